@@ -1,0 +1,276 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ecompointer/ecompointer/schema"
+	"github.com/ecompointer/ecompointer/server"
+)
+
+const usage = `usage: ecompointer <command> [flags]
+
+commands:
+  serve [--migrate=true]         serve the API on $PORT (applies pending migrations first)
+  migrate up                     apply every pending migration
+  migrate down [N]               revert the newest N migrations (default 1)
+  migrate version                print the applied migration version
+`
+
+// run is the whole program; main only supplies the process's environment, so tests can run it
+// with their own.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	getenv, err := withDotEnv(getenv)
+	if err != nil {
+		return err
+	}
+	c, err := loadConfig(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	log := newLogger(c, stderr)
+	if len(args) < 2 {
+		_, _ = io.WriteString(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch cmd, rest := args[1], args[2:]; cmd {
+	case "serve":
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		migrate := fs.Bool("migrate", true, "apply pending migrations before serving")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		return serve(ctx, c, log, *migrate)
+	case "migrate":
+		return migrateCommand(ctx, c, rest, stdout)
+	case "help", "-h", "--help":
+		_, _ = io.WriteString(stdout, usage)
+		return nil
+	default:
+		_, _ = io.WriteString(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+func migrateCommand(ctx context.Context, c config, args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("migrate needs up, down [N] or version")
+	}
+	switch args[0] {
+	case "up":
+		if err := prepareDatabase(ctx, c); err != nil {
+			return err
+		}
+		if err := schema.Up(ctx, c.databaseURL, c.appRole); err != nil {
+			return err
+		}
+		return printVersion(c, stdout)
+	case "down":
+		steps := 1
+		if len(args) > 1 {
+			n, err := strconv.Atoi(args[1])
+			if err != nil || n < 1 {
+				return fmt.Errorf("migrate down takes a positive number of steps, got %q", args[1])
+			}
+			steps = n
+		}
+		if err := reachable(ctx, c); err != nil {
+			return err
+		}
+		if err := schema.Down(c.databaseURL, steps); err != nil {
+			return err
+		}
+		return printVersion(c, stdout)
+	case "version":
+		if err := reachable(ctx, c); err != nil {
+			return err
+		}
+		return printVersion(c, stdout)
+	default:
+		return fmt.Errorf("unknown migrate command %q (up, down [N], version)", args[0])
+	}
+}
+
+func printVersion(c config, stdout io.Writer) error {
+	version, dirty, ok, err := schema.Version(c.databaseURL)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !ok:
+		_, err = fmt.Fprintln(stdout, "no migration applied")
+	case dirty:
+		_, err = fmt.Fprintf(stdout, "version %d (dirty: a migration failed half-way; fix it, then force the version)\n", version)
+	default:
+		_, err = fmt.Fprintf(stdout, "version %d\n", version)
+	}
+	return err
+}
+
+func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error {
+	if migrate {
+		if err := prepareDatabase(ctx, c); err != nil {
+			return err
+		}
+		if err := schema.Up(ctx, c.databaseURL, c.appRole); err != nil {
+			return err
+		}
+	}
+	pool, err := openPool(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+
+	handler, err := server.New(server.Config{
+		Logger:             log,
+		Pool:               pool,
+		CORSAllowedOrigins: c.corsAllowedOrigins,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", c.port))
+	if err != nil {
+		return fmt.Errorf("listen on port %d: %w", c.port, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "env", c.env, "docs", fmt.Sprintf("http://localhost:%d/api-docs", ln.Addr().(*net.TCPAddr).Port))
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Stop accepting, let in-flight requests finish (bounded), then close the pool (deferred).
+	log.Info("shutting down", "timeout", c.shutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// openPool connects the request pool. Every connection runs as the application role, so
+// row-level security applies whatever DATABASE_URL logs in as.
+func openPool(ctx context.Context, c config) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(c.databaseURL)
+	if err != nil {
+		return nil, errors.New("DATABASE_URL is not a valid PostgreSQL URL")
+	}
+	cfg.ConnConfig.RuntimeParams["role"] = c.appRole
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, describeConnectError(c.databaseURL, err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "22023" { // invalid_parameter_value: no such role
+			return nil, fmt.Errorf("the application role %q does not exist: run `ecompointer migrate up` (or serve without --migrate=false)", c.appRole)
+		}
+		return nil, describeConnectError(c.databaseURL, err)
+	}
+	return pool, nil
+}
+
+// reachable checks the database answers, with the same clear message as start-up.
+func reachable(ctx context.Context, c config) error {
+	connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(connectCtx, c.databaseURL)
+	if err != nil {
+		return describeConnectError(c.databaseURL, err)
+	}
+	return conn.Close(ctx)
+}
+
+// prepareDatabase makes sure the database exists; in development it creates a missing one, so a
+// fresh machine needs nothing but a running PostgreSQL.
+func prepareDatabase(ctx context.Context, c config) error {
+	err := reachable(ctx, c)
+	var missing *missingDatabaseError
+	if !errors.As(err, &missing) || c.production() {
+		return err
+	}
+	u, _ := url.Parse(c.databaseURL)
+	u.Path = "/postgres"
+	connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(connectCtx, u.String())
+	if err != nil {
+		return describeConnectError(c.databaseURL, err)
+	}
+	defer func() { _ = conn.Close(ctx) }()
+	// DDL takes no bind parameters, so the identifier is quoted by pgx rather than generated by
+	// sqlc; it comes from the operator's own DATABASE_URL.
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{missing.name}.Sanitize()); err != nil {
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "42P04" { // duplicate_database: another process won
+			return fmt.Errorf("create database %q: %w", missing.name, err)
+		}
+	}
+	return nil
+}
+
+type missingDatabaseError struct{ name string }
+
+func (e *missingDatabaseError) Error() string {
+	return fmt.Sprintf("database %q does not exist (in development `serve` and `migrate up` create it)", e.name)
+}
+
+// describeConnectError turns a connection failure into one line that names the server and says
+// how to get one running, instead of a driver's stack of wrapped errors.
+func describeConnectError(databaseURL string, err error) error {
+	host := "the database server"
+	if u, perr := url.Parse(databaseURL); perr == nil {
+		host = u.Host
+		if host == "" {
+			host = "localhost:5432"
+		}
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "3D000": // invalid_catalog_name
+			name := ""
+			if u, perr := url.Parse(databaseURL); perr == nil {
+				name = strings.TrimPrefix(u.Path, "/")
+			}
+			return &missingDatabaseError{name: name}
+		case "28000", "28P01": // invalid authorization, invalid password
+			return fmt.Errorf("PostgreSQL at %s refused the login in DATABASE_URL: %s", host, pgErr.Message)
+		}
+		return fmt.Errorf("PostgreSQL at %s: %s", host, pgErr.Message)
+	}
+	return fmt.Errorf("cannot reach PostgreSQL at %s; start it (Debian: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start) or set DATABASE_URL to a running server", host)
+}

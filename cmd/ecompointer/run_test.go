@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ecompointer/ecompointer/server/servertest"
+)
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ln.Close() }()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func envFunc(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+// TestServeStartsAndStopsGracefully runs the binary's whole start-up against a fresh database,
+// waits for /healthz, then cancels the context as SIGTERM would.
+func TestServeStartsAndStopsGracefully(t *testing.T) {
+	t.Parallel()
+	dbURL := servertest.Database(t)
+	port := freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	var stdout, stderr bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"ecompointer", "serve"}, envFunc(map[string]string{
+			"PORT":              fmt.Sprint(port),
+			"DATABASE_URL":      dbURL,
+			"DATABASE_APP_ROLE": servertest.AppRole,
+			"LOG_FORMAT":        "json",
+		}), strings.NewReader(""), &stdout, &stderr)
+	}()
+
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve exited early: %v\n%s", err, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready after 20s\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v after shutdown", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop within 20s of cancellation")
+	}
+	if !strings.Contains(stderr.String(), `"msg":"stopped"`) {
+		t.Errorf("no graceful stop logged:\n%s", stderr.String())
+	}
+}
+
+func TestUnreachableDatabaseIsOneClearLine(t *testing.T) {
+	t.Parallel()
+	port := freePort(t) // nothing listens there
+	err := run(context.Background(), []string{"ecompointer", "serve"}, envFunc(map[string]string{
+		"DATABASE_URL": fmt.Sprintf("postgres://postgres@127.0.0.1:%d/ecompointer?sslmode=disable", port),
+	}), strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil {
+		t.Fatal("serve succeeded without a database")
+	}
+	msg := err.Error()
+	for _, want := range []string{fmt.Sprintf("127.0.0.1:%d", port), "pg_ctlcluster", "DATABASE_URL"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q does not mention %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "\n") {
+		t.Errorf("error is more than one line: %q", msg)
+	}
+}
+
+func TestBadConfigurationNamesTheVariables(t *testing.T) {
+	t.Parallel()
+	err := run(context.Background(), []string{"ecompointer", "serve"}, envFunc(map[string]string{
+		"PORT":       "http",
+		"LOG_FORMAT": "xml",
+		"APP_ENV":    "staging",
+	}), strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil {
+		t.Fatal("bad configuration accepted")
+	}
+	for _, name := range []string{"PORT", "LOG_FORMAT", "APP_ENV"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s: %v", name, err)
+		}
+	}
+}
+
+func TestMigrateVersion(t *testing.T) {
+	t.Parallel()
+	dbURL := servertest.Database(t)
+	var stdout bytes.Buffer
+	err := run(context.Background(), []string{"ecompointer", "migrate", "version"}, envFunc(map[string]string{
+		"DATABASE_URL": dbURL,
+	}), strings.NewReader(""), &stdout, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(stdout.String(), "version ") {
+		t.Errorf("migrate version printed %q", stdout.String())
+	}
+}

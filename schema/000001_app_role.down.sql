@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS app_role_ensure(text);

@@ -1,0 +1,164 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/go-chi/chi/v5"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/server/problem"
+)
+
+// A client's own request id is kept only when it cannot smuggle anything into a log line.
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+// requestID takes the client's X-Request-Id or makes a ULID, echoes it and stores it for problems
+// and log lines.
+func requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID.MatchString(id) {
+			id = ulid.Make().String()
+		}
+		w.Header().Set("X-Request-Id", id)
+		ctx := problem.WithRequest(r.Context(), &problem.Request{ID: id, Path: r.URL.Path})
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// statusWriter remembers what was written, for the access log and the panic handler.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the real writer (flush, deadlines).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// accessLog writes one structured line per request, named by the route pattern rather than the
+// raw path so that ids do not explode the number of distinct values.
+func accessLog(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			sw := &statusWriter{ResponseWriter: w}
+			next.ServeHTTP(sw, r)
+			route := ""
+			if rc := chi.RouteContext(r.Context()); rc != nil {
+				route = rc.RoutePattern()
+			}
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			level := slog.LevelInfo
+			if status >= 500 {
+				level = slog.LevelError
+			}
+			log.LogAttrs(r.Context(), level, "request",
+				slog.String("method", r.Method),
+				slog.String("route", route),
+				slog.Int("status", status),
+				slog.Int("bytes", sw.bytes),
+				slog.Duration("duration", time.Since(start)),
+				slog.String("request_id", problem.RequestFrom(r.Context()).ID),
+			)
+		})
+	}
+}
+
+// recoverer turns a panic into a 500 problem; the stack goes to the log, never to the client.
+func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				rec := recover()
+				if rec == nil {
+					return
+				}
+				if rec == http.ErrAbortHandler { //nolint:errorlint // the sentinel is compared as net/http does
+					panic(rec)
+				}
+				log.ErrorContext(r.Context(), "panic", "request_id", problem.RequestFrom(r.Context()).ID,
+					"panic", rec, "stack", string(debug.Stack()))
+				if sw, ok := w.(*statusWriter); ok && sw.status != 0 {
+					return // the response has started; nothing sensible can follow it
+				}
+				problem.WriteCode(w, r, api.ProblemCodeInternalError, "An unexpected error occurred; quote the request id when reporting it.")
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+type operationKey struct{}
+
+// validateRequests checks every request against its operation in the spec before a handler runs:
+// body size, content type, parameters and body schema.
+func (sp *spec) validateRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		route, pathParams, err := sp.router.FindRoute(r)
+		if err != nil {
+			// chi routed it, so the spec knows the path; a mismatch here is a method or path the
+			// spec does not describe.
+			problem.WriteCode(w, r, api.ProblemCodeNotFound, "No resource at "+r.URL.Path+".")
+			return
+		}
+		limit := bodyLimit(route.Operation)
+		if r.ContentLength > limit {
+			problem.Write(w, requestProblem(r, &http.MaxBytesError{Limit: limit}))
+			return
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+		}
+		ctx := context.WithValue(r.Context(), operationKey{}, route)
+		r = r.WithContext(ctx)
+		input := &openapi3filter.RequestValidationInput{
+			Request:    r,
+			PathParams: pathParams,
+			Route:      route,
+			Options:    sp.opts,
+		}
+		if err := openapi3filter.ValidateRequest(ctx, input); err != nil {
+			problem.Write(w, requestProblem(r, err))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// bodyLimit is the operation's `x-body-limit` (bytes) or DefaultBodyLimit.
+func bodyLimit(op *openapi3.Operation) int64 {
+	if op != nil {
+		if v, ok := op.Extensions["x-body-limit"].(float64); ok && v > 0 {
+			return int64(v)
+		}
+	}
+	return DefaultBodyLimit
+}

@@ -1,0 +1,131 @@
+// Package problem is the API's error vocabulary: every 4xx and 5xx the server writes is an
+// RFC 9457 problem built here, from a stable code, so that status, type URI and title never drift
+// apart between handlers, middleware and the spec.
+package problem
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/ecompointer/ecompointer/gen/api"
+)
+
+// TypeBase prefixes every problem type URI.
+const TypeBase = "https://ecompointer.dev/problems/"
+
+// ContentType is the media type of every problem body (RFC 9457 §3).
+const ContentType = "application/problem+json"
+
+type kind struct {
+	status int
+	slug   string
+	title  string
+}
+
+// kinds maps each code of the spec's ProblemCode enum to its status, type and title; a test checks
+// that the two lists agree.
+var kinds = map[api.ProblemCode]kind{
+	api.ProblemCodeValidationFailed:     {http.StatusBadRequest, "validation-error", "Request validation failed"},
+	api.ProblemCodeMalformedJson:        {http.StatusBadRequest, "malformed-request", "Malformed request body"},
+	api.ProblemCodeUnsupportedMediaType: {http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type"},
+	api.ProblemCodePayloadTooLarge:      {http.StatusRequestEntityTooLarge, "payload-too-large", "Request body too large"},
+	api.ProblemCodeNotFound:             {http.StatusNotFound, "not-found", "Not found"},
+	api.ProblemCodeMethodNotAllowed:     {http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed"},
+	api.ProblemCodeInternalError:        {http.StatusInternalServerError, "internal-error", "Internal server error"},
+	api.ProblemCodeServiceUnavailable:   {http.StatusServiceUnavailable, "service-unavailable", "Service unavailable"},
+}
+
+// Status is the HTTP status of a code.
+func Status(code api.ProblemCode) int {
+	if k, ok := kinds[code]; ok {
+		return k.status
+	}
+	return http.StatusInternalServerError
+}
+
+// Known reports whether code has an entry in the vocabulary.
+func Known(code api.ProblemCode) bool {
+	_, ok := kinds[code]
+	return ok
+}
+
+// New builds the problem for code, stamped with the request's id and path from ctx.
+func New(ctx context.Context, code api.ProblemCode, detail string) api.Problem {
+	k, ok := kinds[code]
+	if !ok {
+		code, k = api.ProblemCodeInternalError, kinds[api.ProblemCodeInternalError]
+	}
+	p := api.Problem{
+		Type:   TypeBase + k.slug,
+		Title:  k.title,
+		Status: k.status,
+		Code:   code,
+	}
+	if detail != "" {
+		p.Detail = &detail
+	}
+	if info, ok := ctx.Value(requestKey{}).(*Request); ok {
+		p.RequestId = info.ID
+		if info.Path != "" {
+			path := info.Path
+			p.Instance = &path
+		}
+	}
+	return p
+}
+
+// Invalid builds a validation problem listing each bad field.
+func Invalid(ctx context.Context, detail string, fields []api.FieldError) api.Problem {
+	p := New(ctx, api.ProblemCodeValidationFailed, detail)
+	if len(fields) > 0 {
+		p.Errors = &fields
+	}
+	return p
+}
+
+// Write sends p as the response. Headers already set on w (X-Request-Id, Retry-After,
+// WWW-Authenticate) are kept.
+func Write(w http.ResponseWriter, p api.Problem) {
+	body, err := json.Marshal(p)
+	if err != nil { // a Problem always marshals; keep the status honest anyway
+		body = []byte(`{"type":"` + TypeBase + `internal-error","title":"Internal server error","status":500,"code":"internal_error","requestId":""}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", ContentType)
+	h.Set("Content-Length", strconv.Itoa(len(body)+1))
+	h.Del("ETag")
+	h.Del("Last-Modified")
+	w.WriteHeader(p.Status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// WriteCode is New followed by Write.
+func WriteCode(w http.ResponseWriter, r *http.Request, code api.ProblemCode, detail string) {
+	Write(w, New(r.Context(), code, detail))
+}
+
+// Request is what problems need to know of the request they answer.
+type Request struct {
+	ID   string
+	Path string
+}
+
+type requestKey struct{}
+
+// WithRequest stores the request's id and path for New.
+func WithRequest(ctx context.Context, req *Request) context.Context {
+	return context.WithValue(ctx, requestKey{}, req)
+}
+
+// RequestFrom returns what WithRequest stored, or an empty Request.
+func RequestFrom(ctx context.Context) *Request {
+	if info, ok := ctx.Value(requestKey{}).(*Request); ok {
+		return info
+	}
+	return &Request{}
+}
+
+// Count is the number of codes in the vocabulary.
+func Count() int { return len(kinds) }

@@ -1,0 +1,319 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/mail"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/google/uuid"
+
+	"github.com/ecompointer/ecompointer"
+	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/server/problem"
+)
+
+// spec is the loaded OpenAPI document with what request validation needs.
+type spec struct {
+	doc    *openapi3.T
+	router routers.Router
+	opts   *openapi3filter.Options
+}
+
+// LoadSpec reads openapi.yaml as embedded in the binary: the document gen/api was generated from
+// (`make check-generated` keeps the two in step). The spec served, the spec requests are
+// validated against and the spec tests validate responses against are this one.
+func LoadSpec() (*openapi3.T, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(ecompointer.OpenAPI)
+	if err != nil {
+		return nil, fmt.Errorf("load openapi.yaml: %w", err)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		return nil, fmt.Errorf("openapi.yaml is invalid: %w", err)
+	}
+	RegisterFormats(doc)
+	return doc, nil
+}
+
+func loadSpec() (*spec, error) {
+	doc, err := LoadSpec()
+	if err != nil {
+		return nil, err
+	}
+	// Route on paths only: the document's server URL is relative and says nothing about hosts.
+	routed := *doc
+	routed.Servers = nil
+	router, err := gorillamux.NewRouter(&routed)
+	if err != nil {
+		return nil, fmt.Errorf("route spec: %w", err)
+	}
+	useStrictJSON()
+	return &spec{
+		doc:    doc,
+		router: router,
+		opts: &openapi3filter.Options{
+			MultiError: true,
+			// Authentication is the auth middleware's job (it parses the token once, before
+			// validation); here only the shape of the request is checked.
+			AuthenticationFunc:      openapi3filter.NoopAuthenticationFunc,
+			SchemaValidationOptions: doc.GetSchemaValidationOptions(),
+		},
+	}, nil
+}
+
+var canonicalUUID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// RegisterFormats makes the document check the string formats the API relies on; kin-openapi
+// checks none of them unless told. Tests validate responses with the same set.
+func RegisterFormats(doc *openapi3.T) {
+	doc.SetStringFormatValidator("email", openapi3.NewCallbackValidator(func(s string) error {
+		// The address alone, exactly: no display name, no surrounding spaces (those are a 400,
+		// not silently trimmed, so the stored email is what the client sent).
+		addr, err := mail.ParseAddress(s)
+		if err != nil || addr.Address != s || addr.Name != "" {
+			return errors.New("must be a valid email address")
+		}
+		return nil
+	}))
+	doc.SetStringFormatValidator("uuid", openapi3.NewCallbackValidator(func(s string) error {
+		if !canonicalUUID.MatchString(strings.ToLower(s)) {
+			return errors.New("must be a UUID")
+		}
+		if _, err := uuid.Parse(s); err != nil {
+			return errors.New("must be a UUID")
+		}
+		return nil
+	}))
+	doc.SetStringFormatValidator("date-time", openapi3.NewCallbackValidator(func(s string) error {
+		if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
+			return errors.New("must be an RFC 3339 date-time")
+		}
+		return nil
+	}))
+}
+
+var strictJSONOnce sync.Once
+
+// useStrictJSON replaces kin-openapi's JSON body decoder, which (with encoding/json v1) accepts
+// duplicate member names and trailing data after the value: both are ways to smuggle a second
+// meaning past validation, so both are a 400 here.
+func useStrictJSON() {
+	strictJSONOnce.Do(func() {
+		openapi3filter.RegisterBodyDecoder("application/json", func(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+			data, err := io.ReadAll(body)
+			if err != nil {
+				return nil, err
+			}
+			return decodeStrictJSON(data)
+		})
+	})
+}
+
+// decodeStrictJSON decodes exactly one JSON value with no duplicate object keys.
+func decodeStrictJSON(data []byte) (any, error) {
+	if err := checkDuplicateKeys(json.NewDecoder(bytes.NewReader(data))); err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var value any
+	if err := dec.Decode(&value); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("unexpected data after the JSON value")
+	}
+	return value, nil
+}
+
+func checkDuplicateKeys(dec *json.Decoder) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	delim, ok := tok.(json.Delim)
+	if !ok {
+		return nil
+	}
+	switch delim {
+	case '{':
+		seen := map[string]bool{}
+		for dec.More() {
+			keyTok, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			key, _ := keyTok.(string)
+			if seen[key] {
+				return fmt.Errorf("duplicate key %q", key)
+			}
+			seen[key] = true
+			if err := checkDuplicateKeys(dec); err != nil {
+				return err
+			}
+		}
+	case '[':
+		for dec.More() {
+			if err := checkDuplicateKeys(dec); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = dec.Token() // the closing delimiter
+	return err
+}
+
+// requestProblem turns a kin-openapi validation error into the problem the client gets.
+func requestProblem(r *http.Request, err error) api.Problem {
+	ctx := r.Context()
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return problem.New(ctx, api.ProblemCodePayloadTooLarge, fmt.Sprintf("The request body is over the limit of %d bytes.", tooLarge.Limit))
+	}
+	var fields []api.FieldError
+	for _, re := range requestErrors(err) {
+		switch {
+		case re.RequestBody != nil && strings.HasPrefix(re.Reason, "header Content-Type has unexpected value"):
+			return problem.New(ctx, api.ProblemCodeUnsupportedMediaType, "The request body must be application/json.")
+		case re.RequestBody != nil && re.Reason == "failed to decode request body":
+			return problem.New(ctx, api.ProblemCodeMalformedJson, "The request body is not one well-formed JSON value: "+jsonErrorText(re.Err))
+		case re.RequestBody != nil:
+			fields = append(fields, bodyFieldErrors(re.Err)...)
+		case re.Parameter != nil:
+			fields = append(fields, api.FieldError{
+				Field:   re.Parameter.In + "." + re.Parameter.Name,
+				Message: parameterMessage(re),
+			})
+		default:
+			fields = append(fields, api.FieldError{Field: "request", Message: re.Reason})
+		}
+	}
+	if len(fields) == 0 {
+		fields = append(fields, api.FieldError{Field: "request", Message: "is invalid"})
+	}
+	details := make([]string, 0, len(fields))
+	for _, f := range fields {
+		details = append(details, f.Field+": "+f.Message)
+	}
+	return problem.Invalid(ctx, strings.Join(details, "; "), fields)
+}
+
+func requestErrors(err error) []*openapi3filter.RequestError {
+	var multi openapi3.MultiError
+	if errors.As(err, &multi) {
+		var out []*openapi3filter.RequestError
+		for _, e := range multi {
+			out = append(out, requestErrors(e)...)
+		}
+		return out
+	}
+	var re *openapi3filter.RequestError
+	if errors.As(err, &re) {
+		return []*openapi3filter.RequestError{re}
+	}
+	return []*openapi3filter.RequestError{{Reason: "is invalid"}}
+}
+
+var unsupportedProperty = regexp.MustCompile(`^property "(.*)" is unsupported$`)
+
+// bodyFieldErrors lists schema failures by field path (`items[3].sku`). It reads Reason, never
+// Error(): kin-openapi's Error() quotes the offending value, and that may be a password.
+func bodyFieldErrors(err error) []api.FieldError {
+	if errors.Is(err, openapi3filter.ErrInvalidRequired) {
+		return []api.FieldError{{Field: "body", Message: "is required"}}
+	}
+	var multi openapi3.MultiError
+	if errors.As(err, &multi) {
+		var out []api.FieldError
+		for _, e := range multi {
+			out = append(out, bodyFieldErrors(e)...)
+		}
+		return out
+	}
+	var se *openapi3.SchemaError
+	if !errors.As(err, &se) {
+		return []api.FieldError{{Field: "body", Message: "is invalid"}}
+	}
+	path := se.JSONPointer()
+	message := se.Reason
+	if m := unsupportedProperty.FindStringSubmatch(se.Reason); m != nil {
+		path = append(path, m[1])
+		message = "is not an allowed field"
+	} else if se.SchemaField == "required" {
+		message = "is required"
+	} else if se.Origin != nil {
+		message = se.Origin.Error()
+	}
+	return []api.FieldError{{Field: fieldPath(path), Message: message}}
+}
+
+// fieldPath renders a JSON pointer's tokens as `items[3].sku`.
+func fieldPath(tokens []string) string {
+	if len(tokens) == 0 {
+		return "body"
+	}
+	var b strings.Builder
+	for _, t := range tokens {
+		if _, err := strconv.Atoi(t); err == nil {
+			b.WriteString("[" + t + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(t)
+	}
+	return b.String()
+}
+
+func parameterMessage(re *openapi3filter.RequestError) string {
+	if errors.Is(re.Err, openapi3filter.ErrInvalidRequired) {
+		return "is required"
+	}
+	var se *openapi3.SchemaError
+	if errors.As(re.Err, &se) {
+		if se.Origin != nil {
+			return se.Origin.Error()
+		}
+		return se.Reason
+	}
+	var pe *openapi3filter.ParseError
+	if errors.As(re.Err, &pe) {
+		return "has the wrong type"
+	}
+	if re.Reason != "" {
+		return re.Reason
+	}
+	return "is invalid"
+}
+
+// jsonErrorText describes a decoding failure without quoting the body.
+func jsonErrorText(err error) string {
+	var syntax *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return "invalid JSON"
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("%s (at byte %d)", syntax.Error(), syntax.Offset)
+	case errors.As(err, &typeErr):
+		return fmt.Sprintf("unexpected %s at byte %d", typeErr.Value, typeErr.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "unexpected end of input"
+	default:
+		return err.Error()
+	}
+}
