@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"regexp"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -116,20 +118,20 @@ func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
 	}
 }
 
-type operationKey struct{}
-
-// validateRequests checks every request against its operation in the spec before a handler runs:
-// body size, content type, parameters and body schema.
-func (sp *spec) validateRequests(next http.Handler) http.Handler {
+// contract enforces, before any handler runs, what the spec says of the operation a request is
+// routed to: its body limit, its rate limit, its security, its permission, and the shape of its
+// parameters and body. The order matters: an unauthenticated client learns nothing about what a
+// valid request would look like, and a rate limit counts malformed requests too.
+func (s *Server) contract(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		route, pathParams, err := sp.router.FindRoute(r)
+		route, pathParams, err := s.spec.router.FindRoute(r)
 		if err != nil {
-			// chi routed it, so the spec knows the path; a mismatch here is a method or path the
-			// spec does not describe.
+			// chi routed it, so this is a path or method the spec does not describe.
 			problem.WriteCode(w, r, api.ProblemCodeNotFound, "No resource at "+r.URL.Path+".")
 			return
 		}
-		limit := bodyLimit(route.Operation)
+		op := route.Operation
+		limit := bodyLimit(op)
 		if r.ContentLength > limit {
 			problem.Write(w, requestProblem(r, &http.MaxBytesError{Limit: limit}))
 			return
@@ -137,13 +139,34 @@ func (sp *spec) validateRequests(next http.Handler) http.Handler {
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
-		ctx := context.WithValue(r.Context(), operationKey{}, route)
+
+		meta := &requestMeta{ip: clientIP(r, s.auth.TrustedProxies), userAgent: truncate(r.UserAgent(), 512)}
+		ctx := withRequestMeta(r.Context(), meta)
+		if op.Extensions["x-rate-limit"] != nil {
+			if ok, retry := s.limiter.allow(meta.ip); !ok {
+				w.Header().Set("Retry-After", strconv.Itoa(retry))
+				problem.WriteCode(w, r, api.ProblemCodeRateLimited, "Too many requests from this client; try again later.")
+				return
+			}
+		}
+		if needsBearer(op) {
+			c, ok := s.authenticate(w, r)
+			if !ok {
+				return
+			}
+			if perm, _ := op.Extensions["x-permission"].(string); perm != "" && !can(c.user.Role, perm) {
+				problem.WriteCode(w, r, api.ProblemCodeForbidden, "This operation needs the "+perm+" permission.")
+				return
+			}
+			ctx = withCaller(ctx, c)
+		}
 		r = r.WithContext(ctx)
+
 		input := &openapi3filter.RequestValidationInput{
 			Request:    r,
 			PathParams: pathParams,
 			Route:      route,
-			Options:    sp.opts,
+			Options:    s.spec.opts,
 		}
 		if err := openapi3filter.ValidateRequest(ctx, input); err != nil {
 			problem.Write(w, requestProblem(r, err))
@@ -151,6 +174,32 @@ func (sp *spec) validateRequests(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// requestMeta is what handlers record of the client (audit events, sessions).
+type requestMeta struct {
+	ip        string
+	userAgent string
+}
+
+type requestMetaKey struct{}
+
+func withRequestMeta(ctx context.Context, m *requestMeta) context.Context {
+	return context.WithValue(ctx, requestMetaKey{}, m)
+}
+
+func requestMetaFrom(ctx context.Context) *requestMeta {
+	if m, ok := ctx.Value(requestMetaKey{}).(*requestMeta); ok {
+		return m
+	}
+	return &requestMeta{}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
 }
 
 // bodyLimit is the operation's `x-body-limit` (bytes) or DefaultBodyLimit.

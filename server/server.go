@@ -1,6 +1,6 @@
 // Package server implements the API that openapi.yaml describes: it fills in the generated strict
 // server interface and wires the middleware that enforces the spec's contract (validation,
-// authentication, problem details) around it.
+// authentication, permissions, problem details) around it.
 package server
 
 import (
@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -21,7 +22,9 @@ import (
 	"github.com/ecompointer/ecompointer"
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/password"
 	"github.com/ecompointer/ecompointer/server/problem"
+	"github.com/ecompointer/ecompointer/server/token"
 )
 
 // DefaultBodyLimit is the largest request body an operation accepts unless the spec's
@@ -35,7 +38,45 @@ type Config struct {
 	// CORSAllowedOrigins lists the browser origins allowed to call the API; none by default.
 	CORSAllowedOrigins []string
 	// Now is the clock; tests move it to check expiry without sleeping.
-	Now func() time.Time
+	Now  func() time.Time
+	Auth AuthConfig
+}
+
+// AuthConfig holds the authentication settings (.env.example documents each one).
+type AuthConfig struct {
+	AccessSecret       []byte
+	RefreshSecret      []byte
+	Issuer             string
+	Audience           string
+	AccessTTL          time.Duration
+	RefreshTTL         time.Duration
+	SessionMaxAge      time.Duration
+	RefreshReuseGrace  time.Duration
+	BcryptCost         int
+	LoginMaxFailures   int
+	LoginLockout       time.Duration
+	SessionsMaxPerUser int
+	// RateLimit is how many register/login/refresh requests one client IP may make per minute;
+	// 0 turns the limit off.
+	RateLimit      int
+	TrustedProxies []netip.Prefix
+}
+
+// DefaultAuthConfig returns the documented defaults, without secrets.
+func DefaultAuthConfig() AuthConfig {
+	return AuthConfig{
+		Issuer:             "ecompointer",
+		Audience:           "ecompointer-api",
+		AccessTTL:          15 * time.Minute,
+		RefreshTTL:         168 * time.Hour,
+		SessionMaxAge:      720 * time.Hour,
+		RefreshReuseGrace:  10 * time.Second,
+		BcryptCost:         12,
+		LoginMaxFailures:   5,
+		LoginLockout:       time.Minute,
+		SessionsMaxPerUser: 50,
+		RateLimit:          30,
+	}
 }
 
 // Server implements api.StrictServerInterface.
@@ -44,44 +85,26 @@ type Server struct {
 	pool    *pgxpool.Pool
 	queries *db.Queries
 	now     func() time.Time
-	specDoc map[string]any // the embedded document, decoded once for /openapi.json
+	auth    AuthConfig
+	tokens  *token.Tokens
+	hasher  *password.Hasher
+	limiter *ipLimiter
+	cursors cursors
+	spec    *spec
+	specDoc map[string]any // openapi.yaml, decoded once for /openapi.json
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
 
 // New wires the router, the middleware and the generated handlers. It is the only wiring point.
 func New(cfg Config) (http.Handler, error) {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Pool == nil {
-		return nil, errors.New("server: a database pool is required")
-	}
-	sp, err := loadSpec()
+	s, err := newServer(cfg)
 	if err != nil {
 		return nil, err
 	}
-	specJSON, err := json.Marshal(sp.doc)
-	if err != nil {
-		return nil, fmt.Errorf("encode spec: %w", err)
-	}
-	var specDoc map[string]any
-	if err := json.Unmarshal(specJSON, &specDoc); err != nil {
-		return nil, fmt.Errorf("decode spec: %w", err)
-	}
-	s := &Server{
-		log:     cfg.Logger,
-		pool:    cfg.Pool,
-		queries: db.New(cfg.Pool),
-		now:     cfg.Now,
-		specDoc: specDoc,
-	}
 
 	r := chi.NewRouter()
-	r.Use(requestID, accessLog(cfg.Logger), recoverer(cfg.Logger))
+	r.Use(requestID, accessLog(s.log), recoverer(s.log))
 	if len(cfg.CORSAllowedOrigins) > 0 {
 		r.Use(cors.Handler(cors.Options{
 			AllowedOrigins: cfg.CORSAllowedOrigins,
@@ -98,9 +121,9 @@ func New(cfg Config) (http.Handler, error) {
 		problem.WriteCode(w, r, api.ProblemCodeMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+".")
 	})
 
-	// Swagger UI is a page for people, not part of the API: it stays outside the validator.
+	// Swagger UI is a page for people, not part of the API: it stays outside the contract.
 	docs := v5emb.NewHandlerWithConfig(swgui.Config{
-		Title:       sp.doc.Info.Title,
+		Title:       s.spec.doc.Info.Title,
 		SwaggerJSON: "/openapi.yaml",
 		BasePath:    "/api-docs/",
 		SettingsUI: map[string]string{
@@ -108,6 +131,8 @@ func New(cfg Config) (http.Handler, error) {
 			"validatorUrl": "null",
 			// Keep the bearer token across reloads (Swagger UI stores it in localStorage).
 			"persistAuthorization": "true",
+			// Show the schemas section, collapsed.
+			"defaultModelsExpandDepth": "0",
 		},
 	})
 	r.Method(http.MethodGet, "/api-docs", docs)
@@ -118,13 +143,74 @@ func New(cfg Config) (http.Handler, error) {
 		ResponseErrorHandlerFunc: s.responseErrorHandler,
 	})
 	r.Group(func(r chi.Router) {
-		r.Use(sp.validateRequests)
+		r.Use(s.contract)
 		api.HandlerWithOptions(strict, api.ChiServerOptions{
 			BaseRouter:       r,
 			ErrorHandlerFunc: s.requestErrorHandler,
 		})
 	})
 	return r, nil
+}
+
+func newServer(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Pool == nil {
+		return nil, errors.New("server: a database pool is required")
+	}
+	clock := cfg.Now
+	if clock == nil {
+		clock = time.Now
+	}
+	// PostgreSQL keeps microseconds: times are cut to that precision before use, so a time read
+	// back equals the time written (refresh tokens are re-derived from stored times).
+	now := func() time.Time { return clock().UTC().Truncate(time.Microsecond) }
+
+	sp, err := loadSpec()
+	if err != nil {
+		return nil, err
+	}
+	specJSON, err := json.Marshal(sp.doc)
+	if err != nil {
+		return nil, fmt.Errorf("encode spec: %w", err)
+	}
+	var specDoc map[string]any
+	if err := json.Unmarshal(specJSON, &specDoc); err != nil {
+		return nil, fmt.Errorf("decode spec: %w", err)
+	}
+	tokens, err := token.New(token.Config{
+		AccessSecret:  cfg.Auth.AccessSecret,
+		RefreshSecret: cfg.Auth.RefreshSecret,
+		Issuer:        cfg.Auth.Issuer,
+		Audience:      cfg.Auth.Audience,
+		AccessTTL:     cfg.Auth.AccessTTL,
+		Leeway:        token.MaxLeeway,
+		Now:           now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	hasher, err := password.NewHasher(cfg.Auth.BcryptCost)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Auth.SessionsMaxPerUser < 1 || cfg.Auth.LoginMaxFailures < 1 {
+		return nil, errors.New("server: SessionsMaxPerUser and LoginMaxFailures must be at least 1")
+	}
+	return &Server{
+		log:     cfg.Logger,
+		pool:    cfg.Pool,
+		queries: db.New(cfg.Pool),
+		now:     now,
+		auth:    cfg.Auth,
+		tokens:  tokens,
+		hasher:  hasher,
+		limiter: newIPLimiter(cfg.Auth.RateLimit, now),
+		cursors: newCursors(cfg.Auth.AccessSecret),
+		spec:    sp,
+		specDoc: specDoc,
+	}, nil
 }
 
 // requestErrorHandler answers a request the generated code could not decode. Validation runs
@@ -142,9 +228,8 @@ func (s *Server) responseErrorHandler(w http.ResponseWriter, r *http.Request, er
 		s.log.InfoContext(ctx, "client went away", "request_id", problem.RequestFrom(ctx).ID)
 		return
 	}
-	s.log.ErrorContext(ctx, "request failed", "request_id", problem.RequestFrom(ctx).ID, "error", err)
-	problem.WriteCode(w, r, api.ProblemCodeInternalError, "An unexpected error occurred; quote the request id when reporting it.")
+	s.internalError(w, r, err)
 }
 
-// OpenAPIYAML is the document served at /openapi.yaml.
+// openAPIYAML is the document served at /openapi.yaml.
 var openAPIYAML = ecompointer.OpenAPI

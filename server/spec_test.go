@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net/http"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/server"
 	"github.com/ecompointer/ecompointer/server/problem"
 	"github.com/ecompointer/ecompointer/server/servertest"
 )
@@ -112,5 +114,48 @@ func TestEveryProblemCodeHasAKind(t *testing.T) {
 	}
 	if got, want := problem.Count(), len(enum); got != want {
 		t.Errorf("server/problem knows %d codes, the spec lists %d", got, want)
+	}
+}
+
+// TestPermissionsAreOneTable keeps the spec's x-permissions and server/permissions.go equal, and
+// every operation's x-permission a permission some table row names.
+func TestPermissionsAreOneTable(t *testing.T) {
+	t.Parallel()
+	doc := servertest.Doc(t)
+	raw, ok := doc.Extensions["x-permissions"].(map[string]any)
+	if !ok {
+		t.Fatal("openapi.yaml has no x-permissions table")
+	}
+	inSpec := map[string][]string{}
+	known := map[string]bool{}
+	for role, list := range raw {
+		inSpec[role] = []string{}
+		for _, p := range list.([]any) {
+			inSpec[role] = append(inSpec[role], p.(string))
+			known[p.(string)] = true
+		}
+		sort.Strings(inSpec[role])
+	}
+	if got := inSpec["ADMIN"]; len(got) != 1 || got[0] != "*" {
+		t.Errorf("ADMIN must hold every permission (\"*\"), the spec says %v", got)
+	}
+	delete(inSpec, "ADMIN")
+	inCode := server.RolePermissions()
+	for role := range inCode {
+		sort.Strings(inCode[role])
+	}
+	if !reflect.DeepEqual(inSpec, inCode) {
+		t.Errorf("x-permissions %v differs from server/permissions.go %v", inSpec, inCode)
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			perm, _ := op.Extensions["x-permission"].(string)
+			if perm != "" && !known[perm] && !strings.HasPrefix(path, "/admin/") {
+				t.Errorf("%s %s needs %q, which no role holds", method, path, perm)
+			}
+			if strings.HasPrefix(path, "/admin/") && perm == "" {
+				t.Errorf("%s %s is an admin operation without x-permission", method, path)
+			}
+		}
 	}
 }

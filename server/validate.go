@@ -212,6 +212,11 @@ func requestProblem(r *http.Request, err error) api.Problem {
 }
 
 func requestErrors(err error) []*openapi3filter.RequestError {
+	// A RequestError unwraps to its cause, which may itself be a MultiError of schema errors:
+	// look for the RequestError first, so the causes stay attached to their request part.
+	if re, ok := err.(*openapi3filter.RequestError); ok { //nolint:errorlint // only this level
+		return []*openapi3filter.RequestError{re}
+	}
 	var multi openapi3.MultiError
 	if errors.As(err, &multi) {
 		var out []*openapi3filter.RequestError
@@ -254,8 +259,12 @@ func bodyFieldErrors(err error) []api.FieldError {
 		message = "is not an allowed field"
 	} else if se.SchemaField == "required" {
 		message = "is required"
-	} else if se.Origin != nil {
-		message = se.Origin.Error()
+	} else if se.SchemaField == "format" {
+		// `string doesn't match the format "email": must be a valid email address`: keep the
+		// validator's own words.
+		if i := strings.LastIndex(message, ": "); i >= 0 {
+			message = message[i+2:]
+		}
 	}
 	return []api.FieldError{{Field: fieldPath(path), Message: message}}
 }

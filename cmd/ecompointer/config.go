@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -12,6 +15,9 @@ import (
 	"time"
 
 	"github.com/joho/godotenv"
+
+	"github.com/ecompointer/ecompointer/server"
+	"github.com/ecompointer/ecompointer/server/token"
 )
 
 // config is the process configuration, read from the environment (and .env when present).
@@ -25,6 +31,9 @@ type config struct {
 	logFormat          string // json | text
 	corsAllowedOrigins []string
 	shutdownTimeout    time.Duration
+	auth               server.AuthConfig
+	// generatedSecrets names the secrets made up at start (development only).
+	generatedSecrets []string
 }
 
 func (c config) production() bool { return c.env == "production" }
@@ -133,10 +142,66 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if u, err := url.Parse(c.databaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || strings.TrimPrefix(u.Path, "/") == "" {
 		e.errs = append(e.errs, errors.New("DATABASE_URL must be a postgres:// URL naming a database"))
 	}
+	c.auth = loadAuthConfig(e, c.production(), &c.generatedSecrets)
 	if !validIdentifier(c.appRole) {
 		e.errs = append(e.errs, fmt.Errorf("DATABASE_APP_ROLE must be a lowercase identifier ([a-z_][a-z0-9_]*), got %q", c.appRole))
 	}
 	return c, errors.Join(e.errs...)
+}
+
+func loadAuthConfig(e *envReader, production bool, generated *[]string) server.AuthConfig {
+	d := server.DefaultAuthConfig()
+	a := server.AuthConfig{
+		Issuer:             e.str("JWT_ISSUER", d.Issuer),
+		Audience:           e.str("JWT_AUDIENCE", d.Audience),
+		AccessTTL:          e.duration("ACCESS_TOKEN_TTL", d.AccessTTL, time.Minute, 24*time.Hour),
+		RefreshTTL:         e.duration("REFRESH_TOKEN_TTL", d.RefreshTTL, time.Minute, 365*24*time.Hour),
+		SessionMaxAge:      e.duration("SESSION_MAX_AGE", d.SessionMaxAge, time.Minute, 5*365*24*time.Hour),
+		RefreshReuseGrace:  e.duration("REFRESH_REUSE_GRACE", d.RefreshReuseGrace, 0, time.Minute),
+		BcryptCost:         e.int("BCRYPT_COST", d.BcryptCost, 4, 16),
+		LoginMaxFailures:   e.int("LOGIN_MAX_FAILURES", d.LoginMaxFailures, 1, 1000),
+		LoginLockout:       e.duration("LOGIN_LOCKOUT", d.LoginLockout, time.Second, time.Hour),
+		SessionsMaxPerUser: e.int("SESSIONS_MAX_PER_USER", d.SessionsMaxPerUser, 1, 1000),
+		RateLimit:          e.int("AUTH_RATE_LIMIT", d.RateLimit, 0, 1_000_000),
+	}
+	for _, cidr := range e.list("TRUSTED_PROXIES") {
+		p, err := netip.ParsePrefix(cidr)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(cidr)
+			if aerr != nil {
+				e.errs = append(e.errs, fmt.Errorf("TRUSTED_PROXIES must list CIDRs (10.0.0.0/8) or addresses, got %q", cidr))
+				continue
+			}
+			p = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		a.TrustedProxies = append(a.TrustedProxies, p.Masked())
+	}
+	a.AccessSecret = e.secret("JWT_ACCESS_SECRET", production, generated)
+	a.RefreshSecret = e.secret("JWT_REFRESH_SECRET", production, generated)
+	if len(a.AccessSecret) > 0 && bytes.Equal(a.AccessSecret, a.RefreshSecret) {
+		e.errs = append(e.errs, errors.New("JWT_REFRESH_SECRET must differ from JWT_ACCESS_SECRET"))
+	}
+	return a
+}
+
+// secret reads a signing secret: its raw bytes, at least token.MinSecretBytes long. In development
+// an unset one is generated (tokens then die with the process); in production it must be set.
+func (e *envReader) secret(key string, production bool, generated *[]string) []byte {
+	v := e.getenv(key)
+	switch {
+	case v == "" && production:
+		e.errs = append(e.errs, fmt.Errorf("%s must be set in production (at least %d bytes)", key, token.MinSecretBytes))
+		return nil
+	case v == "":
+		b := make([]byte, 48)
+		_, _ = rand.Read(b)
+		*generated = append(*generated, key)
+		return b
+	case len(v) < token.MinSecretBytes:
+		e.errs = append(e.errs, fmt.Errorf("%s must be at least %d bytes, got %d", key, token.MinSecretBytes, len(v)))
+		return nil
+	}
+	return []byte(v)
 }
 
 func validIdentifier(s string) bool {

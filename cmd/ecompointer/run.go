@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -18,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/schema"
 	"github.com/ecompointer/ecompointer/server"
 )
@@ -29,6 +31,9 @@ commands:
   migrate up                     apply every pending migration
   migrate down [N]               revert the newest N migrations (default 1)
   migrate version                print the applied migration version
+  user create --email E --name N --role ADMIN|BRAND_OWNER [--brand-name B] --password-stdin
+                                 create an account (the only way to make an ADMIN); the
+                                 password is one line read from standard input
 `
 
 // run is the whole program; main only supplies the process's environment, so tests can run it
@@ -58,6 +63,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return serve(ctx, c, log, *migrate)
 	case "migrate":
 		return migrateCommand(ctx, c, rest, stdout)
+	case "user":
+		return userCommand(ctx, c, rest, stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		_, _ = io.WriteString(stdout, usage)
 		return nil
@@ -136,11 +143,15 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 		return err
 	}
 	defer pool.Close()
+	for _, name := range c.generatedSecrets {
+		log.Warn(name+" is not set: using a random secret, so tokens stop working when the process restarts (set it in .env)", "env", c.env)
+	}
 
 	handler, err := server.New(server.Config{
 		Logger:             log,
 		Pool:               pool,
 		CORSAllowedOrigins: c.corsAllowedOrigins,
+		Auth:               c.auth,
 	})
 	if err != nil {
 		return err
@@ -160,6 +171,10 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "env", c.env, "docs", fmt.Sprintf("http://localhost:%d/api-docs", ln.Addr().(*net.TCPAddr).Port))
 
+	pruneCtx, stopPruner := context.WithCancel(ctx)
+	defer stopPruner()
+	go server.RunPruner(pruneCtx, pool, log, time.Hour)
+
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -176,6 +191,50 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 	}
 	log.Info("stopped")
 	return nil
+}
+
+func userCommand(ctx context.Context, c config, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("user needs a subcommand: create")
+	}
+	fs := flag.NewFlagSet("user create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	email := fs.String("email", "", "the account's email")
+	name := fs.String("name", "", "the account's name")
+	role := fs.String("role", "ADMIN", "ADMIN or BRAND_OWNER")
+	brandName := fs.String("brand-name", "", "the new brand's name (BRAND_OWNER only; default the user's name)")
+	passwordStdin := fs.Bool("password-stdin", false, "read the password from standard input (required)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *email == "" || *name == "" || !*passwordStdin {
+		return errors.New("user create needs --email, --name and --password-stdin")
+	}
+	// One line: the trailing newline (and a Windows carriage return) is not part of the password.
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read password: %w", err)
+	}
+	pw := strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	if err := prepareDatabase(ctx, c); err != nil {
+		return err
+	}
+	if err := schema.Up(ctx, c.databaseURL, c.appRole); err != nil {
+		return err
+	}
+	pool, err := openPool(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	u, err := server.CreateUser(ctx, pool, c.auth.BcryptCost, server.NewUser{
+		Email: *email, Name: *name, Password: pw, Role: api.Role(strings.ToUpper(*role)), BrandName: *brandName,
+	})
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "created %s %s (%s)\n", u.Role, u.Email, u.Id)
+	return err
 }
 
 // openPool connects the request pool. Every connection runs as the application role, so

@@ -133,3 +133,52 @@ func TestMigrateVersion(t *testing.T) {
 		t.Errorf("migrate version printed %q", stdout.String())
 	}
 }
+
+func TestUserCreateReadsOneLineOfStdin(t *testing.T) {
+	t.Parallel()
+	dbURL := servertest.Database(t)
+	var stdout bytes.Buffer
+	err := run(context.Background(), []string{"ecompointer", "user", "create", "--email", "root@example.com", "--name", "Root", "--role", "ADMIN", "--password-stdin"},
+		envFunc(map[string]string{"DATABASE_URL": dbURL, "DATABASE_APP_ROLE": servertest.AppRole, "BCRYPT_COST": "4"}),
+		strings.NewReader("a fine admin passphrase\nthe next line is not read\n"), &stdout, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "created ADMIN root@example.com") {
+		t.Errorf("stdout = %q", stdout.String())
+	}
+
+	// The trailing newline was not part of the password: the admin logs in with the line's text.
+	env := servertest.NewOn(t, dbURL)
+	env.Login(t, "root@example.com", "a fine admin passphrase")
+
+	// The same rules as registration apply.
+	err = run(context.Background(), []string{"ecompointer", "user", "create", "--email", "weak@example.com", "--name", "Weak", "--password-stdin"},
+		envFunc(map[string]string{"DATABASE_URL": dbURL, "DATABASE_APP_ROLE": servertest.AppRole, "BCRYPT_COST": "4"}),
+		strings.NewReader("password\n"), &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "common") {
+		t.Errorf("a common password was accepted: %v", err)
+	}
+}
+
+func TestProductionRefusesWeakSecrets(t *testing.T) {
+	t.Parallel()
+	strong := strings.Repeat("a", 32)
+	cases := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"missing", map[string]string{"APP_ENV": "production"}, "JWT_ACCESS_SECRET"},
+		{"missing refresh", map[string]string{"APP_ENV": "production", "JWT_ACCESS_SECRET": strong}, "JWT_REFRESH_SECRET"},
+		{"short", map[string]string{"APP_ENV": "production", "JWT_ACCESS_SECRET": "short", "JWT_REFRESH_SECRET": strings.Repeat("b", 32)}, "JWT_ACCESS_SECRET"},
+		{"equal", map[string]string{"APP_ENV": "production", "JWT_ACCESS_SECRET": strong, "JWT_REFRESH_SECRET": strong}, "JWT_REFRESH_SECRET must differ"},
+		{"short in development too", map[string]string{"JWT_REFRESH_SECRET": "short"}, "JWT_REFRESH_SECRET"},
+	}
+	for _, c := range cases {
+		err := run(context.Background(), []string{"ecompointer", "serve"}, envFunc(c.env), strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v does not name %q", c.name, err, c.want)
+		}
+	}
+}

@@ -3,3 +3,107 @@
 //   sqlc v1.31.1
 
 package db
+
+import (
+	"database/sql/driver"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+type UserRole string
+
+const (
+	UserRoleADMIN      UserRole = "ADMIN"
+	UserRoleBRANDOWNER UserRole = "BRAND_OWNER"
+	UserRoleMANAGER    UserRole = "MANAGER"
+	UserRoleSTAFF      UserRole = "STAFF"
+)
+
+func (e *UserRole) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = UserRole(s)
+	case string:
+		*e = UserRole(s)
+	default:
+		return fmt.Errorf("unsupported scan type for UserRole: %T", src)
+	}
+	return nil
+}
+
+type NullUserRole struct {
+	UserRole UserRole
+	Valid    bool // Valid is true if UserRole is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullUserRole) Scan(value interface{}) error {
+	if value == nil {
+		ns.UserRole, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.UserRole.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullUserRole) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.UserRole), nil
+}
+
+type AuditEvent struct {
+	ID        uuid.UUID
+	Type      string
+	UserID    *uuid.UUID
+	SessionID *uuid.UUID
+	Ip        *string
+	UserAgent *string
+	CreatedAt time.Time
+}
+
+type Brand struct {
+	ID        uuid.UUID
+	Name      string
+	Slug      string
+	Currency  string
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+type Session struct {
+	ID                uuid.UUID
+	UserID            uuid.UUID
+	RefreshHash       []byte
+	PreviousHash      []byte
+	Generation        int32
+	CreatedAt         time.Time
+	LastUsedAt        time.Time
+	RotatedAt         time.Time
+	ExpiresAt         time.Time
+	AbsoluteExpiresAt time.Time
+	RevokedAt         *time.Time
+	RevokedReason     *string
+	UserAgent         *string
+	Ip                *string
+}
+
+type User struct {
+	ID           uuid.UUID
+	Email        string
+	Name         string
+	PasswordHash string
+	Role         UserRole
+	BrandID      *uuid.UUID
+	Disabled     bool
+	TokenVersion int32
+	FailedLogins int32
+	LockedUntil  *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}

@@ -27,14 +27,29 @@ type kind struct {
 // kinds maps each code of the spec's ProblemCode enum to its status, type and title; a test checks
 // that the two lists agree.
 var kinds = map[api.ProblemCode]kind{
-	api.ProblemCodeValidationFailed:     {http.StatusBadRequest, "validation-error", "Request validation failed"},
-	api.ProblemCodeMalformedJson:        {http.StatusBadRequest, "malformed-request", "Malformed request body"},
-	api.ProblemCodeUnsupportedMediaType: {http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type"},
-	api.ProblemCodePayloadTooLarge:      {http.StatusRequestEntityTooLarge, "payload-too-large", "Request body too large"},
-	api.ProblemCodeNotFound:             {http.StatusNotFound, "not-found", "Not found"},
-	api.ProblemCodeMethodNotAllowed:     {http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed"},
-	api.ProblemCodeInternalError:        {http.StatusInternalServerError, "internal-error", "Internal server error"},
-	api.ProblemCodeServiceUnavailable:   {http.StatusServiceUnavailable, "service-unavailable", "Service unavailable"},
+	api.ProblemCodeValidationFailed:       {http.StatusBadRequest, "validation-error", "Request validation failed"},
+	api.ProblemCodeMalformedJson:          {http.StatusBadRequest, "malformed-request", "Malformed request body"},
+	api.ProblemCodeUnsupportedMediaType:   {http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type"},
+	api.ProblemCodePayloadTooLarge:        {http.StatusRequestEntityTooLarge, "payload-too-large", "Request body too large"},
+	api.ProblemCodeNotFound:               {http.StatusNotFound, "not-found", "Not found"},
+	api.ProblemCodeMethodNotAllowed:       {http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed"},
+	api.ProblemCodeUnauthenticated:        {http.StatusUnauthorized, "unauthorized", "Unauthorized"},
+	api.ProblemCodeInvalidToken:           {http.StatusUnauthorized, "unauthorized", "Unauthorized"},
+	api.ProblemCodeTokenExpired:           {http.StatusUnauthorized, "unauthorized", "Unauthorized"},
+	api.ProblemCodeTokenRevoked:           {http.StatusUnauthorized, "unauthorized", "Unauthorized"},
+	api.ProblemCodeInvalidCredentials:     {http.StatusUnauthorized, "unauthorized", "Unauthorized"},
+	api.ProblemCodeInvalidRefreshToken:    {http.StatusUnauthorized, "unauthorized", "Unauthorized"},
+	api.ProblemCodeRefreshTokenReused:     {http.StatusUnauthorized, "unauthorized", "Unauthorized"},
+	api.ProblemCodeForbidden:              {http.StatusForbidden, "forbidden", "Forbidden"},
+	api.ProblemCodeAccountDisabled:        {http.StatusForbidden, "forbidden", "Forbidden"},
+	api.ProblemCodeEmailTaken:             {http.StatusConflict, "conflict", "Conflict"},
+	api.ProblemCodeLastOwner:              {http.StatusConflict, "conflict", "Conflict"},
+	api.ProblemCodeInvalidCurrentPassword: {http.StatusUnprocessableEntity, "unprocessable", "Unprocessable request"},
+	api.ProblemCodeInvalidRoleChange:      {http.StatusUnprocessableEntity, "unprocessable", "Unprocessable request"},
+	api.ProblemCodeRateLimited:            {http.StatusTooManyRequests, "rate-limited", "Too many requests"},
+	api.ProblemCodeAccountThrottled:       {http.StatusTooManyRequests, "rate-limited", "Too many requests"},
+	api.ProblemCodeInternalError:          {http.StatusInternalServerError, "internal-error", "Internal server error"},
+	api.ProblemCodeServiceUnavailable:     {http.StatusServiceUnavailable, "service-unavailable", "Service unavailable"},
 }
 
 // Status is the HTTP status of a code.

@@ -42,6 +42,12 @@ const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=
 // AppRole is the application role tests run request statements under.
 const AppRole = "ecompointer_app"
 
+// The signing secrets of test servers.
+const (
+	AccessSecret  = "test-access-secret-0123456789abcdef0123456789"
+	RefreshSecret = "test-refresh-secret-0123456789abcdef012345678"
+)
+
 // Env is one test's running server and what the test needs to talk to it.
 type Env struct {
 	// URL is the server's base URL.
@@ -57,7 +63,9 @@ type Env struct {
 	OwnerURL string
 	// Clock is the server's clock; tests move it instead of sleeping.
 	Clock *Clock
-	logs  *syncBuffer
+	// Config is the configuration the server runs with (secrets included, to forge tokens).
+	Config server.Config
+	logs   *syncBuffer
 }
 
 // Logs returns everything the server has logged so far.
@@ -69,7 +77,13 @@ type Option func(*server.Config)
 // New starts a server on a fresh, migrated database.
 func New(t testing.TB, opts ...Option) *Env {
 	t.Helper()
-	ownerURL := Database(t)
+	return NewOn(t, Database(t), opts...)
+}
+
+// NewOn starts a server on an existing database (from Database), for tests that prepare it
+// another way first.
+func NewOn(t testing.TB, ownerURL string, opts ...Option) *Env {
+	t.Helper()
 	ctx := context.Background()
 
 	poolCfg, err := pgxpool.ParseConfig(ownerURL)
@@ -85,10 +99,16 @@ func New(t testing.TB, opts ...Option) *Env {
 
 	clock := &Clock{now: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
 	logs := &syncBuffer{}
+	auth := server.DefaultAuthConfig()
+	auth.AccessSecret = []byte(AccessSecret)
+	auth.RefreshSecret = []byte(RefreshSecret)
+	auth.BcryptCost = 4 // the minimum: tests hash many passwords; the cost itself is tested apart
+	auth.RateLimit = 0  // tests log in often from one address; the limit has its own test
 	cfg := server.Config{
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Pool:   pool,
 		Now:    clock.Now,
+		Auth:   auth,
 	}
 	for _, opt := range opts {
 		opt(&cfg)
@@ -110,7 +130,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	if err != nil {
 		t.Fatalf("servertest: client: %v", err)
 	}
-	return &Env{URL: ts.URL, Client: client, HTTP: httpClient, Pool: pool, OwnerURL: ownerURL, Clock: clock, logs: logs}
+	return &Env{URL: ts.URL, Client: client, HTTP: httpClient, Pool: pool, OwnerURL: ownerURL, Clock: clock, Config: cfg, logs: logs}
 }
 
 // Database creates a fresh database, cloned from a migrated template, and returns its URL. The

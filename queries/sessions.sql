@@ -1,0 +1,73 @@
+-- name: SessionCreate :one
+INSERT INTO sessions (id, user_id, refresh_hash, generation, created_at, last_used_at, rotated_at,
+                      expires_at, absolute_expires_at, user_agent, ip)
+VALUES (@id, @user_id, @refresh_hash, 1, @now, @now, @now, @expires_at, @absolute_expires_at,
+        @user_agent, @ip)
+RETURNING *;
+
+-- name: SessionAuthenticate :one
+-- The per-request check behind every bearer token: the session is live and its user is returned
+-- in the same round trip (the handler needs no second query for the caller).
+SELECT sqlc.embed(u)
+FROM sessions s
+JOIN users u ON u.id = s.user_id
+WHERE s.id = @session_id
+  AND s.user_id = @user_id
+  AND s.revoked_at IS NULL
+  AND s.expires_at > @now;
+
+-- name: SessionGetForRefresh :one
+-- Locks the session row for the refresh transaction: concurrent refreshes of one session
+-- serialize here, so exactly one of them rotates.
+SELECT sqlc.embed(s), sqlc.embed(u)
+FROM sessions s
+JOIN users u ON u.id = s.user_id
+WHERE s.id = @id
+FOR UPDATE OF s;
+
+-- name: SessionRotate :one
+-- Moves the session to its next generation. The generation in the WHERE clause makes the update a
+-- no-op if another rotation won.
+UPDATE sessions
+SET previous_hash = refresh_hash,
+    refresh_hash = @refresh_hash,
+    generation = generation + 1,
+    rotated_at = @now,
+    last_used_at = @now,
+    expires_at = @expires_at
+WHERE id = @id AND generation = @generation AND revoked_at IS NULL
+RETURNING *;
+
+-- name: SessionRevoke :execrows
+-- Revokes one live session of the user: no row means it is unknown, another user's or dead.
+UPDATE sessions
+SET revoked_at = @now::timestamptz, revoked_reason = @reason::text
+WHERE id = @id AND user_id = @user_id AND revoked_at IS NULL;
+
+-- name: SessionRevokeAllOfUser :exec
+-- Revokes every live session of the user but the one to keep (the nil UUID keeps none).
+UPDATE sessions
+SET revoked_at = @now::timestamptz, revoked_reason = @reason::text
+WHERE user_id = @user_id AND revoked_at IS NULL AND id <> @keep;
+
+-- name: SessionRevokeLeastRecentlyUsed :exec
+-- Keeps at most keep_live live sessions of the user, revoking the least recently used.
+UPDATE sessions
+SET revoked_at = @now::timestamptz, revoked_reason = 'evicted'
+WHERE id IN (
+  SELECT live.id FROM sessions live
+  WHERE live.user_id = @user_id AND live.revoked_at IS NULL
+  ORDER BY live.last_used_at DESC, live.id DESC
+  OFFSET @keep_live
+);
+
+-- name: SessionListLive :many
+SELECT * FROM sessions
+WHERE user_id = @user_id AND revoked_at IS NULL AND expires_at > @now
+ORDER BY last_used_at DESC, id DESC
+LIMIT @row_limit;
+
+-- name: SessionPrune :execrows
+-- Deletes sessions that have been dead (expired or revoked) since before the cutoff.
+DELETE FROM sessions
+WHERE expires_at < @before OR revoked_at < @before;

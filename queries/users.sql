@@ -1,0 +1,71 @@
+-- name: UserCreate :one
+INSERT INTO users (id, email, name, password_hash, role, brand_id, created_at, updated_at)
+VALUES (@id, lower(@email::text), @name, @password_hash, @role, @brand_id, @now, @now)
+RETURNING *;
+
+-- name: UserGet :one
+SELECT * FROM users WHERE id = @id;
+
+-- name: UserGetByEmail :one
+SELECT * FROM users WHERE email = @email::text;
+
+-- name: UserList :many
+-- Keyset pagination by id, which is a UUIDv7 and so in creation order. after_id is the last id of the previous page.
+SELECT * FROM users
+WHERE sqlc.narg(after_id)::uuid IS NULL OR id > sqlc.narg(after_id)::uuid
+ORDER BY id
+LIMIT @row_limit;
+
+-- name: UserRecordLoginFailure :one
+-- Counts a failed login atomically. From the max_failures-th consecutive failure on, the account is
+-- locked for base_seconds, doubling with each further failure, at most max_seconds.
+-- (sqlc.arg() rather than @name: sqlc mis-rewrites @name casts inside this CASE.)
+UPDATE users
+SET failed_logins = failed_logins + 1,
+    locked_until = CASE
+      WHEN failed_logins + 1 >= sqlc.arg(max_failures)::int THEN
+        sqlc.arg(now)::timestamptz + interval '1 second' * least(
+          sqlc.arg(base_seconds)::float8 * power(2, least(failed_logins + 1 - sqlc.arg(max_failures)::int, 30)),
+          sqlc.arg(max_seconds)::float8)
+      ELSE locked_until
+    END,
+    updated_at = sqlc.arg(now)::timestamptz
+WHERE id = sqlc.arg(id)
+RETURNING failed_logins, locked_until;
+
+-- name: UserRecordLoginSuccess :exec
+-- Resets the failure count and, when the stored hash used another bcrypt cost, replaces it.
+UPDATE users
+SET failed_logins = 0,
+    locked_until = NULL,
+    password_hash = coalesce(sqlc.narg(new_hash)::text, password_hash),
+    updated_at = CASE WHEN sqlc.narg(new_hash)::text IS NULL THEN updated_at ELSE @now::timestamptz END
+WHERE id = @id;
+
+-- name: UserSetPassword :exec
+UPDATE users SET password_hash = @password_hash, updated_at = @now WHERE id = @id;
+
+-- name: UserBumpTokenVersion :exec
+-- Invalidates every token issued to the user so far.
+UPDATE users SET token_version = token_version + 1, updated_at = @now WHERE id = @id;
+
+-- name: UserUpdateAccess :one
+-- Changes role and/or disabled and invalidates every token of the user (they carry the role).
+UPDATE users
+SET role = coalesce(sqlc.narg(role)::user_role, role),
+    disabled = coalesce(sqlc.narg(disabled)::boolean, disabled),
+    token_version = token_version + 1,
+    updated_at = @now
+WHERE id = @id
+RETURNING *;
+
+-- name: UserLockForUpdate :one
+SELECT * FROM users WHERE id = @id FOR UPDATE;
+
+-- name: UserLockBrandOwners :many
+-- Locks the brand's enabled owners, so two concurrent demotions cannot both see "another owner
+-- remains" and leave the brand with none.
+SELECT id FROM users
+WHERE brand_id = @brand_id AND role = 'BRAND_OWNER' AND NOT disabled
+ORDER BY id
+FOR UPDATE;

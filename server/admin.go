@@ -1,0 +1,165 @@
+package server
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+
+	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/gen/db"
+)
+
+// userPosition is the keyset of the user list: the last id of the page.
+type userPosition struct {
+	After uuid.UUID `json:"a"`
+}
+
+// AdminListUsers pages through every user, oldest first.
+func (s *Server) AdminListUsers(ctx context.Context, req api.AdminListUsersRequestObject) (api.AdminListUsersResponseObject, error) {
+	var after *uuid.UUID
+	if req.Params.Cursor != nil {
+		var pos userPosition
+		if err := s.cursors.open("users", *req.Params.Cursor, &pos); err != nil {
+			return api.AdminListUsers400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badRequest(ctx, "query.cursor", "is not a cursor of this list")}, nil
+		}
+		after = &pos.After
+	}
+	limit := pageSize(req.Params.Limit)
+	rows, err := s.queries.UserList(ctx, db.UserListParams{AfterID: after, RowLimit: limit + 1})
+	if err != nil {
+		return nil, err
+	}
+	page := api.UserList{Items: make([]api.User, 0, len(rows))}
+	if len(rows) > int(limit) {
+		rows = rows[:limit]
+		next, err := s.cursors.seal("users", userPosition{After: rows[len(rows)-1].ID})
+		if err != nil {
+			return nil, err
+		}
+		page.NextCursor = &next
+	}
+	for _, u := range rows {
+		page.Items = append(page.Items, apiUser(u))
+	}
+	return api.AdminListUsers200JSONResponse(page), nil
+}
+
+// errLastOwner refuses a change that would leave a brand without an enabled owner.
+var errLastOwner = errors.New("last owner")
+
+// AdminUpdateUser changes a user's role or disabled flag; either revokes all of the user's tokens.
+func (s *Server) AdminUpdateUser(ctx context.Context, req api.AdminUpdateUserRequestObject) (api.AdminUpdateUserResponseObject, error) {
+	body := req.Body
+	c := callerFrom(ctx)
+	var updated db.User
+	err := s.inTx(ctx, func(q *db.Queries) error {
+		target, err := q.UserGet(ctx, req.UserId)
+		if err != nil {
+			return dbError(err)
+		}
+		if target.Role == db.UserRoleADMIN && body.Role != nil {
+			return errAdminRole
+		}
+		var role *db.UserRole
+		if body.Role != nil {
+			r := db.UserRole(*body.Role)
+			role = &r
+		}
+		if err := s.keepAnOwner(ctx, q, target, role, body.Disabled); err != nil {
+			return err
+		}
+		updated, err = q.UserUpdateAccess(ctx, db.UserUpdateAccessParams{ID: target.ID, Role: db.NullUserRole{UserRole: derefRole(role), Valid: role != nil}, Disabled: body.Disabled, Now: s.now()})
+		if err != nil {
+			return err
+		}
+		if err := q.SessionRevokeAllOfUser(ctx, db.SessionRevokeAllOfUserParams{UserID: target.ID, Keep: uuid.Nil, Now: s.now(), Reason: string(api.UserUpdated)}); err != nil {
+			return err
+		}
+		return s.audit(ctx, q, api.UserUpdated, &target.ID, &c.sessionID)
+	})
+	switch {
+	case errors.Is(err, errNotFound):
+		return api.AdminUpdateUser404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: notFound(ctx, "No such user.")}, nil
+	case errors.Is(err, errAdminRole):
+		return api.AdminUpdateUser422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: unprocessable(ctx, api.ProblemCodeInvalidRoleChange,
+			"An ADMIN's role cannot be changed through the API.")}, nil
+	case errors.Is(err, errLastOwner):
+		return api.AdminUpdateUser409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: conflict(ctx, api.ProblemCodeLastOwner,
+			"This would leave the brand without an enabled BRAND_OWNER.")}, nil
+	case err != nil:
+		return nil, err
+	}
+	return api.AdminUpdateUser200JSONResponse(apiUser(updated)), nil
+}
+
+var errAdminRole = errors.New("admin role is not changed through the API")
+
+// keepAnOwner refuses (errLastOwner) a change that takes an enabled owner away from a brand that
+// has no other. The brand's owners are locked first, in id order, so concurrent changes to two
+// owners of one brand serialize instead of both succeeding (or deadlocking).
+func (s *Server) keepAnOwner(ctx context.Context, q *db.Queries, target db.User, role *db.UserRole, disabled *bool) error {
+	losesOwner := target.Role == db.UserRoleBRANDOWNER && !target.Disabled &&
+		((role != nil && *role != db.UserRoleBRANDOWNER) || (disabled != nil && *disabled))
+	if !losesOwner || target.BrandID == nil {
+		return nil
+	}
+	owners, err := q.UserLockBrandOwners(ctx, target.BrandID)
+	if err != nil {
+		return err
+	}
+	for _, id := range owners {
+		if id != target.ID {
+			return nil
+		}
+	}
+	return errLastOwner
+}
+
+func derefRole(r *db.UserRole) db.UserRole {
+	if r == nil {
+		return ""
+	}
+	return *r
+}
+
+// auditPosition is the keyset of the audit list: the last id of the page.
+type auditPosition struct {
+	Before uuid.UUID `json:"b"`
+}
+
+// AdminListAuditEvents pages through security events, newest first.
+func (s *Server) AdminListAuditEvents(ctx context.Context, req api.AdminListAuditEventsRequestObject) (api.AdminListAuditEventsResponseObject, error) {
+	p := req.Params
+	var before *uuid.UUID
+	if p.Cursor != nil {
+		var pos auditPosition
+		if err := s.cursors.open("audit-events", *p.Cursor, &pos); err != nil {
+			return api.AdminListAuditEvents400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badRequest(ctx, "query.cursor", "is not a cursor of this list")}, nil
+		}
+		before = &pos.Before
+	}
+	var typ *string
+	if p.Type != nil {
+		t := string(*p.Type)
+		typ = &t
+	}
+	limit := pageSize(p.Limit)
+	rows, err := s.queries.AuditEventList(ctx, db.AuditEventListParams{BeforeID: before, UserID: p.UserId, Type: typ, RowLimit: limit + 1})
+	if err != nil {
+		return nil, err
+	}
+	page := api.AuditEventList{Items: make([]api.AuditEvent, 0, len(rows))}
+	if len(rows) > int(limit) {
+		rows = rows[:limit]
+		next, err := s.cursors.seal("audit-events", auditPosition{Before: rows[len(rows)-1].ID})
+		if err != nil {
+			return nil, err
+		}
+		page.NextCursor = &next
+	}
+	for _, e := range rows {
+		page.Items = append(page.Items, apiAuditEvent(e))
+	}
+	return api.AdminListAuditEvents200JSONResponse(page), nil
+}

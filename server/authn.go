@@ -1,0 +1,120 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/problem"
+	"github.com/ecompointer/ecompointer/server/token"
+)
+
+// caller is the authenticated user behind a request.
+type caller struct {
+	user      db.User
+	sessionID uuid.UUID
+}
+
+type callerKey struct{}
+
+func withCaller(ctx context.Context, c *caller) context.Context {
+	return context.WithValue(ctx, callerKey{}, c)
+}
+
+// callerFrom returns the request's caller. Operations whose spec requires a bearer token always
+// have one: the contract middleware refuses the request before the handler otherwise.
+func callerFrom(ctx context.Context) *caller {
+	c, _ := ctx.Value(callerKey{}).(*caller)
+	return c
+}
+
+// wwwAuthenticate is the challenge sent with every 401 (RFC 6750 §3).
+func wwwAuthenticate(code api.ProblemCode) string {
+	switch code {
+	case api.ProblemCodeUnauthenticated, api.ProblemCodeInvalidCredentials:
+		return `Bearer realm="ecompointer"`
+	default:
+		return `Bearer realm="ecompointer", error="invalid_token"`
+	}
+}
+
+// writeUnauthorized answers a request the middleware refuses for its credentials.
+func writeUnauthorized(w http.ResponseWriter, r *http.Request, code api.ProblemCode, detail string) {
+	w.Header().Set("WWW-Authenticate", wwwAuthenticate(code))
+	problem.WriteCode(w, r, code, detail)
+}
+
+// needsBearer reports whether the operation's security requires the bearer token.
+func needsBearer(op *openapi3.Operation) bool {
+	if op.Security == nil {
+		return false
+	}
+	for _, req := range *op.Security {
+		if _, ok := req["bearerAuth"]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// authenticate resolves the request's bearer token to its caller: a valid access token of a live
+// session of an enabled user, issued since the user's tokens were last invalidated. It writes the
+// problem and returns false when it cannot.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*caller, bool) {
+	raw, ok := bearerToken(r.Header.Get("Authorization"))
+	if !ok {
+		writeUnauthorized(w, r, api.ProblemCodeUnauthenticated, "This operation needs an access token: Authorization: Bearer <token>.")
+		return nil, false
+	}
+	claims, err := s.tokens.VerifyAccess(raw)
+	switch {
+	case errors.Is(err, token.ErrExpired):
+		writeUnauthorized(w, r, api.ProblemCodeTokenExpired, "The access token expired; refresh it.")
+		return nil, false
+	case err != nil:
+		writeUnauthorized(w, r, api.ProblemCodeInvalidToken, "The access token is not valid.")
+		return nil, false
+	}
+	row, err := s.queries.SessionAuthenticate(r.Context(), db.SessionAuthenticateParams{
+		SessionID: claims.SessionID,
+		UserID:    claims.UserID,
+		Now:       s.now(),
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		writeUnauthorized(w, r, api.ProblemCodeTokenRevoked, "The session of this token has ended.")
+		return nil, false
+	}
+	if err != nil {
+		s.internalError(w, r, err)
+		return nil, false
+	}
+	if row.User.Disabled || row.User.TokenVersion != claims.Version {
+		writeUnauthorized(w, r, api.ProblemCodeTokenRevoked, "This token has been revoked.")
+		return nil, false
+	}
+	return &caller{user: row.User, sessionID: claims.SessionID}, true
+}
+
+// bearerToken extracts the token of an `Authorization: Bearer <token>` header (the scheme is
+// case-insensitive, RFC 9110 §11.1).
+func bearerToken(header string) (string, bool) {
+	scheme, tok, found := strings.Cut(header, " ")
+	if !found || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+// internalError logs err with the request id and answers a bare 500 problem.
+func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.ErrorContext(r.Context(), "request failed", "request_id", problem.RequestFrom(r.Context()).ID, "error", err)
+	problem.WriteCode(w, r, api.ProblemCodeInternalError, "An unexpected error occurred; quote the request id when reporting it.")
+}

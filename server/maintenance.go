@@ -1,0 +1,115 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/password"
+)
+
+// SessionRetention is how long a dead (expired or revoked) session is kept before it is deleted.
+const SessionRetention = 30 * 24 * time.Hour
+
+// PruneSessions deletes the sessions dead for longer than SessionRetention and says how many.
+func PruneSessions(ctx context.Context, pool *pgxpool.Pool, now time.Time) (int64, error) {
+	return db.New(pool).SessionPrune(ctx, now.Add(-SessionRetention))
+}
+
+// RunPruner calls PruneSessions at once and then every interval until ctx ends.
+func RunPruner(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := PruneSessions(ctx, pool, time.Now())
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.WarnContext(ctx, "pruning dead sessions failed", "error", err)
+		case n > 0:
+			log.InfoContext(ctx, "pruned dead sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// NewUser is an account made outside the API: the first ADMIN, or a brand owner with a new brand.
+type NewUser struct {
+	Email     string
+	Name      string
+	Password  string
+	Role      api.Role
+	BrandName string // for a BRAND_OWNER; the user's name when empty
+}
+
+// CreateUser makes an account with the same rules as registration (email form, password policy,
+// bcrypt cost). It is how the first ADMIN comes to exist: the API never grants ADMIN.
+func CreateUser(ctx context.Context, pool *pgxpool.Pool, bcryptCost int, in NewUser) (api.User, error) {
+	if addr, err := mail.ParseAddress(in.Email); err != nil || addr.Address != in.Email || addr.Name != "" {
+		return api.User{}, fmt.Errorf("email %q is not a valid address", in.Email)
+	}
+	if n := len([]rune(in.Name)); n < 1 || n > 100 {
+		return api.User{}, fmt.Errorf("name must be 1 to 100 characters")
+	}
+	if err := password.Check(in.Password); err != nil {
+		return api.User{}, fmt.Errorf("password %w", err)
+	}
+	if in.Role != api.RoleADMIN && in.Role != api.RoleBRANDOWNER {
+		return api.User{}, fmt.Errorf("role must be ADMIN or BRAND_OWNER (other roles join a brand by invitation)")
+	}
+	hasher, err := password.NewHasher(bcryptCost)
+	if err != nil {
+		return api.User{}, err
+	}
+	hash, err := hasher.Hash(in.Password)
+	if err != nil {
+		return api.User{}, err
+	}
+	s := &Server{pool: pool, queries: db.New(pool), now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+	var user db.User
+	err = s.inTx(ctx, func(q *db.Queries) error {
+		var brandID *uuid.UUID
+		if in.Role == api.RoleBRANDOWNER {
+			name := in.BrandName
+			if name == "" {
+				name = in.Name
+			}
+			brand, err := s.createBrand(ctx, q, name)
+			if err != nil {
+				return err
+			}
+			brandID = &brand.ID
+		}
+		user, err = q.UserCreate(ctx, db.UserCreateParams{
+			ID:           uuid.Must(uuid.NewV7()),
+			Email:        strings.ToLower(in.Email),
+			Name:         in.Name,
+			PasswordHash: hash,
+			Role:         db.UserRole(in.Role),
+			BrandID:      brandID,
+			Now:          s.now(),
+		})
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, q, api.Register, &user.ID, nil)
+	})
+	if isConflict(err, "users_email_key") {
+		return api.User{}, fmt.Errorf("an account with email %q exists", in.Email)
+	}
+	if err != nil {
+		return api.User{}, err
+	}
+	return apiUser(user), nil
+}

@@ -1,0 +1,109 @@
+// Package password hashes and checks passwords: bcrypt at a configurable cost, the length limits
+// bcrypt imposes, and a list of the most common passwords that are refused outright.
+package password
+
+import (
+	"bufio"
+	"bytes"
+	_ "embed"
+	"errors"
+	"strings"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// MinBytes and MaxBytes bound a password. bcrypt reads at most 72 bytes; longer passwords are
+// refused rather than silently truncated (two passwords sharing 72 bytes would both match).
+const (
+	MinBytes = 8
+	MaxBytes = 72
+)
+
+// ErrPolicy is wrapped by every policy failure.
+var ErrPolicy = errors.New("password policy")
+
+// PolicyError says why a password is refused, in words fit for the client.
+type PolicyError struct{ Reason string }
+
+func (e *PolicyError) Error() string { return e.Reason }
+
+// Unwrap makes errors.Is(err, ErrPolicy) true.
+func (e *PolicyError) Unwrap() error { return ErrPolicy }
+
+//go:embed common-passwords.txt
+var commonList []byte
+
+var common = func() map[string]struct{} {
+	set := make(map[string]struct{}, 10000)
+	sc := bufio.NewScanner(bytes.NewReader(commonList))
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		set[line] = struct{}{}
+	}
+	return set
+}()
+
+// CommonCount is the number of refused common passwords.
+func CommonCount() int { return len(common) }
+
+// Check applies the policy: 8..72 bytes, not one of the 10,000 most common passwords (compared
+// case-insensitively, so "Password1" counts as "password1").
+func Check(pw string) error {
+	switch n := len(pw); {
+	case n < MinBytes:
+		return &PolicyError{Reason: "must be at least 8 bytes long"}
+	case n > MaxBytes:
+		return &PolicyError{Reason: "must be at most 72 bytes long (bcrypt's limit; multi-byte characters count by their bytes)"}
+	}
+	if _, ok := common[strings.ToLower(pw)]; ok {
+		return &PolicyError{Reason: "is one of the 10,000 most common passwords; choose another"}
+	}
+	return nil
+}
+
+// Hasher hashes with bcrypt at a fixed cost.
+type Hasher struct {
+	cost  int
+	dummy []byte
+}
+
+// NewHasher returns a Hasher for cost (bcrypt.MinCost..bcrypt.MaxCost).
+func NewHasher(cost int) (*Hasher, error) {
+	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
+		return nil, errors.New("bcrypt cost out of range")
+	}
+	// A hash of a random-looking string at the same cost, compared against when the account
+	// does not exist, so that an unknown email costs as much time as a wrong password.
+	dummy, err := bcrypt.GenerateFromPassword([]byte("dummy password for timing equality"), cost)
+	if err != nil {
+		return nil, err
+	}
+	return &Hasher{cost: cost, dummy: dummy}, nil
+}
+
+// Cost is the configured bcrypt cost.
+func (h *Hasher) Cost() int { return h.cost }
+
+// Hash hashes pw.
+func (h *Hasher) Hash(pw string) (string, error) {
+	b, err := bcrypt.GenerateFromPassword([]byte(pw), h.cost)
+	return string(b), err
+}
+
+// Verify reports whether pw matches hash, and whether hash was made at another cost and should be
+// replaced now that the password is known.
+func (h *Hasher) Verify(hash, pw string) (ok, rehash bool) {
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(pw)) != nil {
+		return false, false
+	}
+	cost, err := bcrypt.Cost([]byte(hash))
+	return true, err != nil || cost != h.cost
+}
+
+// VerifyNobody spends the time of one Verify and always fails.
+func (h *Hasher) VerifyNobody(pw string) {
+	_ = bcrypt.CompareHashAndPassword(h.dummy, []byte(pw))
+}

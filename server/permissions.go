@@ -1,0 +1,42 @@
+package server
+
+import (
+	"github.com/ecompointer/ecompointer/gen/db"
+)
+
+// Permissions are named in openapi.yaml: an operation states the one it needs with
+// `x-permission` (users:admin, audit:read, ...), and the document's top-level `x-permissions`
+// repeats this table for clients. A test keeps the two equal.
+
+// rolePermissions says what each brand role may do inside its own brand. ADMIN is not listed:
+// it holds every permission on every brand.
+var rolePermissions = map[db.UserRole][]string{
+	db.UserRoleBRANDOWNER: {},
+	db.UserRoleMANAGER:    {},
+	db.UserRoleSTAFF:      {},
+}
+
+var permissionSet = func() map[db.UserRole]map[string]bool {
+	out := make(map[db.UserRole]map[string]bool, len(rolePermissions))
+	for role, perms := range rolePermissions {
+		out[role] = make(map[string]bool, len(perms))
+		for _, p := range perms {
+			out[role][p] = true
+		}
+	}
+	return out
+}()
+
+// can reports whether role holds perm.
+func can(role db.UserRole, perm string) bool {
+	return role == db.UserRoleADMIN || permissionSet[role][perm]
+}
+
+// RolePermissions returns the permission table, for tests that compare it with the spec.
+func RolePermissions() map[string][]string {
+	out := make(map[string][]string, len(rolePermissions))
+	for role, perms := range rolePermissions {
+		out[string(role)] = append(make([]string, 0, len(perms)), perms...)
+	}
+	return out
+}

@@ -1,0 +1,159 @@
+package token_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ecompointer/ecompointer/server/token"
+)
+
+var now = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+
+func newTokens(t testing.TB, clock *time.Time) *token.Tokens {
+	t.Helper()
+	tk, err := token.New(token.Config{
+		AccessSecret:  []byte("access-secret-0123456789abcdef0123456789"),
+		RefreshSecret: []byte("refresh-secret-0123456789abcdef012345678"),
+		Issuer:        "ecompointer",
+		Audience:      "ecompointer-api",
+		AccessTTL:     15 * time.Minute,
+		Leeway:        30 * time.Second,
+		Now:           func() time.Time { return *clock },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tk
+}
+
+func TestConfigIsChecked(t *testing.T) {
+	t.Parallel()
+	long := []byte(strings.Repeat("k", 32))
+	cases := map[string]token.Config{
+		"short access secret":  {AccessSecret: []byte("short"), RefreshSecret: long, Issuer: "i", Audience: "a", AccessTTL: time.Minute},
+		"short refresh secret": {AccessSecret: long, RefreshSecret: []byte("x"), Issuer: "i", Audience: "a", AccessTTL: time.Minute},
+		"equal secrets":        {AccessSecret: long, RefreshSecret: long, Issuer: "i", Audience: "a", AccessTTL: time.Minute},
+		"leeway over 30s":      {AccessSecret: long, RefreshSecret: []byte(strings.Repeat("r", 32)), Issuer: "i", Audience: "a", AccessTTL: time.Minute, Leeway: time.Minute},
+	}
+	for name, cfg := range cases {
+		if _, err := token.New(cfg); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestRefreshTokensArePure(t *testing.T) {
+	t.Parallel()
+	clock := now
+	tk := newTokens(t, &clock)
+	r := token.Refresh{UserID: uuid.New(), SessionID: uuid.New(), Generation: 3, Version: 2, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
+	a, err := tk.SignRefresh(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(5 * time.Second)
+	b, err := tk.SignRefresh(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b {
+		t.Fatal("the same refresh claims signed twice differ")
+	}
+	got, err := tk.VerifyRefresh(a)
+	if err != nil || got.Generation != 3 || got.SessionID != r.SessionID || got.Version != 2 {
+		t.Fatalf("verify = %+v %v", got, err)
+	}
+	r.Generation = 4
+	c, _ := tk.SignRefresh(r)
+	if c == a {
+		t.Error("another generation gives the same token")
+	}
+}
+
+func TestTypesNeverCross(t *testing.T) {
+	t.Parallel()
+	clock := now
+	tk := newTokens(t, &clock)
+	access, _, err := tk.SignAccess(token.Access{UserID: uuid.New(), SessionID: uuid.New(), Role: "STAFF", Version: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refresh, err := tk.SignRefresh(token.Refresh{UserID: uuid.New(), SessionID: uuid.New(), Generation: 1, Version: 1, IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tk.VerifyAccess(refresh); !errors.Is(err, token.ErrInvalid) {
+		t.Errorf("a refresh token verified as access: %v", err)
+	}
+	if _, err := tk.VerifyRefresh(access); !errors.Is(err, token.ErrInvalid) {
+		t.Errorf("an access token verified as refresh: %v", err)
+	}
+	if _, err := tk.VerifyAccess(access); err != nil {
+		t.Errorf("access: %v", err)
+	}
+}
+
+func TestExpiryAndLeeway(t *testing.T) {
+	t.Parallel()
+	clock := now
+	tk := newTokens(t, &clock)
+	access, claims, err := tk.SignAccess(token.Access{UserID: uuid.New(), SessionID: uuid.New(), Role: "STAFF", Version: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !claims.ExpiresAt.Equal(now.Add(15 * time.Minute)) {
+		t.Errorf("exp = %s", claims.ExpiresAt)
+	}
+	clock = now.Add(15*time.Minute + 29*time.Second)
+	if _, err := tk.VerifyAccess(access); err != nil {
+		t.Errorf("within leeway: %v", err)
+	}
+	clock = now.Add(15*time.Minute + 30*time.Second)
+	if _, err := tk.VerifyAccess(access); !errors.Is(err, token.ErrExpired) {
+		t.Errorf("past leeway: %v", err)
+	}
+}
+
+func BenchmarkSignAccess(b *testing.B) {
+	clock := now
+	tk := newTokens(b, &clock)
+	a := token.Access{UserID: uuid.New(), SessionID: uuid.New(), Role: "BRAND_OWNER", Version: 1}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := tk.SignAccess(a); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkVerifyAccess(b *testing.B) {
+	clock := now
+	tk := newTokens(b, &clock)
+	brand := uuid.New()
+	s, _, err := tk.SignAccess(token.Access{UserID: uuid.New(), SessionID: uuid.New(), Role: "BRAND_OWNER", BrandID: &brand, Version: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tk.VerifyAccess(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSignRefresh(b *testing.B) {
+	clock := now
+	tk := newTokens(b, &clock)
+	r := token.Refresh{UserID: uuid.New(), SessionID: uuid.New(), Generation: 1, Version: 1, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tk.SignRefresh(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
