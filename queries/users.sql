@@ -69,3 +69,22 @@ SELECT id FROM users
 WHERE brand_id = @brand_id AND role = 'BRAND_OWNER' AND NOT disabled
 ORDER BY id
 FOR UPDATE;
+
+-- name: MemberList :many
+-- The brand's members (removed ones left out), keyset by id.
+SELECT * FROM users
+WHERE brand_id = @brand_id
+  AND removed_at IS NULL
+  AND (sqlc.narg(after_id)::uuid IS NULL OR id > sqlc.narg(after_id)::uuid)
+ORDER BY id
+LIMIT @row_limit;
+
+-- name: MemberGet :one
+SELECT * FROM users WHERE id = @id AND brand_id = @brand_id AND removed_at IS NULL;
+
+-- name: UserRemove :one
+-- Takes a member out of the brand: disabled, out of the member list, every token dead.
+UPDATE users
+SET disabled = true, removed_at = @now::timestamptz, token_version = token_version + 1, updated_at = @now::timestamptz
+WHERE id = @id
+RETURNING *;

@@ -21,7 +21,7 @@ func (s *Server) AdminListUsers(ctx context.Context, req api.AdminListUsersReque
 	if req.Params.Cursor != nil {
 		var pos userPosition
 		if err := s.cursors.open("users", *req.Params.Cursor, &pos); err != nil {
-			return api.AdminListUsers400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badRequest(ctx, "query.cursor", "is not a cursor of this list")}, nil
+			return api.AdminListUsers400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badCursor(ctx)}, nil
 		}
 		after = &pos.After
 	}
@@ -30,19 +30,15 @@ func (s *Server) AdminListUsers(ctx context.Context, req api.AdminListUsersReque
 	if err != nil {
 		return nil, err
 	}
-	page := api.UserList{Items: make([]api.User, 0, len(rows))}
-	if len(rows) > int(limit) {
-		rows = rows[:limit]
-		next, err := s.cursors.seal("users", userPosition{After: rows[len(rows)-1].ID})
-		if err != nil {
-			return nil, err
-		}
-		page.NextCursor = &next
+	rows, next, err := page(s.cursors, "users", rows, limit, func(u db.User) any { return userPosition{After: u.ID} })
+	if err != nil {
+		return nil, err
 	}
+	out := api.UserList{Items: make([]api.User, 0, len(rows)), NextCursor: next}
 	for _, u := range rows {
-		page.Items = append(page.Items, apiUser(u))
+		out.Items = append(out.Items, apiUser(u))
 	}
-	return api.AdminListUsers200JSONResponse(page), nil
+	return api.AdminListUsers200JSONResponse(out), nil
 }
 
 // errLastOwner refuses a change that would leave a brand without an enabled owner.
@@ -51,7 +47,6 @@ var errLastOwner = errors.New("last owner")
 // AdminUpdateUser changes a user's role or disabled flag; either revokes all of the user's tokens.
 func (s *Server) AdminUpdateUser(ctx context.Context, req api.AdminUpdateUserRequestObject) (api.AdminUpdateUserResponseObject, error) {
 	body := req.Body
-	c := callerFrom(ctx)
 	var updated db.User
 	err := s.inTx(ctx, func(q *db.Queries) error {
 		target, err := q.UserGet(ctx, req.UserId)
@@ -61,22 +56,8 @@ func (s *Server) AdminUpdateUser(ctx context.Context, req api.AdminUpdateUserReq
 		if target.Role == db.UserRoleADMIN && body.Role != nil {
 			return errAdminRole
 		}
-		var role *db.UserRole
-		if body.Role != nil {
-			r := db.UserRole(*body.Role)
-			role = &r
-		}
-		if err := s.keepAnOwner(ctx, q, target, role, body.Disabled); err != nil {
-			return err
-		}
-		updated, err = q.UserUpdateAccess(ctx, db.UserUpdateAccessParams{ID: target.ID, Role: db.NullUserRole{UserRole: derefRole(role), Valid: role != nil}, Disabled: body.Disabled, Now: s.now()})
-		if err != nil {
-			return err
-		}
-		if err := q.SessionRevokeAllOfUser(ctx, db.SessionRevokeAllOfUserParams{UserID: target.ID, Keep: uuid.Nil, Now: s.now(), Reason: string(api.UserUpdated)}); err != nil {
-			return err
-		}
-		return s.audit(ctx, q, api.UserUpdated, &target.ID, &c.sessionID)
+		updated, err = s.changeAccess(ctx, q, target, (*db.UserRole)(body.Role), body.Disabled)
+		return err
 	})
 	switch {
 	case errors.Is(err, errNotFound):
@@ -85,12 +66,35 @@ func (s *Server) AdminUpdateUser(ctx context.Context, req api.AdminUpdateUserReq
 		return api.AdminUpdateUser422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: unprocessable(ctx, api.ProblemCodeInvalidRoleChange,
 			"An ADMIN's role cannot be changed through the API.")}, nil
 	case errors.Is(err, errLastOwner):
-		return api.AdminUpdateUser409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: conflict(ctx, api.ProblemCodeLastOwner,
-			"This would leave the brand without an enabled BRAND_OWNER.")}, nil
+		return api.AdminUpdateUser409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: conflict(ctx, api.ProblemCodeLastOwner, lastOwnerDetail)}, nil
 	case err != nil:
 		return nil, err
 	}
 	return api.AdminUpdateUser200JSONResponse(apiUser(updated)), nil
+}
+
+const lastOwnerDetail = "This would leave the brand without an enabled BRAND_OWNER."
+
+// changeAccess sets a user's role and/or disabled flag, keeping the brand's last enabled owner,
+// and revokes every token of the user: they carry the role, and a disabled user has none.
+func (s *Server) changeAccess(ctx context.Context, q *db.Queries, target db.User, role *db.UserRole, disabled *bool) (db.User, error) {
+	if err := s.keepAnOwner(ctx, q, target, role, disabled); err != nil {
+		return db.User{}, err
+	}
+	updated, err := q.UserUpdateAccess(ctx, db.UserUpdateAccessParams{
+		ID:       target.ID,
+		Role:     db.NullUserRole{UserRole: derefRole(role), Valid: role != nil},
+		Disabled: disabled,
+		Now:      s.now(),
+	})
+	if err != nil {
+		return db.User{}, err
+	}
+	if err := q.SessionRevokeAllOfUser(ctx, db.SessionRevokeAllOfUserParams{UserID: target.ID, Keep: uuid.Nil, Now: s.now(), Reason: string(api.AuditEventTypeUserUpdated)}); err != nil {
+		return db.User{}, err
+	}
+	c := callerFrom(ctx)
+	return updated, s.audit(ctx, q, api.AuditEventTypeUserUpdated, &target.ID, &c.sessionID)
 }
 
 var errAdminRole = errors.New("admin role is not changed through the API")
@@ -135,7 +139,7 @@ func (s *Server) AdminListAuditEvents(ctx context.Context, req api.AdminListAudi
 	if p.Cursor != nil {
 		var pos auditPosition
 		if err := s.cursors.open("audit-events", *p.Cursor, &pos); err != nil {
-			return api.AdminListAuditEvents400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badRequest(ctx, "query.cursor", "is not a cursor of this list")}, nil
+			return api.AdminListAuditEvents400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badCursor(ctx)}, nil
 		}
 		before = &pos.Before
 	}
@@ -149,17 +153,13 @@ func (s *Server) AdminListAuditEvents(ctx context.Context, req api.AdminListAudi
 	if err != nil {
 		return nil, err
 	}
-	page := api.AuditEventList{Items: make([]api.AuditEvent, 0, len(rows))}
-	if len(rows) > int(limit) {
-		rows = rows[:limit]
-		next, err := s.cursors.seal("audit-events", auditPosition{Before: rows[len(rows)-1].ID})
-		if err != nil {
-			return nil, err
-		}
-		page.NextCursor = &next
+	rows, next, err := page(s.cursors, "audit-events", rows, limit, func(e db.AuditEvent) any { return auditPosition{Before: e.ID} })
+	if err != nil {
+		return nil, err
 	}
+	out := api.AuditEventList{Items: make([]api.AuditEvent, 0, len(rows)), NextCursor: next}
 	for _, e := range rows {
-		page.Items = append(page.Items, apiAuditEvent(e))
+		out.Items = append(out.Items, apiAuditEvent(e))
 	}
-	return api.AdminListAuditEvents200JSONResponse(page), nil
+	return api.AdminListAuditEvents200JSONResponse(out), nil
 }

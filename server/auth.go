@@ -51,7 +51,7 @@ func (s *Server) Register(ctx context.Context, req api.RegisterRequestObject) (a
 		if err != nil {
 			return err
 		}
-		auth, err = s.openSession(ctx, q, user, api.Register)
+		auth, err = s.openSession(ctx, q, user, api.AuditEventTypeRegister)
 		return err
 	})
 	if isConflict(err, "users_email_key") {
@@ -120,7 +120,7 @@ func (s *Server) Login(ctx context.Context, req api.LoginRequestObject) (api.Log
 		// Spend what a wrong password costs, so the answer's timing does not say the email is
 		// unknown.
 		s.hasher.VerifyNobody(body.Password)
-		if err := s.audit(ctx, s.queries, api.LoginFailed, nil, nil); err != nil {
+		if err := s.audit(ctx, s.queries, api.AuditEventTypeLoginFailed, nil, nil); err != nil {
 			return nil, err
 		}
 		return invalid, nil
@@ -131,7 +131,7 @@ func (s *Server) Login(ctx context.Context, req api.LoginRequestObject) (api.Log
 	now := s.now()
 	if user.LockedUntil != nil && now.Before(*user.LockedUntil) {
 		// Refused before the password is even checked: while throttled, guessing is pointless.
-		if err := s.audit(ctx, s.queries, api.LoginLocked, &user.ID, nil); err != nil {
+		if err := s.audit(ctx, s.queries, api.AuditEventTypeLoginLocked, &user.ID, nil); err != nil {
 			return nil, err
 		}
 		return api.Login429ApplicationProblemPlusJSONResponse{TooManyRequestsApplicationProblemPlusJSONResponse: tooManyRequests(ctx, api.ProblemCodeAccountThrottled,
@@ -149,7 +149,7 @@ func (s *Server) Login(ctx context.Context, req api.LoginRequestObject) (api.Log
 			}); err != nil {
 				return err
 			}
-			return s.audit(ctx, q, api.LoginFailed, &user.ID, nil)
+			return s.audit(ctx, q, api.AuditEventTypeLoginFailed, &user.ID, nil)
 		})
 		if err != nil {
 			return nil, err
@@ -175,7 +175,7 @@ func (s *Server) Login(ctx context.Context, req api.LoginRequestObject) (api.Log
 			return err
 		}
 		var err error
-		auth, err = s.openSession(ctx, q, user, api.LoginSucceeded)
+		auth, err = s.openSession(ctx, q, user, api.AuditEventTypeLoginSucceeded)
 		return err
 	})
 	if err != nil {
@@ -347,11 +347,11 @@ func (s *Server) Refresh(ctx context.Context, req api.RefreshRequestObject) (api
 		case claims.Generation < sess.Generation:
 			// An old token came back: it was stolen or replayed (RFC 9700 §4.14.2). The session
 			// cannot tell the thief from its owner, so it ends for both.
-			if _, err := q.SessionRevoke(ctx, db.SessionRevokeParams{ID: sess.ID, UserID: user.ID, Now: now, Reason: string(api.RefreshReuse)}); err != nil {
+			if _, err := q.SessionRevoke(ctx, db.SessionRevokeParams{ID: sess.ID, UserID: user.ID, Now: now, Reason: string(api.AuditEventTypeRefreshReuse)}); err != nil {
 				return err
 			}
 			outcome = refreshReused
-			return s.audit(ctx, q, api.RefreshReuse, &user.ID, &sess.ID)
+			return s.audit(ctx, q, api.AuditEventTypeRefreshReuse, &user.ID, &sess.ID)
 		default:
 			reason = "The refresh token is not valid."
 			return nil
@@ -383,10 +383,10 @@ func tokenMatches(tok string, hash []byte) bool {
 func (s *Server) Logout(ctx context.Context, _ api.LogoutRequestObject) (api.LogoutResponseObject, error) {
 	c := callerFrom(ctx)
 	err := s.inTx(ctx, func(q *db.Queries) error {
-		if _, err := q.SessionRevoke(ctx, db.SessionRevokeParams{ID: c.sessionID, UserID: c.user.ID, Now: s.now(), Reason: string(api.Logout)}); err != nil {
+		if _, err := q.SessionRevoke(ctx, db.SessionRevokeParams{ID: c.sessionID, UserID: c.user.ID, Now: s.now(), Reason: string(api.AuditEventTypeLogout)}); err != nil {
 			return err
 		}
-		return s.audit(ctx, q, api.Logout, &c.user.ID, &c.sessionID)
+		return s.audit(ctx, q, api.AuditEventTypeLogout, &c.user.ID, &c.sessionID)
 	})
 	if err != nil {
 		return nil, err
@@ -398,10 +398,10 @@ func (s *Server) Logout(ctx context.Context, _ api.LogoutRequestObject) (api.Log
 func (s *Server) LogoutAll(ctx context.Context, _ api.LogoutAllRequestObject) (api.LogoutAllResponseObject, error) {
 	c := callerFrom(ctx)
 	err := s.inTx(ctx, func(q *db.Queries) error {
-		if err := s.revokeEverything(ctx, q, c.user.ID, string(api.LogoutAll)); err != nil {
+		if err := s.revokeEverything(ctx, q, c.user.ID, string(api.AuditEventTypeLogoutAll)); err != nil {
 			return err
 		}
-		return s.audit(ctx, q, api.LogoutAll, &c.user.ID, &c.sessionID)
+		return s.audit(ctx, q, api.AuditEventTypeLogoutAll, &c.user.ID, &c.sessionID)
 	})
 	if err != nil {
 		return nil, err
@@ -443,10 +443,10 @@ func (s *Server) ChangePassword(ctx context.Context, req api.ChangePasswordReque
 		if err := q.UserSetPassword(ctx, db.UserSetPasswordParams{ID: c.user.ID, PasswordHash: hash, Now: now}); err != nil {
 			return err
 		}
-		if err := q.SessionRevokeAllOfUser(ctx, db.SessionRevokeAllOfUserParams{UserID: c.user.ID, Keep: c.sessionID, Now: now, Reason: string(api.PasswordChanged)}); err != nil {
+		if err := q.SessionRevokeAllOfUser(ctx, db.SessionRevokeAllOfUserParams{UserID: c.user.ID, Keep: c.sessionID, Now: now, Reason: string(api.AuditEventTypePasswordChanged)}); err != nil {
 			return err
 		}
-		return s.audit(ctx, q, api.PasswordChanged, &c.user.ID, &c.sessionID)
+		return s.audit(ctx, q, api.AuditEventTypePasswordChanged, &c.user.ID, &c.sessionID)
 	})
 	if err != nil {
 		return nil, err

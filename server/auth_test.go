@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	"github.com/ecompointer/ecompointer/gen/api"
@@ -98,7 +97,7 @@ func TestTheOriginalManualFlow(t *testing.T) {
 
 	// The reuse left a trace for the admins.
 	admin := env.Admin(t)
-	typ := api.RefreshReuse
+	typ := api.AuditEventTypeRefreshReuse
 	events, err := env.Client.AdminListAuditEventsWithResponse(ctx, &api.AdminListAuditEventsParams{Type: &typ}, servertest.Bearer(admin.AccessToken))
 	if err != nil || events.JSON200 == nil || len(events.JSON200.Items) != 1 || *events.JSON200.Items[0].UserId != reg.User.Id {
 		t.Fatalf("refresh_reuse events = %d %s", events.StatusCode(), events.Body)
@@ -227,22 +226,16 @@ func TestDisabledAccount(t *testing.T) {
 	wantProblem(t, "login of a disabled user", resp.HTTPResponse, resp.ApplicationproblemJSON403, 403, api.ProblemCodeAccountDisabled)
 }
 
-// inviteOwner makes a second BRAND_OWNER in owner's brand, straight in the database (invitations
-// come with the brands module), and returns its id.
+// inviteOwner makes a second BRAND_OWNER in owner's brand (invited, then promoted) and returns
+// its id.
 func inviteOwner(t *testing.T, env *servertest.Env, owner api.AuthResponse) uuid.UUID {
 	t.Helper()
-	conn, err := pgx.Connect(ctx, env.OwnerURL)
-	if err != nil {
-		t.Fatal(err)
+	m := env.Member(t, owner, api.InvitationRoleMANAGER)
+	r, err := env.Client.UpdateMemberWithResponse(ctx, *owner.User.BrandId, m.User.Id, api.UpdateMemberJSONRequestBody{Role: api.BrandRoleBRANDOWNER}, servertest.Bearer(owner.AccessToken))
+	if err != nil || r.JSON200 == nil {
+		t.Fatalf("promote to owner = %v %d", err, r.StatusCode())
 	}
-	defer func() { _ = conn.Close(ctx) }()
-	id := uuid.Must(uuid.NewV7())
-	if _, err := conn.Exec(ctx, `INSERT INTO users (id, email, name, password_hash, role, brand_id, created_at, updated_at)
-		SELECT $1, $2, 'Second owner', password_hash, 'BRAND_OWNER', brand_id, now(), now() FROM users WHERE id = $3`,
-		id, servertest.Email("owner2"), owner.User.Id); err != nil {
-		t.Fatal(err)
-	}
-	return id
+	return m.User.Id
 }
 
 // TestAccessTokenAttacks presents every kind of bad bearer token; each is a 401 with a challenge.

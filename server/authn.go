@@ -22,6 +22,16 @@ type caller struct {
 	sessionID uuid.UUID
 }
 
+// inBrand reports whether the caller may reach brand (a path parameter, not yet validated): an
+// ADMIN reaches every brand, anyone else only their own.
+func (c *caller) inBrand(brand string) bool {
+	if c.user.Role == db.UserRoleADMIN {
+		return true
+	}
+	id, err := uuid.Parse(brand)
+	return err == nil && c.user.BrandID != nil && *c.user.BrandID == id
+}
+
 type callerKey struct{}
 
 func withCaller(ctx context.Context, c *caller) context.Context {

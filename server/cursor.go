@@ -54,3 +54,17 @@ func (c cursors) mac(list, enc string) []byte {
 	m.Write([]byte(enc))
 	return m.Sum(nil)
 }
+
+// page trims rows, fetched with limit+1, to limit, and seals the position of the page's last row
+// as the next cursor (nil on the last page).
+func page[T any](c cursors, list string, rows []T, limit int32, position func(T) any) ([]T, *string, error) {
+	if len(rows) <= int(limit) {
+		return rows, nil, nil
+	}
+	rows = rows[:limit]
+	next, err := c.seal(list, position(rows[len(rows)-1]))
+	if err != nil {
+		return nil, nil, err
+	}
+	return rows, &next, nil
+}

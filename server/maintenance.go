@@ -103,7 +103,7 @@ func CreateUser(ctx context.Context, pool *pgxpool.Pool, bcryptCost int, in NewU
 		if err != nil {
 			return err
 		}
-		return s.audit(ctx, q, api.Register, &user.ID, nil)
+		return s.audit(ctx, q, api.AuditEventTypeRegister, &user.ID, nil)
 	})
 	if isConflict(err, "users_email_key") {
 		return api.User{}, fmt.Errorf("an account with email %q exists", in.Email)

@@ -11,9 +11,9 @@ import (
 // rolePermissions says what each brand role may do inside its own brand. ADMIN is not listed:
 // it holds every permission on every brand.
 var rolePermissions = map[db.UserRole][]string{
-	db.UserRoleBRANDOWNER: {},
-	db.UserRoleMANAGER:    {},
-	db.UserRoleSTAFF:      {},
+	db.UserRoleBRANDOWNER: {"brand:read", "brand:write", "members:read", "members:write", "products:read", "products:write"},
+	db.UserRoleMANAGER:    {"brand:read", "members:read", "products:read", "products:write"},
+	db.UserRoleSTAFF:      {"brand:read", "members:read", "products:read"},
 }
 
 var permissionSet = func() map[db.UserRole]map[string]bool {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -101,4 +102,27 @@ func pageSize(limit *int) int32 {
 		return 20
 	}
 	return int32(*limit) //nolint:gosec // the spec bounds it to 1..100
+}
+
+func badCursor(ctx context.Context) api.BadRequestApplicationProblemPlusJSONResponse {
+	return badRequest(ctx, "query.cursor", "is not a cursor of this list")
+}
+
+func gone(ctx context.Context, code api.ProblemCode, detail string) api.GoneApplicationProblemPlusJSONResponse {
+	return api.GoneApplicationProblemPlusJSONResponse{Body: problem.New(ctx, code, detail)}
+}
+
+func preconditionFailed(ctx context.Context, what string) api.PreconditionFailedApplicationProblemPlusJSONResponse {
+	return api.PreconditionFailedApplicationProblemPlusJSONResponse{
+		Body: problem.New(ctx, api.ProblemCodePreconditionFailed, "The "+what+" changed since the version If-Match names; read it again."),
+	}
+}
+
+// invalidFields is a validation problem for rules the handler checks itself.
+func invalidFields(ctx context.Context, fields []api.FieldError) api.BadRequestApplicationProblemPlusJSONResponse {
+	details := make([]string, 0, len(fields))
+	for _, f := range fields {
+		details = append(details, f.Field+": "+f.Message)
+	}
+	return api.BadRequestApplicationProblemPlusJSONResponse{Body: problem.Invalid(ctx, strings.Join(details, "; "), fields)}
 }

@@ -32,11 +32,11 @@ func (s *Server) RevokeSession(ctx context.Context, req api.RevokeSessionRequest
 	var revoked int64
 	err := s.inTx(ctx, func(q *db.Queries) error {
 		var err error
-		revoked, err = q.SessionRevoke(ctx, db.SessionRevokeParams{ID: req.SessionId, UserID: c.user.ID, Now: s.now(), Reason: string(api.SessionRevoked)})
+		revoked, err = q.SessionRevoke(ctx, db.SessionRevokeParams{ID: req.SessionId, UserID: c.user.ID, Now: s.now(), Reason: string(api.AuditEventTypeSessionRevoked)})
 		if err != nil || revoked == 0 {
 			return err
 		}
-		return s.audit(ctx, q, api.SessionRevoked, &c.user.ID, &req.SessionId)
+		return s.audit(ctx, q, api.AuditEventTypeSessionRevoked, &c.user.ID, &req.SessionId)
 	})
 	if err != nil {
 		return nil, err

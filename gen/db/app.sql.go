@@ -18,3 +18,14 @@ func (q *Queries) AppRoleEnsure(ctx context.Context, roleName string) error {
 	_, err := q.db.Exec(ctx, appRoleEnsure, roleName)
 	return err
 }
+
+const brandScopeSet = `-- name: BrandScopeSet :exec
+SELECT set_config('app.brand_id', $1::text, true)
+`
+
+// Scopes the current transaction to one brand: row-level security shows only its rows, and
+// refuses to write any other brand's.
+func (q *Queries) BrandScopeSet(ctx context.Context, brandID string) error {
+	_, err := q.db.Exec(ctx, brandScopeSet, brandID)
+	return err
+}

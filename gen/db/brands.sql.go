@@ -48,3 +48,105 @@ func (q *Queries) BrandCreate(ctx context.Context, arg BrandCreateParams) (Brand
 	)
 	return i, err
 }
+
+const brandGet = `-- name: BrandGet :one
+SELECT id, name, slug, currency, version, created_at, updated_at FROM brands WHERE id = $1
+`
+
+func (q *Queries) BrandGet(ctx context.Context, id uuid.UUID) (Brand, error) {
+	row := q.db.QueryRow(ctx, brandGet, id)
+	var i Brand
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Slug,
+		&i.Currency,
+		&i.Version,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const brandList = `-- name: BrandList :many
+SELECT id, name, slug, currency, version, created_at, updated_at FROM brands
+WHERE $1::uuid IS NULL OR id > $1::uuid
+ORDER BY id
+LIMIT $2
+`
+
+type BrandListParams struct {
+	AfterID  *uuid.UUID
+	RowLimit int32
+}
+
+// Keyset pagination by id (UUIDv7, creation order).
+func (q *Queries) BrandList(ctx context.Context, arg BrandListParams) ([]Brand, error) {
+	rows, err := q.db.Query(ctx, brandList, arg.AfterID, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Brand{}
+	for rows.Next() {
+		var i Brand
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Slug,
+			&i.Currency,
+			&i.Version,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const brandUpdate = `-- name: BrandUpdate :one
+UPDATE brands
+SET name = coalesce($1::text, name),
+    currency = coalesce($2::text, currency),
+    version = version + 1,
+    updated_at = $3
+WHERE id = $4
+  AND ($5::bigint[] IS NULL OR version = ANY($5::bigint[]))
+RETURNING id, name, slug, currency, version, created_at, updated_at
+`
+
+type BrandUpdateParams struct {
+	Name             *string
+	Currency         *string
+	Now              time.Time
+	ID               uuid.UUID
+	ExpectedVersions []int64
+}
+
+// Changes the fields given, only at one of the expected versions when If-Match names some. No row:
+// the brand is missing or the version stale.
+func (q *Queries) BrandUpdate(ctx context.Context, arg BrandUpdateParams) (Brand, error) {
+	row := q.db.QueryRow(ctx, brandUpdate,
+		arg.Name,
+		arg.Currency,
+		arg.Now,
+		arg.ID,
+		arg.ExpectedVersions,
+	)
+	var i Brand
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Slug,
+		&i.Currency,
+		&i.Version,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}

@@ -12,6 +12,49 @@ import (
 	"github.com/google/uuid"
 )
 
+type ProductStatus string
+
+const (
+	ProductStatusDraft    ProductStatus = "draft"
+	ProductStatusActive   ProductStatus = "active"
+	ProductStatusArchived ProductStatus = "archived"
+)
+
+func (e *ProductStatus) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = ProductStatus(s)
+	case string:
+		*e = ProductStatus(s)
+	default:
+		return fmt.Errorf("unsupported scan type for ProductStatus: %T", src)
+	}
+	return nil
+}
+
+type NullProductStatus struct {
+	ProductStatus ProductStatus
+	Valid         bool // Valid is true if ProductStatus is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullProductStatus) Scan(value interface{}) error {
+	if value == nil {
+		ns.ProductStatus, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.ProductStatus.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullProductStatus) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.ProductStatus), nil
+}
+
 type UserRole string
 
 const (
@@ -76,6 +119,36 @@ type Brand struct {
 	UpdatedAt time.Time
 }
 
+type Invitation struct {
+	BrandID    uuid.UUID
+	ID         uuid.UUID
+	Email      string
+	Role       UserRole
+	TokenHash  []byte
+	InvitedBy  *uuid.UUID
+	ExpiresAt  time.Time
+	AcceptedAt *time.Time
+	AcceptedBy *uuid.UUID
+	RevokedAt  *time.Time
+	CreatedAt  time.Time
+}
+
+type Product struct {
+	BrandID     uuid.UUID
+	ID          uuid.UUID
+	Sku         string
+	Name        string
+	Description *string
+	PriceAmount int64
+	Currency    string
+	Status      ProductStatus
+	Attributes  []byte
+	Tags        []string
+	Version     int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
 type Session struct {
 	ID                uuid.UUID
 	UserID            uuid.UUID
@@ -106,4 +179,5 @@ type User struct {
 	LockedUntil  *time.Time
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	RemovedAt    *time.Time
 }

@@ -13,7 +13,7 @@ import (
 )
 
 const sessionAuthenticate = `-- name: SessionAuthenticate :one
-SELECT u.id, u.email, u.name, u.password_hash, u.role, u.brand_id, u.disabled, u.token_version, u.failed_logins, u.locked_until, u.created_at, u.updated_at
+SELECT u.id, u.email, u.name, u.password_hash, u.role, u.brand_id, u.disabled, u.token_version, u.failed_logins, u.locked_until, u.created_at, u.updated_at, u.removed_at
 FROM sessions s
 JOIN users u ON u.id = s.user_id
 WHERE s.id = $1
@@ -50,6 +50,7 @@ func (q *Queries) SessionAuthenticate(ctx context.Context, arg SessionAuthentica
 		&i.User.LockedUntil,
 		&i.User.CreatedAt,
 		&i.User.UpdatedAt,
+		&i.User.RemovedAt,
 	)
 	return i, err
 }
@@ -105,7 +106,7 @@ func (q *Queries) SessionCreate(ctx context.Context, arg SessionCreateParams) (S
 }
 
 const sessionGetForRefresh = `-- name: SessionGetForRefresh :one
-SELECT s.id, s.user_id, s.refresh_hash, s.previous_hash, s.generation, s.created_at, s.last_used_at, s.rotated_at, s.expires_at, s.absolute_expires_at, s.revoked_at, s.revoked_reason, s.user_agent, s.ip, u.id, u.email, u.name, u.password_hash, u.role, u.brand_id, u.disabled, u.token_version, u.failed_logins, u.locked_until, u.created_at, u.updated_at
+SELECT s.id, s.user_id, s.refresh_hash, s.previous_hash, s.generation, s.created_at, s.last_used_at, s.rotated_at, s.expires_at, s.absolute_expires_at, s.revoked_at, s.revoked_reason, s.user_agent, s.ip, u.id, u.email, u.name, u.password_hash, u.role, u.brand_id, u.disabled, u.token_version, u.failed_logins, u.locked_until, u.created_at, u.updated_at, u.removed_at
 FROM sessions s
 JOIN users u ON u.id = s.user_id
 WHERE s.id = $1
@@ -149,6 +150,7 @@ func (q *Queries) SessionGetForRefresh(ctx context.Context, id uuid.UUID) (Sessi
 		&i.User.LockedUntil,
 		&i.User.CreatedAt,
 		&i.User.UpdatedAt,
+		&i.User.RemovedAt,
 	)
 	return i, err
 }

@@ -12,6 +12,86 @@ import (
 	"github.com/google/uuid"
 )
 
+const memberGet = `-- name: MemberGet :one
+SELECT id, email, name, password_hash, role, brand_id, disabled, token_version, failed_logins, locked_until, created_at, updated_at, removed_at FROM users WHERE id = $1 AND brand_id = $2 AND removed_at IS NULL
+`
+
+type MemberGetParams struct {
+	ID      uuid.UUID
+	BrandID *uuid.UUID
+}
+
+func (q *Queries) MemberGet(ctx context.Context, arg MemberGetParams) (User, error) {
+	row := q.db.QueryRow(ctx, memberGet, arg.ID, arg.BrandID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Name,
+		&i.PasswordHash,
+		&i.Role,
+		&i.BrandID,
+		&i.Disabled,
+		&i.TokenVersion,
+		&i.FailedLogins,
+		&i.LockedUntil,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.RemovedAt,
+	)
+	return i, err
+}
+
+const memberList = `-- name: MemberList :many
+SELECT id, email, name, password_hash, role, brand_id, disabled, token_version, failed_logins, locked_until, created_at, updated_at, removed_at FROM users
+WHERE brand_id = $1
+  AND removed_at IS NULL
+  AND ($2::uuid IS NULL OR id > $2::uuid)
+ORDER BY id
+LIMIT $3
+`
+
+type MemberListParams struct {
+	BrandID  *uuid.UUID
+	AfterID  *uuid.UUID
+	RowLimit int32
+}
+
+// The brand's members (removed ones left out), keyset by id.
+func (q *Queries) MemberList(ctx context.Context, arg MemberListParams) ([]User, error) {
+	rows, err := q.db.Query(ctx, memberList, arg.BrandID, arg.AfterID, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []User{}
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.ID,
+			&i.Email,
+			&i.Name,
+			&i.PasswordHash,
+			&i.Role,
+			&i.BrandID,
+			&i.Disabled,
+			&i.TokenVersion,
+			&i.FailedLogins,
+			&i.LockedUntil,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.RemovedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const userBumpTokenVersion = `-- name: UserBumpTokenVersion :exec
 UPDATE users SET token_version = token_version + 1, updated_at = $1 WHERE id = $2
 `
@@ -30,7 +110,7 @@ func (q *Queries) UserBumpTokenVersion(ctx context.Context, arg UserBumpTokenVer
 const userCreate = `-- name: UserCreate :one
 INSERT INTO users (id, email, name, password_hash, role, brand_id, created_at, updated_at)
 VALUES ($1, lower($2::text), $3, $4, $5, $6, $7, $7)
-RETURNING id, email, name, password_hash, role, brand_id, disabled, token_version, failed_logins, locked_until, created_at, updated_at
+RETURNING id, email, name, password_hash, role, brand_id, disabled, token_version, failed_logins, locked_until, created_at, updated_at, removed_at
 `
 
 type UserCreateParams struct {
@@ -67,12 +147,13 @@ func (q *Queries) UserCreate(ctx context.Context, arg UserCreateParams) (User, e
 		&i.LockedUntil,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.RemovedAt,
 	)
 	return i, err
 }
 
 const userGet = `-- name: UserGet :one
-SELECT id, email, name, password_hash, role, brand_id, disabled, token_version, failed_logins, locked_until, created_at, updated_at FROM users WHERE id = $1
+SELECT id, email, name, password_hash, role, brand_id, disabled, token_version, failed_logins, locked_until, created_at, updated_at, removed_at FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGet(ctx context.Context, id uuid.UUID) (User, error) {
@@ -91,12 +172,13 @@ func (q *Queries) UserGet(ctx context.Context, id uuid.UUID) (User, error) {
 		&i.LockedUntil,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.RemovedAt,
 	)
 	return i, err
 }
 
 const userGetByEmail = `-- name: UserGetByEmail :one
-SELECT id, email, name, password_hash, role, brand_id, disabled, token_version, failed_logins, locked_until, created_at, updated_at FROM users WHERE email = $1::text
+SELECT id, email, name, password_hash, role, brand_id, disabled, token_version, failed_logins, locked_until, created_at, updated_at, removed_at FROM users WHERE email = $1::text
 `
 
 func (q *Queries) UserGetByEmail(ctx context.Context, email string) (User, error) {
@@ -115,12 +197,13 @@ func (q *Queries) UserGetByEmail(ctx context.Context, email string) (User, error
 		&i.LockedUntil,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.RemovedAt,
 	)
 	return i, err
 }
 
 const userList = `-- name: UserList :many
-SELECT id, email, name, password_hash, role, brand_id, disabled, token_version, failed_logins, locked_until, created_at, updated_at FROM users
+SELECT id, email, name, password_hash, role, brand_id, disabled, token_version, failed_logins, locked_until, created_at, updated_at, removed_at FROM users
 WHERE $1::uuid IS NULL OR id > $1::uuid
 ORDER BY id
 LIMIT $2
@@ -154,6 +237,7 @@ func (q *Queries) UserList(ctx context.Context, arg UserListParams) ([]User, err
 			&i.LockedUntil,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.RemovedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -195,7 +279,7 @@ func (q *Queries) UserLockBrandOwners(ctx context.Context, brandID *uuid.UUID) (
 }
 
 const userLockForUpdate = `-- name: UserLockForUpdate :one
-SELECT id, email, name, password_hash, role, brand_id, disabled, token_version, failed_logins, locked_until, created_at, updated_at FROM users WHERE id = $1 FOR UPDATE
+SELECT id, email, name, password_hash, role, brand_id, disabled, token_version, failed_logins, locked_until, created_at, updated_at, removed_at FROM users WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) UserLockForUpdate(ctx context.Context, id uuid.UUID) (User, error) {
@@ -214,6 +298,7 @@ func (q *Queries) UserLockForUpdate(ctx context.Context, id uuid.UUID) (User, er
 		&i.LockedUntil,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.RemovedAt,
 	)
 	return i, err
 }
@@ -283,6 +368,40 @@ func (q *Queries) UserRecordLoginSuccess(ctx context.Context, arg UserRecordLogi
 	return err
 }
 
+const userRemove = `-- name: UserRemove :one
+UPDATE users
+SET disabled = true, removed_at = $1::timestamptz, token_version = token_version + 1, updated_at = $1::timestamptz
+WHERE id = $2
+RETURNING id, email, name, password_hash, role, brand_id, disabled, token_version, failed_logins, locked_until, created_at, updated_at, removed_at
+`
+
+type UserRemoveParams struct {
+	Now time.Time
+	ID  uuid.UUID
+}
+
+// Takes a member out of the brand: disabled, out of the member list, every token dead.
+func (q *Queries) UserRemove(ctx context.Context, arg UserRemoveParams) (User, error) {
+	row := q.db.QueryRow(ctx, userRemove, arg.Now, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Name,
+		&i.PasswordHash,
+		&i.Role,
+		&i.BrandID,
+		&i.Disabled,
+		&i.TokenVersion,
+		&i.FailedLogins,
+		&i.LockedUntil,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.RemovedAt,
+	)
+	return i, err
+}
+
 const userSetPassword = `-- name: UserSetPassword :exec
 UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3
 `
@@ -305,7 +424,7 @@ SET role = coalesce($1::user_role, role),
     token_version = token_version + 1,
     updated_at = $3
 WHERE id = $4
-RETURNING id, email, name, password_hash, role, brand_id, disabled, token_version, failed_logins, locked_until, created_at, updated_at
+RETURNING id, email, name, password_hash, role, brand_id, disabled, token_version, failed_logins, locked_until, created_at, updated_at, removed_at
 `
 
 type UserUpdateAccessParams struct {
@@ -337,6 +456,7 @@ func (q *Queries) UserUpdateAccess(ctx context.Context, arg UserUpdateAccessPara
 		&i.LockedUntil,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.RemovedAt,
 	)
 	return i, err
 }

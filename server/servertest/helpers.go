@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -74,4 +75,23 @@ func (e *Env) Admin(t testing.TB) api.AuthResponse {
 		t.Fatalf("create admin: %v", err)
 	}
 	return e.Login(t, email, Password)
+}
+
+// Member invites a new member with role into owner's brand through the API and returns the
+// member's first session.
+func (e *Env) Member(t testing.TB, owner api.AuthResponse, role api.InvitationRole) api.AuthResponse {
+	t.Helper()
+	email := Email(strings.ToLower(string(role)))
+	inv, err := e.Client.CreateInvitationWithResponse(context.Background(), *owner.User.BrandId,
+		api.CreateInvitationJSONRequestBody{Email: openapi_types.Email(email), Role: role}, Bearer(owner.AccessToken))
+	if err != nil || inv.JSON201 == nil {
+		t.Fatalf("invite %s: %v %d %s", email, err, inv.StatusCode(), inv.Body)
+	}
+	acc, err := e.Client.AcceptInviteWithResponse(context.Background(), api.AcceptInviteJSONRequestBody{
+		InviteToken: inv.JSON201.InviteToken, Name: "Member " + email, Password: Password,
+	})
+	if err != nil || acc.JSON201 == nil {
+		t.Fatalf("accept %s: %v %d %s", email, err, acc.StatusCode(), acc.Body)
+	}
+	return *acc.JSON201
 }

@@ -1,0 +1,108 @@
+-- name: ProductCreate :one
+-- currency defaults to the brand's.
+INSERT INTO products (brand_id, id, sku, name, description, price_amount, currency, status,
+                      attributes, tags, created_at, updated_at)
+VALUES (@brand_id, @id, @sku, @name, @description, @price_amount,
+        coalesce(sqlc.narg(currency)::text, (SELECT b.currency FROM brands b WHERE b.id = @brand_id)),
+        @status, @attributes, @tags, @now, @now)
+RETURNING *;
+
+-- name: ProductGet :one
+SELECT * FROM products WHERE brand_id = @brand_id AND id = @id;
+
+-- name: ProductUpdate :one
+-- Changes the fields given, only at one of the expected versions when If-Match names some. No row:
+-- the product is missing or the version stale.
+UPDATE products
+SET sku = coalesce(sqlc.narg(sku)::text, sku),
+    name = coalesce(sqlc.narg(name)::text, name),
+    description = CASE WHEN @clear_description::boolean THEN NULL
+                       ELSE coalesce(sqlc.narg(description)::text, description) END,
+    price_amount = coalesce(sqlc.narg(price_amount)::bigint, price_amount),
+    currency = coalesce(sqlc.narg(currency)::text, currency),
+    status = coalesce(sqlc.narg(status)::product_status, status),
+    attributes = coalesce(sqlc.narg(attributes)::jsonb, attributes),
+    tags = coalesce(sqlc.narg(tags)::text[], tags),
+    version = version + 1,
+    updated_at = @now
+WHERE brand_id = @brand_id AND id = @id
+  AND (sqlc.narg(expected_versions)::bigint[] IS NULL OR version = ANY(sqlc.narg(expected_versions)::bigint[]))
+RETURNING *;
+
+-- name: ProductDelete :execrows
+-- No row: the product is missing or the version stale. A product referenced by stock or orders
+-- is protected by their foreign keys (the delete fails with a foreign key violation).
+DELETE FROM products
+WHERE brand_id = @brand_id AND id = @id
+  AND (sqlc.narg(expected_versions)::bigint[] IS NULL OR version = ANY(sqlc.narg(expected_versions)::bigint[]));
+
+-- The list comes in four orders, one query each: a keyset must match its index, and sqlc cannot
+-- vary ORDER BY. The filters are the same in all four.
+
+-- name: ProductListNewest :many
+SELECT * FROM products
+WHERE brand_id = @brand_id
+  AND (sqlc.narg(status)::product_status IS NULL OR status = sqlc.narg(status)::product_status)
+  AND (sqlc.narg(tag)::text IS NULL OR tags @> ARRAY[sqlc.narg(tag)::text])
+  AND (sqlc.narg(pattern)::text IS NULL OR name ILIKE sqlc.narg(pattern)::text OR sku ILIKE sqlc.narg(pattern)::text)
+  AND (sqlc.narg(after_created)::timestamptz IS NULL
+       OR (created_at, id) < (sqlc.narg(after_created)::timestamptz, sqlc.narg(after_id)::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT @row_limit;
+
+-- name: ProductListOldest :many
+SELECT * FROM products
+WHERE brand_id = @brand_id
+  AND (sqlc.narg(status)::product_status IS NULL OR status = sqlc.narg(status)::product_status)
+  AND (sqlc.narg(tag)::text IS NULL OR tags @> ARRAY[sqlc.narg(tag)::text])
+  AND (sqlc.narg(pattern)::text IS NULL OR name ILIKE sqlc.narg(pattern)::text OR sku ILIKE sqlc.narg(pattern)::text)
+  AND (sqlc.narg(after_created)::timestamptz IS NULL
+       OR (created_at, id) > (sqlc.narg(after_created)::timestamptz, sqlc.narg(after_id)::uuid))
+ORDER BY created_at, id
+LIMIT @row_limit;
+
+-- name: ProductListByName :many
+SELECT * FROM products
+WHERE brand_id = @brand_id
+  AND (sqlc.narg(status)::product_status IS NULL OR status = sqlc.narg(status)::product_status)
+  AND (sqlc.narg(tag)::text IS NULL OR tags @> ARRAY[sqlc.narg(tag)::text])
+  AND (sqlc.narg(pattern)::text IS NULL OR name ILIKE sqlc.narg(pattern)::text OR sku ILIKE sqlc.narg(pattern)::text)
+  AND (sqlc.narg(after_name)::text IS NULL
+       OR (name, id) > (sqlc.narg(after_name)::text, sqlc.narg(after_id)::uuid))
+ORDER BY name, id
+LIMIT @row_limit;
+
+-- name: ProductListByNameDesc :many
+SELECT * FROM products
+WHERE brand_id = @brand_id
+  AND (sqlc.narg(status)::product_status IS NULL OR status = sqlc.narg(status)::product_status)
+  AND (sqlc.narg(tag)::text IS NULL OR tags @> ARRAY[sqlc.narg(tag)::text])
+  AND (sqlc.narg(pattern)::text IS NULL OR name ILIKE sqlc.narg(pattern)::text OR sku ILIKE sqlc.narg(pattern)::text)
+  AND (sqlc.narg(after_name)::text IS NULL
+       OR (name, id) < (sqlc.narg(after_name)::text, sqlc.narg(after_id)::uuid))
+ORDER BY name DESC, id DESC
+LIMIT @row_limit;
+
+-- name: ProductBulkUpsert :many
+-- Creates or replaces products by SKU in one statement. The items parameter is a JSON array of products (each
+-- with a fresh id for the create case). An item is the product's full representation: on update
+-- every field takes the item's value, and a field the item leaves out takes its create default.
+INSERT INTO products AS p (brand_id, id, sku, name, description, price_amount, currency, status,
+                           attributes, tags, created_at, updated_at)
+SELECT @brand_id::uuid, x.id, x.sku, x.name, x.description, x.price_amount,
+       coalesce(x.currency, b.currency), coalesce(x.status, 'draft'), coalesce(x.attributes, '{}'),
+       coalesce(ARRAY(SELECT jsonb_array_elements_text(x.tags)), '{}'), @now::timestamptz, @now::timestamptz
+FROM jsonb_to_recordset(@items::jsonb) AS x(id uuid, sku text, name text, description text,
+       price_amount bigint, currency text, status product_status, attributes jsonb, tags jsonb)
+JOIN brands b ON b.id = @brand_id::uuid
+ON CONFLICT (brand_id, sku) DO UPDATE
+SET name = excluded.name,
+    description = excluded.description,
+    price_amount = excluded.price_amount,
+    currency = excluded.currency,
+    status = excluded.status,
+    attributes = excluded.attributes,
+    tags = excluded.tags,
+    version = p.version + 1,
+    updated_at = excluded.updated_at
+RETURNING p.id, p.sku, (p.xmax = 0)::boolean AS created;

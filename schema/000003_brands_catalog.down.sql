@@ -1,0 +1,4 @@
+DROP TABLE IF EXISTS products;
+DROP TYPE IF EXISTS product_status;
+DROP TABLE IF EXISTS invitations;
+ALTER TABLE users DROP COLUMN IF EXISTS removed_at;

@@ -1,0 +1,299 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	openapi_types "github.com/oapi-codegen/runtime/types"
+
+	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/password"
+)
+
+// InvitationTTL is how long an invitation can be accepted.
+const InvitationTTL = 72 * time.Hour
+
+// An invite token is base64url(brand id || invitation id || 32 random bytes). The ids let the
+// accepting request find the invitation inside its brand's row-level-security scope without a
+// cross-tenant lookup; the random part is the secret, stored only as a hash.
+const inviteSecretBytes = 32
+
+func newInviteToken(brandID, id uuid.UUID) (string, error) {
+	raw := make([]byte, 32+inviteSecretBytes)
+	copy(raw, brandID[:])
+	copy(raw[16:], id[:])
+	if _, err := rand.Read(raw[32:]); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(raw), nil
+}
+
+func parseInviteToken(tok string) (brandID, id uuid.UUID, ok bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(raw) != 32+inviteSecretBytes {
+		return uuid.Nil, uuid.Nil, false
+	}
+	copy(brandID[:], raw[:16])
+	copy(id[:], raw[16:32])
+	return brandID, id, true
+}
+
+func invitationStatus(inv db.Invitation, now time.Time) api.InvitationStatus {
+	switch {
+	case inv.AcceptedAt != nil:
+		return api.Accepted
+	case inv.RevokedAt != nil:
+		return api.Revoked
+	case !now.Before(inv.ExpiresAt):
+		return api.Expired
+	default:
+		return api.Pending
+	}
+}
+
+func apiInvitation(inv db.Invitation, now time.Time) api.Invitation {
+	return api.Invitation{
+		Id:        inv.ID,
+		BrandId:   inv.BrandID,
+		Email:     openapi_types.Email(inv.Email),
+		Role:      api.InvitationRole(inv.Role),
+		Status:    invitationStatus(inv, now),
+		ExpiresAt: inv.ExpiresAt.UTC(),
+		CreatedAt: inv.CreatedAt.UTC(),
+	}
+}
+
+// CreateInvitation invites an email to the brand and answers the one-time token.
+func (s *Server) CreateInvitation(ctx context.Context, req api.CreateInvitationRequestObject) (api.CreateInvitationResponseObject, error) {
+	c := callerFrom(ctx)
+	email := strings.ToLower(string(req.Body.Email))
+	if _, err := s.queries.UserGetByEmail(ctx, email); !errors.Is(dbError(err), errNotFound) {
+		if err != nil {
+			return nil, err
+		}
+		return api.CreateInvitation409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: conflict(ctx, api.ProblemCodeEmailTaken, "An account with this email exists.")}, nil
+	}
+	id := uuid.Must(uuid.NewV7())
+	tok, err := newInviteToken(req.BrandId, id)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	var inv db.Invitation
+	err = s.inBrand(ctx, req.BrandId, func(q *db.Queries) error {
+		if err := q.InvitationRevokePending(ctx, db.InvitationRevokePendingParams{BrandID: req.BrandId, Email: email, Now: now}); err != nil {
+			return err
+		}
+		var err error
+		inv, err = q.InvitationCreate(ctx, db.InvitationCreateParams{
+			BrandID:   req.BrandId,
+			ID:        id,
+			Email:     email,
+			Role:      db.UserRole(req.Body.Role),
+			TokenHash: hashToken(tok),
+			InvitedBy: &c.user.ID,
+			ExpiresAt: now.Add(InvitationTTL),
+			Now:       now,
+		})
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, q, api.AuditEventTypeInvitationCreated, &c.user.ID, &c.sessionID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return api.CreateInvitation201JSONResponse{
+		Body:    api.CreatedInvitation{Invitation: apiInvitation(inv, now), InviteToken: tok},
+		Headers: api.CreateInvitation201ResponseHeaders{Location: location("/brands/", req.BrandId.String(), "/invitations/", id.String())},
+	}, nil
+}
+
+// invitationPosition is the keyset of the invitation list: the last id of the page.
+type invitationPosition struct {
+	Before uuid.UUID `json:"b"`
+}
+
+// ListInvitations pages through a brand's invitations, newest first.
+func (s *Server) ListInvitations(ctx context.Context, req api.ListInvitationsRequestObject) (api.ListInvitationsResponseObject, error) {
+	p := req.Params
+	list := "invitations/" + req.BrandId.String()
+	var before *uuid.UUID
+	if p.Cursor != nil {
+		var pos invitationPosition
+		if err := s.cursors.open(list, *p.Cursor, &pos); err != nil {
+			return api.ListInvitations400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badCursor(ctx)}, nil
+		}
+		before = &pos.Before
+	}
+	var status *string
+	if p.Status != nil {
+		st := string(*p.Status)
+		status = &st
+	}
+	now := s.now()
+	limit := pageSize(p.Limit)
+	var rows []db.Invitation
+	err := s.inBrand(ctx, req.BrandId, func(q *db.Queries) error {
+		var err error
+		rows, err = q.InvitationList(ctx, db.InvitationListParams{BrandID: req.BrandId, BeforeID: before, Status: status, Now: now, RowLimit: limit + 1})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	rows, next, err := page(s.cursors, list, rows, limit, func(inv db.Invitation) any { return invitationPosition{Before: inv.ID} })
+	if err != nil {
+		return nil, err
+	}
+	out := api.InvitationList{Items: make([]api.Invitation, 0, len(rows)), NextCursor: next}
+	for _, inv := range rows {
+		out.Items = append(out.Items, apiInvitation(inv, now))
+	}
+	return api.ListInvitations200JSONResponse(out), nil
+}
+
+// GetInvitation answers one invitation of the brand.
+func (s *Server) GetInvitation(ctx context.Context, req api.GetInvitationRequestObject) (api.GetInvitationResponseObject, error) {
+	var inv db.Invitation
+	err := s.inBrand(ctx, req.BrandId, func(q *db.Queries) error {
+		var err error
+		inv, err = q.InvitationGet(ctx, db.InvitationGetParams{BrandID: req.BrandId, ID: req.InvitationId})
+		return dbError(err)
+	})
+	if errors.Is(err, errNotFound) {
+		return api.GetInvitation404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: notFound(ctx, "No such invitation.")}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return api.GetInvitation200JSONResponse(apiInvitation(inv, s.now())), nil
+}
+
+var errInvitationAccepted = errors.New("invitation accepted")
+
+// RevokeInvitation makes a pending invitation unusable; revoked and expired ones stay as they are.
+func (s *Server) RevokeInvitation(ctx context.Context, req api.RevokeInvitationRequestObject) (api.RevokeInvitationResponseObject, error) {
+	c := callerFrom(ctx)
+	now := s.now()
+	err := s.inBrand(ctx, req.BrandId, func(q *db.Queries) error {
+		inv, err := q.InvitationGetForUpdate(ctx, db.InvitationGetForUpdateParams{BrandID: req.BrandId, ID: req.InvitationId})
+		if err != nil {
+			return dbError(err)
+		}
+		switch invitationStatus(inv, now) {
+		case api.Accepted:
+			return errInvitationAccepted
+		case api.Pending:
+			if err := q.InvitationRevoke(ctx, db.InvitationRevokeParams{BrandID: req.BrandId, ID: inv.ID, Now: now}); err != nil {
+				return err
+			}
+			return s.audit(ctx, q, api.AuditEventTypeInvitationRevoked, &c.user.ID, &c.sessionID)
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errNotFound):
+		return api.RevokeInvitation404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: notFound(ctx, "No such invitation.")}, nil
+	case errors.Is(err, errInvitationAccepted):
+		return api.RevokeInvitation409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: conflict(ctx, api.ProblemCodeInvitationAccepted,
+			"This invitation was accepted; remove the member instead.")}, nil
+	case err != nil:
+		return nil, err
+	}
+	return api.RevokeInvitation204Response{}, nil
+}
+
+var (
+	errInvalidInvite = errors.New("invalid invite")
+	errInviteGone    = errors.New("invite gone")
+)
+
+// checkInvite finds the invitation a token names (inside its brand's scope) and says whether it
+// can be accepted now.
+func (s *Server) checkInvite(ctx context.Context, q *db.Queries, tok string, lock bool) (db.Invitation, error) {
+	brandID, id, ok := parseInviteToken(tok)
+	if !ok {
+		return db.Invitation{}, errInvalidInvite
+	}
+	if err := q.BrandScopeSet(ctx, brandID.String()); err != nil {
+		return db.Invitation{}, err
+	}
+	get := q.InvitationGet
+	if lock {
+		get = func(ctx context.Context, arg db.InvitationGetParams) (db.Invitation, error) {
+			return q.InvitationGetForUpdate(ctx, db.InvitationGetForUpdateParams(arg))
+		}
+	}
+	inv, err := get(ctx, db.InvitationGetParams{BrandID: brandID, ID: id})
+	if errors.Is(dbError(err), errNotFound) || (err == nil && !tokenMatches(tok, inv.TokenHash)) {
+		return db.Invitation{}, errInvalidInvite
+	}
+	if err != nil {
+		return db.Invitation{}, err
+	}
+	if invitationStatus(inv, s.now()) != api.Pending {
+		return db.Invitation{}, errInviteGone
+	}
+	return inv, nil
+}
+
+// AcceptInvite creates the invited account in the inviting brand and opens its first session.
+func (s *Server) AcceptInvite(ctx context.Context, req api.AcceptInviteRequestObject) (api.AcceptInviteResponseObject, error) {
+	body := req.Body
+	if err := password.Check(body.Password); err != nil {
+		return api.AcceptInvite400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badRequest(ctx, "password", err.Error())}, nil
+	}
+	// A first, unlocked look before paying for bcrypt: a bad token costs the server nothing.
+	err := s.inTx(ctx, func(q *db.Queries) error {
+		_, err := s.checkInvite(ctx, q, body.InviteToken, false)
+		return err
+	})
+	var hash string
+	if err == nil {
+		hash, err = s.hasher.Hash(body.Password)
+	}
+	var auth api.AuthResponse
+	if err == nil {
+		err = s.inTx(ctx, func(q *db.Queries) error {
+			inv, err := s.checkInvite(ctx, q, body.InviteToken, true)
+			if err != nil {
+				return err
+			}
+			user, err := q.UserCreate(ctx, db.UserCreateParams{
+				ID:           uuid.Must(uuid.NewV7()),
+				Email:        inv.Email,
+				Name:         body.Name,
+				PasswordHash: hash,
+				Role:         inv.Role,
+				BrandID:      &inv.BrandID,
+				Now:          s.now(),
+			})
+			if err != nil {
+				return err
+			}
+			if err := q.InvitationAccept(ctx, db.InvitationAcceptParams{BrandID: inv.BrandID, ID: inv.ID, UserID: user.ID, Now: s.now()}); err != nil {
+				return err
+			}
+			auth, err = s.openSession(ctx, q, user, api.AuditEventTypeInvitationAccepted)
+			return err
+		})
+	}
+	switch {
+	case errors.Is(err, errInvalidInvite):
+		return api.AcceptInvite401ApplicationProblemPlusJSONResponse{UnauthorizedApplicationProblemPlusJSONResponse: unauthorized(ctx, api.ProblemCodeInvalidInvite, "This invitation token is not valid.")}, nil
+	case errors.Is(err, errInviteGone):
+		return api.AcceptInvite410ApplicationProblemPlusJSONResponse{GoneApplicationProblemPlusJSONResponse: gone(ctx, api.ProblemCodeInviteGone, "This invitation was used, revoked or has expired.")}, nil
+	case isConflict(err, "users_email_key"):
+		return api.AcceptInvite409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: conflict(ctx, api.ProblemCodeEmailTaken, "An account with this email exists.")}, nil
+	case err != nil:
+		return nil, err
+	}
+	return api.AcceptInvite201JSONResponse{AuthenticatedJSONResponse: api.AuthenticatedJSONResponse(auth)}, nil
+}

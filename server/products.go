@@ -1,0 +1,399 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
+	"golang.org/x/text/currency"
+
+	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/gen/db"
+)
+
+func apiProduct(p db.Product) (api.Product, error) {
+	attrs := api.Attributes{}
+	if err := json.Unmarshal(p.Attributes, &attrs); err != nil {
+		return api.Product{}, fmt.Errorf("product %s attributes: %w", p.ID, err)
+	}
+	return api.Product{
+		Id:          p.ID,
+		BrandId:     p.BrandID,
+		Sku:         p.Sku,
+		Name:        p.Name,
+		Description: p.Description,
+		PriceAmount: p.PriceAmount,
+		Currency:    p.Currency,
+		Status:      api.ProductStatus(p.Status),
+		Attributes:  attrs,
+		Tags:        p.Tags,
+		Version:     p.Version,
+		CreatedAt:   p.CreatedAt.UTC(),
+		UpdatedAt:   p.UpdatedAt.UTC(),
+	}, nil
+}
+
+// checkProduct applies the rules the spec cannot state: a real ISO 4217 currency, and attribute
+// names of 1 to 50 characters. It returns the bad fields under prefix ("", or "items[3].").
+func checkProduct(prefix string, cur *string, attrs *api.Attributes) []api.FieldError {
+	var bad []api.FieldError
+	if cur != nil {
+		if _, err := currency.ParseISO(*cur); err != nil {
+			bad = append(bad, api.FieldError{Field: prefix + "currency", Message: "is not an ISO 4217 currency"})
+		}
+	}
+	if attrs != nil {
+		for name := range *attrs {
+			if n := len([]rune(name)); n < 1 || n > 50 || strings.TrimSpace(name) != name {
+				bad = append(bad, api.FieldError{Field: prefix + "attributes", Message: fmt.Sprintf("attribute name %q must be 1 to 50 characters without surrounding spaces", name)})
+			}
+		}
+	}
+	return bad
+}
+
+func attributesJSON(attrs *api.Attributes) ([]byte, error) {
+	if attrs == nil {
+		return []byte("{}"), nil
+	}
+	return json.Marshal(*attrs)
+}
+
+func tagsOrEmpty(tags *api.Tags) []string {
+	if tags == nil {
+		return []string{}
+	}
+	return *tags
+}
+
+// CreateProduct adds a product to the brand's catalog.
+func (s *Server) CreateProduct(ctx context.Context, req api.CreateProductRequestObject) (api.CreateProductResponseObject, error) {
+	body := req.Body
+	if bad := checkProduct("", body.Currency, body.Attributes); len(bad) > 0 {
+		return api.CreateProduct400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: invalidFields(ctx, bad)}, nil
+	}
+	attrs, err := attributesJSON(body.Attributes)
+	if err != nil {
+		return nil, err
+	}
+	status := db.ProductStatusDraft
+	if body.Status != nil {
+		status = db.ProductStatus(*body.Status)
+	}
+	var p db.Product
+	err = s.inBrand(ctx, req.BrandId, func(q *db.Queries) error {
+		var err error
+		p, err = q.ProductCreate(ctx, db.ProductCreateParams{
+			BrandID:     req.BrandId,
+			ID:          uuid.Must(uuid.NewV7()),
+			Sku:         body.Sku,
+			Name:        body.Name,
+			Description: body.Description,
+			PriceAmount: body.PriceAmount,
+			Currency:    body.Currency,
+			Status:      status,
+			Attributes:  attrs,
+			Tags:        tagsOrEmpty(body.Tags),
+			Now:         s.now(),
+		})
+		return err
+	})
+	if isConflict(err, "products_sku_key") {
+		return api.CreateProduct409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: skuTaken(ctx, body.Sku)}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out, err := apiProduct(p)
+	if err != nil {
+		return nil, err
+	}
+	return api.CreateProduct201JSONResponse{Body: out, Headers: api.CreateProduct201ResponseHeaders{
+		ETag:     etag(p.Version),
+		Location: location("/brands/", p.BrandID.String(), "/products/", p.ID.String()),
+	}}, nil
+}
+
+func skuTaken(ctx context.Context, sku string) api.ConflictApplicationProblemPlusJSONResponse {
+	return conflict(ctx, api.ProblemCodeSkuTaken, fmt.Sprintf("Another product of this brand has SKU %q.", sku))
+}
+
+// GetProduct answers one product with its version as ETag.
+func (s *Server) GetProduct(ctx context.Context, req api.GetProductRequestObject) (api.GetProductResponseObject, error) {
+	var p db.Product
+	err := s.inBrand(ctx, req.BrandId, func(q *db.Queries) error {
+		var err error
+		p, err = q.ProductGet(ctx, db.ProductGetParams{BrandID: req.BrandId, ID: req.ProductId})
+		return dbError(err)
+	})
+	if errors.Is(err, errNotFound) {
+		return api.GetProduct404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: notFound(ctx, "No such product.")}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out, err := apiProduct(p)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetProduct200JSONResponse{Body: out, Headers: api.GetProduct200ResponseHeaders{ETag: etag(p.Version)}}, nil
+}
+
+// UpdateProduct changes the fields given, honouring If-Match.
+func (s *Server) UpdateProduct(ctx context.Context, req api.UpdateProductRequestObject) (api.UpdateProductResponseObject, error) {
+	body := req.Body
+	if bad := checkProduct("", body.Currency, body.Attributes); len(bad) > 0 {
+		return api.UpdateProduct400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: invalidFields(ctx, bad)}, nil
+	}
+	params := db.ProductUpdateParams{
+		BrandID:          req.BrandId,
+		ID:               req.ProductId,
+		Sku:              body.Sku,
+		Name:             body.Name,
+		PriceAmount:      body.PriceAmount,
+		Currency:         body.Currency,
+		Tags:             nil,
+		ExpectedVersions: ifMatch(req.Params.IfMatch),
+		Now:              s.now(),
+	}
+	if body.Description.IsSpecified() {
+		if body.Description.IsNull() {
+			params.ClearDescription = true
+		} else {
+			d := body.Description.MustGet()
+			params.Description = &d
+		}
+	}
+	if body.Status != nil {
+		params.Status = db.NullProductStatus{ProductStatus: db.ProductStatus(*body.Status), Valid: true}
+	}
+	if body.Attributes != nil {
+		attrs, err := attributesJSON(body.Attributes)
+		if err != nil {
+			return nil, err
+		}
+		params.Attributes = attrs
+	}
+	if body.Tags != nil {
+		params.Tags = tagsOrEmpty(body.Tags)
+	}
+	var p db.Product
+	err := s.inBrand(ctx, req.BrandId, func(q *db.Queries) error {
+		var err error
+		p, err = q.ProductUpdate(ctx, params)
+		if errors.Is(dbError(err), errNotFound) {
+			return stale(q.ProductGet(ctx, db.ProductGetParams{BrandID: req.BrandId, ID: req.ProductId}))
+		}
+		return err
+	})
+	switch {
+	case errors.Is(err, errNotFound):
+		return api.UpdateProduct404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: notFound(ctx, "No such product.")}, nil
+	case errors.Is(err, errStale):
+		return api.UpdateProduct412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: preconditionFailed(ctx, "product")}, nil
+	case isConflict(err, "products_sku_key"):
+		return api.UpdateProduct409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: skuTaken(ctx, *body.Sku)}, nil
+	case err != nil:
+		return nil, err
+	}
+	out, err := apiProduct(p)
+	if err != nil {
+		return nil, err
+	}
+	return api.UpdateProduct200JSONResponse{Body: out, Headers: api.UpdateProduct200ResponseHeaders{ETag: etag(p.Version)}}, nil
+}
+
+// errInUse says a delete was refused because other rows (stock, orders) refer to the product.
+var errInUse = errors.New("in use")
+
+// DeleteProduct deletes a product that nothing refers to, honouring If-Match.
+func (s *Server) DeleteProduct(ctx context.Context, req api.DeleteProductRequestObject) (api.DeleteProductResponseObject, error) {
+	err := s.inBrand(ctx, req.BrandId, func(q *db.Queries) error {
+		n, err := q.ProductDelete(ctx, db.ProductDeleteParams{BrandID: req.BrandId, ID: req.ProductId, ExpectedVersions: ifMatch(req.Params.IfMatch)})
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "23503" { // foreign_key_violation: stocked or ordered
+			return errInUse
+		}
+		if err == nil && n == 0 {
+			return stale(q.ProductGet(ctx, db.ProductGetParams{BrandID: req.BrandId, ID: req.ProductId}))
+		}
+		return err
+	})
+	switch {
+	case errors.Is(err, errNotFound):
+		return api.DeleteProduct404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: notFound(ctx, "No such product.")}, nil
+	case errors.Is(err, errStale):
+		return api.DeleteProduct412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: preconditionFailed(ctx, "product")}, nil
+	case errors.Is(err, errInUse):
+		return api.DeleteProduct409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: conflict(ctx, api.ProblemCodeProductInUse,
+			"The product was stocked or ordered; archive it instead (status: archived).")}, nil
+	case err != nil:
+		return nil, err
+	}
+	return api.DeleteProduct204Response{}, nil
+}
+
+// productPosition is the keyset of the product list in any of its orders.
+type productPosition struct {
+	Created time.Time `json:"c,omitzero"`
+	Name    string    `json:"n,omitempty"`
+	ID      uuid.UUID `json:"i"`
+}
+
+// ListProducts pages through the brand's products in the requested order.
+func (s *Server) ListProducts(ctx context.Context, req api.ListProductsRequestObject) (api.ListProductsResponseObject, error) {
+	p := req.Params
+	sort := api.SortNewest
+	if p.Sort != nil {
+		sort = *p.Sort
+	}
+	// The cursor is bound to the order it was made for: a position by name means nothing to
+	// the list by date.
+	list := "products/" + req.BrandId.String() + "/" + string(sort)
+	var pos *productPosition
+	if p.Cursor != nil {
+		pos = &productPosition{}
+		if err := s.cursors.open(list, *p.Cursor, pos); err != nil {
+			return api.ListProducts400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badCursor(ctx)}, nil
+		}
+	}
+	f := productFilter{brand: req.BrandId, limit: pageSize(p.Limit) + 1}
+	if p.Status != nil {
+		f.status = db.NullProductStatus{ProductStatus: db.ProductStatus(*p.Status), Valid: true}
+	}
+	f.tag = p.Tag
+	if p.Q != nil {
+		pattern := "%" + escapeLike(*p.Q) + "%"
+		f.pattern = &pattern
+	}
+	var rows []db.Product
+	err := s.inBrand(ctx, req.BrandId, func(q *db.Queries) error {
+		var err error
+		rows, err = listProducts(ctx, q, sort, f, pos)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	rows, next, err := page(s.cursors, list, rows, f.limit-1, func(p db.Product) any {
+		if sort == api.SortName || sort == api.SortNameDesc {
+			return productPosition{Name: p.Name, ID: p.ID}
+		}
+		return productPosition{Created: p.CreatedAt, ID: p.ID}
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := api.ProductList{Items: make([]api.Product, 0, len(rows)), NextCursor: next}
+	for _, row := range rows {
+		item, err := apiProduct(row)
+		if err != nil {
+			return nil, err
+		}
+		out.Items = append(out.Items, item)
+	}
+	return api.ListProducts200JSONResponse(out), nil
+}
+
+type productFilter struct {
+	brand   uuid.UUID
+	status  db.NullProductStatus
+	tag     *string
+	pattern *string
+	limit   int32
+}
+
+// listProducts runs the query of the requested order (one per order: each keyset has its index).
+func listProducts(ctx context.Context, q *db.Queries, sort api.ListProductsParamsSort, f productFilter, pos *productPosition) ([]db.Product, error) {
+	var afterCreated *time.Time
+	var afterName *string
+	var afterID *uuid.UUID
+	if pos != nil {
+		afterCreated, afterName, afterID = &pos.Created, &pos.Name, &pos.ID
+	}
+	switch sort {
+	case api.SortOldest:
+		return q.ProductListOldest(ctx, db.ProductListOldestParams{BrandID: f.brand, Status: f.status, Tag: f.tag, Pattern: f.pattern, AfterCreated: afterCreated, AfterID: afterID, RowLimit: f.limit})
+	case api.SortName:
+		return q.ProductListByName(ctx, db.ProductListByNameParams{BrandID: f.brand, Status: f.status, Tag: f.tag, Pattern: f.pattern, AfterName: afterName, AfterID: afterID, RowLimit: f.limit})
+	case api.SortNameDesc:
+		return q.ProductListByNameDesc(ctx, db.ProductListByNameDescParams{BrandID: f.brand, Status: f.status, Tag: f.tag, Pattern: f.pattern, AfterName: afterName, AfterID: afterID, RowLimit: f.limit})
+	default:
+		return q.ProductListNewest(ctx, db.ProductListNewestParams{BrandID: f.brand, Status: f.status, Tag: f.tag, Pattern: f.pattern, AfterCreated: afterCreated, AfterID: afterID, RowLimit: f.limit})
+	}
+}
+
+// escapeLike makes a search text match literally inside an ILIKE pattern.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// bulkItem is one product of a bulk upsert as the SQL statement reads it (jsonb_to_recordset).
+type bulkItem struct {
+	ID          uuid.UUID          `json:"id"`
+	Sku         string             `json:"sku"`
+	Name        string             `json:"name"`
+	Description *string            `json:"description"`
+	PriceAmount int64              `json:"price_amount"`
+	Currency    *string            `json:"currency"`
+	Status      *api.ProductStatus `json:"status"`
+	Attributes  *api.Attributes    `json:"attributes"`
+	Tags        *api.Tags          `json:"tags"`
+}
+
+// BulkUpsertProducts creates or replaces up to 1,000 products by SKU, all or nothing.
+func (s *Server) BulkUpsertProducts(ctx context.Context, req api.BulkUpsertProductsRequestObject) (api.BulkUpsertProductsResponseObject, error) {
+	items := req.Body.Items
+	var bad []api.FieldError
+	first := map[string]int{}
+	for i, it := range items {
+		prefix := fmt.Sprintf("items[%d].", i)
+		bad = append(bad, checkProduct(prefix, it.Currency, it.Attributes)...)
+		if j, seen := first[it.Sku]; seen {
+			bad = append(bad, api.FieldError{Field: prefix + "sku", Message: fmt.Sprintf("repeats the SKU of items[%d]", j)})
+			continue
+		}
+		first[it.Sku] = i
+	}
+	if len(bad) > 0 {
+		return api.BulkUpsertProducts400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: invalidFields(ctx, bad)}, nil
+	}
+	batch := make([]bulkItem, len(items))
+	for i, it := range items {
+		batch[i] = bulkItem{
+			ID: uuid.Must(uuid.NewV7()), Sku: it.Sku, Name: it.Name, Description: it.Description, PriceAmount: it.PriceAmount,
+			Currency: it.Currency, Status: it.Status, Attributes: it.Attributes, Tags: it.Tags,
+		}
+	}
+	payload, err := json.Marshal(batch)
+	if err != nil {
+		return nil, err
+	}
+	var rows []db.ProductBulkUpsertRow
+	err = s.inBrand(ctx, req.BrandId, func(q *db.Queries) error {
+		var err error
+		rows, err = q.ProductBulkUpsert(ctx, db.ProductBulkUpsertParams{BrandID: req.BrandId, Items: payload, Now: s.now()})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	bySku := make(map[string]db.ProductBulkUpsertRow, len(rows))
+	for _, r := range rows {
+		bySku[r.Sku] = r
+	}
+	out := api.BulkUpsertResult{Items: make([]api.BulkItemResult, len(items))}
+	for i, it := range items {
+		r, ok := bySku[it.Sku]
+		if !ok {
+			return nil, fmt.Errorf("bulk upsert: no row came back for SKU %q", it.Sku)
+		}
+		out.Items[i] = api.BulkItemResult{Index: i, Sku: it.Sku, Id: r.ID, Created: r.Created}
+	}
+	return api.BulkUpsertProducts200JSONResponse(out), nil
+}
