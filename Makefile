@@ -7,7 +7,7 @@ TEST_FLAGS ?= -race -count=1
 
 .PHONY: help
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 .PHONY: run
 run: ## serve the API on :3000 (Swagger UI at /api-docs) against the local PostgreSQL
@@ -35,8 +35,36 @@ check-generated: generate ## fail when generated code is not what the sources pr
 	$(GO) tool sqlc diff
 
 .PHONY: lint
-lint: ## go vet, golangci-lint, go.mod tidiness and the spec's own checks
+lint: lint-spec check-breaking ## go vet, golangci-lint, go.mod tidiness and the spec's own checks
 	$(GO) vet ./...
 	$(GO) tool golangci-lint run ./...
 	$(GO) mod tidy -diff
-	$(GO) test -count=1 -run 'TestSpec|TestEveryProblemCode' ./server/
+	$(GO) test -count=1 -run 'TestSpec|TestEveryProblemCode|TestPermissions' ./server/
+
+# --- The contract as its users meet it: e2e/ (npm, pinned in e2e/package-lock.json) ---
+# npm records the installed tree in node_modules/.package-lock.json: reinstall when the lock is newer.
+E2E_NODE_MODULES := e2e/node_modules/.package-lock.json
+$(E2E_NODE_MODULES): e2e/package-lock.json e2e/package.json
+	cd e2e && npm ci --no-audit --no-fund
+
+.PHONY: lint-spec
+lint-spec: $(E2E_NODE_MODULES) ## lint openapi.yaml with Redocly CLI (redocly.yaml: recommended-strict, no warnings)
+	cd e2e && REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint --config ../redocly.yaml ../openapi.yaml
+
+.PHONY: check-breaking
+check-breaking: ## oasdiff: fail when openapi.yaml breaks the previous commit's without a major version bump
+	bash .ci/check-breaking
+
+.PHONY: e2e
+e2e: build $(E2E_NODE_MODULES) ## built server + fresh database, driven by the generated TS client and by Swagger UI in Chromium
+	bash e2e/scripts/run.sh bin/ecompointer
+
+# --- Performance: the load harness (cmd/bench) and the Go microbenchmarks ---
+.PHONY: bench
+bench: build ## load harness: every scenario against this machine's limits, table in bench/results/ (BENCH_QUICK=1: short)
+	$(GO) build -o bin/bench ./cmd/bench
+	bin/bench run --server bin/ecompointer
+
+.PHONY: bench-go
+bench-go: ## Go microbenchmarks with -benchmem: tokens, auth middleware (real database), problem writing, bcrypt
+	$(GO) test -run '^$$' -bench . -benchmem ./server/...

@@ -24,7 +24,7 @@ func (s *Server) Register(ctx context.Context, req api.RegisterRequestObject) (a
 	if err := password.Check(body.Password); err != nil {
 		return api.Register400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badRequest(ctx, "password", err.Error())}, nil
 	}
-	hash, err := s.hasher.Hash(body.Password)
+	hash, err := s.hasher.Hash(ctx, body.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +119,9 @@ func (s *Server) Login(ctx context.Context, req api.LoginRequestObject) (api.Log
 	if errors.Is(dbError(err), errNotFound) {
 		// Spend what a wrong password costs, so the answer's timing does not say the email is
 		// unknown.
-		s.hasher.VerifyNobody(body.Password)
+		if err := s.hasher.VerifyNobody(ctx, body.Password); err != nil {
+			return nil, err
+		}
 		if err := s.audit(ctx, s.queries, api.AuditEventTypeLoginFailed, nil, nil); err != nil {
 			return nil, err
 		}
@@ -137,7 +139,10 @@ func (s *Server) Login(ctx context.Context, req api.LoginRequestObject) (api.Log
 		return api.Login429ApplicationProblemPlusJSONResponse{TooManyRequestsApplicationProblemPlusJSONResponse: tooManyRequests(ctx, api.ProblemCodeAccountThrottled,
 			"Too many failed logins for this account; try again later.", user.LockedUntil.Sub(now))}, nil
 	}
-	ok, rehash := s.hasher.Verify(user.PasswordHash, body.Password)
+	ok, rehash, err := s.hasher.Verify(ctx, user.PasswordHash, body.Password)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		err := s.inTx(ctx, func(q *db.Queries) error {
 			if _, err := q.UserRecordLoginFailure(ctx, db.UserRecordLoginFailureParams{
@@ -163,7 +168,7 @@ func (s *Server) Login(ctx context.Context, req api.LoginRequestObject) (api.Log
 	var newHash *string
 	if rehash {
 		// The cost changed since this hash was made: now that the password is known, upgrade it.
-		h, err := s.hasher.Hash(body.Password)
+		h, err := s.hasher.Hash(ctx, body.Password)
 		if err != nil {
 			return nil, err
 		}
@@ -428,13 +433,17 @@ func (s *Server) GetProfile(ctx context.Context, _ api.GetProfileRequestObject) 
 func (s *Server) ChangePassword(ctx context.Context, req api.ChangePasswordRequestObject) (api.ChangePasswordResponseObject, error) {
 	c := callerFrom(ctx)
 	body := req.Body
-	if ok, _ := s.hasher.Verify(c.user.PasswordHash, body.CurrentPassword); !ok {
+	ok, _, err := s.hasher.Verify(ctx, c.user.PasswordHash, body.CurrentPassword)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
 		return api.ChangePassword422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: unprocessable(ctx, api.ProblemCodeInvalidCurrentPassword, "The current password is wrong.")}, nil
 	}
 	if err := password.Check(body.NewPassword); err != nil {
 		return api.ChangePassword400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badRequest(ctx, "newPassword", err.Error())}, nil
 	}
-	hash, err := s.hasher.Hash(body.NewPassword)
+	hash, err := s.hasher.Hash(ctx, body.NewPassword)
 	if err != nil {
 		return nil, err
 	}

@@ -257,7 +257,7 @@ func (s *Server) AcceptInvite(ctx context.Context, req api.AcceptInviteRequestOb
 	})
 	var hash string
 	if err == nil {
-		hash, err = s.hasher.Hash(body.Password)
+		hash, err = s.hasher.Hash(ctx, body.Password)
 	}
 	var auth api.AuthResponse
 	if err == nil {

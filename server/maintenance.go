@@ -72,7 +72,7 @@ func CreateUser(ctx context.Context, pool *pgxpool.Pool, bcryptCost int, in NewU
 	if err != nil {
 		return api.User{}, err
 	}
-	hash, err := hasher.Hash(in.Password)
+	hash, err := hasher.Hash(ctx, in.Password)
 	if err != nil {
 		return api.User{}, err
 	}

@@ -28,6 +28,7 @@ const usage = `usage: ecompointer <command> [flags]
 
 commands:
   serve [--migrate=true]         serve the API on $PORT (applies pending migrations first)
+        [--pprof-addr=127.0.0.1:6060]  and net/http/pprof on a loopback address (off by default)
   migrate up                     apply every pending migration
   migrate down [N]               revert the newest N migrations (default 1)
   migrate version                print the applied migration version
@@ -57,8 +58,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 		fs.SetOutput(stderr)
 		migrate := fs.Bool("migrate", true, "apply pending migrations before serving")
+		pprofAddr := fs.String("pprof-addr", "", "serve net/http/pprof on this loopback address, like 127.0.0.1:6060 (off when empty)")
 		if err := fs.Parse(rest); err != nil {
 			return err
+		}
+		if *pprofAddr != "" {
+			_, stopPprof, err := startPprof(*pprofAddr, log)
+			if err != nil {
+				return err
+			}
+			defer stopPprof()
 		}
 		return serve(ctx, c, log, *migrate)
 	case "migrate":
@@ -80,10 +89,7 @@ func migrateCommand(ctx context.Context, c config, args []string, stdout io.Writ
 	}
 	switch args[0] {
 	case "up":
-		if err := prepareDatabase(ctx, c); err != nil {
-			return err
-		}
-		if err := schema.Up(ctx, c.databaseURL, c.appRole); err != nil {
+		if err := migrateUp(ctx, c); err != nil {
 			return err
 		}
 		return printVersion(c, stdout)
@@ -131,10 +137,7 @@ func printVersion(c config, stdout io.Writer) error {
 
 func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error {
 	if migrate {
-		if err := prepareDatabase(ctx, c); err != nil {
-			return err
-		}
-		if err := schema.Up(ctx, c.databaseURL, c.appRole); err != nil {
+		if err := migrateUp(ctx, c); err != nil {
 			return err
 		}
 	}
@@ -216,10 +219,7 @@ func userCommand(ctx context.Context, c config, args []string, stdin io.Reader, 
 		return fmt.Errorf("read password: %w", err)
 	}
 	pw := strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-	if err := prepareDatabase(ctx, c); err != nil {
-		return err
-	}
-	if err := schema.Up(ctx, c.databaseURL, c.appRole); err != nil {
+	if err := migrateUp(ctx, c); err != nil {
 		return err
 	}
 	pool, err := openPool(ctx, c)
@@ -260,6 +260,15 @@ func openPool(ctx context.Context, c config) (*pgxpool.Pool, error) {
 		return nil, describeConnectError(c.databaseURL, err)
 	}
 	return pool, nil
+}
+
+// migrateUp creates the database when it is missing (development only), applies every pending
+// migration and makes sure the application role exists with its grants.
+func migrateUp(ctx context.Context, c config) error {
+	if err := prepareDatabase(ctx, c); err != nil {
+		return err
+	}
+	return schema.Up(ctx, c.databaseURL, c.appRole)
 }
 
 // reachable checks the database answers, with the same clear message as start-up.

@@ -5,8 +5,10 @@ package password
 import (
 	"bufio"
 	"bytes"
+	"context"
 	_ "embed"
 	"errors"
+	"runtime"
 	"strings"
 
 	"golang.org/x/crypto/bcrypt"
@@ -64,10 +66,15 @@ func Check(pw string) error {
 	return nil
 }
 
-// Hasher hashes with bcrypt at a fixed cost.
+// Hasher hashes with bcrypt at a fixed cost. It runs at most one bcrypt computation per CPU at a
+// time and queues the rest in arrival order: under a burst of logins, each one then gets a whole
+// core and finishes in a quarter of a second, instead of all of them sharing the cores and
+// finishing together, late, after their clients gave up. A request whose client is gone leaves
+// the queue without spending any CPU.
 type Hasher struct {
 	cost  int
 	dummy []byte
+	slots chan struct{}
 }
 
 // NewHasher returns a Hasher for cost (bcrypt.MinCost..bcrypt.MaxCost).
@@ -81,29 +88,50 @@ func NewHasher(cost int) (*Hasher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Hasher{cost: cost, dummy: dummy}, nil
+	return &Hasher{cost: cost, dummy: dummy, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}, nil
 }
+
+// acquire waits for a free core, or for ctx to end.
+func (h *Hasher) acquire(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (h *Hasher) release() { <-h.slots }
 
 // Cost is the configured bcrypt cost.
 func (h *Hasher) Cost() int { return h.cost }
 
 // Hash hashes pw.
-func (h *Hasher) Hash(pw string) (string, error) {
+func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer h.release()
 	b, err := bcrypt.GenerateFromPassword([]byte(pw), h.cost)
 	return string(b), err
 }
 
 // Verify reports whether pw matches hash, and whether hash was made at another cost and should be
-// replaced now that the password is known.
-func (h *Hasher) Verify(hash, pw string) (ok, rehash bool) {
+// replaced now that the password is known. It fails only when ctx ends while it waits its turn.
+func (h *Hasher) Verify(ctx context.Context, hash, pw string) (ok, rehash bool, err error) {
+	if err := h.acquire(ctx); err != nil {
+		return false, false, err
+	}
+	defer h.release()
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(pw)) != nil {
-		return false, false
+		return false, false, nil
 	}
 	cost, err := bcrypt.Cost([]byte(hash))
-	return true, err != nil || cost != h.cost
+	return true, err != nil || cost != h.cost, nil
 }
 
 // VerifyNobody spends the time of one Verify and always fails.
-func (h *Hasher) VerifyNobody(pw string) {
-	_ = bcrypt.CompareHashAndPassword(h.dummy, []byte(pw))
+func (h *Hasher) VerifyNobody(ctx context.Context, pw string) error {
+	_, _, err := h.Verify(ctx, string(h.dummy), pw)
+	return err
 }

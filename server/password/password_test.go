@@ -1,6 +1,7 @@
 package password_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -37,17 +38,17 @@ func TestVerifyAndRehash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hash, err := h4.Hash("a fine test passphrase")
+	hash, err := h4.Hash(context.Background(), "a fine test passphrase")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, rehash := h4.Verify(hash, "a fine test passphrase"); !ok || rehash {
+	if ok, rehash, _ := h4.Verify(context.Background(), hash, "a fine test passphrase"); !ok || rehash {
 		t.Errorf("same cost: ok=%v rehash=%v", ok, rehash)
 	}
-	if ok, rehash := h5.Verify(hash, "a fine test passphrase"); !ok || !rehash {
+	if ok, rehash, _ := h5.Verify(context.Background(), hash, "a fine test passphrase"); !ok || !rehash {
 		t.Errorf("new cost: ok=%v rehash=%v, want a rehash", ok, rehash)
 	}
-	if ok, _ := h4.Verify(hash, "a fine test passphrasE"); ok {
+	if ok, _, _ := h4.Verify(context.Background(), hash, "a fine test passphrasE"); ok {
 		t.Error("wrong password accepted")
 	}
 	if _, err := password.NewHasher(3); err == nil {
@@ -61,7 +62,7 @@ func BenchmarkHashCost12(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if _, err := h.Hash("a fine test passphrase"); err != nil {
+		if _, err := h.Hash(context.Background(), "a fine test passphrase"); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,0 +1,2 @@
+-- {{.}} is the bench database's name, quoted as an identifier (DDL takes no bind parameters).
+CREATE DATABASE {{.}}

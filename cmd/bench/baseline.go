@@ -1,0 +1,71 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ecompointer/ecompointer/server"
+)
+
+// baselineServer is `bench baseline-server`: server.NewBaseline served on a loopback address, a
+// process of its own like the real server, so that its CPU and memory are measured the same way
+// and it never competes with the load generator inside one runtime. It reads the variables the
+// real server reads for what it needs: DATABASE_URL, DATABASE_APP_ROLE and the JWT secrets.
+func baselineServer(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("baseline-server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	mode := fs.String("mode", server.BaselineSession, fmt.Sprintf("what to run before the fixed answer: one of %v", server.BaselineModes))
+	addr := fs.String("addr", "127.0.0.1:0", "the loopback address to listen on")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	auth := server.DefaultAuthConfig()
+	auth.AccessSecret = []byte(getenv("JWT_ACCESS_SECRET"))
+	auth.RefreshSecret = []byte(getenv("JWT_REFRESH_SECRET"))
+	// Nothing here hashes a password; the minimum cost keeps start-up instant.
+	auth.BcryptCost = 4
+	auth.RateLimit = 0
+
+	poolCfg, err := pgxpool.ParseConfig(getenv("DATABASE_URL"))
+	if err != nil {
+		return errors.New("DATABASE_URL is not a PostgreSQL URL")
+	}
+	// As the real server: statements run as the application role.
+	poolCfg.ConnConfig.RuntimeParams["role"] = cmp.Or(getenv("DATABASE_APP_ROLE"), defaultAppRole)
+	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	handler, err := server.NewBaseline(server.Config{Logger: log, Pool: pool, Auth: auth}, *mode)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}

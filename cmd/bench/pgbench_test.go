@@ -1,0 +1,105 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestScriptsBindEveryParameter renders every pgbench script from the real queries: a query the
+// server changes (a parameter added or renamed) fails here rather than benchmarking stale SQL.
+func TestScriptsBindEveryParameter(t *testing.T) {
+	t.Parallel()
+	queries, err := loadQueries("../../queries")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := pgbenchScripts.ReadDir("pgbench")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		name := strings.TrimSuffix(e.Name(), ".pgbench")
+		script, err := renderScript(name, queries)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if strings.Contains(script, "sqlc.") || strings.Contains(script, "@") {
+			t.Errorf("%s: a parameter is left unbound:\n%s", name, script)
+		}
+	}
+	profile, _ := renderScript("profile", queries)
+	if !strings.Contains(profile, "JOIN users u ON u.id = s.user_id") || !strings.Contains(profile, "u.*") {
+		t.Errorf("profile does not run SessionAuthenticate:\n%s", profile)
+	}
+}
+
+func TestBindQuery(t *testing.T) {
+	t.Parallel()
+	queries := map[string]string{
+		"ThingGet": "SELECT sqlc.embed(t) FROM things t WHERE id = @id AND kind = sqlc.arg(kind)::int AND (sqlc.narg(after)::uuid IS NULL)",
+	}
+	bind := bindQuery(queries)
+	got, err := bind("ThingGet", "id", ":id", "kind", "3", "after", "NULL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "SELECT t.* FROM things t WHERE id = :id AND kind = 3::int AND (NULL::uuid IS NULL)"; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if _, err := bind("ThingGet", "id", ":id", "kind", "3"); err == nil || !strings.Contains(err.Error(), "after") {
+		t.Errorf("a missing parameter: %v", err)
+	}
+	if _, err := bind("ThingGet", "id", ":id", "kind", "3", "after", "NULL", "extra", "1"); err == nil {
+		t.Error("an unknown parameter was accepted")
+	}
+	if _, err := bind("Nothing"); err == nil {
+		t.Error("an unknown query was accepted")
+	}
+	if _, err := bind("ThingGet", "id"); err == nil {
+		t.Error("an odd number of arguments was accepted")
+	}
+}
+
+func TestLoadQueries(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sql := "-- name: A :one\n-- a comment\nSELECT 1\nFROM x;\n\n-- name: B :exec\nUPDATE y SET z = @z;\n"
+	if err := os.WriteFile(filepath.Join(dir, "t.sql"), []byte(sql), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	q, err := loadQueries(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q["A"] != "SELECT 1\nFROM x" || q["B"] != "UPDATE y SET z = @z" {
+		t.Errorf("queries = %q", q)
+	}
+	if _, err := loadQueries(t.TempDir()); err == nil {
+		t.Error("an empty directory gave queries")
+	}
+}
+
+func TestReadPgbenchLogs(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	// client transaction latency_us script epoch_s epoch_us
+	log := "0 0 1000 0 1700000000 1000\n0 1 3000 0 1700000000 4000\n1 0 failed 0 1700000000 5000\n1 1 2000 0 1700000001 0\n"
+	if err := os.WriteFile(filepath.Join(dir, "tx.123"), []byte(log), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := readPgbenchLogs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OK != 3 || res.Errors != 1 || res.Latency.P50 != 2*time.Millisecond || res.Latency.Max != 3*time.Millisecond {
+		t.Errorf("result = %+v", res)
+	}
+	// From the first transaction's start (1700000000.000000) to the last one's end (1700000001).
+	if res.Elapsed != time.Second {
+		t.Errorf("elapsed = %s", res.Elapsed)
+	}
+}

@@ -1,0 +1,245 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// report is a run's results as markdown.
+type report struct {
+	when      time.Time
+	o         options
+	machine   string
+	scenarios []Scenario
+	runs      []row
+	limits    []row
+}
+
+func (r report) markdown() string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	mode := ""
+	if r.o.quick {
+		mode = " (quick mode: short runs, small seed; for keeping the harness working, not for figures)"
+	}
+	p("# Load harness: %s%s\n\n", r.when.UTC().Format("2006-01-02 15:04 MST"), mode)
+	p("Machine: %s.\n\n", r.machine)
+	p("Run: %s per run at %s connections; %s users with a live session each, %d brands; BCRYPT_COST=%d. "+
+		"The server, the baselines, PostgreSQL, pgbench and the load generator share the machine's cores.\n\n",
+		r.o.duration, joinInts(r.o.conns, "/"), thousands(float64(r.o.users)), r.o.brands, r.o.bcryptCost)
+
+	p("## Scenarios\n\n")
+	p("req/s counts successful answers; errors, everything else. The ratio is req/s over the limit's rate at the same connections.\n\n")
+	p("| scenario | conns | req/s | p50 | p90 | p99 | errors | server CPU | peak RSS | limit | ratio |\n")
+	p("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|\n")
+	for _, run := range r.runs {
+		limitCell, ratioCell := "", ""
+		if l, ok := r.limitFor(run); ok {
+			limitCell = fmt.Sprintf("%s/s %s", rate(l.res.Rate()), l.name)
+			if l.wanted != 0 {
+				limitCell += fmt.Sprintf(" (%d clients)", l.conns)
+			}
+			if l.err != nil {
+				limitCell = l.name + ": not measured"
+			} else if l.res.Rate() > 0 {
+				ratioCell = fmt.Sprintf("%.0f%%", 100*run.res.Rate()/l.res.Rate())
+			}
+		}
+		p("| %s | %d | %s | %s | %s | %s | %d | %s | %s | %s | %s |\n",
+			run.name, run.conns, rate(run.res.Rate()), fmtDuration(run.res.Latency.P50), fmtDuration(run.res.Latency.P90),
+			fmtDuration(run.res.Latency.P99), run.res.Errors, seconds(run.use.server), mib(run.use.peakRSS), limitCell, ratioCell)
+	}
+
+	if len(r.limits) > 0 {
+		p("\n## Limits\n\n")
+		p("Baselines: the scenario's own requests to `bench baseline-server`, the real router and middleware " +
+			"answering a fixed body (bare: router, request id, access log, panic handler; verify: + the token's verification; " +
+			"session: + the whole contract middleware, session lookup included). pgbench: the scenario's SQL " +
+			"(from queries/*.sql) with `-M prepared`, as the application role, its clients capped by PostgreSQL's free connections. " +
+			"bcrypt: verifications per second on every core at the configured cost.\n\n")
+		p("| limit | for | conns | rate | p50 | p90 | p99 | errors | CPU | peak RSS |\n")
+		p("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		for _, l := range r.limits {
+			conns := strconv.Itoa(l.conns)
+			if l.wanted != 0 {
+				conns = fmt.Sprintf("%d (of %d)", l.conns, l.wanted)
+			}
+			if l.limit.Kind == "bcrypt" {
+				conns += " cores"
+			}
+			if l.err != nil {
+				p("| %s | %s | %s | not measured: %s | | | | | | |\n", l.name, l.scenario, conns, oneLine(l.err.Error()))
+				continue
+			}
+			cpu, rss := seconds(l.use.server), mib(l.use.peakRSS)
+			switch l.limit.Kind {
+			case "pgbench":
+				cpu = seconds(l.use.pg) + " PostgreSQL"
+			case "bcrypt":
+				cpu = seconds(l.use.self)
+			}
+			p("| %s | %s | %s | %s/s | %s | %s | %s | %d | %s | %s |\n", l.name, l.scenario, conns, rate(l.res.Rate()),
+				fmtDuration(l.res.Latency.P50), fmtDuration(l.res.Latency.P90), fmtDuration(l.res.Latency.P99), l.res.Errors, cpu, rss)
+		}
+	}
+
+	p("\n## CPU per request\n\n")
+	p("CPU time per successful answer (per transaction for pgbench, per hash for bcrypt) of the server measured, " +
+		"of PostgreSQL's backends serving the bench database, and of the load generator (this harness, or pgbench). " +
+		"Other: what the rest of the machine used meanwhile, in percent of all its cores: on a shared machine, " +
+		"a run with much other load is noise.\n\n")
+	p("| run | conns | server | PostgreSQL | load generator | other |\n")
+	p("|---|--:|--:|--:|--:|--:|\n")
+	for _, run := range append(append([]row(nil), r.runs...), r.limits...) {
+		if run.err != nil || run.res.OK == 0 {
+			continue
+		}
+		per := func(d time.Duration) string {
+			if d <= 0 {
+				return ""
+			}
+			return fmtDuration(d / time.Duration(run.res.OK))
+		}
+		server, generator := per(run.use.server), per(run.use.self)
+		if run.limit.Kind == "bcrypt" {
+			server, generator = per(run.use.self), "" // the hashing is the harness's own work
+		}
+		other := run.use.machine - run.use.server - run.use.pg - run.use.self
+		capacity := run.res.Elapsed.Seconds() * float64(runtime.NumCPU())
+		p("| %s | %d | %s | %s | %s | %.0f%% |\n", run.name, run.conns, server, per(run.use.pg), generator,
+			max(0, 100*other.Seconds()/capacity))
+	}
+
+	var errs []string
+	for _, run := range append(append([]row(nil), r.runs...), r.limits...) {
+		if len(run.res.ErrorKinds) == 0 {
+			continue
+		}
+		kinds := make([]string, 0, len(run.res.ErrorKinds))
+		for k, v := range run.res.ErrorKinds {
+			kinds = append(kinds, fmt.Sprintf("%d × %s", v, oneLine(k)))
+		}
+		sort.Strings(kinds)
+		errs = append(errs, fmt.Sprintf("- %s at %d connections: %s", run.name, run.conns, strings.Join(kinds, "; ")))
+	}
+	if len(errs) > 0 {
+		p("\n## Errors\n\n%s\n", strings.Join(errs, "\n"))
+	}
+	return b.String()
+}
+
+// limitFor is the limit a scenario run is divided by: the scenario's first limit, at the same
+// connections (bcrypt: at any).
+func (r report) limitFor(run row) (row, bool) {
+	var first Limit
+	for _, sc := range r.scenarios {
+		if sc.Name == run.name && len(sc.Limits) > 0 {
+			first = sc.Limits[0]
+		}
+	}
+	for _, l := range r.limits {
+		if l.scenario == run.name && l.limit == first && (l.limit.Kind == "bcrypt" || l.conns == run.conns || l.wanted == run.conns) {
+			return l, true
+		}
+	}
+	return row{}, false
+}
+
+// describeMachine says what the figures were measured on.
+func describeMachine(pgVersion string) string {
+	model := "unknown CPU"
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+		_ = f.Close()
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
+				if kb, err := strconv.ParseFloat(f[1], 64); err == nil {
+					mem = fmt.Sprintf(", %.0f GiB", kb/(1<<20))
+				}
+			}
+		}
+	}
+	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	loadavg, _ := os.ReadFile("/proc/loadavg")
+	load1, _, _ := strings.Cut(string(loadavg), " ")
+	return fmt.Sprintf("%s, %d cores%s; Linux %s; %s; PostgreSQL %s; load average %s at the start",
+		model, runtime.NumCPU(), mem, strings.TrimSpace(string(kernel)), runtime.Version(), pgVersion, load1)
+}
+
+// rate formats a rate: whole numbers with thousands separators, one decimal below 100.
+func rate(v float64) string {
+	if v < 100 {
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return thousands(v)
+}
+
+func thousands(v float64) string {
+	s := strconv.FormatInt(int64(v+0.5), 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// fmtDuration is a latency in the unit that suits it: µs, ms or s, three significant digits.
+func fmtDuration(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "–"
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+	case d < time.Second:
+		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+	default:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	}
+}
+
+func seconds(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.1f s", d.Seconds())
+}
+
+func mib(n int64) string {
+	if n <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
+
+func joinInts(v []int, sep string) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, sep)
+}
+
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	s = strings.ReplaceAll(s, "|", "/")
+	if len(s) > 160 {
+		s = s[:160] + "…"
+	}
+	return s
+}

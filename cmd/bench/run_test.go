@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// TestMain lets the test binary stand in for the bench binary: the harness starts its baseline
+// servers as `<self> baseline-server ...`, and in tests self is this binary.
+func TestMain(m *testing.M) {
+	if os.Getenv("BENCH_TEST_RUN_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func envOf(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestOptionsFromEnvironmentAndFlags(t *testing.T) {
+	t.Parallel()
+	var stderr bytes.Buffer
+	o, err := parseOptions(nil, envOf(map[string]string{}), &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.duration != 15*time.Second || o.users != 10000 || o.bcryptCost != 12 || !o.limits || fmt.Sprint(o.conns) != "[16 64 256]" ||
+		o.out != "bench/results" {
+		t.Errorf("defaults: %+v", o)
+	}
+
+	o, err = parseOptions([]string{"--users=50", "--conns=2,4"}, envOf(map[string]string{
+		"BENCH_QUICK": "1", "BENCH_USERS": "70", "BCRYPT_COST": "4", "BENCH_LIMITS": "0", "BENCH_SCENARIOS": "profile",
+	}), &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.quick || o.duration != 2*time.Second || o.users != 50 || o.bcryptCost != 4 || o.limits ||
+		fmt.Sprint(o.conns) != "[2 4]" || o.only == nil || !o.only.MatchString("GET /auth/profile") || o.out != "bench/tmp" {
+		t.Errorf("quick, env and flags: %+v", o)
+	}
+
+	for _, bad := range [][]string{{"--conns=0"}, {"--conns=a"}, {"--scenarios=("}, {"stray"}} {
+		if _, err := parseOptions(bad, envOf(nil), &stderr); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	if _, err := parseOptions(nil, envOf(map[string]string{"BENCH_DURATION": "soon"}), &stderr); err == nil {
+		t.Error("BENCH_DURATION=soon accepted")
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"bench", "frobnicate"}, envOf(nil), &stdout, &stderr); err == nil {
+		t.Error("an unknown command ran")
+	}
+	if err := run(context.Background(), []string{"bench", "help"}, envOf(nil), &stdout, &stderr); err != nil || !strings.Contains(stdout.String(), "baseline-server") {
+		t.Errorf("help: %v\n%s", err, stdout.String())
+	}
+}
+
+func TestFormats(t *testing.T) {
+	t.Parallel()
+	cases := map[string]string{
+		rate(8.44):                                 "8.4",
+		rate(1234567.4):                            "1,234,567",
+		rate(999.5):                                "1,000",
+		fmtDuration(850 * time.Microsecond):        "850 µs",
+		fmtDuration(2345 * time.Microsecond):       "2.35 ms",
+		fmtDuration(45 * time.Millisecond):         "45.0 ms",
+		fmtDuration(2500 * time.Millisecond):       "2.50 s",
+		fmtDuration(0):                             "–",
+		mib(30 << 20):                              "30.0 MiB",
+		slug("GET /brands/{brandId}/products"):     "get-brands-brandid-products",
+		oneLine("a|b\nc"):                          "a/b c",
+		joinInts([]int{16, 64, 256}, "/"):          "16/64/256",
+		thousands(float64(10000)):                  "10,000",
+		seconds(1500 * time.Millisecond):           "1.5 s",
+		Limit{Kind: "pgbench", Name: "x"}.String(): "pgbench x",
+	}
+	for got, want := range cases {
+		if got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
+	}
+}
+
+// testDatabaseURL is the server tests use (servertest's default).
+func testDatabaseURL() string {
+	if v := os.Getenv("TEST_DATABASE_URL"); v != "" {
+		return v
+	}
+	return defaultDatabaseURL
+}
+
+// databaseExists asks the maintenance database whether name still exists.
+func databaseExists(t *testing.T, name string) bool {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, testDatabaseURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close(ctx) }()
+	var n int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_database WHERE datname = $1", name).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
+}
+
+func buildServer(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "ecompointer")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/ecompointer/ecompointer/cmd/ecompointer").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build the server: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func testOptions(t *testing.T, server, database string) options {
+	t.Helper()
+	return options{
+		server:      server,
+		self:        []string{os.Args[0]},
+		selfEnv:     []string{"BENCH_TEST_RUN_MAIN=1"},
+		passEnv:     []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")},
+		queries:     "../../queries",
+		out:         t.TempDir(),
+		databaseURL: testDatabaseURL(),
+		database:    database,
+		appRole:     "ecompointer_app",
+		pgbench:     "pgbench",
+		duration:    300 * time.Millisecond,
+		pause:       10 * time.Millisecond,
+		conns:       []int{2},
+		users:       12,
+		brands:      2,
+		bcryptCost:  4,
+		quick:       true,
+		limits:      true,
+		now:         func() time.Time { return time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC) },
+	}
+}
+
+// TestHarnessEndToEnd runs the whole harness, tiny: every scenario and every limit, against the
+// real server binary, and checks the table and that the database is gone afterwards.
+func TestHarnessEndToEnd(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("pgbench"); err != nil {
+		t.Fatalf("pgbench is needed (Debian: apt-get install postgresql-client): %v", err)
+	}
+	o := testOptions(t, buildServer(t), "ecompointer_bench_test_e2e_"+randomSecret()[:8])
+	var stdout, stderr bytes.Buffer
+	if err := bench(context.Background(), o, &stdout, &stderr); err != nil {
+		t.Fatalf("bench: %v\n%s", err, stderr.String())
+	}
+	written, err := os.ReadFile(filepath.Join(o.out, "2026-11-25-quick.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(written) != stdout.String() {
+		t.Error("the file and the printed table differ")
+	}
+	table := stdout.String()
+	for _, want := range []string{
+		"| GET /auth/profile | 2 |", "| POST /auth/refresh | 2 |", "| POST /auth/login | 2 |",
+		"session baseline |", "bare baseline |", "verify baseline |", "pgbench profile |", "pgbench refresh |", "bcrypt |",
+	} {
+		if !strings.Contains(table, want) {
+			t.Errorf("no %q in the table:\n%s", want, table)
+		}
+	}
+	if strings.Contains(table, "## Errors") || strings.Contains(table, "not measured") {
+		t.Errorf("errors in a run that should have none:\n%s\n%s", table, stderr.String())
+	}
+	if databaseExists(t, o.database) {
+		t.Errorf("database %s left behind", o.database)
+	}
+}
+
+// TestHarnessCleansUpOnFailure: a server that cannot start still leaves no database behind.
+func TestHarnessCleansUpOnFailure(t *testing.T) {
+	t.Parallel()
+	broken := filepath.Join(t.TempDir(), "ecompointer")
+	if err := os.WriteFile(broken, []byte("#!/bin/sh\necho broken >&2\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	o := testOptions(t, broken, "ecompointer_bench_test_fail_"+randomSecret()[:8])
+	var stdout, stderr bytes.Buffer
+	if err := bench(context.Background(), o, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "broken") {
+		t.Fatalf("bench with a broken server: %v", err)
+	}
+	if databaseExists(t, o.database) {
+		t.Errorf("database %s left behind", o.database)
+	}
+}

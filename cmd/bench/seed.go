@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/gen/db"
+)
+
+// The seed is SQL run in file order, one statement a file, with named arguments (@users, @brands,
+// @password_hash): seed/*.sql before the users log in, seed/after-login/*.sql after. More data
+// for more scenarios (products, orders) is one more file.
+//
+//go:embed seed/*.sql seed/after-login/*.sql
+var seedFiles embed.FS
+
+// benchPassword is every seeded user's password: long enough, and not a common one.
+const benchPassword = "bench passphrase for load tests"
+
+// Fixture is what the seed made, and what the scenarios' clients draw from.
+type Fixture struct {
+	// Users are the seeded accounts, user n at n-1.
+	Users []User
+	// Sessions holds one live session per user, opened by logging the user in through the API.
+	Sessions []*Session
+}
+
+// User is a seeded account.
+type User struct {
+	Email string
+	// login is the body of its POST /auth/login, made once.
+	login []byte
+}
+
+// Session is a live session and its latest tokens.
+type Session struct {
+	UserID  string
+	BrandID string
+	Access  string
+	// Refresh is the session's latest refresh token. A refresh client owns the session while it
+	// runs (no other client touches it), and replaces this with every rotation.
+	Refresh string
+	// dead marks a session whose rotation went wrong: its state is unknown, so it is left alone.
+	dead bool
+}
+
+// runSeedFiles runs the files of one seed directory in name order.
+func runSeedFiles(ctx context.Context, conn *pgx.Conn, dir string, args pgx.NamedArgs) error {
+	entries, err := fs.ReadDir(seedFiles, dir)
+	if err != nil {
+		return err
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		sql, err := seedFiles.ReadFile(dir + "/" + e.Name())
+		if err != nil {
+			return err
+		}
+		if _, err := conn.Exec(ctx, string(sql), args); err != nil {
+			return fmt.Errorf("seed %s/%s: %w", dir, e.Name(), err)
+		}
+	}
+	return nil
+}
+
+// grantAppRole gives the application role what it may do on the tables the seed added
+// (bench_sessions, read by pgbench under that role), with the migrations' own function.
+func grantAppRole(ctx context.Context, conn *pgx.Conn, role string) error {
+	return db.New(conn).AppRoleEnsure(ctx, role)
+}
+
+// loginAll logs every user in through the API, workers at a time, and returns their sessions.
+func loginAll(ctx context.Context, baseURL string, users []User, workers int) ([]*Session, error) {
+	sessions := make([]*Session, len(users))
+	hc := &http.Client{
+		Timeout:   time.Minute,
+		Transport: &http.Transport{MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers},
+	}
+	var (
+		next     atomic.Int64
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(users) || ctx.Err() != nil {
+					return
+				}
+				s, err := login(ctx, hc, baseURL, users[i])
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = fmt.Errorf("log %s in: %w", users[i].Email, err)
+					}
+					mu.Unlock()
+					cancel()
+					return
+				}
+				sessions[i] = s
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return sessions, ctx.Err()
+}
+
+func login(ctx context.Context, hc *http.Client, baseURL string, u User) (*Session, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+"/auth/login", bytes.NewReader(u.login))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("status %d: %s", resp.StatusCode, body)
+	}
+	var auth api.AuthResponse
+	if err := json.Unmarshal(body, &auth); err != nil {
+		return nil, err
+	}
+	if auth.User.BrandId == nil {
+		return nil, errors.New("a seeded user has no brand")
+	}
+	return &Session{UserID: auth.User.Id.String(), BrandID: auth.User.BrandId.String(), Access: auth.AccessToken, Refresh: auth.RefreshToken}, nil
+}
+
+// seededUsers names users 1..n as seed/020_users.sql makes them.
+func seededUsers(n int) ([]User, error) {
+	users := make([]User, n)
+	for i := range users {
+		email := fmt.Sprintf("bench-%d@example.com", i+1)
+		body, err := json.Marshal(api.LoginRequest{Email: api.Email(email), Password: benchPassword})
+		if err != nil {
+			return nil, err
+		}
+		users[i] = User{Email: email, login: body}
+	}
+	return users, nil
+}

@@ -1,0 +1,1 @@
+ALTER TABLE bench_sessions ADD PRIMARY KEY (n);

@@ -1,0 +1,249 @@
+// A frontend's whole story with the API, through the generated client, in order: the steps share
+// one user and one session, as an app does. Run against a live server: `make e2e`.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { Session, expectProblem, publicClient, spoil, uniqueEmail, type User } from "./api.js";
+
+describe("a frontend, through the client generated from openapi.yaml", () => {
+  const anonymous = publicClient();
+  const app = new Session(); // the browser tab the user works in
+  const email = uniqueEmail("E2E.Flow"); // mixed case: the API stores it lowercased
+  const password = "a long enough e2e passphrase";
+  const name = "Ada Lovelace";
+  let user: User;
+
+  // --- Accounts and sessions ------------------------------------------------------------------
+
+  test("registers: 201 with the user and a token pair", async () => {
+    const { data, response } = await anonymous.POST("/auth/register", {
+      body: { email, password, name, brandName: "Analytical Engines" },
+    });
+    assert.equal(response.status, 201);
+    assert.ok(data);
+    assert.equal(data.user.email, email.toLowerCase());
+    assert.equal(data.user.name, name);
+    assert.equal(data.user.role, "BRAND_OWNER");
+    assert.equal(data.user.disabled, false);
+    assert.ok(data.user.brandId, "a brand owner has a brand");
+    assert.equal(data.tokenType, "Bearer");
+    assert.ok(data.expiresIn > 0);
+    assert.notEqual(data.accessToken, data.refreshToken);
+    app.adopt(data);
+    user = data.user;
+  });
+
+  test("a second registration with the same email, any case, is a 409 email_taken", async () => {
+    const result = await anonymous.POST("/auth/register", {
+      body: { email: email.toUpperCase(), password, name },
+    });
+    expectProblem(result, 409, "email_taken");
+  });
+
+  test("a password that is too short is a 400 validation_failed naming the field", async () => {
+    const result = await anonymous.POST("/auth/register", {
+      body: { email: uniqueEmail("e2e-short"), password: "short", name },
+    });
+    const problem = expectProblem(result, 400, "validation_failed");
+    assert.ok(
+      problem.errors?.some((e) => e.field === "password"),
+      `errors name the password: ${JSON.stringify(problem.errors)}`,
+    );
+  });
+
+  test("a wrong password is a 401 invalid_credentials with WWW-Authenticate", async () => {
+    const result = await anonymous.POST("/auth/login", {
+      body: { email, password: "not the passphrase at all" },
+    });
+    expectProblem(result, 401, "invalid_credentials");
+    assert.match(result.response.headers.get("www-authenticate") ?? "", /^Bearer/);
+  });
+
+  test("reads the profile with the access token", async () => {
+    const { data, response } = await app.api.GET("/auth/profile");
+    assert.equal(response.status, 200);
+    assert.deepEqual(data, user);
+  });
+
+  test("without a token the profile is a 401 unauthenticated", async () => {
+    const result = await anonymous.GET("/auth/profile");
+    expectProblem(result, 401, "unauthenticated");
+  });
+
+  test("refreshes: a new pair, and the old refresh token is spent", async () => {
+    const before = app.refreshToken;
+    assert.ok(await app.refresh());
+    assert.ok(app.refreshToken && app.refreshToken !== before);
+    const { data } = await app.api.GET("/auth/profile");
+    assert.equal(data?.id, user.id);
+  });
+
+  test("a 401 on a stale access token is answered by one refresh and one retry", async () => {
+    const calls = app.refreshCalls;
+    const spent = app.refreshToken;
+    app.setAccessToken(spoil(app.accessToken ?? ""));
+    const { data, response } = await app.api.GET("/auth/profile");
+    assert.equal(response.status, 200);
+    assert.equal(data?.email, user.email);
+    assert.equal(app.refreshCalls, calls + 1);
+    assert.notEqual(app.refreshToken, spent);
+  });
+
+  test("concurrent 401s share a single refresh", async () => {
+    const calls = app.refreshCalls;
+    app.setAccessToken(spoil(app.accessToken ?? ""));
+    const results = await Promise.all([
+      app.api.GET("/auth/profile"),
+      app.api.GET("/auth/sessions"),
+      app.api.GET("/auth/profile"),
+      app.api.GET("/auth/sessions"),
+      app.api.GET("/auth/profile"),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.response.status),
+      [200, 200, 200, 200, 200],
+    );
+    // One rotation: a second refresh of the same token would have been taken for reuse (with
+    // REFRESH_REUSE_GRACE=0s, as `make e2e` runs the server) and killed the session.
+    assert.equal(app.refreshCalls, calls + 1);
+    assert.ok(app.loggedIn);
+  });
+
+  test("lists the sessions: this one is current, another device's is there too", async () => {
+    const phone = new Session();
+    const login = await anonymous.POST("/auth/login", { body: { email, password } });
+    assert.equal(login.response.status, 200);
+    assert.ok(login.data);
+    phone.adopt(login.data);
+
+    const { data } = await app.api.GET("/auth/sessions");
+    assert.ok(data);
+    assert.equal(data.items.length, 2);
+    assert.equal(data.items.filter((s) => s.current).length, 1);
+    const fromPhone = await phone.api.GET("/auth/sessions");
+    const phoneSession = fromPhone.data?.items.find((s) => s.current);
+    assert.ok(phoneSession);
+    assert.ok(data.items.some((s) => s.id === phoneSession.id && !s.current));
+  });
+
+  test("an old refresh token presented again is refused and ends that session", async () => {
+    const login = await anonymous.POST("/auth/login", { body: { email, password } });
+    assert.ok(login.data);
+    const stolen = new Session();
+    stolen.adopt(login.data);
+    const { data: own } = await stolen.api.GET("/auth/sessions");
+    const stolenId = own?.items.find((s) => s.current)?.id;
+    assert.ok(stolenId);
+
+    // Two rotations: R0 -> R1 -> R2. R0 is older than the token just rotated away from, so no
+    // REFRESH_REUSE_GRACE covers it, whatever the server's setting.
+    const r0 = login.data.refreshToken;
+    assert.ok(await stolen.refresh());
+    assert.ok(await stolen.refresh());
+    const r2 = stolen.refreshToken;
+    assert.ok(r2);
+
+    const replay = await anonymous.POST("/auth/refresh", { body: { refreshToken: r0 } });
+    expectProblem(replay, 401, "refresh_token_reused");
+    // The whole session is gone: its newest refresh token and its access token too.
+    const newest = await anonymous.POST("/auth/refresh", { body: { refreshToken: r2 } });
+    expectProblem(newest, 401, "invalid_refresh_token");
+
+    // The wrapped client sees a 401, tries its one refresh, fails, and logs the user out.
+    const calls = stolen.refreshCalls;
+    const afterwards = await stolen.api.GET("/auth/profile");
+    expectProblem(afterwards, 401, "token_revoked");
+    assert.equal(stolen.refreshCalls, calls + 1);
+    assert.equal(stolen.lastRefreshProblem?.code, "invalid_refresh_token");
+    assert.equal(stolen.loggedIn, false);
+
+    // The user's other sessions are untouched.
+    const { data: sessions } = await app.api.GET("/auth/sessions");
+    assert.ok(sessions);
+    assert.ok(!sessions.items.some((s) => s.id === stolenId));
+    assert.ok(sessions.items.some((s) => s.current));
+  });
+
+  // --- Catalog (products) ---------------------------------------------------------------------
+
+  const sku = `E2E-${Date.now().toString(36)}`;
+  let productId = "";
+  let etag = "";
+
+  test("creates a product: 201 with Location, ETag and the brand's defaults", async () => {
+    const brandId = user.brandId;
+    assert.ok(brandId);
+    const { data, response } = await app.api.POST("/brands/{brandId}/products", {
+      params: { path: { brandId } },
+      body: { sku, name: "Difference Engine", priceAmount: 1999, tags: ["e2e"], attributes: { color: "brass" } },
+    });
+    assert.equal(response.status, 201);
+    assert.ok(data);
+    assert.equal(data.currency, "USD");
+    assert.equal(data.status, "draft");
+    assert.equal(data.version, 1);
+    assert.equal(response.headers.get("location"), `/brands/${brandId}/products/${data.id}`);
+    etag = response.headers.get("etag") ?? "";
+    assert.equal(etag, '"1"');
+    productId = data.id;
+  });
+
+  test("the same SKU again is a 409 sku_taken", async () => {
+    const result = await app.api.POST("/brands/{brandId}/products", {
+      params: { path: { brandId: user.brandId ?? "" } },
+      body: { sku, name: "Twin", priceAmount: 1 },
+    });
+    expectProblem(result, 409, "sku_taken");
+  });
+
+  test("lists it: found by tag and by a case-insensitive search of the SKU", async () => {
+    const { data, response } = await app.api.GET("/brands/{brandId}/products", {
+      params: { path: { brandId: user.brandId ?? "" }, query: { tag: "e2e", q: sku.toLowerCase(), limit: 10 } },
+    });
+    assert.equal(response.status, 200);
+    assert.ok(data);
+    assert.deepEqual(data.items.map((p) => p.id), [productId]);
+    assert.equal(data.nextCursor, null);
+  });
+
+  test("updates it with If-Match: 200, the new price and the next ETag", async () => {
+    const { data, response } = await app.api.PATCH("/brands/{brandId}/products/{productId}", {
+      params: { path: { brandId: user.brandId ?? "", productId }, header: { "If-Match": etag } },
+      body: { priceAmount: 2499, status: "active" },
+    });
+    assert.equal(response.status, 200);
+    assert.ok(data);
+    assert.equal(data.priceAmount, 2499);
+    assert.equal(data.version, 2);
+    assert.equal(response.headers.get("etag"), '"2"');
+  });
+
+  test("a stale If-Match is a 412 precondition_failed, and nothing changes", async () => {
+    const result = await app.api.PATCH("/brands/{brandId}/products/{productId}", {
+      params: { path: { brandId: user.brandId ?? "", productId }, header: { "If-Match": etag } },
+      body: { priceAmount: 1 },
+    });
+    expectProblem(result, 412, "precondition_failed");
+    const { data } = await app.api.GET("/brands/{brandId}/products/{productId}", {
+      params: { path: { brandId: user.brandId ?? "", productId } },
+    });
+    assert.equal(data?.priceAmount, 2499);
+  });
+
+  // --- Logout ---------------------------------------------------------------------------------
+
+  test("logs out: 204, then the access and refresh tokens are refused at once", async () => {
+    const accessToken = app.accessToken;
+    const refreshToken = app.refreshToken;
+    assert.ok(accessToken && refreshToken);
+    const { response } = await app.api.POST("/auth/logout");
+    assert.equal(response.status, 204);
+    app.forget();
+
+    const profile = await anonymous.GET("/auth/profile", {
+      headers: { Authorization: `Bearer ${accessToken}` },
+    });
+    expectProblem(profile, 401, "token_revoked");
+    const refresh = await anonymous.POST("/auth/refresh", { body: { refreshToken } });
+    expectProblem(refresh, 401, "invalid_refresh_token");
+  });
+});
