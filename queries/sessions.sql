@@ -25,6 +25,32 @@ JOIN users u ON u.id = s.user_id
 WHERE s.id = @id
 FOR UPDATE OF s;
 
+-- name: SessionRotateCurrent :one
+-- The common refresh in one statement, no transaction around it: the presented token is the
+-- session's current generation, the session and its user are live, and the new expiry is within
+-- the session's absolute limit. The row lock it takes serializes concurrent refreshes: the first
+-- one rotates, the others find the generation moved and take the locked slow path (grace or
+-- reuse). previous_hash comes back so the caller can compare it with the presented token in
+-- constant time. No row: anything else, which the slow path sorts out.
+UPDATE sessions s
+SET previous_hash = s.refresh_hash,
+    refresh_hash = @refresh_hash,
+    generation = s.generation + 1,
+    rotated_at = @now,
+    last_used_at = @now,
+    expires_at = @expires_at
+FROM users u
+WHERE s.id = @id
+  AND s.user_id = @user_id
+  AND s.generation = @generation
+  AND s.revoked_at IS NULL
+  AND s.expires_at > @now
+  AND s.absolute_expires_at >= @expires_at
+  AND u.id = s.user_id
+  AND NOT u.disabled
+  AND u.token_version = @token_version
+RETURNING s.previous_hash, sqlc.embed(u);
+
 -- name: SessionRotate :one
 -- Moves the session to its next generation. The generation in the WHERE clause makes the update a
 -- no-op if another rotation won.

@@ -290,6 +290,15 @@ func (s *Server) Refresh(ctx context.Context, req api.RefreshRequestObject) (api
 		return invalid("The refresh token is not valid."), nil
 	}
 
+	if auth, ok, err := s.rotateCurrent(ctx, presented, claims); err != nil || ok {
+		if err != nil {
+			return nil, err
+		}
+		return api.Refresh200JSONResponse{AuthenticatedJSONResponse: api.AuthenticatedJSONResponse(auth)}, nil
+	}
+
+	// The slow path, for everything but the plain rotation: the session row is locked and the
+	// answer decided in one transaction.
 	var (
 		outcome refreshOutcome
 		reason  string
@@ -377,6 +386,41 @@ func (s *Server) Refresh(ctx context.Context, req api.RefreshRequestObject) (api
 	default:
 		return invalid(reason), nil
 	}
+}
+
+// rotateCurrent is the common refresh, in one statement: the presented token is its session's
+// current one, so the session moves to the next generation. ok is false when that is not the
+// case (grace, reuse, a dead session...), and nothing was written.
+func (s *Server) rotateCurrent(ctx context.Context, presented string, claims token.Refresh) (api.AuthResponse, bool, error) {
+	now := s.now()
+	expires := now.Add(s.auth.RefreshTTL) // past the session's absolute limit: no row, slow path
+	refresh, err := s.tokens.SignRefresh(token.Refresh{
+		UserID: claims.UserID, SessionID: claims.SessionID, Generation: claims.Generation + 1, Version: claims.Version,
+		IssuedAt: now, ExpiresAt: expires,
+	})
+	if err != nil {
+		return api.AuthResponse{}, false, err
+	}
+	row, err := s.queries.SessionRotateCurrent(ctx, db.SessionRotateCurrentParams{
+		ID: claims.SessionID, UserID: claims.UserID, Generation: claims.Generation, TokenVersion: claims.Version,
+		RefreshHash: hashToken(refresh), Now: now, ExpiresAt: expires,
+	})
+	if errors.Is(dbError(err), errNotFound) {
+		return api.AuthResponse{}, false, nil
+	}
+	if err != nil {
+		return api.AuthResponse{}, false, err
+	}
+	if !tokenMatches(presented, row.PreviousHash) {
+		// A validly signed token that is not the one issued for this generation: only someone
+		// holding the signing key makes one. End the session rather than trust either token.
+		if _, err := s.queries.SessionRevoke(ctx, db.SessionRevokeParams{ID: claims.SessionID, UserID: claims.UserID, Now: now, Reason: "token_mismatch"}); err != nil {
+			return api.AuthResponse{}, false, err
+		}
+		return api.AuthResponse{}, false, nil
+	}
+	auth, err := s.authResponse(row.User, claims.SessionID, refresh)
+	return auth, err == nil, err
 }
 
 // tokenMatches compares a token with a stored hash in constant time.

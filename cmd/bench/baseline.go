@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,8 +10,6 @@ import (
 	"net"
 	"net/http"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ecompointer/ecompointer/server"
 )
@@ -36,13 +33,8 @@ func baselineServer(ctx context.Context, args []string, getenv func(string) stri
 	auth.BcryptCost = 4
 	auth.RateLimit = 0
 
-	poolCfg, err := pgxpool.ParseConfig(getenv("DATABASE_URL"))
-	if err != nil {
-		return errors.New("DATABASE_URL is not a PostgreSQL URL")
-	}
-	// As the real server: statements run as the application role.
-	poolCfg.ConnConfig.RuntimeParams["role"] = cmp.Or(getenv("DATABASE_APP_ROLE"), defaultAppRole)
-	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
+	// As the real server: the same pool, statements run as the application role.
+	pool, err := server.NewPool(ctx, getenv("DATABASE_URL"), cmp.Or(getenv("DATABASE_APP_ROLE"), defaultAppRole))
 	if err != nil {
 		return err
 	}

@@ -167,10 +167,12 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// Generous: a login queued behind a burst of bcrypt work (one hash per core, in arrival
+		// order) can wait tens of seconds; this bounds a stuck client, not the server's own queue.
+		WriteTimeout:   60 * time.Second,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "env", c.env, "docs", fmt.Sprintf("http://localhost:%d/api-docs", ln.Addr().(*net.TCPAddr).Port))
 
@@ -240,12 +242,7 @@ func userCommand(ctx context.Context, c config, args []string, stdin io.Reader, 
 // openPool connects the request pool. Every connection runs as the application role, so
 // row-level security applies whatever DATABASE_URL logs in as.
 func openPool(ctx context.Context, c config) (*pgxpool.Pool, error) {
-	cfg, err := pgxpool.ParseConfig(c.databaseURL)
-	if err != nil {
-		return nil, errors.New("DATABASE_URL is not a valid PostgreSQL URL")
-	}
-	cfg.ConnConfig.RuntimeParams["role"] = c.appRole
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	pool, err := server.NewPool(ctx, c.databaseURL, c.appRole)
 	if err != nil {
 		return nil, describeConnectError(c.databaseURL, err)
 	}

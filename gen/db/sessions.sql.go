@@ -340,3 +340,75 @@ func (q *Queries) SessionRotate(ctx context.Context, arg SessionRotateParams) (S
 	)
 	return i, err
 }
+
+const sessionRotateCurrent = `-- name: SessionRotateCurrent :one
+UPDATE sessions s
+SET previous_hash = s.refresh_hash,
+    refresh_hash = $1,
+    generation = s.generation + 1,
+    rotated_at = $2,
+    last_used_at = $2,
+    expires_at = $3
+FROM users u
+WHERE s.id = $4
+  AND s.user_id = $5
+  AND s.generation = $6
+  AND s.revoked_at IS NULL
+  AND s.expires_at > $2
+  AND s.absolute_expires_at >= $3
+  AND u.id = s.user_id
+  AND NOT u.disabled
+  AND u.token_version = $7
+RETURNING s.previous_hash, u.id, u.email, u.name, u.password_hash, u.role, u.brand_id, u.disabled, u.token_version, u.failed_logins, u.locked_until, u.created_at, u.updated_at, u.removed_at
+`
+
+type SessionRotateCurrentParams struct {
+	RefreshHash  []byte
+	Now          time.Time
+	ExpiresAt    time.Time
+	ID           uuid.UUID
+	UserID       uuid.UUID
+	Generation   int32
+	TokenVersion int32
+}
+
+type SessionRotateCurrentRow struct {
+	PreviousHash []byte
+	User         User
+}
+
+// The common refresh in one statement, no transaction around it: the presented token is the
+// session's current generation, the session and its user are live, and the new expiry is within
+// the session's absolute limit. The row lock it takes serializes concurrent refreshes: the first
+// one rotates, the others find the generation moved and take the locked slow path (grace or
+// reuse). previous_hash comes back so the caller can compare it with the presented token in
+// constant time. No row: anything else, which the slow path sorts out.
+func (q *Queries) SessionRotateCurrent(ctx context.Context, arg SessionRotateCurrentParams) (SessionRotateCurrentRow, error) {
+	row := q.db.QueryRow(ctx, sessionRotateCurrent,
+		arg.RefreshHash,
+		arg.Now,
+		arg.ExpiresAt,
+		arg.ID,
+		arg.UserID,
+		arg.Generation,
+		arg.TokenVersion,
+	)
+	var i SessionRotateCurrentRow
+	err := row.Scan(
+		&i.PreviousHash,
+		&i.User.ID,
+		&i.User.Email,
+		&i.User.Name,
+		&i.User.PasswordHash,
+		&i.User.Role,
+		&i.User.BrandID,
+		&i.User.Disabled,
+		&i.User.TokenVersion,
+		&i.User.FailedLogins,
+		&i.User.LockedUntil,
+		&i.User.CreatedAt,
+		&i.User.UpdatedAt,
+		&i.User.RemovedAt,
+	)
+	return i, err
+}

@@ -86,12 +86,7 @@ func NewOn(t testing.TB, ownerURL string, opts ...Option) *Env {
 	t.Helper()
 	ctx := context.Background()
 
-	poolCfg, err := pgxpool.ParseConfig(ownerURL)
-	if err != nil {
-		t.Fatalf("servertest: parse database url: %v", err)
-	}
-	poolCfg.ConnConfig.RuntimeParams["role"] = AppRole
-	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
+	pool, err := server.NewPool(ctx, ownerURL, AppRole)
 	if err != nil {
 		t.Fatalf("servertest: connect: %v", err)
 	}

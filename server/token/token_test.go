@@ -1,6 +1,9 @@
 package token_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -154,6 +157,43 @@ func BenchmarkSignRefresh(b *testing.B) {
 	for b.Loop() {
 		if _, err := tk.SignRefresh(r); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestHeaderIsExactlyTheServers: only {"alg":"HS256","typ":...} passes, whatever else the token
+// says about how it wants to be checked.
+func TestHeaderIsExactlyTheServers(t *testing.T) {
+	t.Parallel()
+	clock := now
+	tk := newTokens(t, &clock)
+	good, _, err := tk.SignAccess(token.Access{UserID: uuid.New(), SessionID: uuid.New(), Role: "STAFF", Version: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(good, ".")
+	secret := []byte("access-secret-0123456789abcdef0123456789")
+	resign := func(header string) string {
+		h := base64.RawURLEncoding.EncodeToString([]byte(header))
+		mac := hmac.New(sha256.New, secret)
+		mac.Write([]byte(h + "." + parts[1]))
+		return h + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	}
+	if _, err := tk.VerifyAccess(resign(`{"alg":"HS256","typ":"at+jwt"}`)); err != nil {
+		t.Fatalf("the helper's own re-signing is refused: %v", err)
+	}
+	for name, tok := range map[string]string{
+		"a kid":             resign(`{"alg":"HS256","typ":"at+jwt","kid":"1"}`),
+		"crit":              resign(`{"alg":"HS256","typ":"at+jwt","crit":["exp"]}`),
+		"lowercase alg":     resign(`{"alg":"hs256","typ":"at+jwt"}`),
+		"no alg":            resign(`{"typ":"at+jwt"}`),
+		"header not object": resign(`"HS256"`),
+		"padded signature":  good + "=",
+		"four parts":        good + ".x",
+		"empty signature":   parts[0] + "." + parts[1] + ".",
+	} {
+		if _, err := tk.VerifyAccess(tok); !errors.Is(err, token.ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
 		}
 	}
 }
