@@ -6,3 +6,7 @@ SELECT app_role_ensure(@role_name::text);
 -- Scopes the current transaction to one brand: row-level security shows only its rows, and
 -- refuses to write any other brand's.
 SELECT set_config('app.brand_id', @brand_id::text, true);
+
+-- name: SearchIsIndexed :one
+-- Whether ILIKE may use an index under row-level security (see schema/000004_rls_search.up.sql).
+SELECT proleakproof FROM pg_catalog.pg_proc WHERE oid = 'pg_catalog.texticlike(text, text)'::regprocedure;

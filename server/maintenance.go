@@ -113,3 +113,17 @@ func CreateUser(ctx context.Context, pool *pgxpool.Pool, bcryptCost int, in NewU
 	}
 	return apiUser(user), nil
 }
+
+// WarnAboutDatabase logs what the database lacks for full speed: today, whether the product
+// search may use its trigram indexes under row-level security (only a superuser can allow it;
+// see schema/000004_rls_search.up.sql).
+func WarnAboutDatabase(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) {
+	indexed, err := db.New(pool).SearchIsIndexed(ctx)
+	if err != nil {
+		log.WarnContext(ctx, "could not check the database's search setup", "error", err)
+		return
+	}
+	if !indexed {
+		log.WarnContext(ctx, "product search (q) cannot use its trigram indexes: run `ecompointer migrate up` once with a superuser DATABASE_URL to mark ILIKE leakproof; searches stay correct but scan the whole brand")
+	}
+}

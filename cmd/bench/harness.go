@@ -51,6 +51,7 @@ type options struct {
 	conns       []int
 	users       int
 	brands      int
+	products    int // per brand
 	bcryptCost  int
 	quick       bool
 	only        *regexp.Regexp // scenarios to run; nil: all
@@ -148,7 +149,8 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 	if err := h.prepare(ctx); err != nil {
 		return err
 	}
-	h.logf("seeded %d users with live sessions in %s", len(h.fixture.Users), time.Since(started).Round(100*time.Millisecond))
+	h.logf("seeded %d users with live sessions and %d products in each of %d brands in %s",
+		len(h.fixture.Users), h.fixture.Products, h.fixture.Brands, time.Since(started).Round(100*time.Millisecond))
 
 	rep := report{when: o.now(), o: o}
 	rep.runs, err = h.runScenarios(ctx, selected)
@@ -284,9 +286,14 @@ func (h *harness) prepare(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := runSeedFiles(ctx, conn, "seed", pgx.NamedArgs{"users": h.o.users, "brands": h.o.brands, "password_hash": fast}); err != nil {
+	seeding := time.Now()
+	if err := runSeedFiles(ctx, conn, "seed", pgx.NamedArgs{
+		"users": h.o.users, "brands": h.o.brands, "products": h.o.products, "password_hash": fast,
+	}); err != nil {
 		return err
 	}
+	h.logf("seeded %d users, %d brands and %d products in SQL in %s",
+		h.o.users, h.o.brands, h.o.brands*h.o.products, time.Since(seeding).Round(100*time.Millisecond))
 
 	users, err := seededUsers(h.o.users)
 	if err != nil {
@@ -303,7 +310,10 @@ func (h *harness) prepare(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("seed sessions: %w", err)
 	}
-	h.fixture = &Fixture{Users: users, Sessions: sessions}
+	h.fixture, err = newFixture(users, sessions, h.o.brands, h.o.products)
+	if err != nil {
+		return err
+	}
 
 	slow, err := hashAt(h.o.bcryptCost)
 	if err != nil {
@@ -418,7 +428,7 @@ func (h *harness) runScenarios(ctx context.Context, selected []Scenario) (rows [
 			}
 			r.name = sc.Name
 			rows = append(rows, r)
-			h.logf("%-28s %4d conns  %9.1f req/s  p99 %-9s errors %d", sc.Name, n, r.res.Rate(), fmtDuration(r.res.Latency.P99), r.res.Errors)
+			h.logf("%-44s %4d conns  %9.1f req/s  p99 %-9s errors %d", sc.Name, n, r.res.Rate(), fmtDuration(r.res.Latency.P99), r.res.Errors)
 		}
 	}
 	return rows, nil
@@ -569,7 +579,7 @@ func (h *harness) pgbench(ctx context.Context, l Limit, n int) row {
 		dbURL:    h.dbURL,
 		appRole:  h.o.appRole,
 		script:   h.scripts[l.Name],
-		vars:     map[string]string{"sessions": strconv.Itoa(len(h.fixture.Sessions))},
+		vars:     h.pgbenchVars(l),
 		clients:  r.conns,
 		duration: h.o.duration,
 		dir:      h.tmp,
@@ -579,6 +589,19 @@ func (h *harness) pgbench(ctx context.Context, l Limit, n int) row {
 	use.self = pgbenchCPU
 	r.res, r.use, r.err = res, use, errors.Join(err, merr)
 	return r
+}
+
+// pgbenchVars are the variables every script may use (-D), and the limit's own.
+func (h *harness) pgbenchVars(l Limit) map[string]string {
+	vars := map[string]string{
+		"sessions": strconv.Itoa(len(h.fixture.Sessions)),
+		"brands":   strconv.Itoa(h.fixture.Brands),
+		"products": strconv.Itoa(h.fixture.Products),
+	}
+	if name, value, ok := strings.Cut(l.Define, "="); ok {
+		vars[name] = value
+	}
+	return vars
 }
 
 // bcrypt measures bcrypt verifications per second with every core busy, at the configured cost:
@@ -656,21 +679,23 @@ func fetchTo(ctx context.Context, url, file string) error {
 	return f.Close()
 }
 
-// settle prepares the next run: the database vacuumed (admin/vacuum.sql says why), then a pause,
-// so that one run's leftovers (autovacuum, the server's garbage collection) do not land in the
-// next.
+// settle prepares the next run: what earlier runs added to the catalog deleted
+// (admin/products_reset.sql), the database vacuumed (admin/vacuum.sql says why), then a pause, so
+// that one run's leftovers (autovacuum, the server's garbage collection) do not land in the next.
 func (h *harness) settle(ctx context.Context) error {
 	conn, err := pgx.Connect(ctx, h.dbURL)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
-	sql, err := adminSQL.ReadFile("admin/vacuum.sql")
-	if err != nil {
-		return err
-	}
-	if _, err := conn.Exec(ctx, string(sql)); err != nil {
-		return fmt.Errorf("vacuum: %w", err)
+	for _, file := range []string{"products_reset.sql", "vacuum.sql"} {
+		sql, err := adminSQL.ReadFile("admin/" + file)
+		if err != nil {
+			return err
+		}
+		if _, err := conn.Exec(ctx, string(sql)); err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
 	}
 	return sleep(ctx, h.o.pause)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -27,8 +28,17 @@ func TestScriptsBindEveryParameter(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
-		if strings.Contains(script, "sqlc.") || strings.Contains(script, "@") {
+		// @name is a parameter sqlc would bind; @> (array containment) is an operator.
+		if strings.Contains(script, "sqlc.") || unboundParam.MatchString(script) {
 			t.Errorf("%s: a parameter is left unbound:\n%s", name, script)
+		}
+	}
+	// The catalog's scripts run what inBrand does: the query in a transaction scoped to the brand.
+	for _, name := range []string{"product_list", "product_search", "product_get", "product_create"} {
+		script, _ := renderScript(name, queries)
+		if !strings.Contains(script, "BEGIN;\nSELECT set_config('app.brand_id', bench_uuid(1, :b)::text, true);\n") ||
+			!strings.Contains(script, "products") || !strings.HasSuffix(script, "COMMIT;\n") {
+			t.Errorf("%s does not run a brand-scoped transaction:\n%s", name, script)
 		}
 	}
 	profile, _ := renderScript("profile", queries)
@@ -36,6 +46,8 @@ func TestScriptsBindEveryParameter(t *testing.T) {
 		t.Errorf("profile does not run SessionAuthenticate:\n%s", profile)
 	}
 }
+
+var unboundParam = regexp.MustCompile(`@\w`)
 
 func TestBindQuery(t *testing.T) {
 	t.Parallel()

@@ -30,9 +30,9 @@ func (r report) markdown() string {
 	}
 	p("# Load harness: %s%s\n\n", r.when.UTC().Format("2006-01-02 15:04 MST"), mode)
 	p("Machine: %s.\n\n", r.machine)
-	p("Run: %s per run at %s connections; %s users with a live session each, %d brands; BCRYPT_COST=%d. "+
+	p("Run: %s per run at %s connections; %s users with a live session each, %d brands of %s products; BCRYPT_COST=%d. "+
 		"The server, the baselines, PostgreSQL, pgbench and the load generator share the machine's cores.\n\n",
-		r.o.duration, joinInts(r.o.conns, "/"), thousands(float64(r.o.users)), r.o.brands, r.o.bcryptCost)
+		r.o.duration, joinInts(r.o.conns, "/"), thousands(float64(r.o.users)), r.o.brands, thousands(float64(r.o.products)), r.o.bcryptCost)
 
 	p("## Scenarios\n\n")
 	p("req/s counts successful answers; errors, everything else. The ratio is req/s over the limit's rate at the same connections.\n\n")

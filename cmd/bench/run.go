@@ -23,6 +23,8 @@ run flags, each with an environment variable (the flag wins):
   --duration D        BENCH_DURATION      how long each run starts requests (15s; 2s quick)
   --conns N,N,...     BENCH_CONNS         connections (16,64,256)
   --users N           BENCH_USERS         seeded users, each with a live session (10000; 1000 quick)
+  --products N        BENCH_PRODUCTS      seeded products in each of the 2 brands (100000; 5000
+                                          quick)
   --scenarios REGEXP  BENCH_SCENARIOS     only the scenarios whose name matches
   --limits=false      BENCH_LIMITS=0      skip the limits (baselines, pgbench, bcrypt)
   --out DIR           BENCH_OUT           where <date>.md is written (bench/results; quick:
@@ -33,7 +35,8 @@ run flags, each with an environment variable (the flag wins):
                                           (default TEST_DATABASE_URL, else the local one)
   --queries DIR       BENCH_QUERIES       sqlc's queries, the pgbench scripts' source (queries)
   --pgbench PATH      BENCH_PGBENCH       (pgbench)
-  --quick             BENCH_QUICK=1       2 s runs, 1,000 users: keeps the harness working
+  --quick             BENCH_QUICK=1       2 s runs, 1,000 users, 5,000 products a brand: keeps
+                                          the harness working
 also read: BCRYPT_COST (12), DATABASE_APP_ROLE (ecompointer_app); GOGC, GOMEMLIMIT, GOMAXPROCS
 and GODEBUG are handed to the servers.
 `
@@ -94,9 +97,9 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	}
 	// Quick runs keep the harness working (CI); their figures are not worth keeping, so their
 	// table goes to the ignored bench/tmp.
-	duration, users, pause, out := 15*time.Second, 10000, time.Second, "bench/results"
+	duration, users, products, pause, out := 15*time.Second, 10000, 100000, time.Second, "bench/results"
 	if quick {
-		duration, users, pause, out = 2*time.Second, 1000, 200*time.Millisecond, "bench/tmp"
+		duration, users, products, pause, out = 2*time.Second, 1000, 5000, 200*time.Millisecond, "bench/tmp"
 	}
 	if v := strings.TrimSpace(getenv("BENCH_DURATION")); v != "" {
 		d, err := time.ParseDuration(v)
@@ -126,6 +129,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.DurationVar(&o.duration, "duration", duration, "how long each run starts requests")
 	fs.StringVar(&conns, "conns", conns, "connections, comma-separated")
 	fs.IntVar(&o.users, "users", envInt("BENCH_USERS", users), "seeded users")
+	fs.IntVar(&o.products, "products", envInt("BENCH_PRODUCTS", products), "seeded products per brand")
 	fs.StringVar(&only, "scenarios", only, "a regular expression: only the scenarios whose name matches")
 	fs.BoolVar(&o.limits, "limits", limits, "measure the limits")
 	fs.StringVar(&o.out, "out", cmp.Or(getenv("BENCH_OUT"), out), "where the results file goes")
@@ -155,8 +159,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		}
 		o.only = re
 	}
-	if o.duration <= 0 || o.users < 1 {
-		errs = append(errs, errors.New("duration and users must be positive"))
+	if o.duration <= 0 || o.users < 1 || o.products < 1 {
+		errs = append(errs, errors.New("duration, users and products must be positive"))
 	}
 	self, err := os.Executable()
 	if err != nil {

@@ -35,8 +35,8 @@ func TestOptionsFromEnvironmentAndFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.duration != 15*time.Second || o.users != 10000 || o.bcryptCost != 12 || !o.limits || fmt.Sprint(o.conns) != "[16 64 256]" ||
-		o.out != "bench/results" {
+	if o.duration != 15*time.Second || o.users != 10000 || o.products != 100000 || o.bcryptCost != 12 || !o.limits ||
+		fmt.Sprint(o.conns) != "[16 64 256]" || o.out != "bench/results" {
 		t.Errorf("defaults: %+v", o)
 	}
 
@@ -46,12 +46,20 @@ func TestOptionsFromEnvironmentAndFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !o.quick || o.duration != 2*time.Second || o.users != 50 || o.bcryptCost != 4 || o.limits ||
+	if !o.quick || o.duration != 2*time.Second || o.users != 50 || o.products != 5000 || o.bcryptCost != 4 || o.limits ||
 		fmt.Sprint(o.conns) != "[2 4]" || o.only == nil || !o.only.MatchString("GET /auth/profile") || o.out != "bench/tmp" {
 		t.Errorf("quick, env and flags: %+v", o)
 	}
 
-	for _, bad := range [][]string{{"--conns=0"}, {"--conns=a"}, {"--scenarios=("}, {"stray"}} {
+	o, err = parseOptions([]string{"--products=30"}, envOf(map[string]string{"BENCH_PRODUCTS": "20"}), &stderr)
+	if err != nil || o.products != 30 {
+		t.Errorf("--products: %d, %v", o.products, err)
+	}
+	if o, err = parseOptions(nil, envOf(map[string]string{"BENCH_PRODUCTS": "20"}), &stderr); err != nil || o.products != 20 {
+		t.Errorf("BENCH_PRODUCTS: %d, %v", o.products, err)
+	}
+
+	for _, bad := range [][]string{{"--conns=0"}, {"--conns=a"}, {"--scenarios=("}, {"stray"}, {"--products=0"}} {
 		if _, err := parseOptions(bad, envOf(nil), &stderr); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
@@ -150,6 +158,7 @@ func testOptions(t *testing.T, server, database string) options {
 		conns:       []int{2},
 		users:       12,
 		brands:      2,
+		products:    50,
 		bcryptCost:  4,
 		quick:       true,
 		limits:      true,
@@ -179,7 +188,11 @@ func TestHarnessEndToEnd(t *testing.T) {
 	table := stdout.String()
 	for _, want := range []string{
 		"| GET /auth/profile | 2 |", "| POST /auth/refresh | 2 |", "| POST /auth/login | 2 |",
+		"| GET /brands/{brandId}/products | 2 |", "| GET /brands/{brandId}/products?q=brass | 2 |",
+		"| GET /brands/{brandId}/products?q=zephyr | 2 |", "| GET /brands/{brandId}/products/{productId} | 2 |",
+		"| POST /brands/{brandId}/products | 2 |",
 		"session baseline |", "bare baseline |", "verify baseline |", "pgbench profile |", "pgbench refresh |", "bcrypt |",
+		"pgbench product_list |", "pgbench product_search |", "pgbench product_get |", "pgbench product_create |",
 	} {
 		if !strings.Contains(table, want) {
 			t.Errorf("no %q in the table:\n%s", want, table)

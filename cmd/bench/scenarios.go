@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 
@@ -32,6 +33,9 @@ type Limit struct {
 	Kind string
 	// Name is the baseline's mode (server.Baseline*) or the pgbench script (pgbench/<Name>.pgbench).
 	Name string
+	// Define, for pgbench, is one more variable of the script, "name=value": one script serves
+	// scenarios that differ in a value (the search term).
+	Define string
 }
 
 func (l Limit) String() string {
@@ -52,23 +56,25 @@ func baselineLimit(mode string) Limit { return Limit{Kind: "baseline", Name: mod
 // pgbenchLimit runs the scenario's SQL, pgbench/<script>.pgbench, with pgbench -M prepared.
 func pgbenchLimit(script string) Limit { return Limit{Kind: "pgbench", Name: script} }
 
+// pgbenchSearchLimit runs pgbench/product_search.pgbench for the term, bound as the server binds
+// q: a parameter holding '%term%' (terms here are letters only: nothing to escape).
+func pgbenchSearchLimit(term string) Limit {
+	return Limit{Kind: "pgbench", Name: "product_search", Define: "pattern=%" + term + "%"}
+}
+
 // bcryptLimit is bcrypt verifications per second on every core at the configured cost.
 func bcryptLimit() Limit { return Limit{Kind: "bcrypt"} }
 
+// The search terms of the q scenarios: seed/030_products.sql names products "<finish> <material>
+// <item>", one in fifty with " – <collection> edition". A material matches about one product in
+// thirty, so the newest twenty matches are near the top of the list; a collection about one in a
+// thousand, so finding twenty reads far down it.
+const (
+	searchCommon = "brass"
+	searchRare   = "zephyr"
+)
+
 // scenarios is every scenario, in the order they run.
-//
-// A product scenario, once the endpoints exist, is one more entry, e.g.
-//
-//	{
-//		Name:   "GET /brands/{brandId}/products",
-//		Limits: []Limit{pgbenchLimit("product_list")},
-//		Client: eachRandomSession(func(s *Session) load.Request {
-//			return load.Request{Method: http.MethodGet, Path: "/brands/" + s.BrandID + "/products", Bearer: s.Access}
-//		}),
-//	},
-//
-// with seed/030_products.sql making the products and pgbench/product_list.pgbench binding
-// ProductList's parameters.
 var scenarios = []Scenario{
 	{
 		Name: "GET /auth/profile",
@@ -96,6 +102,48 @@ var scenarios = []Scenario{
 			return load.Request{Method: http.MethodPost, Path: "/auth/login", Body: u.login}
 		}),
 	},
+	// The catalog: every session is its brand's owner, who may read and write its products. The
+	// limits run the session lookup every request makes, then the brand-scoped transaction.
+	{
+		// The first page in the default order (-createdAt, 20 products).
+		Name:   "GET /brands/{brandId}/products",
+		Limits: []Limit{pgbenchLimit("product_list")},
+		Client: eachRandomSession(func(s *Session) load.Request {
+			return load.Request{Method: http.MethodGet, Path: "/brands/" + s.BrandID + "/products", Bearer: s.Access}
+		}),
+	},
+	{
+		Name:   "GET /brands/{brandId}/products?q=" + searchCommon,
+		Limits: []Limit{pgbenchSearchLimit(searchCommon)},
+		Client: eachRandomSession(func(s *Session) load.Request {
+			return load.Request{Method: http.MethodGet, Path: "/brands/" + s.BrandID + "/products?q=" + searchCommon, Bearer: s.Access}
+		}),
+	},
+	{
+		Name:   "GET /brands/{brandId}/products?q=" + searchRare,
+		Limits: []Limit{pgbenchSearchLimit(searchRare)},
+		Client: eachRandomSession(func(s *Session) load.Request {
+			return load.Request{Method: http.MethodGet, Path: "/brands/" + s.BrandID + "/products?q=" + searchRare, Bearer: s.Access}
+		}),
+	},
+	{
+		// A random product of the session's brand.
+		Name:   "GET /brands/{brandId}/products/{productId}",
+		Limits: []Limit{pgbenchLimit("product_get")},
+		Client: eachRandomSessionRand(func(f *Fixture, s *Session, rng *rand.Rand) load.Request {
+			path := "/brands/" + s.BrandID + "/products/" + f.productID(s.brand, rng.IntN(f.Products))
+			return load.Request{Method: http.MethodGet, Path: path, Bearer: s.Access}
+		}),
+	},
+	{
+		// A new product, its SKU unique (what the harness adds, settle deletes before the next run).
+		Name:   "POST /brands/{brandId}/products",
+		Expect: http.StatusCreated,
+		Limits: []Limit{pgbenchLimit("product_create")},
+		Client: eachRandomSessionRand(func(f *Fixture, s *Session, _ *rand.Rand) load.Request {
+			return load.Request{Method: http.MethodPost, Path: "/brands/" + s.BrandID + "/products", Bearer: s.Access, Body: newProductBody(f.skus.Add(1))}
+		}),
+	},
 }
 
 // seed makes the client's random choices repeatable from run to run.
@@ -108,6 +156,33 @@ func eachRandomSession(build func(*Session) load.Request) func(*Fixture, int, in
 		return load.Func(func() load.Request { return build(f.Sessions[rng.IntN(len(f.Sessions))]) })
 	}
 }
+
+// eachRandomSessionRand is eachRandomSession for requests that draw more at random (a product).
+func eachRandomSessionRand(build func(*Fixture, *Session, *rand.Rand) load.Request) func(*Fixture, int, int) load.Client {
+	return func(f *Fixture, i, _ int) load.Client {
+		rng := rand.New(rand.NewPCG(seed, uint64(i)))
+		return load.Func(func() load.Request { return build(f, f.Sessions[rng.IntN(len(f.Sessions))], rng) })
+	}
+}
+
+// newProductBody is the body of POST /brands/{brandId}/products for the create scenario's n-th
+// product: a product as a catalog import would send it (pgbench/product_create.pgbench inserts the
+// same values).
+func newProductBody(n int64) []byte {
+	status := api.Active
+	body, _ := json.Marshal(api.CreateProductRequest{ // these types always marshal
+		Sku:         fmt.Sprintf("BENCH-%d", n),
+		Name:        fmt.Sprintf("Sturdy Oak Bench no. %d", n),
+		Description: ptr("A sturdy bench in oak, made to order and shipped flat-packed with everything needed to put it together."),
+		PriceAmount: 12900,
+		Status:      &status,
+		Attributes:  &api.Attributes{"material": "oak", "color": "natural"},
+		Tags:        &api.Tags{"new", "handmade"},
+	})
+	return body
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // eachRandomUser is a client whose every request is built for a user drawn at random.
 func eachRandomUser(build func(*User) load.Request) func(*Fixture, int, int) load.Client {

@@ -22,8 +22,8 @@ import (
 )
 
 // The seed is SQL run in file order, one statement a file, with named arguments (@users, @brands,
-// @password_hash): seed/*.sql before the users log in, seed/after-login/*.sql after. More data
-// for more scenarios (products, orders) is one more file.
+// @products, @password_hash): seed/*.sql before the users log in, seed/after-login/*.sql after.
+// More data for more scenarios (orders) is one more file.
 //
 //go:embed seed/*.sql seed/after-login/*.sql
 var seedFiles embed.FS
@@ -37,6 +37,43 @@ type Fixture struct {
 	Users []User
 	// Sessions holds one live session per user, opened by logging the user in through the API.
 	Sessions []*Session
+	// Brands is the number of brands, bench_uuid(1, 1) to bench_uuid(1, Brands).
+	Brands int
+	// Products is the number of products in each brand (seed/030_products.sql numbers them).
+	Products int
+	// skus numbers the products the create scenario adds, unique across all its clients and runs.
+	skus atomic.Int64
+}
+
+// newFixture puts together what the seed made, and ties each session to its brand's number.
+func newFixture(users []User, sessions []*Session, brands, products int) (*Fixture, error) {
+	number := make(map[string]int, brands)
+	for b := 1; b <= brands; b++ {
+		number[benchUUID(benchKindBrand, int64(b))] = b
+	}
+	for _, s := range sessions {
+		if s.brand = number[s.BrandID]; s.brand == 0 {
+			return nil, fmt.Errorf("session of user %s: brand %s is not a seeded one", s.UserID, s.BrandID)
+		}
+	}
+	return &Fixture{Users: users, Sessions: sessions, Brands: brands, Products: products}, nil
+}
+
+// The kinds of seeded ids, bench_uuid's first argument (seed/000_bench_uuid.sql).
+const (
+	benchKindBrand   = 1
+	benchKindProduct = 3
+)
+
+// benchUUID is bench_uuid(kind, n) of seed/000_bench_uuid.sql: the id the seed gave row n of a
+// kind, which clients compute rather than look up.
+func benchUUID(kind int, n int64) string {
+	return fmt.Sprintf("00000000-0000-7000-8%03x-%012x", kind, n)
+}
+
+// productID is the id of product k (from 0) of brand b, as seed/030_products.sql numbers them.
+func (f *Fixture) productID(b, k int) string {
+	return benchUUID(benchKindProduct, int64(b)+int64(k)*int64(f.Brands))
 }
 
 // User is a seeded account.
@@ -56,6 +93,8 @@ type Session struct {
 	Refresh string
 	// dead marks a session whose rotation went wrong: its state is unknown, so it is left alone.
 	dead bool
+	// brand is the number of the session's brand, BrandID = bench_uuid(1, brand).
+	brand int
 }
 
 // runSeedFiles runs the files of one seed directory in name order.

@@ -29,3 +29,15 @@ func (q *Queries) BrandScopeSet(ctx context.Context, brandID string) error {
 	_, err := q.db.Exec(ctx, brandScopeSet, brandID)
 	return err
 }
+
+const searchIsIndexed = `-- name: SearchIsIndexed :one
+SELECT proleakproof FROM pg_catalog.pg_proc WHERE oid = 'pg_catalog.texticlike(text, text)'::regprocedure
+`
+
+// Whether ILIKE may use an index under row-level security (see schema/000004_rls_search.up.sql).
+func (q *Queries) SearchIsIndexed(ctx context.Context) (bool, error) {
+	row := q.db.QueryRow(ctx, searchIsIndexed)
+	var proleakproof bool
+	err := row.Scan(&proleakproof)
+	return proleakproof, err
+}
