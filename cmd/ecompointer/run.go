@@ -136,12 +136,7 @@ func printVersion(c config, stdout io.Writer) error {
 }
 
 func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error {
-	if migrate {
-		if err := migrateUp(ctx, c); err != nil {
-			return err
-		}
-	}
-	pool, err := openPool(ctx, c)
+	pool, err := openPool(ctx, c, migrate)
 	if err != nil {
 		return err
 	}
@@ -222,10 +217,7 @@ func userCommand(ctx context.Context, c config, args []string, stdin io.Reader, 
 		return fmt.Errorf("read password: %w", err)
 	}
 	pw := strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-	if err := migrateUp(ctx, c); err != nil {
-		return err
-	}
-	pool, err := openPool(ctx, c)
+	pool, err := openPool(ctx, c, true)
 	if err != nil {
 		return err
 	}
@@ -240,9 +232,15 @@ func userCommand(ctx context.Context, c config, args []string, stdin io.Reader, 
 	return err
 }
 
-// openPool connects the request pool. Every connection runs as the application role, so
-// row-level security applies whatever DATABASE_URL logs in as.
-func openPool(ctx context.Context, c config) (*pgxpool.Pool, error) {
+// openPool connects the request pool, after applying pending migrations when migrate is set.
+// Every connection runs as the application role, so row-level security applies whatever
+// DATABASE_URL logs in as.
+func openPool(ctx context.Context, c config, migrate bool) (*pgxpool.Pool, error) {
+	if migrate {
+		if err := migrateUp(ctx, c); err != nil {
+			return nil, err
+		}
+	}
 	pool, err := server.NewPool(ctx, c.databaseURL, c.appRole)
 	if err != nil {
 		return nil, describeConnectError(c.databaseURL, err)
