@@ -10,27 +10,18 @@ import (
 	"github.com/ecompointer/ecompointer/gen/db"
 )
 
-// userPosition is the keyset of the user list: the last id of the page.
-type userPosition struct {
-	After uuid.UUID `json:"a"`
-}
-
 // AdminListUsers pages through every user, oldest first.
 func (s *Server) AdminListUsers(ctx context.Context, req api.AdminListUsersRequestObject) (api.AdminListUsersResponseObject, error) {
-	var after *uuid.UUID
-	if req.Params.Cursor != nil {
-		var pos userPosition
-		if err := s.cursors.open("users", *req.Params.Cursor, &pos); err != nil {
-			return api.AdminListUsers400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badCursor(ctx)}, nil
-		}
-		after = &pos.After
+	after, err := s.cursors.resumeID("users", req.Params.Cursor)
+	if err != nil {
+		return api.AdminListUsers400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badCursor(ctx)}, nil
 	}
 	limit := pageSize(req.Params.Limit)
 	rows, err := s.queries.UserList(ctx, db.UserListParams{AfterID: after, RowLimit: limit + 1})
 	if err != nil {
 		return nil, err
 	}
-	rows, next, err := page(s.cursors, "users", rows, limit, func(u db.User) any { return userPosition{After: u.ID} })
+	rows, next, err := page(s.cursors, "users", rows, limit, func(u db.User) any { return lastID(u.ID) })
 	if err != nil {
 		return nil, err
 	}
@@ -127,21 +118,12 @@ func derefRole(r *db.UserRole) db.UserRole {
 	return *r
 }
 
-// auditPosition is the keyset of the audit list: the last id of the page.
-type auditPosition struct {
-	Before uuid.UUID `json:"b"`
-}
-
 // AdminListAuditEvents pages through security events, newest first.
 func (s *Server) AdminListAuditEvents(ctx context.Context, req api.AdminListAuditEventsRequestObject) (api.AdminListAuditEventsResponseObject, error) {
 	p := req.Params
-	var before *uuid.UUID
-	if p.Cursor != nil {
-		var pos auditPosition
-		if err := s.cursors.open("audit-events", *p.Cursor, &pos); err != nil {
-			return api.AdminListAuditEvents400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badCursor(ctx)}, nil
-		}
-		before = &pos.Before
+	before, err := s.cursors.resumeID("audit-events", p.Cursor)
+	if err != nil {
+		return api.AdminListAuditEvents400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badCursor(ctx)}, nil
 	}
 	var typ *string
 	if p.Type != nil {
@@ -153,7 +135,7 @@ func (s *Server) AdminListAuditEvents(ctx context.Context, req api.AdminListAudi
 	if err != nil {
 		return nil, err
 	}
-	rows, next, err := page(s.cursors, "audit-events", rows, limit, func(e db.AuditEvent) any { return auditPosition{Before: e.ID} })
+	rows, next, err := page(s.cursors, "audit-events", rows, limit, func(e db.AuditEvent) any { return lastID(e.ID) })
 	if err != nil {
 		return nil, err
 	}

@@ -11,27 +11,18 @@ import (
 	"github.com/ecompointer/ecompointer/gen/db"
 )
 
-// brandPosition is the keyset of the brand and member lists: the last id of the page.
-type brandPosition struct {
-	After uuid.UUID `json:"a"`
-}
-
 // ListBrands pages through every brand (ADMIN), oldest first.
 func (s *Server) ListBrands(ctx context.Context, req api.ListBrandsRequestObject) (api.ListBrandsResponseObject, error) {
-	var after *uuid.UUID
-	if req.Params.Cursor != nil {
-		var pos brandPosition
-		if err := s.cursors.open("brands", *req.Params.Cursor, &pos); err != nil {
-			return api.ListBrands400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badCursor(ctx)}, nil
-		}
-		after = &pos.After
+	after, err := s.cursors.resumeID("brands", req.Params.Cursor)
+	if err != nil {
+		return api.ListBrands400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badCursor(ctx)}, nil
 	}
 	limit := pageSize(req.Params.Limit)
 	rows, err := s.queries.BrandList(ctx, db.BrandListParams{AfterID: after, RowLimit: limit + 1})
 	if err != nil {
 		return nil, err
 	}
-	rows, next, err := page(s.cursors, "brands", rows, limit, func(b db.Brand) any { return brandPosition{After: b.ID} })
+	rows, next, err := page(s.cursors, "brands", rows, limit, func(b db.Brand) any { return lastID(b.ID) })
 	if err != nil {
 		return nil, err
 	}
@@ -103,20 +94,16 @@ func stale[T any](_ T, err error) error {
 // ListMembers pages through a brand's members, oldest first.
 func (s *Server) ListMembers(ctx context.Context, req api.ListMembersRequestObject) (api.ListMembersResponseObject, error) {
 	list := "members/" + req.BrandId.String()
-	var after *uuid.UUID
-	if req.Params.Cursor != nil {
-		var pos brandPosition
-		if err := s.cursors.open(list, *req.Params.Cursor, &pos); err != nil {
-			return api.ListMembers400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badCursor(ctx)}, nil
-		}
-		after = &pos.After
+	after, err := s.cursors.resumeID(list, req.Params.Cursor)
+	if err != nil {
+		return api.ListMembers400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badCursor(ctx)}, nil
 	}
 	limit := pageSize(req.Params.Limit)
 	rows, err := s.queries.MemberList(ctx, db.MemberListParams{BrandID: &req.BrandId, AfterID: after, RowLimit: limit + 1})
 	if err != nil {
 		return nil, err
 	}
-	rows, next, err := page(s.cursors, list, rows, limit, func(u db.User) any { return brandPosition{After: u.ID} })
+	rows, next, err := page(s.cursors, list, rows, limit, func(u db.User) any { return lastID(u.ID) })
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+
+	"github.com/google/uuid"
 )
 
 // cursors seals list positions into opaque, tamper-evident strings: base64url(JSON) + "." +
@@ -67,4 +69,26 @@ func page[T any](c cursors, list string, rows []T, limit int32, position func(T)
 		return nil, nil, err
 	}
 	return rows, &next, nil
+}
+
+// idPosition is the keyset of the lists ordered by id alone (UUIDv7, so creation order): the last
+// id of the page.
+type idPosition struct {
+	ID uuid.UUID `json:"i"`
+}
+
+// lastID is the position a list ordered by id resumes from.
+func lastID(id uuid.UUID) any { return idPosition{ID: id} }
+
+// resumeID opens a list's cursor, if any: nil when the request starts at the top, errBadCursor
+// when the cursor is not one this server made for this list.
+func (c cursors) resumeID(list string, cursor *string) (*uuid.UUID, error) {
+	if cursor == nil {
+		return nil, nil
+	}
+	var pos idPosition
+	if err := c.open(list, *cursor, &pos); err != nil {
+		return nil, err
+	}
+	return &pos.ID, nil
 }

@@ -115,22 +115,13 @@ func (s *Server) CreateInvitation(ctx context.Context, req api.CreateInvitationR
 	}, nil
 }
 
-// invitationPosition is the keyset of the invitation list: the last id of the page.
-type invitationPosition struct {
-	Before uuid.UUID `json:"b"`
-}
-
 // ListInvitations pages through a brand's invitations, newest first.
 func (s *Server) ListInvitations(ctx context.Context, req api.ListInvitationsRequestObject) (api.ListInvitationsResponseObject, error) {
 	p := req.Params
 	list := "invitations/" + req.BrandId.String()
-	var before *uuid.UUID
-	if p.Cursor != nil {
-		var pos invitationPosition
-		if err := s.cursors.open(list, *p.Cursor, &pos); err != nil {
-			return api.ListInvitations400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badCursor(ctx)}, nil
-		}
-		before = &pos.Before
+	before, err := s.cursors.resumeID(list, p.Cursor)
+	if err != nil {
+		return api.ListInvitations400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badCursor(ctx)}, nil
 	}
 	var status *string
 	if p.Status != nil {
@@ -140,7 +131,7 @@ func (s *Server) ListInvitations(ctx context.Context, req api.ListInvitationsReq
 	now := s.now()
 	limit := pageSize(p.Limit)
 	var rows []db.Invitation
-	err := s.inBrand(ctx, req.BrandId, func(q *db.Queries) error {
+	err = s.inBrand(ctx, req.BrandId, func(q *db.Queries) error {
 		var err error
 		rows, err = q.InvitationList(ctx, db.InvitationListParams{BrandID: req.BrandId, BeforeID: before, Status: status, Now: now, RowLimit: limit + 1})
 		return err
@@ -148,7 +139,7 @@ func (s *Server) ListInvitations(ctx context.Context, req api.ListInvitationsReq
 	if err != nil {
 		return nil, err
 	}
-	rows, next, err := page(s.cursors, list, rows, limit, func(inv db.Invitation) any { return invitationPosition{Before: inv.ID} })
+	rows, next, err := page(s.cursors, list, rows, limit, func(inv db.Invitation) any { return lastID(inv.ID) })
 	if err != nil {
 		return nil, err
 	}

@@ -76,7 +76,7 @@ func CreateUser(ctx context.Context, pool *pgxpool.Pool, bcryptCost int, in NewU
 	if err != nil {
 		return api.User{}, err
 	}
-	s := &Server{pool: pool, queries: db.New(pool), now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+	s := &Server{pool: pool, queries: db.New(pool), now: databaseClock(nil)}
 	var user db.User
 	err = s.inTx(ctx, func(q *db.Queries) error {
 		var brandID *uuid.UUID

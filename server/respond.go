@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,9 +18,7 @@ import (
 //	return api.Login401ApplicationProblemPlusJSONResponse{unauthorized(ctx, code, detail)}, nil
 
 func badRequest(ctx context.Context, field, message string) api.BadRequestApplicationProblemPlusJSONResponse {
-	return api.BadRequestApplicationProblemPlusJSONResponse{
-		Body: problem.Invalid(ctx, field+": "+message, []api.FieldError{{Field: field, Message: message}}),
-	}
+	return invalidFields(ctx, []api.FieldError{{Field: field, Message: message}})
 }
 
 func unauthorized(ctx context.Context, code api.ProblemCode, detail string) api.UnauthorizedApplicationProblemPlusJSONResponse {
@@ -120,9 +117,5 @@ func preconditionFailed(ctx context.Context, what string) api.PreconditionFailed
 
 // invalidFields is a validation problem for rules the handler checks itself.
 func invalidFields(ctx context.Context, fields []api.FieldError) api.BadRequestApplicationProblemPlusJSONResponse {
-	details := make([]string, 0, len(fields))
-	for _, f := range fields {
-		details = append(details, f.Field+": "+f.Message)
-	}
-	return api.BadRequestApplicationProblemPlusJSONResponse{Body: problem.Invalid(ctx, strings.Join(details, "; "), fields)}
+	return api.BadRequestApplicationProblemPlusJSONResponse{Body: problem.Invalid(ctx, fields)}
 }

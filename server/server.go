@@ -159,13 +159,7 @@ func newServer(cfg Config) (*Server, error) {
 	if cfg.Pool == nil {
 		return nil, errors.New("server: a database pool is required")
 	}
-	clock := cfg.Now
-	if clock == nil {
-		clock = time.Now
-	}
-	// PostgreSQL keeps microseconds: times are cut to that precision before use, so a time read
-	// back equals the time written (refresh tokens are re-derived from stored times).
-	now := func() time.Time { return clock().UTC().Truncate(time.Microsecond) }
+	now := databaseClock(cfg.Now)
 
 	sp, err := loadSpec()
 	if err != nil {
@@ -213,11 +207,21 @@ func newServer(cfg Config) (*Server, error) {
 	}, nil
 }
 
+// databaseClock cuts clock's times to PostgreSQL's precision, microseconds, so that a time read
+// back equals the time written (refresh tokens are re-derived from stored times). A nil clock is
+// the system's.
+func databaseClock(clock func() time.Time) func() time.Time {
+	if clock == nil {
+		clock = time.Now
+	}
+	return func() time.Time { return clock().UTC().Truncate(time.Microsecond) }
+}
+
 // requestErrorHandler answers a request the generated code could not decode. Validation runs
 // first, so reaching this means the spec and the generated code disagree: still a client error.
 func (s *Server) requestErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	s.log.InfoContext(r.Context(), "request not decodable", "request_id", problem.RequestFrom(r.Context()).ID, "error", err)
-	problem.Write(w, problem.Invalid(r.Context(), "The request does not match the API description.", nil))
+	problem.Write(w, problem.Invalid(r.Context(), []api.FieldError{{Field: "request", Message: "does not match the API description"}}))
 }
 
 // responseErrorHandler answers a handler that returned an error: an unexpected failure. The client

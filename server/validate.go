@@ -204,11 +204,7 @@ func requestProblem(r *http.Request, err error) api.Problem {
 	if len(fields) == 0 {
 		fields = append(fields, api.FieldError{Field: "request", Message: "is invalid"})
 	}
-	details := make([]string, 0, len(fields))
-	for _, f := range fields {
-		details = append(details, f.Field+": "+f.Message)
-	}
-	return problem.Invalid(ctx, strings.Join(details, "; "), fields)
+	return problem.Invalid(ctx, fields)
 }
 
 func requestErrors(err error) []*openapi3filter.RequestError {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/ecompointer/ecompointer/gen/api"
 )
@@ -97,9 +98,14 @@ func New(ctx context.Context, code api.ProblemCode, detail string) api.Problem {
 	return p
 }
 
-// Invalid builds a validation problem listing each bad field.
-func Invalid(ctx context.Context, detail string, fields []api.FieldError) api.Problem {
-	p := New(ctx, api.ProblemCodeValidationFailed, detail)
+// Invalid builds a validation problem listing each bad field; the detail names them all
+// ("email: must be a valid email address; name: is required").
+func Invalid(ctx context.Context, fields []api.FieldError) api.Problem {
+	details := make([]string, 0, len(fields))
+	for _, f := range fields {
+		details = append(details, f.Field+": "+f.Message)
+	}
+	p := New(ctx, api.ProblemCodeValidationFailed, strings.Join(details, "; "))
 	if len(fields) > 0 {
 		p.Errors = &fields
 	}

@@ -48,6 +48,6 @@ func BenchmarkWriteValidation(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		clear(w.header)
-		problem.Write(w, problem.Invalid(req.Context(), "The request body is not valid.", fields))
+		problem.Write(w, problem.Invalid(req.Context(), fields))
 	}
 }
