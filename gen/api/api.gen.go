@@ -174,12 +174,54 @@ func (e InvitationStatus) Valid() bool {
 	}
 }
 
+// Defines values for MovementKind.
+const (
+	MovementAdjustment  MovementKind = "adjustment"
+	MovementCount       MovementKind = "count"
+	MovementFulfilment  MovementKind = "fulfilment"
+	MovementReceipt     MovementKind = "receipt"
+	MovementRelease     MovementKind = "release"
+	MovementReservation MovementKind = "reservation"
+	MovementReturn      MovementKind = "return"
+	MovementTransferIn  MovementKind = "transfer_in"
+	MovementTransferOut MovementKind = "transfer_out"
+)
+
+// Valid indicates whether the value is a known member of the MovementKind enum.
+func (e MovementKind) Valid() bool {
+	switch e {
+	case MovementAdjustment:
+		return true
+	case MovementCount:
+		return true
+	case MovementFulfilment:
+		return true
+	case MovementReceipt:
+		return true
+	case MovementRelease:
+		return true
+	case MovementReservation:
+		return true
+	case MovementReturn:
+		return true
+	case MovementTransferIn:
+		return true
+	case MovementTransferOut:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProblemCode.
 const (
 	ProblemCodeAccountDisabled        ProblemCode = "account_disabled"
 	ProblemCodeAccountThrottled       ProblemCode = "account_throttled"
 	ProblemCodeEmailTaken             ProblemCode = "email_taken"
 	ProblemCodeForbidden              ProblemCode = "forbidden"
+	ProblemCodeIdempotencyKeyInFlight ProblemCode = "idempotency_key_in_flight"
+	ProblemCodeIdempotencyKeyReused   ProblemCode = "idempotency_key_reused"
+	ProblemCodeInsufficientStock      ProblemCode = "insufficient_stock"
 	ProblemCodeInternalError          ProblemCode = "internal_error"
 	ProblemCodeInvalidCredentials     ProblemCode = "invalid_credentials"
 	ProblemCodeInvalidCurrentPassword ProblemCode = "invalid_current_password"
@@ -190,16 +232,22 @@ const (
 	ProblemCodeInvitationAccepted     ProblemCode = "invitation_accepted"
 	ProblemCodeInviteGone             ProblemCode = "invite_gone"
 	ProblemCodeLastOwner              ProblemCode = "last_owner"
+	ProblemCodeLocationCodeTaken      ProblemCode = "location_code_taken"
+	ProblemCodeLocationInUse          ProblemCode = "location_in_use"
+	ProblemCodeLocationInactive       ProblemCode = "location_inactive"
 	ProblemCodeMalformedJson          ProblemCode = "malformed_json"
 	ProblemCodeMethodNotAllowed       ProblemCode = "method_not_allowed"
 	ProblemCodeNotFound               ProblemCode = "not_found"
 	ProblemCodePayloadTooLarge        ProblemCode = "payload_too_large"
 	ProblemCodePreconditionFailed     ProblemCode = "precondition_failed"
 	ProblemCodeProductInUse           ProblemCode = "product_in_use"
+	ProblemCodeProductUnavailable     ProblemCode = "product_unavailable"
 	ProblemCodeRateLimited            ProblemCode = "rate_limited"
 	ProblemCodeRefreshTokenReused     ProblemCode = "refresh_token_reused"
+	ProblemCodeReservationNotActive   ProblemCode = "reservation_not_active"
 	ProblemCodeServiceUnavailable     ProblemCode = "service_unavailable"
 	ProblemCodeSkuTaken               ProblemCode = "sku_taken"
+	ProblemCodeStockChanged           ProblemCode = "stock_changed"
 	ProblemCodeTokenExpired           ProblemCode = "token_expired"
 	ProblemCodeTokenRevoked           ProblemCode = "token_revoked"
 	ProblemCodeUnauthenticated        ProblemCode = "unauthenticated"
@@ -217,6 +265,12 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeEmailTaken:
 		return true
 	case ProblemCodeForbidden:
+		return true
+	case ProblemCodeIdempotencyKeyInFlight:
+		return true
+	case ProblemCodeIdempotencyKeyReused:
+		return true
+	case ProblemCodeInsufficientStock:
 		return true
 	case ProblemCodeInternalError:
 		return true
@@ -238,6 +292,12 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeLastOwner:
 		return true
+	case ProblemCodeLocationCodeTaken:
+		return true
+	case ProblemCodeLocationInUse:
+		return true
+	case ProblemCodeLocationInactive:
+		return true
 	case ProblemCodeMalformedJson:
 		return true
 	case ProblemCodeMethodNotAllowed:
@@ -250,13 +310,19 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeProductInUse:
 		return true
+	case ProblemCodeProductUnavailable:
+		return true
 	case ProblemCodeRateLimited:
 		return true
 	case ProblemCodeRefreshTokenReused:
 		return true
+	case ProblemCodeReservationNotActive:
+		return true
 	case ProblemCodeServiceUnavailable:
 		return true
 	case ProblemCodeSkuTaken:
+		return true
+	case ProblemCodeStockChanged:
 		return true
 	case ProblemCodeTokenExpired:
 		return true
@@ -294,6 +360,30 @@ func (e ProductStatus) Valid() bool {
 	}
 }
 
+// Defines values for ReservationStatus.
+const (
+	ReservationActive   ReservationStatus = "active"
+	ReservationConsumed ReservationStatus = "consumed"
+	ReservationExpired  ReservationStatus = "expired"
+	ReservationReleased ReservationStatus = "released"
+)
+
+// Valid indicates whether the value is a known member of the ReservationStatus enum.
+func (e ReservationStatus) Valid() bool {
+	switch e {
+	case ReservationActive:
+		return true
+	case ReservationConsumed:
+		return true
+	case ReservationExpired:
+		return true
+	case ReservationReleased:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Role.
 const (
 	RoleADMIN      Role = "ADMIN"
@@ -312,6 +402,27 @@ func (e Role) Valid() bool {
 	case RoleMANAGER:
 		return true
 	case RoleSTAFF:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AdjustmentKind.
+const (
+	AdjustmentAdjustment AdjustmentKind = "adjustment"
+	AdjustmentReceipt    AdjustmentKind = "receipt"
+	AdjustmentReturn     AdjustmentKind = "return"
+)
+
+// Valid indicates whether the value is a known member of the AdjustmentKind enum.
+func (e AdjustmentKind) Valid() bool {
+	switch e {
+	case AdjustmentAdjustment:
+		return true
+	case AdjustmentReceipt:
+		return true
+	case AdjustmentReturn:
 		return true
 	default:
 		return false
@@ -354,6 +465,29 @@ type AcceptInviteRequest struct {
 	//
 	// Example: correct horse battery staple
 	Password NewPassword `json:"password"`
+}
+
+// Address defines model for Address.
+type Address struct {
+	// City Example: London
+	City string `json:"city"`
+
+	// Country ISO 3166-1 alpha-2.
+	//
+	// Example: GB
+	Country string `json:"country"`
+
+	// Line1 Example: 12 Babbage Street
+	Line1 string `json:"line1"`
+
+	// Line2 Example: Unit 4
+	Line2 *string `json:"line2,omitempty"`
+
+	// PostalCode Example: NW1 6XE
+	PostalCode *string `json:"postalCode,omitempty"`
+
+	// Region Example: Greater London
+	Region *string `json:"region,omitempty"`
 }
 
 // Attributes Free-form string attributes (color, size, ...); at most 50.
@@ -511,6 +645,21 @@ type CreateInvitationRequest struct {
 	Role InvitationRole `json:"role"`
 }
 
+// CreateLocationRequest Example: {"code":"WH-EAST","name":"East warehouse"}
+type CreateLocationRequest struct {
+	// Active Example: true
+	Active  *bool    `json:"active,omitempty"`
+	Address *Address `json:"address,omitempty"`
+
+	// Code Unique within the brand.
+	//
+	// Example: WH-EAST
+	Code LocationCode `json:"code"`
+
+	// Name Example: East warehouse
+	Name LocationName `json:"name"`
+}
+
 // CreateProductRequest Example: {"attributes":{"color":"black"},"name":"Difference Engine No. 2","priceAmount":1999,"sku":"AE-1842-BLK","status":"active","tags":["bestseller"]}
 type CreateProductRequest struct {
 	// Attributes Free-form string attributes (color, size, ...); at most 50.
@@ -546,6 +695,17 @@ type CreateProductRequest struct {
 	Tags *Tags `json:"tags,omitempty"`
 }
 
+// CreateReservationRequest Example: {"lines":[{"productId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60","quantity":2}],"reference":"cart-7731","ttlSeconds":900}
+type CreateReservationRequest struct {
+	Lines []ReservationRequestLine `json:"lines"`
+
+	// Reference The client's own reference, e.g. a purchase order number.
+	//
+	// Example: PO-2026-0042
+	Reference  *StockReference `json:"reference,omitempty"`
+	TtlSeconds *TTLSeconds     `json:"ttlSeconds,omitempty"`
+}
+
 // CreatedInvitation defines model for CreatedInvitation.
 type CreatedInvitation struct {
 	Invitation Invitation `json:"invitation"`
@@ -565,6 +725,12 @@ type Currency = string
 //
 // Example: ada@example.com
 type Email = openapi_types.Email
+
+// ExtendReservationRequest Example: {"ttlSeconds":600}
+type ExtendReservationRequest struct {
+	// TtlSeconds Example: 900
+	TtlSeconds TTLSeconds `json:"ttlSeconds"`
+}
 
 // FieldError defines model for FieldError.
 type FieldError struct {
@@ -626,6 +792,20 @@ type InvitationRole string
 // InvitationStatus Example: pending
 type InvitationStatus string
 
+// LocationCode Unique within the brand.
+//
+// Example: WH-EAST
+type LocationCode = string
+
+// LocationList defines model for LocationList.
+type LocationList struct {
+	Items      []StockLocation `json:"items"`
+	NextCursor *string         `json:"nextCursor"`
+}
+
+// LocationName Example: East warehouse
+type LocationName = string
+
 // LoginRequest Example: {"email":"ada@example.com","password":"correct horse battery staple"}
 type LoginRequest struct {
 	// Email Compared case-insensitively and stored lowercased; surrounding spaces are a 400.
@@ -636,6 +816,9 @@ type LoginRequest struct {
 	// Password Example: correct horse battery staple
 	Password string `json:"password"`
 }
+
+// MovementKind Example: receipt
+type MovementKind string
 
 // NewPassword 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords.
 //
@@ -679,6 +862,18 @@ type Problem struct {
 	// - `invalid_role_change` (422): an ADMIN's role cannot be changed through the API.
 	// - `rate_limited` (429): too many requests from this client; see `Retry-After`.
 	// - `account_throttled` (429): too many failed logins for this account; see `Retry-After`.
+	// - `location_code_taken` (409): another location of the brand has this code.
+	// - `location_in_use` (409): the location holds stock or live reservations.
+	// - `location_inactive` (409): a stock change names an inactive location.
+	// - `stock_changed` (409): a count's `expectedOnHand` is no longer the level's `onHand`;
+	//   `lines` gives the current values.
+	// - `reservation_not_active` (409): the reservation was released, expired or consumed.
+	// - `idempotency_key_in_flight` (409): a request with this `Idempotency-Key` is still
+	//   running; see `Retry-After`.
+	// - `insufficient_stock` (422): not enough available stock; `lines` lists each short line.
+	// - `product_unavailable` (422): a draft or archived product cannot be reserved or sold;
+	//   `lines` lists them.
+	// - `idempotency_key_reused` (422): this `Idempotency-Key` was used for another request.
 	// - `internal_error` (500): an unexpected failure; the log line with the same `requestId`
 	//   has the detail.
 	// - `service_unavailable` (503): a dependency (the database) is down.
@@ -700,6 +895,9 @@ type Problem struct {
 	//
 	// Example: /auth/register
 	Instance *string `json:"instance,omitempty"`
+
+	// Lines The request's lines a stock problem is about (`insufficient_stock`, `stock_changed`, `product_unavailable`), in request order.
+	Lines *[]ProblemLine `json:"lines,omitempty"`
 
 	// RequestId Example: 01JD5ZC4Q1S5X8GQ4Y3J7N2B6K
 	RequestId string `json:"requestId"`
@@ -746,6 +944,18 @@ type Problem struct {
 //   - `invalid_role_change` (422): an ADMIN's role cannot be changed through the API.
 //   - `rate_limited` (429): too many requests from this client; see `Retry-After`.
 //   - `account_throttled` (429): too many failed logins for this account; see `Retry-After`.
+//   - `location_code_taken` (409): another location of the brand has this code.
+//   - `location_in_use` (409): the location holds stock or live reservations.
+//   - `location_inactive` (409): a stock change names an inactive location.
+//   - `stock_changed` (409): a count's `expectedOnHand` is no longer the level's `onHand`;
+//     `lines` gives the current values.
+//   - `reservation_not_active` (409): the reservation was released, expired or consumed.
+//   - `idempotency_key_in_flight` (409): a request with this `Idempotency-Key` is still
+//     running; see `Retry-After`.
+//   - `insufficient_stock` (422): not enough available stock; `lines` lists each short line.
+//   - `product_unavailable` (422): a draft or archived product cannot be reserved or sold;
+//     `lines` lists them.
+//   - `idempotency_key_reused` (422): this `Idempotency-Key` was used for another request.
 //   - `internal_error` (500): an unexpected failure; the log line with the same `requestId`
 //     has the detail.
 //   - `service_unavailable` (503): a dependency (the database) is down.
@@ -755,6 +965,34 @@ type Problem struct {
 //
 // Example: validation_failed
 type ProblemCode string
+
+// ProblemLine One line of the request a stock problem is about (`insufficient_stock`, `stock_changed`, `product_unavailable`).
+type ProblemLine struct {
+	// Available Example: 1
+	Available *int64 `json:"available,omitempty"`
+
+	// ExpectedOnHand Example: 10
+	ExpectedOnHand *int64 `json:"expectedOnHand,omitempty"`
+
+	// Index The line's position in the request.
+	//
+	// Example: 0
+	Index int `json:"index"`
+
+	// LocationId The level's location; null for a line the allocation rule places.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId *openapi_types.UUID `json:"locationId,omitempty"`
+
+	// OnHand Example: 7
+	OnHand *int64 `json:"onHand,omitempty"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+
+	// Requested Example: 3
+	Requested *int64 `json:"requested,omitempty"`
+}
 
 // Product defines model for Product.
 type Product struct {
@@ -809,6 +1047,28 @@ type Product struct {
 // ProductDescription Example: A mechanical calculator for polynomial functions.
 type ProductDescription = string
 
+// ProductInventory defines model for ProductInventory.
+type ProductInventory struct {
+	// Available Units of stock (never fractional).
+	//
+	// Example: 12
+	Available Quantity     `json:"available"`
+	Levels    []StockLevel `json:"levels"`
+
+	// OnHand Units of stock (never fractional).
+	//
+	// Example: 12
+	OnHand Quantity `json:"onHand"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+
+	// Reserved Units of stock (never fractional).
+	//
+	// Example: 12
+	Reserved Quantity `json:"reserved"`
+}
+
 // ProductList defines model for ProductList.
 type ProductList struct {
 	Items      []Product `json:"items"`
@@ -820,6 +1080,11 @@ type ProductName = string
 
 // ProductStatus Example: active
 type ProductStatus string
+
+// Quantity Units of stock (never fractional).
+//
+// Example: 12
+type Quantity = int64
 
 // RefreshRequest Example: {"refreshToken":"eyJhbGciOiJIUzI1NiIsInR5cCI6InJlZnJlc2granl0In0.eyJpc3MiOiJlY29tcG9pbnRlciJ9.c2ln"}
 type RefreshRequest struct {
@@ -847,6 +1112,81 @@ type RegisterRequest struct {
 	// Example: correct horse battery staple
 	Password NewPassword `json:"password"`
 }
+
+// Reservation defines model for Reservation.
+type Reservation struct {
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// ExpiresAt Example: 2026-11-25T10:15:00Z
+	ExpiresAt time.Time `json:"expiresAt"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a90
+	Id    openapi_types.UUID `json:"id"`
+	Lines []ReservationLine  `json:"lines"`
+
+	// Reference Example: cart-7731
+	Reference *string `json:"reference"`
+
+	// Status `expired` once `expiresAt` has passed, even before the sweeper has released the holds (an expired hold never blocks a sale).
+	//
+	// Example: active
+	Status ReservationStatus `json:"status"`
+
+	// UpdatedAt Example: 2026-11-25T10:00:00Z
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// Version Example: 1
+	Version int64 `json:"version"`
+}
+
+// ReservationAllocation defines model for ReservationAllocation.
+type ReservationAllocation struct {
+	// LocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId openapi_types.UUID `json:"locationId"`
+
+	// Quantity Example: 2
+	Quantity int64 `json:"quantity"`
+}
+
+// ReservationLine defines model for ReservationLine.
+type ReservationLine struct {
+	Allocations []ReservationAllocation `json:"allocations"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+
+	// Quantity Example: 2
+	Quantity int64 `json:"quantity"`
+}
+
+// ReservationList defines model for ReservationList.
+type ReservationList struct {
+	Items      []Reservation `json:"items"`
+	NextCursor *string       `json:"nextCursor"`
+}
+
+// ReservationRequestLine defines model for ReservationRequestLine.
+type ReservationRequestLine struct {
+	// LocationId Hold the stock here; without it, the allocation rule picks.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId *openapi_types.UUID `json:"locationId,omitempty"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+
+	// Quantity Example: 2
+	Quantity int64 `json:"quantity"`
+}
+
+// ReservationStatus `expired` once `expiresAt` has passed, even before the sweeper has released the holds (an expired hold never blocks a sale).
+//
+// Example: active
+type ReservationStatus string
 
 // Role `ADMIN` runs the platform (every permission on every brand); the brand roles belong to one
 // brand each.
@@ -894,6 +1234,236 @@ type SessionList struct {
 // Example: AE-1842-BLK
 type Sku = string
 
+// StockAdjustmentLine defines model for StockAdjustmentLine.
+type StockAdjustmentLine struct {
+	// Delta A non-zero change of `onHand`.
+	//
+	// Example: 10
+	Delta int64 `json:"delta"`
+
+	// LocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId openapi_types.UUID `json:"locationId"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+}
+
+// StockAdjustmentRequest Example: {"kind":"receipt","lines":[{"delta":10,"locationId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70","productId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60"}],"reference":"PO-2026-0042"}
+type StockAdjustmentRequest struct {
+	// Kind Example: receipt
+	Kind  AdjustmentKind        `json:"kind"`
+	Lines []StockAdjustmentLine `json:"lines"`
+
+	// Reason Example: Damaged in transit
+	Reason *StockReason `json:"reason,omitempty"`
+
+	// Reference The client's own reference, e.g. a purchase order number.
+	//
+	// Example: PO-2026-0042
+	Reference *StockReference `json:"reference,omitempty"`
+}
+
+// AdjustmentKind Example: receipt
+type AdjustmentKind string
+
+// StockChange defines model for StockChange.
+type StockChange struct {
+	// Levels Every level the change touched, after it.
+	Levels []StockLevel `json:"levels"`
+
+	// MovementIds Example: ["0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a80"]
+	MovementIds []openapi_types.UUID `json:"movementIds"`
+}
+
+// StockCountLine defines model for StockCountLine.
+type StockCountLine struct {
+	// ExpectedOnHand The `onHand` the counter started from; the count applies only if it still is.
+	//
+	// Example: 10
+	ExpectedOnHand *int64 `json:"expectedOnHand,omitempty"`
+
+	// LocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId openapi_types.UUID `json:"locationId"`
+
+	// OnHand Example: 9
+	OnHand int64 `json:"onHand"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+}
+
+// StockCountRequest Example: {"lines":[{"expectedOnHand":10,"locationId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70","onHand":9,"productId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60"}],"reference":"COUNT-2026-11"}
+type StockCountRequest struct {
+	Lines []StockCountLine `json:"lines"`
+
+	// Reason Example: Damaged in transit
+	Reason *StockReason `json:"reason,omitempty"`
+
+	// Reference The client's own reference, e.g. a purchase order number.
+	//
+	// Example: PO-2026-0042
+	Reference *StockReference `json:"reference,omitempty"`
+}
+
+// StockLevel defines model for StockLevel.
+type StockLevel struct {
+	// Available `onHand − reserved`, derived.
+	Available Quantity `json:"available"`
+
+	// LocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId openapi_types.UUID `json:"locationId"`
+
+	// OnHand Units of stock (never fractional).
+	//
+	// Example: 12
+	OnHand Quantity `json:"onHand"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+
+	// ProductName Example: Difference Engine No. 2
+	ProductName ProductName `json:"productName"`
+
+	// ReorderPoint Example: 5
+	ReorderPoint *int64 `json:"reorderPoint"`
+
+	// Reserved Units of stock (never fractional).
+	//
+	// Example: 12
+	Reserved Quantity `json:"reserved"`
+
+	// Sku Unique within the brand.
+	//
+	// Example: AE-1842-BLK
+	Sku Sku `json:"sku"`
+
+	// UpdatedAt Example: 2026-11-25T10:00:00Z
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// Version Example: 3
+	Version int64 `json:"version"`
+}
+
+// StockLevelList defines model for StockLevelList.
+type StockLevelList struct {
+	Items      []StockLevel `json:"items"`
+	NextCursor *string      `json:"nextCursor"`
+}
+
+// StockLocation defines model for StockLocation.
+type StockLocation struct {
+	// Active Example: true
+	Active  bool     `json:"active"`
+	Address *Address `json:"address"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+
+	// Code Unique within the brand.
+	//
+	// Example: WH-EAST
+	Code LocationCode `json:"code"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	Id openapi_types.UUID `json:"id"`
+
+	// Name Example: East warehouse
+	Name LocationName `json:"name"`
+
+	// UpdatedAt Example: 2026-11-25T10:00:00Z
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// Version Example: 1
+	Version int64 `json:"version"`
+}
+
+// StockMovement defines model for StockMovement.
+type StockMovement struct {
+	// ActorId The user who made the change (null for the sweeper, or a deleted user).
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5d
+	ActorId *openapi_types.UUID `json:"actorId"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a80
+	Id openapi_types.UUID `json:"id"`
+
+	// Kind Example: receipt
+	Kind MovementKind `json:"kind"`
+
+	// LocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId openapi_types.UUID `json:"locationId"`
+
+	// OnHand The level's `onHand` right after this movement.
+	OnHand Quantity `json:"onHand"`
+
+	// OnHandDelta Example: 10
+	OnHandDelta int64               `json:"onHandDelta"`
+	OrderId     *openapi_types.UUID `json:"orderId"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+	Reason    *string            `json:"reason"`
+
+	// Reference Example: PO-2026-0042
+	Reference *string `json:"reference"`
+
+	// RequestId Example: 01JD5ZC4Q1S5X8GQ4Y3J7N2B6K
+	RequestId     *string             `json:"requestId"`
+	ReservationId *openapi_types.UUID `json:"reservationId"`
+
+	// Reserved The level's `reserved` right after this movement.
+	Reserved Quantity `json:"reserved"`
+
+	// ReservedDelta Example: 0
+	ReservedDelta int64 `json:"reservedDelta"`
+}
+
+// StockMovementList defines model for StockMovementList.
+type StockMovementList struct {
+	Items      []StockMovement `json:"items"`
+	NextCursor *string         `json:"nextCursor"`
+}
+
+// StockReason Example: Damaged in transit
+type StockReason = string
+
+// StockReference The client's own reference, e.g. a purchase order number.
+//
+// Example: PO-2026-0042
+type StockReference = string
+
+// StockTransferRequest Example: {"fromLocationId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70","productId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60","quantity":3,"toLocationId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a71"}
+type StockTransferRequest struct {
+	// FromLocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	FromLocationId openapi_types.UUID `json:"fromLocationId"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+
+	// Quantity Example: 3
+	Quantity int64 `json:"quantity"`
+
+	// Reason Example: Damaged in transit
+	Reason *StockReason `json:"reason,omitempty"`
+
+	// Reference The client's own reference, e.g. a purchase order number.
+	//
+	// Example: PO-2026-0042
+	Reference *StockReference `json:"reference,omitempty"`
+
+	// ToLocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a71
+	ToLocationId openapi_types.UUID `json:"toLocationId"`
+}
+
+// TTLSeconds Example: 900
+type TTLSeconds = int
+
 // Tag Example: summer
 type Tag = string
 
@@ -909,6 +1479,21 @@ type UpdateBrandRequest struct {
 
 	// Name Example: Analytical Engines Ltd
 	Name *string `json:"name,omitempty"`
+}
+
+// UpdateLocationRequest Example: {"active":false}
+type UpdateLocationRequest struct {
+	// Active Example: false
+	Active  *bool    `json:"active,omitempty"`
+	Address *Address `json:"address,omitempty"`
+
+	// Code Unique within the brand.
+	//
+	// Example: WH-EAST
+	Code *LocationCode `json:"code,omitempty"`
+
+	// Name Example: East warehouse
+	Name *LocationName `json:"name,omitempty"`
 }
 
 // UpdateMemberRequest Example: {"role":"STAFF"}
@@ -952,6 +1537,12 @@ type UpdateProductRequest struct {
 
 	// Tags Example: ["summer","bestseller"]
 	Tags *Tags `json:"tags,omitempty"`
+}
+
+// UpdateStockLevelRequest Example: {"reorderPoint":5}
+type UpdateStockLevelRequest struct {
+	// ReorderPoint Example: 5
+	ReorderPoint *int64 `json:"reorderPoint"`
 }
 
 // UpdateUserRequest Example: {"role":"MANAGER"}
@@ -1007,6 +1598,9 @@ type BrandId = openapi_types.UUID
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// IdempotencyKey Example: "8e03978e-40d5-43e8-bc93-6894a57f9324"
+type IdempotencyKey = string
+
 // IfMatch Example: "3"
 type IfMatch = string
 
@@ -1016,8 +1610,14 @@ type InvitationId = openapi_types.UUID
 // Limit defines model for Limit.
 type Limit = int
 
+// LocationId defines model for LocationId.
+type LocationId = openapi_types.UUID
+
 // ProductId defines model for ProductId.
 type ProductId = openapi_types.UUID
+
+// ReservationId defines model for ReservationId.
+type ReservationId = openapi_types.UUID
 
 // SessionId defines model for SessionId.
 type SessionId = openapi_types.UUID
@@ -1054,6 +1654,9 @@ type PreconditionFailed = Problem
 
 // ServiceUnavailable An RFC 9457 problem. `type` is a stable URI per kind of problem, `code` a stable snake_case reason a client can switch on.
 type ServiceUnavailable = Problem
+
+// StockChanged defines model for StockChanged.
+type StockChanged = StockChange
 
 // TooManyRequests An RFC 9457 problem. `type` is a stable URI per kind of problem, `code` a stable snake_case reason a client can switch on.
 type TooManyRequests = Problem
@@ -1106,6 +1709,78 @@ type UpdateBrandParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ListStockLevelsParams defines parameters for ListStockLevels.
+type ListStockLevelsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor     *Cursor             `form:"cursor,omitempty" json:"cursor,omitempty"`
+	ProductId  *openapi_types.UUID `form:"productId,omitempty" json:"productId,omitempty"`
+	LocationId *openapi_types.UUID `form:"locationId,omitempty" json:"locationId,omitempty"`
+
+	// BelowReorderPoint Only levels whose `available` is below their `reorderPoint`.
+	BelowReorderPoint *bool `form:"belowReorderPoint,omitempty" json:"belowReorderPoint,omitempty"`
+}
+
+// CreateStockAdjustmentParams defines parameters for CreateStockAdjustment.
+type CreateStockAdjustmentParams struct {
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateStockCountParams defines parameters for CreateStockCount.
+type CreateStockCountParams struct {
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListStockMovementsParams defines parameters for ListStockMovements.
+type ListStockMovementsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor        *Cursor             `form:"cursor,omitempty" json:"cursor,omitempty"`
+	ProductId     *openapi_types.UUID `form:"productId,omitempty" json:"productId,omitempty"`
+	LocationId    *openapi_types.UUID `form:"locationId,omitempty" json:"locationId,omitempty"`
+	Kind          *MovementKind       `form:"kind,omitempty" json:"kind,omitempty"`
+	Reference     *StockReference     `form:"reference,omitempty" json:"reference,omitempty"`
+	ReservationId *openapi_types.UUID `form:"reservationId,omitempty" json:"reservationId,omitempty"`
+	CreatedAfter  *time.Time          `form:"createdAfter,omitempty" json:"createdAfter,omitempty"`
+	CreatedBefore *time.Time          `form:"createdBefore,omitempty" json:"createdBefore,omitempty"`
+}
+
+// CreateStockTransferParams defines parameters for CreateStockTransfer.
+type CreateStockTransferParams struct {
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateStockLevelParams defines parameters for UpdateStockLevel.
+type UpdateStockLevelParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // ListInvitationsParams defines parameters for ListInvitations.
 type ListInvitationsParams struct {
 	// Limit Page size.
@@ -1116,6 +1791,24 @@ type ListInvitationsParams struct {
 
 	// Status Only invitations in this state.
 	Status *InvitationStatus `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// ListLocationsParams defines parameters for ListLocations.
+type ListLocationsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Active Only active (`true`) or only inactive (`false`) locations.
+	Active *bool `form:"active,omitempty" json:"active,omitempty"`
+}
+
+// UpdateLocationParams defines parameters for UpdateLocation.
+type UpdateLocationParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // ListMembersParams defines parameters for ListMembers.
@@ -1161,6 +1854,40 @@ type UpdateProductParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ListReservationsParams defines parameters for ListReservations.
+type ListReservationsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor *Cursor            `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Status *ReservationStatus `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// CreateReservationParams defines parameters for CreateReservation.
+type CreateReservationParams struct {
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ExtendReservationParams defines parameters for ExtendReservation.
+type ExtendReservationParams struct {
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // AdminUpdateUserJSONRequestBody defines body for AdminUpdateUser for application/json ContentType.
 type AdminUpdateUserJSONRequestBody = UpdateUserRequest
 
@@ -1182,8 +1909,26 @@ type RegisterJSONRequestBody = RegisterRequest
 // UpdateBrandJSONRequestBody defines body for UpdateBrand for application/json ContentType.
 type UpdateBrandJSONRequestBody = UpdateBrandRequest
 
+// CreateStockAdjustmentJSONRequestBody defines body for CreateStockAdjustment for application/json ContentType.
+type CreateStockAdjustmentJSONRequestBody = StockAdjustmentRequest
+
+// CreateStockCountJSONRequestBody defines body for CreateStockCount for application/json ContentType.
+type CreateStockCountJSONRequestBody = StockCountRequest
+
+// CreateStockTransferJSONRequestBody defines body for CreateStockTransfer for application/json ContentType.
+type CreateStockTransferJSONRequestBody = StockTransferRequest
+
+// UpdateStockLevelJSONRequestBody defines body for UpdateStockLevel for application/json ContentType.
+type UpdateStockLevelJSONRequestBody = UpdateStockLevelRequest
+
 // CreateInvitationJSONRequestBody defines body for CreateInvitation for application/json ContentType.
 type CreateInvitationJSONRequestBody = CreateInvitationRequest
+
+// CreateLocationJSONRequestBody defines body for CreateLocation for application/json ContentType.
+type CreateLocationJSONRequestBody = CreateLocationRequest
+
+// UpdateLocationJSONRequestBody defines body for UpdateLocation for application/json ContentType.
+type UpdateLocationJSONRequestBody = UpdateLocationRequest
 
 // UpdateMemberJSONRequestBody defines body for UpdateMember for application/json ContentType.
 type UpdateMemberJSONRequestBody = UpdateMemberRequest
@@ -1196,6 +1941,12 @@ type BulkUpsertProductsJSONRequestBody = BulkUpsertProductsRequest
 
 // UpdateProductJSONRequestBody defines body for UpdateProduct for application/json ContentType.
 type UpdateProductJSONRequestBody = UpdateProductRequest
+
+// CreateReservationJSONRequestBody defines body for CreateReservation for application/json ContentType.
+type CreateReservationJSONRequestBody = CreateReservationRequest
+
+// ExtendReservationJSONRequestBody defines body for ExtendReservation for application/json ContentType.
+type ExtendReservationJSONRequestBody = ExtendReservationRequest
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -1496,6 +2247,106 @@ type ClientInterface interface {
 	// Corresponds with PATCH /brands/{brandId} (the `UpdateBrand` operationId).
 	UpdateBrand(ctx context.Context, brandId BrandId, params *UpdateBrandParams, body UpdateBrandJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListStockLevels Stock levels
+	//
+	// One level per product and location that ever had a movement, ordered by product then location (keyset pagination). `available` is `onHand − reserved`.
+	//
+	// Corresponds with GET /brands/{brandId}/inventory (the `ListStockLevels` operationId).
+	ListStockLevels(ctx context.Context, brandId BrandId, params *ListStockLevelsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateStockAdjustmentWithBody Receive, adjust or return stock
+	//
+	// All or nothing over 1..1,000 lines; lines naming the same level are summed before any
+	// check. A negative delta may not take `onHand` below `reserved` (422,
+	// `insufficient_stock`, listing each short line). Unknown or other brands' products and
+	// locations are a 404; an inactive location a 409 (`location_inactive`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/inventory/adjustments (the `CreateStockAdjustment` operationId).
+	CreateStockAdjustmentWithBody(ctx context.Context, brandId BrandId, params *CreateStockAdjustmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateStockAdjustment Receive, adjust or return stock
+	//
+	// All or nothing over 1..1,000 lines; lines naming the same level are summed before any
+	// check. A negative delta may not take `onHand` below `reserved` (422,
+	// `insufficient_stock`, listing each short line). Unknown or other brands' products and
+	// locations are a 404; an inactive location a 409 (`location_inactive`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/inventory/adjustments (the `CreateStockAdjustment` operationId).
+	CreateStockAdjustment(ctx context.Context, brandId BrandId, params *CreateStockAdjustmentParams, body CreateStockAdjustmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateStockCountWithBody Record a cycle count (compare-and-set of onHand)
+	//
+	// Sets each line's `onHand` (a `count` movement of the difference; a line that matches
+	// writes nothing). When `expectedOnHand` is given and differs from the current value nothing
+	// is written: 409 `stock_changed`, whose `lines` give the current values. A count below
+	// `reserved` is a 422 (`insufficient_stock`). All or nothing over 1..1,000 lines, which must
+	// name distinct levels.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/inventory/counts (the `CreateStockCount` operationId).
+	CreateStockCountWithBody(ctx context.Context, brandId BrandId, params *CreateStockCountParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateStockCount Record a cycle count (compare-and-set of onHand)
+	//
+	// Sets each line's `onHand` (a `count` movement of the difference; a line that matches
+	// writes nothing). When `expectedOnHand` is given and differs from the current value nothing
+	// is written: 409 `stock_changed`, whose `lines` give the current values. A count below
+	// `reserved` is a 422 (`insufficient_stock`). All or nothing over 1..1,000 lines, which must
+	// name distinct levels.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/inventory/counts (the `CreateStockCount` operationId).
+	CreateStockCount(ctx context.Context, brandId BrandId, params *CreateStockCountParams, body CreateStockCountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListStockMovements The ledger
+	//
+	// Every change of a level's `onHand` or `reserved` is one immutable movement, appended in the transaction of the change: a level's quantities are the sums of its movements' deltas. Newest first; keyset pagination. `createdAfter` is inclusive, `createdBefore` exclusive.
+	//
+	// Corresponds with GET /brands/{brandId}/inventory/movements (the `ListStockMovements` operationId).
+	ListStockMovements(ctx context.Context, brandId BrandId, params *ListStockMovementsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateStockTransferWithBody Move available stock between two locations
+	//
+	// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`); the same location twice is a 400.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/inventory/transfers (the `CreateStockTransfer` operationId).
+	CreateStockTransferWithBody(ctx context.Context, brandId BrandId, params *CreateStockTransferParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateStockTransfer Move available stock between two locations
+	//
+	// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`); the same location twice is a 400.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/inventory/transfers (the `CreateStockTransfer` operationId).
+	CreateStockTransfer(ctx context.Context, brandId BrandId, params *CreateStockTransferParams, body CreateStockTransferJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateStockLevelWithBody Set a level's reorder point
+	//
+	// Only `reorderPoint` (`null` clears it): quantities change only through movements. The level must exist (it is created by its first movement). Honours `If-Match` (412).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/inventory/{productId}/{locationId} (the `UpdateStockLevel` operationId).
+	UpdateStockLevelWithBody(ctx context.Context, brandId BrandId, productId ProductId, locationId LocationId, params *UpdateStockLevelParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateStockLevel Set a level's reorder point
+	//
+	// Only `reorderPoint` (`null` clears it): quantities change only through movements. The level must exist (it is created by its first movement). Honours `If-Match` (412).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/inventory/{productId}/{locationId} (the `UpdateStockLevel` operationId).
+	UpdateStockLevel(ctx context.Context, brandId BrandId, productId ProductId, locationId LocationId, params *UpdateStockLevelParams, body UpdateStockLevelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListInvitations The brand's invitations, newest first
 	//
 	// Corresponds with GET /brands/{brandId}/invitations (the `ListInvitations` operationId).
@@ -1534,6 +2385,54 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /brands/{brandId}/invitations/{invitationId} (the `GetInvitation` operationId).
 	GetInvitation(ctx context.Context, brandId BrandId, invitationId InvitationId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListLocations The brand's stock locations
+	//
+	// Oldest first; keyset pagination.
+	//
+	// Corresponds with GET /brands/{brandId}/locations (the `ListLocations` operationId).
+	ListLocations(ctx context.Context, brandId BrandId, params *ListLocationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateLocationWithBody Add a stock location (a warehouse, a store, a shelf)
+	//
+	// `code` is unique within the brand (409, `location_code_taken`). A location is never deleted once its ledger has movements: deactivate it instead.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/locations (the `CreateLocation` operationId).
+	CreateLocationWithBody(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateLocation Add a stock location (a warehouse, a store, a shelf)
+	//
+	// `code` is unique within the brand (409, `location_code_taken`). A location is never deleted once its ledger has movements: deactivate it instead.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/locations (the `CreateLocation` operationId).
+	CreateLocation(ctx context.Context, brandId BrandId, body CreateLocationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetLocation A stock location
+	//
+	// Corresponds with GET /brands/{brandId}/locations/{locationId} (the `GetLocation` operationId).
+	GetLocation(ctx context.Context, brandId BrandId, locationId LocationId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateLocationWithBody Change a location, or deactivate it
+	//
+	// Only the fields given change; `address: null` clears it. A location that holds stock on hand or live reservations cannot be deactivated (409, `location_in_use`); an inactive location takes no stock movement (409, `location_inactive`). Honours `If-Match` (412).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/locations/{locationId} (the `UpdateLocation` operationId).
+	UpdateLocationWithBody(ctx context.Context, brandId BrandId, locationId LocationId, params *UpdateLocationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateLocation Change a location, or deactivate it
+	//
+	// Only the fields given change; `address: null` clears it. A location that holds stock on hand or live reservations cannot be deactivated (409, `location_in_use`); an inactive location takes no stock movement (409, `location_inactive`). Honours `If-Match` (412).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/locations/{locationId} (the `UpdateLocation` operationId).
+	UpdateLocation(ctx context.Context, brandId BrandId, locationId LocationId, params *UpdateLocationParams, body UpdateLocationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListMembers The brand's members, oldest first
 	//
@@ -1647,6 +2546,80 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /brands/{brandId}/products/{productId} (the `UpdateProduct` operationId).
 	UpdateProduct(ctx context.Context, brandId BrandId, productId ProductId, params *UpdateProductParams, body UpdateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetProductInventory A product's stock at every location, with totals
+	//
+	// Corresponds with GET /brands/{brandId}/products/{productId}/inventory (the `GetProductInventory` operationId).
+	GetProductInventory(ctx context.Context, brandId BrandId, productId ProductId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListReservations The brand's reservations
+	//
+	// Newest first; keyset pagination.
+	//
+	// Corresponds with GET /brands/{brandId}/reservations (the `ListReservations` operationId).
+	ListReservations(ctx context.Context, brandId BrandId, params *ListReservationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateReservationWithBody Hold stock for a cart or a checkout
+	//
+	// Holds every line, all or nothing, until `expiresAt` (`ttlSeconds`, 60..86,400, default
+	// 900). A line with `locationId` is held there; a line without one is allocated from the
+	// brand's active locations by the allocation rule: the location with the most available
+	// stock first, ties broken by location code, split over further locations when one is not
+	// enough. Lines naming the same product (and location) are summed first. Not enough stock:
+	// 422 `insufficient_stock` listing each short line; nothing is held. Draft or archived
+	// products: 422 `product_unavailable`. An expired hold never blocks a sale, even before the
+	// sweeper has released it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/reservations (the `CreateReservation` operationId).
+	CreateReservationWithBody(ctx context.Context, brandId BrandId, params *CreateReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateReservation Hold stock for a cart or a checkout
+	//
+	// Holds every line, all or nothing, until `expiresAt` (`ttlSeconds`, 60..86,400, default
+	// 900). A line with `locationId` is held there; a line without one is allocated from the
+	// brand's active locations by the allocation rule: the location with the most available
+	// stock first, ties broken by location code, split over further locations when one is not
+	// enough. Lines naming the same product (and location) are summed first. Not enough stock:
+	// 422 `insufficient_stock` listing each short line; nothing is held. Draft or archived
+	// products: 422 `product_unavailable`. An expired hold never blocks a sale, even before the
+	// sweeper has released it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/reservations (the `CreateReservation` operationId).
+	CreateReservation(ctx context.Context, brandId BrandId, params *CreateReservationParams, body CreateReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReleaseReservation Release a reservation's holds
+	//
+	// `release` movements give the held stock back. Releasing a reservation that is already released or expired is also a 204; a consumed one (an order took it) is a 409 (`reservation_not_active`).
+	//
+	// Corresponds with DELETE /brands/{brandId}/reservations/{reservationId} (the `ReleaseReservation` operationId).
+	ReleaseReservation(ctx context.Context, brandId BrandId, reservationId ReservationId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReservation A reservation
+	//
+	// Corresponds with GET /brands/{brandId}/reservations/{reservationId} (the `GetReservation` operationId).
+	GetReservation(ctx context.Context, brandId BrandId, reservationId ReservationId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExtendReservationWithBody Move a reservation's expiry
+	//
+	// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
+	ExtendReservationWithBody(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExtendReservation Move a reservation's expiry
+	//
+	// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
+	ExtendReservation(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, body ExtendReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetHealthz Liveness probe
 	//
@@ -2130,6 +3103,206 @@ func (c *Client) UpdateBrand(ctx context.Context, brandId BrandId, params *Updat
 	return c.Client.Do(req)
 }
 
+// ListStockLevels Stock levels
+//
+// One level per product and location that ever had a movement, ordered by product then location (keyset pagination). `available` is `onHand − reserved`.
+//
+// Corresponds with GET /brands/{brandId}/inventory (the `ListStockLevels` operationId).
+func (c *Client) ListStockLevels(ctx context.Context, brandId BrandId, params *ListStockLevelsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListStockLevelsRequest(c.Server, brandId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateStockAdjustmentWithBody Receive, adjust or return stock
+//
+// All or nothing over 1..1,000 lines; lines naming the same level are summed before any
+// check. A negative delta may not take `onHand` below `reserved` (422,
+// `insufficient_stock`, listing each short line). Unknown or other brands' products and
+// locations are a 404; an inactive location a 409 (`location_inactive`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/inventory/adjustments (the `CreateStockAdjustment` operationId).
+func (c *Client) CreateStockAdjustmentWithBody(ctx context.Context, brandId BrandId, params *CreateStockAdjustmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateStockAdjustmentRequestWithBody(c.Server, brandId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateStockAdjustment Receive, adjust or return stock
+//
+// All or nothing over 1..1,000 lines; lines naming the same level are summed before any
+// check. A negative delta may not take `onHand` below `reserved` (422,
+// `insufficient_stock`, listing each short line). Unknown or other brands' products and
+// locations are a 404; an inactive location a 409 (`location_inactive`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/inventory/adjustments (the `CreateStockAdjustment` operationId).
+func (c *Client) CreateStockAdjustment(ctx context.Context, brandId BrandId, params *CreateStockAdjustmentParams, body CreateStockAdjustmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateStockAdjustmentRequest(c.Server, brandId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateStockCountWithBody Record a cycle count (compare-and-set of onHand)
+//
+// Sets each line's `onHand` (a `count` movement of the difference; a line that matches
+// writes nothing). When `expectedOnHand` is given and differs from the current value nothing
+// is written: 409 `stock_changed`, whose `lines` give the current values. A count below
+// `reserved` is a 422 (`insufficient_stock`). All or nothing over 1..1,000 lines, which must
+// name distinct levels.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/inventory/counts (the `CreateStockCount` operationId).
+func (c *Client) CreateStockCountWithBody(ctx context.Context, brandId BrandId, params *CreateStockCountParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateStockCountRequestWithBody(c.Server, brandId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateStockCount Record a cycle count (compare-and-set of onHand)
+//
+// Sets each line's `onHand` (a `count` movement of the difference; a line that matches
+// writes nothing). When `expectedOnHand` is given and differs from the current value nothing
+// is written: 409 `stock_changed`, whose `lines` give the current values. A count below
+// `reserved` is a 422 (`insufficient_stock`). All or nothing over 1..1,000 lines, which must
+// name distinct levels.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/inventory/counts (the `CreateStockCount` operationId).
+func (c *Client) CreateStockCount(ctx context.Context, brandId BrandId, params *CreateStockCountParams, body CreateStockCountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateStockCountRequest(c.Server, brandId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListStockMovements The ledger
+//
+// Every change of a level's `onHand` or `reserved` is one immutable movement, appended in the transaction of the change: a level's quantities are the sums of its movements' deltas. Newest first; keyset pagination. `createdAfter` is inclusive, `createdBefore` exclusive.
+//
+// Corresponds with GET /brands/{brandId}/inventory/movements (the `ListStockMovements` operationId).
+func (c *Client) ListStockMovements(ctx context.Context, brandId BrandId, params *ListStockMovementsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListStockMovementsRequest(c.Server, brandId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateStockTransferWithBody Move available stock between two locations
+//
+// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`); the same location twice is a 400.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/inventory/transfers (the `CreateStockTransfer` operationId).
+func (c *Client) CreateStockTransferWithBody(ctx context.Context, brandId BrandId, params *CreateStockTransferParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateStockTransferRequestWithBody(c.Server, brandId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateStockTransfer Move available stock between two locations
+//
+// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`); the same location twice is a 400.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/inventory/transfers (the `CreateStockTransfer` operationId).
+func (c *Client) CreateStockTransfer(ctx context.Context, brandId BrandId, params *CreateStockTransferParams, body CreateStockTransferJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateStockTransferRequest(c.Server, brandId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateStockLevelWithBody Set a level's reorder point
+//
+// Only `reorderPoint` (`null` clears it): quantities change only through movements. The level must exist (it is created by its first movement). Honours `If-Match` (412).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /brands/{brandId}/inventory/{productId}/{locationId} (the `UpdateStockLevel` operationId).
+func (c *Client) UpdateStockLevelWithBody(ctx context.Context, brandId BrandId, productId ProductId, locationId LocationId, params *UpdateStockLevelParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateStockLevelRequestWithBody(c.Server, brandId, productId, locationId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateStockLevel Set a level's reorder point
+//
+// Only `reorderPoint` (`null` clears it): quantities change only through movements. The level must exist (it is created by its first movement). Honours `If-Match` (412).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /brands/{brandId}/inventory/{productId}/{locationId} (the `UpdateStockLevel` operationId).
+func (c *Client) UpdateStockLevel(ctx context.Context, brandId BrandId, productId ProductId, locationId LocationId, params *UpdateStockLevelParams, body UpdateStockLevelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateStockLevelRequest(c.Server, brandId, productId, locationId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListInvitations The brand's invitations, newest first
 //
 // Corresponds with GET /brands/{brandId}/invitations (the `ListInvitations` operationId).
@@ -2209,6 +3382,114 @@ func (c *Client) RevokeInvitation(ctx context.Context, brandId BrandId, invitati
 // Corresponds with GET /brands/{brandId}/invitations/{invitationId} (the `GetInvitation` operationId).
 func (c *Client) GetInvitation(ctx context.Context, brandId BrandId, invitationId InvitationId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetInvitationRequest(c.Server, brandId, invitationId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListLocations The brand's stock locations
+//
+// Oldest first; keyset pagination.
+//
+// Corresponds with GET /brands/{brandId}/locations (the `ListLocations` operationId).
+func (c *Client) ListLocations(ctx context.Context, brandId BrandId, params *ListLocationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListLocationsRequest(c.Server, brandId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateLocationWithBody Add a stock location (a warehouse, a store, a shelf)
+//
+// `code` is unique within the brand (409, `location_code_taken`). A location is never deleted once its ledger has movements: deactivate it instead.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/locations (the `CreateLocation` operationId).
+func (c *Client) CreateLocationWithBody(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateLocationRequestWithBody(c.Server, brandId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateLocation Add a stock location (a warehouse, a store, a shelf)
+//
+// `code` is unique within the brand (409, `location_code_taken`). A location is never deleted once its ledger has movements: deactivate it instead.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/locations (the `CreateLocation` operationId).
+func (c *Client) CreateLocation(ctx context.Context, brandId BrandId, body CreateLocationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateLocationRequest(c.Server, brandId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetLocation A stock location
+//
+// Corresponds with GET /brands/{brandId}/locations/{locationId} (the `GetLocation` operationId).
+func (c *Client) GetLocation(ctx context.Context, brandId BrandId, locationId LocationId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLocationRequest(c.Server, brandId, locationId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateLocationWithBody Change a location, or deactivate it
+//
+// Only the fields given change; `address: null` clears it. A location that holds stock on hand or live reservations cannot be deactivated (409, `location_in_use`); an inactive location takes no stock movement (409, `location_inactive`). Honours `If-Match` (412).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /brands/{brandId}/locations/{locationId} (the `UpdateLocation` operationId).
+func (c *Client) UpdateLocationWithBody(ctx context.Context, brandId BrandId, locationId LocationId, params *UpdateLocationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateLocationRequestWithBody(c.Server, brandId, locationId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateLocation Change a location, or deactivate it
+//
+// Only the fields given change; `address: null` clears it. A location that holds stock on hand or live reservations cannot be deactivated (409, `location_in_use`); an inactive location takes no stock movement (409, `location_inactive`). Honours `If-Match` (412).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /brands/{brandId}/locations/{locationId} (the `UpdateLocation` operationId).
+func (c *Client) UpdateLocation(ctx context.Context, brandId BrandId, locationId LocationId, params *UpdateLocationParams, body UpdateLocationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateLocationRequest(c.Server, brandId, locationId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2452,6 +3733,160 @@ func (c *Client) UpdateProductWithBody(ctx context.Context, brandId BrandId, pro
 // Corresponds with PATCH /brands/{brandId}/products/{productId} (the `UpdateProduct` operationId).
 func (c *Client) UpdateProduct(ctx context.Context, brandId BrandId, productId ProductId, params *UpdateProductParams, body UpdateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateProductRequest(c.Server, brandId, productId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetProductInventory A product's stock at every location, with totals
+//
+// Corresponds with GET /brands/{brandId}/products/{productId}/inventory (the `GetProductInventory` operationId).
+func (c *Client) GetProductInventory(ctx context.Context, brandId BrandId, productId ProductId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetProductInventoryRequest(c.Server, brandId, productId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListReservations The brand's reservations
+//
+// Newest first; keyset pagination.
+//
+// Corresponds with GET /brands/{brandId}/reservations (the `ListReservations` operationId).
+func (c *Client) ListReservations(ctx context.Context, brandId BrandId, params *ListReservationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListReservationsRequest(c.Server, brandId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateReservationWithBody Hold stock for a cart or a checkout
+//
+// Holds every line, all or nothing, until `expiresAt` (`ttlSeconds`, 60..86,400, default
+// 900). A line with `locationId` is held there; a line without one is allocated from the
+// brand's active locations by the allocation rule: the location with the most available
+// stock first, ties broken by location code, split over further locations when one is not
+// enough. Lines naming the same product (and location) are summed first. Not enough stock:
+// 422 `insufficient_stock` listing each short line; nothing is held. Draft or archived
+// products: 422 `product_unavailable`. An expired hold never blocks a sale, even before the
+// sweeper has released it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/reservations (the `CreateReservation` operationId).
+func (c *Client) CreateReservationWithBody(ctx context.Context, brandId BrandId, params *CreateReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReservationRequestWithBody(c.Server, brandId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateReservation Hold stock for a cart or a checkout
+//
+// Holds every line, all or nothing, until `expiresAt` (`ttlSeconds`, 60..86,400, default
+// 900). A line with `locationId` is held there; a line without one is allocated from the
+// brand's active locations by the allocation rule: the location with the most available
+// stock first, ties broken by location code, split over further locations when one is not
+// enough. Lines naming the same product (and location) are summed first. Not enough stock:
+// 422 `insufficient_stock` listing each short line; nothing is held. Draft or archived
+// products: 422 `product_unavailable`. An expired hold never blocks a sale, even before the
+// sweeper has released it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/reservations (the `CreateReservation` operationId).
+func (c *Client) CreateReservation(ctx context.Context, brandId BrandId, params *CreateReservationParams, body CreateReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReservationRequest(c.Server, brandId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReleaseReservation Release a reservation's holds
+//
+// `release` movements give the held stock back. Releasing a reservation that is already released or expired is also a 204; a consumed one (an order took it) is a 409 (`reservation_not_active`).
+//
+// Corresponds with DELETE /brands/{brandId}/reservations/{reservationId} (the `ReleaseReservation` operationId).
+func (c *Client) ReleaseReservation(ctx context.Context, brandId BrandId, reservationId ReservationId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReleaseReservationRequest(c.Server, brandId, reservationId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReservation A reservation
+//
+// Corresponds with GET /brands/{brandId}/reservations/{reservationId} (the `GetReservation` operationId).
+func (c *Client) GetReservation(ctx context.Context, brandId BrandId, reservationId ReservationId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReservationRequest(c.Server, brandId, reservationId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExtendReservationWithBody Move a reservation's expiry
+//
+// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
+func (c *Client) ExtendReservationWithBody(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExtendReservationRequestWithBody(c.Server, brandId, reservationId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExtendReservation Move a reservation's expiry
+//
+// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
+func (c *Client) ExtendReservation(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, body ExtendReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExtendReservationRequest(c.Server, brandId, reservationId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3235,6 +4670,534 @@ func NewUpdateBrandRequestWithBody(server string, brandId BrandId, params *Updat
 	return req, nil
 }
 
+// NewListStockLevelsRequest constructs an http.Request for the ListStockLevels method
+func NewListStockLevelsRequest(server string, brandId BrandId, params *ListStockLevelsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/inventory", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ProductId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "productId", *params.ProductId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.LocationId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "locationId", *params.LocationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BelowReorderPoint != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "belowReorderPoint", *params.BelowReorderPoint, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateStockAdjustmentRequest calls the generic CreateStockAdjustment builder with application/json body
+func NewCreateStockAdjustmentRequest(server string, brandId BrandId, params *CreateStockAdjustmentParams, body CreateStockAdjustmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateStockAdjustmentRequestWithBody(server, brandId, params, "application/json", bodyReader)
+}
+
+// NewCreateStockAdjustmentRequestWithBody constructs an http.Request for the CreateStockAdjustment method, with any body, and a specified content type
+func NewCreateStockAdjustmentRequestWithBody(server string, brandId BrandId, params *CreateStockAdjustmentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/inventory/adjustments", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreateStockCountRequest calls the generic CreateStockCount builder with application/json body
+func NewCreateStockCountRequest(server string, brandId BrandId, params *CreateStockCountParams, body CreateStockCountJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateStockCountRequestWithBody(server, brandId, params, "application/json", bodyReader)
+}
+
+// NewCreateStockCountRequestWithBody constructs an http.Request for the CreateStockCount method, with any body, and a specified content type
+func NewCreateStockCountRequestWithBody(server string, brandId BrandId, params *CreateStockCountParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/inventory/counts", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListStockMovementsRequest constructs an http.Request for the ListStockMovements method
+func NewListStockMovementsRequest(server string, brandId BrandId, params *ListStockMovementsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/inventory/movements", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ProductId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "productId", *params.ProductId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.LocationId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "locationId", *params.LocationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Kind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", *params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Reference != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "reference", *params.Reference, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ReservationId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "reservationId", *params.ReservationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAfter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAfter", *params.CreatedAfter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedBefore != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdBefore", *params.CreatedBefore, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateStockTransferRequest calls the generic CreateStockTransfer builder with application/json body
+func NewCreateStockTransferRequest(server string, brandId BrandId, params *CreateStockTransferParams, body CreateStockTransferJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateStockTransferRequestWithBody(server, brandId, params, "application/json", bodyReader)
+}
+
+// NewCreateStockTransferRequestWithBody constructs an http.Request for the CreateStockTransfer method, with any body, and a specified content type
+func NewCreateStockTransferRequestWithBody(server string, brandId BrandId, params *CreateStockTransferParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/inventory/transfers", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewUpdateStockLevelRequest calls the generic UpdateStockLevel builder with application/json body
+func NewUpdateStockLevelRequest(server string, brandId BrandId, productId ProductId, locationId LocationId, params *UpdateStockLevelParams, body UpdateStockLevelJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateStockLevelRequestWithBody(server, brandId, productId, locationId, params, "application/json", bodyReader)
+}
+
+// NewUpdateStockLevelRequestWithBody constructs an http.Request for the UpdateStockLevel method, with any body, and a specified content type
+func NewUpdateStockLevelRequestWithBody(server string, brandId BrandId, productId ProductId, locationId LocationId, params *UpdateStockLevelParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "productId", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "locationId", locationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/inventory/%s/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListInvitationsRequest constructs an http.Request for the ListInvitations method
 func NewListInvitationsRequest(server string, brandId BrandId, params *ListInvitationsParams) (*http.Request, error) {
 	var err error
@@ -3444,6 +5407,248 @@ func NewGetInvitationRequest(server string, brandId BrandId, invitationId Invita
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListLocationsRequest constructs an http.Request for the ListLocations method
+func NewListLocationsRequest(server string, brandId BrandId, params *ListLocationsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/locations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Active != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "active", *params.Active, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateLocationRequest calls the generic CreateLocation builder with application/json body
+func NewCreateLocationRequest(server string, brandId BrandId, body CreateLocationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateLocationRequestWithBody(server, brandId, "application/json", bodyReader)
+}
+
+// NewCreateLocationRequestWithBody constructs an http.Request for the CreateLocation method, with any body, and a specified content type
+func NewCreateLocationRequestWithBody(server string, brandId BrandId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/locations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetLocationRequest constructs an http.Request for the GetLocation method
+func NewGetLocationRequest(server string, brandId BrandId, locationId LocationId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "locationId", locationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/locations/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateLocationRequest calls the generic UpdateLocation builder with application/json body
+func NewUpdateLocationRequest(server string, brandId BrandId, locationId LocationId, params *UpdateLocationParams, body UpdateLocationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateLocationRequestWithBody(server, brandId, locationId, params, "application/json", bodyReader)
+}
+
+// NewUpdateLocationRequestWithBody constructs an http.Request for the UpdateLocation method, with any body, and a specified content type
+func NewUpdateLocationRequestWithBody(server string, brandId BrandId, locationId LocationId, params *UpdateLocationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "locationId", locationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/locations/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -3998,6 +6203,345 @@ func NewUpdateProductRequestWithBody(server string, brandId BrandId, productId P
 	return req, nil
 }
 
+// NewGetProductInventoryRequest constructs an http.Request for the GetProductInventory method
+func NewGetProductInventoryRequest(server string, brandId BrandId, productId ProductId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "productId", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/products/%s/inventory", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListReservationsRequest constructs an http.Request for the ListReservations method
+func NewListReservationsRequest(server string, brandId BrandId, params *ListReservationsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/reservations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateReservationRequest calls the generic CreateReservation builder with application/json body
+func NewCreateReservationRequest(server string, brandId BrandId, params *CreateReservationParams, body CreateReservationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateReservationRequestWithBody(server, brandId, params, "application/json", bodyReader)
+}
+
+// NewCreateReservationRequestWithBody constructs an http.Request for the CreateReservation method, with any body, and a specified content type
+func NewCreateReservationRequestWithBody(server string, brandId BrandId, params *CreateReservationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/reservations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewReleaseReservationRequest constructs an http.Request for the ReleaseReservation method
+func NewReleaseReservationRequest(server string, brandId BrandId, reservationId ReservationId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "reservationId", reservationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/reservations/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetReservationRequest constructs an http.Request for the GetReservation method
+func NewGetReservationRequest(server string, brandId BrandId, reservationId ReservationId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "reservationId", reservationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/reservations/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewExtendReservationRequest calls the generic ExtendReservation builder with application/json body
+func NewExtendReservationRequest(server string, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, body ExtendReservationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewExtendReservationRequestWithBody(server, brandId, reservationId, params, "application/json", bodyReader)
+}
+
+// NewExtendReservationRequestWithBody constructs an http.Request for the ExtendReservation method, with any body, and a specified content type
+func NewExtendReservationRequestWithBody(server string, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "reservationId", reservationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/reservations/%s/extend", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetHealthzRequest constructs an http.Request for the GetHealthz method
 func NewGetHealthzRequest(server string) (*http.Request, error) {
 	var err error
@@ -4393,6 +6937,110 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /brands/{brandId} (the `UpdateBrand` operationId).
 	UpdateBrandWithResponse(ctx context.Context, brandId BrandId, params *UpdateBrandParams, body UpdateBrandJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateBrandResponse, error)
 
+	// ListStockLevelsWithResponse Stock levels
+	//
+	// One level per product and location that ever had a movement, ordered by product then location (keyset pagination). `available` is `onHand − reserved`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/inventory (the `ListStockLevels` operationId).
+	ListStockLevelsWithResponse(ctx context.Context, brandId BrandId, params *ListStockLevelsParams, reqEditors ...RequestEditorFn) (*ListStockLevelsResponse, error)
+
+	// CreateStockAdjustmentWithBodyWithResponse Receive, adjust or return stock
+	//
+	// All or nothing over 1..1,000 lines; lines naming the same level are summed before any
+	// check. A negative delta may not take `onHand` below `reserved` (422,
+	// `insufficient_stock`, listing each short line). Unknown or other brands' products and
+	// locations are a 404; an inactive location a 409 (`location_inactive`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/inventory/adjustments (the `CreateStockAdjustment` operationId).
+	CreateStockAdjustmentWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreateStockAdjustmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateStockAdjustmentResponse, error)
+
+	// CreateStockAdjustmentWithResponse Receive, adjust or return stock
+	//
+	// All or nothing over 1..1,000 lines; lines naming the same level are summed before any
+	// check. A negative delta may not take `onHand` below `reserved` (422,
+	// `insufficient_stock`, listing each short line). Unknown or other brands' products and
+	// locations are a 404; an inactive location a 409 (`location_inactive`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/inventory/adjustments (the `CreateStockAdjustment` operationId).
+	CreateStockAdjustmentWithResponse(ctx context.Context, brandId BrandId, params *CreateStockAdjustmentParams, body CreateStockAdjustmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateStockAdjustmentResponse, error)
+
+	// CreateStockCountWithBodyWithResponse Record a cycle count (compare-and-set of onHand)
+	//
+	// Sets each line's `onHand` (a `count` movement of the difference; a line that matches
+	// writes nothing). When `expectedOnHand` is given and differs from the current value nothing
+	// is written: 409 `stock_changed`, whose `lines` give the current values. A count below
+	// `reserved` is a 422 (`insufficient_stock`). All or nothing over 1..1,000 lines, which must
+	// name distinct levels.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/inventory/counts (the `CreateStockCount` operationId).
+	CreateStockCountWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreateStockCountParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateStockCountResponse, error)
+
+	// CreateStockCountWithResponse Record a cycle count (compare-and-set of onHand)
+	//
+	// Sets each line's `onHand` (a `count` movement of the difference; a line that matches
+	// writes nothing). When `expectedOnHand` is given and differs from the current value nothing
+	// is written: 409 `stock_changed`, whose `lines` give the current values. A count below
+	// `reserved` is a 422 (`insufficient_stock`). All or nothing over 1..1,000 lines, which must
+	// name distinct levels.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/inventory/counts (the `CreateStockCount` operationId).
+	CreateStockCountWithResponse(ctx context.Context, brandId BrandId, params *CreateStockCountParams, body CreateStockCountJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateStockCountResponse, error)
+
+	// ListStockMovementsWithResponse The ledger
+	//
+	// Every change of a level's `onHand` or `reserved` is one immutable movement, appended in the transaction of the change: a level's quantities are the sums of its movements' deltas. Newest first; keyset pagination. `createdAfter` is inclusive, `createdBefore` exclusive.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/inventory/movements (the `ListStockMovements` operationId).
+	ListStockMovementsWithResponse(ctx context.Context, brandId BrandId, params *ListStockMovementsParams, reqEditors ...RequestEditorFn) (*ListStockMovementsResponse, error)
+
+	// CreateStockTransferWithBodyWithResponse Move available stock between two locations
+	//
+	// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`); the same location twice is a 400.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/inventory/transfers (the `CreateStockTransfer` operationId).
+	CreateStockTransferWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreateStockTransferParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateStockTransferResponse, error)
+
+	// CreateStockTransferWithResponse Move available stock between two locations
+	//
+	// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`); the same location twice is a 400.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/inventory/transfers (the `CreateStockTransfer` operationId).
+	CreateStockTransferWithResponse(ctx context.Context, brandId BrandId, params *CreateStockTransferParams, body CreateStockTransferJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateStockTransferResponse, error)
+
+	// UpdateStockLevelWithBodyWithResponse Set a level's reorder point
+	//
+	// Only `reorderPoint` (`null` clears it): quantities change only through movements. The level must exist (it is created by its first movement). Honours `If-Match` (412).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/inventory/{productId}/{locationId} (the `UpdateStockLevel` operationId).
+	UpdateStockLevelWithBodyWithResponse(ctx context.Context, brandId BrandId, productId ProductId, locationId LocationId, params *UpdateStockLevelParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateStockLevelResponse, error)
+
+	// UpdateStockLevelWithResponse Set a level's reorder point
+	//
+	// Only `reorderPoint` (`null` clears it): quantities change only through movements. The level must exist (it is created by its first movement). Honours `If-Match` (412).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/inventory/{productId}/{locationId} (the `UpdateStockLevel` operationId).
+	UpdateStockLevelWithResponse(ctx context.Context, brandId BrandId, productId ProductId, locationId LocationId, params *UpdateStockLevelParams, body UpdateStockLevelJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateStockLevelResponse, error)
+
 	// ListInvitationsWithResponse The brand's invitations, newest first
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -4437,6 +7085,58 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /brands/{brandId}/invitations/{invitationId} (the `GetInvitation` operationId).
 	GetInvitationWithResponse(ctx context.Context, brandId BrandId, invitationId InvitationId, reqEditors ...RequestEditorFn) (*GetInvitationResponse, error)
+
+	// ListLocationsWithResponse The brand's stock locations
+	//
+	// Oldest first; keyset pagination.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/locations (the `ListLocations` operationId).
+	ListLocationsWithResponse(ctx context.Context, brandId BrandId, params *ListLocationsParams, reqEditors ...RequestEditorFn) (*ListLocationsResponse, error)
+
+	// CreateLocationWithBodyWithResponse Add a stock location (a warehouse, a store, a shelf)
+	//
+	// `code` is unique within the brand (409, `location_code_taken`). A location is never deleted once its ledger has movements: deactivate it instead.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/locations (the `CreateLocation` operationId).
+	CreateLocationWithBodyWithResponse(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateLocationResponse, error)
+
+	// CreateLocationWithResponse Add a stock location (a warehouse, a store, a shelf)
+	//
+	// `code` is unique within the brand (409, `location_code_taken`). A location is never deleted once its ledger has movements: deactivate it instead.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/locations (the `CreateLocation` operationId).
+	CreateLocationWithResponse(ctx context.Context, brandId BrandId, body CreateLocationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateLocationResponse, error)
+
+	// GetLocationWithResponse A stock location
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/locations/{locationId} (the `GetLocation` operationId).
+	GetLocationWithResponse(ctx context.Context, brandId BrandId, locationId LocationId, reqEditors ...RequestEditorFn) (*GetLocationResponse, error)
+
+	// UpdateLocationWithBodyWithResponse Change a location, or deactivate it
+	//
+	// Only the fields given change; `address: null` clears it. A location that holds stock on hand or live reservations cannot be deactivated (409, `location_in_use`); an inactive location takes no stock movement (409, `location_inactive`). Honours `If-Match` (412).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/locations/{locationId} (the `UpdateLocation` operationId).
+	UpdateLocationWithBodyWithResponse(ctx context.Context, brandId BrandId, locationId LocationId, params *UpdateLocationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateLocationResponse, error)
+
+	// UpdateLocationWithResponse Change a location, or deactivate it
+	//
+	// Only the fields given change; `address: null` clears it. A location that holds stock on hand or live reservations cannot be deactivated (409, `location_in_use`); an inactive location takes no stock movement (409, `location_inactive`). Honours `If-Match` (412).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/locations/{locationId} (the `UpdateLocation` operationId).
+	UpdateLocationWithResponse(ctx context.Context, brandId BrandId, locationId LocationId, params *UpdateLocationParams, body UpdateLocationJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateLocationResponse, error)
 
 	// ListMembersWithResponse The brand's members, oldest first
 	//
@@ -4560,6 +7260,88 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /brands/{brandId}/products/{productId} (the `UpdateProduct` operationId).
 	UpdateProductWithResponse(ctx context.Context, brandId BrandId, productId ProductId, params *UpdateProductParams, body UpdateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProductResponse, error)
+
+	// GetProductInventoryWithResponse A product's stock at every location, with totals
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/products/{productId}/inventory (the `GetProductInventory` operationId).
+	GetProductInventoryWithResponse(ctx context.Context, brandId BrandId, productId ProductId, reqEditors ...RequestEditorFn) (*GetProductInventoryResponse, error)
+
+	// ListReservationsWithResponse The brand's reservations
+	//
+	// Newest first; keyset pagination.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/reservations (the `ListReservations` operationId).
+	ListReservationsWithResponse(ctx context.Context, brandId BrandId, params *ListReservationsParams, reqEditors ...RequestEditorFn) (*ListReservationsResponse, error)
+
+	// CreateReservationWithBodyWithResponse Hold stock for a cart or a checkout
+	//
+	// Holds every line, all or nothing, until `expiresAt` (`ttlSeconds`, 60..86,400, default
+	// 900). A line with `locationId` is held there; a line without one is allocated from the
+	// brand's active locations by the allocation rule: the location with the most available
+	// stock first, ties broken by location code, split over further locations when one is not
+	// enough. Lines naming the same product (and location) are summed first. Not enough stock:
+	// 422 `insufficient_stock` listing each short line; nothing is held. Draft or archived
+	// products: 422 `product_unavailable`. An expired hold never blocks a sale, even before the
+	// sweeper has released it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/reservations (the `CreateReservation` operationId).
+	CreateReservationWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreateReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReservationResponse, error)
+
+	// CreateReservationWithResponse Hold stock for a cart or a checkout
+	//
+	// Holds every line, all or nothing, until `expiresAt` (`ttlSeconds`, 60..86,400, default
+	// 900). A line with `locationId` is held there; a line without one is allocated from the
+	// brand's active locations by the allocation rule: the location with the most available
+	// stock first, ties broken by location code, split over further locations when one is not
+	// enough. Lines naming the same product (and location) are summed first. Not enough stock:
+	// 422 `insufficient_stock` listing each short line; nothing is held. Draft or archived
+	// products: 422 `product_unavailable`. An expired hold never blocks a sale, even before the
+	// sweeper has released it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/reservations (the `CreateReservation` operationId).
+	CreateReservationWithResponse(ctx context.Context, brandId BrandId, params *CreateReservationParams, body CreateReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReservationResponse, error)
+
+	// ReleaseReservationWithResponse Release a reservation's holds
+	//
+	// `release` movements give the held stock back. Releasing a reservation that is already released or expired is also a 204; a consumed one (an order took it) is a 409 (`reservation_not_active`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /brands/{brandId}/reservations/{reservationId} (the `ReleaseReservation` operationId).
+	ReleaseReservationWithResponse(ctx context.Context, brandId BrandId, reservationId ReservationId, reqEditors ...RequestEditorFn) (*ReleaseReservationResponse, error)
+
+	// GetReservationWithResponse A reservation
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/reservations/{reservationId} (the `GetReservation` operationId).
+	GetReservationWithResponse(ctx context.Context, brandId BrandId, reservationId ReservationId, reqEditors ...RequestEditorFn) (*GetReservationResponse, error)
+
+	// ExtendReservationWithBodyWithResponse Move a reservation's expiry
+	//
+	// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
+	ExtendReservationWithBodyWithResponse(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ExtendReservationResponse, error)
+
+	// ExtendReservationWithResponse Move a reservation's expiry
+	//
+	// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
+	ExtendReservationWithResponse(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, body ExtendReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*ExtendReservationResponse, error)
 
 	// GetHealthzWithResponse Liveness probe
 	//
@@ -4815,6 +7597,7 @@ type AdminUpdateUserResponse404Headers struct {
 
 // AdminUpdateUserResponse409Headers the declared response headers of an HTTP 409 response for AdminUpdateUser
 type AdminUpdateUserResponse409Headers struct {
+	RetryAfter *int
 	XRequestId *string
 }
 
@@ -4973,6 +7756,7 @@ type AcceptInviteResponse401Headers struct {
 
 // AcceptInviteResponse409Headers the declared response headers of an HTTP 409 response for AcceptInvite
 type AcceptInviteResponse409Headers struct {
+	RetryAfter *int
 	XRequestId *string
 }
 
@@ -5705,6 +8489,7 @@ type RegisterResponse400Headers struct {
 
 // RegisterResponse409Headers the declared response headers of an HTTP 409 response for Register
 type RegisterResponse409Headers struct {
+	RetryAfter *int
 	XRequestId *string
 }
 
@@ -6349,6 +9134,981 @@ func (r UpdateBrandResponse) ContentType() string {
 	return ""
 }
 
+// ListStockLevelsResponse400Headers the declared response headers of an HTTP 400 response for ListStockLevels
+type ListStockLevelsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListStockLevelsResponse401Headers the declared response headers of an HTTP 401 response for ListStockLevels
+type ListStockLevelsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListStockLevelsResponse404Headers the declared response headers of an HTTP 404 response for ListStockLevels
+type ListStockLevelsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListStockLevelsResponse500Headers the declared response headers of an HTTP 500 response for ListStockLevels
+type ListStockLevelsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListStockLevelsResponse503Headers the declared response headers of an HTTP 503 response for ListStockLevels
+type ListStockLevelsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListStockLevelsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StockLevelList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListStockLevelsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListStockLevelsResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListStockLevelsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListStockLevelsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListStockLevelsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListStockLevelsResponse) GetJSON200() *StockLevelList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListStockLevelsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListStockLevelsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListStockLevelsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListStockLevelsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListStockLevelsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListStockLevelsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListStockLevelsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListStockLevelsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListStockLevelsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateStockAdjustmentResponse201Headers the declared response headers of an HTTP 201 response for CreateStockAdjustment
+type CreateStockAdjustmentResponse201Headers struct {
+	IdempotentReplayed *string
+}
+
+// CreateStockAdjustmentResponse400Headers the declared response headers of an HTTP 400 response for CreateStockAdjustment
+type CreateStockAdjustmentResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateStockAdjustmentResponse401Headers the declared response headers of an HTTP 401 response for CreateStockAdjustment
+type CreateStockAdjustmentResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateStockAdjustmentResponse403Headers the declared response headers of an HTTP 403 response for CreateStockAdjustment
+type CreateStockAdjustmentResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateStockAdjustmentResponse404Headers the declared response headers of an HTTP 404 response for CreateStockAdjustment
+type CreateStockAdjustmentResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateStockAdjustmentResponse409Headers the declared response headers of an HTTP 409 response for CreateStockAdjustment
+type CreateStockAdjustmentResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateStockAdjustmentResponse413Headers the declared response headers of an HTTP 413 response for CreateStockAdjustment
+type CreateStockAdjustmentResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateStockAdjustmentResponse415Headers the declared response headers of an HTTP 415 response for CreateStockAdjustment
+type CreateStockAdjustmentResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateStockAdjustmentResponse422Headers the declared response headers of an HTTP 422 response for CreateStockAdjustment
+type CreateStockAdjustmentResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateStockAdjustmentResponse500Headers the declared response headers of an HTTP 500 response for CreateStockAdjustment
+type CreateStockAdjustmentResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateStockAdjustmentResponse503Headers the declared response headers of an HTTP 503 response for CreateStockAdjustment
+type CreateStockAdjustmentResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateStockAdjustmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *StockChanged
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateStockAdjustmentResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateStockAdjustmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateStockAdjustmentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateStockAdjustmentResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateStockAdjustmentResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateStockAdjustmentResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateStockAdjustmentResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateStockAdjustmentResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateStockAdjustmentResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateStockAdjustmentResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateStockAdjustmentResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateStockAdjustmentResponse) GetJSON201() *StockChanged {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateStockAdjustmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateStockAdjustmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateStockAdjustmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateStockAdjustmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateStockCountResponse201Headers the declared response headers of an HTTP 201 response for CreateStockCount
+type CreateStockCountResponse201Headers struct {
+	IdempotentReplayed *string
+}
+
+// CreateStockCountResponse400Headers the declared response headers of an HTTP 400 response for CreateStockCount
+type CreateStockCountResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateStockCountResponse401Headers the declared response headers of an HTTP 401 response for CreateStockCount
+type CreateStockCountResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateStockCountResponse403Headers the declared response headers of an HTTP 403 response for CreateStockCount
+type CreateStockCountResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateStockCountResponse404Headers the declared response headers of an HTTP 404 response for CreateStockCount
+type CreateStockCountResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateStockCountResponse409Headers the declared response headers of an HTTP 409 response for CreateStockCount
+type CreateStockCountResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateStockCountResponse413Headers the declared response headers of an HTTP 413 response for CreateStockCount
+type CreateStockCountResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateStockCountResponse415Headers the declared response headers of an HTTP 415 response for CreateStockCount
+type CreateStockCountResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateStockCountResponse422Headers the declared response headers of an HTTP 422 response for CreateStockCount
+type CreateStockCountResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateStockCountResponse500Headers the declared response headers of an HTTP 500 response for CreateStockCount
+type CreateStockCountResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateStockCountResponse503Headers the declared response headers of an HTTP 503 response for CreateStockCount
+type CreateStockCountResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateStockCountResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *StockChanged
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateStockCountResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateStockCountResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateStockCountResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateStockCountResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateStockCountResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateStockCountResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateStockCountResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateStockCountResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateStockCountResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateStockCountResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateStockCountResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateStockCountResponse) GetJSON201() *StockChanged {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateStockCountResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateStockCountResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateStockCountResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateStockCountResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateStockCountResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateStockCountResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateStockCountResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateStockCountResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateStockCountResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateStockCountResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateStockCountResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateStockCountResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateStockCountResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateStockCountResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListStockMovementsResponse400Headers the declared response headers of an HTTP 400 response for ListStockMovements
+type ListStockMovementsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListStockMovementsResponse401Headers the declared response headers of an HTTP 401 response for ListStockMovements
+type ListStockMovementsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListStockMovementsResponse404Headers the declared response headers of an HTTP 404 response for ListStockMovements
+type ListStockMovementsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListStockMovementsResponse500Headers the declared response headers of an HTTP 500 response for ListStockMovements
+type ListStockMovementsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListStockMovementsResponse503Headers the declared response headers of an HTTP 503 response for ListStockMovements
+type ListStockMovementsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListStockMovementsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StockMovementList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListStockMovementsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListStockMovementsResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListStockMovementsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListStockMovementsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListStockMovementsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListStockMovementsResponse) GetJSON200() *StockMovementList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListStockMovementsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListStockMovementsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListStockMovementsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListStockMovementsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListStockMovementsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListStockMovementsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListStockMovementsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListStockMovementsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListStockMovementsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateStockTransferResponse201Headers the declared response headers of an HTTP 201 response for CreateStockTransfer
+type CreateStockTransferResponse201Headers struct {
+	IdempotentReplayed *string
+}
+
+// CreateStockTransferResponse400Headers the declared response headers of an HTTP 400 response for CreateStockTransfer
+type CreateStockTransferResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateStockTransferResponse401Headers the declared response headers of an HTTP 401 response for CreateStockTransfer
+type CreateStockTransferResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateStockTransferResponse403Headers the declared response headers of an HTTP 403 response for CreateStockTransfer
+type CreateStockTransferResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateStockTransferResponse404Headers the declared response headers of an HTTP 404 response for CreateStockTransfer
+type CreateStockTransferResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateStockTransferResponse409Headers the declared response headers of an HTTP 409 response for CreateStockTransfer
+type CreateStockTransferResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateStockTransferResponse413Headers the declared response headers of an HTTP 413 response for CreateStockTransfer
+type CreateStockTransferResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateStockTransferResponse415Headers the declared response headers of an HTTP 415 response for CreateStockTransfer
+type CreateStockTransferResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateStockTransferResponse422Headers the declared response headers of an HTTP 422 response for CreateStockTransfer
+type CreateStockTransferResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateStockTransferResponse500Headers the declared response headers of an HTTP 500 response for CreateStockTransfer
+type CreateStockTransferResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateStockTransferResponse503Headers the declared response headers of an HTTP 503 response for CreateStockTransfer
+type CreateStockTransferResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateStockTransferResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *StockChanged
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateStockTransferResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateStockTransferResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateStockTransferResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateStockTransferResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateStockTransferResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateStockTransferResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateStockTransferResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateStockTransferResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateStockTransferResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateStockTransferResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateStockTransferResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateStockTransferResponse) GetJSON201() *StockChanged {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateStockTransferResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateStockTransferResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateStockTransferResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateStockTransferResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateStockTransferResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateStockTransferResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateStockTransferResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateStockTransferResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateStockTransferResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateStockTransferResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateStockTransferResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateStockTransferResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateStockTransferResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateStockTransferResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateStockLevelResponse200Headers the declared response headers of an HTTP 200 response for UpdateStockLevel
+type UpdateStockLevelResponse200Headers struct {
+	ETag *string
+}
+
+// UpdateStockLevelResponse400Headers the declared response headers of an HTTP 400 response for UpdateStockLevel
+type UpdateStockLevelResponse400Headers struct {
+	XRequestId *string
+}
+
+// UpdateStockLevelResponse401Headers the declared response headers of an HTTP 401 response for UpdateStockLevel
+type UpdateStockLevelResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// UpdateStockLevelResponse403Headers the declared response headers of an HTTP 403 response for UpdateStockLevel
+type UpdateStockLevelResponse403Headers struct {
+	XRequestId *string
+}
+
+// UpdateStockLevelResponse404Headers the declared response headers of an HTTP 404 response for UpdateStockLevel
+type UpdateStockLevelResponse404Headers struct {
+	XRequestId *string
+}
+
+// UpdateStockLevelResponse412Headers the declared response headers of an HTTP 412 response for UpdateStockLevel
+type UpdateStockLevelResponse412Headers struct {
+	XRequestId *string
+}
+
+// UpdateStockLevelResponse413Headers the declared response headers of an HTTP 413 response for UpdateStockLevel
+type UpdateStockLevelResponse413Headers struct {
+	XRequestId *string
+}
+
+// UpdateStockLevelResponse415Headers the declared response headers of an HTTP 415 response for UpdateStockLevel
+type UpdateStockLevelResponse415Headers struct {
+	XRequestId *string
+}
+
+// UpdateStockLevelResponse500Headers the declared response headers of an HTTP 500 response for UpdateStockLevel
+type UpdateStockLevelResponse500Headers struct {
+	XRequestId *string
+}
+
+// UpdateStockLevelResponse503Headers the declared response headers of an HTTP 503 response for UpdateStockLevel
+type UpdateStockLevelResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type UpdateStockLevelResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StockLevel
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateStockLevelResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdateStockLevelResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateStockLevelResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdateStockLevelResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdateStockLevelResponse404Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *UpdateStockLevelResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdateStockLevelResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UpdateStockLevelResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdateStockLevelResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateStockLevelResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateStockLevelResponse) GetJSON200() *StockLevel {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateStockLevelResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateStockLevelResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateStockLevelResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateStockLevelResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateStockLevelResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateStockLevelResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateStockLevelResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateStockLevelResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateStockLevelResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateStockLevelResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateStockLevelResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateStockLevelResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateStockLevelResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListInvitationsResponse400Headers the declared response headers of an HTTP 400 response for ListInvitations
 type ListInvitationsResponse400Headers struct {
 	XRequestId *string
@@ -6475,6 +10235,7 @@ type CreateInvitationResponse404Headers struct {
 
 // CreateInvitationResponse409Headers the declared response headers of an HTTP 409 response for CreateInvitation
 type CreateInvitationResponse409Headers struct {
+	RetryAfter *int
 	XRequestId *string
 }
 
@@ -6631,6 +10392,7 @@ type RevokeInvitationResponse404Headers struct {
 
 // RevokeInvitationResponse409Headers the declared response headers of an HTTP 409 response for RevokeInvitation
 type RevokeInvitationResponse409Headers struct {
+	RetryAfter *int
 	XRequestId *string
 }
 
@@ -6825,6 +10587,608 @@ func (r GetInvitationResponse) ContentType() string {
 	return ""
 }
 
+// ListLocationsResponse400Headers the declared response headers of an HTTP 400 response for ListLocations
+type ListLocationsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListLocationsResponse401Headers the declared response headers of an HTTP 401 response for ListLocations
+type ListLocationsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListLocationsResponse404Headers the declared response headers of an HTTP 404 response for ListLocations
+type ListLocationsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListLocationsResponse500Headers the declared response headers of an HTTP 500 response for ListLocations
+type ListLocationsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListLocationsResponse503Headers the declared response headers of an HTTP 503 response for ListLocations
+type ListLocationsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListLocationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LocationList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListLocationsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListLocationsResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListLocationsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListLocationsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListLocationsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListLocationsResponse) GetJSON200() *LocationList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListLocationsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListLocationsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListLocationsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListLocationsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListLocationsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListLocationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListLocationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListLocationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListLocationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateLocationResponse201Headers the declared response headers of an HTTP 201 response for CreateLocation
+type CreateLocationResponse201Headers struct {
+	ETag     *string
+	Location *string
+}
+
+// CreateLocationResponse400Headers the declared response headers of an HTTP 400 response for CreateLocation
+type CreateLocationResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateLocationResponse401Headers the declared response headers of an HTTP 401 response for CreateLocation
+type CreateLocationResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateLocationResponse403Headers the declared response headers of an HTTP 403 response for CreateLocation
+type CreateLocationResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateLocationResponse404Headers the declared response headers of an HTTP 404 response for CreateLocation
+type CreateLocationResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateLocationResponse409Headers the declared response headers of an HTTP 409 response for CreateLocation
+type CreateLocationResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateLocationResponse413Headers the declared response headers of an HTTP 413 response for CreateLocation
+type CreateLocationResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateLocationResponse415Headers the declared response headers of an HTTP 415 response for CreateLocation
+type CreateLocationResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateLocationResponse500Headers the declared response headers of an HTTP 500 response for CreateLocation
+type CreateLocationResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateLocationResponse503Headers the declared response headers of an HTTP 503 response for CreateLocation
+type CreateLocationResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateLocationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *StockLocation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateLocationResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateLocationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateLocationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateLocationResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateLocationResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateLocationResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateLocationResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateLocationResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateLocationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateLocationResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateLocationResponse) GetJSON201() *StockLocation {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateLocationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateLocationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateLocationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateLocationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateLocationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateLocationResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateLocationResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateLocationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateLocationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateLocationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateLocationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateLocationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateLocationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetLocationResponse200Headers the declared response headers of an HTTP 200 response for GetLocation
+type GetLocationResponse200Headers struct {
+	ETag *string
+}
+
+// GetLocationResponse400Headers the declared response headers of an HTTP 400 response for GetLocation
+type GetLocationResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetLocationResponse401Headers the declared response headers of an HTTP 401 response for GetLocation
+type GetLocationResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetLocationResponse404Headers the declared response headers of an HTTP 404 response for GetLocation
+type GetLocationResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetLocationResponse500Headers the declared response headers of an HTTP 500 response for GetLocation
+type GetLocationResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetLocationResponse503Headers the declared response headers of an HTTP 503 response for GetLocation
+type GetLocationResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetLocationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StockLocation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetLocationResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetLocationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetLocationResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetLocationResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetLocationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetLocationResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetLocationResponse) GetJSON200() *StockLocation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetLocationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetLocationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetLocationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetLocationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetLocationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLocationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLocationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLocationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLocationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateLocationResponse200Headers the declared response headers of an HTTP 200 response for UpdateLocation
+type UpdateLocationResponse200Headers struct {
+	ETag *string
+}
+
+// UpdateLocationResponse400Headers the declared response headers of an HTTP 400 response for UpdateLocation
+type UpdateLocationResponse400Headers struct {
+	XRequestId *string
+}
+
+// UpdateLocationResponse401Headers the declared response headers of an HTTP 401 response for UpdateLocation
+type UpdateLocationResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// UpdateLocationResponse403Headers the declared response headers of an HTTP 403 response for UpdateLocation
+type UpdateLocationResponse403Headers struct {
+	XRequestId *string
+}
+
+// UpdateLocationResponse404Headers the declared response headers of an HTTP 404 response for UpdateLocation
+type UpdateLocationResponse404Headers struct {
+	XRequestId *string
+}
+
+// UpdateLocationResponse409Headers the declared response headers of an HTTP 409 response for UpdateLocation
+type UpdateLocationResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// UpdateLocationResponse412Headers the declared response headers of an HTTP 412 response for UpdateLocation
+type UpdateLocationResponse412Headers struct {
+	XRequestId *string
+}
+
+// UpdateLocationResponse413Headers the declared response headers of an HTTP 413 response for UpdateLocation
+type UpdateLocationResponse413Headers struct {
+	XRequestId *string
+}
+
+// UpdateLocationResponse415Headers the declared response headers of an HTTP 415 response for UpdateLocation
+type UpdateLocationResponse415Headers struct {
+	XRequestId *string
+}
+
+// UpdateLocationResponse500Headers the declared response headers of an HTTP 500 response for UpdateLocation
+type UpdateLocationResponse500Headers struct {
+	XRequestId *string
+}
+
+// UpdateLocationResponse503Headers the declared response headers of an HTTP 503 response for UpdateLocation
+type UpdateLocationResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type UpdateLocationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StockLocation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateLocationResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdateLocationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateLocationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdateLocationResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdateLocationResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UpdateLocationResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *UpdateLocationResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdateLocationResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UpdateLocationResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdateLocationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateLocationResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateLocationResponse) GetJSON200() *StockLocation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateLocationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateLocationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateLocationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateLocationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateLocationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateLocationResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateLocationResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateLocationResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateLocationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateLocationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateLocationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateLocationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateLocationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateLocationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListMembersResponse400Headers the declared response headers of an HTTP 400 response for ListMembers
 type ListMembersResponse400Headers struct {
 	XRequestId *string
@@ -6946,6 +11310,7 @@ type RemoveMemberResponse404Headers struct {
 
 // RemoveMemberResponse409Headers the declared response headers of an HTTP 409 response for RemoveMember
 type RemoveMemberResponse409Headers struct {
+	RetryAfter *int
 	XRequestId *string
 }
 
@@ -7065,6 +11430,7 @@ type UpdateMemberResponse404Headers struct {
 
 // UpdateMemberResponse409Headers the declared response headers of an HTTP 409 response for UpdateMember
 type UpdateMemberResponse409Headers struct {
+	RetryAfter *int
 	XRequestId *string
 }
 
@@ -7323,6 +11689,7 @@ type CreateProductResponse404Headers struct {
 
 // CreateProductResponse409Headers the declared response headers of an HTTP 409 response for CreateProduct
 type CreateProductResponse409Headers struct {
+	RetryAfter *int
 	XRequestId *string
 }
 
@@ -7619,6 +11986,7 @@ type DeleteProductResponse404Headers struct {
 
 // DeleteProductResponse409Headers the declared response headers of an HTTP 409 response for DeleteProduct
 type DeleteProductResponse409Headers struct {
+	RetryAfter *int
 	XRequestId *string
 }
 
@@ -7862,6 +12230,7 @@ type UpdateProductResponse404Headers struct {
 
 // UpdateProductResponse409Headers the declared response headers of an HTTP 409 response for UpdateProduct
 type UpdateProductResponse409Headers struct {
+	RetryAfter *int
 	XRequestId *string
 }
 
@@ -8003,6 +12372,872 @@ func (r UpdateProductResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateProductResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetProductInventoryResponse400Headers the declared response headers of an HTTP 400 response for GetProductInventory
+type GetProductInventoryResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetProductInventoryResponse401Headers the declared response headers of an HTTP 401 response for GetProductInventory
+type GetProductInventoryResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetProductInventoryResponse404Headers the declared response headers of an HTTP 404 response for GetProductInventory
+type GetProductInventoryResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetProductInventoryResponse500Headers the declared response headers of an HTTP 500 response for GetProductInventory
+type GetProductInventoryResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetProductInventoryResponse503Headers the declared response headers of an HTTP 503 response for GetProductInventory
+type GetProductInventoryResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetProductInventoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ProductInventory
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetProductInventoryResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetProductInventoryResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetProductInventoryResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetProductInventoryResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetProductInventoryResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetProductInventoryResponse) GetJSON200() *ProductInventory {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetProductInventoryResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetProductInventoryResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetProductInventoryResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetProductInventoryResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetProductInventoryResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetProductInventoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetProductInventoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetProductInventoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetProductInventoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListReservationsResponse400Headers the declared response headers of an HTTP 400 response for ListReservations
+type ListReservationsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListReservationsResponse401Headers the declared response headers of an HTTP 401 response for ListReservations
+type ListReservationsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListReservationsResponse404Headers the declared response headers of an HTTP 404 response for ListReservations
+type ListReservationsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListReservationsResponse500Headers the declared response headers of an HTTP 500 response for ListReservations
+type ListReservationsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListReservationsResponse503Headers the declared response headers of an HTTP 503 response for ListReservations
+type ListReservationsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListReservationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReservationList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListReservationsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListReservationsResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListReservationsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListReservationsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListReservationsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListReservationsResponse) GetJSON200() *ReservationList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListReservationsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListReservationsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListReservationsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListReservationsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListReservationsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListReservationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListReservationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListReservationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListReservationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateReservationResponse201Headers the declared response headers of an HTTP 201 response for CreateReservation
+type CreateReservationResponse201Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+}
+
+// CreateReservationResponse400Headers the declared response headers of an HTTP 400 response for CreateReservation
+type CreateReservationResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateReservationResponse401Headers the declared response headers of an HTTP 401 response for CreateReservation
+type CreateReservationResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateReservationResponse403Headers the declared response headers of an HTTP 403 response for CreateReservation
+type CreateReservationResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateReservationResponse404Headers the declared response headers of an HTTP 404 response for CreateReservation
+type CreateReservationResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateReservationResponse409Headers the declared response headers of an HTTP 409 response for CreateReservation
+type CreateReservationResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateReservationResponse413Headers the declared response headers of an HTTP 413 response for CreateReservation
+type CreateReservationResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateReservationResponse415Headers the declared response headers of an HTTP 415 response for CreateReservation
+type CreateReservationResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateReservationResponse422Headers the declared response headers of an HTTP 422 response for CreateReservation
+type CreateReservationResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateReservationResponse500Headers the declared response headers of an HTTP 500 response for CreateReservation
+type CreateReservationResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateReservationResponse503Headers the declared response headers of an HTTP 503 response for CreateReservation
+type CreateReservationResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateReservationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Reservation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateReservationResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateReservationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateReservationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateReservationResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateReservationResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateReservationResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateReservationResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateReservationResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateReservationResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateReservationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateReservationResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateReservationResponse) GetJSON201() *Reservation {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateReservationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateReservationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateReservationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateReservationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateReservationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateReservationResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateReservationResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateReservationResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateReservationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateReservationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateReservationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateReservationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateReservationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateReservationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReleaseReservationResponse400Headers the declared response headers of an HTTP 400 response for ReleaseReservation
+type ReleaseReservationResponse400Headers struct {
+	XRequestId *string
+}
+
+// ReleaseReservationResponse401Headers the declared response headers of an HTTP 401 response for ReleaseReservation
+type ReleaseReservationResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ReleaseReservationResponse403Headers the declared response headers of an HTTP 403 response for ReleaseReservation
+type ReleaseReservationResponse403Headers struct {
+	XRequestId *string
+}
+
+// ReleaseReservationResponse404Headers the declared response headers of an HTTP 404 response for ReleaseReservation
+type ReleaseReservationResponse404Headers struct {
+	XRequestId *string
+}
+
+// ReleaseReservationResponse409Headers the declared response headers of an HTTP 409 response for ReleaseReservation
+type ReleaseReservationResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// ReleaseReservationResponse500Headers the declared response headers of an HTTP 500 response for ReleaseReservation
+type ReleaseReservationResponse500Headers struct {
+	XRequestId *string
+}
+
+// ReleaseReservationResponse503Headers the declared response headers of an HTTP 503 response for ReleaseReservation
+type ReleaseReservationResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ReleaseReservationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ReleaseReservationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ReleaseReservationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ReleaseReservationResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ReleaseReservationResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ReleaseReservationResponse409Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ReleaseReservationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ReleaseReservationResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReleaseReservationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReleaseReservationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReleaseReservationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReleaseReservationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ReleaseReservationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ReleaseReservationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ReleaseReservationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ReleaseReservationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReleaseReservationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReleaseReservationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReleaseReservationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetReservationResponse200Headers the declared response headers of an HTTP 200 response for GetReservation
+type GetReservationResponse200Headers struct {
+	ETag *string
+}
+
+// GetReservationResponse400Headers the declared response headers of an HTTP 400 response for GetReservation
+type GetReservationResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetReservationResponse401Headers the declared response headers of an HTTP 401 response for GetReservation
+type GetReservationResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetReservationResponse404Headers the declared response headers of an HTTP 404 response for GetReservation
+type GetReservationResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetReservationResponse500Headers the declared response headers of an HTTP 500 response for GetReservation
+type GetReservationResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetReservationResponse503Headers the declared response headers of an HTTP 503 response for GetReservation
+type GetReservationResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetReservationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Reservation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetReservationResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetReservationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetReservationResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetReservationResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetReservationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetReservationResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReservationResponse) GetJSON200() *Reservation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetReservationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetReservationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetReservationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetReservationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetReservationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReservationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReservationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReservationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReservationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExtendReservationResponse200Headers the declared response headers of an HTTP 200 response for ExtendReservation
+type ExtendReservationResponse200Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+// ExtendReservationResponse400Headers the declared response headers of an HTTP 400 response for ExtendReservation
+type ExtendReservationResponse400Headers struct {
+	XRequestId *string
+}
+
+// ExtendReservationResponse401Headers the declared response headers of an HTTP 401 response for ExtendReservation
+type ExtendReservationResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ExtendReservationResponse403Headers the declared response headers of an HTTP 403 response for ExtendReservation
+type ExtendReservationResponse403Headers struct {
+	XRequestId *string
+}
+
+// ExtendReservationResponse404Headers the declared response headers of an HTTP 404 response for ExtendReservation
+type ExtendReservationResponse404Headers struct {
+	XRequestId *string
+}
+
+// ExtendReservationResponse409Headers the declared response headers of an HTTP 409 response for ExtendReservation
+type ExtendReservationResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// ExtendReservationResponse413Headers the declared response headers of an HTTP 413 response for ExtendReservation
+type ExtendReservationResponse413Headers struct {
+	XRequestId *string
+}
+
+// ExtendReservationResponse415Headers the declared response headers of an HTTP 415 response for ExtendReservation
+type ExtendReservationResponse415Headers struct {
+	XRequestId *string
+}
+
+// ExtendReservationResponse422Headers the declared response headers of an HTTP 422 response for ExtendReservation
+type ExtendReservationResponse422Headers struct {
+	XRequestId *string
+}
+
+// ExtendReservationResponse500Headers the declared response headers of an HTTP 500 response for ExtendReservation
+type ExtendReservationResponse500Headers struct {
+	XRequestId *string
+}
+
+// ExtendReservationResponse503Headers the declared response headers of an HTTP 503 response for ExtendReservation
+type ExtendReservationResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ExtendReservationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Reservation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExtendReservationResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ExtendReservationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ExtendReservationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ExtendReservationResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ExtendReservationResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ExtendReservationResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ExtendReservationResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *ExtendReservationResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ExtendReservationResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ExtendReservationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ExtendReservationResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ExtendReservationResponse) GetJSON200() *Reservation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ExtendReservationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ExtendReservationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ExtendReservationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ExtendReservationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ExtendReservationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ExtendReservationResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ExtendReservationResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ExtendReservationResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ExtendReservationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ExtendReservationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ExtendReservationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExtendReservationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExtendReservationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExtendReservationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8625,6 +13860,170 @@ func (c *ClientWithResponses) UpdateBrandWithResponse(ctx context.Context, brand
 	return ParseUpdateBrandResponse(rsp)
 }
 
+// ListStockLevelsWithResponse Stock levels
+//
+// One level per product and location that ever had a movement, ordered by product then location (keyset pagination). `available` is `onHand − reserved`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/inventory (the `ListStockLevels` operationId).
+func (c *ClientWithResponses) ListStockLevelsWithResponse(ctx context.Context, brandId BrandId, params *ListStockLevelsParams, reqEditors ...RequestEditorFn) (*ListStockLevelsResponse, error) {
+	rsp, err := c.ListStockLevels(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListStockLevelsResponse(rsp)
+}
+
+// CreateStockAdjustmentWithBodyWithResponse Receive, adjust or return stock
+//
+// All or nothing over 1..1,000 lines; lines naming the same level are summed before any
+// check. A negative delta may not take `onHand` below `reserved` (422,
+// `insufficient_stock`, listing each short line). Unknown or other brands' products and
+// locations are a 404; an inactive location a 409 (`location_inactive`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/inventory/adjustments (the `CreateStockAdjustment` operationId).
+func (c *ClientWithResponses) CreateStockAdjustmentWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreateStockAdjustmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateStockAdjustmentResponse, error) {
+	rsp, err := c.CreateStockAdjustmentWithBody(ctx, brandId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateStockAdjustmentResponse(rsp)
+}
+
+// CreateStockAdjustmentWithResponse Receive, adjust or return stock
+//
+// All or nothing over 1..1,000 lines; lines naming the same level are summed before any
+// check. A negative delta may not take `onHand` below `reserved` (422,
+// `insufficient_stock`, listing each short line). Unknown or other brands' products and
+// locations are a 404; an inactive location a 409 (`location_inactive`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/inventory/adjustments (the `CreateStockAdjustment` operationId).
+func (c *ClientWithResponses) CreateStockAdjustmentWithResponse(ctx context.Context, brandId BrandId, params *CreateStockAdjustmentParams, body CreateStockAdjustmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateStockAdjustmentResponse, error) {
+	rsp, err := c.CreateStockAdjustment(ctx, brandId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateStockAdjustmentResponse(rsp)
+}
+
+// CreateStockCountWithBodyWithResponse Record a cycle count (compare-and-set of onHand)
+//
+// Sets each line's `onHand` (a `count` movement of the difference; a line that matches
+// writes nothing). When `expectedOnHand` is given and differs from the current value nothing
+// is written: 409 `stock_changed`, whose `lines` give the current values. A count below
+// `reserved` is a 422 (`insufficient_stock`). All or nothing over 1..1,000 lines, which must
+// name distinct levels.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/inventory/counts (the `CreateStockCount` operationId).
+func (c *ClientWithResponses) CreateStockCountWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreateStockCountParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateStockCountResponse, error) {
+	rsp, err := c.CreateStockCountWithBody(ctx, brandId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateStockCountResponse(rsp)
+}
+
+// CreateStockCountWithResponse Record a cycle count (compare-and-set of onHand)
+//
+// Sets each line's `onHand` (a `count` movement of the difference; a line that matches
+// writes nothing). When `expectedOnHand` is given and differs from the current value nothing
+// is written: 409 `stock_changed`, whose `lines` give the current values. A count below
+// `reserved` is a 422 (`insufficient_stock`). All or nothing over 1..1,000 lines, which must
+// name distinct levels.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/inventory/counts (the `CreateStockCount` operationId).
+func (c *ClientWithResponses) CreateStockCountWithResponse(ctx context.Context, brandId BrandId, params *CreateStockCountParams, body CreateStockCountJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateStockCountResponse, error) {
+	rsp, err := c.CreateStockCount(ctx, brandId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateStockCountResponse(rsp)
+}
+
+// ListStockMovementsWithResponse The ledger
+//
+// Every change of a level's `onHand` or `reserved` is one immutable movement, appended in the transaction of the change: a level's quantities are the sums of its movements' deltas. Newest first; keyset pagination. `createdAfter` is inclusive, `createdBefore` exclusive.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/inventory/movements (the `ListStockMovements` operationId).
+func (c *ClientWithResponses) ListStockMovementsWithResponse(ctx context.Context, brandId BrandId, params *ListStockMovementsParams, reqEditors ...RequestEditorFn) (*ListStockMovementsResponse, error) {
+	rsp, err := c.ListStockMovements(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListStockMovementsResponse(rsp)
+}
+
+// CreateStockTransferWithBodyWithResponse Move available stock between two locations
+//
+// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`); the same location twice is a 400.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/inventory/transfers (the `CreateStockTransfer` operationId).
+func (c *ClientWithResponses) CreateStockTransferWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreateStockTransferParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateStockTransferResponse, error) {
+	rsp, err := c.CreateStockTransferWithBody(ctx, brandId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateStockTransferResponse(rsp)
+}
+
+// CreateStockTransferWithResponse Move available stock between two locations
+//
+// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`); the same location twice is a 400.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/inventory/transfers (the `CreateStockTransfer` operationId).
+func (c *ClientWithResponses) CreateStockTransferWithResponse(ctx context.Context, brandId BrandId, params *CreateStockTransferParams, body CreateStockTransferJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateStockTransferResponse, error) {
+	rsp, err := c.CreateStockTransfer(ctx, brandId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateStockTransferResponse(rsp)
+}
+
+// UpdateStockLevelWithBodyWithResponse Set a level's reorder point
+//
+// Only `reorderPoint` (`null` clears it): quantities change only through movements. The level must exist (it is created by its first movement). Honours `If-Match` (412).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/inventory/{productId}/{locationId} (the `UpdateStockLevel` operationId).
+func (c *ClientWithResponses) UpdateStockLevelWithBodyWithResponse(ctx context.Context, brandId BrandId, productId ProductId, locationId LocationId, params *UpdateStockLevelParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateStockLevelResponse, error) {
+	rsp, err := c.UpdateStockLevelWithBody(ctx, brandId, productId, locationId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateStockLevelResponse(rsp)
+}
+
+// UpdateStockLevelWithResponse Set a level's reorder point
+//
+// Only `reorderPoint` (`null` clears it): quantities change only through movements. The level must exist (it is created by its first movement). Honours `If-Match` (412).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/inventory/{productId}/{locationId} (the `UpdateStockLevel` operationId).
+func (c *ClientWithResponses) UpdateStockLevelWithResponse(ctx context.Context, brandId BrandId, productId ProductId, locationId LocationId, params *UpdateStockLevelParams, body UpdateStockLevelJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateStockLevelResponse, error) {
+	rsp, err := c.UpdateStockLevel(ctx, brandId, productId, locationId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateStockLevelResponse(rsp)
+}
+
 // ListInvitationsWithResponse The brand's invitations, newest first
 //
 // Returns a wrapper object for the known response body format(s).
@@ -8698,6 +14097,94 @@ func (c *ClientWithResponses) GetInvitationWithResponse(ctx context.Context, bra
 		return nil, err
 	}
 	return ParseGetInvitationResponse(rsp)
+}
+
+// ListLocationsWithResponse The brand's stock locations
+//
+// Oldest first; keyset pagination.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/locations (the `ListLocations` operationId).
+func (c *ClientWithResponses) ListLocationsWithResponse(ctx context.Context, brandId BrandId, params *ListLocationsParams, reqEditors ...RequestEditorFn) (*ListLocationsResponse, error) {
+	rsp, err := c.ListLocations(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListLocationsResponse(rsp)
+}
+
+// CreateLocationWithBodyWithResponse Add a stock location (a warehouse, a store, a shelf)
+//
+// `code` is unique within the brand (409, `location_code_taken`). A location is never deleted once its ledger has movements: deactivate it instead.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/locations (the `CreateLocation` operationId).
+func (c *ClientWithResponses) CreateLocationWithBodyWithResponse(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateLocationResponse, error) {
+	rsp, err := c.CreateLocationWithBody(ctx, brandId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateLocationResponse(rsp)
+}
+
+// CreateLocationWithResponse Add a stock location (a warehouse, a store, a shelf)
+//
+// `code` is unique within the brand (409, `location_code_taken`). A location is never deleted once its ledger has movements: deactivate it instead.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/locations (the `CreateLocation` operationId).
+func (c *ClientWithResponses) CreateLocationWithResponse(ctx context.Context, brandId BrandId, body CreateLocationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateLocationResponse, error) {
+	rsp, err := c.CreateLocation(ctx, brandId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateLocationResponse(rsp)
+}
+
+// GetLocationWithResponse A stock location
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/locations/{locationId} (the `GetLocation` operationId).
+func (c *ClientWithResponses) GetLocationWithResponse(ctx context.Context, brandId BrandId, locationId LocationId, reqEditors ...RequestEditorFn) (*GetLocationResponse, error) {
+	rsp, err := c.GetLocation(ctx, brandId, locationId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLocationResponse(rsp)
+}
+
+// UpdateLocationWithBodyWithResponse Change a location, or deactivate it
+//
+// Only the fields given change; `address: null` clears it. A location that holds stock on hand or live reservations cannot be deactivated (409, `location_in_use`); an inactive location takes no stock movement (409, `location_inactive`). Honours `If-Match` (412).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/locations/{locationId} (the `UpdateLocation` operationId).
+func (c *ClientWithResponses) UpdateLocationWithBodyWithResponse(ctx context.Context, brandId BrandId, locationId LocationId, params *UpdateLocationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateLocationResponse, error) {
+	rsp, err := c.UpdateLocationWithBody(ctx, brandId, locationId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateLocationResponse(rsp)
+}
+
+// UpdateLocationWithResponse Change a location, or deactivate it
+//
+// Only the fields given change; `address: null` clears it. A location that holds stock on hand or live reservations cannot be deactivated (409, `location_in_use`); an inactive location takes no stock movement (409, `location_inactive`). Honours `If-Match` (412).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/locations/{locationId} (the `UpdateLocation` operationId).
+func (c *ClientWithResponses) UpdateLocationWithResponse(ctx context.Context, brandId BrandId, locationId LocationId, params *UpdateLocationParams, body UpdateLocationJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateLocationResponse, error) {
+	rsp, err := c.UpdateLocation(ctx, brandId, locationId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateLocationResponse(rsp)
 }
 
 // ListMembersWithResponse The brand's members, oldest first
@@ -8899,6 +14386,136 @@ func (c *ClientWithResponses) UpdateProductWithResponse(ctx context.Context, bra
 		return nil, err
 	}
 	return ParseUpdateProductResponse(rsp)
+}
+
+// GetProductInventoryWithResponse A product's stock at every location, with totals
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/products/{productId}/inventory (the `GetProductInventory` operationId).
+func (c *ClientWithResponses) GetProductInventoryWithResponse(ctx context.Context, brandId BrandId, productId ProductId, reqEditors ...RequestEditorFn) (*GetProductInventoryResponse, error) {
+	rsp, err := c.GetProductInventory(ctx, brandId, productId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetProductInventoryResponse(rsp)
+}
+
+// ListReservationsWithResponse The brand's reservations
+//
+// Newest first; keyset pagination.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/reservations (the `ListReservations` operationId).
+func (c *ClientWithResponses) ListReservationsWithResponse(ctx context.Context, brandId BrandId, params *ListReservationsParams, reqEditors ...RequestEditorFn) (*ListReservationsResponse, error) {
+	rsp, err := c.ListReservations(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListReservationsResponse(rsp)
+}
+
+// CreateReservationWithBodyWithResponse Hold stock for a cart or a checkout
+//
+// Holds every line, all or nothing, until `expiresAt` (`ttlSeconds`, 60..86,400, default
+// 900). A line with `locationId` is held there; a line without one is allocated from the
+// brand's active locations by the allocation rule: the location with the most available
+// stock first, ties broken by location code, split over further locations when one is not
+// enough. Lines naming the same product (and location) are summed first. Not enough stock:
+// 422 `insufficient_stock` listing each short line; nothing is held. Draft or archived
+// products: 422 `product_unavailable`. An expired hold never blocks a sale, even before the
+// sweeper has released it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/reservations (the `CreateReservation` operationId).
+func (c *ClientWithResponses) CreateReservationWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreateReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReservationResponse, error) {
+	rsp, err := c.CreateReservationWithBody(ctx, brandId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateReservationResponse(rsp)
+}
+
+// CreateReservationWithResponse Hold stock for a cart or a checkout
+//
+// Holds every line, all or nothing, until `expiresAt` (`ttlSeconds`, 60..86,400, default
+// 900). A line with `locationId` is held there; a line without one is allocated from the
+// brand's active locations by the allocation rule: the location with the most available
+// stock first, ties broken by location code, split over further locations when one is not
+// enough. Lines naming the same product (and location) are summed first. Not enough stock:
+// 422 `insufficient_stock` listing each short line; nothing is held. Draft or archived
+// products: 422 `product_unavailable`. An expired hold never blocks a sale, even before the
+// sweeper has released it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/reservations (the `CreateReservation` operationId).
+func (c *ClientWithResponses) CreateReservationWithResponse(ctx context.Context, brandId BrandId, params *CreateReservationParams, body CreateReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReservationResponse, error) {
+	rsp, err := c.CreateReservation(ctx, brandId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateReservationResponse(rsp)
+}
+
+// ReleaseReservationWithResponse Release a reservation's holds
+//
+// `release` movements give the held stock back. Releasing a reservation that is already released or expired is also a 204; a consumed one (an order took it) is a 409 (`reservation_not_active`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /brands/{brandId}/reservations/{reservationId} (the `ReleaseReservation` operationId).
+func (c *ClientWithResponses) ReleaseReservationWithResponse(ctx context.Context, brandId BrandId, reservationId ReservationId, reqEditors ...RequestEditorFn) (*ReleaseReservationResponse, error) {
+	rsp, err := c.ReleaseReservation(ctx, brandId, reservationId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReleaseReservationResponse(rsp)
+}
+
+// GetReservationWithResponse A reservation
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/reservations/{reservationId} (the `GetReservation` operationId).
+func (c *ClientWithResponses) GetReservationWithResponse(ctx context.Context, brandId BrandId, reservationId ReservationId, reqEditors ...RequestEditorFn) (*GetReservationResponse, error) {
+	rsp, err := c.GetReservation(ctx, brandId, reservationId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReservationResponse(rsp)
+}
+
+// ExtendReservationWithBodyWithResponse Move a reservation's expiry
+//
+// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
+func (c *ClientWithResponses) ExtendReservationWithBodyWithResponse(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ExtendReservationResponse, error) {
+	rsp, err := c.ExtendReservationWithBody(ctx, brandId, reservationId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExtendReservationResponse(rsp)
+}
+
+// ExtendReservationWithResponse Move a reservation's expiry
+//
+// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
+func (c *ClientWithResponses) ExtendReservationWithResponse(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, body ExtendReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*ExtendReservationResponse, error) {
+	rsp, err := c.ExtendReservation(ctx, brandId, reservationId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExtendReservationResponse(rsp)
 }
 
 // GetHealthzWithResponse Liveness probe
@@ -9303,6 +14920,13 @@ func ParseAdminUpdateUserResponse(rsp *http.Response) (*AdminUpdateUserResponse,
 		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers AdminUpdateUserResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -9465,6 +15089,13 @@ func ParseAcceptInviteResponse(rsp *http.Response) (*AcceptInviteResponse, error
 		response.Headers401 = &headers
 	case rsp.StatusCode == 409:
 		var headers AcceptInviteResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -10256,6 +15887,13 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 		response.Headers400 = &headers
 	case rsp.StatusCode == 409:
 		var headers RegisterResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -10886,6 +16524,1158 @@ func ParseUpdateBrandResponse(rsp *http.Response) (*UpdateBrandResponse, error) 
 	return response, nil
 }
 
+// ParseListStockLevelsResponse parses an HTTP response from a ListStockLevelsWithResponse call
+func ParseListStockLevelsResponse(rsp *http.Response) (*ListStockLevelsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListStockLevelsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StockLevelList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListStockLevelsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListStockLevelsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListStockLevelsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListStockLevelsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListStockLevelsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateStockAdjustmentResponse parses an HTTP response from a CreateStockAdjustmentWithResponse call
+func ParseCreateStockAdjustmentResponse(rsp *http.Response) (*CreateStockAdjustmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateStockAdjustmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest StockChanged
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateStockAdjustmentResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateStockAdjustmentResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateStockAdjustmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateStockAdjustmentResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateStockAdjustmentResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateStockAdjustmentResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateStockAdjustmentResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateStockAdjustmentResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateStockAdjustmentResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateStockAdjustmentResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateStockAdjustmentResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateStockCountResponse parses an HTTP response from a CreateStockCountWithResponse call
+func ParseCreateStockCountResponse(rsp *http.Response) (*CreateStockCountResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateStockCountResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest StockChanged
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateStockCountResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateStockCountResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateStockCountResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateStockCountResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateStockCountResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateStockCountResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateStockCountResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateStockCountResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateStockCountResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateStockCountResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateStockCountResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListStockMovementsResponse parses an HTTP response from a ListStockMovementsWithResponse call
+func ParseListStockMovementsResponse(rsp *http.Response) (*ListStockMovementsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListStockMovementsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StockMovementList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListStockMovementsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListStockMovementsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListStockMovementsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListStockMovementsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListStockMovementsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateStockTransferResponse parses an HTTP response from a CreateStockTransferWithResponse call
+func ParseCreateStockTransferResponse(rsp *http.Response) (*CreateStockTransferResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateStockTransferResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest StockChanged
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateStockTransferResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateStockTransferResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateStockTransferResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateStockTransferResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateStockTransferResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateStockTransferResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateStockTransferResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateStockTransferResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateStockTransferResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateStockTransferResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateStockTransferResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateStockLevelResponse parses an HTTP response from a UpdateStockLevelWithResponse call
+func ParseUpdateStockLevelResponse(rsp *http.Response) (*UpdateStockLevelResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateStockLevelResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StockLevel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateStockLevelResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdateStockLevelResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdateStockLevelResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdateStockLevelResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UpdateStockLevelResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 412:
+		var headers UpdateStockLevelResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdateStockLevelResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UpdateStockLevelResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdateStockLevelResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateStockLevelResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListInvitationsResponse parses an HTTP response from a ListInvitationsWithResponse call
 func ParseListInvitationsResponse(rsp *http.Response) (*ListInvitationsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -11129,6 +17919,13 @@ func ParseCreateInvitationResponse(rsp *http.Response) (*CreateInvitationRespons
 		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateInvitationResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -11283,6 +18080,13 @@ func ParseRevokeInvitationResponse(rsp *http.Response) (*RevokeInvitationRespons
 		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers RevokeInvitationResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -11405,6 +18209,722 @@ func ParseGetInvitationResponse(rsp *http.Response) (*GetInvitationResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListLocationsResponse parses an HTTP response from a ListLocationsWithResponse call
+func ParseListLocationsResponse(rsp *http.Response) (*ListLocationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListLocationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LocationList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListLocationsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListLocationsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListLocationsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListLocationsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListLocationsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateLocationResponse parses an HTTP response from a CreateLocationWithResponse call
+func ParseCreateLocationResponse(rsp *http.Response) (*CreateLocationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateLocationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest StockLocation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateLocationResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateLocationResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateLocationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateLocationResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateLocationResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateLocationResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateLocationResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateLocationResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateLocationResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateLocationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetLocationResponse parses an HTTP response from a GetLocationWithResponse call
+func ParseGetLocationResponse(rsp *http.Response) (*GetLocationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLocationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StockLocation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetLocationResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetLocationResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetLocationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetLocationResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetLocationResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetLocationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateLocationResponse parses an HTTP response from a UpdateLocationWithResponse call
+func ParseUpdateLocationResponse(rsp *http.Response) (*UpdateLocationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateLocationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StockLocation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateLocationResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdateLocationResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdateLocationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdateLocationResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UpdateLocationResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers UpdateLocationResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers UpdateLocationResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdateLocationResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UpdateLocationResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdateLocationResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateLocationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -11625,6 +19145,13 @@ func ParseRemoveMemberResponse(rsp *http.Response) (*RemoveMemberResponse, error
 		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers RemoveMemberResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -11777,6 +19304,13 @@ func ParseUpdateMemberResponse(rsp *http.Response) (*UpdateMemberResponse, error
 		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers UpdateMemberResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -12070,6 +19604,13 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateProductResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -12386,6 +19927,13 @@ func ParseDeleteProductResponse(rsp *http.Response) (*DeleteProductResponse, err
 		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers DeleteProductResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -12679,6 +20227,13 @@ func ParseUpdateProductResponse(rsp *http.Response) (*UpdateProductResponse, err
 		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers UpdateProductResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -12727,6 +20282,1046 @@ func ParseUpdateProductResponse(rsp *http.Response) (*UpdateProductResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetProductInventoryResponse parses an HTTP response from a GetProductInventoryWithResponse call
+func ParseGetProductInventoryResponse(rsp *http.Response) (*GetProductInventoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetProductInventoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ProductInventory
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers GetProductInventoryResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetProductInventoryResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetProductInventoryResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetProductInventoryResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetProductInventoryResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListReservationsResponse parses an HTTP response from a ListReservationsWithResponse call
+func ParseListReservationsResponse(rsp *http.Response) (*ListReservationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListReservationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReservationList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListReservationsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListReservationsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListReservationsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListReservationsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListReservationsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateReservationResponse parses an HTTP response from a CreateReservationWithResponse call
+func ParseCreateReservationResponse(rsp *http.Response) (*CreateReservationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateReservationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Reservation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateReservationResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateReservationResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateReservationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateReservationResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateReservationResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateReservationResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateReservationResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateReservationResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateReservationResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateReservationResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateReservationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReleaseReservationResponse parses an HTTP response from a ReleaseReservationWithResponse call
+func ParseReleaseReservationResponse(rsp *http.Response) (*ReleaseReservationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReleaseReservationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ReleaseReservationResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ReleaseReservationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ReleaseReservationResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ReleaseReservationResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ReleaseReservationResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 500:
+		var headers ReleaseReservationResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ReleaseReservationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetReservationResponse parses an HTTP response from a GetReservationWithResponse call
+func ParseGetReservationResponse(rsp *http.Response) (*GetReservationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReservationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Reservation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetReservationResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetReservationResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetReservationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetReservationResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetReservationResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetReservationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExtendReservationResponse parses an HTTP response from a ExtendReservationWithResponse call
+func ParseExtendReservationResponse(rsp *http.Response) (*ExtendReservationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExtendReservationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Reservation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExtendReservationResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ExtendReservationResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ExtendReservationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ExtendReservationResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ExtendReservationResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ExtendReservationResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers ExtendReservationResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers ExtendReservationResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers ExtendReservationResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers ExtendReservationResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ExtendReservationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -12990,6 +21585,24 @@ type ServerInterface interface {
 	// UpdateBrand Rename a brand or change its currency
 	// (PATCH /brands/{brandId})
 	UpdateBrand(w http.ResponseWriter, r *http.Request, brandId BrandId, params UpdateBrandParams)
+	// ListStockLevels Stock levels
+	// (GET /brands/{brandId}/inventory)
+	ListStockLevels(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListStockLevelsParams)
+	// CreateStockAdjustment Receive, adjust or return stock
+	// (POST /brands/{brandId}/inventory/adjustments)
+	CreateStockAdjustment(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateStockAdjustmentParams)
+	// CreateStockCount Record a cycle count (compare-and-set of onHand)
+	// (POST /brands/{brandId}/inventory/counts)
+	CreateStockCount(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateStockCountParams)
+	// ListStockMovements The ledger
+	// (GET /brands/{brandId}/inventory/movements)
+	ListStockMovements(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListStockMovementsParams)
+	// CreateStockTransfer Move available stock between two locations
+	// (POST /brands/{brandId}/inventory/transfers)
+	CreateStockTransfer(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateStockTransferParams)
+	// UpdateStockLevel Set a level's reorder point
+	// (PATCH /brands/{brandId}/inventory/{productId}/{locationId})
+	UpdateStockLevel(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, locationId LocationId, params UpdateStockLevelParams)
 	// ListInvitations The brand's invitations, newest first
 	// (GET /brands/{brandId}/invitations)
 	ListInvitations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListInvitationsParams)
@@ -13002,6 +21615,18 @@ type ServerInterface interface {
 	// GetInvitation An invitation
 	// (GET /brands/{brandId}/invitations/{invitationId})
 	GetInvitation(w http.ResponseWriter, r *http.Request, brandId BrandId, invitationId InvitationId)
+	// ListLocations The brand's stock locations
+	// (GET /brands/{brandId}/locations)
+	ListLocations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListLocationsParams)
+	// CreateLocation Add a stock location (a warehouse, a store, a shelf)
+	// (POST /brands/{brandId}/locations)
+	CreateLocation(w http.ResponseWriter, r *http.Request, brandId BrandId)
+	// GetLocation A stock location
+	// (GET /brands/{brandId}/locations/{locationId})
+	GetLocation(w http.ResponseWriter, r *http.Request, brandId BrandId, locationId LocationId)
+	// UpdateLocation Change a location, or deactivate it
+	// (PATCH /brands/{brandId}/locations/{locationId})
+	UpdateLocation(w http.ResponseWriter, r *http.Request, brandId BrandId, locationId LocationId, params UpdateLocationParams)
 	// ListMembers The brand's members, oldest first
 	// (GET /brands/{brandId}/members)
 	ListMembers(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListMembersParams)
@@ -13029,6 +21654,24 @@ type ServerInterface interface {
 	// UpdateProduct Change some of a product's fields
 	// (PATCH /brands/{brandId}/products/{productId})
 	UpdateProduct(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, params UpdateProductParams)
+	// GetProductInventory A product's stock at every location, with totals
+	// (GET /brands/{brandId}/products/{productId}/inventory)
+	GetProductInventory(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId)
+	// ListReservations The brand's reservations
+	// (GET /brands/{brandId}/reservations)
+	ListReservations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReservationsParams)
+	// CreateReservation Hold stock for a cart or a checkout
+	// (POST /brands/{brandId}/reservations)
+	CreateReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateReservationParams)
+	// ReleaseReservation Release a reservation's holds
+	// (DELETE /brands/{brandId}/reservations/{reservationId})
+	ReleaseReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId)
+	// GetReservation A reservation
+	// (GET /brands/{brandId}/reservations/{reservationId})
+	GetReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId)
+	// ExtendReservation Move a reservation's expiry
+	// (POST /brands/{brandId}/reservations/{reservationId}/extend)
+	ExtendReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId, params ExtendReservationParams)
 	// GetHealthz Liveness probe
 	// (GET /healthz)
 	GetHealthz(w http.ResponseWriter, r *http.Request)
@@ -13143,6 +21786,42 @@ func (_ Unimplemented) UpdateBrand(w http.ResponseWriter, r *http.Request, brand
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// ListStockLevels Stock levels
+// (GET /brands/{brandId}/inventory)
+func (_ Unimplemented) ListStockLevels(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListStockLevelsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateStockAdjustment Receive, adjust or return stock
+// (POST /brands/{brandId}/inventory/adjustments)
+func (_ Unimplemented) CreateStockAdjustment(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateStockAdjustmentParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateStockCount Record a cycle count (compare-and-set of onHand)
+// (POST /brands/{brandId}/inventory/counts)
+func (_ Unimplemented) CreateStockCount(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateStockCountParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListStockMovements The ledger
+// (GET /brands/{brandId}/inventory/movements)
+func (_ Unimplemented) ListStockMovements(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListStockMovementsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateStockTransfer Move available stock between two locations
+// (POST /brands/{brandId}/inventory/transfers)
+func (_ Unimplemented) CreateStockTransfer(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateStockTransferParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// UpdateStockLevel Set a level's reorder point
+// (PATCH /brands/{brandId}/inventory/{productId}/{locationId})
+func (_ Unimplemented) UpdateStockLevel(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, locationId LocationId, params UpdateStockLevelParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // ListInvitations The brand's invitations, newest first
 // (GET /brands/{brandId}/invitations)
 func (_ Unimplemented) ListInvitations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListInvitationsParams) {
@@ -13164,6 +21843,30 @@ func (_ Unimplemented) RevokeInvitation(w http.ResponseWriter, r *http.Request, 
 // GetInvitation An invitation
 // (GET /brands/{brandId}/invitations/{invitationId})
 func (_ Unimplemented) GetInvitation(w http.ResponseWriter, r *http.Request, brandId BrandId, invitationId InvitationId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListLocations The brand's stock locations
+// (GET /brands/{brandId}/locations)
+func (_ Unimplemented) ListLocations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListLocationsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateLocation Add a stock location (a warehouse, a store, a shelf)
+// (POST /brands/{brandId}/locations)
+func (_ Unimplemented) CreateLocation(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetLocation A stock location
+// (GET /brands/{brandId}/locations/{locationId})
+func (_ Unimplemented) GetLocation(w http.ResponseWriter, r *http.Request, brandId BrandId, locationId LocationId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// UpdateLocation Change a location, or deactivate it
+// (PATCH /brands/{brandId}/locations/{locationId})
+func (_ Unimplemented) UpdateLocation(w http.ResponseWriter, r *http.Request, brandId BrandId, locationId LocationId, params UpdateLocationParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -13218,6 +21921,42 @@ func (_ Unimplemented) GetProduct(w http.ResponseWriter, r *http.Request, brandI
 // UpdateProduct Change some of a product's fields
 // (PATCH /brands/{brandId}/products/{productId})
 func (_ Unimplemented) UpdateProduct(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, params UpdateProductParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetProductInventory A product's stock at every location, with totals
+// (GET /brands/{brandId}/products/{productId}/inventory)
+func (_ Unimplemented) GetProductInventory(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListReservations The brand's reservations
+// (GET /brands/{brandId}/reservations)
+func (_ Unimplemented) ListReservations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReservationsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateReservation Hold stock for a cart or a checkout
+// (POST /brands/{brandId}/reservations)
+func (_ Unimplemented) CreateReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateReservationParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ReleaseReservation Release a reservation's holds
+// (DELETE /brands/{brandId}/reservations/{reservationId})
+func (_ Unimplemented) ReleaseReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetReservation A reservation
+// (GET /brands/{brandId}/reservations/{reservationId})
+func (_ Unimplemented) GetReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ExtendReservation Move a reservation's expiry
+// (POST /brands/{brandId}/reservations/{reservationId}/extend)
+func (_ Unimplemented) ExtendReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId, params ExtendReservationParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -13672,6 +22411,464 @@ func (siw *ServerInterfaceWrapper) UpdateBrand(w http.ResponseWriter, r *http.Re
 	handler.ServeHTTP(w, r)
 }
 
+// ListStockLevels operation middleware
+func (siw *ServerInterfaceWrapper) ListStockLevels(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListStockLevelsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "productId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "productId", r.URL.Query(), &params.ProductId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "productId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "productId", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "locationId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "locationId", r.URL.Query(), &params.LocationId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "locationId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "locationId", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "belowReorderPoint" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "belowReorderPoint", r.URL.Query(), &params.BelowReorderPoint, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "belowReorderPoint"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "belowReorderPoint", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListStockLevels(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateStockAdjustment operation middleware
+func (siw *ServerInterfaceWrapper) CreateStockAdjustment(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateStockAdjustmentParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateStockAdjustment(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateStockCount operation middleware
+func (siw *ServerInterfaceWrapper) CreateStockCount(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateStockCountParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateStockCount(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListStockMovements operation middleware
+func (siw *ServerInterfaceWrapper) ListStockMovements(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListStockMovementsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "productId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "productId", r.URL.Query(), &params.ProductId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "productId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "productId", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "locationId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "locationId", r.URL.Query(), &params.LocationId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "locationId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "locationId", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", r.URL.Query(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "kind"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "kind", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "reference" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "reference", r.URL.Query(), &params.Reference, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "reference"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "reference", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "reservationId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "reservationId", r.URL.Query(), &params.ReservationId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "reservationId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "reservationId", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "createdAfter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "createdAfter", r.URL.Query(), &params.CreatedAfter, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "createdAfter"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "createdAfter", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "createdBefore" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "createdBefore", r.URL.Query(), &params.CreatedBefore, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "createdBefore"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "createdBefore", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListStockMovements(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateStockTransfer operation middleware
+func (siw *ServerInterfaceWrapper) CreateStockTransfer(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateStockTransferParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateStockTransfer(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateStockLevel operation middleware
+func (siw *ServerInterfaceWrapper) UpdateStockLevel(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "productId" -------------
+	var productId ProductId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "productId", chi.URLParam(r, "productId"), &productId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "productId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "locationId" -------------
+	var locationId LocationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "locationId", chi.URLParam(r, "locationId"), &locationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "locationId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateStockLevelParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateStockLevel(w, r, brandId, productId, locationId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListInvitations operation middleware
 func (siw *ServerInterfaceWrapper) ListInvitations(w http.ResponseWriter, r *http.Request) {
 
@@ -13827,6 +23024,194 @@ func (siw *ServerInterfaceWrapper) GetInvitation(w http.ResponseWriter, r *http.
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetInvitation(w, r, brandId, invitationId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListLocations operation middleware
+func (siw *ServerInterfaceWrapper) ListLocations(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLocationsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "active" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "active", r.URL.Query(), &params.Active, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "active"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "active", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListLocations(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateLocation operation middleware
+func (siw *ServerInterfaceWrapper) CreateLocation(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateLocation(w, r, brandId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetLocation operation middleware
+func (siw *ServerInterfaceWrapper) GetLocation(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "locationId" -------------
+	var locationId LocationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "locationId", chi.URLParam(r, "locationId"), &locationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "locationId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetLocation(w, r, brandId, locationId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateLocation operation middleware
+func (siw *ServerInterfaceWrapper) UpdateLocation(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "locationId" -------------
+	var locationId LocationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "locationId", chi.URLParam(r, "locationId"), &locationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "locationId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateLocationParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateLocation(w, r, brandId, locationId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -14273,6 +23658,288 @@ func (siw *ServerInterfaceWrapper) UpdateProduct(w http.ResponseWriter, r *http.
 	handler.ServeHTTP(w, r)
 }
 
+// GetProductInventory operation middleware
+func (siw *ServerInterfaceWrapper) GetProductInventory(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "productId" -------------
+	var productId ProductId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "productId", chi.URLParam(r, "productId"), &productId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "productId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetProductInventory(w, r, brandId, productId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListReservations operation middleware
+func (siw *ServerInterfaceWrapper) ListReservations(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListReservationsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", r.URL.Query(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "status"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "status", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListReservations(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateReservation operation middleware
+func (siw *ServerInterfaceWrapper) CreateReservation(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateReservationParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateReservation(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ReleaseReservation operation middleware
+func (siw *ServerInterfaceWrapper) ReleaseReservation(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "reservationId" -------------
+	var reservationId ReservationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reservationId", chi.URLParam(r, "reservationId"), &reservationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "reservationId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ReleaseReservation(w, r, brandId, reservationId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetReservation operation middleware
+func (siw *ServerInterfaceWrapper) GetReservation(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "reservationId" -------------
+	var reservationId ReservationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reservationId", chi.URLParam(r, "reservationId"), &reservationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "reservationId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetReservation(w, r, brandId, reservationId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ExtendReservation operation middleware
+func (siw *ServerInterfaceWrapper) ExtendReservation(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "reservationId" -------------
+	var reservationId ReservationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reservationId", chi.URLParam(r, "reservationId"), &reservationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "reservationId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ExtendReservationParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ExtendReservation(w, r, brandId, reservationId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetHealthz operation middleware
 func (siw *ServerInterfaceWrapper) GetHealthz(w http.ResponseWriter, r *http.Request) {
 
@@ -14541,6 +24208,54 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	r.Group(func(r chi.Router) {
 		r.Patch(options.BaseURL+"/brands/{brandId}/products/{productId}", wrapper.UpdateProduct)
 	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/locations", wrapper.ListLocations)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/locations", wrapper.CreateLocation)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/locations/{locationId}", wrapper.GetLocation)
+	})
+	r.Group(func(r chi.Router) {
+		r.Patch(options.BaseURL+"/brands/{brandId}/locations/{locationId}", wrapper.UpdateLocation)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/inventory", wrapper.ListStockLevels)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/products/{productId}/inventory", wrapper.GetProductInventory)
+	})
+	r.Group(func(r chi.Router) {
+		r.Patch(options.BaseURL+"/brands/{brandId}/inventory/{productId}/{locationId}", wrapper.UpdateStockLevel)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/inventory/movements", wrapper.ListStockMovements)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/inventory/adjustments", wrapper.CreateStockAdjustment)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/inventory/counts", wrapper.CreateStockCount)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/inventory/transfers", wrapper.CreateStockTransfer)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/reservations", wrapper.ListReservations)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/reservations", wrapper.CreateReservation)
+	})
+	r.Group(func(r chi.Router) {
+		r.Delete(options.BaseURL+"/brands/{brandId}/reservations/{reservationId}", wrapper.ReleaseReservation)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/reservations/{reservationId}", wrapper.GetReservation)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/reservations/{reservationId}/extend", wrapper.ExtendReservation)
+	})
 
 	return r
 }
@@ -14557,6 +24272,7 @@ type BadRequestApplicationProblemPlusJSONResponse struct {
 }
 
 type ConflictResponseHeaders struct {
+	RetryAfter *int
 	XRequestId *string
 }
 type ConflictApplicationProblemPlusJSONResponse struct {
@@ -14627,6 +24343,15 @@ type ServiceUnavailableApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers ServiceUnavailableResponseHeaders
+}
+
+type StockChangedResponseHeaders struct {
+	IdempotentReplayed *string
+}
+type StockChangedJSONResponse struct {
+	Body StockChange
+
+	Headers StockChangedResponseHeaders
 }
 
 type TooManyRequestsResponseHeaders struct {
@@ -14982,6 +24707,9 @@ func (response AdminUpdateUser409ApplicationProblemPlusJSONResponse) VisitAdminU
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -15140,6 +24868,9 @@ func (response AcceptInvite409ApplicationProblemPlusJSONResponse) VisitAcceptInv
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -15908,6 +25639,9 @@ func (response Register409ApplicationProblemPlusJSONResponse) VisitRegisterRespo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -16553,6 +26287,1145 @@ func (response UpdateBrand500ApplicationProblemPlusJSONResponse) VisitUpdateBran
 	return err
 }
 
+type ListStockLevelsRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  ListStockLevelsParams
+}
+
+type ListStockLevelsResponseObject interface {
+	VisitListStockLevelsResponse(w http.ResponseWriter) error
+}
+
+type ListStockLevels200JSONResponse StockLevelList
+
+func (response ListStockLevels200JSONResponse) VisitListStockLevelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStockLevels400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListStockLevels400ApplicationProblemPlusJSONResponse) VisitListStockLevelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStockLevels401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListStockLevels401ApplicationProblemPlusJSONResponse) VisitListStockLevelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStockLevels404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListStockLevels404ApplicationProblemPlusJSONResponse) VisitListStockLevelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStockLevels500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListStockLevels500ApplicationProblemPlusJSONResponse) VisitListStockLevelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStockLevels503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListStockLevels503ApplicationProblemPlusJSONResponse) VisitListStockLevelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockAdjustmentRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  CreateStockAdjustmentParams
+	Body    *CreateStockAdjustmentJSONRequestBody
+}
+
+type CreateStockAdjustmentResponseObject interface {
+	VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error
+}
+
+type CreateStockAdjustment201JSONResponse struct{ StockChangedJSONResponse }
+
+func (response CreateStockAdjustment201JSONResponse) VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockAdjustment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockAdjustment400ApplicationProblemPlusJSONResponse) VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockAdjustment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockAdjustment401ApplicationProblemPlusJSONResponse) VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockAdjustment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockAdjustment403ApplicationProblemPlusJSONResponse) VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockAdjustment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockAdjustment404ApplicationProblemPlusJSONResponse) VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockAdjustment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockAdjustment409ApplicationProblemPlusJSONResponse) VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockAdjustment413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockAdjustment413ApplicationProblemPlusJSONResponse) VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockAdjustment415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockAdjustment415ApplicationProblemPlusJSONResponse) VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockAdjustment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockAdjustment422ApplicationProblemPlusJSONResponse) VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockAdjustment500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockAdjustment500ApplicationProblemPlusJSONResponse) VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockAdjustment503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockAdjustment503ApplicationProblemPlusJSONResponse) VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockCountRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  CreateStockCountParams
+	Body    *CreateStockCountJSONRequestBody
+}
+
+type CreateStockCountResponseObject interface {
+	VisitCreateStockCountResponse(w http.ResponseWriter) error
+}
+
+type CreateStockCount201JSONResponse struct{ StockChangedJSONResponse }
+
+func (response CreateStockCount201JSONResponse) VisitCreateStockCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockCount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockCount400ApplicationProblemPlusJSONResponse) VisitCreateStockCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockCount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockCount401ApplicationProblemPlusJSONResponse) VisitCreateStockCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockCount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockCount403ApplicationProblemPlusJSONResponse) VisitCreateStockCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockCount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockCount404ApplicationProblemPlusJSONResponse) VisitCreateStockCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockCount409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockCount409ApplicationProblemPlusJSONResponse) VisitCreateStockCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockCount413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockCount413ApplicationProblemPlusJSONResponse) VisitCreateStockCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockCount415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockCount415ApplicationProblemPlusJSONResponse) VisitCreateStockCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockCount422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockCount422ApplicationProblemPlusJSONResponse) VisitCreateStockCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockCount500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockCount500ApplicationProblemPlusJSONResponse) VisitCreateStockCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockCount503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockCount503ApplicationProblemPlusJSONResponse) VisitCreateStockCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStockMovementsRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  ListStockMovementsParams
+}
+
+type ListStockMovementsResponseObject interface {
+	VisitListStockMovementsResponse(w http.ResponseWriter) error
+}
+
+type ListStockMovements200JSONResponse StockMovementList
+
+func (response ListStockMovements200JSONResponse) VisitListStockMovementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStockMovements400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListStockMovements400ApplicationProblemPlusJSONResponse) VisitListStockMovementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStockMovements401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListStockMovements401ApplicationProblemPlusJSONResponse) VisitListStockMovementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStockMovements404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListStockMovements404ApplicationProblemPlusJSONResponse) VisitListStockMovementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStockMovements500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListStockMovements500ApplicationProblemPlusJSONResponse) VisitListStockMovementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStockMovements503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListStockMovements503ApplicationProblemPlusJSONResponse) VisitListStockMovementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockTransferRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  CreateStockTransferParams
+	Body    *CreateStockTransferJSONRequestBody
+}
+
+type CreateStockTransferResponseObject interface {
+	VisitCreateStockTransferResponse(w http.ResponseWriter) error
+}
+
+type CreateStockTransfer201JSONResponse struct{ StockChangedJSONResponse }
+
+func (response CreateStockTransfer201JSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockTransfer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockTransfer400ApplicationProblemPlusJSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockTransfer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockTransfer401ApplicationProblemPlusJSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockTransfer403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockTransfer403ApplicationProblemPlusJSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockTransfer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockTransfer404ApplicationProblemPlusJSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockTransfer409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockTransfer409ApplicationProblemPlusJSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockTransfer413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockTransfer413ApplicationProblemPlusJSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockTransfer415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockTransfer415ApplicationProblemPlusJSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockTransfer422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockTransfer422ApplicationProblemPlusJSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockTransfer500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockTransfer500ApplicationProblemPlusJSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockTransfer503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockTransfer503ApplicationProblemPlusJSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateStockLevelRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	ProductId  ProductId  `json:"productId"`
+	LocationId LocationId `json:"locationId"`
+	Params     UpdateStockLevelParams
+	Body       *UpdateStockLevelJSONRequestBody
+}
+
+type UpdateStockLevelResponseObject interface {
+	VisitUpdateStockLevelResponse(w http.ResponseWriter) error
+}
+
+type UpdateStockLevel200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateStockLevel200JSONResponse struct {
+	Body    StockLevel
+	Headers UpdateStockLevel200ResponseHeaders
+}
+
+func (response UpdateStockLevel200JSONResponse) VisitUpdateStockLevelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateStockLevel400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateStockLevel400ApplicationProblemPlusJSONResponse) VisitUpdateStockLevelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateStockLevel401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateStockLevel401ApplicationProblemPlusJSONResponse) VisitUpdateStockLevelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateStockLevel403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateStockLevel403ApplicationProblemPlusJSONResponse) VisitUpdateStockLevelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateStockLevel404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateStockLevel404ApplicationProblemPlusJSONResponse) VisitUpdateStockLevelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateStockLevel412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateStockLevel412ApplicationProblemPlusJSONResponse) VisitUpdateStockLevelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateStockLevel413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateStockLevel413ApplicationProblemPlusJSONResponse) VisitUpdateStockLevelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateStockLevel415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateStockLevel415ApplicationProblemPlusJSONResponse) VisitUpdateStockLevelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateStockLevel500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateStockLevel500ApplicationProblemPlusJSONResponse) VisitUpdateStockLevelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateStockLevel503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateStockLevel503ApplicationProblemPlusJSONResponse) VisitUpdateStockLevelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListInvitationsRequestObject struct {
 	BrandId BrandId `json:"brandId"`
 	Params  ListInvitationsParams
@@ -16778,6 +27651,9 @@ func (response CreateInvitation409ApplicationProblemPlusJSONResponse) VisitCreat
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -16950,6 +27826,9 @@ func (response RevokeInvitation409ApplicationProblemPlusJSONResponse) VisitRevok
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -17075,6 +27954,715 @@ func (response GetInvitation500ApplicationProblemPlusJSONResponse) VisitGetInvit
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLocationsRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  ListLocationsParams
+}
+
+type ListLocationsResponseObject interface {
+	VisitListLocationsResponse(w http.ResponseWriter) error
+}
+
+type ListLocations200JSONResponse LocationList
+
+func (response ListLocations200JSONResponse) VisitListLocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLocations400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocations400ApplicationProblemPlusJSONResponse) VisitListLocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLocations401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocations401ApplicationProblemPlusJSONResponse) VisitListLocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLocations404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocations404ApplicationProblemPlusJSONResponse) VisitListLocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLocations500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocations500ApplicationProblemPlusJSONResponse) VisitListLocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLocations503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocations503ApplicationProblemPlusJSONResponse) VisitListLocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLocationRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Body    *CreateLocationJSONRequestBody
+}
+
+type CreateLocationResponseObject interface {
+	VisitCreateLocationResponse(w http.ResponseWriter) error
+}
+
+type CreateLocation201ResponseHeaders struct {
+	ETag     *string
+	Location *string
+}
+
+type CreateLocation201JSONResponse struct {
+	Body    StockLocation
+	Headers CreateLocation201ResponseHeaders
+}
+
+func (response CreateLocation201JSONResponse) VisitCreateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLocation400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLocation400ApplicationProblemPlusJSONResponse) VisitCreateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLocation401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLocation401ApplicationProblemPlusJSONResponse) VisitCreateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLocation403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLocation403ApplicationProblemPlusJSONResponse) VisitCreateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLocation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLocation404ApplicationProblemPlusJSONResponse) VisitCreateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLocation409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLocation409ApplicationProblemPlusJSONResponse) VisitCreateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLocation413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLocation413ApplicationProblemPlusJSONResponse) VisitCreateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLocation415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLocation415ApplicationProblemPlusJSONResponse) VisitCreateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLocation500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLocation500ApplicationProblemPlusJSONResponse) VisitCreateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLocation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLocation503ApplicationProblemPlusJSONResponse) VisitCreateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLocationRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	LocationId LocationId `json:"locationId"`
+}
+
+type GetLocationResponseObject interface {
+	VisitGetLocationResponse(w http.ResponseWriter) error
+}
+
+type GetLocation200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetLocation200JSONResponse struct {
+	Body    StockLocation
+	Headers GetLocation200ResponseHeaders
+}
+
+func (response GetLocation200JSONResponse) VisitGetLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLocation400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetLocation400ApplicationProblemPlusJSONResponse) VisitGetLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLocation401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetLocation401ApplicationProblemPlusJSONResponse) VisitGetLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLocation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetLocation404ApplicationProblemPlusJSONResponse) VisitGetLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLocation500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetLocation500ApplicationProblemPlusJSONResponse) VisitGetLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLocation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetLocation503ApplicationProblemPlusJSONResponse) VisitGetLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLocationRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	LocationId LocationId `json:"locationId"`
+	Params     UpdateLocationParams
+	Body       *UpdateLocationJSONRequestBody
+}
+
+type UpdateLocationResponseObject interface {
+	VisitUpdateLocationResponse(w http.ResponseWriter) error
+}
+
+type UpdateLocation200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateLocation200JSONResponse struct {
+	Body    StockLocation
+	Headers UpdateLocation200ResponseHeaders
+}
+
+func (response UpdateLocation200JSONResponse) VisitUpdateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLocation400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLocation400ApplicationProblemPlusJSONResponse) VisitUpdateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLocation401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLocation401ApplicationProblemPlusJSONResponse) VisitUpdateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLocation403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLocation403ApplicationProblemPlusJSONResponse) VisitUpdateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLocation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLocation404ApplicationProblemPlusJSONResponse) VisitUpdateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLocation409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLocation409ApplicationProblemPlusJSONResponse) VisitUpdateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLocation412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLocation412ApplicationProblemPlusJSONResponse) VisitUpdateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLocation413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLocation413ApplicationProblemPlusJSONResponse) VisitUpdateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLocation415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLocation415ApplicationProblemPlusJSONResponse) VisitUpdateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLocation500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLocation500ApplicationProblemPlusJSONResponse) VisitUpdateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLocation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLocation503ApplicationProblemPlusJSONResponse) VisitUpdateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -17288,6 +28876,9 @@ func (response RemoveMember409ApplicationProblemPlusJSONResponse) VisitRemoveMem
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -17429,6 +29020,9 @@ func (response UpdateMember409ApplicationProblemPlusJSONResponse) VisitUpdateMem
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -17723,6 +29317,9 @@ func (response CreateProduct409ApplicationProblemPlusJSONResponse) VisitCreatePr
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -18055,6 +29652,9 @@ func (response DeleteProduct409ApplicationProblemPlusJSONResponse) VisitDeletePr
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -18338,6 +29938,9 @@ func (response UpdateProduct409ApplicationProblemPlusJSONResponse) VisitUpdatePr
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -18418,6 +30021,1026 @@ func (response UpdateProduct500ApplicationProblemPlusJSONResponse) VisitUpdatePr
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProductInventoryRequestObject struct {
+	BrandId   BrandId   `json:"brandId"`
+	ProductId ProductId `json:"productId"`
+}
+
+type GetProductInventoryResponseObject interface {
+	VisitGetProductInventoryResponse(w http.ResponseWriter) error
+}
+
+type GetProductInventory200JSONResponse ProductInventory
+
+func (response GetProductInventory200JSONResponse) VisitGetProductInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProductInventory400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetProductInventory400ApplicationProblemPlusJSONResponse) VisitGetProductInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProductInventory401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetProductInventory401ApplicationProblemPlusJSONResponse) VisitGetProductInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProductInventory404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetProductInventory404ApplicationProblemPlusJSONResponse) VisitGetProductInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProductInventory500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetProductInventory500ApplicationProblemPlusJSONResponse) VisitGetProductInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProductInventory503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetProductInventory503ApplicationProblemPlusJSONResponse) VisitGetProductInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReservationsRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  ListReservationsParams
+}
+
+type ListReservationsResponseObject interface {
+	VisitListReservationsResponse(w http.ResponseWriter) error
+}
+
+type ListReservations200JSONResponse ReservationList
+
+func (response ListReservations200JSONResponse) VisitListReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReservations400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListReservations400ApplicationProblemPlusJSONResponse) VisitListReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReservations401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListReservations401ApplicationProblemPlusJSONResponse) VisitListReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReservations404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListReservations404ApplicationProblemPlusJSONResponse) VisitListReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReservations500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListReservations500ApplicationProblemPlusJSONResponse) VisitListReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReservations503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListReservations503ApplicationProblemPlusJSONResponse) VisitListReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReservationRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  CreateReservationParams
+	Body    *CreateReservationJSONRequestBody
+}
+
+type CreateReservationResponseObject interface {
+	VisitCreateReservationResponse(w http.ResponseWriter) error
+}
+
+type CreateReservation201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+}
+
+type CreateReservation201JSONResponse struct {
+	Body    Reservation
+	Headers CreateReservation201ResponseHeaders
+}
+
+func (response CreateReservation201JSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReservation400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReservation400ApplicationProblemPlusJSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReservation401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReservation401ApplicationProblemPlusJSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReservation403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReservation403ApplicationProblemPlusJSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReservation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReservation404ApplicationProblemPlusJSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReservation409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReservation409ApplicationProblemPlusJSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReservation413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReservation413ApplicationProblemPlusJSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReservation415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReservation415ApplicationProblemPlusJSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReservation422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReservation422ApplicationProblemPlusJSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReservation500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReservation500ApplicationProblemPlusJSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReservation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReservation503ApplicationProblemPlusJSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseReservationRequestObject struct {
+	BrandId       BrandId       `json:"brandId"`
+	ReservationId ReservationId `json:"reservationId"`
+}
+
+type ReleaseReservationResponseObject interface {
+	VisitReleaseReservationResponse(w http.ResponseWriter) error
+}
+
+type ReleaseReservation204Response struct {
+}
+
+func (response ReleaseReservation204Response) VisitReleaseReservationResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ReleaseReservation400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseReservation400ApplicationProblemPlusJSONResponse) VisitReleaseReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseReservation401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseReservation401ApplicationProblemPlusJSONResponse) VisitReleaseReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseReservation403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseReservation403ApplicationProblemPlusJSONResponse) VisitReleaseReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseReservation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseReservation404ApplicationProblemPlusJSONResponse) VisitReleaseReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseReservation409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseReservation409ApplicationProblemPlusJSONResponse) VisitReleaseReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseReservation500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseReservation500ApplicationProblemPlusJSONResponse) VisitReleaseReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseReservation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseReservation503ApplicationProblemPlusJSONResponse) VisitReleaseReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReservationRequestObject struct {
+	BrandId       BrandId       `json:"brandId"`
+	ReservationId ReservationId `json:"reservationId"`
+}
+
+type GetReservationResponseObject interface {
+	VisitGetReservationResponse(w http.ResponseWriter) error
+}
+
+type GetReservation200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetReservation200JSONResponse struct {
+	Body    Reservation
+	Headers GetReservation200ResponseHeaders
+}
+
+func (response GetReservation200JSONResponse) VisitGetReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReservation400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetReservation400ApplicationProblemPlusJSONResponse) VisitGetReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReservation401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetReservation401ApplicationProblemPlusJSONResponse) VisitGetReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReservation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetReservation404ApplicationProblemPlusJSONResponse) VisitGetReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReservation500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetReservation500ApplicationProblemPlusJSONResponse) VisitGetReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReservation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetReservation503ApplicationProblemPlusJSONResponse) VisitGetReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExtendReservationRequestObject struct {
+	BrandId       BrandId       `json:"brandId"`
+	ReservationId ReservationId `json:"reservationId"`
+	Params        ExtendReservationParams
+	Body          *ExtendReservationJSONRequestBody
+}
+
+type ExtendReservationResponseObject interface {
+	VisitExtendReservationResponse(w http.ResponseWriter) error
+}
+
+type ExtendReservation200ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+type ExtendReservation200JSONResponse struct {
+	Body    Reservation
+	Headers ExtendReservation200ResponseHeaders
+}
+
+func (response ExtendReservation200JSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExtendReservation400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ExtendReservation400ApplicationProblemPlusJSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExtendReservation401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ExtendReservation401ApplicationProblemPlusJSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExtendReservation403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ExtendReservation403ApplicationProblemPlusJSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExtendReservation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ExtendReservation404ApplicationProblemPlusJSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExtendReservation409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ExtendReservation409ApplicationProblemPlusJSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExtendReservation413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ExtendReservation413ApplicationProblemPlusJSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExtendReservation415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ExtendReservation415ApplicationProblemPlusJSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExtendReservation422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response ExtendReservation422ApplicationProblemPlusJSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExtendReservation500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ExtendReservation500ApplicationProblemPlusJSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExtendReservation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ExtendReservation503ApplicationProblemPlusJSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -18660,6 +31283,24 @@ type StrictServerInterface interface {
 	// UpdateBrand Rename a brand or change its currency
 	// (PATCH /brands/{brandId})
 	UpdateBrand(ctx context.Context, request UpdateBrandRequestObject) (UpdateBrandResponseObject, error)
+	// ListStockLevels Stock levels
+	// (GET /brands/{brandId}/inventory)
+	ListStockLevels(ctx context.Context, request ListStockLevelsRequestObject) (ListStockLevelsResponseObject, error)
+	// CreateStockAdjustment Receive, adjust or return stock
+	// (POST /brands/{brandId}/inventory/adjustments)
+	CreateStockAdjustment(ctx context.Context, request CreateStockAdjustmentRequestObject) (CreateStockAdjustmentResponseObject, error)
+	// CreateStockCount Record a cycle count (compare-and-set of onHand)
+	// (POST /brands/{brandId}/inventory/counts)
+	CreateStockCount(ctx context.Context, request CreateStockCountRequestObject) (CreateStockCountResponseObject, error)
+	// ListStockMovements The ledger
+	// (GET /brands/{brandId}/inventory/movements)
+	ListStockMovements(ctx context.Context, request ListStockMovementsRequestObject) (ListStockMovementsResponseObject, error)
+	// CreateStockTransfer Move available stock between two locations
+	// (POST /brands/{brandId}/inventory/transfers)
+	CreateStockTransfer(ctx context.Context, request CreateStockTransferRequestObject) (CreateStockTransferResponseObject, error)
+	// UpdateStockLevel Set a level's reorder point
+	// (PATCH /brands/{brandId}/inventory/{productId}/{locationId})
+	UpdateStockLevel(ctx context.Context, request UpdateStockLevelRequestObject) (UpdateStockLevelResponseObject, error)
 	// ListInvitations The brand's invitations, newest first
 	// (GET /brands/{brandId}/invitations)
 	ListInvitations(ctx context.Context, request ListInvitationsRequestObject) (ListInvitationsResponseObject, error)
@@ -18672,6 +31313,18 @@ type StrictServerInterface interface {
 	// GetInvitation An invitation
 	// (GET /brands/{brandId}/invitations/{invitationId})
 	GetInvitation(ctx context.Context, request GetInvitationRequestObject) (GetInvitationResponseObject, error)
+	// ListLocations The brand's stock locations
+	// (GET /brands/{brandId}/locations)
+	ListLocations(ctx context.Context, request ListLocationsRequestObject) (ListLocationsResponseObject, error)
+	// CreateLocation Add a stock location (a warehouse, a store, a shelf)
+	// (POST /brands/{brandId}/locations)
+	CreateLocation(ctx context.Context, request CreateLocationRequestObject) (CreateLocationResponseObject, error)
+	// GetLocation A stock location
+	// (GET /brands/{brandId}/locations/{locationId})
+	GetLocation(ctx context.Context, request GetLocationRequestObject) (GetLocationResponseObject, error)
+	// UpdateLocation Change a location, or deactivate it
+	// (PATCH /brands/{brandId}/locations/{locationId})
+	UpdateLocation(ctx context.Context, request UpdateLocationRequestObject) (UpdateLocationResponseObject, error)
 	// ListMembers The brand's members, oldest first
 	// (GET /brands/{brandId}/members)
 	ListMembers(ctx context.Context, request ListMembersRequestObject) (ListMembersResponseObject, error)
@@ -18699,6 +31352,24 @@ type StrictServerInterface interface {
 	// UpdateProduct Change some of a product's fields
 	// (PATCH /brands/{brandId}/products/{productId})
 	UpdateProduct(ctx context.Context, request UpdateProductRequestObject) (UpdateProductResponseObject, error)
+	// GetProductInventory A product's stock at every location, with totals
+	// (GET /brands/{brandId}/products/{productId}/inventory)
+	GetProductInventory(ctx context.Context, request GetProductInventoryRequestObject) (GetProductInventoryResponseObject, error)
+	// ListReservations The brand's reservations
+	// (GET /brands/{brandId}/reservations)
+	ListReservations(ctx context.Context, request ListReservationsRequestObject) (ListReservationsResponseObject, error)
+	// CreateReservation Hold stock for a cart or a checkout
+	// (POST /brands/{brandId}/reservations)
+	CreateReservation(ctx context.Context, request CreateReservationRequestObject) (CreateReservationResponseObject, error)
+	// ReleaseReservation Release a reservation's holds
+	// (DELETE /brands/{brandId}/reservations/{reservationId})
+	ReleaseReservation(ctx context.Context, request ReleaseReservationRequestObject) (ReleaseReservationResponseObject, error)
+	// GetReservation A reservation
+	// (GET /brands/{brandId}/reservations/{reservationId})
+	GetReservation(ctx context.Context, request GetReservationRequestObject) (GetReservationResponseObject, error)
+	// ExtendReservation Move a reservation's expiry
+	// (POST /brands/{brandId}/reservations/{reservationId}/extend)
+	ExtendReservation(ctx context.Context, request ExtendReservationRequestObject) (ExtendReservationResponseObject, error)
 	// GetHealthz Liveness probe
 	// (GET /healthz)
 	GetHealthz(ctx context.Context, request GetHealthzRequestObject) (GetHealthzResponseObject, error)
@@ -19200,6 +31871,198 @@ func (sh *strictHandler) UpdateBrand(w http.ResponseWriter, r *http.Request, bra
 	}
 }
 
+// ListStockLevels operation middleware
+func (sh *strictHandler) ListStockLevels(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListStockLevelsParams) {
+	var request ListStockLevelsRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListStockLevels(ctx, request.(ListStockLevelsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListStockLevels")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListStockLevelsResponseObject); ok {
+		if err := validResponse.VisitListStockLevelsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateStockAdjustment operation middleware
+func (sh *strictHandler) CreateStockAdjustment(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateStockAdjustmentParams) {
+	var request CreateStockAdjustmentRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	var body CreateStockAdjustmentJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateStockAdjustment(ctx, request.(CreateStockAdjustmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateStockAdjustment")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateStockAdjustmentResponseObject); ok {
+		if err := validResponse.VisitCreateStockAdjustmentResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateStockCount operation middleware
+func (sh *strictHandler) CreateStockCount(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateStockCountParams) {
+	var request CreateStockCountRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	var body CreateStockCountJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateStockCount(ctx, request.(CreateStockCountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateStockCount")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateStockCountResponseObject); ok {
+		if err := validResponse.VisitCreateStockCountResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListStockMovements operation middleware
+func (sh *strictHandler) ListStockMovements(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListStockMovementsParams) {
+	var request ListStockMovementsRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListStockMovements(ctx, request.(ListStockMovementsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListStockMovements")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListStockMovementsResponseObject); ok {
+		if err := validResponse.VisitListStockMovementsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateStockTransfer operation middleware
+func (sh *strictHandler) CreateStockTransfer(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateStockTransferParams) {
+	var request CreateStockTransferRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	var body CreateStockTransferJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateStockTransfer(ctx, request.(CreateStockTransferRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateStockTransfer")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateStockTransferResponseObject); ok {
+		if err := validResponse.VisitCreateStockTransferResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdateStockLevel operation middleware
+func (sh *strictHandler) UpdateStockLevel(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, locationId LocationId, params UpdateStockLevelParams) {
+	var request UpdateStockLevelRequestObject
+
+	request.BrandId = brandId
+	request.ProductId = productId
+	request.LocationId = locationId
+	request.Params = params
+
+	var body UpdateStockLevelJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateStockLevel(ctx, request.(UpdateStockLevelRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateStockLevel")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdateStockLevelResponseObject); ok {
+		if err := validResponse.VisitUpdateStockLevelResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListInvitations operation middleware
 func (sh *strictHandler) ListInvitations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListInvitationsParams) {
 	var request ListInvitationsRequestObject
@@ -19307,6 +32170,128 @@ func (sh *strictHandler) GetInvitation(w http.ResponseWriter, r *http.Request, b
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetInvitationResponseObject); ok {
 		if err := validResponse.VisitGetInvitationResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListLocations operation middleware
+func (sh *strictHandler) ListLocations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListLocationsParams) {
+	var request ListLocationsRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListLocations(ctx, request.(ListLocationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListLocations")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListLocationsResponseObject); ok {
+		if err := validResponse.VisitListLocationsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateLocation operation middleware
+func (sh *strictHandler) CreateLocation(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	var request CreateLocationRequestObject
+
+	request.BrandId = brandId
+
+	var body CreateLocationJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateLocation(ctx, request.(CreateLocationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateLocation")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateLocationResponseObject); ok {
+		if err := validResponse.VisitCreateLocationResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetLocation operation middleware
+func (sh *strictHandler) GetLocation(w http.ResponseWriter, r *http.Request, brandId BrandId, locationId LocationId) {
+	var request GetLocationRequestObject
+
+	request.BrandId = brandId
+	request.LocationId = locationId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetLocation(ctx, request.(GetLocationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetLocation")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetLocationResponseObject); ok {
+		if err := validResponse.VisitGetLocationResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdateLocation operation middleware
+func (sh *strictHandler) UpdateLocation(w http.ResponseWriter, r *http.Request, brandId BrandId, locationId LocationId, params UpdateLocationParams) {
+	var request UpdateLocationRequestObject
+
+	request.BrandId = brandId
+	request.LocationId = locationId
+	request.Params = params
+
+	var body UpdateLocationJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateLocation(ctx, request.(UpdateLocationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateLocation")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdateLocationResponseObject); ok {
+		if err := validResponse.VisitUpdateLocationResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -19585,6 +32570,183 @@ func (sh *strictHandler) UpdateProduct(w http.ResponseWriter, r *http.Request, b
 	}
 }
 
+// GetProductInventory operation middleware
+func (sh *strictHandler) GetProductInventory(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId) {
+	var request GetProductInventoryRequestObject
+
+	request.BrandId = brandId
+	request.ProductId = productId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetProductInventory(ctx, request.(GetProductInventoryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetProductInventory")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetProductInventoryResponseObject); ok {
+		if err := validResponse.VisitGetProductInventoryResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListReservations operation middleware
+func (sh *strictHandler) ListReservations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReservationsParams) {
+	var request ListReservationsRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListReservations(ctx, request.(ListReservationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListReservations")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListReservationsResponseObject); ok {
+		if err := validResponse.VisitListReservationsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateReservation operation middleware
+func (sh *strictHandler) CreateReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateReservationParams) {
+	var request CreateReservationRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	var body CreateReservationJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateReservation(ctx, request.(CreateReservationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateReservation")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateReservationResponseObject); ok {
+		if err := validResponse.VisitCreateReservationResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ReleaseReservation operation middleware
+func (sh *strictHandler) ReleaseReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId) {
+	var request ReleaseReservationRequestObject
+
+	request.BrandId = brandId
+	request.ReservationId = reservationId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ReleaseReservation(ctx, request.(ReleaseReservationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReleaseReservation")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ReleaseReservationResponseObject); ok {
+		if err := validResponse.VisitReleaseReservationResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetReservation operation middleware
+func (sh *strictHandler) GetReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId) {
+	var request GetReservationRequestObject
+
+	request.BrandId = brandId
+	request.ReservationId = reservationId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetReservation(ctx, request.(GetReservationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetReservation")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetReservationResponseObject); ok {
+		if err := validResponse.VisitGetReservationResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ExtendReservation operation middleware
+func (sh *strictHandler) ExtendReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId, params ExtendReservationParams) {
+	var request ExtendReservationRequestObject
+
+	request.BrandId = brandId
+	request.ReservationId = reservationId
+	request.Params = params
+
+	var body ExtendReservationJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ExtendReservation(ctx, request.(ExtendReservationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExtendReservation")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ExtendReservationResponseObject); ok {
+		if err := validResponse.VisitExtendReservationResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetHealthz operation middleware
 func (sh *strictHandler) GetHealthz(w http.ResponseWriter, r *http.Request) {
 	var request GetHealthzRequestObject
@@ -19686,193 +32848,280 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H2Lbtu4tuivEL4HaHKO7Nh5tI2DA9y0TTvptGl2Hug80hvTEm1zIpMekkrqKfI9+z/2l11wkZRIWX4m",
-	"ns5Mu7GBaSyJj8XF9X58qcV8OOKMMCVr7S+1AcEJEfDPowvc1/9NiIwFHSnKWa1duxgQJIjkmYjJE4lu",
-	"iZCUswj1uECd4179PVbxoIM2MJJKcNZHtzilCVZcROjs9Uu032o10X/+/bzxvLGz2ahFNRkPyBDrichn",
-	"PBylpNauXdV2rmq1qKbGI/2nVIKyfu3+Pqq94zE2K6la2OXZO8R7SA0IigXBiiT5WqdNtdUVmCVyq9na",
-	"38Gt7nb9WbyT1J+R3V79Od7v1ptxK9kmO71dvBdvjQRPslgt8vbTZuX6z4gS4/phTxExuYWPA54SJEnM",
-	"WSKR4ugOU4W6pMcFQUqMKesj3MeUoQ0PlK1mY3s6LHeaUW1IGR1mw1q7mS+JMkX6RMCafqqfkd8zIlX9",
-	"OJl24PD8iUQ0aRvwppQw/UPH/7qD7gaEIaqQJEwhbA4fcUYihBEjd+jy3fErxNWAiDsqSQOdCt5NyVCi",
-	"GAsxhqElHhL9YUYQZahj5z5OOhFKeR+llBENHD7tRJutt6/2fnm5+6/W+d5Pz9/8a/fnnbfPTrZfPP2x",
-	"4kTuo9oICzwkymL9C40O0+AAuHKAMIMdmD8BKAgzeUeERLvNXZSxlEhpwITTlAhEJcIMHb56f3yiV031",
-	"eCOsBrWoxvBQL6hrp41qer9UkKTWViIj/hZ7XAyxqrVrWUaTSux6mQnJRfXaO4x8VuaFjrskI0FuKc8k",
-	"GuE+aaAPI/x7RhBmCVJ4OCKiTm5pQphqI4xi+BSpAVboDkvEuEJUyowkqKsPjkokibglAkgB/J1SqWDv",
-	"aLfZzDf+e0bEuNi5GTc4yyH+/I6wvhrU2nutbcBf93eratvHPaA6U/at6Vi+Y0uvzOEMMOsTvcAhwUzB",
-	"uoOLtdNoNVqbB0jTMpwSjcfFQbe2AVBmEADHgLJ+A3X+u4OGejlEH/rYzZhv31DYYv+OZs4hhR5MtpvN",
-	"SiiwW6qAOBr0rcAy6r/yMFR7R4dUTUL8FPcJkvQPMu24U/jOnyshPZylSu8LtmlIVavpE65WJeE6NeR4",
-	"6nZH+fOH7fWcSDkLrDJ//rB5LiURUyfJzMOHzHCvP5YjziQBWneYqQFhisaaU+ofYs4UYXCseDRKqeG1",
-	"W79Jw3CLmf5LkF6tXfs/W4X0sGWeyi096pmdxkwaosghsvDSN4+PCDtAAyIIwoIgqjRpvyFMNmr3Ue0F",
-	"TixzmbG6kWEh/+NWmd8d/UWiAWBFEMrZdQ/TlGjYJERhmtbaNTLENG2jYSY1q815FvyMcJIIImUtqhEh",
-	"uOYQv36p9ShJE/elvppEStzXE80e5P6TvhJSYRaD5IEzNdgSpE+lAoKQc7p5TEwqrDJZa+8CIaAKCIUF",
-	"FCo2i/LNWkQYKDWS7a0tAqemb5JoJOTWQVBuFd/WYb/6DBY7dMvHq87bEyBQVxB8Y1ijHJG4jYY41VhL",
-	"EvT2/MMJ2ujkP1zr8+xsasHBTIJuKU/NxrjQ/DRjN4zfMQTngTY6E8fcidAdVQOg24QpMUYjzZ7gdS1a",
-	"mDPtgOjkCb5leahq3/b1reBd2PxLznopjR+GsYA41wrfEObj6iFDOI55xpTZGHBZg2TkM5VKGqr7qCi2",
-	"X6BYvrXFMSp2nzwGJh2ijFEtoVjpUCKAUIRA4MgZuptTOiAFGoveGXnUE3/NRZcmCWEPOvJePop34BcD",
-	"QyOFwXtGSGJuj+YGso2TIWUaqYdUFkKGd/z6+Ra8u9rh7xSH/9pb36KnX+zpUY7fZ1cR6mYKhFCcpvyO",
-	"JFpfSjhciUc93TeckQcdLAhd5LqvxykfbSGQgUyNU0FwMtanm1ReZRzHZKTqZsiVjrTlsYw3ZkmLnibs",
-	"4PE4grmRhnBpJSIDXUFvHWWjCAlyy29Iou82+TzSAs+jHuux3h/D6RHwuYedrxnp2rDMkFxnjHwekVhv",
-	"EB4jHseZECQ5QL9nXBFLnQx3pInRnwUZcaG0tk9VGQ0AQf5Y5ej3fGnBbd/pbG7ti+KC2/QjygkhtDQH",
-	"zwRpINC7eTJGEo8l4iwdo6sc5mbdV7UDI1LAXp7I3E5QMAAwKnhwHmCnoGfycbnBCVevecaSB+EU4+q6",
-	"B6N46HTCkczigROfKwmEfbaQPStZjSfsFlh0wrXWbJa5KOYwrurmm8dAGgcTR05AFtDynmd9GeIxMApJ",
-	"CNpgRKO74mmC8AgL9bjC3ykepxwnF5y/w6L/ML4xMmNdK86vUxgt4B6eUK1vh5YTYGcDgkDHRryHWs3d",
-	"53vPnqLuWJE1yIatnUn1AxajOEduyYvihd1uXXFeN98+FquZgE8uUGlSAbDaaKH39IVvuSuELkN3nMny",
-	"kfFFgLGX6oleG23tQSjjDVeh6l6AyQ9sIlZWTpCkLC7MYjsHiBqTncp/2y0jzjot5isg4XaBhD44l9d+",
-	"fejV7dePgYOeW4ThIZEIe2ZIDOBmHKWc9YlAIB0w1Uaa0evDAIP/oyLdORG3NCaXDN9imuJu+jA6Jc1w",
-	"15k3XgnpEqxwF0titqr03uKBfvExpRuPGNkdonBJi+KB3VDd//px1NeEjAhLCIuBHiX8jh0gQZQYI9xT",
-	"ljj16S1hKCEpHpdOveQ7mnXo/qsVHp7l8OWC8/eYje3P8kHIYs0X12oguFJl+sQ5GmI2tldXi3GUyQME",
-	"AAK/V4r1aVUxMnh3JQKy7Vk48hUIt9nF0UZgRerATh6JbuSLwUqR4UhJ1BN8aIw+xv8G0k7ubrGwDVGq",
-	"46FCx/kW/yKIdcn00XFB/3gg3wOT8bVVE8vER+vM0pqVfVVyAoVGgvdouppa3WwVSBRsa3H8yfzPHkk2",
-	"NmboWJCEMEVxKtsIIzAWsb7GncL82iVYgGAMBjWMuljLBn2GVSbAe3sH3nwDRb2lyHj/BBhjs4QSpqVv",
-	"nIO4GMpp8lY30T8lVGqymhQ4y0WkhQ64xpGdzFt3CWM/fvxY981B1a4/XLwBgpwGGUGKo0wS4+l7+myv",
-	"if7z7+mRCC8MWEDN/F+tdwJEr2FvV7XIPLj2pv7fq6lINyWk4aF3aCS4nuvBfNztzUog1yMs5R0XE/fJ",
-	"PkfuuWZlcF7Vl6oYZQXSvO3fKm+jjj4vdb18QD3G/fpI0rRuro+xRtLcwYFRN5OUaRQQWfq4BoZLJrPR",
-	"iAtFkvckofgCAPCAg8+KAa+HesRrgOksbTN3dJW8hGvQMfd8FMgXimChyC50cRzIB6jDAHX48rEVTS3i",
-	"dsqg6TwiEuQLNm5cMAqD+5947lKcGFUGp6dCa7OKEllr93AqSeRjgTEmX2hKpYXUXz4MJLvb793Ufxze",
-	"3SXvftv/8afDNxf8Z/n7zk97p3T0e7o7eLHHWrfP3wyag3e/bP+refPs52Fr9HHn9qfCX/1G4JigH/ho",
-	"BCef04F2DSO9ReoCY1CPgr0G6GFUG3mLLS3OJ8wPX+dSUSZuW/4SSjv0xnPBC7PGKwAyG+dOyN2pe9V4",
-	"8J37/9cAOnaF3sCf8ll59zdifHCHSgnazZSBbjWKfJkXbFLG/deCECCEyLyhBVY7C9qIeap5u6R/kAg1",
-	"Go3NA83nh1wqtAdBQQFBSrmotWvdFMc3mgrQP/S87/SUQ/zZX+Res2p3WULV0a2jgrMuQIhmNlrwUIUn",
-	"vN3cflpvterbexetZrup//9LLSriLBIt8is6JLUKGNGkHJc2115C/MGrgziiGh2VF7nTaDZarZ3GM40E",
-	"WWpVehMdMvG59INZllpdUrG6udMpy51mR4y4Y7uw5DiTRBz27TkWi3zP/6Bpirf2Gs1F5s7yeJpJWq2f",
-	"oZizmAhGkgOkBwNVCgfaJ+I9P9QAfO0B0i4CuO7ygCtf9BwToiIQyA87oqOaD7XIw+hPMy/KOyqXvSxU",
-	"kWH4j8UOt0CHGhYCj4Gq5kGJepwlgQLTB2PM3quTlAjLhnoATzCBw76WWRwTkoDaZn7JjYjmz5THN8TI",
-	"sj1B5OBakEwS85hnKv/HNU7T4oSurQbkEedra3+1p3adjRIIwopqQzLsEnEtyJDfwg+Fj/jaHmr4o/EJ",
-	"l391U37ycbW0p4kLE4RuLYcURuHJGXV44c4JSxCWqHNoNVxYYxtZ7eoqazZ3Ym8E+IF0wotGxm8H3Tcx",
-	"/UDfHl/+cdw6ocfymJ3txS+Pnx4PXzd/3B7tJC/f7jfI+O0o3nmvX0x/3t5X8Zv9UZedpTF9u9+It1NW",
-	"tXWjo8njytWbgOyMKZqCja5Cu5PBYvfnRS/mGDQLYoojJ0HDu0iTK+PqNGGoEDVNiYS4OUBeKblYAmzs",
-	"bfoLe5vG232BWdo8Zs3VoAeQKF8vc7ohBtrfphDrebTkUtrIT58MwIdRgIAl6Prr80+6ilpA/PdfQHow",
-	"WnY8ngeSl+691SSOeBGJY1L0PWQ4HSsa4xQdsb5WdKu+k2lWkUFyCTFcEUqIoLckcUZNAs4RLRsCOK2D",
-	"u5gS51PWyfQpLR191KOwzppgxJb3MWXq6W5tbrTyBD+38jpAyTvwYkKfi/tbm4q3a2fm5nZ8HT4Oc5/x",
-	"NKQxZ4cnr64/fDw5OqtFtfeHJ4dv4F/nF4evX4ekp3g4ccIvsvTmWJHhGZEQib7K7a8QM0VGTECPxm69",
-	"yzwrCTs/bIRgzDxvxh4y4owE6B/Asct5SjBb7cqDm3W+ksES8jkYek4eUVSTN9k89Dm/ySp0WD2T+Twy",
-	"F8NBtBILsvTmciSJUDb6X65i8jC4/usXZ6x4RXs9oq8fsfQMnfAG2tYCm6AxORzyTOsirf39fbvR2uFR",
-	"vfV8d7v+4t2PtfsoH2mCMpbH2N8H4cAfZKf+8YcLz+hVSwTuqdr9p/uH3daXAEcLJwcmo0ofm+9bTSuo",
-	"uL/LN7vyqs4+l5Uu0ZJkKLyv9yuv+iVI4c6+sgImWWP4aWHdirkQJFZowIUkqIuVImKMpMIjcC0xz5zT",
-	"rmE0zOKB8/1r5WA0EFgSpAaY2cy/SaPYxKQ+BZgzf37zPcO8b+7ZezrfEuZvYXXjVXkX4cCVpwX4XOQ5",
-	"rXBeJmejXesLHJP/ax80Yj7UMiM3wQPAOiaAbr+cvd8jeOnejTX7ZW8j+u0yfFx6CQw1HRyl670ELHBg",
-	"Cwxtb7nU91DS6FE1HCt6CxIW7mvqW+sSqSRJU60kTMA7XN1MC0Px5oqCc8C357oANLhfeV94EvICX57o",
-	"V+9L0Jv3ZfHqEoy2AP1CCzs3L9+785n90YV+p4yyhoc7O7S36unomxS3YFmWEXy42EUzok3gUijp3QN+",
-	"x0w4RaFs2xjpG0JGNgJZ69sDLAehivJwn8QcQbnYR7iNSvB692Ai0Pr4/APa3W49Q+62oJgnocRZuzx/",
-	"FfKGnYAz7ES1ETAXPeT/+/Ww/sunLzv3/1UlTB450hmu4yUfjrAgCYqxJHXKJGGSahKRjiG1ViouwA57",
-	"R4R+JTlAMhOCZyyhrI/kCMdEQtpgnmDsqYsJLpH3nPPleXs+29stb25iF68pSZM8XSDERZsSWGVohkdP",
-	"JBphNUDU6ALgKNzogFzy686nhrzJOpsQzNOBdNkGhBF1ItTRXzVoov9pnIGNPJiwZOaxm5pYdp6d6AsJ",
-	"87IdZ+Oh2W0xdBX6/UBwqgZLXumCXjn9jt+EShy/mbs6O0jVolamNd2iKsDjm1fWYT7KpZVivCqRZ+JO",
-	"TLOLTl3c8z/FM/a0tQggVxG6FmWSxXeOT1aZdIoyDoH0lk/iw3Oej6aYce1mnZBBfgXbTulUJgjphztG",
-	"hKH1Q5wQ1B2jkeBDDklSGBmfSQSBF92xl1UHNNKSkpnGIfNTBU5NnLtHnEYEOJE1PlsfTOHrcfGIwUTF",
-	"NxNTveN9+hCdZpLljRZUSx+o7Iy+iiI6RV2aGf5wEqquIZI9R4qjZ9smW0az6suL1/XnaKMbi/EIgtYT",
-	"iNTvZUINiDhwajuVSJBeJkliMFCJjEGO6qb5mzPiyo+0mlGz2TTRDzEfDjnLw+hCB9IDofcsjGd5XoFt",
-	"p6H+EYLimKEhZVygjGlR19VUcsLihtb2THLd5fkrDYDWfmN/X/+xGWzDaIWTlnKvykfwv3k2RheAVSXT",
-	"QuWW3b1nyIZ7NVBHD9AxQUZSQdzg5dkxFAG4oSzR27LvRqijBeBO8aJk+IZca7FTH7zkDGEbdI1izJC8",
-	"oyoeIENhStYZiKpbKJDspX71vgi086+PlhEbCxanmOTatlrFBB0NKiHYiE9XQMGrHOEi5kDbgSNdiI94",
-	"InIFHykCA2fUmDJysilOBGvIM2YRVuEVmYgunBQIinDDVStE+fJBPgIU3siReE/jeI63u81KzLUxjP4y",
-	"FqjYMRlHM3mevIfmBj5+KVf2iIrQ77qFUoSqwyMjNJGap18tgtWh+JvJ8weCZ9I7IzQkasCTuv7F5uhH",
-	"eW2GCPWhKlhFzpUe3AvVjZCfWBGhMPM4QhXZOvchnixf9sSXNQWdq3G4KFQ4Yk/WK9AvMlShiiX5pGCS",
-	"rDlyNMTxgDJS10zIBkDPIErtK1ZHFfVQ0MZus7nZDpLO/ZIscI0P8sIoUMBLIoLjgaERDRi3VKLFH9SP",
-	"gNVs764IkTYFXkzljo0kM8GxBN2QsdTa/hVDSAlMUy3RJVhhRFmcZglJNs2s1VHKevbWXsXsFfG3MMxE",
-	"Vi2MsFMaYXqqqBklz8+G3e9uRqhjsP1aP7HYDs/02lgpSRkyL+B1tzXsl7aA71rmuzAtgwtT8SL42YwR",
-	"ZCbkI0zmcaR9LqgaDKOpSRxmvCClJh9PgwSePJGoQz6POpBIr2UQkvjfWSG48juv+tNkjYfIxdeYIjdY",
-	"arxw2SIAgKJEFLojgjgmBl7TDRN9pclNhLTmZdNcN0MYeXkl+QqDCD89j0lByZMcKhLHgzFdQFgIf3PR",
-	"TPCOiRai0k0V5ZkyXDhImDGDsUyIWQFKzJBeQzjqnT4FQSRh4F3uY8qc6dIBWwMymCUn2jC0vgF4ssAK",
-	"bEADMsWxpRJeuRkYx6X0uVPKh4NvaX/gpYqYAMty9k8ISWPYDEDolUkpQzHIYjIDecWTYJR9A7U5lZPg",
-	"U3mTTXxoaj26vGkrCoOib6tIUInOf7y05MW8dk3ZdSZJPoryMq/1WUkFgYRQrEAkBOqBYBEP6C2BBGwm",
-	"FcFJDpdyqF8wbrmGjH3nAJkQQnjHKMgV45q6NEADm9XjGb3Gu6l60y6Nzu55IuscBtzebKNVcp/NqCmW",
-	"6pprvT/Yra3xdMezNEEpwbdaKjanoQ+WZwpy0JhBMPi+dPlL6U169O1tN/rU3KbwsvOU2AjO/HNX4POJ",
-	"tJQHMzBHkDzVXg0Ez/pGuD08PbZ3HStybYUbGAs2Wk5Dncj8PIBqFkFyZ3gb8wTbyUGD7NqK9NEpI4d1",
-	"bjpoYw/YPq4q22KIz5QyLF5JV02UXCkWowTZeziZUw4TApXy06g3lJdevumyqhtX7IqdkDvwalgXQZIQ",
-	"iEG10Ed9we9kVCANGuLfuHDY2S4kqwFmSQqYq0dDVF2xhJuKn0iTIFP+lKAfLi5OkZH90IbGR6N+bhbF",
-	"Vo1aesU8o1RVacJQvqpF0xO0qkqE+KVjJmUSGC2g88aVVMgOLlrSS6cNeLr3vsdHvV8D7uWFSvvczHs9",
-	"r2XlF0Ar8xRnUM1L4uWE2qjfHs2dGhxdEJTce+aKclXXzZiREFlBCPROvbvsbcLPdZ8oFlVVPSEwGFZh",
-	"SIUxB0CwbMz2ii72v5035BFiAjwvLxoSfeQQ4xXjNM5SrGwe/oinY8aHFKeol7FYfwx2vbmpKuuK4/tW",
-	"AxP+XpHAhdsoiKDwUTA8lyBcOLc3ePfZwmq1WOKKGJcH3wA/27JZmVNoZ127s8vRyq/j6fIvWwDU6XFW",
-	"5WzMOeF54a3x3FUmqjQq4rCsxlHyUBVhWuWRzwwnX8FFFSa7rCEnZcKDVU6vWW9CjHdEu839JT1XwVKr",
-	"cObMmrhXADxQlpMpocky91NXOQ9dQHOC0Tt+S1Ick4e4FL2VVJn/GbnL+ynomQ/yMrf2BxMij7tSa4hh",
-	"2FXVvpbMxl7O4VmREBNC6Svkgk/4P+0yKxGq0sneAf21g0TGrKUnxQrSujfILTE+I2v5QZwh8xuc2eaB",
-	"ZxTRMrFEXZKaejGIM3LFzCOC40Go/8CUtWiZPI7w1QlY2mL9f5kULjUlMaRni1Y7C53VEm2BnQFWJtIB",
-	"VHOrMC+UERIE7JT7y9hcFGfmCI2I9svIlUGkRUFeE4keXjsDm+16c1vDprW37uT45E9Ijtc64qV0eDBJ",
-	"pfRzlxgucvDZo/Pqsk7DoCWh9Bhp8FXypi8KelsOo5P8bHJIL3f4XEVR7K1bu/DmbvfqKR/nRkmpykkE",
-	"Y5AL0dQEq8RngrB2j8Q/3S1T+FJkLK7/0azvN67rn/6nMkDWdtoqppLZcFguKrI3n49cWP0oH+jXYiQ/",
-	"2H5Bd75eVpAutN0sgT2qmYr89rlGwPuodgnahcnXWzWlRivrtaPLM1gAZf4nrep8mOXU+0VyWtE7lSzL",
-	"zO8rUM7A4z3Y4FcRnmfmpSwS9FikTk7IntOSS8yaV08uCawI27uQHFJKBFngZL9iEkhIIKA8SJwSLKQt",
-	"yj5XHa7UemcT66j2ud7ndfuje7dxYv/xq3ntk/9enQ5HXMDRQL+gdq1P1SDraiF+i+MRrcc8IX3CtvKp",
-	"7/3P5Q0d1fnIHGndhkfkN/kbzmuZciMu5UPusBNsF0D93PTtE6lpQt/yRGBye7b+wmpR8dUFdp5I1zKv",
-	"KK/j9cF7sPF4rjy3DrG+8mAsfCrE8clA/AVSUx5DXu6uWNoh1GRXCrKvZDXUD4u3Fk4bHV/YPz2Hz+zo",
-	"eI2ua5c2Tb2ReXbCcgc8KaHWTWx7LTpFT38EjRbtbbBdCEGlgP6Ly8vyi5gcoeRXnAmqxudQANVcXQgg",
-	"OsxMio7567VDlrcfL2oV3TmCqjfgkPZKL0coDMfU+lFYvGajo8ajNsLqf367U53oiv1wvr33NEKtPTSk",
-	"DIrFdcfIdgPcbKDDycgZCH6yHj1oGmeMCaawq753peoyA6VGplgjZT3uimRi4yiz9q2jmA9PDdtDimB9",
-	"HTORTg8bnCx/9wLHN4SZ4BbKbglTXJgMNhfyMcQM98kQIgusTUW2DWmUaEMRhpmSm7mbnAokFe71oiuG",
-	"i4L9WOGU9yMTOwLDQ+iIjFCXDChL0NuPF+WStzCi4ApDokQATwlO8pccFkw5mHywQgOemp0Y804e/wYh",
-	"hRDCZ6KFbTSHICjGQ5K+xJJEiCbmp8vL41cyQpqCSoWHI/Pr2euXaGdnZ9+E1r8ET/8RzGJa42zsfv4M",
-	"+9r7/HnT9kwtB3Wjjc604qYdC0AXwn3FkIsAvzw7jsDDXwqidEHfLIGr6AUmIBIPOElcwl6py61NxdMb",
-	"8PpeUCKRIPrWha3ppImQjNw7EFxoGk5A6CHMb5/BGWhgMa5gAxNhjCbg0QCPZUNIVMi7OqINByeztQii",
-	"+pQ+TKYsNExknNyEvihQVR2CMmEgbML+9czWcXRgwyCkCUJXPNUIYUPRM4guGqOE59EQ5kamNCa2hpi9",
-	"Zu+PLyZuFh8RZrszc9Hfsh/JLf1uETId3NDD02PPqdWuNRvbjaZ+WY+FR7TWru00mo0dMISqAdA62wYN",
-	"IFEHSMDPfQJkIMdwKEp7qF/VfKWoGidrYY/gX6t5RvHKlumNeh/NfdESbf1mOa47HZtDs8kXxhAnpnVV",
-	"LWoCLt5udJE59UfT5rQxKIs2BQ1LPN5/KvUi3W42H7EDaVDdsLIVg+a4eptmw9BtdNcsoWrkfKlbXktS",
-	"+KQ1/5PLUmH33ebO/I9e+63z9hZZWdjRzOf7gLM+x//1k4a/zIZDLMamwh28aKERIUbuNFHrUWFqbNuC",
-	"DXCRtIzxuV74ArRgpAHe1mQV5g36Ds69aZe2PeGa79g6ES4XRmeiGsDjG8c0w+81JCLE02QZJPNaXk5g",
-	"2dYXQwHvrR2kqhl4R7M9yAbzEvI8l1Vko5OhMizv5WGlG6Cv6u/6AjNTnCsd26i/K9bx5ENbVRYUlw4k",
-	"+IHyCwFikKlaihE1vdG3tzcb6IhCmLENbzWxdvKKGSnMCMB2ycAH0KFdnQlLT7m0VSBBnXDhrx3PV9Yx",
-	"FP0OjyGcNrpifojtpuHbFVe0MHssfUdtP2tz9QCTX/Bk/Hi3bsIgcx9qSNaItdZrP60WvEFxG/r7F7/0",
-	"u83d+V/kfQ3hg/35H7z0Wv/uthZYU7l5Hny3twgAKhoi6I+3txf5uNQWYt0U0JQcs3TGEQIuXFKEvuLD",
-	"lajhZH9YTQu5rHBlmtI7sgj3L3Ix0EYerF2E0T5xuRKOWG46xQje0aQNqNEVA7VUi/VAjIC0535RdMgq",
-	"szYK/R6j3WYLbZRTQTYPEL5iE4kIefoMc5S01TQf53kN+kuX0wOqVZ8rPxcEut9dsVLag13JPtoIckk2",
-	"G+hMqz42whdSaG2M+PFpJf30GjPU1kMDq3o/LEQFFyAsQb/lP5eCLU1eFljYG9u++CvRogW2VG609ijU",
-	"KCA+bzko+UW+jL4MQVmpnO5o4gVkp0i/BUlfDTx6Y7quTaUzH4ASYAjuqqICBVHB5Xy7PlFFxshus3XF",
-	"Nirz94AS4S7PvNcVHZIGOjT9z959eHN8cv3+8Kfr14fH7y7Pjs61ZMY0hBS9JVfMpqzIIPNQ674ubL9t",
-	"bWG2DVsEWpLXWz5IcYucULevVzyZjbNpy4iHfdmKLMoDmwuT4jFKeNZNiW1jb7JwTemJfNERykZIcX2K",
-	"A56BWFhOrpu2UEfldvx15jl8S9O6d2H/vUclckFhlMVlvL8sdVtaPvuGKdY73tc33FyBnFx4QY5LEyye",
-	"qekU68woXl776CJj+QBkGusFAUkosKcjqfgI3XFxY1rgQAHBRtVFMZ0iSii7W+1GncyWbqyMeesWbfVZ",
-	"aULsrId27ROHVD6OOk7T+UdiiHApXNK2+NanUSSCu3edXCkzEDJBtJ52IIfQsGP+mRwFq/ibnUoAwhnH",
-	"4scjVx/KCSGJrE6Z3XC8vJDLt7ejGQm4mw3rBuKGt1UfcQHqA1efkyCp8FhWsaOwsPOa+FJ19eiFGNSU",
-	"2+4z569iO/iup5f09IARTGU73tWxTWSnmb3fEHXq9Zn9CpYps5u/Lr268CFuBdMZALdMeAb/4Co3dljS",
-	"8kSGvNsVaHAFNCzlSgi27UkYv0OcRV7rnStW3XsHnZpRrLmXpwkRpUCGMFzcdrYG8pZJcsWgMe3+s2YT",
-	"/effu43WbsMVJ7gb8LRKIMj917YpkDOkaMG+spTIZgNBIbDPMQEg2crGA86IVLm/N+X9PnjA2zYu+op1",
-	"zo5enx2d/3B9dnR5fnT95uzw5VEHbdiYDdRqIrlpTOcm5sCBzOz7t0wq80Cv+Q6PDWz7REljggHlLQel",
-	"BcyGUQ8NAP0QlM0ISY6k5mk4RQp3JVSxge7XlCQuaeKKWXc6GlIJhhwXkdNTyyo5NgFuTeyklF7391d0",
-	"vmG15ehz7Oy84eU3PiZG7uzfI0zF0lpMXvNuIQsvOKWwLHmD4JrmWXdog+EhSVAnT9PrQLUl00TejbJp",
-	"KnVxa9bJTToXrkqQjdGKB1wS5gpjmCvVRhhZF5yJILJkqolSeqNp1/iKBWEzDQT5djbIaNla4Q3k5DIY",
-	"4IqF1T1tUU9X1StCwGZMwI8p+wnvmdicIR4jW8tlopbnFasu5rk0ZSn3SH5k0hJmkP61TMR/D2fSX4Ku",
-	"mHvtuzBA9VU20HppSmKvsB+mERKS9xq7BYkJU+nYJAOCV+cAAly1ItdBQyxu5PRkxgyu46GhQ0bUwMre",
-	"m8750fn58YeTc7DQnh6dXV+ea+qUyxR7zU2U0tt8aKnpiMnAG2GpjFdHFFabK5YSPLFkzkil0ZJKde4g",
-	"sEZx3M+OmyKVB3v8mwjnwZpniOjula0vecvae4NpKVGkspiv4wT2A+BFlva6imzGw265yG6jgqRqpDjP",
-	"jR3LxS6c5811KyKHlrXV/VmG5SXd+OtGFnMCPs8sm1SnYI2JjJ6qQ+t79MK88rcOGyt6Ns6MGzPQ+B44",
-	"5qoNTI0cs2gzGSxhHrRTA+ocwba+2MST+1nmmheWsa4XDabxBZs/1Tm6wP1O0O/X1VHUGkUn6ApjwtNh",
-	"nUc2tbhqfvvaFrwD03+zlOpwQnyajUs21nVZ6vPC5jnpyadEKeZn/kQW9fapq5BoZCLeA8XNZobIA1PC",
-	"lLJ+/hOIWSaVRDbQR6oGHopEfiFNQFti21oZH0mOWUYl3NhtbRvT/B2VZHOS0Xrp3kvT4+MerGnNMYJB",
-	"KvqfHCQ4/3Z7YYJ/i7u7/vDC1gIOgVOvZuNrUxjxa+mG65ejTGtsa6rheZiwZgNeIbgFadedoIpU88Gt",
-	"IhZotvh17L33ldJjvKWaaEQqofzq1ISVvE7eYhe3ouPTOoXBUrunmRKht/VvW8PwuaUHlKkJLFNvhimQ",
-	"LR+Dr1faYw/BNWPYOGcmudyV4L6wJeNNM5Zn2xDKJSNn0wTOjLWaO8BysNmGgsSIKsutr5gZhUTobsDR",
-	"b5wyGzF2+uH8AlXEBTfQIcgPXsSrzcw3ATaCjFIcE+uUceC1javAlIIOg6BanGqwjSGKzbNMTQ2jrfLX",
-	"l1r7rstjP6WD8OL20Edcht/6dIp8UByRqVRddD9AGzJsVbpZkh7e8Xhmc1QnQeTv/eOkiL+FXXndFNKE",
-	"hiPJh4Qz4iT8hbUdRxcXlBm2vhR/zDPy5RTFo0MxZl4/gC7Js/0bCIxJpt3flBwAIxSBB2qgX9zYbu6a",
-	"BIC8ZkARkgRkqaq1wmZ7RuOEKUbGEt1axFYYbtp6l/Ldfuv5Qn+SZXJa8Pui1yGaajSahRHrkBnnM5Bv",
-	"W1A8XPWkHygQzldyjj2CWbv/VElh7WKmOunOgGAlllpJV0AC+neRCqqlNYz3dsxvIPHaguW7quRkeQuQ",
-	"5Q3pj6UmzcLyIJd7mvRw4fFm6eW8sKQyTpyKIHqYjOGT0Yhg4Vrr5OPpSwMhLVRYJQeijJEgkohbLYrk",
-	"oEQ4vdOPrFObTUm8hnxrFKZbV0gS+g6bW7mwFFGAwMgs3yWH9UsOIBu6ntMF9qwqUq+RtXj591O8DWFu",
-	"RRCeave3obzYLpP0O9xc0xXw66TW1ukPCEux/oWqBrhG5t/rBvyDVfK8AoA5bVsD4LG0cecCnCosHqap",
-	"bVNGpCv13jE/QHWUPr0lrIE6v3fQUFMN0/qsFHaJZNY1paQcvWB4SK6YrXV4/uNlA/1IxpJAbUPKTA05",
-	"kMikrVkib+jIVFEfEaxQXunO5dcOaEqM39FGcEILt2lhXKdu23+GN+IRvAul4rRTfBy5PzfGQow1tE1Z",
-	"LtyfWpUL9xdeg/EdRpOWmcVOG3mHPWU1vwdrWbKQdpXAAyUPI4S9KoSu6l9KMJiTOnVTc1N/bCxMUx1C",
-	"XKhggdbBXmvX6n6JfNeswv8teMFWM62XGm54VZ31EPVbLKBsoh7rnAv1AaTvWgR/nIDHwv1hBnT/fEVk",
-	"XPu0Xv+T335ppjblcPK7OpW7Rgra40h4/tMkEXeP1uZr6jiXcMdFjMjA7vtERgXBVxx1oDFUp4EO9VU2",
-	"vXUr2yE4Ka7oklshxBnfhmuytU43Tqk4/Z/sw8nbiFVLcvaUVw7piL47cL5Li2C5TJJCNnL32BYDXpLg",
-	"LCI2bnWz9MZU0XtcqvSBEaQEZhLHRhY0OidVZAjZzoadQqC37U5oOn5RBe21bZtutGFL6mIGn0K4/y2R",
-	"kOFeBL25krac2cE2G+iQjV2NAPjU5DfB2OqOxsSVtOpqoTe6YqaUr/RSL+GJEzd2m039sySoA+WLpelw",
-	"beq0dLGZA210oEj3rzufGvIm62weXDHnnoLW0lQpLWy/MNV/TTGX5+g9fVEl577I0pvLkSTCl3bXQV8n",
-	"J/pawXP5Qs6I1JJZBbX9CGWr8WhEmCnzACdgTtgeKUiNVrH5p6nU/0gN2WQ55aTAXoxW1Gw2C52oO9aX",
-	"dyoN7PJk7NKenu88f/60+fyBpPGL/dcc2zRobh7J1vh5h3O1d6L1P3i9u1D0iUDj/jzYtiKrex9tdMKG",
-	"153NNrKdPKFlm3FVow0r4uUPIe/7B854JmQpYDwkM69gHYUE95CI3oWKXlhAQcY9gOC73Wv1CNh1302D",
-	"HQV+ryaDRLOqY+Saw3pV3Tmi+/eki7UnXayGQmt3yZ86Mj/LdQJUXtNnK5CCdGEN9weo473chn4vHa99",
-	"GLhPHCpRFgvoDfLomRpWoTdFL7rjPHPSEdygBrbHX2bq90FjuL9ovscqloE/m7x8z/r4ikzyn+xXknxo",
-	"8qQdpj2Rlkatbi4YEJyqwR/TfUo2vH0blGJqylgjW7ELQSlAcauV3h8uLk4PtJiacBOpiRTPYlOfNMEK",
-	"d7GsqJn4hqgf7ArWeG/NFDOurdsMTuktaayj2KXmIXqSkeBd3yNo4G+zo22rm4bb3TRJ6sOIsMPT47fn",
-	"H04eCrZyT7FKCNn5UMLjDHpdmYoQQms9Wv/pEwa9g0xNrXXA72JA5eQysEQWBg6cQ6JwCZhjPEynorfe",
-	"3QCzpG4NNsh0LQIGKjI1iKBaDAiF+h+VCGyX9fPh+3fLnYZb2T/nNCwMKk4D8kgWJTO2mbkjG1ZR1mLM",
-	"iLJ+hPaaO4U0VHkmZ2a6r0JTYG4tx8GZICVwr0fjlc9Bf7UATzvXdDgmlwzfYmrbwc44wjPwqc6mSPC5",
-	"RisjAFaVxQCkAzsI/FsaL7ZDibwv2BaIhXaGibM3WUUyymtHmLp3ppdd4dQ1BW4mnMcvSs32ImsozkNm",
-	"TQXZIq0uH9BGY1T5yUsOQGeW9z7O+ezk56e2EyCCJg5UKoObrt+MFvM3/X2ZVg8Tw+Q8w1QkDs5LAkni",
-	"Ih4QGJ7bjWqxBnVxilkMcbH5JPZUq33vFRTFcvYpJCUfFm74PYgasA1P4PACXkx9hihobRH5vaVKsgpc",
-	"VgCWHuO/9WMv5iwf13wbBcmvURjJGpUia6KSshmVhaJPUd7KtzxNaeD5A5m+3ksN8+n+/v8HAAD//w==",
+	"7L3rchu5kj/4KgjuP8LSnCJFUpJtSTERK9uyW92+6OgS3ee0vCJYBZJoFQE2gJLM9ipiP+7nfYid95hH",
+	"mSf5BxKXQhWLV4myu1sTE6ctVhUuiUQiM5H5y6+1mA9HnBGmZG3/a21AcEIE/PPoHPf1fxMiY0FHinJW",
+	"26+dDwgSRPJMxOSZRDdESMpZhHpcoM5xr/4Bq3jQQRsYSSU466MbnNIEKy4idPr2NdprtZrov//rZeNl",
+	"Y3uzUYtqMh6QIdYdkS94OEpJbb92Wdu+rNWimhqP9J9SCcr6tbu7qHackOGIK8JU/ZSMUjwmyeQYO0pk",
+	"pINuB4QhNaASYSZviUBUIjUgSCouSIJ6VEjlHikOjwT5PSNSPZOo43uKx/WfyLiDNhhXA8r6SGCGcB9T",
+	"Vh4/y4a1/V9ruvfa56rRv+cxNmOsIuvF6XvEezCOWBCsSOIpPY1QW12BWSK3mq29bdzqtusv4u2k/oLs",
+	"9Oov8V633oxbSZts93bwbrw1EjzJYrXI28+bldQ/JUqM64c9RcTkFH4e8JQgSWLOEqkJeoupQl3S44Ig",
+	"JcaadEA2tBEwQqvZaE/nhO1mVBtSRoeask0/JMoU6RMBY/qlfmoWrX6cTGNXt6g02TfkTSlhsMrh15Zj",
+	"qEKSMIWwYV3EGYkQRozcoov3x28QVwMibqkkDXQieDclQ4liLMTYMBceEv1hRhBlqGP7Pk46EUp5H6WU",
+	"EU0cPm1Fm60f3+z++/XOP1tnu7+8fPfPnX9t//jiY/vV858qVuQuqo2wwEOi7J59pdlhGh2AVw4QZjAD",
+	"8ycQxW4CiXaaOyhjKZFmo8Q4Tc22wQwdvvlw/FGPmur2RlgNalGN4aEeUNd2G9X0fKnQm1LvgnCKPS6G",
+	"WNX2a1lGk0ruep0JyUX12DuMfFHmhY7bJCNBbijPJBrhPmmgTyP8e0YQZglSeDgiok5uaEKY2kcYxfAp",
+	"UgOs0C2WiHGFqJQZSVB3bISEJOKGCBBk8HdKpYK5o51m00/894yIcT5z025hLYf4y3vC+mpQ299ttYF/",
+	"3d+tmSItHv9ExpPT/4CviR6F0JsPSdwjaCMRuKfqlKhefaDUCI9onQby6pqM60aS15svNvf18ukt93Jv",
+	"p4VMz5dso3NZ+5//5/+/rHU2ERcIoy7W+5RfExahVqPR3t1FN1TSbkrQ4dnr42MUD7DAsWa1CMmYj0ji",
+	"xKZlFCD9gFwyPiICBB38dE1Gyp4Pb44+nHw6P/r4+l9XPx396+r8/H0HbbR30ECvQkJ6OEvVZgMd2sne",
+	"UjXId9U1GV8y24f5xe4utDEkasCTCGm2jFCXJ+NN1CfKsHFB0IMEiqDlS9apOE72EZweEQxdZAx4Rcv9",
+	"A7T75YvfKppYmon05BroPBijbRujhPZ6RGhR4sZpuKndRhudYLmursn4SpBMkqSzeYBuBzQlwcDdx1LR",
+	"NL1kekgRMOVeRTOUXfVS2h+ozqahXieQ2Z3GJXN8bNgjZ+TScTf1YH5Jmtt7L16S+k4z2a3vbJOX9W68",
+	"t11//nJvB+++6O1tt3fg7A62QXv3RXkbjLBSROiB/F8bl7VfLy+/tJt1/b8t/T/b+p+7r/T/vNH/fHH0",
+	"+Wsrau/u3l3W/u9fi6/lzzb/V7XK0AOdZIpc0VqOlyhWmzE8PcCsT/SSDQlmhoELB9d2o9VobR4greng",
+	"lOhzIhekrTbwj2nEs1ADdf6jg4Z6OHpLs7HrsTF1WaxGNUdRCondbFZSgd1QBXvSHA8VUpyGr9xPlL+n",
+	"Q6omKX6C+wRJ+geZJk5T+C7sywoFPS+YplEFWs1QMWhVKgZO2Zo63zR/4X6zPTGK1dSORv75/fo5JfqM",
+	"mj0pUXjnfv2dESln9SX98/v1cyGJmNpJZh7ep4c7/bEccSYJaEmHmRoQpmisdWz9Q8yZPgP0P/FolFLD",
+	"F1u/SaOq5z39L0F6tf3a/7GVW01b5qnc0q2e2m5Mp0XmP0SWXlqm8BFhB2hABIGThOqjSh+9slG7i2qv",
+	"cGLV0hmjGxnl8x9ulF4q6C8STQBrelHOrnqYpkTTJiEK07S2XyNDTNN9NMykVtK9tgs/I5wkgkhZi2pE",
+	"CK51y1+/1nqUpIn7UgsdIiXu645mN3L3WW92qTCLwWbBmRpsCdKnUoGo8zryPPVXKqwyWdvfARFHFYhA",
+	"SyiUTxb5yVpG0CqS3N/aIrBqWkaIRkJuHAXlVv5tHear12CxRbcWQNV6B6YH6gqCr631OSLxPhriVHMt",
+	"SdCPZ58+oo2O/+FKr2dnUx/xphN0Q3lqJqb1NIYyds34LUOwHmijM7HMHaPfwIlEmFakRlqxhde1UWLW",
+	"tANGV2Dwly2pqnnb17cK78LkX3PWS2l8P44FxrlS+JqwkFcPGcJxzDOmnEpIpWUy8oVKJc158qAstpez",
+	"mJ/a4hwVu08egpMOUcaotm2sXSkRUChCYKp4VcX1KXO9OfDU6JmR0oqX7PlZCx6+WmF1L8crb7no0iQh",
+	"7F7M0vOtBKxyPjDS1dofjJDE7Dt9jsh9nAwp09thSGWueAWMo59vwbursc12zjZvg/Etyjf5nB6EccKD",
+	"LkLdTIHNgtOU3xrrLeGwmR5UErzjjNxrYUERJVd93U55aXMlFex4nAqCk7Fe3aRSCOA4JiNVN02utKSt",
+	"4LB5Z4a06GrCDB7uLDF72Yg8ksByUglTR9koQoLc8GuSaKlAvoy0qvSgy3qs58dwegQn5P3W17R0ZQ7b",
+	"oqDPGPkyIrGeIDxGPI4zIUhygH7PuCKhnxbRxPjsBBlxoSjrI6rKbAAM8scqS78b6hlu+s5P5Ma+KC+4",
+	"ST+ghlGklj77M0GMM6LLkzGSeCwRZ+kYXXqam3Ff1g6MMgJzeSa9b7LkcgnoPMDOKZhJ8qCM9ZGrtzxj",
+	"yb14inF11YNWAnb6yJHM4oFTvCsFhH22kA89We1M2Mm56CNXyA1zUc5hXNXNNw/BNI4mTpyAFqE1xcCR",
+	"N8RjOCgkIWiDkRu4IEkThEdYqIdVG0/wOOU4Oef8PRb9+50bI9PWleL8KoXWCqdHoI7r3aH1BJjZgCDw",
+	"OyDeQ63mzsvdF89Rd6zIGrTK1vak4QKDUZwjN+RF+cJOt644r5tvH+qomaCPV6i0qABabbTQB/oqvC3I",
+	"lS4jd9w1yQPzi4ALJqo7emvsvHuxTNBchZF8DtcM4L2xWnaCJGVx7ircPkDUOHaV/22nzDjrvKVbgQnb",
+	"OROG5Fzebg6pV7dfPwQPBhfJDA/h9iN3zWIgN+Mo5axPBALtgKl9pA96vRjg4n9Qpjsj4obG5ILhG0xT",
+	"3E3vJ6ekae4qC9orMV2CFe5iScxUlZ5bPNAvPqR2EwgjO0NUHNKifGAnVA+/fhjDNyEjwhLCYpBHCb9l",
+	"B/ZuCGtTFARPn94QhhKS4vF3Yt+eKR5fvzby4sH8i0Gj0+S2dQSAYaT70UqzdQNkKajHKbkhqXQ3dWjI",
+	"b8hQ96Lf14QumwxT4i1mkaPqExjvOecfMBtbYsl7bSHrDrpSA8GVKkttztEQs7EVaFq5pUweIGAbiEBI",
+	"sebhquMd3l1JrLYDj5EfgXCTXXwzCaxIHQ7ZB5KmfjBYKTIcKYl6gg+NE81EQoAO6C++LW2LG61wj+ii",
+	"PL6T7XbB9NJxQf+4pzYALvgrazyXRTKOY1B19DuhgT3BQiPBezRdzdnQbOVMVJjW4vyThZ89kMVg3Pqx",
+	"IAlhiuJU7iOMwIXG+pp3cnd2l2AB5gI4KDHqYq0x9RlWmYA4mluICjNU1FOKTByGAOd2llDCtE2CPYnz",
+	"ppx/w1ps+qeESn3YJDnPchFpVQy2cWQ7C8Zd4tiff/65HjrJqi+Jcf4GqLeaZAQpjjJJzJ3w8xe7TfTf",
+	"/zU9ou2VIQsY3/+prXGg6BXM7bIWmQdXQdf/eTmV6aaExt13D40E133dW7txc7N62dUIS3nLxcR+ss+R",
+	"e64PeFiv6k2Vt7KCaG6HuyqYqJPPS22vkFAPsb9+JmlaN9vH+GipvzDCqJtJyjQLiCx9WLfLBZPZaMSF",
+	"IskHklB8DgS4x8JneYNXQ93iFdB0lg3uLw5LWtEaLO/dkAX8QBEMFNmBLs4DvoE6NFCHLx/a/NaKf6dM",
+	"ms4DMoEfsLkWB1c5BIqQ4PoZJ8bAw+mJ0Da+okTW9ns4lSQKucC42M+1pNKq+78/DSS73etd138a3t4m",
+	"73/b++mXw3fn/F/y9+1fdk/o6Pd0Z/Bql7VuXr4bNAfv/93+Z/P6xb+GrdHP2ze/5Pf/7wSOCfqBj0aw",
+	"8l4O7Ncw0lOkLkQR9Sh4sUAeRrVRMNjS4ELBfP9xLhXv56YVDqE0w6A9F+Yyq72cILN57iO5PXGvmogI",
+	"F07xa4E6doRBw3koM+/+Rsyd5qG925/HH8VViKkaF+f+nrOEs+VnDae9qIiWPD77hLZbz5/XWwinowGu",
+	"t/V+CYj9qhQuVeiqXYhM+/Ww/u/PX9t3FXFlUS2ljLSKk2m10Svc7eI+QWdKEKIqIrPmzEu32i62esGo",
+	"Qjvzg7yi2ohLhdPXII3DFj7+3ELPfzkqN1HRghaxJfFeewex6AJNXapJVSTkLUOnyKx9vnCVTKWUoN1M",
+	"kRl89XU+GYoM8VYQAqerjXzVVpDtBW3EPNUKo6R/kAg1Go3NA608DrlUaLdZYBx9yqVc1PZr3RTH1/po",
+	"oX8AB+suh/hLOMjdZtXssoSqoxt3tC6xa0wywKEqrku72X5eb7Xq7d3zVnO/qf//37UoD4ZKtB2p6JBU",
+	"cS9NymHnc12TJGy8OtIqqtFReZDbjWaj1dpuvNCSJUut98yEcE18LsOIs6VGl1SMbm53yqo8s8O63LKd",
+	"2zM+k0Qc9u065oP8wP+gaYq3dhvNRfrOfNDbpAKgn6GYs5gIRpIDpBsD+xwXXBqI98J4IAiIKUq7BQjX",
+	"XZ5w5dPDc0KUR+uFsYF0VAupFgUc/XnmRnlP5bKbhSoyLP5jscXN2aGGhcBjOKp9zoFuZ0miQPeFNmbP",
+	"1anfLoso0HZhsa9kFseEJOALML94f735M+XxNTEGUk8QOTAx5eYxz5T/xxVO03yFrqxZHZz4V/aqw67a",
+	"VTZKIFIyqg3JsEvElSBDfgM/5OEYV3ZRiz+a8Ivyr67LzyGvluY0sWEK8ZXLMYWxor32V9xwZ4QlCEvU",
+	"ObRuExjjPrIm+2XWbG7HQQvwA+kUNxoZ/zjovovpJ/rj8cUfx62P9Fges9Pd+PXx8+Ph2+ZP7dF28vrH",
+	"vQYZ/ziKtz/oF9N/tfdU/G5v1GWnaUx/3GvE7ZRVTd0Y/vK4cvQm3ypjiqbg061wGcjCYPfmBU97DppF",
+	"McWRM8vgXaTFlXE321SLGAtBiYTgVmBeKblYgmzsx/Tf7Mc0bvcFZmnzmDVXox5Qory9zOoWOdD+NkVY",
+	"z5MlF9IGnodiAD6MCgxYom44vnClq6QFpHd9B9qDcd3E43kkee3eW03jiBfROCbtqUOG07GiMU7REetT",
+	"RmTVdzLNKtJbLyDQMkIJEfSGJM5TTuAeUuuGQE4bS5J3iX2XdTK9SytHH3Qp7L1oocVW8DFl6jkYD7OT",
+	"JSbOc2sEApWCBc87DE/xcGpT+Xbth7nZHd/mHIe+T3lalDGnhx/fXH36+ePRaS2qfTj8ePgO/nV2fvj2",
+	"bVH05A8nVvhVll4fKzI8hUu81XZ/hZopMuIypAnSs/RJx9iFPEQI2vRpsXaREWekwP4FOnY5Twlmq215",
+	"iGiYb2SwhHwpND0nTTiqyets7v3qdVbhGNE9mc8jszEcRSu5IEuvL0aSCGVTguQqfjTD679+dR6wNzaP",
+	"MCZWnqGPvIHaWmETNCaHQ21S1/Zbe3t7dqK1w6N66+VOu/7q/U+1u8i3NCEZy23s7YFyEDayXf/5h/PA",
+	"k1qD3NPa3ee7++3W10BHSydHJmNKH5vvW02rqLi/yzu7cqvOXpeVNtGSYqi4X+9WHrW563dOuxU4yd6w",
+	"nOQu05gLQWKFBlxIgrrg6hojqfAI7itZ4CPcr2E0zOKBC7PRxsFoILAkSA0ws4n9k57WiU5DCTCnf7/z",
+	"g9ueQh7p8/nu1XAKq3tEy7MoNly5WsDPeZrlCutlEqv2a32BY/J/2geNmA+1zshNnA4cHRNEt1/Onu8R",
+	"vHTn2pr9cjAR/XaZPi4HDJqaTg6Xg7kK85pLpZ9/qB8dnp3n9wFHWCp0iwUZcG3d3k3aeorekELqqDmf",
+	"5h5XOPdpz/QZuLS2yI5x9uuOBOCWDfTVRb75qN+dYE3dkG1nOuVLgnUJwuOCF7bo9fTjv++hFJwndsGi",
+	"msJ9fe7VukQqSdJUm2eTy1sY3cx1yt9c0WQpaExzb/Q0ud8EXyy41vZLs9Ql6s37Mn91CRUnJ/1CAzsz",
+	"L9+59Zn90bl+p8yxRnty10rBqKezb5DqvAILA8oKqFB56vXC6ufvGWYKLqrad5/BWDd8ro8vLFT9xYvt",
+	"luZWlVrfC3hUJhjVjmFBpWFyvu+pyR3K9aH27mx1qDDWBWIJT/3bd8XpfK3hNP3UAwLOXOzz9+4bTSkv",
+	"bzU5Km6B5Iz1TvLzZlnlrPDhYkeaMSIKN8IlD9eA31rsqNytZRN/rgkZ2bQaqiQaYDkoOgPuf6U8xyTN",
+	"51GcRiV5A7k3kT10fPYJ7bRbL5CTjkgfLsXZXJy9KWph2wUdbLvixnS7+sb0yCkpxXG85sMRFiRBMZak",
+	"TpkkTFJ9JKRjiFO1cF0pvyVCv5IcIJkJwTOWUNZHcoRjYvBYPFJP4JhJcEmR8jqmT2MPFcyd8uQmZ/FF",
+	"EZbcTz6Fm+15hewobsZFt2CJTYJGqhjjLSVp4nP5iv3bTP+qqyl49EwC0g6ixnsA8SobHRB0v25/bsjr",
+	"rLMJMaUdwPdoQDRrJ0Id/VWDJvqfJial4SP9S45huzgT5PegA6FZMQ/EYPZ+MrPNm66i1g8Ep2qwpGjK",
+	"z1nnEeLXRbcPv547OttI1aBWlpndHCbs4R2y63A4e/smb6/KSJrY29NuUqYO7uWj3KU/by1CyFXMtEWV",
+	"u/w7p99VOYFzXLeCvec7Cek571Y373HtjuDiQf8NvMGlVZkQpJ9umcMQG+KEoO4YjQQfckjRwMjcskYQ",
+	"/9cdBynvICOtKJnpTjY/VfDUxLoHwmlE4ES111X21ja/HXZh8YWO8m8muioYvlMuWiDd2J0imtmKp0Bu",
+	"/If6R3sGmJhWQJr1vav656+taHtK6JYb2doZEdRsD/r5bXix4EsoyKmSJ2XpGLz3vE/v4+aa1M1GC3oq",
+	"7+n/Gn0T3+QUD9rMMMsPNj/rJ2ruffPgkJjQkRa6OPktk2po42rAqtb9qEzA1bLATPaIuDLxH/5Pm+Lk",
+	"dVj4KyUY2KCXpT2aQpOFvZ53WpxZVPtS1wOr32AB6ZognuzIT/1H7pfDcMTux9d25Plndgbuh3M79E+Z",
+	"qvj1mBW+DeeV/+rm5355G8zzLqp9LHqOi+LqJVIcvWibvHCt916cv62/RBvdWIxHkJ6ZQE5qLxNqQMSB",
+	"85pTiQTpZZIkRpwrkTFAY9k0f3NGHPhgqxk1m00TfBjz4ZAznxpRjN+4J6e+KMrPlxU7+6TohCpF2DI0",
+	"pIwLlDFt/zrEYmdBbrT29vYMjMTF2RtNgNZeY29P/7FZmIZxDU5eVAcYf4X/m3fF54LqqwxdwG3c2X2B",
+	"bAh/A3V0Ax0TOC4V5IJcnB4DUNY1ZYmeln03Qh1tFXfyFyXD1+RK26J64SVnCNtEOhRjhuQtVfEAmeO6",
+	"dDmygMPYzsP5i13yRCiqtMHVWBDAbVIFtohuE0pJAS3MZvE4kLEAXc1lQYALBJZ0obMwsDcrDsI82WMG",
+	"grMxOg30L4zBY8MgrIpbZCJjpDLSWs4DjDZwzXrheXzte9VM0+WZ0jYvk1mvR2O9+FfwlrZt4R8uig7s",
+	"XuOGDDO+tYVMmZ8aF4nNSF2EmJZHnI9w0g/o02NWxZYODQnfAgDv+Q26q/ev35M7zcpdaXNuwmEsgNg3",
+	"GaI7yau8h+Ym6nwtI/tFeapi3VIpQtXpPBGaANjQr+bJlQB6b9C6QJgbkJYIGTDiuv7FIm1FHpstQn3A",
+	"E69ATtCNB6llEQoTgTWvhPhBEarIub8r7oHlYQ9Do1TQua4JlzUFSxwYhTn72SuyKtUmFHOTItuJ2iGO",
+	"B5SRuj5gbcLeDIG7f8nqqAIPEW3sNJub+wXoqBCSEXbVgQdGBOhviQiOB0b+NaDdEkRj2GiYsaWP9Ns8",
+	"pc8APBrkvo0kM8lcABQNafiXDCElME216ZdghRFlcZolJNk0vVZn1eneW7sVvVfki0EzE9g40MJ2qYXp",
+	"gC+mFY+yBLPf2YxQx3D7lX5iuR2e6bGxEtQQZArD625qOASog+9a5rtiGjEXBreu8LNpo5BJ61uYzDtO",
+	"+1xQNRhGU5OOTXuFFHDfniYJPHkmUYd8GXUADkvrVyQJv7PWcuV3AfrrJFJb5EJ3DcgllpovXHYzECCH",
+	"iEW3RBB3QENA1oYJ7NbiJkKCpw4JYrNIoyAP2o+wkDyg+zEp0z4ptwL+qdCmizUv0t9sNBMXbAKRqXRd",
+	"RT6zmwtHCdNmoS2HiO6XlCE9hmKrt3oVtB3DIHCtjylzdzWO2JqQhV680Iam9Q7AkzCJMAFNyBTHVkoE",
+	"oJHQjoOgcKvkm4NvaX8QpDab3I1ytnqRkuYmp0DCAOywTMVC1r1pKABPhVb2DNXmIKfCp/I6m/jQVIlw",
+	"6EdWzQcnjcWCoxKd/XRhxYtVcCi7yiTxragAP0mvFShGZuVB4SHJAcIiHtAbAjBKTCqCE0+XchZBod0y",
+	"EqR95wCZ7ASDbwKetIp2DbokyMBmdXvGZgt2qp60g32wc57AjoIG25v7aBUEI9NqiqW64reMiMJsHbQL",
+	"z9IEpQTfaI3frIZeWK2NYoYIMwwG35c2fykdX7febrvWp+biFzc7T4lVa/3nrjTIM2klD2bgtyQeMEsN",
+	"BM/6RnE/PDm2ex0rcmWVG2gLJlqGTZlAKjkATLpyUYNgN3pAmMlGC2gwFXAnU1p2MPFXWpWZskvcO1O2",
+	"CdyqFhur2Ci+kQFPE7tXNOOlencEzho50ZQJoclHZb+1PGMZkCH3ou/Jbv6CtZI3AmSxBx5ATH5iP2B9",
+	"9BeYF0ZObkiq3+TmjQMtdDtgPHUAnkkWuAyUIelkvp+X0SGKU7HoRe4V2JnWU5UUDpKYM5l5UTi9LEY+",
+	"PacI5nJxsuYTla7sBkIiYwzKgEzhkwpT0O0RvSEIg03glXWzRgeeTIHOKQdcKLA9i8I1tB799kMQjwuK",
+	"jBGkSY5Y57eiIaGhlORpUlgg07MakGE18fKD2MqLSlI5mWnOOrsvLI0dgULY1w7a2AX9GVehmB7YHVGJ",
+	"ShpUVdLzcMikxlNieXoSYg063DYky1HFNlSAtrbpQMYal+ySfSS3sHNtcEGSEMgTs2IM9QW/lVEufdEQ",
+	"/8aFE/P7uYkywCxJ4QjQrSGqLlnCTVEQpM9yU4GIoB/Oz0+QMaLQhpYfxke1mdc7Mr4rKOLiPMFVGP9F",
+	"Q6UWTUfmqELMDJFUJ5V7aK2gMJkglFwJdxlNAY5SQTkO3g8U0uDXghoYpDOGamHwuod2DvHAy8qZu8L0",
+	"2PJe4zE+ukB5mZrAmJ/MPu7GYVRXw0jOQMKpOFH1TINDMZhECHJWcRqFv/opTJwOYKAHgr54ARDIXkh0",
+	"mCI+DSxLScwFFCzCB1YLEmijBABdhYhYuHuoYvMKt3XuFat0GYEssbvJif81Ofcmfb8F7MiZuVqTXrTi",
+	"CVxsoLlQCz5nZtLdqanyTKIRlwYG1N7HOtkd+pTmOuHTQtGdir6spuDeK+S2p9TCEGtZY3UhkaUEjVIc",
+	"l5JYF4iyeNFcBROAT5L4xUIUHoVVgB4+6ckuByk2v73A0KbkNOXjneKe00+XTbReMTr7TxeQ9ADh5EHA",
+	"KBoSLU8gMSvGaZylWFlExhFPx4wPKU5RL2Ox0f8X4eN1Jd/9XWPa/1zpu3nkViH4PmTB4roUcny9Jz/Y",
+	"z5ZWqyUAV6RH3HsHhLhbzUogIFeXjd0QprhBi1pGmIUH9iwG+afLGNAHIADsLhkhpL+pusfLz6JFu1/7",
+	"IWTsyMWHVGLOsBSeJZWfZtB8VCvogdP4ae0BXO4U/DahW6EYLSzn9OSrJeHGivIwCDAySb5RnpzlnAtF",
+	"tTzP3Sq37DmgKvLPhI0YvdteMPQEjs0SlqJE2rOkYaUOemrsxRUi04qwJ2tAJ5kIXCsDrawXGiXgjp3m",
+	"3pIBa4WhVrHrqY22WIHwcFx9nJKkLn38cVXMoEttTzB6z2+IthTuE0kYjKTKfmHk1hfO1j0f+Npi9gcD",
+	"loC7krBSSErlvJYMuVwuzrECGqVIpW8ANTkR9jgjkzUM5PurJzjMyUuANlu7a85L2FtICVg5s3F6uFKQ",
+	"thiEOQbZlvORAxfS/4PB5DbAn1Svr0rByCnplmk1fT2g06H3xSy5B4uuoHs7biZI/HugYfjW2/ejcaEk",
+	"tO9gDoWcv3EZ08ITdaWNFKxJxXZasw2wDrqHZoFvPyqQae4irNkUCA+jb2MOTMkRv8+uLCo4P/DUlIUx",
+	"mvmACHLg77eoiqp9szS+fhjX7KS+8b0wcjEk/f6cPWd1c3OsVBbLh6Vxbfp1vOQPw9EiRG6Ig+cxq3lL",
+	"yIiYABZ3dw4PTJzBRlBrQ/+CjEHWTXkMFQgkTk0NN2cbeqPPNRYkh0U1dxG/kKFYmToSCjr3WYH3fa/B",
+	"r0d+AMGPr/1YNIErU/E6ELzSQSJjNswrxQrgojc0GcZB2BfiDJnf4BTePAhCPQRPiURdkpriJogzcsnM",
+	"I4LjQfHOFrqsRcvgwxVfnWBlW6n/u4GGVFMA53q2YrULz7N3cbYazAArkw8JIQZV90/ToHsK6nOpuobD",
+	"uHPRJ8UIQvtl5CoZ0rymrtlCRdFmaNOuN9uPopBXwlo/NOh2iqW6kI4PKu7ssFQOcFp48tmlC0qrPpDZ",
+	"8hDw2lWqc6j9BlMuKtAhSjXAVjt+rhLZdtetP43U7u7VoeTOzD3KCim4RdCmwGHwfGdOGi6u/9Gs7zWu",
+	"6p//UZmFC67vPBlwBV0mIanCVckDjLP6H0RwFwHHez40rehcbC6WgBac+PXwV8ZV4DRtfr6bfyX+J9OS",
+	"ZrnvQ1vJLEUl6xWXeQXn4DUkvwbppzm8k+UAvY4hmRel7dLoUGVAqJNPdZB1zeZOe9KXeL1Y1q7N1l09",
+	"1zakrvss/62Qbxu+6nr9Uu9zyHiqe1+qewnyjpd2+VTt7OWQPTVRsJwP6WRxrODV++BfldgcFi6aAVoV",
+	"1uJc0v7y94NFoXUEiiU8DeO9Fc/igVbqTRVGW93+/jeLrvDncVLM8Pt1gX3wsqlp4gcxV0DNPLP8JWA4",
+	"oukk59lKJ8Vk/NSkmuNOCEN+3RERSCoMZcJ6gg8P8ie2vKqDAetptREChRGVC5wwS4RQPfx5URHgtLf0",
+	"Mdh89AioRU8iO73ZLHQvTMEyM616+riF2HuAg+j1p4uP53Wrd9fuCUZY2mp/KtE9R2YbgXiPOJDFkBHz",
+	"+IfPE7XNzbKj//l//z8flt/xBQcajysBvpOwklEx0GGJ0DJBII/shNOSvbg7R+5OMSALNVCWjXVZJl7t",
+	"sS6dth/OMV8QsyasLFy4eXE8pcUKL6ZmX0blG/eRAJumKU2P4OMvIkYtW+XIIV8vA3W9mEDzoNefy1tn",
+	"7dG7K2Bsfx8V8148WDxtEQ/8z3pjHQKX5ywYxJitclMNG8YhOi2/YfjsGny3A+480t4k2/AZC8HlCqTo",
+	"Y5SQlGhzQX+8uXQpvpVqGH4fvP5yIV53DpFZvF6APHtUZejeqt15RSqsRQIw5jvcazhDt5H3/sY5MpfN",
+	"6oHz1FBmacZZe6iwswLmjmRK/E/BuRYt0szyqEcLNOpvE1ekc6hHPiyLefNhDpO59ybZrLlC+lBScJyW",
+	"1ELrOQvZutx/tZ5o2aUYwlQkfs7ukRfdJbChmQi0haPicVRJfzB9Q23y1G/EIIAcD3GfJJDqJzCTVE0k",
+	"VMyNBi0Z4pWHqMmAfiYRv2XIr2yESKPfQBiNMhEPsCQGDASxbNglpQqRJSGwZMQqjNGBRK7g9OkJPnz/",
+	"GBcLYTTKdlRTfNleK5w+5cF//YuE6Gwv7a2cUuP0Md1U5TVdcjFa93KQljihNJY5gUlBiYGCz7iABfjy",
+	"+U6B4s8rHcTnuF+cucyGQ0inL8ieudv63GbtBdcWvqWwetCCVyV6WMVKK82SuI5qGVyW2+fW7r0Ay8SU",
+	"fly1Ols8ru3Xji5OYQCUhZ+0qkurLZd0ukh5VPReJcvK1rsKTjH0uEfNL+fBgCcLEKTC42EbXbfL49Eq",
+	"f00h8gcAtlolxWlmHblFSg7kpU4nMoSmFYMzY169JFkhgbi9AyXFSuXDFuGWb1c6rKgZgQMhTgkW0t7o",
+	"zs2ErUx4na0zBhf7tk/9buOj/cev5rXP4Xt1OhxxAUszwrqfWp+qQdZtxHy4xfGI1jXf9wnb8l3fhZ/L",
+	"azqq85FZ0rrFHPV75m9cDW3KjsjdzSslK4ZXH7sVqYXLXI3Mu+2dd18ykSwYdD5dJFzI+wgxFzG7wN73",
+	"OECLeMeXl4KT07MF41fLWav2Rj6TJkAvxEyx4HtLuxrj78XVWLkwUw/xijpAC1T4eohA3O6KteiLCZcr",
+	"1fipPGtpWJXHutRtcZ7c4x6gX812jWh2XbtHBPbEXEdIkfdPsJQIS9SJ4YWO97vrj9AI94ndDdxEsEKs",
+	"sv65sXyQ8CI+FX1ekDgTVI3P9LTs1gVY4sPMVAgzf711zPLjz+e1aLIkAY5jIi2kr4G5NJj1EGgdoSKA",
+	"PeLC/2LCrzc6ajzaR1j947db1Yku2Q9n7d3nEWrtoiFlWnVB3TGyJRk3G+hwEo8XIJUtvBkk+5gsBVgu",
+	"2Hcwj5xrB0qNand3ACbV46acAVPYgAS56rwxH56Ycx8pgvV2zEQ6HYx8QleqvcLxNWEGRpA65A4oBOhg",
+	"DYeY4T641Xyyhtw3olGiDUUYZkpuesxAClFcvV50yXAAjahwyvuRTXXSzcOBJSPUJQPKEvTjz+chMDCA",
+	"T+oWBVcY6jQV6CkBMfA1hwFTDrkkWJl8Gj0TkzfiUbUBqByAwU19BQvRKQiK8ZCkr7EkEaKJ+eni4viN",
+	"jJCWoFLh4cj8evr2Ndre3t4zxUheA+yhCSIEUDW0sfPlC8xr98sXwDXEk2Uw0EYBLtz++g+ADbcEdEUv",
+	"ADDSII9fnB5HAHdYgmZ3ZTKYyS4KUBoRiQfcuhv1k1/q9tCv64e2EqCegCsN0OUJJRIJonedhzwGWkmD",
+	"ux65dwCyvIU+0FcG0Bz6t89gDTSxGFcwgQlwdAOjbojHsqE0JRnkiDNJJNpwdDJTiwArXEGClbLUMHjb",
+	"chMN8Rj1MWUW3VQ3hE2hFN2zvdo8sB5Racp2KJ5qhrDFOzK4ZhyjhHtoSLMjUxoTJkmwzT4cn0/sLD4i",
+	"zOCsN7job9mP5JZ+Ny/EUNihhyfHwbXrfq3ZaDeacK80IgyPaG2/tt1oNrYhX18NQNZt4WRI2RZQog6U",
+	"gJ/7BMSA53DwWx7qV/W5cqjfPjIv67YEHhJFhJxqhOevbL2nQ6oPqbkvWqGt3yxD/6Vjs2i2XI3J8DHl",
+	"NvQLUKUyx5LQz0yQC5xcCwS5Ltan/mhanxaQM+9xpn3qyXmuP7sz0YCWa/XH7WbTyWd3LV7ifKhPuWRn",
+	"oCHAAVBOuNAnrp6mmTBcOu2YIVS17Ie69Qp7zxl80pr/yUVQgcN8tD3/o7ceGvQuqu0uMrJjC1FpK9YE",
+	"5z7wbHji//pZ019mwyEW49p+7cy+aKkRIUZutVDrUSFVUOccNpIJwM+TDLVipAm+r8Uq9Gs3nGbKBXba",
+	"Bby29j22TobzyuhMVgN6/M05zZz3mhIR4mmyDJMB+fbN0zKXbX01EvDOOoLiQUXerD72ACA7KGEW5MJG",
+	"FtMTwmh4z4PVb4C9qr/rCwxVGyCE3kAgX7JOoB+ab43h0oGSaGD8QhgOFMosIc9DLa+ddnuzgY4owE/b",
+	"iB0DPCwvmdHCjAJshwznADq0ozOpzynXhz9V0pgTDlS/EyThdoxEv8VjABSPLlkI3L9pzu2KLZq7PZbe",
+	"oxfmVDJbDzj5FU/GD7frJhwyd0ULyXrx1rrtq7a8c39ErqDAd77pd5o787/4yNVbwNiGD/bmf/DaFpCC",
+	"D1oLjOnEQHufc/4egL3hu91FCOCxwj+QhGKjYUS1nXZ7kY+DClaPIQFNDpaVM04QcOFKrQCq/UrSUNva",
+	"xjiuW4BxLQu5rMiRfg0SSuZFRPIKL2jDI9fnmOLPXAUWJyw3nWEE72jRBtLokoFZqtV6EEYg2n3CNTpk",
+	"lbVgcvseo51mC2CsCwVmNg8QvmQT5U18LQXmJGmraT721VL0l65SEJhWfa7CCjOSsphcslIxFTuSPbRR",
+	"qFCz2UCn2vSxcOdQdNAC5h+fVMpPWI1jh/a+DhkYdrGUFFxAsBwWMPMfVYItLV4WGNg7zsg3lEULTOmc",
+	"8w+YjS355MNIo4Lw+ZGDkZ9X4TFFVnzx8UDuaOEFYicv6geavhoE8gZcf9PlzCeQBBgwCKukQC5UcLmK",
+	"V5+ovHzGTrN1yTYqq4KBJDLw9/51RYekgaDSCeq8//Tu+OPVh8Nfrt4eHr+/OD0660DpFRJnit6QS2br",
+	"d8hCPTNt+7oaBvvWF4aVIsORsnA1XkwWC2dFTqnb0yOerPGziTKmaFosxxKA4RzYwiApHqOEZ92USNOV",
+	"qe1nivX6QUcoGyHF9SoOeAZqYblk17SBOim3HY7TVwZbWtZBae01CblC2e7FdbzvVrotrZ/9jSXWe97X",
+	"O9xsAS8uAizOpQUWz9R0iXVqDC+TPYHTFFQ0K7oOQKextyCgCRX86UgqPkK3XFyDqacA8qpRtVFMafMS",
+	"y+5UX6NO1mBsrMx561Zt9VppQey8h3bsE4tUXo46TtP5S2KEcAmHyawRrEZeXtK96/RKmYGSaQpGTVmQ",
+	"wzRdaE2OCqP4k61KgYQzliWEza1elI+EJLK6EN+GO8tzvbzdjmaU9dts2Gsgbs626iXOSX1guEs3LxUe",
+	"y6rjyFhZJ7mYWMe5VOxkqQNqym4PD+dv4jt4stNLdnrhIJh67ARbR/AeNRESlW7vd0Sd2Fe+kWfKzOb7",
+	"lVfnIcWtYjqD4PYQnnF+cOWdHVa0PJPFs9uVfXVlea3kSgg2OCqI8VvEmYUTZfJWi6kYC0Gt11VmoBVw",
+	"0UAnphXr7uVpQkQpkKGIQ2dqABvxlklyyTbgzvtFs4n++792Gq2dhit5ejvgaZVC4O+vzci8I0Ur9pUF",
+	"ijcb6BMjiHyJCRAJXRMykmjAGZHK3/emvG8SbvYt4Nol65wevT09Ovvh6vTo4uzo6t3p4eujDtqwMRuo",
+	"1URy07jOTcyBI5mZ92+ZVOaBHvMtHhva9omSxgUDxpsnpSXMhjEPDQHDEJTNCEmOpD7TcIoU7kqT0SqI",
+	"EpQkDo3xktnrdDSkEhw5LiKnp5Y1cmydhjUdJ6UqEH9+Q+dvbLYcfYmdn7e4+c0dEyO39u8RpmJpK8YF",
+	"WS3m4YVLKSxLt0GwTX1xCLTB8JAkqOOrSXRMgrhN0DStbJr6/9y6dbxL59zVHrcxWvGAS8JclVCzpfYR",
+	"RvYKzkQQWTHVRCm91rJrfMkKYTMNBGUhbJARH46wIAmKsSR1yiRhkip6Q1ITaSUVF1Ap+ZYI/UrSQE4v",
+	"gwYu2UttAbxoo+5Y02WjG4vxSD2TZvNHFj4rMbFJb+svzXsmNmeIx8iWpQ2uDlvNqNlsXrIh10KTD4ec",
+	"eQVBLi9Z7IquS7QUC518Xy7iP8dl0nchV8y+Dq8wwPRVNtB6aUlit3AYplEUJB80dwsSE6bSsS2XTIVU",
+	"BxDgqg25DhpicS2noyRnsB0PjRwyqgZWdt90zo7Ozo4/fTwDD+3J0enVxZmWTl6n2G1umnLibqRajhho",
+	"3xGWytzqiNxrc8lSgieGzBmpdFpSqc4cBdaojoewu1O08sIc/yTKeWHMM1R098rWV/svG6hhsEcq4HDz",
+	"GwL7AZxFVva6St3mht2eIjuNCpGqmeLMOzuWi104cyOtihxa1lf3WI7lJa/x180sZgXCM7PsUp3CNSYy",
+	"eqoNrffRK/PKnzpsDOYwP27MUOMpcMyVMZgaOWbZZjJYwjzYTw2pPYNtfbWJJ3ez3DWvhIf+WCMbTDsX",
+	"bP5U5+gc9zso9DnYIGiwKDrHvfoHrOIBoIWb8HQY55FNYK/q3762Be9A939bSXU4oT7N5iUb67qs9Hll",
+	"85x051OiFP2aP5PIpfGa22jicmO0TNCGm80MkQeIfKESPE7uJ1CzTCqJbKCfqRoELBKF2GAFWGBzR+I5",
+	"y5iEGzuttnHN31Jp6qoU90gAKrC0PD7uwZjWHCNYADx45CDB+bs7CBP8U+zd9YcXtha4EDgRAPEBiX9v",
+	"MU2/oc9p/XoU1Ol0cTvchwnrYyAogr2g7LoVVJHqc3CLhpWnKw3CT8zieYFTw2Wn6XH5Kltgk0Fc8gAn",
+	"CHtor8hkrJEEdcf+SzUgLP9045qMJYGESMrgp80G6nhIVgjfrsQjblQbdz5d/XGyeKryZEJYm6XSc6oa",
+	"KyLa3jPZxyDZo9sBl6RM5C5J+a1NRuyEufGdaflA8MVpETA3H2E5M3qtinUJf3emdm2I8Ncz1PRXC8jC",
+	"MyJuaEwuWA57vFzqEGSj+poITgTlcmRSCvln99aiZouwrbxmiTR5ISvrapU+9sM01bKYcTXQupdJ62w0",
+	"WlETnNqMyAPzH61I6Tf8HZeRn1gQBCBQrnCXcYLHAxJfN9AhYqSPFb2BaECFvRda4eug9IPZpwGw4sZO",
+	"ux1dsg5lMuv1aEwJU1eQM9yJUGr1RAgmlAMuFIxws4Eu8sBs414xdH2Wq5Tg+vfVLWH04Hk5MDGkBtUm",
+	"l+Qugtr9cOVeqc41MY7NUh2W5dXJhAxHXOnz8CcyXptWOaVC0EN51YNaLclT5shfOiLlkaQ0VFm6IREy",
+	"ItFUxVOZYAZNYLrgpvmGqu3XHFBSbYZMX0i73IK7i7VI5TOipJFvWrKFuMYbGHWg347XSJ1fMqE9i3t4",
+	"gDB86Go7qnhA5CWDWUkn6zcbCIo0doqFVUBx6tMbwkAfNo1KE+UQhsqZzHnb1iWjEunmFWH7IDM7sCZX",
+	"1ijsRE5Bg7OkAx1MNif1iWFuhOBIuGTBmeCi8CA7ZuJY2Gyg+UeZHgWNB4ACcMnAHkngMImVU6FmS/XX",
+	"No7n+xXohTo7T7L8SZZ/t7KcC21Wx+M4ddW9NmyARB2zpK4NaN5DRu5tPr5wd9J1+q2y8ebntS7xJAo9",
+	"F6gowSAobzjMANwl8Cng0YiwJMdqAXhorWoGIcTQ0X7QjcWPpRbDBjTzbAjAF1TlYOTymVG+ZQN9DCAR",
+	"DtCEm6KBOg6wyqT0UIkoi9NMwrnrHr4CRb+DyBf7aIbf4oMn49/cdVHVmoVtX0y8Fys0TGsyxHFf4tgo",
+	"VPaa1nIRFf7esw9Zrbq9GRB2cxo1LLp8q2t36BSA8Gf6dPz2fXLrrHjImKoNSZ+I782poyw2/lqMh0+s",
+	"cH5AzKLr8IpnoeWAFeoUUco7NpM1/4KyDrwXgpd3Ggicr35hLKCbblga7w2q1NIPAv+R97Tf0pj4SMrG",
+	"LP3b1RT4rlXwcuGDJy38SQv/PgWkPowm9nCXqFtC9Lbkfo/Kx9e/v3q97W7ra6523d1DYs5XJU+8rrjA",
+	"y0EthxmxECAni5dPaKPDsjTt5GDkm/uhMu9MCohmGAie9QeBNoB8MSKDZghxE2iDQr6/VX9Qdxxgl7hv",
+	"NxvoB854JmQQSAGhEVMDIoLKjN9nVMQklvcjh0aEtSunRMXqh0/xEX/D+IjHur4kKvAKWFGDRvb6ehHF",
+	"18v5ecLZYqzMDms9Dt77RrCjwVCNS4VKJBVWU4FAbTmCRY3mfIquNMFaTce8u/l2YzD1v3fkdhiFGBBl",
+	"KjDo1IijIVR9kQ8RL1l9Bw8pryY8kjPjm0AWAuycXxPWQRsAO4BetAEiR0YuVwx0BKxNpwGWg819NDCp",
+	"NDYK8pKZVgjcv6DfOGUWiefk09k5qsBbM3f2tyGSmK14YIBLBBmlOCY22dWRd0RYQg1aAmAjBWBlONVk",
+	"GwM6UJDxMxWebOoFzHGI8LQWJIRSN8vbbw84jCSY7hS9Il+iyKyp1vhMttKGHPBb5iAmYhPwGmgdYanr",
+	"WZqHf+8vp338KQzOdUtIA7mHJB8SzoiLnF44itzJxQV1hq2v+R/zkqe8RAnkUIwZYtomZX0iUJf4KgoN",
+	"BEk6gFYwDVvRaN/+8htttJs7BljR12LIoV5ALOU9X7lXOpv7SBBtTgGhzPwRZVIRnExL3irJrUVysIqT",
+	"tlm7frZ/d9/PI2V8TQMVXHQ7RFOTcWZxxDp0xvkHyN9bUTxcdaXvqRDON3KOA4E57VYh99FNjXYPMs2q",
+	"bn0rb2/fB66/b2LC2VjMjY5WuDqbJnkWTDv/BKojdTZzN+U0685WK/xmsdyOmAtEcudTebr1W/nWz9kl",
+	"xqO9gBd7TdeA0yw+W7OHSmQK3FpwogDNH+DtUR54rD/IIZwP89szKi18vtGlEtD3DYo+XH2C4eW9x/so",
+	"IbAZsNIvTdddjBXi9f91WlzlyrWPbG8ZB27B0Knw4drnK3tvoyeb669rcz2SZDtMEigMFso0QKrEggx4",
+	"JklkHgvzjwFJe5sP6gD2b03cyE1TdQsCZK03MAtu4Kcs9O+Yv0u8/djH9YNe+eqj3FbOM9H0xgNxgDq2",
+	"JPo+Kl0CF451X8fQKTGcGd8uFwayJgjHk4GXID/eJ3UIyq4y6epJTCY7ae1CIsaDWB4IEppsxudALX2f",
+	"HMiD7/E2eSVV5BtJsqcb5fvrF09X0A8kun1BoJw7uSjaGg+qiVgPzFSXxyl4aRPropWuGinkjpKk2uPx",
+	"wbb5N6jiZ8nydD/sHAWWIMujMj3U3fAsLi8UBpx2ZXIeXEjIoIAKSyqLDlBRgKInY/hkNCJY5Ll+tj29",
+	"aSDsjAp7swuQ9R63woSkGb8FTm/1I4uQyKZU8XMqRVi7r+L6RO9hsysXvjrJSWAuap6uS9Z/XQIXYtiR",
+	"3nPPqveIa9Tfg2KOU3T3YqGOAta5nd+GCoCCjc9uuLmmLWC00mALrEvxNV18hyUoDdGfilD+peMQvPZo",
+	"VtsWlHyoEAQH/jFVWTxM4URTmSQSZSwlUqKO+SHPhm+gzu8dl0uP8ASGN5JZ16SROXnB8JBcMgPTj85+",
+	"umign8pXb/ugkTkPvrymI4NqMCJYIexgS1yxtgFNiQE2sXDgOElIMg0T+MRN+1slXi4ZUmnH6+Mpq28F",
+	"PZJLjIUYG0AaKpHC/akl3nF/4TEYsziaDEdZbLVRsNhTRvN7YSxD/OU9YX29J1rNZlQbUub/XgAASwtI",
+	"CPaNELaA9DAMUxQRpQRDDE2n3gHXpv7YhNVMjYLlooh4ZdEaa/u1ukvX1C8Qlg31vgx/K7wA7UW1Ovz3",
+	"c3kqehvrJuo3WOg3YI+fcaHMTXUtgj9MsrL7wzTo/vmGyLj2eb2XtpYh51tTjiefzCkfD5rLHifC/U+T",
+	"Qtw9WuN1q8UX7Dj4UVkIdnsmo1zgK446icA91WmgQ72VF7imldeZv5ydcpVquWmtN6m2j290kepmOEWT",
+	"s6v8dIP6pC3eM1wLrkE99Ca3oOwKp7y/pMBZRG3c6mbp9aPkaRubkyoyDFL5wJGagZGWoNsBYXBjqcUS",
+	"JP5JtGFvmTCDT6F2xA2RUC4xR1C2AEuIM9vYZgMdsrErOAmfmmI50LbNybaiTiu90SUT5DeiVa+8jhc8",
+	"cerGTrPpUJ6IXlXZMdoI4Fh1sekDbXT0f+Sv258b8jrrbB5cMheTm2NINdArnlCtjUNl4JfoA31Vpee+",
+	"ytLri5EkItR21yFfJzv6VkjMfiCnRGrNrELa/gx3hwApY2qGwgqYFbZLalLEjGHzVzOp/5IWsimZ40WB",
+	"3RgG28zbRN2x3rxTZWCXJ2NXQ+fl9suXz5sv7ykagyTtWb5pE88ZoCVjhW6xN3sVj23EvoNWjjEzl9kQ",
+	"0naQI7dXlAjcQxsd27K/4d5HWMQDbaflMW5ow6p4/mFSfYM9qcG9gXHkGtx9rq4XqqBqCQXlG4EET36v",
+	"1e9q1703DXfk/L2aDhLNKrXqLYf1mrpzVPen2Km1V/BYjYXWHvcU4GKsHPYUvFwR+nQelOygLBYO7OJh",
+	"y35Yg95UUO2OfRkuJ3CtL8/Y9sH5MtO+NzcoD3M6rOt+ZxXPwGOLl6eApqeAprXcK0k+tACdltOeSSuj",
+	"1uEuCIGLqiqRTDvfj/2769+JeV+zt+Qz6eprdMd5oGjMExK5gt1UIMUVfqo+cY+w55zaJvTWVp4ZB9F0",
+	"4GMxhP7+wqJD9aByc4TBylOvYeeB01becp6GLf9JbjqDMT8KekzQ3/zLrHCpnrb0A+QgiiKHfh8JiD9A",
+	"ZoEVMpRpcV5Az49QxhRNoTgAFUQeAmqdUukZKA+yE6HnzUbj5fNop9mM3K3aJdtrNk16ImX2GrqTBtii",
+	"VKIBSeHcEHmVAv0ez5QHYEjhE5L4ULJL5ohZylmQrjy7/UafTiJLyT786H8ywnNAEJRr9mt6yYy4BYkT",
+	"IcDe6wpubYPScSdHKVWmqEAvE2A15KMAv7wdPuPqkhHGs/6ggd5Xls5x5sZGWHFsM6ylA0NqoI9cIdOU",
+	"ORn2L9lOu10JrTqtLM4BCtzrAyhJ/0bgHpTPcH6wS+ZVHKiw4P1pWb4BOgbYx0JqDHiaWPddN+XxNVTS",
+	"xymxoSq2FBAsnbwlZGTzUAVJCZYk0SbfVKCfQFx9rzivEwP9RleuIammaHKB+Ins9rnHFaynr6qfklGK",
+	"x3qWsz+t+uTpMvcJ8/YbHc365LNqNgCboRgLIwwRFC3jmXossNtQM9j6WsDXn3md0rFiNAfylnlBHThf",
+	"LZIvjq8b6BReduBIvg9zCwPHrQFo87I5QE6Cx5IjjNpQIw3FnMlsaMGSNjCzF4mK82tE1WboMwv6umJc",
+	"XfmkwYpAf+i5KPcXuykJJ0Tz8+Up6P97Lv0Ca1TkxmfSJLsurSDPvT2ZyVXNb3QSP12PPLqPRRT44Dtz",
+	"oJwWaqss4EQpHxdb5IsiLFkrOHp5kFOjLQObsUtiPoSs8lv0DxQakK6CBHM2XSjK7f2/mVSeyT7lSIkc",
+	"5k14BEQ5/J/wx1bF4XMEffwJbI6JgX6jy5xlbQ63iN+B1fFkQTxZEA9VNaOkvYCwGa/JchgQnKrBH9MT",
+	"mCyAdBsiMGlqLAFLUS0U9Ui1BfDD+fnJgRaUCTdYqEjxLDa+sQQr3MWyopjbO6J+sCNYo1wxXcy4kHKT",
+	"wSn4MB7k/rCwsO/pDWG6k5Hg3TD9zNC/9hkWg48IwyPacLObpnh+GhF2eHL849mnj/clm82e4d3fyPRb",
+	"dNsfSnicAW4LuBuJuCECgu36hOkRWrfqOuh3PqBychhYIksDR84hUbhEzDEeplPZW89ugFlSt9HBSPJM",
+	"xHBboUSmBhHqjhUBc17/o5KB7bD+dfjh/XKr4Ub211kNS4OK1QBHwKJihrCC2LBRmdr+H8EFwm5zOw+9",
+	"qVyTU9PdN5Ep0DdS3KwJUgL3ejRufPOjp2Qq44TOkUjwuWYro6tOcqJlOnD3wL+lSZl0LFGLaplIa/u1",
+	"LVBdbQ8Ta29w+2XkcCSkCQDg18TArjqkVX1kTmYqgpkh0YYiDDMlNyMbOuDxWVhSLFzhG7Spv1VJmaVs",
+	"M5cD0pio/Vn1+VkRGjRy2GMQ7mDCzExR1jqEl1kwzbAuowmBKOBwedSuOR7GYIi5njA5xpMUqx4XQ4ST",
+	"IWVUKmEx/w7ffDj+CHFvmyHt9VsVzfhzzYy3wFMSxshFPCDQPLeLoVVA1MUpZjEAxfhOLOdVJ6NWSD2r",
+	"fUwRe75ZkEJ3oCrBNAKtKMgA308pZIRmkgi5b+Yb1XCWUGWM9JIVDwIFiKXb+A/9OABh8O2abyP7h1G8",
+	"oiK0S1RKNY9K0ZdROUooKvsPogndLpoAO/oc1T4cfjx8VzG20mjW1PvZ+eHbt8v2Pberz3d3/zsAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
