@@ -1,6 +1,6 @@
 -- name: ProductsAvailability :many
 -- The status of the products a stock change names (missing ones are absent).
-SELECT id, status FROM products WHERE brand_id = @brand_id AND id = ANY(@ids::uuid[]);
+SELECT id, sku, name, status FROM products WHERE brand_id = @brand_id AND id = ANY(@ids::uuid[]);
 
 -- name: LevelsEnsure :exec
 -- Creates the empty levels a change will move stock into, in the shared lock order (product,

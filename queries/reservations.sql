@@ -36,7 +36,7 @@ LIMIT @row_limit;
 
 -- name: ReservationEnd :exec
 UPDATE reservations
-SET status = @status, ended_at = @now, version = version + 1, updated_at = @now
+SET status = @status, ended_at = @now::timestamptz, version = version + 1, updated_at = @now::timestamptz
 WHERE brand_id = @brand_id AND id = @id AND status = 'active';
 
 -- name: ReservationExtend :one
@@ -65,3 +65,10 @@ LIMIT @row_limit;
 
 -- name: SweeperScopeSet :exec
 SELECT set_config('app.sweeper', 'on', true);
+
+-- name: ReservationLockDue :one
+-- Locks one expired, still active hold for the sweeper; none when another sweeper or a release
+-- holds it (SKIP LOCKED) or it ended meanwhile: each hold is released once.
+SELECT * FROM reservations
+WHERE brand_id = @brand_id AND id = @id AND status = 'active' AND expires_at <= @now
+FOR UPDATE SKIP LOCKED;

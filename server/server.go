@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/cors"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -22,6 +23,9 @@ import (
 	"github.com/ecompointer/ecompointer"
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/idempotency"
+	"github.com/ecompointer/ecompointer/server/inventory"
+	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/password"
 	"github.com/ecompointer/ecompointer/server/problem"
 	"github.com/ecompointer/ecompointer/server/token"
@@ -40,6 +44,8 @@ type Config struct {
 	// Now is the clock; tests move it to check expiry without sleeping.
 	Now  func() time.Time
 	Auth AuthConfig
+	// IdempotencyKeyTTL is how long the first answer to an Idempotency-Key is kept (default 24h).
+	IdempotencyKeyTTL time.Duration
 }
 
 // AuthConfig holds the authentication settings (.env.example documents each one).
@@ -79,8 +85,13 @@ func DefaultAuthConfig() AuthConfig {
 	}
 }
 
-// Server implements api.StrictServerInterface.
+// Server implements api.StrictServerInterface: the domain packages' handlers, and the operations
+// not yet moved into one.
 type Server struct {
+	*inventory.Handlers
+
+	deps    *kit.Deps
+	idem    *idempotency.Store
 	log     *slog.Logger
 	pool    *pgxpool.Pool
 	queries *db.Queries
@@ -138,7 +149,7 @@ func New(cfg Config) (http.Handler, error) {
 	r.Method(http.MethodGet, "/api-docs", docs)
 	r.Method(http.MethodGet, "/api-docs/*", docs)
 
-	strict := api.NewStrictHandlerWithOptions(s, nil, api.StrictHTTPServerOptions{
+	strict := api.NewStrictHandlerWithOptions(s, []api.StrictMiddlewareFunc{s.idem.Middleware}, api.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc:  s.requestErrorHandler,
 		ResponseErrorHandlerFunc: s.responseErrorHandler,
 	})
@@ -192,19 +203,36 @@ func newServer(cfg Config) (*Server, error) {
 	if cfg.Auth.SessionsMaxPerUser < 1 || cfg.Auth.LoginMaxFailures < 1 {
 		return nil, errors.New("server: SessionsMaxPerUser and LoginMaxFailures must be at least 1")
 	}
+	deps := &kit.Deps{Log: cfg.Logger, Pool: cfg.Pool, Queries: db.New(cfg.Pool), Now: now, Cursors: kit.NewCursors(cfg.Auth.AccessSecret)}
 	return &Server{
-		log:     cfg.Logger,
-		pool:    cfg.Pool,
-		queries: db.New(cfg.Pool),
-		now:     now,
-		auth:    cfg.Auth,
-		tokens:  tokens,
-		hasher:  hasher,
-		limiter: newIPLimiter(cfg.Auth.RateLimit, now),
-		cursors: newCursors(cfg.Auth.AccessSecret),
-		spec:    sp,
-		specDoc: specDoc,
+		Handlers: inventory.New(deps),
+		deps:     deps,
+		idem:     idempotency.New(deps, cfg.IdempotencyKeyTTL, idempotentOperations(sp.doc)),
+		log:      cfg.Logger,
+		pool:     cfg.Pool,
+		queries:  db.New(cfg.Pool),
+		now:      now,
+		auth:     cfg.Auth,
+		tokens:   tokens,
+		hasher:   hasher,
+		limiter:  newIPLimiter(cfg.Auth.RateLimit, now),
+		cursors:  newCursors(cfg.Auth.AccessSecret),
+		spec:     sp,
+		specDoc:  specDoc,
 	}, nil
+}
+
+// idempotentOperations lists the operations whose spec declares `x-idempotency`.
+func idempotentOperations(doc *openapi3.T) []string {
+	var ids []string
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			if op.Extensions["x-idempotency"] != nil {
+				ids = append(ids, op.OperationID)
+			}
+		}
+	}
+	return ids
 }
 
 // databaseClock cuts clock's times to PostgreSQL's precision, microseconds, so that a time read

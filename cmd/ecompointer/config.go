@@ -31,6 +31,10 @@ type config struct {
 	logFormat          string // json | text
 	corsAllowedOrigins []string
 	shutdownTimeout    time.Duration
+	// reservationSweep is how often expired reservations are released.
+	reservationSweep time.Duration
+	// idempotencyKeyTTL is how long the first answer to an Idempotency-Key is kept.
+	idempotencyKeyTTL time.Duration
 	auth               server.AuthConfig
 	// generatedSecrets names the secrets made up at start (development only).
 	generatedSecrets []string
@@ -128,6 +132,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		logFormat:          e.oneOf("LOG_FORMAT", "text", "text", "json"),
 		corsAllowedOrigins: e.list("CORS_ALLOWED_ORIGINS"),
 		shutdownTimeout:    e.duration("SHUTDOWN_TIMEOUT", 15*time.Second, 0, 10*time.Minute),
+		reservationSweep:   e.duration("RESERVATION_SWEEP_INTERVAL", 30*time.Second, time.Second, time.Hour),
+		idempotencyKeyTTL:  e.duration("IDEMPOTENCY_KEY_TTL", 24*time.Hour, time.Minute, 30*24*time.Hour),
 	}
 	switch e.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error") {
 	case "debug":

@@ -151,6 +151,7 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 		Pool:               pool,
 		CORSAllowedOrigins: c.corsAllowedOrigins,
 		Auth:               c.auth,
+		IdempotencyKeyTTL:  c.idempotencyKeyTTL,
 	})
 	if err != nil {
 		return err
@@ -175,6 +176,8 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 	pruneCtx, stopPruner := context.WithCancel(ctx)
 	defer stopPruner()
 	go server.RunPruner(pruneCtx, pool, log, time.Hour)
+	go server.RunIdempotencyPruner(pruneCtx, pool, log, time.Hour)
+	go server.RunReservationSweeper(pruneCtx, pool, log, c.reservationSweep)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

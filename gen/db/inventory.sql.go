@@ -412,7 +412,7 @@ func (q *Queries) MovementList(ctx context.Context, arg MovementListParams) ([]S
 }
 
 const productsAvailability = `-- name: ProductsAvailability :many
-SELECT id, status FROM products WHERE brand_id = $1 AND id = ANY($2::uuid[])
+SELECT id, sku, name, status FROM products WHERE brand_id = $1 AND id = ANY($2::uuid[])
 `
 
 type ProductsAvailabilityParams struct {
@@ -422,6 +422,8 @@ type ProductsAvailabilityParams struct {
 
 type ProductsAvailabilityRow struct {
 	ID     uuid.UUID
+	Sku    string
+	Name   string
 	Status ProductStatus
 }
 
@@ -435,7 +437,12 @@ func (q *Queries) ProductsAvailability(ctx context.Context, arg ProductsAvailabi
 	items := []ProductsAvailabilityRow{}
 	for rows.Next() {
 		var i ProductsAvailabilityRow
-		if err := rows.Scan(&i.ID, &i.Status); err != nil {
+		if err := rows.Scan(
+			&i.ID,
+			&i.Sku,
+			&i.Name,
+			&i.Status,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

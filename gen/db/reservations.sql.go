@@ -119,13 +119,13 @@ func (q *Queries) ReservationCreate(ctx context.Context, arg ReservationCreatePa
 
 const reservationEnd = `-- name: ReservationEnd :exec
 UPDATE reservations
-SET status = $1, ended_at = $2, version = version + 1, updated_at = $2
+SET status = $1, ended_at = $2::timestamptz, version = version + 1, updated_at = $2::timestamptz
 WHERE brand_id = $3 AND id = $4 AND status = 'active'
 `
 
 type ReservationEndParams struct {
 	Status  ReservationStatus
-	Now     *time.Time
+	Now     time.Time
 	BrandID uuid.UUID
 	ID      uuid.UUID
 }
@@ -290,6 +290,38 @@ func (q *Queries) ReservationList(ctx context.Context, arg ReservationListParams
 		return nil, err
 	}
 	return items, nil
+}
+
+const reservationLockDue = `-- name: ReservationLockDue :one
+SELECT brand_id, id, status, reference, expires_at, created_by, ended_at, version, created_at, updated_at FROM reservations
+WHERE brand_id = $1 AND id = $2 AND status = 'active' AND expires_at <= $3
+FOR UPDATE SKIP LOCKED
+`
+
+type ReservationLockDueParams struct {
+	BrandID uuid.UUID
+	ID      uuid.UUID
+	Now     time.Time
+}
+
+// Locks one expired, still active hold for the sweeper; none when another sweeper or a release
+// holds it (SKIP LOCKED) or it ended meanwhile: each hold is released once.
+func (q *Queries) ReservationLockDue(ctx context.Context, arg ReservationLockDueParams) (Reservation, error) {
+	row := q.db.QueryRow(ctx, reservationLockDue, arg.BrandID, arg.ID, arg.Now)
+	var i Reservation
+	err := row.Scan(
+		&i.BrandID,
+		&i.ID,
+		&i.Status,
+		&i.Reference,
+		&i.ExpiresAt,
+		&i.CreatedBy,
+		&i.EndedAt,
+		&i.Version,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
 }
 
 const reservationsDue = `-- name: ReservationsDue :many
