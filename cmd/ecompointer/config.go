@@ -35,7 +35,7 @@ type config struct {
 	reservationSweep time.Duration
 	// idempotencyKeyTTL is how long the first answer to an Idempotency-Key is kept.
 	idempotencyKeyTTL time.Duration
-	auth               server.AuthConfig
+	auth              server.AuthConfig
 	// generatedSecrets names the secrets made up at start (development only).
 	generatedSecrets []string
 }

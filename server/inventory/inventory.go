@@ -23,10 +23,20 @@ func New(d *kit.Deps) *Handlers {
 
 // The problem responses an operation's own 404, 409 and 422 response types wrap.
 type (
-	notFoundType      interface{ ~struct{ api.NotFoundApplicationProblemPlusJSONResponse } }
-	conflictType      interface{ ~struct{ api.ConflictApplicationProblemPlusJSONResponse } }
+	notFoundType interface {
+		~struct {
+			api.NotFoundApplicationProblemPlusJSONResponse
+		}
+	}
+	conflictType interface {
+		~struct {
+			api.ConflictApplicationProblemPlusJSONResponse
+		}
+	}
 	unprocessableType interface {
-		~struct{ api.UnprocessableApplicationProblemPlusJSONResponse }
+		~struct {
+			api.UnprocessableApplicationProblemPlusJSONResponse
+		}
 	}
 )
 
@@ -65,4 +75,3 @@ func refused[NF notFoundType, CF conflictType, UF unprocessableType](ctx context
 	}
 	return nil, false
 }
-

@@ -32,7 +32,9 @@ func (h *Handlers) ListStockLevels(ctx context.Context, req api.ListStockLevelsR
 				return q.LevelList(ctx, params)
 			})
 		},
-		func(r db.LevelListRow) levelPosition { return levelPosition{Product: r.ProductID, Location: r.LocationID} },
+		func(r db.LevelListRow) levelPosition {
+			return levelPosition{Product: r.ProductID, Location: r.LocationID}
+		},
 		func(r db.LevelListRow) (api.StockLevel, error) {
 			return apiLevel(db.StockLevel{
 				BrandID: r.BrandID, ProductID: r.ProductID, LocationID: r.LocationID, OnHand: r.OnHand, Reserved: r.Reserved,

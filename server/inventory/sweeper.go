@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"time"
 
-
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
 )
@@ -81,4 +80,3 @@ func RunSweeper(ctx context.Context, d *kit.Deps, interval time.Duration) {
 		}
 	}
 }
-
