@@ -156,8 +156,7 @@ func (s *Server) contract(next http.Handler) http.Handler {
 			}
 			// Tenant isolation first: another brand answers 404 exactly like a missing one, so a
 			// caller learns nothing of other tenants, not even which permission they lack there.
-			if brand, scoped := pathParams["brandId"]; scoped && !c.inBrand(brand) {
-				problem.WriteCode(w, r, api.ProblemCodeNotFound, "No such brand.")
+			if brand, scoped := pathParams["brandId"]; scoped && !s.reachesBrand(w, r, c, brand) {
 				return
 			}
 			if perm, _ := op.Extensions["x-permission"].(string); perm != "" && !can(c.user.Role, perm) {
