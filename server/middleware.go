@@ -79,7 +79,12 @@ func accessLog(log *slog.Logger) func(http.Handler) http.Handler {
 				status = http.StatusOK
 			}
 			level := slog.LevelInfo
-			if status >= 500 {
+			switch {
+			case status == http.StatusServiceUnavailable:
+				// A documented passing state (the database down, slow or in conflict): its cause
+				// is an ERROR logged once per interval (internalError), not once per request.
+				level = slog.LevelWarn
+			case status >= 500:
 				level = slog.LevelError
 			}
 			log.LogAttrs(r.Context(), level, "request",

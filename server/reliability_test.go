@@ -422,6 +422,9 @@ func TestDatabaseOutage(t *testing.T) {
 		if strings.Contains(logs, `msg="request failed"`) {
 			t.Errorf("an outage logged as an internal error:\n%s", logs)
 		}
+		if n := strings.Count(logs, "level=ERROR"); n != 1 {
+			t.Errorf("%d ERROR lines for %d failed requests, want 1:\n%s", n, requests, logs)
+		}
 	})
 
 	t.Run("goes away and comes back", func(t *testing.T) {
@@ -455,6 +458,9 @@ func TestDatabaseOutage(t *testing.T) {
 		}
 		if n := countLines(env.Logs(), "database unavailable"); n != 1 {
 			t.Errorf("%d log lines for %d failed requests, want 1:\n%s", n, requests*3/2, env.Logs())
+		}
+		if n := strings.Count(env.Logs(), "level=ERROR"); n != 1 {
+			t.Errorf("%d ERROR lines for %d failed requests, want 1:\n%s", n, requests*3/2, env.Logs())
 		}
 
 		px.setDown(false)
