@@ -79,7 +79,12 @@ func accessLog(log *slog.Logger) func(http.Handler) http.Handler {
 				status = http.StatusOK
 			}
 			level := slog.LevelInfo
-			if status >= 500 {
+			switch {
+			case status == http.StatusServiceUnavailable:
+				// A documented passing state (the database down, slow or in conflict): its cause
+				// is an ERROR logged once per interval (internalError), not once per request.
+				level = slog.LevelWarn
+			case status >= 500:
 				level = slog.LevelError
 			}
 			log.LogAttrs(r.Context(), level, "request",
@@ -156,8 +161,7 @@ func (s *Server) contract(next http.Handler) http.Handler {
 			}
 			// Tenant isolation first: another brand answers 404 exactly like a missing one, so a
 			// caller learns nothing of other tenants, not even which permission they lack there.
-			if brand, scoped := pathParams["brandId"]; scoped && !c.inBrand(brand) {
-				problem.WriteCode(w, r, api.ProblemCodeNotFound, "No such brand.")
+			if brand, scoped := pathParams["brandId"]; scoped && !s.reachesBrand(w, r, c, brand) {
 				return
 			}
 			if perm, _ := op.Extensions["x-permission"].(string); perm != "" && !can(c.user.Role, perm) {

@@ -333,20 +333,22 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// bulkItem is one product of a bulk upsert as the SQL statement reads it (jsonb_to_recordset).
+// bulkItem is one product of a bulk upsert as the SQL statement reads it, under the API's field
+// names. An optional field the client left out stays out of the JSON (omitempty on a nil pointer):
+// the statement tells "left out" (keep the stored value on update) from "given" by the key's
+// presence.
 type bulkItem struct {
 	ID          uuid.UUID          `json:"id"`
-	Sku         string             `json:"sku"`
 	Name        string             `json:"name"`
-	Description *string            `json:"description"`
-	PriceAmount int64              `json:"price_amount"`
-	Currency    *string            `json:"currency"`
-	Status      *api.ProductStatus `json:"status"`
-	Attributes  *api.Attributes    `json:"attributes"`
-	Tags        *api.Tags          `json:"tags"`
+	Description *string            `json:"description,omitempty"`
+	PriceAmount int64              `json:"priceAmount"`
+	Currency    *string            `json:"currency,omitempty"`
+	Status      *api.ProductStatus `json:"status,omitempty"`
+	Attributes  *api.Attributes    `json:"attributes,omitempty"`
+	Tags        *api.Tags          `json:"tags,omitempty"`
 }
 
-// BulkUpsertProducts creates or replaces up to 1,000 products by SKU, all or nothing.
+// BulkUpsertProducts creates or updates up to 1,000 products by SKU, all or nothing.
 func (s *Server) BulkUpsertProducts(ctx context.Context, req api.BulkUpsertProductsRequestObject) (api.BulkUpsertProductsResponseObject, error) {
 	items := req.Body.Items
 	var bad []api.FieldError
@@ -363,10 +365,12 @@ func (s *Server) BulkUpsertProducts(ctx context.Context, req api.BulkUpsertProdu
 	if len(bad) > 0 {
 		return api.BulkUpsertProducts400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: invalidFields(ctx, bad)}, nil
 	}
-	batch := make([]bulkItem, len(items))
-	for i, it := range items {
-		batch[i] = bulkItem{
-			ID: uuid.Must(uuid.NewV7()), Sku: it.Sku, Name: it.Name, Description: it.Description, PriceAmount: it.PriceAmount,
+	// Keyed by SKU (unique in the batch, checked above): the statement looks an item up by the
+	// SKU of the row it conflicts with.
+	batch := make(map[string]bulkItem, len(items))
+	for _, it := range items {
+		batch[it.Sku] = bulkItem{
+			ID: uuid.Must(uuid.NewV7()), Name: it.Name, Description: it.Description, PriceAmount: it.PriceAmount,
 			Currency: it.Currency, Status: it.Status, Attributes: it.Attributes, Tags: it.Tags,
 		}
 	}

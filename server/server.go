@@ -40,6 +40,33 @@ type Config struct {
 	// Now is the clock; tests move it to check expiry without sleeping.
 	Now  func() time.Time
 	Auth AuthConfig
+	// DB bounds each request's database work. Its StatementTimeout and LockTimeout take effect
+	// through the pool (NewPool with WithTimeouts); the server applies the rest.
+	DB DBConfig
+}
+
+// DBConfig bounds the database work of requests (.env.example documents each one).
+type DBConfig struct {
+	// StatementTimeout is PostgreSQL's statement_timeout on every pooled connection.
+	StatementTimeout time.Duration
+	// LockTimeout is PostgreSQL's lock_timeout on every pooled connection.
+	LockTimeout time.Duration
+	// RequestTimeout is each request's deadline (waiting for a pooled connection included);
+	// 0 sets none.
+	RequestTimeout time.Duration
+	// TxAttempts is how many times a transaction aborted by a serialization failure or a deadlock
+	// runs in all before the client gets 503 write_conflict; below 1 counts as 1.
+	TxAttempts int
+}
+
+// DefaultDBConfig returns the documented defaults.
+func DefaultDBConfig() DBConfig {
+	return DBConfig{
+		StatementTimeout: 5 * time.Second,
+		LockTimeout:      2 * time.Second,
+		RequestTimeout:   20 * time.Second,
+		TxAttempts:       3,
+	}
 }
 
 // AuthConfig holds the authentication settings (.env.example documents each one).
@@ -86,6 +113,8 @@ type Server struct {
 	queries *db.Queries
 	now     func() time.Time
 	auth    AuthConfig
+	db      DBConfig
+	dblog   *logDeduper
 	tokens  *token.Tokens
 	hasher  *password.Hasher
 	limiter *ipLimiter
@@ -104,7 +133,7 @@ func New(cfg Config) (http.Handler, error) {
 	}
 
 	r := chi.NewRouter()
-	r.Use(requestID, accessLog(s.log), recoverer(s.log))
+	r.Use(requestID, accessLog(s.log), recoverer(s.log), s.requestDeadline)
 	if len(cfg.CORSAllowedOrigins) > 0 {
 		r.Use(cors.Handler(cors.Options{
 			AllowedOrigins: cfg.CORSAllowedOrigins,
@@ -192,12 +221,15 @@ func newServer(cfg Config) (*Server, error) {
 	if cfg.Auth.SessionsMaxPerUser < 1 || cfg.Auth.LoginMaxFailures < 1 {
 		return nil, errors.New("server: SessionsMaxPerUser and LoginMaxFailures must be at least 1")
 	}
+	cfg.DB.TxAttempts = max(cfg.DB.TxAttempts, 1)
 	return &Server{
 		log:     cfg.Logger,
 		pool:    cfg.Pool,
 		queries: db.New(cfg.Pool),
 		now:     now,
 		auth:    cfg.Auth,
+		db:      cfg.DB,
+		dblog:   newLogDeduper(dbLogInterval, time.Now),
 		tokens:  tokens,
 		hasher:  hasher,
 		limiter: newIPLimiter(cfg.Auth.RateLimit, now),
@@ -228,7 +260,7 @@ func (s *Server) requestErrorHandler(w http.ResponseWriter, r *http.Request, err
 // learns only the request id; the log line with that id has the cause.
 func (s *Server) responseErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	ctx := r.Context()
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+	if errors.Is(err, context.Canceled) && errors.Is(ctx.Err(), context.Canceled) {
 		s.log.InfoContext(ctx, "client went away", "request_id", problem.RequestFrom(ctx).ID)
 		return
 	}

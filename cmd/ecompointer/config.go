@@ -32,6 +32,7 @@ type config struct {
 	corsAllowedOrigins []string
 	shutdownTimeout    time.Duration
 	auth               server.AuthConfig
+	db                 server.DBConfig
 	// generatedSecrets names the secrets made up at start (development only).
 	generatedSecrets []string
 }
@@ -143,6 +144,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 		e.errs = append(e.errs, errors.New("DATABASE_URL must be a postgres:// URL naming a database"))
 	}
 	c.auth = loadAuthConfig(e, c.production(), &c.generatedSecrets)
+	dbDefaults := server.DefaultDBConfig()
+	c.db = server.DBConfig{
+		StatementTimeout: e.duration("DB_STATEMENT_TIMEOUT", dbDefaults.StatementTimeout, time.Millisecond, time.Hour),
+		LockTimeout:      e.duration("DB_LOCK_TIMEOUT", dbDefaults.LockTimeout, time.Millisecond, time.Hour),
+		RequestTimeout:   e.duration("DB_REQUEST_TIMEOUT", dbDefaults.RequestTimeout, 0, time.Hour),
+		TxAttempts:       e.int("DB_TX_ATTEMPTS", dbDefaults.TxAttempts, 1, 10),
+	}
 	if !validIdentifier(c.appRole) {
 		e.errs = append(e.errs, fmt.Errorf("DATABASE_APP_ROLE must be a lowercase identifier ([a-z_][a-z0-9_]*), got %q", c.appRole))
 	}

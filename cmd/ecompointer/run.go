@@ -151,6 +151,7 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 		Pool:               pool,
 		CORSAllowedOrigins: c.corsAllowedOrigins,
 		Auth:               c.auth,
+		DB:                 c.db,
 	})
 	if err != nil {
 		return err
@@ -241,7 +242,7 @@ func openPool(ctx context.Context, c config, migrate bool) (*pgxpool.Pool, error
 			return nil, err
 		}
 	}
-	pool, err := server.NewPool(ctx, c.databaseURL, c.appRole)
+	pool, err := server.NewPool(ctx, c.databaseURL, c.appRole, server.WithTimeouts(c.db.StatementTimeout, c.db.LockTimeout))
 	if err != nil {
 		return nil, describeConnectError(c.databaseURL, err)
 	}

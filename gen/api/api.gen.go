@@ -178,6 +178,8 @@ func (e InvitationStatus) Valid() bool {
 const (
 	ProblemCodeAccountDisabled        ProblemCode = "account_disabled"
 	ProblemCodeAccountThrottled       ProblemCode = "account_throttled"
+	ProblemCodeDatabaseTimeout        ProblemCode = "database_timeout"
+	ProblemCodeDatabaseUnavailable    ProblemCode = "database_unavailable"
 	ProblemCodeEmailTaken             ProblemCode = "email_taken"
 	ProblemCodeForbidden              ProblemCode = "forbidden"
 	ProblemCodeInternalError          ProblemCode = "internal_error"
@@ -205,6 +207,7 @@ const (
 	ProblemCodeUnauthenticated        ProblemCode = "unauthenticated"
 	ProblemCodeUnsupportedMediaType   ProblemCode = "unsupported_media_type"
 	ProblemCodeValidationFailed       ProblemCode = "validation_failed"
+	ProblemCodeWriteConflict          ProblemCode = "write_conflict"
 )
 
 // Valid indicates whether the value is a known member of the ProblemCode enum.
@@ -213,6 +216,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeAccountDisabled:
 		return true
 	case ProblemCodeAccountThrottled:
+		return true
+	case ProblemCodeDatabaseTimeout:
+		return true
+	case ProblemCodeDatabaseUnavailable:
 		return true
 	case ProblemCodeEmailTaken:
 		return true
@@ -267,6 +274,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeUnsupportedMediaType:
 		return true
 	case ProblemCodeValidationFailed:
+		return true
+	case ProblemCodeWriteConflict:
 		return true
 	default:
 		return false
@@ -681,7 +690,13 @@ type Problem struct {
 	// - `account_throttled` (429): too many failed logins for this account; see `Retry-After`.
 	// - `internal_error` (500): an unexpected failure; the log line with the same `requestId`
 	//   has the detail.
-	// - `service_unavailable` (503): a dependency (the database) is down.
+	// - `service_unavailable` (503): a dependency (the database) is down (readiness probe).
+	// - `database_unavailable` (503): the database cannot be reached; see `Retry-After`.
+	// - `database_timeout` (503): the request's database work passed its time limit (a
+	//   statement, a wait for a lock, or the request's deadline); see `Retry-After`.
+	// - `write_conflict` (503): the write collided with concurrent writes to the same rows and
+	//   still did after being retried; nothing was written, so retrying after `Retry-After` is
+	//   safe.
 	//
 	// New codes are added as the API grows, without a major version: a client handles a code it
 	// does not know by the HTTP status (and `type`) of the problem.
@@ -748,7 +763,13 @@ type Problem struct {
 //   - `account_throttled` (429): too many failed logins for this account; see `Retry-After`.
 //   - `internal_error` (500): an unexpected failure; the log line with the same `requestId`
 //     has the detail.
-//   - `service_unavailable` (503): a dependency (the database) is down.
+//   - `service_unavailable` (503): a dependency (the database) is down (readiness probe).
+//   - `database_unavailable` (503): the database cannot be reached; see `Retry-After`.
+//   - `database_timeout` (503): the request's database work passed its time limit (a
+//     statement, a wait for a lock, or the request's deadline); see `Retry-After`.
+//   - `write_conflict` (503): the write collided with concurrent writes to the same rows and
+//     still did after being retried; nothing was written, so retrying after `Retry-After` is
+//     safe.
 //
 // New codes are added as the API grows, without a major version: a client handles a code it
 // does not know by the HTTP status (and `type`) of the problem.
@@ -1596,10 +1617,17 @@ type ClientInterface interface {
 
 	// BulkUpsertProductsWithBody Create or update up to 1,000 products by SKU
 	//
-	// One transaction: every item is created, or updated when its SKU exists (fields an item
-	// leaves out keep their values on update). Any invalid item, or a SKU twice in the batch,
-	// rejects the whole batch with a 400 whose `errors` name each bad item (`items[3].sku`);
-	// nothing is written. Bodies up to 8 MiB.
+	// One transaction: every item is created, or updated when its SKU exists. An optional
+	// field an item leaves out keeps its stored value on update, and takes its create default on
+	// insert (`status` draft, `currency` the brand's, no `description`, `attributes` `{}`,
+	// `tags` `[]`); `name` and `priceAmount` are always replaced. Any invalid item, or a SKU twice
+	// in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
+	// (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
+	//
+	// Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
+	// order, and a transaction the database still aborts (a serialization failure or deadlock)
+	// is retried by the server. One that keeps colliding answers 503 `write_conflict` with
+	// `Retry-After`, having written nothing.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1608,10 +1636,17 @@ type ClientInterface interface {
 
 	// BulkUpsertProducts Create or update up to 1,000 products by SKU
 	//
-	// One transaction: every item is created, or updated when its SKU exists (fields an item
-	// leaves out keep their values on update). Any invalid item, or a SKU twice in the batch,
-	// rejects the whole batch with a 400 whose `errors` name each bad item (`items[3].sku`);
-	// nothing is written. Bodies up to 8 MiB.
+	// One transaction: every item is created, or updated when its SKU exists. An optional
+	// field an item leaves out keeps its stored value on update, and takes its create default on
+	// insert (`status` draft, `currency` the brand's, no `description`, `attributes` `{}`,
+	// `tags` `[]`); `name` and `priceAmount` are always replaced. Any invalid item, or a SKU twice
+	// in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
+	// (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
+	//
+	// Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
+	// order, and a transaction the database still aborts (a serialization failure or deadlock)
+	// is retried by the server. One that keeps colliding answers 503 `write_conflict` with
+	// `Retry-After`, having written nothing.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2350,10 +2385,17 @@ func (c *Client) CreateProduct(ctx context.Context, brandId BrandId, body Create
 
 // BulkUpsertProductsWithBody Create or update up to 1,000 products by SKU
 //
-// One transaction: every item is created, or updated when its SKU exists (fields an item
-// leaves out keep their values on update). Any invalid item, or a SKU twice in the batch,
-// rejects the whole batch with a 400 whose `errors` name each bad item (`items[3].sku`);
-// nothing is written. Bodies up to 8 MiB.
+// One transaction: every item is created, or updated when its SKU exists. An optional
+// field an item leaves out keeps its stored value on update, and takes its create default on
+// insert (`status` draft, `currency` the brand's, no `description`, `attributes` `{}`,
+// `tags` `[]`); `name` and `priceAmount` are always replaced. Any invalid item, or a SKU twice
+// in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
+// (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
+//
+// Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
+// order, and a transaction the database still aborts (a serialization failure or deadlock)
+// is retried by the server. One that keeps colliding answers 503 `write_conflict` with
+// `Retry-After`, having written nothing.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2372,10 +2414,17 @@ func (c *Client) BulkUpsertProductsWithBody(ctx context.Context, brandId BrandId
 
 // BulkUpsertProducts Create or update up to 1,000 products by SKU
 //
-// One transaction: every item is created, or updated when its SKU exists (fields an item
-// leaves out keep their values on update). Any invalid item, or a SKU twice in the batch,
-// rejects the whole batch with a 400 whose `errors` name each bad item (`items[3].sku`);
-// nothing is written. Bodies up to 8 MiB.
+// One transaction: every item is created, or updated when its SKU exists. An optional
+// field an item leaves out keeps its stored value on update, and takes its create default on
+// insert (`status` draft, `currency` the brand's, no `description`, `attributes` `{}`,
+// `tags` `[]`); `name` and `priceAmount` are always replaced. Any invalid item, or a SKU twice
+// in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
+// (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
+//
+// Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
+// order, and a transaction the database still aborts (a serialization failure or deadlock)
+// is retried by the server. One that keeps colliding answers 503 `write_conflict` with
+// `Retry-After`, having written nothing.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4505,10 +4554,17 @@ type ClientWithResponsesInterface interface {
 
 	// BulkUpsertProductsWithBodyWithResponse Create or update up to 1,000 products by SKU
 	//
-	// One transaction: every item is created, or updated when its SKU exists (fields an item
-	// leaves out keep their values on update). Any invalid item, or a SKU twice in the batch,
-	// rejects the whole batch with a 400 whose `errors` name each bad item (`items[3].sku`);
-	// nothing is written. Bodies up to 8 MiB.
+	// One transaction: every item is created, or updated when its SKU exists. An optional
+	// field an item leaves out keeps its stored value on update, and takes its create default on
+	// insert (`status` draft, `currency` the brand's, no `description`, `attributes` `{}`,
+	// `tags` `[]`); `name` and `priceAmount` are always replaced. Any invalid item, or a SKU twice
+	// in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
+	// (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
+	//
+	// Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
+	// order, and a transaction the database still aborts (a serialization failure or deadlock)
+	// is retried by the server. One that keeps colliding answers 503 `write_conflict` with
+	// `Retry-After`, having written nothing.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4517,10 +4573,17 @@ type ClientWithResponsesInterface interface {
 
 	// BulkUpsertProductsWithResponse Create or update up to 1,000 products by SKU
 	//
-	// One transaction: every item is created, or updated when its SKU exists (fields an item
-	// leaves out keep their values on update). Any invalid item, or a SKU twice in the batch,
-	// rejects the whole batch with a 400 whose `errors` name each bad item (`items[3].sku`);
-	// nothing is written. Bodies up to 8 MiB.
+	// One transaction: every item is created, or updated when its SKU exists. An optional
+	// field an item leaves out keeps its stored value on update, and takes its create default on
+	// insert (`status` draft, `currency` the brand's, no `description`, `attributes` `{}`,
+	// `tags` `[]`); `name` and `priceAmount` are always replaced. Any invalid item, or a SKU twice
+	// in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
+	// (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
+	//
+	// Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
+	// order, and a transaction the database still aborts (a serialization failure or deadlock)
+	// is retried by the server. One that keeps colliding answers 503 `write_conflict` with
+	// `Retry-After`, having written nothing.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4617,6 +4680,12 @@ type AdminListAuditEventsResponse500Headers struct {
 	XRequestId *string
 }
 
+// AdminListAuditEventsResponse503Headers the declared response headers of an HTTP 503 response for AdminListAuditEvents
+type AdminListAuditEventsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type AdminListAuditEventsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4630,6 +4699,8 @@ type AdminListAuditEventsResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *AdminListAuditEventsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -4638,6 +4709,8 @@ type AdminListAuditEventsResponse struct {
 	Headers403 *AdminListAuditEventsResponse403Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *AdminListAuditEventsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AdminListAuditEventsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4663,6 +4736,11 @@ func (r AdminListAuditEventsResponse) GetApplicationproblemJSON403() *Forbidden 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r AdminListAuditEventsResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AdminListAuditEventsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -4715,6 +4793,12 @@ type AdminListUsersResponse500Headers struct {
 	XRequestId *string
 }
 
+// AdminListUsersResponse503Headers the declared response headers of an HTTP 503 response for AdminListUsers
+type AdminListUsersResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type AdminListUsersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4728,6 +4812,8 @@ type AdminListUsersResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *AdminListUsersResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -4736,6 +4822,8 @@ type AdminListUsersResponse struct {
 	Headers403 *AdminListUsersResponse403Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *AdminListUsersResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AdminListUsersResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4761,6 +4849,11 @@ func (r AdminListUsersResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r AdminListUsersResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AdminListUsersResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -4838,6 +4931,12 @@ type AdminUpdateUserResponse500Headers struct {
 	XRequestId *string
 }
 
+// AdminUpdateUserResponse503Headers the declared response headers of an HTTP 503 response for AdminUpdateUser
+type AdminUpdateUserResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type AdminUpdateUserResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4861,6 +4960,8 @@ type AdminUpdateUserResponse struct {
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *AdminUpdateUserResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -4879,6 +4980,8 @@ type AdminUpdateUserResponse struct {
 	Headers422 *AdminUpdateUserResponse422Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *AdminUpdateUserResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AdminUpdateUserResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4929,6 +5032,11 @@ func (r AdminUpdateUserResponse) GetApplicationproblemJSON422() *Unprocessable {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r AdminUpdateUserResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AdminUpdateUserResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5002,6 +5110,12 @@ type AcceptInviteResponse500Headers struct {
 	XRequestId *string
 }
 
+// AcceptInviteResponse503Headers the declared response headers of an HTTP 503 response for AcceptInvite
+type AcceptInviteResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type AcceptInviteResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5023,6 +5137,8 @@ type AcceptInviteResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *AcceptInviteResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -5039,6 +5155,8 @@ type AcceptInviteResponse struct {
 	Headers429 *AcceptInviteResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *AcceptInviteResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AcceptInviteResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -5084,6 +5202,11 @@ func (r AcceptInviteResponse) GetApplicationproblemJSON429() *TooManyRequests {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r AcceptInviteResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AcceptInviteResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5152,6 +5275,12 @@ type LoginResponse500Headers struct {
 	XRequestId *string
 }
 
+// LoginResponse503Headers the declared response headers of an HTTP 503 response for Login
+type LoginResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type LoginResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5171,6 +5300,8 @@ type LoginResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *LoginResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -5185,6 +5316,8 @@ type LoginResponse struct {
 	Headers429 *LoginResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *LoginResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *LoginResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5227,6 +5360,11 @@ func (r LoginResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
 }
 
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r LoginResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
 // GetBody returns the raw response body bytes
 func (r LoginResponse) GetBody() []byte {
 	return r.Body
@@ -5267,6 +5405,12 @@ type LogoutResponse500Headers struct {
 	XRequestId *string
 }
 
+// LogoutResponse503Headers the declared response headers of an HTTP 503 response for Logout
+type LogoutResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type LogoutResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5274,10 +5418,14 @@ type LogoutResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *LogoutResponse401Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *LogoutResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *LogoutResponse503Headers
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -5288,6 +5436,11 @@ func (r LogoutResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r LogoutResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r LogoutResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5330,6 +5483,12 @@ type LogoutAllResponse500Headers struct {
 	XRequestId *string
 }
 
+// LogoutAllResponse503Headers the declared response headers of an HTTP 503 response for LogoutAll
+type LogoutAllResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type LogoutAllResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5337,10 +5496,14 @@ type LogoutAllResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *LogoutAllResponse401Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *LogoutAllResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *LogoutAllResponse503Headers
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -5351,6 +5514,11 @@ func (r LogoutAllResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r LogoutAllResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r LogoutAllResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5413,6 +5581,12 @@ type ChangePasswordResponse500Headers struct {
 	XRequestId *string
 }
 
+// ChangePasswordResponse503Headers the declared response headers of an HTTP 503 response for ChangePassword
+type ChangePasswordResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type ChangePasswordResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5428,6 +5602,8 @@ type ChangePasswordResponse struct {
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ChangePasswordResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -5440,6 +5616,8 @@ type ChangePasswordResponse struct {
 	Headers422 *ChangePasswordResponse422Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ChangePasswordResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ChangePasswordResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -5470,6 +5648,11 @@ func (r ChangePasswordResponse) GetApplicationproblemJSON422() *Unprocessable {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r ChangePasswordResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ChangePasswordResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5512,6 +5695,12 @@ type GetProfileResponse500Headers struct {
 	XRequestId *string
 }
 
+// GetProfileResponse503Headers the declared response headers of an HTTP 503 response for GetProfile
+type GetProfileResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type GetProfileResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5521,10 +5710,14 @@ type GetProfileResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetProfileResponse401Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetProfileResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetProfileResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5540,6 +5733,11 @@ func (r GetProfileResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r GetProfileResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetProfileResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5603,6 +5801,12 @@ type RefreshResponse500Headers struct {
 	XRequestId *string
 }
 
+// RefreshResponse503Headers the declared response headers of an HTTP 503 response for Refresh
+type RefreshResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type RefreshResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5620,6 +5824,8 @@ type RefreshResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *RefreshResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -5632,6 +5838,8 @@ type RefreshResponse struct {
 	Headers429 *RefreshResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *RefreshResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RefreshResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5667,6 +5875,11 @@ func (r RefreshResponse) GetApplicationproblemJSON429() *TooManyRequests {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r RefreshResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RefreshResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5729,6 +5942,12 @@ type RegisterResponse500Headers struct {
 	XRequestId *string
 }
 
+// RegisterResponse503Headers the declared response headers of an HTTP 503 response for Register
+type RegisterResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type RegisterResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5746,6 +5965,8 @@ type RegisterResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *RegisterResponse400Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -5758,6 +5979,8 @@ type RegisterResponse struct {
 	Headers429 *RegisterResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *RegisterResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RegisterResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -5793,6 +6016,11 @@ func (r RegisterResponse) GetApplicationproblemJSON429() *TooManyRequests {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r RegisterResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RegisterResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5835,6 +6063,12 @@ type ListSessionsResponse500Headers struct {
 	XRequestId *string
 }
 
+// ListSessionsResponse503Headers the declared response headers of an HTTP 503 response for ListSessions
+type ListSessionsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type ListSessionsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5844,10 +6078,14 @@ type ListSessionsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListSessionsResponse401Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListSessionsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListSessionsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5863,6 +6101,11 @@ func (r ListSessionsResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r ListSessionsResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListSessionsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5915,6 +6158,12 @@ type RevokeSessionResponse500Headers struct {
 	XRequestId *string
 }
 
+// RevokeSessionResponse503Headers the declared response headers of an HTTP 503 response for RevokeSession
+type RevokeSessionResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type RevokeSessionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5926,6 +6175,8 @@ type RevokeSessionResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *RevokeSessionResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -5934,6 +6185,8 @@ type RevokeSessionResponse struct {
 	Headers404 *RevokeSessionResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *RevokeSessionResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeSessionResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -5954,6 +6207,11 @@ func (r RevokeSessionResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r RevokeSessionResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RevokeSessionResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6006,6 +6264,12 @@ type ListBrandsResponse500Headers struct {
 	XRequestId *string
 }
 
+// ListBrandsResponse503Headers the declared response headers of an HTTP 503 response for ListBrands
+type ListBrandsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type ListBrandsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6019,6 +6283,8 @@ type ListBrandsResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListBrandsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -6027,6 +6293,8 @@ type ListBrandsResponse struct {
 	Headers403 *ListBrandsResponse403Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListBrandsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListBrandsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6052,6 +6320,11 @@ func (r ListBrandsResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r ListBrandsResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListBrandsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6109,6 +6382,12 @@ type GetBrandResponse500Headers struct {
 	XRequestId *string
 }
 
+// GetBrandResponse503Headers the declared response headers of an HTTP 503 response for GetBrand
+type GetBrandResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type GetBrandResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6122,6 +6401,8 @@ type GetBrandResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetBrandResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -6132,6 +6413,8 @@ type GetBrandResponse struct {
 	Headers404 *GetBrandResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetBrandResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetBrandResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6157,6 +6440,11 @@ func (r GetBrandResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r GetBrandResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetBrandResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6234,6 +6522,12 @@ type UpdateBrandResponse500Headers struct {
 	XRequestId *string
 }
 
+// UpdateBrandResponse503Headers the declared response headers of an HTTP 503 response for UpdateBrand
+type UpdateBrandResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type UpdateBrandResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6255,6 +6549,8 @@ type UpdateBrandResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *UpdateBrandResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -6273,6 +6569,8 @@ type UpdateBrandResponse struct {
 	Headers415 *UpdateBrandResponse415Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *UpdateBrandResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateBrandResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6318,6 +6616,11 @@ func (r UpdateBrandResponse) GetApplicationproblemJSON415() *UnsupportedMediaTyp
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r UpdateBrandResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateBrandResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6370,6 +6673,12 @@ type ListInvitationsResponse500Headers struct {
 	XRequestId *string
 }
 
+// ListInvitationsResponse503Headers the declared response headers of an HTTP 503 response for ListInvitations
+type ListInvitationsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type ListInvitationsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6383,6 +6692,8 @@ type ListInvitationsResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListInvitationsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -6391,6 +6702,8 @@ type ListInvitationsResponse struct {
 	Headers404 *ListInvitationsResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListInvitationsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListInvitationsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6416,6 +6729,11 @@ func (r ListInvitationsResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r ListInvitationsResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListInvitationsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6493,6 +6811,12 @@ type CreateInvitationResponse500Headers struct {
 	XRequestId *string
 }
 
+// CreateInvitationResponse503Headers the declared response headers of an HTTP 503 response for CreateInvitation
+type CreateInvitationResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type CreateInvitationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6514,6 +6838,8 @@ type CreateInvitationResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateInvitationResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -6532,6 +6858,8 @@ type CreateInvitationResponse struct {
 	Headers415 *CreateInvitationResponse415Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *CreateInvitationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateInvitationResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -6577,6 +6905,11 @@ func (r CreateInvitationResponse) GetApplicationproblemJSON415() *UnsupportedMed
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r CreateInvitationResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateInvitationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6639,6 +6972,12 @@ type RevokeInvitationResponse500Headers struct {
 	XRequestId *string
 }
 
+// RevokeInvitationResponse503Headers the declared response headers of an HTTP 503 response for RevokeInvitation
+type RevokeInvitationResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type RevokeInvitationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6654,6 +6993,8 @@ type RevokeInvitationResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *RevokeInvitationResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -6666,6 +7007,8 @@ type RevokeInvitationResponse struct {
 	Headers409 *RevokeInvitationResponse409Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *RevokeInvitationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeInvitationResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -6696,6 +7039,11 @@ func (r RevokeInvitationResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r RevokeInvitationResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RevokeInvitationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6748,6 +7096,12 @@ type GetInvitationResponse500Headers struct {
 	XRequestId *string
 }
 
+// GetInvitationResponse503Headers the declared response headers of an HTTP 503 response for GetInvitation
+type GetInvitationResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type GetInvitationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6761,6 +7115,8 @@ type GetInvitationResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetInvitationResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -6769,6 +7125,8 @@ type GetInvitationResponse struct {
 	Headers404 *GetInvitationResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetInvitationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetInvitationResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6794,6 +7152,11 @@ func (r GetInvitationResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r GetInvitationResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetInvitationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6846,6 +7209,12 @@ type ListMembersResponse500Headers struct {
 	XRequestId *string
 }
 
+// ListMembersResponse503Headers the declared response headers of an HTTP 503 response for ListMembers
+type ListMembersResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type ListMembersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6859,6 +7228,8 @@ type ListMembersResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListMembersResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -6867,6 +7238,8 @@ type ListMembersResponse struct {
 	Headers404 *ListMembersResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListMembersResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListMembersResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6892,6 +7265,11 @@ func (r ListMembersResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r ListMembersResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListMembersResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6954,6 +7332,12 @@ type RemoveMemberResponse500Headers struct {
 	XRequestId *string
 }
 
+// RemoveMemberResponse503Headers the declared response headers of an HTTP 503 response for RemoveMember
+type RemoveMemberResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type RemoveMemberResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6969,6 +7353,8 @@ type RemoveMemberResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *RemoveMemberResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -6981,6 +7367,8 @@ type RemoveMemberResponse struct {
 	Headers409 *RemoveMemberResponse409Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *RemoveMemberResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RemoveMemberResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -7011,6 +7399,11 @@ func (r RemoveMemberResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r RemoveMemberResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RemoveMemberResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -7083,6 +7476,12 @@ type UpdateMemberResponse500Headers struct {
 	XRequestId *string
 }
 
+// UpdateMemberResponse503Headers the declared response headers of an HTTP 503 response for UpdateMember
+type UpdateMemberResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type UpdateMemberResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7104,6 +7503,8 @@ type UpdateMemberResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *UpdateMemberResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -7120,6 +7521,8 @@ type UpdateMemberResponse struct {
 	Headers415 *UpdateMemberResponse415Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *UpdateMemberResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateMemberResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -7165,6 +7568,11 @@ func (r UpdateMemberResponse) GetApplicationproblemJSON415() *UnsupportedMediaTy
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r UpdateMemberResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateMemberResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -7217,6 +7625,12 @@ type ListProductsResponse500Headers struct {
 	XRequestId *string
 }
 
+// ListProductsResponse503Headers the declared response headers of an HTTP 503 response for ListProducts
+type ListProductsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type ListProductsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7230,6 +7644,8 @@ type ListProductsResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListProductsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -7238,6 +7654,8 @@ type ListProductsResponse struct {
 	Headers404 *ListProductsResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListProductsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListProductsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -7263,6 +7681,11 @@ func (r ListProductsResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r ListProductsResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListProductsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -7341,6 +7764,12 @@ type CreateProductResponse500Headers struct {
 	XRequestId *string
 }
 
+// CreateProductResponse503Headers the declared response headers of an HTTP 503 response for CreateProduct
+type CreateProductResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type CreateProductResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7362,6 +7791,8 @@ type CreateProductResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateProductResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -7380,6 +7811,8 @@ type CreateProductResponse struct {
 	Headers415 *CreateProductResponse415Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *CreateProductResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateProductResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -7425,6 +7858,11 @@ func (r CreateProductResponse) GetApplicationproblemJSON415() *UnsupportedMediaT
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r CreateProductResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateProductResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -7492,6 +7930,12 @@ type BulkUpsertProductsResponse500Headers struct {
 	XRequestId *string
 }
 
+// BulkUpsertProductsResponse503Headers the declared response headers of an HTTP 503 response for BulkUpsertProducts
+type BulkUpsertProductsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type BulkUpsertProductsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7511,6 +7955,8 @@ type BulkUpsertProductsResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *BulkUpsertProductsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -7525,6 +7971,8 @@ type BulkUpsertProductsResponse struct {
 	Headers415 *BulkUpsertProductsResponse415Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *BulkUpsertProductsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *BulkUpsertProductsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -7565,6 +8013,11 @@ func (r BulkUpsertProductsResponse) GetApplicationproblemJSON415() *UnsupportedM
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r BulkUpsertProductsResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r BulkUpsertProductsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -7632,6 +8085,12 @@ type DeleteProductResponse500Headers struct {
 	XRequestId *string
 }
 
+// DeleteProductResponse503Headers the declared response headers of an HTTP 503 response for DeleteProduct
+type DeleteProductResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type DeleteProductResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7649,6 +8108,8 @@ type DeleteProductResponse struct {
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *DeleteProductResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -7663,6 +8124,8 @@ type DeleteProductResponse struct {
 	Headers412 *DeleteProductResponse412Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *DeleteProductResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteProductResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -7698,6 +8161,11 @@ func (r DeleteProductResponse) GetApplicationproblemJSON412() *PreconditionFaile
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r DeleteProductResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteProductResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -7755,6 +8223,12 @@ type GetProductResponse500Headers struct {
 	XRequestId *string
 }
 
+// GetProductResponse503Headers the declared response headers of an HTTP 503 response for GetProduct
+type GetProductResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type GetProductResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7768,6 +8242,8 @@ type GetProductResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetProductResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -7778,6 +8254,8 @@ type GetProductResponse struct {
 	Headers404 *GetProductResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetProductResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetProductResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -7803,6 +8281,11 @@ func (r GetProductResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r GetProductResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetProductResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -7885,6 +8368,12 @@ type UpdateProductResponse500Headers struct {
 	XRequestId *string
 }
 
+// UpdateProductResponse503Headers the declared response headers of an HTTP 503 response for UpdateProduct
+type UpdateProductResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type UpdateProductResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7908,6 +8397,8 @@ type UpdateProductResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *UpdateProductResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -7928,6 +8419,8 @@ type UpdateProductResponse struct {
 	Headers415 *UpdateProductResponse415Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *UpdateProductResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateProductResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -7978,6 +8471,11 @@ func (r UpdateProductResponse) GetApplicationproblemJSON415() *UnsupportedMediaT
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r UpdateProductResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateProductResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -8809,10 +9307,17 @@ func (c *ClientWithResponses) CreateProductWithResponse(ctx context.Context, bra
 
 // BulkUpsertProductsWithBodyWithResponse Create or update up to 1,000 products by SKU
 //
-// One transaction: every item is created, or updated when its SKU exists (fields an item
-// leaves out keep their values on update). Any invalid item, or a SKU twice in the batch,
-// rejects the whole batch with a 400 whose `errors` name each bad item (`items[3].sku`);
-// nothing is written. Bodies up to 8 MiB.
+// One transaction: every item is created, or updated when its SKU exists. An optional
+// field an item leaves out keeps its stored value on update, and takes its create default on
+// insert (`status` draft, `currency` the brand's, no `description`, `attributes` `{}`,
+// `tags` `[]`); `name` and `priceAmount` are always replaced. Any invalid item, or a SKU twice
+// in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
+// (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
+//
+// Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
+// order, and a transaction the database still aborts (a serialization failure or deadlock)
+// is retried by the server. One that keeps colliding answers 503 `write_conflict` with
+// `Retry-After`, having written nothing.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8827,10 +9332,17 @@ func (c *ClientWithResponses) BulkUpsertProductsWithBodyWithResponse(ctx context
 
 // BulkUpsertProductsWithResponse Create or update up to 1,000 products by SKU
 //
-// One transaction: every item is created, or updated when its SKU exists (fields an item
-// leaves out keep their values on update). Any invalid item, or a SKU twice in the batch,
-// rejects the whole batch with a 400 whose `errors` name each bad item (`items[3].sku`);
-// nothing is written. Bodies up to 8 MiB.
+// One transaction: every item is created, or updated when its SKU exists. An optional
+// field an item leaves out keeps its stored value on update, and takes its create default on
+// insert (`status` draft, `currency` the brand's, no `description`, `attributes` `{}`,
+// `tags` `[]`); `name` and `priceAmount` are always replaced. Any invalid item, or a SKU twice
+// in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
+// (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
+//
+// Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
+// order, and a transaction the database still aborts (a serialization failure or deadlock)
+// is retried by the server. One that keeps colliding answers 503 `write_conflict` with
+// `Retry-After`, having written nothing.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9008,6 +9520,13 @@ func ParseAdminListAuditEventsResponse(rsp *http.Response) (*AdminListAuditEvent
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -9058,6 +9577,23 @@ func ParseAdminListAuditEventsResponse(rsp *http.Response) (*AdminListAuditEvent
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AdminListAuditEventsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -9112,6 +9648,13 @@ func ParseAdminListUsersResponse(rsp *http.Response) (*AdminListUsersResponse, e
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -9162,6 +9705,23 @@ func ParseAdminListUsersResponse(rsp *http.Response) (*AdminListUsersResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AdminListUsersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -9250,6 +9810,13 @@ func ParseAdminUpdateUserResponse(rsp *http.Response) (*AdminUpdateUserResponse,
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -9351,6 +9918,23 @@ func ParseAdminUpdateUserResponse(rsp *http.Response) (*AdminUpdateUserResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AdminUpdateUserResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -9432,6 +10016,13 @@ func ParseAcceptInviteResponse(rsp *http.Response) (*AcceptInviteResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -9530,6 +10121,23 @@ func ParseAcceptInviteResponse(rsp *http.Response) (*AcceptInviteResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AcceptInviteResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -9604,6 +10212,13 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -9692,6 +10307,23 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers LoginResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -9728,6 +10360,13 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -9758,6 +10397,23 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers LogoutResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -9794,6 +10450,13 @@ func ParseLogoutAllResponse(rsp *http.Response) (*LogoutAllResponse, error) {
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -9824,6 +10487,23 @@ func ParseLogoutAllResponse(rsp *http.Response) (*LogoutAllResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers LogoutAllResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -9887,6 +10567,13 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -9958,6 +10645,23 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ChangePasswordResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -9998,6 +10702,13 @@ func ParseGetProfileResponse(rsp *http.Response) (*GetProfileResponse, error) {
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -10028,6 +10739,23 @@ func ParseGetProfileResponse(rsp *http.Response) (*GetProfileResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetProfileResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -10095,6 +10823,13 @@ func ParseRefreshResponse(rsp *http.Response) (*RefreshResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -10173,6 +10908,23 @@ func ParseRefreshResponse(rsp *http.Response) (*RefreshResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RefreshResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -10240,6 +10992,13 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -10311,6 +11070,23 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RegisterResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -10351,6 +11127,13 @@ func ParseListSessionsResponse(rsp *http.Response) (*ListSessionsResponse, error
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -10381,6 +11164,23 @@ func ParseListSessionsResponse(rsp *http.Response) (*ListSessionsResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListSessionsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -10430,6 +11230,13 @@ func ParseRevokeSessionResponse(rsp *http.Response) (*RevokeSessionResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -10481,6 +11288,23 @@ func ParseRevokeSessionResponse(rsp *http.Response) (*RevokeSessionResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RevokeSessionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -10535,6 +11359,13 @@ func ParseListBrandsResponse(rsp *http.Response) (*ListBrandsResponse, error) {
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -10585,6 +11416,23 @@ func ParseListBrandsResponse(rsp *http.Response) (*ListBrandsResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListBrandsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -10638,6 +11486,13 @@ func ParseGetBrandResponse(rsp *http.Response) (*GetBrandResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -10699,6 +11554,23 @@ func ParseGetBrandResponse(rsp *http.Response) (*GetBrandResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetBrandResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -10780,6 +11652,13 @@ func ParseUpdateBrandResponse(rsp *http.Response) (*UpdateBrandResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -10881,6 +11760,23 @@ func ParseUpdateBrandResponse(rsp *http.Response) (*UpdateBrandResponse, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateBrandResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -10935,6 +11831,13 @@ func ParseListInvitationsResponse(rsp *http.Response) (*ListInvitationsResponse,
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -10985,6 +11888,23 @@ func ParseListInvitationsResponse(rsp *http.Response) (*ListInvitationsResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListInvitationsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -11066,6 +11986,13 @@ func ParseCreateInvitationResponse(rsp *http.Response) (*CreateInvitationRespons
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -11167,6 +12094,23 @@ func ParseCreateInvitationResponse(rsp *http.Response) (*CreateInvitationRespons
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateInvitationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -11230,6 +12174,13 @@ func ParseRevokeInvitationResponse(rsp *http.Response) (*RevokeInvitationRespons
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -11301,6 +12252,23 @@ func ParseRevokeInvitationResponse(rsp *http.Response) (*RevokeInvitationRespons
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RevokeInvitationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -11355,6 +12323,13 @@ func ParseGetInvitationResponse(rsp *http.Response) (*GetInvitationResponse, err
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -11405,6 +12380,23 @@ func ParseGetInvitationResponse(rsp *http.Response) (*GetInvitationResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetInvitationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -11459,6 +12451,13 @@ func ParseListMembersResponse(rsp *http.Response) (*ListMembersResponse, error) 
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -11509,6 +12508,23 @@ func ParseListMembersResponse(rsp *http.Response) (*ListMembersResponse, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListMembersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -11572,6 +12588,13 @@ func ParseRemoveMemberResponse(rsp *http.Response) (*RemoveMemberResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -11643,6 +12666,23 @@ func ParseRemoveMemberResponse(rsp *http.Response) (*RemoveMemberResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RemoveMemberResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -11724,6 +12764,13 @@ func ParseUpdateMemberResponse(rsp *http.Response) (*UpdateMemberResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -11815,6 +12862,23 @@ func ParseUpdateMemberResponse(rsp *http.Response) (*UpdateMemberResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateMemberResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -11869,6 +12933,13 @@ func ParseListProductsResponse(rsp *http.Response) (*ListProductsResponse, error
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -11919,6 +12990,23 @@ func ParseListProductsResponse(rsp *http.Response) (*ListProductsResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListProductsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -12000,6 +13088,13 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -12108,6 +13203,23 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateProductResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -12182,6 +13294,13 @@ func ParseBulkUpsertProductsResponse(rsp *http.Response) (*BulkUpsertProductsRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -12263,6 +13382,23 @@ func ParseBulkUpsertProductsResponse(rsp *http.Response) (*BulkUpsertProductsRes
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers BulkUpsertProductsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -12333,6 +13469,13 @@ func ParseDeleteProductResponse(rsp *http.Response) (*DeleteProductResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -12414,6 +13557,23 @@ func ParseDeleteProductResponse(rsp *http.Response) (*DeleteProductResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteProductResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -12467,6 +13627,13 @@ func ParseGetProductResponse(rsp *http.Response) (*GetProductResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -12528,6 +13695,23 @@ func ParseGetProductResponse(rsp *http.Response) (*GetProductResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetProductResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -12616,6 +13800,13 @@ func ParseUpdateProductResponse(rsp *http.Response) (*UpdateProductResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -12727,6 +13918,23 @@ func ParseUpdateProductResponse(rsp *http.Response) (*UpdateProductResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateProductResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -14768,6 +15976,28 @@ func (response AdminListAuditEvents500ApplicationProblemPlusJSONResponse) VisitA
 	return err
 }
 
+type AdminListAuditEvents503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AdminListAuditEvents503ApplicationProblemPlusJSONResponse) VisitAdminListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AdminListUsersRequestObject struct {
 	Params AdminListUsersParams
 }
@@ -14865,6 +16095,28 @@ func (response AdminListUsers500ApplicationProblemPlusJSONResponse) VisitAdminLi
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminListUsers503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AdminListUsers503ApplicationProblemPlusJSONResponse) VisitAdminListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -15066,6 +16318,28 @@ func (response AdminUpdateUser500ApplicationProblemPlusJSONResponse) VisitAdminU
 	return err
 }
 
+type AdminUpdateUser503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AdminUpdateUser503ApplicationProblemPlusJSONResponse) VisitAdminUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AcceptInviteRequestObject struct {
 	Body *AcceptInviteJSONRequestBody
 }
@@ -15246,6 +16520,28 @@ func (response AcceptInvite500ApplicationProblemPlusJSONResponse) VisitAcceptInv
 	return err
 }
 
+type AcceptInvite503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AcceptInvite503ApplicationProblemPlusJSONResponse) VisitAcceptInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type LoginRequestObject struct {
 	Body *LoginJSONRequestBody
 }
@@ -15407,6 +16703,28 @@ func (response Login500ApplicationProblemPlusJSONResponse) VisitLoginResponse(w 
 	return err
 }
 
+type Login503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response Login503ApplicationProblemPlusJSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type LogoutRequestObject struct {
 }
 
@@ -15463,6 +16781,28 @@ func (response Logout500ApplicationProblemPlusJSONResponse) VisitLogoutResponse(
 	return err
 }
 
+type Logout503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response Logout503ApplicationProblemPlusJSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type LogoutAllRequestObject struct {
 }
 
@@ -15515,6 +16855,28 @@ func (response LogoutAll500ApplicationProblemPlusJSONResponse) VisitLogoutAllRes
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LogoutAll503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response LogoutAll503ApplicationProblemPlusJSONResponse) VisitLogoutAllResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -15652,6 +17014,28 @@ func (response ChangePassword500ApplicationProblemPlusJSONResponse) VisitChangeP
 	return err
 }
 
+type ChangePassword503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ChangePassword503ApplicationProblemPlusJSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetProfileRequestObject struct {
 }
 
@@ -15710,6 +17094,28 @@ func (response GetProfile500ApplicationProblemPlusJSONResponse) VisitGetProfileR
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProfile503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetProfile503ApplicationProblemPlusJSONResponse) VisitGetProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -15856,6 +17262,28 @@ func (response Refresh500ApplicationProblemPlusJSONResponse) VisitRefreshRespons
 	return err
 }
 
+type Refresh503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response Refresh503ApplicationProblemPlusJSONResponse) VisitRefreshResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RegisterRequestObject struct {
 	Body *RegisterJSONRequestBody
 }
@@ -15995,6 +17423,28 @@ func (response Register500ApplicationProblemPlusJSONResponse) VisitRegisterRespo
 	return err
 }
 
+type Register503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response Register503ApplicationProblemPlusJSONResponse) VisitRegisterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListSessionsRequestObject struct {
 }
 
@@ -16053,6 +17503,28 @@ func (response ListSessions500ApplicationProblemPlusJSONResponse) VisitListSessi
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSessions503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListSessions503ApplicationProblemPlusJSONResponse) VisitListSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -16148,6 +17620,28 @@ func (response RevokeSession500ApplicationProblemPlusJSONResponse) VisitRevokeSe
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSession503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeSession503ApplicationProblemPlusJSONResponse) VisitRevokeSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -16249,6 +17743,28 @@ func (response ListBrands500ApplicationProblemPlusJSONResponse) VisitListBrandsR
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBrands503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListBrands503ApplicationProblemPlusJSONResponse) VisitListBrandsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -16360,6 +17876,28 @@ func (response GetBrand500ApplicationProblemPlusJSONResponse) VisitGetBrandRespo
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBrand503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetBrand503ApplicationProblemPlusJSONResponse) VisitGetBrandResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -16553,6 +18091,28 @@ func (response UpdateBrand500ApplicationProblemPlusJSONResponse) VisitUpdateBran
 	return err
 }
 
+type UpdateBrand503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateBrand503ApplicationProblemPlusJSONResponse) VisitUpdateBrandResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListInvitationsRequestObject struct {
 	BrandId BrandId `json:"brandId"`
 	Params  ListInvitationsParams
@@ -16651,6 +18211,28 @@ func (response ListInvitations500ApplicationProblemPlusJSONResponse) VisitListIn
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInvitations503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListInvitations503ApplicationProblemPlusJSONResponse) VisitListInvitationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -16843,6 +18425,28 @@ func (response CreateInvitation500ApplicationProblemPlusJSONResponse) VisitCreat
 	return err
 }
 
+type CreateInvitation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvitation503ApplicationProblemPlusJSONResponse) VisitCreateInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RevokeInvitationRequestObject struct {
 	BrandId      BrandId      `json:"brandId"`
 	InvitationId InvitationId `json:"invitationId"`
@@ -16977,6 +18581,28 @@ func (response RevokeInvitation500ApplicationProblemPlusJSONResponse) VisitRevok
 	return err
 }
 
+type RevokeInvitation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeInvitation503ApplicationProblemPlusJSONResponse) VisitRevokeInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetInvitationRequestObject struct {
 	BrandId      BrandId      `json:"brandId"`
 	InvitationId InvitationId `json:"invitationId"`
@@ -17079,6 +18705,28 @@ func (response GetInvitation500ApplicationProblemPlusJSONResponse) VisitGetInvit
 	return err
 }
 
+type GetInvitation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetInvitation503ApplicationProblemPlusJSONResponse) VisitGetInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListMembersRequestObject struct {
 	BrandId BrandId `json:"brandId"`
 	Params  ListMembersParams
@@ -17177,6 +18825,28 @@ func (response ListMembers500ApplicationProblemPlusJSONResponse) VisitListMember
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMembers503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListMembers503ApplicationProblemPlusJSONResponse) VisitListMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -17311,6 +18981,28 @@ func (response RemoveMember500ApplicationProblemPlusJSONResponse) VisitRemoveMem
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveMember503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveMember503ApplicationProblemPlusJSONResponse) VisitRemoveMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -17494,6 +19186,28 @@ func (response UpdateMember500ApplicationProblemPlusJSONResponse) VisitUpdateMem
 	return err
 }
 
+type UpdateMember503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMember503ApplicationProblemPlusJSONResponse) VisitUpdateMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListProductsRequestObject struct {
 	BrandId BrandId `json:"brandId"`
 	Params  ListProductsParams
@@ -17592,6 +19306,28 @@ func (response ListProducts500ApplicationProblemPlusJSONResponse) VisitListProdu
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProducts503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListProducts503ApplicationProblemPlusJSONResponse) VisitListProductsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -17788,6 +19524,28 @@ func (response CreateProduct500ApplicationProblemPlusJSONResponse) VisitCreatePr
 	return err
 }
 
+type CreateProduct503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProduct503ApplicationProblemPlusJSONResponse) VisitCreateProductResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type BulkUpsertProductsRequestObject struct {
 	BrandId BrandId `json:"brandId"`
 	Body    *BulkUpsertProductsJSONRequestBody
@@ -17947,6 +19705,28 @@ func (response BulkUpsertProducts500ApplicationProblemPlusJSONResponse) VisitBul
 	return err
 }
 
+type BulkUpsertProducts503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response BulkUpsertProducts503ApplicationProblemPlusJSONResponse) VisitBulkUpsertProductsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteProductRequestObject struct {
 	BrandId   BrandId   `json:"brandId"`
 	ProductId ProductId `json:"productId"`
@@ -18101,6 +19881,28 @@ func (response DeleteProduct500ApplicationProblemPlusJSONResponse) VisitDeletePr
 	return err
 }
 
+type DeleteProduct503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteProduct503ApplicationProblemPlusJSONResponse) VisitDeleteProductResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetProductRequestObject struct {
 	BrandId   BrandId   `json:"brandId"`
 	ProductId ProductId `json:"productId"`
@@ -18209,6 +20011,28 @@ func (response GetProduct500ApplicationProblemPlusJSONResponse) VisitGetProductR
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProduct503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetProduct503ApplicationProblemPlusJSONResponse) VisitGetProductResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -18418,6 +20242,28 @@ func (response UpdateProduct500ApplicationProblemPlusJSONResponse) VisitUpdatePr
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProduct503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProduct503ApplicationProblemPlusJSONResponse) VisitUpdateProductResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -19686,193 +21532,202 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H2Lbtu4tuivEL4HaHKO7Nh5tI2DA9y0TTvptGl2Hug80hvTEm1zIpMekkrqKfI9+z/2l11wkZRIWX4m",
-	"ns5Mu7GBaSyJj8XF9X58qcV8OOKMMCVr7S+1AcEJEfDPowvc1/9NiIwFHSnKWa1duxgQJIjkmYjJE4lu",
-	"iZCUswj1uECd4179PVbxoIM2MJJKcNZHtzilCVZcROjs9Uu032o10X/+/bzxvLGz2ahFNRkPyBDrichn",
-	"PBylpNauXdV2rmq1qKbGI/2nVIKyfu3+Pqq94zE2K6la2OXZO8R7SA0IigXBiiT5WqdNtdUVmCVyq9na",
-	"38Gt7nb9WbyT1J+R3V79Od7v1ptxK9kmO71dvBdvjQRPslgt8vbTZuX6z4gS4/phTxExuYWPA54SJEnM",
-	"WSKR4ugOU4W6pMcFQUqMKesj3MeUoQ0PlK1mY3s6LHeaUW1IGR1mw1q7mS+JMkX6RMCafqqfkd8zIlX9",
-	"OJl24PD8iUQ0aRvwppQw/UPH/7qD7gaEIaqQJEwhbA4fcUYihBEjd+jy3fErxNWAiDsqSQOdCt5NyVCi",
-	"GAsxhqElHhL9YUYQZahj5z5OOhFKeR+llBENHD7tRJutt6/2fnm5+6/W+d5Pz9/8a/fnnbfPTrZfPP2x",
-	"4kTuo9oICzwkymL9C40O0+AAuHKAMIMdmD8BKAgzeUeERLvNXZSxlEhpwITTlAhEJcIMHb56f3yiV031",
-	"eCOsBrWoxvBQL6hrp41qer9UkKTWViIj/hZ7XAyxqrVrWUaTSux6mQnJRfXaO4x8VuaFjrskI0FuKc8k",
-	"GuE+aaAPI/x7RhBmCVJ4OCKiTm5pQphqI4xi+BSpAVboDkvEuEJUyowkqKsPjkokibglAkgB/J1SqWDv",
-	"aLfZzDf+e0bEuNi5GTc4yyH+/I6wvhrU2nutbcBf93eratvHPaA6U/at6Vi+Y0uvzOEMMOsTvcAhwUzB",
-	"uoOLtdNoNVqbB0jTMpwSjcfFQbe2AVBmEADHgLJ+A3X+u4OGejlEH/rYzZhv31DYYv+OZs4hhR5MtpvN",
-	"SiiwW6qAOBr0rcAy6r/yMFR7R4dUTUL8FPcJkvQPMu24U/jOnyshPZylSu8LtmlIVavpE65WJeE6NeR4",
-	"6nZH+fOH7fWcSDkLrDJ//rB5LiURUyfJzMOHzHCvP5YjziQBWneYqQFhisaaU+ofYs4UYXCseDRKqeG1",
-	"W79Jw3CLmf5LkF6tXfs/W4X0sGWeyi096pmdxkwaosghsvDSN4+PCDtAAyIIwoIgqjRpvyFMNmr3Ue0F",
-	"TixzmbG6kWEh/+NWmd8d/UWiAWBFEMrZdQ/TlGjYJERhmtbaNTLENG2jYSY1q815FvyMcJIIImUtqhEh",
-	"uOYQv36p9ShJE/elvppEStzXE80e5P6TvhJSYRaD5IEzNdgSpE+lAoKQc7p5TEwqrDJZa+8CIaAKCIUF",
-	"FCo2i/LNWkQYKDWS7a0tAqemb5JoJOTWQVBuFd/WYb/6DBY7dMvHq87bEyBQVxB8Y1ijHJG4jYY41VhL",
-	"EvT2/MMJ2ujkP1zr8+xsasHBTIJuKU/NxrjQ/DRjN4zfMQTngTY6E8fcidAdVQOg24QpMUYjzZ7gdS1a",
-	"mDPtgOjkCb5leahq3/b1reBd2PxLznopjR+GsYA41wrfEObj6iFDOI55xpTZGHBZg2TkM5VKGqr7qCi2",
-	"X6BYvrXFMSp2nzwGJh2ijFEtoVjpUCKAUIRA4MgZuptTOiAFGoveGXnUE3/NRZcmCWEPOvJePop34BcD",
-	"QyOFwXtGSGJuj+YGso2TIWUaqYdUFkKGd/z6+Ra8u9rh7xSH/9pb36KnX+zpUY7fZ1cR6mYKhFCcpvyO",
-	"JFpfSjhciUc93TeckQcdLAhd5LqvxykfbSGQgUyNU0FwMtanm1ReZRzHZKTqZsiVjrTlsYw3ZkmLnibs",
-	"4PE4grmRhnBpJSIDXUFvHWWjCAlyy29Iou82+TzSAs+jHuux3h/D6RHwuYedrxnp2rDMkFxnjHwekVhv",
-	"EB4jHseZECQ5QL9nXBFLnQx3pInRnwUZcaG0tk9VGQ0AQf5Y5ej3fGnBbd/pbG7ti+KC2/QjygkhtDQH",
-	"zwRpINC7eTJGEo8l4iwdo6sc5mbdV7UDI1LAXp7I3E5QMAAwKnhwHmCnoGfycbnBCVevecaSB+EU4+q6",
-	"B6N46HTCkczigROfKwmEfbaQPStZjSfsFlh0wrXWbJa5KOYwrurmm8dAGgcTR05AFtDynmd9GeIxMApJ",
-	"CNpgRKO74mmC8AgL9bjC3ykepxwnF5y/w6L/ML4xMmNdK86vUxgt4B6eUK1vh5YTYGcDgkDHRryHWs3d",
-	"53vPnqLuWJE1yIatnUn1AxajOEduyYvihd1uXXFeN98+FquZgE8uUGlSAbDaaKH39IVvuSuELkN3nMny",
-	"kfFFgLGX6oleG23tQSjjDVeh6l6AyQ9sIlZWTpCkLC7MYjsHiBqTncp/2y0jzjot5isg4XaBhD44l9d+",
-	"fejV7dePgYOeW4ThIZEIe2ZIDOBmHKWc9YlAIB0w1Uaa0evDAIP/oyLdORG3NCaXDN9imuJu+jA6Jc1w",
-	"15k3XgnpEqxwF0titqr03uKBfvExpRuPGNkdonBJi+KB3VDd//px1NeEjAhLCIuBHiX8jh0gQZQYI9xT",
-	"ljj16S1hKCEpHpdOveQ7mnXo/qsVHp7l8OWC8/eYje3P8kHIYs0X12oguFJl+sQ5GmI2tldXi3GUyQME",
-	"AAK/V4r1aVUxMnh3JQKy7Vk48hUIt9nF0UZgRerATh6JbuSLwUqR4UhJ1BN8aIw+xv8G0k7ubrGwDVGq",
-	"46FCx/kW/yKIdcn00XFB/3gg3wOT8bVVE8vER+vM0pqVfVVyAoVGgvdouppa3WwVSBRsa3H8yfzPHkk2",
-	"NmboWJCEMEVxKtsIIzAWsb7GncL82iVYgGAMBjWMuljLBn2GVSbAe3sH3nwDRb2lyHj/BBhjs4QSpqVv",
-	"nIO4GMpp8lY30T8lVGqymhQ4y0WkhQ64xpGdzFt3CWM/fvxY981B1a4/XLwBgpwGGUGKo0wS4+l7+myv",
-	"if7z7+mRCC8MWEDN/F+tdwJEr2FvV7XIPLj2pv7fq6lINyWk4aF3aCS4nuvBfNztzUog1yMs5R0XE/fJ",
-	"PkfuuWZlcF7Vl6oYZQXSvO3fKm+jjj4vdb18QD3G/fpI0rRuro+xRtLcwYFRN5OUaRQQWfq4BoZLJrPR",
-	"iAtFkvckofgCAPCAg8+KAa+HesRrgOksbTN3dJW8hGvQMfd8FMgXimChyC50cRzIB6jDAHX48rEVTS3i",
-	"dsqg6TwiEuQLNm5cMAqD+5947lKcGFUGp6dCa7OKEllr93AqSeRjgTEmX2hKpYXUXz4MJLvb793Ufxze",
-	"3SXvftv/8afDNxf8Z/n7zk97p3T0e7o7eLHHWrfP3wyag3e/bP+refPs52Fr9HHn9qfCX/1G4JigH/ho",
-	"BCef04F2DSO9ReoCY1CPgr0G6GFUG3mLLS3OJ8wPX+dSUSZuW/4SSjv0xnPBC7PGKwAyG+dOyN2pe9V4",
-	"8J37/9cAOnaF3sCf8ll59zdifHCHSgnazZSBbjWKfJkXbFLG/deCECCEyLyhBVY7C9qIeap5u6R/kAg1",
-	"Go3NA83nh1wqtAdBQQFBSrmotWvdFMc3mgrQP/S87/SUQ/zZX+Res2p3WULV0a2jgrMuQIhmNlrwUIUn",
-	"vN3cflpvterbexetZrup//9LLSriLBIt8is6JLUKGNGkHJc2115C/MGrgziiGh2VF7nTaDZarZ3GM40E",
-	"WWpVehMdMvG59INZllpdUrG6udMpy51mR4y4Y7uw5DiTRBz27TkWi3zP/6Bpirf2Gs1F5s7yeJpJWq2f",
-	"oZizmAhGkgOkBwNVCgfaJ+I9P9QAfO0B0i4CuO7ygCtf9BwToiIQyA87oqOaD7XIw+hPMy/KOyqXvSxU",
-	"kWH4j8UOt0CHGhYCj4Gq5kGJepwlgQLTB2PM3quTlAjLhnoATzCBw76WWRwTkoDaZn7JjYjmz5THN8TI",
-	"sj1B5OBakEwS85hnKv/HNU7T4oSurQbkEedra3+1p3adjRIIwopqQzLsEnEtyJDfwg+Fj/jaHmr4o/EJ",
-	"l391U37ycbW0p4kLE4RuLYcURuHJGXV44c4JSxCWqHNoNVxYYxtZ7eoqazZ3Ym8E+IF0wotGxm8H3Tcx",
-	"/UDfHl/+cdw6ocfymJ3txS+Pnx4PXzd/3B7tJC/f7jfI+O0o3nmvX0x/3t5X8Zv9UZedpTF9u9+It1NW",
-	"tXWjo8njytWbgOyMKZqCja5Cu5PBYvfnRS/mGDQLYoojJ0HDu0iTK+PqNGGoEDVNiYS4OUBeKblYAmzs",
-	"bfoLe5vG232BWdo8Zs3VoAeQKF8vc7ohBtrfphDrebTkUtrIT58MwIdRgIAl6Prr80+6ilpA/PdfQHow",
-	"WnY8ngeSl+691SSOeBGJY1L0PWQ4HSsa4xQdsb5WdKu+k2lWkUFyCTFcEUqIoLckcUZNAs4RLRsCOK2D",
-	"u5gS51PWyfQpLR191KOwzppgxJb3MWXq6W5tbrTyBD+38jpAyTvwYkKfi/tbm4q3a2fm5nZ8HT4Oc5/x",
-	"NKQxZ4cnr64/fDw5OqtFtfeHJ4dv4F/nF4evX4ekp3g4ccIvsvTmWJHhGZEQib7K7a8QM0VGTECPxm69",
-	"yzwrCTs/bIRgzDxvxh4y4owE6B/Asct5SjBb7cqDm3W+ksES8jkYek4eUVSTN9k89Dm/ySp0WD2T+Twy",
-	"F8NBtBILsvTmciSJUDb6X65i8jC4/usXZ6x4RXs9oq8fsfQMnfAG2tYCm6AxORzyTOsirf39fbvR2uFR",
-	"vfV8d7v+4t2PtfsoH2mCMpbH2N8H4cAfZKf+8YcLz+hVSwTuqdr9p/uH3daXAEcLJwcmo0ofm+9bTSuo",
-	"uL/LN7vyqs4+l5Uu0ZJkKLyv9yuv+iVI4c6+sgImWWP4aWHdirkQJFZowIUkqIuVImKMpMIjcC0xz5zT",
-	"rmE0zOKB8/1r5WA0EFgSpAaY2cy/SaPYxKQ+BZgzf37zPcO8b+7ZezrfEuZvYXXjVXkX4cCVpwX4XOQ5",
-	"rXBeJmejXesLHJP/ax80Yj7UMiM3wQPAOiaAbr+cvd8jeOnejTX7ZW8j+u0yfFx6CQw1HRyl670ELHBg",
-	"Cwxtb7nU91DS6FE1HCt6CxIW7mvqW+sSqSRJU60kTMA7XN1MC0Px5oqCc8C357oANLhfeV94EvICX57o",
-	"V+9L0Jv3ZfHqEoy2AP1CCzs3L9+785n90YV+p4yyhoc7O7S36unomxS3YFmWEXy42EUzok3gUijp3QN+",
-	"x0w4RaFs2xjpG0JGNgJZ69sDLAehivJwn8QcQbnYR7iNSvB692Ai0Pr4/APa3W49Q+62oJgnocRZuzx/",
-	"FfKGnYAz7ES1ETAXPeT/+/Ww/sunLzv3/1UlTB450hmu4yUfjrAgCYqxJHXKJGGSahKRjiG1ViouwA57",
-	"R4R+JTlAMhOCZyyhrI/kCMdEQtpgnmDsqYsJLpH3nPPleXs+29stb25iF68pSZM8XSDERZsSWGVohkdP",
-	"JBphNUDU6ALgKNzogFzy686nhrzJOpsQzNOBdNkGhBF1ItTRXzVoov9pnIGNPJiwZOaxm5pYdp6d6AsJ",
-	"87IdZ+Oh2W0xdBX6/UBwqgZLXumCXjn9jt+EShy/mbs6O0jVolamNd2iKsDjm1fWYT7KpZVivCqRZ+JO",
-	"TLOLTl3c8z/FM/a0tQggVxG6FmWSxXeOT1aZdIoyDoH0lk/iw3Oej6aYce1mnZBBfgXbTulUJgjphztG",
-	"hKH1Q5wQ1B2jkeBDDklSGBmfSQSBF92xl1UHNNKSkpnGIfNTBU5NnLtHnEYEOJE1PlsfTOHrcfGIwUTF",
-	"NxNTveN9+hCdZpLljRZUSx+o7Iy+iiI6RV2aGf5wEqquIZI9R4qjZ9smW0az6suL1/XnaKMbi/EIgtYT",
-	"iNTvZUINiDhwajuVSJBeJkliMFCJjEGO6qb5mzPiyo+0mlGz2TTRDzEfDjnLw+hCB9IDofcsjGd5XoFt",
-	"p6H+EYLimKEhZVygjGlR19VUcsLihtb2THLd5fkrDYDWfmN/X/+xGWzDaIWTlnKvykfwv3k2RheAVSXT",
-	"QuWW3b1nyIZ7NVBHD9AxQUZSQdzg5dkxFAG4oSzR27LvRqijBeBO8aJk+IZca7FTH7zkDGEbdI1izJC8",
-	"oyoeIENhStYZiKpbKJDspX71vgi086+PlhEbCxanmOTatlrFBB0NKiHYiE9XQMGrHOEi5kDbgSNdiI94",
-	"InIFHykCA2fUmDJysilOBGvIM2YRVuEVmYgunBQIinDDVStE+fJBPgIU3siReE/jeI63u81KzLUxjP4y",
-	"FqjYMRlHM3mevIfmBj5+KVf2iIrQ77qFUoSqwyMjNJGap18tgtWh+JvJ8weCZ9I7IzQkasCTuv7F5uhH",
-	"eW2GCPWhKlhFzpUe3AvVjZCfWBGhMPM4QhXZOvchnixf9sSXNQWdq3G4KFQ4Yk/WK9AvMlShiiX5pGCS",
-	"rDlyNMTxgDJS10zIBkDPIErtK1ZHFfVQ0MZus7nZDpLO/ZIscI0P8sIoUMBLIoLjgaERDRi3VKLFH9SP",
-	"gNVs764IkTYFXkzljo0kM8GxBN2QsdTa/hVDSAlMUy3RJVhhRFmcZglJNs2s1VHKevbWXsXsFfG3MMxE",
-	"Vi2MsFMaYXqqqBklz8+G3e9uRqhjsP1aP7HYDs/02lgpSRkyL+B1tzXsl7aA71rmuzAtgwtT8SL42YwR",
-	"ZCbkI0zmcaR9LqgaDKOpSRxmvCClJh9PgwSePJGoQz6POpBIr2UQkvjfWSG48juv+tNkjYfIxdeYIjdY",
-	"arxw2SIAgKJEFLojgjgmBl7TDRN9pclNhLTmZdNcN0MYeXkl+QqDCD89j0lByZMcKhLHgzFdQFgIf3PR",
-	"TPCOiRai0k0V5ZkyXDhImDGDsUyIWQFKzJBeQzjqnT4FQSRh4F3uY8qc6dIBWwMymCUn2jC0vgF4ssAK",
-	"bEADMsWxpRJeuRkYx6X0uVPKh4NvaX/gpYqYAMty9k8ISWPYDEDolUkpQzHIYjIDecWTYJR9A7U5lZPg",
-	"U3mTTXxoaj26vGkrCoOib6tIUInOf7y05MW8dk3ZdSZJPoryMq/1WUkFgYRQrEAkBOqBYBEP6C2BBGwm",
-	"FcFJDpdyqF8wbrmGjH3nAJkQQnjHKMgV45q6NEADm9XjGb3Gu6l60y6Nzu55IuscBtzebKNVcp/NqCmW",
-	"6pprvT/Yra3xdMezNEEpwbdaKjanoQ+WZwpy0JhBMPi+dPlL6U169O1tN/rU3KbwsvOU2AjO/HNX4POJ",
-	"tJQHMzBHkDzVXg0Ez/pGuD08PbZ3HStybYUbGAs2Wk5Dncj8PIBqFkFyZ3gb8wTbyUGD7NqK9NEpI4d1",
-	"bjpoYw/YPq4q22KIz5QyLF5JV02UXCkWowTZeziZUw4TApXy06g3lJdevumyqhtX7IqdkDvwalgXQZIQ",
-	"iEG10Ed9we9kVCANGuLfuHDY2S4kqwFmSQqYq0dDVF2xhJuKn0iTIFP+lKAfLi5OkZH90IbGR6N+bhbF",
-	"Vo1aesU8o1RVacJQvqpF0xO0qkqE+KVjJmUSGC2g88aVVMgOLlrSS6cNeLr3vsdHvV8D7uWFSvvczHs9",
-	"r2XlF0Ar8xRnUM1L4uWE2qjfHs2dGhxdEJTce+aKclXXzZiREFlBCPROvbvsbcLPdZ8oFlVVPSEwGFZh",
-	"SIUxB0CwbMz2ii72v5035BFiAjwvLxoSfeQQ4xXjNM5SrGwe/oinY8aHFKeol7FYfwx2vbmpKuuK4/tW",
-	"AxP+XpHAhdsoiKDwUTA8lyBcOLc3ePfZwmq1WOKKGJcH3wA/27JZmVNoZ127s8vRyq/j6fIvWwDU6XFW",
-	"5WzMOeF54a3x3FUmqjQq4rCsxlHyUBVhWuWRzwwnX8FFFSa7rCEnZcKDVU6vWW9CjHdEu839JT1XwVKr",
-	"cObMmrhXADxQlpMpocky91NXOQ9dQHOC0Tt+S1Ick4e4FL2VVJn/GbnL+ynomQ/yMrf2BxMij7tSa4hh",
-	"2FXVvpbMxl7O4VmREBNC6Svkgk/4P+0yKxGq0sneAf21g0TGrKUnxQrSujfILTE+I2v5QZwh8xuc2eaB",
-	"ZxTRMrFEXZKaejGIM3LFzCOC40Go/8CUtWiZPI7w1QlY2mL9f5kULjUlMaRni1Y7C53VEm2BnQFWJtIB",
-	"VHOrMC+UERIE7JT7y9hcFGfmCI2I9svIlUGkRUFeE4keXjsDm+16c1vDprW37uT45E9Ijtc64qV0eDBJ",
-	"pfRzlxgucvDZo/Pqsk7DoCWh9Bhp8FXypi8KelsOo5P8bHJIL3f4XEVR7K1bu/DmbvfqKR/nRkmpykkE",
-	"Y5AL0dQEq8RngrB2j8Q/3S1T+FJkLK7/0azvN67rn/6nMkDWdtoqppLZcFguKrI3n49cWP0oH+jXYiQ/",
-	"2H5Bd75eVpAutN0sgT2qmYr89rlGwPuodgnahcnXWzWlRivrtaPLM1gAZf4nrep8mOXU+0VyWtE7lSzL",
-	"zO8rUM7A4z3Y4FcRnmfmpSwS9FikTk7IntOSS8yaV08uCawI27uQHFJKBFngZL9iEkhIIKA8SJwSLKQt",
-	"yj5XHa7UemcT66j2ud7ndfuje7dxYv/xq3ntk/9enQ5HXMDRQL+gdq1P1SDraiF+i+MRrcc8IX3CtvKp",
-	"7/3P5Q0d1fnIHGndhkfkN/kbzmuZciMu5UPusBNsF0D93PTtE6lpQt/yRGBye7b+wmpR8dUFdp5I1zKv",
-	"KK/j9cF7sPF4rjy3DrG+8mAsfCrE8clA/AVSUx5DXu6uWNoh1GRXCrKvZDXUD4u3Fk4bHV/YPz2Hz+zo",
-	"eI2ua5c2Tb2ReXbCcgc8KaHWTWx7LTpFT38EjRbtbbBdCEGlgP6Ly8vyi5gcoeRXnAmqxudQANVcXQgg",
-	"OsxMio7567VDlrcfL2oV3TmCqjfgkPZKL0coDMfU+lFYvGajo8ajNsLqf367U53oiv1wvr33NEKtPTSk",
-	"DIrFdcfIdgPcbKDDycgZCH6yHj1oGmeMCaawq753peoyA6VGplgjZT3uimRi4yiz9q2jmA9PDdtDimB9",
-	"HTORTg8bnCx/9wLHN4SZ4BbKbglTXJgMNhfyMcQM98kQIgusTUW2DWmUaEMRhpmSm7mbnAokFe71oiuG",
-	"i4L9WOGU9yMTOwLDQ+iIjFCXDChL0NuPF+WStzCi4ApDokQATwlO8pccFkw5mHywQgOemp0Y804e/wYh",
-	"hRDCZ6KFbTSHICjGQ5K+xJJEiCbmp8vL41cyQpqCSoWHI/Pr2euXaGdnZ9+E1r8ET/8RzGJa42zsfv4M",
-	"+9r7/HnT9kwtB3Wjjc604qYdC0AXwn3FkIsAvzw7jsDDXwqidEHfLIGr6AUmIBIPOElcwl6py61NxdMb",
-	"8PpeUCKRIPrWha3ppImQjNw7EFxoGk5A6CHMb5/BGWhgMa5gAxNhjCbg0QCPZUNIVMi7OqINByeztQii",
-	"+pQ+TKYsNExknNyEvihQVR2CMmEgbML+9czWcXRgwyCkCUJXPNUIYUPRM4guGqOE59EQ5kamNCa2hpi9",
-	"Zu+PLyZuFh8RZrszc9Hfsh/JLf1uETId3NDD02PPqdWuNRvbjaZ+WY+FR7TWru00mo0dMISqAdA62wYN",
-	"IFEHSMDPfQJkIMdwKEp7qF/VfKWoGidrYY/gX6t5RvHKlumNeh/NfdESbf1mOa47HZtDs8kXxhAnpnVV",
-	"LWoCLt5udJE59UfT5rQxKIs2BQ1LPN5/KvUi3W42H7EDaVDdsLIVg+a4eptmw9BtdNcsoWrkfKlbXktS",
-	"+KQ1/5PLUmH33ebO/I9e+63z9hZZWdjRzOf7gLM+x//1k4a/zIZDLMamwh28aKERIUbuNFHrUWFqbNuC",
-	"DXCRtIzxuV74ArRgpAHe1mQV5g36Ds69aZe2PeGa79g6ES4XRmeiGsDjG8c0w+81JCLE02QZJPNaXk5g",
-	"2dYXQwHvrR2kqhl4R7M9yAbzEvI8l1Vko5OhMizv5WGlG6Cv6u/6AjNTnCsd26i/K9bx5ENbVRYUlw4k",
-	"+IHyCwFikKlaihE1vdG3tzcb6IhCmLENbzWxdvKKGSnMCMB2ycAH0KFdnQlLT7m0VSBBnXDhrx3PV9Yx",
-	"FP0OjyGcNrpifojtpuHbFVe0MHssfUdtP2tz9QCTX/Bk/Hi3bsIgcx9qSNaItdZrP60WvEFxG/r7F7/0",
-	"u83d+V/kfQ3hg/35H7z0Wv/uthZYU7l5Hny3twgAKhoi6I+3txf5uNQWYt0U0JQcs3TGEQIuXFKEvuLD",
-	"lajhZH9YTQu5rHBlmtI7sgj3L3Ix0EYerF2E0T5xuRKOWG46xQje0aQNqNEVA7VUi/VAjIC0535RdMgq",
-	"szYK/R6j3WYLbZRTQTYPEL5iE4kIefoMc5S01TQf53kN+kuX0wOqVZ8rPxcEut9dsVLag13JPtoIckk2",
-	"G+hMqz42whdSaG2M+PFpJf30GjPU1kMDq3o/LEQFFyAsQb/lP5eCLU1eFljYG9u++CvRogW2VG609ijU",
-	"KCA+bzko+UW+jL4MQVmpnO5o4gVkp0i/BUlfDTx6Y7quTaUzH4ASYAjuqqICBVHB5Xy7PlFFxshus3XF",
-	"Nirz94AS4S7PvNcVHZIGOjT9z959eHN8cv3+8Kfr14fH7y7Pjs61ZMY0hBS9JVfMpqzIIPNQ674ubL9t",
-	"bWG2DVsEWpLXWz5IcYucULevVzyZjbNpy4iHfdmKLMoDmwuT4jFKeNZNiW1jb7JwTemJfNERykZIcX2K",
-	"A56BWFhOrpu2UEfldvx15jl8S9O6d2H/vUclckFhlMVlvL8sdVtaPvuGKdY73tc33FyBnFx4QY5LEyye",
-	"qekU68woXl776CJj+QBkGusFAUkosKcjqfgI3XFxY1rgQAHBRtVFMZ0iSii7W+1GncyWbqyMeesWbfVZ",
-	"aULsrId27ROHVD6OOk7T+UdiiHApXNK2+NanUSSCu3edXCkzEDJBtJ52IIfQsGP+mRwFq/ibnUoAwhnH",
-	"4scjVx/KCSGJrE6Z3XC8vJDLt7ejGQm4mw3rBuKGt1UfcQHqA1efkyCp8FhWsaOwsPOa+FJ19eiFGNSU",
-	"2+4z569iO/iup5f09IARTGU73tWxTWSnmb3fEHXq9Zn9CpYps5u/Lr268CFuBdMZALdMeAb/4Co3dljS",
-	"8kSGvNsVaHAFNCzlSgi27UkYv0OcRV7rnStW3XsHnZpRrLmXpwkRpUCGMFzcdrYG8pZJcsWgMe3+s2YT",
-	"/effu43WbsMVJ7gb8LRKIMj917YpkDOkaMG+spTIZgNBIbDPMQEg2crGA86IVLm/N+X9PnjA2zYu+op1",
-	"zo5enx2d/3B9dnR5fnT95uzw5VEHbdiYDdRqIrlpTOcm5sCBzOz7t0wq80Cv+Q6PDWz7REljggHlLQel",
-	"BcyGUQ8NAP0QlM0ISY6k5mk4RQp3JVSxge7XlCQuaeKKWXc6GlIJhhwXkdNTyyo5NgFuTeyklF7391d0",
-	"vmG15ehz7Oy84eU3PiZG7uzfI0zF0lpMXvNuIQsvOKWwLHmD4JrmWXdog+EhSVAnT9PrQLUl00TejbJp",
-	"KnVxa9bJTToXrkqQjdGKB1wS5gpjmCvVRhhZF5yJILJkqolSeqNp1/iKBWEzDQT5djbIaNla4Q3k5DIY",
-	"4IqF1T1tUU9X1StCwGZMwI8p+wnvmdicIR4jW8tlopbnFasu5rk0ZSn3SH5k0hJmkP61TMR/D2fSX4Ku",
-	"mHvtuzBA9VU20HppSmKvsB+mERKS9xq7BYkJU+nYJAOCV+cAAly1ItdBQyxu5PRkxgyu46GhQ0bUwMre",
-	"m8750fn58YeTc7DQnh6dXV+ea+qUyxR7zU2U0tt8aKnpiMnAG2GpjFdHFFabK5YSPLFkzkil0ZJKde4g",
-	"sEZx3M+OmyKVB3v8mwjnwZpniOjula0vecvae4NpKVGkspiv4wT2A+BFlva6imzGw265yG6jgqRqpDjP",
-	"jR3LxS6c5811KyKHlrXV/VmG5SXd+OtGFnMCPs8sm1SnYI2JjJ6qQ+t79MK88rcOGyt6Ns6MGzPQ+B44",
-	"5qoNTI0cs2gzGSxhHrRTA+ocwba+2MST+1nmmheWsa4XDabxBZs/1Tm6wP1O0O/X1VHUGkUn6ApjwtNh",
-	"nUc2tbhqfvvaFrwD03+zlOpwQnyajUs21nVZ6vPC5jnpyadEKeZn/kQW9fapq5BoZCLeA8XNZobIA1PC",
-	"lLJ+/hOIWSaVRDbQR6oGHopEfiFNQFti21oZH0mOWUYl3NhtbRvT/B2VZHOS0Xrp3kvT4+MerGnNMYJB",
-	"KvqfHCQ4/3Z7YYJ/i7u7/vDC1gIOgVOvZuNrUxjxa+mG65ejTGtsa6rheZiwZgNeIbgFadedoIpU88Gt",
-	"IhZotvh17L33ldJjvKWaaEQqofzq1ISVvE7eYhe3ouPTOoXBUrunmRKht/VvW8PwuaUHlKkJLFNvhimQ",
-	"LR+Dr1faYw/BNWPYOGcmudyV4L6wJeNNM5Zn2xDKJSNn0wTOjLWaO8BysNmGgsSIKsutr5gZhUTobsDR",
-	"b5wyGzF2+uH8AlXEBTfQIcgPXsSrzcw3ATaCjFIcE+uUceC1javAlIIOg6BanGqwjSGKzbNMTQ2jrfLX",
-	"l1r7rstjP6WD8OL20Edcht/6dIp8UByRqVRddD9AGzJsVbpZkh7e8Xhmc1QnQeTv/eOkiL+FXXndFNKE",
-	"hiPJh4Qz4iT8hbUdRxcXlBm2vhR/zDPy5RTFo0MxZl4/gC7Js/0bCIxJpt3flBwAIxSBB2qgX9zYbu6a",
-	"BIC8ZkARkgRkqaq1wmZ7RuOEKUbGEt1axFYYbtp6l/Ldfuv5Qn+SZXJa8Pui1yGaajSahRHrkBnnM5Bv",
-	"W1A8XPWkHygQzldyjj2CWbv/VElh7WKmOunOgGAlllpJV0AC+neRCqqlNYz3dsxvIPHaguW7quRkeQuQ",
-	"5Q3pj6UmzcLyIJd7mvRw4fFm6eW8sKQyTpyKIHqYjOGT0Yhg4Vrr5OPpSwMhLVRYJQeijJEgkohbLYrk",
-	"oEQ4vdOPrFObTUm8hnxrFKZbV0gS+g6bW7mwFFGAwMgs3yWH9UsOIBu6ntMF9qwqUq+RtXj591O8DWFu",
-	"RRCeave3obzYLpP0O9xc0xXw66TW1ukPCEux/oWqBrhG5t/rBvyDVfK8AoA5bVsD4LG0cecCnCosHqap",
-	"bVNGpCv13jE/QHWUPr0lrIE6v3fQUFMN0/qsFHaJZNY1paQcvWB4SK6YrXV4/uNlA/1IxpJAbUPKTA05",
-	"kMikrVkib+jIVFEfEaxQXunO5dcOaEqM39FGcEILt2lhXKdu23+GN+IRvAul4rRTfBy5PzfGQow1tE1Z",
-	"LtyfWpUL9xdeg/EdRpOWmcVOG3mHPWU1vwdrWbKQdpXAAyUPI4S9KoSu6l9KMJiTOnVTc1N/bCxMUx1C",
-	"XKhggdbBXmvX6n6JfNeswv8teMFWM62XGm54VZ31EPVbLKBsoh7rnAv1AaTvWgR/nIDHwv1hBnT/fEVk",
-	"XPu0Xv+T335ppjblcPK7OpW7Rgra40h4/tMkEXeP1uZr6jiXcMdFjMjA7vtERgXBVxx1oDFUp4EO9VU2",
-	"vXUr2yE4Ka7oklshxBnfhmuytU43Tqk4/Z/sw8nbiFVLcvaUVw7piL47cL5Li2C5TJJCNnL32BYDXpLg",
-	"LCI2bnWz9MZU0XtcqvSBEaQEZhLHRhY0OidVZAjZzoadQqC37U5oOn5RBe21bZtutGFL6mIGn0K4/y2R",
-	"kOFeBL25krac2cE2G+iQjV2NAPjU5DfB2OqOxsSVtOpqoTe6YqaUr/RSL+GJEzd2m039sySoA+WLpelw",
-	"beq0dLGZA210oEj3rzufGvIm62weXDHnnoLW0lQpLWy/MNV/TTGX5+g9fVEl577I0pvLkSTCl3bXQV8n",
-	"J/pawXP5Qs6I1JJZBbX9CGWr8WhEmCnzACdgTtgeKUiNVrH5p6nU/0gN2WQ55aTAXoxW1Gw2C52oO9aX",
-	"dyoN7PJk7NKenu88f/60+fyBpPGL/dcc2zRobh7J1vh5h3O1d6L1P3i9u1D0iUDj/jzYtiKrex9tdMKG",
-	"153NNrKdPKFlm3FVow0r4uUPIe/7B854JmQpYDwkM69gHYUE95CI3oWKXlhAQcY9gOC73Wv1CNh1302D",
-	"HQV+ryaDRLOqY+Saw3pV3Tmi+/eki7UnXayGQmt3yZ86Mj/LdQJUXtNnK5CCdGEN9weo473chn4vHa99",
-	"GLhPHCpRFgvoDfLomRpWoTdFL7rjPHPSEdygBrbHX2bq90FjuL9ovscqloE/m7x8z/r4ikzyn+xXknxo",
-	"8qQdpj2Rlkatbi4YEJyqwR/TfUo2vH0blGJqylgjW7ELQSlAcauV3h8uLk4PtJiacBOpiRTPYlOfNMEK",
-	"d7GsqJn4hqgf7ArWeG/NFDOurdsMTuktaayj2KXmIXqSkeBd3yNo4G+zo22rm4bb3TRJ6sOIsMPT47fn",
-	"H04eCrZyT7FKCNn5UMLjDHpdmYoQQms9Wv/pEwa9g0xNrXXA72JA5eQysEQWBg6cQ6JwCZhjPEynorfe",
-	"3QCzpG4NNsh0LQIGKjI1iKBaDAiF+h+VCGyX9fPh+3fLnYZb2T/nNCwMKk4D8kgWJTO2mbkjG1ZR1mLM",
-	"iLJ+hPaaO4U0VHkmZ2a6r0JTYG4tx8GZICVwr0fjlc9Bf7UATzvXdDgmlwzfYmrbwc44wjPwqc6mSPC5",
-	"RisjAFaVxQCkAzsI/FsaL7ZDibwv2BaIhXaGibM3WUUyymtHmLp3ppdd4dQ1BW4mnMcvSs32ImsozkNm",
-	"TQXZIq0uH9BGY1T5yUsOQGeW9z7O+ezk56e2EyCCJg5UKoObrt+MFvM3/X2ZVg8Tw+Q8w1QkDs5LAkni",
-	"Ih4QGJ7bjWqxBnVxilkMcbH5JPZUq33vFRTFcvYpJCUfFm74PYgasA1P4PACXkx9hihobRH5vaVKsgpc",
-	"VgCWHuO/9WMv5iwf13wbBcmvURjJGpUia6KSshmVhaJPUd7KtzxNaeD5A5m+3ksN8+n+/v8HAAD//w==",
+	"7H2Ncts4su6roHRPVexzKFnyTxLLdaquk3EyziSOj38quzvOtSASljCmAA0A2tGk/DznPfbJbqEbIEGK",
+	"kiXZnmR2s7VVE1MkfhqNRnfj6+6vjViOxlIwYXSj+7UxZDRhCv55cEYH9r8J07HiY8OlaHQbZ0NGFNMy",
+	"UzF7pskNU5pLEZErqUjv8Kr5gZp42CNrlGijpBiQG5ryhBqpInLy5jXZ7XTa5J//+7L1srW13mpEDR0P",
+	"2YjajtgXOhqnrNFtXDS2LhqNqGEmY/unNoqLQePuLmq8lzHFkdQN7PzkPZFXxAwZiRWjhiX5WGd1tdFX",
+	"VCR6o93Z3aKd/mbzRbyVNF+w7avmS7rbb7bjTrLJtq626U68MVYyyWKzyNvP27XjP2FGTZr7V4ap6Sl8",
+	"GsqUEc1iKRJNjCS3lBvSZ1dSMWLUhIsBoQPKBVkLSNlptzZn03KrHTVGXPBRNmp02/mQuDBswBSM6W/N",
+	"E/Z7xrRpHiazFhx+f6YJT7pI3pQzYR/0wq975HbIBOGGaCYMobj4RAoWEUoEuyXn7w9/ItIMmbrlmrXI",
+	"sZL9lI00ialSE2ha0xGzH2aMcEF6ru/DpBeRVA5IygWzxJGzVrTdeffTzj9eb/9P53Tnby/f/s/237fe",
+	"vTjafPX8l5oVuYsaY6roiBnH9a8sO8yiA/DKHqECZoB/AlEIFfqWKU2229skEynTGslE05QpwjWhguz/",
+	"9OHwyI6a2/bG1AwbUUPQkR1Q33UbNex8uWJJo2tUxsIpXkk1oqbRbWQZT2q563WmtFT1Y+8J9sXgCz2/",
+	"ScaK3XCZaTKmA9YiH8f094wRKhJi6GjMVJPd8IQJ0yWUxPApMUNqyC3VREhDuNYZS0jfLhzXRDN1wxSI",
+	"Avg75drA3Ml2u51P/PeMqUkxc2y3tJYj+uU9EwMzbHR3OpvAv/7vTt20D69A6syYt5Vj+YydvMLFGVIx",
+	"YHaAI0aFgXGXNtZWq9PqrO8RK8toyiwfFwvd2QRCYSNAjiEXgxbp/WePjOxwmF30ie8xnz5K2GL+Xmbe",
+	"IwoDmmy227VUEDfcgHBE9q3hMh6+8jBWe89H3ExT/JgOGNH8DzZruVP4LuwrYVc0S42dF0wTRVWnHQqu",
+	"Tq3gOkZxPHO64/z3h831lGk9j6w6//1h/ZxrpmZ2kuGPD+nhzn6sx1JoBrJuPzNDJgyP7UlpH8RSGCZg",
+	"Wel4nHI8azd+03jgFj39h2JXjW7j/2wU2sMG/qo3bKsnrhvstMwi+8TRy+48OWZijwyZYoQqRrixov2a",
+	"Cd1q3EWNVzRxh8uc0Y3xCPkvP8p879gvEksAp4JwKS6vKE+ZpU3CDOVpo9tgI8rTLhll2h61+ZkFjwlN",
+	"EsW0bkQNppS0J8SvXxtXnKWJ/9JuTaY1HdiO5jdy99luCW2oiEHzoJkZbig24NqAQMhPuvsOMW2oyXSj",
+	"uw2CgBsQFI5QpJgsySfrGGFozFh3NzYYrJrdSaqVsBtPQb1RfNuE+do1WGzR3Tlet96BAkH6itFrPBr1",
+	"mMVdMqKp5VqWkHenH4/IWi9/cGnXs7duFQfshNxwmeLEpLLnaSauhbwVBNaDrPWmlrkXkVtuhiC3mTBq",
+	"Qsb2eILXrWqBa9oD1SlQfKv6UN283esbpXdh8q+luEp5/DCOBca5NPSaiZBX9wWhcSwzYXBicMoik7Ev",
+	"XBuNUvdRWWy3YLF8aotzVOw/eQxO2ieZ4FZDcdqhJkChiIDCkR/ovk/tiVSyWOzM2KOu+Bup+jxJmHjQ",
+	"kl/lrQQLfjZEGamQ7wVjCe4eexroLk1GXFimHnFdKBnB8tvfN+Dd1RZ/q1j8N8H4Fl39Yk6PsvzhcRWR",
+	"fmZACaVpKm9ZYu2lRMKWeNTVfSsFe9DCgtLFLge2nerSFgoZ6NQ0VYwmE7u6Se1WpnHMxqaJTa60pJ3g",
+	"yHiLQ1p0NWEGj3ci4I5EwWWNiAxsBTt1ko0jotiNvGaJ3dvsy9gqPI+6rId2foKmB3DOPWx9saVLPDLL",
+	"4joT7MuYxXaC8DORcZwpxZI98nsmDXPSCU9HnqD9rNhYKmOtfW6qbAAM8scqS78Tagt++t5m82NflBf8",
+	"pB9RTyhTy57gmWItAna3TCZE04kmUqQTcpHTHMd90dhDlQLm8kznfoLiAACnQkDnIfUGeqYf9zQ4kuaN",
+	"zETyIJ4S0lxeQSsBOx1JorN46NXnWgHhflvIn5WsdiZsF1x0JK3VjMNclHOENE385jGYxtPEixPQBay+",
+	"F3hfRnQCB4VmjKwJZtndyDQhdEyVeVzl75hOUkmTMynfUzV42LkxxrYujZSXKbRWOj0CpdruDqsnwMyG",
+	"jICNTeQV6bS3X+68eE76E8OeQDfsbE2bHzAYIyXxQ16UL9x0m0bKJn77WEfNFH1yhcqKCqDVWod84K9C",
+	"z12hdKHc8S7LR+YXBc5ebjt6g9bag1gmaK7G1D0Dlx/4RJyunBDNRVy4xbb2CEeXncmfbVcZ5yk95isw",
+	"4WbBhCE5l7d+Q+o13dePwYPBtYigI6YJDdyQFMgtJEmlGDBFQDsQpkvsQW8XAxz+j8p0p0zd8JidC3pD",
+	"eUr76cPklMbmLrOgvQrTJdTQPtUMp2rs3OKhffExtZtAGLkZkvKQFuUDN6Fm+PVjyaKcEjEVeCapm7IS",
+	"KORtl2QiJxFZ6/mPQhL31iMQszqVt87jHt7TGD5y54AOG7CPZWbsx+6TW8UNI9dsbEgs05QnVu0EtSmW",
+	"wjEjvmQbgn9cegO7t75HejXL3yNXSo7ciGjChRWqlrysRY7QTw7mjm3NMLFHFDNqQuiVYYr0giuynr8M",
+	"q/B/5RZtHvuHr9bcdS23c86k/EDFxD3WD9o2zpFzaYZKGlOV1FKSERUTJ8SsQsuF3iNAJrgBTKnl27oj",
+	"Hd5dSZRuBr6efATKT3bxDaSoYU1gvkeSoPlgqDFsNDbaMxjX7iYS+Dm/eHK0/esw1rmwSycV/+OBGgA4",
+	"zy+dwVwVwzSOQb2x74RG9RQLjZW84ulqDoZ2p2Ci0rQW558s/OyRrAR0yMeKJUwYTlPdJZSA20wMLO8U",
+	"jug+owpMBHAtUtKnVksaCGoyBffYt4BrQCraKUV4D6rALZ0lnAlrh9CcxEVT3qfhrDT7KOHaisyk4Fmp",
+	"Iqt+wTaOXGfBuCsc++nTp2boGKu/BKXFG6DSWpIxYiTJNMM7z+cvdtrkn/87G5PxCskCBvd/WwscKHoJ",
+	"c7toRPjDZdD1f1/MZLoZ4I6H7qGxkravB2s0fm7u+LscU61vpZraT/549L9b9QbWq35TFa2sIJo3w10V",
+	"TNTL56W2V0iox9hfn1iaNnH7oF+W51c9lPQzjRqAytLHdbWcC52Nx1IZlnxgCadnQIAHLHxWNHg5si1e",
+	"Ak3n2d35lV/lvvQJrO2dkAXygRIYKHEDXZwH8gaa0EATvnxsk9uquL0qaXqPyAT5gPFCG9zjAIRgwcUx",
+	"TdCoo+mxsna94Uw3ulc01SwKuQDd6mdWUjW6jf1/fBxqcbt7dd38ZXR7m7z/bfeXv+2/PZN/179v/W3n",
+	"mI9/T7eHr3ZE5+bl22F7+P4fm//Tvn7x91Fn/Gnr5m/Fzf1bRWNGfpbjMax8Lge6DUrsFLmHCJErDp4r",
+	"kIdRYxwMtjK4UDA/fJxL4W38tMIhVGYYtOdhHPPaKwgyn+eO2O2xfxWxDB4I8WuJOm6EQcOf815l/zeG",
+	"t5H7xijezwxSt55Fvt4Hu6ny/hvFGAhCgm9YhdX1QtZimdqzXfM/WERardb6nj3nR1IbsgPwqJJASqVq",
+	"dBv9lMbXVgrwP2y/722XI/olHOROu252WcLNwY2XgvM2QJnNHG5y35RXeLO9+bzZ6TQ3d8467W7b/v8f",
+	"jahAnCRW5bfWZaOGRjypIvTu9RyxsPF6OEvU4OPqILda7Vans9V6YZkgS51zA3EyU5/rENaz1OiSmtHd",
+	"251xp9N87IxftjMnjjPN1P7ArWMxyA/yD56mdGOn1V6k7yxHFk3LavsbGPtMCZbsEdsYmFK0ZH0SeRWC",
+	"LgB1UGLaRQjXX55w1Y2ec0JUQKJCABYfN0KqRQFHf567Ud5zvexm4YaNyv9YbHELdmhQpegEpGoOz7Tt",
+	"LEkU6L7Uxvy5ek2JiWxkGwgUE1jsS53FMWMJmG34JHen4p+pjK8Z6rJXiunhpWKZZvizzEz+j0uapsUK",
+	"XToLKBDOl84T7VbtMhsnAEeLGiM26jN1qdhI3sCD4rb80i1q+SHejlef+i4/h7xamdPUhimB2JZjCjR4",
+	"8oO6vOFOmUgI1aS37yxcGGOXOOvqImu3t+KgBXjAeuWNxibvhv23Mf/I3x2e/3HYOeKH+lCc7MSvD58f",
+	"jt60f9kcbyWv3+222OTdON76YF9M/765a+K3u+O+OElj/m63FW+mom7qaKPpw9rRIzQ9E4an4N+rse50",
+	"abC79+E4cw6aRzEjideg4V1ixRVe+iIgF/DjnGlAEALzai3VEmQT79J/iHdpvDlQVKTtQ9FejXpAier2",
+	"wtUtc6B7NkNY3ydLzrXDwIZiAD6MSgxYoW44vnCl66QFIOG/A+0Brex4ch9JXvv3VtM44kU0jmnVd1/Q",
+	"dGJ4TFNyIAbW0K37TqdZTSzNOaDZIpIwxW9YUnjNbTdWNwRyuqv+okuad9lks7t0cvRRl8JdW5Va7AQf",
+	"c2GebzfuxW1PnedOXwcqBQtedBie4uHUZvLtkx/muDu+zTkOfZ/ItCxjTvaPfrr8+Ono4KQRNT7sH+2/",
+	"hX+dnu2/eVMWPcWPUyv8KkuvDw0bnTANmPxVdn+NmqkyhtAmy912lnl8FvU30hGBNvMIIrfIRApWYv8S",
+	"HftSpoyK1bY8XDjfb2SIhH0pNX1PRFXU0NfZfexzep3V2LC2J/w8wo3hKVrLBVl6fT7WTBkXB6FXcXkg",
+	"r//61TsrfuJXV8xuP+bkGTmSLbJpFTbFY7Y/kpm1RTq7u7tuoo39g2bn5fZm89X7Xxp3Ud7SlGSstrG7",
+	"C8pB2MhW89PPZ4HTq5EoemUad5/vHrZbXwMdHZ08mdCUPsTvO22nqPi/qzu7dqvOX5eVNtGSYqi8X+9W",
+	"HvVr0MK9f2UFTnLO8OPCuxVLpVhsyFAqzUifGsPUhGhDx3C1JAJ3TrdBySiLhx4FYY2D8VBRzYgZUuFi",
+	"IKedYlOdhhLgnv7znR845kN3z87z+z1h4RRWd15VZ1FuuHa1gJ+LiK8V1gujV7qNgaIx+7/uh1YsR1Zn",
+	"lAijgKNjiujuy/nzPYCX7nxb818OJmLfrtLHB9pAU7PJUdneS9CClnyBZd9brvU9VDQGUo3Ght+AhkUH",
+	"Vvo2+kwbzdLUGglT9C6Pbq6HoXhzRcW5dG7fewVgyf1T8EWgIS/w5ZF99a5Cvfu+LF5d4qAtSL/QwE7x",
+	"5Tu/PvM/OrPvVFkWz3Dvhw5GPZt9k2IXLHtklD5cbKOhalO6UqjY3UN5KxBOURjbDi1+zdjYYbGtvT2k",
+	"elg2UR5+J3GPolzMozyNWvIG+2AKcn54+pFsb3ZeEL9bSCyTssbZOD/9qXw2bJVOhq2oMYbDxTb5/37d",
+	"b/7j89etu/+oUyYPvOgsj+O1HI2pYgmJqWZNLjQTmlsRkU4gyFgbqcAPe8uUfSXZIzpTSmYC4Fp6TGOm",
+	"IYAyD7UOzMWEVsR7fvLlEYzhsbddndzULN5wliZ54ESZF11wZJ2jGX56psmYmiHhaAvAReFaD/SSX7c+",
+	"t/R15sBpPQgcbgGMqBeRnv2qxRP7T7wMbOWwyoqbx01qath5nGaoJNwX9zmfD3G2RdN17Pczo6kZLrml",
+	"C3nl7Tt5XTbi5PW9o3ON1A1qZVnTL/IjPL575SncR7m2UrRXp/JM7YlZftGZg3v5p9yMPe8sQshVlK5F",
+	"D8niO39O1rl0ioQWJe0t7ySk5313NEWPT+7WKR+Q38C3U1mVKUH68VYwhbJ+RBNG+hMyVnIkIVyMErwz",
+	"iQB40Z8E8YUgI50omescwkc1PDW17oFwGjM4iZzz2d3BFHc9Ho9Y6qj4Zqqr93LAH2LTTB954wXN0gca",
+	"O+NvYojOMJfmwh+OyqZrmcleEiPJi02MG7JH9fnZm+ZLstaP1WQM8P0EYhauMmWGTO15s51rothVplmC",
+	"HGhUJiBadx3/loL5RCyddtRutxH9EMvRSIocRle+QHog9V6U8Swva7jtuGx/lElxKMiIC6lIJqyq67NL",
+	"eWVxzVp7iJc/P/3JEqCz29rdtX+sl6aBVuG0pzzId1L6330+Rg/AqtNpIYfN9s4L4uBeLdKzDfQQZKQN",
+	"4AbPTw4hHcI1F4mdlns3Ij2rAPeKF7Wg1+zSqp124bUUhDrQNYmpIPqWm3hIUMJUvDOAqlsISPbavnpX",
+	"AO3C7WN1xNaCaTqmT22Xt2NKjpZyQjjEp08lEeTQ8Ig5sHZgSRc6RwIVueYcKYCBc7JtoZ6MaZpgDHns",
+	"MKGmvEWm0IXTCkEBN1w1V1aoH+QtQAqSnIl3LI/nfLvdruVch2EMh7FA7pJpHM30esorci/w8Ws1x0lU",
+	"QL+bjkoRqYdHRmQqSNG+WoDVIQ0eZjwAgYeBrhEZMTOUSdM+cdkKojxLRUQGkB+tJvrMNh5AdSMSBlZE",
+	"pByDHZGauKW7Mp8snwAm1DUVv9fi8ChUWOJA1yvYL0KpUHckhaJgWqx5cTSi8ZAL1rSHkANAzxFK3QvR",
+	"JDWZYcjadru93i1FXoXJaWAb7+UpYiCVmSaMxkOUES1ot5KsJmw0RMDaY++2gEhjqhvMYbKWZAiOZeSa",
+	"TbS19i8EIUZRnlqNLqGGEi7iNEtYso691qOUbe+dnZrea/C30MxUfDG0sFVpYXbQLLaSR6rD7LfXI9JD",
+	"br+0vzhuh9/s2EQlXBsiL+B1PzUaJvmA7zr4XTksQyrM/VF6jG2UIhPyFqbjONKBVNwMR9HMIA5srxRS",
+	"k7dnSQK/PNOkx76Me5BSwOogLAm/c0pw7XdBHqzpbBeRx9dguh+qLV/4aBEgQJEsi9wyxfwhBrema4i+",
+	"suImItbycgG/62UaBXEl+QhLCD/bD4ag5EEONSH0pTY9IKxMf9xoCN5BtBDXvqsoj5SRylMC2yy1hRCz",
+	"gpRUEDuGcqu3dhUU00zA7fKAcuFdl57YlpClXnKhDU3bHUCnU83ABCwhUxo7KREk3oF2fEifX6W8OfiW",
+	"D4ZBqAgCLKvRP2VKomOzRMIgYUyViqUoJmwoSCMFrewi1e7JIQWf6uts6kPMeukjyJ0qDIa+y6fBNTn9",
+	"5dyJF3ztkovLTLO8FRPEoNu10gaAhJC2QSUMMqNQFQ/5DYNQdKENo0lOlyrUr9RuNZuOe2ePIIQQ3kED",
+	"uaZdzNADMrBd3x7aNcFOtZP2YXRuzlPx99Dg5nqXrBIFjq2mVJtLae3+0mxdtqtbmaUJSRm9sVoxroZd",
+	"WJkZiEETyGDwfWXzV8KbbOubm771mbFN5c0uU+YQnPnnPtXpM+0kD4Y691medMAMlcwGqNzuHx+6vU4N",
+	"u3TKDbQFE62GoU5Ffu5BXo9ScGd5N+YBttONlqJra8JHZ7RczvjTI2s7cOzTugQ2KHxmJKQJkttaoeST",
+	"0qAR5PZhXXj12g5KKZKwMRMJWqImCC9ft8uVWKGwVonAdsK6NqTct2tqAtX7DKP24e6hnixTUeZhe0Vo",
+	"et7yrVTX7sTEsyyPWSdr1NIDUrWNILqXYi5klJqpjK/zAPagYUYTS+T1mSOshK+H48M4eAyBZ8msCHgj",
+	"g2xC8jbX17ThaUoSnrhY4z6zyptiRnGA1E8HvUdESwxPBsddTYQyHlSaXlk95EIcsVu4mnL3PIkdpeOX",
+	"/eNDMrDDiYqdT0b0N6m8iOkW6vGQiiQF8WNbI9xciERiAltizxHM5svIz2dnxwQVeLJmhQr6ENaL3MHo",
+	"W7gQgWexLtNmWUluRLOj7Ooy3oSZkKYVS2itdFjjfWChAHrIaxATXVLMgvcDZSh4WlJBArx7qJIEr+ep",
+	"2cJ8flXFwHvF8wyP+WmLPpTg4JyJcC9OhfwK1OeYq08DMyeqtUaa25kGAjmYRJiwYCr32YxkIDXSJnzs",
+	"BEYjapR3aNlhXMdcNc48oN6ymP0VIRZ/uduwR8CEBLf8ZMQstwDGL6ZpnKXUuDwMY5lOhBxxmpKrTMT2",
+	"Y/Dr3huq9FQ4zn9XYMpfCwleXBuWEDQhC5bXpQQXz/1NwX52tFoNS16DcXrwDgijbdu1MaWu1ye/7PSy",
+	"8tvcdIabrUTU2Ti7ajTuPfDM8q4JrisRVRwVODxncVZuKAuYXrXlE1QCVriiLAc7PUFM0tQNZjW86mkD",
+	"ooIl2m7vLnlzWRpqHc+cuCuOFQgPkuVoBjRd5ziFustjD2hPKHkvb1hKY/aQK+VgJHXXP4Ld5pVFbM97",
+	"ecJn9wBDJGhfM1G5B6qd15LR+MtdeNcERJWp9A1yAUzdf7th1jJULciiB/6LHlGZcJ6+lBoI619jNwzv",
+	"DJ3nj0hB8Bms2fpe4BSz6rQmfZZiviAiBbsQ+JM1pcumE3TZiJaJ4ym/OkVLV7biuwnhMzMCg3z2Ou+h",
+	"dQamS7A0pAaRLuCacdb+QhFBJcBWtdKSi0Xy9n3Ziey+jHxCUF6kpsZIhPK2Q9psNtubljadnadOjpD8",
+	"CckRrHl5rj0fTEsp+7tPDKBy8rmlCzIUz+KgJan0GGkQ6vTNUBUMplxGp4XZBCC9gOfnOonidt2TK29+",
+	"d68e8nOKRkpdTCr4kTxE1wqsyjlTCmsIRPzz7aqEryCjafOPdnO3ddn8/F+1AGlXc67oSmejUTWpzM79",
+	"58iZs4/yhn4tWgqDLRaEc9hhlcLFNtsVskcNrE3hfrcMeBc1zsG6wHjNVUOqrLHeODg/gQFwEX7SqY+H",
+	"Ws68XySmmbw3ybKH+V0NyyE9PsAdzCrK89y4pEVAr0Xo7JTuOSu4CMe8enBRyYuwuQ3BQZVAoAVW9hsG",
+	"AZUFBKSHiVNGlXblCe41h2ut3vnCOmp8aQ5k0z3077aO3D9+xdc+h+81+WgsFSwNVM7qNgbcDLO+VeI3",
+	"JB3zZiwTNmBiI+/6LvxcX/NxU45xSZsOHpPv5H/juKYZO+JcP2QPe8V2AdbPveahkJql9C0vBKan5/Jv",
+	"rBYVUZ9g6Zn2xSOL9EpBRcgHO4/v1eeeQq2vXRhHnxp1fDoQY4HQpMfQl/srpvYoW7IrBVnUHjU8DItw",
+	"Hk4XHVH4P4O7ovnREZZdn1zbxHwz9/kJq7UgtYZcR7GrOuoNPfsRlBx1u8HV4wSTAiqRLq/LL+JyhJRv",
+	"caa4mZxCAlzcugAg288wRAv/euOZ5d2ns0ZNnZpS1iMAJASptyNShuNa+6icvGitZybjLqHmv367Nb3o",
+	"Qvx8urnzPCKdHTLiApIF9ifE1cVcb5H9aeQUgN/cZSCUT0RnAib2tfuukl1oaMwYk3VycSV9klSKF2XO",
+	"v3UQy9ExHnvEMGq3Y6bS2bDR6fSHr2h8zQSCm7i4YcJIhRGMHvIzooIO4E4/96noLopGTdYME1QYvZ7D",
+	"JLgi2tCrq+hC0KJ0BTU0lYMIsUPQPECHdET6bMhFQt59OqumPIYWlTTU4M18QE8N9+uvJQyYS3D5UEOG",
+	"MsWZoHsnxz8CpBQgnIgWd2gexUhMRyx9TTWLCE/w0fn54U86AmiDNnQ0xqcnb16Tra2tXQyteA3ghAPo",
+	"BYtErW1/+QLz2vnyZd1VD66C+slab1Zy254joIfwXwjiIwDOTw4jAAdUQLQe9C8S2IoBMIWweChZ4gM2",
+	"K/WeXSimnUBQAYYzTRSzu65cpFEjQjby7wC4FEuvAPQU+ne/wRpYYglpYAJTMFYEvCLxRDaCQJW8vilZ",
+	"83TCqUWA6jR2MYVx1EBkpF6HCkGQVR9AudAQxbAP27O7ONpzCAqNQQhGppYhXChCBuiyCUlkDqTAHZny",
+	"mLkccm6bfTg8m9pZcsyEq1Mu1WDDfaQ37LsFZL60Q/ePD4NLrW6j3dpste3Lti065o1uY6vVbm2BI9QM",
+	"Qda5goBAiSZQAh4PGIiBnMMhKfG+fdWeK0XWQN0oV8v+tf7MKF7ZwCrBd9G9Lzqhbd+s4vrTCS6aC75B",
+	"R5yaVV+4yAm5eOHdRfq0H83q08FXFi2PW07xefe5UpV3s91+xFq8peyWtTU17Ylrp4kThrq72ziEupbz",
+	"oW4ExXnhk879n5xXEvtvt7fu/+hNWERyZ5GRlWv7wVcL9FNTFidUGYDdQ2Xh18926XQ2GlE1weSI8KIj",
+	"ZEQEu7Xy8IorTM/ucn3AHrTqyZdmcY1gdSq7Vl0rkaHfUvHOezfpuavx+cTb8yl5Nddj53Ip0OMHk67K",
+	"pKhlWCJGRKbJMvwZlJydYtCNryh375z3pa4Yf88ethCDGISBBhdlkUN3Qj5ieZWDmdfASrbfDRQVmBIu",
+	"nTiY4oXoBVqpy2UM5lIPwkrB5AZEG8AsK8hkiIfc3txcb5EDDuB2B6pGcKC+EKj7odrthgynD9l3o8Ng",
+	"iFRql3sUjBgPuu4FN3Q9PEdu6QRA3NGFCIHd66gt1Ozuwtmy9PZ29eRx18ImeCWTyeNt2Ck30F3ZLnOu",
+	"syeVGLMqECCLO8D5dy4vttvb93+R1xWFD3bv/+B1UHp7u7PAmKrFK+G7nUUIUFOGw368ubnIx5ViJN+x",
+	"8MQceU5EeRkilY/isdJhtJIgnS7tbMWo1DV3r5grShfxKUXwEFnLowsKyPAzH9zj5ey6t+TgHSsVQZBd",
+	"CLCjrR0CcgxOhfwil+yL2jCjwiFByXa7Q9aqsUvre4ReiKnImTzeS3gh3Gnjx3kgjv3SB6GBLTiQJgxe",
+	"gsKVF6ISp+NGskvWSsFP6y1yYm01h2aGmG+Hhz88rhW9QSWRxtOIz7piJQsJ0AVkUqlU+p8r/JaWTAsM",
+	"7K2rPP6NxNgCU6pWBvzWgqwkt95JcGgUsWF2H5VSqOUiy8o9kFhFqDmYJmYYiCqsMDhTRH0EIUIByFYn",
+	"QAp5RKuxpQNmigCb7XbnQqzVxqqCEKN9mQWvGz5iLbKPkTTvP749PLr8sP+3yzf7h+/PTw5OrT4oLIUM",
+	"v2EXwoVn6VKUrbXzfXRD1/n9XMnBCMy6In6rHM4ZeVVy1454OvJs3aXML0f4FBHDey7uK6UTksisnzKN",
+	"XWHEOaZZyQcdkWxMjLSrOJQZKKPVQNJZA/UCciscZx6vurSYfF+uNfmo8rGUBGhxzfK7FYxLa4U/hN0q",
+	"wu69HFjhgLsnlzQBFnRpWSczM1vYnaClGNSbLwL790CTcpdFoH+Vrh2INnIMUZBYKQrybLbq9hjGRlW4",
+	"fbv+tnk6qUBrZab9jnVxu8xW/Hv/rJv21PpWV7JJ0/T+1UTRXwGk4vLCQhapFvy7XhHWGWjFYAvMWst9",
+	"KIlz/3IelEbx77OgJerPWdEQLF6/nkeMJbo+nn3NKx+FDbK5Gc2Jjl9vuTs6iYdxPXcUq7Tnk+cyog2d",
+	"6Lrzs5x1/YkO0vrU7gudqDNkTKhNfBMXyw93xuO5M0on18xzMth1rjj0rDuJt8wcB/Wjv4HvD2fzLykl",
+	"z8LFcvr7nLVyCsecA0+a3J3kBNozXdZTfM4Wn1PHycuEUVexSMhbIkUUVOO6EPXluMgxtuJ88TJNmKpg",
+	"W8oRBK7YPQjVTLMLAbWqd1+02+Sf/7vd6my3fL6S26FM65SfHNLg6oR5V5W1f2qzC623COQG/BIzIJJL",
+	"dj6UgmmTQwBSORgAKKLroPIXondy8Obk4PTny5OD89ODy7cn+68PemTNwXhIp030Ot5rIAzFkwzn/Vum",
+	"Df5gx3xLJ0jbATManVxg4+akdIRZQysaCRiiktYhv4S2JylNiaF9DYmtfEoKH0dzIRzCgoy4BleZB2ld",
+	"mWVtQRcT+USHWCXi8q9vD/6w7lax7g6+xN4JX5YbeHco2K37e0y5WtrYyzNoLuR+h8tGqiu3fLDD8xhO",
+	"siboiCWklwd99iBzDSZ88a2sYx4Z6RxnudPszOccc4i/eCg1Ez5DC+7GLqHEXa0iHs1JuDZJ+bUVe5ML",
+	"UQJhtQhEbzrI2rKVB1rEK5LQwIUo5wp2KYJ9jsCIwAmF8DFMIgzvIdJrRCfE5Raaygx8IepTAy8tlKoV",
+	"1x9ZKpXjkb8v//1f45Lwry6SUCSEV1PgITAO8b+0EHK7PwT9lGXQB7sxFIuZMOkEo1Lhtm4PkNbWaO2R",
+	"EVXXenZUbQY7eR9FGCo41Lgt1zs9OD09/Hh0Cu7z44OTy/NTK9hyTWanvU5SfpM3rbuQk2vAYZ8avK1T",
+	"hV/sQqSMTg1ZClbrUebanHoKPKH9EIZpzjAjSnP817cmStOdY1P4Vza+5mW375BJU2ZYbUJyf/64D+AE",
+	"dBLfZ5VEvIY7u7ZbNYLc8tNp7hNaDglzmhcIr4GwLetI/bMuDJYEhXzHfIaLFx7yVVf5DIbDwICZrga7",
+	"e1/hK39p6GNRsnYu9hGp8QP8+DDwI1BxJvrRcdw0agd/6Ka4Sjlvbnx1IVt38xxir5wm8LQcNOsgc5GH",
+	"vYMzOuiVKqX7DLTWeuqV6mlhYAeM88AF5df1717bgHeg+x/ycXnG3J9SFeezoUOJLyvzXrngQtv5DJBu",
+	"zi7PdFHkhPu0tKj/ySuwb104lt7DvNFcDPJHoFJi/JZukU/cDAPuisLsxcDxzNUSdNlVPVOi5by23dnE",
+	"K5dbrtn6tGYQ5FhY+hQ4vIIxPTFEtpT/4U/GyN4vGAKU7F9i2z89urazwEXPcZBj9Q1mI/1WJvR3rfhB",
+	"wjKPPZM5wN4ePkHixgXFHmSHrT99Nwo823x98TB47xuFswVDRTAu15jrelaAWZ7XcrE9X1Oh7ym110p5",
+	"vrkqbDD1H9bUA6x2f0YH9JwZcDZzU2EtBP0Y2kSts3wfrtxQeZAC80j4agtnrjoI1t16sQlIRh15hzPo",
+	"A1QTCsWF17uQtpxw43SEC4GtsIjcDiX5TXLhAJPHH0/PSA2ivkX2QWsJsOIuCQeCxBQbpzRm7rLNk9fV",
+	"KARnFdkvwdFpask2ARBn4PubCUCvQ39Uqrg/Ff5jRrH4xZ3VjziMsMr1DK2kWCLMZ18UuiFrulyVer2i",
+	"s7yX8dw62F5vyd/7l9Nd/hJO/+9YuGI8BtFyxKRg3iRZ2DzzInVBTWXja/HHfW7UXBgFIiymIqga02d5",
+	"TpAWAZ8bFoWdEXiDqpjOq1Osbba3MeomzyxSYONAotUV4FnvzimvM8ONWxF5i3hjy5N2t4b5bP/d4/u+",
+	"f9/vrIiTRXdSNNO3No+ZnkLJvf/Y+qHZruoHW5VJHqjB3m/QHQZiunH3uVauu8HMvLc9ATGZOBmpfXIb",
+	"qC3JamSltaY+uDb/DTI7OLL82DyPYBY6Wi5/y/FYJuG8DVJKFjFL3TkLlAkdhLeJpDY4g6sS7p5N4JPx",
+	"mFHlK8bl7dn9BtgqrpxBB/h8ophm6sbqTjkpCU1v7U8OIiFmZHaAhA6knM+hRvWx2x839MJqT0ECVLJ+",
+	"qDrftaoDejD1q5Yz3qrmwxMeaEFukBlXQeVYqBI6281vzQT4RMwqMFp/ot0TZo5uPOVlTTk59XeU0QSJ",
+	"/iOnyQ/PxT3ZSZBRXH6Sx3Ja+Kvdmdrtfpq6cpFM+7oZPXwASZ8G/IaJFun93iMjK3CwBGUFdUx01se8",
+	"fF7UCDpiF8Iljj395bxFfmETzSBRLBeYkBNUSO1SMelrPsaSFGNGDcnThvoA/iFPGd4nOwAzlNKcBUU8",
+	"9tP+M66KHuHqp5Lpe8YFVH5PH1OFBUgxxyEdzExxSAcLjwHvhKNpB9Ziq02CxZ4xmt9LY1myKkGdmgX5",
+	"YyNCg5SuPoVqCvVzB6TXxATG9mN0xM28rZPKlAbogBONbqMZ1hvxlX/CZ6UXXGroZqV6UZAi3zbRvKEK",
+	"ctDatk6lMh9B529E8McR3An5P7BB/8+fmI4bn5/2cjCsZTfX/PM8+cP+ewT7b1yILS/980fT8t//9GQX",
+	"gT1/1d/zICJd8qw/01FxVhhJelCgr9ci+1YKYI372rI0XncsqtXXqI548eSLHT7lHVulSMiffMGWl3Os",
+	"1x/dKq+M8ol+3K790FEf6uBNkkIj8yLA5XNfUlYtoqxu9LP0GlOSPq5A+ygYMYoKTWPUQNFI5oaNICcC",
+	"HuIQ5+AKzGLRRm40SDRATGqAFPiKMxcCdQ8qsJmU0RumISUG2s8QSo3oCEw4LoVrPMIgZ3rtUL3YfYHX",
+	"FBfCal3KkLVcyoKEjUggmUvSWFghXEy5F5FeUYGoR3pf73rRhejZBeuR3q+fe+t7pGe1EMwh3wtq3/Sw",
+	"YD26AhzMIrFTn/g0KjBhDIsE6phbHgPEA8dkrYXI5ZPXQbA3/ODVtO122z7WjPQgh77uoRYHCbT6FPuA",
+	"dGKGjfSvW59b+jqzo/a3nzwvzd8irzAFPWbZekk+8FdQIuCVs1sA/6GHdlqnv5xriGNUmSCxFC4AK51E",
+	"kKFMOJ4A/bJLlLxFt7/ryb5z+su5tW9Q/4Ro7oCxEHfryqQTbXiaEtqXymiyRolmitOU/+HgLJgcDBJS",
+	"MpqkMr5evxDgOcSYbxc2Ck5OhVHuMBNkr1imKU8wMh9hOzvtLdIrF2TvAbkvRCmPWUSG9MZ+6GflSFpn",
+	"U73K0uvzseXFwLJ6igN5uqNvBcDNB3LCtLUCao7nT1Bvgo7HTGD2IOBa3BVuFwCHOCP6X83z8+OQrAso",
+	"zc8OJ4c6UbvdLkz3/sSKjpmHZl8mEx9h+nLr5cvn7ZcPPEu/un/dc3EDDobgjLesfUtz74yRsYOiAEdD",
+	"5LkgfUh+yAxL9gqsf03ajl2y1nMtX3JxmWnWW+8SV70byrQi8CQ/6PIfIbHHz1LITOlKqEtZQv0E4yis",
+	"hYcEFCyUS8kRClKqAAl+eHZXB+B/x9saGavYGqvpu9G8pEu5gfu0zpx7LMwfkWbfc6TZatz35ACbY3+4",
+	"zLuShLPFngqumhSoQ+5CbK9ksHShslwvKFQK15KeC7mIFVQhe/TwNOeywlxK/Uke3+7FfKnuRXCqzfVg",
+	"lUrQfqdBbqv4vv5syfQj1O0bHs0/1Pza+1otR5gIwzPpM+3E2+oOsSGjqRn+Mfuu1ln4m+A04Vi6grjM",
+	"lQSy6Sqw6H8+Ozves3p1IhEoTozM4mHJLTEtrt4y87MbwRNueexizo73k6Epv2GtVblhXqppe/zYTsZK",
+	"9sObdqS/y2Hh6vG1/Oxm6W8fx0zsHx++O/149FCyVQuf1lLI9UcSGWdQkLNwDoHBNmACChxilsenoN/Z",
+	"kOvpYVBNHA08OUfM0AoxJ3SUzmRvO7shFUnTO6SwtCKcvSozwwiSkIEqav9Ry8BuWH/f//B+udXwI/vX",
+	"WQ1Hg5rVgAi4RcUMq3gzvZuRkjEXgwjcjbkiVbsmJ9jdN5Ep0LdVAWFNiFH06orHre8rFdkJYBXmSyT4",
+	"3LIV6o51eY+A6dDJbf+tER3iWSIvXroBGqXrYWrtMR5SR3mGH7ykwIK7BVgCk59NgTJeVSoCR64acI6d",
+	"xyTsRSxx3qBDOdXhTyq34/7iKfg4P2enPz925YoJFG7i2iBv+vJ01kJYD+eF5Z2mmsnPDKwHUFovDSJJ",
+	"qnjIoHnpJmo1ItKnKRUxAOTzTtyq1mNaaiSKO9lniJS8Wdjhd6BqwDQChSMAkmEqnKhUzioKq1hWdBXY",
+	"rEAs28Z/2p8DGGjeLn4blSL+ozIuPaog1qKKnRpVlaLPUePD/tH+25puKg3f39Dp2f6bN8s18/nu7v8H",
+	"AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -57,6 +57,9 @@ var kinds = map[api.ProblemCode]kind{
 	api.ProblemCodeAccountThrottled:       {http.StatusTooManyRequests, "rate-limited", "Too many requests"},
 	api.ProblemCodeInternalError:          {http.StatusInternalServerError, "internal-error", "Internal server error"},
 	api.ProblemCodeServiceUnavailable:     {http.StatusServiceUnavailable, "service-unavailable", "Service unavailable"},
+	api.ProblemCodeDatabaseUnavailable:    {http.StatusServiceUnavailable, "database-unavailable", "Database unavailable"},
+	api.ProblemCodeDatabaseTimeout:        {http.StatusServiceUnavailable, "database-timeout", "Database timeout"},
+	api.ProblemCodeWriteConflict:          {http.StatusServiceUnavailable, "write-conflict", "Write conflict"},
 }
 
 // Status is the HTTP status of a code.

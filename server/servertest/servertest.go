@@ -86,12 +86,6 @@ func NewOn(t testing.TB, ownerURL string, opts ...Option) *Env {
 	t.Helper()
 	ctx := context.Background()
 
-	pool, err := server.NewPool(ctx, ownerURL, AppRole)
-	if err != nil {
-		t.Fatalf("servertest: connect: %v", err)
-	}
-	t.Cleanup(pool.Close)
-
 	clock := &Clock{now: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
 	logs := &syncBuffer{}
 	auth := server.DefaultAuthConfig()
@@ -101,13 +95,24 @@ func NewOn(t testing.TB, ownerURL string, opts ...Option) *Env {
 	auth.RateLimit = 0  // tests log in often from one address; the limit has its own test
 	cfg := server.Config{
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Pool:   pool,
 		Now:    clock.Now,
 		Auth:   auth,
+		DB:     server.DefaultDBConfig(),
 	}
 	for _, opt := range opts {
 		opt(&cfg)
 	}
+	// The pool comes after the options: its time limits are theirs, and an option may bring its
+	// own pool (one pointing where no database answers, say).
+	if cfg.Pool == nil {
+		pool, err := server.NewPool(ctx, ownerURL, AppRole, server.WithTimeouts(cfg.DB.StatementTimeout, cfg.DB.LockTimeout))
+		if err != nil {
+			t.Fatalf("servertest: connect: %v", err)
+		}
+		t.Cleanup(pool.Close)
+		cfg.Pool = pool
+	}
+	pool := cfg.Pool
 	handler, err := server.New(cfg)
 	if err != nil {
 		t.Fatalf("servertest: server.New: %v", err)
