@@ -124,7 +124,7 @@ func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
 // valid request would look like, and a rate limit counts malformed requests too.
 func (s *Server) contract(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		route, pathParams, err := s.spec.router.FindRoute(r)
+		route, pathParams, err := s.spec.router.FindRoute(specRequest(r))
 		if err != nil {
 			// chi routed it, so this is a path or method the spec does not describe.
 			problem.WriteCode(w, r, api.ProblemCodeNotFound, "No resource at "+r.URL.Path+".")

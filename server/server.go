@@ -11,9 +11,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/cors"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/swaggest/swgui"
@@ -40,6 +43,12 @@ type Config struct {
 	// Now is the clock; tests move it to check expiry without sleeping.
 	Now  func() time.Time
 	Auth AuthConfig
+	// BrandPoolShare is how many of the pool's connections one brand's requests may hold at once;
+	// 0 means half the pool's maximum (at least 1), negative turns the bound off.
+	BrandPoolShare int
+	// BrandPoolWait is how long a brand-scoped request waits for one of its brand's connections
+	// before it is answered 503 `brand_busy`; 0 means DefaultBrandShareWait.
+	BrandPoolWait time.Duration
 }
 
 // AuthConfig holds the authentication settings (.env.example documents each one).
@@ -89,6 +98,8 @@ type Server struct {
 	tokens  *token.Tokens
 	hasher  *password.Hasher
 	limiter *ipLimiter
+	brands  *brandShare
+	ready   *readiness
 	cursors cursors
 	spec    *spec
 	specDoc map[string]any // openapi.yaml, decoded once for /openapi.json
@@ -96,15 +107,27 @@ type Server struct {
 
 var _ api.StrictServerInterface = (*Server)(nil)
 
+// Handler is the server as http.Handler; Close ends what it holds besides the pool (the
+// readiness connection). Call it once the HTTP server has stopped, before closing the pool.
+type Handler struct {
+	http.Handler
+	s *Server
+}
+
+// Close releases the server's own database connection.
+func (h *Handler) Close() error { return h.s.ready.close() }
+
 // New wires the router, the middleware and the generated handlers. It is the only wiring point.
-func New(cfg Config) (http.Handler, error) {
+func New(cfg Config) (*Handler, error) {
 	s, err := newServer(cfg)
 	if err != nil {
 		return nil, err
 	}
 
 	r := chi.NewRouter()
-	r.Use(requestID, accessLog(s.log), recoverer(s.log))
+	// HEAD is GET without the body (RFC 9110 §9.3.2): every GET route answers it, with GET's
+	// headers (net/http drops the body).
+	r.Use(requestID, accessLog(s.log), recoverer(s.log), middleware.GetHead)
 	if len(cfg.CORSAllowedOrigins) > 0 {
 		r.Use(cors.Handler(cors.Options{
 			AllowedOrigins: cfg.CORSAllowedOrigins,
@@ -118,6 +141,8 @@ func New(cfg Config) (http.Handler, error) {
 		problem.WriteCode(w, r, api.ProblemCodeNotFound, "No resource at "+r.URL.Path+".")
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		// RFC 9110 §15.5.6: a 405 lists the methods the resource does support.
+		w.Header().Set("Allow", allowedMethods(r))
 		problem.WriteCode(w, r, api.ProblemCodeMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+".")
 	})
 
@@ -149,7 +174,7 @@ func New(cfg Config) (http.Handler, error) {
 			ErrorHandlerFunc: s.requestErrorHandler,
 		})
 	})
-	return r, nil
+	return &Handler{Handler: r, s: s}, nil
 }
 
 func newServer(cfg Config) (*Server, error) {
@@ -201,10 +226,57 @@ func newServer(cfg Config) (*Server, error) {
 		tokens:  tokens,
 		hasher:  hasher,
 		limiter: newIPLimiter(cfg.Auth.RateLimit, now),
+		brands:  newBrandShare(brandPoolShare(cfg), cfg.BrandPoolWait),
+		ready:   newReadiness(cfg.Pool.Config().ConnConfig, readyTimeout),
 		cursors: newCursors(cfg.Auth.AccessSecret),
 		spec:    sp,
 		specDoc: specDoc,
 	}, nil
+}
+
+// brandPoolShare is the number of connections one brand may hold: the configured share, or half
+// the pool so that at least as many connections always remain for the other brands.
+func brandPoolShare(cfg Config) int {
+	if cfg.BrandPoolShare != 0 {
+		return cfg.BrandPoolShare
+	}
+	return max(1, int(cfg.Pool.Config().MaxConns)/2)
+}
+
+// routedMethods are the methods the router serves routes for (HEAD follows GET).
+var routedMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// allowedMethods lists the methods r's path is routed for, as an Allow header value.
+func allowedMethods(r *http.Request) string {
+	rctx := chi.RouteContext(r.Context())
+	if rctx == nil || rctx.Routes == nil {
+		return ""
+	}
+	path := r.URL.RawPath
+	if path == "" {
+		path = r.URL.Path
+	}
+	var allow []string
+	for _, m := range routedMethods {
+		if rctx.Routes.Match(chi.NewRouteContext(), m, path) {
+			allow = append(allow, m)
+			if m == http.MethodGet {
+				allow = append(allow, http.MethodHead)
+			}
+		}
+	}
+	return strings.Join(allow, ", ")
+}
+
+// specRequest is r as the spec's router should see it: HEAD is routed, authorized and validated
+// as the GET operation of the same path, since it is that GET without the body.
+func specRequest(r *http.Request) *http.Request {
+	if r.Method != http.MethodHead {
+		return r
+	}
+	get := r.WithContext(r.Context())
+	get.Method = http.MethodGet
+	return get
 }
 
 // databaseClock cuts clock's times to PostgreSQL's precision, microseconds, so that a time read
@@ -230,6 +302,11 @@ func (s *Server) responseErrorHandler(w http.ResponseWriter, r *http.Request, er
 	ctx := r.Context()
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		s.log.InfoContext(ctx, "client went away", "request_id", problem.RequestFrom(ctx).ID)
+		return
+	}
+	if errors.Is(err, errBrandBusy) {
+		w.Header().Set("Retry-After", strconv.Itoa(brandBusyRetryAfter))
+		problem.WriteCode(w, r, api.ProblemCodeBrandBusy, "This brand has too many requests in progress; try again shortly.")
 		return
 	}
 	s.internalError(w, r, err)

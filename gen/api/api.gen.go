@@ -178,6 +178,7 @@ func (e InvitationStatus) Valid() bool {
 const (
 	ProblemCodeAccountDisabled        ProblemCode = "account_disabled"
 	ProblemCodeAccountThrottled       ProblemCode = "account_throttled"
+	ProblemCodeBrandBusy              ProblemCode = "brand_busy"
 	ProblemCodeEmailTaken             ProblemCode = "email_taken"
 	ProblemCodeForbidden              ProblemCode = "forbidden"
 	ProblemCodeInternalError          ProblemCode = "internal_error"
@@ -213,6 +214,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeAccountDisabled:
 		return true
 	case ProblemCodeAccountThrottled:
+		return true
+	case ProblemCodeBrandBusy:
 		return true
 	case ProblemCodeEmailTaken:
 		return true
@@ -682,6 +685,9 @@ type Problem struct {
 	// - `internal_error` (500): an unexpected failure; the log line with the same `requestId`
 	//   has the detail.
 	// - `service_unavailable` (503): a dependency (the database) is down.
+	// - `brand_busy` (503): the brand already holds its whole share of the database connections
+	//   (`BRAND_POOL_SHARE`) and none freed in time; see `Retry-After`. Other brands are served
+	//   meanwhile.
 	//
 	// New codes are added as the API grows, without a major version: a client handles a code it
 	// does not know by the HTTP status (and `type`) of the problem.
@@ -749,6 +755,9 @@ type Problem struct {
 //   - `internal_error` (500): an unexpected failure; the log line with the same `requestId`
 //     has the detail.
 //   - `service_unavailable` (503): a dependency (the database) is down.
+//   - `brand_busy` (503): the brand already holds its whole share of the database connections
+//     (`BRAND_POOL_SHARE`) and none freed in time; see `Retry-After`. Other brands are served
+//     meanwhile.
 //
 // New codes are added as the API grows, without a major version: a client handles a code it
 // does not know by the HTTP status (and `type`) of the problem.
@@ -1139,7 +1148,10 @@ type ListProductsParams struct {
 	// Tag Only products carrying this tag.
 	Tag *Tag `form:"tag,omitempty" json:"tag,omitempty"`
 
-	// Q A case-insensitive substring of the name or the SKU.
+	// Q A case-insensitive substring of the name or the SKU (`%` and `_` match themselves). It
+	// must contain at least three consecutive letters or digits: the search runs on a trigram
+	// index, and a shorter text (`a`, `ab`, `%%%`, `__`, `a-b`) would scan every product of
+	// the brand, so it is refused with a 400 naming `query.q` rather than served slowly.
 	Q *string `form:"q,omitempty" json:"q,omitempty"`
 
 	// Sort The order, a field name with a leading `-` for descending.
@@ -6370,6 +6382,12 @@ type ListInvitationsResponse500Headers struct {
 	XRequestId *string
 }
 
+// ListInvitationsResponse503Headers the declared response headers of an HTTP 503 response for ListInvitations
+type ListInvitationsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type ListInvitationsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6383,6 +6401,8 @@ type ListInvitationsResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListInvitationsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -6391,6 +6411,8 @@ type ListInvitationsResponse struct {
 	Headers404 *ListInvitationsResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListInvitationsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListInvitationsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6416,6 +6438,11 @@ func (r ListInvitationsResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r ListInvitationsResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListInvitationsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6493,6 +6520,12 @@ type CreateInvitationResponse500Headers struct {
 	XRequestId *string
 }
 
+// CreateInvitationResponse503Headers the declared response headers of an HTTP 503 response for CreateInvitation
+type CreateInvitationResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type CreateInvitationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6514,6 +6547,8 @@ type CreateInvitationResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateInvitationResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -6532,6 +6567,8 @@ type CreateInvitationResponse struct {
 	Headers415 *CreateInvitationResponse415Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *CreateInvitationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateInvitationResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -6577,6 +6614,11 @@ func (r CreateInvitationResponse) GetApplicationproblemJSON415() *UnsupportedMed
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r CreateInvitationResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateInvitationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6639,6 +6681,12 @@ type RevokeInvitationResponse500Headers struct {
 	XRequestId *string
 }
 
+// RevokeInvitationResponse503Headers the declared response headers of an HTTP 503 response for RevokeInvitation
+type RevokeInvitationResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type RevokeInvitationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6654,6 +6702,8 @@ type RevokeInvitationResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *RevokeInvitationResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -6666,6 +6716,8 @@ type RevokeInvitationResponse struct {
 	Headers409 *RevokeInvitationResponse409Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *RevokeInvitationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeInvitationResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -6696,6 +6748,11 @@ func (r RevokeInvitationResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r RevokeInvitationResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RevokeInvitationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6748,6 +6805,12 @@ type GetInvitationResponse500Headers struct {
 	XRequestId *string
 }
 
+// GetInvitationResponse503Headers the declared response headers of an HTTP 503 response for GetInvitation
+type GetInvitationResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type GetInvitationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6761,6 +6824,8 @@ type GetInvitationResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetInvitationResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -6769,6 +6834,8 @@ type GetInvitationResponse struct {
 	Headers404 *GetInvitationResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetInvitationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetInvitationResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6794,6 +6861,11 @@ func (r GetInvitationResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r GetInvitationResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetInvitationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -7217,6 +7289,12 @@ type ListProductsResponse500Headers struct {
 	XRequestId *string
 }
 
+// ListProductsResponse503Headers the declared response headers of an HTTP 503 response for ListProducts
+type ListProductsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type ListProductsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7230,6 +7308,8 @@ type ListProductsResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListProductsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -7238,6 +7318,8 @@ type ListProductsResponse struct {
 	Headers404 *ListProductsResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListProductsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListProductsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -7263,6 +7345,11 @@ func (r ListProductsResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r ListProductsResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListProductsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -7341,6 +7428,12 @@ type CreateProductResponse500Headers struct {
 	XRequestId *string
 }
 
+// CreateProductResponse503Headers the declared response headers of an HTTP 503 response for CreateProduct
+type CreateProductResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type CreateProductResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7362,6 +7455,8 @@ type CreateProductResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateProductResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -7380,6 +7475,8 @@ type CreateProductResponse struct {
 	Headers415 *CreateProductResponse415Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *CreateProductResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateProductResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -7425,6 +7522,11 @@ func (r CreateProductResponse) GetApplicationproblemJSON415() *UnsupportedMediaT
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r CreateProductResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateProductResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -7492,6 +7594,12 @@ type BulkUpsertProductsResponse500Headers struct {
 	XRequestId *string
 }
 
+// BulkUpsertProductsResponse503Headers the declared response headers of an HTTP 503 response for BulkUpsertProducts
+type BulkUpsertProductsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type BulkUpsertProductsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7511,6 +7619,8 @@ type BulkUpsertProductsResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *BulkUpsertProductsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -7525,6 +7635,8 @@ type BulkUpsertProductsResponse struct {
 	Headers415 *BulkUpsertProductsResponse415Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *BulkUpsertProductsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *BulkUpsertProductsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -7565,6 +7677,11 @@ func (r BulkUpsertProductsResponse) GetApplicationproblemJSON415() *UnsupportedM
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r BulkUpsertProductsResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r BulkUpsertProductsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -7632,6 +7749,12 @@ type DeleteProductResponse500Headers struct {
 	XRequestId *string
 }
 
+// DeleteProductResponse503Headers the declared response headers of an HTTP 503 response for DeleteProduct
+type DeleteProductResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type DeleteProductResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7649,6 +7772,8 @@ type DeleteProductResponse struct {
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *DeleteProductResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -7663,6 +7788,8 @@ type DeleteProductResponse struct {
 	Headers412 *DeleteProductResponse412Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *DeleteProductResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteProductResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -7698,6 +7825,11 @@ func (r DeleteProductResponse) GetApplicationproblemJSON412() *PreconditionFaile
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r DeleteProductResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteProductResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -7755,6 +7887,12 @@ type GetProductResponse500Headers struct {
 	XRequestId *string
 }
 
+// GetProductResponse503Headers the declared response headers of an HTTP 503 response for GetProduct
+type GetProductResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type GetProductResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7768,6 +7906,8 @@ type GetProductResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetProductResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -7778,6 +7918,8 @@ type GetProductResponse struct {
 	Headers404 *GetProductResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetProductResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetProductResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -7803,6 +7945,11 @@ func (r GetProductResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r GetProductResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetProductResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -7885,6 +8032,12 @@ type UpdateProductResponse500Headers struct {
 	XRequestId *string
 }
 
+// UpdateProductResponse503Headers the declared response headers of an HTTP 503 response for UpdateProduct
+type UpdateProductResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type UpdateProductResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7908,6 +8061,8 @@ type UpdateProductResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *UpdateProductResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -7928,6 +8083,8 @@ type UpdateProductResponse struct {
 	Headers415 *UpdateProductResponse415Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *UpdateProductResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateProductResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -7978,6 +8135,11 @@ func (r UpdateProductResponse) GetApplicationproblemJSON415() *UnsupportedMediaT
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r UpdateProductResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateProductResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -10935,6 +11097,13 @@ func ParseListInvitationsResponse(rsp *http.Response) (*ListInvitationsResponse,
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -10985,6 +11154,23 @@ func ParseListInvitationsResponse(rsp *http.Response) (*ListInvitationsResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListInvitationsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -11066,6 +11252,13 @@ func ParseCreateInvitationResponse(rsp *http.Response) (*CreateInvitationRespons
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -11167,6 +11360,23 @@ func ParseCreateInvitationResponse(rsp *http.Response) (*CreateInvitationRespons
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateInvitationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -11230,6 +11440,13 @@ func ParseRevokeInvitationResponse(rsp *http.Response) (*RevokeInvitationRespons
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -11301,6 +11518,23 @@ func ParseRevokeInvitationResponse(rsp *http.Response) (*RevokeInvitationRespons
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RevokeInvitationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -11355,6 +11589,13 @@ func ParseGetInvitationResponse(rsp *http.Response) (*GetInvitationResponse, err
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -11405,6 +11646,23 @@ func ParseGetInvitationResponse(rsp *http.Response) (*GetInvitationResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetInvitationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -11869,6 +12127,13 @@ func ParseListProductsResponse(rsp *http.Response) (*ListProductsResponse, error
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -11919,6 +12184,23 @@ func ParseListProductsResponse(rsp *http.Response) (*ListProductsResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListProductsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -12000,6 +12282,13 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -12108,6 +12397,23 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateProductResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -12182,6 +12488,13 @@ func ParseBulkUpsertProductsResponse(rsp *http.Response) (*BulkUpsertProductsRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -12263,6 +12576,23 @@ func ParseBulkUpsertProductsResponse(rsp *http.Response) (*BulkUpsertProductsRes
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers BulkUpsertProductsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -12333,6 +12663,13 @@ func ParseDeleteProductResponse(rsp *http.Response) (*DeleteProductResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -12414,6 +12751,23 @@ func ParseDeleteProductResponse(rsp *http.Response) (*DeleteProductResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteProductResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -12467,6 +12821,13 @@ func ParseGetProductResponse(rsp *http.Response) (*GetProductResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -12528,6 +12889,23 @@ func ParseGetProductResponse(rsp *http.Response) (*GetProductResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetProductResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -12616,6 +12994,13 @@ func ParseUpdateProductResponse(rsp *http.Response) (*UpdateProductResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -12727,6 +13112,23 @@ func ParseUpdateProductResponse(rsp *http.Response) (*UpdateProductResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateProductResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -16655,6 +17057,28 @@ func (response ListInvitations500ApplicationProblemPlusJSONResponse) VisitListIn
 	return err
 }
 
+type ListInvitations503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListInvitations503ApplicationProblemPlusJSONResponse) VisitListInvitationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateInvitationRequestObject struct {
 	BrandId BrandId `json:"brandId"`
 	Body    *CreateInvitationJSONRequestBody
@@ -16843,6 +17267,28 @@ func (response CreateInvitation500ApplicationProblemPlusJSONResponse) VisitCreat
 	return err
 }
 
+type CreateInvitation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvitation503ApplicationProblemPlusJSONResponse) VisitCreateInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RevokeInvitationRequestObject struct {
 	BrandId      BrandId      `json:"brandId"`
 	InvitationId InvitationId `json:"invitationId"`
@@ -16977,6 +17423,28 @@ func (response RevokeInvitation500ApplicationProblemPlusJSONResponse) VisitRevok
 	return err
 }
 
+type RevokeInvitation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeInvitation503ApplicationProblemPlusJSONResponse) VisitRevokeInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetInvitationRequestObject struct {
 	BrandId      BrandId      `json:"brandId"`
 	InvitationId InvitationId `json:"invitationId"`
@@ -17075,6 +17543,28 @@ func (response GetInvitation500ApplicationProblemPlusJSONResponse) VisitGetInvit
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInvitation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetInvitation503ApplicationProblemPlusJSONResponse) VisitGetInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -17596,6 +18086,28 @@ func (response ListProducts500ApplicationProblemPlusJSONResponse) VisitListProdu
 	return err
 }
 
+type ListProducts503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListProducts503ApplicationProblemPlusJSONResponse) VisitListProductsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateProductRequestObject struct {
 	BrandId BrandId `json:"brandId"`
 	Body    *CreateProductJSONRequestBody
@@ -17788,6 +18300,28 @@ func (response CreateProduct500ApplicationProblemPlusJSONResponse) VisitCreatePr
 	return err
 }
 
+type CreateProduct503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProduct503ApplicationProblemPlusJSONResponse) VisitCreateProductResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type BulkUpsertProductsRequestObject struct {
 	BrandId BrandId `json:"brandId"`
 	Body    *BulkUpsertProductsJSONRequestBody
@@ -17947,6 +18481,28 @@ func (response BulkUpsertProducts500ApplicationProblemPlusJSONResponse) VisitBul
 	return err
 }
 
+type BulkUpsertProducts503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response BulkUpsertProducts503ApplicationProblemPlusJSONResponse) VisitBulkUpsertProductsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteProductRequestObject struct {
 	BrandId   BrandId   `json:"brandId"`
 	ProductId ProductId `json:"productId"`
@@ -18101,6 +18657,28 @@ func (response DeleteProduct500ApplicationProblemPlusJSONResponse) VisitDeletePr
 	return err
 }
 
+type DeleteProduct503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteProduct503ApplicationProblemPlusJSONResponse) VisitDeleteProductResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetProductRequestObject struct {
 	BrandId   BrandId   `json:"brandId"`
 	ProductId ProductId `json:"productId"`
@@ -18209,6 +18787,28 @@ func (response GetProduct500ApplicationProblemPlusJSONResponse) VisitGetProductR
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProduct503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetProduct503ApplicationProblemPlusJSONResponse) VisitGetProductResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -18418,6 +19018,28 @@ func (response UpdateProduct500ApplicationProblemPlusJSONResponse) VisitUpdatePr
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProduct503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProduct503ApplicationProblemPlusJSONResponse) VisitUpdateProductResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -19686,193 +20308,199 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H2Lbtu4tuivEL4HaHKO7Nh5tI2DA9y0TTvptGl2Hug80hvTEm1zIpMekkrqKfI9+z/2l11wkZRIWX4m",
-	"ns5Mu7GBaSyJj8XF9X58qcV8OOKMMCVr7S+1AcEJEfDPowvc1/9NiIwFHSnKWa1duxgQJIjkmYjJE4lu",
-	"iZCUswj1uECd4179PVbxoIM2MJJKcNZHtzilCVZcROjs9Uu032o10X/+/bzxvLGz2ahFNRkPyBDrichn",
-	"PBylpNauXdV2rmq1qKbGI/2nVIKyfu3+Pqq94zE2K6la2OXZO8R7SA0IigXBiiT5WqdNtdUVmCVyq9na",
-	"38Gt7nb9WbyT1J+R3V79Od7v1ptxK9kmO71dvBdvjQRPslgt8vbTZuX6z4gS4/phTxExuYWPA54SJEnM",
-	"WSKR4ugOU4W6pMcFQUqMKesj3MeUoQ0PlK1mY3s6LHeaUW1IGR1mw1q7mS+JMkX6RMCafqqfkd8zIlX9",
-	"OJl24PD8iUQ0aRvwppQw/UPH/7qD7gaEIaqQJEwhbA4fcUYihBEjd+jy3fErxNWAiDsqSQOdCt5NyVCi",
-	"GAsxhqElHhL9YUYQZahj5z5OOhFKeR+llBENHD7tRJutt6/2fnm5+6/W+d5Pz9/8a/fnnbfPTrZfPP2x",
-	"4kTuo9oICzwkymL9C40O0+AAuHKAMIMdmD8BKAgzeUeERLvNXZSxlEhpwITTlAhEJcIMHb56f3yiV031",
-	"eCOsBrWoxvBQL6hrp41qer9UkKTWViIj/hZ7XAyxqrVrWUaTSux6mQnJRfXaO4x8VuaFjrskI0FuKc8k",
-	"GuE+aaAPI/x7RhBmCVJ4OCKiTm5pQphqI4xi+BSpAVboDkvEuEJUyowkqKsPjkokibglAkgB/J1SqWDv",
-	"aLfZzDf+e0bEuNi5GTc4yyH+/I6wvhrU2nutbcBf93eratvHPaA6U/at6Vi+Y0uvzOEMMOsTvcAhwUzB",
-	"uoOLtdNoNVqbB0jTMpwSjcfFQbe2AVBmEADHgLJ+A3X+u4OGejlEH/rYzZhv31DYYv+OZs4hhR5MtpvN",
-	"SiiwW6qAOBr0rcAy6r/yMFR7R4dUTUL8FPcJkvQPMu24U/jOnyshPZylSu8LtmlIVavpE65WJeE6NeR4",
-	"6nZH+fOH7fWcSDkLrDJ//rB5LiURUyfJzMOHzHCvP5YjziQBWneYqQFhisaaU+ofYs4UYXCseDRKqeG1",
-	"W79Jw3CLmf5LkF6tXfs/W4X0sGWeyi096pmdxkwaosghsvDSN4+PCDtAAyIIwoIgqjRpvyFMNmr3Ue0F",
-	"TixzmbG6kWEh/+NWmd8d/UWiAWBFEMrZdQ/TlGjYJERhmtbaNTLENG2jYSY1q815FvyMcJIIImUtqhEh",
-	"uOYQv36p9ShJE/elvppEStzXE80e5P6TvhJSYRaD5IEzNdgSpE+lAoKQc7p5TEwqrDJZa+8CIaAKCIUF",
-	"FCo2i/LNWkQYKDWS7a0tAqemb5JoJOTWQVBuFd/WYb/6DBY7dMvHq87bEyBQVxB8Y1ijHJG4jYY41VhL",
-	"EvT2/MMJ2ujkP1zr8+xsasHBTIJuKU/NxrjQ/DRjN4zfMQTngTY6E8fcidAdVQOg24QpMUYjzZ7gdS1a",
-	"mDPtgOjkCb5leahq3/b1reBd2PxLznopjR+GsYA41wrfEObj6iFDOI55xpTZGHBZg2TkM5VKGqr7qCi2",
-	"X6BYvrXFMSp2nzwGJh2ijFEtoVjpUCKAUIRA4MgZuptTOiAFGoveGXnUE3/NRZcmCWEPOvJePop34BcD",
-	"QyOFwXtGSGJuj+YGso2TIWUaqYdUFkKGd/z6+Ra8u9rh7xSH/9pb36KnX+zpUY7fZ1cR6mYKhFCcpvyO",
-	"JFpfSjhciUc93TeckQcdLAhd5LqvxykfbSGQgUyNU0FwMtanm1ReZRzHZKTqZsiVjrTlsYw3ZkmLnibs",
-	"4PE4grmRhnBpJSIDXUFvHWWjCAlyy29Iou82+TzSAs+jHuux3h/D6RHwuYedrxnp2rDMkFxnjHwekVhv",
-	"EB4jHseZECQ5QL9nXBFLnQx3pInRnwUZcaG0tk9VGQ0AQf5Y5ej3fGnBbd/pbG7ti+KC2/QjygkhtDQH",
-	"zwRpINC7eTJGEo8l4iwdo6sc5mbdV7UDI1LAXp7I3E5QMAAwKnhwHmCnoGfycbnBCVevecaSB+EU4+q6",
-	"B6N46HTCkczigROfKwmEfbaQPStZjSfsFlh0wrXWbJa5KOYwrurmm8dAGgcTR05AFtDynmd9GeIxMApJ",
-	"CNpgRKO74mmC8AgL9bjC3ykepxwnF5y/w6L/ML4xMmNdK86vUxgt4B6eUK1vh5YTYGcDgkDHRryHWs3d",
-	"53vPnqLuWJE1yIatnUn1AxajOEduyYvihd1uXXFeN98+FquZgE8uUGlSAbDaaKH39IVvuSuELkN3nMny",
-	"kfFFgLGX6oleG23tQSjjDVeh6l6AyQ9sIlZWTpCkLC7MYjsHiBqTncp/2y0jzjot5isg4XaBhD44l9d+",
-	"fejV7dePgYOeW4ThIZEIe2ZIDOBmHKWc9YlAIB0w1Uaa0evDAIP/oyLdORG3NCaXDN9imuJu+jA6Jc1w",
-	"15k3XgnpEqxwF0titqr03uKBfvExpRuPGNkdonBJi+KB3VDd//px1NeEjAhLCIuBHiX8jh0gQZQYI9xT",
-	"ljj16S1hKCEpHpdOveQ7mnXo/qsVHp7l8OWC8/eYje3P8kHIYs0X12oguFJl+sQ5GmI2tldXi3GUyQME",
-	"AAK/V4r1aVUxMnh3JQKy7Vk48hUIt9nF0UZgRerATh6JbuSLwUqR4UhJ1BN8aIw+xv8G0k7ubrGwDVGq",
-	"46FCx/kW/yKIdcn00XFB/3gg3wOT8bVVE8vER+vM0pqVfVVyAoVGgvdouppa3WwVSBRsa3H8yfzPHkk2",
-	"NmboWJCEMEVxKtsIIzAWsb7GncL82iVYgGAMBjWMuljLBn2GVSbAe3sH3nwDRb2lyHj/BBhjs4QSpqVv",
-	"nIO4GMpp8lY30T8lVGqymhQ4y0WkhQ64xpGdzFt3CWM/fvxY981B1a4/XLwBgpwGGUGKo0wS4+l7+myv",
-	"if7z7+mRCC8MWEDN/F+tdwJEr2FvV7XIPLj2pv7fq6lINyWk4aF3aCS4nuvBfNztzUog1yMs5R0XE/fJ",
-	"PkfuuWZlcF7Vl6oYZQXSvO3fKm+jjj4vdb18QD3G/fpI0rRuro+xRtLcwYFRN5OUaRQQWfq4BoZLJrPR",
-	"iAtFkvckofgCAPCAg8+KAa+HesRrgOksbTN3dJW8hGvQMfd8FMgXimChyC50cRzIB6jDAHX48rEVTS3i",
-	"dsqg6TwiEuQLNm5cMAqD+5947lKcGFUGp6dCa7OKEllr93AqSeRjgTEmX2hKpYXUXz4MJLvb793Ufxze",
-	"3SXvftv/8afDNxf8Z/n7zk97p3T0e7o7eLHHWrfP3wyag3e/bP+refPs52Fr9HHn9qfCX/1G4JigH/ho",
-	"BCef04F2DSO9ReoCY1CPgr0G6GFUG3mLLS3OJ8wPX+dSUSZuW/4SSjv0xnPBC7PGKwAyG+dOyN2pe9V4",
-	"8J37/9cAOnaF3sCf8ll59zdifHCHSgnazZSBbjWKfJkXbFLG/deCECCEyLyhBVY7C9qIeap5u6R/kAg1",
-	"Go3NA83nh1wqtAdBQQFBSrmotWvdFMc3mgrQP/S87/SUQ/zZX+Res2p3WULV0a2jgrMuQIhmNlrwUIUn",
-	"vN3cflpvterbexetZrup//9LLSriLBIt8is6JLUKGNGkHJc2115C/MGrgziiGh2VF7nTaDZarZ3GM40E",
-	"WWpVehMdMvG59INZllpdUrG6udMpy51mR4y4Y7uw5DiTRBz27TkWi3zP/6Bpirf2Gs1F5s7yeJpJWq2f",
-	"oZizmAhGkgOkBwNVCgfaJ+I9P9QAfO0B0i4CuO7ygCtf9BwToiIQyA87oqOaD7XIw+hPMy/KOyqXvSxU",
-	"kWH4j8UOt0CHGhYCj4Gq5kGJepwlgQLTB2PM3quTlAjLhnoATzCBw76WWRwTkoDaZn7JjYjmz5THN8TI",
-	"sj1B5OBakEwS85hnKv/HNU7T4oSurQbkEedra3+1p3adjRIIwopqQzLsEnEtyJDfwg+Fj/jaHmr4o/EJ",
-	"l391U37ycbW0p4kLE4RuLYcURuHJGXV44c4JSxCWqHNoNVxYYxtZ7eoqazZ3Ym8E+IF0wotGxm8H3Tcx",
-	"/UDfHl/+cdw6ocfymJ3txS+Pnx4PXzd/3B7tJC/f7jfI+O0o3nmvX0x/3t5X8Zv9UZedpTF9u9+It1NW",
-	"tXWjo8njytWbgOyMKZqCja5Cu5PBYvfnRS/mGDQLYoojJ0HDu0iTK+PqNGGoEDVNiYS4OUBeKblYAmzs",
-	"bfoLe5vG232BWdo8Zs3VoAeQKF8vc7ohBtrfphDrebTkUtrIT58MwIdRgIAl6Prr80+6ilpA/PdfQHow",
-	"WnY8ngeSl+691SSOeBGJY1L0PWQ4HSsa4xQdsb5WdKu+k2lWkUFyCTFcEUqIoLckcUZNAs4RLRsCOK2D",
-	"u5gS51PWyfQpLR191KOwzppgxJb3MWXq6W5tbrTyBD+38jpAyTvwYkKfi/tbm4q3a2fm5nZ8HT4Oc5/x",
-	"NKQxZ4cnr64/fDw5OqtFtfeHJ4dv4F/nF4evX4ekp3g4ccIvsvTmWJHhGZEQib7K7a8QM0VGTECPxm69",
-	"yzwrCTs/bIRgzDxvxh4y4owE6B/Asct5SjBb7cqDm3W+ksES8jkYek4eUVSTN9k89Dm/ySp0WD2T+Twy",
-	"F8NBtBILsvTmciSJUDb6X65i8jC4/usXZ6x4RXs9oq8fsfQMnfAG2tYCm6AxORzyTOsirf39fbvR2uFR",
-	"vfV8d7v+4t2PtfsoH2mCMpbH2N8H4cAfZKf+8YcLz+hVSwTuqdr9p/uH3daXAEcLJwcmo0ofm+9bTSuo",
-	"uL/LN7vyqs4+l5Uu0ZJkKLyv9yuv+iVI4c6+sgImWWP4aWHdirkQJFZowIUkqIuVImKMpMIjcC0xz5zT",
-	"rmE0zOKB8/1r5WA0EFgSpAaY2cy/SaPYxKQ+BZgzf37zPcO8b+7ZezrfEuZvYXXjVXkX4cCVpwX4XOQ5",
-	"rXBeJmejXesLHJP/ax80Yj7UMiM3wQPAOiaAbr+cvd8jeOnejTX7ZW8j+u0yfFx6CQw1HRyl670ELHBg",
-	"Cwxtb7nU91DS6FE1HCt6CxIW7mvqW+sSqSRJU60kTMA7XN1MC0Px5oqCc8C357oANLhfeV94EvICX57o",
-	"V+9L0Jv3ZfHqEoy2AP1CCzs3L9+785n90YV+p4yyhoc7O7S36unomxS3YFmWEXy42EUzok3gUijp3QN+",
-	"x0w4RaFs2xjpG0JGNgJZ69sDLAehivJwn8QcQbnYR7iNSvB692Ai0Pr4/APa3W49Q+62oJgnocRZuzx/",
-	"FfKGnYAz7ES1ETAXPeT/+/Ww/sunLzv3/1UlTB450hmu4yUfjrAgCYqxJHXKJGGSahKRjiG1ViouwA57",
-	"R4R+JTlAMhOCZyyhrI/kCMdEQtpgnmDsqYsJLpH3nPPleXs+29stb25iF68pSZM8XSDERZsSWGVohkdP",
-	"JBphNUDU6ALgKNzogFzy686nhrzJOpsQzNOBdNkGhBF1ItTRXzVoov9pnIGNPJiwZOaxm5pYdp6d6AsJ",
-	"87IdZ+Oh2W0xdBX6/UBwqgZLXumCXjn9jt+EShy/mbs6O0jVolamNd2iKsDjm1fWYT7KpZVivCqRZ+JO",
-	"TLOLTl3c8z/FM/a0tQggVxG6FmWSxXeOT1aZdIoyDoH0lk/iw3Oej6aYce1mnZBBfgXbTulUJgjphztG",
-	"hKH1Q5wQ1B2jkeBDDklSGBmfSQSBF92xl1UHNNKSkpnGIfNTBU5NnLtHnEYEOJE1PlsfTOHrcfGIwUTF",
-	"NxNTveN9+hCdZpLljRZUSx+o7Iy+iiI6RV2aGf5wEqquIZI9R4qjZ9smW0az6suL1/XnaKMbi/EIgtYT",
-	"iNTvZUINiDhwajuVSJBeJkliMFCJjEGO6qb5mzPiyo+0mlGz2TTRDzEfDjnLw+hCB9IDofcsjGd5XoFt",
-	"p6H+EYLimKEhZVygjGlR19VUcsLihtb2THLd5fkrDYDWfmN/X/+xGWzDaIWTlnKvykfwv3k2RheAVSXT",
-	"QuWW3b1nyIZ7NVBHD9AxQUZSQdzg5dkxFAG4oSzR27LvRqijBeBO8aJk+IZca7FTH7zkDGEbdI1izJC8",
-	"oyoeIENhStYZiKpbKJDspX71vgi086+PlhEbCxanmOTatlrFBB0NKiHYiE9XQMGrHOEi5kDbgSNdiI94",
-	"InIFHykCA2fUmDJysilOBGvIM2YRVuEVmYgunBQIinDDVStE+fJBPgIU3siReE/jeI63u81KzLUxjP4y",
-	"FqjYMRlHM3mevIfmBj5+KVf2iIrQ77qFUoSqwyMjNJGap18tgtWh+JvJ8weCZ9I7IzQkasCTuv7F5uhH",
-	"eW2GCPWhKlhFzpUe3AvVjZCfWBGhMPM4QhXZOvchnixf9sSXNQWdq3G4KFQ4Yk/WK9AvMlShiiX5pGCS",
-	"rDlyNMTxgDJS10zIBkDPIErtK1ZHFfVQ0MZus7nZDpLO/ZIscI0P8sIoUMBLIoLjgaERDRi3VKLFH9SP",
-	"gNVs764IkTYFXkzljo0kM8GxBN2QsdTa/hVDSAlMUy3RJVhhRFmcZglJNs2s1VHKevbWXsXsFfG3MMxE",
-	"Vi2MsFMaYXqqqBklz8+G3e9uRqhjsP1aP7HYDs/02lgpSRkyL+B1tzXsl7aA71rmuzAtgwtT8SL42YwR",
-	"ZCbkI0zmcaR9LqgaDKOpSRxmvCClJh9PgwSePJGoQz6POpBIr2UQkvjfWSG48juv+tNkjYfIxdeYIjdY",
-	"arxw2SIAgKJEFLojgjgmBl7TDRN9pclNhLTmZdNcN0MYeXkl+QqDCD89j0lByZMcKhLHgzFdQFgIf3PR",
-	"TPCOiRai0k0V5ZkyXDhImDGDsUyIWQFKzJBeQzjqnT4FQSRh4F3uY8qc6dIBWwMymCUn2jC0vgF4ssAK",
-	"bEADMsWxpRJeuRkYx6X0uVPKh4NvaX/gpYqYAMty9k8ISWPYDEDolUkpQzHIYjIDecWTYJR9A7U5lZPg",
-	"U3mTTXxoaj26vGkrCoOib6tIUInOf7y05MW8dk3ZdSZJPoryMq/1WUkFgYRQrEAkBOqBYBEP6C2BBGwm",
-	"FcFJDpdyqF8wbrmGjH3nAJkQQnjHKMgV45q6NEADm9XjGb3Gu6l60y6Nzu55IuscBtzebKNVcp/NqCmW",
-	"6pprvT/Yra3xdMezNEEpwbdaKjanoQ+WZwpy0JhBMPi+dPlL6U169O1tN/rU3KbwsvOU2AjO/HNX4POJ",
-	"tJQHMzBHkDzVXg0Ez/pGuD08PbZ3HStybYUbGAs2Wk5Dncj8PIBqFkFyZ3gb8wTbyUGD7NqK9NEpI4d1",
-	"bjpoYw/YPq4q22KIz5QyLF5JV02UXCkWowTZeziZUw4TApXy06g3lJdevumyqhtX7IqdkDvwalgXQZIQ",
-	"iEG10Ed9we9kVCANGuLfuHDY2S4kqwFmSQqYq0dDVF2xhJuKn0iTIFP+lKAfLi5OkZH90IbGR6N+bhbF",
-	"Vo1aesU8o1RVacJQvqpF0xO0qkqE+KVjJmUSGC2g88aVVMgOLlrSS6cNeLr3vsdHvV8D7uWFSvvczHs9",
-	"r2XlF0Ar8xRnUM1L4uWE2qjfHs2dGhxdEJTce+aKclXXzZiREFlBCPROvbvsbcLPdZ8oFlVVPSEwGFZh",
-	"SIUxB0CwbMz2ii72v5035BFiAjwvLxoSfeQQ4xXjNM5SrGwe/oinY8aHFKeol7FYfwx2vbmpKuuK4/tW",
-	"AxP+XpHAhdsoiKDwUTA8lyBcOLc3ePfZwmq1WOKKGJcH3wA/27JZmVNoZ127s8vRyq/j6fIvWwDU6XFW",
-	"5WzMOeF54a3x3FUmqjQq4rCsxlHyUBVhWuWRzwwnX8FFFSa7rCEnZcKDVU6vWW9CjHdEu839JT1XwVKr",
-	"cObMmrhXADxQlpMpocky91NXOQ9dQHOC0Tt+S1Ick4e4FL2VVJn/GbnL+ynomQ/yMrf2BxMij7tSa4hh",
-	"2FXVvpbMxl7O4VmREBNC6Svkgk/4P+0yKxGq0sneAf21g0TGrKUnxQrSujfILTE+I2v5QZwh8xuc2eaB",
-	"ZxTRMrFEXZKaejGIM3LFzCOC40Go/8CUtWiZPI7w1QlY2mL9f5kULjUlMaRni1Y7C53VEm2BnQFWJtIB",
-	"VHOrMC+UERIE7JT7y9hcFGfmCI2I9svIlUGkRUFeE4keXjsDm+16c1vDprW37uT45E9Ijtc64qV0eDBJ",
-	"pfRzlxgucvDZo/Pqsk7DoCWh9Bhp8FXypi8KelsOo5P8bHJIL3f4XEVR7K1bu/DmbvfqKR/nRkmpykkE",
-	"Y5AL0dQEq8RngrB2j8Q/3S1T+FJkLK7/0azvN67rn/6nMkDWdtoqppLZcFguKrI3n49cWP0oH+jXYiQ/",
-	"2H5Bd75eVpAutN0sgT2qmYr89rlGwPuodgnahcnXWzWlRivrtaPLM1gAZf4nrep8mOXU+0VyWtE7lSzL",
-	"zO8rUM7A4z3Y4FcRnmfmpSwS9FikTk7IntOSS8yaV08uCawI27uQHFJKBFngZL9iEkhIIKA8SJwSLKQt",
-	"yj5XHa7UemcT66j2ud7ndfuje7dxYv/xq3ntk/9enQ5HXMDRQL+gdq1P1SDraiF+i+MRrcc8IX3CtvKp",
-	"7/3P5Q0d1fnIHGndhkfkN/kbzmuZciMu5UPusBNsF0D93PTtE6lpQt/yRGBye7b+wmpR8dUFdp5I1zKv",
-	"KK/j9cF7sPF4rjy3DrG+8mAsfCrE8clA/AVSUx5DXu6uWNoh1GRXCrKvZDXUD4u3Fk4bHV/YPz2Hz+zo",
-	"eI2ua5c2Tb2ReXbCcgc8KaHWTWx7LTpFT38EjRbtbbBdCEGlgP6Ly8vyi5gcoeRXnAmqxudQANVcXQgg",
-	"OsxMio7567VDlrcfL2oV3TmCqjfgkPZKL0coDMfU+lFYvGajo8ajNsLqf367U53oiv1wvr33NEKtPTSk",
-	"DIrFdcfIdgPcbKDDycgZCH6yHj1oGmeMCaawq753peoyA6VGplgjZT3uimRi4yiz9q2jmA9PDdtDimB9",
-	"HTORTg8bnCx/9wLHN4SZ4BbKbglTXJgMNhfyMcQM98kQIgusTUW2DWmUaEMRhpmSm7mbnAokFe71oiuG",
-	"i4L9WOGU9yMTOwLDQ+iIjFCXDChL0NuPF+WStzCi4ApDokQATwlO8pccFkw5mHywQgOemp0Y804e/wYh",
-	"hRDCZ6KFbTSHICjGQ5K+xJJEiCbmp8vL41cyQpqCSoWHI/Pr2euXaGdnZ9+E1r8ET/8RzGJa42zsfv4M",
-	"+9r7/HnT9kwtB3Wjjc604qYdC0AXwn3FkIsAvzw7jsDDXwqidEHfLIGr6AUmIBIPOElcwl6py61NxdMb",
-	"8PpeUCKRIPrWha3ppImQjNw7EFxoGk5A6CHMb5/BGWhgMa5gAxNhjCbg0QCPZUNIVMi7OqINByeztQii",
-	"+pQ+TKYsNExknNyEvihQVR2CMmEgbML+9czWcXRgwyCkCUJXPNUIYUPRM4guGqOE59EQ5kamNCa2hpi9",
-	"Zu+PLyZuFh8RZrszc9Hfsh/JLf1uETId3NDD02PPqdWuNRvbjaZ+WY+FR7TWru00mo0dMISqAdA62wYN",
-	"IFEHSMDPfQJkIMdwKEp7qF/VfKWoGidrYY/gX6t5RvHKlumNeh/NfdESbf1mOa47HZtDs8kXxhAnpnVV",
-	"LWoCLt5udJE59UfT5rQxKIs2BQ1LPN5/KvUi3W42H7EDaVDdsLIVg+a4eptmw9BtdNcsoWrkfKlbXktS",
-	"+KQ1/5PLUmH33ebO/I9e+63z9hZZWdjRzOf7gLM+x//1k4a/zIZDLMamwh28aKERIUbuNFHrUWFqbNuC",
-	"DXCRtIzxuV74ArRgpAHe1mQV5g36Ds69aZe2PeGa79g6ES4XRmeiGsDjG8c0w+81JCLE02QZJPNaXk5g",
-	"2dYXQwHvrR2kqhl4R7M9yAbzEvI8l1Vko5OhMizv5WGlG6Cv6u/6AjNTnCsd26i/K9bx5ENbVRYUlw4k",
-	"+IHyCwFikKlaihE1vdG3tzcb6IhCmLENbzWxdvKKGSnMCMB2ycAH0KFdnQlLT7m0VSBBnXDhrx3PV9Yx",
-	"FP0OjyGcNrpifojtpuHbFVe0MHssfUdtP2tz9QCTX/Bk/Hi3bsIgcx9qSNaItdZrP60WvEFxG/r7F7/0",
-	"u83d+V/kfQ3hg/35H7z0Wv/uthZYU7l5Hny3twgAKhoi6I+3txf5uNQWYt0U0JQcs3TGEQIuXFKEvuLD",
-	"lajhZH9YTQu5rHBlmtI7sgj3L3Ix0EYerF2E0T5xuRKOWG46xQje0aQNqNEVA7VUi/VAjIC0535RdMgq",
-	"szYK/R6j3WYLbZRTQTYPEL5iE4kIefoMc5S01TQf53kN+kuX0wOqVZ8rPxcEut9dsVLag13JPtoIckk2",
-	"G+hMqz42whdSaG2M+PFpJf30GjPU1kMDq3o/LEQFFyAsQb/lP5eCLU1eFljYG9u++CvRogW2VG609ijU",
-	"KCA+bzko+UW+jL4MQVmpnO5o4gVkp0i/BUlfDTx6Y7quTaUzH4ASYAjuqqICBVHB5Xy7PlFFxshus3XF",
-	"Nirz94AS4S7PvNcVHZIGOjT9z959eHN8cv3+8Kfr14fH7y7Pjs61ZMY0hBS9JVfMpqzIIPNQ674ubL9t",
-	"bWG2DVsEWpLXWz5IcYucULevVzyZjbNpy4iHfdmKLMoDmwuT4jFKeNZNiW1jb7JwTemJfNERykZIcX2K",
-	"A56BWFhOrpu2UEfldvx15jl8S9O6d2H/vUclckFhlMVlvL8sdVtaPvuGKdY73tc33FyBnFx4QY5LEyye",
-	"qekU68woXl776CJj+QBkGusFAUkosKcjqfgI3XFxY1rgQAHBRtVFMZ0iSii7W+1GncyWbqyMeesWbfVZ",
-	"aULsrId27ROHVD6OOk7T+UdiiHApXNK2+NanUSSCu3edXCkzEDJBtJ52IIfQsGP+mRwFq/ibnUoAwhnH",
-	"4scjVx/KCSGJrE6Z3XC8vJDLt7ejGQm4mw3rBuKGt1UfcQHqA1efkyCp8FhWsaOwsPOa+FJ19eiFGNSU",
-	"2+4z569iO/iup5f09IARTGU73tWxTWSnmb3fEHXq9Zn9CpYps5u/Lr268CFuBdMZALdMeAb/4Co3dljS",
-	"8kSGvNsVaHAFNCzlSgi27UkYv0OcRV7rnStW3XsHnZpRrLmXpwkRpUCGMFzcdrYG8pZJcsWgMe3+s2YT",
-	"/effu43WbsMVJ7gb8LRKIMj917YpkDOkaMG+spTIZgNBIbDPMQEg2crGA86IVLm/N+X9PnjA2zYu+op1",
-	"zo5enx2d/3B9dnR5fnT95uzw5VEHbdiYDdRqIrlpTOcm5sCBzOz7t0wq80Cv+Q6PDWz7REljggHlLQel",
-	"BcyGUQ8NAP0QlM0ISY6k5mk4RQp3JVSxge7XlCQuaeKKWXc6GlIJhhwXkdNTyyo5NgFuTeyklF7391d0",
-	"vmG15ehz7Oy84eU3PiZG7uzfI0zF0lpMXvNuIQsvOKWwLHmD4JrmWXdog+EhSVAnT9PrQLUl00TejbJp",
-	"KnVxa9bJTToXrkqQjdGKB1wS5gpjmCvVRhhZF5yJILJkqolSeqNp1/iKBWEzDQT5djbIaNla4Q3k5DIY",
-	"4IqF1T1tUU9X1StCwGZMwI8p+wnvmdicIR4jW8tlopbnFasu5rk0ZSn3SH5k0hJmkP61TMR/D2fSX4Ku",
-	"mHvtuzBA9VU20HppSmKvsB+mERKS9xq7BYkJU+nYJAOCV+cAAly1ItdBQyxu5PRkxgyu46GhQ0bUwMre",
-	"m8750fn58YeTc7DQnh6dXV+ea+qUyxR7zU2U0tt8aKnpiMnAG2GpjFdHFFabK5YSPLFkzkil0ZJKde4g",
-	"sEZx3M+OmyKVB3v8mwjnwZpniOjula0vecvae4NpKVGkspiv4wT2A+BFlva6imzGw265yG6jgqRqpDjP",
-	"jR3LxS6c5811KyKHlrXV/VmG5SXd+OtGFnMCPs8sm1SnYI2JjJ6qQ+t79MK88rcOGyt6Ns6MGzPQ+B44",
-	"5qoNTI0cs2gzGSxhHrRTA+ocwba+2MST+1nmmheWsa4XDabxBZs/1Tm6wP1O0O/X1VHUGkUn6ApjwtNh",
-	"nUc2tbhqfvvaFrwD03+zlOpwQnyajUs21nVZ6vPC5jnpyadEKeZn/kQW9fapq5BoZCLeA8XNZobIA1PC",
-	"lLJ+/hOIWSaVRDbQR6oGHopEfiFNQFti21oZH0mOWUYl3NhtbRvT/B2VZHOS0Xrp3kvT4+MerGnNMYJB",
-	"KvqfHCQ4/3Z7YYJ/i7u7/vDC1gIOgVOvZuNrUxjxa+mG65ejTGtsa6rheZiwZgNeIbgFadedoIpU88Gt",
-	"IhZotvh17L33ldJjvKWaaEQqofzq1ISVvE7eYhe3ouPTOoXBUrunmRKht/VvW8PwuaUHlKkJLFNvhimQ",
-	"LR+Dr1faYw/BNWPYOGcmudyV4L6wJeNNM5Zn2xDKJSNn0wTOjLWaO8BysNmGgsSIKsutr5gZhUTobsDR",
-	"b5wyGzF2+uH8AlXEBTfQIcgPXsSrzcw3ATaCjFIcE+uUceC1javAlIIOg6BanGqwjSGKzbNMTQ2jrfLX",
-	"l1r7rstjP6WD8OL20Edcht/6dIp8UByRqVRddD9AGzJsVbpZkh7e8Xhmc1QnQeTv/eOkiL+FXXndFNKE",
-	"hiPJh4Qz4iT8hbUdRxcXlBm2vhR/zDPy5RTFo0MxZl4/gC7Js/0bCIxJpt3flBwAIxSBB2qgX9zYbu6a",
-	"BIC8ZkARkgRkqaq1wmZ7RuOEKUbGEt1axFYYbtp6l/Ldfuv5Qn+SZXJa8Pui1yGaajSahRHrkBnnM5Bv",
-	"W1A8XPWkHygQzldyjj2CWbv/VElh7WKmOunOgGAlllpJV0AC+neRCqqlNYz3dsxvIPHaguW7quRkeQuQ",
-	"5Q3pj6UmzcLyIJd7mvRw4fFm6eW8sKQyTpyKIHqYjOGT0Yhg4Vrr5OPpSwMhLVRYJQeijJEgkohbLYrk",
-	"oEQ4vdOPrFObTUm8hnxrFKZbV0gS+g6bW7mwFFGAwMgs3yWH9UsOIBu6ntMF9qwqUq+RtXj591O8DWFu",
-	"RRCeave3obzYLpP0O9xc0xXw66TW1ukPCEux/oWqBrhG5t/rBvyDVfK8AoA5bVsD4LG0cecCnCosHqap",
-	"bVNGpCv13jE/QHWUPr0lrIE6v3fQUFMN0/qsFHaJZNY1paQcvWB4SK6YrXV4/uNlA/1IxpJAbUPKTA05",
-	"kMikrVkib+jIVFEfEaxQXunO5dcOaEqM39FGcEILt2lhXKdu23+GN+IRvAul4rRTfBy5PzfGQow1tE1Z",
-	"LtyfWpUL9xdeg/EdRpOWmcVOG3mHPWU1vwdrWbKQdpXAAyUPI4S9KoSu6l9KMJiTOnVTc1N/bCxMUx1C",
-	"XKhggdbBXmvX6n6JfNeswv8teMFWM62XGm54VZ31EPVbLKBsoh7rnAv1AaTvWgR/nIDHwv1hBnT/fEVk",
-	"XPu0Xv+T335ppjblcPK7OpW7Rgra40h4/tMkEXeP1uZr6jiXcMdFjMjA7vtERgXBVxx1oDFUp4EO9VU2",
-	"vXUr2yE4Ka7oklshxBnfhmuytU43Tqk4/Z/sw8nbiFVLcvaUVw7piL47cL5Li2C5TJJCNnL32BYDXpLg",
-	"LCI2bnWz9MZU0XtcqvSBEaQEZhLHRhY0OidVZAjZzoadQqC37U5oOn5RBe21bZtutGFL6mIGn0K4/y2R",
-	"kOFeBL25krac2cE2G+iQjV2NAPjU5DfB2OqOxsSVtOpqoTe6YqaUr/RSL+GJEzd2m039sySoA+WLpelw",
-	"beq0dLGZA210oEj3rzufGvIm62weXDHnnoLW0lQpLWy/MNV/TTGX5+g9fVEl577I0pvLkSTCl3bXQV8n",
-	"J/pawXP5Qs6I1JJZBbX9CGWr8WhEmCnzACdgTtgeKUiNVrH5p6nU/0gN2WQ55aTAXoxW1Gw2C52oO9aX",
-	"dyoN7PJk7NKenu88f/60+fyBpPGL/dcc2zRobh7J1vh5h3O1d6L1P3i9u1D0iUDj/jzYtiKrex9tdMKG",
-	"153NNrKdPKFlm3FVow0r4uUPIe/7B854JmQpYDwkM69gHYUE95CI3oWKXlhAQcY9gOC73Wv1CNh1302D",
-	"HQV+ryaDRLOqY+Saw3pV3Tmi+/eki7UnXayGQmt3yZ86Mj/LdQJUXtNnK5CCdGEN9weo473chn4vHa99",
-	"GLhPHCpRFgvoDfLomRpWoTdFL7rjPHPSEdygBrbHX2bq90FjuL9ovscqloE/m7x8z/r4ikzyn+xXknxo",
-	"8qQdpj2Rlkatbi4YEJyqwR/TfUo2vH0blGJqylgjW7ELQSlAcauV3h8uLk4PtJiacBOpiRTPYlOfNMEK",
-	"d7GsqJn4hqgf7ArWeG/NFDOurdsMTuktaayj2KXmIXqSkeBd3yNo4G+zo22rm4bb3TRJ6sOIsMPT47fn",
-	"H04eCrZyT7FKCNn5UMLjDHpdmYoQQms9Wv/pEwa9g0xNrXXA72JA5eQysEQWBg6cQ6JwCZhjPEynorfe",
-	"3QCzpG4NNsh0LQIGKjI1iKBaDAiF+h+VCGyX9fPh+3fLnYZb2T/nNCwMKk4D8kgWJTO2mbkjG1ZR1mLM",
-	"iLJ+hPaaO4U0VHkmZ2a6r0JTYG4tx8GZICVwr0fjlc9Bf7UATzvXdDgmlwzfYmrbwc44wjPwqc6mSPC5",
-	"RisjAFaVxQCkAzsI/FsaL7ZDibwv2BaIhXaGibM3WUUyymtHmLp3ppdd4dQ1BW4mnMcvSs32ImsozkNm",
-	"TQXZIq0uH9BGY1T5yUsOQGeW9z7O+ezk56e2EyCCJg5UKoObrt+MFvM3/X2ZVg8Tw+Q8w1QkDs5LAkni",
-	"Ih4QGJ7bjWqxBnVxilkMcbH5JPZUq33vFRTFcvYpJCUfFm74PYgasA1P4PACXkx9hihobRH5vaVKsgpc",
-	"VgCWHuO/9WMv5iwf13wbBcmvURjJGpUia6KSshmVhaJPUd7KtzxNaeD5A5m+3ksN8+n+/v8HAAD//w==",
+	"7H2Jctu4luivoPTmVuwZSpa8JLFcU/WUxEk7nTgeL5W+HedZEAlJaFMAGwCtqFP+nvmP+2WvcACQIEWt",
+	"tjrp25mauh2LJJaDg7MvX2shHyWcEaZkrf21NiQ4IgL+eXyJB/q/EZGhoIminNXatcshQYJInoqQPJHo",
+	"jghJOQtQnwvUPenX32MVDrtoCyOpBGcDdIdjGmHFRYDOX79Eh61WE/3rf583njf2thu1oCbDIRlhPRH5",
+	"gkdJTGrt2nVt77pWC2pqkug/pRKUDWr390HtHQ+xWUnVwq7O3yHeR2pIUCgIViTK1jprqp2ewCySO83W",
+	"4R5u9Xbrz8K9qP6M7Pfrz/Fhr94MW9Eu2evv44NwJxE8SkO1zNtPm5XrPydKTOqdviJiegsfhzwmSJKQ",
+	"s0gixdEYU4V6pM8FQUpMKBsgPMCUoS0PlK1mY3c2LPeaQW1EGR2lo1q7mS2JMkUGRMCafqmfk99TIlX9",
+	"JJp14PD8iUQ0ahvwxpQw/UPX/7qLxkPCEFVIEqYQNoePOCMBwoiRMbp6d/IKcTUkYkwlaaAzwXsxGUkU",
+	"YiEmMLTEI6I/TAmiDHXt3CdRN0AxH6CYMqKBw2edaLP19tXBry/3/6d1cfDL8zf/s//PvbfPTndfPP25",
+	"4kTug1qCBR4RZbH+hUaHWXAAXDlCmMEOzJ8AFISZHBMh0X5zH6UsJlIaMOE4JgJRiTBDnVfvT071qqke",
+	"L8FqWAtqDI/0gnp22qCm90sFiWptJVLib7HPxQirWruWpjSqxK6XqZBcVK+9y8gXZV7oukuSCHJHeSpR",
+	"ggekgT4k+PeUIMwipPAoIaJO7mhEmGojjEL4FKkhVmiMJWJcISplSiLU0wdHJZJE3BEBpAD+jqlUsHe0",
+	"32xmG/89JWKS79yMWzjLEf7yjrCBGtbaB61dwF/3d6tq2yd9oDoz9q3pWLZjS6/M4QwxGxC9wBHBTMG6",
+	"Cxdrr9FqtLaPkKZlOCYaj/ODbu0CoMwgAI4hZYMG6v5nF430cog+9ImbMdu+obD5/h3NXEAKPZjsNpuV",
+	"UGB3VAFxNOhbgWXUf+VhqPaOjqiahvgZHhAk6R9k1nHH8J0/V0T6OI2V3hds05CqVtMnXK1KwnVmyPHM",
+	"7SbZ84ft9YJIOQ+sMnv+sHmuJBEzJ0nNw4fMcK8/lglnkgCt66RqSJiioeaU+oeQM0UYHCtOkpgaXrvz",
+	"mzQMN5/pPwTp19q1/7OTSw875qnc0aOe22nMpEUU6SALL33zeELYERoSQRAWBFGlSfstYbJRuw9qL3Bk",
+	"mcuc1SWGhfyXW2V2d/QXkQaAFUEoZzd9TGOiYRMRhWlca9fICNO4jUap1Kw241nwM8JRJIiUtaBGhOCa",
+	"Q3z6WutTEkfuS301iZR4oCeaP8j9Z30lpMIsBMkDp2q4I8iASgUEIeN0i5iYVFilstbeB0JAFRAKCyiU",
+	"bxZlm7WIMFQqke2dHQKnpm+SaETkzkFQ7uTf1mG/+gyWO3TLx6vO2xMgUE8QfGtYo0xI2EYjHGusJRF6",
+	"e/HhFG11sx9u9Hl2t7XgYCZBd5THZmNcaH6aslvGxwzBeaCt7tQxdwM0pmoIdJswJSYo0ewJXteihTnT",
+	"LohOnuBbloeq9m1f3ym8C5t/yVk/puHDMBYQ50bhW8J8XO0whMOQp0yZjQGXNUhGvlCppKG6j4pihzmK",
+	"ZVtbHqNC98ljYFIHpYxqCcVKhxIBhAIEAkfG0N2c0gGpoLHonZFHPfHXXPRoFBH2oCPvZ6N4B345NDRS",
+	"GLxnhETm9mhuINs4GlGmkXpEZS5keMevn+/Au+sd/l5++K+99S17+vmeHuX4fXYVoF6qQAjFcczHJNL6",
+	"UsThSjzq6b7hjDzoYEHoIjcDPU75aHOBDGRqHAuCo4k+3ajyKuMwJImqmyHXOtKWxzLemCUte5qwg8fj",
+	"COZGGsKllYgUdAW9dZQmARLkjt+SSN9t8iXRAs+jHuuJ3h/D8THwuYedrxnpxrDMIrlOGfmSkFBvEB4j",
+	"HoapECQ6Qr+nXBFLnQx3pJHRnwVJuFBa26eqjAaAIH+sc/QHvrTgtu90Nrf2ZXHBbfoR5YQitDQHTwVp",
+	"INC7eTRBEk8k4iyeoOsM5mbd17UjI1LAXp7IzE6QMwAwKnhwHmKnoKfycbnBKVevecqiB+EU4+qmD6N4",
+	"6HTKkUzDoROfKwmEfbaUPStajyfs51h0yrXWbJa5LOYwrurmm8dAGgcTR05AFtDynmd9GeEJMApJCNpi",
+	"RKO74nGEcIKFelzh7wxPYo6jS87fYTF4GN9IzFg3ivObGEYrcA9PqNa3Q8sJsLMhQaBjI95Hreb+84Nn",
+	"T1FvosgGZMPW3rT6AYtRnCO35GXxwm63rjivm28fi9VMwScTqDSpAFhttdB7+sK33OVCl6E7zmT5yPgi",
+	"wNhL9USvjbb2IJTxhqtQdS/B5Ac2ESsrR0hSFuZmsb0jRI3JTmW/7ZcRZ5MW8zWQcDdHQh+cq2u/PvTq",
+	"9uvHwEHPLcLwiEiEPTMkBnAzjmLOBkQgkA6YaiPN6PVhgMH/UZHugog7GpIrhu8wjXEvfhidkma4m9Qb",
+	"r4R0EVa4hyUxW1V6b+FQv/iY0o1HjOwOUXFJy+KB3VDd//px1NeIJIRFhIVAjyI+ZkdIECUmCPeVJU4D",
+	"ekcYikiMJ6VTL/mO5h26/2qFh2c1fLnk/D1mE/uzfBCyWPPFjRoKrlSZPnGORphN7NXVYhxl8ggBgMDv",
+	"FWN9WlWMDN5di4DsehaObAXCbXZ5tBFYkTqwk0eiG9lisFJklCiJ+oKPjNHH+N9A2sncLRa2RZTqeqjQ",
+	"db7F7wSxrpg+Oi7oHw/ke2AyvrFqYpn4aJ1ZWrOyr0pOoVAieJ/G66nVzVaORIVtLY8/qf/ZI8nGxgwd",
+	"ChIRpiiOZRthBMYiNtC4k5tfewQLEIzBoIZRD2vZYMCwSgV4b8fgzTdQ1FsKjPdPgDE2jShhWvrGGYjz",
+	"oZwmb3UT/VNEpSarUY6zXARa6IBrHNjJvHWXMPbjx4913xxU7frD+RsgyGmQEaQ4SiUxnr6nzw6a6F//",
+	"OzsS4YUBC6iZ/631ToDoDeztuhaYBzfe1P99PRPpZoQ0PPQOJYLruR7Mx93erARyk2Apx1xM3Sf7HLnn",
+	"mpXBeVVfqnyUNUjzrn+rvI06+rzS9fIB9Rj36yOJ47q5PsYaSTMHB0a9VFKmUUCk8eMaGK6YTJOEC0Wi",
+	"9ySi+BIA8ICDT/MBb0Z6xBuA6TxtM3N0lbyEG9AxD3wUyBaKYKHILnR5HMgGqMMAdfjysRVNLeJ2y6Dp",
+	"PiISZAs2blwwCoP7n3juUhwZVQbHZ0Jrs4oSWWv3cSxJ4GOBMSZfakqlhdRfPwwlGx/2b+s/j8bj6N1v",
+	"hz//0nlzyf8pf9/75eCMJr/H+8MXB6x19/zNsDl89+vu/zRvn/1z1Eo+7t39kvur3wgcEvQTTxI4+YwO",
+	"tGsY6S1SFxiD+hTsNUAPg1riLba0OJ8wP3ydK0WZuG35Syjt0BvPBS/MGy8HyHycOyXjM/eq8eA79/+n",
+	"AnTsCr2BP2ez8t5vxPjgOkoJ2kuVgW41inxdFGxSxv3XghAghMi8oQVWOwvaCnmsebukf5AANRqN7SPN",
+	"50dcKnQAQUEFghRzUWvXejEObzUVoH/oed/pKUf4i7/Ig2bV7tKIquM7RwXnXYAimtlowY4qnvBuc/dp",
+	"vdWq7x5ctprtpv7/X2tBHmcRaZFf0RGpVcCIRuW4tIX2EuIPXh3EEdRoUl7kXqPZaLX2Gs80EqSxVelN",
+	"dMjU59IPZllpdVHF6hZOpyx3mh8x4o7t0pLjVBLRGdhzzBf5nv9B4xjvHDSay8ydZvE007RaP0MhZyER",
+	"jERHSA8GqhQuaJ+I9/1QA/C1F5B2GcD1Vgdc+aJnmBDkgUB+2BFNaj7UAg+jP8+9KO+oXPWyUEVGxX8s",
+	"d7g5OtSwEHgCVDULStTjrAgUmL4wxvy9OkmJsHSkB/AEEzjsG5mGISERqG3ml8yIaP6MeXhLjCzbF0QO",
+	"bwRJJTGPeaqyf9zgOM5P6MZqQB5xvrH2V3tqN2kSQRBWUBuRUY+IG0FG/A5+yH3EN/ZQiz8an3D5Vzfl",
+	"Zx9XS3uaujCF0K3VkMIoPBmjLl64C8IihCXqdqyGC2tsI6tdXafN5l7ojQA/kG7xopHJ22HvTUg/0Lcn",
+	"V3+ctE7piTxh5wfhy5OnJ6PXzZ93k73o5dvDBpm8TcK99/rF+J+7hyp8c5j02Hkc0reHjXA3ZlVbNzqa",
+	"PKlcvQnITpmiMdjoKrQ7WVjs4aLoxQyD5kFMceQkaHgXaXJlXJ0mDBWipimREDcHyCslFyuAjb2Nf2Vv",
+	"43B3IDCLmyesuR70ABLl62VOt4iB9rcZxHoRLbmSNvLTJwPwYVBAwBJ0/fX5J11FLSD++zuQHoyWHU4W",
+	"geSle289iSNcRuKYFn07DMcTRUMco2M20Ipu1XcyTisySK4ghitAERH0jkTOqEnAOaJlQwCndXDnU+Js",
+	"yjqZPaWlo496FNZZUxix5X1MmXq6X1sYrTzFz628DlDyDjyf0Ofi/tZm4u3Gmbm5Hd+Gj8Pc5zwu0pjz",
+	"zumrmw8fT4/Pa0Htfee08wb+dXHZef26SHryh1Mn/CKNb08UGZ0TCZHo69z+CjFTpMQE9Gjs1rvMspKw",
+	"88MGCMbM8mbsISPOSAH9C3DscR4TzNa78uBmXaxksIh8KQy9II8oqMnbdBH6XNymFTqsnsl8HpiL4SBa",
+	"iQVpfHuVSCKUjf6X65g8DK5/+uqMFa9ov0/09SOWnqFT3kC7WmATNCSdEU+1LtI6PDy0G611juut5/u7",
+	"9Rfvfq7dB9lIU5SxPMbhIQgH/iB79Y8/XXpGr1okcF/V7j/fP+y2vgQ4Wjg5MBlV+sR832paQcX9Xb7Z",
+	"lVd1/rmsdYlWJEPF+3q/9qpfghTu7CtrYJI1hp/l1q2QC0FChYZcSIJ6WCkiJkgqnIBriXnmnHYNo1Ea",
+	"Dp3vXysHyVBgSZAaYmYz/6aNYlOT+hRgwfzZzfcM87655+DpYkuYv4X1jVflXRQHrjwtwOc8z2mN8zI5",
+	"G+3aQOCQ/F/7oBHykZYZuQkeANYxBXT75fz9HsNL926s+S97G9Fvl+Hj0ktgqNngKF3vFWCBC7bAou0t",
+	"k/oeSho9qoZDRe9AwsIDTX1rPSKVJHGslYQpeBdXN9fCkL+5puBc4NsLXQAa3K+8LzwJeYkvT/Wr9yXo",
+	"Lfoyf3UFRpuDfqmFXZiX7935zP/oUr9TRlnDw50d2lv1bPSN8luwKssofLjcRTOiTcGlUNK7h3zMTDhF",
+	"rmzbGOlbQhIbgaz17SGWw6KK8nCfxAJBOd9HcRuV4PXuwVSg9cnFB7S/23qG3G1BIY+KEmft6uJVkTfs",
+	"FTjDXlBLgLnoIf/fp079189f9+7/o0qYPHaks7iOl3yUYEEiFGJJ6pRJwiTVJCKeQGqtVFyAHXZMhH4l",
+	"OkIyFYKnLKJsgGSCQyIhbTBLMPbUxQiXyHvG+bK8PZ/t7Zc3N7WL15TEUZYuUMRFmxJYZWiGR08kSrAa",
+	"Imp0AXAUbnVBLvm097khb9PuNgTzdCFdtgFhRN0AdfVXDRrpfxpnYCMLJiyZeeymppadZSf6QsKibMf5",
+	"eGh2mw9dhX4/ERyr4YpXOqdXTr/jt0Uljt8uXJ0dpGpRa9OaXl4V4PHNK5swH2XSSj5elcgzdSdm2UVn",
+	"Lu75n+IZe9paBpDrCF3LMsn8O8cnq0w6eRmHgvSWTeLDc5GPJp9x42adIoP8Brad0qlMEdIPY0aEofUj",
+	"HBHUm6BE8BGHJCmMjM8kgMCL3sTLqgMaaUnJXOOQ+akCp6bO3SNOCQFOZI3P1geT+3pcPGJhovybqane",
+	"8QF9iE4zzfKSJdXSByo7yTdRRGeoS3PDH06LqmsRyZ4jxdGzXZMto1n11eXr+nO01QvFJIGg9Qgi9fup",
+	"UEMijpzaTiUSpJ9KEhkMVCJlkKO6bf7mjLjyI61m0Gw2TfRDyEcjzrIwuqID6YHQe1aMZ3legW1nRf2j",
+	"CIoThkaUcYFSpkVdV1PJCYtbWtszyXVXF680AFqHjcND/cd2YRtGK5y2lHtVPgr/t8jG6AKwqmRaqNyy",
+	"f/AM2XCvBurqAbomyEgqiBu8Oj+BIgC3lEV6W/bdAHW1ANzNX5QM35IbLXbqg5ecIWyDrlGIGZJjqsIh",
+	"MhSmZJ2BqLqlAsle6lfv80A7//poGbGxZHGKaa5tq1VM0dFCJQQb8ekKKHiVI1zEHGg7cKRL8RFPRK7g",
+	"I3lg4JwaU0ZONsWJYA1ZxizCqnhFpqILpwWCPNxw3QpRvnyQjQCFNzIkPtA4nuHtfrMSc20Mo7+MJSp2",
+	"TMfRTJ8n76OFgY9fy5U9gjz0u26hFKDq8MgATaXm6VfzYHUo/mby/IHgmfTOAI2IGvKorn+xOfpBVpsh",
+	"QAOoClaRc6UH90J1A+QnVgSomHkcoIpsnfsinqxe9sSXNQVdqHG4KFQ4Yk/Wy9EvMFShiiX5pGCarDly",
+	"NMLhkDJS10zIBkDPIUrta1ZHFfVQ0NZ+s7ndLiSd+yVZ4BofZYVRoICXRASHQ0MjGjBuqUSLP6gfAavZ",
+	"3jgPkTYFXkzljq0oNcGxBN2SidTa/jVDSAlMYy3RRVhhRFkYpxGJts2s1VHKevbWQcXsFfG3MMxUVi2M",
+	"sFcaYXaqqBkly8+G3e9vB6hrsP1GP7HYDs/02lgpSRkyL+B1tzXsl7aA71rmu2JaBhem4kXhZzNGITMh",
+	"G2E6jyMecEHVcBTMTOIw4xVSarLxNEjgyROJuuRL0oVEei2DkMj/zgrBld951Z+mazwELr7GFLnBUuOF",
+	"yxYBAOQlotCYCOKYGHhNt0z0lSY3AdKal01z3S7CyMsryVZYiPDT85gUlCzJoSJxvDCmCwgrwt9cNBO8",
+	"Y6KFqHRTBVmmDBcOEmbMwlgmxCwHJWZIr6E46lifgiCSMPAuDzBlznTpgK0BWZglI9owtL4BeLrACmxA",
+	"AzLGoaUSXrkZGMel9LlTyoaDb+lg6KWKmADLcvZPEZLGsFkAoVcmpQzFQhaTGcgrngSjHBqoLaicBJ/K",
+	"23TqQ1Pr0eVNW1EYFH1bRYJKdPHzlSUv5rUbym5SSbJRlJd5rc9KKggkhGIFIiJQDwSLcEjvCCRgM6kI",
+	"jjK4lEP9CuOWa8jYd46QCSGEd4yCXDGuqUsDNLBZPZ7Ra7ybqjft0ujsnqeyzmHA3e02Wif32YwaY6lu",
+	"uNb7C7u1NZ7GPI0jFBN8p6Vicxr6YHmqIAeNGQSD70uXv5TepEff3XWjz8xtKl52HhMbwZl97gp8PpGW",
+	"8mAG5giSpdqroeDpwAi3nbMTe9exIjdWuIGxYKPlNNSpzM8jqGZRSO4s3sYswXZ60EJ2bUX66IyRi3Vu",
+	"umjrANg+rirbYojPjDIsXklXTZRcKRajBNl7OJ1TDhMClfLTqLeUl16+7bKqzSCAFTe9VE6yb/Or60ot",
+	"DXkcmfjJsam+O8QiU9ezvPWQM0ZCjeBAR7e6Ju7o7MOHdzcXP3XOj7vb4LJgWujpC0KgwJyiI1IFTvQh",
+	"Lx9rjFrgYQIZaEQwGw9prNnwNTslY/DMWDdHFBGIo7UYhAaCj2WQIz4a4d+4cDesnUuHQ8yiGG6fHg1R",
+	"dc0ibqqWIk1GTQlXgn66vDxDRn5FW3pDRoXezgvGGtX6mnmGtaryikUZsRbMTjKrKnPil7+ZlqtgtAKv",
+	"Mu6wXP5xEZ9eSnBBLvHe92QB79cCB/bCvX2O7L2e1ePyi7iV+aIzCmdl/TJmY0wIHt+YGeCdE8XMA+gK",
+	"i1XX/piT1FlBzPROPXrkbcLP158qeFVdASK/fkULaBW6VFinAB6rBqGvGTPwl3PvPEKQg+e2RiOizx+C",
+	"1kIch2mMlS0skPB4wviI4hj1U2YoYGOZ3JtNBSb+XSMt/lqhzbkfrBAS4qNg8VwK8c+ZAcW7zxZW6wVH",
+	"VwTtPPgG+OmjzcokSTvrxr13jlZ+G9edf9kKQJ0dOFZOL10Qb1i8NZ7/zYTJBnlgmVWhSi63PO6sPPK5",
+	"Yetr+NyK2TsbSLKZcsmV84U2m+HjHdF+83BFV1xhqVU4c25t9msAHijL6YxYa5k53qu8oS5CO8LoHb8j",
+	"MQ7JQ3yk3kqq/BmMjLMGEXrmo6xur/3BxPzjntQqbzGOrGpfK6aXr+bBrcjwKULpGyS3Tzl07TIrEaoy",
+	"aqALCnkXiZRZ01WMFeSpb5E7Ypxg1pSFOEPmNziz7SNPVdQCskQ9EpsCOIgzcs3MI4LDYVEZgilrwSqJ",
+	"KcVXp2Bpuw98NzlpakamS99W4XYmR6sy2opBQ6xM6AbYGqwFYKkUl0IEUrlhjk2ucXabolXUfhm4uo40",
+	"rzBsQuuL187AZrfe3NWwaR1sOts/+hOy/bXCeCUdHkxTKf3cZbqLDHz26LxCs7MwaEUoPUZef5W86YuC",
+	"3paL4VZ+ejzkyzt8rqIo9tZtXHhzt3v9HJYLo6RUJVmCZcjFnGqCVeIzhTh9j8Q/3S9T+FKoL67/0awf",
+	"Nm7qn/+rMuLXtg7Lp5LpaFSuknKwmI9cWv0oG+hTPpKfPbBkfIJeViH/abdZAntQMy0G7HONgPdB7Qq0",
+	"C5OAuG6OkFbWa8dX57AAyvxPWtUJPqup98sk6aJ3KlqVmd9XoJyBx3twKqwjPM9NtFkmijPPBZ2SPWdl",
+	"y5g1r58tU7Ai7O5Dtksps2WJk/2GWS1FAgH1TsKYYCFtlfmF6nCl1jufWAe1L/UBr9sf3buNU/uPT+a1",
+	"z/57dTpKuICjgQZI7dqAqmHa00L8DscJrYc8IgPCdrKp7/3P5S1N6jwxR1q38R7ZTf4bJ+rMuBFX8iF3",
+	"2Am2S6B+Zgf3idQsoW91IjC9PVtQYr0w/+qKQU+k6wGY1wvyGvs92Hi8UJ7bhFhfeTAWPhXi+HRmwRK5",
+	"No8hL/fWrFVR1GTXyhqoZDXUj/O3Fk4b7p/bPz3vz/xwf42uG5c2TQGVRXbCcks/KaF4T2ibRzpFT38E",
+	"nSPtbbBtFUGlgIaSq8vyy5gcoYZZmAqqJhdQ0dVcXYiI6qQm58j89dohy9uPl7WKdiOFMj7gYfdqSQeo",
+	"GF+q9aNiNZ6trpokbYTVf/02Vt3gmv10sXvwNECtAzSiDKrf9SbItjfcbqDOdCgQRHNZ9x50wTPGBFOp",
+	"Vt+7UrmcoVKJqT5JWZ+7qp/YOMqsfes45KMzw/aQIlhfx1TEs+Mgp+v5vcDhLWEmWoeyO8IUFyYlz8Ww",
+	"jDDDAzKCUAlrU5Ft59DeUoRhpuR25venAkmF+/3gmuG8AwFWOOaDwATDwPAQCyMD1CNDyiL09uNluYYv",
+	"jCi4wpD5UYCnBI/5Sw4LphxMPliBgx92Ysw7WUAfxEhCTKIJf7bhKYKgEI9I/BJLEiBq/fNXVyevZAAO",
+	"fanwKDG/nr9+ifb29g5NrsBLiDo4hllMr5+t/S9fYF8HX75s2yaw5Sh1tNWdVa21awHoYtKvGXIh7Vfn",
+	"JwG4+0tRoS6KnUVwFb1IC0TCIbdhCfpJsW2vzS3UG/AaeVAikSD61hV77UkT8hm4dyBa0nTQgFhKmN8+",
+	"gzPQwGJcwQam4jJNBKcBHktHkHmRtalEWw5OZmsBhCkqfZhMWWiYUD+5DY1eoEw8RJnCQNjkMeiZrePo",
+	"yMZESBNVr3isEcLG1qcQLjVBEc9CI8yNjGlIbFE0e83en1xO3SyeEGbbTXMx2LEfyR39bh4DXrihnbMT",
+	"z6nVrjUbu42mflmPhRNaa9f2Gs3GHhhC1RBone3rBpCoAyTg5wEBMpBhOFTZ7ehXNV/Jy+DJWrHp8adq",
+	"npG/smOavd4HC1+0RFu/WQ5Ujyfm0Gw2iTHEiVltYvMih8v3T11mTv3RrDltQMqyXU6LNSvvP5eaq+42",
+	"m4/YUrVQrrGyt4TmuHqbZsPQPnXfLKFq5GypO16PVfiktfiTq1Kl+v3m3uKPXvu9AA+WWVmxRZvP9wFn",
+	"fY7/6bOGv0xHIywmpmQfvGihESBGxpqo9akwRcNtBQq4SFrG+FLPfQFaMNIAb2uyCvMWGikuvGlXtt/i",
+	"hu/YJhEuE0bnohrA42+OaYbfa0gEiMfRKkjm9fCcwrKdr4YC3ls7SFV3865me5De5mUYei6rwIZbQ6lb",
+	"3s/iZLdAX9XfDQRmptpYPLEhgNes68mHtkwuKC5dyFgE5ReixSD1thT0apq97+5uN9AxhSBHG69rAu/k",
+	"NTNSmBGA7ZKBD6COXZ2Js4+5tGUtQZ1w8bxdz1fWNRR9jCcQHxxcMz9meNvw7Yormps9Vr6jtkG3uXqA",
+	"yS94NHm8WzdlkLkvakjWiLXRaz+ruL1BcRvL/J1f+v3m/uIvskaN8MHh4g9eer2M91tLrKncDRC+O1gG",
+	"ABUdHvTHu7vLfFzqc7FpCmhqqFk64wgBFy7LQ1/x0VrUMKH1iIcayeHP6f63mjRyWeHZNKWFZJ7OkOea",
+	"oK0sGD0PsX3ickEc7dx2ehK8oykdEKdrBlqqlvKBNgGlz9ykqMMqs1JydR+j/WYLbZVTXbaPEL5mU4kW",
+	"WXoQc4S11TQfZ3kb+kuXswSa1oArP9cFuvtds1Jah13JIdoq5MpsN9C51oRs9C+kCNv48ZOzSnLqNZ6o",
+	"bYYkVvW2WIooLkFnCv2k/1yCtjK1WWJhb2x75m9EmpbYUrmR3KMQpwItestB58/zgfRlKJTNysiQpmVA",
+	"hfL0YhD81dCSn7yr3Ew68wEoAYZYryoqkBMVXM4nHBCVZ8TsN1vXbKsyPxEoEe7x1Htd0RFpoI7p7/bu",
+	"w5uT05v3nV9uXndO3l2dH19oQY1pCCl6R66ZTcmRhcxKrQq7kP62NY3ZNnMBKE1e7/xCCl/gZLxDveLp",
+	"bKNtWya92HcuzxI9srk+MZ6giKe9mNg2/SbL2JTWyBYdoDRBiutTHPIUpMRy8uCshToqt+evM8tRXJnW",
+	"vSv2F3xUIlco/LK8yPfdUreVxbW/McV6xwf6hpsrkJELL+ZxZYLFUzWbYp0bPcxrj51nZB+BTGOdIiAJ",
+	"FczrSCqeoDEXt6bFDxRIbFRdFNMJo4Sy+9Ve1els8MbamLdpSVeflSbEzpho1z51SOXjqOM4XnwkhgiX",
+	"oidtC3N9Gnmiu3vXyZUyBSETJO1ZB9KBhiSLz+S4sIq/2KkUQDjnWPzw5OpDOSUkktUpwVuOl+dy+e5u",
+	"MCfBeLthvULc8LbqI85BfeTqjxIkFZ7IKnZULFy9Ib5UXR17KQY147b7zPmbmBJ+qO0ltb3ACGayHe/q",
+	"2Ca5s6zgb4g68/rofgNDldnN90uvLn2IW8F0DsAtE57DP7jKjB2WtDyRRd7tClC4AiGWckUE2/YrjI8R",
+	"Z4HXWuiaVfcWQmdmFGv95XFERCmuoRg9bjt3A3lLJblm0Hj38Fmzif71v/uN1n7DFV+wCfjT5WGcO9s2",
+	"PXKGFC3YV5ZK2W4gKHT2JSQAJFu5ecgZkSpz/8Z8MACHeNuGSV+z7vnx6/Pji59uzo+vLo5v3px3Xh53",
+	"0ZYN4UCtJpLbxpJuQhAcyMy+f0ulMg/0msd4YmA7IEoaEwwobxkoLWC2jHpoAOhHpGwHSHIkNU/DMVK4",
+	"J6FKD3T3piRyORTXzHrX0YhKMOS4AJ2+WlXJsflwG2InpWy7v76i8zdWW46/hM7sW7z8xuXEyNj+nWAq",
+	"VtZispp+S1l4wUeFZck5BNc0S8JDWwyPSGSLgpziEelCNSnTJN+Nsm0qkXFr1slMOpeuCpIN2QqHXBLm",
+	"imaYK9VGGFmPnAkosmSqiWJ6q2nX5JoVomgaCNLvbMzRqrXQG8jJZTDANStWL7VFS13VsgABmzHxP6as",
+	"KbxnQnVGeIJsrZqpWqXXrLpY6cqUpdwD+pFJSzGh9PsyEf81fEvfBV0x99p3YYDqq2zc9cqUxF5hP2qj",
+	"SEjea+wWJCRMxROTGwhenSOId9WKXBeNsLiVs3MbU7iOHUOHjKiBlb033Yvji4uTD6cXYKE9Oz6/ubrQ",
+	"1CmTKQ6a2yimd9nQUtMRk5CXYKmMV0fkVptrFhM8tWTOSKXRkkp14SCwQXHcT5abIZUX9vgXEc4La54j",
+	"ortXdr5mLXnvDabFRJHKYsWOE9gPgBdZ2usqzhmHu+Ui+40KkqqR4iIzdqwWynCRNQ+uCCRa1Vb3ZxmW",
+	"V/TqbxpZzAn4PLNsUp2BNSZQeqYOre/RC/PKXzqKLO9JOTeMzEDjRxyZKz4wM5DMos107IR50I4NqDME",
+	"2/lq81Du55lrXljGulk0mMUXbDpV9/gSD7qFfsauTqTWKLqFrjcmWh3WeWwzjavmt6/twDsw/d+WUnWm",
+	"xKf5uGRDX1elPi9s2pOefEbQYnbmT2TeT4C6CpBGJuJ9UNxsoog8MiVaKRtkP4GYZTJLZAN9pGrooUjg",
+	"FwoFtCW2bZfxkWSYZVTCrf3WrjHNj6kk29OM1sv+Xpken/RhTRsOGSxkpv/JMYOLb7cXNfiXuLubjzZs",
+	"LeEQOPPqOb42dRK/lW64eTnKtP62phqeRQ1rNuDVhVuSdo0FVaSaD+7ksUDzxa8T771vlC3jLdVEI1IJ",
+	"pVln5q9kZfOWu7gVHa02KQyW2lnNlQi9rf/7aRj6qyUu8YUpqnrl1VRdWZN1jNaD58xUmJmXytQOl48h",
+	"ElSacjvg1TESAGcmTd1VJ7+01fRNn5pnuxAFJgNnDgWmjrWGPMRyuN2GOseIKsvor5kZhQRoPOToN06Z",
+	"DTY7+3BxiSpCihuoA6KHFyxrc/xNbI4gSYxDYv05Dry2pxdYYVCnEI+blZnG0jdqzYzArXL1l7oeb8rZ",
+	"P6O58vKm1Edcht8VdoZokR+RKYCdN4ZAW7LYxXW7JHi84+HcvrFO+Mje+7cTQP4SJunvmLiagHQk+Yhw",
+	"RpxesbSO5UjqkpLKztf8j0WmxYwYeSQsxMzrstAjWcmBBgITlmmiOCPzwIhi4Pca6he3dpv7Ju0gK1yQ",
+	"B0IBRatqWLHdntOOYoZps0TylrFQFjdtfVrZbv/uSUvf8YWyptRZ0frL3qRgppVrHjJtQshdzLZ+SLZr",
+	"4kpnXSR5oAS7WKE78ch07f5zJV23i5npkDwHMhlZGild7QzoxUYqaKXWpt7bMf8GOecWLH9vx5Ov21mA",
+	"rO40eCy9bh6WF9LYZ8ksl55EIL38HhZVxsRTUYiUJhP4JEkIFq5NUjaevjQQvkOF1cogohoJYjrumNAe",
+	"1xForB9ZBz6bkXMOqeaomGleIb/oO2xu5dKySw4CIyn9kFc2b3cEidT1D8+xZ11BfoOsxSs9MMOzUswj",
+	"KYTi2v1tKS+OzSQ4j7Y3dAX8ErG1Tfo+ilVov6OCCa4p/Y+SCX8xG8JaxQ/MadvyB49lA3DuzpnCYieO",
+	"bbs2Il2V+675AQrDDOgdYQ3U/b2LRppqmBZwpRBTJNOeqaLl6AXDI3LNbJnHi5+vGuhnMpEEyjpSZsrn",
+	"gUQmbbkWeUsTU0A+IVihrMifyyUe0pgYH6uNVoVWdrNC1s7ctv8Mz8sjeFJKdXln+HMy33WIhZhoaJuK",
+	"ZHgwsyAZHiy9BuMnDabtQcudNsoPG211/2FKCHZvLNoAp5AkviNyu4FO1DWD2nlQe5IyhBUyQYlqKAjx",
+	"s89RTJQGuKkHMqBKtm0cJRbh0DTmgC7WStCBwKNrRllEvgQ2Z14O9Y0WSJEvCm11cTdAXdzT//uPf/xD",
+	"/+fmBn6q97rbtiWoDLHr5JG3bPXM9ZBUYRpBCNKH4ElbZHG/2dSg0IDpwkE0fu8igSEWTw0xs00akYz5",
+	"OJ7Yrh95gfshFWrGOf5eOMX51dfzQvufrq+Tr+/u9f+e3n/+undfq6qubd+vj4iUeKAfVh/N3vxjqcId",
+	"zcSgImeAsFck08ErJhgMjd26KQmrPza2x5kOSg4gykFhAz5q7Vrd7+Dgeqn4vxVesMV266V+MB5Y9BD1",
+	"Oyygqqce64IL9QE0pFoAf5yCG8z9YQZ0/3xFZFj7vFl/qN8dbK7G6+jGD3vRI3hCk5y1OA6d/TTNo92j",
+	"jfk+uy66oeuCn2TBmfBEBjk/Vxx1oeVZt4E6QKmhDXZlow8npOcNrStkdONrc+3jNulWLLVd+JN9ilmD",
+	"vGpB3Z7y2tFJwQ+H4g+H4kNt2lGUS82OBNgK2SvSqmUUip1eGt+a0pKPS9A+MIKUwEzi0GgJRhSjiowg",
+	"598wcUh3sC07TRs8qqCJvm3Gj7ZsnWnM4FNIerkjEuo85KGfrs4zZ3aw7QbqsImrlAGfmiw/GFuNaUhc",
+	"YbeelmuDa2bqW0svARme+ELheMglQV2o6S1NH3tTraiHzRxoqwuV6z/tfW7I27S7fXTNnLsUGshTpbQa",
+	"9sKUxDYljZ6j9/RFlQb0Io1vrxJJhK8HbYI0T0/0rUJIs4WcE6nlwQpC/RFqueMkIcwUO4ETMCdsjxRk",
+	"Vavy/rsZW36Qy6o0wYyK2DvVCprNZq5o9yb63s8knz0eTVze4PO958+fNp8/kKp+tf9a4PAAc4BH7TVq",
+	"j3FmS1E8tHEYgNGQFMxQD6qmEUWiozxavaIswiHa6ha7yXe328h2xgXN10RdoC0rWGYPoXDCT5zxVMhS",
+	"xkWRQr2CdeRy40NC4peqGmMBBSUrAAQ/jKnrh5B/x9faIFZ+NdaTfIJ5lWkyVWezav0CXeNHwtN3LIqv",
+	"iX0bjy45c8xlnhcQeIvmClaCBnHI+qCOUNd7uQ1dm7peE0DwBDospCwU0OHn0ROsrPHC1KrpTbKE59xe",
+	"69kxPK4215ZRaO/4naZprWMF+bMp049krW/Imn+I+ZXeVclHpjKCQ9In0pK39U0jQ4JjNfxjtmfVZqXs",
+	"ggGAmjr2yNboQ1D8U9xpBf+ny8uzIy1XR9xESSPFU+MyQxFWuIdlRZXUN0T9ZFewwStvpphz491mcEzv",
+	"SGMT5W01+9GTJIL3fL+4gb+th2B7XTXc7mbJbx8SwjpnJ28vPpw+FGzlpoKVELLzoYiHKTS7M75LodU0",
+	"rbANCIPmYaaK3ibgdzmkcnoZWCILAwfOEVG4BMwJHsUz0VvvbohZVLfGKWTalgHvFakaBlAfCkRR/Y9K",
+	"BLbL+mfn/bvVTsOt7N/nNCwMKk4D0r+WJTOEFciG1ey1BJRQNgjQQXMvF6Qqz+TcTPdNaArMrUVAOBOk",
+	"BO73adj45jymFPOHI7qAIsHnGq2M7FhVCAeQDgw38G9pYjkcSmSNAXdAorQzTJ29SQaUQVYtxlS6NM0s",
+	"c7e5KWk15Z5/Ueq2GVijeBY4bmpG54m02YA2JqkqWqTkJ3UuCO/jjM9Of35mW4Ei6OJCpTK46RpOaQ1h",
+	"29+X6fUyNUzGM0wN8sJ5SSBJXIRDAsNzu1EtEaEejjELITo8m8SeanV0QwVFsZx9BknJhoUbPj3oKzuQ",
+	"2beJkNILTghPYhKgXkpj5eJMPYTxRoaWN/cgxACAPFHGCygztV6CQtecwG9bV5KCgAzAMegx/lM/9mI6",
+	"s3HNt0EhkT4oRooHpci1oKQBB2Vx63OQdQkvT1MaePFAF5ed169XG+bz/f3/DwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -57,6 +57,7 @@ var kinds = map[api.ProblemCode]kind{
 	api.ProblemCodeAccountThrottled:       {http.StatusTooManyRequests, "rate-limited", "Too many requests"},
 	api.ProblemCodeInternalError:          {http.StatusInternalServerError, "internal-error", "Internal server error"},
 	api.ProblemCodeServiceUnavailable:     {http.StatusServiceUnavailable, "service-unavailable", "Service unavailable"},
+	api.ProblemCodeBrandBusy:              {http.StatusServiceUnavailable, "service-unavailable", "Service unavailable"},
 }
 
 // Status is the HTTP status of a code.

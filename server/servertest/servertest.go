@@ -112,6 +112,9 @@ func NewOn(t testing.TB, ownerURL string, opts ...Option) *Env {
 	if err != nil {
 		t.Fatalf("servertest: server.New: %v", err)
 	}
+	// After the HTTP server stops, before the pool closes: the database is dropped at the end of
+	// the test and no connection may remain.
+	t.Cleanup(func() { _ = handler.Close() })
 	ts := httptest.NewServer(handler)
 	t.Cleanup(ts.Close)
 	t.Cleanup(func() {
