@@ -140,11 +140,7 @@ func New(cfg Config) (*Handler, error) {
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		problem.WriteCode(w, r, api.ProblemCodeNotFound, "No resource at "+r.URL.Path+".")
 	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		// RFC 9110 §15.5.6: a 405 lists the methods the resource does support.
-		w.Header().Set("Allow", allowedMethods(r))
-		problem.WriteCode(w, r, api.ProblemCodeMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+".")
-	})
+	r.MethodNotAllowed(s.methodNotAllowed)
 
 	// Swagger UI is a page for people, not part of the API: it stays outside the contract.
 	docs := v5emb.NewHandlerWithConfig(swgui.Config{
@@ -246,22 +242,40 @@ func brandPoolShare(cfg Config) int {
 // routedMethods are the methods the router serves routes for (HEAD follows GET).
 var routedMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
-// allowedMethods lists the methods r's path is routed for, as an Allow header value.
-func allowedMethods(r *http.Request) string {
-	rctx := chi.RouteContext(r.Context())
-	if rctx == nil || rctx.Routes == nil {
-		return ""
-	}
-	path := r.URL.RawPath
-	if path == "" {
-		path = r.URL.Path
-	}
+// methodNotAllowed answers 405 with Allow, the methods the resource does support (RFC 9110
+// §15.5.6).
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", s.allowedMethods(r))
+	problem.WriteCode(w, r, api.ProblemCodeMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+".")
+}
+
+// allowedMethods lists the methods r's path answers, as an Allow value. The spec decides for its
+// own paths: chi's tree alone would also count the methods of a sibling template
+// (`/products/{productId}` matches `/products/bulk`). Paths outside the spec (Swagger UI's) are
+// asked of the router.
+func (s *Server) allowedMethods(r *http.Request) string {
 	var allow []string
+	add := func(m string) {
+		allow = append(allow, m)
+		if m == http.MethodGet {
+			allow = append(allow, http.MethodHead)
+		}
+	}
 	for _, m := range routedMethods {
-		if rctx.Routes.Match(chi.NewRouteContext(), m, path) {
-			allow = append(allow, m)
-			if m == http.MethodGet {
-				allow = append(allow, http.MethodHead)
+		probe := r.WithContext(r.Context())
+		probe.Method = m
+		if _, _, err := s.spec.router.FindRoute(probe); err == nil {
+			add(m)
+		}
+	}
+	if rctx := chi.RouteContext(r.Context()); len(allow) == 0 && rctx != nil && rctx.Routes != nil {
+		path := r.URL.RawPath
+		if path == "" {
+			path = r.URL.Path
+		}
+		for _, m := range routedMethods {
+			if rctx.Routes.Match(chi.NewRouteContext(), m, path) {
+				add(m)
 			}
 		}
 	}

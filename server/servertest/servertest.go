@@ -284,6 +284,11 @@ func loadSpec() {
 		return
 	}
 	doc.Servers = nil
+	// kin-openapi decodes no HTML; the spec describes /api-docs as text/html, a string.
+	openapi3filter.RegisterBodyDecoder("text/html", func(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+		data, err := io.ReadAll(body)
+		return string(data), err
+	})
 	specRouter, specErr = gorillamux.NewRouter(doc)
 	specOpts = &openapi3filter.Options{
 		IncludeResponseStatus:   true,
