@@ -176,4 +176,10 @@ func TestAPIDocsIsDescribed(t *testing.T) {
 			t.Errorf("GET %s is not the Swagger UI page of /openapi.yaml", path)
 		}
 	}
+	t.Run("a file the page does not have is a problem", func(t *testing.T) {
+		resp, body := send(t, env, http.MethodGet, "/api-docs/no-such-file.js", "")
+		if resp.StatusCode != http.StatusNotFound || resp.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(string(body), `"code":"not_found"`) {
+			t.Errorf("GET /api-docs/no-such-file.js = %d %q %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+	})
 }

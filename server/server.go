@@ -157,7 +157,7 @@ func New(cfg Config) (*Handler, error) {
 		},
 	})
 	r.Method(http.MethodGet, "/api-docs", docs)
-	r.Method(http.MethodGet, "/api-docs/*", docs)
+	r.Method(http.MethodGet, "/api-docs/*", notFoundAsProblem(docs))
 
 	strict := api.NewStrictHandlerWithOptions(s, nil, api.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc:  s.requestErrorHandler,
@@ -241,6 +241,39 @@ func brandPoolShare(cfg Config) int {
 
 // routedMethods are the methods the router serves routes for (HEAD follows GET).
 var routedMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// notFoundAsProblem answers next's 404s (Swagger UI's file server writes them as text/plain) as
+// the problem every other 404 is.
+func notFoundAsProblem(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&notFoundWriter{ResponseWriter: w, r: r}, r)
+	})
+}
+
+type notFoundWriter struct {
+	http.ResponseWriter
+	r        *http.Request
+	replaced bool
+}
+
+func (w *notFoundWriter) WriteHeader(code int) {
+	if code != http.StatusNotFound {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	w.replaced = true
+	h := w.ResponseWriter.Header()
+	h.Del("Content-Length")
+	h.Del("X-Content-Type-Options")
+	problem.WriteCode(w.ResponseWriter, w.r, api.ProblemCodeNotFound, "No resource at "+w.r.URL.Path+".")
+}
+
+func (w *notFoundWriter) Write(b []byte) (int, error) {
+	if w.replaced {
+		return len(b), nil // the file server's own text, replaced by the problem
+	}
+	return w.ResponseWriter.Write(b)
+}
 
 // methodNotAllowed answers 405 with Allow, the methods the resource does support (RFC 9110
 // §15.5.6).
