@@ -262,7 +262,7 @@ func (w *notFoundWriter) WriteHeader(code int) {
 		return
 	}
 	w.replaced = true
-	h := w.ResponseWriter.Header()
+	h := w.Header()
 	h.Del("Content-Length")
 	h.Del("X-Content-Type-Options")
 	problem.WriteCode(w.ResponseWriter, w.r, api.ProblemCodeNotFound, "No resource at "+w.r.URL.Path+".")
