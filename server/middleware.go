@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
 	"github.com/go-chi/chi/v5"
 	"github.com/oklog/ulid/v2"
 
@@ -129,7 +131,12 @@ func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
 // valid request would look like, and a rate limit counts malformed requests too.
 func (s *Server) contract(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		route, pathParams, err := s.spec.router.FindRoute(r)
+		route, pathParams, err := s.spec.router.FindRoute(specRequest(r))
+		if errors.Is(err, routers.ErrMethodNotAllowed) {
+			// chi routed it to a sibling template (`/products/{productId}` for `/products/bulk`).
+			s.methodNotAllowed(w, r)
+			return
+		}
 		if err != nil {
 			// chi routed it, so this is a path or method the spec does not describe.
 			problem.WriteCode(w, r, api.ProblemCodeNotFound, "No resource at "+r.URL.Path+".")

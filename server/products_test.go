@@ -283,11 +283,11 @@ func TestPaginationOverFiltersAndOrders(t *testing.T) {
 		params api.ListProductsParams
 		match  func(w want) bool
 	}{
-		"all":            {api.ListProductsParams{}, func(want) bool { return true }},
-		"status=active":  {api.ListProductsParams{Status: &active}, func(w want) bool { return w.status == api.Active }},
-		"tag=t1":         {api.ListProductsParams{Tag: &tag}, func(w want) bool { return w.tags[0] == "t1" }},
-		"q=50% OFF":      {api.ListProductsParams{Q: &q}, func(w want) bool { return strings.Contains(strings.ToLower(w.name), "50% off") }},
-		"q=p-01 and tag": {api.ListProductsParams{Q: ptr("p-01"), Tag: &tag}, func(w want) bool { return strings.HasPrefix(w.sku, "P-01") && w.tags[0] == "t1" }},
+		"all":             {api.ListProductsParams{}, func(want) bool { return true }},
+		"status=active":   {api.ListProductsParams{Status: &active}, func(w want) bool { return w.status == api.Active }},
+		"tag=t1":          {api.ListProductsParams{Tag: &tag}, func(w want) bool { return w.tags[0] == "t1" }},
+		"q=50% OFF":       {api.ListProductsParams{Q: &q}, func(w want) bool { return strings.Contains(strings.ToLower(w.name), "50% off") }},
+		"q=p-010 and tag": {api.ListProductsParams{Q: ptr("p-010"), Tag: &tag}, func(w want) bool { return strings.HasPrefix(w.sku, "P-010") && w.tags[0] == "t1" }},
 	}
 	for _, sortBy := range []api.ListProductsParamsSort{api.SortNewest, api.SortOldest, api.SortName, api.SortNameDesc} {
 		for name, f := range filters {

@@ -13,7 +13,15 @@ import (
 // inBrand runs fn in one transaction scoped to brandID: row-level security then shows and accepts
 // only that brand's rows, whatever the statements themselves filter (they filter by brand_id
 // too: the policy is the second line of defence, not the first).
+//
+// It first takes one of the brand's slots (brandshare.go), so one brand never holds more than its
+// share of the pool's connections.
 func (s *Server) inBrand(ctx context.Context, brandID uuid.UUID, fn func(q *db.Queries) error) error {
+	release, err := s.brands.acquire(ctx, brandID)
+	if err != nil {
+		return err
+	}
+	defer release()
 	return s.inTx(ctx, func(q *db.Queries) error {
 		if err := q.BrandScopeSet(ctx, brandID.String()); err != nil {
 			return err

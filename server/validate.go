@@ -290,6 +290,13 @@ func parameterMessage(re *openapi3filter.RequestError) string {
 	}
 	var se *openapi3.SchemaError
 	if errors.As(re.Err, &se) {
+		// A regular expression says little to a client: the spec words the rule in
+		// `x-pattern-message`.
+		if se.Schema != nil && se.SchemaField == "pattern" {
+			if msg, ok := se.Schema.Extensions["x-pattern-message"].(string); ok {
+				return msg
+			}
+		}
 		if se.Origin != nil {
 			return se.Origin.Error()
 		}

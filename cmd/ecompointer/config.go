@@ -31,6 +31,8 @@ type config struct {
 	logFormat          string // json | text
 	corsAllowedOrigins []string
 	shutdownTimeout    time.Duration
+	brandPoolShare     int
+	brandPoolWait      time.Duration
 	auth               server.AuthConfig
 	db                 server.DBConfig
 	// generatedSecrets names the secrets made up at start (development only).
@@ -129,6 +131,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		logFormat:          e.oneOf("LOG_FORMAT", "text", "text", "json"),
 		corsAllowedOrigins: e.list("CORS_ALLOWED_ORIGINS"),
 		shutdownTimeout:    e.duration("SHUTDOWN_TIMEOUT", 15*time.Second, 0, 10*time.Minute),
+		// 0: half the pool. -1: no bound (one brand may take every connection).
+		brandPoolShare: e.int("BRAND_POOL_SHARE", 0, -1, 10_000),
+		brandPoolWait:  e.duration("BRAND_POOL_WAIT", server.DefaultBrandShareWait, time.Millisecond, time.Minute),
 	}
 	switch e.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error") {
 	case "debug":

@@ -152,10 +152,13 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 		CORSAllowedOrigins: c.corsAllowedOrigins,
 		Auth:               c.auth,
 		DB:                 c.db,
+		BrandPoolShare:     c.brandPoolShare,
+		BrandPoolWait:      c.brandPoolWait,
 	})
 	if err != nil {
 		return err
 	}
+	defer func() { _ = handler.Close() }()
 	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", c.port))
 	if err != nil {
 		return fmt.Errorf("listen on port %d: %w", c.port, err)

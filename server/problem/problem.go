@@ -60,6 +60,7 @@ var kinds = map[api.ProblemCode]kind{
 	api.ProblemCodeDatabaseUnavailable:    {http.StatusServiceUnavailable, "database-unavailable", "Database unavailable"},
 	api.ProblemCodeDatabaseTimeout:        {http.StatusServiceUnavailable, "database-timeout", "Database timeout"},
 	api.ProblemCodeWriteConflict:          {http.StatusServiceUnavailable, "write-conflict", "Write conflict"},
+	api.ProblemCodeBrandBusy:              {http.StatusServiceUnavailable, "brand-busy", "Brand busy"},
 }
 
 // Status is the HTTP status of a code.
