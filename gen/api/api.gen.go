@@ -29,20 +29,22 @@ import (
 
 // Defines values for AuditEventType.
 const (
-	AuditEventTypeInvitationAccepted AuditEventType = "invitation_accepted"
-	AuditEventTypeInvitationCreated  AuditEventType = "invitation_created"
-	AuditEventTypeInvitationRevoked  AuditEventType = "invitation_revoked"
-	AuditEventTypeLoginFailed        AuditEventType = "login_failed"
-	AuditEventTypeLoginLocked        AuditEventType = "login_locked"
-	AuditEventTypeLoginSucceeded     AuditEventType = "login_succeeded"
-	AuditEventTypeLogout             AuditEventType = "logout"
-	AuditEventTypeLogoutAll          AuditEventType = "logout_all"
-	AuditEventTypeMemberRemoved      AuditEventType = "member_removed"
-	AuditEventTypePasswordChanged    AuditEventType = "password_changed"
-	AuditEventTypeRefreshReuse       AuditEventType = "refresh_reuse"
-	AuditEventTypeRegister           AuditEventType = "register"
-	AuditEventTypeSessionRevoked     AuditEventType = "session_revoked"
-	AuditEventTypeUserUpdated        AuditEventType = "user_updated"
+	AuditEventTypeInvitationAccepted   AuditEventType = "invitation_accepted"
+	AuditEventTypeInvitationCreated    AuditEventType = "invitation_created"
+	AuditEventTypeInvitationRevoked    AuditEventType = "invitation_revoked"
+	AuditEventTypeLoginFailed          AuditEventType = "login_failed"
+	AuditEventTypeLoginLocked          AuditEventType = "login_locked"
+	AuditEventTypeLoginSucceeded       AuditEventType = "login_succeeded"
+	AuditEventTypeLogout               AuditEventType = "logout"
+	AuditEventTypeLogoutAll            AuditEventType = "logout_all"
+	AuditEventTypeMemberRemoved        AuditEventType = "member_removed"
+	AuditEventTypePasswordChangeFailed AuditEventType = "password_change_failed"
+	AuditEventTypePasswordChanged      AuditEventType = "password_changed"
+	AuditEventTypeRefreshForged        AuditEventType = "refresh_forged"
+	AuditEventTypeRefreshReuse         AuditEventType = "refresh_reuse"
+	AuditEventTypeRegister             AuditEventType = "register"
+	AuditEventTypeSessionRevoked       AuditEventType = "session_revoked"
+	AuditEventTypeUserUpdated          AuditEventType = "user_updated"
 )
 
 // Valid indicates whether the value is a known member of the AuditEventType enum.
@@ -66,7 +68,11 @@ func (e AuditEventType) Valid() bool {
 		return true
 	case AuditEventTypeMemberRemoved:
 		return true
+	case AuditEventTypePasswordChangeFailed:
+		return true
 	case AuditEventTypePasswordChanged:
+		return true
+	case AuditEventTypeRefreshForged:
 		return true
 	case AuditEventTypeRefreshReuse:
 		return true
@@ -189,6 +195,7 @@ const (
 	ProblemCodeInvalidToken           ProblemCode = "invalid_token"
 	ProblemCodeInvitationAccepted     ProblemCode = "invitation_accepted"
 	ProblemCodeInviteGone             ProblemCode = "invite_gone"
+	ProblemCodeLastAdmin              ProblemCode = "last_admin"
 	ProblemCodeLastOwner              ProblemCode = "last_owner"
 	ProblemCodeMalformedJson          ProblemCode = "malformed_json"
 	ProblemCodeMethodNotAllowed       ProblemCode = "method_not_allowed"
@@ -235,6 +242,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeInvitationAccepted:
 		return true
 	case ProblemCodeInviteGone:
+		return true
+	case ProblemCodeLastAdmin:
 		return true
 	case ProblemCodeLastOwner:
 		return true
@@ -363,6 +372,11 @@ type Attributes map[string]string
 
 // AuditEvent defines model for AuditEvent.
 type AuditEvent struct {
+	// ActorId The user who acted: the authenticated caller (an ADMIN disabling someone), or the user itself when it proved who it is (register, login, accepting an invitation); null when nobody was authenticated (a failed login, a replayed refresh token). Kept when the actor's sessions are pruned.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5f
+	ActorId *openapi_types.UUID `json:"actorId"`
+
 	// CreatedAt Example: 2026-11-25T10:00:00Z
 	CreatedAt time.Time `json:"createdAt"`
 
@@ -375,7 +389,9 @@ type AuditEvent struct {
 	// SessionId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5d
 	SessionId *openapi_types.UUID `json:"sessionId"`
 
-	// Type Example: login_failed
+	// Type What happened. `password_change_failed`: a wrong current password at `POST /auth/password`. `refresh_forged`: a validly signed refresh token that is not the one issued for its session's generation (only a holder of the signing key makes one); the session is revoked.
+	//
+	// Example: login_failed
 	Type AuditEventType `json:"type"`
 
 	// UserAgent Example: Mozilla/5.0
@@ -393,7 +409,9 @@ type AuditEventList struct {
 	NextCursor *string      `json:"nextCursor"`
 }
 
-// AuditEventType Example: login_failed
+// AuditEventType What happened. `password_change_failed`: a wrong current password at `POST /auth/password`. `refresh_forged`: a validly signed refresh token that is not the one issued for its session's generation (only a holder of the signing key makes one); the session is revoked.
+//
+// Example: login_failed
 type AuditEventType string
 
 // AuthResponse defines model for AuthResponse.
@@ -675,10 +693,12 @@ type Problem struct {
 	// - `invite_gone` (410): the invitation was used, revoked or has expired.
 	// - `precondition_failed` (412): `If-Match` names a version that is no longer current.
 	// - `last_owner` (409): the change would leave a brand without an enabled owner.
+	// - `last_admin` (409): an ADMIN disabling itself, or the last enabled ADMIN.
 	// - `invalid_current_password` (422): the current password is wrong.
 	// - `invalid_role_change` (422): an ADMIN's role cannot be changed through the API.
 	// - `rate_limited` (429): too many requests from this client; see `Retry-After`.
-	// - `account_throttled` (429): too many failed logins for this account; see `Retry-After`.
+	// - `account_throttled` (429): too many failed logins (or wrong current passwords) for this
+	//   email from this client address, or for this email overall; see `Retry-After`.
 	// - `internal_error` (500): an unexpected failure; the log line with the same `requestId`
 	//   has the detail.
 	// - `service_unavailable` (503): a dependency (the database) is down.
@@ -742,10 +762,12 @@ type Problem struct {
 //   - `invite_gone` (410): the invitation was used, revoked or has expired.
 //   - `precondition_failed` (412): `If-Match` names a version that is no longer current.
 //   - `last_owner` (409): the change would leave a brand without an enabled owner.
+//   - `last_admin` (409): an ADMIN disabling itself, or the last enabled ADMIN.
 //   - `invalid_current_password` (422): the current password is wrong.
 //   - `invalid_role_change` (422): an ADMIN's role cannot be changed through the API.
 //   - `rate_limited` (429): too many requests from this client; see `Retry-After`.
-//   - `account_throttled` (429): too many failed logins for this account; see `Retry-After`.
+//   - `account_throttled` (429): too many failed logins (or wrong current passwords) for this
+//     email from this client address, or for this email overall; see `Retry-After`.
 //   - `internal_error` (500): an unexpected failure; the log line with the same `requestId`
 //     has the detail.
 //   - `service_unavailable` (503): a dependency (the database) is down.
@@ -1286,7 +1308,8 @@ type ClientInterface interface {
 	// `role` is one of the brand roles, for a user of a brand (ADMIN is granted only by the
 	// `ecompointer user create` command; changing an ADMIN's role is a 422). Either change revokes
 	// every token of the user. A brand never loses its last enabled `BRAND_OWNER` this way (409,
-	// `last_owner`).
+	// `last_owner`), and an ADMIN can disable neither itself nor the last enabled ADMIN (409,
+	// `last_admin`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1298,7 +1321,8 @@ type ClientInterface interface {
 	// `role` is one of the brand roles, for a user of a brand (ADMIN is granted only by the
 	// `ecompointer user create` command; changing an ADMIN's role is a 422). Either change revokes
 	// every token of the user. A brand never loses its last enabled `BRAND_OWNER` this way (409,
-	// `last_owner`).
+	// `last_owner`), and an ADMIN can disable neither itself nor the last enabled ADMIN (409,
+	// `last_admin`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1310,7 +1334,8 @@ type ClientInterface interface {
 	// Creates the invited account (with the invitation's email and role) in the inviting brand
 	// and opens its first session. An unknown or malformed token is a 401 (`invalid_invite`); a
 	// used, revoked or expired one is a 410 (`invite_gone`); an email that got an account since
-	// the invitation is a 409 (`email_taken`). Rate limited per client IP.
+	// the invitation is a 409 (`email_taken`): only the invitee learns whether the address has an
+	// account. Rate limited per client IP.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1322,7 +1347,8 @@ type ClientInterface interface {
 	// Creates the invited account (with the invitation's email and role) in the inviting brand
 	// and opens its first session. An unknown or malformed token is a 401 (`invalid_invite`); a
 	// used, revoked or expired one is a 410 (`invite_gone`); an email that got an account since
-	// the invitation is a 409 (`email_taken`). Rate limited per client IP.
+	// the invitation is a 409 (`email_taken`): only the invitee learns whether the address has an
+	// account. Rate limited per client IP.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1332,11 +1358,16 @@ type ClientInterface interface {
 	// LoginWithBody Log in with email and password
 	//
 	// Opens a new session. An unknown email and a wrong password get the same 401
-	// (`invalid_credentials`) in about the same time. After `LOGIN_MAX_FAILURES` consecutive
-	// failures the account is throttled: every attempt, even with the right password, is a 429
-	// (`account_throttled`) until `Retry-After` has passed; the delay doubles with each further
-	// failure, up to an hour. A disabled account with the right password is a 403
-	// (`account_disabled`). Rate limited per client IP.
+	// (`invalid_credentials`) in about the same time, and are throttled alike. Failures are
+	// counted per email and client address: after `LOGIN_MAX_FAILURES` (default 5) from one
+	// address, that address is throttled for that email: every attempt from it, even with the
+	// right password, is a 429 (`account_throttled`) until `Retry-After` has passed; the delay
+	// starts at `LOGIN_LOCKOUT` and doubles with each further failure, up to an hour. Other
+	// addresses are not affected, so a stranger cannot lock a user out; only
+	// `LOGIN_ACCOUNT_MAX_FAILURES` (default 100) failures of one email from all addresses
+	// together throttle it everywhere. A success from an address resets its count and the
+	// email's; failures older than 24 hours are forgotten. A disabled account with the right
+	// password is a 403 (`account_disabled`). Rate limited per client IP.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1346,11 +1377,16 @@ type ClientInterface interface {
 	// Login Log in with email and password
 	//
 	// Opens a new session. An unknown email and a wrong password get the same 401
-	// (`invalid_credentials`) in about the same time. After `LOGIN_MAX_FAILURES` consecutive
-	// failures the account is throttled: every attempt, even with the right password, is a 429
-	// (`account_throttled`) until `Retry-After` has passed; the delay doubles with each further
-	// failure, up to an hour. A disabled account with the right password is a 403
-	// (`account_disabled`). Rate limited per client IP.
+	// (`invalid_credentials`) in about the same time, and are throttled alike. Failures are
+	// counted per email and client address: after `LOGIN_MAX_FAILURES` (default 5) from one
+	// address, that address is throttled for that email: every attempt from it, even with the
+	// right password, is a 429 (`account_throttled`) until `Retry-After` has passed; the delay
+	// starts at `LOGIN_LOCKOUT` and doubles with each further failure, up to an hour. Other
+	// addresses are not affected, so a stranger cannot lock a user out; only
+	// `LOGIN_ACCOUNT_MAX_FAILURES` (default 100) failures of one email from all addresses
+	// together throttle it everywhere. A success from an address resets its count and the
+	// email's; failures older than 24 hours are forgotten. A disabled account with the right
+	// password is a 403 (`account_disabled`). Rate limited per client IP.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1374,7 +1410,10 @@ type ClientInterface interface {
 	// ChangePasswordWithBody Change the caller's password
 	//
 	// Needs the current password (a wrong one is a 422, `invalid_current_password`). Every other
-	// session of the caller is revoked; this one stays.
+	// session of the caller is revoked; this one stays. A wrong current password counts as a
+	// failed login of the account from the client's address, under the same throttle as
+	// `POST /auth/login`: once throttled, the answer is a 429 (`account_throttled`) with
+	// `Retry-After`, even for the right password. Rate limited per client IP.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1384,7 +1423,10 @@ type ClientInterface interface {
 	// ChangePassword Change the caller's password
 	//
 	// Needs the current password (a wrong one is a 422, `invalid_current_password`). Every other
-	// session of the caller is revoked; this one stays.
+	// session of the caller is revoked; this one stays. A wrong current password counts as a
+	// failed login of the account from the client's address, under the same throttle as
+	// `POST /auth/login`: once throttled, the answer is a 429 (`account_throttled`) with
+	// `Retry-After`, even for the right password. Rate limited per client IP.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1505,7 +1547,9 @@ type ClientInterface interface {
 	//
 	// Answers the one-time `inviteToken` (valid 72 hours, stored only as a hash): hand it to the
 	// invitee, who joins with POST /auth/accept-invite. A new invitation for an email replaces
-	// the brand's pending one. An email that already has an account is a 409 (`email_taken`).
+	// the brand's pending one. Whether the email already has an account is not checked here
+	// (that would tell any brand owner which addresses have accounts on the platform): the
+	// invitee learns it on accepting (409, `email_taken`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1516,7 +1560,9 @@ type ClientInterface interface {
 	//
 	// Answers the one-time `inviteToken` (valid 72 hours, stored only as a hash): hand it to the
 	// invitee, who joins with POST /auth/accept-invite. A new invitation for an email replaces
-	// the brand's pending one. An email that already has an account is a 409 (`email_taken`).
+	// the brand's pending one. Whether the email already has an account is not checked here
+	// (that would tell any brand owner which addresses have accounts on the platform): the
+	// invitee learns it on accepting (409, `email_taken`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1710,7 +1756,8 @@ func (c *Client) AdminListUsers(ctx context.Context, params *AdminListUsersParam
 // `role` is one of the brand roles, for a user of a brand (ADMIN is granted only by the
 // `ecompointer user create` command; changing an ADMIN's role is a 422). Either change revokes
 // every token of the user. A brand never loses its last enabled `BRAND_OWNER` this way (409,
-// `last_owner`).
+// `last_owner`), and an ADMIN can disable neither itself nor the last enabled ADMIN (409,
+// `last_admin`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1732,7 +1779,8 @@ func (c *Client) AdminUpdateUserWithBody(ctx context.Context, userId UserId, con
 // `role` is one of the brand roles, for a user of a brand (ADMIN is granted only by the
 // `ecompointer user create` command; changing an ADMIN's role is a 422). Either change revokes
 // every token of the user. A brand never loses its last enabled `BRAND_OWNER` this way (409,
-// `last_owner`).
+// `last_owner`), and an ADMIN can disable neither itself nor the last enabled ADMIN (409,
+// `last_admin`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1754,7 +1802,8 @@ func (c *Client) AdminUpdateUser(ctx context.Context, userId UserId, body AdminU
 // Creates the invited account (with the invitation's email and role) in the inviting brand
 // and opens its first session. An unknown or malformed token is a 401 (`invalid_invite`); a
 // used, revoked or expired one is a 410 (`invite_gone`); an email that got an account since
-// the invitation is a 409 (`email_taken`). Rate limited per client IP.
+// the invitation is a 409 (`email_taken`): only the invitee learns whether the address has an
+// account. Rate limited per client IP.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1776,7 +1825,8 @@ func (c *Client) AcceptInviteWithBody(ctx context.Context, contentType string, b
 // Creates the invited account (with the invitation's email and role) in the inviting brand
 // and opens its first session. An unknown or malformed token is a 401 (`invalid_invite`); a
 // used, revoked or expired one is a 410 (`invite_gone`); an email that got an account since
-// the invitation is a 409 (`email_taken`). Rate limited per client IP.
+// the invitation is a 409 (`email_taken`): only the invitee learns whether the address has an
+// account. Rate limited per client IP.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1796,11 +1846,16 @@ func (c *Client) AcceptInvite(ctx context.Context, body AcceptInviteJSONRequestB
 // LoginWithBody Log in with email and password
 //
 // Opens a new session. An unknown email and a wrong password get the same 401
-// (`invalid_credentials`) in about the same time. After `LOGIN_MAX_FAILURES` consecutive
-// failures the account is throttled: every attempt, even with the right password, is a 429
-// (`account_throttled`) until `Retry-After` has passed; the delay doubles with each further
-// failure, up to an hour. A disabled account with the right password is a 403
-// (`account_disabled`). Rate limited per client IP.
+// (`invalid_credentials`) in about the same time, and are throttled alike. Failures are
+// counted per email and client address: after `LOGIN_MAX_FAILURES` (default 5) from one
+// address, that address is throttled for that email: every attempt from it, even with the
+// right password, is a 429 (`account_throttled`) until `Retry-After` has passed; the delay
+// starts at `LOGIN_LOCKOUT` and doubles with each further failure, up to an hour. Other
+// addresses are not affected, so a stranger cannot lock a user out; only
+// `LOGIN_ACCOUNT_MAX_FAILURES` (default 100) failures of one email from all addresses
+// together throttle it everywhere. A success from an address resets its count and the
+// email's; failures older than 24 hours are forgotten. A disabled account with the right
+// password is a 403 (`account_disabled`). Rate limited per client IP.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1820,11 +1875,16 @@ func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.
 // Login Log in with email and password
 //
 // Opens a new session. An unknown email and a wrong password get the same 401
-// (`invalid_credentials`) in about the same time. After `LOGIN_MAX_FAILURES` consecutive
-// failures the account is throttled: every attempt, even with the right password, is a 429
-// (`account_throttled`) until `Retry-After` has passed; the delay doubles with each further
-// failure, up to an hour. A disabled account with the right password is a 403
-// (`account_disabled`). Rate limited per client IP.
+// (`invalid_credentials`) in about the same time, and are throttled alike. Failures are
+// counted per email and client address: after `LOGIN_MAX_FAILURES` (default 5) from one
+// address, that address is throttled for that email: every attempt from it, even with the
+// right password, is a 429 (`account_throttled`) until `Retry-After` has passed; the delay
+// starts at `LOGIN_LOCKOUT` and doubles with each further failure, up to an hour. Other
+// addresses are not affected, so a stranger cannot lock a user out; only
+// `LOGIN_ACCOUNT_MAX_FAILURES` (default 100) failures of one email from all addresses
+// together throttle it everywhere. A success from an address resets its count and the
+// email's; failures older than 24 hours are forgotten. A disabled account with the right
+// password is a 403 (`account_disabled`). Rate limited per client IP.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1878,7 +1938,10 @@ func (c *Client) LogoutAll(ctx context.Context, reqEditors ...RequestEditorFn) (
 // ChangePasswordWithBody Change the caller's password
 //
 // Needs the current password (a wrong one is a 422, `invalid_current_password`). Every other
-// session of the caller is revoked; this one stays.
+// session of the caller is revoked; this one stays. A wrong current password counts as a
+// failed login of the account from the client's address, under the same throttle as
+// `POST /auth/login`: once throttled, the answer is a 429 (`account_throttled`) with
+// `Retry-After`, even for the right password. Rate limited per client IP.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1898,7 +1961,10 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string,
 // ChangePassword Change the caller's password
 //
 // Needs the current password (a wrong one is a 422, `invalid_current_password`). Every other
-// session of the caller is revoked; this one stays.
+// session of the caller is revoked; this one stays. A wrong current password counts as a
+// failed login of the account from the client's address, under the same throttle as
+// `POST /auth/login`: once throttled, the answer is a 429 (`account_throttled`) with
+// `Retry-After`, even for the right password. Rate limited per client IP.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2149,7 +2215,9 @@ func (c *Client) ListInvitations(ctx context.Context, brandId BrandId, params *L
 //
 // Answers the one-time `inviteToken` (valid 72 hours, stored only as a hash): hand it to the
 // invitee, who joins with POST /auth/accept-invite. A new invitation for an email replaces
-// the brand's pending one. An email that already has an account is a 409 (`email_taken`).
+// the brand's pending one. Whether the email already has an account is not checked here
+// (that would tell any brand owner which addresses have accounts on the platform): the
+// invitee learns it on accepting (409, `email_taken`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -2170,7 +2238,9 @@ func (c *Client) CreateInvitationWithBody(ctx context.Context, brandId BrandId, 
 //
 // Answers the one-time `inviteToken` (valid 72 hours, stored only as a hash): hand it to the
 // invitee, who joins with POST /auth/accept-invite. A new invitation for an email replaces
-// the brand's pending one. An email that already has an account is a 409 (`email_taken`).
+// the brand's pending one. Whether the email already has an account is not checked here
+// (that would tell any brand owner which addresses have accounts on the platform): the
+// invitee learns it on accepting (409, `email_taken`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4169,7 +4239,8 @@ type ClientWithResponsesInterface interface {
 	// `role` is one of the brand roles, for a user of a brand (ADMIN is granted only by the
 	// `ecompointer user create` command; changing an ADMIN's role is a 422). Either change revokes
 	// every token of the user. A brand never loses its last enabled `BRAND_OWNER` this way (409,
-	// `last_owner`).
+	// `last_owner`), and an ADMIN can disable neither itself nor the last enabled ADMIN (409,
+	// `last_admin`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4181,7 +4252,8 @@ type ClientWithResponsesInterface interface {
 	// `role` is one of the brand roles, for a user of a brand (ADMIN is granted only by the
 	// `ecompointer user create` command; changing an ADMIN's role is a 422). Either change revokes
 	// every token of the user. A brand never loses its last enabled `BRAND_OWNER` this way (409,
-	// `last_owner`).
+	// `last_owner`), and an ADMIN can disable neither itself nor the last enabled ADMIN (409,
+	// `last_admin`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4193,7 +4265,8 @@ type ClientWithResponsesInterface interface {
 	// Creates the invited account (with the invitation's email and role) in the inviting brand
 	// and opens its first session. An unknown or malformed token is a 401 (`invalid_invite`); a
 	// used, revoked or expired one is a 410 (`invite_gone`); an email that got an account since
-	// the invitation is a 409 (`email_taken`). Rate limited per client IP.
+	// the invitation is a 409 (`email_taken`): only the invitee learns whether the address has an
+	// account. Rate limited per client IP.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4205,7 +4278,8 @@ type ClientWithResponsesInterface interface {
 	// Creates the invited account (with the invitation's email and role) in the inviting brand
 	// and opens its first session. An unknown or malformed token is a 401 (`invalid_invite`); a
 	// used, revoked or expired one is a 410 (`invite_gone`); an email that got an account since
-	// the invitation is a 409 (`email_taken`). Rate limited per client IP.
+	// the invitation is a 409 (`email_taken`): only the invitee learns whether the address has an
+	// account. Rate limited per client IP.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4215,11 +4289,16 @@ type ClientWithResponsesInterface interface {
 	// LoginWithBodyWithResponse Log in with email and password
 	//
 	// Opens a new session. An unknown email and a wrong password get the same 401
-	// (`invalid_credentials`) in about the same time. After `LOGIN_MAX_FAILURES` consecutive
-	// failures the account is throttled: every attempt, even with the right password, is a 429
-	// (`account_throttled`) until `Retry-After` has passed; the delay doubles with each further
-	// failure, up to an hour. A disabled account with the right password is a 403
-	// (`account_disabled`). Rate limited per client IP.
+	// (`invalid_credentials`) in about the same time, and are throttled alike. Failures are
+	// counted per email and client address: after `LOGIN_MAX_FAILURES` (default 5) from one
+	// address, that address is throttled for that email: every attempt from it, even with the
+	// right password, is a 429 (`account_throttled`) until `Retry-After` has passed; the delay
+	// starts at `LOGIN_LOCKOUT` and doubles with each further failure, up to an hour. Other
+	// addresses are not affected, so a stranger cannot lock a user out; only
+	// `LOGIN_ACCOUNT_MAX_FAILURES` (default 100) failures of one email from all addresses
+	// together throttle it everywhere. A success from an address resets its count and the
+	// email's; failures older than 24 hours are forgotten. A disabled account with the right
+	// password is a 403 (`account_disabled`). Rate limited per client IP.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4229,11 +4308,16 @@ type ClientWithResponsesInterface interface {
 	// LoginWithResponse Log in with email and password
 	//
 	// Opens a new session. An unknown email and a wrong password get the same 401
-	// (`invalid_credentials`) in about the same time. After `LOGIN_MAX_FAILURES` consecutive
-	// failures the account is throttled: every attempt, even with the right password, is a 429
-	// (`account_throttled`) until `Retry-After` has passed; the delay doubles with each further
-	// failure, up to an hour. A disabled account with the right password is a 403
-	// (`account_disabled`). Rate limited per client IP.
+	// (`invalid_credentials`) in about the same time, and are throttled alike. Failures are
+	// counted per email and client address: after `LOGIN_MAX_FAILURES` (default 5) from one
+	// address, that address is throttled for that email: every attempt from it, even with the
+	// right password, is a 429 (`account_throttled`) until `Retry-After` has passed; the delay
+	// starts at `LOGIN_LOCKOUT` and doubles with each further failure, up to an hour. Other
+	// addresses are not affected, so a stranger cannot lock a user out; only
+	// `LOGIN_ACCOUNT_MAX_FAILURES` (default 100) failures of one email from all addresses
+	// together throttle it everywhere. A success from an address resets its count and the
+	// email's; failures older than 24 hours are forgotten. A disabled account with the right
+	// password is a 403 (`account_disabled`). Rate limited per client IP.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4261,7 +4345,10 @@ type ClientWithResponsesInterface interface {
 	// ChangePasswordWithBodyWithResponse Change the caller's password
 	//
 	// Needs the current password (a wrong one is a 422, `invalid_current_password`). Every other
-	// session of the caller is revoked; this one stays.
+	// session of the caller is revoked; this one stays. A wrong current password counts as a
+	// failed login of the account from the client's address, under the same throttle as
+	// `POST /auth/login`: once throttled, the answer is a 429 (`account_throttled`) with
+	// `Retry-After`, even for the right password. Rate limited per client IP.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4271,7 +4358,10 @@ type ClientWithResponsesInterface interface {
 	// ChangePasswordWithResponse Change the caller's password
 	//
 	// Needs the current password (a wrong one is a 422, `invalid_current_password`). Every other
-	// session of the caller is revoked; this one stays.
+	// session of the caller is revoked; this one stays. A wrong current password counts as a
+	// failed login of the account from the client's address, under the same throttle as
+	// `POST /auth/login`: once throttled, the answer is a 429 (`account_throttled`) with
+	// `Retry-After`, even for the right password. Rate limited per client IP.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4404,7 +4494,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Answers the one-time `inviteToken` (valid 72 hours, stored only as a hash): hand it to the
 	// invitee, who joins with POST /auth/accept-invite. A new invitation for an email replaces
-	// the brand's pending one. An email that already has an account is a 409 (`email_taken`).
+	// the brand's pending one. Whether the email already has an account is not checked here
+	// (that would tell any brand owner which addresses have accounts on the platform): the
+	// invitee learns it on accepting (409, `email_taken`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4415,7 +4507,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Answers the one-time `inviteToken` (valid 72 hours, stored only as a hash): hand it to the
 	// invitee, who joins with POST /auth/accept-invite. A new invitation for an email replaces
-	// the brand's pending one. An email that already has an account is a 409 (`email_taken`).
+	// the brand's pending one. Whether the email already has an account is not checked here
+	// (that would tell any brand owner which addresses have accounts on the platform): the
+	// invitee learns it on accepting (409, `email_taken`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4960,6 +5054,12 @@ func (r AdminUpdateUserResponse) ContentType() string {
 	return ""
 }
 
+// AcceptInviteResponse201Headers the declared response headers of an HTTP 201 response for AcceptInvite
+type AcceptInviteResponse201Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
 // AcceptInviteResponse400Headers the declared response headers of an HTTP 400 response for AcceptInvite
 type AcceptInviteResponse400Headers struct {
 	XRequestId *string
@@ -5023,6 +5123,8 @@ type AcceptInviteResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *AcceptInviteResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *AcceptInviteResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -5115,6 +5217,12 @@ func (r AcceptInviteResponse) ContentType() string {
 	return ""
 }
 
+// LoginResponse200Headers the declared response headers of an HTTP 200 response for Login
+type LoginResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
 // LoginResponse400Headers the declared response headers of an HTTP 400 response for Login
 type LoginResponse400Headers struct {
 	XRequestId *string
@@ -5171,6 +5279,8 @@ type LoginResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *LoginResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *LoginResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -5408,6 +5518,12 @@ type ChangePasswordResponse422Headers struct {
 	XRequestId *string
 }
 
+// ChangePasswordResponse429Headers the declared response headers of an HTTP 429 response for ChangePassword
+type ChangePasswordResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 // ChangePasswordResponse500Headers the declared response headers of an HTTP 500 response for ChangePassword
 type ChangePasswordResponse500Headers struct {
 	XRequestId *string
@@ -5426,6 +5542,8 @@ type ChangePasswordResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -5438,6 +5556,8 @@ type ChangePasswordResponse struct {
 	Headers415 *ChangePasswordResponse415Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *ChangePasswordResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ChangePasswordResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ChangePasswordResponse500Headers
 }
@@ -5465,6 +5585,11 @@ func (r ChangePasswordResponse) GetApplicationproblemJSON415() *UnsupportedMedia
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r ChangePasswordResponse) GetApplicationproblemJSON422() *Unprocessable {
 	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ChangePasswordResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -5571,6 +5696,12 @@ func (r GetProfileResponse) ContentType() string {
 	return ""
 }
 
+// RefreshResponse200Headers the declared response headers of an HTTP 200 response for Refresh
+type RefreshResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
 // RefreshResponse400Headers the declared response headers of an HTTP 400 response for Refresh
 type RefreshResponse400Headers struct {
 	XRequestId *string
@@ -5620,6 +5751,8 @@ type RefreshResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RefreshResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *RefreshResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -5698,6 +5831,12 @@ func (r RefreshResponse) ContentType() string {
 	return ""
 }
 
+// RegisterResponse201Headers the declared response headers of an HTTP 201 response for Register
+type RegisterResponse201Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
 // RegisterResponse400Headers the declared response headers of an HTTP 400 response for Register
 type RegisterResponse400Headers struct {
 	XRequestId *string
@@ -5746,6 +5885,8 @@ type RegisterResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *RegisterResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *RegisterResponse400Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -6473,11 +6614,6 @@ type CreateInvitationResponse404Headers struct {
 	XRequestId *string
 }
 
-// CreateInvitationResponse409Headers the declared response headers of an HTTP 409 response for CreateInvitation
-type CreateInvitationResponse409Headers struct {
-	XRequestId *string
-}
-
 // CreateInvitationResponse413Headers the declared response headers of an HTTP 413 response for CreateInvitation
 type CreateInvitationResponse413Headers struct {
 	XRequestId *string
@@ -6506,8 +6642,6 @@ type CreateInvitationResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
-	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -6524,8 +6658,6 @@ type CreateInvitationResponse struct {
 	Headers403 *CreateInvitationResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CreateInvitationResponse404Headers
-	// Headers409 the parsed response headers for an HTTP 409 response
-	Headers409 *CreateInvitationResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *CreateInvitationResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
@@ -6557,11 +6689,6 @@ func (r CreateInvitationResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r CreateInvitationResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
-}
-
-// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateInvitationResponse) GetApplicationproblemJSON409() *Conflict {
-	return r.ApplicationproblemJSON409
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -8275,7 +8402,8 @@ func (c *ClientWithResponses) AdminListUsersWithResponse(ctx context.Context, pa
 // `role` is one of the brand roles, for a user of a brand (ADMIN is granted only by the
 // `ecompointer user create` command; changing an ADMIN's role is a 422). Either change revokes
 // every token of the user. A brand never loses its last enabled `BRAND_OWNER` this way (409,
-// `last_owner`).
+// `last_owner`), and an ADMIN can disable neither itself nor the last enabled ADMIN (409,
+// `last_admin`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8293,7 +8421,8 @@ func (c *ClientWithResponses) AdminUpdateUserWithBodyWithResponse(ctx context.Co
 // `role` is one of the brand roles, for a user of a brand (ADMIN is granted only by the
 // `ecompointer user create` command; changing an ADMIN's role is a 422). Either change revokes
 // every token of the user. A brand never loses its last enabled `BRAND_OWNER` this way (409,
-// `last_owner`).
+// `last_owner`), and an ADMIN can disable neither itself nor the last enabled ADMIN (409,
+// `last_admin`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8311,7 +8440,8 @@ func (c *ClientWithResponses) AdminUpdateUserWithResponse(ctx context.Context, u
 // Creates the invited account (with the invitation's email and role) in the inviting brand
 // and opens its first session. An unknown or malformed token is a 401 (`invalid_invite`); a
 // used, revoked or expired one is a 410 (`invite_gone`); an email that got an account since
-// the invitation is a 409 (`email_taken`). Rate limited per client IP.
+// the invitation is a 409 (`email_taken`): only the invitee learns whether the address has an
+// account. Rate limited per client IP.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8329,7 +8459,8 @@ func (c *ClientWithResponses) AcceptInviteWithBodyWithResponse(ctx context.Conte
 // Creates the invited account (with the invitation's email and role) in the inviting brand
 // and opens its first session. An unknown or malformed token is a 401 (`invalid_invite`); a
 // used, revoked or expired one is a 410 (`invite_gone`); an email that got an account since
-// the invitation is a 409 (`email_taken`). Rate limited per client IP.
+// the invitation is a 409 (`email_taken`): only the invitee learns whether the address has an
+// account. Rate limited per client IP.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8345,11 +8476,16 @@ func (c *ClientWithResponses) AcceptInviteWithResponse(ctx context.Context, body
 // LoginWithBodyWithResponse Log in with email and password
 //
 // Opens a new session. An unknown email and a wrong password get the same 401
-// (`invalid_credentials`) in about the same time. After `LOGIN_MAX_FAILURES` consecutive
-// failures the account is throttled: every attempt, even with the right password, is a 429
-// (`account_throttled`) until `Retry-After` has passed; the delay doubles with each further
-// failure, up to an hour. A disabled account with the right password is a 403
-// (`account_disabled`). Rate limited per client IP.
+// (`invalid_credentials`) in about the same time, and are throttled alike. Failures are
+// counted per email and client address: after `LOGIN_MAX_FAILURES` (default 5) from one
+// address, that address is throttled for that email: every attempt from it, even with the
+// right password, is a 429 (`account_throttled`) until `Retry-After` has passed; the delay
+// starts at `LOGIN_LOCKOUT` and doubles with each further failure, up to an hour. Other
+// addresses are not affected, so a stranger cannot lock a user out; only
+// `LOGIN_ACCOUNT_MAX_FAILURES` (default 100) failures of one email from all addresses
+// together throttle it everywhere. A success from an address resets its count and the
+// email's; failures older than 24 hours are forgotten. A disabled account with the right
+// password is a 403 (`account_disabled`). Rate limited per client IP.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8365,11 +8501,16 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, con
 // LoginWithResponse Log in with email and password
 //
 // Opens a new session. An unknown email and a wrong password get the same 401
-// (`invalid_credentials`) in about the same time. After `LOGIN_MAX_FAILURES` consecutive
-// failures the account is throttled: every attempt, even with the right password, is a 429
-// (`account_throttled`) until `Retry-After` has passed; the delay doubles with each further
-// failure, up to an hour. A disabled account with the right password is a 403
-// (`account_disabled`). Rate limited per client IP.
+// (`invalid_credentials`) in about the same time, and are throttled alike. Failures are
+// counted per email and client address: after `LOGIN_MAX_FAILURES` (default 5) from one
+// address, that address is throttled for that email: every attempt from it, even with the
+// right password, is a 429 (`account_throttled`) until `Retry-After` has passed; the delay
+// starts at `LOGIN_LOCKOUT` and doubles with each further failure, up to an hour. Other
+// addresses are not affected, so a stranger cannot lock a user out; only
+// `LOGIN_ACCOUNT_MAX_FAILURES` (default 100) failures of one email from all addresses
+// together throttle it everywhere. A success from an address resets its count and the
+// email's; failures older than 24 hours are forgotten. A disabled account with the right
+// password is a 403 (`account_disabled`). Rate limited per client IP.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8415,7 +8556,10 @@ func (c *ClientWithResponses) LogoutAllWithResponse(ctx context.Context, reqEdit
 // ChangePasswordWithBodyWithResponse Change the caller's password
 //
 // Needs the current password (a wrong one is a 422, `invalid_current_password`). Every other
-// session of the caller is revoked; this one stays.
+// session of the caller is revoked; this one stays. A wrong current password counts as a
+// failed login of the account from the client's address, under the same throttle as
+// `POST /auth/login`: once throttled, the answer is a 429 (`account_throttled`) with
+// `Retry-After`, even for the right password. Rate limited per client IP.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8431,7 +8575,10 @@ func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Con
 // ChangePasswordWithResponse Change the caller's password
 //
 // Needs the current password (a wrong one is a 422, `invalid_current_password`). Every other
-// session of the caller is revoked; this one stays.
+// session of the caller is revoked; this one stays. A wrong current password counts as a
+// failed login of the account from the client's address, under the same throttle as
+// `POST /auth/login`: once throttled, the answer is a 429 (`account_throttled`) with
+// `Retry-After`, even for the right password. Rate limited per client IP.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8642,7 +8789,9 @@ func (c *ClientWithResponses) ListInvitationsWithResponse(ctx context.Context, b
 //
 // Answers the one-time `inviteToken` (valid 72 hours, stored only as a hash): hand it to the
 // invitee, who joins with POST /auth/accept-invite. A new invitation for an email replaces
-// the brand's pending one. An email that already has an account is a 409 (`email_taken`).
+// the brand's pending one. Whether the email already has an account is not checked here
+// (that would tell any brand owner which addresses have accounts on the platform): the
+// invitee learns it on accepting (409, `email_taken`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8659,7 +8808,9 @@ func (c *ClientWithResponses) CreateInvitationWithBodyWithResponse(ctx context.C
 //
 // Answers the one-time `inviteToken` (valid 72 hours, stored only as a hash): hand it to the
 // invitee, who joins with POST /auth/accept-invite. A new invitation for an email replaces
-// the brand's pending one. An email that already has an account is a 409 (`email_taken`).
+// the brand's pending one. Whether the email already has an account is not checked here
+// (that would tell any brand owner which addresses have accounts on the platform): the
+// invitee learns it on accepting (409, `email_taken`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9436,6 +9587,23 @@ func ParseAcceptInviteResponse(rsp *http.Response) (*AcceptInviteResponse, error
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers AcceptInviteResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 400:
 		var headers AcceptInviteResponse400Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -9608,6 +9776,23 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers LoginResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
 		var headers LoginResponse400Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -9881,6 +10066,13 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 		}
 		response.ApplicationproblemJSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9948,6 +10140,23 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ChangePasswordResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers ChangePasswordResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -10099,6 +10308,23 @@ func ParseRefreshResponse(rsp *http.Response) (*RefreshResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers RefreshResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
 		var headers RefreshResponse400Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -10244,6 +10470,23 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers RegisterResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 400:
 		var headers RegisterResponse400Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -11039,13 +11282,6 @@ func ParseCreateInvitationResponse(rsp *http.Response) (*CreateInvitationRespons
 		}
 		response.ApplicationproblemJSON404 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON409 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -11127,16 +11363,6 @@ func ParseCreateInvitationResponse(rsp *http.Response) (*CreateInvitationRespons
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
-	case rsp.StatusCode == 409:
-		var headers CreateInvitationResponse409Headers
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = &value
-		}
-		response.Headers409 = &headers
 	case rsp.StatusCode == 413:
 		var headers CreateInvitationResponse413Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -14545,7 +14771,15 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	return r
 }
 
-type AuthenticatedJSONResponse AuthResponse
+type AuthenticatedResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+type AuthenticatedJSONResponse struct {
+	Body AuthResponse
+
+	Headers AuthenticatedResponseHeaders
+}
 
 type BadRequestResponseHeaders struct {
 	XRequestId *string
@@ -15079,10 +15313,12 @@ type AcceptInvite201JSONResponse struct{ AuthenticatedJSONResponse }
 func (response AcceptInvite201JSONResponse) VisitAcceptInviteResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
 	return err
@@ -15259,10 +15495,12 @@ type Login200JSONResponse struct{ AuthenticatedJSONResponse }
 func (response Login200JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -15633,6 +15871,28 @@ func (response ChangePassword422ApplicationProblemPlusJSONResponse) VisitChangeP
 	return err
 }
 
+type ChangePassword429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ChangePassword429ApplicationProblemPlusJSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ChangePassword500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -15727,10 +15987,12 @@ type Refresh200JSONResponse struct{ AuthenticatedJSONResponse }
 func (response Refresh200JSONResponse) VisitRefreshResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -15869,10 +16131,12 @@ type Register201JSONResponse struct{ AuthenticatedJSONResponse }
 func (response Register201JSONResponse) VisitRegisterResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
 	return err
@@ -16763,25 +17027,6 @@ func (response CreateInvitation404ApplicationProblemPlusJSONResponse) VisitCreat
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateInvitation409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
-}
-
-func (response CreateInvitation409ApplicationProblemPlusJSONResponse) VisitCreateInvitationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.XRequestId != nil {
-		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
-	}
-	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -19686,193 +19931,206 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H2Lbtu4tuivEL4HaHKO7Nh5tI2DA9y0TTvptGl2Hug80hvTEm1zIpMekkrqKfI9+z/2l11wkZRIWX4m",
-	"ns5Mu7GBaSyJj8XF9X58qcV8OOKMMCVr7S+1AcEJEfDPowvc1/9NiIwFHSnKWa1duxgQJIjkmYjJE4lu",
-	"iZCUswj1uECd4179PVbxoIM2MJJKcNZHtzilCVZcROjs9Uu032o10X/+/bzxvLGz2ahFNRkPyBDrichn",
-	"PBylpNauXdV2rmq1qKbGI/2nVIKyfu3+Pqq94zE2K6la2OXZO8R7SA0IigXBiiT5WqdNtdUVmCVyq9na",
-	"38Gt7nb9WbyT1J+R3V79Od7v1ptxK9kmO71dvBdvjQRPslgt8vbTZuX6z4gS4/phTxExuYWPA54SJEnM",
-	"WSKR4ugOU4W6pMcFQUqMKesj3MeUoQ0PlK1mY3s6LHeaUW1IGR1mw1q7mS+JMkX6RMCafqqfkd8zIlX9",
-	"OJl24PD8iUQ0aRvwppQw/UPH/7qD7gaEIaqQJEwhbA4fcUYihBEjd+jy3fErxNWAiDsqSQOdCt5NyVCi",
-	"GAsxhqElHhL9YUYQZahj5z5OOhFKeR+llBENHD7tRJutt6/2fnm5+6/W+d5Pz9/8a/fnnbfPTrZfPP2x",
-	"4kTuo9oICzwkymL9C40O0+AAuHKAMIMdmD8BKAgzeUeERLvNXZSxlEhpwITTlAhEJcIMHb56f3yiV031",
-	"eCOsBrWoxvBQL6hrp41qer9UkKTWViIj/hZ7XAyxqrVrWUaTSux6mQnJRfXaO4x8VuaFjrskI0FuKc8k",
-	"GuE+aaAPI/x7RhBmCVJ4OCKiTm5pQphqI4xi+BSpAVboDkvEuEJUyowkqKsPjkokibglAkgB/J1SqWDv",
-	"aLfZzDf+e0bEuNi5GTc4yyH+/I6wvhrU2nutbcBf93eratvHPaA6U/at6Vi+Y0uvzOEMMOsTvcAhwUzB",
-	"uoOLtdNoNVqbB0jTMpwSjcfFQbe2AVBmEADHgLJ+A3X+u4OGejlEH/rYzZhv31DYYv+OZs4hhR5MtpvN",
-	"SiiwW6qAOBr0rcAy6r/yMFR7R4dUTUL8FPcJkvQPMu24U/jOnyshPZylSu8LtmlIVavpE65WJeE6NeR4",
-	"6nZH+fOH7fWcSDkLrDJ//rB5LiURUyfJzMOHzHCvP5YjziQBWneYqQFhisaaU+ofYs4UYXCseDRKqeG1",
-	"W79Jw3CLmf5LkF6tXfs/W4X0sGWeyi096pmdxkwaosghsvDSN4+PCDtAAyIIwoIgqjRpvyFMNmr3Ue0F",
-	"TixzmbG6kWEh/+NWmd8d/UWiAWBFEMrZdQ/TlGjYJERhmtbaNTLENG2jYSY1q815FvyMcJIIImUtqhEh",
-	"uOYQv36p9ShJE/elvppEStzXE80e5P6TvhJSYRaD5IEzNdgSpE+lAoKQc7p5TEwqrDJZa+8CIaAKCIUF",
-	"FCo2i/LNWkQYKDWS7a0tAqemb5JoJOTWQVBuFd/WYb/6DBY7dMvHq87bEyBQVxB8Y1ijHJG4jYY41VhL",
-	"EvT2/MMJ2ujkP1zr8+xsasHBTIJuKU/NxrjQ/DRjN4zfMQTngTY6E8fcidAdVQOg24QpMUYjzZ7gdS1a",
-	"mDPtgOjkCb5leahq3/b1reBd2PxLznopjR+GsYA41wrfEObj6iFDOI55xpTZGHBZg2TkM5VKGqr7qCi2",
-	"X6BYvrXFMSp2nzwGJh2ijFEtoVjpUCKAUIRA4MgZuptTOiAFGoveGXnUE3/NRZcmCWEPOvJePop34BcD",
-	"QyOFwXtGSGJuj+YGso2TIWUaqYdUFkKGd/z6+Ra8u9rh7xSH/9pb36KnX+zpUY7fZ1cR6mYKhFCcpvyO",
-	"JFpfSjhciUc93TeckQcdLAhd5LqvxykfbSGQgUyNU0FwMtanm1ReZRzHZKTqZsiVjrTlsYw3ZkmLnibs",
-	"4PE4grmRhnBpJSIDXUFvHWWjCAlyy29Iou82+TzSAs+jHuux3h/D6RHwuYedrxnp2rDMkFxnjHwekVhv",
-	"EB4jHseZECQ5QL9nXBFLnQx3pInRnwUZcaG0tk9VGQ0AQf5Y5ej3fGnBbd/pbG7ti+KC2/QjygkhtDQH",
-	"zwRpINC7eTJGEo8l4iwdo6sc5mbdV7UDI1LAXp7I3E5QMAAwKnhwHmCnoGfycbnBCVevecaSB+EU4+q6",
-	"B6N46HTCkczigROfKwmEfbaQPStZjSfsFlh0wrXWbJa5KOYwrurmm8dAGgcTR05AFtDynmd9GeIxMApJ",
-	"CNpgRKO74mmC8AgL9bjC3ykepxwnF5y/w6L/ML4xMmNdK86vUxgt4B6eUK1vh5YTYGcDgkDHRryHWs3d",
-	"53vPnqLuWJE1yIatnUn1AxajOEduyYvihd1uXXFeN98+FquZgE8uUGlSAbDaaKH39IVvuSuELkN3nMny",
-	"kfFFgLGX6oleG23tQSjjDVeh6l6AyQ9sIlZWTpCkLC7MYjsHiBqTncp/2y0jzjot5isg4XaBhD44l9d+",
-	"fejV7dePgYOeW4ThIZEIe2ZIDOBmHKWc9YlAIB0w1Uaa0evDAIP/oyLdORG3NCaXDN9imuJu+jA6Jc1w",
-	"15k3XgnpEqxwF0titqr03uKBfvExpRuPGNkdonBJi+KB3VDd//px1NeEjAhLCIuBHiX8jh0gQZQYI9xT",
-	"ljj16S1hKCEpHpdOveQ7mnXo/qsVHp7l8OWC8/eYje3P8kHIYs0X12oguFJl+sQ5GmI2tldXi3GUyQME",
-	"AAK/V4r1aVUxMnh3JQKy7Vk48hUIt9nF0UZgRerATh6JbuSLwUqR4UhJ1BN8aIw+xv8G0k7ubrGwDVGq",
-	"46FCx/kW/yKIdcn00XFB/3gg3wOT8bVVE8vER+vM0pqVfVVyAoVGgvdouppa3WwVSBRsa3H8yfzPHkk2",
-	"NmboWJCEMEVxKtsIIzAWsb7GncL82iVYgGAMBjWMuljLBn2GVSbAe3sH3nwDRb2lyHj/BBhjs4QSpqVv",
-	"nIO4GMpp8lY30T8lVGqymhQ4y0WkhQ64xpGdzFt3CWM/fvxY981B1a4/XLwBgpwGGUGKo0wS4+l7+myv",
-	"if7z7+mRCC8MWEDN/F+tdwJEr2FvV7XIPLj2pv7fq6lINyWk4aF3aCS4nuvBfNztzUog1yMs5R0XE/fJ",
-	"PkfuuWZlcF7Vl6oYZQXSvO3fKm+jjj4vdb18QD3G/fpI0rRuro+xRtLcwYFRN5OUaRQQWfq4BoZLJrPR",
-	"iAtFkvckofgCAPCAg8+KAa+HesRrgOksbTN3dJW8hGvQMfd8FMgXimChyC50cRzIB6jDAHX48rEVTS3i",
-	"dsqg6TwiEuQLNm5cMAqD+5947lKcGFUGp6dCa7OKEllr93AqSeRjgTEmX2hKpYXUXz4MJLvb793Ufxze",
-	"3SXvftv/8afDNxf8Z/n7zk97p3T0e7o7eLHHWrfP3wyag3e/bP+refPs52Fr9HHn9qfCX/1G4JigH/ho",
-	"BCef04F2DSO9ReoCY1CPgr0G6GFUG3mLLS3OJ8wPX+dSUSZuW/4SSjv0xnPBC7PGKwAyG+dOyN2pe9V4",
-	"8J37/9cAOnaF3sCf8ll59zdifHCHSgnazZSBbjWKfJkXbFLG/deCECCEyLyhBVY7C9qIeap5u6R/kAg1",
-	"Go3NA83nh1wqtAdBQQFBSrmotWvdFMc3mgrQP/S87/SUQ/zZX+Res2p3WULV0a2jgrMuQIhmNlrwUIUn",
-	"vN3cflpvterbexetZrup//9LLSriLBIt8is6JLUKGNGkHJc2115C/MGrgziiGh2VF7nTaDZarZ3GM40E",
-	"WWpVehMdMvG59INZllpdUrG6udMpy51mR4y4Y7uw5DiTRBz27TkWi3zP/6Bpirf2Gs1F5s7yeJpJWq2f",
-	"oZizmAhGkgOkBwNVCgfaJ+I9P9QAfO0B0i4CuO7ygCtf9BwToiIQyA87oqOaD7XIw+hPMy/KOyqXvSxU",
-	"kWH4j8UOt0CHGhYCj4Gq5kGJepwlgQLTB2PM3quTlAjLhnoATzCBw76WWRwTkoDaZn7JjYjmz5THN8TI",
-	"sj1B5OBakEwS85hnKv/HNU7T4oSurQbkEedra3+1p3adjRIIwopqQzLsEnEtyJDfwg+Fj/jaHmr4o/EJ",
-	"l391U37ycbW0p4kLE4RuLYcURuHJGXV44c4JSxCWqHNoNVxYYxtZ7eoqazZ3Ym8E+IF0wotGxm8H3Tcx",
-	"/UDfHl/+cdw6ocfymJ3txS+Pnx4PXzd/3B7tJC/f7jfI+O0o3nmvX0x/3t5X8Zv9UZedpTF9u9+It1NW",
-	"tXWjo8njytWbgOyMKZqCja5Cu5PBYvfnRS/mGDQLYoojJ0HDu0iTK+PqNGGoEDVNiYS4OUBeKblYAmzs",
-	"bfoLe5vG232BWdo8Zs3VoAeQKF8vc7ohBtrfphDrebTkUtrIT58MwIdRgIAl6Prr80+6ilpA/PdfQHow",
-	"WnY8ngeSl+691SSOeBGJY1L0PWQ4HSsa4xQdsb5WdKu+k2lWkUFyCTFcEUqIoLckcUZNAs4RLRsCOK2D",
-	"u5gS51PWyfQpLR191KOwzppgxJb3MWXq6W5tbrTyBD+38jpAyTvwYkKfi/tbm4q3a2fm5nZ8HT4Oc5/x",
-	"NKQxZ4cnr64/fDw5OqtFtfeHJ4dv4F/nF4evX4ekp3g4ccIvsvTmWJHhGZEQib7K7a8QM0VGTECPxm69",
-	"yzwrCTs/bIRgzDxvxh4y4owE6B/Asct5SjBb7cqDm3W+ksES8jkYek4eUVSTN9k89Dm/ySp0WD2T+Twy",
-	"F8NBtBILsvTmciSJUDb6X65i8jC4/usXZ6x4RXs9oq8fsfQMnfAG2tYCm6AxORzyTOsirf39fbvR2uFR",
-	"vfV8d7v+4t2PtfsoH2mCMpbH2N8H4cAfZKf+8YcLz+hVSwTuqdr9p/uH3daXAEcLJwcmo0ofm+9bTSuo",
-	"uL/LN7vyqs4+l5Uu0ZJkKLyv9yuv+iVI4c6+sgImWWP4aWHdirkQJFZowIUkqIuVImKMpMIjcC0xz5zT",
-	"rmE0zOKB8/1r5WA0EFgSpAaY2cy/SaPYxKQ+BZgzf37zPcO8b+7ZezrfEuZvYXXjVXkX4cCVpwX4XOQ5",
-	"rXBeJmejXesLHJP/ax80Yj7UMiM3wQPAOiaAbr+cvd8jeOnejTX7ZW8j+u0yfFx6CQw1HRyl670ELHBg",
-	"Cwxtb7nU91DS6FE1HCt6CxIW7mvqW+sSqSRJU60kTMA7XN1MC0Px5oqCc8C357oANLhfeV94EvICX57o",
-	"V+9L0Jv3ZfHqEoy2AP1CCzs3L9+785n90YV+p4yyhoc7O7S36unomxS3YFmWEXy42EUzok3gUijp3QN+",
-	"x0w4RaFs2xjpG0JGNgJZ69sDLAehivJwn8QcQbnYR7iNSvB692Ai0Pr4/APa3W49Q+62oJgnocRZuzx/",
-	"FfKGnYAz7ES1ETAXPeT/+/Ww/sunLzv3/1UlTB450hmu4yUfjrAgCYqxJHXKJGGSahKRjiG1ViouwA57",
-	"R4R+JTlAMhOCZyyhrI/kCMdEQtpgnmDsqYsJLpH3nPPleXs+29stb25iF68pSZM8XSDERZsSWGVohkdP",
-	"JBphNUDU6ALgKNzogFzy686nhrzJOpsQzNOBdNkGhBF1ItTRXzVoov9pnIGNPJiwZOaxm5pYdp6d6AsJ",
-	"87IdZ+Oh2W0xdBX6/UBwqgZLXumCXjn9jt+EShy/mbs6O0jVolamNd2iKsDjm1fWYT7KpZVivCqRZ+JO",
-	"TLOLTl3c8z/FM/a0tQggVxG6FmWSxXeOT1aZdIoyDoH0lk/iw3Oej6aYce1mnZBBfgXbTulUJgjphztG",
-	"hKH1Q5wQ1B2jkeBDDklSGBmfSQSBF92xl1UHNNKSkpnGIfNTBU5NnLtHnEYEOJE1PlsfTOHrcfGIwUTF",
-	"NxNTveN9+hCdZpLljRZUSx+o7Iy+iiI6RV2aGf5wEqquIZI9R4qjZ9smW0az6suL1/XnaKMbi/EIgtYT",
-	"iNTvZUINiDhwajuVSJBeJkliMFCJjEGO6qb5mzPiyo+0mlGz2TTRDzEfDjnLw+hCB9IDofcsjGd5XoFt",
-	"p6H+EYLimKEhZVygjGlR19VUcsLihtb2THLd5fkrDYDWfmN/X/+xGWzDaIWTlnKvykfwv3k2RheAVSXT",
-	"QuWW3b1nyIZ7NVBHD9AxQUZSQdzg5dkxFAG4oSzR27LvRqijBeBO8aJk+IZca7FTH7zkDGEbdI1izJC8",
-	"oyoeIENhStYZiKpbKJDspX71vgi086+PlhEbCxanmOTatlrFBB0NKiHYiE9XQMGrHOEi5kDbgSNdiI94",
-	"InIFHykCA2fUmDJysilOBGvIM2YRVuEVmYgunBQIinDDVStE+fJBPgIU3siReE/jeI63u81KzLUxjP4y",
-	"FqjYMRlHM3mevIfmBj5+KVf2iIrQ77qFUoSqwyMjNJGap18tgtWh+JvJ8weCZ9I7IzQkasCTuv7F5uhH",
-	"eW2GCPWhKlhFzpUe3AvVjZCfWBGhMPM4QhXZOvchnixf9sSXNQWdq3G4KFQ4Yk/WK9AvMlShiiX5pGCS",
-	"rDlyNMTxgDJS10zIBkDPIErtK1ZHFfVQ0MZus7nZDpLO/ZIscI0P8sIoUMBLIoLjgaERDRi3VKLFH9SP",
-	"gNVs764IkTYFXkzljo0kM8GxBN2QsdTa/hVDSAlMUy3RJVhhRFmcZglJNs2s1VHKevbWXsXsFfG3MMxE",
-	"Vi2MsFMaYXqqqBklz8+G3e9uRqhjsP1aP7HYDs/02lgpSRkyL+B1tzXsl7aA71rmuzAtgwtT8SL42YwR",
-	"ZCbkI0zmcaR9LqgaDKOpSRxmvCClJh9PgwSePJGoQz6POpBIr2UQkvjfWSG48juv+tNkjYfIxdeYIjdY",
-	"arxw2SIAgKJEFLojgjgmBl7TDRN9pclNhLTmZdNcN0MYeXkl+QqDCD89j0lByZMcKhLHgzFdQFgIf3PR",
-	"TPCOiRai0k0V5ZkyXDhImDGDsUyIWQFKzJBeQzjqnT4FQSRh4F3uY8qc6dIBWwMymCUn2jC0vgF4ssAK",
-	"bEADMsWxpRJeuRkYx6X0uVPKh4NvaX/gpYqYAMty9k8ISWPYDEDolUkpQzHIYjIDecWTYJR9A7U5lZPg",
-	"U3mTTXxoaj26vGkrCoOib6tIUInOf7y05MW8dk3ZdSZJPoryMq/1WUkFgYRQrEAkBOqBYBEP6C2BBGwm",
-	"FcFJDpdyqF8wbrmGjH3nAJkQQnjHKMgV45q6NEADm9XjGb3Gu6l60y6Nzu55IuscBtzebKNVcp/NqCmW",
-	"6pprvT/Yra3xdMezNEEpwbdaKjanoQ+WZwpy0JhBMPi+dPlL6U169O1tN/rU3KbwsvOU2AjO/HNX4POJ",
-	"tJQHMzBHkDzVXg0Ez/pGuD08PbZ3HStybYUbGAs2Wk5Dncj8PIBqFkFyZ3gb8wTbyUGD7NqK9NEpI4d1",
-	"bjpoYw/YPq4q22KIz5QyLF5JV02UXCkWowTZeziZUw4TApXy06g3lJdevumyqhtX7IqdkDvwalgXQZIQ",
-	"iEG10Ed9we9kVCANGuLfuHDY2S4kqwFmSQqYq0dDVF2xhJuKn0iTIFP+lKAfLi5OkZH90IbGR6N+bhbF",
-	"Vo1aesU8o1RVacJQvqpF0xO0qkqE+KVjJmUSGC2g88aVVMgOLlrSS6cNeLr3vsdHvV8D7uWFSvvczHs9",
-	"r2XlF0Ar8xRnUM1L4uWE2qjfHs2dGhxdEJTce+aKclXXzZiREFlBCPROvbvsbcLPdZ8oFlVVPSEwGFZh",
-	"SIUxB0CwbMz2ii72v5035BFiAjwvLxoSfeQQ4xXjNM5SrGwe/oinY8aHFKeol7FYfwx2vbmpKuuK4/tW",
-	"AxP+XpHAhdsoiKDwUTA8lyBcOLc3ePfZwmq1WOKKGJcH3wA/27JZmVNoZ127s8vRyq/j6fIvWwDU6XFW",
-	"5WzMOeF54a3x3FUmqjQq4rCsxlHyUBVhWuWRzwwnX8FFFSa7rCEnZcKDVU6vWW9CjHdEu839JT1XwVKr",
-	"cObMmrhXADxQlpMpocky91NXOQ9dQHOC0Tt+S1Ick4e4FL2VVJn/GbnL+ynomQ/yMrf2BxMij7tSa4hh",
-	"2FXVvpbMxl7O4VmREBNC6Svkgk/4P+0yKxGq0sneAf21g0TGrKUnxQrSujfILTE+I2v5QZwh8xuc2eaB",
-	"ZxTRMrFEXZKaejGIM3LFzCOC40Go/8CUtWiZPI7w1QlY2mL9f5kULjUlMaRni1Y7C53VEm2BnQFWJtIB",
-	"VHOrMC+UERIE7JT7y9hcFGfmCI2I9svIlUGkRUFeE4keXjsDm+16c1vDprW37uT45E9Ijtc64qV0eDBJ",
-	"pfRzlxgucvDZo/Pqsk7DoCWh9Bhp8FXypi8KelsOo5P8bHJIL3f4XEVR7K1bu/DmbvfqKR/nRkmpykkE",
-	"Y5AL0dQEq8RngrB2j8Q/3S1T+FJkLK7/0azvN67rn/6nMkDWdtoqppLZcFguKrI3n49cWP0oH+jXYiQ/",
-	"2H5Bd75eVpAutN0sgT2qmYr89rlGwPuodgnahcnXWzWlRivrtaPLM1gAZf4nrep8mOXU+0VyWtE7lSzL",
-	"zO8rUM7A4z3Y4FcRnmfmpSwS9FikTk7IntOSS8yaV08uCawI27uQHFJKBFngZL9iEkhIIKA8SJwSLKQt",
-	"yj5XHa7UemcT66j2ud7ndfuje7dxYv/xq3ntk/9enQ5HXMDRQL+gdq1P1SDraiF+i+MRrcc8IX3CtvKp",
-	"7/3P5Q0d1fnIHGndhkfkN/kbzmuZciMu5UPusBNsF0D93PTtE6lpQt/yRGBye7b+wmpR8dUFdp5I1zKv",
-	"KK/j9cF7sPF4rjy3DrG+8mAsfCrE8clA/AVSUx5DXu6uWNoh1GRXCrKvZDXUD4u3Fk4bHV/YPz2Hz+zo",
-	"eI2ua5c2Tb2ReXbCcgc8KaHWTWx7LTpFT38EjRbtbbBdCEGlgP6Ly8vyi5gcoeRXnAmqxudQANVcXQgg",
-	"OsxMio7567VDlrcfL2oV3TmCqjfgkPZKL0coDMfU+lFYvGajo8ajNsLqf367U53oiv1wvr33NEKtPTSk",
-	"DIrFdcfIdgPcbKDDycgZCH6yHj1oGmeMCaawq753peoyA6VGplgjZT3uimRi4yiz9q2jmA9PDdtDimB9",
-	"HTORTg8bnCx/9wLHN4SZ4BbKbglTXJgMNhfyMcQM98kQIgusTUW2DWmUaEMRhpmSm7mbnAokFe71oiuG",
-	"i4L9WOGU9yMTOwLDQ+iIjFCXDChL0NuPF+WStzCi4ApDokQATwlO8pccFkw5mHywQgOemp0Y804e/wYh",
-	"hRDCZ6KFbTSHICjGQ5K+xJJEiCbmp8vL41cyQpqCSoWHI/Pr2euXaGdnZ9+E1r8ET/8RzGJa42zsfv4M",
-	"+9r7/HnT9kwtB3Wjjc604qYdC0AXwn3FkIsAvzw7jsDDXwqidEHfLIGr6AUmIBIPOElcwl6py61NxdMb",
-	"8PpeUCKRIPrWha3ppImQjNw7EFxoGk5A6CHMb5/BGWhgMa5gAxNhjCbg0QCPZUNIVMi7OqINByeztQii",
-	"+pQ+TKYsNExknNyEvihQVR2CMmEgbML+9czWcXRgwyCkCUJXPNUIYUPRM4guGqOE59EQ5kamNCa2hpi9",
-	"Zu+PLyZuFh8RZrszc9Hfsh/JLf1uETId3NDD02PPqdWuNRvbjaZ+WY+FR7TWru00mo0dMISqAdA62wYN",
-	"IFEHSMDPfQJkIMdwKEp7qF/VfKWoGidrYY/gX6t5RvHKlumNeh/NfdESbf1mOa47HZtDs8kXxhAnpnVV",
-	"LWoCLt5udJE59UfT5rQxKIs2BQ1LPN5/KvUi3W42H7EDaVDdsLIVg+a4eptmw9BtdNcsoWrkfKlbXktS",
-	"+KQ1/5PLUmH33ebO/I9e+63z9hZZWdjRzOf7gLM+x//1k4a/zIZDLMamwh28aKERIUbuNFHrUWFqbNuC",
-	"DXCRtIzxuV74ArRgpAHe1mQV5g36Ds69aZe2PeGa79g6ES4XRmeiGsDjG8c0w+81JCLE02QZJPNaXk5g",
-	"2dYXQwHvrR2kqhl4R7M9yAbzEvI8l1Vko5OhMizv5WGlG6Cv6u/6AjNTnCsd26i/K9bx5ENbVRYUlw4k",
-	"+IHyCwFikKlaihE1vdG3tzcb6IhCmLENbzWxdvKKGSnMCMB2ycAH0KFdnQlLT7m0VSBBnXDhrx3PV9Yx",
-	"FP0OjyGcNrpifojtpuHbFVe0MHssfUdtP2tz9QCTX/Bk/Hi3bsIgcx9qSNaItdZrP60WvEFxG/r7F7/0",
-	"u83d+V/kfQ3hg/35H7z0Wv/uthZYU7l5Hny3twgAKhoi6I+3txf5uNQWYt0U0JQcs3TGEQIuXFKEvuLD",
-	"lajhZH9YTQu5rHBlmtI7sgj3L3Ix0EYerF2E0T5xuRKOWG46xQje0aQNqNEVA7VUi/VAjIC0535RdMgq",
-	"szYK/R6j3WYLbZRTQTYPEL5iE4kIefoMc5S01TQf53kN+kuX0wOqVZ8rPxcEut9dsVLag13JPtoIckk2",
-	"G+hMqz42whdSaG2M+PFpJf30GjPU1kMDq3o/LEQFFyAsQb/lP5eCLU1eFljYG9u++CvRogW2VG609ijU",
-	"KCA+bzko+UW+jL4MQVmpnO5o4gVkp0i/BUlfDTx6Y7quTaUzH4ASYAjuqqICBVHB5Xy7PlFFxshus3XF",
-	"Nirz94AS4S7PvNcVHZIGOjT9z959eHN8cv3+8Kfr14fH7y7Pjs61ZMY0hBS9JVfMpqzIIPNQ674ubL9t",
-	"bWG2DVsEWpLXWz5IcYucULevVzyZjbNpy4iHfdmKLMoDmwuT4jFKeNZNiW1jb7JwTemJfNERykZIcX2K",
-	"A56BWFhOrpu2UEfldvx15jl8S9O6d2H/vUclckFhlMVlvL8sdVtaPvuGKdY73tc33FyBnFx4QY5LEyye",
-	"qekU68woXl776CJj+QBkGusFAUkosKcjqfgI3XFxY1rgQAHBRtVFMZ0iSii7W+1GncyWbqyMeesWbfVZ",
-	"aULsrId27ROHVD6OOk7T+UdiiHApXNK2+NanUSSCu3edXCkzEDJBtJ52IIfQsGP+mRwFq/ibnUoAwhnH",
-	"4scjVx/KCSGJrE6Z3XC8vJDLt7ejGQm4mw3rBuKGt1UfcQHqA1efkyCp8FhWsaOwsPOa+FJ19eiFGNSU",
-	"2+4z569iO/iup5f09IARTGU73tWxTWSnmb3fEHXq9Zn9CpYps5u/Lr268CFuBdMZALdMeAb/4Co3dljS",
-	"8kSGvNsVaHAFNCzlSgi27UkYv0OcRV7rnStW3XsHnZpRrLmXpwkRpUCGMFzcdrYG8pZJcsWgMe3+s2YT",
-	"/effu43WbsMVJ7gb8LRKIMj917YpkDOkaMG+spTIZgNBIbDPMQEg2crGA86IVLm/N+X9PnjA2zYu+op1",
-	"zo5enx2d/3B9dnR5fnT95uzw5VEHbdiYDdRqIrlpTOcm5sCBzOz7t0wq80Cv+Q6PDWz7REljggHlLQel",
-	"BcyGUQ8NAP0QlM0ISY6k5mk4RQp3JVSxge7XlCQuaeKKWXc6GlIJhhwXkdNTyyo5NgFuTeyklF7391d0",
-	"vmG15ehz7Oy84eU3PiZG7uzfI0zF0lpMXvNuIQsvOKWwLHmD4JrmWXdog+EhSVAnT9PrQLUl00TejbJp",
-	"KnVxa9bJTToXrkqQjdGKB1wS5gpjmCvVRhhZF5yJILJkqolSeqNp1/iKBWEzDQT5djbIaNla4Q3k5DIY",
-	"4IqF1T1tUU9X1StCwGZMwI8p+wnvmdicIR4jW8tlopbnFasu5rk0ZSn3SH5k0hJmkP61TMR/D2fSX4Ku",
-	"mHvtuzBA9VU20HppSmKvsB+mERKS9xq7BYkJU+nYJAOCV+cAAly1ItdBQyxu5PRkxgyu46GhQ0bUwMre",
-	"m8750fn58YeTc7DQnh6dXV+ea+qUyxR7zU2U0tt8aKnpiMnAG2GpjFdHFFabK5YSPLFkzkil0ZJKde4g",
-	"sEZx3M+OmyKVB3v8mwjnwZpniOjula0vecvae4NpKVGkspiv4wT2A+BFlva6imzGw265yG6jgqRqpDjP",
-	"jR3LxS6c5811KyKHlrXV/VmG5SXd+OtGFnMCPs8sm1SnYI2JjJ6qQ+t79MK88rcOGyt6Ns6MGzPQ+B44",
-	"5qoNTI0cs2gzGSxhHrRTA+ocwba+2MST+1nmmheWsa4XDabxBZs/1Tm6wP1O0O/X1VHUGkUn6ApjwtNh",
-	"nUc2tbhqfvvaFrwD03+zlOpwQnyajUs21nVZ6vPC5jnpyadEKeZn/kQW9fapq5BoZCLeA8XNZobIA1PC",
-	"lLJ+/hOIWSaVRDbQR6oGHopEfiFNQFti21oZH0mOWUYl3NhtbRvT/B2VZHOS0Xrp3kvT4+MerGnNMYJB",
-	"KvqfHCQ4/3Z7YYJ/i7u7/vDC1gIOgVOvZuNrUxjxa+mG65ejTGtsa6rheZiwZgNeIbgFadedoIpU88Gt",
-	"IhZotvh17L33ldJjvKWaaEQqofzq1ISVvE7eYhe3ouPTOoXBUrunmRKht/VvW8PwuaUHlKkJLFNvhimQ",
-	"LR+Dr1faYw/BNWPYOGcmudyV4L6wJeNNM5Zn2xDKJSNn0wTOjLWaO8BysNmGgsSIKsutr5gZhUTobsDR",
-	"b5wyGzF2+uH8AlXEBTfQIcgPXsSrzcw3ATaCjFIcE+uUceC1javAlIIOg6BanGqwjSGKzbNMTQ2jrfLX",
-	"l1r7rstjP6WD8OL20Edcht/6dIp8UByRqVRddD9AGzJsVbpZkh7e8Xhmc1QnQeTv/eOkiL+FXXndFNKE",
-	"hiPJh4Qz4iT8hbUdRxcXlBm2vhR/zDPy5RTFo0MxZl4/gC7Js/0bCIxJpt3flBwAIxSBB2qgX9zYbu6a",
-	"BIC8ZkARkgRkqaq1wmZ7RuOEKUbGEt1axFYYbtp6l/Ldfuv5Qn+SZXJa8Pui1yGaajSahRHrkBnnM5Bv",
-	"W1A8XPWkHygQzldyjj2CWbv/VElh7WKmOunOgGAlllpJV0AC+neRCqqlNYz3dsxvIPHaguW7quRkeQuQ",
-	"5Q3pj6UmzcLyIJd7mvRw4fFm6eW8sKQyTpyKIHqYjOGT0Yhg4Vrr5OPpSwMhLVRYJQeijJEgkohbLYrk",
-	"oEQ4vdOPrFObTUm8hnxrFKZbV0gS+g6bW7mwFFGAwMgs3yWH9UsOIBu6ntMF9qwqUq+RtXj591O8DWFu",
-	"RRCeave3obzYLpP0O9xc0xXw66TW1ukPCEux/oWqBrhG5t/rBvyDVfK8AoA5bVsD4LG0cecCnCosHqap",
-	"bVNGpCv13jE/QHWUPr0lrIE6v3fQUFMN0/qsFHaJZNY1paQcvWB4SK6YrXV4/uNlA/1IxpJAbUPKTA05",
-	"kMikrVkib+jIVFEfEaxQXunO5dcOaEqM39FGcEILt2lhXKdu23+GN+IRvAul4rRTfBy5PzfGQow1tE1Z",
-	"LtyfWpUL9xdeg/EdRpOWmcVOG3mHPWU1vwdrWbKQdpXAAyUPI4S9KoSu6l9KMJiTOnVTc1N/bCxMUx1C",
-	"XKhggdbBXmvX6n6JfNeswv8teMFWM62XGm54VZ31EPVbLKBsoh7rnAv1AaTvWgR/nIDHwv1hBnT/fEVk",
-	"XPu0Xv+T335ppjblcPK7OpW7Rgra40h4/tMkEXeP1uZr6jiXcMdFjMjA7vtERgXBVxx1oDFUp4EO9VU2",
-	"vXUr2yE4Ka7oklshxBnfhmuytU43Tqk4/Z/sw8nbiFVLcvaUVw7piL47cL5Li2C5TJJCNnL32BYDXpLg",
-	"LCI2bnWz9MZU0XtcqvSBEaQEZhLHRhY0OidVZAjZzoadQqC37U5oOn5RBe21bZtutGFL6mIGn0K4/y2R",
-	"kOFeBL25krac2cE2G+iQjV2NAPjU5DfB2OqOxsSVtOpqoTe6YqaUr/RSL+GJEzd2m039sySoA+WLpelw",
-	"beq0dLGZA210oEj3rzufGvIm62weXDHnnoLW0lQpLWy/MNV/TTGX5+g9fVEl577I0pvLkSTCl3bXQV8n",
-	"J/pawXP5Qs6I1JJZBbX9CGWr8WhEmCnzACdgTtgeKUiNVrH5p6nU/0gN2WQ55aTAXoxW1Gw2C52oO9aX",
-	"dyoN7PJk7NKenu88f/60+fyBpPGL/dcc2zRobh7J1vh5h3O1d6L1P3i9u1D0iUDj/jzYtiKrex9tdMKG",
-	"153NNrKdPKFlm3FVow0r4uUPIe/7B854JmQpYDwkM69gHYUE95CI3oWKXlhAQcY9gOC73Wv1CNh1302D",
-	"HQV+ryaDRLOqY+Saw3pV3Tmi+/eki7UnXayGQmt3yZ86Mj/LdQJUXtNnK5CCdGEN9weo473chn4vHa99",
-	"GLhPHCpRFgvoDfLomRpWoTdFL7rjPHPSEdygBrbHX2bq90FjuL9ovscqloE/m7x8z/r4ikzyn+xXknxo",
-	"8qQdpj2Rlkatbi4YEJyqwR/TfUo2vH0blGJqylgjW7ELQSlAcauV3h8uLk4PtJiacBOpiRTPYlOfNMEK",
-	"d7GsqJn4hqgf7ArWeG/NFDOurdsMTuktaayj2KXmIXqSkeBd3yNo4G+zo22rm4bb3TRJ6sOIsMPT47fn",
-	"H04eCrZyT7FKCNn5UMLjDHpdmYoQQms9Wv/pEwa9g0xNrXXA72JA5eQysEQWBg6cQ6JwCZhjPEynorfe",
-	"3QCzpG4NNsh0LQIGKjI1iKBaDAiF+h+VCGyX9fPh+3fLnYZb2T/nNCwMKk4D8kgWJTO2mbkjG1ZR1mLM",
-	"iLJ+hPaaO4U0VHkmZ2a6r0JTYG4tx8GZICVwr0fjlc9Bf7UATzvXdDgmlwzfYmrbwc44wjPwqc6mSPC5",
-	"RisjAFaVxQCkAzsI/FsaL7ZDibwv2BaIhXaGibM3WUUyymtHmLp3ppdd4dQ1BW4mnMcvSs32ImsozkNm",
-	"TQXZIq0uH9BGY1T5yUsOQGeW9z7O+ezk56e2EyCCJg5UKoObrt+MFvM3/X2ZVg8Tw+Q8w1QkDs5LAkni",
-	"Ih4QGJ7bjWqxBnVxilkMcbH5JPZUq33vFRTFcvYpJCUfFm74PYgasA1P4PACXkx9hihobRH5vaVKsgpc",
-	"VgCWHuO/9WMv5iwf13wbBcmvURjJGpUia6KSshmVhaJPUd7KtzxNaeD5A5m+3ksN8+n+/v8HAAD//w==",
+	"7H2Jchs3tuivoPhulcV7mxSpJbakulVPdmRHjheNlvLMRH4i2A2SHTUBBkBLZlz6nvmP+bJXOAfoBppN",
+	"iqSkOJlkaqpisbuxHBycffnaiMV4IjjjWjX2vzZGjCZMwj+PzunQ/DdhKpbpRKeCN/Yb5yNGJFMilzF7",
+	"psgNkyoVPCIDIUnveNB6T3U86pENSpSWgg/JDc3ShGohI3L6+hXZ63Y75N//etF+0d5uthtRQ8UjNqZm",
+	"IvaFjicZa+w3Lhvbl41G1NDTiflTaZnyYePuLmq8EzHFldQt7OL0HREDokeMxJJRzZJirfOm2uxLyhO1",
+	"2enubdNuf6v1PN5OWs/ZzqD1gu71W524m2yx7cEO3Y03J1IkeayXefu7Tu36T5mW09bhQDM5u4VPI5Ex",
+	"olgseKKIFuSWppr02UBIRrScpnxI6JCmnGx4oOx22lvzYbndiRrjlKfjfNzY7xRLSrlmQyZhTX9vnbJf",
+	"cqZ06ziZd+Dw/JkiabKP4M1Sxs0PPf/rHrkdMU5STRTjmlA8fCI4iwglnN2Si3fH3xOhR0zepoq1yYkU",
+	"/YyNFYmplFMYWtExMx/mjKSc9Ozcx0kvIpkYkizlzABHzDvRTvft97v/fLXzt+7Z7t9fvPnbzj+23z7/",
+	"sPXyux9rTuQuakyopGOmLda/NOgwDw6AKweEctgB/glAIZSrWyYV2enskJxnTCkEE80yJkmqCOXk8Pv3",
+	"xx/MqlMz3oTqUSNqcDo2C+rbaaOG2W8qWdLY1zJn/hYHQo6pbuw38jxNarHrVS6VkPVr73H2ReMLPXdJ",
+	"JpLdpCJXZEKHrE0+TugvOSOUJ0TT8YTJFrtJE8b1PqEkhk+JHlFNbqkiXGiSKpWzhPTNwaWKKCZvmARS",
+	"AH9nqdKwd7LT6RQb/yVnclruHMcNznJMv7xjfKhHjf3d7hbgr/u7W7ft4wFQnTn7NnSs2LGlV3g4I8qH",
+	"zCxwzCjXsO7gYm23u+1u84AYWkYzZvC4POjuFgAKBwFwjFI+bJPef/fI2CyHmUOfuhmL7SOFLffvaOY9",
+	"pNCDyVanUwsFfpNqII6IvjVYlvqvPAzV3qXjVM9C/IQOGVHpr2zecWfwnT9XwgY0z7TZF2wTSVW34xOu",
+	"bi3hOkFyPHe7k+L5w/Z6xpRaBFZVPH/YPBeKybmT5PjwITPcmY/VRHDFgNYd5nrEuE5jwynND7HgmnE4",
+	"VjqZZCny2s2fFTLccqb/kmzQ2G/8n81SetjEp2rTjHpqp8FJQxQ5JBZe5uaJCeMHZMQkI1QykmpD2q8Z",
+	"VwZ/PGHkFY1HrPVKcC1FNot2h9ktnSrS46KltJCsd2CHIeNcaaBVfUON4xFL8I5/93xnj/z7X7vtLnDO",
+	"+UBl3CDgTw03dONz5F3P4te68zyRdOhwfM5qYUk9FJ9+OD8/2ey2O7hOtf464fuZdeKvNVhxFzVe0sRy",
+	"8QVoMEFe/T8OHYrRzReJGdPKeqngVwOaZswgYcI0TbPGfoONaZrt44H0WSEcwM+EJolkSjWiBpNSmDP/",
+	"6WtjkLIscV8aGsiUokMz0eJB7j4b2qM05TGIeDTXo03JhqnSQHkLkeI+aUFpqnPV2N8BiptqAKUFFCk3",
+	"S4rNWtiOtJ6o/c1NBtfDkCzZTtiNg6DaLL9twX4bd9GSt8sKTHUXy5PUSF8yeo0yiJqweJ+MaWbIA0vI",
+	"27OPH8hGr/jhypxnr2kkNJyE3KQiw40JaQSXnF9zccsJnAfZ6M0ccy8it6keAYNkXMspmRg5AF43Mhye",
+	"aa9ZudRVwbNu3/b1zeBd2PwrwQdZGj8MYwFxrjS9ZtzH1UNOaByLnGvcGIgziGTsS6q0Qvb2qCi2V6JY",
+	"sbXlMSp2nzwGJh2SnKdGFLRiuCIAoYiAZFdITm5O5YAUqIZmZ+xRT/y1kP00SRh/0JEPilG8Az8fITOS",
+	"iPecsQRvj2G7ap8m45QbpB6nqpTmvOM3zzfh3fUOf7s8/Nfe+pY9/XJPj3L8vlwQkX6OHJRmmbhliVFM",
+	"EwFX4lFP943g7EEHC9ItuxqacapHW0q+oLzQTDKaTM3pJrVXmcYxm+gWDrnWkXY9lvEGl7TsacIOHo8j",
+	"4I1EwmW0tRyUMrN1kk8iItmNuGaJudvsy8QIF496rMdmf5xmR8DnHna+ONIVssyQXOecfZmw2GwQHhMR",
+	"x7mULDkgv+RCM0udkDumCRoqJJsIqVM+JKmuogEgyK/rHP2uLy247Tvl2K19WVxwm35EOSGEluHguWRt",
+	"AgYOkUyJMsKp4NmUXBYwx3VfNg5QpIC9PFOFQaZkAGC98eA8os4SkqvH5QYfhH4tcp48CKe40FcDGMVD",
+	"pw+CqDweOT2llkDYZ0sZDpP1eMJOiUUfhCZumctiDhe6hd88BtI4mDhyArKAkfc8M9eYToFRKMbIBmcG",
+	"3bXIEkInVOrHFf5O6DQTNDkX4h2Vw4fxjQmOdaWFuMpgtIB7eEK1uR1GToCdjRgBYwYRA9Lt7LzYff4d",
+	"6U81ewLZsLs9q37AYrQQxC15Wbyw221pIVr47WOxmhn4FAKVIRUAq40ueZ++9E2kpdCFdMfZhh8ZXyRY",
+	"1VMz0WvU1h6EMt5wNaruOdhWwfhkZeWEqJTHpf1x+4CkaBvVxW87VcR5StfEGki4VSKhD87VtV8fei37",
+	"9WPgoOd/4nTMFKGevZcCuLkgmeBDJglIB1zvE8PozWGAZ+VRke6MyZs0Zhec3tA0o/3sYXRK4XBXuTde",
+	"BekSqmmfKoZb1WZv8ci8+JjSjUeM7A5JuKRl8cBuqOV//Tjqa8ImjCeMx0CPEnHLD4hkWk4JHWhLnIbp",
+	"DeMkYRmdVk694qRbdOj+qzWutNXw5VyI95RP7c/qQchizRdXeiSF1lX6JAQZUz61V9eIcSlXBwQABA7G",
+	"jJrTqmNk8O5aBGTLs3AUK5Bus8ujjaSatYCdPBLdKBZDtWbjiVZkIMUYjT7o6ARpp/BrWdiGKNXzUKHn",
+	"nLi/E8S64ObohEx/fSDfA6P6lVUTq8TH6MzK2u99VXIGhSZSDNJsPbW60y2RKNjW8viT+589kmyMZuhY",
+	"soRxndJM7RNKwFjEhwZ3SvNrn1EJgjEY1CjpUyMbDDnVuQQ3+S2ETSAUzZYidLNKMMbmScq4kb5pAeJy",
+	"KKfJW93E/JSkypDVpMRZISMjdMA1juxk3rorGPvp06eWbw6q97HS8g0Q5AzIGNGC5Io5N8Zuh/z7X/ND",
+	"Pl4iWEDN/F+jdwJEr2Bvl40IH1x5U//v5VykmxM78tA7NJHCzPVgPu72ZiWQqwlV6lbImftknxP33LAy",
+	"OK/6S1WOsgZp3vJvlbdRR59Xul4+oB7jfn1iWdbC64PWyLRwcFDSz1XKDQrIPHtcA8MFV/lkIqRmyXuW",
+	"pPQcAPCAg8/LAa/GZsQrgOkibbNwdFXcsU+gY+76KFAslMBCiV3o8jhQDNCCAVrw5WMrmkbE7VVB03tE",
+	"JCgWjP5yMApDnAXz3KU0QVWGZifSaLM6ZaqxP6CZYpGPBWhMPjeUygip//w4Uvx2b3Dd+nF8e5u8+3nv",
+	"x78fvjkX/1C/bP999ySd/JLtjF7u8u7NizejzujdP7f+1rl+/o9xd/Jp++bvZWDAG0ljRn4QkwmcfEEH",
+	"9huUmC2mLgKJDFKw1wA9jBoTb7GVxfmE+eHrXCmcx23LX0Jlh954Lkpk0XglQBbj3Ad2e+JexVAJ52r/",
+	"KYCOXaE38OdiVtH/maEP7lBrmfZzjdCtR5Gv90X1VHH/tWQMCCHBN4zAamchG7HIDG9X6a8sIu12u3lg",
+	"+PxYKE12IfoqIEiZkI39Rj+j8bWhAumvZt53Zsox/eIvcrdTt7s8SfXRjaOCiy5AiGY01kLOC6/LFZPk",
+	"diQIjTWzgYbU90U5Q+OGi6az8o0BhRJjJjhrFk5KGC3VimWDIixxIsUNS2AONL9sOJoZOYkIPT8AXO65",
+	"jZoHhOdZhiNxARQIPEnB+jZooFKhUDbJ6BQiUQeSqRGKKs02+ZFNNA4H+zSAeaac7KYgHGYic44ytB/e",
+	"eK81aNCIZmKBzOJRcsHAkRlMswGzhzq8e1udre9a3W5ra/e829nvmP//0x8+McqYTsc1kSVRI02qoZn3",
+	"rp3VrH123El1kdvtTrvb3W4/X2aryo/nWml1yTqQ1VZuWBw05S7UuWWUBn0Ph/aGlYt8L35Ns4xu7rY7",
+	"y8ydFyFlc65bLHjMJGeJxW+j5IZITMTADwKBKIiVUbK/OuCqJLjAhKiMhXPkJApi8NJJw4efj9ufFxKz",
+	"d6lalaClmo3Dfyx3zCViNKiUdAqcr4jQNeOsCB6YPhhj8V6dNFsNQaeajOhkwgzhIT3H467QjO3iffYL",
+	"PXVGSaGa9E4+np2TUC3ptUnPUsCrgZBDOwhoQtkUNOAqjfSMthpdBZy5kGODpqkuyOUzRYaMO0fCBjgv",
+	"KRmJLDF6M4b+mikMWb9mUzKm10yZ8ZrOoVlEJFolGjDchtR5cjXciCuVxzFjCVgd8JfCBo5/ZiK+ZqiK",
+	"4ZYlyxXDxyLXxT+uaJaVyHtl5/ZkCwv3xCL0VT5JIFgzaozZuM/klWRjw9JAHXC86srie/gjMrbqr3On",
+	"LLcUHlsYV1jZ/Qz9CYJBVxUVjBJZSKQhnp4xnhCqSO/QmnJgN/vEmhEu805nO/ZGgB9YL6RbbPp21H8T",
+	"px/Tt8cXvx53P6TH6pif7savjr87Hr/u/Lg12U5evd1rs+nbSbz93ryY/WNrT8dv9iZ9fprF6du9dryV",
+	"8bqtozFCHdeuHlM8cq7TzLL/GTOGCha7d188dHFOiyCmBXGqIl40Q/3xCmBgO+RhpEzh5cphVUKuADb+",
+	"Nvsnf5vFW0NJedY55p31oAeQcDTKXUQ83RAD7W9zeN99BPlC2Vhyn5bCh1GAgBXo+uvzT7qO5EJGyYq4",
+	"/xTCGFLqeHofSF6599YT4OJlBLhZHe+Q02xqxOiMHPFhypmq+05leU1O2gUEK0YkYTI14r213jPwAhqG",
+	"BOC0kRzllLSYssXmT2kp7qMehfVKBiN2vY9Trr/badyb/zAjHlnFFKDkHXg5oS8K+Vubi7dPLhHh7fg2",
+	"whDMfSqykMacHn74/urjpw9Hp42o8f7ww+Eb+NfZ+eHr1yHpKR/OnPDLPLs+1mx8yhTktqxz+2ukdpmz",
+	"UmU0uyzyHKkLOIgIjFmovPaQjbAToH8Ax74QGaN8vSsP8QT362w8YV+Coe/JTIwa6jq/D33OrvMaY42Z",
+	"CT+P8GI4iNZiQZ5dX0wUk9rmE6l1bHuI6z99dVa579PBgJnrxyw9Ix9Em2wZOUumMTsci9yodt29vT27",
+	"0cbhUav7Ymer9fLdj427qBhphjJWx9jbA+HAH2S79emHc8+620gkHejG3ee7h93WVwBHCycHJrQZHeP3",
+	"3Y4VVNzf1Ztde1UXn8tal2hFMhTe17u1V/0KhGdnSFwDk6xCdVKacWMhJYs1GQmpGOlTrZmcEqXpBHyo",
+	"3LNb7jcoGefxyAW5GJl+MpJUMaNMcZtLPGv9nZnUpwD3zF/cfM8D5ds1d7+73+Trb2F9K211F+HAtacF",
+	"+FxmTq5xXpictN8YShqz/2sftGMxNjKjwCgZYB0zQLdfLt7vEbx058Za/LK3EfN2FT4ujwqGmg+OyvVe",
+	"ARY0MHqHRuZC6nsoafSoGo11egMSFh0a6tvoM6UVyzKjJMzAO1zdQjNN+eaagnPAt+/1dRlwf+994UnI",
+	"S3z5wbx6V4HefV+Wr67AaEvQL7WwM3z5zp3P4o/OzTtVlEUe7hwu3qrno29S3oJVWUbw4XIXDUWbwHdW",
+	"0btH4pZj3FCpbNtkgGvGJjbU3ujbI6pGoYrycOfbPYJyuY9wG7Xg9e7BTEbB8dlHsrPVfU7cbSGxSEKJ",
+	"s3Fx9n3IG7YDzrAdNSbAXMyQ/++nw9Y/P3/dvvuvOmHyyJHOcB2vxHhCJfiJFGulXDGuUkMisikk60Oq",
+	"bkIyccukeSU5ICqXUuQ8ARfShMYMPS9FyQJPXUxohbwXnK9IUPXZ3k51czO7eJ2yLCnyYkJctLmvdXZ7",
+	"ePRMkQnVI5KiLgD+qI0eyCU/bX9uq+u8h66wHiTgtyFerheRnvmqnSbmn+j1bhdRsxUzj93UzLKLNFxf",
+	"SLgvrXcxHuJuy6Hr0O8HRjM9WvFKl/TK6XfiOlTixPW9q7OD1C1qbVrTL+uMPL555SnMR4W0Uo5XJ/LM",
+	"3Il5dtG5i3vxmzgav+suA8h1hK5lmWT5neOTdSadsjBMIL0Vk/jwvM/RVc745GadkEF+A9tO5VRmCOnH",
+	"W84k0voxTRjpT8lEirFAzz9B70qElSOmXhyA7xdaaBzCn2pwaubcPeI0YcCJrPHZemtKF40LvA0mKr+Z",
+	"meqdGKYP0WlmWd5kSbX0gcrO5JsoonPUpYVxPh9C1TVEshdEC/J8C9PCDKu+OH/dekE2+rGcTiA7I4GU",
+	"lEEu9YjJA6e2gxtykCuWIAZqmXMIMGni34Iz59XsdqJOp4NhPrEYjwUvXLGhA+mB0HseBm69qMG2k1D/",
+	"CEFxzMk45UKSnBtR11Vpc8LihtH2MIv04ux7A4DuXntvz/zRDLaBWuGspdyrGxT87z4bo4s0rJNpoRbU",
+	"zu5zYuMa26RnBuhhNJ3SECB7cXoM1S6uU56Ybdl3I9IzAnCvfFFxes2ujNhpDl4JTqjNLiAx5UTdpjoe",
+	"EaQwFesMhI8uFTH5yrx6V0aU+tfHyIjtJauwzHJtW5Zlho4GJT9saLOrFOKVSHGhoaDtwJEuxUc8EbmG",
+	"j5QRsAuq1qGcjOXOYA1FajihOrwiM2G0swJBGVe7bs05Xz4oRoAKMwUS7xocL/B2p1OLuTZY11/GEqVp",
+	"ZsOSZs9TDMi9Eb5fqyVsojLHoWWhFJH6OOCIzOSgmlfLrAyoh4QFLYDgYR5zRMZMj0TSMr/YYhRRUYQk",
+	"IkOoM1iTXGgG92LSI+JnEEUkTLGPSE1a2l2IJ6vX9/FlTZneq3G4cGs4Yk/WK9EvQqpQx5J8UjBL1hw5",
+	"GtN4lHLWMkzIRvovIEr7l7xFagr/kI2dTqe5H1RX8GsPwTU+KCoAQUlARRiNR0gj2jBupRaRP6gf6m3Y",
+	"3m2ZC4CVjLBEzUaSYxQ4I9dsqoy2f8kJ0ZKmEB2aUE1JyuMsT1jSxFnrw/HN7N3dmtlrAs1hmJn0cRhh",
+	"uzLC/JxoHKUoRAC732lGpIfYfmWeWGyHZ2ZtvJKNDylG8LrbWhCXCt918bsw/0hILO0S/IxjBCk4xQiz",
+	"CUvZUMhUj8bR3GwlHC/IHSvGMyCBJ88U6bEvkx5UjDAyCEv876wQXPvdbPSWV8wkcvE1WM2JKoMXLi0K",
+	"AFAWnSO3TDLHxDCgF+O0DLmJiNG8bD53M4SRl0BVrDAImDTzYMBcEShXUyEhGNOFXYXwx4vmR8mlyk0V",
+	"FSlhQhZxbDBmMBYGo5WgpJyYNYSj3ppTkEwxDt7lIU15NVTOADKYpSDaMLS5AXS2khBswAAyo7GlEl5d",
+	"JRjH5a66UyqGg2/T4cgLN8R41WqaWwhJNGwGIPTqAVWhGKTr4UBelTAYZQ+hdk+JMPhUXeczH2L1WFcg",
+	"wIrCoOjbcimpImc/Xljygq9dpfwqV6wYRXslBsxZKQ0hh1CVQyYMCt9QGY/SGwah7lxpRpMCLtWgwGDc",
+	"arEk+84BwWBDeAcV5JpxsQAT0MBO/Xio13g31Wza5YvaPc+UV4ABt5r7ZJ0kfxw1o0pfCaP3B7u1xcxu",
+	"RZ4lJGP0xkjFeBrmYEWuIdmSI4LB9954UPnLR4pqXgJmIBRZCeajYjCsCBxSkkpSoBl6a8stdW5GYEg5",
+	"RMZsFGfxuVvZM2XJGOWuKqYtUKFHUuRDlJQPT44t4aCaXVlJCcYCqFWTt2fypQ+gBkyQEh1e7SItfXbQ",
+	"ICedbBSEs7p51Swysg0lwqtXXYhTacIEbkuSb5ikWTZ3rWG9qR7Z2AWphNaVT0LaOKccklfD2qzUlURC",
+	"Hc2SidnaDjAhEFG/nMGG9so8NF11g/Ylv+Qf2C04XawHI0kYhMja8yRDKW5VVOI0GdOfhXSXZ78U/EaU",
+	"JxlcLDMaSfUlTwSWOCaGQmK9Zwb1SgmKpmTDXBfUjptldWnUmi+5ZzOrKxEain+NaH6iZF2pHr+E06zI",
+	"BKMFbAg9XaVo44I5vbT2QOTw3vfYvPdrwFy9eGmf2XqvFzXl/EKEVZbn7L1FacqCj6B1wGMJc6O8S3rn",
+	"/gBiVXj6XKW8+mI2C7KUa+iM2bZHKrwd+QUoZiq41ZU0CYybdehSY3gCeKwaX75mOMAfznPzCPELnkea",
+	"jJk5cohHi2kW5xnVlrZORDblYpzSjAxyHpuPwQZ5b5bSU8Uc/lmDKP5YUculiyuI9vBRMDyXILS5sI14",
+	"99nCar2455p4nAffAD8FulOb6GtnfXLHnKOV38Yr51+2AKjzY8KqKdL3hBKGt8ZzrWEEbFTGjFntqOJN",
+	"K0PKqiOfIltfw50WJuY8Qf7MjLetmgr0tMk73hHtdPZW9LIFS63DmVNrjl8D8EBZPswJo1aFT73O0emC",
+	"rxNK3okbltGYPcT96a2kzlXB2W3RTcbMfFBksNsfMJyf9pXRZsMQsbp9rVgiYTXnbE3yTgilb1CgYcZX",
+	"a5dZi1C1AQE9UI97RObcWqUyqqHWwga7YejfslYqIjjB3+DMbA4pmgyMTKxIn2VYxIkIzi45PmI0HoXK",
+	"EEzZiFbJOQlfnYGlbVXyu0k303OSWAbWHOKsiVZl9PJ+ISoDtHWrPS+VvRIEF1VTm23ejDMkhAZP+2Xk",
+	"apOmZZVsjJoPrx3CZqvV2TKw6e4+dV2E5Deoi2B0xAvl8GCWSoHtytYEkAX4XHp1WSx5HgatCKXHqIBQ",
+	"J2/6oqC35TCSyi8fAPUEHD7XURR7655ceHO3e/30lDNUUuryJ8Ey5MJJDcGq8JkgBN8j8d/tVCl8JYqX",
+	"tn7ttPbaV63P/1MbzGv7DJZTqXw8rlb62b2fj5xb/agY6KdyJD8xYMnQA7OsILVpq1MBe9TANhn2uUHA",
+	"u6hxAdoF5haum/5jlPXG0cUpLCDl/ifd+tyd1dT7ZfJvyTudrMrM72pQDuHxHvwF6wjPC3NolgnQLNM8",
+	"Z2TPeYkwuOb1E2ECK8LWDiSyVJJWljjZb5iwEhIIqAwTZ4xKZTsl3KsO12q9i4l11PjSGoqW/dG92/5g",
+	"//ETvvbZf6+VjidCwtFAt7T9xjDVo7xvhPhNQSdpKxYJGzK+WUx953+urtNJS0zwSFs2lKO4yX/iHJw5",
+	"N+JCPeQOO8F2CdQv7OA+kZon9K1OBGa3Z2tFrBfBX19b6ZlyDUPLykpeF9AHG4+/SUmv2oOx8KkRx2eT",
+	"BpZIo3kMebm/ZhmKUJNdKyGgltWkfgi/tXDaSP7S/ul5fxZH8ht0fXJpE2uj3GcnrPb/VArq8sS206xT",
+	"9MxH0GbW3gbbgxVUCug+u7osv4zJEaq9xblM9fQMqhLj1YVgp8Mc04nwr9cOWd5+Om/UtMwJKvSAm9mr",
+	"hx6RMHTU6EdhoZ2Nnp5O9gnV//Pzre5Fl/yHs63d7yLS3SXjlEMFx/6U2F6ozTY5nI3ygUAt696Dlplo",
+	"TMBqy+beVSrhjLSeYAXVlA+Eq1xL0VFm7VtHsRifINsjmlFzHXOZzQ9xnK1J+ZLG14zbilz8hnEtJGbb",
+	"ufCUMeV0yMbgu7c2FbWPpFGRDc045Vo1C595KonSdDCILjktu2hQTTMxjDDOBYaHMBcVkT4bpTwhbz+d",
+	"V+tQw4hSaApJHQE8FXjMXwlYMNRbBKPDSGS4EzTvFLF6EP4I4YYY2WwjTyQjMR2z7BVVLCJpgj9dXBx/",
+	"ryJiKKjSdDzBX09fvyLb29t7mAbwCtz+RzAL9qva2PnyBfa1++VL03aMrgagk43evIrDPQtAF25+yYmL",
+	"Vr84PY7A3V8J+HQB6jyBq+hFKRAWjwRLXHJhpce3TRs0G/Ca0aRMEcnMrQv7RSqM5ozcOxAIiV1gIEwS",
+	"5rfP4AwMsLjQsIGZkEsMzkTg8XwMSRVFT1uy4eCEW4sgAlGbw+TaQgOj+FQTmhVBqwMIIIWBKKYomJmt",
+	"4+jAxkTYPrJaZAYhbNh8DpFQU5KIIjQCb2SWxszWO7PX7P3x+czNEhPGbW96IYeb9iO1ad4tw7uDG3p4",
+	"cuw5tfYbnfZWu2NeNmPRSdrYb2y3O+1tMITqEdA625sQINECSMDPQwZkoMBwqBR9aF41fKUsE6gaYYf0",
+	"n+p5RvnKJnaGvovufdESbfNmNQY9m+Kh2UQRNMTJeT2li3KQKzRbXmZO89G8OW1AyrItkcPqnnefK52Y",
+	"tzqdR+y/HJSzrO2PYjiu2SZuuG1QaAeXUDdysdRNr08wfNK9/5OLSreFnc72/R+99vtZ7i6zsrDNoM/3",
+	"AWd9jv/TZwN/lY/HVE6xGh+8aKEREc5uDVEbpBIL39viEhg989noj6UvwAhGBuD7hqzCvEEz0Htv2oXt",
+	"GfrEd+wpEa4QRheiGsDjT45pyO8NJCIismQVJPP60M5g2eZXpIB31g4Sj2rcW4btQeaalzzouawiG0kN",
+	"RYHFoAiB3cB41lSRoaQcC4llUxsCeMl7nnxoCwqD4tKDZERQfiFAzNbTDkJQIYtuZ2ur2SZHKYRE21Bc",
+	"DLxTlxylMBSA7ZKBD5BDuzoMoc+EshUrg+janucr6yFFv6VTCNWNLrkfDtyMQAopondjyl1IOeEM12Yr",
+	"ifO5cbzhwBgX3ESBoObul/aUlS//BbI7vNNwRV6KZPp413nG0nMXql7WOvak9GRe5we8OzZk+XdOTXY6",
+	"O/d/UXQxhQ/27v/gldfoe6e7xJqqrTLhu91lAFDT/sR8vLW1zMeVJjBPTVqx7polYI7CCFlcYz1i47XI",
+	"7Gw3aENkharxkWL9IVXmPJQJKWSjCAkvg3WfuUh0R4WbTuOCdwzNBDJ3yUHfNfoCUDngGYXDlRzy2tSV",
+	"0nBAyU6nSzaq+TDNA0Iv+Uw2RpFDxB2J7nbw4yK5w3zpEptAZxsK7SfEQK/LS17J/bAr2SMbQUJNcx9Z",
+	"Sgk1RjJGJVfkdsSA9kIGFwbyQ/Q85ZfcZfqQU6OQ2bhjSEK2YezHJ7XE1+vh0ngaAlrXJmYpEroEVQpa",
+	"s/+25G9l2rTEwt7YTuffiJAtsaVqT8ZHIWUB5XorwPRQZhyFjUd8omUoH9CsMoEZ9A898ogVNmicS6Q+",
+	"AhmhEHJWR0JKikSrGYtDpsuklp1O95Jv1GZAAhmjfZF7r+t0zKyUJRkpkgIIzdJr1iavMY0GTGWXHG62",
+	"vc3lesKMnn3Xd/HdxzfHH67eH/796vXh8buL06OzHtmwhlSy20RbLYRhFblAaGeyBMUo+sVy0FxNNbF1",
+	"ElACtX0hcahUR6ApFgbLSx7mJEZOsjWUbjbhqWnLvocNI8us1wObHJTR6SVXmkoNXYLtPt99fPXjx4tz",
+	"NNslIu9nTOFKMKkaK4m4tKSI5BOihcGokchlm3w0TwtIWBsmGJYHA0hoiogSYESUFDPoME8sA6ur1Q5y",
+	"fQAk+5LbRR2+evXx4sP5vEPodjpNtyKwrhjW4uVr0awoPWGkfi2GjuwjzAja8OT0Fqze5NBVpref8+Is",
+	"JVNMI5NETmSNm5ccpnumDrx1QHMIKIu6tQPgQWgMhBwKrZm5FjOJpWVmF5z5JfdT8Qx32/bOvMhfba7K",
+	"pd6FTVYflT0FRYGWF+1/t3xpZbH8T8xr3omhoc1ILwrC6gXNrsxqRK7n85pTVOQx6hJad5XZ+gdwS61X",
+	"DQTgwD9DlBYTcivkNfY5g+KZ7bqLgv1UKii7U++Wr+vzsi7mPbVGY87KsFBnjbZrnzmk6nG0aJbdfyTI",
+	"2Crht7a9mjmNsgiCe9epE9B/RwvQqOYdyCG0tbn/TI6CVfzBTiUA4YJj8ePb6w/lA2OJqs/w3nBSWKmO",
+	"bW1FC/LFm23rVhTI6uuPuAT1gatNy4jSdKoM15vT2gm4Grj36SWvtgjzq2wUDTiQyT1TZRp2zhOr0KFY",
+	"6Fg8VZfc7xsF4/b24dqX8lnkt6q5R8oyRO6SB1KWFdxcTEIotq3Ko8NK70/ErOvLyS/FteeQQF9g+SZ2",
+	"tD+OzerbMe2lbF0BV12bh7tm7PM8VW+YPvH6tX8Dmy/u8ffLEs79c7CUaAE7sHLOAhYtdGFGLPvbBeKR",
+	"q//i6vNY5pAwarsfcXFLBPfJ5SWvb+1FTnAU66FBrSiMPQozPLAYEHKQXLFLDg3e9553OuTf/9ppd3fa",
+	"rlzJ7UhkdTJXEXISEHK0J9RWKmq2CdQZ/AKtWQW3hdNHgjOlixCNTAyHELSyb1MZDPU/en16dPbD1enR",
+	"xdnR1ZvTw1dHgWJKVBO9XRgm5ECG+/45VxofmDXf0inCdsi0QuMmsLAClBYwG2g7QQD6UWNN0K0Vg7Ij",
+	"RNO+giJZRDItU2h+CCTkkjudfJwqMJE6hjVY2dppc1afiDlVMmL/+Lrkn1gzPPoSOw9KePnRLczZrf17",
+	"QlO5MpMpSmou5TsBKxNVFQcuXNMiUZZscDpmCekVmbU9qPGDRkE3ShMLAQpr8yzsneeuCJkNq4xHQjHu",
+	"CtvgldonlFivOQb9WTLVIVl6bWjX9JIHkW5tAimyNi5w1VYEbeKkPGsEDYsH25rBrmhgRJyNtKgqDO9h",
+	"ON2YTomt7jRTKviS19cKXpmyFEVSn4a0hEnfvy//yR/DTfu7oCt4r33nIFgXtM2NWJmSuP7onrwaEpL3",
+	"BrslixnX2RTzd8FfegAx6Uah7ZExlddqfv5xDtfxEOkQihpU23vTOzs6Ozv++OEMjN0nR6dXF2eGOpUe",
+	"h06TZOlNMbQydAS15AlVGr0LsjSMXfKM0ZklC85q7cKp0mcOAk8ojvsJrXOk8mCPfxDhPFjzAhHdvbL5",
+	"tWgrfoeYljHNamuFO05gPwBeZGmvK/iIsSuWi+y0a0iqQYqzwp60WlTQWdEAvSbYb1Vz6G9lu18xQOap",
+	"kQVPwOeZVav1HKzBZIa5OrS5Ry/xlT90pGfZEnZhqCdC469YT1cgZG6wp0Wb2TAkfLCfIagLBNv8anPF",
+	"7haZa15axvq0aDCPL9iUx97ROR32gnbirkyr0Sh6QdMpzCiBdR7ZagB189vXNuEdmP5PS6kOZ8Snxbhk",
+	"w9NXpT4vbWqimXxOYHFx5s9U2c4jdRVOUSYSA1DcbDKXOsAKySkfFj+BmIXZX6pNPqV65KFI5NfpBbRl",
+	"tmseuqEKzEKVcGOnu4Xej9tUseYso/UqNKxMj48HsKYnjr4Nqkf8xuG3999uLwD3D3F3nz5wt7uEe+HE",
+	"K7P6GmuZfivd8OnlKOy8b001oojsh8CcsnbjkrTrVqaa1fPBzTJQbrH4dey9940y2rylYpxvqqB88twc",
+	"s6K05XIXt6ah3FMKg5VucgslQm/rf24Nw+eWHlDm5pzNvRlYf189Bl+vtccegmsG2bjgWA/CVfg/tx0p",
+	"sNfT8y0MnoucTRM4MzVq7oiqUXMfCoqTVFtufcltlHdEbkeC/CxSbiMYPfd/EHHfJocgP3ix5LaYBsYw",
+	"STbJaMysU8aB1/bFA1MK+eRFktvAp8yAbmrjyQvrVGEQZtBOYcQku+QbYLTBDgGaZRmhfOpo2y1nktyO",
+	"0nhUxjCSEXQRiG3AhK114JLf0TtWgMEFu6favIgbN+uGdKKw90RtOlG1h/lTRSLMaZW+vGX2EZfh93ie",
+	"I6mUyII178s2L2RDhT2ZmxU55p2IF3aBdrJM8d5/njzzHyiUYEIGUWLMBGdOdVhajXIEd0lhZPNr+cd9",
+	"1sOCVHkELqbc62PSZ0XljzYBKxW2KZ2TtoPSFlCyEZCSrc4O5uwU9UPKcDJIyKlrCdPcX9DwZY71skKG",
+	"ljFChpu2bqtit3/2FL/fyOQ5L+Vk2esQzbVGLcKIpxBG7+cHf24J9HDdk36gpHm/9nTsEczG3edaCmsX",
+	"M9f7dwoEK7HUqkxvyVKlWQ3VMqrLezvmn6AIgwXLXzqYUxIsQFa30D+W/rUIy4O6DvOkh3OPNysvX4kn",
+	"tTH+qQwiv9kUPplMGJVl2LYdz1waiJVJXRoeRIhDlpW8MaJIAUpCs1vzyHrL+ZwiDFan8Usv1EkS5g7j",
+	"rVxaiihBgDLLX5LD00sOIBu6Xvkl9qwrUj8ha/FKZsxxY4R5MUHcq93fhvaCxjBPf9x8oivg10xuPKWj",
+	"ISzL/Dsq9IFA/6vUxzeNIfvNinbgaduyHY+ljTvf4lxh8TDLbP9Cplzbhx7+AJWShukN423S+6VHxoZq",
+	"YE/ESjwnUXkfy8o5esHpmF26OkFnP160yY9sqhjUOU051pMEiUzZ+kXqOp1gR4UJo5oUVS9dnvkozRg6",
+	"NG1oKPR2nBcfduK2/Vu4OR7BbVEpVD3HeVI4imMq5dRAG0v00eHcCn10uPQa0CkZzVpmljtt4h32nNX8",
+	"EqxlxaL6dQIPlD+NCPUqkroKoBmjYE7qtbD+rvkYLUxzPU1C6mCB1nPf2G+0/HYZrnGN/1vwgq1s3Ko0",
+	"3/EqvJshWjdUQglVM9aZkPojSN+NCP74AK4Q9wcO6P75PVNx4/PTOrb8VmwLtSmHk3+pU4XPpaQ9joQX",
+	"P80ScffoyZxYPedr7rlQFBXYfZ+pqCT4WpAeNInrtcmhucrYE7y2NYqT4sru3jVCHLoqXMO9p/TKVBpV",
+	"/MYumaKlYL0kZ0957ViR6C9/zF/SIlguk6SUjdw9toXBVyQ4y4iNm/08u8aKmo9LlT5yRrSkXNEYZUHU",
+	"OVPNxpCUjewUIshtp1Ls/pdqBWQJgucU2bDltSmHTyGP4IYpqE5QRtO58taC28GabXLIp66+A3yKiVMw",
+	"tr5NY+aq0PWN0BtdcizrrbycTnjixI2dTsf8rBjpQSlzhZ35sSBRn+IcZKMHBft/2v7cVtd5r3lwyZ17",
+	"CrrYp1hy5yVWAseyRS/I+/RlnZz7Ms+uLyaKSV/afQr6OjvRt4rKKxZyypSRzGqo7ScoYU8nE8axRAec",
+	"AJ6wPVKQGq1i0/jLaf3715AxfaogBfZidKNOp1PqRP2pubxzaWBfJFOXT/Vi+8WL7zovHkgav9p/3WOb",
+	"Bs3NI9kQRUMLtVeL2DqvAS0hWZKTPhQ/Y5olB2UUb026+B7Z6IWd8HvNfWK7+kL7RnRVkw0r4hUPIaH8",
+	"B8Gh5FcYiR6Sme9hHaUE95BQ4aVqc1hAQSo/gOAvu9f6obVPfTcRO0r8Xk8GiRaV3Sg0h6dVde8R3f/K",
+	"5njybI71UOjJXfInjswvcp18dNV7rUAK0oU13B+QnvfyPvR+6nmtBMF94lAp5bGEPkGPngJiFXqsptGf",
+	"FimZjuAG9fA9/rJQvw+aRP5OE0nWsQz81uTlr3SSb8gk/5P9SkqMMQHbYdozZWnU+uaCEaOZHv0636dk",
+	"4+a3QClOsfI8sYXFCJRxlDdG6f3h/PzkwIipicBITaJFHmNt2YRq2qeqpt7lG6Z/sCt4wnuLUyy4tm4z",
+	"NEtvWPspCpUaHmImmUjR9z2CCH+bdm3bXrXd7uZJUh8njB+eHL89+/jhoWCr9heshZCdjyQizqHvHZaa",
+	"kEbrMfrPkHHoI4bFup4CfuejVM0ugypiYeDAOWaaVoA5peNsLnqb3Y0oT1rWYEOwgxkwUJnrUQRlaEAo",
+	"NP+oRWC7rH8cvn+32mm4lf3nnIaFQc1pQHLKsmSG8YBsWEXZiDGTlA8jstvZLqWh2jM5xem+CU2BuY0c",
+	"B2dCtKSDQRqvfQ7mqyV42pmhwzG74PSGprY19IIjPAWf6mKKBJ8btEIBsK7eBiAd2EHg3wq92A4lih6B",
+	"myAW2hlmzt7mFUVFUQosqId9LUunLlbOmXEev6w03oysobgImcXqv2W+XjGgjcao85NXHIDOLO99XPDZ",
+	"2c9PbGIUgb4rqdKIm673lBHzm/6+sDvLzDAFz8Bq0sF5KSBJQsYjBsMLu1Ej1pA+zSiPIS62mMSear3v",
+	"vYaiWM4+h6QUw8INvwNRA7bhCRxewAsWfoiCbjSR32euIqvAZQVgmTH+2zz2Ys6KcfHbKMiqjcJI1qgS",
+	"WRNVlM2oKhR9joq23tVpKgPfPxD2+F9pmM93d/8/AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
