@@ -77,7 +77,6 @@ func TestInvitationLifecycle(t *testing.T) {
 	}
 	wantProblem(t, "revoke an accepted invitation", rev.HTTPResponse, rev.ApplicationproblemJSON409, 409, api.ProblemCodeInvitationAccepted)
 
-
 	// Revoked.
 	second := invite(servertest.Email("revoked"), api.InvitationRoleMANAGER).JSON201
 	if r, err := env.Client.RevokeInvitationWithResponse(ctx, brand, second.Invitation.Id, auth); err != nil || r.StatusCode() != 204 {

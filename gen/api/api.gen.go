@@ -675,7 +675,9 @@ type Problem struct {
 	// - `payload_too_large` (413): the body is over the operation's limit.
 	// - `not_found` (404), `method_not_allowed` (405): no such resource or method.
 	// - `unauthenticated` (401): no bearer token, or not a bearer token.
-	// - `invalid_token` (401): a bad signature, algorithm, type, issuer or audience.
+	// - `invalid_token` (401): a bad signature (or one not in canonical base64url), algorithm,
+	//   type, issuer or audience, or a lifetime (`exp` - `iat`) longer than the server's TTL
+	//   for that token type plus 30 s.
 	// - `token_expired` (401): the token's `exp` has passed.
 	// - `token_revoked` (401): the token's session is revoked or expired, the account was
 	//   disabled, or its tokens were invalidated (logout-all, role change).
@@ -744,7 +746,9 @@ type Problem struct {
 //   - `payload_too_large` (413): the body is over the operation's limit.
 //   - `not_found` (404), `method_not_allowed` (405): no such resource or method.
 //   - `unauthenticated` (401): no bearer token, or not a bearer token.
-//   - `invalid_token` (401): a bad signature, algorithm, type, issuer or audience.
+//   - `invalid_token` (401): a bad signature (or one not in canonical base64url), algorithm,
+//     type, issuer or audience, or a lifetime (`exp` - `iat`) longer than the server's TTL
+//     for that token type plus 30 s.
 //   - `token_expired` (401): the token's `exp` has passed.
 //   - `token_revoked` (401): the token's session is revoked or expired, the account was
 //     disabled, or its tokens were invalidated (logout-all, role change).
@@ -1446,7 +1450,9 @@ type ClientInterface interface {
 	// (`refresh_token_reused`). One exception keeps honest clients logged in: within
 	// `REFRESH_REUSE_GRACE` (default 10 s) of a rotation, the token just rotated away from gets
 	// the same successor again (and a fresh access token), so several tabs or a retried request
-	// are not mistaken for theft. Rate limited per client IP.
+	// are not mistaken for theft. A validly signed refresh token that is not the one issued for
+	// its session's generation (only a holder of the signing key makes one) revokes the session
+	// (401, `invalid_refresh_token`, audited as `refresh_forged`). Rate limited per client IP.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1461,7 +1467,9 @@ type ClientInterface interface {
 	// (`refresh_token_reused`). One exception keeps honest clients logged in: within
 	// `REFRESH_REUSE_GRACE` (default 10 s) of a rotation, the token just rotated away from gets
 	// the same successor again (and a fresh access token), so several tabs or a retried request
-	// are not mistaken for theft. Rate limited per client IP.
+	// are not mistaken for theft. A validly signed refresh token that is not the one issued for
+	// its session's generation (only a holder of the signing key makes one) revokes the session
+	// (401, `invalid_refresh_token`, audited as `refresh_forged`). Rate limited per client IP.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2004,7 +2012,9 @@ func (c *Client) GetProfile(ctx context.Context, reqEditors ...RequestEditorFn) 
 // (`refresh_token_reused`). One exception keeps honest clients logged in: within
 // `REFRESH_REUSE_GRACE` (default 10 s) of a rotation, the token just rotated away from gets
 // the same successor again (and a fresh access token), so several tabs or a retried request
-// are not mistaken for theft. Rate limited per client IP.
+// are not mistaken for theft. A validly signed refresh token that is not the one issued for
+// its session's generation (only a holder of the signing key makes one) revokes the session
+// (401, `invalid_refresh_token`, audited as `refresh_forged`). Rate limited per client IP.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2029,7 +2039,9 @@ func (c *Client) RefreshWithBody(ctx context.Context, contentType string, body i
 // (`refresh_token_reused`). One exception keeps honest clients logged in: within
 // `REFRESH_REUSE_GRACE` (default 10 s) of a rotation, the token just rotated away from gets
 // the same successor again (and a fresh access token), so several tabs or a retried request
-// are not mistaken for theft. Rate limited per client IP.
+// are not mistaken for theft. A validly signed refresh token that is not the one issued for
+// its session's generation (only a holder of the signing key makes one) revokes the session
+// (401, `invalid_refresh_token`, audited as `refresh_forged`). Rate limited per client IP.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4383,7 +4395,9 @@ type ClientWithResponsesInterface interface {
 	// (`refresh_token_reused`). One exception keeps honest clients logged in: within
 	// `REFRESH_REUSE_GRACE` (default 10 s) of a rotation, the token just rotated away from gets
 	// the same successor again (and a fresh access token), so several tabs or a retried request
-	// are not mistaken for theft. Rate limited per client IP.
+	// are not mistaken for theft. A validly signed refresh token that is not the one issued for
+	// its session's generation (only a holder of the signing key makes one) revokes the session
+	// (401, `invalid_refresh_token`, audited as `refresh_forged`). Rate limited per client IP.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4398,7 +4412,9 @@ type ClientWithResponsesInterface interface {
 	// (`refresh_token_reused`). One exception keeps honest clients logged in: within
 	// `REFRESH_REUSE_GRACE` (default 10 s) of a rotation, the token just rotated away from gets
 	// the same successor again (and a fresh access token), so several tabs or a retried request
-	// are not mistaken for theft. Rate limited per client IP.
+	// are not mistaken for theft. A validly signed refresh token that is not the one issued for
+	// its session's generation (only a holder of the signing key makes one) revokes the session
+	// (401, `invalid_refresh_token`, audited as `refresh_forged`). Rate limited per client IP.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8612,7 +8628,9 @@ func (c *ClientWithResponses) GetProfileWithResponse(ctx context.Context, reqEdi
 // (`refresh_token_reused`). One exception keeps honest clients logged in: within
 // `REFRESH_REUSE_GRACE` (default 10 s) of a rotation, the token just rotated away from gets
 // the same successor again (and a fresh access token), so several tabs or a retried request
-// are not mistaken for theft. Rate limited per client IP.
+// are not mistaken for theft. A validly signed refresh token that is not the one issued for
+// its session's generation (only a holder of the signing key makes one) revokes the session
+// (401, `invalid_refresh_token`, audited as `refresh_forged`). Rate limited per client IP.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8633,7 +8651,9 @@ func (c *ClientWithResponses) RefreshWithBodyWithResponse(ctx context.Context, c
 // (`refresh_token_reused`). One exception keeps honest clients logged in: within
 // `REFRESH_REUSE_GRACE` (default 10 s) of a rotation, the token just rotated away from gets
 // the same successor again (and a fresh access token), so several tabs or a retried request
-// are not mistaken for theft. Rate limited per client IP.
+// are not mistaken for theft. A validly signed refresh token that is not the one issued for
+// its session's generation (only a holder of the signing key makes one) revokes the session
+// (401, `invalid_refresh_token`, audited as `refresh_forged`). Rate limited per client IP.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -19931,206 +19951,208 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H2Jchs3tuivoPhulcV7mxSpJbakulVPdmRHjheNlvLMRH4i2A2SHTUBBkBLZlz6nvmP+bJXOAfoBppN",
-	"iqSkOJlkaqpisbuxHBycffnaiMV4IjjjWjX2vzZGjCZMwj+PzunQ/DdhKpbpRKeCN/Yb5yNGJFMilzF7",
-	"psgNkyoVPCIDIUnveNB6T3U86pENSpSWgg/JDc3ShGohI3L6+hXZ63Y75N//etF+0d5uthtRQ8UjNqZm",
-	"IvaFjicZa+w3Lhvbl41G1NDTiflTaZnyYePuLmq8EzHFldQt7OL0HREDokeMxJJRzZJirfOm2uxLyhO1",
-	"2enubdNuf6v1PN5OWs/ZzqD1gu71W524m2yx7cEO3Y03J1IkeayXefu7Tu36T5mW09bhQDM5u4VPI5Ex",
-	"olgseKKIFuSWppr02UBIRrScpnxI6JCmnGx4oOx22lvzYbndiRrjlKfjfNzY7xRLSrlmQyZhTX9vnbJf",
-	"cqZ06ziZd+Dw/JkiabKP4M1Sxs0PPf/rHrkdMU5STRTjmlA8fCI4iwglnN2Si3fH3xOhR0zepoq1yYkU",
-	"/YyNFYmplFMYWtExMx/mjKSc9Ozcx0kvIpkYkizlzABHzDvRTvft97v/fLXzt+7Z7t9fvPnbzj+23z7/",
-	"sPXyux9rTuQuakyopGOmLda/NOgwDw6AKweEctgB/glAIZSrWyYV2enskJxnTCkEE80yJkmqCOXk8Pv3",
-	"xx/MqlMz3oTqUSNqcDo2C+rbaaOG2W8qWdLY1zJn/hYHQo6pbuw38jxNarHrVS6VkPVr73H2ReMLPXdJ",
-	"JpLdpCJXZEKHrE0+TugvOSOUJ0TT8YTJFrtJE8b1PqEkhk+JHlFNbqkiXGiSKpWzhPTNwaWKKCZvmARS",
-	"AH9nqdKwd7LT6RQb/yVnclruHMcNznJMv7xjfKhHjf3d7hbgr/u7W7ft4wFQnTn7NnSs2LGlV3g4I8qH",
+	"7H2Jchs3tuivoPhulcV7mxSpxbakulVPdmRHjheNlvLMRH4i2A2SHTUBBkBLZlL6nvmP+bJXOAfoBppN",
+	"iqSkOJlkaqpisbuxHBycffm1EYvxRHDGtWrs/9oYMZowCf88OqdD89+EqVimE50K3thvnI8YkUyJXMbs",
+	"mSI3TKpU8IgMhCS940HrA9XxqEc2KFFaCj4kNzRLE6qFjMjpm9dkr9vtkH//62X7ZXu72W5EDRWP2Jia",
+	"idhXOp5krLHfuGxsXzYaUUNPJ+ZPpWXKh427u6jxXsQUV1K3sIvT90QMiB4xEktGNUuKtc6barMvKU/U",
+	"Zqe7t027/a3Wi3g7ab1gO4PWS7rXb3XibrLFtgc7dDfenEiR5LFe5u3nndr1nzItp63DgWZydgufRyJj",
+	"RLFY8EQRLcgtTTXps4GQjGg5TfmQ0CFNOdnwQNnttLfmw3K7EzXGKU/H+bix3ymWlHLNhkzCmv7eOmU/",
+	"50zp1nEy78Dh+TNF0mQfwZuljJsfev7XPXI7YpykmijGNaF4+ERwFhFKOLslF++PvyNCj5i8TRVrkxMp",
+	"+hkbKxJTKacwtKJjZj7MGUk56dm5j5NeRDIxJFnKmQGOmHeine6773b/+Xrnb92z3b+/fPu3nX9sv3vx",
+	"cevV8x9qTuQuakyopGOmLda/MugwDw6AKweEctgB/glAIZSrWyYV2enskJxnTCkEE80yJkmqCOXk8LsP",
+	"xx/NqlMz3oTqUSNqcDo2C+rbaaOG2W8qWdLY1zJn/hYHQo6pbuw38jxNarHrdS6VkPVr73H2VeMLPXdJ",
+	"JpLdpCJXZEKHrE0+TejPOSOUJ0TT8YTJFrtJE8b1PqEkhk+JHlFNbqkiXGiSKpWzhPTNwaWKKCZvmARS",
+	"AH9nqdKwd7LT6RQb/zlnclruHMcNznJMv75nfKhHjf3d7hbgr/u7W7ft4wFQnTn7NnSs2LGlV3g4I8qH",
 	"zCxwzCjXsO7gYm23u+1u84AYWkYzZvC4POjuFgAKBwFwjFI+bJPef/fI2CyHmUOfuhmL7SOFLffvaOY9",
-	"pNCDyVanUwsFfpNqII6IvjVYlvqvPAzV3qXjVM9C/IQOGVHpr2zecWfwnT9XwgY0z7TZF2wTSVW34xOu",
+	"pNCDyVanUwsFfpNqII6IvjVYlvqvPAzV3qfjVM9C/IQOGVHpL2zecWfwnT9XwgY0z7TZF2wTSVW34xOu",
 	"bi3hOkFyPHe7k+L5w/Z6xpRaBFZVPH/YPBeKybmT5PjwITPcmY/VRHDFgNYd5nrEuE5jwynND7HgmnE4",
-	"VjqZZCny2s2fFTLccqb/kmzQ2G/8n81SetjEp2rTjHpqp8FJQxQ5JBZe5uaJCeMHZMQkI1QykmpD2q8Z",
-	"VwZ/PGHkFY1HrPVKcC1FNot2h9ktnSrS46KltJCsd2CHIeNcaaBVfUON4xFL8I5/93xnj/z7X7vtLnDO",
-	"+UBl3CDgTw03dONz5F3P4te68zyRdOhwfM5qYUk9FJ9+OD8/2ey2O7hOtf464fuZdeKvNVhxFzVe0sRy",
-	"8QVoMEFe/T8OHYrRzReJGdPKeqngVwOaZswgYcI0TbPGfoONaZrt44H0WSEcwM+EJolkSjWiBpNSmDP/",
-	"6WtjkLIscV8aGsiUokMz0eJB7j4b2qM05TGIeDTXo03JhqnSQHkLkeI+aUFpqnPV2N8BiptqAKUFFCk3",
+	"VjqZZCny2s2fFDLccqb/kmzQ2G/8n81SetjEp2rTjHpqp8FJQxQ5JBZe5uaJCeMHZMQkI1QykmpD2q8Z",
+	"VwZ/PGHkNY1HrPVacC1FNot2h9ktnSrS46KltJCsd2CHIeNcaaBVfUON4xFL8I4/f7GzR/79r912Fzjn",
+	"fKAybhDwx4YbuvEl8q5n8WvdeZ5IOnQ4Pme1sKQeik/fn5+fbHbbHVynWn+d8P3MOvHXGqy4ixqvaGK5",
+	"+AI0mCCv/h+HDsXo5ovEjGllvVTwqwFNM2aQMGGaplljv8HGNM328UD6rBAO4GdCk0QypRpRg0kpzJn/",
+	"+GtjkLIscV8aGsiUokMz0eJB7r4Y2qM05TGIeDTXo03JhqnSQHkLkeI+aUFpqnPV2N8BiptqAKUFFCk3",
 	"S4rNWtiOtJ6o/c1NBtfDkCzZTtiNg6DaLL9twX4bd9GSt8sKTHUXy5PUSF8yeo0yiJqweJ+MaWbIA0vI",
-	"27OPH8hGr/jhypxnr2kkNJyE3KQiw40JaQSXnF9zccsJnAfZ6M0ccy8it6keAYNkXMspmRg5AF43Mhye",
-	"aa9ZudRVwbNu3/b1zeBd2PwrwQdZGj8MYwFxrjS9ZtzH1UNOaByLnGvcGIgziGTsS6q0Qvb2qCi2V6JY",
-	"sbXlMSp2nzwGJh2SnKdGFLRiuCIAoYiAZFdITm5O5YAUqIZmZ+xRT/y1kP00SRh/0JEPilG8Az8fITOS",
-	"iPecsQRvj2G7ap8m45QbpB6nqpTmvOM3zzfh3fUOf7s8/Nfe+pY9/XJPj3L8vlwQkX6OHJRmmbhliVFM",
-	"EwFX4lFP943g7EEHC9ItuxqacapHW0q+oLzQTDKaTM3pJrVXmcYxm+gWDrnWkXY9lvEGl7TsacIOHo8j",
-	"4I1EwmW0tRyUMrN1kk8iItmNuGaJudvsy8QIF496rMdmf5xmR8DnHna+ONIVssyQXOecfZmw2GwQHhMR",
-	"x7mULDkgv+RCM0udkDumCRoqJJsIqVM+JKmuogEgyK/rHP2uLy247Tvl2K19WVxwm35EOSGEluHguWRt",
-	"AgYOkUyJMsKp4NmUXBYwx3VfNg5QpIC9PFOFQaZkAGC98eA8os4SkqvH5QYfhH4tcp48CKe40FcDGMVD",
-	"pw+CqDweOT2llkDYZ0sZDpP1eMJOiUUfhCZumctiDhe6hd88BtI4mDhyArKAkfc8M9eYToFRKMbIBmcG",
-	"3bXIEkInVOrHFf5O6DQTNDkX4h2Vw4fxjQmOdaWFuMpgtIB7eEK1uR1GToCdjRgBYwYRA9Lt7LzYff4d",
-	"6U81ewLZsLs9q37AYrQQxC15Wbyw221pIVr47WOxmhn4FAKVIRUAq40ueZ++9E2kpdCFdMfZhh8ZXyRY",
-	"1VMz0WvU1h6EMt5wNaruOdhWwfhkZeWEqJTHpf1x+4CkaBvVxW87VcR5StfEGki4VSKhD87VtV8fei37",
-	"9WPgoOd/4nTMFKGevZcCuLkgmeBDJglIB1zvE8PozWGAZ+VRke6MyZs0Zhec3tA0o/3sYXRK4XBXuTde",
-	"BekSqmmfKoZb1WZv8ci8+JjSjUeM7A5JuKRl8cBuqOV//Tjqa8ImjCeMx0CPEnHLD4hkWk4JHWhLnIbp",
-	"DeMkYRmdVk694qRbdOj+qzWutNXw5VyI95RP7c/qQchizRdXeiSF1lX6JAQZUz61V9eIcSlXBwQABA7G",
-	"jJrTqmNk8O5aBGTLs3AUK5Bus8ujjaSatYCdPBLdKBZDtWbjiVZkIMUYjT7o6ARpp/BrWdiGKNXzUKHn",
-	"nLi/E8S64ObohEx/fSDfA6P6lVUTq8TH6MzK2u99VXIGhSZSDNJsPbW60y2RKNjW8viT+589kmyMZuhY",
-	"soRxndJM7RNKwFjEhwZ3SvNrn1EJgjEY1CjpUyMbDDnVuQQ3+S2ETSAUzZYidLNKMMbmScq4kb5pAeJy",
-	"KKfJW93E/JSkypDVpMRZISMjdMA1juxk3rorGPvp06eWbw6q97HS8g0Q5AzIGNGC5Io5N8Zuh/z7X/ND",
-	"Pl4iWEDN/F+jdwJEr2Bvl40IH1x5U//v5VykmxM78tA7NJHCzPVgPu72ZiWQqwlV6lbImftknxP33LAy",
-	"OK/6S1WOsgZp3vJvlbdRR59Xul4+oB7jfn1iWdbC64PWyLRwcFDSz1XKDQrIPHtcA8MFV/lkIqRmyXuW",
-	"pPQcAPCAg8/LAa/GZsQrgOkibbNwdFXcsU+gY+76KFAslMBCiV3o8jhQDNCCAVrw5WMrmkbE7VVB03tE",
-	"JCgWjP5yMApDnAXz3KU0QVWGZifSaLM6ZaqxP6CZYpGPBWhMPjeUygip//w4Uvx2b3Dd+nF8e5u8+3nv",
-	"x78fvjkX/1C/bP999ySd/JLtjF7u8u7NizejzujdP7f+1rl+/o9xd/Jp++bvZWDAG0ljRn4QkwmcfEEH",
-	"9huUmC2mLgKJDFKw1wA9jBoTb7GVxfmE+eHrXCmcx23LX0Jlh954Lkpk0XglQBbj3Ad2e+JexVAJ52r/",
-	"KYCOXaE38OdiVtH/maEP7lBrmfZzjdCtR5Gv90X1VHH/tWQMCCHBN4zAamchG7HIDG9X6a8sIu12u3lg",
-	"+PxYKE12IfoqIEiZkI39Rj+j8bWhAumvZt53Zsox/eIvcrdTt7s8SfXRjaOCiy5AiGY01kLOC6/LFZPk",
+	"u7NPH8lGr/jhypxnr2kkNJyE3KQiw40JaQSXnF9zccsJnAfZ6M0ccy8it6keAYNkXMspmRg5AF43Mhye",
+	"aa9ZudRVwbNu3/b1zeBd2PxrwQdZGj8MYwFxrjS9ZtzH1UNOaByLnGvcGIgziGTsa6q0Qvb2qCi2V6JY",
+	"sbXlMSp2nzwGJh2SnKdGFLRiuCIAoYiAZFdITm5O5YAUqIZmZ+xRT/yNkP00SRh/0JEPilG8Az8fITOS",
+	"iPecsQRvj2G7ap8m45QbpB6nqpTmvOM3zzfh3fUOf7s8/Dfe+pY9/XJPj3L8vlwQkX6OHJRmmbhliVFM",
+	"EwFX4lFP963g7EEHC9ItuxqacapHW0q+oLzQTDKaTM3pJrVXmcYxm+gWDrnWkXY9lvEWl7TsacIOHo8j",
+	"4I1EwmW0tRyUMrN1kk8iItmNuGaJudvs68QIF496rMdmf5xmR8DnHna+ONIVssyQXOecfZ2w2GwQHhMR",
+	"x7mULDkgP+dCM0udkDumCRoqJJsIqVM+JKmuogEgyC/rHP2uLy247Tvl2K19WVxwm35EOSGEluHguWRt",
+	"AgYOkUyJMsKp4NmUXBYwx3VfNg5QpIC9PFOFQaZkAGC98eA8os4SkqvH5QYfhX4jcp48CKe40FcDGMVD",
+	"p4+CqDweOT2llkDYZ0sZDpP1eMJOiUUfhSZumctiDhe6hd88BtI4mDhyArKAkfc8M9eYToFRKMbIBmcG",
+	"3bXIEkInVOrHFf5O6DQTNDkX4j2Vw4fxjQmOdaWFuMpgtIB7eEK1uR1GToCdjRgBYwYRA9Lt7LzcffGc",
+	"9KeaPYFs2N2eVT9gMVoI4pa8LF7Y7ba0EC389rFYzQx8CoHKkAqA1UaXfEhf+SbSUuhCuuNsw4+MLxKs",
+	"6qmZ6A1qaw9CGW+4GlX3HGyrYHyysnJCVMrj0v64fUBStI3q4redKuI8pWtiDSTcKpHQB+fq2q8PvZb9",
+	"+jFw0PM/cTpmilDP3ksB3FyQTPAhkwSkA673iWH05jDAs/KoSHfG5E0aswtOb2ia0X72MDqlcLir3Buv",
+	"gnQJ1bRPFcOtarO3eGRefEzpxiNGdockXNKyeGA31PK/fhz1NWETxhPGY6BHibjlB0QyLaeEDrQlTsP0",
+	"hnGSsIxOK6decdItOnT/1RpX2mr4ci7EB8qn9mf1IGSx5osrPZJC6yp9EoKMKZ/aq2vEuJSrAwIAAgdj",
+	"Rs1p1TEyeHctArLlWTiKFUi32eXRRlLNWsBOHoluFIuhWrPxRCsykGKMRh90dIK0U/i1LGxDlOp5qNBz",
+	"TtzfCWJdcHN0Qqa/PJDvgVH9yqqJVeJjdGZl7fe+KjmDQhMpBmm2nlrd6ZZIFGxrefzJ/c8eSTZGM3Qs",
+	"WcK4Tmmm9gklYCziQ4M7pfm1z6gEwRgMapT0qZENhpzqXIKb/BbCJhCKZksRulklGGPzJGXcSN+0AHE5",
+	"lNPkrW5ifkpSZchqUuKskJEROuAaR3Yyb90VjP38+XPLNwfV+1hp+QYIcgZkjGhBcsWcG2O3Q/79r/kh",
+	"H68QLKBm/q/ROwGiV7C3y0aED668qf/3ci7SzYkdeegdmkhh5nowH3d7sxLI1YQqdSvkzH2yz4l7blgZ",
+	"nFf9pSpHWYM0b/m3ytuoo88rXS8fUI9xvz6zLGvh9UFrZFo4OCjp5yrlBgVknj2ugeGCq3wyEVKz5ANL",
+	"UnoOAHjAweflgFdjM+IVwHSRtlk4uiru2CfQMXd9FCgWSmChxC50eRwoBmjBAC348rEVTSPi9qqg6T0i",
+	"EhQLRn85GIUhzoJ57lKaoCpDsxNptFmdMtXYH9BMscjHAjQmnxtKZYTUf34aKX67N7hu/TC+vU3e/7T3",
+	"w98P356Lf6ift/++e5JOfs52Rq92effm5dtRZ/T+n1t/61y/+Me4O/m8ffP3MjDgraQxI9+LyQROvqAD",
+	"+w1KzBZTF4FEBinYa4AeRo2Jt9jK4nzC/PB1rhTO47blL6GyQ288FyWyaLwSIItx7iO7PXGvYqiEc7X/",
+	"GEDHrtAb+Esxq+j/xNAHd6i1TPu5RujWo8iv90X1VHH/jWQMCCHBN4zAamchG7HIDG9X6S8sIu12u3lg",
+	"+PxYKE12IfoqIEiZkI39Rj+j8bWhAukvZt73Zsox/eovcrdTt7s8SfXRjaOCiy5AiGY01kLOC6/LFZPk",
 	"diQIjTWzgYbU90U5Q+OGi6az8o0BhRJjJjhrFk5KGC3VimWDIixxIsUNS2AONL9sOJoZOYkIPT8AXO65",
-	"jZoHhOdZhiNxARQIPEnB+jZooFKhUDbJ6BQiUQeSqRGKKs02+ZFNNA4H+zSAeaac7KYgHGYic44ytB/e",
-	"eK81aNCIZmKBzOJRcsHAkRlMswGzhzq8e1udre9a3W5ra/e829nvmP//0x8+McqYTsc1kSVRI02qoZn3",
-	"rp3VrH123El1kdvtTrvb3W4/X2aryo/nWml1yTqQ1VZuWBw05S7UuWWUBn0Ph/aGlYt8L35Ns4xu7rY7",
-	"y8ydFyFlc65bLHjMJGeJxW+j5IZITMTADwKBKIiVUbK/OuCqJLjAhKiMhXPkJApi8NJJw4efj9ufFxKz",
-	"d6lalaClmo3Dfyx3zCViNKiUdAqcr4jQNeOsCB6YPhhj8V6dNFsNQaeajOhkwgzhIT3H467QjO3iffYL",
-	"PXVGSaGa9E4+np2TUC3ptUnPUsCrgZBDOwhoQtkUNOAqjfSMthpdBZy5kGODpqkuyOUzRYaMO0fCBjgv",
-	"KRmJLDF6M4b+mikMWb9mUzKm10yZ8ZrOoVlEJFolGjDchtR5cjXciCuVxzFjCVgd8JfCBo5/ZiK+ZqiK",
-	"4ZYlyxXDxyLXxT+uaJaVyHtl5/ZkCwv3xCL0VT5JIFgzaozZuM/klWRjw9JAHXC86srie/gjMrbqr3On",
-	"LLcUHlsYV1jZ/Qz9CYJBVxUVjBJZSKQhnp4xnhCqSO/QmnJgN/vEmhEu805nO/ZGgB9YL6RbbPp21H8T",
-	"px/Tt8cXvx53P6TH6pif7savjr87Hr/u/Lg12U5evd1rs+nbSbz93ryY/WNrT8dv9iZ9fprF6du9dryV",
-	"8bqtozFCHdeuHlM8cq7TzLL/GTOGCha7d188dHFOiyCmBXGqIl40Q/3xCmBgO+RhpEzh5cphVUKuADb+",
-	"Nvsnf5vFW0NJedY55p31oAeQcDTKXUQ83RAD7W9zeN99BPlC2Vhyn5bCh1GAgBXo+uvzT7qO5EJGyYq4",
-	"/xTCGFLqeHofSF6599YT4OJlBLhZHe+Q02xqxOiMHPFhypmq+05leU1O2gUEK0YkYTI14r213jPwAhqG",
-	"BOC0kRzllLSYssXmT2kp7qMehfVKBiN2vY9Trr/badyb/zAjHlnFFKDkHXg5oS8K+Vubi7dPLhHh7fg2",
-	"whDMfSqykMacHn74/urjpw9Hp42o8f7ww+Eb+NfZ+eHr1yHpKR/OnPDLPLs+1mx8yhTktqxz+2ukdpmz",
-	"UmU0uyzyHKkLOIgIjFmovPaQjbAToH8Ax74QGaN8vSsP8QT362w8YV+Coe/JTIwa6jq/D33OrvMaY42Z",
-	"CT+P8GI4iNZiQZ5dX0wUk9rmE6l1bHuI6z99dVa579PBgJnrxyw9Ix9Em2wZOUumMTsci9yodt29vT27",
-	"0cbhUav7Ymer9fLdj427qBhphjJWx9jbA+HAH2S79emHc8+620gkHejG3ee7h93WVwBHCycHJrQZHeP3",
-	"3Y4VVNzf1Ztde1UXn8tal2hFMhTe17u1V/0KhGdnSFwDk6xCdVKacWMhJYs1GQmpGOlTrZmcEqXpBHyo",
-	"3LNb7jcoGefxyAW5GJl+MpJUMaNMcZtLPGv9nZnUpwD3zF/cfM8D5ds1d7+73+Trb2F9K211F+HAtacF",
-	"+FxmTq5xXpictN8YShqz/2sftGMxNjKjwCgZYB0zQLdfLt7vEbx058Za/LK3EfN2FT4ujwqGmg+OyvVe",
-	"ARY0MHqHRuZC6nsoafSoGo11egMSFh0a6tvoM6UVyzKjJMzAO1zdQjNN+eaagnPAt+/1dRlwf+994UnI",
-	"S3z5wbx6V4HefV+Wr67AaEvQL7WwM3z5zp3P4o/OzTtVlEUe7hwu3qrno29S3oJVWUbw4XIXDUWbwHdW",
-	"0btH4pZj3FCpbNtkgGvGJjbU3ujbI6pGoYrycOfbPYJyuY9wG7Xg9e7BTEbB8dlHsrPVfU7cbSGxSEKJ",
-	"s3Fx9n3IG7YDzrAdNSbAXMyQ/++nw9Y/P3/dvvuvOmHyyJHOcB2vxHhCJfiJFGulXDGuUkMisikk60Oq",
-	"bkIyccukeSU5ICqXUuQ8ARfShMYMPS9FyQJPXUxohbwXnK9IUPXZ3k51czO7eJ2yLCnyYkJctLmvdXZ7",
-	"ePRMkQnVI5KiLgD+qI0eyCU/bX9uq+u8h66wHiTgtyFerheRnvmqnSbmn+j1bhdRsxUzj93UzLKLNFxf",
-	"SLgvrXcxHuJuy6Hr0O8HRjM9WvFKl/TK6XfiOlTixPW9q7OD1C1qbVrTL+uMPL555SnMR4W0Uo5XJ/LM",
-	"3Il5dtG5i3vxmzgav+suA8h1hK5lmWT5neOTdSadsjBMIL0Vk/jwvM/RVc745GadkEF+A9tO5VRmCOnH",
-	"W84k0voxTRjpT8lEirFAzz9B70qElSOmXhyA7xdaaBzCn2pwaubcPeI0YcCJrPHZemtKF40LvA0mKr+Z",
-	"meqdGKYP0WlmWd5kSbX0gcrO5JsoonPUpYVxPh9C1TVEshdEC/J8C9PCDKu+OH/dekE2+rGcTiA7I4GU",
-	"lEEu9YjJA6e2gxtykCuWIAZqmXMIMGni34Iz59XsdqJOp4NhPrEYjwUvXLGhA+mB0HseBm69qMG2k1D/",
-	"CEFxzMk45UKSnBtR11Vpc8LihtH2MIv04ux7A4DuXntvz/zRDLaBWuGspdyrGxT87z4bo4s0rJNpoRbU",
-	"zu5zYuMa26RnBuhhNJ3SECB7cXoM1S6uU56Ybdl3I9IzAnCvfFFxes2ujNhpDl4JTqjNLiAx5UTdpjoe",
-	"EaQwFesMhI8uFTH5yrx6V0aU+tfHyIjtJauwzHJtW5Zlho4GJT9saLOrFOKVSHGhoaDtwJEuxUc8EbmG",
-	"j5QRsAuq1qGcjOXOYA1FajihOrwiM2G0swJBGVe7bs05Xz4oRoAKMwUS7xocL/B2p1OLuTZY11/GEqVp",
-	"ZsOSZs9TDMi9Eb5fqyVsojLHoWWhFJH6OOCIzOSgmlfLrAyoh4QFLYDgYR5zRMZMj0TSMr/YYhRRUYQk",
-	"IkOoM1iTXGgG92LSI+JnEEUkTLGPSE1a2l2IJ6vX9/FlTZneq3G4cGs4Yk/WK9EvQqpQx5J8UjBL1hw5",
-	"GtN4lHLWMkzIRvovIEr7l7xFagr/kI2dTqe5H1RX8GsPwTU+KCoAQUlARRiNR0gj2jBupRaRP6gf6m3Y",
-	"3m2ZC4CVjLBEzUaSYxQ4I9dsqoy2f8kJ0ZKmEB2aUE1JyuMsT1jSxFnrw/HN7N3dmtlrAs1hmJn0cRhh",
-	"uzLC/JxoHKUoRAC732lGpIfYfmWeWGyHZ2ZtvJKNDylG8LrbWhCXCt918bsw/0hILO0S/IxjBCk4xQiz",
-	"CUvZUMhUj8bR3GwlHC/IHSvGMyCBJ88U6bEvkx5UjDAyCEv876wQXPvdbPSWV8wkcvE1WM2JKoMXLi0K",
-	"AFAWnSO3TDLHxDCgF+O0DLmJiNG8bD53M4SRl0BVrDAImDTzYMBcEShXUyEhGNOFXYXwx4vmR8mlyk0V",
-	"FSlhQhZxbDBmMBYGo5WgpJyYNYSj3ppTkEwxDt7lIU15NVTOADKYpSDaMLS5AXS2khBswAAyo7GlEl5d",
-	"JRjH5a66UyqGg2/T4cgLN8R41WqaWwhJNGwGIPTqAVWhGKTr4UBelTAYZQ+hdk+JMPhUXeczH2L1WFcg",
-	"wIrCoOjbcimpImc/Xljygq9dpfwqV6wYRXslBsxZKQ0hh1CVQyYMCt9QGY/SGwah7lxpRpMCLtWgwGDc",
-	"arEk+84BwWBDeAcV5JpxsQAT0MBO/Xio13g31Wza5YvaPc+UV4ABt5r7ZJ0kfxw1o0pfCaP3B7u1xcxu",
-	"RZ4lJGP0xkjFeBrmYEWuIdmSI4LB9954UPnLR4pqXgJmIBRZCeajYjCsCBxSkkpSoBl6a8stdW5GYEg5",
-	"RMZsFGfxuVvZM2XJGOWuKqYtUKFHUuRDlJQPT44t4aCaXVlJCcYCqFWTt2fypQ+gBkyQEh1e7SItfXbQ",
-	"ICedbBSEs7p51Swysg0lwqtXXYhTacIEbkuSb5ikWTZ3rWG9qR7Z2AWphNaVT0LaOKccklfD2qzUlURC",
-	"Hc2SidnaDjAhEFG/nMGG9so8NF11g/Ylv+Qf2C04XawHI0kYhMja8yRDKW5VVOI0GdOfhXSXZ78U/EaU",
-	"JxlcLDMaSfUlTwSWOCaGQmK9Zwb1SgmKpmTDXBfUjptldWnUmi+5ZzOrKxEain+NaH6iZF2pHr+E06zI",
-	"BKMFbAg9XaVo44I5vbT2QOTw3vfYvPdrwFy9eGmf2XqvFzXl/EKEVZbn7L1FacqCj6B1wGMJc6O8S3rn",
-	"/gBiVXj6XKW8+mI2C7KUa+iM2bZHKrwd+QUoZiq41ZU0CYybdehSY3gCeKwaX75mOMAfznPzCPELnkea",
-	"jJk5cohHi2kW5xnVlrZORDblYpzSjAxyHpuPwQZ5b5bSU8Uc/lmDKP5YUculiyuI9vBRMDyXILS5sI14",
-	"99nCar2455p4nAffAD8FulOb6GtnfXLHnKOV38Yr51+2AKjzY8KqKdL3hBKGt8ZzrWEEbFTGjFntqOJN",
-	"K0PKqiOfIltfw50WJuY8Qf7MjLetmgr0tMk73hHtdPZW9LIFS63DmVNrjl8D8EBZPswJo1aFT73O0emC",
-	"rxNK3okbltGYPcT96a2kzlXB2W3RTcbMfFBksNsfMJyf9pXRZsMQsbp9rVgiYTXnbE3yTgilb1CgYcZX",
-	"a5dZi1C1AQE9UI97RObcWqUyqqHWwga7YejfslYqIjjB3+DMbA4pmgyMTKxIn2VYxIkIzi45PmI0HoXK",
-	"EEzZiFbJOQlfnYGlbVXyu0k303OSWAbWHOKsiVZl9PJ+ISoDtHWrPS+VvRIEF1VTm23ejDMkhAZP+2Xk",
-	"apOmZZVsjJoPrx3CZqvV2TKw6e4+dV2E5Deoi2B0xAvl8GCWSoHtytYEkAX4XHp1WSx5HgatCKXHqIBQ",
-	"J2/6oqC35TCSyi8fAPUEHD7XURR7655ceHO3e/30lDNUUuryJ8Ey5MJJDcGq8JkgBN8j8d/tVCl8JYqX",
-	"tn7ttPbaV63P/1MbzGv7DJZTqXw8rlb62b2fj5xb/agY6KdyJD8xYMnQA7OsILVpq1MBe9TANhn2uUHA",
-	"u6hxAdoF5haum/5jlPXG0cUpLCDl/ifd+tyd1dT7ZfJvyTudrMrM72pQDuHxHvwF6wjPC3NolgnQLNM8",
-	"Z2TPeYkwuOb1E2ECK8LWDiSyVJJWljjZb5iwEhIIqAwTZ4xKZTsl3KsO12q9i4l11PjSGoqW/dG92/5g",
-	"//ETvvbZf6+VjidCwtFAt7T9xjDVo7xvhPhNQSdpKxYJGzK+WUx953+urtNJS0zwSFs2lKO4yX/iHJw5",
-	"N+JCPeQOO8F2CdQv7OA+kZon9K1OBGa3Z2tFrBfBX19b6ZlyDUPLykpeF9AHG4+/SUmv2oOx8KkRx2eT",
-	"BpZIo3kMebm/ZhmKUJNdKyGgltWkfgi/tXDaSP7S/ul5fxZH8ht0fXJpE2uj3GcnrPb/VArq8sS206xT",
-	"9MxH0GbW3gbbgxVUCug+u7osv4zJEaq9xblM9fQMqhLj1YVgp8Mc04nwr9cOWd5+Om/UtMwJKvSAm9mr",
-	"hx6RMHTU6EdhoZ2Nnp5O9gnV//Pzre5Fl/yHs63d7yLS3SXjlEMFx/6U2F6ozTY5nI3ygUAt696Dlplo",
-	"TMBqy+beVSrhjLSeYAXVlA+Eq1xL0VFm7VtHsRifINsjmlFzHXOZzQ9xnK1J+ZLG14zbilz8hnEtJGbb",
-	"ufCUMeV0yMbgu7c2FbWPpFGRDc045Vo1C595KonSdDCILjktu2hQTTMxjDDOBYaHMBcVkT4bpTwhbz+d",
-	"V+tQw4hSaApJHQE8FXjMXwlYMNRbBKPDSGS4EzTvFLF6EP4I4YYY2WwjTyQjMR2z7BVVLCJpgj9dXBx/",
-	"ryJiKKjSdDzBX09fvyLb29t7mAbwCtz+RzAL9qva2PnyBfa1++VL03aMrgagk43evIrDPQtAF25+yYmL",
-	"Vr84PY7A3V8J+HQB6jyBq+hFKRAWjwRLXHJhpce3TRs0G/Ca0aRMEcnMrQv7RSqM5ozcOxAIiV1gIEwS",
-	"5rfP4AwMsLjQsIGZkEsMzkTg8XwMSRVFT1uy4eCEW4sgAlGbw+TaQgOj+FQTmhVBqwMIIIWBKKYomJmt",
-	"4+jAxkTYPrJaZAYhbNh8DpFQU5KIIjQCb2SWxszWO7PX7P3x+czNEhPGbW96IYeb9iO1ad4tw7uDG3p4",
-	"cuw5tfYbnfZWu2NeNmPRSdrYb2y3O+1tMITqEdA625sQINECSMDPQwZkoMBwqBR9aF41fKUsE6gaYYf0",
-	"n+p5RvnKJnaGvovufdESbfNmNQY9m+Kh2UQRNMTJeT2li3KQKzRbXmZO89G8OW1AyrItkcPqnnefK52Y",
-	"tzqdR+y/HJSzrO2PYjiu2SZuuG1QaAeXUDdysdRNr08wfNK9/5OLSreFnc72/R+99vtZ7i6zsrDNoM/3",
-	"AWd9jv/TZwN/lY/HVE6xGh+8aKEREc5uDVEbpBIL39viEhg989noj6UvwAhGBuD7hqzCvEEz0Htv2oXt",
-	"GfrEd+wpEa4QRheiGsDjT45pyO8NJCIismQVJPP60M5g2eZXpIB31g4Sj2rcW4btQeaalzzouawiG0kN",
-	"RYHFoAiB3cB41lSRoaQcC4llUxsCeMl7nnxoCwqD4tKDZERQfiFAzNbTDkJQIYtuZ2ur2SZHKYRE21Bc",
-	"DLxTlxylMBSA7ZKBD5BDuzoMoc+EshUrg+janucr6yFFv6VTCNWNLrkfDtyMQAopondjyl1IOeEM12Yr",
-	"ifO5cbzhwBgX3ESBoObul/aUlS//BbI7vNNwRV6KZPp413nG0nMXql7WOvak9GRe5we8OzZk+XdOTXY6",
-	"O/d/UXQxhQ/27v/gldfoe6e7xJqqrTLhu91lAFDT/sR8vLW1zMeVJjBPTVqx7polYI7CCFlcYz1i47XI",
-	"7Gw3aENkharxkWL9IVXmPJQJKWSjCAkvg3WfuUh0R4WbTuOCdwzNBDJ3yUHfNfoCUDngGYXDlRzy2tSV",
-	"0nBAyU6nSzaq+TDNA0Iv+Uw2RpFDxB2J7nbw4yK5w3zpEptAZxsK7SfEQK/LS17J/bAr2SMbQUJNcx9Z",
-	"Sgk1RjJGJVfkdsSA9kIGFwbyQ/Q85ZfcZfqQU6OQ2bhjSEK2YezHJ7XE1+vh0ngaAlrXJmYpEroEVQpa",
-	"s/+25G9l2rTEwt7YTuffiJAtsaVqT8ZHIWUB5XorwPRQZhyFjUd8omUoH9CsMoEZ9A898ogVNmicS6Q+",
-	"AhmhEHJWR0JKikSrGYtDpsuklp1O95Jv1GZAAhmjfZF7r+t0zKyUJRkpkgIIzdJr1iavMY0GTGWXHG62",
-	"vc3lesKMnn3Xd/HdxzfHH67eH/796vXh8buL06OzHtmwhlSy20RbLYRhFblAaGeyBMUo+sVy0FxNNbF1",
-	"ElACtX0hcahUR6ApFgbLSx7mJEZOsjWUbjbhqWnLvocNI8us1wObHJTR6SVXmkoNXYLtPt99fPXjx4tz",
-	"NNslIu9nTOFKMKkaK4m4tKSI5BOihcGokchlm3w0TwtIWBsmGJYHA0hoiogSYESUFDPoME8sA6ur1Q5y",
-	"fQAk+5LbRR2+evXx4sP5vEPodjpNtyKwrhjW4uVr0awoPWGkfi2GjuwjzAja8OT0Fqze5NBVpref8+Is",
-	"JVNMI5NETmSNm5ccpnumDrx1QHMIKIu6tQPgQWgMhBwKrZm5FjOJpWVmF5z5JfdT8Qx32/bOvMhfba7K",
-	"pd6FTVYflT0FRYGWF+1/t3xpZbH8T8xr3omhoc1ILwrC6gXNrsxqRK7n85pTVOQx6hJad5XZ+gdwS61X",
-	"DQTgwD9DlBYTcivkNfY5g+KZ7bqLgv1UKii7U++Wr+vzsi7mPbVGY87KsFBnjbZrnzmk6nG0aJbdfyTI",
-	"2Crht7a9mjmNsgiCe9epE9B/RwvQqOYdyCG0tbn/TI6CVfzBTiUA4YJj8ePb6w/lA2OJqs/w3nBSWKmO",
-	"bW1FC/LFm23rVhTI6uuPuAT1gatNy4jSdKoM15vT2gm4Grj36SWvtgjzq2wUDTiQyT1TZRp2zhOr0KFY",
-	"6Fg8VZfc7xsF4/b24dqX8lnkt6q5R8oyRO6SB1KWFdxcTEIotq3Ko8NK70/ErOvLyS/FteeQQF9g+SZ2",
-	"tD+OzerbMe2lbF0BV12bh7tm7PM8VW+YPvH6tX8Dmy/u8ffLEs79c7CUaAE7sHLOAhYtdGFGLPvbBeKR",
-	"q//i6vNY5pAwarsfcXFLBPfJ5SWvb+1FTnAU66FBrSiMPQozPLAYEHKQXLFLDg3e9553OuTf/9ppd3fa",
-	"rlzJ7UhkdTJXEXISEHK0J9RWKmq2CdQZ/AKtWQW3hdNHgjOlixCNTAyHELSyb1MZDPU/en16dPbD1enR",
-	"xdnR1ZvTw1dHgWJKVBO9XRgm5ECG+/45VxofmDXf0inCdsi0QuMmsLAClBYwG2g7QQD6UWNN0K0Vg7Ij",
-	"RNO+giJZRDItU2h+CCTkkjudfJwqMJE6hjVY2dppc1afiDlVMmL/+Lrkn1gzPPoSOw9KePnRLczZrf17",
-	"QlO5MpMpSmou5TsBKxNVFQcuXNMiUZZscDpmCekVmbU9qPGDRkE3ShMLAQpr8yzsneeuCJkNq4xHQjHu",
-	"CtvgldonlFivOQb9WTLVIVl6bWjX9JIHkW5tAimyNi5w1VYEbeKkPGsEDYsH25rBrmhgRJyNtKgqDO9h",
-	"ON2YTomt7jRTKviS19cKXpmyFEVSn4a0hEnfvy//yR/DTfu7oCt4r33nIFgXtM2NWJmSuP7onrwaEpL3",
-	"BrslixnX2RTzd8FfegAx6Uah7ZExlddqfv5xDtfxEOkQihpU23vTOzs6Ozv++OEMjN0nR6dXF2eGOpUe",
-	"h06TZOlNMbQydAS15AlVGr0LsjSMXfKM0ZklC85q7cKp0mcOAk8ojvsJrXOk8mCPfxDhPFjzAhHdvbL5",
-	"tWgrfoeYljHNamuFO05gPwBeZGmvK/iIsSuWi+y0a0iqQYqzwp60WlTQWdEAvSbYb1Vz6G9lu18xQOap",
-	"kQVPwOeZVav1HKzBZIa5OrS5Ry/xlT90pGfZEnZhqCdC469YT1cgZG6wp0Wb2TAkfLCfIagLBNv8anPF",
-	"7haZa15axvq0aDCPL9iUx97ROR32gnbirkyr0Sh6QdMpzCiBdR7ZagB189vXNuEdmP5PS6kOZ8Snxbhk",
-	"w9NXpT4vbWqimXxOYHFx5s9U2c4jdRVOUSYSA1DcbDKXOsAKySkfFj+BmIXZX6pNPqV65KFI5NfpBbRl",
-	"tmseuqEKzEKVcGOnu4Xej9tUseYso/UqNKxMj48HsKYnjr4Nqkf8xuG3999uLwD3D3F3nz5wt7uEe+HE",
-	"K7P6GmuZfivd8OnlKOy8b001oojsh8CcsnbjkrTrVqaa1fPBzTJQbrH4dey9940y2rylYpxvqqB88twc",
-	"s6K05XIXt6ah3FMKg5VucgslQm/rf24Nw+eWHlDm5pzNvRlYf189Bl+vtccegmsG2bjgWA/CVfg/tx0p",
-	"sNfT8y0MnoucTRM4MzVq7oiqUXMfCoqTVFtufcltlHdEbkeC/CxSbiMYPfd/EHHfJocgP3ix5LaYBsYw",
-	"STbJaMysU8aB1/bFA1MK+eRFktvAp8yAbmrjyQvrVGEQZtBOYcQku+QbYLTBDgGaZRmhfOpo2y1nktyO",
-	"0nhUxjCSEXQRiG3AhK114JLf0TtWgMEFu6favIgbN+uGdKKw90RtOlG1h/lTRSLMaZW+vGX2EZfh93ie",
-	"I6mUyII178s2L2RDhT2ZmxU55p2IF3aBdrJM8d5/njzzHyiUYEIGUWLMBGdOdVhajXIEd0lhZPNr+cd9",
-	"1sOCVHkELqbc62PSZ0XljzYBKxW2KZ2TtoPSFlCyEZCSrc4O5uwU9UPKcDJIyKlrCdPcX9DwZY71skKG",
-	"ljFChpu2bqtit3/2FL/fyOQ5L+Vk2esQzbVGLcKIpxBG7+cHf24J9HDdk36gpHm/9nTsEczG3edaCmsX",
-	"M9f7dwoEK7HUqkxvyVKlWQ3VMqrLezvmn6AIgwXLXzqYUxIsQFa30D+W/rUIy4O6DvOkh3OPNysvX4kn",
-	"tTH+qQwiv9kUPplMGJVl2LYdz1waiJVJXRoeRIhDlpW8MaJIAUpCs1vzyHrL+ZwiDFan8Usv1EkS5g7j",
-	"rVxaiihBgDLLX5LD00sOIBu6Xvkl9qwrUj8ha/FKZsxxY4R5MUHcq93fhvaCxjBPf9x8oivg10xuPKWj",
-	"ISzL/Dsq9IFA/6vUxzeNIfvNinbgaduyHY+ljTvf4lxh8TDLbP9Cplzbhx7+AJWShukN423S+6VHxoZq",
-	"YE/ESjwnUXkfy8o5esHpmF26OkFnP160yY9sqhjUOU051pMEiUzZ+kXqOp1gR4UJo5oUVS9dnvkozRg6",
-	"NG1oKPR2nBcfduK2/Vu4OR7BbVEpVD3HeVI4imMq5dRAG0v00eHcCn10uPQa0CkZzVpmljtt4h32nNX8",
-	"EqxlxaL6dQIPlD+NCPUqkroKoBmjYE7qtbD+rvkYLUxzPU1C6mCB1nPf2G+0/HYZrnGN/1vwgq1s3Ko0",
-	"3/EqvJshWjdUQglVM9aZkPojSN+NCP74AK4Q9wcO6P75PVNx4/PTOrb8VmwLtSmHk3+pU4XPpaQ9joQX",
-	"P80ScffoyZxYPedr7rlQFBXYfZ+pqCT4WpAeNInrtcmhucrYE7y2NYqT4sru3jVCHLoqXMO9p/TKVBpV",
-	"/MYumaKlYL0kZ0957ViR6C9/zF/SIlguk6SUjdw9toXBVyQ4y4iNm/08u8aKmo9LlT5yRrSkXNEYZUHU",
-	"OVPNxpCUjewUIshtp1Ls/pdqBWQJgucU2bDltSmHTyGP4IYpqE5QRtO58taC28GabXLIp66+A3yKiVMw",
-	"tr5NY+aq0PWN0BtdcizrrbycTnjixI2dTsf8rBjpQSlzhZ35sSBRn+IcZKMHBft/2v7cVtd5r3lwyZ17",
-	"CrrYp1hy5yVWAseyRS/I+/RlnZz7Ms+uLyaKSV/afQr6OjvRt4rKKxZyypSRzGqo7ScoYU8nE8axRAec",
-	"AJ6wPVKQGq1i0/jLaf3715AxfaogBfZidKNOp1PqRP2pubxzaWBfJFOXT/Vi+8WL7zovHkgav9p/3WOb",
-	"Bs3NI9kQRUMLtVeL2DqvAS0hWZKTPhQ/Y5olB2UUb026+B7Z6IWd8HvNfWK7+kL7RnRVkw0r4hUPIaH8",
-	"B8Gh5FcYiR6Sme9hHaUE95BQ4aVqc1hAQSo/gOAvu9f6obVPfTcRO0r8Xk8GiRaV3Sg0h6dVde8R3f/K",
-	"5njybI71UOjJXfInjswvcp18dNV7rUAK0oU13B+QnvfyPvR+6nmtBMF94lAp5bGEPkGPngJiFXqsptGf",
-	"FimZjuAG9fA9/rJQvw+aRP5OE0nWsQz81uTlr3SSb8gk/5P9SkqMMQHbYdozZWnU+uaCEaOZHv0636dk",
-	"4+a3QClOsfI8sYXFCJRxlDdG6f3h/PzkwIipicBITaJFHmNt2YRq2qeqpt7lG6Z/sCt4wnuLUyy4tm4z",
-	"NEtvWPspCpUaHmImmUjR9z2CCH+bdm3bXrXd7uZJUh8njB+eHL89+/jhoWCr9heshZCdjyQizqHvHZaa",
-	"kEbrMfrPkHHoI4bFup4CfuejVM0ugypiYeDAOWaaVoA5peNsLnqb3Y0oT1rWYEOwgxkwUJnrUQRlaEAo",
-	"NP+oRWC7rH8cvn+32mm4lf3nnIaFQc1pQHLKsmSG8YBsWEXZiDGTlA8jstvZLqWh2jM5xem+CU2BuY0c",
-	"B2dCtKSDQRqvfQ7mqyV42pmhwzG74PSGprY19IIjPAWf6mKKBJ8btEIBsK7eBiAd2EHg3wq92A4lih6B",
-	"myAW2hlmzt7mFUVFUQosqId9LUunLlbOmXEev6w03oysobgImcXqv2W+XjGgjcao85NXHIDOLO99XPDZ",
-	"2c9PbGIUgb4rqdKIm673lBHzm/6+sDvLzDAFz8Bq0sF5KSBJQsYjBsMLu1Ej1pA+zSiPIS62mMSear3v",
-	"vYaiWM4+h6QUw8INvwNRA7bhCRxewAsWfoiCbjSR32euIqvAZQVgmTH+2zz2Ys6KcfHbKMiqjcJI1qgS",
-	"WRNVlM2oKhR9joq23tVpKgPfPxD2+F9pmM93d/8/AAD//w==",
+	"jZoHhOdZhiNxARQIPEnB+jZooFKhUDbJ6BQiUQeSqRGKKs02+YFNNA4H+zSAeaac7KYgHGYic44ytB/e",
+	"eK81aNCIZmKBzOJRcsHAkRlMswGzhzq8e1udreetbre1tXve7ex3zP//6Q+fGGVMp+OayJKokSbV0Mx7",
+	"185q1j477qS6yO12p93tbrdfLLNV5cdzrbS6ZB3Iais3LA6achfq3DJKg76HQ3vDykV+EL+kWUY3d9ud",
+	"ZebOi5CyOdctFjxmkrPE4rdRckMkJmLgB4FAFMTKKNlfHXBVElxgQlTGwjlyEgUxeOmk4cPPx+0vC4nZ",
+	"+1StStBSzcbhP5Y75hIxGlRKOgXOV0TomnFWBA9MH4yxeK9Omq2GoFNNRnQyYYbwkJ7jcVdoxnbxPvuF",
+	"njqjpFBNeiefzs5JqJb02qRnKeDVQMihHQQ0oWwKGnCVRnpGW42uAs5cyLFB01QX5PKZIkPGnSNhA5yX",
+	"lIxElhi9GUN/zRSGrF+zKRnTa6bMeE3n0CwiEq0SDRhuQ+o8uRpuxJXK45ixBKwO+EthA8c/MxFfM1TF",
+	"cMuS5YrhY5Hr4h9XNMtK5L2yc3uyhYV7YhH6Kp8kEKwZNcZs3GfySrKxYWmgDjhedWXxPfwRGVv117lT",
+	"llsKjy2MK6zsfob+BMGgq4oKRoksJNIQT88YTwhVpHdoTTmwm31izQiXeaezHXsjwA+sF9ItNn036r+N",
+	"00/pu+OLX467H9NjdcxPd+PXx8+Px286P2xNtpPX7/babPpuEm9/MC9m/9ja0/HbvUmfn2Zx+m6vHW9l",
+	"vG7raIxQx7WrxxSPnOs0s+x/xoyhgsXu3RcPXZzTIohpQZyqiBfNUH+8AhjYDnkYKVN4uXJYlZArgI2/",
+	"y/7J32Xx1lBSnnWOeWc96AEkHI1yFxFPN8RA+9sc3ncfQb5QNpbcp6XwYRQgYAW6/vr8k64juZBRsiLu",
+	"P4UwhpQ6nt4HktfuvfUEuHgZAW5WxzvkNJsaMTojR3yYcqbqvlNZXpOTdgHBihFJmEyNeG+t9wy8gIYh",
+	"AThtJEc5JS2mbLH5U1qK+6hHYb2SwYhd7+OU6+c7jXvzH2bEI6uYApS8Ay8n9EUhf2tz8fbJJSK8Hd9G",
+	"GIK5T0UW0pjTw4/fXX36/PHotBE1Phx+PHwL/zo7P3zzJiQ95cOZE36VZ9fHmo1PmYLclnVuf43ULnNW",
+	"qoxml0WeI3UBBxGBMQuV1x6yEXYC9A/g2BciY5Svd+UhnuB+nY0n7Gsw9D2ZiVFDXef3oc/ZdV5jrDEz",
+	"4ecRXgwH0VosyLPri4liUtt8IrWObQ9x/cdfnVXuu3QwYOb6MUvPyEfRJltGzpJpzA7HIjeqXXdvb89u",
+	"tHF41Oq+3NlqvXr/Q+MuKkaaoYzVMfb2QDjwB9luff7+3LPuNhJJB7px9+XuYbf1NcDRwsmBCW1Gx/h9",
+	"t2MFFfd39WbXXtXF57LWJVqRDIX39W7tVb8G4dkZEtfAJKtQnZRm3FhIyWJNRkIqRvpUayanRGk6AR8q",
+	"9+yW+w1Kxnk8ckEuRqafjCRVzChT3OYSz1p/Zyb1KcA98xc33/NA+XbN3ef3m3z9Laxvpa3uIhy49rQA",
+	"n8vMyTXOC5OT9htDSWP2f+2DdizGRmYUGCUDrGMG6PbLxfs9gpfu3FiLX/Y2Yt6uwsflUcFQ88FRud4r",
+	"wIIGRu/QyFxIfQ8ljR5Vo7FOb0DCokNDfRt9prRiWWaUhBl4h6tbaKYp31xTcA749r2+LgPu77wvPAl5",
+	"iS8/mlfvKtC778vy1RUYbQn6pRZ2hi/fufNZ/NG5eaeKssjDncPFW/V89E3KW7Aqywg+XO6ioWgT+M4q",
+	"evdI3HKMGyqVbZsMcM3YxIbaG317RNUoVFEe7ny7R1Au9xFuoxa83j2YySg4PvtEdra6L4i7LSQWSShx",
+	"Ni7Ovgt5w3bAGbajxgSYixny//142Prnl1+37/6rTpg8cqQzXMdrMZ5QCX4ixVopV4yr1JCIbArJ+pCq",
+	"m5BM3DJpXkkOiMqlFDlPwIU0oTFDz0tRssBTFxNaIe8F5ysSVH22t1Pd3Mwu3qQsS4q8mBAXbe5rnd0e",
+	"Hj1TZEL1iKSoC4A/aqMHcsmP21/a6jrvoSusBwn4bYiX60WkZ75qp4n5J3q920XUbMXMYzc1s+wiDdcX",
+	"Eu5L612Mh7jbcug69Pue0UyPVrzSJb1y+p24DpU4cX3v6uwgdYtam9b0yzojj29eeQrzUSGtlOPViTwz",
+	"d2KeXXTu4l7+Jo7G591lALmO0LUskyy/c3yyzqRTFoYJpLdiEh+e9zm6yhmf3KwTMshvYNupnMoMIf10",
+	"y5lEWj+mCSP9KZlIMRbo+SfoXYmwcsTUiwPw/UILjUP4Uw1OzZy7R5wmDDiRNT5bb03ponGBt8FE5Tcz",
+	"U70Xw/QhOs0sy5ssqZY+UNmZfBNFdI66tDDO52OouoZI9pJoQV5sYVqYYdUX529aL8lGP5bTCWRnJJCS",
+	"MsilHjF54NR2cEMOcsUSxEAtcw4BJk38W3DmvJrdTtTpdDDMJxbjseCFKzZ0ID0Qei/CwK2XNdh2Euof",
+	"ISiOORmnXEiScyPquiptTljcMNoeZpFenH1nANDda+/tmT+awTZQK5y1lHt1g4L/3WdjdJGGdTIt1ILa",
+	"2X1BbFxjm/TMAD2MplMaAmQvTo+h2sV1yhOzLftuRHpGAO6VLypOr9mVETvNwSvBCbXZBSSmnKjbVMcj",
+	"ghSmYp2B8NGlIiZfm1fvyohS//oYGbG9ZBWWWa5ty7LM0NGg5IcNbXaVQrwSKS40FLQdONKl+IgnItfw",
+	"kTICdkHVOpSTsdwZrKFIDSdUh1dkJox2ViAo42rXrTnnywfFCFBhpkDiXYPjBd7udGox1wbr+stYojTN",
+	"bFjS7HmKAbk3wvfXagmbqMxxaFkoRaQ+DjgiMzmo5tUyKwPqIWFBCyB4mMcckTHTI5G0zC+2GEVUFCGJ",
+	"yBDqDNYkF5rBvZj0iPgZRBEJU+wjUpOWdhfiyer1fXxZU6b3ahwu3BqO2JP1SvSLkCrUsSSfFMySNUeO",
+	"xjQepZy1DBOykf4LiNL+JW+RmsI/ZGOn02nuB9UV/NpDcI0PigpAUBJQEUbjEdKINoxbqUXkD+qHehu2",
+	"d1vmAmAlIyxRs5HkGAXOyDWbKqPtX3JCtKQpRIcmVFOS8jjLE5Y0cdb6cHwze3e3ZvaaQHMYZiZ9HEbY",
+	"rowwPycaRykKEcDud5oR6SG2X5knFtvhmVkbr2TjQ4oRvO62FsSlwndd/C7MPxISS7sEP+MYQQpOMUIl",
+	"YYls2DIAUA6SG6QRHHxVfarY851cZs2I0GwoZKpH4wgOZW5SE8QeZumAGT2PbPTY10mPmKVQ3Ws64Qgc",
+	"GUEVivPz92bcgStPWeZOkUmWK7LdIQr3FOSvFXsyg8GTZ4rgnCOqQIxiif+dFcRrv5uNIPMKqkQuxgcr",
+	"SlFllutSs2DbZeE7csskc4wUg4oxVsyQvIgY7c/mlDfDc/KSuIoVBkGbZh4M2iuC9WqqNARjutCvEAfw",
+	"svuReqlyU0VFWpqQRSwdjBmMhQFxJSgpJ2YN4ai35hQkU4yDh3tIU14N1zOADGYpGAcMbW4hna1mBBsw",
+	"gMxobCmVV9sJxnH5s+6UiuHg23Q48kIeMWa2mmoXQhKNqwEIvZpEVSgGKYM4kFepDEbZQ6jdU6YMPlXX",
+	"+cyHWMHWFSmw4jgYG2zJllSRsx8uLInD165SfpUrVoyivTIH5qyUhrBHqAwiEwbFd6iMR+kNg3B7rjSj",
+	"SQGXamBiMG61YJN954BgwCO8g0p6zbhYBArocKd+PNStvJtqNu1yVu2eZ0o8wIBbzX2yTqEBHDWjSl+J",
+	"W85ksFtbUO1W5FlCMkZvjGSOp2EOVuQaEj45Ihh8740H1cd8pKjmRmAWRJEZYT4qBsOqxCElqSQmmqG3",
+	"ttxS52YlhpRDZMxGkhafu5U9U5aMUe4qc9oiGXokRT5Eaf3w5NgSDqrZlZXWYCyAWjWBfCZn+wDq0ARp",
+	"2eHVLlLjZwcN8uKBx9VHO6tmkRVuKBFevepCnFoVJpFbknzDJM2yuWsNa171yMYuSEa0roQT0sY5JZm8",
+	"Otpmpa4sE+qJlkzM1peACYGI+iUVNrRXaqLpKiy0L/kl/8huwfFjvShJwiBM154nGUpxq6ISp8mY/iSk",
+	"uzz7pfA5ojzJ4GKZ0UiqL3kisMwyMRQSa04zqJlKUDwmG+a6oIbeLCtco+Z+yT27XV2Z0lAEbUTzkzXr",
+	"ygX5ZaRmxTYYLWBD6G0rxSsXUOql1gcih/e+x+a9XwPm6sVs+8zWe72oa+cXQ6yyPGdzLspjFnwELRQe",
+	"S5gbaV7SO/cHEKvC2+iq9dUX1FmQKV1DZ8y2PVLh7cgvgjFTRa6urEpgYK1DlxrjF8Bj1Rj3NUMS/nDe",
+	"o0eIofC84mTMzJGDnhHTLM4zqi1tnYhsysU4pRkZ5Dw2H4Md9N5MqaeKe/yzBnL8sSKnSzdbEHHio2B4",
+	"LkF4dWGf8e6zhdV6sdc1MUEPvgF+GnanNtnYzvrkzkFHK7+NZ9C/bAFQ58elVdO07wlnDG+N597DKNyo",
+	"jFuz2lHFo1eGtVVHPkW2voZLL0wOeoIcnhmPXzUd6WkTiLwj2unsrejpC5ZahzOn1iWwBuCBsnycE8qt",
+	"Cr9+nbPVBYAnlLwXNyyjMXuIC9ZbSZ27hLPboqONmfmgyKK3P2BKAe0ro82GYWp1+1qxTMNqDuKaBKIQ",
+	"St+gSMSMv9gusxahaoMSeqAe94jMubVKZVRDvYcNdsPQx2atVERwgr/Bmdk8VjQZGJlYkT7LsJAUEZxd",
+	"cnzEaDwKlSGYshGtkvcSvjoDS9su5XeT8qbnJNIMrDnEWROtyujlHkNkCGjrVnteKoMmCHCqplfb3B1n",
+	"SAgNnvbLyNVHTctK3Ri5H147hM1Wq7NlYNPdferaDMlvUJvB6IgXyuHBLJUC25WtSyAL8LkU77Jg8zwM",
+	"WhFKj1GFoU7e9EVBb8thNJdfwgBqGjh8rqMo9tY9ufDmbvf6KTJnqKTU5XCCZciFtBqCVeEzQRqAR+Kf",
+	"71QpfCWSmLZ+6bT22letL/9TG1Bsex2WU6l8PK5WG9q9n4+cW/2oGOjHciQ/OWHJ8AezrCC9aqtTAXvU",
+	"wFYd9rlBwLuocQHaBeY3rpuCZJT1xtHFKSwg5f4n3fr8odXU+2VygMl7nazKzO9qUA7h8QH8BesIzwvz",
+	"eJYJEi1TTWdkz3nJOLjm9ZNxAivC1g4k01QSZ5Y42W+YNBMSCKhOE2eMSmW7NdyrDtdqvYuJddT42hqK",
+	"lv3Rvdv+aP/xI772xX+vlY4nQsLRQMe2/cYw1aO8b4T4TUEnaSsWCRsyvllMfed/rq7TSUtM8EhbNpyk",
+	"uMl/4jygOTfiQj3kDjvBdgnUL+zgPpGaJ/StTgRmt2frVayXRVBf3+mZck1Ly+pOXifSBxuPv0lZsdqD",
+	"sfCpEcdnExeWSOV5DHm5v2YpjFCTXSspoZbVpH4agbVw2myC0v7peX8WZxMYdH1yaRPrs9xnJ6z2IFUK",
+	"agPFttutU/TMR9Dq1t4G2wcWVArogLu6LL+MyREqzsW5TPX0DCoj49WFgKvDHFOa8K83DlnefT5v1LTt",
+	"CaoEgZvZq8kekTB81ehHYbGfjZ6eTvYJ1f/z063uRZf8+7Ot3ecR6e6SccqhimR/Smw/1mabHM5G+UCw",
+	"mHXvQdtONCZgxWdz7yrVeEZaT7CKa8oHwlXPpegos/ato1iMT5DtEc2ouY65zOaHWc7WxXxF42vGbVUw",
+	"fsO4FhIz/lx4yphyOmRj8N1bm4raR9KoyIZmnHKtmoXPPJVEaToYRJeclp08qKaZGEYY5wLDQ5iLikif",
+	"jVKekHefz6u1sGFEKTSFxJIAngo85q8FLBhqPoLRYSQy3Amad4p4QQjBhJBHjK62kSeSkZiOWfaaKhaR",
+	"NMGfLi6Ov1MRMRRUaTqe4K+nb16T7e3tPUxFeA1u/yOYBXtmbex8/Qr72v36tWm7VleD4MlGb17V454F",
+	"oAt5v+TERcxfnB5H4O6vBJ26IHmewFX0ohQIi0eCJS7BsdJn3KYumg14DXFSpohk5taFPSsVRpRG7h0I",
+	"xsRONBCqCfPbZ3AGBlhcaNjATNgnBogi8Hg+hsSOoq8u2XBwwq1FEN6ozWFybaGBUXyqCQ2ToN0CBLHC",
+	"QBTTJMzM1nF0YGMibC9bLTKDEDZ0P4dIqClJRBEagTcyS2Nma67Za/bh+HzmZokJ47Y/vpDDTfuR2jTv",
+	"liHmwQ09PDn2nFr7jU57q90xL5ux6CRt7De22532NhhC9Qhone2PCJBoASTg5yEDMlBgOFSrPjSvGr5S",
+	"lipUjbBL+4/1PKN8ZRO7U99F975oibZ5sxoHn03x0GyyChri5Ly+1kVJyhUaPi8zp/lo3pw2IGXZtsxh",
+	"hdG7L5Vu0FudziP2gA5Katb2aDEc12wTN9w2KLSDS6gbuVjqpterGD7p3v/JRaXjw05n+/6P3vg9NXeX",
+	"WVnY6tDn+4CzPsf/8YuBv8rHYyqnWBEQXrTQiAhnt4aoDVKJxfdtgQuMnvli9MfSF2AEIwPwfUNWYd6g",
+	"Iem9N+3C9i194jv2lAhXCKMLUQ3g8SfHNOT3BhIREVmyCpJ5vXBnsGzzV6SAd9YOEo9q3FuG7UH2nJfA",
+	"6LmsIhtJDYWJxaAIgd3AeNZUkaGkHIuZZVMbAnjJe558aIsag+LSg4RIUH4hQMzW9A5CUCGTb2drq9km",
+	"RymERNtQXAy8U5ccpTAUgO2SgQ+QQ7s6DKHPhLJVM4Po2p7nK+shRb+lUwjVjS65Hw7cjEAKKaJ3Y8pd",
+	"SDnhDNdmq5nzuXG84cAYF9xEgaDm7pf2lJUv/wWyO7zTcEVeiWT6eNd5xtJzF6pe1jr2pPRkXvcJvDs2",
+	"ZPl3Tk12Ojv3f1F0UoUP9u7/4LXXbHynu8Saqu064bvdZQBQ04LFfLy1tczHlUY0T01asfabJWCOwghZ",
+	"XGM9YuO1yOxsR2pDZIWq8ZFiDSRV5jyUCSlkowgJL4N1n7lIdEeFm07jgncMzQQyd8lB3zX6AlA54BmF",
+	"w5Uc8trUldJwQMlOp0s2qvkwzQNCL/lMNkaRQ8Qdie528OMiucN86RKbQGcbCu0nxEC/zUteyf2wK9kj",
+	"G0FCTXMfWUoJNUYyRiVX5HbEgPZCBhcG8kP0POWX3GX6kFOjkNm4Y0iEtmHsxye1xNfrI9N4GgJa16pm",
+	"KRK6BFUK2sP/tuRvZdq0xMLe2m7r34iQLbGlal/IRyFlAeV6J8D0UGYchc1PfKJlKB/QrDKJGvQPPfKI",
+	"FTaJnEukPgEZoRByVkdCSopEqxmLQ6bLpJadTveSb9RmQAIZo32Re6/rdMyslCUZKZICCM3Sa9YmbzCN",
+	"Bkxllxxutr3N5XrCjJ591/vx/ae3xx+vPhz+/erN4fH7i9Ojsx7ZsIZUsttEWy2EYRW5QGhnsgTFKPrF",
+	"coo8VlurASVQ25sSh0p1BJpiYbC85GFOYuQkW0PpZhOemrb0fNi0ssx6PbDJQRmdXnKlqdTQqdju8/2n",
+	"1z98ujhHs10i8n7GFK4EE7uxmolLS4pIPiFaGIwaiVy2ySfztICEtWGCYXkwgISmiCgBRkRJMYMO88Qy",
+	"sLpa7SDXB0CyL7ld1OHr158uPp7PO4Rup9N0KwLrimEtXr4WzYryF0bq12LoyD7CjKANT05vwepNDl11",
+	"fPs5L85SMsU0MknkRNa4eclhumfqwFsHNKiAjOatHQAPQmMg5FBozcy1mEksLTO74MwvuZ+KZ7jbtnfm",
+	"Rf5qc1Uu9T5s9Pqo7CkoTLS8aP+75Usri+V/Yl7zXgwNbUZ6URBWL2h2ZVYjcj2f15yiIo9Rl9A+rMzW",
+	"P4Bbar1qIAAH/hmitJiQWyGvsdcaFPBs110U7OlSQdmderd8Xa+ZdTHvqTUac1aGhTprtF37zCFVj6NF",
+	"s+z+I0HGVgm/tS3ezGmURRDcu06dgB5AWoBGNe9ADqG1zv1nchSs4g92KgEIFxyLH99efygfGUtUfYb3",
+	"hpPCSnVsaytakC/ebFu3okBWX3/EJagPXH1cRpSmU2W43pz2UsDVwL1PL3m1TZlfZaNoAoJM7pkq07Bz",
+	"nliFDsVCx+KpuuR+7yoYt7cP176UzyK/Xc49UpYhcpc8kLKs4OZiEkKxbVUeHVabfyJmXV/SfimuPYcE",
+	"+gLLN7Gj/XFsVt+OaS9l6wq46to83DWEn+epesv0idcz/hvYfHGPv1+WcO6fg6VEC9iBlXMWsGihCzNi",
+	"2WMvEI9c/RdXn8cyh4RR24GJi1siuE8uL3l9ezFygqNYDw1qRWHsUZjhgcWAkIPkil1yaDK/96LTIf/+",
+	"1067u9N25UpuRyKrk7mKkJOAkKM9obZSUbNNoNbhV2gPK7gt3j4SnCldhGhkYjiEoJV9m8pgqP/Rm9Oj",
+	"s++vTo8uzo6u3p4evj4KFFOimujtwjAhBzLc90+50vjArPmWThG2Q6YVGjeBhRWgtIDZQNsJAtCPGmuC",
+	"bq0YlB0hmvYVFt2STMsUGjACCbnkTicfpwpMpI5hDbRhzg9o23jJH6Vvo3PQ+VhxyTd2Ot1oXvkqG4qD",
+	"FUmqzShXVo9tKu4T8dxKou8fX0X+Eyu8R19j5xgKLwp6uzm7tX9PaCpX5p1FtdKlXEJgPDPoH/ilgfoU",
+	"+b9kg9MxS0ivSBjuYWk+sHW6UZpYY1FYU25hxj13tdUsBYhHQjHu6vXgldonlNhgAIxltNS3Q7L02pDk",
+	"6SUPAvjaBDJ/bbjjql0e2sQJr9a2G9ZltuWYXT3GiDjTb1GwGd7DKMExnRJbtGqmCvMlry/DvDJlKerP",
+	"Pg1pCXPZf19uoT+G9/l3QVfwXvs+TzCaaJvysTIlca3nPTE8JCQfDHZLFjOusymmJYMb+ABC7Y2e3iNj",
+	"Kq/V/LTqHK7jIdIhlKCotvemd3Z0dnb86eMZ2PBPjk6vLs4MdSodKZ0mydKbYmhl6Agq/xOqNAoenlxw",
+	"yTNGZ5YsOKs1d6dKnzkIPKGW4efpzlE2gj3+QXSOYM0LNA/3yuavRcf2O8S0jGlWW4bdcQL7AfAiS3td",
+	"HUsMybFcZKddQ1INUpwVZrLVgp3Oit7yNTGMq1p5fyuXxIpxP0+NLHgCPs+sGuPnYA3maMw1DZh79Apf",
+	"+UMHsJbddhdGsCI0/gphdXVP5sawWrSZja7CB/sZgrpAsM1fbQrc3SIr1CvLWJ8WDebxBZvJ2Ts6p8Ne",
+	"0KndVZ81GkUv6OeFiTKwziNb5KBufvvaJrwD0/9pKdXhjPi0GJds1P2q1OeVzbg0k8+Jly7O/JkqO6Wk",
+	"rnArykRiAIqbzVFTB1j4OeXD4icQszCpTbXJ51SPPBSJ/PLDgLbMNiRE71qBWagSbux0t9Cpc5sq1pxl",
+	"tF7hiZXp8fEA1vTEQcVBUYzfOKr4/tvtxRX/Ie7u08cjd5fwmpx41WPfYInWb6UbPr0cBaXYXKyeKBIW",
+	"IN6oLEm5JO26lalm9Xxws4z/Wyx+HXvvfaNEPW+pGL6cKqgKPTd1rqjYudzFrenV95TCYKVR30KJ0Nv6",
+	"n1vD8LmlB5S5qXRzbwa2FVCPwddr7bGH4HFSzjcCZS5c44Jz22gD22i92MKYwMjZNNFBYtTcEVWj5j7U",
+	"SSepttz6ktvg9YjcjgT5SaTcBmZ6UQ1BIkGbHIL84IXI2xohGJol2SSjMbO+Jgde23IQTCnksxcgb+O5",
+	"MgO6qQ2TL6xThUGYQZeIEZPskm+A0QYbH2iWZYTyqaNtt5xJcjtK41EZmklG0BwhtnEgtoSDy+lHp18B",
+	"BhfDn2rzIm7crBuypMKWGrVZUtX28E8VYDGnC/3yltlHXIbfPnuOpFIiC5byL7vXkA0VtrtuVuSY9yJe",
+	"2GDbyTLFe/958sx/oFCCeSZEiTETnDnVYWk1yhHcJYWRzV/LP+6zHhakyiNwMeVee5Y+KwqatAlYqbAD",
+	"7JxsJJS2gJKNgJRsdXYwFakoi1JGyUGeUV2nm+b+gj42c6yXFTK0jBEy3LR1WxW7/bNnLv5GJs95mTTL",
+	"XodorjVqEUY8hTB6Pz/4c0ugh+ue9AMlzfu1p2OPYDbuvtRSWLuYud6/UyBYiaVWZdZOlirNaqiWUV0+",
+	"2DH/BLUlLFj+0sGckmABsrqF/rH0r0VYHpSrmCc9nHu8WXlpWDypTV1IZRDQzqbwyWTCqCyj0e145tJA",
+	"rEzqsgsh8B2Sx+SNEUUKUBKa3ZpH1lvO59SWsDqNX1GiTpIwdxhv5dJSRAkClFn+khyeXnIA2ZA60BfY",
+	"s65I/YSsxasEMseNEab7BOG8dn8b2gsaw/ID4+YTXQG/FHTjKR0NYbXp31H9EgT6XxVMvmkM2W9WiwRP",
+	"21YjeSxt3PkW5wqLh1lm2zIy5bpZ9PAHKAA1TG8Yb5Pezz0yNlQDWz1W4jmJyvtYLc/RC07H7NKVPzr7",
+	"4aJNfmBTxaB8a8qxTCZIZMqWZVLX6QQbRUwY1aQo5unS50dpxtChaUNDoWXlvPiwE7ft38LN8Qhui0r9",
+	"7TnOk8JRHFMppwbaWHmQDucWHqTDpdeATslo1jKz3GkT77DnrObnYC0r9gqoE3igqmtEqFdo1RU2zRgF",
+	"c1KvhWWFzcdoYZrraRJSBwu0nvvGfqPldwFx/Xj834IXbMHmVqWnkFe43gzRuqESKsOasc6E1J9A+m5E",
+	"8MdHcIW4P3BA98/vmIobX57WseV3mFuoTTmc/EudKnwuJe1xJLz4aZaIu0dP5sTqOV9zz4WiqMDu+0xF",
+	"JcHXgvSg912vTQ7NVcZW57UdX5wUVzYtrxHi0FXh+gg+pVem0n/jN3bJFJ0S6yU5e8prx4pEf/lj/pIW",
+	"wXKZJKVs5O6xrXe+IsFZRmzc7OfZNRYKfVyq9IkzoiXlisYoC6LOmWo2hlxzZKcQQW4bsGJTw1QrIEsQ",
+	"PKfIhq0aTjl8CnkEN0xB0YUyms5V7RbcDtZsk0M+dWUr4FNMnIKx9W0aM1dcr2+E3uiSY7Vy5aWqwhMn",
+	"bux0OuZnxUgPKrSrHkojUGepT3EOstGDPgQ/bn9pq+u81zy45M49Bc35U6wk9AoLnGM1ppfkQ/qqTs59",
+	"lWfXFxPFpC/tPgV9nZ3oW0XlFQs5ZcpIZjXU9jNU5qeTCeNYeQROAE/YHilIjVaxafzltP79a8iYPlWQ",
+	"AnsxulGn0yl1ov7UXN65NLAvkqnLp3q5/fLl887LB5LGX+2/7rFNf8JU6YJkQxQNLdReLWLrvAa0hGRJ",
+	"TvpQ041plhyUUbw1WfB7ZKMXNvjvNfeJbVYMXSnRVU02rIhXPIRE6u8Fh0pmYSR6SGa+g3WUEtxDQoWX",
+	"KjliAQUVCgAEf9m91g+tfeq7idhR4vd6Mki0qJpIoTk8rap7j+j+VzbHk2dzrIdCT+6SP3FkfpHr5JMr",
+	"SmwFUpAurOH+gPS8l/ehpVXP65AI7hOHSimPJbQ/evQUEKvQY5GQ/rRIyXQENyjz7/GXhfp90Pvyd5pI",
+	"so5l4LcmL3+lk3xDJvmf7FdSYowJ2A7TnilLo9Y3F4wYzfTol/k+JRs3vwVKcYoF9Ymtl0agOqW8MUrv",
+	"9+fnJwdGTE0Es2WIRB5jydyEatqnqqaM51umv7creMJ7i1MsuLZuMzRLb1j7KeqvGh5iJplI0fc9ggh/",
+	"m3Ztu3m13e7mSVKfJowfnhy/O/v08aFgq7ZNrIWQnY8kIs6hnR+WmpBG6zH6jy0nxbAG2VPA73yUqtll",
+	"UEUsDBw4x0zTCjCndJzNRW+zuxHlScsabAg2ZgMGKnM9iqAMDQiF5h+1CGyX9Y/DD+9XOw23sv+c07Aw",
+	"qDkNSE5ZlswwHpANqygbMWaS8mFEdjvbpTRUeyanON03oSkwt5Hj4EyIlnQwSOO1z8F8tQRPOzN0OGYX",
+	"nN7Q1Ha8XnCEp+BTXUyR4HODVigA1tXbAKQDOwj8W6EX26FE0fpwE8RCO8PM2du8oqgoSoF1ArFdZ+nU",
+	"xco5M87jV5V+opE1FBchs1jUuMzXKwa00Rh1fvKKA9CZ5b2PCz47+/mJTYwi0E4mVdqV2sN2UUbMb/r7",
+	"wqYzM8MUPAOLZAfnpYAkCRmPGAwv7EaNWEP6NKM8hrjYYhJ7qvW+9xqKYjn7HJJSDAs3/A5EDdiGJ3B4",
+	"AS9Y+CEKmuxEfvu8iqwClxWAZcb4b/PYizkrxsVvoyCrNgojWaNKZE1UUTajqlD0JSq6lVenqQx8/0Bn",
+	"54dv3qw2zJe7u/8fAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
