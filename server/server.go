@@ -5,6 +5,8 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,18 +82,22 @@ func DefaultDBConfig() DBConfig {
 
 // AuthConfig holds the authentication settings (.env.example documents each one).
 type AuthConfig struct {
-	AccessSecret       []byte
-	RefreshSecret      []byte
-	Issuer             string
-	Audience           string
-	AccessTTL          time.Duration
-	RefreshTTL         time.Duration
-	SessionMaxAge      time.Duration
-	RefreshReuseGrace  time.Duration
-	BcryptCost         int
-	LoginMaxFailures   int
-	LoginLockout       time.Duration
-	SessionsMaxPerUser int
+	AccessSecret      []byte
+	RefreshSecret     []byte
+	Issuer            string
+	Audience          string
+	AccessTTL         time.Duration
+	RefreshTTL        time.Duration
+	SessionMaxAge     time.Duration
+	RefreshReuseGrace time.Duration
+	BcryptCost        int
+	// LoginMaxFailures is how many failed logins of one email from one client address throttle
+	// that address for that email; LoginAccountMaxFailures, how many from all addresses together
+	// throttle the email everywhere. LoginLockout is the first delay (doubling, at most an hour).
+	LoginMaxFailures        int
+	LoginAccountMaxFailures int
+	LoginLockout            time.Duration
+	SessionsMaxPerUser      int
 	// RateLimit is how many register/login/refresh requests one client IP may make per minute;
 	// 0 turns the limit off.
 	RateLimit      int
@@ -101,17 +107,18 @@ type AuthConfig struct {
 // DefaultAuthConfig returns the documented defaults, without secrets.
 func DefaultAuthConfig() AuthConfig {
 	return AuthConfig{
-		Issuer:             "ecompointer",
-		Audience:           "ecompointer-api",
-		AccessTTL:          15 * time.Minute,
-		RefreshTTL:         168 * time.Hour,
-		SessionMaxAge:      720 * time.Hour,
-		RefreshReuseGrace:  10 * time.Second,
-		BcryptCost:         12,
-		LoginMaxFailures:   5,
-		LoginLockout:       time.Minute,
-		SessionsMaxPerUser: 50,
-		RateLimit:          30,
+		Issuer:                  "ecompointer",
+		Audience:                "ecompointer-api",
+		AccessTTL:               15 * time.Minute,
+		RefreshTTL:              168 * time.Hour,
+		SessionMaxAge:           720 * time.Hour,
+		RefreshReuseGrace:       10 * time.Second,
+		BcryptCost:              12,
+		LoginMaxFailures:        5,
+		LoginAccountMaxFailures: 100,
+		LoginLockout:            time.Minute,
+		SessionsMaxPerUser:      50,
+		RateLimit:               30,
 	}
 }
 
@@ -129,9 +136,11 @@ type Server struct {
 	limiter *ipLimiter
 	brands  *brandShare
 	ready   *readiness
-	cursors cursors
-	spec    *spec
-	specDoc map[string]any // openapi.yaml, decoded once for /openapi.json
+	// throttleSecret keys the emails in login_throttles (see throttleKey).
+	throttleSecret []byte
+	cursors        cursors
+	spec           *spec
+	specDoc        map[string]any // openapi.yaml, decoded once for /openapi.json
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -229,6 +238,7 @@ func newServer(cfg Config) (*Server, error) {
 		Issuer:        cfg.Auth.Issuer,
 		Audience:      cfg.Auth.Audience,
 		AccessTTL:     cfg.Auth.AccessTTL,
+		RefreshTTL:    cfg.Auth.RefreshTTL,
 		Leeway:        token.MaxLeeway,
 		Now:           now,
 	})
@@ -239,26 +249,29 @@ func newServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Auth.SessionsMaxPerUser < 1 || cfg.Auth.LoginMaxFailures < 1 {
-		return nil, errors.New("server: SessionsMaxPerUser and LoginMaxFailures must be at least 1")
+	if cfg.Auth.SessionsMaxPerUser < 1 || cfg.Auth.LoginMaxFailures < 1 || cfg.Auth.LoginAccountMaxFailures < cfg.Auth.LoginMaxFailures {
+		return nil, errors.New("server: SessionsMaxPerUser and LoginMaxFailures must be at least 1, LoginAccountMaxFailures at least LoginMaxFailures")
 	}
 	cfg.DB.TxAttempts = max(cfg.DB.TxAttempts, 1)
+	throttleMAC := hmac.New(sha256.New, cfg.Auth.AccessSecret)
+	throttleMAC.Write([]byte("ecompointer login throttle"))
 	return &Server{
-		log:     cfg.Logger,
-		pool:    cfg.Pool,
-		queries: db.New(cfg.Pool),
-		now:     now,
-		auth:    cfg.Auth,
-		db:      cfg.DB,
-		dblog:   newLogDeduper(dbLogInterval, time.Now),
-		tokens:  tokens,
-		hasher:  hasher,
-		limiter: newIPLimiter(cfg.Auth.RateLimit, now),
-		brands:  newBrandShare(brandPoolShare(cfg), cfg.BrandPoolWait),
-		ready:   newReadiness(cfg.Pool.Config().ConnConfig, readyTimeout),
-		cursors: newCursors(cfg.Auth.AccessSecret),
-		spec:    sp,
-		specDoc: specDoc,
+		log:            cfg.Logger,
+		pool:           cfg.Pool,
+		queries:        db.New(cfg.Pool),
+		now:            now,
+		auth:           cfg.Auth,
+		db:             cfg.DB,
+		dblog:          newLogDeduper(dbLogInterval, time.Now),
+		tokens:         tokens,
+		hasher:         hasher,
+		limiter:        newIPLimiter(cfg.Auth.RateLimit, now),
+		brands:         newBrandShare(brandPoolShare(cfg), cfg.BrandPoolWait),
+		ready:          newReadiness(cfg.Pool.Config().ConnConfig, readyTimeout),
+		throttleSecret: throttleMAC.Sum(nil),
+		cursors:        newCursors(cfg.Auth.AccessSecret),
+		spec:           sp,
+		specDoc:        specDoc,
 	}, nil
 }
 

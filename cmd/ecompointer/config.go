@@ -165,17 +165,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 func loadAuthConfig(e *envReader, production bool, generated *[]string) server.AuthConfig {
 	d := server.DefaultAuthConfig()
 	a := server.AuthConfig{
-		Issuer:             e.str("JWT_ISSUER", d.Issuer),
-		Audience:           e.str("JWT_AUDIENCE", d.Audience),
-		AccessTTL:          e.duration("ACCESS_TOKEN_TTL", d.AccessTTL, time.Minute, 24*time.Hour),
-		RefreshTTL:         e.duration("REFRESH_TOKEN_TTL", d.RefreshTTL, time.Minute, 365*24*time.Hour),
-		SessionMaxAge:      e.duration("SESSION_MAX_AGE", d.SessionMaxAge, time.Minute, 5*365*24*time.Hour),
-		RefreshReuseGrace:  e.duration("REFRESH_REUSE_GRACE", d.RefreshReuseGrace, 0, time.Minute),
-		BcryptCost:         e.int("BCRYPT_COST", d.BcryptCost, 4, 16),
-		LoginMaxFailures:   e.int("LOGIN_MAX_FAILURES", d.LoginMaxFailures, 1, 1000),
-		LoginLockout:       e.duration("LOGIN_LOCKOUT", d.LoginLockout, time.Second, time.Hour),
-		SessionsMaxPerUser: e.int("SESSIONS_MAX_PER_USER", d.SessionsMaxPerUser, 1, 1000),
-		RateLimit:          e.int("AUTH_RATE_LIMIT", d.RateLimit, 0, 1_000_000),
+		Issuer:                  e.str("JWT_ISSUER", d.Issuer),
+		Audience:                e.str("JWT_AUDIENCE", d.Audience),
+		AccessTTL:               e.duration("ACCESS_TOKEN_TTL", d.AccessTTL, time.Minute, 24*time.Hour),
+		RefreshTTL:              e.duration("REFRESH_TOKEN_TTL", d.RefreshTTL, time.Minute, 365*24*time.Hour),
+		SessionMaxAge:           e.duration("SESSION_MAX_AGE", d.SessionMaxAge, time.Minute, 5*365*24*time.Hour),
+		RefreshReuseGrace:       e.duration("REFRESH_REUSE_GRACE", d.RefreshReuseGrace, 0, time.Minute),
+		BcryptCost:              e.int("BCRYPT_COST", d.BcryptCost, 4, 16),
+		LoginMaxFailures:        e.int("LOGIN_MAX_FAILURES", d.LoginMaxFailures, 1, 1000),
+		LoginAccountMaxFailures: e.int("LOGIN_ACCOUNT_MAX_FAILURES", d.LoginAccountMaxFailures, 1, 1_000_000),
+		LoginLockout:            e.duration("LOGIN_LOCKOUT", d.LoginLockout, time.Second, time.Hour),
+		SessionsMaxPerUser:      e.int("SESSIONS_MAX_PER_USER", d.SessionsMaxPerUser, 1, 1000),
+		RateLimit:               e.int("AUTH_RATE_LIMIT", d.RateLimit, 0, 1_000_000),
 	}
 	for _, cidr := range e.list("TRUSTED_PROXIES") {
 		p, err := netip.ParsePrefix(cidr)

@@ -29,20 +29,22 @@ import (
 
 // Defines values for AuditEventType.
 const (
-	AuditEventTypeInvitationAccepted AuditEventType = "invitation_accepted"
-	AuditEventTypeInvitationCreated  AuditEventType = "invitation_created"
-	AuditEventTypeInvitationRevoked  AuditEventType = "invitation_revoked"
-	AuditEventTypeLoginFailed        AuditEventType = "login_failed"
-	AuditEventTypeLoginLocked        AuditEventType = "login_locked"
-	AuditEventTypeLoginSucceeded     AuditEventType = "login_succeeded"
-	AuditEventTypeLogout             AuditEventType = "logout"
-	AuditEventTypeLogoutAll          AuditEventType = "logout_all"
-	AuditEventTypeMemberRemoved      AuditEventType = "member_removed"
-	AuditEventTypePasswordChanged    AuditEventType = "password_changed"
-	AuditEventTypeRefreshReuse       AuditEventType = "refresh_reuse"
-	AuditEventTypeRegister           AuditEventType = "register"
-	AuditEventTypeSessionRevoked     AuditEventType = "session_revoked"
-	AuditEventTypeUserUpdated        AuditEventType = "user_updated"
+	AuditEventTypeInvitationAccepted   AuditEventType = "invitation_accepted"
+	AuditEventTypeInvitationCreated    AuditEventType = "invitation_created"
+	AuditEventTypeInvitationRevoked    AuditEventType = "invitation_revoked"
+	AuditEventTypeLoginFailed          AuditEventType = "login_failed"
+	AuditEventTypeLoginLocked          AuditEventType = "login_locked"
+	AuditEventTypeLoginSucceeded       AuditEventType = "login_succeeded"
+	AuditEventTypeLogout               AuditEventType = "logout"
+	AuditEventTypeLogoutAll            AuditEventType = "logout_all"
+	AuditEventTypeMemberRemoved        AuditEventType = "member_removed"
+	AuditEventTypePasswordChangeFailed AuditEventType = "password_change_failed"
+	AuditEventTypePasswordChanged      AuditEventType = "password_changed"
+	AuditEventTypeRefreshForged        AuditEventType = "refresh_forged"
+	AuditEventTypeRefreshReuse         AuditEventType = "refresh_reuse"
+	AuditEventTypeRegister             AuditEventType = "register"
+	AuditEventTypeSessionRevoked       AuditEventType = "session_revoked"
+	AuditEventTypeUserUpdated          AuditEventType = "user_updated"
 )
 
 // Valid indicates whether the value is a known member of the AuditEventType enum.
@@ -66,7 +68,11 @@ func (e AuditEventType) Valid() bool {
 		return true
 	case AuditEventTypeMemberRemoved:
 		return true
+	case AuditEventTypePasswordChangeFailed:
+		return true
 	case AuditEventTypePasswordChanged:
+		return true
+	case AuditEventTypeRefreshForged:
 		return true
 	case AuditEventTypeRefreshReuse:
 		return true
@@ -192,6 +198,7 @@ const (
 	ProblemCodeInvalidToken           ProblemCode = "invalid_token"
 	ProblemCodeInvitationAccepted     ProblemCode = "invitation_accepted"
 	ProblemCodeInviteGone             ProblemCode = "invite_gone"
+	ProblemCodeLastAdmin              ProblemCode = "last_admin"
 	ProblemCodeLastOwner              ProblemCode = "last_owner"
 	ProblemCodeMalformedJson          ProblemCode = "malformed_json"
 	ProblemCodeMethodNotAllowed       ProblemCode = "method_not_allowed"
@@ -245,6 +252,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeInvitationAccepted:
 		return true
 	case ProblemCodeInviteGone:
+		return true
+	case ProblemCodeLastAdmin:
 		return true
 	case ProblemCodeLastOwner:
 		return true
@@ -375,6 +384,11 @@ type Attributes map[string]string
 
 // AuditEvent defines model for AuditEvent.
 type AuditEvent struct {
+	// ActorId The user who acted: the authenticated caller (an ADMIN disabling someone), or the user itself when it proved who it is (register, login, accepting an invitation); null when nobody was authenticated (a failed login, a replayed refresh token). Kept when the actor's sessions are pruned.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5f
+	ActorId *openapi_types.UUID `json:"actorId"`
+
 	// CreatedAt Example: 2026-11-25T10:00:00Z
 	CreatedAt time.Time `json:"createdAt"`
 
@@ -387,7 +401,9 @@ type AuditEvent struct {
 	// SessionId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5d
 	SessionId *openapi_types.UUID `json:"sessionId"`
 
-	// Type Example: login_failed
+	// Type What happened. `password_change_failed`: a wrong current password at `POST /auth/password`. `refresh_forged`: a validly signed refresh token that is not the one issued for its session's generation (only a holder of the signing key makes one); the session is revoked.
+	//
+	// Example: login_failed
 	Type AuditEventType `json:"type"`
 
 	// UserAgent Example: Mozilla/5.0
@@ -405,7 +421,9 @@ type AuditEventList struct {
 	NextCursor *string      `json:"nextCursor"`
 }
 
-// AuditEventType Example: login_failed
+// AuditEventType What happened. `password_change_failed`: a wrong current password at `POST /auth/password`. `refresh_forged`: a validly signed refresh token that is not the one issued for its session's generation (only a holder of the signing key makes one); the session is revoked.
+//
+// Example: login_failed
 type AuditEventType string
 
 // AuthResponse defines model for AuthResponse.
@@ -669,7 +687,9 @@ type Problem struct {
 	// - `payload_too_large` (413): the body is over the operation's limit.
 	// - `not_found` (404), `method_not_allowed` (405): no such resource or method.
 	// - `unauthenticated` (401): no bearer token, or not a bearer token.
-	// - `invalid_token` (401): a bad signature, algorithm, type, issuer or audience.
+	// - `invalid_token` (401): a bad signature (or one not in canonical base64url), algorithm,
+	//   type, issuer or audience, or a lifetime (`exp` - `iat`) longer than the server's TTL
+	//   for that token type plus 30 s.
 	// - `token_expired` (401): the token's `exp` has passed.
 	// - `token_revoked` (401): the token's session is revoked or expired, the account was
 	//   disabled, or its tokens were invalidated (logout-all, role change).
@@ -687,10 +707,12 @@ type Problem struct {
 	// - `invite_gone` (410): the invitation was used, revoked or has expired.
 	// - `precondition_failed` (412): `If-Match` names a version that is no longer current.
 	// - `last_owner` (409): the change would leave a brand without an enabled owner.
+	// - `last_admin` (409): an ADMIN disabling itself, or the last enabled ADMIN.
 	// - `invalid_current_password` (422): the current password is wrong.
 	// - `invalid_role_change` (422): an ADMIN's role cannot be changed through the API.
 	// - `rate_limited` (429): too many requests from this client; see `Retry-After`.
-	// - `account_throttled` (429): too many failed logins for this account; see `Retry-After`.
+	// - `account_throttled` (429): too many failed logins (or wrong current passwords) for this
+	//   email from this client address, or for this email overall; see `Retry-After`.
 	// - `internal_error` (500): an unexpected failure; the log line with the same `requestId`
 	//   has the detail.
 	// - `service_unavailable` (503): a dependency (the database) is down (readiness probe).
@@ -745,7 +767,9 @@ type Problem struct {
 //   - `payload_too_large` (413): the body is over the operation's limit.
 //   - `not_found` (404), `method_not_allowed` (405): no such resource or method.
 //   - `unauthenticated` (401): no bearer token, or not a bearer token.
-//   - `invalid_token` (401): a bad signature, algorithm, type, issuer or audience.
+//   - `invalid_token` (401): a bad signature (or one not in canonical base64url), algorithm,
+//     type, issuer or audience, or a lifetime (`exp` - `iat`) longer than the server's TTL
+//     for that token type plus 30 s.
 //   - `token_expired` (401): the token's `exp` has passed.
 //   - `token_revoked` (401): the token's session is revoked or expired, the account was
 //     disabled, or its tokens were invalidated (logout-all, role change).
@@ -763,10 +787,12 @@ type Problem struct {
 //   - `invite_gone` (410): the invitation was used, revoked or has expired.
 //   - `precondition_failed` (412): `If-Match` names a version that is no longer current.
 //   - `last_owner` (409): the change would leave a brand without an enabled owner.
+//   - `last_admin` (409): an ADMIN disabling itself, or the last enabled ADMIN.
 //   - `invalid_current_password` (422): the current password is wrong.
 //   - `invalid_role_change` (422): an ADMIN's role cannot be changed through the API.
 //   - `rate_limited` (429): too many requests from this client; see `Retry-After`.
-//   - `account_throttled` (429): too many failed logins for this account; see `Retry-After`.
+//   - `account_throttled` (429): too many failed logins (or wrong current passwords) for this
+//     email from this client address, or for this email overall; see `Retry-After`.
 //   - `internal_error` (500): an unexpected failure; the log line with the same `requestId`
 //     has the detail.
 //   - `service_unavailable` (503): a dependency (the database) is down (readiness probe).
@@ -1319,7 +1345,8 @@ type ClientInterface interface {
 	// `role` is one of the brand roles, for a user of a brand (ADMIN is granted only by the
 	// `ecompointer user create` command; changing an ADMIN's role is a 422). Either change revokes
 	// every token of the user. A brand never loses its last enabled `BRAND_OWNER` this way (409,
-	// `last_owner`).
+	// `last_owner`), and an ADMIN can disable neither itself nor the last enabled ADMIN (409,
+	// `last_admin`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1331,7 +1358,8 @@ type ClientInterface interface {
 	// `role` is one of the brand roles, for a user of a brand (ADMIN is granted only by the
 	// `ecompointer user create` command; changing an ADMIN's role is a 422). Either change revokes
 	// every token of the user. A brand never loses its last enabled `BRAND_OWNER` this way (409,
-	// `last_owner`).
+	// `last_owner`), and an ADMIN can disable neither itself nor the last enabled ADMIN (409,
+	// `last_admin`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1343,7 +1371,8 @@ type ClientInterface interface {
 	// Creates the invited account (with the invitation's email and role) in the inviting brand
 	// and opens its first session. An unknown or malformed token is a 401 (`invalid_invite`); a
 	// used, revoked or expired one is a 410 (`invite_gone`); an email that got an account since
-	// the invitation is a 409 (`email_taken`). Rate limited per client IP.
+	// the invitation is a 409 (`email_taken`): only the invitee learns whether the address has an
+	// account. Rate limited per client IP.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1355,7 +1384,8 @@ type ClientInterface interface {
 	// Creates the invited account (with the invitation's email and role) in the inviting brand
 	// and opens its first session. An unknown or malformed token is a 401 (`invalid_invite`); a
 	// used, revoked or expired one is a 410 (`invite_gone`); an email that got an account since
-	// the invitation is a 409 (`email_taken`). Rate limited per client IP.
+	// the invitation is a 409 (`email_taken`): only the invitee learns whether the address has an
+	// account. Rate limited per client IP.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1365,11 +1395,16 @@ type ClientInterface interface {
 	// LoginWithBody Log in with email and password
 	//
 	// Opens a new session. An unknown email and a wrong password get the same 401
-	// (`invalid_credentials`) in about the same time. After `LOGIN_MAX_FAILURES` consecutive
-	// failures the account is throttled: every attempt, even with the right password, is a 429
-	// (`account_throttled`) until `Retry-After` has passed; the delay doubles with each further
-	// failure, up to an hour. A disabled account with the right password is a 403
-	// (`account_disabled`). Rate limited per client IP.
+	// (`invalid_credentials`) in about the same time, and are throttled alike. Failures are
+	// counted per email and client address: after `LOGIN_MAX_FAILURES` (default 5) from one
+	// address, that address is throttled for that email: every attempt from it, even with the
+	// right password, is a 429 (`account_throttled`) until `Retry-After` has passed; the delay
+	// starts at `LOGIN_LOCKOUT` and doubles with each further failure, up to an hour. Other
+	// addresses are not affected, so a stranger cannot lock a user out; only
+	// `LOGIN_ACCOUNT_MAX_FAILURES` (default 100) failures of one email from all addresses
+	// together throttle it everywhere. A success from an address resets its count and the
+	// email's; failures older than 24 hours are forgotten. A disabled account with the right
+	// password is a 403 (`account_disabled`). Rate limited per client IP.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1379,11 +1414,16 @@ type ClientInterface interface {
 	// Login Log in with email and password
 	//
 	// Opens a new session. An unknown email and a wrong password get the same 401
-	// (`invalid_credentials`) in about the same time. After `LOGIN_MAX_FAILURES` consecutive
-	// failures the account is throttled: every attempt, even with the right password, is a 429
-	// (`account_throttled`) until `Retry-After` has passed; the delay doubles with each further
-	// failure, up to an hour. A disabled account with the right password is a 403
-	// (`account_disabled`). Rate limited per client IP.
+	// (`invalid_credentials`) in about the same time, and are throttled alike. Failures are
+	// counted per email and client address: after `LOGIN_MAX_FAILURES` (default 5) from one
+	// address, that address is throttled for that email: every attempt from it, even with the
+	// right password, is a 429 (`account_throttled`) until `Retry-After` has passed; the delay
+	// starts at `LOGIN_LOCKOUT` and doubles with each further failure, up to an hour. Other
+	// addresses are not affected, so a stranger cannot lock a user out; only
+	// `LOGIN_ACCOUNT_MAX_FAILURES` (default 100) failures of one email from all addresses
+	// together throttle it everywhere. A success from an address resets its count and the
+	// email's; failures older than 24 hours are forgotten. A disabled account with the right
+	// password is a 403 (`account_disabled`). Rate limited per client IP.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1407,7 +1447,10 @@ type ClientInterface interface {
 	// ChangePasswordWithBody Change the caller's password
 	//
 	// Needs the current password (a wrong one is a 422, `invalid_current_password`). Every other
-	// session of the caller is revoked; this one stays.
+	// session of the caller is revoked; this one stays. A wrong current password counts as a
+	// failed login of the account from the client's address, under the same throttle as
+	// `POST /auth/login`: once throttled, the answer is a 429 (`account_throttled`) with
+	// `Retry-After`, even for the right password. Rate limited per client IP.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1417,7 +1460,10 @@ type ClientInterface interface {
 	// ChangePassword Change the caller's password
 	//
 	// Needs the current password (a wrong one is a 422, `invalid_current_password`). Every other
-	// session of the caller is revoked; this one stays.
+	// session of the caller is revoked; this one stays. A wrong current password counts as a
+	// failed login of the account from the client's address, under the same throttle as
+	// `POST /auth/login`: once throttled, the answer is a 429 (`account_throttled`) with
+	// `Retry-After`, even for the right password. Rate limited per client IP.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1437,7 +1483,9 @@ type ClientInterface interface {
 	// (`refresh_token_reused`). One exception keeps honest clients logged in: within
 	// `REFRESH_REUSE_GRACE` (default 10 s) of a rotation, the token just rotated away from gets
 	// the same successor again (and a fresh access token), so several tabs or a retried request
-	// are not mistaken for theft. Rate limited per client IP.
+	// are not mistaken for theft. A validly signed refresh token that is not the one issued for
+	// its session's generation (only a holder of the signing key makes one) revokes the session
+	// (401, `invalid_refresh_token`, audited as `refresh_forged`). Rate limited per client IP.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1452,7 +1500,9 @@ type ClientInterface interface {
 	// (`refresh_token_reused`). One exception keeps honest clients logged in: within
 	// `REFRESH_REUSE_GRACE` (default 10 s) of a rotation, the token just rotated away from gets
 	// the same successor again (and a fresh access token), so several tabs or a retried request
-	// are not mistaken for theft. Rate limited per client IP.
+	// are not mistaken for theft. A validly signed refresh token that is not the one issued for
+	// its session's generation (only a holder of the signing key makes one) revokes the session
+	// (401, `invalid_refresh_token`, audited as `refresh_forged`). Rate limited per client IP.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1538,7 +1588,9 @@ type ClientInterface interface {
 	//
 	// Answers the one-time `inviteToken` (valid 72 hours, stored only as a hash): hand it to the
 	// invitee, who joins with POST /auth/accept-invite. A new invitation for an email replaces
-	// the brand's pending one. An email that already has an account is a 409 (`email_taken`).
+	// the brand's pending one. Whether the email already has an account is not checked here
+	// (that would tell any brand owner which addresses have accounts on the platform): the
+	// invitee learns it on accepting (409, `email_taken`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1549,7 +1601,9 @@ type ClientInterface interface {
 	//
 	// Answers the one-time `inviteToken` (valid 72 hours, stored only as a hash): hand it to the
 	// invitee, who joins with POST /auth/accept-invite. A new invitation for an email replaces
-	// the brand's pending one. An email that already has an account is a 409 (`email_taken`).
+	// the brand's pending one. Whether the email already has an account is not checked here
+	// (that would tell any brand owner which addresses have accounts on the platform): the
+	// invitee learns it on accepting (409, `email_taken`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1757,7 +1811,8 @@ func (c *Client) AdminListUsers(ctx context.Context, params *AdminListUsersParam
 // `role` is one of the brand roles, for a user of a brand (ADMIN is granted only by the
 // `ecompointer user create` command; changing an ADMIN's role is a 422). Either change revokes
 // every token of the user. A brand never loses its last enabled `BRAND_OWNER` this way (409,
-// `last_owner`).
+// `last_owner`), and an ADMIN can disable neither itself nor the last enabled ADMIN (409,
+// `last_admin`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1779,7 +1834,8 @@ func (c *Client) AdminUpdateUserWithBody(ctx context.Context, userId UserId, con
 // `role` is one of the brand roles, for a user of a brand (ADMIN is granted only by the
 // `ecompointer user create` command; changing an ADMIN's role is a 422). Either change revokes
 // every token of the user. A brand never loses its last enabled `BRAND_OWNER` this way (409,
-// `last_owner`).
+// `last_owner`), and an ADMIN can disable neither itself nor the last enabled ADMIN (409,
+// `last_admin`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1801,7 +1857,8 @@ func (c *Client) AdminUpdateUser(ctx context.Context, userId UserId, body AdminU
 // Creates the invited account (with the invitation's email and role) in the inviting brand
 // and opens its first session. An unknown or malformed token is a 401 (`invalid_invite`); a
 // used, revoked or expired one is a 410 (`invite_gone`); an email that got an account since
-// the invitation is a 409 (`email_taken`). Rate limited per client IP.
+// the invitation is a 409 (`email_taken`): only the invitee learns whether the address has an
+// account. Rate limited per client IP.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1823,7 +1880,8 @@ func (c *Client) AcceptInviteWithBody(ctx context.Context, contentType string, b
 // Creates the invited account (with the invitation's email and role) in the inviting brand
 // and opens its first session. An unknown or malformed token is a 401 (`invalid_invite`); a
 // used, revoked or expired one is a 410 (`invite_gone`); an email that got an account since
-// the invitation is a 409 (`email_taken`). Rate limited per client IP.
+// the invitation is a 409 (`email_taken`): only the invitee learns whether the address has an
+// account. Rate limited per client IP.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1843,11 +1901,16 @@ func (c *Client) AcceptInvite(ctx context.Context, body AcceptInviteJSONRequestB
 // LoginWithBody Log in with email and password
 //
 // Opens a new session. An unknown email and a wrong password get the same 401
-// (`invalid_credentials`) in about the same time. After `LOGIN_MAX_FAILURES` consecutive
-// failures the account is throttled: every attempt, even with the right password, is a 429
-// (`account_throttled`) until `Retry-After` has passed; the delay doubles with each further
-// failure, up to an hour. A disabled account with the right password is a 403
-// (`account_disabled`). Rate limited per client IP.
+// (`invalid_credentials`) in about the same time, and are throttled alike. Failures are
+// counted per email and client address: after `LOGIN_MAX_FAILURES` (default 5) from one
+// address, that address is throttled for that email: every attempt from it, even with the
+// right password, is a 429 (`account_throttled`) until `Retry-After` has passed; the delay
+// starts at `LOGIN_LOCKOUT` and doubles with each further failure, up to an hour. Other
+// addresses are not affected, so a stranger cannot lock a user out; only
+// `LOGIN_ACCOUNT_MAX_FAILURES` (default 100) failures of one email from all addresses
+// together throttle it everywhere. A success from an address resets its count and the
+// email's; failures older than 24 hours are forgotten. A disabled account with the right
+// password is a 403 (`account_disabled`). Rate limited per client IP.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1867,11 +1930,16 @@ func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.
 // Login Log in with email and password
 //
 // Opens a new session. An unknown email and a wrong password get the same 401
-// (`invalid_credentials`) in about the same time. After `LOGIN_MAX_FAILURES` consecutive
-// failures the account is throttled: every attempt, even with the right password, is a 429
-// (`account_throttled`) until `Retry-After` has passed; the delay doubles with each further
-// failure, up to an hour. A disabled account with the right password is a 403
-// (`account_disabled`). Rate limited per client IP.
+// (`invalid_credentials`) in about the same time, and are throttled alike. Failures are
+// counted per email and client address: after `LOGIN_MAX_FAILURES` (default 5) from one
+// address, that address is throttled for that email: every attempt from it, even with the
+// right password, is a 429 (`account_throttled`) until `Retry-After` has passed; the delay
+// starts at `LOGIN_LOCKOUT` and doubles with each further failure, up to an hour. Other
+// addresses are not affected, so a stranger cannot lock a user out; only
+// `LOGIN_ACCOUNT_MAX_FAILURES` (default 100) failures of one email from all addresses
+// together throttle it everywhere. A success from an address resets its count and the
+// email's; failures older than 24 hours are forgotten. A disabled account with the right
+// password is a 403 (`account_disabled`). Rate limited per client IP.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1925,7 +1993,10 @@ func (c *Client) LogoutAll(ctx context.Context, reqEditors ...RequestEditorFn) (
 // ChangePasswordWithBody Change the caller's password
 //
 // Needs the current password (a wrong one is a 422, `invalid_current_password`). Every other
-// session of the caller is revoked; this one stays.
+// session of the caller is revoked; this one stays. A wrong current password counts as a
+// failed login of the account from the client's address, under the same throttle as
+// `POST /auth/login`: once throttled, the answer is a 429 (`account_throttled`) with
+// `Retry-After`, even for the right password. Rate limited per client IP.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1945,7 +2016,10 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string,
 // ChangePassword Change the caller's password
 //
 // Needs the current password (a wrong one is a 422, `invalid_current_password`). Every other
-// session of the caller is revoked; this one stays.
+// session of the caller is revoked; this one stays. A wrong current password counts as a
+// failed login of the account from the client's address, under the same throttle as
+// `POST /auth/login`: once throttled, the answer is a 429 (`account_throttled`) with
+// `Retry-After`, even for the right password. Rate limited per client IP.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1985,7 +2059,9 @@ func (c *Client) GetProfile(ctx context.Context, reqEditors ...RequestEditorFn) 
 // (`refresh_token_reused`). One exception keeps honest clients logged in: within
 // `REFRESH_REUSE_GRACE` (default 10 s) of a rotation, the token just rotated away from gets
 // the same successor again (and a fresh access token), so several tabs or a retried request
-// are not mistaken for theft. Rate limited per client IP.
+// are not mistaken for theft. A validly signed refresh token that is not the one issued for
+// its session's generation (only a holder of the signing key makes one) revokes the session
+// (401, `invalid_refresh_token`, audited as `refresh_forged`). Rate limited per client IP.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2010,7 +2086,9 @@ func (c *Client) RefreshWithBody(ctx context.Context, contentType string, body i
 // (`refresh_token_reused`). One exception keeps honest clients logged in: within
 // `REFRESH_REUSE_GRACE` (default 10 s) of a rotation, the token just rotated away from gets
 // the same successor again (and a fresh access token), so several tabs or a retried request
-// are not mistaken for theft. Rate limited per client IP.
+// are not mistaken for theft. A validly signed refresh token that is not the one issued for
+// its session's generation (only a holder of the signing key makes one) revokes the session
+// (401, `invalid_refresh_token`, audited as `refresh_forged`). Rate limited per client IP.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2196,7 +2274,9 @@ func (c *Client) ListInvitations(ctx context.Context, brandId BrandId, params *L
 //
 // Answers the one-time `inviteToken` (valid 72 hours, stored only as a hash): hand it to the
 // invitee, who joins with POST /auth/accept-invite. A new invitation for an email replaces
-// the brand's pending one. An email that already has an account is a 409 (`email_taken`).
+// the brand's pending one. Whether the email already has an account is not checked here
+// (that would tell any brand owner which addresses have accounts on the platform): the
+// invitee learns it on accepting (409, `email_taken`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -2217,7 +2297,9 @@ func (c *Client) CreateInvitationWithBody(ctx context.Context, brandId BrandId, 
 //
 // Answers the one-time `inviteToken` (valid 72 hours, stored only as a hash): hand it to the
 // invitee, who joins with POST /auth/accept-invite. A new invitation for an email replaces
-// the brand's pending one. An email that already has an account is a 409 (`email_taken`).
+// the brand's pending one. Whether the email already has an account is not checked here
+// (that would tell any brand owner which addresses have accounts on the platform): the
+// invitee learns it on accepting (409, `email_taken`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4230,7 +4312,8 @@ type ClientWithResponsesInterface interface {
 	// `role` is one of the brand roles, for a user of a brand (ADMIN is granted only by the
 	// `ecompointer user create` command; changing an ADMIN's role is a 422). Either change revokes
 	// every token of the user. A brand never loses its last enabled `BRAND_OWNER` this way (409,
-	// `last_owner`).
+	// `last_owner`), and an ADMIN can disable neither itself nor the last enabled ADMIN (409,
+	// `last_admin`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4242,7 +4325,8 @@ type ClientWithResponsesInterface interface {
 	// `role` is one of the brand roles, for a user of a brand (ADMIN is granted only by the
 	// `ecompointer user create` command; changing an ADMIN's role is a 422). Either change revokes
 	// every token of the user. A brand never loses its last enabled `BRAND_OWNER` this way (409,
-	// `last_owner`).
+	// `last_owner`), and an ADMIN can disable neither itself nor the last enabled ADMIN (409,
+	// `last_admin`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4254,7 +4338,8 @@ type ClientWithResponsesInterface interface {
 	// Creates the invited account (with the invitation's email and role) in the inviting brand
 	// and opens its first session. An unknown or malformed token is a 401 (`invalid_invite`); a
 	// used, revoked or expired one is a 410 (`invite_gone`); an email that got an account since
-	// the invitation is a 409 (`email_taken`). Rate limited per client IP.
+	// the invitation is a 409 (`email_taken`): only the invitee learns whether the address has an
+	// account. Rate limited per client IP.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4266,7 +4351,8 @@ type ClientWithResponsesInterface interface {
 	// Creates the invited account (with the invitation's email and role) in the inviting brand
 	// and opens its first session. An unknown or malformed token is a 401 (`invalid_invite`); a
 	// used, revoked or expired one is a 410 (`invite_gone`); an email that got an account since
-	// the invitation is a 409 (`email_taken`). Rate limited per client IP.
+	// the invitation is a 409 (`email_taken`): only the invitee learns whether the address has an
+	// account. Rate limited per client IP.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4276,11 +4362,16 @@ type ClientWithResponsesInterface interface {
 	// LoginWithBodyWithResponse Log in with email and password
 	//
 	// Opens a new session. An unknown email and a wrong password get the same 401
-	// (`invalid_credentials`) in about the same time. After `LOGIN_MAX_FAILURES` consecutive
-	// failures the account is throttled: every attempt, even with the right password, is a 429
-	// (`account_throttled`) until `Retry-After` has passed; the delay doubles with each further
-	// failure, up to an hour. A disabled account with the right password is a 403
-	// (`account_disabled`). Rate limited per client IP.
+	// (`invalid_credentials`) in about the same time, and are throttled alike. Failures are
+	// counted per email and client address: after `LOGIN_MAX_FAILURES` (default 5) from one
+	// address, that address is throttled for that email: every attempt from it, even with the
+	// right password, is a 429 (`account_throttled`) until `Retry-After` has passed; the delay
+	// starts at `LOGIN_LOCKOUT` and doubles with each further failure, up to an hour. Other
+	// addresses are not affected, so a stranger cannot lock a user out; only
+	// `LOGIN_ACCOUNT_MAX_FAILURES` (default 100) failures of one email from all addresses
+	// together throttle it everywhere. A success from an address resets its count and the
+	// email's; failures older than 24 hours are forgotten. A disabled account with the right
+	// password is a 403 (`account_disabled`). Rate limited per client IP.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4290,11 +4381,16 @@ type ClientWithResponsesInterface interface {
 	// LoginWithResponse Log in with email and password
 	//
 	// Opens a new session. An unknown email and a wrong password get the same 401
-	// (`invalid_credentials`) in about the same time. After `LOGIN_MAX_FAILURES` consecutive
-	// failures the account is throttled: every attempt, even with the right password, is a 429
-	// (`account_throttled`) until `Retry-After` has passed; the delay doubles with each further
-	// failure, up to an hour. A disabled account with the right password is a 403
-	// (`account_disabled`). Rate limited per client IP.
+	// (`invalid_credentials`) in about the same time, and are throttled alike. Failures are
+	// counted per email and client address: after `LOGIN_MAX_FAILURES` (default 5) from one
+	// address, that address is throttled for that email: every attempt from it, even with the
+	// right password, is a 429 (`account_throttled`) until `Retry-After` has passed; the delay
+	// starts at `LOGIN_LOCKOUT` and doubles with each further failure, up to an hour. Other
+	// addresses are not affected, so a stranger cannot lock a user out; only
+	// `LOGIN_ACCOUNT_MAX_FAILURES` (default 100) failures of one email from all addresses
+	// together throttle it everywhere. A success from an address resets its count and the
+	// email's; failures older than 24 hours are forgotten. A disabled account with the right
+	// password is a 403 (`account_disabled`). Rate limited per client IP.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4322,7 +4418,10 @@ type ClientWithResponsesInterface interface {
 	// ChangePasswordWithBodyWithResponse Change the caller's password
 	//
 	// Needs the current password (a wrong one is a 422, `invalid_current_password`). Every other
-	// session of the caller is revoked; this one stays.
+	// session of the caller is revoked; this one stays. A wrong current password counts as a
+	// failed login of the account from the client's address, under the same throttle as
+	// `POST /auth/login`: once throttled, the answer is a 429 (`account_throttled`) with
+	// `Retry-After`, even for the right password. Rate limited per client IP.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4332,7 +4431,10 @@ type ClientWithResponsesInterface interface {
 	// ChangePasswordWithResponse Change the caller's password
 	//
 	// Needs the current password (a wrong one is a 422, `invalid_current_password`). Every other
-	// session of the caller is revoked; this one stays.
+	// session of the caller is revoked; this one stays. A wrong current password counts as a
+	// failed login of the account from the client's address, under the same throttle as
+	// `POST /auth/login`: once throttled, the answer is a 429 (`account_throttled`) with
+	// `Retry-After`, even for the right password. Rate limited per client IP.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4354,7 +4456,9 @@ type ClientWithResponsesInterface interface {
 	// (`refresh_token_reused`). One exception keeps honest clients logged in: within
 	// `REFRESH_REUSE_GRACE` (default 10 s) of a rotation, the token just rotated away from gets
 	// the same successor again (and a fresh access token), so several tabs or a retried request
-	// are not mistaken for theft. Rate limited per client IP.
+	// are not mistaken for theft. A validly signed refresh token that is not the one issued for
+	// its session's generation (only a holder of the signing key makes one) revokes the session
+	// (401, `invalid_refresh_token`, audited as `refresh_forged`). Rate limited per client IP.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4369,7 +4473,9 @@ type ClientWithResponsesInterface interface {
 	// (`refresh_token_reused`). One exception keeps honest clients logged in: within
 	// `REFRESH_REUSE_GRACE` (default 10 s) of a rotation, the token just rotated away from gets
 	// the same successor again (and a fresh access token), so several tabs or a retried request
-	// are not mistaken for theft. Rate limited per client IP.
+	// are not mistaken for theft. A validly signed refresh token that is not the one issued for
+	// its session's generation (only a holder of the signing key makes one) revokes the session
+	// (401, `invalid_refresh_token`, audited as `refresh_forged`). Rate limited per client IP.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4465,7 +4571,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Answers the one-time `inviteToken` (valid 72 hours, stored only as a hash): hand it to the
 	// invitee, who joins with POST /auth/accept-invite. A new invitation for an email replaces
-	// the brand's pending one. An email that already has an account is a 409 (`email_taken`).
+	// the brand's pending one. Whether the email already has an account is not checked here
+	// (that would tell any brand owner which addresses have accounts on the platform): the
+	// invitee learns it on accepting (409, `email_taken`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4476,7 +4584,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Answers the one-time `inviteToken` (valid 72 hours, stored only as a hash): hand it to the
 	// invitee, who joins with POST /auth/accept-invite. A new invitation for an email replaces
-	// the brand's pending one. An email that already has an account is a 409 (`email_taken`).
+	// the brand's pending one. Whether the email already has an account is not checked here
+	// (that would tell any brand owner which addresses have accounts on the platform): the
+	// invitee learns it on accepting (409, `email_taken`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5080,6 +5190,12 @@ func (r AdminUpdateUserResponse) ContentType() string {
 	return ""
 }
 
+// AcceptInviteResponse201Headers the declared response headers of an HTTP 201 response for AcceptInvite
+type AcceptInviteResponse201Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
 // AcceptInviteResponse400Headers the declared response headers of an HTTP 400 response for AcceptInvite
 type AcceptInviteResponse400Headers struct {
 	XRequestId *string
@@ -5151,6 +5267,8 @@ type AcceptInviteResponse struct {
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *AcceptInviteResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *AcceptInviteResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -5250,6 +5368,12 @@ func (r AcceptInviteResponse) ContentType() string {
 	return ""
 }
 
+// LoginResponse200Headers the declared response headers of an HTTP 200 response for Login
+type LoginResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
 // LoginResponse400Headers the declared response headers of an HTTP 400 response for Login
 type LoginResponse400Headers struct {
 	XRequestId *string
@@ -5314,6 +5438,8 @@ type LoginResponse struct {
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *LoginResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *LoginResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -5588,6 +5714,12 @@ type ChangePasswordResponse422Headers struct {
 	XRequestId *string
 }
 
+// ChangePasswordResponse429Headers the declared response headers of an HTTP 429 response for ChangePassword
+type ChangePasswordResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 // ChangePasswordResponse500Headers the declared response headers of an HTTP 500 response for ChangePassword
 type ChangePasswordResponse500Headers struct {
 	XRequestId *string
@@ -5612,6 +5744,8 @@ type ChangePasswordResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -5626,6 +5760,8 @@ type ChangePasswordResponse struct {
 	Headers415 *ChangePasswordResponse415Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *ChangePasswordResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ChangePasswordResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ChangePasswordResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -5655,6 +5791,11 @@ func (r ChangePasswordResponse) GetApplicationproblemJSON415() *UnsupportedMedia
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r ChangePasswordResponse) GetApplicationproblemJSON422() *Unprocessable {
 	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ChangePasswordResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -5781,6 +5922,12 @@ func (r GetProfileResponse) ContentType() string {
 	return ""
 }
 
+// RefreshResponse200Headers the declared response headers of an HTTP 200 response for Refresh
+type RefreshResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
 // RefreshResponse400Headers the declared response headers of an HTTP 400 response for Refresh
 type RefreshResponse400Headers struct {
 	XRequestId *string
@@ -5838,6 +5985,8 @@ type RefreshResponse struct {
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RefreshResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *RefreshResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -5923,6 +6072,12 @@ func (r RefreshResponse) ContentType() string {
 	return ""
 }
 
+// RegisterResponse201Headers the declared response headers of an HTTP 201 response for Register
+type RegisterResponse201Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
 // RegisterResponse400Headers the declared response headers of an HTTP 400 response for Register
 type RegisterResponse400Headers struct {
 	XRequestId *string
@@ -5979,6 +6134,8 @@ type RegisterResponse struct {
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *RegisterResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *RegisterResponse400Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -6803,11 +6960,6 @@ type CreateInvitationResponse404Headers struct {
 	XRequestId *string
 }
 
-// CreateInvitationResponse409Headers the declared response headers of an HTTP 409 response for CreateInvitation
-type CreateInvitationResponse409Headers struct {
-	XRequestId *string
-}
-
 // CreateInvitationResponse413Headers the declared response headers of an HTTP 413 response for CreateInvitation
 type CreateInvitationResponse413Headers struct {
 	XRequestId *string
@@ -6842,8 +6994,6 @@ type CreateInvitationResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
-	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -6862,8 +7012,6 @@ type CreateInvitationResponse struct {
 	Headers403 *CreateInvitationResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CreateInvitationResponse404Headers
-	// Headers409 the parsed response headers for an HTTP 409 response
-	Headers409 *CreateInvitationResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *CreateInvitationResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
@@ -6897,11 +7045,6 @@ func (r CreateInvitationResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r CreateInvitationResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
-}
-
-// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateInvitationResponse) GetApplicationproblemJSON409() *Conflict {
-	return r.ApplicationproblemJSON409
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -8785,7 +8928,8 @@ func (c *ClientWithResponses) AdminListUsersWithResponse(ctx context.Context, pa
 // `role` is one of the brand roles, for a user of a brand (ADMIN is granted only by the
 // `ecompointer user create` command; changing an ADMIN's role is a 422). Either change revokes
 // every token of the user. A brand never loses its last enabled `BRAND_OWNER` this way (409,
-// `last_owner`).
+// `last_owner`), and an ADMIN can disable neither itself nor the last enabled ADMIN (409,
+// `last_admin`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8803,7 +8947,8 @@ func (c *ClientWithResponses) AdminUpdateUserWithBodyWithResponse(ctx context.Co
 // `role` is one of the brand roles, for a user of a brand (ADMIN is granted only by the
 // `ecompointer user create` command; changing an ADMIN's role is a 422). Either change revokes
 // every token of the user. A brand never loses its last enabled `BRAND_OWNER` this way (409,
-// `last_owner`).
+// `last_owner`), and an ADMIN can disable neither itself nor the last enabled ADMIN (409,
+// `last_admin`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8821,7 +8966,8 @@ func (c *ClientWithResponses) AdminUpdateUserWithResponse(ctx context.Context, u
 // Creates the invited account (with the invitation's email and role) in the inviting brand
 // and opens its first session. An unknown or malformed token is a 401 (`invalid_invite`); a
 // used, revoked or expired one is a 410 (`invite_gone`); an email that got an account since
-// the invitation is a 409 (`email_taken`). Rate limited per client IP.
+// the invitation is a 409 (`email_taken`): only the invitee learns whether the address has an
+// account. Rate limited per client IP.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8839,7 +8985,8 @@ func (c *ClientWithResponses) AcceptInviteWithBodyWithResponse(ctx context.Conte
 // Creates the invited account (with the invitation's email and role) in the inviting brand
 // and opens its first session. An unknown or malformed token is a 401 (`invalid_invite`); a
 // used, revoked or expired one is a 410 (`invite_gone`); an email that got an account since
-// the invitation is a 409 (`email_taken`). Rate limited per client IP.
+// the invitation is a 409 (`email_taken`): only the invitee learns whether the address has an
+// account. Rate limited per client IP.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8855,11 +9002,16 @@ func (c *ClientWithResponses) AcceptInviteWithResponse(ctx context.Context, body
 // LoginWithBodyWithResponse Log in with email and password
 //
 // Opens a new session. An unknown email and a wrong password get the same 401
-// (`invalid_credentials`) in about the same time. After `LOGIN_MAX_FAILURES` consecutive
-// failures the account is throttled: every attempt, even with the right password, is a 429
-// (`account_throttled`) until `Retry-After` has passed; the delay doubles with each further
-// failure, up to an hour. A disabled account with the right password is a 403
-// (`account_disabled`). Rate limited per client IP.
+// (`invalid_credentials`) in about the same time, and are throttled alike. Failures are
+// counted per email and client address: after `LOGIN_MAX_FAILURES` (default 5) from one
+// address, that address is throttled for that email: every attempt from it, even with the
+// right password, is a 429 (`account_throttled`) until `Retry-After` has passed; the delay
+// starts at `LOGIN_LOCKOUT` and doubles with each further failure, up to an hour. Other
+// addresses are not affected, so a stranger cannot lock a user out; only
+// `LOGIN_ACCOUNT_MAX_FAILURES` (default 100) failures of one email from all addresses
+// together throttle it everywhere. A success from an address resets its count and the
+// email's; failures older than 24 hours are forgotten. A disabled account with the right
+// password is a 403 (`account_disabled`). Rate limited per client IP.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8875,11 +9027,16 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, con
 // LoginWithResponse Log in with email and password
 //
 // Opens a new session. An unknown email and a wrong password get the same 401
-// (`invalid_credentials`) in about the same time. After `LOGIN_MAX_FAILURES` consecutive
-// failures the account is throttled: every attempt, even with the right password, is a 429
-// (`account_throttled`) until `Retry-After` has passed; the delay doubles with each further
-// failure, up to an hour. A disabled account with the right password is a 403
-// (`account_disabled`). Rate limited per client IP.
+// (`invalid_credentials`) in about the same time, and are throttled alike. Failures are
+// counted per email and client address: after `LOGIN_MAX_FAILURES` (default 5) from one
+// address, that address is throttled for that email: every attempt from it, even with the
+// right password, is a 429 (`account_throttled`) until `Retry-After` has passed; the delay
+// starts at `LOGIN_LOCKOUT` and doubles with each further failure, up to an hour. Other
+// addresses are not affected, so a stranger cannot lock a user out; only
+// `LOGIN_ACCOUNT_MAX_FAILURES` (default 100) failures of one email from all addresses
+// together throttle it everywhere. A success from an address resets its count and the
+// email's; failures older than 24 hours are forgotten. A disabled account with the right
+// password is a 403 (`account_disabled`). Rate limited per client IP.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8925,7 +9082,10 @@ func (c *ClientWithResponses) LogoutAllWithResponse(ctx context.Context, reqEdit
 // ChangePasswordWithBodyWithResponse Change the caller's password
 //
 // Needs the current password (a wrong one is a 422, `invalid_current_password`). Every other
-// session of the caller is revoked; this one stays.
+// session of the caller is revoked; this one stays. A wrong current password counts as a
+// failed login of the account from the client's address, under the same throttle as
+// `POST /auth/login`: once throttled, the answer is a 429 (`account_throttled`) with
+// `Retry-After`, even for the right password. Rate limited per client IP.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8941,7 +9101,10 @@ func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Con
 // ChangePasswordWithResponse Change the caller's password
 //
 // Needs the current password (a wrong one is a 422, `invalid_current_password`). Every other
-// session of the caller is revoked; this one stays.
+// session of the caller is revoked; this one stays. A wrong current password counts as a
+// failed login of the account from the client's address, under the same throttle as
+// `POST /auth/login`: once throttled, the answer is a 429 (`account_throttled`) with
+// `Retry-After`, even for the right password. Rate limited per client IP.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8975,7 +9138,9 @@ func (c *ClientWithResponses) GetProfileWithResponse(ctx context.Context, reqEdi
 // (`refresh_token_reused`). One exception keeps honest clients logged in: within
 // `REFRESH_REUSE_GRACE` (default 10 s) of a rotation, the token just rotated away from gets
 // the same successor again (and a fresh access token), so several tabs or a retried request
-// are not mistaken for theft. Rate limited per client IP.
+// are not mistaken for theft. A validly signed refresh token that is not the one issued for
+// its session's generation (only a holder of the signing key makes one) revokes the session
+// (401, `invalid_refresh_token`, audited as `refresh_forged`). Rate limited per client IP.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8996,7 +9161,9 @@ func (c *ClientWithResponses) RefreshWithBodyWithResponse(ctx context.Context, c
 // (`refresh_token_reused`). One exception keeps honest clients logged in: within
 // `REFRESH_REUSE_GRACE` (default 10 s) of a rotation, the token just rotated away from gets
 // the same successor again (and a fresh access token), so several tabs or a retried request
-// are not mistaken for theft. Rate limited per client IP.
+// are not mistaken for theft. A validly signed refresh token that is not the one issued for
+// its session's generation (only a holder of the signing key makes one) revokes the session
+// (401, `invalid_refresh_token`, audited as `refresh_forged`). Rate limited per client IP.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9152,7 +9319,9 @@ func (c *ClientWithResponses) ListInvitationsWithResponse(ctx context.Context, b
 //
 // Answers the one-time `inviteToken` (valid 72 hours, stored only as a hash): hand it to the
 // invitee, who joins with POST /auth/accept-invite. A new invitation for an email replaces
-// the brand's pending one. An email that already has an account is a 409 (`email_taken`).
+// the brand's pending one. Whether the email already has an account is not checked here
+// (that would tell any brand owner which addresses have accounts on the platform): the
+// invitee learns it on accepting (409, `email_taken`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9169,7 +9338,9 @@ func (c *ClientWithResponses) CreateInvitationWithBodyWithResponse(ctx context.C
 //
 // Answers the one-time `inviteToken` (valid 72 hours, stored only as a hash): hand it to the
 // invitee, who joins with POST /auth/accept-invite. A new invitation for an email replaces
-// the brand's pending one. An email that already has an account is a 409 (`email_taken`).
+// the brand's pending one. Whether the email already has an account is not checked here
+// (that would tell any brand owner which addresses have accounts on the platform): the
+// invitee learns it on accepting (409, `email_taken`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10039,6 +10210,23 @@ func ParseAcceptInviteResponse(rsp *http.Response) (*AcceptInviteResponse, error
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers AcceptInviteResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 400:
 		var headers AcceptInviteResponse400Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -10235,6 +10423,23 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers LoginResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
 		var headers LoginResponse400Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -10573,6 +10778,13 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 		}
 		response.ApplicationproblemJSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -10647,6 +10859,23 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ChangePasswordResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers ChangePasswordResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -10846,6 +11075,23 @@ func ParseRefreshResponse(rsp *http.Response) (*RefreshResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers RefreshResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
 		var headers RefreshResponse400Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -11015,6 +11261,23 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers RegisterResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 400:
 		var headers RegisterResponse400Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -11971,13 +12234,6 @@ func ParseCreateInvitationResponse(rsp *http.Response) (*CreateInvitationRespons
 		}
 		response.ApplicationproblemJSON404 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON409 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -12066,16 +12322,6 @@ func ParseCreateInvitationResponse(rsp *http.Response) (*CreateInvitationRespons
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
-	case rsp.StatusCode == 409:
-		var headers CreateInvitationResponse409Headers
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = &value
-		}
-		response.Headers409 = &headers
 	case rsp.StatusCode == 413:
 		var headers CreateInvitationResponse413Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -15765,7 +16011,15 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	return r
 }
 
-type AuthenticatedJSONResponse AuthResponse
+type AuthenticatedResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+type AuthenticatedJSONResponse struct {
+	Body AuthResponse
+
+	Headers AuthenticatedResponseHeaders
+}
 
 type BadRequestResponseHeaders struct {
 	XRequestId *string
@@ -16365,10 +16619,12 @@ type AcceptInvite201JSONResponse struct{ AuthenticatedJSONResponse }
 func (response AcceptInvite201JSONResponse) VisitAcceptInviteResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
 	return err
@@ -16567,10 +16823,12 @@ type Login200JSONResponse struct{ AuthenticatedJSONResponse }
 func (response Login200JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -17007,6 +17265,28 @@ func (response ChangePassword422ApplicationProblemPlusJSONResponse) VisitChangeP
 	return err
 }
 
+type ChangePassword429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ChangePassword429ApplicationProblemPlusJSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ChangePassword500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -17145,10 +17425,12 @@ type Refresh200JSONResponse struct{ AuthenticatedJSONResponse }
 func (response Refresh200JSONResponse) VisitRefreshResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -17309,10 +17591,12 @@ type Register201JSONResponse struct{ AuthenticatedJSONResponse }
 func (response Register201JSONResponse) VisitRegisterResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
 	return err
@@ -18357,25 +18641,6 @@ func (response CreateInvitation404ApplicationProblemPlusJSONResponse) VisitCreat
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CreateInvitation409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
-}
-
-func (response CreateInvitation409ApplicationProblemPlusJSONResponse) VisitCreateInvitationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.XRequestId != nil {
-		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
-	}
-	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -21544,207 +21809,222 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H2Ncts4su6roHTPVuxzKFnyTxLLdaqukzgZZxLH65/K7MS5FkTCEsYUoAFAO5qUn2ffY5/sFroBEqQo",
-	"WZbtSWY3p07txCKJn0aj0d34uvtrI5ajsRRMGN3ofm0MGU2Ygn/undCB/W/CdKz42HApGt3GyZARxbTM",
-	"VMyeaHLFlOZSRORCKtLbv2i+pyYe9sgKJdooKQbkiqY8oUaqiBy9fkm2O502+dc/n7eetzZWW42ooeMh",
-	"G1HbEftCR+OUNbqNs8bGWaMRNcxkbP/URnExaNzcRI13MqY4krqBnR69I/KCmCEjsWLUsCQf66yu1vqK",
-	"ikSvtTvbG7TTX28+izeS5jO2edF8Trf7zXbcSdbZxsUm3YrXxkomWWwWeftpu3b8R8yoSXP3wjA1PYWP",
-	"Q5kyolksRaKJkeSackP67EIqRoyacDEgdEC5ICsBKTvt1vpsWm60o8aICz7KRo1uOx8SF4YNmIIx/dI8",
-	"Yr9nTJvmfjJrweH5E0140kXyppwJ+0Mv/LpHrodMEG6IZsIQiotPpGARoUSwa3L6bv8VkWbI1DXXrEUO",
-	"leynbKRJTJWaQNOajpj9MGOEC9Jzfe8nvYikckBSLpgljpy1ou3O21dbv77c/HvneOuX52/+vvmPjbfP",
-	"DtZfPP25ZkVuosaYKjpixnH9C8sOs+gAvLJDqIAZ4J9AFEKFvmZKk832JslEyrRGMtE0ZYpwTaggu6/e",
-	"7x/YUXPb3piaYSNqCDqyA+q7bqOGnS9XLGl0jcpYOMULqUbUNLqNLONJLXe9zJSWqn7sPcG+GHyh5zfJ",
-	"WLErLjNNxnTAWuTDmP6eMUJFQgwdjZlqsiueMGG6hJIYPiVmSA25ppoIaQjXOmMJ6duF45popq6YAlEA",
-	"f6dcG5g72Wy384n/njE1KWaO7ZbWckS/vGNiYIaN7lZnHfjX/92pm/b+BUidGfO2ciyfsZNXuDhDKgbM",
-	"DnDEqDAw7tLG2mh1Wp3VHWJlGU2Z5eNioTvrQChsBMgx5GLQIr3/7pGRHQ6ziz7xPebTRwlbzN/LzFtE",
-	"YUCT9Xa7lgriihsQjsi+NVzGw1fux2rv+IibaYof0gEjmv/BZi13Ct+FfSXsgmapsfOCaaKo6rRDwdWp",
-	"FVyHKI5nTnecP7/fXI+Z1vPIqvPn9+vnVDM1s5MMH96nhxv7sR5LoRnIut3MDJkwPLYnpf0hlsIwActK",
-	"x+OU41m79pvGA7fo6b8Uu2h0G/9nrdAe1vCpXrOtHrlusNMyi+wSRy+78+SYiR0yZIoRqhjhxor2SyZ0",
-	"q3ETNV7QxB0uc0Y3xiPkf/wo871jv0gsAZwKwqU4v6A8ZZY2CTOUp41ug40oT7tklGl71OZnFvxMaJIo",
-	"pnUjajClpD0hPn1tXHCWJv5LuzWZ1nRgO5rfyM1nuyW0oSIGzYNmZrim2IBrAwIhP+luO8S0oSbTje4m",
-	"CAJuQFA4QpFisiSfrGOEoTFj3V1bY7BqdiepVsKuPAX1WvFtE+Zr12CxRXfneN16BwoE6StGL/Fo1GMW",
-	"d8mIppZrWULeHn84ICu9/Idzu569Vas4YCfkissUJyaVPU8zcSnktSCwHmSlN7XMvYhcczMEuc2EURMy",
-	"tscTvG5VC1zTHqhOgeJb1Yfq5u1eXyu9C5N/KcVFyuP7cSwwzrmhl0yEvLorCI1jmQmDE4NTFpmMfeHa",
-	"aJS6D8pi2wWL5VNbnKNi/8lDcNIuyQS3GorTDjUBCkUEFI78QPd9ak+kksViZ8YedMVfS9XnScLEvZb8",
-	"Im8lWPCTIcpIhXwvGEtw99jTQHdpMuLCMvWI60LJCJbfPl+Dd5db/I1i8V8H41t09Ys5Pcjyh8dVRPqZ",
-	"ASWUpqm8Zom1lxIJW+JBV/eNFOxeCwtKFzsf2HaqS1soZKBT01Qxmkzs6ia1W5nGMRubJja51JJ2giPj",
-	"DQ5p0dWEGTzciYA7EgWXNSIysBXs1Ek2johiV/KSJXZvsy9jq/A86LLu2/kJmu7BOXe/9cWWzvHILIvr",
-	"TLAvYxbbCcJjIuM4U4olO+T3TBrmpBOejjxB+1mxsVTGWvvcVNkAGOSPZZZ+K9QW/PS9zebHvigv+Ek/",
-	"oJ5QppY9wTPFWgTsbplMiKYTTaRIJ+QspzmO+6yxgyoFzOWJzv0ExQEAToWAzkPqDfRMP+xpcCDNa5mJ",
-	"5F48JaQ5v4BWAnY6kERn8dCrz7UCwj1byJ+VLHcmbBZcdCCt1YzDXJRzhDRN/OYhmMbTxIsT0AWsvhd4",
-	"X0Z0AgeFZoysCGbZ3cg0IXRMlXlY5e+QTlJJkxMp31E1uN+5Mca2zo2U5ym0Vjo9AqXa7g6rJ8DMhoyA",
-	"jU3kBem0N59vPXtK+hPDHkE37GxMmx8wGCMl8UNelC/cdJtGyiZ++1BHzRR9coXKigqg1UqHvOcvQs9d",
-	"oXSh3PEuywfmFwXOXm47eo3W2r1YJmiuxtQ9AZcf+EScrpwQzUVcuMU2dghHl53Jf9usMs5jesyXYML1",
-	"gglDct7d+g2p13RfPwQPBtcigo6YJjRwQ1Igt5AklWLAFAHtQJgusQe9XQxw+D8o0x0zdcVjdiroFeUp",
-	"7af3k1MamzvPgvYqTJdQQ/tUM5yqsXOLh/bFh9RuAmHkZkjKQ1qUD9yEmuHXDyWLckrEVOCZpK7KSqCQ",
-	"112SiZxEZKXnPwpJ3FuNQMzqVF47j3t4T2P4yJ0DOmzA/iwzYz92n1wrbhi5ZGNDYpmmPLFqJ6hNsRSO",
-	"GfEl2xD849wb2L3VHdKrWf4euVBy5EZEEy6sULXkZS1ygH5yMHdsa4aJHaKYURNCLwxTpBdckfX8ZViF",
-	"/yu3aPPYP3y15q7rbjvnRMr3VEzcz/pe28Y5cs7NUEljqpJaSjKiYuKEmFVoudA7BMgEN4AptXxbd6TD",
-	"u0uJ0vXA15OPQPnJLr6BFDWsCcz3QBI0Hww1ho3GRnsG49rdRAI/5xdPjrZ/HcY6FXbppOJ/3FMDAOf5",
-	"uTOYq2KYxjGoN/ad0KieYqGxkhc8Xc7B0O4UTFSa1uL8k4WfPZCVgA75WLGECcNpqruEEnCbiYHlncIR",
-	"3WdUgYkArkVK+tRqSQNBTabgHvsacA1IRTulCO9BFbils4QzYe0QmpO4aMr7NJyVZn9KuLYiMyl4VqrI",
-	"ql+wjSPXWTDuCsd+/PixGTrG6i9BafEGqLSWZIwYSTLN8M7z6bOtNvnXP2djMl4gWcDg/l9rgQNFz2Fu",
-	"Z40IH5wHXf/v2UymmwHuuO8eGitp+7q3RuPn5o6/8zHV+lqqqf3kj0f/3Ko3sF71m6poZQnRvB7uqmCi",
-	"Xj7faXuFhHqI/fWRpWkTtw/6ZXl+1UNJP9OoAagsfVhXy6nQ2XgslWHJe5ZwegIEuMfCZ0WD5yPb4jnQ",
-	"dJ7dnV/5Ve5LH8Ha3gpZIB8ogYESN9DFeSBvoAkNNOHLhza5rYrbq5Km94BMkA8YL7TBPQ5ACBZcHNME",
-	"jTqaHipr1xvOdKN7QVPNopAL0K1+YiVVo9vY/fXDUIvr7YvL5s+j6+vk3W/bP/+y++ZE/kP/vvHL1iEf",
-	"/55uDl9sic7V8zfD9vDdr+t/b18++8eoM/64cfVLcXP/RtGYkZ/keAwrn8uBboMSO0XuIULkgoPnCuRh",
-	"1BgHg60MLhTM9x/nnfA2flrhECozDNrzMI557RUEmc9zB+z60L+KWAYPhPhUoo4bYdDw57xX2f+N4W3k",
-	"rjGK9zOD1K1nka+3wW6qvP9aMQaCkOAbVmF1vZCVWKb2bNf8DxaRVqu1umPP+ZHUhmwBPKokkFKpGt1G",
-	"P6XxpZUC/A/b7zvb5Yh+CQe51a6bXZZws3flpeC8DVBmM4eb3DXlFV5vrz9tdjrN9a2TTrvbtv//ayMq",
-	"ECeJVfmtddmooRFPqgi9Wz1HLGy8Hs4SNfi4OsiNVrvV6Wy0nlkmyFLn3ECczNTnOoT13Gl0Sc3obu3O",
-	"uNNpPnbGL9uJE8eZZmp34NaxGOR7+QdPU7q21Wov0neWI4umZbV9BsY+U4IlO8Q2BqYULVmfRF6EoAtA",
-	"HZSYdhHC9e9OuOpGzzkhKiBRIQCLjxsh1aKAoz/P3SjvuL7rZuGGjcr/WGxxC3ZoUKXoBKRqDs+07dyR",
-	"KNB9qY35c/WaEhPZyDYQKCaw2Oc6i2PGEjDb8JfcnYp/pjK+ZKjLXiimh+eKZZrhY5mZ/B/nNE2LFTp3",
-	"FlAgnM+dJ9qt2nk2TgCOFjVGbNRn6lyxkbyCH4rb8nO3qOUf8Xa8+qvv8nPIq5U5TW2YEojtbkyBBk9+",
-	"UJc33DETCaGa9HadhQtj7BJnXZ1l7fZGHLQAP7BeeaOxydth/03MP/C3+6d/7HcO+L7eF0db8cv9p/uj",
-	"1+2f18cbycu32y02eTuON97bF9N/rG+b+M32uC+O0pi/3W7F66momzraaHq/dvQITc+E4Sn492qsO10a",
-	"7PZtOM6cg+ZRzEjiNWh4l1hxhZe+CMgF/DhnGhCEwLxaS3UHsom36a/ibRqvDxQVaXtftJejHlCiur1w",
-	"dcsc6H6bIaxvkyWn2mFgQzEAH0YlBqxQNxxfuNJ10gKQ8N+B9oBWdjy5jSQv/XvLaRzxIhrHtOq7K2g6",
-	"MTymKdkTA2vo1n2n06wmluYU0GwRSZjiVywpvOa2G6sbAjndVX/RJc27bLLZXTo5+qBL4a6tSi12go+5",
-	"ME83G7fitqfOc6evA5WCBS86DE/xcGoz+fbRD3PcHd/mHIe+j2RaljFHuwevzj98PNg7akSN97sHu2/g",
-	"X8cnu69fl0VP8XBqhV9k6eW+YaMjpgGTv8zur1EzVcYQ2mS5284yj8+i/kY6ItBmHkHkFplIwUrsX6Jj",
-	"X8qUUbHclocL59uNDJGwL6Wmb4moihr6MruNfY4vsxob1vaEn0e4MTxFa7kgSy9Px5op4+Ig9DIuD+T1",
-	"T1+9s+IVv7hgdvsxJ8/IgWyRdauwKR6z3ZHMrC3S2d7edhNt7O41O88315sv3v3cuInylqYkY7WN7W1Q",
-	"DsJGNpoffzoJnF6NRNEL07j5fHO/3foS6Ojo5MmEpvQ+ft9pO0XF/13d2bVbdf66LLWJ7iiGyvv1ZulR",
-	"vwQt3PtXluAk5ww/LLxbsVSKxYYMpdKM9KkxTE2INnQMV0sicOd0G5SMsnjoURDWOBgPFdWMmCEVLgZy",
-	"2ik21WkoAW7pP9/5gWM+dPdsPb3dExZOYXnnVXUW5YZrVwv4uYj4WmK9MHql2xgoGrP/6x60YjmyOqNE",
-	"GAUcHVNEd1/On+8evHTj25r/cjAR+3aVPj7QBpqaTY7K9r4DLWjJF1j2veVa331FYyDVaGz4FWhYdGCl",
-	"b6PPtNEsTa2RMEXv8ujmehiKN5dUnEvn9q1XAJbcr4IvAg15gS8P7Ks3Ferd9mXx6h0O2oL0Cw3sGF++",
-	"8esz/6MT+06VZfEM937oYNSz2TcpdsFdj4zSh4ttNFRtSlcKFbt7KK8FwikKY9uhxS8ZGzsstrW3h1QP",
-	"yybK/e8kblGUi3mUp1FL3mAfTEHO948/kM31zjPidwuJZVLWOBunx6/KZ8NG6WTYiBpjOFxsk//v027z",
-	"189fN27+q06Z3POiszyOl3I0poolJKaaNbnQTGhuRUQ6gSBjbaQCP+w1U/aVZIfoTCmZCYBr6TGNmYYA",
-	"yjzUOjAXE1oR7/nJl0cwhsfeZnVyU7N4zVma5IETZV50wZF1jmZ49ESTMTVDwtEWgIvClR7oJZ82Prf0",
-	"ZebAaT0IHG4BjKgXkZ79qsUT+0+8DGzlsMqKm8dNamrYeZxmqCTcFvc5nw9xtkXTdez3E6OpGd5xSxfy",
-	"ytt38rJsxMnLW0fnGqkb1NKypl/kR3h498pjuI9ybaVor07lmdoTs/yiMwf3/E+5GXvaWYSQyyhdix6S",
-	"xXf+nKxz6RQJLUraW95JSM/b7miKHh/drVM+IL+Bb6eyKlOC9MO1YApl/YgmjPQnZKzkSEK4GCV4ZxIB",
-	"8KI/CeILQUY6UTLXOYQ/1fDU1LoHwmnM4CRyzmd3B1Pc9Xg8Yqmj4puprt7JAb+PTTN95I0XNEvvaeyM",
-	"v4khOsNcmgt/OCibrmUme06MJM/WMW7IHtWnJ6+bz8lKP1aTMcD3E4hZuMiUGTK14812roliF5lmCXKg",
-	"UZmAaN1V/FsK5hOxdNpRu91G9EMsRyMpchhd+QLpntR7VsazPK/htsOy/VEmxb4gIy6kIpmwqq7PLuWV",
-	"xRVr7SFe/vT4lSVAZ7u1vW3/WC1NA63CaU95kO+k9H+3+Rg9AKtOp4UcNptbz4iDe7VIzzbQQ5CRNoAb",
-	"PD3ah3QIl1wkdlru3Yj0rALcK17Ugl6yc6t22oXXUhDqQNckpoLoa27iIUEJU/HOAKpuISDZS/vqTQG0",
-	"C7eP1RFbC6bpmD61Xd6OKTlaygnhEJ8+lUSQQ8Mj5sDagSVd6BwJVOSac6QABs7JtoV6MqZpgjHkscOE",
-	"mvIWmUIXTisEBdxw2VxZoX6QtwApSHIm3rI8nvPtZruWcx2GMRzGArlLpnE00+spL8itwMev1RwnUQH9",
-	"bjoqRaQeHhmRqSBF+2oBVoc0eJjxAAQeBrpGZMTMUCZN+4vLVhDlWSoiMoD8aDXRZ7bxAKobkTCwIiLl",
-	"GOyI1MQtRXnA0YxfXUBQhCE+zWJQoL81+5me3JR57e5JZEJ9VfFbrRaPZAU2CfTFgoUjlCx1x1ooTqZF",
-	"oxdpIxoPuWBNe5A5EPUcwdY9E01Sk12GrGy226vdUvRWmOAGRMFOnmYG0qFpwmg8RDnTgnYrCW/CRkMU",
-	"rT06rwuYNabLwTwoK0mGAFtGLtlEEyqSM0GIUZSnViu0i024iNMsYckq9lqPdLa9d7Zqeq/B8EIzUzHK",
-	"0MJGpYXZgbfYSh7tDrPfXI1ID3fMuX3idgw8s2MTlZBviN6A1/3UaJgoBL7r4Hfl0A6pMH9I6WdsoxTd",
-	"kLcwHQuSDqTiZjiKZgaCYHulsJy8PUsSePJEkx77Mu5BWgKrx7Ak/M4p0rXfBbm0pjNmRB6jgymDqLZ8",
-	"4SNOgABFwi1yzRTzByHcvK4ggsuKrIhY680FDa+WaRTEpuQjLKEEbT8YxpIHStSE4Zfa9KCyMv1xoyEA",
-	"CBFHXPuuojzaRipPCWyz1BbC1ApSUkHsGMqtXttVUEwzATfUA8qFd396YltClnrJBT80bXcAnU5XAxOw",
-	"hExp7KREkLwH2vFhgX6V8ubgWz4YBuEmCNKsRhCVKYnO0RIJg6QzVSqWIqGwoSAVFbSyjVS7JQ8VfKov",
-	"s6kPMXOmj0J36jQcNi4nB9fk+OdTJ17wtXMuzjPN8lZMEMdu10obACNC6geVMMiuQlU85FcMwtmFNowm",
-	"OV2qcMFSu9WMPO6dHYIwRHgHjeyadjHLD8jAdn17aBsFO9VO2ofiuTlPxfBDg+urXbJMJDm2mlJtzuW1",
-	"YKo0W5cx61pmaUJSRq+sZo2rYRdWZgbi2AQyGHxf2fyVECnb+vq6b31mfFR5s8uUORRo/rlPl/pEO8mD",
-	"4dJ9licuMEMlswEqyLuH+26vU8POnYIEbcFEq6GsU9GjO5AbpBQgWt6NeZDudKOlCN2aENQZLZezBvXI",
-	"yhYc+7QuCQ4KnxlJbYIEuVYo+cQ2aEi5fVgXor2yhVKKJGzMRILWrAlC1FftciVWKKxUoridsK4NS/ft",
-	"mppg9z7DyH+4v6gny1SketheEd6et3wt1aU7MfEsy+PeyQq19IB0byOIEKaYTxmlZirjyzwIPmiY0cQS",
-	"eXXmCCsh8OH4MJYew+hZMiuK3sggI5G8zvU1bXiakoQnLl65z6zypphRHGD504HzEdESQ5zB+VcT5YwH",
-	"laYXTg+BrX1utfrSwHHH++xjQ5kmCKS9xoTUQ6pyv02xplIIFlspBX2s9BCAdvjhw7vz4592j/Z6q3B3",
-	"JazmeqEYg5yLdn3qSEs+FBmV0bsJV41AmBGj4nrIUzuHM3HAruGKzt13JZbSjud3D/fJwJI0KqQXGdHf",
-	"pPJisluo+EMqkhREqG2NcHMmEomJfIk9CzGrMSM/nZwcEjRCyIqdEPpSVoscyuhjOROBh7Uu42hZ0W9E",
-	"s6MN6zL/hBmhppVjaK2kcOC9aKHEeuhvEBteUi6D9wOFLvi1pEYFuP9QrQpez1PUhXkNq8qNvx3IM13m",
-	"GgP6koLDfybSvzjZ8qtgn2uvPh3OnOjemhPJzjQ4VIJJhIkbpnLAzUiKUiMxw5+d0GtEjbKU8fcpsHPL",
-	"XvQ6TqvxcAIp7xrIsCTu5C93RfgAQJkA+kBGzLIOAB9jmsZZSo1LTjGW6UTIEacpucgECs/WIvFbjwVu",
-	"/U9F6/y14PHFXWoJVhSyYHldShj63IEW7GdHq+UA9jXAr3vvgDAEuV0baOt6ffQbYC8rv831b7jZSkSd",
-	"DT6shijfglkt75rgDheh1lEBTnQmdOXatsAuVls+Qo1giXvbcgTYIwRqTV3rVmPOHjdKLFiizfb2Ha9z",
-	"S0Ot45kjd++zBOFBshzMwOvrHLxRd6PuUf4JJe/kFUtpzO5zzx6MpO5OTLDrvNyK7Xknz4LtfsC4EdrX",
-	"TFQux2rndccUBXdDAdREiZWp9A0SJEyBAtwwaxmqFnnSA4dMj6hMONdlSg3kOlhhVwwvUp0rk0hB8DdY",
-	"s9WdwMq0urUmfZZiEiUiBTsT+IjReFi2o6DLRnSX4Kbyq1O0dLU8vpu4RjMjWsqn9PMuZ2dtuqxTQ2oQ",
-	"/gO+Jue+WChMqoRiq5afcgFa3mFR9oq7LyOfJZUX+boxPKO87ZA26832uqVNZ+uxM0Ykf0LGCGtrnmrP",
-	"B9NSyj732RJUTj63dEHa5lkcdEcqPURuiDp9M1QFgymXIXthigXIueD5uU6iuF336Mqb393Lx0Edo5FS",
-	"F6gLTiWPW7YCq3LOlGI9AhH/dLMq4Stwcdr8o93cbp03P/9PLWrcFeIrutLZaFTNtLN1+zly4uyjvKFP",
-	"RUthBMqCGBc7rFIM3Xq7QvaogQU73HPLgDdR4xSsCwxiXTbOzBrrjb3TIxgAF+EnnfogsbuZ94sEepN3",
-	"JrnrYX5Tw3JIj/dwqbSM8jw3WGsRJHARTzyle86KuMIxLx9xVfIirG9CxFQlOmqBlf2GkVFlAQE5c+KU",
-	"UaVdzYZbzeFaq3e+sI4aX5oD2XQ/+ndbB+4fn/C1z+F7TT4aSwVLA+XEuo0BN8Osb5X4NUnHvBnLhA2Y",
-	"WMu7vgk/15d83JRjXNKmw/vkO/k/ONhrxo441ffZw16xXYD1cxd6KKRmKX13FwLT03NJSZYLFanPOvVE",
-	"+4qaRc6poEzmvZ3Ht+pzj6HW1y6Mo0+NOj4dnbJAvNZD6Mv9JfOdlC3ZpSJPao8aHsaKOA+nCxkp/J/B",
-	"xdH8kBHLro+ubWISntv8hNUCmVpDAqjYlWL1hp79COqwut3gipSCSQHlWe+uyy/icoQ8eHGmuJkcQ1Zg",
-	"3LqAiNvNMG4N/3rtmeXtx5NGTfGeUiooQFgE+cgjUsYoW/uonNFppWcm4y6h5n9+uza96Ez8dLy+9TQi",
-	"nS0y4gIyKPYnxBULXW2R3WkoGKD53M0g1JREZwJmO7b7rpJyaWjMGDOYcnEhfeZYihdlzr+1F8vRIR57",
-	"xDBqt2Om0tk42OmckC9ofMkEorW4uGLCSIVhnR7DNKKCDgCkkPtUdNffha8YJqgwejXHfXBFtKEXF9GZ",
-	"oEU9D2poKgcRgqGgecBC6Yj02ZCLhLz9eFLNAw0tKmmoQahBQE8Nl+0vJQyYS3D5UAPYAJgJundyQCdg",
-	"ZAGTihB6B09SjMR0xNKXVLOIcHe1f3q6/0pHgAXQho7G+OvR65dkY2NjG+NNXgJgYQ96wcpZK5tfvsC8",
-	"tr58WXUllauRDmSlNyvjb88R0Mc1nAniwyJOj/YjQApUUME+EkIksBUDpA1h8VA6RIN9Ui6C7eJT7QSC",
-	"sjicaaKY3XXlypUaIb+RfwfQsliPBrC00L97BmtgiSWkgQlM4XIRwYvEE9kIonfyoq9kxdMJpxYBTNXY",
-	"xRTGUQOhnnoVyiZBqQFAGUNDFGNhbM/u4mjHwSk0RmYYmVqGcPEZGcDlJiSROaoCd2TKY+YS67lt9n7/",
-	"ZGpnyTETrni7VIM195Fes+8WcQSlHbp7uB9canUb7dZ6q21ftm3RMW90GxutdmsDHKFmCLLOVUkESjSB",
-	"EvDzgIEYyDkcMjXv2lftuVKkUtSNcgnxT/VnRvHKGpZOvolufdEJbftmNdghneCiuYgkdMSpWUWXi0SZ",
-	"i1cjXqRP+9GsPh2WZdGaweW8pzefK6WK19vtByxQXEr5WVto1J64dpo4YShGvIlDqGs5H+paULEYPunc",
-	"/slppdrBZnvj9o9eh5U1txYZWbngIXy1QD81tYJClQHYPVQWPn22S6ez0YiqCWaMhBcdISMi2LWVhxdc",
-	"Yc56lwAF9qBVT740i2sEq1PZtepaiQz9liqa3rpJT13h00feno/Jq7keO5dLgR4/mHRZJkUtwxIxIjJN",
-	"7sKfQR3eKQZd+4py98Z5X+JhzaWaPWwhMDOIjQ0uyiIHV4UkzfIiR2evgJVsvxsoKjBPXjpxmMUz0Qu0",
-	"UpfgGcylHsTagskN8DbAjVag1hAkurm+vtoiexxQmQ4ljkhBfSZQ90O12w0ZTh+y60aH0R2p1C4hKxgx",
-	"HkXeC27oeniOXNMJoNKjMxEi1VdRW6jZ3YWz5c7b2xXZx10Lm+CFTCYPt2Gn3EA3ZbvMuc4eVWLMKsuA",
-	"LO4Q9N+5vNhsb97+RV5sFT7Yvv2Dl0E98s3OAmOqVvSE77YWIUBNbRL78fr6Ih9XKrR8x8ITEwc6EeVl",
-	"iFQ+LMlKh9FSgnTMm4mM7f6AP6fLX1upKnXNVSzm09JF/E0RHEVW8uiJAk78xAcvebG76g07eMcKSZBr",
-	"ZwLMamuWgFiDQyK/1yW7ojaMqvBPULLZ7pCVamzW6g6hZ2IqMiiPZxNeJnfa+HEeaGS/9EF2YBoOpAmD",
-	"s6C455moxCG5kWyTlVJw12qLHFnTzSGdIS7eYeX3D2slcVBtpfE40rSuoMtC8nQBEVUqJ//nysI7C6oF",
-	"BvbGVWf/RlJtgSlVqyd+a7lWEmNvJfg3itg3u49KaeZyCWbFIAiwIhwfLBUzdJKrqMI4U0R9ACFCAddW",
-	"J0AKeUSrsbMDZooAos1250ys1MbighCjfZkFrxs+Yi2yi5FC7z682T84f7/7y/nr3f13p0d7x1Y9FJZC",
-	"hl+xM+HCz3Qpitia/T7yoevcgK4sYwRWXhGfVg5XjbxmuW1HPB1Zt+rKCpQjmIqI6B0X15bSCUlk1k+Z",
-	"xq4woh5T0eSDjkg2JkbaVRzKDHTTaqDsrIF6AbkRjjOPx72zmHxXrsf5oPKxlChpcUXzuxWMd1YSfwi7",
-	"ZYTdOzmwwgF3Ty5pAmjonWWdzMxsYXeEhmNQk79IXLADmpS7OwL9q3QLQbSRY4jyxGpakIu0VbfHMG6q",
-	"wu2b9ZfP00kTWksz7XesmttltuLfu2vdtKfWt7qSTZqmt68miv4KPhWXFxaySCXh3/WKsM5AKwbTYNZa",
-	"7kLZoNuXc680iv+cBS1Rf86Khtjx+vU8YCzR9fH6K175KGyQ9fVoTvT/astd2Uk8jOu5o1ilHZ9gmBFt",
-	"6ETXnZ/lzPSPdJDWp79f6ESdIWNCbeKbeFx+eDcezrtROrlmnpPBrnMFtGddUbxh5jCosf0NXIE4m39L",
-	"KXkSLpbT3+eslVM45hx40uTuJCfQnuiynuJz0vicQU5eJoy6qk5CXhMpoqBi2ZmoL1lGDrEV55qXacJU",
-	"BepSDijABEUoVDPNzgTU895+1m6Tf/1zs9XZbPl8LC6dw3TGKI9wcLXUvKvK2j+12ZNWWwTyJ36JGRDJ",
-	"JYQfSsG0yREBqRwMACPRdcj5M9E72nt9tHf80/nR3unx3vmbo92Xez2y4lA9pNMmehWvORCV4kmG8/4t",
-	"0wYf2DFf0wnSdsCMRicX2Lg5KR1hVtCKRgKGIKVVyJ+h7UlKU2JoX0PiLp9yw4fVnAkHuCAjrsFV5jFb",
-	"F+autqALkXykQ6wSgPnXtwd/WHfLWHd7X2Lvky/LDbxKFOza/T2mXN3Z2MuzjC7kfoe7R6orl36ww/OQ",
-	"TrIi6IglLjvNAR2xHmTmwYQ2vpVVzJMjneMsd5qd+JxqDgAYD6Vmwmdvwd3YJZS4m1aEpzkJ1yYpv7Ri",
-	"b3ImSpisFoFgTodgu2t1hhbxiiQ0cCbK+ZRdGmWfAzEicEIhmgwTLcN7CPwa0QlxuZOmsiefifr0yXcW",
-	"StWq9A8slcrhyd+X//6vcWf4VxdJKBLCqynwEBgXAHBnIeR2f4gBKsug93ZjKBYzYdIJBqnCbd0OAK+t",
-	"0dojI6ou9ewg2wx28i6KMFRwqHFbrne8d3y8/+HgGNznh3tH56fHVrDlmsxWe5Wk/CpvWnch59iAwz41",
-	"eFunCr/YmUgZnRqyFKzWo8y1OfYUeET7IYzanGFGlOb4729NlKY7x6bwr6x9zUuT3yCTpsyw2qTt/vxx",
-	"H8AJ6CS+z5qJ8A13dm22agS55afj3Cd0N2DMcV5EvQbRdldH6p91YXBHjMh3zGe4eOEhX3WVz2A4jBOY",
-	"6Wqwu/cFvvKXRkIWZX3nQiGRGj+wkPfDQgIVZ4IhHcdNg3jwQTfFVcp5c+2ri+C6mecQe+E0gcfloFkH",
-	"mQtE7O2d0EGvVE3eZ9i11lOvVHMM4zxgnHsuRr+uf/faGrwD3f+Qj3dnzN0pVXE+GzrQ+F1l3gsXa2g7",
-	"n4HZzdnliS4KwXCfdhf1P3kB9q2LztI7mBebi0H+E6iUGM6lW+QjN8OAu6IwOzNwPHP1Fl32WM+UaDmv",
-	"bHbW8crlmmu2Oq0ZBCkX7nwK7F/AmB4ZMVtKB/EnQ2ZvFwwBaPYvse0fH2zbWeCi5zDIv/oak5N+KxP6",
-	"u1b8IH+Zx57JHG9vD58gj+OCYg8yx9afvmsFnm2+vrgfvPeNotuCoSIYl2vM5T0r3ixPc7nYnq+pYviY",
-	"2mulhOFcFTaY+g9r6h5Wuz+jA3rOjD+buamw1oN+CG2i1lm+C1duqDxIgWklfDWJE1f9BGuTPVsHJKOO",
-	"vMMZ9AGqCYUCzKtdSGlOuHE6wpnAVlhEroeS/Ca5cIDJww/HJ6QGUd8iu6C1BFhxl5MDQWKKjVMaM3fZ",
-	"5snr6jiCs4rsluDoeUZ5qkPf30wAeh36o1Lp/rHwHzMK6i/urH7AYYSVwGdoJcUSYa77opAPWdHlyt2r",
-	"FZ3lnYzn1gr3ekv+3r+d7vKXcPp/x8IV4zGIliMmBfMmycLmmRepC2oqa1+LP25zo+bCKBBhMRVBVZw+",
-	"y1OEtAj43LBw7ozAG1TFdF59Y2W9vYlRN3mikQIbBxKtrsDQandO+aAZbtyKyFvEG1uetLs1zGf7nx7u",
-	"9/37fmdFnCy6k6KZvrV5zPQYSu7tx9YPzXZZP9iyTHJPDfZ2g24/ENONm8+1ct0NZua97RGIycTJSO1z",
-	"3UDtTFYjK6019d61+R+Q6MGR5cfmeQCz0NHy7rccD2USztsgpdwRs9Sdk0CZ0EF4m0hqgzO4KuHu2QQ+",
-	"GY8ZVb4iXt6e3W+AreLKGXSAzyeKYV0uxF35umHX9pGDSIgZiR4gvwMpp3eoUX3s9scNvbDaU5AAlawf",
-	"qs53reqAHkz9quWMt6z58IgHWpAqZMZVUDkWqoTOdvNbMQE+EbMKjFYfafeEiaQbj3lZU85V/R0lOEGi",
-	"/0hx8sNzcUuyEmQUl67koZwW/mp3pna7m6aulCTTvoxGD3+AHFADfsVEi/R+75GRFThYnrKCOiY662Oa",
-	"Pi9qBB2xM+HyyB7/fNoiP7OJZpA3lgvMzwkqpHaZmfQlH2OFijGjhuRZRH0A/5CnDO+THYAZymzOgiIe",
-	"+mn/GVdFD3D1U0n8PeMCKr+nj6nCAquY8pAOZmY8pIOFx4B3wtG0A2ux1SbFYpOV3t8wR2nv3LENHDKa",
-	"pVdMr7bIvjkTkJwTkttyQaghCDY1Q8VYmPKBpMxYgmP+ngE3uuvwsVTFQ6z8IwWhxCg+UHR0JrhI2JfI",
-	"JarQQysMFDHsiyErPdqLSI/27f/+7W9/s/85P4efmv3eqqs5rWPqSwUVNcGD+wUI0cFKM4pdACjWZXHd",
-	"bLctKSxherAQrd97RFEASpohFa6ALNGpvE4nrqxQUUFjyJWZsY6/l1ZxfnmHopLHp7Oz8dd3N/Z/D24+",
-	"f924adSl73fvN0dMazqwD+uXZmP+stTxjj3/IOVvRGiQhdfTK4UazgPSa2LOafsxOktn3qhKIFFBCgdu",
-	"aXQbzbBEjC/WFP5WesFl825WCk4FZLFNNK+ogrTBtq1jqcwHsMsaEfxxAPd2/g9s0P/zFdNx4/PjXuCG",
-	"5Qfnmuhebvyw0R/ARh8XR4s/ofOfps9o/+jRLmt7Ho7R80AvXbr9eKKj4jw3kvSgpmKvRXZBUnN76NdW",
-	"EvL6fV7/uE69x8tBX5/yMe9BK3Vd/uRL0LwCZ72O71Z5aSRW9OMG9IcdcV8nfJIUWrMXAS4F/x1l1SIG",
-	"xVo/Sy8xi+zDCrQPghGjqNA0RisBVTFu2AjyVuAhDrEoriYw1tnkRoNEA1SrBtiHLxJ0JlD3oAKbSRm9",
-	"YhrSlqCPA8LdEcGCOeKlcI2jHmnlH76F3ReYWmH1Tc2UVS69lAUJG5FAMpeksbBCuJgyqJ95Kage6X29",
-	"6UVnomcXrEd6nz73VndIz2ohTqUOyhX14DLCuWscFCaxU5/4VDcwYQxdBeqYax4DDAfHZFXzyJUA0EFA",
-	"PjwI1drrodSM9KDsge6hFgdJzvoU+4CUb4aN9KeNzy19mdlR+xtqrollKWMNyRdYNQAzoT0n7/kLqOrw",
-	"wtmWgNHRQzut459PNcSaqkxY1dMFyaWTCLLICccToF92iZLXeDXjerLvHP98am1Q1D/BHAgYC7HRrsw9",
-	"0YanKaF9qYwmK9Rq6pym/A8HOcIEbqDsMpqkMr5cPRNgAGBcvgvtBf1eYSYCmAmyVyzTlCeYPQGhVVvt",
-	"DdIrF9TvAbnPRCnXXESG9Mp+6GflSFpn977I0svTseXFwPp9jAN5uqNvBZLOB3LEtLUCao7nj1AihI7H",
-	"TGCGJ+Ba3BVuFwCHOEfHv5t37schWRf0m58dTg51ona7XbhX+hMrOmYemn2ZTHwU8PON58+ftp/f8yz9",
-	"6v51y+UaOIGCM96y9jXNPWhGxg4uBBwN2QEE6UOCSmZYslPEY9SkVtkmKz3X8jkX55lmvdUucQXXwd+B",
-	"4KD8oMsfQvKVn6SQmdKVcKSyhHoF4yishfsEfSyU78oRCtLeAAl+eN+XD5L4jrc1MlaxNZbTd6N5ibFy",
-	"A/dxnTm3WJg/ogG/52jA5bjv0UFQh/5wmXdtDGeLPRVcATBQh9yl5U7JYOlCMcBeUFsWro49F3IRKygc",
-	"9+AhhM5lhfmu+pM8B0HhpQ+8V8GpNteDVaoa/J0GIi7j+/qzJdOPcMRveDT/UPNr79S1HGGyEs+kT7QT",
-	"b8s7xIaMpmb4x+z7dGfhr4PThGO1EeKyixLIeKzAov/p5ORwx+rViUQwPzEyw4vS3C0xLa7eMPOTG8Ej",
-	"bnnsYs6O95OhKb9irWW5YV46cHv82E7GSvZDNATS3+UZcSUUW352s/S3D2Mmdg/33x5/OLgv2aq1amsp",
-	"5PojiYwzqKFaOIfAYBswATUpMRPnY9DvZMj19DCoJo4GnpwjZmiFmBM6Smeyt53dkIqk6R1SWA0Tzl6V",
-	"mWEEieJAFbX/qGVgN6x/7L5/d7fV8CP791kNR4Oa1YAoxUXFDKt4M72bkZIxF4MI3I25IlW7JkfY3TeR",
-	"KdC3VQFhTYhR9OKCx63vK13cEWAV5ksk+NyyFeqOdbmpgOnQyW3/rRHB41kirze7Bhql62Fq7TFmVUd5",
-	"Fia8pMAayQVYAhPUTYEyXlSKOEeugHMe34CJ8ot477xBh0SrwwhVbsf9xVPwcX7OTn9+6CpME6i1xbVB",
-	"3vQVBa2FsBrOCytyTTWTnxlYs6G0XhpEklTxkEHz0k3UakSkT1MqYghiyDtxq1qPaamRKO5knyFS8mZh",
-	"h083+so1hPNGXJwd8JjJccoi0s94ajwwOWCYoGUoTHYDSgwQKFBlAhghJkKKSrXNorCkaUULAjEAy2Db",
-	"+G/7OAAB5+3it1Ep30NUjkqIKnjFqGIBR1V163PUeL97sPumpptKw7c3dHyy+/r13Zr5fHPz/wMAAP//",
+	"7H2Ncts4su6roHTPVqRzKFnyzySW61RdJ+NknEkcr38quzvKtSASkjimAA0AWtGk/Dz7Hvtkt9ANkCBF",
+	"2ZJsTzK72dqaWBKJn0aj0d3o/vpLLRSTqeCMa1XrfqmNGY2YhD+PLujI/BsxFcp4qmPBa93axZgRyZRI",
+	"ZcieKXLDpIoFD8hQSNI/HjbfUx2O+6ROidJS8BG5oUkcUS1kQM5evyL7nU6b/OufL1ovWjuNVi2oqXDM",
+	"JtR0xD7TyTRhtW6tV9vp1WpBTc+n5qPSMuaj2u1tUHsnQoojqRrY5dk7IoZEjxkJJaOaRdlYl3W1NZCU",
+	"R2qr3dnfoZ3BdvN5uBM1n7PdYfMF3R8022En2mY7w126F25NpYjSUK/y9A/tyvGfMS3nzcOhZnJxCh/H",
+	"ImFEsVDwSBEtyIzGmgzYUEhGtJzHfEToiMac1D1Sdtqt7eW03GkHtUnM40k6qXXb2ZBirtmISRjT35pn",
+	"7LeUKd08jpYtOPz+TJE46iJ5k5hx80Xff7tPZmPGSayJYlwTiotPBGcBoYSzGbl8d/wjEXrM5CxWrEVO",
+	"pRgkbKJISKWcQ9OKTph5MWUk5qRv+z6O+gFJxIgkMWeGOGLZirY7b3/c+8er3b92zvf+9uLNX3f/vvP2",
+	"+cn2yx9+rliR26A2pZJOmLZc/9KwwzI6AK8cEMphBvgRiEIoVzMmFdlt75KUJ0wpJBNNEiZJrAjl5PDH",
+	"98cnZtSxaW9K9bgW1DidmAENbLdBzcw3liyqdbVMmT/FoZATqmvdWprGUSV3vUqlErJ67H3OPmt8oO82",
+	"yVSym1ikikzpiLXIhyn9LWWE8ohoOpky2WQ3ccS47hJKQniV6DHVZEYV4UKTWKmURWRgFi5WRDF5wySI",
+	"AvicxErD3Mluu51N/LeUyXk+c2y3sJYT+vkd4yM9rnX3OtvAv+5zp2rax0OQOkvmbeRYNmMrr3BxxpSP",
+	"mBnghFGuYdyFjbXT6rQ6jQNiZBlNmOHjfKE720AobATIMY75qEX6/90nEzMcZhZ97nrMpo8SNp+/k5n3",
+	"iEKPJtvtdiUV+E2sQTgi+1ZwWew/8jBWexdPYr1I8VM6YkTFv7Nly53Ae35fERvSNNFmXjBNFFWdti+4",
+	"OpWC6xTF8dLpTrPfHzbXc6bUXWRV2e8P6+dSMbm0kxR/fEgPt+ZlNRVcMZB1h6keM67j0JyU5otQcM04",
+	"LCudTpMYz9qtXxUeuHlP/yXZsNat/Z+tXHvYwl/Vlmn1zHaDnRZZ5JBYepmdJ6aMH5Axk4xQyUisjWi/",
+	"ZlwZ/vGUkVc0HLPmK8G1FMki2x0mMzpXpM9FU2khWf/ANkMmqdIgqwZGGodjFuEe/+H57j751z/3Wh04",
+	"OZcTlXHDgL/UXNO1T4G3PbNvq9bzVNKR4/Elo4Uh9VF9+uni4nSr02rjONXm44T3F8aJ31ZwxW1Qe0kj",
+	"e4rfwQZTPKv/x7FD1rp5IzJtWl0vFvxqSOOEGSaMmKZxUuvW2ITGSRcXZMAy5QC+JjSKJFOqFtSYlMKs",
+	"+S9fasOYJZF708hAphQdmY7ubuT2k5E9SlMegopHUz3ekmwUKw2SN1Mp7tMWlKY6VbXuLkjcWAMpLaFI",
+	"PlmSTdbSdqz1VHW3thhsDyOyZCtiN46Cait/twnzrd0GK+4uqzBVbSxPUyMDyeg16iBqysIumdDEiAcW",
+	"kbfnH05IvZ99cWXWs98wGhp2Qm5ikeDEhDSKS8qvuZhxAutB6v2FZe4HZBbrMRyQjGs5J1OjB8DjRofD",
+	"Ne03Spu6rHhWzds+vlV4Fib/SvBhEocP41hgnCtNrxn3efWQExqGIuUaJwbqDDIZ+xwrrfB4e1QW289Z",
+	"LJva6hwVulceg5MOScpjowpaNVwRoFBAQLPLNCfXp3JEKpiGZmbsUVf8tZCDOIoYf9CSD7NWvAW/GONh",
+	"JJHvOWMR7h5z7KoujSYxN0w9iVWuzXnLb37fgmc3W/ydfPFfe+NbdfXzOT3K8vt6QUAGKZ6gNEnEjEXG",
+	"MI0EbIlHXd03grMHLSxot+xqZNopL22u+YLxQhPJaDQ3qxtVbmUahmyqm9jkRkva8Y6MNzikVVcTZvB4",
+	"JwLuSBRcxlpLwSgzUyfpNCCS3YhrFpm9zT5PjXLxqMt6bObHaXIE59zD1hdbusIjsyiuU84+T1loJgg/",
+	"ExGGqZQsOiC/pUIzK53wdIwjdFRINhVSx3xEYl1mA2CQ3zdZ+j1fW3DTd8axG/uqvOAm/Yh6QpFa5gRP",
+	"JWsRcHCIaE6UUU4FT+akl9Ecx92rHaBKAXN5pjKHTH4AgPfGo/OYOk9Iqh73NDgR+rVIefQgnuJCXw2h",
+	"FY+dTgRRaTh2dkqlgLC/reQ4jDY7E3ZzLjoRmrhhrso5XOgmvvMYTONo4sQJ6AJG3/PcXBM6h4NCMUbq",
+	"nBl21yKJCJ1SqR9X+Tul80TQ6EKId1SOHnZuTLGtKy3EVQKtFU4PT6k2u8PoCTCzMSPgzCBiSDrt3Rd7",
+	"z38gg7lmT6AbdnYWzQ8YjBaCuCGvyhd2uk0tRBPffayjZoE+mUJlRAXQqt4h7+OXvos0V7pQ7jjf8CPz",
+	"iwSvemw6eo3W2oNYxmuuwtS9AN8qOJ+srhwRFfMw9z/uHJAYfaM6+263zDhPeTWxARNu50zok3N969en",
+	"XtO+/Rg86N0/cTphilDP30uB3FyQRPARkwS0A667xBz0ZjHgZuVRme6cyZs4ZJec3tA4oYPkYXJKYXNX",
+	"qddeiekiqumAKoZT1WZu4dg8+JjajSeM7AxJcUir8oGdUNN/+7FkUUaJkHI8k+RNUQnkYtYlKc9IROp9",
+	"95JP4n4jADGrEjGzVxv+hZiOJ/YcUH4D5muRavOyfWUmY83INZtqEookiSOjdoLaFApumREfMg3BH1fO",
+	"wO43Dki/Yvn7ZCjFxI6IRjE3QtWQl7XICV5IgLljWtOMHxDJtJwTOtRMkr53F9l3t44l/i9dV97F/v6j",
+	"FZeK6+2cCyHeUz63X6sHbRvryLnSYym0LktqIciE8rkVYkahjbk6IEAmuGpNqOHbqiMdnt1IlG57vp5s",
+	"BNJNdvUNJKlmTWC+R5Kg2WCo1mwy1coxWKzslS/wc3bDZ2n752GsS26WTsj49wdqAHC9cGUN5rIYpmEI",
+	"6o15xjeqF1hoKsUwTjZzMLQ7ORMVprU6/6T+a49kJaBDPpQsYlzHNFFdQgm4zfjI8E7uiB4wKsFEANci",
+	"JQNqtKQRpzqVEDAwgwASpKKZUoAXzhLc0mkUM27sEJqROG/K+TSslWa+imJlRGaU86yQgVG/YBsHtjNv",
+	"3CWO/fjxY9N3jFXfNtP8CVBpDckY0YKkirkLnb02+dc/lwe/vESygMH9v8YCB4pewdx6tQB/uPK6/t/e",
+	"UqZbEkXz0D00lcL09WCNxs3NHn9XU6rUTMiF/eSOR/e7UW9gvao3Vd7KBqJ5299V3kSdfF5re/mEeoz9",
+	"9ZElSRO3D/pl4+yqh5JBqlADkGnyuK6WS67S6VRIzaL3LIrpBRDgAQuf5g1eTUyLV0DTu+zu7MqvdDH9",
+	"BNb2ns8C2UAJDJTYga7OA1kDTWigCW8+tsltVNx+mTT9R2SCbMAYOQDucYg4Yd7FMY3QqKPJqTR2vY6Z",
+	"qnWHNFEs8LkA3eoXRlLVurXDf3wYKz7bH143f57MZtG7X/d//tvhmwvxd/Xbzt/2TuPpb8nu+OUe79y8",
+	"eDNuj9/9Y/uv7evnf590ph93bv6Wh0i8kTRk5CcxncLKZ3KgW6PETDF2sVhkGIPnCuRhUJt6gy0NzhfM",
+	"Dx/nWoFNblr+EEoz9Npz8TJ3tZcT5G6eO2GzU/coBo24oINfCtSxI/Qa/pT1Kga/MryNPNRaxoNUI3Wr",
+	"WeTLffFNZd5/LRkDQUjwCaOw2l5IPRSJOdtV/DsLSKvVahyYc34ilCZ7EIdWEEiJkLVubZDQ8NpIgfh3",
+	"0+870+WEfvYHudeuml0axfroxknBuzZAkc1oqIVcFmiYKibJbCwIDTWzIZfUv5VzLte6iyu0+o0hhRIT",
+	"JjjLTU9oLdaKJcMsQHMqxQ2LoA90RNWdzAycRoR3YEBc7l2gNQ4IT5MEW+ICJBDcqRXGV6cFkwqVsmlC",
+	"5xCTO5RMjVFVabTIz8YohuZgnoYwz5TT3RQEBk1lylGH9gM97/WLDWvBQlSUGTxqLhhCs8BpNnT4UBf3",
+	"3nZ7+4dmp9Pc3rvotLtt8/9/+M1Hxhgzdn+tos04Kgep3jt2VjH2xXan5UHutNqtTmen9XyVqSo/sm2t",
+	"0UWbUFZbveHu8DG3oS7sQWnY93Bkd1g+yPfi9zhJ6NZeq71K32kWXLdku4WCh0xyFln+NkZukYmJGPrh",
+	"MBAPsjZLDtYnXFkEZ5wQ5FGBTpwEhWjEeFrz6efz9qc7hdm7WK0r0GLNJsU/VlvmnDFqVEo6h5Mvi1U2",
+	"7axJHui+0Mbdc3XabDkYn2oyptMpM4KH9N0Zd4UOfRf51M3s1AUjhWrSP/1wfkGKZkm/RfpWAl4NhRzZ",
+	"RsASSuZgAZdlpOe+1nhpwpkLvjZsGutMXD5TZMS4u1KpwzUuJWORRMZuxiBo04UR69dsTib0minTXsNd",
+	"7WaxmdaIBg63wYWeXg074kqlYchYBF4H/Ca7DcCPiQivGZpiOGXJUsXwZ5Hq7I8rmiQ5817Zvj3dwtI9",
+	"sgx9lU4jCFsNahM2GTB5JdnEHGlgDriz6srye/FLPNjK3y7tMp9ScdmKEZal2S/In0JY7LqqgjEiM420",
+	"yKfnjEeEKtI/tK4cmE2XWDdCL223d0KvBfiC9Ytyi83fjgdvwvhD/Pb48vfjzkl8rI752V746viH48nr",
+	"9s/b053o1dv9Fpu/nYY7782Dyd+393X4Zn864GdJGL/db4XbCa+aOjoj1HHl6DHZJeU6Tuzxv+DGUIXB",
+	"7t8XGZ6t010U04I4UxE3mpH+uAUwxB8yUmKmcHOlMCoh1yAbf5v8g79Nwu2RpDxpH/P2ZtQDSjgZ5TYi",
+	"rm6RA+13S86++wTypbJR9b4shReDAgOWqOuPz1/pKpELuTVr8v5TKGMoqcP5fSR55Z7bTIELV1HgFm28",
+	"Q06TuVGjE3LERzFnquo9laQV2XmXELYZkIjJ2Kj32fWQ6cYcSEBOG9OSd0mzLptseZdW4j7qUtj72UKL",
+	"He/lmOsfdmv3ZoIsqEfWMAUqeQued+irQv7UlvLtk2tEuDu+jjIEfZ+JpChjzg5Pfrz68PHk6KwW1N4f",
+	"nhy+gb/OLw5fvy6KnvzHhRV+mSbXx5pNzpiCLJ9Ndn+F1i5TlpuMZpZZxid1oRcBgTYzk9cuslF2Cuxf",
+	"oONAiIRRvtmWh8iK+202HrHPhabvydEMauo6vY99zq/TCmeN6QlfD3BjOIpWckGaXF9OFZPaZlapTXx7",
+	"yOu/fHFeuR/j4ZCZ7cesPCMnokW2jZ4l45AdTkRqTLvO/v6+nWjt8KjZebG73Xz57ufabZC1tCAZy23s",
+	"74Ny4Dey0/z404Xn3a1Fkg517fbT7cN26yugo6WTIxP6jI7x/U7bKiruc3lnV27Vu9dlo020phgq7tfb",
+	"jUf9CpRn50jcgJOsQXWau3FDISULNRkLqRgZUK2ZnBOl6RTuULnnt+zWKJmk4diF+xidfjqWVDFjTHGb",
+	"Vb3o/V3o1JcA9/Sf7XzvBsr3a+79cL/L15/C5l7a8iyKDVeuFvBznkO6wXphmla3NpI0ZP/X/tAKxcTo",
+	"jALjheDoWCC6ffPu+R7BQ7eurbsf9iZini7Tx2WUQVPLyVHa3mvQghac3kUnc6b1PVQ0elKNhjq+AQ2L",
+	"joz0rQ2Y0ooliTESFuhdHN2dbpr8yQ0V58K5fe9dlyH3j94bnoa8wpsn5tHbEvXuezN/dI2DNif9SgM7",
+	"x4dv3frc/dKFeabMsniGuwsXb9TL2TfKd8G6R0bhxdU2Gqo2hbuzkt09FjOOcUO5sW3TIq4Zm9qkA2Nv",
+	"j6kaF02Uh1++3aMo5/MoTqOSvN4+WMitOD7/QHa3O8+J2y0kFFFR46xdnv9YPBt2CifDTlCbwuFimvx/",
+	"vxw2//Hpy87tf1Upk0dOdBbH8UpMplTCPZFizZgrxlVsREQyB9gCSFqOSCJmTJpHogOiUilFyiEuUU1p",
+	"yPDmJQNv8MzFiJbEe3byZam6/rG3W57cwixexyyJsgyhIi/aLOAqvz389EyRKdVjEqMtAPdR9T7oJb/s",
+	"fGqp69RGYfYBiqAF8XL9gPTNW604Mn/irXcrix8uuXnspBaGnSUk+0rCfQnOd/MhzjZvuor9fmI00eM1",
+	"t3Qur5x9J66LRpy4vnd0tpGqQW0sawY54srju1eewn2UaSt5e1Uqz8KeWOYXXTq4F3/IReMPnVUIuYnS",
+	"teohmb/nzskql04OkVPQ3rJOfHred9GV9/jkbp3iAfkVfDulVVkQpB9mnEmU9RMaMTKYk6kUE4E3/wRv",
+	"VwLE0Jh7cQD+vdCdziH8qoKnFtbdE05TBieRdT7b25r8isYF3hY6yt9Z6OqdGMUPsWkWj7zpimbpA42d",
+	"6VcxRJeYS3fG+ZwUTdcik70gWpDn25ggZ47qy4vXzRekPgjlfAp5KhEk5wxTqcdMHjizHa4hh6liEXKg",
+	"limHAJMGfhacuVvNTjtot9sY5hOKyUTw7Cq2eIH0QOo9LwZuvajgttOi/VEkxTEnk5gLSVJuVF2HV+eU",
+	"xbqx9jAx5PL8R0OAzn5rf998aBSmgVbhoqfcQ1Aq/O8+H6OLNKzSaQEVa3fvObFxjS3SNw30MZpOaQiQ",
+	"vTw7BtyP65hHZlr22YD0jQLczx9UnF6zK6N2moVXghNqswtISDlRs1iHY4ISpuSdgfDRlSImX5lHb/OI",
+	"Un/7GB2xtSIezeKpbQFqFuRoAfzEhjY7zBQPLMaFhoK1A0u60jniqcgV50geAXsHfh/qyQj8BmPIkuQJ",
+	"1cUtshBGu6gQ5HG1m6Lv+fpB1gJg7WRMvGd4POPb3XYl59pgXX8YK4D0LIYlLa6nGJJ7I3y/lMF8gjzH",
+	"oWmpFJDqOOCALGTjmkfzrAxAhkJoDxB4mNEdkAnTYxE1zTcWliPI4FgCMgLExYo0S9O4F5MeED+DKCBF",
+	"sIGAVCToBVlm3ZJvbeZbgLlszXxQoL81B6ma3xZ5bX20JF9flfG9VosL2QY28fTFnIUDlCxVx5ovThZF",
+	"oxNpExqOY86a5iCz2QJ3CLZujzdJBYwSqe+2241uIU3RR3ICUXCQ4SkBwKIijIZjlDMtaLeE7OQ36oeL",
+	"m6NzlucTIC4UAv7UoxQjyRm5ZnNFKI96nBAtaQwRpmaxSczDJI1Y1MBeq0P6Te+dvYreK4LVoZmFZHxo",
+	"YafUwvIMc2wlg3WA2e82AtLHHXNlfrE7Bn4zY+MlbANIU4LH3dQKsa3wXgffK+YwCYlAOYWvsY1CGk/W",
+	"QinpidQtqAKAa3LDNILDfZfZWj/spjJpBIQmIyFjPZ4EsChLE6MgfjGJhwxyVOt99nnaJ2YoVPcbTsGC",
+	"y5ACpsfFxTvT7tCBfeb5V2SapIrstInCORVy4LI5mcbgl2eKYJ9jqkAVY5H/nlXmK99bjELz4GkCFyeE",
+	"+FxUmeG69C6Ydg4jSGZMMncYY2AyxpsZsRkQY0HaDP1GcZ28RLBshIXAT9MPBv5lAX8VmBeFNl34WJEH",
+	"cLP70X6xcl0FWWqbkFk8HrRZaAuD6nJSUk7MGIqtzswqSKYYh1vyEY15OeTPELLQS3b4QNNmF9JFbCiY",
+	"gCFkQkMrqTykLGjH5eC6Vcqag3fj0dgLm8S423K6XpGS6KAtkNBDeCpTsZB2iA15uG/Qyj5S7R7QN3hV",
+	"XacLLyIesIN8sCo9HHgWACdW5PznSyvi8LGrmF+limWtaA80wqyV0hA6CTgrMmIAZURlOI5vGITsc6UZ",
+	"jTK6lIMbC+2W4a/sMwcEgybhGTT0K9pFSC2Qw+3q9tA+83aqmbTLe7VzXgDMgAa3G12yCWwDtppQpa/E",
+	"jDNZmK2Fp5uJNIlIwuiN0e5xNczCilRD0ihHBoP3vfYAy81ninJ+BWZSZNkV5qWsMcR4LkqSUnKjaXp7",
+	"2w11aWZjUXKIhNlo1Ox1N7JnyooxBDoYsAxyRI+lSEeo8R+eHlvBQTW7shoftAVUKyehL+R9HwCqTyG1",
+	"u7i1s/T6xUYLufVwxlVHTKtGllluJBFuvfJAnGlWTES3IvmGSZokS8daRBDrk/oeaEa0ChALZeMSgCsP",
+	"ldyM1IFcoa1pxUQVXEN9D4UoidiU8QgNfu3BVTQMA0RGZtVLiA72LKmEqHDt6grgiwFDFBC44qkmywJq",
+	"hd9eDnWRtTwT8toe6HjUZhgYpE4NPQD6cQJoARRB7FGoJyK8zvaN1zCjkSFyY+kIS3AY/vgQVwMhNVi0",
+	"DFFDCw+dTMwylVbpOElIFEcWu2DAzA6XTMsYEkEWQTQCogTCHYB/tALxALlX0SHDwYPkuTKGT2HgKJAc",
+	"EuFYJBHGGs+wCsCYysy1la+p4JyFRohCH/U+xuidfvjw7ur8p8Ozo34Drve4USKHkjHAXzXrU0Va8iGH",
+	"sUcHMCiBQJgJo3w2jhMzhx4/YTO4xbRXgpGhtOX5w9NjMjIkDXLhSib0VyGdFO/mVtCY8igBCW9aI7Hu",
+	"8UggejoxRzVCyTOAQiZop5G6mRC6mxo5cD26oXrcc0JXoQ8XbaFasDzzuAoFzEeHW7QfoLWCPoRXx7me",
+	"76KjPZyIgu7rPe/pm963BS3PS0DwtT7v8Qyu0sc4Lete7gIlQ73NFBp0t3m6ydK0ifzgdR/g1Myuzh0I",
+	"ZzVO1h1p/xUHnpm2d2Z5M/IRXRbAIZegJVWIT/9rKwFrQa0octz9E2zj4q1DFdtVeISBrusmfmwYp/On",
+	"u1J9hMAiL1SETJhhHTCcQ5qEaUK1VRamIplzMYlpQoYpR0naWiV98KmCgf9To5v+XOkE+d1zIQzLZ8Hi",
+	"uhRyDjKHo7efLa02S0ioCJR78A7wsQnalRn4ttcnvzF3svLrXJf7m61A1OXBmmXsgntifIu7xrvzxtD0",
+	"IA/mtOZ+6Zo7j/Ust3yG6sEG99zFjLknSGxbuAYv5+g9bVadt0S77f01r78LQ63imTN7T7YB4UGynCzJ",
+	"b1BZsEtVBILLiogoeSduWEJD9pC4BG8kVXeInM2yglem54MMWsJ+gXk2dKAYL10mVs5rTeyS9aImKrLq",
+	"ilT6CsgpC0EUdpiVDFUZqdMHf0+fyJRbN2tCNYCg1NkNw4tn63YlghP8DtbMJnejyWl0a0UGLEF0NSI4",
+	"63H8idFwXDSqoMtasE4yWPHRBVraakrfTB6oXpJd5rA+nXvcmp5eQj6ES4H7yfoyVkorK0T9lTEHbEKb",
+	"814UPfj2zcDBJ8c5kD+msxS3HdJmu9neNrTp7D01YEn0BwCWGFvzUjk+WJRS4Iy1YB0yI5/DPcjx3Jdx",
+	"0JpUegxokip901cFvSkXQxx9XA8A+nD8XCVR7K57cuXN7e7N88bO0UipSmwGD5OL8zYCq3TOFHJjPBH/",
+	"w25ZwpfC62nz93Zzv3XV/PQ/lVH2thRq3pVKJ5MyBNfe/efIhbWPsoZ+yVvyM3ZWjAkywyrkHG63S2QP",
+	"aljJx/5uGPA2qF2CdYFJv5vm5RljvXZ0eQYDiLn/Sqc6qW49836VxHjyTkfrHua3FSyH9HgPF2CbKM93",
+	"JretEjmd518v6J7LMtRwzJtnqBW8CNu7kGFWyiZbYWW/YiZZUUAAZFOYMCqVLeZyrzlcafXeLayD2ufm",
+	"SDTtl+7Z1on94xd87JP/XDOeTIWEpYGCjt3aKNbjdGCU+C1Bp3EzFBEbMb6VdX3rv66u42lTTHFJmzY+",
+	"KtvJ/8HJcUt2xKV6yB52iu0KrJ/5030htUzpW18ILE7PgrhsllpTDXr2TLmaxjnkmVeo+MHO46+CtVe5",
+	"MJY+Fer4YjbPCvltj6EvDzbEhylashtl6lQeNbGfW2M9nDbFJvd/erdId6fYGHZ9cm0TQYvu8xOWSxQr",
+	"BYBZoS2G7Qw98xJUwra7wZaJBpMCCmSvr8uv4nIEGMYwlbGenwNcOG5diCA8TDHPDz+9dszy9uNFraKq",
+	"VwE6C+ImvEIFASnGdBv7qIiAVe/r+bRLqP6fX2e6H/T4T+fbez8EpLNHJjEHaNXBnNhyzY0WOVwMW4Po",
+	"R3tNCFV90ZmAMOhm35UgqsZaTxHaOOZD4SClKV6UWf/WUSgmp3jsEc2o2Y6pTJbHDS+Cxb6k4TXjFiqP",
+	"3zCuhcQ0WBdvNaGcjiBiIfOpqK67GK9rxinXqpEFgcSSKE2Hw6DHaV7oh2qaiFGAgVvQPMRtqYAM2Djm",
+	"EXn78aIMEA8tSqGpxrgDj54Kbt5fCRgwAKGC02EsEpwJuneyAFiIKYYYXkw5sKFUkpGQTljyiioWkNje",
+	"819eHv+oAggMUJpOpvjt2etXZGdnZx/zc15B9MIR9IIl9eq7nz/DvPY+f27YovblzBBS7y+DAu9bAro8",
+	"kB4nLo3k8uw4gLCBUhS1yxzhEWxFL+yGsHAsbHiD+cXHq+4Tm89rJuDVy4qZIpKZXVcsaaswRDpwz0B0",
+	"MRaqgthj6N/+BmtgiMWFhgksxDFjxDMSj6cTyHbKym6TuqMTTi2AeF1tFpNrSw0MS1UNqKcGNUggKhsa",
+	"opg7ZHq2F0cHNrbClrrWIjEMYfNZUgjtm5NIZCEWuCOTOGQWiNBus/fHFws7S0wZx5DolpCjLfuS2jLP",
+	"5nkXhR16eHrsXWp1a+3WdqttHjZt0Wlc69Z2Wu3WDjhC9RhknS2fCpRoAiXg6xEDMZBxOEC4H5pHzbmS",
+	"43cqaEvSCdPMVo6uOjPyR7aweP1tcO+DVmibJ8vJIckcF81mcKEjTi4re5/htK5RD36VPs1Ly/q0gS2r",
+	"Vm0vwu7efioVi99utx+xRHwBZ7ayArE5cc00ccItw0K7OISqlrOhbnmlzOGVzv2vXJbKoOy2d+5/6bVf",
+	"cndvlZEVK6HCWyv0U1FEzFcZgN19ZeGXT2bpVDqZUDlHhE140BIyIJzNjDwcxhKLWVjAGAzg+WRMz/wa",
+	"wehUZq26RiJDv4VSx/du0ktbEfmJt+dT8mqmx97JpUCP70y6KZOilmGIGBCRROvwp1ege4FBt76g3L21",
+	"3pdwXHGpZg5bSGT1com9i7LAxq4CRrgYZpHkdQwLjxUZScoRVzCZ2wDGHu97WqnFFwdzqQ+5yWByQ3ib",
+	"hdcvRHJDUu3u9najRY5iCNG0Ee0YNqh6HHU/VLvtkOH0IYd2dJiJkghlAWwLQep974auj+fIjM4h4j3o",
+	"cT+qvhGA7pMFwYeUu8wMwhmOzRYW4EvD4YsNY3h9A9WQCrGRe3HWlhuXeMiiOIDd9VJE88eTBAv+pdui",
+	"wWd9ck8qipYVgsG9YyP/v3FBtNvevf+NrLwzvLB//wuvXKimeaGzwpjKNYThvb1VCFBRDcm8vL29ysul",
+	"mlDfsFRGBEcr+5xwEjKTAHrMJhtJ6GncjERo9gd8XCy4b8S1UBV3vAhspvIkpDxDjNSzHI08aPmZSw1x",
+	"8rzhLEZ4xkhfEJg9Dva6sXdAXsLpk10Yk0NemUuWOz4o2W13SL2coNY4ILTHF9KjsqQ+7oR9p40vZ9lW",
+	"5k2XaQg250hoP0MNygn3eCkZy45kn9QLGW6NLh5OOdUYSRiVXJHZmIEUh5RKzKyBdBbKe9yl3pEzY1Da",
+	"+GtAN7Dh/MenlWLcKw5VexpRXFV/aiVhvIJ8OyxE9P+hgnRtKbfCwN4Izr6iSFxhSuVir19bKBZk4FsB",
+	"Xpc8e7BYDMkXf0aGgvTLQRXAftJjK/byorFL5dsHkEAUou2qpE8uzGg5+3jEdJ7jtNvu9Hi9MpsZJCAd",
+	"iNR7XMcTZlU9yUiWV0FoEl+zFnmNKXHgJexxEApWEOTjKWbndV1m1LsPb45Prt4f/u3q9eHxu8uzo/M+",
+	"qVsfMtlroJsaItCyvD50sVlZFCtvOFlOusVuQTXY1qrFpmIdgKWb+Wp7vJhfHDj12gjJxeTFhi1FUUzp",
+	"yjPYD2yiX0LnPa40lRpquNt5vvvw6ucPlxfosYxEOkiYwpEgSAOiG7kUw4CkU6KF4aixSKXNx8ooYd23",
+	"4FMfDiE5EZLPKFFaUsyGxRy/BBzO1kRJ9QFI+x63gzp89erD5cnFskXotNsNNyJwLJlTycu9pEkGh2NM",
+	"Dy1G7sRAmhF0X8r5DBz+5NBVy7Cv82wtJVNM4/mKh5j16/Y4dPdMHXjjgII1gE6wvQvkQWoMhRwJrZnZ",
+	"FgtJ4nmWJqx5j/tpteZg3PHWPMtFb6x7wL0rFn5+1JOtAFS2un3xzR5pa9sG34+pTY6pd2JkxDqKmkwm",
+	"e6HGa59SItXLj6kzdERgrCpUIsxBOw5gg9u7SFC7C7daRGkxhRRiLNsIWMCtqj2GeXglbt+tDmaoKlu1",
+	"KdN+wxaZWWZzcDv3v532wvqWV7JJk+T+1cTjtBTvbAtNmoXMYVTcs87+gUpkmGM9WbaWh1Dg6/7lPCqM",
+	"4j9nQQvUv2NF/VyE6vU8YSxS1fASdac25qbn9nZwB1hFo2WvgAXqJtXcka/SgQP4ZkRpOlfmmF5SHw+O",
+	"YQjFoD1errPoQ/xkVYzwVH6mcgyIlEfWeEU91ukkVPW4X3wP2u13QdjkCmXg1/u6Ry00orXHC2qh1TRd",
+	"/EhRz1xXqSiWy3gi7aK6JsdKasYSwetrWF/F+/jn8fT9KbWMlTyEBTVgY6VjKsUwxti1ylvFN0yf2ke+",
+	"kpMd5/hveRBd+Eto5d8dh5DV6e7QKYTOHLV5adKCKuggrxwkmT2SIkZt4TouZkRwX0j3eHVVRnKKrdjb",
+	"NDQei9FpxRwgxD/DcytVrMfrEMj0vN0m//rnbquz23IITRaOZRGQzgUlFY4PdLtUgrM1WgQgYj9DVW3B",
+	"bc2LseBM6SyIJxGjEYQ1dW2yizlzjl6fHZ3/dHV2dHl+dPXm7PDVUcF+J6qBN5MYSOZIhvP+NVUafzBj",
+	"ntE50nbEtEL3MRycGSktYeroYkIC+nGFDXBBKAZIS0TTgUKcQQuZ4zLhety5LiaxAie0OyaH2qgED6h2",
+	"2+OPUu7WXab6XNHj9d12J1iG2GeDtRD7plzDd20vgk3WfqKTvpQK/uf3JHz3C2ziFzj6HLpLvOIew6AG",
+	"zmb285TGcu0TO8OHXum+DtyTZucUwg9AcGXJ5aTO6YRFFjTrhE5YH4FMwZvsWmkgfJewzvLMUX7hkCit",
+	"8AjHQjHuQKVwN3YJJTbmAwNlreBukyS+NtJ83uOF6NAWgbRyG0u7bl2dFnHatvWeF5HwLQC+Q68NiHOu",
+	"ZxD58ByGoE7onFhItwXc+x6vBr5fWyhliN9PI5WKQAnf1p3dnyPI4M8uklAk+HfZ4FvSNhVpbSFkd78f",
+	"jViUQe/NxpAsZFwnc0yXh+v9A0gBkYzrPplQea2Wp/unsJMPUYSh3ka13XL986Pz8+MPJ+dwwXJ6dHZ1",
+	"eW4EW37L1W6QJL7JmlZdgEIcxbBPNao7njbS4wmjC0MWnFXeRcRKnzsKPKFZ5OePL7GOCnP89zeSCtO9",
+	"w1Ryj2x9sX/ZeMSIJUyzynIb7vyxL8AJaCW+wxrGeC97du22KgS54afzzJu4XiTduRtpVWztui74P+qq",
+	"ac2gsm+Yz3Dx/EO+fMmyhOEwY2mpB8Xs3pf4yJ86JjsvyH5nUDZS43tU9sOisoGKS8OyLcctRv3hD90E",
+	"Vynjza0vNpf09i4/30urCTwtBy07yGxKdP/ogo76xPc4OVxyYz31C9UiMeMMxnlk0UKq+rePbcEz0P13",
+	"+bg+Yx4uqIp3s6FNX1lX5r20Wc+m8yXZAxm7PFN5Ca/YoYGj/ieGYN/aPFF1gNUEYj7KvgKVEhNLVYt8",
+	"jPXY467Ax7QHjme2Uq4FtXZMiZZzfbezjZd1s1ixxqJm4IG/rH0KHA9hTE8cYl8ApvmDY+zvFwxelP2f",
+	"Yts/fXR+Z4XbsFMPCfo1wiR/LRP6m1b8AEnRxZuKLPMHYuZyRNkVxR5gWFefvlt5DOvd+uKx99xXyrP1",
+	"horR+7HCEgPLMl8zwN3V9nxF/dmn1F5LxWfvVGG9qX+3ph5gtbsz2qPn0kzYpZsKK+Sox9AmKp3lh3CT",
+	"qNydFwDcuBo8F7ZmFFaVfL6NIbGBczjjxZciFErnN7pQaYHE2uoIPW7TPgIyGwvyq4i5jUv2YmQKKTgt",
+	"cghai5dcYtGBMLxQsmlCQ2bvEB15bQVecFaRj15qiY1JdMUuIMEk8/9l3noGBY/GTLIer4NbDGv4aJYk",
+	"hPK5E4szziSZjeNwnEcmkzHU+QltVJEFb3FoHniZm5HBZb/E2jyIEzfjhkzFYnWoykxF9GEe+2kATxKu",
+	"U+pmfbf5Iw4j8itZV+tHObNgMZC8EBupq7GYcRccFqJi6mlP70SYFY+/S4PKnvv306K+q0K+1MbkLqLE",
+	"hAnOnK2zst3nZPWKKtDWl/zDff7ZTMp5sjGk3CtSNmAZClKLgDMPa6kvSQFEHU9l1Ybq2+1dzP/LsJTy",
+	"cE1I7quq99bo3lHNbYl/uCTBVnHzFidtryOz2f6nJx5/+07lZelrq+6kYKnT7i5megrt+f5T6LvKvKmD",
+	"bVMmeaBqfL+leOyJ6drtp0q5bgez9EL4DMRkZGVknmWXxEqzCllpzLT3ts3/ACwbS5bvm+cR7E1Ly/Wv",
+	"Tx7L1rxrgxTgcZapOxeeMqG8jEseVeYLxbKQCsLm8Mp0yqjM8zhse2a/QdBW7BKJIWUE8kTljdGdLrw6",
+	"iTPzk4294EuwbKz95iPYVKk+Zvvjhl5Z7clJgErWd1Xnm1Z1QA+mbtUyxtvUfHjCA80DLVpyx1RMzytE",
+	"s9v51bUX+Ij4JpPGE+0eHyu/9pS3QEU4/m8IagmJ/h1s6avGQf4ZYJOQUSxw0mM5Ldyd8VLt9jBJbOlc",
+	"plyloD5+ATB3o/iG8Rbp/9YnEyNwsBxvKZyZqHSASKRO1HA6YT0H8nb+82WL/MzmigE0dswRghhUSGXB",
+	"59R1PMUiPFNGNcmAkh0+xzhOGF5U28hoKCu8LMbx1E37j7iDeoQ7pVJtgyU3W1kAQEglFpRGVFc6Wgrq",
+	"SkcrjwEvm4NFB9Zqq03yxSb1/l8Q1KR/ZdkGDhnFkhumGi1yrHsc8IcBvzvmhGqCUax6LBkUrjb7BzpL",
+	"mDYERySxUaxV1wbeUhmOsbiZ4IQSLeORpJMej3nEPlt4GqLGRhhIotlnTep92g9Inw7Mf//yl7+Yf66u",
+	"4KvmoN+w1wcqpK4amgPrFkPv4gJSmrCYlmRDiLa1QNW77bYhhSFMHxai9VufSGqvNSi3BbOJSsQsmdvK",
+	"aXmRoHEs9ZJ1/K2windXsMmLFf3S602/vLs1/z25/fRl57ZWVaHEPt+cMKXoyPxYvTQ7dy9LFe+Y8w9Q",
+	"zQNCPaBxR68EataPSL+JsPrmZXSWLr2qFUCinBQ2aqbWrTX9KliuHp3/XeEBW7CgWaqp55HFNNG8oRKQ",
+	"0U1b50LqD2CX1QL4cAIXgu4DNuj+/JGpsPbpaW+G/Qqrd5roTm58t9EfwUaf5keLO6GzrxbPaPfTk90C",
+	"912cR99FkKnC7cczFeTnuRakD2Vj+y1yCJI6Nod+ZbE0p99n9d6r1Hu863MleJ/yWrNUuuoPvtPMigxX",
+	"6/h2lTcO8Qq+X2h+tyMe6oSPolxrdiLAVhlZU1atYlBsDdLkGoGyH1egfeCMaEm5oiFaCaiKxZpNADUE",
+	"D3FIcrFlz7GUcKwVSDQIl1UAg+jqoPU46h6UYzMJozdMAZIO+jggRRxDY7AMhuC2cdQjNeSBQ1QdpqNl",
+	"wbrc6JuKSaNcOikLEjYgnmQuSGNuhHA+ZVA/s2p3fdL/ctsPerxvFqxP+r986jcOSN9oIVal9iqy9eEy",
+	"wrprbIxNZKY+d+hLMGHMiQXq6FkcQmALjsmo5oGtcqI8AAP4wVdrZ2OhGOlDZRfVRy0OQAoHFPsA/EjN",
+	"JuqXnU8tdZ2aUbsb6lgRw1IAw/cSC6MglOEL8j5+CYVrXlrbEsJ41NhM6/znSwVJrDLlRvW02XfJPABI",
+	"Sm55AvTLLpFihlcztifzzPnPl8YGRf0TzAGPsTDommo6oIoRpeMkIXQgpFakTo2mHtMk/t3GMiHOICi7",
+	"jEaJCK8bPQ4GAOIY2Jxh0O8lIjfATJC9QpEkcYRoExiztdfeIX3YZlehlWn9asygMb0xL7pZWZJW2b0v",
+	"0+T6cmp40bN+n+JAXuzoa0VfZwM5Y8pYARXH80eogkSnU8YRdAy4FneF3QXAIdbRUfseJvRv7WxD8Z2d",
+	"HVYOdYJ2u527VwZzIzqWHpoDEc1devGLnRcvfmi/eOBZ+sX+dc/l2gfEK8nOeAh5pJkHTYvQhgsBRwPs",
+	"ACcDwJ9lmkUHeaJHBRTNPqn3bctXMb9KFes3uoTKcGzM/Vi74KDsoMt+BDSTnwQH1NVinlNRQv0I48it",
+	"hYdkk6yENmYJBTBBQILv3vfNsy++4W2NjJVvjc303eAuILHMwH1aZ849Fub3NMNvOc1wM+578iCoU3e4",
+	"3HVt/MFVfLA1DkEdspeWBwWDpQv1Tvte+Wy4OnZcGPNQQm3MR89NtC4rxAcbzDNwg9xL73mvvFPtTg9W",
+	"oTD6N5rhuInv64+WTN/zHL/i0fxdza+8U1digigojkmfKSveNneIjRlN9Pj35ffp1sLfBqdJjHWPiMV2",
+	"JQDCLcGi/+ni4vTA6NWRYBa8UKR4UZq5JRbF1Rumf7IjeMItj13csePdZGgS37DWptxwF0K9OX5MJ1Mp",
+	"Bn40BNLfApjYKrEtN7tl+tuHKeOHp8dvzz+cPJRs5XLclRSy/ZFIhCmUic6dQ2CwWRBKhsilT0G/i3Gs",
+	"FodBFbE0cOScME1LxJzTSbKUvc3sxpRHTeeQwoK/cPbKVI8DQKADVdT8UcnAdlh/P3z/br3VcCP791kN",
+	"S4OK1YDUx1XFDCt5M52bkZJpzEcBuBszRapyTc6wu68iU6BvowLCmhAt6XAYh61vC4fuDGIV7pZI8Lph",
+	"K9Qdq0CvgOnQyW3+VhjB41giK6m9BRql7WFh7W3WapDBO+ElBZaBz4MlEPluISjjZalOfWBr1Gf5DVi7",
+	"IU8kzxq0kWhVMUKl23F38eS9nJ2zi6+f2rRbAlX/YqUdQC8WBDUWQsOfF9YGXGgmOzOwjEhhvRSIJCHD",
+	"MYPmhZ2o0YjIgCaUh5DEkHViV7U6pqVCotiTfYlIyZqFHb7Y6I+2IZw3xsWZAU+ZmCYsIIM0TrLKBh7D",
+	"eC1DicRbUGKAQJ4q44URIsJSUKiyGPhVm0taEIgBWAbTxn+bn70g4KxdfDcoAEkExayEoBSvGJQs4KCs",
+	"bn0Kau8PTw7fVHRTavj+hs4vDl+/Xq+ZT7e3/z8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -107,6 +107,7 @@ type AuditEvent struct {
 	Ip        *string
 	UserAgent *string
 	CreatedAt time.Time
+	ActorID   *uuid.UUID
 }
 
 type Brand struct {
@@ -131,6 +132,14 @@ type Invitation struct {
 	AcceptedBy *uuid.UUID
 	RevokedAt  *time.Time
 	CreatedAt  time.Time
+}
+
+type LoginThrottle struct {
+	EmailKey      []byte
+	Ip            string
+	Failures      int32
+	LockedUntil   *time.Time
+	LastFailureAt time.Time
 }
 
 type Product struct {
@@ -175,8 +184,6 @@ type User struct {
 	BrandID      *uuid.UUID
 	Disabled     bool
 	TokenVersion int32
-	FailedLogins int32
-	LockedUntil  *time.Time
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	RemovedAt    *time.Time

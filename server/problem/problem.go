@@ -45,6 +45,7 @@ var kinds = map[api.ProblemCode]kind{
 	api.ProblemCodeAccountDisabled:        {http.StatusForbidden, "forbidden", "Forbidden"},
 	api.ProblemCodeEmailTaken:             {http.StatusConflict, "conflict", "Conflict"},
 	api.ProblemCodeLastOwner:              {http.StatusConflict, "conflict", "Conflict"},
+	api.ProblemCodeLastAdmin:              {http.StatusConflict, "conflict", "Conflict"},
 	api.ProblemCodeSkuTaken:               {http.StatusConflict, "conflict", "Conflict"},
 	api.ProblemCodeProductInUse:           {http.StatusConflict, "conflict", "Conflict"},
 	api.ProblemCodeInvitationAccepted:     {http.StatusConflict, "conflict", "Conflict"},
