@@ -350,13 +350,13 @@ type AcceptInviteRequest struct {
 	// Name Example: Grace Hopper
 	Name string `json:"name"`
 
-	// Password 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords.
+	// Password 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords. `maxLength` counts characters, so a password of at most 72 characters but more than 72 bytes (multi-byte characters) passes the schema and is refused by the server with a 400 naming the field.
 	//
 	// Example: correct horse battery staple
 	Password NewPassword `json:"password"`
 }
 
-// Attributes Free-form string attributes (color, size, ...); at most 50.
+// Attributes Free-form string attributes (color, size, ...); at most 50. Each name is 1 to 50 characters with no white space at either end (OpenAPI 3.0 cannot say this of property names, so `x-property-names` states it and the server enforces it: a 400 naming `attributes`); each value at most 200 characters.
 //
 // Example: {"color":"black","size":"L"}
 type Attributes map[string]string
@@ -426,7 +426,7 @@ type Brand struct {
 	// CreatedAt Example: 2026-11-25T10:00:00Z
 	CreatedAt time.Time `json:"createdAt"`
 
-	// Currency An ISO 4217 currency code.
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
 	//
 	// Example: USD
 	Currency Currency `json:"currency"`
@@ -492,7 +492,7 @@ type ChangePasswordRequest struct {
 	// CurrentPassword Example: correct horse battery staple
 	CurrentPassword string `json:"currentPassword"`
 
-	// NewPassword 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords.
+	// NewPassword 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords. `maxLength` counts characters, so a password of at most 72 characters but more than 72 bytes (multi-byte characters) passes the schema and is refused by the server with a 400 naming the field.
 	//
 	// Example: correct horse battery staple
 	NewPassword NewPassword `json:"newPassword"`
@@ -513,12 +513,12 @@ type CreateInvitationRequest struct {
 
 // CreateProductRequest Example: {"attributes":{"color":"black"},"name":"Difference Engine No. 2","priceAmount":1999,"sku":"AE-1842-BLK","status":"active","tags":["bestseller"]}
 type CreateProductRequest struct {
-	// Attributes Free-form string attributes (color, size, ...); at most 50.
+	// Attributes Free-form string attributes (color, size, ...); at most 50. Each name is 1 to 50 characters with no white space at either end (OpenAPI 3.0 cannot say this of property names, so `x-property-names` states it and the server enforces it: a 400 naming `attributes`); each value at most 200 characters.
 	//
 	// Example: {"color":"black","size":"L"}
 	Attributes *Attributes `json:"attributes,omitempty"`
 
-	// Currency An ISO 4217 currency code.
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
 	//
 	// Example: USD
 	Currency *Currency `json:"currency,omitempty"`
@@ -556,7 +556,7 @@ type CreatedInvitation struct {
 	InviteToken string `json:"inviteToken"`
 }
 
-// Currency An ISO 4217 currency code.
+// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
 //
 // Example: USD
 type Currency = string
@@ -637,7 +637,7 @@ type LoginRequest struct {
 	Password string `json:"password"`
 }
 
-// NewPassword 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords.
+// NewPassword 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords. `maxLength` counts characters, so a password of at most 72 characters but more than 72 bytes (multi-byte characters) passes the schema and is refused by the server with a 400 naming the field.
 //
 // Example: correct horse battery staple
 type NewPassword = string
@@ -651,8 +651,8 @@ type PriceAmount = int64
 type Problem struct {
 	// Code A stable machine-readable reason a client can switch on:
 	// - `validation_failed` (400): the request breaks the schema; `errors` lists each field.
-	// - `malformed_json` (400): the body is not one well-formed JSON value (duplicate keys and
-	//   trailing data included).
+	// - `malformed_json` (400): the body is not one well-formed JSON value (duplicate keys,
+	//   trailing data, and nesting deeper than 32 levels of arrays and objects included).
 	// - `unsupported_media_type` (415): the body is not `application/json`.
 	// - `payload_too_large` (413): the body is over the operation's limit.
 	// - `not_found` (404), `method_not_allowed` (405): no such resource or method.
@@ -718,8 +718,8 @@ type Problem struct {
 
 // ProblemCode A stable machine-readable reason a client can switch on:
 //   - `validation_failed` (400): the request breaks the schema; `errors` lists each field.
-//   - `malformed_json` (400): the body is not one well-formed JSON value (duplicate keys and
-//     trailing data included).
+//   - `malformed_json` (400): the body is not one well-formed JSON value (duplicate keys,
+//     trailing data, and nesting deeper than 32 levels of arrays and objects included).
 //   - `unsupported_media_type` (415): the body is not `application/json`.
 //   - `payload_too_large` (413): the body is over the operation's limit.
 //   - `not_found` (404), `method_not_allowed` (405): no such resource or method.
@@ -758,7 +758,7 @@ type ProblemCode string
 
 // Product defines model for Product.
 type Product struct {
-	// Attributes Free-form string attributes (color, size, ...); at most 50.
+	// Attributes Free-form string attributes (color, size, ...); at most 50. Each name is 1 to 50 characters with no white space at either end (OpenAPI 3.0 cannot say this of property names, so `x-property-names` states it and the server enforces it: a 400 naming `attributes`); each value at most 200 characters.
 	//
 	// Example: {"color":"black","size":"L"}
 	Attributes Attributes `json:"attributes"`
@@ -769,7 +769,7 @@ type Product struct {
 	// CreatedAt Example: 2026-11-25T10:00:00Z
 	CreatedAt time.Time `json:"createdAt"`
 
-	// Currency An ISO 4217 currency code.
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
 	//
 	// Example: USD
 	Currency Currency `json:"currency"`
@@ -842,7 +842,7 @@ type RegisterRequest struct {
 	// Name Example: Ada Lovelace
 	Name string `json:"name"`
 
-	// Password 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords.
+	// Password 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords. `maxLength` counts characters, so a password of at most 72 characters but more than 72 bytes (multi-byte characters) passes the schema and is refused by the server with a 400 naming the field.
 	//
 	// Example: correct horse battery staple
 	Password NewPassword `json:"password"`
@@ -902,7 +902,7 @@ type Tags = []Tag
 
 // UpdateBrandRequest Example: {"currency":"EUR"}
 type UpdateBrandRequest struct {
-	// Currency An ISO 4217 currency code.
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
 	//
 	// Example: USD
 	Currency *Currency `json:"currency,omitempty"`
@@ -919,12 +919,12 @@ type UpdateMemberRequest struct {
 
 // UpdateProductRequest Example: {"priceAmount":2499,"status":"active"}
 type UpdateProductRequest struct {
-	// Attributes Free-form string attributes (color, size, ...); at most 50.
+	// Attributes Free-form string attributes (color, size, ...); at most 50. Each name is 1 to 50 characters with no white space at either end (OpenAPI 3.0 cannot say this of property names, so `x-property-names` states it and the server enforces it: a 400 naming `attributes`); each value at most 200 characters.
 	//
 	// Example: {"color":"black","size":"L"}
 	Attributes *Attributes `json:"attributes,omitempty"`
 
-	// Currency An ISO 4217 currency code.
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
 	//
 	// Example: USD
 	Currency *Currency `json:"currency,omitempty"`
@@ -19686,193 +19686,213 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H2Lbtu4tuivEL4HaHKO7Nh5tI2DA9y0TTvptGl2Hug80hvTEm1zIpMekkrqKfI9+z/2l11wkZRIWX4m",
-	"ns5Mu7GBaSyJj8XF9X58qcV8OOKMMCVr7S+1AcEJEfDPowvc1/9NiIwFHSnKWa1duxgQJIjkmYjJE4lu",
-	"iZCUswj1uECd4179PVbxoIM2MJJKcNZHtzilCVZcROjs9Uu032o10X/+/bzxvLGz2ahFNRkPyBDrichn",
-	"PBylpNauXdV2rmq1qKbGI/2nVIKyfu3+Pqq94zE2K6la2OXZO8R7SA0IigXBiiT5WqdNtdUVmCVyq9na",
-	"38Gt7nb9WbyT1J+R3V79Od7v1ptxK9kmO71dvBdvjQRPslgt8vbTZuX6z4gS4/phTxExuYWPA54SJEnM",
-	"WSKR4ugOU4W6pMcFQUqMKesj3MeUoQ0PlK1mY3s6LHeaUW1IGR1mw1q7mS+JMkX6RMCafqqfkd8zIlX9",
-	"OJl24PD8iUQ0aRvwppQw/UPH/7qD7gaEIaqQJEwhbA4fcUYihBEjd+jy3fErxNWAiDsqSQOdCt5NyVCi",
-	"GAsxhqElHhL9YUYQZahj5z5OOhFKeR+llBENHD7tRJutt6/2fnm5+6/W+d5Pz9/8a/fnnbfPTrZfPP2x",
-	"4kTuo9oICzwkymL9C40O0+AAuHKAMIMdmD8BKAgzeUeERLvNXZSxlEhpwITTlAhEJcIMHb56f3yiV031",
-	"eCOsBrWoxvBQL6hrp41qer9UkKTWViIj/hZ7XAyxqrVrWUaTSux6mQnJRfXaO4x8VuaFjrskI0FuKc8k",
-	"GuE+aaAPI/x7RhBmCVJ4OCKiTm5pQphqI4xi+BSpAVboDkvEuEJUyowkqKsPjkokibglAkgB/J1SqWDv",
-	"aLfZzDf+e0bEuNi5GTc4yyH+/I6wvhrU2nutbcBf93eratvHPaA6U/at6Vi+Y0uvzOEMMOsTvcAhwUzB",
-	"uoOLtdNoNVqbB0jTMpwSjcfFQbe2AVBmEADHgLJ+A3X+u4OGejlEH/rYzZhv31DYYv+OZs4hhR5MtpvN",
-	"SiiwW6qAOBr0rcAy6r/yMFR7R4dUTUL8FPcJkvQPMu24U/jOnyshPZylSu8LtmlIVavpE65WJeE6NeR4",
-	"6nZH+fOH7fWcSDkLrDJ//rB5LiURUyfJzMOHzHCvP5YjziQBWneYqQFhisaaU+ofYs4UYXCseDRKqeG1",
-	"W79Jw3CLmf5LkF6tXfs/W4X0sGWeyi096pmdxkwaosghsvDSN4+PCDtAAyIIwoIgqjRpvyFMNmr3Ue0F",
-	"TixzmbG6kWEh/+NWmd8d/UWiAWBFEMrZdQ/TlGjYJERhmtbaNTLENG2jYSY1q815FvyMcJIIImUtqhEh",
-	"uOYQv36p9ShJE/elvppEStzXE80e5P6TvhJSYRaD5IEzNdgSpE+lAoKQc7p5TEwqrDJZa+8CIaAKCIUF",
-	"FCo2i/LNWkQYKDWS7a0tAqemb5JoJOTWQVBuFd/WYb/6DBY7dMvHq87bEyBQVxB8Y1ijHJG4jYY41VhL",
-	"EvT2/MMJ2ujkP1zr8+xsasHBTIJuKU/NxrjQ/DRjN4zfMQTngTY6E8fcidAdVQOg24QpMUYjzZ7gdS1a",
-	"mDPtgOjkCb5leahq3/b1reBd2PxLznopjR+GsYA41wrfEObj6iFDOI55xpTZGHBZg2TkM5VKGqr7qCi2",
-	"X6BYvrXFMSp2nzwGJh2ijFEtoVjpUCKAUIRA4MgZuptTOiAFGoveGXnUE3/NRZcmCWEPOvJePop34BcD",
-	"QyOFwXtGSGJuj+YGso2TIWUaqYdUFkKGd/z6+Ra8u9rh7xSH/9pb36KnX+zpUY7fZ1cR6mYKhFCcpvyO",
-	"JFpfSjhciUc93TeckQcdLAhd5LqvxykfbSGQgUyNU0FwMtanm1ReZRzHZKTqZsiVjrTlsYw3ZkmLnibs",
-	"4PE4grmRhnBpJSIDXUFvHWWjCAlyy29Iou82+TzSAs+jHuux3h/D6RHwuYedrxnp2rDMkFxnjHwekVhv",
-	"EB4jHseZECQ5QL9nXBFLnQx3pInRnwUZcaG0tk9VGQ0AQf5Y5ej3fGnBbd/pbG7ti+KC2/QjygkhtDQH",
-	"zwRpINC7eTJGEo8l4iwdo6sc5mbdV7UDI1LAXp7I3E5QMAAwKnhwHmCnoGfycbnBCVevecaSB+EU4+q6",
-	"B6N46HTCkczigROfKwmEfbaQPStZjSfsFlh0wrXWbJa5KOYwrurmm8dAGgcTR05AFtDynmd9GeIxMApJ",
-	"CNpgRKO74mmC8AgL9bjC3ykepxwnF5y/w6L/ML4xMmNdK86vUxgt4B6eUK1vh5YTYGcDgkDHRryHWs3d",
-	"53vPnqLuWJE1yIatnUn1AxajOEduyYvihd1uXXFeN98+FquZgE8uUGlSAbDaaKH39IVvuSuELkN3nMny",
-	"kfFFgLGX6oleG23tQSjjDVeh6l6AyQ9sIlZWTpCkLC7MYjsHiBqTncp/2y0jzjot5isg4XaBhD44l9d+",
-	"fejV7dePgYOeW4ThIZEIe2ZIDOBmHKWc9YlAIB0w1Uaa0evDAIP/oyLdORG3NCaXDN9imuJu+jA6Jc1w",
-	"15k3XgnpEqxwF0titqr03uKBfvExpRuPGNkdonBJi+KB3VDd//px1NeEjAhLCIuBHiX8jh0gQZQYI9xT",
-	"ljj16S1hKCEpHpdOveQ7mnXo/qsVHp7l8OWC8/eYje3P8kHIYs0X12oguFJl+sQ5GmI2tldXi3GUyQME",
-	"AAK/V4r1aVUxMnh3JQKy7Vk48hUIt9nF0UZgRerATh6JbuSLwUqR4UhJ1BN8aIw+xv8G0k7ubrGwDVGq",
-	"46FCx/kW/yKIdcn00XFB/3gg3wOT8bVVE8vER+vM0pqVfVVyAoVGgvdouppa3WwVSBRsa3H8yfzPHkk2",
-	"NmboWJCEMEVxKtsIIzAWsb7GncL82iVYgGAMBjWMuljLBn2GVSbAe3sH3nwDRb2lyHj/BBhjs4QSpqVv",
-	"nIO4GMpp8lY30T8lVGqymhQ4y0WkhQ64xpGdzFt3CWM/fvxY981B1a4/XLwBgpwGGUGKo0wS4+l7+myv",
-	"if7z7+mRCC8MWEDN/F+tdwJEr2FvV7XIPLj2pv7fq6lINyWk4aF3aCS4nuvBfNztzUog1yMs5R0XE/fJ",
-	"PkfuuWZlcF7Vl6oYZQXSvO3fKm+jjj4vdb18QD3G/fpI0rRuro+xRtLcwYFRN5OUaRQQWfq4BoZLJrPR",
-	"iAtFkvckofgCAPCAg8+KAa+HesRrgOksbTN3dJW8hGvQMfd8FMgXimChyC50cRzIB6jDAHX48rEVTS3i",
-	"dsqg6TwiEuQLNm5cMAqD+5947lKcGFUGp6dCa7OKEllr93AqSeRjgTEmX2hKpYXUXz4MJLvb793Ufxze",
-	"3SXvftv/8afDNxf8Z/n7zk97p3T0e7o7eLHHWrfP3wyag3e/bP+refPs52Fr9HHn9qfCX/1G4JigH/ho",
-	"BCef04F2DSO9ReoCY1CPgr0G6GFUG3mLLS3OJ8wPX+dSUSZuW/4SSjv0xnPBC7PGKwAyG+dOyN2pe9V4",
-	"8J37/9cAOnaF3sCf8ll59zdifHCHSgnazZSBbjWKfJkXbFLG/deCECCEyLyhBVY7C9qIeap5u6R/kAg1",
-	"Go3NA83nh1wqtAdBQQFBSrmotWvdFMc3mgrQP/S87/SUQ/zZX+Res2p3WULV0a2jgrMuQIhmNlrwUIUn",
-	"vN3cflpvterbexetZrup//9LLSriLBIt8is6JLUKGNGkHJc2115C/MGrgziiGh2VF7nTaDZarZ3GM40E",
-	"WWpVehMdMvG59INZllpdUrG6udMpy51mR4y4Y7uw5DiTRBz27TkWi3zP/6Bpirf2Gs1F5s7yeJpJWq2f",
-	"oZizmAhGkgOkBwNVCgfaJ+I9P9QAfO0B0i4CuO7ygCtf9BwToiIQyA87oqOaD7XIw+hPMy/KOyqXvSxU",
-	"kWH4j8UOt0CHGhYCj4Gq5kGJepwlgQLTB2PM3quTlAjLhnoATzCBw76WWRwTkoDaZn7JjYjmz5THN8TI",
-	"sj1B5OBakEwS85hnKv/HNU7T4oSurQbkEedra3+1p3adjRIIwopqQzLsEnEtyJDfwg+Fj/jaHmr4o/EJ",
-	"l391U37ycbW0p4kLE4RuLYcURuHJGXV44c4JSxCWqHNoNVxYYxtZ7eoqazZ3Ym8E+IF0wotGxm8H3Tcx",
-	"/UDfHl/+cdw6ocfymJ3txS+Pnx4PXzd/3B7tJC/f7jfI+O0o3nmvX0x/3t5X8Zv9UZedpTF9u9+It1NW",
-	"tXWjo8njytWbgOyMKZqCja5Cu5PBYvfnRS/mGDQLYoojJ0HDu0iTK+PqNGGoEDVNiYS4OUBeKblYAmzs",
-	"bfoLe5vG232BWdo8Zs3VoAeQKF8vc7ohBtrfphDrebTkUtrIT58MwIdRgIAl6Prr80+6ilpA/PdfQHow",
-	"WnY8ngeSl+691SSOeBGJY1L0PWQ4HSsa4xQdsb5WdKu+k2lWkUFyCTFcEUqIoLckcUZNAs4RLRsCOK2D",
-	"u5gS51PWyfQpLR191KOwzppgxJb3MWXq6W5tbrTyBD+38jpAyTvwYkKfi/tbm4q3a2fm5nZ8HT4Oc5/x",
-	"NKQxZ4cnr64/fDw5OqtFtfeHJ4dv4F/nF4evX4ekp3g4ccIvsvTmWJHhGZEQib7K7a8QM0VGTECPxm69",
-	"yzwrCTs/bIRgzDxvxh4y4owE6B/Asct5SjBb7cqDm3W+ksES8jkYek4eUVSTN9k89Dm/ySp0WD2T+Twy",
-	"F8NBtBILsvTmciSJUDb6X65i8jC4/usXZ6x4RXs9oq8fsfQMnfAG2tYCm6AxORzyTOsirf39fbvR2uFR",
-	"vfV8d7v+4t2PtfsoH2mCMpbH2N8H4cAfZKf+8YcLz+hVSwTuqdr9p/uH3daXAEcLJwcmo0ofm+9bTSuo",
-	"uL/LN7vyqs4+l5Uu0ZJkKLyv9yuv+iVI4c6+sgImWWP4aWHdirkQJFZowIUkqIuVImKMpMIjcC0xz5zT",
-	"rmE0zOKB8/1r5WA0EFgSpAaY2cy/SaPYxKQ+BZgzf37zPcO8b+7ZezrfEuZvYXXjVXkX4cCVpwX4XOQ5",
-	"rXBeJmejXesLHJP/ax80Yj7UMiM3wQPAOiaAbr+cvd8jeOnejTX7ZW8j+u0yfFx6CQw1HRyl670ELHBg",
-	"Cwxtb7nU91DS6FE1HCt6CxIW7mvqW+sSqSRJU60kTMA7XN1MC0Px5oqCc8C357oANLhfeV94EvICX57o",
-	"V+9L0Jv3ZfHqEoy2AP1CCzs3L9+785n90YV+p4yyhoc7O7S36unomxS3YFmWEXy42EUzok3gUijp3QN+",
-	"x0w4RaFs2xjpG0JGNgJZ69sDLAehivJwn8QcQbnYR7iNSvB692Ai0Pr4/APa3W49Q+62oJgnocRZuzx/",
-	"FfKGnYAz7ES1ETAXPeT/+/Ww/sunLzv3/1UlTB450hmu4yUfjrAgCYqxJHXKJGGSahKRjiG1ViouwA57",
-	"R4R+JTlAMhOCZyyhrI/kCMdEQtpgnmDsqYsJLpH3nPPleXs+29stb25iF68pSZM8XSDERZsSWGVohkdP",
-	"JBphNUDU6ALgKNzogFzy686nhrzJOpsQzNOBdNkGhBF1ItTRXzVoov9pnIGNPJiwZOaxm5pYdp6d6AsJ",
-	"87IdZ+Oh2W0xdBX6/UBwqgZLXumCXjn9jt+EShy/mbs6O0jVolamNd2iKsDjm1fWYT7KpZVivCqRZ+JO",
-	"TLOLTl3c8z/FM/a0tQggVxG6FmWSxXeOT1aZdIoyDoH0lk/iw3Oej6aYce1mnZBBfgXbTulUJgjphztG",
-	"hKH1Q5wQ1B2jkeBDDklSGBmfSQSBF92xl1UHNNKSkpnGIfNTBU5NnLtHnEYEOJE1PlsfTOHrcfGIwUTF",
-	"NxNTveN9+hCdZpLljRZUSx+o7Iy+iiI6RV2aGf5wEqquIZI9R4qjZ9smW0az6suL1/XnaKMbi/EIgtYT",
-	"iNTvZUINiDhwajuVSJBeJkliMFCJjEGO6qb5mzPiyo+0mlGz2TTRDzEfDjnLw+hCB9IDofcsjGd5XoFt",
-	"p6H+EYLimKEhZVygjGlR19VUcsLihtb2THLd5fkrDYDWfmN/X/+xGWzDaIWTlnKvykfwv3k2RheAVSXT",
-	"QuWW3b1nyIZ7NVBHD9AxQUZSQdzg5dkxFAG4oSzR27LvRqijBeBO8aJk+IZca7FTH7zkDGEbdI1izJC8",
-	"oyoeIENhStYZiKpbKJDspX71vgi086+PlhEbCxanmOTatlrFBB0NKiHYiE9XQMGrHOEi5kDbgSNdiI94",
-	"InIFHykCA2fUmDJysilOBGvIM2YRVuEVmYgunBQIinDDVStE+fJBPgIU3siReE/jeI63u81KzLUxjP4y",
-	"FqjYMRlHM3mevIfmBj5+KVf2iIrQ77qFUoSqwyMjNJGap18tgtWh+JvJ8weCZ9I7IzQkasCTuv7F5uhH",
-	"eW2GCPWhKlhFzpUe3AvVjZCfWBGhMPM4QhXZOvchnixf9sSXNQWdq3G4KFQ4Yk/WK9AvMlShiiX5pGCS",
-	"rDlyNMTxgDJS10zIBkDPIErtK1ZHFfVQ0MZus7nZDpLO/ZIscI0P8sIoUMBLIoLjgaERDRi3VKLFH9SP",
-	"gNVs764IkTYFXkzljo0kM8GxBN2QsdTa/hVDSAlMUy3RJVhhRFmcZglJNs2s1VHKevbWXsXsFfG3MMxE",
-	"Vi2MsFMaYXqqqBklz8+G3e9uRqhjsP1aP7HYDs/02lgpSRkyL+B1tzXsl7aA71rmuzAtgwtT8SL42YwR",
-	"ZCbkI0zmcaR9LqgaDKOpSRxmvCClJh9PgwSePJGoQz6POpBIr2UQkvjfWSG48juv+tNkjYfIxdeYIjdY",
-	"arxw2SIAgKJEFLojgjgmBl7TDRN9pclNhLTmZdNcN0MYeXkl+QqDCD89j0lByZMcKhLHgzFdQFgIf3PR",
-	"TPCOiRai0k0V5ZkyXDhImDGDsUyIWQFKzJBeQzjqnT4FQSRh4F3uY8qc6dIBWwMymCUn2jC0vgF4ssAK",
-	"bEADMsWxpRJeuRkYx6X0uVPKh4NvaX/gpYqYAMty9k8ISWPYDEDolUkpQzHIYjIDecWTYJR9A7U5lZPg",
-	"U3mTTXxoaj26vGkrCoOib6tIUInOf7y05MW8dk3ZdSZJPoryMq/1WUkFgYRQrEAkBOqBYBEP6C2BBGwm",
-	"FcFJDpdyqF8wbrmGjH3nAJkQQnjHKMgV45q6NEADm9XjGb3Gu6l60y6Nzu55IuscBtzebKNVcp/NqCmW",
-	"6pprvT/Yra3xdMezNEEpwbdaKjanoQ+WZwpy0JhBMPi+dPlL6U169O1tN/rU3KbwsvOU2AjO/HNX4POJ",
-	"tJQHMzBHkDzVXg0Ez/pGuD08PbZ3HStybYUbGAs2Wk5Dncj8PIBqFkFyZ3gb8wTbyUGD7NqK9NEpI4d1",
-	"bjpoYw/YPq4q22KIz5QyLF5JV02UXCkWowTZeziZUw4TApXy06g3lJdevumyqhtX7IqdkDvwalgXQZIQ",
-	"iEG10Ed9we9kVCANGuLfuHDY2S4kqwFmSQqYq0dDVF2xhJuKn0iTIFP+lKAfLi5OkZH90IbGR6N+bhbF",
-	"Vo1aesU8o1RVacJQvqpF0xO0qkqE+KVjJmUSGC2g88aVVMgOLlrSS6cNeLr3vsdHvV8D7uWFSvvczHs9",
-	"r2XlF0Ar8xRnUM1L4uWE2qjfHs2dGhxdEJTce+aKclXXzZiREFlBCPROvbvsbcLPdZ8oFlVVPSEwGFZh",
-	"SIUxB0CwbMz2ii72v5035BFiAjwvLxoSfeQQ4xXjNM5SrGwe/oinY8aHFKeol7FYfwx2vbmpKuuK4/tW",
-	"AxP+XpHAhdsoiKDwUTA8lyBcOLc3ePfZwmq1WOKKGJcH3wA/27JZmVNoZ127s8vRyq/j6fIvWwDU6XFW",
-	"5WzMOeF54a3x3FUmqjQq4rCsxlHyUBVhWuWRzwwnX8FFFSa7rCEnZcKDVU6vWW9CjHdEu839JT1XwVKr",
-	"cObMmrhXADxQlpMpocky91NXOQ9dQHOC0Tt+S1Ick4e4FL2VVJn/GbnL+ynomQ/yMrf2BxMij7tSa4hh",
-	"2FXVvpbMxl7O4VmREBNC6Svkgk/4P+0yKxGq0sneAf21g0TGrKUnxQrSujfILTE+I2v5QZwh8xuc2eaB",
-	"ZxTRMrFEXZKaejGIM3LFzCOC40Go/8CUtWiZPI7w1QlY2mL9f5kULjUlMaRni1Y7C53VEm2BnQFWJtIB",
-	"VHOrMC+UERIE7JT7y9hcFGfmCI2I9svIlUGkRUFeE4keXjsDm+16c1vDprW37uT45E9Ijtc64qV0eDBJ",
-	"pfRzlxgucvDZo/Pqsk7DoCWh9Bhp8FXypi8KelsOo5P8bHJIL3f4XEVR7K1bu/DmbvfqKR/nRkmpykkE",
-	"Y5AL0dQEq8RngrB2j8Q/3S1T+FJkLK7/0azvN67rn/6nMkDWdtoqppLZcFguKrI3n49cWP0oH+jXYiQ/",
-	"2H5Bd75eVpAutN0sgT2qmYr89rlGwPuodgnahcnXWzWlRivrtaPLM1gAZf4nrep8mOXU+0VyWtE7lSzL",
-	"zO8rUM7A4z3Y4FcRnmfmpSwS9FikTk7IntOSS8yaV08uCawI27uQHFJKBFngZL9iEkhIIKA8SJwSLKQt",
-	"yj5XHa7UemcT66j2ud7ndfuje7dxYv/xq3ntk/9enQ5HXMDRQL+gdq1P1SDraiF+i+MRrcc8IX3CtvKp",
-	"7/3P5Q0d1fnIHGndhkfkN/kbzmuZciMu5UPusBNsF0D93PTtE6lpQt/yRGBye7b+wmpR8dUFdp5I1zKv",
-	"KK/j9cF7sPF4rjy3DrG+8mAsfCrE8clA/AVSUx5DXu6uWNoh1GRXCrKvZDXUD4u3Fk4bHV/YPz2Hz+zo",
-	"eI2ua5c2Tb2ReXbCcgc8KaHWTWx7LTpFT38EjRbtbbBdCEGlgP6Ly8vyi5gcoeRXnAmqxudQANVcXQgg",
-	"OsxMio7567VDlrcfL2oV3TmCqjfgkPZKL0coDMfU+lFYvGajo8ajNsLqf367U53oiv1wvr33NEKtPTSk",
-	"DIrFdcfIdgPcbKDDycgZCH6yHj1oGmeMCaawq753peoyA6VGplgjZT3uimRi4yiz9q2jmA9PDdtDimB9",
-	"HTORTg8bnCx/9wLHN4SZ4BbKbglTXJgMNhfyMcQM98kQIgusTUW2DWmUaEMRhpmSm7mbnAokFe71oiuG",
-	"i4L9WOGU9yMTOwLDQ+iIjFCXDChL0NuPF+WStzCi4ApDokQATwlO8pccFkw5mHywQgOemp0Y804e/wYh",
-	"hRDCZ6KFbTSHICjGQ5K+xJJEiCbmp8vL41cyQpqCSoWHI/Pr2euXaGdnZ9+E1r8ET/8RzGJa42zsfv4M",
-	"+9r7/HnT9kwtB3Wjjc604qYdC0AXwn3FkIsAvzw7jsDDXwqidEHfLIGr6AUmIBIPOElcwl6py61NxdMb",
-	"8PpeUCKRIPrWha3ppImQjNw7EFxoGk5A6CHMb5/BGWhgMa5gAxNhjCbg0QCPZUNIVMi7OqINByeztQii",
-	"+pQ+TKYsNExknNyEvihQVR2CMmEgbML+9czWcXRgwyCkCUJXPNUIYUPRM4guGqOE59EQ5kamNCa2hpi9",
-	"Zu+PLyZuFh8RZrszc9Hfsh/JLf1uETId3NDD02PPqdWuNRvbjaZ+WY+FR7TWru00mo0dMISqAdA62wYN",
-	"IFEHSMDPfQJkIMdwKEp7qF/VfKWoGidrYY/gX6t5RvHKlumNeh/NfdESbf1mOa47HZtDs8kXxhAnpnVV",
-	"LWoCLt5udJE59UfT5rQxKIs2BQ1LPN5/KvUi3W42H7EDaVDdsLIVg+a4eptmw9BtdNcsoWrkfKlbXktS",
-	"+KQ1/5PLUmH33ebO/I9e+63z9hZZWdjRzOf7gLM+x//1k4a/zIZDLMamwh28aKERIUbuNFHrUWFqbNuC",
-	"DXCRtIzxuV74ArRgpAHe1mQV5g36Ds69aZe2PeGa79g6ES4XRmeiGsDjG8c0w+81JCLE02QZJPNaXk5g",
-	"2dYXQwHvrR2kqhl4R7M9yAbzEvI8l1Vko5OhMizv5WGlG6Cv6u/6AjNTnCsd26i/K9bx5ENbVRYUlw4k",
-	"+IHyCwFikKlaihE1vdG3tzcb6IhCmLENbzWxdvKKGSnMCMB2ycAH0KFdnQlLT7m0VSBBnXDhrx3PV9Yx",
-	"FP0OjyGcNrpifojtpuHbFVe0MHssfUdtP2tz9QCTX/Bk/Hi3bsIgcx9qSNaItdZrP60WvEFxG/r7F7/0",
-	"u83d+V/kfQ3hg/35H7z0Wv/uthZYU7l5Hny3twgAKhoi6I+3txf5uNQWYt0U0JQcs3TGEQIuXFKEvuLD",
-	"lajhZH9YTQu5rHBlmtI7sgj3L3Ix0EYerF2E0T5xuRKOWG46xQje0aQNqNEVA7VUi/VAjIC0535RdMgq",
-	"szYK/R6j3WYLbZRTQTYPEL5iE4kIefoMc5S01TQf53kN+kuX0wOqVZ8rPxcEut9dsVLag13JPtoIckk2",
-	"G+hMqz42whdSaG2M+PFpJf30GjPU1kMDq3o/LEQFFyAsQb/lP5eCLU1eFljYG9u++CvRogW2VG609ijU",
-	"KCA+bzko+UW+jL4MQVmpnO5o4gVkp0i/BUlfDTx6Y7quTaUzH4ASYAjuqqICBVHB5Xy7PlFFxshus3XF",
-	"Nirz94AS4S7PvNcVHZIGOjT9z959eHN8cv3+8Kfr14fH7y7Pjs61ZMY0hBS9JVfMpqzIIPNQ674ubL9t",
-	"bWG2DVsEWpLXWz5IcYucULevVzyZjbNpy4iHfdmKLMoDmwuT4jFKeNZNiW1jb7JwTemJfNERykZIcX2K",
-	"A56BWFhOrpu2UEfldvx15jl8S9O6d2H/vUclckFhlMVlvL8sdVtaPvuGKdY73tc33FyBnFx4QY5LEyye",
-	"qekU68woXl776CJj+QBkGusFAUkosKcjqfgI3XFxY1rgQAHBRtVFMZ0iSii7W+1GncyWbqyMeesWbfVZ",
-	"aULsrId27ROHVD6OOk7T+UdiiHApXNK2+NanUSSCu3edXCkzEDJBtJ52IIfQsGP+mRwFq/ibnUoAwhnH",
-	"4scjVx/KCSGJrE6Z3XC8vJDLt7ejGQm4mw3rBuKGt1UfcQHqA1efkyCp8FhWsaOwsPOa+FJ19eiFGNSU",
-	"2+4z569iO/iup5f09IARTGU73tWxTWSnmb3fEHXq9Zn9CpYps5u/Lr268CFuBdMZALdMeAb/4Co3dljS",
-	"8kSGvNsVaHAFNCzlSgi27UkYv0OcRV7rnStW3XsHnZpRrLmXpwkRpUCGMFzcdrYG8pZJcsWgMe3+s2YT",
-	"/effu43WbsMVJ7gb8LRKIMj917YpkDOkaMG+spTIZgNBIbDPMQEg2crGA86IVLm/N+X9PnjA2zYu+op1",
-	"zo5enx2d/3B9dnR5fnT95uzw5VEHbdiYDdRqIrlpTOcm5sCBzOz7t0wq80Cv+Q6PDWz7REljggHlLQel",
-	"BcyGUQ8NAP0QlM0ISY6k5mk4RQp3JVSxge7XlCQuaeKKWXc6GlIJhhwXkdNTyyo5NgFuTeyklF7391d0",
-	"vmG15ehz7Oy84eU3PiZG7uzfI0zF0lpMXvNuIQsvOKWwLHmD4JrmWXdog+EhSVAnT9PrQLUl00TejbJp",
-	"KnVxa9bJTToXrkqQjdGKB1wS5gpjmCvVRhhZF5yJILJkqolSeqNp1/iKBWEzDQT5djbIaNla4Q3k5DIY",
-	"4IqF1T1tUU9X1StCwGZMwI8p+wnvmdicIR4jW8tlopbnFasu5rk0ZSn3SH5k0hJmkP61TMR/D2fSX4Ku",
-	"mHvtuzBA9VU20HppSmKvsB+mERKS9xq7BYkJU+nYJAOCV+cAAly1ItdBQyxu5PRkxgyu46GhQ0bUwMre",
-	"m8750fn58YeTc7DQnh6dXV+ea+qUyxR7zU2U0tt8aKnpiMnAG2GpjFdHFFabK5YSPLFkzkil0ZJKde4g",
-	"sEZx3M+OmyKVB3v8mwjnwZpniOjula0vecvae4NpKVGkspiv4wT2A+BFlva6imzGw265yG6jgqRqpDjP",
-	"jR3LxS6c5811KyKHlrXV/VmG5SXd+OtGFnMCPs8sm1SnYI2JjJ6qQ+t79MK88rcOGyt6Ns6MGzPQ+B44",
-	"5qoNTI0cs2gzGSxhHrRTA+ocwba+2MST+1nmmheWsa4XDabxBZs/1Tm6wP1O0O/X1VHUGkUn6ApjwtNh",
-	"nUc2tbhqfvvaFrwD03+zlOpwQnyajUs21nVZ6vPC5jnpyadEKeZn/kQW9fapq5BoZCLeA8XNZobIA1PC",
-	"lLJ+/hOIWSaVRDbQR6oGHopEfiFNQFti21oZH0mOWUYl3NhtbRvT/B2VZHOS0Xrp3kvT4+MerGnNMYJB",
-	"KvqfHCQ4/3Z7YYJ/i7u7/vDC1gIOgVOvZuNrUxjxa+mG65ejTGtsa6rheZiwZgNeIbgFadedoIpU88Gt",
-	"IhZotvh17L33ldJjvKWaaEQqofzq1ISVvE7eYhe3ouPTOoXBUrunmRKht/VvW8PwuaUHlKkJLFNvhimQ",
-	"LR+Dr1faYw/BNWPYOGcmudyV4L6wJeNNM5Zn2xDKJSNn0wTOjLWaO8BysNmGgsSIKsutr5gZhUTobsDR",
-	"b5wyGzF2+uH8AlXEBTfQIcgPXsSrzcw3ATaCjFIcE+uUceC1javAlIIOg6BanGqwjSGKzbNMTQ2jrfLX",
-	"l1r7rstjP6WD8OL20Edcht/6dIp8UByRqVRddD9AGzJsVbpZkh7e8Xhmc1QnQeTv/eOkiL+FXXndFNKE",
-	"hiPJh4Qz4iT8hbUdRxcXlBm2vhR/zDPy5RTFo0MxZl4/gC7Js/0bCIxJpt3flBwAIxSBB2qgX9zYbu6a",
-	"BIC8ZkARkgRkqaq1wmZ7RuOEKUbGEt1axFYYbtp6l/Ldfuv5Qn+SZXJa8Pui1yGaajSahRHrkBnnM5Bv",
-	"W1A8XPWkHygQzldyjj2CWbv/VElh7WKmOunOgGAlllpJV0AC+neRCqqlNYz3dsxvIPHaguW7quRkeQuQ",
-	"5Q3pj6UmzcLyIJd7mvRw4fFm6eW8sKQyTpyKIHqYjOGT0Yhg4Vrr5OPpSwMhLVRYJQeijJEgkohbLYrk",
-	"oEQ4vdOPrFObTUm8hnxrFKZbV0gS+g6bW7mwFFGAwMgs3yWH9UsOIBu6ntMF9qwqUq+RtXj591O8DWFu",
-	"RRCeave3obzYLpP0O9xc0xXw66TW1ukPCEux/oWqBrhG5t/rBvyDVfK8AoA5bVsD4LG0cecCnCosHqap",
-	"bVNGpCv13jE/QHWUPr0lrIE6v3fQUFMN0/qsFHaJZNY1paQcvWB4SK6YrXV4/uNlA/1IxpJAbUPKTA05",
-	"kMikrVkib+jIVFEfEaxQXunO5dcOaEqM39FGcEILt2lhXKdu23+GN+IRvAul4rRTfBy5PzfGQow1tE1Z",
-	"LtyfWpUL9xdeg/EdRpOWmcVOG3mHPWU1vwdrWbKQdpXAAyUPI4S9KoSu6l9KMJiTOnVTc1N/bCxMUx1C",
-	"XKhggdbBXmvX6n6JfNeswv8teMFWM62XGm54VZ31EPVbLKBsoh7rnAv1AaTvWgR/nIDHwv1hBnT/fEVk",
-	"XPu0Xv+T335ppjblcPK7OpW7Rgra40h4/tMkEXeP1uZr6jiXcMdFjMjA7vtERgXBVxx1oDFUp4EO9VU2",
-	"vXUr2yE4Ka7oklshxBnfhmuytU43Tqk4/Z/sw8nbiFVLcvaUVw7piL47cL5Li2C5TJJCNnL32BYDXpLg",
-	"LCI2bnWz9MZU0XtcqvSBEaQEZhLHRhY0OidVZAjZzoadQqC37U5oOn5RBe21bZtutGFL6mIGn0K4/y2R",
-	"kOFeBL25krac2cE2G+iQjV2NAPjU5DfB2OqOxsSVtOpqoTe6YqaUr/RSL+GJEzd2m039sySoA+WLpelw",
-	"beq0dLGZA210oEj3rzufGvIm62weXDHnnoLW0lQpLWy/MNV/TTGX5+g9fVEl577I0pvLkSTCl3bXQV8n",
-	"J/pawXP5Qs6I1JJZBbX9CGWr8WhEmCnzACdgTtgeKUiNVrH5p6nU/0gN2WQ55aTAXoxW1Gw2C52oO9aX",
-	"dyoN7PJk7NKenu88f/60+fyBpPGL/dcc2zRobh7J1vh5h3O1d6L1P3i9u1D0iUDj/jzYtiKrex9tdMKG",
-	"153NNrKdPKFlm3FVow0r4uUPIe/7B854JmQpYDwkM69gHYUE95CI3oWKXlhAQcY9gOC73Wv1CNh1302D",
-	"HQV+ryaDRLOqY+Saw3pV3Tmi+/eki7UnXayGQmt3yZ86Mj/LdQJUXtNnK5CCdGEN9weo473chn4vHa99",
-	"GLhPHCpRFgvoDfLomRpWoTdFL7rjPHPSEdygBrbHX2bq90FjuL9ovscqloE/m7x8z/r4ikzyn+xXknxo",
-	"8qQdpj2Rlkatbi4YEJyqwR/TfUo2vH0blGJqylgjW7ELQSlAcauV3h8uLk4PtJiacBOpiRTPYlOfNMEK",
-	"d7GsqJn4hqgf7ArWeG/NFDOurdsMTuktaayj2KXmIXqSkeBd3yNo4G+zo22rm4bb3TRJ6sOIsMPT47fn",
-	"H04eCrZyT7FKCNn5UMLjDHpdmYoQQms9Wv/pEwa9g0xNrXXA72JA5eQysEQWBg6cQ6JwCZhjPEynorfe",
-	"3QCzpG4NNsh0LQIGKjI1iKBaDAiF+h+VCGyX9fPh+3fLnYZb2T/nNCwMKk4D8kgWJTO2mbkjG1ZR1mLM",
-	"iLJ+hPaaO4U0VHkmZ2a6r0JTYG4tx8GZICVwr0fjlc9Bf7UATzvXdDgmlwzfYmrbwc44wjPwqc6mSPC5",
-	"RisjAFaVxQCkAzsI/FsaL7ZDibwv2BaIhXaGibM3WUUyymtHmLp3ppdd4dQ1BW4mnMcvSs32ImsozkNm",
-	"TQXZIq0uH9BGY1T5yUsOQGeW9z7O+ezk56e2EyCCJg5UKoObrt+MFvM3/X2ZVg8Tw+Q8w1QkDs5LAkni",
-	"Ih4QGJ7bjWqxBnVxilkMcbH5JPZUq33vFRTFcvYpJCUfFm74PYgasA1P4PACXkx9hihobRH5vaVKsgpc",
-	"VgCWHuO/9WMv5iwf13wbBcmvURjJGpUia6KSshmVhaJPUd7KtzxNaeD5A5m+3ksN8+n+/v8HAAD//w==",
+	"7H2Lcts4suivoHS3KvZZSpb8SGK5TtWVHcdx4tdY9mSSca4FkZDEMQVoCNCOJuXv2f/YL7vVDYAEKUqW",
+	"bGsyr60tjUOCeDQajX73t4ovhiPBGVey0vxWGTAasBj/3L+gffhvwKQfhyMVCl5pVi4GjMRMiiT22QtJ",
+	"blksQ8E90hMx6Rz2qsdU+YMOWaFEqljwPrmlURhQJWKPnL/dI9uNRp389z+va69rG6u1ileR/oANKQzE",
+	"vtLhKGKVZuWqsnFVqXgVNR7BP6WKQ96v3N97lSPhUz2Tsoldnh8R0SNqwIgfM6pYkM512lBr3ZjyQK7V",
+	"G9sbtNFdr77yN4LqK7bZq76m291q3W8E62yjt0m3/LVRLILEV/O0flkvnf85U/G42uopFk8u4eNARIxI",
+	"5gseSKIEuaOhIl3WEzEjKh6HvE9on4acrDigbNRr69NhuVH3KsOQh8NkWGnW0ymFXLE+i3FOP1XP2a8J",
+	"k6p6GEzbcHz/QpIwaGrwRiHj8KDjft0hdwPGSaiIZFwRqjefCM48Qglnd+Ty6PANEWrA4rtQsho5i0U3",
+	"YkNJfBrHY+xa0iGDDxNGQk46ZuzDoOORSPRJFHIGwBHTdrTeeP9m6/Pe5g+N9tZPrw9+2Py08f7Vyfru",
+	"yw8lO3LvVUY0pkOmDNbvAjpMgwPiyg6hHFeg/4lAIZTLOxZLslnfJAmPmJQaTDSKWExCSSgnrTfHhycw",
+	"6xD6G1E1qHgVTocwoa4Z1qvAesOYBZWmihPmLrEn4iFVlWYlScKgFLv2kliKuHzuHc6+Kt2gYw/JKGa3",
+	"oUgkGdE+q5HTEf01YYTygCg6HLG4ym7DgHHVJJT4+ClRA6rIHZWEC0VCKRMWkC5sXCiJZPEti5EU4L+j",
+	"UCpcO9ms19OF/5qweJytXPeb28sh/XrEeF8NKs2txjrir/13o2zZhz2kOlPWDXQsXbGhV3pzBpT3GUxw",
+	"yChXOO/cwdqoNWqN1R0CtIxGDPA42+jGOgJKd4LgGIS8XyOd/+mQIUyHwaaP7Yjp8jWFzdZvaeYDpNCB",
+	"yXq9XgoFfhsqJI4afUuwLHSbPA3VjsJhqCYhfkb7jMjwNzZtuyP8zh0rYD2aRArWhcvUpKpRdwlXo5Rw",
+	"nWlyPHW5o/T909baZlLOAqtM3z9tnEvJ4qmDJPrlU0a4h4/lSHDJkNa1EjVgXIU+3JTwwBdcMY7bSkej",
+	"KNR37dovUl+42Uj/ilmv0qz8n7WMe1jTb+Ua9HpuhtGD5lGkRQy84OSJEeM7ZMBiRmjMSKiAtN8wLmuV",
+	"e6+ySwNzucyY3UhfIf+2s0zPDnwRAAAMCxIKft2jYcQANgFTNIwqzQob0jBqkmEi4apN7yx8TGgQxEzK",
+	"ildhcSzghvj5W6UXsiiwX8LRZFLSPgw0u5P7L3AkpKLcR86DJmqwFrN+KBUShPSme+gSk4qqRFaam0gI",
+	"QoWEwgCKZIsl6WINIgyUGsnm2hrDXYOTFNcCdmshKNeyb6u4XtiD+Tbd3ONl++0wEKQbM3qjr0Y5Yn6T",
+	"DGkEWMsC8r59ekJWOumDa9jPziowDnoQchuKSC9MxHCfJvyGiztOcD/ISmdimzseuQvVAOk24yoekxFc",
+	"T9gcWAu9px1knRzGt8gPla3bNF/LtcXF7wnei0L/aRiLiHOt6A3jLq62OKG+LxKu9MLwltVIxr6GUklN",
+	"dZ8VxbYzFEuXNj9G+faT58CkFkl4CByK4Q4lQQh5BBmO9EK3Y0oLpJzEAitjz7rjb0XcDYOA8SdteS/t",
+	"xdnwi4GmkbHGe85YoE8P3AaySYNhyAGph6HMmAxn++H9GrZ93OZvZJv/1pnfvLufrelZtt+9rjzSTRQy",
+	"oTSKxB0LQF4KBB6JZ93dA8HZkzYWmS523Yd+ilubMWTIU9MoZjQYw+4GpUeZ+j4bqaru8lFb2nCujAM9",
+	"pXl3E1fwfDeCPpGacIEQkaCsAEsnycgjMbsVNyyAs82+joDhedZtPYT1cRrt4z33tP3VPV3rKzNPrhPO",
+	"vo6YDwvE10T4fhLHLNghvyZCMUOd9O0YBlp+jtlIxAqk/VAV0QAR5LfHbP2Wyy3Y5VuZzc59Xlywi35G",
+	"PiEPLbjBk5jVCMrdIhgTSceSCB6NyVUKcz3vq8qOZilwLS9kqifILgBUKjhwHlAroCfyeW+DE6HeioQH",
+	"T8IpLtR1D3tx0OlEEJn4A8s+lxII824ufVbwuDthM8OiEwFSs57mvJjDharqb54DaSxMLDlBXgD4PUf7",
+	"MqRjvCgkY2SFM0B3JaKA0BGN1fMyf2d0HAkaXAhxROP+0+6Nke7rWglxHWFvudvDYarhdACfgCsbMIIy",
+	"NhE90qhvvt569ZJ0x4otgTdsbEyKHzgZJQSxU54XL8xyq0qIqv72ua6aCfikDBWQCoTVSoMch7uu5i5j",
+	"ujTdsSrLZ8aXGJW9IQz0VktrT0IZp7sSUfcCVX6oEzG8ckBkyP1MLbaxQ0KtslPps80i4ixTY/4IJFzP",
+	"kNAF5+LSrwu9qvn6OXDQMYtwOmSSUEcNSRHcXJBI8D6LCXIHXDUJXPSwGajwf1aka7P4NvTZJae3NIxo",
+	"N3oanZK6u+vE6a+AdAFVtEsl00tVsDZ/AA2fk7txiJFZIclPaV48MAuqul8/j/gasBHjAeM+0qNA3PEd",
+	"EjMVjwntKUOc+uEt4yRgER0Xdr1gO5q16W7TEgvPYvhyIcQx5WPzWD4JWYz64loNYqFUkT4JQYaUj83R",
+	"BTYu5HKHIIDQ7hVR2K2yiwzbPoqArDsajnQGsV3s/GgTU8WqeJ08E91IJ0OVYsORkqQXi6FW+mj7G3I7",
+	"qbnFwDaPUh0HFTrWtvgHQaxLDlsn4vC3J957qDK+NmJikfiAzCyNWtkVJSdQaBSLXhg9TqyuNzIkyi1r",
+	"fvxJ3M+eiTfWamg/ZgHjKqSRbBJKUFnE+4A7mfq1y2iMjDEq1CjpUuAN+pyqJEbr7R1a8zUUYUmetv7F",
+	"qIxNgpBx4L5pCuKsKyvJG9kEHgWhBLIaZDgrYg+YDjzGnhnMmXcBYz9+/Fh11UHlpj+atUBGDkDGiBIk",
+	"kUxb+l6+2qqT//5nuifCrgYLipn/C3InQvQa13ZV8fSLa2fo/72ainRTXBqeeoZGsYCxnnyP27UZDuR6",
+	"RKW8E/HEeTLviX0PVxnuV/mhynp5BGled0+Vs1BLnxc6Xi6gnuN8fWRRVNXHR2sjw9TAQUk3kSEHFIiT",
+	"6HkVDJdcJqORiBULjlkQ0gsEwBM2Psk6vB5Cj9cI01nSZmroKlgJlyBjbrkokE6U4ESJmej8OJB2UMUO",
+	"qvjlcwuawOJ2iqDpPCMSpBPWZlxUCqP5nznmUhpoUYZGZzFIsypkstLs0Ugyz8UCrUy+AEoFTOrn04Hk",
+	"d9u9m+qH4d1dcPTL9oefWgcX4pP8deOnrbNw9Gu0Odjd4o3b1weD+uDo8/oP9ZtXn4aN0ceN258ye/VB",
+	"TH1G3onRCHc+pQPNCiWwxNA6xpBeiPoapIdeZeRMtjA5lzA/fZ4LeZnYZblTKKzQ6c86L8zqLwPIbJw7",
+	"YXdntqm24Fvz/8856JgZOh1/SUcV3V+YtsG1lIrDbqI0dMtR5NtDziZF3H8bM4aEkOgWwLCaUciKLyK4",
+	"22X4G/NIrVZb3YF7fiikIlv1Gtmn/gDFYsCFBlzOW3XiD2hMfcViY8LjgtwNQsWIHAHIqSIsRA8sxgOy",
+	"cjpivHV2SDZqdeJTjqo+alySRI8YhBpr4dsjUpDO16p9WsWnHW0WlChw88DRJhPGeyL28VVTezJBR7DK",
+	"TrbMzuoOAZnWWCbtAtfr7lqAAOSobyTiSrPSjah/AyQv/A2AfATwHdKv7o5s1Ytb6VWKS5hkgWZBrYD/",
+	"BXQFPGslQaj2b+2NMouY5I+s8bxsqfxpWa+vv6w2GtX1rYtGvVmH/3+ueJnPSgDikwqHrFKCb2FQ9PF7",
+	"UPfE3M7LHWK8SjgqTnKjVq81Ghu1V3CgksioR7SnzcTn0nUMWmh2QcnsHhxOmZt+tveN3bYLc7UlksWt",
+	"vtnHbJLH4rcwiujaVq0+z9hJ6ps0ee/BO+IL7rOYs2CHQGcoltKcJA+H0XHbQL+F3JmYB3DdxQFXJJop",
+	"JniZU5XrwhWOKi7UPAejS0lqCvGjUC56WELFhvk/5tvcDB0qNI7pGG+o1MET+lkQKDh8ro/Za7VcJ+PJ",
+	"EDpwmDzc7GuZ+D5jAYrA+kmqkNX/jIR/w7Rc0IuZHFzHLJFMvxaJSv+4plGU7dC1kSadi+7a6LLNrl0n",
+	"owAd2rzKkA27LL6O2VDc4oPM3n5tNjX/UNvXi0/tkF9cXC2saeLA5NzgFkMKLTymTE/+wLXhzqOSdFpG",
+	"W4BzbBIjqV4l9fqG7/SAD1gnf9DY+P2ge+CHp+H7w8vfDhsn4aE85Odb/t7hy8Ph2/qH9dFGsPd+u8bG",
+	"70f+xjE0jD6tbyv/YHvU5eeRH77frvnrES9bupZ35WHp7LVze8JVGOE1WyIp52/K7Yc8QVMMmgUxJYiV",
+	"RrAtAXKlzcbapRc90EO85yVB5JVSxAuAjb+PPvP3kb/ejymP6oe8/jjoISSKx0vvbh4DzbMpxPohWnIp",
+	"jRetSwbwQy+HgAXouvNzd7qMWqAv/R+Ae9AaC3/8EEj2bLvHcRz+PBzHpBjR4jQaq9CnEdnn/ZAzWfad",
+	"jJKSaJxL9IfzSMDi8JYFVkHMNEdNlQ6DMc4C2ZA0HbLKpg9p6OizboUxfOV6bDgfh1y93Kw86Pk9cZ8b",
+	"2Qeh5Gx4NqB7i7tLm4q3S7/M9en4Pvc4jn0uojyNOW+dvLk+/Xiyf17xKsetk9YB/tW+aL19myc92cuJ",
+	"Hd5NoptDxYbnTKJX/2NOfwmbGSdMO0cBdsMq0wgvam3aHsE+0xgks8lEcJZD/xwcu0JEjPLHHXk0WT8s",
+	"ZPCAfc11/UBMlleRN8lD6NO+SUr0ATCS/tzTB8NCtBQLkujmciRZrEwkhXyM+kjj+s/frOLnTdjrMTh+",
+	"zNAzciJqZB0Ytjj0WWsoEpBFGtvb22ahldZ+tfF6c726e/Shcu+lPU1QxmIf29vIHLidbFQ/vrtwFIiV",
+	"IKY9Vbn/cv+007qHcDRwsmDSkvqh/r5RN4yK/XfxZJce1dn78qhDtCAZyp/X+0fPeg+5cKuregQmGcPC",
+	"WaYp9EUcM1+RgYglI12qFIvHRCo6QjMdd1RjzQolw8QfWD8KEA5Gg5hKRtSAchNFOalgnBjUpQAPjJ+e",
+	"fMfI4arOtl4+rFV0l/B4RWBxFfmOS3cL8TmLGXvEfun4l2alH1Of/V/zouaLIfCMQjti4NUxAXTz5ez1",
+	"7mOje9vX7MbOQqB1ET42VAe7mg6OwvFeABY0p1fNq/ZSru+ppNGhatRX4S1yWLQP1LfSZVJJFkUgJEzA",
+	"Oz+7mRqGrOUjGefcvf2gOQXA/cb5wuGQ5/jyBJreF6D30JdZ0wUu2gz0c02srRvf2/2Z/dEFtCmirL7D",
+	"rU7fmfV09A2yU7DolZH7cL6DplmbnHmmIHcPxB03avhU2DZa9RvGRsabG+TtAZWDvIjydPvOA4xyto78",
+	"MkrB65yDCaf1w/Yp2VxvvCL2tBBfBKyJXsg2GYF+g9oFTvww9hMTybaSfo3B0hgpDwDpJTzwyChmfigS",
+	"WR0yRSOPKCYxLIDygFxVuEiHvKrgoJJErKeISNQOGk6CmN5x8wbdpKkk784/eKR9dERETH7cf4thlzHr",
+	"JZIFq9rbHmcypGPSj8UdTJiSYchF7IYyW5mhtf+m4lVab0/g9+gIfo/xyWkLfs/b8HuJTz4ewO9naLnb",
+	"OobfXXi++wbYtd0DfP4Onxy+hV/sZ/cEf0934fcc+t9t45MLbP/xDH4/4d+f4fleC3/fQA977/D3CNrs",
+	"nXyC31P8+3wPfi/x7x/34fczENc376H9mw/4N7Z8g33uH8Df++cwyv4FzGT/EkSft+/h7dsP8PZgF3/3",
+	"YYYH72DVB4f4BFdxcAI9H1z8AL+f4Mm7D/h7Au3fXQBk3l1Cm8M30PPhEfRweIJ//wAtD8/x7zbM7T32",
+	"+f4Uf89gXR/2of2HA/x9By0/HENvH84+wu85/n6E9h9w9A+fAeZHLejtCGd+9AG+OjqHt0dtmNURtjxG",
+	"eB6/gSfHB7Cnxzjz42P49vgE+jlGWB2fX8IvQub4R/z9iG1+Argdf8InuPsn2OcJ7vjJ4Sn8nkLLkzNo",
+	"c4IwPz2Gv89aAO2zfWh5dgBtzt7BWGc427MjfP4JoPdDC56cn8KTc8SQ80v49vwjwKGNb9uIb+09/PsN",
+	"fNXehz7bB/gce24fAT60TwGSbYRGu43PEd/aPwLmtD/hk88Ak4t3MMrFe2h/cQzQuECMvUCYXJzD7lxc",
+	"4BOE/8VnaHnZege/B0CmLnG2l58Aepf49kc8Uz/inv6Ivf14+WPFq3xsQ/8/tWBFP+29wV9YxU+n+OQM",
+	"fj+hUP4Z1/v5GPb988eDvOyuB3T41I0cl7rhVUbI6AJ5+38/t6qfv3zbuP/XBEH1Kl+rfVGd4Gj3LW+X",
+	"J5R7YjiiMQuITyWrhlwyLkPgYaIxkjOpRIyGojsWQ5Ngh8gkjkXCA6B4aMKUSKzSbBKOPiugBf4zZc3T",
+	"IG2XL98srnhiFW9DFgVpbFj+sjTx32WWMHz1QpIRVQOgnMp6hax0UHD6eeNLTd4knVX03OxgboQa+ox2",
+	"PNKBr2phAH9qz49a6jle0EObRU1MOw1Fd6WYh0LbZ1+UerVZ12X34ztGIzVYkOfIGCp7mYibPKaKmwdn",
+	"Zzopm9SjmaFulgLm+fW/y9Bvp+JU1l+ZTDZxJqYZbqZO7vXvYrp/2ZgHkI+RCufl4rPvLCNfpnPOcvbk",
+	"xMt0EBeeDxmRsxGXrnfOc/DfQflc2JUJQnp6x1msaf2QBox0x2QUi6HQrC/RRl0Pvey6YyeE2uVLZ2qv",
+	"9aMSnJrYd4c4jRjeRMY6ZozEmTHaOp/nBsq+mRjqSPTDpyhdJq+80Zx6sydqY0bfRVM2RZ8z09ftJK9b",
+	"yyPZa6IEebWuQyPhqr68eFt9TVa6fjweYYRSgGFZvSRWAxbvWL1iKK20pDFQxQnHhASr+t+O1Neoe/V6",
+	"XXuC+WI4FDz1mZY10knX3yHoAy8dVzH0UqOZi7XopT5lr9Zd97huAo9jo+RM17MyTCIVVuEfTutV7JCZ",
+	"/Cs6qQrwXtmadCqvVEpH57ucz5uyTE6eIXna9r/Ke1++LmM1h/QrLkdCc4yczKl88pt7yI3EmnAQpvNS",
+	"+JisNLa3t/XiLttv0PFwu7a9Df9Yza1LK+ImjZNOkqrc/x4y61j/4TI1AiYe29x6RYy3co10oIOO9pGV",
+	"Ct3eL88PMYfNTcgD49sIbT3SASG/kzWUnN6wa2CkAZWlACFexwwRn3Ii70LlD4immQWFODqFz+UHvQdN",
+	"7zM/cZcgANdbmzO30iQfYpItTdwMuUQ+JmDB5v9xEh9Zh29UMOGWznUzOkx/yc2Y+bXPSJGoOX+dWw/n",
+	"kCZ8IFTlz8yEc/wki5N5yz82waHL8aQ9YN6oFIm3AMdTvN2sl2KuccF3pzFHwqlJ18XJ/RQ98qDf/rdi",
+	"Yiovi1yqGih5pNy73yMTkeXQNIu1wtylOk0NknCdncAjQ6YGIqjCE5NixktTC3mkj6q6kpBh6NyJNPGI",
+	"GxfokXziDI+UBJve5/Fk8axdLvcchw/KUDaIArfY4V4z9PM0VSi7ZF1SMEnWLDkaUn8QclaFa9XE78wg",
+	"Ss0rXiUl6bzIyma9vtrM5UxxM4rhMd5J83qhIlNqv2x9Z2G/hQxjbqduAAdc5HdZhI/OT6bdu1eCRMd2",
+	"MHLDxtK74oSomIYR3JABVdTDa5UbbW3A2AiDeyknG+skYrcswksJSYvEthqgwIj4URKwYFXPtTw0B+bc",
+	"2CqZc0nQCXYzkUoCe9go9DA9P4LuJU1KgjDbXPVIR5+Ra3hjzgi+g7nxQmYODDfE5nZp1M3nhN819Hf5",
+	"WEQR6zRPuce6j1w4XtrDZPBi1BdxqAZDb2rkou4vF0ea9gcgwTcvJOmwr6MOZo9BVipwvzPCQOl3TsrD",
+	"ycRGnnWE1JndqASEsiGSCIAsLyK5YzGzVx+6t6xoN1kgUh4BCdTkdljNw8gJpkxnmHPFhnF03GXKdpZk",
+	"S8n1aT138/DXx1N7WWq3zlDaobw0PFTEFhK6z1xf2hc4AyXlBOaQ7/UOdiFmknF0A+rTkFsbkwU2ADI3",
+	"SkrqsWs4AXQyqxguAAAZUd/QFifHGvZj49jtLqXd4bdhf+DER2pP+GLIax6S2gKVA6GTG6wIxVzoru7I",
+	"yRiIvWxrqD2QLhA/lTfJxIc6wbFNFmIYaFR4mNRJoSTtD5eGvOhm1yG/TiRLe1FOuhHYK6nQ4xsz9MQB",
+	"wyRYNPYH4S3DrCNcKkaDFC5Fn+xcv8XEaabNDtG+3thGKwpK+tXJ2JAG1sv70/Kdc1Jh0TZ23Kx5ItUK",
+	"dri+2iSPSfihe42oVNfijrM4t1qT2PBOJFFAIkZvgZfWuwEbKxKFgddcIxh+Xzj8hZhe6H193fY+NaA3",
+	"f9hFxIyrffq5zWr9QhrKo8OvuizNL6MGsUj6miVunR2as04VuzYsEfaFCy3mXphId7CDKZxyGQ3ypzHN",
+	"KjHZaS6lREnOhCk955O7dcjKFjILtCxXmSY+U3KPOXnMgSjZ/GNadDLncDKRCg6IVMrNHbKinJwqqzaV",
+	"SO2KX/ETdmfsvWgqCQKGwQIG+mjRlV6GNGRIf8kMu82MHxtQHkSIudAbCdUVD4ROc02ABFlFwbuLizOi",
+	"OUayAviohdbVLMO4FmavuKOcK8vHm+fKKt70qOSyvFhuvrRJngR7y9F5bfPPeAfr1u7kkMjd6U575x51",
+	"nuZuLyemxb3NnOZpAkc362fxTrGK5TQPbEqotdDu0NypUSwZQUndHGwmyvJkUTOyAJQQAlipc5adRbgJ",
+	"XiYyJJalDMopTsswZEKmNL42iwbXPNIX6k9nFXoG5y3HHYcMGWw5OuP6NEIHFpN8ZiSiMRfDkEakl3Af",
+	"PsYIngdjCpflcP139SD7c4VsZOaznKubi4L5fcnFdaRaCuc8G1g9LuijxBnxyScgF2JdGkhvRl260c/S",
+	"yu9j8XMPWw6o0x1iiykIHvCjzp8ax2yn3f+9zGHWSBwFS13mT1vs+Vzf5I8w1eWjEpcQPDhhySvGQS43",
+	"ctHZos369oIWvNxUy3Dm3CjGHwF4pCwnU2JIZGqvLzOi2siTgJIjccsi6rOnmFadmZQZDTi7S4sIwcg7",
+	"aW5380DHMtGuBAkx7x9btq4FU5AsZvgtiVzMQ+k7JECZsAObaZYiVKmzQQfl1w6JE240PRFVmMtkhd0y",
+	"bWkymh8iONHPcM9WdxylCPDEknRZpJOkEcHZFdevGPUHefkHh0SH1rkD7vJNJ2BpKtT8YWJt1ZQIvp6p",
+	"1GA1dEZKNFnlBlRpjw8UzY3APFfoXs5xqVhUzQQNWjVHXolovvRs7t8wy0KvQ4byx07DZr1aXwfYNLaW",
+	"ncUk+B2ymICMeCktHkxSKXhvM3jEKfjM1jnJyKdh0IJQeo58JWX8pssKOkvOe2m5aT8wD4jF5zKKYk7d",
+	"0pk3e7ofH5vX1kJKWfA4KoOsqyoQrMI9k4s/ckj8y80ihS+4DdPqb/Xqdu26+uXf/yrbZ1NeMhtKJsNh",
+	"MZPW1sP3yIWRj9KOfs56cqOi5nQCgGnl4jrX6wWwexVdhsa8BwS89yqXKF3owOrHxj6CsI7BBfe4aveT",
+	"Rnng4mLi/TzJB8iRCha9zO9LUE7D4xh18I9hnmcGEM7j/JnFuE/wntOiAPWcHx8FmNMirG9iFF8hYm+O",
+	"nf2O0XqFBGJJFBE/YjSWphLJg+JwqdQ7m1jnAwls29qJ+eNn3eyL264aDkcixq3BInnNSj9Ug6QLTPya",
+	"oKOw6ouA9RlfS4e+dz+XN+GoKkZ6S6vGqSI9yX/jAMQpJ+JSPuUMW8Z2DtRPVd8ukZrG9C1OBCaXZxLl",
+	"PC46oDwT2gtp68RmedCc4q9PVh4/yM8tg60v3RgDnxJ2fDIgYY4Qnefgl7uPzMGTl2QfFWxQetWEbniA",
+	"0XCaKIFM/+kYfGZHCQC6Lp3b1ImhHtITFsu+SolJyXxTYNgKevARVhc2p8GU3kWRAosOL87Lz6NyxNyM",
+	"fhKHatzGrN/66KIDUSvRoUr6X28tsrz/eFEpKUmVS0+GBmmn3oBH8k6cIB/ls4ytdNR41CRU/fuXO9Xx",
+	"rvi79vrWS480tsgw5JghtTsmpgTuao20Jj1n0PnJWPSwUqpWJuhs5nDuCmnABkqNdIbikPeEzQxNtaHM",
+	"6Lf2fTE809ceUYzCcUziaLqz4WTO113q3zCunVtCfsu4ErGO5LMuH0PKaZ8N0bPA6FRkU5NGSVYU45Qr",
+	"uZqaycOYSEV7Pe+K06xKDVU0En1P+45oT7k4QAf5LhuEPCDvP14U87xjj7FQFL3vcvCUaCTfEzjhUKDK",
+	"hyoyEJFeiVbvpP5v6IiIjn/ax9h4c8SM+HTIoj0qmUfCQD+6vDx8Iz0CFFQqOhzpp+dv98jGxsa2DjHY",
+	"Q0v/Po6i68GtbH79iuva+vp11RQKL7qCk5XOtIzenVXrpK89La84sX7jl+eHHlr4C66X1lXcpLl1HBMI",
+	"8weCBTZwsVDa3YQkwgKcYk8hkyRmcOry9Vil9qv0bBt0LtRVltD1EMc373APAFhcKFzAhBujdnjEsVt6",
+	"Q3JpyIu+muim6aW5gzN3TeMSZDIBWwdN7YcJI7uumDbgInPZDBiDs8zHmKyasEhXtNEBEpN+pQhD7eCB",
+	"Ph8aezRV1APr4lMmrZV2DLqz9dW7MSCsXvMFUFG7WKlEDBvZJJScXB5l8R1kpXN1ldTr9XpnlYjMP95E",
+	"tlASAZwwqrYPwGDSpyPEmNTrFKP9+dgU3NPJnNFvMwWbdkfkGJyiBh7BEFb0kEL0IGk1fQ9BA70jdEq8",
+	"ee8GQrLMWxf13Wl8CVnpwIOOR/KRs56Nmv21o2FzqG2MFusUvWHE2B0luYtDpRiHq0km/qBJOo1avYOx",
+	"tw220cl2byK8Bc8pT4YYG5RWzSYr9kjqU+ShA6kCusGVOXjaCVOu6hQKNOQaHaWTSQGgYmyUO8bjRur9",
+	"VSIC2mNiJRIEyJgEInW80cQ/Cn1m8ooain58eDFBxMWIce18WxNxf818JNegbebTn7sMWmeHjv20WWnU",
+	"6rU6NIa+6CisNCsbtXptA3XuaoDXqikzi5CoIiTwcZ/hjZMSU0z634KmwMJkmWQl9mWwRmcSK2NPsiZr",
+	"uvb8vfdgQ8MfQMti4EE01ptmooO0zjeeVrU+yxM8fzn3ecaEj6aNadyd5i26nk/7fP+lUOt9vV5/xgrv",
+	"uYzHpaWugLmDZeoFYzX3TT2Fsp7Tqa45Jd/xk8bDn1wWCuds1jce/uitW5p4a56Z5SvGuiwm4qzLXP78",
+	"BeAvk+GQxmOd9RYbGmjAzXMH92cvjHUNE5PECQ8SsLNfq5nZCXhwAHgTbnAcN1fX+cGTdmnKPy/5jC0T",
+	"4VK5ZyaqITz+5pimWUuAhEdEFCyCZE5J8QksW/umKeC9Ubn5gxJLKlx7eKU6MbCOddQzjvCYLV70Ug/m",
+	"FVSNwHf9mHKdsDMaGwfTK95xRBGTaR5l5A7G1KKeBX0RdV6kvDuyvt7X11drZF+XPjCe1NqtU15xzfBr",
+	"WctMGe8B0jKz0xEQkZAmMzRKrtbTuuOYZTuaot/RMXpue1fc9eZe1fd2yRHNNGwLn9FLfSvpo4eYvCuC",
+	"8fOdugnd331eGDf60qUe+2m1djSKGy/zP/ih36xvPvxFWjcaP9h++IM9E4uIHzTmmFOxODF+tzUPAEoK",
+	"TsHH6+vzfFwou7VsCqjTkBo6YwmBiG38DRzx4aOo4WT9faCFQpZYzXU6PplFlmRhP2QljQvIPLZf2LAc",
+	"SyxXrQyObYC0ITW64iigAluvs8QBaU9N8KTFSwOEMlUSyDoNslKMOlrdAUFtIuYljdTilpI26vrjNIQG",
+	"vrThYyjB9oVyw46wuvAVL0TYmJlsk5Vc2NJqjZyD6GOcyTHG24QjHJ6V0k+n8FVlOTSwrLbWXFRwDsLS",
+	"ykUk/K4UbGHyMsfEDgRn35EWzbGkYiHbZ6FGOeLzXqCQn4VmwWHIpZpM6Q4QLyQ7WXw4cvpq4NAbXdV2",
+	"Kp05RUpA0Y+wjApkRIUWQzv7TGXBSZv1xhVfKQ0V1Sqhrkic5iocshpp6fqyR6cHhyfXx62frt+2Do8u",
+	"z/fbwJlxgJAKb9kVN9FRMhfkCrKvjRBpGrWrKXProZSUhU/loyk9y9Rtw4wnA79WTWmRfN3bLGB3x4Rd",
+	"RXRMApF0I2ZqjOkwcZ3tJZ20R5IRUQJ2cSASZAuLcZzTJmqp3IY7zzRcdGFad5Svb/ysRC6Xi2h+Hu8P",
+	"S90W5s/+xhTrSPThhOsjkJILx592YYIlEjWdYp1rwUs7ZNIoQhbNkK4d5GmMwQ05oZzphkglRuROxDe6",
+	"xCAmFa6VHRRdPaqAspvlFvvJwPzaozFv2awt7BUQYqs9NHOf2KTidlRpFD28JZoIFzxz9R7pLFFpzgHb",
+	"1vKVMkEmE1nraRvSwiJeD+/Jfm4Wf7JdyYFwxra4ru/lm3LCWCDLo7NX7F2e8eXr696MWO/VmrE4Cn23",
+	"lW9xBuodm7ObEanoWJZdR/liD0u6l8orSsx1QU057e7l/F10B//I6QU5PXcRTL12nKNjivRPU3sfMHXm",
+	"1PH/DpopvZo/Lr26cCFuGNMZADeX8Iz7Q6hU2WFIywuZv7ttLhCbq8VQroBRU7KMizsiuOeU47vi5fX4",
+	"yJnuxah7RRSwuOAzk49M0IlhNHlLJLviWPh/+1W9Tv77n81aY7Nm82DcDURUxhCkrhKmUKBVpABjX5q1",
+	"ZrVGMFPdV58hkEy1g4HgTKrU3huJfh+dLZrGBf+Kd873357vt99dn+9ftvevD85be/sdsmLcg0ijTuSq",
+	"Vp1r9xYLMr3uXxKp9AuY8x0da9j2mZJaBYPCWwpKA5gVLR5qALreTquYhFLCnUYjomhXYsIkEjMVhyyw",
+	"8TlX3HhukGEoUZFjnb96alEhx8RaLuk6KURy/vkFnb+x2LL/1bd63vzh1zYmzu7Mv0c0jBeWYtKkjHNp",
+	"eNEoRWXBGoTHNA3wJCucDllAOmlEaAc9aSgqUWwv6BV1xYVR66QqnQubkMq4A/oDIRm3OVj0kWoSSowJ",
+	"TjvQpL4tUXgDtGt8xXMeWjWCoZ3Gn23R9Pw1Yvky7OCK5xPqmjy6NoGcp1Pcat8y7Y+E7bQb2JCOiUkb",
+	"NJE+94pPyZ+7KGVJ02wuh7Tkg5X/WCriP4cx6Q9BV/S5dk0YKPoq49O/MCUxR9h108gTkmPA7pj5jKto",
+	"rONO0aqzg77UIMh1yJDGN3J63GyCx7Gl6ZBmNagy56bT3m+3D09P2qihPds/v75sA3VKeYqt+iqJwtu0",
+	"awl0RAd7jqhU2qoTZ1qbKx4xOjFlwVmp0jKUqm0hsER23A3EnMKV59b4J2HOc3OewaLbJmvf0jL29xrT",
+	"IqZYabZpexOYD/AuMrTXJv/TFnZzi2zWSkgqIEU7VXYs5rvQTgvul3gOLaqr+70Uywua8ZeNLHoHcoXG",
+	"CirVKVijnfCnytBwjnZ1kz+121hWx3mm35iGxj+OYzaxxVTPMYM2k84S+kUz0qBOEWztm4lxup+lrtk1",
+	"F+ty0WDavWBC9Tr7F7TfIa7OwabsBImikyvEpF3dcZ77Joq9bHzTbA3b4PB/W0rVmmCfZuOS8XVdlPrs",
+	"mpA6GHyKl2K65y9kVhAitMk4NU8keii4mSAkuaOz5Ya8nz5CNktHLcka+RiqgYMinpuzFdGWmVKX2kaS",
+	"YpYWCVc2G+taNX8XSrY6edE6mQUWpseHPZzTkn0Ec1kPfmcnwYdPt+Mm+Kc4u8t3L2zMYRA4c9KDvtU5",
+	"OL+XbLh8Pgpjj6zfjkjdhOEacHIOzkm77uJQsfJ7cC3zBZrNfh067b5TeIwzVe2NGErM9Ds1YCVNyTjf",
+	"wS0psrZMZrBQYW0mR+gs/e8tYbi3pQOUqQEsU0+GjiCUz3Gvl+pjW2ia0de44DqPgc32fmGqE+hoyFfr",
+	"6MolPavTxJuZgpg7oHKw2sTc1yRU5ra+4roX5pG7gSC/iJAbj7Gz0/YFKfELrpEW8g+Ox6tJAqEdbGI2",
+	"iqjPjFHGgtfUikNVCmnlnGppBGAboxebo5ma6kZbZq8vlPtflsW+MMzi+tBnnIZbDn0Kf5BtkYkWTgtt",
+	"kBWZL1++WuAejoQ/s2C65SDSdn85LuJPoVdeNoXUruFEiiETnFkOf25px9LFOXmGtW/ZPx5S8qUUxaFD",
+	"PuVO6YkuSxNL1Agqk3SFzSkxAJopQgsUxr+vrNc3dQBAmp4ic0lCslRWxWO1OaNGxxQlY4FuzaMrzC/a",
+	"WJfS1f7d44V+J83kNOf3eY+DN1VpNAsjlsEzPnyB/L0ZxdZjd/qJDOHDQs6hQzAr919KKayZzFQj3TkS",
+	"rMBQK2lzlWCBOVZCtUDCODZ9/g0Crw1Y/hGVLC9vALK4Iv25xKRZWJ6L5Z7GPVw4d7N0Yl54UOonHsY5",
+	"72E2xk9GI0ZjW8Up7Q8ODbq0hLERctDLmMQMqw4H2t1Fq2JodAevjFGbTwm8xnhrkg+3LuEk4AzrUzk3",
+	"F5GBQPMs/3AOy+cckDe0Zd4z7HksS73Eq8WJv59ibcjHVuTcU836VpTj26WDfoerSzoCbkreyjLtAfms",
+	"v3+grAEa6P/kDfhLi+RpBgC92yYHwHNJ49YEOJVZbEWRqYjHpK0q0NEPMDtKP7xlvEY6v3bIEKiGrrJX",
+	"cLskMuna/GuaXnA6ZFfcpNVsf7iskQ9sLBmm0Qy5TleIHJk0OUvkTTjSCftHjCqSJlW08bWDMGLa7mg8",
+	"OLFa4DQ3rjO77N/DGvEM1oVCHuQpNo7UnuvTOB7rDHChJIr2p2blov2556Bth96kZma+3SbOZk+Zza+5",
+	"uSyYs72M4cHsmh6hTsJLm2AyYhTVSZ2qTu8KH2sN01SDkIhVboLGwF5pVqpuNQZbF8V9lmtgEudWC7Vd",
+	"nATi0EX1lsaYYxH6aotYnSL3XfHwHydosbD/0B3aP98w6Ve+LNf+5Fb6milNWZz8R5xKTSMZ7bEkPH00",
+	"ScTtq6XZmjrWJNyxHiMyp/d9Ib2M4CtBOliDrFMjLTjKuoxzaeUNy8VlBZlLmDht27D13JZpxinUQfid",
+	"bThpxbpyTs7s8qNdOrx/DDj/cIuouQyCjDey59jknV6Q4MzDNq51k+hGZ9F7Xqp0yhlRMeWS+poX1DJn",
+	"qNgQo531dYqO3qYQpk48HCqs5G4qwpMVk0eXcvwU3f1vmcQI98zpzaa0Fdx0tlojLT5OUw7Dpzq+CftW",
+	"d6HPbEqrLjC93hXXWaOlE3qJbyy7sVmvl2YIxjwtXarHICv57MCrO1fcmqfCNP1vjezqRNM6mctrchzu",
+	"lvG5u0l0czmSLHa53WXQ18mBvpfzXDqRcyaBMyuhth8xQzodjRjXaR5wB/QOmy1FrtEINn81kfovKSHr",
+	"KKeUFJiD0fDq9XomE3XHcHin0sCuCMY27On1xuvXL+uvn0gav5m/HtBNo+TmkGybMd2IvUr4xniNaIkx",
+	"jZx0MekTUyzYyZxtS6K6t8lKJ19bvbPaJKZoLFYH1KZqsmJYvPQlxn2/E1wksSw4jOfJzBucR8bBPcWj",
+	"d66kFwZQGHGPIPhH7/V4D9hln02NHRl+P44H8WZlx0glh+WKug+w7v8EXSw96OJxKLR0k/yZJfOzTCdI",
+	"5dN6DEZtahT3O6TjNG5iaaGOU6kOzScWlULux1iG5tkjNYxAr5NedMdp5KQluLkc2M79MlO+z9Ug/IPG",
+	"ezxGM/B7k5d/oj6+4yX5V7YrSTHUcdIW015IQ6Mery4YMBqpwW/TbUrGvX0dheJQp7EmJmMXwVSA8S0I",
+	"ve8uLs52gE0NhPbUJEokvs5PGlBFu1SW5Ew8YOqdmcESz60eYsaxtYuhUXjLastIdgl3CAwyikXXtQhq",
+	"+JvoaFPqpmZXN42TOh0x3jo7fN8+PXkq2Irl60ohZMYjgfATLKumM0LEIPWA/NNnHGsH6Zxay4DfxSCU",
+	"k9OgkhgYWHAOmaIFYI7pMJqK3rC6AeVB1dZr0lWL8AKNEzXwMFsMMoXwRykCm2l9ah0fLbYbdmZ/nd0w",
+	"MCjZDYwjmZfMmLr5lmwYQRnYmFHI+x7Zqm9k3FDpnpzr4b4LTcGxgY/DPSEqpr1e6D96H+CrOe60NtBh",
+	"n11yektDU3l4xhaeo011NkXCzwGtNANYlhYDkQ71IPi31FZsixJpXbA1ZAvNCBN7r6OKpJfmjtB573TZ",
+	"xMyoqxPcTBiPdwt1HT2jKE5dZnUG2SysLu3QeGOU2ckLBkCrlnc+Tu/Zyc/PTNFJgkUcQqk0btp6M8Dm",
+	"r7rr0qUeJrpJ7wydkTi3XxJJkoj9AcPuhVkosDWkSyPKffSLTQcxu1puey+hKOZmn0JS0m7xhN8jq4HL",
+	"cBgOx+FF52fwcqUtPLe2VIFXwcOKwII+/gdeOz5nab/6Wy8X/OrlPVm9gmeNVxA2vSJT9MVLq0YXhyl0",
+	"/HBHuoT8Qt18ub///wEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
