@@ -308,11 +308,12 @@ func (s *scanner) str(key *string) error {
 			if err != nil {
 				return err
 			}
-			switch {
-			case r == 0:
+			switch r {
+			case 0:
 				bad = first(bad, "must not contain a NUL character")
-			case r == utf8.RuneError:
+			case loneSurrogate:
 				bad = first(bad, "must be valid UTF-8 (a lone surrogate escape is not)")
+				r = utf8.RuneError
 			}
 			if key != nil {
 				b.WriteRune(r)
@@ -343,7 +344,10 @@ func first(current, next string) string {
 	return next
 }
 
-// escape reads a backslash escape, returning the character it stands for (utf8.RuneError for a
+// loneSurrogate is what escape returns for a \u escape of half a UTF-16 surrogate pair.
+const loneSurrogate rune = -1
+
+// escape reads a backslash escape, returning the character it stands for (loneSurrogate for a
 // surrogate that is not half of a pair).
 func (s *scanner) escape() (rune, error) {
 	if s.pos+1 >= len(s.data) {
@@ -386,7 +390,7 @@ func (s *scanner) escape() (rune, error) {
 			}
 			s.pos = save
 		}
-		return utf8.RuneError, nil
+		return loneSurrogate, nil
 	default:
 		s.pos--
 		return 0, s.fail(fmt.Sprintf("invalid escape character %q", c))

@@ -27,6 +27,7 @@ func TestScanJSON(t *testing.T) {
 		{"empty containers", `{"a":{},"b":[],"c":[[],{}]}`, "", ""},
 		{"scalar", ` "x" `, "", ""},
 		{"surrogate pair escape", `{"a":"\ud83d\ude00"}`, "", ""},
+		{"replacement character escape", `{"a":"\ufffd","\ufffd":"�"}`, "", ""},
 		{"utf-8 text", `{"名前":"café ☕"}`, "", ""},
 		{"depth at the limit", deep(MaxJSONDepth), "", ""},
 		{"objects at the limit", deepObj(MaxJSONDepth), "", ""},
@@ -129,7 +130,7 @@ func TestDeepJSONCostsOnlyTheBytesRead(t *testing.T) {
 }
 
 // FuzzDecodeStrictJSON checks the pre-check against encoding/json on any input: it never panics,
-// it accepts only what encoding/json accepts (and, for text without NUL or invalid UTF-8, without
+// it accepts only what encoding/json accepts and nothing holding a NUL or invalid UTF-8 (and, for text without NUL or invalid UTF-8, without
 // duplicate keys and within the depth limit, everything encoding/json accepts), what it accepts
 // re-encodes and decodes to the same value, and it refuses any nesting over the limit.
 func FuzzDecodeStrictJSON(f *testing.F) {
@@ -150,6 +151,9 @@ func FuzzDecodeStrictJSON(f *testing.F) {
 			}
 			if depth(data) > MaxJSONDepth {
 				t.Fatalf("accepted %q, nested %d deep", data, depth(data))
+			}
+			if bad := unstorable(value); bad != "" {
+				t.Fatalf("accepted %q holding %q", data, bad)
 			}
 			again, err := json.Marshal(value)
 			if err != nil {
@@ -204,6 +208,33 @@ func depth(data []byte) int {
 		}
 	}
 	return deepest
+}
+
+// unstorable finds a string or key PostgreSQL could not store in a decoded value.
+func unstorable(v any) string {
+	bad := func(s string) bool { return strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) }
+	switch v := v.(type) {
+	case string:
+		if bad(v) {
+			return v
+		}
+	case map[string]any:
+		for k, item := range v {
+			if bad(k) {
+				return k
+			}
+			if s := unstorable(item); s != "" {
+				return s
+			}
+		}
+	case []any:
+		for _, item := range v {
+			if s := unstorable(item); s != "" {
+				return s
+			}
+		}
+	}
+	return ""
 }
 
 func mustMarshal(t *testing.T, v any) []byte {
