@@ -37,7 +37,8 @@ func specPaths(t *testing.T, owner api.AuthResponse) map[string][]string {
 	return out
 }
 
-func send(t *testing.T, env *servertest.Env, method, path, token string) (*http.Response, []byte) {
+// sendNoBody makes one raw request without a body and reads the whole answer.
+func sendNoBody(t *testing.T, env *servertest.Env, method, path, token string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(context.Background(), method, env.URL+path, nil)
 	if err != nil {
@@ -71,8 +72,8 @@ func TestHeadAnswersLikeGet(t *testing.T) {
 		}
 		for who, token := range map[string]string{"admin": admin.AccessToken, "anonymous": ""} {
 			t.Run(who+" "+path, func(t *testing.T) {
-				get, getBody := send(t, env, http.MethodGet, path, token)
-				head, headBody := send(t, env, http.MethodHead, path, token)
+				get, getBody := sendNoBody(t, env, http.MethodGet, path, token)
+				head, headBody := sendNoBody(t, env, http.MethodHead, path, token)
 				if head.StatusCode != get.StatusCode {
 					t.Fatalf("HEAD %s = %d, GET = %d", path, head.StatusCode, get.StatusCode)
 				}
@@ -92,7 +93,7 @@ func TestHeadAnswersLikeGet(t *testing.T) {
 	}
 	t.Run("api-docs", func(t *testing.T) {
 		for _, path := range []string{"/api-docs", "/api-docs/"} {
-			head, body := send(t, env, http.MethodHead, path, "")
+			head, body := sendNoBody(t, env, http.MethodHead, path, "")
 			if head.StatusCode != http.StatusOK || len(body) != 0 || !strings.HasPrefix(head.Header.Get("Content-Type"), "text/html") {
 				t.Errorf("HEAD %s = %d %q with %d bytes", path, head.StatusCode, head.Header.Get("Content-Type"), len(body))
 			}
@@ -119,7 +120,7 @@ func TestMethodNotAllowedListsAllow(t *testing.T) {
 				continue
 			}
 			t.Run(method+" "+path, func(t *testing.T) {
-				resp, _ := send(t, env, method, path, owner.AccessToken)
+				resp, _ := sendNoBody(t, env, method, path, owner.AccessToken)
 				if got, wantStatus := resp.StatusCode, http.StatusMethodNotAllowed; got != wantStatus {
 					t.Fatalf("%s %s = %d, want %d", method, path, got, wantStatus)
 				}
@@ -168,7 +169,7 @@ func TestAPIDocsIsDescribed(t *testing.T) {
 		t.Error("/api-docs 200 is not described as text/html")
 	}
 	for _, path := range []string{"/api-docs", "/api-docs/"} {
-		resp, body := send(t, env, http.MethodGet, path, "")
+		resp, body := sendNoBody(t, env, http.MethodGet, path, "")
 		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 			t.Fatalf("GET %s = %d %q", path, resp.StatusCode, resp.Header.Get("Content-Type"))
 		}
@@ -177,7 +178,7 @@ func TestAPIDocsIsDescribed(t *testing.T) {
 		}
 	}
 	t.Run("a file the page does not have is a problem", func(t *testing.T) {
-		resp, body := send(t, env, http.MethodGet, "/api-docs/no-such-file.js", "")
+		resp, body := sendNoBody(t, env, http.MethodGet, "/api-docs/no-such-file.js", "")
 		if resp.StatusCode != http.StatusNotFound || resp.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(string(body), `"code":"not_found"`) {
 			t.Errorf("GET /api-docs/no-such-file.js = %d %q %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 		}

@@ -35,18 +35,33 @@ func (c cursors) seal(list string, position any) (string, error) {
 
 func (c cursors) open(list, cursor string, position any) error {
 	enc, sig, ok := strings.Cut(cursor, ".")
-	if !ok {
+	if !ok || !isBase64URL(enc) || !isBase64URL(sig) {
 		return errBadCursor
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	// Strict: a cursor has one spelling; non-zero unused trailing bits would make a second one.
+	got, err := base64.RawURLEncoding.Strict().DecodeString(sig)
 	if err != nil || !hmac.Equal(got, c.mac(list, enc)) {
 		return errBadCursor
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(enc)
+	payload, err := base64.RawURLEncoding.Strict().DecodeString(enc)
 	if err != nil || json.Unmarshal(payload, position) != nil {
 		return errBadCursor
 	}
 	return nil
+}
+
+// isBase64URL tells whether s uses only the unpadded base64url alphabet. The decoder alone is not
+// enough: it skips CR and LF anywhere, so a cursor with a line break would open as a second
+// spelling of a sealed one.
+func isBase64URL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func (c cursors) mac(list, enc string) []byte {

@@ -50,7 +50,9 @@ func ifMatch(header *string) []int64 {
 		if len(tag) < 3 || tag[0] != '"' || tag[len(tag)-1] != '"' {
 			continue
 		}
-		if v, err := strconv.ParseInt(tag[1:len(tag)-1], 10, 64); err == nil {
+		// Strong comparison is octet equality (RFC 9110 §8.8.3.2): only the tag etag issues for a
+		// version matches it, so `"+5"` and `"05"` match nothing.
+		if v, err := strconv.ParseInt(tag[1:len(tag)-1], 10, 64); err == nil && *etag(v) == tag {
 			versions = append(versions, v)
 		}
 	}

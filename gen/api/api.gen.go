@@ -371,13 +371,13 @@ type AcceptInviteRequest struct {
 	// Name Example: Grace Hopper
 	Name string `json:"name"`
 
-	// Password 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords.
+	// Password 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords. `maxLength` counts characters, so a password of at most 72 characters but more than 72 bytes (multi-byte characters) passes the schema and is refused by the server with a 400 naming the field.
 	//
 	// Example: correct horse battery staple
 	Password NewPassword `json:"password"`
 }
 
-// Attributes Free-form string attributes (color, size, ...); at most 50.
+// Attributes Free-form string attributes (color, size, ...); at most 50. Each name is 1 to 50 characters with no white space at either end (OpenAPI 3.0 cannot say this of property names, so `x-property-names` states it and the server enforces it: a 400 naming `attributes`); each value at most 200 characters.
 //
 // Example: {"color":"black","size":"L"}
 type Attributes map[string]string
@@ -456,7 +456,7 @@ type Brand struct {
 	// CreatedAt Example: 2026-11-25T10:00:00Z
 	CreatedAt time.Time `json:"createdAt"`
 
-	// Currency An ISO 4217 currency code.
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
 	//
 	// Example: USD
 	Currency Currency `json:"currency"`
@@ -522,7 +522,7 @@ type ChangePasswordRequest struct {
 	// CurrentPassword Example: correct horse battery staple
 	CurrentPassword string `json:"currentPassword"`
 
-	// NewPassword 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords.
+	// NewPassword 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords. `maxLength` counts characters, so a password of at most 72 characters but more than 72 bytes (multi-byte characters) passes the schema and is refused by the server with a 400 naming the field.
 	//
 	// Example: correct horse battery staple
 	NewPassword NewPassword `json:"newPassword"`
@@ -543,12 +543,12 @@ type CreateInvitationRequest struct {
 
 // CreateProductRequest Example: {"attributes":{"color":"black"},"name":"Difference Engine No. 2","priceAmount":1999,"sku":"AE-1842-BLK","status":"active","tags":["bestseller"]}
 type CreateProductRequest struct {
-	// Attributes Free-form string attributes (color, size, ...); at most 50.
+	// Attributes Free-form string attributes (color, size, ...); at most 50. Each name is 1 to 50 characters with no white space at either end (OpenAPI 3.0 cannot say this of property names, so `x-property-names` states it and the server enforces it: a 400 naming `attributes`); each value at most 200 characters.
 	//
 	// Example: {"color":"black","size":"L"}
 	Attributes *Attributes `json:"attributes,omitempty"`
 
-	// Currency An ISO 4217 currency code.
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
 	//
 	// Example: USD
 	Currency *Currency `json:"currency,omitempty"`
@@ -586,7 +586,7 @@ type CreatedInvitation struct {
 	InviteToken string `json:"inviteToken"`
 }
 
-// Currency An ISO 4217 currency code.
+// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
 //
 // Example: USD
 type Currency = string
@@ -667,7 +667,7 @@ type LoginRequest struct {
 	Password string `json:"password"`
 }
 
-// NewPassword 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords.
+// NewPassword 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords. `maxLength` counts characters, so a password of at most 72 characters but more than 72 bytes (multi-byte characters) passes the schema and is refused by the server with a 400 naming the field.
 //
 // Example: correct horse battery staple
 type NewPassword = string
@@ -681,8 +681,8 @@ type PriceAmount = int64
 type Problem struct {
 	// Code A stable machine-readable reason a client can switch on:
 	// - `validation_failed` (400): the request breaks the schema; `errors` lists each field.
-	// - `malformed_json` (400): the body is not one well-formed JSON value (duplicate keys and
-	//   trailing data included).
+	// - `malformed_json` (400): the body is not one well-formed JSON value (duplicate keys,
+	//   trailing data, and nesting deeper than 32 levels of arrays and objects included).
 	// - `unsupported_media_type` (415): the body is not `application/json`.
 	// - `payload_too_large` (413): the body is over the operation's limit.
 	// - `not_found` (404), `method_not_allowed` (405): no such resource or method.
@@ -761,8 +761,8 @@ type Problem struct {
 
 // ProblemCode A stable machine-readable reason a client can switch on:
 //   - `validation_failed` (400): the request breaks the schema; `errors` lists each field.
-//   - `malformed_json` (400): the body is not one well-formed JSON value (duplicate keys and
-//     trailing data included).
+//   - `malformed_json` (400): the body is not one well-formed JSON value (duplicate keys,
+//     trailing data, and nesting deeper than 32 levels of arrays and objects included).
 //   - `unsupported_media_type` (415): the body is not `application/json`.
 //   - `payload_too_large` (413): the body is over the operation's limit.
 //   - `not_found` (404), `method_not_allowed` (405): no such resource or method.
@@ -814,7 +814,7 @@ type ProblemCode string
 
 // Product defines model for Product.
 type Product struct {
-	// Attributes Free-form string attributes (color, size, ...); at most 50.
+	// Attributes Free-form string attributes (color, size, ...); at most 50. Each name is 1 to 50 characters with no white space at either end (OpenAPI 3.0 cannot say this of property names, so `x-property-names` states it and the server enforces it: a 400 naming `attributes`); each value at most 200 characters.
 	//
 	// Example: {"color":"black","size":"L"}
 	Attributes Attributes `json:"attributes"`
@@ -825,7 +825,7 @@ type Product struct {
 	// CreatedAt Example: 2026-11-25T10:00:00Z
 	CreatedAt time.Time `json:"createdAt"`
 
-	// Currency An ISO 4217 currency code.
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
 	//
 	// Example: USD
 	Currency Currency `json:"currency"`
@@ -898,7 +898,7 @@ type RegisterRequest struct {
 	// Name Example: Ada Lovelace
 	Name string `json:"name"`
 
-	// Password 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords.
+	// Password 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords. `maxLength` counts characters, so a password of at most 72 characters but more than 72 bytes (multi-byte characters) passes the schema and is refused by the server with a 400 naming the field.
 	//
 	// Example: correct horse battery staple
 	Password NewPassword `json:"password"`
@@ -958,7 +958,7 @@ type Tags = []Tag
 
 // UpdateBrandRequest Example: {"currency":"EUR"}
 type UpdateBrandRequest struct {
-	// Currency An ISO 4217 currency code.
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
 	//
 	// Example: USD
 	Currency *Currency `json:"currency,omitempty"`
@@ -975,12 +975,12 @@ type UpdateMemberRequest struct {
 
 // UpdateProductRequest Example: {"priceAmount":2499,"status":"active"}
 type UpdateProductRequest struct {
-	// Attributes Free-form string attributes (color, size, ...); at most 50.
+	// Attributes Free-form string attributes (color, size, ...); at most 50. Each name is 1 to 50 characters with no white space at either end (OpenAPI 3.0 cannot say this of property names, so `x-property-names` states it and the server enforces it: a 400 naming `attributes`); each value at most 200 characters.
 	//
 	// Example: {"color":"black","size":"L"}
 	Attributes *Attributes `json:"attributes,omitempty"`
 
-	// Currency An ISO 4217 currency code.
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
 	//
 	// Example: USD
 	Currency *Currency `json:"currency,omitempty"`
@@ -21809,222 +21809,242 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H2Ncts4su6roHTPVqRzKFnyzySW61RdJ+NknEkcr38quzvKtSASkjimAA0AWtGk/Dz7Hvtkt9ANkCBF",
-	"2ZJsTzK72dqaWBKJn0aj0d3o/vpLLRSTqeCMa1XrfqmNGY2YhD+PLujI/BsxFcp4qmPBa93axZgRyZRI",
-	"ZcieKXLDpIoFD8hQSNI/HjbfUx2O+6ROidJS8BG5oUkcUS1kQM5evyL7nU6b/OufL1ovWjuNVi2oqXDM",
-	"JtR0xD7TyTRhtW6tV9vp1WpBTc+n5qPSMuaj2u1tUHsnQoojqRrY5dk7IoZEjxkJJaOaRdlYl3W1NZCU",
-	"R2qr3dnfoZ3BdvN5uBM1n7PdYfMF3R8022En2mY7w126F25NpYjSUK/y9A/tyvGfMS3nzcOhZnJxCh/H",
-	"ImFEsVDwSBEtyIzGmgzYUEhGtJzHfEToiMac1D1Sdtqt7eW03GkHtUnM40k6qXXb2ZBirtmISRjT35pn",
-	"7LeUKd08jpYtOPz+TJE46iJ5k5hx80Xff7tPZmPGSayJYlwTiotPBGcBoYSzGbl8d/wjEXrM5CxWrEVO",
-	"pRgkbKJISKWcQ9OKTph5MWUk5qRv+z6O+gFJxIgkMWeGOGLZirY7b3/c+8er3b92zvf+9uLNX3f/vvP2",
-	"+cn2yx9+rliR26A2pZJOmLZc/9KwwzI6AK8cEMphBvgRiEIoVzMmFdlt75KUJ0wpJBNNEiZJrAjl5PDH",
-	"98cnZtSxaW9K9bgW1DidmAENbLdBzcw3liyqdbVMmT/FoZATqmvdWprGUSV3vUqlErJ67H3OPmt8oO82",
-	"yVSym1ikikzpiLXIhyn9LWWE8ohoOpky2WQ3ccS47hJKQniV6DHVZEYV4UKTWKmURWRgFi5WRDF5wySI",
-	"AvicxErD3Mluu51N/LeUyXk+c2y3sJYT+vkd4yM9rnX3OtvAv+5zp2rax0OQOkvmbeRYNmMrr3BxxpSP",
-	"mBnghFGuYdyFjbXT6rQ6jQNiZBlNmOHjfKE720AobATIMY75qEX6/90nEzMcZhZ97nrMpo8SNp+/k5n3",
-	"iEKPJtvtdiUV+E2sQTgi+1ZwWew/8jBWexdPYr1I8VM6YkTFv7Nly53Ae35fERvSNNFmXjBNFFWdti+4",
-	"OpWC6xTF8dLpTrPfHzbXc6bUXWRV2e8P6+dSMbm0kxR/fEgPt+ZlNRVcMZB1h6keM67j0JyU5otQcM04",
-	"LCudTpMYz9qtXxUeuHlP/yXZsNat/Z+tXHvYwl/Vlmn1zHaDnRZZ5JBYepmdJ6aMH5Axk4xQyUisjWi/",
-	"ZlwZ/vGUkVc0HLPmK8G1FMki2x0mMzpXpM9FU2khWf/ANkMmqdIgqwZGGodjFuEe/+H57j751z/3Wh04",
-	"OZcTlXHDgL/UXNO1T4G3PbNvq9bzVNKR4/Elo4Uh9VF9+uni4nSr02rjONXm44T3F8aJ31ZwxW1Qe0kj",
-	"e4rfwQZTPKv/x7FD1rp5IzJtWl0vFvxqSOOEGSaMmKZxUuvW2ITGSRcXZMAy5QC+JjSKJFOqFtSYlMKs",
-	"+S9fasOYJZF708hAphQdmY7ubuT2k5E9SlMegopHUz3ekmwUKw2SN1Mp7tMWlKY6VbXuLkjcWAMpLaFI",
-	"PlmSTdbSdqz1VHW3thhsDyOyZCtiN46Cait/twnzrd0GK+4uqzBVbSxPUyMDyeg16iBqysIumdDEiAcW",
-	"kbfnH05IvZ99cWXWs98wGhp2Qm5ikeDEhDSKS8qvuZhxAutB6v2FZe4HZBbrMRyQjGs5J1OjB8DjRofD",
-	"Ne03Spu6rHhWzds+vlV4Fib/SvBhEocP41hgnCtNrxn3efWQExqGIuUaJwbqDDIZ+xwrrfB4e1QW289Z",
-	"LJva6hwVulceg5MOScpjowpaNVwRoFBAQLPLNCfXp3JEKpiGZmbsUVf8tZCDOIoYf9CSD7NWvAW/GONh",
-	"JJHvOWMR7h5z7KoujSYxN0w9iVWuzXnLb37fgmc3W/ydfPFfe+NbdfXzOT3K8vt6QUAGKZ6gNEnEjEXG",
-	"MI0EbIlHXd03grMHLSxot+xqZNopL22u+YLxQhPJaDQ3qxtVbmUahmyqm9jkRkva8Y6MNzikVVcTZvB4",
-	"JwLuSBRcxlpLwSgzUyfpNCCS3YhrFpm9zT5PjXLxqMt6bObHaXIE59zD1hdbusIjsyiuU84+T1loJgg/",
-	"ExGGqZQsOiC/pUIzK53wdIwjdFRINhVSx3xEYl1mA2CQ3zdZ+j1fW3DTd8axG/uqvOAm/Yh6QpFa5gRP",
-	"JWsRcHCIaE6UUU4FT+akl9Ecx92rHaBKAXN5pjKHTH4AgPfGo/OYOk9Iqh73NDgR+rVIefQgnuJCXw2h",
-	"FY+dTgRRaTh2dkqlgLC/reQ4jDY7E3ZzLjoRmrhhrso5XOgmvvMYTONo4sQJ6AJG3/PcXBM6h4NCMUbq",
-	"nBl21yKJCJ1SqR9X+Tul80TQ6EKId1SOHnZuTLGtKy3EVQKtFU4PT6k2u8PoCTCzMSPgzCBiSDrt3Rd7",
-	"z38gg7lmT6AbdnYWzQ8YjBaCuCGvyhd2uk0tRBPffayjZoE+mUJlRAXQqt4h7+OXvos0V7pQ7jjf8CPz",
-	"iwSvemw6eo3W2oNYxmuuwtS9AN8qOJ+srhwRFfMw9z/uHJAYfaM6+263zDhPeTWxARNu50zok3N969en",
-	"XtO+/Rg86N0/cTphilDP30uB3FyQRPARkwS0A667xBz0ZjHgZuVRme6cyZs4ZJec3tA4oYPkYXJKYXNX",
-	"qddeiekiqumAKoZT1WZu4dg8+JjajSeM7AxJcUir8oGdUNN/+7FkUUaJkHI8k+RNUQnkYtYlKc9IROp9",
-	"95JP4n4jADGrEjGzVxv+hZiOJ/YcUH4D5muRavOyfWUmY83INZtqEookiSOjdoLaFApumREfMg3BH1fO",
-	"wO43Dki/Yvn7ZCjFxI6IRjE3QtWQl7XICV5IgLljWtOMHxDJtJwTOtRMkr53F9l3t44l/i9dV97F/v6j",
-	"FZeK6+2cCyHeUz63X6sHbRvryLnSYym0LktqIciE8rkVYkahjbk6IEAmuGpNqOHbqiMdnt1IlG57vp5s",
-	"BNJNdvUNJKlmTWC+R5Kg2WCo1mwy1coxWKzslS/wc3bDZ2n752GsS26WTsj49wdqAHC9cGUN5rIYpmEI",
-	"6o15xjeqF1hoKsUwTjZzMLQ7ORMVprU6/6T+a49kJaBDPpQsYlzHNFFdQgm4zfjI8E7uiB4wKsFEANci",
-	"JQNqtKQRpzqVEDAwgwASpKKZUoAXzhLc0mkUM27sEJqROG/K+TSslWa+imJlRGaU86yQgVG/YBsHtjNv",
-	"3CWO/fjxY9N3jFXfNtP8CVBpDckY0YKkirkLnb02+dc/lwe/vESygMH9v8YCB4pewdx6tQB/uPK6/t/e",
-	"UqZbEkXz0D00lcL09WCNxs3NHn9XU6rUTMiF/eSOR/e7UW9gvao3Vd7KBqJ5299V3kSdfF5re/mEeoz9",
-	"9ZElSRO3D/pl4+yqh5JBqlADkGnyuK6WS67S6VRIzaL3LIrpBRDgAQuf5g1eTUyLV0DTu+zu7MqvdDH9",
-	"BNb2ns8C2UAJDJTYga7OA1kDTWigCW8+tsltVNx+mTT9R2SCbMAYOQDucYg4Yd7FMY3QqKPJqTR2vY6Z",
-	"qnWHNFEs8LkA3eoXRlLVurXDf3wYKz7bH143f57MZtG7X/d//tvhmwvxd/Xbzt/2TuPpb8nu+OUe79y8",
-	"eDNuj9/9Y/uv7evnf590ph93bv6Wh0i8kTRk5CcxncLKZ3KgW6PETDF2sVhkGIPnCuRhUJt6gy0NzhfM",
-	"Dx/nWoFNblr+EEoz9Npz8TJ3tZcT5G6eO2GzU/coBo24oINfCtSxI/Qa/pT1Kga/MryNPNRaxoNUI3Wr",
-	"WeTLffFNZd5/LRkDQUjwCaOw2l5IPRSJOdtV/DsLSKvVahyYc34ilCZ7EIdWEEiJkLVubZDQ8NpIgfh3",
-	"0+870+WEfvYHudeuml0axfroxknBuzZAkc1oqIVcFmiYKibJbCwIDTWzIZfUv5VzLte6iyu0+o0hhRIT",
-	"JjjLTU9oLdaKJcMsQHMqxQ2LoA90RNWdzAycRoR3YEBc7l2gNQ4IT5MEW+ICJBDcqRXGV6cFkwqVsmlC",
-	"5xCTO5RMjVFVabTIz8YohuZgnoYwz5TT3RQEBk1lylGH9gM97/WLDWvBQlSUGTxqLhhCs8BpNnT4UBf3",
-	"3nZ7+4dmp9Pc3rvotLtt8/9/+M1Hxhgzdn+tos04Kgep3jt2VjH2xXan5UHutNqtTmen9XyVqSo/sm2t",
-	"0UWbUFZbveHu8DG3oS7sQWnY93Bkd1g+yPfi9zhJ6NZeq71K32kWXLdku4WCh0xyFln+NkZukYmJGPrh",
-	"MBAPsjZLDtYnXFkEZ5wQ5FGBTpwEhWjEeFrz6efz9qc7hdm7WK0r0GLNJsU/VlvmnDFqVEo6h5Mvi1U2",
-	"7axJHui+0Mbdc3XabDkYn2oyptMpM4KH9N0Zd4UOfRf51M3s1AUjhWrSP/1wfkGKZkm/RfpWAl4NhRzZ",
-	"RsASSuZgAZdlpOe+1nhpwpkLvjZsGutMXD5TZMS4u1KpwzUuJWORRMZuxiBo04UR69dsTib0minTXsNd",
-	"7WaxmdaIBg63wYWeXg074kqlYchYBF4H/Ca7DcCPiQivGZpiOGXJUsXwZ5Hq7I8rmiQ5817Zvj3dwtI9",
-	"sgx9lU4jCFsNahM2GTB5JdnEHGlgDriz6srye/FLPNjK3y7tMp9ScdmKEZal2S/In0JY7LqqgjEiM420",
-	"yKfnjEeEKtI/tK4cmE2XWDdCL223d0KvBfiC9Ytyi83fjgdvwvhD/Pb48vfjzkl8rI752V746viH48nr",
-	"9s/b053o1dv9Fpu/nYY7782Dyd+393X4Zn864GdJGL/db4XbCa+aOjoj1HHl6DHZJeU6Tuzxv+DGUIXB",
-	"7t8XGZ6t010U04I4UxE3mpH+uAUwxB8yUmKmcHOlMCoh1yAbf5v8g79Nwu2RpDxpH/P2ZtQDSjgZ5TYi",
-	"rm6RA+13S86++wTypbJR9b4shReDAgOWqOuPz1/pKpELuTVr8v5TKGMoqcP5fSR55Z7bTIELV1HgFm28",
-	"Q06TuVGjE3LERzFnquo9laQV2XmXELYZkIjJ2Kj32fWQ6cYcSEBOG9OSd0mzLptseZdW4j7qUtj72UKL",
-	"He/lmOsfdmv3ZoIsqEfWMAUqeQued+irQv7UlvLtk2tEuDu+jjIEfZ+JpChjzg5Pfrz68PHk6KwW1N4f",
-	"nhy+gb/OLw5fvy6KnvzHhRV+mSbXx5pNzpiCLJ9Ndn+F1i5TlpuMZpZZxid1oRcBgTYzk9cuslF2Cuxf",
-	"oONAiIRRvtmWh8iK+202HrHPhabvydEMauo6vY99zq/TCmeN6QlfD3BjOIpWckGaXF9OFZPaZlapTXx7",
-	"yOu/fHFeuR/j4ZCZ7cesPCMnokW2jZ4l45AdTkRqTLvO/v6+nWjt8KjZebG73Xz57ufabZC1tCAZy23s",
-	"74Ny4Dey0/z404Xn3a1Fkg517fbT7cN26yugo6WTIxP6jI7x/U7bKiruc3lnV27Vu9dlo020phgq7tfb",
-	"jUf9CpRn50jcgJOsQXWau3FDISULNRkLqRgZUK2ZnBOl6RTuULnnt+zWKJmk4diF+xidfjqWVDFjTHGb",
-	"Vb3o/V3o1JcA9/Sf7XzvBsr3a+79cL/L15/C5l7a8iyKDVeuFvBznkO6wXphmla3NpI0ZP/X/tAKxcTo",
-	"jALjheDoWCC6ffPu+R7BQ7eurbsf9iZini7Tx2WUQVPLyVHa3mvQghac3kUnc6b1PVQ0elKNhjq+AQ2L",
-	"joz0rQ2Y0ooliTESFuhdHN2dbpr8yQ0V58K5fe9dlyH3j94bnoa8wpsn5tHbEvXuezN/dI2DNif9SgM7",
-	"x4dv3frc/dKFeabMsniGuwsXb9TL2TfKd8G6R0bhxdU2Gqo2hbuzkt09FjOOcUO5sW3TIq4Zm9qkA2Nv",
-	"j6kaF02Uh1++3aMo5/MoTqOSvN4+WMitOD7/QHa3O8+J2y0kFFFR46xdnv9YPBt2CifDTlCbwuFimvx/",
-	"vxw2//Hpy87tf1Upk0dOdBbH8UpMplTCPZFizZgrxlVsREQyB9gCSFqOSCJmTJpHogOiUilFyiEuUU1p",
-	"yPDmJQNv8MzFiJbEe3byZam6/rG3W57cwixexyyJsgyhIi/aLOAqvz389EyRKdVjEqMtAPdR9T7oJb/s",
-	"fGqp69RGYfYBiqAF8XL9gPTNW604Mn/irXcrix8uuXnspBaGnSUk+0rCfQnOd/MhzjZvuor9fmI00eM1",
-	"t3Qur5x9J66LRpy4vnd0tpGqQW0sawY54srju1eewn2UaSt5e1Uqz8KeWOYXXTq4F3/IReMPnVUIuYnS",
-	"teohmb/nzskql04OkVPQ3rJOfHred9GV9/jkbp3iAfkVfDulVVkQpB9mnEmU9RMaMTKYk6kUE4E3/wRv",
-	"VwLE0Jh7cQD+vdCdziH8qoKnFtbdE05TBieRdT7b25r8isYF3hY6yt9Z6OqdGMUPsWkWj7zpimbpA42d",
-	"6VcxRJeYS3fG+ZwUTdcik70gWpDn25ggZ47qy4vXzRekPgjlfAp5KhEk5wxTqcdMHjizHa4hh6liEXKg",
-	"limHAJMGfhacuVvNTjtot9sY5hOKyUTw7Cq2eIH0QOo9LwZuvajgttOi/VEkxTEnk5gLSVJuVF2HV+eU",
-	"xbqx9jAx5PL8R0OAzn5rf998aBSmgVbhoqfcQ1Aq/O8+H6OLNKzSaQEVa3fvObFxjS3SNw30MZpOaQiQ",
-	"vTw7BtyP65hHZlr22YD0jQLczx9UnF6zK6N2moVXghNqswtISDlRs1iHY4ISpuSdgfDRlSImX5lHb/OI",
-	"Un/7GB2xtSIezeKpbQFqFuRoAfzEhjY7zBQPLMaFhoK1A0u60jniqcgV50geAXsHfh/qyQj8BmPIkuQJ",
-	"1cUtshBGu6gQ5HG1m6Lv+fpB1gJg7WRMvGd4POPb3XYl59pgXX8YK4D0LIYlLa6nGJJ7I3y/lMF8gjzH",
-	"oWmpFJDqOOCALGTjmkfzrAxAhkJoDxB4mNEdkAnTYxE1zTcWliPI4FgCMgLExYo0S9O4F5MeED+DKCBF",
-	"sIGAVCToBVlm3ZJvbeZbgLlszXxQoL81B6ma3xZ5bX20JF9flfG9VosL2QY28fTFnIUDlCxVx5ovThZF",
-	"oxNpExqOY86a5iCz2QJ3CLZujzdJBYwSqe+2241uIU3RR3ICUXCQ4SkBwKIijIZjlDMtaLeE7OQ36oeL",
-	"m6NzlucTIC4UAv7UoxQjyRm5ZnNFKI96nBAtaQwRpmaxSczDJI1Y1MBeq0P6Te+dvYreK4LVoZmFZHxo",
-	"YafUwvIMc2wlg3WA2e82AtLHHXNlfrE7Bn4zY+MlbANIU4LH3dQKsa3wXgffK+YwCYlAOYWvsY1CGk/W",
-	"QinpidQtqAKAa3LDNILDfZfZWj/spjJpBIQmIyFjPZ4EsChLE6MgfjGJhwxyVOt99nnaJ2YoVPcbTsGC",
-	"y5ACpsfFxTvT7tCBfeb5V2SapIrstInCORVy4LI5mcbgl2eKYJ9jqkAVY5H/nlXmK99bjELz4GkCFyeE",
-	"+FxUmeG69C6Ydg4jSGZMMncYY2AyxpsZsRkQY0HaDP1GcZ28RLBshIXAT9MPBv5lAX8VmBeFNl34WJEH",
-	"cLP70X6xcl0FWWqbkFk8HrRZaAuD6nJSUk7MGIqtzswqSKYYh1vyEY15OeTPELLQS3b4QNNmF9JFbCiY",
-	"gCFkQkMrqTykLGjH5eC6Vcqag3fj0dgLm8S423K6XpGS6KAtkNBDeCpTsZB2iA15uG/Qyj5S7R7QN3hV",
-	"XacLLyIesIN8sCo9HHgWACdW5PznSyvi8LGrmF+limWtaA80wqyV0hA6CTgrMmIAZURlOI5vGITsc6UZ",
-	"jTK6lIMbC+2W4a/sMwcEgybhGTT0K9pFSC2Qw+3q9tA+83aqmbTLe7VzXgDMgAa3G12yCWwDtppQpa/E",
-	"jDNZmK2Fp5uJNIlIwuiN0e5xNczCilRD0ihHBoP3vfYAy81ninJ+BWZSZNkV5qWsMcR4LkqSUnKjaXp7",
-	"2w11aWZjUXKIhNlo1Ox1N7JnyooxBDoYsAxyRI+lSEeo8R+eHlvBQTW7shoftAVUKyehL+R9HwCqTyG1",
-	"u7i1s/T6xUYLufVwxlVHTKtGllluJBFuvfJAnGlWTES3IvmGSZokS8daRBDrk/oeaEa0ChALZeMSgCsP",
-	"ldyM1IFcoa1pxUQVXEN9D4UoidiU8QgNfu3BVTQMA0RGZtVLiA72LKmEqHDt6grgiwFDFBC44qkmywJq",
-	"hd9eDnWRtTwT8toe6HjUZhgYpE4NPQD6cQJoARRB7FGoJyK8zvaN1zCjkSFyY+kIS3AY/vgQVwMhNVi0",
-	"DFFDCw+dTMwylVbpOElIFEcWu2DAzA6XTMsYEkEWQTQCogTCHYB/tALxALlX0SHDwYPkuTKGT2HgKJAc",
-	"EuFYJBHGGs+wCsCYysy1la+p4JyFRohCH/U+xuidfvjw7ur8p8Ozo34Drve4USKHkjHAXzXrU0Va8iGH",
-	"sUcHMCiBQJgJo3w2jhMzhx4/YTO4xbRXgpGhtOX5w9NjMjIkDXLhSib0VyGdFO/mVtCY8igBCW9aI7Hu",
-	"8UggejoxRzVCyTOAQiZop5G6mRC6mxo5cD26oXrcc0JXoQ8XbaFasDzzuAoFzEeHW7QfoLWCPoRXx7me",
-	"76KjPZyIgu7rPe/pm963BS3PS0DwtT7v8Qyu0sc4Lete7gIlQ73NFBp0t3m6ydK0ifzgdR/g1Myuzh0I",
-	"ZzVO1h1p/xUHnpm2d2Z5M/IRXRbAIZegJVWIT/9rKwFrQa0octz9E2zj4q1DFdtVeISBrusmfmwYp/On",
-	"u1J9hMAiL1SETJhhHTCcQ5qEaUK1VRamIplzMYlpQoYpR0naWiV98KmCgf9To5v+XOkE+d1zIQzLZ8Hi",
-	"uhRyDjKHo7efLa02S0ioCJR78A7wsQnalRn4ttcnvzF3svLrXJf7m61A1OXBmmXsgntifIu7xrvzxtD0",
-	"IA/mtOZ+6Zo7j/Ust3yG6sEG99zFjLknSGxbuAYv5+g9bVadt0S77f01r78LQ63imTN7T7YB4UGynCzJ",
-	"b1BZsEtVBILLiogoeSduWEJD9pC4BG8kVXeInM2yglem54MMWsJ+gXk2dKAYL10mVs5rTeyS9aImKrLq",
-	"ilT6CsgpC0EUdpiVDFUZqdMHf0+fyJRbN2tCNYCg1NkNw4tn63YlghP8DtbMJnejyWl0a0UGLEF0NSI4",
-	"63H8idFwXDSqoMtasE4yWPHRBVraakrfTB6oXpJd5rA+nXvcmp5eQj6ES4H7yfoyVkorK0T9lTEHbEKb",
-	"814UPfj2zcDBJ8c5kD+msxS3HdJmu9neNrTp7D01YEn0BwCWGFvzUjk+WJRS4Iy1YB0yI5/DPcjx3Jdx",
-	"0JpUegxokip901cFvSkXQxx9XA8A+nD8XCVR7K57cuXN7e7N88bO0UipSmwGD5OL8zYCq3TOFHJjPBH/",
-	"w25ZwpfC62nz93Zzv3XV/PQ/lVH2thRq3pVKJ5MyBNfe/efIhbWPsoZ+yVvyM3ZWjAkywyrkHG63S2QP",
-	"aljJx/5uGPA2qF2CdYFJv5vm5RljvXZ0eQYDiLn/Sqc6qW49836VxHjyTkfrHua3FSyH9HgPF2CbKM93",
-	"JretEjmd518v6J7LMtRwzJtnqBW8CNu7kGFWyiZbYWW/YiZZUUAAZFOYMCqVLeZyrzlcafXeLayD2ufm",
-	"SDTtl+7Z1on94xd87JP/XDOeTIWEpYGCjt3aKNbjdGCU+C1Bp3EzFBEbMb6VdX3rv66u42lTTHFJmzY+",
-	"KtvJ/8HJcUt2xKV6yB52iu0KrJ/5030htUzpW18ILE7PgrhsllpTDXr2TLmaxjnkmVeo+MHO46+CtVe5",
-	"MJY+Fer4YjbPCvltj6EvDzbEhylashtl6lQeNbGfW2M9nDbFJvd/erdId6fYGHZ9cm0TQYvu8xOWSxQr",
-	"BYBZoS2G7Qw98xJUwra7wZaJBpMCCmSvr8uv4nIEGMYwlbGenwNcOG5diCA8TDHPDz+9dszy9uNFraKq",
-	"VwE6C+ImvEIFASnGdBv7qIiAVe/r+bRLqP6fX2e6H/T4T+fbez8EpLNHJjEHaNXBnNhyzY0WOVwMW4Po",
-	"R3tNCFV90ZmAMOhm35UgqsZaTxHaOOZD4SClKV6UWf/WUSgmp3jsEc2o2Y6pTJbHDS+Cxb6k4TXjFiqP",
-	"3zCuhcQ0WBdvNaGcjiBiIfOpqK67GK9rxinXqpEFgcSSKE2Hw6DHaV7oh2qaiFGAgVvQPMRtqYAM2Djm",
-	"EXn78aIMEA8tSqGpxrgDj54Kbt5fCRgwAKGC02EsEpwJuneyAFiIKYYYXkw5sKFUkpGQTljyiioWkNje",
-	"819eHv+oAggMUJpOpvjt2etXZGdnZx/zc15B9MIR9IIl9eq7nz/DvPY+f27YovblzBBS7y+DAu9bAro8",
-	"kB4nLo3k8uw4gLCBUhS1yxzhEWxFL+yGsHAsbHiD+cXHq+4Tm89rJuDVy4qZIpKZXVcsaaswRDpwz0B0",
-	"MRaqgthj6N/+BmtgiMWFhgksxDFjxDMSj6cTyHbKym6TuqMTTi2AeF1tFpNrSw0MS1UNqKcGNUggKhsa",
-	"opg7ZHq2F0cHNrbClrrWIjEMYfNZUgjtm5NIZCEWuCOTOGQWiNBus/fHFws7S0wZx5DolpCjLfuS2jLP",
-	"5nkXhR16eHrsXWp1a+3WdqttHjZt0Wlc69Z2Wu3WDjhC9RhknS2fCpRoAiXg6xEDMZBxOEC4H5pHzbmS",
-	"43cqaEvSCdPMVo6uOjPyR7aweP1tcO+DVmibJ8vJIckcF81mcKEjTi4re5/htK5RD36VPs1Ly/q0gS2r",
-	"Vm0vwu7efioVi99utx+xRHwBZ7ayArE5cc00ccItw0K7OISqlrOhbnmlzOGVzv2vXJbKoOy2d+5/6bVf",
-	"cndvlZEVK6HCWyv0U1FEzFcZgN19ZeGXT2bpVDqZUDlHhE140BIyIJzNjDwcxhKLWVjAGAzg+WRMz/wa",
-	"wehUZq26RiJDv4VSx/du0ktbEfmJt+dT8mqmx97JpUCP70y6KZOilmGIGBCRROvwp1ege4FBt76g3L21",
-	"3pdwXHGpZg5bSGT1com9i7LAxq4CRrgYZpHkdQwLjxUZScoRVzCZ2wDGHu97WqnFFwdzqQ+5yWByQ3ib",
-	"hdcvRHJDUu3u9najRY5iCNG0Ee0YNqh6HHU/VLvtkOH0IYd2dJiJkghlAWwLQep974auj+fIjM4h4j3o",
-	"cT+qvhGA7pMFwYeUu8wMwhmOzRYW4EvD4YsNY3h9A9WQCrGRe3HWlhuXeMiiOIDd9VJE88eTBAv+pdui",
-	"wWd9ck8qipYVgsG9YyP/v3FBtNvevf+NrLwzvLB//wuvXKimeaGzwpjKNYThvb1VCFBRDcm8vL29ysul",
-	"mlDfsFRGBEcr+5xwEjKTAHrMJhtJ6GncjERo9gd8XCy4b8S1UBV3vAhspvIkpDxDjNSzHI08aPmZSw1x",
-	"8rzhLEZ4xkhfEJg9Dva6sXdAXsLpk10Yk0NemUuWOz4o2W13SL2coNY4ILTHF9KjsqQ+7oR9p40vZ9lW",
-	"5k2XaQg250hoP0MNygn3eCkZy45kn9QLGW6NLh5OOdUYSRiVXJHZmIEUh5RKzKyBdBbKe9yl3pEzY1Da",
-	"+GtAN7Dh/MenlWLcKw5VexpRXFV/aiVhvIJ8OyxE9P+hgnRtKbfCwN4Izr6iSFxhSuVir19bKBZk4FsB",
-	"Xpc8e7BYDMkXf0aGgvTLQRXAftJjK/byorFL5dsHkEAUou2qpE8uzGg5+3jEdJ7jtNvu9Hi9MpsZJCAd",
-	"iNR7XMcTZlU9yUiWV0FoEl+zFnmNKXHgJexxEApWEOTjKWbndV1m1LsPb45Prt4f/u3q9eHxu8uzo/M+",
-	"qVsfMtlroJsaItCyvD50sVlZFCtvOFlOusVuQTXY1qrFpmIdgKWb+Wp7vJhfHDj12gjJxeTFhi1FUUzp",
-	"yjPYD2yiX0LnPa40lRpquNt5vvvw6ucPlxfosYxEOkiYwpEgSAOiG7kUw4CkU6KF4aixSKXNx8ooYd23",
-	"4FMfDiE5EZLPKFFaUsyGxRy/BBzO1kRJ9QFI+x63gzp89erD5cnFskXotNsNNyJwLJlTycu9pEkGh2NM",
-	"Dy1G7sRAmhF0X8r5DBz+5NBVy7Cv82wtJVNM4/mKh5j16/Y4dPdMHXjjgII1gE6wvQvkQWoMhRwJrZnZ",
-	"FgtJ4nmWJqx5j/tpteZg3PHWPMtFb6x7wL0rFn5+1JOtAFS2un3xzR5pa9sG34+pTY6pd2JkxDqKmkwm",
-	"e6HGa59SItXLj6kzdERgrCpUIsxBOw5gg9u7SFC7C7daRGkxhRRiLNsIWMCtqj2GeXglbt+tDmaoKlu1",
-	"KdN+wxaZWWZzcDv3v532wvqWV7JJk+T+1cTjtBTvbAtNmoXMYVTcs87+gUpkmGM9WbaWh1Dg6/7lPCqM",
-	"4j9nQQvUv2NF/VyE6vU8YSxS1fASdac25qbn9nZwB1hFo2WvgAXqJtXcka/SgQP4ZkRpOlfmmF5SHw+O",
-	"YQjFoD1errPoQ/xkVYzwVH6mcgyIlEfWeEU91ukkVPW4X3wP2u13QdjkCmXg1/u6Ry00orXHC2qh1TRd",
-	"/EhRz1xXqSiWy3gi7aK6JsdKasYSwetrWF/F+/jn8fT9KbWMlTyEBTVgY6VjKsUwxti1ylvFN0yf2ke+",
-	"kpMd5/hveRBd+Eto5d8dh5DV6e7QKYTOHLV5adKCKuggrxwkmT2SIkZt4TouZkRwX0j3eHVVRnKKrdjb",
-	"NDQei9FpxRwgxD/DcytVrMfrEMj0vN0m//rnbquz23IITRaOZRGQzgUlFY4PdLtUgrM1WgQgYj9DVW3B",
-	"bc2LseBM6SyIJxGjEYQ1dW2yizlzjl6fHZ3/dHV2dHl+dPXm7PDVUcF+J6qBN5MYSOZIhvP+NVUafzBj",
-	"ntE50nbEtEL3MRycGSktYeroYkIC+nGFDXBBKAZIS0TTgUKcQQuZ4zLhety5LiaxAie0OyaH2qgED6h2",
-	"2+OPUu7WXab6XNHj9d12J1iG2GeDtRD7plzDd20vgk3WfqKTvpQK/uf3JHz3C2ziFzj6HLpLvOIew6AG",
-	"zmb285TGcu0TO8OHXum+DtyTZucUwg9AcGXJ5aTO6YRFFjTrhE5YH4FMwZvsWmkgfJewzvLMUX7hkCit",
-	"8AjHQjHuQKVwN3YJJTbmAwNlreBukyS+NtJ83uOF6NAWgbRyG0u7bl2dFnHatvWeF5HwLQC+Q68NiHOu",
-	"ZxD58ByGoE7onFhItwXc+x6vBr5fWyhliN9PI5WKQAnf1p3dnyPI4M8uklAk+HfZ4FvSNhVpbSFkd78f",
-	"jViUQe/NxpAsZFwnc0yXh+v9A0gBkYzrPplQea2Wp/unsJMPUYSh3ka13XL986Pz8+MPJ+dwwXJ6dHZ1",
-	"eW4EW37L1W6QJL7JmlZdgEIcxbBPNao7njbS4wmjC0MWnFXeRcRKnzsKPKFZ5OePL7GOCnP89zeSCtO9",
-	"w1Ryj2x9sX/ZeMSIJUyzynIb7vyxL8AJaCW+wxrGeC97du22KgS54afzzJu4XiTduRtpVWztui74P+qq",
-	"ac2gsm+Yz3Dx/EO+fMmyhOEwY2mpB8Xs3pf4yJ86JjsvyH5nUDZS43tU9sOisoGKS8OyLcctRv3hD90E",
-	"Vynjza0vNpf09i4/30urCTwtBy07yGxKdP/ogo76xPc4OVxyYz31C9UiMeMMxnlk0UKq+rePbcEz0P13",
-	"+bg+Yx4uqIp3s6FNX1lX5r20Wc+m8yXZAxm7PFN5Ca/YoYGj/ieGYN/aPFF1gNUEYj7KvgKVEhNLVYt8",
-	"jPXY467Ax7QHjme2Uq4FtXZMiZZzfbezjZd1s1ixxqJm4IG/rH0KHA9hTE8cYl8ApvmDY+zvFwxelP2f",
-	"Yts/fXR+Z4XbsFMPCfo1wiR/LRP6m1b8AEnRxZuKLPMHYuZyRNkVxR5gWFefvlt5DOvd+uKx99xXyrP1",
-	"horR+7HCEgPLMl8zwN3V9nxF/dmn1F5LxWfvVGG9qX+3ph5gtbsz2qPn0kzYpZsKK+Sox9AmKp3lh3CT",
-	"qNydFwDcuBo8F7ZmFFaVfL6NIbGBczjjxZciFErnN7pQaYHE2uoIPW7TPgIyGwvyq4i5jUv2YmQKKTgt",
-	"cghai5dcYtGBMLxQsmlCQ2bvEB15bQVecFaRj15qiY1JdMUuIMEk8/9l3noGBY/GTLIer4NbDGv4aJYk",
-	"hPK5E4szziSZjeNwnEcmkzHU+QltVJEFb3FoHniZm5HBZb/E2jyIEzfjhkzFYnWoykxF9GEe+2kATxKu",
-	"U+pmfbf5Iw4j8itZV+tHObNgMZC8EBupq7GYcRccFqJi6mlP70SYFY+/S4PKnvv306K+q0K+1MbkLqLE",
-	"hAnOnK2zst3nZPWKKtDWl/zDff7ZTMp5sjGk3CtSNmAZClKLgDMPa6kvSQFEHU9l1Ybq2+1dzP/LsJTy",
-	"cE1I7quq99bo3lHNbYl/uCTBVnHzFidtryOz2f6nJx5/+07lZelrq+6kYKnT7i5megrt+f5T6LvKvKmD",
-	"bVMmeaBqfL+leOyJ6drtp0q5bgez9EL4DMRkZGVknmWXxEqzCllpzLT3ts3/ACwbS5bvm+cR7E1Ly/Wv",
-	"Tx7L1rxrgxTgcZapOxeeMqG8jEseVeYLxbKQCsLm8Mp0yqjM8zhse2a/QdBW7BKJIWUE8kTljdGdLrw6",
-	"iTPzk4294EuwbKz95iPYVKk+Zvvjhl5Z7clJgErWd1Xnm1Z1QA+mbtUyxtvUfHjCA80DLVpyx1RMzytE",
-	"s9v51bUX+Ij4JpPGE+0eHyu/9pS3QEU4/m8IagmJ/h1s6avGQf4ZYJOQUSxw0mM5Ldyd8VLt9jBJbOlc",
-	"plyloD5+ATB3o/iG8Rbp/9YnEyNwsBxvKZyZqHSASKRO1HA6YT0H8nb+82WL/MzmigE0dswRghhUSGXB",
-	"59R1PMUiPFNGNcmAkh0+xzhOGF5U28hoKCu8LMbx1E37j7iDeoQ7pVJtgyU3W1kAQEglFpRGVFc6Wgrq",
-	"SkcrjwEvm4NFB9Zqq03yxSb1/l8Q1KR/ZdkGDhnFkhumGi1yrHsc8IcBvzvmhGqCUax6LBkUrjb7BzpL",
-	"mDYERySxUaxV1wbeUhmOsbiZ4IQSLeORpJMej3nEPlt4GqLGRhhIotlnTep92g9Inw7Mf//yl7+Yf66u",
-	"4KvmoN+w1wcqpK4amgPrFkPv4gJSmrCYlmRDiLa1QNW77bYhhSFMHxai9VufSGqvNSi3BbOJSsQsmdvK",
-	"aXmRoHEs9ZJ1/K2windXsMmLFf3S602/vLs1/z25/fRl57ZWVaHEPt+cMKXoyPxYvTQ7dy9LFe+Y8w9Q",
-	"zQNCPaBxR68EataPSL+JsPrmZXSWLr2qFUCinBQ2aqbWrTX9KliuHp3/XeEBW7CgWaqp55HFNNG8oRKQ",
-	"0U1b50LqD2CX1QL4cAIXgu4DNuj+/JGpsPbpaW+G/Qqrd5roTm58t9EfwUaf5keLO6GzrxbPaPfTk90C",
-	"912cR99FkKnC7cczFeTnuRakD2Vj+y1yCJI6Nod+ZbE0p99n9d6r1Hu863MleJ/yWrNUuuoPvtPMigxX",
-	"6/h2lTcO8Qq+X2h+tyMe6oSPolxrdiLAVhlZU1atYlBsDdLkGoGyH1egfeCMaEm5oiFaCaiKxZpNADUE",
-	"D3FIcrFlz7GUcKwVSDQIl1UAg+jqoPU46h6UYzMJozdMAZIO+jggRRxDY7AMhuC2cdQjNeSBQ1QdpqNl",
-	"wbrc6JuKSaNcOikLEjYgnmQuSGNuhHA+ZVA/s2p3fdL/ctsPerxvFqxP+r986jcOSN9oIVal9iqy9eEy",
-	"wrprbIxNZKY+d+hLMGHMiQXq6FkcQmALjsmo5oGtcqI8AAP4wVdrZ2OhGOlDZRfVRy0OQAoHFPsA/EjN",
-	"JuqXnU8tdZ2aUbsb6lgRw1IAw/cSC6MglOEL8j5+CYVrXlrbEsJ41NhM6/znSwVJrDLlRvW02XfJPABI",
-	"Sm55AvTLLpFihlcztifzzPnPl8YGRf0TzAGPsTDommo6oIoRpeMkIXQgpFakTo2mHtMk/t3GMiHOICi7",
-	"jEaJCK8bPQ4GAOIY2Jxh0O8lIjfATJC9QpEkcYRoExiztdfeIX3YZlehlWn9asygMb0xL7pZWZJW2b0v",
-	"0+T6cmp40bN+n+JAXuzoa0VfZwM5Y8pYARXH80eogkSnU8YRdAy4FneF3QXAIdbRUfseJvRv7WxD8Z2d",
-	"HVYOdYJ2u527VwZzIzqWHpoDEc1devGLnRcvfmi/eOBZ+sX+dc/l2gfEK8nOeAh5pJkHTYvQhgsBRwPs",
-	"ACcDwJ9lmkUHeaJHBRTNPqn3bctXMb9KFes3uoTKcGzM/Vi74KDsoMt+BDSTnwQH1NVinlNRQv0I48it",
-	"hYdkk6yENmYJBTBBQILv3vfNsy++4W2NjJVvjc303eAuILHMwH1aZ849Fub3NMNvOc1wM+578iCoU3e4",
-	"3HVt/MFVfLA1DkEdspeWBwWDpQv1Tvte+Wy4OnZcGPNQQm3MR89NtC4rxAcbzDNwg9xL73mvvFPtTg9W",
-	"oTD6N5rhuInv64+WTN/zHL/i0fxdza+8U1digigojkmfKSveNneIjRlN9Pj35ffp1sLfBqdJjHWPiMV2",
-	"JQDCLcGi/+ni4vTA6NWRYBa8UKR4UZq5JRbF1Rumf7IjeMItj13csePdZGgS37DWptxwF0K9OX5MJ1Mp",
-	"Bn40BNLfApjYKrEtN7tl+tuHKeOHp8dvzz+cPJRs5XLclRSy/ZFIhCmUic6dQ2CwWRBKhsilT0G/i3Gs",
-	"FodBFbE0cOScME1LxJzTSbKUvc3sxpRHTeeQwoK/cPbKVI8DQKADVdT8UcnAdlh/P3z/br3VcCP791kN",
-	"S4OK1YDUx1XFDCt5M52bkZJpzEcBuBszRapyTc6wu68iU6BvowLCmhAt6XAYh61vC4fuDGIV7pZI8Lph",
-	"K9Qdq0CvgOnQyW3+VhjB41giK6m9BRql7WFh7W3WapDBO+ElBZaBz4MlEPluISjjZalOfWBr1Gf5DVi7",
-	"IU8kzxq0kWhVMUKl23F38eS9nJ2zi6+f2rRbAlX/YqUdQC8WBDUWQsOfF9YGXGgmOzOwjEhhvRSIJCHD",
-	"MYPmhZ2o0YjIgCaUh5DEkHViV7U6pqVCotiTfYlIyZqFHb7Y6I+2IZw3xsWZAU+ZmCYsIIM0TrLKBh7D",
-	"eC1DicRbUGKAQJ4q44URIsJSUKiyGPhVm0taEIgBWAbTxn+bn70g4KxdfDcoAEkExayEoBSvGJQs4KCs",
-	"bn0Kau8PTw7fVHRTavj+hs4vDl+/Xq+ZT7e3/z8AAP//",
+	"7H2Lcts40u6roHT+rbH+n5Ll20xs1191lMRxnPi2vkxmMs6xIBKSuKYADQFa0aT8PPse+2SnuhsgQYmy",
+	"5dsks5upKUWmSBBoNBrdje6vv9RCNRwpKaTRta0vtYHgkUjx684Z78O/kdBhGo9MrGRtq3Y2ECwVWmVp",
+	"KH7Q7FqkOlYyYD2Vss5er3HATTjosCXOtEmV7LNrnsQRNyoN2MmbV2xzZaXF/vXPF80XzbV6sxbUdDgQ",
+	"Qw4vEp/5cJSI2lbtorZ2UasFNTMZwZ/apLHs125ugtq+Cjn1pKpj5yf7TPWYGQgWpoIbEeV9nfeq5W7K",
+	"ZaSXWyuba3ylu9r4KVyLGj+J9V7jBd/sNlrhSrQq1nrrfCNcHqUqykKzyN0/tir7fyJMOmm0e0aks0P4",
+	"MFCJYFqESkaaGcXGPDasK3oqFcykk1j2Ge/zWLIlj5QrrebqfFqutYLaMJbxMBvWtlp5l2JpRF+k2Kdf",
+	"Gifi90xo09iL5k04/v6DZnG0ReRNYiHhQsd/usPGAyFZbJgW0jBOk8+UFAHjTIoxO9/fe82UGYh0HGvR",
+	"ZMep6iZiqFnI03SCTWs+FPBgJlgsWce+ey/qBCxRfZbEUgBx1LwZba28e73x8dX631dON355sfv39V/X",
+	"3v10uPryx/cVM3IT1EY85UNhLNe/BHaYRwfklW3GJY6A/kSiMC71WKSarbfWWSYToTWRiSeJSFmsGZes",
+	"/fpg7xB6HUN7I24GtaAm+RA61LWvDWow3jgVUW3LpJnwh9hT6ZCb2lYty+KokrteZalWaXXfO1J8NnRD",
+	"xy2SUSquY5VpNuJ90WRHI/57JhiXETN8OBJpQ1zHkZBmi3EW4qPMDLhhY66ZVIbFWmciYl2YuFgzLdJr",
+	"kaIowL+TWBscO1tvtfKB/56JdFKMnNotzeWQf94Xsm8Gta2NlVXkX/f3StWw93oodeaMG+RYPmIrr2hy",
+	"Blz2BXRwKLg02O/SwlprrjRX6tsMZBlPBPBxMdErq0goagTJMYhlv8k6/91hQ+iOgEmfuDfmwycJW4zf",
+	"ycw7RKFHk9VWq5IK8jo2KByJfSu4LPZveRyr7cfD2MxS/Jj3BdPxH2LedCf4nP+uSPR4lhgYFw6TRNVK",
+	"yxdcK5WC65jE8dzhjvLfHzfWU6H1bWTV+e+Pe8+5Funcl2T042PecAMP65GSWqCsa2dmIKSJQ9gp4UKo",
+	"pBESp5WPRklMe+3yPzRtuMWb/isVvdpW7f8sF9rDMv2ql6HVE/saemmZRdrM0gtWnhoJuc0GIhWMp4LF",
+	"BkT7lZAa+MdTRl7xcCAar5Q0qUpm2a6djPlEs45UDW1UKjrbthk2zLRBWdUFaRwORERr/Mef1jfZv/65",
+	"0VzBnXM+UYUEBvyt5pqufQq85ZlfrZrP45T3HY/P6S12qUPq09uzs+PllWaL+qkf3k98fqafdLWCK26C",
+	"2kse2V38FjYY0V79P44d8tbhiQjatLperORlj8eJACaMhOFxUtuqiSGPky2akK7IlQO8zHgUpULrWlAT",
+	"aapgzn/7UuvFIonckyADhda8Dy+6vZGbTyB7tOEyRBWPZ2awnIp+rA1K3lyluEtb0IabTNe21lHixgZJ",
+	"aQnFisGyfLCWtgNjRnpreVng8gCRlTYjce0oqJeLZxs43tpNsODqsgpT1cLyNDXWTQW/Ih1Ej0S4xYY8",
+	"AfEgIvbu9OiQLXXyC5cwn506aGj0EnYdq4QGplJQXDJ5JdVYMpwPttSZmeZOwMaxGeAGKaRJJ2wEegDe",
+	"DjoczWmnPrWopxXPqnHb25dL9+LgXynZS+LwcRyLjHNp+JWQPq+2JeNhqDJpaGCozhCTic+xNpq2tydl",
+	"sc2CxfKhLc5RoXvkKTipzTIZgypo1XDNkEIBQ80u15zcO7UjUsk0hJGJJ53xNyrtxlEk5KOmvJe34k34",
+	"2YA2o5T4XgoR0eqBbVdv8WgYS2DqYawLbc6bfvh9Ge992OSvFZP/xuvforNfjOlJpt/XCwLWzWgH5Umi",
+	"xiICwzRSuCSedHZ3lRSPmljUbsVlH9qZntpC80XjhSep4NEEZjeqXMo8DMXINKjJB03pirdl7FKXFp1N",
+	"HMHT7Qi0IklwgbWWoVEGQ2fZKGCpuFZXIoK1LT6PQLl40mndg/FJnuzgPve4+aWWLmnLLIvrTIrPIxHC",
+	"APFnpsIwS1MRbbPfM2WElU60O8YROSpSMVKpiWWfxWaaDZBB/njI1G/42oIbvjOOXd8X5QU36CfUE8rU",
+	"gh08S0WToYNDRROmQTlVMpmwi5zm1O+L2japFDiWH3TukCk2APTeeHQecOcJyfTT7gaHyrxRmYwexVNS",
+	"mcsetuKx06FiOgsHzk6pFBD2t4Uch9HD9oT1gosOlWGum4tyjlSmQc88BdM4mjhxgroA6Huem2vIJ7hR",
+	"aCHYkhTA7kYlEeMjnpqnVf6O+SRRPDpTap+n/cftGyNq69IodZlga6Xdw1OqYXWAnoAjGwiGzgymemyl",
+	"tf5i46cfWXdixDPohitrs+YHdsYoxVyXF+ULO9yGUapBzz7VVjNDn1yhAlGBtFpaYQfxS99FWihdJHec",
+	"b/iJ+SVFr3oML3pD1tqjWMZrrsLUPUPfKjqfrK4cMR3LsPA/rm2zmHyjJr+2Ps04z3k08QAmXC2Y0Cfn",
+	"/a1fn3oN+/RT8KB3/iT5UGjGPX8vR3JLxRIl+yJlqB1Is8Vgo4fJwJOVJ2W6U5Fex6E4l/yaxwnvJo+T",
+	"U5qau8y89qaYLuKGd7kWNFQDYwsHcONTajeeMLIjZOUuLcoHdkAN/+mnkkU5JUIuaU9Kr8tKoFTjLZbJ",
+	"nERsqeMe8kncqQcoZnWixvZowz8QM/HQ7gPabwAuq8zAw/aRcRobwa7EyLBQJUkcgdqJalOopGVGugka",
+	"wi+XzsDu1LdZp2L6O6yXqqHtEY9iCUIVyCua7JAOJNDcgdaMkNssFSadMN4zImUd7yyy404dp/h/6rjy",
+	"Nvb3b604VLzfyjlT6oDLib2sH7VsrCPn0gxSZcy0pFaKDbmcWCEGCm0s9TZDMuFRa8KBb6u2dLz3QaJ0",
+	"1fP15D1I3WAXX0ApN6KBzPdEEjTvDDdGDEdGOwaLtT3yRX7OT/gsbf86jHUuYepUGv/xSA0AjxcurcE8",
+	"LYZ5GKJ6A/f4RvUMC41S1YuThzkYWisFE5WGtTj/ZP5jT2QlkEM+TEUkpIl5orcYZ+g2k33gncIR3RU8",
+	"RRMBXYucdTloSX3JTZZiwMAYA0iIijCkgA6cU3RLZ1EsJNghPCdx0ZTzaVgrDS5FsQaRGRU8q9IA1C9c",
+	"xoF9mdfvKY798OFDw3eMVZ828+IOVGmBZIIZxTIt3IHORov965/zg19eElnQ4P5fsMCRopc4totaQD9c",
+	"eq/+34u5TDcniuaxa2iUKnjXozUaNza7/V2OuNZjlc6sJ7c9ut9BvcH5ql5URSsPEM2r/qryBurk872W",
+	"l0+op1hfH0SSNGj5kF82zo96OOtmmjSANEue1tVyLnU2GqnUiOhARDE/QwI8YuKzosHLIbR4iTS9ze7O",
+	"j/ymDqafwdre8Fkg7yjDjjLb0cV5IG+ggQ008MmnNrlBxe1Mk6bzhEyQd5giB9A9jhEnwjs45hEZdTw5",
+	"TsGuN7HQta0eT7QIfC4gt/oZSKraVq398Wig5Xizd9V4PxyPo/1/bL7/pb17pn7Vv6/9snEcj35P1gcv",
+	"N+TK9YvdQWuw/3H1762rn34drow+rF3/UoRI7KY8FOytGo1w5nM5sFXjDIYYu1gs1ovRc4XyMKiNvM5O",
+	"dc4XzI/v570Cm9yw/C5MjdBrz8XL3NZeQZDbee5QjI/drRQ04oIOfitRx/bQa/hT/lbV/Yeg08i2MWnc",
+	"zQxRt5pFvtwV3zTN+29SIVAQMroDFFb7FrYUqgT2dh3/IQLWbDbr27DPD5U2bKPVZDs8HKCDAHhhBTbn",
+	"jRYLBzzloRGpPcyUio0HYLHpEZCcGyZiDPoTMmJLRyMh28d7bA2jNcjA5DYKTvWYZagJuSECphXrfG64",
+	"qw282qEDUo2uBxl5fnUmZE+lIf60RcFz0BCMslMME2xCMF3tGa0b4GrLHwsIgJL0TVRa26p1Ex5egciL",
+	"/wAi7wN9h/yzPyMbrempDGrTQ5hVgW6j2hT/T7Er8Fk7i2Kzc+12lNuESXnJ8tCodF7QZqZFysYDxYAk",
+	"NnyV+yeczn295GI0ra4IBNdqKJQUhRmPrcVGi6SXB7uOUnUtInwHOfWW3P4TOO2SzhORUaV3GFnfZjJL",
+	"EmpJKpTmeD5Z6t8SL5mnpOCOEj7B+OZeKvSA1L56k70XI0PN4TiBMD9opwdrDLIapZkke8QPmr3Tx9ir",
+	"BTMRZtB50gIpHGlm1dow7LYpy7HV1uqPjZWVxurG2UprqwX/f/Sbj8CwNfGwIl4pqMXRdMDvnX0XFX2f",
+	"bXc03cm1Zqu5srLW/GmRoWo/SvBevYseQlljdbDbQ/HcgjqzSgewb7tvV1jRyQP1R5wkfHmj2Vrk3Vke",
+	"qDhnuYVKhiKVIrL83QOLrcTEICa90CKMrbk3S3bvT7jp7SznhKCIsHTiJChFdsajmk8/n7crt72c9vux",
+	"vq9Ai40Ylr8sNs0FY9R4mvIJahF53De0c0/y4OtLbdw+VmcZTCc2cMMGfDQSIHhYx+kLl3Q44qLItnKb",
+	"f8bg44Z1jo9Oz1jZxOs0WcdKwMueSvu2EbQqkwl6E6ZlpHcUYOgASgoXyA5sGptcXP6gWV9Idzy1hEfi",
+	"nA1UEonUBZTDK0CsX4kJG/IroaG9ujsmz+NcrUMCOdwGano2Cq6IS52FoRARenDoSn6yQn8mKrwSZNbS",
+	"kFORaUE/q8zkXy55khTMe2nf7elplu6RZejLbBRhCHBQG4phV6SXqRjCloamldurLi2/ly/SxjZ9de4r",
+	"iyGVp60crTo1+hn5Uwoxvq+qAAZ5rt2X+fQUlDuuWadt3WI4mi1mXTIXWau1Fnot4AXRKcstMXk36O6G",
+	"8VH8bu/8j72Vw3hP78mTjfDV3o97wzet96ujtejVu82mmLwbhWsHcGPy6+qmCXc3R115koTxu81muJrI",
+	"qqGTY0fvVfaeEocyaeLEbv8zLqGySrh5V5R9Pk+3Ucwo5sxuWmgg/WkJULoEZvfEqNBqhmyutUrvQTb5",
+	"Lvko3yXhaj/lMmntydbDqIeUcDLKLUSa3TIH2mtz9r67BPK5thkKvizFB4MSA05R1++fP9NVIhfzlO7J",
+	"+8+hjJGkDid3keSVu+9hCly4iAI3ay+3JU8moEYnbEf2Yyl01XM6ySoyHc8xBDZgkUhjUO/zozY0Hbmh",
+	"FEMbH1S8kuevbIj5r7QS90mnwp51l1pc8R6OpflxvXZnVs2MemSNfKSSN+HFC31VyB/aXL59do2IVsfX",
+	"UYbw3ScqKcuYk/bh68ujD4c7J7WgdtA+bO/it9Oz9ps3ZdFT/Dgzwy+z5GrPiOGJ0Jgx9ZDVX6G1p5ko",
+	"TEYYZZ49y10YS8CwzdzktZMMyk6J/Ut07CqVCC4ftuQxSuVum01G4nOp6TvyXYOavsruYp/Tq6zC8QVv",
+	"oscDWhiOopVckCVX5yMtUmOz1PRD/KTE6799cR7O13GvJ2D5CSvP2KFqslXQs9I4FO2hysC0W9nc3LQD",
+	"rbV3Gisv1lcbL/ff126CvKUZyTjdxuYmKgd+I2uND2/PPE95LUp5z9RuPt08brW+QjpaOjkykUtqj55f",
+	"aVlFxf09vbIrl+rt8/KgRXRPMVRerzcP7vUrVJ6dU/YBnGQNquPCJR6qNBWhYQOVasG63BiRTpg2fITn",
+	"0dLzAW/VOBtm4cCFToFOPxqkXAswpqTNUJ/1pM+81JcAd7w/X/neaZ7vI9748W73uT+Eh3u8p0dRbrhy",
+	"tpCfi3zcB8wXpbxt1fopD8X/tT80QzUEnVFR7BVuHTNEt0/ePt4dvOnGtXX7zd5A4O5p+rjsPGxqPjmm",
+	"lvc9aMFLBwhlH3au9T1WNHpSjYcmvkYNi/dB+ta6QhstkgSMhBl6l3t3q5umuPOBinNp377z3BDI/dp7",
+	"wtOQF3jyEG69maLeXU8Wt95joy1Iv1DHTunmGzc/tz90BvdMsyzt4e7wyuv1fPaNilVw3y2j9OBiC41U",
+	"m9I55JTdPVBjac+bcmPbHh9dCTGyCRxgbw+4HpRNlMcfZN6hKBfjKA+jkrzeOpjJU9k7PWLrqys/Mbda",
+	"WKgisYU+Owf0Qr+gd0GyME7DzCavLuVPIxAFopAAQXqZjAI2SkUYq0w3hsLwJGBGaHs+E7GLmlT5Ky9q",
+	"+FLNEtEzTGVmG08Io5SPpf0FMyO4Zm9P3gfsdH+fqZT9vPMGT1tS0cu0iOqUYIM9GfIJ66dqDB3mbBhL",
+	"lfowEc5maO+8rgW19ptD+Nzfh88DvHLUhs+TU/g8xysfduHzI9z5sn0Any/h+svXoK693MXrb/HK3hv4",
+	"xHZeHuLn0Uv4PIH2X57ilTO8/8MxfP6K3z/C9Vdt/HwNLbx6i5/7cM+rw1/h8wi/n7yCz3P8/vMOfH4E",
+	"4fr6Hdz/+j1+xztfY5s7u/B95wTesnMGPdk5B9PnzTv49c17+HX3JX7uQA9338Kod/fwCo5i9xBa3j37",
+	"O3z+ClfevsfPQ7j/7RlQ5u053LP3Glre24cW9g7x+9/hzr0T/H4KfXuHbb47ws9jGNf7Hbj//S5+voU7",
+	"3x9Aa++PP8DnCX5+gPvf49vffwSa77ehtX3s+f57eGr/BH7dP4Ve7eOdB0jPg9dw5WAX5vQAe35wAM8e",
+	"HEI7B0irg5Nz+ETKHPyMnx/wnl+Abge/4hWc/UNs8xBn/HDvCD6P4M7DY7jnEGl+dADfj9tA7eMduPN4",
+	"F+45fgvvOsbeHu/j9V+Ben9vw5WTI7hyghxycg7PnnwAOpzir6fIb6ev8PtreOp0B9o83cXr2PLpPvDD",
+	"6RFQ8hSpcXqK15HfTn8Gzjn9Fa98BJqcvYW3nL2D+88OgBpnyLFnSJOzE5idszO8gvQ/+wh3nrffwucu",
+	"iKlz7O35r0C9c/z1Z1xTP+Oc/oyt/Xz+cy2ofTiF9n9pw4h+efUaP2EUvxzhlWP4/BWN8o843o8HMO8f",
+	"P+yWbXd6oaenrpW01LWgNkJFF8Tb//ut3fj46cvazX/NCNSg9rnRV40ZjXbH6XZlQflKDUc8xYNsLRqx",
+	"1ELqGHSYZILiDBEqIpaosUjhlmib6SxNVSYxCB3P6uloOEfq8fxZEZ/SP3PVPMdl8PXy9ekRz4ziTSyS",
+	"KE8HLW+WFvKh6mARf/pBsxE3A5CcxoU/LXXQcPpt7VNTX2U25L6DuDNNDI7uBKwDTzXjCL5SiFMzTxaZ",
+	"8kPbQc10O0ef8K2Yu9Asbt8oabRF01X741vBEzO4p85RKFRuM1FXZU5VV3f2zjZS1akHK0PdAl7r6f2/",
+	"z+Hfzs2por0qm2xmTcw7uJnbuRd/SiTEjyuLEPIhVuGiWnzxnFPkq3zOBR5aybzMX+LT866T+OKNz+53",
+	"LmvwX8H5PDUrM4L0aCxFSrJ+yCPBuhM2StVQkerL6Pg3IMCkiReo5Oult3qv6VIFT83MuyecRgJ3Ins6",
+	"Zo+TizNkl2VRelHxzMyr9lU/fozTZXbLGy3oN3ukN2b0VTxlc/w5twZ1HpZ9a2Ume8GMYj+tUjY0bNXn",
+	"Z28aL9hSN0wnI0xKjDATs5elZiDSbedXxDgJtJaIA02aSYyAq9PfntW30gparRaFPIZqOFQyjxXRTdbJ",
+	"x99hmOyhvZhIDMfkRWiJ6uXBkz+t+nGg3Qwup9bJmY9naZglJm7AH97ddWxQWMglwlEC3asYE8Ek5lY6",
+	"RpmWgjuNU3LKCsnjpv+ncpjxiypVc8g/43A03I7J0iWXT3ly96S1WDMJxnTZCp+wpZXNzU0a3Pnpa4yw",
+	"3WxubsIf9dK4yBE3ezjpAQCW/rvrWMcFyle5ERDUcX3jJ2bD8pusAw10KBhcG8zvOD/ZQ9iqq1hGNogX",
+	"7g1YB4z8TnGjlvxKXIIiDaysFRjxlBzHQi6ZHscmHDCSmVMOccx+WCjg/xXcelMkRPgCAbTe5oJwarN6",
+	"iMVXm9kZSthdNjPHQX55WGcuswEdTDilC+2MntJfsTMWCRy3wM+S5k+4pdiHHOOFcVNeMzNZILMqTpEW",
+	"8lDwWF/jyVtAqLiciTeAx3O+XW9Vcq7NNfG7sQDG3Gwk6Ox8qh67M0HlyzQWXVCk6DUslQJWncYSsBkw",
+	"Cbi1SCpEYENCpkIRToAkARsKM1BRA65YVKkgRxMLWB9ddRUoAdC4l1IVMD8BNmBlrJyAVeSXB3li+Jyr",
+	"NnE7oFTsRtEp1Egb3UxPbsq8dn+wP18DT+M77TCXcYRs4mnABQsHJFmqNmpfnMyKRifShjwcxFI0YGu2",
+	"yW63CLatC9lgFSiAbGm91apvlbLsfSBCFAXbORwgOkM1JTHQvoftTgET+o362U6gDIyLdDiCNaRciKUo",
+	"o0Qowa7ERAcXkjGT8hgj+mGmA9yapfX4RkKMELCES7a2yhJxLRLc2FA8abyXCArKTJhkkYjq1NfqPDbo",
+	"88pGRZ8rMrSwmRkEGmxhbaqF+bAq1EqOZYQ0W68HrEPr7BJ+sesMf4O+ySlAH8zNxdvd0EpJCPjcCj1X",
+	"TtxVKaHDlS5TG6Xc1byFqUxftmSRhBBRWgKrKYmBCbAgf1zP0qQeMJ70VRqbwZBmc242MAaaJ3FPIDDD",
+	"Ukd8HnUYdIWbTt0pmjjVJSCrs7N9aLfnEK6LpGM2SjLN1lpM05hKid/5mKAx/OUHzeidA65JJYz856xR",
+	"U/ncbLiwh8kWuIBOAqXkGrrrcppx2AV2LhuLVLgtnDJIKDAYhG3AwJK2sDT18jx52c95D0sR+vAeitDO",
+	"1ecKoKdSmy7Ot8wDJCL8sOxYu1cFeT63SvPAaWyz1BZFPxek5JJBH8qtjmEWUqGFxHCmPo/ldGw2ELL0",
+	"lnzLwqZhFfJZQEQcABAy4aGVbx48JLbjgCfcLOXN4bNxf+DFt1OCxHSOepmSdJJWIqEHazhNxVKuPTXk",
+	"gZ1iK5tEtTuQTvFRfZXNPEgg+A7nyBoCuE1a1LdYs9P351bE0W2XsbzMtMhbMR5SEsyVNhjjjuBiaSQQ",
+	"v4+n4SC+FphbJbURPMrpMh2FXmp3GvPR3rPNKLod7yGHR0W7hCOJcrhV3R7Zqd5KhUE7sAc75hmUKGxw",
+	"tb7FHoJVRK0mXJtLNZYiLY3WYrKOVZZELBH8GmwCmg2YWJUZREqQxGD4vNceApj6TDGdCEcpb3kaHDyU",
+	"N0aFDcqSZCqjH5peXXVdnZvOX5YcKhE2bSB/3PXsB23FGCVfdkWOs2UGqcr6ZCe0j/es4OBGXFo9EdtC",
+	"qk0jr8yAnWwjlF0Jz6S8tHNMmdlGS4AyuMdVp7boeg6nApKIlt50R5xBV0ZfsSL5WqQ8Seb2tQyb2WFL",
+	"G6hP8SoUSJKNc1AdvVIc0FOH7EgWqhUTVRhFSxskRFkkRkJG5CYwHkZTHRggApm1NAVjZPeSSlwm166p",
+	"QHvqCoK+wqOuarLMQDX57RX4TnnLY5Ve2Q2dttoc+IktcaAHpvMOESKHU+UWEuqJCq/ydeM1LHgERK7P",
+	"7eEUBpTfPwKTIhwpEc2DkTLKg+RUY9RkqadxkrAojixgT1fACk+FSWPM2JtFjkKfGWL8oJ+4AuaHuFfz",
+	"nqDOo+S5BHOp1HESSA5+d6CSiJJCxlT6ZsDT3MVXzKmSUoQgRPEdSx0Kpj4+Otq/PH3bPtnp1EmfByWy",
+	"lwqBoOMwP1WkZUdF7RZyhKMSiIQZCi7HgziBMVzIQzG28R14NBoBpS3Pt4/3MIJDB4VwZUP+jyKQY6uw",
+	"nQZcRglKeGiNxeZCRopKhjDYqp1j8O3Z2TEj644twYDISVUvqrWQ8+pCes74Ksj9sgVVC+bDbVRBX/qQ",
+	"qLP2A7ZW0ocoxqfQ810aiweOVNJ9vfs9fdO7WtLyvEwxX+vzbs8xmn1g72ndyx0k5VDvuUJDTjpPN5mb",
+	"31ZsvO4P3DXzGCeHPF0NDnkL1k3FhgfD9vYsb0Q+jNkMIvIciMAK8elfthKwFtTKIsedw+EyLp++VLHd",
+	"jGPKBuzdN0PvgQGVf7mj5SeIAPVi+thQAOug4RzyBKPgrLIwUslEqmHME9bLJEnS5iJ53s+VtfGfGob6",
+	"18r7Ks7gS/GyPguW56WUHJa7Kb31bGn1sMyxiojmR6+AEiBJJeyMfeuzRw44Wfl1wgb8xVYi6vyo+mnA",
+	"njuSMcqrxjv7pxyioIi6t+b+1HF/EZQ/3fIJqQcPOO8vpzY/QwbyTDjAdDL186Y/e1O03tq8ZxhAqatV",
+	"PHNiT9ceQHiULIdzEtF0HvRTFYnh0tcizvbVtUh4KB4Tn+H1pOrkUYpxXuUR3rydYwDZC5QQybtayKkj",
+	"yMpx3ROw637RIxXpz2UqfQW4sJlgEtvNSoaqjFjqoL+nw9JMWjdrwg0ify2Ja0HH1dbtypRkdA3nzKJw",
+	"kMkJurVmXZEQpChTUlxI+knwcFA2qvCVGBW/cNZu+dYZWtoSgt9Mwr6ZkwbsAK6de9yanh5yCoaNofvJ",
+	"+jIWyv8tRT9Og8PYzGPnvSh78O2TgasZEBfVayjvsLzsiDarjdYq0GZl47mRpaI/AVkKbM1z7fhgVkqh",
+	"M9aiKqU5+RxATVHEZB4H3ZNKT4EhVaVv+qqgN+RyqKcPwISITI6fqySKXXXPrry51f3wBN9TMlKqECjQ",
+	"w+Ti3UFgTe0zpSRGT8T/uD4t4adyD3jjj1Zjs3nZ+PQ//1U1z7b+d/EqnQ2H07iTG3fvI2fWPsob+q1o",
+	"yU+tXDCSCLpVSg5fbU2RPahR+Tr7OzDgTVA7R+uC0BkemkANxjpmKN3gqP1HVqqzn+9n3i+CYML2TXTf",
+	"zfymguWIHgd4APYQ5fnWLORFIsgLoIwZ3XNeKjH1+eGpxCUvwuo6pgJPpf0uMLNfMeV3Cm4zSxIWJoKn",
+	"2lYwu9McrrR6bxfW5Wwkd2/z0H75jW775N/XiIcjleLUYBXjrVo/NoOsC0r8suKjuBGqSPSFXM5ffeM/",
+	"rq/iUUONaEobNqoqX8n/wVnMc1bEuX7MGnaK7QKsn/vTfSE1T+m7vxCYHZ5F23pYilE1OuUP2hXyL7Ap",
+	"ver8j3YefxVQ1MqJsfSpUMdns5oWyPN7Cn25+0Agr7Il+6CMpcqtJvZzjKyH06YaFf5P7xTp9lQjYNdn",
+	"1zYJXe4uP+F0XX6tEdkwxBs6uaEHD7ER7wu7GpQs4jvgcvP+uvwiLkfEyw2zNDaTU6yRQUsXIwjbGeU7",
+	"0l9vHLO8+3BWqyhlWcI4xLgJrzpPwMqR4GAflaEKlzpmMtpi3PzPP8amE1zIt6erGz8GbGWDDWOJeOLd",
+	"CYtEj2eJqTdZezZsDaMf7TEhlrInZwLV/oB1N4UlODBmRHj+sewpV0eB00GZ9W/thGp4TNseM4LDcszS",
+	"ZH608SxC+kseXglpMU3ltZBGpZQO7OKthlzyPkYs5D4VveUOxpeMkFwaXc+DQOKUacN7veBC8qK6HTc8",
+	"Uf2AArcoVDaNMMumKwaxjNi7D2fTVVGwxVQZbijuwKOnxpP3Vwo7jIjV6HQYqIRGQu6dPAAWI5Ex8pcS",
+	"FWwoVSpYyIciecW1CFhsz/nPz/de6wADA7ThwxFdPXnziq2trW1SntIrjF7YwbdQHdml9c+fcVwbnz9j",
+	"oAqfzSdhS5159S86dZfpQ6HWF5K55JPzk70AwwamYq9dvokFhffCbpgIB8qGN8AvfpGGDrN5zTAAr0hk",
+	"LDRLBay6ch13TYHVgbsHo4upOiPGHuP77W84B0AsqQwOYCaOmSKe8d1tmpBS0Y7pYG2M0w5ypP0iXtvG",
+	"41ncfBehTYHY8GY/FttlbRUx25EQsJblhAJYREKV8CjLajawHGlI4UsY0UTcQ1KRXkzxPRYbj6LyxvDv",
+	"mIMOQZDrMOYzkKJusNqoFCZyi3F2eL5fJImxpc7FRdZqtVqdOlNFko1Nj+MsATphan4fiCF0yEfIMXnY",
+	"OUKGyIkt1EulDzBwOycbxQJLzHAzg4BhHjyGJyJ7sBFP+VAgNj2QBlpH6lSE848HSosiXB/93XmSGlvq",
+	"wIVOwMrp94FLvf+9Q7TZozNGx3WGXwlmzx3z+CLYmnQWDrZYZ6XZ6mAC/4pY6xSzN5Mjh+tUZkNMMEwt",
+	"GLBmS25J0ioKMDTcgNyQxi48ioDWdcJh4bEkdtQeHAtQxZ5RbtswHk3za1QCsscmXGVIkAmLVB7NQ8I/",
+	"iUNhwYmtRD/YO5sR4mokJEXfN1XaX7YP6WW4t0gMKm0G7eM97/x0q7bSbDVbcDO0xUdxbau21mw119Dn",
+	"bga4rdry9EiJBlICL/cF7ji5MMUSOW24FVSYAtNbY1uWawiOsEo9KW5Z3odlg2iDd9xo9QO4czp7KZnQ",
+	"pNkUQ/L52kJ8ta0a8lhxHpRjtxdVde7QMhd7Jzw07502hmqxOj7TUPw3n0BrslwLD6+2WreUVHKllO77",
+	"MlRGq2qAo3IHw6QBN4GF1qkLVS3nXV1+ySMPonG9tXL3I+dTZebWW2t3P/Qmj+a6CWobi/SsXGken1rg",
+	"PRVFWn3tFNnd10t/+wRTp7PhkKcTQt3GGy0hYdMaw9bbi1MqFmZB5ChW7BNWUclPrEB9h7nags0f32vX",
+	"KvDzAov0HG979uX5nLyam0y3cinS4zuTPpRJSaEFIgZMJdF9+BMpv0W/TjPo8heSuzfW0RcOKs5vYbPF",
+	"jdxL3/fOZAMbJo11Q1QvT1pYogyEWLN+yiVhDScTGyt7ITueAWRrjqBl3kE4APTuYCSlLblTShogpWJ1",
+	"td5kO1SeyCZPUISqvpBkZpCFZ7uMuw9r295R0lOitAW1L+VDdLzD4A7tI2M+weSK4EL6CRx1ykTM8y1C",
+	"Ll0SEJO2dJItNiTnZl6UG6ZMjjqpIRVio3AY3ltunNMmS+IAV9dLFU2eThLMuDJvyr4F6/59VlE0r9Ae",
+	"rR2bZPKNC6L11vrdTxwq8wajvPGBzbsfeOWiguGBlQX6dEzB5WdK7WNoOT63sQgBKqpNwsOrq4s8PFVz",
+	"8xuWyoTqbGWfE04qzSWAGYjhgyT0KG5EKoT1gX9mZrBMDqqGDZYHca10RTgBgZ3qIt+tSEZkS3k6UBEf",
+	"/4PLQnLyvO6cE3gPSF8UmBcSLXewdwiDE3afPDaBtWVl2mLhYwMjcIUtTedC1rfBgp3JxMvzR6UT9ist",
+	"ejhP7IMnXVIrmvZ9ZfxkSB3LUFzIqbw/25NNtlRKpqxv0eZUUE2wRPBUajYeCJTimL1LSVyYOcXlhXRZ",
+	"nuwEDEob6o/wGzZzZO+4Uox7xTdrzyOKq+p7LiSMF5Bv7VLyyJ8qSO8t5Rbo2K6S4iuKxAWGNF1M/2sL",
+	"xZIMfKfQ61IkqpYLJPriD2QoSr8C9QPtJzOwYq8oyj9Xvh2hBOIY2FklfQphxqcT3fvCFOl0662VC7lU",
+	"mThPPrquyrzbTTwUVtVDPCmbwsN4El+JJntD2ZfokL6QKBSsICj6U04E3XJJePtHu3uHlwftXy7ftPf2",
+	"z092TjtsyR5XsI06nYhgsGOeQkreXCuLYu11J4c/sOBCpAZzY8RwZKip2ARo6ebHAheynMoeOPUahORs",
+	"nmzdlqcqZw8WYAnbNqc04ZMLqQ1PydFrx7l/9Or90fkZOccjlXUTYeu1EooIAYq5bNaAZSNmFHDUQGWp",
+	"Tf3LKWFPCvD4ptfDPFiLDaZNyinxmtJJEzzbsCZKZrZR2l9I26n2q1dH54dn8yZhpdWqux6hYwl2JS/N",
+	"lyc5XhOYHkb13Y5BNGPkvkwnYzxbYm1XQcs+LvO5TIUWhvZX2sTsEcKFxNf9oLe9fmAROwTCWF1H8hA1",
+	"eirtK2MELIsZPIIiIRjn/EL6GdywMa55c57DHtTvu8Ehft8z7WwlbMDF7Ytvdku7t23wfZt6yDa1r/og",
+	"1knU5DLZi2q/9y6lMjN/mzohRwSFRWN14gIfZhsXuD32RrW7dIDKtFEjzFansthYH6BZtcYo5XOK29er",
+	"42aqSlk+lGm/YYsMphk2buf+t8Oemd/pmWzwJLl7Nmk7nQqtt8WnESsyR+xx9zr7B6uTUjr/cN5ctrHo",
+	"593TuVPqxX/OhJaof8uM+mkv1fN5KESkq5FMlpzaWJieq6vBLbgo9aaNNlCkm1RzRzFL267oh2Da8ImG",
+	"bXpOzVyLfMrxlHe69rKPJpVXNqRd+QddwI1kMrLGK+mxTifh+kL6BXmx3c4WCptCoQz8GqB3qIUgWi9k",
+	"SS20mqYLVSrrmfdVKsoltJ5Ju6iu07WQmjFH8Poa1lfxPv51PH1/SS1jIQ9hSQ14sNIxSlUvpjDJylPF",
+	"XWGO7S1fyclOY/y33IjO/Cm08u+WTcjqdLfoFMrkjtqiXHlJFXToag79zm5JkeC2mK1UY6akL6QvZHWl",
+	"ZnZMrdjTNDIey4GQ5XQzgtqjfSvT4kIuYczcT60W+9c/15sr600HBmaRf2axD138W2n7ILdLJQ5gvckQ",
+	"w/hzKJBItg7WQEmhTR7Ek6h+HyPotmxeFew5O29Odk7fXp7snJ/uXO6etF/tlOx3put0Mkkxi45kNO5/",
+	"ZNrQD9DnMZ8QbfvCaHIf48aZk9ISZolcTERAP4S1ji4ILRDUixne1QRpadGZXNLlhXSui2Gs0Qnttsme",
+	"AZXgERXwL+STlMB3h6k+V1zIpfXWSjAPHNIGaxHM0nRd/3t7ESwuwDPt9FOoA399T8J3v8BD/AI7n0N3",
+	"iFdeYxTUIMXY/j3icXrvHTsHMF/ovA7dk7BySuEHKLhyHAO2JPlQRBaf7ZACOKGr6E12rdQJKU5ZZ3nu",
+	"KD9zoKdWeIQDpYV0+GW0GrcYZzbmg+JE8xDOJL4CaT65kKVA5CZDBAMbtn3fUlZN5rRt6z0vF5+wNScc",
+	"UHLAnHM9r0qB91G085BPmEUPnCk1cSHn1Jq4r1DKIemfRyqVMTm+rTO7v0aQwV9dJJFI8M+y0bdkbNbb",
+	"vYWQXf1+NGJZBh3AwkhFKKRJJoTMgMf725htlAppOmzI0ys9H1kiw5XcJhFGehs3dsl1TndOT/eODk/x",
+	"gOV45+Ty/BQEW3HK1aqzJL7Om9ZbiLrZj3GdGlJ3PG3kQiaCz3RZSVF5FhFrc+oo8IxmkQ9VMMc6Ko3x",
+	"399IKg33FlPJ3bL8xX6z8YiRSIQRlfVg3P5jH8Ad0Ep8B2tN8V5271pvVghy4KfT3Jt4v0i6U9fTqtja",
+	"+7rg/6yjpnsGlX3DfEaTV6oiPHXIMofhKDlurgcFVu9LuuUvHZONY7g7KJuo8T0q+3FR2UjFuWHZluNm",
+	"o/7oh62EZinnzeUvNm355jY/30urCTwvB83byGz2fWfnjPc7zPc4OQh8sJ46pQKtlL2G/dyxwDRV77e3",
+	"LeM9+Prv8vH+jNmeURVvZ0ObvnJfmffSJtjDy+dkD+Ts8oMuaszFDnie9D/VQ/vWpiTrbSpcEct+fglV",
+	"Ssph1k32ITYDj7sCv3wCcryw1fMtfrpjSrKcl9ZXVumwbhxrUZ/VDDycoXvvAns97NMzh9iXMJD+5Bj7",
+	"uwWDF2X/l1j2zx+dv7LAadixBzr+hhC5v5YJ/U0rfpjE7OJNVZ75gzFzBXjxgmIP4dKrd9/lIob1dn1x",
+	"z7vvK+XZel2l6P1YUzWLeZmvObbzYmu+ouTzc2qvU/Web1VhvaF/t6YeYbW7Pdqj59xM2LmLilAM9FNo",
+	"E5XO8jaeJGp35oVYSq7c05ktT0aIDD+tUkhs4BzOdPClGWcDrgf1LSzqwWJjdYQLadM+AjYeKPYPFUsb",
+	"l+zFyJRScJqsjVqLl1xigagovDAVo4SHwp4hOvLaotforGIfvNQSG5Po6qpggknu/8u99QJraw1EKi7k",
+	"ErrFqFyUEUlCsBIkFsdSpGw8iMNBEZnMBlhSKrRRRRYnyAHH0GFuTgaX/RIbuJEGDv3GTMVyIbLKTEXy",
+	"Ye75aQDPEq4z9Zr7u82fsBuRXzy+Wj8qmMVip+Q1/9iSHqixdMFhISmmnva0r6hrd2lQ+X3/flrUd1XI",
+	"l9qU3MW0GgolhbN1Frb7nKxeUAVa/lL8cZd/NpdynmwMufTq4XVFDrjVZOjMw8CUeSmApOPpvLDV0mpr",
+	"nfL/ctiuIlwTk/uqSgvWt24pHDjHPzwlwRZx85YHbY8j89H+pycef/tO5Xnpa4uupGCu0+42ZnoO7fnu",
+	"Xei7yvxQB9tDmeSRqvHdluKeJ6ZrN58q5brtzNwD4RMUk5GVkUWWXRJrIypkJZhpB7bN/wAsG0uW74vn",
+	"CexNS8v7H588la152wIpwePMU3fOPGVCexmXMqrMF4rTUiqImOAjo5HgaZHHYduD9YZBW7FLJMaUEcwT",
+	"Ta9BdzrzSnKO4ScbeyHnYNlY+81HsKlSfWD504JeWO0pSEBK1ndV55tWdVAP5m7WcsZ7qPnwjBuaB1o0",
+	"54ypnJ5Xima341syXuAj4ZsM68+0evyyDLXnPAUqV374hqCWiOjfwZa+ahzkXwE2iRjFAic9ldPCnRnP",
+	"1W7bSWKrNAvtilJ16ALC3PXjayGbrPN7hw1B4FDl56lwZqazroPvJVEj+VBcOJC30/fnTfZeTLRAFPZY",
+	"Eto1qpDags/pq3hE9Z5GghuWY3I7fI5BnAg6qLaR0VjBel6M47Eb9p9xBvUEZ0pTZTTmnGzlAQAhT6l2",
+	"OaG68v5cUFfeX7gPdNgczDqwFpttVkw2W+r8jUBNOpeWbXCT0SK5FrreZHvmQiL+MELFx5JxwyiK1QxS",
+	"gTXSYf3gyxJhgOCEJNaPjd6ygbc8DQdUR09JxplJ437KhxcylpH4bOFpmB6AMEiZEZ8NW+rwTsA6vAuf",
+	"f/vb3+Cfy0u81Oh26vb4QIfcFd5zuPCq5x1cYEoT1W1LRQ+jbS0muofsnKNGs5TbYw0ubW12phM1Tia2",
+	"SF9Rj2oQp2bOPP5emsXbiyUVdbF+u7gYfdm/gc/Dm09f1m5qVcVw7P2NodCa9+HH6qlZu31aqngH9j8E",
+	"0A8Y9zDtHb0SwdEz2mlQBQd4mJylc49qFZKoIIWNmqlt1Rp+wTVX+tC/VrrB1sZoTJVv9MgCTTSueYow",
+	"6tDWqUrNEdpltQD/OMQDQfcHNei+vhY6rH163pNhv5jvrSa6kxvfbfQnsNFHxdbiduj80uwe7X56tlPg",
+	"jovz6LgIMl06/fhBB8V+bhTrYIXiTpO1UVLHsOlX1uVz+r2+yvKzzTknm67a83Mea05VSfuTzzTzetbV",
+	"Or6d5QeHeAXfDzS/2xGPdcJHUaE1OxFgC9rcU1YtYlAsd7PkioCyn1agHUnBTMql5iFZCaSKxUYMETWE",
+	"NnFMcrEV9qmiSWw0SjQMl9UIg+hK7l1I0j24pGYSwa+FRiQd8nFgijiFxlAZDCVt46RHGswDx6g6SkfL",
+	"g3Ul6JtapKBcOimLEjZgnmQuSWMJQrgYMqqfeWHFDut8uekEF7IDE9Zhnd8+derbjIqTkErtFf/r4GGE",
+	"ddfYGJsIhj7Jq7HAgCknFqljxnGIgS3UJ1DNA1tQR3sABviDr9ZWFU9BkMIup3cgfqRfOaW+nZ9Qx3ll",
+	"lCZ7STV4CMrwBTuIX2KNpJfWtsQwHj2AYZ2+P9eYxJpmElRPm32XTAJXNgYnE/XLLZaqMR3NuBossYQW",
+	"wAYl/RPNAY+xKOiaG97lWjBt4iRhvKtSo9kSB0095kn8h41lIpxBVHYFjxIVXtUvJBoAhGNgc4ZRv08J",
+	"uQFHQuwVqiSJI0KboJitjdYa6+AyuwytTOtUYwYN+DU86EZlSVpl977MkqvzEfCiZ/0+x4Y8+6KvFX2d",
+	"d+REaLACKrbnD1hwi49GQhLoGHItrQq7CpBDrKOj9j1M6N/a2UbiO987rBxaCVqtVuFe6U5AdMzdNLsq",
+	"mrj04hdrL1782HrxyL30i/12x+HaEeGV5Hu8q91lPWhGhTZcCDkaYQck6yL+rDAi2i4SPSqgaDbZUse2",
+	"fBnLy0yLTn2L8TQcgLkfGxcclG90+Y+IZvJWSURdLec5lSXUa+xHYS08JptkIbQxSyiECUISfPe+Pzz7",
+	"4hte1sRYxdJ4mL4b3AYklhu4z+vMucPC/J5m+C2nGT6M+549COrYbS63HRsfuYoPtrAhqkP20HK7ZLBs",
+	"YWndjlepHY+OHRfGMkyxDOuT5yZalxXhg3UnObhB4aX3vFfernarB6tUg/8bzXB8iO/rz5ZM3/Mcv+LW",
+	"/F3NrzxT12pIKCiOSX/QVrw93CE2EDwxgz/mn6dbC38VnSYx1T1iFtuVIQh3ihb927Oz423QqyMlLHih",
+	"yuigNHdLzIqrXWHe2h4845KnV9yy4t1geBJfi+ZDueE2hHrYfuAlo1R1/WgIor8FMLFVYptudPP0t6OR",
+	"kO3jvXenR4ePJdt05fdKCtn3sUiFGVYkL5xDaLBZEEpByKXPQb+zQaxnu8E1szRw5BwKw6eIOeHDZC57",
+	"w+gGXEYN55Cigr+496aZGQSIQIeqKHypZGDbrV/bB/v3mw3Xs3+f2bA0qJgNTH1cVMyIKW+mczNyNopl",
+	"P0B3Y65IVc7JCb3uq8gUfDeogDgnzKS814vD5reFQ3eCsQq3SyR8HNiKdMcq0CtkOnJyw3dNETyOJfKS",
+	"2suoUdo3zMy9zVoNcngnOqTAghnNIliCkO9mgjII0oktGSG5NLoeUCB2kd9AtRuKRPK8QRuJVhUjNHU6",
+	"7g6evIfzfXb28WObdsuw6l+sjQPopYKgYCHU/XFRbcCZZvI9g8qIlOZLo0hSaTgQ2LyyAwWNiHV5wmWI",
+	"SQz5S+ysVse0VEgUu7PPESl5s7jCZxt9bRuicVNcHHR4JNQoEQHrZnGSVzbwGMZrGUsk3qASgwTyVBkv",
+	"jJAQloJSlcXAr9o8pQWhGMBpgDb+G372goDzdunZoAQkEZSzEoKpeMVgygIOptWtT0HtoH3Y3q14zVTD",
+	"dzd0etZ+8+Z+zXy6ufn/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
