@@ -19,6 +19,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jws"
+
+	"github.com/ecompointer/ecompointer/server/b64url"
 )
 
 // Token types (the JWS `typ` header).
@@ -295,25 +297,24 @@ func (t *Tokens) verify(tok string, key []byte, typ string, claims any) error {
 	if !ok || !ok2 || strings.Contains(sigSeg, ".") {
 		return ErrInvalid
 	}
-	// Strict: the unused low bits of the last character must be zero, so each token has exactly
-	// one spelling. Leniently decoded, flipping them gives other strings that still verify, which
-	// defeats anything keyed by the token's text (a deny list, a hash, a log search).
-	enc := base64.RawURLEncoding.Strict()
+	// Each token has exactly one spelling (b64url.Decode refuses every other): leniently decoded,
+	// flipped unused bits or a line break give other strings that still verify, which defeats
+	// anything keyed by the token's text (a deny list, a hash, a log search).
 	var h header
-	if rawHeader, err := enc.DecodeString(headerSeg); err != nil || strictJSON(rawHeader, &h) != nil {
+	if rawHeader, err := b64url.Decode(headerSeg); err != nil || strictJSON(rawHeader, &h) != nil {
 		return ErrInvalid
 	}
 	if h.Alg != string(jwa.HS256) || !strings.EqualFold(h.Typ, typ) {
 		return ErrInvalid
 	}
-	sig, err := enc.DecodeString(sigSeg)
+	sig, err := b64url.Decode(sigSeg)
 	if err != nil {
 		return ErrInvalid
 	}
 	if err := t.verifier.Verify([]byte(tok[:len(headerSeg)+1+len(payloadSeg)]), sig, key); err != nil {
 		return ErrInvalid
 	}
-	payload, err := enc.DecodeString(payloadSeg)
+	payload, err := b64url.Decode(payloadSeg)
 	if err != nil || strictJSON(payload, claims) != nil {
 		return ErrInvalid
 	}
