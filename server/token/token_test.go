@@ -154,7 +154,6 @@ func TestOneSpellingPerSignature(t *testing.T) {
 	// Go's base64 decoder skips CR and LF anywhere: a refresh token sent as a JSON string with an
 	// escaped line break inside would otherwise verify as a second spelling (found by FuzzVerify).
 	for _, brk := range []string{"\n", "\r", "\r\n"} {
-		brk = strings.NewReplacer(`\n`, "\n", `\r`, "\r").Replace(brk)
 		mid := len(refresh) - 5
 		if _, err := tk.VerifyRefresh(refresh[:mid] + brk + refresh[mid:]); !errors.Is(err, token.ErrInvalid) {
 			t.Errorf("refresh token with %q inside the signature: %v, want ErrInvalid", brk, err)
