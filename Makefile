@@ -21,6 +21,18 @@ build: ## build bin/ecompointer
 test: ## run every test against a real PostgreSQL (TEST_DATABASE_URL, default the local one)
 	$(GO) test $(TEST_FLAGS) ./...
 
+# Each fuzz target runs for FUZZTIME; its seed corpus (and server/**/testdata/fuzz) also runs as
+# plain tests in `make test`. A failing input is saved under testdata/fuzz: commit it with the fix.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := FuzzDecodeStrictJSON:./server FuzzCursorOpen:./server FuzzIfMatch:./server FuzzVerify:./server/token FuzzDecode:./server/b64url
+
+.PHONY: fuzz
+fuzz: ## run every Go fuzz target for FUZZTIME (10s) each: JSON pre-check, cursor, If-Match, token framing, base64url
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "--- fuzz $${t%%:*} ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) "$${t#*:}"; \
+	done
+
 .PHONY: generate
 generate: ## regenerate gen/api from openapi.yaml and gen/db from schema/ + queries/
 	$(GO) tool oapi-codegen -config oapi-codegen.yaml openapi.yaml

@@ -30,8 +30,11 @@ FOR UPDATE OF s;
 -- session's current generation, the session and its user are live, and the new expiry is within
 -- the session's absolute limit. The row lock it takes serializes concurrent refreshes: the first
 -- one rotates, the others find the generation moved and take the locked slow path (grace or
--- reuse). previous_hash comes back so the caller can compare it with the presented token in
--- constant time. No row: anything else, which the slow path sorts out.
+-- reuse). The presented token's hash must be the stored one: a validly signed token that is not
+-- the one issued (only a holder of the signing key makes one) rotates nothing here and is dealt
+-- with by the slow path, which revokes the session and audits it in one transaction. (Comparing
+-- SHA-256 digests in SQL leaks no timing an attacker can use: they cannot choose a digest's
+-- bytes.) No row: anything else, which the slow path sorts out.
 UPDATE sessions s
 SET previous_hash = s.refresh_hash,
     refresh_hash = @refresh_hash,
@@ -43,13 +46,14 @@ FROM users u
 WHERE s.id = @id
   AND s.user_id = @user_id
   AND s.generation = @generation
+  AND s.refresh_hash = @presented_hash
   AND s.revoked_at IS NULL
   AND s.expires_at > @now
   AND s.absolute_expires_at >= @expires_at
   AND u.id = s.user_id
   AND NOT u.disabled
   AND u.token_version = @token_version
-RETURNING s.previous_hash, sqlc.embed(u);
+RETURNING sqlc.embed(u);
 
 -- name: SessionRotate :one
 -- Moves the session to its next generation. The generation in the WHERE clause makes the update a

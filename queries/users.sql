@@ -16,31 +16,9 @@ WHERE sqlc.narg(after_id)::uuid IS NULL OR id > sqlc.narg(after_id)::uuid
 ORDER BY id
 LIMIT @row_limit;
 
--- name: UserRecordLoginFailure :one
--- Counts a failed login atomically. From the max_failures-th consecutive failure on, the account is
--- locked for base_seconds, doubling with each further failure, at most max_seconds.
--- (sqlc.arg() rather than @name: sqlc mis-rewrites @name casts inside this CASE.)
-UPDATE users
-SET failed_logins = failed_logins + 1,
-    locked_until = CASE
-      WHEN failed_logins + 1 >= sqlc.arg(max_failures)::int THEN
-        sqlc.arg(now)::timestamptz + interval '1 second' * least(
-          sqlc.arg(base_seconds)::float8 * power(2, least(failed_logins + 1 - sqlc.arg(max_failures)::int, 30)),
-          sqlc.arg(max_seconds)::float8)
-      ELSE locked_until
-    END,
-    updated_at = sqlc.arg(now)::timestamptz
-WHERE id = sqlc.arg(id)
-RETURNING failed_logins, locked_until;
-
--- name: UserRecordLoginSuccess :exec
--- Resets the failure count and, when the stored hash used another bcrypt cost, replaces it.
-UPDATE users
-SET failed_logins = 0,
-    locked_until = NULL,
-    password_hash = coalesce(sqlc.narg(new_hash)::text, password_hash),
-    updated_at = CASE WHEN sqlc.narg(new_hash)::text IS NULL THEN updated_at ELSE @now::timestamptz END
-WHERE id = @id;
+-- name: UserUpgradeHash :exec
+-- Replaces a hash made at another bcrypt cost, once a login has proved the password.
+UPDATE users SET password_hash = @password_hash, updated_at = @now WHERE id = @id;
 
 -- name: UserSetPassword :exec
 UPDATE users SET password_hash = @password_hash, updated_at = @now WHERE id = @id;
@@ -88,3 +66,11 @@ UPDATE users
 SET disabled = true, removed_at = @now::timestamptz, token_version = token_version + 1, updated_at = @now::timestamptz
 WHERE id = @id
 RETURNING *;
+
+-- name: UserLockEnabledAdmins :many
+-- Locks the enabled ADMINs, so two ADMINs disabling each other at once serialize: the second one
+-- sees the first's change and is refused instead of leaving no ADMIN at all.
+SELECT id FROM users
+WHERE role = 'ADMIN' AND NOT disabled
+ORDER BY id
+FOR UPDATE;

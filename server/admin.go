@@ -47,6 +47,9 @@ func (s *Server) AdminUpdateUser(ctx context.Context, req api.AdminUpdateUserReq
 		if target.Role == db.UserRoleADMIN && body.Role != nil {
 			return errAdminRole
 		}
+		if err := s.keepAnAdmin(ctx, q, target, body.Disabled); err != nil {
+			return err
+		}
 		updated, err = s.changeAccess(ctx, q, target, (*db.UserRole)(body.Role), body.Disabled)
 		return err
 	})
@@ -56,6 +59,9 @@ func (s *Server) AdminUpdateUser(ctx context.Context, req api.AdminUpdateUserReq
 	case errors.Is(err, errAdminRole):
 		return api.AdminUpdateUser422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: unprocessable(ctx, api.ProblemCodeInvalidRoleChange,
 			"An ADMIN's role cannot be changed through the API.")}, nil
+	case errors.Is(err, errLastAdmin):
+		return api.AdminUpdateUser409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: conflict(ctx, api.ProblemCodeLastAdmin,
+			"An ADMIN cannot disable itself, nor the last enabled ADMIN: nobody could administer the platform any more.")}, nil
 	case errors.Is(err, errLastOwner):
 		return api.AdminUpdateUser409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: conflict(ctx, api.ProblemCodeLastOwner, lastOwnerDetail)}, nil
 	case err != nil:
@@ -89,6 +95,39 @@ func (s *Server) changeAccess(ctx context.Context, q *db.Queries, target db.User
 }
 
 var errAdminRole = errors.New("admin role is not changed through the API")
+
+// errLastAdmin refuses disabling the caller's own ADMIN account or the last enabled ADMIN.
+var errLastAdmin = errors.New("last admin")
+
+// keepAnAdmin refuses (errLastAdmin) disabling an enabled ADMIN when that is the caller itself
+// (an ADMIN locking itself out) or when no other enabled ADMIN would remain. Only an ADMIN calls
+// this operation, so the second case is two ADMINs disabling each other at once: the enabled
+// ADMINs are locked first, in id order, so those requests serialize and the second one sees the
+// first's change.
+func (s *Server) keepAnAdmin(ctx context.Context, q *db.Queries, target db.User, disabled *bool) error {
+	if target.Role != db.UserRoleADMIN || disabled == nil || !*disabled {
+		return nil
+	}
+	if target.ID == callerFrom(ctx).user.ID {
+		return errLastAdmin
+	}
+	admins, err := q.UserLockEnabledAdmins(ctx)
+	if err != nil {
+		return err
+	}
+	others, targetEnabled := 0, false
+	for _, id := range admins {
+		if id == target.ID {
+			targetEnabled = true
+		} else {
+			others++
+		}
+	}
+	if targetEnabled && others == 0 {
+		return errLastAdmin
+	}
+	return nil
+}
 
 // keepAnOwner refuses (errLastOwner) a change that takes an enabled owner away from a brand that
 // has no other. The brand's owners are locked first, in id order, so concurrent changes to two

@@ -60,7 +60,7 @@ func (s *Server) Register(ctx context.Context, req api.RegisterRequestObject) (a
 	if err != nil {
 		return nil, err
 	}
-	return api.Register201JSONResponse{AuthenticatedJSONResponse: api.AuthenticatedJSONResponse(auth)}, nil
+	return api.Register201JSONResponse{AuthenticatedJSONResponse: authenticated(auth)}, nil
 }
 
 // createBrand creates a brand with a slug derived from its name, suffixed when the plain one is
@@ -111,50 +111,55 @@ func slugify(name string) string {
 }
 
 // Login checks the credentials and opens a session.
+//
+// An unknown email and a known one take the same path: the same throttle (keyed by the email,
+// not the account), a bcrypt comparison either way (against a dummy hash for an unknown email),
+// the same failure recorded, the same answers.
 func (s *Server) Login(ctx context.Context, req api.LoginRequestObject) (api.LoginResponseObject, error) {
 	body := req.Body
+	email := strings.ToLower(string(body.Email))
 	invalid := api.Login401ApplicationProblemPlusJSONResponse{UnauthorizedApplicationProblemPlusJSONResponse: unauthorized(ctx, api.ProblemCodeInvalidCredentials, "The email or the password is wrong.")}
 
-	user, err := s.queries.UserGetByEmail(ctx, strings.ToLower(string(body.Email)))
-	if errors.Is(dbError(err), errNotFound) {
-		// Spend what a wrong password costs, so the answer's timing does not say the email is
-		// unknown.
-		if err := s.hasher.VerifyNobody(ctx, body.Password); err != nil {
-			return nil, err
-		}
-		if err := s.audit(ctx, s.queries, api.AuditEventTypeLoginFailed, nil, nil); err != nil {
-			return nil, err
-		}
-		return invalid, nil
+	user, err := s.queries.UserGetByEmail(ctx, email)
+	known := err == nil
+	if err != nil && !errors.Is(dbError(err), errNotFound) {
+		return nil, err
 	}
+	var userID *uuid.UUID
+	if known {
+		userID = &user.ID
+	}
+	now := s.now()
+	wait, err := s.throttled(ctx, s.queries, email, now)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
-	if user.LockedUntil != nil && now.Before(*user.LockedUntil) {
-		// Refused before the password is even checked: while throttled, guessing is pointless.
-		if err := s.audit(ctx, s.queries, api.AuditEventTypeLoginLocked, &user.ID, nil); err != nil {
+	if wait > 0 {
+		// Refused before the password is even checked: while throttled, guessing is pointless,
+		// and a throttled client costs no bcrypt.
+		if err := s.audit(ctx, s.queries, api.AuditEventTypeLoginLocked, userID, nil); err != nil {
 			return nil, err
 		}
-		return api.Login429ApplicationProblemPlusJSONResponse{TooManyRequestsApplicationProblemPlusJSONResponse: tooManyRequests(ctx, api.ProblemCodeAccountThrottled,
-			"Too many failed logins for this account; try again later.", user.LockedUntil.Sub(now))}, nil
+		return api.Login429ApplicationProblemPlusJSONResponse{TooManyRequestsApplicationProblemPlusJSONResponse: tooManyRequests(ctx, api.ProblemCodeAccountThrottled, throttledDetail, wait)}, nil
 	}
-	ok, rehash, err := s.hasher.Verify(ctx, user.PasswordHash, body.Password)
+
+	var ok, rehash bool
+	if known {
+		ok, rehash, err = s.hasher.Verify(ctx, user.PasswordHash, body.Password)
+	} else {
+		// Spend what a wrong password costs, so the answer's timing does not say the email is
+		// unknown.
+		err = s.hasher.VerifyNobody(ctx, body.Password)
+	}
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
 		err := s.inTx(ctx, func(q *db.Queries) error {
-			if _, err := q.UserRecordLoginFailure(ctx, db.UserRecordLoginFailureParams{
-				ID:          user.ID,
-				MaxFailures: int32(s.auth.LoginMaxFailures), //nolint:gosec // bounded by configuration
-				Now:         now,
-				BaseSeconds: s.auth.LoginLockout.Seconds(),
-				MaxSeconds:  maxLockout.Seconds(),
-			}); err != nil {
+			if err := s.recordLoginFailure(ctx, q, email, now); err != nil {
 				return err
 			}
-			return s.audit(ctx, q, api.AuditEventTypeLoginFailed, &user.ID, nil)
+			return s.audit(ctx, q, api.AuditEventTypeLoginFailed, userID, nil)
 		})
 		if err != nil {
 			return nil, err
@@ -165,19 +170,22 @@ func (s *Server) Login(ctx context.Context, req api.LoginRequestObject) (api.Log
 		return api.Login403ApplicationProblemPlusJSONResponse{ForbiddenApplicationProblemPlusJSONResponse: forbidden(ctx, api.ProblemCodeAccountDisabled, "This account is disabled.")}, nil
 	}
 
-	var newHash *string
+	var newHash string
 	if rehash {
 		// The cost changed since this hash was made: now that the password is known, upgrade it.
-		h, err := s.hasher.Hash(ctx, body.Password)
-		if err != nil {
+		if newHash, err = s.hasher.Hash(ctx, body.Password); err != nil {
 			return nil, err
 		}
-		newHash = &h
 	}
 	var auth api.AuthResponse
 	err = s.inTx(ctx, func(q *db.Queries) error {
-		if err := q.UserRecordLoginSuccess(ctx, db.UserRecordLoginSuccessParams{ID: user.ID, NewHash: newHash, Now: now}); err != nil {
+		if err := s.resetLoginFailures(ctx, q, email); err != nil {
 			return err
+		}
+		if newHash != "" {
+			if err := q.UserUpgradeHash(ctx, db.UserUpgradeHashParams{ID: user.ID, PasswordHash: newHash, Now: now}); err != nil {
+				return err
+			}
 		}
 		var err error
 		auth, err = s.openSession(ctx, q, user, api.AuditEventTypeLoginSucceeded)
@@ -186,11 +194,8 @@ func (s *Server) Login(ctx context.Context, req api.LoginRequestObject) (api.Log
 	if err != nil {
 		return nil, err
 	}
-	return api.Login200JSONResponse{AuthenticatedJSONResponse: api.AuthenticatedJSONResponse(auth)}, nil
+	return api.Login200JSONResponse{AuthenticatedJSONResponse: authenticated(auth)}, nil
 }
-
-// maxLockout caps the doubling login throttle.
-const maxLockout = time.Hour
 
 // openSession starts a session for user inside the caller's transaction, records event, and
 // returns the session's first token pair. The user's least recently used sessions beyond
@@ -225,7 +230,8 @@ func (s *Server) openSession(ctx context.Context, q *db.Queries, user db.User, e
 	}); err != nil {
 		return api.AuthResponse{}, err
 	}
-	if err := s.audit(ctx, q, event, &user.ID, &id); err != nil {
+	// The new session's user proved who it is (password, invitation): it is the actor.
+	if err := s.auditAs(ctx, q, event, &user.ID, &user.ID, &id); err != nil {
 		return api.AuthResponse{}, err
 	}
 	return s.authResponse(user, id, refresh)
@@ -273,6 +279,7 @@ const (
 	refreshInvalid refreshOutcome = iota
 	refreshIssued
 	refreshReused
+	refreshForged
 )
 
 // Refresh rotates a session's refresh token. Everything is decided under the session row's lock
@@ -294,7 +301,7 @@ func (s *Server) Refresh(ctx context.Context, req api.RefreshRequestObject) (api
 		if err != nil {
 			return nil, err
 		}
-		return api.Refresh200JSONResponse{AuthenticatedJSONResponse: api.AuthenticatedJSONResponse(auth)}, nil
+		return api.Refresh200JSONResponse{AuthenticatedJSONResponse: authenticated(auth)}, nil
 	}
 
 	// The slow path, for everything but the plain rotation: the session row is locked and the
@@ -358,6 +365,15 @@ func (s *Server) Refresh(ctx context.Context, req api.RefreshRequestObject) (api
 			if !tokenMatches(refresh, sess.RefreshHash) {
 				return errors.New("refresh: the re-issued successor does not match the stored hash")
 			}
+		case claims.Generation >= sess.Generation:
+			// Validly signed, yet not the token issued for this generation (or one for a
+			// generation never issued): only someone holding the signing key makes one. End the
+			// session rather than trust either token, and leave a trace.
+			if _, err := q.SessionRevoke(ctx, db.SessionRevokeParams{ID: sess.ID, UserID: user.ID, Now: now, Reason: string(api.AuditEventTypeRefreshForged)}); err != nil {
+				return err
+			}
+			outcome = refreshForged
+			return s.auditAs(ctx, q, api.AuditEventTypeRefreshForged, nil, &user.ID, &sess.ID)
 		case claims.Generation < sess.Generation:
 			// An old token came back: it was stolen or replayed (RFC 9700 §4.14.2). The session
 			// cannot tell the thief from its owner, so it ends for both.
@@ -366,9 +382,6 @@ func (s *Server) Refresh(ctx context.Context, req api.RefreshRequestObject) (api
 			}
 			outcome = refreshReused
 			return s.audit(ctx, q, api.AuditEventTypeRefreshReuse, &user.ID, &sess.ID)
-		default:
-			reason = "The refresh token is not valid."
-			return nil
 		}
 		auth, err = s.authResponse(user, sess.ID, refresh)
 		outcome = refreshIssued
@@ -379,10 +392,12 @@ func (s *Server) Refresh(ctx context.Context, req api.RefreshRequestObject) (api
 	}
 	switch outcome {
 	case refreshIssued:
-		return api.Refresh200JSONResponse{AuthenticatedJSONResponse: api.AuthenticatedJSONResponse(auth)}, nil
+		return api.Refresh200JSONResponse{AuthenticatedJSONResponse: authenticated(auth)}, nil
 	case refreshReused:
 		return api.Refresh401ApplicationProblemPlusJSONResponse{UnauthorizedApplicationProblemPlusJSONResponse: unauthorized(ctx, api.ProblemCodeRefreshTokenReused,
 			"This refresh token was already used; the session is revoked. Log in again.")}, nil
+	case refreshForged:
+		return invalid("The refresh token is not valid; the session is revoked. Log in again."), nil
 	default:
 		return invalid(reason), nil
 	}
@@ -403,21 +418,13 @@ func (s *Server) rotateCurrent(ctx context.Context, presented string, claims tok
 	}
 	row, err := s.queries.SessionRotateCurrent(ctx, db.SessionRotateCurrentParams{
 		ID: claims.SessionID, UserID: claims.UserID, Generation: claims.Generation, TokenVersion: claims.Version,
-		RefreshHash: hashToken(refresh), Now: now, ExpiresAt: expires,
+		PresentedHash: hashToken(presented), RefreshHash: hashToken(refresh), Now: now, ExpiresAt: expires,
 	})
 	if errors.Is(dbError(err), errNotFound) {
 		return api.AuthResponse{}, false, nil
 	}
 	if err != nil {
 		return api.AuthResponse{}, false, err
-	}
-	if !tokenMatches(presented, row.PreviousHash) {
-		// A validly signed token that is not the one issued for this generation: only someone
-		// holding the signing key makes one. End the session rather than trust either token.
-		if _, err := s.queries.SessionRevoke(ctx, db.SessionRevokeParams{ID: claims.SessionID, UserID: claims.UserID, Now: now, Reason: "token_mismatch"}); err != nil {
-			return api.AuthResponse{}, false, err
-		}
-		return api.AuthResponse{}, false, nil
 	}
 	auth, err := s.authResponse(row.User, claims.SessionID, refresh)
 	return auth, err == nil, err
@@ -474,14 +481,38 @@ func (s *Server) GetProfile(ctx context.Context, _ api.GetProfileRequestObject) 
 }
 
 // ChangePassword replaces the caller's password and ends their other sessions.
+//
+// The current password is guessed here as at login by whoever holds a stolen access token, and
+// every guess costs a bcrypt that other users' logins queue behind: so a wrong one counts as a
+// failed login of the account from this client, under the login throttle.
 func (s *Server) ChangePassword(ctx context.Context, req api.ChangePasswordRequestObject) (api.ChangePasswordResponseObject, error) {
 	c := callerFrom(ctx)
 	body := req.Body
+	now := s.now()
+	wait, err := s.throttled(ctx, s.queries, c.user.Email, now)
+	if err != nil {
+		return nil, err
+	}
+	if wait > 0 {
+		if err := s.audit(ctx, s.queries, api.AuditEventTypeLoginLocked, &c.user.ID, &c.sessionID); err != nil {
+			return nil, err
+		}
+		return api.ChangePassword429ApplicationProblemPlusJSONResponse{TooManyRequestsApplicationProblemPlusJSONResponse: tooManyRequests(ctx, api.ProblemCodeAccountThrottled, throttledDetail, wait)}, nil
+	}
 	ok, _, err := s.hasher.Verify(ctx, c.user.PasswordHash, body.CurrentPassword)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
+		err := s.inTx(ctx, func(q *db.Queries) error {
+			if err := s.recordLoginFailure(ctx, q, c.user.Email, now); err != nil {
+				return err
+			}
+			return s.audit(ctx, q, api.AuditEventTypePasswordChangeFailed, &c.user.ID, &c.sessionID)
+		})
+		if err != nil {
+			return nil, err
+		}
 		return api.ChangePassword422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: unprocessable(ctx, api.ProblemCodeInvalidCurrentPassword, "The current password is wrong.")}, nil
 	}
 	if err := password.Check(body.NewPassword); err != nil {
@@ -492,7 +523,9 @@ func (s *Server) ChangePassword(ctx context.Context, req api.ChangePasswordReque
 		return nil, err
 	}
 	err = s.inTx(ctx, func(q *db.Queries) error {
-		now := s.now()
+		if err := s.resetLoginFailures(ctx, q, c.user.Email); err != nil {
+			return err
+		}
 		if err := q.UserSetPassword(ctx, db.UserSetPasswordParams{ID: c.user.ID, PasswordHash: hash, Now: now}); err != nil {
 			return err
 		}

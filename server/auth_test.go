@@ -277,7 +277,7 @@ func TestAccessTokenAttacks(t *testing.T) {
 		{"wrong audience", "Bearer " + forge(func(h, c map[string]any) { c["aud"] = "another-api" }, "HS256", servertest.AccessSecret), api.ProblemCodeInvalidToken},
 		{"no exp", "Bearer " + forge(func(h, c map[string]any) { delete(c, "exp") }, "HS256", servertest.AccessSecret), api.ProblemCodeInvalidToken},
 		{"expired", "Bearer " + forge(func(h, c map[string]any) {
-			c["iat"] = now.Add(-time.Hour).Unix()
+			c["iat"] = now.Add(-15*time.Minute - 31*time.Second).Unix()
 			c["exp"] = now.Add(-31 * time.Second).Unix()
 		}, "HS256", servertest.AccessSecret), api.ProblemCodeTokenExpired},
 		{"issued in the future", "Bearer " + forge(func(h, c map[string]any) {

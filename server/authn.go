@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -123,8 +125,53 @@ func bearerToken(header string) (string, bool) {
 	return tok, tok != ""
 }
 
-// internalError logs err with the request id and answers a bare 500 problem.
+// internalError answers an unexpected failure. A database that is unreachable, too slow or in
+// conflict answers 503 with Retry-After and its code, logged at most once per interval per code
+// (an outage must not flood the log); anything else is logged with the request id and answers a
+// bare 500 problem. Every unexpected failure, from a handler or a middleware, ends here.
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {
-	s.log.ErrorContext(r.Context(), "request failed", "request_id", problem.RequestFrom(r.Context()).ID, "error", err)
+	ctx := r.Context()
+	id := problem.RequestFrom(ctx).ID
+	if u, ok := unavailable(ctx, err); ok {
+		if log, suppressed := s.dblog.allow(string(u.code)); log {
+			level := slog.LevelWarn
+			if u.code == api.ProblemCodeDatabaseUnavailable {
+				level = slog.LevelError
+			}
+			s.log.Log(ctx, level, u.logMsg, "request_id", id, "error", err, "suppressed", suppressed)
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(u.retryAfter))
+		problem.WriteCode(w, r, u.code, u.detail)
+		return
+	}
+	s.log.ErrorContext(ctx, "request failed", "request_id", id, "error", err)
 	problem.WriteCode(w, r, api.ProblemCodeInternalError, "An unexpected error occurred; quote the request id when reporting it.")
+}
+
+// reachesBrand reports whether the caller may address brand, a path parameter not yet validated,
+// writing the problem when not. Anyone but an ADMIN reaches only their own brand; an ADMIN
+// reaches every brand that exists, and a brand that does not answers 404 like any other, rather
+// than failing deep inside a write on its foreign key. A malformed id is left to validation.
+func (s *Server) reachesBrand(w http.ResponseWriter, r *http.Request, c *caller, brand string) bool {
+	if !c.inBrand(brand) {
+		problem.WriteCode(w, r, api.ProblemCodeNotFound, "No such brand.")
+		return false
+	}
+	if c.user.Role != db.UserRoleADMIN {
+		return true
+	}
+	id, err := uuid.Parse(brand)
+	if err != nil {
+		return true
+	}
+	_, err = s.queries.BrandGet(r.Context(), id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		problem.WriteCode(w, r, api.ProblemCodeNotFound, "No such brand.")
+		return false
+	}
+	if err != nil {
+		s.internalError(w, r, err)
+		return false
+	}
+	return true
 }

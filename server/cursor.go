@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+
+	"github.com/ecompointer/ecompointer/server/b64url"
 )
 
 // cursors seals list positions into opaque, tamper-evident strings: base64url(JSON) + "." +
@@ -38,11 +40,12 @@ func (c cursors) open(list, cursor string, position any) error {
 	if !ok {
 		return errBadCursor
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	// A cursor has one spelling (b64url.Decode refuses every other).
+	got, err := b64url.Decode(sig)
 	if err != nil || !hmac.Equal(got, c.mac(list, enc)) {
 		return errBadCursor
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(enc)
+	payload, err := b64url.Decode(enc)
 	if err != nil || json.Unmarshal(payload, position) != nil {
 		return errBadCursor
 	}

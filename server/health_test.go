@@ -9,9 +9,11 @@ import (
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ecompointer/ecompointer"
 	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/server"
 	"github.com/ecompointer/ecompointer/server/servertest"
 )
 
@@ -42,8 +44,15 @@ func TestHealthAndReadiness(t *testing.T) {
 
 func TestReadinessWhenTheDatabaseIsDown(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
-	env.Pool.Close() // the pool is gone: every ping fails as it would with the server down
+	// The server's database is a port nothing listens on: every connection fails as it would
+	// with the database down (readiness has a connection of its own, so closing the request
+	// pool would prove nothing).
+	down, err := pgxpool.New(context.Background(), "postgres://postgres@127.0.0.1:1/down?sslmode=disable&connect_timeout=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(down.Close)
+	env := servertest.New(t, func(c *server.Config) { c.Pool = down })
 
 	ready, err := env.Client.GetReadyzWithResponse(context.Background())
 	if err != nil {

@@ -23,8 +23,13 @@ import (
 const SessionRetention = 30 * 24 * time.Hour
 
 // PruneSessions deletes the sessions dead for longer than SessionRetention and says how many.
+// It also forgets login failures older than LoginFailureWindow (they no longer count anyway).
 func PruneSessions(ctx context.Context, pool *pgxpool.Pool, now time.Time) (int64, error) {
-	return db.New(pool).SessionPrune(ctx, now.Add(-SessionRetention))
+	q := db.New(pool)
+	if _, err := q.LoginThrottlePrune(ctx, now.Add(-LoginFailureWindow)); err != nil {
+		return 0, err
+	}
+	return q.SessionPrune(ctx, now.Add(-SessionRetention))
 }
 
 // RunPruner calls PruneSessions at once and then every interval until ctx ends.

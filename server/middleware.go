@@ -2,16 +2,22 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
 	"github.com/go-chi/chi/v5"
 	"github.com/oklog/ulid/v2"
 
@@ -80,7 +86,12 @@ func accessLog(log *slog.Logger) func(http.Handler) http.Handler {
 				status = http.StatusOK
 			}
 			level := slog.LevelInfo
-			if status >= 500 {
+			switch {
+			case status == http.StatusServiceUnavailable:
+				// A documented passing state (the database down, slow or in conflict): its cause
+				// is an ERROR logged once per interval (internalError), not once per request.
+				level = slog.LevelWarn
+			case status >= 500:
 				level = slog.LevelError
 			}
 			log.LogAttrs(r.Context(), level, "request",
@@ -125,7 +136,12 @@ func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
 // valid request would look like, and a rate limit counts malformed requests too.
 func (s *Server) contract(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		route, pathParams, err := s.spec.router.FindRoute(r)
+		route, pathParams, err := s.spec.router.FindRoute(specRequest(r))
+		if errors.Is(err, routers.ErrMethodNotAllowed) {
+			// chi routed it to a sibling template (`/products/{productId}` for `/products/bulk`).
+			s.methodNotAllowed(w, r)
+			return
+		}
 		if err != nil {
 			// chi routed it, so this is a path or method the spec does not describe.
 			problem.WriteCode(w, r, api.ProblemCodeNotFound, "No resource at "+r.URL.Path+".")
@@ -141,7 +157,7 @@ func (s *Server) contract(next http.Handler) http.Handler {
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 
-		meta := &requestMeta{ip: clientIP(r, s.auth.TrustedProxies), userAgent: truncate(r.UserAgent(), 512)}
+		meta := &requestMeta{ip: clientIP(r, s.auth.TrustedProxies), userAgent: recordable(r.UserAgent(), 512)}
 		ctx := withRequestMeta(r.Context(), meta)
 		if op.Extensions["x-rate-limit"] != nil {
 			if ok, retry := s.limiter.allow(meta.ip); !ok {
@@ -157,8 +173,7 @@ func (s *Server) contract(next http.Handler) http.Handler {
 			}
 			// Tenant isolation first: another brand answers 404 exactly like a missing one, so a
 			// caller learns nothing of other tenants, not even which permission they lack there.
-			if brand, scoped := pathParams["brandId"]; scoped && !c.inBrand(brand) {
-				problem.WriteCode(w, r, api.ProblemCodeNotFound, "No such brand.")
+			if brand, scoped := pathParams["brandId"]; scoped && !s.reachesBrand(w, r, c, brand) {
 				return
 			}
 			if perm, _ := op.Extensions["x-permission"].(string); perm != "" && !can(c.user.Role, perm) {
@@ -170,6 +185,10 @@ func (s *Server) contract(next http.Handler) http.Handler {
 		}
 		r = r.WithContext(ctx)
 
+		if bad := badTextParameters(r, op, pathParams); len(bad) > 0 {
+			problem.Write(w, problem.Invalid(ctx, bad))
+			return
+		}
 		input := &openapi3filter.RequestValidationInput{
 			Request:    r,
 			PathParams: pathParams,
@@ -201,6 +220,64 @@ func requestMetaFrom(ctx context.Context) *requestMeta {
 		return m
 	}
 	return &requestMeta{}
+}
+
+// recordable makes a header value that is only recorded (the User-Agent of sessions and audit
+// events) storable as PostgreSQL text: invalid UTF-8 and control characters (NUL included) are
+// dropped rather than refused, so a client's odd header can neither fail nor dodge a logout, a
+// login or the audit trail.
+func recordable(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
+	return truncate(s, n)
+}
+
+// badTextParameters names the parameters holding text PostgreSQL cannot store, a NUL or invalid
+// UTF-8 (`?q=%00`, `?q=%ff`): refused here, as a 400 naming them, rather than reaching a query and
+// failing there as a 500. Query parameters the spec does not declare are checked too: they are
+// ignored today, but nothing lets one reach a handler later unchecked.
+func badTextParameters(r *http.Request, op *openapi3.Operation, pathParams map[string]string) []api.FieldError {
+	var bad []api.FieldError
+	check := func(in, name string, values ...string) {
+		for _, v := range values {
+			if msg := badText(v); msg != "" {
+				bad = append(bad, api.FieldError{Field: in + "." + strings.ToValidUTF8(name, "\uFFFD"), Message: msg})
+				return
+			}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(pathParams)) {
+		check("path", name, pathParams[name])
+	}
+	query := r.URL.Query()
+	for _, name := range slices.Sorted(maps.Keys(query)) {
+		if msg := badText(name); msg != "" {
+			bad = append(bad, api.FieldError{Field: "query", Message: "parameter names " + msg})
+			continue
+		}
+		check("query", name, query[name]...)
+	}
+	for _, p := range op.Parameters {
+		if p.Value != nil && p.Value.In == openapi3.ParameterInHeader {
+			check("header", p.Value.Name, r.Header.Values(p.Value.Name)...)
+		}
+	}
+	return bad
+}
+
+// badText says what is wrong with text PostgreSQL cannot store, or "" when nothing is.
+func badText(s string) string {
+	switch {
+	case strings.IndexByte(s, 0) >= 0:
+		return "must not contain a NUL character"
+	case !utf8.ValidString(s):
+		return "must be valid UTF-8"
+	}
+	return ""
 }
 
 func truncate(s string, n int) string {

@@ -48,7 +48,16 @@ func benchmarkProfile(b *testing.B, build func(server.Config) (http.Handler, err
 
 // BenchmarkProfile is the whole API path: middleware, token verification, session lookup,
 // handler, JSON response.
-func BenchmarkProfile(b *testing.B) { benchmarkProfile(b, server.New) }
+func BenchmarkProfile(b *testing.B) {
+	benchmarkProfile(b, func(c server.Config) (http.Handler, error) {
+		h, err := server.New(c)
+		if err != nil {
+			return nil, err
+		}
+		b.Cleanup(func() { _ = h.Close() })
+		return h, nil
+	})
+}
 
 // BenchmarkAuthMiddleware is the contract middleware alone (spec routing, token verification,
 // session lookup, validation) in front of a fixed answer.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -19,12 +21,15 @@ import (
 // Without pool_max_conns in the URL, the pool holds 4 connections per CPU: a request holds one
 // for a round trip or a short transaction, and on a small machine more backends than that only
 // contend with each other and with the server for the same cores.
-func NewPool(ctx context.Context, databaseURL, appRole string) (*pgxpool.Pool, error) {
+func NewPool(ctx context.Context, databaseURL, appRole string, opts ...PoolOption) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, errors.New("DATABASE_URL is not a valid PostgreSQL URL")
 	}
 	cfg.ConnConfig.RuntimeParams["role"] = appRole
+	for _, opt := range opts {
+		opt(cfg)
+	}
 	if !strings.Contains(databaseURL, "pool_max_conns") {
 		cfg.MaxConns = int32(4 * runtime.GOMAXPROCS(0)) //nolint:gosec // a small number
 	}
@@ -33,4 +38,23 @@ func NewPool(ctx context.Context, databaseURL, appRole string) (*pgxpool.Pool, e
 		return nil
 	}
 	return pgxpool.NewWithConfig(ctx, cfg)
+}
+
+// PoolOption adjusts the pool NewPool connects.
+type PoolOption func(*pgxpool.Config)
+
+// WithTimeouts bounds every statement the pool's connections run (statement_timeout) and every
+// wait for a lock (lock_timeout), set at connect time like the role. The database itself enforces
+// them, so a statement past its bound fails cleanly (57014, 55P03) and its connection stays
+// usable, unlike a query cut off by a context deadline, which costs the connection. A zero leaves
+// the server's setting.
+func WithTimeouts(statement, lock time.Duration) PoolOption {
+	return func(cfg *pgxpool.Config) {
+		if statement > 0 {
+			cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(max(statement.Milliseconds(), 1), 10)
+		}
+		if lock > 0 {
+			cfg.ConnConfig.RuntimeParams["lock_timeout"] = strconv.FormatInt(max(lock.Milliseconds(), 1), 10)
+		}
+	}
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
-	"golang.org/x/text/currency"
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
@@ -38,15 +37,12 @@ func apiProduct(p db.Product) (api.Product, error) {
 	}, nil
 }
 
-// checkProduct applies the rules the spec cannot state: a real ISO 4217 currency, and attribute
-// names of 1 to 50 characters. It returns the bad fields under prefix ("", or "items[3].").
-func checkProduct(prefix string, cur *string, attrs *api.Attributes) []api.FieldError {
+// checkProduct applies the rule OpenAPI 3.0 cannot state in a schema (the spec's
+// `x-property-names` on Attributes says it): attribute names of 1 to 50 characters without
+// surrounding white space. The currency is the spec's enum, checked by request validation. It
+// returns the bad fields under prefix ("", or "items[3].").
+func checkProduct(prefix string, _ *string, attrs *api.Attributes) []api.FieldError {
 	var bad []api.FieldError
-	if cur != nil {
-		if _, err := currency.ParseISO(*cur); err != nil {
-			bad = append(bad, api.FieldError{Field: prefix + "currency", Message: "is not an ISO 4217 currency"})
-		}
-	}
 	if attrs != nil {
 		for name := range *attrs {
 			if n := len([]rune(name)); n < 1 || n > 50 || strings.TrimSpace(name) != name {
@@ -333,20 +329,22 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// bulkItem is one product of a bulk upsert as the SQL statement reads it (jsonb_to_recordset).
+// bulkItem is one product of a bulk upsert as the SQL statement reads it, under the API's field
+// names. An optional field the client left out stays out of the JSON (omitempty on a nil pointer):
+// the statement tells "left out" (keep the stored value on update) from "given" by the key's
+// presence.
 type bulkItem struct {
 	ID          uuid.UUID          `json:"id"`
-	Sku         string             `json:"sku"`
 	Name        string             `json:"name"`
-	Description *string            `json:"description"`
-	PriceAmount int64              `json:"price_amount"`
-	Currency    *string            `json:"currency"`
-	Status      *api.ProductStatus `json:"status"`
-	Attributes  *api.Attributes    `json:"attributes"`
-	Tags        *api.Tags          `json:"tags"`
+	Description *string            `json:"description,omitempty"`
+	PriceAmount int64              `json:"priceAmount"`
+	Currency    *string            `json:"currency,omitempty"`
+	Status      *api.ProductStatus `json:"status,omitempty"`
+	Attributes  *api.Attributes    `json:"attributes,omitempty"`
+	Tags        *api.Tags          `json:"tags,omitempty"`
 }
 
-// BulkUpsertProducts creates or replaces up to 1,000 products by SKU, all or nothing.
+// BulkUpsertProducts creates or updates up to 1,000 products by SKU, all or nothing.
 func (s *Server) BulkUpsertProducts(ctx context.Context, req api.BulkUpsertProductsRequestObject) (api.BulkUpsertProductsResponseObject, error) {
 	items := req.Body.Items
 	var bad []api.FieldError
@@ -363,10 +361,12 @@ func (s *Server) BulkUpsertProducts(ctx context.Context, req api.BulkUpsertProdu
 	if len(bad) > 0 {
 		return api.BulkUpsertProducts400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: invalidFields(ctx, bad)}, nil
 	}
-	batch := make([]bulkItem, len(items))
-	for i, it := range items {
-		batch[i] = bulkItem{
-			ID: uuid.Must(uuid.NewV7()), Sku: it.Sku, Name: it.Name, Description: it.Description, PriceAmount: it.PriceAmount,
+	// Keyed by SKU (unique in the batch, checked above): the statement looks an item up by the
+	// SKU of the row it conflicts with.
+	batch := make(map[string]bulkItem, len(items))
+	for _, it := range items {
+		batch[it.Sku] = bulkItem{
+			ID: uuid.Must(uuid.NewV7()), Name: it.Name, Description: it.Description, PriceAmount: it.PriceAmount,
 			Currency: it.Currency, Status: it.Status, Attributes: it.Attributes, Tags: it.Tags,
 		}
 	}

@@ -86,6 +86,7 @@ func apiAuditEvent(e db.AuditEvent) api.AuditEvent {
 		Id:        e.ID,
 		Type:      api.AuditEventType(e.Type),
 		UserId:    e.UserID,
+		ActorId:   e.ActorID,
 		SessionId: e.SessionID,
 		Ip:        e.Ip,
 		UserAgent: e.UserAgent,
@@ -118,4 +119,12 @@ func preconditionFailed(ctx context.Context, what string) api.PreconditionFailed
 // invalidFields is a validation problem for rules the handler checks itself.
 func invalidFields(ctx context.Context, fields []api.FieldError) api.BadRequestApplicationProblemPlusJSONResponse {
 	return api.BadRequestApplicationProblemPlusJSONResponse{Body: problem.Invalid(ctx, fields)}
+}
+
+// authenticated is every answer that carries tokens: never stored by a cache (RFC 6749 §5.1).
+func authenticated(auth api.AuthResponse) api.AuthenticatedJSONResponse {
+	return api.AuthenticatedJSONResponse{
+		Body:    auth,
+		Headers: api.AuthenticatedResponseHeaders{CacheControl: "no-store", Pragma: "no-cache"},
+	}
 }

@@ -5,16 +5,21 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/cors"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/swaggest/swgui"
@@ -44,24 +49,61 @@ type Config struct {
 	// Now is the clock; tests move it to check expiry without sleeping.
 	Now  func() time.Time
 	Auth AuthConfig
+	// DB bounds each request's database work. Its StatementTimeout and LockTimeout take effect
+	// through the pool (NewPool with WithTimeouts); the server applies the rest.
+	DB DBConfig
+	// BrandPoolShare is how many of the pool's connections one brand's requests may hold at once;
+	// 0 means half the pool's maximum (at least 1), negative turns the bound off.
+	BrandPoolShare int
+	// BrandPoolWait is how long a brand-scoped request waits for one of its brand's connections
+	// before it is answered 503 `brand_busy`; 0 means DefaultBrandShareWait.
+	BrandPoolWait time.Duration
 	// IdempotencyKeyTTL is how long the first answer to an Idempotency-Key is kept (default 24h).
 	IdempotencyKeyTTL time.Duration
 }
 
+// DBConfig bounds the database work of requests (.env.example documents each one).
+type DBConfig struct {
+	// StatementTimeout is PostgreSQL's statement_timeout on every pooled connection.
+	StatementTimeout time.Duration
+	// LockTimeout is PostgreSQL's lock_timeout on every pooled connection.
+	LockTimeout time.Duration
+	// RequestTimeout is each request's deadline (waiting for a pooled connection included);
+	// 0 sets none.
+	RequestTimeout time.Duration
+	// TxAttempts is how many times a transaction aborted by a serialization failure or a deadlock
+	// runs in all before the client gets 503 write_conflict; below 1 counts as 1.
+	TxAttempts int
+}
+
+// DefaultDBConfig returns the documented defaults.
+func DefaultDBConfig() DBConfig {
+	return DBConfig{
+		StatementTimeout: 5 * time.Second,
+		LockTimeout:      2 * time.Second,
+		RequestTimeout:   20 * time.Second,
+		TxAttempts:       3,
+	}
+}
+
 // AuthConfig holds the authentication settings (.env.example documents each one).
 type AuthConfig struct {
-	AccessSecret       []byte
-	RefreshSecret      []byte
-	Issuer             string
-	Audience           string
-	AccessTTL          time.Duration
-	RefreshTTL         time.Duration
-	SessionMaxAge      time.Duration
-	RefreshReuseGrace  time.Duration
-	BcryptCost         int
-	LoginMaxFailures   int
-	LoginLockout       time.Duration
-	SessionsMaxPerUser int
+	AccessSecret      []byte
+	RefreshSecret     []byte
+	Issuer            string
+	Audience          string
+	AccessTTL         time.Duration
+	RefreshTTL        time.Duration
+	SessionMaxAge     time.Duration
+	RefreshReuseGrace time.Duration
+	BcryptCost        int
+	// LoginMaxFailures is how many failed logins of one email from one client address throttle
+	// that address for that email; LoginAccountMaxFailures, how many from all addresses together
+	// throttle the email everywhere. LoginLockout is the first delay (doubling, at most an hour).
+	LoginMaxFailures        int
+	LoginAccountMaxFailures int
+	LoginLockout            time.Duration
+	SessionsMaxPerUser      int
 	// RateLimit is how many register/login/refresh requests one client IP may make per minute;
 	// 0 turns the limit off.
 	RateLimit      int
@@ -71,17 +113,18 @@ type AuthConfig struct {
 // DefaultAuthConfig returns the documented defaults, without secrets.
 func DefaultAuthConfig() AuthConfig {
 	return AuthConfig{
-		Issuer:             "ecompointer",
-		Audience:           "ecompointer-api",
-		AccessTTL:          15 * time.Minute,
-		RefreshTTL:         168 * time.Hour,
-		SessionMaxAge:      720 * time.Hour,
-		RefreshReuseGrace:  10 * time.Second,
-		BcryptCost:         12,
-		LoginMaxFailures:   5,
-		LoginLockout:       time.Minute,
-		SessionsMaxPerUser: 50,
-		RateLimit:          30,
+		Issuer:                  "ecompointer",
+		Audience:                "ecompointer-api",
+		AccessTTL:               15 * time.Minute,
+		RefreshTTL:              168 * time.Hour,
+		SessionMaxAge:           720 * time.Hour,
+		RefreshReuseGrace:       10 * time.Second,
+		BcryptCost:              12,
+		LoginMaxFailures:        5,
+		LoginAccountMaxFailures: 100,
+		LoginLockout:            time.Minute,
+		SessionsMaxPerUser:      50,
+		RateLimit:               30,
 	}
 }
 
@@ -97,25 +140,43 @@ type Server struct {
 	queries *db.Queries
 	now     func() time.Time
 	auth    AuthConfig
+	db      DBConfig
+	dblog   *logDeduper
 	tokens  *token.Tokens
 	hasher  *password.Hasher
 	limiter *ipLimiter
-	cursors cursors
-	spec    *spec
-	specDoc map[string]any // openapi.yaml, decoded once for /openapi.json
+	brands  *brandShare
+	ready   *readiness
+	// throttleSecret keys the emails in login_throttles (see throttleKey).
+	throttleSecret []byte
+	cursors        cursors
+	spec           *spec
+	specDoc        map[string]any // openapi.yaml, decoded once for /openapi.json
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
 
+// Handler is the server as http.Handler; Close ends what it holds besides the pool (the
+// readiness connection). Call it once the HTTP server has stopped, before closing the pool.
+type Handler struct {
+	http.Handler
+	s *Server
+}
+
+// Close releases the server's own database connection.
+func (h *Handler) Close() error { return h.s.ready.close() }
+
 // New wires the router, the middleware and the generated handlers. It is the only wiring point.
-func New(cfg Config) (http.Handler, error) {
+func New(cfg Config) (*Handler, error) {
 	s, err := newServer(cfg)
 	if err != nil {
 		return nil, err
 	}
 
 	r := chi.NewRouter()
-	r.Use(requestID, accessLog(s.log), recoverer(s.log))
+	// HEAD is GET without the body (RFC 9110 §9.3.2): every GET route answers it, with GET's
+	// headers (net/http drops the body).
+	r.Use(requestID, accessLog(s.log), recoverer(s.log), middleware.GetHead, s.requestDeadline)
 	if len(cfg.CORSAllowedOrigins) > 0 {
 		r.Use(cors.Handler(cors.Options{
 			AllowedOrigins: cfg.CORSAllowedOrigins,
@@ -128,9 +189,7 @@ func New(cfg Config) (http.Handler, error) {
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		problem.WriteCode(w, r, api.ProblemCodeNotFound, "No resource at "+r.URL.Path+".")
 	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		problem.WriteCode(w, r, api.ProblemCodeMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+".")
-	})
+	r.MethodNotAllowed(s.methodNotAllowed)
 
 	// Swagger UI is a page for people, not part of the API: it stays outside the contract.
 	docs := v5emb.NewHandlerWithConfig(swgui.Config{
@@ -147,7 +206,7 @@ func New(cfg Config) (http.Handler, error) {
 		},
 	})
 	r.Method(http.MethodGet, "/api-docs", docs)
-	r.Method(http.MethodGet, "/api-docs/*", docs)
+	r.Method(http.MethodGet, "/api-docs/*", notFoundAsProblem(docs))
 
 	strict := api.NewStrictHandlerWithOptions(s, []api.StrictMiddlewareFunc{s.idem.Middleware}, api.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc:  s.requestErrorHandler,
@@ -160,7 +219,7 @@ func New(cfg Config) (http.Handler, error) {
 			ErrorHandlerFunc: s.requestErrorHandler,
 		})
 	})
-	return r, nil
+	return &Handler{Handler: r, s: s}, nil
 }
 
 func newServer(cfg Config) (*Server, error) {
@@ -190,6 +249,7 @@ func newServer(cfg Config) (*Server, error) {
 		Issuer:        cfg.Auth.Issuer,
 		Audience:      cfg.Auth.Audience,
 		AccessTTL:     cfg.Auth.AccessTTL,
+		RefreshTTL:    cfg.Auth.RefreshTTL,
 		Leeway:        token.MaxLeeway,
 		Now:           now,
 	})
@@ -200,26 +260,134 @@ func newServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Auth.SessionsMaxPerUser < 1 || cfg.Auth.LoginMaxFailures < 1 {
-		return nil, errors.New("server: SessionsMaxPerUser and LoginMaxFailures must be at least 1")
+	if cfg.Auth.SessionsMaxPerUser < 1 || cfg.Auth.LoginMaxFailures < 1 || cfg.Auth.LoginAccountMaxFailures < cfg.Auth.LoginMaxFailures {
+		return nil, errors.New("server: SessionsMaxPerUser and LoginMaxFailures must be at least 1, LoginAccountMaxFailures at least LoginMaxFailures")
 	}
-	deps := &kit.Deps{Log: cfg.Logger, Pool: cfg.Pool, Queries: db.New(cfg.Pool), Now: now, Cursors: kit.NewCursors(cfg.Auth.AccessSecret)}
+	cfg.DB.TxAttempts = max(cfg.DB.TxAttempts, 1)
+	throttleMAC := hmac.New(sha256.New, cfg.Auth.AccessSecret)
+	throttleMAC.Write([]byte("ecompointer login throttle"))
+	brands := newBrandShare(brandPoolShare(cfg), cfg.BrandPoolWait)
+	deps := &kit.Deps{
+		Log: cfg.Logger, Pool: cfg.Pool, Queries: db.New(cfg.Pool), Now: now,
+		Cursors: kit.NewCursors(cfg.Auth.AccessSecret), TxAttempts: cfg.DB.TxAttempts, Gate: brands,
+	}
 	return &Server{
-		Handlers: inventory.New(deps),
-		deps:     deps,
-		idem:     idempotency.New(deps, cfg.IdempotencyKeyTTL, idempotentOperations(sp.doc)),
-		log:      cfg.Logger,
-		pool:     cfg.Pool,
-		queries:  db.New(cfg.Pool),
-		now:      now,
-		auth:     cfg.Auth,
-		tokens:   tokens,
-		hasher:   hasher,
-		limiter:  newIPLimiter(cfg.Auth.RateLimit, now),
-		cursors:  newCursors(cfg.Auth.AccessSecret),
-		spec:     sp,
-		specDoc:  specDoc,
+		Handlers:       inventory.New(deps),
+		deps:           deps,
+		idem:           idempotency.New(deps, cfg.IdempotencyKeyTTL, idempotentOperations(sp.doc)),
+		log:            cfg.Logger,
+		pool:           cfg.Pool,
+		queries:        db.New(cfg.Pool),
+		now:            now,
+		auth:           cfg.Auth,
+		db:             cfg.DB,
+		dblog:          newLogDeduper(dbLogInterval, time.Now),
+		tokens:         tokens,
+		hasher:         hasher,
+		limiter:        newIPLimiter(cfg.Auth.RateLimit, now),
+		brands:         brands,
+		ready:          newReadiness(cfg.Pool.Config().ConnConfig, readyTimeout),
+		throttleSecret: throttleMAC.Sum(nil),
+		cursors:        newCursors(cfg.Auth.AccessSecret),
+		spec:           sp,
+		specDoc:        specDoc,
 	}, nil
+}
+
+// brandPoolShare is the number of connections one brand may hold: the configured share, or half
+// the pool so that at least as many connections always remain for the other brands.
+func brandPoolShare(cfg Config) int {
+	if cfg.BrandPoolShare != 0 {
+		return cfg.BrandPoolShare
+	}
+	return max(1, int(cfg.Pool.Config().MaxConns)/2)
+}
+
+// routedMethods are the methods the router serves routes for (HEAD follows GET).
+var routedMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// notFoundAsProblem answers next's 404s (Swagger UI's file server writes them as text/plain) as
+// the problem every other 404 is.
+func notFoundAsProblem(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&notFoundWriter{ResponseWriter: w, r: r}, r)
+	})
+}
+
+type notFoundWriter struct {
+	http.ResponseWriter
+	r        *http.Request
+	replaced bool
+}
+
+func (w *notFoundWriter) WriteHeader(code int) {
+	if code != http.StatusNotFound {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	w.replaced = true
+	h := w.Header()
+	h.Del("Content-Length")
+	h.Del("X-Content-Type-Options")
+	problem.WriteCode(w.ResponseWriter, w.r, api.ProblemCodeNotFound, "No resource at "+w.r.URL.Path+".")
+}
+
+func (w *notFoundWriter) Write(b []byte) (int, error) {
+	if w.replaced {
+		return len(b), nil // the file server's own text, replaced by the problem
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// methodNotAllowed answers 405 with Allow, the methods the resource does support (RFC 9110
+// §15.5.6).
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", s.allowedMethods(r))
+	problem.WriteCode(w, r, api.ProblemCodeMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+".")
+}
+
+// allowedMethods lists the methods r's path answers, as an Allow value. The spec decides for its
+// own paths: chi's tree alone would also count the methods of a sibling template
+// (`/products/{productId}` matches `/products/bulk`). Paths outside the spec (Swagger UI's) are
+// asked of the router.
+func (s *Server) allowedMethods(r *http.Request) string {
+	var allow []string
+	add := func(m string) {
+		allow = append(allow, m)
+		if m == http.MethodGet {
+			allow = append(allow, http.MethodHead)
+		}
+	}
+	for _, m := range routedMethods {
+		probe := r.WithContext(r.Context())
+		probe.Method = m
+		if _, _, err := s.spec.router.FindRoute(probe); err == nil {
+			add(m)
+		}
+	}
+	if rctx := chi.RouteContext(r.Context()); len(allow) == 0 && rctx != nil && rctx.Routes != nil {
+		path := r.URL.RawPath
+		if path == "" {
+			path = r.URL.Path
+		}
+		for _, m := range routedMethods {
+			if rctx.Routes.Match(chi.NewRouteContext(), m, path) {
+				add(m)
+			}
+		}
+	}
+	return strings.Join(allow, ", ")
+}
+
+// specRequest is r as the spec's router should see it: HEAD is routed, authorized and validated
+// as the GET operation of the same path, since it is that GET without the body.
+func specRequest(r *http.Request) *http.Request {
+	if r.Method != http.MethodHead {
+		return r
+	}
+	get := r.WithContext(r.Context())
+	get.Method = http.MethodGet
+	return get
 }
 
 // idempotentOperations lists the operations whose spec declares `x-idempotency`.
@@ -256,8 +424,13 @@ func (s *Server) requestErrorHandler(w http.ResponseWriter, r *http.Request, err
 // learns only the request id; the log line with that id has the cause.
 func (s *Server) responseErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	ctx := r.Context()
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+	if errors.Is(err, context.Canceled) && errors.Is(ctx.Err(), context.Canceled) {
 		s.log.InfoContext(ctx, "client went away", "request_id", problem.RequestFrom(ctx).ID)
+		return
+	}
+	if errors.Is(err, errBrandBusy) {
+		w.Header().Set("Retry-After", strconv.Itoa(brandBusyRetryAfter))
+		problem.WriteCode(w, r, api.ProblemCodeBrandBusy, "This brand has too many requests in progress; try again shortly.")
 		return
 	}
 	s.internalError(w, r, err)

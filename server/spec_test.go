@@ -60,6 +60,12 @@ func TestSpecFollowsTheConventions(t *testing.T) {
 			if !isPublic(op) && op.Responses.Value("401") == nil {
 				t.Errorf("%s: needs a token, so it must document 401", where)
 			}
+			// A token is checked against its session, and a body is there to be read or written:
+			// either way the database is involved, and a database that is down, slow or in
+			// conflict answers 503 (database_unavailable, database_timeout, write_conflict).
+			if (!isPublic(op) || op.RequestBody != nil) && op.Responses.Value("503") == nil {
+				t.Errorf("%s: touches the database, so it must document 503", where)
+			}
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -109,22 +110,37 @@ var strictJSONOnce sync.Once
 
 // useStrictJSON replaces kin-openapi's JSON body decoder, which (with encoding/json v1) accepts
 // duplicate member names and trailing data after the value: both are ways to smuggle a second
-// meaning past validation, so both are a 400 here.
+// meaning past validation, so both are a 400 here. So are bodies nesting deeper than
+// MaxJSONDepth, text PostgreSQL cannot store, and integers written with a fraction or exponent.
 func useStrictJSON() {
 	strictJSONOnce.Do(func() {
-		openapi3filter.RegisterBodyDecoder("application/json", func(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+		openapi3filter.RegisterBodyDecoder("application/json", func(body io.Reader, _ http.Header, schema *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
 			data, err := io.ReadAll(body)
 			if err != nil {
 				return nil, err
 			}
-			return decodeStrictJSON(data)
+			value, err := decodeStrictJSON(data)
+			if err != nil {
+				return nil, err
+			}
+			if schema != nil {
+				var bad fieldErrors
+				integerFields(value, schema.Value, nil, &bad)
+				if len(bad) > 0 {
+					slices.SortFunc(bad, func(a, b api.FieldError) int { return strings.Compare(a.Field, b.Field) })
+					return nil, bad
+				}
+			}
+			return value, nil
 		})
 	})
 }
 
-// decodeStrictJSON decodes exactly one JSON value with no duplicate object keys.
+// decodeStrictJSON decodes exactly one JSON value after scanJSON has passed it, numbers as
+// json.Number. The scan comes first and is iterative, so nothing recursive ever sees a body
+// nesting deeper than MaxJSONDepth.
 func decodeStrictJSON(data []byte) (any, error) {
-	if err := checkDuplicateKeys(json.NewDecoder(bytes.NewReader(data))); err != nil {
+	if err := scanJSON(data); err != nil {
 		return nil, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -133,47 +149,46 @@ func decodeStrictJSON(data []byte) (any, error) {
 	if err := dec.Decode(&value); err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("unexpected data after the JSON value")
-	}
 	return value, nil
 }
 
-func checkDuplicateKeys(dec *json.Decoder) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
+// integerFields lists the numbers that an integer schema receives with a fraction or an exponent
+// (`1.0`, `1e3`). JSON Schema counts 1.0 as an integer and kin-openapi accepts it, but the
+// generated decoder then cannot put it in an int64 and could only blame the whole request; here it
+// is refused naming its field.
+func integerFields(v any, s *openapi3.Schema, path []string, out *fieldErrors) {
+	if s == nil {
+		return
 	}
-	delim, ok := tok.(json.Delim)
-	if !ok {
-		return nil
-	}
-	switch delim {
-	case '{':
-		seen := map[string]bool{}
-		for dec.More() {
-			keyTok, err := dec.Token()
-			if err != nil {
-				return err
-			}
-			key, _ := keyTok.(string)
-			if seen[key] {
-				return fmt.Errorf("duplicate key %q", key)
-			}
-			seen[key] = true
-			if err := checkDuplicateKeys(dec); err != nil {
-				return err
-			}
-		}
-	case '[':
-		for dec.More() {
-			if err := checkDuplicateKeys(dec); err != nil {
-				return err
+	for _, group := range [][]*openapi3.SchemaRef{s.AllOf, s.AnyOf, s.OneOf} {
+		for _, sub := range group {
+			if sub != nil {
+				integerFields(v, sub.Value, path, out)
 			}
 		}
 	}
-	_, err = dec.Token() // the closing delimiter
-	return err
+	switch v := v.(type) {
+	case json.Number:
+		if s.Type.Is(openapi3.TypeInteger) && strings.ContainsAny(string(v), ".eE") {
+			*out = append(*out, api.FieldError{Field: fieldPath(path), Message: "must be an integer, written without a fraction or exponent"})
+		}
+	case map[string]any:
+		for k, item := range v {
+			sub := s.Properties[k]
+			if sub == nil {
+				sub = s.AdditionalProperties.Schema
+			}
+			if sub != nil {
+				integerFields(item, sub.Value, append(slices.Clip(path), k), out)
+			}
+		}
+	case []any:
+		if s.Items != nil {
+			for i, item := range v {
+				integerFields(item, s.Items.Value, append(slices.Clip(path), strconv.Itoa(i)), out)
+			}
+		}
+	}
 }
 
 // requestProblem turns a kin-openapi validation error into the problem the client gets.
@@ -189,7 +204,16 @@ func requestProblem(r *http.Request, err error) api.Problem {
 		case re.RequestBody != nil && strings.HasPrefix(re.Reason, "header Content-Type has unexpected value"):
 			return problem.New(ctx, api.ProblemCodeUnsupportedMediaType, "The request body must be application/json.")
 		case re.RequestBody != nil && re.Reason == "failed to decode request body":
-			return problem.New(ctx, api.ProblemCodeMalformedJson, "The request body is not one well-formed JSON value: "+jsonErrorText(re.Err))
+			var text *badTextError
+			var bad fieldErrors
+			switch {
+			case errors.As(re.Err, &text):
+				fields = append(fields, api.FieldError{Field: text.field, Message: text.message})
+			case errors.As(re.Err, &bad):
+				fields = append(fields, bad...)
+			default:
+				return problem.New(ctx, api.ProblemCodeMalformedJson, "The request body is not one well-formed JSON value: "+jsonErrorText(re.Err))
+			}
 		case re.RequestBody != nil:
 			fields = append(fields, bodyFieldErrors(re.Err)...)
 		case re.Parameter != nil:
@@ -290,6 +314,13 @@ func parameterMessage(re *openapi3filter.RequestError) string {
 	}
 	var se *openapi3.SchemaError
 	if errors.As(re.Err, &se) {
+		// A regular expression says little to a client: the spec words the rule in
+		// `x-pattern-message`.
+		if se.Schema != nil && se.SchemaField == "pattern" {
+			if msg, ok := se.Schema.Extensions["x-pattern-message"].(string); ok {
+				return msg
+			}
+		}
 		if se.Origin != nil {
 			return se.Origin.Error()
 		}
@@ -307,11 +338,14 @@ func parameterMessage(re *openapi3filter.RequestError) string {
 
 // jsonErrorText describes a decoding failure without quoting the body.
 func jsonErrorText(err error) string {
+	var scan *jsonSyntaxError
 	var syntax *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case err == nil:
 		return "invalid JSON"
+	case errors.As(err, &scan):
+		return scan.Error()
 	case errors.As(err, &syntax):
 		return fmt.Sprintf("%s (at byte %d)", syntax.Error(), syntax.Offset)
 	case errors.As(err, &typeErr):

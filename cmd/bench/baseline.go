@@ -29,6 +29,11 @@ func baselineServer(ctx context.Context, args []string, getenv func(string) stri
 	auth := server.DefaultAuthConfig()
 	auth.AccessSecret = []byte(getenv("JWT_ACCESS_SECRET"))
 	auth.RefreshSecret = []byte(getenv("JWT_REFRESH_SECRET"))
+	// The seeded access tokens live ACCESS_TOKEN_TTL (the harness sets it, as for the real
+	// server): a token living longer than the configured TTL is refused as forged.
+	if ttl, err := time.ParseDuration(getenv("ACCESS_TOKEN_TTL")); err == nil {
+		auth.AccessTTL = ttl
+	}
 	// Nothing here hashes a password; the minimum cost keeps start-up instant.
 	auth.BcryptCost = 4
 	auth.RateLimit = 0

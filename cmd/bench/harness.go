@@ -389,6 +389,7 @@ type row struct {
 	conns    int    // clients (pgbench's may be capped below the scenario's)
 	wanted   int    // the scenario's connections, when conns was capped
 	res      load.Result
+	noise    *load.Result // what the scenario's noisy neighbour got, if it has one
 	use      spent
 	err      error // a limit that could not be measured
 }
@@ -457,6 +458,20 @@ func (h *harness) measure(ctx context.Context, target *process, sc Scenario, con
 	if err != nil {
 		return row{}, err
 	}
+	var noise *load.Result
+	var noiseErr error
+	var noisy sync.WaitGroup
+	if sc.Noise != nil {
+		noisy.Go(func() {
+			r, err := load.Run(ctx, load.Config{
+				BaseURL:     target.url,
+				Connections: conns,
+				Duration:    h.o.duration,
+				NewClient:   func(i int) load.Client { return sc.Noise(h.fixture, i, conns) },
+			})
+			noise, noiseErr = &r, err
+		})
+	}
 	res, err := load.Run(ctx, load.Config{
 		BaseURL:     target.url,
 		Connections: conns,
@@ -464,12 +479,13 @@ func (h *harness) measure(ctx context.Context, target *process, sc Scenario, con
 		Expect:      sc.Expect,
 		NewClient:   func(i int) load.Client { return sc.Client(h.fixture, i, conns) },
 	})
+	noisy.Wait()
 	use, merr := m.finish()
 	profiled.Wait()
-	if err := errors.Join(err, merr); err != nil {
+	if err := errors.Join(err, noiseErr, merr); err != nil {
 		return row{}, err
 	}
-	return row{conns: conns, res: res, use: use}, nil
+	return row{conns: conns, res: res, noise: noise, use: use}, nil
 }
 
 // measureLimits measures every limit the selected scenarios name, at every number of

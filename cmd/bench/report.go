@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"net/url"
 	"os"
 	"runtime"
 	"sort"
@@ -55,6 +56,8 @@ func (r report) markdown() string {
 			run.name, run.conns, rate(run.res.Rate()), fmtDuration(run.res.Latency.P50), fmtDuration(run.res.Latency.P90),
 			fmtDuration(run.res.Latency.P99), run.res.Errors, seconds(run.use.server), mib(run.use.peakRSS), limitCell, ratioCell)
 	}
+
+	r.noisyNeighbour(p)
 
 	if len(r.limits) > 0 {
 		p("\n## Limits\n\n")
@@ -132,6 +135,57 @@ func (r report) markdown() string {
 		p("\n## Errors\n\n%s\n", strings.Join(errs, "\n"))
 	}
 	return b.String()
+}
+
+// noisyNeighbour sets brand 2's figures while brand 1 floods search beside its figures alone,
+// at each number of connections (each side has that many clients).
+func (r report) noisyNeighbour(p func(string, ...any)) {
+	quiet := map[int]row{}
+	var noisy []row
+	for _, run := range r.runs {
+		switch {
+		case run.name == quietName:
+			quiet[run.conns] = run
+		case run.name == noisyName && run.noise != nil:
+			noisy = append(noisy, run)
+		}
+	}
+	if len(noisy) == 0 {
+		return
+	}
+	p("\n## Noisy neighbour\n\n")
+	p("Brand 2's owners read (a product by id, the first page of the list), alone and then while as many clients of brand 1 "+
+		"flood search (`q` of %s, in turn). Brand 1's answers: what the server did with the flood "+
+		"(400: a search the trigram index cannot serve; 503: brand 1 over its share of the pool).\n\n",
+		floodTermsText())
+	p("| conns | brand 2 alone p50 | p99 | req/s | brand 2 flooded p50 | p99 | req/s | errors | brand 1's answers |\n")
+	p("|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+	for _, run := range noisy {
+		q, ok := quiet[run.conns]
+		qp50, qp99, qrate := "–", "–", "–"
+		if ok {
+			qp50, qp99, qrate = fmtDuration(q.res.Latency.P50), fmtDuration(q.res.Latency.P99), rate(q.res.Rate())
+		}
+		answers := []string{fmt.Sprintf("%d × 200", run.noise.OK)}
+		for k, v := range run.noise.ErrorKinds {
+			answers = append(answers, fmt.Sprintf("%d × %s", v, oneLine(k)))
+		}
+		sort.Strings(answers[1:])
+		p("| %d | %s | %s | %s | %s | %s | %s | %d | %s |\n", run.conns, qp50, qp99, qrate,
+			fmtDuration(run.res.Latency.P50), fmtDuration(run.res.Latency.P99), rate(run.res.Rate()), run.res.Errors,
+			strings.Join(answers, ", "))
+	}
+}
+
+func floodTermsText() string {
+	shown := make([]string, len(floodTerms))
+	for i, t := range floodTerms {
+		if u, err := url.QueryUnescape(t); err == nil {
+			t = u
+		}
+		shown[i] = "`" + t + "`"
+	}
+	return strings.Join(shown, ", ")
 }
 
 // limitFor is the limit a scenario run is divided by: the scenario's first limit, at the same

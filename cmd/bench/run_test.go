@@ -190,7 +190,8 @@ func TestHarnessEndToEnd(t *testing.T) {
 		"| GET /auth/profile | 2 |", "| POST /auth/refresh | 2 |", "| POST /auth/login | 2 |",
 		"| GET /brands/{brandId}/products | 2 |", "| GET /brands/{brandId}/products?q=brass | 2 |",
 		"| GET /brands/{brandId}/products?q=zephyr | 2 |", "| GET /brands/{brandId}/products/{productId} | 2 |",
-		"| POST /brands/{brandId}/products | 2 |",
+		"| POST /brands/{brandId}/products | 2 |", "| brand 2 reads, alone | 2 |", "| brand 2 reads, brand 1 floods search | 2 |",
+		"## Noisy neighbour", "| brand 2 alone p50 |",
 		"session baseline |", "bare baseline |", "verify baseline |", "pgbench profile |", "pgbench refresh |", "bcrypt |",
 		"pgbench product_list |", "pgbench product_search |", "pgbench product_get |", "pgbench product_create |",
 	} {

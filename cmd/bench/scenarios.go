@@ -25,6 +25,9 @@ type Scenario struct {
 	// Client returns virtual client i of n. Clients run at once, each on its own goroutine; a
 	// client owns whatever it changes (a refresh client, its sessions).
 	Client func(f *Fixture, i, n int) load.Client
+	// Noise, when set, runs beside Client, as many clients again, for the same time: a noisy
+	// neighbour. Its answers are not the scenario's figures; the report says what it got.
+	Noise func(f *Fixture, i, n int) load.Client
 }
 
 // Limit is a ceiling a scenario is compared to.
@@ -144,6 +147,56 @@ var scenarios = []Scenario{
 			return load.Request{Method: http.MethodPost, Path: "/brands/" + s.BrandID + "/products", Bearer: s.Access, Body: newProductBody(f.skus.Add(1))}
 		}),
 	},
+}
+
+// The noisy-neighbour pair: brand 2's owners read their catalog, first alone, then while brand
+// 1's owners flood search with what a careless or hostile client sends (texts too short for the
+// trigram index, a bare wildcard, and searches the index serves but that read far). The pair
+// shows whether one tenant can slow the others down (issue 9, item 7).
+const (
+	quietName = "brand 2 reads, alone"
+	noisyName = "brand 2 reads, brand 1 floods search"
+)
+
+func init() {
+	scenarios = append(scenarios,
+		Scenario{Name: quietName, Client: brandReader(2)},
+		Scenario{Name: noisyName, Client: brandReader(2), Noise: searchFlood(1)},
+	)
+}
+
+// brandReader reads brand b's catalog as its owners do: a product by id, then the first page.
+func brandReader(b int) func(*Fixture, int, int) load.Client {
+	return func(f *Fixture, i, _ int) load.Client {
+		rng := rand.New(rand.NewPCG(seed, uint64(i)))
+		own := f.sessionsOf(b)
+		n := 0
+		return load.Func(func() load.Request {
+			s := own[rng.IntN(len(own))]
+			n++
+			if n%2 == 0 {
+				return load.Request{Method: http.MethodGet, Path: "/brands/" + s.BrandID + "/products", Bearer: s.Access}
+			}
+			return load.Request{Method: http.MethodGet, Path: "/brands/" + s.BrandID + "/products/" + f.productID(b, rng.IntN(f.Products)), Bearer: s.Access}
+		})
+	}
+}
+
+// floodTerms are the searches of the flood, in turn (URL-encoded).
+var floodTerms = []string{"a", "%25%25", "__", "e", searchRare, "edition", searchCommon + "&sort=name"}
+
+// searchFlood searches brand b's catalog as fast as its clients can.
+func searchFlood(b int) func(*Fixture, int, int) load.Client {
+	return func(f *Fixture, i, _ int) load.Client {
+		rng := rand.New(rand.NewPCG(seed, uint64(i)))
+		own := f.sessionsOf(b)
+		n := i
+		return load.Func(func() load.Request {
+			s := own[rng.IntN(len(own))]
+			n++
+			return load.Request{Method: http.MethodGet, Path: "/brands/" + s.BrandID + "/products?q=" + floodTerms[n%len(floodTerms)], Bearer: s.Access}
+		})
+	}
 }
 
 // seed makes the client's random choices repeatable from run to run.

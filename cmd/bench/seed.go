@@ -71,6 +71,17 @@ func benchUUID(kind int, n int64) string {
 	return fmt.Sprintf("00000000-0000-7000-8%03x-%012x", kind, n)
 }
 
+// sessionsOf is the sessions of brand b's owners.
+func (f *Fixture) sessionsOf(b int) []*Session {
+	var out []*Session
+	for _, s := range f.Sessions {
+		if s.brand == b {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // productID is the id of product k (from 0) of brand b, as seed/030_products.sql numbers them.
 func (f *Fixture) productID(b, k int) string {
 	return benchUUID(benchKindProduct, int64(b)+int64(k)*int64(f.Brands))

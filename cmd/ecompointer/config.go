@@ -31,11 +31,14 @@ type config struct {
 	logFormat          string // json | text
 	corsAllowedOrigins []string
 	shutdownTimeout    time.Duration
+	brandPoolShare     int
+	brandPoolWait      time.Duration
+	auth               server.AuthConfig
+	db                 server.DBConfig
 	// reservationSweep is how often expired reservations are released.
 	reservationSweep time.Duration
 	// idempotencyKeyTTL is how long the first answer to an Idempotency-Key is kept.
 	idempotencyKeyTTL time.Duration
-	auth              server.AuthConfig
 	// generatedSecrets names the secrets made up at start (development only).
 	generatedSecrets []string
 }
@@ -132,8 +135,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		logFormat:          e.oneOf("LOG_FORMAT", "text", "text", "json"),
 		corsAllowedOrigins: e.list("CORS_ALLOWED_ORIGINS"),
 		shutdownTimeout:    e.duration("SHUTDOWN_TIMEOUT", 15*time.Second, 0, 10*time.Minute),
-		reservationSweep:   e.duration("RESERVATION_SWEEP_INTERVAL", 30*time.Second, time.Second, time.Hour),
-		idempotencyKeyTTL:  e.duration("IDEMPOTENCY_KEY_TTL", 24*time.Hour, time.Minute, 30*24*time.Hour),
+		// 0: half the pool. -1: no bound (one brand may take every connection).
+		brandPoolShare:    e.int("BRAND_POOL_SHARE", 0, -1, 10_000),
+		brandPoolWait:     e.duration("BRAND_POOL_WAIT", server.DefaultBrandShareWait, time.Millisecond, time.Minute),
+		reservationSweep:  e.duration("RESERVATION_SWEEP_INTERVAL", 30*time.Second, time.Second, time.Hour),
+		idempotencyKeyTTL: e.duration("IDEMPOTENCY_KEY_TTL", 24*time.Hour, time.Minute, 30*24*time.Hour),
 	}
 	switch e.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error") {
 	case "debug":
@@ -149,6 +155,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 		e.errs = append(e.errs, errors.New("DATABASE_URL must be a postgres:// URL naming a database"))
 	}
 	c.auth = loadAuthConfig(e, c.production(), &c.generatedSecrets)
+	dbDefaults := server.DefaultDBConfig()
+	c.db = server.DBConfig{
+		StatementTimeout: e.duration("DB_STATEMENT_TIMEOUT", dbDefaults.StatementTimeout, time.Millisecond, time.Hour),
+		LockTimeout:      e.duration("DB_LOCK_TIMEOUT", dbDefaults.LockTimeout, time.Millisecond, time.Hour),
+		RequestTimeout:   e.duration("DB_REQUEST_TIMEOUT", dbDefaults.RequestTimeout, 0, time.Hour),
+		TxAttempts:       e.int("DB_TX_ATTEMPTS", dbDefaults.TxAttempts, 1, 10),
+	}
 	if !validIdentifier(c.appRole) {
 		e.errs = append(e.errs, fmt.Errorf("DATABASE_APP_ROLE must be a lowercase identifier ([a-z_][a-z0-9_]*), got %q", c.appRole))
 	}
@@ -158,17 +171,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 func loadAuthConfig(e *envReader, production bool, generated *[]string) server.AuthConfig {
 	d := server.DefaultAuthConfig()
 	a := server.AuthConfig{
-		Issuer:             e.str("JWT_ISSUER", d.Issuer),
-		Audience:           e.str("JWT_AUDIENCE", d.Audience),
-		AccessTTL:          e.duration("ACCESS_TOKEN_TTL", d.AccessTTL, time.Minute, 24*time.Hour),
-		RefreshTTL:         e.duration("REFRESH_TOKEN_TTL", d.RefreshTTL, time.Minute, 365*24*time.Hour),
-		SessionMaxAge:      e.duration("SESSION_MAX_AGE", d.SessionMaxAge, time.Minute, 5*365*24*time.Hour),
-		RefreshReuseGrace:  e.duration("REFRESH_REUSE_GRACE", d.RefreshReuseGrace, 0, time.Minute),
-		BcryptCost:         e.int("BCRYPT_COST", d.BcryptCost, 4, 16),
-		LoginMaxFailures:   e.int("LOGIN_MAX_FAILURES", d.LoginMaxFailures, 1, 1000),
-		LoginLockout:       e.duration("LOGIN_LOCKOUT", d.LoginLockout, time.Second, time.Hour),
-		SessionsMaxPerUser: e.int("SESSIONS_MAX_PER_USER", d.SessionsMaxPerUser, 1, 1000),
-		RateLimit:          e.int("AUTH_RATE_LIMIT", d.RateLimit, 0, 1_000_000),
+		Issuer:                  e.str("JWT_ISSUER", d.Issuer),
+		Audience:                e.str("JWT_AUDIENCE", d.Audience),
+		AccessTTL:               e.duration("ACCESS_TOKEN_TTL", d.AccessTTL, time.Minute, 24*time.Hour),
+		RefreshTTL:              e.duration("REFRESH_TOKEN_TTL", d.RefreshTTL, time.Minute, 365*24*time.Hour),
+		SessionMaxAge:           e.duration("SESSION_MAX_AGE", d.SessionMaxAge, time.Minute, 5*365*24*time.Hour),
+		RefreshReuseGrace:       e.duration("REFRESH_REUSE_GRACE", d.RefreshReuseGrace, 0, time.Minute),
+		BcryptCost:              e.int("BCRYPT_COST", d.BcryptCost, 4, 16),
+		LoginMaxFailures:        e.int("LOGIN_MAX_FAILURES", d.LoginMaxFailures, 1, 1000),
+		LoginAccountMaxFailures: e.int("LOGIN_ACCOUNT_MAX_FAILURES", d.LoginAccountMaxFailures, 1, 1_000_000),
+		LoginLockout:            e.duration("LOGIN_LOCKOUT", d.LoginLockout, time.Second, time.Hour),
+		SessionsMaxPerUser:      e.int("SESSIONS_MAX_PER_USER", d.SessionsMaxPerUser, 1, 1000),
+		RateLimit:               e.int("AUTH_RATE_LIMIT", d.RateLimit, 0, 1_000_000),
 	}
 	for _, cidr := range e.list("TRUSTED_PROXIES") {
 		p, err := netip.ParsePrefix(cidr)

@@ -151,11 +151,15 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 		Pool:               pool,
 		CORSAllowedOrigins: c.corsAllowedOrigins,
 		Auth:               c.auth,
+		DB:                 c.db,
+		BrandPoolShare:     c.brandPoolShare,
+		BrandPoolWait:      c.brandPoolWait,
 		IdempotencyKeyTTL:  c.idempotencyKeyTTL,
 	})
 	if err != nil {
 		return err
 	}
+	defer func() { _ = handler.Close() }()
 	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", c.port))
 	if err != nil {
 		return fmt.Errorf("listen on port %d: %w", c.port, err)
@@ -244,7 +248,7 @@ func openPool(ctx context.Context, c config, migrate bool) (*pgxpool.Pool, error
 			return nil, err
 		}
 	}
-	pool, err := server.NewPool(ctx, c.databaseURL, c.appRole)
+	pool, err := server.NewPool(ctx, c.databaseURL, c.appRole, server.WithTimeouts(c.db.StatementTimeout, c.db.LockTimeout))
 	if err != nil {
 		return nil, describeConnectError(c.databaseURL, err)
 	}

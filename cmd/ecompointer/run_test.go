@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecompointer/ecompointer/server"
 	"github.com/ecompointer/ecompointer/server/servertest"
 )
 
@@ -179,6 +180,34 @@ func TestProductionRefusesWeakSecrets(t *testing.T) {
 		err := run(context.Background(), []string{"ecompointer", "serve"}, envFunc(c.env), strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v does not name %q", c.name, err, c.want)
+		}
+	}
+}
+
+// TestDatabaseLimitsConfig: the DB_* variables reach server.DBConfig, with the documented
+// defaults, and a bad one is named.
+func TestDatabaseLimitsConfig(t *testing.T) {
+	t.Parallel()
+	c, err := loadConfig(envFunc(map[string]string{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.db != server.DefaultDBConfig() {
+		t.Errorf("defaults = %+v, want %+v", c.db, server.DefaultDBConfig())
+	}
+	c, err = loadConfig(envFunc(map[string]string{
+		"DB_STATEMENT_TIMEOUT": "750ms", "DB_LOCK_TIMEOUT": "250ms", "DB_REQUEST_TIMEOUT": "3s", "DB_TX_ATTEMPTS": "5",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (server.DBConfig{StatementTimeout: 750 * time.Millisecond, LockTimeout: 250 * time.Millisecond, RequestTimeout: 3 * time.Second, TxAttempts: 5}); c.db != want {
+		t.Errorf("config = %+v, want %+v", c.db, want)
+	}
+	_, err = loadConfig(envFunc(map[string]string{"DB_LOCK_TIMEOUT": "soon", "DB_TX_ATTEMPTS": "0"}))
+	for _, name := range []string{"DB_LOCK_TIMEOUT", "DB_TX_ATTEMPTS"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s: %v", name, err)
 		}
 	}
 }

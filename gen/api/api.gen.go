@@ -29,20 +29,22 @@ import (
 
 // Defines values for AuditEventType.
 const (
-	AuditEventTypeInvitationAccepted AuditEventType = "invitation_accepted"
-	AuditEventTypeInvitationCreated  AuditEventType = "invitation_created"
-	AuditEventTypeInvitationRevoked  AuditEventType = "invitation_revoked"
-	AuditEventTypeLoginFailed        AuditEventType = "login_failed"
-	AuditEventTypeLoginLocked        AuditEventType = "login_locked"
-	AuditEventTypeLoginSucceeded     AuditEventType = "login_succeeded"
-	AuditEventTypeLogout             AuditEventType = "logout"
-	AuditEventTypeLogoutAll          AuditEventType = "logout_all"
-	AuditEventTypeMemberRemoved      AuditEventType = "member_removed"
-	AuditEventTypePasswordChanged    AuditEventType = "password_changed"
-	AuditEventTypeRefreshReuse       AuditEventType = "refresh_reuse"
-	AuditEventTypeRegister           AuditEventType = "register"
-	AuditEventTypeSessionRevoked     AuditEventType = "session_revoked"
-	AuditEventTypeUserUpdated        AuditEventType = "user_updated"
+	AuditEventTypeInvitationAccepted   AuditEventType = "invitation_accepted"
+	AuditEventTypeInvitationCreated    AuditEventType = "invitation_created"
+	AuditEventTypeInvitationRevoked    AuditEventType = "invitation_revoked"
+	AuditEventTypeLoginFailed          AuditEventType = "login_failed"
+	AuditEventTypeLoginLocked          AuditEventType = "login_locked"
+	AuditEventTypeLoginSucceeded       AuditEventType = "login_succeeded"
+	AuditEventTypeLogout               AuditEventType = "logout"
+	AuditEventTypeLogoutAll            AuditEventType = "logout_all"
+	AuditEventTypeMemberRemoved        AuditEventType = "member_removed"
+	AuditEventTypePasswordChangeFailed AuditEventType = "password_change_failed"
+	AuditEventTypePasswordChanged      AuditEventType = "password_changed"
+	AuditEventTypeRefreshForged        AuditEventType = "refresh_forged"
+	AuditEventTypeRefreshReuse         AuditEventType = "refresh_reuse"
+	AuditEventTypeRegister             AuditEventType = "register"
+	AuditEventTypeSessionRevoked       AuditEventType = "session_revoked"
+	AuditEventTypeUserUpdated          AuditEventType = "user_updated"
 )
 
 // Valid indicates whether the value is a known member of the AuditEventType enum.
@@ -66,7 +68,11 @@ func (e AuditEventType) Valid() bool {
 		return true
 	case AuditEventTypeMemberRemoved:
 		return true
+	case AuditEventTypePasswordChangeFailed:
+		return true
 	case AuditEventTypePasswordChanged:
+		return true
+	case AuditEventTypeRefreshForged:
 		return true
 	case AuditEventTypeRefreshReuse:
 		return true
@@ -217,6 +223,9 @@ func (e MovementKind) Valid() bool {
 const (
 	ProblemCodeAccountDisabled        ProblemCode = "account_disabled"
 	ProblemCodeAccountThrottled       ProblemCode = "account_throttled"
+	ProblemCodeBrandBusy              ProblemCode = "brand_busy"
+	ProblemCodeDatabaseTimeout        ProblemCode = "database_timeout"
+	ProblemCodeDatabaseUnavailable    ProblemCode = "database_unavailable"
 	ProblemCodeEmailTaken             ProblemCode = "email_taken"
 	ProblemCodeForbidden              ProblemCode = "forbidden"
 	ProblemCodeIdempotencyKeyInFlight ProblemCode = "idempotency_key_in_flight"
@@ -231,6 +240,7 @@ const (
 	ProblemCodeInvalidToken           ProblemCode = "invalid_token"
 	ProblemCodeInvitationAccepted     ProblemCode = "invitation_accepted"
 	ProblemCodeInviteGone             ProblemCode = "invite_gone"
+	ProblemCodeLastAdmin              ProblemCode = "last_admin"
 	ProblemCodeLastOwner              ProblemCode = "last_owner"
 	ProblemCodeLocationCodeTaken      ProblemCode = "location_code_taken"
 	ProblemCodeLocationInUse          ProblemCode = "location_in_use"
@@ -253,6 +263,7 @@ const (
 	ProblemCodeUnauthenticated        ProblemCode = "unauthenticated"
 	ProblemCodeUnsupportedMediaType   ProblemCode = "unsupported_media_type"
 	ProblemCodeValidationFailed       ProblemCode = "validation_failed"
+	ProblemCodeWriteConflict          ProblemCode = "write_conflict"
 )
 
 // Valid indicates whether the value is a known member of the ProblemCode enum.
@@ -261,6 +272,12 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeAccountDisabled:
 		return true
 	case ProblemCodeAccountThrottled:
+		return true
+	case ProblemCodeBrandBusy:
+		return true
+	case ProblemCodeDatabaseTimeout:
+		return true
+	case ProblemCodeDatabaseUnavailable:
 		return true
 	case ProblemCodeEmailTaken:
 		return true
@@ -289,6 +306,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeInvitationAccepted:
 		return true
 	case ProblemCodeInviteGone:
+		return true
+	case ProblemCodeLastAdmin:
 		return true
 	case ProblemCodeLastOwner:
 		return true
@@ -333,6 +352,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeUnsupportedMediaType:
 		return true
 	case ProblemCodeValidationFailed:
+		return true
+	case ProblemCodeWriteConflict:
 		return true
 	default:
 		return false
@@ -461,7 +482,7 @@ type AcceptInviteRequest struct {
 	// Name Example: Grace Hopper
 	Name string `json:"name"`
 
-	// Password 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords.
+	// Password 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords. `maxLength` counts characters, so a password of at most 72 characters but more than 72 bytes (multi-byte characters) passes the schema and is refused by the server with a 400 naming the field.
 	//
 	// Example: correct horse battery staple
 	Password NewPassword `json:"password"`
@@ -490,13 +511,18 @@ type Address struct {
 	Region *string `json:"region,omitempty"`
 }
 
-// Attributes Free-form string attributes (color, size, ...); at most 50.
+// Attributes Free-form string attributes (color, size, ...); at most 50. Each name is 1 to 50 characters with no white space at either end (OpenAPI 3.0 cannot say this of property names, so `x-property-names` states it and the server enforces it: a 400 naming `attributes`); each value at most 200 characters.
 //
 // Example: {"color":"black","size":"L"}
 type Attributes map[string]string
 
 // AuditEvent defines model for AuditEvent.
 type AuditEvent struct {
+	// ActorId The user who acted: the authenticated caller (an ADMIN disabling someone), or the user itself when it proved who it is (register, login, accepting an invitation); null when nobody was authenticated (a failed login, a replayed refresh token). Kept when the actor's sessions are pruned.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5f
+	ActorId *openapi_types.UUID `json:"actorId"`
+
 	// CreatedAt Example: 2026-11-25T10:00:00Z
 	CreatedAt time.Time `json:"createdAt"`
 
@@ -509,7 +535,9 @@ type AuditEvent struct {
 	// SessionId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5d
 	SessionId *openapi_types.UUID `json:"sessionId"`
 
-	// Type Example: login_failed
+	// Type What happened. `password_change_failed`: a wrong current password at `POST /auth/password`. `refresh_forged`: a validly signed refresh token that is not the one issued for its session's generation (only a holder of the signing key makes one); the session is revoked.
+	//
+	// Example: login_failed
 	Type AuditEventType `json:"type"`
 
 	// UserAgent Example: Mozilla/5.0
@@ -527,7 +555,9 @@ type AuditEventList struct {
 	NextCursor *string      `json:"nextCursor"`
 }
 
-// AuditEventType Example: login_failed
+// AuditEventType What happened. `password_change_failed`: a wrong current password at `POST /auth/password`. `refresh_forged`: a validly signed refresh token that is not the one issued for its session's generation (only a holder of the signing key makes one); the session is revoked.
+//
+// Example: login_failed
 type AuditEventType string
 
 // AuthResponse defines model for AuthResponse.
@@ -560,7 +590,7 @@ type Brand struct {
 	// CreatedAt Example: 2026-11-25T10:00:00Z
 	CreatedAt time.Time `json:"createdAt"`
 
-	// Currency An ISO 4217 currency code.
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
 	//
 	// Example: USD
 	Currency Currency `json:"currency"`
@@ -626,7 +656,7 @@ type ChangePasswordRequest struct {
 	// CurrentPassword Example: correct horse battery staple
 	CurrentPassword string `json:"currentPassword"`
 
-	// NewPassword 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords.
+	// NewPassword 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords. `maxLength` counts characters, so a password of at most 72 characters but more than 72 bytes (multi-byte characters) passes the schema and is refused by the server with a 400 naming the field.
 	//
 	// Example: correct horse battery staple
 	NewPassword NewPassword `json:"newPassword"`
@@ -662,12 +692,12 @@ type CreateLocationRequest struct {
 
 // CreateProductRequest Example: {"attributes":{"color":"black"},"name":"Difference Engine No. 2","priceAmount":1999,"sku":"AE-1842-BLK","status":"active","tags":["bestseller"]}
 type CreateProductRequest struct {
-	// Attributes Free-form string attributes (color, size, ...); at most 50.
+	// Attributes Free-form string attributes (color, size, ...); at most 50. Each name is 1 to 50 characters with no white space at either end (OpenAPI 3.0 cannot say this of property names, so `x-property-names` states it and the server enforces it: a 400 naming `attributes`); each value at most 200 characters.
 	//
 	// Example: {"color":"black","size":"L"}
 	Attributes *Attributes `json:"attributes,omitempty"`
 
-	// Currency An ISO 4217 currency code.
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
 	//
 	// Example: USD
 	Currency *Currency `json:"currency,omitempty"`
@@ -716,7 +746,7 @@ type CreatedInvitation struct {
 	InviteToken string `json:"inviteToken"`
 }
 
-// Currency An ISO 4217 currency code.
+// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
 //
 // Example: USD
 type Currency = string
@@ -820,7 +850,7 @@ type LoginRequest struct {
 // MovementKind Example: receipt
 type MovementKind string
 
-// NewPassword 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords.
+// NewPassword 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords. `maxLength` counts characters, so a password of at most 72 characters but more than 72 bytes (multi-byte characters) passes the schema and is refused by the server with a 400 naming the field.
 //
 // Example: correct horse battery staple
 type NewPassword = string
@@ -834,13 +864,15 @@ type PriceAmount = int64
 type Problem struct {
 	// Code A stable machine-readable reason a client can switch on:
 	// - `validation_failed` (400): the request breaks the schema; `errors` lists each field.
-	// - `malformed_json` (400): the body is not one well-formed JSON value (duplicate keys and
-	//   trailing data included).
+	// - `malformed_json` (400): the body is not one well-formed JSON value (duplicate keys,
+	//   trailing data, and nesting deeper than 32 levels of arrays and objects included).
 	// - `unsupported_media_type` (415): the body is not `application/json`.
 	// - `payload_too_large` (413): the body is over the operation's limit.
 	// - `not_found` (404), `method_not_allowed` (405): no such resource or method.
 	// - `unauthenticated` (401): no bearer token, or not a bearer token.
-	// - `invalid_token` (401): a bad signature, algorithm, type, issuer or audience.
+	// - `invalid_token` (401): a bad signature (or one not in canonical base64url), algorithm,
+	//   type, issuer or audience, or a lifetime (`exp` - `iat`) longer than the server's TTL
+	//   for that token type plus 30 s.
 	// - `token_expired` (401): the token's `exp` has passed.
 	// - `token_revoked` (401): the token's session is revoked or expired, the account was
 	//   disabled, or its tokens were invalidated (logout-all, role change).
@@ -858,10 +890,12 @@ type Problem struct {
 	// - `invite_gone` (410): the invitation was used, revoked or has expired.
 	// - `precondition_failed` (412): `If-Match` names a version that is no longer current.
 	// - `last_owner` (409): the change would leave a brand without an enabled owner.
+	// - `last_admin` (409): an ADMIN disabling itself, or the last enabled ADMIN.
 	// - `invalid_current_password` (422): the current password is wrong.
 	// - `invalid_role_change` (422): an ADMIN's role cannot be changed through the API.
 	// - `rate_limited` (429): too many requests from this client; see `Retry-After`.
-	// - `account_throttled` (429): too many failed logins for this account; see `Retry-After`.
+	// - `account_throttled` (429): too many failed logins (or wrong current passwords) for this
+	//   email from this client address, or for this email overall; see `Retry-After`.
 	// - `location_code_taken` (409): another location of the brand has this code.
 	// - `location_in_use` (409): the location holds stock or live reservations.
 	// - `location_inactive` (409): a stock change names an inactive location.
@@ -876,7 +910,16 @@ type Problem struct {
 	// - `idempotency_key_reused` (422): this `Idempotency-Key` was used for another request.
 	// - `internal_error` (500): an unexpected failure; the log line with the same `requestId`
 	//   has the detail.
-	// - `service_unavailable` (503): a dependency (the database) is down.
+	// - `service_unavailable` (503): a dependency (the database) is down (readiness probe).
+	// - `database_unavailable` (503): the database cannot be reached; see `Retry-After`.
+	// - `database_timeout` (503): the request's database work passed its time limit (a
+	//   statement, a wait for a lock, or the request's deadline); see `Retry-After`.
+	// - `write_conflict` (503): the write collided with concurrent writes to the same rows and
+	//   still did after being retried; nothing was written, so retrying after `Retry-After` is
+	//   safe.
+	// - `brand_busy` (503): the brand already holds its whole share of the database connections
+	//   (`BRAND_POOL_SHARE`) and none freed in time; see `Retry-After`. Other brands are served
+	//   meanwhile.
 	//
 	// New codes are added as the API grows, without a major version: a client handles a code it
 	// does not know by the HTTP status (and `type`) of the problem.
@@ -908,7 +951,7 @@ type Problem struct {
 	// Title Example: Request validation failed
 	Title string `json:"title"`
 
-	// Type One of https://ecompointer.dev/problems/{validation-error, malformed-request, unsupported-media-type, payload-too-large, unauthorized, forbidden, not-found, method-not-allowed, conflict, gone, precondition-failed, unprocessable, rate-limited, internal-error, service-unavailable}.
+	// Type One of https://ecompointer.dev/problems/{validation-error, malformed-request, unsupported-media-type, payload-too-large, unauthorized, forbidden, not-found, method-not-allowed, conflict, gone, precondition-failed, unprocessable, rate-limited, internal-error, service-unavailable, database-unavailable, database-timeout, write-conflict, brand-busy}.
 	//
 	// Example: https://ecompointer.dev/problems/validation-error
 	Type string `json:"type"`
@@ -916,13 +959,15 @@ type Problem struct {
 
 // ProblemCode A stable machine-readable reason a client can switch on:
 //   - `validation_failed` (400): the request breaks the schema; `errors` lists each field.
-//   - `malformed_json` (400): the body is not one well-formed JSON value (duplicate keys and
-//     trailing data included).
+//   - `malformed_json` (400): the body is not one well-formed JSON value (duplicate keys,
+//     trailing data, and nesting deeper than 32 levels of arrays and objects included).
 //   - `unsupported_media_type` (415): the body is not `application/json`.
 //   - `payload_too_large` (413): the body is over the operation's limit.
 //   - `not_found` (404), `method_not_allowed` (405): no such resource or method.
 //   - `unauthenticated` (401): no bearer token, or not a bearer token.
-//   - `invalid_token` (401): a bad signature, algorithm, type, issuer or audience.
+//   - `invalid_token` (401): a bad signature (or one not in canonical base64url), algorithm,
+//     type, issuer or audience, or a lifetime (`exp` - `iat`) longer than the server's TTL
+//     for that token type plus 30 s.
 //   - `token_expired` (401): the token's `exp` has passed.
 //   - `token_revoked` (401): the token's session is revoked or expired, the account was
 //     disabled, or its tokens were invalidated (logout-all, role change).
@@ -940,10 +985,12 @@ type Problem struct {
 //   - `invite_gone` (410): the invitation was used, revoked or has expired.
 //   - `precondition_failed` (412): `If-Match` names a version that is no longer current.
 //   - `last_owner` (409): the change would leave a brand without an enabled owner.
+//   - `last_admin` (409): an ADMIN disabling itself, or the last enabled ADMIN.
 //   - `invalid_current_password` (422): the current password is wrong.
 //   - `invalid_role_change` (422): an ADMIN's role cannot be changed through the API.
 //   - `rate_limited` (429): too many requests from this client; see `Retry-After`.
-//   - `account_throttled` (429): too many failed logins for this account; see `Retry-After`.
+//   - `account_throttled` (429): too many failed logins (or wrong current passwords) for this
+//     email from this client address, or for this email overall; see `Retry-After`.
 //   - `location_code_taken` (409): another location of the brand has this code.
 //   - `location_in_use` (409): the location holds stock or live reservations.
 //   - `location_inactive` (409): a stock change names an inactive location.
@@ -958,7 +1005,16 @@ type Problem struct {
 //   - `idempotency_key_reused` (422): this `Idempotency-Key` was used for another request.
 //   - `internal_error` (500): an unexpected failure; the log line with the same `requestId`
 //     has the detail.
-//   - `service_unavailable` (503): a dependency (the database) is down.
+//   - `service_unavailable` (503): a dependency (the database) is down (readiness probe).
+//   - `database_unavailable` (503): the database cannot be reached; see `Retry-After`.
+//   - `database_timeout` (503): the request's database work passed its time limit (a
+//     statement, a wait for a lock, or the request's deadline); see `Retry-After`.
+//   - `write_conflict` (503): the write collided with concurrent writes to the same rows and
+//     still did after being retried; nothing was written, so retrying after `Retry-After` is
+//     safe.
+//   - `brand_busy` (503): the brand already holds its whole share of the database connections
+//     (`BRAND_POOL_SHARE`) and none freed in time; see `Retry-After`. Other brands are served
+//     meanwhile.
 //
 // New codes are added as the API grows, without a major version: a client handles a code it
 // does not know by the HTTP status (and `type`) of the problem.
@@ -996,7 +1052,7 @@ type ProblemLine struct {
 
 // Product defines model for Product.
 type Product struct {
-	// Attributes Free-form string attributes (color, size, ...); at most 50.
+	// Attributes Free-form string attributes (color, size, ...); at most 50. Each name is 1 to 50 characters with no white space at either end (OpenAPI 3.0 cannot say this of property names, so `x-property-names` states it and the server enforces it: a 400 naming `attributes`); each value at most 200 characters.
 	//
 	// Example: {"color":"black","size":"L"}
 	Attributes Attributes `json:"attributes"`
@@ -1007,7 +1063,7 @@ type Product struct {
 	// CreatedAt Example: 2026-11-25T10:00:00Z
 	CreatedAt time.Time `json:"createdAt"`
 
-	// Currency An ISO 4217 currency code.
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
 	//
 	// Example: USD
 	Currency Currency `json:"currency"`
@@ -1107,7 +1163,7 @@ type RegisterRequest struct {
 	// Name Example: Ada Lovelace
 	Name string `json:"name"`
 
-	// Password 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords.
+	// Password 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords. `maxLength` counts characters, so a password of at most 72 characters but more than 72 bytes (multi-byte characters) passes the schema and is refused by the server with a 400 naming the field.
 	//
 	// Example: correct horse battery staple
 	Password NewPassword `json:"password"`
@@ -1472,7 +1528,7 @@ type Tags = []Tag
 
 // UpdateBrandRequest Example: {"currency":"EUR"}
 type UpdateBrandRequest struct {
-	// Currency An ISO 4217 currency code.
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
 	//
 	// Example: USD
 	Currency *Currency `json:"currency,omitempty"`
@@ -1506,12 +1562,12 @@ type UpdateMemberRequest struct {
 
 // UpdateProductRequest Example: {"priceAmount":2499,"status":"active"}
 type UpdateProductRequest struct {
-	// Attributes Free-form string attributes (color, size, ...); at most 50.
+	// Attributes Free-form string attributes (color, size, ...); at most 50. Each name is 1 to 50 characters with no white space at either end (OpenAPI 3.0 cannot say this of property names, so `x-property-names` states it and the server enforces it: a 400 naming `attributes`); each value at most 200 characters.
 	//
 	// Example: {"color":"black","size":"L"}
 	Attributes *Attributes `json:"attributes,omitempty"`
 
-	// Currency An ISO 4217 currency code.
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
 	//
 	// Example: USD
 	Currency *Currency `json:"currency,omitempty"`
@@ -1834,7 +1890,10 @@ type ListProductsParams struct {
 	// Tag Only products carrying this tag.
 	Tag *Tag `form:"tag,omitempty" json:"tag,omitempty"`
 
-	// Q A case-insensitive substring of the name or the SKU.
+	// Q A case-insensitive substring of the name or the SKU (`%` and `_` match themselves). It
+	// must contain at least three consecutive letters or digits: the search runs on a trigram
+	// index, and a shorter text (`a`, `ab`, `%%%`, `__`, `a-b`) would scan every product of
+	// the brand, so it is refused with a 400 naming `query.q` rather than served slowly.
 	Q *string `form:"q,omitempty" json:"q,omitempty"`
 
 	// Sort The order, a field name with a leading `-` for descending.
@@ -2039,7 +2098,8 @@ type ClientInterface interface {
 	// `role` is one of the brand roles, for a user of a brand (ADMIN is granted only by the
 	// `ecompointer user create` command; changing an ADMIN's role is a 422). Either change revokes
 	// every token of the user. A brand never loses its last enabled `BRAND_OWNER` this way (409,
-	// `last_owner`).
+	// `last_owner`), and an ADMIN can disable neither itself nor the last enabled ADMIN (409,
+	// `last_admin`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2051,7 +2111,8 @@ type ClientInterface interface {
 	// `role` is one of the brand roles, for a user of a brand (ADMIN is granted only by the
 	// `ecompointer user create` command; changing an ADMIN's role is a 422). Either change revokes
 	// every token of the user. A brand never loses its last enabled `BRAND_OWNER` this way (409,
-	// `last_owner`).
+	// `last_owner`), and an ADMIN can disable neither itself nor the last enabled ADMIN (409,
+	// `last_admin`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2063,7 +2124,8 @@ type ClientInterface interface {
 	// Creates the invited account (with the invitation's email and role) in the inviting brand
 	// and opens its first session. An unknown or malformed token is a 401 (`invalid_invite`); a
 	// used, revoked or expired one is a 410 (`invite_gone`); an email that got an account since
-	// the invitation is a 409 (`email_taken`). Rate limited per client IP.
+	// the invitation is a 409 (`email_taken`): only the invitee learns whether the address has an
+	// account. Rate limited per client IP.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2075,7 +2137,8 @@ type ClientInterface interface {
 	// Creates the invited account (with the invitation's email and role) in the inviting brand
 	// and opens its first session. An unknown or malformed token is a 401 (`invalid_invite`); a
 	// used, revoked or expired one is a 410 (`invite_gone`); an email that got an account since
-	// the invitation is a 409 (`email_taken`). Rate limited per client IP.
+	// the invitation is a 409 (`email_taken`): only the invitee learns whether the address has an
+	// account. Rate limited per client IP.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2085,11 +2148,16 @@ type ClientInterface interface {
 	// LoginWithBody Log in with email and password
 	//
 	// Opens a new session. An unknown email and a wrong password get the same 401
-	// (`invalid_credentials`) in about the same time. After `LOGIN_MAX_FAILURES` consecutive
-	// failures the account is throttled: every attempt, even with the right password, is a 429
-	// (`account_throttled`) until `Retry-After` has passed; the delay doubles with each further
-	// failure, up to an hour. A disabled account with the right password is a 403
-	// (`account_disabled`). Rate limited per client IP.
+	// (`invalid_credentials`) in about the same time, and are throttled alike. Failures are
+	// counted per email and client address: after `LOGIN_MAX_FAILURES` (default 5) from one
+	// address, that address is throttled for that email: every attempt from it, even with the
+	// right password, is a 429 (`account_throttled`) until `Retry-After` has passed; the delay
+	// starts at `LOGIN_LOCKOUT` and doubles with each further failure, up to an hour. Other
+	// addresses are not affected, so a stranger cannot lock a user out; only
+	// `LOGIN_ACCOUNT_MAX_FAILURES` (default 100) failures of one email from all addresses
+	// together throttle it everywhere. A success from an address resets its count and the
+	// email's; failures older than 24 hours are forgotten. A disabled account with the right
+	// password is a 403 (`account_disabled`). Rate limited per client IP.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2099,11 +2167,16 @@ type ClientInterface interface {
 	// Login Log in with email and password
 	//
 	// Opens a new session. An unknown email and a wrong password get the same 401
-	// (`invalid_credentials`) in about the same time. After `LOGIN_MAX_FAILURES` consecutive
-	// failures the account is throttled: every attempt, even with the right password, is a 429
-	// (`account_throttled`) until `Retry-After` has passed; the delay doubles with each further
-	// failure, up to an hour. A disabled account with the right password is a 403
-	// (`account_disabled`). Rate limited per client IP.
+	// (`invalid_credentials`) in about the same time, and are throttled alike. Failures are
+	// counted per email and client address: after `LOGIN_MAX_FAILURES` (default 5) from one
+	// address, that address is throttled for that email: every attempt from it, even with the
+	// right password, is a 429 (`account_throttled`) until `Retry-After` has passed; the delay
+	// starts at `LOGIN_LOCKOUT` and doubles with each further failure, up to an hour. Other
+	// addresses are not affected, so a stranger cannot lock a user out; only
+	// `LOGIN_ACCOUNT_MAX_FAILURES` (default 100) failures of one email from all addresses
+	// together throttle it everywhere. A success from an address resets its count and the
+	// email's; failures older than 24 hours are forgotten. A disabled account with the right
+	// password is a 403 (`account_disabled`). Rate limited per client IP.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2127,7 +2200,10 @@ type ClientInterface interface {
 	// ChangePasswordWithBody Change the caller's password
 	//
 	// Needs the current password (a wrong one is a 422, `invalid_current_password`). Every other
-	// session of the caller is revoked; this one stays.
+	// session of the caller is revoked; this one stays. A wrong current password counts as a
+	// failed login of the account from the client's address, under the same throttle as
+	// `POST /auth/login`: once throttled, the answer is a 429 (`account_throttled`) with
+	// `Retry-After`, even for the right password. Rate limited per client IP.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2137,7 +2213,10 @@ type ClientInterface interface {
 	// ChangePassword Change the caller's password
 	//
 	// Needs the current password (a wrong one is a 422, `invalid_current_password`). Every other
-	// session of the caller is revoked; this one stays.
+	// session of the caller is revoked; this one stays. A wrong current password counts as a
+	// failed login of the account from the client's address, under the same throttle as
+	// `POST /auth/login`: once throttled, the answer is a 429 (`account_throttled`) with
+	// `Retry-After`, even for the right password. Rate limited per client IP.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2157,7 +2236,9 @@ type ClientInterface interface {
 	// (`refresh_token_reused`). One exception keeps honest clients logged in: within
 	// `REFRESH_REUSE_GRACE` (default 10 s) of a rotation, the token just rotated away from gets
 	// the same successor again (and a fresh access token), so several tabs or a retried request
-	// are not mistaken for theft. Rate limited per client IP.
+	// are not mistaken for theft. A validly signed refresh token that is not the one issued for
+	// its session's generation (only a holder of the signing key makes one) revokes the session
+	// (401, `invalid_refresh_token`, audited as `refresh_forged`). Rate limited per client IP.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2172,7 +2253,9 @@ type ClientInterface interface {
 	// (`refresh_token_reused`). One exception keeps honest clients logged in: within
 	// `REFRESH_REUSE_GRACE` (default 10 s) of a rotation, the token just rotated away from gets
 	// the same successor again (and a fresh access token), so several tabs or a retried request
-	// are not mistaken for theft. Rate limited per client IP.
+	// are not mistaken for theft. A validly signed refresh token that is not the one issued for
+	// its session's generation (only a holder of the signing key makes one) revokes the session
+	// (401, `invalid_refresh_token`, audited as `refresh_forged`). Rate limited per client IP.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2358,7 +2441,9 @@ type ClientInterface interface {
 	//
 	// Answers the one-time `inviteToken` (valid 72 hours, stored only as a hash): hand it to the
 	// invitee, who joins with POST /auth/accept-invite. A new invitation for an email replaces
-	// the brand's pending one. An email that already has an account is a 409 (`email_taken`).
+	// the brand's pending one. Whether the email already has an account is not checked here
+	// (that would tell any brand owner which addresses have accounts on the platform): the
+	// invitee learns it on accepting (409, `email_taken`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2369,7 +2454,9 @@ type ClientInterface interface {
 	//
 	// Answers the one-time `inviteToken` (valid 72 hours, stored only as a hash): hand it to the
 	// invitee, who joins with POST /auth/accept-invite. A new invitation for an email replaces
-	// the brand's pending one. An email that already has an account is a 409 (`email_taken`).
+	// the brand's pending one. Whether the email already has an account is not checked here
+	// (that would tell any brand owner which addresses have accounts on the platform): the
+	// invitee learns it on accepting (409, `email_taken`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2497,10 +2584,17 @@ type ClientInterface interface {
 
 	// BulkUpsertProductsWithBody Create or update up to 1,000 products by SKU
 	//
-	// One transaction: every item is created, or updated when its SKU exists (fields an item
-	// leaves out keep their values on update). Any invalid item, or a SKU twice in the batch,
-	// rejects the whole batch with a 400 whose `errors` name each bad item (`items[3].sku`);
-	// nothing is written. Bodies up to 8 MiB.
+	// One transaction: every item is created, or updated when its SKU exists. An optional
+	// field an item leaves out keeps its stored value on update, and takes its create default on
+	// insert (`status` draft, `currency` the brand's, no `description`, `attributes` `{}`,
+	// `tags` `[]`); `name` and `priceAmount` are always replaced. Any invalid item, or a SKU twice
+	// in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
+	// (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
+	//
+	// Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
+	// order, and a transaction the database still aborts (a serialization failure or deadlock)
+	// is retried by the server. One that keeps colliding answers 503 `write_conflict` with
+	// `Retry-After`, having written nothing.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2509,10 +2603,17 @@ type ClientInterface interface {
 
 	// BulkUpsertProducts Create or update up to 1,000 products by SKU
 	//
-	// One transaction: every item is created, or updated when its SKU exists (fields an item
-	// leaves out keep their values on update). Any invalid item, or a SKU twice in the batch,
-	// rejects the whole batch with a 400 whose `errors` name each bad item (`items[3].sku`);
-	// nothing is written. Bodies up to 8 MiB.
+	// One transaction: every item is created, or updated when its SKU exists. An optional
+	// field an item leaves out keeps its stored value on update, and takes its create default on
+	// insert (`status` draft, `currency` the brand's, no `description`, `attributes` `{}`,
+	// `tags` `[]`); `name` and `priceAmount` are always replaced. Any invalid item, or a SKU twice
+	// in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
+	// (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
+	//
+	// Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
+	// order, and a transaction the database still aborts (a serialization failure or deadlock)
+	// is retried by the server. One that keeps colliding answers 503 `write_conflict` with
+	// `Retry-After`, having written nothing.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2685,7 +2786,8 @@ func (c *Client) AdminListUsers(ctx context.Context, params *AdminListUsersParam
 // `role` is one of the brand roles, for a user of a brand (ADMIN is granted only by the
 // `ecompointer user create` command; changing an ADMIN's role is a 422). Either change revokes
 // every token of the user. A brand never loses its last enabled `BRAND_OWNER` this way (409,
-// `last_owner`).
+// `last_owner`), and an ADMIN can disable neither itself nor the last enabled ADMIN (409,
+// `last_admin`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -2707,7 +2809,8 @@ func (c *Client) AdminUpdateUserWithBody(ctx context.Context, userId UserId, con
 // `role` is one of the brand roles, for a user of a brand (ADMIN is granted only by the
 // `ecompointer user create` command; changing an ADMIN's role is a 422). Either change revokes
 // every token of the user. A brand never loses its last enabled `BRAND_OWNER` this way (409,
-// `last_owner`).
+// `last_owner`), and an ADMIN can disable neither itself nor the last enabled ADMIN (409,
+// `last_admin`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2729,7 +2832,8 @@ func (c *Client) AdminUpdateUser(ctx context.Context, userId UserId, body AdminU
 // Creates the invited account (with the invitation's email and role) in the inviting brand
 // and opens its first session. An unknown or malformed token is a 401 (`invalid_invite`); a
 // used, revoked or expired one is a 410 (`invite_gone`); an email that got an account since
-// the invitation is a 409 (`email_taken`). Rate limited per client IP.
+// the invitation is a 409 (`email_taken`): only the invitee learns whether the address has an
+// account. Rate limited per client IP.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2751,7 +2855,8 @@ func (c *Client) AcceptInviteWithBody(ctx context.Context, contentType string, b
 // Creates the invited account (with the invitation's email and role) in the inviting brand
 // and opens its first session. An unknown or malformed token is a 401 (`invalid_invite`); a
 // used, revoked or expired one is a 410 (`invite_gone`); an email that got an account since
-// the invitation is a 409 (`email_taken`). Rate limited per client IP.
+// the invitation is a 409 (`email_taken`): only the invitee learns whether the address has an
+// account. Rate limited per client IP.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2771,11 +2876,16 @@ func (c *Client) AcceptInvite(ctx context.Context, body AcceptInviteJSONRequestB
 // LoginWithBody Log in with email and password
 //
 // Opens a new session. An unknown email and a wrong password get the same 401
-// (`invalid_credentials`) in about the same time. After `LOGIN_MAX_FAILURES` consecutive
-// failures the account is throttled: every attempt, even with the right password, is a 429
-// (`account_throttled`) until `Retry-After` has passed; the delay doubles with each further
-// failure, up to an hour. A disabled account with the right password is a 403
-// (`account_disabled`). Rate limited per client IP.
+// (`invalid_credentials`) in about the same time, and are throttled alike. Failures are
+// counted per email and client address: after `LOGIN_MAX_FAILURES` (default 5) from one
+// address, that address is throttled for that email: every attempt from it, even with the
+// right password, is a 429 (`account_throttled`) until `Retry-After` has passed; the delay
+// starts at `LOGIN_LOCKOUT` and doubles with each further failure, up to an hour. Other
+// addresses are not affected, so a stranger cannot lock a user out; only
+// `LOGIN_ACCOUNT_MAX_FAILURES` (default 100) failures of one email from all addresses
+// together throttle it everywhere. A success from an address resets its count and the
+// email's; failures older than 24 hours are forgotten. A disabled account with the right
+// password is a 403 (`account_disabled`). Rate limited per client IP.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2795,11 +2905,16 @@ func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.
 // Login Log in with email and password
 //
 // Opens a new session. An unknown email and a wrong password get the same 401
-// (`invalid_credentials`) in about the same time. After `LOGIN_MAX_FAILURES` consecutive
-// failures the account is throttled: every attempt, even with the right password, is a 429
-// (`account_throttled`) until `Retry-After` has passed; the delay doubles with each further
-// failure, up to an hour. A disabled account with the right password is a 403
-// (`account_disabled`). Rate limited per client IP.
+// (`invalid_credentials`) in about the same time, and are throttled alike. Failures are
+// counted per email and client address: after `LOGIN_MAX_FAILURES` (default 5) from one
+// address, that address is throttled for that email: every attempt from it, even with the
+// right password, is a 429 (`account_throttled`) until `Retry-After` has passed; the delay
+// starts at `LOGIN_LOCKOUT` and doubles with each further failure, up to an hour. Other
+// addresses are not affected, so a stranger cannot lock a user out; only
+// `LOGIN_ACCOUNT_MAX_FAILURES` (default 100) failures of one email from all addresses
+// together throttle it everywhere. A success from an address resets its count and the
+// email's; failures older than 24 hours are forgotten. A disabled account with the right
+// password is a 403 (`account_disabled`). Rate limited per client IP.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2853,7 +2968,10 @@ func (c *Client) LogoutAll(ctx context.Context, reqEditors ...RequestEditorFn) (
 // ChangePasswordWithBody Change the caller's password
 //
 // Needs the current password (a wrong one is a 422, `invalid_current_password`). Every other
-// session of the caller is revoked; this one stays.
+// session of the caller is revoked; this one stays. A wrong current password counts as a
+// failed login of the account from the client's address, under the same throttle as
+// `POST /auth/login`: once throttled, the answer is a 429 (`account_throttled`) with
+// `Retry-After`, even for the right password. Rate limited per client IP.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2873,7 +2991,10 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string,
 // ChangePassword Change the caller's password
 //
 // Needs the current password (a wrong one is a 422, `invalid_current_password`). Every other
-// session of the caller is revoked; this one stays.
+// session of the caller is revoked; this one stays. A wrong current password counts as a
+// failed login of the account from the client's address, under the same throttle as
+// `POST /auth/login`: once throttled, the answer is a 429 (`account_throttled`) with
+// `Retry-After`, even for the right password. Rate limited per client IP.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2913,7 +3034,9 @@ func (c *Client) GetProfile(ctx context.Context, reqEditors ...RequestEditorFn) 
 // (`refresh_token_reused`). One exception keeps honest clients logged in: within
 // `REFRESH_REUSE_GRACE` (default 10 s) of a rotation, the token just rotated away from gets
 // the same successor again (and a fresh access token), so several tabs or a retried request
-// are not mistaken for theft. Rate limited per client IP.
+// are not mistaken for theft. A validly signed refresh token that is not the one issued for
+// its session's generation (only a holder of the signing key makes one) revokes the session
+// (401, `invalid_refresh_token`, audited as `refresh_forged`). Rate limited per client IP.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2938,7 +3061,9 @@ func (c *Client) RefreshWithBody(ctx context.Context, contentType string, body i
 // (`refresh_token_reused`). One exception keeps honest clients logged in: within
 // `REFRESH_REUSE_GRACE` (default 10 s) of a rotation, the token just rotated away from gets
 // the same successor again (and a fresh access token), so several tabs or a retried request
-// are not mistaken for theft. Rate limited per client IP.
+// are not mistaken for theft. A validly signed refresh token that is not the one issued for
+// its session's generation (only a holder of the signing key makes one) revokes the session
+// (401, `invalid_refresh_token`, audited as `refresh_forged`). Rate limited per client IP.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3324,7 +3449,9 @@ func (c *Client) ListInvitations(ctx context.Context, brandId BrandId, params *L
 //
 // Answers the one-time `inviteToken` (valid 72 hours, stored only as a hash): hand it to the
 // invitee, who joins with POST /auth/accept-invite. A new invitation for an email replaces
-// the brand's pending one. An email that already has an account is a 409 (`email_taken`).
+// the brand's pending one. Whether the email already has an account is not checked here
+// (that would tell any brand owner which addresses have accounts on the platform): the
+// invitee learns it on accepting (409, `email_taken`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -3345,7 +3472,9 @@ func (c *Client) CreateInvitationWithBody(ctx context.Context, brandId BrandId, 
 //
 // Answers the one-time `inviteToken` (valid 72 hours, stored only as a hash): hand it to the
 // invitee, who joins with POST /auth/accept-invite. A new invitation for an email replaces
-// the brand's pending one. An email that already has an account is a 409 (`email_taken`).
+// the brand's pending one. Whether the email already has an account is not checked here
+// (that would tell any brand owner which addresses have accounts on the platform): the
+// invitee learns it on accepting (409, `email_taken`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3633,10 +3762,17 @@ func (c *Client) CreateProduct(ctx context.Context, brandId BrandId, body Create
 
 // BulkUpsertProductsWithBody Create or update up to 1,000 products by SKU
 //
-// One transaction: every item is created, or updated when its SKU exists (fields an item
-// leaves out keep their values on update). Any invalid item, or a SKU twice in the batch,
-// rejects the whole batch with a 400 whose `errors` name each bad item (`items[3].sku`);
-// nothing is written. Bodies up to 8 MiB.
+// One transaction: every item is created, or updated when its SKU exists. An optional
+// field an item leaves out keeps its stored value on update, and takes its create default on
+// insert (`status` draft, `currency` the brand's, no `description`, `attributes` `{}`,
+// `tags` `[]`); `name` and `priceAmount` are always replaced. Any invalid item, or a SKU twice
+// in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
+// (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
+//
+// Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
+// order, and a transaction the database still aborts (a serialization failure or deadlock)
+// is retried by the server. One that keeps colliding answers 503 `write_conflict` with
+// `Retry-After`, having written nothing.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3655,10 +3791,17 @@ func (c *Client) BulkUpsertProductsWithBody(ctx context.Context, brandId BrandId
 
 // BulkUpsertProducts Create or update up to 1,000 products by SKU
 //
-// One transaction: every item is created, or updated when its SKU exists (fields an item
-// leaves out keep their values on update). Any invalid item, or a SKU twice in the batch,
-// rejects the whole batch with a 400 whose `errors` name each bad item (`items[3].sku`);
-// nothing is written. Bodies up to 8 MiB.
+// One transaction: every item is created, or updated when its SKU exists. An optional
+// field an item leaves out keeps its stored value on update, and takes its create default on
+// insert (`status` draft, `currency` the brand's, no `description`, `attributes` `{}`,
+// `tags` `[]`); `name` and `priceAmount` are always replaced. Any invalid item, or a SKU twice
+// in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
+// (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
+//
+// Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
+// order, and a transaction the database still aborts (a serialization failure or deadlock)
+// is retried by the server. One that keeps colliding answers 503 `write_conflict` with
+// `Retry-After`, having written nothing.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6715,7 +6858,8 @@ type ClientWithResponsesInterface interface {
 	// `role` is one of the brand roles, for a user of a brand (ADMIN is granted only by the
 	// `ecompointer user create` command; changing an ADMIN's role is a 422). Either change revokes
 	// every token of the user. A brand never loses its last enabled `BRAND_OWNER` this way (409,
-	// `last_owner`).
+	// `last_owner`), and an ADMIN can disable neither itself nor the last enabled ADMIN (409,
+	// `last_admin`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6727,7 +6871,8 @@ type ClientWithResponsesInterface interface {
 	// `role` is one of the brand roles, for a user of a brand (ADMIN is granted only by the
 	// `ecompointer user create` command; changing an ADMIN's role is a 422). Either change revokes
 	// every token of the user. A brand never loses its last enabled `BRAND_OWNER` this way (409,
-	// `last_owner`).
+	// `last_owner`), and an ADMIN can disable neither itself nor the last enabled ADMIN (409,
+	// `last_admin`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6739,7 +6884,8 @@ type ClientWithResponsesInterface interface {
 	// Creates the invited account (with the invitation's email and role) in the inviting brand
 	// and opens its first session. An unknown or malformed token is a 401 (`invalid_invite`); a
 	// used, revoked or expired one is a 410 (`invite_gone`); an email that got an account since
-	// the invitation is a 409 (`email_taken`). Rate limited per client IP.
+	// the invitation is a 409 (`email_taken`): only the invitee learns whether the address has an
+	// account. Rate limited per client IP.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6751,7 +6897,8 @@ type ClientWithResponsesInterface interface {
 	// Creates the invited account (with the invitation's email and role) in the inviting brand
 	// and opens its first session. An unknown or malformed token is a 401 (`invalid_invite`); a
 	// used, revoked or expired one is a 410 (`invite_gone`); an email that got an account since
-	// the invitation is a 409 (`email_taken`). Rate limited per client IP.
+	// the invitation is a 409 (`email_taken`): only the invitee learns whether the address has an
+	// account. Rate limited per client IP.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6761,11 +6908,16 @@ type ClientWithResponsesInterface interface {
 	// LoginWithBodyWithResponse Log in with email and password
 	//
 	// Opens a new session. An unknown email and a wrong password get the same 401
-	// (`invalid_credentials`) in about the same time. After `LOGIN_MAX_FAILURES` consecutive
-	// failures the account is throttled: every attempt, even with the right password, is a 429
-	// (`account_throttled`) until `Retry-After` has passed; the delay doubles with each further
-	// failure, up to an hour. A disabled account with the right password is a 403
-	// (`account_disabled`). Rate limited per client IP.
+	// (`invalid_credentials`) in about the same time, and are throttled alike. Failures are
+	// counted per email and client address: after `LOGIN_MAX_FAILURES` (default 5) from one
+	// address, that address is throttled for that email: every attempt from it, even with the
+	// right password, is a 429 (`account_throttled`) until `Retry-After` has passed; the delay
+	// starts at `LOGIN_LOCKOUT` and doubles with each further failure, up to an hour. Other
+	// addresses are not affected, so a stranger cannot lock a user out; only
+	// `LOGIN_ACCOUNT_MAX_FAILURES` (default 100) failures of one email from all addresses
+	// together throttle it everywhere. A success from an address resets its count and the
+	// email's; failures older than 24 hours are forgotten. A disabled account with the right
+	// password is a 403 (`account_disabled`). Rate limited per client IP.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6775,11 +6927,16 @@ type ClientWithResponsesInterface interface {
 	// LoginWithResponse Log in with email and password
 	//
 	// Opens a new session. An unknown email and a wrong password get the same 401
-	// (`invalid_credentials`) in about the same time. After `LOGIN_MAX_FAILURES` consecutive
-	// failures the account is throttled: every attempt, even with the right password, is a 429
-	// (`account_throttled`) until `Retry-After` has passed; the delay doubles with each further
-	// failure, up to an hour. A disabled account with the right password is a 403
-	// (`account_disabled`). Rate limited per client IP.
+	// (`invalid_credentials`) in about the same time, and are throttled alike. Failures are
+	// counted per email and client address: after `LOGIN_MAX_FAILURES` (default 5) from one
+	// address, that address is throttled for that email: every attempt from it, even with the
+	// right password, is a 429 (`account_throttled`) until `Retry-After` has passed; the delay
+	// starts at `LOGIN_LOCKOUT` and doubles with each further failure, up to an hour. Other
+	// addresses are not affected, so a stranger cannot lock a user out; only
+	// `LOGIN_ACCOUNT_MAX_FAILURES` (default 100) failures of one email from all addresses
+	// together throttle it everywhere. A success from an address resets its count and the
+	// email's; failures older than 24 hours are forgotten. A disabled account with the right
+	// password is a 403 (`account_disabled`). Rate limited per client IP.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6807,7 +6964,10 @@ type ClientWithResponsesInterface interface {
 	// ChangePasswordWithBodyWithResponse Change the caller's password
 	//
 	// Needs the current password (a wrong one is a 422, `invalid_current_password`). Every other
-	// session of the caller is revoked; this one stays.
+	// session of the caller is revoked; this one stays. A wrong current password counts as a
+	// failed login of the account from the client's address, under the same throttle as
+	// `POST /auth/login`: once throttled, the answer is a 429 (`account_throttled`) with
+	// `Retry-After`, even for the right password. Rate limited per client IP.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6817,7 +6977,10 @@ type ClientWithResponsesInterface interface {
 	// ChangePasswordWithResponse Change the caller's password
 	//
 	// Needs the current password (a wrong one is a 422, `invalid_current_password`). Every other
-	// session of the caller is revoked; this one stays.
+	// session of the caller is revoked; this one stays. A wrong current password counts as a
+	// failed login of the account from the client's address, under the same throttle as
+	// `POST /auth/login`: once throttled, the answer is a 429 (`account_throttled`) with
+	// `Retry-After`, even for the right password. Rate limited per client IP.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6839,7 +7002,9 @@ type ClientWithResponsesInterface interface {
 	// (`refresh_token_reused`). One exception keeps honest clients logged in: within
 	// `REFRESH_REUSE_GRACE` (default 10 s) of a rotation, the token just rotated away from gets
 	// the same successor again (and a fresh access token), so several tabs or a retried request
-	// are not mistaken for theft. Rate limited per client IP.
+	// are not mistaken for theft. A validly signed refresh token that is not the one issued for
+	// its session's generation (only a holder of the signing key makes one) revokes the session
+	// (401, `invalid_refresh_token`, audited as `refresh_forged`). Rate limited per client IP.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6854,7 +7019,9 @@ type ClientWithResponsesInterface interface {
 	// (`refresh_token_reused`). One exception keeps honest clients logged in: within
 	// `REFRESH_REUSE_GRACE` (default 10 s) of a rotation, the token just rotated away from gets
 	// the same successor again (and a fresh access token), so several tabs or a retried request
-	// are not mistaken for theft. Rate limited per client IP.
+	// are not mistaken for theft. A validly signed refresh token that is not the one issued for
+	// its session's generation (only a holder of the signing key makes one) revokes the session
+	// (401, `invalid_refresh_token`, audited as `refresh_forged`). Rate limited per client IP.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7054,7 +7221,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Answers the one-time `inviteToken` (valid 72 hours, stored only as a hash): hand it to the
 	// invitee, who joins with POST /auth/accept-invite. A new invitation for an email replaces
-	// the brand's pending one. An email that already has an account is a 409 (`email_taken`).
+	// the brand's pending one. Whether the email already has an account is not checked here
+	// (that would tell any brand owner which addresses have accounts on the platform): the
+	// invitee learns it on accepting (409, `email_taken`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7065,7 +7234,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Answers the one-time `inviteToken` (valid 72 hours, stored only as a hash): hand it to the
 	// invitee, who joins with POST /auth/accept-invite. A new invitation for an email replaces
-	// the brand's pending one. An email that already has an account is a 409 (`email_taken`).
+	// the brand's pending one. Whether the email already has an account is not checked here
+	// (that would tell any brand owner which addresses have accounts on the platform): the
+	// invitee learns it on accepting (409, `email_taken`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7207,10 +7378,17 @@ type ClientWithResponsesInterface interface {
 
 	// BulkUpsertProductsWithBodyWithResponse Create or update up to 1,000 products by SKU
 	//
-	// One transaction: every item is created, or updated when its SKU exists (fields an item
-	// leaves out keep their values on update). Any invalid item, or a SKU twice in the batch,
-	// rejects the whole batch with a 400 whose `errors` name each bad item (`items[3].sku`);
-	// nothing is written. Bodies up to 8 MiB.
+	// One transaction: every item is created, or updated when its SKU exists. An optional
+	// field an item leaves out keeps its stored value on update, and takes its create default on
+	// insert (`status` draft, `currency` the brand's, no `description`, `attributes` `{}`,
+	// `tags` `[]`); `name` and `priceAmount` are always replaced. Any invalid item, or a SKU twice
+	// in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
+	// (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
+	//
+	// Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
+	// order, and a transaction the database still aborts (a serialization failure or deadlock)
+	// is retried by the server. One that keeps colliding answers 503 `write_conflict` with
+	// `Retry-After`, having written nothing.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7219,10 +7397,17 @@ type ClientWithResponsesInterface interface {
 
 	// BulkUpsertProductsWithResponse Create or update up to 1,000 products by SKU
 	//
-	// One transaction: every item is created, or updated when its SKU exists (fields an item
-	// leaves out keep their values on update). Any invalid item, or a SKU twice in the batch,
-	// rejects the whole batch with a 400 whose `errors` name each bad item (`items[3].sku`);
-	// nothing is written. Bodies up to 8 MiB.
+	// One transaction: every item is created, or updated when its SKU exists. An optional
+	// field an item leaves out keeps its stored value on update, and takes its create default on
+	// insert (`status` draft, `currency` the brand's, no `description`, `attributes` `{}`,
+	// `tags` `[]`); `name` and `priceAmount` are always replaced. Any invalid item, or a SKU twice
+	// in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
+	// (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
+	//
+	// Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
+	// order, and a transaction the database still aborts (a serialization failure or deadlock)
+	// is retried by the server. One that keeps colliding answers 503 `write_conflict` with
+	// `Retry-After`, having written nothing.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7401,6 +7586,12 @@ type AdminListAuditEventsResponse500Headers struct {
 	XRequestId *string
 }
 
+// AdminListAuditEventsResponse503Headers the declared response headers of an HTTP 503 response for AdminListAuditEvents
+type AdminListAuditEventsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type AdminListAuditEventsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7414,6 +7605,8 @@ type AdminListAuditEventsResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *AdminListAuditEventsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -7422,6 +7615,8 @@ type AdminListAuditEventsResponse struct {
 	Headers403 *AdminListAuditEventsResponse403Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *AdminListAuditEventsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AdminListAuditEventsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -7447,6 +7642,11 @@ func (r AdminListAuditEventsResponse) GetApplicationproblemJSON403() *Forbidden 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r AdminListAuditEventsResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AdminListAuditEventsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -7499,6 +7699,12 @@ type AdminListUsersResponse500Headers struct {
 	XRequestId *string
 }
 
+// AdminListUsersResponse503Headers the declared response headers of an HTTP 503 response for AdminListUsers
+type AdminListUsersResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type AdminListUsersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7512,6 +7718,8 @@ type AdminListUsersResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *AdminListUsersResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -7520,6 +7728,8 @@ type AdminListUsersResponse struct {
 	Headers403 *AdminListUsersResponse403Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *AdminListUsersResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AdminListUsersResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -7545,6 +7755,11 @@ func (r AdminListUsersResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r AdminListUsersResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AdminListUsersResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -7623,6 +7838,12 @@ type AdminUpdateUserResponse500Headers struct {
 	XRequestId *string
 }
 
+// AdminUpdateUserResponse503Headers the declared response headers of an HTTP 503 response for AdminUpdateUser
+type AdminUpdateUserResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type AdminUpdateUserResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7646,6 +7867,8 @@ type AdminUpdateUserResponse struct {
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *AdminUpdateUserResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -7664,6 +7887,8 @@ type AdminUpdateUserResponse struct {
 	Headers422 *AdminUpdateUserResponse422Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *AdminUpdateUserResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AdminUpdateUserResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -7716,6 +7941,11 @@ func (r AdminUpdateUserResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
 }
 
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AdminUpdateUserResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
 // GetBody returns the raw response body bytes
 func (r AdminUpdateUserResponse) GetBody() []byte {
 	return r.Body
@@ -7743,6 +7973,12 @@ func (r AdminUpdateUserResponse) ContentType() string {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
 	return ""
+}
+
+// AcceptInviteResponse201Headers the declared response headers of an HTTP 201 response for AcceptInvite
+type AcceptInviteResponse201Headers struct {
+	CacheControl string
+	Pragma       string
 }
 
 // AcceptInviteResponse400Headers the declared response headers of an HTTP 400 response for AcceptInvite
@@ -7788,6 +8024,12 @@ type AcceptInviteResponse500Headers struct {
 	XRequestId *string
 }
 
+// AcceptInviteResponse503Headers the declared response headers of an HTTP 503 response for AcceptInvite
+type AcceptInviteResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type AcceptInviteResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7809,6 +8051,10 @@ type AcceptInviteResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *AcceptInviteResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *AcceptInviteResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -7825,6 +8071,8 @@ type AcceptInviteResponse struct {
 	Headers429 *AcceptInviteResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *AcceptInviteResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AcceptInviteResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -7872,6 +8120,11 @@ func (r AcceptInviteResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
 }
 
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AcceptInviteResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
 // GetBody returns the raw response body bytes
 func (r AcceptInviteResponse) GetBody() []byte {
 	return r.Body
@@ -7899,6 +8152,12 @@ func (r AcceptInviteResponse) ContentType() string {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
 	return ""
+}
+
+// LoginResponse200Headers the declared response headers of an HTTP 200 response for Login
+type LoginResponse200Headers struct {
+	CacheControl string
+	Pragma       string
 }
 
 // LoginResponse400Headers the declared response headers of an HTTP 400 response for Login
@@ -7938,6 +8197,12 @@ type LoginResponse500Headers struct {
 	XRequestId *string
 }
 
+// LoginResponse503Headers the declared response headers of an HTTP 503 response for Login
+type LoginResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type LoginResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7957,6 +8222,10 @@ type LoginResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *LoginResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *LoginResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -7971,6 +8240,8 @@ type LoginResponse struct {
 	Headers429 *LoginResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *LoginResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *LoginResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -8013,6 +8284,11 @@ func (r LoginResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
 }
 
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r LoginResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
 // GetBody returns the raw response body bytes
 func (r LoginResponse) GetBody() []byte {
 	return r.Body
@@ -8053,6 +8329,12 @@ type LogoutResponse500Headers struct {
 	XRequestId *string
 }
 
+// LogoutResponse503Headers the declared response headers of an HTTP 503 response for Logout
+type LogoutResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type LogoutResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8060,10 +8342,14 @@ type LogoutResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *LogoutResponse401Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *LogoutResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *LogoutResponse503Headers
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -8074,6 +8360,11 @@ func (r LogoutResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r LogoutResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r LogoutResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -8116,6 +8407,12 @@ type LogoutAllResponse500Headers struct {
 	XRequestId *string
 }
 
+// LogoutAllResponse503Headers the declared response headers of an HTTP 503 response for LogoutAll
+type LogoutAllResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type LogoutAllResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8123,10 +8420,14 @@ type LogoutAllResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *LogoutAllResponse401Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *LogoutAllResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *LogoutAllResponse503Headers
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -8137,6 +8438,11 @@ func (r LogoutAllResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r LogoutAllResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r LogoutAllResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -8194,8 +8500,20 @@ type ChangePasswordResponse422Headers struct {
 	XRequestId *string
 }
 
+// ChangePasswordResponse429Headers the declared response headers of an HTTP 429 response for ChangePassword
+type ChangePasswordResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 // ChangePasswordResponse500Headers the declared response headers of an HTTP 500 response for ChangePassword
 type ChangePasswordResponse500Headers struct {
+	XRequestId *string
+}
+
+// ChangePasswordResponse503Headers the declared response headers of an HTTP 503 response for ChangePassword
+type ChangePasswordResponse503Headers struct {
+	RetryAfter *int
 	XRequestId *string
 }
 
@@ -8212,8 +8530,12 @@ type ChangePasswordResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ChangePasswordResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -8224,8 +8546,12 @@ type ChangePasswordResponse struct {
 	Headers415 *ChangePasswordResponse415Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *ChangePasswordResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ChangePasswordResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ChangePasswordResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ChangePasswordResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -8253,9 +8579,19 @@ func (r ChangePasswordResponse) GetApplicationproblemJSON422() *Unprocessable {
 	return r.ApplicationproblemJSON422
 }
 
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ChangePasswordResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r ChangePasswordResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ChangePasswordResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -8298,6 +8634,12 @@ type GetProfileResponse500Headers struct {
 	XRequestId *string
 }
 
+// GetProfileResponse503Headers the declared response headers of an HTTP 503 response for GetProfile
+type GetProfileResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type GetProfileResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8307,10 +8649,14 @@ type GetProfileResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetProfileResponse401Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetProfileResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetProfileResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -8326,6 +8672,11 @@ func (r GetProfileResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r GetProfileResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetProfileResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -8355,6 +8706,12 @@ func (r GetProfileResponse) ContentType() string {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
 	return ""
+}
+
+// RefreshResponse200Headers the declared response headers of an HTTP 200 response for Refresh
+type RefreshResponse200Headers struct {
+	CacheControl string
+	Pragma       string
 }
 
 // RefreshResponse400Headers the declared response headers of an HTTP 400 response for Refresh
@@ -8389,6 +8746,12 @@ type RefreshResponse500Headers struct {
 	XRequestId *string
 }
 
+// RefreshResponse503Headers the declared response headers of an HTTP 503 response for Refresh
+type RefreshResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type RefreshResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8406,6 +8769,10 @@ type RefreshResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RefreshResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *RefreshResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -8418,6 +8785,8 @@ type RefreshResponse struct {
 	Headers429 *RefreshResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *RefreshResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RefreshResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -8455,6 +8824,11 @@ func (r RefreshResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
 }
 
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RefreshResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
 // GetBody returns the raw response body bytes
 func (r RefreshResponse) GetBody() []byte {
 	return r.Body
@@ -8482,6 +8856,12 @@ func (r RefreshResponse) ContentType() string {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
 	return ""
+}
+
+// RegisterResponse201Headers the declared response headers of an HTTP 201 response for Register
+type RegisterResponse201Headers struct {
+	CacheControl string
+	Pragma       string
 }
 
 // RegisterResponse400Headers the declared response headers of an HTTP 400 response for Register
@@ -8516,6 +8896,12 @@ type RegisterResponse500Headers struct {
 	XRequestId *string
 }
 
+// RegisterResponse503Headers the declared response headers of an HTTP 503 response for Register
+type RegisterResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type RegisterResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8533,6 +8919,10 @@ type RegisterResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *RegisterResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *RegisterResponse400Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
@@ -8545,6 +8935,8 @@ type RegisterResponse struct {
 	Headers429 *RegisterResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *RegisterResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RegisterResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -8580,6 +8972,11 @@ func (r RegisterResponse) GetApplicationproblemJSON429() *TooManyRequests {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r RegisterResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RegisterResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -8622,6 +9019,12 @@ type ListSessionsResponse500Headers struct {
 	XRequestId *string
 }
 
+// ListSessionsResponse503Headers the declared response headers of an HTTP 503 response for ListSessions
+type ListSessionsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type ListSessionsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8631,10 +9034,14 @@ type ListSessionsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListSessionsResponse401Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListSessionsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListSessionsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -8650,6 +9057,11 @@ func (r ListSessionsResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r ListSessionsResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListSessionsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -8702,6 +9114,12 @@ type RevokeSessionResponse500Headers struct {
 	XRequestId *string
 }
 
+// RevokeSessionResponse503Headers the declared response headers of an HTTP 503 response for RevokeSession
+type RevokeSessionResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type RevokeSessionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8713,6 +9131,8 @@ type RevokeSessionResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *RevokeSessionResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -8721,6 +9141,8 @@ type RevokeSessionResponse struct {
 	Headers404 *RevokeSessionResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *RevokeSessionResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeSessionResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -8741,6 +9163,11 @@ func (r RevokeSessionResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r RevokeSessionResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RevokeSessionResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -8793,6 +9220,12 @@ type ListBrandsResponse500Headers struct {
 	XRequestId *string
 }
 
+// ListBrandsResponse503Headers the declared response headers of an HTTP 503 response for ListBrands
+type ListBrandsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type ListBrandsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8806,6 +9239,8 @@ type ListBrandsResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListBrandsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -8814,6 +9249,8 @@ type ListBrandsResponse struct {
 	Headers403 *ListBrandsResponse403Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListBrandsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListBrandsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -8839,6 +9276,11 @@ func (r ListBrandsResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r ListBrandsResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListBrandsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -8896,6 +9338,12 @@ type GetBrandResponse500Headers struct {
 	XRequestId *string
 }
 
+// GetBrandResponse503Headers the declared response headers of an HTTP 503 response for GetBrand
+type GetBrandResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type GetBrandResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8909,6 +9357,8 @@ type GetBrandResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetBrandResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -8919,6 +9369,8 @@ type GetBrandResponse struct {
 	Headers404 *GetBrandResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetBrandResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetBrandResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -8944,6 +9396,11 @@ func (r GetBrandResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r GetBrandResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetBrandResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -9021,6 +9478,12 @@ type UpdateBrandResponse500Headers struct {
 	XRequestId *string
 }
 
+// UpdateBrandResponse503Headers the declared response headers of an HTTP 503 response for UpdateBrand
+type UpdateBrandResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type UpdateBrandResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -9042,6 +9505,8 @@ type UpdateBrandResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *UpdateBrandResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -9060,6 +9525,8 @@ type UpdateBrandResponse struct {
 	Headers415 *UpdateBrandResponse415Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *UpdateBrandResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateBrandResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -9105,6 +9572,11 @@ func (r UpdateBrandResponse) GetApplicationproblemJSON415() *UnsupportedMediaTyp
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r UpdateBrandResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateBrandResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -10132,6 +10604,12 @@ type ListInvitationsResponse500Headers struct {
 	XRequestId *string
 }
 
+// ListInvitationsResponse503Headers the declared response headers of an HTTP 503 response for ListInvitations
+type ListInvitationsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type ListInvitationsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -10145,6 +10623,8 @@ type ListInvitationsResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListInvitationsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -10153,6 +10633,8 @@ type ListInvitationsResponse struct {
 	Headers404 *ListInvitationsResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListInvitationsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListInvitationsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -10178,6 +10660,11 @@ func (r ListInvitationsResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r ListInvitationsResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListInvitationsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -10235,12 +10722,6 @@ type CreateInvitationResponse404Headers struct {
 	XRequestId *string
 }
 
-// CreateInvitationResponse409Headers the declared response headers of an HTTP 409 response for CreateInvitation
-type CreateInvitationResponse409Headers struct {
-	RetryAfter *int
-	XRequestId *string
-}
-
 // CreateInvitationResponse413Headers the declared response headers of an HTTP 413 response for CreateInvitation
 type CreateInvitationResponse413Headers struct {
 	XRequestId *string
@@ -10253,6 +10734,12 @@ type CreateInvitationResponse415Headers struct {
 
 // CreateInvitationResponse500Headers the declared response headers of an HTTP 500 response for CreateInvitation
 type CreateInvitationResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateInvitationResponse503Headers the declared response headers of an HTTP 503 response for CreateInvitation
+type CreateInvitationResponse503Headers struct {
+	RetryAfter *int
 	XRequestId *string
 }
 
@@ -10269,14 +10756,14 @@ type CreateInvitationResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
-	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateInvitationResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -10287,14 +10774,14 @@ type CreateInvitationResponse struct {
 	Headers403 *CreateInvitationResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *CreateInvitationResponse404Headers
-	// Headers409 the parsed response headers for an HTTP 409 response
-	Headers409 *CreateInvitationResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *CreateInvitationResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *CreateInvitationResponse415Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *CreateInvitationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateInvitationResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -10322,11 +10809,6 @@ func (r CreateInvitationResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
 }
 
-// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateInvitationResponse) GetApplicationproblemJSON409() *Conflict {
-	return r.ApplicationproblemJSON409
-}
-
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r CreateInvitationResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
 	return r.ApplicationproblemJSON413
@@ -10340,6 +10822,11 @@ func (r CreateInvitationResponse) GetApplicationproblemJSON415() *UnsupportedMed
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r CreateInvitationResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateInvitationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -10403,6 +10890,12 @@ type RevokeInvitationResponse500Headers struct {
 	XRequestId *string
 }
 
+// RevokeInvitationResponse503Headers the declared response headers of an HTTP 503 response for RevokeInvitation
+type RevokeInvitationResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type RevokeInvitationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -10418,6 +10911,8 @@ type RevokeInvitationResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *RevokeInvitationResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -10430,6 +10925,8 @@ type RevokeInvitationResponse struct {
 	Headers409 *RevokeInvitationResponse409Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *RevokeInvitationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeInvitationResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -10460,6 +10957,11 @@ func (r RevokeInvitationResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r RevokeInvitationResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RevokeInvitationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -10512,6 +11014,12 @@ type GetInvitationResponse500Headers struct {
 	XRequestId *string
 }
 
+// GetInvitationResponse503Headers the declared response headers of an HTTP 503 response for GetInvitation
+type GetInvitationResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type GetInvitationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -10525,6 +11033,8 @@ type GetInvitationResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetInvitationResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -10533,6 +11043,8 @@ type GetInvitationResponse struct {
 	Headers404 *GetInvitationResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetInvitationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetInvitationResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -10558,6 +11070,11 @@ func (r GetInvitationResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r GetInvitationResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetInvitationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -11212,6 +11729,12 @@ type ListMembersResponse500Headers struct {
 	XRequestId *string
 }
 
+// ListMembersResponse503Headers the declared response headers of an HTTP 503 response for ListMembers
+type ListMembersResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type ListMembersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -11225,6 +11748,8 @@ type ListMembersResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListMembersResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -11233,6 +11758,8 @@ type ListMembersResponse struct {
 	Headers404 *ListMembersResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListMembersResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListMembersResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -11258,6 +11785,11 @@ func (r ListMembersResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r ListMembersResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListMembersResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -11321,6 +11853,12 @@ type RemoveMemberResponse500Headers struct {
 	XRequestId *string
 }
 
+// RemoveMemberResponse503Headers the declared response headers of an HTTP 503 response for RemoveMember
+type RemoveMemberResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type RemoveMemberResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -11336,6 +11874,8 @@ type RemoveMemberResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *RemoveMemberResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -11348,6 +11888,8 @@ type RemoveMemberResponse struct {
 	Headers409 *RemoveMemberResponse409Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *RemoveMemberResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RemoveMemberResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -11378,6 +11920,11 @@ func (r RemoveMemberResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r RemoveMemberResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RemoveMemberResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -11451,6 +11998,12 @@ type UpdateMemberResponse500Headers struct {
 	XRequestId *string
 }
 
+// UpdateMemberResponse503Headers the declared response headers of an HTTP 503 response for UpdateMember
+type UpdateMemberResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type UpdateMemberResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -11472,6 +12025,8 @@ type UpdateMemberResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *UpdateMemberResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -11488,6 +12043,8 @@ type UpdateMemberResponse struct {
 	Headers415 *UpdateMemberResponse415Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *UpdateMemberResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateMemberResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -11533,6 +12090,11 @@ func (r UpdateMemberResponse) GetApplicationproblemJSON415() *UnsupportedMediaTy
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r UpdateMemberResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateMemberResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -11585,6 +12147,12 @@ type ListProductsResponse500Headers struct {
 	XRequestId *string
 }
 
+// ListProductsResponse503Headers the declared response headers of an HTTP 503 response for ListProducts
+type ListProductsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type ListProductsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -11598,6 +12166,8 @@ type ListProductsResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *ListProductsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -11606,6 +12176,8 @@ type ListProductsResponse struct {
 	Headers404 *ListProductsResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListProductsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListProductsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -11631,6 +12203,11 @@ func (r ListProductsResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r ListProductsResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListProductsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -11710,6 +12287,12 @@ type CreateProductResponse500Headers struct {
 	XRequestId *string
 }
 
+// CreateProductResponse503Headers the declared response headers of an HTTP 503 response for CreateProduct
+type CreateProductResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type CreateProductResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -11731,6 +12314,8 @@ type CreateProductResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateProductResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -11749,6 +12334,8 @@ type CreateProductResponse struct {
 	Headers415 *CreateProductResponse415Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *CreateProductResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateProductResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -11794,6 +12381,11 @@ func (r CreateProductResponse) GetApplicationproblemJSON415() *UnsupportedMediaT
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r CreateProductResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateProductResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -11861,6 +12453,12 @@ type BulkUpsertProductsResponse500Headers struct {
 	XRequestId *string
 }
 
+// BulkUpsertProductsResponse503Headers the declared response headers of an HTTP 503 response for BulkUpsertProducts
+type BulkUpsertProductsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type BulkUpsertProductsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -11880,6 +12478,8 @@ type BulkUpsertProductsResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *BulkUpsertProductsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -11894,6 +12494,8 @@ type BulkUpsertProductsResponse struct {
 	Headers415 *BulkUpsertProductsResponse415Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *BulkUpsertProductsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *BulkUpsertProductsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -11934,6 +12536,11 @@ func (r BulkUpsertProductsResponse) GetApplicationproblemJSON415() *UnsupportedM
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r BulkUpsertProductsResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r BulkUpsertProductsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -12002,6 +12609,12 @@ type DeleteProductResponse500Headers struct {
 	XRequestId *string
 }
 
+// DeleteProductResponse503Headers the declared response headers of an HTTP 503 response for DeleteProduct
+type DeleteProductResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type DeleteProductResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -12019,6 +12632,8 @@ type DeleteProductResponse struct {
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *DeleteProductResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -12033,6 +12648,8 @@ type DeleteProductResponse struct {
 	Headers412 *DeleteProductResponse412Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *DeleteProductResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteProductResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -12068,6 +12685,11 @@ func (r DeleteProductResponse) GetApplicationproblemJSON412() *PreconditionFaile
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r DeleteProductResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteProductResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -12125,6 +12747,12 @@ type GetProductResponse500Headers struct {
 	XRequestId *string
 }
 
+// GetProductResponse503Headers the declared response headers of an HTTP 503 response for GetProduct
+type GetProductResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type GetProductResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -12138,6 +12766,8 @@ type GetProductResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetProductResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -12148,6 +12778,8 @@ type GetProductResponse struct {
 	Headers404 *GetProductResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetProductResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetProductResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -12173,6 +12805,11 @@ func (r GetProductResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r GetProductResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetProductResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -12256,6 +12893,12 @@ type UpdateProductResponse500Headers struct {
 	XRequestId *string
 }
 
+// UpdateProductResponse503Headers the declared response headers of an HTTP 503 response for UpdateProduct
+type UpdateProductResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 type UpdateProductResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -12279,6 +12922,8 @@ type UpdateProductResponse struct {
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *UpdateProductResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -12299,6 +12944,8 @@ type UpdateProductResponse struct {
 	Headers415 *UpdateProductResponse415Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *UpdateProductResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateProductResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -12349,6 +12996,11 @@ func (r UpdateProductResponse) GetApplicationproblemJSON415() *UnsupportedMediaT
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r UpdateProductResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateProductResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -13512,7 +14164,8 @@ func (c *ClientWithResponses) AdminListUsersWithResponse(ctx context.Context, pa
 // `role` is one of the brand roles, for a user of a brand (ADMIN is granted only by the
 // `ecompointer user create` command; changing an ADMIN's role is a 422). Either change revokes
 // every token of the user. A brand never loses its last enabled `BRAND_OWNER` this way (409,
-// `last_owner`).
+// `last_owner`), and an ADMIN can disable neither itself nor the last enabled ADMIN (409,
+// `last_admin`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13530,7 +14183,8 @@ func (c *ClientWithResponses) AdminUpdateUserWithBodyWithResponse(ctx context.Co
 // `role` is one of the brand roles, for a user of a brand (ADMIN is granted only by the
 // `ecompointer user create` command; changing an ADMIN's role is a 422). Either change revokes
 // every token of the user. A brand never loses its last enabled `BRAND_OWNER` this way (409,
-// `last_owner`).
+// `last_owner`), and an ADMIN can disable neither itself nor the last enabled ADMIN (409,
+// `last_admin`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13548,7 +14202,8 @@ func (c *ClientWithResponses) AdminUpdateUserWithResponse(ctx context.Context, u
 // Creates the invited account (with the invitation's email and role) in the inviting brand
 // and opens its first session. An unknown or malformed token is a 401 (`invalid_invite`); a
 // used, revoked or expired one is a 410 (`invite_gone`); an email that got an account since
-// the invitation is a 409 (`email_taken`). Rate limited per client IP.
+// the invitation is a 409 (`email_taken`): only the invitee learns whether the address has an
+// account. Rate limited per client IP.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13566,7 +14221,8 @@ func (c *ClientWithResponses) AcceptInviteWithBodyWithResponse(ctx context.Conte
 // Creates the invited account (with the invitation's email and role) in the inviting brand
 // and opens its first session. An unknown or malformed token is a 401 (`invalid_invite`); a
 // used, revoked or expired one is a 410 (`invite_gone`); an email that got an account since
-// the invitation is a 409 (`email_taken`). Rate limited per client IP.
+// the invitation is a 409 (`email_taken`): only the invitee learns whether the address has an
+// account. Rate limited per client IP.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13582,11 +14238,16 @@ func (c *ClientWithResponses) AcceptInviteWithResponse(ctx context.Context, body
 // LoginWithBodyWithResponse Log in with email and password
 //
 // Opens a new session. An unknown email and a wrong password get the same 401
-// (`invalid_credentials`) in about the same time. After `LOGIN_MAX_FAILURES` consecutive
-// failures the account is throttled: every attempt, even with the right password, is a 429
-// (`account_throttled`) until `Retry-After` has passed; the delay doubles with each further
-// failure, up to an hour. A disabled account with the right password is a 403
-// (`account_disabled`). Rate limited per client IP.
+// (`invalid_credentials`) in about the same time, and are throttled alike. Failures are
+// counted per email and client address: after `LOGIN_MAX_FAILURES` (default 5) from one
+// address, that address is throttled for that email: every attempt from it, even with the
+// right password, is a 429 (`account_throttled`) until `Retry-After` has passed; the delay
+// starts at `LOGIN_LOCKOUT` and doubles with each further failure, up to an hour. Other
+// addresses are not affected, so a stranger cannot lock a user out; only
+// `LOGIN_ACCOUNT_MAX_FAILURES` (default 100) failures of one email from all addresses
+// together throttle it everywhere. A success from an address resets its count and the
+// email's; failures older than 24 hours are forgotten. A disabled account with the right
+// password is a 403 (`account_disabled`). Rate limited per client IP.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13602,11 +14263,16 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, con
 // LoginWithResponse Log in with email and password
 //
 // Opens a new session. An unknown email and a wrong password get the same 401
-// (`invalid_credentials`) in about the same time. After `LOGIN_MAX_FAILURES` consecutive
-// failures the account is throttled: every attempt, even with the right password, is a 429
-// (`account_throttled`) until `Retry-After` has passed; the delay doubles with each further
-// failure, up to an hour. A disabled account with the right password is a 403
-// (`account_disabled`). Rate limited per client IP.
+// (`invalid_credentials`) in about the same time, and are throttled alike. Failures are
+// counted per email and client address: after `LOGIN_MAX_FAILURES` (default 5) from one
+// address, that address is throttled for that email: every attempt from it, even with the
+// right password, is a 429 (`account_throttled`) until `Retry-After` has passed; the delay
+// starts at `LOGIN_LOCKOUT` and doubles with each further failure, up to an hour. Other
+// addresses are not affected, so a stranger cannot lock a user out; only
+// `LOGIN_ACCOUNT_MAX_FAILURES` (default 100) failures of one email from all addresses
+// together throttle it everywhere. A success from an address resets its count and the
+// email's; failures older than 24 hours are forgotten. A disabled account with the right
+// password is a 403 (`account_disabled`). Rate limited per client IP.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13652,7 +14318,10 @@ func (c *ClientWithResponses) LogoutAllWithResponse(ctx context.Context, reqEdit
 // ChangePasswordWithBodyWithResponse Change the caller's password
 //
 // Needs the current password (a wrong one is a 422, `invalid_current_password`). Every other
-// session of the caller is revoked; this one stays.
+// session of the caller is revoked; this one stays. A wrong current password counts as a
+// failed login of the account from the client's address, under the same throttle as
+// `POST /auth/login`: once throttled, the answer is a 429 (`account_throttled`) with
+// `Retry-After`, even for the right password. Rate limited per client IP.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13668,7 +14337,10 @@ func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Con
 // ChangePasswordWithResponse Change the caller's password
 //
 // Needs the current password (a wrong one is a 422, `invalid_current_password`). Every other
-// session of the caller is revoked; this one stays.
+// session of the caller is revoked; this one stays. A wrong current password counts as a
+// failed login of the account from the client's address, under the same throttle as
+// `POST /auth/login`: once throttled, the answer is a 429 (`account_throttled`) with
+// `Retry-After`, even for the right password. Rate limited per client IP.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13702,7 +14374,9 @@ func (c *ClientWithResponses) GetProfileWithResponse(ctx context.Context, reqEdi
 // (`refresh_token_reused`). One exception keeps honest clients logged in: within
 // `REFRESH_REUSE_GRACE` (default 10 s) of a rotation, the token just rotated away from gets
 // the same successor again (and a fresh access token), so several tabs or a retried request
-// are not mistaken for theft. Rate limited per client IP.
+// are not mistaken for theft. A validly signed refresh token that is not the one issued for
+// its session's generation (only a holder of the signing key makes one) revokes the session
+// (401, `invalid_refresh_token`, audited as `refresh_forged`). Rate limited per client IP.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13723,7 +14397,9 @@ func (c *ClientWithResponses) RefreshWithBodyWithResponse(ctx context.Context, c
 // (`refresh_token_reused`). One exception keeps honest clients logged in: within
 // `REFRESH_REUSE_GRACE` (default 10 s) of a rotation, the token just rotated away from gets
 // the same successor again (and a fresh access token), so several tabs or a retried request
-// are not mistaken for theft. Rate limited per client IP.
+// are not mistaken for theft. A validly signed refresh token that is not the one issued for
+// its session's generation (only a holder of the signing key makes one) revokes the session
+// (401, `invalid_refresh_token`, audited as `refresh_forged`). Rate limited per client IP.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -14043,7 +14719,9 @@ func (c *ClientWithResponses) ListInvitationsWithResponse(ctx context.Context, b
 //
 // Answers the one-time `inviteToken` (valid 72 hours, stored only as a hash): hand it to the
 // invitee, who joins with POST /auth/accept-invite. A new invitation for an email replaces
-// the brand's pending one. An email that already has an account is a 409 (`email_taken`).
+// the brand's pending one. Whether the email already has an account is not checked here
+// (that would tell any brand owner which addresses have accounts on the platform): the
+// invitee learns it on accepting (409, `email_taken`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -14060,7 +14738,9 @@ func (c *ClientWithResponses) CreateInvitationWithBodyWithResponse(ctx context.C
 //
 // Answers the one-time `inviteToken` (valid 72 hours, stored only as a hash): hand it to the
 // invitee, who joins with POST /auth/accept-invite. A new invitation for an email replaces
-// the brand's pending one. An email that already has an account is a 409 (`email_taken`).
+// the brand's pending one. Whether the email already has an account is not checked here
+// (that would tell any brand owner which addresses have accounts on the platform): the
+// invitee learns it on accepting (409, `email_taken`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -14298,10 +14978,17 @@ func (c *ClientWithResponses) CreateProductWithResponse(ctx context.Context, bra
 
 // BulkUpsertProductsWithBodyWithResponse Create or update up to 1,000 products by SKU
 //
-// One transaction: every item is created, or updated when its SKU exists (fields an item
-// leaves out keep their values on update). Any invalid item, or a SKU twice in the batch,
-// rejects the whole batch with a 400 whose `errors` name each bad item (`items[3].sku`);
-// nothing is written. Bodies up to 8 MiB.
+// One transaction: every item is created, or updated when its SKU exists. An optional
+// field an item leaves out keeps its stored value on update, and takes its create default on
+// insert (`status` draft, `currency` the brand's, no `description`, `attributes` `{}`,
+// `tags` `[]`); `name` and `priceAmount` are always replaced. Any invalid item, or a SKU twice
+// in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
+// (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
+//
+// Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
+// order, and a transaction the database still aborts (a serialization failure or deadlock)
+// is retried by the server. One that keeps colliding answers 503 `write_conflict` with
+// `Retry-After`, having written nothing.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -14316,10 +15003,17 @@ func (c *ClientWithResponses) BulkUpsertProductsWithBodyWithResponse(ctx context
 
 // BulkUpsertProductsWithResponse Create or update up to 1,000 products by SKU
 //
-// One transaction: every item is created, or updated when its SKU exists (fields an item
-// leaves out keep their values on update). Any invalid item, or a SKU twice in the batch,
-// rejects the whole batch with a 400 whose `errors` name each bad item (`items[3].sku`);
-// nothing is written. Bodies up to 8 MiB.
+// One transaction: every item is created, or updated when its SKU exists. An optional
+// field an item leaves out keeps its stored value on update, and takes its create default on
+// insert (`status` draft, `currency` the brand's, no `description`, `attributes` `{}`,
+// `tags` `[]`); `name` and `priceAmount` are always replaced. Any invalid item, or a SKU twice
+// in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
+// (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
+//
+// Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
+// order, and a transaction the database still aborts (a serialization failure or deadlock)
+// is retried by the server. One that keeps colliding answers 503 `write_conflict` with
+// `Retry-After`, having written nothing.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -14627,6 +15321,13 @@ func ParseAdminListAuditEventsResponse(rsp *http.Response) (*AdminListAuditEvent
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -14677,6 +15378,23 @@ func ParseAdminListAuditEventsResponse(rsp *http.Response) (*AdminListAuditEvent
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AdminListAuditEventsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -14731,6 +15449,13 @@ func ParseAdminListUsersResponse(rsp *http.Response) (*AdminListUsersResponse, e
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -14781,6 +15506,23 @@ func ParseAdminListUsersResponse(rsp *http.Response) (*AdminListUsersResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AdminListUsersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -14869,6 +15611,13 @@ func ParseAdminUpdateUserResponse(rsp *http.Response) (*AdminUpdateUserResponse,
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -14977,6 +15726,23 @@ func ParseAdminUpdateUserResponse(rsp *http.Response) (*AdminUpdateUserResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AdminUpdateUserResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -15059,9 +15825,33 @@ func ParseAcceptInviteResponse(rsp *http.Response) (*AcceptInviteResponse, error
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers AcceptInviteResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 400:
 		var headers AcceptInviteResponse400Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -15163,6 +15953,23 @@ func ParseAcceptInviteResponse(rsp *http.Response) (*AcceptInviteResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AcceptInviteResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -15238,9 +16045,33 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers LoginResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
 		var headers LoginResponse400Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -15325,6 +16156,23 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers LoginResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -15361,6 +16209,13 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -15391,6 +16246,23 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers LogoutResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -15427,6 +16299,13 @@ func ParseLogoutAllResponse(rsp *http.Response) (*LogoutAllResponse, error) {
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -15457,6 +16336,23 @@ func ParseLogoutAllResponse(rsp *http.Response) (*LogoutAllResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers LogoutAllResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -15514,12 +16410,26 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 		}
 		response.ApplicationproblemJSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -15581,6 +16491,23 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ChangePasswordResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers ChangePasswordResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -15591,6 +16518,23 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ChangePasswordResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -15631,6 +16575,13 @@ func ParseGetProfileResponse(rsp *http.Response) (*GetProfileResponse, error) {
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -15661,6 +16612,23 @@ func ParseGetProfileResponse(rsp *http.Response) (*GetProfileResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetProfileResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -15729,9 +16697,33 @@ func ParseRefreshResponse(rsp *http.Response) (*RefreshResponse, error) {
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers RefreshResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
 		var headers RefreshResponse400Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -15806,6 +16798,23 @@ func ParseRefreshResponse(rsp *http.Response) (*RefreshResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RefreshResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -15874,9 +16883,33 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers RegisterResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 400:
 		var headers RegisterResponse400Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -15951,6 +16984,23 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RegisterResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -15991,6 +17041,13 @@ func ParseListSessionsResponse(rsp *http.Response) (*ListSessionsResponse, error
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -16021,6 +17078,23 @@ func ParseListSessionsResponse(rsp *http.Response) (*ListSessionsResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListSessionsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -16070,6 +17144,13 @@ func ParseRevokeSessionResponse(rsp *http.Response) (*RevokeSessionResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -16121,6 +17202,23 @@ func ParseRevokeSessionResponse(rsp *http.Response) (*RevokeSessionResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RevokeSessionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -16175,6 +17273,13 @@ func ParseListBrandsResponse(rsp *http.Response) (*ListBrandsResponse, error) {
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -16225,6 +17330,23 @@ func ParseListBrandsResponse(rsp *http.Response) (*ListBrandsResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListBrandsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -16278,6 +17400,13 @@ func ParseGetBrandResponse(rsp *http.Response) (*GetBrandResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -16339,6 +17468,23 @@ func ParseGetBrandResponse(rsp *http.Response) (*GetBrandResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetBrandResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -16420,6 +17566,13 @@ func ParseUpdateBrandResponse(rsp *http.Response) (*UpdateBrandResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -16521,6 +17674,23 @@ func ParseUpdateBrandResponse(rsp *http.Response) (*UpdateBrandResponse, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateBrandResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -17727,6 +18897,13 @@ func ParseListInvitationsResponse(rsp *http.Response) (*ListInvitationsResponse,
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -17777,6 +18954,23 @@ func ParseListInvitationsResponse(rsp *http.Response) (*ListInvitationsResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListInvitationsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -17831,13 +19025,6 @@ func ParseCreateInvitationResponse(rsp *http.Response) (*CreateInvitationRespons
 		}
 		response.ApplicationproblemJSON404 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON409 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -17858,6 +19045,13 @@ func ParseCreateInvitationResponse(rsp *http.Response) (*CreateInvitationRespons
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -17919,23 +19113,6 @@ func ParseCreateInvitationResponse(rsp *http.Response) (*CreateInvitationRespons
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
-	case rsp.StatusCode == 409:
-		var headers CreateInvitationResponse409Headers
-		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RetryAfter = &value
-		}
-		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XRequestId = &value
-		}
-		response.Headers409 = &headers
 	case rsp.StatusCode == 413:
 		var headers CreateInvitationResponse413Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -17966,6 +19143,23 @@ func ParseCreateInvitationResponse(rsp *http.Response) (*CreateInvitationRespons
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateInvitationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -18029,6 +19223,13 @@ func ParseRevokeInvitationResponse(rsp *http.Response) (*RevokeInvitationRespons
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -18107,6 +19308,23 @@ func ParseRevokeInvitationResponse(rsp *http.Response) (*RevokeInvitationRespons
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RevokeInvitationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -18161,6 +19379,13 @@ func ParseGetInvitationResponse(rsp *http.Response) (*GetInvitationResponse, err
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -18211,6 +19436,23 @@ func ParseGetInvitationResponse(rsp *http.Response) (*GetInvitationResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetInvitationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -18981,6 +20223,13 @@ func ParseListMembersResponse(rsp *http.Response) (*ListMembersResponse, error) 
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -19031,6 +20280,23 @@ func ParseListMembersResponse(rsp *http.Response) (*ListMembersResponse, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListMembersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -19094,6 +20360,13 @@ func ParseRemoveMemberResponse(rsp *http.Response) (*RemoveMemberResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -19172,6 +20445,23 @@ func ParseRemoveMemberResponse(rsp *http.Response) (*RemoveMemberResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RemoveMemberResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -19253,6 +20543,13 @@ func ParseUpdateMemberResponse(rsp *http.Response) (*UpdateMemberResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -19351,6 +20648,23 @@ func ParseUpdateMemberResponse(rsp *http.Response) (*UpdateMemberResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateMemberResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -19405,6 +20719,13 @@ func ParseListProductsResponse(rsp *http.Response) (*ListProductsResponse, error
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -19455,6 +20776,23 @@ func ParseListProductsResponse(rsp *http.Response) (*ListProductsResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListProductsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -19536,6 +20874,13 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -19651,6 +20996,23 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateProductResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -19725,6 +21087,13 @@ func ParseBulkUpsertProductsResponse(rsp *http.Response) (*BulkUpsertProductsRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -19806,6 +21175,23 @@ func ParseBulkUpsertProductsResponse(rsp *http.Response) (*BulkUpsertProductsRes
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers BulkUpsertProductsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -19876,6 +21262,13 @@ func ParseDeleteProductResponse(rsp *http.Response) (*DeleteProductResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -19964,6 +21357,23 @@ func ParseDeleteProductResponse(rsp *http.Response) (*DeleteProductResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteProductResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -20017,6 +21427,13 @@ func ParseGetProductResponse(rsp *http.Response) (*GetProductResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -20078,6 +21495,23 @@ func ParseGetProductResponse(rsp *http.Response) (*GetProductResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetProductResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -20166,6 +21600,13 @@ func ParseUpdateProductResponse(rsp *http.Response) (*UpdateProductResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -20284,6 +21725,23 @@ func ParseUpdateProductResponse(rsp *http.Response) (*UpdateProductResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateProductResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -24262,7 +25720,15 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	return r
 }
 
-type AuthenticatedJSONResponse AuthResponse
+type AuthenticatedResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+type AuthenticatedJSONResponse struct {
+	Body AuthResponse
+
+	Headers AuthenticatedResponseHeaders
+}
 
 type BadRequestResponseHeaders struct {
 	XRequestId *string
@@ -24495,6 +25961,28 @@ func (response AdminListAuditEvents500ApplicationProblemPlusJSONResponse) VisitA
 	return err
 }
 
+type AdminListAuditEvents503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AdminListAuditEvents503ApplicationProblemPlusJSONResponse) VisitAdminListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AdminListUsersRequestObject struct {
 	Params AdminListUsersParams
 }
@@ -24592,6 +26080,28 @@ func (response AdminListUsers500ApplicationProblemPlusJSONResponse) VisitAdminLi
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminListUsers503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AdminListUsers503ApplicationProblemPlusJSONResponse) VisitAdminListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -24796,6 +26306,28 @@ func (response AdminUpdateUser500ApplicationProblemPlusJSONResponse) VisitAdminU
 	return err
 }
 
+type AdminUpdateUser503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AdminUpdateUser503ApplicationProblemPlusJSONResponse) VisitAdminUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AcceptInviteRequestObject struct {
 	Body *AcceptInviteJSONRequestBody
 }
@@ -24809,10 +26341,12 @@ type AcceptInvite201JSONResponse struct{ AuthenticatedJSONResponse }
 func (response AcceptInvite201JSONResponse) VisitAcceptInviteResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
 	return err
@@ -24979,6 +26513,28 @@ func (response AcceptInvite500ApplicationProblemPlusJSONResponse) VisitAcceptInv
 	return err
 }
 
+type AcceptInvite503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AcceptInvite503ApplicationProblemPlusJSONResponse) VisitAcceptInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type LoginRequestObject struct {
 	Body *LoginJSONRequestBody
 }
@@ -24992,10 +26548,12 @@ type Login200JSONResponse struct{ AuthenticatedJSONResponse }
 func (response Login200JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -25140,6 +26698,28 @@ func (response Login500ApplicationProblemPlusJSONResponse) VisitLoginResponse(w 
 	return err
 }
 
+type Login503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response Login503ApplicationProblemPlusJSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type LogoutRequestObject struct {
 }
 
@@ -25196,6 +26776,28 @@ func (response Logout500ApplicationProblemPlusJSONResponse) VisitLogoutResponse(
 	return err
 }
 
+type Logout503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response Logout503ApplicationProblemPlusJSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type LogoutAllRequestObject struct {
 }
 
@@ -25248,6 +26850,28 @@ func (response LogoutAll500ApplicationProblemPlusJSONResponse) VisitLogoutAllRes
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LogoutAll503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response LogoutAll503ApplicationProblemPlusJSONResponse) VisitLogoutAllResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -25366,6 +26990,28 @@ func (response ChangePassword422ApplicationProblemPlusJSONResponse) VisitChangeP
 	return err
 }
 
+type ChangePassword429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ChangePassword429ApplicationProblemPlusJSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ChangePassword500ApplicationProblemPlusJSONResponse struct {
 	InternalErrorApplicationProblemPlusJSONResponse
 }
@@ -25381,6 +27027,28 @@ func (response ChangePassword500ApplicationProblemPlusJSONResponse) VisitChangeP
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangePassword503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ChangePassword503ApplicationProblemPlusJSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -25447,6 +27115,28 @@ func (response GetProfile500ApplicationProblemPlusJSONResponse) VisitGetProfileR
 	return err
 }
 
+type GetProfile503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetProfile503ApplicationProblemPlusJSONResponse) VisitGetProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RefreshRequestObject struct {
 	Body *RefreshJSONRequestBody
 }
@@ -25460,10 +27150,12 @@ type Refresh200JSONResponse struct{ AuthenticatedJSONResponse }
 func (response Refresh200JSONResponse) VisitRefreshResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -25589,6 +27281,28 @@ func (response Refresh500ApplicationProblemPlusJSONResponse) VisitRefreshRespons
 	return err
 }
 
+type Refresh503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response Refresh503ApplicationProblemPlusJSONResponse) VisitRefreshResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RegisterRequestObject struct {
 	Body *RegisterJSONRequestBody
 }
@@ -25602,10 +27316,12 @@ type Register201JSONResponse struct{ AuthenticatedJSONResponse }
 func (response Register201JSONResponse) VisitRegisterResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
 	return err
@@ -25731,6 +27447,28 @@ func (response Register500ApplicationProblemPlusJSONResponse) VisitRegisterRespo
 	return err
 }
 
+type Register503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response Register503ApplicationProblemPlusJSONResponse) VisitRegisterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListSessionsRequestObject struct {
 }
 
@@ -25789,6 +27527,28 @@ func (response ListSessions500ApplicationProblemPlusJSONResponse) VisitListSessi
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSessions503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListSessions503ApplicationProblemPlusJSONResponse) VisitListSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -25884,6 +27644,28 @@ func (response RevokeSession500ApplicationProblemPlusJSONResponse) VisitRevokeSe
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeSession503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeSession503ApplicationProblemPlusJSONResponse) VisitRevokeSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -25985,6 +27767,28 @@ func (response ListBrands500ApplicationProblemPlusJSONResponse) VisitListBrandsR
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBrands503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListBrands503ApplicationProblemPlusJSONResponse) VisitListBrandsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -26096,6 +27900,28 @@ func (response GetBrand500ApplicationProblemPlusJSONResponse) VisitGetBrandRespo
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBrand503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetBrand503ApplicationProblemPlusJSONResponse) VisitGetBrandResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -26285,6 +28111,28 @@ func (response UpdateBrand500ApplicationProblemPlusJSONResponse) VisitUpdateBran
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateBrand503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateBrand503ApplicationProblemPlusJSONResponse) VisitUpdateBrandResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -27530,6 +29378,28 @@ func (response ListInvitations500ApplicationProblemPlusJSONResponse) VisitListIn
 	return err
 }
 
+type ListInvitations503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListInvitations503ApplicationProblemPlusJSONResponse) VisitListInvitationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateInvitationRequestObject struct {
 	BrandId BrandId `json:"brandId"`
 	Body    *CreateInvitationJSONRequestBody
@@ -27642,28 +29512,6 @@ func (response CreateInvitation404ApplicationProblemPlusJSONResponse) VisitCreat
 	return err
 }
 
-type CreateInvitation409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
-}
-
-func (response CreateInvitation409ApplicationProblemPlusJSONResponse) VisitCreateInvitationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	if response.Headers.XRequestId != nil {
-		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
-	}
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type CreateInvitation413ApplicationProblemPlusJSONResponse struct {
 	PayloadTooLargeApplicationProblemPlusJSONResponse
 }
@@ -27717,6 +29565,28 @@ func (response CreateInvitation500ApplicationProblemPlusJSONResponse) VisitCreat
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInvitation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvitation503ApplicationProblemPlusJSONResponse) VisitCreateInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -27858,6 +29728,28 @@ func (response RevokeInvitation500ApplicationProblemPlusJSONResponse) VisitRevok
 	return err
 }
 
+type RevokeInvitation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeInvitation503ApplicationProblemPlusJSONResponse) VisitRevokeInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetInvitationRequestObject struct {
 	BrandId      BrandId      `json:"brandId"`
 	InvitationId InvitationId `json:"invitationId"`
@@ -27956,6 +29848,28 @@ func (response GetInvitation500ApplicationProblemPlusJSONResponse) VisitGetInvit
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInvitation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetInvitation503ApplicationProblemPlusJSONResponse) VisitGetInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -28771,6 +30685,28 @@ func (response ListMembers500ApplicationProblemPlusJSONResponse) VisitListMember
 	return err
 }
 
+type ListMembers503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListMembers503ApplicationProblemPlusJSONResponse) VisitListMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RemoveMemberRequestObject struct {
 	BrandId BrandId `json:"brandId"`
 	UserId  UserId  `json:"userId"`
@@ -28904,6 +30840,28 @@ func (response RemoveMember500ApplicationProblemPlusJSONResponse) VisitRemoveMem
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveMember503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveMember503ApplicationProblemPlusJSONResponse) VisitRemoveMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -29090,6 +31048,28 @@ func (response UpdateMember500ApplicationProblemPlusJSONResponse) VisitUpdateMem
 	return err
 }
 
+type UpdateMember503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMember503ApplicationProblemPlusJSONResponse) VisitUpdateMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListProductsRequestObject struct {
 	BrandId BrandId `json:"brandId"`
 	Params  ListProductsParams
@@ -29188,6 +31168,28 @@ func (response ListProducts500ApplicationProblemPlusJSONResponse) VisitListProdu
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProducts503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListProducts503ApplicationProblemPlusJSONResponse) VisitListProductsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -29387,6 +31389,28 @@ func (response CreateProduct500ApplicationProblemPlusJSONResponse) VisitCreatePr
 	return err
 }
 
+type CreateProduct503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProduct503ApplicationProblemPlusJSONResponse) VisitCreateProductResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type BulkUpsertProductsRequestObject struct {
 	BrandId BrandId `json:"brandId"`
 	Body    *BulkUpsertProductsJSONRequestBody
@@ -29542,6 +31566,28 @@ func (response BulkUpsertProducts500ApplicationProblemPlusJSONResponse) VisitBul
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkUpsertProducts503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response BulkUpsertProducts503ApplicationProblemPlusJSONResponse) VisitBulkUpsertProductsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -29703,6 +31749,28 @@ func (response DeleteProduct500ApplicationProblemPlusJSONResponse) VisitDeletePr
 	return err
 }
 
+type DeleteProduct503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteProduct503ApplicationProblemPlusJSONResponse) VisitDeleteProductResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetProductRequestObject struct {
 	BrandId   BrandId   `json:"brandId"`
 	ProductId ProductId `json:"productId"`
@@ -29811,6 +31879,28 @@ func (response GetProduct500ApplicationProblemPlusJSONResponse) VisitGetProductR
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProduct503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetProduct503ApplicationProblemPlusJSONResponse) VisitGetProductResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -30023,6 +32113,28 @@ func (response UpdateProduct500ApplicationProblemPlusJSONResponse) VisitUpdatePr
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProduct503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProduct503ApplicationProblemPlusJSONResponse) VisitUpdateProductResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -32850,281 +34962,329 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchu3tj/4KijOv8rS2U2KpCTbkupUjWzLjhJftHWpZO/II4LdIImoCTAAWjLjUdV8nM/zEHPe4zzK",
-	"eZJ/YeHS6GbzKlF2Ep06tWOxu3FdWFjX3/pai/lwxBlhStb2v9YGBCdEwD+PznFf/zchMhZ0pChntf3a",
-	"+YAgQSTPREyeSXRDhKScRajHBeoc9+ofsIoHHbSBkVSCsz66wSlNsOIiQqdvX6O9VquJ/vu/XjZeNrY3",
-	"G7WoJuMBGWLdEfmCh6OU1PZrl7Xty1otqqnxSP8plaCsX7u7i2rHCRmOuCJM1U/JKMVjkkyOsaNERjro",
-	"dkAYUgMqEWbylghEJVIDgqTigiSoR4VU7pHi8EiQ3zMi1TOJOr6neFz/iYw7aINxNaCsjwRmCPcxZeXx",
-	"s2xY2/+1pnuvfa4a/XseYzPGqmW9OH2PeA/GEQuCFUn8Sk9bqK2uwCyRW83W3jZuddv1F/F2Un9Bdnr1",
-	"l3ivW2/GraRNtns7eDfeGgmeZLFa5O3nzcrVPyVKjOuHPUXE5BR+HvCUIElizhKpF/QWU4W6pMcFQUqM",
-	"9dLBsqGNgBBazUZ7OiVsN6PakDI61Cvb9EOiTJE+ETCmX+qnZtPqx8k0cnWbSpN9s7wpJQx2OfzaUgxV",
-	"SBKmEDakizgjEcKIkVt08f74DeJqQMQtlaSBTgTvpmQoUYyFGBviwkOiP8wIogx1bN/HSSdCKe+jlDKi",
-	"F4dP29Fm68c3u/9+vfPP1tnuLy/f/XPnX9s/vvjYfvX8p4oduYtqIyzwkCh7Zl9pcpi2DkArBwgzmIH5",
-	"ExbFHgKJdpo7KGMpkeagxDhNzbHBDB2++XD8UY+a6vZGWA1qUY3hoR5Q13Yb1fR8qdCHUp+CcIo9LoZY",
-	"1fZrWUaTSup6nQnJRfXYO4x8UeaFjjskI0FuKM8kGuE+aaBPI/x7RhBmCVJ4OCKiTm5oQpjaRxjF8ClS",
-	"A6zQLZaIcYWolBlJUHdsmIQk4oYIYGTwd0qlgrmjnWbTT/z3jIhxPnPTbmEvh/jLe8L6alDb3221gX7d",
-	"362ZLC0e/0TGk9P/gK+JHoXQhw9J3CNoIxG4p+qUqF59oNQIj2idBvzqmozrhpPXmy829/X26SP3cm+n",
-	"hUzPl2yjc1n7n//n/7+sdTYRFwijLtbnlF8TFqFWo9He3UU3VNJuStDh2evjYxQPsMCxJrUIyZiPSOLY",
-	"piUUWPoBuWR8RAQwOvjpmoyUvR/eHH04+XR+9PH1v65+OvrX1fn5+w7aaO+ggd6FhPRwlqrNBjq0k72l",
-	"apCfqmsyvmS2D/OLPV1oY0jUgCcR0mQZoS5PxpuoT5Qh4wKjBw4UQcuXrFNxnewjuD0iGLrIGNCK5vsH",
-	"aPfLF39U9GJpItKTa6DzYIy2bYwS2usRoVmJG6ehpnYbbXSC7bq6JuMrQTJJks7mAbod0JQEA3cfS0XT",
-	"9JLpIUVAlHsVzVB21Utpf6A6m2b1OgHP7jQumaNjQx45IZeuu6kX80vS3N578ZLUd5rJbn1nm7ysd+O9",
-	"7frzl3s7ePdFb2+7vQN3d3AM2rsvysdghJUiQg/k/9q4rP16efml3azr/23p/9nW/9x9pf/njf7ni6PP",
-	"X1tRe3f37rL2f/9afC1/tvm/qkWGHsgkU/iKlnI8R7HSjKHpAWZ9ordsSDAzBFy4uLYbrUZr8wBpSQen",
-	"RN8TOSNttYF+TCOehBqo8x8dNNTD0UeajV2PjanbYiWqOYJSuNjNZuUqsBuq4Eya66GCi9Pwlfux8vd0",
-	"SNXkip/gPkGS/kGmsdMUvgv7skxBzwumaUSBVjMUDFqVgoETtqbON81fuN9sT4xgNbWjkX9+v35Oib6j",
-	"Zk9KFN65X39nRMpZfUn//H79XEgipnaSmYf36eFOfyxHnEkCUtJhpgaEKRprGVv/EHOm7wD9TzwapdTQ",
-	"xdZv0ojqeU//S5Bebb/2f2zlWtOWeSq3dKunthvTaZH4D5FdL81T+IiwAzQggsBNQvVVpa9e2ajdRbVX",
-	"OLFi6YzRjYzw+Q83Ss8V9BeJXgCrelHOrnqYpkSvTUIUpmltv0aGmKb7aJhJLaR7aRd+RjhJBJGyFtWI",
-	"EFzLlr9+rfUoSRP3pWY6RErc1x3NbuTusz7sUmEWg86CMzXYEqRPpQJW52XkeeKvVFhlsra/AyyOKmCB",
-	"dqFQPlnkJ2sJQYtIcn9ri8CuaR4hGgm5cSsot/Jv6zBfvQeLbbrVAKr2O1A9UFcQfG21zxGJ99EQp5pq",
-	"SYJ+PPv0EW10/A9Xej87m/qKN52gG8pTMzEtpzGUsWvGbxmC/UAbnYlt7hj5Bm4kwrQgNdKCLbyulRKz",
-	"px1QugKFv6xJVc3bvr5VeBcm/5qzXkrj+1EsEM6VwteEhbR6yBCOY54x5URCKi2RkS9UKmnukwclsb2c",
-	"xPzUFqeo2H3yEJR0iDJGtW5j9UqJYIUiBKqKF1VcnzKXmwNLjZ4ZKe14SZ+fteHhqxVa93K08paLLk0S",
-	"wu5FLD3fSkAq5wPDXa3+wQhJzLnT94jcx8mQMn0chlTmgldAOPr5Fry7Gtls52TzNhjfonSTz+lBCCe8",
-	"6CLUzRToLDhN+a3R3hIOh+lBOcE7zsi9NhYEUXLV1+2UtzYXUkGPx6kgOBnr3U0qmQCOYzJSddPkSlva",
-	"Ci6bd2ZIi+4mzODh7hJzlg3LIwlsJ5UwdZSNIiTIDb8mieYK5MtIi0oPuq3Hen4Mp0dwQ95vf01LV+ay",
-	"LTL6jJEvIxLrCcJjxOM4E4IkB+j3jCsS2mkRTYzNTpARF4qyPqKqTAZAIH+ssvW7oZzhpu/sRG7si9KC",
-	"m/QDShjF1dJ3fyaIMUZ0eTJGEo8l4iwdo0u/5mbcl7UDI4zAXJ5Jb5ssmVyCdR5gZxTMJHlQwvrI1Vue",
-	"seReNMW4uupBKwE5feRIZvHACd6VDMI+W8iGnqx2J+zkVPSRK+SGuSjlMK7q5puHIBq3Jo6dgBShJcXA",
-	"kDfEY7goJCFog5EbcJCkCcIjLNTDio0neJxynJxz/h6L/v3ujZFp60pxfpVCa4XbIxDH9enQcgLMbEAQ",
-	"2B0Q76FWc+fl7ovnqDtWZA1SZWt7UnGBwSjOkRvyonRhp1tXnNfNtw911UysjxeoNKuAtdpooQ/0Vegt",
-	"yIUuw3ecm+SB6UWAg4nqjt4aPe9eJBM0V6Ekn4ObAaw3VspOkKQszk2F2weIGsOu8r/tlAlnnV66FYiw",
-	"nRNhuJzL683h6tXt1w9Bg4EjmeEheD9y0yyG5WYcpZz1iUAgHTC1j/RFrzcDTPwPSnRnRNzQmFwwfINp",
-	"irvp/fiUNM1dZUF7JaJLsMJdLImZqtJziwf6xYeUbgJmZGeIikNalA7shOrh1w+j+CZkRFhCWAz8KOG3",
-	"7MD6hrBWRYHx9OkNYSghKR5/J/rtmeLx9WvDLx7Mvhg0Oo1vW0MAKEa6Hy00WzNAloJ4nJIbkkrnqUND",
-	"fkOGuhf9vl7ossowJd5i1nJUfQLjPef8A2Zju1jyXkfImoOu1EBwpcpcm3M0xGxsGZoWbimTBwjIBiIQ",
-	"UqxpuOp6h3dXYqvtwGLkRyDcZBc/TAIrUodL9oG4qR8MVooMR0qinuBDY0QzkRAgA3rHt13b4kEr+BFd",
-	"lMd3ctwumN46Lugf95QGwAR/ZZXnMkvGcQyijn4nVLAnSGgkeI+mqxkbmq2ciArTWpx+svCzB9IYjFk/",
-	"FiQhTFGcyn2EEZjQWF/TTm7O7hIsQF0AAyVGXawlpj7DKhMQR3MLUWFmFfWUIhOHIcC4nSWUMK2TYL/E",
-	"eVPOvmE1Nv1TQqW+bJKcZrmItCgGxziynQXjLlHszz//XA+NZNVOYpy/AeKtXjKCFEeZJMYn/PzFbhP9",
-	"939Nj2h7ZZYFlO//1No4rOgVzO2yFpkHV0HX/3k5leimhMbd9wyNBNd93Vu6cXOzctnVCEt5y8XEebLP",
-	"kXuuL3jYr+pDlbeyAmtuh6cqmKjjz0sdr3ChHuJ8/UzStG6Oj7HRUu8wwqibSco0CYgsfVizywWT2WjE",
-	"hSLJB5JQfA4LcI+Nz/IGr4a6xStY01k6uHcclqSiNWjeuyEJ+IEiGCiyA12cBnwDdWigDl8+tPqtBf9O",
-	"eWk6D0gEfsDGLQ6mcggUIYH7GSdGwcPpidA6vqJE1vZ7OJUkCqnAmNjPNafSovu/Pw0ku93rXdd/Gt7e",
-	"Ju9/2/vpl8N35/xf8vftX3ZP6Oj3dGfwape1bl6+GzQH7//d/mfz+sW/hq3Rz9s3v+T+/3cCxwT9wEcj",
-	"2HnPB/ZrGOkpUheiiHoUrFjAD6PaKBhsaXAhY77/OJeK93PTCodQmmHQngtzmdVeviCzae4juT1xr5qI",
-	"CBdO8WthdewIg4bzUGbe/Y0Yn+ah9e3Po4/iLsRUjYtzf89Zwtnys4bbXlRESx6ffULbrefP6y2E09EA",
-	"19v6vASL/aoULlXoql2ITPv1sP7vz1/bdxVxZVEtpYy0ipNptdEr3O3iPkFnShCiKiKz5sxLt9outnrB",
-	"qEI784O8otqIS4XT18CNwxY+/txCz385KjdR0YJmsSX2XnsHsegCTd2qSVEkpC2zTpHZ+3zjKolKKUG7",
-	"mSIz6Orr/GUoEsRbQQjcrjbyVWtBthe0EfNUC4yS/kEi1Gg0Ng+08DjkUqHdZoFw9C2XclHbr3VTHF/r",
-	"q4X+ARSsuxziL+Egd5tVs8sSqo5u3NW6xKkxyQCHqrgv7Wb7eb3Vqrd3z1vN/ab+/3/XojwYKtF6pKJD",
-	"UkW9NCmHnc81TZKw8epIq6hGR+VBbjeajVZru/FCc5YstdYzE8I18bkMI86WGl1SMbq53Skr8swO63Lb",
-	"dm7v+EwScdi3+5gP8gP/g6Yp3tptNBfpO/NBb5MCgH6GYs5iIhhJDpBuDPRzXDBpIN4L44EgIKbI7RZY",
-	"uO7yC1e+PTwlRHm0XhgbSEe1cNWigKI/zzwo76lc9rBQRYbFfyy2uTk51LAQeAxXtc850O0suSjQfaGN",
-	"2XN14rfLIgqkXdjsK5nFMSEJ2ALML95eb/5MeXxNjILUE0QOTEy5ecwz5f9xhdM036Erq1YHN/6VdXXY",
-	"XbvKRglESka1IRl2ibgSZMhv4Ic8HOPKbmrxRxN+Uf7Vdfk5pNXSnCYOTCG+cjmiMFq0l/6KB+6MsARh",
-	"iTqH1mwCY9xHVmW/zJrN7ThoAX4gneJBI+MfB913Mf1Efzy++OO49ZEey2N2uhu/Pn5+PHzb/Kk92k5e",
-	"/7jXIOMfR/H2B/1i+q/2norf7Y267DSN6Y97jbidsqqpG8VfHleO3uRbZUzRFGy6FSYDWRjs3rzgaU9B",
-	"s1ZMceTUMngXaXZlzM021SLGQlAiIbgViFdKLpZYNvZj+m/2Yxq3+wKztHnMmqutHqxE+XiZ3S1SoP1t",
-	"CrOex0supA08D9kAfBgVCLC0uuH4wp2u4haQ3vUdSA/GdBOP5y3Ja/feahJHvIjEMalPHTKcjhWNcYqO",
-	"WJ8yIqu+k2lWkd56AYGWEUqIoDckcZZyAn5ILRvCctpYkrxL7Lusk+ldWj76oFth/aKFFlvBx5Sp56A8",
-	"zE6WmLjPrRIIqxRseN5heIuHU5tKt2u/zM3p+Db3OPR9ytMijzk9/Pjm6tPPH49Oa1Htw+HHw3fwr7Pz",
-	"w7dvi6wnfzixw6+y9PpYkeEpOPFWO/0VYqbIiMuQJkjP0icdYxfyECFo06fF2k1GnJEC+RfWsct5SjBb",
-	"7chDRMN8JYMl5Euh6TlpwlFNXmdz/avXWYVhRPdkPo/MwXArWkkFWXp9MZJEKJsSJFexoxla//Wrs4C9",
-	"sXmEMbH8DH3kDdTWApugMTkcapW6tt/a29uzE60dHtVbL3fa9Vfvf6rdRb6lCc5YbmNvD4SDsJHt+s8/",
-	"nAeW1BrkntbuPt/d77S+hnW06+SWyajSx+b7VtMKKu7v8smuPKqz92WlQ7QkGyqe17uVR218/c5otwIl",
-	"WQ/LSW4yjbkQJFZowIUkqAumrjGSCo/AX8kCG+F+DaNhFg9cmI1WDkYDgSVBaoCZTeyftLROdBpygDn9",
-	"+5MfeHsKeaTP55tXwymsbhEtz6LYcOVuAT3naZYr7JdJrNqv9QWOyf9pHzRiPtQyIzdxOnB1TCy6/XL2",
-	"fI/gpTvX1uyXg4not8vr43LAoKnpy+FyMFchXuNU+vmH+tHh2XnuDzjCUqFbLMiAa+32blLXU/SGFFJH",
-	"zf0097rCuU17ps3ApbVFdoyzX3dLAGbZQF5d5JuP+t0J0tQN2Xamr3yJsS6x8LhghS1aPf3473spBfeJ",
-	"3bCopnBf33u1LpFKkjTV6tnk9hZGN3Of8jdXVFkKEtNcj55e7jfBFwvutf3SbHVp9eZ9mb+6hIiTL/1C",
-	"AzszL9+5/Zn90bl+p0yxRnpybqVg1NPJN0h1XoGEAWUFRKg89Xph8fP3DDMFjqr23WdQ1g2d6+sLC1V/",
-	"8WK7palVpdb2AhaVCUK1Y1hQaJic73tqcodyeai9O1scKox1gVjCU//2XXE6X2s4TT/1YAFnbvb5e/eN",
-	"XinPb/VyVHiB5Iz9TvL7ZlnhrPDhYleaUSIKHuGShWvAby12VG7Wsok/14SMbFoNVRINsBwUjQH3dynP",
-	"UUnzeRSnUbm8Ad+byB46PvuEdtqtF8hxR6Qvl+JsLs7eFKWw7YIMtl3hMd2u9pgeOSGlOI7XfDjCgiQo",
-	"xpLUKZOESaqvhHQMcaoWrivlt0ToV5IDJDMheMYSyvpIjnBMDB6LR+oJDDMJLglSXsb0aeyhgLlTntzk",
-	"LL4owpL78afwsD2v4B3Fw7joESyRSdBIFWG8pSRNfC5fsX+b6V/lmoJHzyQg7SBqrAcQr7LRAUb36/bn",
-	"hrzOOpsQU9oBfI8GRLN2ItTRXzVoov9pYlIaPtK/ZBi2mzOx/B50IFQr5oEYzD5PZrZ501Wr9QPBqRos",
-	"yZrye9ZZhPh10ezDr+eOzjZSNaiVeWY3hwl7eIPsOgzOXr/J26tSkibO9jRPytTBvXwUX/rz1iILuYqa",
-	"tqhwl3/n5LsqI3CO61bQ93wn4XrO8+rmPa7dEFy86L+BNbi0KxOM9NMtcxhiQ5wQ1B2jkeBDDikaGBkv",
-	"awTxf91xkPIOPNKykpnmZPNTBU1N7HvAnEYEblTrrrJe29w77MLiCx3l30x0VVB8pzhaIN3Y3SKa2Iq3",
-	"QK78h/JHewaYmBZAmvW9q/rnr61oe0rolhvZ2gkRxGwP+vltaLFgSyjwqZIlZekYvPe8T+9j5pqUzUYL",
-	"Wirvaf8afRPb5BQL2swwyw82P+snavy+eXBITOhIM12c/JZJNbRxNaBV635UJsC1LDCTPSKuTPyH/9Om",
-	"OHkZFv5KCQYy6GVpj6bQZOGs550WZxbVvtT1wOo3WEC6JrAnO/JT/5H75TAcsfvxtR15/pmdgfvh3A79",
-	"U6Yqfj1mhW/DeeW/uvm5X94G87yLah+LluMiu3qJFEcv2iYvXMu9F+dv6y/RRjcW4xGkZyaQk9rLhBoQ",
-	"ceCs5lQiQXqZJIlh50pkDNBYNs3fnBEHPthqRs1m0wQfxnw45MynRhTjN+5JqS+K/PNlxck+KRqhShG2",
-	"DA0p4wJlTOu/DrHYaZAbrb29PQMjcXH2Ri9Aa6+xt6f/2CxMw5gGJx3VAcZf4f/mufhcUH2Vogu4jTu7",
-	"L5AN4W+gjm6gYwLHpYJckIvTYwDKuqYs0dOy70aoo7XiTv6iZPiaXGldVG+85Axhm0iHYsyQvKUqHiBz",
-	"XZecIwsYjO08nL3YJU+ErEorXI0FAdwmRWCL6DYhlBTQwmwWjwMZC9DVXBYEmEBgSxe6CwN9s+IizJM9",
-	"ZiA4G6XTQP/CGDw2DMKqeEQmMkYqI63lPMBoA9esN57H175XTTRdnimt8zKZ9Xo01pt/BW9p3Rb+4aLo",
-	"QO81Zsgw41tryJT5qXGR2IzURRbT0oizEU7aAX16zKrY0qEi4VsA4D1/QHf1+fVncqdZeSptzk04jAUQ",
-	"+yZDdCdplffQ3ESdr2VkvyhPVazbVYpQdTpPhCYANvSreXIlgN4btC5g5gakJUIGjLiuf7FIW5HHZotQ",
-	"H/DEK5ATdONBalmEwkRgTSshflCEKnLu74pnYHnYw1ApFXSuacJlTcEWB0phTn7WRVYl2oRsbpJlO1Y7",
-	"xPGAMlLXF6xN2JvBcPcvWR1V4CGijZ1mc3O/AB0VQjLCqTrwwIgA/S0RwfHA8L8GtFuCaAwbDTO29JV+",
-	"m6f0GYBHg9y3kWQmmQuAoiEN/5IhpASmqVb9EqwwoixOs4Qkm6bX6qw63Xtrt6L3inwxaGYCGwda2C61",
-	"MB3wxbTiUZZg9jubEeoYar/STyy1wzM9NlaCGoJMYXjdTQ2HAHXwXct8V0wj5sLg1hV+Nm0UMml9C5N5",
-	"x2mfC6oGw2hq0rFpr5AC7tvTSwJPnknUIV9GHYDD0vIVScLvrLZc+V2A/jqJ1Ba50F0DcomlpguX3QwL",
-	"kEPEolsiiLugISBrwwR2a3YTIcFThwSxWVyjIA/aj7CQPKD7MSnTPim3Av6p0KaLNS+uvzloJi7YBCJT",
-	"6bqKfGY3F24lTJuFthwiut9ShvQYiq3e6l3QegyDwLU+psz5atxi64Us9OKZNjStTwCehEmECeiFTHFs",
-	"uUQAGgntOAgKt0u+OfiW9gdBarPJ3ShnqxdX0nhyCksYgB2WV7GQdW8aCsBToZU9s2pzkFPhU3mdTXxo",
-	"qkQ49CMr5oORxmLBUYnOfrqw7MUKOJRdZZL4VlSAn6T3CgQjs/Mg8JDkAGERD+gNARglJhXBiV+XchZB",
-	"od0yEqR95wCZ7ASDbwKWtIp2Dbok8MBmdXtGZwtOqp60g32wc57AjoIG25v7aBUEI9NqiqW64reMiMJs",
-	"HbQLz9IEpQTfaInf7IbeWC2NYoYIMwQG35cOfykdX7febrvWp+biFw87T4kVa/3nrjTIM2k5D2ZgtyQe",
-	"MEsNBM/6RnA/PDm2Zx0rcmWFG2gLJlqGTZlAKjkATLpyUYPgNHpAmMlGC2gwFXAnU1p2MPFXWpSZckrc",
-	"O1OOCXhVi41VHBTfyICniT0rmvBSfToCY42caMqE0OSjst9amrEEyJB70fdkD39BW8kbgWWxFx5ATH5i",
-	"P2B99ReIF0ZObkiq3+TmjQPNdDugPHUAnkkWqAyEIel4vp+XkSGKU7HoRe4VOJnWUpUULpKYM5l5Vji9",
-	"LEY+PScI5nxxsuYTla7sBkIiYwzKgEyhkwpV0J0RfSAIg0PghXWzRwd+mQKZUw64UKB7FplrqD3644cg",
-	"HhcEGcNIkxyxzh9Fs4RmpSRPk8IGmZ7VgAyrFy+/iC2/qFwqxzPNXWfPhV1jt0Ah7GsHbeyC/IyrUEwP",
-	"7ImoRCUNqirpeThkUmMpsTQ9CbEGHW6bJctRxTZUgLa26UDGGpfskn0kt3BybXBBkhDIE7NsDPUFv5VR",
-	"zn3REP/GhWPz+7mKMsAsSeEK0K0hqi5Zwk1REKTvclOBiKAfzs9PkFGi0IbmH8ZGtZnXOzK2Kyji4izB",
-	"VRj/RUWlFk1H5qhCzAyRVCeFe2itIDCZIJRcCHcZTQGOUkE4Dt4PBNLg14IYGKQzhmJh8LqHdg7xwMvC",
-	"mXNhemx5L/EYG10gvExNYMxvZh934zCqq2EkZyDhVNyoeqbBpRhMIgQ5q7iNwl/9FCZuB1DQA0ZfdAAE",
-	"vBcSHaawTwPLUmJzwQoW4QOrGQm0UQKArkJELPgeqsi8wmydW8UqTUbAS+xpcux/Tca9SdtvATtyZq7W",
-	"pBWteAMXG2gu1ILPmZk0d+pVeSbRiEsDA2r9sY53hzaluUb4tFB0p6IvKym49wq57Sm1MMSa11hZSGQp",
-	"QaMUx6Uk1gWiLF40V8EE4JNL/GKhFR6FVYAePunJbgcpNr+9wNCm5DTl451intNPl020XjE6+08XkPQA",
-	"4eRBwCgaEs1PIDErxmmcpVhZRMYRT8eMDylOUS9jsZH/F6HjdSXf/V1j2v9c6bt55FYh+D4kweK+FHJ8",
-	"vSU/OM92rVZLAK5Ij7j3CQhxt5qVQECuLhu7IUxxgxa1DDMLL+xZBPJPlzGgL0AA2F0yQkh/U+XHy++i",
-	"Rbtf+yVk9MjFh1QizrAUnl0qP82g+ahWkAOn0dPaA7jcLfhtQrdCNlrYzunJV0vCjRX5YRBgZJJ8ozw5",
-	"yxkXimJ5nrtVbtlTQFXknwkbMXK3dTD0BI7NFpaiRNqzuGGlDHpq9MUVItOKsCdrQCeZCFwrA62sFxol",
-	"oI6d5t6SAWuFoVaR66mNtlhh4eG6+jglSV36+OOqmEGX2p5g9J7fEK0p3CeSMBhJlf7CyK0vnK17PvC1",
-	"xewPBiwBdyVhpZCUynktGXK5XJxjBTRKcZW+AdTkRNjjjEzWMJDvr57gMCcvAdps7a45L2FvISFg5czG",
-	"6eFKQdpiEOYYZFvORw5cSP4PBpPrAH9Sub4qBSNfSbdNq8nrwTodelvMkmewaAq6t+FmYol/DyQM33r7",
-	"fmtcKAntO5izQs7euIxq4Rd1pYMU7EnFcVqzDrCOdQ/VAt9+VFimuZuwZlUgvIy+jTowJUf8PqeyKOD8",
-	"wFNTFsZI5gMiyIH3b1EVVdtmaXz9MKbZSXnjeyHkYkj6/Sl7zu7m6lipLJYPS+Na9et4zh+Go0WI3BAH",
-	"z2N285aQETEBLM53Dg9MnMFGUGtD/4KMQtZNeQwVCCROTQ03pxt6pc81FiSHRTXniF9IUaxMHQkZnfus",
-	"QPu+1+DXIz+A4MfXfix6gStT8ToQvNJBImM2zCvFCuCiN/QyjIOwL8QZMr/BLbx5EIR6CJ4SibokNcVN",
-	"EGfkkplHBMeDos8WuqxFy+DDFV+dIGVbqf+7gYZUUwDnerZitQvPs744Ww1mgJXJh4QQgyr/0zTonoL4",
-	"XKqu4TDuXPRJMYLQfhm5SoY0r6lrjlCRtZm1adeb7UcRyCthrR8adDvFUl1IRwcVPjsslQOcFn757NYF",
-	"pVUfSG15CHjtKtE5lH6DKRcF6BClGmCrHT1XsWx76tafRmpP9+pQcmfGj7JCCm4RtCkwGDzfmZOGi+t/",
-	"NOt7jav6539UZuGC6TtPBlxBlklIqnBV8gDjrP4HEdxFwPGeD00rGhebiyWgBTd+PfyVcRUYTZuf7+a7",
-	"xP9kUtIs832oK5mtqCS94javYBy8huTXIP00h3eyFKD3MVzmRdd2aXSoMiDUyac68Lpmc6c9aUu8Xixr",
-	"12brrp5rG66u+yz/rZBvG77qev1S73PIeKp7W6p7CfKOlzb5VJ3s5ZA99aJgOR/SyeJYwav3wb8qkTls",
-	"XDQDtCqsxbmk/uX9g0WmdQSCJTwN470Vz+KBFupNFUZb3f7+nkVX+PM4KWb4/brAOXjZ1GviBzGXQc28",
-	"s7wTMBzR9CXn2Uo3xWT81KSY424Is/y6IyKQVBjKhPUEHx7kT2x5VQcD1tNiIwQKIyoXuGGWCKF6+Pui",
-	"IsBpb+lrsPnoEVCL3kR2erNJ6F6YgmViWvX2cRux9wAX0etPFx/P61burt0TjLB01P5UrHsOzzYM8R5x",
-	"IIshI+bxD58napubbUf/8//+fz4sv+MLDjQelwN8J2Elo2KgwxKhZYJAHtkJpyV9cXcO352iQBZqoCwb",
-	"67JMvNpjOZ22H84wX2CzJqws3Lh5cTylzQodU7OdUfnBfSTApmlC0yPY+IuIUctWOXLI18tAXS/G0Dzo",
-	"9efy0Vl79O4KGNvfR8W8Fw8WT1vEA/+zeqxD4PKcBIMYs1U81XBgHKLT8geGz67BdzvgziLtVbINn7EQ",
-	"OFcgRR+jhKREqwv6482lS/GtVMPw+6D1lwvRujOIzKL1AuTZowpD9xbtzitSYS0SgFHfwa/hFN1G3vsb",
-	"Z8hcNqsH7lOzMksTztpDhZ0WMHckU+J/Csa1aJFmlkc9WqBR701ccZ1DOfJhScyrD3OIzL03SWbNFdKH",
-	"koLhtCQWWstZSNbl/qvlREsuxRCm4uLn5B551l0CG5qJQFu4Kh5HlPQX0zeUJk/9QQwCyPEQ90kCqX4C",
-	"M0nVRELF3GjQkiJeeYmaDOhnEvFbhvzORog0+g2E0SgT8QBLYsBAEMuGXVKqEFliAktGrMIYHUjkCkaf",
-	"nuDD94/hWAijUbajmuLL9lph9CkP/utfJERne2lr5ZQap49ppirv6ZKb0bqXgbRECaWxzAlMCkoMFGzG",
-	"BSzAl893Civ+vNJAfI77xZnLbDiEdPoC75l7rM9t1l7gtvAthdWDFnSV6GEVK600S+w6qmXgLLfPrd57",
-	"AZqJKf24anW2eFzbrx1dnMIAKAs/aVWXVlsu6XSR8qjovUqW5a13FZRi1uMeNb+cBQOeLLAgFRYP2+gD",
-	"mzyKNxsogHFKsJDWI1e+vb1L1b6tnzU+2n/8alv+XAt9r3Q44gJWa4T1ktf6VA2ybiPmwy2OR7Su1ec+",
-	"YVu+r7vwc3lNR3U+Mqtct3CPnlIfrVDZFJr4ADhcq2RkzSx7t0iFhLwy60RC07TadWbMq1dQK+Q7t3eg",
-	"Alqp2tkixP3tKp3NI/e5ibuV+bmzRdx5h8a89ohn5m9cvG3Kicit4yvlVoaemt2KTMhlPDnznNPz3DsT",
-	"uY1B59NZwoW8DxNzAb4LnH0PW7SIMX95Ljg5PVvffrUUu2rj6TNp4glDiBeLFbi0ZTT+XiyjlRszVeao",
-	"KFu0QEGyh4gb7q5YOr+YH7pSSaLKu5aGRYSsB8DWEsodBAFY12xLjibXtRtw4EzMtdsUaf8ES4mwRJ0Y",
-	"Xuh4N4H+CI1wn9jTwE3ALYRW658by8c0L2IC0vcFiTNB1fhMT8seXUBRPsxMQTPz11tHLD/+fF6LJiso",
-	"4Dgm0iIQG1ROA7EPceERKuLtIy78LyZafKOjxqN9hNU/frtVneiS/XDW3n0eodYuGlKmRRfUHSNbQXKz",
-	"gQ4n4YMBAdqisUFukkmqgO2CcwfzyKl2oNSodncH2Fc9bqovMIUNppErJhzz4Ym595EiWB/HTKTTsdMn",
-	"ZKXaKxxfE2ZQD6kDGoG6hQ6FcYgZ7oMV0OeWyH3DGiXaUIRhpuSmhzikEHTW60WXDAdIjgqnvB/ZzCzd",
-	"PFxYMkJdMqAsQT/+fB7iGANWpm5RcIWhrFRhPSUAHL7mMGDKIfUFK5P+o2di0lw8CDjgqgOOuSkHYRFF",
-	"BUExHpL0NZYkQjQxP11cHL+REdIcVCo8HJlfT9++Rtvb23umdsprQGk0MY+AAYc2dr58gXntfvkCMIx4",
-	"smoH2iigm9tf/wEo53YBXY0OwLc0QOkXp8cRoDOWkORdVQ9mkqECUElE4gG31lH95Je6vfTr+qEtXKgn",
-	"4CoZdHlCiUSC6FPnEZphraSBiY/cO4Cw3kIf6CuDvw7922ewB3qxGFcwgQksd4P6bhaPZUNpKkjIEWeS",
-	"SLTh1slMLQJocwX5YMquhoEHl5toiMeojymzYKy6IWzquuierSf2wBpwpakyoniqCcLWGsnAKzpGCfdI",
-	"luZEpjQmTJLgmH04Pp84WXxEmIGFb3DR37IfyS39bl43onBCD0+OAy/xfq3ZaDea4AYbEYZHtLZf2240",
-	"G9sAL6AGwOu2cDKkbAtWog4rAT/3CbABT+FgZj3Ur+p75VC/fWRe1m0JPCSKCDnVZpC/svWeDqm+pOa+",
-	"aJm2frOMVJiOzabZ6jomIclUB9EvQFHNHPpCPzMxOXBzLRCTu1if+qNpfVr80LzHmfqpX85z/dmdCV60",
-	"VKs/bjebjj87L36J8qGc5pKdgYQAF0A5P0TfuHqaZsLgI9sxQ6hq2Q916xX2hj74pDX/k4ugYIj5aHv+",
-	"R289kuldVNtdZGTHFlHTFtgJ7n2g2fDG//WzXn+ZDYdYjGv7tTP7ol2NCDFyq5lajwqpgrLscJBMvkCe",
-	"E6kFI73g+5qtQr/2wGmiXOCkXcBraz9j6yQ4L4zOJDVYj785pZn7Xq9EhHiaLENksHz75mmZyra+Gg54",
-	"Zw1B8aAizVdfe4DnHVRcC1J3IwtBClE/vOex9TdAX9Xf9QWGIhMQ8W8Qmy9ZJ5APzbdGcelABTdQfiFq",
-	"COp6loDyofTYTru92UBHFNCybYCRwUmWl8xIYUYAtkOGewAd2tGZTO2U68ufKmnUCVcDoBPkDHcMR7/F",
-	"Y8A/jy5ZWGdg09zbFUc0N3ssfUYvzK1kjh5Q8iuejB/u1E0YZO6KGpK14q312FcdeWf+iFz9g+/80O80",
-	"d+Z/8ZGrtwAJDh/szf/gta13BR+0FhjTiUEiP+f8PeCQw3e7iyyAhzb/QBKKjYQR1Xba7UU+DgpuPQYH",
-	"NCljls84RsCFqwwDIPwrcUOtaxvluG7x0DUv5LIipfs1cCiZ1zzJC9KgDQ+0n0OgP3MFYxyz3HSKEbyj",
-	"WRtwo0sGaqkW64EZAWv3+eHokFWWrsn1e4x2mi1A3S7Uw9k8QPiSTVRj8aUfmOOkrab52Bd30V+6wkag",
-	"WvW5CgviSMpicslKtV/sSPbQRqGgzmYDnWrVx6KzQ41Ei+9/fFLJP2E3jh04/Tp4YNjFUlxwAcZyWID4",
-	"f1QOtjR7WWBg7zgj35AXLTClc84/YDa2yycfhhsVmM+PHJT8vGiQqQnja6UHfEczL2A7eQ1CkPTVIOA3",
-	"YPqbzmc+ASfAAJlYxQVypoLLRcf6ROXVPnaarUu2UVnEDDiRQev3rys6JA0EhVlQ5/2nd8cfrz4c/nL1",
-	"9vD4/cXp0VkHKsWQOFP0hlwyW25EFsqvad3XlVzYt7YwrBQZjpRF1/FssljnK3JC3Z4e8WRJok2UMUXT",
-	"YvWYALvnwNYxSfEYJTzrpkSarkwpQlNb2A86QtkIKa53ccAzEAvLFcamDdRxue1wnL6Q2dK8DiqBr4nJ",
-	"FaqMLy7jfbfcbWn57G/Msd7zvj7h5gh4dhFAhy7NsHimpnOsU6N4mWQPnKYgolnWdQAyjfWCgCRUsKcj",
-	"qfgI3XJxDaqeAoSuRtVBMZXYSyS7U+1GnSwZ2ViZ8tYt2uq90ozYWQ/t2Cc2qbwddZym87fEMOESbJTZ",
-	"I9iNvBqme9fJlTIDIdPUt5qyIYdputCeHBVG8SfblcISztiWEOW3elM+EpLI6rqBG+4uz+XydjuaUYVw",
-	"s2HdQNzcbdVbnC/1gaEu3bxUeCyrriOjZZ3kbGId91Kxk6UuqCmnPbycv4nt4ElPL+nphYtg6rUTHB3B",
-	"e9RESFSavd8RdWJf+UaWKTOb75dfnYcrbgXTGQtuL+EZ9wdX3thhWcszWby7XZVaV0XYcq6EYAP7ghi/",
-	"RZxZ9FMmbzWbirEQ1FpdZQZSARcNdGJaseZeniZElAIZirB5pmSxYW+ZJJdsA3zeL5pN9N//tdNo7TRc",
-	"hdbbAU+rBALvvzYj84YULdhX1lPebKBPjCDyJSawSOiakJFEA86IVN7fm/K+yQ/at/hwl6xzevT29Ojs",
-	"h6vTo4uzo6t3p4evjzpow8ZsoFYTyU1jOjcxB27JzLx/y6QyD/SYb/HYrG2fKGlMMKC8+aW0C7Nh1EOz",
-	"gGEIymaEJEdS32k4RQp3pUnAFUQJShIHHnnJrDsdDakEQ46LyOmpZZUcW1ZiTddJqWjFn1/R+RurLUdf",
-	"YmfnLR5+42Ni5Nb+PcJULK3FuCCrxSy84JTCsuQNgmPqa1mgDYaHJEEdX/yiY/LZbT6paQVCVS4Zt2Yd",
-	"b9I5d6XSbYxWPOCSMFfU1BypfYSRdcGZCCLLppoopdead40vWSFspoGgioUNMuLDERYkQTGWpE6ZJExS",
-	"RW9IaiKtpOICCjvfEqFfSRrIyWXQwCV7qTWAF23UHet12ejGYjxSz6Q5/JFF+0pMbNLb+kvznonNGeIx",
-	"slV0A9dhqxk1m81LNuSaafLhkDMvIMjlOYvd0XWxlmJdlu/LRPzncCZ9F3zFnOvQhQGqr7KB1ktzEnuE",
-	"wzCNIiP5oKlbkJgwlY5tdWcqpDqAAFetyHXQEItrOR3UOYPjeGj4kBE1sLLnpnN2dHZ2/OnjGVhoT45O",
-	"ry7ONHfyMsVuc9NUP3cj1XzEIBGPsFTGqyNyq80lSwmeGDJnpNJoSaU6cyuwRnE8RAmeIpUX5vgnEc4L",
-	"Y54hortXtr7af9lADQOVUoHem3sI7AdwF1ne6wqLGw+7vUV2GhUsVRPFmTd2LBe7cOZGWhU5tKyt7rEM",
-	"y0u68ddNLGYHwjuzbFKdQjUmMnqqDq3P0Svzyp86bAzmMD9uzKzGU+CYq7owNXLMks1ksIR5sJ+apfYE",
-	"tvXVJp7czTLXvBIeqWSNZDDtXrD5U52jc9zvoNDmYIOgQaPoHPfqH7CKBwBubsLTYZxHNt++qn/72ha8",
-	"A93/bTnV4YT4NJuWbKzrstznlc1z0p1PiVL0e/5MIpfGa7zRxOXGaJ6gFTebGSIPEPlCJVic3E8gZplU",
-	"EtlAP1M1CEgkCqHMCijGxkfiKcuohBs7rbYxzd9SacrAFM9IgIGwND8+7sGY1hwjWMBneOQgwfmnOwgT",
-	"/FOc3fWHF7YWcAicCEAkgcS/t5im39DmtH45CsqKurgd7sOE9TUQ1OxekHfdCqpI9T24RcNC2ZUK4Sdm",
-	"4cfAqOGy0/S4fFEw0MkgLnmAE4Q9EllkMtZIgrpj/6UaEJZ/unFNxpJAQiRl8NNmA3U8giyEb1fCJzeq",
-	"lTufrv44WTxVeTIhCs9S6TlVjRUBeO+Z7GOA99HtgEtSXuQuSfmtTUbshLnxnWn5QPDFaRHfNx9hOTN6",
-	"rYJ1CS54pnRtFuGvp6jprxbghWdE3NCYXLAcpXm51CHIRvUlHBwLyvnIJBfyz+4tRc1mYVt5iRVp8kJW",
-	"ltUqbeyHaap5MeNqoGUvk9bZaLSiJhi1GZEH5j9akNJveB+X4Z9YEASYVa7OmDGCxwMSXzfQIWKkjxW9",
-	"gWhAhb0VWuHroFKFOacBDuTGTrsdXbIOZTLr9WhMCVNXkDPciVBq5UQIJpQDLhSMcLOBLvLAbGNeMev6",
-	"LBcpwfTvi3HC6MHycmBiSA2qTc7JXQS1++HKvVKda2IMm6WyMcuLkwkZjrjS9+FPZLw2qXJKQaOHsqoH",
-	"pWWSp8yRv3REyiNxaSgKdUMiZFiiKeKnMsEMmsB0xk3zA1XbrzmgpNoMnr6QdLkFvou1cOUzoqThb5qz",
-	"hTDMGxh1oN+Ol0idXTKhPQvTeIAwfOhKUap4QOQlg1lJx+s3GwhqSnaKdWBAcOrTG8JAHjaNShPlEIbK",
-	"mcx529YloxLp5hVh+8AzO7AnV1Yp7EROQIO7pAMdTDYn9Y1hPEJwJVyy4E5wUXiQHTNxLWw20PyrTI+C",
-	"xgNAAbhkoI8kcJnEyolQs7n6axvH8/0y9EJZoCde/sTLv1tezoVWq+NxnLpiZBs2QKKOWVLXCjTvIcP3",
-	"Nh+fuTvuOt2rbKz5eWlOPAmazwUqcjAIyhsOMwB3CWwKeDQiLMmxWgDNWouaQQgxdLQfdGPhbqnFsAHJ",
-	"PBsC8AVVOXa6fGaEb9lAHwNIhAM0YaZooI4DrDIpPVQiyuI0k3DvuoevQNDvIPLFPppht/jgl/Fvbrqo",
-	"as2izC/G3osFJaY1GcLOL3FtFAqRTWu5CGJ/79mHpFbd3gwIuzmNGhJdvtW1G3QKuP0zbTr++D6ZdVa8",
-	"ZEyRiaRPxPdm1FEWyn8tysMnVrg/IGbRdXjFs1BzwAp1iqDqHZvJmn9BWQfeC7HWOw0Exle/MRbQTTcs",
-	"jfUGVUrpB4H9yFvab2lMfCRlY5b87UogfNcieLlOw5MU/iSFf58MUl9GE2e4S9QtIfpYcn9G5ePL31+9",
-	"3Ha39TUXu+7uwTHni5InXlZc4OWg9MSMWAjgk0XnE9rosCxNOzkY+eZ+KMw7lQKiGQaCZ/1BIA0gXzvJ",
-	"oBlC3ATaoJDvb8Uf1B0H2CXu280G+oEzngkZBFJAaMTUgIigkOT3GRUxieX9yKERYanNKVGx+uFTfMTf",
-	"MD7isdyXRAVWActq0Mi6rxcRfD2fn8ecLcbK7LDW4+C9bwQ7GgzVmFSoRFJhNRUI1JYjWFRpzqfoShOs",
-	"VXXMu5uvNwZT/3tHbodRiMGiTAUGnRpxNISqL/Ih4iWrffCQ8mrCIzkztglkIcDO+TVhHbQBsAPoRRsg",
-	"cmTkcsVARsBadRpgOdjcRwOTSmOjIC+ZaYWA/wX9ximzSDwnn87OUQXemvHZ34ZIYrbigQEuEWSU4pjY",
-	"ZFe3vCPCEmrQEgAbKQArw6letjGgAwUZP1PhyaY6YI5DhKe1ICGUullef3vAYSTBdKfIFfkWRWZPtcRn",
-	"spU25IDfMgcxEZuA10DqCCtzz5I8/Ht/OenjT6FwrptDGsg9JPmQcEZc5PTCUeSOLy4oM2x9zf+Ylzzl",
-	"OUrAh2LMENM6KesTgbrEV1FoIEjSAbSCadiKRvr2zm+00W7uGGBFX4shh3oBtpT3fOVe6WzuI0G0OgUL",
-	"ZeaPKJOK4GRa8laJby2Sg1WctM3a9bP9u9t+Hinjaxqo4KLHIZqajDOLItYhM86/QP7eguLhqjt9T4Fw",
-	"vpJzHDDMaV6F3EY3Ndo9yDSr8vpWem/fB6a/b6LC2VjMjY4WuDqbJnkWVDv/BKojdTZzM+U07c5WK/xm",
-	"sdxuMReI5M6n8uT1W9nr5/QSY9FewIq9JjfgNI3P1uyhEpl6vBacKEDzB3h7lAce6w9yCOfD3HtGpYXP",
-	"N7JUAvK+QdEH1ycoXt56vI8SAocBK/3SdNnFaCFe/l+nxlUutPvI+pYx4BYUnQobrn2+svU2etK5/ro6",
-	"1yNxtsMkgcJgIU8DpEosyIBnkkTmsTD/GJC0t/mgBmD/1oRHbpqoW2Aga/XALHiAn7LQv2P6LtH2Y1/X",
-	"D+ry1Ve5rZxnoumNBeIAdWwF931UcgIXrnVfx9AJMZwZ2y4XBrImCMeTgZUgv94nZQjKrjLp6klMJjtp",
-	"6UIixoNYHggSmmzG50At7U8O+MH36E1eSRT5RpzsyaN8f/niyQX9QKzbFwTKqZOLoq7xoJKItcBMNXmc",
-	"gpU2sSZa6aqRQu4oSaotHh9sm3+DKn52WZ78w85QYBdkeVSmh/INz6LyQmHAaS6T88AhIYMCKiypLDpA",
-	"RQGKnozhk9GIYJHn+tn29KGBsDMqrGcXIOs9boUJSTN2C5ze6kcWIZFNqeLnRIqwdl+F+0SfYXMqF3ad",
-	"5EtgHDVP7pL1u0vAIYbd0nvqWdWPuEb5PSjmOEV2LxbqKGCd2/ltqAAo2NjshptrOgJGKg2OwLoEX9PF",
-	"d1iC0iz6UxHKv3QcgpcezW7bgpIPFYLgwD+mCouHKdxoKpNEooylRErUMT/k2fAN1Pm943LpEZ7A8EYy",
-	"65o0MscvGB6SS2Zg+tHZTxcN9FPZ9bYPEpmz4MtrOjKoBiOCFcIOtsQVaxvQlBhgEwsHjpOEJNMwgU/c",
-	"tL9V4uWSIZV2vD6estor6JFcYizE2ADSUIkU7k8t8Y77C4/BqMXRZDjKYruNgs2eMprfC2MZ4i/vCevr",
-	"M9FqNqPakDL/9wIAWJpBQrBvhLAFpIdhmKKIKCUYYmg69Q6YNvXHJqxmahQsF0XEK4vWWNuv1V26pn6B",
-	"sGyoz2X4W+EFaC+q1eG/n8tT0cdYN1G/wUK/AWf8jAtlPNW1CP4wycruD9Og++cbIuPa5/U6bS1Bztem",
-	"HE0+qVM+HjTnPY6F+58mmbh7tEZ3q8UX7Dj4UVkIdnsmo5zhK446icA91WmgQ32UF3DTyuvMO2enuFIt",
-	"Na3Vk2r7+EaOVDfDKZKc3eUnD+qTtHjPcC1wg3roTW5B2RVOeX9JhrOI2LjVzdLrR8nTNjonVWQYpPKB",
-	"ITUDJS1BtwPCwGOp2RIk/km0Yb1MmMGnUDvihkgol5gjKFuAJcSZbWyzgQ7Z2BWchE9NsRxo2+ZkW1an",
-	"hd7okgnyG9GiV17HC544cWOn2XQoT0TvquwYaQRwrLrY9IE2Ovo/8tftzw15nXU2Dy6Zi8nNMaQa6BVP",
-	"qJbGoTLwS/SBvqqSc19l6fXFSBIRSrvr4K+THX0rJGY/kFMitWRWwW1/Bt8hQMqYmqGwA2aH7ZaaFDGj",
-	"2PzVVOq/pIZsSuZ4VmAPhsE28zpRd6wP71Qe2OXJ2NXQebn98uXz5st7ssYgSXuWbdrEcwZoyVihW+zV",
-	"XsVjG7HvoJVjzIwzG0LaDnLk9ooSgXtoo2Nb9h7ufYRFPNB6Wh7jhjasiOcfJtUe7EkJ7g2MI5fg7uO6",
-	"XqiCql0oKN8IS/Bk91rdV7vus2moI6fv1WSQaFapVa85rFfVnSO6P8VOrb2Cx2oktPa4pwAXY+Wwp+Dl",
-	"itCn86BkB2WxcGAXD1v2wyr0poJqd+zLcDmGa215RrcP7peZ+r3xoDzM7bAu/84qloHHZi9PAU1PAU1r",
-	"8StJPrQAnZbSnknLo9ZhLgiBi6oqkUy734/9u+s/iXlfs4/kM+nqa3THeaBozBMSuYLdVCDFFX6qPnGP",
-	"sOd8tU3ora08Mw6i6cDGYhb6+wuLDsWDysMRBitPdcPOA6et9HKehi3/STydwZgfBT0m6G++Myvcqqcj",
-	"/QA5iKJIod9HAuIPkFlgmQxlmp0X0PMjlDFFUygOQAWRh4Bap1R6BsKD7EToebPRePk82mk2I+dVu2R7",
-	"zaZJT6TMuqE7aYAtSiUakBTuDZFXKdDv8Ux5AIYUPiGJDyW7ZG4xSzkL0pVnt9/o20lkKdmHH/1PhnkO",
-	"CIJyzX5PL5lht8BxIgTYe13BrW5Quu7kKKXKFBXoZQK0hnwUYJe3w2dcXTLCeNYfNND7ytI5Tt3YCCuO",
-	"bYa1dGBIDfSRK2SaMjfD/iXbabcroVWnlcU5QIF5fQAl6d8I3IPyGc4Odsm8iAMVFrw9LcsPQMcA+1hI",
-	"jQFPE2u+66Y8voZK+jglNlTFlgKCrZO3hIxsHqogKcGSJFrlmwr0E7Cr7xXndWKg38jlGi7VFEkuYD+R",
-	"PT73cMH69VX1UzJK8VjPcvanVZ88OXOfMG+/0dWsbz4rZgOwGYqxMMwQQdEynqnHArsNJYOtrwV8/Znu",
-	"lI5lozmQt8wL6sD9apF8cXzdQKfwsgNH8n0YLwxctwagzfPmADkJHkuOMGpDjTQUcyazoQVL2sDMOhIV",
-	"59eIqs3QZhb0dcW4uvJJgxWB/tBzke8v5ikJJ0Tz++Up6P97Lv0Ce1SkxmfSJLsuLSDP9Z7MpKrmN7qJ",
-	"n9wjj25jEQU6+M4MKKeF2ioLGFHK18UW+aIIS9YKjl4e5NRoy0Bn7JKYDyGr/Bb9A4UKpKsgwZxOF7Jy",
-	"6/83k8oz2adcKZHDvAmvgCiH/xP+2qq4fI6gjz+BzjEx0G/kzFlW53Cb+B1oHU8axJMG8VBVM0rSCzCb",
-	"8Zo0hwHBqRr8MT2ByQJItyECk6ZGE7ArqpmiHqnWAH44Pz850Iwy4QYLFSmexcY2lmCFu1hWFHN7R9QP",
-	"dgRr5CumixkOKTcZnIIN40H8h4WNfU9vCNOdjATvhulnZv1rn2Ez+IgwPKINN7tpguenEWGHJ8c/nn36",
-	"eN9ls9kzvPsbme5Ft/2hhMcZ4LaAuZGIGyIg2K5PmB6hNauuY/3OB1RODgNLZNfALeeQKFxazDEeplPJ",
-	"W89ugFlSt9HBSPJMxOCtUCJTgwh1x4qAOq//UUnAdlj/OvzwfrndcCP76+yGXYOK3QBDwKJshrAC27BR",
-	"mVr/H4EDYbe5nYfeVO7Jqenum/AU6BspbvYEKYF7PRo3vvnVU1KVcULncCT4XJOVkVUnKdESHZh74N/S",
-	"pEw6kqhFtUyktf3aFoiutoeJvTe4/TJyOBLSBADwa2JgVx3Sqr4yJzMVQc2QaEMRhpmSm5ENHfD4LCwp",
-	"Fq7wDdrU36qkzFK2mcsBaUzU/qz6/KwIDRo57DEIdzBhZqYoax3CyyyYZliX0YRAFHC4PGrXHAtjMMRc",
-	"Tpgc40mKVY+LIcLJkDIqlbCYf4dvPhx/hLi3zXDt9VsVzfh7zYy3QFMSxshFPCDQPLeboUVA1MUpZjEA",
-	"xfhOLOVVJ6NWcD0rfUxhe75Z4EJ3ICrBNAKpKMgA308pZIRmkgi5b+Yb1XCWUGWU9JIWDwwFFku38R/6",
-	"cQDC4Ns130b2DyN4RUVol6iUah6Voi+jcpRQVLYfRBOyXTQBdvQ5qn04/Hj4rmJspdGsqfez88O3b5ft",
-	"e25Xn+/u/ncAAAD//w==",
+	"7L37ctu60i/4KijN+SrS2ZQs+ZLEdp2qcRInceLb9mVlXZQxIRKSuEwBWgRoRyvjqvlz/p6HmO89vkf5",
+	"nuQUugESlKir7Vz29q5dWg4vINBoNLob3b/+WgnEYCg440pWdr5W+oyGLIE/9y9oT/83ZDJIoqGKBK/s",
+	"VC76jCRMijQJ2DNJblgiI8E90hUJ8Q+69SOqgr5PqpRIlQjeIzc0jkKqROKRs7evyXar1ST/9Z8vGy8b",
+	"G7VGxavIoM8GVH+IfaGDYcwqO5V2ZaNdqXgVNRrqf0qVRLxXubvzKgchGwyFYlzVz9gwpiMWTvbRV0nK",
+	"fHLbZ5yofiQJ5fKWJSSSRPUZkUokLCTdKJHK3lICbiXsr5RJ9UwSP/tSMKp/ZCOfVLlQ/Yj3SEI5oT0a",
+	"8fH+83RQ2fmjor9e+VzW+0MRUOxjGVkvzw6J6EI/goRRxcKM0tMItdZJKA/lWrO1vUFbnfX6i2AjrL9g",
+	"m936S7rdqTeDVrjONrqbdCtYGyYiTAO1yNPPm6XUP2MqGdX3uoolk0P41BcxI5IFgodSE/SWRop0WFck",
+	"jKhkpEkHZCNVhxFazcb6dE7YaHqVQcSjgaZsM+tSxBXrsQT69Gv9DCetfhBOY1c7qVG4g+SNI8Zhlt23",
+	"DcdEikjGFaHIukRw5hFKOLsll4cHb4hQfZbcRpI1yGkiOjEbSBLQJBkhc9EB0y+mjESc+ObbB6HvkVj0",
+	"SBxxpokjps1os/Xhzdbvrzf/2Trf+vXlu39u/rbx4cXx+qvnH0tm5M6rDGlCB0yZNftKs8M0OgCv7BLK",
+	"YQT4TyCKWQSSbDY3ScpjJnGhBDSOcdlQTvbeHB0c615Hur0hVf2KV+F0oDvUMZ/1Knq8UaIXpV4F7hC7",
+	"IhlQVdmppGkUlnLX6zSRIinvu8/ZF4UP+HaRDBN2E4lUkiHtsQY5GdK/UkYoD4migyFL6uwmChlXO4SS",
+	"AF4lqk8VuaWScKFIJGXKQtIZoZCQLLlhCQgy+HccSQVjJ5vNZjbwv1KWjPKRY7uFuRzQL4eM91S/srPV",
+	"Wgf+tf9uzRRpwegjG00O/4heM92LRC8+ImmXkWqY0K6qR0x1632lhnQY1SNHXl2zUR0leb35orajp08v",
+	"uZfbmy2CX27zqt+u/Pf/8/+3K36NiIRQ0qF6nYprxj3SajTWt7bITSSjTszI3vnrgwMS9GlCA81qHpGB",
+	"GLLQik3DKED6PmtzMWQJCDq4dM2GyuwPb/aPTk8u9o9f/3b1cf+3q4uLQ59U1zdJX89CyLo0jVWtQfbM",
+	"YG8j1c9X1TUbtbn5Bl4xq4tUB0z1RegRzZYe6YhwVCM9ppCNC4IeJJAHLbe5X7Kd7BDYPTzoepJy4BUt",
+	"93fJ1pcv2VLRxNJMpAfXIBdOH03blIRRt8sSLUpsP5Gb1tdJ1Xem6+qaja4SlkoW+rVdctuPYuZ03L4s",
+	"VRTHba675AFTbpc0E/Grbhz1+sqvIfV8R2b7jTa3fIzskTPy2HY3dWN+yZob2y9esvpmM9yqb26wl/VO",
+	"sL1Rf/5ye5Nuvehub6xvwt7tLIP1rRfjy2BIlWKJ7sj/VW1X/mi3v6w36/q3pX829J9br/TPG/3ni/3P",
+	"X1ve+tbWXbvyf/9RfCy/V/sf5SpDF3SSKXJFazmZRDHaDPJ0n/Ie01M2YJQjAxc2ro1Gq9Gq7RKt6dCY",
+	"6X0iF6StdeAfbCRjoQbx/6dPBro7eknzkf1iY+q0GI1qjqLkErvZLKUCv4kUrEncHkqkeOQ+cj9RfhgN",
+	"IjVJ8VPaY0RGf7Np4jSG99xvGaGgxwXDRFWg1XQVg1apYmCVranjjfMH7jfaU1Sspn5omN2/33fOmN6j",
+	"Zg8qKTxzv++dMylnfUtm9+/3nUvJkqkfSfHmfb5wp1+WQ8ElAy1pL1V9xlUUaB1bXwgE13uA/pMOh3GE",
+	"fLH2p0RVPf/S/0hYt7JT+T/WcqtpDe/KNd3qmfkMfrTI/HvE0EvLFDFkfJf0WcJgJ4n0VqW3XqlXhmOE",
+	"vaZBn9VfC64SEU8uqL34lo4k8bmog1Xj75pmyCCVCjaojt6egz4LUXo9f7G5Tf7rP7caLdC5pxPVWjO2",
+	"aW3R5IInu1q+HmjPrt4pvYUu+Wg2vr+4OF1rNZrYT7l6P+H9iX7i1RKuuPMqr2ho9P8ZbDBELf8flh2y",
+	"1vUboW7T2LiR4FddGsVMM2HIFI3iyk6FDWgU7+CEdFhmVsBlQsMwYVJWvApLEqHn/I+vlW7E4tC+qaU7",
+	"k5L29IdmN3L3WUtVqSgPwDikqeqvJawXSQV7SmaMzLMzpKIqlZWdTdhLIgWkNIQi+WBJNlhDW62Lyp21",
+	"NQbLQwvjpBGyG0tBuZa/W4fxVu68BVeXMbXKFpZj45FOwui1MfOHLNghAxpr8cBC8uH85JhU/ezClZ5P",
+	"v6Z1KfwIuYlEjAPTCjEnKb/m4pYTmA9S9Sem2UdFErZ+xrXGOtQWBDyurT+cU782tqjHTdaycZvH1wrP",
+	"wuBfC96No+B+HAuMc6XoNeMur+5xQoNApFxZ3TuShsnYl0gqiRv3g7LYds5i2dAW56jAvvIQnLRHUh5p",
+	"I9IY8JIAhTwCNmGmE9pvytxAcVxiemRsbMbHHCezJtx9tMS9sRyvvBVJJwpDxu/FLN2sFYdVLvq4jRlD",
+	"jzMW4rrTG7bcoeEg4no5DCKZa7gO4+j7a/DsamyzkbPNW6d/i/JNPqYHYRxXo/BIJ8W9l8axuEUzORSw",
+	"mB5UErwTnN1rYkHjZ1c93c741ObWADhMaJwwGo707IalQoAGARuqOja50pS2nM3mHXZp0dmEETzcXoJr",
+	"GUUeC2E6IwlDJ+nQIwm7Edcs1FKBfRlqteRBp/VAj4/TeB92yPvNL7Z0hZttUdCnnH0ZskAPEG4TEQRp",
+	"krBwl/yVCsVchziJQnSOJmwoEhXxHonUOBsAg/y9ytRvuXqGHb51yNm+L8oLdtAPqGEUqaX3/jRh6PXp",
+	"iHBEpFZrBY9HpJ3RHPvdruyiMgJjeSYzJ/CYb8uhc59a72sq2YMy1rFQb0XKw3vxFBfqqgutOOx0LIhM",
+	"g761cEoFhLm30GFFuNqesJlz0bFQxHZzUc7hQtXxnYdgGksTK05Ai9CaouMxHdARbBSSMVLl7AZOouKQ",
+	"0CFN1MOqjad0FAsaXghxSJPe/faNIbZ1pYS4iqG1wu7hqON6dWg9AUbWZwQcPER0Sau5+XLrxXPSGSn2",
+	"CFpla2PScIHOKCGI7fKifGGGW1dC1PHdh9pqJuiTKVRaVACtqi1yFL1yj2VypQvljj2PemB+SeAkL9If",
+	"eot23r1YxmmuxEi+gPMccJMZLTskMuJB7pPd2CURetBVdm1znHEe8zh0BSZcz5nQJefydrNLvbp5+yF4",
+	"0Dmx53QAx0y5D5wCubkgseA9lhDQDrjaIXqj15MBZykPynTnLLmJAnbJ6Q2NYtqJ7yenJDZ3lTrtjTFd",
+	"SBXtUMlwqEqPLejrBx9Su3GEkRkhKXZpUT4wA6q7bz+ULMooEVCOe1JyU1QCubjdISnPSESqvn3JJbFf",
+	"80DMyljcmuNU9xBeRQOzD0i3AX1ZpEq/bF65TSLF8PQwEHEchVrtBLUpENwwIz6kG4I/rqxp7td2iV8y",
+	"/T7pJmJgekTDiGuhqsnLGuTYxHdoc0e3phjfNQeRVJvjxbM0G+nwg1j650oE169Rcj6YS9tpdBrXGJcI",
+	"mIj6O9p8MA6RNAZDIWY3LJb2cJgMxA0b6K/o5xkPJ4ynKSE+s8hR9gr090KII8pHhljyXsLEOMauVD8R",
+	"So3vX0KQAeUjI9q1mh9xuUuAeSDoJaZ6NZcpOvDsShvMuuM7y3qQ2MEuLlYSqlgdluQD7StZZ6hSbDBU",
+	"0i67SJrgG1jlWayFoe3Ps9wuuZ46kUR/31MvguOaK+NGGN+caBCA0qefcV0NEyw0TEQ3ildzuzRbORMV",
+	"hrU4/6Tuaw9kO+EBR5CwkHEV0VjuEErAmch7mndyx36H0QQMJ3DVUtKhWnfscarSBEK3biEQEamoh+Rh",
+	"6E8Cbv40jBjX1hnNSJw3ZT09xnbVl8JI6o0kzHlWJJ5WSmEZe+ZjTr/HOPbTp091111YHpdA8ydA0dck",
+	"Y0QJkkpmD8i2muS//nN6EOUrJAu4If5XuxJxoOgVjK1d8fDGlfPp/9WeynRTojHvu4aGidDfureeZ8dm",
+	"lIKrIZXyViQT68kqDfa+VvpgvsoXVd7KCqJ53V1VzkCtfF5qebmEeoj19YnFcR2XD3qro+zojJJOKlEv",
+	"StL4YR1Ql1ymw6FIFAuPWBjRCyDAPSY+zRu8GugWr4Cms7wR2RHqmFb0CD6ILZcFso4S6CgxHV2cB7IG",
+	"6tBAHd58aEeEVvz9cdL4D8gEWYcxEgMODSA2iTkH8TREU5fGp4kYskRFTFZ2ujSWzHO5AA8bLrSkquxU",
+	"9n4/6Ut+u929rn8c3N6Gh39uf/x1792F+E3+tfHr1mk0/Cve7L/a4q2bl+/6zf7h7+v/bF6/+G3QGn7a",
+	"uPk1Dzl5l9CAkfdiOISZz+TAToUSPcTIRsWSbgT+PJCHXmXodHasc65gvn8/lwoxtcNyuzA2Qqc9G1k1",
+	"q72cILN57pjdntpHMQjHBnH8UaCO6aHTcB49Lzp/Mjzd3TNRDvP4ozgLQaRGxbEfCh4KvvyoYbdPSgJ0",
+	"D85PyEbr+fN6i9B42Kf1db1eHGK/GovQK3xqvRAM+cde/ffPX9fvSkIZvUoccdYqDqa1Tl7RTof2GDlX",
+	"CWOqJBhwzrh0q+vFVi95pMjm/LhCrzIUUtH4NUhjt4XjTy3y/Nf98SZKWtAidky8V95B+kNCpk7VpCri",
+	"8hbSycO5zyeulKmUSqJOqtgMvvo6nwxFhnibMAa7qwm21laQ+QqpBiLWCqOM/mYeaTQatV2tPA6EVGSr",
+	"2SD7NOiDL04LmJbW+LaaTuQ1+j+4ILf9SDEih3odU0VYBDH9jIekejJkfO/0gGxASBX6cqgJchddYtbH",
+	"CD1+HpGC+F/q9modrvoYxSDBy2cjrs1xHO+KJIBbOxgbrxvSo/TzYfq1XcL0SDCQwg5wvemOpbBK9JYe",
+	"i6SyU+nENLjW+2j0NyxXTd8B/eLOyFZzfCq9yvgQJtfpLKqNCdWxVaMZbC8NI7V/Y9WUxSUQDZRIpuVk",
+	"pJIl5LYviCaJyU6hbjCBPSmq2hQMY4BogksxYIKz3GMGrUVKsrib5bIME3HDQvgG+s+rVqnxrMmCR/fA",
+	"qNw596/tEp7GMbbEBagI4Ocp9K9KCz4PtJrQB0MS1k2Y7KMtUWuQj2yobFqWNjSUSJ5Ja1xhTP0wSTka",
+	"uW5OzFx3frfiTYSB6s6jaYExg5MSHbOs9lRR+qw315/XW636+tZFq7nT1P//3W0+pIrVVTRgZTI6Csfz",
+	"eeb2nZX0fbLd4XgnNxrNRqu10XixyFClG8q7VO/CVSirjGI/O17WLqgLo8lq9t3rmRWWd/JI/B3FMV3b",
+	"ajQX+XaaRRNPWW6B4AFLOAsNf3ch/cVlYi0mnfg/CIBbmiU7yxNuXEfKOMHLw6CtOPEK4dfRsOLSz+Xt",
+	"0m0vo/1hJJcVaJFig+Ifi01zzhgVmiR0BKppltal21mSPPD5Qhuzx2rNzfG8RapIH5zRLGwQ3yqhV+ja",
+	"tqGeO5kjacKLQBXxT0/OL0jRb+A3iG8k4FVXJD3TCLgq4hG4qMZlpHPqpvCslzObp6bZNFKZuHwmSY9x",
+	"exJchegTSvoiDlli81n0J7RYv2YjMoA0Mr1d2IiULBjdeLmAw000tWP4woq4kmkQMBaCWxCvZIeY+M9Y",
+	"BNcMfSU4ZMhowtsiVdkfVzSOc+a9Mt92lH9D99Aw9FU6DCFO36sM2KDDkquEDfSWBva63auuDL8XL+LG",
+	"Nn516ifzIRWnrRhSPjb6CflTyANYVlUImJSZyVjk03Ot3FFJ/D3ja4XR7BDj52unzeZG4LQAF5hflFts",
+	"9KHfeRdEJ9GHg8u/D1rH0YE84GdbweuD5weDt82P68ON8PWH7QYbfRgGG0f6wfi39W0VvNsedvhZHEQf",
+	"thvBeszLho7eQnlQ2nvMC065imKz/U/4GYsq4fa8JJ9snmZRTAlifTm40LT0xyVgUgIDmiQRKLSSAJtL",
+	"KZIlyMY/xL/zD3Gw3ksoj5sHvLka9YASVkbZhYizW+RAc23K3jdPIF9KkyDlylJ40Ssw4Bh13f65M10m",
+	"ciENeVlD/RGUMZTUwWgeSV7b51ZT4IJFFLhJJ8wep/FIq9Ex2ee9iDNZ9p6M0xIYhkuIU/dIyJJIq/fZ",
+	"qTaYjlQhgoAJxcs/SbNP1tn0TxqJ+6BTYcJKCi22nJcjrp6Dx2F2Ut+EemQ8R0AlZ8LzD7qqkDu0qXz7",
+	"6BoRro7vowzBt89EXJQxZ3vHb65OPh3vn1W8ytHe8d47+Ov8Yu/t26LoyW9OzPCrNL4+UGxwBif/q63+",
+	"Eq09SVluMupRZuAY1EaMeQTazExeM8la2Smwf4GOHSFiRvlqSx4CwubbbDxkXwpNz4Gz8CryOp0blHGd",
+	"lnhT9ZfwdQ8XhqVoKRek8fXlULJEmdRVuYrzHXn9j6/Wbf7G5LsHzMgzciwaZF3rWUkUsL2BSLVp19re",
+	"3jYDrezt11svN9frrw4/Vu68rKUJyTjexvY2KAduIxv1T+8vnOOXCmAkVO4+391vtb4GOho6WTKhS+oA",
+	"3281jaJi/z2+skuX6ux5WWkRLSmGiuv1buVeY4CQ9fSvwEnGoDrNz1kCkSQsUKQvEslIB/zjIyIVHUKQ",
+	"A3cOFnYqlAzSoG+jFLVOP+wnVDJtTHEDQDN5PDPxUVcCzPl+tvKdI+IC3sHz+Wcy7hBWP0YZH0Wx4dLZ",
+	"An7O4QBWmC/MS92p9BIasP/T3GgEYqB1RoFhjrB1TBDdvDl7vPvw0J1ta/bDzkD00+P0sSm00NR0clis",
+	"gFWYF0+iP72v7++dX+SHiPtUKnJLE9YX2g6+K3ELRzesAHGA+9Pc7YrmB2EzHS82K9gzfZz9uCUBnOU4",
+	"+uoi7xzrZydYUzdk2plO+THBugThaeHopnh6kPX/vpuSs5+YCfMqivb0vlfpMKkki2Ntnk1Ob6F3M+cp",
+	"f3JFk6WgMc0NA9DkfuO8seBcmzdxqseoN+/N/NElVJyc9At17BwfvrPzM/ulC/3MOMei9mTPop1eT2df",
+	"B5JjBRYGNDBQoXKIkIXVz79SyhWcbq/ffQZjHflcb180UfUXLzZamltVbHwv4FGZYFTThwWVhsnxHkaY",
+	"epnrQ+tbs9WhQl8XCEA+y56+Kw7na4XG8UkXCDhzsi8O7TuaUpm81eQoOTqWM+Y7zPebZZWzwouLbWlo",
+	"RBTCSMY8XH1xazAOc7eWOai9ZmxoshIjJUmfyn7RGXD/OJQ5Jmk+juIwSsnryL2J5MuD8xOyud56Qax0",
+	"JHpz2QHvuEVMxDvgx+MkiJIgNVgO1extQHQDOD9NkG7KQ48MExZEIpX1AVM09ohi0pyEhqRd4SL7ZLsC",
+	"H5UkZl1FRKp24Sw+TOgtN3cg3Y9K8v7so0fODw+JSMgv+2/hXDNh3VSysIZZo9CTAR2RXiJudYcpGURc",
+	"JC4elLXO9/bfVLzK3ttj/Xt4qH+P4MrJnv49O9e/l3Dl0zv9+7t+8tXekf59pa+/eqP1klfv4Pp7uHLw",
+	"Vv9CO6+O4ffklf490+2/OocrF/D8p1P9+xv8/bu+/noPft/oFl6/h99D/czr49/07wn8ffZa/17C37/s",
+	"69/f9Wb65oN+/s1H+BuefANt7r/Tf++f6a/sX+ie7F+eVbzK2w/67tuP+u67V/C7r3v47r0e9bsDuAKj",
+	"eHesW3538U/9+5u+8v4j/B7r599faMq8v9TPHLzRLR8c6hYOjuHvf+onD87g73Pdtw/Q5ocT+D3V4/q4",
+	"r5//+A5+3+snPx7p1j6eftK/Z/D7ST//Eb7+8XdN88M93doh9Pzwo37r8EzfPTzXvTqEJ4+Ankdv9JWj",
+	"d3pOj6DnR0f63aNj3c4R0Oro7FL/AmWOfoHfT/DMr5puR7/BFZj9Y2jzGGb8+OBE/57oJ49P9TPHQPOT",
+	"I/336Z6m9um+fvL0nX7m9L3+1in09vQQrv+mqffPPX3l7ERfOQMOObvU75590nQ4h7vnwG/nr+HvN/qt",
+	"833d5vk7uA4tnx9qfjg/0ZQ8B2qcn8N14LfzXzTnnP8GV37XNLl4r79y8UE/f3GkqXEBHHsBNLk407Nz",
+	"cQFXgP4Xv+snL/fe6993WkxdQm8vf9PUu4S7v8Ca+gXm9Bdo7ZfLXype5RNo8L/u6RH9+voN/OpR/HoC",
+	"V07172/g/vodxvv7kZ733z+9K3rJ8IOORbhRsAc3SkK+NkpCvrzKl3pP1Cdsx31rRRUF5WsxGNIEQkYk",
+	"q0dcMi4jrbPGIxBnBvc2Frcs0Y+Eu0SmSSJSDplVEBWDQRgZ5KXjOQ7pmKWXGcEZTJFrAW+Oj3hyFF8U",
+	"4+H9FChXG3heotwUtYVFdYSxfcxppGznehuxOMywGorfN0hOZaEIcOuZBMhKvQMoG4Vb9UET+2Pjc0Ne",
+	"pyYfzgegvAbk6Pge8fVbjSjUf2KkbSPL5Bw7uTKTM0H+DFTK9XvMA6maveHjaPOmy6j1ntFY9ZfUnXJD",
+	"wG6K4rq44sT13N6ZRso6tbJS18nxdh/+xOgxTsQyB0zeXpkXZ2JtTzvqndq5l98kdup5axFCruJHWtT6",
+	"zN+zBmjZKVUOkFxwSGUfcek5L3Yn/+Kjn1QVLZHvcFw1NisTgvTkllsw3gENGemMyDARA4EqPMGAEQ9x",
+	"EEdOaKOrX88878JLJTw1Me+OcBoy2FHNeboJQMmjTmyyX+FD+TsTnyp45qacBIMtYncRzWzFXSD3TrpK",
+	"yfoMVF6tlTTr21f1z19b3saUgHTbs0dnRPADZOj534cXC87Ogpwac/UunVlwKHrRffzwk7rZcMGjlHs6",
+	"6Iff5fBkiot/ZvLIkck6/xhhYEoe5xawaKiFLg3/TKUamOhJcPvp76g0gdiXhHLZZckVhrJl/zSJ25kO",
+	"C/+KGQU26KZxN4qhycJazz86qe/rjtVvaGJi2P/Ien6WvWSv7Lk9thdfm57nr5kR2AsXpusnqSq5esAL",
+	"77rjyq/a8dkrb51x3nmV4+LRVlFcvSRKkBfriPuj9d7Li7f1l6TaCZLREOA3QsAc6aaJ6rNk1x7rQZgi",
+	"uFBQnKsk5RCAXsN/O66gVtNrNpuYcRCIwUDwLFRTNoif8ZpPYJplEdheEJpHdopulrvwYt1Nw+ik+nJi",
+	"zhiz8VQHaayiuv6H83QNGmQGlhSxRrVBlo8JixBkrjtI8ijkVihrMRTl+v2W2oviBvCyjB8H9AsMR+rH",
+	"ARao4Pcfy4Tixo2V8kjJMdfciFRb29vbOLjL8zeQ4LLd2N7W/6gVxoWnMZOxQQ78d+F/86IqbPJjmW8R",
+	"IN03t14Qk2rZIL5uwMcEP6kgZ/fy7ACgXa8jHpocGv2sR/xAhMzPH5ScXrMrbV1rVpaCE2oAD0hAOZG3",
+	"kQr6BBWQsfPoBc7ozDjsEZ1NcnWFrzYhGwtCDk8q9QaDeELNKuDbmmxrC4vr4AHbbFXwOsOULrS7OxZ0",
+	"ydaeJ+XOKO6CZjRWBYE+ZGiGhKrimpnI7C3NiJPzaslgJRc98SK4zr6qmaYjUqWteC7TbjcK9ORfwVPa",
+	"Woc/bIgzWPJ48jMOoBPxbGgiCQ1yyCLENDxij2Umj16yNOZVy864plHWAkBFZwt0S6/fbE1uNktXpcmN",
+	"druxAMb0ZJLJJK+KLpmbUP11HIvayyEl6oZKHilPu/bIBCScfjQHwQBgc8SXhe0JYQU9gnVK6vqKwYb1",
+	"MjRhj/TgbKIE60s37kAAeMQFbNG84iJeeqQEJcrL4J2mXDXwSx4CKtXzToE1Ue+kcnRXXEfLg327pnoS",
+	"zXXY2Ax5YBPHVM5Z2EQ2lCl8rqicFPtWXA9o0I84q2u1w4AzzBDaO21eJyUo4KS62WzWdgpYWS4QOazM",
+	"3QwOHE5/JOZH4p4O7Y4Bk7uNutn5WtG5zeEbENYc0yyrYYqJ+1CHRnptTohKaATJgnqmsagNN0dcIWND",
+	"gB2knGysW5wmrfJoYYGITUhQragFcRqysIZ9Lcdd0H1ubZX0uQRRAJqZwJGEFjbGWpgOjoitZIikQLPN",
+	"mkd8XGdX+o5ZZ3BP942PwXIClgw8bodWyG+E91r4XhFoRiSI8Vy4jG0UsFayFsaQaUjV4IFCLSquWU1w",
+	"iHnUC/L5ZprENY/QuCeSSPUHOJtT0Wsghy2Ougzg1ao++zL0ie4KVX7NKtEw1QU42ouLQ91u19bGykFy",
+	"yDBOJdloEoljKgAVZWPSjcGdZ5LgN/tUorobuu8Z70fpe5OZSA6ysmdzRRCUnkrdXYvBA8POa2eQW5Yw",
+	"q55gcirmHGlh65FExBavrFacJwetJ+thIflPfweTvzLToASutdCmTSEq8gCKCDfjK5L2U16GPySSLCcL",
+	"2iy0ZUtFZWzFie5DsdVbPQvaLuUQKd2jER9P+9KELHwl27Kgab0K6SSsOQxAEzKmgZFvDsg7tGOB0uws",
+	"Zc3Bu1Gv76TOYe7lOKZSkZIYOlAgoQNOPk7FAjYUNuQUO4BWtpFqcyodwKvyOp14EcvnWbRSY+TANmmw",
+	"myNJzj9eGhFn1LuIX6WSZa0oB+9UzxWohTjzoO6xcJfQJOhHNwzStrlUjIYZXcYT3ArtjiO3m2d2CSbO",
+	"IQofeEZL2kU0eJDDzfL20AZ3VqoetAUnM2OewHqFBtdrO2QVxFFsNaZSXYlbzpLCaC0AoUjjkMSM3mh7",
+	"B2dDT6zWxSknjCODwftOe1CGwGWK8Rx7zKbPMuz1S1ljWBKxKEnGEKh00+vrtqtT4aeKkkPEzFgI2eu2",
+	"Z8+kEWOI69BhGVqu6ici7aENtHd6YAQHVezK6InQFlBtHClwApxvFwCpx0vHOUs7w0CcbLQAgAh7XHnW",
+	"rKxl8H9aEuHSG++INVaLaIFGJN+whMbx1L7a8l5XWkecsojtM1NWsX5zrLGSdZw10hdxaJay7m+sF6/j",
+	"G5QTTWFIad4r865habM+OLEPZl8ysqlgSuaNwBSZ/RgQ60/4e6q1o8Lagp5rlU8/KfCJXT0TPli2PulF",
+	"N8ZlZacOtExpt6RsXKhmFYdiIEDtIyA4jGM0LOxzgeAyzST19HKG+fCshp2L7clavZG05RIJSVLOoXzj",
+	"FD4psdPtqtNLjHFYVpnNhHO0m5HJUeZlXyQKHANF2V/An7ULmkB+CuhtKOfDHAA7W9xIQqSUFHFYmCD8",
+	"suqzQTnxcj3BSKBSUlmRjluxWReGxpZAbhUJn1S3wDChZUURds2KKC1y4FTD1eOwhQ7QjWV4ugyyt7qF",
+	"2ggJGSDGgi9ROZDFNT3hod78q2OovkYpK4Uptu2qEvBjoD2UTZvKNxPIxW57uZ8oa/lWJNdGM0adNcNB",
+	"JlWq6QGQOwPARqVYPBm1o1gE19kG5DTMaKiJXJvawzFIZLd/iK2MsMosnIaqbMq7YoUKcQsmIfY0imMS",
+	"RqFBau0wqIvNVAL4v3wSSBkc6wDuCiezJfiuuA1I2jWLB0TxVSeVo0LHUULbajQocTU1b7H6dJ8m2TlA",
+	"PqeCcxaACNbfqPqY8Hh6cnJ4df5+72zfr6FhrK2xbsIYVO/S81NGWnKSl0/Go2dco7rpAaMc6rc22rzN",
+	"j9mtiQyFoKpQU9rw/N7pAcR+Si/XUsiA/pmHgO7kTog+5WEMqpJujUSqzUOBVUWJ1nnt6cH7i4tTgm4S",
+	"UtUDQk92LS+YjB5uqAJrT8DKatcVXREVbzrOYlklCLdCyKQhDq0VDAuMDs4NZptq7qDiFoxI53nHcHOu",
+	"FswlB83BNZ+cx7OSRW6dq3EjxoZuZDXTMssAPfmOkj8VgyLXYO0/QP3MoqNtIabyWgkzQE5LNEc9bEf5",
+	"c0bk4leX6Eju1Ww8EzoL+OMc9aN4CupoBJCOOmVTR8TNsc3XIWcRI798e4M2xqocTYH9L9kD3MtGjFe8",
+	"SlFu2vAdkEXFg9yytTPhpnYd8qXeatgpzRK1ys0jnStMHjsVCi3MzMyfdOAX9ctiA82FWsgypCdPWjRV",
+	"nkkyFBJrZpjgFquZuK7oued/caEUcMm3jB5snysAQ8WRqdmjBZjR9JM0ZmQY02AMsmSBkLUXzVUAtcQk",
+	"iV8sROGhW5v44VPczXSwYvMbC3RtSgZ73t8pXn19d1lYnRVz8X666M4HSB500oPIgGl5Ai7pgMaQUGPM",
+	"8KGIR1wMIhqTbspRtWoswsePBbXw75rB+HOBteRhsIVUS5cFi/NSQHTJDgCd9WxotRrcS0ky7L1XQAFF",
+	"tBQr1laL5zeMK4GAwssIM3fDnsUg/7T5oXoDhLO9JcMt9TtlIQT5XrTo5x99E0ILbPEujTGnW6DfkCob",
+	"ptO85xB/Bj89ejSs3QW/TxysK0YL0zk91X5JROqiPHSiNRHSxctT8a3rrKiW55n64y1nHFAWRo0Ra6h3",
+	"m9O9bkIDnMKxALX1WdKwVAc9QyN0hTDfIsjdI2DRTUQBj8PqPS4QnsMdm83tJaN/C10tY9czE+i1AuFh",
+	"uzqeAkkks2SOsgBsC2QUUnIobpi2FO4Tlu30pMx+4ewW/VHPJJwa7GZo0OYCQmPRjmR8LBqudFxLxq8v",
+	"FzReAoRXpNJ3qEYwEUM+A7fEjYr+V88Wm5PkBW22th45yWt7ISVgZRyL6ZGSDkiFE3LtYGvMh91eSP93",
+	"OpPbAD+pXl+Wz5ZT0k7Tavq6Q6e9zBez5BosuoLu7biZIPFfjoaRtb5+Pxo7fXY+MIdC1t+4jGmREXWl",
+	"heTMSclyemQb4DHo7poFWftegUxzJ+GRTQF3M/o+5sAURKD7rMqigvNexKYACWjmfZaw3ezQLFJeuW82",
+	"Cq4fxjU7qW/8KIxczIa5P2fPmd3cHBurIZ3FhApt+vmZ5HdjQT3CbpgFY8TZvMXw474TGQI38Ey36pRj",
+	"1FcIGmSdWARQpE7SGAueW9swM/psY06mrVexYSYLGYqleXiuoLOvFXg/+6pzdT/rgHPxddYXTeDSvGYf",
+	"gr18kqTcxFjGVEFFoaomw8iJuSSCE7wGu7BB98dj8kTETJIOi7H+JRGctTneYjToFw+C4ZOAAbQwGnDx",
+	"0QlWPsdY0x8GCFxNgRe2NaptbKw5i3MqMkByOQTQlJ0/TQNqLKjP40UnDKKxjbgohu+aNz1b9h8r92Cm",
+	"ICyhomhD2qzXm+vfRCEvrQnz0BVrYirVpbR8UHJmR6Wy1VqSjHy28AXOZBmVVjRbHqI2TZnq7Gq/zpCL",
+	"CrRb2AUqvVh+LhPZZtU9fk6+Wd2rAwef4znKCngGRYhOx2HwfHMOpgGt/92sbzeu6p//UQppAK7vPLN6",
+	"BV0mZLGiZTlHXPD63ywRNr5TdLPAy6JzsblY7quz49fdq1wox2na/Hw3/0j8J9OSZrnvXVsJp6KU9YrT",
+	"vIJz8BqQBJxc/hzM03CAnkeXzIvSdmks0HH4z9OTOsi6ZnNzfdKXeL0YBIKBPlgduMClrn0tv1YAL3Af",
+	"tV/NoM/qmS/VPgQgDku7fMpW9nI47pooVM4H8DSopfDofdBOx9gcJs6bAVEK7yMa+7L2V3Y+WBRa+6BY",
+	"wl032UKJNOhrpR4DOSO1cHby7JPFgQGUOAiLycV/LLAOXjY1TbJOzBVQM/es7BDQ7dF0kot0pZ1iMn5q",
+	"Us2xOwSSX3+IJUQqCpWku4kY7OZ3sKY1s6CvXa02YqhuJBfYYZYIoXr4/aIkwGl76W2w+c0joBbdiczw",
+	"ZrPQvRCkx5lp1d3HTsT2A2xEr08ujy/qRu+u3BN6emyp/VSie47MRoF4jziQxXCw8/iHz+Mli42YIf/9",
+	"//5/WdKJn5WXanxbCfCDhJUMi4EOS4SWJQySOE9FNGYvbs2Ru1MMyELFu2VjXZaJV/tWh04bD+eYL4hZ",
+	"DCtzJ25eHM/YZLkHU7MPo/KF+43Q76YpTd/Ax1+E31u6/LWpc7JMYZPFBFpW4uTz+NJ59OjdFSqq/Bjl",
+	"pl88WDxtsfrLz3pi7ZapyVnQiTFb5aQaFoyFx3uUevHGI52ZZNUsY8E5XDGwICGLmTYX9Mu1petYhz9v",
+	"afWXC/G6dYjM4vUCfuQ3VYburdpdlCR6GxgONN/hXMMauo3862+sI3PZrB7YT5EySzPOo4cKWytgbk+m",
+	"xP8UnGveIs0sD7i2QKPZaeKKdHb1yIdlscx8mMNk9rlJNmuukD4UFhynY2qh8Zy5bD3+/XI90bBLMYSp",
+	"SPyc3d3a/AWMsplw3oWt4tuoktnG9B21ybNsIToB5HRAeyb5OqFcRmoioWJuNOiYIV66iWJa9TNJxC0n",
+	"2cx6hDV6DULJME2CPpUMkXgITwcdNlYPfEwILBmxCn20iLsrOH26iRgcfouDBTcaZcOrKLHsV0ucPuOd",
+	"//ovEqKzsbS3ckpF+2/pphqf0yUno3UvB+kYJ4z1ZU5gklOvpeAzLsCQvny+WaD481IH8QXtFUcu08EA",
+	"cvQLsmfusr4wWXvOsUXWklsrcsGjEt2tYl295pi49iopHJab+8buvQTLBAt9r1qLNxhVdqAE1x2M2n2l",
+	"VV5Id7mk00WK4ZNDFS4rW+9KOAXpcY8Kr9aDAXcWIEiJx8M0+sAuj+LOBgZgEDOaSHMiN757u9Wk7L3G",
+	"sfnjD9PyZ7fsVD0aDEUC1BpSTfJKL1L9tNMIxGBN0GFU1+Zzj/G17Ft37uvyOhrWxRCpXDcosRmnfrOy",
+	"tFN44ghA8FbJyJpZ5HiRcjN5Hf6JhKZplYqxz6vXyy3kO69vQr3bsdq2izD396trO4/d5ybulubnzlZx",
+	"5y0afOwbrpl/41K9U1ZE7h1fKbfSPanZKsmEXOYkZ97h9LzjnYncRufj00XCpbyPELMBvgus/QwLaRFn",
+	"/vJScHJ4kiWrp9iVO0+fSYwndCFeDLbm0p7R4EfxjJZOzFSdo6QG3ALVHR8ibrizzNHD1PzQleq7le61",
+	"kVuRzZwAmMJs+QGBgwA225Oj2fXRHTiwJub6bYq8f0qlJFQSP4AH/OyYQL9EhrTHzGoQPAe51Zcby8c0",
+	"L+IC0vsFC9IkUqNzPSyzdAFGfS/F6pD4r7eWWT58uqh4k8VbaBAwaeC/ETwWq3tAXLhHiqU+iEiyKxgt",
+	"XvXVaLhDqPrHn7fK99r8/fn61nOPtLbIIOJadSGdETH1wmsNsjeJ3Q0Q8AbiDXKTMKkCpgvWHYwj59q+",
+	"UsPK3R1gX3UFFn7hiiKmkYl03A/E4BT3faIY1csxTeLpJRcmdKXKKxpcM46YnpEFGgGMQ4sxOqCc9sAL",
+	"mOWWyB0LalhVjFOuZC0D8Iwg6Kzb9dqcOjilisai55nMLKgXoDcs6ZEO60c8JB8+Xbgg4oAEq1tMhKIK",
+	"MSMdekpATXwtoMORgNQXqjD9R48E01yyKgBQjgHKH2AlGoOXmzAS0AGLX1PJPBIZjMbLy4M30gNQR6no",
+	"YIhXz96+JhsbG9tYiOo1IE9izCNgyZHq5pcvMK6tL18AZJROFgwi1UJ5A3P1H1DmoGZLOWG9CUBvxUoJ",
+	"l2cHHkA+jhWgsAWFOCZDOZCphAV9Ybyj+s6vdbPp1/VNUwVWD8AWUemIMGKSJEyvugweHWglsbqEZ5+B",
+	"EgstchS9wgIM8H1zD+ZAE4sLBQOYKOaAZR/g23s4IVC6wZYfGq9YATDCiHtJuCB50QoDSg7z6GVlKrAa",
+	"hf6yW5DCluXKC1eEjOm1zEcIPspiybCG02azWVJdA2iI0LOARovcg1IRP4zYrLd9lkOT3+r/3lKtQ2iG",
+	"xTFfaClqByuVSPRE7hBKji8P8ypgpOq326nWCf0aEXkVJVP/jJJY0wkKMvc0MZgM6BA4Jqu9AYXi+Qip",
+	"iwIYq1dkZMOCCBxKmKm+R6BqMGC0A3uQIU3ogCmWeEAa3TpQp6SmyW1fSJbXLAEUiawKGan6+oLvkWKx",
+	"Ys8WKv7LR9ocoGpruU7Ra0aMupthw+qtSaZBf4f4rUbTh3LHLbbh57M3UQQN1ilPBxLrJMmh4JJJUrVL",
+	"EleRB/UxFKQeKrPwsAyErGH1fRpxg2rtFOHXVDGH/rvmrEDi/CoRa9ljKmqlQJARCUWGxIrCP44CxiVz",
+	"JPrRwcWEEBdDxrEESUMkvTXzklzTz+bVkQqbwd7pgROQsFNpNZqNJpy4Dhmnw6iyU9loNBsbgGSh+rCt",
+	"rgHG6BpQog6UgMs9BjtOJkzBo7+nH9UqzJ5+eh8f1m0ZrpFT3VP5I2uHetlU7ry5Dxr9QD85DooZj3DS",
+	"TA05zH3DGlj6AeCxHGVF38PwL1CSFgj/Xuyb+qVp3zT4t/kXZ7pCMnJe6NfuME7WcK1+eb3ZtKqADRgZ",
+	"E7JQBnvJj4EyCrrGeCqSVu70MHHAcBy7iV0oaznr6tormvmU4ZXW/FcunbJY+NLG/JfeZki8d15la5Ge",
+	"HRgQ2KyM3NYi3zlHpNhLBxHW1U6B3V299I/PeupkOhjQZFTZqZybBw0h9aZ1q7febpRIZcHpdv6oIM4v",
+	"ZLXkmbtafddztaM3f/iuWauanxdYpJfw2KMvz8fk1cxkmsmlQI8nJl2VSVGh1UT0iIjDZfgTKL+Dd8cZ",
+	"dO0ryt074+kM+iV57HqzhY3cqc/q5KZ7BmMXwtpEN6vcUsUyLJEkvYRCCSNIaUGc8zb3HQMI30XL3Id6",
+	"r+DdgbA4UB/HKqegUrG+XmuQ/QiQ3E0EHaKLyzZHMwMtPNNl2H3InukdQhHEQqsckZLFojC+kxTv4z5y",
+	"S0dQvsJrc7eKTQ3LsWVFZwLKbSUkwhn2DcvPED61/EyxYSxnU0M1pERs5A7DpeXGJW6yKA5gdb0S4ejh",
+	"JMGEK/Ou6Fsw/u9HFUVlYsg6Dj1baecHF0Sbzc35bxwL9RYQ+uGF7fkvvLZg6PqF1gJ9OsXCABdCHEJZ",
+	"AHhvaxECZJUGjlgYUVSYvMrm+voiLztVMn9wqYx5mkb2WeEkkkwCqD4brCShh1E9FIFeH/DPVPXX0EFV",
+	"N4UOtLgWsgRW4TUIUZkX/corspFqVsolr23wzJZisvK8Zp0T8IyWviAw2xwsd23vgLyE3SfDaCB7vLR2",
+	"W+5j00ZgC5DvCwXharvagp0oR5YVF+JW2Lea+HJW3Uy/aSv7gWnfE8qtCCcjHrA2Hyt+ZnqyTaqFinK1",
+	"HdyccqoxEjOacElu+wykOCAU4fE64N1Q3ua21B050walKdMA9ZVN1Y+D01IxDlN5YEtWPIYodj+xlDBe",
+	"QL7tFQp/fFNBurSUW6Bj7wRn31EkLjCkCyGOKB8Z8snvLhQLMvCDAK9LXq0Pq53ZFeeKPy1DQfrlpY/B",
+	"flJ9I/Yyt/90+XYCEogCXGqZ9MmFGR2v9tljKi+FtNlstXm1tHoo+uigUkf2uIoGzKh6gH1lyq8QGkfX",
+	"rEHeYuUscEi3OaZ4oyDI+1OshrdjCygdnrw7OL462vv16u3eweHl2f65T6rmuIJs1fBEBECfsjp66M01",
+	"siiSTneyGrCmejyqwVQpNhgqbCpSBsfLbgZtXqzn6Vn1WgvJyWKBNZJyFcVjlZ9ylLBdUw8spqM2hyR3",
+	"cPSacR6evP54cnmBzvFQpJ2YSewJllJOExC2phKZR9IhUUJzVF+kiSnblFHCnBTA8U23C5nTUKOKEqkS",
+	"itUnsRRYDGcbxkRJ1S5I+zY3ndp7DUnO0yah1WzWbI/AsaR3JafWIY2zgvza9FCiZ3cMpBlB92UyuoWz",
+	"JbJHZIpnXvg6z+YyYZIp3F8NGAAeIbQ5fO6Z3HX6EYe2GvD6JpAHqdEVSU8oxfSymCjKmhdzgzlvc7eM",
+	"pd4YN5w5z2q/1pbd4A5hDT/OzgZtL29f/LBb2tK2wdM2tco2dSh6WqyjqMlksoMVvfQuJVI1fZs6Q0cE",
+	"ZvfROAbzwOxXu7DAzbE3qN2FA1QilRhCpUFwfSiAZGyUrTGsdDXG7ZvlcTOTBbobKzPtD2yR6WnWG7d1",
+	"/5thT8zv+EzWaRzPn03cTscgBnF6YSLzsuX2WWv/yBSMIaz0OWUu9+J4oencL/Ti32dCC9SfMaMumHz5",
+	"fB4zFsrycs5Vqzbmpuf6ujejOHStYaINBOom5dyRz9IuMiYcFCs6knqbLq+ujDoARP3QNndrMtvG7a5u",
+	"Si47WVGZrpjy0BivqMdanYTKNvdPT84v3GgbfwfxXzNtzwDzcnmLY5ilFmrR2uYFtdBomjZUqahnLqtU",
+	"oLPlNJfYj6FdFD+ylJoxRfC6GtZ38T7+PJ6+n1LLWMhDWFADVlY6honoRhgmWXqq+I6pU/PId3Ky4xj/",
+	"JTeiC3cKjfybsQkZnW6GTiFU5qg1e8YzWVQFd0zFXyaZOT+DLSlkFGHjCBe3RHBXSLd5QJMkModaxs4U",
+	"SYOcYivmNA2Nx2IgZBF2l1AIrIF9K5WszasQM/ei2ST/9Z+bjdZmY92WocaqzRPqSBb/Vtg+0O1SVs1X",
+	"76Qn2rL+EjAgErlmbChJX3AmVRbEE4se5hfvGHxZvefsvz3bP39/dbZ/eb5/9e5s7/V+wX4nsoYnkxiz",
+	"aEmG4/4zlQpv6D7f0hHStseURPcxbJwZKQ1hquhiQgK6Iaw1cEFIrazQmCjakQjgYSprW/DpNreui0Ek",
+	"wQltt8mu0ioBaBvxiMiox9mYiZCFsunXdQ+RMUDH7IqkDWWwcp7qMW6kBKmCl5tCOCae1sIAox7XjHHN",
+	"RmRArwF8kNXsYarLFW1e3Wy2HHWoMJE2WAtLZGeT3BVJbxUvgqm29Ug7/Vgtr5/fk/DkF1jFL7D/JbCH",
+	"eMU1hkENnN2afw9plCy9Y9uw9cXO68A9qVdOIfwABFdWHYxUOR2w0NTWP8YATt1Vg9CBrdSwyr8wzvLM",
+	"Ua43MRtBoYVH0BeScVt7HlfjDqHExHxgnGgWwhlH11qaj9q8EIjcIFAXzIRti8GQJiwkAZWsHnHJuIxU",
+	"dMNijF2XSiRgxtyyRD8SNojVto33/KW2k1+sk85I06XaCZLRUJs0QGKPWOc6RHu/rb/E5zDaeUBHMCwT",
+	"sGzEW6vpNZvNNodY40AMBoJnOphcXiiZGX0sqVSsdPdjndn9HEEGP7tIQpHgnmWDb0mZrLelhZBZ/W40",
+	"YlEGHemFkbCAcRWPsEIFHO/vQrZRwrjyyYAm13J6hY0UVvIeijDU26gyS84/3z8/Pzg5PocDltP9s6vL",
+	"cy3Y8lOuZo3E0U3WtNQiCB0dQyoVqjuONtLmMaMTXRaclZ5FRFKdWwo8olnklmyYYh0VxvivbyQVhjvD",
+	"VLKPrH01f5l4RIS8K6nCkJ/2mhdgBzQSn3JwxJl4L7N3bTZKBLnmp/PMm7hcJN257WlZbO2yLvhvddS0",
+	"ZFDZD8xnOHnuJj9+yDKF4TA5bqoHRa/eV/jITx2TDWOYH5SN1HiKyr5fVDZQcWpYtuG4yag/vLET4yxl",
+	"vLn21aQt383y871KMpy7R+SgaRuZyb739y9ozyeux8nkNYH15B9060dUBX0ojYPZa9DPfYPWVPZ989ga",
+	"PAOff5KPyzPm3oSqOJsNTfrKsjLvlUmw1x+fkj2QscszSSx+DMYsMZuUrSWRtm9NSrLcJexLhOmb9hKo",
+	"lJjDLBvkU6T6Dnd5LoZuoXwGHrhmTImWc3WztY6HdbeRxPqDxeXlgG8tvQscdKFPjxxiXwAG+8Yx9vMF",
+	"gxNl/1Ms+8ePzm8tcBp2mgAUHiBOvIWz3u9mQv/Qih8kMdt4U5Fl/kDMnMWdWljs3SaRYuW771qGuTDV",
+	"bj7hBjIX3EYWUUH3Kytki8GYN1AjNSQ0Q8/1EGWBhaQzyt5UfcbzV6vXbCQZgHhEHC7VGsTP6AYZWaUl",
+	"PxrlNnAGsfRt0oHLEm5d5Mil8nzLGisWjbhn1rDBHzAJ80Uid1gsbg2Ahu/iOfnTEovhjbNiTYq8h+No",
+	"Po9qCYyVuJhpDiARnozSVROJAUElKztmRVAuRyalUHbv3grYbBG2lpcFlJjqubKaV3qKsRfHWhZzgbgd",
+	"CEXSaLS8JhwbcCZ38T8uDAScq6L8pAkjgLNqa+PiMUPQZ8F1g+wRznpURTcQV65o5ucHKIoMDx/XqYNd",
+	"Xt1cX/fa3I+4TLvdKIgYV1eAc+N7JDYqJsSdy75IFPSw1iCXeSITupKQrs9ybRQOV7IC8tB78DLtYu4D",
+	"IjHmktxmHNkLV/aR8ixP9P+OlTpcXhMN2WAolN4PP7LRoymkU4pwPtS5hVMOMXzK2XzK2XwIDTJg0Q3z",
+	"CIpELDyt0oQjAtZ0wR3lC6qyU7HgnpUZMn0h7XINozwfQyqfMyVRvmnJ5pYOqVLiw3f9TCO1jtQw6hpo",
+	"8V1C4UVbPl0FfSbbHEYlrayvNQjUQfeLtQtBcepFN4xjpg80Kp1AVRPrihA8pq02jzJAoR2QmT7MyZWx",
+	"J33PKmiwl/jwgcnmIKQWD85gS2hzZ0+wIb2QTTqxLdQaZP5WpnsRBX2AE2pzsEdC2EwCZVWo2VL9tYkd",
+	"+3EFeqGU5ZMsf5LlP6wsF4k2q4NRENsCulUTglKnPKxrAxoy9rRQqn174W6l6/TDdzxDyMvJ08lCTyIh",
+	"RQkG8X6DQQqAhI5PgQ6HjIc5viBUYNGqppOPAB/acT5jSjREJpsSNPN0AImOkcrr/chnqHzLBjl2AJJ2",
+	"yYSbokF8C7KKyaGRRPw7CfuuvfkKFH2fsC/m1gy/xVFGxn9z10VZa6Yy0mLivVgEbVqTbqmkJbaNQvHc",
+	"aS0XCy/de/Quq5W3NwN2eU6jyKLLt/roDp1CramZPp1s+T65de4R0xKzsMeSH82po0z5qUcxHk54Yf+A",
+	"qFD7wSuRupYDVcQvFgLyDQJD/kbEfXjOrQ/kNwg4X7OJMSDEumGJ3htSqqXvOv6jzNN+GwU5WGxjlv5t",
+	"y3b90Cr4eG2xJy38SQv/MQWk3owm1nCHqVvG9LIU2RqV317//prpbXdrX3O16+4eEnO+Knma6YoLPOyU",
+	"S5sRRgFysnj4RKo+T+PYzwvo1HZcZd6aFIhrlYi013e0AZLV+0RYZAi5INUI8oqM+kM6Iwfry75ba5D3",
+	"ggPeSB6DAVEVU2MpnOLnP2ZAxWT9mW8cVeGWh58SPKxvPoVWPIVWPB4OsnK8AkbUkKE5vl5E8c3k/Dzh",
+	"bLDBZsfhHjjPfSf8cqer6FKJJJGKqqmI4qaE1qJGcz5EW07rUU3H/HPz7UZn6E+W4z0sRxv76NBzKsL4",
+	"1GAlrA4hHyJKs/z4HjK0pc0lBrcGMWibF5DZS6pY6eLFOkKNeTaRDxOKtdXVp7Jf2yF9TFYysZdtbuA0",
+	"4eiG/CkibvDeHOyRArQpHvffuqCdpsAXwjYlbBjTgJncbEveIeNhhKgtcCCVQXYarKdYk25kgDuzvKos",
+	"C5IF16b0T5tX4bjrVqRxSBSLYyzXgeFmt5wl5vQnx6Dr05sMikXa+ku2IA8myWdksKiikdIP4sB1vwEB",
+	"mhQxSaefIh248IqPAoMy9pnljdAH7EboDHeKcpQzi6lJo9VWzEyryr645RZ0J8CAX0d1svr3PPUpe+5f",
+	"T4V60oNcqY2guUSKAROc2RjyhePpraxeUAVa+5r/Y17eWyblHNkYUE64NrEB7rLDskJmDQJJUgD4MQ1a",
+	"GY2J7CyfVNebm4irnJVDy2GwIIQp//KVfcSv7ZCEaesQCGUqGUVcKkbDaXl3YxJskfS54qBNmnc22n93",
+	"V9aPn6w3DRZ40ZXkTU2GmsVMj6E9z9+FnlTmVROXVmWSe6rG8y3FA0dMTzuayR2dU1MGnCTBsqPz0iPw",
+	"Q8d/+l3sYBPQWvW1woel7wTax9kdKIvq13Jf7zQT2ZQp/24B8ZaYC4TD50N5Ws33NoDxWGCBo4BHOkud",
+	"ZvuaYp2RJCmP/kqZQRVzqhwZ2yyL3tYvZDYa2cuPILU5Cbk+qMGFCKYJ1YXg/BjMz8wFv0NCBouBKoAI",
+	"n6oxoRWU2R+PafHZj3wnew+94AVDq8QRbu6v7AL3nmy+n+Ok9EfWU8IQygy4Mg2wg2nC+iKVzMPbCf7R",
+	"Z3G39qBe9OypiWPNaVpyQYA86jHWggv4CUDgRwYQKPL2t96uH/TcPKs5bFMS0O+xS/ysGMvYSXphW88K",
+	"mFslRnD0cosEMY6cmEbp+Cby7X1Sh4j4VSptEavJjDEFKJxcOAFREGk12UyWSLb0obwjD37EI/mVVJHv",
+	"JMmejuXvr188neM/dFHCnDtFUrQ1HlQTMR6YqS6PM/ANh8YxnJdsiiOpWFju8Tgybf4bFEY2ZHnyMTyA",
+	"j8HQcnksroc6YJ+1QAq1lqed8Vw4JyjSKd/Fw9LiM1FSqCvCRvDKcMhokudamvb0eoOwv8hWpYP6Ixlu",
+	"CIYEosuDxrf6lgHy5FMKI1ttxCmHXHbeo5c/LuiFz3pyEuDJ0tP5zg99vgOHf9TOWsZ4q56ZPqLV4FTA",
+	"nmIxFGs9FUojmPFVlYOijZ7CQe2RVg/qws7qeSx1Gz/xA9btRqI/Ve5+8sTNUXeRUUwV7oeK1LCQL1O1",
+	"270Y9lGVSiZJymMmJfHxQo6B0CD+X75FUCB0AhufyLSDyYNW1HA6YG1u6madf7xskI/jZ4U7oELaIwd5",
+	"HQ0Ry2LIqCLUgtXYYq/9KGYIZ2Ng9mkYsnAaYPapHfb3SrddMpDW9DeLoi0/xszwewKaJCOEIYokUbQ3",
+	"7bBS0d7CfUA73puM2llstkk+2aTq/wdm0PlXhm1gk5EsvmGy1iAHqs0ha0NLXxpxQhVBSHTVTxjTl/X6",
+	"QZ8SU5rgWJa+Fym5Y1DcaRL0SZJyCFmkRCVRL6GDNo94yL6YWscIjMQSotgXRao+9T3i047+/Y//+A/9",
+	"n6sruFTv+DUTMykDveXB7mmB7UTXidaE+jiYZ5KwLkC3Y9loqDFh8KF8mIjGXz5JqInlpJygokpkLG7j",
+	"EfIu+0IHwxhYph8laso8/lWYxQH9csh4T0uTVrPpVQYRz/4NeoGWY5Wdyh/t9vDr4Z3+Pb77/HXjbiLV",
+	"F2QKPl8fMClpT98sn5qN2dNSxjt6/4MwfI9QU4wDWMXQK2YUwsH8ug/+cv0yRohNjU8XSRGLzkCwVnYq",
+	"dZtIrR9gPB1o2eleKzwA7XmVOvz3cxlZdBP1G5roJ0AOn4tEYfhDxYN/IIyA/Qc2aP98w2RQ+fy4kQBG",
+	"aMw30a3ceLLRH8BGH+Zbi92hs0uTe7S99YjH/wY01LdwxLIQ8vlMevl+rgTxw4R2ld8geyCp54cNyOs0",
+	"CxaYcrRvGPFRT/bNN77Twb4d4RQd38zy04n+kx3xnU/0MyheYapKKBqL3pKyahGDYq2TxtffBLcBVbFI",
+	"sYGT2gtnAilY/iG57TMOh+9aokEisGyQPU5sGnabo+5BOTYTM3rDJJRlRh8H1BvEfCAEdBPcNI56JB5n",
+	"AkQz1jbKkN+51jclS7RyaaUsSFiPOJK5II25FsL5kEH9VCqJOqli0if+1zvfa3NfT5hP/D8++7Vd4mst",
+	"xKjUwyQK2N4A0e8AuhPdNSaxKNRDH9lS3jBgLLAG1AGUCd1n7JNWzT2SsD+ZNivyaphww1VrDW4d0ywt",
+	"fdTiAJmvQ/EbbV719X/lHxufG/I61b22Yfk5Kl6DvBJhpC3NoWbRl+QoetVo8zZ/ZWxLOKuWfT2s84+X",
+	"EpBSk5Rr1dNg5MUjj2i1lBueAP1yhyTiFo9mzJf0M+cfL7UNivonmAMuoBSABVJFO1QyIlUUx4R2RKIk",
+	"qVKtqUc0jv42CVw0itOEmXOoMBbBdQ3A/mxRTFOADvT7BMuAwkiQvQIRx1GIpUsxUW2ruUF8WGZXgZFp",
+	"fnkB6j690S/aURmSltm9r9L4+nKoedGxfh9jQ5780PeC8s86csaktgJKtudPEPwAwGJYwR64FleFWQWY",
+	"KIyOjspTbtS/tLMNxXe2dxg5hOCYmXulM9KiY+qm2RHhyNaqe7nx8uXz5st77qUOyseswzWMZXfg9qki",
+	"tzTzoCkRmBwpi80fUI6BPBDOu5tXDSmpa7xNqr5pOYvu2SE0Cfra3M/je7ONLrsZlkfvTFoLb6AfubVw",
+	"n7CdhUrXG0JBzWkgwZP3ffU4lR94WSNj5UtjNX3Xm1WVPjNwH9eZM8fCfAo5/ZFDTlfjvkePNHXgnFYO",
+	"NHUeLgk2vXCKVEU8SCxG08MWujIuKyw23xlllTJzL73jvXJ2tZkeLDw9fpg96bHOtlfxfX1ryfQUQvoU",
+	"QvqjnalLMTCQ1IZJn0kj3h7DIeZC9ZXV3pqmVRxkzz7+Is6/NXs1P5O2olRnlEf1ByK0DjGIwlNC0ad6",
+	"S/dXGLLsUlNrbeSEPoMPDgn94+WwuJpF6eJwM0umhqDMg2MvjfA4c1v+SaI8nD5/E7w053vzD4ndqXpa",
+	"0g9wUJwUOfTHyBZ/D2lgRshEXIvzQr0Yj6RcRTGUw4kSJvcAp1Wp+Bz0Dul75Hmz0Xj53NtsNj17DtLm",
+	"280m5pJH3IR3+LGDph1J0mcx7BtJXpdHPydSlWH0xPAKC7MI3Da3xBxLMJPW427e0btTksYMY4OySyg8",
+	"+4wMhFQ5xG+bo7gFieMRQJvtJMKYFWPbnRzGkcIyOt00AYMj7wWcPJnuc6HanHGR9voNclhaLM5aKlW3",
+	"xmbNrR4HXWqQY6EINoU7w06bb66vl4KJTysEVzh+0cRvkDcJ7ULBKOu4a/NMxYGaQpkDMM0XgA9HaRZ1",
+	"qS/i0PgbO7EIrrWVJWnMTJieKX4HUydvGRsa0ICExYxKFmprcSoqnCOuflRk84mOfqd4BJdUUzQ5R/x4",
+	"ZvncIz4ho6+qn7FhTEd6lLNfLXvlKdLhCeX9O23NeuczajbgcZKAJigMET9TpOpbwbu7msHa10JFmZnn",
+	"P74Ro3npCpmXkIP91WDX0+C6Qc7gYYufl30Dj41gu0VM0Uw2O+B6cFsKQsk6VAWF0M90YPD0qpSbQ1Ml",
+	"xDWJVM11tznfuuJCXWUZ3iWpVfDlotxf7GjHHVCU7y9PaVY/cpoVzFGRG59JRCZYWkGee2Yzk6ua32kn",
+	"fjqU+eY+lqTABz+YA+WsUE1sASfK+Haxxr4oxsNHLQcy3smpociOzdhhgRgABMgt+QdxDUhbM4lbm84V",
+	"5SZgAQeVw45M2VI8C1DmbgFejhCbZNtWyeazD9/4CWyOiY5+p3OgZW0OO4k/gNXxZEE8WRAPVSdqTHsB",
+	"YTN6JMuhz2is+n9PT9404aTrEKEbxWgJGIpqoah7qi2A9xcXp7taUIYC4bKJEilm5WUxsJMi8h1T700P",
+	"HlGu4CdmHEjZwdAYfBgrMklxpgsTexjdMK4/MkxEx029RfpXPsNkiCHjdBg17OimKZ4nQ8b3Tg8+nJ8c",
+	"35dsJitNdP5k0w/gzfdIKIIUQLbySGSIDuwxrnto3KqPQb+LfiQnu0ElMTSw5BwwRceIOaKDeCp769H1",
+	"KQ/rNvpZijQJ4LRCJanqe6QzUgzMef1HKQObbv22d3S43GzYnv3rzIahQclsgCNgUTHDxkLnbUw7JUM4",
+	"QNhqbuRRO6Vzcoaf+y4yBb5NlMA5ISqh3W4UNL771jNmKtMwmiOR4HXNVqirTnKiYTrMqNB/S0wXtyxR",
+	"8SppEld2KmugupovTMy9qQvjWeQeiQEA4pohRraFxdZb5mQGMJgZklQV45QrWfNM6EAGpsXDYqmmrEED",
+	"e1CWkD6WimmznBoT1a7LXj8v4jh7FigSwh0wQg3LkNchMs0gH7uViDEEogCamEEszvEwOl3M9YTJPp6a",
+	"4juEhoOIR1IlBqB1783RwTGEzNVc2uunSprJ9jXsb4GnJPRRJEGfQfPCTIZWAUmHxpQHgOqVfcRwXnmS",
+	"d4nUM9rHFLGXNQtSaLLRN6YhHDcCRegOD5kYxswjnTSKlT0ndJjaaTkUgQTO/lIHAjn6loOrsRNHkMOd",
+	"SpbIHaSkV6FpGCk0/8f8AyCqYBp0G/9T33ZQcbJ28V3P/ANVOq8I0+WNAXh4YyGh3nj8kTfumfAmtEZv",
+	"AvPus1c52jvee1fSt7HePNLXzy/23r5d9ttzP/X57u5/BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

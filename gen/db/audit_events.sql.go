@@ -13,14 +13,15 @@ import (
 )
 
 const auditEventCreate = `-- name: AuditEventCreate :exec
-INSERT INTO audit_events (id, type, user_id, session_id, ip, user_agent, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO audit_events (id, type, user_id, actor_id, session_id, ip, user_agent, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 `
 
 type AuditEventCreateParams struct {
 	ID        uuid.UUID
 	Type      string
 	UserID    *uuid.UUID
+	ActorID   *uuid.UUID
 	SessionID *uuid.UUID
 	Ip        *string
 	UserAgent *string
@@ -32,6 +33,7 @@ func (q *Queries) AuditEventCreate(ctx context.Context, arg AuditEventCreatePara
 		arg.ID,
 		arg.Type,
 		arg.UserID,
+		arg.ActorID,
 		arg.SessionID,
 		arg.Ip,
 		arg.UserAgent,
@@ -41,7 +43,7 @@ func (q *Queries) AuditEventCreate(ctx context.Context, arg AuditEventCreatePara
 }
 
 const auditEventList = `-- name: AuditEventList :many
-SELECT id, type, user_id, session_id, ip, user_agent, created_at FROM audit_events
+SELECT id, type, user_id, session_id, ip, user_agent, created_at, actor_id FROM audit_events
 WHERE ($1::uuid IS NULL OR id < $1::uuid)
   AND ($2::uuid IS NULL OR user_id = $2::uuid)
   AND ($3::text IS NULL OR type = $3::text)
@@ -79,6 +81,7 @@ func (q *Queries) AuditEventList(ctx context.Context, arg AuditEventListParams) 
 			&i.Ip,
 			&i.UserAgent,
 			&i.CreatedAt,
+			&i.ActorID,
 		); err != nil {
 			return nil, err
 		}

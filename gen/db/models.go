@@ -200,6 +200,7 @@ type AuditEvent struct {
 	Ip        *string
 	UserAgent *string
 	CreatedAt time.Time
+	ActorID   *uuid.UUID
 }
 
 type Brand struct {
@@ -248,6 +249,14 @@ type Location struct {
 	Version   int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+type LoginThrottle struct {
+	EmailKey      []byte
+	Ip            string
+	Failures      int32
+	LockedUntil   *time.Time
+	LastFailureAt time.Time
 }
 
 type Product struct {
@@ -344,8 +353,6 @@ type User struct {
 	BrandID      *uuid.UUID
 	Disabled     bool
 	TokenVersion int32
-	FailedLogins int32
-	LockedUntil  *time.Time
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	RemovedAt    *time.Time

@@ -15,20 +15,23 @@ import (
 const productBulkUpsert = `-- name: ProductBulkUpsert :many
 INSERT INTO products AS p (brand_id, id, sku, name, description, price_amount, currency, status,
                            attributes, tags, created_at, updated_at)
-SELECT $1::uuid, x.id, x.sku, x.name, x.description, x.price_amount,
-       coalesce(x.currency, b.currency), coalesce(x.status, 'draft'), coalesce(x.attributes, '{}'),
-       coalesce(ARRAY(SELECT jsonb_array_elements_text(x.tags)), '{}'), $2::timestamptz, $2::timestamptz
-FROM jsonb_to_recordset($3::jsonb) AS x(id uuid, sku text, name text, description text,
-       price_amount bigint, currency text, status product_status, attributes jsonb, tags jsonb)
-JOIN brands b ON b.id = $1::uuid
+SELECT $1::uuid, (x.item ->> 'id')::uuid, x.sku, x.item ->> 'name', x.item ->> 'description',
+       (x.item ->> 'priceAmount')::bigint,
+       coalesce(x.item ->> 'currency', (SELECT b.currency FROM brands b WHERE b.id = $1::uuid)),
+       coalesce((x.item ->> 'status')::product_status, 'draft'),
+       coalesce(x.item -> 'attributes', '{}'),
+       coalesce(ARRAY(SELECT jsonb_array_elements_text(x.item -> 'tags')), '{}'),
+       $2::timestamptz, $2::timestamptz
+FROM jsonb_each($3::jsonb) AS x(sku, item)
+ORDER BY x.sku COLLATE "C"
 ON CONFLICT (brand_id, sku) DO UPDATE
 SET name = excluded.name,
-    description = excluded.description,
     price_amount = excluded.price_amount,
-    currency = excluded.currency,
-    status = excluded.status,
-    attributes = excluded.attributes,
-    tags = excluded.tags,
+    description = CASE WHEN ($3::jsonb -> excluded.sku) ? 'description' THEN excluded.description ELSE p.description END,
+    currency = CASE WHEN ($3::jsonb -> excluded.sku) ? 'currency' THEN excluded.currency ELSE p.currency END,
+    status = CASE WHEN ($3::jsonb -> excluded.sku) ? 'status' THEN excluded.status ELSE p.status END,
+    attributes = CASE WHEN ($3::jsonb -> excluded.sku) ? 'attributes' THEN excluded.attributes ELSE p.attributes END,
+    tags = CASE WHEN ($3::jsonb -> excluded.sku) ? 'tags' THEN excluded.tags ELSE p.tags END,
     version = p.version + 1,
     updated_at = excluded.updated_at
 RETURNING p.id, p.sku, (p.xmax = 0)::boolean AS created
@@ -46,9 +49,14 @@ type ProductBulkUpsertRow struct {
 	Created bool
 }
 
-// Creates or replaces products by SKU in one statement. The items parameter is a JSON array of products (each
-// with a fresh id for the create case). An item is the product's full representation: on update
-// every field takes the item's value, and a field the item leaves out takes its create default.
+// Creates or updates products by SKU in one statement. The items parameter is a JSON object keyed
+// by SKU; each value holds the product's fields under their API names plus a fresh id for the
+// create case. A field an item leaves out takes its create default on insert and keeps the stored
+// value on update: the update tests the key's presence in the item (jsonb `?`), since `excluded`
+// alone cannot tell "left out" from "given the default".
+//
+// Rows are inserted, and so locked, in SKU order: two batches that share SKUs then wait for each
+// other in the same order instead of deadlocking (whatever order their clients sent them in).
 func (q *Queries) ProductBulkUpsert(ctx context.Context, arg ProductBulkUpsertParams) ([]ProductBulkUpsertRow, error) {
 	rows, err := q.db.Query(ctx, productBulkUpsert, arg.BrandID, arg.Now, arg.Items)
 	if err != nil {

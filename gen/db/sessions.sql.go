@@ -13,7 +13,7 @@ import (
 )
 
 const sessionAuthenticate = `-- name: SessionAuthenticate :one
-SELECT u.id, u.email, u.name, u.password_hash, u.role, u.brand_id, u.disabled, u.token_version, u.failed_logins, u.locked_until, u.created_at, u.updated_at, u.removed_at
+SELECT u.id, u.email, u.name, u.password_hash, u.role, u.brand_id, u.disabled, u.token_version, u.created_at, u.updated_at, u.removed_at
 FROM sessions s
 JOIN users u ON u.id = s.user_id
 WHERE s.id = $1
@@ -46,8 +46,6 @@ func (q *Queries) SessionAuthenticate(ctx context.Context, arg SessionAuthentica
 		&i.User.BrandID,
 		&i.User.Disabled,
 		&i.User.TokenVersion,
-		&i.User.FailedLogins,
-		&i.User.LockedUntil,
 		&i.User.CreatedAt,
 		&i.User.UpdatedAt,
 		&i.User.RemovedAt,
@@ -106,7 +104,7 @@ func (q *Queries) SessionCreate(ctx context.Context, arg SessionCreateParams) (S
 }
 
 const sessionGetForRefresh = `-- name: SessionGetForRefresh :one
-SELECT s.id, s.user_id, s.refresh_hash, s.previous_hash, s.generation, s.created_at, s.last_used_at, s.rotated_at, s.expires_at, s.absolute_expires_at, s.revoked_at, s.revoked_reason, s.user_agent, s.ip, u.id, u.email, u.name, u.password_hash, u.role, u.brand_id, u.disabled, u.token_version, u.failed_logins, u.locked_until, u.created_at, u.updated_at, u.removed_at
+SELECT s.id, s.user_id, s.refresh_hash, s.previous_hash, s.generation, s.created_at, s.last_used_at, s.rotated_at, s.expires_at, s.absolute_expires_at, s.revoked_at, s.revoked_reason, s.user_agent, s.ip, u.id, u.email, u.name, u.password_hash, u.role, u.brand_id, u.disabled, u.token_version, u.created_at, u.updated_at, u.removed_at
 FROM sessions s
 JOIN users u ON u.id = s.user_id
 WHERE s.id = $1
@@ -146,8 +144,6 @@ func (q *Queries) SessionGetForRefresh(ctx context.Context, id uuid.UUID) (Sessi
 		&i.User.BrandID,
 		&i.User.Disabled,
 		&i.User.TokenVersion,
-		&i.User.FailedLogins,
-		&i.User.LockedUntil,
 		&i.User.CreatedAt,
 		&i.User.UpdatedAt,
 		&i.User.RemovedAt,
@@ -353,36 +349,40 @@ FROM users u
 WHERE s.id = $4
   AND s.user_id = $5
   AND s.generation = $6
+  AND s.refresh_hash = $7
   AND s.revoked_at IS NULL
   AND s.expires_at > $2
   AND s.absolute_expires_at >= $3
   AND u.id = s.user_id
   AND NOT u.disabled
-  AND u.token_version = $7
-RETURNING s.previous_hash, u.id, u.email, u.name, u.password_hash, u.role, u.brand_id, u.disabled, u.token_version, u.failed_logins, u.locked_until, u.created_at, u.updated_at, u.removed_at
+  AND u.token_version = $8
+RETURNING u.id, u.email, u.name, u.password_hash, u.role, u.brand_id, u.disabled, u.token_version, u.created_at, u.updated_at, u.removed_at
 `
 
 type SessionRotateCurrentParams struct {
-	RefreshHash  []byte
-	Now          time.Time
-	ExpiresAt    time.Time
-	ID           uuid.UUID
-	UserID       uuid.UUID
-	Generation   int32
-	TokenVersion int32
+	RefreshHash   []byte
+	Now           time.Time
+	ExpiresAt     time.Time
+	ID            uuid.UUID
+	UserID        uuid.UUID
+	Generation    int32
+	PresentedHash []byte
+	TokenVersion  int32
 }
 
 type SessionRotateCurrentRow struct {
-	PreviousHash []byte
-	User         User
+	User User
 }
 
 // The common refresh in one statement, no transaction around it: the presented token is the
 // session's current generation, the session and its user are live, and the new expiry is within
 // the session's absolute limit. The row lock it takes serializes concurrent refreshes: the first
 // one rotates, the others find the generation moved and take the locked slow path (grace or
-// reuse). previous_hash comes back so the caller can compare it with the presented token in
-// constant time. No row: anything else, which the slow path sorts out.
+// reuse). The presented token's hash must be the stored one: a validly signed token that is not
+// the one issued (only a holder of the signing key makes one) rotates nothing here and is dealt
+// with by the slow path, which revokes the session and audits it in one transaction. (Comparing
+// SHA-256 digests in SQL leaks no timing an attacker can use: they cannot choose a digest's
+// bytes.) No row: anything else, which the slow path sorts out.
 func (q *Queries) SessionRotateCurrent(ctx context.Context, arg SessionRotateCurrentParams) (SessionRotateCurrentRow, error) {
 	row := q.db.QueryRow(ctx, sessionRotateCurrent,
 		arg.RefreshHash,
@@ -391,11 +391,11 @@ func (q *Queries) SessionRotateCurrent(ctx context.Context, arg SessionRotateCur
 		arg.ID,
 		arg.UserID,
 		arg.Generation,
+		arg.PresentedHash,
 		arg.TokenVersion,
 	)
 	var i SessionRotateCurrentRow
 	err := row.Scan(
-		&i.PreviousHash,
 		&i.User.ID,
 		&i.User.Email,
 		&i.User.Name,
@@ -404,8 +404,6 @@ func (q *Queries) SessionRotateCurrent(ctx context.Context, arg SessionRotateCur
 		&i.User.BrandID,
 		&i.User.Disabled,
 		&i.User.TokenVersion,
-		&i.User.FailedLogins,
-		&i.User.LockedUntil,
 		&i.User.CreatedAt,
 		&i.User.UpdatedAt,
 		&i.User.RemovedAt,

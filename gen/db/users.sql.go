@@ -13,7 +13,7 @@ import (
 )
 
 const memberGet = `-- name: MemberGet :one
-SELECT id, email, name, password_hash, role, brand_id, disabled, token_version, failed_logins, locked_until, created_at, updated_at, removed_at FROM users WHERE id = $1 AND brand_id = $2 AND removed_at IS NULL
+SELECT id, email, name, password_hash, role, brand_id, disabled, token_version, created_at, updated_at, removed_at FROM users WHERE id = $1 AND brand_id = $2 AND removed_at IS NULL
 `
 
 type MemberGetParams struct {
@@ -33,8 +33,6 @@ func (q *Queries) MemberGet(ctx context.Context, arg MemberGetParams) (User, err
 		&i.BrandID,
 		&i.Disabled,
 		&i.TokenVersion,
-		&i.FailedLogins,
-		&i.LockedUntil,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.RemovedAt,
@@ -43,7 +41,7 @@ func (q *Queries) MemberGet(ctx context.Context, arg MemberGetParams) (User, err
 }
 
 const memberList = `-- name: MemberList :many
-SELECT id, email, name, password_hash, role, brand_id, disabled, token_version, failed_logins, locked_until, created_at, updated_at, removed_at FROM users
+SELECT id, email, name, password_hash, role, brand_id, disabled, token_version, created_at, updated_at, removed_at FROM users
 WHERE brand_id = $1
   AND removed_at IS NULL
   AND ($2::uuid IS NULL OR id > $2::uuid)
@@ -76,8 +74,6 @@ func (q *Queries) MemberList(ctx context.Context, arg MemberListParams) ([]User,
 			&i.BrandID,
 			&i.Disabled,
 			&i.TokenVersion,
-			&i.FailedLogins,
-			&i.LockedUntil,
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.RemovedAt,
@@ -110,7 +106,7 @@ func (q *Queries) UserBumpTokenVersion(ctx context.Context, arg UserBumpTokenVer
 const userCreate = `-- name: UserCreate :one
 INSERT INTO users (id, email, name, password_hash, role, brand_id, created_at, updated_at)
 VALUES ($1, lower($2::text), $3, $4, $5, $6, $7, $7)
-RETURNING id, email, name, password_hash, role, brand_id, disabled, token_version, failed_logins, locked_until, created_at, updated_at, removed_at
+RETURNING id, email, name, password_hash, role, brand_id, disabled, token_version, created_at, updated_at, removed_at
 `
 
 type UserCreateParams struct {
@@ -143,8 +139,6 @@ func (q *Queries) UserCreate(ctx context.Context, arg UserCreateParams) (User, e
 		&i.BrandID,
 		&i.Disabled,
 		&i.TokenVersion,
-		&i.FailedLogins,
-		&i.LockedUntil,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.RemovedAt,
@@ -153,7 +147,7 @@ func (q *Queries) UserCreate(ctx context.Context, arg UserCreateParams) (User, e
 }
 
 const userGet = `-- name: UserGet :one
-SELECT id, email, name, password_hash, role, brand_id, disabled, token_version, failed_logins, locked_until, created_at, updated_at, removed_at FROM users WHERE id = $1
+SELECT id, email, name, password_hash, role, brand_id, disabled, token_version, created_at, updated_at, removed_at FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGet(ctx context.Context, id uuid.UUID) (User, error) {
@@ -168,8 +162,6 @@ func (q *Queries) UserGet(ctx context.Context, id uuid.UUID) (User, error) {
 		&i.BrandID,
 		&i.Disabled,
 		&i.TokenVersion,
-		&i.FailedLogins,
-		&i.LockedUntil,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.RemovedAt,
@@ -178,7 +170,7 @@ func (q *Queries) UserGet(ctx context.Context, id uuid.UUID) (User, error) {
 }
 
 const userGetByEmail = `-- name: UserGetByEmail :one
-SELECT id, email, name, password_hash, role, brand_id, disabled, token_version, failed_logins, locked_until, created_at, updated_at, removed_at FROM users WHERE email = $1::text
+SELECT id, email, name, password_hash, role, brand_id, disabled, token_version, created_at, updated_at, removed_at FROM users WHERE email = $1::text
 `
 
 func (q *Queries) UserGetByEmail(ctx context.Context, email string) (User, error) {
@@ -193,8 +185,6 @@ func (q *Queries) UserGetByEmail(ctx context.Context, email string) (User, error
 		&i.BrandID,
 		&i.Disabled,
 		&i.TokenVersion,
-		&i.FailedLogins,
-		&i.LockedUntil,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.RemovedAt,
@@ -203,7 +193,7 @@ func (q *Queries) UserGetByEmail(ctx context.Context, email string) (User, error
 }
 
 const userList = `-- name: UserList :many
-SELECT id, email, name, password_hash, role, brand_id, disabled, token_version, failed_logins, locked_until, created_at, updated_at, removed_at FROM users
+SELECT id, email, name, password_hash, role, brand_id, disabled, token_version, created_at, updated_at, removed_at FROM users
 WHERE $1::uuid IS NULL OR id > $1::uuid
 ORDER BY id
 LIMIT $2
@@ -233,8 +223,6 @@ func (q *Queries) UserList(ctx context.Context, arg UserListParams) ([]User, err
 			&i.BrandID,
 			&i.Disabled,
 			&i.TokenVersion,
-			&i.FailedLogins,
-			&i.LockedUntil,
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.RemovedAt,
@@ -278,8 +266,37 @@ func (q *Queries) UserLockBrandOwners(ctx context.Context, brandID *uuid.UUID) (
 	return items, nil
 }
 
+const userLockEnabledAdmins = `-- name: UserLockEnabledAdmins :many
+SELECT id FROM users
+WHERE role = 'ADMIN' AND NOT disabled
+ORDER BY id
+FOR UPDATE
+`
+
+// Locks the enabled ADMINs, so two ADMINs disabling each other at once serialize: the second one
+// sees the first's change and is refused instead of leaving no ADMIN at all.
+func (q *Queries) UserLockEnabledAdmins(ctx context.Context) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, userLockEnabledAdmins)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const userLockForUpdate = `-- name: UserLockForUpdate :one
-SELECT id, email, name, password_hash, role, brand_id, disabled, token_version, failed_logins, locked_until, created_at, updated_at, removed_at FROM users WHERE id = $1 FOR UPDATE
+SELECT id, email, name, password_hash, role, brand_id, disabled, token_version, created_at, updated_at, removed_at FROM users WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) UserLockForUpdate(ctx context.Context, id uuid.UUID) (User, error) {
@@ -294,8 +311,6 @@ func (q *Queries) UserLockForUpdate(ctx context.Context, id uuid.UUID) (User, er
 		&i.BrandID,
 		&i.Disabled,
 		&i.TokenVersion,
-		&i.FailedLogins,
-		&i.LockedUntil,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.RemovedAt,
@@ -303,76 +318,11 @@ func (q *Queries) UserLockForUpdate(ctx context.Context, id uuid.UUID) (User, er
 	return i, err
 }
 
-const userRecordLoginFailure = `-- name: UserRecordLoginFailure :one
-UPDATE users
-SET failed_logins = failed_logins + 1,
-    locked_until = CASE
-      WHEN failed_logins + 1 >= $1::int THEN
-        $2::timestamptz + interval '1 second' * least(
-          $3::float8 * power(2, least(failed_logins + 1 - $1::int, 30)),
-          $4::float8)
-      ELSE locked_until
-    END,
-    updated_at = $2::timestamptz
-WHERE id = $5
-RETURNING failed_logins, locked_until
-`
-
-type UserRecordLoginFailureParams struct {
-	MaxFailures int32
-	Now         time.Time
-	BaseSeconds float64
-	MaxSeconds  float64
-	ID          uuid.UUID
-}
-
-type UserRecordLoginFailureRow struct {
-	FailedLogins int32
-	LockedUntil  *time.Time
-}
-
-// Counts a failed login atomically. From the max_failures-th consecutive failure on, the account is
-// locked for base_seconds, doubling with each further failure, at most max_seconds.
-// (sqlc.arg() rather than @name: sqlc mis-rewrites @name casts inside this CASE.)
-func (q *Queries) UserRecordLoginFailure(ctx context.Context, arg UserRecordLoginFailureParams) (UserRecordLoginFailureRow, error) {
-	row := q.db.QueryRow(ctx, userRecordLoginFailure,
-		arg.MaxFailures,
-		arg.Now,
-		arg.BaseSeconds,
-		arg.MaxSeconds,
-		arg.ID,
-	)
-	var i UserRecordLoginFailureRow
-	err := row.Scan(&i.FailedLogins, &i.LockedUntil)
-	return i, err
-}
-
-const userRecordLoginSuccess = `-- name: UserRecordLoginSuccess :exec
-UPDATE users
-SET failed_logins = 0,
-    locked_until = NULL,
-    password_hash = coalesce($1::text, password_hash),
-    updated_at = CASE WHEN $1::text IS NULL THEN updated_at ELSE $2::timestamptz END
-WHERE id = $3
-`
-
-type UserRecordLoginSuccessParams struct {
-	NewHash *string
-	Now     time.Time
-	ID      uuid.UUID
-}
-
-// Resets the failure count and, when the stored hash used another bcrypt cost, replaces it.
-func (q *Queries) UserRecordLoginSuccess(ctx context.Context, arg UserRecordLoginSuccessParams) error {
-	_, err := q.db.Exec(ctx, userRecordLoginSuccess, arg.NewHash, arg.Now, arg.ID)
-	return err
-}
-
 const userRemove = `-- name: UserRemove :one
 UPDATE users
 SET disabled = true, removed_at = $1::timestamptz, token_version = token_version + 1, updated_at = $1::timestamptz
 WHERE id = $2
-RETURNING id, email, name, password_hash, role, brand_id, disabled, token_version, failed_logins, locked_until, created_at, updated_at, removed_at
+RETURNING id, email, name, password_hash, role, brand_id, disabled, token_version, created_at, updated_at, removed_at
 `
 
 type UserRemoveParams struct {
@@ -393,8 +343,6 @@ func (q *Queries) UserRemove(ctx context.Context, arg UserRemoveParams) (User, e
 		&i.BrandID,
 		&i.Disabled,
 		&i.TokenVersion,
-		&i.FailedLogins,
-		&i.LockedUntil,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.RemovedAt,
@@ -424,7 +372,7 @@ SET role = coalesce($1::user_role, role),
     token_version = token_version + 1,
     updated_at = $3
 WHERE id = $4
-RETURNING id, email, name, password_hash, role, brand_id, disabled, token_version, failed_logins, locked_until, created_at, updated_at, removed_at
+RETURNING id, email, name, password_hash, role, brand_id, disabled, token_version, created_at, updated_at, removed_at
 `
 
 type UserUpdateAccessParams struct {
@@ -452,11 +400,25 @@ func (q *Queries) UserUpdateAccess(ctx context.Context, arg UserUpdateAccessPara
 		&i.BrandID,
 		&i.Disabled,
 		&i.TokenVersion,
-		&i.FailedLogins,
-		&i.LockedUntil,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.RemovedAt,
 	)
 	return i, err
+}
+
+const userUpgradeHash = `-- name: UserUpgradeHash :exec
+UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3
+`
+
+type UserUpgradeHashParams struct {
+	PasswordHash string
+	Now          time.Time
+	ID           uuid.UUID
+}
+
+// Replaces a hash made at another bcrypt cost, once a login has proved the password.
+func (q *Queries) UserUpgradeHash(ctx context.Context, arg UserUpgradeHashParams) error {
+	_, err := q.db.Exec(ctx, userUpgradeHash, arg.PasswordHash, arg.Now, arg.ID)
+	return err
 }

@@ -126,7 +126,7 @@ func (s *Store) Middleware(f api.StrictHandlerFunc, operationID string) api.Stri
 			return nil, err
 		}
 		var got answer
-		err = kit.Retry(ctx, func() error {
+		err = s.d.Retry(ctx, func() error {
 			got = answer{}
 			return pgx.BeginFunc(ctx, s.d.Pool, func(tx pgx.Tx) error {
 				q := s.d.Queries.WithTx(tx)

@@ -25,7 +25,9 @@ func IfMatch(header *string) []int64 {
 		if len(tag) < 3 || tag[0] != '"' || tag[len(tag)-1] != '"' {
 			continue
 		}
-		if v, err := strconv.ParseInt(tag[1:len(tag)-1], 10, 64); err == nil {
+		// Strong comparison is octet equality (RFC 9110 §8.8.3.2): only the tag ETag issues for a
+		// version matches it, so `"+5"` and `"05"` match nothing.
+		if v, err := strconv.ParseInt(tag[1:len(tag)-1], 10, 64); err == nil && *ETag(v) == tag {
 			versions = append(versions, v)
 		}
 	}

@@ -3,10 +3,11 @@ package kit
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strings"
+
+	"github.com/ecompointer/ecompointer/server/b64url"
 )
 
 // Cursors seals list positions into opaque, tamper-evident strings: base64url(JSON) + "." +
@@ -30,8 +31,8 @@ func (c Cursors) Seal(list string, position any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	enc := base64.RawURLEncoding.EncodeToString(payload)
-	return enc + "." + base64.RawURLEncoding.EncodeToString(c.mac(list, enc)), nil
+	enc := b64url.Encode(payload)
+	return enc + "." + b64url.Encode(c.mac(list, enc)), nil
 }
 
 // Open reads a cursor of list into position, or answers ErrBadCursor.
@@ -40,11 +41,11 @@ func (c Cursors) Open(list, cursor string, position any) error {
 	if !ok {
 		return ErrBadCursor
 	}
-	got, err := base64.RawURLEncoding.Strict().DecodeString(sig)
+	got, err := b64url.Decode(sig)
 	if err != nil || !hmac.Equal(got, c.mac(list, enc)) {
 		return ErrBadCursor
 	}
-	payload, err := base64.RawURLEncoding.Strict().DecodeString(enc)
+	payload, err := b64url.Decode(enc)
 	if err != nil || json.Unmarshal(payload, position) != nil {
 		return ErrBadCursor
 	}

@@ -45,6 +45,7 @@ var kinds = map[api.ProblemCode]kind{
 	api.ProblemCodeAccountDisabled:        {http.StatusForbidden, "forbidden", "Forbidden"},
 	api.ProblemCodeEmailTaken:             {http.StatusConflict, "conflict", "Conflict"},
 	api.ProblemCodeLastOwner:              {http.StatusConflict, "conflict", "Conflict"},
+	api.ProblemCodeLastAdmin:              {http.StatusConflict, "conflict", "Conflict"},
 	api.ProblemCodeSkuTaken:               {http.StatusConflict, "conflict", "Conflict"},
 	api.ProblemCodeProductInUse:           {http.StatusConflict, "conflict", "Conflict"},
 	api.ProblemCodeInvitationAccepted:     {http.StatusConflict, "conflict", "Conflict"},
@@ -66,6 +67,10 @@ var kinds = map[api.ProblemCode]kind{
 	api.ProblemCodeIdempotencyKeyReused:   {http.StatusUnprocessableEntity, "unprocessable", "Unprocessable request"},
 	api.ProblemCodeInternalError:          {http.StatusInternalServerError, "internal-error", "Internal server error"},
 	api.ProblemCodeServiceUnavailable:     {http.StatusServiceUnavailable, "service-unavailable", "Service unavailable"},
+	api.ProblemCodeDatabaseUnavailable:    {http.StatusServiceUnavailable, "database-unavailable", "Database unavailable"},
+	api.ProblemCodeDatabaseTimeout:        {http.StatusServiceUnavailable, "database-timeout", "Database timeout"},
+	api.ProblemCodeWriteConflict:          {http.StatusServiceUnavailable, "write-conflict", "Write conflict"},
+	api.ProblemCodeBrandBusy:              {http.StatusServiceUnavailable, "brand-busy", "Brand busy"},
 }
 
 // Status is the HTTP status of a code.

@@ -19,6 +19,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jws"
+
+	"github.com/ecompointer/ecompointer/server/b64url"
 )
 
 // Token types (the JWS `typ` header).
@@ -46,8 +48,12 @@ type Config struct {
 	Issuer        string
 	Audience      string
 	AccessTTL     time.Duration
-	Leeway        time.Duration
-	Now           func() time.Time
+	// RefreshTTL is the longest a refresh token lives. A token whose exp - iat is longer than
+	// its type's TTL plus the leeway is refused even with a good signature: the server never
+	// issues one, so it was forged (with a leaked key) to outlive what the operator configured.
+	RefreshTTL time.Duration
+	Leeway     time.Duration
+	Now        func() time.Time
 }
 
 // Tokens signs and verifies.
@@ -84,8 +90,8 @@ func New(cfg Config) (*Tokens, error) {
 	if bytes.Equal(cfg.AccessSecret, cfg.RefreshSecret) {
 		return nil, errors.New("the access and refresh secrets must differ")
 	}
-	if cfg.Issuer == "" || cfg.Audience == "" || cfg.AccessTTL <= 0 {
-		return nil, errors.New("token issuer, audience and access TTL are required")
+	if cfg.Issuer == "" || cfg.Audience == "" || cfg.AccessTTL <= 0 || cfg.RefreshTTL <= 0 {
+		return nil, errors.New("token issuer, audience, access and refresh TTL are required")
 	}
 	if cfg.Leeway < 0 || cfg.Leeway > MaxLeeway {
 		return nil, fmt.Errorf("token leeway must be within 0..%s", MaxLeeway)
@@ -249,7 +255,7 @@ func (t *Tokens) VerifyAccess(tok string) (Access, error) {
 	if err := t.verify(tok, t.cfg.AccessSecret, TypeAccess, &c); err != nil {
 		return Access{}, err
 	}
-	if err := t.checkTimes(c.Iss, c.Aud, c.Iat, c.Exp); err != nil {
+	if err := t.checkTimes(c.Iss, c.Aud, c.Iat, c.Exp, t.cfg.AccessTTL); err != nil {
 		return Access{}, err
 	}
 	if c.Sub == uuid.Nil || c.Sid == uuid.Nil || c.Role == "" || c.Jti == "" {
@@ -267,7 +273,7 @@ func (t *Tokens) VerifyRefresh(tok string) (Refresh, error) {
 	if err := t.verify(tok, t.cfg.RefreshSecret, TypeRefresh, &c); err != nil {
 		return Refresh{}, err
 	}
-	if err := t.checkTimes(c.Iss, c.Aud, c.Iat, c.Exp); err != nil {
+	if err := t.checkTimes(c.Iss, c.Aud, c.Iat, c.Exp, t.cfg.RefreshTTL); err != nil {
 		return Refresh{}, err
 	}
 	if c.Sub == uuid.Nil || c.Sid == uuid.Nil || c.Gen < 1 || c.Jti != refreshID(c.Sid, c.Gen) {
@@ -291,22 +297,24 @@ func (t *Tokens) verify(tok string, key []byte, typ string, claims any) error {
 	if !ok || !ok2 || strings.Contains(sigSeg, ".") {
 		return ErrInvalid
 	}
-	enc := base64.RawURLEncoding
+	// Each token has exactly one spelling (b64url.Decode refuses every other): leniently decoded,
+	// flipped unused bits or a line break give other strings that still verify, which defeats
+	// anything keyed by the token's text (a deny list, a hash, a log search).
 	var h header
-	if rawHeader, err := enc.DecodeString(headerSeg); err != nil || strictJSON(rawHeader, &h) != nil {
+	if rawHeader, err := b64url.Decode(headerSeg); err != nil || strictJSON(rawHeader, &h) != nil {
 		return ErrInvalid
 	}
 	if h.Alg != string(jwa.HS256) || !strings.EqualFold(h.Typ, typ) {
 		return ErrInvalid
 	}
-	sig, err := enc.DecodeString(sigSeg)
+	sig, err := b64url.Decode(sigSeg)
 	if err != nil {
 		return ErrInvalid
 	}
 	if err := t.verifier.Verify([]byte(tok[:len(headerSeg)+1+len(payloadSeg)]), sig, key); err != nil {
 		return ErrInvalid
 	}
-	payload, err := enc.DecodeString(payloadSeg)
+	payload, err := b64url.Decode(payloadSeg)
 	if err != nil || strictJSON(payload, claims) != nil {
 		return ErrInvalid
 	}
@@ -320,9 +328,12 @@ func strictJSON(data []byte, v any) error {
 	return dec.Decode(v)
 }
 
-func (t *Tokens) checkTimes(iss string, aud audience, iat, exp int64) error {
+func (t *Tokens) checkTimes(iss string, aud audience, iat, exp int64, ttl time.Duration) error {
 	if iss != t.cfg.Issuer || !aud.has(t.cfg.Audience) || iat == 0 || exp == 0 || exp <= iat {
 		return ErrInvalid
+	}
+	if time.Duration(exp-iat)*time.Second > ttl+t.cfg.Leeway {
+		return ErrInvalid // a lifetime the server never issues
 	}
 	now := t.cfg.Now()
 	if time.Unix(iat, 0).After(now.Add(t.cfg.Leeway)) {

@@ -24,6 +24,7 @@ func newTokens(t testing.TB, clock *time.Time) *token.Tokens {
 		Issuer:        "ecompointer",
 		Audience:      "ecompointer-api",
 		AccessTTL:     15 * time.Minute,
+		RefreshTTL:    168 * time.Hour,
 		Leeway:        30 * time.Second,
 		Now:           func() time.Time { return *clock },
 	})
@@ -40,7 +41,8 @@ func TestConfigIsChecked(t *testing.T) {
 		"short access secret":  {AccessSecret: []byte("short"), RefreshSecret: long, Issuer: "i", Audience: "a", AccessTTL: time.Minute},
 		"short refresh secret": {AccessSecret: long, RefreshSecret: []byte("x"), Issuer: "i", Audience: "a", AccessTTL: time.Minute},
 		"equal secrets":        {AccessSecret: long, RefreshSecret: long, Issuer: "i", Audience: "a", AccessTTL: time.Minute},
-		"leeway over 30s":      {AccessSecret: long, RefreshSecret: []byte(strings.Repeat("r", 32)), Issuer: "i", Audience: "a", AccessTTL: time.Minute, Leeway: time.Minute},
+		"leeway over 30s":      {AccessSecret: long, RefreshSecret: []byte(strings.Repeat("r", 32)), Issuer: "i", Audience: "a", AccessTTL: time.Minute, RefreshTTL: time.Hour, Leeway: time.Minute},
+		"no refresh TTL":       {AccessSecret: long, RefreshSecret: []byte(strings.Repeat("r", 32)), Issuer: "i", Audience: "a", AccessTTL: time.Minute},
 	}
 	for name, cfg := range cases {
 		if _, err := token.New(cfg); err == nil {
@@ -118,6 +120,76 @@ func TestExpiryAndLeeway(t *testing.T) {
 	clock = now.Add(15*time.Minute + 30*time.Second)
 	if _, err := tk.VerifyAccess(access); !errors.Is(err, token.ErrExpired) {
 		t.Errorf("past leeway: %v", err)
+	}
+}
+
+// TestOneSpellingPerSignature: the two unused low bits of the signature's last base64url
+// character must be zero; a lenient decoder reads the same signature from the flipped string,
+// giving one token several spellings that all verify.
+func TestOneSpellingPerSignature(t *testing.T) {
+	t.Parallel()
+	clock := now
+	tk := newTokens(t, &clock)
+	access, _, err := tk.SignAccess(token.Access{UserID: uuid.New(), SessionID: uuid.New(), Role: "STAFF", Version: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refresh, err := tk.SignRefresh(token.Refresh{UserID: uuid.New(), SessionID: uuid.New(), Generation: 1, Version: 1, IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for _, bits := range []int{1, 2, 3} {
+		flip := func(tok string) string {
+			last := strings.IndexByte(alphabet, tok[len(tok)-1])
+			return tok[:len(tok)-1] + string(alphabet[last^bits])
+		}
+		if _, err := tk.VerifyAccess(flip(access)); !errors.Is(err, token.ErrInvalid) {
+			t.Errorf("access token, low bits ^%d: %v, want ErrInvalid", bits, err)
+		}
+		if _, err := tk.VerifyRefresh(flip(refresh)); !errors.Is(err, token.ErrInvalid) {
+			t.Errorf("refresh token, low bits ^%d: %v, want ErrInvalid", bits, err)
+		}
+	}
+	// Go's base64 decoder skips CR and LF anywhere: a refresh token sent as a JSON string with an
+	// escaped line break inside would otherwise verify as a second spelling (found by FuzzVerify).
+	for _, brk := range []string{"\n", "\r", "\r\n"} {
+		mid := len(refresh) - 5
+		if _, err := tk.VerifyRefresh(refresh[:mid] + brk + refresh[mid:]); !errors.Is(err, token.ErrInvalid) {
+			t.Errorf("refresh token with %q inside the signature: %v, want ErrInvalid", brk, err)
+		}
+		if _, err := tk.VerifyAccess(access[:10] + brk + access[10:]); !errors.Is(err, token.ErrInvalid) {
+			t.Errorf("access token with %q inside the header: %v, want ErrInvalid", brk, err)
+		}
+	}
+}
+
+// TestLifetimeIsBounded: a token the server would never issue, living longer than its type's TTL
+// plus the leeway, is refused even though its signature is good.
+func TestLifetimeIsBounded(t *testing.T) {
+	t.Parallel()
+	clock := now
+	tk := newTokens(t, &clock)
+	for _, tc := range []struct {
+		name     string
+		lifetime time.Duration
+		ok       bool
+	}{
+		{"refresh TTL", 168 * time.Hour, true},
+		{"refresh TTL + leeway", 168*time.Hour + 30*time.Second, true},
+		{"refresh TTL + leeway + 1 s", 168*time.Hour + 31*time.Second, false},
+		{"ten years", 10 * 365 * 24 * time.Hour, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok, err := tk.SignRefresh(token.Refresh{UserID: uuid.New(), SessionID: uuid.New(), Generation: 1, Version: 1, IssuedAt: now, ExpiresAt: now.Add(tc.lifetime)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = tk.VerifyRefresh(tok)
+			if tc.ok != (err == nil) || (!tc.ok && !errors.Is(err, token.ErrInvalid)) {
+				t.Errorf("verify = %v, want ok %v", err, tc.ok)
+			}
+		})
 	}
 }
 
