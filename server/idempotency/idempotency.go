@@ -130,7 +130,9 @@ func (s *Store) Middleware(f api.StrictHandlerFunc, operationID string) api.Stri
 			got = answer{}
 			return pgx.BeginFunc(ctx, s.d.Pool, func(tx pgx.Tx) error {
 				q := s.d.Queries.WithTx(tx)
-				locked, err := q.IdempotencyLock(ctx, caller.User.ID.String()+"\x00"+operationID+"\x00"+key)
+				// Newlines separate the parts: neither a key nor an operation id can hold one (a
+				// NUL cannot travel in PostgreSQL text: every keyed request was a 500).
+				locked, err := q.IdempotencyLock(ctx, caller.User.ID.String()+"\n"+operationID+"\n"+key)
 				if err != nil {
 					return err
 				}
@@ -194,9 +196,23 @@ func (s *Store) Middleware(f api.StrictHandlerFunc, operationID string) api.Stri
 }
 
 // fingerprintOf identifies a request: its method and path, and its decoded parameters and body
-// (so a retry that re-encodes the same JSON differently is still the same request).
+// (so a retry that re-encodes the same JSON differently is still the same request). The key's own
+// header is left out: `"k"` and `k` are one key, and must not make two requests.
 func fingerprintOf(r *http.Request, request any) ([]byte, error) {
-	decoded, err := json.Marshal(request)
+	encoded, err := json.Marshal(request)
+	if err != nil {
+		return nil, err
+	}
+	var fields map[string]any
+	dec := json.NewDecoder(bytes.NewReader(encoded))
+	dec.UseNumber()
+	if err := dec.Decode(&fields); err != nil {
+		return nil, err
+	}
+	if params, ok := fields["Params"].(map[string]any); ok {
+		delete(params, Header)
+	}
+	decoded, err := json.Marshal(fields)
 	if err != nil {
 		return nil, err
 	}

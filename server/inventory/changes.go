@@ -124,7 +124,8 @@ func (h *Handlers) CreateStockCount(ctx context.Context, req api.CreateStockCoun
 				changed = append(changed, api.ProblemLine{Index: i, ProductId: k.Product, LocationId: &loc, ExpectedOnHand: l.ExpectedOnHand, OnHand: &onHand})
 			}
 			if l.OnHand < st.Reserved(k) {
-				short = append(short, shortLine(i, k, st.Reserved(k)-l.OnHand, st.Available(k)))
+				// As for an adjustment: the count takes onHand − counted units out of the available.
+				short = append(short, shortLine(i, k, st.OnHand(k)-l.OnHand, st.Available(k)))
 			}
 		}
 		if len(changed) > 0 {
