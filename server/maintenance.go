@@ -84,7 +84,7 @@ func CreateUser(ctx context.Context, pool *pgxpool.Pool, bcryptCost int, in NewU
 	if err != nil {
 		return api.User{}, err
 	}
-	s := &Server{pool: pool, queries: db.New(pool), now: databaseClock(nil)}
+	s := &Server{pool: pool, queries: db.New(pool), now: databaseClock(nil), deps: workerDeps(pool, slog.New(slog.DiscardHandler), nil)}
 	var user db.User
 	err = s.inTx(ctx, func(q *db.Queries) error {
 		var brandID *uuid.UUID
@@ -138,7 +138,7 @@ func WarnAboutDatabase(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger
 
 // workerDeps are the dependencies of the background workers.
 func workerDeps(pool *pgxpool.Pool, log *slog.Logger, now func() time.Time) *kit.Deps {
-	return &kit.Deps{Log: log, Pool: pool, Queries: db.New(pool), Now: databaseClock(now)}
+	return &kit.Deps{Log: log, Pool: pool, Queries: db.New(pool), Now: databaseClock(now), TxAttempts: DefaultDBConfig().TxAttempts}
 }
 
 // SweepReservations releases every reservation that expired by now() once, and says how many.
