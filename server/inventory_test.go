@@ -504,7 +504,7 @@ func TestInventoryLedgerIsAppendOnly(t *testing.T) {
 				}
 				var n int
 				if err := tx.QueryRow(ctx, `SELECT count(*) FROM stock_movements WHERE brand_id = $1`, b.brand).Scan(&n); err != nil || n != 1 {
-					return fmt.Errorf("the app role reads %d movements (%v), want 1", n, err)
+					return fmt.Errorf("the app role reads %d movements (%w), want 1", n, err)
 				}
 				args := []any{b.brand}
 				if !strings.Contains(stmt, "$1") {

@@ -3,7 +3,6 @@ package inventory
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -308,18 +307,4 @@ func absent[V any](ids []uuid.UUID, found map[uuid.UUID]V) []uuid.UUID {
 		}
 	}
 	return out
-}
-
-// refusal reports whether err is one of the engine's refusals (an expected outcome).
-func refusal(err error) bool {
-	var (
-		pm *ProductsMissing
-		lm *LocationsMissing
-		li *LocationInactive
-		pu *ProductsUnavailable
-		is *InsufficientStock
-		sc *StockChanged
-	)
-	return errors.As(err, &pm) || errors.As(err, &lm) || errors.As(err, &li) || errors.As(err, &pu) ||
-		errors.As(err, &is) || errors.As(err, &sc)
 }

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -35,7 +36,7 @@ func Sweep(ctx context.Context, d *kit.Deps) (int, error) {
 		for _, r := range due {
 			ok, err := kit.InBrand(ctx, d, r.BrandID, func(q *db.Queries) (bool, error) {
 				if _, err := q.ReservationLockDue(ctx, db.ReservationLockDueParams{BrandID: r.BrandID, ID: r.ID, Now: now}); err != nil {
-					if kit.DBError(err) == kit.ErrNotFound {
+					if errors.Is(kit.DBError(err), kit.ErrNotFound) {
 						return false, nil // another sweeper or a release has it
 					}
 					return false, err
