@@ -51,7 +51,7 @@ func newBrandShare(limit int, wait time.Duration) *brandShare {
 // acquire takes one of brand's slots and returns the function that gives it back (call it
 // exactly once). It fails with errBrandBusy when no slot frees within the wait, or with the
 // context's error when the request ends first.
-func (b *brandShare) acquire(ctx context.Context, brand uuid.UUID) (func(), error) {
+func (b *brandShare) Acquire(ctx context.Context, brand uuid.UUID) (func(), error) {
 	if b == nil || b.limit < 1 {
 		return func() {}, nil
 	}

@@ -17,16 +17,16 @@ func TestBrandShareBoundsOneBrandNotTheOthers(t *testing.T) {
 	ctx := context.Background()
 	a, other := uuid.New(), uuid.New()
 
-	r1, err := b.acquire(ctx, a)
+	r1, err := b.Acquire(ctx, a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := b.acquire(ctx, a)
+	r2, err := b.Acquire(ctx, a)
 	if err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	if _, err := b.acquire(ctx, a); !errors.Is(err, errBrandBusy) {
+	if _, err := b.Acquire(ctx, a); !errors.Is(err, errBrandBusy) {
 		t.Fatalf("third slot of a full brand: err = %v, want errBrandBusy", err)
 	}
 	if waited := time.Since(start); waited < 50*time.Millisecond || waited > time.Second {
@@ -35,7 +35,7 @@ func TestBrandShareBoundsOneBrandNotTheOthers(t *testing.T) {
 
 	// Another brand is not behind brand a.
 	start = time.Now()
-	r3, err := b.acquire(ctx, other)
+	r3, err := b.Acquire(ctx, other)
 	if err != nil {
 		t.Fatalf("other brand: %v", err)
 	}
@@ -46,7 +46,7 @@ func TestBrandShareBoundsOneBrandNotTheOthers(t *testing.T) {
 	// A slot given back goes to a waiter.
 	got := make(chan error, 1)
 	go func() {
-		release, err := b.acquire(ctx, a)
+		release, err := b.Acquire(ctx, a)
 		if err == nil {
 			release()
 		}
@@ -69,7 +69,7 @@ func TestBrandShareWaitEndsWithTheRequest(t *testing.T) {
 	t.Parallel()
 	b := newBrandShare(1, time.Minute)
 	brand := uuid.New()
-	release, err := b.acquire(context.Background(), brand)
+	release, err := b.Acquire(context.Background(), brand)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,14 +78,14 @@ func TestBrandShareWaitEndsWithTheRequest(t *testing.T) {
 	t.Run("deadline", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 		defer cancel()
-		if _, err := b.acquire(ctx, brand); !errors.Is(err, errBrandBusy) {
+		if _, err := b.Acquire(ctx, brand); !errors.Is(err, errBrandBusy) {
 			t.Errorf("err = %v, want errBrandBusy (the request's deadline bounds the wait)", err)
 		}
 	})
 	t.Run("client gone", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(20*time.Millisecond, cancel)
-		if _, err := b.acquire(ctx, brand); !errors.Is(err, context.Canceled) {
+		if _, err := b.Acquire(ctx, brand); !errors.Is(err, context.Canceled) {
 			t.Errorf("err = %v, want context.Canceled", err)
 		}
 	})
@@ -105,7 +105,7 @@ func TestBrandShareNeverExceedsTheLimit(t *testing.T) {
 	for i := range 64 {
 		wg.Go(func() {
 			k := i % 2
-			release, err := b.acquire(context.Background(), brands[k])
+			release, err := b.Acquire(context.Background(), brands[k])
 			if err != nil {
 				t.Error(err)
 				return
@@ -138,7 +138,7 @@ func TestBrandShareOff(t *testing.T) {
 	b := newBrandShare(-1, time.Millisecond)
 	brand := uuid.New()
 	for range 100 {
-		if _, err := b.acquire(context.Background(), brand); err != nil {
+		if _, err := b.Acquire(context.Background(), brand); err != nil {
 			t.Fatalf("no bound configured, yet: %v", err)
 		}
 	}

@@ -13,6 +13,9 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/idempotency"
+	"github.com/ecompointer/ecompointer/server/inventory"
+	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/password"
 )
 
@@ -81,7 +84,7 @@ func CreateUser(ctx context.Context, pool *pgxpool.Pool, bcryptCost int, in NewU
 	if err != nil {
 		return api.User{}, err
 	}
-	s := &Server{pool: pool, queries: db.New(pool), now: databaseClock(nil)}
+	s := &Server{pool: pool, queries: db.New(pool), now: databaseClock(nil), deps: workerDeps(pool, slog.New(slog.DiscardHandler), nil)}
 	var user db.User
 	err = s.inTx(ctx, func(q *db.Queries) error {
 		var brandID *uuid.UUID
@@ -131,4 +134,29 @@ func WarnAboutDatabase(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger
 	if !indexed {
 		log.WarnContext(ctx, "product search (q) cannot use its trigram indexes: run `ecompointer migrate up` once with a superuser DATABASE_URL to mark ILIKE leakproof; searches stay correct but scan the whole brand")
 	}
+}
+
+// workerDeps are the dependencies of the background workers.
+func workerDeps(pool *pgxpool.Pool, log *slog.Logger, now func() time.Time) *kit.Deps {
+	return &kit.Deps{Log: log, Pool: pool, Queries: db.New(pool), Now: databaseClock(now), TxAttempts: DefaultDBConfig().TxAttempts}
+}
+
+// SweepReservations releases every reservation that expired by now() once, and says how many.
+// Tests call it with their clock; RunReservationSweeper calls it periodically.
+func SweepReservations(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, now func() time.Time) (int, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return inventory.Sweep(ctx, workerDeps(pool, log, now))
+}
+
+// RunReservationSweeper releases expired reservations every interval until ctx ends. Several
+// instances may run it at once: each hold is released once.
+func RunReservationSweeper(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, interval time.Duration) {
+	inventory.RunSweeper(ctx, workerDeps(pool, log, nil), interval)
+}
+
+// RunIdempotencyPruner deletes expired Idempotency-Key answers every interval until ctx ends.
+func RunIdempotencyPruner(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, interval time.Duration) {
+	idempotency.RunPruner(ctx, workerDeps(pool, log, nil), interval)
 }

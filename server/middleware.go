@@ -22,6 +22,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/problem"
 )
 
@@ -180,6 +181,7 @@ func (s *Server) contract(next http.Handler) http.Handler {
 				return
 			}
 			ctx = withCaller(ctx, c)
+			ctx = kit.WithCaller(ctx, &kit.Caller{User: c.user, SessionID: c.sessionID})
 		}
 		r = r.WithContext(ctx)
 

@@ -11,9 +11,12 @@ import (
 // rolePermissions says what each brand role may do inside its own brand. ADMIN is not listed:
 // it holds every permission on every brand.
 var rolePermissions = map[db.UserRole][]string{
-	db.UserRoleBRANDOWNER: {"brand:read", "brand:write", "members:read", "members:write", "products:read", "products:write"},
-	db.UserRoleMANAGER:    {"brand:read", "members:read", "products:read", "products:write"},
-	db.UserRoleSTAFF:      {"brand:read", "members:read", "products:read"},
+	db.UserRoleBRANDOWNER: {"brand:read", "brand:write", "members:read", "members:write", "products:read", "products:write",
+		"inventory:read", "inventory:write", "locations:write"},
+	db.UserRoleMANAGER: {"brand:read", "members:read", "products:read", "products:write", "inventory:read", "inventory:write",
+		"locations:write"},
+	// Warehouse staff move stock but do not edit the catalog.
+	db.UserRoleSTAFF: {"brand:read", "members:read", "products:read", "inventory:read", "inventory:write"},
 }
 
 var permissionSet = func() map[db.UserRole]map[string]bool {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/kit"
 )
 
 // TestInTxRetriesConflicts: a transaction aborted as a deadlock victim or a serialization failure
@@ -25,7 +26,7 @@ func TestInTxRetriesConflicts(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	s := &Server{pool: pool, queries: db.New(pool), db: DBConfig{TxAttempts: 3}}
+	s := &Server{deps: &kit.Deps{Pool: pool, Queries: db.New(pool), TxAttempts: 3}}
 	for _, tc := range []struct {
 		name      string
 		failures  int   // attempts that fail before one succeeds

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/cors"
@@ -27,6 +28,9 @@ import (
 	"github.com/ecompointer/ecompointer"
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/idempotency"
+	"github.com/ecompointer/ecompointer/server/inventory"
+	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/password"
 	"github.com/ecompointer/ecompointer/server/problem"
 	"github.com/ecompointer/ecompointer/server/token"
@@ -54,6 +58,8 @@ type Config struct {
 	// BrandPoolWait is how long a brand-scoped request waits for one of its brand's connections
 	// before it is answered 503 `brand_busy`; 0 means DefaultBrandShareWait.
 	BrandPoolWait time.Duration
+	// IdempotencyKeyTTL is how long the first answer to an Idempotency-Key is kept (default 24h).
+	IdempotencyKeyTTL time.Duration
 }
 
 // DBConfig bounds the database work of requests (.env.example documents each one).
@@ -122,8 +128,13 @@ func DefaultAuthConfig() AuthConfig {
 	}
 }
 
-// Server implements api.StrictServerInterface.
+// Server implements api.StrictServerInterface: the domain packages' handlers, and the operations
+// not yet moved into one.
 type Server struct {
+	*inventory.Handlers
+
+	deps    *kit.Deps
+	idem    *idempotency.Store
 	log     *slog.Logger
 	pool    *pgxpool.Pool
 	queries *db.Queries
@@ -197,7 +208,7 @@ func New(cfg Config) (*Handler, error) {
 	r.Method(http.MethodGet, "/api-docs", docs)
 	r.Method(http.MethodGet, "/api-docs/*", notFoundAsProblem(docs))
 
-	strict := api.NewStrictHandlerWithOptions(s, nil, api.StrictHTTPServerOptions{
+	strict := api.NewStrictHandlerWithOptions(s, []api.StrictMiddlewareFunc{s.idem.Middleware}, api.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc:  s.requestErrorHandler,
 		ResponseErrorHandlerFunc: s.responseErrorHandler,
 	})
@@ -255,7 +266,15 @@ func newServer(cfg Config) (*Server, error) {
 	cfg.DB.TxAttempts = max(cfg.DB.TxAttempts, 1)
 	throttleMAC := hmac.New(sha256.New, cfg.Auth.AccessSecret)
 	throttleMAC.Write([]byte("ecompointer login throttle"))
+	brands := newBrandShare(brandPoolShare(cfg), cfg.BrandPoolWait)
+	deps := &kit.Deps{
+		Log: cfg.Logger, Pool: cfg.Pool, Queries: db.New(cfg.Pool), Now: now,
+		Cursors: kit.NewCursors(cfg.Auth.AccessSecret), TxAttempts: cfg.DB.TxAttempts, Gate: brands,
+	}
 	return &Server{
+		Handlers:       inventory.New(deps),
+		deps:           deps,
+		idem:           idempotency.New(deps, cfg.IdempotencyKeyTTL, idempotentOperations(sp.doc)),
 		log:            cfg.Logger,
 		pool:           cfg.Pool,
 		queries:        db.New(cfg.Pool),
@@ -266,7 +285,7 @@ func newServer(cfg Config) (*Server, error) {
 		tokens:         tokens,
 		hasher:         hasher,
 		limiter:        newIPLimiter(cfg.Auth.RateLimit, now),
-		brands:         newBrandShare(brandPoolShare(cfg), cfg.BrandPoolWait),
+		brands:         brands,
 		ready:          newReadiness(cfg.Pool.Config().ConnConfig, readyTimeout),
 		throttleSecret: throttleMAC.Sum(nil),
 		cursors:        newCursors(cfg.Auth.AccessSecret),
@@ -369,6 +388,19 @@ func specRequest(r *http.Request) *http.Request {
 	get := r.WithContext(r.Context())
 	get.Method = http.MethodGet
 	return get
+}
+
+// idempotentOperations lists the operations whose spec declares `x-idempotency`.
+func idempotentOperations(doc *openapi3.T) []string {
+	var ids []string
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			if op.Extensions["x-idempotency"] != nil {
+				ids = append(ids, op.OperationID)
+			}
+		}
+	}
+	return ids
 }
 
 // databaseClock cuts clock's times to PostgreSQL's precision, microseconds, so that a time read

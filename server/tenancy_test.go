@@ -111,19 +111,29 @@ func newTenant(t *testing.T, env *servertest.Env, name string) tenant {
 	t.Helper()
 	owner := env.Register(t, servertest.Email(name))
 	staff := env.Member(t, owner, api.InvitationRoleSTAFF)
-	product := createProduct(t, env, owner, api.CreateProductRequest{Sku: name + "-1", Name: name + " product", PriceAmount: 100})
+	active := api.Active
+	product := createProduct(t, env, owner, api.CreateProductRequest{Sku: name + "-1", Name: name + " product", PriceAmount: 100, Status: &active})
 	inv, err := env.Client.CreateInvitationWithResponse(ctx, *owner.User.BrandId,
 		api.CreateInvitationJSONRequestBody{Email: openapi_types.Email("pending-" + servertest.Email(name)), Role: api.InvitationRoleMANAGER}, servertest.Bearer(owner.AccessToken))
 	if err != nil || inv.JSON201 == nil {
 		t.Fatalf("invite: %v %s", err, inv.Body)
 	}
+	location := createLocation(t, env, owner, strings.ToUpper(name)+"-WH")
+	receive(t, env, owner, product.Id, location.Id, 10)
+	res, err := env.Client.CreateReservationWithResponse(ctx, *owner.User.BrandId, &api.CreateReservationParams{},
+		api.CreateReservationRequest{Lines: []api.ReservationRequestLine{{ProductId: product.Id, Quantity: 1}}}, servertest.Bearer(owner.AccessToken))
+	if err != nil || res.JSON201 == nil {
+		t.Fatalf("reserve: %v %s", err, res.Body)
+	}
 	return tenant{
 		owner: owner, staff: staff, product: product,
 		ids: map[string]string{
-			"brandId":      owner.User.BrandId.String(),
-			"productId":    product.Id.String(),
-			"invitationId": inv.JSON201.Invitation.Id.String(),
-			"userId":       staff.User.Id.String(),
+			"brandId":       owner.User.BrandId.String(),
+			"productId":     product.Id.String(),
+			"invitationId":  inv.JSON201.Invitation.Id.String(),
+			"userId":        staff.User.Id.String(),
+			"locationId":    location.Id.String(),
+			"reservationId": res.JSON201.Id.String(),
 		},
 	}
 }
@@ -208,10 +218,12 @@ func TestRoleMatrix(t *testing.T) {
 		}
 	}
 	ids := map[string]string{
-		"brandId":      owner.User.BrandId.String(),
-		"productId":    uuid.NewString(),
-		"invitationId": uuid.NewString(),
-		"userId":       uuid.NewString(),
+		"brandId":       owner.User.BrandId.String(),
+		"productId":     uuid.NewString(),
+		"invitationId":  uuid.NewString(),
+		"userId":        uuid.NewString(),
+		"locationId":    uuid.NewString(),
+		"reservationId": uuid.NewString(),
 	}
 	for _, o := range brandOps(t) {
 		perm, _ := o.op.Extensions["x-permission"].(string)
@@ -344,4 +356,24 @@ func TestEveryBrandTableIsUnderRowLevelSecurity(t *testing.T) {
 	if seen < 2 {
 		t.Errorf("found %d brand-scoped tables, expected products and invitations at least", seen)
 	}
+}
+
+func createLocation(t *testing.T, env *servertest.Env, owner api.AuthResponse, code string) api.StockLocation {
+	t.Helper()
+	resp, err := env.Client.CreateLocationWithResponse(ctx, *owner.User.BrandId, api.CreateLocationRequest{Code: code, Name: code + " warehouse"}, servertest.Bearer(owner.AccessToken))
+	if err != nil || resp.JSON201 == nil {
+		t.Fatalf("create location %s: %v %d %s", code, err, resp.StatusCode(), resp.Body)
+	}
+	return *resp.JSON201
+}
+
+func receive(t *testing.T, env *servertest.Env, owner api.AuthResponse, product, location uuid.UUID, n int64) api.StockChange {
+	t.Helper()
+	resp, err := env.Client.CreateStockAdjustmentWithResponse(ctx, *owner.User.BrandId, &api.CreateStockAdjustmentParams{}, api.StockAdjustmentRequest{
+		Kind: api.AdjustmentReceipt, Lines: []api.StockAdjustmentLine{{ProductId: product, LocationId: location, Delta: n}},
+	}, servertest.Bearer(owner.AccessToken))
+	if err != nil || resp.JSON201 == nil {
+		t.Fatalf("receive: %v %d %s", err, resp.StatusCode(), resp.Body)
+	}
+	return *resp.JSON201
 }

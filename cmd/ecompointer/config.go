@@ -35,6 +35,10 @@ type config struct {
 	brandPoolWait      time.Duration
 	auth               server.AuthConfig
 	db                 server.DBConfig
+	// reservationSweep is how often expired reservations are released.
+	reservationSweep time.Duration
+	// idempotencyKeyTTL is how long the first answer to an Idempotency-Key is kept.
+	idempotencyKeyTTL time.Duration
 	// generatedSecrets names the secrets made up at start (development only).
 	generatedSecrets []string
 }
@@ -132,8 +136,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		corsAllowedOrigins: e.list("CORS_ALLOWED_ORIGINS"),
 		shutdownTimeout:    e.duration("SHUTDOWN_TIMEOUT", 15*time.Second, 0, 10*time.Minute),
 		// 0: half the pool. -1: no bound (one brand may take every connection).
-		brandPoolShare: e.int("BRAND_POOL_SHARE", 0, -1, 10_000),
-		brandPoolWait:  e.duration("BRAND_POOL_WAIT", server.DefaultBrandShareWait, time.Millisecond, time.Minute),
+		brandPoolShare:    e.int("BRAND_POOL_SHARE", 0, -1, 10_000),
+		brandPoolWait:     e.duration("BRAND_POOL_WAIT", server.DefaultBrandShareWait, time.Millisecond, time.Minute),
+		reservationSweep:  e.duration("RESERVATION_SWEEP_INTERVAL", 30*time.Second, time.Second, time.Hour),
+		idempotencyKeyTTL: e.duration("IDEMPOTENCY_KEY_TTL", 24*time.Hour, time.Minute, 30*24*time.Hour),
 	}
 	switch e.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error") {
 	case "debug":

@@ -154,6 +154,7 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 		DB:                 c.db,
 		BrandPoolShare:     c.brandPoolShare,
 		BrandPoolWait:      c.brandPoolWait,
+		IdempotencyKeyTTL:  c.idempotencyKeyTTL,
 	})
 	if err != nil {
 		return err
@@ -179,6 +180,8 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 	pruneCtx, stopPruner := context.WithCancel(ctx)
 	defer stopPruner()
 	go server.RunPruner(pruneCtx, pool, log, time.Hour)
+	go server.RunIdempotencyPruner(pruneCtx, pool, log, time.Hour)
+	go server.RunReservationSweeper(pruneCtx, pool, log, c.reservationSweep)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -180,6 +180,45 @@ func (e InvitationStatus) Valid() bool {
 	}
 }
 
+// Defines values for MovementKind.
+const (
+	MovementAdjustment  MovementKind = "adjustment"
+	MovementCount       MovementKind = "count"
+	MovementFulfilment  MovementKind = "fulfilment"
+	MovementReceipt     MovementKind = "receipt"
+	MovementRelease     MovementKind = "release"
+	MovementReservation MovementKind = "reservation"
+	MovementReturn      MovementKind = "return"
+	MovementTransferIn  MovementKind = "transfer_in"
+	MovementTransferOut MovementKind = "transfer_out"
+)
+
+// Valid indicates whether the value is a known member of the MovementKind enum.
+func (e MovementKind) Valid() bool {
+	switch e {
+	case MovementAdjustment:
+		return true
+	case MovementCount:
+		return true
+	case MovementFulfilment:
+		return true
+	case MovementReceipt:
+		return true
+	case MovementRelease:
+		return true
+	case MovementReservation:
+		return true
+	case MovementReturn:
+		return true
+	case MovementTransferIn:
+		return true
+	case MovementTransferOut:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProblemCode.
 const (
 	ProblemCodeAccountDisabled        ProblemCode = "account_disabled"
@@ -189,6 +228,9 @@ const (
 	ProblemCodeDatabaseUnavailable    ProblemCode = "database_unavailable"
 	ProblemCodeEmailTaken             ProblemCode = "email_taken"
 	ProblemCodeForbidden              ProblemCode = "forbidden"
+	ProblemCodeIdempotencyKeyInFlight ProblemCode = "idempotency_key_in_flight"
+	ProblemCodeIdempotencyKeyReused   ProblemCode = "idempotency_key_reused"
+	ProblemCodeInsufficientStock      ProblemCode = "insufficient_stock"
 	ProblemCodeInternalError          ProblemCode = "internal_error"
 	ProblemCodeInvalidCredentials     ProblemCode = "invalid_credentials"
 	ProblemCodeInvalidCurrentPassword ProblemCode = "invalid_current_password"
@@ -200,16 +242,22 @@ const (
 	ProblemCodeInviteGone             ProblemCode = "invite_gone"
 	ProblemCodeLastAdmin              ProblemCode = "last_admin"
 	ProblemCodeLastOwner              ProblemCode = "last_owner"
+	ProblemCodeLocationCodeTaken      ProblemCode = "location_code_taken"
+	ProblemCodeLocationInUse          ProblemCode = "location_in_use"
+	ProblemCodeLocationInactive       ProblemCode = "location_inactive"
 	ProblemCodeMalformedJson          ProblemCode = "malformed_json"
 	ProblemCodeMethodNotAllowed       ProblemCode = "method_not_allowed"
 	ProblemCodeNotFound               ProblemCode = "not_found"
 	ProblemCodePayloadTooLarge        ProblemCode = "payload_too_large"
 	ProblemCodePreconditionFailed     ProblemCode = "precondition_failed"
 	ProblemCodeProductInUse           ProblemCode = "product_in_use"
+	ProblemCodeProductUnavailable     ProblemCode = "product_unavailable"
 	ProblemCodeRateLimited            ProblemCode = "rate_limited"
 	ProblemCodeRefreshTokenReused     ProblemCode = "refresh_token_reused"
+	ProblemCodeReservationNotActive   ProblemCode = "reservation_not_active"
 	ProblemCodeServiceUnavailable     ProblemCode = "service_unavailable"
 	ProblemCodeSkuTaken               ProblemCode = "sku_taken"
+	ProblemCodeStockChanged           ProblemCode = "stock_changed"
 	ProblemCodeTokenExpired           ProblemCode = "token_expired"
 	ProblemCodeTokenRevoked           ProblemCode = "token_revoked"
 	ProblemCodeUnauthenticated        ProblemCode = "unauthenticated"
@@ -235,6 +283,12 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeForbidden:
 		return true
+	case ProblemCodeIdempotencyKeyInFlight:
+		return true
+	case ProblemCodeIdempotencyKeyReused:
+		return true
+	case ProblemCodeInsufficientStock:
+		return true
 	case ProblemCodeInternalError:
 		return true
 	case ProblemCodeInvalidCredentials:
@@ -257,6 +311,12 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeLastOwner:
 		return true
+	case ProblemCodeLocationCodeTaken:
+		return true
+	case ProblemCodeLocationInUse:
+		return true
+	case ProblemCodeLocationInactive:
+		return true
 	case ProblemCodeMalformedJson:
 		return true
 	case ProblemCodeMethodNotAllowed:
@@ -269,13 +329,19 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeProductInUse:
 		return true
+	case ProblemCodeProductUnavailable:
+		return true
 	case ProblemCodeRateLimited:
 		return true
 	case ProblemCodeRefreshTokenReused:
 		return true
+	case ProblemCodeReservationNotActive:
+		return true
 	case ProblemCodeServiceUnavailable:
 		return true
 	case ProblemCodeSkuTaken:
+		return true
+	case ProblemCodeStockChanged:
 		return true
 	case ProblemCodeTokenExpired:
 		return true
@@ -315,6 +381,30 @@ func (e ProductStatus) Valid() bool {
 	}
 }
 
+// Defines values for ReservationStatus.
+const (
+	ReservationActive   ReservationStatus = "active"
+	ReservationConsumed ReservationStatus = "consumed"
+	ReservationExpired  ReservationStatus = "expired"
+	ReservationReleased ReservationStatus = "released"
+)
+
+// Valid indicates whether the value is a known member of the ReservationStatus enum.
+func (e ReservationStatus) Valid() bool {
+	switch e {
+	case ReservationActive:
+		return true
+	case ReservationConsumed:
+		return true
+	case ReservationExpired:
+		return true
+	case ReservationReleased:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Role.
 const (
 	RoleADMIN      Role = "ADMIN"
@@ -333,6 +423,27 @@ func (e Role) Valid() bool {
 	case RoleMANAGER:
 		return true
 	case RoleSTAFF:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AdjustmentKind.
+const (
+	AdjustmentAdjustment AdjustmentKind = "adjustment"
+	AdjustmentReceipt    AdjustmentKind = "receipt"
+	AdjustmentReturn     AdjustmentKind = "return"
+)
+
+// Valid indicates whether the value is a known member of the AdjustmentKind enum.
+func (e AdjustmentKind) Valid() bool {
+	switch e {
+	case AdjustmentAdjustment:
+		return true
+	case AdjustmentReceipt:
+		return true
+	case AdjustmentReturn:
 		return true
 	default:
 		return false
@@ -375,6 +486,29 @@ type AcceptInviteRequest struct {
 	//
 	// Example: correct horse battery staple
 	Password NewPassword `json:"password"`
+}
+
+// Address defines model for Address.
+type Address struct {
+	// City Example: London
+	City string `json:"city"`
+
+	// Country ISO 3166-1 alpha-2.
+	//
+	// Example: GB
+	Country string `json:"country"`
+
+	// Line1 Example: 12 Babbage Street
+	Line1 string `json:"line1"`
+
+	// Line2 Example: Unit 4
+	Line2 *string `json:"line2,omitempty"`
+
+	// PostalCode Example: NW1 6XE
+	PostalCode *string `json:"postalCode,omitempty"`
+
+	// Region Example: Greater London
+	Region *string `json:"region,omitempty"`
 }
 
 // Attributes Free-form string attributes (color, size, ...); at most 50. Each name is 1 to 50 characters with no white space at either end (OpenAPI 3.0 cannot say this of property names, so `x-property-names` states it and the server enforces it: a 400 naming `attributes`); each value at most 200 characters.
@@ -541,6 +675,21 @@ type CreateInvitationRequest struct {
 	Role InvitationRole `json:"role"`
 }
 
+// CreateLocationRequest Example: {"code":"WH-EAST","name":"East warehouse"}
+type CreateLocationRequest struct {
+	// Active Example: true
+	Active  *bool    `json:"active,omitempty"`
+	Address *Address `json:"address,omitempty"`
+
+	// Code Unique within the brand.
+	//
+	// Example: WH-EAST
+	Code LocationCode `json:"code"`
+
+	// Name Example: East warehouse
+	Name LocationName `json:"name"`
+}
+
 // CreateProductRequest Example: {"attributes":{"color":"black"},"name":"Difference Engine No. 2","priceAmount":1999,"sku":"AE-1842-BLK","status":"active","tags":["bestseller"]}
 type CreateProductRequest struct {
 	// Attributes Free-form string attributes (color, size, ...); at most 50. Each name is 1 to 50 characters with no white space at either end (OpenAPI 3.0 cannot say this of property names, so `x-property-names` states it and the server enforces it: a 400 naming `attributes`); each value at most 200 characters.
@@ -576,6 +725,17 @@ type CreateProductRequest struct {
 	Tags *Tags `json:"tags,omitempty"`
 }
 
+// CreateReservationRequest Example: {"lines":[{"productId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60","quantity":2}],"reference":"cart-7731","ttlSeconds":900}
+type CreateReservationRequest struct {
+	Lines []ReservationRequestLine `json:"lines"`
+
+	// Reference The client's own reference, e.g. a purchase order number.
+	//
+	// Example: PO-2026-0042
+	Reference  *StockReference `json:"reference,omitempty"`
+	TtlSeconds *TTLSeconds     `json:"ttlSeconds,omitempty"`
+}
+
 // CreatedInvitation defines model for CreatedInvitation.
 type CreatedInvitation struct {
 	Invitation Invitation `json:"invitation"`
@@ -595,6 +755,12 @@ type Currency = string
 //
 // Example: ada@example.com
 type Email = openapi_types.Email
+
+// ExtendReservationRequest Example: {"ttlSeconds":600}
+type ExtendReservationRequest struct {
+	// TtlSeconds Example: 900
+	TtlSeconds TTLSeconds `json:"ttlSeconds"`
+}
 
 // FieldError defines model for FieldError.
 type FieldError struct {
@@ -656,6 +822,20 @@ type InvitationRole string
 // InvitationStatus Example: pending
 type InvitationStatus string
 
+// LocationCode Unique within the brand.
+//
+// Example: WH-EAST
+type LocationCode = string
+
+// LocationList defines model for LocationList.
+type LocationList struct {
+	Items      []StockLocation `json:"items"`
+	NextCursor *string         `json:"nextCursor"`
+}
+
+// LocationName Example: East warehouse
+type LocationName = string
+
 // LoginRequest Example: {"email":"ada@example.com","password":"correct horse battery staple"}
 type LoginRequest struct {
 	// Email Compared case-insensitively and stored lowercased; surrounding spaces are a 400.
@@ -666,6 +846,9 @@ type LoginRequest struct {
 	// Password Example: correct horse battery staple
 	Password string `json:"password"`
 }
+
+// MovementKind Example: receipt
+type MovementKind string
 
 // NewPassword 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords. `maxLength` counts characters, so a password of at most 72 characters but more than 72 bytes (multi-byte characters) passes the schema and is refused by the server with a 400 naming the field.
 //
@@ -713,6 +896,18 @@ type Problem struct {
 	// - `rate_limited` (429): too many requests from this client; see `Retry-After`.
 	// - `account_throttled` (429): too many failed logins (or wrong current passwords) for this
 	//   email from this client address, or for this email overall; see `Retry-After`.
+	// - `location_code_taken` (409): another location of the brand has this code.
+	// - `location_in_use` (409): the location holds stock or live reservations.
+	// - `location_inactive` (409): a stock change names an inactive location.
+	// - `stock_changed` (409): a count's `expectedOnHand` is no longer the level's `onHand`;
+	//   `lines` gives the current values.
+	// - `reservation_not_active` (409): the reservation was released, expired or consumed.
+	// - `idempotency_key_in_flight` (409): a request with this `Idempotency-Key` is still
+	//   running; see `Retry-After`.
+	// - `insufficient_stock` (422): not enough available stock; `lines` lists each short line.
+	// - `product_unavailable` (422): a draft or archived product cannot be reserved or sold;
+	//   `lines` lists them.
+	// - `idempotency_key_reused` (422): this `Idempotency-Key` was used for another request.
 	// - `internal_error` (500): an unexpected failure; the log line with the same `requestId`
 	//   has the detail.
 	// - `service_unavailable` (503): a dependency (the database) is down (readiness probe).
@@ -743,6 +938,9 @@ type Problem struct {
 	//
 	// Example: /auth/register
 	Instance *string `json:"instance,omitempty"`
+
+	// Lines The request's lines a stock problem is about (`insufficient_stock`, `stock_changed`, `product_unavailable`), in request order.
+	Lines *[]ProblemLine `json:"lines,omitempty"`
 
 	// RequestId Example: 01JD5ZC4Q1S5X8GQ4Y3J7N2B6K
 	RequestId string `json:"requestId"`
@@ -793,6 +991,18 @@ type Problem struct {
 //   - `rate_limited` (429): too many requests from this client; see `Retry-After`.
 //   - `account_throttled` (429): too many failed logins (or wrong current passwords) for this
 //     email from this client address, or for this email overall; see `Retry-After`.
+//   - `location_code_taken` (409): another location of the brand has this code.
+//   - `location_in_use` (409): the location holds stock or live reservations.
+//   - `location_inactive` (409): a stock change names an inactive location.
+//   - `stock_changed` (409): a count's `expectedOnHand` is no longer the level's `onHand`;
+//     `lines` gives the current values.
+//   - `reservation_not_active` (409): the reservation was released, expired or consumed.
+//   - `idempotency_key_in_flight` (409): a request with this `Idempotency-Key` is still
+//     running; see `Retry-After`.
+//   - `insufficient_stock` (422): not enough available stock; `lines` lists each short line.
+//   - `product_unavailable` (422): a draft or archived product cannot be reserved or sold;
+//     `lines` lists them.
+//   - `idempotency_key_reused` (422): this `Idempotency-Key` was used for another request.
 //   - `internal_error` (500): an unexpected failure; the log line with the same `requestId`
 //     has the detail.
 //   - `service_unavailable` (503): a dependency (the database) is down (readiness probe).
@@ -811,6 +1021,34 @@ type Problem struct {
 //
 // Example: validation_failed
 type ProblemCode string
+
+// ProblemLine One line of the request a stock problem is about (`insufficient_stock`, `stock_changed`, `product_unavailable`).
+type ProblemLine struct {
+	// Available Example: 1
+	Available *int64 `json:"available,omitempty"`
+
+	// ExpectedOnHand Example: 10
+	ExpectedOnHand *int64 `json:"expectedOnHand,omitempty"`
+
+	// Index The line's position in the request.
+	//
+	// Example: 0
+	Index int `json:"index"`
+
+	// LocationId The level's location; null for a line the allocation rule places.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId *openapi_types.UUID `json:"locationId,omitempty"`
+
+	// OnHand Example: 7
+	OnHand *int64 `json:"onHand,omitempty"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+
+	// Requested Example: 3
+	Requested *int64 `json:"requested,omitempty"`
+}
 
 // Product defines model for Product.
 type Product struct {
@@ -865,6 +1103,28 @@ type Product struct {
 // ProductDescription Example: A mechanical calculator for polynomial functions.
 type ProductDescription = string
 
+// ProductInventory defines model for ProductInventory.
+type ProductInventory struct {
+	// Available Units of stock (never fractional).
+	//
+	// Example: 12
+	Available Quantity     `json:"available"`
+	Levels    []StockLevel `json:"levels"`
+
+	// OnHand Units of stock (never fractional).
+	//
+	// Example: 12
+	OnHand Quantity `json:"onHand"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+
+	// Reserved Units of stock (never fractional).
+	//
+	// Example: 12
+	Reserved Quantity `json:"reserved"`
+}
+
 // ProductList defines model for ProductList.
 type ProductList struct {
 	Items      []Product `json:"items"`
@@ -876,6 +1136,11 @@ type ProductName = string
 
 // ProductStatus Example: active
 type ProductStatus string
+
+// Quantity Units of stock (never fractional).
+//
+// Example: 12
+type Quantity = int64
 
 // RefreshRequest Example: {"refreshToken":"eyJhbGciOiJIUzI1NiIsInR5cCI6InJlZnJlc2granl0In0.eyJpc3MiOiJlY29tcG9pbnRlciJ9.c2ln"}
 type RefreshRequest struct {
@@ -903,6 +1168,81 @@ type RegisterRequest struct {
 	// Example: correct horse battery staple
 	Password NewPassword `json:"password"`
 }
+
+// Reservation defines model for Reservation.
+type Reservation struct {
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// ExpiresAt Example: 2026-11-25T10:15:00Z
+	ExpiresAt time.Time `json:"expiresAt"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a90
+	Id    openapi_types.UUID `json:"id"`
+	Lines []ReservationLine  `json:"lines"`
+
+	// Reference Example: cart-7731
+	Reference *string `json:"reference"`
+
+	// Status `expired` once `expiresAt` has passed, even before the sweeper has released the holds (an expired hold never blocks a sale).
+	//
+	// Example: active
+	Status ReservationStatus `json:"status"`
+
+	// UpdatedAt Example: 2026-11-25T10:00:00Z
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// Version Example: 1
+	Version int64 `json:"version"`
+}
+
+// ReservationAllocation defines model for ReservationAllocation.
+type ReservationAllocation struct {
+	// LocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId openapi_types.UUID `json:"locationId"`
+
+	// Quantity Example: 2
+	Quantity int64 `json:"quantity"`
+}
+
+// ReservationLine defines model for ReservationLine.
+type ReservationLine struct {
+	Allocations []ReservationAllocation `json:"allocations"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+
+	// Quantity Example: 2
+	Quantity int64 `json:"quantity"`
+}
+
+// ReservationList defines model for ReservationList.
+type ReservationList struct {
+	Items      []Reservation `json:"items"`
+	NextCursor *string       `json:"nextCursor"`
+}
+
+// ReservationRequestLine defines model for ReservationRequestLine.
+type ReservationRequestLine struct {
+	// LocationId Hold the stock here; without it, the allocation rule picks.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId *openapi_types.UUID `json:"locationId,omitempty"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+
+	// Quantity Example: 2
+	Quantity int64 `json:"quantity"`
+}
+
+// ReservationStatus `expired` once `expiresAt` has passed, even before the sweeper has released the holds (an expired hold never blocks a sale).
+//
+// Example: active
+type ReservationStatus string
 
 // Role `ADMIN` runs the platform (every permission on every brand); the brand roles belong to one
 // brand each.
@@ -950,6 +1290,236 @@ type SessionList struct {
 // Example: AE-1842-BLK
 type Sku = string
 
+// StockAdjustmentLine defines model for StockAdjustmentLine.
+type StockAdjustmentLine struct {
+	// Delta A non-zero change of `onHand`.
+	//
+	// Example: 10
+	Delta int64 `json:"delta"`
+
+	// LocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId openapi_types.UUID `json:"locationId"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+}
+
+// StockAdjustmentRequest Example: {"kind":"receipt","lines":[{"delta":10,"locationId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70","productId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60"}],"reference":"PO-2026-0042"}
+type StockAdjustmentRequest struct {
+	// Kind Example: receipt
+	Kind  AdjustmentKind        `json:"kind"`
+	Lines []StockAdjustmentLine `json:"lines"`
+
+	// Reason Example: Damaged in transit
+	Reason *StockReason `json:"reason,omitempty"`
+
+	// Reference The client's own reference, e.g. a purchase order number.
+	//
+	// Example: PO-2026-0042
+	Reference *StockReference `json:"reference,omitempty"`
+}
+
+// AdjustmentKind Example: receipt
+type AdjustmentKind string
+
+// StockChange defines model for StockChange.
+type StockChange struct {
+	// Levels Every level the change touched, after it.
+	Levels []StockLevel `json:"levels"`
+
+	// MovementIds Example: ["0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a80"]
+	MovementIds []openapi_types.UUID `json:"movementIds"`
+}
+
+// StockCountLine defines model for StockCountLine.
+type StockCountLine struct {
+	// ExpectedOnHand The `onHand` the counter started from; the count applies only if it still is.
+	//
+	// Example: 10
+	ExpectedOnHand *int64 `json:"expectedOnHand,omitempty"`
+
+	// LocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId openapi_types.UUID `json:"locationId"`
+
+	// OnHand Example: 9
+	OnHand int64 `json:"onHand"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+}
+
+// StockCountRequest Example: {"lines":[{"expectedOnHand":10,"locationId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70","onHand":9,"productId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60"}],"reference":"COUNT-2026-11"}
+type StockCountRequest struct {
+	Lines []StockCountLine `json:"lines"`
+
+	// Reason Example: Damaged in transit
+	Reason *StockReason `json:"reason,omitempty"`
+
+	// Reference The client's own reference, e.g. a purchase order number.
+	//
+	// Example: PO-2026-0042
+	Reference *StockReference `json:"reference,omitempty"`
+}
+
+// StockLevel defines model for StockLevel.
+type StockLevel struct {
+	// Available `onHand − reserved`, derived.
+	Available Quantity `json:"available"`
+
+	// LocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId openapi_types.UUID `json:"locationId"`
+
+	// OnHand Units of stock (never fractional).
+	//
+	// Example: 12
+	OnHand Quantity `json:"onHand"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+
+	// ProductName Example: Difference Engine No. 2
+	ProductName ProductName `json:"productName"`
+
+	// ReorderPoint Example: 5
+	ReorderPoint *int64 `json:"reorderPoint"`
+
+	// Reserved Units of stock (never fractional).
+	//
+	// Example: 12
+	Reserved Quantity `json:"reserved"`
+
+	// Sku Unique within the brand.
+	//
+	// Example: AE-1842-BLK
+	Sku Sku `json:"sku"`
+
+	// UpdatedAt Example: 2026-11-25T10:00:00Z
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// Version Example: 3
+	Version int64 `json:"version"`
+}
+
+// StockLevelList defines model for StockLevelList.
+type StockLevelList struct {
+	Items      []StockLevel `json:"items"`
+	NextCursor *string      `json:"nextCursor"`
+}
+
+// StockLocation defines model for StockLocation.
+type StockLocation struct {
+	// Active Example: true
+	Active  bool     `json:"active"`
+	Address *Address `json:"address"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+
+	// Code Unique within the brand.
+	//
+	// Example: WH-EAST
+	Code LocationCode `json:"code"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	Id openapi_types.UUID `json:"id"`
+
+	// Name Example: East warehouse
+	Name LocationName `json:"name"`
+
+	// UpdatedAt Example: 2026-11-25T10:00:00Z
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// Version Example: 1
+	Version int64 `json:"version"`
+}
+
+// StockMovement defines model for StockMovement.
+type StockMovement struct {
+	// ActorId The user who made the change (null for the sweeper, or a deleted user).
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5d
+	ActorId *openapi_types.UUID `json:"actorId"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a80
+	Id openapi_types.UUID `json:"id"`
+
+	// Kind Example: receipt
+	Kind MovementKind `json:"kind"`
+
+	// LocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId openapi_types.UUID `json:"locationId"`
+
+	// OnHand The level's `onHand` right after this movement.
+	OnHand Quantity `json:"onHand"`
+
+	// OnHandDelta Example: 10
+	OnHandDelta int64               `json:"onHandDelta"`
+	OrderId     *openapi_types.UUID `json:"orderId"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+	Reason    *string            `json:"reason"`
+
+	// Reference Example: PO-2026-0042
+	Reference *string `json:"reference"`
+
+	// RequestId Example: 01JD5ZC4Q1S5X8GQ4Y3J7N2B6K
+	RequestId     *string             `json:"requestId"`
+	ReservationId *openapi_types.UUID `json:"reservationId"`
+
+	// Reserved The level's `reserved` right after this movement.
+	Reserved Quantity `json:"reserved"`
+
+	// ReservedDelta Example: 0
+	ReservedDelta int64 `json:"reservedDelta"`
+}
+
+// StockMovementList defines model for StockMovementList.
+type StockMovementList struct {
+	Items      []StockMovement `json:"items"`
+	NextCursor *string         `json:"nextCursor"`
+}
+
+// StockReason Example: Damaged in transit
+type StockReason = string
+
+// StockReference The client's own reference, e.g. a purchase order number.
+//
+// Example: PO-2026-0042
+type StockReference = string
+
+// StockTransferRequest Example: {"fromLocationId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70","productId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60","quantity":3,"toLocationId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a71"}
+type StockTransferRequest struct {
+	// FromLocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	FromLocationId openapi_types.UUID `json:"fromLocationId"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+
+	// Quantity Example: 3
+	Quantity int64 `json:"quantity"`
+
+	// Reason Example: Damaged in transit
+	Reason *StockReason `json:"reason,omitempty"`
+
+	// Reference The client's own reference, e.g. a purchase order number.
+	//
+	// Example: PO-2026-0042
+	Reference *StockReference `json:"reference,omitempty"`
+
+	// ToLocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a71
+	ToLocationId openapi_types.UUID `json:"toLocationId"`
+}
+
+// TTLSeconds Example: 900
+type TTLSeconds = int
+
 // Tag Example: summer
 type Tag = string
 
@@ -965,6 +1535,23 @@ type UpdateBrandRequest struct {
 
 	// Name Example: Analytical Engines Ltd
 	Name *string `json:"name,omitempty"`
+}
+
+// UpdateLocationRequest Example: {"active":false}
+type UpdateLocationRequest struct {
+	// Active Example: false
+	Active *bool `json:"active,omitempty"`
+
+	// Address null clears it.
+	Address nullable.Nullable[Address] `json:"address,omitempty"`
+
+	// Code Unique within the brand.
+	//
+	// Example: WH-EAST
+	Code *LocationCode `json:"code,omitempty"`
+
+	// Name Example: East warehouse
+	Name *LocationName `json:"name,omitempty"`
 }
 
 // UpdateMemberRequest Example: {"role":"STAFF"}
@@ -1008,6 +1595,12 @@ type UpdateProductRequest struct {
 
 	// Tags Example: ["summer","bestseller"]
 	Tags *Tags `json:"tags,omitempty"`
+}
+
+// UpdateStockLevelRequest Example: {"reorderPoint":5}
+type UpdateStockLevelRequest struct {
+	// ReorderPoint Example: 5
+	ReorderPoint *int64 `json:"reorderPoint"`
 }
 
 // UpdateUserRequest Example: {"role":"MANAGER"}
@@ -1063,6 +1656,9 @@ type BrandId = openapi_types.UUID
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// IdempotencyKey Example: "8e03978e-40d5-43e8-bc93-6894a57f9324"
+type IdempotencyKey = string
+
 // IfMatch Example: "3"
 type IfMatch = string
 
@@ -1072,8 +1668,14 @@ type InvitationId = openapi_types.UUID
 // Limit defines model for Limit.
 type Limit = int
 
+// LocationId defines model for LocationId.
+type LocationId = openapi_types.UUID
+
 // ProductId defines model for ProductId.
 type ProductId = openapi_types.UUID
+
+// ReservationId defines model for ReservationId.
+type ReservationId = openapi_types.UUID
 
 // SessionId defines model for SessionId.
 type SessionId = openapi_types.UUID
@@ -1110,6 +1712,9 @@ type PreconditionFailed = Problem
 
 // ServiceUnavailable An RFC 9457 problem. `type` is a stable URI per kind of problem, `code` a stable snake_case reason a client can switch on.
 type ServiceUnavailable = Problem
+
+// StockChanged defines model for StockChanged.
+type StockChanged = StockChange
 
 // TooManyRequests An RFC 9457 problem. `type` is a stable URI per kind of problem, `code` a stable snake_case reason a client can switch on.
 type TooManyRequests = Problem
@@ -1162,6 +1767,78 @@ type UpdateBrandParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ListStockLevelsParams defines parameters for ListStockLevels.
+type ListStockLevelsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor     *Cursor             `form:"cursor,omitempty" json:"cursor,omitempty"`
+	ProductId  *openapi_types.UUID `form:"productId,omitempty" json:"productId,omitempty"`
+	LocationId *openapi_types.UUID `form:"locationId,omitempty" json:"locationId,omitempty"`
+
+	// BelowReorderPoint Only levels whose `available` is below their `reorderPoint`.
+	BelowReorderPoint *bool `form:"belowReorderPoint,omitempty" json:"belowReorderPoint,omitempty"`
+}
+
+// CreateStockAdjustmentParams defines parameters for CreateStockAdjustment.
+type CreateStockAdjustmentParams struct {
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateStockCountParams defines parameters for CreateStockCount.
+type CreateStockCountParams struct {
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListStockMovementsParams defines parameters for ListStockMovements.
+type ListStockMovementsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor        *Cursor             `form:"cursor,omitempty" json:"cursor,omitempty"`
+	ProductId     *openapi_types.UUID `form:"productId,omitempty" json:"productId,omitempty"`
+	LocationId    *openapi_types.UUID `form:"locationId,omitempty" json:"locationId,omitempty"`
+	Kind          *MovementKind       `form:"kind,omitempty" json:"kind,omitempty"`
+	Reference     *StockReference     `form:"reference,omitempty" json:"reference,omitempty"`
+	ReservationId *openapi_types.UUID `form:"reservationId,omitempty" json:"reservationId,omitempty"`
+	CreatedAfter  *time.Time          `form:"createdAfter,omitempty" json:"createdAfter,omitempty"`
+	CreatedBefore *time.Time          `form:"createdBefore,omitempty" json:"createdBefore,omitempty"`
+}
+
+// CreateStockTransferParams defines parameters for CreateStockTransfer.
+type CreateStockTransferParams struct {
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateStockLevelParams defines parameters for UpdateStockLevel.
+type UpdateStockLevelParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // ListInvitationsParams defines parameters for ListInvitations.
 type ListInvitationsParams struct {
 	// Limit Page size.
@@ -1172,6 +1849,24 @@ type ListInvitationsParams struct {
 
 	// Status Only invitations in this state.
 	Status *InvitationStatus `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// ListLocationsParams defines parameters for ListLocations.
+type ListLocationsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Active Only active (`true`) or only inactive (`false`) locations.
+	Active *bool `form:"active,omitempty" json:"active,omitempty"`
+}
+
+// UpdateLocationParams defines parameters for UpdateLocation.
+type UpdateLocationParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // ListMembersParams defines parameters for ListMembers.
@@ -1220,6 +1915,40 @@ type UpdateProductParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ListReservationsParams defines parameters for ListReservations.
+type ListReservationsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor *Cursor            `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Status *ReservationStatus `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// CreateReservationParams defines parameters for CreateReservation.
+type CreateReservationParams struct {
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ExtendReservationParams defines parameters for ExtendReservation.
+type ExtendReservationParams struct {
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // AdminUpdateUserJSONRequestBody defines body for AdminUpdateUser for application/json ContentType.
 type AdminUpdateUserJSONRequestBody = UpdateUserRequest
 
@@ -1241,8 +1970,26 @@ type RegisterJSONRequestBody = RegisterRequest
 // UpdateBrandJSONRequestBody defines body for UpdateBrand for application/json ContentType.
 type UpdateBrandJSONRequestBody = UpdateBrandRequest
 
+// CreateStockAdjustmentJSONRequestBody defines body for CreateStockAdjustment for application/json ContentType.
+type CreateStockAdjustmentJSONRequestBody = StockAdjustmentRequest
+
+// CreateStockCountJSONRequestBody defines body for CreateStockCount for application/json ContentType.
+type CreateStockCountJSONRequestBody = StockCountRequest
+
+// CreateStockTransferJSONRequestBody defines body for CreateStockTransfer for application/json ContentType.
+type CreateStockTransferJSONRequestBody = StockTransferRequest
+
+// UpdateStockLevelJSONRequestBody defines body for UpdateStockLevel for application/json ContentType.
+type UpdateStockLevelJSONRequestBody = UpdateStockLevelRequest
+
 // CreateInvitationJSONRequestBody defines body for CreateInvitation for application/json ContentType.
 type CreateInvitationJSONRequestBody = CreateInvitationRequest
+
+// CreateLocationJSONRequestBody defines body for CreateLocation for application/json ContentType.
+type CreateLocationJSONRequestBody = CreateLocationRequest
+
+// UpdateLocationJSONRequestBody defines body for UpdateLocation for application/json ContentType.
+type UpdateLocationJSONRequestBody = UpdateLocationRequest
 
 // UpdateMemberJSONRequestBody defines body for UpdateMember for application/json ContentType.
 type UpdateMemberJSONRequestBody = UpdateMemberRequest
@@ -1255,6 +2002,12 @@ type BulkUpsertProductsJSONRequestBody = BulkUpsertProductsRequest
 
 // UpdateProductJSONRequestBody defines body for UpdateProduct for application/json ContentType.
 type UpdateProductJSONRequestBody = UpdateProductRequest
+
+// CreateReservationJSONRequestBody defines body for CreateReservation for application/json ContentType.
+type CreateReservationJSONRequestBody = CreateReservationRequest
+
+// ExtendReservationJSONRequestBody defines body for ExtendReservation for application/json ContentType.
+type ExtendReservationJSONRequestBody = ExtendReservationRequest
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -1579,6 +2332,106 @@ type ClientInterface interface {
 	// Corresponds with PATCH /brands/{brandId} (the `UpdateBrand` operationId).
 	UpdateBrand(ctx context.Context, brandId BrandId, params *UpdateBrandParams, body UpdateBrandJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListStockLevels Stock levels
+	//
+	// One level per product and location that ever had a movement, ordered by product then location (keyset pagination). `available` is `onHand − reserved`.
+	//
+	// Corresponds with GET /brands/{brandId}/inventory (the `ListStockLevels` operationId).
+	ListStockLevels(ctx context.Context, brandId BrandId, params *ListStockLevelsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateStockAdjustmentWithBody Receive, adjust or return stock
+	//
+	// All or nothing over 1..1,000 lines; lines naming the same level are summed before any
+	// check. A negative delta may not take `onHand` below `reserved` (422,
+	// `insufficient_stock`, listing each short line). Unknown or other brands' products and
+	// locations are a 404; an inactive location a 409 (`location_inactive`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/inventory/adjustments (the `CreateStockAdjustment` operationId).
+	CreateStockAdjustmentWithBody(ctx context.Context, brandId BrandId, params *CreateStockAdjustmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateStockAdjustment Receive, adjust or return stock
+	//
+	// All or nothing over 1..1,000 lines; lines naming the same level are summed before any
+	// check. A negative delta may not take `onHand` below `reserved` (422,
+	// `insufficient_stock`, listing each short line). Unknown or other brands' products and
+	// locations are a 404; an inactive location a 409 (`location_inactive`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/inventory/adjustments (the `CreateStockAdjustment` operationId).
+	CreateStockAdjustment(ctx context.Context, brandId BrandId, params *CreateStockAdjustmentParams, body CreateStockAdjustmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateStockCountWithBody Record a cycle count (compare-and-set of onHand)
+	//
+	// Sets each line's `onHand` (a `count` movement of the difference; a line that matches
+	// writes nothing). When `expectedOnHand` is given and differs from the current value nothing
+	// is written: 409 `stock_changed`, whose `lines` give the current values. A count below
+	// `reserved` is a 422 (`insufficient_stock`). All or nothing over 1..1,000 lines, which must
+	// name distinct levels.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/inventory/counts (the `CreateStockCount` operationId).
+	CreateStockCountWithBody(ctx context.Context, brandId BrandId, params *CreateStockCountParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateStockCount Record a cycle count (compare-and-set of onHand)
+	//
+	// Sets each line's `onHand` (a `count` movement of the difference; a line that matches
+	// writes nothing). When `expectedOnHand` is given and differs from the current value nothing
+	// is written: 409 `stock_changed`, whose `lines` give the current values. A count below
+	// `reserved` is a 422 (`insufficient_stock`). All or nothing over 1..1,000 lines, which must
+	// name distinct levels.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/inventory/counts (the `CreateStockCount` operationId).
+	CreateStockCount(ctx context.Context, brandId BrandId, params *CreateStockCountParams, body CreateStockCountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListStockMovements The ledger
+	//
+	// Every change of a level's `onHand` or `reserved` is one immutable movement, appended in the transaction of the change: a level's quantities are the sums of its movements' deltas. Newest first; keyset pagination. `createdAfter` is inclusive, `createdBefore` exclusive.
+	//
+	// Corresponds with GET /brands/{brandId}/inventory/movements (the `ListStockMovements` operationId).
+	ListStockMovements(ctx context.Context, brandId BrandId, params *ListStockMovementsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateStockTransferWithBody Move available stock between two locations
+	//
+	// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`); the same location twice is a 400.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/inventory/transfers (the `CreateStockTransfer` operationId).
+	CreateStockTransferWithBody(ctx context.Context, brandId BrandId, params *CreateStockTransferParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateStockTransfer Move available stock between two locations
+	//
+	// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`); the same location twice is a 400.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/inventory/transfers (the `CreateStockTransfer` operationId).
+	CreateStockTransfer(ctx context.Context, brandId BrandId, params *CreateStockTransferParams, body CreateStockTransferJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateStockLevelWithBody Set a level's reorder point
+	//
+	// Only `reorderPoint` (`null` clears it): quantities change only through movements. The level must exist (it is created by its first movement). Honours `If-Match` (412).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/inventory/{productId}/{locationId} (the `UpdateStockLevel` operationId).
+	UpdateStockLevelWithBody(ctx context.Context, brandId BrandId, productId ProductId, locationId LocationId, params *UpdateStockLevelParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateStockLevel Set a level's reorder point
+	//
+	// Only `reorderPoint` (`null` clears it): quantities change only through movements. The level must exist (it is created by its first movement). Honours `If-Match` (412).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/inventory/{productId}/{locationId} (the `UpdateStockLevel` operationId).
+	UpdateStockLevel(ctx context.Context, brandId BrandId, productId ProductId, locationId LocationId, params *UpdateStockLevelParams, body UpdateStockLevelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListInvitations The brand's invitations, newest first
 	//
 	// Corresponds with GET /brands/{brandId}/invitations (the `ListInvitations` operationId).
@@ -1621,6 +2474,54 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /brands/{brandId}/invitations/{invitationId} (the `GetInvitation` operationId).
 	GetInvitation(ctx context.Context, brandId BrandId, invitationId InvitationId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListLocations The brand's stock locations
+	//
+	// Oldest first; keyset pagination.
+	//
+	// Corresponds with GET /brands/{brandId}/locations (the `ListLocations` operationId).
+	ListLocations(ctx context.Context, brandId BrandId, params *ListLocationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateLocationWithBody Add a stock location (a warehouse, a store, a shelf)
+	//
+	// `code` is unique within the brand (409, `location_code_taken`). A location is never deleted once its ledger has movements: deactivate it instead.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/locations (the `CreateLocation` operationId).
+	CreateLocationWithBody(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateLocation Add a stock location (a warehouse, a store, a shelf)
+	//
+	// `code` is unique within the brand (409, `location_code_taken`). A location is never deleted once its ledger has movements: deactivate it instead.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/locations (the `CreateLocation` operationId).
+	CreateLocation(ctx context.Context, brandId BrandId, body CreateLocationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetLocation A stock location
+	//
+	// Corresponds with GET /brands/{brandId}/locations/{locationId} (the `GetLocation` operationId).
+	GetLocation(ctx context.Context, brandId BrandId, locationId LocationId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateLocationWithBody Change a location, or deactivate it
+	//
+	// Only the fields given change; `address: null` clears it. A location that holds stock on hand or live reservations cannot be deactivated (409, `location_in_use`); an inactive location takes no stock movement (409, `location_inactive`). Honours `If-Match` (412).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/locations/{locationId} (the `UpdateLocation` operationId).
+	UpdateLocationWithBody(ctx context.Context, brandId BrandId, locationId LocationId, params *UpdateLocationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateLocation Change a location, or deactivate it
+	//
+	// Only the fields given change; `address: null` clears it. A location that holds stock on hand or live reservations cannot be deactivated (409, `location_in_use`); an inactive location takes no stock movement (409, `location_inactive`). Honours `If-Match` (412).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/locations/{locationId} (the `UpdateLocation` operationId).
+	UpdateLocation(ctx context.Context, brandId BrandId, locationId LocationId, params *UpdateLocationParams, body UpdateLocationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListMembers The brand's members, oldest first
 	//
@@ -1748,6 +2649,80 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /brands/{brandId}/products/{productId} (the `UpdateProduct` operationId).
 	UpdateProduct(ctx context.Context, brandId BrandId, productId ProductId, params *UpdateProductParams, body UpdateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetProductInventory A product's stock at every location, with totals
+	//
+	// Corresponds with GET /brands/{brandId}/products/{productId}/inventory (the `GetProductInventory` operationId).
+	GetProductInventory(ctx context.Context, brandId BrandId, productId ProductId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListReservations The brand's reservations
+	//
+	// Newest first; keyset pagination.
+	//
+	// Corresponds with GET /brands/{brandId}/reservations (the `ListReservations` operationId).
+	ListReservations(ctx context.Context, brandId BrandId, params *ListReservationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateReservationWithBody Hold stock for a cart or a checkout
+	//
+	// Holds every line, all or nothing, until `expiresAt` (`ttlSeconds`, 60..86,400, default
+	// 900). A line with `locationId` is held there; a line without one is allocated from the
+	// brand's active locations by the allocation rule: the location with the most available
+	// stock first, ties broken by location code, split over further locations when one is not
+	// enough. Lines naming the same product (and location) are summed first. Not enough stock:
+	// 422 `insufficient_stock` listing each short line; nothing is held. Draft or archived
+	// products: 422 `product_unavailable`. An expired hold never blocks a sale, even before the
+	// sweeper has released it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/reservations (the `CreateReservation` operationId).
+	CreateReservationWithBody(ctx context.Context, brandId BrandId, params *CreateReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateReservation Hold stock for a cart or a checkout
+	//
+	// Holds every line, all or nothing, until `expiresAt` (`ttlSeconds`, 60..86,400, default
+	// 900). A line with `locationId` is held there; a line without one is allocated from the
+	// brand's active locations by the allocation rule: the location with the most available
+	// stock first, ties broken by location code, split over further locations when one is not
+	// enough. Lines naming the same product (and location) are summed first. Not enough stock:
+	// 422 `insufficient_stock` listing each short line; nothing is held. Draft or archived
+	// products: 422 `product_unavailable`. An expired hold never blocks a sale, even before the
+	// sweeper has released it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/reservations (the `CreateReservation` operationId).
+	CreateReservation(ctx context.Context, brandId BrandId, params *CreateReservationParams, body CreateReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReleaseReservation Release a reservation's holds
+	//
+	// `release` movements give the held stock back. Releasing a reservation that is already released or expired is also a 204; a consumed one (an order took it) is a 409 (`reservation_not_active`).
+	//
+	// Corresponds with DELETE /brands/{brandId}/reservations/{reservationId} (the `ReleaseReservation` operationId).
+	ReleaseReservation(ctx context.Context, brandId BrandId, reservationId ReservationId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReservation A reservation
+	//
+	// Corresponds with GET /brands/{brandId}/reservations/{reservationId} (the `GetReservation` operationId).
+	GetReservation(ctx context.Context, brandId BrandId, reservationId ReservationId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExtendReservationWithBody Move a reservation's expiry
+	//
+	// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
+	ExtendReservationWithBody(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExtendReservation Move a reservation's expiry
+	//
+	// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
+	ExtendReservation(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, body ExtendReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetHealthz Liveness probe
 	//
@@ -2255,6 +3230,206 @@ func (c *Client) UpdateBrand(ctx context.Context, brandId BrandId, params *Updat
 	return c.Client.Do(req)
 }
 
+// ListStockLevels Stock levels
+//
+// One level per product and location that ever had a movement, ordered by product then location (keyset pagination). `available` is `onHand − reserved`.
+//
+// Corresponds with GET /brands/{brandId}/inventory (the `ListStockLevels` operationId).
+func (c *Client) ListStockLevels(ctx context.Context, brandId BrandId, params *ListStockLevelsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListStockLevelsRequest(c.Server, brandId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateStockAdjustmentWithBody Receive, adjust or return stock
+//
+// All or nothing over 1..1,000 lines; lines naming the same level are summed before any
+// check. A negative delta may not take `onHand` below `reserved` (422,
+// `insufficient_stock`, listing each short line). Unknown or other brands' products and
+// locations are a 404; an inactive location a 409 (`location_inactive`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/inventory/adjustments (the `CreateStockAdjustment` operationId).
+func (c *Client) CreateStockAdjustmentWithBody(ctx context.Context, brandId BrandId, params *CreateStockAdjustmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateStockAdjustmentRequestWithBody(c.Server, brandId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateStockAdjustment Receive, adjust or return stock
+//
+// All or nothing over 1..1,000 lines; lines naming the same level are summed before any
+// check. A negative delta may not take `onHand` below `reserved` (422,
+// `insufficient_stock`, listing each short line). Unknown or other brands' products and
+// locations are a 404; an inactive location a 409 (`location_inactive`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/inventory/adjustments (the `CreateStockAdjustment` operationId).
+func (c *Client) CreateStockAdjustment(ctx context.Context, brandId BrandId, params *CreateStockAdjustmentParams, body CreateStockAdjustmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateStockAdjustmentRequest(c.Server, brandId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateStockCountWithBody Record a cycle count (compare-and-set of onHand)
+//
+// Sets each line's `onHand` (a `count` movement of the difference; a line that matches
+// writes nothing). When `expectedOnHand` is given and differs from the current value nothing
+// is written: 409 `stock_changed`, whose `lines` give the current values. A count below
+// `reserved` is a 422 (`insufficient_stock`). All or nothing over 1..1,000 lines, which must
+// name distinct levels.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/inventory/counts (the `CreateStockCount` operationId).
+func (c *Client) CreateStockCountWithBody(ctx context.Context, brandId BrandId, params *CreateStockCountParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateStockCountRequestWithBody(c.Server, brandId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateStockCount Record a cycle count (compare-and-set of onHand)
+//
+// Sets each line's `onHand` (a `count` movement of the difference; a line that matches
+// writes nothing). When `expectedOnHand` is given and differs from the current value nothing
+// is written: 409 `stock_changed`, whose `lines` give the current values. A count below
+// `reserved` is a 422 (`insufficient_stock`). All or nothing over 1..1,000 lines, which must
+// name distinct levels.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/inventory/counts (the `CreateStockCount` operationId).
+func (c *Client) CreateStockCount(ctx context.Context, brandId BrandId, params *CreateStockCountParams, body CreateStockCountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateStockCountRequest(c.Server, brandId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListStockMovements The ledger
+//
+// Every change of a level's `onHand` or `reserved` is one immutable movement, appended in the transaction of the change: a level's quantities are the sums of its movements' deltas. Newest first; keyset pagination. `createdAfter` is inclusive, `createdBefore` exclusive.
+//
+// Corresponds with GET /brands/{brandId}/inventory/movements (the `ListStockMovements` operationId).
+func (c *Client) ListStockMovements(ctx context.Context, brandId BrandId, params *ListStockMovementsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListStockMovementsRequest(c.Server, brandId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateStockTransferWithBody Move available stock between two locations
+//
+// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`); the same location twice is a 400.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/inventory/transfers (the `CreateStockTransfer` operationId).
+func (c *Client) CreateStockTransferWithBody(ctx context.Context, brandId BrandId, params *CreateStockTransferParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateStockTransferRequestWithBody(c.Server, brandId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateStockTransfer Move available stock between two locations
+//
+// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`); the same location twice is a 400.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/inventory/transfers (the `CreateStockTransfer` operationId).
+func (c *Client) CreateStockTransfer(ctx context.Context, brandId BrandId, params *CreateStockTransferParams, body CreateStockTransferJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateStockTransferRequest(c.Server, brandId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateStockLevelWithBody Set a level's reorder point
+//
+// Only `reorderPoint` (`null` clears it): quantities change only through movements. The level must exist (it is created by its first movement). Honours `If-Match` (412).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /brands/{brandId}/inventory/{productId}/{locationId} (the `UpdateStockLevel` operationId).
+func (c *Client) UpdateStockLevelWithBody(ctx context.Context, brandId BrandId, productId ProductId, locationId LocationId, params *UpdateStockLevelParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateStockLevelRequestWithBody(c.Server, brandId, productId, locationId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateStockLevel Set a level's reorder point
+//
+// Only `reorderPoint` (`null` clears it): quantities change only through movements. The level must exist (it is created by its first movement). Honours `If-Match` (412).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /brands/{brandId}/inventory/{productId}/{locationId} (the `UpdateStockLevel` operationId).
+func (c *Client) UpdateStockLevel(ctx context.Context, brandId BrandId, productId ProductId, locationId LocationId, params *UpdateStockLevelParams, body UpdateStockLevelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateStockLevelRequest(c.Server, brandId, productId, locationId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListInvitations The brand's invitations, newest first
 //
 // Corresponds with GET /brands/{brandId}/invitations (the `ListInvitations` operationId).
@@ -2338,6 +3513,114 @@ func (c *Client) RevokeInvitation(ctx context.Context, brandId BrandId, invitati
 // Corresponds with GET /brands/{brandId}/invitations/{invitationId} (the `GetInvitation` operationId).
 func (c *Client) GetInvitation(ctx context.Context, brandId BrandId, invitationId InvitationId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetInvitationRequest(c.Server, brandId, invitationId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListLocations The brand's stock locations
+//
+// Oldest first; keyset pagination.
+//
+// Corresponds with GET /brands/{brandId}/locations (the `ListLocations` operationId).
+func (c *Client) ListLocations(ctx context.Context, brandId BrandId, params *ListLocationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListLocationsRequest(c.Server, brandId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateLocationWithBody Add a stock location (a warehouse, a store, a shelf)
+//
+// `code` is unique within the brand (409, `location_code_taken`). A location is never deleted once its ledger has movements: deactivate it instead.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/locations (the `CreateLocation` operationId).
+func (c *Client) CreateLocationWithBody(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateLocationRequestWithBody(c.Server, brandId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateLocation Add a stock location (a warehouse, a store, a shelf)
+//
+// `code` is unique within the brand (409, `location_code_taken`). A location is never deleted once its ledger has movements: deactivate it instead.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/locations (the `CreateLocation` operationId).
+func (c *Client) CreateLocation(ctx context.Context, brandId BrandId, body CreateLocationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateLocationRequest(c.Server, brandId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetLocation A stock location
+//
+// Corresponds with GET /brands/{brandId}/locations/{locationId} (the `GetLocation` operationId).
+func (c *Client) GetLocation(ctx context.Context, brandId BrandId, locationId LocationId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLocationRequest(c.Server, brandId, locationId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateLocationWithBody Change a location, or deactivate it
+//
+// Only the fields given change; `address: null` clears it. A location that holds stock on hand or live reservations cannot be deactivated (409, `location_in_use`); an inactive location takes no stock movement (409, `location_inactive`). Honours `If-Match` (412).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /brands/{brandId}/locations/{locationId} (the `UpdateLocation` operationId).
+func (c *Client) UpdateLocationWithBody(ctx context.Context, brandId BrandId, locationId LocationId, params *UpdateLocationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateLocationRequestWithBody(c.Server, brandId, locationId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateLocation Change a location, or deactivate it
+//
+// Only the fields given change; `address: null` clears it. A location that holds stock on hand or live reservations cannot be deactivated (409, `location_in_use`); an inactive location takes no stock movement (409, `location_inactive`). Honours `If-Match` (412).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /brands/{brandId}/locations/{locationId} (the `UpdateLocation` operationId).
+func (c *Client) UpdateLocation(ctx context.Context, brandId BrandId, locationId LocationId, params *UpdateLocationParams, body UpdateLocationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateLocationRequest(c.Server, brandId, locationId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2595,6 +3878,160 @@ func (c *Client) UpdateProductWithBody(ctx context.Context, brandId BrandId, pro
 // Corresponds with PATCH /brands/{brandId}/products/{productId} (the `UpdateProduct` operationId).
 func (c *Client) UpdateProduct(ctx context.Context, brandId BrandId, productId ProductId, params *UpdateProductParams, body UpdateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateProductRequest(c.Server, brandId, productId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetProductInventory A product's stock at every location, with totals
+//
+// Corresponds with GET /brands/{brandId}/products/{productId}/inventory (the `GetProductInventory` operationId).
+func (c *Client) GetProductInventory(ctx context.Context, brandId BrandId, productId ProductId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetProductInventoryRequest(c.Server, brandId, productId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListReservations The brand's reservations
+//
+// Newest first; keyset pagination.
+//
+// Corresponds with GET /brands/{brandId}/reservations (the `ListReservations` operationId).
+func (c *Client) ListReservations(ctx context.Context, brandId BrandId, params *ListReservationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListReservationsRequest(c.Server, brandId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateReservationWithBody Hold stock for a cart or a checkout
+//
+// Holds every line, all or nothing, until `expiresAt` (`ttlSeconds`, 60..86,400, default
+// 900). A line with `locationId` is held there; a line without one is allocated from the
+// brand's active locations by the allocation rule: the location with the most available
+// stock first, ties broken by location code, split over further locations when one is not
+// enough. Lines naming the same product (and location) are summed first. Not enough stock:
+// 422 `insufficient_stock` listing each short line; nothing is held. Draft or archived
+// products: 422 `product_unavailable`. An expired hold never blocks a sale, even before the
+// sweeper has released it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/reservations (the `CreateReservation` operationId).
+func (c *Client) CreateReservationWithBody(ctx context.Context, brandId BrandId, params *CreateReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReservationRequestWithBody(c.Server, brandId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateReservation Hold stock for a cart or a checkout
+//
+// Holds every line, all or nothing, until `expiresAt` (`ttlSeconds`, 60..86,400, default
+// 900). A line with `locationId` is held there; a line without one is allocated from the
+// brand's active locations by the allocation rule: the location with the most available
+// stock first, ties broken by location code, split over further locations when one is not
+// enough. Lines naming the same product (and location) are summed first. Not enough stock:
+// 422 `insufficient_stock` listing each short line; nothing is held. Draft or archived
+// products: 422 `product_unavailable`. An expired hold never blocks a sale, even before the
+// sweeper has released it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/reservations (the `CreateReservation` operationId).
+func (c *Client) CreateReservation(ctx context.Context, brandId BrandId, params *CreateReservationParams, body CreateReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReservationRequest(c.Server, brandId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReleaseReservation Release a reservation's holds
+//
+// `release` movements give the held stock back. Releasing a reservation that is already released or expired is also a 204; a consumed one (an order took it) is a 409 (`reservation_not_active`).
+//
+// Corresponds with DELETE /brands/{brandId}/reservations/{reservationId} (the `ReleaseReservation` operationId).
+func (c *Client) ReleaseReservation(ctx context.Context, brandId BrandId, reservationId ReservationId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReleaseReservationRequest(c.Server, brandId, reservationId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReservation A reservation
+//
+// Corresponds with GET /brands/{brandId}/reservations/{reservationId} (the `GetReservation` operationId).
+func (c *Client) GetReservation(ctx context.Context, brandId BrandId, reservationId ReservationId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReservationRequest(c.Server, brandId, reservationId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExtendReservationWithBody Move a reservation's expiry
+//
+// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
+func (c *Client) ExtendReservationWithBody(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExtendReservationRequestWithBody(c.Server, brandId, reservationId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExtendReservation Move a reservation's expiry
+//
+// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
+func (c *Client) ExtendReservation(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, body ExtendReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExtendReservationRequest(c.Server, brandId, reservationId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3378,6 +4815,534 @@ func NewUpdateBrandRequestWithBody(server string, brandId BrandId, params *Updat
 	return req, nil
 }
 
+// NewListStockLevelsRequest constructs an http.Request for the ListStockLevels method
+func NewListStockLevelsRequest(server string, brandId BrandId, params *ListStockLevelsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/inventory", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ProductId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "productId", *params.ProductId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.LocationId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "locationId", *params.LocationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BelowReorderPoint != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "belowReorderPoint", *params.BelowReorderPoint, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateStockAdjustmentRequest calls the generic CreateStockAdjustment builder with application/json body
+func NewCreateStockAdjustmentRequest(server string, brandId BrandId, params *CreateStockAdjustmentParams, body CreateStockAdjustmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateStockAdjustmentRequestWithBody(server, brandId, params, "application/json", bodyReader)
+}
+
+// NewCreateStockAdjustmentRequestWithBody constructs an http.Request for the CreateStockAdjustment method, with any body, and a specified content type
+func NewCreateStockAdjustmentRequestWithBody(server string, brandId BrandId, params *CreateStockAdjustmentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/inventory/adjustments", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreateStockCountRequest calls the generic CreateStockCount builder with application/json body
+func NewCreateStockCountRequest(server string, brandId BrandId, params *CreateStockCountParams, body CreateStockCountJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateStockCountRequestWithBody(server, brandId, params, "application/json", bodyReader)
+}
+
+// NewCreateStockCountRequestWithBody constructs an http.Request for the CreateStockCount method, with any body, and a specified content type
+func NewCreateStockCountRequestWithBody(server string, brandId BrandId, params *CreateStockCountParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/inventory/counts", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListStockMovementsRequest constructs an http.Request for the ListStockMovements method
+func NewListStockMovementsRequest(server string, brandId BrandId, params *ListStockMovementsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/inventory/movements", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ProductId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "productId", *params.ProductId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.LocationId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "locationId", *params.LocationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Kind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", *params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Reference != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "reference", *params.Reference, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ReservationId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "reservationId", *params.ReservationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAfter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAfter", *params.CreatedAfter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedBefore != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdBefore", *params.CreatedBefore, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateStockTransferRequest calls the generic CreateStockTransfer builder with application/json body
+func NewCreateStockTransferRequest(server string, brandId BrandId, params *CreateStockTransferParams, body CreateStockTransferJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateStockTransferRequestWithBody(server, brandId, params, "application/json", bodyReader)
+}
+
+// NewCreateStockTransferRequestWithBody constructs an http.Request for the CreateStockTransfer method, with any body, and a specified content type
+func NewCreateStockTransferRequestWithBody(server string, brandId BrandId, params *CreateStockTransferParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/inventory/transfers", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewUpdateStockLevelRequest calls the generic UpdateStockLevel builder with application/json body
+func NewUpdateStockLevelRequest(server string, brandId BrandId, productId ProductId, locationId LocationId, params *UpdateStockLevelParams, body UpdateStockLevelJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateStockLevelRequestWithBody(server, brandId, productId, locationId, params, "application/json", bodyReader)
+}
+
+// NewUpdateStockLevelRequestWithBody constructs an http.Request for the UpdateStockLevel method, with any body, and a specified content type
+func NewUpdateStockLevelRequestWithBody(server string, brandId BrandId, productId ProductId, locationId LocationId, params *UpdateStockLevelParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "productId", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "locationId", locationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/inventory/%s/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListInvitationsRequest constructs an http.Request for the ListInvitations method
 func NewListInvitationsRequest(server string, brandId BrandId, params *ListInvitationsParams) (*http.Request, error) {
 	var err error
@@ -3587,6 +5552,248 @@ func NewGetInvitationRequest(server string, brandId BrandId, invitationId Invita
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListLocationsRequest constructs an http.Request for the ListLocations method
+func NewListLocationsRequest(server string, brandId BrandId, params *ListLocationsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/locations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Active != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "active", *params.Active, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateLocationRequest calls the generic CreateLocation builder with application/json body
+func NewCreateLocationRequest(server string, brandId BrandId, body CreateLocationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateLocationRequestWithBody(server, brandId, "application/json", bodyReader)
+}
+
+// NewCreateLocationRequestWithBody constructs an http.Request for the CreateLocation method, with any body, and a specified content type
+func NewCreateLocationRequestWithBody(server string, brandId BrandId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/locations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetLocationRequest constructs an http.Request for the GetLocation method
+func NewGetLocationRequest(server string, brandId BrandId, locationId LocationId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "locationId", locationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/locations/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateLocationRequest calls the generic UpdateLocation builder with application/json body
+func NewUpdateLocationRequest(server string, brandId BrandId, locationId LocationId, params *UpdateLocationParams, body UpdateLocationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateLocationRequestWithBody(server, brandId, locationId, params, "application/json", bodyReader)
+}
+
+// NewUpdateLocationRequestWithBody constructs an http.Request for the UpdateLocation method, with any body, and a specified content type
+func NewUpdateLocationRequestWithBody(server string, brandId BrandId, locationId LocationId, params *UpdateLocationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "locationId", locationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/locations/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -4141,6 +6348,345 @@ func NewUpdateProductRequestWithBody(server string, brandId BrandId, productId P
 	return req, nil
 }
 
+// NewGetProductInventoryRequest constructs an http.Request for the GetProductInventory method
+func NewGetProductInventoryRequest(server string, brandId BrandId, productId ProductId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "productId", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/products/%s/inventory", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListReservationsRequest constructs an http.Request for the ListReservations method
+func NewListReservationsRequest(server string, brandId BrandId, params *ListReservationsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/reservations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateReservationRequest calls the generic CreateReservation builder with application/json body
+func NewCreateReservationRequest(server string, brandId BrandId, params *CreateReservationParams, body CreateReservationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateReservationRequestWithBody(server, brandId, params, "application/json", bodyReader)
+}
+
+// NewCreateReservationRequestWithBody constructs an http.Request for the CreateReservation method, with any body, and a specified content type
+func NewCreateReservationRequestWithBody(server string, brandId BrandId, params *CreateReservationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/reservations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewReleaseReservationRequest constructs an http.Request for the ReleaseReservation method
+func NewReleaseReservationRequest(server string, brandId BrandId, reservationId ReservationId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "reservationId", reservationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/reservations/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetReservationRequest constructs an http.Request for the GetReservation method
+func NewGetReservationRequest(server string, brandId BrandId, reservationId ReservationId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "reservationId", reservationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/reservations/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewExtendReservationRequest calls the generic ExtendReservation builder with application/json body
+func NewExtendReservationRequest(server string, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, body ExtendReservationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewExtendReservationRequestWithBody(server, brandId, reservationId, params, "application/json", bodyReader)
+}
+
+// NewExtendReservationRequestWithBody constructs an http.Request for the ExtendReservation method, with any body, and a specified content type
+func NewExtendReservationRequestWithBody(server string, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "reservationId", reservationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/reservations/%s/extend", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetHealthzRequest constructs an http.Request for the GetHealthz method
 func NewGetHealthzRequest(server string) (*http.Request, error) {
 	var err error
@@ -4560,6 +7106,110 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /brands/{brandId} (the `UpdateBrand` operationId).
 	UpdateBrandWithResponse(ctx context.Context, brandId BrandId, params *UpdateBrandParams, body UpdateBrandJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateBrandResponse, error)
 
+	// ListStockLevelsWithResponse Stock levels
+	//
+	// One level per product and location that ever had a movement, ordered by product then location (keyset pagination). `available` is `onHand − reserved`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/inventory (the `ListStockLevels` operationId).
+	ListStockLevelsWithResponse(ctx context.Context, brandId BrandId, params *ListStockLevelsParams, reqEditors ...RequestEditorFn) (*ListStockLevelsResponse, error)
+
+	// CreateStockAdjustmentWithBodyWithResponse Receive, adjust or return stock
+	//
+	// All or nothing over 1..1,000 lines; lines naming the same level are summed before any
+	// check. A negative delta may not take `onHand` below `reserved` (422,
+	// `insufficient_stock`, listing each short line). Unknown or other brands' products and
+	// locations are a 404; an inactive location a 409 (`location_inactive`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/inventory/adjustments (the `CreateStockAdjustment` operationId).
+	CreateStockAdjustmentWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreateStockAdjustmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateStockAdjustmentResponse, error)
+
+	// CreateStockAdjustmentWithResponse Receive, adjust or return stock
+	//
+	// All or nothing over 1..1,000 lines; lines naming the same level are summed before any
+	// check. A negative delta may not take `onHand` below `reserved` (422,
+	// `insufficient_stock`, listing each short line). Unknown or other brands' products and
+	// locations are a 404; an inactive location a 409 (`location_inactive`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/inventory/adjustments (the `CreateStockAdjustment` operationId).
+	CreateStockAdjustmentWithResponse(ctx context.Context, brandId BrandId, params *CreateStockAdjustmentParams, body CreateStockAdjustmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateStockAdjustmentResponse, error)
+
+	// CreateStockCountWithBodyWithResponse Record a cycle count (compare-and-set of onHand)
+	//
+	// Sets each line's `onHand` (a `count` movement of the difference; a line that matches
+	// writes nothing). When `expectedOnHand` is given and differs from the current value nothing
+	// is written: 409 `stock_changed`, whose `lines` give the current values. A count below
+	// `reserved` is a 422 (`insufficient_stock`). All or nothing over 1..1,000 lines, which must
+	// name distinct levels.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/inventory/counts (the `CreateStockCount` operationId).
+	CreateStockCountWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreateStockCountParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateStockCountResponse, error)
+
+	// CreateStockCountWithResponse Record a cycle count (compare-and-set of onHand)
+	//
+	// Sets each line's `onHand` (a `count` movement of the difference; a line that matches
+	// writes nothing). When `expectedOnHand` is given and differs from the current value nothing
+	// is written: 409 `stock_changed`, whose `lines` give the current values. A count below
+	// `reserved` is a 422 (`insufficient_stock`). All or nothing over 1..1,000 lines, which must
+	// name distinct levels.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/inventory/counts (the `CreateStockCount` operationId).
+	CreateStockCountWithResponse(ctx context.Context, brandId BrandId, params *CreateStockCountParams, body CreateStockCountJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateStockCountResponse, error)
+
+	// ListStockMovementsWithResponse The ledger
+	//
+	// Every change of a level's `onHand` or `reserved` is one immutable movement, appended in the transaction of the change: a level's quantities are the sums of its movements' deltas. Newest first; keyset pagination. `createdAfter` is inclusive, `createdBefore` exclusive.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/inventory/movements (the `ListStockMovements` operationId).
+	ListStockMovementsWithResponse(ctx context.Context, brandId BrandId, params *ListStockMovementsParams, reqEditors ...RequestEditorFn) (*ListStockMovementsResponse, error)
+
+	// CreateStockTransferWithBodyWithResponse Move available stock between two locations
+	//
+	// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`); the same location twice is a 400.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/inventory/transfers (the `CreateStockTransfer` operationId).
+	CreateStockTransferWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreateStockTransferParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateStockTransferResponse, error)
+
+	// CreateStockTransferWithResponse Move available stock between two locations
+	//
+	// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`); the same location twice is a 400.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/inventory/transfers (the `CreateStockTransfer` operationId).
+	CreateStockTransferWithResponse(ctx context.Context, brandId BrandId, params *CreateStockTransferParams, body CreateStockTransferJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateStockTransferResponse, error)
+
+	// UpdateStockLevelWithBodyWithResponse Set a level's reorder point
+	//
+	// Only `reorderPoint` (`null` clears it): quantities change only through movements. The level must exist (it is created by its first movement). Honours `If-Match` (412).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/inventory/{productId}/{locationId} (the `UpdateStockLevel` operationId).
+	UpdateStockLevelWithBodyWithResponse(ctx context.Context, brandId BrandId, productId ProductId, locationId LocationId, params *UpdateStockLevelParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateStockLevelResponse, error)
+
+	// UpdateStockLevelWithResponse Set a level's reorder point
+	//
+	// Only `reorderPoint` (`null` clears it): quantities change only through movements. The level must exist (it is created by its first movement). Honours `If-Match` (412).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/inventory/{productId}/{locationId} (the `UpdateStockLevel` operationId).
+	UpdateStockLevelWithResponse(ctx context.Context, brandId BrandId, productId ProductId, locationId LocationId, params *UpdateStockLevelParams, body UpdateStockLevelJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateStockLevelResponse, error)
+
 	// ListInvitationsWithResponse The brand's invitations, newest first
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -4608,6 +7258,58 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /brands/{brandId}/invitations/{invitationId} (the `GetInvitation` operationId).
 	GetInvitationWithResponse(ctx context.Context, brandId BrandId, invitationId InvitationId, reqEditors ...RequestEditorFn) (*GetInvitationResponse, error)
+
+	// ListLocationsWithResponse The brand's stock locations
+	//
+	// Oldest first; keyset pagination.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/locations (the `ListLocations` operationId).
+	ListLocationsWithResponse(ctx context.Context, brandId BrandId, params *ListLocationsParams, reqEditors ...RequestEditorFn) (*ListLocationsResponse, error)
+
+	// CreateLocationWithBodyWithResponse Add a stock location (a warehouse, a store, a shelf)
+	//
+	// `code` is unique within the brand (409, `location_code_taken`). A location is never deleted once its ledger has movements: deactivate it instead.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/locations (the `CreateLocation` operationId).
+	CreateLocationWithBodyWithResponse(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateLocationResponse, error)
+
+	// CreateLocationWithResponse Add a stock location (a warehouse, a store, a shelf)
+	//
+	// `code` is unique within the brand (409, `location_code_taken`). A location is never deleted once its ledger has movements: deactivate it instead.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/locations (the `CreateLocation` operationId).
+	CreateLocationWithResponse(ctx context.Context, brandId BrandId, body CreateLocationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateLocationResponse, error)
+
+	// GetLocationWithResponse A stock location
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/locations/{locationId} (the `GetLocation` operationId).
+	GetLocationWithResponse(ctx context.Context, brandId BrandId, locationId LocationId, reqEditors ...RequestEditorFn) (*GetLocationResponse, error)
+
+	// UpdateLocationWithBodyWithResponse Change a location, or deactivate it
+	//
+	// Only the fields given change; `address: null` clears it. A location that holds stock on hand or live reservations cannot be deactivated (409, `location_in_use`); an inactive location takes no stock movement (409, `location_inactive`). Honours `If-Match` (412).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/locations/{locationId} (the `UpdateLocation` operationId).
+	UpdateLocationWithBodyWithResponse(ctx context.Context, brandId BrandId, locationId LocationId, params *UpdateLocationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateLocationResponse, error)
+
+	// UpdateLocationWithResponse Change a location, or deactivate it
+	//
+	// Only the fields given change; `address: null` clears it. A location that holds stock on hand or live reservations cannot be deactivated (409, `location_in_use`); an inactive location takes no stock movement (409, `location_inactive`). Honours `If-Match` (412).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/locations/{locationId} (the `UpdateLocation` operationId).
+	UpdateLocationWithResponse(ctx context.Context, brandId BrandId, locationId LocationId, params *UpdateLocationParams, body UpdateLocationJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateLocationResponse, error)
 
 	// ListMembersWithResponse The brand's members, oldest first
 	//
@@ -4745,6 +7447,88 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /brands/{brandId}/products/{productId} (the `UpdateProduct` operationId).
 	UpdateProductWithResponse(ctx context.Context, brandId BrandId, productId ProductId, params *UpdateProductParams, body UpdateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProductResponse, error)
+
+	// GetProductInventoryWithResponse A product's stock at every location, with totals
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/products/{productId}/inventory (the `GetProductInventory` operationId).
+	GetProductInventoryWithResponse(ctx context.Context, brandId BrandId, productId ProductId, reqEditors ...RequestEditorFn) (*GetProductInventoryResponse, error)
+
+	// ListReservationsWithResponse The brand's reservations
+	//
+	// Newest first; keyset pagination.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/reservations (the `ListReservations` operationId).
+	ListReservationsWithResponse(ctx context.Context, brandId BrandId, params *ListReservationsParams, reqEditors ...RequestEditorFn) (*ListReservationsResponse, error)
+
+	// CreateReservationWithBodyWithResponse Hold stock for a cart or a checkout
+	//
+	// Holds every line, all or nothing, until `expiresAt` (`ttlSeconds`, 60..86,400, default
+	// 900). A line with `locationId` is held there; a line without one is allocated from the
+	// brand's active locations by the allocation rule: the location with the most available
+	// stock first, ties broken by location code, split over further locations when one is not
+	// enough. Lines naming the same product (and location) are summed first. Not enough stock:
+	// 422 `insufficient_stock` listing each short line; nothing is held. Draft or archived
+	// products: 422 `product_unavailable`. An expired hold never blocks a sale, even before the
+	// sweeper has released it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/reservations (the `CreateReservation` operationId).
+	CreateReservationWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreateReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReservationResponse, error)
+
+	// CreateReservationWithResponse Hold stock for a cart or a checkout
+	//
+	// Holds every line, all or nothing, until `expiresAt` (`ttlSeconds`, 60..86,400, default
+	// 900). A line with `locationId` is held there; a line without one is allocated from the
+	// brand's active locations by the allocation rule: the location with the most available
+	// stock first, ties broken by location code, split over further locations when one is not
+	// enough. Lines naming the same product (and location) are summed first. Not enough stock:
+	// 422 `insufficient_stock` listing each short line; nothing is held. Draft or archived
+	// products: 422 `product_unavailable`. An expired hold never blocks a sale, even before the
+	// sweeper has released it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/reservations (the `CreateReservation` operationId).
+	CreateReservationWithResponse(ctx context.Context, brandId BrandId, params *CreateReservationParams, body CreateReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReservationResponse, error)
+
+	// ReleaseReservationWithResponse Release a reservation's holds
+	//
+	// `release` movements give the held stock back. Releasing a reservation that is already released or expired is also a 204; a consumed one (an order took it) is a 409 (`reservation_not_active`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /brands/{brandId}/reservations/{reservationId} (the `ReleaseReservation` operationId).
+	ReleaseReservationWithResponse(ctx context.Context, brandId BrandId, reservationId ReservationId, reqEditors ...RequestEditorFn) (*ReleaseReservationResponse, error)
+
+	// GetReservationWithResponse A reservation
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/reservations/{reservationId} (the `GetReservation` operationId).
+	GetReservationWithResponse(ctx context.Context, brandId BrandId, reservationId ReservationId, reqEditors ...RequestEditorFn) (*GetReservationResponse, error)
+
+	// ExtendReservationWithBodyWithResponse Move a reservation's expiry
+	//
+	// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
+	ExtendReservationWithBodyWithResponse(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ExtendReservationResponse, error)
+
+	// ExtendReservationWithResponse Move a reservation's expiry
+	//
+	// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
+	ExtendReservationWithResponse(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, body ExtendReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*ExtendReservationResponse, error)
 
 	// GetHealthzWithResponse Liveness probe
 	//
@@ -5030,6 +7814,7 @@ type AdminUpdateUserResponse404Headers struct {
 
 // AdminUpdateUserResponse409Headers the declared response headers of an HTTP 409 response for AdminUpdateUser
 type AdminUpdateUserResponse409Headers struct {
+	RetryAfter *int
 	XRequestId *string
 }
 
@@ -5209,6 +7994,7 @@ type AcceptInviteResponse401Headers struct {
 
 // AcceptInviteResponse409Headers the declared response headers of an HTTP 409 response for AcceptInvite
 type AcceptInviteResponse409Headers struct {
+	RetryAfter *int
 	XRequestId *string
 }
 
@@ -6085,6 +8871,7 @@ type RegisterResponse400Headers struct {
 
 // RegisterResponse409Headers the declared response headers of an HTTP 409 response for Register
 type RegisterResponse409Headers struct {
+	RetryAfter *int
 	XRequestId *string
 }
 
@@ -6821,6 +9608,981 @@ func (r UpdateBrandResponse) ContentType() string {
 	return ""
 }
 
+// ListStockLevelsResponse400Headers the declared response headers of an HTTP 400 response for ListStockLevels
+type ListStockLevelsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListStockLevelsResponse401Headers the declared response headers of an HTTP 401 response for ListStockLevels
+type ListStockLevelsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListStockLevelsResponse404Headers the declared response headers of an HTTP 404 response for ListStockLevels
+type ListStockLevelsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListStockLevelsResponse500Headers the declared response headers of an HTTP 500 response for ListStockLevels
+type ListStockLevelsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListStockLevelsResponse503Headers the declared response headers of an HTTP 503 response for ListStockLevels
+type ListStockLevelsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListStockLevelsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StockLevelList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListStockLevelsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListStockLevelsResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListStockLevelsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListStockLevelsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListStockLevelsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListStockLevelsResponse) GetJSON200() *StockLevelList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListStockLevelsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListStockLevelsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListStockLevelsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListStockLevelsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListStockLevelsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListStockLevelsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListStockLevelsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListStockLevelsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListStockLevelsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateStockAdjustmentResponse201Headers the declared response headers of an HTTP 201 response for CreateStockAdjustment
+type CreateStockAdjustmentResponse201Headers struct {
+	IdempotentReplayed *string
+}
+
+// CreateStockAdjustmentResponse400Headers the declared response headers of an HTTP 400 response for CreateStockAdjustment
+type CreateStockAdjustmentResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateStockAdjustmentResponse401Headers the declared response headers of an HTTP 401 response for CreateStockAdjustment
+type CreateStockAdjustmentResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateStockAdjustmentResponse403Headers the declared response headers of an HTTP 403 response for CreateStockAdjustment
+type CreateStockAdjustmentResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateStockAdjustmentResponse404Headers the declared response headers of an HTTP 404 response for CreateStockAdjustment
+type CreateStockAdjustmentResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateStockAdjustmentResponse409Headers the declared response headers of an HTTP 409 response for CreateStockAdjustment
+type CreateStockAdjustmentResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateStockAdjustmentResponse413Headers the declared response headers of an HTTP 413 response for CreateStockAdjustment
+type CreateStockAdjustmentResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateStockAdjustmentResponse415Headers the declared response headers of an HTTP 415 response for CreateStockAdjustment
+type CreateStockAdjustmentResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateStockAdjustmentResponse422Headers the declared response headers of an HTTP 422 response for CreateStockAdjustment
+type CreateStockAdjustmentResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateStockAdjustmentResponse500Headers the declared response headers of an HTTP 500 response for CreateStockAdjustment
+type CreateStockAdjustmentResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateStockAdjustmentResponse503Headers the declared response headers of an HTTP 503 response for CreateStockAdjustment
+type CreateStockAdjustmentResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateStockAdjustmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *StockChanged
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateStockAdjustmentResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateStockAdjustmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateStockAdjustmentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateStockAdjustmentResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateStockAdjustmentResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateStockAdjustmentResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateStockAdjustmentResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateStockAdjustmentResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateStockAdjustmentResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateStockAdjustmentResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateStockAdjustmentResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateStockAdjustmentResponse) GetJSON201() *StockChanged {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateStockAdjustmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateStockAdjustmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateStockAdjustmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateStockAdjustmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateStockCountResponse201Headers the declared response headers of an HTTP 201 response for CreateStockCount
+type CreateStockCountResponse201Headers struct {
+	IdempotentReplayed *string
+}
+
+// CreateStockCountResponse400Headers the declared response headers of an HTTP 400 response for CreateStockCount
+type CreateStockCountResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateStockCountResponse401Headers the declared response headers of an HTTP 401 response for CreateStockCount
+type CreateStockCountResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateStockCountResponse403Headers the declared response headers of an HTTP 403 response for CreateStockCount
+type CreateStockCountResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateStockCountResponse404Headers the declared response headers of an HTTP 404 response for CreateStockCount
+type CreateStockCountResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateStockCountResponse409Headers the declared response headers of an HTTP 409 response for CreateStockCount
+type CreateStockCountResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateStockCountResponse413Headers the declared response headers of an HTTP 413 response for CreateStockCount
+type CreateStockCountResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateStockCountResponse415Headers the declared response headers of an HTTP 415 response for CreateStockCount
+type CreateStockCountResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateStockCountResponse422Headers the declared response headers of an HTTP 422 response for CreateStockCount
+type CreateStockCountResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateStockCountResponse500Headers the declared response headers of an HTTP 500 response for CreateStockCount
+type CreateStockCountResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateStockCountResponse503Headers the declared response headers of an HTTP 503 response for CreateStockCount
+type CreateStockCountResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateStockCountResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *StockChanged
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateStockCountResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateStockCountResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateStockCountResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateStockCountResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateStockCountResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateStockCountResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateStockCountResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateStockCountResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateStockCountResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateStockCountResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateStockCountResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateStockCountResponse) GetJSON201() *StockChanged {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateStockCountResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateStockCountResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateStockCountResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateStockCountResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateStockCountResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateStockCountResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateStockCountResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateStockCountResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateStockCountResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateStockCountResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateStockCountResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateStockCountResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateStockCountResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateStockCountResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListStockMovementsResponse400Headers the declared response headers of an HTTP 400 response for ListStockMovements
+type ListStockMovementsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListStockMovementsResponse401Headers the declared response headers of an HTTP 401 response for ListStockMovements
+type ListStockMovementsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListStockMovementsResponse404Headers the declared response headers of an HTTP 404 response for ListStockMovements
+type ListStockMovementsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListStockMovementsResponse500Headers the declared response headers of an HTTP 500 response for ListStockMovements
+type ListStockMovementsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListStockMovementsResponse503Headers the declared response headers of an HTTP 503 response for ListStockMovements
+type ListStockMovementsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListStockMovementsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StockMovementList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListStockMovementsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListStockMovementsResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListStockMovementsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListStockMovementsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListStockMovementsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListStockMovementsResponse) GetJSON200() *StockMovementList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListStockMovementsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListStockMovementsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListStockMovementsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListStockMovementsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListStockMovementsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListStockMovementsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListStockMovementsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListStockMovementsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListStockMovementsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateStockTransferResponse201Headers the declared response headers of an HTTP 201 response for CreateStockTransfer
+type CreateStockTransferResponse201Headers struct {
+	IdempotentReplayed *string
+}
+
+// CreateStockTransferResponse400Headers the declared response headers of an HTTP 400 response for CreateStockTransfer
+type CreateStockTransferResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateStockTransferResponse401Headers the declared response headers of an HTTP 401 response for CreateStockTransfer
+type CreateStockTransferResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateStockTransferResponse403Headers the declared response headers of an HTTP 403 response for CreateStockTransfer
+type CreateStockTransferResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateStockTransferResponse404Headers the declared response headers of an HTTP 404 response for CreateStockTransfer
+type CreateStockTransferResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateStockTransferResponse409Headers the declared response headers of an HTTP 409 response for CreateStockTransfer
+type CreateStockTransferResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateStockTransferResponse413Headers the declared response headers of an HTTP 413 response for CreateStockTransfer
+type CreateStockTransferResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateStockTransferResponse415Headers the declared response headers of an HTTP 415 response for CreateStockTransfer
+type CreateStockTransferResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateStockTransferResponse422Headers the declared response headers of an HTTP 422 response for CreateStockTransfer
+type CreateStockTransferResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateStockTransferResponse500Headers the declared response headers of an HTTP 500 response for CreateStockTransfer
+type CreateStockTransferResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateStockTransferResponse503Headers the declared response headers of an HTTP 503 response for CreateStockTransfer
+type CreateStockTransferResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateStockTransferResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *StockChanged
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateStockTransferResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateStockTransferResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateStockTransferResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateStockTransferResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateStockTransferResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateStockTransferResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateStockTransferResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateStockTransferResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateStockTransferResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateStockTransferResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateStockTransferResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateStockTransferResponse) GetJSON201() *StockChanged {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateStockTransferResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateStockTransferResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateStockTransferResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateStockTransferResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateStockTransferResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateStockTransferResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateStockTransferResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateStockTransferResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateStockTransferResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateStockTransferResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateStockTransferResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateStockTransferResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateStockTransferResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateStockTransferResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateStockLevelResponse200Headers the declared response headers of an HTTP 200 response for UpdateStockLevel
+type UpdateStockLevelResponse200Headers struct {
+	ETag *string
+}
+
+// UpdateStockLevelResponse400Headers the declared response headers of an HTTP 400 response for UpdateStockLevel
+type UpdateStockLevelResponse400Headers struct {
+	XRequestId *string
+}
+
+// UpdateStockLevelResponse401Headers the declared response headers of an HTTP 401 response for UpdateStockLevel
+type UpdateStockLevelResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// UpdateStockLevelResponse403Headers the declared response headers of an HTTP 403 response for UpdateStockLevel
+type UpdateStockLevelResponse403Headers struct {
+	XRequestId *string
+}
+
+// UpdateStockLevelResponse404Headers the declared response headers of an HTTP 404 response for UpdateStockLevel
+type UpdateStockLevelResponse404Headers struct {
+	XRequestId *string
+}
+
+// UpdateStockLevelResponse412Headers the declared response headers of an HTTP 412 response for UpdateStockLevel
+type UpdateStockLevelResponse412Headers struct {
+	XRequestId *string
+}
+
+// UpdateStockLevelResponse413Headers the declared response headers of an HTTP 413 response for UpdateStockLevel
+type UpdateStockLevelResponse413Headers struct {
+	XRequestId *string
+}
+
+// UpdateStockLevelResponse415Headers the declared response headers of an HTTP 415 response for UpdateStockLevel
+type UpdateStockLevelResponse415Headers struct {
+	XRequestId *string
+}
+
+// UpdateStockLevelResponse500Headers the declared response headers of an HTTP 500 response for UpdateStockLevel
+type UpdateStockLevelResponse500Headers struct {
+	XRequestId *string
+}
+
+// UpdateStockLevelResponse503Headers the declared response headers of an HTTP 503 response for UpdateStockLevel
+type UpdateStockLevelResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type UpdateStockLevelResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StockLevel
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateStockLevelResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdateStockLevelResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateStockLevelResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdateStockLevelResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdateStockLevelResponse404Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *UpdateStockLevelResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdateStockLevelResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UpdateStockLevelResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdateStockLevelResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateStockLevelResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateStockLevelResponse) GetJSON200() *StockLevel {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateStockLevelResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateStockLevelResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateStockLevelResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateStockLevelResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateStockLevelResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateStockLevelResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateStockLevelResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateStockLevelResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateStockLevelResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateStockLevelResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateStockLevelResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateStockLevelResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateStockLevelResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListInvitationsResponse400Headers the declared response headers of an HTTP 400 response for ListInvitations
 type ListInvitationsResponse400Headers struct {
 	XRequestId *string
@@ -7119,6 +10881,7 @@ type RevokeInvitationResponse404Headers struct {
 
 // RevokeInvitationResponse409Headers the declared response headers of an HTTP 409 response for RevokeInvitation
 type RevokeInvitationResponse409Headers struct {
+	RetryAfter *int
 	XRequestId *string
 }
 
@@ -7343,6 +11106,608 @@ func (r GetInvitationResponse) ContentType() string {
 	return ""
 }
 
+// ListLocationsResponse400Headers the declared response headers of an HTTP 400 response for ListLocations
+type ListLocationsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListLocationsResponse401Headers the declared response headers of an HTTP 401 response for ListLocations
+type ListLocationsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListLocationsResponse404Headers the declared response headers of an HTTP 404 response for ListLocations
+type ListLocationsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListLocationsResponse500Headers the declared response headers of an HTTP 500 response for ListLocations
+type ListLocationsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListLocationsResponse503Headers the declared response headers of an HTTP 503 response for ListLocations
+type ListLocationsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListLocationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LocationList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListLocationsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListLocationsResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListLocationsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListLocationsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListLocationsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListLocationsResponse) GetJSON200() *LocationList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListLocationsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListLocationsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListLocationsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListLocationsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListLocationsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListLocationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListLocationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListLocationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListLocationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateLocationResponse201Headers the declared response headers of an HTTP 201 response for CreateLocation
+type CreateLocationResponse201Headers struct {
+	ETag     *string
+	Location *string
+}
+
+// CreateLocationResponse400Headers the declared response headers of an HTTP 400 response for CreateLocation
+type CreateLocationResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateLocationResponse401Headers the declared response headers of an HTTP 401 response for CreateLocation
+type CreateLocationResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateLocationResponse403Headers the declared response headers of an HTTP 403 response for CreateLocation
+type CreateLocationResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateLocationResponse404Headers the declared response headers of an HTTP 404 response for CreateLocation
+type CreateLocationResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateLocationResponse409Headers the declared response headers of an HTTP 409 response for CreateLocation
+type CreateLocationResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateLocationResponse413Headers the declared response headers of an HTTP 413 response for CreateLocation
+type CreateLocationResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateLocationResponse415Headers the declared response headers of an HTTP 415 response for CreateLocation
+type CreateLocationResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateLocationResponse500Headers the declared response headers of an HTTP 500 response for CreateLocation
+type CreateLocationResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateLocationResponse503Headers the declared response headers of an HTTP 503 response for CreateLocation
+type CreateLocationResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateLocationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *StockLocation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateLocationResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateLocationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateLocationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateLocationResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateLocationResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateLocationResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateLocationResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateLocationResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateLocationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateLocationResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateLocationResponse) GetJSON201() *StockLocation {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateLocationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateLocationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateLocationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateLocationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateLocationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateLocationResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateLocationResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateLocationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateLocationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateLocationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateLocationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateLocationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateLocationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetLocationResponse200Headers the declared response headers of an HTTP 200 response for GetLocation
+type GetLocationResponse200Headers struct {
+	ETag *string
+}
+
+// GetLocationResponse400Headers the declared response headers of an HTTP 400 response for GetLocation
+type GetLocationResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetLocationResponse401Headers the declared response headers of an HTTP 401 response for GetLocation
+type GetLocationResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetLocationResponse404Headers the declared response headers of an HTTP 404 response for GetLocation
+type GetLocationResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetLocationResponse500Headers the declared response headers of an HTTP 500 response for GetLocation
+type GetLocationResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetLocationResponse503Headers the declared response headers of an HTTP 503 response for GetLocation
+type GetLocationResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetLocationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StockLocation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetLocationResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetLocationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetLocationResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetLocationResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetLocationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetLocationResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetLocationResponse) GetJSON200() *StockLocation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetLocationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetLocationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetLocationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetLocationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetLocationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLocationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLocationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLocationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLocationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateLocationResponse200Headers the declared response headers of an HTTP 200 response for UpdateLocation
+type UpdateLocationResponse200Headers struct {
+	ETag *string
+}
+
+// UpdateLocationResponse400Headers the declared response headers of an HTTP 400 response for UpdateLocation
+type UpdateLocationResponse400Headers struct {
+	XRequestId *string
+}
+
+// UpdateLocationResponse401Headers the declared response headers of an HTTP 401 response for UpdateLocation
+type UpdateLocationResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// UpdateLocationResponse403Headers the declared response headers of an HTTP 403 response for UpdateLocation
+type UpdateLocationResponse403Headers struct {
+	XRequestId *string
+}
+
+// UpdateLocationResponse404Headers the declared response headers of an HTTP 404 response for UpdateLocation
+type UpdateLocationResponse404Headers struct {
+	XRequestId *string
+}
+
+// UpdateLocationResponse409Headers the declared response headers of an HTTP 409 response for UpdateLocation
+type UpdateLocationResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// UpdateLocationResponse412Headers the declared response headers of an HTTP 412 response for UpdateLocation
+type UpdateLocationResponse412Headers struct {
+	XRequestId *string
+}
+
+// UpdateLocationResponse413Headers the declared response headers of an HTTP 413 response for UpdateLocation
+type UpdateLocationResponse413Headers struct {
+	XRequestId *string
+}
+
+// UpdateLocationResponse415Headers the declared response headers of an HTTP 415 response for UpdateLocation
+type UpdateLocationResponse415Headers struct {
+	XRequestId *string
+}
+
+// UpdateLocationResponse500Headers the declared response headers of an HTTP 500 response for UpdateLocation
+type UpdateLocationResponse500Headers struct {
+	XRequestId *string
+}
+
+// UpdateLocationResponse503Headers the declared response headers of an HTTP 503 response for UpdateLocation
+type UpdateLocationResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type UpdateLocationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StockLocation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateLocationResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdateLocationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateLocationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdateLocationResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdateLocationResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UpdateLocationResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *UpdateLocationResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdateLocationResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UpdateLocationResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdateLocationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateLocationResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateLocationResponse) GetJSON200() *StockLocation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateLocationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateLocationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateLocationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateLocationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateLocationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateLocationResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateLocationResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateLocationResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateLocationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateLocationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateLocationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateLocationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateLocationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateLocationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListMembersResponse400Headers the declared response headers of an HTTP 400 response for ListMembers
 type ListMembersResponse400Headers struct {
 	XRequestId *string
@@ -7479,6 +11844,7 @@ type RemoveMemberResponse404Headers struct {
 
 // RemoveMemberResponse409Headers the declared response headers of an HTTP 409 response for RemoveMember
 type RemoveMemberResponse409Headers struct {
+	RetryAfter *int
 	XRequestId *string
 }
 
@@ -7613,6 +11979,7 @@ type UpdateMemberResponse404Headers struct {
 
 // UpdateMemberResponse409Headers the declared response headers of an HTTP 409 response for UpdateMember
 type UpdateMemberResponse409Headers struct {
+	RetryAfter *int
 	XRequestId *string
 }
 
@@ -7901,6 +12268,7 @@ type CreateProductResponse404Headers struct {
 
 // CreateProductResponse409Headers the declared response headers of an HTTP 409 response for CreateProduct
 type CreateProductResponse409Headers struct {
+	RetryAfter *int
 	XRequestId *string
 }
 
@@ -8227,6 +12595,7 @@ type DeleteProductResponse404Headers struct {
 
 // DeleteProductResponse409Headers the declared response headers of an HTTP 409 response for DeleteProduct
 type DeleteProductResponse409Headers struct {
+	RetryAfter *int
 	XRequestId *string
 }
 
@@ -8500,6 +12869,7 @@ type UpdateProductResponse404Headers struct {
 
 // UpdateProductResponse409Headers the declared response headers of an HTTP 409 response for UpdateProduct
 type UpdateProductResponse409Headers struct {
+	RetryAfter *int
 	XRequestId *string
 }
 
@@ -8656,6 +13026,872 @@ func (r UpdateProductResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateProductResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetProductInventoryResponse400Headers the declared response headers of an HTTP 400 response for GetProductInventory
+type GetProductInventoryResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetProductInventoryResponse401Headers the declared response headers of an HTTP 401 response for GetProductInventory
+type GetProductInventoryResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetProductInventoryResponse404Headers the declared response headers of an HTTP 404 response for GetProductInventory
+type GetProductInventoryResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetProductInventoryResponse500Headers the declared response headers of an HTTP 500 response for GetProductInventory
+type GetProductInventoryResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetProductInventoryResponse503Headers the declared response headers of an HTTP 503 response for GetProductInventory
+type GetProductInventoryResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetProductInventoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ProductInventory
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetProductInventoryResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetProductInventoryResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetProductInventoryResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetProductInventoryResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetProductInventoryResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetProductInventoryResponse) GetJSON200() *ProductInventory {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetProductInventoryResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetProductInventoryResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetProductInventoryResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetProductInventoryResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetProductInventoryResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetProductInventoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetProductInventoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetProductInventoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetProductInventoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListReservationsResponse400Headers the declared response headers of an HTTP 400 response for ListReservations
+type ListReservationsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListReservationsResponse401Headers the declared response headers of an HTTP 401 response for ListReservations
+type ListReservationsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListReservationsResponse404Headers the declared response headers of an HTTP 404 response for ListReservations
+type ListReservationsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListReservationsResponse500Headers the declared response headers of an HTTP 500 response for ListReservations
+type ListReservationsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListReservationsResponse503Headers the declared response headers of an HTTP 503 response for ListReservations
+type ListReservationsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListReservationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReservationList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListReservationsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListReservationsResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListReservationsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListReservationsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListReservationsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListReservationsResponse) GetJSON200() *ReservationList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListReservationsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListReservationsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListReservationsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListReservationsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListReservationsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListReservationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListReservationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListReservationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListReservationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateReservationResponse201Headers the declared response headers of an HTTP 201 response for CreateReservation
+type CreateReservationResponse201Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+}
+
+// CreateReservationResponse400Headers the declared response headers of an HTTP 400 response for CreateReservation
+type CreateReservationResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateReservationResponse401Headers the declared response headers of an HTTP 401 response for CreateReservation
+type CreateReservationResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateReservationResponse403Headers the declared response headers of an HTTP 403 response for CreateReservation
+type CreateReservationResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateReservationResponse404Headers the declared response headers of an HTTP 404 response for CreateReservation
+type CreateReservationResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateReservationResponse409Headers the declared response headers of an HTTP 409 response for CreateReservation
+type CreateReservationResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateReservationResponse413Headers the declared response headers of an HTTP 413 response for CreateReservation
+type CreateReservationResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateReservationResponse415Headers the declared response headers of an HTTP 415 response for CreateReservation
+type CreateReservationResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateReservationResponse422Headers the declared response headers of an HTTP 422 response for CreateReservation
+type CreateReservationResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateReservationResponse500Headers the declared response headers of an HTTP 500 response for CreateReservation
+type CreateReservationResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateReservationResponse503Headers the declared response headers of an HTTP 503 response for CreateReservation
+type CreateReservationResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateReservationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Reservation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateReservationResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateReservationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateReservationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateReservationResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateReservationResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateReservationResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateReservationResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateReservationResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateReservationResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateReservationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateReservationResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateReservationResponse) GetJSON201() *Reservation {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateReservationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateReservationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateReservationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateReservationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateReservationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateReservationResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateReservationResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateReservationResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateReservationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateReservationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateReservationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateReservationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateReservationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateReservationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReleaseReservationResponse400Headers the declared response headers of an HTTP 400 response for ReleaseReservation
+type ReleaseReservationResponse400Headers struct {
+	XRequestId *string
+}
+
+// ReleaseReservationResponse401Headers the declared response headers of an HTTP 401 response for ReleaseReservation
+type ReleaseReservationResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ReleaseReservationResponse403Headers the declared response headers of an HTTP 403 response for ReleaseReservation
+type ReleaseReservationResponse403Headers struct {
+	XRequestId *string
+}
+
+// ReleaseReservationResponse404Headers the declared response headers of an HTTP 404 response for ReleaseReservation
+type ReleaseReservationResponse404Headers struct {
+	XRequestId *string
+}
+
+// ReleaseReservationResponse409Headers the declared response headers of an HTTP 409 response for ReleaseReservation
+type ReleaseReservationResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// ReleaseReservationResponse500Headers the declared response headers of an HTTP 500 response for ReleaseReservation
+type ReleaseReservationResponse500Headers struct {
+	XRequestId *string
+}
+
+// ReleaseReservationResponse503Headers the declared response headers of an HTTP 503 response for ReleaseReservation
+type ReleaseReservationResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ReleaseReservationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ReleaseReservationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ReleaseReservationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ReleaseReservationResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ReleaseReservationResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ReleaseReservationResponse409Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ReleaseReservationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ReleaseReservationResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReleaseReservationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReleaseReservationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReleaseReservationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReleaseReservationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ReleaseReservationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ReleaseReservationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ReleaseReservationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ReleaseReservationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReleaseReservationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReleaseReservationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReleaseReservationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetReservationResponse200Headers the declared response headers of an HTTP 200 response for GetReservation
+type GetReservationResponse200Headers struct {
+	ETag *string
+}
+
+// GetReservationResponse400Headers the declared response headers of an HTTP 400 response for GetReservation
+type GetReservationResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetReservationResponse401Headers the declared response headers of an HTTP 401 response for GetReservation
+type GetReservationResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetReservationResponse404Headers the declared response headers of an HTTP 404 response for GetReservation
+type GetReservationResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetReservationResponse500Headers the declared response headers of an HTTP 500 response for GetReservation
+type GetReservationResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetReservationResponse503Headers the declared response headers of an HTTP 503 response for GetReservation
+type GetReservationResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetReservationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Reservation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetReservationResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetReservationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetReservationResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetReservationResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetReservationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetReservationResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReservationResponse) GetJSON200() *Reservation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetReservationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetReservationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetReservationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetReservationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetReservationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReservationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReservationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReservationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReservationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExtendReservationResponse200Headers the declared response headers of an HTTP 200 response for ExtendReservation
+type ExtendReservationResponse200Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+// ExtendReservationResponse400Headers the declared response headers of an HTTP 400 response for ExtendReservation
+type ExtendReservationResponse400Headers struct {
+	XRequestId *string
+}
+
+// ExtendReservationResponse401Headers the declared response headers of an HTTP 401 response for ExtendReservation
+type ExtendReservationResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ExtendReservationResponse403Headers the declared response headers of an HTTP 403 response for ExtendReservation
+type ExtendReservationResponse403Headers struct {
+	XRequestId *string
+}
+
+// ExtendReservationResponse404Headers the declared response headers of an HTTP 404 response for ExtendReservation
+type ExtendReservationResponse404Headers struct {
+	XRequestId *string
+}
+
+// ExtendReservationResponse409Headers the declared response headers of an HTTP 409 response for ExtendReservation
+type ExtendReservationResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// ExtendReservationResponse413Headers the declared response headers of an HTTP 413 response for ExtendReservation
+type ExtendReservationResponse413Headers struct {
+	XRequestId *string
+}
+
+// ExtendReservationResponse415Headers the declared response headers of an HTTP 415 response for ExtendReservation
+type ExtendReservationResponse415Headers struct {
+	XRequestId *string
+}
+
+// ExtendReservationResponse422Headers the declared response headers of an HTTP 422 response for ExtendReservation
+type ExtendReservationResponse422Headers struct {
+	XRequestId *string
+}
+
+// ExtendReservationResponse500Headers the declared response headers of an HTTP 500 response for ExtendReservation
+type ExtendReservationResponse500Headers struct {
+	XRequestId *string
+}
+
+// ExtendReservationResponse503Headers the declared response headers of an HTTP 503 response for ExtendReservation
+type ExtendReservationResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ExtendReservationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Reservation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExtendReservationResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ExtendReservationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ExtendReservationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ExtendReservationResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ExtendReservationResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ExtendReservationResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ExtendReservationResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *ExtendReservationResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ExtendReservationResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ExtendReservationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ExtendReservationResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ExtendReservationResponse) GetJSON200() *Reservation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ExtendReservationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ExtendReservationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ExtendReservationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ExtendReservationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ExtendReservationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ExtendReservationResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ExtendReservationResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ExtendReservationResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ExtendReservationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ExtendReservationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ExtendReservationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExtendReservationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExtendReservationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExtendReservationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9302,6 +14538,170 @@ func (c *ClientWithResponses) UpdateBrandWithResponse(ctx context.Context, brand
 	return ParseUpdateBrandResponse(rsp)
 }
 
+// ListStockLevelsWithResponse Stock levels
+//
+// One level per product and location that ever had a movement, ordered by product then location (keyset pagination). `available` is `onHand − reserved`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/inventory (the `ListStockLevels` operationId).
+func (c *ClientWithResponses) ListStockLevelsWithResponse(ctx context.Context, brandId BrandId, params *ListStockLevelsParams, reqEditors ...RequestEditorFn) (*ListStockLevelsResponse, error) {
+	rsp, err := c.ListStockLevels(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListStockLevelsResponse(rsp)
+}
+
+// CreateStockAdjustmentWithBodyWithResponse Receive, adjust or return stock
+//
+// All or nothing over 1..1,000 lines; lines naming the same level are summed before any
+// check. A negative delta may not take `onHand` below `reserved` (422,
+// `insufficient_stock`, listing each short line). Unknown or other brands' products and
+// locations are a 404; an inactive location a 409 (`location_inactive`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/inventory/adjustments (the `CreateStockAdjustment` operationId).
+func (c *ClientWithResponses) CreateStockAdjustmentWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreateStockAdjustmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateStockAdjustmentResponse, error) {
+	rsp, err := c.CreateStockAdjustmentWithBody(ctx, brandId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateStockAdjustmentResponse(rsp)
+}
+
+// CreateStockAdjustmentWithResponse Receive, adjust or return stock
+//
+// All or nothing over 1..1,000 lines; lines naming the same level are summed before any
+// check. A negative delta may not take `onHand` below `reserved` (422,
+// `insufficient_stock`, listing each short line). Unknown or other brands' products and
+// locations are a 404; an inactive location a 409 (`location_inactive`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/inventory/adjustments (the `CreateStockAdjustment` operationId).
+func (c *ClientWithResponses) CreateStockAdjustmentWithResponse(ctx context.Context, brandId BrandId, params *CreateStockAdjustmentParams, body CreateStockAdjustmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateStockAdjustmentResponse, error) {
+	rsp, err := c.CreateStockAdjustment(ctx, brandId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateStockAdjustmentResponse(rsp)
+}
+
+// CreateStockCountWithBodyWithResponse Record a cycle count (compare-and-set of onHand)
+//
+// Sets each line's `onHand` (a `count` movement of the difference; a line that matches
+// writes nothing). When `expectedOnHand` is given and differs from the current value nothing
+// is written: 409 `stock_changed`, whose `lines` give the current values. A count below
+// `reserved` is a 422 (`insufficient_stock`). All or nothing over 1..1,000 lines, which must
+// name distinct levels.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/inventory/counts (the `CreateStockCount` operationId).
+func (c *ClientWithResponses) CreateStockCountWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreateStockCountParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateStockCountResponse, error) {
+	rsp, err := c.CreateStockCountWithBody(ctx, brandId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateStockCountResponse(rsp)
+}
+
+// CreateStockCountWithResponse Record a cycle count (compare-and-set of onHand)
+//
+// Sets each line's `onHand` (a `count` movement of the difference; a line that matches
+// writes nothing). When `expectedOnHand` is given and differs from the current value nothing
+// is written: 409 `stock_changed`, whose `lines` give the current values. A count below
+// `reserved` is a 422 (`insufficient_stock`). All or nothing over 1..1,000 lines, which must
+// name distinct levels.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/inventory/counts (the `CreateStockCount` operationId).
+func (c *ClientWithResponses) CreateStockCountWithResponse(ctx context.Context, brandId BrandId, params *CreateStockCountParams, body CreateStockCountJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateStockCountResponse, error) {
+	rsp, err := c.CreateStockCount(ctx, brandId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateStockCountResponse(rsp)
+}
+
+// ListStockMovementsWithResponse The ledger
+//
+// Every change of a level's `onHand` or `reserved` is one immutable movement, appended in the transaction of the change: a level's quantities are the sums of its movements' deltas. Newest first; keyset pagination. `createdAfter` is inclusive, `createdBefore` exclusive.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/inventory/movements (the `ListStockMovements` operationId).
+func (c *ClientWithResponses) ListStockMovementsWithResponse(ctx context.Context, brandId BrandId, params *ListStockMovementsParams, reqEditors ...RequestEditorFn) (*ListStockMovementsResponse, error) {
+	rsp, err := c.ListStockMovements(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListStockMovementsResponse(rsp)
+}
+
+// CreateStockTransferWithBodyWithResponse Move available stock between two locations
+//
+// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`); the same location twice is a 400.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/inventory/transfers (the `CreateStockTransfer` operationId).
+func (c *ClientWithResponses) CreateStockTransferWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreateStockTransferParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateStockTransferResponse, error) {
+	rsp, err := c.CreateStockTransferWithBody(ctx, brandId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateStockTransferResponse(rsp)
+}
+
+// CreateStockTransferWithResponse Move available stock between two locations
+//
+// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`); the same location twice is a 400.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/inventory/transfers (the `CreateStockTransfer` operationId).
+func (c *ClientWithResponses) CreateStockTransferWithResponse(ctx context.Context, brandId BrandId, params *CreateStockTransferParams, body CreateStockTransferJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateStockTransferResponse, error) {
+	rsp, err := c.CreateStockTransfer(ctx, brandId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateStockTransferResponse(rsp)
+}
+
+// UpdateStockLevelWithBodyWithResponse Set a level's reorder point
+//
+// Only `reorderPoint` (`null` clears it): quantities change only through movements. The level must exist (it is created by its first movement). Honours `If-Match` (412).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/inventory/{productId}/{locationId} (the `UpdateStockLevel` operationId).
+func (c *ClientWithResponses) UpdateStockLevelWithBodyWithResponse(ctx context.Context, brandId BrandId, productId ProductId, locationId LocationId, params *UpdateStockLevelParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateStockLevelResponse, error) {
+	rsp, err := c.UpdateStockLevelWithBody(ctx, brandId, productId, locationId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateStockLevelResponse(rsp)
+}
+
+// UpdateStockLevelWithResponse Set a level's reorder point
+//
+// Only `reorderPoint` (`null` clears it): quantities change only through movements. The level must exist (it is created by its first movement). Honours `If-Match` (412).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/inventory/{productId}/{locationId} (the `UpdateStockLevel` operationId).
+func (c *ClientWithResponses) UpdateStockLevelWithResponse(ctx context.Context, brandId BrandId, productId ProductId, locationId LocationId, params *UpdateStockLevelParams, body UpdateStockLevelJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateStockLevelResponse, error) {
+	rsp, err := c.UpdateStockLevel(ctx, brandId, productId, locationId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateStockLevelResponse(rsp)
+}
+
 // ListInvitationsWithResponse The brand's invitations, newest first
 //
 // Returns a wrapper object for the known response body format(s).
@@ -9379,6 +14779,94 @@ func (c *ClientWithResponses) GetInvitationWithResponse(ctx context.Context, bra
 		return nil, err
 	}
 	return ParseGetInvitationResponse(rsp)
+}
+
+// ListLocationsWithResponse The brand's stock locations
+//
+// Oldest first; keyset pagination.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/locations (the `ListLocations` operationId).
+func (c *ClientWithResponses) ListLocationsWithResponse(ctx context.Context, brandId BrandId, params *ListLocationsParams, reqEditors ...RequestEditorFn) (*ListLocationsResponse, error) {
+	rsp, err := c.ListLocations(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListLocationsResponse(rsp)
+}
+
+// CreateLocationWithBodyWithResponse Add a stock location (a warehouse, a store, a shelf)
+//
+// `code` is unique within the brand (409, `location_code_taken`). A location is never deleted once its ledger has movements: deactivate it instead.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/locations (the `CreateLocation` operationId).
+func (c *ClientWithResponses) CreateLocationWithBodyWithResponse(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateLocationResponse, error) {
+	rsp, err := c.CreateLocationWithBody(ctx, brandId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateLocationResponse(rsp)
+}
+
+// CreateLocationWithResponse Add a stock location (a warehouse, a store, a shelf)
+//
+// `code` is unique within the brand (409, `location_code_taken`). A location is never deleted once its ledger has movements: deactivate it instead.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/locations (the `CreateLocation` operationId).
+func (c *ClientWithResponses) CreateLocationWithResponse(ctx context.Context, brandId BrandId, body CreateLocationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateLocationResponse, error) {
+	rsp, err := c.CreateLocation(ctx, brandId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateLocationResponse(rsp)
+}
+
+// GetLocationWithResponse A stock location
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/locations/{locationId} (the `GetLocation` operationId).
+func (c *ClientWithResponses) GetLocationWithResponse(ctx context.Context, brandId BrandId, locationId LocationId, reqEditors ...RequestEditorFn) (*GetLocationResponse, error) {
+	rsp, err := c.GetLocation(ctx, brandId, locationId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLocationResponse(rsp)
+}
+
+// UpdateLocationWithBodyWithResponse Change a location, or deactivate it
+//
+// Only the fields given change; `address: null` clears it. A location that holds stock on hand or live reservations cannot be deactivated (409, `location_in_use`); an inactive location takes no stock movement (409, `location_inactive`). Honours `If-Match` (412).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/locations/{locationId} (the `UpdateLocation` operationId).
+func (c *ClientWithResponses) UpdateLocationWithBodyWithResponse(ctx context.Context, brandId BrandId, locationId LocationId, params *UpdateLocationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateLocationResponse, error) {
+	rsp, err := c.UpdateLocationWithBody(ctx, brandId, locationId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateLocationResponse(rsp)
+}
+
+// UpdateLocationWithResponse Change a location, or deactivate it
+//
+// Only the fields given change; `address: null` clears it. A location that holds stock on hand or live reservations cannot be deactivated (409, `location_in_use`); an inactive location takes no stock movement (409, `location_inactive`). Honours `If-Match` (412).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/locations/{locationId} (the `UpdateLocation` operationId).
+func (c *ClientWithResponses) UpdateLocationWithResponse(ctx context.Context, brandId BrandId, locationId LocationId, params *UpdateLocationParams, body UpdateLocationJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateLocationResponse, error) {
+	rsp, err := c.UpdateLocation(ctx, brandId, locationId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateLocationResponse(rsp)
 }
 
 // ListMembersWithResponse The brand's members, oldest first
@@ -9594,6 +15082,136 @@ func (c *ClientWithResponses) UpdateProductWithResponse(ctx context.Context, bra
 		return nil, err
 	}
 	return ParseUpdateProductResponse(rsp)
+}
+
+// GetProductInventoryWithResponse A product's stock at every location, with totals
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/products/{productId}/inventory (the `GetProductInventory` operationId).
+func (c *ClientWithResponses) GetProductInventoryWithResponse(ctx context.Context, brandId BrandId, productId ProductId, reqEditors ...RequestEditorFn) (*GetProductInventoryResponse, error) {
+	rsp, err := c.GetProductInventory(ctx, brandId, productId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetProductInventoryResponse(rsp)
+}
+
+// ListReservationsWithResponse The brand's reservations
+//
+// Newest first; keyset pagination.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/reservations (the `ListReservations` operationId).
+func (c *ClientWithResponses) ListReservationsWithResponse(ctx context.Context, brandId BrandId, params *ListReservationsParams, reqEditors ...RequestEditorFn) (*ListReservationsResponse, error) {
+	rsp, err := c.ListReservations(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListReservationsResponse(rsp)
+}
+
+// CreateReservationWithBodyWithResponse Hold stock for a cart or a checkout
+//
+// Holds every line, all or nothing, until `expiresAt` (`ttlSeconds`, 60..86,400, default
+// 900). A line with `locationId` is held there; a line without one is allocated from the
+// brand's active locations by the allocation rule: the location with the most available
+// stock first, ties broken by location code, split over further locations when one is not
+// enough. Lines naming the same product (and location) are summed first. Not enough stock:
+// 422 `insufficient_stock` listing each short line; nothing is held. Draft or archived
+// products: 422 `product_unavailable`. An expired hold never blocks a sale, even before the
+// sweeper has released it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/reservations (the `CreateReservation` operationId).
+func (c *ClientWithResponses) CreateReservationWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreateReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReservationResponse, error) {
+	rsp, err := c.CreateReservationWithBody(ctx, brandId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateReservationResponse(rsp)
+}
+
+// CreateReservationWithResponse Hold stock for a cart or a checkout
+//
+// Holds every line, all or nothing, until `expiresAt` (`ttlSeconds`, 60..86,400, default
+// 900). A line with `locationId` is held there; a line without one is allocated from the
+// brand's active locations by the allocation rule: the location with the most available
+// stock first, ties broken by location code, split over further locations when one is not
+// enough. Lines naming the same product (and location) are summed first. Not enough stock:
+// 422 `insufficient_stock` listing each short line; nothing is held. Draft or archived
+// products: 422 `product_unavailable`. An expired hold never blocks a sale, even before the
+// sweeper has released it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/reservations (the `CreateReservation` operationId).
+func (c *ClientWithResponses) CreateReservationWithResponse(ctx context.Context, brandId BrandId, params *CreateReservationParams, body CreateReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReservationResponse, error) {
+	rsp, err := c.CreateReservation(ctx, brandId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateReservationResponse(rsp)
+}
+
+// ReleaseReservationWithResponse Release a reservation's holds
+//
+// `release` movements give the held stock back. Releasing a reservation that is already released or expired is also a 204; a consumed one (an order took it) is a 409 (`reservation_not_active`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /brands/{brandId}/reservations/{reservationId} (the `ReleaseReservation` operationId).
+func (c *ClientWithResponses) ReleaseReservationWithResponse(ctx context.Context, brandId BrandId, reservationId ReservationId, reqEditors ...RequestEditorFn) (*ReleaseReservationResponse, error) {
+	rsp, err := c.ReleaseReservation(ctx, brandId, reservationId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReleaseReservationResponse(rsp)
+}
+
+// GetReservationWithResponse A reservation
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/reservations/{reservationId} (the `GetReservation` operationId).
+func (c *ClientWithResponses) GetReservationWithResponse(ctx context.Context, brandId BrandId, reservationId ReservationId, reqEditors ...RequestEditorFn) (*GetReservationResponse, error) {
+	rsp, err := c.GetReservation(ctx, brandId, reservationId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReservationResponse(rsp)
+}
+
+// ExtendReservationWithBodyWithResponse Move a reservation's expiry
+//
+// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
+func (c *ClientWithResponses) ExtendReservationWithBodyWithResponse(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ExtendReservationResponse, error) {
+	rsp, err := c.ExtendReservationWithBody(ctx, brandId, reservationId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExtendReservationResponse(rsp)
+}
+
+// ExtendReservationWithResponse Move a reservation's expiry
+//
+// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
+func (c *ClientWithResponses) ExtendReservationWithResponse(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, body ExtendReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*ExtendReservationResponse, error) {
+	rsp, err := c.ExtendReservation(ctx, brandId, reservationId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExtendReservationResponse(rsp)
 }
 
 // GetHealthzWithResponse Liveness probe
@@ -10053,6 +15671,13 @@ func ParseAdminUpdateUserResponse(rsp *http.Response) (*AdminUpdateUserResponse,
 		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers AdminUpdateUserResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -10256,6 +15881,13 @@ func ParseAcceptInviteResponse(rsp *http.Response) (*AcceptInviteResponse, error
 		response.Headers401 = &headers
 	case rsp.StatusCode == 409:
 		var headers AcceptInviteResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -11290,6 +16922,13 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 		response.Headers400 = &headers
 	case rsp.StatusCode == 409:
 		var headers RegisterResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -12057,6 +17696,1158 @@ func ParseUpdateBrandResponse(rsp *http.Response) (*UpdateBrandResponse, error) 
 	return response, nil
 }
 
+// ParseListStockLevelsResponse parses an HTTP response from a ListStockLevelsWithResponse call
+func ParseListStockLevelsResponse(rsp *http.Response) (*ListStockLevelsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListStockLevelsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StockLevelList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListStockLevelsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListStockLevelsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListStockLevelsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListStockLevelsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListStockLevelsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateStockAdjustmentResponse parses an HTTP response from a CreateStockAdjustmentWithResponse call
+func ParseCreateStockAdjustmentResponse(rsp *http.Response) (*CreateStockAdjustmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateStockAdjustmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest StockChanged
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateStockAdjustmentResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateStockAdjustmentResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateStockAdjustmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateStockAdjustmentResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateStockAdjustmentResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateStockAdjustmentResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateStockAdjustmentResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateStockAdjustmentResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateStockAdjustmentResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateStockAdjustmentResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateStockAdjustmentResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateStockCountResponse parses an HTTP response from a CreateStockCountWithResponse call
+func ParseCreateStockCountResponse(rsp *http.Response) (*CreateStockCountResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateStockCountResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest StockChanged
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateStockCountResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateStockCountResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateStockCountResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateStockCountResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateStockCountResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateStockCountResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateStockCountResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateStockCountResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateStockCountResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateStockCountResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateStockCountResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListStockMovementsResponse parses an HTTP response from a ListStockMovementsWithResponse call
+func ParseListStockMovementsResponse(rsp *http.Response) (*ListStockMovementsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListStockMovementsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StockMovementList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListStockMovementsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListStockMovementsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListStockMovementsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListStockMovementsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListStockMovementsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateStockTransferResponse parses an HTTP response from a CreateStockTransferWithResponse call
+func ParseCreateStockTransferResponse(rsp *http.Response) (*CreateStockTransferResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateStockTransferResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest StockChanged
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateStockTransferResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateStockTransferResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateStockTransferResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateStockTransferResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateStockTransferResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateStockTransferResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateStockTransferResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateStockTransferResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateStockTransferResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateStockTransferResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateStockTransferResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateStockLevelResponse parses an HTTP response from a UpdateStockLevelWithResponse call
+func ParseUpdateStockLevelResponse(rsp *http.Response) (*UpdateStockLevelResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateStockLevelResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StockLevel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateStockLevelResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdateStockLevelResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdateStockLevelResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdateStockLevelResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UpdateStockLevelResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 412:
+		var headers UpdateStockLevelResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdateStockLevelResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UpdateStockLevelResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdateStockLevelResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateStockLevelResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListInvitationsResponse parses an HTTP response from a ListInvitationsWithResponse call
 func ParseListInvitationsResponse(rsp *http.Response) (*ListInvitationsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -12492,6 +19283,13 @@ func ParseRevokeInvitationResponse(rsp *http.Response) (*RevokeInvitationRespons
 		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers RevokeInvitationResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -12640,6 +19438,722 @@ func ParseGetInvitationResponse(rsp *http.Response) (*GetInvitationResponse, err
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetInvitationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListLocationsResponse parses an HTTP response from a ListLocationsWithResponse call
+func ParseListLocationsResponse(rsp *http.Response) (*ListLocationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListLocationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LocationList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListLocationsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListLocationsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListLocationsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListLocationsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListLocationsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateLocationResponse parses an HTTP response from a CreateLocationWithResponse call
+func ParseCreateLocationResponse(rsp *http.Response) (*CreateLocationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateLocationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest StockLocation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateLocationResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateLocationResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateLocationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateLocationResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateLocationResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateLocationResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateLocationResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateLocationResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateLocationResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateLocationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetLocationResponse parses an HTTP response from a GetLocationWithResponse call
+func ParseGetLocationResponse(rsp *http.Response) (*GetLocationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLocationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StockLocation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetLocationResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetLocationResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetLocationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetLocationResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetLocationResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetLocationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateLocationResponse parses an HTTP response from a UpdateLocationWithResponse call
+func ParseUpdateLocationResponse(rsp *http.Response) (*UpdateLocationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateLocationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StockLocation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateLocationResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdateLocationResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdateLocationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdateLocationResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UpdateLocationResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers UpdateLocationResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers UpdateLocationResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdateLocationResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UpdateLocationResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdateLocationResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateLocationResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -12906,6 +20420,13 @@ func ParseRemoveMemberResponse(rsp *http.Response) (*RemoveMemberResponse, error
 		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers RemoveMemberResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -13082,6 +20603,13 @@ func ParseUpdateMemberResponse(rsp *http.Response) (*UpdateMemberResponse, error
 		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers UpdateMemberResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -13423,6 +20951,13 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateProductResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -13787,6 +21322,13 @@ func ParseDeleteProductResponse(rsp *http.Response) (*DeleteProductResponse, err
 		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers DeleteProductResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -14128,6 +21670,13 @@ func ParseUpdateProductResponse(rsp *http.Response) (*UpdateProductResponse, err
 		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers UpdateProductResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -14178,6 +21727,1046 @@ func ParseUpdateProductResponse(rsp *http.Response) (*UpdateProductResponse, err
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers UpdateProductResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetProductInventoryResponse parses an HTTP response from a GetProductInventoryWithResponse call
+func ParseGetProductInventoryResponse(rsp *http.Response) (*GetProductInventoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetProductInventoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ProductInventory
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers GetProductInventoryResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetProductInventoryResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetProductInventoryResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetProductInventoryResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetProductInventoryResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListReservationsResponse parses an HTTP response from a ListReservationsWithResponse call
+func ParseListReservationsResponse(rsp *http.Response) (*ListReservationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListReservationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReservationList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListReservationsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListReservationsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListReservationsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListReservationsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListReservationsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateReservationResponse parses an HTTP response from a CreateReservationWithResponse call
+func ParseCreateReservationResponse(rsp *http.Response) (*CreateReservationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateReservationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Reservation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateReservationResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateReservationResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateReservationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateReservationResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateReservationResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateReservationResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateReservationResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateReservationResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateReservationResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateReservationResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateReservationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReleaseReservationResponse parses an HTTP response from a ReleaseReservationWithResponse call
+func ParseReleaseReservationResponse(rsp *http.Response) (*ReleaseReservationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReleaseReservationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ReleaseReservationResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ReleaseReservationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ReleaseReservationResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ReleaseReservationResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ReleaseReservationResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 500:
+		var headers ReleaseReservationResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ReleaseReservationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetReservationResponse parses an HTTP response from a GetReservationWithResponse call
+func ParseGetReservationResponse(rsp *http.Response) (*GetReservationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReservationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Reservation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetReservationResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetReservationResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetReservationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetReservationResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetReservationResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetReservationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExtendReservationResponse parses an HTTP response from a ExtendReservationWithResponse call
+func ParseExtendReservationResponse(rsp *http.Response) (*ExtendReservationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExtendReservationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Reservation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExtendReservationResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ExtendReservationResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ExtendReservationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ExtendReservationResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ExtendReservationResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ExtendReservationResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers ExtendReservationResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers ExtendReservationResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers ExtendReservationResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers ExtendReservationResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ExtendReservationResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -14456,6 +23045,24 @@ type ServerInterface interface {
 	// UpdateBrand Rename a brand or change its currency
 	// (PATCH /brands/{brandId})
 	UpdateBrand(w http.ResponseWriter, r *http.Request, brandId BrandId, params UpdateBrandParams)
+	// ListStockLevels Stock levels
+	// (GET /brands/{brandId}/inventory)
+	ListStockLevels(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListStockLevelsParams)
+	// CreateStockAdjustment Receive, adjust or return stock
+	// (POST /brands/{brandId}/inventory/adjustments)
+	CreateStockAdjustment(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateStockAdjustmentParams)
+	// CreateStockCount Record a cycle count (compare-and-set of onHand)
+	// (POST /brands/{brandId}/inventory/counts)
+	CreateStockCount(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateStockCountParams)
+	// ListStockMovements The ledger
+	// (GET /brands/{brandId}/inventory/movements)
+	ListStockMovements(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListStockMovementsParams)
+	// CreateStockTransfer Move available stock between two locations
+	// (POST /brands/{brandId}/inventory/transfers)
+	CreateStockTransfer(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateStockTransferParams)
+	// UpdateStockLevel Set a level's reorder point
+	// (PATCH /brands/{brandId}/inventory/{productId}/{locationId})
+	UpdateStockLevel(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, locationId LocationId, params UpdateStockLevelParams)
 	// ListInvitations The brand's invitations, newest first
 	// (GET /brands/{brandId}/invitations)
 	ListInvitations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListInvitationsParams)
@@ -14468,6 +23075,18 @@ type ServerInterface interface {
 	// GetInvitation An invitation
 	// (GET /brands/{brandId}/invitations/{invitationId})
 	GetInvitation(w http.ResponseWriter, r *http.Request, brandId BrandId, invitationId InvitationId)
+	// ListLocations The brand's stock locations
+	// (GET /brands/{brandId}/locations)
+	ListLocations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListLocationsParams)
+	// CreateLocation Add a stock location (a warehouse, a store, a shelf)
+	// (POST /brands/{brandId}/locations)
+	CreateLocation(w http.ResponseWriter, r *http.Request, brandId BrandId)
+	// GetLocation A stock location
+	// (GET /brands/{brandId}/locations/{locationId})
+	GetLocation(w http.ResponseWriter, r *http.Request, brandId BrandId, locationId LocationId)
+	// UpdateLocation Change a location, or deactivate it
+	// (PATCH /brands/{brandId}/locations/{locationId})
+	UpdateLocation(w http.ResponseWriter, r *http.Request, brandId BrandId, locationId LocationId, params UpdateLocationParams)
 	// ListMembers The brand's members, oldest first
 	// (GET /brands/{brandId}/members)
 	ListMembers(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListMembersParams)
@@ -14495,6 +23114,24 @@ type ServerInterface interface {
 	// UpdateProduct Change some of a product's fields
 	// (PATCH /brands/{brandId}/products/{productId})
 	UpdateProduct(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, params UpdateProductParams)
+	// GetProductInventory A product's stock at every location, with totals
+	// (GET /brands/{brandId}/products/{productId}/inventory)
+	GetProductInventory(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId)
+	// ListReservations The brand's reservations
+	// (GET /brands/{brandId}/reservations)
+	ListReservations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReservationsParams)
+	// CreateReservation Hold stock for a cart or a checkout
+	// (POST /brands/{brandId}/reservations)
+	CreateReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateReservationParams)
+	// ReleaseReservation Release a reservation's holds
+	// (DELETE /brands/{brandId}/reservations/{reservationId})
+	ReleaseReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId)
+	// GetReservation A reservation
+	// (GET /brands/{brandId}/reservations/{reservationId})
+	GetReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId)
+	// ExtendReservation Move a reservation's expiry
+	// (POST /brands/{brandId}/reservations/{reservationId}/extend)
+	ExtendReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId, params ExtendReservationParams)
 	// GetHealthz Liveness probe
 	// (GET /healthz)
 	GetHealthz(w http.ResponseWriter, r *http.Request)
@@ -14609,6 +23246,42 @@ func (_ Unimplemented) UpdateBrand(w http.ResponseWriter, r *http.Request, brand
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// ListStockLevels Stock levels
+// (GET /brands/{brandId}/inventory)
+func (_ Unimplemented) ListStockLevels(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListStockLevelsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateStockAdjustment Receive, adjust or return stock
+// (POST /brands/{brandId}/inventory/adjustments)
+func (_ Unimplemented) CreateStockAdjustment(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateStockAdjustmentParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateStockCount Record a cycle count (compare-and-set of onHand)
+// (POST /brands/{brandId}/inventory/counts)
+func (_ Unimplemented) CreateStockCount(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateStockCountParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListStockMovements The ledger
+// (GET /brands/{brandId}/inventory/movements)
+func (_ Unimplemented) ListStockMovements(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListStockMovementsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateStockTransfer Move available stock between two locations
+// (POST /brands/{brandId}/inventory/transfers)
+func (_ Unimplemented) CreateStockTransfer(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateStockTransferParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// UpdateStockLevel Set a level's reorder point
+// (PATCH /brands/{brandId}/inventory/{productId}/{locationId})
+func (_ Unimplemented) UpdateStockLevel(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, locationId LocationId, params UpdateStockLevelParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // ListInvitations The brand's invitations, newest first
 // (GET /brands/{brandId}/invitations)
 func (_ Unimplemented) ListInvitations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListInvitationsParams) {
@@ -14630,6 +23303,30 @@ func (_ Unimplemented) RevokeInvitation(w http.ResponseWriter, r *http.Request, 
 // GetInvitation An invitation
 // (GET /brands/{brandId}/invitations/{invitationId})
 func (_ Unimplemented) GetInvitation(w http.ResponseWriter, r *http.Request, brandId BrandId, invitationId InvitationId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListLocations The brand's stock locations
+// (GET /brands/{brandId}/locations)
+func (_ Unimplemented) ListLocations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListLocationsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateLocation Add a stock location (a warehouse, a store, a shelf)
+// (POST /brands/{brandId}/locations)
+func (_ Unimplemented) CreateLocation(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetLocation A stock location
+// (GET /brands/{brandId}/locations/{locationId})
+func (_ Unimplemented) GetLocation(w http.ResponseWriter, r *http.Request, brandId BrandId, locationId LocationId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// UpdateLocation Change a location, or deactivate it
+// (PATCH /brands/{brandId}/locations/{locationId})
+func (_ Unimplemented) UpdateLocation(w http.ResponseWriter, r *http.Request, brandId BrandId, locationId LocationId, params UpdateLocationParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -14684,6 +23381,42 @@ func (_ Unimplemented) GetProduct(w http.ResponseWriter, r *http.Request, brandI
 // UpdateProduct Change some of a product's fields
 // (PATCH /brands/{brandId}/products/{productId})
 func (_ Unimplemented) UpdateProduct(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, params UpdateProductParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetProductInventory A product's stock at every location, with totals
+// (GET /brands/{brandId}/products/{productId}/inventory)
+func (_ Unimplemented) GetProductInventory(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListReservations The brand's reservations
+// (GET /brands/{brandId}/reservations)
+func (_ Unimplemented) ListReservations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReservationsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateReservation Hold stock for a cart or a checkout
+// (POST /brands/{brandId}/reservations)
+func (_ Unimplemented) CreateReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateReservationParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ReleaseReservation Release a reservation's holds
+// (DELETE /brands/{brandId}/reservations/{reservationId})
+func (_ Unimplemented) ReleaseReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetReservation A reservation
+// (GET /brands/{brandId}/reservations/{reservationId})
+func (_ Unimplemented) GetReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ExtendReservation Move a reservation's expiry
+// (POST /brands/{brandId}/reservations/{reservationId}/extend)
+func (_ Unimplemented) ExtendReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId, params ExtendReservationParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -15138,6 +23871,464 @@ func (siw *ServerInterfaceWrapper) UpdateBrand(w http.ResponseWriter, r *http.Re
 	handler.ServeHTTP(w, r)
 }
 
+// ListStockLevels operation middleware
+func (siw *ServerInterfaceWrapper) ListStockLevels(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListStockLevelsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "productId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "productId", r.URL.Query(), &params.ProductId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "productId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "productId", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "locationId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "locationId", r.URL.Query(), &params.LocationId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "locationId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "locationId", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "belowReorderPoint" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "belowReorderPoint", r.URL.Query(), &params.BelowReorderPoint, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "belowReorderPoint"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "belowReorderPoint", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListStockLevels(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateStockAdjustment operation middleware
+func (siw *ServerInterfaceWrapper) CreateStockAdjustment(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateStockAdjustmentParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateStockAdjustment(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateStockCount operation middleware
+func (siw *ServerInterfaceWrapper) CreateStockCount(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateStockCountParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateStockCount(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListStockMovements operation middleware
+func (siw *ServerInterfaceWrapper) ListStockMovements(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListStockMovementsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "productId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "productId", r.URL.Query(), &params.ProductId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "productId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "productId", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "locationId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "locationId", r.URL.Query(), &params.LocationId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "locationId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "locationId", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", r.URL.Query(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "kind"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "kind", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "reference" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "reference", r.URL.Query(), &params.Reference, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "reference"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "reference", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "reservationId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "reservationId", r.URL.Query(), &params.ReservationId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "reservationId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "reservationId", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "createdAfter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "createdAfter", r.URL.Query(), &params.CreatedAfter, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "createdAfter"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "createdAfter", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "createdBefore" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "createdBefore", r.URL.Query(), &params.CreatedBefore, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "createdBefore"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "createdBefore", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListStockMovements(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateStockTransfer operation middleware
+func (siw *ServerInterfaceWrapper) CreateStockTransfer(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateStockTransferParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateStockTransfer(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateStockLevel operation middleware
+func (siw *ServerInterfaceWrapper) UpdateStockLevel(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "productId" -------------
+	var productId ProductId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "productId", chi.URLParam(r, "productId"), &productId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "productId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "locationId" -------------
+	var locationId LocationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "locationId", chi.URLParam(r, "locationId"), &locationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "locationId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateStockLevelParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateStockLevel(w, r, brandId, productId, locationId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListInvitations operation middleware
 func (siw *ServerInterfaceWrapper) ListInvitations(w http.ResponseWriter, r *http.Request) {
 
@@ -15293,6 +24484,194 @@ func (siw *ServerInterfaceWrapper) GetInvitation(w http.ResponseWriter, r *http.
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetInvitation(w, r, brandId, invitationId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListLocations operation middleware
+func (siw *ServerInterfaceWrapper) ListLocations(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLocationsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "active" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "active", r.URL.Query(), &params.Active, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "active"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "active", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListLocations(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateLocation operation middleware
+func (siw *ServerInterfaceWrapper) CreateLocation(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateLocation(w, r, brandId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetLocation operation middleware
+func (siw *ServerInterfaceWrapper) GetLocation(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "locationId" -------------
+	var locationId LocationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "locationId", chi.URLParam(r, "locationId"), &locationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "locationId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetLocation(w, r, brandId, locationId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateLocation operation middleware
+func (siw *ServerInterfaceWrapper) UpdateLocation(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "locationId" -------------
+	var locationId LocationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "locationId", chi.URLParam(r, "locationId"), &locationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "locationId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateLocationParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateLocation(w, r, brandId, locationId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -15739,6 +25118,288 @@ func (siw *ServerInterfaceWrapper) UpdateProduct(w http.ResponseWriter, r *http.
 	handler.ServeHTTP(w, r)
 }
 
+// GetProductInventory operation middleware
+func (siw *ServerInterfaceWrapper) GetProductInventory(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "productId" -------------
+	var productId ProductId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "productId", chi.URLParam(r, "productId"), &productId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "productId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetProductInventory(w, r, brandId, productId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListReservations operation middleware
+func (siw *ServerInterfaceWrapper) ListReservations(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListReservationsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", r.URL.Query(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "status"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "status", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListReservations(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateReservation operation middleware
+func (siw *ServerInterfaceWrapper) CreateReservation(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateReservationParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateReservation(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ReleaseReservation operation middleware
+func (siw *ServerInterfaceWrapper) ReleaseReservation(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "reservationId" -------------
+	var reservationId ReservationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reservationId", chi.URLParam(r, "reservationId"), &reservationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "reservationId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ReleaseReservation(w, r, brandId, reservationId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetReservation operation middleware
+func (siw *ServerInterfaceWrapper) GetReservation(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "reservationId" -------------
+	var reservationId ReservationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reservationId", chi.URLParam(r, "reservationId"), &reservationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "reservationId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetReservation(w, r, brandId, reservationId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ExtendReservation operation middleware
+func (siw *ServerInterfaceWrapper) ExtendReservation(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "reservationId" -------------
+	var reservationId ReservationId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "reservationId", chi.URLParam(r, "reservationId"), &reservationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "reservationId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ExtendReservationParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ExtendReservation(w, r, brandId, reservationId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetHealthz operation middleware
 func (siw *ServerInterfaceWrapper) GetHealthz(w http.ResponseWriter, r *http.Request) {
 
@@ -16007,6 +25668,54 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	r.Group(func(r chi.Router) {
 		r.Patch(options.BaseURL+"/brands/{brandId}/products/{productId}", wrapper.UpdateProduct)
 	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/locations", wrapper.ListLocations)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/locations", wrapper.CreateLocation)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/locations/{locationId}", wrapper.GetLocation)
+	})
+	r.Group(func(r chi.Router) {
+		r.Patch(options.BaseURL+"/brands/{brandId}/locations/{locationId}", wrapper.UpdateLocation)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/inventory", wrapper.ListStockLevels)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/products/{productId}/inventory", wrapper.GetProductInventory)
+	})
+	r.Group(func(r chi.Router) {
+		r.Patch(options.BaseURL+"/brands/{brandId}/inventory/{productId}/{locationId}", wrapper.UpdateStockLevel)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/inventory/movements", wrapper.ListStockMovements)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/inventory/adjustments", wrapper.CreateStockAdjustment)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/inventory/counts", wrapper.CreateStockCount)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/inventory/transfers", wrapper.CreateStockTransfer)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/reservations", wrapper.ListReservations)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/reservations", wrapper.CreateReservation)
+	})
+	r.Group(func(r chi.Router) {
+		r.Delete(options.BaseURL+"/brands/{brandId}/reservations/{reservationId}", wrapper.ReleaseReservation)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/reservations/{reservationId}", wrapper.GetReservation)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/reservations/{reservationId}/extend", wrapper.ExtendReservation)
+	})
 
 	return r
 }
@@ -16031,6 +25740,7 @@ type BadRequestApplicationProblemPlusJSONResponse struct {
 }
 
 type ConflictResponseHeaders struct {
+	RetryAfter *int
 	XRequestId *string
 }
 type ConflictApplicationProblemPlusJSONResponse struct {
@@ -16101,6 +25811,15 @@ type ServiceUnavailableApplicationProblemPlusJSONResponse struct {
 	Body Problem
 
 	Headers ServiceUnavailableResponseHeaders
+}
+
+type StockChangedResponseHeaders struct {
+	IdempotentReplayed *string
+}
+type StockChangedJSONResponse struct {
+	Body StockChange
+
+	Headers StockChangedResponseHeaders
 }
 
 type TooManyRequestsResponseHeaders struct {
@@ -16500,6 +26219,9 @@ func (response AdminUpdateUser409ApplicationProblemPlusJSONResponse) VisitAdminU
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -16682,6 +26404,9 @@ func (response AcceptInvite409ApplicationProblemPlusJSONResponse) VisitAcceptInv
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -17632,6 +27357,9 @@ func (response Register409ApplicationProblemPlusJSONResponse) VisitRegisterRespo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -18409,6 +28137,1145 @@ func (response UpdateBrand503ApplicationProblemPlusJSONResponse) VisitUpdateBran
 	return err
 }
 
+type ListStockLevelsRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  ListStockLevelsParams
+}
+
+type ListStockLevelsResponseObject interface {
+	VisitListStockLevelsResponse(w http.ResponseWriter) error
+}
+
+type ListStockLevels200JSONResponse StockLevelList
+
+func (response ListStockLevels200JSONResponse) VisitListStockLevelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStockLevels400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListStockLevels400ApplicationProblemPlusJSONResponse) VisitListStockLevelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStockLevels401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListStockLevels401ApplicationProblemPlusJSONResponse) VisitListStockLevelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStockLevels404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListStockLevels404ApplicationProblemPlusJSONResponse) VisitListStockLevelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStockLevels500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListStockLevels500ApplicationProblemPlusJSONResponse) VisitListStockLevelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStockLevels503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListStockLevels503ApplicationProblemPlusJSONResponse) VisitListStockLevelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockAdjustmentRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  CreateStockAdjustmentParams
+	Body    *CreateStockAdjustmentJSONRequestBody
+}
+
+type CreateStockAdjustmentResponseObject interface {
+	VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error
+}
+
+type CreateStockAdjustment201JSONResponse struct{ StockChangedJSONResponse }
+
+func (response CreateStockAdjustment201JSONResponse) VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockAdjustment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockAdjustment400ApplicationProblemPlusJSONResponse) VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockAdjustment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockAdjustment401ApplicationProblemPlusJSONResponse) VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockAdjustment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockAdjustment403ApplicationProblemPlusJSONResponse) VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockAdjustment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockAdjustment404ApplicationProblemPlusJSONResponse) VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockAdjustment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockAdjustment409ApplicationProblemPlusJSONResponse) VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockAdjustment413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockAdjustment413ApplicationProblemPlusJSONResponse) VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockAdjustment415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockAdjustment415ApplicationProblemPlusJSONResponse) VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockAdjustment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockAdjustment422ApplicationProblemPlusJSONResponse) VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockAdjustment500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockAdjustment500ApplicationProblemPlusJSONResponse) VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockAdjustment503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockAdjustment503ApplicationProblemPlusJSONResponse) VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockCountRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  CreateStockCountParams
+	Body    *CreateStockCountJSONRequestBody
+}
+
+type CreateStockCountResponseObject interface {
+	VisitCreateStockCountResponse(w http.ResponseWriter) error
+}
+
+type CreateStockCount201JSONResponse struct{ StockChangedJSONResponse }
+
+func (response CreateStockCount201JSONResponse) VisitCreateStockCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockCount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockCount400ApplicationProblemPlusJSONResponse) VisitCreateStockCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockCount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockCount401ApplicationProblemPlusJSONResponse) VisitCreateStockCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockCount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockCount403ApplicationProblemPlusJSONResponse) VisitCreateStockCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockCount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockCount404ApplicationProblemPlusJSONResponse) VisitCreateStockCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockCount409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockCount409ApplicationProblemPlusJSONResponse) VisitCreateStockCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockCount413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockCount413ApplicationProblemPlusJSONResponse) VisitCreateStockCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockCount415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockCount415ApplicationProblemPlusJSONResponse) VisitCreateStockCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockCount422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockCount422ApplicationProblemPlusJSONResponse) VisitCreateStockCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockCount500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockCount500ApplicationProblemPlusJSONResponse) VisitCreateStockCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockCount503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockCount503ApplicationProblemPlusJSONResponse) VisitCreateStockCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStockMovementsRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  ListStockMovementsParams
+}
+
+type ListStockMovementsResponseObject interface {
+	VisitListStockMovementsResponse(w http.ResponseWriter) error
+}
+
+type ListStockMovements200JSONResponse StockMovementList
+
+func (response ListStockMovements200JSONResponse) VisitListStockMovementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStockMovements400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListStockMovements400ApplicationProblemPlusJSONResponse) VisitListStockMovementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStockMovements401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListStockMovements401ApplicationProblemPlusJSONResponse) VisitListStockMovementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStockMovements404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListStockMovements404ApplicationProblemPlusJSONResponse) VisitListStockMovementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStockMovements500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListStockMovements500ApplicationProblemPlusJSONResponse) VisitListStockMovementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStockMovements503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListStockMovements503ApplicationProblemPlusJSONResponse) VisitListStockMovementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockTransferRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  CreateStockTransferParams
+	Body    *CreateStockTransferJSONRequestBody
+}
+
+type CreateStockTransferResponseObject interface {
+	VisitCreateStockTransferResponse(w http.ResponseWriter) error
+}
+
+type CreateStockTransfer201JSONResponse struct{ StockChangedJSONResponse }
+
+func (response CreateStockTransfer201JSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockTransfer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockTransfer400ApplicationProblemPlusJSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockTransfer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockTransfer401ApplicationProblemPlusJSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockTransfer403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockTransfer403ApplicationProblemPlusJSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockTransfer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockTransfer404ApplicationProblemPlusJSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockTransfer409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockTransfer409ApplicationProblemPlusJSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockTransfer413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockTransfer413ApplicationProblemPlusJSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockTransfer415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockTransfer415ApplicationProblemPlusJSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockTransfer422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockTransfer422ApplicationProblemPlusJSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockTransfer500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockTransfer500ApplicationProblemPlusJSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStockTransfer503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateStockTransfer503ApplicationProblemPlusJSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateStockLevelRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	ProductId  ProductId  `json:"productId"`
+	LocationId LocationId `json:"locationId"`
+	Params     UpdateStockLevelParams
+	Body       *UpdateStockLevelJSONRequestBody
+}
+
+type UpdateStockLevelResponseObject interface {
+	VisitUpdateStockLevelResponse(w http.ResponseWriter) error
+}
+
+type UpdateStockLevel200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateStockLevel200JSONResponse struct {
+	Body    StockLevel
+	Headers UpdateStockLevel200ResponseHeaders
+}
+
+func (response UpdateStockLevel200JSONResponse) VisitUpdateStockLevelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateStockLevel400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateStockLevel400ApplicationProblemPlusJSONResponse) VisitUpdateStockLevelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateStockLevel401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateStockLevel401ApplicationProblemPlusJSONResponse) VisitUpdateStockLevelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateStockLevel403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateStockLevel403ApplicationProblemPlusJSONResponse) VisitUpdateStockLevelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateStockLevel404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateStockLevel404ApplicationProblemPlusJSONResponse) VisitUpdateStockLevelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateStockLevel412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateStockLevel412ApplicationProblemPlusJSONResponse) VisitUpdateStockLevelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateStockLevel413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateStockLevel413ApplicationProblemPlusJSONResponse) VisitUpdateStockLevelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateStockLevel415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateStockLevel415ApplicationProblemPlusJSONResponse) VisitUpdateStockLevelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateStockLevel500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateStockLevel500ApplicationProblemPlusJSONResponse) VisitUpdateStockLevelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateStockLevel503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateStockLevel503ApplicationProblemPlusJSONResponse) VisitUpdateStockLevelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListInvitationsRequestObject struct {
 	BrandId BrandId `json:"brandId"`
 	Params  ListInvitationsParams
@@ -18831,6 +29698,9 @@ func (response RevokeInvitation409ApplicationProblemPlusJSONResponse) VisitRevok
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -18987,6 +29857,715 @@ type GetInvitation503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetInvitation503ApplicationProblemPlusJSONResponse) VisitGetInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLocationsRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  ListLocationsParams
+}
+
+type ListLocationsResponseObject interface {
+	VisitListLocationsResponse(w http.ResponseWriter) error
+}
+
+type ListLocations200JSONResponse LocationList
+
+func (response ListLocations200JSONResponse) VisitListLocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLocations400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocations400ApplicationProblemPlusJSONResponse) VisitListLocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLocations401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocations401ApplicationProblemPlusJSONResponse) VisitListLocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLocations404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocations404ApplicationProblemPlusJSONResponse) VisitListLocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLocations500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocations500ApplicationProblemPlusJSONResponse) VisitListLocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLocations503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocations503ApplicationProblemPlusJSONResponse) VisitListLocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLocationRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Body    *CreateLocationJSONRequestBody
+}
+
+type CreateLocationResponseObject interface {
+	VisitCreateLocationResponse(w http.ResponseWriter) error
+}
+
+type CreateLocation201ResponseHeaders struct {
+	ETag     *string
+	Location *string
+}
+
+type CreateLocation201JSONResponse struct {
+	Body    StockLocation
+	Headers CreateLocation201ResponseHeaders
+}
+
+func (response CreateLocation201JSONResponse) VisitCreateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLocation400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLocation400ApplicationProblemPlusJSONResponse) VisitCreateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLocation401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLocation401ApplicationProblemPlusJSONResponse) VisitCreateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLocation403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLocation403ApplicationProblemPlusJSONResponse) VisitCreateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLocation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLocation404ApplicationProblemPlusJSONResponse) VisitCreateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLocation409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLocation409ApplicationProblemPlusJSONResponse) VisitCreateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLocation413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLocation413ApplicationProblemPlusJSONResponse) VisitCreateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLocation415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLocation415ApplicationProblemPlusJSONResponse) VisitCreateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLocation500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLocation500ApplicationProblemPlusJSONResponse) VisitCreateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLocation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLocation503ApplicationProblemPlusJSONResponse) VisitCreateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLocationRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	LocationId LocationId `json:"locationId"`
+}
+
+type GetLocationResponseObject interface {
+	VisitGetLocationResponse(w http.ResponseWriter) error
+}
+
+type GetLocation200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetLocation200JSONResponse struct {
+	Body    StockLocation
+	Headers GetLocation200ResponseHeaders
+}
+
+func (response GetLocation200JSONResponse) VisitGetLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLocation400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetLocation400ApplicationProblemPlusJSONResponse) VisitGetLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLocation401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetLocation401ApplicationProblemPlusJSONResponse) VisitGetLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLocation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetLocation404ApplicationProblemPlusJSONResponse) VisitGetLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLocation500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetLocation500ApplicationProblemPlusJSONResponse) VisitGetLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLocation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetLocation503ApplicationProblemPlusJSONResponse) VisitGetLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLocationRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	LocationId LocationId `json:"locationId"`
+	Params     UpdateLocationParams
+	Body       *UpdateLocationJSONRequestBody
+}
+
+type UpdateLocationResponseObject interface {
+	VisitUpdateLocationResponse(w http.ResponseWriter) error
+}
+
+type UpdateLocation200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateLocation200JSONResponse struct {
+	Body    StockLocation
+	Headers UpdateLocation200ResponseHeaders
+}
+
+func (response UpdateLocation200JSONResponse) VisitUpdateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLocation400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLocation400ApplicationProblemPlusJSONResponse) VisitUpdateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLocation401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLocation401ApplicationProblemPlusJSONResponse) VisitUpdateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLocation403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLocation403ApplicationProblemPlusJSONResponse) VisitUpdateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLocation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLocation404ApplicationProblemPlusJSONResponse) VisitUpdateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLocation409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLocation409ApplicationProblemPlusJSONResponse) VisitUpdateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLocation412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLocation412ApplicationProblemPlusJSONResponse) VisitUpdateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLocation413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLocation413ApplicationProblemPlusJSONResponse) VisitUpdateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLocation415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLocation415ApplicationProblemPlusJSONResponse) VisitUpdateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLocation500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLocation500ApplicationProblemPlusJSONResponse) VisitUpdateLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLocation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLocation503ApplicationProblemPlusJSONResponse) VisitUpdateLocationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -19235,6 +30814,9 @@ func (response RemoveMember409ApplicationProblemPlusJSONResponse) VisitRemoveMem
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -19398,6 +30980,9 @@ func (response UpdateMember409ApplicationProblemPlusJSONResponse) VisitUpdateMem
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -19736,6 +31321,9 @@ func (response CreateProduct409ApplicationProblemPlusJSONResponse) VisitCreatePr
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -20112,6 +31700,9 @@ func (response DeleteProduct409ApplicationProblemPlusJSONResponse) VisitDeletePr
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -20439,6 +32030,9 @@ func (response UpdateProduct409ApplicationProblemPlusJSONResponse) VisitUpdatePr
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
@@ -20528,6 +32122,1026 @@ type UpdateProduct503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UpdateProduct503ApplicationProblemPlusJSONResponse) VisitUpdateProductResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProductInventoryRequestObject struct {
+	BrandId   BrandId   `json:"brandId"`
+	ProductId ProductId `json:"productId"`
+}
+
+type GetProductInventoryResponseObject interface {
+	VisitGetProductInventoryResponse(w http.ResponseWriter) error
+}
+
+type GetProductInventory200JSONResponse ProductInventory
+
+func (response GetProductInventory200JSONResponse) VisitGetProductInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProductInventory400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetProductInventory400ApplicationProblemPlusJSONResponse) VisitGetProductInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProductInventory401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetProductInventory401ApplicationProblemPlusJSONResponse) VisitGetProductInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProductInventory404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetProductInventory404ApplicationProblemPlusJSONResponse) VisitGetProductInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProductInventory500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetProductInventory500ApplicationProblemPlusJSONResponse) VisitGetProductInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProductInventory503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetProductInventory503ApplicationProblemPlusJSONResponse) VisitGetProductInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReservationsRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  ListReservationsParams
+}
+
+type ListReservationsResponseObject interface {
+	VisitListReservationsResponse(w http.ResponseWriter) error
+}
+
+type ListReservations200JSONResponse ReservationList
+
+func (response ListReservations200JSONResponse) VisitListReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReservations400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListReservations400ApplicationProblemPlusJSONResponse) VisitListReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReservations401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListReservations401ApplicationProblemPlusJSONResponse) VisitListReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReservations404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListReservations404ApplicationProblemPlusJSONResponse) VisitListReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReservations500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListReservations500ApplicationProblemPlusJSONResponse) VisitListReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReservations503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListReservations503ApplicationProblemPlusJSONResponse) VisitListReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReservationRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  CreateReservationParams
+	Body    *CreateReservationJSONRequestBody
+}
+
+type CreateReservationResponseObject interface {
+	VisitCreateReservationResponse(w http.ResponseWriter) error
+}
+
+type CreateReservation201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+}
+
+type CreateReservation201JSONResponse struct {
+	Body    Reservation
+	Headers CreateReservation201ResponseHeaders
+}
+
+func (response CreateReservation201JSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReservation400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReservation400ApplicationProblemPlusJSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReservation401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReservation401ApplicationProblemPlusJSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReservation403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReservation403ApplicationProblemPlusJSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReservation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReservation404ApplicationProblemPlusJSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReservation409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReservation409ApplicationProblemPlusJSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReservation413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReservation413ApplicationProblemPlusJSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReservation415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReservation415ApplicationProblemPlusJSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReservation422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReservation422ApplicationProblemPlusJSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReservation500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReservation500ApplicationProblemPlusJSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReservation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReservation503ApplicationProblemPlusJSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseReservationRequestObject struct {
+	BrandId       BrandId       `json:"brandId"`
+	ReservationId ReservationId `json:"reservationId"`
+}
+
+type ReleaseReservationResponseObject interface {
+	VisitReleaseReservationResponse(w http.ResponseWriter) error
+}
+
+type ReleaseReservation204Response struct {
+}
+
+func (response ReleaseReservation204Response) VisitReleaseReservationResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ReleaseReservation400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseReservation400ApplicationProblemPlusJSONResponse) VisitReleaseReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseReservation401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseReservation401ApplicationProblemPlusJSONResponse) VisitReleaseReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseReservation403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseReservation403ApplicationProblemPlusJSONResponse) VisitReleaseReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseReservation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseReservation404ApplicationProblemPlusJSONResponse) VisitReleaseReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseReservation409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseReservation409ApplicationProblemPlusJSONResponse) VisitReleaseReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseReservation500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseReservation500ApplicationProblemPlusJSONResponse) VisitReleaseReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseReservation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseReservation503ApplicationProblemPlusJSONResponse) VisitReleaseReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReservationRequestObject struct {
+	BrandId       BrandId       `json:"brandId"`
+	ReservationId ReservationId `json:"reservationId"`
+}
+
+type GetReservationResponseObject interface {
+	VisitGetReservationResponse(w http.ResponseWriter) error
+}
+
+type GetReservation200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetReservation200JSONResponse struct {
+	Body    Reservation
+	Headers GetReservation200ResponseHeaders
+}
+
+func (response GetReservation200JSONResponse) VisitGetReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReservation400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetReservation400ApplicationProblemPlusJSONResponse) VisitGetReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReservation401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetReservation401ApplicationProblemPlusJSONResponse) VisitGetReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReservation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetReservation404ApplicationProblemPlusJSONResponse) VisitGetReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReservation500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetReservation500ApplicationProblemPlusJSONResponse) VisitGetReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReservation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetReservation503ApplicationProblemPlusJSONResponse) VisitGetReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExtendReservationRequestObject struct {
+	BrandId       BrandId       `json:"brandId"`
+	ReservationId ReservationId `json:"reservationId"`
+	Params        ExtendReservationParams
+	Body          *ExtendReservationJSONRequestBody
+}
+
+type ExtendReservationResponseObject interface {
+	VisitExtendReservationResponse(w http.ResponseWriter) error
+}
+
+type ExtendReservation200ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+type ExtendReservation200JSONResponse struct {
+	Body    Reservation
+	Headers ExtendReservation200ResponseHeaders
+}
+
+func (response ExtendReservation200JSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExtendReservation400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ExtendReservation400ApplicationProblemPlusJSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExtendReservation401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ExtendReservation401ApplicationProblemPlusJSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExtendReservation403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ExtendReservation403ApplicationProblemPlusJSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExtendReservation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ExtendReservation404ApplicationProblemPlusJSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExtendReservation409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ExtendReservation409ApplicationProblemPlusJSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExtendReservation413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ExtendReservation413ApplicationProblemPlusJSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExtendReservation415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ExtendReservation415ApplicationProblemPlusJSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExtendReservation422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response ExtendReservation422ApplicationProblemPlusJSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExtendReservation500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ExtendReservation500ApplicationProblemPlusJSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExtendReservation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ExtendReservation503ApplicationProblemPlusJSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -20783,6 +33397,24 @@ type StrictServerInterface interface {
 	// UpdateBrand Rename a brand or change its currency
 	// (PATCH /brands/{brandId})
 	UpdateBrand(ctx context.Context, request UpdateBrandRequestObject) (UpdateBrandResponseObject, error)
+	// ListStockLevels Stock levels
+	// (GET /brands/{brandId}/inventory)
+	ListStockLevels(ctx context.Context, request ListStockLevelsRequestObject) (ListStockLevelsResponseObject, error)
+	// CreateStockAdjustment Receive, adjust or return stock
+	// (POST /brands/{brandId}/inventory/adjustments)
+	CreateStockAdjustment(ctx context.Context, request CreateStockAdjustmentRequestObject) (CreateStockAdjustmentResponseObject, error)
+	// CreateStockCount Record a cycle count (compare-and-set of onHand)
+	// (POST /brands/{brandId}/inventory/counts)
+	CreateStockCount(ctx context.Context, request CreateStockCountRequestObject) (CreateStockCountResponseObject, error)
+	// ListStockMovements The ledger
+	// (GET /brands/{brandId}/inventory/movements)
+	ListStockMovements(ctx context.Context, request ListStockMovementsRequestObject) (ListStockMovementsResponseObject, error)
+	// CreateStockTransfer Move available stock between two locations
+	// (POST /brands/{brandId}/inventory/transfers)
+	CreateStockTransfer(ctx context.Context, request CreateStockTransferRequestObject) (CreateStockTransferResponseObject, error)
+	// UpdateStockLevel Set a level's reorder point
+	// (PATCH /brands/{brandId}/inventory/{productId}/{locationId})
+	UpdateStockLevel(ctx context.Context, request UpdateStockLevelRequestObject) (UpdateStockLevelResponseObject, error)
 	// ListInvitations The brand's invitations, newest first
 	// (GET /brands/{brandId}/invitations)
 	ListInvitations(ctx context.Context, request ListInvitationsRequestObject) (ListInvitationsResponseObject, error)
@@ -20795,6 +33427,18 @@ type StrictServerInterface interface {
 	// GetInvitation An invitation
 	// (GET /brands/{brandId}/invitations/{invitationId})
 	GetInvitation(ctx context.Context, request GetInvitationRequestObject) (GetInvitationResponseObject, error)
+	// ListLocations The brand's stock locations
+	// (GET /brands/{brandId}/locations)
+	ListLocations(ctx context.Context, request ListLocationsRequestObject) (ListLocationsResponseObject, error)
+	// CreateLocation Add a stock location (a warehouse, a store, a shelf)
+	// (POST /brands/{brandId}/locations)
+	CreateLocation(ctx context.Context, request CreateLocationRequestObject) (CreateLocationResponseObject, error)
+	// GetLocation A stock location
+	// (GET /brands/{brandId}/locations/{locationId})
+	GetLocation(ctx context.Context, request GetLocationRequestObject) (GetLocationResponseObject, error)
+	// UpdateLocation Change a location, or deactivate it
+	// (PATCH /brands/{brandId}/locations/{locationId})
+	UpdateLocation(ctx context.Context, request UpdateLocationRequestObject) (UpdateLocationResponseObject, error)
 	// ListMembers The brand's members, oldest first
 	// (GET /brands/{brandId}/members)
 	ListMembers(ctx context.Context, request ListMembersRequestObject) (ListMembersResponseObject, error)
@@ -20822,6 +33466,24 @@ type StrictServerInterface interface {
 	// UpdateProduct Change some of a product's fields
 	// (PATCH /brands/{brandId}/products/{productId})
 	UpdateProduct(ctx context.Context, request UpdateProductRequestObject) (UpdateProductResponseObject, error)
+	// GetProductInventory A product's stock at every location, with totals
+	// (GET /brands/{brandId}/products/{productId}/inventory)
+	GetProductInventory(ctx context.Context, request GetProductInventoryRequestObject) (GetProductInventoryResponseObject, error)
+	// ListReservations The brand's reservations
+	// (GET /brands/{brandId}/reservations)
+	ListReservations(ctx context.Context, request ListReservationsRequestObject) (ListReservationsResponseObject, error)
+	// CreateReservation Hold stock for a cart or a checkout
+	// (POST /brands/{brandId}/reservations)
+	CreateReservation(ctx context.Context, request CreateReservationRequestObject) (CreateReservationResponseObject, error)
+	// ReleaseReservation Release a reservation's holds
+	// (DELETE /brands/{brandId}/reservations/{reservationId})
+	ReleaseReservation(ctx context.Context, request ReleaseReservationRequestObject) (ReleaseReservationResponseObject, error)
+	// GetReservation A reservation
+	// (GET /brands/{brandId}/reservations/{reservationId})
+	GetReservation(ctx context.Context, request GetReservationRequestObject) (GetReservationResponseObject, error)
+	// ExtendReservation Move a reservation's expiry
+	// (POST /brands/{brandId}/reservations/{reservationId}/extend)
+	ExtendReservation(ctx context.Context, request ExtendReservationRequestObject) (ExtendReservationResponseObject, error)
 	// GetHealthz Liveness probe
 	// (GET /healthz)
 	GetHealthz(ctx context.Context, request GetHealthzRequestObject) (GetHealthzResponseObject, error)
@@ -21323,6 +33985,198 @@ func (sh *strictHandler) UpdateBrand(w http.ResponseWriter, r *http.Request, bra
 	}
 }
 
+// ListStockLevels operation middleware
+func (sh *strictHandler) ListStockLevels(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListStockLevelsParams) {
+	var request ListStockLevelsRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListStockLevels(ctx, request.(ListStockLevelsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListStockLevels")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListStockLevelsResponseObject); ok {
+		if err := validResponse.VisitListStockLevelsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateStockAdjustment operation middleware
+func (sh *strictHandler) CreateStockAdjustment(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateStockAdjustmentParams) {
+	var request CreateStockAdjustmentRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	var body CreateStockAdjustmentJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateStockAdjustment(ctx, request.(CreateStockAdjustmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateStockAdjustment")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateStockAdjustmentResponseObject); ok {
+		if err := validResponse.VisitCreateStockAdjustmentResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateStockCount operation middleware
+func (sh *strictHandler) CreateStockCount(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateStockCountParams) {
+	var request CreateStockCountRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	var body CreateStockCountJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateStockCount(ctx, request.(CreateStockCountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateStockCount")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateStockCountResponseObject); ok {
+		if err := validResponse.VisitCreateStockCountResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListStockMovements operation middleware
+func (sh *strictHandler) ListStockMovements(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListStockMovementsParams) {
+	var request ListStockMovementsRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListStockMovements(ctx, request.(ListStockMovementsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListStockMovements")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListStockMovementsResponseObject); ok {
+		if err := validResponse.VisitListStockMovementsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateStockTransfer operation middleware
+func (sh *strictHandler) CreateStockTransfer(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateStockTransferParams) {
+	var request CreateStockTransferRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	var body CreateStockTransferJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateStockTransfer(ctx, request.(CreateStockTransferRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateStockTransfer")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateStockTransferResponseObject); ok {
+		if err := validResponse.VisitCreateStockTransferResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdateStockLevel operation middleware
+func (sh *strictHandler) UpdateStockLevel(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, locationId LocationId, params UpdateStockLevelParams) {
+	var request UpdateStockLevelRequestObject
+
+	request.BrandId = brandId
+	request.ProductId = productId
+	request.LocationId = locationId
+	request.Params = params
+
+	var body UpdateStockLevelJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateStockLevel(ctx, request.(UpdateStockLevelRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateStockLevel")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdateStockLevelResponseObject); ok {
+		if err := validResponse.VisitUpdateStockLevelResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListInvitations operation middleware
 func (sh *strictHandler) ListInvitations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListInvitationsParams) {
 	var request ListInvitationsRequestObject
@@ -21430,6 +34284,128 @@ func (sh *strictHandler) GetInvitation(w http.ResponseWriter, r *http.Request, b
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetInvitationResponseObject); ok {
 		if err := validResponse.VisitGetInvitationResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListLocations operation middleware
+func (sh *strictHandler) ListLocations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListLocationsParams) {
+	var request ListLocationsRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListLocations(ctx, request.(ListLocationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListLocations")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListLocationsResponseObject); ok {
+		if err := validResponse.VisitListLocationsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateLocation operation middleware
+func (sh *strictHandler) CreateLocation(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	var request CreateLocationRequestObject
+
+	request.BrandId = brandId
+
+	var body CreateLocationJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateLocation(ctx, request.(CreateLocationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateLocation")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateLocationResponseObject); ok {
+		if err := validResponse.VisitCreateLocationResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetLocation operation middleware
+func (sh *strictHandler) GetLocation(w http.ResponseWriter, r *http.Request, brandId BrandId, locationId LocationId) {
+	var request GetLocationRequestObject
+
+	request.BrandId = brandId
+	request.LocationId = locationId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetLocation(ctx, request.(GetLocationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetLocation")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetLocationResponseObject); ok {
+		if err := validResponse.VisitGetLocationResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdateLocation operation middleware
+func (sh *strictHandler) UpdateLocation(w http.ResponseWriter, r *http.Request, brandId BrandId, locationId LocationId, params UpdateLocationParams) {
+	var request UpdateLocationRequestObject
+
+	request.BrandId = brandId
+	request.LocationId = locationId
+	request.Params = params
+
+	var body UpdateLocationJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateLocation(ctx, request.(UpdateLocationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateLocation")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdateLocationResponseObject); ok {
+		if err := validResponse.VisitUpdateLocationResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -21708,6 +34684,183 @@ func (sh *strictHandler) UpdateProduct(w http.ResponseWriter, r *http.Request, b
 	}
 }
 
+// GetProductInventory operation middleware
+func (sh *strictHandler) GetProductInventory(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId) {
+	var request GetProductInventoryRequestObject
+
+	request.BrandId = brandId
+	request.ProductId = productId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetProductInventory(ctx, request.(GetProductInventoryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetProductInventory")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetProductInventoryResponseObject); ok {
+		if err := validResponse.VisitGetProductInventoryResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListReservations operation middleware
+func (sh *strictHandler) ListReservations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReservationsParams) {
+	var request ListReservationsRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListReservations(ctx, request.(ListReservationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListReservations")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListReservationsResponseObject); ok {
+		if err := validResponse.VisitListReservationsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateReservation operation middleware
+func (sh *strictHandler) CreateReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateReservationParams) {
+	var request CreateReservationRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	var body CreateReservationJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateReservation(ctx, request.(CreateReservationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateReservation")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateReservationResponseObject); ok {
+		if err := validResponse.VisitCreateReservationResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ReleaseReservation operation middleware
+func (sh *strictHandler) ReleaseReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId) {
+	var request ReleaseReservationRequestObject
+
+	request.BrandId = brandId
+	request.ReservationId = reservationId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ReleaseReservation(ctx, request.(ReleaseReservationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReleaseReservation")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ReleaseReservationResponseObject); ok {
+		if err := validResponse.VisitReleaseReservationResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetReservation operation middleware
+func (sh *strictHandler) GetReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId) {
+	var request GetReservationRequestObject
+
+	request.BrandId = brandId
+	request.ReservationId = reservationId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetReservation(ctx, request.(GetReservationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetReservation")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetReservationResponseObject); ok {
+		if err := validResponse.VisitGetReservationResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ExtendReservation operation middleware
+func (sh *strictHandler) ExtendReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId, params ExtendReservationParams) {
+	var request ExtendReservationRequestObject
+
+	request.BrandId = brandId
+	request.ReservationId = reservationId
+	request.Params = params
+
+	var body ExtendReservationJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ExtendReservation(ctx, request.(ExtendReservationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExtendReservation")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ExtendReservationResponseObject); ok {
+		if err := validResponse.VisitExtendReservationResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetHealthz operation middleware
 func (sh *strictHandler) GetHealthz(w http.ResponseWriter, r *http.Request) {
 	var request GetHealthzRequestObject
@@ -21809,242 +34962,329 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H2Lcts40u6roHT+rbH+n5Ll20xs1191lMRxnPi2vkxmMs6xIBKSuKYADQFa0aT8PPse+2SnuhsgQYmy",
-	"5dsks5upKUWmSBBoNBrdje6vv9RCNRwpKaTRta0vtYHgkUjx684Z78O/kdBhGo9MrGRtq3Y2ECwVWmVp",
-	"KH7Q7FqkOlYyYD2Vss5er3HATTjosCXOtEmV7LNrnsQRNyoN2MmbV2xzZaXF/vXPF80XzbV6sxbUdDgQ",
-	"Qw4vEp/5cJSI2lbtorZ2UasFNTMZwZ/apLHs125ugtq+Cjn1pKpj5yf7TPWYGQgWpoIbEeV9nfeq5W7K",
-	"ZaSXWyuba3ylu9r4KVyLGj+J9V7jBd/sNlrhSrQq1nrrfCNcHqUqykKzyN0/tir7fyJMOmm0e0aks0P4",
-	"MFCJYFqESkaaGcXGPDasK3oqFcykk1j2Ge/zWLIlj5QrrebqfFqutYLaMJbxMBvWtlp5l2JpRF+k2Kdf",
-	"Gifi90xo09iL5k04/v6DZnG0ReRNYiHhQsd/usPGAyFZbJgW0jBOk8+UFAHjTIoxO9/fe82UGYh0HGvR",
-	"ZMep6iZiqFnI03SCTWs+FPBgJlgsWce+ey/qBCxRfZbEUgBx1LwZba28e73x8dX631dON355sfv39V/X",
-	"3v10uPryx/cVM3IT1EY85UNhLNe/BHaYRwfklW3GJY6A/kSiMC71WKSarbfWWSYToTWRiSeJSFmsGZes",
-	"/fpg7xB6HUN7I24GtaAm+RA61LWvDWow3jgVUW3LpJnwh9hT6ZCb2lYty+KokrteZalWaXXfO1J8NnRD",
-	"xy2SUSquY5VpNuJ90WRHI/57JhiXETN8OBJpQ1zHkZBmi3EW4qPMDLhhY66ZVIbFWmciYl2YuFgzLdJr",
-	"kaIowL+TWBscO1tvtfKB/56JdFKMnNotzeWQf94Xsm8Gta2NlVXkX/f3StWw93oodeaMG+RYPmIrr2hy",
-	"Blz2BXRwKLg02O/SwlprrjRX6tsMZBlPBPBxMdErq0goagTJMYhlv8k6/91hQ+iOgEmfuDfmwycJW4zf",
-	"ycw7RKFHk9VWq5IK8jo2KByJfSu4LPZveRyr7cfD2MxS/Jj3BdPxH2LedCf4nP+uSPR4lhgYFw6TRNVK",
-	"yxdcK5WC65jE8dzhjvLfHzfWU6H1bWTV+e+Pe8+5Funcl2T042PecAMP65GSWqCsa2dmIKSJQ9gp4UKo",
-	"pBESp5WPRklMe+3yPzRtuMWb/isVvdpW7f8sF9rDMv2ql6HVE/saemmZRdrM0gtWnhoJuc0GIhWMp4LF",
-	"BkT7lZAa+MdTRl7xcCAar5Q0qUpm2a6djPlEs45UDW1UKjrbthk2zLRBWdUFaRwORERr/Mef1jfZv/65",
-	"0VzBnXM+UYUEBvyt5pqufQq85ZlfrZrP45T3HY/P6S12qUPq09uzs+PllWaL+qkf3k98fqafdLWCK26C",
-	"2kse2V38FjYY0V79P44d8tbhiQjatLperORlj8eJACaMhOFxUtuqiSGPky2akK7IlQO8zHgUpULrWlAT",
-	"aapgzn/7UuvFIonckyADhda8Dy+6vZGbTyB7tOEyRBWPZ2awnIp+rA1K3lyluEtb0IabTNe21lHixgZJ",
-	"aQnFisGyfLCWtgNjRnpreVng8gCRlTYjce0oqJeLZxs43tpNsODqsgpT1cLyNDXWTQW/Ih1Ej0S4xYY8",
-	"AfEgIvbu9OiQLXXyC5cwn506aGj0EnYdq4QGplJQXDJ5JdVYMpwPttSZmeZOwMaxGeAGKaRJJ2wEegDe",
-	"DjoczWmnPrWopxXPqnHb25dL9+LgXynZS+LwcRyLjHNp+JWQPq+2JeNhqDJpaGCozhCTic+xNpq2tydl",
-	"sc2CxfKhLc5RoXvkKTipzTIZgypo1XDNkEIBQ80u15zcO7UjUsk0hJGJJ53xNyrtxlEk5KOmvJe34k34",
-	"2YA2o5T4XgoR0eqBbVdv8WgYS2DqYawLbc6bfvh9Ge992OSvFZP/xuvforNfjOlJpt/XCwLWzWgH5Umi",
-	"xiICwzRSuCSedHZ3lRSPmljUbsVlH9qZntpC80XjhSep4NEEZjeqXMo8DMXINKjJB03pirdl7FKXFp1N",
-	"HMHT7Qi0IklwgbWWoVEGQ2fZKGCpuFZXIoK1LT6PQLl40mndg/FJnuzgPve4+aWWLmnLLIvrTIrPIxHC",
-	"APFnpsIwS1MRbbPfM2WElU60O8YROSpSMVKpiWWfxWaaDZBB/njI1G/42oIbvjOOXd8X5QU36CfUE8rU",
-	"gh08S0WToYNDRROmQTlVMpmwi5zm1O+L2japFDiWH3TukCk2APTeeHQecOcJyfTT7gaHyrxRmYwexVNS",
-	"mcsetuKx06FiOgsHzk6pFBD2t4Uch9HD9oT1gosOlWGum4tyjlSmQc88BdM4mjhxgroA6Huem2vIJ7hR",
-	"aCHYkhTA7kYlEeMjnpqnVf6O+SRRPDpTap+n/cftGyNq69IodZlga6Xdw1OqYXWAnoAjGwiGzgymemyl",
-	"tf5i46cfWXdixDPohitrs+YHdsYoxVyXF+ULO9yGUapBzz7VVjNDn1yhAlGBtFpaYQfxS99FWihdJHec",
-	"b/iJ+SVFr3oML3pD1tqjWMZrrsLUPUPfKjqfrK4cMR3LsPA/rm2zmHyjJr+2Ps04z3k08QAmXC2Y0Cfn",
-	"/a1fn3oN+/RT8KB3/iT5UGjGPX8vR3JLxRIl+yJlqB1Is8Vgo4fJwJOVJ2W6U5Fex6E4l/yaxwnvJo+T",
-	"U5qau8y89qaYLuKGd7kWNFQDYwsHcONTajeeMLIjZOUuLcoHdkAN/+mnkkU5JUIuaU9Kr8tKoFTjLZbJ",
-	"nERsqeMe8kncqQcoZnWixvZowz8QM/HQ7gPabwAuq8zAw/aRcRobwa7EyLBQJUkcgdqJalOopGVGugka",
-	"wi+XzsDu1LdZp2L6O6yXqqHtEY9iCUIVyCua7JAOJNDcgdaMkNssFSadMN4zImUd7yyy404dp/h/6rjy",
-	"Nvb3b604VLzfyjlT6oDLib2sH7VsrCPn0gxSZcy0pFaKDbmcWCEGCm0s9TZDMuFRa8KBb6u2dLz3QaJ0",
-	"1fP15D1I3WAXX0ApN6KBzPdEEjTvDDdGDEdGOwaLtT3yRX7OT/gsbf86jHUuYepUGv/xSA0AjxcurcE8",
-	"LYZ5GKJ6A/f4RvUMC41S1YuThzkYWisFE5WGtTj/ZP5jT2QlkEM+TEUkpIl5orcYZ+g2k33gncIR3RU8",
-	"RRMBXYucdTloSX3JTZZiwMAYA0iIijCkgA6cU3RLZ1EsJNghPCdx0ZTzaVgrDS5FsQaRGRU8q9IA1C9c",
-	"xoF9mdfvKY798OFDw3eMVZ828+IOVGmBZIIZxTIt3IHORov965/zg19eElnQ4P5fsMCRopc4totaQD9c",
-	"eq/+34u5TDcniuaxa2iUKnjXozUaNza7/V2OuNZjlc6sJ7c9ut9BvcH5ql5URSsPEM2r/qryBurk872W",
-	"l0+op1hfH0SSNGj5kF82zo96OOtmmjSANEue1tVyLnU2GqnUiOhARDE/QwI8YuKzosHLIbR4iTS9ze7O",
-	"j/ymDqafwdre8Fkg7yjDjjLb0cV5IG+ggQ008MmnNrlBxe1Mk6bzhEyQd5giB9A9jhEnwjs45hEZdTw5",
-	"TsGuN7HQta0eT7QIfC4gt/oZSKraVq398Wig5Xizd9V4PxyPo/1/bL7/pb17pn7Vv6/9snEcj35P1gcv",
-	"N+TK9YvdQWuw/3H1762rn34drow+rF3/UoRI7KY8FOytGo1w5nM5sFXjDIYYu1gs1ovRc4XyMKiNvM5O",
-	"dc4XzI/v570Cm9yw/C5MjdBrz8XL3NZeQZDbee5QjI/drRQ04oIOfitRx/bQa/hT/lbV/Yeg08i2MWnc",
-	"zQxRt5pFvtwV3zTN+29SIVAQMroDFFb7FrYUqgT2dh3/IQLWbDbr27DPD5U2bKPVZDs8HKCDAHhhBTbn",
-	"jRYLBzzloRGpPcyUio0HYLHpEZCcGyZiDPoTMmJLRyMh28d7bA2jNcjA5DYKTvWYZagJuSECphXrfG64",
-	"qw282qEDUo2uBxl5fnUmZE+lIf60RcFz0BCMslMME2xCMF3tGa0b4GrLHwsIgJL0TVRa26p1Ex5egciL",
-	"/wAi7wN9h/yzPyMbrempDGrTQ5hVgW6j2hT/T7Er8Fk7i2Kzc+12lNuESXnJ8tCodF7QZqZFysYDxYAk",
-	"NnyV+yeczn295GI0ra4IBNdqKJQUhRmPrcVGi6SXB7uOUnUtInwHOfWW3P4TOO2SzhORUaV3GFnfZjJL",
-	"EmpJKpTmeD5Z6t8SL5mnpOCOEj7B+OZeKvSA1L56k70XI0PN4TiBMD9opwdrDLIapZkke8QPmr3Tx9ir",
-	"BTMRZtB50gIpHGlm1dow7LYpy7HV1uqPjZWVxurG2UprqwX/f/Sbj8CwNfGwIl4pqMXRdMDvnX0XFX2f",
-	"bXc03cm1Zqu5srLW/GmRoWo/SvBevYseQlljdbDbQ/HcgjqzSgewb7tvV1jRyQP1R5wkfHmj2Vrk3Vke",
-	"qDhnuYVKhiKVIrL83QOLrcTEICa90CKMrbk3S3bvT7jp7SznhKCIsHTiJChFdsajmk8/n7crt72c9vux",
-	"vq9Ai40Ylr8sNs0FY9R4mvIJahF53De0c0/y4OtLbdw+VmcZTCc2cMMGfDQSIHhYx+kLl3Q44qLItnKb",
-	"f8bg44Z1jo9Oz1jZxOs0WcdKwMueSvu2EbQqkwl6E6ZlpHcUYOgASgoXyA5sGptcXP6gWV9Idzy1hEfi",
-	"nA1UEonUBZTDK0CsX4kJG/IroaG9ujsmz+NcrUMCOdwGano2Cq6IS52FoRARenDoSn6yQn8mKrwSZNbS",
-	"kFORaUE/q8zkXy55khTMe2nf7elplu6RZejLbBRhCHBQG4phV6SXqRjCloamldurLi2/ly/SxjZ9de4r",
-	"iyGVp60crTo1+hn5Uwoxvq+qAAZ5rt2X+fQUlDuuWadt3WI4mi1mXTIXWau1Fnot4AXRKcstMXk36O6G",
-	"8VH8bu/8j72Vw3hP78mTjfDV3o97wzet96ujtejVu82mmLwbhWsHcGPy6+qmCXc3R115koTxu81muJrI",
-	"qqGTY0fvVfaeEocyaeLEbv8zLqGySrh5V5R9Pk+3Ucwo5sxuWmgg/WkJULoEZvfEqNBqhmyutUrvQTb5",
-	"Lvko3yXhaj/lMmntydbDqIeUcDLKLUSa3TIH2mtz9r67BPK5thkKvizFB4MSA05R1++fP9NVIhfzlO7J",
-	"+8+hjJGkDid3keSVu+9hCly4iAI3ay+3JU8moEYnbEf2Yyl01XM6ySoyHc8xBDZgkUhjUO/zozY0Hbmh",
-	"FEMbH1S8kuevbIj5r7QS90mnwp51l1pc8R6OpflxvXZnVs2MemSNfKSSN+HFC31VyB/aXL59do2IVsfX",
-	"UYbw3ScqKcuYk/bh68ujD4c7J7WgdtA+bO/it9Oz9ps3ZdFT/Dgzwy+z5GrPiOGJ0Jgx9ZDVX6G1p5ko",
-	"TEYYZZ49y10YS8CwzdzktZMMyk6J/Ut07CqVCC4ftuQxSuVum01G4nOp6TvyXYOavsruYp/Tq6zC8QVv",
-	"oscDWhiOopVckCVX5yMtUmOz1PRD/KTE6799cR7O13GvJ2D5CSvP2KFqslXQs9I4FO2hysC0W9nc3LQD",
-	"rbV3Gisv1lcbL/ff126CvKUZyTjdxuYmKgd+I2uND2/PPE95LUp5z9RuPt08brW+QjpaOjkykUtqj55f",
-	"aVlFxf09vbIrl+rt8/KgRXRPMVRerzcP7vUrVJ6dU/YBnGQNquPCJR6qNBWhYQOVasG63BiRTpg2fITn",
-	"0dLzAW/VOBtm4cCFToFOPxqkXAswpqTNUJ/1pM+81JcAd7w/X/neaZ7vI9748W73uT+Eh3u8p0dRbrhy",
-	"tpCfi3zcB8wXpbxt1fopD8X/tT80QzUEnVFR7BVuHTNEt0/ePt4dvOnGtXX7zd5A4O5p+rjsPGxqPjmm",
-	"lvc9aMFLBwhlH3au9T1WNHpSjYcmvkYNi/dB+ta6QhstkgSMhBl6l3t3q5umuPOBinNp377z3BDI/dp7",
-	"wtOQF3jyEG69maLeXU8Wt95joy1Iv1DHTunmGzc/tz90BvdMsyzt4e7wyuv1fPaNilVw3y2j9OBiC41U",
-	"m9I55JTdPVBjac+bcmPbHh9dCTGyCRxgbw+4HpRNlMcfZN6hKBfjKA+jkrzeOpjJU9k7PWLrqys/Mbda",
-	"WKgisYU+Owf0Qr+gd0GyME7DzCavLuVPIxAFopAAQXqZjAI2SkUYq0w3hsLwJGBGaHs+E7GLmlT5Ky9q",
-	"+FLNEtEzTGVmG08Io5SPpf0FMyO4Zm9P3gfsdH+fqZT9vPMGT1tS0cu0iOqUYIM9GfIJ66dqDB3mbBhL",
-	"lfowEc5maO+8rgW19ptD+Nzfh88DvHLUhs+TU/g8xysfduHzI9z5sn0Any/h+svXoK693MXrb/HK3hv4",
-	"xHZeHuLn0Uv4PIH2X57ilTO8/8MxfP6K3z/C9Vdt/HwNLbx6i5/7cM+rw1/h8wi/n7yCz3P8/vMOfH4E",
-	"4fr6Hdz/+j1+xztfY5s7u/B95wTesnMGPdk5B9PnzTv49c17+HX3JX7uQA9338Kod/fwCo5i9xBa3j37",
-	"O3z+ClfevsfPQ7j/7RlQ5u053LP3Glre24cW9g7x+9/hzr0T/H4KfXuHbb47ws9jGNf7Hbj//S5+voU7",
-	"3x9Aa++PP8DnCX5+gPvf49vffwSa77ehtX3s+f57eGr/BH7dP4Ve7eOdB0jPg9dw5WAX5vQAe35wAM8e",
-	"HEI7B0irg5Nz+ETKHPyMnx/wnl+Abge/4hWc/UNs8xBn/HDvCD6P4M7DY7jnEGl+dADfj9tA7eMduPN4",
-	"F+45fgvvOsbeHu/j9V+Ben9vw5WTI7hyghxycg7PnnwAOpzir6fIb6ev8PtreOp0B9o83cXr2PLpPvDD",
-	"6RFQ8hSpcXqK15HfTn8Gzjn9Fa98BJqcvYW3nL2D+88OgBpnyLFnSJOzE5idszO8gvQ/+wh3nrffwucu",
-	"iKlz7O35r0C9c/z1Z1xTP+Oc/oyt/Xz+cy2ofTiF9n9pw4h+efUaP2EUvxzhlWP4/BWN8o843o8HMO8f",
-	"P+yWbXd6oaenrpW01LWgNkJFF8Tb//ut3fj46cvazX/NCNSg9rnRV40ZjXbH6XZlQflKDUc8xYNsLRqx",
-	"1ELqGHSYZILiDBEqIpaosUjhlmib6SxNVSYxCB3P6uloOEfq8fxZEZ/SP3PVPMdl8PXy9ekRz4ziTSyS",
-	"KE8HLW+WFvKh6mARf/pBsxE3A5CcxoU/LXXQcPpt7VNTX2U25L6DuDNNDI7uBKwDTzXjCL5SiFMzTxaZ",
-	"8kPbQc10O0ef8K2Yu9Asbt8oabRF01X741vBEzO4p85RKFRuM1FXZU5VV3f2zjZS1akHK0PdAl7r6f2/",
-	"z+Hfzs2por0qm2xmTcw7uJnbuRd/SiTEjyuLEPIhVuGiWnzxnFPkq3zOBR5aybzMX+LT866T+OKNz+53",
-	"LmvwX8H5PDUrM4L0aCxFSrJ+yCPBuhM2StVQkerL6Pg3IMCkiReo5Oult3qv6VIFT83MuyecRgJ3Ins6",
-	"Zo+TizNkl2VRelHxzMyr9lU/fozTZXbLGy3oN3ukN2b0VTxlc/w5twZ1HpZ9a2Ume8GMYj+tUjY0bNXn",
-	"Z28aL9hSN0wnI0xKjDATs5elZiDSbedXxDgJtJaIA02aSYyAq9PfntW30gparRaFPIZqOFQyjxXRTdbJ",
-	"x99hmOyhvZhIDMfkRWiJ6uXBkz+t+nGg3Qwup9bJmY9naZglJm7AH97ddWxQWMglwlEC3asYE8Ek5lY6",
-	"RpmWgjuNU3LKCsnjpv+ncpjxiypVc8g/43A03I7J0iWXT3ly96S1WDMJxnTZCp+wpZXNzU0a3Pnpa4yw",
-	"3WxubsIf9dK4yBE3ezjpAQCW/rvrWMcFyle5ERDUcX3jJ2bD8pusAw10KBhcG8zvOD/ZQ9iqq1hGNogX",
-	"7g1YB4z8TnGjlvxKXIIiDaysFRjxlBzHQi6ZHscmHDCSmVMOccx+WCjg/xXcelMkRPgCAbTe5oJwarN6",
-	"iMVXm9kZSthdNjPHQX55WGcuswEdTDilC+2MntJfsTMWCRy3wM+S5k+4pdiHHOOFcVNeMzNZILMqTpEW",
-	"8lDwWF/jyVtAqLiciTeAx3O+XW9Vcq7NNfG7sQDG3Gwk6Ox8qh67M0HlyzQWXVCk6DUslQJWncYSsBkw",
-	"Cbi1SCpEYENCpkIRToAkARsKM1BRA65YVKkgRxMLWB9ddRUoAdC4l1IVMD8BNmBlrJyAVeSXB3li+Jyr",
-	"NnE7oFTsRtEp1Egb3UxPbsq8dn+wP18DT+M77TCXcYRs4mnABQsHJFmqNmpfnMyKRifShjwcxFI0YGu2",
-	"yW63CLatC9lgFSiAbGm91apvlbLsfSBCFAXbORwgOkM1JTHQvoftTgET+o362U6gDIyLdDiCNaRciKUo",
-	"o0Qowa7ERAcXkjGT8hgj+mGmA9yapfX4RkKMELCES7a2yhJxLRLc2FA8abyXCArKTJhkkYjq1NfqPDbo",
-	"88pGRZ8rMrSwmRkEGmxhbaqF+bAq1EqOZYQ0W68HrEPr7BJ+sesMf4O+ySlAH8zNxdvd0EpJCPjcCj1X",
-	"TtxVKaHDlS5TG6Xc1byFqUxftmSRhBBRWgKrKYmBCbAgf1zP0qQeMJ70VRqbwZBmc242MAaaJ3FPIDDD",
-	"Ukd8HnUYdIWbTt0pmjjVJSCrs7N9aLfnEK6LpGM2SjLN1lpM05hKid/5mKAx/OUHzeidA65JJYz856xR",
-	"U/ncbLiwh8kWuIBOAqXkGrrrcppx2AV2LhuLVLgtnDJIKDAYhG3AwJK2sDT18jx52c95D0sR+vAeitDO",
-	"1ecKoKdSmy7Ot8wDJCL8sOxYu1cFeT63SvPAaWyz1BZFPxek5JJBH8qtjmEWUqGFxHCmPo/ldGw2ELL0",
-	"lnzLwqZhFfJZQEQcABAy4aGVbx48JLbjgCfcLOXN4bNxf+DFt1OCxHSOepmSdJJWIqEHazhNxVKuPTXk",
-	"gZ1iK5tEtTuQTvFRfZXNPEgg+A7nyBoCuE1a1LdYs9P351bE0W2XsbzMtMhbMR5SEsyVNhjjjuBiaSQQ",
-	"v4+n4SC+FphbJbURPMrpMh2FXmp3GvPR3rPNKLod7yGHR0W7hCOJcrhV3R7Zqd5KhUE7sAc75hmUKGxw",
-	"tb7FHoJVRK0mXJtLNZYiLY3WYrKOVZZELBH8GmwCmg2YWJUZREqQxGD4vNceApj6TDGdCEcpb3kaHDyU",
-	"N0aFDcqSZCqjH5peXXVdnZvOX5YcKhE2bSB/3PXsB23FGCVfdkWOs2UGqcr6ZCe0j/es4OBGXFo9EdtC",
-	"qk0jr8yAnWwjlF0Jz6S8tHNMmdlGS4AyuMdVp7boeg6nApKIlt50R5xBV0ZfsSL5WqQ8Seb2tQyb2WFL",
-	"G6hP8SoUSJKNc1AdvVIc0FOH7EgWqhUTVRhFSxskRFkkRkJG5CYwHkZTHRggApm1NAVjZPeSSlwm166p",
-	"QHvqCoK+wqOuarLMQDX57RX4TnnLY5Ve2Q2dttoc+IktcaAHpvMOESKHU+UWEuqJCq/ydeM1LHgERK7P",
-	"7eEUBpTfPwKTIhwpEc2DkTLKg+RUY9RkqadxkrAojixgT1fACk+FSWPM2JtFjkKfGWL8oJ+4AuaHuFfz",
-	"nqDOo+S5BHOp1HESSA5+d6CSiJJCxlT6ZsDT3MVXzKmSUoQgRPEdSx0Kpj4+Otq/PH3bPtnp1EmfByWy",
-	"lwqBoOMwP1WkZUdF7RZyhKMSiIQZCi7HgziBMVzIQzG28R14NBoBpS3Pt4/3MIJDB4VwZUP+jyKQY6uw",
-	"nQZcRglKeGiNxeZCRopKhjDYqp1j8O3Z2TEj644twYDISVUvqrWQ8+pCes74Ksj9sgVVC+bDbVRBX/qQ",
-	"qLP2A7ZW0ocoxqfQ810aiweOVNJ9vfs9fdO7WtLyvEwxX+vzbs8xmn1g72ndyx0k5VDvuUJDTjpPN5mb",
-	"31ZsvO4P3DXzGCeHPF0NDnkL1k3FhgfD9vYsb0Q+jNkMIvIciMAK8elfthKwFtTKIsedw+EyLp++VLHd",
-	"jGPKBuzdN0PvgQGVf7mj5SeIAPVi+thQAOug4RzyBKPgrLIwUslEqmHME9bLJEnS5iJ53s+VtfGfGob6",
-	"18r7Ks7gS/GyPguW56WUHJa7Kb31bGn1sMyxiojmR6+AEiBJJeyMfeuzRw44Wfl1wgb8xVYi6vyo+mnA",
-	"njuSMcqrxjv7pxyioIi6t+b+1HF/EZQ/3fIJqQcPOO8vpzY/QwbyTDjAdDL186Y/e1O03tq8ZxhAqatV",
-	"PHNiT9ceQHiULIdzEtF0HvRTFYnh0tcizvbVtUh4KB4Tn+H1pOrkUYpxXuUR3rydYwDZC5QQybtayKkj",
-	"yMpx3ROw637RIxXpz2UqfQW4sJlgEtvNSoaqjFjqoL+nw9JMWjdrwg0ify2Ja0HH1dbtypRkdA3nzKJw",
-	"kMkJurVmXZEQpChTUlxI+knwcFA2qvCVGBW/cNZu+dYZWtoSgt9Mwr6ZkwbsAK6de9yanh5yCoaNofvJ",
-	"+jIWyv8tRT9Og8PYzGPnvSh78O2TgasZEBfVayjvsLzsiDarjdYq0GZl47mRpaI/AVkKbM1z7fhgVkqh",
-	"M9aiKqU5+RxATVHEZB4H3ZNKT4EhVaVv+qqgN+RyqKcPwISITI6fqySKXXXPrry51f3wBN9TMlKqECjQ",
-	"w+Ti3UFgTe0zpSRGT8T/uD4t4adyD3jjj1Zjs3nZ+PQ//1U1z7b+d/EqnQ2H07iTG3fvI2fWPsob+q1o",
-	"yU+tXDCSCLpVSg5fbU2RPahR+Tr7OzDgTVA7R+uC0BkemkANxjpmKN3gqP1HVqqzn+9n3i+CYML2TXTf",
-	"zfymguWIHgd4APYQ5fnWLORFIsgLoIwZ3XNeKjH1+eGpxCUvwuo6pgJPpf0uMLNfMeV3Cm4zSxIWJoKn",
-	"2lYwu9McrrR6bxfW5Wwkd2/z0H75jW775N/XiIcjleLUYBXjrVo/NoOsC0r8suKjuBGqSPSFXM5ffeM/",
-	"rq/iUUONaEobNqoqX8n/wVnMc1bEuX7MGnaK7QKsn/vTfSE1T+m7vxCYHZ5F23pYilE1OuUP2hXyL7Ap",
-	"ver8j3YefxVQ1MqJsfSpUMdns5oWyPN7Cn25+0Agr7Il+6CMpcqtJvZzjKyH06YaFf5P7xTp9lQjYNdn",
-	"1zYJXe4uP+F0XX6tEdkwxBs6uaEHD7ER7wu7GpQs4jvgcvP+uvwiLkfEyw2zNDaTU6yRQUsXIwjbGeU7",
-	"0l9vHLO8+3BWqyhlWcI4xLgJrzpPwMqR4GAflaEKlzpmMtpi3PzPP8amE1zIt6erGz8GbGWDDWOJeOLd",
-	"CYtEj2eJqTdZezZsDaMf7TEhlrInZwLV/oB1N4UlODBmRHj+sewpV0eB00GZ9W/thGp4TNseM4LDcszS",
-	"ZH608SxC+kseXglpMU3ltZBGpZQO7OKthlzyPkYs5D4VveUOxpeMkFwaXc+DQOKUacN7veBC8qK6HTc8",
-	"Uf2AArcoVDaNMMumKwaxjNi7D2fTVVGwxVQZbijuwKOnxpP3Vwo7jIjV6HQYqIRGQu6dPAAWI5Ex8pcS",
-	"FWwoVSpYyIciecW1CFhsz/nPz/de6wADA7ThwxFdPXnziq2trW1SntIrjF7YwbdQHdml9c+fcVwbnz9j",
-	"oAqfzSdhS5159S86dZfpQ6HWF5K55JPzk70AwwamYq9dvokFhffCbpgIB8qGN8AvfpGGDrN5zTAAr0hk",
-	"LDRLBay6ch13TYHVgbsHo4upOiPGHuP77W84B0AsqQwOYCaOmSKe8d1tmpBS0Y7pYG2M0w5ypP0iXtvG",
-	"41ncfBehTYHY8GY/FttlbRUx25EQsJblhAJYREKV8CjLajawHGlI4UsY0UTcQ1KRXkzxPRYbj6LyxvDv",
-	"mIMOQZDrMOYzkKJusNqoFCZyi3F2eL5fJImxpc7FRdZqtVqdOlNFko1Nj+MsATphan4fiCF0yEfIMXnY",
-	"OUKGyIkt1EulDzBwOycbxQJLzHAzg4BhHjyGJyJ7sBFP+VAgNj2QBlpH6lSE848HSosiXB/93XmSGlvq",
-	"wIVOwMrp94FLvf+9Q7TZozNGx3WGXwlmzx3z+CLYmnQWDrZYZ6XZ6mAC/4pY6xSzN5Mjh+tUZkNMMEwt",
-	"GLBmS25J0ioKMDTcgNyQxi48ioDWdcJh4bEkdtQeHAtQxZ5RbtswHk3za1QCsscmXGVIkAmLVB7NQ8I/",
-	"iUNhwYmtRD/YO5sR4mokJEXfN1XaX7YP6WW4t0gMKm0G7eM97/x0q7bSbDVbcDO0xUdxbau21mw119Dn",
-	"bga4rdry9EiJBlICL/cF7ji5MMUSOW24FVSYAtNbY1uWawiOsEo9KW5Z3odlg2iDd9xo9QO4czp7KZnQ",
-	"pNkUQ/L52kJ8ta0a8lhxHpRjtxdVde7QMhd7Jzw07502hmqxOj7TUPw3n0BrslwLD6+2WreUVHKllO77",
-	"MlRGq2qAo3IHw6QBN4GF1qkLVS3nXV1+ySMPonG9tXL3I+dTZebWW2t3P/Qmj+a6CWobi/SsXGken1rg",
-	"PRVFWn3tFNnd10t/+wRTp7PhkKcTQt3GGy0hYdMaw9bbi1MqFmZB5ChW7BNWUclPrEB9h7nags0f32vX",
-	"KvDzAov0HG979uX5nLyam0y3cinS4zuTPpRJSaEFIgZMJdF9+BMpv0W/TjPo8heSuzfW0RcOKs5vYbPF",
-	"jdxL3/fOZAMbJo11Q1QvT1pYogyEWLN+yiVhDScTGyt7ITueAWRrjqBl3kE4APTuYCSlLblTShogpWJ1",
-	"td5kO1SeyCZPUISqvpBkZpCFZ7uMuw9r295R0lOitAW1L+VDdLzD4A7tI2M+weSK4EL6CRx1ykTM8y1C",
-	"Ll0SEJO2dJItNiTnZl6UG6ZMjjqpIRVio3AY3ltunNMmS+IAV9dLFU2eThLMuDJvyr4F6/59VlE0r9Ae",
-	"rR2bZPKNC6L11vrdTxwq8wajvPGBzbsfeOWiguGBlQX6dEzB5WdK7WNoOT63sQgBKqpNwsOrq4s8PFVz",
-	"8xuWyoTqbGWfE04qzSWAGYjhgyT0KG5EKoT1gX9mZrBMDqqGDZYHca10RTgBgZ3qIt+tSEZkS3k6UBEf",
-	"/4PLQnLyvO6cE3gPSF8UmBcSLXewdwiDE3afPDaBtWVl2mLhYwMjcIUtTedC1rfBgp3JxMvzR6UT9ist",
-	"ejhP7IMnXVIrmvZ9ZfxkSB3LUFzIqbw/25NNtlRKpqxv0eZUUE2wRPBUajYeCJTimL1LSVyYOcXlhXRZ",
-	"nuwEDEob6o/wGzZzZO+4Uox7xTdrzyOKq+p7LiSMF5Bv7VLyyJ8qSO8t5Rbo2K6S4iuKxAWGNF1M/2sL",
-	"xZIMfKfQ61IkqpYLJPriD2QoSr8C9QPtJzOwYq8oyj9Xvh2hBOIY2FklfQphxqcT3fvCFOl0662VC7lU",
-	"mThPPrquyrzbTTwUVtVDPCmbwsN4El+JJntD2ZfokL6QKBSsICj6U04E3XJJePtHu3uHlwftXy7ftPf2",
-	"z092TjtsyR5XsI06nYhgsGOeQkreXCuLYu11J4c/sOBCpAZzY8RwZKip2ARo6ebHAheynMoeOPUahORs",
-	"nmzdlqcqZw8WYAnbNqc04ZMLqQ1PydFrx7l/9Or90fkZOccjlXUTYeu1EooIAYq5bNaAZSNmFHDUQGWp",
-	"Tf3LKWFPCvD4ptfDPFiLDaZNyinxmtJJEzzbsCZKZrZR2l9I26n2q1dH54dn8yZhpdWqux6hYwl2JS/N",
-	"lyc5XhOYHkb13Y5BNGPkvkwnYzxbYm1XQcs+LvO5TIUWhvZX2sTsEcKFxNf9oLe9fmAROwTCWF1H8hA1",
-	"eirtK2MELIsZPIIiIRjn/EL6GdywMa55c57DHtTvu8Ehft8z7WwlbMDF7Ytvdku7t23wfZt6yDa1r/og",
-	"1knU5DLZi2q/9y6lMjN/mzohRwSFRWN14gIfZhsXuD32RrW7dIDKtFEjzFansthYH6BZtcYo5XOK29er",
-	"42aqSlk+lGm/YYsMphk2buf+t8Oemd/pmWzwJLl7Nmk7nQqtt8WnESsyR+xx9zr7B6uTUjr/cN5ctrHo",
-	"593TuVPqxX/OhJaof8uM+mkv1fN5KESkq5FMlpzaWJieq6vBLbgo9aaNNlCkm1RzRzFL267oh2Da8ImG",
-	"bXpOzVyLfMrxlHe69rKPJpVXNqRd+QddwI1kMrLGK+mxTifh+kL6BXmx3c4WCptCoQz8GqB3qIUgWi9k",
-	"SS20mqYLVSrrmfdVKsoltJ5Ju6iu07WQmjFH8Poa1lfxPv51PH1/SS1jIQ9hSQ14sNIxSlUvpjDJylPF",
-	"XWGO7S1fyclOY/y33IjO/Cm08u+WTcjqdLfoFMrkjtqiXHlJFXToag79zm5JkeC2mK1UY6akL6QvZHWl",
-	"ZnZMrdjTNDIey4GQ5XQzgtqjfSvT4kIuYczcT60W+9c/15sr600HBmaRf2axD138W2n7ILdLJQ5gvckQ",
-	"w/hzKJBItg7WQEmhTR7Ek6h+HyPotmxeFew5O29Odk7fXp7snJ/uXO6etF/tlOx3put0Mkkxi45kNO5/",
-	"ZNrQD9DnMZ8QbfvCaHIf48aZk9ISZolcTERAP4S1ji4ILRDUixne1QRpadGZXNLlhXSui2Gs0Qnttsme",
-	"AZXgERXwL+STlMB3h6k+V1zIpfXWSjAPHNIGaxHM0nRd/3t7ESwuwDPt9FOoA399T8J3v8BD/AI7n0N3",
-	"iFdeYxTUIMXY/j3icXrvHTsHMF/ovA7dk7BySuEHKLhyHAO2JPlQRBaf7ZACOKGr6E12rdQJKU5ZZ3nu",
-	"KD9zoKdWeIQDpYV0+GW0GrcYZzbmg+JE8xDOJL4CaT65kKVA5CZDBAMbtn3fUlZN5rRt6z0vF5+wNScc",
-	"UHLAnHM9r0qB91G085BPmEUPnCk1cSHn1Jq4r1DKIemfRyqVMTm+rTO7v0aQwV9dJJFI8M+y0bdkbNbb",
-	"vYWQXf1+NGJZBh3AwkhFKKRJJoTMgMf725htlAppOmzI0ys9H1kiw5XcJhFGehs3dsl1TndOT/eODk/x",
-	"gOV45+Ty/BQEW3HK1aqzJL7Om9ZbiLrZj3GdGlJ3PG3kQiaCz3RZSVF5FhFrc+oo8IxmkQ9VMMc6Ko3x",
-	"399IKg33FlPJ3bL8xX6z8YiRSIQRlfVg3P5jH8Ad0Ep8B2tN8V5271pvVghy4KfT3Jt4v0i6U9fTqtja",
-	"+7rg/6yjpnsGlX3DfEaTV6oiPHXIMofhKDlurgcFVu9LuuUvHZONY7g7KJuo8T0q+3FR2UjFuWHZluNm",
-	"o/7oh62EZinnzeUvNm355jY/30urCTwvB83byGz2fWfnjPc7zPc4OQh8sJ46pQKtlL2G/dyxwDRV77e3",
-	"LeM9+Prv8vH+jNmeURVvZ0ObvnJfmffSJtjDy+dkD+Ts8oMuaszFDnie9D/VQ/vWpiTrbSpcEct+fglV",
-	"Ssph1k32ITYDj7sCv3wCcryw1fMtfrpjSrKcl9ZXVumwbhxrUZ/VDDycoXvvAns97NMzh9iXMJD+5Bj7",
-	"uwWDF2X/l1j2zx+dv7LAadixBzr+hhC5v5YJ/U0rfpjE7OJNVZ75gzFzBXjxgmIP4dKrd9/lIob1dn1x",
-	"z7vvK+XZel2l6P1YUzWLeZmvObbzYmu+ouTzc2qvU/Web1VhvaF/t6YeYbW7Pdqj59xM2LmLilAM9FNo",
-	"E5XO8jaeJGp35oVYSq7c05ktT0aIDD+tUkhs4BzOdPClGWcDrgf1LSzqwWJjdYQLadM+AjYeKPYPFUsb",
-	"l+zFyJRScJqsjVqLl1xigagovDAVo4SHwp4hOvLaotforGIfvNQSG5Po6qpggknu/8u99QJraw1EKi7k",
-	"ErrFqFyUEUlCsBIkFsdSpGw8iMNBEZnMBlhSKrRRRRYnyAHH0GFuTgaX/RIbuJEGDv3GTMVyIbLKTEXy",
-	"Ye75aQDPEq4z9Zr7u82fsBuRXzy+Wj8qmMVip+Q1/9iSHqixdMFhISmmnva0r6hrd2lQ+X3/flrUd1XI",
-	"l9qU3MW0GgolhbN1Frb7nKxeUAVa/lL8cZd/NpdynmwMufTq4XVFDrjVZOjMw8CUeSmApOPpvLDV0mpr",
-	"nfL/ctiuIlwTk/uqSgvWt24pHDjHPzwlwRZx85YHbY8j89H+pycef/tO5Xnpa4uupGCu0+42ZnoO7fnu",
-	"Xei7yvxQB9tDmeSRqvHdluKeJ6ZrN58q5brtzNwD4RMUk5GVkUWWXRJrIypkJZhpB7bN/wAsG0uW74vn",
-	"CexNS8v7H588la152wIpwePMU3fOPGVCexmXMqrMF4rTUiqImOAjo5HgaZHHYduD9YZBW7FLJMaUEcwT",
-	"Ta9BdzrzSnKO4ScbeyHnYNlY+81HsKlSfWD504JeWO0pSEBK1ndV55tWdVAP5m7WcsZ7qPnwjBuaB1o0",
-	"54ypnJ5Xima341syXuAj4ZsM68+0evyyDLXnPAUqV374hqCWiOjfwZa+ahzkXwE2iRjFAic9ldPCnRnP",
-	"1W7bSWKrNAvtilJ16ALC3PXjayGbrPN7hw1B4FDl56lwZqazroPvJVEj+VBcOJC30/fnTfZeTLRAFPZY",
-	"Eto1qpDags/pq3hE9Z5GghuWY3I7fI5BnAg6qLaR0VjBel6M47Eb9p9xBvUEZ0pTZTTmnGzlAQAhT6l2",
-	"OaG68v5cUFfeX7gPdNgczDqwFpttVkw2W+r8jUBNOpeWbXCT0SK5FrreZHvmQiL+MELFx5JxwyiK1QxS",
-	"gTXSYf3gyxJhgOCEJNaPjd6ygbc8DQdUR09JxplJ437KhxcylpH4bOFpmB6AMEiZEZ8NW+rwTsA6vAuf",
-	"f/vb3+Cfy0u81Oh26vb4QIfcFd5zuPCq5x1cYEoT1W1LRQ+jbS0muofsnKNGs5TbYw0ubW12phM1Tia2",
-	"SF9Rj2oQp2bOPP5emsXbiyUVdbF+u7gYfdm/gc/Dm09f1m5qVcVw7P2NodCa9+HH6qlZu31aqngH9j8E",
-	"0A8Y9zDtHb0SwdEz2mlQBQd4mJylc49qFZKoIIWNmqlt1Rp+wTVX+tC/VrrB1sZoTJVv9MgCTTSueYow",
-	"6tDWqUrNEdpltQD/OMQDQfcHNei+vhY6rH163pNhv5jvrSa6kxvfbfQnsNFHxdbiduj80uwe7X56tlPg",
-	"jovz6LgIMl06/fhBB8V+bhTrYIXiTpO1UVLHsOlX1uVz+r2+yvKzzTknm67a83Mea05VSfuTzzTzetbV",
-	"Or6d5QeHeAXfDzS/2xGPdcJHUaE1OxFgC9rcU1YtYlAsd7PkioCyn1agHUnBTMql5iFZCaSKxUYMETWE",
-	"NnFMcrEV9qmiSWw0SjQMl9UIg+hK7l1I0j24pGYSwa+FRiQd8nFgijiFxlAZDCVt46RHGswDx6g6SkfL",
-	"g3Ul6JtapKBcOimLEjZgnmQuSWMJQrgYMqqfeWHFDut8uekEF7IDE9Zhnd8+derbjIqTkErtFf/r4GGE",
-	"ddfYGJsIhj7Jq7HAgCknFqljxnGIgS3UJ1DNA1tQR3sABviDr9ZWFU9BkMIup3cgfqRfOaW+nZ9Qx3ll",
-	"lCZ7STV4CMrwBTuIX2KNpJfWtsQwHj2AYZ2+P9eYxJpmElRPm32XTAJXNgYnE/XLLZaqMR3NuBossYQW",
-	"wAYl/RPNAY+xKOiaG97lWjBt4iRhvKtSo9kSB0095kn8h41lIpxBVHYFjxIVXtUvJBoAhGNgc4ZRv08J",
-	"uQFHQuwVqiSJI0KboJitjdYa6+AyuwytTOtUYwYN+DU86EZlSVpl977MkqvzEfCiZ/0+x4Y8+6KvFX2d",
-	"d+REaLACKrbnD1hwi49GQhLoGHItrQq7CpBDrKOj9j1M6N/a2UbiO987rBxaCVqtVuFe6U5AdMzdNLsq",
-	"mrj04hdrL1782HrxyL30i/12x+HaEeGV5Hu8q91lPWhGhTZcCDkaYQck6yL+rDAi2i4SPSqgaDbZUse2",
-	"fBnLy0yLTn2L8TQcgLkfGxcclG90+Y+IZvJWSURdLec5lSXUa+xHYS08JptkIbQxSyiECUISfPe+Pzz7",
-	"4hte1sRYxdJ4mL4b3AYklhu4z+vMucPC/J5m+C2nGT6M+549COrYbS63HRsfuYoPtrAhqkP20HK7ZLBs",
-	"YWndjlepHY+OHRfGMkyxDOuT5yZalxXhg3UnObhB4aX3vFfernarB6tUg/8bzXB8iO/rz5ZM3/Mcv+LW",
-	"/F3NrzxT12pIKCiOSX/QVrw93CE2EDwxgz/mn6dbC38VnSYx1T1iFtuVIQh3ihb927Oz423QqyMlLHih",
-	"yuigNHdLzIqrXWHe2h4845KnV9yy4t1geBJfi+ZDueE2hHrYfuAlo1R1/WgIor8FMLFVYptudPP0t6OR",
-	"kO3jvXenR4ePJdt05fdKCtn3sUiFGVYkL5xDaLBZEEpByKXPQb+zQaxnu8E1szRw5BwKw6eIOeHDZC57",
-	"w+gGXEYN55Cigr+496aZGQSIQIeqKHypZGDbrV/bB/v3mw3Xs3+f2bA0qJgNTH1cVMyIKW+mczNyNopl",
-	"P0B3Y65IVc7JCb3uq8gUfDeogDgnzKS814vD5reFQ3eCsQq3SyR8HNiKdMcq0CtkOnJyw3dNETyOJfKS",
-	"2suoUdo3zMy9zVoNcngnOqTAghnNIliCkO9mgjII0oktGSG5NLoeUCB2kd9AtRuKRPK8QRuJVhUjNHU6",
-	"7g6evIfzfXb28WObdsuw6l+sjQPopYKgYCHU/XFRbcCZZvI9g8qIlOZLo0hSaTgQ2LyyAwWNiHV5wmWI",
-	"SQz5S+ysVse0VEgUu7PPESl5s7jCZxt9bRuicVNcHHR4JNQoEQHrZnGSVzbwGMZrGUsk3qASgwTyVBkv",
-	"jJAQloJSlcXAr9o8pQWhGMBpgDb+G372goDzdunZoAQkEZSzEoKpeMVgygIOptWtT0HtoH3Y3q14zVTD",
-	"dzd0etZ+8+Z+zXy6ufn/AQAA//8=",
+	"7L37ctu60i/4KijN+SrS2ZQs+ZLEdp2qcRInceLb9mVlXZQxIRKSuEwBWgRoRyvjqvlz/p6HmO89vkf5",
+	"nuQUugESlKir7Vz29q5dWg4vINBoNLob3b/+WgnEYCg440pWdr5W+oyGLIE/9y9oT/83ZDJIoqGKBK/s",
+	"VC76jCRMijQJ2DNJblgiI8E90hUJ8Q+69SOqgr5PqpRIlQjeIzc0jkKqROKRs7evyXar1ST/9Z8vGy8b",
+	"G7VGxavIoM8GVH+IfaGDYcwqO5V2ZaNdqXgVNRrqf0qVRLxXubvzKgchGwyFYlzVz9gwpiMWTvbRV0nK",
+	"fHLbZ5yofiQJ5fKWJSSSRPUZkUokLCTdKJHK3lICbiXsr5RJ9UwSP/tSMKp/ZCOfVLlQ/Yj3SEI5oT0a",
+	"8fH+83RQ2fmjor9e+VzW+0MRUOxjGVkvzw6J6EI/goRRxcKM0tMItdZJKA/lWrO1vUFbnfX6i2AjrL9g",
+	"m936S7rdqTeDVrjONrqbdCtYGyYiTAO1yNPPm6XUP2MqGdX3uoolk0P41BcxI5IFgodSE/SWRop0WFck",
+	"jKhkpEkHZCNVhxFazcb6dE7YaHqVQcSjgaZsM+tSxBXrsQT69Gv9DCetfhBOY1c7qVG4g+SNI8Zhlt23",
+	"DcdEikjGFaHIukRw5hFKOLsll4cHb4hQfZbcRpI1yGkiOjEbSBLQJBkhc9EB0y+mjESc+ObbB6HvkVj0",
+	"SBxxpokjps1os/Xhzdbvrzf/2Trf+vXlu39u/rbx4cXx+qvnH0tm5M6rDGlCB0yZNftKs8M0OgCv7BLK",
+	"YQT4TyCKWQSSbDY3ScpjJnGhBDSOcdlQTvbeHB0c615Hur0hVf2KV+F0oDvUMZ/1Knq8UaIXpV4F7hC7",
+	"IhlQVdmppGkUlnLX6zSRIinvu8/ZF4UP+HaRDBN2E4lUkiHtsQY5GdK/UkYoD4migyFL6uwmChlXO4SS",
+	"AF4lqk8VuaWScKFIJGXKQtIZoZCQLLlhCQgy+HccSQVjJ5vNZjbwv1KWjPKRY7uFuRzQL4eM91S/srPV",
+	"Wgf+tf9uzRRpwegjG00O/4heM92LRC8+ImmXkWqY0K6qR0x1632lhnQY1SNHXl2zUR0leb35orajp08v",
+	"uZfbmy2CX27zqt+u/Pf/8/+3K36NiIRQ0qF6nYprxj3SajTWt7bITSSjTszI3vnrgwMS9GlCA81qHpGB",
+	"GLLQik3DKED6PmtzMWQJCDq4dM2GyuwPb/aPTk8u9o9f/3b1cf+3q4uLQ59U1zdJX89CyLo0jVWtQfbM",
+	"YG8j1c9X1TUbtbn5Bl4xq4tUB0z1RegRzZYe6YhwVCM9ppCNC4IeJJAHLbe5X7Kd7BDYPTzoepJy4BUt",
+	"93fJ1pcv2VLRxNJMpAfXIBdOH03blIRRt8sSLUpsP5Gb1tdJ1Xem6+qaja4SlkoW+rVdctuPYuZ03L4s",
+	"VRTHba675AFTbpc0E/Grbhz1+sqvIfV8R2b7jTa3fIzskTPy2HY3dWN+yZob2y9esvpmM9yqb26wl/VO",
+	"sL1Rf/5ye5Nuvehub6xvwt7tLIP1rRfjy2BIlWKJ7sj/VW1X/mi3v6w36/q3pX829J9br/TPG/3ni/3P",
+	"X1ve+tbWXbvyf/9RfCy/V/sf5SpDF3SSKXJFazmZRDHaDPJ0n/Ie01M2YJQjAxc2ro1Gq9Gq7RKt6dCY",
+	"6X0iF6StdeAfbCRjoQbx/6dPBro7eknzkf1iY+q0GI1qjqLkErvZLKUCv4kUrEncHkqkeOQ+cj9RfhgN",
+	"IjVJ8VPaY0RGf7Np4jSG99xvGaGgxwXDRFWg1XQVg1apYmCVranjjfMH7jfaU1Sspn5omN2/33fOmN6j",
+	"Zg8qKTxzv++dMylnfUtm9+/3nUvJkqkfSfHmfb5wp1+WQ8ElAy1pL1V9xlUUaB1bXwgE13uA/pMOh3GE",
+	"fLH2p0RVPf/S/0hYt7JT+T/WcqtpDe/KNd3qmfkMfrTI/HvE0EvLFDFkfJf0WcJgJ4n0VqW3XqlXhmOE",
+	"vaZBn9VfC64SEU8uqL34lo4k8bmog1Xj75pmyCCVCjaojt6egz4LUXo9f7G5Tf7rP7caLdC5pxPVWjO2",
+	"aW3R5IInu1q+HmjPrt4pvYUu+Wg2vr+4OF1rNZrYT7l6P+H9iX7i1RKuuPMqr2ho9P8ZbDBELf8flh2y",
+	"1vUboW7T2LiR4FddGsVMM2HIFI3iyk6FDWgU7+CEdFhmVsBlQsMwYVJWvApLEqHn/I+vlW7E4tC+qaU7",
+	"k5L29IdmN3L3WUtVqSgPwDikqeqvJawXSQV7SmaMzLMzpKIqlZWdTdhLIgWkNIQi+WBJNlhDW62Lyp21",
+	"NQbLQwvjpBGyG0tBuZa/W4fxVu68BVeXMbXKFpZj45FOwui1MfOHLNghAxpr8cBC8uH85JhU/ezClZ5P",
+	"v6Z1KfwIuYlEjAPTCjEnKb/m4pYTmA9S9Sem2UdFErZ+xrXGOtQWBDyurT+cU782tqjHTdaycZvH1wrP",
+	"wuBfC96No+B+HAuMc6XoNeMur+5xQoNApFxZ3TuShsnYl0gqiRv3g7LYds5i2dAW56jAvvIQnLRHUh5p",
+	"I9IY8JIAhTwCNmGmE9pvytxAcVxiemRsbMbHHCezJtx9tMS9sRyvvBVJJwpDxu/FLN2sFYdVLvq4jRlD",
+	"jzMW4rrTG7bcoeEg4no5DCKZa7gO4+j7a/DsamyzkbPNW6d/i/JNPqYHYRxXo/BIJ8W9l8axuEUzORSw",
+	"mB5UErwTnN1rYkHjZ1c93c741ObWADhMaJwwGo707IalQoAGARuqOja50pS2nM3mHXZp0dmEETzcXoJr",
+	"GUUeC2E6IwlDJ+nQIwm7Edcs1FKBfRlqteRBp/VAj4/TeB92yPvNL7Z0hZttUdCnnH0ZskAPEG4TEQRp",
+	"krBwl/yVCsVchziJQnSOJmwoEhXxHonUOBsAg/y9ytRvuXqGHb51yNm+L8oLdtAPqGEUqaX3/jRh6PXp",
+	"iHBEpFZrBY9HpJ3RHPvdruyiMgJjeSYzJ/CYb8uhc59a72sq2YMy1rFQb0XKw3vxFBfqqgutOOx0LIhM",
+	"g761cEoFhLm30GFFuNqesJlz0bFQxHZzUc7hQtXxnYdgGksTK05Ai9CaouMxHdARbBSSMVLl7AZOouKQ",
+	"0CFN1MOqjad0FAsaXghxSJPe/faNIbZ1pYS4iqG1wu7hqON6dWg9AUbWZwQcPER0Sau5+XLrxXPSGSn2",
+	"CFpla2PScIHOKCGI7fKifGGGW1dC1PHdh9pqJuiTKVRaVACtqi1yFL1yj2VypQvljj2PemB+SeAkL9If",
+	"eot23r1YxmmuxEi+gPMccJMZLTskMuJB7pPd2CURetBVdm1znHEe8zh0BSZcz5nQJefydrNLvbp5+yF4",
+	"0Dmx53QAx0y5D5wCubkgseA9lhDQDrjaIXqj15MBZykPynTnLLmJAnbJ6Q2NYtqJ7yenJDZ3lTrtjTFd",
+	"SBXtUMlwqEqPLejrBx9Su3GEkRkhKXZpUT4wA6q7bz+ULMooEVCOe1JyU1QCubjdISnPSESqvn3JJbFf",
+	"80DMyljcmuNU9xBeRQOzD0i3AX1ZpEq/bF65TSLF8PQwEHEchVrtBLUpENwwIz6kG4I/rqxp7td2iV8y",
+	"/T7pJmJgekTDiGuhqsnLGuTYxHdoc0e3phjfNQeRVJvjxbM0G+nwg1j650oE169Rcj6YS9tpdBrXGJcI",
+	"mIj6O9p8MA6RNAZDIWY3LJb2cJgMxA0b6K/o5xkPJ4ynKSE+s8hR9gr090KII8pHhljyXsLEOMauVD8R",
+	"So3vX0KQAeUjI9q1mh9xuUuAeSDoJaZ6NZcpOvDsShvMuuM7y3qQ2MEuLlYSqlgdluQD7StZZ6hSbDBU",
+	"0i67SJrgG1jlWayFoe3Ps9wuuZ46kUR/31MvguOaK+NGGN+caBCA0qefcV0NEyw0TEQ3ildzuzRbORMV",
+	"hrU4/6Tuaw9kO+EBR5CwkHEV0VjuEErAmch7mndyx36H0QQMJ3DVUtKhWnfscarSBEK3biEQEamoh+Rh",
+	"6E8Cbv40jBjX1hnNSJw3ZT09xnbVl8JI6o0kzHlWJJ5WSmEZe+ZjTr/HOPbTp091111YHpdA8ydA0dck",
+	"Y0QJkkpmD8i2muS//nN6EOUrJAu4If5XuxJxoOgVjK1d8fDGlfPp/9WeynRTojHvu4aGidDfureeZ8dm",
+	"lIKrIZXyViQT68kqDfa+VvpgvsoXVd7KCqJ53V1VzkCtfF5qebmEeoj19YnFcR2XD3qro+zojJJOKlEv",
+	"StL4YR1Ql1ymw6FIFAuPWBjRCyDAPSY+zRu8GugWr4Cms7wR2RHqmFb0CD6ILZcFso4S6CgxHV2cB7IG",
+	"6tBAHd58aEeEVvz9cdL4D8gEWYcxEgMODSA2iTkH8TREU5fGp4kYskRFTFZ2ujSWzHO5AA8bLrSkquxU",
+	"9n4/6Ut+u929rn8c3N6Gh39uf/x1792F+E3+tfHr1mk0/Cve7L/a4q2bl+/6zf7h7+v/bF6/+G3QGn7a",
+	"uPk1Dzl5l9CAkfdiOISZz+TAToUSPcTIRsWSbgT+PJCHXmXodHasc65gvn8/lwoxtcNyuzA2Qqc9G1k1",
+	"q72cILN57pjdntpHMQjHBnH8UaCO6aHTcB49Lzp/Mjzd3TNRDvP4ozgLQaRGxbEfCh4KvvyoYbdPSgJ0",
+	"D85PyEbr+fN6i9B42Kf1db1eHGK/GovQK3xqvRAM+cde/ffPX9fvSkIZvUoccdYqDqa1Tl7RTof2GDlX",
+	"CWOqJBhwzrh0q+vFVi95pMjm/LhCrzIUUtH4NUhjt4XjTy3y/Nf98SZKWtAidky8V95B+kNCpk7VpCri",
+	"8hbSycO5zyeulKmUSqJOqtgMvvo6nwxFhnibMAa7qwm21laQ+QqpBiLWCqOM/mYeaTQatV2tPA6EVGSr",
+	"2SD7NOiDL04LmJbW+LaaTuQ1+j+4ILf9SDEih3odU0VYBDH9jIekejJkfO/0gGxASBX6cqgJchddYtbH",
+	"CD1+HpGC+F/q9modrvoYxSDBy2cjrs1xHO+KJIBbOxgbrxvSo/TzYfq1XcL0SDCQwg5wvemOpbBK9JYe",
+	"i6SyU+nENLjW+2j0NyxXTd8B/eLOyFZzfCq9yvgQJtfpLKqNCdWxVaMZbC8NI7V/Y9WUxSUQDZRIpuVk",
+	"pJIl5LYviCaJyU6hbjCBPSmq2hQMY4BogksxYIKz3GMGrUVKsrib5bIME3HDQvgG+s+rVqnxrMmCR/fA",
+	"qNw596/tEp7GMbbEBagI4Ocp9K9KCz4PtJrQB0MS1k2Y7KMtUWuQj2yobFqWNjSUSJ5Ja1xhTP0wSTka",
+	"uW5OzFx3frfiTYSB6s6jaYExg5MSHbOs9lRR+qw315/XW636+tZFq7nT1P//3W0+pIrVVTRgZTI6Csfz",
+	"eeb2nZX0fbLd4XgnNxrNRqu10XixyFClG8q7VO/CVSirjGI/O17WLqgLo8lq9t3rmRWWd/JI/B3FMV3b",
+	"ajQX+XaaRRNPWW6B4AFLOAsNf3ch/cVlYi0mnfg/CIBbmiU7yxNuXEfKOMHLw6CtOPEK4dfRsOLSz+Xt",
+	"0m0vo/1hJJcVaJFig+Ifi01zzhgVmiR0BKppltal21mSPPD5Qhuzx2rNzfG8RapIH5zRLGwQ3yqhV+ja",
+	"tqGeO5kjacKLQBXxT0/OL0jRb+A3iG8k4FVXJD3TCLgq4hG4qMZlpHPqpvCslzObp6bZNFKZuHwmSY9x",
+	"exJchegTSvoiDlli81n0J7RYv2YjMoA0Mr1d2IiULBjdeLmAw000tWP4woq4kmkQMBaCWxCvZIeY+M9Y",
+	"BNcMfSU4ZMhowtsiVdkfVzSOc+a9Mt92lH9D99Aw9FU6DCFO36sM2KDDkquEDfSWBva63auuDL8XL+LG",
+	"Nn516ifzIRWnrRhSPjb6CflTyANYVlUImJSZyVjk03Ot3FFJ/D3ja4XR7BDj52unzeZG4LQAF5hflFts",
+	"9KHfeRdEJ9GHg8u/D1rH0YE84GdbweuD5weDt82P68ON8PWH7QYbfRgGG0f6wfi39W0VvNsedvhZHEQf",
+	"thvBeszLho7eQnlQ2nvMC065imKz/U/4GYsq4fa8JJ9snmZRTAlifTm40LT0xyVgUgIDmiQRKLSSAJtL",
+	"KZIlyMY/xL/zD3Gw3ksoj5sHvLka9YASVkbZhYizW+RAc23K3jdPIF9KkyDlylJ40Ssw4Bh13f65M10m",
+	"ciENeVlD/RGUMZTUwWgeSV7b51ZT4IJFFLhJJ8wep/FIq9Ex2ee9iDNZ9p6M0xIYhkuIU/dIyJJIq/fZ",
+	"qTaYjlQhgoAJxcs/SbNP1tn0TxqJ+6BTYcJKCi22nJcjrp6Dx2F2Ut+EemQ8R0AlZ8LzD7qqkDu0qXz7",
+	"6BoRro7vowzBt89EXJQxZ3vHb65OPh3vn1W8ytHe8d47+Ov8Yu/t26LoyW9OzPCrNL4+UGxwBif/q63+",
+	"Eq09SVluMupRZuAY1EaMeQTazExeM8la2Smwf4GOHSFiRvlqSx4CwubbbDxkXwpNz4Gz8CryOp0blHGd",
+	"lnhT9ZfwdQ8XhqVoKRek8fXlULJEmdRVuYrzHXn9j6/Wbf7G5LsHzMgzciwaZF3rWUkUsL2BSLVp19re",
+	"3jYDrezt11svN9frrw4/Vu68rKUJyTjexvY2KAduIxv1T+8vnOOXCmAkVO4+391vtb4GOho6WTKhS+oA",
+	"3281jaJi/z2+skuX6ux5WWkRLSmGiuv1buVeY4CQ9fSvwEnGoDrNz1kCkSQsUKQvEslIB/zjIyIVHUKQ",
+	"A3cOFnYqlAzSoG+jFLVOP+wnVDJtTHEDQDN5PDPxUVcCzPl+tvKdI+IC3sHz+Wcy7hBWP0YZH0Wx4dLZ",
+	"An7O4QBWmC/MS92p9BIasP/T3GgEYqB1RoFhjrB1TBDdvDl7vPvw0J1ta/bDzkD00+P0sSm00NR0clis",
+	"gFWYF0+iP72v7++dX+SHiPtUKnJLE9YX2g6+K3ELRzesAHGA+9Pc7YrmB2EzHS82K9gzfZz9uCUBnOU4",
+	"+uoi7xzrZydYUzdk2plO+THBugThaeHopnh6kPX/vpuSs5+YCfMqivb0vlfpMKkki2Ntnk1Ob6F3M+cp",
+	"f3JFk6WgMc0NA9DkfuO8seBcmzdxqseoN+/N/NElVJyc9At17BwfvrPzM/ulC/3MOMei9mTPop1eT2df",
+	"B5JjBRYGNDBQoXKIkIXVz79SyhWcbq/ffQZjHflcb180UfUXLzZamltVbHwv4FGZYFTThwWVhsnxHkaY",
+	"epnrQ+tbs9WhQl8XCEA+y56+Kw7na4XG8UkXCDhzsi8O7TuaUpm81eQoOTqWM+Y7zPebZZWzwouLbWlo",
+	"RBTCSMY8XH1xazAOc7eWOai9ZmxoshIjJUmfyn7RGXD/OJQ5Jmk+juIwSsnryL2J5MuD8xOyud56Qax0",
+	"JHpz2QHvuEVMxDvgx+MkiJIgNVgO1extQHQDOD9NkG7KQ48MExZEIpX1AVM09ohi0pyEhqRd4SL7ZLsC",
+	"H5UkZl1FRKp24Sw+TOgtN3cg3Y9K8v7so0fODw+JSMgv+2/hXDNh3VSysIZZo9CTAR2RXiJudYcpGURc",
+	"JC4elLXO9/bfVLzK3ttj/Xt4qH+P4MrJnv49O9e/l3Dl0zv9+7t+8tXekf59pa+/eqP1klfv4Pp7uHLw",
+	"Vv9CO6+O4ffklf490+2/OocrF/D8p1P9+xv8/bu+/noPft/oFl6/h99D/czr49/07wn8ffZa/17C37/s",
+	"69/f9Wb65oN+/s1H+BuefANt7r/Tf++f6a/sX+ie7F+eVbzK2w/67tuP+u67V/C7r3v47r0e9bsDuAKj",
+	"eHesW3538U/9+5u+8v4j/B7r599faMq8v9TPHLzRLR8c6hYOjuHvf+onD87g73Pdtw/Q5ocT+D3V4/q4",
+	"r5//+A5+3+snPx7p1j6eftK/Z/D7ST//Eb7+8XdN88M93doh9Pzwo37r8EzfPTzXvTqEJ4+Ankdv9JWj",
+	"d3pOj6DnR0f63aNj3c4R0Oro7FL/AmWOfoHfT/DMr5puR7/BFZj9Y2jzGGb8+OBE/57oJ49P9TPHQPOT",
+	"I/336Z6m9um+fvL0nX7m9L3+1in09vQQrv+mqffPPX3l7ERfOQMOObvU75590nQ4h7vnwG/nr+HvN/qt",
+	"833d5vk7uA4tnx9qfjg/0ZQ8B2qcn8N14LfzXzTnnP8GV37XNLl4r79y8UE/f3GkqXEBHHsBNLk407Nz",
+	"cQFXgP4Xv+snL/fe6993WkxdQm8vf9PUu4S7v8Ca+gXm9Bdo7ZfLXype5RNo8L/u6RH9+voN/OpR/HoC",
+	"V07172/g/vodxvv7kZ733z+9K3rJ8IOORbhRsAc3SkK+NkpCvrzKl3pP1Cdsx31rRRUF5WsxGNIEQkYk",
+	"q0dcMi4jrbPGIxBnBvc2Frcs0Y+Eu0SmSSJSDplVEBWDQRgZ5KXjOQ7pmKWXGcEZTJFrAW+Oj3hyFF8U",
+	"4+H9FChXG3heotwUtYVFdYSxfcxppGznehuxOMywGorfN0hOZaEIcOuZBMhKvQMoG4Vb9UET+2Pjc0Ne",
+	"pyYfzgegvAbk6Pge8fVbjSjUf2KkbSPL5Bw7uTKTM0H+DFTK9XvMA6maveHjaPOmy6j1ntFY9ZfUnXJD",
+	"wG6K4rq44sT13N6ZRso6tbJS18nxdh/+xOgxTsQyB0zeXpkXZ2JtTzvqndq5l98kdup5axFCruJHWtT6",
+	"zN+zBmjZKVUOkFxwSGUfcek5L3Yn/+Kjn1QVLZHvcFw1NisTgvTkllsw3gENGemMyDARA4EqPMGAEQ9x",
+	"EEdOaKOrX88878JLJTw1Me+OcBoy2FHNeboJQMmjTmyyX+FD+TsTnyp45qacBIMtYncRzWzFXSD3TrpK",
+	"yfoMVF6tlTTr21f1z19b3saUgHTbs0dnRPADZOj534cXC87Ogpwac/UunVlwKHrRffzwk7rZcMGjlHs6",
+	"6Iff5fBkiot/ZvLIkck6/xhhYEoe5xawaKiFLg3/TKUamOhJcPvp76g0gdiXhHLZZckVhrJl/zSJ25kO",
+	"C/+KGQU26KZxN4qhycJazz86qe/rjtVvaGJi2P/Ien6WvWSv7Lk9thdfm57nr5kR2AsXpusnqSq5esAL",
+	"77rjyq/a8dkrb51x3nmV4+LRVlFcvSRKkBfriPuj9d7Li7f1l6TaCZLREOA3QsAc6aaJ6rNk1x7rQZgi",
+	"uFBQnKsk5RCAXsN/O66gVtNrNpuYcRCIwUDwLFRTNoif8ZpPYJplEdheEJpHdopulrvwYt1Nw+ik+nJi",
+	"zhiz8VQHaayiuv6H83QNGmQGlhSxRrVBlo8JixBkrjtI8ijkVihrMRTl+v2W2oviBvCyjB8H9AsMR+rH",
+	"ARao4Pcfy4Tixo2V8kjJMdfciFRb29vbOLjL8zeQ4LLd2N7W/6gVxoWnMZOxQQ78d+F/86IqbPJjmW8R",
+	"IN03t14Qk2rZIL5uwMcEP6kgZ/fy7ACgXa8jHpocGv2sR/xAhMzPH5ScXrMrbV1rVpaCE2oAD0hAOZG3",
+	"kQr6BBWQsfPoBc7ozDjsEZ1NcnWFrzYhGwtCDk8q9QaDeELNKuDbmmxrC4vr4AHbbFXwOsOULrS7OxZ0",
+	"ydaeJ+XOKO6CZjRWBYE+ZGiGhKrimpnI7C3NiJPzaslgJRc98SK4zr6qmaYjUqWteC7TbjcK9ORfwVPa",
+	"Woc/bIgzWPJ48jMOoBPxbGgiCQ1yyCLENDxij2Umj16yNOZVy864plHWAkBFZwt0S6/fbE1uNktXpcmN",
+	"druxAMb0ZJLJJK+KLpmbUP11HIvayyEl6oZKHilPu/bIBCScfjQHwQBgc8SXhe0JYQU9gnVK6vqKwYb1",
+	"MjRhj/TgbKIE60s37kAAeMQFbNG84iJeeqQEJcrL4J2mXDXwSx4CKtXzToE1Ue+kcnRXXEfLg327pnoS",
+	"zXXY2Ax5YBPHVM5Z2EQ2lCl8rqicFPtWXA9o0I84q2u1w4AzzBDaO21eJyUo4KS62WzWdgpYWS4QOazM",
+	"3QwOHE5/JOZH4p4O7Y4Bk7uNutn5WtG5zeEbENYc0yyrYYqJ+1CHRnptTohKaATJgnqmsagNN0dcIWND",
+	"gB2knGysW5wmrfJoYYGITUhQragFcRqysIZ9Lcdd0H1ubZX0uQRRAJqZwJGEFjbGWpgOjoitZIikQLPN",
+	"mkd8XGdX+o5ZZ3BP942PwXIClgw8bodWyG+E91r4XhFoRiSI8Vy4jG0UsFayFsaQaUjV4IFCLSquWU1w",
+	"iHnUC/L5ZprENY/QuCeSSPUHOJtT0Wsghy2Ougzg1ao++zL0ie4KVX7NKtEw1QU42ouLQ91u19bGykFy",
+	"yDBOJdloEoljKgAVZWPSjcGdZ5LgN/tUorobuu8Z70fpe5OZSA6ysmdzRRCUnkrdXYvBA8POa2eQW5Yw",
+	"q55gcirmHGlh65FExBavrFacJwetJ+thIflPfweTvzLToASutdCmTSEq8gCKCDfjK5L2U16GPySSLCcL",
+	"2iy0ZUtFZWzFie5DsdVbPQvaLuUQKd2jER9P+9KELHwl27Kgab0K6SSsOQxAEzKmgZFvDsg7tGOB0uws",
+	"Zc3Bu1Gv76TOYe7lOKZSkZIYOlAgoQNOPk7FAjYUNuQUO4BWtpFqcyodwKvyOp14EcvnWbRSY+TANmmw",
+	"myNJzj9eGhFn1LuIX6WSZa0oB+9UzxWohTjzoO6xcJfQJOhHNwzStrlUjIYZXcYT3ArtjiO3m2d2CSbO",
+	"IQofeEZL2kU0eJDDzfL20AZ3VqoetAUnM2OewHqFBtdrO2QVxFFsNaZSXYlbzpLCaC0AoUjjkMSM3mh7",
+	"B2dDT6zWxSknjCODwftOe1CGwGWK8Rx7zKbPMuz1S1ljWBKxKEnGEKh00+vrtqtT4aeKkkPEzFgI2eu2",
+	"Z8+kEWOI69BhGVqu6ici7aENtHd6YAQHVezK6InQFlBtHClwApxvFwCpx0vHOUs7w0CcbLQAgAh7XHnW",
+	"rKxl8H9aEuHSG++INVaLaIFGJN+whMbx1L7a8l5XWkecsojtM1NWsX5zrLGSdZw10hdxaJay7m+sF6/j",
+	"G5QTTWFIad4r865habM+OLEPZl8ysqlgSuaNwBSZ/RgQ60/4e6q1o8Lagp5rlU8/KfCJXT0TPli2PulF",
+	"N8ZlZacOtExpt6RsXKhmFYdiIEDtIyA4jGM0LOxzgeAyzST19HKG+fCshp2L7clavZG05RIJSVLOoXzj",
+	"FD4psdPtqtNLjHFYVpnNhHO0m5HJUeZlXyQKHANF2V/An7ULmkB+CuhtKOfDHAA7W9xIQqSUFHFYmCD8",
+	"suqzQTnxcj3BSKBSUlmRjluxWReGxpZAbhUJn1S3wDChZUURds2KKC1y4FTD1eOwhQ7QjWV4ugyyt7qF",
+	"2ggJGSDGgi9ROZDFNT3hod78q2OovkYpK4Uptu2qEvBjoD2UTZvKNxPIxW57uZ8oa/lWJNdGM0adNcNB",
+	"JlWq6QGQOwPARqVYPBm1o1gE19kG5DTMaKiJXJvawzFIZLd/iK2MsMosnIaqbMq7YoUKcQsmIfY0imMS",
+	"RqFBau0wqIvNVAL4v3wSSBkc6wDuCiezJfiuuA1I2jWLB0TxVSeVo0LHUULbajQocTU1b7H6dJ8m2TlA",
+	"PqeCcxaACNbfqPqY8Hh6cnJ4df5+72zfr6FhrK2xbsIYVO/S81NGWnKSl0/Go2dco7rpAaMc6rc22rzN",
+	"j9mtiQyFoKpQU9rw/N7pAcR+Si/XUsiA/pmHgO7kTog+5WEMqpJujUSqzUOBVUWJ1nnt6cH7i4tTgm4S",
+	"UtUDQk92LS+YjB5uqAJrT8DKatcVXREVbzrOYlklCLdCyKQhDq0VDAuMDs4NZptq7qDiFoxI53nHcHOu",
+	"FswlB83BNZ+cx7OSRW6dq3EjxoZuZDXTMssAPfmOkj8VgyLXYO0/QP3MoqNtIabyWgkzQE5LNEc9bEf5",
+	"c0bk4leX6Eju1Ww8EzoL+OMc9aN4CupoBJCOOmVTR8TNsc3XIWcRI798e4M2xqocTYH9L9kD3MtGjFe8",
+	"SlFu2vAdkEXFg9yytTPhpnYd8qXeatgpzRK1ys0jnStMHjsVCi3MzMyfdOAX9ctiA82FWsgypCdPWjRV",
+	"nkkyFBJrZpjgFquZuK7oued/caEUcMm3jB5snysAQ8WRqdmjBZjR9JM0ZmQY02AMsmSBkLUXzVUAtcQk",
+	"iV8sROGhW5v44VPczXSwYvMbC3RtSgZ73t8pXn19d1lYnRVz8X666M4HSB500oPIgGl5Ai7pgMaQUGPM",
+	"8KGIR1wMIhqTbspRtWoswsePBbXw75rB+HOBteRhsIVUS5cFi/NSQHTJDgCd9WxotRrcS0ky7L1XQAFF",
+	"tBQr1laL5zeMK4GAwssIM3fDnsUg/7T5oXoDhLO9JcMt9TtlIQT5XrTo5x99E0ILbPEujTGnW6DfkCob",
+	"ptO85xB/Bj89ejSs3QW/TxysK0YL0zk91X5JROqiPHSiNRHSxctT8a3rrKiW55n64y1nHFAWRo0Ra6h3",
+	"m9O9bkIDnMKxALX1WdKwVAc9QyN0hTDfIsjdI2DRTUQBj8PqPS4QnsMdm83tJaN/C10tY9czE+i1AuFh",
+	"uzqeAkkks2SOsgBsC2QUUnIobpi2FO4Tlu30pMx+4ewW/VHPJJwa7GZo0OYCQmPRjmR8LBqudFxLxq8v",
+	"FzReAoRXpNJ3qEYwEUM+A7fEjYr+V88Wm5PkBW22th45yWt7ISVgZRyL6ZGSDkiFE3LtYGvMh91eSP93",
+	"OpPbAD+pXl+Wz5ZT0k7Tavq6Q6e9zBez5BosuoLu7biZIPFfjoaRtb5+Pxo7fXY+MIdC1t+4jGmREXWl",
+	"heTMSclyemQb4DHo7poFWftegUxzJ+GRTQF3M/o+5sAURKD7rMqigvNexKYACWjmfZaw3ezQLFJeuW82",
+	"Cq4fxjU7qW/8KIxczIa5P2fPmd3cHBurIZ3FhApt+vmZ5HdjQT3CbpgFY8TZvMXw474TGQI38Ey36pRj",
+	"1FcIGmSdWARQpE7SGAueW9swM/psY06mrVexYSYLGYqleXiuoLOvFXg/+6pzdT/rgHPxddYXTeDSvGYf",
+	"gr18kqTcxFjGVEFFoaomw8iJuSSCE7wGu7BB98dj8kTETJIOi7H+JRGctTneYjToFw+C4ZOAAbQwGnDx",
+	"0QlWPsdY0x8GCFxNgRe2NaptbKw5i3MqMkByOQTQlJ0/TQNqLKjP40UnDKKxjbgohu+aNz1b9h8r92Cm",
+	"ICyhomhD2qzXm+vfRCEvrQnz0BVrYirVpbR8UHJmR6Wy1VqSjHy28AXOZBmVVjRbHqI2TZnq7Gq/zpCL",
+	"CrRb2AUqvVh+LhPZZtU9fk6+Wd2rAwef4znKCngGRYhOx2HwfHMOpgGt/92sbzeu6p//UQppAK7vPLN6",
+	"BV0mZLGiZTlHXPD63ywRNr5TdLPAy6JzsblY7quz49fdq1wox2na/Hw3/0j8J9OSZrnvXVsJp6KU9YrT",
+	"vIJz8BqQBJxc/hzM03CAnkeXzIvSdmks0HH4z9OTOsi6ZnNzfdKXeL0YBIKBPlgduMClrn0tv1YAL3Af",
+	"tV/NoM/qmS/VPgQgDku7fMpW9nI47pooVM4H8DSopfDofdBOx9gcJs6bAVEK7yMa+7L2V3Y+WBRa+6BY",
+	"wl032UKJNOhrpR4DOSO1cHby7JPFgQGUOAiLycV/LLAOXjY1TbJOzBVQM/es7BDQ7dF0kot0pZ1iMn5q",
+	"Us2xOwSSX3+IJUQqCpWku4kY7OZ3sKY1s6CvXa02YqhuJBfYYZYIoXr4/aIkwGl76W2w+c0joBbdiczw",
+	"ZrPQvRCkx5lp1d3HTsT2A2xEr08ujy/qRu+u3BN6emyp/VSie47MRoF4jziQxXCw8/iHz+Mli42YIf/9",
+	"//5/WdKJn5WXanxbCfCDhJUMi4EOS4SWJQySOE9FNGYvbs2Ru1MMyELFu2VjXZaJV/tWh04bD+eYL4hZ",
+	"DCtzJ25eHM/YZLkHU7MPo/KF+43Q76YpTd/Ax1+E31u6/LWpc7JMYZPFBFpW4uTz1KWTD+JxT99XqLDy",
+	"Y5SffvFg8bXFajA/6wm2W7YmZ0kn5myVk2tYQBYu71HqxxsPdWaiVbMMBuewxcCEhCxm2nzQL9eWrmsd",
+	"/ryl1l8uxOvWQTKL1wt4kt9UObq3qndRkvhtYDnQnIdzDmv4NvKvv7GOzWWzfGB/RcoszTiPHjpsrYK5",
+	"PZkSD1RwtnmLNLM8ANsCjWaniyvS2dUrH5bFMnNiDpPZ5ybZrLlCOlFYcKSOqYnGk+ay9fj3y/VGwy7F",
+	"kKYi8XN2d2v1FzDLZsJ7F7aKb6NaZhvTd9Quz7KF6ASU0wHtmWTshHIZqYkEi7nRoWOGeekmimnWzyQR",
+	"t5xkM+sR1ug1CCXDNAn6VDJE5iE8HXTYWH3wMSGwZAQr9NEi8K7gBOomYnD4LQ4a3OiUDa+ixLJfLXEC",
+	"jXf+679IyM7G0t7LKRXuv6XbanxOl5yM1r0cpmOcMNaXOYFKTv2Wgg+5AEv68vlmgeLPSx3GF7RXHLlM",
+	"BwPI2S/InrnL+sJk8TnHGFlLbu3IBY9OdLeKdfaaY+Laq6RweG7uaxF951UuwTLBwt+r1uYNRpUdKMl1",
+	"B6N2X2mVF9ZdLgl1keL45FCFy8rWuxJOQXrco+Kr9WjAnQUIUuIBMY0+sAukuLOBARjEjCbSnNDNdpEU",
+	"q03ZZxvH5o8/zJc+uw/Wo8FQJEC9IdVTUOlFqp92GoEYrAk6jOranO4xvpZ9+859XV5Hw7oYItXrBkU2",
+	"49xvVrZ2Co8cAUjeKhlbM4sgL1KOJq/TP5HwNK2SMfZ59Xq6hXzo9U2ohztW+3YRZv9+dW/nsf/cxN7S",
+	"/N3ZKu+8RYOPfcM1829cynfKisi95yvlXronOVslmZLLnPTMO7yed/wzkfvofHy6SLiU9xFiNgB4gbWf",
+	"YSUt4uxfXgpODk+yZPUUvHJn6jOJ8YYuBIzB3lzaUxr8KJ7S0omZqoOU1IhboPrjQ8QVd5Y5ipiaP7pS",
+	"/bfSvTZyK7aZEwFTuC0/MHAQwmZ7djS7PrpDB9bEXD9OkfdPqZSESuIH8ICfHRvol8iQ9phZDYLnILj6",
+	"cmP5mOdFXEJ6v2BBmkRqdK6HZZYuwKzvpVg9Ev/11jLLh08XFW+yuAsNAiYNPDiCy2L1D4gb90ixFAgR",
+	"SXYFo8mrvhoNdwhV//jzVvlem78/X9967pHWFhlEXKsupDMipp54rUH2JrG9ASLeQMBB7hImXcB0wbqD",
+	"ceRc21dqWLm7A2ysrsDCMFxRxDwykZD7gRic4r5PFKN6OaZJPL0kw4SuVHlFg2vGEfMzskAkgIFoMUgH",
+	"lNMeeAWz3BO5Y0EPq4pxypWsZQCfEQSldbtem1MHx1TRWPQ8k7kF9QT0hiU90mH9iIfkw6cLF2QckGJ1",
+	"i4lQVCGmpENPCaiKrwV0OBKQGkMVpgfpkWAaTFYlAMo1QHkErFRj8HQTRgI6YPFrKplHIoPheHl58EZ6",
+	"APooFR0M8erZ29dkY2NjGwtVvQZkSoyJBKw5Ut388gXGtfXlC4CQ0smCQqRaKH9grv4DyiDUbKknrEcB",
+	"6K5YSeHy7MADSMixAhW24BDHZCkHUpWwoC+Mt1Tf+bVuNv26vmmqxOoB2CIrHRFGTJKE6VWXwacDrSRW",
+	"n/DsM1CCoUWOoldYoAG+b+7BHGhicaFgABPFHrAsBHx7DycESjvY8kTjFS0AZhhxMQkXJC9qYUDLYR69",
+	"rIwFVqvQX3YLVtiyXXlhi5AxvZb5CMFJWSwZ1njabDZLqm8ADRGaFtBqkXtQKuKHEbv1ts9y6PJb/d9b",
+	"qnUIzbA45gstRe1gpRKJnsgdQsnx5WFeJYxU/XY71TqhXyMir7Jk6qNREms6QcHmniYGkwEdAsdktTmg",
+	"kDwfIXVRAGN1i4xsWDCBQ4kz1fcIVBUGDHdgDzKkCR0wxRIPSKNbB+qU1Dy57QvJ8pomgDKRVSkjVV9f",
+	"8D1SLGbs2ULGf/lImwNUbS3XKXrNiFF3M+xYvTXJNOjvEL/VaPpQDrnFNvx89iaKpME65elAYh0lORRc",
+	"MkmqdkniKvKgfoaC1ERlFh6WiZA1rM5PI25Qr50i/ZoqJghg15wdSJxfJWIte0zFrRQIMiKhyJBaUfjH",
+	"UcC4ZI5EPzq4mBDiYsg4lihpiKS3Zl6Sa/rZvHpSYTPYOz1wAhR2Kq1Gs9GEE9gh43QYVXYqG41mYwOQ",
+	"LlQfttU1wCBdA0rUgRJwucdgx8mEKXj49/SjWoXZ00/v48O6LcM1cqq7Kn9k7VAvm8qdN/dBox/oJ8dB",
+	"M+MRTpqpMYe5cVgjSz8APJajsOh7GB4GStIC4eGLfVO/NO2bBh83/+JMV0hGzgv92h3G0Rqu1S+vN5tW",
+	"FbABJGNCFspkL/kxUEZB1xhPVdLKnR4mDhiOZzexC2UtZ11de0UzHzO80pr/yqVTNgtf2pj/0tsMqffO",
+	"q2wt0rMDAxKblZnbWuQ754gke+kgxrraKbC7q5f+8VlPnUwHA5qMKjuVc/OgIaTetG711tuNEqkseN3O",
+	"HxXEAYaslzyzV6vveq529OYP3zVrVfPzAov0Eh579OX5mLyamUwzuRTo8cSkqzIpKrSaiB4RcbgMfwLl",
+	"d/DuOIOufUW5e2c8nUG/JM9db7awkTv1W53cdc9g8EKYm+hmlV2qWKYlkqSXUChxBCkviIPe5r5jAOG7",
+	"aJn7UA8WvDsQJgfq41hlFVQq1tdrDbIfAdK7iahD9HHZ5mhmoIVnugy7D9kzvUOoglholSNSslg0xneS",
+	"5n3cR27pCMpbeG3uVrmpYbm2rChNQLmtlEQ4w75heRrCp5anKTaM5W5qqIaUiI3cYbi03LjETRbFAayu",
+	"VyIcPZwkmHBl3hV9C8b//aiiqEwMWcehZyvx/OCCaLO5Of+NY6HeAoI/vLA9/4XXFixdv9BaoE+nWDjg",
+	"QohDKBsA720tQoCsEsERCyOKCpNX2VxfX+Rlp4rmDy6VMY/TyD4rnESSSQDVZ4OVJPQwqoci0OsD/pmq",
+	"/ho6qOqmEIIW10KWwC68BiEq86JgecU2Us1KveS1D57ZUk1WntescwKe0dIXBGabg+Wu7R2Ql7D7ZBgO",
+	"ZI+X1nbLfWzaCGwBMn6hYFxtV1uwE+XKsuJD3Ar7VhNfzqqf6Tdt5T8w7XtCuRXjZMQD1uZjxdFMT7ZJ",
+	"tVBxrraDm1NONUZiRhMuyW2fgRQHBCM8Xgc8HMrb3JbCI2faoDRlHKD+sqkKcnBaKsZhKg9sSYvHEMXu",
+	"J5YSxgvIt71CYZBvKkiXlnILdOyd4Ow7isQFhnQhxBHlI0M++d2FYkEGfhDgdcmr+WE1NLviXPGnZShI",
+	"v7w0MthPqm/EXub2ny7fTkACUYBTLZM+uTCj49VAe0zlpZI2m602r5ZWF0UfHVTyyB5X0YAZVQ+wsUx5",
+	"FkLj6Jo1yFusrAUO6TbHFHAUBHl/itXydmyBpcOTdwfHV0d7v1693Ts4vDzbP/dJ1RxXkK0anogAKFRW",
+	"Zw+9uUYWRdLpTlYj1lSXRzWYKsUGQ4VNRcrgfNnNoM2L9T49q15rITlZTLBGUq6ieKwyVI4itmvqhcV0",
+	"1OaQBA+OXjPOw5PXH08uL9A5Hoq0EzOJPcFSy2kCwtZUKvNIOiRKaI7qizQxZZ0ySpiTAji+6XYhsxpq",
+	"WFEiVUKxOiWWCovhbMOYKKnaBWnf5qZTe68hCXraJLSazZrtETiW9K7k1EKkcVawX5seSvTsjoE0I+i+",
+	"TEa3cLZE9ohM8cwLX+fZXCZMMoX7qwELwCOENofPPZO7Tj/i0FYLXt8E8iA1uiLpCaWYXhYTRVvzYm8w",
+	"523ulrnUG+OGM+dZbdjashvcIazhx9nZoO3l7Ysfdktb2jZ42qZW2aYORU+LdRQ1mUx2sKSX3qVEqqZv",
+	"U2foiMBsPxrHYB6Y/WoXFrg59ga1u3CASqQSQ6hECK4PBZCNjbI1hpWwxrh9szxuZrKAd2Nlpv2BLTI9",
+	"zXrjtu5/M+yJ+R2fyTqN4/mzidvpGAQhTi9MZF7W3D5r7R+ZgjGElUCnzOVeHC80nfuFXvz7TGiB+jNm",
+	"1AWbL5/PY8ZCWV7uuWrVxtz0XF/3ZhSPrjVMtIFA3aScO/JZ2kXGhINiRUdSb9Pl1ZdRB4CoH9rmbs1m",
+	"27jd1U1JZidLKtMVUx4a4xX1WKuTUNnm/unJ+YUbbePvID5spu0Z4F4ub3EMs9RCLVrbvKAWGk3ThioV",
+	"9cxllQp0tpzmEvsxtIviR5ZSM6YIXlfD+i7ex5/H0/dTahkLeQgLasDKSscwEd0IwyRLTxXfMXVqHvlO",
+	"TnYc47/kRnThTqGRfzM2IaPTzdAphMoctWbPeCaLquCOqQjMJDPnZ7AlhYwirBzh4pYI7grpNg9okkTm",
+	"UMvYmSJpkFNsxZymofFYDIQswvISCoE1sG+lkrV5FWLmXjSb5L/+c7PR2mys2zLVWNV5Qh3J4t8K2we6",
+	"Xcqq/eqd9ERb1l8CBkQi14wNJekLzqTKgnhi0cN84x2DP6v3nP23Z/vn76/O9i/P96/ene293i/Y70TW",
+	"8GQSYxYtyXDcf6ZS4Q3d51s6Qtr2mJLoPoaNMyOlIUwVXUxIQDeEtQYuCKmVFRoTRTsSAT1M5W0LTt3m",
+	"1nUxiCQ4oe022VVaJQBtIx4RGfU4GzMRslA2/bruITIG6JhdkbShTFbOUz3GjZQgVfByUwjHxNNaGGDU",
+	"45oxrtmIDOg1gBOymj1MdbmizaubzZajDhUm0gZrYQntbJK7Iumt4kUw1bgeaacfq/X183sSnvwCq/gF",
+	"9r8E9hCvuMYwqIGzW/PvIY2SpXdsG7a+2HkduCf1yimEH4DgyqqHkSqnAxaa2vvHGMCpu2oQO7AVCP5t",
+	"c2Gc5ZmjXG9iNoJCC4+gLyTjtjY9rsYdQomJ+cA40SyEM46utTQftXkhELlBoG6YCdsWgyFNWEgCKlk9",
+	"4pJxGanohsUYuy6VSMCMuWWJfiRsEKttG+/5S20nv1gnnZGmS7UTJKOhNmmAxB6xznWI9n5bf4nPYbTz",
+	"gI5gWCZg2Yi3VtNrNpttDrHGgRgMBM90MLm8UDIz+lhSqVgJ78c6s/s5ggx+dpGEIsE9ywbfkjJZb0sL",
+	"IbP63WjEogw60gsjYQHjKh5hBQs43t+FbKOEceWTAU2u5fQKHCms5D0UYai3UWWWnH++f35+cHJ8Dgcs",
+	"p/tnV5fnWrDlp1zNGomjm6xpqUUQOjqGVCpUdxxtpM1jRie6LDgrPYuIpDq3FHhEs8gt6TDFOiqM8V/f",
+	"SCoMd4apZB9Z+2r+MvGICIFXUqUhP+01L8AOaCQ+5eCIM/FeZu/abJQIcs1P55k3cblIunPb07LY2mVd",
+	"8N/qqGnJoLIfmM9w8txNfvyQZQrDYXLcVA+KXr2v8JGfOiYbxjA/KBup8RSVfb+obKDi1LBsw3GTUX94",
+	"YyfGWcp4c+2rSVu+m+Xne5VkuHePyEHTNjKTfe/vX9CeT1yPk8lrAuvJP+jWj6gK+lA6B7PXoJ/7Br2p",
+	"7PvmsTV4Bj7/JB+XZ8y9CVVxNhua9JVlZd4rk2CvPz4leyBjl2eSWPwYjFliNilbSyJt35qUZLlL2JcI",
+	"0zftJVApMYdZNsinSPUd7vJcTN1CeQ08cM2YEi3n6mZrHQ/rbiOJ9QmLy8sB41p6FzjoQp8eOcS+ABT2",
+	"jWPs5wsGJ8r+p1j2jx+d31rgNOw0AWg8QJx4C2e9382E/qEVP0hitvGmIsv8gZg5izu1sNi7TSLFynff",
+	"tQxzYardfMINhC64jSyigu5XVugWgzFvoIZqSGiGpushygILSWeUvan6jOevVq/ZSDIA8Yg4XKo1iJ/R",
+	"DTKySkuCNMpt4Axi6dukA5cl3LpIkkvl+ZY1Viwqcc+sYYM/YBLmi0TusFjcGgAN38Vz8qclFsMbZ8Wa",
+	"FXkPx9F8HtUSGCuBMdMcQCI8GaWrJhIDgkpWlsyKoFyOTEqh7N69FbDZImwtLxsoMdVzZTWv9BRjL461",
+	"LOYCcTsQiqTRaHlNODbgTO7if1wYCDhXRflJE0YAd9XWzsVjhqDPgusG2SOc9aiKbiCuXNHMzw9QFBk+",
+	"Pq5TB8u8urm+7rW5H3GZdrtREDGurgDnxvdIbFRMiDuXfZEo6GGtQS7zRCZ0JSFdn+XaKByuZAXmoffg",
+	"ZdrF3AdEYswluc04sheu7CPlWZ7o/x0rhbi8JhqywVAovR9+ZKNHU0inFOl8qHMLp1xi+JSz+ZSz+RAa",
+	"ZMCiG+YRFIlYmFqlCUcErOmCO8oXVGWnYsE9KzNk+kLa5RpGeT6GVD5nSqJ805LNLSVSpcSH7/qZRmod",
+	"qWHUNVDju4TCi7a8ugr6TLY5jEpaWV9rEKiT7hdrG4Li1ItuGMdMH2hUOoGqJtYVIXhMW20eZYBCOyAz",
+	"fZiTK2NP+p5V0GAv8eEDk81BSC0enMGW0ObOnmBDeiGbdGJbqDXI/K1M9yIK+gAn1OZgj4SwmQTKqlCz",
+	"pfprEzv24wr0QqnLJ1n+JMt/WFkuEm1WB6MgtgV2qyYEpU55WNcGNGTsaaFU+/bC3UrX6YfveIaQl5un",
+	"k4WfREKKEgzi/QaDFAAJHZ8CHQ4ZD3N8QajIolVNJx8BPrTjfMaUbIhMNiVo5ukAEh0jldf/kc9Q+ZYN",
+	"cuwAJO2SCTdFg/gWZBWTQyOJ+HcS9l178xUo+j5hX8ytGX6Lo4yM/+aui7LWTKWkxcR7sSjatCbd0klL",
+	"bBuF4rrTWi4WYrr36F1WK29vBuzynEaRRZdv9dEdOoXaUzN9OtnyfXLr3COmJWZhjyU/mlNHmXJUj2I8",
+	"nPDC/gFRofaDVyJ1LQeqiF8sDOQbBIb8jYj78JxbL8hvEHC+ZhNjQIh1wxK9N6RUS991/EeZp/02CnKw",
+	"2MYs/duW8fqhVfDxWmNPWviTFv5jCki9GU2s4Q5Tt4zpZSmyNSq/vf79NdPb7ta+5mrX3T0k5nxV8jTT",
+	"FRd42CmfNiOMAuRk8fCJVH2exrGfF9Cp7bjKvDUpENcqEWmv72gDJKv/ibDIEHJBqhHkFRn1h3RGDtaX",
+	"fbfWIO8FB7yRPAYDoiqmxlI4xdF/zICKyfoz3ziqwi0fPyV4WN98Cq14Cq14PBxk5XgFjKghQ3N8vYji",
+	"m8n5ecLZYIPNjsM9cJ77TvjlTlfRpRJJIhVVUxHFTQmtRY3mfIi2nNajmo755+bbjc7QnyzHe1iONvbR",
+	"oedUhPGpwUpYHUI+RJRm+fE9ZGhLm0sMbg1i0DYvILOXVLHSxYt1hBrzbCIfJhRrq6tPZb+2Q/qYrGRi",
+	"L9vcwGnC0Q35U0Tc4L052CMFaFM87r91QTtNgS+EbUrYMKYBM7nZlrxDxsMIUVvgQCqD7DRYT7Em3cgA",
+	"d2Z5VVkWJAuuTemfNq/CcdetSOOQKBbHWK4Dw81uOUvM6U+OQdenNxkUi7T1l2xBHkySz8hgUUUjpR/E",
+	"get+AwI0KWKSTj9FOnDhFR8FBmXsM8sboQ/YjdAZ7hTlKGcWU5NGq62YmVaVfXHLLehOgAG/jupk9e95",
+	"6lP23L+eCvWkB7lSG0FziRQDJjizMeQLx9NbWb2gCrT2Nf/HvLy3TMo5sjGgnHBtYgPcZYdlhcwaBJKk",
+	"APBjGrQyGhPZWT6prjc3EVc5K4eWw2BBCFP+5Sv7iF/bIQnT1iEQylQyirhUjIbT8u7GJNgi6XPFQZs0",
+	"72y0/+6urB8/WW8aLPCiK8mbmgw1i5keQ3uevws9qcyrJi6tyiT3VI3nW4oHjpiedjSTOzqnpgw4SYJl",
+	"R+elR+CHjv/0u9jBJqC16muFD0vfCbSPsztQFtWv5b7eaSayKVP+3QLiLTEXCIfPh/K0mu9tAOOxwAJH",
+	"AY90ljrN9jXFOiNJUh79lTKDKuZUOTK2WRa9rV/IbDSylx9BanMScn1QgwsRTBOqC8H5MZifmQt+h4QM",
+	"FgNVABE+VWNCKyizPx7T4rMf+U72HnrBC4ZWiSPc3F/ZBe492Xw/x0npj6ynhCGUGXBlGmAH04T1RSqZ",
+	"h7cT/KPP4m7tQb3o2VMTx5rTtOSCAHnUY6wFF/ATgMCPDCBQ5O1vvV0/6Ll5VnPYpiSg32OX+FkxlrGT",
+	"9MK2nhUwt0qM4OjlFgliHDkxjdLxTeTb+6QOEfGrVNoiVpMZYwpQOLlwAqIg0mqymSyRbOlDeUce/IhH",
+	"8iupIt9Jkj0dy99fv3g6x3/oooQ5d4qkaGs8qCZiPDBTXR5n4BsOjWM4L9kUR1KxsNzjcWTa/DcojGzI",
+	"8uRjeAAfg6Hl8lhcD3XAPmuBFGotTzvjuXBOUKRTvouHpcVnoqRQV4SN4JXhkNEkz7U07en1BmF/ka1K",
+	"B/VHMtwQDAlElweNb/UtA+TJpxRGttqIUw657LxHL39c0Auf9eQkwJOlp/OdH/p8Bw7/qJ21jPFWPTN9",
+	"RKvBqYA9xWIo1noqlEYw46sqB0UbPYWD2iOtHtSFndXzWOo2fuIHrNuNRH+q3P3kiZuj7iKjmCrcDxWp",
+	"YSFfpmq3ezHsoyqVTJKUx0xK4uOFHAOhQfy/fIugQOgENj6RaQeTB62o4XTA2tzUzTr/eNkgH8fPCndA",
+	"hbRHDvI6GiKWxZBRRagFq7HFXvtRzBDOxsDs0zBk4TTA7FM77O+VbrtkIK3pbxZFW36MmeH3BDRJRghD",
+	"FEmiaG/aYaWivYX7gHa8Nxm1s9hsk3yySdX/D8yg868M28AmI1l8w2StQQ5Um0PWhpa+NOKEKoKQ6Kqf",
+	"MKYv6/WDPiWmNMGxLH0vUnLHoLjTJOiTJOUQskiJSqJeQgdtHvGQfTG1jhEYiSVEsS+KVH3qe8SnHf37",
+	"H//xH/o/V1dwqd7xayZmUgZ6y4Pd0wLbia4TrQn1cTDPJGFdgG7HstFQY8LgQ/kwEY2/fJJQE8tJOUFF",
+	"lchY3MYj5F32hQ6GMbBMP0rUlHn8qzCLA/rlkPGeliatZtOrDCKe/Rv0Ai3HKjuVP9rt4dfDO/17fPf5",
+	"68bdRKovyBR8vj5gUtKevlk+NRuzp6WMd/T+B2H4HqGmGAewiqFXzCiEg/l1H/zl+mWMEJsany6SIhad",
+	"gWCt7FTqNpFaP8B4OtCy071WeADa8yp1+O/nMrLoJuo3NNFPgBw+F4nC8IeKB/9AGAH7D2zQ/vmGyaDy",
+	"+XEjAYzQmG+iW7nxZKM/gI0+zLcWu0Nnlyb3aHvrEY//DWiob+GIZSHk85n08v1cCeKHCe0qv0H2QFLP",
+	"DxuQ12kWLDDlaN8w4qOe7JtvfKeDfTvCKTq+meWnE/0nO+I7n+hnULzCVJVQNBa9JWXVIgbFWieNr78J",
+	"bgOqYpFiAye1F84EUrD8Q3LbZxwO37VEg0Rg2SB7nNg07DZH3YNybCZm9IZJKMuMPg6oN4j5QAjoJrhp",
+	"HPVIPM4EiGasbZQhv3Otb0qWaOXSSlmQsB5xJHNBGnMthPMhg/qpVBJ1UsWkT/yvd77X5r6eMJ/4f3z2",
+	"a7vE11qIUamHSRSwvQGi3wF0J7prTGJRqIc+sqW8YcBYYA2oAygTus/YJ62aeyRhfzJtVuTVMOGGq9Ya",
+	"3DqmWVr6qMUBMl+H4jfavOrr/8o/Nj435HWqe23D8nNUvAZ5JcJIW5pDzaIvyVH0qtHmbf7K2JZwVi37",
+	"eljnHy8lIKUmKdeqp8HIi0ce0WopNzwB+uUOScQtHs2YL+lnzj9eahsU9U8wB1xAKQALpIp2qGREqiiO",
+	"Ce2IRElSpVpTj2gc/W0SuGgUpwkz51BhLILrGoD92aKYpgAd6PcJlgGFkSB7BSKOoxBLl2Ki2lZzg/iw",
+	"zK4CI9P88gLUfXqjX7SjMiQts3tfpfH15VDzomP9PsaGPPmh7wXln3XkjEltBZRsz58g+AGAxbCCPXAt",
+	"rgqzCjBRGB0dlafcqH9pZxuK72zvMHIIwTEz90pnpEXH1E2zI8KRrVX3cuPly+fNl/fcSx2Uj1mHaxjL",
+	"7sDtU0VuaeZBUyIwOVIWmz+gHAN5IJx3N68aUlLXeJtUfdNyFt2zQ2gS9LW5n8f3ZhtddjMsj96ZtBbe",
+	"QD9ya+E+YTsLla43hIKa00CCJ+/76nEqP/CyRsbKl8Zq+q43qyp9ZuA+rjNnjoX5FHL6I4ecrsZ9jx5p",
+	"6sA5rRxo6jxcEmx64RSpiniQWIymhy10ZVxWWGy+M8oqZeZeesd75exqMz1YeHr8MHvSY51tr+L7+taS",
+	"6SmE9CmE9Ec7U5diYCCpDZM+k0a8PYZDzIXqK6u9NU2rOMieffxFnH9r9mp+Jm1Fqc4oj+oPRGgdYhCF",
+	"p4SiT/WW7q8wZNmlptbayAl9Bh8cEvrHy2FxNYvSxeFmlkwNQZkHx14a4XHmtvyTRHk4ff4meGnO9+Yf",
+	"ErtT9bSkH+CgOCly6I+RLf4e0sCMkIm4FueFejEeSbmKYiiHEyVM7gFOq1LxOegd0vfI82aj8fK5t9ls",
+	"evYcpM23m03MJY+4Ce/wYwdNO5Kkz2LYN5K8Lo9+TqQqw+iJ4RUWZhG4bW6JOZZgJq3H3byjd6ckjRnG",
+	"BmWXUHj2GRkIqXKI3zZHcQsSxyOANttJhDErxrY7OYwjhWV0umkCBkfeCzh5Mt3nQrU54yLt9RvksLRY",
+	"nLVUqm6NzZpbPQ661CDHQhFsCneGnTbfXF8vBROfVgiucPyiid8gbxLahYJR1nHX5pmKAzWFMgdgmi8A",
+	"H47SLOpSX8Sh8Td2YhFcaytL0piZMD1T/A6mTt4yNjSgAQmLGZUs1NbiVFQ4R1z9qMjmEx39TvEILqmm",
+	"aHKO+PHM8rlHfEJGX1U/Y8OYjvQoZ79a9spTpMMTyvt32pr1zmfUbMDjJAFNUBgifqZI1beCd3c1g7Wv",
+	"hYoyM89/fCNG89IVMi8hB/urwa6nwXWDnMHDFj8v+wYeG8F2i5iimWx2wPXgthSEknWoCgqhn+nA4OlV",
+	"KTeHpkqIaxKpmutuc751xYW6yjK8S1Kr4MtFub/Y0Y47oCjfX57SrH7kNCuYoyI3PpOITLC0gjz3zGYm",
+	"VzW/0078dCjzzX0sSYEPfjAHylmhmtgCTpTx7WKNfVGMh49aDmS8k1NDkR2bscMCMQAIkFvyD+IakLZm",
+	"Erc2nSvKTcACDiqHHZmypXgWoMzdArwcITbJtq2SzWcfvvET2BwTHf1O50DL2hx2En8Aq+PJgniyIB6q",
+	"TtSY9gLCZvRIlkOf0Vj1/56evGnCSdchQjeK0RIwFNVCUfdUWwDvLy5Od7WgDAXCZRMlUszKy2JgJ0Xk",
+	"O6bemx48olzBT8w4kLKDoTH4MFZkkuJMFyb2MLphXH9kmIiOm3qL9K98hskQQ8bpMGrY0U1TPE+GjO+d",
+	"Hnw4Pzm+L9lMVpro/MmmH8Cb75FQBCmAbOWRyBAd2GNc99C4VR+Dfhf9SE52g0piaGDJOWCKjhFzRAfx",
+	"VPbWo+tTHtZt9LMUaRLAaYVKUtX3SGekGJjz+o9SBjbd+m3v6HC52bA9+9eZDUODktkAR8CiYoaNhc7b",
+	"mHZKhnCAsNXcyKN2SufkDD/3XWQKfJsogXNCVEK73ShofPetZ8xUpmE0RyLB65qtUFed5ETDdJhRof+W",
+	"mC5uWaLiVdIkruxU1kB1NV+YmHtTF8azyD0SAwDENUOMbAuLrbfMyQxgMDMkqSrGKVey5pnQgQxMi4fF",
+	"Uk1Zgwb2oCwhfSwV02Y5NSaqXZe9fl7EcfYsUCSEO2CEGpYhr0NkmkE+disRYwhEATQxg1ic42F0upjr",
+	"CZN9PDXFdwgNBxGPpEoMQOvem6ODYwiZq7m010+VNJPta9jfAk9J6KNIgj6D5oWZDK0Ckg6NKQ8A1Sv7",
+	"iOG88iTvEqlntI8pYi9rFqTQZKNvTEM4bgSK0B0eMjGMmUc6aRQre07oMLXTcigCCZz9pQ4EcvQtB1dj",
+	"J44ghzuVLJE7SEmvQtMwUmj+j/kHQFTBNOg2/qe+7aDiZO3iu575B6p0XhGmyxsD8PDGQkK98fgjb9wz",
+	"4U1ojd4E5t1nr3K0d7z3rqRvY715pK+fX+y9fbvst+d+6vPd3f8OAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -12,6 +12,55 @@ import (
 	"github.com/google/uuid"
 )
 
+type MovementKind string
+
+const (
+	MovementKindReceipt     MovementKind = "receipt"
+	MovementKindAdjustment  MovementKind = "adjustment"
+	MovementKindCount       MovementKind = "count"
+	MovementKindReturn      MovementKind = "return"
+	MovementKindTransferOut MovementKind = "transfer_out"
+	MovementKindTransferIn  MovementKind = "transfer_in"
+	MovementKindReservation MovementKind = "reservation"
+	MovementKindRelease     MovementKind = "release"
+	MovementKindFulfilment  MovementKind = "fulfilment"
+)
+
+func (e *MovementKind) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = MovementKind(s)
+	case string:
+		*e = MovementKind(s)
+	default:
+		return fmt.Errorf("unsupported scan type for MovementKind: %T", src)
+	}
+	return nil
+}
+
+type NullMovementKind struct {
+	MovementKind MovementKind
+	Valid        bool // Valid is true if MovementKind is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullMovementKind) Scan(value interface{}) error {
+	if value == nil {
+		ns.MovementKind, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.MovementKind.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullMovementKind) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.MovementKind), nil
+}
+
 type ProductStatus string
 
 const (
@@ -53,6 +102,50 @@ func (ns NullProductStatus) Value() (driver.Value, error) {
 		return nil, nil
 	}
 	return string(ns.ProductStatus), nil
+}
+
+type ReservationStatus string
+
+const (
+	ReservationStatusActive   ReservationStatus = "active"
+	ReservationStatusReleased ReservationStatus = "released"
+	ReservationStatusExpired  ReservationStatus = "expired"
+	ReservationStatusConsumed ReservationStatus = "consumed"
+)
+
+func (e *ReservationStatus) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = ReservationStatus(s)
+	case string:
+		*e = ReservationStatus(s)
+	default:
+		return fmt.Errorf("unsupported scan type for ReservationStatus: %T", src)
+	}
+	return nil
+}
+
+type NullReservationStatus struct {
+	ReservationStatus ReservationStatus
+	Valid             bool // Valid is true if ReservationStatus is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullReservationStatus) Scan(value interface{}) error {
+	if value == nil {
+		ns.ReservationStatus, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.ReservationStatus.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullReservationStatus) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.ReservationStatus), nil
 }
 
 type UserRole string
@@ -120,6 +213,18 @@ type Brand struct {
 	UpdatedAt time.Time
 }
 
+type IdempotencyKey struct {
+	UserID      uuid.UUID
+	Operation   string
+	Key         string
+	Fingerprint []byte
+	Status      int32
+	Headers     []byte
+	Body        []byte
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
 type Invitation struct {
 	BrandID    uuid.UUID
 	ID         uuid.UUID
@@ -132,6 +237,18 @@ type Invitation struct {
 	AcceptedBy *uuid.UUID
 	RevokedAt  *time.Time
 	CreatedAt  time.Time
+}
+
+type Location struct {
+	BrandID   uuid.UUID
+	ID        uuid.UUID
+	Code      string
+	Name      string
+	Address   []byte
+	Active    bool
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 type LoginThrottle struct {
@@ -158,6 +275,28 @@ type Product struct {
 	UpdatedAt   time.Time
 }
 
+type Reservation struct {
+	BrandID   uuid.UUID
+	ID        uuid.UUID
+	Status    ReservationStatus
+	Reference *string
+	ExpiresAt time.Time
+	CreatedBy *uuid.UUID
+	EndedAt   *time.Time
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+type ReservationAllocation struct {
+	BrandID       uuid.UUID
+	ReservationID uuid.UUID
+	LineNo        int32
+	ProductID     uuid.UUID
+	LocationID    uuid.UUID
+	Quantity      int64
+}
+
 type Session struct {
 	ID                uuid.UUID
 	UserID            uuid.UUID
@@ -173,6 +312,36 @@ type Session struct {
 	RevokedReason     *string
 	UserAgent         *string
 	Ip                *string
+}
+
+type StockLevel struct {
+	BrandID      uuid.UUID
+	ProductID    uuid.UUID
+	LocationID   uuid.UUID
+	OnHand       int64
+	Reserved     int64
+	ReorderPoint *int64
+	Version      int64
+	UpdatedAt    time.Time
+}
+
+type StockMovement struct {
+	BrandID       uuid.UUID
+	ID            uuid.UUID
+	ProductID     uuid.UUID
+	LocationID    uuid.UUID
+	Kind          MovementKind
+	OnHandDelta   int64
+	ReservedDelta int64
+	OnHandAfter   int64
+	ReservedAfter int64
+	Reason        *string
+	Reference     *string
+	ReservationID *uuid.UUID
+	OrderID       *uuid.UUID
+	ActorID       *uuid.UUID
+	RequestID     *string
+	CreatedAt     time.Time
 }
 
 type User struct {

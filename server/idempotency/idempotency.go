@@ -1,0 +1,264 @@
+// Package idempotency makes retries of the operations that declare `x-idempotency` in
+// openapi.yaml safe, as draft-ietf-httpapi-idempotency-key-header-07 describes: the first answer
+// to an Idempotency-Key is stored in the same transaction as the operation's effects, and a retry
+// with the same key and the same request gets that answer again without running anything.
+package idempotency
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/problem"
+)
+
+// Header is the request header that carries the key; ReplayedHeader marks a stored answer.
+const (
+	Header         = "Idempotency-Key"
+	ReplayedHeader = "Idempotent-Replayed"
+)
+
+// DefaultTTL is how long a key is kept unless IDEMPOTENCY_KEY_TTL says otherwise.
+const DefaultTTL = 24 * time.Hour
+
+// inFlightRetryAfter is the Retry-After of a 409 idempotency_key_in_flight, in seconds.
+const inFlightRetryAfter = 1
+
+// storedHeaders are the response headers a replay repeats.
+var storedHeaders = []string{"Content-Type", "Location", "ETag"}
+
+// Store keeps the first answers to keys.
+type Store struct {
+	d   *kit.Deps
+	ttl time.Duration
+	ops map[string]bool
+}
+
+// New returns a store for the operations (operationIds, as in openapi.yaml) that take keys.
+func New(d *kit.Deps, ttl time.Duration, operationIDs []string) *Store {
+	if ttl <= 0 {
+		ttl = DefaultTTL
+	}
+	ops := make(map[string]bool, len(operationIDs))
+	for _, id := range operationIDs {
+		ops[strings.ToLower(id)] = true
+	}
+	return &Store{d: d, ttl: ttl, ops: ops}
+}
+
+// ParseKey reads a key: an RFC 8941 sf-string (`"…"`) or a bare token as Stripe's clients send
+// it, of 1 to 255 visible ASCII characters. The spec's pattern says the same to clients; this is
+// what the server relies on.
+func ParseKey(raw string) (string, error) {
+	key := raw
+	if strings.HasPrefix(raw, `"`) {
+		if len(raw) < 3 || !strings.HasSuffix(raw, `"`) {
+			return "", errors.New("must be a quoted string or a token")
+		}
+		key = raw[1 : len(raw)-1]
+		if strings.ContainsAny(key, `"\`) {
+			return "", errors.New("must not contain quotes or backslashes")
+		}
+	}
+	if len(key) < 1 || len(key) > 255 {
+		return "", errors.New("must be 1 to 255 characters")
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if c < 0x20 || c > 0x7e || (c == ' ' && key == raw) {
+			return "", errors.New("must be visible ASCII characters")
+		}
+	}
+	return key, nil
+}
+
+var (
+	errInFlight = errors.New("idempotency key in flight")
+	errReused   = errors.New("idempotency key reused")
+	// errNotStored rolls back an answer that is not kept (a 5xx) while still sending it.
+	errNotStored = errors.New("answer not stored")
+)
+
+// answer is a response as it was written (or will be replayed).
+type answer struct {
+	Status  int               `json:"-"`
+	Headers map[string]string `json:"headers"`
+	Body    []byte            `json:"-"`
+}
+
+// Middleware runs an operation that takes keys in a transaction of its own, which the handler's
+// InTx/InBrand join (kit.WithTx): the key is claimed (an advisory lock: a concurrent request with
+// the key gets 409 in flight), looked up (same request: replay; another request: 422), and the
+// handler's answer is stored before the one commit. The whole transaction is retried on
+// deadlocks like any other.
+func (s *Store) Middleware(f api.StrictHandlerFunc, operationID string) api.StrictHandlerFunc {
+	if !s.ops[strings.ToLower(operationID)] {
+		return f
+	}
+	return func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error) {
+		raw := r.Header.Get(Header)
+		caller := kit.CallerFrom(ctx)
+		if raw == "" || caller == nil {
+			return f(ctx, w, r, request)
+		}
+		key, err := ParseKey(raw)
+		if err != nil {
+			problem.Write(w, problem.Invalid(ctx, []api.FieldError{{Field: "header." + Header, Message: err.Error()}}))
+			return nil, nil
+		}
+		fingerprint, err := fingerprintOf(r, request)
+		if err != nil {
+			return nil, err
+		}
+		var got answer
+		err = s.d.Retry(ctx, func() error {
+			got = answer{}
+			return pgx.BeginFunc(ctx, s.d.Pool, func(tx pgx.Tx) error {
+				q := s.d.Queries.WithTx(tx)
+				// Newlines separate the parts: neither a key nor an operation id can hold one (a
+				// NUL cannot travel in PostgreSQL text: every keyed request was a 500).
+				locked, err := q.IdempotencyLock(ctx, caller.User.ID.String()+"\n"+operationID+"\n"+key)
+				if err != nil {
+					return err
+				}
+				if !locked {
+					return errInFlight
+				}
+				now := s.d.Now()
+				stored, err := q.IdempotencyGet(ctx, db.IdempotencyGetParams{UserID: caller.User.ID, Operation: operationID, Key: key, Now: now})
+				if err == nil {
+					if !bytes.Equal(stored.Fingerprint, fingerprint) {
+						return errReused
+					}
+					got = answer{Status: int(stored.Status), Body: stored.Body}
+					if err := json.Unmarshal(stored.Headers, &got.Headers); err != nil {
+						return fmt.Errorf("stored answer headers: %w", err)
+					}
+					got.Headers[ReplayedHeader] = "true"
+					return nil
+				}
+				if !errors.Is(err, pgx.ErrNoRows) {
+					return err
+				}
+				resp, err := f(kit.WithTx(ctx, tx), w, r, request)
+				if err != nil {
+					return err
+				}
+				if got, err = record(resp, operationID); err != nil {
+					return err
+				}
+				if got.Status >= 500 {
+					return errNotStored
+				}
+				headers, err := json.Marshal(got.Headers)
+				if err != nil {
+					return err
+				}
+				return q.IdempotencyPut(ctx, db.IdempotencyPutParams{
+					UserID: caller.User.ID, Operation: operationID, Key: key, Fingerprint: fingerprint,
+					Status: int32(got.Status), Headers: headers, Body: got.Body, Now: now, ExpiresAt: now.Add(s.ttl), //nolint:gosec // an HTTP status
+				})
+			})
+		})
+		switch {
+		case errors.Is(err, errInFlight):
+			w.Header().Set("Retry-After", strconv.Itoa(inFlightRetryAfter))
+			problem.WriteCode(w, r, api.ProblemCodeIdempotencyKeyInFlight, "A request with this Idempotency-Key is still running; retry it shortly.")
+			return nil, nil
+		case errors.Is(err, errReused):
+			problem.WriteCode(w, r, api.ProblemCodeIdempotencyKeyReused, "This Idempotency-Key was used for another request; use a new key.")
+			return nil, nil
+		case err != nil && !errors.Is(err, errNotStored):
+			return nil, err
+		}
+		for k, v := range got.Headers {
+			w.Header().Set(k, v)
+		}
+		w.WriteHeader(got.Status)
+		_, _ = w.Write(got.Body)
+		return nil, nil
+	}
+}
+
+// fingerprintOf identifies a request: its method and path, and its decoded parameters and body
+// (so a retry that re-encodes the same JSON differently is still the same request). The key's own
+// header is left out: `"k"` and `k` are one key, and must not make two requests.
+func fingerprintOf(r *http.Request, request any) ([]byte, error) {
+	encoded, err := json.Marshal(request)
+	if err != nil {
+		return nil, err
+	}
+	var fields map[string]any
+	dec := json.NewDecoder(bytes.NewReader(encoded))
+	dec.UseNumber()
+	if err := dec.Decode(&fields); err != nil {
+		return nil, err
+	}
+	if params, ok := fields["Params"].(map[string]any); ok {
+		delete(params, Header)
+	}
+	decoded, err := json.Marshal(fields)
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	h.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
+	h.Write(decoded)
+	return h.Sum(nil), nil
+}
+
+// record writes resp as the generated code would (its Visit<Operation>Response method) and keeps
+// what was written.
+func record(resp any, operationID string) (answer, error) {
+	visit := reflect.ValueOf(resp).MethodByName("Visit" + operationID + "Response")
+	if !visit.IsValid() {
+		return answer{}, fmt.Errorf("idempotency: %T has no Visit%sResponse", resp, operationID)
+	}
+	rec := httptest.NewRecorder()
+	if out := visit.Call([]reflect.Value{reflect.ValueOf(http.ResponseWriter(rec))}); !out[0].IsNil() {
+		return answer{}, out[0].Interface().(error) //nolint:forcetypeassert // Visit methods return error
+	}
+	a := answer{Status: rec.Code, Body: rec.Body.Bytes(), Headers: map[string]string{}}
+	for _, h := range storedHeaders {
+		if v := rec.Header().Get(h); v != "" {
+			a.Headers[h] = v
+		}
+	}
+	return a, nil
+}
+
+// Prune deletes expired keys.
+func Prune(ctx context.Context, d *kit.Deps) (int64, error) {
+	return d.Queries.IdempotencyPrune(ctx, d.Now())
+}
+
+// RunPruner prunes expired keys every interval until ctx ends.
+func RunPruner(ctx context.Context, d *kit.Deps, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := Prune(ctx, d); err != nil && ctx.Err() == nil {
+				d.Log.WarnContext(ctx, "idempotency key prune failed", slog.Any("error", err))
+			}
+		}
+	}
+}

@@ -1,0 +1,159 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/kit"
+)
+
+// levelPosition is the keyset of the level list.
+type levelPosition struct {
+	Product  uuid.UUID `json:"p"`
+	Location uuid.UUID `json:"l"`
+}
+
+// ListStockLevels pages through the brand's levels by product, then location.
+func (h *Handlers) ListStockLevels(ctx context.Context, req api.ListStockLevelsRequestObject) (api.ListStockLevelsResponseObject, error) {
+	p := req.Params
+	below := p.BelowReorderPoint != nil && *p.BelowReorderPoint
+	page, err := kit.List(h.d, "inventory/"+req.BrandId.String(), p.Cursor, p.Limit,
+		func(after *levelPosition, limit int32) ([]db.LevelListRow, error) {
+			params := db.LevelListParams{BrandID: req.BrandId, ProductID: p.ProductId, LocationID: p.LocationId, BelowReorderPoint: below, RowLimit: limit}
+			if after != nil {
+				params.AfterProduct, params.AfterLocation = &after.Product, &after.Location
+			}
+			return kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.LevelListRow, error) {
+				return q.LevelList(ctx, params)
+			})
+		},
+		func(r db.LevelListRow) levelPosition {
+			return levelPosition{Product: r.ProductID, Location: r.LocationID}
+		},
+		func(r db.LevelListRow) (api.StockLevel, error) {
+			return apiLevel(db.StockLevel{
+				BrandID: r.BrandID, ProductID: r.ProductID, LocationID: r.LocationID, OnHand: r.OnHand, Reserved: r.Reserved,
+				ReorderPoint: r.ReorderPoint, Version: r.Version, UpdatedAt: r.UpdatedAt,
+			}, r.Sku, r.ProductName), nil
+		})
+	if errors.Is(err, kit.ErrBadCursor) {
+		return api.ListStockLevels400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return api.ListStockLevels200JSONResponse{Items: page.Items, NextCursor: page.Next}, nil
+}
+
+// GetProductInventory answers a product's levels by location, with their totals.
+func (h *Handlers) GetProductInventory(ctx context.Context, req api.GetProductInventoryRequestObject) (api.GetProductInventoryResponseObject, error) {
+	out, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (api.ProductInventory, error) {
+		p, err := q.ProductGet(ctx, db.ProductGetParams{BrandID: req.BrandId, ID: req.ProductId})
+		if err != nil {
+			return api.ProductInventory{}, kit.DBError(err)
+		}
+		rows, err := q.LevelsOfProduct(ctx, db.LevelsOfProductParams{BrandID: req.BrandId, ProductID: req.ProductId})
+		if err != nil {
+			return api.ProductInventory{}, err
+		}
+		inv := api.ProductInventory{ProductId: p.ID, Levels: make([]api.StockLevel, 0, len(rows))}
+		for _, r := range rows {
+			inv.Levels = append(inv.Levels, apiLevel(db.StockLevel{
+				BrandID: r.BrandID, ProductID: r.ProductID, LocationID: r.LocationID, OnHand: r.OnHand, Reserved: r.Reserved,
+				ReorderPoint: r.ReorderPoint, Version: r.Version, UpdatedAt: r.UpdatedAt,
+			}, p.Sku, p.Name))
+			inv.OnHand += r.OnHand
+			inv.Reserved += r.Reserved
+		}
+		inv.Available = inv.OnHand - inv.Reserved
+		return inv, nil
+	})
+	if errors.Is(err, kit.ErrNotFound) {
+		return api.GetProductInventory404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such product.")}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return api.GetProductInventory200JSONResponse(out), nil
+}
+
+// UpdateStockLevel sets a level's reorder point (quantities change only through movements).
+func (h *Handlers) UpdateStockLevel(ctx context.Context, req api.UpdateStockLevelRequestObject) (api.UpdateStockLevelResponseObject, error) {
+	level, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (api.StockLevel, error) {
+		l, err := q.LevelSetReorderPoint(ctx, db.LevelSetReorderPointParams{
+			BrandID: req.BrandId, ProductID: req.ProductId, LocationID: req.LocationId,
+			ReorderPoint: req.Body.ReorderPoint, ExpectedVersions: kit.IfMatch(req.Params.IfMatch), Now: h.d.Now(),
+		})
+		if errors.Is(kit.DBError(err), kit.ErrNotFound) {
+			return api.StockLevel{}, kit.Stale(q.LevelGet(ctx, db.LevelGetParams{BrandID: req.BrandId, ProductID: req.ProductId, LocationID: req.LocationId}))
+		}
+		if err != nil {
+			return api.StockLevel{}, err
+		}
+		p, err := q.ProductGet(ctx, db.ProductGetParams{BrandID: req.BrandId, ID: req.ProductId})
+		if err != nil {
+			return api.StockLevel{}, err
+		}
+		return apiLevel(l, p.Sku, p.Name), nil
+	})
+	switch {
+	case errors.Is(err, kit.ErrNotFound):
+		return api.UpdateStockLevel404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx,
+			"No stock level for this product at this location (a level is created by its first movement).")}, nil
+	case errors.Is(err, kit.ErrStale):
+		return api.UpdateStockLevel412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: kit.PreconditionFailed(ctx, "stock level")}, nil
+	case err != nil:
+		return nil, err
+	}
+	return api.UpdateStockLevel200JSONResponse{Body: level, Headers: api.UpdateStockLevel200ResponseHeaders{ETag: kit.ETag(level.Version)}}, nil
+}
+
+func apiMovement(m db.StockMovement) (api.StockMovement, error) {
+	return api.StockMovement{
+		Id: m.ID, ProductId: m.ProductID, LocationId: m.LocationID, Kind: api.MovementKind(m.Kind),
+		OnHandDelta: m.OnHandDelta, ReservedDelta: m.ReservedDelta, OnHand: m.OnHandAfter, Reserved: m.ReservedAfter,
+		Reason: m.Reason, Reference: m.Reference, ReservationId: m.ReservationID, OrderId: m.OrderID,
+		ActorId: m.ActorID, RequestId: m.RequestID, CreatedAt: m.CreatedAt.UTC(),
+	}, nil
+}
+
+// ListStockMovements pages through the ledger, newest first.
+func (h *Handlers) ListStockMovements(ctx context.Context, req api.ListStockMovementsRequestObject) (api.ListStockMovementsResponseObject, error) {
+	p := req.Params
+	params := db.MovementListParams{
+		BrandID: req.BrandId, ProductID: p.ProductId, LocationID: p.LocationId, Reference: p.Reference,
+		ReservationID: p.ReservationId, CreatedAfter: utc(p.CreatedAfter), CreatedBefore: utc(p.CreatedBefore),
+	}
+	if p.Kind != nil {
+		params.Kind = db.NullMovementKind{MovementKind: db.MovementKind(*p.Kind), Valid: true}
+	}
+	page, err := kit.List(h.d, "movements/"+req.BrandId.String(), p.Cursor, p.Limit,
+		func(after *idPosition, limit int32) ([]db.StockMovement, error) {
+			params.BeforeID, params.RowLimit = after.id(), limit
+			return kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.StockMovement, error) {
+				return q.MovementList(ctx, params)
+			})
+		},
+		func(m db.StockMovement) idPosition { return idPosition{ID: m.ID} },
+		apiMovement)
+	if errors.Is(err, kit.ErrBadCursor) {
+		return api.ListStockMovements400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return api.ListStockMovements200JSONResponse{Items: page.Items, NextCursor: page.Next}, nil
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

@@ -1,0 +1,38 @@
+// Package kit is what the server's domain packages share: their dependencies, the transaction
+// helpers, the caller, audit writing, database-error translation, problem responses, list paging
+// and ETags. It holds no business rule of its own.
+package kit
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ecompointer/ecompointer/gen/db"
+)
+
+// Deps are the dependencies every domain's handlers run on.
+type Deps struct {
+	Log     *slog.Logger
+	Pool    *pgxpool.Pool
+	Queries *db.Queries
+	// Now is the clock, cut to the database's precision; tests move it instead of sleeping.
+	Now     func() time.Time
+	Cursors Cursors
+	// TxAttempts is how many times a transaction that lost a deadlock or a serialization conflict
+	// runs in all (DB_TX_ATTEMPTS); below 1 counts as 1.
+	TxAttempts int
+	// Gate bounds how many connections one brand's work may hold at once (nil: no bound).
+	Gate Gate
+}
+
+// Gate bounds how much of the pool one brand's work holds at once, so that one tenant cannot
+// starve the others (BRAND_POOL_SHARE).
+type Gate interface {
+	// Acquire waits for one of brand's slots (bounded by ctx and the gate's own wait) and returns
+	// its release.
+	Acquire(ctx context.Context, brand uuid.UUID) (release func(), err error)
+}

@@ -1,0 +1,61 @@
+package kit
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/problem"
+)
+
+// RequestMeta is what handlers record of the client (audit events, sessions, the ledger).
+type RequestMeta struct {
+	IP        string
+	UserAgent string
+}
+
+type requestMetaKey struct{}
+
+// WithRequestMeta stores the request's client details.
+func WithRequestMeta(ctx context.Context, m *RequestMeta) context.Context {
+	return context.WithValue(ctx, requestMetaKey{}, m)
+}
+
+// RequestMetaFrom returns the request's client details (empty outside a request).
+func RequestMetaFrom(ctx context.Context) *RequestMeta {
+	if m, ok := ctx.Value(requestMetaKey{}).(*RequestMeta); ok {
+		return m
+	}
+	return &RequestMeta{}
+}
+
+// RequestID is the request's id, or nil outside a request.
+func RequestID(ctx context.Context) *string {
+	return Optional(problem.RequestFrom(ctx).ID)
+}
+
+// Audit records a security event with the request's client details. It takes the queries of the
+// caller's transaction, so the event commits or rolls back with what it describes. Events never
+// hold a password or a token.
+func Audit(ctx context.Context, d *Deps, q *db.Queries, typ api.AuditEventType, userID, sessionID *uuid.UUID) error {
+	meta := RequestMetaFrom(ctx)
+	return q.AuditEventCreate(ctx, db.AuditEventCreateParams{
+		ID:        uuid.Must(uuid.NewV7()),
+		Type:      string(typ),
+		UserID:    userID,
+		SessionID: sessionID,
+		Ip:        Optional(meta.IP),
+		UserAgent: Optional(meta.UserAgent),
+		Now:       d.Now(),
+	})
+}
+
+// Optional is s, or nil when empty.
+func Optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

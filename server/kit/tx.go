@@ -1,0 +1,95 @@
+package kit
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/ecompointer/ecompointer/gen/db"
+)
+
+type txKey struct{}
+
+// WithTx makes InTx and InBrand run inside tx (in a savepoint) rather than a transaction of their
+// own: a caller that must commit more than a handler's effects (the idempotency layer stores the
+// answer with them) owns the transaction and its retries.
+func WithTx(ctx context.Context, tx pgx.Tx) context.Context {
+	return context.WithValue(ctx, txKey{}, tx)
+}
+
+// InTx runs fn in one transaction: committed when fn returns nil, rolled back otherwise (a
+// business-rule refusal included, so a refused request never leaves a partial write).
+//
+// A deadlock or serialization failure rolls back and runs fn again, up to d.TxAttempts runs in
+// all: fn must therefore do nothing but database work through q (no effects outside the
+// transaction, no state kept across runs). One that still fails is returned as it is, and the
+// server answers it 503 write_conflict. Inside a transaction that WithTx put in ctx, fn runs once
+// in a savepoint, and retrying is the owner's job.
+func (d *Deps) InTx(ctx context.Context, fn func(q *db.Queries) error) error {
+	if outer, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
+		return pgx.BeginFunc(ctx, outer, func(tx pgx.Tx) error { return fn(d.Queries.WithTx(tx)) })
+	}
+	return d.Retry(ctx, func() error {
+		return pgx.BeginFunc(ctx, d.Pool, func(tx pgx.Tx) error { return fn(d.Queries.WithTx(tx)) })
+	})
+}
+
+// Retry runs attempt until it succeeds, fails for another reason than contention, or has run
+// d.TxAttempts times (then the last failure is returned).
+func (d *Deps) Retry(ctx context.Context, attempt func() error) error {
+	for i := 1; ; i++ {
+		err := attempt()
+		if err == nil || !Contended(err) || i >= d.TxAttempts {
+			return err
+		}
+		// A short, jittered pause so that the transactions that collided do not collide again
+		// in lockstep.
+		pause := time.Duration(i)*10*time.Millisecond + rand.N(10*time.Millisecond) //nolint:gosec // jitter, not a secret
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+	}
+}
+
+// Contended reports whether err is a deadlock (40P01) or a serialization failure (40001): the
+// transaction can simply run again.
+func Contended(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
+}
+
+// InBrand runs fn in one transaction scoped to brandID and returns its value: row-level security
+// then shows and accepts only that brand's rows, whatever the statements themselves filter (they
+// filter by brand_id too: the policy is the second line of defence, not the first).
+//
+// It first takes one of the brand's slots of the pool (Deps.Gate), so that one tenant's flood
+// waits for itself, not for everyone.
+func InBrand[T any](ctx context.Context, d *Deps, brandID uuid.UUID, fn func(q *db.Queries) (T, error)) (T, error) {
+	var out T
+	if d.Gate != nil {
+		release, err := d.Gate.Acquire(ctx, brandID)
+		if err != nil {
+			return out, err
+		}
+		defer release()
+	}
+	err := d.InTx(ctx, func(q *db.Queries) error {
+		if err := q.BrandScopeSet(ctx, brandID.String()); err != nil {
+			return err
+		}
+		v, err := fn(q)
+		if err != nil {
+			return err
+		}
+		out = v
+		return nil
+	})
+	return out, err
+}
