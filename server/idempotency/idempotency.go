@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ecompointer/ecompointer/gen/api"
@@ -124,6 +126,15 @@ func (s *Store) Middleware(f api.StrictHandlerFunc, operationID string) api.Stri
 		fingerprint, err := fingerprintOf(r, request)
 		if err != nil {
 			return nil, err
+		}
+		// The brand's share of the pool is taken before the transaction takes a connection: the
+		// handler's InBrand joins the transaction and does not take it again.
+		if brand, err := uuid.Parse(chi.URLParam(r, "brandId")); err == nil {
+			release, err := s.d.GateBrand(ctx, brand)
+			if err != nil {
+				return nil, err
+			}
+			defer release()
 		}
 		var got answer
 		err = s.d.Retry(ctx, func() error {

@@ -70,10 +70,12 @@ func Contended(err error) bool {
 // filter by brand_id too: the policy is the second line of defence, not the first).
 //
 // It first takes one of the brand's slots of the pool (Deps.Gate), so that one tenant's flood
-// waits for itself, not for everyone.
+// waits for itself, not for everyone. GateBrand does the same for a transaction's owner.
 func InBrand[T any](ctx context.Context, d *Deps, brandID uuid.UUID, fn func(q *db.Queries) (T, error)) (T, error) {
 	var out T
-	if d.Gate != nil {
+	// Inside a transaction WithTx put in ctx, the owner took the slot before it took a connection
+	// (taking it here, connection in hand, could hold the pool while waiting for the brand).
+	if _, joined := ctx.Value(txKey{}).(pgx.Tx); d.Gate != nil && !joined {
 		release, err := d.Gate.Acquire(ctx, brandID)
 		if err != nil {
 			return out, err
@@ -92,4 +94,13 @@ func InBrand[T any](ctx context.Context, d *Deps, brandID uuid.UUID, fn func(q *
 		return nil
 	})
 	return out, err
+}
+
+// GateBrand takes one of brand's slots of the pool (Deps.Gate) for work that will open its own
+// transaction and pass it on with WithTx; release it when the transaction ends.
+func (d *Deps) GateBrand(ctx context.Context, brand uuid.UUID) (release func(), err error) {
+	if d.Gate == nil {
+		return func() {}, nil
+	}
+	return d.Gate.Acquire(ctx, brand)
 }
