@@ -130,7 +130,9 @@ func (s *Store) Middleware(f api.StrictHandlerFunc, operationID string) api.Stri
 			got = answer{}
 			return pgx.BeginFunc(ctx, s.d.Pool, func(tx pgx.Tx) error {
 				q := s.d.Queries.WithTx(tx)
-				locked, err := q.IdempotencyLock(ctx, caller.User.ID.String()+"\x00"+operationID+"\x00"+key)
+				// A newline separates the parts: a key is visible ASCII and an operationId an
+				// identifier, so none holds one (a NUL would do too, but PostgreSQL refuses it in text).
+				locked, err := q.IdempotencyLock(ctx, caller.User.ID.String()+"\n"+operationID+"\n"+key)
 				if err != nil {
 					return err
 				}
