@@ -74,6 +74,7 @@ type harness struct {
 	fixture  *Fixture
 	scripts  map[string]string // rendered pgbench scripts by name
 	pgServer string            // PostgreSQL's version
+	checks   []stockCheck      // after every run of an inventory scenario or its limit
 }
 
 func (h *harness) logf(format string, args ...any) {
@@ -165,6 +166,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 	}
 	rep.machine = describeMachine(h.pgServer)
 	rep.scenarios = selected
+	rep.checks = h.checks
 	md := rep.markdown()
 	if _, err := io.WriteString(h.stdout, md); err != nil {
 		return err
@@ -183,7 +185,8 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 		}
 		h.logf("wrote %s (took %s)", path, time.Since(started).Round(time.Second))
 	}
-	return nil
+	// An oversell or a ledger that does not sum fails the harness (and CI), after the table.
+	return stockFailure(h.checks)
 }
 
 func selectScenarios(only *regexp.Regexp) []Scenario {
@@ -289,6 +292,7 @@ func (h *harness) prepare(ctx context.Context) error {
 	seeding := time.Now()
 	if err := runSeedFiles(ctx, conn, "seed", pgx.NamedArgs{
 		"users": h.o.users, "brands": h.o.brands, "products": h.o.products, "password_hash": fast,
+		"locations": stockLocations, "stock_products": stockProducts, "hot_stock": hotStock, "stock_on_hand": stockOnHand,
 	}); err != nil {
 		return err
 	}
@@ -312,6 +316,9 @@ func (h *harness) prepare(ctx context.Context) error {
 	}
 	h.fixture, err = newFixture(users, sessions, h.o.brands, h.o.products)
 	if err != nil {
+		return err
+	}
+	if err := h.fixture.loadStock(ctx, conn); err != nil {
 		return err
 	}
 
@@ -430,6 +437,9 @@ func (h *harness) runScenarios(ctx context.Context, selected []Scenario) (rows [
 			r.name = sc.Name
 			rows = append(rows, r)
 			h.logf("%-44s %4d conns  %9.1f req/s  p99 %-9s errors %d", sc.Name, n, r.res.Rate(), fmtDuration(r.res.Latency.P99), r.res.Errors)
+			if sc.Stock {
+				h.checkStock(ctx, sc.Name, n)
+			}
 		}
 	}
 	return rows, nil
@@ -531,6 +541,9 @@ func (h *harness) measureLimits(ctx context.Context, selected []Scenario) ([]row
 					r.name, r.scenario, r.limit = l.String(), sc.Name, l
 					rows = append(rows, r)
 					h.logf("%-28s %4d conns  %9.1f tx/s  %v", l, r.conns, r.res.Rate(), errOrEmpty(r.err))
+					if sc.Stock {
+						h.checkStock(ctx, l.String(), r.conns)
+					}
 				}
 			case "bcrypt":
 				r, err := h.bcrypt(ctx)
@@ -609,10 +622,16 @@ func (h *harness) pgbench(ctx context.Context, l Limit, n int) row {
 
 // pgbenchVars are the variables every script may use (-D), and the limit's own.
 func (h *harness) pgbenchVars(l Limit) map[string]string {
+	f := h.fixture
 	vars := map[string]string{
-		"sessions": strconv.Itoa(len(h.fixture.Sessions)),
-		"brands":   strconv.Itoa(h.fixture.Brands),
-		"products": strconv.Itoa(h.fixture.Products),
+		"sessions": strconv.Itoa(len(f.Sessions)),
+		"brands":   strconv.Itoa(f.Brands),
+		"products": strconv.Itoa(f.Products),
+		// The inventory scripts' stock (seed/040_locations.sql, 050_stock_products.sql).
+		"locations":      strconv.Itoa(f.Locations),
+		"stock_products": strconv.Itoa(f.StockProducts),
+		"hot_product":    f.Stock[0][0],
+		"hot_location":   f.locationID(1, 1),
 	}
 	if name, value, ok := strings.Cut(l.Define, "="); ok {
 		vars[name] = value

@@ -20,6 +20,7 @@ type report struct {
 	scenarios []Scenario
 	runs      []row
 	limits    []row
+	checks    []stockCheck
 }
 
 func (r report) markdown() string {
@@ -42,14 +43,20 @@ func (r report) markdown() string {
 	for _, run := range r.runs {
 		limitCell, ratioCell := "", ""
 		if l, ok := r.limitFor(run); ok {
-			limitCell = fmt.Sprintf("%s/s %s", rate(l.res.Rate()), l.name)
+			// A script that stands for several requests (a reservation and its release) is
+			// compared in requests: its transactions per second times that many.
+			per := float64(l.limit.perRun())
+			limitCell = fmt.Sprintf("%s/s %s", rate(per*l.res.Rate()), l.name)
+			if per > 1 {
+				limitCell += fmt.Sprintf(" (%d requests a transaction)", l.limit.perRun())
+			}
 			if l.wanted != 0 {
 				limitCell += fmt.Sprintf(" (%d clients)", l.conns)
 			}
 			if l.err != nil {
 				limitCell = l.name + ": not measured"
 			} else if l.res.Rate() > 0 {
-				ratioCell = fmt.Sprintf("%.0f%%", 100*run.res.Rate()/l.res.Rate())
+				ratioCell = fmt.Sprintf("%.0f%%", 100*run.res.Rate()/(per*l.res.Rate()))
 			}
 		}
 		p("| %s | %d | %s | %s | %s | %s | %d | %s | %s | %s | %s |\n",
@@ -117,6 +124,36 @@ func (r report) markdown() string {
 		capacity := run.res.Elapsed.Seconds() * float64(runtime.NumCPU())
 		p("| %s | %d | %s | %s | %s | %.0f%% |\n", run.name, run.conns, server, per(run.use.pg), generator,
 			max(0, 100*other.Seconds()/capacity))
+	}
+
+	if len(r.checks) > 0 {
+		p("\n## Stock invariants\n\n")
+		p("After every run of an inventory scenario or its limit: the holds the run left (clients stopped between a " +
+			"reservation and its release) are released by the server's sweeper, then every level is checked: " +
+			"0 ≤ reserved ≤ onHand (no oversell), reserved = what live reservations hold, and the ledger's movements " +
+			"sum to onHand and reserved (LedgerMismatches). Any failure fails the harness.\n\n")
+		p("| run | conns | holds left, released | levels | oversold | reserved ≠ holds | ledger ≠ level | result |\n")
+		p("|---|--:|--:|--:|--:|--:|--:|---|\n")
+		for _, c := range r.checks {
+			result := "ok"
+			if c.err != nil {
+				result = "not checked: " + oneLine(c.err.Error())
+			} else if !c.ok() {
+				result = "**BROKEN**"
+			}
+			p("| %s | %d | %d | %d | %d | %d | %d | %s |\n", c.run, c.conns, c.released, c.levels, c.oversold, c.misheld, c.mismatched, result)
+		}
+	}
+
+	var refusals []string
+	for _, run := range r.runs {
+		if run.res.Refused > 0 {
+			refusals = append(refusals, fmt.Sprintf("- %s at %d connections: %d × HTTP 422 insufficient_stock", run.name, run.conns, run.res.Refused))
+		}
+	}
+	if len(refusals) > 0 {
+		p("\n## Expected refusals\n\nAnswers the scenario allows (not enough stock left), counted neither as served nor as errors.\n\n%s\n",
+			strings.Join(refusals, "\n"))
 	}
 
 	var errs []string

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -194,13 +195,25 @@ func TestHarnessEndToEnd(t *testing.T) {
 		"## Noisy neighbour", "| brand 2 alone p50 |",
 		"session baseline |", "bare baseline |", "verify baseline |", "pgbench profile |", "pgbench refresh |", "bcrypt |",
 		"pgbench product_list |", "pgbench product_search |", "pgbench product_get |", "pgbench product_create |",
+		"| reserve_hot: POST, DELETE /brands/{brandId}/reservations | 2 |",
+		"| reserve_spread: POST, DELETE /brands/{brandId}/reservations | 2 |",
+		"| receipt: POST /brands/{brandId}/inventory/adjustments | 2 |",
+		"pgbench reserve_hot |", "pgbench reserve_spread |", "pgbench receipt |", "(2 requests a transaction)",
+		"## Stock invariants",
 	} {
 		if !strings.Contains(table, want) {
 			t.Errorf("no %q in the table:\n%s", want, table)
 		}
 	}
-	if strings.Contains(table, "## Errors") || strings.Contains(table, "not measured") {
+	if strings.Contains(table, "## Errors") || strings.Contains(table, "not measured") ||
+		strings.Contains(table, "BROKEN") || strings.Contains(table, "not checked") {
 		t.Errorf("errors in a run that should have none:\n%s\n%s", table, stderr.String())
+	}
+	// Every inventory scenario and every one of its limits was checked, and passed.
+	for _, run := range []string{"reserve_hot: POST", "reserve_spread: POST", "receipt: POST", "pgbench reserve_hot", "pgbench reserve_spread", "pgbench receipt"} {
+		if !regexp.MustCompile(`(?m)^\| ` + regexp.QuoteMeta(run) + `[^|]* \| 2 \| \d+ \| \d+ \| 0 \| 0 \| 0 \| ok \|$`).MatchString(table) {
+			t.Errorf("no passed stock check of %s in the table:\n%s", run, table)
+		}
 	}
 	if databaseExists(t, o.database) {
 		t.Errorf("database %s left behind", o.database)

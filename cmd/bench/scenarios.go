@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,9 @@ type Scenario struct {
 	Expect int
 	// Limits are measured in the same run; the ratio is against the first.
 	Limits []Limit
+	// Stock marks a scenario that moves stock: after each of its runs (and its limits' runs) the
+	// harness releases what the run left held and checks the stock invariants (stockcheck.go).
+	Stock bool
 	// Client returns virtual client i of n. Clients run at once, each on its own goroutine; a
 	// client owns whatever it changes (a refresh client, its sessions).
 	Client func(f *Fixture, i, n int) load.Client
@@ -39,7 +43,13 @@ type Limit struct {
 	// Define, for pgbench, is one more variable of the script, "name=value": one script serves
 	// scenarios that differ in a value (the search term).
 	Define string
+	// Requests, for pgbench, is how many of the scenario's requests one run of the script stands
+	// for (a reservation and its release: 2); zero means one. The ratio compares requests.
+	Requests int
 }
+
+// perRun is Requests, at least one.
+func (l Limit) perRun() int { return max(1, l.Requests) }
 
 func (l Limit) String() string {
 	switch l.Kind {
@@ -58,6 +68,10 @@ func baselineLimit(mode string) Limit { return Limit{Kind: "baseline", Name: mod
 
 // pgbenchLimit runs the scenario's SQL, pgbench/<script>.pgbench, with pgbench -M prepared.
 func pgbenchLimit(script string) Limit { return Limit{Kind: "pgbench", Name: script} }
+
+// pgbenchPairLimit is pgbenchLimit for a script that runs two of the scenario's requests (a
+// reservation, then its release).
+func pgbenchPairLimit(script string) Limit { return Limit{Kind: "pgbench", Name: script, Requests: 2} }
 
 // pgbenchSearchLimit runs pgbench/product_search.pgbench for the term, bound as the server binds
 // q: a parameter holding '%term%' (terms here are letters only: nothing to escape).
@@ -147,6 +161,144 @@ var scenarios = []Scenario{
 			return load.Request{Method: http.MethodPost, Path: "/brands/" + s.BrandID + "/products", Bearer: s.Access, Body: newProductBody(f.skus.Add(1))}
 		}),
 	},
+	// Inventory (seed/040_locations.sql to 061_stock_movements.sql). Each client holds at most
+	// one reservation: it reserves, then releases what it got, then reserves again. After every
+	// run the harness checks that nothing was oversold and that the ledger sums to the levels.
+	{
+		// Every client reserves and releases 1 unit of one product at one location of brand 1:
+		// one row all of them lock. It holds hotStock units, so at 256 connections some
+		// reservations find none left: those are 422 insufficient_stock, expected refusals.
+		Name:   "reserve_hot: POST, DELETE /brands/{brandId}/reservations",
+		Stock:  true,
+		Limits: []Limit{pgbenchPairLimit("reserve_hot")},
+		Client: newReserveClient(true, func(f *Fixture, s *Session, _ *rand.Rand) []byte {
+			return reservationBody([]string{f.Stock[0][0]}, f.locationID(1, 1))
+		}),
+	},
+	{
+		// 3-line reservations over the brand's stock products (1,000), no location: the
+		// allocation rule picks among every location. Then the release.
+		Name:   "reserve_spread: POST, DELETE /brands/{brandId}/reservations",
+		Stock:  true,
+		Limits: []Limit{pgbenchPairLimit("reserve_spread")},
+		Client: newReserveClient(false, func(f *Fixture, s *Session, rng *rand.Rand) []byte {
+			return reservationBody(spreadLines(f, s.brand, rng), "")
+		}),
+	},
+	{
+		// Receipts of 1 to 10 units of a random stock product at a random location.
+		Name:   "receipt: POST /brands/{brandId}/inventory/adjustments",
+		Expect: http.StatusCreated,
+		Stock:  true,
+		Limits: []Limit{pgbenchLimit("receipt")},
+		Client: eachRandomSessionRand(func(f *Fixture, s *Session, rng *rand.Rand) load.Request {
+			return load.Request{Method: http.MethodPost, Path: "/brands/" + s.BrandID + "/inventory/adjustments", Bearer: s.Access, Body: receiptBody(f, s.brand, rng)}
+		}),
+	},
+}
+
+// spreadLines draws the products of a reserve_spread reservation: one from each third of the
+// brand's stock products (so three different ones), as pgbench/reserve_spread.pgbench draws them.
+func spreadLines(f *Fixture, b int, rng *rand.Rand) []string {
+	third := f.StockProducts / 3
+	ids := make([]string, 3)
+	for k := range ids {
+		ids[k] = f.Stock[b-1][1+k*third+rng.IntN(third)]
+	}
+	return ids
+}
+
+// reservationBody holds 1 unit of each product, at location when set.
+func reservationBody(products []string, location string) []byte {
+	type line struct {
+		ProductID  string `json:"productId"`
+		LocationID string `json:"locationId,omitempty"`
+		Quantity   int    `json:"quantity"`
+	}
+	lines := make([]line, len(products))
+	for i, p := range products {
+		lines[i] = line{ProductID: p, LocationID: location, Quantity: 1}
+	}
+	body, _ := json.Marshal(map[string]any{"lines": lines}) // these types always marshal
+	return body
+}
+
+// receiptBody is a receipt of 1 to 10 units of a random stock product at a random location of
+// brand b, as pgbench/receipt.pgbench makes them.
+func receiptBody(f *Fixture, b int, rng *rand.Rand) []byte {
+	body, _ := json.Marshal(map[string]any{ // these types always marshal
+		"kind":      "receipt",
+		"reference": "BENCH-PO",
+		"lines": []map[string]any{{
+			"productId":  f.Stock[b-1][1+rng.IntN(f.StockProducts)],
+			"locationId": f.locationID(b, 1+rng.IntN(f.Locations)),
+			"delta":      1 + rng.IntN(10),
+		}},
+	})
+	return body
+}
+
+// reserveClient reserves, then releases what it got, then reserves again, with one session for
+// the pair. A reservation refused for want of stock (422) is an expected refusal; the client then
+// reserves again. What a client still holds when the run ends is released by the harness
+// (stockcheck.go) before the invariants are checked.
+type reserveClient struct {
+	f       *Fixture
+	rng     *rand.Rand
+	session func() *Session
+	body    func(*Fixture, *Session, *rand.Rand) []byte
+	cur     *Session
+	held    string // the reservation to release next; empty: reserve next
+	sent    string // what the request in flight is: "reserve" or "release"
+}
+
+// newReserveClient makes reserveClients; hot ones all use brand 1's sessions (the hot row is
+// brand 1's), the others any session.
+func newReserveClient(hot bool, body func(*Fixture, *Session, *rand.Rand) []byte) func(*Fixture, int, int) load.Client {
+	return func(f *Fixture, i, _ int) load.Client {
+		c := &reserveClient{f: f, rng: rand.New(rand.NewPCG(seed, uint64(i))), body: body}
+		pool := f.Sessions
+		if hot {
+			pool = f.sessionsOf(1)
+		}
+		c.session = func() *Session { return pool[c.rng.IntN(len(pool))] }
+		return c
+	}
+}
+
+func (c *reserveClient) Next() load.Request {
+	if c.held != "" {
+		c.sent = "release"
+		return load.Request{Method: http.MethodDelete, Path: "/brands/" + c.cur.BrandID + "/reservations/" + c.held,
+			Bearer: c.cur.Access, Expect: http.StatusNoContent}
+	}
+	c.sent = "reserve"
+	c.cur = c.session()
+	return load.Request{Method: http.MethodPost, Path: "/brands/" + c.cur.BrandID + "/reservations", Bearer: c.cur.Access,
+		Body: c.body(c.f, c.cur, c.rng), Expect: http.StatusCreated, Refusal: http.StatusUnprocessableEntity}
+}
+
+func (c *reserveClient) Done(status int, body []byte, err error) error {
+	if c.sent == "release" {
+		// Released, or not: either way the next request reserves anew (the harness releases
+		// what is left after the run).
+		c.held = ""
+		return nil
+	}
+	if err != nil || status != http.StatusCreated {
+		if status == http.StatusUnprocessableEntity && !bytes.Contains(body, []byte(`"insufficient_stock"`)) {
+			return errors.New("422 other than insufficient_stock")
+		}
+		return nil
+	}
+	var r struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil || r.ID == "" {
+		return errors.New("reservation answer without an id")
+	}
+	c.held = r.ID
+	return nil
 }
 
 // The noisy-neighbour pair: brand 2's owners read their catalog, first alone, then while brand

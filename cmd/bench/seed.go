@@ -41,6 +41,14 @@ type Fixture struct {
 	Brands int
 	// Products is the number of products in each brand (seed/030_products.sql numbers them).
 	Products int
+	// Locations is the number of locations in each brand (seed/040_locations.sql numbers them).
+	Locations int
+	// Stock holds, per brand (from 0), the products the inventory scenarios move, as
+	// seed/050_stock_products.sql picked them: product 0 is the hot row, the others (at least 3)
+	// have plenty of stock at every location.
+	Stock [][]string
+	// StockProducts is how many products after the hot one every brand has in Stock.
+	StockProducts int
 	// skus numbers the products the create scenario adds, unique across all its clients and runs.
 	skus atomic.Int64
 }
@@ -59,19 +67,62 @@ func newFixture(users []User, sessions []*Session, brands, products int) (*Fixtu
 	return &Fixture{Users: users, Sessions: sessions, Brands: brands, Products: products}, nil
 }
 
-// The kinds of seeded ids, bench_uuid's first argument (seed/000_bench_uuid.sql).
+// The stock the seed makes (seed/040_locations.sql to 061_stock_movements.sql).
 const (
-	benchKindBrand   = 1
-	benchKindProduct = 3
+	// stockLocations is the number of locations in each brand.
+	stockLocations = 4
+	// stockProducts is the number of products reserve_spread and receipt draw from (fewer when a
+	// brand has fewer active products).
+	stockProducts = 1000
+	// hotStock is the hot row's stock: more than 64 connections hold at once, fewer than 256, so
+	// the largest run of reserve_hot runs out and must refuse without overselling.
+	hotStock = 100
+	// stockOnHand is every other level's stock: more than any run holds.
+	stockOnHand = 1000000
 )
 
-// benchUUID is bench_uuid(kind, n) of seed/000_bench_uuid.sql: the id the seed gave row n of a
-// kind, which clients compute rather than look up.
-func benchUUID(kind int, n int64) string {
-	return fmt.Sprintf("00000000-0000-7000-8%03x-%012x", kind, n)
+// loadStock reads the stock products the seed picked (seed/050_stock_products.sql).
+func (f *Fixture) loadStock(ctx context.Context, conn *pgx.Conn) error {
+	sql, err := adminSQL.ReadFile("admin/stock_products.sql")
+	if err != nil {
+		return err
+	}
+	rows, err := conn.Query(ctx, string(sql))
+	if err != nil {
+		return err
+	}
+	f.Stock = make([][]string, f.Brands)
+	for rows.Next() {
+		var b, i int
+		var id string
+		if err := rows.Scan(&b, &i, &id); err != nil {
+			return err
+		}
+		if b < 1 || b > f.Brands || i != len(f.Stock[b-1]) {
+			return fmt.Errorf("bench_stock_products: unexpected row (%d, %d)", b, i)
+		}
+		f.Stock[b-1] = append(f.Stock[b-1], id)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	f.Locations = stockLocations
+	f.StockProducts = stockProducts
+	for b, ids := range f.Stock {
+		f.StockProducts = min(f.StockProducts, len(ids)-1)
+		if len(ids) < 4 {
+			return fmt.Errorf("brand %d has %d active products: the inventory scenarios need at least 4 (seed more products)", b+1, len(ids))
+		}
+	}
+	return nil
 }
 
-// sessionsOf is the sessions of brand b's owners.
+// locationID is the id of location j (from 1) of brand b (seed/040_locations.sql).
+func (f *Fixture) locationID(b, j int) string {
+	return benchUUID(benchKindLocation, int64(b)+int64(j-1)*int64(f.Brands))
+}
+
+// sessionsOf is the sessions of brand b's users.
 func (f *Fixture) sessionsOf(b int) []*Session {
 	var out []*Session
 	for _, s := range f.Sessions {
@@ -80,6 +131,19 @@ func (f *Fixture) sessionsOf(b int) []*Session {
 		}
 	}
 	return out
+}
+
+// The kinds of seeded ids, bench_uuid's first argument (seed/000_bench_uuid.sql).
+const (
+	benchKindBrand    = 1
+	benchKindProduct  = 3
+	benchKindLocation = 5
+)
+
+// benchUUID is bench_uuid(kind, n) of seed/000_bench_uuid.sql: the id the seed gave row n of a
+// kind, which clients compute rather than look up.
+func benchUUID(kind int, n int64) string {
+	return fmt.Sprintf("00000000-0000-7000-8%03x-%012x", kind, n)
 }
 
 // productID is the id of product k (from 0) of brand b, as seed/030_products.sql numbers them.

@@ -229,6 +229,132 @@ describe("a frontend, through the client generated from openapi.yaml", () => {
     assert.equal(data?.priceAmount, 2499);
   });
 
+  // --- Inventory: a location, a receipt, a reservation and its release ------------------------
+
+  const locationCode = `E2E-${Date.now().toString(36).toUpperCase()}`;
+  let locationId = "";
+  let reservationId = "";
+
+  /** The product's totals over every location, as a storefront reads them. */
+  async function totals(): Promise<{ onHand: number; reserved: number; available: number }> {
+    const { data, response } = await app.api.GET("/brands/{brandId}/products/{productId}/inventory", {
+      params: { path: { brandId: user.brandId ?? "", productId } },
+    });
+    assert.equal(response.status, 200);
+    assert.ok(data);
+    assert.equal(data.productId, productId);
+    return { onHand: data.onHand, reserved: data.reserved, available: data.available };
+  }
+
+  test("creates a location: 201 with Location and ETag, active by default", async () => {
+    const brandId = user.brandId ?? "";
+    const { data, response } = await app.api.POST("/brands/{brandId}/locations", {
+      params: { path: { brandId } },
+      // `active` has a default, which openapi-typescript (defaultNonNullable) makes required.
+      body: { code: locationCode, name: "E2E warehouse", active: true, address: { line1: "1 Engine Row", city: "London", country: "GB" } },
+    });
+    assert.equal(response.status, 201);
+    assert.ok(data);
+    assert.equal(data.code, locationCode);
+    assert.equal(data.active, true);
+    assert.equal(response.headers.get("location"), `/brands/${brandId}/locations/${data.id}`);
+    assert.equal(response.headers.get("etag"), '"1"');
+    locationId = data.id;
+
+    const taken = await app.api.POST("/brands/{brandId}/locations", {
+      params: { path: { brandId } },
+      body: { code: locationCode, name: "Twin", active: true },
+    });
+    expectProblem(taken, 409, "location_code_taken");
+  });
+
+  test("the product has no stock yet", async () => {
+    assert.deepEqual(await totals(), { onHand: 0, reserved: 0, available: 0 });
+  });
+
+  test("receives 10 units with an Idempotency-Key; the retry is replayed, not received twice", async () => {
+    const receipt = {
+      params: { path: { brandId: user.brandId ?? "" }, header: { "Idempotency-Key": `e2e-receipt-${locationCode}` } },
+      body: { kind: "receipt" as const, reference: "PO-E2E-1", lines: [{ productId, locationId, delta: 10 }] },
+    };
+    const { data, response } = await app.api.POST("/brands/{brandId}/inventory/adjustments", receipt);
+    assert.equal(response.status, 201);
+    assert.ok(data);
+    assert.equal(data.movementIds.length, 1);
+    assert.equal(data.levels.length, 1);
+    assert.deepEqual(
+      { productId: data.levels[0]?.productId, locationId: data.levels[0]?.locationId, onHand: data.levels[0]?.onHand, reserved: data.levels[0]?.reserved, available: data.levels[0]?.available },
+      { productId, locationId, onHand: 10, reserved: 0, available: 10 },
+    );
+    assert.equal(data.levels[0]?.sku, sku);
+
+    const retry = await app.api.POST("/brands/{brandId}/inventory/adjustments", receipt);
+    assert.equal(retry.response.status, 201);
+    assert.equal(retry.response.headers.get("idempotent-replayed"), "true");
+    assert.deepEqual(retry.data, data);
+    assert.deepEqual(await totals(), { onHand: 10, reserved: 0, available: 10 });
+  });
+
+  test("reserves 3 units: 201, allocated at the location; available goes down to 7", async () => {
+    const brandId = user.brandId ?? "";
+    const { data, response } = await app.api.POST("/brands/{brandId}/reservations", {
+      params: { path: { brandId } },
+      body: { lines: [{ productId, quantity: 3 }], ttlSeconds: 600, reference: "CART-E2E" },
+    });
+    assert.equal(response.status, 201);
+    assert.ok(data);
+    assert.equal(data.status, "active");
+    assert.equal(response.headers.get("location"), `/brands/${brandId}/reservations/${data.id}`);
+    assert.deepEqual(data.lines, [{ productId, quantity: 3, allocations: [{ locationId, quantity: 3 }] }]);
+    assert.ok(Date.parse(data.expiresAt) > Date.now());
+    reservationId = data.id;
+    assert.deepEqual(await totals(), { onHand: 10, reserved: 3, available: 7 });
+  });
+
+  test("reserving more than is available is a 422 insufficient_stock naming the line, and holds nothing", async () => {
+    const result = await app.api.POST("/brands/{brandId}/reservations", {
+      params: { path: { brandId: user.brandId ?? "" } },
+      body: { lines: [{ productId, quantity: 8 }], ttlSeconds: 900 },
+    });
+    const problem = expectProblem(result, 422, "insufficient_stock");
+    assert.deepEqual(
+      problem.lines?.map((l) => ({ index: l.index, productId: l.productId, requested: l.requested, available: l.available })),
+      [{ index: 0, productId, requested: 8, available: 7 }],
+    );
+    assert.deepEqual(await totals(), { onHand: 10, reserved: 3, available: 7 });
+  });
+
+  test("releases the reservation: 204 (again 204), released, available back to 10", async () => {
+    const brandId = user.brandId ?? "";
+    const params = { params: { path: { brandId, reservationId } } };
+    const released = await app.api.DELETE("/brands/{brandId}/reservations/{reservationId}", params);
+    assert.equal(released.response.status, 204);
+    const again = await app.api.DELETE("/brands/{brandId}/reservations/{reservationId}", params);
+    assert.equal(again.response.status, 204);
+
+    const { data } = await app.api.GET("/brands/{brandId}/reservations/{reservationId}", params);
+    assert.equal(data?.status, "released");
+    assert.deepEqual(await totals(), { onHand: 10, reserved: 0, available: 10 });
+  });
+
+  test("the ledger tells the story: receipt, reservation, release, newest first", async () => {
+    const { data, response } = await app.api.GET("/brands/{brandId}/inventory/movements", {
+      params: { path: { brandId: user.brandId ?? "" }, query: { productId } },
+    });
+    assert.equal(response.status, 200);
+    assert.ok(data);
+    assert.deepEqual(
+      data.items.map((m) => [m.kind, m.onHandDelta, m.reservedDelta, m.onHand, m.reserved]),
+      [
+        ["release", 0, -3, 10, 0],
+        ["reservation", 0, 3, 10, 3],
+        ["receipt", 10, 0, 10, 0],
+      ],
+    );
+    assert.equal(data.items[1]?.reservationId, reservationId);
+    assert.equal(data.items[2]?.reference, "PO-E2E-1");
+  });
+
   // --- Logout ---------------------------------------------------------------------------------
 
   test("logs out: 204, then the access and refresh tokens are refused at once", async () => {

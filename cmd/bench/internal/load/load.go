@@ -31,6 +31,12 @@ type Request struct {
 	Bearer string
 	// Body, when set, is sent as application/json.
 	Body []byte
+	// Expect, when set, is this request's successful status (a scenario that alternates
+	// requests: POST 201, then DELETE 204); zero: the run's.
+	Expect int
+	// Refusal, when set, is a status this request may rightly get (a 422 when the stock ran
+	// out): counted in Result.Refused, neither a success nor an error.
+	Refusal int
 }
 
 // Client is one virtual client's script.
@@ -76,6 +82,8 @@ type Result struct {
 	// OK counts answers with the expected status; Errors everything else (other statuses,
 	// transport errors, bodies a client refused).
 	OK, Errors int
+	// Refused counts answers with the request's expected refusal status (Request.Refusal).
+	Refused int
 	// ErrorKinds counts errors by kind ("HTTP 401", "EOF", ...).
 	ErrorKinds map[string]int
 	// Elapsed is from the first request to the last answer.
@@ -143,6 +151,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		w := &workers[i]
 		res.OK += w.ok
 		res.Errors += w.errors
+		res.Refused += w.refused
 		for k, v := range w.kinds {
 			res.ErrorKinds[k] += v
 		}
@@ -164,6 +173,7 @@ type worker struct {
 	latencies []time.Duration
 	ok        int
 	errors    int
+	refused   int
 	kinds     map[string]int
 	last      time.Time
 	body      bytes.Buffer
@@ -181,10 +191,16 @@ func (w *worker) loop(ctx context.Context, deadline time.Time) {
 		w.latencies = append(w.latencies, end.Sub(began))
 		w.last = end
 		derr := w.client.Done(status, w.body.Bytes(), err)
+		expect := w.expect
+		if req.Expect != 0 {
+			expect = req.Expect
+		}
 		switch {
 		case err != nil:
 			w.fail(kindOf(err))
-		case status != w.expect:
+		case req.Refusal != 0 && status == req.Refusal && derr == nil:
+			w.refused++
+		case status != expect:
 			w.fail("HTTP " + strconv.Itoa(status))
 		case derr != nil:
 			w.fail(derr.Error())

@@ -149,3 +149,46 @@ func TestRunTransportErrorsAreCounted(t *testing.T) {
 		t.Errorf("ok %d, errors %d, kinds %v", res.OK, res.Errors, res.ErrorKinds)
 	}
 }
+
+// TestRunPerRequestExpectAndRefusal: a client that alternates a POST (201, or a 422 it expects
+// when there is nothing left) and a DELETE (204) has each answer judged by its own request.
+func TestRunPerRequestExpectAndRefusal(t *testing.T) {
+	t.Parallel()
+	var posts atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodDelete:
+			w.WriteHeader(http.StatusNoContent)
+		case posts.Add(1)%3 == 0:
+			http.Error(w, "none left", http.StatusUnprocessableEntity)
+		default:
+			w.WriteHeader(http.StatusCreated)
+		}
+	}))
+	defer srv.Close()
+
+	res, err := load.Run(context.Background(), load.Config{
+		BaseURL:     srv.URL,
+		Connections: 2,
+		Duration:    100 * time.Millisecond,
+		NewClient: func(int) load.Client {
+			n := 0
+			return load.Func(func() load.Request {
+				n++
+				if n%2 == 0 {
+					return load.Request{Method: http.MethodDelete, Path: "/r/1", Expect: http.StatusNoContent}
+				}
+				return load.Request{Method: http.MethodPost, Path: "/r", Body: []byte(`{}`), Expect: http.StatusCreated, Refusal: http.StatusUnprocessableEntity}
+			})
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Errors != 0 || res.Refused == 0 || res.OK == 0 || int64(res.Refused) > posts.Load() {
+		t.Errorf("ok %d, refused %d, errors %d (%v)", res.OK, res.Refused, res.Errors, res.ErrorKinds)
+	}
+	if res.Latency.Count != res.OK+res.Refused {
+		t.Errorf("latency count %d, answers %d", res.Latency.Count, res.OK+res.Refused)
+	}
+}

@@ -1,0 +1,1 @@
+ALTER TABLE bench_stock_products ADD PRIMARY KEY (b, i);
