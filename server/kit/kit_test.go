@@ -6,9 +6,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 )
 
@@ -84,5 +86,31 @@ func TestCursorsAreTamperEvident(t *testing.T) {
 	other := NewCursors([]byte("another secret of at least 32 bytes"))
 	if err := other.Open("list", s, &got); err == nil {
 		t.Error("a cursor of another server's key accepted")
+	}
+}
+
+// TestUnmet: a conditional change that touched no row answers the operation's 404 or 412; any
+// other outcome is left to the handler.
+func TestUnmet(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	unmet := func(err error) (any, bool) {
+		return Unmet[api.UpdateBrand404ApplicationProblemPlusJSONResponse,
+			api.UpdateBrand412ApplicationProblemPlusJSONResponse](ctx, err, "No such brand.", "brand")
+	}
+	if resp, ok := unmet(Stale(struct{}{}, pgx.ErrNoRows)); !ok {
+		t.Error("a row that is gone: not mapped")
+	} else if nf, is := resp.(api.UpdateBrand404ApplicationProblemPlusJSONResponse); !is || nf.Body.Detail == nil || *nf.Body.Detail != "No such brand." {
+		t.Errorf("a row that is gone answered %#v, want the 404", resp)
+	}
+	if resp, ok := unmet(Stale(struct{}{}, nil)); !ok {
+		t.Error("a stale version: not mapped")
+	} else if _, is := resp.(api.UpdateBrand412ApplicationProblemPlusJSONResponse); !is {
+		t.Errorf("a stale version answered %#v, want the 412", resp)
+	}
+	for _, err := range []error{nil, errors.New("boom"), &ConflictError{Constraint: "x"}} {
+		if resp, ok := unmet(err); ok || resp != nil {
+			t.Errorf("%v mapped to %#v", err, resp)
+		}
 	}
 }
