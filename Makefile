@@ -24,7 +24,7 @@ test: ## run every test against a real PostgreSQL (TEST_DATABASE_URL, default th
 # Each fuzz target runs for FUZZTIME; its seed corpus (and server/**/testdata/fuzz) also runs as
 # plain tests in `make test`. A failing input is saved under testdata/fuzz: commit it with the fix.
 FUZZTIME ?= 10s
-FUZZ_TARGETS := FuzzDecodeStrictJSON:./server FuzzCursorOpen:./server FuzzIfMatch:./server FuzzVerify:./server/token FuzzDecode:./server/b64url
+FUZZ_TARGETS := FuzzDecodeStrictJSON:./server FuzzCursorOpen:./server/kit FuzzIfMatch:./server/kit FuzzVerify:./server/token FuzzDecode:./server/b64url
 
 .PHONY: fuzz
 fuzz: ## run every Go fuzz target for FUZZTIME (10s) each: JSON pre-check, cursor, If-Match, token framing, base64url

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -14,52 +13,24 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/problem"
 	"github.com/ecompointer/ecompointer/server/token"
 )
 
-// caller is the authenticated user behind a request.
-type caller struct {
-	user      db.User
-	sessionID uuid.UUID
-}
-
-// inBrand reports whether the caller may reach brand (a path parameter, not yet validated): an
-// ADMIN reaches every brand, anyone else only their own.
-func (c *caller) inBrand(brand string) bool {
-	if c.user.Role == db.UserRoleADMIN {
+// reaches reports whether c may reach brand (a path parameter, not yet validated): an ADMIN
+// reaches every brand, anyone else only their own.
+func reaches(c *kit.Caller, brand string) bool {
+	if c.User.Role == db.UserRoleADMIN {
 		return true
 	}
 	id, err := uuid.Parse(brand)
-	return err == nil && c.user.BrandID != nil && *c.user.BrandID == id
-}
-
-type callerKey struct{}
-
-func withCaller(ctx context.Context, c *caller) context.Context {
-	return context.WithValue(ctx, callerKey{}, c)
-}
-
-// callerFrom returns the request's caller. Operations whose spec requires a bearer token always
-// have one: the contract middleware refuses the request before the handler otherwise.
-func callerFrom(ctx context.Context) *caller {
-	c, _ := ctx.Value(callerKey{}).(*caller)
-	return c
-}
-
-// wwwAuthenticate is the challenge sent with every 401 (RFC 6750 §3).
-func wwwAuthenticate(code api.ProblemCode) string {
-	switch code {
-	case api.ProblemCodeUnauthenticated, api.ProblemCodeInvalidCredentials:
-		return `Bearer realm="ecompointer"`
-	default:
-		return `Bearer realm="ecompointer", error="invalid_token"`
-	}
+	return err == nil && c.User.BrandID != nil && *c.User.BrandID == id
 }
 
 // writeUnauthorized answers a request the middleware refuses for its credentials.
 func writeUnauthorized(w http.ResponseWriter, r *http.Request, code api.ProblemCode, detail string) {
-	w.Header().Set("WWW-Authenticate", wwwAuthenticate(code))
+	w.Header().Set("WWW-Authenticate", kit.WWWAuthenticate(code))
 	problem.WriteCode(w, r, code, detail)
 }
 
@@ -79,7 +50,7 @@ func needsBearer(op *openapi3.Operation) bool {
 // authenticate resolves the request's bearer token to its caller: a valid access token of a live
 // session of an enabled user, issued since the user's tokens were last invalidated. It writes the
 // problem and returns false when it cannot.
-func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*caller, bool) {
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*kit.Caller, bool) {
 	raw, ok := bearerToken(r.Header.Get("Authorization"))
 	if !ok {
 		writeUnauthorized(w, r, api.ProblemCodeUnauthenticated, "This operation needs an access token: Authorization: Bearer <token>.")
@@ -94,10 +65,10 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*caller, 
 		writeUnauthorized(w, r, api.ProblemCodeInvalidToken, "The access token is not valid.")
 		return nil, false
 	}
-	row, err := s.queries.SessionAuthenticate(r.Context(), db.SessionAuthenticateParams{
+	row, err := s.deps.Queries.SessionAuthenticate(r.Context(), db.SessionAuthenticateParams{
 		SessionID: claims.SessionID,
 		UserID:    claims.UserID,
-		Now:       s.now(),
+		Now:       s.deps.Now(),
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		writeUnauthorized(w, r, api.ProblemCodeTokenRevoked, "The session of this token has ended.")
@@ -111,7 +82,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*caller, 
 		writeUnauthorized(w, r, api.ProblemCodeTokenRevoked, "This token has been revoked.")
 		return nil, false
 	}
-	return &caller{user: row.User, sessionID: claims.SessionID}, true
+	return &kit.Caller{User: row.User, SessionID: claims.SessionID}, true
 }
 
 // bearerToken extracts the token of an `Authorization: Bearer <token>` header (the scheme is
@@ -152,19 +123,19 @@ func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error
 // writing the problem when not. Anyone but an ADMIN reaches only their own brand; an ADMIN
 // reaches every brand that exists, and a brand that does not answers 404 like any other, rather
 // than failing deep inside a write on its foreign key. A malformed id is left to validation.
-func (s *Server) reachesBrand(w http.ResponseWriter, r *http.Request, c *caller, brand string) bool {
-	if !c.inBrand(brand) {
+func (s *Server) reachesBrand(w http.ResponseWriter, r *http.Request, c *kit.Caller, brand string) bool {
+	if !reaches(c, brand) {
 		problem.WriteCode(w, r, api.ProblemCodeNotFound, "No such brand.")
 		return false
 	}
-	if c.user.Role != db.UserRoleADMIN {
+	if c.User.Role != db.UserRoleADMIN {
 		return true
 	}
 	id, err := uuid.Parse(brand)
 	if err != nil {
 		return true
 	}
-	_, err = s.queries.BrandGet(r.Context(), id)
+	_, err = s.deps.Queries.BrandGet(r.Context(), id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		problem.WriteCode(w, r, api.ProblemCodeNotFound, "No such brand.")
 		return false

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"maps"
@@ -157,10 +156,10 @@ func (s *Server) contract(next http.Handler) http.Handler {
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 
-		meta := &requestMeta{ip: clientIP(r, s.auth.TrustedProxies), userAgent: recordable(r.UserAgent(), 512)}
-		ctx := withRequestMeta(r.Context(), meta)
+		meta := &kit.RequestMeta{IP: clientIP(r, s.auth.TrustedProxies), UserAgent: recordable(r.UserAgent(), 512)}
+		ctx := kit.WithRequestMeta(r.Context(), meta)
 		if op.Extensions["x-rate-limit"] != nil {
-			if ok, retry := s.limiter.allow(meta.ip); !ok {
+			if ok, retry := s.limiter.allow(meta.IP); !ok {
 				w.Header().Set("Retry-After", strconv.Itoa(retry))
 				problem.WriteCode(w, r, api.ProblemCodeRateLimited, "Too many requests from this client; try again later.")
 				return
@@ -176,12 +175,11 @@ func (s *Server) contract(next http.Handler) http.Handler {
 			if brand, scoped := pathParams["brandId"]; scoped && !s.reachesBrand(w, r, c, brand) {
 				return
 			}
-			if perm, _ := op.Extensions["x-permission"].(string); perm != "" && !can(c.user.Role, perm) {
+			if perm, _ := op.Extensions["x-permission"].(string); perm != "" && !can(c.User.Role, perm) {
 				problem.WriteCode(w, r, api.ProblemCodeForbidden, "This operation needs the "+perm+" permission.")
 				return
 			}
-			ctx = withCaller(ctx, c)
-			ctx = kit.WithCaller(ctx, &kit.Caller{User: c.user, SessionID: c.sessionID})
+			ctx = kit.WithCaller(ctx, c)
 		}
 		r = r.WithContext(ctx)
 
@@ -201,25 +199,6 @@ func (s *Server) contract(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// requestMeta is what handlers record of the client (audit events, sessions).
-type requestMeta struct {
-	ip        string
-	userAgent string
-}
-
-type requestMetaKey struct{}
-
-func withRequestMeta(ctx context.Context, m *requestMeta) context.Context {
-	return context.WithValue(ctx, requestMetaKey{}, m)
-}
-
-func requestMetaFrom(ctx context.Context) *requestMeta {
-	if m, ok := ctx.Value(requestMetaKey{}).(*requestMeta); ok {
-		return m
-	}
-	return &requestMeta{}
 }
 
 // recordable makes a header value that is only recorded (the User-Agent of sessions and audit

@@ -5,14 +5,11 @@ package server
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -28,10 +25,11 @@ import (
 	"github.com/ecompointer/ecompointer"
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/catalog"
 	"github.com/ecompointer/ecompointer/server/idempotency"
+	"github.com/ecompointer/ecompointer/server/identity"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
-	"github.com/ecompointer/ecompointer/server/password"
 	"github.com/ecompointer/ecompointer/server/problem"
 	"github.com/ecompointer/ecompointer/server/token"
 )
@@ -39,6 +37,10 @@ import (
 // DefaultBodyLimit is the largest request body an operation accepts unless the spec's
 // `x-body-limit` on the operation says otherwise.
 const DefaultBodyLimit = 1 << 20
+
+// DefaultBrandShareWait is how long a brand-scoped request waits for one of its brand's slots
+// unless configured otherwise.
+const DefaultBrandShareWait = kit.DefaultBrandShareWait
 
 // Config is everything the server depends on; New takes nothing from globals.
 type Config struct {
@@ -87,72 +89,38 @@ func DefaultDBConfig() DBConfig {
 }
 
 // AuthConfig holds the authentication settings (.env.example documents each one).
-type AuthConfig struct {
-	AccessSecret      []byte
-	RefreshSecret     []byte
-	Issuer            string
-	Audience          string
-	AccessTTL         time.Duration
-	RefreshTTL        time.Duration
-	SessionMaxAge     time.Duration
-	RefreshReuseGrace time.Duration
-	BcryptCost        int
-	// LoginMaxFailures is how many failed logins of one email from one client address throttle
-	// that address for that email; LoginAccountMaxFailures, how many from all addresses together
-	// throttle the email everywhere. LoginLockout is the first delay (doubling, at most an hour).
-	LoginMaxFailures        int
-	LoginAccountMaxFailures int
-	LoginLockout            time.Duration
-	SessionsMaxPerUser      int
-	// RateLimit is how many register/login/refresh requests one client IP may make per minute;
-	// 0 turns the limit off.
-	RateLimit      int
-	TrustedProxies []netip.Prefix
-}
+type AuthConfig = identity.Config
 
 // DefaultAuthConfig returns the documented defaults, without secrets.
-func DefaultAuthConfig() AuthConfig {
-	return AuthConfig{
-		Issuer:                  "ecompointer",
-		Audience:                "ecompointer-api",
-		AccessTTL:               15 * time.Minute,
-		RefreshTTL:              168 * time.Hour,
-		SessionMaxAge:           720 * time.Hour,
-		RefreshReuseGrace:       10 * time.Second,
-		BcryptCost:              12,
-		LoginMaxFailures:        5,
-		LoginAccountMaxFailures: 100,
-		LoginLockout:            time.Minute,
-		SessionsMaxPerUser:      50,
-		RateLimit:               30,
-	}
-}
+func DefaultAuthConfig() AuthConfig { return identity.DefaultConfig() }
 
-// Server implements api.StrictServerInterface: the domain packages' handlers, and the operations
-// not yet moved into one.
+// Server implements api.StrictServerInterface: one type composed of the domain packages'
+// handlers, plus the operations about the service itself (health, the spec).
 type Server struct {
-	*inventory.Handlers
+	*identityHandlers
+	*catalogHandlers
+	*inventoryHandlers
 
 	deps    *kit.Deps
 	idem    *idempotency.Store
 	log     *slog.Logger
-	pool    *pgxpool.Pool
-	queries *db.Queries
-	now     func() time.Time
 	auth    AuthConfig
 	db      DBConfig
 	dblog   *logDeduper
 	tokens  *token.Tokens
-	hasher  *password.Hasher
 	limiter *ipLimiter
-	brands  *brandShare
 	ready   *readiness
-	// throttleSecret keys the emails in login_throttles (see throttleKey).
-	throttleSecret []byte
-	cursors        cursors
-	spec           *spec
-	specDoc        map[string]any // openapi.yaml, decoded once for /openapi.json
+	spec    *spec
+	specDoc map[string]any // openapi.yaml, decoded once for /openapi.json
 }
+
+// The domain handler types are all named Handlers: these aliases give each embedded field a name
+// of its own.
+type (
+	identityHandlers  = identity.Handlers
+	catalogHandlers   = catalog.Handlers
+	inventoryHandlers = inventory.Handlers
+)
 
 var _ api.StrictServerInterface = (*Server)(nil)
 
@@ -256,41 +224,31 @@ func newServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	hasher, err := password.NewHasher(cfg.Auth.BcryptCost)
+	cfg.DB.TxAttempts = max(cfg.DB.TxAttempts, 1)
+	deps := &kit.Deps{
+		Log: cfg.Logger, Pool: cfg.Pool, Queries: db.New(cfg.Pool), Now: now,
+		Cursors: kit.NewCursors(cfg.Auth.AccessSecret), TxAttempts: cfg.DB.TxAttempts,
+		Gate: kit.NewBrandShare(brandPoolShare(cfg), cfg.BrandPoolWait),
+	}
+	ident, err := identity.New(deps, cfg.Auth, tokens)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Auth.SessionsMaxPerUser < 1 || cfg.Auth.LoginMaxFailures < 1 || cfg.Auth.LoginAccountMaxFailures < cfg.Auth.LoginMaxFailures {
-		return nil, errors.New("server: SessionsMaxPerUser and LoginMaxFailures must be at least 1, LoginAccountMaxFailures at least LoginMaxFailures")
-	}
-	cfg.DB.TxAttempts = max(cfg.DB.TxAttempts, 1)
-	throttleMAC := hmac.New(sha256.New, cfg.Auth.AccessSecret)
-	throttleMAC.Write([]byte("ecompointer login throttle"))
-	brands := newBrandShare(brandPoolShare(cfg), cfg.BrandPoolWait)
-	deps := &kit.Deps{
-		Log: cfg.Logger, Pool: cfg.Pool, Queries: db.New(cfg.Pool), Now: now,
-		Cursors: kit.NewCursors(cfg.Auth.AccessSecret), TxAttempts: cfg.DB.TxAttempts, Gate: brands,
-	}
 	return &Server{
-		Handlers:       inventory.New(deps),
-		deps:           deps,
-		idem:           idempotency.New(deps, cfg.IdempotencyKeyTTL, idempotentOperations(sp.doc)),
-		log:            cfg.Logger,
-		pool:           cfg.Pool,
-		queries:        db.New(cfg.Pool),
-		now:            now,
-		auth:           cfg.Auth,
-		db:             cfg.DB,
-		dblog:          newLogDeduper(dbLogInterval, time.Now),
-		tokens:         tokens,
-		hasher:         hasher,
-		limiter:        newIPLimiter(cfg.Auth.RateLimit, now),
-		brands:         brands,
-		ready:          newReadiness(cfg.Pool.Config().ConnConfig, readyTimeout),
-		throttleSecret: throttleMAC.Sum(nil),
-		cursors:        newCursors(cfg.Auth.AccessSecret),
-		spec:           sp,
-		specDoc:        specDoc,
+		identityHandlers:  ident,
+		catalogHandlers:   catalog.New(deps),
+		inventoryHandlers: inventory.New(deps),
+		deps:              deps,
+		idem:              idempotency.New(deps, cfg.IdempotencyKeyTTL, idempotentOperations(sp.doc)),
+		log:               cfg.Logger,
+		auth:              cfg.Auth,
+		db:                cfg.DB,
+		dblog:             newLogDeduper(dbLogInterval, time.Now),
+		tokens:            tokens,
+		limiter:           newIPLimiter(cfg.Auth.RateLimit, now),
+		ready:             newReadiness(cfg.Pool.Config().ConnConfig, readyTimeout),
+		spec:              sp,
+		specDoc:           specDoc,
 	}, nil
 }
 
@@ -428,8 +386,8 @@ func (s *Server) responseErrorHandler(w http.ResponseWriter, r *http.Request, er
 		s.log.InfoContext(ctx, "client went away", "request_id", problem.RequestFrom(ctx).ID)
 		return
 	}
-	if errors.Is(err, errBrandBusy) {
-		w.Header().Set("Retry-After", strconv.Itoa(brandBusyRetryAfter))
+	if errors.Is(err, kit.ErrBrandBusy) {
+		w.Header().Set("Retry-After", strconv.Itoa(kit.BrandBusyRetryAfter))
 		problem.WriteCode(w, r, api.ProblemCodeBrandBusy, "This brand has too many requests in progress; try again shortly.")
 		return
 	}

@@ -101,13 +101,11 @@ func (h *Handlers) UpdateStockLevel(ctx context.Context, req api.UpdateStockLeve
 		}
 		return apiLevel(l, p.Sku, p.Name), nil
 	})
-	switch {
-	case errors.Is(err, kit.ErrNotFound):
-		return api.UpdateStockLevel404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx,
-			"No stock level for this product at this location (a level is created by its first movement).")}, nil
-	case errors.Is(err, kit.ErrStale):
-		return api.UpdateStockLevel412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: kit.PreconditionFailed(ctx, "stock level")}, nil
-	case err != nil:
+	if resp, ok := kit.Unmet[api.UpdateStockLevel404ApplicationProblemPlusJSONResponse, api.UpdateStockLevel412ApplicationProblemPlusJSONResponse](ctx, err,
+		"No stock level for this product at this location (a level is created by its first movement).", "stock level"); ok {
+		return resp.(api.UpdateStockLevelResponseObject), nil
+	}
+	if err != nil {
 		return nil, err
 	}
 	return api.UpdateStockLevel200JSONResponse{Body: level, Headers: api.UpdateStockLevel200ResponseHeaders{ETag: kit.ETag(level.Version)}}, nil
@@ -133,13 +131,13 @@ func (h *Handlers) ListStockMovements(ctx context.Context, req api.ListStockMove
 		params.Kind = db.NullMovementKind{MovementKind: db.MovementKind(*p.Kind), Valid: true}
 	}
 	page, err := kit.List(h.d, "movements/"+req.BrandId.String(), p.Cursor, p.Limit,
-		func(after *idPosition, limit int32) ([]db.StockMovement, error) {
-			params.BeforeID, params.RowLimit = after.id(), limit
+		func(after *kit.IDPosition, limit int32) ([]db.StockMovement, error) {
+			params.BeforeID, params.RowLimit = after.After(), limit
 			return kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.StockMovement, error) {
 				return q.MovementList(ctx, params)
 			})
 		},
-		func(m db.StockMovement) idPosition { return idPosition{ID: m.ID} },
+		func(m db.StockMovement) kit.IDPosition { return kit.IDPosition{ID: m.ID} },
 		apiMovement)
 	if errors.Is(err, kit.ErrBadCursor) {
 		return api.ListStockMovements400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil

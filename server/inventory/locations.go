@@ -129,11 +129,11 @@ func (h *Handlers) UpdateLocation(ctx context.Context, req api.UpdateLocationReq
 		}
 		return l, err
 	})
+	if resp, ok := kit.Unmet[api.UpdateLocation404ApplicationProblemPlusJSONResponse,
+		api.UpdateLocation412ApplicationProblemPlusJSONResponse](ctx, err, "No such location.", "location"); ok {
+		return resp.(api.UpdateLocationResponseObject), nil
+	}
 	switch {
-	case errors.Is(err, kit.ErrNotFound):
-		return api.UpdateLocation404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such location.")}, nil
-	case errors.Is(err, kit.ErrStale):
-		return api.UpdateLocation412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: kit.PreconditionFailed(ctx, "location")}, nil
 	case errors.Is(err, errLocationInUse):
 		return api.UpdateLocation409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: kit.Conflict(ctx, api.ProblemCodeLocationInUse,
 			"The location holds stock on hand or live reservations; move or release them first.")}, nil
@@ -149,28 +149,16 @@ func (h *Handlers) UpdateLocation(ctx context.Context, req api.UpdateLocationReq
 	return api.UpdateLocation200JSONResponse{Body: out, Headers: api.UpdateLocation200ResponseHeaders{ETag: kit.ETag(loc.Version)}}, nil
 }
 
-// idPosition is the keyset of the lists ordered by id alone (UUIDv7, so creation order).
-type idPosition struct {
-	ID uuid.UUID `json:"i"`
-}
-
-func (p *idPosition) id() *uuid.UUID {
-	if p == nil {
-		return nil
-	}
-	return &p.ID
-}
-
 // ListLocations pages through the brand's locations, oldest first.
 func (h *Handlers) ListLocations(ctx context.Context, req api.ListLocationsRequestObject) (api.ListLocationsResponseObject, error) {
 	p := req.Params
 	page, err := kit.List(h.d, "locations/"+req.BrandId.String(), p.Cursor, p.Limit,
-		func(after *idPosition, limit int32) ([]db.Location, error) {
+		func(after *kit.IDPosition, limit int32) ([]db.Location, error) {
 			return kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.Location, error) {
-				return q.LocationList(ctx, db.LocationListParams{BrandID: req.BrandId, Active: p.Active, AfterID: after.id(), RowLimit: limit})
+				return q.LocationList(ctx, db.LocationListParams{BrandID: req.BrandId, Active: p.Active, AfterID: after.After(), RowLimit: limit})
 			})
 		},
-		func(l db.Location) idPosition { return idPosition{ID: l.ID} },
+		func(l db.Location) kit.IDPosition { return kit.IDPosition{ID: l.ID} },
 		apiLocation)
 	if errors.Is(err, kit.ErrBadCursor) {
 		return api.ListLocations400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil

@@ -295,9 +295,9 @@ func (h *Handlers) ListReservations(ctx context.Context, req api.ListReservation
 		allocs []db.ReservationAllocation
 	}
 	page, err := kit.List(h.d, "reservations/"+req.BrandId.String(), p.Cursor, p.Limit,
-		func(after *idPosition, limit int32) ([]row, error) {
+		func(after *kit.IDPosition, limit int32) ([]row, error) {
 			return kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]row, error) {
-				rs, err := q.ReservationList(ctx, db.ReservationListParams{BrandID: req.BrandId, Status: status, Now: now, BeforeID: after.id(), RowLimit: limit})
+				rs, err := q.ReservationList(ctx, db.ReservationListParams{BrandID: req.BrandId, Status: status, Now: now, BeforeID: after.After(), RowLimit: limit})
 				if err != nil || len(rs) == 0 {
 					return nil, err
 				}
@@ -321,7 +321,7 @@ func (h *Handlers) ListReservations(ctx context.Context, req api.ListReservation
 				return out, nil
 			})
 		},
-		func(r row) idPosition { return idPosition{ID: r.r.ID} },
+		func(r row) kit.IDPosition { return kit.IDPosition{ID: r.r.ID} },
 		func(r row) (api.Reservation, error) { return apiReservation(r.r, r.allocs, now), nil })
 	if errors.Is(err, kit.ErrBadCursor) {
 		return api.ListReservations400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil

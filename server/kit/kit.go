@@ -1,6 +1,7 @@
 // Package kit is what the server's domain packages share: their dependencies, the transaction
 // helpers, the caller, audit writing, database-error translation, problem responses, list paging
-// and ETags. It holds no business rule of its own.
+// and ETags, and the Gate that bounds each brand's share of the pool. It holds no business rule
+// of its own.
 package kit
 
 import (

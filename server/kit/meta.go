@@ -10,7 +10,8 @@ import (
 	"github.com/ecompointer/ecompointer/server/problem"
 )
 
-// RequestMeta is what handlers record of the client (audit events, sessions, the ledger).
+// RequestMeta is what handlers record of the client (audit events, sessions, the ledger); the
+// contract middleware sets it.
 type RequestMeta struct {
 	IP        string
 	UserAgent string
@@ -38,13 +39,24 @@ func RequestID(ctx context.Context) *string {
 
 // Audit records a security event with the request's client details. It takes the queries of the
 // caller's transaction, so the event commits or rolls back with what it describes. Events never
-// hold a password or a token.
+// hold a password or a token. The actor is the authenticated caller, if any; AuditAs names it
+// where the request proved an identity another way (a login, a registration).
 func Audit(ctx context.Context, d *Deps, q *db.Queries, typ api.AuditEventType, userID, sessionID *uuid.UUID) error {
+	var actor *uuid.UUID
+	if c := CallerFrom(ctx); c != nil && c.User.ID != uuid.Nil {
+		actor = &c.User.ID
+	}
+	return AuditAs(ctx, d, q, typ, actor, userID, sessionID)
+}
+
+// AuditAs records an event with an explicit actor (nil: nobody authenticated).
+func AuditAs(ctx context.Context, d *Deps, q *db.Queries, typ api.AuditEventType, actorID, userID, sessionID *uuid.UUID) error {
 	meta := RequestMetaFrom(ctx)
 	return q.AuditEventCreate(ctx, db.AuditEventCreateParams{
 		ID:        uuid.Must(uuid.NewV7()),
 		Type:      string(typ),
 		UserID:    userID,
+		ActorID:   actorID,
 		SessionID: sessionID,
 		Ip:        Optional(meta.IP),
 		UserAgent: Optional(meta.UserAgent),

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/ecompointer/ecompointer/server/b64url"
 )
 
@@ -113,4 +115,35 @@ func List[Row, Pos, Item any](d *Deps, list string, cursor *string, limit *int,
 		out.Items = append(out.Items, it)
 	}
 	return out, nil
+}
+
+// IDPosition is the keyset of the lists ordered by id alone (UUIDv7, so creation order): the last
+// id of the page.
+type IDPosition struct {
+	ID uuid.UUID `json:"i"`
+}
+
+// After is the id a list resumes after: nil on the first page.
+func (p *IDPosition) After() *uuid.UUID {
+	if p == nil {
+		return nil
+	}
+	return &p.ID
+}
+
+// ByID lists rows ordered by their id: it is List with IDPosition as the position.
+func ByID[Row, Item any](d *Deps, list string, cursor *string, limit *int,
+	fetch func(after *uuid.UUID, limit int32) ([]Row, error),
+	id func(Row) uuid.UUID,
+	item func(Row) (Item, error),
+) (Page[Item], error) {
+	return List(d, list, cursor, limit,
+		func(after *IDPosition, limit int32) ([]Row, error) { return fetch(after.After(), limit) },
+		func(r Row) IDPosition { return IDPosition{ID: id(r)} },
+		item)
+}
+
+// Infallible adapts a mapping that cannot fail to the item mapping List takes.
+func Infallible[Row, Item any](f func(Row) Item) func(Row) (Item, error) {
+	return func(r Row) (Item, error) { return f(r), nil }
 }

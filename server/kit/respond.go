@@ -2,6 +2,8 @@ package kit
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/server/problem"
@@ -47,4 +49,74 @@ func PreconditionFailed(ctx context.Context, what string) api.PreconditionFailed
 	return api.PreconditionFailedApplicationProblemPlusJSONResponse{
 		Body: problem.New(ctx, api.ProblemCodePreconditionFailed, "The "+what+" changed since the version If-Match names; read it again."),
 	}
+}
+
+// Unauthorized answers bad credentials or a token refused, with the Bearer challenge (RFC 6750 §3).
+func Unauthorized(ctx context.Context, code api.ProblemCode, detail string) api.UnauthorizedApplicationProblemPlusJSONResponse {
+	challenge := WWWAuthenticate(code)
+	return api.UnauthorizedApplicationProblemPlusJSONResponse{
+		Body:    problem.New(ctx, code, detail),
+		Headers: api.UnauthorizedResponseHeaders{WWWAuthenticate: &challenge},
+	}
+}
+
+// WWWAuthenticate is the challenge sent with every 401 (RFC 6750 §3).
+func WWWAuthenticate(code api.ProblemCode) string {
+	switch code {
+	case api.ProblemCodeUnauthenticated, api.ProblemCodeInvalidCredentials:
+		return `Bearer realm="ecompointer"`
+	default:
+		return `Bearer realm="ecompointer", error="invalid_token"`
+	}
+}
+
+// Forbidden answers an authenticated caller who may not do this.
+func Forbidden(ctx context.Context, code api.ProblemCode, detail string) api.ForbiddenApplicationProblemPlusJSONResponse {
+	return api.ForbiddenApplicationProblemPlusJSONResponse{Body: problem.New(ctx, code, detail)}
+}
+
+// TooManyRequests answers a throttled client, with Retry-After in whole seconds (at least 1).
+func TooManyRequests(ctx context.Context, code api.ProblemCode, detail string, retryAfter time.Duration) api.TooManyRequestsApplicationProblemPlusJSONResponse {
+	secs := max(int((retryAfter+time.Second-1)/time.Second), 1)
+	return api.TooManyRequestsApplicationProblemPlusJSONResponse{
+		Body:    problem.New(ctx, code, detail),
+		Headers: api.TooManyRequestsResponseHeaders{RetryAfter: &secs},
+	}
+}
+
+// Gone answers a resource that existed and can no longer be used.
+func Gone(ctx context.Context, code api.ProblemCode, detail string) api.GoneApplicationProblemPlusJSONResponse {
+	return api.GoneApplicationProblemPlusJSONResponse{Body: problem.New(ctx, code, detail)}
+}
+
+// The problem responses an operation's own 404 and 412 response types wrap.
+type (
+	notFoundResponse interface {
+		~struct {
+			api.NotFoundApplicationProblemPlusJSONResponse
+		}
+	}
+	preconditionFailedResponse interface {
+		~struct {
+			api.PreconditionFailedApplicationProblemPlusJSONResponse
+		}
+	}
+)
+
+// Unmet maps the two ways a conditional change can touch no row (see Stale) to the operation's
+// responses: ErrNotFound to its 404 (notFound is the detail), ErrStale to its 412 naming what.
+// ok is false for any other err; the handler then goes on with its own cases:
+//
+//	if resp, ok := kit.Unmet[api.UpdateBrand404ApplicationProblemPlusJSONResponse,
+//		api.UpdateBrand412ApplicationProblemPlusJSONResponse](ctx, err, "No such brand.", "brand"); ok {
+//		return resp.(api.UpdateBrandResponseObject), nil
+//	}
+func Unmet[NF notFoundResponse, PF preconditionFailedResponse](ctx context.Context, err error, notFound, what string) (any, bool) {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return NF{NotFound(ctx, notFound)}, true
+	case errors.Is(err, ErrStale):
+		return PF{PreconditionFailed(ctx, what)}, true
+	}
+	return nil, false
 }

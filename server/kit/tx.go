@@ -82,10 +82,18 @@ func InBrand[T any](ctx context.Context, d *Deps, brandID uuid.UUID, fn func(q *
 		}
 		defer release()
 	}
-	err := d.InTx(ctx, func(q *db.Queries) error {
+	return InTxV(ctx, d, func(q *db.Queries) (T, error) {
 		if err := q.BrandScopeSet(ctx, brandID.String()); err != nil {
-			return err
+			return out, err
 		}
+		return fn(q)
+	})
+}
+
+// InTxV runs fn in one transaction, like Deps.InTx, and returns its value.
+func InTxV[T any](ctx context.Context, d *Deps, fn func(q *db.Queries) (T, error)) (T, error) {
+	var out T
+	err := d.InTx(ctx, func(q *db.Queries) error {
 		v, err := fn(q)
 		if err != nil {
 			return err

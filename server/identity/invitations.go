@@ -1,4 +1,4 @@
-package server
+package identity
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/password"
 )
 
@@ -70,8 +71,8 @@ func apiInvitation(inv db.Invitation, now time.Time) api.Invitation {
 }
 
 // CreateInvitation invites an email to the brand and answers the one-time token.
-func (s *Server) CreateInvitation(ctx context.Context, req api.CreateInvitationRequestObject) (api.CreateInvitationResponseObject, error) {
-	c := callerFrom(ctx)
+func (h *Handlers) CreateInvitation(ctx context.Context, req api.CreateInvitationRequestObject) (api.CreateInvitationResponseObject, error) {
+	c := kit.CallerFrom(ctx)
 	// Whether the email has an account is not checked: the answer would tell any brand owner
 	// which addresses have accounts anywhere on the platform. The invitee learns it on accepting.
 	email := strings.ToLower(string(req.Body.Email))
@@ -80,116 +81,104 @@ func (s *Server) CreateInvitation(ctx context.Context, req api.CreateInvitationR
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
-	var inv db.Invitation
-	err = s.inBrand(ctx, req.BrandId, func(q *db.Queries) error {
+	now := h.d.Now()
+	inv, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (db.Invitation, error) {
 		if err := q.InvitationRevokePending(ctx, db.InvitationRevokePendingParams{BrandID: req.BrandId, Email: email, Now: now}); err != nil {
-			return err
+			return db.Invitation{}, err
 		}
-		var err error
-		inv, err = q.InvitationCreate(ctx, db.InvitationCreateParams{
+		inv, err := q.InvitationCreate(ctx, db.InvitationCreateParams{
 			BrandID:   req.BrandId,
 			ID:        id,
 			Email:     email,
 			Role:      db.UserRole(req.Body.Role),
 			TokenHash: hashToken(tok),
-			InvitedBy: &c.user.ID,
+			InvitedBy: &c.User.ID,
 			ExpiresAt: now.Add(InvitationTTL),
 			Now:       now,
 		})
 		if err != nil {
-			return err
+			return inv, err
 		}
-		return s.audit(ctx, q, api.AuditEventTypeInvitationCreated, &c.user.ID, &c.sessionID)
+		return inv, kit.Audit(ctx, h.d, q, api.AuditEventTypeInvitationCreated, &c.User.ID, &c.SessionID)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return api.CreateInvitation201JSONResponse{
 		Body:    api.CreatedInvitation{Invitation: apiInvitation(inv, now), InviteToken: tok},
-		Headers: api.CreateInvitation201ResponseHeaders{Location: location("/brands/", req.BrandId.String(), "/invitations/", id.String())},
+		Headers: api.CreateInvitation201ResponseHeaders{Location: kit.Location("/brands/", req.BrandId.String(), "/invitations/", id.String())},
 	}, nil
 }
 
 // ListInvitations pages through a brand's invitations, newest first.
-func (s *Server) ListInvitations(ctx context.Context, req api.ListInvitationsRequestObject) (api.ListInvitationsResponseObject, error) {
+func (h *Handlers) ListInvitations(ctx context.Context, req api.ListInvitationsRequestObject) (api.ListInvitationsResponseObject, error) {
 	p := req.Params
-	list := "invitations/" + req.BrandId.String()
-	before, err := s.cursors.resumeID(list, p.Cursor)
-	if err != nil {
-		return api.ListInvitations400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badCursor(ctx)}, nil
-	}
 	var status *string
 	if p.Status != nil {
 		st := string(*p.Status)
 		status = &st
 	}
-	now := s.now()
-	limit := pageSize(p.Limit)
-	var rows []db.Invitation
-	err = s.inBrand(ctx, req.BrandId, func(q *db.Queries) error {
-		var err error
-		rows, err = q.InvitationList(ctx, db.InvitationListParams{BrandID: req.BrandId, BeforeID: before, Status: status, Now: now, RowLimit: limit + 1})
-		return err
-	})
+	now := h.d.Now()
+	page, err := kit.ByID(h.d, "invitations/"+req.BrandId.String(), p.Cursor, p.Limit,
+		func(before *uuid.UUID, limit int32) ([]db.Invitation, error) {
+			return kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.Invitation, error) {
+				return q.InvitationList(ctx, db.InvitationListParams{BrandID: req.BrandId, BeforeID: before, Status: status, Now: now, RowLimit: limit})
+			})
+		},
+		func(inv db.Invitation) uuid.UUID { return inv.ID },
+		kit.Infallible(func(inv db.Invitation) api.Invitation { return apiInvitation(inv, now) }))
+	if errors.Is(err, kit.ErrBadCursor) {
+		return api.ListInvitations400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	rows, next, err := page(s.cursors, list, rows, limit, func(inv db.Invitation) any { return lastID(inv.ID) })
-	if err != nil {
-		return nil, err
-	}
-	out := api.InvitationList{Items: make([]api.Invitation, 0, len(rows)), NextCursor: next}
-	for _, inv := range rows {
-		out.Items = append(out.Items, apiInvitation(inv, now))
-	}
-	return api.ListInvitations200JSONResponse(out), nil
+	return api.ListInvitations200JSONResponse{Items: page.Items, NextCursor: page.Next}, nil
 }
 
 // GetInvitation answers one invitation of the brand.
-func (s *Server) GetInvitation(ctx context.Context, req api.GetInvitationRequestObject) (api.GetInvitationResponseObject, error) {
-	var inv db.Invitation
-	err := s.inBrand(ctx, req.BrandId, func(q *db.Queries) error {
-		var err error
-		inv, err = q.InvitationGet(ctx, db.InvitationGetParams{BrandID: req.BrandId, ID: req.InvitationId})
-		return dbError(err)
+func (h *Handlers) GetInvitation(ctx context.Context, req api.GetInvitationRequestObject) (api.GetInvitationResponseObject, error) {
+	inv, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (db.Invitation, error) {
+		inv, err := q.InvitationGet(ctx, db.InvitationGetParams{BrandID: req.BrandId, ID: req.InvitationId})
+		return inv, kit.DBError(err)
 	})
-	if errors.Is(err, errNotFound) {
-		return api.GetInvitation404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: notFound(ctx, "No such invitation.")}, nil
+	if errors.Is(err, kit.ErrNotFound) {
+		return api.GetInvitation404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such invitation.")}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return api.GetInvitation200JSONResponse(apiInvitation(inv, s.now())), nil
+	return api.GetInvitation200JSONResponse(apiInvitation(inv, h.d.Now())), nil
 }
 
 var errInvitationAccepted = errors.New("invitation accepted")
 
 // RevokeInvitation makes a pending invitation unusable; revoked and expired ones stay as they are.
-func (s *Server) RevokeInvitation(ctx context.Context, req api.RevokeInvitationRequestObject) (api.RevokeInvitationResponseObject, error) {
-	c := callerFrom(ctx)
-	now := s.now()
-	err := s.inBrand(ctx, req.BrandId, func(q *db.Queries) error {
+func (h *Handlers) RevokeInvitation(ctx context.Context, req api.RevokeInvitationRequestObject) (api.RevokeInvitationResponseObject, error) {
+	c := kit.CallerFrom(ctx)
+	now := h.d.Now()
+	// Nothing to return: the transaction's outcome is all the answer needs.
+	_, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (struct{}, error) {
 		inv, err := q.InvitationGetForUpdate(ctx, db.InvitationGetForUpdateParams{BrandID: req.BrandId, ID: req.InvitationId})
 		if err != nil {
-			return dbError(err)
+			return struct{}{}, kit.DBError(err)
 		}
 		switch invitationStatus(inv, now) {
 		case api.Accepted:
-			return errInvitationAccepted
+			return struct{}{}, errInvitationAccepted
 		case api.Pending:
 			if err := q.InvitationRevoke(ctx, db.InvitationRevokeParams{BrandID: req.BrandId, ID: inv.ID, Now: now}); err != nil {
-				return err
+				return struct{}{}, err
 			}
-			return s.audit(ctx, q, api.AuditEventTypeInvitationRevoked, &c.user.ID, &c.sessionID)
+			return struct{}{}, kit.Audit(ctx, h.d, q, api.AuditEventTypeInvitationRevoked, &c.User.ID, &c.SessionID)
 		}
-		return nil
+		return struct{}{}, nil
 	})
 	switch {
-	case errors.Is(err, errNotFound):
-		return api.RevokeInvitation404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: notFound(ctx, "No such invitation.")}, nil
+	case errors.Is(err, kit.ErrNotFound):
+		return api.RevokeInvitation404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such invitation.")}, nil
 	case errors.Is(err, errInvitationAccepted):
-		return api.RevokeInvitation409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: conflict(ctx, api.ProblemCodeInvitationAccepted,
+		return api.RevokeInvitation409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: kit.Conflict(ctx, api.ProblemCodeInvitationAccepted,
 			"This invitation was accepted; remove the member instead.")}, nil
 	case err != nil:
 		return nil, err
@@ -204,7 +193,7 @@ var (
 
 // checkInvite finds the invitation a token names (inside its brand's scope) and says whether it
 // can be accepted now.
-func (s *Server) checkInvite(ctx context.Context, q *db.Queries, tok string, lock bool) (db.Invitation, error) {
+func (h *Handlers) checkInvite(ctx context.Context, q *db.Queries, tok string, lock bool) (db.Invitation, error) {
 	brandID, id, ok := parseInviteToken(tok)
 	if !ok {
 		return db.Invitation{}, errInvalidInvite
@@ -219,37 +208,37 @@ func (s *Server) checkInvite(ctx context.Context, q *db.Queries, tok string, loc
 		}
 	}
 	inv, err := get(ctx, db.InvitationGetParams{BrandID: brandID, ID: id})
-	if errors.Is(dbError(err), errNotFound) || (err == nil && !tokenMatches(tok, inv.TokenHash)) {
+	if errors.Is(kit.DBError(err), kit.ErrNotFound) || (err == nil && !tokenMatches(tok, inv.TokenHash)) {
 		return db.Invitation{}, errInvalidInvite
 	}
 	if err != nil {
 		return db.Invitation{}, err
 	}
-	if invitationStatus(inv, s.now()) != api.Pending {
+	if invitationStatus(inv, h.d.Now()) != api.Pending {
 		return db.Invitation{}, errInviteGone
 	}
 	return inv, nil
 }
 
 // AcceptInvite creates the invited account in the inviting brand and opens its first session.
-func (s *Server) AcceptInvite(ctx context.Context, req api.AcceptInviteRequestObject) (api.AcceptInviteResponseObject, error) {
+func (h *Handlers) AcceptInvite(ctx context.Context, req api.AcceptInviteRequestObject) (api.AcceptInviteResponseObject, error) {
 	body := req.Body
 	if err := password.Check(body.Password); err != nil {
-		return api.AcceptInvite400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badRequest(ctx, "password", err.Error())}, nil
+		return api.AcceptInvite400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadRequest(ctx, "password", err.Error())}, nil
 	}
 	// A first, unlocked look before paying for bcrypt: a bad token costs the server nothing.
-	err := s.inTx(ctx, func(q *db.Queries) error {
-		_, err := s.checkInvite(ctx, q, body.InviteToken, false)
+	err := h.d.InTx(ctx, func(q *db.Queries) error {
+		_, err := h.checkInvite(ctx, q, body.InviteToken, false)
 		return err
 	})
 	var hash string
 	if err == nil {
-		hash, err = s.hasher.Hash(ctx, body.Password)
+		hash, err = h.hasher.Hash(ctx, body.Password)
 	}
 	var auth api.AuthResponse
 	if err == nil {
-		err = s.inTx(ctx, func(q *db.Queries) error {
-			inv, err := s.checkInvite(ctx, q, body.InviteToken, true)
+		err = h.d.InTx(ctx, func(q *db.Queries) error {
+			inv, err := h.checkInvite(ctx, q, body.InviteToken, true)
 			if err != nil {
 				return err
 			}
@@ -260,25 +249,25 @@ func (s *Server) AcceptInvite(ctx context.Context, req api.AcceptInviteRequestOb
 				PasswordHash: hash,
 				Role:         inv.Role,
 				BrandID:      &inv.BrandID,
-				Now:          s.now(),
+				Now:          h.d.Now(),
 			})
 			if err != nil {
 				return err
 			}
-			if err := q.InvitationAccept(ctx, db.InvitationAcceptParams{BrandID: inv.BrandID, ID: inv.ID, UserID: user.ID, Now: s.now()}); err != nil {
+			if err := q.InvitationAccept(ctx, db.InvitationAcceptParams{BrandID: inv.BrandID, ID: inv.ID, UserID: user.ID, Now: h.d.Now()}); err != nil {
 				return err
 			}
-			auth, err = s.openSession(ctx, q, user, api.AuditEventTypeInvitationAccepted)
+			auth, err = h.openSession(ctx, q, user, api.AuditEventTypeInvitationAccepted)
 			return err
 		})
 	}
 	switch {
 	case errors.Is(err, errInvalidInvite):
-		return api.AcceptInvite401ApplicationProblemPlusJSONResponse{UnauthorizedApplicationProblemPlusJSONResponse: unauthorized(ctx, api.ProblemCodeInvalidInvite, "This invitation token is not valid.")}, nil
+		return api.AcceptInvite401ApplicationProblemPlusJSONResponse{UnauthorizedApplicationProblemPlusJSONResponse: kit.Unauthorized(ctx, api.ProblemCodeInvalidInvite, "This invitation token is not valid.")}, nil
 	case errors.Is(err, errInviteGone):
-		return api.AcceptInvite410ApplicationProblemPlusJSONResponse{GoneApplicationProblemPlusJSONResponse: gone(ctx, api.ProblemCodeInviteGone, "This invitation was used, revoked or has expired.")}, nil
-	case isConflict(err, "users_email_key"):
-		return api.AcceptInvite409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: conflict(ctx, api.ProblemCodeEmailTaken, "An account with this email exists.")}, nil
+		return api.AcceptInvite410ApplicationProblemPlusJSONResponse{GoneApplicationProblemPlusJSONResponse: kit.Gone(ctx, api.ProblemCodeInviteGone, "This invitation was used, revoked or has expired.")}, nil
+	case kit.IsConflict(err, "users_email_key"):
+		return api.AcceptInvite409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: kit.Conflict(ctx, api.ProblemCodeEmailTaken, "An account with this email exists.")}, nil
 	case err != nil:
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package server
+package identity
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/kit"
 )
 
 // The login throttle (README, Security): failed logins, and wrong current passwords at
@@ -33,26 +34,26 @@ const (
 // throttleKey is the email's key in login_throttles: an HMAC, so the table holds no address in
 // clear (unknown emails are typos of real people's addresses too) and a copy of it cannot be
 // matched against a list of emails without the server's secret.
-func (s *Server) throttleKey(email string) []byte {
-	m := hmac.New(sha256.New, s.throttleSecret)
+func (h *Handlers) throttleKey(email string) []byte {
+	m := hmac.New(sha256.New, h.throttleSecret)
 	m.Write([]byte(strings.ToLower(email)))
 	return m.Sum(nil)
 }
 
 // throttleIP is the client address the request is counted under.
 func throttleIP(ctx context.Context) string {
-	if ip := requestMetaFrom(ctx).ip; ip != "" && ip != throttleWholeEmail {
+	if ip := kit.RequestMetaFrom(ctx).IP; ip != "" && ip != throttleWholeEmail {
 		return ip
 	}
 	return "unknown"
 }
 
 // throttled reports how long the email is still throttled for this client, or 0.
-func (s *Server) throttled(ctx context.Context, q *db.Queries, email string, now time.Time) (time.Duration, error) {
+func (h *Handlers) throttled(ctx context.Context, q *db.Queries, email string, now time.Time) (time.Duration, error) {
 	until, err := q.LoginThrottleLockedUntil(ctx, db.LoginThrottleLockedUntilParams{
-		EmailKey: s.throttleKey(email), Ip: throttleIP(ctx), Now: now,
+		EmailKey: h.throttleKey(email), Ip: throttleIP(ctx), Now: now,
 	})
-	if errors.Is(dbError(err), errNotFound) {
+	if errors.Is(kit.DBError(err), kit.ErrNotFound) {
 		return 0, nil
 	}
 	if err != nil {
@@ -63,18 +64,18 @@ func (s *Server) throttled(ctx context.Context, q *db.Queries, email string, now
 
 // recordLoginFailure counts one failure of email from this client, and one for the email as a
 // whole, inside the caller's transaction.
-func (s *Server) recordLoginFailure(ctx context.Context, q *db.Queries, email string, now time.Time) error {
-	key := s.throttleKey(email)
+func (h *Handlers) recordLoginFailure(ctx context.Context, q *db.Queries, email string, now time.Time) error {
+	key := h.throttleKey(email)
 	for _, row := range []struct {
 		ip  string
 		max int
-	}{{throttleIP(ctx), s.auth.LoginMaxFailures}, {throttleWholeEmail, s.auth.LoginAccountMaxFailures}} {
+	}{{throttleIP(ctx), h.auth.LoginMaxFailures}, {throttleWholeEmail, h.auth.LoginAccountMaxFailures}} {
 		if _, err := q.LoginThrottleRecordFailure(ctx, db.LoginThrottleRecordFailureParams{
 			EmailKey:      key,
 			Ip:            row.ip,
 			MaxFailures:   int32(row.max), //nolint:gosec // bounded by configuration
 			Now:           now,
-			BaseSeconds:   s.auth.LoginLockout.Seconds(),
+			BaseSeconds:   h.auth.LoginLockout.Seconds(),
 			MaxSeconds:    maxLockout.Seconds(),
 			WindowSeconds: LoginFailureWindow.Seconds(),
 		}); err != nil {
@@ -86,8 +87,8 @@ func (s *Server) recordLoginFailure(ctx context.Context, q *db.Queries, email st
 
 // resetLoginFailures forgets this client's failures for email, and the email's overall count:
 // the right password was just given. Other clients stay throttled.
-func (s *Server) resetLoginFailures(ctx context.Context, q *db.Queries, email string) error {
-	return q.LoginThrottleReset(ctx, db.LoginThrottleResetParams{EmailKey: s.throttleKey(email), Ip: throttleIP(ctx)})
+func (h *Handlers) resetLoginFailures(ctx context.Context, q *db.Queries, email string) error {
+	return q.LoginThrottleReset(ctx, db.LoginThrottleResetParams{EmailKey: h.throttleKey(email), Ip: throttleIP(ctx)})
 }
 
 // throttledDetail is the same whichever row is locked, and whether or not the email has an

@@ -1,4 +1,4 @@
-package server
+package catalog
 
 import (
 	"context"
@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/kit"
 )
 
 func apiProduct(p db.Product) (api.Product, error) {
@@ -68,10 +68,10 @@ func tagsOrEmpty(tags *api.Tags) []string {
 }
 
 // CreateProduct adds a product to the brand's catalog.
-func (s *Server) CreateProduct(ctx context.Context, req api.CreateProductRequestObject) (api.CreateProductResponseObject, error) {
+func (h *Handlers) CreateProduct(ctx context.Context, req api.CreateProductRequestObject) (api.CreateProductResponseObject, error) {
 	body := req.Body
 	if bad := checkProduct("", body.Currency, body.Attributes); len(bad) > 0 {
-		return api.CreateProduct400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: invalidFields(ctx, bad)}, nil
+		return api.CreateProduct400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.InvalidFields(ctx, bad)}, nil
 	}
 	attrs, err := attributesJSON(body.Attributes)
 	if err != nil {
@@ -81,10 +81,8 @@ func (s *Server) CreateProduct(ctx context.Context, req api.CreateProductRequest
 	if body.Status != nil {
 		status = db.ProductStatus(*body.Status)
 	}
-	var p db.Product
-	err = s.inBrand(ctx, req.BrandId, func(q *db.Queries) error {
-		var err error
-		p, err = q.ProductCreate(ctx, db.ProductCreateParams{
+	p, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (db.Product, error) {
+		return q.ProductCreate(ctx, db.ProductCreateParams{
 			BrandID:     req.BrandId,
 			ID:          uuid.Must(uuid.NewV7()),
 			Sku:         body.Sku,
@@ -95,11 +93,10 @@ func (s *Server) CreateProduct(ctx context.Context, req api.CreateProductRequest
 			Status:      status,
 			Attributes:  attrs,
 			Tags:        tagsOrEmpty(body.Tags),
-			Now:         s.now(),
+			Now:         h.d.Now(),
 		})
-		return err
 	})
-	if isConflict(err, "products_sku_key") {
+	if kit.IsConflict(err, "products_sku_key") {
 		return api.CreateProduct409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: skuTaken(ctx, body.Sku)}, nil
 	}
 	if err != nil {
@@ -110,25 +107,23 @@ func (s *Server) CreateProduct(ctx context.Context, req api.CreateProductRequest
 		return nil, err
 	}
 	return api.CreateProduct201JSONResponse{Body: out, Headers: api.CreateProduct201ResponseHeaders{
-		ETag:     etag(p.Version),
-		Location: location("/brands/", p.BrandID.String(), "/products/", p.ID.String()),
+		ETag:     kit.ETag(p.Version),
+		Location: kit.Location("/brands/", p.BrandID.String(), "/products/", p.ID.String()),
 	}}, nil
 }
 
 func skuTaken(ctx context.Context, sku string) api.ConflictApplicationProblemPlusJSONResponse {
-	return conflict(ctx, api.ProblemCodeSkuTaken, fmt.Sprintf("Another product of this brand has SKU %q.", sku))
+	return kit.Conflict(ctx, api.ProblemCodeSkuTaken, fmt.Sprintf("Another product of this brand has SKU %q.", sku))
 }
 
 // GetProduct answers one product with its version as ETag.
-func (s *Server) GetProduct(ctx context.Context, req api.GetProductRequestObject) (api.GetProductResponseObject, error) {
-	var p db.Product
-	err := s.inBrand(ctx, req.BrandId, func(q *db.Queries) error {
-		var err error
-		p, err = q.ProductGet(ctx, db.ProductGetParams{BrandID: req.BrandId, ID: req.ProductId})
-		return dbError(err)
+func (h *Handlers) GetProduct(ctx context.Context, req api.GetProductRequestObject) (api.GetProductResponseObject, error) {
+	p, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (db.Product, error) {
+		p, err := q.ProductGet(ctx, db.ProductGetParams{BrandID: req.BrandId, ID: req.ProductId})
+		return p, kit.DBError(err)
 	})
-	if errors.Is(err, errNotFound) {
-		return api.GetProduct404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: notFound(ctx, "No such product.")}, nil
+	if errors.Is(err, kit.ErrNotFound) {
+		return api.GetProduct404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such product.")}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -137,14 +132,14 @@ func (s *Server) GetProduct(ctx context.Context, req api.GetProductRequestObject
 	if err != nil {
 		return nil, err
 	}
-	return api.GetProduct200JSONResponse{Body: out, Headers: api.GetProduct200ResponseHeaders{ETag: etag(p.Version)}}, nil
+	return api.GetProduct200JSONResponse{Body: out, Headers: api.GetProduct200ResponseHeaders{ETag: kit.ETag(p.Version)}}, nil
 }
 
 // UpdateProduct changes the fields given, honouring If-Match.
-func (s *Server) UpdateProduct(ctx context.Context, req api.UpdateProductRequestObject) (api.UpdateProductResponseObject, error) {
+func (h *Handlers) UpdateProduct(ctx context.Context, req api.UpdateProductRequestObject) (api.UpdateProductResponseObject, error) {
 	body := req.Body
 	if bad := checkProduct("", body.Currency, body.Attributes); len(bad) > 0 {
-		return api.UpdateProduct400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: invalidFields(ctx, bad)}, nil
+		return api.UpdateProduct400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.InvalidFields(ctx, bad)}, nil
 	}
 	params := db.ProductUpdateParams{
 		BrandID:          req.BrandId,
@@ -154,8 +149,8 @@ func (s *Server) UpdateProduct(ctx context.Context, req api.UpdateProductRequest
 		PriceAmount:      body.PriceAmount,
 		Currency:         body.Currency,
 		Tags:             nil,
-		ExpectedVersions: ifMatch(req.Params.IfMatch),
-		Now:              s.now(),
+		ExpectedVersions: kit.IfMatch(req.Params.IfMatch),
+		Now:              h.d.Now(),
 	}
 	if body.Description.IsSpecified() {
 		if body.Description.IsNull() {
@@ -178,57 +173,54 @@ func (s *Server) UpdateProduct(ctx context.Context, req api.UpdateProductRequest
 	if body.Tags != nil {
 		params.Tags = tagsOrEmpty(body.Tags)
 	}
-	var p db.Product
-	err := s.inBrand(ctx, req.BrandId, func(q *db.Queries) error {
-		var err error
-		p, err = q.ProductUpdate(ctx, params)
-		if errors.Is(dbError(err), errNotFound) {
-			return stale(q.ProductGet(ctx, db.ProductGetParams{BrandID: req.BrandId, ID: req.ProductId}))
+	p, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (db.Product, error) {
+		p, err := q.ProductUpdate(ctx, params)
+		if errors.Is(kit.DBError(err), kit.ErrNotFound) {
+			return p, kit.Stale(q.ProductGet(ctx, db.ProductGetParams{BrandID: req.BrandId, ID: req.ProductId}))
 		}
-		return err
+		return p, err
 	})
-	switch {
-	case errors.Is(err, errNotFound):
-		return api.UpdateProduct404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: notFound(ctx, "No such product.")}, nil
-	case errors.Is(err, errStale):
-		return api.UpdateProduct412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: preconditionFailed(ctx, "product")}, nil
-	case isConflict(err, "products_sku_key"):
+	if resp, ok := kit.Unmet[api.UpdateProduct404ApplicationProblemPlusJSONResponse,
+		api.UpdateProduct412ApplicationProblemPlusJSONResponse](ctx, err, "No such product.", "product"); ok {
+		return resp.(api.UpdateProductResponseObject), nil
+	}
+	if kit.IsConflict(err, "products_sku_key") {
 		return api.UpdateProduct409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: skuTaken(ctx, *body.Sku)}, nil
-	case err != nil:
+	}
+	if err != nil {
 		return nil, err
 	}
 	out, err := apiProduct(p)
 	if err != nil {
 		return nil, err
 	}
-	return api.UpdateProduct200JSONResponse{Body: out, Headers: api.UpdateProduct200ResponseHeaders{ETag: etag(p.Version)}}, nil
+	return api.UpdateProduct200JSONResponse{Body: out, Headers: api.UpdateProduct200ResponseHeaders{ETag: kit.ETag(p.Version)}}, nil
 }
 
 // errInUse says a delete was refused because other rows (stock, orders) refer to the product.
 var errInUse = errors.New("in use")
 
 // DeleteProduct deletes a product that nothing refers to, honouring If-Match.
-func (s *Server) DeleteProduct(ctx context.Context, req api.DeleteProductRequestObject) (api.DeleteProductResponseObject, error) {
-	err := s.inBrand(ctx, req.BrandId, func(q *db.Queries) error {
-		n, err := q.ProductDelete(ctx, db.ProductDeleteParams{BrandID: req.BrandId, ID: req.ProductId, ExpectedVersions: ifMatch(req.Params.IfMatch)})
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == "23503" { // foreign_key_violation: stocked or ordered
-			return errInUse
+func (h *Handlers) DeleteProduct(ctx context.Context, req api.DeleteProductRequestObject) (api.DeleteProductResponseObject, error) {
+	_, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (int64, error) {
+		n, err := q.ProductDelete(ctx, db.ProductDeleteParams{BrandID: req.BrandId, ID: req.ProductId, ExpectedVersions: kit.IfMatch(req.Params.IfMatch)})
+		if kit.IsReferenced(err) { // stocked or ordered
+			return n, errInUse
 		}
 		if err == nil && n == 0 {
-			return stale(q.ProductGet(ctx, db.ProductGetParams{BrandID: req.BrandId, ID: req.ProductId}))
+			return n, kit.Stale(q.ProductGet(ctx, db.ProductGetParams{BrandID: req.BrandId, ID: req.ProductId}))
 		}
-		return err
+		return n, err
 	})
-	switch {
-	case errors.Is(err, errNotFound):
-		return api.DeleteProduct404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: notFound(ctx, "No such product.")}, nil
-	case errors.Is(err, errStale):
-		return api.DeleteProduct412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: preconditionFailed(ctx, "product")}, nil
-	case errors.Is(err, errInUse):
-		return api.DeleteProduct409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: conflict(ctx, api.ProblemCodeProductInUse,
+	if resp, ok := kit.Unmet[api.DeleteProduct404ApplicationProblemPlusJSONResponse,
+		api.DeleteProduct412ApplicationProblemPlusJSONResponse](ctx, err, "No such product.", "product"); ok {
+		return resp.(api.DeleteProductResponseObject), nil
+	}
+	if errors.Is(err, errInUse) {
+		return api.DeleteProduct409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: kit.Conflict(ctx, api.ProblemCodeProductInUse,
 			"The product was stocked or ordered; archive it instead (status: archived).")}, nil
-	case err != nil:
+	}
+	if err != nil {
 		return nil, err
 	}
 	return api.DeleteProduct204Response{}, nil
@@ -242,7 +234,7 @@ type productPosition struct {
 }
 
 // ListProducts pages through the brand's products in the requested order.
-func (s *Server) ListProducts(ctx context.Context, req api.ListProductsRequestObject) (api.ListProductsResponseObject, error) {
+func (h *Handlers) ListProducts(ctx context.Context, req api.ListProductsRequestObject) (api.ListProductsResponseObject, error) {
 	p := req.Params
 	sort := api.SortNewest
 	if p.Sort != nil {
@@ -251,14 +243,7 @@ func (s *Server) ListProducts(ctx context.Context, req api.ListProductsRequestOb
 	// The cursor is bound to the order it was made for: a position by name means nothing to
 	// the list by date.
 	list := "products/" + req.BrandId.String() + "/" + string(sort)
-	var pos *productPosition
-	if p.Cursor != nil {
-		pos = &productPosition{}
-		if err := s.cursors.open(list, *p.Cursor, pos); err != nil {
-			return api.ListProducts400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badCursor(ctx)}, nil
-		}
-	}
-	f := productFilter{brand: req.BrandId, limit: pageSize(p.Limit) + 1}
+	f := productFilter{brand: req.BrandId}
 	if p.Status != nil {
 		f.status = db.NullProductStatus{ProductStatus: db.ProductStatus(*p.Status), Valid: true}
 	}
@@ -267,33 +252,26 @@ func (s *Server) ListProducts(ctx context.Context, req api.ListProductsRequestOb
 		pattern := "%" + escapeLike(*p.Q) + "%"
 		f.pattern = &pattern
 	}
-	var rows []db.Product
-	err := s.inBrand(ctx, req.BrandId, func(q *db.Queries) error {
-		var err error
-		rows, err = listProducts(ctx, q, sort, f, pos)
-		return err
-	})
+	page, err := kit.List(h.d, list, p.Cursor, p.Limit,
+		func(pos *productPosition, limit int32) ([]db.Product, error) {
+			return kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.Product, error) {
+				return listProducts(ctx, q, sort, f, pos, limit)
+			})
+		},
+		func(p db.Product) productPosition {
+			if sort == api.SortName || sort == api.SortNameDesc {
+				return productPosition{Name: p.Name, ID: p.ID}
+			}
+			return productPosition{Created: p.CreatedAt, ID: p.ID}
+		},
+		apiProduct)
+	if errors.Is(err, kit.ErrBadCursor) {
+		return api.ListProducts400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	rows, next, err := page(s.cursors, list, rows, f.limit-1, func(p db.Product) any {
-		if sort == api.SortName || sort == api.SortNameDesc {
-			return productPosition{Name: p.Name, ID: p.ID}
-		}
-		return productPosition{Created: p.CreatedAt, ID: p.ID}
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := api.ProductList{Items: make([]api.Product, 0, len(rows)), NextCursor: next}
-	for _, row := range rows {
-		item, err := apiProduct(row)
-		if err != nil {
-			return nil, err
-		}
-		out.Items = append(out.Items, item)
-	}
-	return api.ListProducts200JSONResponse(out), nil
+	return api.ListProducts200JSONResponse{Items: page.Items, NextCursor: page.Next}, nil
 }
 
 type productFilter struct {
@@ -301,11 +279,10 @@ type productFilter struct {
 	status  db.NullProductStatus
 	tag     *string
 	pattern *string
-	limit   int32
 }
 
 // listProducts runs the query of the requested order (one per order: each keyset has its index).
-func listProducts(ctx context.Context, q *db.Queries, sort api.ListProductsParamsSort, f productFilter, pos *productPosition) ([]db.Product, error) {
+func listProducts(ctx context.Context, q *db.Queries, sort api.ListProductsParamsSort, f productFilter, pos *productPosition, limit int32) ([]db.Product, error) {
 	var afterCreated *time.Time
 	var afterName *string
 	var afterID *uuid.UUID
@@ -314,13 +291,13 @@ func listProducts(ctx context.Context, q *db.Queries, sort api.ListProductsParam
 	}
 	switch sort {
 	case api.SortOldest:
-		return q.ProductListOldest(ctx, db.ProductListOldestParams{BrandID: f.brand, Status: f.status, Tag: f.tag, Pattern: f.pattern, AfterCreated: afterCreated, AfterID: afterID, RowLimit: f.limit})
+		return q.ProductListOldest(ctx, db.ProductListOldestParams{BrandID: f.brand, Status: f.status, Tag: f.tag, Pattern: f.pattern, AfterCreated: afterCreated, AfterID: afterID, RowLimit: limit})
 	case api.SortName:
-		return q.ProductListByName(ctx, db.ProductListByNameParams{BrandID: f.brand, Status: f.status, Tag: f.tag, Pattern: f.pattern, AfterName: afterName, AfterID: afterID, RowLimit: f.limit})
+		return q.ProductListByName(ctx, db.ProductListByNameParams{BrandID: f.brand, Status: f.status, Tag: f.tag, Pattern: f.pattern, AfterName: afterName, AfterID: afterID, RowLimit: limit})
 	case api.SortNameDesc:
-		return q.ProductListByNameDesc(ctx, db.ProductListByNameDescParams{BrandID: f.brand, Status: f.status, Tag: f.tag, Pattern: f.pattern, AfterName: afterName, AfterID: afterID, RowLimit: f.limit})
+		return q.ProductListByNameDesc(ctx, db.ProductListByNameDescParams{BrandID: f.brand, Status: f.status, Tag: f.tag, Pattern: f.pattern, AfterName: afterName, AfterID: afterID, RowLimit: limit})
 	default:
-		return q.ProductListNewest(ctx, db.ProductListNewestParams{BrandID: f.brand, Status: f.status, Tag: f.tag, Pattern: f.pattern, AfterCreated: afterCreated, AfterID: afterID, RowLimit: f.limit})
+		return q.ProductListNewest(ctx, db.ProductListNewestParams{BrandID: f.brand, Status: f.status, Tag: f.tag, Pattern: f.pattern, AfterCreated: afterCreated, AfterID: afterID, RowLimit: limit})
 	}
 }
 
@@ -345,7 +322,7 @@ type bulkItem struct {
 }
 
 // BulkUpsertProducts creates or updates up to 1,000 products by SKU, all or nothing.
-func (s *Server) BulkUpsertProducts(ctx context.Context, req api.BulkUpsertProductsRequestObject) (api.BulkUpsertProductsResponseObject, error) {
+func (h *Handlers) BulkUpsertProducts(ctx context.Context, req api.BulkUpsertProductsRequestObject) (api.BulkUpsertProductsResponseObject, error) {
 	items := req.Body.Items
 	var bad []api.FieldError
 	first := map[string]int{}
@@ -359,7 +336,7 @@ func (s *Server) BulkUpsertProducts(ctx context.Context, req api.BulkUpsertProdu
 		first[it.Sku] = i
 	}
 	if len(bad) > 0 {
-		return api.BulkUpsertProducts400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: invalidFields(ctx, bad)}, nil
+		return api.BulkUpsertProducts400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.InvalidFields(ctx, bad)}, nil
 	}
 	// Keyed by SKU (unique in the batch, checked above): the statement looks an item up by the
 	// SKU of the row it conflicts with.
@@ -374,11 +351,8 @@ func (s *Server) BulkUpsertProducts(ctx context.Context, req api.BulkUpsertProdu
 	if err != nil {
 		return nil, err
 	}
-	var rows []db.ProductBulkUpsertRow
-	err = s.inBrand(ctx, req.BrandId, func(q *db.Queries) error {
-		var err error
-		rows, err = q.ProductBulkUpsert(ctx, db.ProductBulkUpsertParams{BrandID: req.BrandId, Items: payload, Now: s.now()})
-		return err
+	rows, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.ProductBulkUpsertRow, error) {
+		return q.ProductBulkUpsert(ctx, db.ProductBulkUpsertParams{BrandID: req.BrandId, Items: payload, Now: h.d.Now()})
 	})
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package server
+package identity
 
 import (
 	"context"
@@ -14,17 +14,18 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/password"
 	"github.com/ecompointer/ecompointer/server/token"
 )
 
 // Register creates a brand owner and their brand, and opens their first session.
-func (s *Server) Register(ctx context.Context, req api.RegisterRequestObject) (api.RegisterResponseObject, error) {
+func (h *Handlers) Register(ctx context.Context, req api.RegisterRequestObject) (api.RegisterResponseObject, error) {
 	body := req.Body
 	if err := password.Check(body.Password); err != nil {
-		return api.Register400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badRequest(ctx, "password", err.Error())}, nil
+		return api.Register400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadRequest(ctx, "password", err.Error())}, nil
 	}
-	hash, err := s.hasher.Hash(ctx, body.Password)
+	hash, err := h.hasher.Hash(ctx, body.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -34,8 +35,8 @@ func (s *Server) Register(ctx context.Context, req api.RegisterRequestObject) (a
 	}
 
 	var auth api.AuthResponse
-	err = s.inTx(ctx, func(q *db.Queries) error {
-		brand, err := s.createBrand(ctx, q, brandName)
+	err = h.d.InTx(ctx, func(q *db.Queries) error {
+		brand, err := createBrand(ctx, h.d, q, brandName)
 		if err != nil {
 			return err
 		}
@@ -46,16 +47,16 @@ func (s *Server) Register(ctx context.Context, req api.RegisterRequestObject) (a
 			PasswordHash: hash,
 			Role:         db.UserRoleBRANDOWNER,
 			BrandID:      &brand.ID,
-			Now:          s.now(),
+			Now:          h.d.Now(),
 		})
 		if err != nil {
 			return err
 		}
-		auth, err = s.openSession(ctx, q, user, api.AuditEventTypeRegister)
+		auth, err = h.openSession(ctx, q, user, api.AuditEventTypeRegister)
 		return err
 	})
-	if isConflict(err, "users_email_key") {
-		return api.Register409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: conflict(ctx, api.ProblemCodeEmailTaken, "An account with this email exists.")}, nil
+	if kit.IsConflict(err, "users_email_key") {
+		return api.Register409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: kit.Conflict(ctx, api.ProblemCodeEmailTaken, "An account with this email exists.")}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -65,7 +66,7 @@ func (s *Server) Register(ctx context.Context, req api.RegisterRequestObject) (a
 
 // createBrand creates a brand with a slug derived from its name, suffixed when the plain one is
 // taken.
-func (s *Server) createBrand(ctx context.Context, q *db.Queries, name string) (db.Brand, error) {
+func createBrand(ctx context.Context, d *kit.Deps, q *db.Queries, name string) (db.Brand, error) {
 	base := slugify(name)
 	slug := base
 	for attempt := 0; attempt < 8; attempt++ {
@@ -74,9 +75,9 @@ func (s *Server) createBrand(ctx context.Context, q *db.Queries, name string) (d
 			Name:     name,
 			Slug:     slug,
 			Currency: "USD",
-			Now:      s.now(),
+			Now:      d.Now(),
 		})
-		if !errors.Is(dbError(err), errNotFound) {
+		if !errors.Is(kit.DBError(err), kit.ErrNotFound) {
 			return brand, err
 		}
 		suffix := make([]byte, 3)
@@ -115,51 +116,51 @@ func slugify(name string) string {
 // An unknown email and a known one take the same path: the same throttle (keyed by the email,
 // not the account), a bcrypt comparison either way (against a dummy hash for an unknown email),
 // the same failure recorded, the same answers.
-func (s *Server) Login(ctx context.Context, req api.LoginRequestObject) (api.LoginResponseObject, error) {
+func (h *Handlers) Login(ctx context.Context, req api.LoginRequestObject) (api.LoginResponseObject, error) {
 	body := req.Body
 	email := strings.ToLower(string(body.Email))
-	invalid := api.Login401ApplicationProblemPlusJSONResponse{UnauthorizedApplicationProblemPlusJSONResponse: unauthorized(ctx, api.ProblemCodeInvalidCredentials, "The email or the password is wrong.")}
+	invalid := api.Login401ApplicationProblemPlusJSONResponse{UnauthorizedApplicationProblemPlusJSONResponse: kit.Unauthorized(ctx, api.ProblemCodeInvalidCredentials, "The email or the password is wrong.")}
 
-	user, err := s.queries.UserGetByEmail(ctx, email)
+	user, err := h.d.Queries.UserGetByEmail(ctx, email)
 	known := err == nil
-	if err != nil && !errors.Is(dbError(err), errNotFound) {
+	if err != nil && !errors.Is(kit.DBError(err), kit.ErrNotFound) {
 		return nil, err
 	}
 	var userID *uuid.UUID
 	if known {
 		userID = &user.ID
 	}
-	now := s.now()
-	wait, err := s.throttled(ctx, s.queries, email, now)
+	now := h.d.Now()
+	wait, err := h.throttled(ctx, h.d.Queries, email, now)
 	if err != nil {
 		return nil, err
 	}
 	if wait > 0 {
 		// Refused before the password is even checked: while throttled, guessing is pointless,
 		// and a throttled client costs no bcrypt.
-		if err := s.audit(ctx, s.queries, api.AuditEventTypeLoginLocked, userID, nil); err != nil {
+		if err := kit.Audit(ctx, h.d, h.d.Queries, api.AuditEventTypeLoginLocked, userID, nil); err != nil {
 			return nil, err
 		}
-		return api.Login429ApplicationProblemPlusJSONResponse{TooManyRequestsApplicationProblemPlusJSONResponse: tooManyRequests(ctx, api.ProblemCodeAccountThrottled, throttledDetail, wait)}, nil
+		return api.Login429ApplicationProblemPlusJSONResponse{TooManyRequestsApplicationProblemPlusJSONResponse: kit.TooManyRequests(ctx, api.ProblemCodeAccountThrottled, throttledDetail, wait)}, nil
 	}
 
 	var ok, rehash bool
 	if known {
-		ok, rehash, err = s.hasher.Verify(ctx, user.PasswordHash, body.Password)
+		ok, rehash, err = h.hasher.Verify(ctx, user.PasswordHash, body.Password)
 	} else {
 		// Spend what a wrong password costs, so the answer's timing does not say the email is
 		// unknown.
-		err = s.hasher.VerifyNobody(ctx, body.Password)
+		err = h.hasher.VerifyNobody(ctx, body.Password)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		err := s.inTx(ctx, func(q *db.Queries) error {
-			if err := s.recordLoginFailure(ctx, q, email, now); err != nil {
+		err := h.d.InTx(ctx, func(q *db.Queries) error {
+			if err := h.recordLoginFailure(ctx, q, email, now); err != nil {
 				return err
 			}
-			return s.audit(ctx, q, api.AuditEventTypeLoginFailed, userID, nil)
+			return kit.Audit(ctx, h.d, q, api.AuditEventTypeLoginFailed, userID, nil)
 		})
 		if err != nil {
 			return nil, err
@@ -167,19 +168,19 @@ func (s *Server) Login(ctx context.Context, req api.LoginRequestObject) (api.Log
 		return invalid, nil
 	}
 	if user.Disabled {
-		return api.Login403ApplicationProblemPlusJSONResponse{ForbiddenApplicationProblemPlusJSONResponse: forbidden(ctx, api.ProblemCodeAccountDisabled, "This account is disabled.")}, nil
+		return api.Login403ApplicationProblemPlusJSONResponse{ForbiddenApplicationProblemPlusJSONResponse: kit.Forbidden(ctx, api.ProblemCodeAccountDisabled, "This account is disabled.")}, nil
 	}
 
 	var newHash string
 	if rehash {
 		// The cost changed since this hash was made: now that the password is known, upgrade it.
-		if newHash, err = s.hasher.Hash(ctx, body.Password); err != nil {
+		if newHash, err = h.hasher.Hash(ctx, body.Password); err != nil {
 			return nil, err
 		}
 	}
 	var auth api.AuthResponse
-	err = s.inTx(ctx, func(q *db.Queries) error {
-		if err := s.resetLoginFailures(ctx, q, email); err != nil {
+	err = h.d.InTx(ctx, func(q *db.Queries) error {
+		if err := h.resetLoginFailures(ctx, q, email); err != nil {
 			return err
 		}
 		if newHash != "" {
@@ -188,7 +189,7 @@ func (s *Server) Login(ctx context.Context, req api.LoginRequestObject) (api.Log
 			}
 		}
 		var err error
-		auth, err = s.openSession(ctx, q, user, api.AuditEventTypeLoginSucceeded)
+		auth, err = h.openSession(ctx, q, user, api.AuditEventTypeLoginSucceeded)
 		return err
 	})
 	if err != nil {
@@ -200,12 +201,12 @@ func (s *Server) Login(ctx context.Context, req api.LoginRequestObject) (api.Log
 // openSession starts a session for user inside the caller's transaction, records event, and
 // returns the session's first token pair. The user's least recently used sessions beyond
 // SessionsMaxPerUser are revoked.
-func (s *Server) openSession(ctx context.Context, q *db.Queries, user db.User, event api.AuditEventType) (api.AuthResponse, error) {
-	now := s.now()
+func (h *Handlers) openSession(ctx context.Context, q *db.Queries, user db.User, event api.AuditEventType) (api.AuthResponse, error) {
+	now := h.d.Now()
 	id := uuid.Must(uuid.NewV7())
-	absolute := now.Add(s.auth.SessionMaxAge)
-	expires := earliest(now.Add(s.auth.RefreshTTL), absolute)
-	refresh, err := s.tokens.SignRefresh(token.Refresh{
+	absolute := now.Add(h.auth.SessionMaxAge)
+	expires := earliest(now.Add(h.auth.RefreshTTL), absolute)
+	refresh, err := h.tokens.SignRefresh(token.Refresh{
 		UserID: user.ID, SessionID: id, Generation: 1, Version: user.TokenVersion,
 		IssuedAt: now, ExpiresAt: expires,
 	})
@@ -213,11 +214,11 @@ func (s *Server) openSession(ctx context.Context, q *db.Queries, user db.User, e
 		return api.AuthResponse{}, err
 	}
 	if err := q.SessionRevokeLeastRecentlyUsed(ctx, db.SessionRevokeLeastRecentlyUsedParams{
-		Now: now, UserID: user.ID, KeepLive: int32(s.auth.SessionsMaxPerUser - 1), //nolint:gosec // bounded by configuration
+		Now: now, UserID: user.ID, KeepLive: int32(h.auth.SessionsMaxPerUser - 1), //nolint:gosec // bounded by configuration
 	}); err != nil {
 		return api.AuthResponse{}, err
 	}
-	meta := requestMetaFrom(ctx)
+	meta := kit.RequestMetaFrom(ctx)
 	if _, err := q.SessionCreate(ctx, db.SessionCreateParams{
 		ID:                id,
 		UserID:            user.ID,
@@ -225,21 +226,21 @@ func (s *Server) openSession(ctx context.Context, q *db.Queries, user db.User, e
 		Now:               now,
 		ExpiresAt:         expires,
 		AbsoluteExpiresAt: absolute,
-		UserAgent:         optional(meta.userAgent),
-		Ip:                optional(meta.ip),
+		UserAgent:         kit.Optional(meta.UserAgent),
+		Ip:                kit.Optional(meta.IP),
 	}); err != nil {
 		return api.AuthResponse{}, err
 	}
 	// The new session's user proved who it is (password, invitation): it is the actor.
-	if err := s.auditAs(ctx, q, event, &user.ID, &user.ID, &id); err != nil {
+	if err := kit.AuditAs(ctx, h.d, q, event, &user.ID, &user.ID, &id); err != nil {
 		return api.AuthResponse{}, err
 	}
-	return s.authResponse(user, id, refresh)
+	return h.authResponse(user, id, refresh)
 }
 
 // authResponse pairs a fresh access token with the session's refresh token.
-func (s *Server) authResponse(user db.User, sessionID uuid.UUID, refresh string) (api.AuthResponse, error) {
-	access, _, err := s.tokens.SignAccess(token.Access{
+func (h *Handlers) authResponse(user db.User, sessionID uuid.UUID, refresh string) (api.AuthResponse, error) {
+	access, _, err := h.tokens.SignAccess(token.Access{
 		UserID:    user.ID,
 		SessionID: sessionID,
 		Role:      string(user.Role),
@@ -254,7 +255,7 @@ func (s *Server) authResponse(user db.User, sessionID uuid.UUID, refresh string)
 		AccessToken:  access,
 		RefreshToken: refresh,
 		TokenType:    api.Bearer,
-		ExpiresIn:    int(s.tokens.AccessTTL() / time.Second),
+		ExpiresIn:    int(h.tokens.AccessTTL() / time.Second),
 	}, nil
 }
 
@@ -284,12 +285,12 @@ const (
 
 // Refresh rotates a session's refresh token. Everything is decided under the session row's lock
 // in one transaction, so concurrent refreshes of one token perform exactly one rotation.
-func (s *Server) Refresh(ctx context.Context, req api.RefreshRequestObject) (api.RefreshResponseObject, error) {
+func (h *Handlers) Refresh(ctx context.Context, req api.RefreshRequestObject) (api.RefreshResponseObject, error) {
 	invalid := func(detail string) api.RefreshResponseObject {
-		return api.Refresh401ApplicationProblemPlusJSONResponse{UnauthorizedApplicationProblemPlusJSONResponse: unauthorized(ctx, api.ProblemCodeInvalidRefreshToken, detail)}
+		return api.Refresh401ApplicationProblemPlusJSONResponse{UnauthorizedApplicationProblemPlusJSONResponse: kit.Unauthorized(ctx, api.ProblemCodeInvalidRefreshToken, detail)}
 	}
 	presented := req.Body.RefreshToken
-	claims, err := s.tokens.VerifyRefresh(presented)
+	claims, err := h.tokens.VerifyRefresh(presented)
 	if errors.Is(err, token.ErrExpired) {
 		return invalid("The refresh token expired; log in again."), nil
 	}
@@ -297,7 +298,7 @@ func (s *Server) Refresh(ctx context.Context, req api.RefreshRequestObject) (api
 		return invalid("The refresh token is not valid."), nil
 	}
 
-	if auth, ok, err := s.rotateCurrent(ctx, presented, claims); err != nil || ok {
+	if auth, ok, err := h.rotateCurrent(ctx, presented, claims); err != nil || ok {
 		if err != nil {
 			return nil, err
 		}
@@ -311,9 +312,9 @@ func (s *Server) Refresh(ctx context.Context, req api.RefreshRequestObject) (api
 		reason  string
 		auth    api.AuthResponse
 	)
-	err = s.inTx(ctx, func(q *db.Queries) error {
+	err = h.d.InTx(ctx, func(q *db.Queries) error {
 		row, err := q.SessionGetForRefresh(ctx, claims.SessionID)
-		if errors.Is(dbError(err), errNotFound) {
+		if errors.Is(kit.DBError(err), kit.ErrNotFound) {
 			reason = "The session of this refresh token does not exist."
 			return nil
 		}
@@ -321,7 +322,7 @@ func (s *Server) Refresh(ctx context.Context, req api.RefreshRequestObject) (api
 			return err
 		}
 		sess, user := row.Session, row.User
-		now := s.now()
+		now := h.d.Now()
 		switch {
 		case sess.UserID != claims.UserID:
 			reason = "The refresh token is not valid."
@@ -338,8 +339,8 @@ func (s *Server) Refresh(ctx context.Context, req api.RefreshRequestObject) (api
 		switch {
 		case claims.Generation == sess.Generation && tokenMatches(presented, sess.RefreshHash):
 			rotatedAt := now
-			expires := earliest(now.Add(s.auth.RefreshTTL), sess.AbsoluteExpiresAt)
-			refresh, err = s.tokens.SignRefresh(token.Refresh{
+			expires := earliest(now.Add(h.auth.RefreshTTL), sess.AbsoluteExpiresAt)
+			refresh, err = h.tokens.SignRefresh(token.Refresh{
 				UserID: user.ID, SessionID: sess.ID, Generation: sess.Generation + 1, Version: user.TokenVersion,
 				IssuedAt: rotatedAt, ExpiresAt: expires,
 			})
@@ -352,10 +353,10 @@ func (s *Server) Refresh(ctx context.Context, req api.RefreshRequestObject) (api
 				return err
 			}
 		case claims.Generation == sess.Generation-1 && tokenMatches(presented, sess.PreviousHash) &&
-			s.auth.RefreshReuseGrace > 0 && now.Sub(sess.RotatedAt) <= s.auth.RefreshReuseGrace:
+			h.auth.RefreshReuseGrace > 0 && now.Sub(sess.RotatedAt) <= h.auth.RefreshReuseGrace:
 			// A benign race: the client lost the answer to its last refresh, or another tab won.
 			// It gets the successor that already exists, re-issued byte for byte; nothing rotates.
-			refresh, err = s.tokens.SignRefresh(token.Refresh{
+			refresh, err = h.tokens.SignRefresh(token.Refresh{
 				UserID: user.ID, SessionID: sess.ID, Generation: sess.Generation, Version: user.TokenVersion,
 				IssuedAt: sess.RotatedAt, ExpiresAt: sess.ExpiresAt,
 			})
@@ -373,7 +374,7 @@ func (s *Server) Refresh(ctx context.Context, req api.RefreshRequestObject) (api
 				return err
 			}
 			outcome = refreshForged
-			return s.auditAs(ctx, q, api.AuditEventTypeRefreshForged, nil, &user.ID, &sess.ID)
+			return kit.AuditAs(ctx, h.d, q, api.AuditEventTypeRefreshForged, nil, &user.ID, &sess.ID)
 		case claims.Generation < sess.Generation:
 			// An old token came back: it was stolen or replayed (RFC 9700 §4.14.2). The session
 			// cannot tell the thief from its owner, so it ends for both.
@@ -381,9 +382,9 @@ func (s *Server) Refresh(ctx context.Context, req api.RefreshRequestObject) (api
 				return err
 			}
 			outcome = refreshReused
-			return s.audit(ctx, q, api.AuditEventTypeRefreshReuse, &user.ID, &sess.ID)
+			return kit.Audit(ctx, h.d, q, api.AuditEventTypeRefreshReuse, &user.ID, &sess.ID)
 		}
-		auth, err = s.authResponse(user, sess.ID, refresh)
+		auth, err = h.authResponse(user, sess.ID, refresh)
 		outcome = refreshIssued
 		return err
 	})
@@ -394,7 +395,7 @@ func (s *Server) Refresh(ctx context.Context, req api.RefreshRequestObject) (api
 	case refreshIssued:
 		return api.Refresh200JSONResponse{AuthenticatedJSONResponse: authenticated(auth)}, nil
 	case refreshReused:
-		return api.Refresh401ApplicationProblemPlusJSONResponse{UnauthorizedApplicationProblemPlusJSONResponse: unauthorized(ctx, api.ProblemCodeRefreshTokenReused,
+		return api.Refresh401ApplicationProblemPlusJSONResponse{UnauthorizedApplicationProblemPlusJSONResponse: kit.Unauthorized(ctx, api.ProblemCodeRefreshTokenReused,
 			"This refresh token was already used; the session is revoked. Log in again.")}, nil
 	case refreshForged:
 		return invalid("The refresh token is not valid; the session is revoked. Log in again."), nil
@@ -406,27 +407,27 @@ func (s *Server) Refresh(ctx context.Context, req api.RefreshRequestObject) (api
 // rotateCurrent is the common refresh, in one statement: the presented token is its session's
 // current one, so the session moves to the next generation. ok is false when that is not the
 // case (grace, reuse, a dead session...), and nothing was written.
-func (s *Server) rotateCurrent(ctx context.Context, presented string, claims token.Refresh) (api.AuthResponse, bool, error) {
-	now := s.now()
-	expires := now.Add(s.auth.RefreshTTL) // past the session's absolute limit: no row, slow path
-	refresh, err := s.tokens.SignRefresh(token.Refresh{
+func (h *Handlers) rotateCurrent(ctx context.Context, presented string, claims token.Refresh) (api.AuthResponse, bool, error) {
+	now := h.d.Now()
+	expires := now.Add(h.auth.RefreshTTL) // past the session's absolute limit: no row, slow path
+	refresh, err := h.tokens.SignRefresh(token.Refresh{
 		UserID: claims.UserID, SessionID: claims.SessionID, Generation: claims.Generation + 1, Version: claims.Version,
 		IssuedAt: now, ExpiresAt: expires,
 	})
 	if err != nil {
 		return api.AuthResponse{}, false, err
 	}
-	row, err := s.queries.SessionRotateCurrent(ctx, db.SessionRotateCurrentParams{
+	row, err := h.d.Queries.SessionRotateCurrent(ctx, db.SessionRotateCurrentParams{
 		ID: claims.SessionID, UserID: claims.UserID, Generation: claims.Generation, TokenVersion: claims.Version,
 		PresentedHash: hashToken(presented), RefreshHash: hashToken(refresh), Now: now, ExpiresAt: expires,
 	})
-	if errors.Is(dbError(err), errNotFound) {
+	if errors.Is(kit.DBError(err), kit.ErrNotFound) {
 		return api.AuthResponse{}, false, nil
 	}
 	if err != nil {
 		return api.AuthResponse{}, false, err
 	}
-	auth, err := s.authResponse(row.User, claims.SessionID, refresh)
+	auth, err := h.authResponse(row.User, claims.SessionID, refresh)
 	return auth, err == nil, err
 }
 
@@ -436,13 +437,13 @@ func tokenMatches(tok string, hash []byte) bool {
 }
 
 // Logout revokes the caller's session.
-func (s *Server) Logout(ctx context.Context, _ api.LogoutRequestObject) (api.LogoutResponseObject, error) {
-	c := callerFrom(ctx)
-	err := s.inTx(ctx, func(q *db.Queries) error {
-		if _, err := q.SessionRevoke(ctx, db.SessionRevokeParams{ID: c.sessionID, UserID: c.user.ID, Now: s.now(), Reason: string(api.AuditEventTypeLogout)}); err != nil {
+func (h *Handlers) Logout(ctx context.Context, _ api.LogoutRequestObject) (api.LogoutResponseObject, error) {
+	c := kit.CallerFrom(ctx)
+	err := h.d.InTx(ctx, func(q *db.Queries) error {
+		if _, err := q.SessionRevoke(ctx, db.SessionRevokeParams{ID: c.SessionID, UserID: c.User.ID, Now: h.d.Now(), Reason: string(api.AuditEventTypeLogout)}); err != nil {
 			return err
 		}
-		return s.audit(ctx, q, api.AuditEventTypeLogout, &c.user.ID, &c.sessionID)
+		return kit.Audit(ctx, h.d, q, api.AuditEventTypeLogout, &c.User.ID, &c.SessionID)
 	})
 	if err != nil {
 		return nil, err
@@ -451,13 +452,13 @@ func (s *Server) Logout(ctx context.Context, _ api.LogoutRequestObject) (api.Log
 }
 
 // LogoutAll revokes every session of the caller and every token issued to them.
-func (s *Server) LogoutAll(ctx context.Context, _ api.LogoutAllRequestObject) (api.LogoutAllResponseObject, error) {
-	c := callerFrom(ctx)
-	err := s.inTx(ctx, func(q *db.Queries) error {
-		if err := s.revokeEverything(ctx, q, c.user.ID, string(api.AuditEventTypeLogoutAll)); err != nil {
+func (h *Handlers) LogoutAll(ctx context.Context, _ api.LogoutAllRequestObject) (api.LogoutAllResponseObject, error) {
+	c := kit.CallerFrom(ctx)
+	err := h.d.InTx(ctx, func(q *db.Queries) error {
+		if err := h.revokeEverything(ctx, q, c.User.ID, string(api.AuditEventTypeLogoutAll)); err != nil {
 			return err
 		}
-		return s.audit(ctx, q, api.AuditEventTypeLogoutAll, &c.user.ID, &c.sessionID)
+		return kit.Audit(ctx, h.d, q, api.AuditEventTypeLogoutAll, &c.User.ID, &c.SessionID)
 	})
 	if err != nil {
 		return nil, err
@@ -467,8 +468,8 @@ func (s *Server) LogoutAll(ctx context.Context, _ api.LogoutAllRequestObject) (a
 
 // revokeEverything ends every session of the user and invalidates every token issued to them
 // (logout-all, a role change, a disabled account).
-func (s *Server) revokeEverything(ctx context.Context, q *db.Queries, userID uuid.UUID, reason string) error {
-	now := s.now()
+func (h *Handlers) revokeEverything(ctx context.Context, q *db.Queries, userID uuid.UUID, reason string) error {
+	now := h.d.Now()
 	if err := q.SessionRevokeAllOfUser(ctx, db.SessionRevokeAllOfUserParams{UserID: userID, Keep: uuid.Nil, Now: now, Reason: reason}); err != nil {
 		return err
 	}
@@ -476,8 +477,8 @@ func (s *Server) revokeEverything(ctx context.Context, q *db.Queries, userID uui
 }
 
 // GetProfile answers the caller's account, as the authentication read it.
-func (s *Server) GetProfile(ctx context.Context, _ api.GetProfileRequestObject) (api.GetProfileResponseObject, error) {
-	return api.GetProfile200JSONResponse(apiUser(callerFrom(ctx).user)), nil
+func (h *Handlers) GetProfile(ctx context.Context, _ api.GetProfileRequestObject) (api.GetProfileResponseObject, error) {
+	return api.GetProfile200JSONResponse(apiUser(kit.CallerFrom(ctx).User)), nil
 }
 
 // ChangePassword replaces the caller's password and ends their other sessions.
@@ -485,54 +486,54 @@ func (s *Server) GetProfile(ctx context.Context, _ api.GetProfileRequestObject) 
 // The current password is guessed here as at login by whoever holds a stolen access token, and
 // every guess costs a bcrypt that other users' logins queue behind: so a wrong one counts as a
 // failed login of the account from this client, under the login throttle.
-func (s *Server) ChangePassword(ctx context.Context, req api.ChangePasswordRequestObject) (api.ChangePasswordResponseObject, error) {
-	c := callerFrom(ctx)
+func (h *Handlers) ChangePassword(ctx context.Context, req api.ChangePasswordRequestObject) (api.ChangePasswordResponseObject, error) {
+	c := kit.CallerFrom(ctx)
 	body := req.Body
-	now := s.now()
-	wait, err := s.throttled(ctx, s.queries, c.user.Email, now)
+	now := h.d.Now()
+	wait, err := h.throttled(ctx, h.d.Queries, c.User.Email, now)
 	if err != nil {
 		return nil, err
 	}
 	if wait > 0 {
-		if err := s.audit(ctx, s.queries, api.AuditEventTypeLoginLocked, &c.user.ID, &c.sessionID); err != nil {
+		if err := kit.Audit(ctx, h.d, h.d.Queries, api.AuditEventTypeLoginLocked, &c.User.ID, &c.SessionID); err != nil {
 			return nil, err
 		}
-		return api.ChangePassword429ApplicationProblemPlusJSONResponse{TooManyRequestsApplicationProblemPlusJSONResponse: tooManyRequests(ctx, api.ProblemCodeAccountThrottled, throttledDetail, wait)}, nil
+		return api.ChangePassword429ApplicationProblemPlusJSONResponse{TooManyRequestsApplicationProblemPlusJSONResponse: kit.TooManyRequests(ctx, api.ProblemCodeAccountThrottled, throttledDetail, wait)}, nil
 	}
-	ok, _, err := s.hasher.Verify(ctx, c.user.PasswordHash, body.CurrentPassword)
+	ok, _, err := h.hasher.Verify(ctx, c.User.PasswordHash, body.CurrentPassword)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		err := s.inTx(ctx, func(q *db.Queries) error {
-			if err := s.recordLoginFailure(ctx, q, c.user.Email, now); err != nil {
+		err := h.d.InTx(ctx, func(q *db.Queries) error {
+			if err := h.recordLoginFailure(ctx, q, c.User.Email, now); err != nil {
 				return err
 			}
-			return s.audit(ctx, q, api.AuditEventTypePasswordChangeFailed, &c.user.ID, &c.sessionID)
+			return kit.Audit(ctx, h.d, q, api.AuditEventTypePasswordChangeFailed, &c.User.ID, &c.SessionID)
 		})
 		if err != nil {
 			return nil, err
 		}
-		return api.ChangePassword422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: unprocessable(ctx, api.ProblemCodeInvalidCurrentPassword, "The current password is wrong.")}, nil
+		return api.ChangePassword422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: kit.Unprocessable(ctx, api.ProblemCodeInvalidCurrentPassword, "The current password is wrong.")}, nil
 	}
 	if err := password.Check(body.NewPassword); err != nil {
-		return api.ChangePassword400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badRequest(ctx, "newPassword", err.Error())}, nil
+		return api.ChangePassword400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadRequest(ctx, "newPassword", err.Error())}, nil
 	}
-	hash, err := s.hasher.Hash(ctx, body.NewPassword)
+	hash, err := h.hasher.Hash(ctx, body.NewPassword)
 	if err != nil {
 		return nil, err
 	}
-	err = s.inTx(ctx, func(q *db.Queries) error {
-		if err := s.resetLoginFailures(ctx, q, c.user.Email); err != nil {
+	err = h.d.InTx(ctx, func(q *db.Queries) error {
+		if err := h.resetLoginFailures(ctx, q, c.User.Email); err != nil {
 			return err
 		}
-		if err := q.UserSetPassword(ctx, db.UserSetPasswordParams{ID: c.user.ID, PasswordHash: hash, Now: now}); err != nil {
+		if err := q.UserSetPassword(ctx, db.UserSetPasswordParams{ID: c.User.ID, PasswordHash: hash, Now: now}); err != nil {
 			return err
 		}
-		if err := q.SessionRevokeAllOfUser(ctx, db.SessionRevokeAllOfUserParams{UserID: c.user.ID, Keep: c.sessionID, Now: now, Reason: string(api.AuditEventTypePasswordChanged)}); err != nil {
+		if err := q.SessionRevokeAllOfUser(ctx, db.SessionRevokeAllOfUserParams{UserID: c.User.ID, Keep: c.SessionID, Now: now, Reason: string(api.AuditEventTypePasswordChanged)}); err != nil {
 			return err
 		}
-		return s.audit(ctx, q, api.AuditEventTypePasswordChanged, &c.user.ID, &c.sessionID)
+		return kit.Audit(ctx, h.d, q, api.AuditEventTypePasswordChanged, &c.User.ID, &c.SessionID)
 	})
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package server
+package kit
 
 import (
 	"context"
@@ -9,24 +9,24 @@ import (
 	"github.com/google/uuid"
 )
 
-// errBrandBusy means the brand already holds its whole share of the database pool and no slot
+// ErrBrandBusy means the brand already holds its whole share of the database pool and no slot
 // freed in time: the client gets a 503 `brand_busy` with Retry-After, not a 500.
-var errBrandBusy = errors.New("the brand's share of the database pool is busy")
+var ErrBrandBusy = errors.New("the brand's share of the database pool is busy")
 
-// brandBusyRetryAfter is the Retry-After (seconds) of a `brand_busy` answer: the slots a brand
+// BrandBusyRetryAfter is the Retry-After (seconds) of a `brand_busy` answer: the slots a brand
 // holds are short transactions, so one second is enough for some to free.
-const brandBusyRetryAfter = 1
+const BrandBusyRetryAfter = 1
 
 // DefaultBrandShareWait is how long a brand-scoped request waits for one of its brand's slots
 // unless configured otherwise.
 const DefaultBrandShareWait = 2 * time.Second
 
-// brandShare bounds how many pool connections one brand's requests may hold at once, so that one
-// tenant flooding expensive requests cannot take every connection and starve the others (they
-// would queue behind it in the pool, readiness included). Each brand has its own counting
-// semaphore; a brand's entry lives only while a request holds or waits for one of its slots, so
+// BrandShare is the Gate the server runs with: it bounds how many pool connections one brand's
+// requests may hold at once, so that one tenant flooding expensive requests cannot take every
+// connection and starve the others (they would queue behind it in the pool, readiness included).
+// Each brand has its own counting semaphore; a brand's entry lives only while a request holds or waits for one of its slots, so
 // memory follows the number of busy brands, not the number of brands ever seen.
-type brandShare struct {
+type BrandShare struct {
 	limit int
 	wait  time.Duration
 
@@ -36,22 +36,22 @@ type brandShare struct {
 
 type brandSlots struct {
 	sem  chan struct{} // a buffered slot per connection the brand may hold
-	refs int           // requests holding or waiting for a slot; guarded by brandShare.mu
+	refs int           // requests holding or waiting for a slot; guarded by BrandShare.mu
 }
 
-// newBrandShare lets each brand hold limit slots; a request waits at most wait for one (and
+// NewBrandShare lets each brand hold limit slots; a request waits at most wait for one (and
 // never longer than its own context allows). limit < 1 turns the bound off.
-func newBrandShare(limit int, wait time.Duration) *brandShare {
+func NewBrandShare(limit int, wait time.Duration) *BrandShare {
 	if wait <= 0 {
 		wait = DefaultBrandShareWait
 	}
-	return &brandShare{limit: limit, wait: wait, brands: map[uuid.UUID]*brandSlots{}}
+	return &BrandShare{limit: limit, wait: wait, brands: map[uuid.UUID]*brandSlots{}}
 }
 
-// acquire takes one of brand's slots and returns the function that gives it back (call it
-// exactly once). It fails with errBrandBusy when no slot frees within the wait, or with the
+// Acquire takes one of brand's slots and returns the function that gives it back (call it
+// exactly once). It fails with ErrBrandBusy when no slot frees within the wait, or with the
 // context's error when the request ends first.
-func (b *brandShare) Acquire(ctx context.Context, brand uuid.UUID) (func(), error) {
+func (b *BrandShare) Acquire(ctx context.Context, brand uuid.UUID) (func(), error) {
 	if b == nil || b.limit < 1 {
 		return func() {}, nil
 	}
@@ -78,16 +78,16 @@ func (b *brandShare) Acquire(ctx context.Context, brand uuid.UUID) (func(), erro
 	case <-ctx.Done():
 		b.leave(brand, e)
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, errBrandBusy
+			return nil, ErrBrandBusy
 		}
 		return nil, ctx.Err()
 	case <-timer.C:
 		b.leave(brand, e)
-		return nil, errBrandBusy
+		return nil, ErrBrandBusy
 	}
 }
 
-func (b *brandShare) releaser(brand uuid.UUID, e *brandSlots) func() {
+func (b *BrandShare) releaser(brand uuid.UUID, e *brandSlots) func() {
 	var once sync.Once
 	return func() {
 		once.Do(func() {
@@ -98,7 +98,7 @@ func (b *brandShare) releaser(brand uuid.UUID, e *brandSlots) func() {
 }
 
 // leave drops a request's reference and forgets the brand once nothing holds or waits for it.
-func (b *brandShare) leave(brand uuid.UUID, e *brandSlots) {
+func (b *BrandShare) leave(brand uuid.UUID, e *brandSlots) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	e.refs--
@@ -108,7 +108,7 @@ func (b *brandShare) leave(brand uuid.UUID, e *brandSlots) {
 }
 
 // tracked is how many brands have an entry (tests check idle brands are forgotten).
-func (b *brandShare) tracked() int {
+func (b *BrandShare) tracked() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return len(b.brands)

@@ -1,4 +1,4 @@
-package server
+package kit
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 
 func TestBrandShareBoundsOneBrandNotTheOthers(t *testing.T) {
 	t.Parallel()
-	b := newBrandShare(2, 50*time.Millisecond)
+	b := NewBrandShare(2, 50*time.Millisecond)
 	ctx := context.Background()
 	a, other := uuid.New(), uuid.New()
 
@@ -26,8 +26,8 @@ func TestBrandShareBoundsOneBrandNotTheOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	if _, err := b.Acquire(ctx, a); !errors.Is(err, errBrandBusy) {
-		t.Fatalf("third slot of a full brand: err = %v, want errBrandBusy", err)
+	if _, err := b.Acquire(ctx, a); !errors.Is(err, ErrBrandBusy) {
+		t.Fatalf("third slot of a full brand: err = %v, want ErrBrandBusy", err)
 	}
 	if waited := time.Since(start); waited < 50*time.Millisecond || waited > time.Second {
 		t.Errorf("waited %s for a full brand, want about the 50ms wait", waited)
@@ -67,7 +67,7 @@ func TestBrandShareBoundsOneBrandNotTheOthers(t *testing.T) {
 
 func TestBrandShareWaitEndsWithTheRequest(t *testing.T) {
 	t.Parallel()
-	b := newBrandShare(1, time.Minute)
+	b := NewBrandShare(1, time.Minute)
 	brand := uuid.New()
 	release, err := b.Acquire(context.Background(), brand)
 	if err != nil {
@@ -78,8 +78,8 @@ func TestBrandShareWaitEndsWithTheRequest(t *testing.T) {
 	t.Run("deadline", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 		defer cancel()
-		if _, err := b.Acquire(ctx, brand); !errors.Is(err, errBrandBusy) {
-			t.Errorf("err = %v, want errBrandBusy (the request's deadline bounds the wait)", err)
+		if _, err := b.Acquire(ctx, brand); !errors.Is(err, ErrBrandBusy) {
+			t.Errorf("err = %v, want ErrBrandBusy (the request's deadline bounds the wait)", err)
 		}
 	})
 	t.Run("client gone", func(t *testing.T) {
@@ -97,7 +97,7 @@ func TestBrandShareWaitEndsWithTheRequest(t *testing.T) {
 func TestBrandShareNeverExceedsTheLimit(t *testing.T) {
 	t.Parallel()
 	const limit = 3
-	b := newBrandShare(limit, 5*time.Second)
+	b := NewBrandShare(limit, 5*time.Second)
 	brands := []uuid.UUID{uuid.New(), uuid.New()}
 	var held [2]atomic.Int32
 	var worst [2]atomic.Int32
@@ -135,7 +135,7 @@ func TestBrandShareNeverExceedsTheLimit(t *testing.T) {
 
 func TestBrandShareOff(t *testing.T) {
 	t.Parallel()
-	b := newBrandShare(-1, time.Millisecond)
+	b := NewBrandShare(-1, time.Millisecond)
 	brand := uuid.New()
 	for range 100 {
 		if _, err := b.Acquire(context.Background(), brand); err != nil {

@@ -1,4 +1,4 @@
-package server
+package kit
 
 import (
 	"slices"
@@ -15,8 +15,8 @@ const base64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345678
 // panics, a sealed cursor opens to its position, and whatever opens is exactly a cursor this
 // server sealed for that list (no second spelling of one, no cursor of another list).
 func FuzzCursorOpen(f *testing.F) {
-	c := newCursors([]byte("fuzz-secret-0123456789abcdef0123456789"))
-	sealed, err := c.seal("products", lastID(uuid.MustParse("0192f3a4-5b6c-7d8e-9fa0-b1c2d3e4f5a6")))
+	c := NewCursors([]byte("fuzz-secret-0123456789abcdef0123456789"))
+	sealed, err := c.Seal("products", IDPosition{ID: uuid.MustParse("0192f3a4-5b6c-7d8e-9fa0-b1c2d3e4f5a6")})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -28,22 +28,22 @@ func FuzzCursorOpen(f *testing.F) {
 	last := strings.IndexByte(base64URL, sealed[len(sealed)-1])
 	f.Add("products", sealed[:len(sealed)-1]+string(base64URL[last|3]))
 	f.Fuzz(func(t *testing.T, list, cursor string) {
-		var pos idPosition
-		if err := c.open(list, cursor, &pos); err != nil {
-			if err != errBadCursor { //nolint:errorlint // open returns the sentinel itself
-				t.Fatalf("open = %v, want errBadCursor", err)
+		var pos IDPosition
+		if err := c.Open(list, cursor, &pos); err != nil {
+			if err != ErrBadCursor { //nolint:errorlint // Open returns the sentinel itself
+				t.Fatalf("open = %v, want ErrBadCursor", err)
 			}
 			return
 		}
-		again, err := c.seal(list, pos)
+		again, err := c.Seal(list, pos)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if again != cursor {
 			t.Fatalf("cursor %q opened, but this server seals that position as %q", cursor, again)
 		}
-		var back idPosition
-		if err := c.open(list, again, &back); err != nil || back != pos {
+		var back IDPosition
+		if err := c.Open(list, again, &back); err != nil || back != pos {
 			t.Fatalf("round trip: %v, %v != %v", err, back, pos)
 		}
 	})
@@ -57,7 +57,7 @@ func FuzzIfMatch(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, header string) {
-		versions := ifMatch(&header)
+		versions := IfMatch(&header)
 		if strings.TrimSpace(header) == "*" {
 			if versions != nil {
 				t.Fatalf("%q: want no condition", header)
@@ -72,8 +72,8 @@ func FuzzIfMatch(f *testing.F) {
 			tags[i] = strings.TrimSpace(tags[i])
 		}
 		for _, v := range versions {
-			if !slices.Contains(tags, *etag(v)) {
-				t.Fatalf("%q matched version %d, whose tag is %s", header, v, *etag(v))
+			if !slices.Contains(tags, *ETag(v)) {
+				t.Fatalf("%q matched version %d, whose tag is %s", header, v, *ETag(v))
 			}
 		}
 		// What the server issues, listed, parses back to the same versions.
@@ -82,8 +82,8 @@ func FuzzIfMatch(f *testing.F) {
 			list[i] = `"` + strconv.FormatInt(v, 10) + `"`
 		}
 		joined := strings.Join(list, ", ")
-		if len(versions) > 0 && !slices.Equal(ifMatch(&joined), versions) {
-			t.Fatalf("%q: round trip of %v gave %v", header, versions, ifMatch(&joined))
+		if len(versions) > 0 && !slices.Equal(IfMatch(&joined), versions) {
+			t.Fatalf("%q: round trip of %v gave %v", header, versions, IfMatch(&joined))
 		}
 	})
 }

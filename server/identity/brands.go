@@ -1,0 +1,148 @@
+package identity
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+
+	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/kit"
+)
+
+// ListBrands pages through every brand (ADMIN), oldest first.
+func (h *Handlers) ListBrands(ctx context.Context, req api.ListBrandsRequestObject) (api.ListBrandsResponseObject, error) {
+	page, err := kit.ByID(h.d, "brands", req.Params.Cursor, req.Params.Limit,
+		func(after *uuid.UUID, limit int32) ([]db.Brand, error) {
+			return h.d.Queries.BrandList(ctx, db.BrandListParams{AfterID: after, RowLimit: limit})
+		},
+		func(b db.Brand) uuid.UUID { return b.ID },
+		kit.Infallible(apiBrand))
+	if errors.Is(err, kit.ErrBadCursor) {
+		return api.ListBrands400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return api.ListBrands200JSONResponse{Items: page.Items, NextCursor: page.Next}, nil
+}
+
+// GetBrand answers one brand with its version as ETag.
+func (h *Handlers) GetBrand(ctx context.Context, req api.GetBrandRequestObject) (api.GetBrandResponseObject, error) {
+	b, err := h.d.Queries.BrandGet(ctx, req.BrandId)
+	if errors.Is(kit.DBError(err), kit.ErrNotFound) {
+		return api.GetBrand404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such brand.")}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return api.GetBrand200JSONResponse{Body: apiBrand(b), Headers: api.GetBrand200ResponseHeaders{ETag: kit.ETag(b.Version)}}, nil
+}
+
+// UpdateBrand renames a brand or changes its currency, honouring If-Match.
+func (h *Handlers) UpdateBrand(ctx context.Context, req api.UpdateBrandRequestObject) (api.UpdateBrandResponseObject, error) {
+	body := req.Body // the currency is the spec's enum, checked by request validation
+	updated, err := kit.InTxV(ctx, h.d, func(q *db.Queries) (db.Brand, error) {
+		b, err := q.BrandUpdate(ctx, db.BrandUpdateParams{
+			ID:               req.BrandId,
+			Name:             body.Name,
+			Currency:         body.Currency,
+			ExpectedVersions: kit.IfMatch(req.Params.IfMatch),
+			Now:              h.d.Now(),
+		})
+		if errors.Is(kit.DBError(err), kit.ErrNotFound) {
+			return b, kit.Stale(q.BrandGet(ctx, req.BrandId))
+		}
+		return b, err
+	})
+	if resp, ok := kit.Unmet[api.UpdateBrand404ApplicationProblemPlusJSONResponse,
+		api.UpdateBrand412ApplicationProblemPlusJSONResponse](ctx, err, "No such brand.", "brand"); ok {
+		return resp.(api.UpdateBrandResponseObject), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return api.UpdateBrand200JSONResponse{Body: apiBrand(updated), Headers: api.UpdateBrand200ResponseHeaders{ETag: kit.ETag(updated.Version)}}, nil
+}
+
+// ListMembers pages through a brand's members, oldest first.
+func (h *Handlers) ListMembers(ctx context.Context, req api.ListMembersRequestObject) (api.ListMembersResponseObject, error) {
+	page, err := kit.ByID(h.d, "members/"+req.BrandId.String(), req.Params.Cursor, req.Params.Limit,
+		func(after *uuid.UUID, limit int32) ([]db.User, error) {
+			return h.d.Queries.MemberList(ctx, db.MemberListParams{BrandID: &req.BrandId, AfterID: after, RowLimit: limit})
+		},
+		func(u db.User) uuid.UUID { return u.ID },
+		kit.Infallible(apiUser))
+	if errors.Is(err, kit.ErrBadCursor) {
+		return api.ListMembers400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return api.ListMembers200JSONResponse{Items: page.Items, NextCursor: page.Next}, nil
+}
+
+// UpdateMember changes a member's role; the member's tokens die (the role is in them).
+func (h *Handlers) UpdateMember(ctx context.Context, req api.UpdateMemberRequestObject) (api.UpdateMemberResponseObject, error) {
+	role := db.UserRole(req.Body.Role)
+	updated, err := kit.InTxV(ctx, h.d, func(q *db.Queries) (db.User, error) {
+		target, err := q.MemberGet(ctx, db.MemberGetParams{ID: req.UserId, BrandID: &req.BrandId})
+		if err != nil {
+			return db.User{}, kit.DBError(err)
+		}
+		return h.changeAccess(ctx, q, target, &role, nil)
+	})
+	switch {
+	case errors.Is(err, kit.ErrNotFound):
+		return api.UpdateMember404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such member.")}, nil
+	case errors.Is(err, errLastOwner):
+		return api.UpdateMember409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: kit.Conflict(ctx, api.ProblemCodeLastOwner, lastOwnerDetail)}, nil
+	case err != nil:
+		return nil, err
+	}
+	return api.UpdateMember200JSONResponse(apiUser(updated)), nil
+}
+
+// RemoveMember disables a member, takes them out of the member list and revokes their sessions.
+func (h *Handlers) RemoveMember(ctx context.Context, req api.RemoveMemberRequestObject) (api.RemoveMemberResponseObject, error) {
+	c := kit.CallerFrom(ctx)
+	err := h.d.InTx(ctx, func(q *db.Queries) error {
+		target, err := q.MemberGet(ctx, db.MemberGetParams{ID: req.UserId, BrandID: &req.BrandId})
+		if err != nil {
+			return kit.DBError(err)
+		}
+		disabled := true
+		if err := h.keepAnOwner(ctx, q, target, nil, &disabled); err != nil {
+			return err
+		}
+		if _, err := q.UserRemove(ctx, db.UserRemoveParams{ID: target.ID, Now: h.d.Now()}); err != nil {
+			return err
+		}
+		if err := q.SessionRevokeAllOfUser(ctx, db.SessionRevokeAllOfUserParams{UserID: target.ID, Keep: uuid.Nil, Now: h.d.Now(), Reason: string(api.AuditEventTypeMemberRemoved)}); err != nil {
+			return err
+		}
+		return kit.Audit(ctx, h.d, q, api.AuditEventTypeMemberRemoved, &target.ID, &c.SessionID)
+	})
+	switch {
+	case errors.Is(err, kit.ErrNotFound):
+		return api.RemoveMember404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such member.")}, nil
+	case errors.Is(err, errLastOwner):
+		return api.RemoveMember409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: kit.Conflict(ctx, api.ProblemCodeLastOwner, lastOwnerDetail)}, nil
+	case err != nil:
+		return nil, err
+	}
+	return api.RemoveMember204Response{}, nil
+}
+
+func apiBrand(b db.Brand) api.Brand {
+	return api.Brand{
+		Id:        b.ID,
+		Name:      b.Name,
+		Slug:      b.Slug,
+		Currency:  b.Currency,
+		Version:   b.Version,
+		CreatedAt: b.CreatedAt.UTC(),
+		UpdatedAt: b.UpdatedAt.UTC(),
+	}
+}
