@@ -119,15 +119,16 @@ func TestOneBrandCannotStarveAnother(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 
-	t.Run("the other brand is served at once", func(t *testing.T) {
+	// Served while A still holds every slot it may have: B does not queue behind A. (Asserted by
+	// order, not by a latency bound: timings on a shared machine prove nothing.)
+	t.Run("the other brand is served while A holds its share", func(t *testing.T) {
 		for range 5 {
-			start := time.Now()
 			r, err := env.Client.GetProductWithResponse(ctx, *b.User.BrandId, pb.Id, servertest.Bearer(b.AccessToken))
 			if err != nil || r.JSON200 == nil {
 				t.Fatalf("brand B get: %v %d %s", err, r.StatusCode(), r.Body)
 			}
-			if took := time.Since(start); took > 250*time.Millisecond {
-				t.Errorf("brand B waited %s behind brand A", took)
+			if len(statuses) != 0 || env.Pool.Stat().AcquiredConns() < 1+share {
+				t.Fatalf("brand A's blocked updates ended before brand B was served: the test proves nothing")
 			}
 		}
 	})
@@ -147,7 +148,7 @@ func TestOneBrandCannotStarveAnother(t *testing.T) {
 		if got := r.HTTPResponse.Header.Get("Retry-After"); got != "1" {
 			t.Errorf("Retry-After = %q, want 1", got)
 		}
-		if took < 300*time.Millisecond || took > 2*time.Second {
+		if took < 300*time.Millisecond {
 			t.Errorf("answered after %s, want after the 300ms wait", took)
 		}
 	})
