@@ -29,18 +29,15 @@ func TestBrandShareBoundsOneBrandNotTheOthers(t *testing.T) {
 	if _, err := b.Acquire(ctx, a); !errors.Is(err, ErrBrandBusy) {
 		t.Fatalf("third slot of a full brand: err = %v, want ErrBrandBusy", err)
 	}
-	if waited := time.Since(start); waited < 50*time.Millisecond || waited > time.Second {
-		t.Errorf("waited %s for a full brand, want about the 50ms wait", waited)
+	if waited := time.Since(start); waited < 50*time.Millisecond {
+		t.Errorf("waited %s for a full brand, want at least the 50ms wait", waited)
 	}
 
-	// Another brand is not behind brand a.
-	start = time.Now()
+	// Another brand is not behind brand a: while a is still full (a wait would end in
+	// ErrBrandBusy), it gets a slot.
 	r3, err := b.Acquire(ctx, other)
 	if err != nil {
-		t.Fatalf("other brand: %v", err)
-	}
-	if waited := time.Since(start); waited > 10*time.Millisecond {
-		t.Errorf("other brand waited %s", waited)
+		t.Fatalf("other brand while brand a is full: %v", err)
 	}
 
 	// A slot given back goes to a waiter.
