@@ -81,7 +81,7 @@ func TestDeepJSONIsRefusedOnEveryRoute(t *testing.T) {
 			if p.Detail == nil || !strings.Contains(*p.Detail, fmt.Sprintf("limit of %d levels", server.MaxJSONDepth)) {
 				t.Errorf("detail %v does not name the nesting limit", p.Detail)
 			}
-			if d := time.Since(start); d > 3*time.Second {
+			if d := time.Since(start); d > 15*time.Second { // a guard against the old crash or hang, not a speed claim
 				t.Errorf("refusing took %v", d)
 			}
 		})

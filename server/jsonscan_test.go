@@ -102,7 +102,7 @@ func TestDeepJSONCostsOnlyTheBytesRead(t *testing.T) {
 	if !isTooDeep(err) {
 		t.Fatalf("decodeStrictJSON = %v, want the nesting limit", err)
 	}
-	if d := time.Since(start); d > time.Second {
+	if d := time.Since(start); d > 5*time.Second { // a guard, not a speed claim: the allocations below are the proof
 		t.Errorf("refusing took %v", d)
 	}
 	var before, after runtime.MemStats

@@ -304,7 +304,8 @@ func TestDatabaseTimeLimits(t *testing.T) {
 				resp := getProfile(t, env, owner.AccessToken)
 				took := time.Since(start)
 				want503(t, fmt.Sprintf("profile #%d while sessions is locked", i), resp, api.ProblemCodeDatabaseTimeout)
-				if took < tc.bound || took > tc.bound+3*time.Second {
+				// Far below the 64 s hang of the bug; generous for a busy machine.
+				if took < tc.bound || took > tc.bound+15*time.Second {
 					t.Errorf("profile #%d answered after %s, want about %s", i, took, tc.bound)
 				}
 			}
