@@ -94,11 +94,9 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*caller, 
 		writeUnauthorized(w, r, api.ProblemCodeInvalidToken, "The access token is not valid.")
 		return nil, false
 	}
-	row, err := s.queries.SessionAuthenticate(r.Context(), db.SessionAuthenticateParams{
-		SessionID: claims.SessionID,
-		UserID:    claims.UserID,
-		Now:       s.now(),
-	})
+	// The session cache answers from memory when it may, from the database otherwise (and always
+	// when it is off: s.sessions is nil).
+	user, err := s.sessions.Authenticate(r.Context(), s.queries, claims.SessionID, claims.UserID, claims.Version, s.now())
 	if errors.Is(err, pgx.ErrNoRows) {
 		writeUnauthorized(w, r, api.ProblemCodeTokenRevoked, "The session of this token has ended.")
 		return nil, false
@@ -107,11 +105,11 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*caller, 
 		s.internalError(w, r, err)
 		return nil, false
 	}
-	if row.User.Disabled || row.User.TokenVersion != claims.Version {
+	if user.Disabled || user.TokenVersion != claims.Version {
 		writeUnauthorized(w, r, api.ProblemCodeTokenRevoked, "This token has been revoked.")
 		return nil, false
 	}
-	return &caller{user: row.User, sessionID: claims.SessionID}, true
+	return &caller{user: user, sessionID: claims.SessionID}, true
 }
 
 // bearerToken extracts the token of an `Authorization: Bearer <token>` header (the scheme is
