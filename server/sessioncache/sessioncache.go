@@ -35,8 +35,9 @@ import (
 const Channel = "ecompointer_auth"
 
 // DefaultSize is the default bound of the cache: this many sessions and this many users. A full
-// cache of both holds about 50 MB (about 120 bytes a session and 350 a user).
-const DefaultSize = 100_000
+// cache holds about 25 MiB of heap (about 150 bytes a session and 370 a user: TestFullCacheMemory
+// measures it), which keeps a busy instance well under 100 MiB resident.
+const DefaultSize = 50_000
 
 // shards spreads the entries over this many locks, so that requests on many cores do not all
 // queue on one mutex.
@@ -114,10 +115,20 @@ type Stats struct {
 
 // New returns a cache and starts its listener; Close stops it.
 func New(cfg Config) *Cache {
+	c := newCache(cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	go c.listen(ctx)
+	return c
+}
+
+// newCache returns a cache that does not listen (so is never trusted on its own).
+func newCache(cfg Config) *Cache {
 	size := cfg.Size
 	if size <= 0 {
 		size = DefaultSize
 	}
+	size = max(size, shards) // one entry a shard at least
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -130,17 +141,15 @@ func New(cfg Config) *Cache {
 		waiters:    make(map[string]chan struct{}),
 		done:       make(chan struct{}),
 	}
-	per := (size + shards - 1) / shards
-	if size < shards {
-		per = 1
-	}
+	// The shards' bounds add up to size exactly; each forgets its own least recently used entry.
 	for i := range c.shards {
+		per := size / shards
+		if i < size%shards {
+			per++
+		}
 		c.shards[i].sessions = newLRU[session](per)
 		c.shards[i].users = newLRU[db.User](per)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	c.cancel = cancel
-	go c.listen(ctx)
 	return c
 }
 
