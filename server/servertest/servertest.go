@@ -69,7 +69,7 @@ type Env struct {
 	// SessionCache is the server's session cache (nil when Config.SessionCache.Off), for its
 	// counters.
 	SessionCache *sessioncache.Cache
-	logs   *syncBuffer
+	logs         *syncBuffer
 }
 
 // Logs returns everything the server has logged so far.
