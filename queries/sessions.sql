@@ -16,6 +16,23 @@ WHERE s.id = @session_id
   AND s.revoked_at IS NULL
   AND s.expires_at > @now;
 
+-- name: SessionAuthenticateCached :one
+-- SessionAuthenticate for the session cache (server/sessioncache), which also keeps the session's
+-- expiry so that a cached session is refused once it passes.
+SELECT sqlc.embed(u), s.expires_at
+FROM sessions s
+JOIN users u ON u.id = s.user_id
+WHERE s.id = @session_id
+  AND s.user_id = @user_id
+  AND s.revoked_at IS NULL
+  AND s.expires_at > @now;
+
+-- name: AuthNotifySync :exec
+-- A marker on the channel the session cache listens to (schema/000008): once the listener sees
+-- it, it has seen every change committed before it was sent (PostgreSQL delivers notifications in
+-- commit order).
+SELECT pg_notify('ecompointer_auth', @payload::text);
+
 -- name: SessionGetForRefresh :one
 -- Locks the session row for the refresh transaction: concurrent refreshes of one session
 -- serialize here, so exactly one of them rotates.

@@ -65,11 +65,9 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*kit.Call
 		writeUnauthorized(w, r, api.ProblemCodeInvalidToken, "The access token is not valid.")
 		return nil, false
 	}
-	row, err := s.deps.Queries.SessionAuthenticate(r.Context(), db.SessionAuthenticateParams{
-		SessionID: claims.SessionID,
-		UserID:    claims.UserID,
-		Now:       s.deps.Now(),
-	})
+	// The session cache answers from memory when it may, from the database otherwise (and always
+	// when it is off: s.sessions is nil).
+	user, err := s.sessions.Authenticate(r.Context(), s.deps.Queries, claims.SessionID, claims.UserID, claims.Version, s.deps.Now())
 	if errors.Is(err, pgx.ErrNoRows) {
 		writeUnauthorized(w, r, api.ProblemCodeTokenRevoked, "The session of this token has ended.")
 		return nil, false
@@ -78,11 +76,11 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*kit.Call
 		s.internalError(w, r, err)
 		return nil, false
 	}
-	if row.User.Disabled || row.User.TokenVersion != claims.Version {
+	if user.Disabled || user.TokenVersion != claims.Version {
 		writeUnauthorized(w, r, api.ProblemCodeTokenRevoked, "This token has been revoked.")
 		return nil, false
 	}
-	return &kit.Caller{User: row.User, SessionID: claims.SessionID}, true
+	return &kit.Caller{User: user, SessionID: claims.SessionID}, true
 }
 
 // bearerToken extracts the token of an `Authorization: Bearer <token>` header (the scheme is

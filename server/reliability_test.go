@@ -292,7 +292,9 @@ func TestDatabaseTimeLimits(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			env := servertest.New(t, func(c *server.Config) { c.DB = tc.db })
+			// The session check must reach the database: the session cache would answer it from
+			// memory, locked table or not.
+			env := servertest.New(t, func(c *server.Config) { c.DB = tc.db; c.SessionCache.Off = true })
 			owner := env.Register(t, servertest.Email("limits"))
 			if r := getProfile(t, env, owner.AccessToken); r.StatusCode != http.StatusOK {
 				t.Fatalf("profile before the lock = %d", r.StatusCode)

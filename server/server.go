@@ -31,6 +31,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/problem"
+	"github.com/ecompointer/ecompointer/server/sessioncache"
 	"github.com/ecompointer/ecompointer/server/token"
 )
 
@@ -62,6 +63,15 @@ type Config struct {
 	BrandPoolWait time.Duration
 	// IdempotencyKeyTTL is how long the first answer to an Idempotency-Key is kept (default 24h).
 	IdempotencyKeyTTL time.Duration
+	// SessionCache is the in-memory session check (server/sessioncache).
+	SessionCache SessionCacheConfig
+}
+
+// SessionCacheConfig sets the session cache: on unless Off, holding at most Size sessions and
+// Size users (sessioncache.DefaultSize when zero).
+type SessionCacheConfig struct {
+	Off  bool
+	Size int
 }
 
 // DBConfig bounds the database work of requests (.env.example documents each one).
@@ -112,6 +122,9 @@ type Server struct {
 	ready   *readiness
 	spec    *spec
 	specDoc map[string]any // openapi.yaml, decoded once for /openapi.json
+	// sessions answers the per-request session check; nil when SESSION_CACHE=off (and in the
+	// baselines), which asks the database every time.
+	sessions *sessioncache.Cache
 }
 
 // The domain handler types are all named Handlers: these aliases give each embedded field a name
@@ -131,14 +144,25 @@ type Handler struct {
 	s *Server
 }
 
-// Close releases the server's own database connection.
-func (h *Handler) Close() error { return h.s.ready.close() }
+// Close releases the server's own database connections (readiness, the session cache's listener).
+func (h *Handler) Close() error {
+	h.s.sessions.Close()
+	return h.s.ready.close()
+}
+
+// SessionCache is the server's session cache, nil when it is off (tests read its counters).
+func (h *Handler) SessionCache() *sessioncache.Cache { return h.s.sessions }
 
 // New wires the router, the middleware and the generated handlers. It is the only wiring point.
 func New(cfg Config) (*Handler, error) {
 	s, err := newServer(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if !cfg.SessionCache.Off {
+		s.sessions = sessioncache.New(sessioncache.Config{
+			Queries: s.deps.Queries, ConnConfig: cfg.Pool.Config().ConnConfig, Size: cfg.SessionCache.Size, Logger: s.log,
+		})
 	}
 
 	r := chi.NewRouter()
@@ -176,7 +200,7 @@ func New(cfg Config) (*Handler, error) {
 	r.Method(http.MethodGet, "/api-docs", docs)
 	r.Method(http.MethodGet, "/api-docs/*", notFoundAsProblem(docs))
 
-	strict := api.NewStrictHandlerWithOptions(s, []api.StrictMiddlewareFunc{s.idem.Middleware}, api.StrictHTTPServerOptions{
+	strict := api.NewStrictHandlerWithOptions(s, []api.StrictMiddlewareFunc{s.idem.Middleware, s.syncSessions}, api.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc:  s.requestErrorHandler,
 		ResponseErrorHandlerFunc: s.responseErrorHandler,
 	})

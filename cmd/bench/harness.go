@@ -362,8 +362,9 @@ func (h *harness) serverEnv(port, bcryptCost int) []string {
 	)
 }
 
-// startServer starts bin/ecompointer serve (pprofAddr, when set, is passed as --pprof-addr).
-func (h *harness) startServer(ctx context.Context, name string, bcryptCost int, pprofAddr string) (*process, error) {
+// startServer starts bin/ecompointer serve (pprofAddr, when set, is passed as --pprof-addr), with
+// more environment when given (a variant of the server: SESSION_CACHE=off).
+func (h *harness) startServer(ctx context.Context, name string, bcryptCost int, pprofAddr string, more ...string) (*process, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -373,7 +374,7 @@ func (h *harness) startServer(ctx context.Context, name string, bcryptCost int, 
 		argv = append(argv, "--pprof-addr="+pprofAddr)
 	}
 	logPath := filepath.Join(h.tmp, strings.ReplaceAll(name, " ", "-")+".log")
-	return startProcess(ctx, name, argv, h.serverEnv(port, bcryptCost), h.tmp, logPath, port)
+	return startProcess(ctx, name, argv, append(h.serverEnv(port, bcryptCost), more...), h.tmp, logPath, port)
 }
 
 // startBaseline starts `bench baseline-server` in mode.
@@ -545,6 +546,10 @@ func (h *harness) measureLimits(ctx context.Context, selected []Scenario) ([]row
 						h.checkStock(ctx, l.String(), r.conns)
 					}
 				}
+			case "server":
+				if err := h.measureVariant(ctx, sc, l, &rows); err != nil {
+					return nil, err
+				}
 			case "bcrypt":
 				r, err := h.bcrypt(ctx)
 				if err != nil {
@@ -557,6 +562,31 @@ func (h *harness) measureLimits(ctx context.Context, selected []Scenario) ([]row
 		}
 	}
 	return rows, nil
+}
+
+// measureVariant runs the scenario against a second server started with the limit's setting
+// (Limit.Name, "KEY=value"), at every number of connections: the same run's figures with and
+// without a feature.
+func (h *harness) measureVariant(ctx context.Context, sc Scenario, l Limit, rows *[]row) (err error) {
+	p, err := h.startServer(ctx, "server "+l.Name, h.o.bcryptCost, "", l.Name)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if serr := p.stop(); serr != nil {
+			err = errors.Join(err, serr)
+		}
+	}()
+	for _, n := range h.o.conns {
+		r, err := h.measure(ctx, p, sc, n, "")
+		if err != nil {
+			return fmt.Errorf("%s for %s at %d connections: %w", l, sc.Name, n, err)
+		}
+		r.name, r.scenario, r.limit = l.String(), sc.Name, l
+		*rows = append(*rows, r)
+		h.logf("%-28s %4d conns  %9.1f req/s  p99 %-9s errors %d (%s)", l, n, r.res.Rate(), fmtDuration(r.res.Latency.P99), r.res.Errors, sc.Name)
+	}
+	return nil
 }
 
 func baselineModes(selected []Scenario) []string {

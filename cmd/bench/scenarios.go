@@ -36,9 +36,10 @@ type Scenario struct {
 
 // Limit is a ceiling a scenario is compared to.
 type Limit struct {
-	// Kind is "baseline", "pgbench" or "bcrypt".
+	// Kind is "baseline", "pgbench", "server" or "bcrypt".
 	Kind string
-	// Name is the baseline's mode (server.Baseline*) or the pgbench script (pgbench/<Name>.pgbench).
+	// Name is the baseline's mode (server.Baseline*), the pgbench script (pgbench/<Name>.pgbench)
+	// or, for a server, the setting ("KEY=value") the variant runs with.
 	Name string
 	// Define, for pgbench, is one more variable of the script, "name=value": one script serves
 	// scenarios that differ in a value (the search term).
@@ -57,6 +58,8 @@ func (l Limit) String() string {
 		return l.Name + " baseline"
 	case "pgbench":
 		return "pgbench " + l.Name
+	case "server":
+		return "server " + l.Name
 	default:
 		return l.Kind
 	}
@@ -65,6 +68,10 @@ func (l Limit) String() string {
 // baselineLimit sends the scenario's own requests to the real middleware answering a fixed body
 // (server.NewBaseline, served by `bench baseline-server`).
 func baselineLimit(mode string) Limit { return Limit{Kind: "baseline", Name: mode} }
+
+// serverLimit sends the scenario's requests to a second ecompointer server started with setting
+// ("KEY=value"): the same run with and without a feature.
+func serverLimit(setting string) Limit { return Limit{Kind: "server", Name: setting} }
 
 // pgbenchLimit runs the scenario's SQL, pgbench/<script>.pgbench, with pgbench -M prepared.
 func pgbenchLimit(script string) Limit { return Limit{Kind: "pgbench", Name: script} }
@@ -102,6 +109,8 @@ var scenarios = []Scenario{
 			baselineLimit(server.BaselineBare),
 			baselineLimit(server.BaselineVerify),
 			pgbenchLimit("profile"),
+			// The per-request session query the session cache replaces (issue 13).
+			serverLimit("SESSION_CACHE=off"),
 		},
 		Client: eachRandomSession(func(s *Session) load.Request {
 			return load.Request{Method: http.MethodGet, Path: "/auth/profile", Bearer: s.Access}

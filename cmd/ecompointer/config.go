@@ -17,6 +17,7 @@ import (
 	"github.com/joho/godotenv"
 
 	"github.com/ecompointer/ecompointer/server"
+	"github.com/ecompointer/ecompointer/server/sessioncache"
 	"github.com/ecompointer/ecompointer/server/token"
 )
 
@@ -39,6 +40,8 @@ type config struct {
 	reservationSweep time.Duration
 	// idempotencyKeyTTL is how long the first answer to an Idempotency-Key is kept.
 	idempotencyKeyTTL time.Duration
+	// sessionCache is the in-memory session check (SESSION_CACHE, SESSION_CACHE_SIZE).
+	sessionCache server.SessionCacheConfig
 	// generatedSecrets names the secrets made up at start (development only).
 	generatedSecrets []string
 }
@@ -140,6 +143,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		brandPoolWait:     e.duration("BRAND_POOL_WAIT", server.DefaultBrandShareWait, time.Millisecond, time.Minute),
 		reservationSweep:  e.duration("RESERVATION_SWEEP_INTERVAL", 30*time.Second, time.Second, time.Hour),
 		idempotencyKeyTTL: e.duration("IDEMPOTENCY_KEY_TTL", 24*time.Hour, time.Minute, 30*24*time.Hour),
+		sessionCache: server.SessionCacheConfig{
+			Off:  e.oneOf("SESSION_CACHE", "on", "on", "off") == "off",
+			Size: e.int("SESSION_CACHE_SIZE", sessioncache.DefaultSize, 100, 10_000_000),
+		},
 	}
 	switch e.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error") {
 	case "debug":

@@ -155,6 +155,7 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 		BrandPoolShare:     c.brandPoolShare,
 		BrandPoolWait:      c.brandPoolWait,
 		IdempotencyKeyTTL:  c.idempotencyKeyTTL,
+		SessionCache:       c.sessionCache,
 	})
 	if err != nil {
 		return err

@@ -12,6 +12,18 @@ import (
 	"github.com/google/uuid"
 )
 
+const authNotifySync = `-- name: AuthNotifySync :exec
+SELECT pg_notify('ecompointer_auth', $1::text)
+`
+
+// A marker on the channel the session cache listens to (schema/000008): once the listener sees
+// it, it has seen every change committed before it was sent (PostgreSQL delivers notifications in
+// commit order).
+func (q *Queries) AuthNotifySync(ctx context.Context, payload string) error {
+	_, err := q.db.Exec(ctx, authNotifySync, payload)
+	return err
+}
+
 const sessionAuthenticate = `-- name: SessionAuthenticate :one
 SELECT u.id, u.email, u.name, u.password_hash, u.role, u.brand_id, u.disabled, u.token_version, u.created_at, u.updated_at, u.removed_at
 FROM sessions s
@@ -49,6 +61,49 @@ func (q *Queries) SessionAuthenticate(ctx context.Context, arg SessionAuthentica
 		&i.User.CreatedAt,
 		&i.User.UpdatedAt,
 		&i.User.RemovedAt,
+	)
+	return i, err
+}
+
+const sessionAuthenticateCached = `-- name: SessionAuthenticateCached :one
+SELECT u.id, u.email, u.name, u.password_hash, u.role, u.brand_id, u.disabled, u.token_version, u.created_at, u.updated_at, u.removed_at, s.expires_at
+FROM sessions s
+JOIN users u ON u.id = s.user_id
+WHERE s.id = $1
+  AND s.user_id = $2
+  AND s.revoked_at IS NULL
+  AND s.expires_at > $3
+`
+
+type SessionAuthenticateCachedParams struct {
+	SessionID uuid.UUID
+	UserID    uuid.UUID
+	Now       time.Time
+}
+
+type SessionAuthenticateCachedRow struct {
+	User      User
+	ExpiresAt time.Time
+}
+
+// SessionAuthenticate for the session cache (server/sessioncache), which also keeps the session's
+// expiry so that a cached session is refused once it passes.
+func (q *Queries) SessionAuthenticateCached(ctx context.Context, arg SessionAuthenticateCachedParams) (SessionAuthenticateCachedRow, error) {
+	row := q.db.QueryRow(ctx, sessionAuthenticateCached, arg.SessionID, arg.UserID, arg.Now)
+	var i SessionAuthenticateCachedRow
+	err := row.Scan(
+		&i.User.ID,
+		&i.User.Email,
+		&i.User.Name,
+		&i.User.PasswordHash,
+		&i.User.Role,
+		&i.User.BrandID,
+		&i.User.Disabled,
+		&i.User.TokenVersion,
+		&i.User.CreatedAt,
+		&i.User.UpdatedAt,
+		&i.User.RemovedAt,
+		&i.ExpiresAt,
 	)
 	return i, err
 }

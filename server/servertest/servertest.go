@@ -34,6 +34,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/schema"
 	"github.com/ecompointer/ecompointer/server"
+	"github.com/ecompointer/ecompointer/server/sessioncache"
 )
 
 // DefaultDatabaseURL is the server tests use unless TEST_DATABASE_URL names another.
@@ -65,7 +66,10 @@ type Env struct {
 	Clock *Clock
 	// Config is the configuration the server runs with (secrets included, to forge tokens).
 	Config server.Config
-	logs   *syncBuffer
+	// SessionCache is the server's session cache (nil when Config.SessionCache.Off), for its
+	// counters.
+	SessionCache *sessioncache.Cache
+	logs         *syncBuffer
 }
 
 // Logs returns everything the server has logged so far.
@@ -133,7 +137,8 @@ func NewOn(t testing.TB, ownerURL string, opts ...Option) *Env {
 	if err != nil {
 		t.Fatalf("servertest: client: %v", err)
 	}
-	return &Env{URL: ts.URL, Client: client, HTTP: httpClient, Pool: pool, OwnerURL: ownerURL, Clock: clock, Config: cfg, logs: logs}
+	return &Env{URL: ts.URL, Client: client, HTTP: httpClient, Pool: pool, OwnerURL: ownerURL, Clock: clock, Config: cfg,
+		SessionCache: handler.SessionCache(), logs: logs}
 }
 
 // Database creates a fresh database, cloned from a migrated template, and returns its URL. The

@@ -1,0 +1,425 @@
+// Package sessioncache answers the per-request session check (is this access token's session
+// live, and who is its user) from memory, and learns of every change through PostgreSQL
+// LISTEN/NOTIFY.
+//
+// The promise: a change committed by any instance (a revocation, a disabled user, a new role) is
+// seen by every instance within 100 ms. Triggers (schema/000008_session_notify.up.sql) announce
+// each change on the channel `ecompointer_auth` in the changing transaction, so a rolled-back
+// change announces nothing and no code path can forget to. One dedicated connection per instance
+// listens; while it is down or reconnecting the cache is not trusted: every request is checked
+// against the database, as with the cache off, and everything cached is dropped once the
+// connection listens again (what changed meanwhile was never announced to it).
+//
+// Only positive answers are served from memory: a session that is revoked, expired (by the
+// injected clock, on every hit) or whose user's token version or state refuses the token is always
+// asked of the database.
+package sessioncache
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ecompointer/ecompointer/gen/db"
+)
+
+// Channel is the notification channel the triggers announce changes on.
+const Channel = "ecompointer_auth"
+
+// DefaultSize is the default bound of the cache: this many sessions and this many users. A full
+// cache holds about 25 MiB of heap (about 150 bytes a session and 370 a user: TestFullCacheMemory
+// measures it), which keeps a busy instance well under 100 MiB resident.
+const DefaultSize = 50_000
+
+// shards spreads the entries over this many locks, so that requests on many cores do not all
+// queue on one mutex.
+const shards = 16
+
+const (
+	// heartbeat is how long the listener waits for a notification before it pings its connection:
+	// a connection that died without a word (a network cut, not a closed socket) is found within
+	// heartbeat + pingTimeout.
+	heartbeat   = 5 * time.Second
+	pingTimeout = 2 * time.Second
+	// syncTimeout bounds the wait for the listener to see a sync marker; past it the cache drops
+	// everything rather than risk answering from before the change.
+	syncTimeout = time.Second
+	minBackoff  = 10 * time.Millisecond
+	maxBackoff  = 2 * time.Second
+)
+
+// Config is what a Cache needs.
+type Config struct {
+	// Queries runs the session check and the sync marker (on the request pool).
+	Queries *db.Queries
+	// ConnConfig is the dedicated listening connection's configuration (copied on each connect).
+	ConnConfig *pgx.ConnConfig
+	// Size bounds the cache: at most Size sessions and Size users (DefaultSize when zero).
+	Size   int
+	Logger *slog.Logger
+}
+
+// Cache holds live sessions and their users. A nil *Cache is a cache that is off: Authenticate
+// asks the database every time.
+type Cache struct {
+	queries    *db.Queries
+	connConfig *pgx.ConnConfig
+	log        *slog.Logger
+	size       int
+	shards     [shards]shard
+
+	// trusted is true while the listener listens; only then are entries read or stored.
+	trusted atomic.Bool
+	// seq moves on every invalidation. A fill stores its answer only if seq has not moved since it
+	// began reading the database: otherwise a change may have been announced (and found nothing to
+	// drop) between the read and the store, and the answer would outlive it.
+	seq atomic.Uint64
+
+	syncMu  sync.Mutex
+	waiters map[string]chan struct{}
+
+	hits, misses, invalidations, connects atomic.Uint64
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+type shard struct {
+	mu       sync.Mutex
+	sessions *lru[session]
+	users    *lru[db.User]
+}
+
+type session struct {
+	userID    uuid.UUID
+	expiresAt time.Time
+}
+
+// Stats are the cache's counters, for tests and metrics.
+type Stats struct {
+	Hits, Misses, Invalidations uint64
+	// Connects counts the listening connection's successful LISTENs (1 after start, +1 a reconnect).
+	Connects uint64
+	Trusted  bool
+	// Sessions and Users are how many entries are held.
+	Sessions, Users int
+}
+
+// New returns a cache and starts its listener; Close stops it.
+func New(cfg Config) *Cache {
+	c := newCache(cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	go c.listen(ctx)
+	return c
+}
+
+// newCache returns a cache that does not listen (so is never trusted on its own).
+func newCache(cfg Config) *Cache {
+	size := cfg.Size
+	if size <= 0 {
+		size = DefaultSize
+	}
+	size = max(size, shards) // one entry a shard at least
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Cache{
+		queries:    cfg.Queries,
+		connConfig: cfg.ConnConfig,
+		log:        log,
+		size:       size,
+		waiters:    make(map[string]chan struct{}),
+		done:       make(chan struct{}),
+	}
+	// The shards' bounds add up to size exactly; each forgets its own least recently used entry.
+	for i := range c.shards {
+		per := size / shards
+		if i < size%shards {
+			per++
+		}
+		c.shards[i].sessions = newLRU[session](per)
+		c.shards[i].users = newLRU[db.User](per)
+	}
+	return c
+}
+
+// Close stops the listener and closes its connection.
+func (c *Cache) Close() {
+	if c == nil {
+		return
+	}
+	c.cancel()
+	<-c.done
+}
+
+// Size is the bound on sessions (and on users) held.
+func (c *Cache) Size() int { return c.size }
+
+// Stats returns the counters.
+func (c *Cache) Stats() Stats {
+	s := Stats{
+		Hits: c.hits.Load(), Misses: c.misses.Load(), Invalidations: c.invalidations.Load(),
+		Connects: c.connects.Load(), Trusted: c.trusted.Load(),
+	}
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		s.Sessions += sh.sessions.len()
+		s.Users += sh.users.len()
+		sh.mu.Unlock()
+	}
+	return s
+}
+
+func (c *Cache) shardOf(id uuid.UUID) *shard { return &c.shards[id[15]%shards] }
+
+// Authenticate returns the user of a live session: sessionID belongs to userID and is neither
+// revoked nor expired at now. pgx.ErrNoRows means it is not. The caller still checks the user's
+// state and token version; a cached answer is only returned when those accept version, so any
+// refusal is decided by the database.
+func (c *Cache) Authenticate(ctx context.Context, q *db.Queries, sessionID, userID uuid.UUID, version int32, now time.Time) (db.User, error) {
+	if c == nil {
+		row, err := q.SessionAuthenticate(ctx, db.SessionAuthenticateParams{SessionID: sessionID, UserID: userID, Now: now})
+		return row.User, err
+	}
+	if u, ok := c.lookup(sessionID, userID, version, now); ok {
+		c.hits.Add(1)
+		return u, nil
+	}
+	c.misses.Add(1)
+	// Read seq before the database: see Cache.seq.
+	seq, trusted := c.seq.Load(), c.trusted.Load()
+	row, err := c.queries.SessionAuthenticateCached(ctx, db.SessionAuthenticateCachedParams{SessionID: sessionID, UserID: userID, Now: now})
+	if err != nil {
+		return db.User{}, err
+	}
+	if trusted {
+		c.store(seq, sessionID, row.ExpiresAt, row.User)
+	}
+	return row.User, nil
+}
+
+func (c *Cache) lookup(sessionID, userID uuid.UUID, version int32, now time.Time) (db.User, bool) {
+	if !c.trusted.Load() {
+		return db.User{}, false
+	}
+	sh := c.shardOf(sessionID)
+	sh.mu.Lock()
+	s, ok := sh.sessions.get(sessionID)
+	sh.mu.Unlock()
+	// Expiry is checked against the clock on every hit: a session that expired is refused even
+	// though nothing announced it. Its row may have been extended since (a refresh announces
+	// nothing), so the database decides.
+	if !ok || s.userID != userID || !now.Before(s.expiresAt) {
+		return db.User{}, false
+	}
+	sh = c.shardOf(userID)
+	sh.mu.Lock()
+	u, ok := sh.users.get(userID)
+	sh.mu.Unlock()
+	if !ok || u.Disabled || u.TokenVersion != version {
+		return db.User{}, false
+	}
+	return u, true
+}
+
+// store keeps a database answer read when seq was current, unless anything was invalidated since.
+// The check and the store happen under the shard's lock, and invalidate moves seq before it takes
+// that lock: either the store sees the new seq, or the invalidation finds the entry to drop.
+func (c *Cache) store(seq uint64, sessionID uuid.UUID, expiresAt time.Time, u db.User) {
+	sh := c.shardOf(sessionID)
+	sh.mu.Lock()
+	if c.seq.Load() == seq && c.trusted.Load() {
+		sh.sessions.put(sessionID, session{userID: u.ID, expiresAt: expiresAt})
+	}
+	sh.mu.Unlock()
+	sh = c.shardOf(u.ID)
+	sh.mu.Lock()
+	if c.seq.Load() == seq && c.trusted.Load() {
+		sh.users.put(u.ID, u)
+	}
+	sh.mu.Unlock()
+}
+
+func (c *Cache) dropSession(id uuid.UUID) {
+	c.invalidations.Add(1)
+	c.seq.Add(1)
+	sh := c.shardOf(id)
+	sh.mu.Lock()
+	sh.sessions.remove(id)
+	sh.mu.Unlock()
+}
+
+func (c *Cache) dropUser(id uuid.UUID) {
+	c.invalidations.Add(1)
+	c.seq.Add(1)
+	sh := c.shardOf(id)
+	sh.mu.Lock()
+	sh.users.remove(id)
+	sh.mu.Unlock()
+}
+
+// dropAll forgets everything.
+func (c *Cache) dropAll() {
+	c.seq.Add(1)
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		sh.sessions.clear()
+		sh.users.clear()
+		sh.mu.Unlock()
+	}
+}
+
+// distrust stops answering from memory (before anything else) and forgets everything.
+func (c *Cache) distrust() {
+	c.trusted.Store(false)
+	c.dropAll()
+}
+
+// Sync returns once the listener has seen every change committed before the call, so that a
+// request answered after a change on this instance (a logout, a role change) never meets this
+// instance's cache from before it. It sends a marker through the database: notifications arrive in
+// commit order. When the marker is not seen in time the cache forgets everything instead.
+func (c *Cache) Sync(ctx context.Context) {
+	if c == nil || !c.trusted.Load() {
+		return // nothing is answered from memory until the listener is back and has cleared it
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	token := hex.EncodeToString(b[:])
+	seen := make(chan struct{})
+	c.syncMu.Lock()
+	c.waiters[token] = seen
+	c.syncMu.Unlock()
+	defer func() {
+		c.syncMu.Lock()
+		delete(c.waiters, token)
+		c.syncMu.Unlock()
+	}()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), syncTimeout)
+	defer cancel()
+	if err := c.queries.AuthNotifySync(ctx, "x"+token); err != nil {
+		c.log.Warn("session cache: sync marker not sent; dropping the cache", "error", err)
+		c.dropAll()
+		return
+	}
+	select {
+	case <-seen:
+	case <-ctx.Done():
+		c.log.Warn("session cache: sync marker not seen in time; dropping the cache")
+		c.dropAll()
+	}
+}
+
+// handle applies one notification.
+func (c *Cache) handle(payload string) {
+	if len(payload) > 0 && payload[0] == 'x' {
+		c.syncMu.Lock()
+		if ch, ok := c.waiters[payload[1:]]; ok {
+			close(ch)
+			delete(c.waiters, payload[1:])
+		}
+		c.syncMu.Unlock()
+		return
+	}
+	var id uuid.UUID
+	var err error
+	if len(payload) > 1 {
+		id, err = uuid.Parse(payload[1:])
+	}
+	switch {
+	case len(payload) > 1 && err == nil && payload[0] == 's':
+		c.dropSession(id)
+	case len(payload) > 1 && err == nil && payload[0] == 'u':
+		c.dropUser(id)
+	default:
+		// Not ours to understand (a newer trigger?): forget everything rather than miss a change.
+		c.log.Warn("session cache: unknown notification; dropping the cache", "payload", payload)
+		c.dropAll()
+	}
+}
+
+// listen keeps one connection listening, reconnecting with a growing pause while the database is
+// away. It trusts the cache only while that connection listens.
+func (c *Cache) listen(ctx context.Context) {
+	defer close(c.done)
+	backoff := minBackoff
+	for {
+		started := time.Now()
+		err := c.listenOnce(ctx)
+		c.distrust()
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Since(started) > maxBackoff {
+			backoff = minBackoff
+		}
+		c.log.Warn("session cache: listening connection lost; checking every request against the database until it is back",
+			"error", err, "retry_in", backoff.String())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, maxBackoff)
+	}
+}
+
+// listenOnce connects, listens, trusts the (cleared) cache and applies notifications until the
+// connection fails or ctx ends.
+func (c *Cache) listenOnce(ctx context.Context) error {
+	connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	conn, err := pgx.ConnectConfig(connectCtx, c.connConfig.Copy())
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = conn.Close(closeCtx)
+	}()
+	// LISTEN is a utility statement sqlc cannot describe; the channel is a constant.
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{Channel}.Sanitize()); err != nil {
+		return err
+	}
+	// From here every committed change reaches this connection. What changed before it listened
+	// was announced to nobody: forget it all, then trust.
+	c.dropAll()
+	c.trusted.Store(true)
+	c.connects.Add(1)
+	for {
+		waitCtx, cancel := context.WithTimeout(ctx, heartbeat)
+		n, err := conn.WaitForNotification(waitCtx)
+		cancel()
+		if n != nil {
+			c.handle(n.Payload)
+		}
+		switch {
+		case err == nil:
+			continue
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, context.DeadlineExceeded) && !conn.IsClosed():
+			pingCtx, cancel := context.WithTimeout(ctx, pingTimeout)
+			err = conn.Ping(pingCtx)
+			cancel()
+			if err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+	}
+}
