@@ -31,6 +31,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/idempotency"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/orders"
 	"github.com/ecompointer/ecompointer/server/password"
 	"github.com/ecompointer/ecompointer/server/problem"
 	"github.com/ecompointer/ecompointer/server/token"
@@ -132,6 +133,7 @@ func DefaultAuthConfig() AuthConfig {
 // not yet moved into one.
 type Server struct {
 	*inventory.Handlers
+	*orderHandlers
 
 	deps    *kit.Deps
 	idem    *idempotency.Store
@@ -155,6 +157,10 @@ type Server struct {
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
+
+// orderHandlers names the orders domain's handlers apart from inventory's when embedded (both
+// types are called Handlers in their packages).
+type orderHandlers = orders.Handlers
 
 // Handler is the server as http.Handler; Close ends what it holds besides the pool (the
 // readiness connection). Call it once the HTTP server has stopped, before closing the pool.
@@ -273,6 +279,7 @@ func newServer(cfg Config) (*Server, error) {
 	}
 	return &Server{
 		Handlers:       inventory.New(deps),
+		orderHandlers:  orders.New(deps),
 		deps:           deps,
 		idem:           idempotency.New(deps, cfg.IdempotencyKeyTTL, idempotentOperations(sp.doc)),
 		log:            cfg.Logger,
@@ -390,17 +397,17 @@ func specRequest(r *http.Request) *http.Request {
 	return get
 }
 
-// idempotentOperations lists the operations whose spec declares `x-idempotency`.
-func idempotentOperations(doc *openapi3.T) []string {
-	var ids []string
+// idempotentOperations maps the operations whose spec declares `x-idempotency` to its mode.
+func idempotentOperations(doc *openapi3.T) map[string]idempotency.Mode {
+	ops := map[string]idempotency.Mode{}
 	for _, item := range doc.Paths.Map() {
 		for _, op := range item.Operations() {
-			if op.Extensions["x-idempotency"] != nil {
-				ids = append(ids, op.OperationID)
+			if mode, ok := op.Extensions["x-idempotency"].(string); ok {
+				ops[op.OperationID] = idempotency.Mode(mode)
 			}
 		}
 	}
-	return ids
+	return ops
 }
 
 // databaseClock cuts clock's times to PostgreSQL's precision, microseconds, so that a time read
