@@ -18,8 +18,10 @@ type ReservationMismatch struct{ Lines []api.ProblemLine }
 // ReservationNotActive: the reservation an order names was released, expired or consumed (409).
 type ReservationNotActive struct{ ID uuid.UUID }
 
-func (e *ReservationMismatch) Error() string  { return "reservation does not hold the order's lines" }
-func (e *ReservationNotActive) Error() string { return "reservation " + e.ID.String() + " is not active" }
+func (e *ReservationMismatch) Error() string { return "reservation does not hold the order's lines" }
+func (e *ReservationNotActive) Error() string {
+	return "reservation " + e.ID.String() + " is not active"
+}
 
 // OrderScope is what Open must lock to place an order: the levels its lines may be allocated
 // from or, with a reservation, that reservation (first) and the levels it holds stock at.
