@@ -13,6 +13,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/identity"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/orders"
 )
 
 // SessionRetention is how long a dead (expired or revoked) session is kept before it is deleted.
@@ -86,6 +87,21 @@ func SweepReservations(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger
 // instances may run it at once: each hold is released once.
 func RunReservationSweeper(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, interval time.Duration) {
 	inventory.RunSweeper(ctx, workerDeps(pool, log, nil), interval)
+}
+
+// SweepOrders cancels every order still pending orders.DefaultPendingTTL after it was placed
+// (reason `expired`) once, and says how many. Tests call it with their clock.
+func SweepOrders(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, now func() time.Time) (int, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return orders.Sweep(ctx, workerDeps(pool, log, now), orders.DefaultPendingTTL)
+}
+
+// RunOrderSweeper cancels the orders pending longer than ttl every interval until ctx ends; a ttl
+// of 0 disables it. Several instances may run it at once: each order is expired once.
+func RunOrderSweeper(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, interval, ttl time.Duration) {
+	orders.RunSweeper(ctx, workerDeps(pool, log, nil), interval, ttl)
 }
 
 // RunIdempotencyPruner deletes expired Idempotency-Key answers every interval until ctx ends.

@@ -30,6 +30,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/identity"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/orders"
 	"github.com/ecompointer/ecompointer/server/problem"
 	"github.com/ecompointer/ecompointer/server/sessioncache"
 	"github.com/ecompointer/ecompointer/server/token"
@@ -110,6 +111,7 @@ type Server struct {
 	*identityHandlers
 	*catalogHandlers
 	*inventoryHandlers
+	*orderHandlers
 
 	deps    *kit.Deps
 	idem    *idempotency.Store
@@ -133,6 +135,7 @@ type (
 	identityHandlers  = identity.Handlers
 	catalogHandlers   = catalog.Handlers
 	inventoryHandlers = inventory.Handlers
+	orderHandlers     = orders.Handlers
 )
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -262,6 +265,7 @@ func newServer(cfg Config) (*Server, error) {
 		identityHandlers:  ident,
 		catalogHandlers:   catalog.New(deps),
 		inventoryHandlers: inventory.New(deps),
+		orderHandlers:     orders.New(deps),
 		deps:              deps,
 		idem:              idempotency.New(deps, cfg.IdempotencyKeyTTL, idempotentOperations(sp.doc)),
 		log:               cfg.Logger,
@@ -372,17 +376,17 @@ func specRequest(r *http.Request) *http.Request {
 	return get
 }
 
-// idempotentOperations lists the operations whose spec declares `x-idempotency`.
-func idempotentOperations(doc *openapi3.T) []string {
-	var ids []string
+// idempotentOperations maps the operations whose spec declares `x-idempotency` to its mode.
+func idempotentOperations(doc *openapi3.T) map[string]idempotency.Mode {
+	ops := map[string]idempotency.Mode{}
 	for _, item := range doc.Paths.Map() {
 		for _, op := range item.Operations() {
-			if op.Extensions["x-idempotency"] != nil {
-				ids = append(ids, op.OperationID)
+			if mode, ok := op.Extensions["x-idempotency"].(string); ok {
+				ops[op.OperationID] = idempotency.Mode(mode)
 			}
 		}
 	}
-	return ids
+	return ops
 }
 
 // databaseClock cuts clock's times to PostgreSQL's precision, microseconds, so that a time read

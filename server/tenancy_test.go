@@ -125,6 +125,7 @@ func newTenant(t *testing.T, env *servertest.Env, name string) tenant {
 	if err != nil || res.JSON201 == nil {
 		t.Fatalf("reserve: %v %s", err, res.Body)
 	}
+	order := placeOrder(t, env, owner, product.Id, 1)
 	return tenant{
 		owner: owner, staff: staff, product: product,
 		ids: map[string]string{
@@ -134,6 +135,7 @@ func newTenant(t *testing.T, env *servertest.Env, name string) tenant {
 			"userId":        staff.User.Id.String(),
 			"locationId":    location.Id.String(),
 			"reservationId": res.JSON201.Id.String(),
+			"orderId":       order.Id.String(),
 		},
 	}
 }
@@ -224,6 +226,7 @@ func TestRoleMatrix(t *testing.T) {
 		"userId":        uuid.NewString(),
 		"locationId":    uuid.NewString(),
 		"reservationId": uuid.NewString(),
+		"orderId":       uuid.NewString(),
 	}
 	for _, o := range brandOps(t) {
 		perm, _ := o.op.Extensions["x-permission"].(string)

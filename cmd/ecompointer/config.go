@@ -17,6 +17,7 @@ import (
 	"github.com/joho/godotenv"
 
 	"github.com/ecompointer/ecompointer/server"
+	"github.com/ecompointer/ecompointer/server/orders"
 	"github.com/ecompointer/ecompointer/server/sessioncache"
 	"github.com/ecompointer/ecompointer/server/token"
 )
@@ -38,6 +39,8 @@ type config struct {
 	db                 server.DBConfig
 	// reservationSweep is how often expired reservations are released.
 	reservationSweep time.Duration
+	// orderPendingTTL is how long an order may stay pending before it is cancelled (0: never).
+	orderPendingTTL time.Duration
 	// idempotencyKeyTTL is how long the first answer to an Idempotency-Key is kept.
 	idempotencyKeyTTL time.Duration
 	// sessionCache is the in-memory session check (SESSION_CACHE, SESSION_CACHE_SIZE).
@@ -142,6 +145,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		brandPoolShare:    e.int("BRAND_POOL_SHARE", 0, -1, 10_000),
 		brandPoolWait:     e.duration("BRAND_POOL_WAIT", server.DefaultBrandShareWait, time.Millisecond, time.Minute),
 		reservationSweep:  e.duration("RESERVATION_SWEEP_INTERVAL", 30*time.Second, time.Second, time.Hour),
+		orderPendingTTL:   e.duration("ORDER_PENDING_TTL", orders.DefaultPendingTTL, 0, 30*24*time.Hour),
 		idempotencyKeyTTL: e.duration("IDEMPOTENCY_KEY_TTL", 24*time.Hour, time.Minute, 30*24*time.Hour),
 		sessionCache: server.SessionCacheConfig{
 			Off:  e.oneOf("SESSION_CACHE", "on", "on", "off") == "off",

@@ -183,6 +183,8 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 	go server.RunPruner(pruneCtx, pool, log, time.Hour)
 	go server.RunIdempotencyPruner(pruneCtx, pool, log, time.Hour)
 	go server.RunReservationSweeper(pruneCtx, pool, log, c.reservationSweep)
+	// Pending orders are swept as often as reservations (0 TTL: never).
+	go server.RunOrderSweeper(pruneCtx, pool, log, c.reservationSweep, c.orderPendingTTL)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -219,22 +219,99 @@ func (e MovementKind) Valid() bool {
 	}
 }
 
+// Defines values for OrderAction.
+const (
+	OrderActionCancel  OrderAction = "cancel"
+	OrderActionConfirm OrderAction = "confirm"
+	OrderActionFulfil  OrderAction = "fulfil"
+)
+
+// Valid indicates whether the value is a known member of the OrderAction enum.
+func (e OrderAction) Valid() bool {
+	switch e {
+	case OrderActionCancel:
+		return true
+	case OrderActionConfirm:
+		return true
+	case OrderActionFulfil:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrderEventAction.
+const (
+	OrderEventCancel  OrderEventAction = "cancel"
+	OrderEventConfirm OrderEventAction = "confirm"
+	OrderEventCreate  OrderEventAction = "create"
+	OrderEventFulfil  OrderEventAction = "fulfil"
+)
+
+// Valid indicates whether the value is a known member of the OrderEventAction enum.
+func (e OrderEventAction) Valid() bool {
+	switch e {
+	case OrderEventCancel:
+		return true
+	case OrderEventConfirm:
+		return true
+	case OrderEventCreate:
+		return true
+	case OrderEventFulfil:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrderStatus.
+const (
+	OrderCancelled          OrderStatus = "cancelled"
+	OrderConfirmed          OrderStatus = "confirmed"
+	OrderFulfilled          OrderStatus = "fulfilled"
+	OrderPartiallyFulfilled OrderStatus = "partially_fulfilled"
+	OrderPending            OrderStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the OrderStatus enum.
+func (e OrderStatus) Valid() bool {
+	switch e {
+	case OrderCancelled:
+		return true
+	case OrderConfirmed:
+		return true
+	case OrderFulfilled:
+		return true
+	case OrderPartiallyFulfilled:
+		return true
+	case OrderPending:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProblemCode.
 const (
 	ProblemCodeAccountDisabled        ProblemCode = "account_disabled"
 	ProblemCodeAccountThrottled       ProblemCode = "account_throttled"
+	ProblemCodeAmountOverflow         ProblemCode = "amount_overflow"
 	ProblemCodeBrandBusy              ProblemCode = "brand_busy"
+	ProblemCodeCurrencyMismatch       ProblemCode = "currency_mismatch"
 	ProblemCodeDatabaseTimeout        ProblemCode = "database_timeout"
 	ProblemCodeDatabaseUnavailable    ProblemCode = "database_unavailable"
 	ProblemCodeEmailTaken             ProblemCode = "email_taken"
+	ProblemCodeExternalReferenceTaken ProblemCode = "external_reference_taken"
 	ProblemCodeForbidden              ProblemCode = "forbidden"
 	ProblemCodeIdempotencyKeyInFlight ProblemCode = "idempotency_key_in_flight"
+	ProblemCodeIdempotencyKeyRequired ProblemCode = "idempotency_key_required"
 	ProblemCodeIdempotencyKeyReused   ProblemCode = "idempotency_key_reused"
 	ProblemCodeInsufficientStock      ProblemCode = "insufficient_stock"
 	ProblemCodeInternalError          ProblemCode = "internal_error"
 	ProblemCodeInvalidCredentials     ProblemCode = "invalid_credentials"
 	ProblemCodeInvalidCurrentPassword ProblemCode = "invalid_current_password"
 	ProblemCodeInvalidInvite          ProblemCode = "invalid_invite"
+	ProblemCodeInvalidOrderTransition ProblemCode = "invalid_order_transition"
 	ProblemCodeInvalidRefreshToken    ProblemCode = "invalid_refresh_token"
 	ProblemCodeInvalidRoleChange      ProblemCode = "invalid_role_change"
 	ProblemCodeInvalidToken           ProblemCode = "invalid_token"
@@ -248,12 +325,14 @@ const (
 	ProblemCodeMalformedJson          ProblemCode = "malformed_json"
 	ProblemCodeMethodNotAllowed       ProblemCode = "method_not_allowed"
 	ProblemCodeNotFound               ProblemCode = "not_found"
+	ProblemCodeOverFulfilment         ProblemCode = "over_fulfilment"
 	ProblemCodePayloadTooLarge        ProblemCode = "payload_too_large"
 	ProblemCodePreconditionFailed     ProblemCode = "precondition_failed"
 	ProblemCodeProductInUse           ProblemCode = "product_in_use"
 	ProblemCodeProductUnavailable     ProblemCode = "product_unavailable"
 	ProblemCodeRateLimited            ProblemCode = "rate_limited"
 	ProblemCodeRefreshTokenReused     ProblemCode = "refresh_token_reused"
+	ProblemCodeReservationMismatch    ProblemCode = "reservation_mismatch"
 	ProblemCodeReservationNotActive   ProblemCode = "reservation_not_active"
 	ProblemCodeServiceUnavailable     ProblemCode = "service_unavailable"
 	ProblemCodeSkuTaken               ProblemCode = "sku_taken"
@@ -273,7 +352,11 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeAccountThrottled:
 		return true
+	case ProblemCodeAmountOverflow:
+		return true
 	case ProblemCodeBrandBusy:
+		return true
+	case ProblemCodeCurrencyMismatch:
 		return true
 	case ProblemCodeDatabaseTimeout:
 		return true
@@ -281,9 +364,13 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeEmailTaken:
 		return true
+	case ProblemCodeExternalReferenceTaken:
+		return true
 	case ProblemCodeForbidden:
 		return true
 	case ProblemCodeIdempotencyKeyInFlight:
+		return true
+	case ProblemCodeIdempotencyKeyRequired:
 		return true
 	case ProblemCodeIdempotencyKeyReused:
 		return true
@@ -296,6 +383,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeInvalidCurrentPassword:
 		return true
 	case ProblemCodeInvalidInvite:
+		return true
+	case ProblemCodeInvalidOrderTransition:
 		return true
 	case ProblemCodeInvalidRefreshToken:
 		return true
@@ -323,6 +412,8 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeNotFound:
 		return true
+	case ProblemCodeOverFulfilment:
+		return true
 	case ProblemCodePayloadTooLarge:
 		return true
 	case ProblemCodePreconditionFailed:
@@ -334,6 +425,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeRateLimited:
 		return true
 	case ProblemCodeRefreshTokenReused:
+		return true
+	case ProblemCodeReservationMismatch:
 		return true
 	case ProblemCodeReservationNotActive:
 		return true
@@ -651,6 +744,12 @@ type BulkUpsertResult struct {
 	Items []BulkItemResult `json:"items"`
 }
 
+// CancelOrderRequest Example: {"reason":"Customer changed their mind."}
+type CancelOrderRequest struct {
+	// Reason Example: Customer changed their mind.
+	Reason *string `json:"reason,omitempty"`
+}
+
 // ChangePasswordRequest Example: {"currentPassword":"correct horse battery staple","newPassword":"a much longer passphrase than before"}
 type ChangePasswordRequest struct {
 	// CurrentPassword Example: correct horse battery staple
@@ -660,6 +759,24 @@ type ChangePasswordRequest struct {
 	//
 	// Example: correct horse battery staple
 	NewPassword NewPassword `json:"newPassword"`
+}
+
+// ConfirmOrderRequest Example: {"paymentReference":"pi_3MtwBwLkdIwHu7ix28a3tqPa"}
+type ConfirmOrderRequest struct {
+	// PaymentReference Where the payment was taken (a payment provider's id).
+	//
+	// Example: pi_3MtwBwLkdIwHu7ix28a3tqPa
+	PaymentReference *string `json:"paymentReference,omitempty"`
+}
+
+// CreateFulfilmentRequest Example: {"carrier":"Royal Mail","lines":[{"lineId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1","quantity":1}],"trackingNumber":"RM123456789GB"}
+type CreateFulfilmentRequest struct {
+	// Carrier Example: Royal Mail
+	Carrier *string                 `json:"carrier,omitempty"`
+	Lines   []FulfilmentRequestLine `json:"lines"`
+
+	// TrackingNumber Example: RM123456789GB
+	TrackingNumber *string `json:"trackingNumber,omitempty"`
 }
 
 // CreateInvitationRequest Example: {"email":"grace@example.com","role":"STAFF"}
@@ -688,6 +805,26 @@ type CreateLocationRequest struct {
 
 	// Name Example: East warehouse
 	Name LocationName `json:"name"`
+}
+
+// CreateOrderRequest Example: {"customer":{"email":"ada@example.com","name":"Ada Lovelace"},"externalReference":"shop-48213","lines":[{"productId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60","quantity":2}],"shippingAddress":{"city":"London","country":"GB","line1":"12 Babbage Street"}}
+type CreateOrderRequest struct {
+	Customer Customer `json:"customer"`
+
+	// ExternalReference The client's own id for the order (a web shop's cart id); unique per brand.
+	//
+	// Example: shop-48213
+	ExternalReference *string            `json:"externalReference,omitempty"`
+	Lines             []OrderRequestLine `json:"lines"`
+
+	// Note Example: Leave at the door.
+	Note *string `json:"note,omitempty"`
+
+	// ReservationId An active reservation whose holds the order takes over.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a90
+	ReservationId   *openapi_types.UUID `json:"reservationId,omitempty"`
+	ShippingAddress Address             `json:"shippingAddress"`
 }
 
 // CreateProductRequest Example: {"attributes":{"color":"black"},"name":"Difference Engine No. 2","priceAmount":1999,"sku":"AE-1842-BLK","status":"active","tags":["bestseller"]}
@@ -751,6 +888,18 @@ type CreatedInvitation struct {
 // Example: USD
 type Currency = string
 
+// Customer defines model for Customer.
+type Customer struct {
+	// Email Example: ada@example.com
+	Email openapi_types.Email `json:"email"`
+
+	// Name Example: Ada Lovelace
+	Name string `json:"name"`
+
+	// Phone Example: +44 20 7946 0018
+	Phone *string `json:"phone,omitempty"`
+}
+
 // Email Compared case-insensitively and stored lowercased; surrounding spaces are a 400.
 //
 // Example: ada@example.com
@@ -771,6 +920,64 @@ type FieldError struct {
 
 	// Message Example: must be a valid email address
 	Message string `json:"message"`
+}
+
+// Fulfilment defines model for Fulfilment.
+type Fulfilment struct {
+	// Carrier Example: Royal Mail
+	Carrier *string `json:"carrier"`
+
+	// CreatedAt Example: 2026-11-25T12:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ac0
+	Id    openapi_types.UUID `json:"id"`
+	Lines []FulfilmentLine   `json:"lines"`
+
+	// OrderId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab0
+	OrderId openapi_types.UUID `json:"orderId"`
+
+	// OrderStatus ```
+	// pending ──confirm──▶ confirmed ──fulfil (part)──▶ partially_fulfilled ──fulfil (rest)──▶ fulfilled
+	//    │                    │                               │
+	//    └──────cancel────────┴──────────cancel───────────────┘──▶ cancelled
+	// ```
+	//
+	//
+	// Example: pending
+	OrderStatus OrderStatus `json:"orderStatus"`
+
+	// OrderVersion The order's version right after this fulfilment (in a list, the order's current version).
+	//
+	// Example: 3
+	OrderVersion int64 `json:"orderVersion"`
+
+	// TrackingNumber Example: RM123456789GB
+	TrackingNumber *string `json:"trackingNumber"`
+}
+
+// FulfilmentLine defines model for FulfilmentLine.
+type FulfilmentLine struct {
+	// LineId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1
+	LineId openapi_types.UUID `json:"lineId"`
+
+	// Quantity Example: 1
+	Quantity int64 `json:"quantity"`
+}
+
+// FulfilmentList defines model for FulfilmentList.
+type FulfilmentList struct {
+	Items      []Fulfilment `json:"items"`
+	NextCursor *string      `json:"nextCursor"`
+}
+
+// FulfilmentRequestLine defines model for FulfilmentRequestLine.
+type FulfilmentRequestLine struct {
+	// LineId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1
+	LineId openapi_types.UUID `json:"lineId"`
+
+	// Quantity Example: 1
+	Quantity int64 `json:"quantity"`
 }
 
 // Health defines model for Health.
@@ -847,6 +1054,11 @@ type LoginRequest struct {
 	Password string `json:"password"`
 }
 
+// Money An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
+//
+// Example: 3998
+type Money = int64
+
 // MovementKind Example: receipt
 type MovementKind string
 
@@ -855,6 +1067,211 @@ type MovementKind string
 // Example: correct horse battery staple
 type NewPassword = string
 
+// Order defines model for Order.
+type Order struct {
+	// AllowedActions The transitions the order's status allows now.
+	//
+	// Example: ["confirm","cancel"]
+	AllowedActions []OrderAction `json:"allowedActions"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId      openapi_types.UUID `json:"brandId"`
+	CancelReason *string            `json:"cancelReason"`
+	CancelledAt  *time.Time         `json:"cancelledAt"`
+	ConfirmedAt  *time.Time         `json:"confirmedAt"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
+	//
+	// Example: USD
+	Currency Currency `json:"currency"`
+	Customer Customer `json:"customer"`
+
+	// ExternalReference Example: shop-48213
+	ExternalReference *string `json:"externalReference"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab0
+	Id    openapi_types.UUID `json:"id"`
+	Lines []OrderLine        `json:"lines"`
+
+	// Note Example: Leave at the door.
+	Note *string `json:"note"`
+
+	// Number Per brand, gapless and increasing from 1001; shown to people (the id stays the key).
+	//
+	// Example: 1001
+	Number           int64   `json:"number"`
+	PaymentReference *string `json:"paymentReference"`
+
+	// ReservationId The reservation the order took over, if any.
+	ReservationId   *openapi_types.UUID `json:"reservationId"`
+	ShippingAddress Address             `json:"shippingAddress"`
+
+	// Status ```
+	// pending ──confirm──▶ confirmed ──fulfil (part)──▶ partially_fulfilled ──fulfil (rest)──▶ fulfilled
+	//    │                    │                               │
+	//    └──────cancel────────┴──────────cancel───────────────┘──▶ cancelled
+	// ```
+	//
+	//
+	// Example: pending
+	Status OrderStatus `json:"status"`
+
+	// Subtotal An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
+	//
+	// Example: 3998
+	Subtotal Money `json:"subtotal"`
+
+	// Total An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
+	//
+	// Example: 3998
+	Total Money `json:"total"`
+
+	// UpdatedAt Example: 2026-11-25T10:00:00Z
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// Version Example: 1
+	Version int64 `json:"version"`
+}
+
+// OrderAction A transition a client may ask for.
+//
+// Example: confirm
+type OrderAction string
+
+// OrderAllocation defines model for OrderAllocation.
+type OrderAllocation struct {
+	// FulfilledQuantity Units of them shipped from here.
+	//
+	// Example: 0
+	FulfilledQuantity int64 `json:"fulfilledQuantity"`
+
+	// LocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId openapi_types.UUID `json:"locationId"`
+
+	// Quantity Units held here for the line when the order was placed.
+	//
+	// Example: 2
+	Quantity int64 `json:"quantity"`
+}
+
+// OrderEvent defines model for OrderEvent.
+type OrderEvent struct {
+	// Action What happened; the sweeper's expiry is a `cancel` with reason `expired` and no actor.
+	//
+	// Example: confirm
+	Action OrderEventAction `json:"action"`
+
+	// ActorId The user who did it; null for the system (the pending-order sweeper).
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5d
+	ActorId *openapi_types.UUID `json:"actorId"`
+
+	// CreatedAt Example: 2026-11-25T10:05:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// FromStatus The status before (null on creation).
+	//
+	// Example: pending
+	FromStatus *OrderStatus `json:"fromStatus"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ad0
+	Id     openapi_types.UUID `json:"id"`
+	Reason *string            `json:"reason"`
+
+	// Status ```
+	// pending ──confirm──▶ confirmed ──fulfil (part)──▶ partially_fulfilled ──fulfil (rest)──▶ fulfilled
+	//    │                    │                               │
+	//    └──────cancel────────┴──────────cancel───────────────┘──▶ cancelled
+	// ```
+	//
+	//
+	// Example: pending
+	Status OrderStatus `json:"status"`
+}
+
+// OrderEventAction What happened; the sweeper's expiry is a `cancel` with reason `expired` and no actor.
+//
+// Example: confirm
+type OrderEventAction string
+
+// OrderEventList defines model for OrderEventList.
+type OrderEventList struct {
+	Items      []OrderEvent `json:"items"`
+	NextCursor *string      `json:"nextCursor"`
+}
+
+// OrderLine defines model for OrderLine.
+type OrderLine struct {
+	// Allocations Where the line's stock is held (and was shipped from).
+	Allocations []OrderAllocation `json:"allocations"`
+
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
+	//
+	// Example: USD
+	Currency Currency `json:"currency"`
+
+	// FulfilledQuantity Example: 0
+	FulfilledQuantity int64 `json:"fulfilledQuantity"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1
+	Id openapi_types.UUID `json:"id"`
+
+	// LineTotal An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
+	//
+	// Example: 3998
+	LineTotal Money `json:"lineTotal"`
+
+	// Name The product's name when the order was placed.
+	//
+	// Example: Difference Engine No. 2
+	Name string `json:"name"`
+
+	// PriceAmount An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
+	//
+	// Example: 3998
+	PriceAmount Money `json:"priceAmount"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+
+	// Quantity Example: 2
+	Quantity int64 `json:"quantity"`
+
+	// Sku The product's SKU when the order was placed.
+	//
+	// Example: AE-1842-BLK
+	Sku string `json:"sku"`
+}
+
+// OrderList defines model for OrderList.
+type OrderList struct {
+	Items      []Order `json:"items"`
+	NextCursor *string `json:"nextCursor"`
+}
+
+// OrderRequestLine defines model for OrderRequestLine.
+type OrderRequestLine struct {
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+
+	// Quantity Example: 2
+	Quantity int64 `json:"quantity"`
+}
+
+// OrderStatus ```
+// pending ──confirm──▶ confirmed ──fulfil (part)──▶ partially_fulfilled ──fulfil (rest)──▶ fulfilled
+//
+//	│                    │                               │
+//	└──────cancel────────┴──────────cancel───────────────┘──▶ cancelled
+//
+// ```
+//
+// Example: pending
+type OrderStatus string
+
 // PriceAmount In minor units of the currency (1999 with USD is 19.99 USD).
 //
 // Example: 1999
@@ -862,6 +1279,9 @@ type PriceAmount = int64
 
 // Problem An RFC 9457 problem. `type` is a stable URI per kind of problem, `code` a stable snake_case reason a client can switch on.
 type Problem struct {
+	// AllowedActions The transitions the order's current status allows (`invalid_order_transition` only; empty once the order is fulfilled or cancelled).
+	AllowedActions *[]OrderAction `json:"allowedActions,omitempty"`
+
 	// Code A stable machine-readable reason a client can switch on:
 	// - `validation_failed` (400): the request breaks the schema; `errors` lists each field.
 	// - `malformed_json` (400): the body is not one well-formed JSON value (duplicate keys,
@@ -908,6 +1328,17 @@ type Problem struct {
 	// - `product_unavailable` (422): a draft or archived product cannot be reserved or sold;
 	//   `lines` lists them.
 	// - `idempotency_key_reused` (422): this `Idempotency-Key` was used for another request.
+	// - `idempotency_key_required` (400): the operation needs an `Idempotency-Key` header.
+	// - `external_reference_taken` (409): another order of the brand has this
+	//   `externalReference`.
+	// - `invalid_order_transition` (409): the order's status does not allow the action;
+	//   `currentStatus` and `allowedActions` say what it is and what it allows.
+	// - `currency_mismatch` (422): an order's lines are priced in more than one currency.
+	// - `amount_overflow` (422): a line total or the order total does not fit in a 64-bit
+	//   integer of minor units.
+	// - `reservation_mismatch` (422): the reservation does not hold the order's lines; `lines`
+	//   lists each line it falls short on.
+	// - `over_fulfilment` (422): more than a line's unfulfilled quantity; `lines` lists them.
 	// - `internal_error` (500): an unexpected failure; the log line with the same `requestId`
 	//   has the detail.
 	// - `service_unavailable` (503): a dependency (the database) is down (readiness probe).
@@ -928,6 +1359,9 @@ type Problem struct {
 	// Example: validation_failed
 	Code ProblemCode `json:"code"`
 
+	// CurrentStatus The order's status (`invalid_order_transition` only).
+	CurrentStatus *OrderStatus `json:"currentStatus,omitempty"`
+
 	// Detail Example: body.email: must be a valid email address
 	Detail *string `json:"detail,omitempty"`
 
@@ -939,7 +1373,7 @@ type Problem struct {
 	// Example: /auth/register
 	Instance *string `json:"instance,omitempty"`
 
-	// Lines The request's lines a stock problem is about (`insufficient_stock`, `stock_changed`, `product_unavailable`), in request order.
+	// Lines The request's lines a stock problem is about (`insufficient_stock`, `stock_changed`, `product_unavailable`, `reservation_mismatch`, `over_fulfilment`), in request order.
 	Lines *[]ProblemLine `json:"lines,omitempty"`
 
 	// RequestId Example: 01JD5ZC4Q1S5X8GQ4Y3J7N2B6K
@@ -1003,6 +1437,17 @@ type Problem struct {
 //   - `product_unavailable` (422): a draft or archived product cannot be reserved or sold;
 //     `lines` lists them.
 //   - `idempotency_key_reused` (422): this `Idempotency-Key` was used for another request.
+//   - `idempotency_key_required` (400): the operation needs an `Idempotency-Key` header.
+//   - `external_reference_taken` (409): another order of the brand has this
+//     `externalReference`.
+//   - `invalid_order_transition` (409): the order's status does not allow the action;
+//     `currentStatus` and `allowedActions` say what it is and what it allows.
+//   - `currency_mismatch` (422): an order's lines are priced in more than one currency.
+//   - `amount_overflow` (422): a line total or the order total does not fit in a 64-bit
+//     integer of minor units.
+//   - `reservation_mismatch` (422): the reservation does not hold the order's lines; `lines`
+//     lists each line it falls short on.
+//   - `over_fulfilment` (422): more than a line's unfulfilled quantity; `lines` lists them.
 //   - `internal_error` (500): an unexpected failure; the log line with the same `requestId`
 //     has the detail.
 //   - `service_unavailable` (503): a dependency (the database) is down (readiness probe).
@@ -1671,6 +2116,9 @@ type Limit = int
 // LocationId defines model for LocationId.
 type LocationId = openapi_types.UUID
 
+// OrderId defines model for OrderId.
+type OrderId = openapi_types.UUID
+
 // ProductId defines model for ProductId.
 type ProductId = openapi_types.UUID
 
@@ -1789,7 +2237,9 @@ type CreateStockAdjustmentParams struct {
 	// and the same request (method, path, body) gets the first answer again, with
 	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
 	// a different request is a 422 (`idempotency_key_reused`); while the first request still
-	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`.
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1801,7 +2251,9 @@ type CreateStockCountParams struct {
 	// and the same request (method, path, body) gets the first answer again, with
 	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
 	// a different request is a 422 (`idempotency_key_reused`); while the first request still
-	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`.
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1829,7 +2281,9 @@ type CreateStockTransferParams struct {
 	// and the same request (method, path, body) gets the first answer again, with
 	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
 	// a different request is a 422 (`idempotency_key_reused`); while the first request still
-	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`.
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1876,6 +2330,102 @@ type ListMembersParams struct {
 
 	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListOrdersParams defines parameters for ListOrders.
+type ListOrdersParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor        *Cursor      `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Status        *OrderStatus `form:"status,omitempty" json:"status,omitempty"`
+	CreatedAfter  *time.Time   `form:"createdAfter,omitempty" json:"createdAfter,omitempty"`
+	CreatedBefore *time.Time   `form:"createdBefore,omitempty" json:"createdBefore,omitempty"`
+	Q             *string      `form:"q,omitempty" json:"q,omitempty"`
+}
+
+// CreateOrderParams defines parameters for CreateOrder.
+type CreateOrderParams struct {
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CancelOrderParams defines parameters for CancelOrder.
+type CancelOrderParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ConfirmOrderParams defines parameters for ConfirmOrder.
+type ConfirmOrderParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListOrderEventsParams defines parameters for ListOrderEvents.
+type ListOrderEventsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListFulfilmentsParams defines parameters for ListFulfilments.
+type ListFulfilmentsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateFulfilmentParams defines parameters for CreateFulfilment.
+type CreateFulfilmentParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListProductsParams defines parameters for ListProducts.
@@ -1933,7 +2483,9 @@ type CreateReservationParams struct {
 	// and the same request (method, path, body) gets the first answer again, with
 	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
 	// a different request is a 422 (`idempotency_key_reused`); while the first request still
-	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`.
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1945,7 +2497,9 @@ type ExtendReservationParams struct {
 	// and the same request (method, path, body) gets the first answer again, with
 	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
 	// a different request is a 422 (`idempotency_key_reused`); while the first request still
-	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`.
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1993,6 +2547,18 @@ type UpdateLocationJSONRequestBody = UpdateLocationRequest
 
 // UpdateMemberJSONRequestBody defines body for UpdateMember for application/json ContentType.
 type UpdateMemberJSONRequestBody = UpdateMemberRequest
+
+// CreateOrderJSONRequestBody defines body for CreateOrder for application/json ContentType.
+type CreateOrderJSONRequestBody = CreateOrderRequest
+
+// CancelOrderJSONRequestBody defines body for CancelOrder for application/json ContentType.
+type CancelOrderJSONRequestBody = CancelOrderRequest
+
+// ConfirmOrderJSONRequestBody defines body for ConfirmOrder for application/json ContentType.
+type ConfirmOrderJSONRequestBody = ConfirmOrderRequest
+
+// CreateFulfilmentJSONRequestBody defines body for CreateFulfilment for application/json ContentType.
+type CreateFulfilmentJSONRequestBody = CreateFulfilmentRequest
 
 // CreateProductJSONRequestBody defines body for CreateProduct for application/json ContentType.
 type CreateProductJSONRequestBody = CreateProductRequest
@@ -2554,6 +3120,150 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /brands/{brandId}/members/{userId} (the `UpdateMember` operationId).
 	UpdateMember(ctx context.Context, brandId BrandId, userId UserId, body UpdateMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListOrders The brand's orders
+	//
+	// Newest first; keyset pagination. `status`, `createdAfter` (inclusive) and `createdBefore` (exclusive) filter; `q` matches the order number, the customer's email (any case) or the external reference, exactly.
+	//
+	// Corresponds with GET /brands/{brandId}/orders (the `ListOrders` operationId).
+	ListOrders(ctx context.Context, brandId BrandId, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateOrderWithBody Place an order, holding its stock
+	//
+	// Requires `Idempotency-Key` (a missing key is a 400 `idempotency_key_required`): a retry
+	// gets the same order back with `Idempotent-Replayed: true`, and never a second order or
+	// number.
+	//
+	// The server prices the order: each line snapshots the product's `sku`, `name`,
+	// `priceAmount` and `currency`; `lineTotal`, `subtotal` and `total` are exact integers in
+	// minor units (a total past 9,223,372,036,854,775,807 is a 422 `amount_overflow`, never a
+	// wrap). Lines naming the same product are merged. All lines share one currency (422
+	// `currency_mismatch`); products must be `active` (422 `product_unavailable`, listing the
+	// lines); unknown products are a 404.
+	//
+	// Every line's stock is allocated by the inventory's rule and held (`reserved` grows, with
+	// `reservation` movements that name the order) in the transaction that creates the order:
+	// not enough is a 422 `insufficient_stock` per short line, and nothing is created. With
+	// `reservationId`, the order takes over that active reservation's holds with no moment in
+	// which the stock is free (`release` and `reservation` movements naming both, in the same
+	// transaction); the reservation must hold at least each line's quantity of its product
+	// (422 `reservation_mismatch` otherwise), what it holds beyond that is released, and it
+	// becomes `consumed`. A reservation that is no longer active is a 409
+	// `reservation_not_active`. `externalReference` is unique per brand (409
+	// `external_reference_taken`).
+	//
+	// Orders are numbered per brand from 1001, gapless (`number`); the order starts `pending`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/orders (the `CreateOrder` operationId).
+	CreateOrderWithBody(ctx context.Context, brandId BrandId, params *CreateOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateOrder Place an order, holding its stock
+	//
+	// Requires `Idempotency-Key` (a missing key is a 400 `idempotency_key_required`): a retry
+	// gets the same order back with `Idempotent-Replayed: true`, and never a second order or
+	// number.
+	//
+	// The server prices the order: each line snapshots the product's `sku`, `name`,
+	// `priceAmount` and `currency`; `lineTotal`, `subtotal` and `total` are exact integers in
+	// minor units (a total past 9,223,372,036,854,775,807 is a 422 `amount_overflow`, never a
+	// wrap). Lines naming the same product are merged. All lines share one currency (422
+	// `currency_mismatch`); products must be `active` (422 `product_unavailable`, listing the
+	// lines); unknown products are a 404.
+	//
+	// Every line's stock is allocated by the inventory's rule and held (`reserved` grows, with
+	// `reservation` movements that name the order) in the transaction that creates the order:
+	// not enough is a 422 `insufficient_stock` per short line, and nothing is created. With
+	// `reservationId`, the order takes over that active reservation's holds with no moment in
+	// which the stock is free (`release` and `reservation` movements naming both, in the same
+	// transaction); the reservation must hold at least each line's quantity of its product
+	// (422 `reservation_mismatch` otherwise), what it holds beyond that is released, and it
+	// becomes `consumed`. A reservation that is no longer active is a 409
+	// `reservation_not_active`. `externalReference` is unique per brand (409
+	// `external_reference_taken`).
+	//
+	// Orders are numbered per brand from 1001, gapless (`number`); the order starts `pending`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/orders (the `CreateOrder` operationId).
+	CreateOrder(ctx context.Context, brandId BrandId, params *CreateOrderParams, body CreateOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetOrder An order
+	//
+	// Its lines with their allocations and fulfilled quantities, totals, status and version.
+	//
+	// Corresponds with GET /brands/{brandId}/orders/{orderId} (the `GetOrder` operationId).
+	GetOrder(ctx context.Context, brandId BrandId, orderId OrderId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelOrderWithBody Cancel an order
+	//
+	// Releases every unfulfilled hold (`release` movements that name the order); quantities already fulfilled stay shipped. `pending`, `confirmed` and `partially_fulfilled` orders can be cancelled; a `fulfilled` or `cancelled` one is a 409 `invalid_order_transition`. Honours `If-Match` (412 when stale), bumps `version` and appends an event with the `reason`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/cancel (the `CancelOrder` operationId).
+	CancelOrderWithBody(ctx context.Context, brandId BrandId, orderId OrderId, params *CancelOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelOrder Cancel an order
+	//
+	// Releases every unfulfilled hold (`release` movements that name the order); quantities already fulfilled stay shipped. `pending`, `confirmed` and `partially_fulfilled` orders can be cancelled; a `fulfilled` or `cancelled` one is a 409 `invalid_order_transition`. Honours `If-Match` (412 when stale), bumps `version` and appends an event with the `reason`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/cancel (the `CancelOrder` operationId).
+	CancelOrder(ctx context.Context, brandId BrandId, orderId OrderId, params *CancelOrderParams, body CancelOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmOrderWithBody Confirm a pending order
+	//
+	// Payment was taken elsewhere (`paymentReference` records it). Only a `pending` order can be confirmed: anything else is a 409 `invalid_order_transition` naming the current status and the allowed actions. Honours `If-Match` (412 when stale); bumps `version`; appends an event.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/confirm (the `ConfirmOrder` operationId).
+	ConfirmOrderWithBody(ctx context.Context, brandId BrandId, orderId OrderId, params *ConfirmOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmOrder Confirm a pending order
+	//
+	// Payment was taken elsewhere (`paymentReference` records it). Only a `pending` order can be confirmed: anything else is a 409 `invalid_order_transition` naming the current status and the allowed actions. Honours `If-Match` (412 when stale); bumps `version`; appends an event.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/confirm (the `ConfirmOrder` operationId).
+	ConfirmOrder(ctx context.Context, brandId BrandId, orderId OrderId, params *ConfirmOrderParams, body ConfirmOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListOrderEvents An order's history
+	//
+	// Oldest first; keyset pagination. One event per transition, creation included.
+	//
+	// Corresponds with GET /brands/{brandId}/orders/{orderId}/events (the `ListOrderEvents` operationId).
+	ListOrderEvents(ctx context.Context, brandId BrandId, orderId OrderId, params *ListOrderEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListFulfilments An order's fulfilments
+	//
+	// Newest first; keyset pagination.
+	//
+	// Corresponds with GET /brands/{brandId}/orders/{orderId}/fulfilments (the `ListFulfilments` operationId).
+	ListFulfilments(ctx context.Context, brandId BrandId, orderId OrderId, params *ListFulfilmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateFulfilmentWithBody Ship some or all of an order's lines
+	//
+	// For each line, `onHand` and `reserved` fall at the locations the line's stock is held at (in allocation order), with `fulfilment` movements that name the order. Lines naming the same `lineId` are summed; a line that is not the order's is a 400. More than a line's unfulfilled quantity is a 422 `over_fulfilment` listing the lines (`requested`, and `available`: what is left to ship). Only `confirmed` or `partially_fulfilled` orders can be fulfilled (409 `invalid_order_transition` otherwise); the order becomes `fulfilled` when every line has shipped, `partially_fulfilled` before. Honours `If-Match` (412 when stale), bumps `version` and appends an event.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/fulfilments (the `CreateFulfilment` operationId).
+	CreateFulfilmentWithBody(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateFulfilmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateFulfilment Ship some or all of an order's lines
+	//
+	// For each line, `onHand` and `reserved` fall at the locations the line's stock is held at (in allocation order), with `fulfilment` movements that name the order. Lines naming the same `lineId` are summed; a line that is not the order's is a 400. More than a line's unfulfilled quantity is a 422 `over_fulfilment` listing the lines (`requested`, and `available`: what is left to ship). Only `confirmed` or `partially_fulfilled` orders can be fulfilled (409 `invalid_order_transition` otherwise); the order becomes `fulfilled` when every line has shipped, `partially_fulfilled` before. Honours `If-Match` (412 when stale), bumps `version` and appends an event.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/fulfilments (the `CreateFulfilment` operationId).
+	CreateFulfilment(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateFulfilmentParams, body CreateFulfilmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListProducts The brand's products
 	//
@@ -3693,6 +4403,270 @@ func (c *Client) UpdateMemberWithBody(ctx context.Context, brandId BrandId, user
 // Corresponds with PATCH /brands/{brandId}/members/{userId} (the `UpdateMember` operationId).
 func (c *Client) UpdateMember(ctx context.Context, brandId BrandId, userId UserId, body UpdateMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateMemberRequest(c.Server, brandId, userId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListOrders The brand's orders
+//
+// Newest first; keyset pagination. `status`, `createdAfter` (inclusive) and `createdBefore` (exclusive) filter; `q` matches the order number, the customer's email (any case) or the external reference, exactly.
+//
+// Corresponds with GET /brands/{brandId}/orders (the `ListOrders` operationId).
+func (c *Client) ListOrders(ctx context.Context, brandId BrandId, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListOrdersRequest(c.Server, brandId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateOrderWithBody Place an order, holding its stock
+//
+// Requires `Idempotency-Key` (a missing key is a 400 `idempotency_key_required`): a retry
+// gets the same order back with `Idempotent-Replayed: true`, and never a second order or
+// number.
+//
+// The server prices the order: each line snapshots the product's `sku`, `name`,
+// `priceAmount` and `currency`; `lineTotal`, `subtotal` and `total` are exact integers in
+// minor units (a total past 9,223,372,036,854,775,807 is a 422 `amount_overflow`, never a
+// wrap). Lines naming the same product are merged. All lines share one currency (422
+// `currency_mismatch`); products must be `active` (422 `product_unavailable`, listing the
+// lines); unknown products are a 404.
+//
+// Every line's stock is allocated by the inventory's rule and held (`reserved` grows, with
+// `reservation` movements that name the order) in the transaction that creates the order:
+// not enough is a 422 `insufficient_stock` per short line, and nothing is created. With
+// `reservationId`, the order takes over that active reservation's holds with no moment in
+// which the stock is free (`release` and `reservation` movements naming both, in the same
+// transaction); the reservation must hold at least each line's quantity of its product
+// (422 `reservation_mismatch` otherwise), what it holds beyond that is released, and it
+// becomes `consumed`. A reservation that is no longer active is a 409
+// `reservation_not_active`. `externalReference` is unique per brand (409
+// `external_reference_taken`).
+//
+// Orders are numbered per brand from 1001, gapless (`number`); the order starts `pending`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/orders (the `CreateOrder` operationId).
+func (c *Client) CreateOrderWithBody(ctx context.Context, brandId BrandId, params *CreateOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateOrderRequestWithBody(c.Server, brandId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateOrder Place an order, holding its stock
+//
+// Requires `Idempotency-Key` (a missing key is a 400 `idempotency_key_required`): a retry
+// gets the same order back with `Idempotent-Replayed: true`, and never a second order or
+// number.
+//
+// The server prices the order: each line snapshots the product's `sku`, `name`,
+// `priceAmount` and `currency`; `lineTotal`, `subtotal` and `total` are exact integers in
+// minor units (a total past 9,223,372,036,854,775,807 is a 422 `amount_overflow`, never a
+// wrap). Lines naming the same product are merged. All lines share one currency (422
+// `currency_mismatch`); products must be `active` (422 `product_unavailable`, listing the
+// lines); unknown products are a 404.
+//
+// Every line's stock is allocated by the inventory's rule and held (`reserved` grows, with
+// `reservation` movements that name the order) in the transaction that creates the order:
+// not enough is a 422 `insufficient_stock` per short line, and nothing is created. With
+// `reservationId`, the order takes over that active reservation's holds with no moment in
+// which the stock is free (`release` and `reservation` movements naming both, in the same
+// transaction); the reservation must hold at least each line's quantity of its product
+// (422 `reservation_mismatch` otherwise), what it holds beyond that is released, and it
+// becomes `consumed`. A reservation that is no longer active is a 409
+// `reservation_not_active`. `externalReference` is unique per brand (409
+// `external_reference_taken`).
+//
+// Orders are numbered per brand from 1001, gapless (`number`); the order starts `pending`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/orders (the `CreateOrder` operationId).
+func (c *Client) CreateOrder(ctx context.Context, brandId BrandId, params *CreateOrderParams, body CreateOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateOrderRequest(c.Server, brandId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetOrder An order
+//
+// Its lines with their allocations and fulfilled quantities, totals, status and version.
+//
+// Corresponds with GET /brands/{brandId}/orders/{orderId} (the `GetOrder` operationId).
+func (c *Client) GetOrder(ctx context.Context, brandId BrandId, orderId OrderId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOrderRequest(c.Server, brandId, orderId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelOrderWithBody Cancel an order
+//
+// Releases every unfulfilled hold (`release` movements that name the order); quantities already fulfilled stay shipped. `pending`, `confirmed` and `partially_fulfilled` orders can be cancelled; a `fulfilled` or `cancelled` one is a 409 `invalid_order_transition`. Honours `If-Match` (412 when stale), bumps `version` and appends an event with the `reason`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/cancel (the `CancelOrder` operationId).
+func (c *Client) CancelOrderWithBody(ctx context.Context, brandId BrandId, orderId OrderId, params *CancelOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelOrderRequestWithBody(c.Server, brandId, orderId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelOrder Cancel an order
+//
+// Releases every unfulfilled hold (`release` movements that name the order); quantities already fulfilled stay shipped. `pending`, `confirmed` and `partially_fulfilled` orders can be cancelled; a `fulfilled` or `cancelled` one is a 409 `invalid_order_transition`. Honours `If-Match` (412 when stale), bumps `version` and appends an event with the `reason`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/cancel (the `CancelOrder` operationId).
+func (c *Client) CancelOrder(ctx context.Context, brandId BrandId, orderId OrderId, params *CancelOrderParams, body CancelOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelOrderRequest(c.Server, brandId, orderId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmOrderWithBody Confirm a pending order
+//
+// Payment was taken elsewhere (`paymentReference` records it). Only a `pending` order can be confirmed: anything else is a 409 `invalid_order_transition` naming the current status and the allowed actions. Honours `If-Match` (412 when stale); bumps `version`; appends an event.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/confirm (the `ConfirmOrder` operationId).
+func (c *Client) ConfirmOrderWithBody(ctx context.Context, brandId BrandId, orderId OrderId, params *ConfirmOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmOrderRequestWithBody(c.Server, brandId, orderId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmOrder Confirm a pending order
+//
+// Payment was taken elsewhere (`paymentReference` records it). Only a `pending` order can be confirmed: anything else is a 409 `invalid_order_transition` naming the current status and the allowed actions. Honours `If-Match` (412 when stale); bumps `version`; appends an event.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/confirm (the `ConfirmOrder` operationId).
+func (c *Client) ConfirmOrder(ctx context.Context, brandId BrandId, orderId OrderId, params *ConfirmOrderParams, body ConfirmOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmOrderRequest(c.Server, brandId, orderId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListOrderEvents An order's history
+//
+// Oldest first; keyset pagination. One event per transition, creation included.
+//
+// Corresponds with GET /brands/{brandId}/orders/{orderId}/events (the `ListOrderEvents` operationId).
+func (c *Client) ListOrderEvents(ctx context.Context, brandId BrandId, orderId OrderId, params *ListOrderEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListOrderEventsRequest(c.Server, brandId, orderId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListFulfilments An order's fulfilments
+//
+// Newest first; keyset pagination.
+//
+// Corresponds with GET /brands/{brandId}/orders/{orderId}/fulfilments (the `ListFulfilments` operationId).
+func (c *Client) ListFulfilments(ctx context.Context, brandId BrandId, orderId OrderId, params *ListFulfilmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListFulfilmentsRequest(c.Server, brandId, orderId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateFulfilmentWithBody Ship some or all of an order's lines
+//
+// For each line, `onHand` and `reserved` fall at the locations the line's stock is held at (in allocation order), with `fulfilment` movements that name the order. Lines naming the same `lineId` are summed; a line that is not the order's is a 400. More than a line's unfulfilled quantity is a 422 `over_fulfilment` listing the lines (`requested`, and `available`: what is left to ship). Only `confirmed` or `partially_fulfilled` orders can be fulfilled (409 `invalid_order_transition` otherwise); the order becomes `fulfilled` when every line has shipped, `partially_fulfilled` before. Honours `If-Match` (412 when stale), bumps `version` and appends an event.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/fulfilments (the `CreateFulfilment` operationId).
+func (c *Client) CreateFulfilmentWithBody(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateFulfilmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateFulfilmentRequestWithBody(c.Server, brandId, orderId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateFulfilment Ship some or all of an order's lines
+//
+// For each line, `onHand` and `reserved` fall at the locations the line's stock is held at (in allocation order), with `fulfilment` movements that name the order. Lines naming the same `lineId` are summed; a line that is not the order's is a 400. More than a line's unfulfilled quantity is a 422 `over_fulfilment` listing the lines (`requested`, and `available`: what is left to ship). Only `confirmed` or `partially_fulfilled` orders can be fulfilled (409 `invalid_order_transition` otherwise); the order becomes `fulfilled` when every line has shipped, `partially_fulfilled` before. Honours `If-Match` (412 when stale), bumps `version` and appends an event.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/fulfilments (the `CreateFulfilment` operationId).
+func (c *Client) CreateFulfilment(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateFulfilmentParams, body CreateFulfilmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateFulfilmentRequest(c.Server, brandId, orderId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5967,6 +6941,630 @@ func NewUpdateMemberRequestWithBody(server string, brandId BrandId, userId UserI
 	return req, nil
 }
 
+// NewListOrdersRequest constructs an http.Request for the ListOrders method
+func NewListOrdersRequest(server string, brandId BrandId, params *ListOrdersParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/orders", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAfter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAfter", *params.CreatedAfter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedBefore != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdBefore", *params.CreatedBefore, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateOrderRequest calls the generic CreateOrder builder with application/json body
+func NewCreateOrderRequest(server string, brandId BrandId, params *CreateOrderParams, body CreateOrderJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateOrderRequestWithBody(server, brandId, params, "application/json", bodyReader)
+}
+
+// NewCreateOrderRequestWithBody constructs an http.Request for the CreateOrder method, with any body, and a specified content type
+func NewCreateOrderRequestWithBody(server string, brandId BrandId, params *CreateOrderParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/orders", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetOrderRequest constructs an http.Request for the GetOrder method
+func NewGetOrderRequest(server string, brandId BrandId, orderId OrderId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "orderId", orderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/orders/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCancelOrderRequest calls the generic CancelOrder builder with application/json body
+func NewCancelOrderRequest(server string, brandId BrandId, orderId OrderId, params *CancelOrderParams, body CancelOrderJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCancelOrderRequestWithBody(server, brandId, orderId, params, "application/json", bodyReader)
+}
+
+// NewCancelOrderRequestWithBody constructs an http.Request for the CancelOrder method, with any body, and a specified content type
+func NewCancelOrderRequestWithBody(server string, brandId BrandId, orderId OrderId, params *CancelOrderParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "orderId", orderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/orders/%s/cancel", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewConfirmOrderRequest calls the generic ConfirmOrder builder with application/json body
+func NewConfirmOrderRequest(server string, brandId BrandId, orderId OrderId, params *ConfirmOrderParams, body ConfirmOrderJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewConfirmOrderRequestWithBody(server, brandId, orderId, params, "application/json", bodyReader)
+}
+
+// NewConfirmOrderRequestWithBody constructs an http.Request for the ConfirmOrder method, with any body, and a specified content type
+func NewConfirmOrderRequestWithBody(server string, brandId BrandId, orderId OrderId, params *ConfirmOrderParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "orderId", orderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/orders/%s/confirm", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListOrderEventsRequest constructs an http.Request for the ListOrderEvents method
+func NewListOrderEventsRequest(server string, brandId BrandId, orderId OrderId, params *ListOrderEventsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "orderId", orderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/orders/%s/events", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListFulfilmentsRequest constructs an http.Request for the ListFulfilments method
+func NewListFulfilmentsRequest(server string, brandId BrandId, orderId OrderId, params *ListFulfilmentsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "orderId", orderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/orders/%s/fulfilments", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateFulfilmentRequest calls the generic CreateFulfilment builder with application/json body
+func NewCreateFulfilmentRequest(server string, brandId BrandId, orderId OrderId, params *CreateFulfilmentParams, body CreateFulfilmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateFulfilmentRequestWithBody(server, brandId, orderId, params, "application/json", bodyReader)
+}
+
+// NewCreateFulfilmentRequestWithBody constructs an http.Request for the CreateFulfilment method, with any body, and a specified content type
+func NewCreateFulfilmentRequestWithBody(server string, brandId BrandId, orderId OrderId, params *CreateFulfilmentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "orderId", orderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/orders/%s/fulfilments", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListProductsRequest constructs an http.Request for the ListProducts method
 func NewListProductsRequest(server string, brandId BrandId, params *ListProductsParams) (*http.Request, error) {
 	var err error
@@ -7346,6 +8944,158 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /brands/{brandId}/members/{userId} (the `UpdateMember` operationId).
 	UpdateMemberWithResponse(ctx context.Context, brandId BrandId, userId UserId, body UpdateMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateMemberResponse, error)
+
+	// ListOrdersWithResponse The brand's orders
+	//
+	// Newest first; keyset pagination. `status`, `createdAfter` (inclusive) and `createdBefore` (exclusive) filter; `q` matches the order number, the customer's email (any case) or the external reference, exactly.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/orders (the `ListOrders` operationId).
+	ListOrdersWithResponse(ctx context.Context, brandId BrandId, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*ListOrdersResponse, error)
+
+	// CreateOrderWithBodyWithResponse Place an order, holding its stock
+	//
+	// Requires `Idempotency-Key` (a missing key is a 400 `idempotency_key_required`): a retry
+	// gets the same order back with `Idempotent-Replayed: true`, and never a second order or
+	// number.
+	//
+	// The server prices the order: each line snapshots the product's `sku`, `name`,
+	// `priceAmount` and `currency`; `lineTotal`, `subtotal` and `total` are exact integers in
+	// minor units (a total past 9,223,372,036,854,775,807 is a 422 `amount_overflow`, never a
+	// wrap). Lines naming the same product are merged. All lines share one currency (422
+	// `currency_mismatch`); products must be `active` (422 `product_unavailable`, listing the
+	// lines); unknown products are a 404.
+	//
+	// Every line's stock is allocated by the inventory's rule and held (`reserved` grows, with
+	// `reservation` movements that name the order) in the transaction that creates the order:
+	// not enough is a 422 `insufficient_stock` per short line, and nothing is created. With
+	// `reservationId`, the order takes over that active reservation's holds with no moment in
+	// which the stock is free (`release` and `reservation` movements naming both, in the same
+	// transaction); the reservation must hold at least each line's quantity of its product
+	// (422 `reservation_mismatch` otherwise), what it holds beyond that is released, and it
+	// becomes `consumed`. A reservation that is no longer active is a 409
+	// `reservation_not_active`. `externalReference` is unique per brand (409
+	// `external_reference_taken`).
+	//
+	// Orders are numbered per brand from 1001, gapless (`number`); the order starts `pending`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/orders (the `CreateOrder` operationId).
+	CreateOrderWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreateOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateOrderResponse, error)
+
+	// CreateOrderWithResponse Place an order, holding its stock
+	//
+	// Requires `Idempotency-Key` (a missing key is a 400 `idempotency_key_required`): a retry
+	// gets the same order back with `Idempotent-Replayed: true`, and never a second order or
+	// number.
+	//
+	// The server prices the order: each line snapshots the product's `sku`, `name`,
+	// `priceAmount` and `currency`; `lineTotal`, `subtotal` and `total` are exact integers in
+	// minor units (a total past 9,223,372,036,854,775,807 is a 422 `amount_overflow`, never a
+	// wrap). Lines naming the same product are merged. All lines share one currency (422
+	// `currency_mismatch`); products must be `active` (422 `product_unavailable`, listing the
+	// lines); unknown products are a 404.
+	//
+	// Every line's stock is allocated by the inventory's rule and held (`reserved` grows, with
+	// `reservation` movements that name the order) in the transaction that creates the order:
+	// not enough is a 422 `insufficient_stock` per short line, and nothing is created. With
+	// `reservationId`, the order takes over that active reservation's holds with no moment in
+	// which the stock is free (`release` and `reservation` movements naming both, in the same
+	// transaction); the reservation must hold at least each line's quantity of its product
+	// (422 `reservation_mismatch` otherwise), what it holds beyond that is released, and it
+	// becomes `consumed`. A reservation that is no longer active is a 409
+	// `reservation_not_active`. `externalReference` is unique per brand (409
+	// `external_reference_taken`).
+	//
+	// Orders are numbered per brand from 1001, gapless (`number`); the order starts `pending`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/orders (the `CreateOrder` operationId).
+	CreateOrderWithResponse(ctx context.Context, brandId BrandId, params *CreateOrderParams, body CreateOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateOrderResponse, error)
+
+	// GetOrderWithResponse An order
+	//
+	// Its lines with their allocations and fulfilled quantities, totals, status and version.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/orders/{orderId} (the `GetOrder` operationId).
+	GetOrderWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, reqEditors ...RequestEditorFn) (*GetOrderResponse, error)
+
+	// CancelOrderWithBodyWithResponse Cancel an order
+	//
+	// Releases every unfulfilled hold (`release` movements that name the order); quantities already fulfilled stay shipped. `pending`, `confirmed` and `partially_fulfilled` orders can be cancelled; a `fulfilled` or `cancelled` one is a 409 `invalid_order_transition`. Honours `If-Match` (412 when stale), bumps `version` and appends an event with the `reason`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/cancel (the `CancelOrder` operationId).
+	CancelOrderWithBodyWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CancelOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelOrderResponse, error)
+
+	// CancelOrderWithResponse Cancel an order
+	//
+	// Releases every unfulfilled hold (`release` movements that name the order); quantities already fulfilled stay shipped. `pending`, `confirmed` and `partially_fulfilled` orders can be cancelled; a `fulfilled` or `cancelled` one is a 409 `invalid_order_transition`. Honours `If-Match` (412 when stale), bumps `version` and appends an event with the `reason`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/cancel (the `CancelOrder` operationId).
+	CancelOrderWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CancelOrderParams, body CancelOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelOrderResponse, error)
+
+	// ConfirmOrderWithBodyWithResponse Confirm a pending order
+	//
+	// Payment was taken elsewhere (`paymentReference` records it). Only a `pending` order can be confirmed: anything else is a 409 `invalid_order_transition` naming the current status and the allowed actions. Honours `If-Match` (412 when stale); bumps `version`; appends an event.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/confirm (the `ConfirmOrder` operationId).
+	ConfirmOrderWithBodyWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *ConfirmOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmOrderResponse, error)
+
+	// ConfirmOrderWithResponse Confirm a pending order
+	//
+	// Payment was taken elsewhere (`paymentReference` records it). Only a `pending` order can be confirmed: anything else is a 409 `invalid_order_transition` naming the current status and the allowed actions. Honours `If-Match` (412 when stale); bumps `version`; appends an event.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/confirm (the `ConfirmOrder` operationId).
+	ConfirmOrderWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *ConfirmOrderParams, body ConfirmOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmOrderResponse, error)
+
+	// ListOrderEventsWithResponse An order's history
+	//
+	// Oldest first; keyset pagination. One event per transition, creation included.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/orders/{orderId}/events (the `ListOrderEvents` operationId).
+	ListOrderEventsWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *ListOrderEventsParams, reqEditors ...RequestEditorFn) (*ListOrderEventsResponse, error)
+
+	// ListFulfilmentsWithResponse An order's fulfilments
+	//
+	// Newest first; keyset pagination.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/orders/{orderId}/fulfilments (the `ListFulfilments` operationId).
+	ListFulfilmentsWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *ListFulfilmentsParams, reqEditors ...RequestEditorFn) (*ListFulfilmentsResponse, error)
+
+	// CreateFulfilmentWithBodyWithResponse Ship some or all of an order's lines
+	//
+	// For each line, `onHand` and `reserved` fall at the locations the line's stock is held at (in allocation order), with `fulfilment` movements that name the order. Lines naming the same `lineId` are summed; a line that is not the order's is a 400. More than a line's unfulfilled quantity is a 422 `over_fulfilment` listing the lines (`requested`, and `available`: what is left to ship). Only `confirmed` or `partially_fulfilled` orders can be fulfilled (409 `invalid_order_transition` otherwise); the order becomes `fulfilled` when every line has shipped, `partially_fulfilled` before. Honours `If-Match` (412 when stale), bumps `version` and appends an event.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/fulfilments (the `CreateFulfilment` operationId).
+	CreateFulfilmentWithBodyWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateFulfilmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateFulfilmentResponse, error)
+
+	// CreateFulfilmentWithResponse Ship some or all of an order's lines
+	//
+	// For each line, `onHand` and `reserved` fall at the locations the line's stock is held at (in allocation order), with `fulfilment` movements that name the order. Lines naming the same `lineId` are summed; a line that is not the order's is a 400. More than a line's unfulfilled quantity is a 422 `over_fulfilment` listing the lines (`requested`, and `available`: what is left to ship). Only `confirmed` or `partially_fulfilled` orders can be fulfilled (409 `invalid_order_transition` otherwise); the order becomes `fulfilled` when every line has shipped, `partially_fulfilled` before. Honours `If-Match` (412 when stale), bumps `version` and appends an event.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/fulfilments (the `CreateFulfilment` operationId).
+	CreateFulfilmentWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateFulfilmentParams, body CreateFulfilmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateFulfilmentResponse, error)
 
 	// ListProductsWithResponse The brand's products
 	//
@@ -12126,6 +13876,1276 @@ func (r UpdateMemberResponse) ContentType() string {
 	return ""
 }
 
+// ListOrdersResponse400Headers the declared response headers of an HTTP 400 response for ListOrders
+type ListOrdersResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListOrdersResponse401Headers the declared response headers of an HTTP 401 response for ListOrders
+type ListOrdersResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListOrdersResponse404Headers the declared response headers of an HTTP 404 response for ListOrders
+type ListOrdersResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListOrdersResponse500Headers the declared response headers of an HTTP 500 response for ListOrders
+type ListOrdersResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListOrdersResponse503Headers the declared response headers of an HTTP 503 response for ListOrders
+type ListOrdersResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListOrdersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OrderList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListOrdersResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListOrdersResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListOrdersResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListOrdersResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListOrdersResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListOrdersResponse) GetJSON200() *OrderList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListOrdersResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListOrdersResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListOrdersResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListOrdersResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListOrdersResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListOrdersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListOrdersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListOrdersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListOrdersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateOrderResponse201Headers the declared response headers of an HTTP 201 response for CreateOrder
+type CreateOrderResponse201Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+}
+
+// CreateOrderResponse400Headers the declared response headers of an HTTP 400 response for CreateOrder
+type CreateOrderResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateOrderResponse401Headers the declared response headers of an HTTP 401 response for CreateOrder
+type CreateOrderResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateOrderResponse403Headers the declared response headers of an HTTP 403 response for CreateOrder
+type CreateOrderResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateOrderResponse404Headers the declared response headers of an HTTP 404 response for CreateOrder
+type CreateOrderResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateOrderResponse409Headers the declared response headers of an HTTP 409 response for CreateOrder
+type CreateOrderResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateOrderResponse413Headers the declared response headers of an HTTP 413 response for CreateOrder
+type CreateOrderResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateOrderResponse415Headers the declared response headers of an HTTP 415 response for CreateOrder
+type CreateOrderResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateOrderResponse422Headers the declared response headers of an HTTP 422 response for CreateOrder
+type CreateOrderResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateOrderResponse500Headers the declared response headers of an HTTP 500 response for CreateOrder
+type CreateOrderResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateOrderResponse503Headers the declared response headers of an HTTP 503 response for CreateOrder
+type CreateOrderResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Order
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateOrderResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateOrderResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateOrderResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateOrderResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateOrderResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateOrderResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateOrderResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateOrderResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateOrderResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateOrderResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateOrderResponse) GetJSON201() *Order {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateOrderResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateOrderResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateOrderResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateOrderResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateOrderResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateOrderResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateOrderResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateOrderResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateOrderResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetOrderResponse200Headers the declared response headers of an HTTP 200 response for GetOrder
+type GetOrderResponse200Headers struct {
+	ETag *string
+}
+
+// GetOrderResponse400Headers the declared response headers of an HTTP 400 response for GetOrder
+type GetOrderResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetOrderResponse401Headers the declared response headers of an HTTP 401 response for GetOrder
+type GetOrderResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetOrderResponse404Headers the declared response headers of an HTTP 404 response for GetOrder
+type GetOrderResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetOrderResponse500Headers the declared response headers of an HTTP 500 response for GetOrder
+type GetOrderResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetOrderResponse503Headers the declared response headers of an HTTP 503 response for GetOrder
+type GetOrderResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Order
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetOrderResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetOrderResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetOrderResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetOrderResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetOrderResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetOrderResponse) GetJSON200() *Order {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetOrderResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetOrderResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetOrderResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetOrderResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CancelOrderResponse200Headers the declared response headers of an HTTP 200 response for CancelOrder
+type CancelOrderResponse200Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+// CancelOrderResponse400Headers the declared response headers of an HTTP 400 response for CancelOrder
+type CancelOrderResponse400Headers struct {
+	XRequestId *string
+}
+
+// CancelOrderResponse401Headers the declared response headers of an HTTP 401 response for CancelOrder
+type CancelOrderResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CancelOrderResponse403Headers the declared response headers of an HTTP 403 response for CancelOrder
+type CancelOrderResponse403Headers struct {
+	XRequestId *string
+}
+
+// CancelOrderResponse404Headers the declared response headers of an HTTP 404 response for CancelOrder
+type CancelOrderResponse404Headers struct {
+	XRequestId *string
+}
+
+// CancelOrderResponse409Headers the declared response headers of an HTTP 409 response for CancelOrder
+type CancelOrderResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CancelOrderResponse412Headers the declared response headers of an HTTP 412 response for CancelOrder
+type CancelOrderResponse412Headers struct {
+	XRequestId *string
+}
+
+// CancelOrderResponse413Headers the declared response headers of an HTTP 413 response for CancelOrder
+type CancelOrderResponse413Headers struct {
+	XRequestId *string
+}
+
+// CancelOrderResponse415Headers the declared response headers of an HTTP 415 response for CancelOrder
+type CancelOrderResponse415Headers struct {
+	XRequestId *string
+}
+
+// CancelOrderResponse422Headers the declared response headers of an HTTP 422 response for CancelOrder
+type CancelOrderResponse422Headers struct {
+	XRequestId *string
+}
+
+// CancelOrderResponse500Headers the declared response headers of an HTTP 500 response for CancelOrder
+type CancelOrderResponse500Headers struct {
+	XRequestId *string
+}
+
+// CancelOrderResponse503Headers the declared response headers of an HTTP 503 response for CancelOrder
+type CancelOrderResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CancelOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Order
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CancelOrderResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CancelOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CancelOrderResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CancelOrderResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CancelOrderResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CancelOrderResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *CancelOrderResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CancelOrderResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CancelOrderResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CancelOrderResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CancelOrderResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CancelOrderResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelOrderResponse) GetJSON200() *Order {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CancelOrderResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CancelOrderResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CancelOrderResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CancelOrderResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r CancelOrderResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CancelOrderResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CancelOrderResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CancelOrderResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CancelOrderResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CancelOrderResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ConfirmOrderResponse200Headers the declared response headers of an HTTP 200 response for ConfirmOrder
+type ConfirmOrderResponse200Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+// ConfirmOrderResponse400Headers the declared response headers of an HTTP 400 response for ConfirmOrder
+type ConfirmOrderResponse400Headers struct {
+	XRequestId *string
+}
+
+// ConfirmOrderResponse401Headers the declared response headers of an HTTP 401 response for ConfirmOrder
+type ConfirmOrderResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ConfirmOrderResponse403Headers the declared response headers of an HTTP 403 response for ConfirmOrder
+type ConfirmOrderResponse403Headers struct {
+	XRequestId *string
+}
+
+// ConfirmOrderResponse404Headers the declared response headers of an HTTP 404 response for ConfirmOrder
+type ConfirmOrderResponse404Headers struct {
+	XRequestId *string
+}
+
+// ConfirmOrderResponse409Headers the declared response headers of an HTTP 409 response for ConfirmOrder
+type ConfirmOrderResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// ConfirmOrderResponse412Headers the declared response headers of an HTTP 412 response for ConfirmOrder
+type ConfirmOrderResponse412Headers struct {
+	XRequestId *string
+}
+
+// ConfirmOrderResponse413Headers the declared response headers of an HTTP 413 response for ConfirmOrder
+type ConfirmOrderResponse413Headers struct {
+	XRequestId *string
+}
+
+// ConfirmOrderResponse415Headers the declared response headers of an HTTP 415 response for ConfirmOrder
+type ConfirmOrderResponse415Headers struct {
+	XRequestId *string
+}
+
+// ConfirmOrderResponse422Headers the declared response headers of an HTTP 422 response for ConfirmOrder
+type ConfirmOrderResponse422Headers struct {
+	XRequestId *string
+}
+
+// ConfirmOrderResponse500Headers the declared response headers of an HTTP 500 response for ConfirmOrder
+type ConfirmOrderResponse500Headers struct {
+	XRequestId *string
+}
+
+// ConfirmOrderResponse503Headers the declared response headers of an HTTP 503 response for ConfirmOrder
+type ConfirmOrderResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ConfirmOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Order
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ConfirmOrderResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ConfirmOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ConfirmOrderResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ConfirmOrderResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ConfirmOrderResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ConfirmOrderResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *ConfirmOrderResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ConfirmOrderResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *ConfirmOrderResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ConfirmOrderResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ConfirmOrderResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ConfirmOrderResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ConfirmOrderResponse) GetJSON200() *Order {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ConfirmOrderResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ConfirmOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ConfirmOrderResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ConfirmOrderResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ConfirmOrderResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r ConfirmOrderResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ConfirmOrderResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ConfirmOrderResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ConfirmOrderResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ConfirmOrderResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ConfirmOrderResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListOrderEventsResponse400Headers the declared response headers of an HTTP 400 response for ListOrderEvents
+type ListOrderEventsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListOrderEventsResponse401Headers the declared response headers of an HTTP 401 response for ListOrderEvents
+type ListOrderEventsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListOrderEventsResponse404Headers the declared response headers of an HTTP 404 response for ListOrderEvents
+type ListOrderEventsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListOrderEventsResponse500Headers the declared response headers of an HTTP 500 response for ListOrderEvents
+type ListOrderEventsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListOrderEventsResponse503Headers the declared response headers of an HTTP 503 response for ListOrderEvents
+type ListOrderEventsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListOrderEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OrderEventList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListOrderEventsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListOrderEventsResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListOrderEventsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListOrderEventsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListOrderEventsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListOrderEventsResponse) GetJSON200() *OrderEventList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListOrderEventsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListOrderEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListOrderEventsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListOrderEventsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListOrderEventsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListOrderEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListOrderEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListOrderEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListOrderEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListFulfilmentsResponse400Headers the declared response headers of an HTTP 400 response for ListFulfilments
+type ListFulfilmentsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListFulfilmentsResponse401Headers the declared response headers of an HTTP 401 response for ListFulfilments
+type ListFulfilmentsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListFulfilmentsResponse404Headers the declared response headers of an HTTP 404 response for ListFulfilments
+type ListFulfilmentsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListFulfilmentsResponse500Headers the declared response headers of an HTTP 500 response for ListFulfilments
+type ListFulfilmentsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListFulfilmentsResponse503Headers the declared response headers of an HTTP 503 response for ListFulfilments
+type ListFulfilmentsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListFulfilmentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FulfilmentList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListFulfilmentsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListFulfilmentsResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListFulfilmentsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListFulfilmentsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListFulfilmentsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListFulfilmentsResponse) GetJSON200() *FulfilmentList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListFulfilmentsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListFulfilmentsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListFulfilmentsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListFulfilmentsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListFulfilmentsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListFulfilmentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListFulfilmentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListFulfilmentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListFulfilmentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateFulfilmentResponse201Headers the declared response headers of an HTTP 201 response for CreateFulfilment
+type CreateFulfilmentResponse201Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+// CreateFulfilmentResponse400Headers the declared response headers of an HTTP 400 response for CreateFulfilment
+type CreateFulfilmentResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateFulfilmentResponse401Headers the declared response headers of an HTTP 401 response for CreateFulfilment
+type CreateFulfilmentResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateFulfilmentResponse403Headers the declared response headers of an HTTP 403 response for CreateFulfilment
+type CreateFulfilmentResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateFulfilmentResponse404Headers the declared response headers of an HTTP 404 response for CreateFulfilment
+type CreateFulfilmentResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateFulfilmentResponse409Headers the declared response headers of an HTTP 409 response for CreateFulfilment
+type CreateFulfilmentResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateFulfilmentResponse412Headers the declared response headers of an HTTP 412 response for CreateFulfilment
+type CreateFulfilmentResponse412Headers struct {
+	XRequestId *string
+}
+
+// CreateFulfilmentResponse413Headers the declared response headers of an HTTP 413 response for CreateFulfilment
+type CreateFulfilmentResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateFulfilmentResponse415Headers the declared response headers of an HTTP 415 response for CreateFulfilment
+type CreateFulfilmentResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateFulfilmentResponse422Headers the declared response headers of an HTTP 422 response for CreateFulfilment
+type CreateFulfilmentResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateFulfilmentResponse500Headers the declared response headers of an HTTP 500 response for CreateFulfilment
+type CreateFulfilmentResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateFulfilmentResponse503Headers the declared response headers of an HTTP 503 response for CreateFulfilment
+type CreateFulfilmentResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateFulfilmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Fulfilment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateFulfilmentResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateFulfilmentResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateFulfilmentResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateFulfilmentResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateFulfilmentResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateFulfilmentResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *CreateFulfilmentResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateFulfilmentResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateFulfilmentResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateFulfilmentResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateFulfilmentResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateFulfilmentResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateFulfilmentResponse) GetJSON201() *Fulfilment {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateFulfilmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateFulfilmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateFulfilmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateFulfilmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateFulfilmentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r CreateFulfilmentResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateFulfilmentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateFulfilmentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateFulfilmentResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateFulfilmentResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateFulfilmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateFulfilmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateFulfilmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateFulfilmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateFulfilmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListProductsResponse400Headers the declared response headers of an HTTP 400 response for ListProducts
 type ListProductsResponse400Headers struct {
 	XRequestId *string
@@ -14927,6 +17947,230 @@ func (c *ClientWithResponses) UpdateMemberWithResponse(ctx context.Context, bran
 		return nil, err
 	}
 	return ParseUpdateMemberResponse(rsp)
+}
+
+// ListOrdersWithResponse The brand's orders
+//
+// Newest first; keyset pagination. `status`, `createdAfter` (inclusive) and `createdBefore` (exclusive) filter; `q` matches the order number, the customer's email (any case) or the external reference, exactly.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/orders (the `ListOrders` operationId).
+func (c *ClientWithResponses) ListOrdersWithResponse(ctx context.Context, brandId BrandId, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*ListOrdersResponse, error) {
+	rsp, err := c.ListOrders(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListOrdersResponse(rsp)
+}
+
+// CreateOrderWithBodyWithResponse Place an order, holding its stock
+//
+// Requires `Idempotency-Key` (a missing key is a 400 `idempotency_key_required`): a retry
+// gets the same order back with `Idempotent-Replayed: true`, and never a second order or
+// number.
+//
+// The server prices the order: each line snapshots the product's `sku`, `name`,
+// `priceAmount` and `currency`; `lineTotal`, `subtotal` and `total` are exact integers in
+// minor units (a total past 9,223,372,036,854,775,807 is a 422 `amount_overflow`, never a
+// wrap). Lines naming the same product are merged. All lines share one currency (422
+// `currency_mismatch`); products must be `active` (422 `product_unavailable`, listing the
+// lines); unknown products are a 404.
+//
+// Every line's stock is allocated by the inventory's rule and held (`reserved` grows, with
+// `reservation` movements that name the order) in the transaction that creates the order:
+// not enough is a 422 `insufficient_stock` per short line, and nothing is created. With
+// `reservationId`, the order takes over that active reservation's holds with no moment in
+// which the stock is free (`release` and `reservation` movements naming both, in the same
+// transaction); the reservation must hold at least each line's quantity of its product
+// (422 `reservation_mismatch` otherwise), what it holds beyond that is released, and it
+// becomes `consumed`. A reservation that is no longer active is a 409
+// `reservation_not_active`. `externalReference` is unique per brand (409
+// `external_reference_taken`).
+//
+// Orders are numbered per brand from 1001, gapless (`number`); the order starts `pending`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/orders (the `CreateOrder` operationId).
+func (c *ClientWithResponses) CreateOrderWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreateOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateOrderResponse, error) {
+	rsp, err := c.CreateOrderWithBody(ctx, brandId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateOrderResponse(rsp)
+}
+
+// CreateOrderWithResponse Place an order, holding its stock
+//
+// Requires `Idempotency-Key` (a missing key is a 400 `idempotency_key_required`): a retry
+// gets the same order back with `Idempotent-Replayed: true`, and never a second order or
+// number.
+//
+// The server prices the order: each line snapshots the product's `sku`, `name`,
+// `priceAmount` and `currency`; `lineTotal`, `subtotal` and `total` are exact integers in
+// minor units (a total past 9,223,372,036,854,775,807 is a 422 `amount_overflow`, never a
+// wrap). Lines naming the same product are merged. All lines share one currency (422
+// `currency_mismatch`); products must be `active` (422 `product_unavailable`, listing the
+// lines); unknown products are a 404.
+//
+// Every line's stock is allocated by the inventory's rule and held (`reserved` grows, with
+// `reservation` movements that name the order) in the transaction that creates the order:
+// not enough is a 422 `insufficient_stock` per short line, and nothing is created. With
+// `reservationId`, the order takes over that active reservation's holds with no moment in
+// which the stock is free (`release` and `reservation` movements naming both, in the same
+// transaction); the reservation must hold at least each line's quantity of its product
+// (422 `reservation_mismatch` otherwise), what it holds beyond that is released, and it
+// becomes `consumed`. A reservation that is no longer active is a 409
+// `reservation_not_active`. `externalReference` is unique per brand (409
+// `external_reference_taken`).
+//
+// Orders are numbered per brand from 1001, gapless (`number`); the order starts `pending`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/orders (the `CreateOrder` operationId).
+func (c *ClientWithResponses) CreateOrderWithResponse(ctx context.Context, brandId BrandId, params *CreateOrderParams, body CreateOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateOrderResponse, error) {
+	rsp, err := c.CreateOrder(ctx, brandId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateOrderResponse(rsp)
+}
+
+// GetOrderWithResponse An order
+//
+// Its lines with their allocations and fulfilled quantities, totals, status and version.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/orders/{orderId} (the `GetOrder` operationId).
+func (c *ClientWithResponses) GetOrderWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, reqEditors ...RequestEditorFn) (*GetOrderResponse, error) {
+	rsp, err := c.GetOrder(ctx, brandId, orderId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOrderResponse(rsp)
+}
+
+// CancelOrderWithBodyWithResponse Cancel an order
+//
+// Releases every unfulfilled hold (`release` movements that name the order); quantities already fulfilled stay shipped. `pending`, `confirmed` and `partially_fulfilled` orders can be cancelled; a `fulfilled` or `cancelled` one is a 409 `invalid_order_transition`. Honours `If-Match` (412 when stale), bumps `version` and appends an event with the `reason`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/cancel (the `CancelOrder` operationId).
+func (c *ClientWithResponses) CancelOrderWithBodyWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CancelOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelOrderResponse, error) {
+	rsp, err := c.CancelOrderWithBody(ctx, brandId, orderId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelOrderResponse(rsp)
+}
+
+// CancelOrderWithResponse Cancel an order
+//
+// Releases every unfulfilled hold (`release` movements that name the order); quantities already fulfilled stay shipped. `pending`, `confirmed` and `partially_fulfilled` orders can be cancelled; a `fulfilled` or `cancelled` one is a 409 `invalid_order_transition`. Honours `If-Match` (412 when stale), bumps `version` and appends an event with the `reason`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/cancel (the `CancelOrder` operationId).
+func (c *ClientWithResponses) CancelOrderWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CancelOrderParams, body CancelOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelOrderResponse, error) {
+	rsp, err := c.CancelOrder(ctx, brandId, orderId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelOrderResponse(rsp)
+}
+
+// ConfirmOrderWithBodyWithResponse Confirm a pending order
+//
+// Payment was taken elsewhere (`paymentReference` records it). Only a `pending` order can be confirmed: anything else is a 409 `invalid_order_transition` naming the current status and the allowed actions. Honours `If-Match` (412 when stale); bumps `version`; appends an event.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/confirm (the `ConfirmOrder` operationId).
+func (c *ClientWithResponses) ConfirmOrderWithBodyWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *ConfirmOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmOrderResponse, error) {
+	rsp, err := c.ConfirmOrderWithBody(ctx, brandId, orderId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmOrderResponse(rsp)
+}
+
+// ConfirmOrderWithResponse Confirm a pending order
+//
+// Payment was taken elsewhere (`paymentReference` records it). Only a `pending` order can be confirmed: anything else is a 409 `invalid_order_transition` naming the current status and the allowed actions. Honours `If-Match` (412 when stale); bumps `version`; appends an event.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/confirm (the `ConfirmOrder` operationId).
+func (c *ClientWithResponses) ConfirmOrderWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *ConfirmOrderParams, body ConfirmOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmOrderResponse, error) {
+	rsp, err := c.ConfirmOrder(ctx, brandId, orderId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmOrderResponse(rsp)
+}
+
+// ListOrderEventsWithResponse An order's history
+//
+// Oldest first; keyset pagination. One event per transition, creation included.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/orders/{orderId}/events (the `ListOrderEvents` operationId).
+func (c *ClientWithResponses) ListOrderEventsWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *ListOrderEventsParams, reqEditors ...RequestEditorFn) (*ListOrderEventsResponse, error) {
+	rsp, err := c.ListOrderEvents(ctx, brandId, orderId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListOrderEventsResponse(rsp)
+}
+
+// ListFulfilmentsWithResponse An order's fulfilments
+//
+// Newest first; keyset pagination.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/orders/{orderId}/fulfilments (the `ListFulfilments` operationId).
+func (c *ClientWithResponses) ListFulfilmentsWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *ListFulfilmentsParams, reqEditors ...RequestEditorFn) (*ListFulfilmentsResponse, error) {
+	rsp, err := c.ListFulfilments(ctx, brandId, orderId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListFulfilmentsResponse(rsp)
+}
+
+// CreateFulfilmentWithBodyWithResponse Ship some or all of an order's lines
+//
+// For each line, `onHand` and `reserved` fall at the locations the line's stock is held at (in allocation order), with `fulfilment` movements that name the order. Lines naming the same `lineId` are summed; a line that is not the order's is a 400. More than a line's unfulfilled quantity is a 422 `over_fulfilment` listing the lines (`requested`, and `available`: what is left to ship). Only `confirmed` or `partially_fulfilled` orders can be fulfilled (409 `invalid_order_transition` otherwise); the order becomes `fulfilled` when every line has shipped, `partially_fulfilled` before. Honours `If-Match` (412 when stale), bumps `version` and appends an event.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/fulfilments (the `CreateFulfilment` operationId).
+func (c *ClientWithResponses) CreateFulfilmentWithBodyWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateFulfilmentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateFulfilmentResponse, error) {
+	rsp, err := c.CreateFulfilmentWithBody(ctx, brandId, orderId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateFulfilmentResponse(rsp)
+}
+
+// CreateFulfilmentWithResponse Ship some or all of an order's lines
+//
+// For each line, `onHand` and `reserved` fall at the locations the line's stock is held at (in allocation order), with `fulfilment` movements that name the order. Lines naming the same `lineId` are summed; a line that is not the order's is a 400. More than a line's unfulfilled quantity is a 422 `over_fulfilment` listing the lines (`requested`, and `available`: what is left to ship). Only `confirmed` or `partially_fulfilled` orders can be fulfilled (409 `invalid_order_transition` otherwise); the order becomes `fulfilled` when every line has shipped, `partially_fulfilled` before. Honours `If-Match` (412 when stale), bumps `version` and appends an event.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/fulfilments (the `CreateFulfilment` operationId).
+func (c *ClientWithResponses) CreateFulfilmentWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateFulfilmentParams, body CreateFulfilmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateFulfilmentResponse, error) {
+	rsp, err := c.CreateFulfilment(ctx, brandId, orderId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateFulfilmentResponse(rsp)
 }
 
 // ListProductsWithResponse The brand's products
@@ -20670,6 +23914,1534 @@ func ParseUpdateMemberResponse(rsp *http.Response) (*UpdateMemberResponse, error
 	return response, nil
 }
 
+// ParseListOrdersResponse parses an HTTP response from a ListOrdersWithResponse call
+func ParseListOrdersResponse(rsp *http.Response) (*ListOrdersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListOrdersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OrderList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListOrdersResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListOrdersResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListOrdersResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListOrdersResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListOrdersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateOrderResponse parses an HTTP response from a CreateOrderWithResponse call
+func ParseCreateOrderResponse(rsp *http.Response) (*CreateOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Order
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateOrderResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateOrderResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateOrderResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateOrderResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateOrderResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateOrderResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateOrderResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateOrderResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateOrderResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateOrderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetOrderResponse parses an HTTP response from a GetOrderWithResponse call
+func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Order
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetOrderResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetOrderResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetOrderResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetOrderResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetOrderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCancelOrderResponse parses an HTTP response from a CancelOrderWithResponse call
+func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Order
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CancelOrderResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers CancelOrderResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CancelOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CancelOrderResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CancelOrderResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CancelOrderResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers CancelOrderResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers CancelOrderResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CancelOrderResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CancelOrderResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CancelOrderResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CancelOrderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseConfirmOrderResponse parses an HTTP response from a ConfirmOrderWithResponse call
+func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Order
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ConfirmOrderResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ConfirmOrderResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ConfirmOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ConfirmOrderResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ConfirmOrderResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ConfirmOrderResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers ConfirmOrderResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers ConfirmOrderResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers ConfirmOrderResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers ConfirmOrderResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers ConfirmOrderResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ConfirmOrderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListOrderEventsResponse parses an HTTP response from a ListOrderEventsWithResponse call
+func ParseListOrderEventsResponse(rsp *http.Response) (*ListOrderEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListOrderEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OrderEventList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListOrderEventsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListOrderEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListOrderEventsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListOrderEventsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListOrderEventsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListFulfilmentsResponse parses an HTTP response from a ListFulfilmentsWithResponse call
+func ParseListFulfilmentsResponse(rsp *http.Response) (*ListFulfilmentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListFulfilmentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FulfilmentList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListFulfilmentsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListFulfilmentsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListFulfilmentsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListFulfilmentsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListFulfilmentsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateFulfilmentResponse parses an HTTP response from a CreateFulfilmentWithResponse call
+func ParseCreateFulfilmentResponse(rsp *http.Response) (*CreateFulfilmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateFulfilmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Fulfilment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateFulfilmentResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateFulfilmentResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateFulfilmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateFulfilmentResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateFulfilmentResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateFulfilmentResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers CreateFulfilmentResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateFulfilmentResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateFulfilmentResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateFulfilmentResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateFulfilmentResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateFulfilmentResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListProductsResponse parses an HTTP response from a ListProductsWithResponse call
 func ParseListProductsResponse(rsp *http.Response) (*ListProductsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -23096,6 +27868,30 @@ type ServerInterface interface {
 	// UpdateMember Change a member's role
 	// (PATCH /brands/{brandId}/members/{userId})
 	UpdateMember(w http.ResponseWriter, r *http.Request, brandId BrandId, userId UserId)
+	// ListOrders The brand's orders
+	// (GET /brands/{brandId}/orders)
+	ListOrders(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListOrdersParams)
+	// CreateOrder Place an order, holding its stock
+	// (POST /brands/{brandId}/orders)
+	CreateOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateOrderParams)
+	// GetOrder An order
+	// (GET /brands/{brandId}/orders/{orderId})
+	GetOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId)
+	// CancelOrder Cancel an order
+	// (POST /brands/{brandId}/orders/{orderId}/cancel)
+	CancelOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params CancelOrderParams)
+	// ConfirmOrder Confirm a pending order
+	// (POST /brands/{brandId}/orders/{orderId}/confirm)
+	ConfirmOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params ConfirmOrderParams)
+	// ListOrderEvents An order's history
+	// (GET /brands/{brandId}/orders/{orderId}/events)
+	ListOrderEvents(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params ListOrderEventsParams)
+	// ListFulfilments An order's fulfilments
+	// (GET /brands/{brandId}/orders/{orderId}/fulfilments)
+	ListFulfilments(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params ListFulfilmentsParams)
+	// CreateFulfilment Ship some or all of an order's lines
+	// (POST /brands/{brandId}/orders/{orderId}/fulfilments)
+	CreateFulfilment(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params CreateFulfilmentParams)
 	// ListProducts The brand's products
 	// (GET /brands/{brandId}/products)
 	ListProducts(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListProductsParams)
@@ -23345,6 +28141,54 @@ func (_ Unimplemented) RemoveMember(w http.ResponseWriter, r *http.Request, bran
 // UpdateMember Change a member's role
 // (PATCH /brands/{brandId}/members/{userId})
 func (_ Unimplemented) UpdateMember(w http.ResponseWriter, r *http.Request, brandId BrandId, userId UserId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListOrders The brand's orders
+// (GET /brands/{brandId}/orders)
+func (_ Unimplemented) ListOrders(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListOrdersParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateOrder Place an order, holding its stock
+// (POST /brands/{brandId}/orders)
+func (_ Unimplemented) CreateOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateOrderParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetOrder An order
+// (GET /brands/{brandId}/orders/{orderId})
+func (_ Unimplemented) GetOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CancelOrder Cancel an order
+// (POST /brands/{brandId}/orders/{orderId}/cancel)
+func (_ Unimplemented) CancelOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params CancelOrderParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ConfirmOrder Confirm a pending order
+// (POST /brands/{brandId}/orders/{orderId}/confirm)
+func (_ Unimplemented) ConfirmOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params ConfirmOrderParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListOrderEvents An order's history
+// (GET /brands/{brandId}/orders/{orderId}/events)
+func (_ Unimplemented) ListOrderEvents(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params ListOrderEventsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListFulfilments An order's fulfilments
+// (GET /brands/{brandId}/orders/{orderId}/fulfilments)
+func (_ Unimplemented) ListFulfilments(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params ListFulfilmentsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateFulfilment Ship some or all of an order's lines
+// (POST /brands/{brandId}/orders/{orderId}/fulfilments)
+func (_ Unimplemented) CreateFulfilment(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params CreateFulfilmentParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -24806,6 +29650,560 @@ func (siw *ServerInterfaceWrapper) UpdateMember(w http.ResponseWriter, r *http.R
 	handler.ServeHTTP(w, r)
 }
 
+// ListOrders operation middleware
+func (siw *ServerInterfaceWrapper) ListOrders(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOrdersParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", r.URL.Query(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "status"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "status", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "createdAfter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "createdAfter", r.URL.Query(), &params.CreatedAfter, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "createdAfter"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "createdAfter", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "createdBefore" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "createdBefore", r.URL.Query(), &params.CreatedBefore, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "createdBefore"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "createdBefore", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", r.URL.Query(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "q"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "q", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListOrders(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateOrder operation middleware
+func (siw *ServerInterfaceWrapper) CreateOrder(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateOrderParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateOrder(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetOrder operation middleware
+func (siw *ServerInterfaceWrapper) GetOrder(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "orderId" -------------
+	var orderId OrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "orderId", chi.URLParam(r, "orderId"), &orderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "orderId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetOrder(w, r, brandId, orderId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CancelOrder operation middleware
+func (siw *ServerInterfaceWrapper) CancelOrder(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "orderId" -------------
+	var orderId OrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "orderId", chi.URLParam(r, "orderId"), &orderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "orderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CancelOrderParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CancelOrder(w, r, brandId, orderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ConfirmOrder operation middleware
+func (siw *ServerInterfaceWrapper) ConfirmOrder(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "orderId" -------------
+	var orderId OrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "orderId", chi.URLParam(r, "orderId"), &orderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "orderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ConfirmOrderParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ConfirmOrder(w, r, brandId, orderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListOrderEvents operation middleware
+func (siw *ServerInterfaceWrapper) ListOrderEvents(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "orderId" -------------
+	var orderId OrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "orderId", chi.URLParam(r, "orderId"), &orderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "orderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOrderEventsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListOrderEvents(w, r, brandId, orderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListFulfilments operation middleware
+func (siw *ServerInterfaceWrapper) ListFulfilments(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "orderId" -------------
+	var orderId OrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "orderId", chi.URLParam(r, "orderId"), &orderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "orderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListFulfilmentsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListFulfilments(w, r, brandId, orderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateFulfilment operation middleware
+func (siw *ServerInterfaceWrapper) CreateFulfilment(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "orderId" -------------
+	var orderId OrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "orderId", chi.URLParam(r, "orderId"), &orderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "orderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateFulfilmentParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateFulfilment(w, r, brandId, orderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListProducts operation middleware
 func (siw *ServerInterfaceWrapper) ListProducts(w http.ResponseWriter, r *http.Request) {
 
@@ -25715,6 +31113,30 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Post(options.BaseURL+"/brands/{brandId}/reservations/{reservationId}/extend", wrapper.ExtendReservation)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/orders", wrapper.ListOrders)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/orders", wrapper.CreateOrder)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/orders/{orderId}", wrapper.GetOrder)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/orders/{orderId}/confirm", wrapper.ConfirmOrder)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/orders/{orderId}/fulfilments", wrapper.ListFulfilments)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/orders/{orderId}/fulfilments", wrapper.CreateFulfilment)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/orders/{orderId}/cancel", wrapper.CancelOrder)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/orders/{orderId}/events", wrapper.ListOrderEvents)
 	})
 
 	return r
@@ -31070,6 +36492,1526 @@ func (response UpdateMember503ApplicationProblemPlusJSONResponse) VisitUpdateMem
 	return err
 }
 
+type ListOrdersRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  ListOrdersParams
+}
+
+type ListOrdersResponseObject interface {
+	VisitListOrdersResponse(w http.ResponseWriter) error
+}
+
+type ListOrders200JSONResponse OrderList
+
+func (response ListOrders200JSONResponse) VisitListOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrders400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrders400ApplicationProblemPlusJSONResponse) VisitListOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrders401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrders401ApplicationProblemPlusJSONResponse) VisitListOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrders404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrders404ApplicationProblemPlusJSONResponse) VisitListOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrders500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrders500ApplicationProblemPlusJSONResponse) VisitListOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrders503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrders503ApplicationProblemPlusJSONResponse) VisitListOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOrderRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  CreateOrderParams
+	Body    *CreateOrderJSONRequestBody
+}
+
+type CreateOrderResponseObject interface {
+	VisitCreateOrderResponse(w http.ResponseWriter) error
+}
+
+type CreateOrder201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+}
+
+type CreateOrder201JSONResponse struct {
+	Body    Order
+	Headers CreateOrder201ResponseHeaders
+}
+
+func (response CreateOrder201JSONResponse) VisitCreateOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOrder400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOrder400ApplicationProblemPlusJSONResponse) VisitCreateOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOrder401ApplicationProblemPlusJSONResponse) VisitCreateOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOrder403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOrder403ApplicationProblemPlusJSONResponse) VisitCreateOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOrder404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOrder404ApplicationProblemPlusJSONResponse) VisitCreateOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOrder409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOrder409ApplicationProblemPlusJSONResponse) VisitCreateOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOrder413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOrder413ApplicationProblemPlusJSONResponse) VisitCreateOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOrder415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOrder415ApplicationProblemPlusJSONResponse) VisitCreateOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOrder422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOrder422ApplicationProblemPlusJSONResponse) VisitCreateOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOrder500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOrder500ApplicationProblemPlusJSONResponse) VisitCreateOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateOrder503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateOrder503ApplicationProblemPlusJSONResponse) VisitCreateOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOrderRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	OrderId OrderId `json:"orderId"`
+}
+
+type GetOrderResponseObject interface {
+	VisitGetOrderResponse(w http.ResponseWriter) error
+}
+
+type GetOrder200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetOrder200JSONResponse struct {
+	Body    Order
+	Headers GetOrder200ResponseHeaders
+}
+
+func (response GetOrder200JSONResponse) VisitGetOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOrder400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetOrder400ApplicationProblemPlusJSONResponse) VisitGetOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOrder401ApplicationProblemPlusJSONResponse) VisitGetOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOrder404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetOrder404ApplicationProblemPlusJSONResponse) VisitGetOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOrder500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetOrder500ApplicationProblemPlusJSONResponse) VisitGetOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOrder503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetOrder503ApplicationProblemPlusJSONResponse) VisitGetOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelOrderRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	OrderId OrderId `json:"orderId"`
+	Params  CancelOrderParams
+	Body    *CancelOrderJSONRequestBody
+}
+
+type CancelOrderResponseObject interface {
+	VisitCancelOrderResponse(w http.ResponseWriter) error
+}
+
+type CancelOrder200ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+type CancelOrder200JSONResponse struct {
+	Body    Order
+	Headers CancelOrder200ResponseHeaders
+}
+
+func (response CancelOrder200JSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelOrder400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CancelOrder400ApplicationProblemPlusJSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelOrder401ApplicationProblemPlusJSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelOrder403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CancelOrder403ApplicationProblemPlusJSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelOrder404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CancelOrder404ApplicationProblemPlusJSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelOrder409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CancelOrder409ApplicationProblemPlusJSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelOrder412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelOrder412ApplicationProblemPlusJSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelOrder413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CancelOrder413ApplicationProblemPlusJSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelOrder415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CancelOrder415ApplicationProblemPlusJSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelOrder422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CancelOrder422ApplicationProblemPlusJSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelOrder500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CancelOrder500ApplicationProblemPlusJSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelOrder503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CancelOrder503ApplicationProblemPlusJSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOrderRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	OrderId OrderId `json:"orderId"`
+	Params  ConfirmOrderParams
+	Body    *ConfirmOrderJSONRequestBody
+}
+
+type ConfirmOrderResponseObject interface {
+	VisitConfirmOrderResponse(w http.ResponseWriter) error
+}
+
+type ConfirmOrder200ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+type ConfirmOrder200JSONResponse struct {
+	Body    Order
+	Headers ConfirmOrder200ResponseHeaders
+}
+
+func (response ConfirmOrder200JSONResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOrder400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmOrder400ApplicationProblemPlusJSONResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmOrder401ApplicationProblemPlusJSONResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOrder403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmOrder403ApplicationProblemPlusJSONResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOrder404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmOrder404ApplicationProblemPlusJSONResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOrder409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmOrder409ApplicationProblemPlusJSONResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOrder412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmOrder412ApplicationProblemPlusJSONResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOrder413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmOrder413ApplicationProblemPlusJSONResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOrder415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmOrder415ApplicationProblemPlusJSONResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOrder422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmOrder422ApplicationProblemPlusJSONResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOrder500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmOrder500ApplicationProblemPlusJSONResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmOrder503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmOrder503ApplicationProblemPlusJSONResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrderEventsRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	OrderId OrderId `json:"orderId"`
+	Params  ListOrderEventsParams
+}
+
+type ListOrderEventsResponseObject interface {
+	VisitListOrderEventsResponse(w http.ResponseWriter) error
+}
+
+type ListOrderEvents200JSONResponse OrderEventList
+
+func (response ListOrderEvents200JSONResponse) VisitListOrderEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrderEvents400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrderEvents400ApplicationProblemPlusJSONResponse) VisitListOrderEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrderEvents401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrderEvents401ApplicationProblemPlusJSONResponse) VisitListOrderEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrderEvents404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrderEvents404ApplicationProblemPlusJSONResponse) VisitListOrderEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrderEvents500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrderEvents500ApplicationProblemPlusJSONResponse) VisitListOrderEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrderEvents503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrderEvents503ApplicationProblemPlusJSONResponse) VisitListOrderEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFulfilmentsRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	OrderId OrderId `json:"orderId"`
+	Params  ListFulfilmentsParams
+}
+
+type ListFulfilmentsResponseObject interface {
+	VisitListFulfilmentsResponse(w http.ResponseWriter) error
+}
+
+type ListFulfilments200JSONResponse FulfilmentList
+
+func (response ListFulfilments200JSONResponse) VisitListFulfilmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFulfilments400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListFulfilments400ApplicationProblemPlusJSONResponse) VisitListFulfilmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFulfilments401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListFulfilments401ApplicationProblemPlusJSONResponse) VisitListFulfilmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFulfilments404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListFulfilments404ApplicationProblemPlusJSONResponse) VisitListFulfilmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFulfilments500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListFulfilments500ApplicationProblemPlusJSONResponse) VisitListFulfilmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFulfilments503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListFulfilments503ApplicationProblemPlusJSONResponse) VisitListFulfilmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFulfilmentRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	OrderId OrderId `json:"orderId"`
+	Params  CreateFulfilmentParams
+	Body    *CreateFulfilmentJSONRequestBody
+}
+
+type CreateFulfilmentResponseObject interface {
+	VisitCreateFulfilmentResponse(w http.ResponseWriter) error
+}
+
+type CreateFulfilment201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+type CreateFulfilment201JSONResponse struct {
+	Body    Fulfilment
+	Headers CreateFulfilment201ResponseHeaders
+}
+
+func (response CreateFulfilment201JSONResponse) VisitCreateFulfilmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFulfilment400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFulfilment400ApplicationProblemPlusJSONResponse) VisitCreateFulfilmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFulfilment401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFulfilment401ApplicationProblemPlusJSONResponse) VisitCreateFulfilmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFulfilment403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFulfilment403ApplicationProblemPlusJSONResponse) VisitCreateFulfilmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFulfilment404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFulfilment404ApplicationProblemPlusJSONResponse) VisitCreateFulfilmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFulfilment409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFulfilment409ApplicationProblemPlusJSONResponse) VisitCreateFulfilmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFulfilment412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFulfilment412ApplicationProblemPlusJSONResponse) VisitCreateFulfilmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFulfilment413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFulfilment413ApplicationProblemPlusJSONResponse) VisitCreateFulfilmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFulfilment415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFulfilment415ApplicationProblemPlusJSONResponse) VisitCreateFulfilmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFulfilment422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFulfilment422ApplicationProblemPlusJSONResponse) VisitCreateFulfilmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFulfilment500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFulfilment500ApplicationProblemPlusJSONResponse) VisitCreateFulfilmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFulfilment503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFulfilment503ApplicationProblemPlusJSONResponse) VisitCreateFulfilmentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListProductsRequestObject struct {
 	BrandId BrandId `json:"brandId"`
 	Params  ListProductsParams
@@ -33448,6 +40390,30 @@ type StrictServerInterface interface {
 	// UpdateMember Change a member's role
 	// (PATCH /brands/{brandId}/members/{userId})
 	UpdateMember(ctx context.Context, request UpdateMemberRequestObject) (UpdateMemberResponseObject, error)
+	// ListOrders The brand's orders
+	// (GET /brands/{brandId}/orders)
+	ListOrders(ctx context.Context, request ListOrdersRequestObject) (ListOrdersResponseObject, error)
+	// CreateOrder Place an order, holding its stock
+	// (POST /brands/{brandId}/orders)
+	CreateOrder(ctx context.Context, request CreateOrderRequestObject) (CreateOrderResponseObject, error)
+	// GetOrder An order
+	// (GET /brands/{brandId}/orders/{orderId})
+	GetOrder(ctx context.Context, request GetOrderRequestObject) (GetOrderResponseObject, error)
+	// CancelOrder Cancel an order
+	// (POST /brands/{brandId}/orders/{orderId}/cancel)
+	CancelOrder(ctx context.Context, request CancelOrderRequestObject) (CancelOrderResponseObject, error)
+	// ConfirmOrder Confirm a pending order
+	// (POST /brands/{brandId}/orders/{orderId}/confirm)
+	ConfirmOrder(ctx context.Context, request ConfirmOrderRequestObject) (ConfirmOrderResponseObject, error)
+	// ListOrderEvents An order's history
+	// (GET /brands/{brandId}/orders/{orderId}/events)
+	ListOrderEvents(ctx context.Context, request ListOrderEventsRequestObject) (ListOrderEventsResponseObject, error)
+	// ListFulfilments An order's fulfilments
+	// (GET /brands/{brandId}/orders/{orderId}/fulfilments)
+	ListFulfilments(ctx context.Context, request ListFulfilmentsRequestObject) (ListFulfilmentsResponseObject, error)
+	// CreateFulfilment Ship some or all of an order's lines
+	// (POST /brands/{brandId}/orders/{orderId}/fulfilments)
+	CreateFulfilment(ctx context.Context, request CreateFulfilmentRequestObject) (CreateFulfilmentResponseObject, error)
 	// ListProducts The brand's products
 	// (GET /brands/{brandId}/products)
 	ListProducts(ctx context.Context, request ListProductsRequestObject) (ListProductsResponseObject, error)
@@ -34501,6 +41467,255 @@ func (sh *strictHandler) UpdateMember(w http.ResponseWriter, r *http.Request, br
 	}
 }
 
+// ListOrders operation middleware
+func (sh *strictHandler) ListOrders(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListOrdersParams) {
+	var request ListOrdersRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOrders(ctx, request.(ListOrdersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOrders")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListOrdersResponseObject); ok {
+		if err := validResponse.VisitListOrdersResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateOrder operation middleware
+func (sh *strictHandler) CreateOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateOrderParams) {
+	var request CreateOrderRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	var body CreateOrderJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateOrder(ctx, request.(CreateOrderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateOrder")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateOrderResponseObject); ok {
+		if err := validResponse.VisitCreateOrderResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetOrder operation middleware
+func (sh *strictHandler) GetOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId) {
+	var request GetOrderRequestObject
+
+	request.BrandId = brandId
+	request.OrderId = orderId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOrder(ctx, request.(GetOrderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOrder")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetOrderResponseObject); ok {
+		if err := validResponse.VisitGetOrderResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CancelOrder operation middleware
+func (sh *strictHandler) CancelOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params CancelOrderParams) {
+	var request CancelOrderRequestObject
+
+	request.BrandId = brandId
+	request.OrderId = orderId
+	request.Params = params
+
+	var body CancelOrderJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelOrder(ctx, request.(CancelOrderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelOrder")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CancelOrderResponseObject); ok {
+		if err := validResponse.VisitCancelOrderResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ConfirmOrder operation middleware
+func (sh *strictHandler) ConfirmOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params ConfirmOrderParams) {
+	var request ConfirmOrderRequestObject
+
+	request.BrandId = brandId
+	request.OrderId = orderId
+	request.Params = params
+
+	var body ConfirmOrderJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ConfirmOrder(ctx, request.(ConfirmOrderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ConfirmOrder")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ConfirmOrderResponseObject); ok {
+		if err := validResponse.VisitConfirmOrderResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListOrderEvents operation middleware
+func (sh *strictHandler) ListOrderEvents(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params ListOrderEventsParams) {
+	var request ListOrderEventsRequestObject
+
+	request.BrandId = brandId
+	request.OrderId = orderId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOrderEvents(ctx, request.(ListOrderEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOrderEvents")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListOrderEventsResponseObject); ok {
+		if err := validResponse.VisitListOrderEventsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListFulfilments operation middleware
+func (sh *strictHandler) ListFulfilments(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params ListFulfilmentsParams) {
+	var request ListFulfilmentsRequestObject
+
+	request.BrandId = brandId
+	request.OrderId = orderId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListFulfilments(ctx, request.(ListFulfilmentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListFulfilments")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListFulfilmentsResponseObject); ok {
+		if err := validResponse.VisitListFulfilmentsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateFulfilment operation middleware
+func (sh *strictHandler) CreateFulfilment(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params CreateFulfilmentParams) {
+	var request CreateFulfilmentRequestObject
+
+	request.BrandId = brandId
+	request.OrderId = orderId
+	request.Params = params
+
+	var body CreateFulfilmentJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateFulfilment(ctx, request.(CreateFulfilmentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateFulfilment")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateFulfilmentResponseObject); ok {
+		if err := validResponse.VisitCreateFulfilmentResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListProducts operation middleware
 func (sh *strictHandler) ListProducts(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListProductsParams) {
 	var request ListProductsRequestObject
@@ -34962,329 +42177,395 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37ctu60i/4KijN+SrS2ZQs+ZLEdp2qcRInceLb9mVlXZQxIRKSuEwBWgRoRyvjqvlz/p6HmO89vkf5",
-	"nuQUugESlKir7Vz29q5dWg4vINBoNLob3b/+WgnEYCg440pWdr5W+oyGLIE/9y9oT/83ZDJIoqGKBK/s",
-	"VC76jCRMijQJ2DNJblgiI8E90hUJ8Q+69SOqgr5PqpRIlQjeIzc0jkKqROKRs7evyXar1ST/9Z8vGy8b",
-	"G7VGxavIoM8GVH+IfaGDYcwqO5V2ZaNdqXgVNRrqf0qVRLxXubvzKgchGwyFYlzVz9gwpiMWTvbRV0nK",
-	"fHLbZ5yofiQJ5fKWJSSSRPUZkUokLCTdKJHK3lICbiXsr5RJ9UwSP/tSMKp/ZCOfVLlQ/Yj3SEI5oT0a",
-	"8fH+83RQ2fmjor9e+VzW+0MRUOxjGVkvzw6J6EI/goRRxcKM0tMItdZJKA/lWrO1vUFbnfX6i2AjrL9g",
-	"m936S7rdqTeDVrjONrqbdCtYGyYiTAO1yNPPm6XUP2MqGdX3uoolk0P41BcxI5IFgodSE/SWRop0WFck",
-	"jKhkpEkHZCNVhxFazcb6dE7YaHqVQcSjgaZsM+tSxBXrsQT69Gv9DCetfhBOY1c7qVG4g+SNI8Zhlt23",
-	"DcdEikjGFaHIukRw5hFKOLsll4cHb4hQfZbcRpI1yGkiOjEbSBLQJBkhc9EB0y+mjESc+ObbB6HvkVj0",
-	"SBxxpokjps1os/Xhzdbvrzf/2Trf+vXlu39u/rbx4cXx+qvnH0tm5M6rDGlCB0yZNftKs8M0OgCv7BLK",
-	"YQT4TyCKWQSSbDY3ScpjJnGhBDSOcdlQTvbeHB0c615Hur0hVf2KV+F0oDvUMZ/1Knq8UaIXpV4F7hC7",
-	"IhlQVdmppGkUlnLX6zSRIinvu8/ZF4UP+HaRDBN2E4lUkiHtsQY5GdK/UkYoD4migyFL6uwmChlXO4SS",
-	"AF4lqk8VuaWScKFIJGXKQtIZoZCQLLlhCQgy+HccSQVjJ5vNZjbwv1KWjPKRY7uFuRzQL4eM91S/srPV",
-	"Wgf+tf9uzRRpwegjG00O/4heM92LRC8+ImmXkWqY0K6qR0x1632lhnQY1SNHXl2zUR0leb35orajp08v",
-	"uZfbmy2CX27zqt+u/Pf/8/+3K36NiIRQ0qF6nYprxj3SajTWt7bITSSjTszI3vnrgwMS9GlCA81qHpGB",
-	"GLLQik3DKED6PmtzMWQJCDq4dM2GyuwPb/aPTk8u9o9f/3b1cf+3q4uLQ59U1zdJX89CyLo0jVWtQfbM",
-	"YG8j1c9X1TUbtbn5Bl4xq4tUB0z1RegRzZYe6YhwVCM9ppCNC4IeJJAHLbe5X7Kd7BDYPTzoepJy4BUt",
-	"93fJ1pcv2VLRxNJMpAfXIBdOH03blIRRt8sSLUpsP5Gb1tdJ1Xem6+qaja4SlkoW+rVdctuPYuZ03L4s",
-	"VRTHba675AFTbpc0E/Grbhz1+sqvIfV8R2b7jTa3fIzskTPy2HY3dWN+yZob2y9esvpmM9yqb26wl/VO",
-	"sL1Rf/5ye5Nuvehub6xvwt7tLIP1rRfjy2BIlWKJ7sj/VW1X/mi3v6w36/q3pX829J9br/TPG/3ni/3P",
-	"X1ve+tbWXbvyf/9RfCy/V/sf5SpDF3SSKXJFazmZRDHaDPJ0n/Ie01M2YJQjAxc2ro1Gq9Gq7RKt6dCY",
-	"6X0iF6StdeAfbCRjoQbx/6dPBro7eknzkf1iY+q0GI1qjqLkErvZLKUCv4kUrEncHkqkeOQ+cj9RfhgN",
-	"IjVJ8VPaY0RGf7Np4jSG99xvGaGgxwXDRFWg1XQVg1apYmCVranjjfMH7jfaU1Sspn5omN2/33fOmN6j",
-	"Zg8qKTxzv++dMylnfUtm9+/3nUvJkqkfSfHmfb5wp1+WQ8ElAy1pL1V9xlUUaB1bXwgE13uA/pMOh3GE",
-	"fLH2p0RVPf/S/0hYt7JT+T/WcqtpDe/KNd3qmfkMfrTI/HvE0EvLFDFkfJf0WcJgJ4n0VqW3XqlXhmOE",
-	"vaZBn9VfC64SEU8uqL34lo4k8bmog1Xj75pmyCCVCjaojt6egz4LUXo9f7G5Tf7rP7caLdC5pxPVWjO2",
-	"aW3R5IInu1q+HmjPrt4pvYUu+Wg2vr+4OF1rNZrYT7l6P+H9iX7i1RKuuPMqr2ho9P8ZbDBELf8flh2y",
-	"1vUboW7T2LiR4FddGsVMM2HIFI3iyk6FDWgU7+CEdFhmVsBlQsMwYVJWvApLEqHn/I+vlW7E4tC+qaU7",
-	"k5L29IdmN3L3WUtVqSgPwDikqeqvJawXSQV7SmaMzLMzpKIqlZWdTdhLIgWkNIQi+WBJNlhDW62Lyp21",
-	"NQbLQwvjpBGyG0tBuZa/W4fxVu68BVeXMbXKFpZj45FOwui1MfOHLNghAxpr8cBC8uH85JhU/ezClZ5P",
-	"v6Z1KfwIuYlEjAPTCjEnKb/m4pYTmA9S9Sem2UdFErZ+xrXGOtQWBDyurT+cU782tqjHTdaycZvH1wrP",
-	"wuBfC96No+B+HAuMc6XoNeMur+5xQoNApFxZ3TuShsnYl0gqiRv3g7LYds5i2dAW56jAvvIQnLRHUh5p",
-	"I9IY8JIAhTwCNmGmE9pvytxAcVxiemRsbMbHHCezJtx9tMS9sRyvvBVJJwpDxu/FLN2sFYdVLvq4jRlD",
-	"jzMW4rrTG7bcoeEg4no5DCKZa7gO4+j7a/DsamyzkbPNW6d/i/JNPqYHYRxXo/BIJ8W9l8axuEUzORSw",
-	"mB5UErwTnN1rYkHjZ1c93c741ObWADhMaJwwGo707IalQoAGARuqOja50pS2nM3mHXZp0dmEETzcXoJr",
-	"GUUeC2E6IwlDJ+nQIwm7Edcs1FKBfRlqteRBp/VAj4/TeB92yPvNL7Z0hZttUdCnnH0ZskAPEG4TEQRp",
-	"krBwl/yVCsVchziJQnSOJmwoEhXxHonUOBsAg/y9ytRvuXqGHb51yNm+L8oLdtAPqGEUqaX3/jRh6PXp",
-	"iHBEpFZrBY9HpJ3RHPvdruyiMgJjeSYzJ/CYb8uhc59a72sq2YMy1rFQb0XKw3vxFBfqqgutOOx0LIhM",
-	"g761cEoFhLm30GFFuNqesJlz0bFQxHZzUc7hQtXxnYdgGksTK05Ai9CaouMxHdARbBSSMVLl7AZOouKQ",
-	"0CFN1MOqjad0FAsaXghxSJPe/faNIbZ1pYS4iqG1wu7hqON6dWg9AUbWZwQcPER0Sau5+XLrxXPSGSn2",
-	"CFpla2PScIHOKCGI7fKifGGGW1dC1PHdh9pqJuiTKVRaVACtqi1yFL1yj2VypQvljj2PemB+SeAkL9If",
-	"eot23r1YxmmuxEi+gPMccJMZLTskMuJB7pPd2CURetBVdm1znHEe8zh0BSZcz5nQJefydrNLvbp5+yF4",
-	"0Dmx53QAx0y5D5wCubkgseA9lhDQDrjaIXqj15MBZykPynTnLLmJAnbJ6Q2NYtqJ7yenJDZ3lTrtjTFd",
-	"SBXtUMlwqEqPLejrBx9Su3GEkRkhKXZpUT4wA6q7bz+ULMooEVCOe1JyU1QCubjdISnPSESqvn3JJbFf",
-	"80DMyljcmuNU9xBeRQOzD0i3AX1ZpEq/bF65TSLF8PQwEHEchVrtBLUpENwwIz6kG4I/rqxp7td2iV8y",
-	"/T7pJmJgekTDiGuhqsnLGuTYxHdoc0e3phjfNQeRVJvjxbM0G+nwg1j650oE169Rcj6YS9tpdBrXGJcI",
-	"mIj6O9p8MA6RNAZDIWY3LJb2cJgMxA0b6K/o5xkPJ4ynKSE+s8hR9gr090KII8pHhljyXsLEOMauVD8R",
-	"So3vX0KQAeUjI9q1mh9xuUuAeSDoJaZ6NZcpOvDsShvMuuM7y3qQ2MEuLlYSqlgdluQD7StZZ6hSbDBU",
-	"0i67SJrgG1jlWayFoe3Ps9wuuZ46kUR/31MvguOaK+NGGN+caBCA0qefcV0NEyw0TEQ3ildzuzRbORMV",
-	"hrU4/6Tuaw9kO+EBR5CwkHEV0VjuEErAmch7mndyx36H0QQMJ3DVUtKhWnfscarSBEK3biEQEamoh+Rh",
-	"6E8Cbv40jBjX1hnNSJw3ZT09xnbVl8JI6o0kzHlWJJ5WSmEZe+ZjTr/HOPbTp091111YHpdA8ydA0dck",
-	"Y0QJkkpmD8i2muS//nN6EOUrJAu4If5XuxJxoOgVjK1d8fDGlfPp/9WeynRTojHvu4aGidDfureeZ8dm",
-	"lIKrIZXyViQT68kqDfa+VvpgvsoXVd7KCqJ53V1VzkCtfF5qebmEeoj19YnFcR2XD3qro+zojJJOKlEv",
-	"StL4YR1Ql1ymw6FIFAuPWBjRCyDAPSY+zRu8GugWr4Cms7wR2RHqmFb0CD6ILZcFso4S6CgxHV2cB7IG",
-	"6tBAHd58aEeEVvz9cdL4D8gEWYcxEgMODSA2iTkH8TREU5fGp4kYskRFTFZ2ujSWzHO5AA8bLrSkquxU",
-	"9n4/6Ut+u929rn8c3N6Gh39uf/x1792F+E3+tfHr1mk0/Cve7L/a4q2bl+/6zf7h7+v/bF6/+G3QGn7a",
-	"uPk1Dzl5l9CAkfdiOISZz+TAToUSPcTIRsWSbgT+PJCHXmXodHasc65gvn8/lwoxtcNyuzA2Qqc9G1k1",
-	"q72cILN57pjdntpHMQjHBnH8UaCO6aHTcB49Lzp/Mjzd3TNRDvP4ozgLQaRGxbEfCh4KvvyoYbdPSgJ0",
-	"D85PyEbr+fN6i9B42Kf1db1eHGK/GovQK3xqvRAM+cde/ffPX9fvSkIZvUoccdYqDqa1Tl7RTof2GDlX",
-	"CWOqJBhwzrh0q+vFVi95pMjm/LhCrzIUUtH4NUhjt4XjTy3y/Nf98SZKWtAidky8V95B+kNCpk7VpCri",
-	"8hbSycO5zyeulKmUSqJOqtgMvvo6nwxFhnibMAa7qwm21laQ+QqpBiLWCqOM/mYeaTQatV2tPA6EVGSr",
-	"2SD7NOiDL04LmJbW+LaaTuQ1+j+4ILf9SDEih3odU0VYBDH9jIekejJkfO/0gGxASBX6cqgJchddYtbH",
-	"CD1+HpGC+F/q9modrvoYxSDBy2cjrs1xHO+KJIBbOxgbrxvSo/TzYfq1XcL0SDCQwg5wvemOpbBK9JYe",
-	"i6SyU+nENLjW+2j0NyxXTd8B/eLOyFZzfCq9yvgQJtfpLKqNCdWxVaMZbC8NI7V/Y9WUxSUQDZRIpuVk",
-	"pJIl5LYviCaJyU6hbjCBPSmq2hQMY4BogksxYIKz3GMGrUVKsrib5bIME3HDQvgG+s+rVqnxrMmCR/fA",
-	"qNw596/tEp7GMbbEBagI4Ocp9K9KCz4PtJrQB0MS1k2Y7KMtUWuQj2yobFqWNjSUSJ5Ja1xhTP0wSTka",
-	"uW5OzFx3frfiTYSB6s6jaYExg5MSHbOs9lRR+qw315/XW636+tZFq7nT1P//3W0+pIrVVTRgZTI6Csfz",
-	"eeb2nZX0fbLd4XgnNxrNRqu10XixyFClG8q7VO/CVSirjGI/O17WLqgLo8lq9t3rmRWWd/JI/B3FMV3b",
-	"ajQX+XaaRRNPWW6B4AFLOAsNf3ch/cVlYi0mnfg/CIBbmiU7yxNuXEfKOMHLw6CtOPEK4dfRsOLSz+Xt",
-	"0m0vo/1hJJcVaJFig+Ifi01zzhgVmiR0BKppltal21mSPPD5Qhuzx2rNzfG8RapIH5zRLGwQ3yqhV+ja",
-	"tqGeO5kjacKLQBXxT0/OL0jRb+A3iG8k4FVXJD3TCLgq4hG4qMZlpHPqpvCslzObp6bZNFKZuHwmSY9x",
-	"exJchegTSvoiDlli81n0J7RYv2YjMoA0Mr1d2IiULBjdeLmAw000tWP4woq4kmkQMBaCWxCvZIeY+M9Y",
-	"BNcMfSU4ZMhowtsiVdkfVzSOc+a9Mt92lH9D99Aw9FU6DCFO36sM2KDDkquEDfSWBva63auuDL8XL+LG",
-	"Nn516ifzIRWnrRhSPjb6CflTyANYVlUImJSZyVjk03Ot3FFJ/D3ja4XR7BDj52unzeZG4LQAF5hflFts",
-	"9KHfeRdEJ9GHg8u/D1rH0YE84GdbweuD5weDt82P68ON8PWH7QYbfRgGG0f6wfi39W0VvNsedvhZHEQf",
-	"thvBeszLho7eQnlQ2nvMC065imKz/U/4GYsq4fa8JJ9snmZRTAlifTm40LT0xyVgUgIDmiQRKLSSAJtL",
-	"KZIlyMY/xL/zD3Gw3ksoj5sHvLka9YASVkbZhYizW+RAc23K3jdPIF9KkyDlylJ40Ssw4Bh13f65M10m",
-	"ciENeVlD/RGUMZTUwWgeSV7b51ZT4IJFFLhJJ8wep/FIq9Ex2ee9iDNZ9p6M0xIYhkuIU/dIyJJIq/fZ",
-	"qTaYjlQhgoAJxcs/SbNP1tn0TxqJ+6BTYcJKCi22nJcjrp6Dx2F2Ut+EemQ8R0AlZ8LzD7qqkDu0qXz7",
-	"6BoRro7vowzBt89EXJQxZ3vHb65OPh3vn1W8ytHe8d47+Ov8Yu/t26LoyW9OzPCrNL4+UGxwBif/q63+",
-	"Eq09SVluMupRZuAY1EaMeQTazExeM8la2Smwf4GOHSFiRvlqSx4CwubbbDxkXwpNz4Gz8CryOp0blHGd",
-	"lnhT9ZfwdQ8XhqVoKRek8fXlULJEmdRVuYrzHXn9j6/Wbf7G5LsHzMgzciwaZF3rWUkUsL2BSLVp19re",
-	"3jYDrezt11svN9frrw4/Vu68rKUJyTjexvY2KAduIxv1T+8vnOOXCmAkVO4+391vtb4GOho6WTKhS+oA",
-	"3281jaJi/z2+skuX6ux5WWkRLSmGiuv1buVeY4CQ9fSvwEnGoDrNz1kCkSQsUKQvEslIB/zjIyIVHUKQ",
-	"A3cOFnYqlAzSoG+jFLVOP+wnVDJtTHEDQDN5PDPxUVcCzPl+tvKdI+IC3sHz+Wcy7hBWP0YZH0Wx4dLZ",
-	"An7O4QBWmC/MS92p9BIasP/T3GgEYqB1RoFhjrB1TBDdvDl7vPvw0J1ta/bDzkD00+P0sSm00NR0clis",
-	"gFWYF0+iP72v7++dX+SHiPtUKnJLE9YX2g6+K3ELRzesAHGA+9Pc7YrmB2EzHS82K9gzfZz9uCUBnOU4",
-	"+uoi7xzrZydYUzdk2plO+THBugThaeHopnh6kPX/vpuSs5+YCfMqivb0vlfpMKkki2Ntnk1Ob6F3M+cp",
-	"f3JFk6WgMc0NA9DkfuO8seBcmzdxqseoN+/N/NElVJyc9At17BwfvrPzM/ulC/3MOMei9mTPop1eT2df",
-	"B5JjBRYGNDBQoXKIkIXVz79SyhWcbq/ffQZjHflcb180UfUXLzZamltVbHwv4FGZYFTThwWVhsnxHkaY",
-	"epnrQ+tbs9WhQl8XCEA+y56+Kw7na4XG8UkXCDhzsi8O7TuaUpm81eQoOTqWM+Y7zPebZZWzwouLbWlo",
-	"RBTCSMY8XH1xazAOc7eWOai9ZmxoshIjJUmfyn7RGXD/OJQ5Jmk+juIwSsnryL2J5MuD8xOyud56Qax0",
-	"JHpz2QHvuEVMxDvgx+MkiJIgNVgO1extQHQDOD9NkG7KQ48MExZEIpX1AVM09ohi0pyEhqRd4SL7ZLsC",
-	"H5UkZl1FRKp24Sw+TOgtN3cg3Y9K8v7so0fODw+JSMgv+2/hXDNh3VSysIZZo9CTAR2RXiJudYcpGURc",
-	"JC4elLXO9/bfVLzK3ttj/Xt4qH+P4MrJnv49O9e/l3Dl0zv9+7t+8tXekf59pa+/eqP1klfv4Pp7uHLw",
-	"Vv9CO6+O4ffklf490+2/OocrF/D8p1P9+xv8/bu+/noPft/oFl6/h99D/czr49/07wn8ffZa/17C37/s",
-	"69/f9Wb65oN+/s1H+BuefANt7r/Tf++f6a/sX+ie7F+eVbzK2w/67tuP+u67V/C7r3v47r0e9bsDuAKj",
-	"eHesW3538U/9+5u+8v4j/B7r599faMq8v9TPHLzRLR8c6hYOjuHvf+onD87g73Pdtw/Q5ocT+D3V4/q4",
-	"r5//+A5+3+snPx7p1j6eftK/Z/D7ST//Eb7+8XdN88M93doh9Pzwo37r8EzfPTzXvTqEJ4+Ankdv9JWj",
-	"d3pOj6DnR0f63aNj3c4R0Oro7FL/AmWOfoHfT/DMr5puR7/BFZj9Y2jzGGb8+OBE/57oJ49P9TPHQPOT",
-	"I/336Z6m9um+fvL0nX7m9L3+1in09vQQrv+mqffPPX3l7ERfOQMOObvU75590nQ4h7vnwG/nr+HvN/qt",
-	"833d5vk7uA4tnx9qfjg/0ZQ8B2qcn8N14LfzXzTnnP8GV37XNLl4r79y8UE/f3GkqXEBHHsBNLk407Nz",
-	"cQFXgP4Xv+snL/fe6993WkxdQm8vf9PUu4S7v8Ca+gXm9Bdo7ZfLXype5RNo8L/u6RH9+voN/OpR/HoC",
-	"V07172/g/vodxvv7kZ733z+9K3rJ8IOORbhRsAc3SkK+NkpCvrzKl3pP1Cdsx31rRRUF5WsxGNIEQkYk",
-	"q0dcMi4jrbPGIxBnBvc2Frcs0Y+Eu0SmSSJSDplVEBWDQRgZ5KXjOQ7pmKWXGcEZTJFrAW+Oj3hyFF8U",
-	"4+H9FChXG3heotwUtYVFdYSxfcxppGznehuxOMywGorfN0hOZaEIcOuZBMhKvQMoG4Vb9UET+2Pjc0Ne",
-	"pyYfzgegvAbk6Pge8fVbjSjUf2KkbSPL5Bw7uTKTM0H+DFTK9XvMA6maveHjaPOmy6j1ntFY9ZfUnXJD",
-	"wG6K4rq44sT13N6ZRso6tbJS18nxdh/+xOgxTsQyB0zeXpkXZ2JtTzvqndq5l98kdup5axFCruJHWtT6",
-	"zN+zBmjZKVUOkFxwSGUfcek5L3Yn/+Kjn1QVLZHvcFw1NisTgvTkllsw3gENGemMyDARA4EqPMGAEQ9x",
-	"EEdOaKOrX88878JLJTw1Me+OcBoy2FHNeboJQMmjTmyyX+FD+TsTnyp45qacBIMtYncRzWzFXSD3TrpK",
-	"yfoMVF6tlTTr21f1z19b3saUgHTbs0dnRPADZOj534cXC87Ogpwac/UunVlwKHrRffzwk7rZcMGjlHs6",
-	"6Iff5fBkiot/ZvLIkck6/xhhYEoe5xawaKiFLg3/TKUamOhJcPvp76g0gdiXhHLZZckVhrJl/zSJ25kO",
-	"C/+KGQU26KZxN4qhycJazz86qe/rjtVvaGJi2P/Ien6WvWSv7Lk9thdfm57nr5kR2AsXpusnqSq5esAL",
-	"77rjyq/a8dkrb51x3nmV4+LRVlFcvSRKkBfriPuj9d7Li7f1l6TaCZLREOA3QsAc6aaJ6rNk1x7rQZgi",
-	"uFBQnKsk5RCAXsN/O66gVtNrNpuYcRCIwUDwLFRTNoif8ZpPYJplEdheEJpHdopulrvwYt1Nw+ik+nJi",
-	"zhiz8VQHaayiuv6H83QNGmQGlhSxRrVBlo8JixBkrjtI8ijkVihrMRTl+v2W2oviBvCyjB8H9AsMR+rH",
-	"ARao4Pcfy4Tixo2V8kjJMdfciFRb29vbOLjL8zeQ4LLd2N7W/6gVxoWnMZOxQQ78d+F/86IqbPJjmW8R",
-	"IN03t14Qk2rZIL5uwMcEP6kgZ/fy7ACgXa8jHpocGv2sR/xAhMzPH5ScXrMrbV1rVpaCE2oAD0hAOZG3",
-	"kQr6BBWQsfPoBc7ozDjsEZ1NcnWFrzYhGwtCDk8q9QaDeELNKuDbmmxrC4vr4AHbbFXwOsOULrS7OxZ0",
-	"ydaeJ+XOKO6CZjRWBYE+ZGiGhKrimpnI7C3NiJPzaslgJRc98SK4zr6qmaYjUqWteC7TbjcK9ORfwVPa",
-	"Woc/bIgzWPJ48jMOoBPxbGgiCQ1yyCLENDxij2Umj16yNOZVy864plHWAkBFZwt0S6/fbE1uNktXpcmN",
-	"druxAMb0ZJLJJK+KLpmbUP11HIvayyEl6oZKHilPu/bIBCScfjQHwQBgc8SXhe0JYQU9gnVK6vqKwYb1",
-	"MjRhj/TgbKIE60s37kAAeMQFbNG84iJeeqQEJcrL4J2mXDXwSx4CKtXzToE1Ue+kcnRXXEfLg327pnoS",
-	"zXXY2Ax5YBPHVM5Z2EQ2lCl8rqicFPtWXA9o0I84q2u1w4AzzBDaO21eJyUo4KS62WzWdgpYWS4QOazM",
-	"3QwOHE5/JOZH4p4O7Y4Bk7uNutn5WtG5zeEbENYc0yyrYYqJ+1CHRnptTohKaATJgnqmsagNN0dcIWND",
-	"gB2knGysW5wmrfJoYYGITUhQragFcRqysIZ9Lcdd0H1ubZX0uQRRAJqZwJGEFjbGWpgOjoitZIikQLPN",
-	"mkd8XGdX+o5ZZ3BP942PwXIClgw8bodWyG+E91r4XhFoRiSI8Vy4jG0UsFayFsaQaUjV4IFCLSquWU1w",
-	"iHnUC/L5ZprENY/QuCeSSPUHOJtT0Wsghy2Ougzg1ao++zL0ie4KVX7NKtEw1QU42ouLQ91u19bGykFy",
-	"yDBOJdloEoljKgAVZWPSjcGdZ5LgN/tUorobuu8Z70fpe5OZSA6ysmdzRRCUnkrdXYvBA8POa2eQW5Yw",
-	"q55gcirmHGlh65FExBavrFacJwetJ+thIflPfweTvzLToASutdCmTSEq8gCKCDfjK5L2U16GPySSLCcL",
-	"2iy0ZUtFZWzFie5DsdVbPQvaLuUQKd2jER9P+9KELHwl27Kgab0K6SSsOQxAEzKmgZFvDsg7tGOB0uws",
-	"Zc3Bu1Gv76TOYe7lOKZSkZIYOlAgoQNOPk7FAjYUNuQUO4BWtpFqcyodwKvyOp14EcvnWbRSY+TANmmw",
-	"myNJzj9eGhFn1LuIX6WSZa0oB+9UzxWohTjzoO6xcJfQJOhHNwzStrlUjIYZXcYT3ArtjiO3m2d2CSbO",
-	"IQofeEZL2kU0eJDDzfL20AZ3VqoetAUnM2OewHqFBtdrO2QVxFFsNaZSXYlbzpLCaC0AoUjjkMSM3mh7",
-	"B2dDT6zWxSknjCODwftOe1CGwGWK8Rx7zKbPMuz1S1ljWBKxKEnGEKh00+vrtqtT4aeKkkPEzFgI2eu2",
-	"Z8+kEWOI69BhGVqu6ici7aENtHd6YAQHVezK6InQFlBtHClwApxvFwCpx0vHOUs7w0CcbLQAgAh7XHnW",
-	"rKxl8H9aEuHSG++INVaLaIFGJN+whMbx1L7a8l5XWkecsojtM1NWsX5zrLGSdZw10hdxaJay7m+sF6/j",
-	"G5QTTWFIad4r865habM+OLEPZl8ysqlgSuaNwBSZ/RgQ60/4e6q1o8Lagp5rlU8/KfCJXT0TPli2PulF",
-	"N8ZlZacOtExpt6RsXKhmFYdiIEDtIyA4jGM0LOxzgeAyzST19HKG+fCshp2L7clavZG05RIJSVLOoXzj",
-	"FD4psdPtqtNLjHFYVpnNhHO0m5HJUeZlXyQKHANF2V/An7ULmkB+CuhtKOfDHAA7W9xIQqSUFHFYmCD8",
-	"suqzQTnxcj3BSKBSUlmRjluxWReGxpZAbhUJn1S3wDChZUURds2KKC1y4FTD1eOwhQ7QjWV4ugyyt7qF",
-	"2ggJGSDGgi9ROZDFNT3hod78q2OovkYpK4Uptu2qEvBjoD2UTZvKNxPIxW57uZ8oa/lWJNdGM0adNcNB",
-	"JlWq6QGQOwPARqVYPBm1o1gE19kG5DTMaKiJXJvawzFIZLd/iK2MsMosnIaqbMq7YoUKcQsmIfY0imMS",
-	"RqFBau0wqIvNVAL4v3wSSBkc6wDuCiezJfiuuA1I2jWLB0TxVSeVo0LHUULbajQocTU1b7H6dJ8m2TlA",
-	"PqeCcxaACNbfqPqY8Hh6cnJ4df5+72zfr6FhrK2xbsIYVO/S81NGWnKSl0/Go2dco7rpAaMc6rc22rzN",
-	"j9mtiQyFoKpQU9rw/N7pAcR+Si/XUsiA/pmHgO7kTog+5WEMqpJujUSqzUOBVUWJ1nnt6cH7i4tTgm4S",
-	"UtUDQk92LS+YjB5uqAJrT8DKatcVXREVbzrOYlklCLdCyKQhDq0VDAuMDs4NZptq7qDiFoxI53nHcHOu",
-	"FswlB83BNZ+cx7OSRW6dq3EjxoZuZDXTMssAPfmOkj8VgyLXYO0/QP3MoqNtIabyWgkzQE5LNEc9bEf5",
-	"c0bk4leX6Eju1Ww8EzoL+OMc9aN4CupoBJCOOmVTR8TNsc3XIWcRI798e4M2xqocTYH9L9kD3MtGjFe8",
-	"SlFu2vAdkEXFg9yytTPhpnYd8qXeatgpzRK1ys0jnStMHjsVCi3MzMyfdOAX9ctiA82FWsgypCdPWjRV",
-	"nkkyFBJrZpjgFquZuK7oued/caEUcMm3jB5snysAQ8WRqdmjBZjR9JM0ZmQY02AMsmSBkLUXzVUAtcQk",
-	"iV8sROGhW5v44VPczXSwYvMbC3RtSgZ73t8pXn19d1lYnRVz8X666M4HSB500oPIgGl5Ai7pgMaQUGPM",
-	"8KGIR1wMIhqTbspRtWoswsePBbXw75rB+HOBteRhsIVUS5cFi/NSQHTJDgCd9WxotRrcS0ky7L1XQAFF",
-	"tBQr1laL5zeMK4GAwssIM3fDnsUg/7T5oXoDhLO9JcMt9TtlIQT5XrTo5x99E0ILbPEujTGnW6DfkCob",
-	"ptO85xB/Bj89ejSs3QW/TxysK0YL0zk91X5JROqiPHSiNRHSxctT8a3rrKiW55n64y1nHFAWRo0Ra6h3",
-	"m9O9bkIDnMKxALX1WdKwVAc9QyN0hTDfIsjdI2DRTUQBj8PqPS4QnsMdm83tJaN/C10tY9czE+i1AuFh",
-	"uzqeAkkks2SOsgBsC2QUUnIobpi2FO4Tlu30pMx+4ewW/VHPJJwa7GZo0OYCQmPRjmR8LBqudFxLxq8v",
-	"FzReAoRXpNJ3qEYwEUM+A7fEjYr+V88Wm5PkBW22th45yWt7ISVgZRyL6ZGSDkiFE3LtYGvMh91eSP93",
-	"OpPbAD+pXl+Wz5ZT0k7Tavq6Q6e9zBez5BosuoLu7biZIPFfjoaRtb5+Pxo7fXY+MIdC1t+4jGmREXWl",
-	"heTMSclyemQb4DHo7poFWftegUxzJ+GRTQF3M/o+5sAURKD7rMqigvNexKYACWjmfZaw3ezQLFJeuW82",
-	"Cq4fxjU7qW/8KIxczIa5P2fPmd3cHBurIZ3FhApt+vmZ5HdjQT3CbpgFY8TZvMXw474TGQI38Ey36pRj",
-	"1FcIGmSdWARQpE7SGAueW9swM/psY06mrVexYSYLGYqleXiuoLOvFXg/+6pzdT/rgHPxddYXTeDSvGYf",
-	"gr18kqTcxFjGVEFFoaomw8iJuSSCE7wGu7BB98dj8kTETJIOi7H+JRGctTneYjToFw+C4ZOAAbQwGnDx",
-	"0QlWPsdY0x8GCFxNgRe2NaptbKw5i3MqMkByOQTQlJ0/TQNqLKjP40UnDKKxjbgohu+aNz1b9h8r92Cm",
-	"ICyhomhD2qzXm+vfRCEvrQnz0BVrYirVpbR8UHJmR6Wy1VqSjHy28AXOZBmVVjRbHqI2TZnq7Gq/zpCL",
-	"CrRb2AUqvVh+LhPZZtU9fk6+Wd2rAwef4znKCngGRYhOx2HwfHMOpgGt/92sbzeu6p//UQppAK7vPLN6",
-	"BV0mZLGiZTlHXPD63ywRNr5TdLPAy6JzsblY7quz49fdq1wox2na/Hw3/0j8J9OSZrnvXVsJp6KU9YrT",
-	"vIJz8BqQBJxc/hzM03CAnkeXzIvSdmks0HH4z9OTOsi6ZnNzfdKXeL0YBIKBPlgduMClrn0tv1YAL3Af",
-	"tV/NoM/qmS/VPgQgDku7fMpW9nI47pooVM4H8DSopfDofdBOx9gcJs6bAVEK7yMa+7L2V3Y+WBRa+6BY",
-	"wl032UKJNOhrpR4DOSO1cHby7JPFgQGUOAiLycV/LLAOXjY1TbJOzBVQM/es7BDQ7dF0kot0pZ1iMn5q",
-	"Us2xOwSSX3+IJUQqCpWku4kY7OZ3sKY1s6CvXa02YqhuJBfYYZYIoXr4/aIkwGl76W2w+c0joBbdiczw",
-	"ZrPQvRCkx5lp1d3HTsT2A2xEr08ujy/qRu+u3BN6emyp/VSie47MRoF4jziQxXCw8/iHz+Mli42YIf/9",
-	"//5/WdKJn5WXanxbCfCDhJUMi4EOS4SWJQySOE9FNGYvbs2Ru1MMyELFu2VjXZaJV/tWh04bD+eYL4hZ",
-	"DCtzJ25eHM/YZLkHU7MPo/KF+43Q76YpTd/Ax1+E31u6/LWpc7JMYZPFBFpW4uTz1KWTD+JxT99XqLDy",
-	"Y5SffvFg8bXFajA/6wm2W7YmZ0kn5myVk2tYQBYu71HqxxsPdWaiVbMMBuewxcCEhCxm2nzQL9eWrmsd",
-	"/ryl1l8uxOvWQTKL1wt4kt9UObq3qndRkvhtYDnQnIdzDmv4NvKvv7GOzWWzfGB/RcoszTiPHjpsrYK5",
-	"PZkSD1RwtnmLNLM8ANsCjWaniyvS2dUrH5bFMnNiDpPZ5ybZrLlCOlFYcKSOqYnGk+ay9fj3y/VGwy7F",
-	"kKYi8XN2d2v1FzDLZsJ7F7aKb6NaZhvTd9Quz7KF6ASU0wHtmWTshHIZqYkEi7nRoWOGeekmimnWzyQR",
-	"t5xkM+sR1ug1CCXDNAn6VDJE5iE8HXTYWH3wMSGwZAQr9NEi8K7gBOomYnD4LQ4a3OiUDa+ixLJfLXEC",
-	"jXf+679IyM7G0t7LKRXuv6XbanxOl5yM1r0cpmOcMNaXOYFKTv2Wgg+5AEv68vlmgeLPSx3GF7RXHLlM",
-	"BwPI2S/InrnL+sJk8TnHGFlLbu3IBY9OdLeKdfaaY+Laq6RweG7uaxF951UuwTLBwt+r1uYNRpUdKMl1",
-	"B6N2X2mVF9ZdLgl1keL45FCFy8rWuxJOQXrco+Kr9WjAnQUIUuIBMY0+sAukuLOBARjEjCbSnNDNdpEU",
-	"q03ZZxvH5o8/zJc+uw/Wo8FQJEC9IdVTUOlFqp92GoEYrAk6jOranO4xvpZ9+859XV5Hw7oYItXrBkU2",
-	"49xvVrZ2Co8cAUjeKhlbM4sgL1KOJq/TP5HwNK2SMfZ59Xq6hXzo9U2ohztW+3YRZv9+dW/nsf/cxN7S",
-	"/N3ZKu+8RYOPfcM1829cynfKisi95yvlXronOVslmZLLnPTMO7yed/wzkfvofHy6SLiU9xFiNgB4gbWf",
-	"YSUt4uxfXgpODk+yZPUUvHJn6jOJ8YYuBIzB3lzaUxr8KJ7S0omZqoOU1IhboPrjQ8QVd5Y5ipiaP7pS",
-	"/bfSvTZyK7aZEwFTuC0/MHAQwmZ7djS7PrpDB9bEXD9OkfdPqZSESuIH8ICfHRvol8iQ9phZDYLnILj6",
-	"cmP5mOdFXEJ6v2BBmkRqdK6HZZYuwKzvpVg9Ev/11jLLh08XFW+yuAsNAiYNPDiCy2L1D4gb90ixFAgR",
-	"SXYFo8mrvhoNdwhV//jzVvlem78/X9967pHWFhlEXKsupDMipp54rUH2JrG9ASLeQMBB7hImXcB0wbqD",
-	"ceRc21dqWLm7A2ysrsDCMFxRxDwykZD7gRic4r5PFKN6OaZJPL0kw4SuVHlFg2vGEfMzskAkgIFoMUgH",
-	"lNMeeAWz3BO5Y0EPq4pxypWsZQCfEQSldbtem1MHx1TRWPQ8k7kF9QT0hiU90mH9iIfkw6cLF2QckGJ1",
-	"i4lQVCGmpENPCaiKrwV0OBKQGkMVpgfpkWAaTFYlAMo1QHkErFRj8HQTRgI6YPFrKplHIoPheHl58EZ6",
-	"APooFR0M8erZ29dkY2NjGwtVvQZkSoyJBKw5Ut388gXGtfXlC4CQ0smCQqRaKH9grv4DyiDUbKknrEcB",
-	"6K5YSeHy7MADSMixAhW24BDHZCkHUpWwoC+Mt1Tf+bVuNv26vmmqxOoB2CIrHRFGTJKE6VWXwacDrSRW",
-	"n/DsM1CCoUWOoldYoAG+b+7BHGhicaFgABPFHrAsBHx7DycESjvY8kTjFS0AZhhxMQkXJC9qYUDLYR69",
-	"rIwFVqvQX3YLVtiyXXlhi5AxvZb5CMFJWSwZ1njabDZLqm8ADRGaFtBqkXtQKuKHEbv1ts9y6PJb/d9b",
-	"qnUIzbA45gstRe1gpRKJnsgdQsnx5WFeJYxU/XY71TqhXyMir7Jk6qNREms6QcHmniYGkwEdAsdktTmg",
-	"kDwfIXVRAGN1i4xsWDCBQ4kz1fcIVBUGDHdgDzKkCR0wxRIPSKNbB+qU1Dy57QvJ8pomgDKRVSkjVV9f",
-	"8D1SLGbs2ULGf/lImwNUbS3XKXrNiFF3M+xYvTXJNOjvEL/VaPpQDrnFNvx89iaKpME65elAYh0lORRc",
-	"MkmqdkniKvKgfoaC1ERlFh6WiZA1rM5PI25Qr50i/ZoqJghg15wdSJxfJWIte0zFrRQIMiKhyJBaUfjH",
-	"UcC4ZI5EPzq4mBDiYsg4lihpiKS3Zl6Sa/rZvHpSYTPYOz1wAhR2Kq1Gs9GEE9gh43QYVXYqG41mYwOQ",
-	"LlQfttU1wCBdA0rUgRJwucdgx8mEKXj49/SjWoXZ00/v48O6LcM1cqq7Kn9k7VAvm8qdN/dBox/oJ8dB",
-	"M+MRTpqpMYe5cVgjSz8APJajsOh7GB4GStIC4eGLfVO/NO2bBh83/+JMV0hGzgv92h3G0Rqu1S+vN5tW",
-	"FbABJGNCFspkL/kxUEZB1xhPVdLKnR4mDhiOZzexC2UtZ11de0UzHzO80pr/yqVTNgtf2pj/0tsMqffO",
-	"q2wt0rMDAxKblZnbWuQ754gke+kgxrraKbC7q5f+8VlPnUwHA5qMKjuVc/OgIaTetG711tuNEqkseN3O",
-	"HxXEAYaslzyzV6vveq529OYP3zVrVfPzAov0Eh579OX5mLyamUwzuRTo8cSkqzIpKrSaiB4RcbgMfwLl",
-	"d/DuOIOufUW5e2c8nUG/JM9db7awkTv1W53cdc9g8EKYm+hmlV2qWKYlkqSXUChxBCkviIPe5r5jAOG7",
-	"aJn7UA8WvDsQJgfq41hlFVQq1tdrDbIfAdK7iahD9HHZ5mhmoIVnugy7D9kzvUOoglholSNSslg0xneS",
-	"5n3cR27pCMpbeG3uVrmpYbm2rChNQLmtlEQ4w75heRrCp5anKTaM5W5qqIaUiI3cYbi03LjETRbFAayu",
-	"VyIcPZwkmHBl3hV9C8b//aiiqEwMWcehZyvx/OCCaLO5Of+NY6HeAoI/vLA9/4XXFixdv9BaoE+nWDjg",
-	"QohDKBsA720tQoCsEsERCyOKCpNX2VxfX+Rlp4rmDy6VMY/TyD4rnESSSQDVZ4OVJPQwqoci0OsD/pmq",
-	"/ho6qOqmEIIW10KWwC68BiEq86JgecU2Us1KveS1D57ZUk1WntescwKe0dIXBGabg+Wu7R2Ql7D7ZBgO",
-	"ZI+X1nbLfWzaCGwBMn6hYFxtV1uwE+XKsuJD3Ar7VhNfzqqf6Tdt5T8w7XtCuRXjZMQD1uZjxdFMT7ZJ",
-	"tVBxrraDm1NONUZiRhMuyW2fgRQHBCM8Xgc8HMrb3JbCI2faoDRlHKD+sqkKcnBaKsZhKg9sSYvHEMXu",
-	"J5YSxgvIt71CYZBvKkiXlnILdOyd4Ow7isQFhnQhxBHlI0M++d2FYkEGfhDgdcmr+WE1NLviXPGnZShI",
-	"v7w0MthPqm/EXub2ny7fTkACUYBTLZM+uTCj49VAe0zlpZI2m602r5ZWF0UfHVTyyB5X0YAZVQ+wsUx5",
-	"FkLj6Jo1yFusrAUO6TbHFHAUBHl/itXydmyBpcOTdwfHV0d7v1693Ts4vDzbP/dJ1RxXkK0anogAKFRW",
-	"Zw+9uUYWRdLpTlYj1lSXRzWYKsUGQ4VNRcrgfNnNoM2L9T49q15rITlZTLBGUq6ieKwyVI4itmvqhcV0",
-	"1OaQBA+OXjPOw5PXH08uL9A5Hoq0EzOJPcFSy2kCwtZUKvNIOiRKaI7qizQxZZ0ySpiTAji+6XYhsxpq",
-	"WFEiVUKxOiWWCovhbMOYKKnaBWnf5qZTe68hCXraJLSazZrtETiW9K7k1EKkcVawX5seSvTsjoE0I+i+",
-	"TEa3cLZE9ohM8cwLX+fZXCZMMoX7qwELwCOENofPPZO7Tj/i0FYLXt8E8iA1uiLpCaWYXhYTRVvzYm8w",
-	"523ulrnUG+OGM+dZbdjashvcIazhx9nZoO3l7Ysfdktb2jZ42qZW2aYORU+LdRQ1mUx2sKSX3qVEqqZv",
-	"U2foiMBsPxrHYB6Y/WoXFrg59ga1u3CASqQSQ6hECK4PBZCNjbI1hpWwxrh9szxuZrKAd2Nlpv2BLTI9",
-	"zXrjtu5/M+yJ+R2fyTqN4/mzidvpGAQhTi9MZF7W3D5r7R+ZgjGElUCnzOVeHC80nfuFXvz7TGiB+jNm",
-	"1AWbL5/PY8ZCWV7uuWrVxtz0XF/3ZhSPrjVMtIFA3aScO/JZ2kXGhINiRUdSb9Pl1ZdRB4CoH9rmbs1m",
-	"27jd1U1JZidLKtMVUx4a4xX1WKuTUNnm/unJ+YUbbePvID5spu0Z4F4ub3EMs9RCLVrbvKAWGk3ThioV",
-	"9cxllQp0tpzmEvsxtIviR5ZSM6YIXlfD+i7ex5/H0/dTahkLeQgLasDKSscwEd0IwyRLTxXfMXVqHvlO",
-	"TnYc47/kRnThTqGRfzM2IaPTzdAphMoctWbPeCaLquCOqQjMJDPnZ7AlhYwirBzh4pYI7grpNg9okkTm",
-	"UMvYmSJpkFNsxZymofFYDIQswvISCoE1sG+lkrV5FWLmXjSb5L/+c7PR2mys2zLVWNV5Qh3J4t8K2we6",
-	"Xcqq/eqd9ERb1l8CBkQi14wNJekLzqTKgnhi0cN84x2DP6v3nP23Z/vn76/O9i/P96/ene293i/Y70TW",
-	"8GQSYxYtyXDcf6ZS4Q3d51s6Qtr2mJLoPoaNMyOlIUwVXUxIQDeEtQYuCKmVFRoTRTsSAT1M5W0LTt3m",
-	"1nUxiCQ4oe022VVaJQBtIx4RGfU4GzMRslA2/bruITIG6JhdkbShTFbOUz3GjZQgVfByUwjHxNNaGGDU",
-	"45oxrtmIDOg1gBOymj1MdbmizaubzZajDhUm0gZrYQntbJK7Iumt4kUw1bgeaacfq/X183sSnvwCq/gF",
-	"9r8E9hCvuMYwqIGzW/PvIY2SpXdsG7a+2HkduCf1yimEH4DgyqqHkSqnAxaa2vvHGMCpu2oQO7AVCP5t",
-	"c2Gc5ZmjXG9iNoJCC4+gLyTjtjY9rsYdQomJ+cA40SyEM46utTQftXkhELlBoG6YCdsWgyFNWEgCKlk9",
-	"4pJxGanohsUYuy6VSMCMuWWJfiRsEKttG+/5S20nv1gnnZGmS7UTJKOhNmmAxB6xznWI9n5bf4nPYbTz",
-	"gI5gWCZg2Yi3VtNrNpttDrHGgRgMBM90MLm8UDIz+lhSqVgJ78c6s/s5ggx+dpGEIsE9ywbfkjJZb0sL",
-	"IbP63WjEogw60gsjYQHjKh5hBQs43t+FbKOEceWTAU2u5fQKHCms5D0UYai3UWWWnH++f35+cHJ8Dgcs",
-	"p/tnV5fnWrDlp1zNGomjm6xpqUUQOjqGVCpUdxxtpM1jRie6LDgrPYuIpDq3FHhEs8gt6TDFOiqM8V/f",
-	"SCoMd4apZB9Z+2r+MvGICIFXUqUhP+01L8AOaCQ+5eCIM/FeZu/abJQIcs1P55k3cblIunPb07LY2mVd",
-	"8N/qqGnJoLIfmM9w8txNfvyQZQrDYXLcVA+KXr2v8JGfOiYbxjA/KBup8RSVfb+obKDi1LBsw3GTUX94",
-	"YyfGWcp4c+2rSVu+m+Xne5VkuHePyEHTNjKTfe/vX9CeT1yPk8lrAuvJP+jWj6gK+lA6B7PXoJ/7Br2p",
-	"7PvmsTV4Bj7/JB+XZ8y9CVVxNhua9JVlZd4rk2CvPz4leyBjl2eSWPwYjFliNilbSyJt35qUZLlL2JcI",
-	"0zftJVApMYdZNsinSPUd7vJcTN1CeQ08cM2YEi3n6mZrHQ/rbiOJ9QmLy8sB41p6FzjoQp8eOcS+ABT2",
-	"jWPs5wsGJ8r+p1j2jx+d31rgNOw0AWg8QJx4C2e9382E/qEVP0hitvGmIsv8gZg5izu1sNi7TSLFynff",
-	"tQxzYardfMINhC64jSyigu5XVugWgzFvoIZqSGiGpushygILSWeUvan6jOevVq/ZSDIA8Yg4XKo1iJ/R",
-	"DTKySkuCNMpt4Axi6dukA5cl3LpIkkvl+ZY1Viwqcc+sYYM/YBLmi0TusFjcGgAN38Vz8qclFsMbZ8Wa",
-	"FXkPx9F8HtUSGCuBMdMcQCI8GaWrJhIDgkpWlsyKoFyOTEqh7N69FbDZImwtLxsoMdVzZTWv9BRjL461",
-	"LOYCcTsQiqTRaHlNODbgTO7if1wYCDhXRflJE0YAd9XWzsVjhqDPgusG2SOc9aiKbiCuXNHMzw9QFBk+",
-	"Pq5TB8u8urm+7rW5H3GZdrtREDGurgDnxvdIbFRMiDuXfZEo6GGtQS7zRCZ0JSFdn+XaKByuZAXmoffg",
-	"ZdrF3AdEYswluc04sheu7CPlWZ7o/x0rhbi8JhqywVAovR9+ZKNHU0inFOl8qHMLp1xi+JSz+ZSz+RAa",
-	"ZMCiG+YRFIlYmFqlCUcErOmCO8oXVGWnYsE9KzNk+kLa5RpGeT6GVD5nSqJ805LNLSVSpcSH7/qZRmod",
-	"qWHUNVDju4TCi7a8ugr6TLY5jEpaWV9rEKiT7hdrG4Li1ItuGMdMH2hUOoGqJtYVIXhMW20eZYBCOyAz",
-	"fZiTK2NP+p5V0GAv8eEDk81BSC0enMGW0ObOnmBDeiGbdGJbqDXI/K1M9yIK+gAn1OZgj4SwmQTKqlCz",
-	"pfprEzv24wr0QqnLJ1n+JMt/WFkuEm1WB6MgtgV2qyYEpU55WNcGNGTsaaFU+/bC3UrX6YfveIaQl5un",
-	"k4WfREKKEgzi/QaDFAAJHZ8CHQ4ZD3N8QajIolVNJx8BPrTjfMaUbIhMNiVo5ukAEh0jldf/kc9Q+ZYN",
-	"cuwAJO2SCTdFg/gWZBWTQyOJ+HcS9l178xUo+j5hX8ytGX6Lo4yM/+aui7LWTKWkxcR7sSjatCbd0klL",
-	"bBuF4rrTWi4WYrr36F1WK29vBuzynEaRRZdv9dEdOoXaUzN9OtnyfXLr3COmJWZhjyU/mlNHmXJUj2I8",
-	"nPDC/gFRofaDVyJ1LQeqiF8sDOQbBIb8jYj78JxbL8hvEHC+ZhNjQIh1wxK9N6RUS991/EeZp/02CnKw",
-	"2MYs/duW8fqhVfDxWmNPWviTFv5jCki9GU2s4Q5Tt4zpZSmyNSq/vf79NdPb7ta+5mrX3T0k5nxV8jTT",
-	"FRd42CmfNiOMAuRk8fCJVH2exrGfF9Cp7bjKvDUpENcqEWmv72gDJKv/ibDIEHJBqhHkFRn1h3RGDtaX",
-	"fbfWIO8FB7yRPAYDoiqmxlI4xdF/zICKyfoz3ziqwi0fPyV4WN98Cq14Cq14PBxk5XgFjKghQ3N8vYji",
-	"m8n5ecLZYIPNjsM9cJ77TvjlTlfRpRJJIhVVUxHFTQmtRY3mfIi2nNajmo755+bbjc7QnyzHe1iONvbR",
-	"oedUhPGpwUpYHUI+RJRm+fE9ZGhLm0sMbg1i0DYvILOXVLHSxYt1hBrzbCIfJhRrq6tPZb+2Q/qYrGRi",
-	"L9vcwGnC0Q35U0Tc4L052CMFaFM87r91QTtNgS+EbUrYMKYBM7nZlrxDxsMIUVvgQCqD7DRYT7Em3cgA",
-	"d2Z5VVkWJAuuTemfNq/CcdetSOOQKBbHWK4Dw81uOUvM6U+OQdenNxkUi7T1l2xBHkySz8hgUUUjpR/E",
-	"get+AwI0KWKSTj9FOnDhFR8FBmXsM8sboQ/YjdAZ7hTlKGcWU5NGq62YmVaVfXHLLehOgAG/jupk9e95",
-	"6lP23L+eCvWkB7lSG0FziRQDJjizMeQLx9NbWb2gCrT2Nf/HvLy3TMo5sjGgnHBtYgPcZYdlhcwaBJKk",
-	"APBjGrQyGhPZWT6prjc3EVc5K4eWw2BBCFP+5Sv7iF/bIQnT1iEQylQyirhUjIbT8u7GJNgi6XPFQZs0",
-	"72y0/+6urB8/WW8aLPCiK8mbmgw1i5keQ3uevws9qcyrJi6tyiT3VI3nW4oHjpiedjSTOzqnpgw4SYJl",
-	"R+elR+CHjv/0u9jBJqC16muFD0vfCbSPsztQFtWv5b7eaSayKVP+3QLiLTEXCIfPh/K0mu9tAOOxwAJH",
-	"AY90ljrN9jXFOiNJUh79lTKDKuZUOTK2WRa9rV/IbDSylx9BanMScn1QgwsRTBOqC8H5MZifmQt+h4QM",
-	"FgNVABE+VWNCKyizPx7T4rMf+U72HnrBC4ZWiSPc3F/ZBe492Xw/x0npj6ynhCGUGXBlGmAH04T1RSqZ",
-	"h7cT/KPP4m7tQb3o2VMTx5rTtOSCAHnUY6wFF/ATgMCPDCBQ5O1vvV0/6Ll5VnPYpiSg32OX+FkxlrGT",
-	"9MK2nhUwt0qM4OjlFgliHDkxjdLxTeTb+6QOEfGrVNoiVpMZYwpQOLlwAqIg0mqymSyRbOlDeUce/IhH",
-	"8iupIt9Jkj0dy99fv3g6x3/oooQ5d4qkaGs8qCZiPDBTXR5n4BsOjWM4L9kUR1KxsNzjcWTa/DcojGzI",
-	"8uRjeAAfg6Hl8lhcD3XAPmuBFGotTzvjuXBOUKRTvouHpcVnoqRQV4SN4JXhkNEkz7U07en1BmF/ka1K",
-	"B/VHMtwQDAlElweNb/UtA+TJpxRGttqIUw657LxHL39c0Auf9eQkwJOlp/OdH/p8Bw7/qJ21jPFWPTN9",
-	"RKvBqYA9xWIo1noqlEYw46sqB0UbPYWD2iOtHtSFndXzWOo2fuIHrNuNRH+q3P3kiZuj7iKjmCrcDxWp",
-	"YSFfpmq3ezHsoyqVTJKUx0xK4uOFHAOhQfy/fIugQOgENj6RaQeTB62o4XTA2tzUzTr/eNkgH8fPCndA",
-	"hbRHDvI6GiKWxZBRRagFq7HFXvtRzBDOxsDs0zBk4TTA7FM77O+VbrtkIK3pbxZFW36MmeH3BDRJRghD",
-	"FEmiaG/aYaWivYX7gHa8Nxm1s9hsk3yySdX/D8yg868M28AmI1l8w2StQQ5Um0PWhpa+NOKEKoKQ6Kqf",
-	"MKYv6/WDPiWmNMGxLH0vUnLHoLjTJOiTJOUQskiJSqJeQgdtHvGQfTG1jhEYiSVEsS+KVH3qe8SnHf37",
-	"H//xH/o/V1dwqd7xayZmUgZ6y4Pd0wLbia4TrQn1cTDPJGFdgG7HstFQY8LgQ/kwEY2/fJJQE8tJOUFF",
-	"lchY3MYj5F32hQ6GMbBMP0rUlHn8qzCLA/rlkPGeliatZtOrDCKe/Rv0Ai3HKjuVP9rt4dfDO/17fPf5",
-	"68bdRKovyBR8vj5gUtKevlk+NRuzp6WMd/T+B2H4HqGmGAewiqFXzCiEg/l1H/zl+mWMEJsany6SIhad",
-	"gWCt7FTqNpFaP8B4OtCy071WeADa8yp1+O/nMrLoJuo3NNFPgBw+F4nC8IeKB/9AGAH7D2zQ/vmGyaDy",
-	"+XEjAYzQmG+iW7nxZKM/gI0+zLcWu0Nnlyb3aHvrEY//DWiob+GIZSHk85n08v1cCeKHCe0qv0H2QFLP",
-	"DxuQ12kWLDDlaN8w4qOe7JtvfKeDfTvCKTq+meWnE/0nO+I7n+hnULzCVJVQNBa9JWXVIgbFWieNr78J",
-	"bgOqYpFiAye1F84EUrD8Q3LbZxwO37VEg0Rg2SB7nNg07DZH3YNybCZm9IZJKMuMPg6oN4j5QAjoJrhp",
-	"HPVIPM4EiGasbZQhv3Otb0qWaOXSSlmQsB5xJHNBGnMthPMhg/qpVBJ1UsWkT/yvd77X5r6eMJ/4f3z2",
-	"a7vE11qIUamHSRSwvQGi3wF0J7prTGJRqIc+sqW8YcBYYA2oAygTus/YJ62aeyRhfzJtVuTVMOGGq9Ya",
-	"3DqmWVr6qMUBMl+H4jfavOrr/8o/Nj435HWqe23D8nNUvAZ5JcJIW5pDzaIvyVH0qtHmbf7K2JZwVi37",
-	"eljnHy8lIKUmKdeqp8HIi0ce0WopNzwB+uUOScQtHs2YL+lnzj9eahsU9U8wB1xAKQALpIp2qGREqiiO",
-	"Ce2IRElSpVpTj2gc/W0SuGgUpwkz51BhLILrGoD92aKYpgAd6PcJlgGFkSB7BSKOoxBLl2Ki2lZzg/iw",
-	"zK4CI9P88gLUfXqjX7SjMiQts3tfpfH15VDzomP9PsaGPPmh7wXln3XkjEltBZRsz58g+AGAxbCCPXAt",
-	"rgqzCjBRGB0dlafcqH9pZxuK72zvMHIIwTEz90pnpEXH1E2zI8KRrVX3cuPly+fNl/fcSx2Uj1mHaxjL",
-	"7sDtU0VuaeZBUyIwOVIWmz+gHAN5IJx3N68aUlLXeJtUfdNyFt2zQ2gS9LW5n8f3ZhtddjMsj96ZtBbe",
-	"QD9ya+E+YTsLla43hIKa00CCJ+/76nEqP/CyRsbKl8Zq+q43qyp9ZuA+rjNnjoX5FHL6I4ecrsZ9jx5p",
-	"6sA5rRxo6jxcEmx64RSpiniQWIymhy10ZVxWWGy+M8oqZeZeesd75exqMz1YeHr8MHvSY51tr+L7+taS",
-	"6SmE9CmE9Ec7U5diYCCpDZM+k0a8PYZDzIXqK6u9NU2rOMieffxFnH9r9mp+Jm1Fqc4oj+oPRGgdYhCF",
-	"p4SiT/WW7q8wZNmlptbayAl9Bh8cEvrHy2FxNYvSxeFmlkwNQZkHx14a4XHmtvyTRHk4ff4meGnO9+Yf",
-	"ErtT9bSkH+CgOCly6I+RLf4e0sCMkIm4FueFejEeSbmKYiiHEyVM7gFOq1LxOegd0vfI82aj8fK5t9ls",
-	"evYcpM23m03MJY+4Ce/wYwdNO5Kkz2LYN5K8Lo9+TqQqw+iJ4RUWZhG4bW6JOZZgJq3H3byjd6ckjRnG",
-	"BmWXUHj2GRkIqXKI3zZHcQsSxyOANttJhDErxrY7OYwjhWV0umkCBkfeCzh5Mt3nQrU54yLt9RvksLRY",
-	"nLVUqm6NzZpbPQ661CDHQhFsCneGnTbfXF8vBROfVgiucPyiid8gbxLahYJR1nHX5pmKAzWFMgdgmi8A",
-	"H47SLOpSX8Sh8Td2YhFcaytL0piZMD1T/A6mTt4yNjSgAQmLGZUs1NbiVFQ4R1z9qMjmEx39TvEILqmm",
-	"aHKO+PHM8rlHfEJGX1U/Y8OYjvQoZ79a9spTpMMTyvt32pr1zmfUbMDjJAFNUBgifqZI1beCd3c1g7Wv",
-	"hYoyM89/fCNG89IVMi8hB/urwa6nwXWDnMHDFj8v+wYeG8F2i5iimWx2wPXgthSEknWoCgqhn+nA4OlV",
-	"KTeHpkqIaxKpmutuc751xYW6yjK8S1Kr4MtFub/Y0Y47oCjfX57SrH7kNCuYoyI3PpOITLC0gjz3zGYm",
-	"VzW/0078dCjzzX0sSYEPfjAHylmhmtgCTpTx7WKNfVGMh49aDmS8k1NDkR2bscMCMQAIkFvyD+IakLZm",
-	"Erc2nSvKTcACDiqHHZmypXgWoMzdArwcITbJtq2SzWcfvvET2BwTHf1O50DL2hx2En8Aq+PJgniyIB6q",
-	"TtSY9gLCZvRIlkOf0Vj1/56evGnCSdchQjeK0RIwFNVCUfdUWwDvLy5Od7WgDAXCZRMlUszKy2JgJ0Xk",
-	"O6bemx48olzBT8w4kLKDoTH4MFZkkuJMFyb2MLphXH9kmIiOm3qL9K98hskQQ8bpMGrY0U1TPE+GjO+d",
-	"Hnw4Pzm+L9lMVpro/MmmH8Cb75FQBCmAbOWRyBAd2GNc99C4VR+Dfhf9SE52g0piaGDJOWCKjhFzRAfx",
-	"VPbWo+tTHtZt9LMUaRLAaYVKUtX3SGekGJjz+o9SBjbd+m3v6HC52bA9+9eZDUODktkAR8CiYoaNhc7b",
-	"mHZKhnCAsNXcyKN2SufkDD/3XWQKfJsogXNCVEK73ShofPetZ8xUpmE0RyLB65qtUFed5ETDdJhRof+W",
-	"mC5uWaLiVdIkruxU1kB1NV+YmHtTF8azyD0SAwDENUOMbAuLrbfMyQxgMDMkqSrGKVey5pnQgQxMi4fF",
-	"Uk1Zgwb2oCwhfSwV02Y5NSaqXZe9fl7EcfYsUCSEO2CEGpYhr0NkmkE+disRYwhEATQxg1ic42F0upjr",
-	"CZN9PDXFdwgNBxGPpEoMQOvem6ODYwiZq7m010+VNJPta9jfAk9J6KNIgj6D5oWZDK0Ckg6NKQ8A1Sv7",
-	"iOG88iTvEqlntI8pYi9rFqTQZKNvTEM4bgSK0B0eMjGMmUc6aRQre07oMLXTcigCCZz9pQ4EcvQtB1dj",
-	"J44ghzuVLJE7SEmvQtMwUmj+j/kHQFTBNOg2/qe+7aDiZO3iu575B6p0XhGmyxsD8PDGQkK98fgjb9wz",
-	"4U1ojd4E5t1nr3K0d7z3rqRvY715pK+fX+y9fbvst+d+6vPd3f8OAAD//w==",
+	"7P3pbtvKtjiIv0pB/3sR6XcoRfKQxDZ+wN9xnMQ7no6Hkz0obZbIksRjqkqbVbSivTvARX/qz42LRj9B",
+	"3xdo9APcRzlP0qi1qsiiRI22M5zjjQ3HlsgaVq1a8/BnJRCDoeCMK1nZ/bPSZzRkCfx6eEV7+t+QySCJ",
+	"hioSvLJbueozkjAp0iRgzyS5Y4mMBPdIVyTEP+rWT6gK+j6pUiJVIniP3NE4CqkSiUcu3h6QnVarSf77",
+	"v141XjU2a42KV5FBnw2onoh9poNhzCq7lXZls12peBU1Huo/pUoi3qt8+eJVjkI2GArFuKpfsGFMxyyc",
+	"XqOvkpT5ZNRnnKh+JAnlcsQSEkmi+oxIJRIWkm6USGW/UgK+StjvKZPqmSR+NlMwrn9gY59UuVD9iPdI",
+	"QjmhPRrxyfXzdFDZ/a2iZ698Klv9sQgorrEMrNcXx0R0YR1BwqhiYQbpWYB63kkoD+XzZmtnk7Y6G/WX",
+	"wWZYf8m2uvVXdKdTbwatcINtdrfodvB8mIgwDdQyT79olkL/gqlkXN/vKpZMb+FjX8SMSBYIHkoN0BGN",
+	"FOmwrkgYUclYgw7ARqoOIrSajY3ZmLDZ9CqDiEcDDdlmtqSIK9ZjCazp5/oFHlr9KJyFrvZQo3AXwRtH",
+	"jMMpu28bjIkUkYwrQhF1ieDMI5RwNiLXx0dviFB9lowiyRrkPBGdmA0kCWiSjBG56IDpF1NGIk58M/dR",
+	"6HskFj0SR5xp4IhZJ9ps/fRm+9eDrb+2Lrd/fvXur1u/bP708nTj9YsPJSfyxasMaUIHTJk7+1qjwyw4",
+	"AK7sEcphB/gnAMVcAkm2mlsk5TGTeFECGsd4bSgn+29Ojk71qiM93pCqfsWrcDrQC+qYab2K3m+U6Eup",
+	"b4G7xa5IBlRVditpGoWl2HWQJlIk5Wv3Ofus8AHfXpJhwu4ikUoypD3WIGdD+nvKCOUhUXQwZEmd3UUh",
+	"42qXUBLAq0T1qSIjKgkXikRSpiwknTESCcmSO5YAIYO/40gq2DvZajazjf+esmSc7xzHLZzlgH4+Zryn",
+	"+pXd7dYG4K/9uzWXpAXjD2w8vf0Tesv0KhJ9+YikXUaqYUK7qh4x1a33lRrSYVSPHHp1y8Z1pOT15sva",
+	"rj4+feVe7Wy1CM7c5lW/XfnHf/zf7YpfIyIhlHSovqfilnGPtBqNje1tchfJqBMzsn95cHREgj5NaKBR",
+	"zSMyEEMWWrJpEAVA32dtLoYsAUIHH92yoTL84c3hyfnZ1eHpwS83Hw5/ubm6OvZJdWOL9PUphKxL01jV",
+	"GmTfbHYUqX5+q27ZuM3NHPiJuV2kOmCqL0KPaLT0SEeE4xrpMYVoXCD0QIE8GLnN/RJ2skuAe3iw9CTl",
+	"gCua7u+R7c+fs6uigaWRSG+uQa6cNZqxKQmjbpclmpTYdSI2bWyQqu8c180tG98kLJUs9Gt7ZNSPYuYs",
+	"3L4sVRTHba6X5AFS7pQME/Gbbhz1+sqvIfR8h2b7+pKYk5FkQJNbFra5/9nFnV1ir7BPqsOYBkC2ORFJ",
+	"yJIaSVg3lQywEVelJxGpppa3bLyrr0qbl2zODNloc3uRED/zmzTBb2dKBq9Yc3Pn5StW32qG2/WtTfaq",
+	"3gl2NusvXu1s0e2X3Z3NjS0QHpx7uLH9cvIeDqlSLNEL+V+q7cpv7fbnjWZd/2zpH5v61+3X+scb/evL",
+	"w09/tryN7e0v7cr/+lvxsfy72r+VyyxdEIpmEDYtZmUkzYhTeKn6lPeYxpkBoxxvUIFzbjZajVZtj2hR",
+	"i8ZMM6qckrc2AIFxkAyHG8T/Hz4Z6OVomsLHdsbGzGMxIt0CSc0FdrNZCgV+FylAPeRPJWwkch+5Hy85",
+	"jgaRmob4Oe0xIqM/2Cx6HsN77lyGKul9wTZRFmk1XcmkVSqZWGlv5n7j/IH77fZMX86Z0wjz7f3mOEfp",
+	"ceYsw+z7+81zwTQjng+4pPDM/ea7ZFLOm0tm399vnms554hSee8T+qJflkPBJQNRcD9VfcZVFGhFQn8Q",
+	"CK4Znf6VDodxhLj3/O8S9ZF8pn9LWLeyW/n/Pc9Vw+f4rXyuR70w0+CkxQu2Twy8NN0SQ8b3SJ8lDNhl",
+	"pPmxli+kvn2OpnlAgz6rHwiuEhFPX9r9eETHkvhc1EF18/fMMGSQSgVcuKNlkKDPQqSQL15u7ZD//q/t",
+	"RgsUi9lAtSqbHVqrbTlxyz4tvw+0ZynEjNXCknzUjd9fXZ0/bzWauE65/jrh/al14qclWPHFq7ymoVFy",
+	"5qDBEFWZv1h0yEbXb4R6TKPIR4LfdGkUM42EIVM0iiu7FTagUbyLB9Jhme4EHxMahgmTsuJVWJIIfea/",
+	"/VnpRiwO7ZuagzApaU9PNH+QL5805ZaK8gA0YJqq/vOE9SKpgG9lGtciZUoqqlJZ2d0CfhUpAKUBFMk3",
+	"S7LNGthqgVvuPn/O4Hpogp80QnZnISif5+/WYb+VL96St8vok2UXy1FkSSdh9NbYMoYs2CUDGmvywELy",
+	"0+XZKan62Qc3+jz9mhYYcRJyF4kYN6alfk5SfsvFiBM4D1L1p47ZR2kZxAvGtVg+1GoSPK5VXDxTvzZx",
+	"qSf18rJ9m8efF56FzR8I3o2j4H4YC4hzo+gt4y6u7nNCg0CkXFkFI5IGydjnSCqJwsGDothOjmLZ1pbH",
+	"qMC+8hCYtE9SHmlN2VgpJAEIeQQU30zutHPKXAtz7H56Z2zixCesQ/MO3H20xIazGq68FUknCkPG74Us",
+	"3WwUB1Wu+sjGjDbLGQvx3mmGLXdpOIi4vg6DSOZStIM4+vvn8Ox6aLOZo81bZ33L4k2+pwdBHFei8Egn",
+	"Rd5L41iM0BYQCrhMD0oJ3gnO7nWwoFWwm54eZ/Joc40DrEI0ThgNx/p0w1IiQIOADVUdh1zrSFsOs3mH",
+	"S1r2NGEHD8dL8C4jyWMhHGckYeskHXokYXfiloWaKrDPQy2WPOixHun9cRofAoe83/niSDfIbIuEPuXs",
+	"85AFeoPwNRFBkCYJC/fI76lQzLX6kyhEC3DChiJREe+RSE2iASDIH+sc/bYrZ9jtW6ujXfuyuGA3/YAS",
+	"RhFamvenCUPTVkeEYyK1WCt4PCbtDOa47nZlD4UR2MszmVm6Jwx4Dpz71JqYU8keFLFOhXorUh7eC6e4",
+	"UDddGMVBp1NBZBr0rYZTSiDMd0t5ZML1eMJWjkWnQhG7zGUxhwtVx3ceAmksTCw5ASlCS4qOWXhAx8Ao",
+	"JGOkytkduNvikNAhTdTDio3ndBwLGl4JcUyT3v34xhDHulFC3MQwWoF7OOK4vh1aToCd9RkBIxIRXdJq",
+	"br3afvmCdMaKPYJU2dqcVlxgMUoIYpe8LF6Y7daVEHV896FYzRR8MoFKkwqAVbVFTqLXru8pF7qQ7lin",
+	"2wPjSwLuykhP9Bb1vHuhjDNciZJ8BU4rMJMZKTskMuJBbvfd3CMRuglU9tnWJOI8ps93DSTcyJHQBefq",
+	"erMLvbp5+yFw0AlL4HQAvrTczk4B3FyQWPAeSwhIB1ztEs3o9WGAw+hBke6SJXdRwK45vaNRTDvx/eiU",
+	"xOFuUme8CaQLqaIdKhluVem9BX394ENKNw4xMjskxSUtiwdmQ3X37YeiRRkkAsqRJyV3RSGQi9EuSXkG",
+	"IlL17UsuiP2aB2RWxmJkfMZupIGKBoYPSHcA/bFIlX7ZvDJKIsXQRRqIOI5CLXaC2BQIbpARH9IDwS83",
+	"VjX3a3vELzl+n3QTMTAromHENVHV4GUNcmqCWLS6o0dTjO8ZbyvV6njRYWjDOb4TTf9SieD2ACnng5m0",
+	"nUFnYY0xiYCKqOfR6oMxiKQxKAoxu2OxtB5wMhB3bKBn0c8zHk4pTzPimOaBo+wVWO+VECeUjw2w5L2I",
+	"iTGM3ah+IpSa5F9CkAHlY0PatZgfcblHAHkgsiem+jaXCTrw7FoMZsOxnWUrSOxmlycrCVWsDlfygfhK",
+	"thiqFBsMlbTXLpImwghueRZQYmD741y3a66PTiTRH/eUi8Bdc2PMCJPMiQYBCH36GdfUMIVCw0R0o3g9",
+	"s0uzlSNRYVvL40/qvvZAuhM6OIKEhYyriMZyl1ACxkTe07iTG/Y7jCagOIGplpIO1bJjj1OVJhCfNoJo",
+	"S4Si3pKH8U0JmPnTMGJca2c0A3E+lLX0GN1VfxRGUjOSMMdZkXhaKIVr7JnJnHVPYOzHjx/rrrmwPPaB",
+	"5k+AoK9BxogSJJXMOsi2m+S//2t2pOhrBAuYIf5nuxJxgOgN7K1d8fCLG2fq/9meiXQzQk7ve4eGidBz",
+	"3VvOs3szQsHNkEo5EsnUfbJCg/1eC31wXuWXKh9lDdK84d4qZ6OWPq90vVxAPcT9+sjiuI7XB63VUeY6",
+	"o6STSpSLkjR+WAPUNZfpcCgSxcITFkb0CgBwj4NP8wFvBnrEG4DpPGtE5kKdkIoewQax7aJAtlACCyVm",
+	"ocvjQDZAHQaow5sPbYjQgr8/CRr/AZEgWzBGYoDTAOKfmOOIpyGqujQ+T8SQJSpisrLbpbFknosF6Gy4",
+	"0pSqslvZ//WsL/lop3tb/zAYjcLjv+98+Hn/3ZX4Rf6++fP2eTT8Pd7qv97mrbtX7/rN/vGvG39t3r78",
+	"ZdAafty8+zkPOXmX0ICR92I4hJPP6MBuhRK9xciG/pJuBPY8oIdeZegsdmJxLmG+/zpXiqO123KXMLFD",
+	"ZzwbvTVvvBwg83HulI3O7aMYhGODOH4rQMes0Bk4TxEQnb8z9O7umyiHRfhRPIUgUuPi3o8FDwVffdfA",
+	"7ZOSKOSjyzOy2Xrxot4iNB72aX1D3xcH2K8nogALU20UAi5/26//+unPjS8l4ZJeJY44axU309ogr2mn",
+	"Q3uMXKqEMVUScLhgX3rUjeKo1zxSZGtx7KJXGQqpaHwA1Ngd4fRji7z4+XByiJIRNImdIO+Vd5DjkZCZ",
+	"RzUtiri4hXDy8OzzgytFKqWSqJMqNgev/lwMhiJCvE0YA+5qIsq1FmRmIdVAxFpglNEfzCONRqO2p4XH",
+	"gZCKbDcb5JAGfbDFaQLT0hLfdtMJL0f7Bxdk1I8UI3Ko7zFVhEWQuMB4SKpnQ8b3z4/IJoRUoS2Hmkh+",
+	"0SXmfozR4ucRKYj/uW4/rcOnPkYxSLDy2bBy447jXZEE8NUuJgDogfQu/Xybfm2PML0TDKSwG9xounsp",
+	"3BLN0mORVHYrnZgGt5qPRn/AddXwHdDP7olsNyeP0qtMbmH6ns6D2gRRnbg1GsH20zBSh3dWTFmeAtFA",
+	"iWRW4kkqWUJGfUE0SEwKDnWDCaynqGrzTIwCogEuxYAJznKLGYwWKcnibpawM0zEHQthDrSfV61Q41mV",
+	"BV33Jpo99/vX9ghP4xhH4gJEBLDzFNZXpQWbB2pNaIMhCesmTPZRl6g1yAc2VDb3TCsaSiTPpFWuMHFg",
+	"mKQclVw38WehOb9b8abCQPXiUbXAmMFpio6pZPuqSH02mhsv6q1WfWP7qtXcber/f3WHD6lidRUNWBmN",
+	"jsLJpKWFa2cla58edzi5yM1Gs9FqbTZeLrNV6YbyrrS6cB3IKiPYz4+XtRfqykiyGn33e+aG5Ys8EX9E",
+	"cUyfbzeay8ydZtHEM65bIHjAEs5Cg99dyPFxkViTSSf+DwLgVkbJzuqAm5SRMkzw8jBoS068Qvh1NKy4",
+	"8HNxu5TtZbA/juSqBC1SbFD8ZbljzhGjQpOEjkE0zXLX9DgrggemL4wxf69W3ZxMzqSK9MEYzcIG8a0Q",
+	"eoOmbRvquZsZkqasCFQR//zs8ooU7QZ+g/iGAt50RdIzg4CpIh6DiWqSRjpeN4W+Xs5sMp5G00hl5PKZ",
+	"JD3GrSe4CtEnlPRFHLLE5szoKTRZv2VjMoBcOc0ubERKFoxurFyA4Saa2lF84UbcyDQIGAvBLIifZE5M",
+	"/DMWwS1DWwluGdK28GuRquyXGxrHOfLemLkd4d/APTQIfZMOQ4jT9yoDNuiw5CZhA83SQF+3vOrG4Hvx",
+	"Q2Rsk5/OnDLfUvHYiiHlE7ufoj+FPIBVRYWASZmpjEU8vdTCHZXE3ze2VtjNLjF2vnbabG4GzgjwAfOL",
+	"dIuNf+p33gXRWfTT0fUfR63T6Ege8Yvt4ODoxdHgbfPDxnAzPPhpp8HGPw2DzRP9YPzLxo4K3u0MO/wi",
+	"DqKfdhrBRszLto7WQnlUunpMfk65imLD/qfsjEWRcGdRIlF2TvMgpgSxthy8aJr64xUweY8BTZIIBFpJ",
+	"AM2lFMkKYOM/xb/yn+Jgo5dQHjePeHM96AEkLI2yFxFPt4iB5rMZvG8RQb6WJgnLpaXwoldAwAnouutz",
+	"T7qM5EKu9aqK+iMIY0ipg/EikBzY59YT4IJlBLhpI8w+p/FYi9ExOeS9iDNZ9p6M05JaE9cQp+6RkCWR",
+	"Fu8zrzaojlRhmQQTipdPSbMp62z2lIbiPuhRmLCSwogt5+WIqxdgcZifODglHhnLEUDJOfB8QlcUcrc2",
+	"E28fXSLC2/FthCGY+0LERRpzsX/65ubs4+nhRcWrnOyf7r+D3y6v9t++LZKe/MupE36dxrdHig0uwPO/",
+	"3u0vkdqTlOUqo95lVgGE2ogxj8CYmcprDlkLOwX0L8CxI0TMKF/vykNA2GKdjYfsc2HoBTU7vIq8TRcG",
+	"ZdymJdZUPRO+7uHFsBAtxYI0vr0eSpYok7oq1zG+I67/9qc1m78xSf0BM/SMnIoG2dByVhIFbH8gUq3a",
+	"tXZ2dsxGK/uH9darrY366+MPlS9eNtIUZZwcY2cHhAN3kM36x/dXjvulAoUgKl8+fbnfbT0AOBo4WTCh",
+	"SeoI3281jaBi/5682aVXdf65rHWJViRDxfv6Ze1VH1AesBgSrddAo4RRcO9VDlKpxEDLYyb+U/VZlJBB",
+	"xMPGtHfFvube27kjTBj4mourj0xvFIa1Lo019mo0x/PcoRSIJGGBIn2RSEY64AgYE6noEKI5uONB2a1Q",
+	"MkiDvg3H1MrLsJ9QybTWyE05oWlITU3qgmzB/BmJc3zhheIRLxY7n9wtrO8vmtxFceBStBS8GyWDdfFy",
+	"SMcDxtUFMzRNAyG62TxRo9ej49vwaPQ+fRl93nhFN9Xv53Qa7NPvTxseWIIBluZZsK5CxiGp0uzDYSLu",
+	"ohCSR6KwVpTn5q1oRQdXKcID7Xubxt0oxs2sjvKgXCWV3cqFGNOYnGBKMxR7AuahfzNO9UVct9OqeJXf",
+	"U8oVOPVaX/SxJzS4jXjvNB10cJqT1sbm1vaLl6923r0uuQ12Pe4tKCxtRbeg2cmSRHcKlscRZq7l7GRj",
+	"ez43md5zYSuF7a+OA5N+tBkkHxAjr1uyBmJgcvtupZfQgP3/zReNQAy04ikwVhrkz6kjNG/OB/QhPPTF",
+	"jjX/YWcj+ulJONg8fBhqNjhsUZN1bgmGs3x8Xz/cv7zKIxEOqdRUIWF9kcoS2k4DFd2xQi0WFHIXyrw0",
+	"96bPtd7a0gKeWeP8xy0IwCHsKL3LvHOqn50i+3ogM85syK9L4wMjMLj4SEM6gY1WKA0pORZ3LKYBQ2MX",
+	"Jvq5HEL2xbC+9WqjtVmgcXkBmKWVi5zMbWgyJ/vRcBjxnhMEgZENeThDFp+AAQcmWKAkQuBLiYiQw2G+",
+	"ncQ8V779Mo9LVk9QjDiJwiwfACrvaDY3Yh2iwfYMSgUqzeP2bBr+0NbiK3K9ApQflVy7iLUOpeZCTRh9",
+	"jhm9AwONBkIo0NBY3EN5lMRE6Z+pBFUkBcR5kIz6QjJwCUgH5godAXcsWdWltbOU1luCqktRmFLm4+W4",
+	"OT3ybIIwoa6tQBJoISCkGJOQEbT7qrqOlmoouFdRtKeJRaXDpJIsjllSmVZdi6ubC9b8yTUNoQUMWxhc",
+	"qMH9xnljSeJv3kTaPwG9RW/mj65gOMlBv9TCLvHhL/Z85r90pZ+ZRGS0ydgIN2fVs9HXKfS1Bgo/JN9J",
+	"HOamyXP95ctNLYUrFRuPDvhpphB1NTI7vd91iG3icqKFaU053/pS3M6fFRrHZ10A4NzDvjq272hIZQKY",
+	"BseKgnSYC6CrmnwKLy4n46JpshCcOuE362tmjfFimbPMhH/dMjY0tQ4iJUmfyn6Rjdw/unWBoTvfR3Eb",
+	"peB16N4Uxzy6PCNbG62XxFJHoqXNXfC522LT+A14BzkJoiRITYWoavY2FMOFSsgaIN2Uhx4ZJiyIRCrr",
+	"A6Zo7BHFpImvCkm7wkU2ZbsCk0oSs64iIlV7EOEXJnTEzTdQRIBK8v7ig0cuj4+JSMjfDt9CtBTWHA1r",
+	"WIsCVjKgY9JLxEgvmJJBxEXiVrK0Nv/9wzcVr7L/9lT/PD7WP0/gk7N9/fPiUv+8hk8+vtM/f9VPvt4/",
+	"0T9f689fv9GKyut38Pl7+OTorf4J47w+hZ9nWhR9faHHf30Jn1zB8x/P9c9f4Pdf9ecH+/DzjR7h4D38",
+	"PNbPHJz+on+ewe8XB/rnNfz+t0P981fNTN/8pJ9/8wF+hyffwJiH7/Tvhxd6lsMrvZLD64uKV3n7k/72",
+	"7Qf97bvX8PNQr/Dde73rd0fwCezi3ake+d3VX/XPX/Qn7z/Az1P9/PsrDZn31/qZozd65KNjPcLRKfz+",
+	"V/3k0QX8fqnX9hOM+dMZ/DzX+/pwqJ//8A5+vtdPfjjRo304/6h/XsDPj/r5DzD7h181zI/39WjHsPLj",
+	"D/qt4wv97fGlXtUxPHkC8Dx5oz85eafP9ARWfnKi3z051eOcAKxOLq71T4DMyd/g50d45mcNt5Nf4BM4",
+	"/VMY8xRO/PToTP8800+enutnTgHmZyf69/N9De3zQ/3k+Tv9zPl7Pdc5rPb8GD7/RUPvr/v6k4sz/ckF",
+	"YMjFtX734qOGwyV8ewn4dnkAv7/Rb10e6jEv38HnMPLlscaHyzMNyUuAxuUlfA74dvk3jTmXv8Anv2qY",
+	"XL3Xs1z9pJ+/OtHQuAKMvQKYXF3o07m6gk8A/le/6iev99/rn+80mbqG1V7/oqF3Dd/+De7U3+BM/waj",
+	"/e36bxWv8hFU+p/39Y5+PngDP/Uufj6DT871z1/AqfYr7PfXE33uv358V/S94YSOrrBZ0HY2SwLJN0sC",
+	"yb3K53pP1Kfk9gNHCVyBA2XWGMfLPKVCZ0pDVtLQNSJvTe5jGee5q42vHPM+7JvSWfmAf9naIhtN8nJn",
+	"6wVpNluvioNuNedUSf6tWd/5S7VGGvVPf/m3hQzMgmCmTePQQrTIsQ7EYEgTiAiWrB5xybiMtPIQj4Gv",
+	"mN4NsRixRD8S7hGZJolIOSTOQ9AzxthmZdsf88gOPyvGw/tJsq5Y9qJEyiyKbcsKaxPn4QxSdhpvIxaH",
+	"WSmu4vymUGeZ3QO+eiah7LpmxcomWVV9EIl/2/zUkLepKXfgQ63lBqRg+x7x9VuNKNS/YiJVIyvUMRGY",
+	"ZA5nCvxZzVAXxxfVIJ2PuLjbfOhSaGX27VUDABba5R8inHvj8cO5g6WMJOt6DaxeNKn7iLzM9SqL7Sy1",
+	"WBj8cim1+cx51L75tzz0Z/qewBN5txySRL2+MgUAQAPpZnsnVRBptZTr5fasZzILyDVjFH1kmysGGa3m",
+	"XlkjoDuvOZ6ZuAzuT01dBP0EOBfFeE8gzWrX0XrlVkSn1jLolJsYHi4WzKzXGXwRSB45yMshhN8m0qvc",
+	"0/gjYoHTWKC5RG+B1dHiPaOx6q8Im9yMaFVqcVuU18XtQpZqBilb1NomoU7e6Ojho1gfI0q3RIMocwpP",
+	"CaSzws9nLu7VV8nnerEU+q/jll7Wdp2/ZzlxGR/KO1MV/NvZJC48F/GafMZHJ6xFO+Y3IKwTpzIl1ZyN",
+	"uO2CNKAhI50xGSZiINAASDCJxcPeDGMn3dK1zs2NwcWPSnBq6twd4jRkoAaaGH+TFJNnwtgCRIWJ8nem",
+	"pio4+mdEp4Ml06o+017cPNjBNWlszNOz9+u/Nus7N/VPf7a8zRlJ8nZlj46I4EXI2hZ+G1wsxE4U6NRE",
+	"5MjKfvJj0YvuE9YzbVAYLhn1eM94n+E3iXOcYeOZW9DiRHBW7pmg4CAkETf2+5RHSlqfRFHrCcak2trZ",
+	"2cHCANeXb6BuwE5jZ0f/MaEK7ey8midml0akn5h6fR8iTOnJMwQDFg01a6Dh31OpBibvFFybGhoqTTiq",
+	"NFx2WXKDSYDZn6bkXWYegr9iRgFZc6WvSJHySadtmnph9TuamOz/37KVX2Qv2U/23RXbDw/MyvPXzA7s",
+	"B1dm6WepKvn0iBfedfeVf2r3Zz9xtIRPX7zKaTFWtogXr4gS5OUGVkzWuHF99bb+ilQ7QTIeQuHSEKq1",
+	"dtNE9VmyZ+OEIcET3ETIdFSSckjdr+Hfjrur1fSazSbWagjEYCB4luQqG8TPboRP4Jhlse+hIDTPiRXd",
+	"rOrDyw23gEUn1R8nJmg52091kMYqqus/nKdrMCAzDV2wSwvlobMn7FGZuSfhFhSqUihrjCtyn/sRhJdF",
+	"NvWqDB8H9DNsR+rHbSeyVRNCsYHEfgB9CcstKHCjImxc6NIHFOOwB4VGjFEBAL9VAoyPBvsDD1isb9ry",
+	"QVG4pDK297j6Byz1Igv+X2wUhBdiq7KUCv2LB0FQ3XOQ7yTB8cGC/WYE5C0ERPRIZso1QvtmmVOXjNtb",
+	"uFWemRAnmi3awEaP9DTFkVgfN+IaSaDCJSR0tprN1h6RGI4hyJCJYcxIFTLhQn3Bx3jlb9m4yOn1i3MN",
+	"avD9NLMvS1pYuMkFsYmmpUoWlehEIgpxC4GIHom6hPJxY51aI+vGGy6rTU+YtGXaUULRhQIpSneQ1r3K",
+	"0z9S7m1uQeDWXp3ZDiY4VyE119q9M1BaIM2N9jS3sowYeVNtL6cQeYJ1LM4PLlL9IiMpk+Zdrjgt0ztc",
+	"mlATFA2hOlTekq4pN2Ak65wxoxhc4NCuBGMfW0IWdlZ3kL3nfPjWzuQ+aCbNNhfHTpP+FaQY3EbMwr86",
+	"Nt8pi0Gm4QwIHL3Nau+zpJjG21xZh4kL7WZX4Twvm6vassv21WdxiM0+bfg7tgCyac1IDkdUkmFMg4ny",
+	"Vxv39Iy4nXSzhXolhzITq9eserZEUGI+fC5PLlcvLYxCEimnghMoAWOp2AAZpDFe1RG2csTYkCW1las4",
+	"hY9XWGx7JSKu70Ju1lsuRLXAuj6V1X01SgLmjpIqQFPwrHrEZLphZhB8BCEvXOqqJcuL/muw9zIuZzC5",
+	"cAIuo8vqcSWWtcy3lU/h/PyKVCb6FvH3mcRKOWMsP+sjX/BR7cX5iW9suT6IlFxgnb0Cg4H15Rzu4TkN",
+	"bO/ATuN8VOQ98FmR9eBjE5zn61Qqc2jdt7Hm5irJ6lYCJPJyXpax5jlgFxDBrcYf4EpVjSSa87g8F679",
+	"CraAXDAoAdw6OmqpxHAPASB6JCe2BunVSvK9jWScJsUmWeOZxBo+ywkHczKRpoMel0+uyZY7dFvbP3yF",
+	"lNIggI2VI3ZM8s88mF5+uF4WpMVMrSUietz+/jOzfQoa0Fw5zEUrr3C55xCNr0EbvyVZXD+I5btB4XvE",
+	"sbgY9vtCeT0XEye6vfl+mxsZjvzjP//jH//5H4a14x//+D//X5IpveYBRE9ShYaU+WP6z4jG8fgmw9+J",
+	"FxIm3Reyx9qcEPKP//zfSMl/Mz4uPmEG+E8ztvM/yi7Tn9v//5/ZXy3zeun//5cDOmshaHOAtCNx5YJz",
+	"Bl8wUkwB0SUIrtFhOcf8bIHsPHsD/jxwVoHf26W8dWaHb6Y+OMjXBG0iC0xlojJ+qQNzdccl5tEuulH5",
+	"f4vEAdsMo8z3evH2gOxsbb8kpvVGg/h6AB8lbqmgh8v1xREkp99GPDQ11fWzHvEDETI/f1ByestuAiqZ",
+	"Fc8z609AOZGjSAV9gsEfD+f6sQGxRRdQ1bd9cuC5m/xtHxL69ggbDNUYcv4cNpnF4MbY8jrDyVWlxJke",
+	"o2UqS5gjs4UlzA4fXiGe8J4tglmtganSaiqErSPCcQPiAHbJinH3XgV6M5Uc+hlnhHGVjAH7zNLQvUmq",
+	"8Afa2G3bGLvGJc/JyXUoOaa8O065iR+b7EDCg0LZS68haytOqCrKWVMtdmZ7dGZOB21yOcOrqfUaO6u+",
+	"rR2RKjhBmXa7UaBv3Q085XvEh19srWHIuUAeW+gW6RHfsSzfDCI5gCQMj/jijiU3eZyCX/NIxDMoALYs",
+	"DXeD3LO8UU7roaIEM6cL0RxrSDbCFlBKS0S3NY3N6OZWs5Rymn5GhZB4s2UH/WYXR1alJbjPMARhYROk",
+	"P/M5sLu7l7eBqxsoeaS8VZJHpto460fzxnUe6YqkE4Uh4xAYga3APTJgqi/Cuv7E0GSP2DajHulB5m9J",
+	"f149uNO2yyNuk0WNK26Xeo+UdHb1spasMz41LVM9bIJazxcFjpl6J5XjL8UrtxDCkwAuSMBJtFAfsl2t",
+	"AE0cK1mOwobclwmvLo0vcaEYljqgQT/irJ4wGpqGanMY626b14mfb8uWcyfVrWaztlvob2s6oOWxJnvE",
+	"R0rsQ9aJxJ4mGE0C42bYdwN9stxB3Y5agjMyyluukZ8uz05Na5RqmGKzLfDiSk9LtyqhETT40CftoRnP",
+	"JJCHYAbE2JnNDdtbVXQJEAv0IiNAJYl4EKeh5tOw1vJeaXrNre2SNZd0AYNhpnq/wwibEyPMbmiOo3Ch",
+	"buB+Acy2ah7x8Z7d6G/MPYPv9Nr4RCt96P8Ij9utFXqSwHstfK/YHFIksDda+BjHKPRHzEaY6CZJqqaH",
+	"vx4l4hrVBIc6pfpCvthKk7jmERr3RBKp/gBPc2bHSeg7EUddBi2Rqz77PPSJXgpVfs2Gb8FR5xFOzyS5",
+	"ujrW46LTgyqnsSUZxqkkm00icU+F5qLZnvRg8M0zSXDOPpUYaBW675no4NL3prsH6N2YmTxb3x2iGEdU",
+	"6uXavpmwba0NwFCSjFjCrCSDDWWwT4Amth5JRGx7DNeK5+R02MxWWGjYoefBhg1ZUFqVM8BLEYeEgkZb",
+	"HNOW/S/iAJIIt0tDJO1UXtYzVCRZHwUYszAWNkPIQUk50Wsojgr2KC1ucKhu3KMRn2zVoAFZmCVjWTC0",
+	"voWFm4DNHWEDGpAxDQx9G7IEeqkKg/22ubE9pWw4eBdy8jIoYr+UyT6oRUhiYY4CCPNI9ykoFvq54kBw",
+	"hDdQDBNG2UGoZUgVgZQZSXPW7LOmz/iqvE2nXhTQ6MmIeFYRBTYJyA8jXX64NiTOSIIRv0kly0ZRuUER",
+	"LeYKWl7oxYO4x8I9QpOgH90xaLXEpWI0zOAy2ZSiMK4DHGixZJ7ZI9jsAjtnQ+ZAybjsRkshQIeb5eNh",
+	"9KdzU/WmbUNhs+dcgnF4ZGujtkv8LPkYe4ZpPcaka+b9Siy9MpoZjhpTqW7EiLOksFvbNFykcUhijKwy",
+	"p6EPVovtlBPGEcHgfWc8Gg6iAlJM9sXCDlhZVyz9UjYYPDtBSSa6xuqhNzbsUme2jC1SDhEzo0xkr9uV",
+	"PZOGjGEvtg5z6hMnIu2hurR/fmQIB1XsxsiJMBZAbbK791RD7T0iGSv2zC5e7axv+fSghablwOPKO93I",
+	"WtayW1MivHqTC7F6bbHDtyHJdyyhcTxzrdbUfaNlxBmX2D4z4xbrNycGK7nH2SBYHQ91R5GQeKKGnpwa",
+	"Cgu25asy7xqUNveDE/tgNpOhTQWtMx8EjsjwYxYoFp7x91RLR4W7BSvXIp9+UuATe/okfFCCfdKL7kyw",
+	"dJYTraVMaVlSrsqCmFXcipoI1NOEw4TkhwU+Fwgu04xSR7b5fjC+uWVjDe1urDmGsz0rYedk2z/KX6t/",
+	"YGPYqVRRHAOPSzmPeG8mnpSo9PbW6SvGOFyrTGfCM9rLwOQI87IvEgU2hCLtd60A2YUmUFMe5Dak82HG",
+	"EPLLjSBESEkRh4UDwplVnw3KgZfLCYYClYLKknRkxeZeGBjPGhd1tIKKksnmhDMWAtpOz2XqTyBTNpF3",
+	"N1mptRl3FC2HpRcUoDEVwucXyem0sc3B0QkTXSgYaiygNdjOgpHgCPiCpRBjIvyibdWH9pgj4GTAzIAP",
+	"mT/Rdoqrs4br3A7kkHq7KmOOglaGUcBCyOLJ8h207mCHMeQZbOc3mjJ2YzFykA1ixCAwkhSKpuJH2ba7",
+	"IGsQSl5s1TuR0ps2Bht9AI79fZoITO1jkgRkk2gyWQA+bDO7UXpS51LByiNFujSOpblilgJO2s3s1DmM",
+	"qI1USHlueLZer73ZV8lYVG5AZfdJdRsQHfr4WaoKnC5NTEm7WPRMIF5kbJaSDpgGkTFWwL4QcRlBI68h",
+	"42itmaAS2yiAk5ANGQ/RxQFvGoNNTSNXqOXdasJoiE3Wh4noWN3GPlg6rjtSgdzQoA/FfspJZTamsRYV",
+	"xsutqNnII5HcGmUQ1TStm4I4QqpUwwM6w+qj8wglI6qPGRVZEdxmMpczMKOhBnJt5grBenVjrVeF9cFX",
+	"JBBxHIUMhUNo32iYG3ytNcn88BIxgguMK43iGCIFsZ5Ih2npMGEqiaD5o4DO3UBN9UiKcchi0g+MIVkX",
+	"3iqs2OhgknYNvwDidtNJ5biwcKR5NNbnPDZChobmqK8lQdnX9MGQx/xMBecMSZKeo+pjX57zs7Pjm8v3",
+	"+xeHfs2EdHFGuglD2qLPpwy05AwoMSwE6RGyJT30gFE+6kex3kObn7KRKTUIxaFCDWmD8/vnR1BMUHq5",
+	"YE4G9O95TcHd3O7WpzyMQTvQoxFNijL6odU8m6r1/urqPPOvAD0GQ1TNAsQ63goe1CkLHvj/XOtbxauU",
+	"m7gwHLxotMJocjRBQUmjSdsTjFbQpbHcZG4jsh3RrH0l+zvPqi6xVTifFiwETtNB12LgPI6qHhpkUefH",
+	"ZO6C3m6z+ZEvYzxK9ntRr53ZKjFX2uwfoHFl5TZB24ThplRGd88TWpW78VxZ0tt29B1nR5m6Usnjtx21",
+	"wP0028+UmA4maEfiLmYKOEIwdE2aIcfCyiflTQecDrEuGSY/xxkimZPRMClXOTCblIiceKKMjWvoFaWJ",
+	"if06D06wYZjJ5Z/QonOKyVW8ShmPcj82bKbiVYp03eaLAK0shjOU3e0pz5HrIyt1IAEnNyTE6huP4xWs",
+	"lXjrM1AsSrKZ9qkVVb7iAM2lRsgajU37SY0oNRQm+cTUY7DKwkRexSppFCVzGdXUPlfor4zSrBbOs4A2",
+	"kqQxwxA8uWpgfmlixsKQcDEN4pdLQfiRg8jMcbDi8JtLLG1GI7h8vTMcbfrbVcOM1yw+/8MVJHqAavlO",
+	"NCkZME1PwEsU0BgqSBvL2FDEYy4GEY1JN+Uo+jUeJ7tiOTz8Vy3Z/6PmXRaijV0UnBN7nGeu5LfUwGq9",
+	"rqkl3R/ufQOKvfqa5fIAUDh+x7gSyXhVYuYy7HkIkoVlawYI7vYVKwTpd0pLdma8aNnpH50JoYa4/JLm",
+	"RCkbUGXbdIb3HODPwadHj2m3XPDbRLW7ZLRwnLMzOlYscl2kh07pHuyM6uW9Z6w1uyiW561pJkdeIo8X",
+	"5W7jcO8maJGl8URc78bKmTwXqCSv1WjU7RX/CC3dS3qUFrvTP24/+UK18p0VC1YVllqGrhcmTHMNwAO7",
+	"Op3R2Vdm9QeXbb12j0pizkrK9BfORmgvMzlYaCVOJRi886Qs2pGMT8Sylu5rxZJrq9U5W6Uk/jKzDx+g",
+	"SetU2bM5Ve7dEln/7AVOF9QlhTFb249cl3TnEYroOIc4O3i5tGSQ20zqgTK5ncXkOsAPKteXlWBNnGIm",
+	"toTKOvK6A6e1S3p8zYoaj1sJYwGE7p+OvepFmp9N/SMk5C6TvLg4sbVwCI+sCrjM6NuoAzNa4N3nVhYF",
+	"nPfWg4+SeZ8lbC9z6kWmo8KUbTYKbh/GNFuSjf4vlJY7zZqmk3OzMG3Iv/Mzyu+GZ3uE3THb6t8tDALP",
+	"2GAt+AJ9zlXKs8gtiOFAhawTi+AWkqZozGpubZBM6bODOcWhIXsVIr+WUhRLs1FdQmdfK+B+Nqvz6WG2",
+	"AOfDg2wtGsClpbh9iL/0SZKaBMlhTJXGAFLVYBg7YdBEcIKfAReu7Tlu/ETETJIOiwXvESWI4KzN8StG",
+	"g37RUQ1TQtO7/dM3N2cfT6GM99yC3sVHp1D5EsO/V22o82iG8ZJE36skzWtb2XB144sz6Ql9qrAeOsS0",
+	"lfmfZrUqL4jPU8VNeCHcsRhRb970SMqhxiKGd2HZWLhCRdKGsNmoNze+ikBeWltqetzh5AFuNpqNVmuz",
+	"8XIZ0TmmUl1LiwclPjsqFQb+YgYDgs8cnTnJMiitqbZoZXq/Z3AoH/NE/BHFMX2+3Wiu11THlX6dLRcF",
+	"6HxyAGuOz2Uk29y6xy8jb273lNhRKkeUrrSs+slSJfiLlU4cg8GLrQVl+Gn9j2Z9p3FT3vHOq4DpOy+z",
+	"vYYsE7JY0bI0QC54/Q+WCBtyLbpZLPREDdTlSgY4HL/ufsqFcoymzU9fvkVlwUeVkuaZ711dCY+iFPWK",
+	"x7yGcfAWyso7hd3z7tUGA/Q5umBeFrYrN7+e7Hd9flYHWtdsbm1M2xJvl6uHb+rgr1/F3oWufS3/rFDJ",
+	"3n3Uzpr1+qxntlT7EFT0X9nkU3azC426W/ZOzevUbYv4LdGmGx69T3vvCTSHg/Pm9OSG9w8wPG1F/Svz",
+	"DxaJ1iEIlvCtm/+kRBr0tVCPgaaRWrpgwHzP4sB0FzgKi/n+vy1xD141C3XgFxKouTwrcwK6K5oNcpGu",
+	"xSmm46emxRzLIRD8eiKWEKlookzJu738GwKZz8x2Oe9qsRFDiSO5BIf5ppVoSwKcdlZmg82vHgG1LCcy",
+	"25uPQmtwoZzpTCLTutzHHsTOAzCig7Pr06u6kbunOdEa9Du/aj8U6V5As5Eg3iMOZLkiQnn8w1QFIUNm",
+	"yD/+9/8jywPzPRKyJLpjYePrUoDvJKxkWAx0WCG0LGEQ9Xwuogl9cXsB3Z2hQDrUbPVYl1Xi1b6W02nz",
+	"4QzzBTKLYWXuwS2K45k4LNcxNd8ZlV/cr9SwbZbQ9BVs/MWOcavXU78r+lBn2cto3ghjOYKWtcT4NPPq",
+	"5Jt4XO/7EpXgCq0HH8ljHz0ScV4mvrbQ0++H9WDDSWahqXmpu8xXsI7nGi6Q7Z22+gVaoq2AsVBnKlq1",
+	"2F8AnS2mck/IYqbVB/3yd9VY4LFx/dVSuG4NJPPrTDvNBb+qcHRvUe+qpBbDdPd6q/g28tnfWMPmqlk+",
+	"To//lRHn0UOHl+7KMCMeqGBs85YZZvWaiKt3sloZzq5c+bAolqkTC5DMPjeNZs010okmy5sXxERjSXPR",
+	"enL+crkx65SRzGnhZNG92GLDKSM4t8tGgVV8HdEyY0zfULrMOyM6AeV0QHsmWRzzR6cSLBZGh04o5qVM",
+	"FNPAn0kiRpxkJ+sR1ug1CCXDNAn6VNoqFtgyrMg2J4jAihGssEbbjnUNI1A3EYPjr+FocKNTNr2KEqvO",
+	"WmIEmlz8n/8kITubK1svW+X6/tc0W02e6YqH0bqXwXQCEybWsiBQ6erq+BKy+oueg51CpeBXL7YKEH9R",
+	"ajC+or2JLqHpADv7FWjPwmt9ZbL4HDdGNlKHSSVZHLNk6e61elkFo+dGc4Jce5UUnOfme02iv3iVa9BM",
+	"XmsFZw3akqeUVg6vL2ABEXdfaU3F76yRhFqSEzCVl0COVbgqbf1SgikID4tZa4DEWjTgmyUAUmIBMYM+",
+	"sAmkyNlAAQxiRhNpPHTzTSSOy9W8rZ9tnJpffjMzfXIfrEeDoUgAekOqj6DSi1Q/7TQCMXgu6DCqa3W6",
+	"x/jzbO4v7uvyNhrWxRChXjeFnTPMXceosrqhYjaOnEDdynUytiCoz0TMTWdXicXJm3hd9YNTCU9iRvYh",
+	"rtlYotdYdCEfemNrZydPX7AovAyyr5lr/wCp64vQf2Fib2n+7nyRd9Glwce+4p35V02En32Lc+v5WrmX",
+	"ridnuyRTchVPzyLn9SL3z1TuozP5bJJwLe9DxGwA8BJ3P6vltIyxf3UqOL09iS3K10vBKzemPpMYb+iW",
+	"gDHlcFe2lAbfi6W09GBmyiBZOqcTKD+V4JpNbFMnHyKuuLOKK2Jm/ui0bWsJVCvltVFWliz3CMBgrsPA",
+	"qWA237Kj0fXRDTpwJxbacSaa+lMpCZVQJ1SKxM/cBvolMqQ9Zm6DaYIPodf648bqMc/LmIQ0v2BBmkRq",
+	"fKm3Za4udD7YTzXLtH+9tcjy08erijfdE4sGAZOmYj/We8bePRA37pFiIx8ikuwTjCav+mo83CVU/eXv",
+	"I+V7bf7+cmP7hUda22QQcS26kM6YhKxL01jVGmR/utw+1Hc1JeqwIzgkXcBxwb2DfeRY21dqWPnyBWpj",
+	"dQXoU4IrijWPTCTkYSAG58j3iWJUX8c0iWd3SZmSlSqvaXDLOJbhjWwhEqjRaMsCDyinPbAKZrknctcW",
+	"ZawqxilXspYVII0gKK3b9dqcOqWFFY1FzzOZW9DiQzMs6ZEO60c8JD99vHLr/kPxZugILBRVWPPSgaeE",
+	"qo8HAhZseodRU+JV7wTTYLLiwNBBBTqWYJ8pU+I6YSSgAxYfUMk8Epkak9fXR2+kB0UppaKDIX568faA",
+	"bG5u7pCIk+urA6iciTGRUGuOVLc+f4Z9bX/+XMMKvFN92Ei10JHEfPoX6ExiAGi7rkHdX2xucn1x5EHJ",
+	"yomeMbZPG8dkKafkK2FBXxhrqf7m57ph+nX9pVMN2fY96ogwYpIkTN+6rKMBwEpitWXPPgNdUVrkJHqN",
+	"PVNgfvMdnIEGFhdQw3e6/wp2aoG59/FAoNuKbS422WQGKn9j3U7CBcn7zJg+AnCOXtZZBhvI6JndHjJU",
+	"kYGQyuk1EzKm7zIfY/FUFkuGrfG2ms2ShjgAQyydC9V0EXuQKuLEWFvW9GbFbgJQfHlEtQyhERb3fKWp",
+	"qN2sVCLRB7lLKDm9PiZBnyY00De56rfbqZYJ/RoReY+066u39VekSkms4STTJBE9DQwmAzpkWDTZtMuB",
+	"asp8jNBFAowNZzKwYQ8TTih0O/PI7yncmMSgBxnShA6YYokHoNGjA3RK2hCN+kKyvM0QVJnQ0DE93Xz9",
+	"ge8RHyj+b5ufGvI21X/DlI3ffYTNkSn4bLBO0Vtmi0BntW01a5Jp0N8lfqvR9PVy/Rbb9PPT43Sg95pN",
+	"j/eUpwOJrc3kUHDJJKnaK4m3yIOWNgpSE5W5eNi5RdbIgI5Jj0bcFKJHqEFRag0VEwSwZ3wHEs9XiVjT",
+	"HtMvLwWAjEkoskqySPzjKGBcMoeinxxdTRFxMWQcuwY1RNJ7bl6Sz/WzeUOzAjPYPz9yAhR2K61Gq9EE",
+	"D+yQcTqMKruVzUazsQmVLlQf2OpzqJH6HCBRB0jAxz0GHCcjpmDh39ePahFmXz99iA9DO1DEGjnTXJU/",
+	"8vxYX5vKF2/hg0Y+0E9OFs2Mx3hopjUn5sZh2zr9AOBYXoVFf4fhYSAkLREevtyc+qVZc5r6vfmMc00h",
+	"GTiv9GtfMI7WYK1+eaPZtKKADSCZILL6s1UnA2EUZI3JVCUt3Olt4obBPbuFSygbOVvq89c0szHDK63F",
+	"r1w7nezwpc3FL73NKgl/8Srby6zsyBSJzZpEbi8zzyVWkr12Ksa60imguyuX/vZJH51MBwOajCu7lUvz",
+	"oAGkZlojzXq7USKVLV63+1sF6xRD1kue2avFd31Wu5r5w7zmrmp8XuKSXsNjj349HxNXM5VpLpYCPJ6Q",
+	"dF0kRYFWA9EjIg5XwU+A/C5+O4mgz/9EuvvFWDqDfkmeu2a2wMhFXgPZyV33TA1eCHMT3azZUhU7J0WS",
+	"9BIKXccg5QXrtLe57yhA+C5q5j4JxGAA1h0IkwPxcaLZEQoVGxu1BjmMoBK9iajD6uiyzVHNQA3PLBm4",
+	"D9k3q8NSBbHQIkekZLGPk+8kzfvIR0Z0DG1CvDZ3G0/VsINi1icqoNw2LyOc4dqwYxThMztGFQfGDlQ1",
+	"FENKyEZuMFyZblwjk0VyALfrtQjHD0cJpkyZX4q2BWP/flRSVEaGrOHQs82xvnNCtNXcWvzGqVBvocMA",
+	"vLCz+IUDWyxdv9BaYk3n2NjgSohjaGsA720vA4CsU8IJCyOKApNX2drYWOZlp7Htd06VMY/T0D5LnESS",
+	"UQDVZ4O1KPQwqoci0PcD/kxV/zkaqOqmUYMm10KWlF04ACIq8z59eRNFUs1a0eS9GZ7Z7mmWntescQKe",
+	"0dQXCGabg+au9R2gl8B9shoOZJ+XtlvMbWxaCWw5Hc9ND8fantZgpzoIZv3AuCX2rSa+nDUk1G/aZpyg",
+	"2veEcps4yogHrM0n+hWaleyQaqEJZG0XmVMONUZiRhMuyajPgIpDBSN0r0M9HMrb3HanJBdaoTRtJqB7",
+	"uulacnReSsbhKI9sy43HIMXuFCsR4yXo236hcclXJaQrU7klFvZOcPYNSeISW7oS4oTysQGf/OZEsUAD",
+	"fxJgdckbbGKDQnvjXPKnaShQv7xbOehPqm/IXmb2n03fzoACUSinWkZ9cmJGJxv09pjKWzltNVttXi1t",
+	"+Is2OujkkT2uogEzoh7UxjLtYwiNo1vWIG+x8xcYpNscU8CREOTrKTaw3LUNoI7P3h2d3pzs/3zzdv/o",
+	"+Pri8NInVeOuINs19IhAUais9SVacw0tiqSznKxtM0y7a6ztVCk2GCocKlKmzpdlBm1ebMHrWfFaE8np",
+	"/p41knIVxROdq/IqYnumn1lMx20OSfBg6DX7PD47+HB2fYXG8VCknZhJXAl2P08TILamk5pH0iFRQmNU",
+	"X6SJaTuVQcJ4CsB90+1CZjX02KJEqoRiw1hsZRaDb8OoKKnaA2rf5mZR+weQBD3rEFrNZs2uCAxLmis5",
+	"7UlpHJNsRW2uRM9yDIQZQfNlMh6Bb4nsE5mizwtf59lZJkwyhfzVFAtAF0Kbw3TP5J6zjji0Dbw3tgA8",
+	"CI2uSHpCKaavxVQf5bwZHZx5m7udZzVj3HTOPGvXXFuVwR3DHX4czgZjr65ffLcsbWXd4IlNrcOmjkVP",
+	"k3UkNRlNdmpJr8ylRKpms6kLNERgth+NY+wpivxqDy64cXuD2F1woBKpxBA6JYLpQ0HJxkbZHcNOWBPY",
+	"vlUeNzPdU7+xNtJ+xxqZPmbNuK3532x76nwnT7JO43jxaSI7nShBiMcLB2mkCVDAXAtUJGUKyhB2FJ1x",
+	"lvtxvNRxHhZW8a9zoAXozzlRt9h8+XmeQkfi0g7sVSs25qrnxoY3p597rWGiDQTKJuXYkZ/SHiImOIoV",
+	"HUvNpssboqMMAFE/tM3dNup2cMvVTZd0J0sqkxVTHhrlFeVYK5NQ2eb++dnllRtt4+9ifdhM2jOFe7kc",
+	"4R7miYWatLZ5QSw0kqYNVSrKmasKFWhsOc8p9mNIF8VJVhIzZhBeV8L6JtbHH8fS90NKGUtZCAtiwNpC",
+	"xzAR3QjDJEu9iu+YOjePfCMjO+7xn5IRXblHaOjfHCZkZLo5MoVQmaHW8IxnsigK7pqOxUwy4z8DlhQy",
+	"imXlCBcjIrhLpNs8oEkSGaeW0TNF0iDnOIrxpqHyWAyELJblJRQCa4BvpZK1eRVi5l42m+S//2ur0dpq",
+	"2Jbupuv0lDiSxb8V2AeaXcq6EWtOeqY1688BAyCRW8aGkvQFZ1JlQTyx6GG+8a6pP6t5zuHbi8PL9zcX",
+	"h9eXhzfvLvYPDgv6O5E19ExizKIFGe7776lU+IVe84iOEbY9piSaj4FxZqA0gKmiiQkB6Iaw1sAEIbWw",
+	"QmOiaEdiQQ/TGdwWp25za7oYRBKM0JZNdpUWCUDaiMdERj3OJlSELJRNvw598wExQMbsiqQNbbJynOox",
+	"bqgEqYKVm0I4JnprYYNRj2vEuGVjMqC3UJyQ1awz1cWKNq9uNVuOOFQ4SBushS2+s0PuiqS3jhXBdON6",
+	"JE4/0evrx7ckPNkF1rELHH4OrBOveMcwqIGzkfl7SKNkZY5tw9aX89eBeVLfnEL4ARCurHsYqXI6YCHx",
+	"s3ZjPlYMMhU7cBQI/m1zYYzlmaFcMzEbQaGJR9AXknHbOx9v4y6hxMR8YJxoFsIZR7eamo/bvBCI3CDQ",
+	"N8yEbYvBkCYsJAGVrB5xyaCn+B2LMXZdKpGAGjNiiX4kbBArbRvr+SutJ7/cIJ2xhku1EyTjoVZpAMQe",
+	"scZ1iPZ+W3+Fz2G084COYVsmYNmQt1bTazabbQ6xxoEYDATPZDC5OlEyJ/pYVKnYCe/78tn9GEEGPzpJ",
+	"QpLg+rLBtqRM1tvKRMjcfjcasUiDTvTFSFjAuIrH2MEC3Pt7kG2UMK58MqDJrZzdgSOFm7yPJAzlNqrM",
+	"lfMvDy8vj85OL8HBcn54cXN9qQlb7uVq1kgc3WVDS02C0NAxpFKhuONII20eMzq1ZMFZqS8ikurSQuAR",
+	"1SK3pcMM7aiwx39+Jamw3Tmqkn3k+Z/mNxOPiCXwSro05N5e8wJwQEPxKQdDnIn3Mrxrq1FCyDU+XWbW",
+	"xNUi6S7tSstia1c1wX8tV9OKQWXfMZ7h4blMftLJMgPhMDlupgVF397X+MgPHZMNe1gclI3QeIrKvl9U",
+	"NkBxZli2wbjpqD/8YjfGU8pw8/mfJm35yzw73+skq3v3iBg0i5GZ7Hv/8Ir2fOJanExeE2hP/lG3fkJV",
+	"0IfWOZi9Bus8NNWbyuY3jz2HZ2D6J/q4OmLuT4mK89HQpK+sSvNemwR7PfmM7IEMXZ5JYuvHYMwSs0nZ",
+	"mhJp/dakJMs9wj5HmL5pPwKREnOYZYN8jFTfwS7PralbaK+BDtcMKVFzrm61NtBZN4ok9icsXi+nGNfK",
+	"XOCoC2t65BD7QqGwrxxjv5gwOFH2P8S1f/zo/NYS3rDzBErjQcWJt+Dr/WYq9Hct+EESs403FVnmD8TM",
+	"2bpTS5O9URIpVs59n2c1F2bqzWfclNAFs5GtqKDXlTW6xWDMO+ihGhKaVdP1sMoCC0lnnL2p+oznr1Zv",
+	"2VgyKOIRcfio1iB+BjfIyCptCdIo14GzEktfJx24LOHWrSS5Up5v2WDFphL3zBo29QdMwnwRyB0Wi5Ep",
+	"oOG79Zz8WYnF8MZFsWdFvsLJaj6PqglMtMCYqw4gEJ6U0nUTiaGCStaWzJKgnI5MU6Hsu3sLYPNJ2PO8",
+	"baDEVM+1xbxSL8Z+HGtazAXW7cBSJI1Gy2uC24AzuYf/uGUgwK+K9JMmjEDdVds7F90MQZ8Ftw2yTzjr",
+	"URXdQVy5opmdH0pRZPXx8Z46tcyrWxsbXpv7EZdptxsFEePqBurc+B6JjYgJceeyLxIFK6w1yHWeyISm",
+	"JITrs1waBedK1mAeVg9Wpj3MfcBKjDkltxlH9oMb+0h5lifafydaIa4uiYZsMBRK88MPbPxoAumMJp0P",
+	"5bdw2iWGTzmbTzmbDyFBBiy6Yx5BkoiNqVWacKyANZtwR/mFquxWbHHPyhyavpR0+RyjPB+DKl8yJZG+",
+	"acrmthKpUuLDvH4mkVpDahh1TanxPULhRdteXQV9JtscdiUtra81CPRJ94u9DUFw6kV3jGOmDwwqnUBV",
+	"E+uKJXjMWG0eZQWFdoFm+nAmN0af9D0roAEv8WGC6eEgpBYdZ8AS2tzhCTakF7JJp9hCrUEWszK9iijo",
+	"QzmhNgd9JARmEigrQs2n6gcmduz7JeiFVpdPtPyJln+3tFwkWq0OxkFsG+xWTQhKnfKwrhVoyNjTRKn2",
+	"9Ym7pa6zne/oQ8jbzdPpxk8iIUUKBvF+g0EKBQkdmwIdDhkP8/qC0JFFi5pOPgJMtOtMY1o2RCabEiTz",
+	"dACJjpHK+//IZyh8ywY5dQok7ZEpM0WD+LbIKiaHRhLr30ngu/bL1yDo+4R9Nl/NsVucZGD8FzddlI1m",
+	"OiUtR96LTdFmDem2TlqBbRSa684audiI6d67d1GtfLw5ZZcXDIoouvqoj27QKfSemmvTya7vk1nnHjEt",
+	"MQt7LPnejDrKtKN6FOXhjBf4B0SF2glvROpqDlQRv9gYyDcVGPI3Iu7Dc26/IL9BwPiaHYwpQqwHlmi9",
+	"IaVS+p5jP8os7aMoyIvFNubJ37aN13ctgk/2GnuSwp+k8O+TQGpmNHWHO0yNGNPXUmR3VH59+fvPTG77",
+	"8vzPXOz6cg+KuViUPM9kxSUedtqnzQmjADpZdD6Rqs/TOPbzBjq1XVeYtyoF1rVKRNrrO9IAyfp/Yllk",
+	"CLkg1Qjyioz4Qzpjp9aXfbfWIO8Fh3ojeQwGRFXMjKVwmqN/nwEV0/1nvnJUhds+fkbwsP7yKbTiKbTi",
+	"8eogK8cqYEgNGRr39TKCb0bnFxFnUxtsfhzukfPcN6pf7iwVTSqRJFJRNbOiuGmhtazSnG/RttN6VNUx",
+	"n26x3uhs/UlzvIfmaGMfHXjOrDA+M1gJu0PIh4jSLHffQ4a2tLnEYNYgptrmFWT2kip2uni5gaXGPJvI",
+	"hwnFWuvqU9mv7ZI+JiuZ2Ms2N+U0wXVD/i4ibuq9ObVHCqVN0d0/cot2mgZfWLYpYcOYBszkZlvwDhkP",
+	"I6zaAg6prGSnqfUUa9CNTeHOLK8qy4Jkwa1p/dPmVXB3jUQah0SxOMZ2HRhuNuIsMd6fvAZdn95lpVik",
+	"7b9kG/JgknwGBltVNFL6Qdy4XjdUgCbFmqSzvUhHbnnFRymDMjHN6kroAy4jdLY7QzjKkcX0pNFiK2am",
+	"VWVfjLgtuhNgwK8jOln5e5H4lD33zydCPclBLtXGorlEigETnNkY8qXj6S2tXlIEev5n/seivLeMyjm0",
+	"MaCccK1iQ7nLDssamTUIJElBwY9ZpZVRmch8+aS60dzCuspZO7S8DBaEMOUz39hH/NouSZjWDgFQppNR",
+	"xKViNJyVdzdBwZZJnytu2qR5Z7v9Vzdlff/JerPKAi97k7yZyVDzkOkxpOfFXOhJZF43cWldJLmnaLxY",
+	"UzxyyPQs10xu6JyZMuAkCZa5zktd4MeO/fSb6MEmoLXqa4EPW98J1I+zb6Atql/Lbb2zVGTTpvybBcRb",
+	"YC4RDp9v5ek231sBRrfAEq6AR/KlztJ9TbPOSJKUR7+nzFQVc7ocGd0si97WL2Q6GtnPXZBanYRcH5Tg",
+	"QiymCd2FwH8M6mdmgt8lIYPLQBWUCJ8pMaEWlOkfj6nx2Um+kb6HVvCColViCDffr20C9550vh/DU/o9",
+	"yylhCG0GXJoGtYNpwvoilczDrxP8pc/ibu1BrejZU1NuzVlScoGAPKoba8kL/FRA4HsuIFDE7a/Nrh/U",
+	"b571HLYpCWj32CN+1oxlwpNeYOtZA3MrxAiOVm6RYI0jJ6ZROraJnL1PyxARv0mlbWI1nTGmoAonF05A",
+	"FERaTQ+TJZKt7JR36MH36JJfSxT5RpTsyS1/f/niyY//0E0Jc+wUSVHXeFBJxFhgZpo8LsA2HBrDcN6y",
+	"KY6kYmG5xePEjPkv0BjZgOXJxvAANgYDy9VrcT2Ug33eBSn0Wp7l47lyPCjSad/Fw9LmM1FS6CvCxvDK",
+	"cMhokudamvH0fYOwv8h2pYP+I1ndEAwJRJMHjUf6K1PIk89ojGylEacdcpm/R19/vNBL+3pyEKBn6cm/",
+	"8137d8D5R+2pZYi3rs/0EbUGpwP2DI2h2Oup0BrB7K+qnCraaCkc1B7p9qAs7NyexxK3cYrvsG83Av2p",
+	"c/eTJW6BuIuIYrpwP1SkBgTBzpZtF2fCYkSo703mxFazjFgsXT+ZFVvN0mJrpBvFiiV7xP/dt2UYMFQP",
+	"InR5ihcE6yBIJQYABWTxVcrHUIofnHYQEPcZT4lkOZ4eYZ9poOJxuSx+hiD4Vom3K4bUwmqzaNpVc0bZ",
+	"ZzoYxvqRjebGi3qrVd/Yvmo2d+H/XyveIyWVlkz74sGm/X3GVK1ms1XxKgP6+Zjxnr5aG9tbXmUQcft3",
+	"6+tmtsLRLVaY8Eo+6UsPoC8Je7UtrTQfTNNK/OLRnLAXKGpI4jsplvUPbAylamAZpj9R1ozEd1LGbm7Z",
+	"+MaKK35t17RbGrd5jymZJ4siwezQ4BajRPPZVP2CDWM6ZuEugSAHbPaN7lxKJBiezPsiaXMkuo02b3Ms",
+	"7Z7cQQnIKHBp825efYdIToeyL8xyTFraM0l8eZtq9sChlUub+zDI/gCr8yBrMHUt/T2sfHMlFI31OzLt",
+	"KPgdn7O/JwwpOom4Yj2WaCm1zQcRFwlJoTlUlRJ4GPsr7HgbG5ve5ssNr7n5wnu1veW9fLntvWq+zKvl",
+	"+BQWdCPuWNKNxcj3LGzafJTQYa1Bjkvru2VVMRMtyiU9aBMRx6YanOzrzyEU0dYGrm5tbLR5tuebQSSB",
+	"5/m1vbwAG6SsdRjxjfkb3iK++f4mzS+HU+kNO0foeWt7WQeBvKabLeIGh4pVOUzZJDTCa1jEYBLDzDiF",
+	"EV9oPdNiRxozOIc+i0NSdSp29BIxkp5tkOl4C/IcaoleBo49Og361MrqeMBzgdM1CDGtDV4HxiHNLz+2",
+	"kuxpKFaaF7wziG4iQPPkPyyzXFzvUWiKLeNFQC8FVEjClvToxXBeeCaN4wSuGxdkIMCPofERw+gBUSx8",
+	"uwljALmYUckMVs+Al0G0jlB9z8JJY1ybO9AymeLOEIg6elGEKoJ9RNwSWSaBcmzLnxj8aHPEMGekHDOd",
+	"atIeGUFvNusw6rCxgDZ42LDN7Cz0TEuXNu+wQAw04QsEl+mAhX6D7BcWnDd7s1G+Bs42LLd4RjdcqBtz",
+	"LRrEt+JeVprDDXUZ2uKGoIy2efb0TSYcOskIbY6iIFpwgQCajkk4Buj9WqrwSI8OYyYlpKjq52zKPuKN",
+	"VDRRkvgmnNmfnegAE36vafrOEr9RvAyCZ4biDLD2bMy4kxeB101TqXuE0JRwzkWvlr3yFIzzVLbgGwnC",
+	"5zENICrdXBRNsIEF2isyQy4ulirILvsskXmxdeH5n/BvMXyneJ+PlDQSE9xirEVtpBEsQavpbxp3ozhm",
+	"oVMFwEM5D/L1tE4MD5oYm2l1/x1TluI+rpY3l2Y9Bft8/aB7YY79KymCi61CZ3glZvnUJm/O84DygMWP",
+	"WtYjX9JsNRbEO+s8SHl+JUHidETb+YL/XqEqn0lezQeTio6J7EfDoZbTMznKAymyGyVajETheUgTFdE4",
+	"Ht9kb/tG7YfUsQ4jCLmYhXuEEr/wGPGzL/1iJljWABjGugGRG+Iy/JmBSGTUZ1wvPdZicicdDCXxDSky",
+	"9aKgfCG6TLRelRE7LXdTqQeflhNhgWvKiTaQyftuRMp8N9/IFbOMSJkhxXcgPz7Jgj9W4NQ/nRiJVzaT",
+	"I5cSGmfXtzLs1XCzL0vyPiT635j5ndMx2HZGVBJsaM9iyUZ9ljBS9Yf4rWOGSKB4L9StsnUAc1ZmLAWW",
+	"RVmutksoH6OlSg++DD9yLZK2TLgjC+uPtSA9YiFBm5FcioPtTXKwvSn2VcKscB//NNzK2c73zK4s9jyx",
+	"qyd29S/PrvAyEJqXzHk4trWKreM50Mj1M6XJGWdGTRiyhOQU30MPBiRk8iBOw1lBxkA7Du++TlnxR3ec",
+	"w0YWe88R6k/e83uaSp5J0o8kxM3/wEYTVPbn9ydYFOJUerXeOgP/0Fcr38jiq+VA8+l+3f9+dQs49B3e",
+	"sVmK0FuR5C5lL2/j4XizWeiTLo1jQqHrZ14WAf+aCDuAgAKqSDXijtHfmAqNY8/PwbXAuDgrUgNCS6B0",
+	"e9aMr9gBylTLywZ6JvNy6+REQO8Qys0rz2TB/Jm51fPQBHHHkht31U6chnF2VH2jtkDvJ4BfHtixa1zt",
+	"ksSsC/UGZT8aWl3StYSKZClDaL7a6gKVMvf3u27tzJXvzAAaI8uCSaAChDHcejMWhQ0QH9CMOquiRE7b",
+	"/hl00YktfSOPvAPTGUppjvFebt+292naSUdoV7GERIpUTbZ8JN1Xak9K7ZNS+6+u1F72oyEUbNSkXrNV",
+	"0c0Mss+M5/zxNVwbSjhTlN6PY3PDmeaOECFlEwSyfomNQpg/heD9esQlA+5zp1lzB8OxbVoSh6g3E95/",
+	"+eG6QT5MSum7IKTa8kTyNhpi38sho4pQG+TmAb8go34UM+RxEOvV5jTUSnRJlJYWis/ttn+QDAGzXjdH",
+	"oKRmRBYXGtAkGaNYoikv7c0qbKZob+k1YLiCN13hc7nTJvlhk6r/70a0vDFoAwlpksV3TNYa5Ei1OcQ8",
+	"av5GtQRpwx5VP2FgW9f3DOtPMKUBDvniUS9SchfFQ0aToE+SlEN5Y0pUEvUSOmjziIfss2ea/UBMKUuI",
+	"Yp81t6K+R3za0T///d//Xf9zcwMf1Tt+zdRXlgG14pENFBZdp7KzR6QgkQmd7KaShcgzMQTcSLA+HETj",
+	"d58k1NR9phxDskMiYzGKx4i7ee6D7EeJmnGOxXwJJz2i1WxOpkcMqQaYHuS3dnv45/EX/fP0y6c/N79M",
+	"JWgAScHn6wNNV3v6y/Kj2Zx/LGW44xi8KVY7QVQx8IoZBWufX/ehto5+GQ2AM2vZi6TYtz5kXZrGqrJb",
+	"qdsEGv0A4+lAU1X3s8IDMJ5XqcO/n8rAooeo39FEPwEU+lIkCg2AFQ/+QCuE/QMHtL++YTKofHrc3BRD",
+	"NBYbASzdeLIAPEB+yjBnLZZ3Zx9NWwDsV49YKtAmYhBzF2ShPPQz6eX8XAnihwntKgjo1pR6cYlBeZtm",
+	"8dYzlDaDiI9aBdDM8Y1UKLvDGfqTOeWn6n9POcffuPqflVgMCQioorHorUirllEonnfS+Par9HhEUSxS",
+	"bOBkAkH9oBSqBIRofYqUBIoGTcNkg+xzYjWnNkfZg3IcJmb0jkkiUmXqIZjw6oSFpvm74GZwlCMxqUg/",
+	"hdNbUksE1/KmZIkWLi2VBQrrOSlyRWrMNRHOtwzip1JJ1EkVkz7x//wCKXf6wHzi//bJr+2ZTDwTPlnI",
+	"xUuYLe1gmpCEeuvQJgiao+gNA7AoQAc6Uuo145q0aO6RhP2dBSYJcNQXsfnCFWtNj3umUVr6KMWBPblD",
+	"cY42r/r6X/nb5qeGvE31qp0ELtNBv0FeizDSmuZQo+grchK9hiye11kKOVUmA+/yw7UkAzrWMr4WPU2g",
+	"TDyG1CrKDU6YpMZEjDAJyMykn7n8cK11UJQ/QR0oJq0xElJFO1QyIlUUx4R2RIKZiJIlEY2jP0yzFxrF",
+	"acJMzaowFsFtrc1BAVBJlKfeYcoluoFhJ4hegYjjCCRdaprabDc3iQ/X7CYwNM23uXgXTCXjOqbke6RP",
+	"7/SLdlcGpGV67+s0vr0ealx0tN/HYMjTE32jQJt8IRdMai2ghD1/hEKJYH5mocY5wFq8FeYWoKUcDR2V",
+	"pz4q/9SFOZB8Z7zD0KGW12w2c/NKZ6xJx0ym2RHhuB6DoWj31earVy+ar+7JS52OoPMKcZmAxIzHQ08o",
+	"mlnQlAhMPxXAaBZaJ5Ip/b2X+4gwxBCIkdtJxeYq20qgu4QmQR/yOrNa4Bmjy74Myyt9TmsLb2AdubZw",
+	"nxKfy1TssoCKpAXBU6We9d0C3/G1RsTKr8Z68u7sZi6ugvu4xpwFGuZTeervuTz1etj36NEhTuvntYtS",
+	"Ow+XFKbWGGqxMOJBYvs5f8SCJhYlTT0oUxxLXxWthcHEqK7aMbR6EWJkQR7WYE1WGMffGRPK4UvHSu9Y",
+	"rxyuNteChZXmHoYnPVYdvHVsX1+bMj2Vm34qN/291d9D73s3lwueSUPeHsMg5rb1zytYz2l+Yely9uzj",
+	"X+J8rvm3+ZnEptugC2XBfYEIrUEMkv0xjf/Jq3RfgSGLq6TKxuVlZdIxHAsA/f31u3Ali9LL4XaheNho",
+	"7gt35B8kysNZ81fpre7Mt9hJ7B7V05V+AEdxUsTQ76Oz3HuoAJYH/3oYmpZYw7JHUq6imPjYklfuK59U",
+	"faXiS5A7pO+RF81G49ULb6vZ9KwfpM13mk3sOxdxE97h5y2g/CxgXMvrLIvg1s+JVGVVHLJKdrZad5tb",
+	"YE40o5HW4u6EnidpzHYLket5LOtASEWyM21zJLdAcTwCBS06iTBqxQS7k8M4UlhQrpsmoHDkqwDPk1k+",
+	"F6rNsdjdosKDVc1D7Sg1J7gdl9Qgp3ndPFjqbpvPLJ1nQ9TBsJ3X0Cu4X6CwFnmT0K4CX5Ax3LV5JuKQ",
+	"mcUKwZVmOzRDyRC0N3ZiEdxqLUvSmJkwPYwTx6OTI8aGpsGgrTGntcWZhdUccvV9l1dzFvqN4hFcUM2Q",
+	"5Bzy45nr81Ra7SnS4V82HltzPiNmd8EdHtAEiSEJ+iy4FemcFkTLRmTnDHyeyuhKBs//LNQynev/KavU",
+	"1ItMj3vgr7i/Dg1uGwQLP9le+9O1O20Jp4w2O4344WspCCUbzS3Nr20lUGB2VRvHTpQQtyRSNdfcNqPu",
+	"Z2kbFpi5SPeXc+24G3JqmD61ZPmeW7LAGRWx0RbjXVlAXuizmYtVzW/EiZ+cMl/dxpIU8OA7M6BcuLR/",
+	"GSPKJLt4zj4rxsNHLbM0uciZociOzmjzTrkYkb8QV4G0dZV4SWluG7CAm8pblM5gKZ5tZl4sY22ZmEgy",
+	"tlXCfA5hjh9A55ha6DfyA62qc9hDfEoGfdIg/ik0iBPsKFeUXoDYjB9Jc+gzGqv+H7OTN0046QZE6EYx",
+	"s308NEQ1UdQr1RrA+6ur8z1NKEPBTMUEkZpOBzYGtrT08nuzgkekKzjFHIeU3QyNwYaxJpIUT7pwsMfR",
+	"HeN6kmEiOm6bLoR/5RMchhgyTodRw+5uluB5NmR8//zop8uz0/uCzWSlic7f2WwHvJmPhCJIodhhHokM",
+	"0YE9xvUKjVn1MeB31Y/k9DKoJAYGFpwDpugEMMd0EM9Eb727PuVh3UY/S5EmAXgrVJKqvkc6Y8VAnde/",
+	"lNcOx2X9sn9yvNpp2JX985yGgUHJaYAhYFkywyZC521MOyVDcCBsNzfzqJ3SM7nA6b4JTYG5oTCLPhOi",
+	"EtrtRkHjm7OeCVWZhtECigSva7RCWXUaEw3SYUaF/l1iurhFiYpXSZO4slt5DqKrmWHq7INApFxJz3b5",
+	"NSVKxS3jspG7QrUQVJnOAAY1Q5KqYpxyJWueCR3IGm/zkET8LlLW8ZgNaFokliWkT6Ri2iwn5+UsqGP6",
+	"dWiin7twPGMzw3AHjFDDYjV1iEyLWdhjCTTFtjY3DIFwtTIEcn+xhdFZYi4nlGT7Yw2gfFQEGo4NNxBT",
+	"fTxCoXgDIwMa9CPOSNWUGPJMTRdbGLvmOe0YnDJMEqpUwLiqn4DDCTxosGtntaY8xfRSz2OquiIZEBoO",
+	"Ih5JhVedVPffnBydQnRfzUUT/VTJMBkLRtAW0F8COEUS9BkMLwzeaGmVdGisN5i4qGMuSXk+egmBNoLS",
+	"DAqdDQsEc3rQN2Yg3DfWtNALHjIxjJlHOmkUK+vSdO6fM3IoAgmX8HMdAOSIhk670N04gnTzVLJE7iIk",
+	"vQpNw0ihpWLClAFUFY5Bj/E/9NdOs99sXHzXM3+g9OkVu497E31JvYnoVW8yVMqbNKJ4UwKuN9XK3yvU",
+	"S/OK5U28iTLUn7zKyf7p/ruSjUws/XtY6uXV/tu3qy50iXXNWcWnL1/+vwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

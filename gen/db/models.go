@@ -61,6 +61,95 @@ func (ns NullMovementKind) Value() (driver.Value, error) {
 	return string(ns.MovementKind), nil
 }
 
+type OrderAction string
+
+const (
+	OrderActionCreate  OrderAction = "create"
+	OrderActionConfirm OrderAction = "confirm"
+	OrderActionFulfil  OrderAction = "fulfil"
+	OrderActionCancel  OrderAction = "cancel"
+)
+
+func (e *OrderAction) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = OrderAction(s)
+	case string:
+		*e = OrderAction(s)
+	default:
+		return fmt.Errorf("unsupported scan type for OrderAction: %T", src)
+	}
+	return nil
+}
+
+type NullOrderAction struct {
+	OrderAction OrderAction
+	Valid       bool // Valid is true if OrderAction is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullOrderAction) Scan(value interface{}) error {
+	if value == nil {
+		ns.OrderAction, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.OrderAction.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullOrderAction) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.OrderAction), nil
+}
+
+type OrderStatus string
+
+const (
+	OrderStatusPending            OrderStatus = "pending"
+	OrderStatusConfirmed          OrderStatus = "confirmed"
+	OrderStatusPartiallyFulfilled OrderStatus = "partially_fulfilled"
+	OrderStatusFulfilled          OrderStatus = "fulfilled"
+	OrderStatusCancelled          OrderStatus = "cancelled"
+)
+
+func (e *OrderStatus) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = OrderStatus(s)
+	case string:
+		*e = OrderStatus(s)
+	default:
+		return fmt.Errorf("unsupported scan type for OrderStatus: %T", src)
+	}
+	return nil
+}
+
+type NullOrderStatus struct {
+	OrderStatus OrderStatus
+	Valid       bool // Valid is true if OrderStatus is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullOrderStatus) Scan(value interface{}) error {
+	if value == nil {
+		ns.OrderStatus, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.OrderStatus.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullOrderStatus) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.OrderStatus), nil
+}
+
 type ProductStatus string
 
 const (
@@ -213,6 +302,24 @@ type Brand struct {
 	UpdatedAt time.Time
 }
 
+type Fulfilment struct {
+	BrandID        uuid.UUID
+	OrderID        uuid.UUID
+	ID             uuid.UUID
+	Carrier        *string
+	TrackingNumber *string
+	CreatedBy      *uuid.UUID
+	CreatedAt      time.Time
+}
+
+type FulfilmentLine struct {
+	BrandID      uuid.UUID
+	OrderID      uuid.UUID
+	FulfilmentID uuid.UUID
+	LineID       uuid.UUID
+	Quantity     int64
+}
+
 type IdempotencyKey struct {
 	UserID      uuid.UUID
 	Operation   string
@@ -257,6 +364,75 @@ type LoginThrottle struct {
 	Failures      int32
 	LockedUntil   *time.Time
 	LastFailureAt time.Time
+}
+
+type Order struct {
+	BrandID           uuid.UUID
+	ID                uuid.UUID
+	Number            int64
+	Status            OrderStatus
+	Currency          string
+	Subtotal          int64
+	Total             int64
+	CustomerEmail     string
+	CustomerName      string
+	CustomerPhone     *string
+	ShippingAddress   []byte
+	Note              *string
+	ExternalReference *string
+	ReservationID     *uuid.UUID
+	PaymentReference  *string
+	CancelReason      *string
+	CreatedBy         *uuid.UUID
+	Version           int64
+	ConfirmedAt       *time.Time
+	CancelledAt       *time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+type OrderAllocation struct {
+	BrandID           uuid.UUID
+	OrderID           uuid.UUID
+	LineID            uuid.UUID
+	Seq               int32
+	ProductID         uuid.UUID
+	LocationID        uuid.UUID
+	Quantity          int64
+	FulfilledQuantity int64
+}
+
+type OrderCounter struct {
+	BrandID    uuid.UUID
+	LastNumber int64
+}
+
+type OrderEvent struct {
+	BrandID    uuid.UUID
+	OrderID    uuid.UUID
+	ID         uuid.UUID
+	Action     OrderAction
+	FromStatus NullOrderStatus
+	Status     OrderStatus
+	ActorID    *uuid.UUID
+	Reason     *string
+	RequestID  *string
+	CreatedAt  time.Time
+}
+
+type OrderLine struct {
+	BrandID           uuid.UUID
+	OrderID           uuid.UUID
+	ID                uuid.UUID
+	LineNo            int32
+	ProductID         uuid.UUID
+	Sku               string
+	Name              string
+	PriceAmount       int64
+	Currency          string
+	Quantity          int64
+	FulfilledQuantity int64
+	LineTotal         int64
 }
 
 type Product struct {

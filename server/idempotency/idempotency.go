@@ -44,21 +44,35 @@ const inFlightRetryAfter = 1
 // storedHeaders are the response headers a replay repeats.
 var storedHeaders = []string{"Content-Type", "Location", "ETag"}
 
+// Mode is an operation's `x-idempotency` in openapi.yaml.
+type Mode string
+
+// The modes: a key is optional (a request without one simply runs), or required (a request
+// without one is a 400 idempotency_key_required, before anything runs).
+const (
+	Optional Mode = "optional"
+	Required Mode = "required"
+)
+
 // Store keeps the first answers to keys.
 type Store struct {
 	d   *kit.Deps
 	ttl time.Duration
-	ops map[string]bool
+	ops map[string]Mode
 }
 
-// New returns a store for the operations (operationIds, as in openapi.yaml) that take keys.
-func New(d *kit.Deps, ttl time.Duration, operationIDs []string) *Store {
+// New returns a store for the operations (operationIds, as in openapi.yaml, with their mode) that
+// take keys. A mode other than Required counts as Optional.
+func New(d *kit.Deps, ttl time.Duration, operations map[string]Mode) *Store {
 	if ttl <= 0 {
 		ttl = DefaultTTL
 	}
-	ops := make(map[string]bool, len(operationIDs))
-	for _, id := range operationIDs {
-		ops[strings.ToLower(id)] = true
+	ops := make(map[string]Mode, len(operations))
+	for id, mode := range operations {
+		if mode != Required {
+			mode = Optional
+		}
+		ops[strings.ToLower(id)] = mode
 	}
 	return &Store{d: d, ttl: ttl, ops: ops}
 }
@@ -109,11 +123,18 @@ type answer struct {
 // handler's answer is stored before the one commit. The whole transaction is retried on
 // deadlocks like any other.
 func (s *Store) Middleware(f api.StrictHandlerFunc, operationID string) api.StrictHandlerFunc {
-	if !s.ops[strings.ToLower(operationID)] {
+	mode, ok := s.ops[strings.ToLower(operationID)]
+	if !ok {
 		return f
 	}
 	return func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error) {
 		raw := r.Header.Get(Header)
+		if raw == "" && mode == Required {
+			// A retry of a request without a key could do it twice (two orders): refuse it.
+			problem.WriteCode(w, r, api.ProblemCodeIdempotencyKeyRequired,
+				"This operation needs an Idempotency-Key header, so that a retry cannot do it twice.")
+			return nil, nil
+		}
 		caller := kit.CallerFrom(ctx)
 		if raw == "" || caller == nil {
 			return f(ctx, w, r, request)

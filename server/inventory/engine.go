@@ -86,6 +86,10 @@ type Scope struct {
 	Create []Level
 	// Reservation, when set, is locked first: a release or a consumption of it.
 	Reservation *uuid.UUID
+	// Held are levels where an order holds stock, to ship or give back: their locations are
+	// locked FOR SHARE whether active or not (a hold at a location deactivated since must still
+	// be shippable and releasable), and the levels FOR UPDATE with the others.
+	Held []Level
 }
 
 // Open locks what scope names and returns the Stock to change it with, inside q's transaction
@@ -140,6 +144,9 @@ func Open(ctx context.Context, q *db.Queries, brand uuid.UUID, now time.Time, sc
 	for _, a := range held {
 		lockIDs = append(lockIDs, a.LocationID)
 	}
+	for _, l := range scope.Held {
+		lockIDs = append(lockIDs, l.Location)
+	}
 	locs, err := q.LocationsLockShared(ctx, db.LocationsLockSharedParams{BrandID: brand, Ids: uniq(lockIDs), AllActive: scope.AnyActiveLocation})
 	if err != nil {
 		return nil, err
@@ -176,6 +183,9 @@ func Open(ctx context.Context, q *db.Queries, brand uuid.UUID, now time.Time, sc
 	}
 	for _, a := range held {
 		lockProducts = append(lockProducts, a.ProductID)
+	}
+	for _, l := range scope.Held {
+		lockProducts = append(lockProducts, l.Product)
 	}
 	if len(lockProducts) > 0 && len(lockLocations) > 0 {
 		levels, err := q.LevelsLock(ctx, db.LevelsLockParams{BrandID: brand, ProductIds: uniq(lockProducts), LocationIds: uniq(lockLocations)})

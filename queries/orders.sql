@@ -1,0 +1,132 @@
+-- name: OrderProducts :many
+-- The products an order names, priced as they are now (missing ones are absent).
+SELECT id, sku, name, price_amount, currency, status FROM products
+WHERE brand_id = @brand_id AND id = ANY(@ids::uuid[]);
+
+-- name: OrderNumberNext :one
+-- Takes the brand's next order number. The counter row stays locked until the order's transaction
+-- ends, so numbers are gapless: a rolled-back order gives its number back. Taken last in the
+-- creation (after the stock is locked), so the row is held only for the order's own inserts.
+INSERT INTO order_counters (brand_id, last_number) VALUES (@brand_id, 1001)
+ON CONFLICT (brand_id) DO UPDATE SET last_number = order_counters.last_number + 1
+RETURNING last_number;
+
+-- name: OrderCreate :one
+INSERT INTO orders (brand_id, id, number, currency, subtotal, total, customer_email, customer_name,
+                    customer_phone, shipping_address, note, external_reference, reservation_id,
+                    created_by, created_at, updated_at)
+VALUES (@brand_id, @id, @number, @currency, @subtotal, @total, @customer_email, @customer_name,
+        sqlc.narg(customer_phone), @shipping_address, sqlc.narg(note), sqlc.narg(external_reference),
+        sqlc.narg(reservation_id), sqlc.narg(created_by), @now, @now)
+RETURNING *;
+
+-- name: OrderLinesAdd :exec
+INSERT INTO order_lines (brand_id, order_id, id, line_no, product_id, sku, name, price_amount, currency,
+                         quantity, line_total)
+SELECT @brand_id::uuid, @order_id::uuid, unnest(@ids::uuid[]), unnest(@line_nos::int[]),
+       unnest(@product_ids::uuid[]), unnest(@skus::text[]), unnest(@names::text[]),
+       unnest(@prices::bigint[]), @currency::text, unnest(@quantities::bigint[]), unnest(@line_totals::bigint[]);
+
+-- name: OrderAllocationsAdd :exec
+INSERT INTO order_allocations (brand_id, order_id, line_id, seq, product_id, location_id, quantity)
+SELECT @brand_id::uuid, @order_id::uuid, unnest(@line_ids::uuid[]), unnest(@seqs::int[]),
+       unnest(@product_ids::uuid[]), unnest(@location_ids::uuid[]), unnest(@quantities::bigint[]);
+
+-- name: OrderGet :one
+SELECT * FROM orders WHERE brand_id = @brand_id AND id = @id;
+
+-- name: OrderLock :one
+-- Locks the order first (the lock order's first step): transitions of one order serialize here.
+SELECT * FROM orders WHERE brand_id = @brand_id AND id = @id FOR UPDATE;
+
+-- name: OrderLines :many
+SELECT * FROM order_lines WHERE brand_id = @brand_id AND order_id = ANY(@order_ids::uuid[])
+ORDER BY order_id, line_no;
+
+-- name: OrderAllocations :many
+SELECT * FROM order_allocations WHERE brand_id = @brand_id AND order_id = ANY(@order_ids::uuid[])
+ORDER BY order_id, line_id, seq;
+
+-- name: OrderTransition :one
+-- Moves a locked order to a new status, bumping its version.
+UPDATE orders
+SET status = @status, version = version + 1, updated_at = @now,
+    payment_reference = coalesce(sqlc.narg(payment_reference), payment_reference),
+    confirmed_at = CASE WHEN @status = 'confirmed'::order_status THEN @now ELSE confirmed_at END,
+    cancelled_at = CASE WHEN @status = 'cancelled'::order_status THEN @now ELSE cancelled_at END,
+    cancel_reason = CASE WHEN @status = 'cancelled'::order_status THEN sqlc.narg(cancel_reason) ELSE cancel_reason END
+WHERE brand_id = @brand_id AND id = @id
+RETURNING *;
+
+-- name: OrderLineFulfil :exec
+UPDATE order_lines SET fulfilled_quantity = fulfilled_quantity + @quantity
+WHERE brand_id = @brand_id AND id = @id;
+
+-- name: OrderAllocationFulfil :exec
+UPDATE order_allocations SET fulfilled_quantity = fulfilled_quantity + @quantity
+WHERE brand_id = @brand_id AND order_id = @order_id AND line_id = @line_id AND location_id = @location_id;
+
+-- name: OrderEventAdd :exec
+INSERT INTO order_events (brand_id, order_id, id, action, from_status, status, actor_id, reason, request_id, created_at)
+VALUES (@brand_id, @order_id, @id, @action, sqlc.narg(from_status), @status, sqlc.narg(actor_id),
+        sqlc.narg(reason), sqlc.narg(request_id), @now);
+
+-- name: OrderEvents :many
+SELECT * FROM order_events
+WHERE brand_id = @brand_id AND order_id = @order_id
+  AND (sqlc.narg(after_id)::uuid IS NULL OR id > sqlc.narg(after_id)::uuid)
+ORDER BY id
+LIMIT @row_limit;
+
+-- name: OrderList :many
+-- Newest first, keyset by id (UUIDv7). q matches the number, the customer's email (any case) or the
+-- external reference exactly.
+SELECT * FROM orders
+WHERE brand_id = @brand_id
+  AND (sqlc.narg(status)::order_status IS NULL OR status = sqlc.narg(status)::order_status)
+  AND (sqlc.narg(created_after)::timestamptz IS NULL OR created_at >= sqlc.narg(created_after)::timestamptz)
+  AND (sqlc.narg(created_before)::timestamptz IS NULL OR created_at < sqlc.narg(created_before)::timestamptz)
+  AND (sqlc.narg(q)::text IS NULL
+       OR number = sqlc.narg(q_number)::bigint
+       OR lower(customer_email) = lower(sqlc.narg(q)::text)
+       OR external_reference = sqlc.narg(q)::text)
+  AND (sqlc.narg(before_id)::uuid IS NULL OR id < sqlc.narg(before_id)::uuid)
+ORDER BY id DESC
+LIMIT @row_limit;
+
+-- name: FulfilmentCreate :one
+INSERT INTO fulfilments (brand_id, order_id, id, carrier, tracking_number, created_by, created_at)
+VALUES (@brand_id, @order_id, @id, sqlc.narg(carrier), sqlc.narg(tracking_number), sqlc.narg(created_by), @now)
+RETURNING *;
+
+-- name: FulfilmentLinesAdd :exec
+INSERT INTO fulfilment_lines (brand_id, order_id, fulfilment_id, line_id, quantity)
+SELECT @brand_id::uuid, @order_id::uuid, @fulfilment_id::uuid, unnest(@line_ids::uuid[]), unnest(@quantities::bigint[]);
+
+-- name: FulfilmentList :many
+-- An order's fulfilments, newest first, keyset by id.
+SELECT * FROM fulfilments
+WHERE brand_id = @brand_id AND order_id = @order_id
+  AND (sqlc.narg(before_id)::uuid IS NULL OR id < sqlc.narg(before_id)::uuid)
+ORDER BY id DESC
+LIMIT @row_limit;
+
+-- name: FulfilmentLines :many
+SELECT * FROM fulfilment_lines
+WHERE brand_id = @brand_id AND fulfilment_id = ANY(@fulfilment_ids::uuid[])
+ORDER BY fulfilment_id, line_id;
+
+-- name: OrdersDue :many
+-- The sweeper's work list across brands (a policy lets it see pending orders only when
+-- app.sweeper is on), oldest first.
+SELECT brand_id, id FROM orders
+WHERE status = 'pending' AND created_at <= @cutoff
+ORDER BY created_at
+LIMIT @row_limit;
+
+-- name: OrderLockDue :one
+-- Locks one pending order past its TTL for the sweeper; none when a transition (or another
+-- sweeper) holds it (SKIP LOCKED) or it moved on meanwhile: each order is expired once.
+SELECT * FROM orders
+WHERE brand_id = @brand_id AND id = @id AND status = 'pending' AND created_at <= @cutoff
+FOR UPDATE SKIP LOCKED;

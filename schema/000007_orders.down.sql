@@ -1,0 +1,12 @@
+DROP POLICY sweeper_due ON orders;
+DROP INDEX stock_movements_order_idx;
+ALTER TABLE stock_movements DROP CONSTRAINT stock_movements_order_fkey;
+DROP TABLE fulfilment_lines;
+DROP TABLE fulfilments;
+DROP TABLE order_events;
+DROP TYPE order_action;
+DROP TABLE order_allocations;
+DROP TABLE order_lines;
+DROP TABLE orders;
+DROP TABLE order_counters;
+DROP TYPE order_status;

@@ -1,0 +1,197 @@
+package orders
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"math/bits"
+
+	"github.com/google/uuid"
+
+	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/inventory"
+	"github.com/ecompointer/ecompointer/server/kit"
+)
+
+// maxLineQuantity bounds a line, merged lines included (the spec bounds each request line).
+const maxLineQuantity = 100_000
+
+// priced is an order's lines with the product as it is sold, and the totals.
+type priced struct {
+	currency   string
+	products   map[uuid.UUID]db.OrderProductsRow
+	lineTotals []int64
+	subtotal   int64
+}
+
+// lineTotal is price × quantity, or false when it does not fit in an int64: both are
+// non-negative, so a 128-bit product with a zero high word and a low word ≤ MaxInt64 is exact.
+func lineTotal(price, quantity int64) (int64, bool) {
+	hi, lo := bits.Mul64(uint64(price), uint64(quantity)) //nolint:gosec // both are ≥ 0 (schema and CHECK)
+	if hi != 0 || lo > math.MaxInt64 {
+		return 0, false
+	}
+	return int64(lo), true
+}
+
+// price snapshots the products the lines name and totals the order: unknown products are a 404,
+// draft or archived ones a 422 listing the lines, several currencies or an overflow a 422.
+func price(ctx context.Context, q *db.Queries, brand uuid.UUID, lines []inventory.HoldLine) (priced, error) {
+	ids := make([]uuid.UUID, len(lines))
+	for i, l := range lines {
+		ids[i] = l.Product
+	}
+	rows, err := q.OrderProducts(ctx, db.OrderProductsParams{BrandID: brand, Ids: ids})
+	if err != nil {
+		return priced{}, err
+	}
+	p := priced{products: make(map[uuid.UUID]db.OrderProductsRow, len(rows)), lineTotals: make([]int64, len(lines))}
+	for _, r := range rows {
+		p.products[r.ID] = r
+	}
+	var missing []uuid.UUID
+	var unavailable []api.ProblemLine
+	currencies := map[string]bool{}
+	for _, l := range lines {
+		r, ok := p.products[l.Product]
+		switch {
+		case !ok:
+			missing = append(missing, l.Product)
+		case r.Status != db.ProductStatusActive:
+			unavailable = append(unavailable, api.ProblemLine{Index: l.Index, ProductId: l.Product})
+		default:
+			if !currencies[r.Currency] {
+				currencies[r.Currency] = true
+				p.currency = r.Currency
+			}
+		}
+	}
+	switch {
+	case len(missing) > 0:
+		return priced{}, &inventory.ProductsMissing{IDs: missing}
+	case len(unavailable) > 0:
+		return priced{}, &inventory.ProductsUnavailable{Lines: unavailable}
+	case len(currencies) > 1:
+		return priced{}, &CurrencyMismatch{}
+	}
+	for i, l := range lines {
+		t, ok := lineTotal(p.products[l.Product].PriceAmount, l.Quantity)
+		if !ok || t > math.MaxInt64-p.subtotal {
+			return priced{}, &AmountOverflow{Index: l.Index}
+		}
+		p.lineTotals[i] = t
+		p.subtotal += t
+	}
+	return p, nil
+}
+
+// CreateOrder prices the order, holds its stock (or takes over a reservation's holds), numbers it
+// and records it, all in one transaction: refused, nothing of it remains (its number included).
+func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestObject) (api.CreateOrderResponseObject, error) {
+	body := req.Body
+	raw := make([]inventory.HoldLine, len(body.Lines))
+	for i, l := range body.Lines {
+		raw[i] = inventory.HoldLine{Index: i, Product: l.ProductId, Quantity: l.Quantity}
+	}
+	lines := inventory.MergeHoldLines(raw)
+	for _, l := range lines {
+		if l.Quantity > maxLineQuantity {
+			return api.CreateOrder400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadRequest(ctx,
+				"lines["+itoa(l.Index)+"].quantity", "lines naming the same product add up to more than 100000")}, nil
+		}
+	}
+	address, err := json.Marshal(body.ShippingAddress)
+	if err != nil {
+		return nil, err
+	}
+	now := h.d.Now()
+	order, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (api.Order, error) {
+		p, err := price(ctx, q, req.BrandId, lines)
+		if err != nil {
+			return api.Order{}, err
+		}
+		// Locks: reservation, locations, levels (inventory's order); the counter comes last.
+		st, err := inventory.Open(ctx, q, req.BrandId, now, inventory.OrderScope(lines, body.ReservationId))
+		if err != nil {
+			return api.Order{}, err
+		}
+		var allocs [][]inventory.Allocation
+		if body.ReservationId != nil {
+			allocs, err = st.CoverFromReservation(*body.ReservationId, lines)
+		} else {
+			allocs, err = st.Allocate(lines)
+		}
+		if err != nil {
+			return api.Order{}, err
+		}
+		number, err := q.OrderNumberNext(ctx, req.BrandId)
+		if err != nil {
+			return api.Order{}, err
+		}
+		o, err := q.OrderCreate(ctx, db.OrderCreateParams{
+			BrandID: req.BrandId, ID: uuid.Must(uuid.NewV7()), Number: number, Currency: p.currency,
+			Subtotal: p.subtotal, Total: p.subtotal, CustomerEmail: string(body.Customer.Email), CustomerName: body.Customer.Name,
+			CustomerPhone: body.Customer.Phone, ShippingAddress: address, Note: body.Note, ExternalReference: body.ExternalReference,
+			ReservationID: body.ReservationId, CreatedBy: kit.UserID(ctx), Now: now,
+		})
+		if kit.IsConflict(err, "orders_external_reference_key") {
+			return api.Order{}, &ExternalReferenceTaken{}
+		}
+		if err != nil {
+			return api.Order{}, err
+		}
+		lp := db.OrderLinesAddParams{BrandID: o.BrandID, OrderID: o.ID, Currency: p.currency}
+		ap := db.OrderAllocationsAddParams{BrandID: o.BrandID, OrderID: o.ID}
+		for i, l := range lines {
+			pr := p.products[l.Product]
+			id := uuid.Must(uuid.NewV7())
+			lp.Ids = append(lp.Ids, id)
+			lp.LineNos = append(lp.LineNos, int32(i)) //nolint:gosec // at most 250 lines
+			lp.ProductIds = append(lp.ProductIds, l.Product)
+			lp.Skus = append(lp.Skus, pr.Sku)
+			lp.Names = append(lp.Names, pr.Name)
+			lp.Prices = append(lp.Prices, pr.PriceAmount)
+			lp.Quantities = append(lp.Quantities, l.Quantity)
+			lp.LineTotals = append(lp.LineTotals, p.lineTotals[i])
+			for seq, a := range allocs[i] {
+				ap.LineIds = append(ap.LineIds, id)
+				ap.Seqs = append(ap.Seqs, int32(seq)) //nolint:gosec // a handful of locations
+				ap.ProductIds = append(ap.ProductIds, l.Product)
+				ap.LocationIds = append(ap.LocationIds, a.Location)
+				ap.Quantities = append(ap.Quantities, a.Quantity)
+			}
+		}
+		if err := q.OrderLinesAdd(ctx, lp); err != nil {
+			return api.Order{}, err
+		}
+		if body.ReservationId != nil {
+			err = st.ConsumeReservation(*body.ReservationId, o.ID, lines, allocs)
+		} else {
+			err = st.HoldForOrder(o.ID, lines, allocs)
+		}
+		if err != nil {
+			return api.Order{}, err
+		}
+		if err := q.OrderAllocationsAdd(ctx, ap); err != nil {
+			return api.Order{}, err
+		}
+		if err := event(ctx, q, o, db.OrderActionCreate, nil, nil, now); err != nil {
+			return api.Order{}, err
+		}
+		return load(ctx, q, o)
+	})
+	if resp, ok := refused[api.CreateOrder400ApplicationProblemPlusJSONResponse,
+		api.CreateOrder404ApplicationProblemPlusJSONResponse,
+		api.CreateOrder409ApplicationProblemPlusJSONResponse,
+		api.CreateOrder422ApplicationProblemPlusJSONResponse](ctx, err); ok {
+		return resp.(api.CreateOrderResponseObject), nil //nolint:forcetypeassert // refused builds one of the four
+	}
+	if err != nil {
+		return nil, err
+	}
+	return api.CreateOrder201JSONResponse{Body: order, Headers: api.CreateOrder201ResponseHeaders{
+		ETag:     kit.ETag(order.Version),
+		Location: kit.Location("/brands/", req.BrandId.String(), "/orders/", order.Id.String()),
+	}}, nil
+}

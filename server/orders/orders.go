@@ -1,0 +1,245 @@
+// Package orders is orders: their creation (priced, numbered, with their stock held), the state
+// machine (confirm, fulfil, cancel), fulfilments and the pending-order sweeper. Stock changes only
+// through inventory's engine, inside the order's own transaction.
+package orders
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	openapi_types "github.com/oapi-codegen/runtime/types"
+
+	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/inventory"
+	"github.com/ecompointer/ecompointer/server/kit"
+)
+
+// Handlers implements the orders operations of api.StrictServerInterface.
+type Handlers struct {
+	d *kit.Deps
+}
+
+// New returns the orders handlers.
+func New(d *kit.Deps) *Handlers {
+	return &Handlers{d: d}
+}
+
+// The state machine, exactly as the README draws it:
+//
+//	pending ──confirm──▶ confirmed ──fulfil (part)──▶ partially_fulfilled ──fulfil (rest)──▶ fulfilled
+//	   │                    │                               │
+//	   └──────cancel────────┴──────────cancel───────────────┘──▶ cancelled
+var transitions = map[db.OrderStatus][]api.OrderAction{
+	db.OrderStatusPending:            {api.OrderActionConfirm, api.OrderActionCancel},
+	db.OrderStatusConfirmed:          {api.OrderActionFulfil, api.OrderActionCancel},
+	db.OrderStatusPartiallyFulfilled: {api.OrderActionFulfil, api.OrderActionCancel},
+	db.OrderStatusFulfilled:          {},
+	db.OrderStatusCancelled:          {},
+}
+
+// Allowed lists the actions status allows.
+func Allowed(status db.OrderStatus) []api.OrderAction {
+	return slices.Clone(transitions[status])
+}
+
+// TransitionRefused: the order's status does not allow the action (409 invalid_order_transition).
+type TransitionRefused struct {
+	Action api.OrderAction
+	Status db.OrderStatus
+}
+
+func (e *TransitionRefused) Error() string {
+	return "cannot " + string(e.Action) + " an order that is " + string(e.Status)
+}
+
+// Refusals of order creation and fulfilment.
+type (
+	// CurrencyMismatch: lines priced in more than one currency (422).
+	CurrencyMismatch struct{ Currencies []string }
+	// AmountOverflow: a line total or the order total past int64 (422).
+	AmountOverflow struct{ Index int }
+	// OverFulfilment: more than lines' unfulfilled quantities (422).
+	OverFulfilment struct{ Lines []api.ProblemLine }
+	// UnknownLine: a fulfilment names a line that is not the order's (400).
+	UnknownLine struct{ Index int }
+	// ExternalReferenceTaken: another order of the brand has this externalReference (409).
+	ExternalReferenceTaken struct{}
+)
+
+func (e *CurrencyMismatch) Error() string       { return "lines in several currencies" }
+func (e *AmountOverflow) Error() string         { return "amount overflow" }
+func (e *OverFulfilment) Error() string         { return "over fulfilment" }
+func (e *UnknownLine) Error() string            { return "unknown line" }
+func (e *ExternalReferenceTaken) Error() string { return "external reference taken" }
+
+// lockFor locks the order (the first lock of every transition) and checks If-Match and the
+// state machine: ErrNotFound, ErrStale or *TransitionRefused.
+func lockFor(ctx context.Context, q *db.Queries, brand, id uuid.UUID, ifMatch *string, action api.OrderAction) (db.Order, error) {
+	o, err := q.OrderLock(ctx, db.OrderLockParams{BrandID: brand, ID: id})
+	if err != nil {
+		return db.Order{}, kit.DBError(err)
+	}
+	if versions := kit.IfMatch(ifMatch); versions != nil && !slices.Contains(versions, o.Version) {
+		return db.Order{}, kit.ErrStale
+	}
+	if !slices.Contains(transitions[o.Status], action) {
+		return db.Order{}, &TransitionRefused{Action: action, Status: o.Status}
+	}
+	return o, nil
+}
+
+// event appends an order event for a transition (actor: the caller, or none for the sweeper).
+func event(ctx context.Context, q *db.Queries, o db.Order, action db.OrderAction, from *db.OrderStatus, reason *string, now time.Time) error {
+	var fromStatus db.NullOrderStatus
+	if from != nil {
+		fromStatus = db.NullOrderStatus{OrderStatus: *from, Valid: true}
+	}
+	return q.OrderEventAdd(ctx, db.OrderEventAddParams{
+		BrandID: o.BrandID, OrderID: o.ID, ID: uuid.Must(uuid.NewV7()), Action: action, FromStatus: fromStatus,
+		Status: o.Status, ActorID: kit.UserID(ctx), Reason: reason, RequestID: kit.RequestID(ctx), Now: now,
+	})
+}
+
+// load reads an order's lines and allocations and shows the order.
+func load(ctx context.Context, q *db.Queries, o db.Order) (api.Order, error) {
+	ids := []uuid.UUID{o.ID}
+	lines, err := q.OrderLines(ctx, db.OrderLinesParams{BrandID: o.BrandID, OrderIds: ids})
+	if err != nil {
+		return api.Order{}, err
+	}
+	allocs, err := q.OrderAllocations(ctx, db.OrderAllocationsParams{BrandID: o.BrandID, OrderIds: ids})
+	if err != nil {
+		return api.Order{}, err
+	}
+	return apiOrder(o, lines, allocs)
+}
+
+// apiOrder shows an order with its lines (in line order) and their allocations; lines and allocs
+// may hold other orders' rows, which are skipped.
+func apiOrder(o db.Order, lines []db.OrderLine, allocs []db.OrderAllocation) (api.Order, error) {
+	var addr api.Address
+	if err := json.Unmarshal(o.ShippingAddress, &addr); err != nil {
+		return api.Order{}, err
+	}
+	out := api.Order{
+		Id: o.ID, BrandId: o.BrandID, Number: o.Number, Status: api.OrderStatus(o.Status), AllowedActions: Allowed(o.Status),
+		Currency: o.Currency, Lines: []api.OrderLine{}, Subtotal: o.Subtotal, Total: o.Total,
+		Customer:        api.Customer{Email: openapi_types.Email(o.CustomerEmail), Name: o.CustomerName, Phone: o.CustomerPhone},
+		ShippingAddress: addr, Note: o.Note, ExternalReference: o.ExternalReference, ReservationId: o.ReservationID,
+		PaymentReference: o.PaymentReference, CancelReason: o.CancelReason, Version: o.Version,
+		CreatedAt: o.CreatedAt.UTC(), UpdatedAt: o.UpdatedAt.UTC(), ConfirmedAt: utc(o.ConfirmedAt), CancelledAt: utc(o.CancelledAt),
+	}
+	for _, l := range lines {
+		if l.OrderID != o.ID {
+			continue
+		}
+		line := api.OrderLine{
+			Id: l.ID, ProductId: l.ProductID, Sku: l.Sku, Name: l.Name, PriceAmount: l.PriceAmount, Currency: l.Currency,
+			Quantity: l.Quantity, FulfilledQuantity: l.FulfilledQuantity, LineTotal: l.LineTotal, Allocations: []api.OrderAllocation{},
+		}
+		for _, a := range allocs {
+			if a.OrderID == o.ID && a.LineID == l.ID {
+				line.Allocations = append(line.Allocations, api.OrderAllocation{LocationId: a.LocationID, Quantity: a.Quantity, FulfilledQuantity: a.FulfilledQuantity})
+			}
+		}
+		out.Lines = append(out.Lines, line)
+	}
+	return out, nil
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// The problem responses an operation's own 400, 404, 409 and 422 response types wrap.
+type (
+	badRequestType interface {
+		~struct {
+			api.BadRequestApplicationProblemPlusJSONResponse
+		}
+	}
+	notFoundType interface {
+		~struct {
+			api.NotFoundApplicationProblemPlusJSONResponse
+		}
+	}
+	conflictType interface {
+		~struct {
+			api.ConflictApplicationProblemPlusJSONResponse
+		}
+	}
+	unprocessableType interface {
+		~struct {
+			api.UnprocessableApplicationProblemPlusJSONResponse
+		}
+	}
+)
+
+// refused maps the refusals of orders and of the stock engine to the operation's response (ok
+// false for any other error): one place says which status and code each refusal is.
+func refused[BR badRequestType, NF notFoundType, CF conflictType, UF unprocessableType](ctx context.Context, err error) (any, bool) {
+	var (
+		pm *inventory.ProductsMissing
+		pu *inventory.ProductsUnavailable
+		is *inventory.InsufficientStock
+		rm *inventory.ReservationMismatch
+		rn *inventory.ReservationNotActive
+		tr *TransitionRefused
+		cm *CurrencyMismatch
+		ao *AmountOverflow
+		of *OverFulfilment
+		ul *UnknownLine
+		et *ExternalReferenceTaken
+	)
+	switch {
+	case errors.Is(err, kit.ErrNotFound):
+		return NF{kit.NotFound(ctx, "No such order, or reservation, in this brand.")}, true
+	case errors.As(err, &pm):
+		return NF{kit.NotFound(ctx, "No such product: "+pm.IDs[0].String()+".")}, true
+	case errors.As(err, &ul):
+		return BR{kit.BadRequest(ctx, "lines["+itoa(ul.Index)+"].lineId", "is not a line of this order")}, true
+	case errors.As(err, &tr):
+		c := kit.Conflict(ctx, api.ProblemCodeInvalidOrderTransition,
+			"Cannot "+string(tr.Action)+" an order that is "+string(tr.Status)+"; `allowedActions` lists what it allows.")
+		status, allowed := api.OrderStatus(tr.Status), Allowed(tr.Status)
+		c.Body.CurrentStatus, c.Body.AllowedActions = &status, &allowed
+		return CF{c}, true
+	case errors.As(err, &et):
+		return CF{kit.Conflict(ctx, api.ProblemCodeExternalReferenceTaken, "Another order of this brand has this externalReference.")}, true
+	case errors.As(err, &rn):
+		return CF{kit.Conflict(ctx, api.ProblemCodeReservationNotActive, "The reservation was released, expired or consumed; place the order without it.")}, true
+	case errors.As(err, &pu):
+		u := kit.Unprocessable(ctx, api.ProblemCodeProductUnavailable, "Draft and archived products cannot be sold; `lines` lists them.")
+		u.Body.Lines = &pu.Lines
+		return UF{u}, true
+	case errors.As(err, &is):
+		u := kit.Unprocessable(ctx, api.ProblemCodeInsufficientStock, "Not enough available stock; `lines` lists each short line.")
+		u.Body.Lines = &is.Lines
+		return UF{u}, true
+	case errors.As(err, &rm):
+		u := kit.Unprocessable(ctx, api.ProblemCodeReservationMismatch, "The reservation does not hold the order's lines; `lines` lists each shortfall.")
+		u.Body.Lines = &rm.Lines
+		return UF{u}, true
+	case errors.As(err, &cm):
+		return UF{kit.Unprocessable(ctx, api.ProblemCodeCurrencyMismatch, "An order has one currency; its products are priced in several.")}, true
+	case errors.As(err, &ao):
+		return UF{kit.Unprocessable(ctx, api.ProblemCodeAmountOverflow, "The order's total does not fit in 64-bit minor units (from line "+itoa(ao.Index)+").")}, true
+	case errors.As(err, &of):
+		u := kit.Unprocessable(ctx, api.ProblemCodeOverFulfilment, "More than a line's unfulfilled quantity; `lines` gives what is left to ship.")
+		u.Body.Lines = &of.Lines
+		return UF{u}, true
+	}
+	return nil, false
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

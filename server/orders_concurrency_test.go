@@ -1,0 +1,265 @@
+package server_test
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/server"
+	"github.com/ecompointer/ecompointer/server/servertest"
+)
+
+// TestOrderConcurrentCreatesNeverOversell: 1,000 single-unit orders at once (distinct keys) for
+// 100 available units: exactly 100 orders, 900 × 422 insufficient_stock, no 5xx, reserved = 100,
+// numbers 1001..1100 with no gap, and the ledger sums to the level.
+//
+// Not parallel: 1,000 requests at once are the whole test; run beside the parallel tests on a
+// small machine they would time out others' requests (and their own) with 503s.
+func TestOrderConcurrentCreatesNeverOversell(t *testing.T) { //nolint:paralleltest // see above
+	env := servertest.New(t)
+	b := newOrderBrand(t, env, "rush")
+	p := b.product(t, "RUSH-1")
+	loc := createLocation(t, env, b.owner, "RUSH")
+	receive(t, env, b.owner, p.Id, loc.Id, 100)
+
+	const n = 1000
+	var res outcomes
+	numbers := make([]int64, n)
+	run(n, func(i int) {
+		resp, err := env.Client.CreateOrderWithResponse(ctx, b.brand, &api.CreateOrderParams{IdempotencyKey: newKey()}, orderBody(oline(p.Id, 1)), b.auth)
+		if err != nil {
+			t.Errorf("order: %v", err)
+			return
+		}
+		res.add(resp.StatusCode(), resp.ApplicationproblemJSON422)
+		if resp.JSON201 != nil {
+			numbers[i] = resp.JSON201.Number
+		}
+	})
+	if res.status[201] != 100 || res.status[422] != 900 || res.codes[api.ProblemCodeInsufficientStock] != 900 || len(res.status) != 2 {
+		t.Errorf("answers %v (codes %v), want 100 × 201 and 900 × 422 insufficient_stock", res.status, res.codes)
+	}
+	seen := map[int64]bool{}
+	for _, num := range numbers {
+		if num != 0 {
+			seen[num] = true
+		}
+	}
+	for num := int64(1001); num <= 1100; num++ {
+		if !seen[num] {
+			t.Errorf("number %d missing: numbers are not gapless", num)
+		}
+	}
+	b.wantLevel(t, "after the rush", p.Id, loc.Id, 100, 100)
+	if got := ownerCount(t, env, b.brand, `SELECT count(*) FROM orders`); got != 100 {
+		t.Errorf("%d orders, want 100", got)
+	}
+	assertLedger(t, env, b.brand)
+}
+
+// TestOrderSameKeyConcurrent: 50 requests with one key at once make exactly one order; the others
+// replay it or are told it is in flight; no second number is consumed.
+func TestOrderSameKeyConcurrent(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	b := newOrderBrand(t, env, "samekey")
+	p := b.product(t, "SK-1")
+	loc := createLocation(t, env, b.owner, "SK")
+	receive(t, env, b.owner, p.Id, loc.Id, 100)
+	key := newKey()
+	ids := sync1{mu: make(chan struct{}, 1), ids: map[uuid.UUID]bool{}}
+	var created, replayed, inFlight atomic.Int64
+	run(50, func(int) {
+		resp, err := env.Client.CreateOrderWithResponse(ctx, b.brand, &api.CreateOrderParams{IdempotencyKey: key}, orderBody(oline(p.Id, 2)), b.auth)
+		if err != nil {
+			t.Errorf("order: %v", err)
+			return
+		}
+		switch {
+		case resp.JSON201 != nil && resp.HTTPResponse.Header.Get("Idempotent-Replayed") == "true":
+			replayed.Add(1)
+			ids.add(resp.JSON201.Id)
+		case resp.JSON201 != nil:
+			created.Add(1)
+			ids.add(resp.JSON201.Id)
+		case resp.StatusCode() == 409 && resp.ApplicationproblemJSON409.Code == api.ProblemCodeIdempotencyKeyInFlight:
+			inFlight.Add(1)
+		default:
+			t.Errorf("answer %d %s", resp.StatusCode(), resp.Body)
+		}
+	})
+	if created.Load() != 1 || created.Load()+replayed.Load()+inFlight.Load() != 50 || ids.count() != 1 {
+		t.Errorf("created %d, replayed %d, in flight %d, distinct orders %d; want one order", created.Load(), replayed.Load(), inFlight.Load(), ids.count())
+	}
+	b.wantLevel(t, "one order's hold", p.Id, loc.Id, 100, 2)
+	if o := b.mustCreate(t, oline(p.Id, 1)); o.Number != 1002 {
+		t.Errorf("next number %d, want 1002", o.Number)
+	}
+	assertLedger(t, env, b.brand)
+}
+
+// sync1 collects distinct ids from goroutines.
+type sync1 struct {
+	mu  chan struct{}
+	ids map[uuid.UUID]bool
+}
+
+func (s *sync1) add(id uuid.UUID) {
+	if s.mu == nil {
+		panic("sync1 used before init")
+	}
+	s.mu <- struct{}{}
+	s.ids[id] = true
+	<-s.mu
+}
+
+func (s *sync1) count() int { return len(s.ids) }
+
+// TestOrderCancelRacesFulfilment: a cancel and a fulfilment of every line of the same confirmed
+// order at once: exactly one wins; the stock is either all shipped or all released.
+func TestOrderCancelRacesFulfilment(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	b := newOrderBrand(t, env, "race")
+	p := b.product(t, "RACE-1")
+	loc := createLocation(t, env, b.owner, "RACE")
+	const rounds = 10
+	receive(t, env, b.owner, p.Id, loc.Id, 3*rounds)
+	var shipped, released int64
+	for range rounds {
+		o := b.mustCreate(t, oline(p.Id, 3))
+		if r := b.confirm(t, o.Id); r.JSON200 == nil {
+			t.Fatalf("confirm: %s", r.Body)
+		}
+		var fulfilStatus, cancelStatus int
+		run(2, func(i int) {
+			if i == 0 {
+				fulfilStatus = b.fulfil(t, o.Id, fline(o.Lines[0].Id, 3)).StatusCode()
+			} else {
+				cancelStatus = b.cancel(t, o.Id, nil).StatusCode()
+			}
+		})
+		got := b.get(t, o.Id)
+		switch {
+		case fulfilStatus == 201 && cancelStatus == 409 && got.Status == api.OrderFulfilled:
+			shipped += 3
+		case cancelStatus == 200 && fulfilStatus == 409 && got.Status == api.OrderCancelled:
+			released += 3
+		default:
+			t.Errorf("fulfil %d, cancel %d, order %s: want exactly one winner", fulfilStatus, cancelStatus, got.Status)
+		}
+	}
+	b.wantLevel(t, "after the races", p.Id, loc.Id, 3*rounds-shipped, 0)
+	assertLedger(t, env, b.brand)
+}
+
+// TestOrderSweeperRacesConfirm: pending orders past ORDER_PENDING_TTL are expired by the sweeper
+// (several at once) while confirms race it: each order ends confirmed or cancelled (reason
+// expired, no actor), never both, and only expired orders gave their stock back.
+func TestOrderSweeperRacesConfirm(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	b := newOrderBrand(t, env, "sweep")
+	p := b.product(t, "SW-1")
+	loc := createLocation(t, env, b.owner, "SW")
+	receive(t, env, b.owner, p.Id, loc.Id, 100)
+	var ids []uuid.UUID
+	for range 20 {
+		ids = append(ids, b.mustCreate(t, oline(p.Id, 2)).Id)
+	}
+	fresh := b.mustCreate(t, oline(p.Id, 1)) // placed later: not due
+	if n, err := server.SweepOrders(ctx, env.Pool, nil, env.Clock.Now); err != nil || n != 0 {
+		t.Fatalf("sweep before the TTL = %d, %v", n, err)
+	}
+	env.Clock.Advance(30*time.Minute + time.Second)
+	b = orderBrand{b.relogin(t)}
+
+	var swept, confirmed atomic.Int64
+	run(len(ids)+3, func(i int) {
+		if i >= len(ids) {
+			n, err := server.SweepOrders(ctx, env.Pool, nil, env.Clock.Now)
+			if err != nil {
+				t.Errorf("sweeper: %v", err)
+			}
+			swept.Add(int64(n))
+			return
+		}
+		if r := b.confirm(t, ids[i]); r.JSON200 != nil {
+			confirmed.Add(1)
+		} else if r.StatusCode() != 409 {
+			t.Errorf("confirm: %d %s", r.StatusCode(), r.Body)
+		}
+	})
+	// The later order is due as well by now: the sweepers expire it too.
+	if swept.Load()+confirmed.Load() != int64(len(ids))+1 {
+		t.Errorf("swept %d + confirmed %d, want %d in all", swept.Load(), confirmed.Load(), len(ids)+1)
+	}
+	var held int64
+	for _, id := range ids {
+		o := b.get(t, id)
+		evs := b.events(t, id)
+		last := evs[len(evs)-1]
+		switch o.Status {
+		case api.OrderConfirmed:
+			held += 2
+		case api.OrderCancelled:
+			if o.CancelReason == nil || *o.CancelReason != "expired" || last.ActorId != nil || last.Action != api.OrderEventCancel {
+				t.Errorf("expired order %s: reason %v, last event %+v", id, o.CancelReason, last)
+			}
+		default:
+			t.Errorf("order %s is %s after the race", id, o.Status)
+		}
+		if len(evs) != 2 {
+			t.Errorf("order %s has %d events, want 2 (one transition)", id, len(evs))
+		}
+	}
+	if got := b.get(t, fresh.Id); got.Status != api.OrderCancelled {
+		t.Errorf("the later order is %s, want cancelled (it was due as well)", got.Status)
+	}
+	b.wantLevel(t, "after the sweep", p.Id, loc.Id, 100, held)
+	if n, err := server.SweepOrders(ctx, env.Pool, nil, env.Clock.Now); err != nil || n != 0 {
+		t.Errorf("a second sweep = %d, %v; want nothing left", n, err)
+	}
+	assertLedger(t, env, b.brand)
+}
+
+// TestOrderMultiLineOppositeOrders: orders naming the same two products in opposite line orders
+// cannot deadlock, and each holds both lines or nothing.
+func TestOrderMultiLineOppositeOrders(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	b := newOrderBrand(t, env, "cross")
+	p1, p2 := b.product(t, "OX-1"), b.product(t, "OX-2")
+	la, lb := createLocation(t, env, b.owner, "OXA"), createLocation(t, env, b.owner, "OXB")
+	receive(t, env, b.owner, p1.Id, la.Id, 15)
+	receive(t, env, b.owner, p1.Id, lb.Id, 5)
+	receive(t, env, b.owner, p2.Id, lb.Id, 40)
+	var res outcomes
+	var ok atomic.Int64
+	run(60, func(i int) {
+		lines := []api.OrderRequestLine{oline(p1.Id, 1), oline(p2.Id, 1)}
+		if i%2 == 1 {
+			lines[0], lines[1] = lines[1], lines[0]
+		}
+		resp, err := env.Client.CreateOrderWithResponse(ctx, b.brand, &api.CreateOrderParams{IdempotencyKey: newKey()}, orderBody(lines...), b.auth)
+		if err != nil {
+			t.Errorf("order: %v", err)
+			return
+		}
+		res.add(resp.StatusCode(), resp.ApplicationproblemJSON422)
+		if resp.JSON201 != nil {
+			ok.Add(1)
+		}
+	})
+	if res.status[201] != 20 || res.status[422] != 40 || res.codes[api.ProblemCodeInsufficientStock] != 40 {
+		t.Errorf("answers %v (codes %v), want 20 × 201 and 40 × 422", res.status, res.codes)
+	}
+	if got := b.level(t, p1.Id, la.Id).Reserved + b.level(t, p1.Id, lb.Id).Reserved; got != ok.Load() {
+		t.Errorf("p1 reserved %d, want %d", got, ok.Load())
+	}
+	b.wantLevel(t, "p2", p2.Id, lb.Id, 40, ok.Load())
+	assertLedger(t, env, b.brand)
+}
