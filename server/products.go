@@ -122,7 +122,7 @@ func skuTaken(ctx context.Context, sku string) api.ConflictApplicationProblemPlu
 // GetProduct answers one product with its version as ETag.
 func (s *Server) GetProduct(ctx context.Context, req api.GetProductRequestObject) (api.GetProductResponseObject, error) {
 	var p db.Product
-	err := s.inBrand(ctx, req.BrandId, func(q *db.Queries) error {
+	err := s.readInBrand(ctx, req.BrandId, func(q *db.Queries) error {
 		var err error
 		p, err = q.ProductGet(ctx, db.ProductGetParams{BrandID: req.BrandId, ID: req.ProductId})
 		return dbError(err)
@@ -268,7 +268,7 @@ func (s *Server) ListProducts(ctx context.Context, req api.ListProductsRequestOb
 		f.pattern = &pattern
 	}
 	var rows []db.Product
-	err := s.inBrand(ctx, req.BrandId, func(q *db.Queries) error {
+	err := s.readInBrand(ctx, req.BrandId, func(q *db.Queries) error {
 		var err error
 		rows, err = listProducts(ctx, q, sort, f, pos)
 		return err

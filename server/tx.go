@@ -26,3 +26,12 @@ func (s *Server) inBrand(ctx context.Context, brandID uuid.UUID, fn func(q *db.Q
 	})
 	return err
 }
+
+// readInBrand is inBrand for fn that runs exactly one statement, a read (kit.ReadInBrand): one
+// round trip to the database in all.
+func (s *Server) readInBrand(ctx context.Context, brandID uuid.UUID, fn func(q *db.Queries) error) error {
+	_, err := kit.ReadInBrand(ctx, s.deps, brandID, func(q *db.Queries) (struct{}, error) {
+		return struct{}{}, fn(q)
+	})
+	return err
+}
