@@ -67,11 +67,17 @@ type bundle struct {
 	productB db.Product
 }
 
-func setup(t *testing.T) *bundle {
+func setup(t testing.TB) *bundle {
+	t.Helper()
+	return setupPool(t, "&pool_max_conns=1")
+}
+
+// setupPool is setup with the pool's size in the URL ("": the server's default).
+func setupPool(t testing.TB, poolSize string) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	trips := &roundTrips{}
-	pool, err := server.NewPool(ctx, servertest.Database(t)+"&pool_max_conns=1", servertest.AppRole, func(cfg *pgxpool.Config) {
+	pool, err := server.NewPool(ctx, servertest.Database(t)+poolSize, servertest.AppRole, func(cfg *pgxpool.Config) {
 		cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 			if err != nil {
@@ -99,7 +105,7 @@ func setup(t *testing.T) *bundle {
 	return b
 }
 
-func (b *bundle) createProduct(t *testing.T, brand uuid.UUID, sku string) db.Product {
+func (b *bundle) createProduct(t testing.TB, brand uuid.UUID, sku string) db.Product {
 	t.Helper()
 	p, err := kit.InBrand(context.Background(), b.d, brand, func(q *db.Queries) (db.Product, error) {
 		return q.ProductCreate(context.Background(), productParams(brand, sku))
@@ -412,4 +418,44 @@ func TestInBrandJoinsTheOwnersTransaction(t *testing.T) {
 	if !errors.Is(err, pgx.ErrNoRows) {
 		t.Errorf("after the owner rolled back: %v, want the product gone", err)
 	}
+}
+
+// BenchmarkBrandScopedGet: a product by id in its brand's scope, 64 concurrent callers on the
+// server's default pool: as InBrand ran it before (BEGIN; set_config; the query; COMMIT) and
+// through ReadInBrand (one round trip). The two alternate with -count, so a busy machine weighs
+// on both alike.
+func BenchmarkBrandScopedGet(b *testing.B) {
+	bb := setupPool(b, "")
+	ctx := context.Background()
+	key := db.ProductGetParams{BrandID: bb.brandA, ID: bb.productA.ID}
+	b.Run("begin-set-get-commit", func(b *testing.B) {
+		b.SetParallelism(32) // 64 goroutines on 2 cores
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				err := bb.d.InTx(ctx, func(q *db.Queries) error {
+					if err := q.BrandScopeSet(ctx, bb.brandA.String()); err != nil {
+						return err
+					}
+					_, err := q.ProductGet(ctx, key)
+					return err
+				})
+				if err != nil {
+					b.Error(err)
+				}
+			}
+		})
+	})
+	b.Run("ReadInBrand", func(b *testing.B) {
+		b.SetParallelism(32)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				_, err := kit.ReadInBrand(ctx, bb.d, bb.brandA, func(q *db.Queries) (db.Product, error) {
+					return q.ProductGet(ctx, key)
+				})
+				if err != nil {
+					b.Error(err)
+				}
+			}
+		})
+	})
 }
