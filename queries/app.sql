@@ -7,6 +7,12 @@ SELECT app_role_ensure(@role_name::text);
 -- refuses to write any other brand's.
 SELECT set_config('app.brand_id', @brand_id::text, true);
 
+-- name: BrandScopeSetReadOnly :exec
+-- Scopes the current transaction to one brand, as BrandScopeSet does, and makes it read-only: a
+-- single-statement read (kit.ReadInBrand) is committed as soon as its statement ends, whatever its
+-- caller then decides, so it must not be able to write anything.
+SELECT set_config('app.brand_id', @brand_id::text, true), set_config('transaction_read_only', 'on', true);
+
 -- name: SearchIsIndexed :one
 -- Whether ILIKE may use an index under row-level security (see schema/000004_rls_search.up.sql).
 SELECT proleakproof FROM pg_catalog.pg_proc WHERE oid = 'pg_catalog.texticlike(text, text)'::regprocedure;

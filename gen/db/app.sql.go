@@ -30,6 +30,18 @@ func (q *Queries) BrandScopeSet(ctx context.Context, brandID string) error {
 	return err
 }
 
+const brandScopeSetReadOnly = `-- name: BrandScopeSetReadOnly :exec
+SELECT set_config('app.brand_id', $1::text, true), set_config('transaction_read_only', 'on', true)
+`
+
+// Scopes the current transaction to one brand, as BrandScopeSet does, and makes it read-only: a
+// single-statement read (kit.ReadInBrand) is committed as soon as its statement ends, whatever its
+// caller then decides, so it must not be able to write anything.
+func (q *Queries) BrandScopeSetReadOnly(ctx context.Context, brandID string) error {
+	_, err := q.db.Exec(ctx, brandScopeSetReadOnly, brandID)
+	return err
+}
+
 const searchIsIndexed = `-- name: SearchIsIndexed :one
 SELECT proleakproof FROM pg_catalog.pg_proc WHERE oid = 'pg_catalog.texticlike(text, text)'::regprocedure
 `

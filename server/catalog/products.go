@@ -118,7 +118,7 @@ func skuTaken(ctx context.Context, sku string) api.ConflictApplicationProblemPlu
 
 // GetProduct answers one product with its version as ETag.
 func (h *Handlers) GetProduct(ctx context.Context, req api.GetProductRequestObject) (api.GetProductResponseObject, error) {
-	p, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (db.Product, error) {
+	p, err := kit.ReadInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (db.Product, error) {
 		p, err := q.ProductGet(ctx, db.ProductGetParams{BrandID: req.BrandId, ID: req.ProductId})
 		return p, kit.DBError(err)
 	})
@@ -254,7 +254,7 @@ func (h *Handlers) ListProducts(ctx context.Context, req api.ListProductsRequest
 	}
 	page, err := kit.List(h.d, list, p.Cursor, p.Limit,
 		func(pos *productPosition, limit int32) ([]db.Product, error) {
-			return kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.Product, error) {
+			return kit.ReadInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.Product, error) {
 				return listProducts(ctx, q, sort, f, pos, limit)
 			})
 		},

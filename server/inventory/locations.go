@@ -70,7 +70,7 @@ func (h *Handlers) CreateLocation(ctx context.Context, req api.CreateLocationReq
 
 // GetLocation answers one location with its version as ETag.
 func (h *Handlers) GetLocation(ctx context.Context, req api.GetLocationRequestObject) (api.GetLocationResponseObject, error) {
-	loc, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (db.Location, error) {
+	loc, err := kit.ReadInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (db.Location, error) {
 		l, err := q.LocationGet(ctx, db.LocationGetParams{BrandID: req.BrandId, ID: req.LocationId})
 		return l, kit.DBError(err)
 	})
@@ -154,7 +154,7 @@ func (h *Handlers) ListLocations(ctx context.Context, req api.ListLocationsReque
 	p := req.Params
 	page, err := kit.List(h.d, "locations/"+req.BrandId.String(), p.Cursor, p.Limit,
 		func(after *kit.IDPosition, limit int32) ([]db.Location, error) {
-			return kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.Location, error) {
+			return kit.ReadInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.Location, error) {
 				return q.LocationList(ctx, db.LocationListParams{BrandID: req.BrandId, Active: p.Active, AfterID: after.After(), RowLimit: limit})
 			})
 		},

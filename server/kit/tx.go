@@ -69,25 +69,67 @@ func Contended(err error) bool {
 // then shows and accepts only that brand's rows, whatever the statements themselves filter (they
 // filter by brand_id too: the policy is the second line of defence, not the first).
 //
+// The transaction begins with fn's first statement, which travels in one round trip with BEGIN
+// and the brand's set_config; each further statement is a round trip, and so is the COMMIT. A
+// failure rolls everything back, and a deadlock or serialization failure runs fn again, as InTx.
+// A single-statement read should use ReadInBrand (one round trip in all).
+//
 // It first takes one of the brand's slots of the pool (Deps.Gate), so that one tenant's flood
 // waits for itself, not for everyone. GateBrand does the same for a transaction's owner.
 func InBrand[T any](ctx context.Context, d *Deps, brandID uuid.UUID, fn func(q *db.Queries) (T, error)) (T, error) {
+	return inBrand(ctx, d, brandID, false, fn)
+}
+
+// ReadInBrand is InBrand for fn that runs exactly one statement, a read (a get, a list page): it
+// costs one round trip in all, where InBrand costs two more. The brand's set_config and the
+// statement travel in one pipeline and run in one implicit transaction, which is read-only and
+// committed when the statement ends (see brandTx). Row-level security applies as in InBrand; a
+// statement that writes fails (25006), and so does a second one.
+//
+// Inside a transaction WithTx put in ctx, it runs in a savepoint exactly as InBrand does.
+func ReadInBrand[T any](ctx context.Context, d *Deps, brandID uuid.UUID, fn func(q *db.Queries) (T, error)) (T, error) {
+	return inBrand(ctx, d, brandID, true, fn)
+}
+
+func inBrand[T any](ctx context.Context, d *Deps, brandID uuid.UUID, readOnly bool, fn func(q *db.Queries) (T, error)) (T, error) {
 	var out T
+	run := func(q *db.Queries) error {
+		v, err := fn(q)
+		if err != nil {
+			return err
+		}
+		out = v
+		return nil
+	}
 	// Inside a transaction WithTx put in ctx, the owner took the slot before it took a connection
-	// (taking it here, connection in hand, could hold the pool while waiting for the brand).
-	if _, joined := ctx.Value(txKey{}).(pgx.Tx); d.Gate != nil && !joined {
+	// (taking it here, connection in hand, could hold the pool while waiting for the brand), and
+	// the work runs in a savepoint of that transaction, scoped there.
+	if _, joined := ctx.Value(txKey{}).(pgx.Tx); joined {
+		return InTxV(ctx, d, func(q *db.Queries) (T, error) {
+			if err := q.BrandScopeSet(ctx, brandID.String()); err != nil {
+				return out, err
+			}
+			return fn(q)
+		})
+	}
+	if d.Gate != nil {
 		release, err := d.Gate.Acquire(ctx, brandID)
 		if err != nil {
 			return out, err
 		}
 		defer release()
 	}
-	return InTxV(ctx, d, func(q *db.Queries) (T, error) {
-		if err := q.BrandScopeSet(ctx, brandID.String()); err != nil {
-			return out, err
-		}
-		return fn(q)
-	})
+	err := inBrandTx(ctx, d, brandID, readOnly, func(tx db.DBTX) error { return run(db.New(tx)) })
+	return out, err
+}
+
+// GateBrand takes one of brand's slots of the pool (Deps.Gate) for work that will open its own
+// transaction and pass it on with WithTx; release it when the transaction ends.
+func (d *Deps) GateBrand(ctx context.Context, brand uuid.UUID) (release func(), err error) {
+	if d.Gate == nil {
+		return func() {}, nil
+	}
+	return d.Gate.Acquire(ctx, brand)
 }
 
 // InTxV runs fn in one transaction, like Deps.InTx, and returns its value.
@@ -102,13 +144,4 @@ func InTxV[T any](ctx context.Context, d *Deps, fn func(q *db.Queries) (T, error
 		return nil
 	})
 	return out, err
-}
-
-// GateBrand takes one of brand's slots of the pool (Deps.Gate) for work that will open its own
-// transaction and pass it on with WithTx; release it when the transaction ends.
-func (d *Deps) GateBrand(ctx context.Context, brand uuid.UUID) (release func(), err error) {
-	if d.Gate == nil {
-		return func() {}, nil
-	}
-	return d.Gate.Acquire(ctx, brand)
 }

@@ -1,0 +1,257 @@
+package kit
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/ecompointer/ecompointer/gen/db"
+)
+
+// errSecondStatement is a programming error: ReadInBrand's fn ran more than one statement.
+var errSecondStatement = errors.New("kit.ReadInBrand: fn ran a second statement (its transaction ends with the first; use InBrand)")
+
+// inBrandTx runs fn in one transaction scoped to brand, on a connection of its own, run again on
+// contention like InTx. Nothing reaches the database before fn's first statement, and that
+// statement travels in one pipeline (pgx.Batch: one network round trip) with what begins and
+// scopes the transaction (see brandTx). Row-level security therefore applies to every statement
+// exactly as before: no statement of fn runs before the brand is set in its transaction.
+//
+// readOnly is ReadInBrand's transaction: one statement, read-only, committed by the same round
+// trip.
+func inBrandTx(ctx context.Context, d *Deps, brand uuid.UUID, readOnly bool, fn func(tx db.DBTX) error) error {
+	return d.Retry(ctx, func() error {
+		conn, err := d.Pool.Acquire(ctx)
+		if err != nil {
+			return err
+		}
+		// A connection left inside a transaction or in the middle of a batch (a panic in fn)
+		// is closed by the pool rather than reused, which rolls its transaction back.
+		defer conn.Release()
+		t := &brandTx{conn: conn.Conn(), brand: brand.String(), readOnly: readOnly}
+		ended := false
+		defer func() {
+			if !ended {
+				t.rollback(ctx)
+			}
+		}()
+		err = fn(t)
+		ended = true
+		return t.end(ctx, err)
+	})
+}
+
+// brandTx is the db.DBTX of one brand-scoped transaction that begins with its first statement.
+// pgx sends a batch as one pipeline closed by a single Sync, so the first statement costs one
+// round trip together with:
+//
+//   - (InBrand) BEGIN and BrandScopeSet: the transaction stays open; fn's further statements run
+//     in it one by one, and end commits it (one more round trip) or rolls it back;
+//   - (ReadInBrand) BrandScopeSetReadOnly and no BEGIN: PostgreSQL runs everything up to a Sync
+//     as one implicit transaction, committed at the Sync, rolled back whole if any part fails.
+//     The brand's setting is local to that transaction, which is read-only (it commits before
+//     fn sees the result, so it must be unable to write), and a second statement is refused.
+//
+// Statements go through the connection's statement cache as usual: each is prepared once per
+// connection (the first batch carrying a new statement pays one extra round trip for that).
+type brandTx struct {
+	conn     *pgx.Conn
+	brand    string
+	readOnly bool
+	sent     bool             // the first statement's batch was sent
+	tx       pgx.Tx           // the transaction it began (not readOnly)
+	first    pgx.BatchResults // that batch, until its last result is read
+}
+
+var _ db.DBTX = (*brandTx)(nil)
+
+// queuer is a db.DBTX that queues a generated statement in a batch instead of running it, so
+// that the scoping statements stay in queries/ like every other.
+type queuer struct{ b *pgx.Batch }
+
+func (q queuer) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	q.b.Queue(sql, args...)
+	return pgconn.CommandTag{}, nil
+}
+
+func (queuer) Query(context.Context, string, ...any) (pgx.Rows, error) {
+	return nil, errors.New("kit: queuer queues statements without results only")
+}
+
+func (queuer) QueryRow(context.Context, string, ...any) pgx.Row {
+	return errRow{errors.New("kit: queuer queues statements without results only")}
+}
+
+// send sends the first statement with the transaction's beginning and reads the results before
+// it: the statement's own result is next in the returned batch.
+func (t *brandTx) send(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
+	if t.sent {
+		return nil, errSecondStatement
+	}
+	t.sent = true
+	b := &pgx.Batch{}
+	scope := db.New(queuer{b})
+	if t.readOnly {
+		_ = scope.BrandScopeSetReadOnly(ctx, t.brand) // queuing cannot fail
+	} else {
+		b.BeginTx(pgx.TxOptions{})
+		_ = scope.BrandScopeSet(ctx, t.brand)
+	}
+	before := len(b.QueuedQueries)
+	b.Queue(sql, args...)
+	br := t.conn.SendBatch(ctx, b)
+	t.tx = br.Tx()
+	t.first = br
+	for range before {
+		if _, err := br.Exec(); err != nil {
+			return nil, t.closeFirst(err)
+		}
+	}
+	return br, nil
+}
+
+// closeFirst reads what is left of the first statement's batch (with ReadInBrand, the Sync that
+// commits) and returns err, or the batch's own error when err is nil.
+func (t *brandTx) closeFirst(err error) error {
+	if t.first == nil {
+		return err
+	}
+	cerr := t.first.Close()
+	t.first = nil
+	if err != nil {
+		return err
+	}
+	return cerr
+}
+
+// later reports whether a statement goes to the open transaction (its batch already read).
+func (t *brandTx) later() bool {
+	if !t.sent || t.readOnly {
+		return false
+	}
+	_ = t.closeFirst(nil) // fn moved on without reading all of it; its error was fn's to see
+	return true
+}
+
+// Exec implements db.DBTX.
+func (t *brandTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if t.later() {
+		return t.tx.Exec(ctx, sql, args...)
+	}
+	br, err := t.send(ctx, sql, args)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := br.Exec()
+	return tag, t.closeFirst(err)
+}
+
+// Query implements db.DBTX.
+func (t *brandTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if t.later() {
+		return t.tx.Query(ctx, sql, args...)
+	}
+	br, err := t.send(ctx, sql, args)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, t.closeFirst(err)
+	}
+	return &firstRows{Rows: rows, t: t}, nil
+}
+
+// QueryRow implements db.DBTX.
+func (t *brandTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if t.later() {
+		return t.tx.QueryRow(ctx, sql, args...)
+	}
+	br, err := t.send(ctx, sql, args)
+	if err != nil {
+		return errRow{err}
+	}
+	return firstRow{row: br.QueryRow(), t: t}
+}
+
+// end finishes the transaction after fn returned fnErr: committed when fnErr is nil, rolled back
+// otherwise. (ReadInBrand's transaction already ended with its batch.)
+func (t *brandTx) end(ctx context.Context, fnErr error) error {
+	err := t.closeFirst(nil)
+	if t.tx == nil { // nothing began, or ReadInBrand's implicit transaction
+		if fnErr != nil {
+			return fnErr
+		}
+		return err
+	}
+	if fnErr != nil || err != nil {
+		t.rollback(ctx)
+		if fnErr != nil {
+			return fnErr
+		}
+		return err
+	}
+	return t.tx.Commit(ctx)
+}
+
+// rollback ends a transaction that must not commit. A rollback that fails leaves the connection
+// outside idle, and the pool then closes it, which rolls back just the same.
+func (t *brandTx) rollback(ctx context.Context) {
+	_ = t.closeFirst(nil)
+	if t.tx != nil {
+		_ = t.tx.Rollback(ctx)
+	}
+}
+
+// firstRow is the first statement's row: scanning it also reads the rest of its batch.
+type firstRow struct {
+	row pgx.Row
+	t   *brandTx
+}
+
+func (r firstRow) Scan(dest ...any) error {
+	return r.t.closeFirst(r.row.Scan(dest...))
+}
+
+// firstRows are the first statement's rows: their end also reads the rest of the batch, so
+// Err reports the batch's failure too (sqlc's code checks Err before its deferred Close).
+type firstRows struct {
+	pgx.Rows
+	t    *brandTx
+	done bool
+	err  error
+}
+
+func (r *firstRows) Next() bool {
+	if r.Rows.Next() {
+		return true
+	}
+	r.finish()
+	return false
+}
+
+func (r *firstRows) finish() {
+	if r.done {
+		return
+	}
+	r.done = true
+	r.Rows.Close()
+	r.err = r.t.closeFirst(r.Rows.Err())
+}
+
+func (r *firstRows) Err() error {
+	if r.done {
+		return r.err
+	}
+	return r.Rows.Err()
+}
+
+func (r *firstRows) Close() { r.finish() }
+
+// errRow is a row that could not be asked for.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
