@@ -14,6 +14,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/observe"
 	"github.com/ecompointer/ecompointer/server/password"
 	"github.com/ecompointer/ecompointer/server/token"
 )
@@ -140,6 +141,7 @@ func (s *Server) Login(ctx context.Context, req api.LoginRequestObject) (api.Log
 		if err := s.audit(ctx, s.queries, api.AuditEventTypeLoginLocked, userID, nil); err != nil {
 			return nil, err
 		}
+		observe.LoginOutcome(observe.LoginThrottled)
 		return api.Login429ApplicationProblemPlusJSONResponse{TooManyRequestsApplicationProblemPlusJSONResponse: tooManyRequests(ctx, api.ProblemCodeAccountThrottled, throttledDetail, wait)}, nil
 	}
 
@@ -164,9 +166,11 @@ func (s *Server) Login(ctx context.Context, req api.LoginRequestObject) (api.Log
 		if err != nil {
 			return nil, err
 		}
+		observe.LoginOutcome(observe.LoginBadCredentials)
 		return invalid, nil
 	}
 	if user.Disabled {
+		observe.LoginOutcome(observe.LoginDisabled)
 		return api.Login403ApplicationProblemPlusJSONResponse{ForbiddenApplicationProblemPlusJSONResponse: forbidden(ctx, api.ProblemCodeAccountDisabled, "This account is disabled.")}, nil
 	}
 
@@ -194,6 +198,7 @@ func (s *Server) Login(ctx context.Context, req api.LoginRequestObject) (api.Log
 	if err != nil {
 		return nil, err
 	}
+	observe.LoginOutcome(observe.LoginOK)
 	return api.Login200JSONResponse{AuthenticatedJSONResponse: authenticated(auth)}, nil
 }
 
@@ -205,10 +210,12 @@ func (s *Server) openSession(ctx context.Context, q *db.Queries, user db.User, e
 	id := uuid.Must(uuid.NewV7())
 	absolute := now.Add(s.auth.SessionMaxAge)
 	expires := earliest(now.Add(s.auth.RefreshTTL), absolute)
+	_, sign := observe.Start(ctx, "token.sign")
 	refresh, err := s.tokens.SignRefresh(token.Refresh{
 		UserID: user.ID, SessionID: id, Generation: 1, Version: user.TokenVersion,
 		IssuedAt: now, ExpiresAt: expires,
 	})
+	sign.End()
 	if err != nil {
 		return api.AuthResponse{}, err
 	}
@@ -286,6 +293,7 @@ const (
 // in one transaction, so concurrent refreshes of one token perform exactly one rotation.
 func (s *Server) Refresh(ctx context.Context, req api.RefreshRequestObject) (api.RefreshResponseObject, error) {
 	invalid := func(detail string) api.RefreshResponseObject {
+		observe.RefreshOutcome(observe.RefreshInvalid)
 		return api.Refresh401ApplicationProblemPlusJSONResponse{UnauthorizedApplicationProblemPlusJSONResponse: unauthorized(ctx, api.ProblemCodeInvalidRefreshToken, detail)}
 	}
 	presented := req.Body.RefreshToken
@@ -301,6 +309,7 @@ func (s *Server) Refresh(ctx context.Context, req api.RefreshRequestObject) (api
 		if err != nil {
 			return nil, err
 		}
+		observe.RefreshOutcome(observe.RefreshRotated)
 		return api.Refresh200JSONResponse{AuthenticatedJSONResponse: authenticated(auth)}, nil
 	}
 
@@ -308,6 +317,7 @@ func (s *Server) Refresh(ctx context.Context, req api.RefreshRequestObject) (api
 	// answer decided in one transaction.
 	var (
 		outcome refreshOutcome
+		issued  = observe.RefreshRotated // or RefreshGrace: which 200 it was, for the metric
 		reason  string
 		auth    api.AuthResponse
 	)
@@ -355,6 +365,7 @@ func (s *Server) Refresh(ctx context.Context, req api.RefreshRequestObject) (api
 			s.auth.RefreshReuseGrace > 0 && now.Sub(sess.RotatedAt) <= s.auth.RefreshReuseGrace:
 			// A benign race: the client lost the answer to its last refresh, or another tab won.
 			// It gets the successor that already exists, re-issued byte for byte; nothing rotates.
+			issued = observe.RefreshGrace
 			refresh, err = s.tokens.SignRefresh(token.Refresh{
 				UserID: user.ID, SessionID: sess.ID, Generation: sess.Generation, Version: user.TokenVersion,
 				IssuedAt: sess.RotatedAt, ExpiresAt: sess.ExpiresAt,
@@ -392,8 +403,10 @@ func (s *Server) Refresh(ctx context.Context, req api.RefreshRequestObject) (api
 	}
 	switch outcome {
 	case refreshIssued:
+		observe.RefreshOutcome(issued)
 		return api.Refresh200JSONResponse{AuthenticatedJSONResponse: authenticated(auth)}, nil
 	case refreshReused:
+		observe.RefreshOutcome(observe.RefreshReused)
 		return api.Refresh401ApplicationProblemPlusJSONResponse{UnauthorizedApplicationProblemPlusJSONResponse: unauthorized(ctx, api.ProblemCodeRefreshTokenReused,
 			"This refresh token was already used; the session is revoked. Log in again.")}, nil
 	case refreshForged:
@@ -409,10 +422,12 @@ func (s *Server) Refresh(ctx context.Context, req api.RefreshRequestObject) (api
 func (s *Server) rotateCurrent(ctx context.Context, presented string, claims token.Refresh) (api.AuthResponse, bool, error) {
 	now := s.now()
 	expires := now.Add(s.auth.RefreshTTL) // past the session's absolute limit: no row, slow path
+	_, sign := observe.Start(ctx, "token.sign")
 	refresh, err := s.tokens.SignRefresh(token.Refresh{
 		UserID: claims.UserID, SessionID: claims.SessionID, Generation: claims.Generation + 1, Version: claims.Version,
 		IssuedAt: now, ExpiresAt: expires,
 	})
+	sign.End()
 	if err != nil {
 		return api.AuthResponse{}, false, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/idempotency"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/observe"
 	"github.com/ecompointer/ecompointer/server/password"
 )
 
@@ -38,6 +39,7 @@ func RunPruner(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, interv
 	defer t.Stop()
 	for {
 		n, err := PruneSessions(ctx, pool, time.Now())
+		observe.SweeperRun("sessions", err)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.WarnContext(ctx, "pruning dead sessions failed", "error", err)

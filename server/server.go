@@ -31,6 +31,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/idempotency"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/observe"
 	"github.com/ecompointer/ecompointer/server/password"
 	"github.com/ecompointer/ecompointer/server/problem"
 	"github.com/ecompointer/ecompointer/server/token"
@@ -60,6 +61,8 @@ type Config struct {
 	BrandPoolWait time.Duration
 	// IdempotencyKeyTTL is how long the first answer to an Idempotency-Key is kept (default 24h).
 	IdempotencyKeyTTL time.Duration
+	// RateLimitRedisURL, when set, shares the per-IP rate limit between instances through Redis.
+	RateLimitRedisURL string
 }
 
 // DBConfig bounds the database work of requests (.env.example documents each one).
@@ -144,9 +147,11 @@ type Server struct {
 	dblog   *logDeduper
 	tokens  *token.Tokens
 	hasher  *password.Hasher
-	limiter *ipLimiter
-	brands  *brandShare
-	ready   *readiness
+	limiter rateLimiter
+	// closeLimiter ends the shared rate limit's Redis connections.
+	closeLimiter func() error
+	brands       *brandShare
+	ready        *readiness
 	// throttleSecret keys the emails in login_throttles (see throttleKey).
 	throttleSecret []byte
 	cursors        cursors
@@ -164,7 +169,7 @@ type Handler struct {
 }
 
 // Close releases the server's own database connection.
-func (h *Handler) Close() error { return h.s.ready.close() }
+func (h *Handler) Close() error { return errors.Join(h.s.ready.close(), h.s.closeLimiter()) }
 
 // New wires the router, the middleware and the generated handlers. It is the only wiring point.
 func New(cfg Config) (*Handler, error) {
@@ -176,7 +181,7 @@ func New(cfg Config) (*Handler, error) {
 	r := chi.NewRouter()
 	// HEAD is GET without the body (RFC 9110 §9.3.2): every GET route answers it, with GET's
 	// headers (net/http drops the body).
-	r.Use(requestID, accessLog(s.log), recoverer(s.log), middleware.GetHead, s.requestDeadline)
+	r.Use(requestID, observe.Middleware, accessLog(s.log), recoverer(s.log), middleware.GetHead, s.requestDeadline)
 	if len(cfg.CORSAllowedOrigins) > 0 {
 		r.Use(cors.Handler(cors.Options{
 			AllowedOrigins: cfg.CORSAllowedOrigins,
@@ -266,6 +271,10 @@ func newServer(cfg Config) (*Server, error) {
 	cfg.DB.TxAttempts = max(cfg.DB.TxAttempts, 1)
 	throttleMAC := hmac.New(sha256.New, cfg.Auth.AccessSecret)
 	throttleMAC.Write([]byte("ecompointer login throttle"))
+	limiter, closeLimiter, err := newRateLimiter(cfg.Auth.RateLimit, cfg.RateLimitRedisURL, now, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
 	brands := newBrandShare(brandPoolShare(cfg), cfg.BrandPoolWait)
 	deps := &kit.Deps{
 		Log: cfg.Logger, Pool: cfg.Pool, Queries: db.New(cfg.Pool), Now: now,
@@ -284,7 +293,8 @@ func newServer(cfg Config) (*Server, error) {
 		dblog:          newLogDeduper(dbLogInterval, time.Now),
 		tokens:         tokens,
 		hasher:         hasher,
-		limiter:        newIPLimiter(cfg.Auth.RateLimit, now),
+		limiter:        limiter,
+		closeLimiter:   closeLimiter,
 		brands:         brands,
 		ready:          newReadiness(cfg.Pool.Config().ConnConfig, readyTimeout),
 		throttleSecret: throttleMAC.Sum(nil),
