@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -46,8 +45,10 @@ type instance struct {
 	done        chan struct{}
 }
 
-func (i *instance) url() string        { return "http://127.0.0.1:" + strconv.Itoa(i.port) }
-func (i *instance) metricsURL() string { return "http://127.0.0.1:" + strconv.Itoa(i.metricsPort) + "/metrics" }
+func (i *instance) url() string { return "http://127.0.0.1:" + strconv.Itoa(i.port) }
+func (i *instance) metricsURL() string {
+	return "http://127.0.0.1:" + strconv.Itoa(i.metricsPort) + "/metrics"
+}
 
 type cluster struct {
 	binary    string
@@ -298,5 +299,3 @@ func freePort() int {
 	defer func() { _ = ln.Close() }()
 	return ln.Addr().(*net.TCPAddr).Port
 }
-
-var errProof = errors.New("proof failed")
