@@ -77,6 +77,11 @@ bench: build ## load harness: every scenario against this machine's limits, tabl
 	$(GO) build -o bin/bench ./cmd/bench
 	bin/bench run --server bin/ecompointer
 
+# --- Operating: several instances behind HAProxy (Debian's haproxy; Redis at 127.0.0.1:6379) ---
+.PHONY: cluster
+cluster: build ## three instances + HAProxy (deploy/haproxy/haproxy.cfg): shared revocation, throttle, rate limit, stock, sweepers, rolling restart (CLUSTER_QUICK=1: short)
+	$(GO) run ./cmd/cluster --server bin/ecompointer
+
 .PHONY: bench-go
 bench-go: ## Go microbenchmarks with -benchmem: tokens, auth middleware (real database), problem writing, bcrypt
 	$(GO) test -run '^$$' -bench . -benchmem ./server/...

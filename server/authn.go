@@ -14,6 +14,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/observe"
 	"github.com/ecompointer/ecompointer/server/problem"
 	"github.com/ecompointer/ecompointer/server/token"
 )
@@ -56,7 +57,9 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*kit.Call
 		writeUnauthorized(w, r, api.ProblemCodeUnauthenticated, "This operation needs an access token: Authorization: Bearer <token>.")
 		return nil, false
 	}
+	_, verify := observe.Start(r.Context(), "token.verify")
 	claims, err := s.tokens.VerifyAccess(raw)
+	verify.End()
 	switch {
 	case errors.Is(err, token.ErrExpired):
 		writeUnauthorized(w, r, api.ProblemCodeTokenExpired, "The access token expired; refresh it.")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,6 +27,9 @@ const readyTimeout = 2 * time.Second
 
 // GetReadyz answers 200 when the database answers a ping within readyTimeout.
 func (s *Server) GetReadyz(ctx context.Context, _ api.GetReadyzRequestObject) (api.GetReadyzResponseObject, error) {
+	if s.ready.draining.Load() {
+		return drainingAnswer(ctx), nil
+	}
 	if err := s.ready.check(ctx); err != nil {
 		s.log.WarnContext(ctx, "readiness: database ping failed", "request_id", problem.RequestFrom(ctx).ID, "error", err)
 		retry := readyRetryAfter
@@ -48,6 +52,8 @@ type readiness struct {
 
 	conn   *pgx.Conn // nil until the first probe, and after a failure (the next one reconnects)
 	closed bool
+	// draining is set when the process is about to stop (Handler.Drain): /readyz answers 503.
+	draining atomic.Bool
 }
 
 func newReadiness(config *pgx.ConnConfig, timeout time.Duration) *readiness {

@@ -14,6 +14,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/orders"
+	"github.com/ecompointer/ecompointer/server/observe"
 )
 
 // SessionRetention is how long a dead (expired or revoked) session is kept before it is deleted.
@@ -32,6 +33,7 @@ func RunPruner(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, interv
 	defer t.Stop()
 	for {
 		n, err := PruneSessions(ctx, pool, time.Now())
+		observe.SweeperRun("sessions", err)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.WarnContext(ctx, "pruning dead sessions failed", "error", err)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/observe"
 	"github.com/ecompointer/ecompointer/server/problem"
 )
 
@@ -100,6 +101,7 @@ func accessLog(log *slog.Logger) func(http.Handler) http.Handler {
 				slog.Int("bytes", sw.bytes),
 				slog.Duration("duration", time.Since(start)),
 				slog.String("request_id", problem.RequestFrom(r.Context()).ID),
+				slog.String("trace_id", observe.TraceID(r.Context())),
 			)
 		})
 	}
@@ -160,6 +162,7 @@ func (s *Server) contract(next http.Handler) http.Handler {
 		ctx := kit.WithRequestMeta(r.Context(), meta)
 		if op.Extensions["x-rate-limit"] != nil {
 			if ok, retry := s.limiter.allow(meta.IP); !ok {
+				observe.RateLimited()
 				w.Header().Set("Retry-After", strconv.Itoa(retry))
 				problem.WriteCode(w, r, api.ProblemCodeRateLimited, "Too many requests from this client; try again later.")
 				return

@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	pgxuuid "github.com/vgarvardt/pgx-google-uuid/v5"
+
+	"github.com/ecompointer/ecompointer/server/observe"
 )
 
 // NewPool connects the pool requests run on. Every connection runs as the application role (set
@@ -33,6 +35,7 @@ func NewPool(ctx context.Context, databaseURL, appRole string, opts ...PoolOptio
 	if !strings.Contains(databaseURL, "pool_max_conns") {
 		cfg.MaxConns = int32(4 * runtime.GOMAXPROCS(0)) //nolint:gosec // a small number
 	}
+	cfg.ConnConfig.Tracer = observe.QueryTracer() // spans per statement, only inside a traced request
 	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
 		pgxuuid.Register(conn.TypeMap())
 		return nil

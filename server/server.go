@@ -30,6 +30,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/identity"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/observe"
 	"github.com/ecompointer/ecompointer/server/orders"
 	"github.com/ecompointer/ecompointer/server/problem"
 	"github.com/ecompointer/ecompointer/server/sessioncache"
@@ -64,6 +65,8 @@ type Config struct {
 	BrandPoolWait time.Duration
 	// IdempotencyKeyTTL is how long the first answer to an Idempotency-Key is kept (default 24h).
 	IdempotencyKeyTTL time.Duration
+	// RateLimitRedisURL, when set, shares the per-IP rate limit between instances through Redis.
+	RateLimitRedisURL string
 	// SessionCache is the in-memory session check (server/sessioncache).
 	SessionCache SessionCacheConfig
 }
@@ -120,10 +123,12 @@ type Server struct {
 	db      DBConfig
 	dblog   *logDeduper
 	tokens  *token.Tokens
-	limiter *ipLimiter
-	ready   *readiness
-	spec    *spec
-	specDoc map[string]any // openapi.yaml, decoded once for /openapi.json
+	limiter rateLimiter
+	// closeLimiter ends the shared rate limit's Redis connections.
+	closeLimiter func() error
+	ready        *readiness
+	spec         *spec
+	specDoc      map[string]any // openapi.yaml, decoded once for /openapi.json
 	// sessions answers the per-request session check; nil when SESSION_CACHE=off (and in the
 	// baselines), which asks the database every time.
 	sessions *sessioncache.Cache
@@ -147,10 +152,11 @@ type Handler struct {
 	s *Server
 }
 
-// Close releases the server's own database connections (readiness, the session cache's listener).
+// Close releases the server's own connections (readiness, the session cache's listener, the
+// shared rate limit's Redis).
 func (h *Handler) Close() error {
 	h.s.sessions.Close()
-	return h.s.ready.close()
+	return errors.Join(h.s.ready.close(), h.s.closeLimiter())
 }
 
 // SessionCache is the server's session cache, nil when it is off (tests read its counters).
@@ -171,7 +177,7 @@ func New(cfg Config) (*Handler, error) {
 	r := chi.NewRouter()
 	// HEAD is GET without the body (RFC 9110 §9.3.2): every GET route answers it, with GET's
 	// headers (net/http drops the body).
-	r.Use(requestID, accessLog(s.log), recoverer(s.log), middleware.GetHead, s.requestDeadline)
+	r.Use(requestID, observe.Middleware, accessLog(s.log), recoverer(s.log), middleware.GetHead, s.requestDeadline)
 	if len(cfg.CORSAllowedOrigins) > 0 {
 		r.Use(cors.Handler(cors.Options{
 			AllowedOrigins: cfg.CORSAllowedOrigins,
@@ -261,6 +267,10 @@ func newServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	limiter, closeLimiter, err := newRateLimiter(cfg.Auth.RateLimit, cfg.RateLimitRedisURL, now, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
 	return &Server{
 		identityHandlers:  ident,
 		catalogHandlers:   catalog.New(deps),
@@ -273,7 +283,8 @@ func newServer(cfg Config) (*Server, error) {
 		db:                cfg.DB,
 		dblog:             newLogDeduper(dbLogInterval, time.Now),
 		tokens:            tokens,
-		limiter:           newIPLimiter(cfg.Auth.RateLimit, now),
+		limiter:           limiter,
+		closeLimiter:      closeLimiter,
 		ready:             newReadiness(cfg.Pool.Config().ConnConfig, readyTimeout),
 		spec:              sp,
 		specDoc:           specDoc,

@@ -47,6 +47,14 @@ type config struct {
 	sessionCache server.SessionCacheConfig
 	// generatedSecrets names the secrets made up at start (development only).
 	generatedSecrets []string
+	// metricsAddr is the Prometheus metrics listener's address; empty turns it off.
+	metricsAddr string
+	// rateLimitRedisURL shares the per-IP rate limit between instances; empty keeps it in memory.
+	rateLimitRedisURL string
+	// drainDelay is how long /readyz answers 503 after SIGTERM before the server stops accepting.
+	drainDelay time.Duration
+	// getenv reads the OpenTelemetry variables (OTEL_*), which the SDK interprets itself.
+	getenv func(string) string
 }
 
 func (c config) production() bool { return c.env == "production" }
@@ -151,6 +159,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 			Off:  e.oneOf("SESSION_CACHE", "on", "on", "off") == "off",
 			Size: e.int("SESSION_CACHE_SIZE", sessioncache.DefaultSize, 100, 10_000_000),
 		},
+		metricsAddr:       e.str("METRICS_ADDR", ""),
+		rateLimitRedisURL: e.str("RATE_LIMIT_REDIS_URL", ""),
+		drainDelay:        e.duration("DRAIN_DELAY", 0, 0, 5*time.Minute),
+		getenv:            getenv,
 	}
 	switch e.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error") {
 	case "debug":

@@ -136,11 +136,21 @@ func printVersion(c config, stdout io.Writer) error {
 }
 
 func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error {
+	stopTracing, err := startTracing(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	pool, err := openPool(ctx, c, migrate)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	stopMetrics, err := startMetrics(c.metricsAddr, pool, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	server.WarnAboutDatabase(ctx, pool, log)
 	for _, name := range c.generatedSecrets {
 		log.Warn(name+" is not set: using a random secret, so tokens stop working when the process restarts (set it in .env)", "env", c.env)
@@ -156,6 +166,7 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 		BrandPoolWait:      c.brandPoolWait,
 		IdempotencyKeyTTL:  c.idempotencyKeyTTL,
 		SessionCache:       c.sessionCache,
+		RateLimitRedisURL:  c.rateLimitRedisURL,
 	})
 	if err != nil {
 		return err
@@ -193,6 +204,7 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 		return err
 	case <-ctx.Done():
 	}
+	drain(srv, handler, c.drainDelay, log)
 	// Stop accepting, let in-flight requests finish (bounded), then close the pool (deferred).
 	log.Info("shutting down", "timeout", c.shutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.shutdownTimeout)

@@ -15,6 +15,8 @@ pg="${E2E_PG_URL:-postgres://postgres@127.0.0.1:5432}"
 db="ecompointer_e2e_$(date +%s)_$RANDOM"
 log="$(mktemp -t ecompointer-e2e.XXXXXX.log)"
 pid=""
+prom_pid=""
+prom_dir=""
 
 [[ -x "$bin" ]] || { echo "e2e: no server binary at $bin: run 'make build'" >&2; exit 1; }
 chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"
@@ -22,6 +24,11 @@ chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"
 
 cleanup() {
   local status=$?
+  if [[ -n "$prom_pid" ]]; then
+    kill -TERM "$prom_pid" 2>/dev/null || true
+    wait "$prom_pid" 2>/dev/null || true
+  fi
+  [[ -n "$prom_dir" ]] && rm -rf "$prom_dir"
   if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -56,7 +63,7 @@ npm run --silent build
 echo "e2e: starting the server against database $db"
 (
   cd "$root/e2e" # no .env of the repository root: the environment below is all it gets
-  exec env APP_ENV=development PORT=0 LOG_FORMAT=json LOG_LEVEL=info \
+  exec env APP_ENV=development PORT=0 METRICS_ADDR=127.0.0.1:0 LOG_FORMAT=json LOG_LEVEL=info \
     DATABASE_URL="$pg/$db?sslmode=disable" \
     BCRYPT_COST=4 AUTH_RATE_LIMIT=0 REFRESH_REUSE_GRACE=0s \
     "$bin" serve
@@ -86,4 +93,42 @@ npm run --silent test:client || failed=1
 echo "--- e2e: Swagger UI in Chromium (playwright-core)"
 npm run --silent test:browser || failed=1
 echo "e2e: screenshots in e2e/artifacts/"
+
+# Debian's Prometheus server scrapes the running API's metrics listener, and a counter the flow
+# moved is read back through Prometheus' HTTP API: the exposition works for the real consumer.
+# All on loopback, bounded to 30 s.
+metrics="$(sed -n 's/.*"msg":"metrics serving".*"addr":"http:\/\/\([^"/]*\)\/metrics".*/\1/p' "$log" | head -n 1)"
+if [[ -z "$metrics" ]]; then
+  echo "e2e: the server did not log its metrics address" >&2; failed=1
+elif ! command -v prometheus >/dev/null; then
+  echo "e2e: no Prometheus server (Debian: apt-get install prometheus): scrape skipped"
+else
+  echo "--- e2e: Prometheus scrapes $metrics"
+  prom_dir="$(mktemp -d -t ecompointer-prom.XXXXXX)"
+  prom_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  cat >"$prom_dir/prometheus.yml" <<YAML
+global: {scrape_interval: 1s, scrape_timeout: 1s}
+scrape_configs:
+  - job_name: ecompointer
+    static_configs: [{targets: ["$metrics"]}]
+YAML
+  prometheus --config.file="$prom_dir/prometheus.yml" --storage.tsdb.path="$prom_dir/data" \
+    --web.listen-address="127.0.0.1:$prom_port" >"$prom_dir/prometheus.log" 2>&1 &
+  prom_pid=$!
+  query='sum(ecompointer_http_requests_total{route="/auth/login",status_class="2xx"})'
+  value=""
+  for _ in $(seq 1 60); do
+    value="$(curl -fsS --get "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode "query=$query" 2>/dev/null \
+      | python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "")' 2>/dev/null || true)"
+    [[ -n "$value" && "$value" != "0" ]] && break
+    sleep 0.5
+  done
+  if [[ -n "$value" && "$value" != "0" ]]; then
+    echo "e2e: Prometheus read $query = $value"
+  else
+    echo "e2e: Prometheus did not read $query within 30 s" >&2
+    tail -n 20 "$prom_dir/prometheus.log" >&2 || true
+    failed=1
+  fi
+fi
 exit "$failed"

@@ -26,6 +26,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/observe"
 	"github.com/ecompointer/ecompointer/server/problem"
 )
 
@@ -218,6 +219,9 @@ func (s *Store) Middleware(f api.StrictHandlerFunc, operationID string) api.Stri
 		case err != nil && !errors.Is(err, errNotStored):
 			return nil, err
 		}
+		if got.Headers[ReplayedHeader] == "true" {
+			observe.IdempotentReplay()
+		}
 		for k, v := range got.Headers {
 			w.Header().Set(k, v)
 		}
@@ -288,7 +292,9 @@ func RunPruner(ctx context.Context, d *kit.Deps, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := Prune(ctx, d); err != nil && ctx.Err() == nil {
+			_, err := Prune(ctx, d)
+			observe.SweeperRun("idempotency_keys", err)
+			if err != nil && ctx.Err() == nil {
 				d.Log.WarnContext(ctx, "idempotency key prune failed", slog.Any("error", err))
 			}
 		}

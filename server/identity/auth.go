@@ -15,6 +15,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/observe"
 	"github.com/ecompointer/ecompointer/server/password"
 	"github.com/ecompointer/ecompointer/server/token"
 )
@@ -141,6 +142,7 @@ func (h *Handlers) Login(ctx context.Context, req api.LoginRequestObject) (api.L
 		if err := kit.Audit(ctx, h.d, h.d.Queries, api.AuditEventTypeLoginLocked, userID, nil); err != nil {
 			return nil, err
 		}
+		observe.LoginOutcome(observe.LoginThrottled)
 		return api.Login429ApplicationProblemPlusJSONResponse{TooManyRequestsApplicationProblemPlusJSONResponse: kit.TooManyRequests(ctx, api.ProblemCodeAccountThrottled, throttledDetail, wait)}, nil
 	}
 
@@ -165,9 +167,11 @@ func (h *Handlers) Login(ctx context.Context, req api.LoginRequestObject) (api.L
 		if err != nil {
 			return nil, err
 		}
+		observe.LoginOutcome(observe.LoginBadCredentials)
 		return invalid, nil
 	}
 	if user.Disabled {
+		observe.LoginOutcome(observe.LoginDisabled)
 		return api.Login403ApplicationProblemPlusJSONResponse{ForbiddenApplicationProblemPlusJSONResponse: kit.Forbidden(ctx, api.ProblemCodeAccountDisabled, "This account is disabled.")}, nil
 	}
 
@@ -195,6 +199,7 @@ func (h *Handlers) Login(ctx context.Context, req api.LoginRequestObject) (api.L
 	if err != nil {
 		return nil, err
 	}
+	observe.LoginOutcome(observe.LoginOK)
 	return api.Login200JSONResponse{AuthenticatedJSONResponse: authenticated(auth)}, nil
 }
 
@@ -206,10 +211,12 @@ func (h *Handlers) openSession(ctx context.Context, q *db.Queries, user db.User,
 	id := uuid.Must(uuid.NewV7())
 	absolute := now.Add(h.auth.SessionMaxAge)
 	expires := earliest(now.Add(h.auth.RefreshTTL), absolute)
+	_, sign := observe.Start(ctx, "token.sign")
 	refresh, err := h.tokens.SignRefresh(token.Refresh{
 		UserID: user.ID, SessionID: id, Generation: 1, Version: user.TokenVersion,
 		IssuedAt: now, ExpiresAt: expires,
 	})
+	sign.End()
 	if err != nil {
 		return api.AuthResponse{}, err
 	}
@@ -287,6 +294,7 @@ const (
 // in one transaction, so concurrent refreshes of one token perform exactly one rotation.
 func (h *Handlers) Refresh(ctx context.Context, req api.RefreshRequestObject) (api.RefreshResponseObject, error) {
 	invalid := func(detail string) api.RefreshResponseObject {
+		observe.RefreshOutcome(observe.RefreshInvalid)
 		return api.Refresh401ApplicationProblemPlusJSONResponse{UnauthorizedApplicationProblemPlusJSONResponse: kit.Unauthorized(ctx, api.ProblemCodeInvalidRefreshToken, detail)}
 	}
 	presented := req.Body.RefreshToken
@@ -302,6 +310,7 @@ func (h *Handlers) Refresh(ctx context.Context, req api.RefreshRequestObject) (a
 		if err != nil {
 			return nil, err
 		}
+		observe.RefreshOutcome(observe.RefreshRotated)
 		return api.Refresh200JSONResponse{AuthenticatedJSONResponse: authenticated(auth)}, nil
 	}
 
@@ -309,6 +318,7 @@ func (h *Handlers) Refresh(ctx context.Context, req api.RefreshRequestObject) (a
 	// answer decided in one transaction.
 	var (
 		outcome refreshOutcome
+		issued  = observe.RefreshRotated // or RefreshGrace: which 200 it was, for the metric
 		reason  string
 		auth    api.AuthResponse
 	)
@@ -356,6 +366,7 @@ func (h *Handlers) Refresh(ctx context.Context, req api.RefreshRequestObject) (a
 			h.auth.RefreshReuseGrace > 0 && now.Sub(sess.RotatedAt) <= h.auth.RefreshReuseGrace:
 			// A benign race: the client lost the answer to its last refresh, or another tab won.
 			// It gets the successor that already exists, re-issued byte for byte; nothing rotates.
+			issued = observe.RefreshGrace
 			refresh, err = h.tokens.SignRefresh(token.Refresh{
 				UserID: user.ID, SessionID: sess.ID, Generation: sess.Generation, Version: user.TokenVersion,
 				IssuedAt: sess.RotatedAt, ExpiresAt: sess.ExpiresAt,
@@ -393,8 +404,10 @@ func (h *Handlers) Refresh(ctx context.Context, req api.RefreshRequestObject) (a
 	}
 	switch outcome {
 	case refreshIssued:
+		observe.RefreshOutcome(issued)
 		return api.Refresh200JSONResponse{AuthenticatedJSONResponse: authenticated(auth)}, nil
 	case refreshReused:
+		observe.RefreshOutcome(observe.RefreshReused)
 		return api.Refresh401ApplicationProblemPlusJSONResponse{UnauthorizedApplicationProblemPlusJSONResponse: kit.Unauthorized(ctx, api.ProblemCodeRefreshTokenReused,
 			"This refresh token was already used; the session is revoked. Log in again.")}, nil
 	case refreshForged:
@@ -410,10 +423,12 @@ func (h *Handlers) Refresh(ctx context.Context, req api.RefreshRequestObject) (a
 func (h *Handlers) rotateCurrent(ctx context.Context, presented string, claims token.Refresh) (api.AuthResponse, bool, error) {
 	now := h.d.Now()
 	expires := now.Add(h.auth.RefreshTTL) // past the session's absolute limit: no row, slow path
+	_, sign := observe.Start(ctx, "token.sign")
 	refresh, err := h.tokens.SignRefresh(token.Refresh{
 		UserID: claims.UserID, SessionID: claims.SessionID, Generation: claims.Generation + 1, Version: claims.Version,
 		IssuedAt: now, ExpiresAt: expires,
 	})
+	sign.End()
 	if err != nil {
 		return api.AuthResponse{}, false, err
 	}

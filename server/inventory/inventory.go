@@ -9,6 +9,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/observe"
 )
 
 // Handlers implements the inventory operations of api.StrictServerInterface.
@@ -69,6 +70,7 @@ func refused[NF notFoundType, CF conflictType, UF unprocessableType](ctx context
 		u.Body.Lines = &pu.Lines
 		return UF{u}, true
 	case errors.As(err, &is):
+		observe.InsufficientStock()
 		u := kit.Unprocessable(ctx, api.ProblemCodeInsufficientStock, "Not enough available stock; `lines` lists each short line.")
 		u.Body.Lines = &is.Lines
 		return UF{u}, true

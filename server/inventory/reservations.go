@@ -12,6 +12,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/observe"
 )
 
 // DefaultReservationTTL is how long a reservation holds its stock unless the request says.
@@ -224,6 +225,7 @@ func (h *Handlers) CreateReservation(ctx context.Context, req api.CreateReservat
 	if err != nil {
 		return nil, err
 	}
+	observe.Reservations(observe.ReservationCreated, 1)
 	return api.CreateReservation201JSONResponse{Body: res, Headers: api.CreateReservation201ResponseHeaders{
 		ETag:     kit.ETag(res.Version),
 		Location: kit.Location("/brands/", req.BrandId.String(), "/reservations/", res.Id.String()),
@@ -339,7 +341,9 @@ var errConsumed = errors.New("reservation consumed")
 // or expired) changes nothing and answers 204 too: DELETE is idempotent.
 func (h *Handlers) ReleaseReservation(ctx context.Context, req api.ReleaseReservationRequestObject) (api.ReleaseReservationResponseObject, error) {
 	now := h.d.Now()
+	var ended db.ReservationStatus // how this call ended it, if it did: counted once committed
 	_, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (struct{}, error) {
+		ended = ""
 		r, err := q.ReservationGetForUpdate(ctx, db.ReservationGetForUpdateParams{BrandID: req.BrandId, ID: req.ReservationId})
 		if err != nil {
 			return struct{}{}, kit.DBError(err)
@@ -358,6 +362,7 @@ func (h *Handlers) ReleaseReservation(ctx context.Context, req api.ReleaseReserv
 		if !r.ExpiresAt.After(now) {
 			status = db.ReservationStatusExpired
 		}
+		ended = status
 		return struct{}{}, st.Release(r.ID, status)
 	})
 	switch {
@@ -369,6 +374,7 @@ func (h *Handlers) ReleaseReservation(ctx context.Context, req api.ReleaseReserv
 	case err != nil:
 		return nil, err
 	}
+	observe.Reservations(string(ended), 1)
 	return api.ReleaseReservation204Response{}, nil
 }
 

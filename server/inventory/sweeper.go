@@ -8,6 +8,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/observe"
 )
 
 // sweepBatch is how many expired holds one sweep looks at per round.
@@ -56,6 +57,7 @@ func Sweep(ctx context.Context, d *kit.Deps) (int, error) {
 			}
 		}
 		released += n
+		observe.Reservations(observe.ReservationExpired, n)
 		if len(due) < sweepBatch || n == 0 {
 			return released, nil
 		}
@@ -72,6 +74,7 @@ func RunSweeper(ctx context.Context, d *kit.Deps, interval time.Duration) {
 			return
 		case <-t.C:
 			n, err := Sweep(ctx, d)
+			observe.SweeperRun("reservations", err)
 			switch {
 			case err != nil && ctx.Err() == nil:
 				d.Log.WarnContext(ctx, "reservation sweep failed", slog.Any("error", err))

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/ecompointer/ecompointer/server/observe"
 )
 
 // MinBytes and MaxBytes bound a password. bcrypt reads at most 72 bytes; longer passwords are
@@ -93,6 +95,7 @@ func NewHasher(cost int) (*Hasher, error) {
 
 // acquire waits for a free core, or for ctx to end.
 func (h *Hasher) acquire(ctx context.Context) error {
+	defer observe.BcryptQueued()()
 	select {
 	case h.slots <- struct{}{}:
 		return nil
@@ -108,6 +111,8 @@ func (h *Hasher) Cost() int { return h.cost }
 
 // Hash hashes pw.
 func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
+	ctx, span := observe.Start(ctx, "bcrypt.hash")
+	defer span.End()
 	if err := h.acquire(ctx); err != nil {
 		return "", err
 	}
@@ -119,6 +124,8 @@ func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 // Verify reports whether pw matches hash, and whether hash was made at another cost and should be
 // replaced now that the password is known. It fails only when ctx ends while it waits its turn.
 func (h *Hasher) Verify(ctx context.Context, hash, pw string) (ok, rehash bool, err error) {
+	ctx, span := observe.Start(ctx, "bcrypt.verify")
+	defer span.End()
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
 	}
