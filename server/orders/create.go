@@ -12,6 +12,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/observe"
 )
 
 // maxLineQuantity bounds a line, merged lines included (the spec bounds each request line).
@@ -190,6 +191,7 @@ func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestOb
 	if err != nil {
 		return nil, err
 	}
+	observe.OrderTransition(string(order.Status))
 	return api.CreateOrder201JSONResponse{Body: order, Headers: api.CreateOrder201ResponseHeaders{
 		ETag:     kit.ETag(order.Version),
 		Location: kit.Location("/brands/", req.BrandId.String(), "/orders/", order.Id.String()),

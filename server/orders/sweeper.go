@@ -8,6 +8,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/observe"
 )
 
 // DefaultPendingTTL is how long an order may stay pending before the sweeper cancels it
@@ -66,6 +67,9 @@ func Sweep(ctx context.Context, d *kit.Deps, ttl time.Duration) (int, error) {
 			}
 		}
 		cancelled += n
+		for range n {
+			observe.OrderTransition(string(db.OrderStatusCancelled))
+		}
 		if len(due) < sweepBatch || n == 0 {
 			return cancelled, nil
 		}
@@ -85,6 +89,7 @@ func RunSweeper(ctx context.Context, d *kit.Deps, interval, ttl time.Duration) {
 			return
 		case <-t.C:
 			n, err := Sweep(ctx, d, ttl)
+			observe.SweeperRun("orders", err)
 			switch {
 			case err != nil && ctx.Err() == nil:
 				d.Log.WarnContext(ctx, "pending order sweep failed", slog.Any("error", err))

@@ -11,6 +11,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/observe"
 )
 
 // ConfirmOrder moves a pending order to confirmed (the payment was taken elsewhere).
@@ -45,6 +46,7 @@ func (h *Handlers) ConfirmOrder(ctx context.Context, req api.ConfirmOrderRequest
 	if err != nil {
 		return nil, err
 	}
+	observe.OrderTransition(string(order.Status))
 	return api.ConfirmOrder200JSONResponse{Body: order, Headers: api.ConfirmOrder200ResponseHeaders{ETag: kit.ETag(order.Version)}}, nil
 }
 
@@ -73,6 +75,7 @@ func (h *Handlers) CancelOrder(ctx context.Context, req api.CancelOrderRequestOb
 	if err != nil {
 		return nil, err
 	}
+	observe.OrderTransition(string(order.Status))
 	return api.CancelOrder200JSONResponse{Body: order, Headers: api.CancelOrder200ResponseHeaders{ETag: kit.ETag(order.Version)}}, nil
 }
 
@@ -246,5 +249,6 @@ func (h *Handlers) CreateFulfilment(ctx context.Context, req api.CreateFulfilmen
 	if err != nil {
 		return nil, err
 	}
+	observe.OrderTransition(string(f.OrderStatus))
 	return api.CreateFulfilment201JSONResponse{Body: f, Headers: api.CreateFulfilment201ResponseHeaders{ETag: kit.ETag(f.OrderVersion)}}, nil
 }
