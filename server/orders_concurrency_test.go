@@ -19,7 +19,7 @@ import (
 // Not parallel: 1,000 requests at once are the whole test; run beside the parallel tests on a
 // small machine they would time out others' requests (and their own) with 503s.
 func TestOrderConcurrentCreatesNeverOversell(t *testing.T) { //nolint:paralleltest // see above
-	env := servertest.New(t)
+	env := servertest.New(t, patientBrands)
 	b := newOrderBrand(t, env, "rush")
 	p := b.product(t, "RUSH-1")
 	loc := createLocation(t, env, b.owner, "RUSH")
@@ -64,7 +64,7 @@ func TestOrderConcurrentCreatesNeverOversell(t *testing.T) { //nolint:parallelte
 // replay it or are told it is in flight; no second number is consumed.
 func TestOrderSameKeyConcurrent(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.New(t, patientBrands)
 	b := newOrderBrand(t, env, "samekey")
 	p := b.product(t, "SK-1")
 	loc := createLocation(t, env, b.owner, "SK")
@@ -122,7 +122,7 @@ func (s *sync1) count() int { return len(s.ids) }
 // order at once: exactly one wins; the stock is either all shipped or all released.
 func TestOrderCancelRacesFulfilment(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.New(t, patientBrands)
 	b := newOrderBrand(t, env, "race")
 	p := b.product(t, "RACE-1")
 	loc := createLocation(t, env, b.owner, "RACE")
@@ -161,7 +161,7 @@ func TestOrderCancelRacesFulfilment(t *testing.T) {
 // expired, no actor), never both, and only expired orders gave their stock back.
 func TestOrderSweeperRacesConfirm(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.New(t, patientBrands)
 	b := newOrderBrand(t, env, "sweep")
 	p := b.product(t, "SW-1")
 	loc := createLocation(t, env, b.owner, "SW")
@@ -230,7 +230,7 @@ func TestOrderSweeperRacesConfirm(t *testing.T) {
 // cannot deadlock, and each holds both lines or nothing.
 func TestOrderMultiLineOppositeOrders(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.New(t, patientBrands)
 	b := newOrderBrand(t, env, "cross")
 	p1, p2 := b.product(t, "OX-1"), b.product(t, "OX-2")
 	la, lb := createLocation(t, env, b.owner, "OXA"), createLocation(t, env, b.owner, "OXB")

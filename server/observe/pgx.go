@@ -11,33 +11,67 @@ import (
 )
 
 // QueryTracer is a pgx tracer making a child span per SQL statement, named by its sqlc query name
-// (sqlc starts every statement with `-- name: UserGetByEmail :one`). It makes spans only inside a
-// recorded span, so background work and an untraced request cost one context lookup per
+// (sqlc starts every statement with `-- name: UserGetByEmail :one`), for statements sent alone and
+// in batches (the brand-scoped transactions pipeline their first statements). It makes spans only
+// inside a recorded span, so background work and an untraced request cost one context lookup per
 // statement. Set it on the pool's connection config.
 func QueryTracer() pgx.QueryTracer { return queryTracer{} }
 
 type queryTracer struct{}
 
-func (queryTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+// querySpanKey marks the span TraceQueryStart made, so that TraceQueryEnd ends that one and never
+// the request's own span when it made none.
+type querySpanKey struct{}
+
+var (
+	_ pgx.QueryTracer = queryTracer{}
+	_ pgx.BatchTracer = queryTracer{}
+)
+
+func startQuerySpan(ctx context.Context, sql string) (context.Context, trace.Span, bool) {
 	if !tracingOn.Load() || !trace.SpanFromContext(ctx).IsRecording() {
-		return ctx
+		return ctx, nil, false
 	}
-	ctx, _ = tracer.Load().t.Start(ctx, QueryName(data.SQL), trace.WithSpanKind(trace.SpanKindClient),
+	ctx, span := tracer.Load().t.Start(ctx, QueryName(sql), trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(attribute.String("db.system.name", "postgresql")))
-	return ctx
+	return ctx, span, true
 }
 
-func (queryTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryEndData) {
-	span := trace.SpanFromContext(ctx)
-	if !span.IsRecording() {
-		return
-	}
-	if data.Err != nil {
-		span.RecordError(data.Err)
+func endQuerySpan(span trace.Span, err error) {
+	if err != nil {
+		span.RecordError(err)
 		span.SetStatus(codes.Error, "query failed")
 	}
 	span.End()
 }
+
+func (queryTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	ctx, span, ok := startQuerySpan(ctx, data.SQL)
+	if !ok {
+		return ctx
+	}
+	return context.WithValue(ctx, querySpanKey{}, span)
+}
+
+func (queryTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryEndData) {
+	if span, ok := ctx.Value(querySpanKey{}).(trace.Span); ok {
+		endQuerySpan(span, data.Err)
+	}
+}
+
+// A batch's statements are answered one after the other once the batch is sent, and pgx reports
+// each only when its answer is read: each gets a span at that moment (no duration of its own).
+func (queryTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return ctx
+}
+
+func (queryTracer) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchQueryData) {
+	if _, span, ok := startQuerySpan(ctx, data.SQL); ok {
+		endQuerySpan(span, data.Err)
+	}
+}
+
+func (queryTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 // QueryName is a statement's sqlc name (`-- name: ProductGet :one` gives ProductGet), or its first
 // keyword (SELECT, BEGIN...) for SQL that sqlc did not generate; never the statement itself, which
