@@ -30,7 +30,8 @@ var sharedEnv = []string{
 	"AUTH_RATE_LIMIT=20",
 	"LOGIN_MAX_FAILURES=3",
 	"TRUSTED_PROXIES=127.0.0.1/32",
-	"RESERVATION_SWEEP_INTERVAL=1s",
+	"RESERVATION_SWEEP_INTERVAL=1s", // the reservation and pending-order sweepers' interval
+	"ORDER_PENDING_TTL=30m",
 	"RATE_LIMIT_REDIS_URL=redis://127.0.0.1:6379/0",
 	"DRAIN_DELAY=2s",
 	"SHUTDOWN_TIMEOUT=20s",
@@ -238,6 +239,7 @@ func (c *cluster) clientIP() string {
 // call sends a JSON request and decodes a JSON answer into out (when not nil).
 type call struct {
 	method, url, token, ip string
+	key                    string // Idempotency-Key, when not empty
 	body                   any
 }
 
@@ -262,6 +264,9 @@ func (c *cluster) do(ctx context.Context, r call, out any) (int, error) {
 	}
 	if r.ip != "" {
 		req.Header.Set("X-Forwarded-For", r.ip)
+	}
+	if r.key != "" {
+		req.Header.Set("Idempotency-Key", r.key)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
