@@ -37,7 +37,7 @@ func (c *cluster) proveOrders(ctx context.Context) error {
 				"shippingAddress": map[string]any{"line1": "1 Cluster Road", "city": "Loopback", "country": "GB"},
 			}}
 	})
-	shares, _ := c.shares(before, c.counterValues(ctx, "ecompointer_order_transitions_total", "to", "pending"))
+	shares, _ := c.settledShares(ctx, before, stock, "ecompointer_order_transitions_total", "to", "pending")
 	fmt.Printf("     1000 orders in %s: %s; placed by %s\n", b.took.Round(time.Millisecond), b, shares)
 	if err := b.check(1000, stock); err != nil {
 		return err
@@ -142,7 +142,7 @@ func (c *cluster) proveOrderSweepers(ctx context.Context) error {
 		WHERE n <> 1 OR released <> quantity`, brand).Scan(&badReleases); err != nil {
 		return err
 	}
-	shares, total := c.shares(before, c.counterValues(ctx, "ecompointer_order_transitions_total", "to", "cancelled"))
+	shares, total := c.settledShares(ctx, before, stock, "ecompointer_order_transitions_total", "to", "cancelled")
 	fmt.Printf("     %d expired in %s; cancelled by %s\n", expired, took.Round(100*time.Millisecond), shares)
 	switch {
 	case expired != stock:

@@ -319,7 +319,7 @@ func (c *cluster) proveSweepers(ctx context.Context) error {
 	if err := c.db.QueryRow(ctx, `SELECT reserved FROM stock_levels WHERE product_id = $1 AND location_id = $2`, stockSetup.product, stockSetup.location).Scan(&reserved); err != nil {
 		return err
 	}
-	shares, total := c.shares(before, c.counterValues(ctx, "ecompointer_reservations_total", "event", "expired"))
+	shares, total := c.settledShares(ctx, before, stock, "ecompointer_reservations_total", "event", "expired")
 	fmt.Printf("     %d expired; released by %s\n", expired, shares)
 	switch {
 	case expired != stock:
@@ -358,6 +358,20 @@ func (c *cluster) counterValues(ctx context.Context, family, label, value string
 		}
 	}
 	return out
+}
+
+// settledShares waits (up to 5 s) for the instances' family{label="value"} to have grown by want
+// in all since before (a sweeper counts its batch after committing it, so the database may show
+// the work done a moment before the counters do), and reports the shares.
+func (c *cluster) settledShares(ctx context.Context, before []float64, want float64, family, label, value string) (string, float64) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		shares, total := c.shares(before, c.counterValues(ctx, family, label, value))
+		if total >= want || time.Now().After(deadline) || ctx.Err() != nil {
+			return shares, total
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // shares reports after-before per instance ("api1 100, api2 100, api3 100") and their total.
