@@ -63,6 +63,7 @@ type cluster struct {
 	proxy     string
 	http      *http.Client
 	ipSeq     int
+	runTag    uint32 // this run's part of the client addresses
 }
 
 func startCluster(ctx context.Context, binary, proxyConfig string) (*cluster, error) {
@@ -89,6 +90,7 @@ func startCluster(ctx context.Context, binary, proxyConfig string) (*cluster, er
 	c := &cluster{
 		binary: abs, dir: dir,
 		dbName: fmt.Sprintf("ecompointer_cluster_%d", os.Getpid()),
+		runTag: uint32(time.Now().UnixNano()), //nolint:gosec // any 32 bits that change from run to run
 		http:   &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}},
 	}
 	u.Path = "/postgres"
@@ -230,10 +232,12 @@ func (c *cluster) waitStatus(ctx context.Context, url string, status int, timeou
 }
 
 // clientIP is a fresh client address for X-Forwarded-For, so that one proof's auth requests do
-// not spend another's rate limit (the instances trust the header from loopback only).
+// not spend another's rate limit (the instances trust the header from loopback only). The
+// addresses are new on every run too: the per-IP limit lives in Redis and outlives a run by a
+// minute, so a second run right after the first must not find its clients' budget spent.
 func (c *cluster) clientIP() string {
 	c.ipSeq++
-	return fmt.Sprintf("10.77.%d.%d", c.ipSeq/250, c.ipSeq%250+1)
+	return fmt.Sprintf("fd77:%x:%x::%x", c.runTag>>16, c.runTag&0xffff, c.ipSeq)
 }
 
 // call sends a JSON request and decodes a JSON answer into out (when not nil).
