@@ -30,7 +30,8 @@ var sharedEnv = []string{
 	"AUTH_RATE_LIMIT=20",
 	"LOGIN_MAX_FAILURES=3",
 	"TRUSTED_PROXIES=127.0.0.1/32",
-	"RESERVATION_SWEEP_INTERVAL=1s",
+	"RESERVATION_SWEEP_INTERVAL=1s", // the reservation and pending-order sweepers' interval
+	"ORDER_PENDING_TTL=30m",
 	"RATE_LIMIT_REDIS_URL=redis://127.0.0.1:6379/0",
 	"DRAIN_DELAY=2s",
 	"SHUTDOWN_TIMEOUT=20s",
@@ -62,6 +63,7 @@ type cluster struct {
 	proxy     string
 	http      *http.Client
 	ipSeq     int
+	runTag    uint32 // this run's part of the client addresses
 }
 
 func startCluster(ctx context.Context, binary, proxyConfig string) (*cluster, error) {
@@ -88,6 +90,7 @@ func startCluster(ctx context.Context, binary, proxyConfig string) (*cluster, er
 	c := &cluster{
 		binary: abs, dir: dir,
 		dbName: fmt.Sprintf("ecompointer_cluster_%d", os.Getpid()),
+		runTag: uint32(time.Now().UnixNano()), //nolint:gosec // any 32 bits that change from run to run
 		http:   &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}},
 	}
 	u.Path = "/postgres"
@@ -229,15 +232,18 @@ func (c *cluster) waitStatus(ctx context.Context, url string, status int, timeou
 }
 
 // clientIP is a fresh client address for X-Forwarded-For, so that one proof's auth requests do
-// not spend another's rate limit (the instances trust the header from loopback only).
+// not spend another's rate limit (the instances trust the header from loopback only). The
+// addresses are new on every run too: the per-IP limit lives in Redis and outlives a run by a
+// minute, so a second run right after the first must not find its clients' budget spent.
 func (c *cluster) clientIP() string {
 	c.ipSeq++
-	return fmt.Sprintf("10.77.%d.%d", c.ipSeq/250, c.ipSeq%250+1)
+	return fmt.Sprintf("fd77:%x:%x::%x", c.runTag>>16, c.runTag&0xffff, c.ipSeq)
 }
 
 // call sends a JSON request and decodes a JSON answer into out (when not nil).
 type call struct {
 	method, url, token, ip string
+	key                    string // Idempotency-Key, when not empty
 	body                   any
 }
 
@@ -262,6 +268,9 @@ func (c *cluster) do(ctx context.Context, r call, out any) (int, error) {
 	}
 	if r.ip != "" {
 		req.Header.Set("X-Forwarded-For", r.ip)
+	}
+	if r.key != "" {
+		req.Header.Set("Idempotency-Key", r.key)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -2,9 +2,12 @@
 // instances against one fresh PostgreSQL database behind HAProxy (deploy/haproxy/haproxy.cfg), on
 // loopback, and checks that a logout and a role change on one instance are refused by the others
 // at once, that the login throttle and the per-IP rate limit (Redis) are shared, that 1,000
-// concurrent 1-unit reservations spread over the instances sell exactly the stock, that the
-// reservation sweepers of the three release each expired hold once, and that a rolling restart
-// under steady load through the proxy drops nothing. It exits non-zero when a proof fails.
+// concurrent 1-unit reservations spread over the instances sell exactly the stock, and so do 1,000
+// concurrent single-unit orders through the proxy (numbered 1001-1300, no gap), that the
+// reservation sweepers of the three release each expired hold once and their pending-order
+// sweepers cancel each expired order once, that the metrics pass promtool (required), and that a
+// rolling restart under steady load through the proxy drops nothing. It exits non-zero when a
+// proof fails.
 //
 //	go run ./cmd/cluster --server bin/ecompointer            # CLUSTER_QUICK=1: CI's short run
 package main
@@ -61,6 +64,8 @@ func run(ctx context.Context, args []string) error {
 	check("per-IP rate limit shared", c.proveRateLimit(ctx))
 	check("1,000 reservations sell the stock", c.proveReservations(ctx))
 	check("sweepers release each hold once", c.proveSweepers(ctx))
+	check("1,000 orders sell the stock", c.proveOrders(ctx))
+	check("order sweepers expire each once", c.proveOrderSweepers(ctx))
 	check("metrics pass promtool", c.lintMetrics(ctx))
 	check("rolling restart drops nothing", c.rollingRestart(ctx, *quick))
 	fmt.Printf("done in %s\n", time.Since(started).Round(time.Second))
