@@ -624,8 +624,12 @@ func (h *harness) pgbench(ctx context.Context, l Limit, n int) row {
 		r.err = err
 		return r
 	}
+	// The server's pool size (server/pool.go), for limits that run as many transactions at once.
+	if pool := 4 * runtime.GOMAXPROCS(0); l.Pool && n > pool {
+		r.conns, r.wanted = pool, n
+	}
 	// A margin for whatever else connects meanwhile (tests of other sessions, autovacuum).
-	if limit := free - 5; n > limit {
+	if limit := free - 5; r.conns > limit {
 		r.conns, r.wanted = max(1, limit), n
 	}
 	m, err := startMeter(nil, h.dbName)
@@ -662,6 +666,10 @@ func (h *harness) pgbenchVars(l Limit) map[string]string {
 		"stock_products": strconv.Itoa(f.StockProducts),
 		"hot_product":    f.Stock[0][0],
 		"hot_location":   f.locationID(1, 1),
+		// order_hot's product (orders.go, orderHotBrand).
+		"order_hot_brand":    strconv.Itoa(orderHotBrand(f)),
+		"order_hot_product":  f.Stock[orderHotBrand(f)-1][0],
+		"order_hot_location": f.locationID(orderHotBrand(f), 1),
 	}
 	if name, value, ok := strings.Cut(l.Define, "="); ok {
 		vars[name] = value

@@ -128,9 +128,9 @@ func (r report) markdown() string {
 
 	if len(r.checks) > 0 {
 		p("\n## Stock invariants\n\n")
-		p("After every run of an inventory scenario or its limit: the holds the run left (clients stopped between a " +
+		p("After every run of an inventory or order scenario or its limit: the holds the run left (clients stopped between a " +
 			"reservation and its release) are released by the server's sweeper, then every level is checked: " +
-			"0 ≤ reserved ≤ onHand (no oversell), reserved = what live reservations hold, and the ledger's movements " +
+			"0 ≤ reserved ≤ onHand (no oversell), reserved = what live reservations and open orders hold, and the ledger's movements " +
 			"sum to onHand and reserved (LedgerMismatches). Any failure fails the harness.\n\n")
 		p("| run | conns | holds left, released | levels | oversold | reserved ≠ holds | ledger ≠ level | result |\n")
 		p("|---|--:|--:|--:|--:|--:|--:|---|\n")

@@ -199,6 +199,11 @@ func TestHarnessEndToEnd(t *testing.T) {
 		"| reserve_spread: POST, DELETE /brands/{brandId}/reservations | 2 |",
 		"| receipt: POST /brands/{brandId}/inventory/adjustments | 2 |",
 		"pgbench reserve_hot |", "pgbench reserve_spread |", "pgbench receipt |", "(2 requests a transaction)",
+		"| order_create: POST /brands/{brandId}/orders | 2 |",
+		"| order_hot: POST /brands/{brandId}/orders, receipts | 2 |",
+		"| order_lifecycle: POST orders, confirm, fulfilments | 2 |",
+		"pgbench order_create at the pool's size |", "pgbench order_create |", "pgbench order_hot at the pool's size |",
+		"pgbench order_hot |", "pgbench order_lifecycle at the pool's size |", "pgbench order_lifecycle |", "(3 requests a transaction)",
 		"## Stock invariants",
 	} {
 		if !strings.Contains(table, want) {
@@ -209,8 +214,10 @@ func TestHarnessEndToEnd(t *testing.T) {
 		strings.Contains(table, "BROKEN") || strings.Contains(table, "not checked") {
 		t.Errorf("errors in a run that should have none:\n%s\n%s", table, stderr.String())
 	}
-	// Every inventory scenario and every one of its limits was checked, and passed.
-	for _, run := range []string{"reserve_hot: POST", "reserve_spread: POST", "receipt: POST", "pgbench reserve_hot", "pgbench reserve_spread", "pgbench receipt"} {
+	// Every inventory and order scenario and every one of its limits was checked, and passed.
+	for _, run := range []string{"reserve_hot: POST", "reserve_spread: POST", "receipt: POST", "pgbench reserve_hot", "pgbench reserve_spread", "pgbench receipt",
+		"order_create: POST", "order_hot: POST", "order_lifecycle: POST", "pgbench order_create", "pgbench order_create at the pool's size",
+		"pgbench order_hot", "pgbench order_lifecycle"} {
 		if !regexp.MustCompile(`(?m)^\| ` + regexp.QuoteMeta(run) + `[^|]* \| 2 \| \d+ \| \d+ \| 0 \| 0 \| 0 \| ok \|$`).MatchString(table) {
 			t.Errorf("no passed stock check of %s in the table:\n%s", run, table)
 		}

@@ -47,6 +47,12 @@ type Limit struct {
 	// Requests, for pgbench, is how many of the scenario's requests one run of the script stands
 	// for (a reservation and its release: 2); zero means one. The ratio compares requests.
 	Requests int
+	// Pool, for pgbench, caps its clients at the server's pool size (4 per core, server/pool.go):
+	// as many transactions at once as the server ever has in PostgreSQL. Without it pgbench runs
+	// as many clients as the scenario has connections, which on contended rows (an order
+	// counter, a hot level) costs PostgreSQL more per transaction than the server's pool lets
+	// happen: a ceiling the server can exceed, not a yardstick.
+	Pool bool
 }
 
 // perRun is Requests, at least one.
@@ -57,6 +63,9 @@ func (l Limit) String() string {
 	case "baseline":
 		return l.Name + " baseline"
 	case "pgbench":
+		if l.Pool {
+			return "pgbench " + l.Name + " at the pool's size"
+		}
 		return "pgbench " + l.Name
 	case "server":
 		return "server " + l.Name
@@ -79,6 +88,12 @@ func pgbenchLimit(script string) Limit { return Limit{Kind: "pgbench", Name: scr
 // pgbenchPairLimit is pgbenchLimit for a script that runs two of the scenario's requests (a
 // reservation, then its release).
 func pgbenchPairLimit(script string) Limit { return Limit{Kind: "pgbench", Name: script, Requests: 2} }
+
+// pgbenchPoolLimit is pgbenchLimit with as many clients as the server's pool has connections, for
+// a script that runs requests of the scenario's requests per run.
+func pgbenchPoolLimit(script string, requests int) Limit {
+	return Limit{Kind: "pgbench", Name: script, Requests: requests, Pool: true}
+}
 
 // pgbenchSearchLimit runs pgbench/product_search.pgbench for the term, bound as the server binds
 // q: a parameter holding '%term%' (terms here are letters only: nothing to escape).
@@ -203,6 +218,31 @@ var scenarios = []Scenario{
 		Client: eachRandomSessionRand(func(f *Fixture, s *Session, rng *rand.Rand) load.Request {
 			return load.Request{Method: http.MethodPost, Path: "/brands/" + s.BrandID + "/inventory/adjustments", Bearer: s.Access, Body: receiptBody(f, s.brand, rng)}
 		}),
+	},
+	// Orders (orders.go). Each order has a new Idempotency-Key. After every run the stock check
+	// also proves reserved = what live reservations and open orders hold.
+	{
+		// 3-line orders (1 unit each of 3 of the brand's 1,000 stock products, no location).
+		Name:   "order_create: POST /brands/{brandId}/orders",
+		Expect: http.StatusCreated,
+		Stock:  true,
+		Limits: []Limit{pgbenchPoolLimit("order_create", 1), pgbenchLimit("order_create")},
+		Client: newOrderCreateClient,
+	},
+	{
+		// One product sold by every client of brand 2, a fourth of them receiving stock of it.
+		Name:   "order_hot: POST /brands/{brandId}/orders, receipts",
+		Expect: http.StatusCreated,
+		Stock:  true,
+		Limits: []Limit{pgbenchPoolLimit("order_hot", 1), pgbenchLimit("order_hot")},
+		Client: newOrderHotClient,
+	},
+	{
+		// Create, confirm, fulfil every line: three requests an order.
+		Name:   "order_lifecycle: POST orders, confirm, fulfilments",
+		Stock:  true,
+		Limits: []Limit{pgbenchPoolLimit("order_lifecycle", 3), {Kind: "pgbench", Name: "order_lifecycle", Requests: 3}},
+		Client: newOrderLifecycleClient,
 	},
 }
 

@@ -355,6 +355,135 @@ describe("a frontend, through the client generated from openapi.yaml", () => {
     assert.equal(data.items[2]?.reference, "PO-E2E-1");
   });
 
+  // --- Orders: placed with a key (and retried), confirmed, fulfilled in part, the rest cancelled --
+
+  let orderId = "";
+  let orderLineId = "";
+  let stockBeforeOrder = { onHand: 0, reserved: 0, available: 0 };
+
+  test("places an order of 4 units with an Idempotency-Key: 201, pending, priced, its stock held", async () => {
+    const brandId = user.brandId ?? "";
+    stockBeforeOrder = await totals();
+    const order = {
+      params: { path: { brandId }, header: { "Idempotency-Key": `e2e-order-${locationCode}` } },
+      body: {
+        lines: [{ productId, quantity: 4 }],
+        customer: { email: "ada@example.com", name: "Ada Lovelace" },
+        shippingAddress: { line1: "12 Babbage Street", city: "London", postalCode: "N1 9GU", country: "GB" },
+      },
+    };
+    const { data, response } = await app.api.POST("/brands/{brandId}/orders", order);
+    assert.equal(response.status, 201);
+    assert.ok(data);
+    assert.equal(data.status, "pending");
+    assert.ok(data.number >= 1001);
+    assert.equal(response.headers.get("location"), `/brands/${brandId}/orders/${data.id}`);
+    assert.equal(response.headers.get("etag"), '"1"');
+    assert.equal(data.lines.length, 1);
+    const line = data.lines[0];
+    assert.ok(line);
+    assert.deepEqual(
+      { productId: line.productId, sku: line.sku, quantity: line.quantity, priceAmount: line.priceAmount, lineTotal: line.lineTotal },
+      { productId, sku, quantity: 4, priceAmount: 2499, lineTotal: 4 * 2499 },
+    );
+    assert.deepEqual(line.allocations.map((a) => ({ locationId: a.locationId, quantity: a.quantity })), [{ locationId, quantity: 4 }]);
+    assert.equal(data.total, 4 * 2499);
+    orderId = data.id;
+    orderLineId = line.id;
+    assert.deepEqual(await totals(), {
+      onHand: stockBeforeOrder.onHand,
+      reserved: stockBeforeOrder.reserved + 4,
+      available: stockBeforeOrder.available - 4,
+    });
+
+    // The retry (a lost answer, say): the same order back, replayed, and nothing held twice.
+    const retry = await app.api.POST("/brands/{brandId}/orders", order);
+    assert.equal(retry.response.status, 201);
+    assert.equal(retry.response.headers.get("idempotent-replayed"), "true");
+    assert.equal(retry.data?.id, orderId);
+    assert.equal(retry.data?.number, data.number);
+    assert.deepEqual(retry.data, data);
+    assert.equal((await totals()).reserved, stockBeforeOrder.reserved + 4);
+  });
+
+  test("an order without an Idempotency-Key is a 400 idempotency_key_required", async () => {
+    const result = await app.api.POST("/brands/{brandId}/orders", {
+      params: { path: { brandId: user.brandId ?? "" } },
+      body: {
+        lines: [{ productId, quantity: 1 }],
+        customer: { email: "ada@example.com", name: "Ada Lovelace" },
+        shippingAddress: { line1: "12 Babbage Street", city: "London", country: "GB" },
+      },
+    } as never); // the key the types require is what this request leaves out
+    expectProblem(result, 400, "idempotency_key_required");
+  });
+
+  test("confirms it: 200, confirmed, version 2", async () => {
+    const { data, response } = await app.api.POST("/brands/{brandId}/orders/{orderId}/confirm", {
+      params: { path: { brandId: user.brandId ?? "", orderId }, header: { "If-Match": '"1"' } },
+      body: { paymentReference: "pi_e2e" },
+    });
+    assert.equal(response.status, 200);
+    assert.ok(data);
+    assert.equal(data.status, "confirmed");
+    assert.equal(data.version, 2);
+    assert.deepEqual(data.allowedActions, ["fulfil", "cancel"]);
+  });
+
+  test("ships 1 of the 4 units: 201, partially fulfilled; onHand and reserved fall by 1", async () => {
+    const { data, response } = await app.api.POST("/brands/{brandId}/orders/{orderId}/fulfilments", {
+      params: { path: { brandId: user.brandId ?? "", orderId } },
+      body: { lines: [{ lineId: orderLineId, quantity: 1 }], carrier: "Royal Mail", trackingNumber: "RM123456789GB" },
+    });
+    assert.equal(response.status, 201);
+    assert.ok(data);
+    assert.equal(data.orderStatus, "partially_fulfilled");
+    assert.deepEqual(data.lines, [{ lineId: orderLineId, quantity: 1 }]);
+    assert.deepEqual(await totals(), {
+      onHand: stockBeforeOrder.onHand - 1,
+      reserved: stockBeforeOrder.reserved + 3,
+      available: stockBeforeOrder.available - 4,
+    });
+  });
+
+  test("cancels the rest: 200, cancelled; the 3 unshipped units are free again", async () => {
+    const { data, response } = await app.api.POST("/brands/{brandId}/orders/{orderId}/cancel", {
+      params: { path: { brandId: user.brandId ?? "", orderId } },
+      body: { reason: "customer changed their mind" },
+    });
+    assert.equal(response.status, 200);
+    assert.ok(data);
+    assert.equal(data.status, "cancelled");
+    assert.equal(data.cancelReason, "customer changed their mind");
+    assert.equal(data.lines[0]?.fulfilledQuantity, 1);
+    assert.deepEqual(data.allowedActions, []);
+
+    const again = await app.api.POST("/brands/{brandId}/orders/{orderId}/cancel", {
+      params: { path: { brandId: user.brandId ?? "", orderId } },
+      body: {},
+    });
+    expectProblem(again, 409, "invalid_order_transition");
+  });
+
+  test("the stock read back: onHand fell by the unit shipped, reserved is what it was before the order", async () => {
+    assert.deepEqual(await totals(), {
+      onHand: stockBeforeOrder.onHand - 1,
+      reserved: stockBeforeOrder.reserved,
+      available: stockBeforeOrder.available - 1,
+    });
+    const { data } = await app.api.GET("/brands/{brandId}/inventory/movements", {
+      params: { path: { brandId: user.brandId ?? "" }, query: { productId, limit: 3 } },
+    });
+    assert.deepEqual(
+      data?.items.map((m) => [m.kind, m.onHandDelta, m.reservedDelta, m.orderId]),
+      [
+        ["release", 0, -3, orderId],
+        ["fulfilment", -1, -1, orderId],
+        ["reservation", 0, 4, orderId],
+      ],
+    );
+  });
+
   // --- Logout ---------------------------------------------------------------------------------
 
   test("logs out: 204, then the access and refresh tokens are refused at once", async () => {

@@ -31,6 +31,8 @@ type Request struct {
 	Bearer string
 	// Body, when set, is sent as application/json.
 	Body []byte
+	// IdempotencyKey, when set, is sent as the Idempotency-Key header (placing an order needs one).
+	IdempotencyKey string
 	// Expect, when set, is this request's successful status (a scenario that alternates
 	// requests: POST 201, then DELETE 204); zero: the run's.
 	Expect int
@@ -313,6 +315,11 @@ func appendRequest(b []byte, host, prefix string, req Request) []byte {
 	if req.Bearer != "" {
 		b = append(b, "Authorization: Bearer "...)
 		b = append(b, req.Bearer...)
+		b = append(b, "\r\n"...)
+	}
+	if req.IdempotencyKey != "" {
+		b = append(b, "Idempotency-Key: "...)
+		b = append(b, req.IdempotencyKey...)
 		b = append(b, "\r\n"...)
 	}
 	if req.Body != nil {
