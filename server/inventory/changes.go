@@ -80,7 +80,7 @@ func (h *Handlers) CreateStockAdjustment(ctx context.Context, req api.CreateStoc
 		}
 		return st.Change(), nil
 	})
-	if resp, ok := refused[api.CreateStockAdjustment404ApplicationProblemPlusJSONResponse,
+	if resp, ok := Refused[api.CreateStockAdjustment404ApplicationProblemPlusJSONResponse,
 		api.CreateStockAdjustment409ApplicationProblemPlusJSONResponse,
 		api.CreateStockAdjustment422ApplicationProblemPlusJSONResponse](ctx, err); ok {
 		return resp.(api.CreateStockAdjustmentResponseObject), nil
@@ -143,7 +143,7 @@ func (h *Handlers) CreateStockCount(ctx context.Context, req api.CreateStockCoun
 		}
 		return st.Change(), nil
 	})
-	if resp, ok := refused[api.CreateStockCount404ApplicationProblemPlusJSONResponse,
+	if resp, ok := Refused[api.CreateStockCount404ApplicationProblemPlusJSONResponse,
 		api.CreateStockCount409ApplicationProblemPlusJSONResponse,
 		api.CreateStockCount422ApplicationProblemPlusJSONResponse](ctx, err); ok {
 		return resp.(api.CreateStockCountResponseObject), nil
@@ -184,7 +184,7 @@ func (h *Handlers) CreateStockTransfer(ctx context.Context, req api.CreateStockT
 		}
 		return st.Change(), nil
 	})
-	if resp, ok := refused[api.CreateStockTransfer404ApplicationProblemPlusJSONResponse,
+	if resp, ok := Refused[api.CreateStockTransfer404ApplicationProblemPlusJSONResponse,
 		api.CreateStockTransfer409ApplicationProblemPlusJSONResponse,
 		api.CreateStockTransfer422ApplicationProblemPlusJSONResponse](ctx, err); ok {
 		return resp.(api.CreateStockTransferResponseObject), nil

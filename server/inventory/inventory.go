@@ -22,28 +22,10 @@ func New(d *kit.Deps) *Handlers {
 	return &Handlers{d: d}
 }
 
-// The problem responses an operation's own 404, 409 and 422 response types wrap.
-type (
-	notFoundType interface {
-		~struct {
-			api.NotFoundApplicationProblemPlusJSONResponse
-		}
-	}
-	conflictType interface {
-		~struct {
-			api.ConflictApplicationProblemPlusJSONResponse
-		}
-	}
-	unprocessableType interface {
-		~struct {
-			api.UnprocessableApplicationProblemPlusJSONResponse
-		}
-	}
-)
-
-// refused maps the engine's refusals to the operation's response (ok false for any other error):
-// one place says which status and code each refusal is, whatever operation met it.
-func refused[NF notFoundType, CF conflictType, UF unprocessableType](ctx context.Context, err error) (any, bool) {
+// Refused maps the stock engine's refusals to the operation's response (ok false for any other
+// error): one place says which status and code each refusal is, whatever operation (a stock
+// change here, an order elsewhere) met it.
+func Refused[NF kit.NotFoundResponse, CF kit.ConflictResponse, UF kit.UnprocessableResponse](ctx context.Context, err error) (any, bool) {
 	var (
 		pm *ProductsMissing
 		lm *LocationsMissing
@@ -51,6 +33,8 @@ func refused[NF notFoundType, CF conflictType, UF unprocessableType](ctx context
 		pu *ProductsUnavailable
 		is *InsufficientStock
 		sc *StockChanged
+		rm *ReservationMismatch
+		rn *ReservationNotActive
 	)
 	switch {
 	case errors.Is(err, kit.ErrNotFound):
@@ -61,6 +45,8 @@ func refused[NF notFoundType, CF conflictType, UF unprocessableType](ctx context
 		return NF{kit.NotFound(ctx, "No such location: "+lm.IDs[0].String()+".")}, true
 	case errors.As(err, &li):
 		return CF{kit.Conflict(ctx, api.ProblemCodeLocationInactive, "Location "+li.ID.String()+" is inactive; activate it first.")}, true
+	case errors.As(err, &rn):
+		return CF{kit.Conflict(ctx, api.ProblemCodeReservationNotActive, "The reservation was released, expired or consumed.")}, true
 	case errors.As(err, &sc):
 		c := kit.Conflict(ctx, api.ProblemCodeStockChanged, "The stock on hand changed since it was counted; `lines` gives the current values.")
 		c.Body.Lines = &sc.Lines
@@ -73,6 +59,10 @@ func refused[NF notFoundType, CF conflictType, UF unprocessableType](ctx context
 		observe.InsufficientStock()
 		u := kit.Unprocessable(ctx, api.ProblemCodeInsufficientStock, "Not enough available stock; `lines` lists each short line.")
 		u.Body.Lines = &is.Lines
+		return UF{u}, true
+	case errors.As(err, &rm):
+		u := kit.Unprocessable(ctx, api.ProblemCodeReservationMismatch, "The reservation does not hold the order's lines; `lines` lists each shortfall.")
+		u.Body.Lines = &rm.Lines
 		return UF{u}, true
 	}
 	return nil, false

@@ -217,7 +217,7 @@ func (h *Handlers) CreateReservation(ctx context.Context, req api.CreateReservat
 		}
 		return apiReservation(r, rows, now), nil
 	})
-	if resp, ok := refused[api.CreateReservation404ApplicationProblemPlusJSONResponse,
+	if resp, ok := Refused[api.CreateReservation404ApplicationProblemPlusJSONResponse,
 		api.CreateReservation409ApplicationProblemPlusJSONResponse,
 		api.CreateReservation422ApplicationProblemPlusJSONResponse](ctx, err); ok {
 		return resp.(api.CreateReservationResponseObject), nil

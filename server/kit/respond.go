@@ -89,16 +89,38 @@ func Gone(ctx context.Context, code api.ProblemCode, detail string) api.GoneAppl
 	return api.GoneApplicationProblemPlusJSONResponse{Body: problem.New(ctx, code, detail)}
 }
 
-// The problem responses an operation's own 404 and 412 response types wrap.
+// The shared problem responses an operation's own response types wrap (the generated
+// `XYZ404ApplicationProblemPlusJSONResponse` is a struct embedding NotFound...): generic helpers
+// that answer for any operation take the operation's types under these constraints.
 type (
-	notFoundResponse interface {
+	// BadRequestResponse is an operation's 400.
+	BadRequestResponse interface {
+		~struct {
+			api.BadRequestApplicationProblemPlusJSONResponse
+		}
+	}
+	// NotFoundResponse is an operation's 404.
+	NotFoundResponse interface {
 		~struct {
 			api.NotFoundApplicationProblemPlusJSONResponse
 		}
 	}
-	preconditionFailedResponse interface {
+	// ConflictResponse is an operation's 409.
+	ConflictResponse interface {
+		~struct {
+			api.ConflictApplicationProblemPlusJSONResponse
+		}
+	}
+	// PreconditionFailedResponse is an operation's 412.
+	PreconditionFailedResponse interface {
 		~struct {
 			api.PreconditionFailedApplicationProblemPlusJSONResponse
+		}
+	}
+	// UnprocessableResponse is an operation's 422.
+	UnprocessableResponse interface {
+		~struct {
+			api.UnprocessableApplicationProblemPlusJSONResponse
 		}
 	}
 )
@@ -111,7 +133,7 @@ type (
 //		api.UpdateBrand412ApplicationProblemPlusJSONResponse](ctx, err, "No such brand.", "brand"); ok {
 //		return resp.(api.UpdateBrandResponseObject), nil
 //	}
-func Unmet[NF notFoundResponse, PF preconditionFailedResponse](ctx context.Context, err error, notFound, what string) (any, bool) {
+func Unmet[NF NotFoundResponse, PF PreconditionFailedResponse](ctx context.Context, err error, notFound, what string) (any, bool) {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return NF{NotFound(ctx, notFound)}, true

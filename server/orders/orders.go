@@ -161,39 +161,10 @@ func utc(t *time.Time) *time.Time {
 	return &u
 }
 
-// The problem responses an operation's own 400, 404, 409 and 422 response types wrap.
-type (
-	badRequestType interface {
-		~struct {
-			api.BadRequestApplicationProblemPlusJSONResponse
-		}
-	}
-	notFoundType interface {
-		~struct {
-			api.NotFoundApplicationProblemPlusJSONResponse
-		}
-	}
-	conflictType interface {
-		~struct {
-			api.ConflictApplicationProblemPlusJSONResponse
-		}
-	}
-	unprocessableType interface {
-		~struct {
-			api.UnprocessableApplicationProblemPlusJSONResponse
-		}
-	}
-)
-
 // refused maps the refusals of orders and of the stock engine to the operation's response (ok
 // false for any other error): one place says which status and code each refusal is.
-func refused[BR badRequestType, NF notFoundType, CF conflictType, UF unprocessableType](ctx context.Context, err error) (any, bool) {
+func refused[BR kit.BadRequestResponse, NF kit.NotFoundResponse, CF kit.ConflictResponse, UF kit.UnprocessableResponse](ctx context.Context, err error) (any, bool) {
 	var (
-		pm *inventory.ProductsMissing
-		pu *inventory.ProductsUnavailable
-		is *inventory.InsufficientStock
-		rm *inventory.ReservationMismatch
-		rn *inventory.ReservationNotActive
 		tr *TransitionRefused
 		cm *CurrencyMismatch
 		ao *AmountOverflow
@@ -204,8 +175,6 @@ func refused[BR badRequestType, NF notFoundType, CF conflictType, UF unprocessab
 	switch {
 	case errors.Is(err, kit.ErrNotFound):
 		return NF{kit.NotFound(ctx, "No such order, or reservation, in this brand.")}, true
-	case errors.As(err, &pm):
-		return NF{kit.NotFound(ctx, "No such product: "+pm.IDs[0].String()+".")}, true
 	case errors.As(err, &ul):
 		return BR{kit.BadRequest(ctx, "lines["+itoa(ul.Index)+"].lineId", "is not a line of this order")}, true
 	case errors.As(err, &tr):
@@ -216,20 +185,6 @@ func refused[BR badRequestType, NF notFoundType, CF conflictType, UF unprocessab
 		return CF{c}, true
 	case errors.As(err, &et):
 		return CF{kit.Conflict(ctx, api.ProblemCodeExternalReferenceTaken, "Another order of this brand has this externalReference.")}, true
-	case errors.As(err, &rn):
-		return CF{kit.Conflict(ctx, api.ProblemCodeReservationNotActive, "The reservation was released, expired or consumed; place the order without it.")}, true
-	case errors.As(err, &pu):
-		u := kit.Unprocessable(ctx, api.ProblemCodeProductUnavailable, "Draft and archived products cannot be sold; `lines` lists them.")
-		u.Body.Lines = &pu.Lines
-		return UF{u}, true
-	case errors.As(err, &is):
-		u := kit.Unprocessable(ctx, api.ProblemCodeInsufficientStock, "Not enough available stock; `lines` lists each short line.")
-		u.Body.Lines = &is.Lines
-		return UF{u}, true
-	case errors.As(err, &rm):
-		u := kit.Unprocessable(ctx, api.ProblemCodeReservationMismatch, "The reservation does not hold the order's lines; `lines` lists each shortfall.")
-		u.Body.Lines = &rm.Lines
-		return UF{u}, true
 	case errors.As(err, &cm):
 		return UF{kit.Unprocessable(ctx, api.ProblemCodeCurrencyMismatch, "An order has one currency; its products are priced in several.")}, true
 	case errors.As(err, &ao):
@@ -239,7 +194,8 @@ func refused[BR badRequestType, NF notFoundType, CF conflictType, UF unprocessab
 		u.Body.Lines = &of.Lines
 		return UF{u}, true
 	}
-	return nil, false
+	// The stock engine's refusals read the same whoever met them.
+	return inventory.Refused[NF, CF, UF](ctx, err)
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
