@@ -2,8 +2,6 @@ package inventory
 
 import (
 	"context"
-	"errors"
-	"log/slog"
 	"time"
 
 	"github.com/ecompointer/ecompointer/gen/db"
@@ -11,76 +9,40 @@ import (
 	"github.com/ecompointer/ecompointer/server/observe"
 )
 
-// sweepBatch is how many expired holds one sweep looks at per round.
-const sweepBatch = 500
-
-// Sweep releases the holds of every reservation that expired by now, with `release` movements,
-// and returns how many it released. Several sweepers (one per instance) may run at once: each
-// hold is locked with SKIP LOCKED and released only while still active, so none is released twice.
-func Sweep(ctx context.Context, d *kit.Deps) (int, error) {
-	released := 0
-	for {
-		now := d.Now()
-		var due []db.ReservationsDueRow
-		err := d.InTx(ctx, func(q *db.Queries) error {
-			if err := q.SweeperScopeSet(ctx); err != nil {
-				return err
+// sweeper releases the holds of reservations that expired, with `release` movements. Several
+// (one per instance) may run at once: each hold is locked with SKIP LOCKED and released only
+// while still active, so none is released twice.
+var sweeper = kit.Sweeper{
+	Name:  "reservations",
+	Batch: 500,
+	List: func(ctx context.Context, q *db.Queries, now time.Time, limit int32) ([]kit.Due, error) {
+		rows, err := q.ReservationsDue(ctx, db.ReservationsDueParams{Now: now, RowLimit: limit})
+		due := make([]kit.Due, len(rows))
+		for i, r := range rows {
+			due[i] = kit.Due{Brand: r.BrandID, ID: r.ID}
+		}
+		return due, err
+	},
+	Handle: func(ctx context.Context, q *db.Queries, due kit.Due, now time.Time) (bool, error) {
+		if _, err := q.ReservationLockDue(ctx, db.ReservationLockDueParams{BrandID: due.Brand, ID: due.ID, Now: now}); err != nil {
+			if kit.Skipped(err) {
+				return false, nil // another sweeper or a release has it
 			}
-			var err error
-			due, err = q.ReservationsDue(ctx, db.ReservationsDueParams{Now: now, RowLimit: sweepBatch})
-			return err
-		})
+			return false, err
+		}
+		st, err := Open(ctx, q, due.Brand, now, Scope{Reservation: &due.ID})
 		if err != nil {
-			return released, err
+			return false, err
 		}
-		n := 0
-		for _, r := range due {
-			ok, err := kit.InBrand(ctx, d, r.BrandID, func(q *db.Queries) (bool, error) {
-				if _, err := q.ReservationLockDue(ctx, db.ReservationLockDueParams{BrandID: r.BrandID, ID: r.ID, Now: now}); err != nil {
-					if errors.Is(kit.DBError(err), kit.ErrNotFound) {
-						return false, nil // another sweeper or a release has it
-					}
-					return false, err
-				}
-				id := r.ID
-				st, err := Open(ctx, q, r.BrandID, now, Scope{Reservation: &id})
-				if err != nil {
-					return false, err
-				}
-				return true, st.Release(id, db.ReservationStatusExpired)
-			})
-			if err != nil {
-				return released, err
-			}
-			if ok {
-				n++
-			}
-		}
-		released += n
-		observe.Reservations(observe.ReservationExpired, n)
-		if len(due) < sweepBatch || n == 0 {
-			return released, nil
-		}
-	}
+		return true, st.Release(due.ID, db.ReservationStatusExpired)
+	},
+	Handled: func(n int) { observe.Reservations(observe.ReservationExpired, n) },
 }
+
+// Sweep releases every reservation that expired by now once, and says how many.
+func Sweep(ctx context.Context, d *kit.Deps) (int, error) { return sweeper.Run(ctx, d) }
 
 // RunSweeper sweeps every interval until ctx ends.
 func RunSweeper(ctx context.Context, d *kit.Deps, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := Sweep(ctx, d)
-			observe.SweeperRun("reservations", err)
-			switch {
-			case err != nil && ctx.Err() == nil:
-				d.Log.WarnContext(ctx, "reservation sweep failed", slog.Any("error", err))
-			case n > 0:
-				d.Log.InfoContext(ctx, "reservations expired", slog.Int("released", n))
-			}
-		}
-	}
+	sweeper.Every(ctx, d, interval)
 }

@@ -1,0 +1,99 @@
+package kit
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/observe"
+)
+
+// Due is one row a sweeper found due: which brand it belongs to, and its id.
+type Due struct {
+	Brand uuid.UUID
+	ID    uuid.UUID
+}
+
+// Sweeper is a background job over brand-scoped rows that fall due (expired reservations,
+// pending orders past their time), safe to run on every instance at once.
+type Sweeper struct {
+	// Name labels the sweeper in logs and metrics.
+	Name string
+	// Batch is how many due rows one round lists.
+	Batch int32
+	// List lists up to limit due rows across brands, oldest first. It runs in a transaction that
+	// said it is the sweeper (a policy then shows it the due rows' ids across brands).
+	List func(ctx context.Context, q *db.Queries, now time.Time, limit int32) ([]Due, error)
+	// Handle deals with one due row inside its brand's scope: it locks the row (SKIP LOCKED, and
+	// only while still due) and answers false, having done nothing, when another sweeper or a
+	// request has it or it moved on. That lock is why no row is handled twice.
+	Handle func(ctx context.Context, q *db.Queries, due Due, now time.Time) (bool, error)
+	// Handled, when set, is told after each round how many rows it handled (committed).
+	Handled func(n int)
+}
+
+// Run handles every row due by now and returns how many it handled, round after round until a
+// round lists fewer than Batch or handles none.
+func (s Sweeper) Run(ctx context.Context, d *Deps) (int, error) {
+	handled := 0
+	for {
+		now := d.Now()
+		due, err := InTxV(ctx, d, func(q *db.Queries) ([]Due, error) {
+			if err := q.SweeperScopeSet(ctx); err != nil {
+				return nil, err
+			}
+			return s.List(ctx, q, now, s.Batch)
+		})
+		if err != nil {
+			return handled, err
+		}
+		n := 0
+		for _, r := range due {
+			ok, err := InBrand(ctx, d, r.Brand, func(q *db.Queries) (bool, error) {
+				return s.Handle(ctx, q, r, now)
+			})
+			if err != nil {
+				return handled, err
+			}
+			if ok {
+				n++
+			}
+		}
+		handled += n
+		if s.Handled != nil && n > 0 {
+			s.Handled(n)
+		}
+		if len(due) < int(s.Batch) || n == 0 {
+			return handled, nil
+		}
+	}
+}
+
+// Every runs the sweeper every interval until ctx ends, logging what it did and counting its
+// runs (ecompointer_sweeper_runs_total).
+func (s Sweeper) Every(ctx context.Context, d *Deps, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := s.Run(ctx, d)
+			observe.SweeperRun(s.Name, err)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				d.Log.WarnContext(ctx, "sweep failed", slog.String("sweeper", s.Name), slog.Any("error", err))
+			case n > 0:
+				d.Log.InfoContext(ctx, "swept", slog.String("sweeper", s.Name), slog.Int("handled", n))
+			}
+		}
+	}
+}
+
+// Skipped reports whether err says a sweeper's lock found nothing: the row is another's now.
+func Skipped(err error) bool { return errors.Is(DBError(err), ErrNotFound) }
