@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -200,6 +201,7 @@ func TestHarnessEndToEnd(t *testing.T) {
 		"| receipt: POST /brands/{brandId}/inventory/adjustments | 2 |",
 		"pgbench reserve_hot |", "pgbench reserve_spread |", "pgbench receipt |", "(2 requests a transaction)",
 		"## Stock invariants",
+		"server OTEL_TRACES_SAMPLER=always_on |", "## Tracing",
 	} {
 		if !strings.Contains(table, want) {
 			t.Errorf("no %q in the table:\n%s", want, table)
@@ -213,6 +215,24 @@ func TestHarnessEndToEnd(t *testing.T) {
 	for _, run := range []string{"reserve_hot: POST", "reserve_spread: POST", "receipt: POST", "pgbench reserve_hot", "pgbench reserve_spread", "pgbench receipt"} {
 		if !regexp.MustCompile(`(?m)^\| ` + regexp.QuoteMeta(run) + `[^|]* \| 2 \| \d+ \| \d+ \| 0 \| 0 \| 0 \| ok \|$`).MatchString(table) {
 			t.Errorf("no passed stock check of %s in the table:\n%s", run, table)
+		}
+	}
+	// Tracing off and on side by side for profile and product get, with spans really exported:
+	// at least the server span of each request, in every run and in the totals.
+	for _, name := range []string{"GET /auth/profile", "GET /brands/{brandId}/products/{productId}"} {
+		row := regexp.MustCompile(`(?m)^\| ` + regexp.QuoteMeta(name) + ` \| 2 \| [\d,.]+ \| [\d,.]+ \| \d+% \|[^\n]*\| ([\d,]+) \| (\d+\.\d\d) \| (\d+) \| [\d.]+ (B|KiB|MiB) \|$`).FindStringSubmatch(table)
+		if row == nil {
+			t.Errorf("no tracing row for %s:\n%s", name, table)
+			continue
+		}
+		if per, _ := strconv.ParseFloat(row[2], 64); per < 1 || row[3] == "0" {
+			t.Errorf("%s: %s spans a request in %s OTLP requests, want at least one a request", name, row[2], row[3])
+		}
+		total := regexp.MustCompile(`(?m)^- ` + regexp.QuoteMeta(name) + `: [\d,]+ spans in [1-9]\d* OTLP requests \([^)]+\) for [\d,]+ requests answered, (\d+\.\d\d) spans a request$`).FindStringSubmatch(table)
+		if total == nil {
+			t.Errorf("no export total for %s:\n%s", name, table)
+		} else if per, _ := strconv.ParseFloat(total[1], 64); per < 1 {
+			t.Errorf("%s: %s spans a request in all", name, total[1])
 		}
 	}
 	if databaseExists(t, o.database) {

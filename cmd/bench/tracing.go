@@ -1,0 +1,125 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// tracingSetting is the tracing variant's setting: every request sampled (the SDK's default,
+// parent-based always-on, samples every request that comes without a traceparent too; the
+// setting says it outright). The harness adds the OTLP endpoint: its own sink (otlpsink.go).
+const tracingSetting = "OTEL_TRACES_SAMPLER=always_on"
+
+// tracingLimit runs the scenario against a second server with tracing on at 100% sampling,
+// exporting over OTLP/HTTP to the harness's sink: the same run's figures with tracing off (the
+// server measured, with no OpenTelemetry variable set) and on (issue 12).
+func tracingLimit() Limit { return serverLimit(tracingSetting) }
+
+// exportsTraces reports whether a limit is a server variant that exports spans: any OpenTelemetry
+// setting gets a sink to export to.
+func exportsTraces(l Limit) bool { return l.Kind == "server" && strings.HasPrefix(l.Name, "OTEL_") }
+
+// traceExport is everything a tracing variant's server exported over all its runs, counted once it
+// had stopped (its shutdown flushes the last batch), against the requests it answered: the spans
+// per request it gives are exact, where a run's own count may miss a batch still queued when the
+// run ended or hold the previous run's last one.
+type traceExport struct {
+	scenario string
+	answered int // requests answered in all the variant's runs (health checks aside)
+	counts   otlpCounts
+}
+
+func newTraceExport(scenario string, runs []row, c otlpCounts) traceExport {
+	e := traceExport{scenario: scenario, counts: c}
+	for _, r := range runs {
+		e.answered += r.res.OK + r.res.Errors
+	}
+	return e
+}
+
+// tracing sets each traced scenario's runs with tracing off and on side by side.
+func (r report) tracing(p func(string, ...any)) {
+	type pair struct{ off, on row }
+	var pairs []pair
+	for _, on := range r.limits {
+		if !exportsTraces(on.limit) || on.err != nil {
+			continue
+		}
+		for _, off := range r.runs {
+			if off.name == on.scenario && off.conns == on.conns {
+				pairs = append(pairs, pair{off, on})
+			}
+		}
+	}
+	if len(pairs) == 0 {
+		return
+	}
+	p("\n## Tracing\n\n")
+	p("Each scenario with tracing off (the server measured above, no OpenTelemetry variable set) and on: a second server "+
+		"started with `%s` and its OTLP endpoint set, exporting every span over OTLP/HTTP (protobuf, the SDK's default "+
+		"batching) to a sink the harness serves on loopback, which counts the spans and discards them. on/off is the traced "+
+		"server's req/s over the untraced one's; the ratios are each against the scenario's limit, as above. Spans and bytes: "+
+		"what reached the sink while the run lasted.\n\n", tracingSetting)
+	p("| scenario | conns | off req/s | on req/s | on/off | off p99 | on p99 | off ratio | on ratio | server CPU/request off | on | spans exported | spans/request | OTLP requests | OTLP bytes |\n")
+	p("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, pr := range pairs {
+		onOff := ""
+		if pr.off.res.Rate() > 0 {
+			onOff = fmt.Sprintf("%.0f%%", 100*pr.on.res.Rate()/pr.off.res.Rate())
+		}
+		offRatio, onRatio := "", ""
+		if l, ok := r.limitFor(pr.off); ok && l.err == nil && l.res.Rate() > 0 {
+			limit := float64(l.limit.perRun()) * l.res.Rate()
+			offRatio = fmt.Sprintf("%.0f%% of %s", 100*pr.off.res.Rate()/limit, l.name)
+			onRatio = fmt.Sprintf("%.0f%%", 100*pr.on.res.Rate()/limit)
+		}
+		var c otlpCounts
+		if pr.on.exported != nil {
+			c = *pr.on.exported
+		}
+		perRequest := ""
+		if n := pr.on.res.OK + pr.on.res.Errors; n > 0 {
+			perRequest = fmt.Sprintf("%.2f", float64(c.Spans)/float64(n))
+		}
+		p("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %s |\n",
+			pr.off.name, pr.off.conns, rate(pr.off.res.Rate()), rate(pr.on.res.Rate()), onOff,
+			fmtDuration(pr.off.res.Latency.P99), fmtDuration(pr.on.res.Latency.P99), offRatio, onRatio,
+			cpuPer(pr.off), cpuPer(pr.on), thousands(float64(c.Spans)), perRequest, c.Requests, size(c.Bytes))
+	}
+	if len(r.exports) > 0 {
+		p("\nIn all, counted after each traced server had stopped (its shutdown flushes the last batch):\n\n")
+		for _, e := range r.exports {
+			per := 0.0
+			if e.answered > 0 {
+				per = float64(e.counts.Spans) / float64(e.answered)
+			}
+			p("- %s: %s spans in %d OTLP requests (%s) for %s requests answered, %.2f spans a request",
+				e.scenario, thousands(float64(e.counts.Spans)), e.counts.Requests, size(e.counts.Bytes), thousands(float64(e.answered)), per)
+			if e.counts.Bad > 0 {
+				p("; %d bodies the sink could not read", e.counts.Bad)
+			}
+			p("\n")
+		}
+	}
+}
+
+// cpuPer is the server's CPU time per successful answer of a run.
+func cpuPer(run row) string {
+	if run.res.OK == 0 || run.use.server <= 0 {
+		return ""
+	}
+	return fmtDuration(run.use.server / time.Duration(run.res.OK))
+}
+
+// size formats a byte count in B, KiB or MiB.
+func size(n int64) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	default:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+}
