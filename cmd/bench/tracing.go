@@ -59,10 +59,11 @@ func (r report) tracing(p func(string, ...any)) {
 	p("Each scenario with tracing off (the server measured above, no OpenTelemetry variable set) and on: a second server "+
 		"started with `%s` and its OTLP endpoint set, exporting every span over OTLP/HTTP (protobuf, the SDK's default "+
 		"batching) to a sink the harness serves on loopback, which counts the spans and discards them. on/off is the traced "+
-		"server's req/s over the untraced one's; the ratios are each against the scenario's limit, as above. Spans and bytes: "+
+		"server's req/s over the untraced one's, and its CPU per request over the untraced one's (on a shared machine the "+
+		"steadier of the two: the runs are minutes apart); the ratios are each against the scenario's limit, as above. Spans and bytes: "+
 		"what reached the sink while the run lasted.\n\n", tracingSetting)
-	p("| scenario | conns | off req/s | on req/s | on/off | off p99 | on p99 | off ratio | on ratio | server CPU/request off | on | spans exported | spans/request | OTLP requests | OTLP bytes |\n")
-	p("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	p("| scenario | conns | off req/s | on req/s | on/off | off p99 | on p99 | off ratio | on ratio | server CPU/request off | on | CPU on/off | spans exported | spans/request | OTLP requests | OTLP bytes |\n")
+	p("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, pr := range pairs {
 		onOff := ""
 		if pr.off.res.Rate() > 0 {
@@ -74,6 +75,10 @@ func (r report) tracing(p func(string, ...any)) {
 			offRatio = fmt.Sprintf("%.0f%% of %s", 100*pr.off.res.Rate()/limit, l.name)
 			onRatio = fmt.Sprintf("%.0f%%", 100*pr.on.res.Rate()/limit)
 		}
+		cpuOnOff := ""
+		if off, on := perOK(pr.off), perOK(pr.on); off > 0 && on > 0 {
+			cpuOnOff = fmt.Sprintf("%.0f%%", 100*float64(on)/float64(off))
+		}
 		var c otlpCounts
 		if pr.on.exported != nil {
 			c = *pr.on.exported
@@ -82,10 +87,10 @@ func (r report) tracing(p func(string, ...any)) {
 		if n := pr.on.res.OK + pr.on.res.Errors; n > 0 {
 			perRequest = fmt.Sprintf("%.2f", float64(c.Spans)/float64(n))
 		}
-		p("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %s |\n",
+		p("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %s |\n",
 			pr.off.name, pr.off.conns, rate(pr.off.res.Rate()), rate(pr.on.res.Rate()), onOff,
 			fmtDuration(pr.off.res.Latency.P99), fmtDuration(pr.on.res.Latency.P99), offRatio, onRatio,
-			cpuPer(pr.off), cpuPer(pr.on), thousands(float64(c.Spans)), perRequest, c.Requests, size(c.Bytes))
+			fmtDuration(perOK(pr.off)), fmtDuration(perOK(pr.on)), cpuOnOff, thousands(float64(c.Spans)), perRequest, c.Requests, size(c.Bytes))
 	}
 	if len(r.exports) > 0 {
 		p("\nIn all, counted after each traced server had stopped (its shutdown flushes the last batch):\n\n")
@@ -104,12 +109,12 @@ func (r report) tracing(p func(string, ...any)) {
 	}
 }
 
-// cpuPer is the server's CPU time per successful answer of a run.
-func cpuPer(run row) string {
+// perOK is the server's CPU time per successful answer of a run; zero when unknown.
+func perOK(run row) time.Duration {
 	if run.res.OK == 0 || run.use.server <= 0 {
-		return ""
+		return 0
 	}
-	return fmtDuration(run.use.server / time.Duration(run.res.OK))
+	return run.use.server / time.Duration(run.res.OK)
 }
 
 // size formats a byte count in B, KiB or MiB.
