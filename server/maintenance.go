@@ -13,8 +13,8 @@ import (
 	"github.com/ecompointer/ecompointer/server/identity"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
-	"github.com/ecompointer/ecompointer/server/orders"
 	"github.com/ecompointer/ecompointer/server/observe"
+	"github.com/ecompointer/ecompointer/server/orders"
 )
 
 // SessionRetention is how long a dead (expired or revoked) session is kept before it is deleted.
