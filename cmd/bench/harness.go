@@ -590,7 +590,7 @@ func (h *harness) measureVariant(ctx context.Context, sc Scenario, l Limit, rows
 			err = errors.Join(err, serr)
 		}
 		if sink != nil && err == nil {
-			h.exports = append(h.exports, newTraceExport(sc.Name, (*rows)[first:], sink.counts()))
+			h.exports = append(h.exports, newTraceExport(sc.Name, l.Name, (*rows)[first:], sink.counts()))
 		}
 	}()
 	for _, n := range h.o.conns {

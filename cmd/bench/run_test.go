@@ -201,7 +201,7 @@ func TestHarnessEndToEnd(t *testing.T) {
 		"| receipt: POST /brands/{brandId}/inventory/adjustments | 2 |",
 		"pgbench reserve_hot |", "pgbench reserve_spread |", "pgbench receipt |", "(2 requests a transaction)",
 		"## Stock invariants",
-		"server OTEL_TRACES_SAMPLER=always_on |", "## Tracing",
+		"server OTEL_TRACES_SAMPLER=always_on |", "server OTEL_TRACES_EXPORTER=none |", "## Tracing",
 	} {
 		if !strings.Contains(table, want) {
 			t.Errorf("no %q in the table:\n%s", want, table)
@@ -228,7 +228,11 @@ func TestHarnessEndToEnd(t *testing.T) {
 		if per, _ := strconv.ParseFloat(row[2], 64); per < 1 || row[3] == "0" {
 			t.Errorf("%s: %s spans a request in %s OTLP requests, want at least one a request", name, row[2], row[3])
 		}
-		total := regexp.MustCompile(`(?m)^- ` + regexp.QuoteMeta(name) + `: [\d,]+ spans in [1-9]\d* OTLP requests \([^)]+\) for [\d,]+ requests answered, (\d+\.\d\d) spans a request$`).FindStringSubmatch(table)
+		off := regexp.MustCompile(`(?m)^- ` + regexp.QuoteMeta(name) + `, ` + "`OTEL_TRACES_EXPORTER=none`" + `: 0 spans in 0 OTLP requests`)
+		if !off.MatchString(table) {
+			t.Errorf("%s: the untraced twin exported spans, or is missing:\n%s", name, table)
+		}
+		total := regexp.MustCompile(`(?m)^- ` + regexp.QuoteMeta(name) + `, ` + "`OTEL_TRACES_SAMPLER=always_on`" + `: [\d,]+ spans in [1-9]\d* OTLP requests \([^)]+\) for [\d,]+ requests answered, (\d+\.\d\d) spans a request$`).FindStringSubmatch(table)
 		if total == nil {
 			t.Errorf("no export total for %s:\n%s", name, table)
 		} else if per, _ := strconv.ParseFloat(total[1], 64); per < 1 {

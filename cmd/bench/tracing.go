@@ -11,6 +11,15 @@ import (
 // setting says it outright). The harness adds the OTLP endpoint: its own sink (otlpsink.go).
 const tracingSetting = "OTEL_TRACES_SAMPLER=always_on"
 
+// tracingOffSetting is the untraced twin of the tracing variant: the same fresh server with the
+// same OTLP endpoint set, but the exporter "none", so tracing stays off (observe.SetupTracing).
+// Measured just before the traced one, it is what tracing is compared with: on a shared machine,
+// the scenario's own run, minutes earlier and first after start-up, is not a fair "off".
+const tracingOffSetting = "OTEL_TRACES_EXPORTER=none"
+
+// tracingOffLimit is that twin; list it just before tracingLimit.
+func tracingOffLimit() Limit { return serverLimit(tracingOffSetting) }
+
 // tracingLimit runs the scenario against a second server with tracing on at 100% sampling,
 // exporting over OTLP/HTTP to the harness's sink: the same run's figures with tracing off (the
 // server measured, with no OpenTelemetry variable set) and on (issue 12).
@@ -26,12 +35,13 @@ func exportsTraces(l Limit) bool { return l.Kind == "server" && strings.HasPrefi
 // run ended or hold the previous run's last one.
 type traceExport struct {
 	scenario string
+	setting  string
 	answered int // requests answered in all the variant's runs (health checks aside)
 	counts   otlpCounts
 }
 
-func newTraceExport(scenario string, runs []row, c otlpCounts) traceExport {
-	e := traceExport{scenario: scenario, counts: c}
+func newTraceExport(scenario, setting string, runs []row, c otlpCounts) traceExport {
+	e := traceExport{scenario: scenario, setting: setting, counts: c}
 	for _, r := range runs {
 		e.answered += r.res.OK + r.res.Errors
 	}
@@ -40,28 +50,39 @@ func newTraceExport(scenario string, runs []row, c otlpCounts) traceExport {
 
 // tracing sets each traced scenario's runs with tracing off and on side by side.
 func (r report) tracing(p func(string, ...any)) {
-	type pair struct{ off, on row }
+	// main is the scenario's own run (its limit gives the ratios); off is the untraced twin
+	// when it was measured, else the scenario's own run.
+	type pair struct{ main, off, on row }
 	var pairs []pair
 	for _, on := range r.limits {
-		if !exportsTraces(on.limit) || on.err != nil {
+		if on.limit.Kind != "server" || on.limit.Name != tracingSetting || on.err != nil {
 			continue
 		}
-		for _, off := range r.runs {
-			if off.name == on.scenario && off.conns == on.conns {
-				pairs = append(pairs, pair{off, on})
+		for _, main := range r.runs {
+			if main.name != on.scenario || main.conns != on.conns {
+				continue
 			}
+			pr := pair{main: main, off: main, on: on}
+			for _, twin := range r.limits {
+				if twin.limit.Kind == "server" && twin.limit.Name == tracingOffSetting && twin.err == nil &&
+					twin.scenario == on.scenario && twin.conns == on.conns {
+					pr.off = twin
+				}
+			}
+			pairs = append(pairs, pr)
 		}
 	}
 	if len(pairs) == 0 {
 		return
 	}
 	p("\n## Tracing\n\n")
-	p("Each scenario with tracing off (the server measured above, no OpenTelemetry variable set) and on: a second server "+
-		"started with `%s` and its OTLP endpoint set, exporting every span over OTLP/HTTP (protobuf, the SDK's default "+
+	p("Each scenario with tracing off and on, measured one after the other on two fresh servers with the same OTLP "+
+		"endpoint set: off with `%s` (tracing stays off: what a server with no OpenTelemetry variable runs; its row in "+
+		"Limits), on with `%s`, exporting every span over OTLP/HTTP (protobuf, the SDK's default "+
 		"batching) to a sink the harness serves on loopback, which counts the spans and discards them. on/off is the traced "+
 		"server's req/s over the untraced one's, and its CPU per request over the untraced one's (on a shared machine the "+
 		"steadier of the two: the runs are minutes apart); the ratios are each against the scenario's limit, as above. Spans and bytes: "+
-		"what reached the sink while the run lasted.\n\n", tracingSetting)
+		"what reached the sink while the run lasted.\n\n", tracingOffSetting, tracingSetting)
 	p("| scenario | conns | off req/s | on req/s | on/off | off p99 | on p99 | off ratio | on ratio | server CPU/request off | on | CPU on/off | spans exported | spans/request | OTLP requests | OTLP bytes |\n")
 	p("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, pr := range pairs {
@@ -70,7 +91,7 @@ func (r report) tracing(p func(string, ...any)) {
 			onOff = fmt.Sprintf("%.0f%%", 100*pr.on.res.Rate()/pr.off.res.Rate())
 		}
 		offRatio, onRatio := "", ""
-		if l, ok := r.limitFor(pr.off); ok && l.err == nil && l.res.Rate() > 0 {
+		if l, ok := r.limitFor(pr.main); ok && l.err == nil && l.res.Rate() > 0 {
 			limit := float64(l.limit.perRun()) * l.res.Rate()
 			offRatio = fmt.Sprintf("%.0f%% of %s", 100*pr.off.res.Rate()/limit, l.name)
 			onRatio = fmt.Sprintf("%.0f%%", 100*pr.on.res.Rate()/limit)
@@ -88,7 +109,7 @@ func (r report) tracing(p func(string, ...any)) {
 			perRequest = fmt.Sprintf("%.2f", float64(c.Spans)/float64(n))
 		}
 		p("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %s |\n",
-			pr.off.name, pr.off.conns, rate(pr.off.res.Rate()), rate(pr.on.res.Rate()), onOff,
+			pr.main.name, pr.main.conns, rate(pr.off.res.Rate()), rate(pr.on.res.Rate()), onOff,
 			fmtDuration(pr.off.res.Latency.P99), fmtDuration(pr.on.res.Latency.P99), offRatio, onRatio,
 			fmtDuration(perOK(pr.off)), fmtDuration(perOK(pr.on)), cpuOnOff, thousands(float64(c.Spans)), perRequest, c.Requests, size(c.Bytes))
 	}
@@ -99,8 +120,8 @@ func (r report) tracing(p func(string, ...any)) {
 			if e.answered > 0 {
 				per = float64(e.counts.Spans) / float64(e.answered)
 			}
-			p("- %s: %s spans in %d OTLP requests (%s) for %s requests answered, %.2f spans a request",
-				e.scenario, thousands(float64(e.counts.Spans)), e.counts.Requests, size(e.counts.Bytes), thousands(float64(e.answered)), per)
+			p("- %s, `%s`: %s spans in %d OTLP requests (%s) for %s requests answered, %.2f spans a request",
+				e.scenario, e.setting, thousands(float64(e.counts.Spans)), e.counts.Requests, size(e.counts.Bytes), thousands(float64(e.answered)), per)
 			if e.counts.Bad > 0 {
 				p("; %d bodies the sink could not read", e.counts.Bad)
 			}
