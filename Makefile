@@ -86,5 +86,5 @@ cluster: build ## three instances + HAProxy (deploy/haproxy/haproxy.cfg): shared
 	$(GO) run ./cmd/cluster --server bin/ecompointer
 
 .PHONY: bench-go
-bench-go: ## Go microbenchmarks with -benchmem: tokens, auth middleware (real database), problem writing, bcrypt
+bench-go: ## Go microbenchmarks with -benchmem: tokens, auth middleware (real database), problem writing, bcrypt, tracing on/off
 	$(GO) test -run '^$$' -bench . -benchmem ./server/...

@@ -75,6 +75,7 @@ type harness struct {
 	scripts  map[string]string // rendered pgbench scripts by name
 	pgServer string            // PostgreSQL's version
 	checks   []stockCheck      // after every run of an inventory scenario or its limit
+	exports  []traceExport     // what each tracing variant's server exported in all
 }
 
 func (h *harness) logf(format string, args ...any) {
@@ -167,6 +168,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 	rep.machine = describeMachine(h.pgServer)
 	rep.scenarios = selected
 	rep.checks = h.checks
+	rep.exports = h.exports
 	md := rep.markdown()
 	if _, err := io.WriteString(h.stdout, md); err != nil {
 		return err
@@ -398,6 +400,7 @@ type row struct {
 	wanted   int    // the scenario's connections, when conns was capped
 	res      load.Result
 	noise    *load.Result // what the scenario's noisy neighbour got, if it has one
+	exported *otlpCounts  // for a tracing variant: what reached the OTLP sink during the run
 	use      spent
 	err      error // a limit that could not be measured
 }
@@ -568,21 +571,39 @@ func (h *harness) measureLimits(ctx context.Context, selected []Scenario) ([]row
 // (Limit.Name, "KEY=value"), at every number of connections: the same run's figures with and
 // without a feature.
 func (h *harness) measureVariant(ctx context.Context, sc Scenario, l Limit, rows *[]row) (err error) {
-	p, err := h.startServer(ctx, "server "+l.Name, h.o.bcryptCost, "", l.Name)
+	more := []string{l.Name}
+	var sink *otlpSink // a tracing variant exports to it (tracing.go)
+	if exportsTraces(l) {
+		if sink, err = startOTLPSink(); err != nil {
+			return err
+		}
+		defer sink.close() // after the server's stop below: its shutdown flushes the last spans
+		more = append(more, sink.env()...)
+	}
+	p, err := h.startServer(ctx, "server "+l.Name, h.o.bcryptCost, "", more...)
 	if err != nil {
 		return err
 	}
+	first := len(*rows)
 	defer func() {
 		if serr := p.stop(); serr != nil {
 			err = errors.Join(err, serr)
 		}
+		if sink != nil && err == nil {
+			h.exports = append(h.exports, newTraceExport(sc.Name, l.Name, (*rows)[first:], sink.counts()))
+		}
 	}()
 	for _, n := range h.o.conns {
+		before := sink.counts()
 		r, err := h.measure(ctx, p, sc, n, "")
 		if err != nil {
 			return fmt.Errorf("%s for %s at %d connections: %w", l, sc.Name, n, err)
 		}
 		r.name, r.scenario, r.limit = l.String(), sc.Name, l
+		if sink != nil {
+			exported := sink.counts().sub(before)
+			r.exported = &exported
+		}
 		*rows = append(*rows, r)
 		h.logf("%-28s %4d conns  %9.1f req/s  p99 %-9s errors %d (%s)", l, n, r.res.Rate(), fmtDuration(r.res.Latency.P99), r.res.Errors, sc.Name)
 	}

@@ -21,6 +21,7 @@ type report struct {
 	runs      []row
 	limits    []row
 	checks    []stockCheck
+	exports   []traceExport
 }
 
 func (r report) markdown() string {
@@ -65,6 +66,7 @@ func (r report) markdown() string {
 	}
 
 	r.noisyNeighbour(p)
+	r.tracing(p)
 
 	if len(r.limits) > 0 {
 		p("\n## Limits\n\n")

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -205,6 +206,7 @@ func TestHarnessEndToEnd(t *testing.T) {
 		"pgbench order_create at the pool's size |", "pgbench order_create |", "pgbench order_hot at the pool's size |",
 		"pgbench order_hot |", "pgbench order_lifecycle at the pool's size |", "pgbench order_lifecycle |", "(3 requests a transaction)",
 		"## Stock invariants",
+		"server OTEL_TRACES_SAMPLER=always_on |", "server OTEL_TRACES_EXPORTER=none |", "## Tracing",
 	} {
 		if !strings.Contains(table, want) {
 			t.Errorf("no %q in the table:\n%s", want, table)
@@ -220,6 +222,28 @@ func TestHarnessEndToEnd(t *testing.T) {
 		"pgbench order_hot", "pgbench order_lifecycle"} {
 		if !regexp.MustCompile(`(?m)^\| ` + regexp.QuoteMeta(run) + `[^|]* \| 2 \| \d+ \| \d+ \| 0 \| 0 \| 0 \| ok \|$`).MatchString(table) {
 			t.Errorf("no passed stock check of %s in the table:\n%s", run, table)
+		}
+	}
+	// Tracing off and on side by side for profile and product get, with spans really exported:
+	// at least the server span of each request, in every run and in the totals.
+	for _, name := range []string{"GET /auth/profile", "GET /brands/{brandId}/products/{productId}"} {
+		row := regexp.MustCompile(`(?m)^\| ` + regexp.QuoteMeta(name) + ` \| 2 \| [\d,.]+ \| [\d,.]+ \| \d+% \|[^\n]*\| ([\d,]+) \| (\d+\.\d\d) \| (\d+) \| [\d.]+ (B|KiB|MiB) \|$`).FindStringSubmatch(table)
+		if row == nil {
+			t.Errorf("no tracing row for %s:\n%s", name, table)
+			continue
+		}
+		if per, _ := strconv.ParseFloat(row[2], 64); per < 1 || row[3] == "0" {
+			t.Errorf("%s: %s spans a request in %s OTLP requests, want at least one a request", name, row[2], row[3])
+		}
+		off := regexp.MustCompile(`(?m)^- ` + regexp.QuoteMeta(name) + `, ` + "`OTEL_TRACES_EXPORTER=none`" + `: 0 spans in 0 OTLP requests`)
+		if !off.MatchString(table) {
+			t.Errorf("%s: the untraced twin exported spans, or is missing:\n%s", name, table)
+		}
+		total := regexp.MustCompile(`(?m)^- ` + regexp.QuoteMeta(name) + `, ` + "`OTEL_TRACES_SAMPLER=always_on`" + `: [\d,]+ spans in [1-9]\d* OTLP requests \([^)]+\) for [\d,]+ requests answered, (\d+\.\d\d) spans a request$`).FindStringSubmatch(table)
+		if total == nil {
+			t.Errorf("no export total for %s:\n%s", name, table)
+		} else if per, _ := strconv.ParseFloat(total[1], 64); per < 1 {
+			t.Errorf("%s: %s spans a request in all", name, total[1])
 		}
 	}
 	if databaseExists(t, o.database) {

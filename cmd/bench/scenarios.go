@@ -126,6 +126,7 @@ var scenarios = []Scenario{
 			pgbenchLimit("profile"),
 			// The per-request session query the session cache replaces (issue 13).
 			serverLimit("SESSION_CACHE=off"),
+			tracingOffLimit(), tracingLimit(),
 		},
 		Client: eachRandomSession(func(s *Session) load.Request {
 			return load.Request{Method: http.MethodGet, Path: "/auth/profile", Bearer: s.Access}
@@ -170,7 +171,7 @@ var scenarios = []Scenario{
 	{
 		// A random product of the session's brand.
 		Name:   "GET /brands/{brandId}/products/{productId}",
-		Limits: []Limit{pgbenchLimit("product_get")},
+		Limits: []Limit{pgbenchLimit("product_get"), tracingOffLimit(), tracingLimit()},
 		Client: eachRandomSessionRand(func(f *Fixture, s *Session, rng *rand.Rand) load.Request {
 			path := "/brands/" + s.BrandID + "/products/" + f.productID(s.brand, rng.IntN(f.Products))
 			return load.Request{Method: http.MethodGet, Path: path, Bearer: s.Access}
