@@ -33,12 +33,22 @@ func TestScriptsBindEveryParameter(t *testing.T) {
 			t.Errorf("%s: a parameter is left unbound:\n%s", name, script)
 		}
 	}
-	// The catalog's scripts run what inBrand does: the query in a transaction scoped to the brand.
-	for _, name := range []string{"product_list", "product_search", "product_get", "product_create"} {
+	// The catalog's scripts run what kit.InBrand does: the query in a transaction scoped to the
+	// brand.
+	for _, name := range []string{"product_create"} {
 		script, _ := renderScript(name, queries)
 		if !strings.Contains(script, "BEGIN;\nSELECT set_config('app.brand_id', bench_uuid(1, :b)::text, true);\n") ||
 			!strings.Contains(script, "products") || !strings.HasSuffix(script, "COMMIT;\n") {
 			t.Errorf("%s does not run a brand-scoped transaction:\n%s", name, script)
+		}
+	}
+	// The single reads run what kit.ReadInBrand does: the read-only brand scope and the query in
+	// one pipeline (one implicit transaction).
+	for _, name := range []string{"product_list", "product_search", "product_get"} {
+		script, _ := renderScript(name, queries)
+		if !strings.Contains(script, "\\startpipeline\nSELECT set_config('app.brand_id', bench_uuid(1, :b)::text, true), set_config('transaction_read_only', 'on', true);\n") ||
+			!strings.Contains(script, "products") || !strings.HasSuffix(script, "\\endpipeline\n") {
+			t.Errorf("%s does not run a pipelined brand-scoped read:\n%s", name, script)
 		}
 	}
 	profile, _ := renderScript("profile", queries)
