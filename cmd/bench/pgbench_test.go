@@ -46,7 +46,7 @@ func TestScriptsBindEveryParameter(t *testing.T) {
 	// one pipeline (one implicit transaction).
 	for _, name := range []string{"product_list", "product_search", "product_get"} {
 		script, _ := renderScript(name, queries)
-		if !strings.Contains(script, "\\startpipeline\nSELECT set_config('app.brand_id', bench_uuid(1, :b)::text, true), set_config('transaction_read_only', 'on', true);\n") ||
+		if !strings.Contains(script, "\\startpipeline\nSELECT set_config('app.brand_id', bench_uuid(1, :b)::text, true), set_config('transaction_read_only', 'on', true),\n       set_config('plan_cache_mode', 'force_custom_plan', true);\n") ||
 			!strings.Contains(script, "products") || !strings.HasSuffix(script, "\\endpipeline\n") {
 			t.Errorf("%s does not run a pipelined brand-scoped read:\n%s", name, script)
 		}

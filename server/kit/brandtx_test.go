@@ -272,18 +272,25 @@ func TestBrandScopeRowLevelSecurity(t *testing.T) {
 	if err == nil {
 		t.Error("ReadInBrand ran a second statement")
 	}
+	// Its read is planned for its own parameters, never a prepared statement's generic plan.
+	var mode string
+	err = kit.InBrandRaw(ctx, b.d, b.brandA, true, func(tx db.DBTX) error {
+		return tx.QueryRow(ctx, "SELECT current_setting('plan_cache_mode')").Scan(&mode)
+	})
+	if err != nil || mode != "force_custom_plan" {
+		t.Errorf("ReadInBrand's plan_cache_mode = %q (%v), want force_custom_plan", mode, err)
+	}
 	// Nothing of the scope outlives its transaction on the connection (the pool has one).
 	err = kit.InBrandRaw(ctx, b.d, b.brandA, true, func(tx db.DBTX) error { return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
-	var setting string
-	var readOnly string
-	if err := b.d.Pool.QueryRow(ctx, "SELECT coalesce(current_setting('app.brand_id', true), ''), current_setting('transaction_read_only')").Scan(&setting, &readOnly); err != nil {
+	var setting, readOnly, planMode string
+	if err := b.d.Pool.QueryRow(ctx, "SELECT coalesce(current_setting('app.brand_id', true), ''), current_setting('transaction_read_only'), current_setting('plan_cache_mode')").Scan(&setting, &readOnly, &planMode); err != nil {
 		t.Fatal(err)
 	}
-	if setting != "" || readOnly != "off" {
-		t.Errorf("after the scoped transactions, the connection has app.brand_id %q, transaction_read_only %s", setting, readOnly)
+	if setting != "" || readOnly != "off" || planMode != "auto" {
+		t.Errorf("after the scoped transactions, the connection has app.brand_id %q, transaction_read_only %s, plan_cache_mode %s", setting, readOnly, planMode)
 	}
 }
 
