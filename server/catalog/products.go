@@ -254,7 +254,7 @@ func (h *Handlers) ListProducts(ctx context.Context, req api.ListProductsRequest
 	}
 	page, err := kit.List(h.d, list, p.Cursor, p.Limit,
 		func(pos *productPosition, limit int32) ([]db.Product, error) {
-			return kit.ReadInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.Product, error) {
+			return kit.ListInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.Product, error) {
 				return listProducts(ctx, q, sort, f, pos, limit)
 			})
 		},

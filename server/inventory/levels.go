@@ -28,7 +28,7 @@ func (h *Handlers) ListStockLevels(ctx context.Context, req api.ListStockLevelsR
 			if after != nil {
 				params.AfterProduct, params.AfterLocation = &after.Product, &after.Location
 			}
-			return kit.ReadInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.LevelListRow, error) {
+			return kit.ListInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.LevelListRow, error) {
 				return q.LevelList(ctx, params)
 			})
 		},
@@ -133,7 +133,7 @@ func (h *Handlers) ListStockMovements(ctx context.Context, req api.ListStockMove
 	page, err := kit.List(h.d, "movements/"+req.BrandId.String(), p.Cursor, p.Limit,
 		func(after *kit.IDPosition, limit int32) ([]db.StockMovement, error) {
 			params.BeforeID, params.RowLimit = after.After(), limit
-			return kit.ReadInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.StockMovement, error) {
+			return kit.ListInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.StockMovement, error) {
 				return q.MovementList(ctx, params)
 			})
 		},

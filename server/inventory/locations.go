@@ -154,7 +154,7 @@ func (h *Handlers) ListLocations(ctx context.Context, req api.ListLocationsReque
 	p := req.Params
 	page, err := kit.List(h.d, "locations/"+req.BrandId.String(), p.Cursor, p.Limit,
 		func(after *kit.IDPosition, limit int32) ([]db.Location, error) {
-			return kit.ReadInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.Location, error) {
+			return kit.ListInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.Location, error) {
 				return q.LocationList(ctx, db.LocationListParams{BrandID: req.BrandId, Active: p.Active, AfterID: after.After(), RowLimit: limit})
 			})
 		},

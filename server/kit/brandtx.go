@@ -20,9 +20,9 @@ var errSecondStatement = errors.New("kit.ReadInBrand: fn ran a second statement 
 // scopes the transaction (see brandTx). Row-level security therefore applies to every statement
 // exactly as before: no statement of fn runs before the brand is set in its transaction.
 //
-// readOnly is ReadInBrand's transaction: one statement, read-only, committed by the same round
-// trip.
-func inBrandTx(ctx context.Context, d *Deps, brand uuid.UUID, readOnly bool, fn func(tx db.DBTX) error) error {
+// A read (ReadInBrand, ListInBrand) is one statement, read-only, committed by the same round
+// trip; a list's is also planned for its own parameters.
+func inBrandTx(ctx context.Context, d *Deps, brand uuid.UUID, mode scopeMode, fn func(tx db.DBTX) error) error {
 	return d.Retry(ctx, func() error {
 		conn, err := d.Pool.Acquire(ctx)
 		if err != nil {
@@ -31,7 +31,7 @@ func inBrandTx(ctx context.Context, d *Deps, brand uuid.UUID, readOnly bool, fn 
 		// A connection left inside a transaction or in the middle of a batch (a panic in fn)
 		// is closed by the pool rather than reused, which rolls its transaction back.
 		defer conn.Release()
-		t := &brandTx{conn: conn.Conn(), brand: brand.String(), readOnly: readOnly}
+		t := &brandTx{conn: conn.Conn(), brand: brand.String(), readOnly: mode != scopeWrite, list: mode == scopeList}
 		ended := false
 		defer func() {
 			if !ended {
@@ -61,6 +61,7 @@ type brandTx struct {
 	conn     *pgx.Conn
 	brand    string
 	readOnly bool
+	list     bool             // planned for its own parameters (BrandScopeSetList)
 	sent     bool             // the first statement's batch was sent
 	tx       pgx.Tx           // the transaction it began (not readOnly)
 	first    pgx.BatchResults // that batch, until its last result is read
@@ -94,9 +95,12 @@ func (t *brandTx) send(ctx context.Context, sql string, args []any) (pgx.BatchRe
 	t.sent = true
 	b := &pgx.Batch{}
 	scope := db.New(queuer{b})
-	if t.readOnly {
-		_ = scope.BrandScopeSetReadOnly(ctx, t.brand) // queuing cannot fail
-	} else {
+	switch {
+	case t.list:
+		_ = scope.BrandScopeSetList(ctx, t.brand) // queuing cannot fail
+	case t.readOnly:
+		_ = scope.BrandScopeSetReadOnly(ctx, t.brand)
+	default:
 		b.BeginTx(pgx.TxOptions{})
 		_ = scope.BrandScopeSet(ctx, t.brand)
 	}
@@ -255,3 +259,12 @@ func (r *firstRows) Close() { r.finish() }
 type errRow struct{ err error }
 
 func (r errRow) Scan(...any) error { return r.err }
+
+// scopeMode is what a brand-scoped transaction is for.
+type scopeMode int
+
+const (
+	scopeWrite scopeMode = iota // InBrand: any statements, committed at the end
+	scopeRead                   // ReadInBrand: one read (a get by key)
+	scopeList                   // ListInBrand: one read with parameters that change its best plan
+)

@@ -272,13 +272,23 @@ func TestBrandScopeRowLevelSecurity(t *testing.T) {
 	if err == nil {
 		t.Error("ReadInBrand ran a second statement")
 	}
-	// Its read is planned for its own parameters, never a prepared statement's generic plan.
-	var mode string
-	err = kit.InBrandRaw(ctx, b.d, b.brandA, true, func(tx db.DBTX) error {
-		return tx.QueryRow(ctx, "SELECT current_setting('plan_cache_mode')").Scan(&mode)
-	})
-	if err != nil || mode != "force_custom_plan" {
-		t.Errorf("ReadInBrand's plan_cache_mode = %q (%v), want force_custom_plan", mode, err)
+	// A list's read is planned for its own parameters, never a prepared statement's generic
+	// plan; a get keeps the cached plan.
+	for _, c := range []struct {
+		name string
+		run  func(fn func(tx db.DBTX) error) error
+		want string
+	}{
+		{"ListInBrand", func(fn func(tx db.DBTX) error) error { return kit.ListInBrandRaw(ctx, b.d, b.brandA, fn) }, "force_custom_plan"},
+		{"ReadInBrand", func(fn func(tx db.DBTX) error) error { return kit.InBrandRaw(ctx, b.d, b.brandA, true, fn) }, "auto"},
+	} {
+		var mode string
+		err := c.run(func(tx db.DBTX) error {
+			return tx.QueryRow(ctx, "SELECT current_setting('plan_cache_mode')").Scan(&mode)
+		})
+		if err != nil || mode != c.want {
+			t.Errorf("%s's plan_cache_mode = %q (%v), want %s", c.name, mode, err, c.want)
+		}
 	}
 	// Nothing of the scope outlives its transaction on the connection (the pool has one).
 	err = kit.InBrandRaw(ctx, b.d, b.brandA, true, func(tx db.DBTX) error { return nil })

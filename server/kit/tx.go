@@ -77,7 +77,7 @@ func Contended(err error) bool {
 // It first takes one of the brand's slots of the pool (Deps.Gate), so that one tenant's flood
 // waits for itself, not for everyone. GateBrand does the same for a transaction's owner.
 func InBrand[T any](ctx context.Context, d *Deps, brandID uuid.UUID, fn func(q *db.Queries) (T, error)) (T, error) {
-	return inBrand(ctx, d, brandID, false, fn)
+	return inBrand(ctx, d, brandID, scopeWrite, fn)
 }
 
 // ReadInBrand is InBrand for fn that runs exactly one statement, a read (a get, a list page): it
@@ -88,10 +88,18 @@ func InBrand[T any](ctx context.Context, d *Deps, brandID uuid.UUID, fn func(q *
 //
 // Inside a transaction WithTx put in ctx, it runs in a savepoint exactly as InBrand does.
 func ReadInBrand[T any](ctx context.Context, d *Deps, brandID uuid.UUID, fn func(q *db.Queries) (T, error)) (T, error) {
-	return inBrand(ctx, d, brandID, true, fn)
+	return inBrand(ctx, d, brandID, scopeRead, fn)
 }
 
-func inBrand[T any](ctx context.Context, d *Deps, brandID uuid.UUID, readOnly bool, fn func(q *db.Queries) (T, error)) (T, error) {
+// ListInBrand is ReadInBrand for a list or a search: its statement is planned for the parameters
+// it is given (optional filters, a search pattern), never a prepared statement's generic plan,
+// which cannot use an index for a value it has not seen. Planning costs more than a cached plan, so
+// a get by key uses ReadInBrand.
+func ListInBrand[T any](ctx context.Context, d *Deps, brandID uuid.UUID, fn func(q *db.Queries) (T, error)) (T, error) {
+	return inBrand(ctx, d, brandID, scopeList, fn)
+}
+
+func inBrand[T any](ctx context.Context, d *Deps, brandID uuid.UUID, mode scopeMode, fn func(q *db.Queries) (T, error)) (T, error) {
 	var out T
 	run := func(q *db.Queries) error {
 		v, err := fn(q)
@@ -119,7 +127,7 @@ func inBrand[T any](ctx context.Context, d *Deps, brandID uuid.UUID, readOnly bo
 		}
 		defer release()
 	}
-	err := inBrandTx(ctx, d, brandID, readOnly, func(tx db.DBTX) error { return run(db.New(tx)) })
+	err := inBrandTx(ctx, d, brandID, mode, func(tx db.DBTX) error { return run(db.New(tx)) })
 	return out, err
 }
 
