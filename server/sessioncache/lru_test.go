@@ -44,9 +44,6 @@ func TestLRUBound(t *testing.T) {
 // TestFullCacheMemory fills a cache of DefaultSize sessions and users with rows like real ones
 // and reports the heap they take (the README's figure); it fails past 100 MiB.
 func TestFullCacheMemory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("fills 100,000 entries")
-	}
 	c := newCache(Config{Size: DefaultSize})
 	c.trusted.Store(true) // no listener: trusted by hand
 	var before, after runtime.MemStats
