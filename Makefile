@@ -3,7 +3,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 GO ?= go
-TEST_FLAGS ?= -race -count=1
+# -timeout: go test's default (10m a package) is too close to what the largest package takes on a
+# loaded 2-core machine; a hung test still fails, with every goroutine's stack.
+TEST_FLAGS ?= -race -count=1 -timeout 30m
 
 .PHONY: help
 help: ## list the targets

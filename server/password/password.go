@@ -106,9 +106,6 @@ func (h *Hasher) acquire(ctx context.Context) error {
 
 func (h *Hasher) release() { <-h.slots }
 
-// Cost is the configured bcrypt cost.
-func (h *Hasher) Cost() int { return h.cost }
-
 // Hash hashes pw.
 func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 	ctx, span := observe.Start(ctx, "bcrypt.hash")
