@@ -72,6 +72,10 @@ lint-spec: $(E2E_NODE_MODULES) ## lint openapi.yaml with Redocly CLI (redocly.ya
 check-breaking: ## oasdiff: fail when openapi.yaml breaks the previous commit's without a major version bump
 	bash .ci/check-breaking
 
+.PHONY: quickstart
+quickstart: build ## run the README's quick start exactly as written against the built server on a fresh database
+	bash .ci/quickstart
+
 .PHONY: e2e
 e2e: build $(E2E_NODE_MODULES) ## built server + fresh database, driven by the generated TS client and by Swagger UI in Chromium
 	bash e2e/scripts/run.sh bin/ecompointer
