@@ -584,8 +584,14 @@ func TestInventoryIdempotencyKeys(t *testing.T) {
 	assertLedger(t, env, b.brand)
 }
 
-// patientBrands lets a burst of one brand's requests wait for the brand's share of the pool as
-// long as the request itself may: these tests prove stock stays correct under contention, not the
-// fairness bound (fairness_test.go does), and on a busy 2-core machine the default 2 s wait can run
-// out and turn a would-be 201 or 422 into a 503 brand_busy.
-func patientBrands(c *server.Config) { c.BrandPoolWait = time.Minute }
+// patientBrands lets a burst of one brand's requests wait as long as it takes: for the brand's
+// share of the pool, for a row lock, for the whole request. These tests prove stock stays correct
+// under contention, not the time limits (fairness_test.go and reliability_test.go do), and on a
+// busy 2-core machine 1,000 requests queued behind one hot row outlast the defaults (2 s for the
+// brand's share and for a lock, 20 s a request), turning a would-be 201 or 422 into a 503.
+func patientBrands(c *server.Config) {
+	c.BrandPoolWait = 5 * time.Minute
+	c.DB.LockTimeout = 5 * time.Minute
+	c.DB.StatementTimeout = 5 * time.Minute
+	c.DB.RequestTimeout = 0 // none: the test's own -timeout bounds a hang
+}
