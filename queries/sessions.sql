@@ -33,6 +33,12 @@ WHERE s.id = @session_id
 -- commit order).
 SELECT pg_notify('ecompointer_auth', @payload::text);
 
+-- name: AuthHeartbeat :exec
+-- The session cache's heartbeat (server/sessioncache): each instance notifies a channel of its own,
+-- which its listening connection also listens to, and trusts its cache only while these arrive on
+-- time.
+SELECT pg_notify(@channel::text, @payload::text);
+
 -- name: SessionGetForRefresh :one
 -- Locks the session row for the refresh transaction: concurrent refreshes of one session
 -- serialize here, so exactly one of them rotates.

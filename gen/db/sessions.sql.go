@@ -12,6 +12,23 @@ import (
 	"github.com/google/uuid"
 )
 
+const authHeartbeat = `-- name: AuthHeartbeat :exec
+SELECT pg_notify($1::text, $2::text)
+`
+
+type AuthHeartbeatParams struct {
+	Channel string
+	Payload string
+}
+
+// The session cache's heartbeat (server/sessioncache): each instance notifies a channel of its own,
+// which its listening connection also listens to, and trusts its cache only while these arrive on
+// time.
+func (q *Queries) AuthHeartbeat(ctx context.Context, arg AuthHeartbeatParams) error {
+	_, err := q.db.Exec(ctx, authHeartbeat, arg.Channel, arg.Payload)
+	return err
+}
+
 const authNotifySync = `-- name: AuthNotifySync :exec
 SELECT pg_notify('ecompointer_auth', $1::text)
 `

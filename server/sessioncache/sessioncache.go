@@ -10,6 +10,18 @@
 // against the database, as with the cache off, and everything cached is dropped once the
 // connection listens again (what changed meanwhile was never announced to it).
 //
+// A listening connection can also go silent without failing (its backend stopped, a network black
+// hole): nothing arrives, nothing errs. So the cache proves its listener alive: every
+// heartbeatInterval it notifies a channel of its own, from a second connection, and the listener
+// listens to that channel too. PostgreSQL delivers a backend's notifications in commit order, so a
+// heartbeat received that was sent at time S means every change committed before S has been
+// applied. Each request trusts the cache only if the newest heartbeat received was sent less than
+// heartbeatLate ago (checked on the request's own path, by the monotonic clock: a busy machine
+// that delays the listener makes the cache refuse sooner, never later). Hence the bound: a change
+// is refused everywhere at most heartbeatLate after it committed, whatever the connection does.
+// A listener silent for heartbeatDead is replaced by a new connection. TRUNCATE, which no row
+// trigger sees, announces 'a' (schema/000009): everything is dropped.
+//
 // Only positive answers are served from memory: a session that is revoked, expired (by the
 // injected clock, on every hit) or whose user's token version or state refuses the token is always
 // asked of the database.
@@ -20,13 +32,16 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ecompointer/ecompointer/gen/db"
 )
@@ -44,11 +59,18 @@ const DefaultSize = 50_000
 const shards = 16
 
 const (
-	// heartbeat is how long the listener waits for a notification before it pings its connection:
-	// a connection that died without a word (a network cut, not a closed socket) is found within
-	// heartbeat + pingTimeout.
-	heartbeat   = 5 * time.Second
-	pingTimeout = 2 * time.Second
+	// heartbeatInterval is how often the cache sends itself a heartbeat through the database.
+	heartbeatInterval = 250 * time.Millisecond
+	// heartbeatLate is how old the newest heartbeat received may be (counted from when it was
+	// sent) for the cache to answer from memory. It bounds how long a committed change can go
+	// unseen (issue 16: 1 s at worst); it leaves two missed heartbeats of slack, so that an
+	// ordinary scheduling delay does not send every request to the database.
+	heartbeatLate = 750 * time.Millisecond
+	// heartbeatDead is how long the listener may stay silent (or a heartbeat take to send) before
+	// its connections are replaced: a stalled connection does not recover on its own. It is well
+	// above heartbeatLate, so that a burst of notifications that merely delays the heartbeats
+	// does not cost a reconnect, which forgets everything cached.
+	heartbeatDead = 3 * time.Second
 	// syncTimeout bounds the wait for the listener to see a sync marker; past it the cache drops
 	// everything rather than risk answering from before the change.
 	syncTimeout = time.Second
@@ -76,8 +98,15 @@ type Cache struct {
 	size       int
 	shards     [shards]shard
 
-	// trusted is true while the listener listens; only then are entries read or stored.
+	// trusted is true while the listener listens; only then (and while the heartbeat is fresh,
+	// see fresh) are entries read or stored.
 	trusted atomic.Bool
+	// beatChannel is this cache's own heartbeat channel; lastBeat is the send time (by mono) of
+	// the newest heartbeat the listener received, or of the moment it began to listen.
+	beatChannel string
+	lastBeat    atomic.Int64
+	// mono is the monotonic clock the heartbeat is measured by (time since the cache was made).
+	mono func() time.Duration
 	// seq moves on every invalidation. A fill stores its answer only if seq has not moved since it
 	// began reading the database: otherwise a change may have been announced (and found nothing to
 	// drop) between the read and the store, and the answer would outlive it.
@@ -86,7 +115,9 @@ type Cache struct {
 	syncMu  sync.Mutex
 	waiters map[string]chan struct{}
 
-	hits, misses, invalidations, connects atomic.Uint64
+	hits, misses, invalidations, connects, stalls, flushes atomic.Uint64
+	// listenerPID is the listening connection's backend process id (0 while not connected).
+	listenerPID atomic.Uint32
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -108,7 +139,15 @@ type Stats struct {
 	Hits, Misses, Invalidations uint64
 	// Connects counts the listening connection's successful LISTENs (1 after start, +1 a reconnect).
 	Connects uint64
-	Trusted  bool
+	// Stalls counts the times the listener was found late: a heartbeat it should have received
+	// was not, so the cache stopped answering from memory.
+	Stalls uint64
+	// Flushes counts the announcements that everything may have changed (a TRUNCATE).
+	Flushes uint64
+	Trusted bool
+	// ListenerPID is the listening connection's backend process id (pg_stat_activity.pid), 0
+	// while it is not connected.
+	ListenerPID uint32
 	// Sessions and Users are how many entries are held.
 	Sessions, Users int
 }
@@ -133,13 +172,18 @@ func newCache(cfg Config) *Cache {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	start := time.Now()
 	c := &Cache{
-		queries:    cfg.Queries,
-		connConfig: cfg.ConnConfig,
-		log:        log,
-		size:       size,
-		waiters:    make(map[string]chan struct{}),
-		done:       make(chan struct{}),
+		beatChannel: Channel + "_hb_" + hex.EncodeToString(b[:]),
+		mono:        func() time.Duration { return time.Since(start) },
+		queries:     cfg.Queries,
+		connConfig:  cfg.ConnConfig,
+		log:         log,
+		size:        size,
+		waiters:     make(map[string]chan struct{}),
+		done:        make(chan struct{}),
 	}
 	// The shards' bounds add up to size exactly; each forgets its own least recently used entry.
 	for i := range c.shards {
@@ -169,7 +213,8 @@ func (c *Cache) Size() int { return c.size }
 func (c *Cache) Stats() Stats {
 	s := Stats{
 		Hits: c.hits.Load(), Misses: c.misses.Load(), Invalidations: c.invalidations.Load(),
-		Connects: c.connects.Load(), Trusted: c.trusted.Load(),
+		Connects: c.connects.Load(), Stalls: c.stalls.Load(), Flushes: c.flushes.Load(),
+		Trusted: c.fresh(), ListenerPID: c.listenerPID.Load(),
 	}
 	for i := range c.shards {
 		sh := &c.shards[i]
@@ -182,6 +227,19 @@ func (c *Cache) Stats() Stats {
 }
 
 func (c *Cache) shardOf(id uuid.UUID) *shard { return &c.shards[id[15]%shards] }
+
+// fresh reports whether the cache may answer: the listener listens and has received a heartbeat
+// sent less than heartbeatLate ago, so it has applied every change committed before then.
+func (c *Cache) fresh() bool {
+	return c.trusted.Load() && c.mono()-time.Duration(c.lastBeat.Load()) < heartbeatLate
+}
+
+// beat records a heartbeat received that was sent at sent (by mono). Only the listener calls it.
+func (c *Cache) beat(sent time.Duration) {
+	if int64(sent) > c.lastBeat.Load() {
+		c.lastBeat.Store(int64(sent))
+	}
+}
 
 // Authenticate returns the user of a live session: sessionID belongs to userID and is neither
 // revoked nor expired at now. pgx.ErrNoRows means it is not. The caller still checks the user's
@@ -198,7 +256,7 @@ func (c *Cache) Authenticate(ctx context.Context, q *db.Queries, sessionID, user
 	}
 	c.misses.Add(1)
 	// Read seq before the database: see Cache.seq.
-	seq, trusted := c.seq.Load(), c.trusted.Load()
+	seq, trusted := c.seq.Load(), c.fresh()
 	row, err := c.queries.SessionAuthenticateCached(ctx, db.SessionAuthenticateCachedParams{SessionID: sessionID, UserID: userID, Now: now})
 	if err != nil {
 		return db.User{}, err
@@ -210,7 +268,7 @@ func (c *Cache) Authenticate(ctx context.Context, q *db.Queries, sessionID, user
 }
 
 func (c *Cache) lookup(sessionID, userID uuid.UUID, version int32, now time.Time) (db.User, bool) {
-	if !c.trusted.Load() {
+	if !c.fresh() {
 		return db.User{}, false
 	}
 	sh := c.shardOf(sessionID)
@@ -292,8 +350,10 @@ func (c *Cache) distrust() {
 // instance's cache from before it. It sends a marker through the database: notifications arrive in
 // commit order. When the marker is not seen in time the cache forgets everything instead.
 func (c *Cache) Sync(ctx context.Context) {
-	if c == nil || !c.trusted.Load() {
-		return // nothing is answered from memory until the listener is back and has cleared it
+	if c == nil || !c.fresh() {
+		// Nothing is answered from memory until the listener is back and has cleared it, or has
+		// received a heartbeat sent after this change (and so the change itself).
+		return
 	}
 	var b [12]byte
 	_, _ = rand.Read(b[:])
@@ -323,7 +383,24 @@ func (c *Cache) Sync(ctx context.Context) {
 }
 
 // handle applies one notification.
-func (c *Cache) handle(payload string) {
+func (c *Cache) handle(n *pgconn.Notification) {
+	payload := n.Payload
+	if n.Channel == c.beatChannel {
+		sent, err := strconv.ParseInt(payload, 10, 64)
+		if err != nil {
+			c.log.Warn("session cache: malformed heartbeat; ignored", "payload", payload)
+			return
+		}
+		c.beat(time.Duration(sent))
+		return
+	}
+	if payload == "a" {
+		// TRUNCATE sessions or users (schema/000009): any session may be gone.
+		c.flushes.Add(1)
+		c.invalidations.Add(1)
+		c.dropAll()
+		return
+	}
 	if len(payload) > 0 && payload[0] == 'x' {
 		c.syncMu.Lock()
 		if ch, ok := c.waiters[payload[1:]]; ok {
@@ -377,49 +454,118 @@ func (c *Cache) listen(ctx context.Context) {
 }
 
 // listenOnce connects, listens, trusts the (cleared) cache and applies notifications until the
-// connection fails or ctx ends.
+// connection fails, the heartbeat is lost, or ctx ends.
 func (c *Cache) listenOnce(ctx context.Context) error {
-	connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	conn, err := pgx.ConnectConfig(connectCtx, c.connConfig.Copy())
-	cancel()
+	conn, err := c.connect(ctx, "ecompointer session cache listener")
 	if err != nil {
 		return err
 	}
-	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = conn.Close(closeCtx)
-	}()
-	// LISTEN is a utility statement sqlc cannot describe; the channel is a constant.
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{Channel}.Sanitize()); err != nil {
+	defer closeConn(conn)
+	// The heartbeat has a connection of its own: on the request pool it would queue behind
+	// requests when the pool is busy, and the cache would be distrusted for no fault of its own.
+	beatConn, err := c.connect(ctx, "ecompointer session cache heartbeat")
+	if err != nil {
 		return err
 	}
-	// From here every committed change reaches this connection. What changed before it listened
-	// was announced to nobody: forget it all, then trust.
-	c.dropAll()
-	c.trusted.Store(true)
-	c.connects.Add(1)
-	for {
-		waitCtx, cancel := context.WithTimeout(ctx, heartbeat)
-		n, err := conn.WaitForNotification(waitCtx)
-		cancel()
-		if n != nil {
-			c.handle(n.Payload)
-		}
-		switch {
-		case err == nil:
-			continue
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case errors.Is(err, context.DeadlineExceeded) && !conn.IsClosed():
-			pingCtx, cancel := context.WithTimeout(ctx, pingTimeout)
-			err = conn.Ping(pingCtx)
-			cancel()
-			if err != nil {
-				return err
-			}
-		default:
+	defer closeConn(beatConn)
+	// LISTEN is a utility statement sqlc cannot describe; the channels are ours.
+	for _, ch := range []string{Channel, c.beatChannel} {
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
 			return err
 		}
 	}
+	// From here every committed change reaches this connection. What changed before it listened
+	// was announced to nobody: forget it all, then trust (the cache is empty: as fresh as a
+	// heartbeat received now).
+	c.dropAll()
+	c.listenerPID.Store(conn.PgConn().PID())
+	c.lastBeat.Store(int64(c.mono()))
+	c.trusted.Store(true)
+	c.connects.Add(1)
+	defer c.listenerPID.Store(0)
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	beating := make(chan struct{})
+	go func() {
+		defer close(beating)
+		cancel(c.heartbeat(ctx, db.New(beatConn)))
+	}()
+	// Stop the heartbeat before the connections close (deferred earlier, so run later).
+	defer func() {
+		cancel(nil)
+		<-beating
+	}()
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			return err
+		}
+		c.handle(n)
+	}
+}
+
+// errHeartbeatLost ends a listening connection that has received no heartbeat for heartbeatDead.
+var errHeartbeatLost = errors.New("no heartbeat received for " + heartbeatDead.String() + ": the listening connection is stalled")
+
+// heartbeat sends the cache's heartbeats until ctx ends, and watches that they arrive: it returns
+// an error (which ends the listening connection) when one cannot be sent or the listener has
+// received none for heartbeatDead. The lateness that distrusts the cache needs no watcher: each
+// request checks it (fresh); this one counts it and replaces the connection.
+func (c *Cache) heartbeat(ctx context.Context, q *db.Queries) error {
+	tick := time.NewTicker(heartbeatInterval)
+	defer tick.Stop()
+	late := false
+	for {
+		sent := c.mono()
+		sendCtx, cancel := context.WithTimeout(ctx, heartbeatDead)
+		err := q.AuthHeartbeat(sendCtx, db.AuthHeartbeatParams{Channel: c.beatChannel, Payload: strconv.FormatInt(int64(sent), 10)})
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("heartbeat not sent: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		silent := c.mono() - time.Duration(c.lastBeat.Load())
+		switch {
+		case silent >= heartbeatDead:
+			if !late {
+				c.stalls.Add(1)
+			}
+			c.log.Warn("session cache: listening connection silent; replacing it", "silent", silent.String())
+			return errHeartbeatLost
+		case silent >= heartbeatLate && !late:
+			late = true
+			c.stalls.Add(1)
+			c.log.Warn("session cache: heartbeat late; checking every request against the database until it arrives",
+				"silent", silent.String())
+		case silent < heartbeatLate && late:
+			late = false
+			c.log.Info("session cache: heartbeat on time again; answering from memory")
+		}
+	}
+}
+
+// connect opens one of the cache's own connections.
+func (c *Cache) connect(ctx context.Context, name string) (*pgx.Conn, error) {
+	cfg := c.connConfig.Copy()
+	// Named, so that an operator finds them in pg_stat_activity.
+	cfg.RuntimeParams["application_name"] = name
+	connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return pgx.ConnectConfig(connectCtx, cfg)
+}
+
+func closeConn(conn *pgx.Conn) {
+	closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = conn.Close(closeCtx)
 }
