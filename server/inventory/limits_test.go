@@ -434,3 +434,64 @@ func TestMergedLineCap(t *testing.T) {
 		t.Errorf("reserved %d, want %d", reserved, capped)
 	}
 }
+
+// TestMovementSignConstraint: the ledger itself refuses a movement whose deltas have the wrong
+// sign for its kind (the spec's MovementKind rules), whatever code path would write it.
+func TestMovementSignConstraint(t *testing.T) {
+	t.Parallel()
+	b := newLimitsBrand(t)
+	b.fill(t, b.loc, 10)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, b.env.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close(ctx) }()
+	errRollback := errors.New("rolled back")
+	for _, c := range []struct {
+		kind             string
+		onHand, reserved int64
+		accepted         bool
+	}{
+		{"receipt", 1, 0, true},
+		{"receipt", -1, 0, false},
+		{"return", 1, 0, true},
+		{"return", -1, 0, false},
+		{"adjustment", -1, 0, true},
+		{"adjustment", 1, 1, false},
+		{"count", -3, 0, true},
+		{"transfer_out", -1, 0, true},
+		{"transfer_out", 1, 0, false},
+		{"transfer_in", 1, 0, true},
+		{"transfer_in", -1, 0, false},
+		{"reservation", 0, 1, true},
+		{"reservation", 0, -1, false},
+		{"release", 0, -1, true},
+		{"release", 0, 1, false},
+		{"fulfilment", -1, -1, true},
+		{"fulfilment", -1, 0, false},
+		{"fulfilment", 1, 1, false},
+	} {
+		t.Run(fmt.Sprintf("%s %+d %+d", c.kind, c.onHand, c.reserved), func(t *testing.T) {
+			err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+				if err := db.New(tx).BrandScopeSet(ctx, b.brand.String()); err != nil {
+					return err
+				}
+				_, err := tx.Exec(ctx, `INSERT INTO stock_movements (brand_id, id, product_id, location_id, kind, on_hand_delta,
+					reserved_delta, on_hand_after, reserved_after, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 10, 0, now())`,
+					b.brand, uuid.New(), b.product, b.loc, c.kind, c.onHand, c.reserved)
+				if err != nil {
+					return err
+				}
+				return errRollback // the ledger is append-only: leave nothing behind
+			})
+			var pgErr *pgconn.PgError
+			switch {
+			case c.accepted && !errors.Is(err, errRollback):
+				t.Errorf("refused: %v", err)
+			case !c.accepted && (!errors.As(err, &pgErr) || pgErr.Code != "23514" || pgErr.ConstraintName != "stock_movements_sign"):
+				t.Errorf("got %v, want a check violation of stock_movements_sign", err)
+			}
+		})
+	}
+}
