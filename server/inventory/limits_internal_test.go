@@ -34,7 +34,7 @@ func TestBoundViolation(t *testing.T) {
 			got := boundViolation(c.err, m.Line, l, m, MaxLevelQuantity-1)
 			var ql *QuantityLimit
 			if !c.limit {
-				if got != c.err {
+				if got != c.err { //nolint:errorlint // the very same error, unwrapped and unchanged
 					t.Fatalf("got %v, want the error unchanged", got)
 				}
 				return
