@@ -330,6 +330,7 @@ const (
 	ProblemCodePreconditionFailed     ProblemCode = "precondition_failed"
 	ProblemCodeProductInUse           ProblemCode = "product_in_use"
 	ProblemCodeProductUnavailable     ProblemCode = "product_unavailable"
+	ProblemCodeQuantityLimit          ProblemCode = "quantity_limit"
 	ProblemCodeRateLimited            ProblemCode = "rate_limited"
 	ProblemCodeRefreshTokenReused     ProblemCode = "refresh_token_reused"
 	ProblemCodeReservationMismatch    ProblemCode = "reservation_mismatch"
@@ -421,6 +422,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeProductInUse:
 		return true
 	case ProblemCodeProductUnavailable:
+		return true
+	case ProblemCodeQuantityLimit:
 		return true
 	case ProblemCodeRateLimited:
 		return true
@@ -1059,7 +1062,15 @@ type LoginRequest struct {
 // Example: 3998
 type Money = int64
 
-// MovementKind Example: receipt
+// MovementKind What moved stock, and the sign each kind's deltas have in the ledger (the database
+// refuses any other):
+// - `receipt`, `return`: `onHandDelta` > 0, `reservedDelta` 0.
+// - `adjustment`, `count`: `onHandDelta` ≠ 0 (either sign), `reservedDelta` 0.
+// - `transfer_out`: `onHandDelta` < 0; `transfer_in`: `onHandDelta` > 0; `reservedDelta` 0.
+// - `reservation`: `reservedDelta` > 0; `release`: `reservedDelta` < 0; `onHandDelta` 0.
+// - `fulfilment`: `onHandDelta` = `reservedDelta` < 0 (held stock leaves).
+//
+// Example: receipt
 type MovementKind string
 
 // NewPassword 8 to 72 bytes in UTF-8 (bcrypt reads no further; longer is refused, not truncated), not one of the 10,000 most common passwords. `maxLength` counts characters, so a password of at most 72 characters but more than 72 bytes (multi-byte characters) passes the schema and is refused by the server with a 400 naming the field.
@@ -1257,7 +1268,9 @@ type OrderRequestLine struct {
 	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
 	ProductId openapi_types.UUID `json:"productId"`
 
-	// Quantity Example: 2
+	// Quantity Lines naming the same product are merged first; a merged line is capped at 100,000 too (400 naming its first line's `quantity`).
+	//
+	// Example: 2
 	Quantity int64 `json:"quantity"`
 }
 
@@ -1351,6 +1364,9 @@ type Problem struct {
 	// - `brand_busy` (503): the brand already holds its whole share of the database connections
 	//   (`BRAND_POOL_SHARE`) and none freed in time; see `Retry-After`. Other brands are served
 	//   meanwhile.
+	// - `quantity_limit` (422): the change would take a level's `onHand` past its bound
+	//   (10^12, see `Quantity`); `lines` lists each such line with its `requested` units and
+	//   the level's `onHand`.
 	//
 	// New codes are added as the API grows, without a major version: a client handles a code it
 	// does not know by the HTTP status (and `type`) of the problem.
@@ -1460,6 +1476,9 @@ type Problem struct {
 //   - `brand_busy` (503): the brand already holds its whole share of the database connections
 //     (`BRAND_POOL_SHARE`) and none freed in time; see `Retry-After`. Other brands are served
 //     meanwhile.
+//   - `quantity_limit` (422): the change would take a level's `onHand` past its bound
+//     (10^12, see `Quantity`); `lines` lists each such line with its `requested` units and
+//     the level's `onHand`.
 //
 // New codes are added as the API grows, without a major version: a client handles a code it
 // does not know by the HTTP status (and `type`) of the problem.
@@ -1467,7 +1486,7 @@ type Problem struct {
 // Example: validation_failed
 type ProblemCode string
 
-// ProblemLine One line of the request a stock problem is about (`insufficient_stock`, `stock_changed`, `product_unavailable`).
+// ProblemLine One line of the request a stock problem is about (`insufficient_stock`, `stock_changed`, `product_unavailable`, `quantity_limit`).
 type ProblemLine struct {
 	// Available Example: 1
 	Available *int64 `json:"available,omitempty"`
@@ -1550,24 +1569,24 @@ type ProductDescription = string
 
 // ProductInventory defines model for ProductInventory.
 type ProductInventory struct {
-	// Available Units of stock (never fractional).
+	// Available Units of stock summed over a product's levels (each level is at most 10^12, so a total over fewer than 9,000 locations is exact in a JavaScript client too).
 	//
 	// Example: 12
-	Available Quantity     `json:"available"`
-	Levels    []StockLevel `json:"levels"`
+	Available QuantityTotal `json:"available"`
+	Levels    []StockLevel  `json:"levels"`
 
-	// OnHand Units of stock (never fractional).
+	// OnHand Units of stock summed over a product's levels (each level is at most 10^12, so a total over fewer than 9,000 locations is exact in a JavaScript client too).
 	//
 	// Example: 12
-	OnHand Quantity `json:"onHand"`
+	OnHand QuantityTotal `json:"onHand"`
 
 	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
 	ProductId openapi_types.UUID `json:"productId"`
 
-	// Reserved Units of stock (never fractional).
+	// Reserved Units of stock summed over a product's levels (each level is at most 10^12, so a total over fewer than 9,000 locations is exact in a JavaScript client too).
 	//
 	// Example: 12
-	Reserved Quantity `json:"reserved"`
+	Reserved QuantityTotal `json:"reserved"`
 }
 
 // ProductList defines model for ProductList.
@@ -1582,10 +1601,15 @@ type ProductName = string
 // ProductStatus Example: active
 type ProductStatus string
 
-// Quantity Units of stock (never fractional).
+// Quantity Units of stock at one level (never fractional). A level's `onHand` and `reserved` are at most 1,000,000,000,000 (10^12): exact in every JSON client, JavaScript's included (2^53), and far from int64's end; a change that would cross it is a 422 `quantity_limit`.
 //
 // Example: 12
 type Quantity = int64
+
+// QuantityTotal Units of stock summed over a product's levels (each level is at most 10^12, so a total over fewer than 9,000 locations is exact in a JavaScript client too).
+//
+// Example: 12
+type QuantityTotal = int64
 
 // RefreshRequest Example: {"refreshToken":"eyJhbGciOiJIUzI1NiIsInR5cCI6InJlZnJlc2granl0In0.eyJpc3MiOiJlY29tcG9pbnRlciJ9.c2ln"}
 type RefreshRequest struct {
@@ -1680,7 +1704,9 @@ type ReservationRequestLine struct {
 	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
 	ProductId openapi_types.UUID `json:"productId"`
 
-	// Quantity Example: 2
+	// Quantity Lines naming the same product (and the same location, or none) are merged first; a merged line is capped at 100,000 too (400 naming its first line's `quantity`), exactly as an order's lines are.
+	//
+	// Example: 2
 	Quantity int64 `json:"quantity"`
 }
 
@@ -1751,7 +1777,9 @@ type StockAdjustmentLine struct {
 
 // StockAdjustmentRequest Example: {"kind":"receipt","lines":[{"delta":10,"locationId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70","productId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60"}],"reference":"PO-2026-0042"}
 type StockAdjustmentRequest struct {
-	// Kind Example: receipt
+	// Kind The movement kind each line appends, and the sign its `delta` must have: `receipt` (stock arriving) and `return` (stock coming back) bring stock in, so every line's `delta` is positive; an `adjustment` (correction, damage, loss) goes either way. A line of the wrong sign is a 400 naming it (`lines[2].delta`). OpenAPI 3.0 cannot tie a number's sign to a sibling's value, so `x-delta-sign` states the rule and the server enforces it.
+	//
+	// Example: receipt
 	Kind  AdjustmentKind        `json:"kind"`
 	Lines []StockAdjustmentLine `json:"lines"`
 
@@ -1764,7 +1792,9 @@ type StockAdjustmentRequest struct {
 	Reference *StockReference `json:"reference,omitempty"`
 }
 
-// AdjustmentKind Example: receipt
+// AdjustmentKind The movement kind each line appends, and the sign its `delta` must have: `receipt` (stock arriving) and `return` (stock coming back) bring stock in, so every line's `delta` is positive; an `adjustment` (correction, damage, loss) goes either way. A line of the wrong sign is a 400 naming it (`lines[2].delta`). OpenAPI 3.0 cannot tie a number's sign to a sibling's value, so `x-delta-sign` states the rule and the server enforces it.
+//
+// Example: receipt
 type AdjustmentKind string
 
 // StockChange defines model for StockChange.
@@ -1778,7 +1808,7 @@ type StockChange struct {
 
 // StockCountLine defines model for StockCountLine.
 type StockCountLine struct {
-	// ExpectedOnHand The `onHand` the counter started from; the count applies only if it still is.
+	// ExpectedOnHand The `onHand` the counter started from; the count applies only if it still is. At most a level's bound (10^12, see `Quantity`).
 	//
 	// Example: 10
 	ExpectedOnHand *int64 `json:"expectedOnHand,omitempty"`
@@ -1814,7 +1844,7 @@ type StockLevel struct {
 	// LocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
 	LocationId openapi_types.UUID `json:"locationId"`
 
-	// OnHand Units of stock (never fractional).
+	// OnHand Units of stock at one level (never fractional). A level's `onHand` and `reserved` are at most 1,000,000,000,000 (10^12): exact in every JSON client, JavaScript's included (2^53), and far from int64's end; a change that would cross it is a 422 `quantity_limit`.
 	//
 	// Example: 12
 	OnHand Quantity `json:"onHand"`
@@ -1828,7 +1858,7 @@ type StockLevel struct {
 	// ReorderPoint Example: 5
 	ReorderPoint *int64 `json:"reorderPoint"`
 
-	// Reserved Units of stock (never fractional).
+	// Reserved Units of stock at one level (never fractional). A level's `onHand` and `reserved` are at most 1,000,000,000,000 (10^12): exact in every JSON client, JavaScript's included (2^53), and far from int64's end; a change that would cross it is a 422 `quantity_limit`.
 	//
 	// Example: 12
 	Reserved Quantity `json:"reserved"`
@@ -1894,7 +1924,16 @@ type StockMovement struct {
 	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a80
 	Id openapi_types.UUID `json:"id"`
 
-	// Kind Example: receipt
+	// Kind What moved stock, and the sign each kind's deltas have in the ledger (the database
+	// refuses any other):
+	// - `receipt`, `return`: `onHandDelta` > 0, `reservedDelta` 0.
+	// - `adjustment`, `count`: `onHandDelta` ≠ 0 (either sign), `reservedDelta` 0.
+	// - `transfer_out`: `onHandDelta` < 0; `transfer_in`: `onHandDelta` > 0; `reservedDelta` 0.
+	// - `reservation`: `reservedDelta` > 0; `release`: `reservedDelta` < 0; `onHandDelta` 0.
+	// - `fulfilment`: `onHandDelta` = `reservedDelta` < 0 (held stock leaves).
+	//
+	//
+	// Example: receipt
 	Kind MovementKind `json:"kind"`
 
 	// LocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
@@ -2909,8 +2948,10 @@ type ClientInterface interface {
 	//
 	// All or nothing over 1..1,000 lines; lines naming the same level are summed before any
 	// check. A negative delta may not take `onHand` below `reserved` (422,
-	// `insufficient_stock`, listing each short line). Unknown or other brands' products and
-	// locations are a 404; an inactive location a 409 (`location_inactive`).
+	// `insufficient_stock`, listing each short line), nor a positive one past the level's bound
+	// of 10^12 (422, `quantity_limit`, listing each such line). A `receipt` or `return` takes
+	// positive deltas only (400 naming the line's `delta`). Unknown or other brands' products
+	// and locations are a 404; an inactive location a 409 (`location_inactive`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2921,8 +2962,10 @@ type ClientInterface interface {
 	//
 	// All or nothing over 1..1,000 lines; lines naming the same level are summed before any
 	// check. A negative delta may not take `onHand` below `reserved` (422,
-	// `insufficient_stock`, listing each short line). Unknown or other brands' products and
-	// locations are a 404; an inactive location a 409 (`location_inactive`).
+	// `insufficient_stock`, listing each short line), nor a positive one past the level's bound
+	// of 10^12 (422, `quantity_limit`, listing each such line). A `receipt` or `return` takes
+	// positive deltas only (400 naming the line's `delta`). Unknown or other brands' products
+	// and locations are a 404; an inactive location a 409 (`location_inactive`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2964,7 +3007,7 @@ type ClientInterface interface {
 
 	// CreateStockTransferWithBody Move available stock between two locations
 	//
-	// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`); the same location twice is a 400.
+	// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`), and never past the destination level's bound of 10^12 (422, `quantity_limit`); the same location twice is a 400.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2973,7 +3016,7 @@ type ClientInterface interface {
 
 	// CreateStockTransfer Move available stock between two locations
 	//
-	// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`); the same location twice is a 400.
+	// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`), and never past the destination level's bound of 10^12 (422, `quantity_limit`); the same location twice is a 400.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3961,8 +4004,10 @@ func (c *Client) ListStockLevels(ctx context.Context, brandId BrandId, params *L
 //
 // All or nothing over 1..1,000 lines; lines naming the same level are summed before any
 // check. A negative delta may not take `onHand` below `reserved` (422,
-// `insufficient_stock`, listing each short line). Unknown or other brands' products and
-// locations are a 404; an inactive location a 409 (`location_inactive`).
+// `insufficient_stock`, listing each short line), nor a positive one past the level's bound
+// of 10^12 (422, `quantity_limit`, listing each such line). A `receipt` or `return` takes
+// positive deltas only (400 naming the line's `delta`). Unknown or other brands' products
+// and locations are a 404; an inactive location a 409 (`location_inactive`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -3983,8 +4028,10 @@ func (c *Client) CreateStockAdjustmentWithBody(ctx context.Context, brandId Bran
 //
 // All or nothing over 1..1,000 lines; lines naming the same level are summed before any
 // check. A negative delta may not take `onHand` below `reserved` (422,
-// `insufficient_stock`, listing each short line). Unknown or other brands' products and
-// locations are a 404; an inactive location a 409 (`location_inactive`).
+// `insufficient_stock`, listing each short line), nor a positive one past the level's bound
+// of 10^12 (422, `quantity_limit`, listing each such line). A `receipt` or `return` takes
+// positive deltas only (400 naming the line's `delta`). Unknown or other brands' products
+// and locations are a 404; an inactive location a 409 (`location_inactive`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4066,7 +4113,7 @@ func (c *Client) ListStockMovements(ctx context.Context, brandId BrandId, params
 
 // CreateStockTransferWithBody Move available stock between two locations
 //
-// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`); the same location twice is a 400.
+// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`), and never past the destination level's bound of 10^12 (422, `quantity_limit`); the same location twice is a 400.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4085,7 +4132,7 @@ func (c *Client) CreateStockTransferWithBody(ctx context.Context, brandId BrandI
 
 // CreateStockTransfer Move available stock between two locations
 //
-// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`); the same location twice is a 400.
+// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`), and never past the destination level's bound of 10^12 (422, `quantity_limit`); the same location twice is a 400.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -8717,8 +8764,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// All or nothing over 1..1,000 lines; lines naming the same level are summed before any
 	// check. A negative delta may not take `onHand` below `reserved` (422,
-	// `insufficient_stock`, listing each short line). Unknown or other brands' products and
-	// locations are a 404; an inactive location a 409 (`location_inactive`).
+	// `insufficient_stock`, listing each short line), nor a positive one past the level's bound
+	// of 10^12 (422, `quantity_limit`, listing each such line). A `receipt` or `return` takes
+	// positive deltas only (400 naming the line's `delta`). Unknown or other brands' products
+	// and locations are a 404; an inactive location a 409 (`location_inactive`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8729,8 +8778,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// All or nothing over 1..1,000 lines; lines naming the same level are summed before any
 	// check. A negative delta may not take `onHand` below `reserved` (422,
-	// `insufficient_stock`, listing each short line). Unknown or other brands' products and
-	// locations are a 404; an inactive location a 409 (`location_inactive`).
+	// `insufficient_stock`, listing each short line), nor a positive one past the level's bound
+	// of 10^12 (422, `quantity_limit`, listing each such line). A `receipt` or `return` takes
+	// positive deltas only (400 naming the line's `delta`). Unknown or other brands' products
+	// and locations are a 404; an inactive location a 409 (`location_inactive`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8774,7 +8825,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateStockTransferWithBodyWithResponse Move available stock between two locations
 	//
-	// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`); the same location twice is a 400.
+	// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`), and never past the destination level's bound of 10^12 (422, `quantity_limit`); the same location twice is a 400.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8783,7 +8834,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateStockTransferWithResponse Move available stock between two locations
 	//
-	// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`); the same location twice is a 400.
+	// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`), and never past the destination level's bound of 10^12 (422, `quantity_limit`); the same location twice is a 400.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -17577,8 +17628,10 @@ func (c *ClientWithResponses) ListStockLevelsWithResponse(ctx context.Context, b
 //
 // All or nothing over 1..1,000 lines; lines naming the same level are summed before any
 // check. A negative delta may not take `onHand` below `reserved` (422,
-// `insufficient_stock`, listing each short line). Unknown or other brands' products and
-// locations are a 404; an inactive location a 409 (`location_inactive`).
+// `insufficient_stock`, listing each short line), nor a positive one past the level's bound
+// of 10^12 (422, `quantity_limit`, listing each such line). A `receipt` or `return` takes
+// positive deltas only (400 naming the line's `delta`). Unknown or other brands' products
+// and locations are a 404; an inactive location a 409 (`location_inactive`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17595,8 +17648,10 @@ func (c *ClientWithResponses) CreateStockAdjustmentWithBodyWithResponse(ctx cont
 //
 // All or nothing over 1..1,000 lines; lines naming the same level are summed before any
 // check. A negative delta may not take `onHand` below `reserved` (422,
-// `insufficient_stock`, listing each short line). Unknown or other brands' products and
-// locations are a 404; an inactive location a 409 (`location_inactive`).
+// `insufficient_stock`, listing each short line), nor a positive one past the level's bound
+// of 10^12 (422, `quantity_limit`, listing each such line). A `receipt` or `return` takes
+// positive deltas only (400 naming the line's `delta`). Unknown or other brands' products
+// and locations are a 404; an inactive location a 409 (`location_inactive`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17664,7 +17719,7 @@ func (c *ClientWithResponses) ListStockMovementsWithResponse(ctx context.Context
 
 // CreateStockTransferWithBodyWithResponse Move available stock between two locations
 //
-// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`); the same location twice is a 400.
+// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`), and never past the destination level's bound of 10^12 (422, `quantity_limit`); the same location twice is a 400.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17679,7 +17734,7 @@ func (c *ClientWithResponses) CreateStockTransferWithBodyWithResponse(ctx contex
 
 // CreateStockTransferWithResponse Move available stock between two locations
 //
-// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`); the same location twice is a 400.
+// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`), and never past the destination level's bound of 10^12 (422, `quantity_limit`); the same location twice is a 400.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -42177,395 +42232,413 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3pbtvKtjiIv0pB/3sR6XcoRfKQxDZ+wN9xnMQ7no6Hkz0obZbIksRjqkqbVbSivTvARX/qz42LRj9B",
-	"3xdo9APcRzlP0qi1qsiiRI22M5zjjQ3HlsgaVq1a8/BnJRCDoeCMK1nZ/bPSZzRkCfx6eEV7+t+QySCJ",
-	"hioSvLJbueozkjAp0iRgzyS5Y4mMBPdIVyTEP+rWT6gK+j6pUiJVIniP3NE4CqkSiUcu3h6QnVarSf77",
-	"v141XjU2a42KV5FBnw2onoh9poNhzCq7lXZls12peBU1Huo/pUoi3qt8+eJVjkI2GArFuKpfsGFMxyyc",
-	"XqOvkpT5ZNRnnKh+JAnlcsQSEkmi+oxIJRIWkm6USGW/UgK+StjvKZPqmSR+NlMwrn9gY59UuVD9iPdI",
-	"QjmhPRrxyfXzdFDZ/a2iZ698Klv9sQgorrEMrNcXx0R0YR1BwqhiYQbpWYB63kkoD+XzZmtnk7Y6G/WX",
-	"wWZYf8m2uvVXdKdTbwatcINtdrfodvB8mIgwDdQyT79olkL/gqlkXN/vKpZMb+FjX8SMSBYIHkoN0BGN",
-	"FOmwrkgYUclYgw7ARqoOIrSajY3ZmLDZ9CqDiEcDDdlmtqSIK9ZjCazp5/oFHlr9KJyFrvZQo3AXwRtH",
-	"jMMpu28bjIkUkYwrQhF1ieDMI5RwNiLXx0dviFB9lowiyRrkPBGdmA0kCWiSjBG56IDpF1NGIk58M/dR",
-	"6HskFj0SR5xp4IhZJ9ps/fRm+9eDrb+2Lrd/fvXur1u/bP708nTj9YsPJSfyxasMaUIHTJk7+1qjwyw4",
-	"AK7sEcphB/gnAMVcAkm2mlsk5TGTeFECGsd4bSgn+29Ojk71qiM93pCqfsWrcDrQC+qYab2K3m+U6Eup",
-	"b4G7xa5IBlRVditpGoWl2HWQJlIk5Wv3Ofus8AHfXpJhwu4ikUoypD3WIGdD+nvKCOUhUXQwZEmd3UUh",
-	"42qXUBLAq0T1qSIjKgkXikRSpiwknTESCcmSO5YAIYO/40gq2DvZajazjf+esmSc7xzHLZzlgH4+Zryn",
-	"+pXd7dYG4K/9uzWXpAXjD2w8vf0Tesv0KhJ9+YikXUaqYUK7qh4x1a33lRrSYVSPHHp1y8Z1pOT15sva",
-	"rj4+feVe7Wy1CM7c5lW/XfnHf/zf7YpfIyIhlHSovqfilnGPtBqNje1tchfJqBMzsn95cHREgj5NaKBR",
-	"zSMyEEMWWrJpEAVA32dtLoYsAUIHH92yoTL84c3hyfnZ1eHpwS83Hw5/ubm6OvZJdWOL9PUphKxL01jV",
-	"GmTfbHYUqX5+q27ZuM3NHPiJuV2kOmCqL0KPaLT0SEeE4xrpMYVoXCD0QIE8GLnN/RJ2skuAe3iw9CTl",
-	"gCua7u+R7c+fs6uigaWRSG+uQa6cNZqxKQmjbpclmpTYdSI2bWyQqu8c180tG98kLJUs9Gt7ZNSPYuYs",
-	"3L4sVRTHba6X5AFS7pQME/Gbbhz1+sqvIfR8h2b7+pKYk5FkQJNbFra5/9nFnV1ir7BPqsOYBkC2ORFJ",
-	"yJIaSVg3lQywEVelJxGpppa3bLyrr0qbl2zODNloc3uRED/zmzTBb2dKBq9Yc3Pn5StW32qG2/WtTfaq",
-	"3gl2NusvXu1s0e2X3Z3NjS0QHpx7uLH9cvIeDqlSLNEL+V+q7cpv7fbnjWZd/2zpH5v61+3X+scb/evL",
-	"w09/tryN7e0v7cr/+lvxsfy72r+VyyxdEIpmEDYtZmUkzYhTeKn6lPeYxpkBoxxvUIFzbjZajVZtj2hR",
-	"i8ZMM6qckrc2AIFxkAyHG8T/Hz4Z6OVomsLHdsbGzGMxIt0CSc0FdrNZCgV+FylAPeRPJWwkch+5Hy85",
-	"jgaRmob4Oe0xIqM/2Cx6HsN77lyGKul9wTZRFmk1XcmkVSqZWGlv5n7j/IH77fZMX86Z0wjz7f3mOEfp",
-	"ceYsw+z7+81zwTQjng+4pPDM/ea7ZFLOm0tm399vnms554hSee8T+qJflkPBJQNRcD9VfcZVFGhFQn8Q",
-	"CK4Znf6VDodxhLj3/O8S9ZF8pn9LWLeyW/n/Pc9Vw+f4rXyuR70w0+CkxQu2Twy8NN0SQ8b3SJ8lDNhl",
-	"pPmxli+kvn2OpnlAgz6rHwiuEhFPX9r9eETHkvhc1EF18/fMMGSQSgVcuKNlkKDPQqSQL15u7ZD//q/t",
-	"RgsUi9lAtSqbHVqrbTlxyz4tvw+0ZynEjNXCknzUjd9fXZ0/bzWauE65/jrh/al14qclWPHFq7ymoVFy",
-	"5qDBEFWZv1h0yEbXb4R6TKPIR4LfdGkUM42EIVM0iiu7FTagUbyLB9Jhme4EHxMahgmTsuJVWJIIfea/",
-	"/VnpRiwO7ZuagzApaU9PNH+QL5805ZaK8gA0YJqq/vOE9SKpgG9lGtciZUoqqlJZ2d0CfhUpAKUBFMk3",
-	"S7LNGthqgVvuPn/O4Hpogp80QnZnISif5+/WYb+VL96St8vok2UXy1FkSSdh9NbYMoYs2CUDGmvywELy",
-	"0+XZKan62Qc3+jz9mhYYcRJyF4kYN6alfk5SfsvFiBM4D1L1p47ZR2kZxAvGtVg+1GoSPK5VXDxTvzZx",
-	"qSf18rJ9m8efF56FzR8I3o2j4H4YC4hzo+gt4y6u7nNCg0CkXFkFI5IGydjnSCqJwsGDothOjmLZ1pbH",
-	"qMC+8hCYtE9SHmlN2VgpJAEIeQQU30zutHPKXAtz7H56Z2zixCesQ/MO3H20xIazGq68FUknCkPG74Us",
-	"3WwUB1Wu+sjGjDbLGQvx3mmGLXdpOIi4vg6DSOZStIM4+vvn8Ox6aLOZo81bZ33L4k2+pwdBHFei8Egn",
-	"Rd5L41iM0BYQCrhMD0oJ3gnO7nWwoFWwm54eZ/Joc40DrEI0ThgNx/p0w1IiQIOADVUdh1zrSFsOs3mH",
-	"S1r2NGEHD8dL8C4jyWMhHGckYeskHXokYXfiloWaKrDPQy2WPOixHun9cRofAoe83/niSDfIbIuEPuXs",
-	"85AFeoPwNRFBkCYJC/fI76lQzLX6kyhEC3DChiJREe+RSE2iASDIH+sc/bYrZ9jtW6ujXfuyuGA3/YAS",
-	"RhFamvenCUPTVkeEYyK1WCt4PCbtDOa47nZlD4UR2MszmVm6Jwx4Dpz71JqYU8keFLFOhXorUh7eC6e4",
-	"UDddGMVBp1NBZBr0rYZTSiDMd0t5ZML1eMJWjkWnQhG7zGUxhwtVx3ceAmksTCw5ASlCS4qOWXhAx8Ao",
-	"JGOkytkduNvikNAhTdTDio3ndBwLGl4JcUyT3v34xhDHulFC3MQwWoF7OOK4vh1aToCd9RkBIxIRXdJq",
-	"br3afvmCdMaKPYJU2dqcVlxgMUoIYpe8LF6Y7daVEHV896FYzRR8MoFKkwqAVbVFTqLXru8pF7qQ7lin",
-	"2wPjSwLuykhP9Bb1vHuhjDNciZJ8BU4rMJMZKTskMuJBbvfd3CMRuglU9tnWJOI8ps93DSTcyJHQBefq",
-	"erMLvbp5+yFw0AlL4HQAvrTczk4B3FyQWPAeSwhIB1ztEs3o9WGAw+hBke6SJXdRwK45vaNRTDvx/eiU",
-	"xOFuUme8CaQLqaIdKhluVem9BX394ENKNw4xMjskxSUtiwdmQ3X37YeiRRkkAsqRJyV3RSGQi9EuSXkG",
-	"IlL17UsuiP2aB2RWxmJkfMZupIGKBoYPSHcA/bFIlX7ZvDJKIsXQRRqIOI5CLXaC2BQIbpARH9IDwS83",
-	"VjX3a3vELzl+n3QTMTAromHENVHV4GUNcmqCWLS6o0dTjO8ZbyvV6njRYWjDOb4TTf9SieD2ACnng5m0",
-	"nUFnYY0xiYCKqOfR6oMxiKQxKAoxu2OxtB5wMhB3bKBn0c8zHk4pTzPimOaBo+wVWO+VECeUjw2w5L2I",
-	"iTGM3ah+IpSa5F9CkAHlY0PatZgfcblHAHkgsiem+jaXCTrw7FoMZsOxnWUrSOxmlycrCVWsDlfygfhK",
-	"thiqFBsMlbTXLpImwghueRZQYmD741y3a66PTiTRH/eUi8Bdc2PMCJPMiQYBCH36GdfUMIVCw0R0o3g9",
-	"s0uzlSNRYVvL40/qvvZAuhM6OIKEhYyriMZyl1ACxkTe07iTG/Y7jCagOIGplpIO1bJjj1OVJhCfNoJo",
-	"S4Si3pKH8U0JmPnTMGJca2c0A3E+lLX0GN1VfxRGUjOSMMdZkXhaKIVr7JnJnHVPYOzHjx/rrrmwPPaB",
-	"5k+AoK9BxogSJJXMOsi2m+S//2t2pOhrBAuYIf5nuxJxgOgN7K1d8fCLG2fq/9meiXQzQk7ve4eGidBz",
-	"3VvOs3szQsHNkEo5EsnUfbJCg/1eC31wXuWXKh9lDdK84d4qZ6OWPq90vVxAPcT9+sjiuI7XB63VUeY6",
-	"o6STSpSLkjR+WAPUNZfpcCgSxcITFkb0CgBwj4NP8wFvBnrEG4DpPGtE5kKdkIoewQax7aJAtlACCyVm",
-	"ocvjQDZAHQaow5sPbYjQgr8/CRr/AZEgWzBGYoDTAOKfmOOIpyGqujQ+T8SQJSpisrLbpbFknosF6Gy4",
-	"0pSqslvZ//WsL/lop3tb/zAYjcLjv+98+Hn/3ZX4Rf6++fP2eTT8Pd7qv97mrbtX7/rN/vGvG39t3r78",
-	"ZdAafty8+zkPOXmX0ICR92I4hJPP6MBuhRK9xciG/pJuBPY8oIdeZegsdmJxLmG+/zpXiqO123KXMLFD",
-	"ZzwbvTVvvBwg83HulI3O7aMYhGODOH4rQMes0Bk4TxEQnb8z9O7umyiHRfhRPIUgUuPi3o8FDwVffdfA",
-	"7ZOSKOSjyzOy2Xrxot4iNB72aX1D3xcH2K8nogALU20UAi5/26//+unPjS8l4ZJeJY44axU309ogr2mn",
-	"Q3uMXKqEMVUScLhgX3rUjeKo1zxSZGtx7KJXGQqpaHwA1Ngd4fRji7z4+XByiJIRNImdIO+Vd5DjkZCZ",
-	"RzUtiri4hXDy8OzzgytFKqWSqJMqNgev/lwMhiJCvE0YA+5qIsq1FmRmIdVAxFpglNEfzCONRqO2p4XH",
-	"gZCKbDcb5JAGfbDFaQLT0hLfdtMJL0f7Bxdk1I8UI3Ko7zFVhEWQuMB4SKpnQ8b3z4/IJoRUoS2Hmkh+",
-	"0SXmfozR4ucRKYj/uW4/rcOnPkYxSLDy2bBy447jXZEE8NUuJgDogfQu/Xybfm2PML0TDKSwG9xounsp",
-	"3BLN0mORVHYrnZgGt5qPRn/AddXwHdDP7olsNyeP0qtMbmH6ns6D2gRRnbg1GsH20zBSh3dWTFmeAtFA",
-	"iWRW4kkqWUJGfUE0SEwKDnWDCaynqGrzTIwCogEuxYAJznKLGYwWKcnibpawM0zEHQthDrSfV61Q41mV",
-	"BV33Jpo99/vX9ghP4xhH4gJEBLDzFNZXpQWbB2pNaIMhCesmTPZRl6g1yAc2VDb3TCsaSiTPpFWuMHFg",
-	"mKQclVw38WehOb9b8abCQPXiUbXAmMFpio6pZPuqSH02mhsv6q1WfWP7qtXcber/f3WHD6lidRUNWBmN",
-	"jsLJpKWFa2cla58edzi5yM1Gs9FqbTZeLrNV6YbyrrS6cB3IKiPYz4+XtRfqykiyGn33e+aG5Ys8EX9E",
-	"cUyfbzeay8ydZtHEM65bIHjAEs5Cg99dyPFxkViTSSf+DwLgVkbJzuqAm5SRMkzw8jBoS068Qvh1NKy4",
-	"8HNxu5TtZbA/juSqBC1SbFD8ZbljzhGjQpOEjkE0zXLX9DgrggemL4wxf69W3ZxMzqSK9MEYzcIG8a0Q",
-	"eoOmbRvquZsZkqasCFQR//zs8ooU7QZ+g/iGAt50RdIzg4CpIh6DiWqSRjpeN4W+Xs5sMp5G00hl5PKZ",
-	"JD3GrSe4CtEnlPRFHLLE5szoKTRZv2VjMoBcOc0ubERKFoxurFyA4Saa2lF84UbcyDQIGAvBLIifZE5M",
-	"/DMWwS1DWwluGdK28GuRquyXGxrHOfLemLkd4d/APTQIfZMOQ4jT9yoDNuiw5CZhA83SQF+3vOrG4Hvx",
-	"Q2Rsk5/OnDLfUvHYiiHlE7ufoj+FPIBVRYWASZmpjEU8vdTCHZXE3ze2VtjNLjF2vnbabG4GzgjwAfOL",
-	"dIuNf+p33gXRWfTT0fUfR63T6Ege8Yvt4ODoxdHgbfPDxnAzPPhpp8HGPw2DzRP9YPzLxo4K3u0MO/wi",
-	"DqKfdhrBRszLto7WQnlUunpMfk65imLD/qfsjEWRcGdRIlF2TvMgpgSxthy8aJr64xUweY8BTZIIBFpJ",
-	"AM2lFMkKYOM/xb/yn+Jgo5dQHjePeHM96AEkLI2yFxFPt4iB5rMZvG8RQb6WJgnLpaXwoldAwAnouutz",
-	"T7qM5EKu9aqK+iMIY0ipg/EikBzY59YT4IJlBLhpI8w+p/FYi9ExOeS9iDNZ9p6M05JaE9cQp+6RkCWR",
-	"Fu8zrzaojlRhmQQTipdPSbMp62z2lIbiPuhRmLCSwogt5+WIqxdgcZifODglHhnLEUDJOfB8QlcUcrc2",
-	"E28fXSLC2/FthCGY+0LERRpzsX/65ubs4+nhRcWrnOyf7r+D3y6v9t++LZKe/MupE36dxrdHig0uwPO/",
-	"3u0vkdqTlOUqo95lVgGE2ogxj8CYmcprDlkLOwX0L8CxI0TMKF/vykNA2GKdjYfsc2HoBTU7vIq8TRcG",
-	"ZdymJdZUPRO+7uHFsBAtxYI0vr0eSpYok7oq1zG+I67/9qc1m78xSf0BM/SMnIoG2dByVhIFbH8gUq3a",
-	"tXZ2dsxGK/uH9darrY366+MPlS9eNtIUZZwcY2cHhAN3kM36x/dXjvulAoUgKl8+fbnfbT0AOBo4WTCh",
-	"SeoI3281jaBi/5682aVXdf65rHWJViRDxfv6Ze1VH1AesBgSrddAo4RRcO9VDlKpxEDLYyb+U/VZlJBB",
-	"xMPGtHfFvube27kjTBj4mourj0xvFIa1Lo019mo0x/PcoRSIJGGBIn2RSEY64AgYE6noEKI5uONB2a1Q",
-	"MkiDvg3H1MrLsJ9QybTWyE05oWlITU3qgmzB/BmJc3zhheIRLxY7n9wtrO8vmtxFceBStBS8GyWDdfFy",
-	"SMcDxtUFMzRNAyG62TxRo9ej49vwaPQ+fRl93nhFN9Xv53Qa7NPvTxseWIIBluZZsK5CxiGp0uzDYSLu",
-	"ohCSR6KwVpTn5q1oRQdXKcID7Xubxt0oxs2sjvKgXCWV3cqFGNOYnGBKMxR7AuahfzNO9UVct9OqeJXf",
-	"U8oVOPVaX/SxJzS4jXjvNB10cJqT1sbm1vaLl6923r0uuQ12Pe4tKCxtRbeg2cmSRHcKlscRZq7l7GRj",
-	"ez43md5zYSuF7a+OA5N+tBkkHxAjr1uyBmJgcvtupZfQgP3/zReNQAy04ikwVhrkz6kjNG/OB/QhPPTF",
-	"jjX/YWcj+ulJONg8fBhqNjhsUZN1bgmGs3x8Xz/cv7zKIxEOqdRUIWF9kcoS2k4DFd2xQi0WFHIXyrw0",
-	"96bPtd7a0gKeWeP8xy0IwCHsKL3LvHOqn50i+3ogM85syK9L4wMjMLj4SEM6gY1WKA0pORZ3LKYBQ2MX",
-	"Jvq5HEL2xbC+9WqjtVmgcXkBmKWVi5zMbWgyJ/vRcBjxnhMEgZENeThDFp+AAQcmWKAkQuBLiYiQw2G+",
-	"ncQ8V779Mo9LVk9QjDiJwiwfACrvaDY3Yh2iwfYMSgUqzeP2bBr+0NbiK3K9ApQflVy7iLUOpeZCTRh9",
-	"jhm9AwONBkIo0NBY3EN5lMRE6Z+pBFUkBcR5kIz6QjJwCUgH5godAXcsWdWltbOU1luCqktRmFLm4+W4",
-	"OT3ybIIwoa6tQBJoISCkGJOQEbT7qrqOlmoouFdRtKeJRaXDpJIsjllSmVZdi6ubC9b8yTUNoQUMWxhc",
-	"qMH9xnljSeJv3kTaPwG9RW/mj65gOMlBv9TCLvHhL/Z85r90pZ+ZRGS0ydgIN2fVs9HXKfS1Bgo/JN9J",
-	"HOamyXP95ctNLYUrFRuPDvhpphB1NTI7vd91iG3icqKFaU053/pS3M6fFRrHZ10A4NzDvjq272hIZQKY",
-	"BseKgnSYC6CrmnwKLy4n46JpshCcOuE362tmjfFimbPMhH/dMjY0tQ4iJUmfyn6Rjdw/unWBoTvfR3Eb",
-	"peB16N4Uxzy6PCNbG62XxFJHoqXNXfC522LT+A14BzkJoiRITYWoavY2FMOFSsgaIN2Uhx4ZJiyIRCrr",
-	"A6Zo7BHFpImvCkm7wkU2ZbsCk0oSs64iIlV7EOEXJnTEzTdQRIBK8v7ig0cuj4+JSMjfDt9CtBTWHA1r",
-	"WIsCVjKgY9JLxEgvmJJBxEXiVrK0Nv/9wzcVr7L/9lT/PD7WP0/gk7N9/fPiUv+8hk8+vtM/f9VPvt4/",
-	"0T9f689fv9GKyut38Pl7+OTorf4J47w+hZ9nWhR9faHHf30Jn1zB8x/P9c9f4Pdf9ecH+/DzjR7h4D38",
-	"PNbPHJz+on+ewe8XB/rnNfz+t0P981fNTN/8pJ9/8wF+hyffwJiH7/Tvhxd6lsMrvZLD64uKV3n7k/72",
-	"7Qf97bvX8PNQr/Dde73rd0fwCezi3ake+d3VX/XPX/Qn7z/Az1P9/PsrDZn31/qZozd65KNjPcLRKfz+",
-	"V/3k0QX8fqnX9hOM+dMZ/DzX+/pwqJ//8A5+vtdPfjjRo304/6h/XsDPj/r5DzD7h181zI/39WjHsPLj",
-	"D/qt4wv97fGlXtUxPHkC8Dx5oz85eafP9ARWfnKi3z051eOcAKxOLq71T4DMyd/g50d45mcNt5Nf4BM4",
-	"/VMY8xRO/PToTP8800+enutnTgHmZyf69/N9De3zQ/3k+Tv9zPl7Pdc5rPb8GD7/RUPvr/v6k4sz/ckF",
-	"YMjFtX734qOGwyV8ewn4dnkAv7/Rb10e6jEv38HnMPLlscaHyzMNyUuAxuUlfA74dvk3jTmXv8Anv2qY",
-	"XL3Xs1z9pJ+/OtHQuAKMvQKYXF3o07m6gk8A/le/6iev99/rn+80mbqG1V7/oqF3Dd/+De7U3+BM/waj",
-	"/e36bxWv8hFU+p/39Y5+PngDP/Uufj6DT871z1/AqfYr7PfXE33uv358V/S94YSOrrBZ0HY2SwLJN0sC",
-	"yb3K53pP1Kfk9gNHCVyBA2XWGMfLPKVCZ0pDVtLQNSJvTe5jGee5q42vHPM+7JvSWfmAf9naIhtN8nJn",
-	"6wVpNluvioNuNedUSf6tWd/5S7VGGvVPf/m3hQzMgmCmTePQQrTIsQ7EYEgTiAiWrB5xybiMtPIQj4Gv",
-	"mN4NsRixRD8S7hGZJolIOSTOQ9AzxthmZdsf88gOPyvGw/tJsq5Y9qJEyiyKbcsKaxPn4QxSdhpvIxaH",
-	"WSmu4vymUGeZ3QO+eiah7LpmxcomWVV9EIl/2/zUkLepKXfgQ63lBqRg+x7x9VuNKNS/YiJVIyvUMRGY",
-	"ZA5nCvxZzVAXxxfVIJ2PuLjbfOhSaGX27VUDABba5R8inHvj8cO5g6WMJOt6DaxeNKn7iLzM9SqL7Sy1",
-	"WBj8cim1+cx51L75tzz0Z/qewBN5txySRL2+MgUAQAPpZnsnVRBptZTr5fasZzILyDVjFH1kmysGGa3m",
-	"XlkjoDuvOZ6ZuAzuT01dBP0EOBfFeE8gzWrX0XrlVkSn1jLolJsYHi4WzKzXGXwRSB45yMshhN8m0qvc",
-	"0/gjYoHTWKC5RG+B1dHiPaOx6q8Im9yMaFVqcVuU18XtQpZqBilb1NomoU7e6Ojho1gfI0q3RIMocwpP",
-	"CaSzws9nLu7VV8nnerEU+q/jll7Wdp2/ZzlxGR/KO1MV/NvZJC48F/GafMZHJ6xFO+Y3IKwTpzIl1ZyN",
-	"uO2CNKAhI50xGSZiINAASDCJxcPeDGMn3dK1zs2NwcWPSnBq6twd4jRkoAaaGH+TFJNnwtgCRIWJ8nem",
-	"pio4+mdEp4Ml06o+017cPNjBNWlszNOz9+u/Nus7N/VPf7a8zRlJ8nZlj46I4EXI2hZ+G1wsxE4U6NRE",
-	"5MjKfvJj0YvuE9YzbVAYLhn1eM94n+E3iXOcYeOZW9DiRHBW7pmg4CAkETf2+5RHSlqfRFHrCcak2trZ",
-	"2cHCANeXb6BuwE5jZ0f/MaEK7ey8midml0akn5h6fR8iTOnJMwQDFg01a6Dh31OpBibvFFybGhoqTTiq",
-	"NFx2WXKDSYDZn6bkXWYegr9iRgFZc6WvSJHySadtmnph9TuamOz/37KVX2Qv2U/23RXbDw/MyvPXzA7s",
-	"B1dm6WepKvn0iBfedfeVf2r3Zz9xtIRPX7zKaTFWtogXr4gS5OUGVkzWuHF99bb+ilQ7QTIeQuHSEKq1",
-	"dtNE9VmyZ+OEIcET3ETIdFSSckjdr+Hfjrur1fSazSbWagjEYCB4luQqG8TPboRP4Jhlse+hIDTPiRXd",
-	"rOrDyw23gEUn1R8nJmg52091kMYqqus/nKdrMCAzDV2wSwvlobMn7FGZuSfhFhSqUihrjCtyn/sRhJdF",
-	"NvWqDB8H9DNsR+rHbSeyVRNCsYHEfgB9CcstKHCjImxc6NIHFOOwB4VGjFEBAL9VAoyPBvsDD1isb9ry",
-	"QVG4pDK297j6Byz1Igv+X2wUhBdiq7KUCv2LB0FQ3XOQ7yTB8cGC/WYE5C0ERPRIZso1QvtmmVOXjNtb",
-	"uFWemRAnmi3awEaP9DTFkVgfN+IaSaDCJSR0tprN1h6RGI4hyJCJYcxIFTLhQn3Bx3jlb9m4yOn1i3MN",
-	"avD9NLMvS1pYuMkFsYmmpUoWlehEIgpxC4GIHom6hPJxY51aI+vGGy6rTU+YtGXaUULRhQIpSneQ1r3K",
-	"0z9S7m1uQeDWXp3ZDiY4VyE119q9M1BaIM2N9jS3sowYeVNtL6cQeYJ1LM4PLlL9IiMpk+Zdrjgt0ztc",
-	"mlATFA2hOlTekq4pN2Ak65wxoxhc4NCuBGMfW0IWdlZ3kL3nfPjWzuQ+aCbNNhfHTpP+FaQY3EbMwr86",
-	"Nt8pi0Gm4QwIHL3Nau+zpJjG21xZh4kL7WZX4Twvm6vassv21WdxiM0+bfg7tgCyac1IDkdUkmFMg4ny",
-	"Vxv39Iy4nXSzhXolhzITq9eserZEUGI+fC5PLlcvLYxCEimnghMoAWOp2AAZpDFe1RG2csTYkCW1las4",
-	"hY9XWGx7JSKu70Ju1lsuRLXAuj6V1X01SgLmjpIqQFPwrHrEZLphZhB8BCEvXOqqJcuL/muw9zIuZzC5",
-	"cAIuo8vqcSWWtcy3lU/h/PyKVCb6FvH3mcRKOWMsP+sjX/BR7cX5iW9suT6IlFxgnb0Cg4H15Rzu4TkN",
-	"bO/ATuN8VOQ98FmR9eBjE5zn61Qqc2jdt7Hm5irJ6lYCJPJyXpax5jlgFxDBrcYf4EpVjSSa87g8F679",
-	"CraAXDAoAdw6OmqpxHAPASB6JCe2BunVSvK9jWScJsUmWeOZxBo+ywkHczKRpoMel0+uyZY7dFvbP3yF",
-	"lNIggI2VI3ZM8s88mF5+uF4WpMVMrSUietz+/jOzfQoa0Fw5zEUrr3C55xCNr0EbvyVZXD+I5btB4XvE",
-	"sbgY9vtCeT0XEye6vfl+mxsZjvzjP//jH//5H4a14x//+D//X5IpveYBRE9ShYaU+WP6z4jG8fgmw9+J",
-	"FxIm3Reyx9qcEPKP//zfSMl/Mz4uPmEG+E8ztvM/yi7Tn9v//5/ZXy3zeun//5cDOmshaHOAtCNx5YJz",
-	"Bl8wUkwB0SUIrtFhOcf8bIHsPHsD/jxwVoHf26W8dWaHb6Y+OMjXBG0iC0xlojJ+qQNzdccl5tEuulH5",
-	"f4vEAdsMo8z3evH2gOxsbb8kpvVGg/h6AB8lbqmgh8v1xREkp99GPDQ11fWzHvEDETI/f1ByestuAiqZ",
-	"Fc8z609AOZGjSAV9gsEfD+f6sQGxRRdQ1bd9cuC5m/xtHxL69ggbDNUYcv4cNpnF4MbY8jrDyVWlxJke",
-	"o2UqS5gjs4UlzA4fXiGe8J4tglmtganSaiqErSPCcQPiAHbJinH3XgV6M5Uc+hlnhHGVjAH7zNLQvUmq",
-	"8Afa2G3bGLvGJc/JyXUoOaa8O065iR+b7EDCg0LZS68haytOqCrKWVMtdmZ7dGZOB21yOcOrqfUaO6u+",
-	"rR2RKjhBmXa7UaBv3Q085XvEh19srWHIuUAeW+gW6RHfsSzfDCI5gCQMj/jijiU3eZyCX/NIxDMoALYs",
-	"DXeD3LO8UU7roaIEM6cL0RxrSDbCFlBKS0S3NY3N6OZWs5Rymn5GhZB4s2UH/WYXR1alJbjPMARhYROk",
-	"P/M5sLu7l7eBqxsoeaS8VZJHpto460fzxnUe6YqkE4Uh4xAYga3APTJgqi/Cuv7E0GSP2DajHulB5m9J",
-	"f149uNO2yyNuk0WNK26Xeo+UdHb1spasMz41LVM9bIJazxcFjpl6J5XjL8UrtxDCkwAuSMBJtFAfsl2t",
-	"AE0cK1mOwobclwmvLo0vcaEYljqgQT/irJ4wGpqGanMY626b14mfb8uWcyfVrWaztlvob2s6oOWxJnvE",
-	"R0rsQ9aJxJ4mGE0C42bYdwN9stxB3Y5agjMyyluukZ8uz05Na5RqmGKzLfDiSk9LtyqhETT40CftoRnP",
-	"JJCHYAbE2JnNDdtbVXQJEAv0IiNAJYl4EKeh5tOw1vJeaXrNre2SNZd0AYNhpnq/wwibEyPMbmiOo3Ch",
-	"buB+Acy2ah7x8Z7d6G/MPYPv9Nr4RCt96P8Ij9utFXqSwHstfK/YHFIksDda+BjHKPRHzEaY6CZJqqaH",
-	"vx4l4hrVBIc6pfpCvthKk7jmERr3RBKp/gBPc2bHSeg7EUddBi2Rqz77PPSJXgpVfs2Gb8FR5xFOzyS5",
-	"ujrW46LTgyqnsSUZxqkkm00icU+F5qLZnvRg8M0zSXDOPpUYaBW675no4NL3prsH6N2YmTxb3x2iGEdU",
-	"6uXavpmwba0NwFCSjFjCrCSDDWWwT4Amth5JRGx7DNeK5+R02MxWWGjYoefBhg1ZUFqVM8BLEYeEgkZb",
-	"HNOW/S/iAJIIt0tDJO1UXtYzVCRZHwUYszAWNkPIQUk50Wsojgr2KC1ucKhu3KMRn2zVoAFZmCVjWTC0",
-	"voWFm4DNHWEDGpAxDQx9G7IEeqkKg/22ubE9pWw4eBdy8jIoYr+UyT6oRUhiYY4CCPNI9ykoFvq54kBw",
-	"hDdQDBNG2UGoZUgVgZQZSXPW7LOmz/iqvE2nXhTQ6MmIeFYRBTYJyA8jXX64NiTOSIIRv0kly0ZRuUER",
-	"LeYKWl7oxYO4x8I9QpOgH90xaLXEpWI0zOAy2ZSiMK4DHGixZJ7ZI9jsAjtnQ+ZAybjsRkshQIeb5eNh",
-	"9KdzU/WmbUNhs+dcgnF4ZGujtkv8LPkYe4ZpPcaka+b9Siy9MpoZjhpTqW7EiLOksFvbNFykcUhijKwy",
-	"p6EPVovtlBPGEcHgfWc8Gg6iAlJM9sXCDlhZVyz9UjYYPDtBSSa6xuqhNzbsUme2jC1SDhEzo0xkr9uV",
-	"PZOGjGEvtg5z6hMnIu2hurR/fmQIB1XsxsiJMBZAbbK791RD7T0iGSv2zC5e7axv+fSghablwOPKO93I",
-	"WtayW1MivHqTC7F6bbHDtyHJdyyhcTxzrdbUfaNlxBmX2D4z4xbrNycGK7nH2SBYHQ91R5GQeKKGnpwa",
-	"Cgu25asy7xqUNveDE/tgNpOhTQWtMx8EjsjwYxYoFp7x91RLR4W7BSvXIp9+UuATe/okfFCCfdKL7kyw",
-	"dJYTraVMaVlSrsqCmFXcipoI1NOEw4TkhwU+Fwgu04xSR7b5fjC+uWVjDe1urDmGsz0rYedk2z/KX6t/",
-	"YGPYqVRRHAOPSzmPeG8mnpSo9PbW6SvGOFyrTGfCM9rLwOQI87IvEgU2hCLtd60A2YUmUFMe5Dak82HG",
-	"EPLLjSBESEkRh4UDwplVnw3KgZfLCYYClYLKknRkxeZeGBjPGhd1tIKKksnmhDMWAtpOz2XqTyBTNpF3",
-	"N1mptRl3FC2HpRcUoDEVwucXyem0sc3B0QkTXSgYaiygNdjOgpHgCPiCpRBjIvyibdWH9pgj4GTAzIAP",
-	"mT/Rdoqrs4br3A7kkHq7KmOOglaGUcBCyOLJ8h207mCHMeQZbOc3mjJ2YzFykA1ixCAwkhSKpuJH2ba7",
-	"IGsQSl5s1TuR0ps2Bht9AI79fZoITO1jkgRkk2gyWQA+bDO7UXpS51LByiNFujSOpblilgJO2s3s1DmM",
-	"qI1USHlueLZer73ZV8lYVG5AZfdJdRsQHfr4WaoKnC5NTEm7WPRMIF5kbJaSDpgGkTFWwL4QcRlBI68h",
-	"42itmaAS2yiAk5ANGQ/RxQFvGoNNTSNXqOXdasJoiE3Wh4noWN3GPlg6rjtSgdzQoA/FfspJZTamsRYV",
-	"xsutqNnII5HcGmUQ1TStm4I4QqpUwwM6w+qj8wglI6qPGRVZEdxmMpczMKOhBnJt5grBenVjrVeF9cFX",
-	"JBBxHIUMhUNo32iYG3ytNcn88BIxgguMK43iGCIFsZ5Ih2npMGEqiaD5o4DO3UBN9UiKcchi0g+MIVkX",
-	"3iqs2OhgknYNvwDidtNJ5biwcKR5NNbnPDZChobmqK8lQdnX9MGQx/xMBecMSZKeo+pjX57zs7Pjm8v3",
-	"+xeHfs2EdHFGuglD2qLPpwy05AwoMSwE6RGyJT30gFE+6kex3kObn7KRKTUIxaFCDWmD8/vnR1BMUHq5",
-	"YE4G9O95TcHd3O7WpzyMQTvQoxFNijL6odU8m6r1/urqPPOvAD0GQ1TNAsQ63goe1CkLHvj/XOtbxauU",
-	"m7gwHLxotMJocjRBQUmjSdsTjFbQpbHcZG4jsh3RrH0l+zvPqi6xVTifFiwETtNB12LgPI6qHhpkUefH",
-	"ZO6C3m6z+ZEvYzxK9ntRr53ZKjFX2uwfoHFl5TZB24ThplRGd88TWpW78VxZ0tt29B1nR5m6Usnjtx21",
-	"wP0028+UmA4maEfiLmYKOEIwdE2aIcfCyiflTQecDrEuGSY/xxkimZPRMClXOTCblIiceKKMjWvoFaWJ",
-	"if06D06wYZjJ5Z/QonOKyVW8ShmPcj82bKbiVYp03eaLAK0shjOU3e0pz5HrIyt1IAEnNyTE6huP4xWs",
-	"lXjrM1AsSrKZ9qkVVb7iAM2lRsgajU37SY0oNRQm+cTUY7DKwkRexSppFCVzGdXUPlfor4zSrBbOs4A2",
-	"kqQxwxA8uWpgfmlixsKQcDEN4pdLQfiRg8jMcbDi8JtLLG1GI7h8vTMcbfrbVcOM1yw+/8MVJHqAavlO",
-	"NCkZME1PwEsU0BgqSBvL2FDEYy4GEY1JN+Uo+jUeJ7tiOTz8Vy3Z/6PmXRaijV0UnBN7nGeu5LfUwGq9",
-	"rqkl3R/ufQOKvfqa5fIAUDh+x7gSyXhVYuYy7HkIkoVlawYI7vYVKwTpd0pLdma8aNnpH50JoYa4/JLm",
-	"RCkbUGXbdIb3HODPwadHj2m3XPDbRLW7ZLRwnLMzOlYscl2kh07pHuyM6uW9Z6w1uyiW561pJkdeIo8X",
-	"5W7jcO8maJGl8URc78bKmTwXqCSv1WjU7RX/CC3dS3qUFrvTP24/+UK18p0VC1YVllqGrhcmTHMNwAO7",
-	"Op3R2Vdm9QeXbb12j0pizkrK9BfORmgvMzlYaCVOJRi886Qs2pGMT8Sylu5rxZJrq9U5W6Uk/jKzDx+g",
-	"SetU2bM5Ve7dEln/7AVOF9QlhTFb249cl3TnEYroOIc4O3i5tGSQ20zqgTK5ncXkOsAPKteXlWBNnGIm",
-	"toTKOvK6A6e1S3p8zYoaj1sJYwGE7p+OvepFmp9N/SMk5C6TvLg4sbVwCI+sCrjM6NuoAzNa4N3nVhYF",
-	"nPfWg4+SeZ8lbC9z6kWmo8KUbTYKbh/GNFuSjf4vlJY7zZqmk3OzMG3Iv/Mzyu+GZ3uE3THb6t8tDALP",
-	"2GAt+AJ9zlXKs8gtiOFAhawTi+AWkqZozGpubZBM6bODOcWhIXsVIr+WUhRLs1FdQmdfK+B+Nqvz6WG2",
-	"AOfDg2wtGsClpbh9iL/0SZKaBMlhTJXGAFLVYBg7YdBEcIKfAReu7Tlu/ETETJIOiwXvESWI4KzN8StG",
-	"g37RUQ1TQtO7/dM3N2cfT6GM99yC3sVHp1D5EsO/V22o82iG8ZJE36skzWtb2XB144sz6Ql9qrAeOsS0",
-	"lfmfZrUqL4jPU8VNeCHcsRhRb970SMqhxiKGd2HZWLhCRdKGsNmoNze+ikBeWltqetzh5AFuNpqNVmuz",
-	"8XIZ0TmmUl1LiwclPjsqFQb+YgYDgs8cnTnJMiitqbZoZXq/Z3AoH/NE/BHFMX2+3Wiu11THlX6dLRcF",
-	"6HxyAGuOz2Uk29y6xy8jb273lNhRKkeUrrSs+slSJfiLlU4cg8GLrQVl+Gn9j2Z9p3FT3vHOq4DpOy+z",
-	"vYYsE7JY0bI0QC54/Q+WCBtyLbpZLPREDdTlSgY4HL/ufsqFcoymzU9fvkVlwUeVkuaZ711dCY+iFPWK",
-	"x7yGcfAWyso7hd3z7tUGA/Q5umBeFrYrN7+e7Hd9flYHWtdsbm1M2xJvl6uHb+rgr1/F3oWufS3/rFDJ",
-	"3n3Uzpr1+qxntlT7EFT0X9nkU3azC426W/ZOzevUbYv4LdGmGx69T3vvCTSHg/Pm9OSG9w8wPG1F/Svz",
-	"DxaJ1iEIlvCtm/+kRBr0tVCPgaaRWrpgwHzP4sB0FzgKi/n+vy1xD141C3XgFxKouTwrcwK6K5oNcpGu",
-	"xSmm46emxRzLIRD8eiKWEKlookzJu738GwKZz8x2Oe9qsRFDiSO5BIf5ppVoSwKcdlZmg82vHgG1LCcy",
-	"25uPQmtwoZzpTCLTutzHHsTOAzCig7Pr06u6kbunOdEa9Du/aj8U6V5As5Eg3iMOZLkiQnn8w1QFIUNm",
-	"yD/+9/8jywPzPRKyJLpjYePrUoDvJKxkWAx0WCG0LGEQ9Xwuogl9cXsB3Z2hQDrUbPVYl1Xi1b6W02nz",
-	"4QzzBTKLYWXuwS2K45k4LNcxNd8ZlV/cr9SwbZbQ9BVs/MWOcavXU78r+lBn2cto3ghjOYKWtcT4NPPq",
-	"5Jt4XO/7EpXgCq0HH8ljHz0ScV4mvrbQ0++H9WDDSWahqXmpu8xXsI7nGi6Q7Z22+gVaoq2AsVBnKlq1",
-	"2F8AnS2mck/IYqbVB/3yd9VY4LFx/dVSuG4NJPPrTDvNBb+qcHRvUe+qpBbDdPd6q/g28tnfWMPmqlk+",
-	"To//lRHn0UOHl+7KMCMeqGBs85YZZvWaiKt3sloZzq5c+bAolqkTC5DMPjeNZs010okmy5sXxERjSXPR",
-	"enL+crkx65SRzGnhZNG92GLDKSM4t8tGgVV8HdEyY0zfULrMOyM6AeV0QHsmWRzzR6cSLBZGh04o5qVM",
-	"FNPAn0kiRpxkJ+sR1ug1CCXDNAn6VNoqFtgyrMg2J4jAihGssEbbjnUNI1A3EYPjr+FocKNTNr2KEqvO",
-	"WmIEmlz8n/8kITubK1svW+X6/tc0W02e6YqH0bqXwXQCEybWsiBQ6erq+BKy+oueg51CpeBXL7YKEH9R",
-	"ajC+or2JLqHpADv7FWjPwmt9ZbL4HDdGNlKHSSVZHLNk6e61elkFo+dGc4Jce5UUnOfme02iv3iVa9BM",
-	"XmsFZw3akqeUVg6vL2ABEXdfaU3F76yRhFqSEzCVl0COVbgqbf1SgikID4tZa4DEWjTgmyUAUmIBMYM+",
-	"sAmkyNlAAQxiRhNpPHTzTSSOy9W8rZ9tnJpffjMzfXIfrEeDoUgAekOqj6DSi1Q/7TQCMXgu6DCqa3W6",
-	"x/jzbO4v7uvyNhrWxRChXjeFnTPMXceosrqhYjaOnEDdynUytiCoz0TMTWdXicXJm3hd9YNTCU9iRvYh",
-	"rtlYotdYdCEfemNrZydPX7AovAyyr5lr/wCp64vQf2Fib2n+7nyRd9Glwce+4p35V02En32Lc+v5WrmX",
-	"ridnuyRTchVPzyLn9SL3z1TuozP5bJJwLe9DxGwA8BJ3P6vltIyxf3UqOL09iS3K10vBKzemPpMYb+iW",
-	"gDHlcFe2lAbfi6W09GBmyiBZOqcTKD+V4JpNbFMnHyKuuLOKK2Jm/ui0bWsJVCvltVFWliz3CMBgrsPA",
-	"qWA237Kj0fXRDTpwJxbacSaa+lMpCZVQJ1SKxM/cBvolMqQ9Zm6DaYIPodf648bqMc/LmIQ0v2BBmkRq",
-	"fKm3Za4udD7YTzXLtH+9tcjy08erijfdE4sGAZOmYj/We8bePRA37pFiIx8ikuwTjCav+mo83CVU/eXv",
-	"I+V7bf7+cmP7hUda22QQcS26kM6YhKxL01jVGmR/utw+1Hc1JeqwIzgkXcBxwb2DfeRY21dqWPnyBWpj",
-	"dQXoU4IrijWPTCTkYSAG58j3iWJUX8c0iWd3SZmSlSqvaXDLOJbhjWwhEqjRaMsCDyinPbAKZrknctcW",
-	"ZawqxilXspYVII0gKK3b9dqcOqWFFY1FzzOZW9DiQzMs6ZEO60c8JD99vHLr/kPxZugILBRVWPPSgaeE",
-	"qo8HAhZseodRU+JV7wTTYLLiwNBBBTqWYJ8pU+I6YSSgAxYfUMk8Epkak9fXR2+kB0UppaKDIX568faA",
-	"bG5u7pCIk+urA6iciTGRUGuOVLc+f4Z9bX/+XMMKvFN92Ei10JHEfPoX6ExiAGi7rkHdX2xucn1x5EHJ",
-	"yomeMbZPG8dkKafkK2FBXxhrqf7m57ph+nX9pVMN2fY96ogwYpIkTN+6rKMBwEpitWXPPgNdUVrkJHqN",
-	"PVNgfvMdnIEGFhdQw3e6/wp2aoG59/FAoNuKbS422WQGKn9j3U7CBcn7zJg+AnCOXtZZBhvI6JndHjJU",
-	"kYGQyuk1EzKm7zIfY/FUFkuGrfG2ms2ShjgAQyydC9V0EXuQKuLEWFvW9GbFbgJQfHlEtQyhERb3fKWp",
-	"qN2sVCLRB7lLKDm9PiZBnyY00De56rfbqZYJ/RoReY+066u39VekSkms4STTJBE9DQwmAzpkWDTZtMuB",
-	"asp8jNBFAowNZzKwYQ8TTih0O/PI7yncmMSgBxnShA6YYokHoNGjA3RK2hCN+kKyvM0QVJnQ0DE93Xz9",
-	"ge8RHyj+b5ufGvI21X/DlI3ffYTNkSn4bLBO0Vtmi0BntW01a5Jp0N8lfqvR9PVy/Rbb9PPT43Sg95pN",
-	"j/eUpwOJrc3kUHDJJKnaK4m3yIOWNgpSE5W5eNi5RdbIgI5Jj0bcFKJHqEFRag0VEwSwZ3wHEs9XiVjT",
-	"HtMvLwWAjEkoskqySPzjKGBcMoeinxxdTRFxMWQcuwY1RNJ7bl6Sz/WzeUOzAjPYPz9yAhR2K61Gq9EE",
-	"D+yQcTqMKruVzUazsQmVLlQf2OpzqJH6HCBRB0jAxz0GHCcjpmDh39ePahFmXz99iA9DO1DEGjnTXJU/",
-	"8vxYX5vKF2/hg0Y+0E9OFs2Mx3hopjUn5sZh2zr9AOBYXoVFf4fhYSAkLREevtyc+qVZc5r6vfmMc00h",
-	"GTiv9GtfMI7WYK1+eaPZtKKADSCZILL6s1UnA2EUZI3JVCUt3Olt4obBPbuFSygbOVvq89c0szHDK63F",
-	"r1w7nezwpc3FL73NKgl/8Srby6zsyBSJzZpEbi8zzyVWkr12Ksa60imguyuX/vZJH51MBwOajCu7lUvz",
-	"oAGkZlojzXq7USKVLV63+1sF6xRD1kue2avFd31Wu5r5w7zmrmp8XuKSXsNjj349HxNXM5VpLpYCPJ6Q",
-	"dF0kRYFWA9EjIg5XwU+A/C5+O4mgz/9EuvvFWDqDfkmeu2a2wMhFXgPZyV33TA1eCHMT3azZUhU7J0WS",
-	"9BIKXccg5QXrtLe57yhA+C5q5j4JxGAA1h0IkwPxcaLZEQoVGxu1BjmMoBK9iajD6uiyzVHNQA3PLBm4",
-	"D9k3q8NSBbHQIkekZLGPk+8kzfvIR0Z0DG1CvDZ3G0/VsINi1icqoNw2LyOc4dqwYxThMztGFQfGDlQ1",
-	"FENKyEZuMFyZblwjk0VyALfrtQjHD0cJpkyZX4q2BWP/flRSVEaGrOHQs82xvnNCtNXcWvzGqVBvocMA",
-	"vLCz+IUDWyxdv9BaYk3n2NjgSohjaGsA720vA4CsU8IJCyOKApNX2drYWOZlp7Htd06VMY/T0D5LnESS",
-	"UQDVZ4O1KPQwqoci0PcD/kxV/zkaqOqmUYMm10KWlF04ACIq8z59eRNFUs1a0eS9GZ7Z7mmWntescQKe",
-	"0dQXCGabg+au9R2gl8B9shoOZJ+XtlvMbWxaCWw5Hc9ND8fantZgpzoIZv3AuCX2rSa+nDUk1G/aZpyg",
-	"2veEcps4yogHrM0n+hWaleyQaqEJZG0XmVMONUZiRhMuyajPgIpDBSN0r0M9HMrb3HanJBdaoTRtJqB7",
-	"uulacnReSsbhKI9sy43HIMXuFCsR4yXo236hcclXJaQrU7klFvZOcPYNSeISW7oS4oTysQGf/OZEsUAD",
-	"fxJgdckbbGKDQnvjXPKnaShQv7xbOehPqm/IXmb2n03fzoACUSinWkZ9cmJGJxv09pjKWzltNVttXi1t",
-	"+Is2OujkkT2uogEzoh7UxjLtYwiNo1vWIG+x8xcYpNscU8CREOTrKTaw3LUNoI7P3h2d3pzs/3zzdv/o",
-	"+Pri8NInVeOuINs19IhAUais9SVacw0tiqSznKxtM0y7a6ztVCk2GCocKlKmzpdlBm1ebMHrWfFaE8np",
-	"/p41knIVxROdq/IqYnumn1lMx20OSfBg6DX7PD47+HB2fYXG8VCknZhJXAl2P08TILamk5pH0iFRQmNU",
-	"X6SJaTuVQcJ4CsB90+1CZjX02KJEqoRiw1hsZRaDb8OoKKnaA2rf5mZR+weQBD3rEFrNZs2uCAxLmis5",
-	"7UlpHJNsRW2uRM9yDIQZQfNlMh6Bb4nsE5mizwtf59lZJkwyhfzVFAtAF0Kbw3TP5J6zjji0Dbw3tgA8",
-	"CI2uSHpCKaavxVQf5bwZHZx5m7udZzVj3HTOPGvXXFuVwR3DHX4czgZjr65ffLcsbWXd4IlNrcOmjkVP",
-	"k3UkNRlNdmpJr8ylRKpms6kLNERgth+NY+wpivxqDy64cXuD2F1woBKpxBA6JYLpQ0HJxkbZHcNOWBPY",
-	"vlUeNzPdU7+xNtJ+xxqZPmbNuK3532x76nwnT7JO43jxaSI7nShBiMcLB2mkCVDAXAtUJGUKyhB2FJ1x",
-	"lvtxvNRxHhZW8a9zoAXozzlRt9h8+XmeQkfi0g7sVSs25qrnxoY3p597rWGiDQTKJuXYkZ/SHiImOIoV",
-	"HUvNpssboqMMAFE/tM3dNup2cMvVTZd0J0sqkxVTHhrlFeVYK5NQ2eb++dnllRtt4+9ifdhM2jOFe7kc",
-	"4R7miYWatLZ5QSw0kqYNVSrKmasKFWhsOc8p9mNIF8VJVhIzZhBeV8L6JtbHH8fS90NKGUtZCAtiwNpC",
-	"xzAR3QjDJEu9iu+YOjePfCMjO+7xn5IRXblHaOjfHCZkZLo5MoVQmaHW8IxnsigK7pqOxUwy4z8DlhQy",
-	"imXlCBcjIrhLpNs8oEkSGaeW0TNF0iDnOIrxpqHyWAyELJblJRQCa4BvpZK1eRVi5l42m+S//2ur0dpq",
-	"2Jbupuv0lDiSxb8V2AeaXcq6EWtOeqY1688BAyCRW8aGkvQFZ1JlQTyx6GG+8a6pP6t5zuHbi8PL9zcX",
-	"h9eXhzfvLvYPDgv6O5E19ExizKIFGe7776lU+IVe84iOEbY9piSaj4FxZqA0gKmiiQkB6Iaw1sAEIbWw",
-	"QmOiaEdiQQ/TGdwWp25za7oYRBKM0JZNdpUWCUDaiMdERj3OJlSELJRNvw598wExQMbsiqQNbbJynOox",
-	"bqgEqYKVm0I4JnprYYNRj2vEuGVjMqC3UJyQ1awz1cWKNq9uNVuOOFQ4SBushS2+s0PuiqS3jhXBdON6",
-	"JE4/0evrx7ckPNkF1rELHH4OrBOveMcwqIGzkfl7SKNkZY5tw9aX89eBeVLfnEL4ARCurHsYqXI6YCHx",
-	"s3ZjPlYMMhU7cBQI/m1zYYzlmaFcMzEbQaGJR9AXknHbOx9v4y6hxMR8YJxoFsIZR7eamo/bvBCI3CDQ",
-	"N8yEbYvBkCYsJAGVrB5xyaCn+B2LMXZdKpGAGjNiiX4kbBArbRvr+SutJ7/cIJ2xhku1EyTjoVZpAMQe",
-	"scZ1iPZ+W3+Fz2G084COYVsmYNmQt1bTazabbQ6xxoEYDATPZDC5OlEyJ/pYVKnYCe/78tn9GEEGPzpJ",
-	"QpLg+rLBtqRM1tvKRMjcfjcasUiDTvTFSFjAuIrH2MEC3Pt7kG2UMK58MqDJrZzdgSOFm7yPJAzlNqrM",
-	"lfMvDy8vj85OL8HBcn54cXN9qQlb7uVq1kgc3WVDS02C0NAxpFKhuONII20eMzq1ZMFZqS8ikurSQuAR",
-	"1SK3pcMM7aiwx39+Jamw3Tmqkn3k+Z/mNxOPiCXwSro05N5e8wJwQEPxKQdDnIn3Mrxrq1FCyDU+XWbW",
-	"xNUi6S7tSstia1c1wX8tV9OKQWXfMZ7h4blMftLJMgPhMDlupgVF397X+MgPHZMNe1gclI3QeIrKvl9U",
-	"NkBxZli2wbjpqD/8YjfGU8pw8/mfJm35yzw73+skq3v3iBg0i5GZ7Hv/8Ir2fOJanExeE2hP/lG3fkJV",
-	"0IfWOZi9Bus8NNWbyuY3jz2HZ2D6J/q4OmLuT4mK89HQpK+sSvNemwR7PfmM7IEMXZ5JYuvHYMwSs0nZ",
-	"mhJp/dakJMs9wj5HmL5pPwKREnOYZYN8jFTfwS7PralbaK+BDtcMKVFzrm61NtBZN4ok9icsXi+nGNfK",
-	"XOCoC2t65BD7QqGwrxxjv5gwOFH2P8S1f/zo/NYS3rDzBErjQcWJt+Dr/WYq9Hct+EESs403FVnmD8TM",
-	"2bpTS5O9URIpVs59n2c1F2bqzWfclNAFs5GtqKDXlTW6xWDMO+ihGhKaVdP1sMoCC0lnnL2p+oznr1Zv",
-	"2VgyKOIRcfio1iB+BjfIyCptCdIo14GzEktfJx24LOHWrSS5Up5v2WDFphL3zBo29QdMwnwRyB0Wi5Ep",
-	"oOG79Zz8WYnF8MZFsWdFvsLJaj6PqglMtMCYqw4gEJ6U0nUTiaGCStaWzJKgnI5MU6Hsu3sLYPNJ2PO8",
-	"baDEVM+1xbxSL8Z+HGtazAXW7cBSJI1Gy2uC24AzuYf/uGUgwK+K9JMmjEDdVds7F90MQZ8Ftw2yTzjr",
-	"URXdQVy5opmdH0pRZPXx8Z46tcyrWxsbXpv7EZdptxsFEePqBurc+B6JjYgJceeyLxIFK6w1yHWeyISm",
-	"JITrs1waBedK1mAeVg9Wpj3MfcBKjDkltxlH9oMb+0h5lifafydaIa4uiYZsMBRK88MPbPxoAumMJp0P",
-	"5bdw2iWGTzmbTzmbDyFBBiy6Yx5BkoiNqVWacKyANZtwR/mFquxWbHHPyhyavpR0+RyjPB+DKl8yJZG+",
-	"acrmthKpUuLDvH4mkVpDahh1TanxPULhRdteXQV9JtscdiUtra81CPRJ94u9DUFw6kV3jGOmDwwqnUBV",
-	"E+uKJXjMWG0eZQWFdoFm+nAmN0af9D0roAEv8WGC6eEgpBYdZ8AS2tzhCTakF7JJp9hCrUEWszK9iijo",
-	"QzmhNgd9JARmEigrQs2n6gcmduz7JeiFVpdPtPyJln+3tFwkWq0OxkFsG+xWTQhKnfKwrhVoyNjTRKn2",
-	"9Ym7pa6zne/oQ8jbzdPpxk8iIUUKBvF+g0EKBQkdmwIdDhkP8/qC0JFFi5pOPgJMtOtMY1o2RCabEiTz",
-	"dACJjpHK+//IZyh8ywY5dQok7ZEpM0WD+LbIKiaHRhLr30ngu/bL1yDo+4R9Nl/NsVucZGD8FzddlI1m",
-	"OiUtR96LTdFmDem2TlqBbRSa684audiI6d67d1GtfLw5ZZcXDIoouvqoj27QKfSemmvTya7vk1nnHjEt",
-	"MQt7LPnejDrKtKN6FOXhjBf4B0SF2glvROpqDlQRv9gYyDcVGPI3Iu7Dc26/IL9BwPiaHYwpQqwHlmi9",
-	"IaVS+p5jP8os7aMoyIvFNubJ37aN13ctgk/2GnuSwp+k8O+TQGpmNHWHO0yNGNPXUmR3VH59+fvPTG77",
-	"8vzPXOz6cg+KuViUPM9kxSUedtqnzQmjADpZdD6Rqs/TOPbzBjq1XVeYtyoF1rVKRNrrO9IAyfp/Yllk",
-	"CLkg1Qjyioz4Qzpjp9aXfbfWIO8Fh3ojeQwGRFXMjKVwmqN/nwEV0/1nvnJUhds+fkbwsP7yKbTiKbTi",
-	"8eogK8cqYEgNGRr39TKCb0bnFxFnUxtsfhzukfPcN6pf7iwVTSqRJFJRNbOiuGmhtazSnG/RttN6VNUx",
-	"n26x3uhs/UlzvIfmaGMfHXjOrDA+M1gJu0PIh4jSLHffQ4a2tLnEYNYgptrmFWT2kip2uni5gaXGPJvI",
-	"hwnFWuvqU9mv7ZI+JiuZ2Ms2N+U0wXVD/i4ibuq9ObVHCqVN0d0/cot2mgZfWLYpYcOYBszkZlvwDhkP",
-	"I6zaAg6prGSnqfUUa9CNTeHOLK8qy4Jkwa1p/dPmVXB3jUQah0SxOMZ2HRhuNuIsMd6fvAZdn95lpVik",
-	"7b9kG/JgknwGBltVNFL6Qdy4XjdUgCbFmqSzvUhHbnnFRymDMjHN6kroAy4jdLY7QzjKkcX0pNFiK2am",
-	"VWVfjLgtuhNgwK8jOln5e5H4lD33zydCPclBLtXGorlEigETnNkY8qXj6S2tXlIEev5n/seivLeMyjm0",
-	"MaCccK1iQ7nLDssamTUIJElBwY9ZpZVRmch8+aS60dzCuspZO7S8DBaEMOUz39hH/NouSZjWDgFQppNR",
-	"xKViNJyVdzdBwZZJnytu2qR5Z7v9Vzdlff/JerPKAi97k7yZyVDzkOkxpOfFXOhJZF43cWldJLmnaLxY",
-	"UzxyyPQs10xu6JyZMuAkCZa5zktd4MeO/fSb6MEmoLXqa4EPW98J1I+zb6Atql/Lbb2zVGTTpvybBcRb",
-	"YC4RDp9v5ek231sBRrfAEq6AR/KlztJ9TbPOSJKUR7+nzFQVc7ocGd0si97WL2Q6GtnPXZBanYRcH5Tg",
-	"QiymCd2FwH8M6mdmgt8lIYPLQBWUCJ8pMaEWlOkfj6nx2Um+kb6HVvCColViCDffr20C9550vh/DU/o9",
-	"yylhCG0GXJoGtYNpwvoilczDrxP8pc/ibu1BrejZU1NuzVlScoGAPKoba8kL/FRA4HsuIFDE7a/Nrh/U",
-	"b571HLYpCWj32CN+1oxlwpNeYOtZA3MrxAiOVm6RYI0jJ6ZROraJnL1PyxARv0mlbWI1nTGmoAonF05A",
-	"FERaTQ+TJZKt7JR36MH36JJfSxT5RpTsyS1/f/niyY//0E0Jc+wUSVHXeFBJxFhgZpo8LsA2HBrDcN6y",
-	"KY6kYmG5xePEjPkv0BjZgOXJxvAANgYDy9VrcT2Ug33eBSn0Wp7l47lyPCjSad/Fw9LmM1FS6CvCxvDK",
-	"cMhokudamvH0fYOwv8h2pYP+I1ndEAwJRJMHjUf6K1PIk89ojGylEacdcpm/R19/vNBL+3pyEKBn6cm/",
-	"8137d8D5R+2pZYi3rs/0EbUGpwP2DI2h2Oup0BrB7K+qnCraaCkc1B7p9qAs7NyexxK3cYrvsG83Av2p",
-	"c/eTJW6BuIuIYrpwP1SkBgTBzpZtF2fCYkSo703mxFazjFgsXT+ZFVvN0mJrpBvFiiV7xP/dt2UYMFQP",
-	"InR5ihcE6yBIJQYABWTxVcrHUIofnHYQEPcZT4lkOZ4eYZ9poOJxuSx+hiD4Vom3K4bUwmqzaNpVc0bZ",
-	"ZzoYxvqRjebGi3qrVd/Yvmo2d+H/XyveIyWVlkz74sGm/X3GVK1ms1XxKgP6+Zjxnr5aG9tbXmUQcft3",
-	"6+tmtsLRLVaY8Eo+6UsPoC8Je7UtrTQfTNNK/OLRnLAXKGpI4jsplvUPbAylamAZpj9R1ozEd1LGbm7Z",
-	"+MaKK35t17RbGrd5jymZJ4siwezQ4BajRPPZVP2CDWM6ZuEugSAHbPaN7lxKJBiezPsiaXMkuo02b3Ms",
-	"7Z7cQQnIKHBp825efYdIToeyL8xyTFraM0l8eZtq9sChlUub+zDI/gCr8yBrMHUt/T2sfHMlFI31OzLt",
-	"KPgdn7O/JwwpOom4Yj2WaCm1zQcRFwlJoTlUlRJ4GPsr7HgbG5ve5ssNr7n5wnu1veW9fLntvWq+zKvl",
-	"+BQWdCPuWNKNxcj3LGzafJTQYa1Bjkvru2VVMRMtyiU9aBMRx6YanOzrzyEU0dYGrm5tbLR5tuebQSSB",
-	"5/m1vbwAG6SsdRjxjfkb3iK++f4mzS+HU+kNO0foeWt7WQeBvKabLeIGh4pVOUzZJDTCa1jEYBLDzDiF",
-	"EV9oPdNiRxozOIc+i0NSdSp29BIxkp5tkOl4C/IcaoleBo49Og361MrqeMBzgdM1CDGtDV4HxiHNLz+2",
-	"kuxpKFaaF7wziG4iQPPkPyyzXFzvUWiKLeNFQC8FVEjClvToxXBeeCaN4wSuGxdkIMCPofERw+gBUSx8",
-	"uwljALmYUckMVs+Al0G0jlB9z8JJY1ybO9AymeLOEIg6elGEKoJ9RNwSWSaBcmzLnxj8aHPEMGekHDOd",
-	"atIeGUFvNusw6rCxgDZ42LDN7Cz0TEuXNu+wQAw04QsEl+mAhX6D7BcWnDd7s1G+Bs42LLd4RjdcqBtz",
-	"LRrEt+JeVprDDXUZ2uKGoIy2efb0TSYcOskIbY6iIFpwgQCajkk4Buj9WqrwSI8OYyYlpKjq52zKPuKN",
-	"VDRRkvgmnNmfnegAE36vafrOEr9RvAyCZ4biDLD2bMy4kxeB101TqXuE0JRwzkWvlr3yFIzzVLbgGwnC",
-	"5zENICrdXBRNsIEF2isyQy4ulirILvsskXmxdeH5n/BvMXyneJ+PlDQSE9xirEVtpBEsQavpbxp3ozhm",
-	"oVMFwEM5D/L1tE4MD5oYm2l1/x1TluI+rpY3l2Y9Bft8/aB7YY79KymCi61CZ3glZvnUJm/O84DygMWP",
-	"WtYjX9JsNRbEO+s8SHl+JUHidETb+YL/XqEqn0lezQeTio6J7EfDoZbTMznKAymyGyVajETheUgTFdE4",
-	"Ht9kb/tG7YfUsQ4jCLmYhXuEEr/wGPGzL/1iJljWABjGugGRG+Iy/JmBSGTUZ1wvPdZicicdDCXxDSky",
-	"9aKgfCG6TLRelRE7LXdTqQeflhNhgWvKiTaQyftuRMp8N9/IFbOMSJkhxXcgPz7Jgj9W4NQ/nRiJVzaT",
-	"I5cSGmfXtzLs1XCzL0vyPiT635j5ndMx2HZGVBJsaM9iyUZ9ljBS9Yf4rWOGSKB4L9StsnUAc1ZmLAWW",
-	"RVmutksoH6OlSg++DD9yLZK2TLgjC+uPtSA9YiFBm5FcioPtTXKwvSn2VcKscB//NNzK2c73zK4s9jyx",
-	"qyd29S/PrvAyEJqXzHk4trWKreM50Mj1M6XJGWdGTRiyhOQU30MPBiRk8iBOw1lBxkA7Du++TlnxR3ec",
-	"w0YWe88R6k/e83uaSp5J0o8kxM3/wEYTVPbn9ydYFOJUerXeOgP/0Fcr38jiq+VA8+l+3f9+dQs49B3e",
-	"sVmK0FuR5C5lL2/j4XizWeiTLo1jQqHrZ14WAf+aCDuAgAKqSDXijtHfmAqNY8/PwbXAuDgrUgNCS6B0",
-	"e9aMr9gBylTLywZ6JvNy6+REQO8Qys0rz2TB/Jm51fPQBHHHkht31U6chnF2VH2jtkDvJ4BfHtixa1zt",
-	"ksSsC/UGZT8aWl3StYSKZClDaL7a6gKVMvf3u27tzJXvzAAaI8uCSaAChDHcejMWhQ0QH9CMOquiRE7b",
-	"/hl00YktfSOPvAPTGUppjvFebt+292naSUdoV7GERIpUTbZ8JN1Xak9K7ZNS+6+u1F72oyEUbNSkXrNV",
-	"0c0Mss+M5/zxNVwbSjhTlN6PY3PDmeaOECFlEwSyfomNQpg/heD9esQlA+5zp1lzB8OxbVoSh6g3E95/",
-	"+eG6QT5MSum7IKTa8kTyNhpi38sho4pQG+TmAb8go34UM+RxEOvV5jTUSnRJlJYWis/ttn+QDAGzXjdH",
-	"oKRmRBYXGtAkGaNYoikv7c0qbKZob+k1YLiCN13hc7nTJvlhk6r/70a0vDFoAwlpksV3TNYa5Ei1OcQ8",
-	"av5GtQRpwx5VP2FgW9f3DOtPMKUBDvniUS9SchfFQ0aToE+SlEN5Y0pUEvUSOmjziIfss2ea/UBMKUuI",
-	"Yp81t6K+R3za0T///d//Xf9zcwMf1Tt+zdRXlgG14pENFBZdp7KzR6QgkQmd7KaShcgzMQTcSLA+HETj",
-	"d58k1NR9phxDskMiYzGKx4i7ee6D7EeJmnGOxXwJJz2i1WxOpkcMqQaYHuS3dnv45/EX/fP0y6c/N79M",
-	"JWgAScHn6wNNV3v6y/Kj2Zx/LGW44xi8KVY7QVQx8IoZBWufX/ehto5+GQ2AM2vZi6TYtz5kXZrGqrJb",
-	"qdsEGv0A4+lAU1X3s8IDMJ5XqcO/n8rAooeo39FEPwEU+lIkCg2AFQ/+QCuE/QMHtL++YTKofHrc3BRD",
-	"NBYbASzdeLIAPEB+yjBnLZZ3Zx9NWwDsV49YKtAmYhBzF2ShPPQz6eX8XAnihwntKgjo1pR6cYlBeZtm",
-	"8dYzlDaDiI9aBdDM8Y1UKLvDGfqTOeWn6n9POcffuPqflVgMCQioorHorUirllEonnfS+Par9HhEUSxS",
-	"bOBkAkH9oBSqBIRofYqUBIoGTcNkg+xzYjWnNkfZg3IcJmb0jkkiUmXqIZjw6oSFpvm74GZwlCMxqUg/",
-	"hdNbUksE1/KmZIkWLi2VBQrrOSlyRWrMNRHOtwzip1JJ1EkVkz7x//wCKXf6wHzi//bJr+2ZTDwTPlnI",
-	"xUuYLe1gmpCEeuvQJgiao+gNA7AoQAc6Uuo145q0aO6RhP2dBSYJcNQXsfnCFWtNj3umUVr6KMWBPblD",
-	"cY42r/r6X/nb5qeGvE31qp0ELtNBv0FeizDSmuZQo+grchK9hiye11kKOVUmA+/yw7UkAzrWMr4WPU2g",
-	"TDyG1CrKDU6YpMZEjDAJyMykn7n8cK11UJQ/QR0oJq0xElJFO1QyIlUUx4R2RIKZiJIlEY2jP0yzFxrF",
-	"acJMzaowFsFtrc1BAVBJlKfeYcoluoFhJ4hegYjjCCRdaprabDc3iQ/X7CYwNM23uXgXTCXjOqbke6RP",
-	"7/SLdlcGpGV67+s0vr0ealx0tN/HYMjTE32jQJt8IRdMai2ghD1/hEKJYH5mocY5wFq8FeYWoKUcDR2V",
-	"pz4q/9SFOZB8Z7zD0KGW12w2c/NKZ6xJx0ym2RHhuB6DoWj31earVy+ar+7JS52OoPMKcZmAxIzHQ08o",
-	"mlnQlAhMPxXAaBZaJ5Ip/b2X+4gwxBCIkdtJxeYq20qgu4QmQR/yOrNa4Bmjy74Myyt9TmsLb2AdubZw",
-	"nxKfy1TssoCKpAXBU6We9d0C3/G1RsTKr8Z68u7sZi6ugvu4xpwFGuZTeervuTz1etj36NEhTuvntYtS",
-	"Ow+XFKbWGGqxMOJBYvs5f8SCJhYlTT0oUxxLXxWthcHEqK7aMbR6EWJkQR7WYE1WGMffGRPK4UvHSu9Y",
-	"rxyuNteChZXmHoYnPVYdvHVsX1+bMj2Vm34qN/291d9D73s3lwueSUPeHsMg5rb1zytYz2l+Yely9uzj",
-	"X+J8rvm3+ZnEptugC2XBfYEIrUEMkv0xjf/Jq3RfgSGLq6TKxuVlZdIxHAsA/f31u3Ali9LL4XaheNho",
-	"7gt35B8kysNZ81fpre7Mt9hJ7B7V05V+AEdxUsTQ76Oz3HuoAJYH/3oYmpZYw7JHUq6imPjYklfuK59U",
-	"faXiS5A7pO+RF81G49ULb6vZ9KwfpM13mk3sOxdxE97h5y2g/CxgXMvrLIvg1s+JVGVVHLJKdrZad5tb",
-	"YE40o5HW4u6EnidpzHYLket5LOtASEWyM21zJLdAcTwCBS06iTBqxQS7k8M4UlhQrpsmoHDkqwDPk1k+",
-	"F6rNsdjdosKDVc1D7Sg1J7gdl9Qgp3ndPFjqbpvPLJ1nQ9TBsJ3X0Cu4X6CwFnmT0K4CX5Ax3LV5JuKQ",
-	"mcUKwZVmOzRDyRC0N3ZiEdxqLUvSmJkwPYwTx6OTI8aGpsGgrTGntcWZhdUccvV9l1dzFvqN4hFcUM2Q",
-	"5Bzy45nr81Ra7SnS4V82HltzPiNmd8EdHtAEiSEJ+iy4FemcFkTLRmTnDHyeyuhKBs//LNQynev/KavU",
-	"1ItMj3vgr7i/Dg1uGwQLP9le+9O1O20Jp4w2O4344WspCCUbzS3Nr20lUGB2VRvHTpQQtyRSNdfcNqPu",
-	"Z2kbFpi5SPeXc+24G3JqmD61ZPmeW7LAGRWx0RbjXVlAXuizmYtVzW/EiZ+cMl/dxpIU8OA7M6BcuLR/",
-	"GSPKJLt4zj4rxsNHLbM0uciZociOzmjzTrkYkb8QV4G0dZV4SWluG7CAm8pblM5gKZ5tZl4sY22ZmEgy",
-	"tlXCfA5hjh9A55ha6DfyA62qc9hDfEoGfdIg/ik0iBPsKFeUXoDYjB9Jc+gzGqv+H7OTN0046QZE6EYx",
-	"s308NEQ1UdQr1RrA+6ur8z1NKEPBTMUEkZpOBzYGtrT08nuzgkekKzjFHIeU3QyNwYaxJpIUT7pwsMfR",
-	"HeN6kmEiOm6bLoR/5RMchhgyTodRw+5uluB5NmR8//zop8uz0/uCzWSlic7f2WwHvJmPhCJIodhhHokM",
-	"0YE9xvUKjVn1MeB31Y/k9DKoJAYGFpwDpugEMMd0EM9Eb727PuVh3UY/S5EmAXgrVJKqvkc6Y8VAnde/",
-	"lNcOx2X9sn9yvNpp2JX985yGgUHJaYAhYFkywyZC521MOyVDcCBsNzfzqJ3SM7nA6b4JTYG5oTCLPhOi",
-	"EtrtRkHjm7OeCVWZhtECigSva7RCWXUaEw3SYUaF/l1iurhFiYpXSZO4slt5DqKrmWHq7INApFxJz3b5",
-	"NSVKxS3jspG7QrUQVJnOAAY1Q5KqYpxyJWueCR3IGm/zkET8LlLW8ZgNaFokliWkT6Ri2iwn5+UsqGP6",
-	"dWiin7twPGMzw3AHjFDDYjV1iEyLWdhjCTTFtjY3DIFwtTIEcn+xhdFZYi4nlGT7Yw2gfFQEGo4NNxBT",
-	"fTxCoXgDIwMa9CPOSNWUGPJMTRdbGLvmOe0YnDJMEqpUwLiqn4DDCTxosGtntaY8xfRSz2OquiIZEBoO",
-	"Ih5JhVedVPffnBydQnRfzUUT/VTJMBkLRtAW0F8COEUS9BkMLwzeaGmVdGisN5i4qGMuSXk+egmBNoLS",
-	"DAqdDQsEc3rQN2Yg3DfWtNALHjIxjJlHOmkUK+vSdO6fM3IoAgmX8HMdAOSIhk670N04gnTzVLJE7iIk",
-	"vQpNw0ihpWLClAFUFY5Bj/E/9NdOs99sXHzXM3+g9OkVu497E31JvYnoVW8yVMqbNKJ4UwKuN9XK3yvU",
-	"S/OK5U28iTLUn7zKyf7p/ruSjUws/XtY6uXV/tu3qy50iXXNWcWnL1/+vwAAAP//",
+	"7L3ZchtLtij2KxnwPSHgdgECOEgiGTfCFEVJlDg1h9YeoMtKVCWAahYysSuzCGHLjLjhJ/vVccLhRz/5",
+	"/IDDH3A+pb/EkWtlVmUBhYmDhm527KZIoCqHlSvXPHytBGIwFJxxJSvbXyt9RkOWwK/7F7Sn/w2ZDJJo",
+	"qCLBK9uViz4jCZMiTQL2TJIblshIcI90RUL8g279iKqg75MqJVIlgvfIDY2jkCqReOTs7R7ZarWa5D//",
+	"41XjVWO91qh4FRn02YDqidgXOhjGrLJdaVfW25WKV1Hjof5TqiTivcrtrVc5CNlgKBTjqn7GhjEds3B6",
+	"jb5KUuaTUZ9xovqRJJTLEUtIJInqMyKVSFhIulEilf1KCfgqYX+kTKpnkvjZTMG4/pGNfVLlQvUj3iMJ",
+	"5YT2aMQn18/TQWX794qevfK5bPWHIqC4xjKwXp4dEtGFdQQJo4qFGaRnAep5J6E8lM+bra112uqs1V8G",
+	"62H9Jdvo1l/RrU69GbTCNbbe3aCbwfNhIsI0UMs8/aJZCv0zppJxfberWDK9hU99ETMiWSB4KDVARzRS",
+	"pMO6ImFEJWMNOgAbqTqI0Go21mZjwnrTqwwiHg00ZJvZkiKuWI8lsKZf6md4aPWDcBa62kONwm0Ebxwx",
+	"Dqfsvm0wJlJEMq4IRdQlgjOPUMLZiFweHrwhQvVZMooka5DTRHRiNpAkoEkyRuSiA6ZfTBmJOPHN3Aeh",
+	"75FY9EgccaaBI2adaLP14c3mb3sbf22db/7y6t1fN35d//DyeO31i48lJ3LrVYY0oQOmzJ19rdFhFhwA",
+	"V3YI5bAD/BOAYi6BJBvNDZLymEm8KAGNY7w2lJPdN0cHx3rVkR5vSFW/4lU4HegFdcy0XkXvN0r0pdS3",
+	"wN1iVyQDqirblTSNwlLs2ksTKZLytfucfVH4gG8vyTBhN5FIJRnSHmuQkyH9I2WE8pAoOhiypM5uopBx",
+	"tU0oCeBVovpUkRGVhAtFIilTFpLOGImEZMkNS4CQwd9xJBXsnWw0m9nG/0hZMs53juMWznJAvxwy3lP9",
+	"yvZmaw3w1/7dmkvSgvFHNp7e/hG9ZnoVib58RNIuI9UwoV1Vj5jq1vtKDekwqkcOvbpm4zpS8nrzZW1b",
+	"H5++cq+2NloEZ27zqt+u/ON//D/til8jIiGUdKi+p+KacY+0Go21zU1yE8moEzOye753cECCPk1ooFHN",
+	"IzIQQxZasmkQBUDfZ20uhiwBQgcfXbOhMvzhzf7R6cnF/vHer1cf93+9urg49El1bYP09SmErEvTWNUa",
+	"ZNdsdhSpfn6rrtm4zc0c+Im5XaQ6YKovQo9otPRIR4TjGukxhWhcIPRAgTwYuc39EnayTYB7eLD0JOWA",
+	"K5ru75DNL1+yq6KBpZFIb65BLpw1mrEpCaNulyWalNh1IjatrZGq7xzX1TUbXyUslSz0aztk1I9i5izc",
+	"vixVFMdtrpfkAVJulQwT8atuHPX6yq8h9HyHZvv6kpiTkWRAk2sWtrn/xcWdbWKvsE+qw5gGQLY5EUnI",
+	"khpJWDeVDLARV6UnEammltdsvK2vSpuXbM4M2Whze5EQP/ObNMFvZ0oGr1hzfevlK1bfaIab9Y119qre",
+	"CbbW6y9ebW3QzZfdrfW1DRAenHu4tvly8h4OqVIs0Qv579V25fd2+8tas65/tvSPdf3r5mv9443+9eX+",
+	"568tb21z87Zd+V9+Lz6Wf1f7L+UySxeEohmETYtZGUkz4hReqj7lPaZxZsAoxxtU4JzrjVajVdshWtSi",
+	"MdOMKqfkrTVAYBwkw+EG8f+rTwZ6OZqm8LGdsTHzWIxIt0BSc4HdbJZCgd9EClAP+VMJG4ncR+7HSw6j",
+	"QaSmIX5Ke4zI6E82i57H8J47l6FKel+wTZRFWk1XMmmVSiZW2pu53zh/4H67PdGXc+Y0wnx7vzlOUXqc",
+	"Ocsw+/5+85wxzYjnAy4pPHO/+c6ZlPPmktn395vnUs45olTe+4Ru9ctyKLhkIArupqrPuIoCrUjoDwLB",
+	"NaPTv9LhMI4Q957/XaI+ks/0XxLWrWxX/qfnuWr4HL+Vz/WoZ2YanLR4wXaJgZemW2LI+A7ps4QBu4w0",
+	"P9byhdS3z9E092jQZ/U9wVUi4ulLuxuP6FgSn4s6qG7+jhmGDFKpgAt3tAwS9FmIFPLFy40t8p//sdlo",
+	"gWIxG6hWZbNDa7UtJ27Zp+X3gfYshZixWliSj7rx+4uL0+etRhPXKe++Tnh/ap34aQlW3HqV1zQ0Ss4c",
+	"NBiiKvMXiw7Z6PqNUI9pFPlI8KsujWKmkTBkikZxZbvCBjSKt/FAOizTneBjQsMwYVJWvApLEqHP/Pev",
+	"lW7E4tC+qTkIk5L29ETzB7n9rCm3VJQHoAHTVPWfJ6wXSQV8K9O4FilTUlGVysr2BvCrSAEoDaBIvlmS",
+	"bdbAVgvccvv5cwbXQxP8pBGyGwtB+Tx/tw77rdx6S94uo0+WXSxHkSWdhNFrY8sYsmCbDGisyQMLyYfz",
+	"k2NS9bMPrvR5+jUtMOIk5CYSMW5MS/2cpPyaixEncB6k6k8ds4/SMogXjGuxfKjVJHhcq7h4pn5t4lJP",
+	"6uVl+zaPPy88C5vfE7wbR8H9MBYQ50rRa8ZdXN3lhAaBSLmyCkYkDZKxL5FUEoWDB0WxrRzFsq0tj1GB",
+	"feUhMGmXpDzSmrKxUkgCEPIIKL6Z3GnnlLkW5tj99M7YxIlPWIfmHbj7aIkNZzVceSuSThSGjN8LWbrZ",
+	"KA6qXPSRjRltljMW4r3TDFtu03AQcX0dBpHMpWgHcfT3z+HZu6HNeo42b531LYs3+Z4eBHFcicIjnRR5",
+	"L41jMUJbQCjgMj0oJXgnOLvXwYJWwa56epzJo801DrAK0ThhNBzr0w1LiQANAjZUdRzyTkfacpjNO1zS",
+	"sqcJO3g4XoJ3GUkeC+E4IwlbJ+nQIwm7Edcs1FSBfRlqseRBj/VA74/TeB845P3OF0e6QmZbJPQpZ1+G",
+	"LNAbhK+JCII0SVi4Q/5IhWKu1Z9EIVqAEzYUiYp4j0RqEg0AQf68y9FvunKG3b61Otq1L4sLdtMPKGEU",
+	"oaV5f5owNG11RDgmUou1gsdj0s5gjutuV3ZQGIG9PJOZpXvCgOfAuU+tiTmV7EER61iotyLl4b1wigt1",
+	"1YVRHHQ6FkSmQd9qOKUEwny3lEcmvBtP2Mix6FgoYpe5LOZwoer4zkMgjYWJJScgRWhJ0TELD+gYGIVk",
+	"jFQ5uwF3WxwSOqSJelix8ZSOY0HDCyEOadK7H98Y4lhXSoirGEYrcA9HHNe3Q8sJsLM+I2BEIqJLWs2N",
+	"V5svX5DOWLFHkCpb69OKCyxGCUHskpfFC7PduhKiju8+FKuZgk8mUGlSAbCqtshR9Nr1PeVCF9Id63R7",
+	"YHxJwF0Z6Yneop53L5RxhitRki/AaQVmMiNlh0RGPMjtvus7JEI3gco+25hEnMf0+d4BCddyJHTBubre",
+	"7EKvbt5+CBx0whI4HYAvLbezUwA3FyQWvMcSAtIBV9tEM3p9GOAwelCkO2fJTRSwS05vaBTTTnw/OiVx",
+	"uKvUGW8C6UKqaIdKhltVem9BXz/4kNKNQ4zMDklxScvigdlQ3X37oWhRBomAcuRJyU1RCORitE1SnoGI",
+	"VH37kgtiv+YBmZWxGBmfsRtpoKKB4QPSHUB/LFKlXzavjJJIMXSRBiKOo1CLnSA2BYIbZMSH9EDwy5VV",
+	"zf3aDvFLjt8n3UQMzIpoGHFNVDV4WYMcmyAWre7o0RTjO8bbSrU6XnQY2nCOH0TTP1ciuN5DyvlgJm1n",
+	"0FlYY0wioCLqebT6YAwiaQyKQsxuWCytB5wMxA0b6Fn084yHU8rTjDimeeAoewXWeyHEEeVjAyx5L2Ji",
+	"DGNXqp8IpSb5lxBkQPnYkHYt5kdc7hBAHojsiam+zWWCDjx7Jwaz5tjOshUkdrPLk5WEKlaHK/lAfCVb",
+	"DFWKDYZK2msXSRNhBLc8CygxsP15rtsl10cnkujPe8pF4K65MmaESeZEgwCEPv2Ma2qYQqFhIrpRfDez",
+	"S7OVI1FhW8vjT+q+9kC6Ezo4goSFjKuIxnKbUALGRN7TuJMb9juMJqA4gamWkg7VsmOPU5UmEJ82gmhL",
+	"hKLekofxTQmY+dMwYlxrZzQDcT6UtfQY3VV/FEZSM5Iwx1mReFoohWvsmcmcdU9g7KdPn+quubA89oHm",
+	"T4Cgr0HGiBIklcw6yDab5D//Y3ak6GsEC5gh/lu7EnGA6BXsrV3x8IsrZ+r/1p6JdDNCTu97h4aJ0HPd",
+	"W86zezNCwdWQSjkSydR9skKD/V4LfXBe5ZcqH+UOpHnNvVXORi19Xul6uYB6iPv1icVxHa8PWqujzHVG",
+	"SSeVKBclafywBqhLLtPhUCSKhUcsjOgFAOAeB5/mA14N9IhXANN51ojMhTohFT2CDWLTRYFsoQQWSsxC",
+	"l8eBbIA6DFCHNx/aEKEFf38SNP4DIkG2YIzEAKcBxD8xxxFPQ1R1aXyaiCFLVMRkZbtLY8k8FwvQ2XCh",
+	"KVVlu7L720lf8tFW97r+cTAahYd/3/r4y+67C/Gr/GP9l83TaPhHvNF/vclbN6/e9Zv9w9/W/tq8fvnr",
+	"oDX8tH7zSx5y8i6hASPvxXAIJ5/Rge0KJXqLkQ39Jd0I7HlAD73K0FnsxOJcwnz/da4UR2u35S5hYofO",
+	"eDZ6a954OUDm49wxG53aRzEIxwZx/F6AjlmhM3CeIiA6f2fo3d01UQ6L8KN4CkGkxsW9HwoeCr76roHb",
+	"JyVRyAfnJ2S99eJFvUVoPOzT+pq+Lw6wX09EARamWisEXP6+W//t89e125JwSa8SR5y1iptprZHXtNOh",
+	"PUbOVcKYKgk4XLAvPepacdRLHimysTh20asMhVQ03gNq7I5w/KlFXvyyPzlEyQiaxE6Q98o7yPFIyMyj",
+	"mhZFXNxCOHl49vnBlSKVUknUSRWbg1dfF4OhiBBvE8aAu5qIcq0FmVlINRCxFhhl9CfzSKPRqO1o4XEg",
+	"pCKbzQbZp0EfbHGawLS0xLfZdMLL0f7BBRn1I8WIHOp7TBVhESQuMB6S6smQ8d3TA7IOIVVoy6Emkl90",
+	"ibkfY7T4eUQK4n+p20/r8KmPUQwSrHw2rNy443hXJAF8tY0JAHogvUs/36Zf2yFM7wQDKewG15ruXgq3",
+	"RLP0WCSV7UonpsG15qPRn3BdNXwH9It7IpvNyaP0KpNbmL6n86A2QVQnbo1GsN00jNT+jRVTlqdANFAi",
+	"mZV4kkqWkFFfEA0Sk4JD3WAC6ymq2jwTo4BogEsxYIKz3GIGo0VKsribJewME3HDQpgD7edVK9R4VmVB",
+	"172JZs/9/rUdwtM4xpG4ABEB7DyF9VVpweaBWhPaYEjCugmTfdQlag3ykQ2VzT3TioYSyTNplStMHBgm",
+	"KUcl1038WWjO71a8qTBQvXhULTBmcJqiYyrZripSn7Xm2ot6q1Vf27xoNbeb+r/f3OFDqlhdRQNWRqOj",
+	"cDJpaeHaWcnap8cdTi5yvdFstFrrjZfLbFW6obwrrS68C2SVEeznx8vaC3VhJFmNvrs9c8PyRR6JP6M4",
+	"ps83G81l5k6zaOIZ1y0QPGAJZ6HB7y7k+LhIrMmkE/8HAXAro2RndcBNykgZJnh5GLQlJ14h/DoaVlz4",
+	"ubhdyvYy2B9GclWCFik2KP6y3DHniFGhSULHIJpmuWt6nBXBA9MXxpi/V6tuTiZnUkX6YIxmYYP4Vgi9",
+	"QtO2DfXczgxJU1YEqoh/enJ+QYp2A79BfEMBr7oi6ZlBwFQRj8FENUkjHa+bQl8vZzYZT6NppDJy+UyS",
+	"HuPWE1yF6BNK+iIOWWJzZvQUmqxfszEZQK6cZhc2IiULRjdWLsBwE03tKL5wI65kGgSMhWAWxE8yJyb+",
+	"GYvgmqGtBLcMaVv4tUhV9ssVjeMcea/M3I7wb+AeGoS+SochxOl7lQEbdFhylbCBZmmgr1tedWXwvfgh",
+	"MrbJT2dOmW+peGzFkPKJ3U/Rn0IewKqiQsCkzFTGIp6ea+GOSuLvGlsr7GabGDtfO2021wNnBPiA+UW6",
+	"xcYf+p13QXQSfTi4/POgdRwdyAN+thnsHbw4GLxtflwbrod7H7YabPxhGKwf6QfjX9e2VPBua9jhZ3EQ",
+	"fdhqBGsxL9s6WgvlQenqMfk55SqKDfufsjMWRcKtRYlE2TnNg5gSxNpy8KJp6o9XwOQ9BjRJIhBoJQE0",
+	"l1IkK4CNf4h/4x/iYK2XUB43D3jzbtADSFgaZS8inm4RA81nM3jfIoJ8KU0SlktL4UWvgIAT0HXX5550",
+	"GcmFXOtVFfVHEMaQUgfjRSDZs8/dTYALlhHgpo0wu5zGYy1Gx2Sf9yLOZNl7Mk5Lak1cQpy6R0KWRFq8",
+	"z7zaoDpShWUSTChePiXNpqyz2VMaivugR2HCSgojtpyXI65egMVhfuLglHhkLEcAJefA8wldUcjd2ky8",
+	"fXSJCG/H9xGGYO4zERdpzNnu8Zurk0/H+2cVr3K0e7z7Dn47v9h9+7ZIevIvp074dRpfHyg2OAPP/91u",
+	"f4nUnqQsVxn1LrMKINRGjHkExsxUXnPIWtgpoH8Bjh0hYkb53a48BIQt1tl4yL4Uhl5Qs8OryOt0YVDG",
+	"dVpiTdUz4eseXgwL0VIsSOPry6FkiTKpq/IuxnfE9d+/WrP5G5PUHzBDz8ixaJA1LWclUcB2ByLVql1r",
+	"a2vLbLSyu19vvdpYq78+/Fi59bKRpijj5BhbWyAcuIOs1z+9v3DcLxUoBFG5/Xx7v9u6B3A0cLJgQpPU",
+	"Ab7fahpBxf49ebNLr+r8c7nTJVqRDBXv6+2dV71HecBiSLS+AxoljIJ7r7KXSiUGWh4z8Z+qz6KEDCIe",
+	"Nqa9K/Y1997OHWHCwNdcXH1keqMwrHVp3GGvRnM8zR1KgUgSFijSF4lkpAOOgDGRig4hmoM7HpTtCiWD",
+	"NOjbcEytvAz7CZVMa43clBOahtTUpC7IFsyfkTjHF14oHvFisfPJ3cLd/UWTuygOXIqWgnejZHBXvBzS",
+	"8YBxdcYMTdNAiK7Wj9To9ejwOjwYvU9fRl/WXtF19ccpnQb79PvThgeWYICleRasq5BxSKo0+3CYiJso",
+	"hOSRKKwV5bl5K1rRwVWK8ED73qZxN4pxM6ujPChXSWW7cibGNCZHmNIMxZ6AeejfjFN9EdfttCpe5Y+U",
+	"cgVOvdatPvaEBtcR7x2ngw5Oc9RaW9/YfPHy1da71yW3wa7HvQWFpa3oFjQ7WZLoTsHyMMLMtZydrG3O",
+	"5ybTey5spbD91XFg0o82g+QDYuR1S+6AGJjcvl3pJTRg/7P5ohGIgVY8BcZKg/w5dYTmzfmA3oeHbu1Y",
+	"8x92NqKfnoSDzcOHoWaDwxY1ucstwXCWT+/r+7vnF3kkwj6VmiokrC9SWULbaaCiG1aoxYJC7kKZl+be",
+	"9LnWW1tawDNrnP+4BQE4hB2ld5l3jvWzU2RfD2TGmQ35u9L4wAgMLj7SkE5goxVKQ0oOxQ2LacDQ2IWJ",
+	"fi6HkH0xrG+8WmutF2hcXgBmaeUiJ3NrmszJfjQcRrznBEFgZEMezpDFJ2DAgQkWKIkQuC0REXI4zLeT",
+	"mOfKt1/mccnqCYoRJ1GY5QNA5R3N5kasQzTYnkGpQKV53I5Nwx/aWnxFrleA8qOSaxex7kKpuVATRp9D",
+	"Rm/AQKOBEAo0NBb3UB4lMVH6ZypBFUkBcR4ko76QDFwC0oG5QkfADUtWdWltLaX1lqDqUhSmlPl4OW5O",
+	"jzybIEyoayuQBFoICCnGJGQE7b6qrqOlGgruVRTtaWJR6TCpJItjllSmVdfi6uaCNX/yjobQAoYtDC7U",
+	"4H7jvLEk8TdvIu2fgN6iN/NHVzCc5KBfamHn+PCtPZ/5L13oZyYRGW0yNsLNWfVs9HUKfd0BhR+S7yQO",
+	"c9Pkuf7y5bqWwpWKjUcH/DRTiLoamZ3e712IbeJyooVpTTnfui1u52uFxvFJFwA497AvDu07GlKZAKbB",
+	"saIgHeYC6Komn8KLy8m4aJosBKdO+M36mlljvFjmLDPhX9eMDU2tg0hJ0qeyX2Qj949uXWDozvdR3EYp",
+	"eB26N8UxD85PyMZa6yWx1JFoaXMbfO622DR+A95BToIoCVJTIaqavQ3FcKESsgZIN+WhR4YJCyKRyvqA",
+	"KRp7RDFp4qtC0q5wkU3ZrsCkksSsq4hI1Q5E+IUJHXHzDRQRoJK8P/vokfPDQyIS8rf9txAthTVHwxrW",
+	"ooCVDOiY9BIx0gumZBBxkbiVLK3Nf3f/TcWr7L491j8PD/XPI/jkZFf/PDvXPy/hk0/v9M/f9JOvd4/0",
+	"z9f689dvtKLy+h18/h4+OXirf8I4r4/h54kWRV+f6fFfn8MnF/D8p1P981f4/Tf9+d4u/HyjR9h7Dz8P",
+	"9TN7x7/qnyfw+9me/nkJv/9tX//8TTPTNx/0828+wu/w5BsYc/+d/n3/TM+yf6FXsn95VvEqbz/ob99+",
+	"1N++ew0/9/UK373Xu353AJ/ALt4d65HfXfxV//xVf/L+I/w81s+/v9CQeX+pnzl4o0c+ONQjHBzD73/V",
+	"Tx6cwe/nem0fYMwPJ/DzVO/r475+/uM7+PleP/nxSI/28fST/nkGPz/p5z/C7B9/0zA/3NWjHcLKDz/q",
+	"tw7P9LeH53pVh/DkEcDz6I3+5OidPtMjWPnRkX736FiPcwSwOjq71D8BMkd/g5+f4JlfNNyOfoVP4PSP",
+	"YcxjOPHjgxP980Q/eXyqnzkGmJ8c6d9PdzW0T/f1k6fv9DOn7/Vcp7Da00P4/FcNvb/u6k/OTvQnZ4Ah",
+	"Z5f63bNPGg7n8O054Nv5Hvz+Rr91vq/HPH8Hn8PI54caH85PNCTPARrn5/A54Nv53zTmnP8Kn/ymYXLx",
+	"Xs9y8UE/f3GkoXEBGHsBMLk406dzcQGfAPwvftNPXu6+1z/faTJ1Cau9/FVD7xK+/Rvcqb/Bmf4NRvvb",
+	"5d8qXuUTqPS/7Ood/bL3Bn7qXfxyAp+c6p+/glPtN9jvb0f63H/79K7oe8MJHV1hvaDtrJcEkq+XBJJ7",
+	"lS/1nqhPye17jhK4AgfKrDGOl3lKhc6UhqykoWtE3pjcxzLOc1cbXznmfdg3pbPyAf+ysUHWmuTl1sYL",
+	"0my2XhUH3WjOqZL8e7O+9ZdqjTTqn//yXxYyMAuCmTaNfQvRIsfaE4MhTSAiWLJ6xCXjMtLKQzwGvmJ6",
+	"N8RixBL9SLhDZJokIuWQOA9Bzxhjm5Vtf8wj2/+iGA/vJ8m6YtmLEimzKLYtK6xNnIczSNlpvI1YHGal",
+	"uIrzm0KdZXYP+OqZhLLrmhUrm2RV9UEk/n39c0Nep6bcgQ+1lhuQgu17xNdvNaJQ/4qJVI2sUMdEYJI5",
+	"nCnwZzVDXRxfVIN0PuLibvOhS6GV2bdXDQBYaJd/iHDutccP5w6WMpLc1Wtg9aJJ3UfkZa5XWWxnqcXC",
+	"4OdLqc0nzqP2zb/loT/T9wSeyLvlkCTq9ZUpAAAaSDfbO6mCSKulXC+3Zz2TWUCuGaPoI1tfMchoNffK",
+	"HQK685rjmYnL4P7U1EXQT4BzUYz3BNKsdh2tV25FdGotg065ieHhYsHMep3BF4HkkYO8HEL4fSK9yj2N",
+	"PyMWOI0Fmkv0FlgdLd4zGqv+irDJzYhWpRbXRXldXC9kqWaQskXd2STUyRsdPXwU62NE6ZZoEGVO4SmB",
+	"dFb4+czFvfom+VwvlkL/u7ill7Vd5+9ZTlzGh/LOVAX/djaJC89FvCaf8dEJa9GO+R0I68SpTEk1JyNu",
+	"uyANaMhIZ0yGiRgINAASTGLxsDfD2Em3dK1zc2Nw8aMSnJo6d4c4DRmogSbG3yTF5JkwtgBRYaL8namp",
+	"Co7+GdHpYMm0qs+0FzcPdnBNGmvz9Ozd+m/N+tZV/fPXlrc+I0neruzRERG8CFnbwu+Di4XYiQKdmogc",
+	"WdlPfih60X3CeqYNCsMlox7vGe8z/C5xjjNsPHMLWhwJzso9ExQchCTixn6f8khJ65Moaj3BmFRbW1tb",
+	"WBjg8vwN1A3Yamxt6T8mVKGtrVfzxOzSiPQjU6/vY8TDGcmTkI5HpL4PXl4uIOpxrAFwHUEzxZDFikrS",
+	"pzfMGkRiFvZYQqrKKT/Z5ujUwB5cUNy2tt3mdeInLGDREOwjCVNpwv1t4gv+nvLwjR7bxxw4RprwBDis",
+	"7DfNBgxBw7+nUunt6FEgYmZqkH/87/83aZKqqQ2gt1GbOZ5KKJddllyJVJWvJiDNHee5aPaid2ZN4oR0",
+	"6JcnHiq8HjMq2ayHcCmFuc0MuY49tbr/NnMsUu2z2Bw7iRm9YbKGTezyJFI4MM1zMrjbQCXgPvoQUevN",
+	"oOj+aaoiZruHv2CL+srmClaBaeWTTpu9AQXr+kiRpGWL2v5acXYNtSJ4/U+WiGwBLPsKPrb1YO70Zrdg",
+	"JJt4nfWoiQiZfD37CogN7nLq/aFAo/Cc6S0Mp96dsezivPlpLPt+tqTb7MzvsmwXLe71vsayVeCOA9xq",
+	"BNKYXb+hiakw8ntGHc8yrLOf7Loobz/cM6ifv2augP3gwizyJFUlnx7wwrvuxcg/tRfEfuJYIj7fepXj",
+	"Yjx+kZy/IkqQl2tYlV1T6cuLt/VXpNoJkvEQiiOHUBG6myaaOu7YXARIIgdXNAq2Kkk5lAep4d+OS73V",
+	"9JrNJtaDCcRgIHiWSC8bxM+4rk/ggslib1VBaJ53L7pZZZmXa26RnE6qP05MYkS2n+ogjVVU1384T9dg",
+	"QGaaRmEnKM3E8j1hH9wsBAI4baHyjbIG/6KEez+h42VRFH5VRtAG9AtsR+rHbbfDVZPOsUnNbgC9T8ut",
+	"tHB3ImyO6sogqCpinxuNGKMCAH6vBJiDATZOHrBYk+rlAy9xSWWi9ePaOGCpZ1mC0WLHA7wQW7NIqWFh",
+	"8SAIqnsO8oMkUT9YQPGMoN+FgIgeyRVyh/DhWS6bJWODF26VZ26KiYauNnjaIz1NcSTW4I64RhKoogtJ",
+	"461ms7VDJIZ8CTJkYhgzFMkjLd3RMV75azYuahP6xblGe/h+WqEoS4xauMkF8c+mbVMW+exEOwtxDcHO",
+	"Hom6WqVo3KWe0V1jmpe12E24zWTaUULRhUovapBQOmKVp3+m/P7cSsmtTyyzT05wrkL6v/WtZaC0QJob",
+	"UW5uZRkx8qZa604h8gTrWFyDoEj1i4ykzGLgcsVpu4HDpQk1iRcQDkjlNemakiZGNcsZMyojBQ7tSjD2",
+	"sWnZY0oWdla3l73nfPjWzuQ+aCbNNhfbzs8rSjG4jZiFf3X8SlNWycyKMiBw9LZyRp8lxVIBzZXtJHGh",
+	"pfUqnOdlc1V/Wdm+QBmHjFKbYoNtxmzpBCSHIyrJMKbBRIm9tXt6X91u3dlCvZJDmYnVd6ysuETgcz58",
+	"Lk8uV5MxjEISKadKHCgBY6nYABmkMZDXEbZyxNiQJbWVK8WFj1e8cHMlIq7vQu46WC4MvsC6PpfVljZK",
+	"AuankypAU/CsQs1kSnPmdHgEIS9c6qoly4v+d2DvZVzOYHLhBFxGl9X8Syxrme+Pm8L5+VXvTIQ/4u8z",
+	"idW4xlji2ke+4KPai/MT3/iLfBApucBangUGA+vLOdzDcxrY3p6dxvmoyHvgsyLrwccmOM+3qYbo0Lrv",
+	"4zHKVZLVrQRI5OW8Sgaa54BdQATXGn+AK1U1kmjO4/JcuPYr2AJywaAEcHfRUUslhnsIANEjBcpokF6s",
+	"JN/baOlpUmwSwp5JrBO2nHAwJ9txOrB6+QS+bLlOltpjVGEqDTRaWzkq0CQYzoPp+cfLZUFazAZdImow",
+	"B5I3O6OwoAHNlcNctPIKl3sO0fgWtPF7ksW7B8p9QxQuIqBeq3TN0NBN2HbShBgUlvQ0yY0SqXYg/gT+",
+	"BuUgkiSgQJGpIq0mWuaVEKTqGLchq02/bYm7b5fj1xYrEfcI3nNR/o+FCkQut060uPT9NjdCJfnHv/+P",
+	"f/z7/zCyBv7xj//z/yOZFm4ewPtCqtCFN39M/xnROB5fZRdq4oWESfeF7LE2J4T849//V1LyvxkfF58w",
+	"A/y7Gdv5D4Wp6c/tf//v7K+Web30v//LAZ01WbQ5QNoRAXNJPoMvWE2mgOhSKNcKslw00mwJ8TR7A/7c",
+	"c1aB39ulvHVmh2+mPtjL1wS9cQtcbqIdSGnUxurRGlg8YNGNyv+3SD6xHYDKAk7O3u6RrY3Nl8T0G2oQ",
+	"Xw/gowogFTSuujw7gIoc1xEPTSMJ/SwEUoTMzx+UnF6zq4BKZvWFzBwVUE7kKFJBn2DE28P5omwWQNEn",
+	"VfVtczB47ip/24cs5h3CBkM1hkRnh29niQcx9vnPcHJVsXWmC2uZcjrmyGw1HbPDh9fQJ9x5i2BWa2B9",
+	"CDUVt9sR4bgBwU/bZMVkI68CDelKDv2EM8K4SsaAfWZp6G8lVfgDjf62V5Zd45Ln5CR4lRxT3hKs3OeA",
+	"ncUgy0uhMKjXQEQAh6UZa1Hwm+orNtvFNHM66A3OGV5NrWjZWfVt7YhUwQnKtNuNAn3rruAp3yM+/GIL",
+	"rEOiGfLYQotcrxBydDWI5AAyzzziixuWXDnRQjWPRDyDAmDL0nA3yD3LPeb0WyuKVHNar80xz2QjbACl",
+	"tER0U9PYjG5uNEspp2niVsgDMlt20G92RXhV2nfgBGMiFnZ++5rPUYcr4uW9L+sGSh4p7w/nkane9frR",
+	"vFunR7oi6URhyDhEatS7AgoYDJjqi7CuPzE02SO2t7JHelDuoKQpuR7c6VXoEbezrMYV9KrYfZS0s/ay",
+	"QMAZn5o+0R52fq7niwJPUb2TyvFt8cothPAkgAsieRItVNBsKz9AE8dsl6OwIfdlwqtL40t8OoalDmjQ",
+	"jzirJ4yGpovkHMaK8ZL5tmwPC5Dra9uFpt6m7WMe/LJDfKTEPqTaSQzixPAWGDfDvitoDugO6rYRFJyR",
+	"Ud5nknw4Pzk2/aCqYYodBsGtLD0t3aqERtDVSJ80hpFyUzUjBLskBvOsr9mG0qJLgFigWxsBKknEgzgN",
+	"NZ+GtZY3iNRrbm2WrLmk9SEMY27RlRLiCm4RjLA+MYKmjihDDE1fDqDUg0jhKFyoK7hfALONmkd8vGdX",
+	"+htzz+A7vTYusPRHwqRIk4BB01t43G6t0IgJ3mvhe8WOuCKBvdHCxzhGoSlsNsJEC11SFQmcph4l4hrV",
+	"BIfizPpCvthIk7jmERr3RBKp/gBPc2abXWi2E0ddBn3gqz77MvSJXgpVfs3Gk8FR5yFXzyS5uDjU46IX",
+	"hiqnmy8Zxqkk600iTUyu21E525MeDL7RCizM2acSI79C9z2TElH63nTLFL0bM5Nnm1pA6PaISr1c2ywY",
+	"tq21ARhKkhFLmJVksIsWNkfRxNYjiYhtY/Va8ZyctsLZCgtdivQ82KUmi5KrcgZ4KeKQUNBoi2PaXidF",
+	"HEAS4bamiaSdyssaJYskax5jQpWdsbADTA5KyoleQ3FUMJBpcYNDSfcejfhkfxoNyMIsGcuCofUtLNwE",
+	"7GgLG9CAjGlg6NuQJdBAWhjstx3d7Sllw8G7kIicQRGbRE02fy5CEqsRFUCYp/dMQbHQxBoHgiO8ggrA",
+	"MMoWQi1DqgikzEias2ZfNH3GV+V1OvUiBM9nxiCjiAKbBOSHkc4/XhoSZyTBiF+lkmWjqNzCiSZ8BX1+",
+	"9OJB3GPhDqFJ0I9uGPSX41IxGmZwmezEUxjXAQ70lTPP7BDs8APPYLpUybjsSkshQIeb5eNhOKpzU/Wm",
+	"bRd1s+dcgnF4ZGuttk38rOICNkrUeozJUc+bNFl6ZTQzHDWmUl2JEWdJYbd4oclIpHGI8fKa0MJp6IPV",
+	"YjvlhHFEMHjfGY+Gg6iAFJPNALHtX9YKUL+UDQbPTlCSiVbZeui1NbvUmX2yi5RDxMwoE9nrdmXPpCFj",
+	"2ICyw5yi7IlIe6gu7Z4eGMJBFbsyciKMBVATggwoH1tZRdo2J5E0Ys8OkYwR32nt7xevtp5MqbhsULfh",
+	"mwQeV97eS9YM10FKhFdvciFWrwX428ctSb5hCY3jmWu1tvcrLSPOuMT2mRm3WL85MVjJPc4GwZKgqDuK",
+	"hMQThUPl1FBYpTJflXnXoLS5H5zYB7OZDG0qaJ35IHBEhh+zQLHwBELy/eLdwkShGxbrJzFo39/RJ+GD",
+	"EuyTXnRjorezQhBaypRT2TMoZhW3oiYiBzXhMAkSYYHPBYLLNKPUUcgGQ6EYD8ZX12ysod2NNcdwtmcl",
+	"7Jxs+wf5a/WPbAw7lSqKY+BxKecR783EkxKV3t46fcUYh2uV6Ux4RjsZmBxhXvZFgub8Iu13rQDZhSbQ",
+	"SAPkNqTzYcYQ8sttcyb0Y1LEYeGAcGbVZ4Ny4OVygqFApaCyJB1ZsbkXBsazxkUdraCiZLI54YyFgLbT",
+	"c5miO8iUTSjgVVZfcsYdRcth6QUFaEzFFPpFcjptbHNwdMJEFwqGGgtoDbadaiQ4Ar5gKcQgDb9oW/Wh",
+	"J/AIOBkwM+BD5k+0neLqrOE6twM5pN6uypijoH9rFLAQUhezBAytO9hhDHkG2/mVpozdWIwcZAO/FERq",
+	"kkKlaPwo23YXZA1CyYuNeidSetPGYKMPwLG/TxOBqX1MkoBsEk0mC8CHbWY3Sk/qXCr0qCnSpXEszRWz",
+	"FHDSbmanzmFErXct5bnh2Xq9dmZfJWNRuQKV3SfVTUB0aF5qqSpwujQxdTxj0TORgZGxWYLL0M+MFbAv",
+	"RFxG0MhryDhaayaoxCYK4CRkQ8ZDdHG4+Zw1jVyhlnerCaOh3oYEg6XVbeyDpeO6IxXIDQ36UOGsnFRm",
+	"YxprUWG83IqajTwSybVRBlFN07opiCOkSjU8oB22PjqPUDKi+phRkYWcV4OpzsCMhhrItZkrBOvVlbVe",
+	"FdYHX5FAxHEUMhQOoWetYW7wtdYk88NLxAguMK40imMIXcQiSh2mpcOEqSSCjrdC9fUHmprqkRTjkFal",
+	"HxhDhQJ4q7Bio4NJ2jX8AojbVSeV48LCkebRWJ/z2AgZGpqjvpYEZV/TB0Me8zMVnDMkSXqOqo/NyE5P",
+	"Tg6vzt/vnu37NRNjxhnpJgxpiz6fMtCSE6DEsBCkR8iW9NADRvmoH8VmD/ZuodRZFH9dSV3Ten3QExKI",
+	"xhYFu+uIFCFfbTX/e2vNw2X9NfORl3Pg1FIMOF49jr2Bml+h69CcaJkA1GjzNj9mI1MjFqr6hRpbzL3d",
+	"PT2AKrDSy5ULMqB/z4vBbue2wz7lYQwajh6NaHKa0UCtqtr8t/cXF6eZjwh4ChjTavZQrfOw4AWeskKC",
+	"D9O1IFa8SrmZDmPsi4Y3DNFHMxrUopu0n8FoBXsA1gnO7Vy2laW1EWV/5+UwSuwtzqcFK4fTLda1ejiP",
+	"o7qKRmW0W2AVjoLtwZZhQdkCg3yy34u6+cwet7niaf8ArTGrkwwaMww3pfa6e57QDN2N5wqf3rajszk7",
+	"ylSuSh4U76g27qfZfqZUDTCjO1pDMf3CEeSh3d0MWRxWPikzO+B0GE7JMPk5zhArnTSRSdnQgdmkVOcE",
+	"aWWiiIZeUSKa2K/z4IQoATO5MgD0Vp5i1BWvUsZn3Y8Nq6x4lSJvskk4QO+dUBw8+mKMRtlln3KHuY6/",
+	"Uq8Y0EVDU6wS9Wiuzgk+UCsJSsigtSi5adp1WNRsiwM0lxohayI57Q42EiPmvgtuq2pYnWgin2WV9JWS",
+	"uQwDss8Veuej0K51kCyQkCRpzDD0Ua6aEFGaELMwFF9Mg/jlUhB+5OC9jK0Xhl9fYmkzmnzm653hT9Tf",
+	"rhrefcfGIj9dsbkH6ITiRPGSAdMUBpxhAY2hO4AxAA5FPOZiENGYdFOOEm7jcbJalsPDf9V2LD9rvmsh",
+	"yttFwTkx33nGUH5LDazu1hG7pLPPvW9AsQ9rs1xCAArHbxhXIhmvSsxchj0PQayShnHwmgtCaMGKJeD0",
+	"O6U1mTOGtNIaHp0doUq84rrmxGYboGUbdubwnLOYg16PnlpgmeL3SS5wqWrhTGcn1qzYz6BIHp2yj9gE",
+	"28vbjFkbflFuz7uQTY68RDo1CuYUI34AGWzMQTdBozSNaw2yO21DARuCRRYfrRimoE/La2I+gv2/Ma/U",
+	"tgn7QgOw/uo5xhhXhJYMj3ygN/QcFvksjwUi1bX/vrlew6CiLk3QewcU+pkkjIc7hFqjD/h20fITJEJK",
+	"ax0nG2trU8pCMV57belo7UXCePHuLYK8TAcDFmL0EXXSkUycVBWt03AueicWwMZYJQi19nY4Mjay8Tdb",
+	"APYsM0i/nIGeOpC2ZiQlRG0JiMzd+RmaUu7URxzeNC2tKmz8od95F0Qn0YeDyz8PWsfRgTzgZ5vB3sGL",
+	"A/4h/o1/iIO1XkJ53DzgzQYbfxgG60f6+fjXtS0VvNsadvhZHEQfthrBWszLWpC7M7r3+uEnn2hGsrVi",
+	"PcrCUstI1JkJSL4D4EFiOZ7RuF9m5YWX7ax6j0KhzkrKVFjORmgZNumP6A9JJbh28nxI2pGMT0Rtl+5r",
+	"xYqqq5UxXaXjzTKzDx+gB/tUVdM5TWzOioUC/6nrly8oOw5jtjYfuez41iPUr3IOcXaYfmm1LrdX5AMV",
+	"UXAWk6uBP6lqV1ZhPXHqCNnqRXdR2Rw43bmazrcsZvO4RWgWQOj+lRBWvUjzCxn8DLnwy6TpLs4pLxzC",
+	"I6t/LjP6PirgjA6397mVRQHnvY1VQZ2gzxK2k7l+I9Mwaco8HwXXD2OdLykE8UNmxFez8uT6UwsNkyPB",
+	"We3xU+Y9VKLiMaGyNITqx8ipn+a205n1WY4FJM/6GTNzcys8raVzW/zJKTMEz9hIS/gCA0aqlGdhlxCA",
+	"haaETiyCa8h4pDGruZWGMtuFHcxpZwGp5xC2uZS9ozSV3KXd9rXCdc5mdT7dzxbgfLiXrUUDuLR5iA/B",
+	"0z5JUpPdPIyp0hhAqmjtyHMYiLAWEBAsajtODE4iYiZJh8VCXwJBBGdtjl8xGvSLERowJbTp3T1+c3Xy",
+	"6Rgaj8xtQVJ8dOp2nmPuxqotAB/N3VOSpX+RpHmlPJtrYnzOJrcIWhvQkGFAaplXtcAgOkLEjPIpjWCq",
+	"VBIvxCoX02HMmx5JOVRsResTFqGGK1Sk1gibtXpz7ZvoGKWV6qbHHU4e4Hqj2Wi11hsvl9EGYirVpbR4",
+	"UOKJppquil7EMf0IwWeOzpxkGZTuqImlkiW7PYND+ZhH4s8ojunzzUbzbm0AXYHe2XJRJ8gnB7Dm+FxG",
+	"ss2te/zGN+Z2T0lSpaJR6UrLaikt1TSoWDfJsYG82FjQOIjW/2zWtxpX5T16vQr4cvKi/XcQz0LsFzCd",
+	"w2tbQlgbs+jmcXzFisrLWZAdjl93P+VCObb/5ufb71Gn9FEFv3leKFf9w6MoRb3iMd/B3nkNjXCcPiPG",
+	"pvJ7hgH6HF0wLwtbB3TLwev2c8EAUzk9qQOtazY31qbNo9elHXw0SR2YVhFY2iWPZofykKGcaOoDwaoh",
+	"NoOBIh99esO28/48pGo8QkkS3US8V7N+HujZY78NBIjKHRpc10gngRbVWDUQA5JRtLHys5kustFON2wH",
+	"Mjechj6kaqzFINCHdEB7zCOxkLJGeoJJYjr6jOgYnFFOkBkmfuHmZLG1Q6RIFeN3f1/73MBl1BrkZMj4",
+	"7ukBWW80bVi6ihihBKtUP5M4mhJaYo0gQ++ZxLwk2J3vNqPxMbwcBT5QzDJ4Y8cJxrsiCZgWBxqL++uY",
+	"HisP0BWn2MzGdJwp9lrBdi6FHi8lMrR74exC8s8KrVLcR+0+sob19cxjYB+CtlQrGzbLiP0t0NoDfL1l",
+	"yaz9u8zyaavELpzJFASfNJcu8Z59epLywV22u55J5/YwVHdFK0MWA1EkFPt4IcGP6ETJK5EGfa3nYeIA",
+	"YugDRE9YmnQQFuu3/L4EaXzVLDQaWciz5ooxWXiDu6LZIBfpnYSH6UDRaTKd+c0B/HoilmjSkShTU3Un",
+	"/4ZAJQuGxZBI1NWEDFNDItkgu8YJnOc1QBbDrBSGO0kpS/i5H1sWKQkJ3VpZxGp+85jRZaUcs735uHgH",
+	"CScXaCax8q6SjT2IrQcQcvZOLo8v6kanm5Zy7sAI8jv7U/GABcQfKes9IueWqy6XBQhNl5Yz9Ir843/7",
+	"P7IEYd8jIUuiGxY2vi0FWG4Pj264HhZjwVYIxk0YmIpPRTRhi9hcEGUzwzjhULNVYwJXi/D9Vj7a9Yfz",
+	"YxXILAbiuge3KNRx4rBcP+58321+cb9R++JZ0tc3cIkV+yev3vnjphhyMMsWS/OWTcsRtKx50+eZVyff",
+	"xOMGqyxRIrTQiPuRAlyiRyLOy2QkFDpc/7QBH3CSWTB/XgM180PdJdADLpDt8rn6BVqiAY7xfmS6XrXY",
+	"CQcdeaakW8hipvUQ/fIP1QLnsXH91VK4bo1v8zsiOK22v6lwdG9R76IkR92UUEO7APjQrAbdyGd/Y43m",
+	"q+ZFAn9FyKyMOI+eYrF0/6AZ4XMFQ663zDCrF8tdvefiynB25cqHRbE8aWA+kk30cl7Q4GUZoj5TTDQm",
+	"ORetJ+cvlxuznk7JnGaDFt2LzaCc+rJz+0EVWMW3ES0zxvQdpcu8h6+TcwOOAawigkn5UylpC4OpJxTz",
+	"UiaKSRHPJBEjTrKT9Qhr9BqEkmGaBH0qbXkjdBsU2eYEEVgx4BvWaBuH38EI1E3E4PBbOLHcYK51r6LE",
+	"qrOWGIEmF//1545wm6/izrVetsr1/W9ptpo80xUPo3Uvg+kEJkysZUEQ3MXF4TmUSim6ILYKJeRfvdgo",
+	"QPxFqcH4gvYm+lmnA+xBW6A9C6/1hcl7dvwh2UgdJpVkccySpfus62UVjJ5rzQly7VVSCMww32sSfetV",
+	"LkEzea0VnDvQljwJv7J/eQYLiLj7SmsqNuwOafslKTRTaTzkUIWr0tbbEkxBeFjMugNIrEUDvlkCICUW",
+	"EDPoA5tAipwNFMAgZjSxzuj5JhLHd2ve1s82js0vv5uZPrsP1qPBUCQAvSHVR1DpRaqfdhqBGDwXdBjV",
+	"tTrdY/x5Nvet+7q8joZ1MUSo103F/wxz72JUWd1QMRtHjqCg8V0SHCFg1ERjTicjisXp7nhd9YNT+YFi",
+	"RoI2rtlYou+w6EIFibWNra0828ei8DLIfsfqJA9Q7GMR+i8shVBa8WC+yLvo0uBj3/DO/KuWDpl9i3Pr",
+	"+Z1SlV1PzmZJYvEqnp5FzutF7p+pVGFn8tkk4VLeh4jZ4PIl7n5WIG8ZY//qVHB6e5Ild89YLTemPpMY",
+	"y+oWzTJ10le2lAY/iqW09GBmyiBZ9rOThDGVD55NbDONHyJmvbOKK2JmuvW0bWsJVCvltVFW6zH3CMBg",
+	"rsPAKQs537Kj0fXRDTpwJxbacYq4f0qlJFRCAWkpEj9zG+iXyJD2mLkNgucNC/THjdXj6ZcxCWl+wYI0",
+	"idT4XG/LXF1oibObapZp/3prkeXDp4uKN90skQYBk6aVC5YSwaZukJPgkWKHNyKS7BPMVKj6ajzcJlT9",
+	"5e8j5Xtt/v58bfOFR1qbZBBxLbqQzpiErEvTWEHdlKk+LFD429T9hFQ/TOiB44J7B/vIsbav1LByewvV",
+	"BLsC9CnBFcUqcSakcj8Qg1Pk+0Qxqq9jmsSz22dNyUqV1zS4Zhzrs0e2dBOEstrsuwHltIeRxjavSW7b",
+	"ar1VxTjlStayytQRRLd1u16bU6fmvKKx6Hm27AwP0YQmPdJh/YiH5MOnC7chDFT1h971QlGFxZAdeEoo",
+	"pbsnYMGmqSQ1tb/1TjAOOasaD621oOQMNiA0vQ8SRgI6YPEelcwjkSk+fHl58EZ6UK1YKjoY4qdnb/fI",
+	"+vr6Fok4ubzYg3LEGFwJBTxJdePLF9jX5pcvNSzNPtWgk1QLrarMp3+BllUGgLYdJxSEx65Xl2cHHtQB",
+	"nmgmZht4mqhjpxY4YUFfGGup/uaXumH6df2lUybfNsTriDBikiRM37qs1Q3ASmIZfs8+A/VmWuQoeo3N",
+	"tGB+8x2cgQYWF1DcfboxF7bwgrl38UCgDZftOjnZfcyEXgNkuCB5AzLTYAbO0ctajmFnMT2z21zM1s7J",
+	"m5CFjOm7zMdYVZvFkuUh5NOd0gCGWFMdyqwj9iBVxImx6LjpIo5tZqAq/4hqGUIjLO75QlNRu1mpRKIP",
+	"cptQcnx5SII+TWigb3LVb7dTLRP6NSLy5pmXF2/rr0iVkljDSaZJInoaGEwGdMiwmr7powbVfvgYoYsE",
+	"GDuRZWDD5lacUGiD6ZE/UrgxiUEPMqQJHTDFEg9Ao0cH6JT0pxv1hWR5/zkoyqKhY5p9+voD3yM+UPzf",
+	"1z835HWKRVxZMm784SNsDkwnAIN1UMHbiLtZ0XPNmmQa9LeJ32o0fb1cv8XW/akEgGx6vKc8HUjseSmH",
+	"gksmSdVeSbxFHvQ6U5D2qszFw5ZeskYGdEx6NOKmQwlCDboVaKiYIIAd4zuQeL5KxJr2mEaqKQBkTEKR",
+	"ledG4h9HAeOSORT96OBiioiLIePYTq4hkt5z85J8rp/NO10WmMHu6YEToLBdaTVajSZ4YIeM02FU2a6s",
+	"N5qNdSgMo/rAVp9D4ennAIk6QAI+7jHgOBkxBQv/rn5UizC7+ul9fBj6RCPWyJnmqvyR54dQi/jWW/ig",
+	"kQ/0k5OFh+MxHprp2Yx5l9jPVD8AOJYXLdLfYXgYCElLxJkvN6d+adacpih6PuNcU0gGzgv92i3G0Rqs",
+	"1S+vNZtWFLABJBNEVn+26mQgjIKsMZkGp4U7vU3cMLhnN3AJZSNnS33+mmY2ZniltfiVS6fFKb60vvil",
+	"t1l59luvsrnMyg5M5e2se/DmMvOcY3nuS6cMtyudArq7cunvn/XRyXQwoMm4sl05Nw8aQGqmNdKsFyoO",
+	"2HKf279XsPg7pM/kWeNafNdnta2ZP8xr7qrG5yUu6SU89ujX8zFxNVOZ5mIpwOMJSe+KpCjQaiB6RMTh",
+	"KvgJkN/GbycR9PlXpLu3xtIZ9EtqKGhmC4xc5Cl+Tl0Ez1QthzA30c268FWxpV4kSS+h0I4Scmew+UWb",
+	"+44ChO+iZu6TQAwGYN2BMDkQHye64NkKkrUG2ccsRBNRhy0nZJujmoEanlkycB+ya1aHZTBiIRk2VSk0",
+	"+POdggw+8pERHUP/KK/N3Y6Epgpm1kAwoNx2tSTcZEhiK0HCZ7YSLA6MrQlrKIaUkI3cYLgy3bhEJovk",
+	"AG7XaxGOH44STJkyb4u2BWP/flRSVEaGrOHQs10Tf3BCtNHcWPzGsVBvoW0LvLC1+IU924FCv9BaYk2n",
+	"2C3mQohD6BUD720uA4Cs/cwRCyOKApNX2VhbW+Zlp+P5D06VMSHU0D5LnESSUQDVZ4M7UehhVA9FoO8H",
+	"/Jmq/nM0UNVN9xtNroUsKemxB0RU5g1c8+66pJr1KMsb3jyzbTUtPa9Z4wQ8AznlCXROAs1d6ztOPSZb",
+	"H4Ts8tI+vLmNTSuBLeguUmjuW9vRGuxUa9msUSS3xL7VxJezTrU1yFjHtYNq3xPK7e4rIx6wNp9oZGtW",
+	"skWqhe7AtW1kTjnUGIkZTbgkoz4DKg4Fv9C9DrWWKG9z27aYnGmF0vTuIUPNj7CG78FpKRmHozywfYwe",
+	"gxS7U6xEjJegb7uFblDflJCuTOWWWNg7wdl3JIlLbOlCiCPKxwZ88rsTxQIN/CDA6pJ3XsbOtfbGueRP",
+	"01CgfglVrI79jrbx49uMzoHZfzZ9OwEKRKH6cBn1yYkZnezc3mMqr1W30Wy1ebW0Ezza6KAbUva4igbM",
+	"iHpQd8305CI0jq5Zg7zFlpBgkG5zzCVHQpCvp9jZeNt2Bjw8eXdwfHW0+8vV292Dw8uz/XOfVI27gmzW",
+	"0CMCBceynshozTW0KJLOcrJ+/jDttrG2U6XYYKhMnXZlashZZtDmxd7snhWvNZGcbvxcIylXUTzR0jCv",
+	"ULdjGl3GdNzmkE0Phl6zz8OTvY8nlxdoHA9F2omZxJVAmZRumgCxNS02PZIOoegHJ32RJqYfYQYJ4ykA",
+	"9023C5nVpgK7VAnFTuJYTCQG34ZRUVK1A9S+zc2idvcgCXrWIbSazZpdERiWNFdy+lbTOCbZitpciZ7l",
+	"GAgzgubLZDwC3xLZJTJFnxe+zrOzTJhkCvmrqTqALoQ2h+meyR1nHXFoK8uvbQB4EBpdkfSEUkxfi6kG",
+	"+3mXUjjzNndbkmvGuO6cedbHv7YqgzuEO/w4nA3GXl2/+GFZ2sq6wRObugubOhQ9TdaR1GQ02Sm9vjKX",
+	"EqmazabO0BCB2X40jrGGEfKrHbjgxu0NYnfBgUqkEkNooQumDwXlQBtldwzbC05g+0Z53IytyQilF0HO",
+	"btwZaX9gjUwfs2bc1vxvtj11vpMnWadxvPg0kZ1OlLfE44WDNNIEKGCuBSqSMgVlCFtNzzjL3The6jj3",
+	"C6v41znQAvTnnKjbm6H8PI+hVb1bNjTjg1UrNuaq59qal3eVn2znqpkjHohA2aQcO/JT2kHEBEexomOp",
+	"2TTOOLUWYMMQ9UPbHH26tlJn1/SoR64OcoRys6QyWTHloVFeUY61MgmVbe6fnpxfuNE2/jbWHs6kPVPn",
+	"mssR7mGeWKhJa5sXxEIjadpQpaKcuapQgcaW05xiP4Z0UZxkJTFjBuF1JazvYn38eSx9P6WUsZSFsCAG",
+	"3FnoGCaiG2GYZKlX8R1Tp+aR72Rkxz3+UzKiC/cIDf2bw4SMTDdHphB5kUrDM57Joii4bdrAM8mM/wxY",
+	"Usgo1qcjXIyI4C6RbvOAJklknFpGzxRJg5ziKMabhspjMRCyWPKZUAisAb6VStbmVYiZe9lskv/8j41G",
+	"a6Nh2/uP+iIuky+z+LcC+0CzS1mLd6gDqjXrLwEDIJFrxoaS9AVnUmVBPLHoYb7xtqltrHnO/tuz/fP3",
+	"V2f7l+f7V+/Odvf2C/o7kTX0TGLMogUZ7vvvqVT4hV7ziI4Rtj2mJJqPgXFmoDSAqaKJCQHohrDWwAQh",
+	"tbBCY6JoR2JBj4SpJGKhLXze5tZ0MYgkGKEtm+wqLRKAtBGPoe4pm1ARslA2qJPaZwYxQMbsiqQN/exy",
+	"nOoxbqgEqYKVm0I4JnprbRlajRjXbEwG9BqqHLKadaa6WNHm1Y1myxGHCgdpg7U0HKGoAH7XFUnvLlYE",
+	"07zukTj9RGu8n9+S8GQXuItdYP9LYJ14xTuGQQ2cjczfQxolK3NsG7a+nL8OzJP65hTCD4BwZc32SJXT",
+	"AQuJn3Xn87FikKnYgaNA8G+bC2MszwzlmonZCApNPIK+kIybmAxzG7cJJSbmA+NEsxDOOLrW1Hzc5oVA",
+	"5AaBNnsmbFsMhjRhIQmoZPWIS8axlHGMsetSiQTUmBFL9CNhg1hp21jPX2k9+eUa6Yw1XKqdIBlD+1EA",
+	"sUescR2ivd/WX+FzGO08oGPYlglYNuStBV1l2hxijQMxGAieyWBydaJkTvSxqFKxceSP5bP7OYIMfnaS",
+	"hCTB9WWDbUmZrLeViZC5/W40YpEGHemLkbCAcRWPsTuKadbkG5uETwY0uZazu7ukcJN3kYSh3EaVuXL+",
+	"+f75+cHJ8Tk4WE73z64uzzVhy71czRqJo5tsaKlJEBo6hlQqFHccaaTNY0anliw4K/VFRFKdWwg8olrk",
+	"tguZoR0V9vjPryQVtjtHVbKPPP9qfjPxiFgCr6QDSO7tNS8ABzQUn3IwxJl4L8O7NholhFzj03lmTVwt",
+	"ku7crrQstnZVE/y3cjWtGFT2A+MZHp7L5CedLDMQDpPjZlpQ9O19jY/81DHZsIfFQdkIjaeo7PtFZQMU",
+	"Z4ZlG4ybjvrDL7ZjPKUMN59/NWnLt/PsfK+TrO7dI2LQLEZmsu/9/Qva84lrcTJ5TaA9+Qfd+hFVQR/a",
+	"MmH2Gqxz31RvKpvfPPYcnoHpn+jj6oi5OyUqzkdDk76yKs17bRLs9eQzsgcydHkmia0fgzFLzCZla0qk",
+	"9VuTkix3CPsSYfqm/QhESsxhlg3yKVJ9B7s8t6ZuoU8HOlwzpETNubrRWkNn3SiS2PuyeL2cYlwrc4GD",
+	"LqzpkUPsC4XCvnGM/WLC4ETZ/xTX/vGj81tLeMNOEyiNBxUn3oKv97up0D+04AdJzDbeVGSZPxAzZ+tO",
+	"LU32RkmkWDn3fZ7VXJipN59wU0IXzEa2ooJeV9YXGoMxb6A/b0hoVk3XwyoLLCSdcfam6jOev1q9ZmPJ",
+	"oIhHxOGjWoP4GdwgI6u0JUijXAfOSix9m3TgsoRbt5LkSnm+ZYMVm0rcM2vY1B8wCfNFIHdYLEamgIbv",
+	"1nPyZyUWwxtnxZ4V+Qonq/k8qiYw0QJjrjqAQHhSSu+aSAwVVLL+ZpYE5XRkmgpl391bAJtPwp7nbQgl",
+	"pnreWcwr9WLsxjH2fMe6HViKpNFoQTt3aKy0YzqyT3aSR/pJE0ag7qrty4xuhqDPgusG2SWc9aiKbiCu",
+	"XNHMzg+lKLL6+HhPnVrm1Y21Na/N/YjLtNuNgohxdQV1bnyPxEbEhLhz2RcJdpeveZCoSbPGmGBkMGZI",
+	"Vuzv1uaiS6DFG06V96W/AlPs1Cyp6QQKZYjyBp8iydt56i3JNs9mhw0bcbY6UUej2M2z1iCXeQoWGsEQ",
+	"I55lcjRmcVnKiR4bsI/tYNYG1pDMeZDNlbIfXNlHyvNT0XI90Q1ydRk6ZIOhUJqTf2TjRxOlZ7SufSiP",
+	"i9MxMnzKNn3KNn0I2Tdg0Q3zCBJzbNeuqQbW7prNcqL8QlW2K7YsaWUON1pKLn6O8amPwU/OmZJ542S3",
+	"CUqVEh/m9fM2y8YEHEZdUyR9h1BsSAzi90Br5Jqowq6k5VK1BvmkBW6/2JURRL5edMM45ijBoNIJsTVR",
+	"ulg8yIzV5lFWCmkbaKYPZ3JlNGHfs6IlcEEfJpgeDoKB0eUHzKzNHW5mg5EhD3aKoWmWspAJ61VEQR8K",
+	"IbU5aFIhMKhAWeFvPlXfM1FvPy5BLzTpfKLlT7T8h6XlIgkJJcE4iG2P4aoJnqlTHta16g+5hpoo1b49",
+	"cbfUdXbYAHo/jP0FopSmWlahZOtQMIhUHAxSKKXoWEOwNX5eGRF6yVBoPp95+GCibWcaI21HJg8UdIp0",
+	"ACmakco7F8lnRopukGOntNMOmTKwNIhvy8NiWmsksXKfBL5rv3wNKopP2Bfz1RyLy1EGxn9xo0vZaKbH",
+	"03LkvdjObdaQbtOnFdhGoS3wrJGLLaTuvXsX1crHm1MwesGgiKKrj/ropqhC16y51qjs+j4ZpO4RjROz",
+	"sMeSH80cpUwjrUdRHk54gX9APKud8EqkruZAFfGLLY18UzsifyPiPjzndjryGwTMxtnBmPLJemBpjUFl",
+	"UjrWkMDiY5lRKYRitWhxKRiYyAL7Um3HMaRlLodRFORVcxvzxHnbz+yHlugnm649CfVPQv2PSW81b5si",
+	"CR2mRozpaylyw+u3F+e/ZmLg7fOvuRR3ew8CvFgyPc1EzyUedvrIzYknAbJb9MKRqs/TOPbzTkK1bVc3",
+	"sBoKFvhKRNrrO8IFyRqhYn1oiD0h1QgSrIw0RTpjp+iZfbfWIO8Fh8IreTAKhJfMDCpxusT/mJEl0414",
+	"vnF4idtHf0YUtf7yKcbkKcbk8QpCK8fIYEgNGRo//jJydEbnFxFnUyRtfkDygfPcdyrk7iwVLTSRJFJR",
+	"NbO0uukltqwOnm/R9hV7VE00n26xGups/UkRvYciaoNAHXjOLLU+M2oL22TIhwhXLY9jgFR1aZOqwUpC",
+	"TNnRC0hxJlVs+fFyDWuueTajETOrtdbVp7Jf2yZ9zNoyQahtbuqKgieI/F1E3BS+c4qwFGq8YtzDyK1e",
+	"ajqdYf2qhA1jGjCTpG7BO2Q8jLB8Dfi3stqlpuhVrEE3NhVMswSzLB2UBdemB1KbV8F7NhJpHBLF4hj7",
+	"lmDc3YizxDiT8mJ8fXqT1aSRthGV7UyE1QIyMNjyqpHSD+LG9bqhFDYpFmed7ZQ6cOtMPko9mIlpVldC",
+	"H3AZobPdGcJRjiymOY8WWzFFryr7YsRt9aEAI58d0cnK34vEp+y5fz4R6kkOcqk2Vg8mUgyY4MwG0y+d",
+	"WGBp9ZIi0POv+R+LEgAzKufQxoBywrWKDXU/Oyzr6NYgkC0GlU9m1ZhGZSILDSDVteYGFpjO+sLl9cAg",
+	"Iiqf+co+4te2ScK0dgiAMi2dIi4Vo+GsBMQJCrZMHmFx0ybfPdvtv7op68fPWpxVH3nZm+TNzAqbh0yP",
+	"IT0v5kJPIvNdM7juiiT3FI0Xa4oHDpme5enJDZ0zcyecbMkyT3ypR/3QsZ9+Fz3YxMdWfS3wYQ9Agfpx",
+	"9g30h/Vrua13lops+rV/t8wAC8wl8gLyrTzd5nsrwOgWWMIV8Eiu2Vm6r+laGkmS8uiPlJnyak67J6Ob",
+	"ZcHg+oVMRyO7uQtSq5Pg4kQJLsSqotBmCdzRoH5mJvhtEjK4DFRBrfSZEhNqQZn+8Zgan53kO+l7aAUv",
+	"KFolhnDz/Z1N4N6TzvdzeEp/ZDklDKHfgkvToIgyTVhfpJJ5+HWCv/RZ3K09qBU9e2rKrTlLSi4QkEd1",
+	"Yy15gZ8qKfzIlRSKuP2t2fWD+s2z5ss2wwHtHjvEz7rSTHjSC2w96+RuhRjB0cotEiz25IRISsc2kbP3",
+	"aRki4leptN28phPQIB2OcOHEV0Hg1vQwWV7ayk55hx78iC75O4ki34mSPbnl7y9fPPnxH7o7Y46dIinq",
+	"Gg8qiRgLzEyTxxnYhkNjGM57V8WRVCwst3gcmTH/BTpEG7A82RgewMZgYLl6UbKHcrDPuyCFptOzfDwX",
+	"jgdFOn3MeFjahSdKCg1W2BheGQ4ZTfLUTTOevm8Q9hfZ9nzQiCUroIIhgWjyoPFIf2UqmvIZHaKtNOL0",
+	"hS7z9+jrjxd6aV9PDgL0LD35d35o/w44/6g9tQzx7uozfUStwWkFPkNjKDa9KvSIMPurKqecOFoKB7VH",
+	"uj0oCzu357HEbZziB2xgjkB/amH+ZIlbIO4ioph25A8VqQFBsLNl28WJtRgR6nuTKbbVLMEWa/hPJtlW",
+	"syzbGulGsWLJDvH/8G1VBwzVgwhdnuIFwbIKUokBQAFZfJXyMfQkAKcdBMR9wVMiWcqoR9gXGqh4XC6L",
+	"nyAIvlce74ohtbDaLJp21RRU9oUOhrF+ZK259qLeatXXNi+azW3477eK90g5qiXTvniwaf+YMVWr2WxV",
+	"vMqAfjlkvKev1trmhlcZRNz+3fq2ibJwdIsVJryST/rSA+hLwl5tSyvNB9O0Er94NCfsGYoakvhOimX9",
+	"IxtD5RtYhmnUlHVl8Z2UsatrNr6y4opf2zZ9p8Zt3mNK5smiSDA7NLjGKNF8NlU/Y8OYjlm4TSDIwc1Y",
+	"pUSC4cm8L5I2R6LbaPM2xxr3CaS2JlHg0ubtvJgPkZwOZV+Y5Zi0tGeS+PI61eyBQ0+bNvdhkN0BFvtB",
+	"1mAKfPo7WEjnQiga63dk2lHwOz5nf08YUnQSccV6LNFSapsPIi4SkkKXrCol8DAm4255a2vr3vrLNa+5",
+	"/sJ7tbnhvXy56b1qvsyL7/gUFnQlbljSjcXI9yxs2nyU0GGtQQ5LC91l5UETLcolPeiXEcemLJ7s688h",
+	"FNEWSa5urK21ebbnq0Ekgef5tZ28LjKkrHUY8Y35G94ivvn+Ks0vh1OMDlto6HlrO1krhWzIrCYcHCoW",
+	"+TBVmNAIr2ERg0kMM+MURnyh9UyLHWnM4Bz6LA5J1SkA0kvESHq2U6jjLchTsiV6GTg2KzXoUysrCwLP",
+	"BU77JMS0NngdGIc0v/zYSpKxoWprXvnPILqJAM2T/7DedHG9B6GpOo0XAb0UUHAJe/OjF8N54Zk0jhO4",
+	"blyQgQA/hsZHDKMHRLHw7SaMAeRiRiUzWD0DXgbROkL1PQsnjXFt7kDLZIo7QyDq6EURqgg2VHErbtlU",
+	"c1tNxeBHmyOGOSPlmOmU1fbICJrUWYdRh40F9APEznVmZ6Fnetu0eYcFYqAJXyC4TAcs9Btkt7DgvOud",
+	"jfI1cLZhucUzuuJCXZlr0SC+FfeySh9uqMvQ1koEZbTNs6evMuHQSUZocxQF0YILBNC0jsIxQO/XUoVH",
+	"enQYMykhRVU/Z1P2EW+koomSxDfhzP7sRAeY8EdN03eW+J3iZRA8MxRngLVnY8advAi8bppK3SOEpoRz",
+	"Lnq17JWnYJynsgXfSRA+jWkAUenmomiCDSzQXpEZcnGxVEF22WeJzIutC8+/wr/F8J3ifT5Q0khMcIux",
+	"KLeRRrCiraa/adyN4piFThUAD+U8yNfTOjE8aGJsptX9d0xZivu4Wt5cmvUU7PPtg+6FOfZvpAgutgqd",
+	"4JWY5VObvDnPA8oDFj9qWY98SbPVWBDvrPMg5fmVBInTEW3nC/47hSJ/Jnk1H0wqOiayHw2HWk7P5CgP",
+	"pMhulGgxEoXnIU1URON4fJW97Ru1H1LHOowg5GIW7hBK/MJjxM++9IuZYFknZBjrCkRuiMvwZwYikVGf",
+	"cb30WIvJnXQwlMQ3pMiUn4JqiOgy0XpVRuy03E2lHnxaToQF3lFOtIFM3g8jUua7+U6umGVEygwpfgD5",
+	"8UkW/LkCp/7pxEi8spkcuZTQOLu+lWGvhpvdLsn7kOh/Z+Z3Ssdg2xlRSbCzP4slG/VZwkjVH+K3jhki",
+	"gVrAULfKlhXMWZmxFFgWZbnaNqF8jJYqPfgy/Mi1SNqq444srD/WgvSIhQRtRnIpDrYzycF2pthXCbPC",
+	"ffzTcCtnOz8yu7LY88SuntjVvzy7wstAaF4y5+HY1iq2judAI++eKU1OODNqwpAlJKf4HnowICGTB3Ea",
+	"zgoyBtqxf/NtqpQ/uuMcNrLYe45Qf/Ke39NU8kySfiQhbv4nNpqgsj+/3cGiEKfSq/XWGfinvlr5RhZf",
+	"LQeaT/fr/verW8ChH/COzVKE3ookdyl7eVcQx5vNQp90aRwTavrrZYZ8p8Fd5haHgAKqSDXijtHfmAqN",
+	"Y8/PwbXAuDgrUgNCS6ASfNaVsNhQylTLywZ6JvNy6+RIQCsSys0rz2TB/Jm51fPQBHHDkit31U6chnF2",
+	"VH2jtkArKYBfHtixbVztksSsC/UGZT8aWl3StYSKZClDaL7a6gKVMvf3u27tzJXvzAAaI8uCSaAChDHc",
+	"ejMWhZ0gH9CMOquiRE7b/hl00YktfSePvAPTGUppjvFebt+292naSUdoV7GERIpUTbZ8JN1Xak9K7ZNS",
+	"+6+u1J73oyEUbNSkXrNV0c0Mss+M5/zxNVwbSjhTlN6NY3PDmeaOECFlEwSy9ouNQpg/heD9esQl46Y1",
+	"rkw7GI5t05I4RL2Z8P7zj5cN8nFSSt8GIdWWJ5LX0RDbaA4ZVYTaIDcP+AUZ9aOYIY+DWK82p6FWokui",
+	"tLRQfGq3/ZNkCJj1ujkCJTUjsrjQgCbJGMUSTXlpb1ZhM0V7S68BwxW86Qqfy502yQ+bVP1/M6LllUEb",
+	"SEiTLL5hstYgB6rNIeZR8zeqJUgb9qj6CQPbur5nWH+CKQ1wyBePepGS2ygeMpoEfZKkHMobU6KSqJfQ",
+	"QZtHPGRfPNM7CGJKWUIU+6K5FfU94tOO/vlv//Zv+p+rK/io3vFrpr6yDKgVj2ygsOg6lZ09IgWJTOhk",
+	"N5UsRJ6JIeBGgvXhIBp/+CShpu4z5RiSHRIZi1E8RtzNcx9kP0rUjHMs5ks46RGtZnMyPWJINcD0IL+3",
+	"28Ovh7f65/Ht56/rt1MJGkBS8Pn6QNPVnv6y/GjW5x9LGe44Bm+K1U4QVQy8YkbB2ufXfaito19GA+DM",
+	"WvYiKTbwD1mXprGqbFfqNoFGP8B4OtBU1f2s8ACM51Xq8O/nMrDoIeo3NNFPAIU+F4lCA2DFgz/QCmH/",
+	"wAHtr2+YDCqfHzc3xRCNxUYASzeeLAAPkJ8yzFmL5d3ZR9MWAPvVI5YKtIkYxNwFWSgP/Ux6OT9Xgvhh",
+	"QrsKAro1pV5cYlBep1m89QylzSDio1YBNHN8JxXK7nCG/mRO+an631PO8Xeu/mclFkMCAqpoLHor0qpl",
+	"FIrnnTS+/iYtI1EUixQbOJlAUD8ohSoBIVqfIiWBokHTMNkgu5xYzanNUfagHIeJGb1hkohUmXoIJrw6",
+	"YaHpJS+4GRzlSEwq0k/h9JbUEsG1vClZooVLS2WBwnpOilyRGnNNhPMtg/ipVBJ1UsWkT/yvt5Bypw/M",
+	"J/7vn/3ajsnEM+GThVy8hNnSDqYJSai3Dm2CoDmK3jAAiwJ0oCOlXjOuSYvmHknY31lgkgBHfRGbL1yx",
+	"1rTMZxqlpY9SHNiTOxTnaPOqr/+Vv69/bsjrVK/aSeAyDfkb5LUII61pDjWKviJH0WvI4nmdpZBTZTLw",
+	"zj9eSjKgYy3ja9HTBMrEY0itotzghElqTMQIk4DMTPqZ84+XWgdF+RPUgWLSGiMhVbRDJSNSRXFMaEck",
+	"mIkoWRLROPrTNHuhUZwmzNSsCmMRXNfaHBQAlUR56h2mXKIbGHaC6BWIOI5A0qWmqc1mc534cM2uAkPT",
+	"fJuLd8ZUMq5jSr5H+vRGv2h3ZUBapve+TuPry6HGRUf7fQyGPD3Rdwq0yRdyxqTWAkrY8ycolAjmZxZq",
+	"nAOsxVthbgFaytHQUXnqo/JPXZgDyXfGOwwdannNZjM3r3TGmnTMZJodEY7r0PW3sv1q/dWrF81X9+Sl",
+	"TkfQeYW4TEBixuOhJxTNLGhKBKafCmA0C60TyZT+3sl9RBhiCMTI7aRic5VtJdBtQpOgD3mdWS3wjNFl",
+	"X4bllT6ntYU3sI5cW7hPic9lKnZZQEXSguCpUs/d3QI/8LVGxMqvxt3k3dnNXFwF93GNOQs0zKfy1D9y",
+	"eeq7Yd+jR4c4rZ/vXJTaebikMLXGUIuFEQ8S28/5ExY0sShp6kGZ4lj6qmgtDCZGddWOodWLECML8rAG",
+	"a7LCOP7OmFAOXzpWesd65XC1uRYsrDT3MDzpserg3cX29a0p01O56ady0z9a/T30vndzueCZNOTtMQxi",
+	"blv/vIL1nOYXli5nzz7+Jc7nmn+bn0lsug26UBbcF4jQGsQg2R/T+J+8SvcVGLK4SqpsXF5WJh3DsQDQ",
+	"P16/C1eyKL0cbheKh43mPnNH/kmiPJw1f5Pe6s58i53E7lE9XekHcBQnRQz9MTrLvYcKYHnwr4ehaYk1",
+	"LHsk5SqKiY8teeWu8knVVyo+B7lD+h550Ww0Xr3wNppNz/pB2nyr2cS+cxE34R1+3gLKzwLGtbzOsghu",
+	"/ZxIVVbFIatkZ6t1t7kF5kQzGmkt7k7oeZLGbLsQuZ7Hsg6EVCQ70zZHcgsUxyNQ0KKTCKNWTLA7OYwj",
+	"hQXlumkCCke+CvA8meVzodoci90tKjxY1TzUjlJzgttxSQ1ynNfNg6Vut/nM0nk2RB0M23kNvYL7BQpr",
+	"kTcJ7SrwBRnDXZtnIg6ZWawQXGm2QzOUDEF7YycWwbXWsiSNmQnTwzhxPDo5YmxoGgzaGnNaW5xZWM0h",
+	"Vz92eTVnod8pHsEF1QxJziE/nrk+T6XVniId/mXjsTXnM2J2F9zhAU2QGJKgz4Jrkc5pQbRsRHbOwOep",
+	"jK5k8PxroZbpXP9PWaWmXmR63AN/xf11aHDdIFj4yfban67daUs4ZbTZacQPX0tBKFlrbmh+bSuBArOr",
+	"2jh2ooS4JpGquea2GXU/S9uwwMxFur+ca8fdkFPD9Kkly4/ckgXOqIiNthjvygLyQp/NXKxqfidO/OSU",
+	"+eY2lqSABz+YAeXMpf3LGFEm2cVz9kUxHj5qmaXJRc4MRXZ0Rpt3ysWI/IW4CqStq8RLSnPbgAXcVN6i",
+	"dAZL8Wwz82IZa8vERJKxrRLmsw9z/AQ6x9RCv5MfaFWdwx7iUzLokwbxT6FBHGFHuaL0AsRm/EiaQ5/R",
+	"WPX/nJ28acJJ1yBCN4qZ7eOhIaqJol6p1gDeX1yc7mhCGQpmKiaI1HQ6sDGwpaWX35sVPCJdwSnmOKTs",
+	"ZmgMNow7IknxpAsHexjdMK4nGSai47bpQvhXPsNhiCHjdBg17O5mCZ4nQ8Z3Tw8+nJ8c3xdsJitNdP7O",
+	"ZjvgzXwkFEEKxQ7zSGSIDuwxrldozKqPAb+LfiSnl0ElMTCw4BwwRSeAOaaDeCZ66931KQ/rNvpZijQJ",
+	"wFuhklT1PdIZKwbqvP6lvHY4LuvX3aPD1U7Druyf5zQMDEpOAwwBy5IZNhE6b2PaKRmCA2GzuZ5H7ZSe",
+	"yRlO911oCswNhVn0mRCV0G43ChrfnfVMqMo0jBZQJHhdoxXKqtOYaJAOMyr07xLTxS1KVLxKmsSV7cpz",
+	"EF3NDFNnHwQi5Up6tsuvKVEqrhmXjdwVqoWgynQGMKgZklQV45QrWfNM6EDWeJuHJOI3kbKOx2xA0yKx",
+	"LCF9IhXTZjk5L2dBHdOvQxP93IXjGZsZhjtghBoWq6lDZFrMwh5LoCm2tblhCISrlSGQ+4stjM4Sczmh",
+	"JNsfawDloyLQcGy4gZjq4xEKxRsYGdCgH3FGqqbEkGdqutjC2DXPacfglGGSUKUCxlX9BBxO4EGDXTur",
+	"NeUpppd6GlPVFcmA0HAQ8UgqvOqkuvvm6OAYovtqLprop0qGyVgwgraA/hLAKZKgz2B4YfBGS6ukQ2O9",
+	"wcRFHXNJyvPRSwi0EZRmUOhsWCCY04O+MQPhvrGmhV7wkIlhzDzSSaNYWZemc/+ckUMRSLiEX+oAIEc0",
+	"dNqFbscRpJunkiVyGyHpVWgaRgotFROmDKCqcAx6jP+qv3aa/Wbj4rue+QOlT6/Yfdyb6EvqTUSvepOh",
+	"Ut6kEcWbEnC9qVb+XqFemlcsb+JNlKH+7FWOdo9335VsZGLpP8JSzy92375ddaFLrGvOKj7f3v7/AQAA",
+	"//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -57,6 +57,9 @@ func (h *Handlers) CreateStockAdjustment(ctx context.Context, req api.CreateStoc
 		func(l api.StockAdjustmentLine) Level { return Level{l.ProductId, l.LocationId} },
 		func(l api.StockAdjustmentLine) int64 { return l.Delta })
 	kind := db.MovementKind(body.Kind)
+	if bad := signErrors(kind, body.Lines); len(bad) > 0 {
+		return api.CreateStockAdjustment400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.InvalidFields(ctx, bad)}, nil
+	}
 	change, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (api.StockChange, error) {
 		st, err := Open(ctx, q, req.BrandId, h.d.Now(), lines.scope(func(l Level) bool { return lines.delta[l] > 0 }))
 		if err != nil {
@@ -71,9 +74,18 @@ func (h *Handlers) CreateStockAdjustment(ctx context.Context, req api.CreateStoc
 		if len(short) > 0 {
 			return api.StockChange{}, &InsufficientStock{Lines: short}
 		}
+		var over []api.ProblemLine
+		for _, l := range lines.order {
+			if d := lines.delta[l]; !st.Fits(l, d) {
+				over = append(over, limitLine(lines.first[l], l, d, st.OnHand(l)))
+			}
+		}
+		if len(over) > 0 {
+			return api.StockChange{}, &QuantityLimit{Lines: over}
+		}
 		for _, l := range lines.order {
 			if d := lines.delta[l]; d != 0 {
-				if err := st.Move(l, Movement{Kind: kind, OnHandDelta: d, Reason: body.Reason, Reference: body.Reference}); err != nil {
+				if err := st.Move(l, Movement{Kind: kind, OnHandDelta: d, Reason: body.Reason, Reference: body.Reference, Line: lines.first[l]}); err != nil {
 					return api.StockChange{}, err
 				}
 			}
@@ -136,7 +148,7 @@ func (h *Handlers) CreateStockCount(ctx context.Context, req api.CreateStockCoun
 		}
 		for _, l := range lines.order {
 			if d := lines.delta[l] - st.OnHand(l); d != 0 {
-				if err := st.Move(l, Movement{Kind: db.MovementKindCount, OnHandDelta: d, Reason: body.Reason, Reference: body.Reference}); err != nil {
+				if err := st.Move(l, Movement{Kind: db.MovementKindCount, OnHandDelta: d, Reason: body.Reason, Reference: body.Reference, Line: lines.first[l]}); err != nil {
 					return api.StockChange{}, err
 				}
 			}
@@ -173,6 +185,9 @@ func (h *Handlers) CreateStockTransfer(ctx context.Context, req api.CreateStockT
 		}
 		if st.Available(from) < body.Quantity {
 			return api.StockChange{}, &InsufficientStock{Lines: []api.ProblemLine{shortLine(0, from, body.Quantity, st.Available(from))}}
+		}
+		if !st.Fits(to, body.Quantity) {
+			return api.StockChange{}, &QuantityLimit{Lines: []api.ProblemLine{limitLine(0, to, body.Quantity, st.OnHand(to))}}
 		}
 		out := Movement{Kind: db.MovementKindTransferOut, OnHandDelta: -body.Quantity, Reason: body.Reason, Reference: body.Reference}
 		in := Movement{Kind: db.MovementKindTransferIn, OnHandDelta: body.Quantity, Reason: body.Reason, Reference: body.Reference}

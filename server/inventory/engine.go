@@ -240,6 +240,8 @@ type Movement struct {
 	Reference     *string
 	Reservation   *uuid.UUID
 	Order         *uuid.UUID
+	// Line is the request line the movement is for, named if the level's bound refuses it.
+	Line int
 }
 
 // Move applies m to level l and appends it to the ledger (one statement: the level and its
@@ -256,7 +258,7 @@ func (s *Stock) Move(l Level, m Movement) error {
 		ActorID: s.actor, RequestID: s.requestID, Now: s.now,
 	})
 	if err != nil {
-		return err
+		return boundViolation(err, m.Line, l, m, lv.OnHand)
 	}
 	lv.OnHand, lv.Reserved, lv.Version, lv.UpdatedAt = row.OnHandAfter, row.ReservedAfter, lv.Version+1, s.now
 	s.movements = append(s.movements, row.ID)

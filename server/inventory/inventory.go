@@ -6,6 +6,7 @@ package inventory
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/server/kit"
@@ -35,6 +36,7 @@ func Refused[NF kit.NotFoundResponse, CF kit.ConflictResponse, UF kit.Unprocessa
 		sc *StockChanged
 		rm *ReservationMismatch
 		rn *ReservationNotActive
+		ql *QuantityLimit
 	)
 	switch {
 	case errors.Is(err, kit.ErrNotFound):
@@ -59,6 +61,10 @@ func Refused[NF kit.NotFoundResponse, CF kit.ConflictResponse, UF kit.Unprocessa
 		observe.InsufficientStock()
 		u := kit.Unprocessable(ctx, api.ProblemCodeInsufficientStock, "Not enough available stock; `lines` lists each short line.")
 		u.Body.Lines = &is.Lines
+		return UF{u}, true
+	case errors.As(err, &ql):
+		u := kit.Unprocessable(ctx, api.ProblemCodeQuantityLimit, fmt.Sprintf("A level holds at most %d units; `lines` lists each line that would pass it.", MaxLevelQuantity))
+		u.Body.Lines = &ql.Lines
 		return UF{u}, true
 	case errors.As(err, &rm):
 		u := kit.Unprocessable(ctx, api.ProblemCodeReservationMismatch, "The reservation does not hold the order's lines; `lines` lists each shortfall.")

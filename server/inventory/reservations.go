@@ -177,6 +177,9 @@ func (h *Handlers) CreateReservation(ctx context.Context, req api.CreateReservat
 		raw[i] = HoldLine{Index: i, Product: l.ProductId, Location: l.LocationId, Quantity: l.Quantity}
 	}
 	lines := MergeHoldLines(raw)
+	if bad := LineOverCap(lines); bad != nil {
+		return api.CreateReservation400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.InvalidFields(ctx, []api.FieldError{*bad})}, nil
+	}
 	ttl := DefaultReservationTTL
 	if body.TtlSeconds != nil {
 		ttl = time.Duration(*body.TtlSeconds) * time.Second

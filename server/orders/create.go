@@ -15,9 +15,6 @@ import (
 	"github.com/ecompointer/ecompointer/server/observe"
 )
 
-// maxLineQuantity bounds a line, merged lines included (the spec bounds each request line).
-const maxLineQuantity = 100_000
-
 // priced is an order's lines with the product as it is sold, and the totals.
 type priced struct {
 	currency   string
@@ -96,11 +93,9 @@ func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestOb
 		raw[i] = inventory.HoldLine{Index: i, Product: l.ProductId, Quantity: l.Quantity}
 	}
 	lines := inventory.MergeHoldLines(raw)
-	for _, l := range lines {
-		if l.Quantity > maxLineQuantity {
-			return api.CreateOrder400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadRequest(ctx,
-				"lines["+itoa(l.Index)+"].quantity", "lines naming the same product add up to more than 100000")}, nil
-		}
+	// One cap for orders and reservations, merged lines included (the spec bounds each line).
+	if bad := inventory.LineOverCap(lines); bad != nil {
+		return api.CreateOrder400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.InvalidFields(ctx, []api.FieldError{*bad})}, nil
 	}
 	address, err := json.Marshal(body.ShippingAddress)
 	if err != nil {
