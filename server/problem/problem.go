@@ -78,6 +78,7 @@ var kinds = map[api.ProblemCode]kind{
 	api.ProblemCodeDatabaseTimeout:        {http.StatusServiceUnavailable, "database-timeout", "Database timeout"},
 	api.ProblemCodeWriteConflict:          {http.StatusServiceUnavailable, "write-conflict", "Write conflict"},
 	api.ProblemCodeBrandBusy:              {http.StatusServiceUnavailable, "brand-busy", "Brand busy"},
+	api.ProblemCodeCorsNotAllowed:         {http.StatusForbidden, "cors-not-allowed", "Cross-origin request not allowed"},
 }
 
 // Status is the HTTP status of a code.
