@@ -100,13 +100,13 @@ func TestSearchRuleIsAnExtensionTheServerEnforces(t *testing.T) {
 	}
 
 	served := map[string]string{
-		"жёл":  "RU-1",
-		"ШАЛ":  "", // case-insensitive, but no product has it
-		"weiß": "DE-1",
-		"日本語":  "JA-1",
-		"٣٤٥":  "AR-1",
+		"жёл":   "RU-1",
+		"ШАЛ":   "", // case-insensitive, but no product has it
+		"weiß":  "DE-1",
+		"日本語":   "JA-1",
+		"٣٤٥":   "AR-1",
 		"shirt": "EN-1",
-		"%shi": "",
+		"%shi":  "",
 	}
 	for term, sku := range served {
 		t.Run("served "+term, func(t *testing.T) {

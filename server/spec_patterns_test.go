@@ -158,10 +158,10 @@ func classEnd(p string, i int) (int, string) {
 func TestPortablePatternChecker(t *testing.T) {
 	t.Parallel()
 	for pattern, portable := range map[string]bool{
-		`^[A-Z]{3}$`:          true,
-		`^[A-Za-z0-9._-]+$`:   true,
-		`^[0-9+() .-]+$`:      true,
-		`^[A-Z0-9_-]{1,32}$`:  true,
+		`^[A-Z]{3}$`:         true,
+		`^[A-Za-z0-9._-]+$`:  true,
+		`^[0-9+() .-]+$`:     true,
+		`^[A-Z0-9_-]{1,32}$`: true,
 		`^("[\x20-\x21\x23-\x5B\x5D-\x7E]{1,255}"|[\x21\x23-\x7E]{1,255})$`: true,
 		`^(?:ab|cd)+?\d\w\b$`: true,
 		`a\.b\/c\{2\}`:        true,
