@@ -48,7 +48,8 @@ const DefaultBrandShareWait = kit.DefaultBrandShareWait
 type Config struct {
 	Logger *slog.Logger
 	Pool   *pgxpool.Pool
-	// CORSAllowedOrigins lists the browser origins allowed to call the API; none by default.
+	// CORSAllowedOrigins lists the browser origins allowed to call the API (CORS_ALLOWED_ORIGINS):
+	// exact origins, `*` for any, or one `*` inside an entry as a wildcard; none by default.
 	CORSAllowedOrigins []string
 	// Now is the clock; tests move it to check expiry without sleeping.
 	Now  func() time.Time
