@@ -121,11 +121,11 @@ func TestSearchRuleIsAnExtensionTheServerEnforces(t *testing.T) {
 			for _, p := range r.JSON200.Items {
 				skus = append(skus, p.Sku)
 			}
-			want := []string{}
+			var want []string
 			if sku != "" {
 				want = []string{sku}
 			}
-			if !slices.Equal(skus, want) && !(len(skus) == 0 && len(want) == 0) {
+			if !slices.Equal(skus, want) { // nil and empty are equal here
 				t.Errorf("q=%q: %v, want %v", term, skus, want)
 			}
 		})
