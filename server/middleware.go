@@ -196,8 +196,17 @@ func (s *Server) contract(next http.Handler) http.Handler {
 			Route:      route,
 			Options:    s.spec.opts,
 		}
+		rules := parameterRules(r, op, pathParams)
 		if err := openapi3filter.ValidateRequest(ctx, input); err != nil {
-			problem.Write(w, requestProblem(r, err))
+			p := requestProblem(r, err)
+			if len(rules) > 0 && p.Code == api.ProblemCodeValidationFailed && p.Errors != nil {
+				p = problem.Invalid(ctx, append(*p.Errors, rules...))
+			}
+			problem.Write(w, p)
+			return
+		}
+		if len(rules) > 0 {
+			problem.Write(w, problem.Invalid(ctx, rules))
 			return
 		}
 		next.ServeHTTP(w, r)

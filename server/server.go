@@ -17,7 +17,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
-	"github.com/go-chi/cors"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/swaggest/swgui"
 	"github.com/swaggest/swgui/v5emb"
@@ -49,7 +48,8 @@ const DefaultBrandShareWait = kit.DefaultBrandShareWait
 type Config struct {
 	Logger *slog.Logger
 	Pool   *pgxpool.Pool
-	// CORSAllowedOrigins lists the browser origins allowed to call the API; none by default.
+	// CORSAllowedOrigins lists the browser origins allowed to call the API (CORS_ALLOWED_ORIGINS):
+	// exact origins, `*` for any, or one `*` inside an entry as a wildcard; none by default.
 	CORSAllowedOrigins []string
 	// Now is the clock; tests move it to check expiry without sleeping.
 	Now  func() time.Time
@@ -178,15 +178,8 @@ func New(cfg Config) (*Handler, error) {
 	// HEAD is GET without the body (RFC 9110 §9.3.2): every GET route answers it, with GET's
 	// headers (net/http drops the body).
 	r.Use(requestID, observe.Middleware, accessLog(s.log), recoverer(s.log), middleware.GetHead, s.requestDeadline)
-	if len(cfg.CORSAllowedOrigins) > 0 {
-		r.Use(cors.Handler(cors.Options{
-			AllowedOrigins: cfg.CORSAllowedOrigins,
-			AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete},
-			AllowedHeaders: []string{"Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-Id"},
-			ExposedHeaders: []string{"ETag", "Location", "Retry-After", "WWW-Authenticate", "X-Request-Id"},
-			MaxAge:         600,
-		}))
-	}
+	// Always on: with no origin allowed, a preflight still learns which setting allows one.
+	r.Use(newCORS(cfg.CORSAllowedOrigins, s.spec.doc).middleware)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		problem.WriteCode(w, r, api.ProblemCodeNotFound, "No resource at "+r.URL.Path+".")
 	})

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make e2e`: the types generated from openapi.yaml and the tests compiled with strict tsc, then
-# the built server on a free port against a fresh database, the frontend client flow and the
-# Swagger UI browser test against it. The server is stopped and the database dropped on every
-# exit, failures included.
+# the built server on a free port against a fresh database, the frontend client flow, the
+# Swagger UI browser test and the cross-origin (CORS) browser test against it. The server is
+# stopped and the database dropped on every exit, failures included.
 #
 #   e2e/scripts/run.sh [path/to/ecompointer]     (default bin/ecompointer, built by `make build`)
 #
@@ -58,6 +58,10 @@ fi
 rm -rf build
 npm run --silent build
 
+# A second local origin for the CORS test: a page the test serves on this port, at 127.0.0.1 (the
+# origin the server allows) and at localhost (the same page on an origin it does not allow).
+page_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+
 # The server picks its own free port (PORT=0) and names it in its "serving" log line: no race with
 # another process for a port chosen in advance. In development it creates the missing database.
 echo "e2e: starting the server against database $db"
@@ -66,6 +70,7 @@ echo "e2e: starting the server against database $db"
   exec env APP_ENV=development PORT=0 METRICS_ADDR=127.0.0.1:0 LOG_FORMAT=json LOG_LEVEL=info \
     DATABASE_URL="$pg/$db?sslmode=disable" \
     BCRYPT_COST=4 AUTH_RATE_LIMIT=0 REFRESH_REUSE_GRACE=0s \
+    CORS_ALLOWED_ORIGINS="http://127.0.0.1:$page_port" \
     "$bin" serve
 ) >"$log" 2>&1 &
 pid=$!
@@ -86,12 +91,14 @@ done
 curl -fsS -o /dev/null "$base/readyz" || { echo "e2e: $base/readyz never answered 200" >&2; exit 1; }
 echo "e2e: server ready at $base"
 
-export E2E_BASE_URL="$base" CHROMIUM_PATH="$chromium"
+export E2E_BASE_URL="$base" CHROMIUM_PATH="$chromium" E2E_PAGE_PORT="$page_port"
 failed=0
 echo "--- e2e: the frontend client flow (openapi-fetch)"
 npm run --silent test:client || failed=1
 echo "--- e2e: Swagger UI in Chromium (playwright-core)"
 npm run --silent test:browser || failed=1
+echo "--- e2e: a page on another origin calls the API in Chromium (CORS)"
+npm run --silent test:cors || failed=1
 echo "e2e: screenshots in e2e/artifacts/"
 
 # Debian's Prometheus server scrapes the running API's metrics listener, and a counter the flow

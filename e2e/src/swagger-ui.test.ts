@@ -45,6 +45,8 @@ describe("Swagger UI at /api-docs, in Chromium", { timeout: 120_000 }, () => {
   const pageErrors: string[] = [];
   const email = uniqueEmail("e2e-swagger");
   let accessToken: string;
+  let brandId: string;
+  let summerShirtSku: string;
 
   before(async () => {
     spec = parse(await readFile(specPath, "utf8")) as Spec;
@@ -58,6 +60,16 @@ describe("Swagger UI at /api-docs, in Chromium", { timeout: 120_000 }, () => {
     const login = await api.POST("/auth/login", { body: { email, password } });
     assert.ok(login.data, `login: ${login.response.status}`);
     accessToken = login.data.accessToken;
+    brandId = login.data.user.brandId ?? "";
+    assert.ok(brandId, "a registered owner has a brand");
+    // A product that listProducts' pre-filled examples find (q=shirt, tag=summer, status=active).
+    summerShirtSku = `SWAG-${Date.now().toString(36).toUpperCase()}`;
+    const created = await api.POST("/brands/{brandId}/products", {
+      params: { path: { brandId } },
+      headers: { Authorization: `Bearer ${accessToken}` },
+      body: { sku: summerShirtSku, name: "Linen shirt", priceAmount: 3900, currency: "EUR", status: "active", tags: ["summer"] },
+    });
+    assert.equal(created.response.status, 201);
 
     browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
@@ -152,6 +164,34 @@ describe("Swagger UI at /api-docs, in Chromium", { timeout: 120_000 }, () => {
     assert.equal(profileAuthHeaders.length, 2);
     assert.equal(profileAuthHeaders.at(-1), `Bearer ${accessToken}`);
     await page.screenshot({ path: `${artifacts}swagger-ui-after-reload.png` });
+  });
+
+  test("Try it out on listProducts with its pre-filled example values (q, tag, status, limit, sort): 200", async () => {
+    const op = page.locator("#operations-products-listProducts");
+    await op.locator(".opblock-summary").first().click();
+    await op.locator("button.try-out__btn").click();
+    // brandId has no example (it is the caller's own brand): the one value typed in. Every other
+    // parameter keeps what Swagger UI pre-filled from openapi.yaml.
+    await op.locator('tr[data-param-name="brandId"] input').fill(brandId);
+    assert.equal(await op.locator('tr[data-param-name="q"] input').inputValue(), "shirt");
+    assert.equal(await op.locator('tr[data-param-name="tag"] input').inputValue(), "summer");
+    const listed = page.waitForResponse((r) => new URL(r.url()).pathname === `/brands/${brandId}/products`);
+    await op.locator("button.execute").click();
+    // Swagger UI checks every value against its schema (patterns with `new RegExp(pattern)`, no
+    // `u` flag) before it sends anything: a refused example shows an error and no request.
+    const row = op.locator(".live-responses-table .response").first();
+    const refused = op.locator(".validation-errors");
+    await row.or(refused).first().waitFor();
+    if (await refused.isVisible()) {
+      assert.fail(`Swagger UI refused its own pre-filled values: ${(await refused.innerText()).replace(/\s+/g, " ")}`);
+    }
+    const response = await listed;
+    assert.equal(new URL(response.url()).searchParams.get("q"), "shirt");
+    assert.equal((await row.locator(".response-col_status").innerText()).trim(), "200");
+    const body = await row.locator(".response-col_description .microlight, .response-col_description pre").first().innerText();
+    assert.ok(body.includes(summerShirtSku), `the page lists the product: ${body}`);
+    await op.locator(".live-responses-table").scrollIntoViewIfNeeded();
+    await page.screenshot({ path: `${artifacts}swagger-ui-list-products.png` });
   });
 
   test("no request left localhost, and the page threw nothing", () => {

@@ -79,6 +79,7 @@ var kinds = map[api.ProblemCode]kind{
 	api.ProblemCodeWriteConflict:          {http.StatusServiceUnavailable, "write-conflict", "Write conflict"},
 	api.ProblemCodeBrandBusy:              {http.StatusServiceUnavailable, "brand-busy", "Brand busy"},
 	api.ProblemCodeQuantityLimit:          {http.StatusUnprocessableEntity, "unprocessable", "Unprocessable request"},
+	api.ProblemCodeCorsNotAllowed:         {http.StatusForbidden, "cors-not-allowed", "Cross-origin request not allowed"},
 }
 
 // Status is the HTTP status of a code.
