@@ -228,8 +228,32 @@ func requestProblem(r *http.Request, err error) api.Problem {
 	if len(fields) == 0 {
 		fields = append(fields, api.FieldError{Field: "request", Message: "is invalid"})
 	}
-	return problem.Invalid(ctx, fields)
+	p := problem.Invalid(ctx, fields)
+	if missingRequiredKey(r, err) {
+		// The spec marks the key required where the operation is `x-idempotency: required`; the
+		// client still gets the code it can switch on, with the fields.
+		p.Code = api.ProblemCodeIdempotencyKeyRequired
+		detail := "This operation needs an Idempotency-Key header, so that a retry cannot do it twice."
+		p.Detail = &detail
+	}
+	return p
 }
+
+// missingRequiredKey says whether err refuses a required Idempotency-Key that is absent or empty.
+func missingRequiredKey(r *http.Request, err error) bool {
+	if r.Header.Get(idempotencyKeyHeader) != "" {
+		return false
+	}
+	for _, re := range requestErrors(err) {
+		if re.Parameter != nil && re.Parameter.In == openapi3.ParameterInHeader && re.Parameter.Required &&
+			http.CanonicalHeaderKey(re.Parameter.Name) == idempotencyKeyHeader {
+			return true
+		}
+	}
+	return false
+}
+
+const idempotencyKeyHeader = "Idempotency-Key"
 
 func requestErrors(err error) []*openapi3filter.RequestError {
 	// A RequestError unwraps to its cause, which may itself be a MultiError of schema errors:

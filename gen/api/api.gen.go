@@ -584,25 +584,45 @@ type AcceptInviteRequest struct {
 // Address defines model for Address.
 type Address struct {
 	// City Example: London
-	City string `json:"city"`
+	City AddressCity `json:"city"`
 
 	// Country ISO 3166-1 alpha-2.
 	//
 	// Example: GB
-	Country string `json:"country"`
+	Country AddressCountry `json:"country"`
 
 	// Line1 Example: 12 Babbage Street
-	Line1 string `json:"line1"`
+	Line1 AddressLine `json:"line1"`
 
 	// Line2 Example: Unit 4
-	Line2 *string `json:"line2,omitempty"`
+	Line2 *AddressLine2 `json:"line2,omitempty"`
 
 	// PostalCode Example: NW1 6XE
-	PostalCode *string `json:"postalCode,omitempty"`
+	PostalCode *AddressPostalCode `json:"postalCode,omitempty"`
 
 	// Region Example: Greater London
-	Region *string `json:"region,omitempty"`
+	Region *AddressRegion `json:"region,omitempty"`
 }
+
+// AddressCity Example: London
+type AddressCity = string
+
+// AddressCountry ISO 3166-1 alpha-2.
+//
+// Example: GB
+type AddressCountry = string
+
+// AddressLine Example: 12 Babbage Street
+type AddressLine = string
+
+// AddressLine2 Example: Unit 4
+type AddressLine2 = string
+
+// AddressPostalCode Example: NW1 6XE
+type AddressPostalCode = string
+
+// AddressRegion Example: Greater London
+type AddressRegion = string
 
 // Attributes Free-form string attributes (color, size, ...); at most 50. Each name is 1 to 50 characters with no white space at either end (OpenAPI 3.0 cannot say this of property names, so `x-property-names` states it and the server enforces it: a 400 naming `attributes`); each value at most 200 characters.
 //
@@ -907,8 +927,7 @@ type Email = openapi_types.Email
 
 // ExtendReservationRequest Example: {"ttlSeconds":600}
 type ExtendReservationRequest struct {
-	// TtlSeconds Example: 900
-	TtlSeconds TTLSeconds `json:"ttlSeconds"`
+	TtlSeconds *TTLSeconds `json:"ttlSeconds,omitempty"`
 }
 
 // FieldError defines model for FieldError.
@@ -1067,6 +1086,9 @@ type MovementKind string
 // Example: correct horse battery staple
 type NewPassword = string
 
+// NullableAddress defines model for NullableAddress.
+type NullableAddress = Address
+
 // Order defines model for Order.
 type Order struct {
 	// AllowedActions The transitions the order's status allows now.
@@ -1172,7 +1194,7 @@ type OrderEvent struct {
 	// CreatedAt Example: 2026-11-25T10:05:00Z
 	CreatedAt time.Time `json:"createdAt"`
 
-	// FromStatus The status before (null on creation).
+	// FromStatus The status before (null on creation); one of OrderStatus's values.
 	//
 	// Example: pending
 	FromStatus *OrderStatus `json:"fromStatus"`
@@ -1854,8 +1876,8 @@ type StockLevelList struct {
 // StockLocation defines model for StockLocation.
 type StockLocation struct {
 	// Active Example: true
-	Active  bool     `json:"active"`
-	Address *Address `json:"address"`
+	Active  bool             `json:"active"`
+	Address *NullableAddress `json:"address"`
 
 	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
 	BrandId openapi_types.UUID `json:"brandId"`
@@ -1987,7 +2009,7 @@ type UpdateLocationRequest struct {
 	// Active Example: false
 	Active *bool `json:"active,omitempty"`
 
-	// Address null clears it.
+	// Address A new address, or null to clear it.
 	Address nullable.Nullable[Address] `json:"address,omitempty"`
 
 	// Code Unique within the brand.
@@ -2104,6 +2126,9 @@ type Cursor = string
 // IdempotencyKey Example: "8e03978e-40d5-43e8-bc93-6894a57f9324"
 type IdempotencyKey = string
 
+// IdempotencyKeyRequired Example: "8e03978e-40d5-43e8-bc93-6894a57f9324"
+type IdempotencyKeyRequired = string
+
 // IfMatch Example: "3"
 type IfMatch = string
 
@@ -2211,7 +2236,7 @@ type ListBrandsParams struct {
 
 // UpdateBrandParams defines parameters for UpdateBrand.
 type UpdateBrandParams struct {
-	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version.
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -2289,7 +2314,7 @@ type CreateStockTransferParams struct {
 
 // UpdateStockLevelParams defines parameters for UpdateStockLevel.
 type UpdateStockLevelParams struct {
-	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version.
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -2319,7 +2344,7 @@ type ListLocationsParams struct {
 
 // UpdateLocationParams defines parameters for UpdateLocation.
 type UpdateLocationParams struct {
-	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version.
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -2347,21 +2372,15 @@ type ListOrdersParams struct {
 
 // CreateOrderParams defines parameters for CreateOrder.
 type CreateOrderParams struct {
-	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
-	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
-	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
-	// and the same request (method, path, body) gets the first answer again, with
-	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
-	// a different request is a 422 (`idempotency_key_reused`); while the first request still
-	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
-	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
-	// `idempotency_key_required`.
-	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+	// IdempotencyKey The `Idempotency-Key` of an operation marked `x-idempotency: required`: the same header
+	// as everywhere else (see the `IdempotencyKey` parameter), but a request without it is a
+	// 400 `idempotency_key_required`, so that a retry can never do the work twice.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
 }
 
 // CancelOrderParams defines parameters for CancelOrder.
 type CancelOrderParams struct {
-	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version.
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 
 	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
@@ -2378,7 +2397,7 @@ type CancelOrderParams struct {
 
 // ConfirmOrderParams defines parameters for ConfirmOrder.
 type ConfirmOrderParams struct {
-	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version.
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 
 	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
@@ -2413,7 +2432,7 @@ type ListFulfilmentsParams struct {
 
 // CreateFulfilmentParams defines parameters for CreateFulfilment.
 type CreateFulfilmentParams struct {
-	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version.
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 
 	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
@@ -2455,13 +2474,13 @@ type ListProductsParamsSort string
 
 // DeleteProductParams defines parameters for DeleteProduct.
 type DeleteProductParams struct {
-	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version.
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // UpdateProductParams defines parameters for UpdateProduct.
 type UpdateProductParams struct {
-	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version.
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -3418,7 +3437,7 @@ type ClientInterface interface {
 
 	// ExtendReservationWithBody Move a reservation's expiry
 	//
-	// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+	// `expiresAt` becomes now + `ttlSeconds` (900 when the body or the member is left out). Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3427,7 +3446,7 @@ type ClientInterface interface {
 
 	// ExtendReservation Move a reservation's expiry
 	//
-	// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+	// `expiresAt` becomes now + `ttlSeconds` (900 when the body or the member is left out). Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4980,7 +4999,7 @@ func (c *Client) GetReservation(ctx context.Context, brandId BrandId, reservatio
 
 // ExtendReservationWithBody Move a reservation's expiry
 //
-// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+// `expiresAt` becomes now + `ttlSeconds` (900 when the body or the member is left out). Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
 //
 // Takes any type of body and a specified content type.
 //
@@ -4999,7 +5018,7 @@ func (c *Client) ExtendReservationWithBody(ctx context.Context, brandId BrandId,
 
 // ExtendReservation Move a reservation's expiry
 //
-// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+// `expiresAt` becomes now + `ttlSeconds` (900 when the body or the member is left out). Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -7108,16 +7127,14 @@ func NewCreateOrderRequestWithBody(server string, brandId BrandId, params *Creat
 
 	if params != nil {
 
-		if params.IdempotencyKey != nil {
-			var headerParam0 string
+		var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("Idempotency-Key", headerParam0)
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
 		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
 
 	}
 
@@ -9264,7 +9281,7 @@ type ClientWithResponsesInterface interface {
 
 	// ExtendReservationWithBodyWithResponse Move a reservation's expiry
 	//
-	// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+	// `expiresAt` becomes now + `ttlSeconds` (900 when the body or the member is left out). Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9273,7 +9290,7 @@ type ClientWithResponsesInterface interface {
 
 	// ExtendReservationWithResponse Move a reservation's expiry
 	//
-	// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+	// `expiresAt` becomes now + `ttlSeconds` (900 when the body or the member is left out). Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -18430,7 +18447,7 @@ func (c *ClientWithResponses) GetReservationWithResponse(ctx context.Context, br
 
 // ExtendReservationWithBodyWithResponse Move a reservation's expiry
 //
-// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+// `expiresAt` becomes now + `ttlSeconds` (900 when the body or the member is left out). Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -18445,7 +18462,7 @@ func (c *ClientWithResponses) ExtendReservationWithBodyWithResponse(ctx context.
 
 // ExtendReservationWithResponse Move a reservation's expiry
 //
-// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+// `expiresAt` becomes now + `ttlSeconds` (900 when the body or the member is left out). Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -29777,23 +29794,27 @@ func (siw *ServerInterfaceWrapper) CreateOrder(w http.ResponseWriter, r *http.Re
 
 	headers := r.Header
 
-	// ------------- Optional header parameter "Idempotency-Key" -------------
+	// ------------- Required header parameter "Idempotency-Key" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
-		var IdempotencyKey IdempotencyKey
+		var IdempotencyKey IdempotencyKeyRequired
 		n := len(valueList)
 		if n != 1 {
 			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
 			return
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
 		if err != nil {
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
 			return
 		}
 
-		params.IdempotencyKey = &IdempotencyKey
+		params.IdempotencyKey = IdempotencyKey
 
+	} else {
+		err := fmt.Errorf("Header parameter Idempotency-Key is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "Idempotency-Key", Err: err})
+		return
 	}
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -41565,10 +41586,13 @@ func (sh *strictHandler) CancelOrder(w http.ResponseWriter, r *http.Request, bra
 
 	var body CancelOrderJSONRequestBody
 	if err := runtime.BindJSONBody(r, &body); err != nil {
-		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
-		return
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
 	}
-	request.Body = &body
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.CancelOrder(ctx, request.(CancelOrderRequestObject))
@@ -41600,10 +41624,13 @@ func (sh *strictHandler) ConfirmOrder(w http.ResponseWriter, r *http.Request, br
 
 	var body ConfirmOrderJSONRequestBody
 	if err := runtime.BindJSONBody(r, &body); err != nil {
-		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
-		return
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
 	}
-	request.Body = &body
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.ConfirmOrder(ctx, request.(ConfirmOrderRequestObject))
@@ -42051,10 +42078,13 @@ func (sh *strictHandler) ExtendReservation(w http.ResponseWriter, r *http.Reques
 
 	var body ExtendReservationJSONRequestBody
 	if err := runtime.BindJSONBody(r, &body); err != nil {
-		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
-		return
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
 	}
-	request.Body = &body
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.ExtendReservation(ctx, request.(ExtendReservationRequestObject))
@@ -42177,395 +42207,409 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3pbtvKtjiIv0pB/3sR6XcoRfKQxDZ+wN9xnMQ7no6Hkz0obZbIksRjqkqbVbSivTvARX/qz42LRj9B",
-	"3xdo9APcRzlP0qi1qsiiRI22M5zjjQ3HlsgaVq1a8/BnJRCDoeCMK1nZ/bPSZzRkCfx6eEV7+t+QySCJ",
-	"hioSvLJbueozkjAp0iRgzyS5Y4mMBPdIVyTEP+rWT6gK+j6pUiJVIniP3NE4CqkSiUcu3h6QnVarSf77",
-	"v141XjU2a42KV5FBnw2onoh9poNhzCq7lXZls12peBU1Huo/pUoi3qt8+eJVjkI2GArFuKpfsGFMxyyc",
-	"XqOvkpT5ZNRnnKh+JAnlcsQSEkmi+oxIJRIWkm6USGW/UgK+StjvKZPqmSR+NlMwrn9gY59UuVD9iPdI",
-	"QjmhPRrxyfXzdFDZ/a2iZ698Klv9sQgorrEMrNcXx0R0YR1BwqhiYQbpWYB63kkoD+XzZmtnk7Y6G/WX",
-	"wWZYf8m2uvVXdKdTbwatcINtdrfodvB8mIgwDdQyT79olkL/gqlkXN/vKpZMb+FjX8SMSBYIHkoN0BGN",
-	"FOmwrkgYUclYgw7ARqoOIrSajY3ZmLDZ9CqDiEcDDdlmtqSIK9ZjCazp5/oFHlr9KJyFrvZQo3AXwRtH",
-	"jMMpu28bjIkUkYwrQhF1ieDMI5RwNiLXx0dviFB9lowiyRrkPBGdmA0kCWiSjBG56IDpF1NGIk58M/dR",
-	"6HskFj0SR5xp4IhZJ9ps/fRm+9eDrb+2Lrd/fvXur1u/bP708nTj9YsPJSfyxasMaUIHTJk7+1qjwyw4",
-	"AK7sEcphB/gnAMVcAkm2mlsk5TGTeFECGsd4bSgn+29Ojk71qiM93pCqfsWrcDrQC+qYab2K3m+U6Eup",
-	"b4G7xa5IBlRVditpGoWl2HWQJlIk5Wv3Ofus8AHfXpJhwu4ikUoypD3WIGdD+nvKCOUhUXQwZEmd3UUh",
-	"42qXUBLAq0T1qSIjKgkXikRSpiwknTESCcmSO5YAIYO/40gq2DvZajazjf+esmSc7xzHLZzlgH4+Zryn",
-	"+pXd7dYG4K/9uzWXpAXjD2w8vf0Tesv0KhJ9+YikXUaqYUK7qh4x1a33lRrSYVSPHHp1y8Z1pOT15sva",
-	"rj4+feVe7Wy1CM7c5lW/XfnHf/zf7YpfIyIhlHSovqfilnGPtBqNje1tchfJqBMzsn95cHREgj5NaKBR",
-	"zSMyEEMWWrJpEAVA32dtLoYsAUIHH92yoTL84c3hyfnZ1eHpwS83Hw5/ubm6OvZJdWOL9PUphKxL01jV",
-	"GmTfbHYUqX5+q27ZuM3NHPiJuV2kOmCqL0KPaLT0SEeE4xrpMYVoXCD0QIE8GLnN/RJ2skuAe3iw9CTl",
-	"gCua7u+R7c+fs6uigaWRSG+uQa6cNZqxKQmjbpclmpTYdSI2bWyQqu8c180tG98kLJUs9Gt7ZNSPYuYs",
-	"3L4sVRTHba6X5AFS7pQME/Gbbhz1+sqvIfR8h2b7+pKYk5FkQJNbFra5/9nFnV1ir7BPqsOYBkC2ORFJ",
-	"yJIaSVg3lQywEVelJxGpppa3bLyrr0qbl2zODNloc3uRED/zmzTBb2dKBq9Yc3Pn5StW32qG2/WtTfaq",
-	"3gl2NusvXu1s0e2X3Z3NjS0QHpx7uLH9cvIeDqlSLNEL+V+q7cpv7fbnjWZd/2zpH5v61+3X+scb/evL",
-	"w09/tryN7e0v7cr/+lvxsfy72r+VyyxdEIpmEDYtZmUkzYhTeKn6lPeYxpkBoxxvUIFzbjZajVZtj2hR",
-	"i8ZMM6qckrc2AIFxkAyHG8T/Hz4Z6OVomsLHdsbGzGMxIt0CSc0FdrNZCgV+FylAPeRPJWwkch+5Hy85",
-	"jgaRmob4Oe0xIqM/2Cx6HsN77lyGKul9wTZRFmk1XcmkVSqZWGlv5n7j/IH77fZMX86Z0wjz7f3mOEfp",
-	"ceYsw+z7+81zwTQjng+4pPDM/ea7ZFLOm0tm399vnms554hSee8T+qJflkPBJQNRcD9VfcZVFGhFQn8Q",
-	"CK4Znf6VDodxhLj3/O8S9ZF8pn9LWLeyW/n/Pc9Vw+f4rXyuR70w0+CkxQu2Twy8NN0SQ8b3SJ8lDNhl",
-	"pPmxli+kvn2OpnlAgz6rHwiuEhFPX9r9eETHkvhc1EF18/fMMGSQSgVcuKNlkKDPQqSQL15u7ZD//q/t",
-	"RgsUi9lAtSqbHVqrbTlxyz4tvw+0ZynEjNXCknzUjd9fXZ0/bzWauE65/jrh/al14qclWPHFq7ymoVFy",
-	"5qDBEFWZv1h0yEbXb4R6TKPIR4LfdGkUM42EIVM0iiu7FTagUbyLB9Jhme4EHxMahgmTsuJVWJIIfea/",
-	"/VnpRiwO7ZuagzApaU9PNH+QL5805ZaK8gA0YJqq/vOE9SKpgG9lGtciZUoqqlJZ2d0CfhUpAKUBFMk3",
-	"S7LNGthqgVvuPn/O4Hpogp80QnZnISif5+/WYb+VL96St8vok2UXy1FkSSdh9NbYMoYs2CUDGmvywELy",
-	"0+XZKan62Qc3+jz9mhYYcRJyF4kYN6alfk5SfsvFiBM4D1L1p47ZR2kZxAvGtVg+1GoSPK5VXDxTvzZx",
-	"qSf18rJ9m8efF56FzR8I3o2j4H4YC4hzo+gt4y6u7nNCg0CkXFkFI5IGydjnSCqJwsGDothOjmLZ1pbH",
-	"qMC+8hCYtE9SHmlN2VgpJAEIeQQU30zutHPKXAtz7H56Z2zixCesQ/MO3H20xIazGq68FUknCkPG74Us",
-	"3WwUB1Wu+sjGjDbLGQvx3mmGLXdpOIi4vg6DSOZStIM4+vvn8Ox6aLOZo81bZ33L4k2+pwdBHFei8Egn",
-	"Rd5L41iM0BYQCrhMD0oJ3gnO7nWwoFWwm54eZ/Joc40DrEI0ThgNx/p0w1IiQIOADVUdh1zrSFsOs3mH",
-	"S1r2NGEHD8dL8C4jyWMhHGckYeskHXokYXfiloWaKrDPQy2WPOixHun9cRofAoe83/niSDfIbIuEPuXs",
-	"85AFeoPwNRFBkCYJC/fI76lQzLX6kyhEC3DChiJREe+RSE2iASDIH+sc/bYrZ9jtW6ujXfuyuGA3/YAS",
-	"RhFamvenCUPTVkeEYyK1WCt4PCbtDOa47nZlD4UR2MszmVm6Jwx4Dpz71JqYU8keFLFOhXorUh7eC6e4",
-	"UDddGMVBp1NBZBr0rYZTSiDMd0t5ZML1eMJWjkWnQhG7zGUxhwtVx3ceAmksTCw5ASlCS4qOWXhAx8Ao",
-	"JGOkytkduNvikNAhTdTDio3ndBwLGl4JcUyT3v34xhDHulFC3MQwWoF7OOK4vh1aToCd9RkBIxIRXdJq",
-	"br3afvmCdMaKPYJU2dqcVlxgMUoIYpe8LF6Y7daVEHV896FYzRR8MoFKkwqAVbVFTqLXru8pF7qQ7lin",
-	"2wPjSwLuykhP9Bb1vHuhjDNciZJ8BU4rMJMZKTskMuJBbvfd3CMRuglU9tnWJOI8ps93DSTcyJHQBefq",
-	"erMLvbp5+yFw0AlL4HQAvrTczk4B3FyQWPAeSwhIB1ztEs3o9WGAw+hBke6SJXdRwK45vaNRTDvx/eiU",
-	"xOFuUme8CaQLqaIdKhluVem9BX394ENKNw4xMjskxSUtiwdmQ3X37YeiRRkkAsqRJyV3RSGQi9EuSXkG",
-	"IlL17UsuiP2aB2RWxmJkfMZupIGKBoYPSHcA/bFIlX7ZvDJKIsXQRRqIOI5CLXaC2BQIbpARH9IDwS83",
-	"VjX3a3vELzl+n3QTMTAromHENVHV4GUNcmqCWLS6o0dTjO8ZbyvV6njRYWjDOb4TTf9SieD2ACnng5m0",
-	"nUFnYY0xiYCKqOfR6oMxiKQxKAoxu2OxtB5wMhB3bKBn0c8zHk4pTzPimOaBo+wVWO+VECeUjw2w5L2I",
-	"iTGM3ah+IpSa5F9CkAHlY0PatZgfcblHAHkgsiem+jaXCTrw7FoMZsOxnWUrSOxmlycrCVWsDlfygfhK",
-	"thiqFBsMlbTXLpImwghueRZQYmD741y3a66PTiTRH/eUi8Bdc2PMCJPMiQYBCH36GdfUMIVCw0R0o3g9",
-	"s0uzlSNRYVvL40/qvvZAuhM6OIKEhYyriMZyl1ACxkTe07iTG/Y7jCagOIGplpIO1bJjj1OVJhCfNoJo",
-	"S4Si3pKH8U0JmPnTMGJca2c0A3E+lLX0GN1VfxRGUjOSMMdZkXhaKIVr7JnJnHVPYOzHjx/rrrmwPPaB",
-	"5k+AoK9BxogSJJXMOsi2m+S//2t2pOhrBAuYIf5nuxJxgOgN7K1d8fCLG2fq/9meiXQzQk7ve4eGidBz",
-	"3VvOs3szQsHNkEo5EsnUfbJCg/1eC31wXuWXKh9lDdK84d4qZ6OWPq90vVxAPcT9+sjiuI7XB63VUeY6",
-	"o6STSpSLkjR+WAPUNZfpcCgSxcITFkb0CgBwj4NP8wFvBnrEG4DpPGtE5kKdkIoewQax7aJAtlACCyVm",
-	"ocvjQDZAHQaow5sPbYjQgr8/CRr/AZEgWzBGYoDTAOKfmOOIpyGqujQ+T8SQJSpisrLbpbFknosF6Gy4",
-	"0pSqslvZ//WsL/lop3tb/zAYjcLjv+98+Hn/3ZX4Rf6++fP2eTT8Pd7qv97mrbtX7/rN/vGvG39t3r78",
-	"ZdAafty8+zkPOXmX0ICR92I4hJPP6MBuhRK9xciG/pJuBPY8oIdeZegsdmJxLmG+/zpXiqO123KXMLFD",
-	"ZzwbvTVvvBwg83HulI3O7aMYhGODOH4rQMes0Bk4TxEQnb8z9O7umyiHRfhRPIUgUuPi3o8FDwVffdfA",
-	"7ZOSKOSjyzOy2Xrxot4iNB72aX1D3xcH2K8nogALU20UAi5/26//+unPjS8l4ZJeJY44axU309ogr2mn",
-	"Q3uMXKqEMVUScLhgX3rUjeKo1zxSZGtx7KJXGQqpaHwA1Ngd4fRji7z4+XByiJIRNImdIO+Vd5DjkZCZ",
-	"RzUtiri4hXDy8OzzgytFKqWSqJMqNgev/lwMhiJCvE0YA+5qIsq1FmRmIdVAxFpglNEfzCONRqO2p4XH",
-	"gZCKbDcb5JAGfbDFaQLT0hLfdtMJL0f7Bxdk1I8UI3Ko7zFVhEWQuMB4SKpnQ8b3z4/IJoRUoS2Hmkh+",
-	"0SXmfozR4ucRKYj/uW4/rcOnPkYxSLDy2bBy447jXZEE8NUuJgDogfQu/Xybfm2PML0TDKSwG9xounsp",
-	"3BLN0mORVHYrnZgGt5qPRn/AddXwHdDP7olsNyeP0qtMbmH6ns6D2gRRnbg1GsH20zBSh3dWTFmeAtFA",
-	"iWRW4kkqWUJGfUE0SEwKDnWDCaynqGrzTIwCogEuxYAJznKLGYwWKcnibpawM0zEHQthDrSfV61Q41mV",
-	"BV33Jpo99/vX9ghP4xhH4gJEBLDzFNZXpQWbB2pNaIMhCesmTPZRl6g1yAc2VDb3TCsaSiTPpFWuMHFg",
-	"mKQclVw38WehOb9b8abCQPXiUbXAmMFpio6pZPuqSH02mhsv6q1WfWP7qtXcber/f3WHD6lidRUNWBmN",
-	"jsLJpKWFa2cla58edzi5yM1Gs9FqbTZeLrNV6YbyrrS6cB3IKiPYz4+XtRfqykiyGn33e+aG5Ys8EX9E",
-	"cUyfbzeay8ydZtHEM65bIHjAEs5Cg99dyPFxkViTSSf+DwLgVkbJzuqAm5SRMkzw8jBoS068Qvh1NKy4",
-	"8HNxu5TtZbA/juSqBC1SbFD8ZbljzhGjQpOEjkE0zXLX9DgrggemL4wxf69W3ZxMzqSK9MEYzcIG8a0Q",
-	"eoOmbRvquZsZkqasCFQR//zs8ooU7QZ+g/iGAt50RdIzg4CpIh6DiWqSRjpeN4W+Xs5sMp5G00hl5PKZ",
-	"JD3GrSe4CtEnlPRFHLLE5szoKTRZv2VjMoBcOc0ubERKFoxurFyA4Saa2lF84UbcyDQIGAvBLIifZE5M",
-	"/DMWwS1DWwluGdK28GuRquyXGxrHOfLemLkd4d/APTQIfZMOQ4jT9yoDNuiw5CZhA83SQF+3vOrG4Hvx",
-	"Q2Rsk5/OnDLfUvHYiiHlE7ufoj+FPIBVRYWASZmpjEU8vdTCHZXE3ze2VtjNLjF2vnbabG4GzgjwAfOL",
-	"dIuNf+p33gXRWfTT0fUfR63T6Ege8Yvt4ODoxdHgbfPDxnAzPPhpp8HGPw2DzRP9YPzLxo4K3u0MO/wi",
-	"DqKfdhrBRszLto7WQnlUunpMfk65imLD/qfsjEWRcGdRIlF2TvMgpgSxthy8aJr64xUweY8BTZIIBFpJ",
-	"AM2lFMkKYOM/xb/yn+Jgo5dQHjePeHM96AEkLI2yFxFPt4iB5rMZvG8RQb6WJgnLpaXwoldAwAnouutz",
-	"T7qM5EKu9aqK+iMIY0ipg/EikBzY59YT4IJlBLhpI8w+p/FYi9ExOeS9iDNZ9p6M05JaE9cQp+6RkCWR",
-	"Fu8zrzaojlRhmQQTipdPSbMp62z2lIbiPuhRmLCSwogt5+WIqxdgcZifODglHhnLEUDJOfB8QlcUcrc2",
-	"E28fXSLC2/FthCGY+0LERRpzsX/65ubs4+nhRcWrnOyf7r+D3y6v9t++LZKe/MupE36dxrdHig0uwPO/",
-	"3u0vkdqTlOUqo95lVgGE2ogxj8CYmcprDlkLOwX0L8CxI0TMKF/vykNA2GKdjYfsc2HoBTU7vIq8TRcG",
-	"ZdymJdZUPRO+7uHFsBAtxYI0vr0eSpYok7oq1zG+I67/9qc1m78xSf0BM/SMnIoG2dByVhIFbH8gUq3a",
-	"tXZ2dsxGK/uH9darrY366+MPlS9eNtIUZZwcY2cHhAN3kM36x/dXjvulAoUgKl8+fbnfbT0AOBo4WTCh",
-	"SeoI3281jaBi/5682aVXdf65rHWJViRDxfv6Ze1VH1AesBgSrddAo4RRcO9VDlKpxEDLYyb+U/VZlJBB",
-	"xMPGtHfFvube27kjTBj4mourj0xvFIa1Lo019mo0x/PcoRSIJGGBIn2RSEY64AgYE6noEKI5uONB2a1Q",
-	"MkiDvg3H1MrLsJ9QybTWyE05oWlITU3qgmzB/BmJc3zhheIRLxY7n9wtrO8vmtxFceBStBS8GyWDdfFy",
-	"SMcDxtUFMzRNAyG62TxRo9ej49vwaPQ+fRl93nhFN9Xv53Qa7NPvTxseWIIBluZZsK5CxiGp0uzDYSLu",
-	"ohCSR6KwVpTn5q1oRQdXKcID7Xubxt0oxs2sjvKgXCWV3cqFGNOYnGBKMxR7AuahfzNO9UVct9OqeJXf",
-	"U8oVOPVaX/SxJzS4jXjvNB10cJqT1sbm1vaLl6923r0uuQ12Pe4tKCxtRbeg2cmSRHcKlscRZq7l7GRj",
-	"ez43md5zYSuF7a+OA5N+tBkkHxAjr1uyBmJgcvtupZfQgP3/zReNQAy04ikwVhrkz6kjNG/OB/QhPPTF",
-	"jjX/YWcj+ulJONg8fBhqNjhsUZN1bgmGs3x8Xz/cv7zKIxEOqdRUIWF9kcoS2k4DFd2xQi0WFHIXyrw0",
-	"96bPtd7a0gKeWeP8xy0IwCHsKL3LvHOqn50i+3ogM85syK9L4wMjMLj4SEM6gY1WKA0pORZ3LKYBQ2MX",
-	"Jvq5HEL2xbC+9WqjtVmgcXkBmKWVi5zMbWgyJ/vRcBjxnhMEgZENeThDFp+AAQcmWKAkQuBLiYiQw2G+",
-	"ncQ8V779Mo9LVk9QjDiJwiwfACrvaDY3Yh2iwfYMSgUqzeP2bBr+0NbiK3K9ApQflVy7iLUOpeZCTRh9",
-	"jhm9AwONBkIo0NBY3EN5lMRE6Z+pBFUkBcR5kIz6QjJwCUgH5godAXcsWdWltbOU1luCqktRmFLm4+W4",
-	"OT3ybIIwoa6tQBJoISCkGJOQEbT7qrqOlmoouFdRtKeJRaXDpJIsjllSmVZdi6ubC9b8yTUNoQUMWxhc",
-	"qMH9xnljSeJv3kTaPwG9RW/mj65gOMlBv9TCLvHhL/Z85r90pZ+ZRGS0ydgIN2fVs9HXKfS1Bgo/JN9J",
-	"HOamyXP95ctNLYUrFRuPDvhpphB1NTI7vd91iG3icqKFaU053/pS3M6fFRrHZ10A4NzDvjq272hIZQKY",
-	"BseKgnSYC6CrmnwKLy4n46JpshCcOuE362tmjfFimbPMhH/dMjY0tQ4iJUmfyn6Rjdw/unWBoTvfR3Eb",
-	"peB16N4Uxzy6PCNbG62XxFJHoqXNXfC522LT+A14BzkJoiRITYWoavY2FMOFSsgaIN2Uhx4ZJiyIRCrr",
-	"A6Zo7BHFpImvCkm7wkU2ZbsCk0oSs64iIlV7EOEXJnTEzTdQRIBK8v7ig0cuj4+JSMjfDt9CtBTWHA1r",
-	"WIsCVjKgY9JLxEgvmJJBxEXiVrK0Nv/9wzcVr7L/9lT/PD7WP0/gk7N9/fPiUv+8hk8+vtM/f9VPvt4/",
-	"0T9f689fv9GKyut38Pl7+OTorf4J47w+hZ9nWhR9faHHf30Jn1zB8x/P9c9f4Pdf9ecH+/DzjR7h4D38",
-	"PNbPHJz+on+ewe8XB/rnNfz+t0P981fNTN/8pJ9/8wF+hyffwJiH7/Tvhxd6lsMrvZLD64uKV3n7k/72",
-	"7Qf97bvX8PNQr/Dde73rd0fwCezi3ake+d3VX/XPX/Qn7z/Az1P9/PsrDZn31/qZozd65KNjPcLRKfz+",
-	"V/3k0QX8fqnX9hOM+dMZ/DzX+/pwqJ//8A5+vtdPfjjRo304/6h/XsDPj/r5DzD7h181zI/39WjHsPLj",
-	"D/qt4wv97fGlXtUxPHkC8Dx5oz85eafP9ARWfnKi3z051eOcAKxOLq71T4DMyd/g50d45mcNt5Nf4BM4",
-	"/VMY8xRO/PToTP8800+enutnTgHmZyf69/N9De3zQ/3k+Tv9zPl7Pdc5rPb8GD7/RUPvr/v6k4sz/ckF",
-	"YMjFtX734qOGwyV8ewn4dnkAv7/Rb10e6jEv38HnMPLlscaHyzMNyUuAxuUlfA74dvk3jTmXv8Anv2qY",
-	"XL3Xs1z9pJ+/OtHQuAKMvQKYXF3o07m6gk8A/le/6iev99/rn+80mbqG1V7/oqF3Dd/+De7U3+BM/waj",
-	"/e36bxWv8hFU+p/39Y5+PngDP/Uufj6DT871z1/AqfYr7PfXE33uv358V/S94YSOrrBZ0HY2SwLJN0sC",
-	"yb3K53pP1Kfk9gNHCVyBA2XWGMfLPKVCZ0pDVtLQNSJvTe5jGee5q42vHPM+7JvSWfmAf9naIhtN8nJn",
-	"6wVpNluvioNuNedUSf6tWd/5S7VGGvVPf/m3hQzMgmCmTePQQrTIsQ7EYEgTiAiWrB5xybiMtPIQj4Gv",
-	"mN4NsRixRD8S7hGZJolIOSTOQ9AzxthmZdsf88gOPyvGw/tJsq5Y9qJEyiyKbcsKaxPn4QxSdhpvIxaH",
-	"WSmu4vymUGeZ3QO+eiah7LpmxcomWVV9EIl/2/zUkLepKXfgQ63lBqRg+x7x9VuNKNS/YiJVIyvUMRGY",
-	"ZA5nCvxZzVAXxxfVIJ2PuLjbfOhSaGX27VUDABba5R8inHvj8cO5g6WMJOt6DaxeNKn7iLzM9SqL7Sy1",
-	"WBj8cim1+cx51L75tzz0Z/qewBN5txySRL2+MgUAQAPpZnsnVRBptZTr5fasZzILyDVjFH1kmysGGa3m",
-	"XlkjoDuvOZ6ZuAzuT01dBP0EOBfFeE8gzWrX0XrlVkSn1jLolJsYHi4WzKzXGXwRSB45yMshhN8m0qvc",
-	"0/gjYoHTWKC5RG+B1dHiPaOx6q8Im9yMaFVqcVuU18XtQpZqBilb1NomoU7e6Ojho1gfI0q3RIMocwpP",
-	"CaSzws9nLu7VV8nnerEU+q/jll7Wdp2/ZzlxGR/KO1MV/NvZJC48F/GafMZHJ6xFO+Y3IKwTpzIl1ZyN",
-	"uO2CNKAhI50xGSZiINAASDCJxcPeDGMn3dK1zs2NwcWPSnBq6twd4jRkoAaaGH+TFJNnwtgCRIWJ8nem",
-	"pio4+mdEp4Ml06o+017cPNjBNWlszNOz9+u/Nus7N/VPf7a8zRlJ8nZlj46I4EXI2hZ+G1wsxE4U6NRE",
-	"5MjKfvJj0YvuE9YzbVAYLhn1eM94n+E3iXOcYeOZW9DiRHBW7pmg4CAkETf2+5RHSlqfRFHrCcak2trZ",
-	"2cHCANeXb6BuwE5jZ0f/MaEK7ey8midml0akn5h6fR8iTOnJMwQDFg01a6Dh31OpBibvFFybGhoqTTiq",
-	"NFx2WXKDSYDZn6bkXWYegr9iRgFZc6WvSJHySadtmnph9TuamOz/37KVX2Qv2U/23RXbDw/MyvPXzA7s",
-	"B1dm6WepKvn0iBfedfeVf2r3Zz9xtIRPX7zKaTFWtogXr4gS5OUGVkzWuHF99bb+ilQ7QTIeQuHSEKq1",
-	"dtNE9VmyZ+OEIcET3ETIdFSSckjdr+Hfjrur1fSazSbWagjEYCB4luQqG8TPboRP4Jhlse+hIDTPiRXd",
-	"rOrDyw23gEUn1R8nJmg52091kMYqqus/nKdrMCAzDV2wSwvlobMn7FGZuSfhFhSqUihrjCtyn/sRhJdF",
-	"NvWqDB8H9DNsR+rHbSeyVRNCsYHEfgB9CcstKHCjImxc6NIHFOOwB4VGjFEBAL9VAoyPBvsDD1isb9ry",
-	"QVG4pDK297j6Byz1Igv+X2wUhBdiq7KUCv2LB0FQ3XOQ7yTB8cGC/WYE5C0ERPRIZso1QvtmmVOXjNtb",
-	"uFWemRAnmi3awEaP9DTFkVgfN+IaSaDCJSR0tprN1h6RGI4hyJCJYcxIFTLhQn3Bx3jlb9m4yOn1i3MN",
-	"avD9NLMvS1pYuMkFsYmmpUoWlehEIgpxC4GIHom6hPJxY51aI+vGGy6rTU+YtGXaUULRhQIpSneQ1r3K",
-	"0z9S7m1uQeDWXp3ZDiY4VyE119q9M1BaIM2N9jS3sowYeVNtL6cQeYJ1LM4PLlL9IiMpk+Zdrjgt0ztc",
-	"mlATFA2hOlTekq4pN2Ak65wxoxhc4NCuBGMfW0IWdlZ3kL3nfPjWzuQ+aCbNNhfHTpP+FaQY3EbMwr86",
-	"Nt8pi0Gm4QwIHL3Nau+zpJjG21xZh4kL7WZX4Twvm6vassv21WdxiM0+bfg7tgCyac1IDkdUkmFMg4ny",
-	"Vxv39Iy4nXSzhXolhzITq9eserZEUGI+fC5PLlcvLYxCEimnghMoAWOp2AAZpDFe1RG2csTYkCW1las4",
-	"hY9XWGx7JSKu70Ju1lsuRLXAuj6V1X01SgLmjpIqQFPwrHrEZLphZhB8BCEvXOqqJcuL/muw9zIuZzC5",
-	"cAIuo8vqcSWWtcy3lU/h/PyKVCb6FvH3mcRKOWMsP+sjX/BR7cX5iW9suT6IlFxgnb0Cg4H15Rzu4TkN",
-	"bO/ATuN8VOQ98FmR9eBjE5zn61Qqc2jdt7Hm5irJ6lYCJPJyXpax5jlgFxDBrcYf4EpVjSSa87g8F679",
-	"CraAXDAoAdw6OmqpxHAPASB6JCe2BunVSvK9jWScJsUmWeOZxBo+ywkHczKRpoMel0+uyZY7dFvbP3yF",
-	"lNIggI2VI3ZM8s88mF5+uF4WpMVMrSUietz+/jOzfQoa0Fw5zEUrr3C55xCNr0EbvyVZXD+I5btB4XvE",
-	"sbgY9vtCeT0XEye6vfl+mxsZjvzjP//jH//5H4a14x//+D//X5IpveYBRE9ShYaU+WP6z4jG8fgmw9+J",
-	"FxIm3Reyx9qcEPKP//zfSMl/Mz4uPmEG+E8ztvM/yi7Tn9v//5/ZXy3zeun//5cDOmshaHOAtCNx5YJz",
-	"Bl8wUkwB0SUIrtFhOcf8bIHsPHsD/jxwVoHf26W8dWaHb6Y+OMjXBG0iC0xlojJ+qQNzdccl5tEuulH5",
-	"f4vEAdsMo8z3evH2gOxsbb8kpvVGg/h6AB8lbqmgh8v1xREkp99GPDQ11fWzHvEDETI/f1ByestuAiqZ",
-	"Fc8z609AOZGjSAV9gsEfD+f6sQGxRRdQ1bd9cuC5m/xtHxL69ggbDNUYcv4cNpnF4MbY8jrDyVWlxJke",
-	"o2UqS5gjs4UlzA4fXiGe8J4tglmtganSaiqErSPCcQPiAHbJinH3XgV6M5Uc+hlnhHGVjAH7zNLQvUmq",
-	"8Afa2G3bGLvGJc/JyXUoOaa8O065iR+b7EDCg0LZS68haytOqCrKWVMtdmZ7dGZOB21yOcOrqfUaO6u+",
-	"rR2RKjhBmXa7UaBv3Q085XvEh19srWHIuUAeW+gW6RHfsSzfDCI5gCQMj/jijiU3eZyCX/NIxDMoALYs",
-	"DXeD3LO8UU7roaIEM6cL0RxrSDbCFlBKS0S3NY3N6OZWs5Rymn5GhZB4s2UH/WYXR1alJbjPMARhYROk",
-	"P/M5sLu7l7eBqxsoeaS8VZJHpto460fzxnUe6YqkE4Uh4xAYga3APTJgqi/Cuv7E0GSP2DajHulB5m9J",
-	"f149uNO2yyNuk0WNK26Xeo+UdHb1spasMz41LVM9bIJazxcFjpl6J5XjL8UrtxDCkwAuSMBJtFAfsl2t",
-	"AE0cK1mOwobclwmvLo0vcaEYljqgQT/irJ4wGpqGanMY626b14mfb8uWcyfVrWaztlvob2s6oOWxJnvE",
-	"R0rsQ9aJxJ4mGE0C42bYdwN9stxB3Y5agjMyyluukZ8uz05Na5RqmGKzLfDiSk9LtyqhETT40CftoRnP",
-	"JJCHYAbE2JnNDdtbVXQJEAv0IiNAJYl4EKeh5tOw1vJeaXrNre2SNZd0AYNhpnq/wwibEyPMbmiOo3Ch",
-	"buB+Acy2ah7x8Z7d6G/MPYPv9Nr4RCt96P8Ij9utFXqSwHstfK/YHFIksDda+BjHKPRHzEaY6CZJqqaH",
-	"vx4l4hrVBIc6pfpCvthKk7jmERr3RBKp/gBPc2bHSeg7EUddBi2Rqz77PPSJXgpVfs2Gb8FR5xFOzyS5",
-	"ujrW46LTgyqnsSUZxqkkm00icU+F5qLZnvRg8M0zSXDOPpUYaBW675no4NL3prsH6N2YmTxb3x2iGEdU",
-	"6uXavpmwba0NwFCSjFjCrCSDDWWwT4Amth5JRGx7DNeK5+R02MxWWGjYoefBhg1ZUFqVM8BLEYeEgkZb",
-	"HNOW/S/iAJIIt0tDJO1UXtYzVCRZHwUYszAWNkPIQUk50Wsojgr2KC1ucKhu3KMRn2zVoAFZmCVjWTC0",
-	"voWFm4DNHWEDGpAxDQx9G7IEeqkKg/22ubE9pWw4eBdy8jIoYr+UyT6oRUhiYY4CCPNI9ykoFvq54kBw",
-	"hDdQDBNG2UGoZUgVgZQZSXPW7LOmz/iqvE2nXhTQ6MmIeFYRBTYJyA8jXX64NiTOSIIRv0kly0ZRuUER",
-	"LeYKWl7oxYO4x8I9QpOgH90xaLXEpWI0zOAy2ZSiMK4DHGixZJ7ZI9jsAjtnQ+ZAybjsRkshQIeb5eNh",
-	"9KdzU/WmbUNhs+dcgnF4ZGujtkv8LPkYe4ZpPcaka+b9Siy9MpoZjhpTqW7EiLOksFvbNFykcUhijKwy",
-	"p6EPVovtlBPGEcHgfWc8Gg6iAlJM9sXCDlhZVyz9UjYYPDtBSSa6xuqhNzbsUme2jC1SDhEzo0xkr9uV",
-	"PZOGjGEvtg5z6hMnIu2hurR/fmQIB1XsxsiJMBZAbbK791RD7T0iGSv2zC5e7axv+fSghablwOPKO93I",
-	"WtayW1MivHqTC7F6bbHDtyHJdyyhcTxzrdbUfaNlxBmX2D4z4xbrNycGK7nH2SBYHQ91R5GQeKKGnpwa",
-	"Cgu25asy7xqUNveDE/tgNpOhTQWtMx8EjsjwYxYoFp7x91RLR4W7BSvXIp9+UuATe/okfFCCfdKL7kyw",
-	"dJYTraVMaVlSrsqCmFXcipoI1NOEw4TkhwU+Fwgu04xSR7b5fjC+uWVjDe1urDmGsz0rYedk2z/KX6t/",
-	"YGPYqVRRHAOPSzmPeG8mnpSo9PbW6SvGOFyrTGfCM9rLwOQI87IvEgU2hCLtd60A2YUmUFMe5Dak82HG",
-	"EPLLjSBESEkRh4UDwplVnw3KgZfLCYYClYLKknRkxeZeGBjPGhd1tIKKksnmhDMWAtpOz2XqTyBTNpF3",
-	"N1mptRl3FC2HpRcUoDEVwucXyem0sc3B0QkTXSgYaiygNdjOgpHgCPiCpRBjIvyibdWH9pgj4GTAzIAP",
-	"mT/Rdoqrs4br3A7kkHq7KmOOglaGUcBCyOLJ8h207mCHMeQZbOc3mjJ2YzFykA1ixCAwkhSKpuJH2ba7",
-	"IGsQSl5s1TuR0ps2Bht9AI79fZoITO1jkgRkk2gyWQA+bDO7UXpS51LByiNFujSOpblilgJO2s3s1DmM",
-	"qI1USHlueLZer73ZV8lYVG5AZfdJdRsQHfr4WaoKnC5NTEm7WPRMIF5kbJaSDpgGkTFWwL4QcRlBI68h",
-	"42itmaAS2yiAk5ANGQ/RxQFvGoNNTSNXqOXdasJoiE3Wh4noWN3GPlg6rjtSgdzQoA/FfspJZTamsRYV",
-	"xsutqNnII5HcGmUQ1TStm4I4QqpUwwM6w+qj8wglI6qPGRVZEdxmMpczMKOhBnJt5grBenVjrVeF9cFX",
-	"JBBxHIUMhUNo32iYG3ytNcn88BIxgguMK43iGCIFsZ5Ih2npMGEqiaD5o4DO3UBN9UiKcchi0g+MIVkX",
-	"3iqs2OhgknYNvwDidtNJ5biwcKR5NNbnPDZChobmqK8lQdnX9MGQx/xMBecMSZKeo+pjX57zs7Pjm8v3",
-	"+xeHfs2EdHFGuglD2qLPpwy05AwoMSwE6RGyJT30gFE+6kex3kObn7KRKTUIxaFCDWmD8/vnR1BMUHq5",
-	"YE4G9O95TcHd3O7WpzyMQTvQoxFNijL6odU8m6r1/urqPPOvAD0GQ1TNAsQ63goe1CkLHvj/XOtbxauU",
-	"m7gwHLxotMJocjRBQUmjSdsTjFbQpbHcZG4jsh3RrH0l+zvPqi6xVTifFiwETtNB12LgPI6qHhpkUefH",
-	"ZO6C3m6z+ZEvYzxK9ntRr53ZKjFX2uwfoHFl5TZB24ThplRGd88TWpW78VxZ0tt29B1nR5m6Usnjtx21",
-	"wP0028+UmA4maEfiLmYKOEIwdE2aIcfCyiflTQecDrEuGSY/xxkimZPRMClXOTCblIiceKKMjWvoFaWJ",
-	"if06D06wYZjJ5Z/QonOKyVW8ShmPcj82bKbiVYp03eaLAK0shjOU3e0pz5HrIyt1IAEnNyTE6huP4xWs",
-	"lXjrM1AsSrKZ9qkVVb7iAM2lRsgajU37SY0oNRQm+cTUY7DKwkRexSppFCVzGdXUPlfor4zSrBbOs4A2",
-	"kqQxwxA8uWpgfmlixsKQcDEN4pdLQfiRg8jMcbDi8JtLLG1GI7h8vTMcbfrbVcOM1yw+/8MVJHqAavlO",
-	"NCkZME1PwEsU0BgqSBvL2FDEYy4GEY1JN+Uo+jUeJ7tiOTz8Vy3Z/6PmXRaijV0UnBN7nGeu5LfUwGq9",
-	"rqkl3R/ufQOKvfqa5fIAUDh+x7gSyXhVYuYy7HkIkoVlawYI7vYVKwTpd0pLdma8aNnpH50JoYa4/JLm",
-	"RCkbUGXbdIb3HODPwadHj2m3XPDbRLW7ZLRwnLMzOlYscl2kh07pHuyM6uW9Z6w1uyiW561pJkdeIo8X",
-	"5W7jcO8maJGl8URc78bKmTwXqCSv1WjU7RX/CC3dS3qUFrvTP24/+UK18p0VC1YVllqGrhcmTHMNwAO7",
-	"Op3R2Vdm9QeXbb12j0pizkrK9BfORmgvMzlYaCVOJRi886Qs2pGMT8Sylu5rxZJrq9U5W6Uk/jKzDx+g",
-	"SetU2bM5Ve7dEln/7AVOF9QlhTFb249cl3TnEYroOIc4O3i5tGSQ20zqgTK5ncXkOsAPKteXlWBNnGIm",
-	"toTKOvK6A6e1S3p8zYoaj1sJYwGE7p+OvepFmp9N/SMk5C6TvLg4sbVwCI+sCrjM6NuoAzNa4N3nVhYF",
-	"nPfWg4+SeZ8lbC9z6kWmo8KUbTYKbh/GNFuSjf4vlJY7zZqmk3OzMG3Iv/Mzyu+GZ3uE3THb6t8tDALP",
-	"2GAt+AJ9zlXKs8gtiOFAhawTi+AWkqZozGpubZBM6bODOcWhIXsVIr+WUhRLs1FdQmdfK+B+Nqvz6WG2",
-	"AOfDg2wtGsClpbh9iL/0SZKaBMlhTJXGAFLVYBg7YdBEcIKfAReu7Tlu/ETETJIOiwXvESWI4KzN8StG",
-	"g37RUQ1TQtO7/dM3N2cfT6GM99yC3sVHp1D5EsO/V22o82iG8ZJE36skzWtb2XB144sz6Ql9qrAeOsS0",
-	"lfmfZrUqL4jPU8VNeCHcsRhRb970SMqhxiKGd2HZWLhCRdKGsNmoNze+ikBeWltqetzh5AFuNpqNVmuz",
-	"8XIZ0TmmUl1LiwclPjsqFQb+YgYDgs8cnTnJMiitqbZoZXq/Z3AoH/NE/BHFMX2+3Wiu11THlX6dLRcF",
-	"6HxyAGuOz2Uk29y6xy8jb273lNhRKkeUrrSs+slSJfiLlU4cg8GLrQVl+Gn9j2Z9p3FT3vHOq4DpOy+z",
-	"vYYsE7JY0bI0QC54/Q+WCBtyLbpZLPREDdTlSgY4HL/ufsqFcoymzU9fvkVlwUeVkuaZ711dCY+iFPWK",
-	"x7yGcfAWyso7hd3z7tUGA/Q5umBeFrYrN7+e7Hd9flYHWtdsbm1M2xJvl6uHb+rgr1/F3oWufS3/rFDJ",
-	"3n3Uzpr1+qxntlT7EFT0X9nkU3azC426W/ZOzevUbYv4LdGmGx69T3vvCTSHg/Pm9OSG9w8wPG1F/Svz",
-	"DxaJ1iEIlvCtm/+kRBr0tVCPgaaRWrpgwHzP4sB0FzgKi/n+vy1xD141C3XgFxKouTwrcwK6K5oNcpGu",
-	"xSmm46emxRzLIRD8eiKWEKlookzJu738GwKZz8x2Oe9qsRFDiSO5BIf5ppVoSwKcdlZmg82vHgG1LCcy",
-	"25uPQmtwoZzpTCLTutzHHsTOAzCig7Pr06u6kbunOdEa9Du/aj8U6V5As5Eg3iMOZLkiQnn8w1QFIUNm",
-	"yD/+9/8jywPzPRKyJLpjYePrUoDvJKxkWAx0WCG0LGEQ9Xwuogl9cXsB3Z2hQDrUbPVYl1Xi1b6W02nz",
-	"4QzzBTKLYWXuwS2K45k4LNcxNd8ZlV/cr9SwbZbQ9BVs/MWOcavXU78r+lBn2cto3ghjOYKWtcT4NPPq",
-	"5Jt4XO/7EpXgCq0HH8ljHz0ScV4mvrbQ0++H9WDDSWahqXmpu8xXsI7nGi6Q7Z22+gVaoq2AsVBnKlq1",
-	"2F8AnS2mck/IYqbVB/3yd9VY4LFx/dVSuG4NJPPrTDvNBb+qcHRvUe+qpBbDdPd6q/g28tnfWMPmqlk+",
-	"To//lRHn0UOHl+7KMCMeqGBs85YZZvWaiKt3sloZzq5c+bAolqkTC5DMPjeNZs010okmy5sXxERjSXPR",
-	"enL+crkx65SRzGnhZNG92GLDKSM4t8tGgVV8HdEyY0zfULrMOyM6AeV0QHsmWRzzR6cSLBZGh04o5qVM",
-	"FNPAn0kiRpxkJ+sR1ug1CCXDNAn6VNoqFtgyrMg2J4jAihGssEbbjnUNI1A3EYPjr+FocKNTNr2KEqvO",
-	"WmIEmlz8n/8kITubK1svW+X6/tc0W02e6YqH0bqXwXQCEybWsiBQ6erq+BKy+oueg51CpeBXL7YKEH9R",
-	"ajC+or2JLqHpADv7FWjPwmt9ZbL4HDdGNlKHSSVZHLNk6e61elkFo+dGc4Jce5UUnOfme02iv3iVa9BM",
-	"XmsFZw3akqeUVg6vL2ABEXdfaU3F76yRhFqSEzCVl0COVbgqbf1SgikID4tZa4DEWjTgmyUAUmIBMYM+",
-	"sAmkyNlAAQxiRhNpPHTzTSSOy9W8rZ9tnJpffjMzfXIfrEeDoUgAekOqj6DSi1Q/7TQCMXgu6DCqa3W6",
-	"x/jzbO4v7uvyNhrWxRChXjeFnTPMXceosrqhYjaOnEDdynUytiCoz0TMTWdXicXJm3hd9YNTCU9iRvYh",
-	"rtlYotdYdCEfemNrZydPX7AovAyyr5lr/wCp64vQf2Fib2n+7nyRd9Glwce+4p35V02En32Lc+v5WrmX",
-	"ridnuyRTchVPzyLn9SL3z1TuozP5bJJwLe9DxGwA8BJ3P6vltIyxf3UqOL09iS3K10vBKzemPpMYb+iW",
-	"gDHlcFe2lAbfi6W09GBmyiBZOqcTKD+V4JpNbFMnHyKuuLOKK2Jm/ui0bWsJVCvltVFWliz3CMBgrsPA",
-	"qWA237Kj0fXRDTpwJxbacSaa+lMpCZVQJ1SKxM/cBvolMqQ9Zm6DaYIPodf648bqMc/LmIQ0v2BBmkRq",
-	"fKm3Za4udD7YTzXLtH+9tcjy08erijfdE4sGAZOmYj/We8bePRA37pFiIx8ikuwTjCav+mo83CVU/eXv",
-	"I+V7bf7+cmP7hUda22QQcS26kM6YhKxL01jVGmR/utw+1Hc1JeqwIzgkXcBxwb2DfeRY21dqWPnyBWpj",
-	"dQXoU4IrijWPTCTkYSAG58j3iWJUX8c0iWd3SZmSlSqvaXDLOJbhjWwhEqjRaMsCDyinPbAKZrknctcW",
-	"ZawqxilXspYVII0gKK3b9dqcOqWFFY1FzzOZW9DiQzMs6ZEO60c8JD99vHLr/kPxZugILBRVWPPSgaeE",
-	"qo8HAhZseodRU+JV7wTTYLLiwNBBBTqWYJ8pU+I6YSSgAxYfUMk8Epkak9fXR2+kB0UppaKDIX568faA",
-	"bG5u7pCIk+urA6iciTGRUGuOVLc+f4Z9bX/+XMMKvFN92Ei10JHEfPoX6ExiAGi7rkHdX2xucn1x5EHJ",
-	"yomeMbZPG8dkKafkK2FBXxhrqf7m57ph+nX9pVMN2fY96ogwYpIkTN+6rKMBwEpitWXPPgNdUVrkJHqN",
-	"PVNgfvMdnIEGFhdQw3e6/wp2aoG59/FAoNuKbS422WQGKn9j3U7CBcn7zJg+AnCOXtZZBhvI6JndHjJU",
-	"kYGQyuk1EzKm7zIfY/FUFkuGrfG2ms2ShjgAQyydC9V0EXuQKuLEWFvW9GbFbgJQfHlEtQyhERb3fKWp",
-	"qN2sVCLRB7lLKDm9PiZBnyY00De56rfbqZYJ/RoReY+066u39VekSkms4STTJBE9DQwmAzpkWDTZtMuB",
-	"asp8jNBFAowNZzKwYQ8TTih0O/PI7yncmMSgBxnShA6YYokHoNGjA3RK2hCN+kKyvM0QVJnQ0DE93Xz9",
-	"ge8RHyj+b5ufGvI21X/DlI3ffYTNkSn4bLBO0Vtmi0BntW01a5Jp0N8lfqvR9PVy/Rbb9PPT43Sg95pN",
-	"j/eUpwOJrc3kUHDJJKnaK4m3yIOWNgpSE5W5eNi5RdbIgI5Jj0bcFKJHqEFRag0VEwSwZ3wHEs9XiVjT",
-	"HtMvLwWAjEkoskqySPzjKGBcMoeinxxdTRFxMWQcuwY1RNJ7bl6Sz/WzeUOzAjPYPz9yAhR2K61Gq9EE",
-	"D+yQcTqMKruVzUazsQmVLlQf2OpzqJH6HCBRB0jAxz0GHCcjpmDh39ePahFmXz99iA9DO1DEGjnTXJU/",
-	"8vxYX5vKF2/hg0Y+0E9OFs2Mx3hopjUn5sZh2zr9AOBYXoVFf4fhYSAkLREevtyc+qVZc5r6vfmMc00h",
-	"GTiv9GtfMI7WYK1+eaPZtKKADSCZILL6s1UnA2EUZI3JVCUt3Olt4obBPbuFSygbOVvq89c0szHDK63F",
-	"r1w7nezwpc3FL73NKgl/8Srby6zsyBSJzZpEbi8zzyVWkr12Ksa60imguyuX/vZJH51MBwOajCu7lUvz",
-	"oAGkZlojzXq7USKVLV63+1sF6xRD1kue2avFd31Wu5r5w7zmrmp8XuKSXsNjj349HxNXM5VpLpYCPJ6Q",
-	"dF0kRYFWA9EjIg5XwU+A/C5+O4mgz/9EuvvFWDqDfkmeu2a2wMhFXgPZyV33TA1eCHMT3azZUhU7J0WS",
-	"9BIKXccg5QXrtLe57yhA+C5q5j4JxGAA1h0IkwPxcaLZEQoVGxu1BjmMoBK9iajD6uiyzVHNQA3PLBm4",
-	"D9k3q8NSBbHQIkekZLGPk+8kzfvIR0Z0DG1CvDZ3G0/VsINi1icqoNw2LyOc4dqwYxThMztGFQfGDlQ1",
-	"FENKyEZuMFyZblwjk0VyALfrtQjHD0cJpkyZX4q2BWP/flRSVEaGrOHQs82xvnNCtNXcWvzGqVBvocMA",
-	"vLCz+IUDWyxdv9BaYk3n2NjgSohjaGsA720vA4CsU8IJCyOKApNX2drYWOZlp7Htd06VMY/T0D5LnESS",
-	"UQDVZ4O1KPQwqoci0PcD/kxV/zkaqOqmUYMm10KWlF04ACIq8z59eRNFUs1a0eS9GZ7Z7mmWntescQKe",
-	"0dQXCGabg+au9R2gl8B9shoOZJ+XtlvMbWxaCWw5Hc9ND8fantZgpzoIZv3AuCX2rSa+nDUk1G/aZpyg",
-	"2veEcps4yogHrM0n+hWaleyQaqEJZG0XmVMONUZiRhMuyajPgIpDBSN0r0M9HMrb3HanJBdaoTRtJqB7",
-	"uulacnReSsbhKI9sy43HIMXuFCsR4yXo236hcclXJaQrU7klFvZOcPYNSeISW7oS4oTysQGf/OZEsUAD",
-	"fxJgdckbbGKDQnvjXPKnaShQv7xbOehPqm/IXmb2n03fzoACUSinWkZ9cmJGJxv09pjKWzltNVttXi1t",
-	"+Is2OujkkT2uogEzoh7UxjLtYwiNo1vWIG+x8xcYpNscU8CREOTrKTaw3LUNoI7P3h2d3pzs/3zzdv/o",
-	"+Pri8NInVeOuINs19IhAUais9SVacw0tiqSznKxtM0y7a6ztVCk2GCocKlKmzpdlBm1ebMHrWfFaE8np",
-	"/p41knIVxROdq/IqYnumn1lMx20OSfBg6DX7PD47+HB2fYXG8VCknZhJXAl2P08TILamk5pH0iFRQmNU",
-	"X6SJaTuVQcJ4CsB90+1CZjX02KJEqoRiw1hsZRaDb8OoKKnaA2rf5mZR+weQBD3rEFrNZs2uCAxLmis5",
-	"7UlpHJNsRW2uRM9yDIQZQfNlMh6Bb4nsE5mizwtf59lZJkwyhfzVFAtAF0Kbw3TP5J6zjji0Dbw3tgA8",
-	"CI2uSHpCKaavxVQf5bwZHZx5m7udZzVj3HTOPGvXXFuVwR3DHX4czgZjr65ffLcsbWXd4IlNrcOmjkVP",
-	"k3UkNRlNdmpJr8ylRKpms6kLNERgth+NY+wpivxqDy64cXuD2F1woBKpxBA6JYLpQ0HJxkbZHcNOWBPY",
-	"vlUeNzPdU7+xNtJ+xxqZPmbNuK3532x76nwnT7JO43jxaSI7nShBiMcLB2mkCVDAXAtUJGUKyhB2FJ1x",
-	"lvtxvNRxHhZW8a9zoAXozzlRt9h8+XmeQkfi0g7sVSs25qrnxoY3p597rWGiDQTKJuXYkZ/SHiImOIoV",
-	"HUvNpssboqMMAFE/tM3dNup2cMvVTZd0J0sqkxVTHhrlFeVYK5NQ2eb++dnllRtt4+9ifdhM2jOFe7kc",
-	"4R7miYWatLZ5QSw0kqYNVSrKmasKFWhsOc8p9mNIF8VJVhIzZhBeV8L6JtbHH8fS90NKGUtZCAtiwNpC",
-	"xzAR3QjDJEu9iu+YOjePfCMjO+7xn5IRXblHaOjfHCZkZLo5MoVQmaHW8IxnsigK7pqOxUwy4z8DlhQy",
-	"imXlCBcjIrhLpNs8oEkSGaeW0TNF0iDnOIrxpqHyWAyELJblJRQCa4BvpZK1eRVi5l42m+S//2ur0dpq",
-	"2Jbupuv0lDiSxb8V2AeaXcq6EWtOeqY1688BAyCRW8aGkvQFZ1JlQTyx6GG+8a6pP6t5zuHbi8PL9zcX",
-	"h9eXhzfvLvYPDgv6O5E19ExizKIFGe7776lU+IVe84iOEbY9piSaj4FxZqA0gKmiiQkB6Iaw1sAEIbWw",
-	"QmOiaEdiQQ/TGdwWp25za7oYRBKM0JZNdpUWCUDaiMdERj3OJlSELJRNvw598wExQMbsiqQNbbJynOox",
-	"bqgEqYKVm0I4JnprYYNRj2vEuGVjMqC3UJyQ1awz1cWKNq9uNVuOOFQ4SBushS2+s0PuiqS3jhXBdON6",
-	"JE4/0evrx7ckPNkF1rELHH4OrBOveMcwqIGzkfl7SKNkZY5tw9aX89eBeVLfnEL4ARCurHsYqXI6YCHx",
-	"s3ZjPlYMMhU7cBQI/m1zYYzlmaFcMzEbQaGJR9AXknHbOx9v4y6hxMR8YJxoFsIZR7eamo/bvBCI3CDQ",
-	"N8yEbYvBkCYsJAGVrB5xyaCn+B2LMXZdKpGAGjNiiX4kbBArbRvr+SutJ7/cIJ2xhku1EyTjoVZpAMQe",
-	"scZ1iPZ+W3+Fz2G084COYVsmYNmQt1bTazabbQ6xxoEYDATPZDC5OlEyJ/pYVKnYCe/78tn9GEEGPzpJ",
-	"QpLg+rLBtqRM1tvKRMjcfjcasUiDTvTFSFjAuIrH2MEC3Pt7kG2UMK58MqDJrZzdgSOFm7yPJAzlNqrM",
-	"lfMvDy8vj85OL8HBcn54cXN9qQlb7uVq1kgc3WVDS02C0NAxpFKhuONII20eMzq1ZMFZqS8ikurSQuAR",
-	"1SK3pcMM7aiwx39+Jamw3Tmqkn3k+Z/mNxOPiCXwSro05N5e8wJwQEPxKQdDnIn3Mrxrq1FCyDU+XWbW",
-	"xNUi6S7tSstia1c1wX8tV9OKQWXfMZ7h4blMftLJMgPhMDlupgVF397X+MgPHZMNe1gclI3QeIrKvl9U",
-	"NkBxZli2wbjpqD/8YjfGU8pw8/mfJm35yzw73+skq3v3iBg0i5GZ7Hv/8Ir2fOJanExeE2hP/lG3fkJV",
-	"0IfWOZi9Bus8NNWbyuY3jz2HZ2D6J/q4OmLuT4mK89HQpK+sSvNemwR7PfmM7IEMXZ5JYuvHYMwSs0nZ",
-	"mhJp/dakJMs9wj5HmL5pPwKREnOYZYN8jFTfwS7PralbaK+BDtcMKVFzrm61NtBZN4ok9icsXi+nGNfK",
-	"XOCoC2t65BD7QqGwrxxjv5gwOFH2P8S1f/zo/NYS3rDzBErjQcWJt+Dr/WYq9Hct+EESs403FVnmD8TM",
-	"2bpTS5O9URIpVs59n2c1F2bqzWfclNAFs5GtqKDXlTW6xWDMO+ihGhKaVdP1sMoCC0lnnL2p+oznr1Zv",
-	"2VgyKOIRcfio1iB+BjfIyCptCdIo14GzEktfJx24LOHWrSS5Up5v2WDFphL3zBo29QdMwnwRyB0Wi5Ep",
-	"oOG79Zz8WYnF8MZFsWdFvsLJaj6PqglMtMCYqw4gEJ6U0nUTiaGCStaWzJKgnI5MU6Hsu3sLYPNJ2PO8",
-	"baDEVM+1xbxSL8Z+HGtazAXW7cBSJI1Gy2uC24AzuYf/uGUgwK+K9JMmjEDdVds7F90MQZ8Ftw2yTzjr",
-	"URXdQVy5opmdH0pRZPXx8Z46tcyrWxsbXpv7EZdptxsFEePqBurc+B6JjYgJceeyLxIFK6w1yHWeyISm",
-	"JITrs1waBedK1mAeVg9Wpj3MfcBKjDkltxlH9oMb+0h5lifafydaIa4uiYZsMBRK88MPbPxoAumMJp0P",
-	"5bdw2iWGTzmbTzmbDyFBBiy6Yx5BkoiNqVWacKyANZtwR/mFquxWbHHPyhyavpR0+RyjPB+DKl8yJZG+",
-	"acrmthKpUuLDvH4mkVpDahh1TanxPULhRdteXQV9JtscdiUtra81CPRJ94u9DUFw6kV3jGOmDwwqnUBV",
-	"E+uKJXjMWG0eZQWFdoFm+nAmN0af9D0roAEv8WGC6eEgpBYdZ8AS2tzhCTakF7JJp9hCrUEWszK9iijo",
-	"QzmhNgd9JARmEigrQs2n6gcmduz7JeiFVpdPtPyJln+3tFwkWq0OxkFsG+xWTQhKnfKwrhVoyNjTRKn2",
-	"9Ym7pa6zne/oQ8jbzdPpxk8iIUUKBvF+g0EKBQkdmwIdDhkP8/qC0JFFi5pOPgJMtOtMY1o2RCabEiTz",
-	"dACJjpHK+//IZyh8ywY5dQok7ZEpM0WD+LbIKiaHRhLr30ngu/bL1yDo+4R9Nl/NsVucZGD8FzddlI1m",
-	"OiUtR96LTdFmDem2TlqBbRSa684audiI6d67d1GtfLw5ZZcXDIoouvqoj27QKfSemmvTya7vk1nnHjEt",
-	"MQt7LPnejDrKtKN6FOXhjBf4B0SF2glvROpqDlQRv9gYyDcVGPI3Iu7Dc26/IL9BwPiaHYwpQqwHlmi9",
-	"IaVS+p5jP8os7aMoyIvFNubJ37aN13ctgk/2GnuSwp+k8O+TQGpmNHWHO0yNGNPXUmR3VH59+fvPTG77",
-	"8vzPXOz6cg+KuViUPM9kxSUedtqnzQmjADpZdD6Rqs/TOPbzBjq1XVeYtyoF1rVKRNrrO9IAyfp/Yllk",
-	"CLkg1Qjyioz4Qzpjp9aXfbfWIO8Fh3ojeQwGRFXMjKVwmqN/nwEV0/1nvnJUhds+fkbwsP7yKbTiKbTi",
-	"8eogK8cqYEgNGRr39TKCb0bnFxFnUxtsfhzukfPcN6pf7iwVTSqRJFJRNbOiuGmhtazSnG/RttN6VNUx",
-	"n26x3uhs/UlzvIfmaGMfHXjOrDA+M1gJu0PIh4jSLHffQ4a2tLnEYNYgptrmFWT2kip2uni5gaXGPJvI",
-	"hwnFWuvqU9mv7ZI+JiuZ2Ms2N+U0wXVD/i4ibuq9ObVHCqVN0d0/cot2mgZfWLYpYcOYBszkZlvwDhkP",
-	"I6zaAg6prGSnqfUUa9CNTeHOLK8qy4Jkwa1p/dPmVXB3jUQah0SxOMZ2HRhuNuIsMd6fvAZdn95lpVik",
-	"7b9kG/JgknwGBltVNFL6Qdy4XjdUgCbFmqSzvUhHbnnFRymDMjHN6kroAy4jdLY7QzjKkcX0pNFiK2am",
-	"VWVfjLgtuhNgwK8jOln5e5H4lD33zydCPclBLtXGorlEigETnNkY8qXj6S2tXlIEev5n/seivLeMyjm0",
-	"MaCccK1iQ7nLDssamTUIJElBwY9ZpZVRmch8+aS60dzCuspZO7S8DBaEMOUz39hH/NouSZjWDgFQppNR",
-	"xKViNJyVdzdBwZZJnytu2qR5Z7v9Vzdlff/JerPKAi97k7yZyVDzkOkxpOfFXOhJZF43cWldJLmnaLxY",
-	"UzxyyPQs10xu6JyZMuAkCZa5zktd4MeO/fSb6MEmoLXqa4EPW98J1I+zb6Atql/Lbb2zVGTTpvybBcRb",
-	"YC4RDp9v5ek231sBRrfAEq6AR/KlztJ9TbPOSJKUR7+nzFQVc7ocGd0si97WL2Q6GtnPXZBanYRcH5Tg",
-	"QiymCd2FwH8M6mdmgt8lIYPLQBWUCJ8pMaEWlOkfj6nx2Um+kb6HVvCColViCDffr20C9550vh/DU/o9",
-	"yylhCG0GXJoGtYNpwvoilczDrxP8pc/ibu1BrejZU1NuzVlScoGAPKoba8kL/FRA4HsuIFDE7a/Nrh/U",
-	"b571HLYpCWj32CN+1oxlwpNeYOtZA3MrxAiOVm6RYI0jJ6ZROraJnL1PyxARv0mlbWI1nTGmoAonF05A",
-	"FERaTQ+TJZKt7JR36MH36JJfSxT5RpTsyS1/f/niyY//0E0Jc+wUSVHXeFBJxFhgZpo8LsA2HBrDcN6y",
-	"KY6kYmG5xePEjPkv0BjZgOXJxvAANgYDy9VrcT2Ug33eBSn0Wp7l47lyPCjSad/Fw9LmM1FS6CvCxvDK",
-	"cMhokudamvH0fYOwv8h2pYP+I1ndEAwJRJMHjUf6K1PIk89ojGylEacdcpm/R19/vNBL+3pyEKBn6cm/",
-	"8137d8D5R+2pZYi3rs/0EbUGpwP2DI2h2Oup0BrB7K+qnCraaCkc1B7p9qAs7NyexxK3cYrvsG83Av2p",
-	"c/eTJW6BuIuIYrpwP1SkBgTBzpZtF2fCYkSo703mxFazjFgsXT+ZFVvN0mJrpBvFiiV7xP/dt2UYMFQP",
-	"InR5ihcE6yBIJQYABWTxVcrHUIofnHYQEPcZT4lkOZ4eYZ9poOJxuSx+hiD4Vom3K4bUwmqzaNpVc0bZ",
-	"ZzoYxvqRjebGi3qrVd/Yvmo2d+H/XyveIyWVlkz74sGm/X3GVK1ms1XxKgP6+Zjxnr5aG9tbXmUQcft3",
-	"6+tmtsLRLVaY8Eo+6UsPoC8Je7UtrTQfTNNK/OLRnLAXKGpI4jsplvUPbAylamAZpj9R1ozEd1LGbm7Z",
-	"+MaKK35t17RbGrd5jymZJ4siwezQ4BajRPPZVP2CDWM6ZuEugSAHbPaN7lxKJBiezPsiaXMkuo02b3Ms",
-	"7Z7cQQnIKHBp825efYdIToeyL8xyTFraM0l8eZtq9sChlUub+zDI/gCr8yBrMHUt/T2sfHMlFI31OzLt",
-	"KPgdn7O/JwwpOom4Yj2WaCm1zQcRFwlJoTlUlRJ4GPsr7HgbG5ve5ssNr7n5wnu1veW9fLntvWq+zKvl",
-	"+BQWdCPuWNKNxcj3LGzafJTQYa1Bjkvru2VVMRMtyiU9aBMRx6YanOzrzyEU0dYGrm5tbLR5tuebQSSB",
-	"5/m1vbwAG6SsdRjxjfkb3iK++f4mzS+HU+kNO0foeWt7WQeBvKabLeIGh4pVOUzZJDTCa1jEYBLDzDiF",
-	"EV9oPdNiRxozOIc+i0NSdSp29BIxkp5tkOl4C/IcaoleBo49Og361MrqeMBzgdM1CDGtDV4HxiHNLz+2",
-	"kuxpKFaaF7wziG4iQPPkPyyzXFzvUWiKLeNFQC8FVEjClvToxXBeeCaN4wSuGxdkIMCPofERw+gBUSx8",
-	"uwljALmYUckMVs+Al0G0jlB9z8JJY1ybO9AymeLOEIg6elGEKoJ9RNwSWSaBcmzLnxj8aHPEMGekHDOd",
-	"atIeGUFvNusw6rCxgDZ42LDN7Cz0TEuXNu+wQAw04QsEl+mAhX6D7BcWnDd7s1G+Bs42LLd4RjdcqBtz",
-	"LRrEt+JeVprDDXUZ2uKGoIy2efb0TSYcOskIbY6iIFpwgQCajkk4Buj9WqrwSI8OYyYlpKjq52zKPuKN",
-	"VDRRkvgmnNmfnegAE36vafrOEr9RvAyCZ4biDLD2bMy4kxeB101TqXuE0JRwzkWvlr3yFIzzVLbgGwnC",
-	"5zENICrdXBRNsIEF2isyQy4ulirILvsskXmxdeH5n/BvMXyneJ+PlDQSE9xirEVtpBEsQavpbxp3ozhm",
-	"oVMFwEM5D/L1tE4MD5oYm2l1/x1TluI+rpY3l2Y9Bft8/aB7YY79KymCi61CZ3glZvnUJm/O84DygMWP",
-	"WtYjX9JsNRbEO+s8SHl+JUHidETb+YL/XqEqn0lezQeTio6J7EfDoZbTMznKAymyGyVajETheUgTFdE4",
-	"Ht9kb/tG7YfUsQ4jCLmYhXuEEr/wGPGzL/1iJljWABjGugGRG+Iy/JmBSGTUZ1wvPdZicicdDCXxDSky",
-	"9aKgfCG6TLRelRE7LXdTqQeflhNhgWvKiTaQyftuRMp8N9/IFbOMSJkhxXcgPz7Jgj9W4NQ/nRiJVzaT",
-	"I5cSGmfXtzLs1XCzL0vyPiT635j5ndMx2HZGVBJsaM9iyUZ9ljBS9Yf4rWOGSKB4L9StsnUAc1ZmLAWW",
-	"RVmutksoH6OlSg++DD9yLZK2TLgjC+uPtSA9YiFBm5FcioPtTXKwvSn2VcKscB//NNzK2c73zK4s9jyx",
-	"qyd29S/PrvAyEJqXzHk4trWKreM50Mj1M6XJGWdGTRiyhOQU30MPBiRk8iBOw1lBxkA7Du++TlnxR3ec",
-	"w0YWe88R6k/e83uaSp5J0o8kxM3/wEYTVPbn9ydYFOJUerXeOgP/0Fcr38jiq+VA8+l+3f9+dQs49B3e",
-	"sVmK0FuR5C5lL2/j4XizWeiTLo1jQqHrZ14WAf+aCDuAgAKqSDXijtHfmAqNY8/PwbXAuDgrUgNCS6B0",
-	"e9aMr9gBylTLywZ6JvNy6+REQO8Qys0rz2TB/Jm51fPQBHHHkht31U6chnF2VH2jtkDvJ4BfHtixa1zt",
-	"ksSsC/UGZT8aWl3StYSKZClDaL7a6gKVMvf3u27tzJXvzAAaI8uCSaAChDHcejMWhQ0QH9CMOquiRE7b",
-	"/hl00YktfSOPvAPTGUppjvFebt+292naSUdoV7GERIpUTbZ8JN1Xak9K7ZNS+6+u1F72oyEUbNSkXrNV",
-	"0c0Mss+M5/zxNVwbSjhTlN6PY3PDmeaOECFlEwSyfomNQpg/heD9esQlA+5zp1lzB8OxbVoSh6g3E95/",
-	"+eG6QT5MSum7IKTa8kTyNhpi38sho4pQG+TmAb8go34UM+RxEOvV5jTUSnRJlJYWis/ttn+QDAGzXjdH",
-	"oKRmRBYXGtAkGaNYoikv7c0qbKZob+k1YLiCN13hc7nTJvlhk6r/70a0vDFoAwlpksV3TNYa5Ei1OcQ8",
-	"av5GtQRpwx5VP2FgW9f3DOtPMKUBDvniUS9SchfFQ0aToE+SlEN5Y0pUEvUSOmjziIfss2ea/UBMKUuI",
-	"Yp81t6K+R3za0T///d//Xf9zcwMf1Tt+zdRXlgG14pENFBZdp7KzR6QgkQmd7KaShcgzMQTcSLA+HETj",
-	"d58k1NR9phxDskMiYzGKx4i7ee6D7EeJmnGOxXwJJz2i1WxOpkcMqQaYHuS3dnv45/EX/fP0y6c/N79M",
-	"JWgAScHn6wNNV3v6y/Kj2Zx/LGW44xi8KVY7QVQx8IoZBWufX/ehto5+GQ2AM2vZi6TYtz5kXZrGqrJb",
-	"qdsEGv0A4+lAU1X3s8IDMJ5XqcO/n8rAooeo39FEPwEU+lIkCg2AFQ/+QCuE/QMHtL++YTKofHrc3BRD",
-	"NBYbASzdeLIAPEB+yjBnLZZ3Zx9NWwDsV49YKtAmYhBzF2ShPPQz6eX8XAnihwntKgjo1pR6cYlBeZtm",
-	"8dYzlDaDiI9aBdDM8Y1UKLvDGfqTOeWn6n9POcffuPqflVgMCQioorHorUirllEonnfS+Par9HhEUSxS",
-	"bOBkAkH9oBSqBIRofYqUBIoGTcNkg+xzYjWnNkfZg3IcJmb0jkkiUmXqIZjw6oSFpvm74GZwlCMxqUg/",
-	"hdNbUksE1/KmZIkWLi2VBQrrOSlyRWrMNRHOtwzip1JJ1EkVkz7x//wCKXf6wHzi//bJr+2ZTDwTPlnI",
-	"xUuYLe1gmpCEeuvQJgiao+gNA7AoQAc6Uuo145q0aO6RhP2dBSYJcNQXsfnCFWtNj3umUVr6KMWBPblD",
-	"cY42r/r6X/nb5qeGvE31qp0ELtNBv0FeizDSmuZQo+grchK9hiye11kKOVUmA+/yw7UkAzrWMr4WPU2g",
-	"TDyG1CrKDU6YpMZEjDAJyMykn7n8cK11UJQ/QR0oJq0xElJFO1QyIlUUx4R2RIKZiJIlEY2jP0yzFxrF",
-	"acJMzaowFsFtrc1BAVBJlKfeYcoluoFhJ4hegYjjCCRdaprabDc3iQ/X7CYwNM23uXgXTCXjOqbke6RP",
-	"7/SLdlcGpGV67+s0vr0ealx0tN/HYMjTE32jQJt8IRdMai2ghD1/hEKJYH5mocY5wFq8FeYWoKUcDR2V",
-	"pz4q/9SFOZB8Z7zD0KGW12w2c/NKZ6xJx0ym2RHhuB6DoWj31earVy+ar+7JS52OoPMKcZmAxIzHQ08o",
-	"mlnQlAhMPxXAaBZaJ5Ip/b2X+4gwxBCIkdtJxeYq20qgu4QmQR/yOrNa4Bmjy74Myyt9TmsLb2AdubZw",
-	"nxKfy1TssoCKpAXBU6We9d0C3/G1RsTKr8Z68u7sZi6ugvu4xpwFGuZTeervuTz1etj36NEhTuvntYtS",
-	"Ow+XFKbWGGqxMOJBYvs5f8SCJhYlTT0oUxxLXxWthcHEqK7aMbR6EWJkQR7WYE1WGMffGRPK4UvHSu9Y",
-	"rxyuNteChZXmHoYnPVYdvHVsX1+bMj2Vm34qN/291d9D73s3lwueSUPeHsMg5rb1zytYz2l+Yely9uzj",
-	"X+J8rvm3+ZnEptugC2XBfYEIrUEMkv0xjf/Jq3RfgSGLq6TKxuVlZdIxHAsA/f31u3Ali9LL4XaheNho",
-	"7gt35B8kysNZ81fpre7Mt9hJ7B7V05V+AEdxUsTQ76Oz3HuoAJYH/3oYmpZYw7JHUq6imPjYklfuK59U",
-	"faXiS5A7pO+RF81G49ULb6vZ9KwfpM13mk3sOxdxE97h5y2g/CxgXMvrLIvg1s+JVGVVHLJKdrZad5tb",
-	"YE40o5HW4u6EnidpzHYLket5LOtASEWyM21zJLdAcTwCBS06iTBqxQS7k8M4UlhQrpsmoHDkqwDPk1k+",
-	"F6rNsdjdosKDVc1D7Sg1J7gdl9Qgp3ndPFjqbpvPLJ1nQ9TBsJ3X0Cu4X6CwFnmT0K4CX5Ax3LV5JuKQ",
-	"mcUKwZVmOzRDyRC0N3ZiEdxqLUvSmJkwPYwTx6OTI8aGpsGgrTGntcWZhdUccvV9l1dzFvqN4hFcUM2Q",
-	"5Bzy45nr81Ra7SnS4V82HltzPiNmd8EdHtAEiSEJ+iy4FemcFkTLRmTnDHyeyuhKBs//LNQynev/KavU",
-	"1ItMj3vgr7i/Dg1uGwQLP9le+9O1O20Jp4w2O4344WspCCUbzS3Nr20lUGB2VRvHTpQQtyRSNdfcNqPu",
-	"Z2kbFpi5SPeXc+24G3JqmD61ZPmeW7LAGRWx0RbjXVlAXuizmYtVzW/EiZ+cMl/dxpIU8OA7M6BcuLR/",
-	"GSPKJLt4zj4rxsNHLbM0uciZociOzmjzTrkYkb8QV4G0dZV4SWluG7CAm8pblM5gKZ5tZl4sY22ZmEgy",
-	"tlXCfA5hjh9A55ha6DfyA62qc9hDfEoGfdIg/ik0iBPsKFeUXoDYjB9Jc+gzGqv+H7OTN0046QZE6EYx",
-	"s308NEQ1UdQr1RrA+6ur8z1NKEPBTMUEkZpOBzYGtrT08nuzgkekKzjFHIeU3QyNwYaxJpIUT7pwsMfR",
-	"HeN6kmEiOm6bLoR/5RMchhgyTodRw+5uluB5NmR8//zop8uz0/uCzWSlic7f2WwHvJmPhCJIodhhHokM",
-	"0YE9xvUKjVn1MeB31Y/k9DKoJAYGFpwDpugEMMd0EM9Eb727PuVh3UY/S5EmAXgrVJKqvkc6Y8VAnde/",
-	"lNcOx2X9sn9yvNpp2JX985yGgUHJaYAhYFkywyZC521MOyVDcCBsNzfzqJ3SM7nA6b4JTYG5oTCLPhOi",
-	"EtrtRkHjm7OeCVWZhtECigSva7RCWXUaEw3SYUaF/l1iurhFiYpXSZO4slt5DqKrmWHq7INApFxJz3b5",
-	"NSVKxS3jspG7QrUQVJnOAAY1Q5KqYpxyJWueCR3IGm/zkET8LlLW8ZgNaFokliWkT6Ri2iwn5+UsqGP6",
-	"dWiin7twPGMzw3AHjFDDYjV1iEyLWdhjCTTFtjY3DIFwtTIEcn+xhdFZYi4nlGT7Yw2gfFQEGo4NNxBT",
-	"fTxCoXgDIwMa9CPOSNWUGPJMTRdbGLvmOe0YnDJMEqpUwLiqn4DDCTxosGtntaY8xfRSz2OquiIZEBoO",
-	"Ih5JhVedVPffnBydQnRfzUUT/VTJMBkLRtAW0F8COEUS9BkMLwzeaGmVdGisN5i4qGMuSXk+egmBNoLS",
-	"DAqdDQsEc3rQN2Yg3DfWtNALHjIxjJlHOmkUK+vSdO6fM3IoAgmX8HMdAOSIhk670N04gnTzVLJE7iIk",
-	"vQpNw0ihpWLClAFUFY5Bj/E/9NdOs99sXHzXM3+g9OkVu497E31JvYnoVW8yVMqbNKJ4UwKuN9XK3yvU",
-	"S/OK5U28iTLUn7zKyf7p/ruSjUws/XtY6uXV/tu3qy50iXXNWcWnL1/+vwAAAP//",
+	"7P3pcttKtigIv0oGv3vCZBVIkxpsS4obX8uybMvWVBrKe6BbSAJJEiUwkxuZEM3tq4gb/at/d5zo6Cfo",
+	"8wId/QDnUc6TdORamUCCBCcNHqq0Y4cskUAOK1euefhaCcRgKDjjSla2v1b6jIYsgV/3L2hP/xsyGSTR",
+	"UEWCV7YrF31GEiZFmgTsmSQ3LJGR4B7pioT4B936EVVB3ydVSqRKBO+RGxpHIVUi8cjZ2z2y1Wo1yX/+",
+	"x6vGq8Z6rVHxKjLoswHVE7EvdDCMWWW70q6stysVr6LGQ/2nVEnEe5XbW69yELLBUCjGVf2MDWM6ZuH0",
+	"Gn2VpMwnoz7jRPUjSSiXI5aQSBLVZ0QqkbCQdKNEKvuVEvBVwv5ImVTPJPGzmYJx/SMb+6TKhepHvEcS",
+	"ygnt0YhPrp+ng8r27xU9e+Vz2eoPRUBxjWVgvTw7JKIL6wgSRhULM0jPAtTzTkJ5KJ83W1vrtNVZq78M",
+	"1sP6S7bRrb+iW516M2iFa2y9u0E3g+fDRIRpoJZ5+kWzFPpnTCXj+m5XsWR6C5/6ImZEskDwUGqAjmik",
+	"SId1RcKISsYadAA2UnUQodVsrM3GhPWmVxlEPBpoyDazJUVcsR5LYE2/1M/w0OoH4Sx0tYcahdsI3jhi",
+	"HE7ZfdtgTKSIZFwRiqhLBGceoYSzEbk8PHhDhOqzZBRJ1iCniejEbCBJQJNkjMhFB0y/mDISceKbuQ9C",
+	"3yOx6JE44kwDR8w60Wbrw5vN3/Y2/tY63/zl1bu/bfy6/uHl8drrFx9LTuTWqwxpQgdMmTv7WqPDLDgA",
+	"ruwQymEH+CcAxVwCSTaaGyTlMZN4UQIax3htKCe7b44OjvWqIz3ekKp+xatwOtAL6phpvYreb5ToS6lv",
+	"gbvFrkgGVFW2K2kahaXYtZcmUiTla/c5+6LwAd9ekmHCbiKRSjKkPdYgJ0P6R8oI5SFRdDBkSZ3dRCHj",
+	"aptQEsCrRPWpIiMqCReKRFKmLCSdMRIJyZIblgAhg7/jSCrYO9loNrON/5GyZJzvHMctnOWAfjlkvKf6",
+	"le3N1hrgr/27NZekBeOPbDy9/SN6zfQqEn35iKRdRqphQruqHjHVrfeVGtJhVI8cenXNxnWk5PXmy9q2",
+	"Pj595V5tbbQIztzmVb9d+a//+X+3K36NiIRQ0qH6noprxj3SajTWNjfJTSSjTszI7vnewQEJ+jShgUY1",
+	"j8hADFloyaZBFAB9n7W5GLIECB18dM2GyvCHN/tHpycX+8d7v1593P/16uLi0CfVtQ3S16cQsi5NY1Vr",
+	"kF2z2VGk+vmtumbjNjdz4CfmdpHqgKm+CD2i0dIjHRGOa6THFKJxgdADBfJg5Db3S9jJNgHu4cHSk5QD",
+	"rmi6v0M2v3zJrooGlkYivbkGuXDWaMamJIy6XZZoUmLXidi0tkaqvnNcV9dsfJWwVLLQr+2QUT+KmbNw",
+	"+7JUURy3uV6SB0i5VTJMxK+6cdTrK7+G0PMdmu3rS2JORpIBTa5Z2Ob+Fxd3tom9wj6pDmMaANnmRCQh",
+	"S2okYd1UMsBGXJWeRKSaWl6z8ba+Km1esjkzZKPN7UVC/Mxv0gS/nSkZvGLN9a2Xr1h9oxlu1jfW2at6",
+	"J9har794tbVBN192t9bXNkB4cO7h2ubLyXs4pEqxRC/kf622K7+321/WmnX9s6V/rOtfN1/rH2/0ry/3",
+	"P39teWubm7ftyv/4vfhY/l3tv1UWX/CzjEKW0rkpsUN0AfzZjcJjIzNPbTu/HgjiNqeSsBuWjEd9ljDC",
+	"YslIVTLEMb+4Op9kDKXmkQ4c7ORRR4jIbb7RbJLZZ+0RKZDgWtoVUE64XgkJkW6MRHJN1CgK2EqIMZvJ",
+	"/OSI0gXpeQZmaHk8431G7kbq26e8x/SZDBjlSGoLItZ6o9Vo1XaIlslpzLREk7P81hpQOhwkI3YN4v/F",
+	"JwO9HM18+NjOiLTOCDgSngLuEYjBgNYl0+ijJVfgnqJLGFeRGhNFe9IjjAZ98kcq9AMF3uIRAXulcTwm",
+	"/qfnoECMGL3WLxqcMYvR++BjlMQRlSlRtOPBGrhKRKwXxAWvT3AtTdFJys30ivZqGXcnnA70eD7iXiPT",
+	"YxozkdI8sUCBcVGr2ZxApvZf/kf10/Pa/99gVQFR/tKuVMlfPPKXeU/U/lKCSF7lS91MUx8wKWlPfzlI",
+	"pZbFyV/mn5YBjnNo+tM5YkAa9AmVBPcLOMxvIgWUCsXQEmkxch+5n8h4GA0iNX1fTmmPERn9yWaJbTG8",
+	"585lhA99TnBsqHK0mq4C0ipVQKxSN3O/cf7A/XZ7onnwzGmE+fZ+c5yikjhzlmH2/f3mOWNa3p4PuKTw",
+	"zP3mO2dSzptLZt/fb55LOeeIUnnvE7rVL8uh4JKBxrebqr6+roG+x/oDTQQZh0tBh8M4Qtx7/g+JZod8",
+	"pv+WsG5lu/L/e55bgJ7jt/K5HvXMTIOTFi/YLjHw0iRUDBnfISBbaKk40mK3ViOkvn2OQWmPBn1W30Mi",
+	"PX1pd+MRHUvic1EHC42/Y4YhQLy0sN3RqkbQZyHytxcvN7bIf/7HZqMF9oM5YoGxzNihK589h1hnn5bf",
+	"B9qzFGLGamFJPprA3l9cnD5vNZq4Tnn3dcL7U+vET0uw4tarvKahsWXMQYMhWiz+atEhG12/Eeoxjb0u",
+	"EvyqS6OYaSQMmaJRXNmusAGN4m1iuYk1kcDHhIZhwqSseBWWJEKf+e9fK92IxaF9U3PEKZZUPsjtZ025",
+	"paI8AEMXTVX/ecJ6kVTAhzPDyiKbiVRUpbKyvaFJuYoUgNIAiuSbJdlmDWy1Xi23nz9ncD00wU8aIbux",
+	"EJTP83frsN/Krbfk7TJmo7KL5dirSCdh9NqYLIcs2CYDGmvywELy4fzkmFT97IMrfZ5+TQtBOAm5iUSM",
+	"G9MMXws+11yMOIHzIFV/6ph9VIpBOGRci+tDlpjHI058PFO/NnGpJ81vZfs2jz8vPAub3xO8G0fB/TAW",
+	"EOdK0WvGXVzd5YQGgUi5snaESBokY18iqSQKBw+KYls5imVbWx6jAvvKQ2DSLkl59EfqyOoAIY+AfSvT",
+	"GuycMje2OOZ9vTM2ceITRuB5B+4+WmKqXQ1X3oqkE4Uh4/dClm42ioMqF31kY0bF5oyFeO80w5bbNBxE",
+	"XF+HQQRMbwpx9PfP4dm7oc16jjZvnfUtizf5nh4EcVyJAm0AmvfSOBYjNPmB9h7JB6UE7wRn9zpY0CrY",
+	"VU+PM3m0ucYBxl8aJ4yGY326YSkRoEHAhqqOQ97pSFsOs3mHS1r2NGEHD8dL8C4jyWMhHGckYeskHXok",
+	"YTfimoWaKrAvQy2WPOixHuj9cRrvA4e83/niSFfIbIuEPuXsy5AFoLvqr4kIgjRJWLiDKq3r3CNRiI6e",
+	"hA1ForTeH6lJNAAE+fMuR7/pyhl2+9a5YNe+LC7YTT+ghFGElub9acLQqtMR4ZhILdYKHo9JO4M5rrtd",
+	"2UFhBPbyTGYOrQk7vQPnPrWepFSyB0WsY6HeipSH98IpLtRVF0Zx0OlYoFnDaDilBMJ8t5TjNbwbT9jI",
+	"sehYKGKXuSzmcKHq+M5DII2FiSUnIEVoSdHx/gzoGBiFZIxU0WSnRBwSOqSJelix8ZSOY0HDCyEOadK7",
+	"H98Y4lhXSoirGEYrcA9HHNe3Q8sJsLM+I2BEIqJLWs2NV5svX5DOWLFHkCpb69OKCyxGCUHskpfFC7Pd",
+	"uhKiju8+FKuZgk8mUGlSAbCqtshR9Np1MedCF9Id61t/YHxJICoh0hO9RT3vXijjDFeiJF+AbxrMZEbK",
+	"DomMeJBb7dd3rBNFZZ9tTCLOY4Z23AEJ13IkdMG5ut7sQq9u3n4IHHSijzgdgMs895JQADcXJBa8xxIC",
+	"0gFX20Qzen0Y4Bd+UKQ7Z8lNFLBLTm9oFNNOfD86JXG4q9QZbwLpQqpoh0qGW1V6b0FfP/iQ0o1DjMwO",
+	"SXFJy+KB2VDdffuhaFEGiYBy5EnJTVEI5GK0TVKegYhUffuSC2K/5gGZlbEYmdAQN6BIRQPDB6Q7gP5Y",
+	"pEq/bF4ZJZFiGAkRiDiOQi12gtgUCG6QER/SA8EvV1Y192s7xC85fp90EzEwK6JhxDVR1eBlDXJsYtW0",
+	"uqNHU4zvGC8s1ep4MS7ARm39IJr+uRLB9R5SzgczaTuDzsIaYxIBFVHPo9UHYxBJY1AUYnbDYmkDXchA",
+	"3LCBnkU/z3g4pTzNCFecB46yV2C9F0IcUT42wJL3IibGMHal+olQapJ/CUEGlI8NaddifsTlDgHkgQC+",
+	"mOrbXCbowLN3YjBrju0sW0FiN7s8WUmoYnW4kg/EV7LFUKXYYKikvXaRNIGEcMuzuDED25/nul1yfXQi",
+	"if68p1wE7porY0aYZE40CEDo08+4poYpFBomohvFdzO7NFs5EhW2tTz+pO5rD6Q7oYMjSFjIuIpoLLcJ",
+	"JWBM5D2NO7lhv8NoAooTmGop6VAtO/Y4VWkCYagjCKpGKOoteRjGmICZPw0jxrV2RjMQ50NZS4/RXfVH",
+	"YSQ1IwlznBWJp4VSuMaemcxZ9wTGfvr0qe6aC8sjV2j+BAj6GmSMKEFSyayDbLNJ/vM/ZgeEv0awgBni",
+	"v7crEQeIXsHe2hUPv7hypv7v7ZlINyOy/L53aJgIPde95Ty7NyMUXA2plCORTN0nKzTY77XQB+dVfqny",
+	"Ue5AmtfcW+Vs1NLnla6XC6iHuF+fWBzX8fqgtTrKXGeUdFKJclGSxg9rgLrkMh0ORaJYeMTCiF4AAO5x",
+	"8Gk+4NVAj3gFMJ1njchcqBNS0SPYIDZdFMgWSmChxCx0eRzIBqjDAHV486ENEVrw9ydB4z8gEmQLxkgM",
+	"cBpA/BNzHPE0RFWXxqeJGLJERUxWtrs0lsxzsQCdDReaUlW2K7u/nfQlH211r+sfB6NRePiPrY+/7L67",
+	"EL/KP9Z/2TyNhn/EG/3Xm7x18+pdv9k//G3tb83rl78OWsNP6ze/5CEn7xIaMPJeDIdw8hkd2K5AFNgw",
+	"shH+pBuBPQ/ooVcZOoudWJxLmO+/zpXC5e223CVM7NAZz0ZvzRsvB8h8nDtmo1P7KAbh2CCO3wvQMSt0",
+	"Bs4zgUTnHwy9u7smymERfhRPIYjUeGHkDo68px+99SrA1pOl3zJP33qVOOKsteRrhxF6rPQ7ayu8swYH",
+	"IKSi8R7QwKXePM1fgHPomYSqJV49w4cnzw/36iF8c5jNObg9cxI5Fh4KHgq+Ov5NQH5KgDo4PyHrrRcv",
+	"6i1C42Gf1tc0AXOw//VEmGlhxrVCyOnvu/XfPn9duy2JPs4WAmdZ2FlrjbymnQ7tMXKuEsZUSVzrcps8",
+	"tPiRD37JI0U2SkacNcZpAV3ygY4/tciLX/YnR5o90FmGOC4pYVqzJTMPc3owpZKokyo25y5/Xby54pm/",
+	"TRgDicYk62jN08xCqoGItZAuoz+ZRxqNRm1HC+wDIRXZbDbIPg36YP/URL2lpezNphOyizYnLsioHylG",
+	"5FDTTqoIiyAnjPGQVE+GjO+eHpB1CGND+xk1SVKiSwxNGqOVFaL8/S91+2kdPvUxckSCZdVm7BgXKO+K",
+	"JICvtieir/Nt+rUdDBbH4BW7wbWmu5fCRdBiVCySynalE9PgWssu0Z9wMTV8B/SLeyKbzcmrDVHThS1M",
+	"X8V5UJtgZBNXQhOc3TSM1P6NFQ2Xp/o0UCKZldOXSpaQUV8QDRKT3UjdAA7rnavaFD6j9GmASzFggrPc",
+	"SgmjRUqyuJvlQg4TccNCmAN9FlUrSHpWTcRwCZMolMda1HYIT+MYR+ICxDKwrRXWV6UFOxNqqmj3Ignr",
+	"Jkz2UX+rNchHNlQ2rVcrd0okz6RVaDEna5ikHA0Lbk7lQhdKt+JNhd7qxaM6h3GaU7fWZOnuqiIVWWuu",
+	"vai3WvW1zYtWc7up///NHT6kitVVNGBlZDgKJ/NBF66dlax9etzh5CLXG81Gq7XeeLnMVqUbPr3S6sK7",
+	"QFYZZWp+jLK9UBdGe9Dou9szNyxf5JH4M4pj+nyz0Vxm7jSL4J5x3QLBA5ZwFhr87kJKhYvEJmnLxlxC",
+	"0OHKKNlZHXCTcmmGCV4eem7JiVcIeY+GFRd+Lm6XikEZ7A8juSpBixQbFH9Z7phzxKjQJKEgpuZpwXqc",
+	"FcED0xfGmL9Xq+JP5r1TRfrgAGBhg/hW8L9Cd4INr93OjHdTlhuqiH96cn5BirYav0F8QwGvuiLpmUHA",
+	"PBSPwSw4SSMdT6dC/zpnNs9Zo2mkMnL5TJIe49b7XoWIH0r6Ig5ZYrPM9BSarF+zMRlAGrJmFzYKKEsA",
+	"MJZFwHATwe4YG+BGXMk0CBgLwRSLn2SOY/wzFsE1Q/sUbhkyYvFrkarslysaxznyXpm5HYXLwD00CH2V",
+	"DkPIjfAqAzbosOQqYQPN0sBGYnnVlcH34ofI2CY/nTllvqXisRXD+Cd2Py1SurkXq4oKAZMyU9OLeHqu",
+	"hTsqib9r7Nuwm21ibKvttNlcD5wR4APmF+kWG3/od94F0Un04eDyz4PWcXQgD/jZZrB38OJg8Lb5cW24",
+	"Hu592Gqw8YdhsH6kH4x/XdtSwbutYYefxUH0YasRrMW8bOtooZUHpavHuhIpV1Fs2P+UbbcoEm4tSt7K",
+	"zmkexJQg1n6GF01Tf7wCJqU8oEkSgUArCaC5lCJZAWz8Q/wb/xAHa72E8rh5wJt3gx5AwtIoexHxdIsY",
+	"aD6bwfsWEeRLaRLfXFoKL3oFBJyArrs+96TLSC6UsVjVOPIIwhhS6mCh+WTPPnc3AS5YRoCbNnztchqP",
+	"tRgdk33eiziTZe/JOC0p43MJuQEeCVkSafE+iyQA1ZEqrEBjwh/zKWk2ZZ3NntJQ3Ac9ChPKUxix5bwc",
+	"cfUC7AjzkzWnxCNjrQMoOQeeT+iKQu7WZuLto0tEeDu+jzAEc5+JuEhjznaP31ydfDreP6t4laPd4913",
+	"8Nv5xe7bt0XSk385dcKv0/j6QLHBGURb3O32l0jtScpylVHvMiuuRG2UnkdgzEzlNYeshZ0C+hfg2BEi",
+	"ZpTf7cpDEN5inY2H7Eth6AXlkLyKvE4XBsJcpyUWbD0Tvu7hxbAQLcWCNL6+HEqWKJMuLO/i8EBc//2r",
+	"dVW8MfVSAmboGTkWDbKm5awkCtjuQKRatWttbW2ZjVZ29+utVxtr9deHHyu3XjbSFGWcHGNrC4QDd5D1",
+	"+qf3F47LqwI1diq3n2/vd1v3AI4GThZMaJI6wPdbTSOo2L8nb3bpVZ1/Lne6RCuSoeJ9vb3zqvcoD1gM",
+	"ye13QKOEUXCpVvZSqcRAy2Mm5lb1WZSQQcTDxrRHy77m3tu5I0wY+JqLCztNbxSGtW6kO+zVaI6nuRMv",
+	"EEnCAkX6IpGMdMDWPyZS0SFE0HDHa7VdoWSQBn0bAquVl2E/oZJprZGbSm3TkJqa1AXZgvkzEufEHxTK",
+	"rbxY7PBzt3B3H93kLooDl6Kl4N0oGdwVL4d0PGBcnTFD0zQQoqv1IzV6PTq8Dg9G79OX0Ze1V3Rd/XFK",
+	"p8E+/f604YElGNRqngXrKmR5kirNPhwm4iYKIWEnCmtFeW7eilZ0ZZUiPNC+t2ncjWLczOooD8pVUtmu",
+	"nIkxjckRppFDHT1gHvo3E8iwiOt2WhWv8kdKobpJZbt1q489ocF1xHvH6aCD0xy11tY3Nl+8fLX17nXJ",
+	"bbDrcW9BYWkrOgDNTpYkulOwtL7XnJ2sbc7nJtN7LmylsP3VcWDSrzqD5ANi5LVi7oAYWFBgu9JLaMD+",
+	"F/NFIxADrXgKjE8H+XPqCM2b8wG9Dw/d2rHmP+xsRD89CQdb+wCGmg0OW0jmLrcEQ4g+va/v755f5NEf",
+	"+1RqqpCwvkhlCW2ngYpuWKH+DQq5C2VemkcwLOF4x1CExS5+CwLr3bdK7zLvHOtnp8i+HsiMMxvyd6Xx",
+	"gREYXHykIZ3ARiuUhpQcihsW04ChsQuTK10OIftiWN94tdZaL9C4vOjO0spFTubWNJmT/Wg4jHjPCTzB",
+	"aJI8cCELFcGYAhMAUuL+vy0REXI4zLeTmOfKt1/mcclKtYoRJ1GY5WBAtSOsEtYhGmzPoAqr0jxux5Y+",
+	"GNoyp0WuV4Dyo5JrF7HuQqm5UBNGn0NGb8BAo4EQCjQ0FvdQFmCQTJZbmkoKRlJAnAfJqC8kA5eAdGCu",
+	"0BFww5JVXVpbS2m9Jai6FIUpZT5ejpvTI88mCBPq2gokgRYCQooxCRlBu6+q62iphoJ7FUV7mlhUOkwq",
+	"yeKYJZVp1bW4urlgzZ+8oyG0gGELAzo1uN84byxJ/M2bSPsnoLfozfzRFQwnOeiXWtg5Pnxrz2f+Sxf6",
+	"mUlERpuMjSp0Vj0bfZ3iandA4YfkO4nD3DR5rr98ua6lcKVi49EBP80Uoq5GZqf3exdim7icaGEqWc63",
+	"bovb+VqhcXzSBQDOPeyLQ/uOhlQmgGlwrChIh7kAuqrJp/DicjIumiYLAcETfrO+ZtYYL5Y5y0z41zVj",
+	"Q1NfIlKS9KnsF9nI/SOKFxi6830Ut1EKXofuTXHMg/MTsrHWekksdSRa2twGn7ut44/fgHeQkyBKgtRU",
+	"5apmb2PtTc48AEg35aFHhgkLIpHK+oApGntEMWniq0LSrnCRTdmuwKSSxKyriEjVDkT4hQkdcfONrdH5",
+	"/uyjR84PD4lIyN/330K0FJZzDmtY/wNWMqBj0kvESC+YkkHERZLVfnUc/Lv7bypeZfftsf55eKh/HsEn",
+	"J7v659m5/nkJn3x6p3/+pp98vXukf77Wn79+oxWV1+/g8/fwycFb/RPGeX0MP0+0KPr6TI//+hw+uYDn",
+	"P53qn7/C77/pz/d24ecbPcLee/h5qJ/ZO/5V/zyB38/29M9L+P3v+/rnb5qZvvmgn3/zEX6HJ9/AmPvv",
+	"9O/7Z3qW/Qu9kv3Ls4pXeftBf/v2o/723Wv4ua9X+O693vW7A/gEdvHuWI/87uJv+uev+pP3H+HnsX7+",
+	"/YWGzPtL/czBGz3ywaEe4eAYfv+bfvLgDH4/12v7AGN+OIGfp3pfH/f18x/fwc/3+smPR3q0j6ef9M8z",
+	"+PlJP/8RZv/4m4b54a4e7RBWfvhRv3V4pr89PNerOoQnjwCeR2/0J0fv9JkewcqPjvS7R8d6nCOA1dHZ",
+	"pf4JkDn6O/z8BM/8ouF29Ct8Aqd/DGMew4kfH5zonyf6yeNT/cwxwPzkSP9+uquhfbqvnzx9p585fa/n",
+	"OoXVnh7C579q6P1tV39ydqI/OQMMObvU75590nA4h2/PAd/O9+D3N/qt83095vk7+BxGPj/U+HB+oiF5",
+	"DtA4P4fPAd/O/64x5/xX+OQ3DZOL93qWiw/6+YsjDY0LwNgLgMnFmT6diwv4BOB/8Zt+8nL3vf75TpOp",
+	"S1jt5a8aepfw7d/hTv0dzvTvMNrfL/9e8SqfQKX/ZVfv6Je9N/BT7+KXE/jkVP/8FZxqv8F+fzvS5/7b",
+	"p3dF3xtO6OgK6wVtZ70kVnz9trzAcE/Up+T2PUcJXIEDZdYYx8s8pUJnSkNWRtI1Im9M7mMZ57mrja8c",
+	"0D7si8kw+b9ubJC1Jnm5tfGCNJutV8VBN5pz6or/3qxv/bVaI43657/+t4UMzIJgpk1j30K0yLH2xGBI",
+	"E4gIlqweccm4jLTyEI+Br5i2OLEYsUQ/Eu4QmSaJSDkUK4CgZ4yxzTpiPOaR7X9RjIf3k2RdsexFiZT5",
+	"CGLb1Gm8jVgcZuXPivOb4qhldg/46pmEjhaaFSub2Fb1QST+ff1zQ16npsSED/WtG5D27nvE1281olD/",
+	"WlbS3AlMMoczBf6sTquL44vqvs5HXNxtPnQZ7ub27VUDABba5R8inHvt8cO5g6WMJHf1Gli9aFL3EXlp",
+	"8VUW21lqsTD4+VJq84nzqH3z73noz/Q9gSfyRmQkiXp9ZYougAbSzfZOqiDSainXy+1Zz2QWkGvGKPrI",
+	"1lcMMlrNvXKHgO68zntm4jK4PzV1EfQT4FwU4z2BNKtdR+uVWxGdWsugU25ieLhYMLNeZ/BFIHnkIC+H",
+	"EH6fSK9yT+PPiAVOM4fmEv0cVkeL94zGqr8ibHIzolWpxXVRXhfXC1mqGaRsUXc2CXXyHnIPH8X6GFG6",
+	"JRpEmVN4SiCdFX4+c3Gvvkk+14ul0P8ubullbdf5e5YTl/GhvOlfwb+dTeLCcxGvyWd8dMJatGN+B8I6",
+	"cSpTUs3JiNsGcwMaMtIZk2EiBgINgASTWDzshzF20i1d69zcGFz8qASnps7dIU5DBmqgifE3STF5Jowt",
+	"+lSYKH9naqqCo39GdDpYMq3qM+3FzYMdXJPG2jw9e7f+W7O+dVX//LXlrc/Ig7cre3REBC9C1hH2++Bi",
+	"IXaiQKcmIkdW9pMfil50n7CeaYPCcMmox3vG+wy/S5zjDBvP3CIiR4Kzcs8EBQchibix36c8UtL6JIpa",
+	"TzAm1dbW1hYWBrg8fwN1A7YaW1v6jwlVaGvr1TwxuzQi/cjUSPwYYUpPniEYsGioWQMN/5FKNTB5p+Da",
+	"1NBQacJRpeGyy5IrTALM/jRlBjPzEPwVMwrImit9RYqUTzpt09QLq9/QxGT//56t/Cx7yX6y667Yfrhn",
+	"Vp6/ZnZgP7gwSz9JVcmnB7zwrruv/FO7P/uJoyV8vvUqx8VY2SJevCJKkJdrWKVa48blxdv6K1LtBMl4",
+	"CMViQ6iQ200T1WfJjo0ThgRPcBMh01FJyiF1v4Z/O+6uVtNrNptYqyEQg4HgWZKrbBA/uxE+gWOWxV5y",
+	"gtA8J1Z0s6oPL9fcAhadVH+cmKDlbD/VQRqrqK7/cJ6uwYDMNNHBzjiUh86esP1v5p6EW1CoSqGsMa7I",
+	"fe5HEF4W2dSrMnwc0C+wHakf14drGMCytYMmGcZTLaEfqZZQ0YvihEmCBWzVvF/szbIbQGffckMZEM4I",
+	"W/+6bACldWzvou//qIDnv1cCDIMHMxMPWKy3snzsGy6pTLp5XDUTlnqW5Xgstv3CC7HVTEt1u8WDIKju",
+	"OcgPksf6YDGdM+IuFwIieiRr9B0iOGdZzZcMz1y4VZ5Ziif6mNr4VY/0NGORWHo64hpJoHgs5O22ms3W",
+	"DpEYdSPIkIlhzEgVEh5DfcHHeOWv2bgo0OkX59pN4ftpma4sN2XhJheEoJpuRVnwqRNwKsQ1xJt6JOoS",
+	"yseNu5SUuWtY6bJGkwnPhUw7Sii6UO9AIR6y91d5+mdKsc4NRdy6JTIT0QTnKmRgW/dGBkoLpLlBveZW",
+	"lhEjb6qj7BQiT7COxWngRapfZCRlSpvLFadVN4dLE2pi3yEii8pr0jVVJYwClTNm1HYKHNoVVO1jS6g8",
+	"zur2svecD9/amdwHzaTZ5mLb8HhFKQa3EbPwb45pf8owlCmyAwJHb4sX9FlSzNZurqyqxoVOzqtwnpfN",
+	"VV0WZfvqszjEPro2ywG7a9nsdSSHIyrJMKbBRJWztXs6wNwm1dlCvZJDmYnVdyxut4TInQ+fy5PLlcUL",
+	"o5BEyinUBbreWCo2QAZpbJR1hK0cMTZkSW3lYl3h49WP21yJiOu7kFtvpyFjxH1M9iVVgIvgWbmP2o7V",
+	"5x1+9kxiHUbpkp/cuJsRQCCoiYpoHI+vMsRxkcglkBVPTz7DYDwfdkXlaYLzri43hkvd3mR5beIOEkMZ",
+	"4zSXo3CoLu/MKrklllvN97JMXaP5tcxM3DZeiWcSayyNsVi0j8foo8EE5ye+8QL4IKVygRUaCzwL1pfj",
+	"zMMzL9jenp3G+ajIzuCzIjfDxyaY2bepceeQz+/jB8i1nNUND8g35Lz8dM3GwNQggmuNP8DoqhpJNDNz",
+	"2ThQ3hXMC7msUQK4u6i9pULIPWSK6JHCHzRIL1ZSGWwM7DRPMGk+zyRWf1pO3piTwzYdLrt8Wla2XCf3",
+	"6DFq65SGj6ytHOtl0sbmwfT84+WyIC3m+C0RC5YDyZudJ1ZQquaKdi5aeYXLPYdofAva+D3J4t3Dn34Y",
+	"FL5HBJSLYX8sVAFmSZ6+77e5ke7If/37//yvf/+fhrXjH//1f/6/JBMjzQOInqQK7WPzx0okzIkXEibd",
+	"F7LH2pwQ8l///r+Rkv9mfFx8wgzw72Zs53+UXaY/t///P7O/Wub10v//Lwd0VqZuc4D0g4rpS4V0zBbI",
+	"TrM34M89ZxX4vV3KW2d2+Gbqg718TdDUtcBUJtomlLq+V3d5Ywb2ohuV/7dIHLCta8q89mdv98jWxuZL",
+	"YhrlNIivB/BR4pYKOi5dnh1AWYPriIemGr9+1iN+IELm5w9KTq/ZVUAls+J5ZlAKKCdyFKmgTzBs6OG8",
+	"STaUuuhVqvq2qxU8d5W/7UMq6A5hg6EaQ7aowyaz6O0YG9RnOLmqlDjTCbVMTRJzZNZJaHaYU7rl0kYK",
+	"yt5nb04kuwHdIpjVGphkr6aCHzsiHDcggmSbrJix4VWgk1rJoZ9wRhhXyRiwzywNHeOkCn+g2d42ebJr",
+	"XPKcnCyZkmPKe1mVew2wJRakyiiUvfQaiAjgsEJCVVHOmmqINdtJNHM6aGrNGV5NrdfYWfVt7YhUwQnK",
+	"tNuNAn3rruAp3yM+/GKrVEO2DvLYQm9Xj/iOsfpqEMkBpO94xBc3LLnKI1z8mkcinkEBsGVpuBvknuXg",
+	"chqFFSWYOT3D5lhDshE2gFJaIrqpaWxGNzeapZTTdB8rJFOYLTvoN7ustiot3n6Cxq6FLcu+5nPU4Yp4",
+	"edPGuoGSR8obm3lkqum6fjRvM+mRrkg6URgyDiE12LjfIwOm+iKs608MTfaIbQrskR7kjJd009aDO032",
+	"POK2RNW4gn4Ru4+SPsxe1kB5xqemwbGHLYvr+aLA11PvpHJ8W7xyCyE8CeCCBJxEC/Uh24MO0MSxkuUo",
+	"bMh9mfDq0vgSr4xhqQMa9CPO6gmjoWl/OIexbrd5nfj5tmwjAFLdaDZr24Vu1KZfYR6ltEN8pMQ+5CtJ",
+	"7IaDcUgwboZ9V9DVzh3U7X8nOCOjvEEi+XB+cmya6lTDFFvjgWNYelq6VQmNoDWMPmkPzXim9EAIZkCM",
+	"ulpfs52QRZcAsUDHNAJUkogHcRpqPg1rLe9sqNfc2ixZc0nPPhjG3KIrJcQV3CIYYX1iBE0dUYYYmuYG",
+	"QKkHkcJRuFBXcL8AZhs1j/h4z670N+aewXd6bVxg/YSESZEmAYNurfC43Vqhmw2818L3iq1cRQJ7o4WP",
+	"cYxCN9NshIner6QqEjhNPUrENaoJDhVu9YV8sZEmcc0jNO6JJFL9AZ7mzP6w0LEkjroMGphXffZl6BO9",
+	"FKr8mg38g6POY+OeSXJxcajHRT8KVU4bWjKMU0nWm0TingqtgLM96cHgm2eS4Jx9KjFEL3TfM3Hlpe9N",
+	"953QuzEzebYzAMS/jqjUy7VdbmHbWhuAoSQZsYRZSQZbEWGHCU1sPZKI2HYErxXPyemHm62w0OpFz4Ot",
+	"PrJwxipngJciDgkFjbY4pm0YUcQBJBFuf49I2qm8rMOvSLIOHDBmYSxso5GDknKi11AcFexRWtzgUBe7",
+	"RyM+2eRDA7IwS8ayYGh9Cws3AVuxwgY0IGMaGPo2ZAl0PhYG+20rcntK2XDwLmRzZlDETjuTXYuLkMSS",
+	"LgUQ5jkSU1AsdF/GgeAIr6CMKoyyhVDLkCoCKTOS5qzZF02f8VV5nU69KKBFmBHxrCIKbBKQH0Y6/3hp",
+	"SJyRBCN+lUqWjaJygyJazBU0S9GLB3GPhTuEJkE/umHQpItLxWiYwWWynUlhXAc40JzLPLNDsE0K9rmH",
+	"nJOScdmVlkKADjfLx8O4Yeem6k3b9t9mz7kE4/DI1lptm/hZ2jp2m9N6jEn0zTvdWHplNDMcNaZSXYkR",
+	"Z0lht7bFv0jjkMQYrGVOQx+sFtspJ4wjgsH7zng0HEQFpJjsqIa907J+avqlbDB4doKSTPR41kOvrdml",
+	"zmzwXKQcImZGmchetyt7Jg0Zwy5+HeZUtk5E2kN1aff0wBAOqtiVkRNhLIDaZC/+qfb3O0QyVuxwX7za",
+	"ejKl4rJB3a5ZEnhceY8kWcsa7GtKhFdvciFWry324zck+YYlNI5nrtWauq+0jDjjEttnZtxi/ebEYCX3",
+	"OBsE6yqi7igSEk9UX5RTQ2Gpv3xV5l2D0uZ+cGIfzGYytKmgdeaDwBEZfswCxcIT/p5q6ahwt2DlWuTT",
+	"Twp8YkefhA9KsE960Y0Js8+y6TFkwLCkXJUFMau4FTUR+6cJh0nmCAt8LhBcphmljkI2GArFeDC+umZj",
+	"De1urDmGsz0rYedk2z/IX6t/ZGPYqVRRHAOPSzmPeG8mnpSo9PbW6SvGOFyrTGfCM9rJwOQI87IvEgU2",
+	"hCLtd60A2YUm0I0A5Dak82HGEPLLjSBESEkRh4UDwplVnw3KgZfLCYYClYLKknRkxeZeGBjPGhd1tIKK",
+	"ksnmhDMWAtpOz2UqlyBTNsF8V1mRvhl3FC2HpRcUoDEVFegXyem0sc3B0QkTXSgYaiygNdielJHgCPiC",
+	"pRBjIvyibdWHxqoj4GTAzIAPmT/Rdoqrs4br3A7kkHq7KmOOgiaYUcBCyP/KMmW07mCHMeQZbOdXmjJ2",
+	"YzFykA3CziDWkhTK7eJH2ba7IGsQSl5s1DuR0ps2Bht9AI79fZoITO1jkgRkk2gyWQA+bDO7UXpS51LB",
+	"yiNFujSOpblilgJO2s3s1DmMqI1USHlueLZer53ZV8lYVK5AZfdJdRMQHTpAWqoKnC5NTDHEWPRMbF9k",
+	"bJaSDpgGkTFWwL4QcRlBI68h42itmaASmyiAk5ANGQ/RxQFvGoNNTSNXqOXdasJoqLchwWBpdRv7YOm4",
+	"7kgFckODPpSJKieV2ZjGWlQYL7eiZiOPRHJtlEFU07RuCuIIqVIND+gprI/OI5SMqD5mVGRFcJ3JXM7A",
+	"jIYayLWZKwTr1ZW1XhXWB1+RQMRxFDIUDqHxp2Fu8LXWJPPDS8QILjCuNIpjCD7ESjQdpqXDhKkkgrah",
+	"AvrsAzXVIynGIf9NPzCGNG94q7Bio4NJ2jX8AojbVSeV48LCkebRWJ/z2AgZGpqjvpYEZV/TB0Me8zMV",
+	"nDMkSXqOqo8dnU5PTg6vzt/vnu37NRPSxRnpJgxpiz6fMtCSE6DEsBCkR8iW9NADRvmoH8V6D21+zEam",
+	"SCWUFQs1pA3O754eQBlK6eWCORnQf+TVKLdzu1uf8jAG7UCPRjQpyuiHVvNskt/7i4vTzL8C9BgMUTUL",
+	"EOt4K3hQpyx44P9zrW8Vr1Ju4sII86LRCgPU0QQFxbAmbU8wWkGXxkKluY3I9tKz9pXs7zwfv8RW4Xxa",
+	"sBA47Spdi4HzOKp6aJBFnR/LABT0dlsHAvkyxqNkvxf12plNNnOlzf4BGldWqBW0TRhuSmV09zyhVbkb",
+	"z5UlvW1H33F2lKkrlTwk3FEL3E+z/UyJ6WCCdiTuYvKBIwRDv60ZciysfFLedMDpEOuSYfJznCGSOUkS",
+	"k3KVA7NJiciJJ8rYuIZeUZqY2K/z4AQbhplc/gnNXaeYXMWrlPEo92PDZipepUjXbQoK0MpiOEPZ3Z7y",
+	"HLk+slIHEnByQ0KsvvE4XsFaibc+A8WivJ1pn1pR5SsO0FxqhKxF3bSf1IhSQ2HyWUwlD6ssTKRqrJKZ",
+	"UTKXUU3tc4XO3CjNauE8C2gjSRozDMGTq8b6l+Z6LAwJF9MgfrkUhB85iMwcBysOv77E0ma0EMzXO8PR",
+	"pr9dNcz4jm0LfrpSVg/QZ8GJJiUDpukJeIkCGkPtcWMZG4p4zMUgojHpphxFv8bjZOUuh4f/qs0eftZU",
+	"zkK0sYuCc2KP88yV/JYaWN2t325J35B734Bil8dmuTwAFI7fMK4EFsRYhZi5DHsegmRh2ZoBgrt9xdpS",
+	"+p3SYq8ZL1p2+kdnQqghLr+kOVHKBlTZNp3hPQf4c/Dp0WPaLRf8PlHtLhktHOfsjI4Vy6MX6aFT9Al7",
+	"6np51yJrzS6K5XlTo8mRl0gNRrnbONy7CVpkaTwR17u2cibPGSrJd2pR6/TB366w8Yd+510QnUQfDi7/",
+	"PGgdRwfygJ9tBnsHLw74h/g3/iEO1noJ5XHzgDcbbPxhGKwf6efjX9e2VPBua9jhZ3EQfdhqBGsxL+tu",
+	"687onvHDTz5R535rxVJnhaWWoeuZCdO8A+CBXR3P6Akts8qVyzbtu0cNOmclZfoLZyO0l5kcLLQSpxIM",
+	"3nlSFu1IxidiWUv3tWKxvtUq5K3STGGZ2YcP0N53qmDenP4IbnG1f/bSuAsq2sKYrc1Hrmi79Qh1eZxD",
+	"nB28XFqFyG1D9kCZ3M5ich3gJ5Xry4r3Jk59FFuV5S7yugOnO1cJ+ZZFOh63uMYCCN0/HXvVizQ/m/pn",
+	"SMhdJnlxcWJr4RAeWRVwmdH3UQdmNE+8z60sCjjvrQcfJfM+S9hO5tSLTC+OKdtsFFw/jGm2JBv9Xygt",
+	"d5o1TSfnZmHakH/nZ5TfDc/2CLth3NaNcQqDwDM2WAu+QJ9zlfIscgtiOFAh68QiuIakKRqzmlsbJFP6",
+	"7GBOWXHIXoXIr6UUxdJsVJfQ2dcKuJ/N6ny6ny3A+XAvW4sGcGkRdx/iL32SpCZBchhTpTGAVDUYxk4Y",
+	"NBGc4GfAhWs7jhs/ETGTpMNiwXtECSI4a3P8itGgX3RUw5TQLnH3+M3VyadjKAA/txR88dEpVD7H8O9V",
+	"WzE9mmG8JNH3Iknzclk2XN344kx6Qp8qrKQPMW1l/qdZTe4L4vNUcRNeCHcsRtSbNz2ScijbiOFdWHAY",
+	"rlCRtCFs1urNtW8ikJeWq5oedzh5gOuNZqPVWm+8XEZ0jqlUl9LiQYnPjkqFgb+YwYDgM0dnTrIMSndU",
+	"W7QyvdszOJSPeST+jOKYPt9sNO/WjsmVfp0tFwXofHIAa47PZSTb3LrHb0BgbveU2FEqR5SutKz6yVLN",
+	"G4qVThyDwYuNBQ0caP3PZn2rcVXeK9GrgOk7L9B+B1kmZLGiZWmAXPD6nywRNuRadLNY6ImyqsuVDHA4",
+	"ft39lAvlGE2bn2+/R7HCR5WS5pnvXV0Jj6IU9YrHfAfj4DU0JHBaAuR9zw0G6HN0wbwsbFdumz7ZKf30",
+	"pA60rtncWJu2JV4v10nBdFC4e/8DF7r2tfyzQg8E91E7a1air57ZUu1D0AtiZZNP2c0utHhv2Ts1r8e7",
+	"LeK3RIN3ePQ+jeEn0BwOzpvTzR3e38PwtBX1r8w/WCRa+yBYwrdu/pMSadDXQj0GmkZq6YIB8z2LA9OX",
+	"4iAs5vv/vsQ9eNUslJZfSKDm8qzMCeiuaDbIRXonTjEdPzUt5lgOgeDXE7GESEUTZUre7eTfEMh8ZrY/",
+	"fleLjRhKHMklOMx3LW5bEuC0tTIbbH7zCKhlOZHZ3nwUugMXypnOJDLdlfvYg9h6AEa0d3J5fFE3cvc0",
+	"J7oD/c6v2k9FuhfQbCSI94gDWa6IUB7/MFVByJAZ8l//+/+R5YH5HglZEt2wsPFtKcAPElYyLAY6rBBa",
+	"ljCIej4V0YS+uLmA7s5QIB1qtnqsyyrxat/K6bT+cIb5ApnFsDL34BbF8UwcluuYmu+Myi/uN2r1N0to",
+	"+gY2/mKvwdVLtN8Ufaiz7GV0ud4ak52sHj1Sd4kqb4WGlI/kjY8eifAuEztb6PT403qn4SSzsNO8jF3m",
+	"B7iLVxouh+2ot/rlWKILgbE+Z+pXtdiOAB0ppipPyGKmVQP98g/Vh+Cxcf3VUrhujR/za0g7LSe/qeBz",
+	"bzHuoqTOgqmCg6o6+DCsUtvIZ39jjZarZvAA70TIrIw4jx4WvHTHhRmxPgVDmrfMMKvXO1y98dXKcHZl",
+	"xodFsUxVWIBk9rlpNGveIVVosnR5QQQ0VjIXrSfnL5cJsy4YyZyOTxbdi+0znBKBcztoFFjFtxEbM8b0",
+	"HSXHvJGiEyxOB7RnEsExN3QqeWJh5OeE0l3KRDHF+5kkYsRJdrIeYY1eg1AyTJOgT6WtUIEdxopsc4II",
+	"rBidCmu0TXrvYODpJmJw+C2cCG7kybpXUWLVWUsMPJOL//pPEo6zvrJlslWuy39Lk9Tkma54GK17GUMn",
+	"MGFiLQuCkC4uDs8hY7/oFdgqVAF+9WKjAPEXpcbgC9qbaCqaDrARYIH2LLzWFyZDz3FRZCN1mFSSxTFL",
+	"lm52q5dVMGiuNSfItVdJwTFuvtck+tarXIJm8lorOHegLXm6aGX/8gwWEHH3ldZUbM4dEkxL4v2ncg7I",
+	"oQpXpa23JZiC8LCYdQeQWGsFfLMEQEqsG2bQueaNucuZihtgo0JpOtD+lCBBzKh1vj116/55unXbs2pY",
+	"Q9bvZpbP7oP1aDAUCSDvkOobUOlFqp92GoEYPBd0GNUDEbIe48+zs791X5fX0bAuhohldVMzOyMcd7Fp",
+	"rW4nmn1Fj6Ak6F2S4SBe0gQjTieuicV5sUgt9YNTuWRiRmInrtkY+e+w6EKq+drG1laeGWIpyDK05o5l",
+	"DB6gKkCRJAEBAuojDflZmDNdmhq9SpfG6UuDj33DO/OvWmNg9i3OHRN3Smt1nWSbJUmoqzjRFsUFLPKs",
+	"TaWVOpPPJgmX8j5EzMZWL3H3szJZy/hRVqeC09uT2FD+btmN5bbsZxJDOd3qOqbS8MqG6uBHMVSXHsxM",
+	"ETDLlHVyEKZyh7OJbVbqQ4Rsd1bxBM1MzZ02LS6BaqW8NsoqvuUOGRjM9dc4xeHmG9Y0uj66PQ3uxEIz",
+	"WhH3T6mUhEoowSpF4mdeG/0SGdIeM7dB8Lzkt/64sXo4+TIWOc0vWJAmkRqf622ZqwtNJXZTzTLtX28t",
+	"snz4dFHxptuN0SBg0jRDwFLa2BYJQvI9UuyRpNUW+wkG6ld9NR5uE6r++o+R8r02f3++tvnCI61NMoi4",
+	"Fl1IZ0xC1qVprGoNsjvdyQBK55rqf9i/HfJZ4Ljg3sE+cqztKzWs3N5C2bGuAL1IcEWxnJQJMt0PxOAU",
+	"+T5RjOrrmCbx7AY0U7JS5TUNrhnHCseRrfEC5S9txeUB5bQHRtksrUdu23qXVcU45UrWstquEcT7dbte",
+	"m1OnarOiseh5JikOuqdohiU90mH9iIfkw6cLt6UC1MWGZstCUYXlRB14SiiouSdgwaYtGzXVc/VOMMMo",
+	"q7sMzWmgGQy28DLVwxNGAjpg8R6VzCORKd95eXnwRnpQ71MqOhjip2dv98j6+voWiTi5vNiDoqQYbgpl",
+	"/Eh148sX2Nfmly81LG481eKOVAvNXsynf4WmLwaAtqEdlFTGvjGXZwceVAOdaMdjW+BxzENzqukSFvSF",
+	"MVbrb36pG6Zf1186haZtS6mOCCMmScL0rcuaRQCsJBay9uwz0HCmRY6i19iOBuY338EZaGBxAeWRp1vb",
+	"YBMcmHsXDwQa2di+bZP9e6CoOpZEJVyQvIWPadEA5+hlTXuwN4+e2W3PQxUZCKmcNj4hY/ou8zHWpWWx",
+	"ZNh1cKPZLOk1BDDEqsRQqBixB6kiToxle03bW2zUAHWtR1TLEBphcc8XmorazUolEn2Q24SS48tDEvRp",
+	"QgN9k6t+u51qmdCvEZG3n7u8eFt/RaqUxBpOMk0S0dPAYDKgQ4b1qE0nIihUzccIXSTA2MsnAxu2h+GE",
+	"QiM5j/yRwo1JDHqQIU3ogCmWeAAaPTpAp6TD06gvJMs7OEEBDw0d0y7P1x/4HvGB4v++/rkhr1P9N0zZ",
+	"+MNH2ByYWtoG6xS9Zra+dlY2WLMmmQb9beK3Gk1fL9dvsXU/Pz1OB3qv2fSIagH2MbDkQJolA3T6FCr/",
+	"W9ZkYVQ1DUQ904fRI+yLYjysERpLAcsDXBA4CoUK5lAFG5s72sqYA0ZNTiSUTda89eut75CPSXjDgijx",
+	"TSKQv43dDFNGRKpkBAV/NRIo2vGgBDBXiYix4xKv757vHRzohWXYVHNQu+TwDMB8SxXSZnM90Pog/Gbq",
+	"xUM7xC+adWFXGeKSLrfvQN6mRBUu8vuLi9PnrUZLL9xsWGOFXqhIzPYM/bMbyq8DlrrH/kx609CiSgOy",
+	"3f7SfOkjcTR31q4EC6Vz5pnpXMJVw25KXcxPdGolx3QM1ash6VdfH6y0nEBeqyFDFCkz+6KeD2MacR8g",
+	"W/X1z9c0tCR1O7u1ZruwR7/mkY31lt7zZnPTFJmGAQskejsrmW0o+O7pAZF05FYUhQrabmXtWPR6pm0E",
+	"VlVFHOPpQGLDRDkUXDJJqpYbIQPxoFGWgoRnZXgO9oOSNTKgY9KjETftLZBgQKl7vWoTfrRjvJYSSZsS",
+	"sb5nLMNb1WdjEoqsPjXKPXEUMC6ZI8wcHVxMyS9iyDj2ImuIpPfcvCSf62fzNokFOWj39MAJjdqutBqt",
+	"RhNiP4aM02FU2a6sN5qNdaifo/ogUT6HysvPARJ1gAR83GMgbGWEA3yLu/pRLb3v6qf38WFoMowXWM4M",
+	"V8gfeX6oOUbl1lv4oBGN9ZOTpXjjMR6aafiLGbfYDFM/AOQ1r+2kv8OgU9APlkg6WW5O/dKsOU1V8HzG",
+	"uVbADJwX+rVbjM43WKtfXms2rRRsQ9cm5Av92aqTgR4GYvakI0PrNXqbuGEIDNnAJZSNnC31+Wuaebfg",
+	"ldbiVy6d/pj40vril95m9clvvcrmMis7MKWns9azm8vMc471qS+dOtSuYgbo7qpkv3/WRyfTwYAm48p2",
+	"5dw8aACp5bWRZhbdKJHKlsTc/r2C1c8hly6vF6A1V31W21ruhXnNXdX4vMQlvYTHHv16PiauZtaCuVgK",
+	"8HhC0rsiKQpjGogeEXG4Cn4C5Lfx20kEff4V6e6tMfIH/ZLqGZrZggwr8srqTkUMz1T2hgBb0c1auFWx",
+	"H1skSS+h0MsQEulQomlz39H98V00SvkkEIMBGDZBUgDNaaKFGoqMa2u1BtmPQPwysbzYc0G2OWrYaNww",
+	"SwbuQ3bN6rAASiy0yBEpWewO5zulOHzkIyM6huZDXpu77exq2Jc16z4XUG5bIhLOcG3Yh47wmX3oigNj",
+	"X7saiiElZCO3la9MNy6RySI5gNv1WoTjh6MEU1b826JZzbh+HpUUlZEhazP3MuHzxyZEG82NxW8cC/UW",
+	"+pbAC1uLX9izLRj0C60l1nSK7VIuhDiEZinw3uYyAMj6rxyxMKIoMHmVjbW1ZV522mX/4FQZs8MN7bPE",
+	"SSQZBVB9NrgThR5G9VAE+n7An6nqP0fbbN20f9HkWsiSYi57QERl3v0zb81KqlmDq7zjyzPbk9HS85rV",
+	"6uAZTX2BYLY5GK20vgP0ErhPVhmG7PLSJq65eVmr+C3ot1HoDFvb0SrrVF/SrMsgt8S+1cSXszan+k3b",
+	"4hf0+p5QbmtYGfGAtflEF1Szki1SLbSWrW0jc8qhxkjMaAK2GGYUfGbjhtAGwtvc9rwlZ1qhNM1ryFDz",
+	"I+yFdHBaSsbhKA9sI5/HIMXuFCsR4yXo226hHdI3JaQrU7klFvZOcPYdSeISW7oQ4ojysQGf/O5EsUAD",
+	"PwiwuuRte7Htqb1xLvnTNBSoX0IVq8N1Af1J9Q3Zyzxes+nbCVAgCmF8ZdQnJ2Z0su13j6nc0rnRbLV5",
+	"tbSNOJqnoT9Q9riKBsyIelBxzzSlIjSOrlmDvMV+guCLaXMsLIGEIF9PsS3utm0rd3jy7uD46mj3l6u3",
+	"uweHl2f75z6pGk8d2ayhMxBKzWVRi+jIMLQoks5ysmbwMO22cTRRpdhgqHCoSJnqgZYZtHmxsbdnxWtN",
+	"JKe7BtdIylUUT/TDy2sT7pguiTEdtzmU1gAfh9nn4cnex5PLC/QLhSLtxEziSqBjZDdNgNia/oweSYdE",
+	"CY1RfZEmppldBgnjJAPPZbcL9RrA7kiJVAnFNtTYIDEGt55RUVK1A9S+zc2idvegtMKsQ2g1mzW7IjAs",
+	"aa7kND2mcUyyFbW5Ej3LMRBmBM2XyXgEblWyS2SK7l58nWdnmTDJFPJXU4IEvWdtDtM9kzvOOuLQmp3X",
+	"NgA8CI2uSHpCKaavxVR39rzFJZx5m7v9rDVjXHfOPGsCX1uVwR3CHX4czgZjr65f/LAsbWXd4IlN3YVN",
+	"HQpwVyCpyWiyU6F+ZS4lUjWbTZ2hIQLzjGkcY6di5Fc7cMFNxAeI3YXYASKVGEL/VTB9KCgE2yi7Y9hf",
+	"bwLbN8pDxmw1TvAtgZzduDPS/sAamT5mzbit+d9se+p8J0+yTuN48WkiO50obIrHCwdppAlQwFwLVCRl",
+	"CsoQ9imecZa7cbzUce4XVvGvc6AF6M85UbeFRfl5HkOfc7dgbMYHq1ZszFXPtTUvb0k+2c9UM0c8EIGy",
+	"STl25Ke0g4gJMRKKjqVm0zjj1FqADUPAG21z9IjbGq1d0+AcuTrIEcrNz8xkxZSHRnlFOdbKJFS2uX96",
+	"cn7hBpr521h1OpP2TDlwLke4h3lioSatbV4QC42kaaP0inLmqkIFGltOc4r9GNJFcZKVxIwZhNeVsL6L",
+	"9fHnsfT9lFLGUhbCghhwZ6FjmIhuhBHCpV7Fd0ydmke+k5Ed9/hPyYgu3CM09G8OEzIy3RyZQqjMUGt4",
+	"xjNZFAW3TR90JpnxnwFLChnFYpWEixER3CXSbR7QJImMU8vomSJpkFMcxXjTUHksxgAXi30TCoE1wLdS",
+	"ydq8CuGiL5tN8p//sdFobTTWbHN+7GU/JY5koZ8F9oFml7Ie55qTFiO5rhkbStIXnEmVBfGYQKKIb5uq",
+	"1prn7L892z9/f3W2f3m+f/XubHdvv6C/E1lDzySG61qQ4b7/kUqFX+g1j+gYYdtjSqL5GBhnBkoDmCqa",
+	"mBCAbvR2DUwQUgsrNCaKdiSWEkqYSiI3AsyaLgaRBCO0ZZNdpUUCkDbiMZFRj7MJFaEQx6ZXiIgBMmZX",
+	"JG1ovpfjVI9xQyVIFazcFCKR0VsLG4x6XCPGNRuTAb2GkqesZp2pLla0eXWj2XLEocJB2mAtDUcoZ4Lf",
+	"dUXSu4sVwfT4eyROP9FB8Oe3JDzZBe5iF9j/ElgnXvGOYVADZyPz95BGycoc22ZsLOevA/OkvjmF8AMg",
+	"XFlPQlLldMBC4mdNDH2sVWZqBeEoEPfe5sIYyzNDuWZiNoJCE4+gLyTjNsoUb+M2ocTEfGCIdBagG0fX",
+	"EHja5oUY/AaBboQmY0EMhjRhIQmoZPWIS8ZlpKIbFmPahlQiATVmxBL9SNggVto21vNXWk9+uUY6Yw2X",
+	"aidIxkOt0gCIPWKN65Do8Lb+Cp/DQP8BHcO2TKy+IW+tptdsNtscwuwDMRgInslgcnWiZE70sahSsb/m",
+	"j+Wz+zmCDH52koQkwfVlg21JmYTPlYmQuf1uNGKRBh3pi5GwgHEVj7EvDrj3dyDRLmFc+WRAk2s5u69P",
+	"Cjd5F0kYym1UmSvnn++fnx+cHJ+Dg+V0/+zq8lwTttzL1ayROLrJhpaaBKGhY0ht2L4jjbR5zOjUkgVn",
+	"pb6ISKpzC4FHVIvcRjEztKPCHv/5laTCdueoSvaR51/NbyYeEYtvlvR+yb295gXggIbiU44JGRjvZXjX",
+	"RqOEkGt8Os+siatF0p3blZbF1q5qgv9WrqYVg8p+YDzDw3OZ/KSTZQbCYV7oTAuKvr2v8ZGfOiYb9rA4",
+	"KBuh8RSVfb+obIDizLBsg3HTUX/4xXaMp5Th5vOvJmP/dp6d73WSVdx8RAyaxchM4Ql//4L2fOJanExe",
+	"E2hP/kG3fkRV0IeGXCbRTc+7b+rGlc1vHnsOz8D0T/RxdcTcnRIV56OhSV9Zlea9NrUl9OQzsgcydHkm",
+	"iS2dhDFLzNYj0JRI67cmG1/uEPYlwsxl+xGIlJi+LxvkU6T6DnZ5bjXvQtMedLhmSImac3WjtYbOulEk",
+	"setp8Xo5ZQBX5gIHXVjTI4fYF0oUfuMY+8WEwYmy/ymu/eNH57eW8IadJlCUE4qtvAVf73dToX9owQ/y",
+	"9228aZZOjDFztuTa0mRvlESKlXPf51m5kZl68wk3xbvBbGSLieh1Ze2zMRjzBvLmQ0KzOt4eFhjBDG/7",
+	"puoznr9avWZjyaB+TcTho1qD+BncICOrtNFQo1wHzqqLfZt04LKEW7eG7Up5vmWDFVvV3DNr2JTeMLUi",
+	"ikDusFiMTO0Y3y1l5s9KLIY3zoqdcPIVThayelRNYKKxzlx1AIHwpJTeNZEYigdlzQ4tCcrpyDQVyr67",
+	"twA2n4Q9z5uRSkz1vLOYV+rF2I1NiQ8s+IDFLBqNltcEtwFncgf/cSuggF8V6SdNGIGKz6FT36LNgz4L",
+	"rhtkl3DWoyq6gbhyRTM7P1RhyTpz4D11uihUN9bWvDb3Iy7TbjcKIsbVFZR48j0SGxET4s5lXyQKVlhr",
+	"kMs8kQlNSQjXZ7k0Cs4VS3/Q7wFWph3MfcAipDkltxlH9oMr+0h5lifafycarK4uiYZsMBRK88OPbPxo",
+	"AumM1r8P5bdwmrCGTzmbTzmbDyFBBiy6YR5Bkojt7lWacCz+NptwR/mFqmxXbF3byhyavpR0+RyjPB+D",
+	"Kp8zJZG+acrmNjGqUuLDvH4mkVpDahh1TZODHULhRRRiB1qvZbLNYVfS0vpag3zSYqtf7JgKglMvumEc",
+	"M31gUOkEqppYVyzBY8Zq8yirpbUNNNOHM7ky+qTvWQENeIkPE0wPByG16DgDltDmDk+wIb2QTTrFFmoN",
+	"spiV6VVEQR/KCbU56CMhMJNAWRFqPlXfM7FjPy5BLzTQfaLlT7T8h6XlItFqdTAOYtu2u2pCUOqUh3Wt",
+	"QEPGniZKtW9P3C11ne18Rx+CsWJArM9UyzmRkCIFg3i/wSCFWpyOTYEOh4yHeWlN6AVFTXnBrmMm3Xam",
+	"Mc1iIpNNCZJ5OoBEx0jlncfkMxS+ZYMcOwWSdsiUmaJBfFtfGJNDI4mlHyXwXfvlaxD0fcK+mK/m2C2O",
+	"MjD+i5suykYzPdqWI+/FdoyzhnSbtq3ANgotu2eNXGwBd+/du6hWPt6ciuMLBkUUXX3URzfoFLrezbXp",
+	"ZNf3yaxzj5iWmIU9lvxoRh1lGuE9ivJwwgv8A6JC7YRXInU1B6qIX2xJ5psKDPkbEffhObdTmd8gYHzN",
+	"DsbU39YDS7TekFIpfcexH2WW9lEU5HWSG/Pkb9tA8IcWwSe7HD5J4U9S+I9JIDUzmrrDHaZGjOlrKbI7",
+	"Kr+9/P01k9tun3/Nxa7be1DMxaLkaSYrLvGw07hxThgF0Mmi84lUfZ7GsZ/3jqptu8K8VSmwrlUi0l7f",
+	"kQZI1nkYyyJDyAWpRpBXZMQf0hk7tb7su7UGeS841BvJYzAgqmJmLEXuhPpBAyqmWy9946gKB0Kzgof1",
+	"l0+hFU+hFY9XB1k5VgFDasjQuK+XEXwzOr+IOJvaYPPjcA+c575T/XJnqWhSiSSRiqqZFcVN97hlleZ8",
+	"i7aT3KOqjvl0i/VGZ+tPmuM9NEcb++jAc2aF8ZnBStj0Qz5ElGa5+x4ytKXNJQazBjHVNi8gs5dUsV3E",
+	"yzUsNebZRD5MKNZaV5/Kfm0bmlKQSJnYyzY35TTBdUP+ISJu6r05tUcKpU3R3T9yi3aa3nZYtilhw5gG",
+	"zORmW/AOGQ8jrNoCDqmsZKep9RRr0I1N4c4sryrLgmTBtel61eZVcHeNRBqHRLE4xk41GG424iwx3p+8",
+	"Bl2f3mSlWKRtPWZ7UWGSfAYGW1U0UvpB3LheN1SAJsWapLO9SAduecVHKYMyMc3qSugDLiN0tjtDOMqR",
+	"xfRB0WIrZqZVZV+MuC26E2DAryM6Wfl7kfiUPffPJ0I9yUEu1caiuUSKAROc2RjypePpLa1eUgR6/jX/",
+	"Y1HeW0blHNoYUE64VrGh3GWHZT38GgSSpKDgx6zSyqhMZL58Ul1rbmBd5awTYF4GC0KY8pmv7CN+bZsk",
+	"TGuHACjToCriUjEazsq7m6Bgy6TPFTdt0ryz3f6rm7J+/GS9WWWBl71J3sxkqHnI9BjS82Iu9CQy3zVx",
+	"6a5Ick/ReLGmeOCQ6VmumdzQOTNlwEkSLHOdl7rADx376XfRg01Aa9XXAh92fRSoH2ffQEdgv5bbemep",
+	"yKZD/3cLiLfAXCIcPt/K022+twKMboElXAGP5EudpfuaPrWRJCmP/jCNHk38jKm4g7pZFr2tX8h0NLKb",
+	"uyC1Ogm5PijBhVhME7oLgf8Y1M/MBL9NQgaXgSooET5TYkItKNM/HlPjs5N8J30PreAFRavEEG6+v7MJ",
+	"3HvS+X4OT+mPLKeEIbQZcGka1A6mCeuLVDIPv07wlz6Lu7UHtaJnT025NWdJyQUC8qhurCUv8FMBgR+5",
+	"gEARt781u35Qv3nWbtumJKDdY4f4WTOWCU96ga1nvfutECM4WrlFgjWOnJhG6dgmcvY+LUNE/CqVtonV",
+	"dMaYgiqcXDgBURBpNT1Mlki2slPeoQc/okv+TqLId6JkT275+8sXT378h25KmGOnSIq6xoNKIsYCM9Pk",
+	"cQa24dAYhvOWTXEkFQvLLR5HZsx/gcbIBixPNoYHsDEYWK5ei+uhHOzzLkih1/IsH8+F40GRTvsuHpY2",
+	"n4mSQl8RNoZXhkNGkzzX0oyn7xuE/UW2Kx30H8nqhmBIIJo8aDzSX5lCnnxGY2QrjTjtkMv8Pfr644Ve",
+	"2teTgwA9S0/+nR/avwPOP2pPLUO8u/pMH1FrcDpgz9AYir2eCq0RzP6qyqmijZbCQe2Rbg/Kws7teSxx",
+	"G6f4Aft2I9CfOnc/WeIWiLuIKKYL90NFakAQ7GzZdnEmLEaE+t5kTmw1y4jF0vWTWbHVLC22RrpRrFiy",
+	"Q/w/fFuGAUP1IEKXp3hBsA6CVGIAUEAWX6V8DKX4wWkHAXFf8JRIluPpEfaFBioel8viJwiC75V4u2JI",
+	"Law2i6ZdNWeUfaGDYawfWWuuvai3WvW1zYtmcxv+/63iPVJSacm0Lx5s2j9mTNVqNlsVrzKgXw4Z7+mr",
+	"tba54VUGEbd/t75tZisc3WKFCa/kk770APqSsFfb0krzwTStxC8ezQl7hqKGJL6TYln/yMZQqgaWYfoT",
+	"Zc1IfCdl7Oqaja+suOLXtk27pXGb95iSebIoEswODa4xSjSfTdXP2DCmYxZuEwhywGbf6M6lRILhybwv",
+	"kjZHotto8zbH0u7JDZSAjAKXNm/n1XeI5HQo+8Isx6SlPZPEl9epZg8cWrm0uQ+D7A6wOg+yBlPX0t/B",
+	"yjcXQtFYvyPTjoLf8Tn7e8KQopOIK9ZjiZZS23wQcZGQFJpDVSmBh7G/wpa3trburb9c85rrL7xXmxve",
+	"y5eb3qvmy7xajk9hQVfihiXdWIx8z8KmzUcJHdYa5LC0vltWFTPRolzSgzYRcWyqwcm+/hxCEW1t4OrG",
+	"2lqbZ3u+GkQSeJ5f28kLsEHKWocR35i/4S3im++v0vxyOJXesHOEnre2k3UQyGu62SJucKhYlcOUTUIj",
+	"vIZFDCYxzIxTGPGF1jMtdqQxg3PoszgkVadiRy8RI+nZBpmOtyDPoZboZeDYo9OgT62sjgc8FzhdgxDT",
+	"2uB1YBzS/PJjK8mehmKlecE7g+gmAjRP/sMyy8X1HoSm2DJeBPRSQIUkbEmPXgznhWfSOE7gunFBBgL8",
+	"GBofMYweEMXCt5swBpCLGZXMYPUMeBlE6wjV9yycNMa1uQMtkynuDIGooxdFqCLYR8QtkWUSKMe2/InB",
+	"jzZHDHNGyjHTqSbtkRH0ZrMOow4bC2iDhw3bzM5Cz7R0afMOC8RAE75AcJkOWOg3yG5hwXmzNxvla+Bs",
+	"w3KLZ3TFhboy16JBfCvuZaU53FCXoS1uCMpom2dPX2XCoZOM0OYoCqIFFwig6ZiEY4Der6UKj/ToMGZS",
+	"Qoqqfs6m7CPeSEUTJYlvwpn92YkOMOE90/TPrBr7WP4qZ6nfKW4GwTRDgQaYezZ23MmPwGunqdU9QmlK",
+	"OOiiV8teeQrKeSpf8J0E4tOYBhCdbi6KJtzACu0VmSEfF0sWZJd9lui82Mrw/Cv8WwzjKd7nAyWN5AS3",
+	"GGtSG6kES9FqOpzG3SiOWehUA/BQ3oO8Pa0bw4Mm1mZa7X/HlKW8j6vtzaVZT0E/3z74Xphj/0YK4WLr",
+	"0AleiVm+tcmb8zygPGDxo5b3yJc0W50FMc86EVKeX0mQPB0Rd74CsFOozmeSWPPBpKJjIvvRcKjl9Uye",
+	"8kCa7EaJFidRiB7SREU0jsdX2du+Uf8hhazDCEIuZuEOocQvPEb87Eu/mBGWNQKGsa5A9Ib4DH9mQBIZ",
+	"9RnXS4+1uNxJB0NJfEOKTN0oKGOIrhOtX2XETsvfVOrBp+VFWOAd5UUb0OT9KBWgnN04IuXtdyXHXo4h",
+	"P4C8+CT7/VwBU/90YiNe0UxuXEpInF3XyrBTw71ul+R1SOS/M7M7pWOw6YyoJNjInsWSjfosYaTqD/Fb",
+	"x/yQQNFeqFdl6//lrMtYCCxLslxsm1A+RguVHnwZ/uNaIm15cEf21R9rwXnEQoK2IrkUx9qZ5Fg7U+yq",
+	"hDnhPv5puJOznR+JPVlseWJPT+zpX5494WUgNC+N83BsahVbxnOgiXfPiCYnnBk1YMgSklN4Dz0VkHjJ",
+	"gzgNZwUTA+3Yv/k25cMf3UEOG1nsJUeoP3nJ72kKeSZJP5IQH/8TG0VQmZ/fh2BRKFPp1XrrDPxTX618",
+	"I4uvlgPNp/t1//vVLeDQD3jHZik+b0WSu469vF2H47VmoU+6NI4Jhe6eefkD/GsivAACB6gi1Yg7Rn1j",
+	"CjSOOz8H1wLj4ayIDAghgRLtWdO9YqcnUxUvG+iZzMuqkyMBPUIoN688kwXzZuY+z0MQxA1LrtxVO/EY",
+	"xplR9Y2aAj2eAH55AMe2calLErMu1BWU/WhodUfX0imSpQyd+WqrC1TI3K/vuq8zl70zA2iILAsagUoP",
+	"xjDrzVgUNjp8QDPprMoROW37Z9A9J7b0nTzuDkxnKKU5xnu5/drep2knHKFdxRISKVI1WfGRdF+pPSm1",
+	"T0rtv7pSe96PhlCYUZN6zVZFNzPAPjOe8cfXcG3I4ExRejeOzQ1nmjtCJJRNBMj6IjYK4fwUgvTrEZcM",
+	"uM+NZs0dDLu26UccottMGP/5x8sG+TgppW+DkGrLEMnraIj9LYeMKkJtMJsH/IKM+lHMkMdBTFeb01Ar",
+	"0SXRWFooPrXb/kkyAcx63VyAktoQWfxnQJNkjGKJpry0N6uAmaK9pdeA4QjedCXP5U6b5IdNqv6/GdHy",
+	"yqANJJ5JFt8wWWuQA9XmENuo+RvVEqQNb1T9hIEtXd8zrDPBlAY45IVHvUjJbRQPGU2CPklSDmWMKVFJ",
+	"1EvooM0jHrIvnmnqA7GjLCGKfdHcivoe8WlH//y3f/s3/c/VFXxU7/g1U0dZBtSKRzYgWHSdCs4ekYJE",
+	"JkSym0oWIs/EUG8jwfpwEI0/fJJQU9+Zcgy9DomMxSgeI+7mOQ6yHyVqxjkW8yKcNIhWszmZBjGkGmB6",
+	"kN/b7eHXw1v98/j289f126lEDCAp+Hx9oOlqT39ZfjTr84+lDHccgzfFqiaIKgZeMaNg7fPrPtTQ0S+j",
+	"AXBmzXqRFPvTh6xL01hVtit1myijH2A8HWiq6n5WeADG8yp1+PdzGVj0EPUbmugngEKfi0ShAbDiwR9o",
+	"hbB/4ID21zdMBpXPj5uDYojGYiOApRtPFoAHyEMZ5qzF8u7so2kLgP3qEUsC2oQLYu6CLJSBfia9nJ8r",
+	"QfwwoV0FgduaUi8uJSiv0yyueobSZhDxUav9mTm+kwpldzhDfzKn/FTl7ym3+DtX+bMSiyEBAVU0Fr0V",
+	"adUyCsXzThpff5NejiiKRYoNnIwfqBOUQjWAEK1PkZJA0aA5mGyQXU6s5tTmKHtQjsPEjN4wSUSqTN0D",
+	"Ez6dsNA0eRfcDI5yJCYP6adwektqieBa3pQs0cKlpbJAYT0nFa5IjbkmwvmWQfxUKok6qWLSJ/7XW0it",
+	"0wfmE//3z35tx2TcmfDIQs5dwmwJB9NsJNRbh3ZA0ARFbxiARQE60HlSrxnXpEVzjyTsHywwyX6jvojN",
+	"F65Ya3rZM43S0kcpDuzJHYpztHnV1//K39c/N+R1qlftJGqZTvkN8lqEkdY0hxpFX5Gj6DVk67zOUsWp",
+	"Mpl25x8vJRnQsZbxtehpAmPiMaRQUW5wwiQvJmKEyT5mJv3M+cdLrYOi/AnqQDE5jZGQKtqhkhGpojgm",
+	"tCMSzDiULIloHP1pmrrQKE4TZmpThbEIrmttDgqASqI8xQ5TK9ENDDtB9ApEHEcg6VLTvGazuU58uGZX",
+	"gaFpvs25O2MqGdcx9d4jfXqjX7S7MiAt03tfp/H15VDjoqP9PgZDnp7oO5XiyBdyxqTWAkrY8ycoiAjm",
+	"ZxZqnAOsxVthbgFaytHQUXnql/JPXYADyXfGOwwdannNZjM3r3TGmnTMZJodEY7rMRiKtl+tv3r1ovnq",
+	"nrzU6fw5r+CWCUDMeDz0fqKZBU2JwPRNAYxmoXUimRLfO7mPCEMKgRi5HVNsTrKt+LlNaBL0IX8zq/md",
+	"Mbrsy7C8oue0tvAG1pFrC/cp5blMZS4LqEhaEDxV5Lm7W+AHvtaIWPnVuJu8O7tpi6vgPq4xZ4GG+VSG",
+	"+kcuQ3037Hv06BCnxfOdi087D5cUoNYYarEw4kFi+zZ/wsIlFiVN3SdTBEtfFa2FwcSortoxtHoRYmRB",
+	"HtZgTVYYt98ZE8rhS8dK71ivHK4214KFFeUehic9Vr27u9i+vjVleior/VRW+kers4fe924uFzyThrw9",
+	"hkHMbd+fV6qe0+TC0uXs2ce/xPlc82/zM4nNtUEXyoL7AhFagxgk82Oa/pNX6b4CQxZXSZWNy8vKoWM4",
+	"FgD6x+tr4UoWpZfD7TbxsNHcZ+7IP0mUh7Pmb9JD3ZlvsZPYPaqnK/0AjuKkiKE/Rge591DpKw/+9TA0",
+	"LbGGZY+kXEUx8bH1rtxVPqn6SsXnIHdI3yMvmo3GqxfeRrPpWT9Im281m9hfLuImvMPPWz35WcC4ltdZ",
+	"FsGtnxOpyqo0ZBXrbFXuNrfAnGg6I63F3Qk9T9KYbRci1/NY1oGQimRn2uZIboHieAQKVnQSYdSKCXYn",
+	"h3GksHBcN01A4chXAZ4ns3wuVJtjUbtFBQarmofaUWpOcDsuqUGO8/p4sNTtNp9ZIs+GqINhO6+VV3C/",
+	"QOEs8iahXQW+IGO4a/NMxCEzixKCK812YoaSIGhv7MQiuNZalqQxM2F6GCeORydHjA1NI0FbS05rizML",
+	"qDnk6p5l1B45ottZ6HeKR3BBNUOSc8iPZ67PU+m0p0iHf9l4bM35jJjdBXd4QBMkhiTos+BapHNaDS0b",
+	"kZ0z8HkqoysZPP9aqFk61/9TVompF5le9sBfcX8dGlw3CBZ2sj31p2t02hJNGW12Gu7D11IQStaaG5pf",
+	"24qfwOyqNo6dKCGuSaRqrrltRn3P0nYrMHOR7i/n2nE35NQqfWq98iO3XoEzKmKjLbq7soC80GczF6ua",
+	"34kTPzllvrmNJSngwQ9mQDlzaf8yRpRJdvGcfVGMh49aVmlykTNDkR2d0eadcjEifyWuAkmqWxBPxkwI",
+	"mgjHNnUk76QF2bMizasu8ZKC3Ta8AUGQNy6dwYA82+K8WNzasjyRZEyuhFXtwxw/gYYytdBvVPRoVY3E",
+	"HtpTquiTfvFPoV8cYV+5omwDxGX8SHpFn9FY9f+cndppgk3XgN5GMbPdPDRENRHUK9X6wfuLi9MdTRhD",
+	"wUw9BZGafgc2Qra08PJ7s4JHpCs4xRx3ld0MjcHCcUckKZ504WAPoxvG9STDRHTcZl0I/8pnOAwxZJwO",
+	"o4bd3Syx9GTI+O7pwYfzk+P7gs3krInOP9hs97yZj4QiSKH0YR6nDLGDPcb1Co3R9THgd9GP5PQyqCQG",
+	"BhacA6boBDDHdBDPRG+9uz7lYd3GRkuRJgH4MlSSqr5HOmPFQNnXv5RXDsdl/bp7dLjaadiV/fOchoFB",
+	"yWmAmWBZMsMmAuttxDslQ3AvbDbX85ie0jM5w+m+C02BuaFsiz4TohLa7UZB47uznglFmobRAooEr2u0",
+	"Qtl0GhMN0mG+hf5dYjK5RYmKV0mTuLJdeQ6iqplh6uyDQKRcSc/2+jUFS8U147KRO0q1EFSZzg8GJUSS",
+	"qmKcciVrngksyNpv85BE/CZS1i2ZDWgaJZalq08katocKOflLORj+nVopZ87eDxjUcNgCIxfw1I2dYhb",
+	"i1nYYwm0xrYWOQyQcHU2BHJ/sf3RWWIuJ5TUAsAKQfmoCDQcG24gJgJ5hEJpB0YGNOhHnJGqKUDkmYov",
+	"tkx2zXOaMThFmiTUsIBxVT8BdxT412DXzmpN8YrppZ7GVHVFMiA0HEQ8kgqvOqnuvjk6OIbYv5qLJvqp",
+	"kmEyFoygLaC/BHCKJOgzGF4YvNHSKunQWG8wcVHHXJLybPUSAm0EpRkUOhsWCOb0oG/MQLhvrHihFzxk",
+	"Yhgzj3TSKFbW4encP2fkUAQSLuGXOgDIEQ2dpqHbcQTJ6KlkidxGSHoVmoaRQjvGhKEDqCocgx7jL/pr",
+	"p+VvNi6+65k/UPr0ij3IvYnupN5EbKs3GUjlTZpYvCkB15tq6O8Vqql5xeIn3kRR6s9e5Wj3ePddyUYm",
+	"lv4jLPX8Yvft21UXusS65qzi8+3t/xcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
