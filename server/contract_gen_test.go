@@ -150,7 +150,7 @@ func TestContractGenerated(t *testing.T) {
 					field := "header." + pv.Name
 					wantNamed := func(t *testing.T, status int, prob *api.Problem) {
 						if status != http.StatusBadRequest || prob == nil || !namesField(*prob, field) {
-							t.Errorf("answered %d %+v, want 400 naming %s", status, prob, field)
+							t.Errorf("answered %d %s, want 400 naming %s", status, problemText(prob), field)
 						}
 					}
 					valid := validHeader(pv.Name, rng)
@@ -172,7 +172,8 @@ func TestContractGenerated(t *testing.T) {
 						r.header.Set(pv.Name, bad)
 						cases = append(cases, contractCase{fmt.Sprintf("header %s=%q", pv.Name, bad), r, wantNamed})
 					}
-					if pv.Required {
+					// The operation's own word counts too: `x-idempotency: required` means the key is.
+					if pv.Required || (pv.Name == "Idempotency-Key" && o.op.Extensions["x-idempotency"] == "required") {
 						r := base()
 						r.header.Del(pv.Name)
 						cases = append(cases, contractCase{"header " + pv.Name + " missing", r, wantNamed})
@@ -184,7 +185,11 @@ func TestContractGenerated(t *testing.T) {
 				r := base()
 				r.body = nil
 				r.header.Del("Content-Type")
-				if body.Required {
+				// An action (POST) body none of whose members is required is optional whatever
+				// `required` says (issue 16 item 17). A PATCH with nothing in it is a 400 by design.
+				schema := body.Content.Get("application/json").Schema.Value
+				allOptional := o.method == http.MethodPost && len(schema.Required) == 0 && schema.MinProps == 0
+				if body.Required && !allOptional {
 					cases = append(cases, contractCase{"no body", r, func(t *testing.T, status int, prob *api.Problem) {
 						if status != http.StatusBadRequest && status != http.StatusUnauthorized && status != http.StatusForbidden {
 							t.Errorf("a required body left out answered %d, want 400", status)
@@ -200,7 +205,7 @@ func TestContractGenerated(t *testing.T) {
 						}
 						cases = append(cases, contractCase{"no body, Content-Type " + ct, r, func(t *testing.T, status int, prob *api.Problem) {
 							if status == http.StatusBadRequest && prob != nil && namesField(*prob, "body") {
-								t.Errorf("an optional body left out answered 400 %+v", prob.Errors)
+								t.Errorf("an optional body left out answered 400 %s", problemText(prob))
 							}
 						}})
 					}
@@ -246,6 +251,19 @@ func TestContractGenerated(t *testing.T) {
 	}
 	t.Logf("%d operations, %d generated requests; statuses %v", len(ops), total, statuses)
 	t.Logf("valid cases refused (their examples do not fit the seeded data): %v", validRefused)
+}
+
+func problemText(p *api.Problem) string {
+	if p == nil {
+		return "(no problem)"
+	}
+	text := string(p.Code)
+	if p.Errors != nil {
+		for _, e := range *p.Errors {
+			text += fmt.Sprintf(" [%s: %s]", e.Field, e.Message)
+		}
+	}
+	return text
 }
 
 func problemCode(p *api.Problem) string {
