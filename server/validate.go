@@ -229,9 +229,11 @@ func requestProblem(r *http.Request, err error) api.Problem {
 		fields = append(fields, api.FieldError{Field: "request", Message: "is invalid"})
 	}
 	p := problem.Invalid(ctx, fields)
-	if missingRequiredKey(r, err) {
-		// The spec marks the key required where the operation is `x-idempotency: required`; the
-		// client still gets the code it can switch on, with the fields.
+	if len(fields) == 1 && missingRequiredKey(r, err) {
+		// The spec marks the key required where the operation is `x-idempotency: required`; a
+		// request whose only fault is the missing key still gets the code a client switches on
+		// (with the field). Other faults as well make it a plain validation_failed naming all,
+		// as before the key was in the spec (validation ran before the key was looked at).
 		p.Code = api.ProblemCodeIdempotencyKeyRequired
 		detail := "This operation needs an Idempotency-Key header, so that a retry cannot do it twice."
 		p.Detail = &detail
