@@ -321,12 +321,12 @@ func TestInventoryReservations(t *testing.T) {
 	if got.JSON200 == nil || got.JSON200.Status != api.ReservationReleased {
 		t.Errorf("released reservation reads %s", got.Body)
 	}
-	ext, err := env.Client.ExtendReservationWithResponse(ctx, b.brand, r1.Id, &api.ExtendReservationParams{}, api.ExtendReservationRequest{TtlSeconds: 600}, b.auth)
+	ext, err := env.Client.ExtendReservationWithResponse(ctx, b.brand, r1.Id, &api.ExtendReservationParams{}, api.ExtendReservationRequest{TtlSeconds: ptr(600)}, b.auth)
 	if err != nil {
 		t.Fatal(err)
 	}
 	statusIs(t, "extend a released reservation", ext.HTTPResponse, ext.ApplicationproblemJSON409, 409, api.ProblemCodeReservationNotActive)
-	ext, _ = env.Client.ExtendReservationWithResponse(ctx, b.brand, r2.Id, &api.ExtendReservationParams{}, api.ExtendReservationRequest{TtlSeconds: 3600}, b.auth)
+	ext, _ = env.Client.ExtendReservationWithResponse(ctx, b.brand, r2.Id, &api.ExtendReservationParams{}, api.ExtendReservationRequest{TtlSeconds: ptr(3600)}, b.auth)
 	if ext.JSON200 == nil || !ext.JSON200.ExpiresAt.Equal(env.Clock.Now().Add(3600*1e9)) || ext.JSON200.Version != r2.Version+1 {
 		t.Errorf("extend an active reservation = %d %s", ext.StatusCode(), ext.Body)
 	}

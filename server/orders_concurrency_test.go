@@ -29,7 +29,7 @@ func TestOrderConcurrentCreatesNeverOversell(t *testing.T) { //nolint:parallelte
 	var res outcomes
 	numbers := make([]int64, n)
 	run(n, func(i int) {
-		resp, err := env.Client.CreateOrderWithResponse(ctx, b.brand, &api.CreateOrderParams{IdempotencyKey: newKey()}, orderBody(oline(p.Id, 1)), b.auth)
+		resp, err := env.Client.CreateOrderWithResponse(ctx, b.brand, &api.CreateOrderParams{IdempotencyKey: *newKey()}, orderBody(oline(p.Id, 1)), b.auth)
 		if err != nil {
 			t.Errorf("order: %v", err)
 			return
@@ -73,7 +73,7 @@ func TestOrderSameKeyConcurrent(t *testing.T) {
 	ids := sync1{mu: make(chan struct{}, 1), ids: map[uuid.UUID]bool{}}
 	var created, replayed, inFlight atomic.Int64
 	run(50, func(int) {
-		resp, err := env.Client.CreateOrderWithResponse(ctx, b.brand, &api.CreateOrderParams{IdempotencyKey: key}, orderBody(oline(p.Id, 2)), b.auth)
+		resp, err := env.Client.CreateOrderWithResponse(ctx, b.brand, &api.CreateOrderParams{IdempotencyKey: keyOrNone(key)}, orderBody(oline(p.Id, 2)), b.auth)
 		if err != nil {
 			t.Errorf("order: %v", err)
 			return
@@ -244,7 +244,7 @@ func TestOrderMultiLineOppositeOrders(t *testing.T) {
 		if i%2 == 1 {
 			lines[0], lines[1] = lines[1], lines[0]
 		}
-		resp, err := env.Client.CreateOrderWithResponse(ctx, b.brand, &api.CreateOrderParams{IdempotencyKey: newKey()}, orderBody(lines...), b.auth)
+		resp, err := env.Client.CreateOrderWithResponse(ctx, b.brand, &api.CreateOrderParams{IdempotencyKey: *newKey()}, orderBody(lines...), b.auth)
 		if err != nil {
 			t.Errorf("order: %v", err)
 			return

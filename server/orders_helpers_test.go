@@ -32,7 +32,7 @@ func newKey() *string {
 // placeOrder places an order of n units of product as owner, or fails the test.
 func placeOrder(t *testing.T, env *servertest.Env, owner api.AuthResponse, product uuid.UUID, n int64) api.Order {
 	t.Helper()
-	resp, err := env.Client.CreateOrderWithResponse(ctx, *owner.User.BrandId, &api.CreateOrderParams{IdempotencyKey: newKey()},
+	resp, err := env.Client.CreateOrderWithResponse(ctx, *owner.User.BrandId, &api.CreateOrderParams{IdempotencyKey: *newKey()},
 		orderBody(oline(product, n)), servertest.Bearer(owner.AccessToken))
 	if err != nil || resp.JSON201 == nil {
 		t.Fatalf("place order: %v %d %s", err, resp.StatusCode(), resp.Body)

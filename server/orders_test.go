@@ -22,7 +22,7 @@ func newOrderBrand(t *testing.T, env *servertest.Env, name string) orderBrand {
 
 func (b orderBrand) create(t *testing.T, key *string, body api.CreateOrderRequest) *api.CreateOrderResponse {
 	t.Helper()
-	resp, err := b.env.Client.CreateOrderWithResponse(ctx, b.brand, &api.CreateOrderParams{IdempotencyKey: key}, body, b.auth)
+	resp, err := b.env.Client.CreateOrderWithResponse(ctx, b.brand, &api.CreateOrderParams{IdempotencyKey: keyOrNone(key)}, body, b.auth)
 	if err != nil {
 		t.Fatalf("create order: %v", err)
 	}

@@ -228,8 +228,34 @@ func requestProblem(r *http.Request, err error) api.Problem {
 	if len(fields) == 0 {
 		fields = append(fields, api.FieldError{Field: "request", Message: "is invalid"})
 	}
-	return problem.Invalid(ctx, fields)
+	p := problem.Invalid(ctx, fields)
+	if len(fields) == 1 && missingRequiredKey(r, err) {
+		// The spec marks the key required where the operation is `x-idempotency: required`; a
+		// request whose only fault is the missing key still gets the code a client switches on
+		// (with the field). Other faults as well make it a plain validation_failed naming all,
+		// as before the key was in the spec (validation ran before the key was looked at).
+		p.Code = api.ProblemCodeIdempotencyKeyRequired
+		detail := "This operation needs an Idempotency-Key header, so that a retry cannot do it twice."
+		p.Detail = &detail
+	}
+	return p
 }
+
+// missingRequiredKey says whether err refuses a required Idempotency-Key that is absent or empty.
+func missingRequiredKey(r *http.Request, err error) bool {
+	if r.Header.Get(idempotencyKeyHeader) != "" {
+		return false
+	}
+	for _, re := range requestErrors(err) {
+		if re.Parameter != nil && re.Parameter.In == openapi3.ParameterInHeader && re.Parameter.Required &&
+			http.CanonicalHeaderKey(re.Parameter.Name) == idempotencyKeyHeader {
+			return true
+		}
+	}
+	return false
+}
+
+const idempotencyKeyHeader = "Idempotency-Key"
 
 func requestErrors(err error) []*openapi3filter.RequestError {
 	// A RequestError unwraps to its cause, which may itself be a MultiError of schema errors:

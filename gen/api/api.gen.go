@@ -590,25 +590,45 @@ type AcceptInviteRequest struct {
 // Address defines model for Address.
 type Address struct {
 	// City Example: London
-	City string `json:"city"`
+	City AddressCity `json:"city"`
 
 	// Country ISO 3166-1 alpha-2.
 	//
 	// Example: GB
-	Country string `json:"country"`
+	Country AddressCountry `json:"country"`
 
 	// Line1 Example: 12 Babbage Street
-	Line1 string `json:"line1"`
+	Line1 AddressLine `json:"line1"`
 
 	// Line2 Example: Unit 4
-	Line2 *string `json:"line2,omitempty"`
+	Line2 *AddressLine2 `json:"line2,omitempty"`
 
 	// PostalCode Example: NW1 6XE
-	PostalCode *string `json:"postalCode,omitempty"`
+	PostalCode *AddressPostalCode `json:"postalCode,omitempty"`
 
 	// Region Example: Greater London
-	Region *string `json:"region,omitempty"`
+	Region *AddressRegion `json:"region,omitempty"`
 }
+
+// AddressCity Example: London
+type AddressCity = string
+
+// AddressCountry ISO 3166-1 alpha-2.
+//
+// Example: GB
+type AddressCountry = string
+
+// AddressLine Example: 12 Babbage Street
+type AddressLine = string
+
+// AddressLine2 Example: Unit 4
+type AddressLine2 = string
+
+// AddressPostalCode Example: NW1 6XE
+type AddressPostalCode = string
+
+// AddressRegion Example: Greater London
+type AddressRegion = string
 
 // Attributes Free-form string attributes (color, size, ...); at most 50. Each name is 1 to 50 characters with no white space at either end (OpenAPI 3.0 cannot say this of property names, so `x-property-names` states it and the server enforces it: a 400 naming `attributes`); each value at most 200 characters.
 //
@@ -911,10 +931,12 @@ type Customer struct {
 // Example: ada@example.com
 type Email = openapi_types.Email
 
-// ExtendReservationRequest Example: {"ttlSeconds":600}
+// ExtendReservationRequest Every member is optional, and so is the body; `ttlSeconds` left out means 900.
+//
+// Example: {"ttlSeconds":600}
 type ExtendReservationRequest struct {
 	// TtlSeconds Example: 900
-	TtlSeconds TTLSeconds `json:"ttlSeconds"`
+	TtlSeconds *TTLSeconds `json:"ttlSeconds,omitempty"`
 }
 
 // FieldError defines model for FieldError.
@@ -1081,6 +1103,9 @@ type MovementKind string
 // Example: correct horse battery staple
 type NewPassword = string
 
+// NullableAddress defines model for NullableAddress.
+type NullableAddress = Address
+
 // Order defines model for Order.
 type Order struct {
 	// AllowedActions The transitions the order's status allows now.
@@ -1186,7 +1211,7 @@ type OrderEvent struct {
 	// CreatedAt Example: 2026-11-25T10:05:00Z
 	CreatedAt time.Time `json:"createdAt"`
 
-	// FromStatus The status before (null on creation).
+	// FromStatus The status before (null on creation); one of OrderStatus's values.
 	//
 	// Example: pending
 	FromStatus *OrderStatus `json:"fromStatus"`
@@ -1895,8 +1920,8 @@ type StockLevelList struct {
 // StockLocation defines model for StockLocation.
 type StockLocation struct {
 	// Active Example: true
-	Active  bool     `json:"active"`
-	Address *Address `json:"address"`
+	Active  bool             `json:"active"`
+	Address *NullableAddress `json:"address"`
 
 	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
 	BrandId openapi_types.UUID `json:"brandId"`
@@ -2037,7 +2062,7 @@ type UpdateLocationRequest struct {
 	// Active Example: false
 	Active *bool `json:"active,omitempty"`
 
-	// Address null clears it.
+	// Address A new address, or null to clear it.
 	Address nullable.Nullable[Address] `json:"address,omitempty"`
 
 	// Code Unique within the brand.
@@ -2154,6 +2179,9 @@ type Cursor = string
 // IdempotencyKey Example: "8e03978e-40d5-43e8-bc93-6894a57f9324"
 type IdempotencyKey = string
 
+// IdempotencyKeyRequired Example: "8e03978e-40d5-43e8-bc93-6894a57f9324"
+type IdempotencyKeyRequired = string
+
 // IfMatch Example: "3"
 type IfMatch = string
 
@@ -2261,7 +2289,7 @@ type ListBrandsParams struct {
 
 // UpdateBrandParams defines parameters for UpdateBrand.
 type UpdateBrandParams struct {
-	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version.
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -2339,7 +2367,7 @@ type CreateStockTransferParams struct {
 
 // UpdateStockLevelParams defines parameters for UpdateStockLevel.
 type UpdateStockLevelParams struct {
-	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version.
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -2369,7 +2397,7 @@ type ListLocationsParams struct {
 
 // UpdateLocationParams defines parameters for UpdateLocation.
 type UpdateLocationParams struct {
-	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version.
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -2397,21 +2425,15 @@ type ListOrdersParams struct {
 
 // CreateOrderParams defines parameters for CreateOrder.
 type CreateOrderParams struct {
-	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
-	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
-	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
-	// and the same request (method, path, body) gets the first answer again, with
-	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
-	// a different request is a 422 (`idempotency_key_reused`); while the first request still
-	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
-	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
-	// `idempotency_key_required`.
-	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+	// IdempotencyKey The `Idempotency-Key` of an operation marked `x-idempotency: required`: the same header
+	// as everywhere else (see the `IdempotencyKey` parameter), but a request without it is a
+	// 400 `idempotency_key_required`, so that a retry can never do the work twice.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
 }
 
 // CancelOrderParams defines parameters for CancelOrder.
 type CancelOrderParams struct {
-	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version.
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 
 	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
@@ -2428,7 +2450,7 @@ type CancelOrderParams struct {
 
 // ConfirmOrderParams defines parameters for ConfirmOrder.
 type ConfirmOrderParams struct {
-	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version.
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 
 	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
@@ -2463,7 +2485,7 @@ type ListFulfilmentsParams struct {
 
 // CreateFulfilmentParams defines parameters for CreateFulfilment.
 type CreateFulfilmentParams struct {
-	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version.
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 
 	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
@@ -2509,13 +2531,13 @@ type ListProductsParamsSort string
 
 // DeleteProductParams defines parameters for DeleteProduct.
 type DeleteProductParams struct {
-	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version.
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // UpdateProductParams defines parameters for UpdateProduct.
 type UpdateProductParams struct {
-	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version.
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -3476,7 +3498,7 @@ type ClientInterface interface {
 
 	// ExtendReservationWithBody Move a reservation's expiry
 	//
-	// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+	// `expiresAt` becomes now + `ttlSeconds` (900 when the body or the member is left out). Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3485,7 +3507,7 @@ type ClientInterface interface {
 
 	// ExtendReservation Move a reservation's expiry
 	//
-	// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+	// `expiresAt` becomes now + `ttlSeconds` (900 when the body or the member is left out). Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -5042,7 +5064,7 @@ func (c *Client) GetReservation(ctx context.Context, brandId BrandId, reservatio
 
 // ExtendReservationWithBody Move a reservation's expiry
 //
-// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+// `expiresAt` becomes now + `ttlSeconds` (900 when the body or the member is left out). Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
 //
 // Takes any type of body and a specified content type.
 //
@@ -5061,7 +5083,7 @@ func (c *Client) ExtendReservationWithBody(ctx context.Context, brandId BrandId,
 
 // ExtendReservation Move a reservation's expiry
 //
-// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+// `expiresAt` becomes now + `ttlSeconds` (900 when the body or the member is left out). Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -7170,16 +7192,14 @@ func NewCreateOrderRequestWithBody(server string, brandId BrandId, params *Creat
 
 	if params != nil {
 
-		if params.IdempotencyKey != nil {
-			var headerParam0 string
+		var headerParam0 string
 
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("Idempotency-Key", headerParam0)
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
 		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
 
 	}
 
@@ -9330,7 +9350,7 @@ type ClientWithResponsesInterface interface {
 
 	// ExtendReservationWithBodyWithResponse Move a reservation's expiry
 	//
-	// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+	// `expiresAt` becomes now + `ttlSeconds` (900 when the body or the member is left out). Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9339,7 +9359,7 @@ type ClientWithResponsesInterface interface {
 
 	// ExtendReservationWithResponse Move a reservation's expiry
 	//
-	// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+	// `expiresAt` becomes now + `ttlSeconds` (900 when the body or the member is left out). Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -18500,7 +18520,7 @@ func (c *ClientWithResponses) GetReservationWithResponse(ctx context.Context, br
 
 // ExtendReservationWithBodyWithResponse Move a reservation's expiry
 //
-// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+// `expiresAt` becomes now + `ttlSeconds` (900 when the body or the member is left out). Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -18515,7 +18535,7 @@ func (c *ClientWithResponses) ExtendReservationWithBodyWithResponse(ctx context.
 
 // ExtendReservationWithResponse Move a reservation's expiry
 //
-// `expiresAt` becomes now + `ttlSeconds`. Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
+// `expiresAt` becomes now + `ttlSeconds` (900 when the body or the member is left out). Only an active reservation can be extended (409, `reservation_not_active`, once it is released, expired or consumed).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -29847,23 +29867,27 @@ func (siw *ServerInterfaceWrapper) CreateOrder(w http.ResponseWriter, r *http.Re
 
 	headers := r.Header
 
-	// ------------- Optional header parameter "Idempotency-Key" -------------
+	// ------------- Required header parameter "Idempotency-Key" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
-		var IdempotencyKey IdempotencyKey
+		var IdempotencyKey IdempotencyKeyRequired
 		n := len(valueList)
 		if n != 1 {
 			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
 			return
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
 		if err != nil {
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
 			return
 		}
 
-		params.IdempotencyKey = &IdempotencyKey
+		params.IdempotencyKey = IdempotencyKey
 
+	} else {
+		err := fmt.Errorf("Header parameter Idempotency-Key is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "Idempotency-Key", Err: err})
+		return
 	}
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -41635,10 +41659,13 @@ func (sh *strictHandler) CancelOrder(w http.ResponseWriter, r *http.Request, bra
 
 	var body CancelOrderJSONRequestBody
 	if err := runtime.BindJSONBody(r, &body); err != nil {
-		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
-		return
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
 	}
-	request.Body = &body
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.CancelOrder(ctx, request.(CancelOrderRequestObject))
@@ -41670,10 +41697,13 @@ func (sh *strictHandler) ConfirmOrder(w http.ResponseWriter, r *http.Request, br
 
 	var body ConfirmOrderJSONRequestBody
 	if err := runtime.BindJSONBody(r, &body); err != nil {
-		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
-		return
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
 	}
-	request.Body = &body
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.ConfirmOrder(ctx, request.(ConfirmOrderRequestObject))
@@ -42121,10 +42151,13 @@ func (sh *strictHandler) ExtendReservation(w http.ResponseWriter, r *http.Reques
 
 	var body ExtendReservationJSONRequestBody
 	if err := runtime.BindJSONBody(r, &body); err != nil {
-		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
-		return
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
 	}
-	request.Body = &body
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.ExtendReservation(ctx, request.(ExtendReservationRequestObject))
@@ -42247,423 +42280,437 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P1bbxtLtjiGf5UC/78Dk/9p0iQl2ZaEHxBZlm3Zuo0u49l7cx91sbtI9qhZxd1VLZp7x8BBnpLX4CDI",
-	"WwIEyEHeg3yA8/sUeZ1PEtRaVd3VZPOmiy8zGuyRJbK7LqtWrfvlj0oghiPBGVeysvNHZcBoyBL49eCS",
-	"9vW/IZNBEo1UJHhlp3I5YCRhUqRJwJ5JcssSGQnukZ5IiH/Yqx9TFQx8UqVEqkTwPrmlcRRSJRKPnL/d",
-	"J9utVpP853+8arxqbNQaFa8igwEbUj0R+0yHo5hVdiqdykanUvEqajLSf0qVRLxf+fLFqxyGbDgSinFV",
-	"P2ejmE5YOLtGXyUp88l4wDhRg0gSyuWYJSSSRA0YkUokLCS9KJHKfqUEfJWw31Im1TNJ/GymYFL/yCY+",
-	"qXKhBhHvk4RyQvs04tPr5+mwsvNLRc9e+bVs9UcioLjGMrBenR8R0YN1BAmjioUZpOcB6nk3oTyUz5ut",
-	"7Q3a6rbrL4ONsP6Sbfbqr+h2t94MWmGbbfQ26VbwfJSIMA3UKk+/aJZC/5ypZFLf6ymWzG7h00DEjEgW",
-	"CB5KDdAxjRTpsp5IGFHJRIMOwEaqDiK0mo32fEzYaHqVYcSjoYZsM1tSxBXrswTW9Nf6OR5a/TCch672",
-	"UKNwB8EbR4zDKbtvG4yJFJGMK0IRdYngzCOUcDYmV0eHb4hQA5aMI8ka5CwR3ZgNJQlokkwQueiQ6RdT",
-	"RiJOfDP3Yeh7JBZ9EkecaeCIeSfabH14s/Xz/uafWxdbf3317s+bP218eHnSfv3iY8mJfPEqI5rQIVPm",
-	"zr7W6DAPDoAru4Ry2AH+CUAxl0CSzeYmSXnMJF6UgMYxXhvKyd6b48MTvepIjzeialDxKpwO9YK6Zlqv",
-	"ovcbJfpS6lvgbrEnkiFVlZ1KmkZhKXbtp4kUSfnafc4+K3zAt5dklLDbSKSSjGifNcjpiP6WMkJ5SBQd",
-	"jlhSZ7dRyLjaIZQE8CpRA6rImErChSKRlCkLSXeCREKy5JYlQMjg7ziSCvZONpvNbOO/pSyZ5DvHcQtn",
-	"OaSfjxjvq0FlZ6vVBvy1f7cWkrRg8pFNZrd/TG+YXkWiLx+RtMdINUxoT9Ujpnr1gVIjOorqkUOvbtik",
-	"jpS83nxZ29HHp6/cq+3NFsGZO7zqdyp//7f/s1Pxa0QkhJIu1fdU3DDukVaj0d7aIreRjLoxI3sX+4eH",
-	"JBjQhAYa1TwiAzFioSWbBlEA9APW4WLEEiB08NENGynDH94cHJ+dXh6c7P90/fHgp+vLyyOfVNubZKBP",
-	"IWQ9msaq1iB7ZrPjSA3yW3XDJh1u5sBPzO0i1SFTAxF6RKOlR7oinNRInylE4wKhBwrkwcgd7pewkx0C",
-	"3MODpScpB1zRdH+XbH3+nF0VDSyNRHpzDXLprNGMTUkY9Xos0aTErhOxqd0mVd85rusbNrlOWCpZ6Nd2",
-	"yXgQxcxZuH1ZqiiOO1wvyQOk3C4ZJuLXvTjqD5RfQ+j5Ds329SUxJyPJkCY3LOxw/7OLOzvEXmGfVEcx",
-	"DYBscyKSkCU1krBeKhlgI65KTyJSTS1v2GRHX5UOL9mcGbLR4fYiIX7mN2mK386VDF6x5sb2y1esvtkM",
-	"t+qbG+xVvRtsb9RfvNrepFsve9sb7U0QHpx72N56OX0PR1QpluiF/Gu1U/ml0/ncbtb1z5b+saF/3Xqt",
-	"f7zRv748+PWPltfe2vrSqfz3vxQfy7+r/ZdymaUHQtEcwqbFrIykGXEKL9WA8j7TODNklOMNKnDOjUar",
-	"0artEi1q0ZhpRpVT8lYbEBgHyXC4Qfz/v0+GejmapvCJnbEx91iMSLdEUnOB3WyWQoHfRgpQD/lTCRuJ",
-	"3Efux0uOomGkZiF+RvuMyOh3No+ex/CeO5ehSnpfsE2URVpNVzJplUomVtqbu984f+B+uz3Vl3PuNMJ8",
-	"e785zlB6nDvLKPv+fvOcM82IFwMuKTxzv/kumJSL5pLZ9/eb50ouOKJU3vuEvuiX5UhwyUAU3EvVgHEV",
-	"BVqR0B8EgmtGp3+lo1EcIe49/5tEfSSf6b8krFfZqfz/nueq4XP8Vj7Xo56baXDS4gXbIwZemm6JEeO7",
-	"ZMASBuwy0vxYyxdS3z5H09ynwYDV9wVXiYhnL+1ePKYTSXwu6qC6+btmGDJMpQIu3NUySDBgIVLIFy83",
-	"t8l//sdWowWKxXygWpXNDq3Vtpy4ZZ+W3wfatxRizmphST7qxu8vL8+etxpNXKe8+zrh/Zl14qclWPHF",
-	"q7ymoVFyFqDBCFWZP1l0yEbXb4R6TKPIR4Jf92gUM42EIVM0iis7FTakUbyDB9Jlme4EHxMahgmTsuJV",
-	"WJIIfea//FHpRSwO7ZuagzApaV9PtHiQL79qyi0V5QFowDRVg+cJ60dSAd/KNK5lypRUVKWysrMJ/CpS",
-	"AEoDKJJvlmSbNbDVArfcef6cwfXQBD9phOzWQlA+z9+tw34rX7wVb5fRJ8sulqPIkm7C6I2xZYxYsEOG",
-	"NNbkgYXkw8XpCan62QfX+jz9mhYYcRJyG4kYN6alfk5SfsPFmBM4D1L1Z47ZR2kZxAvGtVg+0moSPK5V",
-	"XDxTvzZ1qaf18rJ9m8efF56Fze8L3ouj4H4YC4hzregN4y6u7nFCg0CkXFkFI5IGydjnSCqJwsGDoth2",
-	"jmLZ1lbHqMC+8hCYtEdSHmlN2VgpJAEIeQQU30zutHPKXAtz7H56Z2zqxKesQ4sO3H20xIazHq68FUk3",
-	"CkPG74UsvWwUB1UuB8jGjDbLGQvx3mmGLXdoOIy4vg7DSOZStIM4+vvn8Ozd0GYjR5u3zvpWxZt8Tw+C",
-	"OK5E4ZFuiryXxrEYoy0gFHCZHpQSvBOc3etgQatg1309zvTR5hoHWIVonDAaTvTphqVEgAYBG6k6Dnmn",
-	"I205zOYdLmnV04QdPBwvwbuMJI+FcJyRhK2TdOSRhN2KGxZqqsA+j7RY8qDHeqj3x2l8ABzyfueLI10j",
-	"sy0S+pSzzyMW6A3C10QEQZokLNwlv6VCMdfqT6IQLcAJG4lERbxPIjWNBoAgv9/l6LdcOcNu31od7dpX",
-	"xQW76QeUMIrQ0rw/TRiatroinBCpxVrB4wnpZDDHdXcquyiMwF6eyczSPWXAc+A8oNbEnEr2oIh1ItRb",
-	"kfLwXjjFhbruwSgOOp0IItNgYDWcUgJhvlvJIxPejSds5lh0IhSxy1wVc7hQdXznIZDGwsSSE5AitKTo",
-	"mIWHdAKMQjJGqpzdgrstDgkd0UQ9rNh4RiexoOGlEEc06d+Pb4xwrGslxHUMoxW4hyOO69uh5QTY2YAR",
-	"MCIR0SOt5uarrZcvSHei2CNIla2NWcUFFqOEIHbJq+KF2W5dCVHHdx+K1czAJxOoNKkAWFVb5Dh67fqe",
-	"cqEL6Y51uj0wviTgroz0RG9Rz7sXyjjDlSjJl+C0AjOZkbJDIiMe5HbfjV0SoZtAZZ9tTiPOY/p874CE",
-	"7RwJXXCurze70Kubtx8CB52wBE6H4EvL7ewUwM0FiQXvs4SAdMDVDtGMXh8GOIweFOkuWHIbBeyK01sa",
-	"xbQb349OSRzuOnXGm0K6kCrapZLhVpXeWzDQDz6kdOMQI7NDUlzSqnhgNlR3334oWpRBIqAceVJyWxQC",
-	"uRjvkJRnICJV377kgtiveUBmZSzGxmfsRhqoaGj4gHQH0B+LVOmXzSvjJFIMXaSBiOMo1GIniE2B4AYZ",
-	"8SE9EPxybVVzv7ZL/JLj90kvEUOzIhpGXBNVDV7WICcmiEWrO3o0xfiu8bZSrY4XHYY2nOM70fQvlAhu",
-	"9pFyPphJ2xl0HtYYkwioiHoerT4Yg0gag6IQs1sWS+sBJ0Nxy4Z6Fv084+GM8jQnjmkROMpegfVeCnFM",
-	"+cQAS96LmBjD2LUaJEKpaf4lBBlSPjGkXYv5EZe7BJAHIntiqm9zmaADz96JwbQd21m2gsRudnWyklDF",
-	"6nAlH4ivZIuhSrHhSEl77SJpIozglmcBJQa2P851u+L66EQS/X5PuQjcNdfGjDDNnGgQgNCnn3FNDTMo",
-	"NEpEL4rvZnZptnIkKmxrdfxJ3dceSHdCB0eQsJBxFdFY7hBKwJjI+xp3csN+l9EEFCcw1VLSpVp27HOq",
-	"0gTi08YQbYlQ1FvyML4pATN/GkaMa+2MZiDOh7KWHqO76o/CSGpGEuY4KxJPC6VwjT0zmbPuKYz99OlT",
-	"3TUXlsc+0PwJEPQ1yBhRgqSSWQfZVpP853/MjxR9jWABM8R/7VQiDhC9hr11Kh5+ce1M/V87c5FuTsjp",
-	"fe/QKBF6rnvLeXZvRii4HlEpxyKZuU9WaLDfa6EPzqv8UuWj3IE0t91b5WzU0ue1rpcLqIe4X59YHNfx",
-	"+qC1OspcZ5R0U4lyUZLGD2uAuuIyHY1Eolh4zMKIXgIA7nHwaT7g9VCPeA0wXWSNyFyoU1LRI9ggtlwU",
-	"yBZKYKHELHR1HMgGqMMAdXjzoQ0RWvD3p0HjPyASZAvGSAxwGkD8E3Mc8TREVZfGZ4kYsURFTFZ2ejSW",
-	"zHOxAJ0Nl5pSVXYqez+fDiQfb/du6h+H43F49Lftj3/de3cpfpK/bfx16ywa/RZvDl5v8dbtq3eD5uDo",
-	"5/afmzcvfxq2Rp82bv+ah5y8S2jAyHsxGsHJZ3Rgp0KJ3mJkQ39JLwJ7HtBDrzJyFju1OJcw33+da8XR",
-	"2m25S5jaoTOejd5aNF4OkMU4d8LGZ/ZRDMKxQRy/FKBjVugMnKcIiO7fGHp390yUwzL8KJ5CEKlJce9H",
-	"goeCr79r4PZJSRTy4cUp2Wi9eFFvERqPBrTe1vfFAfbrqSjAwlTtQsDlL3v1n3/9o/2lJFzSq8QRZ63i",
-	"Zlpt8pp2u7TPyIVKGFMlAYdL9qVHbRdHveKRIpvLYxe9ykhIReN9oMbuCCefWuTFXw+mhygZQZPYKfJe",
-	"eQc5HgmZe1SzooiLWwgnD88+P7hSpFIqibqpYgvw6o/lYCgixNuEMeCuJqJca0FmFlINRKwFRhn9zjzS",
-	"aDRqu1p4HAqpyFazQQ5oMABbnCYwLS3xbTWd8HK0f3BBxoNIMSJH+h5TRVgEiQuMh6R6OmJ87+yQbEBI",
-	"FdpyqInkFz1i7scELX4ekYL4n+v20zp86mMUgwQrnw0rN+443hNJAF/tYAKAHkjv0s+36dd2CdM7wUAK",
-	"u8F2091L4ZZolh6LpLJT6cY0uNF8NPodrquG75B+dk9kqzl9lF5leguz93QR1KaI6tSt0Qi2l4aROri1",
-	"YsrqFIgGSiTzEk9SyRIyHgiiQWJScKgbTGA9RVWbZ2IUEA1wKYZMcJZbzGC0SEkW97KEnVEiblkIc6D9",
-	"vGqFGs+qLOi6N9Hsud+/tkt4Gsc4EhcgIoCdp7C+Ki3YPFBrQhsMSVgvYXKAukStQT6ykbK5Z1rRUCJ5",
-	"Jq1yhYkDoyTlqOS6iT9Lzfm9ijcTBqoXj6oFxgzOUnRMJdtTRerTbrZf1FutenvrstXcaer/fnaHD6li",
-	"dRUNWRmNjsLppKWla2cla58ddzS9yI1Gs9FqbTRerrJV6YbyrrW68C6QVUawXxwvay/UpZFkNfru9c0N",
-	"yxd5LH6P4pg+32o0V5k7zaKJ51y3QPCAJZyFBr97kOPjIrEmk078HwTArY2S3fUBNy0jZZjg5WHQlpx4",
-	"hfDraFRx4efidinby2B/FMl1CVqk2LD4y2rHnCNGhSYJnYBomuWu6XHWBA9MXxhj8V6tujmdnEkVGYAx",
-	"moUN4lsh9BpN2zbUcyczJM1YEagi/tnpxSUp2g38BvENBbzuiaRvBgFTRTwBE9U0jXS8bgp9vZzZZDyN",
-	"ppHKyOUzSfqMW09wFaJPKBmIOGSJzZnRU2iyfsMmZAi5cppd2IiULBjdWLkAw000taP4wo24lmkQMBaC",
-	"WRA/yZyY+GcsghuGthLcMqRt4dciVdkv1zSOc+S9NnM7wr+Be2gQ+jodhRCn71WGbNhlyXXChpqlgb5u",
-	"edW1wffih8jYpj+dO2W+peKxFUPKp3Y/Q38KeQDrigoBkzJTGYt4eqGFOyqJv2dsrbCbHWLsfJ202dwI",
-	"nBHgA+YX6RabfBh03wXRafTh8Or3w9ZJdCgP+flWsH/44nD4tvmxPdoI9z9sN9jkwyjYONYPxj+1t1Xw",
-	"bnvU5edxEH3YbgTtmJdtHa2F8rB09Zj8nHIVxYb9z9gZiyLh9rJEouycFkFMCWJtOXjRNPXHK2DyHgOa",
-	"JBEItJIAmkspkjXAxj/EP/MPcdDuJ5THzUPevBv0ABKWRtmLiKdbxEDz2Rzet4wgX0mThOXSUnjRKyDg",
-	"FHTd9bknXUZyIdd6XUX9EYQxpNTBZBlI9u1zdxPgglUEuFkjzB6n8USL0TE54P2IM1n2nozTkloTVxCn",
-	"7pGQJZEW7zOvNqiOVGGZBBOKl09JsynrbP6UhuI+6FGYsJLCiC3n5YirF2BxWJw4OCMeGcsRQMk58HxC",
-	"VxRytzYXbx9dIsLb8W2EIZj7XMRFGnO+d/Lm+vTTycF5xasc753svYPfLi733r4tkp78y5kTfp3GN4eK",
-	"Dc/B83+3218itScpy1VGvcusAgi1EWMegTEzldccshZ2CuhfgGNXiJhRfrcrDwFhy3U2HrLPhaGX1Ozw",
-	"KvImXRqUcZOWWFP1TPi6hxfDQrQUC9L45mokWaJM6qq8i/Edcf2XP6zZ/I1J6g+YoWfkRDRIW8tZSRSw",
-	"vaFItWrX2t7eNhut7B3UW6822/XXRx8rX7xspBnKOD3G9jYIB+4gG/VP7y8d90sFCkFUvvz65X63dR/g",
-	"aOBkwYQmqUN8v9U0gor9e/pml17Vxedyp0u0Jhkq3tcvd171PuUBiyHR+g5olDAK7r3KfiqVGGp5zMR/",
-	"qgGLEjKMeNiY9a7Y19x7u3CEKQNfc3n1kdmNwrDWpXGHvRrN8Sx3KAUiSVigyEAkkpEuOAImRCo6gmgO",
-	"7nhQdiqUDNNgYMMxtfIyGiRUMq01clNOaBZSM5O6IFsyf0biHF94oXjEi+XOJ3cLd/cXTe+iOHApWgre",
-	"i5LhXfFyRCdDxtU5MzRNAyG63jhW49fjo5vwcPw+fRl9br+iG+q3MzoL9tn3Zw0PLMEAS/MsWFch45BU",
-	"afbhKBG3UQjJI1FYK8pzi1a0poOrFOGB9r1N414U42bWR3lQrpLKTuVcTGhMjjGlGYo9AfPQvxmn+jKu",
-	"221VvMpvKeUKnHqtL/rYExrcRLx/kg67OM1xq72xufXi5avtd69LboNdj3sLCktb0y1odrIi0Z2B5VGE",
-	"mWs5O2lvLeYms3subKWw/fVxYNqPNofkA2LkdUvugBiY3L5T6Sc0YP+d+aIRiKFWPAXGSoP8OXOE5s3F",
-	"gD6Ah77YsRY/7GxEPz0NB5uHD0PNB4ctanKXW4LhLJ/e1w/2Li7zSIQDKjVVSNhApLKEttNARbesUIsF",
-	"hdylMi/NvekLrbe2tIBn1rj4cQsCcAg7Su8q75zoZ2fIvh7IjDMf8nel8YERGFx8pCGdwkYrlIaUHIlb",
-	"FtOAobELE/1cDiEHYlTffNVubRRoXF4AZmXlIidzbU3m5CAajSLed4IgMLIhD2fI4hMw4MAEC5RECHwp",
-	"ERFyOCy2k5jnyrdf5nHJ6gmKMSdRmOUDQOUdzebGrEs02J5BqUCledyuTcMf2Vp8Ra5XgPKjkmsXse5C",
-	"qblQU0afI0ZvwUCjgRAKNDQW91AeJTFV+mcmQRVJAXEeJOOBkAxcAtKBuUJHwC1L1nVpba+k9Zag6koU",
-	"ppT5eDluzo48nyBMqWtrkARaCAgpxiRkBO2+qq6jpRoK7lUU7WtiUekyqSSLY5ZUZlXX4uoWgjV/8o6G",
-	"0AKGLQ0u1OB+47yxIvE3byLtn4LesjfzR9cwnOSgX2lhF/jwF3s+i1+61M9MIzLaZGyEm7Pq+ejrFPq6",
-	"Awo/JN9JHOamyXP95csNLYUrFRuPDvhpZhB1PTI7u9+7ENvE5URL05pyvvWluJ0/KjSOT3sAwIWHfXlk",
-	"39GQygQwDY41BekwF0DXNfkUXlxNxkXTZCE4dcpvNtDMGuPFMmeZCf+6YWxkah1ESpIBlYMiG7l/dOsS",
-	"Q3e+j+I2SsHr0L0Zjnl4cUo2262XxFJHoqXNHfC522LT+A14BzkJoiRITYWoavY2FMOFSsgaIL2Uhx4Z",
-	"JSyIRCrrQ6Zo7BHFpImvCkmnwkU2ZacCk0oSs54iIlW7EOEXJnTMzTdQRIBK8v78o0cujo6ISMhfDt5C",
-	"tBTWHA1rWIsCVjKkE9JPxFgvmJJhxEXiVrK0Nv+9gzcVr7L39kT/PDrSP4/hk9M9/fP8Qv+8gk8+vdM/",
-	"f9ZPvt471j9f689fv9GKyut38Pl7+OTwrf4J47w+gZ+nWhR9fa7Hf30Bn1zC85/O9M+f4Pef9ef7e/Dz",
-	"jR5h/z38PNLP7J/8pH+ewu/n+/rnFfz+lwP982fNTN980M+/+Qi/w5NvYMyDd/r3g3M9y8GlXsnB1XnF",
-	"q7z9oL99+1F/++41/DzQK3z3Xu/63SF8Art4d6JHfnf5Z/3zJ/3J+4/w80Q///5SQ+b9lX7m8I0e+fBI",
-	"j3B4Ar//WT95eA6/X+i1fYAxP5zCzzO9r48H+vmP7+Dne/3kx2M92sezT/rnOfz8pJ//CLN//FnD/GhP",
-	"j3YEKz/6qN86OtffHl3oVR3Bk8cAz+M3+pPjd/pMj2Hlx8f63eMTPc4xwOr4/Er/BMgc/wV+foJn/qrh",
-	"dvwTfAKnfwJjnsCJnxye6p+n+smTM/3MCcD89Fj/franoX12oJ88e6efOXuv5zqD1Z4dwec/aej9eU9/",
-	"cn6qPzkHDDm/0u+ef9JwuIBvLwDfLvbh9zf6rYsDPebFO/gcRr440vhwcaoheQHQuLiAzwHfLv6iMefi",
-	"J/jkZw2Ty/d6lssP+vnLYw2NS8DYS4DJ5bk+nctL+ATgf/mzfvJq773++U6TqStY7dVPGnpX8O1f4E79",
-	"Bc70LzDaX67+UvEqn0Cl/+ue3tFf99/AT72Lv57CJ2f650/gVPsZ9vvzsT73nz+9K/recEJHV9goaDsb",
-	"JYHkGyWB5F7lc70v6jNy+76jBK7BgTJrjONlnlGhM6UhK2noGpE3p/exivPc1cbXjnkfDUzprHzAP21u",
-	"knaTvNzefEGazdar4qCbzQVVkn9p1rf/VK2RRv3XP/2XpQzMgmCuTePAQrTIsfbFcEQTiAiWrB5xybiM",
-	"tPIQT4CvmN4NsRizRD8S7hKZJolIOSTOQ9AzxthmZdsf88gOPivGw/tJsq5Y9qJEyiyKbasKa1Pn4QxS",
-	"dhpvIxaHWSmu4vymUGeZ3QO+eiah7LpmxcomWVV9EIl/2fi1IW9SU+7Ah1rLDUjB9j3i67caUah/xUSq",
-	"RlaoYyowyRzODPizmqEuji+rQboYcXG3+dCl0Mrs2+sGACy1yz9EOHf78cO5g5WMJHf1Gli9aFr3EXmZ",
-	"63UW211psTD4xUpq86nzqH3zL3noz+w9gSfybjkkifoDZQoAgAbSy/ZOqiDSainXy+1Zz2QWkGvGKPrI",
-	"NtYMMlrPvXKHgO685nhm4jK4PzN1EfRT4FwW4z2FNOtdR+uVWxOdWqugU25ieLhYMLNeZ/BlIHnkIC+H",
-	"EH6bSK9yT+OPiAVOY4HmCr0F1keL94zGarAmbHIzolWpxU1RXhc3S1mqGaRsUXc2CXXzRkcPH8X6GFG6",
-	"JRpEmVN4RiCdF34+d3Gvvko+14uV0P8ubulVbdf5e5YTl/GhvDNVwb+dTeLCcxmvyWd8dMJatGN+A8I6",
-	"dSozUs3pmNsuSEMaMtKdkFEihgINgASTWDzszTBx0i1d69zCGFz8qASnZs7dIU4jBmqgifE3STF5Jowt",
-	"QFSYKH9nZqqCo39OdDpYMq3qM+vFzYMdXJNGe5GevVf/uVnfvq7/+kfL25iTJG9X9uiICF6ErG3ht8HF",
-	"QuxEgU5NRY6s7Sc/Ev3oPmE9swaF0YpRj/eM9xl9kzjHOTaehQUtjgVn5Z4JCg5CEnFjv095pKT1SRS1",
-	"nmBCqq3t7W0sDHB18QbqBmw3trf1H1Oq0Pb2q0VidmlE+rGp1/cx4uGc5ElIxyNS3wcvLxcQ9TnWALiJ",
-	"oJliyGJFJRnQW2YNIjEL+ywhVeWUn+xwdGpgDy4oblvb6fA68RMWsGgE9pGEqTTh/g7xBX9PefhGj+1j",
-	"DhwjTXgCHFb2m2YDhqDh31Kp9Hb0KBAxMzPI3/+n/500SdXUBtDbqM0dTyWUyx5LrkWqylcTkOau81w0",
-	"f9G78yZxQjr0y1MPFV6PGZVs3kO4lMLcZoZcx55Z3X+dOxapDlhsjp3EjN4yWcMmdnkSKRyY5jkZ3G2g",
-	"EnAffYio9WZQdP80VRGz3cNfsEV9ZXMFq8C08klnzd6AgnV9pEjSskXt/FFxdg21Inj9d5aIbAEs+wo+",
-	"tvVg7vRmr2Akm3qd9amJCJl+PfsKiA3ucub9kUCj8ILpLQxn3p2z7OK8+Wms+n62pC/Zmd9l2S5a3Ot9",
-	"jWXrwB0H+KIRSGN2/ZYmpsLILxl1PM+wzn6y56K8/XDfoH7+mrkC9oNLs8jTVJV8esgL77oXI//UXhD7",
-	"iWOJ+PWLVzkpxuMXyfkrogR52caq7JpKX12+rb8i1W6QTEZQHDmEitC9NNHUcdfmIkASObiiUbBVScqh",
-	"PEgN/3Zc6q2m12w2sR5MIIZDwbNEetkgfsZ1fQIXTBZ7qwpC87x70csqy7xsu0Vyuqn+ODGJEdl+qsM0",
-	"VlFd/+E8XYMBmWkahZ2gNBPL94R9cLMQCOC0hco3yhr8ixLu/YSOl0VR+FUZQRvSz7AdqR+33Q7XTTrH",
-	"JjV7AfQ+LbfSwt2JsDmqK4Ogqoh9bjRijAsA+KUSYA4G2Dh5wGJNqlcPvMQllYnWj2vjgKWeZwlGyx0P",
-	"8EJszSKlhoXlgyCo7jnId5JE/WABxXOCfpcCInokV8gdwofnuWxWjA1eulWeuSmmGrra4GmP9DXFkViD",
-	"O+IaSaCKLiSNt5rN1i6RGPIlyIiJUcxQJI+0dEcneOVv2KSoTegXFxrt4ftZhaIsMWrpJpfEP5u2TVnk",
-	"sxPtLMQNBDt7JOpplaJxl3pGd41pXtViN+U2k2lXCUWXKr2oQULpiHWe/pHy+3MrJbc+scw+OcW5Cun/",
-	"1reWgdICaWFEubmVZcTIm2mtO4PIU6xjeQ2CItUvMpIyi4HLFWftBg6XJtQkXkA4IJU3pGdKmhjVLGfM",
-	"qIwUOLQrwdjHZmWPGVnYWd1+9p7z4Vs7k/ugmTTbXGw7P68pxeA2Yhb+2fErzVglMyvKkMDR28oZA5YU",
-	"SwU017aTxIWW1utwnpfNdf1lZfsCZRwySm2KDbYZs6UTkByOqSSjmAZTJfba9/S+ut26s4V6JYcyF6vv",
-	"WFlxhcDnfPhcnlytJmMYhSRSTpU4UAImUrEhMkhjIK8jbOWYsRFLamtXigsfr3jh1lpEXN+F3HWwWhh8",
-	"gXX9WlZb2igJmJ9OqgBNwbMKNdMpzZnT4RGEvHClq5asLvrfgb2XcTmDyYUTcBldVvMvsaxlsT9uBucX",
-	"V70zEf6Iv88kVuOaYIlrH/mCj2ovzk984y/yQaTkAmt5FhgMrC/ncA/PaWB7+3Ya56Mi74HPiqwHH5vi",
-	"PF+nGqJD676NxyhXSda3EiCRl4sqGWieA3YBEdxo/AGuVNVIojmPy3Ph2q9hC8gFgxLA3UVHLZUY7iEA",
-	"RI8UKKNBermWfG+jpWdJsUkIeyaxTthqwsGCbMfZwOrVE/iy5TpZao9Rhak00Ki9dlSgSTBcBNOLj1er",
-	"grSYDbpC1GAOJG9+RmFBA1ooh7lo5RUu9wKi8TVo47cki3cPlPuKKFxEQL1W6ZqhoZuw7aQJMSgs6WuS",
-	"GyVS7UL8CfwNykEkSUCBIlNFWk20zCshSNUxbkNWm37bEnffLsevLVci7hG856L8b0sViFxunWpx6fsd",
-	"boRK8vd//7e///u/GVkD//j7//L/kEwLNw/gfSFV6MKbP6b/jGgcT66zCzX1QsKk+0L2WIcTQv7+7/8D",
-	"KfnfnI+LT5gB/t2M7fyHwtTs5/a//3v+V6u8Xvrf/+qAzposOhwg7YiAuSSfwResJjNAdCmUawVZLRpp",
-	"voR4lr0Bf+47q8Dv7VLeOrPDNzMf7Odrgt64BS431Q6kNGpj/WgNLB6w7Ebl/1smn9gOQGUBJ+dv98n2",
-	"5tZLYvoNNYivB/BRBZAKGlddnR9CRY6biIemkYR+FgIpQubnD0pOb9h1QCWz+kJmjgooJ3IcqWBAMOLt",
-	"4XxRNgug6JOq+rY5GDx3nb/tQxbzLmHDkZpAorPDt7PEgxj7/Gc4ua7YOteFtUo5HXNktpqO2eHDa+hT",
-	"7rxlMKs1sD6Emonb7Ypw0oDgpx2yZrKRV4GGdCWHfsoZYVwlE8A+szT0t5Iq/IFGf9sry65xxXNyErxK",
-	"jilvCVbuc8DOYpDlpVAY1GsgIoDD0oy1KPjN9BWb72KaOx30BucMr6ZWtOys+rZ2RargBGXa60WBvnXX",
-	"8JTvER9+sQXWIdEMeWyhRa5XCDm6HkZyCJlnHvHFLUuunWihmkcinkEBsGVluBvknucec/qtFUWqBa3X",
-	"FphnshE2gVJaIrqlaWxGNzebpZTTNHEr5AGZLTvoN78ivCrtO3CKMRFLO7/9kc9Rhyvi5b0v6wZKHinv",
-	"D+eRmd71+tG8W6dHeiLpRmHIOERq1HsCChgMmRqIsK4/MTTZI7a3skf6UO6gpCm5HtzpVegRt7OsxhX0",
-	"qth9lLSz9rJAwDmfmj7RHnZ+rueLAk9RvZvKyZfilVsK4WkAF0TyJFqqoNlWfoAmjtkuR2FD7suEV5fG",
-	"l/h0DEsd0mAQcVZPGA1NF8kFjBXjJfNt2R4WINfXdgpNvU3bxzz4ZZf4SIl9SLWTGMSJ4S0wboZ919Ac",
-	"0B3UbSMoOCPjvM8k+XBxemL6QVXDFDsMgltZelq6VQmNoKuRPmkMI+WmakYIdkkM5tlo24bSokeAWKBb",
-	"GwEqScSDOA01n4a1ljeI1GtubZWsuaT1IQxjbtG1EuIabhGMsDE1gqaOKEOMTF8OoNTDSOEoXKhruF8A",
-	"s82aR3y8Z9f6G3PP4Du9Ni6w9EfCpEiTgEHTW3jcbq3QiAnea+F7xY64IoG90cLHOEahKWw2wlQLXVIV",
-	"CZymHiXiGtUEh+LM+kK+2EyTuOYRGvdFEqnBEE9zbptdaLYTRz0GfeCrPvs88oleClV+zcaTwVHnIVfP",
-	"JLm8PNLjoheGKqebLxnFqSQbTSJNTK7bUTnbkx4MvtEKLMw5oBIjv0L3PZMSUfrebMsUvRszk2ebWkDo",
-	"9phKvVzbLBi2rbUBGEqSMUuYlWSwixY2R9HE1iOJiG1j9VrxnJy2wtkKC12K9DzYpSaLkqtyBngp4pBQ",
-	"0GiLY9peJ0UcQBLhtqaJpJ3KyxoliyRrHmNClZ2xsANMDkrKiV5DcVQwkGlxg0NJ9z6N+HR/Gg3IwiwZ",
-	"y4Kh9S0s3ATsaAsb0ICMaWDo24gl0EBaGOy3Hd3tKWXDwbuQiJxBEZtETTd/LkISqxEVQJin98xAsdDE",
-	"GgeCI7yGCsAwyjZCLUOqCKTMSJqzZp81fcZX5U068yIEz2fGIKOIApsE5IeRLj5eGRJnJMGIX6eSZaOo",
-	"3MKJJnwFfX704kHcY+EuoUkwiG4Z9JfjUjEaZnCZ7sRTGNcBDvSVM8/sEuzwA89gulTJuOxaSyFAh5vl",
-	"42E4qnNT9aZtF3Wz51yCcXhkq13bIX5WcQEbJWo9xuSo502aLL0ymhmOGlOprsWYs6SwW7zQZCzSOMR4",
-	"eU1o4TT0wWqxnXLCOCIYvO+MR8NhVECK6WaA2PYvawWoX8oGg2enKMlUq2w9dLttlzq3T3aRcoiYGWUi",
-	"e92u7Jk0ZAwbUHaZU5Q9EWkf1aW9s0NDOKhi10ZOhLEAakKQIeUTK6tI2+Ykkkbs2SWSMeI7rf394tXW",
-	"kykVlw3qNnyTwOPK23vJmuE6SInw6k0vxOq1AH/7uCXJtyyhcTx3rdb2fq1lxDmX2D4z5xbrN6cGK7nH",
-	"2SBYEhR1R5GQeKpwqJwZCqtU5qsy7xqUNveDE/tgNpOhTQWtMx8EjsjwYxYoFp5CSL5fvFuYKHTLYv0k",
-	"Bu37u/okfFCCfdKPbk30dlYIQkuZciZ7BsWs4lbUVOSgJhwmQSIs8LlAcJlmlDoK2XAkFOPB5PqGTTS0",
-	"e7HmGM72rISdk23/MH+t/pFNYKdSRXEMPC7lPOL9uXhSotLbW6evGONwrTKdCc9oNwOTI8zLgUjQnF+k",
-	"/a4VILvQBBppgNyGdD7MGEJ+uW3OhH5MijgsHBDOrAZsWA68XE4wFKgUVJakIys298LAeN64qKMVVJRM",
-	"NiecsRDQdnYuU3QHmbIJBbzO6kvOuaNoOSy9oACNmZhCv0hOZ41tDo5OmehCwVBjAa3BtlONBEfAFyyF",
-	"GKThF22rPvQEHgMnA2YGfMj8ibZTXJ01XOd2IIfU21UZcxT0b40CFkLqYpaAoXUHO4whz2A7v9aUsReL",
-	"sYNs4JeCSE1SqBSNH2Xb7oGsQSh5sVnvRkpv2hhs9AE49vdZIjCzj2kSkE2iyWQB+LDN7EbpSZ1LhR41",
-	"RXo0jqW5YpYCTtvN7NQ5jKj1rqU8Nzxbr9fu/KtkLCrXoLL7pLoFiA7NSy1VBU6XJqaOZyz6JjIwMjZL",
-	"cBn6mbEC9oWIywgaeQ0ZR2vNFJXYQgGchGzEeIguDjefs6aRK9TybjVhNNTbkGCwtLqNfbB0XHekArmh",
-	"wQAqnJWTymxMYy0qjJdbUbORxyK5McogqmlaNwVxhFSphge0w9ZH5xFKxlQfMyqykPNqMNUZmNFQA7k2",
-	"d4Vgvbq21qvC+uArEog4jkKGwiH0rDXMDb7WmmR+eIkYwwXGlUZxDKGLWESpy7R0mDCVRNDxVqiB/kBT",
-	"Uz2SYhzSqvQDE6hQAG8VVmx0MEl7hl8AcbvupnJSWDjSPBrrc54YIUNDczzQkqAcaPpgyGN+poJzhiRJ",
-	"z1H1sRnZ2enp0fXF+73zA79mYsw4I72EIW3R51MGWnIKlBgWgvQI2ZIeesgoHw+i2OzB3i2UOoviryup",
-	"a1qvD3pKAtHYomB3XZEi5Kut5r+22h4u68+Zj7ycA6eWYsDx6nHsDdT8Cl2H5kTLBCBDm0UiZ2xHeB27",
-	"GieAaO2fnl9oFRvlE1L1T88uD09PLkxEn3+aRH2tWpjZ/D3oAVnfF1wlIq4bS3f9GExPfs2YX/J0OJOu",
-	"bdmUHsya0zDNG3DH2nF8vZzrvaOj008Hb65Pzw/fHeqlSKbA1Ffl2PGWmB1lPd1Amh6pSd7sHG1henC4",
-	"iVbaQtbtGiGNooGF73eJjzQNGKDGzSgYGHMjiLG4M1hNo8M7/ISNTSFeKJ0Y6itpiKMetK/h7OUaHBnS",
-	"v+UVd3dyA+2A8jAGNVKPRjTPyhjNDRdjm2T4/vLyLHPEAeMGi2XN3hzroS242mdMveAods20Fa9SbgvF",
-	"RIaidRPzINBWCQX/po2UMFrB6ILFmHNjou0Xag1x2d95zZESo5bzacGU5LTkdU1LzuNoE0DLPRqHsNRJ",
-	"wcBja92gAIeRVNnvRQPI3EbCuXZv/wDVPCtGDWYJGG7GtuDueUr9djeea9V6245i7Owo02sreeaBoz+6",
-	"n2b7mdHnwFfhqGbFHBdHW4KegnMUHlj5tGLigNPh6iXD5Oc4R3Z3cnGmBXAHZtOisxMJl8l7GnpFsXNq",
-	"v86DU/IazOQKWtDAekYaqniVMmHG/djIIxWvUhQAbKYTMFUn3gmPHvxHRVJfjI0pu/8zbkjX4VrqjQR+",
-	"ZMiMJaeP5mKe4r+1kmCQDIDLkspmXbZFi0JxgOZKI2TNO2fd8EZSx5oDgttqJlYXncojWidtqGQuw/jt",
-	"c042ilWWtO6XBXCSJI0ZhpzKdRNRShORlqZAiFkQv1wJwo8cNJmJU4XhN1ZY2pzmqvl65/hx9bfrhtXf",
-	"saHLD1fk7wE60DjR02TINIUBJ2RAY+jKYAyvIxFPuBhGNCa9lKNm0XicbKLV8PCftQ3Oj5pnXIiud1Fw",
-	"Qax9nqmV31IDq7t1Ii/pqHTvG1Dsf9sslxCAwvFbxpVIJusSM5dhL0IQqxxj/oHmghDSsWbpPf1OaS3s",
-	"jCGttYZHZ0doilhzXQti4g3Qsg07c3jOWSxAr0dP6bBM8dskdbhUtXCm8xOa1uwjUSSPTrlNbD7u5e3d",
-	"rO+kKLfn3d+mR14hjR0Fc4pGDkAGG+vRS9AZQONag+zN2q7ArGCRxUfDhimk1PKamAdi/2/MWrUdwj7T",
-	"AGw6eo4JxnOhccMjH+gtvYBFPstjsEi1/a9bGzW0rvRogl5ToNDPJGE83CXUGtvAqoQWtyARUlqvBNls",
-	"t2eUhWKcfHvlKPllwnjx7i2DvEyHQxZi1Bd10sBMfFoVvQJwLnonFsDGSCgItX4OODI2tnFP2wD2LCML",
-	"TF8W9NSBtLUsKSFqK0Bk4c7P0bpyp/7t8KZpJVZhkw+D7rsgOo0+HF79ftg6iQ7lIT/fCvYPXxzyD/HP",
-	"/EMctPsJ5XHzkDcbbPJhFGwc6+fjn9rbKni3Pery8ziIPmw3gnbMy1q/uzO69/rhJ59qArO9Zh3QwlLL",
-	"SNS5CQS/A+BBYjkxvWk5jScKhAEkaDIr67xqR9t7FGh1VlKmwnI2Rou8STtFP1SK1uk8D5V2JeNT0fKl",
-	"+1qzku165WPX6TS0yuyjB+h9P1NNdkHzoPNigcZ/6LrxS8q9w5itrUcu9779CHXDnEOcnx5RWiXN7dH5",
-	"QMUrnMXkauAPqtqVVbZPnPpNtmrUXVQ2B053rmL0NYsIPW7xnyUQun8FinUv0uICEj9CDYJV0qOX5/IX",
-	"DuGR1T+XGX0bFXBOZ+H73MqigPPexgihTjBgCdvNvMGRaVQ1Y56PgpuHsc6XFOD4LisRVLOy8PpTCw2T",
-	"m8JZ7fFLFXioRMUTQmVp6Nr3UctgltvOVjTIclsgadnPmJmb0+JpLZ3boltOeSd4xka4whcYqFOlPAt3",
-	"hcA3NCV0YxHcQKYpjVnNrfCU2S7sYE4bEUj5h3DZlewdpSn8Lu22rxWuczar8+lBtgDnw/1sLRrApU1b",
-	"fAha90mSmqzyUUyVxgBSRWtHnjtChLWAgGBR23VinxIRM0m6LBb6EggiOOtw/IrRYFAM2oApoT3y3smb",
-	"69NPJ9DwZWHrl+KjM7fzAnNm1m29+GjunpLqCJdJmlcotDk+xudscrqgpQQNGQYCl3lVCwyiK0TMKJ/R",
-	"CGZKVPFCjHgxDcm86ZGUQ6VctD5h8W+4QkVqjbBp15vtr6JjlFYInB13NH2AG41mo9XaaLxcRRuIqVRX",
-	"0uJBiSeaaroq+hHHtC8Enzk6c5JlULqjJpZKluz1DQ7lYx6L36M4ps+3Gs27tV90BXpny0WdIJ8cwJrj",
-	"cxnJNrfu8RsOmds9I0mVikalKy2rYbVSs6ZivSrHBvJic0nDJlr/vVnfblyX90b2KuDLyZsl3EE8C7FP",
-	"w2zutG3FYW3MopfHTxYrWa9mQXY4ft39lAvl2P6bv375FvVhH1XwW+SFctU/PIpS1Cse8x3snTfQgMjp",
-	"72JsKr9kGKDP0QXzqrB1QLcavL78WjDAVM5O60Drms3N9qx59Ka0c5ImqUPTogNL6uRZBFCWM5RTzZQg",
-	"SDjEJjxQXGVAb9lO3heJVI1HKEmi24j3a9bPA72S7LeBAFG5S4ObGukm0BocqzViIDiKNlZ+NtNFNtrp",
-	"lu1CxozTSIlUjbUYBPqQDmmfeSQWUtZIXzBJTCelMZ2AM8oJMsOEO9ycLLbUiBSpYtz0L+1fG7iMWoOc",
-	"jhjfOzskG42mTQdQESOUYHXwZxJHU0JLrBFkRj6TmA8Gu/PdJkA+hvWjwAeKWQZvDG1mvCeSgGlxoLG8",
-	"r5HpbfMA3YiKTYRMp59ijxtso1PorVMiQ7sXzi4k/6zQosZ91O7jc70voI5IPfMY2IegHdjahs0yYv8F",
-	"aO0hvt6yZNb+XWb5tNV5l85kCrFPm0tXeM8+PU354C7bXc+lc/sYvbumlSGLgSgSigO8kOBHdLITlEiD",
-	"gdbzMGEDMfQBoicsTToMi3VzflmBNL5qFhq8LOVZC8WYLLzBXdF8kIv0TsLDbKDoLJnO/OYAfj0RSzTp",
-	"SJSpZbubf0OgggjDIlQk6mlChik5kWyQPeMEzvNJIHtkXurInaSUFfzcjy2LlISEbq8tYjW/eszoqlKO",
-	"2d5iXLyDhJMLNNNYeVfJxh7E9gMIOfunVyeXdaPTzUo5d2AE+Z39oXjAEuKPlPUekXOrVfXLAoRmS/oZ",
-	"ekX+/j/+z1litu+RkCXRLQsbX5cCrLaHRzdcj4qxYGsE4yYMTMVnIpqyRWwtibKZY5xwqNm6MYHrRfh+",
-	"LR/txsP5sQpkFgNx3YNbFuo4dViuH3ex7za/uF+pbfQ86esruMSKfavX77hyWww5mGeLpXmrrNUIWtY0",
-	"69e5VyffxOMGq6xQmrXQAP2RAlyiRyLOq2QkFDqL/7ABH3CSWTB/Xns280PdJdADLpDtrrr+BVqh8ZDx",
-	"fmS6XrXYgQgdeaaUXshipvUQ/fJ31XrosXH91Uq4bo1viztROC3Ov6pwdG9R77KkNoApXYd2AfChWQ26",
-	"kc/+xhrN182LBP6KkFkbcR49xWLlvk1zwucKhlxvlWHWL1K8fq/LteHsypUPi2J50sBiJJvqob2ksc4q",
-	"RH2umGhMci5aT89fLjdmvbSSBU0eLboXm3A5dX0X9uEqsIqvI1pmjOkbSpd572Qn5wYcA1i9BfP0Z1LS",
-	"lgZTTynmpUwUkyKeSSLGnGQn6xHW6DcIJaM0CQZU2rJS6DYoss0pIrBmwDes0TZsv4MRqJeI4dHXcGK5",
-	"wVwbXkWJdWctMQJNL/6PHzvCbbGKu9B62SrX97+m2Wr6TNc8jNa9DKZTmDC1liVBcJeXRxdQPaXogtgu",
-	"lO5/9WKzAPEXpQbjS9qf6iOeDrH3b4H2LL3Wlybv2fGHZCN1mVSSxTFLVu5vr5dVMHq2m1Pk2qukEJhh",
-	"vtck+otXuQLN5LVWcO5AW/Ik/MrB1TksIOLuK62Z2LA7pO2XpNDMpPGQIxWuS1u/lGAKwsNi1h1AYi0a",
-	"8M0KACmxgJhBH9gEUuRsoAAGMaOJdUYvNpE4vlvztn62cWJ++cXM9Kv7YD0ajkQC0BtRfQSVfqQGabcR",
-	"iOFzQUdRXavTfcafZ3N/cV+XN9GoLkYI9brptJBh7l2MKusbKubjyDEUkr5LgiMEjJpozNlkRLE83R2v",
-	"q35wJj9QzEnQxjUbS/QdFl2oINHe3N7Os30sCq+C7HesTvIAxT6Wof/SUgilFQ8Wi7zLLg0+9hXvzD9r",
-	"6ZD5tzi3nt8pVdn15GyVJBav4+lZ5rxe5v6ZSRV2Jp9PEq7kfYiYDS5f4e5nNfNWMfavTwVntydZcveM",
-	"1XJj6jOJsaxu0SxTn35tS2nwvVhKSw9mrgySZT87SRgz+eDZxDbT+CFi1rvruCLmplvP2rZWQLVSXhtl",
-	"5R9zjwAM5joMnEqRiy07Gl0f3aADd2KpHaeI+2dUSkIlFO6WIvEzt4F+iYxon5nbIHjeKEJ/3Fg/nn4V",
-	"k5DmFyxIk0hNLvS2zNWFVkR7qWaZ9q+3Flk+fLqseLNNKikUpjUJG1BKBJvpQU6CR4qd9YhIsk8wU6Hq",
-	"q8loh1D1p7+Nle91+PuL9tYLj7S2yDDiWnQh3QkJWY+msYK6KTP9b6DguikFCql+mNADxwX3DvaRY+1A",
-	"qVHlyxeoJtgToE8JrihWiTMhlQeBGJ4h3yeKUX0d0ySe37ZsRlaqvKbBDeNYFz+ypZsglNVm3w0pp32M",
-	"NLZ5TXLHVkmuKsYpV7KWVQSPILqt1/M6nDq1/hWNRd+zZWd4iCY06ZEuG0Q8JB8+XbqNeKCbgh4xEYoq",
-	"LELtwFNCdd19AQs2zTypqbmud4JxyFm1fmhpBiVnsPGj6TmRMBLQIYv3qWQeiUzR56urwzfSgyrRUtHh",
-	"CD89f7tPNjY2tknEydXlPpRQxuBKqOlJqpufP8O+tj5/rmFJ/JnGqKRaaBFmPv0TtAozALRtUKGYMnYb",
-	"uzo/9KA08FQTN9s41UQdOzXYCQsGwlhL9Td/zeow6y+d9gS2EWFXhBGTJGH61mUthgBWEtsfePYZqDfT",
-	"IsfRa2xiBvOb7+AMNLC4gKL6sw3RsHUazL2HBwLtz2y3z+mubyb0GiDDBckbv5nGPnCOXtbqDTu66Znd",
-	"pm62dk7e/C1kTN9lPsFq5iyWLA8hn+1QBzA0dZ/14HmpZzsxFns33duxvQ90QxhTLUNohMU9X2oqajcr",
-	"lUj0Qe4QSk6ujkgwoAkN9E2u+p1OqmVCv0ZE3rT06vJt/RWpUhJrOMk0SURfA4PJgI4YdjEw/eug2g+f",
-	"IHSRAGMHuAxs2FSMEwrtRz3yWwo3JrElsEc0oUOmWOIBaPToAJ2SvoDjgZAs7/sHRVk0dEyTVV9/4HvE",
-	"B4r/y8avDXmTYhFXlkwav/kIm0PTgcFgHVRON+JuVmxesyaZBoMd4rcaTV8v12+xDX8mASCbHu8pT4cS",
-	"e43KkeCSSVK1VxJvkQc95hSkvSpz8bCVmqyRIZ2QPo246QyDUIMuERoqJghg1/gOJJ6vErGmPaaBbQoA",
-	"mZBQZBW7YWGvsc46FvUW3GkGAoXQq/un5xc1tza6tHd6SUl0rJpuqqIHYjikdcn0kSos48+Zy65ghwGN",
-	"42m6mbd5wCreharyxZrpklT9PdMZFN7VJ7wvuGJc1S8RnnlXLG+2bQp0/iuSqlqx+jpmtGj6Z9Zpj9Pi",
-	"LHgSQxGkwKxCFsQ0YaYzwMEl7etprcVH/+5W/3dXpOrnbBTTCZYg/vTpU33PqVZetlKPNBoNPKkJUMBY",
-	"yxFAgadL4h98HgnJ6u8Ran6DaOEEyzLrcfNa+5TLsYZru7m5CyXqe5BRqs9O4/qGw1VmSvnX7KUsJVsW",
-	"M5BeY6traDMJyQkB45I5Msbx4eWMWCFGjGNjyYZI+s/NS/K5fjbveVsQT/bODp2QmZ1Kq9FqNCEmYMQ4",
-	"HUWVncpGo9nYgFJFagCC3nOojv4c7mYd7iZ83GcgA2VoCj6nPf2oFqr39NMH+DB0jEc6JucaUPNHnh9B",
-	"wewv3tIHjcSqn5wuhR1PkIyY7u2YCYydjfUDQPXyMlr6OwxYBLF9hcyH1ebUL82b01Tuz2dcaJzLwKlv",
-	"ceULRnYbOqpfbjebVji1IU1TbF9/tu5koB6B9DudmKnVDb1N3DAEDGziEspGzpb6/DXNvB7wSmv5K1dO",
-	"s2N8aWP5S2+zHgJfvMrWKis7NOXhsz7iW6vMc4E15K+cWvGuvgTo7mpKv/yqj06mwyFNJpWdyoV50ABS",
-	"i1FjTc+hBoYtQLvzSwU7FEBCV17HQCuU+qx2NDmGec1d1fi8wiW9gsce/Xo+Jq5mSvxCLAV4PCHpXZEU",
-	"VSwNRI+IOFwHPwHyO/jtNII+/wPp7hdjew8GJVU9tPgHoqXIk06dSh2eqaMPgZeil/XjrGJzzUiSfkKh",
-	"MS1kc2GHlg73HZUc30VbkU9ATuPhLgZugkIz1Q/T1jStNcgB5sWaGE/siyI7HAUjtDmYJQP3IXtmdViY",
-	"JRaSYXulQqtP3ykR4iMfGdMJdJLzOtztTWrqsmatRAPKbX9bwk3OLjYVJXxuU9HiwNiktIZiSAnZyE3Y",
-	"a9ONK2SySA7gdr0W4eThKMGMcf1L0dplPDKPSorKyJA1ZXu2f+p3Tog2m5vL3zgR6i30FoIXtpe/sG/b",
-	"pOgXWius6QxbGl0KcQQNjeC9rVUAkPVIOmZhRFFg8iqb7fYqL48SoTUF6+f7jqkypigb2meJk0gyCqAG",
-	"bHgnCj2K6qEI9P2AP1M1eI4m07pp0aTJtZAlRWb2gYjKvJVz3mebVDM1Nu/K9Mw22LX0vGZVa3gGqhwk",
-	"oO2CLUnrO06FMFuxRitvZR25c6uvVtVa0O+m0Oa7tktoh880mc5axnJL7FtNfDnrWV2DGgq4dlDg+kK5",
-	"fb5lxAPW4VMtrc1Ktkm10Ce8toPMKYcaIzGjCZdkPGBAxaEEHQZ8QPUvyjvcNjAn51SZVocsJCPNj7Cq",
-	"9OFZKRmHozy0zbYegxS7U6xFjFegb3uFlmVflZCuTeVWWNg7wdk3JIkrbOlSiGPKJwZ88psTxQIN/CDA",
-	"Dpj3YMce1vbGueRP01CgfglVrI5NuXbw4y8ZnQNH1Hz6dgoUiEI97DLqkxMzaiqjZP3X+0zl1RM3m60O",
-	"z8mR0z7PR6sx9OfKHlfRkBlRDyoBmsZxhMbRDWuQt9gcFlwkHY7VDZAQ5Osp9jjfsT1Cj07fHZ5cH+/9",
-	"9frt3uHR1fnBhU+qxiJJtmroo4MSeFl3dLRXGVoUSWc56KakCqfdMfZBqhQbjpTpHKBMVUPLDDocsxAs",
-	"nDwrXmsiOdsCvkZSrqJ4qrlpXjNx17S8jemkw6G+A7gezD6PTvc/nl5dorsmFGk3ZhJXAoV7emkCxNY0",
-	"2/VIOoIyNJwMRJqYzqQZJIzvChyKvR7k+pueAFIlFPqem/I2MXjbjIqSql2g9h1uFrW3D2n58w6h1WzW",
-	"7IrAsKS5ktPBnsYxyVbU4Ur0LcdAmBE0qCeTMXg7yR6RKXph8XWenWXCJFPIX00dDHRqdThM90zuOuuI",
-	"Q9vroL0J4EFo9ETSF0oxfS2sIJKLAJkEAGfe4dnlMIxxwzlz+7JfW5fBHcEdfhzOBmOvr198tyxtbd3g",
-	"iU3dhU0dib4m60hqMprsNANYm0uJVM1nU+doiMD8UxrHWFUL+dUuXHATiIGuHNelT6QSI2imDaYPBQVq",
-	"G2V3DHtgTmH7Znkkl60SCsVAQc5u3Blpv2ONTB+zZtzW/G+2PXO+0ydZp3G8/DSRnU4VXMXjhYM00gQo",
-	"YK4FKpIyBWUIm87POcu9OF7pOA8Kq/jnOdAC9BecqNstpPw8TxgLZaGQbcYHq1ZszFXPdtsj/ryew5o5",
-	"4oEIlE3KsSM/pV1ETAhdUHQiNZvGGWfWAmwY4tBoh2OUga0di4Nbrg5yhHLz9jJZMeWhUV5RjrUyCZUd",
-	"7p+dXly68V/+DlbDzqQ9U3kdPLDLxEJNWjt8ypkMkqYNnivKmesKFWhsOcsp9mNIF8VJ1hIz5hBeV8L6",
-	"JtbHH8fS90NKGStZCAtiwJ2FjlEiehEG7pZ6Fd8xdWYe+UZGdtzjPyQjunSP0NC/BUzIyHQLZAqRl001",
-	"POOZLIqCGPE00lqh8Z8BSwoZxYqJhIsxEdwl0h0e0CSJjFPL6JkiaZAzHMV401B5LIbmFouQEwqhXsC3",
-	"Usk6vApRnC+bTfKf/7HZaG022iYiazwQcZl8mUVkFtgHml3MzNcws+lfD5VptWb9OWAAJHLD2EiSgeBM",
-	"qiysLBZ9zIDfMdW2Nc85eHt+cPH++vzg6uLg+t353v5BQX8nsoaeSYyitSDDff8tlQq/0Gse0wnCts+U",
-	"RPMxMM4MlAYwVTQxIQDdoOoamCCkFlZoTBTtSiwxkzCVRCy04WIdbk0Xw0iCEdqyyZ7SIgFIG/EEKvGy",
-	"KRUhC66Eyr0DZhADZMyeSDrQYTHHqT7jNo6tClZuCgHC6K21hZE1YtywCRnSG6i7yWrWmepiRYdXN5st",
-	"RxwqHKQNH9RwhDIX+F1PJP27WBFMO8VH4vRTzRp/fEvCk13gLnaBg8+BdeIV7xgGNXA2Nn+PaJSszbFt",
-	"IsVq/jowT+qbUwg/AMKVtX8kVU6HLCR+1i/SxxpWpoYMjlLDAFVhjOWZoVwzMRtBoYlHMBCScROTYW7j",
-	"DqHExHxg5HIWVBxHN5qaTzq8EBrfIND40SQSiOGIJiwkAZWsHnHJOBbXjjGbQiqRgBozZol+JGwQK20b",
-	"6/krrSe/bJPuRMOl2g2SCTTEBRB7xBrXIf/gbf0VPofx90M6gW2ZEHpD3lrQ56jDIfo9EMOh4JkMJtcn",
-	"SuZEH4sqFVuZfl8+ux8jyOBHJ0lIElxfNtiWlMnDXJsImdvvRiMWadCxvhgJCxhX8QT79Zj2Yb6xSfhk",
-	"SJMbOb/fUAo3eQ9JGMptVJkr518cXFwcnp5cgIPl7OD8+upCE7bcy9WskTi6zYaWmgShoWNEpUJxx5FG",
-	"OjxmdGbJgrNSX0Qk1YWFwCOqRW4DmznaUWGP//hKUmG7C1Ql+8jzP8xvJh4RizKW9KTJvb3mBeCAhuLb",
-	"3BGM9zK8a7NRQsg1Pl1k1sT1Iuku7ErLYmvXNcF/LVfTmkFl3zGe4eG5TH7ayTIH4TBdc64FRd/e1/jI",
-	"Dx2TDXtYHpSN0HiKyr5fVDZAcW5YtsG42ag//GInxlPKcPP5HyaR/ssiO9/rJKvE+IgYNI+RmXoQmExG",
-	"XIuTyWsC7SlPc9PU16TH6XkPTD2xsvnNY8/hGZj+iT6uj5h7M6LiYjQ06Svr0rzXpuSDnnxO9kCGLs8k",
-	"sRWNMGaJ2bxLTYm0fmuS5OUuYZ8jTCi2H4FIiVn1skE+RWpQSKJ0qjwXOsegwzVDStScq5utNjrrxpHE",
-	"bqzF6+WUh1ubCxz2YE2PHGJfKF33lWPslxMGJ8r+h7j2jx+d31rBG3aWQLFGqIHyFny930yF/q4FP0ir",
-	"t/GmIsv8gZg5WwltZbI3TiLFyrnv86wKyFy9+ZSbos5gNrI1PvS6sk7lGIx5Cx2jQ0Kz+s4e1v1gIelO",
-	"sjfVgPH81eoNm0gGZWUiDh/VGsTP4AYZWaVNahrlOnBW9OvrpAOXJdy6tU3XyvMtG6zY5uSeWcOmIobJ",
-	"Fi8CuctiMTYlXXy3wpg/L7EY3jgvdlHJVzhdX+pRNYGppiwL1QEEwpNSetdEYqjpk3XcsyQopyOzVCj7",
-	"7t4C2GIS9jxvjCkx1fPOYl6pF2MvjjUt5gIryWBxnEaj5TXBbcCZ3MV/3MIk4FdF+kkTRqASsO0Ujm6G",
-	"YMCCmwbZI5z1qYpuIa5c0czOD8VRso4NeE+d6vrVzXbb63A/4jLt9aIgYlxdQ+Ul34PKFFD1hgYDIgci",
-	"UbDCmgeJmjRr1QpGBmOGZMWOgx0uegSaDuJUxLcFma/BFDszS2p600JhrLzlrEjyBrNQ4aPDs9lhw0ac",
-	"rU5Vdin2l601yFWegoVGMMSIZ5kcjVlclnKixwbsY7uYtYFVTXMeZHOl7AfX9pHy/FS0XE/1J11fhs4r",
-	"onxkk0cTpec0U34oj4vTwzR8yjZ9yjZ9CNk3YNEt8wgSc33LkWpgNbn5LCfKL1Rlp2IL5VYWcKOV5OLn",
-	"GJ/6GPzkgimZt/J22/JUKfFhXj9v/G1MwGHUM2X7dwnFFtkgfg+1Rq6JKuxKWi5Va5BPWuD2i31CQeTr",
-	"R7eMY44SDCqdEFsTpYvlrMxYHR5lxbl2gGb6cCbXRhP2PStaAhf0YYLZ4SAYGF1+wMw63OFmNhgZ8mBn",
-	"GJpmKUuZsF5FFAygNFeHgyYVAoMKlBX+FlP1fRP19v0S9ELb2Cda/kTLv1taLpKQUBJMgth2va6a4Jk6",
-	"5WFdq/6Qa6iJUu3rE3dLXeeHDaD3w9hfIEpppokaSrYOBYNIxeEwheKejjWEjkaMh3mtTuhupEVNJ5MC",
-	"JtpxpjHSdmTyQEGnSIeQohmpvJeWfGak6AY5cUo77ZIZA0uD+LZgMaa1RhJrSUrgu/bL16Ci+IR9Nl8t",
-	"sLgcZ2D8Jze6lI1muo6tRt6LDQbnDem2IVuDbRQaVc8budjU7N67d1GtfLwFJcyXDIoouv6oj26KKvRx",
-	"W2iNyq7vk0HqHtE4MQv7LPnezFHKtHZ7FOXhlBf4B8Sz2gmvRepqDlQRv9hkyze1I/I3Iu7Dc27vLb9B",
-	"wGycHYwp6K0HltYYVCalYw0JLD6WGZVCKJ+MFpeCgYkssS/Vdh1DWuZyGEdBXse5sUictx32vmuJfroN",
-	"4JNQ/yTUf5/0VvO2GZLQZWrMmL6WIje8fn1x/o9MDPzy/I9civtyDwK8XDI9y0TPFR52OhsuiCcBslv0",
-	"wpGqz9M49vPeVrUdVzewGgoW+EpE2h84wgXJWvNixXKIPSHVCBKsjDRFuhOn6Jl9t9Yg7wWHwit5MAqE",
-	"l8wNKsm9cd9pZMlsa6ivHF7iQGheFLX+8inG5CnG5PEKQivHyGBIDRkZP/4qcnRG55cRZ1MkbXFA8qHz",
-	"3Dcq5O4sFS00kSRSUTW3tLrpbreqDp5v0Xa6e1RNNJ9uuRrqbP1JEb2HImqDQB14zi21PjdqCxu3yIcI",
-	"Vy2PYzC9JkxSNVhJiCk7egkpzqSKTWhetrHmmmczGjGzWmtdAyoHtR0ywKwtE4Ta4aauKHiCyN9ExE3h",
-	"O6cIS6HGK8Y9jN3qpab3HtavStgopgEzSeoWvCPGwwjL14B/K6tdaopexRp0E1PBNEswy9JBWXBjunJ1",
-	"eBW8Z2ORxiFRLI6xkw7G3Y05S4wzKS/GN6C3WU0aaVuj2V5ZWC0gA4MtrxopaPgCG4cuLZvNbY8Ui7PO",
-	"d0odunUmH6UezNQ06yuhD7iM0NnuHOEoRxbTLkqLrZiiV5UDMea2+lCAkc+O6GTl72XiU/bcP54I9SQH",
-	"uVQbqwcTKYZMcGaD6VdOLLC0ekUR6Pkf+R/LEgAzKufQxoBywrWKDXU/uyzrMdggkC0GlU/m1ZhGZSIL",
-	"DSDVdnMTC0xnnQrzemAQEZXPfG0f8Ws7JGFaOzStoqDJWMSlYjScl4A4RcFWySMsbtrku2e7/Wc3ZX3/",
-	"WYvz6iOvepO8uVlhi5DpMaTn5VzoSWS+awbXXZHknqLxck3x0CHT8zw9uaFzbu6Eky1Z5okv9agfOfbT",
-	"b6IHm/jYqq8FPuxKKVA/zr6BjsV+Lbf1zlOR8Y1vlxlggblCXkC+lafbfG8FGN0CK7gCHsk1O0/3NX10",
-	"I0lSHv2WMlNezWn3ZHSzLBhcv5DpaGQvd0FqdRJcnCjBhVhVFNosgTsa1M/MBL9DQgaXgSqolT5XYkIt",
-	"KNM/HlPjs5N8I30PreAFRavEEG6+v7MJ3HvS+X4MT+n3LKeEIfRbcGkaFFGmCRuIVDIPv07wlwGLe7UH",
-	"taJnT824NedJyQUC8qhurBUv8FMlhe+5kkIRt782u35Qv3nWDtxmOKDdY5f4WVeaKU96ga2DPXgg9OsI",
-	"FMHRyi0SLPbkhEhKxzaRs/dZGSLi16m03bxmE9AgHY5w4cRXQeDW7DBZXtraTnmHHnyPLvk7iSLfiJI9",
-	"ueXvL188+fEfujtjjp0iKeoaDyqJGAvMXJPHOdiGQ2MYzntXYY/8covHsRnzn6BDtAHLk43hAWwMBpbr",
-	"FyV7KAf7ogtSaDo9z8dz6XhQpNPHjIelXXiipNBghU3gldGI0SRP3TTj6fsGYX+Rbc8HjViyAioYEogm",
-	"DxqP9Vemoimf0yHaSiNOX+gyf4++/nihV/b15CBAz9KTf+e79u+A84/aU8sQ764+00fUGpxW4HM0hmLT",
-	"q0KPCLO/qnLKiaOlcFh7pNuDsrBzex5L3MYpvsMG5gj0pxbmT5a4JeIuIoppR/5QkRoQBDtftl2eWIsR",
-	"ob43nWJbzRJssYb/dJJtNcuyrZFeFCuW7BL/N99WdcBQPYjQ5SleECyrIJUYAhSQxVcpn0BPAnDaQUDc",
-	"ZzwlkqWMeoR9poGKJ+Wy+CmC4Fvl8a4ZUgurzaJp101BZZ/pcBTrR9rN9ot6q1Vvb102mzvw388V75Fy",
-	"VEumffFg0/42Z6pWs9mqeJUh/XzEeF9frfbWplcZRtz+3fq6ibJwdMsVJryST/rSA+hLwl5tSyvNB7O0",
-	"Er94NCfsOYoakvhOimX9I5tA5RtYhmnUlHVl8Z2UsesbNrm24opf2zF9pyYd3mdK5smiSDC7NLjBKNF8",
-	"NlU/Z6OYTli4QyDIwc1YpUSC4cm8L5IOR6Lb6PAOxxr3CaS2JlHg0uadvJgPkZyO5ECY5Zi0tGeS+PIm",
-	"1eyBQ0+bDvdhkL0hFvtB1mAKfPq7WEjnUiga63dk2lXwOz5nf08YUnQSccX6LNFSaocPIy4SkkKXrCol",
-	"8DAm42577faGt/Gy7TU3Xnivtja9ly+3vFfNl3nxHZ/Cgq7FLUt6sRj7noVNh48TOqo1yFFpobusPGii",
-	"RbmkD/0y4tiUxZMD/TmEItoiydXNdrvDsz1fDyMJPM+v7eZ1kSFlrcuIb8zf8BbxzffXaX45nGJ02EJD",
-	"z1vbzVopZENmNeHgULHIh6nChEZ4DYsYTGKYGacw4gutZ1rsSGMG5zBgcUiqTgGQfiLG0rOdQh1vQZ6S",
-	"LdHLwLFZqUGfWllZEHgucNonIaZ1wOvAOKT55cdWkowNVVvzyn8G0U0EaJ78h/Wmi+s9DE3VabwI6KWA",
-	"gkvYmx+9GM4Lz6RxnMB144IMBfgxND5iGD0gioVvL2EMIBczKpnB6jnwMojWFWrgWThpjOtwB1omU9wZ",
-	"AlFHL4pQRbChiltxy6aa22oqBj86HDHMGSnHTKestkfG0KTOOoy6bCKgHyB2rjM7Cz3T26bDuywQQ034",
-	"AsFlOmSh3yB7hQXnXe9slK+Bsw3LLZ7RNRfq2lyLBvGtuJdV+nBDXUa2ViIoox2ePX2dCYdOMkKHoyiI",
-	"FlwggKZ1FI4Ber+WKjzSp6OYSQkpqvo5m7KPeCMVTZQkvgln9ucnOsCE32uavrPEbxQvg+CZozgDrD0b",
-	"M+7kReB101TqHiE0JZxz2atlrzwF4zyVLfhGgvBZTAOISjcXRRNsYIH2isyRi4ulCrLLPk9kXm5deP4H",
-	"/FsM3yne50MljcQEtxiLchtpBCvaavqbxr0ojlnoVAHwUM6DfD2tE8ODJsZmVt1/x5SluI+r5S2kWU/B",
-	"Pl8/6F6YY/9KiuByq9ApXol5PrXpm/M8oDxg8aOW9ciXNF+NBfHOOg9Snl9JkDgd0Xax4L9bKPJnklfz",
-	"waSiEyIH0Wik5fRMjvJAiuxFiRYjUXge0URFNI4n19nbvlH7IXWsywhCLmbhLqHELzxG/OxLv5gJlnVC",
-	"hrGuQeSGuAx/biASGQ8Y10uPtZjcTYcjSXxDikz5KaiGiC4TrVdlxE7L3VTqwWflRFjgHeVEG8jkfTci",
-	"Zb6bb+SKWUWkzJDiO5Afn2TBHytw6h9OjMQrm8mRKwmN8+tbGfZquNmXFXkfEv1vzPzO6ARsO2MqCXb2",
-	"Z7Fk4wFLGKn6I/zWMUMkUAsY6lbZsoI5KzOWAsuiLFfbIZRP0FKlB1+FH7kWSVt13JGF9cdakB6zkKDN",
-	"SK7EwXanOdjuDPsqYVa4j38YbuVs53tmVxZ7ntjVE7v6p2dXeBkIzUvmPBzbWsfW8Rxo5N0zpckpZ0ZN",
-	"GLGE5BTfQw8GJGTyIE7DeUHGQDsObr9OlfJHd5zDRpZ7zxHqT97ze5pKnkkyiCTEzf/ARhNU9he3O1gW",
-	"4lR6td46A//QVyvfyPKr5UDz6X7d/371Cjj0Hd6xeYrQW5HkLmUv7wrieLNZ6JMejWNCTX+9zJDvNLjL",
-	"3OIQUEAVqUbcMfobU6Fx7Pk5uJYYF+dFakBoCVSCz7oSFhtKmWp52UDPZF5unRwLaEVCuXnlmSyYPzO3",
-	"eh6aIG5Zcu2u2onTMM6Oqm/UFmglBfDLAzt2jKtdkpj1oN6gHEQjq0u6llCRrGQIzVdbXaJS5v5+162d",
-	"ufKdGUBjZFkwCVSAMIZbb86isBPkA5pR51WUyGnbP4IuOrWlb+SRd2A6RynNMd7L7dv2Ps066QjtKZaQ",
-	"SJGqyZaPpPtK7UmpfVJq/9mV2otBNIKCjZrUa7YqeplB9pnxnD++hmtDCeeK0ntxbG4409wRIqRsgkDW",
-	"frFRCPOnELxfj7hk3LTGlWkXw7FtWhKHqDcT3n/x8apBPk5L6TsgpNryRPImGmEbzRGjilAb5OYBvyDj",
-	"QRQz5HEQ69XhNNRKdEmUlhaKz+y2f5AMAbNeN0egpGZEFhca0CSZoFiiKS/tzytspmh/5TVguII3W+Fz",
-	"tdMm+WGTqv8vRrS8NmgDCWmSxbdM1hrkUHU4xDxq/ka1BGnDHtUgYWBb1/cM608wpQEO+eJRHwKF4SZN",
-	"CK5yh/j/7f/yPeL/t/8NQpX/3//Dxx5+WOWYSEaTYECSlEMdZEpUEvUTOiQRD9lnz/QYgthTlhDFPmuu",
-	"RvWAtKt//su//AuMe30Nn9W7fs0UYpYBtXKUjSg28IDr5xEpSGRCLHupZCHyVgwVR0m3w304scZvPkmo",
-	"KRBNOcZuh0TGYhxPGuREaLlMw4H7RNKJhIPfAfc39lVllDsx5RHvcFxYwvppTKHCamKydMOIxixQpHqw",
-	"f7xXb79ow7JEilK0n/qkF9O+R6gkF2Pa77OEXB1qMHV4n3F901hIgjgCWV6rNiRSNVtiBDDhikeBCLOj",
-	"wzRE9llpBBK8w/3P9WHE6/h1HU61nqR6ayqLIIbI5Z7GKSFiaZorYUQ74z2RBFCbB+9/nj8iB1Gi5tyF",
-	"Ys6Jk2LSajYXp5howlu24MrORsmFcaz8FEu8IFTM4ceMgonTr/uwP/0yWj3nFvAXsKd87SHr0TRWlZ1K",
-	"3WYN6QcYT4ealbifFR6A8bxKHf79tWyXeoj6LU30E8CWLkSi0OpZ8eAPNL3YP3BA++sbJoPKr4+bkGMo",
-	"5XLLhyWWT2aPB0jKGeX81Aos2UezZg/71SPWR7TZJ8TcBVmoif1MerkQowTxw4T2FESxa/a0vK6ivEmz",
-	"IPM5mqpBxEctfWjm+EZ6o93hHKXRnPJTycOnROtvXPLQSl+GBARU0Vj016RVq2hRz7tpfPNV+mSi9BYp",
-	"NnTSn6BoUgqlEUI0uWlxWFM06JQmG2SPE6sudjjKHpTjMDGjt0wSLedhEQgTU56w0DTQF9wMjkIxZlLp",
-	"p3B6S2qJFuG0OpBoSdlSWaCwnpMXWKTGXBPhfMsgSiuVRN1UMekT/48vIGTrA/OJ/8uvfm3XpB+amNFC",
-	"AmLCbD0L03kl1FuH3kjQEUZvGIBFATrQhlOvGdek9RGPJOxvLDCZj+OBiM0Xrow+HgjJiM80SksfpTgw",
-	"oncpztHhVV//K3/Z+LUhb1K9aidrTaOU0trzaxFGWr0eaRR9RY6j15C69DrLm6fKpB1efLySZEgnWl/R",
-	"apCJDoonkE+mtR44TJPJmYgxZj6ZmfQzFx+vtOKN8ifoNsVMPUZCqmiXSkakiuKY0K5IMP1SsiSicfS7",
-	"6XBDozhNmCnUFcYiuKl1OGgzKonyfEOUytH3DTtB9ApEHEcg6VLTyWeruUF8uGbXgaFpvk1APGcqmdSx",
-	"DoFHBvRWv2h3ZUBapuy/TuObq5HGRUflfwyGPDvRN4ouyhdyzqTWAkrY8yeoDgk2dxZqnAOsxVthbgG6",
-	"B9C6U3lqHvMPXY0EyXfGOwwdannNZjO3KXUnmnTMZZpdEU7q0Oq4svNq49WrF81X9+SlThvURdXHTBRm",
-	"xuOhERbNzIZKBKaJDGA0C63nzNQ7380dYxhXCcTIbR9jE7Rt+dMdQpNgAMmsWQH0jNFlX4bl5U1ntYU3",
-	"sI5cW7hPXdNVypRZQEXSguCpPNHdfSHf8bVGxMqvxt3k3fkdbFwF93GNOUs0zKea3N9zTe67Yd+jh8Q4",
-	"/a7vXInbebikGrfGUIuFEQ8S28T6E1ZxsShpimCZimD6qmgtDCZGddWOodWLEMMp8lgOa7LC5IXuhFAO",
-	"X5Z6HFyuttCCheX1HoYnPVbxv7vYvr42ZXqqsf1UY/t7KzqIIQe9XC54Jg15ewyDmCPEP8/Ldi/o+GHp",
-	"cvbs41/ifK7Ft/mZxE7joAtlEY2BCK1BDCocYO2CJ6/SfQWGLJiUKhuMmNWGxxg0APT31+TDlSxKL4fb",
-	"euNhQ9jP3ZF/kNAWZ81fpaG8M99yJ7F7VE9X+gEcxUkRQ7+PdnrvoexZHvHsYTxeYg3LHkm5imLiYx9i",
-	"uad8UvWVii9A7pC+R140G41XL7zNZtOzfpAO3242sdlexE14h5/3vfKzKHktr7MsbN0G29jSFVn5Plui",
-	"vMMtMKc68EhrcXfi7ZM0ZjuFcP08gHcopCLZmXY4klugOB6BKh7dRBi1YordyVEcKayi10sTUDjyVYDn",
-	"ySyfC9XhWOFvWbXFquahdpSaE9GPS2qQk7xYICx1p8Pn1gu0cflg2M4LBxbcL1BNjLxJaE+BL8gY7jo8",
-	"E3HI3AqN4EqzbamhTgraG7uxCG60liVpzExsIgbH49HJMWMj01XRFtbL4pTKwggccvV915RzFvqN4hFc",
-	"UM2R5Bzy45nr81RP7inS4Z82CF1zPiNm98AdHtAEiSEJBiy4EemCvkurhqHnDHyRyuhKBs//KBRwXej/",
-	"KStP1Y9MY3/gr7i/Lg1uGgSrXYHXubRgqa1bldFmkWRkHr6WglDSbm5qfm3LnwKzq9rgfaKEuIGYV8fc",
-	"NqfYaWnvGZi5SPdXc+24G3IKtz71ofme+9DAGRWx0VYgXltAXuqzWYhVzW/EiZ+cMl/dxpIU8OA7M6Cc",
-	"u7R/FSPKNLt4DrkE4aPWlppe5NxQZEdntMm2XIzJn4irQNpiUrykHrkNWMBN5X1Z57AUz3ZwL9butkxM",
-	"JBnbKmE+BzDHD6BzzCz0G/mB1tU57CE+ZcA+aRD/EBrEMbbRK0ovQGwmj6Q5DBiN1eD3+RmrJpy0DRG6",
-	"Ucxs8xINUU0U9Uq1BvD+8vJsVxPKUDBTJkKkpr2DjYEtrTf93qzgEekKTrHAIWU3Q2OwYdwRSYonXTjY",
-	"o+iWcT3JKBFdtzcZwr/yKxyGGDFOR1HD7m6e4Hk6Ynzv7PDDxenJfcFmstJE929svgPezEdCEaRQ4dHJ",
-	"DxxTSfJMxV4iho8Bv8tBJGeXQSUxMLDgHDJFp4A5ocN4Lnrr3Q0oD+s2+lmKNAnAW6GSVA080p0oTI3U",
-	"v5QXTMdl/bR3fLTeadiV/eOchoFByWmAIWBVMsOmQudtTDslI3AgbDU38qid0jM5x+m+CU2BuaEajT4T",
-	"ohLa60VB45uznilVmYbREooEr2u0Qll1FhMN0mFGhf4dU6UzlKh4lTSJKzuV5yC6mhlmzj6ADHLp2dbG",
-	"pi6ruGFcNnJXqBaCKrMZwKBmSFJVjFOuZM0zoQNZt3EekojfRso6HrMBTV/Isiz8qVRMm+XkvJwFdcy+",
-	"fgEmssyF4xmbGYY7YIQaVuipQ2RazMI+S6ATuLW5YQiEq5UhkAfLLYzOEnM5oaTEARY+ykdFoOHYcAMx",
-	"1ccj9P9j7mpWG4Zh8KuYnNqhvUBvgdKxQ8tgu/bgJh4xOHWxHdil7z4sOUZxvLHdeuzfxydVUoR/PtFF",
-	"cTHKbtBXJTZJVwmSkM2sBr4FNoOCaU95lOZA3DA43HDCHTS0mrFNmhxrqm9Ghk/rRiH7UV+1D5TqYtPu",
-	"j68nPN235WESv1WByY9gcu0i/D2607puUAhvU9zEblVcpIkGOh46KUnq99ErBTo1Sj9U6AyLBXMNuk9A",
-	"ZDcJeUTCN2VvRoG4TNqEeUuT5R9D7m3nMQm/ntFBrDVkM1J3RuN188kr53fkSWjk1OtAKxXFUgZWVfwb",
-	"IsZT/JhNOM649FtIL6j7hOXIdSiGsUJxehXKo1JQLqLAqsGFJudgfoeLxMFS0wUK7e0zNMf21L5UDCmo",
-	"PwLV94/2cPgv0T/w+oXF+X7/DgAA//8=",
+	"7L1bbxtL1ij2VwrM+WBypkmTutiWhINElmVbtmRpdBnP3pv7sIvdRbJHzSrurmrRnH0EfMhT8hp8CPKW",
+	"AAHyIe9BfsB3fkVe55cEtVZVdzXZvOniy4wGe2Spu7ouq1atWvf1eyUQw5HgjCtZ2f29MmA0ZAn8enhJ",
+	"+/rfkMkgiUYqEryyW7kcMJIwKdIkYM8kuWGJjAT3SE8kxD/q1U+oCgY+qVIiVSJ4n9zQOAqpEolHzt8e",
+	"kJ1Wq0n+499fNV41NmuNileRwYANqR6IfaHDUcwqu5V2ZbNdqXgVNRnpP6VKIt6v3N56laOQDUdCMa7q",
+	"52wU0wkLZ+foqyRlPhkPGCdqEElCuRyzhESSqAEjUomEhaQXJVLZV0rAq4T9ljKpnkniZyMFk/pHNvFJ",
+	"lQs1iHifJJQT2qcRn54/T4eV3V8qevTKr2WzPxYBxTmWgfXq/JiIHswjSBhVLMwgPQ9Qz7sJ5aF83mzt",
+	"bNJWd6P+MtgM6y/ZVq/+iu50682gFW6wzd4W3Q6ejxIRpoFapfWLZin0z5lKJvX9nmLJ7BI+D0TMiGSB",
+	"4KHUAB3TSJEu64mEEZVMNOgAbKTqIEKr2diYjwmbTa8yjHg01JBtZlOKuGJ9lsCc/lI/x02rH4Xz0NVu",
+	"ahTuInjjiHHYZfdrgzGRIpJxRSiiLhGceYQSzsbk6vjoDRFqwJJxJFmDnCWiG7OhJAFNkgkiFx0y/WHK",
+	"SMSJb8Y+Cn2PxKJP4ogzDRwxb0ebrQ9vtn8+2PpT62L7L6/e/Wnrp80PLz9tvH7xsWRHbr3KiCZ0yJQ5",
+	"s681OsyDA+DKHqEcVoB/AlDMIZBkq7lFUh4ziQcloHGMx4Zysv/m5OiTnnWk+xtRNah4FU6HekJdM6xX",
+	"0euNEn0o9Slwl9gTyZCqym4lTaOwFLsO0kSKpHzuPmdfFDbw7SEZJewmEqkkI9pnDXI6or+ljFAeEkWH",
+	"I5bU2U0UMq52CSUBfErUgCoyppJwoUgkZcpC0p0gkZAsuWEJEDL4O46kgrWTrWYzW/hvKUsm+cqx38Je",
+	"DumXY8b7alDZ3W5tAP7av1sLSVow+cgms8s/oddMzyLRh49I2mOkGia0p+oRU736QKkRHUX1yKFX12xS",
+	"R0peb76s7ert00fu1c5Wi+DIbV7125W//+v/1a74NSISQkmX6nMqrhn3SKvR2NjeJjeRjLoxI/sXB0dH",
+	"JBjQhAYa1TwiAzFioSWbBlEA9APW5mLEEiB08OiajZS5H94cnpydXh5+Ovip8/Hwp87l5bFPqhtbZKB3",
+	"IWQ9msaq1iD7ZrHjSA3yU3XNJm1uxsAn5nSR6pCpgQg9otHSI10RTmqkzxSicYHQAwXyoOc290uuk10C",
+	"t4cHU09SDrii6f4e2f7yJTsqGlgaifTiGuTSmaPpm5Iw6vVYokmJnSdi08YGqfrOdnWu2aSTsFSy0K/t",
+	"kfEgipkzcfuxVFEct7mekgdIuVPSTcQ7vTjqD5RfQ+j5Ds329SExOyPJkCbXLGxz/4uLO7vEHmGfVEcx",
+	"DYBscyKSkCU1krBeKhlgI85KDyJSTS2v2WRXH5U2L1mc6bLR5vYgIX7mJ2nqvp3LGbxizc2dl69YfasZ",
+	"bte3NtmrejfY2ay/eLWzRbdf9nY2N7aAeXDO4cb2y+lzOKJKsURP5L9U25Vf2u0vG826/tnSPzb1r9uv",
+	"9Y83+teXh7/+3vI2trdv25X/+kuxWf6u9p8qyw/4eUYhS+ncDNshegD+7EThtpG5u7abHw8EcZtTSdgN",
+	"SybjAUsYYbFkpCoZ4phfnJ1Psgul5pEubOz0VkeIyG2+1WyS+XvtESmQ4FraFVBOuJ4JCZFujEVyTdQ4",
+	"CthaiDH/kvnBEaUH3PMczND8eHb3Gb4bqe+A8j7TezJklCOpLbBYm41Wo1XbI5onpzHTHE1+5bc2gNJh",
+	"JxmxaxD/Dz4Z6unoy4dP7IhI6wyDI6EV3B6BGA5pXTKNPppzhdtT9AjjKlITomhfeoTRYEB+S4VuULhb",
+	"PCJgrTSOJ8T//BwEiDGj1/pDgzNmMnodfIKcOKIyJYp2PZgDV4mI9YS44PWpW0tTdJJyM7yi/Vp2uxNO",
+	"h7o/H3GvkckxjblIaVosEWBc1Go2p5Cp/Yf/Wv38vPbfG6wqIMof2pUq+YNH/rCoRe0PJYjkVb7UzTD1",
+	"IZOS9vXLYSo1L07+sHi3DHCcTdNPF7ABaTAgVBJcL+Awv4kUUCpkQ0u4xchtcj+W8TgaRmr2vJzRPiMy",
+	"+hubx7bF8J07lmE+9D7BtqHI0Wq6AkirVACxQt3c9cZ5g/ut9lTfwXOHEebt/cY4QyFx7iij7P39xjln",
+	"mt9eDLik0OZ+410wKReNJbP39xvnSi7YolTee4du9cdyJLhkIPHtp2qgj2ugz7F+oIkg43Ao6GgUR4h7",
+	"z/8qUe2Qj/SfEtar7Fb+u+e5Bug5vpXPda/nZhgctHjA9omBlyahYsT4HgHeQnPFkWa7tRgh9elzFEoH",
+	"NBiw+gES6dlDux+P6UQSn4s6aGj8PdMNAeKlme2uFjWCAQvxfnvxcmuH/Me/bzdaoD9YwBYYzYztuvKr",
+	"5xDr7Gn5eaB9SyHmzBam5KMK7P3l5dnzVqOJ85R3nyd8PzNPfFqCFbde5TUNjS5jARqMUGPxR4sOWe/6",
+	"i1D3afR1keCdHo1ippEwZIpGcWW3woY0ineJvU2sigQeExqGCZOy4lVYkgi957/8XulFLA7tl/pGnLmS",
+	"yju5/VVTbqkoD0DRRVM1eJ6wfiQV3MOZYmWZzkQqqlJZ2d3SpFxFCkBpAEXyxZJssQa2Wq6Wu8+fMzge",
+	"muAnjZDdWAjK5/m3dVhv5dZb8XQZtVHZwXL0VaSbMHptVJYjFuySIY01eWAh+XBx+olU/exBR++nX9NM",
+	"EA5CbiIR48L0ha8Zn2suxpzAfpCqP7PNPgrFwBwyrtn1EUtM84gTH/fUr00d6mn1W9m6TfPnhbaw+APB",
+	"e3EU3A9jAXE6il4z7uLqPic0CETKldUjRNIgGfsSSSWROXhQFNvJUSxb2uoYFdhPHgKT9knKo99Sh1cH",
+	"CHkE9FuZ1GDHlLmyxVHv65WxqR2fUgIv2nC3aYmqdj1ceSuSbhSGjN8LWXpZLw6qXA7wGjMiNmcsxHOn",
+	"L2y5S8NhxPVxGEZw6c0gjn7/HNreDW02c7R568xvVbzJ1/QgiONyFKgD0HcvjWMxRpUfSO+RfFBK8E5w",
+	"dq+NBamCdfq6n+mtzSUOUP7SOGE0nOjdDUuJAA0CNlJ17PJOW9pyLpt3OKVVdxNW8HB3CZ5lJHkshO2M",
+	"JCydpCOPJOxGXLNQUwX2ZaTZkgfd1iO9Pk7jQ7gh77e/2FMHL9sioU85+zJiAciu+jURQZAmCQv3UKR1",
+	"jXskCtHQk7CRSJSW+yM1jQaAIH+7y9Zvu3yGXb41Lti5r4oLdtEPyGEUoaXv/jRhqNXpinBCpGZrBY8n",
+	"pJ3BHOfdruwhMwJreSYzg9aUnt6B84BaS1Iq2YMi1ieh3oqUh/fCKS5Upwe9OOj0SaBaw0g4pQTCvFvJ",
+	"8Bre7U7YyrHok1DETnNVzOFC1fGbh0AaCxNLToCL0JyiY/0Z0glcFJIxUkWVnRJxSOiIJuph2cYzOokF",
+	"DS+FOKZJ/373xgj76ighOjH0Vrg9HHZcnw7NJ8DKBoyAEomIHmk1t15tv3xBuhPFHoGrbG3OCi4wGSUE",
+	"sVNeFS/McutKiDp++1BXzQx8MoZKkwqAVbVFTqLXrok5Z7qQ7ljb+gPjSwJeCZEe6C3KefdCGae7EiH5",
+	"EmzToCYzXHZIZMSDXGu/uWeNKCp7tjWNOI/p2nEHJNzIkdAF5/pyswu9uvn6IXDQ8T7idAgm89xKQgHc",
+	"XJBY8D5LCHAHXO0SfdHrzQC78IMi3QVLbqKAXXF6Q6OYduP70SmJ3XVSp78ppAupol0qGS5V6bUFA93w",
+	"IbkbhxiZFZLilFbFA7Oguvv1Q9GiDBIB5XgnJTdFJpCL8S5JeQYiUvXtRy6I/ZoHZFbGYmxcQ1yHIhUN",
+	"zT0g3Q70Y5Eq/bH5ZJxEiqEnRCDiOAo12wlsUyC4QUZspDuCXzpWNPdre8Qv2X6f9BIxNDOiYcQ1UdXg",
+	"ZQ3yyfiqaXFH96YY3zNWWKrF8aJfgPXa+k4k/QslgusDpJwPptJ2Op2HNUYlAiKiHkeLD0YhksYgKMTs",
+	"hsXSOrqQobhhQz2Kbs94OCM8zXFXXASOsk9gvpdCnFA+McCS9yImRjHWUYNEKDV9fwlBhpRPDGnXbH7E",
+	"5R4B5AEHvpjq01zG6EDbO10wG47uLJtBYhe7OllJqGJ1OJIPdK9kk6FKseFISXvsImkcCeGUZ35jBrY/",
+	"znG74nrrRBL97Z58EZhrOkaNMH050SAApk+3cVUNMyg0SkQviu+mdmm2ciQqLGt1/Endzx5IdkIDR5Cw",
+	"kHEV0VjuEkpAmcj7GndyxX6X0QQEJ1DVUtKlmnfsc6rSBNxQx+BUjVDUS/LQjTEBNX8aRoxr6YxmIM67",
+	"spoeI7vqR2Ek9UUS5jgrEk8zpXCMPTOYM+8pjP38+XPdVReWe67QvAUw+hpkjChBUsmsgWy7Sf7j3+c7",
+	"hL9GsIAa4j+3KxEHiHZgbe2Khy86ztD/uT0X6eZ4lt/3DI0Soce6N59n12aYgs6ISjkWycx5skyDfa+Z",
+	"Ptiv8kOV93IH0rzhnipnoZY+r3W8XEA9xPn6zOK4jscHtdVRZjqjpJtK5IuSNH5YBdQVl+loJBLFwhMW",
+	"RvQSAHCPjU/zDjtD3WMHYLpIG5GZUKe4okfQQWy7KJBNlMBEiZno6jiQdVCHDurw5UMrIjTj70+Dxn9A",
+	"JMgmjJ4YYDQA/yfmGOJpiKIujc8SMWKJipis7PZoLJnnYgEaGy41parsVvZ/Ph1IPt7pXdc/Dsfj8Piv",
+	"Ox//sv/uUvwkf9v8y/ZZNPot3hq83uatm1fvBs3B8c8bf2pev/xp2Bp93rz5S+5y8i6hASPvxWgEO5/R",
+	"gd0KeIGNIuvhT3oR6POAHnqVkTPZqcm5hPn+81zLXd4uy53C1Aqd/qz31qL+coAsxrlPbHxmm6ITjnXi",
+	"+KUAHTNDp+M8Ekh0/8rQurtvvByW4UdxF4JITZZ67mDPB7rprVeBaz1Z+SvT+tarxBFnrRU/O47QYqW/",
+	"2Vjjmw3YACEVjQ+ABq705Vn+AexD3wRUrfDpOTae3j9cq4fwzWG2YOMOzE7kWHgseCj4+vg3BfkZBuro",
+	"4pRstl68qLcIjUcDWt/QBMzB/tdTbqaFETcKLqe/7Nd//vX3jdsS7+NsIrCXhZW1Nshr2u3SPiMXKmFM",
+	"lfi1rrbIY4sfeedXPFJkq6THeX2cFdAl7+jT5xZ58ZfD6Z7md3SeIY5LSpiWbMnczZztTKkk6qaKLTjL",
+	"vy9fXHHP3yaMAUdjgnW05GlGIdVAxJpJl9HfmEcajUZtTzPsQyEV2W42yCENBqD/1ES9pbns7abjsos6",
+	"Jy7IeBApRuRI006qCIsgJozxkFRPR4zvnx2RTXBjQ/0ZNUFSokcMTZqglhW8/P0vdfu0Dk999ByRoFm1",
+	"ETvGBMp7Igng1e6U93W+TL+2h87i6LxiF7jRdNdSOAiajYpFUtmtdGMaXGveJfobHEwN3yH94u7IdnP6",
+	"aIPXdGEJs0dxEdSmLrKpI6EJzn4aRurwxrKGq1N9GiiRzIvpSyVLyHggiAaJiW6krgOHtc5VbQifEfo0",
+	"wKUYMsFZrqWE3iIlWdzLYiFHibhhIYyBNouqZSQ9Kyaiu4QJFMp9LWp7hKdxjD1xAWwZ6NYK86vSgp4J",
+	"JVXUe5GE9RImByi/1RrkIxspG9arhTslkmfSCrQYkzVKUo6KBTemcqkJpVfxZlxv9eRRnEM/zZlTa6J0",
+	"91WRimw0N17UW636xvZlq7nb1P/97HYfUsXqKhqyMjIchdPxoEvnzkrmPtvvaHqSm41mo9XabLxcZanS",
+	"dZ9ea3bhXSCrjDC12EfZHqhLIz1o9N3vmxOWT/JE/C2KY/p8u9FcZew08+Cec9wCwQOWcBYa/O5BSIWL",
+	"xCZoy/pcgtPh2ijZXR9w03xphgle7npuyYlXcHmPRhUXfi5ul7JBGeyPI7kuQYsUGxZ/WW2bc8So0CSh",
+	"wKbmYcG6nzXBA8MX+li8ViviT8e9U0UGYABgYYP4lvHvoDnButfuZsq7Gc0NVcQ/O724JEVdjd8gvqGA",
+	"nZ5I+qYTUA/FE1ALTtNIx9Kp0L7OmY1z1mgaqYxcPpOkz7i1vlfB44eSgYhDltgoMz2EJuvXbEKGEIas",
+	"rwvrBZQFABjNImC48WB3lA1wIjoyDQLGQlDF4pPMcIx/xiK4ZqifwiVDRCy+FqnKfunQOM6Rt2PGdgQu",
+	"A/fQIHQnHYUQG+FVhmzYZUknYUN9pYGOxN5VHYPvxYd4sU0/nTtkvqTithXd+KdWP8tSurEX67IKAZMy",
+	"E9OLeHqhmTsqib9v9Nuwml1idKvttNncDJwe4AHzi3SLTT4Muu+C6DT6cHT1t6PWp+hIHvHz7eDg6MXR",
+	"8G3z48ZoMzz4sNNgkw+jYPNEN4x/2thRwbudUZefx0H0YacRbMS8bOmooZVHpbPHvBIpV1Fsrv8Z3W6R",
+	"JdxZFryV7dMiiClBrP4MD5qm/ngETEh5QJMkAoZWEkBzKUWyBtj4h/hn/iEONvoJ5XHziDfvBj2AhKVR",
+	"9iDi7hYx0Dybc/ctI8hX0gS+ubQUPvQKCDgFXXd+7k6XkVxIY7GucuQRmDGk1MFS9cmBbXc3Bi5YhYGb",
+	"VXztcxpPNBsdk0PejziTZd/JOC1J43MFsQEeCVkSafY+8yQA0ZEqzEBj3B/zIWk2ZJ3NH9JQ3AfdCuPK",
+	"U+ix5XwccfUC9AiLgzVn2COjrQMoORueD+iyQu7S5uLto3NEeDq+DTMEY5+LuEhjzvc/vemcfv50eF7x",
+	"Kif7n/bfwW8Xl/tv3xZJT/5yZodfp/H1kWLDc/C2uNvpL+Hak5TlIqNeZZZciVovPY9An5nIazZZMzsF",
+	"9C/AsStEzCi/25EHJ7zlMhsP2ZdC10vSIXkVeZ0udYS5Tks02Hok/NzDg2EhWooFaXx9NZIsUSZcWN7F",
+	"4IG4/svv1lTxxuRLCZihZ+STaJANzWclUcD2hyLVol1rZ2fHLLSyf1hvvdraqL8+/li59bKeZijjdB87",
+	"O8AcuJ1s1j+/v3RMXhXIsVO5/fX2fqf1AOBo4GTBhCqpI/y+1TSMiv17+mSXHtXF+3KnQ7QmGSqe19s7",
+	"z/qA8oDFENx+BzRKGAWTauUglUoMNT9mfG7VgEUJGUY8bMxatOxn7rld2MOUgq+5PLHT7EKhW2tGusNa",
+	"jeR4lhvxApEkLFBkIBLJSBd0/RMiFR2BBw13rFa7FUqGaTCwLrBaeBkNEiqZlhq5ydQ2C6mZQV2QLRk/",
+	"I3GO/0Eh3cqL5QY/dwl3t9FNr6LYcSlaCt6LkuFd8XJEJ0PG1TkzNE0DIepsnqjx6/HxdXg0fp++jL5s",
+	"vKKb6rczOgv22e9nFQ8sQadW0xa0qxDlSao0ezhKxE0UQsBOFNaK/NyiGa1pyipFeKB9b9O4F8W4mPVR",
+	"HoSrpLJbORcTGpMTDCOHPHpweejfjCPDslu326p4ld9SCtlNKrutW73tCQ2uI97/lA67OMxJa2Nza/vF",
+	"y1c7716XnAY7H/cUFKa2pgHQrGRFojsDS2t7za+Tje3Ft8nsmgtLKSx/fRyYtqvOIfmAGHmumDsgBiYU",
+	"2K30Exqw/8G8aARiqAVPgf7pwH/ObKH5cjGgD6HRre1rcWNnIbr1NBxs7gPoaj44bCKZu5wSdCH6/L5+",
+	"uH9xmXt/HFKpqULCBiKVJbSdBiq6YYX8N8jkLuV5ae7BsILhHV0Rlpv4LQisdd8Kvat880m3nSH7uiPT",
+	"z3zI35XGB4ZhcPGRhnQKGy1TGlJyLG5YTAOGyi4MrnRvCDkQo/rWq43WZoHG5Ul3VhYucjK3ocmcHESj",
+	"UcT7juMJepPkjguZqwj6FBgHkBLz/20Ji5DDYbGexLQrX36ZxSVL1SrGnERhFoMB2Y4wS1iXaLA9gyys",
+	"St9xezb1wcimOS3eegUoPyq5dhHrLpSaCzWl9Dlm9AYUNBoIoUBFY3ENZQ4GyXS6pZmgYCQFxGlIxgMh",
+	"GZgEpANzhYaAG5asa9LaWUnqLUHVlShM6eXj5bg52/N8gjAlrq1BEmjBIaTok5ARtPuKuo6Uaii4V1G0",
+	"r4lFpcukkiyOWVKZFV2Ls1sI1rzlHRWhBQxb6tCpwf3G+WJF4m++RNo/Bb1lX+ZN11Cc5KBfaWIX2PjW",
+	"7s/ijy51m2lERp2M9Sp0Zj0ffZ3kandA4Ye8dxLnctPkuf7y5abmwpWKjUUH7DQziLoemZ1d712IbeLe",
+	"REtDyfJ767a4nN8rNI5PewDAhZt9eWy/0ZDKGDANjjUZ6TBnQNdV+RQ+XI3HRdVkwSF4ym420Jc1+otl",
+	"xjLj/nXN2Mjkl4iUJAMqB8Vr5P4exUsU3fk6issoBa9D92ZuzKOLU7K10XpJLHUkmtvcBZu7zeOPb8A6",
+	"yEkQJUFqsnJVs68x9yZnHgCkl/LQI6OEBZFIZX3IFI09opg0/lUhaVe4yIZsV2BQSWLWU0Skag88/MKE",
+	"jrl5Y3N0vj//6JGL42MiEvLnw7fgLYXpnMMa5v+AmQzphPQTMdYTpmQYcZFkuV8dA//+4ZuKV9l/+0n/",
+	"PD7WP0/gyem+/nl+oX9ewZPP7/TPn3XL1/sn+udr/fz1Gy2ovH4Hz9/Dk6O3+if08/oT/DzVrOjrc93/",
+	"6wt4cgntP5/pnz/B7z/r5wf78PON7uHgPfw81m0OPv2kf57C7+cH+ucV/P7nQ/3zZ32Zvvmg27/5CL9D",
+	"yzfQ5+E7/fvhuR7l8FLP5PDqvOJV3n7Qb99+1G/fvYafh3qG797rVb87giewinefdM/vLv+kf/6kn7z/",
+	"CD8/6fbvLzVk3l/pNkdvdM9Hx7qHo0/w+590y6Nz+P1Cz+0D9PnhFH6e6XV9PNTtP76Dn+91y48nureP",
+	"Z5/1z3P4+Vm3/wijf/xZw/x4X/d2DDM//qi/Oj7Xb48v9KyOoeUJwPPkjX5y8k7v6QnM/OREf3vySfdz",
+	"ArA6Ob/SPwEyJ3+Gn5+hzV803E5+giew+5+gz0+w45+OTvXPU93y05lu8wlgfnqifz/b19A+O9Qtz97p",
+	"Nmfv9VhnMNuzY3j+k4ben/b1k/NT/eQcMOT8Sn97/lnD4QLeXgC+XRzA72/0VxeHus+Ld/Acer441vhw",
+	"caoheQHQuLiA54BvF3/WmHPxEzz5WcPk8r0e5fKDbn95oqFxCRh7CTC5PNe7c3kJTwD+lz/rllf77/XP",
+	"d5pMXcFsr37S0LuCt3+GM/Vn2NM/Q29/vvpzxat8BpH+L/t6RX85eAM/9Sr+cgpPzvTPn8Co9jOs9+cT",
+	"ve8/f35XtL3hgI6ssFmQdjZLfMU3b8sTDPdFfYZvP3CEwDVuoEwb41iZZ0ToTGjI0ki6SuSt6XWsYjx3",
+	"pfG1HdpHAzHtJv/HrS2y0SQvd7ZekGaz9arY6VZzQV7xX5r1nT9Wa6RR//WP/2npBWZBMFencWghWryx",
+	"DsRwRBPwCJasHnHJuIy08BBP4F4xZXFiMWaJbhLuEZkmiUg5JCsAp2f0sc0qYjzmlh1+UYyHd+Bki6s+",
+	"vGHJhKDnFyarxQ+xvoMUtihQV4STPeLnjJyfXamQVl2Snak1/17g+l6UMLFFrnBVXrBMkf42YnGY5VAr",
+	"jmIyrJYpT+DVMwllMfR9bhdKqj7w1b9s/tqQ16nJU+FDkuwGxM77HvH1V40o1L+W5UV3vJvMDs/sYZbs",
+	"1T0oy5LHLsZ+XG3eddkByJXk63oRLFXuP4RP+Mbj+4QHK2la7mp6sMLVtAAl8vzk60y2u9JkofOLlWTv",
+	"U6ep/fLPuf/Q7DmBFnk1M5JE/YEymRtAjOllaydV4Is1q+zlSrFnMvPqNX0UDW2ba3oqrWejuYNXeJ4s",
+	"PtOTGdyfGboI+ilwLnMUn0Ka9Y6jNe2tiU6tVdAp11M8nEOZma/T+TKQPLKnmEMIv427WLm58kfEAqci",
+	"RHOFohDro8V7RmM1WBM2uS7SyuXiusj0i+ulV6rppGxSd9YrdfNCdA/vCvsYrr4lYkiZZXmGq53nwz53",
+	"cq++SlDYi5XQ/y627VUV4Pl39iYuu4fyyoEFI3k2iAvPZXdNPuKjE9aiMvQbENapXZnhak7H3FapG9KQ",
+	"ke6EjBIxFKhFNPKQh0U1Jk7MpqviW+jIi49KcGpm3x3iNGIgS5pAARNZk4fT2MxRhYHyb2aGKngLzHFx",
+	"B3WoFX1mTcG5x4SrF9lYJKzv139u1nc69V9/b3mbc4Lp7cweHRHBFJGVlf02uFhwwCjQqSn3k7WN7cei",
+	"H93HN2hWKzFa0XXynk5Do2/iLDlHUbQwE8mJ4KzcvEHBykgibowAKY+UtIaNotQTTEi1tbOzg9kFri7e",
+	"QPKBncbOjv5jShTa2Xm1iM0udWs/MYkWP0Y8nBOBCTF9ROrz4OU5B6I+x0QC1xEUuw1ZrKgkA3rDrEIk",
+	"ZmGfJaSqnLyhbY6WESx9B1mJa7ttXid+wgIWjUA/kjCVJtzfJb7g7ykP3+i+fQykY6QJLcDqZd80G9AF",
+	"Df+aSqWXo3sBt5uZTv7+P/8fpEmqJsGAXkZtbn8qoVz2WNIRqSqfTUCae067aP6k9+YN4viF6I+nGhU+",
+	"jxmVbF4jnEphbDNCLmPPzO4/z+2LVAcsNttOYkZvmKxhLck8EhU2TN85GdyttxPcPnoTUerNoOj+adJZ",
+	"ZquHv2CJ+sjmAlbh0soHndWdAwrW9ZYiScsmtft7xVk1JJzg9b+xRGQTYNkreGzz+9zpy15BSTb1OetT",
+	"41Yy/Xn2CogNrnLm+5FAzfKC4S0MZ76dM+3iuPlurPp9NqXbbM/vMm0XLe71vcaydeCOHdxqBNKYXb+h",
+	"iUlT8ktGHc8zrLNP9l2Utw8PDOrnn5kjYB9cmkmepqrk6REvfOsejPypPSD2iaOJ+PXWq3wqOvUXyfkr",
+	"ogR5uYHp9DWVvrp8W39Fqt0gmYwgq3UIqbx7aaKp454NaIBIdLBnI2OrkpRDjpEa/u3Y5VtNr9lsYlKZ",
+	"QAyHgmfR+LJB/OzW9QkcMFkseikIzYP3RS9LT/Nyw820003148REV2TrqQ7TWEV1/YfTugYdMlPtC0t4",
+	"6UssXxPWKc/8KOCmLaTPUVbhX+Rw78d0vCyywq/KCNqQfoHlSN1cb65hMldNcjbNlD4lPfuekp4Vzb2O",
+	"Pzdo2ddNUIBFpPYDKEFerowHEhlhjXKX1USNANah0ud/XMDzXyoBxuuAKpsHLNZLWd1JF6dUJkE9rioL",
+	"pnqeBaMtty/BB7HVfpXqj5Z3gqC6ZyffScD9gzmfz3EQXwqI6JEsXndwNZ9nmVvRj3zpUnlmjZoquGwd",
+	"7T3S1xeLxBz5EddIAlmuIcFAq9ls7RGJ7oGCjJgYxQwlr0gz8XSCR/6aTYpCo/5woW0G3s/KjWVBdEsX",
+	"ucRX3pRVy7zkHc94Ia7BMd4jUU9Ljo275L66q//7qorZKeuoTLtKKLpUt4GKAkgzsk7rHykXRK6M5tb0",
+	"mamhp26uQqoIa0LNQGmBtDD6wJzKMmLkzZS+nkHkqatjeb6KItUvXiRliiH3VpxVDzm3NKEmSAdcR6m8",
+	"Jj2T/sZI4PnFjDJn4YZ2GVXbbJbFnBF5nNkdZN85D9/akdyGZtBscbGtzL4mF4PLiFn4J8d8OKN8zpRl",
+	"QwJbb7OsDFhSTCvRXFsdFhdKzq9z87xsrmsWLVsX6Fwg+tiGY2EZQJtmA8nhmEoyimkwlY5x455Gdrea",
+	"fjZRr2RT5mL1HbNwrsBy593n/ORq+TvDKCSRcjIKgqw3kYoN8YI0dpA6wlaOGRuxpLZ2VsHw8RJdbq9F",
+	"xPVZyC1Es5Ax7D5mJSBVgIvgWV6i2p6V55377JnEhLHSJT+5ASkjgEBQExXROJ50MsRxkcglkBVPDz7H",
+	"KLUYdkXhaermXZ9vDFc6vcnq0sQdOIayi9McjsKmundnlnIysbfVYkvuzDFanHTRBJjgkXgmMRncBLPa",
+	"+7iNPipMcHziG0ujD1wqF5hKtnBnwfxynHn4ywuWd2CHcR4VrzN4VrzNsNnUZfZ1knE65PPb2BpzKWd9",
+	"xQPeG3JRIg19jYGqQQTXGn/goqtqJNGXmXuNA+VdQ72Q8xolgLuL2FvKhNyDp4geycVKg/RyLZHBOuvP",
+	"3gkmHvGZxDR1q/EbC4JtZ/36V48fzabrBEk+RhKwUhe1jbX9SU186yKYXny8WhWkxWDkFfxNcyB58wNa",
+	"C0LVQtbORSuvcLgXEI2vQRu/JVm8u4vlV0ThIgLquUrXgAEFxG3xXPBeYklfk9wokWoPPJfgb5A3IkkC",
+	"ChSZKtJqok1HCUGqjlkEgir115a4+3Y6fm25XHIPt08X5X9bKpPMY4V9329zw26Sv//bv/793/7V8Br4",
+	"x9//1/+XZHytaYDnhVSh8HberITlnfogYdL9IGvW5oSQv//b/0hK/jfncbGF6eDfTN/Of8hMzT63//0/",
+	"81+t8nnpf/+bAzrL5Lc5QPpB5YaV/Njmc4hn2Rfw54EzC3xvp/LWGR3ezDw4yOcE5bALt9xUwZlSf5/1",
+	"/Xwwd8WyE5X/bxl/Yot+lbkqnb89IDtb2y+JKTHWIL7uwEcRQCqoVXd1fgQJYa4jHpo6JrotuOCEzM8b",
+	"Sk6vWSegkll5IdNwBZQTOY5UMCDoK/lw5i0bP1I0c1V9Ww8Q2nXyr30Iot8jbDhSE4izd+7tLGRFn3GR",
+	"5Gi+Lts61yq2SjYns2XWamlWmFO61fIkFKTPX70F4TsGdMtgVmtgehI14/HdFeGkAW5zu2TNMDWvAjUo",
+	"Szb9lDPCuEomgH1mamipJ1X4A+0ItjyeneOK++SEBpZsU14FsNyMgcUEIT5QITOo50BEAJulL9Yi4zdT",
+	"SnC+1WrucM8kXMV4NLWgZUfVp7UrUgU7KNNeLwr0qetAK98jPvxi8/tDiCLesYWq2F7BWa0zjOQQYhY9",
+	"4osblnQcP7OaRyKeQQGwZWW4G+SeZ3FzSiwWWaoF1RYXqGeyHraAUloiuq1pbEY3t5qllNPUbSxEkJkl",
+	"O+g3vyCBKi17cYrat6XFHn/Px6jDEfHycrd1AyWPlJeE9MiITmJBw7oSoh7TpM9007xAr0d6IulGYcg4",
+	"+PjUewLyZwyZGoiwrp8YmuwRW07dI33ItjFKIOIWCEMdV687d8qTesQtJq1xBQ01dh0lFey9zIV0zlNT",
+	"Gt7DYu/1fFJgfKp3Uzm5LR65pRCeBnCBJU+ipQKard4JaOKo7XIUNuS+jHl1aXyJmchcqUMaDCLO6gmj",
+	"oSkcu+BiRU/bfFm2hArw9bXdQh1/U+k1d5vaIz5SYh+CNCW6/6JjFPSbYV8H6oG6nbqVQwVnZJyXliUf",
+	"Lk4/mXJk1TDFoqJgqZae5m5VQiMoqqV3Gh2QuUnaEoJeEt3ANjdsDXnRI0As0FKOAJUk4kGchvqehrmW",
+	"14TVc25tl8y5pNopdGNOUUcJ0YFTBD1sTvWgqSPyECNTFgYo9TBS2AsXqgPnC2C2VfOIj+eso9+Ycwbv",
+	"9Ny4wMwzCZMiTQIGda6huV1aoQ4YfNfC74pFsEUCa6OFx9hHoQ501sNU1WxSFQnspu4l4hrVBIfc4PpA",
+	"vthKk7jmERr3RRKpwRB3c25lbaj1FEc9pg8yqfrsy8gneipU+TXriQhbnTvrPZPk8vJY94uGHaqcAt5k",
+	"FKeSbDaJNN7cbhH1bE26M3ijBVgYc0Al+gyG7ncmmKb0u9mKPXo1ZiTP1lQBp/8xlXq6tj44LFtLA9CV",
+	"JGOWMMvJYBE3rM2jia1HEhEzk0K7Vtwnp5J4NsNCkSw9DhZJyvwrq5wBXoo4JBQk2mKfttROEQeQRLiV",
+	"kSJph/Ky2ugiyWoXGSd3py8sQJSDknKi51DsFRRkmt3gUFGgTyM+XR5JA7IwSnZlQdf6FBZOAhaxhgVo",
+	"QMY0MPRtxBKoGS8M9pvN6thdyrqDbyGEPYMi1iibrvdehCQmwyqAMA8Mm4FioW49dgRb2IEE1NDLDkIt",
+	"Q6oIuMxImr1mXzR9xk/ldTrzIYRdZMogI4jCNQnIDz1dfLwyJM5wghHvpJJlvahcw4kqfAVlpvTkgd1j",
+	"4R6hSTCIbhiUN+RSMRpmcJkuBFXo1wEOlDU0bfYIFpiCNjbxyEy/rKO5EKDDzfL+0JHZOal60QZz7Zpz",
+	"Dsa5I1sbtV3iZ7k6sE6nlmNMdoO8RpilV0Yyw15jKlVHjDlLCqvFA03GIo1DjLTQhBZ2Q2+sZtspJ4wj",
+	"gsH3Tn80HEYFpJiuRYlVJ7NKlPqjrDNoO0VJpqrj6643NuxU55bGL1IOETMjTGSf25k9k4aMYf3TLnNq",
+	"AiQi7aO4tH92ZAgHVaxj+EToC6AmBBlSPrG8irRVdiJp2J49Ihkj/jlTyaS+31Ms8YtHWw+mVFzWqVtv",
+	"UMIdV15dTtbMrYOUCI/e9ESsXAvwt80tSb5hCY3juXO1uveO5hHnHGLbZs4p1l9OdVZyjrNOMCMtyo4i",
+	"IfFU3lo50xUmSc1nZb41KG3OBye2YTaSoU0FqTPvBLbI3McsUCw8hWAOv3i2MMTshsW6JYZ7+Ht6J3wQ",
+	"gn3Sj26M33+WQgR9GKbjrpDNKi5FTTkjasJhQmvCwj0XCC7TjFJHIRuOhGI8mHSu2URDuxfrG8NZnuWw",
+	"c7LtH+Wf1T+yCaxUqiiO4Y5LOY94fy6elIj09tTpI8Y4HKtMZsI92svA5DDzciASVOcXab+rBcgONIE6",
+	"LsC3IZ0PswshP9w22kY3kyIOCxuEI6sBG5YDL+cTDAUqBZUl6XgVm3NhYDyvX5TRCiJKxpsTzlgIaDs7",
+	"lknXhJey8S7sZOlN55xR1ByWHlCAxoybol8kp7PKNgdHp1R0oWAosYDUYKv5RoIj4AuaQnTS8Iu6VR9K",
+	"Uo/hJoPLDO4h8yfqTnF2VnGd64EcUm9nZdRRUD44ClgIQa9Z6I6WHWw3hjyD7ryjKWMvFmMH2cAuBc6f",
+	"pJCoHB9ly+4Br0EoebFV70ZKL9oobPQGOPr3WSIws45pEpANoslkAfiwzOxE6UGdQ4UWNUV6NI6lOWKW",
+	"Ak7rzezQOYyota6lPFc8W6vX3vyjZDQqHRDZfVLdBkSH2rmWqsJNlyYmjWws+sbZMDI6SzAZ+pmyAtaF",
+	"iMsIKnkNGUdtzRSV2EYGnIRsxHiIJg43ErimkSvU/G41YTTUy5CgsLSyjW1Y2q/bU4Hc0GAACfbKSWXW",
+	"p9EWFfrLtahZz2ORXBthEMU0LZsCO0KqVMMDqrHrrfMIJWOqtxkFWYiWNpjqdMxoqIFcmztD0F51rPaq",
+	"MD94RQIRx1HIkDmEksnmcoPXWpLMNy8RYzjAONMojsEbEtNvdZnmDhOmkggKLgs10A80NdU9KcYhIE83",
+	"mEBuC/iqMGMjg0naM/cFELdON5WTwsSR5tFY7/PEMBkamuOB5gTlQNMHQx7zPRWcMyRJeoyqj7Xwzk5P",
+	"jzsX7/fPD/2a8THjjPQShrRF708ZaMkpUGKYCNIjvJZ010NG+XgQxWYN9mwh11lkf11OXdN6vdFTHIjG",
+	"FgWr64oUIV9tNf9La8PDaf0ps5GX38CppRiwvbofewL1fYWmQ7OjZQyQoc0ikTO6IzyOXY0TQLQOTs8v",
+	"tIiN/Amp+qdnl0enny6MR59/mkR9LVqY0fx9KEFaPxBcJSKuG013/QRUT37NqF/yQEoT6G+vKd2ZVadh",
+	"ggDAHavH8fV0OvvHx6efD990Ts+P3h3pqUimQNVX5VhwmZgVZSUFgZseqUleax91YbpzOImW28Kr21VC",
+	"GkED6y7sER9pGlyAGjejYGDUjcDG4spgNo02b/NPbGzyQEPmzlAfSUMcdad9DWcvl+DIkP41T/i8myto",
+	"B5SHMYiRujei76zsornmYmzDU99fXp5lhji4uEFjWbMnx1poC6b2GVUvGIpdNW3Fq5TrQjE2oqjdxNAK",
+	"1FVCqshpJSX0VlC6YC7wXJloy9VaRVz2d56tpkSp5TwtqJKcitCuaslpjjoB1NyjcgiT5BQUPDZLEjJw",
+	"6EmV/V5UgMytY51L9/YPEM2zXOigloDuZnQL7pqnxG934blUrZftCMbOijK5tpIHMzjyo/s0W8+MPAe2",
+	"Ckc0K4bNONISlLScI/DAzKcFEweczq1e0k2+j3N4dye8Z5oBd2A2zTo7nnAZv6ehV2Q7p9brNJzi12Ak",
+	"l9GC+ukz3FDFq5QxM+5jw49UvEqRAbDBU3CpOv5OuPVgPyqS+qJvTNn5nzFDugbXUmsk3EeGzFhy+mgm",
+	"5qn7t1biDJIBcFmc2qzJtqhRKHbQXKmHrHbsrBnecOqYrUJwmwfHyqJToUnrRCKVjGUuftvOCXCxwpKW",
+	"/TIHTpKkMUOXU7lubEtpbNPSEAgxC+KXK0H4kZ0mM3aq0P3mClObU9s3n+8cO65+u65b/R3rCf1w6SEf",
+	"oACS4z1NhkxTGDBCBjSGoiBG8ToS8YSLYURj0ks5ShaNx4lCXw0P/1mrMP2oocsF73oXBRf42ueRWvkp",
+	"NbC6WyH8koJe9z4BxfLLzXIOASgcv2FcCUwAsw4xcy/sRQhihWOMP9C3ILh0rJm0UX9TmkU9u5DWmsOj",
+	"X0eoilhzXgt84g3QsgU7Y3jOXixAr0cP6bCX4rcJ6nCpamFP5wc0rVnGpEgenUStWPvey6sLWttJkW/P",
+	"iw9O97xCZDwy5hSVHIAM1tejl6AxgMa1Btmf1V2BWsEii4+KDZOCq+U1MQ7E/t+otWq7hH2hAeh0GJQE",
+	"AX8uVG545AO9oRcwyWe5DxapbvyX7c0aald6NEGrKVDoZ5IwHu4RapVtoFVCjVuQCCmtVYJsbWzMCAtF",
+	"P/mNlb3klzHjxbO3DPIyHQ5ZiF5f1AkDM/5pVbQKwL7olVgAGyWhINTaOWDL2Nj6Pe0A2LOILFB9WdBT",
+	"B9JWs6SEqK0AkYUrP0ftyh1SxRq9jKlkV2GTD4PuuyA6jT4cXf3tqPUpOpJH/Hw7ODh6ccQ/xD/zD3Gw",
+	"0U8oj5tHvNlgkw+jYPNEt49/2thRwbudUZefx0H0YacRbMR8NpNscUT3XD/84FM1iHbWzCBbmGoZiTo3",
+	"juB3ADxwLJ9MaWRO44kCZgAJmswSgq9aUPkeqX2dmZSJsJyNUSNvwk7RDpWidjqPQ6VdyfiUt3zputbM",
+	"gbxe4uF1Cl2tMrqbyHjRBNyEjkvzEC+oXXVeTO35D11xYEmhAOiztf3IhQJ2HiEVmbOJ88MjShOvuSVi",
+	"Hyh5hTOZXAz8QUW7spoIiZMSyiaiuovI5sDpzomRvmZeosfNJ7QEQvfPQLHuQVqcQOJHyEGwSnj08lj+",
+	"wiY8svjnXkbfRgScU9j6PqeyyOC8tz5CKBMMWML2MmtwZEqczajno+D6YbTzJQk4vstMBNWsoIB+aqFh",
+	"YlM4qz1+qgIPhah4QqgsdV37PnIZzN62sxkNstgWCFr2s8vMjWnxtJTObfYvJ70TtLEervACHXWqlGfu",
+	"ruD4hqqEbiyCa4g0pTGruRmeMt2F7cwpQAMh/+Auu5K+ozSE36Xd9rPCcc5GdZ4eZhNwHh5kc9EALi33",
+	"44PTuk+S1ESVj2KqNAaQKmo78tgRIqwGBBiL2p7j+5SImEnSZbHQh0AQwVmb4ytGg0HRaQOGhOrc+5/e",
+	"dE4/f4JSQQuLBhWbzpzOC4yZWbdo56OZe0qyI1wmaZ700Mb4GJuziemCYiQ0ZOgIXGZVLVwQXSFiRvmM",
+	"RDCToooXfMSLYUjmS4+kHJLvovYJ08bDESpSa4TNRr258VVkjNKkg7P9jqY3cLPRbLRam42Xq0gDMZXq",
+	"Slo8KLFEU01XRT/iGPaF4DNbZ3ayDEp3lMRSyZL9vsGhvM8T8bcojunz7UbzboU7XYbeWXJRJsgHB7Dm",
+	"+FxGss2pe/xSVeZ0z3BSpaxR6UzLclitVOarmK/K0YG82FpS6ovW/9as7zQ65aW5vQrYcvIyG3dgz0Ks",
+	"8DEbO22LuFgds+jl/pPF5NiraZCdG7/uPuVCObr/5q+33yLl7KMyfousUK74h1tRinrFbb6DvvMaSlc5",
+	"lYGMTuWXDAP0PrpgXhW2DuhWg9ftrwUFTOXstA60rtnc2phVj16X1tzSJHVoirtgSp08igDScoZyqgwX",
+	"OAmHWL4JkqsM6A3bzStqkaqxCCVJdBPxfs3aeaDKln0bCGCVuzS4rpFuApXpMVsjOoIja2P5ZzNcZL2d",
+	"btgeRMw4JbhI1WiLgaEP6ZD2mUdiIWWN9AWTxNTgGtMJGKMcJzMMuMPFyWIxlkiRKvpN/7LxawOnUWuQ",
+	"0xHj+2dHZLPRtOEAKmKEEkw4/kxib0pojjWCyEib0xZW57vlo3x060eGDwSzDN7o2sx4TyQB0+xAY3lF",
+	"LFMV6QHqWBXLT5kaUcXqSFiAqVCVqYSHdg+cnUj+rFDcyG1q15Hl3q1nFgPbCArJra3YLCP2t0Brj/Dz",
+	"liWz9u8yzafNzrt0JJPbfVpdusJ3tvU05YOzbFc9l84doPfumlqGzAeiSCgO8UCCHdGJTlAiDQZazsOA",
+	"DcTQB/CesDTpKCzmzfllBdL4qlmoGbP0zlrIxmTuDe6M5oNcpHdiHmYdRWfJdGY3B/DrgViiSUeiTC7b",
+	"vfwNgQwiDJNQkainCRmG5ESyQfaNETiPJ4HokXmhI3fiUlawcz82L1LiErqzNovV/Oo+o6tyOWZ5i3Hx",
+	"DhxOztBMY+VdORu7ETsPwOQcnF59uqwbmW6Wy7nDRZCf2R/qDlhC/JGy3sNzbrWsfpmD0GxKP0OvyN//",
+	"p/8lC8z2PRKyJLphYePrUoDV1vDoiutR0RdsDWfchIGq+ExEU7qI7SVeNnOUEw41W9cncD0P369lo918",
+	"ODtWgcyiI667cctcHac2y7XjLrbd5gf3KxUcn8d9fQWTWLHi+fpFXG6KLgfzdLF0tepb07UuHz22YYW0",
+	"q4Wy+I/kvBI9EuFdJdqgUG/+h3XmgJ3MHPXzvLKZjekuThxwOGzN3fUPxwp1ioxlI5PjqsWCRWikM2ny",
+	"QhYzLWPoj7+rSkWPjeuvVsJ1q1hbXGXCKXz/VRmfe7NxlyVx/yYtHcr8YB+z0nEjH/2NVYivG/MIdydC",
+	"Zm3EefTwiZVrMs1xjSsoab1Vulk/AfH6pTHXhrPLMz4siuUBAYuRbKqy+pKiOasQ9bksoFG3uWg9PX45",
+	"T5jVyUoW1IS06F4ssOXk7F1YY6twVXwdtjG7mL4h55iXWnbiaUDpj5lZMAZ/JtxsqaP0lNBdeoliwMMz",
+	"ScSYk2xnPcIa/QahZJQmwYBKmzIKTQLFa3OKCKzpzA1ztGX876Dg6SViePw1DFSuo9amV1Fi3VFLFDzT",
+	"k//9x/ZeWyy+LtRMtspl+a+pkpre0zU3o3UvZegUJkzNZYmD2+Xl8QVkRimaF3YKaflfvdgqQPxFqTL4",
+	"kvanyo6nQywVXKA9S4/1pYlpdmwdWU9dJpVkccySlcvh62kVFJobzSly7VVScLow7zWJvvUqVyCZvNYC",
+	"zh1oSx5gXzm8OocJRNz9pDXj93WHkPyS8JiZEB1yrMJ1aettCaYgPCxm3QEkVlsBb1YASIl2w3S6UL2x",
+	"cDozPilsXMgVC9KfEiSIGbVWvOnLe2rbDAFboab5gdEZgmUqWfkr09pYd1srfmYV+fqbjTW+QY8JIRWN",
+	"D1ZQzpgvz/IPgFL1VygubD49x8Zlan1NFwP0o7cwm6FhxZK0dq8aVpH1ixnlV7dhPRqORALIO6L6BFT6",
+	"kRqk3UYghs8FHUX1QISsz/jzbO9v3c/ldTSqixFiWd0UscgIx110WuvrieYf0RPI0X2X2FHwxTWOrrNx",
+	"nmJ5JgGklrrhTOilmBP7jnM2Sv47TLqQnGNja2cnD6SyFGQVWnPHxC8PkEelSJKAAAH1ydxclmWZKE0m",
+	"sU4d59lDg82+4pn5Z83KMv8U54aJO0WBu0ay7ZKY7XWMaMv8ApZZ1maisJ3B55OEK3kfImb99lc4+1k6",
+	"wlXsKOtTwdnlSZbcPRi4XJf9TKKbsJuPzKT+X1tRHXwviurSjZnLAmaB5U58y0yofTawDeJ+iHCA7jqW",
+	"oLmR7LOqxRVQrfSujbLMmrlBBjpz7TVOEs7FijWNro+uT4MzsVSNVsT9MyoloRJyokuR+JnVRn9ERrTP",
+	"zGkQPK/BoR831g9VWEUjp+8LFqRJpCYXelnm6EKVp/1UX5n2r7cWWT58vqx4s/U/KeT8NbEwkKUF6xRC",
+	"uIdHikULtdhin2AQSNVXk9EuoeqPfx0r32vz9xcb2y880tomw4hr1oV0JyRkPZrGClLSzJQWglz2Jssq",
+	"RFFirBRsF5w7WEeOtQOlRpXbW0jU2BMgFwmuKCbgM96qh4EYnuG9TxSj+jimSTy/ItwMr1R5TYNrxrHk",
+	"QGSzYoGXsA1sHFJO++jEbUPG5K5NQF1VjFOuZC1Lth6B42Cv57U5dcooKBqLvmcz+vAQNZjSI102iHhI",
+	"Pny+dGscQaEK3WMiFFWY39uBp4TExQcCJmzqpFKTzl6vBF28s0IIUC0OsvlgTU1TziNhJKBDFh9QyTwS",
+	"mXzaV1dHb6QHCbilosMRPj1/e0A2Nzd3SMTJ1eUBZKdGv1VIl0qqW1++wLq2v3ypYbWBmZqzpFqovmae",
+	"/hGqsBkA2gqzkKcaC7ldnR95kHV5qj6erUlrHLqd9PaEBQNhlNX6zV+yFNf6pVP5wdZ47IowYpIkTJ+6",
+	"rHoTwEpiZQnPtoFUPi1yEr3G+nAwvnkHe6CBxQXUK5itNYdV6WDsfdwQqCxnC6lOF9QzXu0AGS5IXlPP",
+	"1EyCffSyKnpYLE+P7NbLs2mJ8rp6IWP6LPMJJopnsWS5d/5s8T+AoUmprTvPs2jbgTGPvimMj5WToNDE",
+	"mGoeQiMsrvlSU1G7WKlEojdyl1Dy6eqYBAOa0ECf5KrfbqeaJ/RrROT1YK8u39ZfkSolsYaTTJNE9DUw",
+	"mAzoiGGBCFMaEBIp8QlCFwkwFtfLwIb12jihUNnVI7+lcGISm118RBM6ZIolHoBG9w7QKSm5OB4IyfKS",
+	"ipDvRkPH1K/19QPfIz5Q/F82f23I6xTz47Jk0vjNR9gcmeIWBusgKb1hd7M8/vpqkmkw2CV+q9H09XT9",
+	"Ftv0Z2IrsuER1QIsLGTJgTRTBugMKJTisVeThVHVVPT2TGFkj7AvivGwRmgsBUwPcEFgLxRKikBZCqy2",
+	"bLMLDxk18bYQF67v1t9vfYd8TMMbJkSJb4LM/F0sL5wyIlIlI0isrpFA0a4HqdYhib0JM6/vXxwcHemJ",
+	"ZdhUc1C7ZPMMwHxLFdJmczPQ8iD8Zgq4QH3iL/rqwjJvxCVdbiGgvG6YKhzk95eXZ89bjZaeuFmwxgqT",
+	"2h6XZ+ifXVB+HLD2DBZM1IuGygIakO32l+ZLH4mjObN2Jli5hDPPDGcI14st8jF6XcP6hj0MfnWS0sd0",
+	"AvUkIKJcnx9MaZ9A0LShQxRJM/uino9iGnEfQFsFLPD1r69paAmrX/PI1mZLr3G7uW2qPMD3BZK8m9Ws",
+	"MBR7/+yISDp2cy5DbI9b2iIW/b6p24SZqBGneDqUWLFYjgSXTJKqvX3wwvCgUqWC4Hll7hgsyChrZEgn",
+	"pE8jbupLIYGAWjN61sbdaM9YKSWSMiVifa5YhqdqwCYkFFnef5jYa6zWgKUBBHdKCkE5herB6flFza2w",
+	"IC0wlhRWwNoLprZCIIZDWpdMnyaFxUA4czkzWGFA43iaRciLxWAtgEJtimLlBUmq/r6pLwzfamJ2ILhi",
+	"XNUvEZ55bT1vtviSN4sCtWINB4yL01e9mafdTnt6wGchFEEKfFnIgpgmzNQXObykfT2sVW7q390aIu6M",
+	"VP2cjTTaQyLzz58/1/edmgdlM/VIo9HAnZrAZR9rlhmYjenCGodfRkKy+nuEmt8gmg/H5O6637xiB+Vy",
+	"rOG60dzaA2qCR1PvnaZcmw4DNVMQpGbvn9Ib2mIGsiZYMB+K1UKIU8C4ZA47fXJ0OcNBixHjWJ62IZL+",
+	"c/ORfK7b5pWzC5z4/tmR45y3W2k1Wo0meB+NGKejqLJb2Ww0G5uQ8EwNQKZ5DjUWnsPZrMPZhMd9Bux+",
+	"hqZg3d7XTbX8uK9bH2Jj3Ze5QuRch5m8yfNjSLt/6y1taIQz3XI6oX48QTIiMdwR8wlgfXTdAC74PBmf",
+	"foduzyChrhA/tdqY+qN5Y5r6H/mIC/XQGTj1Ka7cYnyIoaP6441m08ph1nlyisPVz9YdDDQBIOhNm9K0",
+	"ZK2XiQsG16QtnEJZz9lUn7+mmX0VPmkt/+TKKZmOH20u/+htVonk1qtsrzKzI1Nk4hBqTMBXK4xzgZUo",
+	"rpyKE65qANDdVQr88qveOpkOhzSZVHYrF6ahAaSWGMaankMmHZvGeveXCtY5gbDQPBtKZbcCp3JXk2MY",
+	"15xVjc8rHNIraPbox/MxcTXTVy3EUoDHE5LeFUlRHNBA9IiIw3XwEyC/i2+nEfT570h3b42ZKRiU5AbS",
+	"7B9IUSIPXXfy/XimGge4eIteVtW3iiV6I0n6CYXy1hATiix1m/uO9gm/RbWoT4BP4+Ee8q4gu09V1bWZ",
+	"kWsNcojR9cabHKsryTZHxgjVa2bKcPuQfTM7TO8UC8mwSFuhYLDvJBry8R4Z0wnUo/Ta3K1wbLI7ZwWJ",
+	"A8ptlWzCTeQ/liYmfG5p4mLHWOq4hmxICdnIrTVr040rvGSRHMDpei3CycNRghk70m1RsWuMj49KisrI",
+	"kLXaeJk49H0Toq3m1vIvPgn1FiqUwQc7yz84sMWW9AetFeZ0hoXRLoU4hrJo8N32KgDIKq2dsDCiyDB5",
+	"la2NjVU+HiVCSwrWpP0dU2VMdGBonyVOIskogBqw4Z0o9CiqhyLQ5wP+TNXgOVoH6qbQmybXQpakqjoA",
+	"IirzgvB5tX5SzcTYvLbbM1um29LzmhWtoQ3kSklA2gW1qZZ3nDyDNu+VFt7K6vrnBg4tqrWgapZbsM6v",
+	"7RHa5jOl6rPC09wS+1YTP84q39f2UJ+m5w4CXF9ABXm7WBnxgLX5VGF8M5MdUvWdUnh+bRcvpxxqjMSM",
+	"JqANZEbFxKznGmrheJubsRrknCpTMJWFZKTvI8xNf3RWSsZhK49syb7HIMXuEGsR4xXo236h8OFXJaRr",
+	"U7kVJvZOcPYNSeIKS7oU4oTyiQGf/OZEsUADPwjQAyJXhUpQ7pw4l/xpGgrUL6GK1bG03y4+vs3oHNhc",
+	"59O3U6BAFBxJy6hPTsyoya9k08aTPlO5rn2r2WrznBw5RTh9NJBAlb+suYqGzLB6kE/UlJ8kNI6uWYO8",
+	"xRLTYA1sc8yRgoQgn48hCYaG7NpKw8en744+dU72/9J5u390fHV+eOGTqtFIku0amqMhkWbmN4v6KkOL",
+	"IulMBy3yVOGwu0Y/SJViw5Ey9UeUyY1qL4M2x3gnCyfPsteaSM4U3PRrJOUqiqdKJOeZV/dM4eyYTtoc",
+	"ssSAlc2s8/j04OPp1SVaJkORdmMmcSaQ/quXJkBsTcluj6QjSGbFyUCkialvnEHCmGnBdt7rQcYQU1lE",
+	"qkTfzIlNkhWDYdmIKKnaA2rf5mZS+weQ3GPeJrSazZqdESiW9K2E+woQpXFMshm1uRJ9e2MgzAgq1JPJ",
+	"GAz7ZJ/IFB0O8HOe7WXCJFN4v5psOmi/bXMY7pncc+YRh9bwsbEF4EFo9ETSF0oxfSwsI5KzABkHAHve",
+	"5tnhMBfjprPn9mO/tu4Fdwxn+HFuNuh7ffniu73S1pYNnq6pu1xTxwIMaEhqMprslBRZ+5YSqZp/TZ2j",
+	"IgIj3WkcY24+vK/24IAbnyM05bjeK0QqMYKS/KD6UJDmulF2xrCS7hS2b5U7Ldpcw2DcBD67cWek/Y4l",
+	"Mr3N+uK26n+z7Jn9nd7JOo3j5buJ1+lU2mbcXthIw02AAOZqoCIpUxCGQCKct5f7cbzSdh4WZvHPs6EF",
+	"6C/YUbfmUPl+fmIslIV02Nk9WLVsYy56bmx4xJ9XuVxfjrghAnmTcuzId2kPERO8dBSdSH1N44gzc4Fr",
+	"GFwuaZujT4bNQI2d21sd+AjlRghnvGLKQyO8Ih9reRIq29w/O724dF0d/V3MqZ9xe6Z+A1hgl7GFmrS2",
+	"+ZQxGThN6yda5DPXZSpQ2XKWU+zH4C6Kg6zFZswhvC6H9U20jz+Opu+H5DJW0hAW2IA7Mx2jRPQi9FEv",
+	"tSq+Y+rMNPlGSnZc4z/kRXTpbqGhfwsuIcPTLeApRJ582dwZz2SRFUSPp5GWCo39DK6kkFHMu0q4GBPB",
+	"XSLd5gFNksgYtYycKZIGOcNejDUNhceiF3qxlAGh4OoF91YqWZtXwWH5ZbNJ/uPftxqtrcaG8cgaD0Rc",
+	"xl9mzseF6wPVLmbkDozcgRHgJi36El4zNpJkIDiTKnMrM65tEd81Ofv1nXP49vzw4n3n/PDq4rDz7nz/",
+	"4LAgvxNZQ8skOoxbkOG6/5pKhS/0nMd0grDtMyVRfQwXZwZKA5gqqpgQgG78QA1UEFIzKzQminYlJrNK",
+	"mEoi1wfRqi6GkQQltL0me0qzBMBtxBPI582mRISCJyU4xQFiAI/ZE0kb6rTmONVn3PqxVUHLTcEXHq21",
+	"Nr26RoxrNiFDeg3Ze1nNGlNdrGjz6laz5bBDhY207oMajpBQB9/1RNK/ixbBFGV9pJt+quTrj69JeNIL",
+	"3EUvcPglsEa84hlDpwbOxubvEY2StW9sGzO0mr0O1JP65BTcD4BwZUVkSZXTIQuJn1Wd9TFbnslWhb3U",
+	"0EFVGGV5pijXl5j1oNDEIxgIybh1c8bTuEsoMT4f6KSfuYjH0TV4Prd5IQqkQaB8rImZEcMRTVhIAipZ",
+	"PeKScUzRH2PgkFQiATFmzBLdJGwQy20b7fkrLSe/3CDdiYZLtRskEyirDSD2iFWuQ6jN2/orbIehJkM6",
+	"gWWZaBFD3lpQLa3NIdAjEMOh4BkPJtcnSmZHH4sqFQsif182ux/DyeBHJ0lIElxbNuiWlAk5XpsImdPv",
+	"eiMWadCJPhgJCxhX8QSrfpkihL7RSfhkSJNrOb9qWQoneR9JGPJtVJkj518cXlwcnX66AAPL2eF55+pC",
+	"E7bcytWskTi6ybqWmgShomNEbeCIw420eczozJQFZ6W2iEiqCwuBRxSL3DJYc6Sjwhr/8YWkwnIXiEq2",
+	"yfPfzW/GHxHTv5ZUtsqtveYDuAENxbexI+jvZe6urUYJIdf4dJFpE9fzpLuwMy3zrV1XBf+1TE1rOpV9",
+	"x3iGm+de8tNGljkIh5HJczUo+vS+xiY/tE82rGG5UzZC48kr+35e2QDFuW7ZBuNmvf7wxW6Mu5Th5vPf",
+	"Tc6I20V6vtdJlvP1ETFo3kVmUp9gMBlxNU4mrgmkpzzMTVNfEx6nxz00mQvLxjfNnkMbGP6JPq6PmPsz",
+	"rOJiNDThK+vSvNcmu4kefE70QIYuzySxybvQZ4nZuEtNibR8a/JByD3CvkQYO28fAUuJCSRkg3yO1KAQ",
+	"ROnkky/Un0KDa4aUKDlXt1obaKwbRxJrOhePl5OIcu1b4KgHc3pkF/tCksyv7GO/nDA4XvY/xLF/fO/8",
+	"1grWsLME0sJCup+3YOv9ZiL0d834QQYJ62+aBbijz5xN+rcy2RsnkWLlt+/zLOHNXLn5lJv08aA2suls",
+	"9LxsFnfjjHkDmRtCQrNM8h6muMEUA/ZLNWA8/7R6zSaSQQaliMOjWoP4GdwgIqu01FWjXAbO8tt9nXDg",
+	"soBbN4vyWnG+ZZ0ViyXdM2rYJH8x0eJFIHdZLMYme5HvJtPz5wUWwxfnxVpM+QynU6k9qiQwVdppoTiA",
+	"QHgSSu8aSAzpq7K6nZYE5XRklgpl7+7NgC0mYc/z8roSQz3vzOaVWjH2Y5NkBlOQYB6oRqPlNcFswJnc",
+	"w3/cHDxgV0X6SRNGIOd46CRYafNgwILrBtknnPWpim7Ar1zRTM8PeYCy2jB4Tp06HtWtjQ2vzf2Iy7TX",
+	"i4KIcdWBJGO+B5kpIMETDQZEDkSiYIY1DwI1aVbwGZQMRg3JinVL21z0CJQuxaGIb1O/d0AVOzNKaipc",
+	"Qw64vHC1SPIy1ZDho82z0WHBhp2tTiUxKlaprjXIVR6ChUowxIhnGR+NUVyWcqLFBvRjexi1gQl88zvI",
+	"xkrZBx3bpDw+FTXXU1WO1+eh84woH9nk0VjpOSXZH8ri4lRCDp+iTZ+iTR+C9w1YdMM8gsRcn3KkGpg4",
+	"cf6VE+UHqrJbsTmhKwtuo5X44ufon/oY98kFUxJppqVxlshXKfFhXD/jpa0KOIx6pkDIHqFYaB/Y76GW",
+	"yDVRhVVJe0vVGuSzZrj9YrVhYPn60Q3jGKMEnUrHxdZ46WI6K9NXm0dZHrpdoJk+7EnHSMK+Z1lLuAV9",
+	"GGC2O3AGRpMfXGZt7txm1hkZ4mBnLjR9pSy9hPUsomAAqbnaHCSpEC6oQFnmbzFVPzBeb98vQS8Un36i",
+	"5U+0/Lul5SIJCSXBJIht7fyqcZ6pUx7WtegPsYaaKNW+PnG31HW+2wBaP4z+BbyUZso1ImfrUDDwVBwO",
+	"U8hj62hD6GjEeJinpYU6atSk5uw5Ct5dZxjDbUcmDhRkinQIIZqRyqv2yWeGi26QT05qpz0yo2BpEN/m",
+	"5saw1khi2lQJ9659+RpEFJ+wL+bVAo3LSQbGf3KlS1lvpr7hauS9WMp0XpduwcM1ro1Cuft5PRfLJ957",
+	"9S6qlfe3IFv/kk4RRdfv9dFVUYWKkQu1UdnxfVJI3cMbJ2ZhnyXfmzpKmSKSjyI8nPLC/QH+rHbAjkhd",
+	"yYEq4hfL+fkmd0T+RcR9aOdW+fMbBNTG2caY3PW6Y2mVQWVcOuaQwORjmVIphEzhqHEpKJjIEv1Sbc9R",
+	"pGUmh3EU5CnLG4vYeVvL87vm6KcLjj4x9U9M/fdJb/XdNkMSukyNGdPHUuSK16/Pzv+esYG3z3/Pubjb",
+	"exDg5ZzpWcZ6rtDYqaG6wJ8EyG7RCkeqPk/j2M/LuNV2XdnASiiY4CsRaX/gMBckKwKOGcvB94RUIwiw",
+	"MtwU6U6cpGf221qDvBccEq/kzijgXjLXqSS3xn2nniWzVdC+snuJA6F5XtT65ZOPyZOPyeMlhFaOksGQ",
+	"GjIydvxV+OiMzi8jziZJ2mKH5COn3TdK5O5MFTU0kSRSUTU3tbop5LiqDJ4v0RZ1fFRJNB9uuRjqLP1J",
+	"EL2HIGqdQB14zk21PtdrC+vvyIdwVy33YzC1JkxQNWhJiEk7egkhzqSK9ZZebmDONc9GNGJktZa6BlQO",
+	"artQHoZEyjihtrnJKwqWIPJXEXGT+M5JwlLI8Yp+D2M3e6kpM4n5qxI2imnATJC6Be+I8TDC9DVg38py",
+	"l5qkV7EG3cRkMM0CzLJwUBZcmwJ0bV4F69lYpHFIFItjLBqFfndjzhJjTMqT8Q3oTZaTRtoqgLYsHGYL",
+	"yMBg06tGCgq+wMKhSstWc8cjxeSs841SR26eyUfJBzM1zPpC6ANOI3SWO4c5ypHFVCTSbCuG6FXlQIy5",
+	"zT4UoOezwzpZ/nsZ+5S1+8djoZ74IJdqY/ZgIsWQCc6sM/3KgQWWVq/IAj3/Pf9jWQBgRuUc2hhQTrgW",
+	"sSHvZ5dl5TQbBKLFIPPJvBzTKExkrgGkutHcwgTTWVHOPB8YeETlI3dsE7+2SxKmpUNTKgpqxUVcKkbD",
+	"eQGIUxRslTjC4qJNvHu22n92Vdb3H7U4Lz/yqifJmxsVtgiZHoN7Xn4LPbHMd43guiuS3JM1Xi4pHjlk",
+	"ep6lJ1d0zo2dcKIlyyzxpRb1Y0d/+k3kYOMfW/U1w4cFWAXKx9kbKM7t13Jd7zwRGb/4dpEBFpgrxAXk",
+	"S3k6zfcWgNEssIIp4JFMs/NkX1MyOpIk5dFvpuaqcccxqYdQNsucwfUHmYxG9nMTpBYnwcSJHFyIWUWh",
+	"zBKYo0H8zFTwuyRkcBioglzpczkmlIIy+eMxJT47yDeS91ALXhC0ShTh5v2dVeDek8z3Y1hKv2c+JQyh",
+	"3oJL0yCJMk3YQKSSefg6wV8GLO7VHlSLnrWaMWvO45ILBORRzVgrHuCnTArfcyaFIm5/7ev6Qe3mWeV7",
+	"G+GAeo894mdVaaYs6YVrHfTBA6E/R6AIjlpukWCyJ8dFUjq6ifx6n+UhIt5Jpa3mNRuABuFwhAvHvwoc",
+	"t2a7yeLS1jbKO/TgezTJ34kV+UaU7Mksf3/+4smO/9DVGXPsFElR1nhQTsRoYOaqPM5BNxwaxXBeuwpr",
+	"5JdrPE5Mn/8EFaINWJ50DA+gYzCwXD8p2UMZ2BcdkELR6Xk2nkvHgiKdOmY8LK3CEyWFAitsAp+MRowm",
+	"eeim6U+fN3D7i2x5PijEkiVQQZdAVHnQeKxfmYymfE6FaMuNOHWhy+w9+vjjgV7Z1pODAC1LT/ad79q+",
+	"A8Y/anctQ7y72kwfUWpwSoHPkRiKRa8KNSLM+qrKSSeOmsJh7ZFOD/LCzul5LHYbh/gOC5gj0J9KmD9p",
+	"4pawu4gophz5Q3lqgBPsfN52eWAteoT63nSIbTULsMUc/tNBttUsyrZGelGsWLJH/N98m9UBXfXAQ5en",
+	"eEAwrYJUYghQwCu+SvkEahKA0Q4c4r7gLpEsZNQj7AsNVDwp58VPEQTfKo53TZdamG3mTbtuCCr7Qoej",
+	"WDfZaG68qLda9Y3ty2ZzF/77ueI9UoxqybAvHmzY3+YM1Wo2WxWvMqRfjhnv66O1sb3lVYYRt3+3vm6g",
+	"LGzdcoEJj+STvPQA8pKwR9vSSvNgllbii0czwp4jqyGJ74RY1j+yCWS+gWmYQk1ZVRbfCRnrXLNJx7Ir",
+	"fm3X1J2atHmfKZkHiyLB7NLgGr1E89FU/ZyNYjph4S4BJwc3YpUSCYon871I2hyJbqPN2xxz3CcQ2ppE",
+	"gUubd/NkPkRyOpIDYaZjwtKeSeLL61RfDxxq2rS5D53sDzHZD14NJsGnv4eJdC6ForH+RqZdBb9jO/t7",
+	"wpCik4gr1meJ5lLbfBhxkZAUqmRVKYHGGIy7421sbHqbLze85uYL79X2lvfy5bb3qvkyT77jU5hQR9yw",
+	"pBeLse9Z2LT5OKGjWoMclya6y9KDJpqVS/pQLyOOTVo8OdDPwRXRJkmubm1stHm25s4wknDn+bW9PC8y",
+	"hKx1GfGN+hu+Ir5530nzw+Eko8MSGnrc2l5WSiHrMssJB5uKST5MFiZUwmtYxKASw8g4hR5fqD3TbEca",
+	"M9iHAYtDUnUSgPQTMZaerRTqWAvykGyJVgaOxUoN+tTK0oJAu8Apn4SY1garA+MQ5pdvW0kwNmRtzTP/",
+	"GUQ3HqB58B/mmy7O9yg0WafxIKCVAhIuYW1+tGI4HzyTxnACx40LMhRgx9D4iG70gCgWvr2EMYBczKhk",
+	"BqvnwMsgWleogWfhpDGuzR1omUhxpwtEHT0pQhXBgipuxi0bam6zqRj8aHPEMKenHDOdtNoeGUOROmsw",
+	"6rKJgHqAWLnOrCz0TG2bNu+yQAw14QsEl+mQhX6D7BcmnFe9s16+Bs7WLbe4Rx0uVMcciwbxLbuXZfpw",
+	"XV1GNlciCKNtnrXuZMyhE4zQ5sgKogYXCKApHYV9gNyvuQqP9OkoZlJCiKpuZ0P2EW+koomSxDfuzP78",
+	"QAcY8J5h+udWjH0se5Uz1W/kN4NgmiNAA8w96zvuxEfgsdPU6h6uNCU36LJPyz55csp5Sl/wjRjis5gG",
+	"4J1uDoom3HAV2iMyhz8upizIDvs81nm5luH57/Bv0Y2neJ6PlDScE5xiTM5tuBLMbKvpcBr3ojhmoZMN",
+	"wEN+D+L2tGwMDY2vzazY/44pS3kfV9pbSLOenH6+vvO9MNv+lQTC5dqhUzwS82xr0yfneUB5wOJHTe+R",
+	"T2m+OAtsnjUipDw/ksB5OizuYgFgr5DszwSx5p1JRSdEDqLRSPPrGT/lATfZixLNTiITPaKJimgcTzrZ",
+	"174R/yGErMsIQi5m4R6hxC80I3720i9GhGUVkaGvDrDe4J/hz3VIIuMB43rqsWaXu+lwJIlvSJFJQwVZ",
+	"EdF0ouWrjNhp/ptK3fksvwgTvCO/aB2avO8lA5SzGoelvP2m5NjLMeQ74BefeL8fy2HqH45txCOa8Y0r",
+	"MYnz81qZ69TcXrcr3nVI5L/xZXdGJ6DTGVNJsKI/iyUbD1jCSNUf4VtH/ZBADmDIV2XTCeZXl9EQ2CvJ",
+	"3mK7hPIJaqh056vcP64m0mYbd3hf/VgzzmMWEtQVyZVurL3pG2tv5roquZxwHf8wt5OznO/perLY8nQ9",
+	"PV1P//TXEx4GQvPUOA93Ta2jy3gONPHuEdHklDMjBoxYQnIK76GlAgIveRCn4TxnYqAdhzdfJxv5oxvI",
+	"YSHLreQI9Scr+T1VIc8kGUQS/ON/YKUICvOLyxosc2UqPVpvnY5/6KOVL2T50XKg+XS+7n++egUc+g7P",
+	"2DzB561IctOxl1f/cKzWLPRJj8YxoaaOXqaodwrZZeZvcBygilQj7ij1jSrQGO78HFxLlIfzPDLAhQQy",
+	"vmfVB4uFo0xWvKyjZzJPq05OBJQcodx88kwW1JuZ+Tx3QRA3LOm4s3b8MYwxo+obMQVKRgH8cgeOXWNS",
+	"lyRmPcgrKAfRyMqOrqZTJCspOvPZVpeIkLld3zVfZyZ7ZwSQEFnmNAKZHoxi1pszKaz4+IBq0nmZI3La",
+	"9o8ge04t6RtZ3B2YzhFKc4z3cv21PU+zRjhCe4olJFKkaqLiI+l+UnsSap+E2n92ofZiEI0gMaMm9fpa",
+	"Fb1MAfvMWMYfX8K1LoNzWen9ODYnnOnbETyhbCBAVmaxUXDnp+CkX4+4ZNyUwJVpF92ubfgRB+8248Z/",
+	"8fGqQT5Oc+m7wKTaNETyOhphucwRo4pQ68zmwX1BxoMoZnjHgU9Xm9NQC9El3liaKT6zy/5BIgHMfN1Y",
+	"gJLcEJn/Z0CTZIJsiaa8tD8vgZmi/ZXngO4I3mwmz9V2m+SbTar+vxjWsmPQBgLPJItvmKw1yJFqc/Bt",
+	"1Pcb1RykdW9Ug4SBLl2fM8wzwZQGOMSFR31wCIaTNCE4y13i/7f/2/eI/9/+d3BJ/v/+Tx9r9WE2YyIZ",
+	"TYIBSVIO+Y4pUUnUT+iQRDxkXzxTSwh8TFlCFPuibzWqO6Rd/fNf/uVfoN9OB57Vu37NJFyWAbV8lPUc",
+	"NvCA4+cRKUhkXCl7qWQh3q3oEo6cbpv7sGON33ySUJMImnL00Q6JjMU4njTIJ6H5Mg0H7hNJJxI2fhfM",
+	"21g/lVHu+I5HvM1xYgnrpzGFTKqJicYNIxqzQJHq4cHJfn3jxQZMS6TIRfupT3ox7XuESnIxpv0+S8jV",
+	"kQZTm/cZ1yeNhSSII+DltWhDIlWzqUQAE654FIgw2zoMN2RflEYgwdvc/1IfRryOr+uwq/Uk1UtTmacw",
+	"eCj3NE4JEUtTRAk91xnviSSAHDx4/vM4ETmIEjXnLBRjS5xQklazuTiURBPesglXdjdLDoyj5aeYygWh",
+	"YjY/ZhRUnH7dh/Xpj1HrOTdRv4A15XMPWY+msarsVuo2Okg3YDwd6qvEfVZoAP15lTr8+2vZKnUX9Rua",
+	"6BZwLV2IRKHWs+LBH6h6sX9gh/bXN0wGlV8fN/DGUMrlmg9LLJ/UHg8QfDPK71PLsGSPZtUe9tUj5kG0",
+	"USbEnAVZyH39THo5E6ME8cOE9hR4q+vraXn+RHmdZs7kcyRVg4iPmuLQjPGN5Ea7wjlCo9nlp9SGTwHV",
+	"3zi1oeW+DAkIqKKx6K9Jq1aRop530/j6q9TDRO4tUmzohDlBcqQUUiCEqHLT7LCmaFARTTbIPidWXGxz",
+	"5D0ox25iRm+YJJrPw2QPxmc8YaEplC+46RyZYoyY0q1weEtqiWbhtDiQaE7ZUlmgsJ4T/1ekxlwT4XzJ",
+	"wEorlUTdVDHpE//3W2Cy9Yb5xP/lV7+2Z8IMjU9oIdAwYTZvhamwEuqlQw0kqPyiFwzAogAdKLep54xz",
+	"0vKIRxL2VxaYCMfxQMTmhcujjwdCMuIzjdLSRy4OlOhdimO0edXX/8pfNn9tyOtUz9qJTtMopbT0/FqE",
+	"kRavRxpFX5GT6DWEKL3O4uOpMuGFFx+vJBnSiZZXtBhkvIHiCcSNaakHNtNEbCZijBFOZiTd5uLjlRa8",
+	"kf8E2aYYkcdISBXtUsmIVFEcE9oVCYZZSpZENI7+ZirZ0ChOE2YScoWxCK5rbQ7SjEqiPK4QuXK0fcNK",
+	"EL0CEccRcLrUVOzZbm4SH45ZJzA0zbeBhudMJZM65hvwyIDe6A/tqgxIy4T912l8fTXSuOiI/I9xIc8O",
+	"9I3yj+QTOWdSSwEl1/NnyAIJOncWapwDrMVTYU4BmgdQu1N5KhLzD511BMl3dncYOtTyms1mrlPqTjTp",
+	"mHtpdkU4qUNJ48ruq81Xr140X93zLnXKnS7KMma8LrM7Hgpe0UxtqERgisUARrPQWs5MXvO93DCGfpRA",
+	"jNwyMTYQ26Y53SU0CQYQtJolOs8uuuxlWJ7GdFZaeAPzyKWF++QvXSUdmQVUJC0IntIQ3d0W8h0fa0Ss",
+	"/Gjcjd+dX6nGFXAfV5mzRMJ8yr39Pefevhv2PbpLjFPX+s4Zt53GJVm3NYZaLIx4kNhi1Z8xW4tFSZPs",
+	"ymT+0kdFS2EwMIqrtg8tXoToTpH7cliVFQYrdCeEcnhZanFwb7WFGixMo/cwd9JjJfm7i+7ra1Omp1za",
+	"T7m0v7fkguhy0Mv5gmfSkLfHUIg5TPzzPD33gsoeli5nbR//EOdjLT7NzyRWFAdZKPNoDERoFWKQwQBz",
+	"EzxZle7LMGTOpFRZZ8QsBzz6oAGgv79iHi5nUXo43BIbD+vCfu72/IO4tjhz/iqF453xlhuJ3a16OtIP",
+	"YChOihj6fZTNew/pzXKPZw/98RKrWPZIylUUEx/rDct95ZOqr1R8AXyH9D3yotlovHrhbTWbnrWDtPlO",
+	"s4lF9SJu3Dv8vL6Vn3nJa36dZW7r1tnGpqbI0vTZVORtboE5VWlHWo2742+fpPH/z94V9bZtA+G/QujJ",
+	"2Rgn6LaHeU8Gsq4dmjRo8jIgeaAkutIskwJJNcuG/veBd6RESZTjrHCTpX5Lm4g6Hqnj8e677/iiB9fv",
+	"ALwbqQ1p1/RGoLkFi0MJsHSkSrprxeC403VVGmTLWzUKLhydFJB5cuILaW4EMvk9xKo4s2eoH+UoQPSj",
+	"SHNy0ZECgqiLGzHJC+hx+RDY7ggCe+kXYAsjZ4qtDOSCXODuRrQuDplkYoRUmm8/DTwoGG9MK5mt7S1L",
+	"s4o7bCKC43Hp9B3nteue6An0WpxSDEYQmKsv5I7bM4w9EPSJ8AihqiY8ucD8UPf5HPjiDkiHbxaEbk8+",
+	"52avIB2eMYXGkGQFz9ay2dJfaVcYeneAb7syhp7ByT89otat+Z8Y/dTH0jXwh/MV55eybD0nyGYFWeco",
+	"MannpWpts1StmYdfa0kYeXX6oz2vPc0pHHYzD94nRso1YF6DcNsEqWm0xwy8uW/3d0vthBMKCFoP/Wae",
+	"c78ZWKP+bvRMw492kB/M2WzdVadPdBIfkjJfPcaievvgmQVQPoS2f5cgyvC4OIFagnyvXFJDISehyMGd",
+	"0RfbCnlHvifhBZLMfgY8GXcQNJnf+3qZrn0YlAzLpqOaEhGWcg9vQBV03VonDiDq+7r3Gb39kSdVe8hF",
+	"jqpf4R3/gxvKSNCvxPT02BuJX7RDfezhfvEi7hfn2Eyv79uAcbnf072i4Kwyxd/T9awObPoK7G1Zcd/C",
+	"xGrUGkErqb0fvLm+vvzFGsZcckciIRvX5MEjZKNs02+cBHu0K/iKLekqPxlWQYTjP26S/kr3FvZd+YkL",
+	"+5JayTTsUIb6T25hMWTNBavLuZ/dlFv6vuZiefn296v3F1+qNlezJtM/+XR63r2P5DJrgO8xqB68Y5p0",
+	"dYwrJTf70N91UeqxGEwTpwOvzg03bKDMe7apJre3nV3BRH7ssdFaNiqDXIZRjSkoSe8NFk7aH+J06SjW",
+	"H8vzd49bDS/Zy1kNp4PIakCYYFczwwfAeo94Z6SG9MJPpz90mJ7omnzA1z2JTYF3A1eNXRNiFFutymz+",
+	"5EfP4CLN8vIBiwSP222Fvul4J7pNh/UW9mcspG63REKTRlXJIjkBV9W9YbT2GdSXa+obHDuWVrnmQs+7",
+	"RKl1gpJxfTBcQjSZGS6YMPqIOmBB23Nc5KQUn0rj05LtgK47ZKxGf1Co6WuggodbyMf48SsIoLUJHuoi",
+	"agiGQPwa8vccA26t4vlHrqAfuI/IIUAivLOhkouH44+BiJ2fECFAQFqkblRUGo4NXyAWAlHCsIycbFhW",
+	"lIKTmWNdoo7mxnODH9GgA0XATKWBuAPGNYWCdBTk12DWgbSOsWMs6mXFzEqqDWH5phSlNvipk9ny7Pzt",
+	"BWD/jsJtYv8qMkx7BKNqe9tfgzqlygoOw0u3b6y3SlJW2QmqcOu4jyRerR4x0M5RmrDQ7bBgMMeDnrmB",
+	"cN5I82EFrrmsK05J2pSV8QnP4PsLRs5lpuEj/OsYFBS4hkGn1EVVQjF6o7nSC9QkTViTlwbjGINAB1hV",
+	"WAY7xnf210Gf43ZcfJa6f6D3SfuN1+mgJSsdYFvpEEhFhyEWOnJwadJ+g+3/hBRytM/4QgdM3Lc0OV9e",
+	"LH+LTGQg+nMQ9ep6+fr1YwXdQa4tUtx+/vxvAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -384,12 +384,17 @@ func (h *Handlers) ReleaseReservation(ctx context.Context, req api.ReleaseReserv
 // errNotActive refuses to extend a reservation that ended.
 var errNotActive = errors.New("reservation not active")
 
-// ExtendReservation moves an active reservation's expiry to now + ttlSeconds.
+// ExtendReservation moves an active reservation's expiry to now + ttlSeconds (the default TTL
+// when the body or the member is left out, as for a new reservation).
 func (h *Handlers) ExtendReservation(ctx context.Context, req api.ExtendReservationRequestObject) (api.ExtendReservationResponseObject, error) {
 	now := h.d.Now()
+	ttl := DefaultReservationTTL
+	if req.Body != nil && req.Body.TtlSeconds != nil {
+		ttl = time.Duration(*req.Body.TtlSeconds) * time.Second
+	}
 	res, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (api.Reservation, error) {
 		r, err := q.ReservationExtend(ctx, db.ReservationExtendParams{
-			BrandID: req.BrandId, ID: req.ReservationId, ExpiresAt: now.Add(time.Duration(req.Body.TtlSeconds) * time.Second), Now: now,
+			BrandID: req.BrandId, ID: req.ReservationId, ExpiresAt: now.Add(ttl), Now: now,
 		})
 		if errors.Is(kit.DBError(err), kit.ErrNotFound) {
 			if _, err := q.ReservationGet(ctx, db.ReservationGetParams{BrandID: req.BrandId, ID: req.ReservationId}); err != nil {

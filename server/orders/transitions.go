@@ -17,6 +17,10 @@ import (
 // ConfirmOrder moves a pending order to confirmed (the payment was taken elsewhere).
 func (h *Handlers) ConfirmOrder(ctx context.Context, req api.ConfirmOrderRequestObject) (api.ConfirmOrderResponseObject, error) {
 	now := h.d.Now()
+	var body api.ConfirmOrderRequest // the body is optional: none is {}
+	if req.Body != nil {
+		body = *req.Body
+	}
 	order, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (api.Order, error) {
 		o, err := lockFor(ctx, q, req.BrandId, req.OrderId, req.Params.IfMatch, api.OrderActionConfirm)
 		if err != nil {
@@ -24,7 +28,7 @@ func (h *Handlers) ConfirmOrder(ctx context.Context, req api.ConfirmOrderRequest
 		}
 		from := o.Status
 		o, err = q.OrderTransition(ctx, db.OrderTransitionParams{
-			BrandID: o.BrandID, ID: o.ID, Status: db.OrderStatusConfirmed, PaymentReference: req.Body.PaymentReference, Now: now,
+			BrandID: o.BrandID, ID: o.ID, Status: db.OrderStatusConfirmed, PaymentReference: body.PaymentReference, Now: now,
 		})
 		if err != nil {
 			return api.Order{}, err
@@ -53,12 +57,16 @@ func (h *Handlers) ConfirmOrder(ctx context.Context, req api.ConfirmOrderRequest
 // CancelOrder cancels an order, giving back every hold it has not shipped.
 func (h *Handlers) CancelOrder(ctx context.Context, req api.CancelOrderRequestObject) (api.CancelOrderResponseObject, error) {
 	now := h.d.Now()
+	var body api.CancelOrderRequest // the body is optional: none is {}
+	if req.Body != nil {
+		body = *req.Body
+	}
 	order, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (api.Order, error) {
 		o, err := lockFor(ctx, q, req.BrandId, req.OrderId, req.Params.IfMatch, api.OrderActionCancel)
 		if err != nil {
 			return api.Order{}, err
 		}
-		if o, err = cancel(ctx, q, o, req.Body.Reason, now); err != nil {
+		if o, err = cancel(ctx, q, o, body.Reason, now); err != nil {
 			return api.Order{}, err
 		}
 		return load(ctx, q, o)

@@ -368,7 +368,37 @@ func (v *ValidatingTransport) check(req *http.Request, resp *http.Response, body
 	}
 	if err := openapi3filter.ValidateResponse(req.Context(), input); err != nil {
 		t.Errorf("response drift: %s answered %d, which openapi.yaml does not allow: %v\nbody: %s", where, resp.StatusCode, err, truncate(body))
+		return
 	}
+	// kin-openapi accepts null wherever `nullable: true` appears; strict 3.0.3 validators do not.
+	if schema := responseSchema(route.Operation, resp); schema != nil && len(body) > 0 {
+		var value any
+		if err := json.Unmarshal(body, &value); err == nil {
+			for _, problem := range StrictNulls(schema, value) {
+				t.Errorf("response drift: %s answered %d with a null a strict OpenAPI 3.0.3 validator refuses: %s", where, resp.StatusCode, problem)
+			}
+		}
+	}
+}
+
+// responseSchema is the schema the spec gives resp's status and JSON content type, or nil.
+func responseSchema(op *openapi3.Operation, resp *http.Response) *openapi3.Schema {
+	if op == nil || op.Responses == nil {
+		return nil
+	}
+	ref := op.Responses.Status(resp.StatusCode)
+	if ref == nil {
+		ref = op.Responses.Default()
+	}
+	if ref == nil || ref.Value == nil {
+		return nil
+	}
+	ct, _, _ := strings.Cut(resp.Header.Get("Content-Type"), ";")
+	media := ref.Value.Content.Get(strings.TrimSpace(ct))
+	if media == nil || media.Schema == nil || !strings.HasSuffix(ct, "json") {
+		return nil
+	}
+	return media.Schema.Value
 }
 
 func truncate(b []byte) string {
