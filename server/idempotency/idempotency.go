@@ -253,9 +253,24 @@ func fingerprintOf(r *http.Request, request any) ([]byte, error) {
 		return nil, err
 	}
 	h := sha256.New()
-	h.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
+	h.Write([]byte(r.Method + " " + canonicalPath(r.URL.Path) + "\n"))
 	h.Write(decoded)
 	return h.Sum(nil), nil
+}
+
+// canonicalPath writes the UUIDs of a path as uuid.UUID.String() does (lower case): the server
+// reads them case-insensitively, so `/brands/ABC…` and `/brands/abc…` are one resource, and a
+// retry that spells an id in upper case is the same request, not a reused key.
+func canonicalPath(path string) string {
+	segments := strings.Split(path, "/")
+	for i, seg := range segments {
+		if len(seg) == 36 {
+			if id, err := uuid.Parse(seg); err == nil {
+				segments[i] = id.String()
+			}
+		}
+	}
+	return strings.Join(segments, "/")
 }
 
 // record writes resp as the generated code would (its Visit<Operation>Response method) and keeps
