@@ -13,7 +13,7 @@ import (
 )
 
 const idempotencyGet = `-- name: IdempotencyGet :one
-SELECT user_id, operation, key, fingerprint, status, headers, body, created_at, expires_at FROM idempotency_keys
+SELECT user_id, operation, key, fingerprint, status, headers, body, created_at, expires_at, brand_id FROM idempotency_keys
 WHERE user_id = $1 AND operation = $2 AND key = $3 AND expires_at > $4
 `
 
@@ -42,6 +42,7 @@ func (q *Queries) IdempotencyGet(ctx context.Context, arg IdempotencyGetParams) 
 		&i.Body,
 		&i.CreatedAt,
 		&i.ExpiresAt,
+		&i.BrandID,
 	)
 	return i, err
 }
@@ -71,11 +72,12 @@ func (q *Queries) IdempotencyPrune(ctx context.Context, now time.Time) (int64, e
 }
 
 const idempotencyPut = `-- name: IdempotencyPut :exec
-INSERT INTO idempotency_keys (user_id, operation, key, fingerprint, status, headers, body, created_at, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+INSERT INTO idempotency_keys (user_id, operation, key, fingerprint, status, headers, body, created_at, expires_at, brand_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 ON CONFLICT (user_id, operation, key) DO UPDATE
 SET fingerprint = excluded.fingerprint, status = excluded.status, headers = excluded.headers,
-    body = excluded.body, created_at = excluded.created_at, expires_at = excluded.expires_at
+    body = excluded.body, created_at = excluded.created_at, expires_at = excluded.expires_at,
+    brand_id = excluded.brand_id
 `
 
 type IdempotencyPutParams struct {
@@ -88,6 +90,7 @@ type IdempotencyPutParams struct {
 	Body        []byte
 	Now         time.Time
 	ExpiresAt   time.Time
+	BrandID     *uuid.UUID
 }
 
 // Stores the first answer (replacing an expired key's).
@@ -102,6 +105,30 @@ func (q *Queries) IdempotencyPut(ctx context.Context, arg IdempotencyPutParams) 
 		arg.Body,
 		arg.Now,
 		arg.ExpiresAt,
+		arg.BrandID,
 	)
 	return err
+}
+
+const idempotencyRefusedCount = `-- name: IdempotencyRefusedCount :one
+SELECT count(*)::int AS refused FROM (
+  SELECT 1 FROM idempotency_keys
+  WHERE brand_id = $1 AND status >= 400 AND expires_at > $2
+  LIMIT $3::int
+) AS live
+`
+
+type IdempotencyRefusedCountParams struct {
+	BrandID  *uuid.UUID
+	Now      time.Time
+	MaxCount int32
+}
+
+// How many live refused (4xx) answers the brand holds, counted up to @max_count only: the scan of
+// the partial index stops there, however many there are.
+func (q *Queries) IdempotencyRefusedCount(ctx context.Context, arg IdempotencyRefusedCountParams) (int32, error) {
+	row := q.db.QueryRow(ctx, idempotencyRefusedCount, arg.BrandID, arg.Now, arg.MaxCount)
+	var refused int32
+	err := row.Scan(&refused)
+	return refused, err
 }
