@@ -162,7 +162,8 @@ func useStrictJSON() {
 				}
 			}
 			slices.SortStableFunc(bad, func(a, b api.FieldError) int { return compareFields(a.Field, b.Field) })
-			return nil, bad
+			// A property reached both directly and through an allOf part is named once.
+			return nil, fieldErrors(slices.Compact(bad))
 		})
 	})
 }

@@ -71,9 +71,17 @@ func (q *Queries) IdempotencyPrune(ctx context.Context, now time.Time) (int64, e
 	return result.RowsAffected(), nil
 }
 
-const idempotencyPut = `-- name: IdempotencyPut :exec
+const idempotencyPut = `-- name: IdempotencyPut :execrows
 INSERT INTO idempotency_keys (user_id, operation, key, fingerprint, status, headers, body, created_at, expires_at, brand_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+SELECT $1::uuid, $2::text, $3::text, $4::bytea, $5::int, $6::jsonb,
+       $7::bytea, $8::timestamptz, $9::timestamptz, $10::uuid
+WHERE $5::int < 400
+   OR $10::uuid IS NULL
+   OR (SELECT count(*) FROM (
+         SELECT 1 FROM idempotency_keys
+         WHERE brand_id = $10::uuid AND status >= 400 AND expires_at > $8::timestamptz
+         LIMIT $11::int
+       ) AS live) < $11::int
 ON CONFLICT (user_id, operation, key) DO UPDATE
 SET fingerprint = excluded.fingerprint, status = excluded.status, headers = excluded.headers,
     body = excluded.body, created_at = excluded.created_at, expires_at = excluded.expires_at,
@@ -91,11 +99,15 @@ type IdempotencyPutParams struct {
 	Now         time.Time
 	ExpiresAt   time.Time
 	BrandID     *uuid.UUID
+	MaxRefused  int32
 }
 
-// Stores the first answer (replacing an expired key's).
-func (q *Queries) IdempotencyPut(ctx context.Context, arg IdempotencyPutParams) error {
-	_, err := q.db.Exec(ctx, idempotencyPut,
+// Stores the first answer (replacing an expired key's). A refusal (status >= 400) is stored only
+// while the brand holds fewer than @max_refused live refusals: the count is part of this one
+// statement, so it adds no round trip to a transaction that may hold a stock row's lock. The
+// count stops at @max_refused however many there are.
+func (q *Queries) IdempotencyPut(ctx context.Context, arg IdempotencyPutParams) (int64, error) {
+	result, err := q.db.Exec(ctx, idempotencyPut,
 		arg.UserID,
 		arg.Operation,
 		arg.Key,
@@ -106,29 +118,10 @@ func (q *Queries) IdempotencyPut(ctx context.Context, arg IdempotencyPutParams) 
 		arg.Now,
 		arg.ExpiresAt,
 		arg.BrandID,
+		arg.MaxRefused,
 	)
-	return err
-}
-
-const idempotencyRefusedCount = `-- name: IdempotencyRefusedCount :one
-SELECT count(*)::int AS refused FROM (
-  SELECT 1 FROM idempotency_keys
-  WHERE brand_id = $1 AND status >= 400 AND expires_at > $2
-  LIMIT $3::int
-) AS live
-`
-
-type IdempotencyRefusedCountParams struct {
-	BrandID  *uuid.UUID
-	Now      time.Time
-	MaxCount int32
-}
-
-// How many live refused (4xx) answers the brand holds, counted up to @max_count only: the scan of
-// the partial index stops there, however many there are.
-func (q *Queries) IdempotencyRefusedCount(ctx context.Context, arg IdempotencyRefusedCountParams) (int32, error) {
-	row := q.db.QueryRow(ctx, idempotencyRefusedCount, arg.BrandID, arg.Now, arg.MaxCount)
-	var refused int32
-	err := row.Scan(&refused)
-	return refused, err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

@@ -65,7 +65,9 @@ type Bounds struct {
 	// 1,000-line adjustment stored 154 KB.
 	MaxRefusedBytes int
 	// MaxRefusedPerBrand is how many live refused answers one brand may hold (default 1,000); past
-	// it, refused answers are not stored until older ones expire.
+	// it, refused answers are not stored until older ones expire. Concurrent refusals of one brand
+	// may each see room for one more, so it can be passed by at most the brand's concurrent
+	// requests (its pool share).
 	MaxRefusedPerBrand int
 }
 
@@ -233,21 +235,21 @@ func (s *Store) Middleware(f api.StrictHandlerFunc, operationID string) api.Stri
 				if got.Status >= 500 {
 					return errNotStored
 				}
-				if got.Status >= 400 {
-					keep, err := s.keepRefusal(ctx, q, brandID, len(got.Body), now)
-					if err != nil || !keep {
-						return err // committed unstored: exactly what a request without a key does
-					}
+				if got.Status >= 400 && len(got.Body) > s.bounds.MaxRefusedBytes {
+					return nil // committed unstored: exactly what a request without a key does
 				}
 				headers, err := json.Marshal(got.Headers)
 				if err != nil {
 					return err
 				}
-				return q.IdempotencyPut(ctx, db.IdempotencyPutParams{
+				// A refusal past the brand's MaxRefusedPerBrand is not stored (0 rows), and the
+				// transaction commits as a request without a key would.
+				_, err = q.IdempotencyPut(ctx, db.IdempotencyPutParams{
 					UserID: caller.User.ID, Operation: operationID, Key: key, Fingerprint: fingerprint,
 					Status: int32(got.Status), Headers: headers, Body: got.Body, Now: now, ExpiresAt: now.Add(s.ttl), //nolint:gosec // an HTTP status
-					BrandID: brandID,
+					BrandID: brandID, MaxRefused: int32(min(s.bounds.MaxRefusedPerBrand, math.MaxInt32)), //nolint:gosec // bounded
 				})
+				return err
 			})
 		})
 		switch {
@@ -271,29 +273,6 @@ func (s *Store) Middleware(f api.StrictHandlerFunc, operationID string) api.Stri
 		_, _ = w.Write(got.Body)
 		return nil, nil
 	}
-}
-
-// keepRefusal says whether a refused answer of n bytes is stored: not when it is over
-// MaxRefusedBytes, nor when the brand already holds MaxRefusedPerBrand live refusals. Concurrent
-// refusals of one brand may each see room for one more, so the bound can be passed by at most
-// the brand's concurrent requests (its pool share), never more.
-func (s *Store) keepRefusal(ctx context.Context, q *db.Queries, brandID *uuid.UUID, n int, now time.Time) (bool, error) {
-	if n > s.bounds.MaxRefusedBytes {
-		return false, nil
-	}
-	if brandID == nil {
-		return true, nil
-	}
-	held, err := q.IdempotencyRefusedCount(ctx, db.IdempotencyRefusedCountParams{
-		BrandID: brandID, Now: now, MaxCount: int32(min(s.bounds.MaxRefusedPerBrand, math.MaxInt32)), //nolint:gosec // bounded
-	})
-	if err != nil {
-		return false, err
-	}
-	if int(held) >= s.bounds.MaxRefusedPerBrand {
-		return false, nil
-	}
-	return true, nil
 }
 
 // fingerprintOf identifies a request: its method and path, and its decoded parameters and body
