@@ -163,7 +163,7 @@ func useStrictJSON() {
 			}
 			slices.SortStableFunc(bad, func(a, b api.FieldError) int { return compareFields(a.Field, b.Field) })
 			// A property reached both directly and through an allOf part is named once.
-			return nil, fieldErrors(slices.Compact(bad))
+			return nil, slices.Compact(bad)
 		})
 	})
 }
