@@ -186,7 +186,7 @@ func (s *Server) contract(next http.Handler) http.Handler {
 		}
 		r = r.WithContext(ctx)
 
-		if bad := badTextParameters(r, op, pathParams); len(bad) > 0 {
+		if bad := append(badTextParameters(r, op, pathParams), parameterShapes(r, route)...); len(bad) > 0 {
 			problem.Write(w, problem.Invalid(ctx, bad))
 			return
 		}
@@ -257,6 +257,56 @@ func badTextParameters(r *http.Request, op *openapi3.Operation, pathParams map[s
 			check("header", p.Value.Name, r.Header.Values(p.Value.Name)...)
 		}
 	}
+	return bad
+}
+
+// plainInteger is how the spec writes an integer parameter: digits, with a minus for a negative.
+var plainInteger = regexp.MustCompile(`^-?[0-9]+$`)
+
+// parameterShapes refuses, naming the parameter, what kin-openapi's parameter decoding lets
+// through or blames on `request`: a query or header parameter sent twice (the spec declares none
+// of them repeatable; a doubled Idempotency-Key named `request`), a boolean other than `true` or
+// `false` (strconv.ParseBool took 0, 1, t, TRUE) and an integer that is not plain digits
+// (strconv.ParseInt took `+5`). Only what the spec says gets through.
+func parameterShapes(r *http.Request, route *routers.Route) []api.FieldError {
+	var bad []api.FieldError
+	seen := map[string]bool{}
+	query := r.URL.Query()
+	params := slices.Concat(route.PathItem.Parameters, route.Operation.Parameters)
+	for _, ref := range slices.Backward(params) { // an operation's parameter overrides its path's
+		p := ref.Value
+		if p == nil || p.Schema == nil || p.Schema.Value == nil {
+			continue
+		}
+		var values []string
+		switch p.In {
+		case openapi3.ParameterInQuery:
+			values = query[p.Name]
+		case openapi3.ParameterInHeader:
+			values = r.Header.Values(p.Name)
+		default:
+			continue
+		}
+		field := p.In + "." + p.Name
+		if seen[field] {
+			continue
+		}
+		seen[field] = true
+		s := p.Schema.Value
+		if len(values) > 1 && !s.Type.Is(openapi3.TypeArray) {
+			bad = append(bad, api.FieldError{Field: field, Message: "must be sent once"})
+			continue
+		}
+		for _, v := range values {
+			switch {
+			case s.Type.Is(openapi3.TypeBoolean) && v != "true" && v != "false":
+				bad = append(bad, api.FieldError{Field: field, Message: "must be true or false"})
+			case s.Type.Is(openapi3.TypeInteger) && !plainInteger.MatchString(v):
+				bad = append(bad, api.FieldError{Field: field, Message: "must be an integer written in plain digits"})
+			}
+		}
+	}
+	slices.SortFunc(bad, func(a, b api.FieldError) int { return strings.Compare(a.Field, b.Field) })
 	return bad
 }
 

@@ -65,6 +65,8 @@ type Config struct {
 	BrandPoolWait time.Duration
 	// IdempotencyKeyTTL is how long the first answer to an Idempotency-Key is kept (default 24h).
 	IdempotencyKeyTTL time.Duration
+	// IdempotencyBounds limit what refused answers may take in the key store (zero: defaults).
+	IdempotencyBounds idempotency.Bounds
 	// RateLimitRedisURL, when set, shares the per-IP rate limit between instances through Redis.
 	RateLimitRedisURL string
 	// SessionCache is the in-memory session check (server/sessioncache).
@@ -270,7 +272,7 @@ func newServer(cfg Config) (*Server, error) {
 		inventoryHandlers: inventory.New(deps),
 		orderHandlers:     orders.New(deps),
 		deps:              deps,
-		idem:              idempotency.New(deps, cfg.IdempotencyKeyTTL, idempotentOperations(sp.doc)),
+		idem:              idempotency.New(deps, cfg.IdempotencyKeyTTL, idempotentOperations(sp.doc)).Bounded(cfg.IdempotencyBounds),
 		log:               cfg.Logger,
 		auth:              cfg.Auth,
 		db:                cfg.DB,

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -62,6 +64,8 @@ func loadSpec() (*spec, error) {
 		return nil, fmt.Errorf("route spec: %w", err)
 	}
 	useStrictJSON()
+	schemaOpts := doc.GetSchemaValidationOptions()
+	bodySchemaOptions.Store(&schemaOpts)
 	return &spec{
 		doc:    doc,
 		router: router,
@@ -108,10 +112,21 @@ func RegisterFormats(doc *openapi3.T) {
 
 var strictJSONOnce sync.Once
 
+// bodySchemaOptions are the loaded spec's schema validation options (its format validators), for
+// the validation the body decoder runs itself when it refuses a body (see useStrictJSON).
+var bodySchemaOptions atomic.Pointer[[]openapi3.SchemaValidationOption]
+
 // useStrictJSON replaces kin-openapi's JSON body decoder, which (with encoding/json v1) accepts
 // duplicate member names and trailing data after the value: both are ways to smuggle a second
 // meaning past validation, so both are a 400 here. So are bodies nesting deeper than
-// MaxJSONDepth, text PostgreSQL cannot store, and integers written with a fraction or exponent.
+// MaxJSONDepth, text PostgreSQL cannot store, integers written with a fraction or exponent, and
+// an explicit null for a property that is not nullable but has a default (kin-openapi would
+// silently replace the null by the default: `{"active": null}` stored true).
+//
+// A decoder error stops kin-openapi before it validates the body against its schema, so a type
+// error here would hide every other bad field (a bulk batch named only its fractional price, not
+// the bad SKU three items earlier): when the decoder refuses a body it runs the schema
+// validation itself and reports both, in request order.
 func useStrictJSON() {
 	strictJSONOnce.Do(func() {
 		openapi3filter.RegisterBodyDecoder("application/json", func(body io.Reader, _ http.Header, schema *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
@@ -123,15 +138,32 @@ func useStrictJSON() {
 			if err != nil {
 				return nil, err
 			}
-			if schema != nil {
-				var bad fieldErrors
-				integerFields(value, schema.Value, nil, &bad)
-				if len(bad) > 0 {
-					slices.SortFunc(bad, func(a, b api.FieldError) int { return strings.Compare(a.Field, b.Field) })
-					return nil, bad
+			if schema == nil || schema.Value == nil {
+				return value, nil
+			}
+			var bad fieldErrors
+			decodedFields(value, schema.Value, nil, &bad)
+			if len(bad) == 0 {
+				return value, nil
+			}
+			opts := []openapi3.SchemaValidationOption{openapi3.VisitAsRequest(), openapi3.MultiErrors()}
+			if o := bodySchemaOptions.Load(); o != nil {
+				opts = append(opts, *o...)
+			}
+			if err := schema.Value.VisitJSON(value, opts...); err != nil {
+				named := make(map[string]bool, len(bad))
+				for _, f := range bad {
+					named[f.Field] = true
+				}
+				for _, f := range bodyFieldErrors(err) {
+					if !named[f.Field] { // `2.5` or null: the decoder's words say it better
+						bad = append(bad, f)
+					}
 				}
 			}
-			return value, nil
+			slices.SortStableFunc(bad, func(a, b api.FieldError) int { return compareFields(a.Field, b.Field) })
+			// A property reached both directly and through an allOf part is named once.
+			return nil, slices.Compact(bad)
 		})
 	})
 }
@@ -152,18 +184,26 @@ func decodeStrictJSON(data []byte) (any, error) {
 	return value, nil
 }
 
-// integerFields lists the numbers that an integer schema receives with a fraction or an exponent
-// (`1.0`, `1e3`). JSON Schema counts 1.0 as an integer and kin-openapi accepts it, but the
-// generated decoder then cannot put it in an int64 and could only blame the whole request; here it
-// is refused naming its field.
-func integerFields(v any, s *openapi3.Schema, path []string, out *fieldErrors) {
+// decodedFields lists what the decoder refuses, by field:
+//   - the numbers that an integer schema receives with a fraction or an exponent (`1.0`, `1e3`).
+//     JSON Schema counts 1.0 as an integer and kin-openapi accepts it, but the generated decoder
+//     then cannot put it in an int64 and could only blame the whole request;
+//   - an explicit null for a property that is not nullable and has a default, which kin-openapi
+//     would replace by the default before validating (issue 16 item 12).
+func decodedFields(v any, s *openapi3.Schema, path []string, out *fieldErrors) {
 	if s == nil {
+		return
+	}
+	if v == nil {
+		if len(path) > 0 && hasDefault(s) && !permitsNull(s) {
+			*out = append(*out, api.FieldError{Field: fieldPath(path), Message: "must not be null"})
+		}
 		return
 	}
 	for _, group := range [][]*openapi3.SchemaRef{s.AllOf, s.AnyOf, s.OneOf} {
 		for _, sub := range group {
 			if sub != nil {
-				integerFields(v, sub.Value, path, out)
+				decodedFields(v, sub.Value, path, out)
 			}
 		}
 	}
@@ -179,16 +219,75 @@ func integerFields(v any, s *openapi3.Schema, path []string, out *fieldErrors) {
 				sub = s.AdditionalProperties.Schema
 			}
 			if sub != nil {
-				integerFields(item, sub.Value, append(slices.Clip(path), k), out)
+				decodedFields(item, sub.Value, append(slices.Clip(path), k), out)
 			}
 		}
 	case []any:
 		if s.Items != nil {
 			for i, item := range v {
-				integerFields(item, s.Items.Value, append(slices.Clip(path), strconv.Itoa(i)), out)
+				decodedFields(item, s.Items.Value, append(slices.Clip(path), strconv.Itoa(i)), out)
 			}
 		}
 	}
+}
+
+// hasDefault says whether kin-openapi would fill a default in for s (its own or an allOf part's).
+func hasDefault(s *openapi3.Schema) bool {
+	if s.Default != nil {
+		return true
+	}
+	for _, sub := range s.AllOf {
+		if sub != nil && sub.Value != nil && hasDefault(sub.Value) {
+			return true
+		}
+	}
+	return false
+}
+
+// permitsNull says whether the spec lets s be null (`nullable`, or a nullable anyOf/oneOf branch).
+func permitsNull(s *openapi3.Schema) bool {
+	if s.Nullable {
+		return true
+	}
+	for _, group := range [][]*openapi3.SchemaRef{s.AnyOf, s.OneOf} {
+		for _, sub := range group {
+			if sub != nil && sub.Value != nil && permitsNull(sub.Value) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// compareFields orders field paths as the request has them: `items[2]` before `items[10]`.
+func compareFields(a, b string) int {
+	for a != "" && b != "" {
+		da, db := digitRun(a), digitRun(b)
+		if da > 0 && db > 0 {
+			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
+			if c := cmp.Compare(len(na), len(nb)); c != 0 {
+				return c
+			}
+			if c := strings.Compare(na, nb); c != 0 {
+				return c
+			}
+			a, b = a[da:], b[db:]
+			continue
+		}
+		if a[0] != b[0] {
+			return cmp.Compare(a[0], b[0])
+		}
+		a, b = a[1:], b[1:]
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+func digitRun(s string) int {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
 }
 
 // requestProblem turns a kin-openapi validation error into the problem the client gets.
@@ -305,6 +404,8 @@ func bodyFieldErrors(err error) []api.FieldError {
 		message = "is not an allowed field"
 	} else if se.SchemaField == "required" {
 		message = "is required"
+	} else if msg := patternMessage(se); msg != "" {
+		message = msg
 	} else if se.SchemaField == "format" {
 		// `string doesn't match the format "email": must be a valid email address`: keep the
 		// validator's own words.
@@ -340,12 +441,8 @@ func parameterMessage(re *openapi3filter.RequestError) string {
 	}
 	var se *openapi3.SchemaError
 	if errors.As(re.Err, &se) {
-		// A regular expression says little to a client: the spec words the rule in
-		// `x-pattern-message`.
-		if se.Schema != nil && se.SchemaField == "pattern" {
-			if msg, ok := se.Schema.Extensions["x-pattern-message"].(string); ok {
-				return msg
-			}
+		if msg := patternMessage(se); msg != "" {
+			return msg
 		}
 		if se.Origin != nil {
 			return se.Origin.Error()
@@ -360,6 +457,18 @@ func parameterMessage(re *openapi3filter.RequestError) string {
 		return re.Reason
 	}
 	return "is invalid"
+}
+
+// patternMessage is the worded rule of a pattern failure, "" for any other failure. A regular
+// expression says little to a client ("must match ^[A-Z0-9_-]{1,32}$"): the spec words each
+// pattern's rule in `x-pattern-message` beside it (TestPatternsAreWorded fails for a pattern
+// without one), so the words and the rule are reviewed, and served, together.
+func patternMessage(se *openapi3.SchemaError) string {
+	if se.Schema == nil || se.SchemaField != "pattern" {
+		return ""
+	}
+	msg, _ := se.Schema.Extensions["x-pattern-message"].(string)
+	return msg
 }
 
 // jsonErrorText describes a decoding failure without quoting the body.

@@ -17,6 +17,7 @@ import (
 	"github.com/joho/godotenv"
 
 	"github.com/ecompointer/ecompointer/server"
+	"github.com/ecompointer/ecompointer/server/idempotency"
 	"github.com/ecompointer/ecompointer/server/orders"
 	"github.com/ecompointer/ecompointer/server/sessioncache"
 	"github.com/ecompointer/ecompointer/server/token"
@@ -43,6 +44,8 @@ type config struct {
 	orderPendingTTL time.Duration
 	// idempotencyKeyTTL is how long the first answer to an Idempotency-Key is kept.
 	idempotencyKeyTTL time.Duration
+	// idempotencyBounds limit the refused answers the key store keeps.
+	idempotencyBounds idempotency.Bounds
 	// sessionCache is the in-memory session check (SESSION_CACHE, SESSION_CACHE_SIZE).
 	sessionCache server.SessionCacheConfig
 	// generatedSecrets names the secrets made up at start (development only).
@@ -155,6 +158,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		reservationSweep:  e.duration("RESERVATION_SWEEP_INTERVAL", 30*time.Second, time.Second, time.Hour),
 		orderPendingTTL:   e.duration("ORDER_PENDING_TTL", orders.DefaultPendingTTL, 0, 30*24*time.Hour),
 		idempotencyKeyTTL: e.duration("IDEMPOTENCY_KEY_TTL", 24*time.Hour, time.Minute, 30*24*time.Hour),
+		idempotencyBounds: idempotency.Bounds{
+			MaxRefusedBytes:    e.int("IDEMPOTENCY_MAX_REFUSED_BYTES", idempotency.DefaultMaxRefusedBytes, 1024, 1<<20),
+			MaxRefusedPerBrand: e.int("IDEMPOTENCY_MAX_REFUSED_PER_BRAND", idempotency.DefaultMaxRefusedPerBrand, 1, 1_000_000),
+		},
 		sessionCache: server.SessionCacheConfig{
 			Off:  e.oneOf("SESSION_CACHE", "on", "on", "off") == "off",
 			Size: e.int("SESSION_CACHE_SIZE", sessioncache.DefaultSize, 100, 10_000_000),

@@ -165,6 +165,7 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 		BrandPoolShare:     c.brandPoolShare,
 		BrandPoolWait:      c.brandPoolWait,
 		IdempotencyKeyTTL:  c.idempotencyKeyTTL,
+		IdempotencyBounds:  c.idempotencyBounds,
 		SessionCache:       c.sessionCache,
 		RateLimitRedisURL:  c.rateLimitRedisURL,
 	})

@@ -13,7 +13,7 @@ import (
 )
 
 const idempotencyGet = `-- name: IdempotencyGet :one
-SELECT user_id, operation, key, fingerprint, status, headers, body, created_at, expires_at FROM idempotency_keys
+SELECT user_id, operation, key, fingerprint, status, headers, body, created_at, expires_at, brand_id FROM idempotency_keys
 WHERE user_id = $1 AND operation = $2 AND key = $3 AND expires_at > $4
 `
 
@@ -42,6 +42,7 @@ func (q *Queries) IdempotencyGet(ctx context.Context, arg IdempotencyGetParams) 
 		&i.Body,
 		&i.CreatedAt,
 		&i.ExpiresAt,
+		&i.BrandID,
 	)
 	return i, err
 }
@@ -70,12 +71,21 @@ func (q *Queries) IdempotencyPrune(ctx context.Context, now time.Time) (int64, e
 	return result.RowsAffected(), nil
 }
 
-const idempotencyPut = `-- name: IdempotencyPut :exec
-INSERT INTO idempotency_keys (user_id, operation, key, fingerprint, status, headers, body, created_at, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+const idempotencyPut = `-- name: IdempotencyPut :execrows
+INSERT INTO idempotency_keys (user_id, operation, key, fingerprint, status, headers, body, created_at, expires_at, brand_id)
+SELECT $1::uuid, $2::text, $3::text, $4::bytea, $5::int, $6::jsonb,
+       $7::bytea, $8::timestamptz, $9::timestamptz, $10::uuid
+WHERE $5::int < 400
+   OR $10::uuid IS NULL
+   OR (SELECT count(*) FROM (
+         SELECT 1 FROM idempotency_keys
+         WHERE brand_id = $10::uuid AND status >= 400 AND expires_at > $8::timestamptz
+         LIMIT $11::int
+       ) AS live) < $11::int
 ON CONFLICT (user_id, operation, key) DO UPDATE
 SET fingerprint = excluded.fingerprint, status = excluded.status, headers = excluded.headers,
-    body = excluded.body, created_at = excluded.created_at, expires_at = excluded.expires_at
+    body = excluded.body, created_at = excluded.created_at, expires_at = excluded.expires_at,
+    brand_id = excluded.brand_id
 `
 
 type IdempotencyPutParams struct {
@@ -88,11 +98,16 @@ type IdempotencyPutParams struct {
 	Body        []byte
 	Now         time.Time
 	ExpiresAt   time.Time
+	BrandID     *uuid.UUID
+	MaxRefused  int32
 }
 
-// Stores the first answer (replacing an expired key's).
-func (q *Queries) IdempotencyPut(ctx context.Context, arg IdempotencyPutParams) error {
-	_, err := q.db.Exec(ctx, idempotencyPut,
+// Stores the first answer (replacing an expired key's). A refusal (status >= 400) is stored only
+// while the brand holds fewer than @max_refused live refusals: the count is part of this one
+// statement, so it adds no round trip to a transaction that may hold a stock row's lock. The
+// count stops at @max_refused however many there are.
+func (q *Queries) IdempotencyPut(ctx context.Context, arg IdempotencyPutParams) (int64, error) {
+	result, err := q.db.Exec(ctx, idempotencyPut,
 		arg.UserID,
 		arg.Operation,
 		arg.Key,
@@ -102,6 +117,11 @@ func (q *Queries) IdempotencyPut(ctx context.Context, arg IdempotencyPutParams) 
 		arg.Body,
 		arg.Now,
 		arg.ExpiresAt,
+		arg.BrandID,
+		arg.MaxRefused,
 	)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

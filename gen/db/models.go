@@ -330,6 +330,7 @@ type IdempotencyKey struct {
 	Body        []byte
 	CreatedAt   time.Time
 	ExpiresAt   time.Time
+	BrandID     *uuid.UUID
 }
 
 type Invitation struct {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -55,11 +56,45 @@ const (
 	Required Mode = "required"
 )
 
+// Bounds limit what refused answers (4xx) may take in the store. A success is always stored: it is
+// the outcome a retry must get back, and the operation's own limits bound its size. A refusal
+// wrote nothing, so not storing one is safe: the retry simply runs again, as a request without a
+// key would (and is refused again, or succeeds if the state has changed since).
+type Bounds struct {
+	// MaxRefusedBytes is the largest refused answer body stored (default 16 KiB): one refused
+	// 1,000-line adjustment stored 154 KB.
+	MaxRefusedBytes int
+	// MaxRefusedPerBrand is how many live refused answers one brand may hold (default 1,000); past
+	// it, refused answers are not stored until older ones expire. Concurrent refusals of one brand
+	// may each see room for one more, so it can be passed by at most the brand's concurrent
+	// requests (its pool share).
+	MaxRefusedPerBrand int
+}
+
+// Defaults for Bounds left zero.
+const (
+	DefaultMaxRefusedBytes    = 16 << 10
+	DefaultMaxRefusedPerBrand = 1000
+)
+
 // Store keeps the first answers to keys.
 type Store struct {
-	d   *kit.Deps
-	ttl time.Duration
-	ops map[string]Mode
+	d      *kit.Deps
+	ttl    time.Duration
+	ops    map[string]Mode
+	bounds Bounds
+}
+
+// Bounded sets the store's bounds (zero fields take the defaults) and returns it.
+func (s *Store) Bounded(b Bounds) *Store {
+	if b.MaxRefusedBytes <= 0 {
+		b.MaxRefusedBytes = DefaultMaxRefusedBytes
+	}
+	if b.MaxRefusedPerBrand <= 0 {
+		b.MaxRefusedPerBrand = DefaultMaxRefusedPerBrand
+	}
+	s.bounds = b
+	return s
 }
 
 // New returns a store for the operations (operationIds, as in openapi.yaml, with their mode) that
@@ -75,7 +110,7 @@ func New(d *kit.Deps, ttl time.Duration, operations map[string]Mode) *Store {
 		}
 		ops[strings.ToLower(id)] = mode
 	}
-	return &Store{d: d, ttl: ttl, ops: ops}
+	return (&Store{d: d, ttl: ttl, ops: ops}).Bounded(Bounds{})
 }
 
 // ParseKey reads a key: an RFC 8941 sf-string (`"…"`) or a bare token as Stripe's clients send
@@ -151,7 +186,9 @@ func (s *Store) Middleware(f api.StrictHandlerFunc, operationID string) api.Stri
 		}
 		// The brand's share of the pool is taken before the transaction takes a connection: the
 		// handler's InBrand joins the transaction and does not take it again.
+		var brandID *uuid.UUID
 		if brand, err := uuid.Parse(chi.URLParam(r, "brandId")); err == nil {
+			brandID = &brand
 			release, err := s.d.GateBrand(ctx, brand)
 			if err != nil {
 				return nil, err
@@ -198,14 +235,21 @@ func (s *Store) Middleware(f api.StrictHandlerFunc, operationID string) api.Stri
 				if got.Status >= 500 {
 					return errNotStored
 				}
+				if got.Status >= 400 && len(got.Body) > s.bounds.MaxRefusedBytes {
+					return nil // committed unstored: exactly what a request without a key does
+				}
 				headers, err := json.Marshal(got.Headers)
 				if err != nil {
 					return err
 				}
-				return q.IdempotencyPut(ctx, db.IdempotencyPutParams{
+				// A refusal past the brand's MaxRefusedPerBrand is not stored (0 rows), and the
+				// transaction commits as a request without a key would.
+				_, err = q.IdempotencyPut(ctx, db.IdempotencyPutParams{
 					UserID: caller.User.ID, Operation: operationID, Key: key, Fingerprint: fingerprint,
 					Status: int32(got.Status), Headers: headers, Body: got.Body, Now: now, ExpiresAt: now.Add(s.ttl), //nolint:gosec // an HTTP status
+					BrandID: brandID, MaxRefused: int32(min(s.bounds.MaxRefusedPerBrand, math.MaxInt32)), //nolint:gosec // bounded
 				})
+				return err
 			})
 		})
 		switch {
@@ -253,9 +297,24 @@ func fingerprintOf(r *http.Request, request any) ([]byte, error) {
 		return nil, err
 	}
 	h := sha256.New()
-	h.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
+	h.Write([]byte(r.Method + " " + canonicalPath(r.URL.Path) + "\n"))
 	h.Write(decoded)
 	return h.Sum(nil), nil
+}
+
+// canonicalPath writes the UUIDs of a path as uuid.UUID.String() does (lower case): the server
+// reads them case-insensitively, so `/brands/ABC…` and `/brands/abc…` are one resource, and a
+// retry that spells an id in upper case is the same request, not a reused key.
+func canonicalPath(path string) string {
+	segments := strings.Split(path, "/")
+	for i, seg := range segments {
+		if len(seg) == 36 {
+			if id, err := uuid.Parse(seg); err == nil {
+				segments[i] = id.String()
+			}
+		}
+	}
+	return strings.Join(segments, "/")
 }
 
 // record writes resp as the generated code would (its Visit<Operation>Response method) and keeps

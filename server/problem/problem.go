@@ -6,6 +6,8 @@ package problem
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -124,16 +126,30 @@ func New(ctx context.Context, code api.ProblemCode, detail string) api.Problem {
 // Invalid builds a validation problem listing each bad field; the detail names them all
 // ("email: must be a valid email address; name: is required").
 func Invalid(ctx context.Context, fields []api.FieldError) api.Problem {
-	details := make([]string, 0, len(fields))
+	total := len(fields)
+	if total > MaxFieldErrors {
+		// A thousand bad lines made 3,000 errors (443 KB): the first MaxFieldErrors say enough,
+		// errorCount says how many there are.
+		fields = fields[:MaxFieldErrors:MaxFieldErrors]
+	}
+	details := make([]string, 0, len(fields)+1)
 	for _, f := range fields {
 		details = append(details, f.Field+": "+f.Message)
 	}
+	if total > len(fields) {
+		details = append(details, fmt.Sprintf("and %d more", total-len(fields)))
+	}
 	p := New(ctx, api.ProblemCodeValidationFailed, strings.Join(details, "; "))
-	if len(fields) > 0 {
+	if total > 0 {
 		p.Errors = &fields
+		count := int32(min(total, math.MaxInt32)) //nolint:gosec // bounded just above
+		p.ErrorCount = &count
 	}
 	return p
 }
+
+// MaxFieldErrors is the most entries a problem's `errors` lists (the spec's maxItems).
+const MaxFieldErrors = 100
 
 // Write sends p as the response. Headers already set on w (X-Request-Id, Retry-After,
 // WWW-Authenticate) are kept.
