@@ -2269,6 +2269,9 @@ type ListStockMovementsParams struct {
 	Kind          *MovementKind       `form:"kind,omitempty" json:"kind,omitempty"`
 	Reference     *StockReference     `form:"reference,omitempty" json:"reference,omitempty"`
 	ReservationId *openapi_types.UUID `form:"reservationId,omitempty" json:"reservationId,omitempty"`
+
+	// OrderId Only the movements of this order (its holds, fulfilments and releases).
+	OrderId       *openapi_types.UUID `form:"orderId,omitempty" json:"orderId,omitempty"`
 	CreatedAfter  *time.Time          `form:"createdAfter,omitempty" json:"createdAfter,omitempty"`
 	CreatedBefore *time.Time          `form:"createdBefore,omitempty" json:"createdBefore,omitempty"`
 }
@@ -2957,7 +2960,7 @@ type ClientInterface interface {
 
 	// ListStockMovements The ledger
 	//
-	// Every change of a level's `onHand` or `reserved` is one immutable movement, appended in the transaction of the change: a level's quantities are the sums of its movements' deltas. Newest first; keyset pagination. `createdAfter` is inclusive, `createdBefore` exclusive.
+	// Every change of a level's `onHand` or `reserved` is one immutable movement, appended in the transaction of the change: a level's quantities are the sums of its movements' deltas. Newest first; keyset pagination. `createdAfter` is inclusive, `createdBefore` exclusive. Every filter, alone or combined with others, is served by an index, so a page costs the same on a brand with millions of movements.
 	//
 	// Corresponds with GET /brands/{brandId}/inventory/movements (the `ListStockMovements` operationId).
 	ListStockMovements(ctx context.Context, brandId BrandId, params *ListStockMovementsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4049,7 +4052,7 @@ func (c *Client) CreateStockCount(ctx context.Context, brandId BrandId, params *
 
 // ListStockMovements The ledger
 //
-// Every change of a level's `onHand` or `reserved` is one immutable movement, appended in the transaction of the change: a level's quantities are the sums of its movements' deltas. Newest first; keyset pagination. `createdAfter` is inclusive, `createdBefore` exclusive.
+// Every change of a level's `onHand` or `reserved` is one immutable movement, appended in the transaction of the change: a level's quantities are the sums of its movements' deltas. Newest first; keyset pagination. `createdAfter` is inclusive, `createdBefore` exclusive. Every filter, alone or combined with others, is served by an index, so a page costs the same on a brand with millions of movements.
 //
 // Corresponds with GET /brands/{brandId}/inventory/movements (the `ListStockMovements` operationId).
 func (c *Client) ListStockMovements(ctx context.Context, brandId BrandId, params *ListStockMovementsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6132,6 +6135,18 @@ func NewListStockMovementsRequest(server string, brandId BrandId, params *ListSt
 		if params.ReservationId != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "reservationId", *params.ReservationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.OrderId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "orderId", *params.OrderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -8765,7 +8780,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListStockMovementsWithResponse The ledger
 	//
-	// Every change of a level's `onHand` or `reserved` is one immutable movement, appended in the transaction of the change: a level's quantities are the sums of its movements' deltas. Newest first; keyset pagination. `createdAfter` is inclusive, `createdBefore` exclusive.
+	// Every change of a level's `onHand` or `reserved` is one immutable movement, appended in the transaction of the change: a level's quantities are the sums of its movements' deltas. Newest first; keyset pagination. `createdAfter` is inclusive, `createdBefore` exclusive. Every filter, alone or combined with others, is served by an index, so a page costs the same on a brand with millions of movements.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -17649,7 +17664,7 @@ func (c *ClientWithResponses) CreateStockCountWithResponse(ctx context.Context, 
 
 // ListStockMovementsWithResponse The ledger
 //
-// Every change of a level's `onHand` or `reserved` is one immutable movement, appended in the transaction of the change: a level's quantities are the sums of its movements' deltas. Newest first; keyset pagination. `createdAfter` is inclusive, `createdBefore` exclusive.
+// Every change of a level's `onHand` or `reserved` is one immutable movement, appended in the transaction of the change: a level's quantities are the sums of its movements' deltas. Newest first; keyset pagination. `createdAfter` is inclusive, `createdBefore` exclusive. Every filter, alone or combined with others, is served by an index, so a page costs the same on a brand with millions of movements.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -29014,6 +29029,19 @@ func (siw *ServerInterfaceWrapper) ListStockMovements(w http.ResponseWriter, r *
 			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "reservationId"})
 		} else {
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "reservationId", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "orderId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "orderId", r.URL.Query(), &params.OrderId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "orderId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "orderId", Err: err})
 		}
 		return
 	}
@@ -42470,102 +42498,104 @@ var swaggerSpec = []string{
 	"E+uKJXjMWG0eZQWFdoFm+nAmN0af9D0roAEv8WGC6eEgpBYdZ8AS2tzhCTakF7JJp9hCrUEWszK9iijo",
 	"QzmhNgd9JARmEigrQs2n6gcmduz7JeiFVpdPtPyJln+3tFwkWq0OxkFsG+xWTQhKnfKwrhVoyNjTRKn2",
 	"9Ym7pa6zne/oQ8jbzdPpxk8iIUUKBvF+g0EKBQkdmwIdDhkP8/qC0JFFi5pOPgJMtOtMY1o2RCabEiTz",
-	"dACJjpHK+//IZyh8ywY5dQok7ZEpM0WD+LbIKiaHRhLr30ngu/bL1yDo+4R9Nl/NsVucZGD8FzddlI1m",
-	"OiUtR96LTdFmDem2TlqBbRSa684audiI6d67d1GtfLw5ZZcXDIoouvqoj27QKfSemmvTya7vk1nnHjEt",
-	"MQt7LPnejDrKtKN6FOXhjBf4B0SF2glvROpqDlQRv9gYyDcVGPI3Iu7Dc26/IL9BwPiaHYwpQqwHlmi9",
-	"IaVS+p5jP8os7aMoyIvFNubJ37aN13ctgk/2GnuSwp+k8O+TQGpmNHWHO0yNGNPXUmR3VH59+fvPTG77",
-	"8vzPXOz6cg+KuViUPM9kxSUedtqnzQmjADpZdD6Rqs/TOPbzBjq1XVeYtyoF1rVKRNrrO9IAyfp/Yllk",
-	"CLkg1Qjyioz4Qzpjp9aXfbfWIO8Fh3ojeQwGRFXMjKVwmqN/nwEV0/1nvnJUhds+fkbwsP7yKbTiKbTi",
-	"8eogK8cqYEgNGRr39TKCb0bnFxFnUxtsfhzukfPcN6pf7iwVTSqRJFJRNbOiuGmhtazSnG/RttN6VNUx",
-	"n26x3uhs/UlzvIfmaGMfHXjOrDA+M1gJu0PIh4jSLHffQ4a2tLnEYNYgptrmFWT2kip2uni5gaXGPJvI",
-	"hwnFWuvqU9mv7ZI+JiuZ2Ms2N+U0wXVD/i4ibuq9ObVHCqVN0d0/cot2mgZfWLYpYcOYBszkZlvwDhkP",
-	"I6zaAg6prGSnqfUUa9CNTeHOLK8qy4Jkwa1p/dPmVXB3jUQah0SxOMZ2HRhuNuIsMd6fvAZdn95lpVik",
-	"7b9kG/JgknwGBltVNFL6Qdy4XjdUgCbFmqSzvUhHbnnFRymDMjHN6kroAy4jdLY7QzjKkcX0pNFiK2am",
-	"VWVfjLgtuhNgwK8jOln5e5H4lD33zydCPclBLtXGorlEigETnNkY8qXj6S2tXlIEev5n/seivLeMyjm0",
-	"MaCccK1iQ7nLDssamTUIJElBwY9ZpZVRmch8+aS60dzCuspZO7S8DBaEMOUz39hH/NouSZjWDgFQppNR",
-	"xKViNJyVdzdBwZZJnytu2qR5Z7v9Vzdlff/JerPKAi97k7yZyVDzkOkxpOfFXOhJZF43cWldJLmnaLxY",
-	"UzxyyPQs10xu6JyZMuAkCZa5zktd4MeO/fSb6MEmoLXqa4EPW98J1I+zb6Atql/Lbb2zVGTTpvybBcRb",
-	"YC4RDp9v5ek231sBRrfAEq6AR/KlztJ9TbPOSJKUR7+nzFQVc7ocGd0si97WL2Q6GtnPXZBanYRcH5Tg",
-	"QiymCd2FwH8M6mdmgt8lIYPLQBWUCJ8pMaEWlOkfj6nx2Um+kb6HVvCColViCDffr20C9550vh/DU/o9",
-	"yylhCG0GXJoGtYNpwvoilczDrxP8pc/ibu1BrejZU1NuzVlScoGAPKoba8kL/FRA4HsuIFDE7a/Nrh/U",
-	"b571HLYpCWj32CN+1oxlwpNeYOtZA3MrxAiOVm6RYI0jJ6ZROraJnL1PyxARv0mlbWI1nTGmoAonF05A",
-	"FERaTQ+TJZKt7JR36MH36JJfSxT5RpTsyS1/f/niyY//0E0Jc+wUSVHXeFBJxFhgZpo8LsA2HBrDcN6y",
-	"KY6kYmG5xePEjPkv0BjZgOXJxvAANgYDy9VrcT2Ug33eBSn0Wp7l47lyPCjSad/Fw9LmM1FS6CvCxvDK",
-	"cMhokudamvH0fYOwv8h2pYP+I1ndEAwJRJMHjUf6K1PIk89ojGylEacdcpm/R19/vNBL+3pyEKBn6cm/",
-	"8137d8D5R+2pZYi3rs/0EbUGpwP2DI2h2Oup0BrB7K+qnCraaCkc1B7p9qAs7NyexxK3cYrvsG83Av2p",
-	"c/eTJW6BuIuIYrpwP1SkBgTBzpZtF2fCYkSo703mxFazjFgsXT+ZFVvN0mJrpBvFiiV7xP/dt2UYMFQP",
-	"InR5ihcE6yBIJQYABWTxVcrHUIofnHYQEPcZT4lkOZ4eYZ9poOJxuSx+hiD4Vom3K4bUwmqzaNpVc0bZ",
-	"ZzoYxvqRjebGi3qrVd/Yvmo2d+H/XyveIyWVlkz74sGm/X3GVK1ms1XxKgP6+Zjxnr5aG9tbXmUQcft3",
-	"6+tmtsLRLVaY8Eo+6UsPoC8Je7UtrTQfTNNK/OLRnLAXKGpI4jsplvUPbAylamAZpj9R1ozEd1LGbm7Z",
-	"+MaKK35t17RbGrd5jymZJ4siwezQ4BajRPPZVP2CDWM6ZuEugSAHbPaN7lxKJBiezPsiaXMkuo02b3Ms",
-	"7Z7cQQnIKHBp825efYdIToeyL8xyTFraM0l8eZtq9sChlUub+zDI/gCr8yBrMHUt/T2sfHMlFI31OzLt",
-	"KPgdn7O/JwwpOom4Yj2WaCm1zQcRFwlJoTlUlRJ4GPsr7HgbG5ve5ssNr7n5wnu1veW9fLntvWq+zKvl",
-	"+BQWdCPuWNKNxcj3LGzafJTQYa1Bjkvru2VVMRMtyiU9aBMRx6YanOzrzyEU0dYGrm5tbLR5tuebQSSB",
-	"5/m1vbwAG6SsdRjxjfkb3iK++f4mzS+HU+kNO0foeWt7WQeBvKabLeIGh4pVOUzZJDTCa1jEYBLDzDiF",
-	"EV9oPdNiRxozOIc+i0NSdSp29BIxkp5tkOl4C/IcaoleBo49Og361MrqeMBzgdM1CDGtDV4HxiHNLz+2",
-	"kuxpKFaaF7wziG4iQPPkPyyzXFzvUWiKLeNFQC8FVEjClvToxXBeeCaN4wSuGxdkIMCPofERw+gBUSx8",
-	"uwljALmYUckMVs+Al0G0jlB9z8JJY1ybO9AymeLOEIg6elGEKoJ9RNwSWSaBcmzLnxj8aHPEMGekHDOd",
-	"atIeGUFvNusw6rCxgDZ42LDN7Cz0TEuXNu+wQAw04QsEl+mAhX6D7BcWnDd7s1G+Bs42LLd4RjdcqBtz",
-	"LRrEt+JeVprDDXUZ2uKGoIy2efb0TSYcOskIbY6iIFpwgQCajkk4Buj9WqrwSI8OYyYlpKjq52zKPuKN",
-	"VDRRkvgmnNmfnegAE36vafrOEr9RvAyCZ4biDLD2bMy4kxeB101TqXuE0JRwzkWvlr3yFIzzVLbgGwnC",
-	"5zENICrdXBRNsIEF2isyQy4ulirILvsskXmxdeH5n/BvMXyneJ+PlDQSE9xirEVtpBEsQavpbxp3ozhm",
-	"oVMFwEM5D/L1tE4MD5oYm2l1/x1TluI+rpY3l2Y9Bft8/aB7YY79KymCi61CZ3glZvnUJm/O84DygMWP",
-	"WtYjX9JsNRbEO+s8SHl+JUHidETb+YL/XqEqn0lezQeTio6J7EfDoZbTMznKAymyGyVajETheUgTFdE4",
-	"Ht9kb/tG7YfUsQ4jCLmYhXuEEr/wGPGzL/1iJljWABjGugGRG+Iy/JmBSGTUZ1wvPdZicicdDCXxDSky",
-	"9aKgfCG6TLRelRE7LXdTqQeflhNhgWvKiTaQyftuRMp8N9/IFbOMSJkhxXcgPz7Jgj9W4NQ/nRiJVzaT",
-	"I5cSGmfXtzLs1XCzL0vyPiT635j5ndMx2HZGVBJsaM9iyUZ9ljBS9Yf4rWOGSKB4L9StsnUAc1ZmLAWW",
-	"RVmutksoH6OlSg++DD9yLZK2TLgjC+uPtSA9YiFBm5FcioPtTXKwvSn2VcKscB//NNzK2c73zK4s9jyx",
-	"qyd29S/PrvAyEJqXzHk4trWKreM50Mj1M6XJGWdGTRiyhOQU30MPBiRk8iBOw1lBxkA7Du++TlnxR3ec",
-	"w0YWe88R6k/e83uaSp5J0o8kxM3/wEYTVPbn9ydYFOJUerXeOgP/0Fcr38jiq+VA8+l+3f9+dQs49B3e",
-	"sVmK0FuR5C5lL2/j4XizWeiTLo1jQqHrZ14WAf+aCDuAgAKqSDXijtHfmAqNY8/PwbXAuDgrUgNCS6B0",
-	"e9aMr9gBylTLywZ6JvNy6+REQO8Qys0rz2TB/Jm51fPQBHHHkht31U6chnF2VH2jtkDvJ4BfHtixa1zt",
-	"ksSsC/UGZT8aWl3StYSKZClDaL7a6gKVMvf3u27tzJXvzAAaI8uCSaAChDHcejMWhQ0QH9CMOquiRE7b",
-	"/hl00YktfSOPvAPTGUppjvFebt+292naSUdoV7GERIpUTbZ8JN1Xak9K7ZNS+6+u1F72oyEUbNSkXrNV",
-	"0c0Mss+M5/zxNVwbSjhTlN6PY3PDmeaOECFlEwSyfomNQpg/heD9esQlA+5zp1lzB8OxbVoSh6g3E95/",
-	"+eG6QT5MSum7IKTa8kTyNhpi38sho4pQG+TmAb8go34UM+RxEOvV5jTUSnRJlJYWis/ttn+QDAGzXjdH",
-	"oKRmRBYXGtAkGaNYoikv7c0qbKZob+k1YLiCN13hc7nTJvlhk6r/70a0vDFoAwlpksV3TNYa5Ei1OcQ8",
-	"av5GtQRpwx5VP2FgW9f3DOtPMKUBDvniUS9SchfFQ0aToE+SlEN5Y0pUEvUSOmjziIfss2ea/UBMKUuI",
-	"Yp81t6K+R3za0T///d//Xf9zcwMf1Tt+zdRXlgG14pENFBZdp7KzR6QgkQmd7KaShcgzMQTcSLA+HETj",
-	"d58k1NR9phxDskMiYzGKx4i7ee6D7EeJmnGOxXwJJz2i1WxOpkcMqQaYHuS3dnv45/EX/fP0y6c/N79M",
-	"JWgAScHn6wNNV3v6y/Kj2Zx/LGW44xi8KVY7QVQx8IoZBWufX/ehto5+GQ2AM2vZi6TYtz5kXZrGqrJb",
-	"qdsEGv0A4+lAU1X3s8IDMJ5XqcO/n8rAooeo39FEPwEU+lIkCg2AFQ/+QCuE/QMHtL++YTKofHrc3BRD",
-	"NBYbASzdeLIAPEB+yjBnLZZ3Zx9NWwDsV49YKtAmYhBzF2ShPPQz6eX8XAnihwntKgjo1pR6cYlBeZtm",
-	"8dYzlDaDiI9aBdDM8Y1UKLvDGfqTOeWn6n9POcffuPqflVgMCQioorHorUirllEonnfS+Par9HhEUSxS",
-	"bOBkAkH9oBSqBIRofYqUBIoGTcNkg+xzYjWnNkfZg3IcJmb0jkkiUmXqIZjw6oSFpvm74GZwlCMxqUg/",
-	"hdNbUksE1/KmZIkWLi2VBQrrOSlyRWrMNRHOtwzip1JJ1EkVkz7x//wCKXf6wHzi//bJr+2ZTDwTPlnI",
-	"xUuYLe1gmpCEeuvQJgiao+gNA7AoQAc6Uuo145q0aO6RhP2dBSYJcNQXsfnCFWtNj3umUVr6KMWBPblD",
-	"cY42r/r6X/nb5qeGvE31qp0ELtNBv0FeizDSmuZQo+grchK9hiye11kKOVUmA+/yw7UkAzrWMr4WPU2g",
-	"TDyG1CrKDU6YpMZEjDAJyMykn7n8cK11UJQ/QR0oJq0xElJFO1QyIlUUx4R2RIKZiJIlEY2jP0yzFxrF",
-	"acJMzaowFsFtrc1BAVBJlKfeYcoluoFhJ4hegYjjCCRdaprabDc3iQ/X7CYwNM23uXgXTCXjOqbke6RP",
-	"7/SLdlcGpGV67+s0vr0ealx0tN/HYMjTE32jQJt8IRdMai2ghD1/hEKJYH5mocY5wFq8FeYWoKUcDR2V",
-	"pz4q/9SFOZB8Z7zD0KGW12w2c/NKZ6xJx0ym2RHhuB6DoWj31earVy+ar+7JS52OoPMKcZmAxIzHQ08o",
-	"mlnQlAhMPxXAaBZaJ5Ip/b2X+4gwxBCIkdtJxeYq20qgu4QmQR/yOrNa4Bmjy74Myyt9TmsLb2AdubZw",
-	"nxKfy1TssoCKpAXBU6We9d0C3/G1RsTKr8Z68u7sZi6ugvu4xpwFGuZTeervuTz1etj36NEhTuvntYtS",
-	"Ow+XFKbWGGqxMOJBYvs5f8SCJhYlTT0oUxxLXxWthcHEqK7aMbR6EWJkQR7WYE1WGMffGRPK4UvHSu9Y",
-	"rxyuNteChZXmHoYnPVYdvHVsX1+bMj2Vm34qN/291d9D73s3lwueSUPeHsMg5rb1zytYz2l+Yely9uzj",
-	"X+J8rvm3+ZnEptugC2XBfYEIrUEMkv0xjf/Jq3RfgSGLq6TKxuVlZdIxHAsA/f31u3Ali9LL4XaheNho",
-	"7gt35B8kysNZ81fpre7Mt9hJ7B7V05V+AEdxUsTQ76Oz3HuoAJYH/3oYmpZYw7JHUq6imPjYklfuK59U",
-	"faXiS5A7pO+RF81G49ULb6vZ9KwfpM13mk3sOxdxE97h5y2g/CxgXMvrLIvg1s+JVGVVHLJKdrZad5tb",
-	"YE40o5HW4u6EnidpzHYLket5LOtASEWyM21zJLdAcTwCBS06iTBqxQS7k8M4UlhQrpsmoHDkqwDPk1k+",
-	"F6rNsdjdosKDVc1D7Sg1J7gdl9Qgp3ndPFjqbpvPLJ1nQ9TBsJ3X0Cu4X6CwFnmT0K4CX5Ax3LV5JuKQ",
-	"mcUKwZVmOzRDyRC0N3ZiEdxqLUvSmJkwPYwTx6OTI8aGpsGgrTGntcWZhdUccvV9l1dzFvqN4hFcUM2Q",
-	"5Bzy45nr81Ra7SnS4V82HltzPiNmd8EdHtAEiSEJ+iy4FemcFkTLRmTnDHyeyuhKBs//LNQynev/KavU",
-	"1ItMj3vgr7i/Dg1uGwQLP9le+9O1O20Jp4w2O4344WspCCUbzS3Nr20lUGB2VRvHTpQQtyRSNdfcNqPu",
-	"Z2kbFpi5SPeXc+24G3JqmD61ZPmeW7LAGRWx0RbjXVlAXuizmYtVzW/EiZ+cMl/dxpIU8OA7M6BcuLR/",
-	"GSPKJLt4zj4rxsNHLbM0uciZociOzmjzTrkYkb8QV4G0dZV4SWluG7CAm8pblM5gKZ5tZl4sY22ZmEgy",
-	"tlXCfA5hjh9A55ha6DfyA62qc9hDfEoGfdIg/ik0iBPsKFeUXoDYjB9Jc+gzGqv+H7OTN0046QZE6EYx",
-	"s308NEQ1UdQr1RrA+6ur8z1NKEPBTMUEkZpOBzYGtrT08nuzgkekKzjFHIeU3QyNwYaxJpIUT7pwsMfR",
-	"HeN6kmEiOm6bLoR/5RMchhgyTodRw+5uluB5NmR8//zop8uz0/uCzWSlic7f2WwHvJmPhCJIodhhHokM",
-	"0YE9xvUKjVn1MeB31Y/k9DKoJAYGFpwDpugEMMd0EM9Eb727PuVh3UY/S5EmAXgrVJKqvkc6Y8VAnde/",
-	"lNcOx2X9sn9yvNpp2JX985yGgUHJaYAhYFkywyZC521MOyVDcCBsNzfzqJ3SM7nA6b4JTYG5oTCLPhOi",
-	"EtrtRkHjm7OeCVWZhtECigSva7RCWXUaEw3SYUaF/l1iurhFiYpXSZO4slt5DqKrmWHq7INApFxJz3b5",
-	"NSVKxS3jspG7QrUQVJnOAAY1Q5KqYpxyJWueCR3IGm/zkET8LlLW8ZgNaFokliWkT6Ri2iwn5+UsqGP6",
-	"dWiin7twPGMzw3AHjFDDYjV1iEyLWdhjCTTFtjY3DIFwtTIEcn+xhdFZYi4nlGT7Yw2gfFQEGo4NNxBT",
-	"fTxCoXgDIwMa9CPOSNWUGPJMTRdbGLvmOe0YnDJMEqpUwLiqn4DDCTxosGtntaY8xfRSz2OquiIZEBoO",
-	"Ih5JhVedVPffnBydQnRfzUUT/VTJMBkLRtAW0F8COEUS9BkMLwzeaGmVdGisN5i4qGMuSXk+egmBNoLS",
-	"DAqdDQsEc3rQN2Yg3DfWtNALHjIxjJlHOmkUK+vSdO6fM3IoAgmX8HMdAOSIhk670N04gnTzVLJE7iIk",
-	"vQpNw0ihpWLClAFUFY5Bj/E/9NdOs99sXHzXM3+g9OkVu497E31JvYnoVW8yVMqbNKJ4UwKuN9XK3yvU",
-	"S/OK5U28iTLUn7zKyf7p/ruSjUws/XtY6uXV/tu3qy50iXXNWcWnL1/+vwAAAP//",
+	"dACJjpHK+//IZyh8ywY5dQok7ZEpM0WD+LbIKiaHRhLr30ngu/bL1yDo+4R9Nl/ZRIpuFEN1OwrV9ERC",
+	"AjHoRJyZ9GKQySW4dhEkpDNGuTtkn03+J2i0gZBK5pqGmEhTHkRxDOK76OabnGM7OcmO8l/cfFI2munW",
+	"tByLKTZmmzWk275pBdZVaPA7a+RiM6j7Go80imUYlKWeYSeiqr5DfRGH0iPdNO5GMT6FeX8xo5LJ2iw7",
+	"Ut6l6t4H5N7I8vHmVKdeMCje5NVHfXS7V6FF11zTl0MAnqxfa4f+xCzsseR7s30p07XrUXSsM15gsxA8",
+	"aye8EamrYFFF/GL/JN8UqsjfiLgPz7ltlfwGATKTHYyp1awHlmjkIqXKzJ5jZsscEqMoyGvqNuapKbbb",
+	"2XetqUy2ZHtSVp6Ule+TQGpmNHWHO0yNGNPXUmR3VH59NeXPTLT88vzPXDL8cg+KuVjaPc/E2SUedrrM",
+	"zYk2ATpZ9NGRqs/TOPbzPkO1XVfnsZoXCnKJSHt9RxogWZtUrB4NkSlaqIN0XhR/tP6Rl0Sz79Ya5L3g",
+	"UJYlD1WB4JOZISdOD/nvM+5kuk3PVw4+cbvsz4ix1l8+RaA8RaA8Xrlo5RhPDKkhQ+PlX0bwzej8IuJs",
+	"SqjND1c+cp77RmXenaWi5SmSRCqqZhZeN53GltXr8y3armOPqjrm0y3WG52tP2mO99AcbYioA8+Zhdhn",
+	"xnRhEw35EMGs5VEOkMgubco1mDWIKUp6BQnQpIoNQV5uYEU2z+Y7Yt611rr6VPZru6SPOV0mRLXNTdVR",
+	"8HCRv4uIm7J4TomWQgVYjIoYubVNTR80rG6VsGFMA2ZS2C14h4yHERa3Ab9dVtnUlMSKNejGpr5pln6W",
+	"JYuy4NZ0SGrzKngFRyKNQ6JYHGNXE4zKG3GWGCdZXqqvT++yijXStqmyfYuwlkAGBlt8NVJgtoWN63VD",
+	"oWxSLN0629l25FahfJRqMRPTrK6EPuAyQme7M4SjHFlM6x4ttmICX1X2xYjb2kQBxkU7opOVvxeJT9lz",
+	"/3wi1JMc5FJtrC1MpBgwwZkNtV867cDS6iVFoOd/5n8sSg/MqJxDGwPKCdcqNlQF7bCs31uDQC4Z1EWZ",
+	"VYEalYks5IFUN5pbWH466xqXVwuDSK985hv7iF/bJQnT2iH6C7DhU8SlYjSclZ44QcGWyTIsbtpkw2e7",
+	"/Vc3ZX3/OY2zqicve5O8mTlj85DpMaTnxVzoSWReN79rXSS5p2i8WFM8csj0LNdMbuicmVnh5FKWRRiU",
+	"eumPHfvpN9GDTdxv1dcCH3YIFKgfZ99A91i/ltt6Z6nIppv7N8sbsMBcImsg38rTbb63AoxugSVcAY/k",
+	"S52l+5qeppEkKY9+T5kpvuY0gzK6WRbkrl/IdDSyn7sgtToJKVEowYVYcxSaMIH/GNTPzAS/S0IGl4Eq",
+	"qKQ+U2JCLSjTPx5T47OTfCN9D63gBUWrxBBuvl/bBO496Xw/hqf0e5ZTwhC6Mbg0DUos04T1RSqZh18n",
+	"+Eufxd3ag1rRs6em3JqzpOQCAXlUN9aSF/ipzsL3XGehiNtfm10/qN88a81sMzfQ7rFH/KxnzYQnvcDW",
+	"sz7vVogRHK3cIsFSUE7YpXRsEzl7n5YhIn6TStvrazqxTkGxUi6cgCiItJoeJsu3W9kp79CD79Elv5Yo",
+	"8o0o2ZNb/v7yxZMf/6F7N+bYKZKirvGgkoixwMw0eVyAbTg0huG8s1UcScXCcovHiRnzX6B/tAHLk43h",
+	"AWwMBparlyx7KAf7vAtSaEk9y8dz5XhQpNPljIelPXqipNB+hY3hleGQ0SRPSTXj6fsGYX+Rbd4HbVqy",
+	"8ioYEogmDxqP9Fem3imf0T/aSiNO1+gyf4++/nihl/b15CBAz9KTf+e79u+A84/aU8sQb12f6SNqDU6j",
+	"8BkaQ7ElVqGDhNlfVTnFxtFSOKg90u1BWdi5PY8lbuMU32F7cwT6U4PzJ0vcAnEXEcU0K3+oSA0Igp0t",
+	"2y5OGMaIUN+bTB2uZonDWOF/Mnm4mmUP10ze8B7xf/dttQoM1YMIXZ7iBcFyEVKJAUABWXyV8jF0LACn",
+	"HQTEfcZTIlkaqkfYZxqoeFwui58hCL5VbvCKIbWw2iyadtWcUfaZDoaxfmSjufGi3mrVN7avms1d+P/X",
+	"ivdISaUl0754sGl/nzFVq9lsVbzKgH4+Zrynr9bG9pZXGUTc/t36upmtcHSLFSa8kk/60gPoS8JebUsr",
+	"zQfTtBK/eDQn7AWKGpL4Topl/QMbQ0UfWIZp45T1bPGdlLGbWza+seKKX9s1XanGbd5jhUoJQDA7NLjF",
+	"KNF8NlW/YMOYjlm4SyDIAXuiozuXEgmGJ/O+SNociW6jzdscK+And1ApMwpc2rybFykiktOh7AuzHJOW",
+	"9kwSX96mmj1w6HjT5j4Msj/AIkbIGkz5T38PCwRdCUVj/Y5MOwp+x+fs7wlDik4irliPJVpKbfNBxEVC",
+	"UuihVaUEHsY2FDvexsamt/lyw2tuvvBebW95L19ue6+aL/OiQj6FBd2IO5Z0YzHyPQubNh8ldFhrkOPS",
+	"MnhZ8dBEi3JJD7ppxLEpmif7+nMIRbQllKtbGxttnu35ZhBJ4Hl+bS+vUwcpax1GfGP+hreIb76/SfPL",
+	"4RTEwwYbet7aXtZoIS99Z2vdwaFiwQ5TXQqN8BoWMZjEMDNOYcQXWs+02JHGDM6hz+KQVJ3CJr1EjKRn",
+	"+4g63gLfqa4AXgaOrUwN+tTKyp3Ac4HTXAkxrQ1eB8YhzS8/tpLsaajpmtcFNIhuIkDz5D+sRl1c71Fo",
+	"alLjRUAvBRSSws796MVwXnhmSkTgdeOCDAT4MTQ+Yhg9IIqFbzdhDCAH5SMMVs+Al0G0jlB9z8JJY1yb",
+	"O9AymeLOEIg6elGEKoLtVtxKYiaBcmyrxBj8aHPEMGekHDOdotseGUELO+sw6rCxgG6B2NfO7Cz0TOeb",
+	"Nu+wQAw04QsEl+mAhX6D7BcWnPfEs1G+Bs42LLd4RjdcqBtzLRrEt+JeVj3EDXUZ2hqQoIy2efb0TSYc",
+	"OskIbY6iIFpwgQCaxlI4Buj9WqrwSI8OYyYlpKjq52zKPuKNVDRRkvgmnNmfnegAE36vafrOEr9RvAyC",
+	"Z4biDLD2bMy4kxeB101TqXuE0JRwzkWvlr3yFIzzVLbgGwnC5zENICrdXBRNsIEF2isyQy4ulirILvss",
+	"kXmxdeH5n6Yc0peZdoYjJY3EBLcYS3YbaQQr9Wr6C1WYYhY6VQA8lPMgX0/rxPCgibGZVvffMWUp7uNq",
+	"eXNp1lOwz9cPuhfm2L+SIrjYKnRmKoTN8KlN3pznAeUBix+1rEe+pNlqLNY9M86DlOdXEiROR7SdL/jv",
+	"FYoXmuTVfDCp6JjIfjQcajk9k6M8kCK7UaLFSBSehzRREY3j8U32tm/Ufkgd6zCCkItZuEco8QuPET/7",
+	"0i9mgmV9kmGsGxC5IS7DnxmIREZ9xvXSYy0md9LBUBLfkCJTLwqqPKLLROtVGbHTcjeVevBpOREWuKac",
+	"aAOZvO9GpMx3841cMcuIlBlSfAfy45Ms+GMFTv3TiZF4ZTM5cimhcXZ9K8NeDTf7siTvQ6L/jZnfOR2D",
+	"bWdEJcG+/yyWbNRnCSNVf4jfOmaIBGocQ90qWwcwZ2XGUmBZlOVqu4TyMVqq9ODL8CPXImmrqTuysP5Y",
+	"C9IjFhK0GcmlONjeJAfbm2JfJcwK9/FPw62c7XzP7MpizxO7emJX//LsCi8DoXnJnIdjW6vYOp4DjVw/",
+	"U5qccWbUhCFLSE7xPfRgQEImD+I0nBVkDLTj8O7rVD5/dMc5bGSx9xyh/uQ9v6ep5Jkk/UhC3PwPbDRx",
+	"6ravHeJUerXeOgP/0Fcr38jiq+VA8+l+3f9+dQs49B3esVmK0FuR5C5lL+924nizWeiTLo1jQqE5al4W",
+	"Af+aCDuAgAKqSDXijtHfmAqNY8/PwbXAuDgrUgNCS6B0e9azsNgoy1TLywZ6JvNy6+REQIsVys0rz2TB",
+	"/Jm51fPQBHHHkht31U6chnF2VH2jtkCLLIBfHtixa1ztksSsC/UGZT8aWl3StYSKZClDaL7a6gKVMvf3",
+	"u27tzJXvzAAaI8uCSaAChDHcejMWhX0iH9CMOquiRE7b/hl00YktfSOPvAPTGUppjvFebt+292naSUdo",
+	"V7GERIpUTbZ8JN1Xak9K7ZNS+6+u1F72oyEUbNSkXrNV0c0Mss+M5/zxNVwbSjhTlN6PY3PDmeaOECFl",
+	"EwSytpKNQpg/heD9esQlA+5zp1lzB8OxbVoSh6g3E95/+eG6QT5MSum7IKTa8kTyNhpie9Aho4pQG+Tm",
+	"Ab8go34UM9ONTAsDbU5DrUSXRGlpofjcbvsHyRAw63VzBEpqRmRxoQFNkjGKJZry0t6swmaK9pZeA4Yr",
+	"eNMVPpc7bZIfNqn6/25EyxuDNpCQJll8x2StQY5Um0PMo+ZvVEuQNuxR9RMGtnV9z7D+BFMa4JAvHvUi",
+	"JXdRPGQ0CfokSbnEZnMqiXoJHbS5aU2HzX4gppQlRLHPmltR3yM+7eif//7v/67/ubmBj+odv2bqK8uA",
+	"WvHIBgqLrlPZGbreRSZ0sptK2yoPQ8CNBOvDQTR+90lCTd1nym0LPRmLUTxG3M1zH2Q/StSMcyzmSzjp",
+	"Ea1mczI9Ykg1wPQgv7Xbwz+Pv+ifp18+/bn5ZSpBA0gKPl8faLra01+WH83m/GMpwx3H4E2x2gmiioFX",
+	"zChY+/y6D7V19MtoAJxZy14kxfb+IevSNFaV3UrdJtDoBxhPB5qqup8VHoDxvEod/v1UBhY9RP2OJvoJ",
+	"oNCXIlFoAKx48AdaIewfOKD99Q2TQeXT4+amGKKx2Ahg6caTBeAB8lOGOWuxvDv7aNoCYL96xFKBNhGD",
+	"mLsgC+Whn0kv5+dKED9MaFdBQLem1ItLDMrbNIu3nqG0GUR81CqAZo5vpELZHc7Qn8wpP1X/e8o5/sbV",
+	"/6zEYkhAQBWNRW9FWrWMQvG8k8a3X6XHI4pikWIDJxMI6gelUCUgROtTpCRQNGgaJhtknxOrObU5yh6U",
+	"4zAxo3dMEpEqUw/BhFcnLDQ98gU3g6MciUlF+imc3pJaIriWNyVLtHBpqSxQWM9JkStSY66JcL5lED+V",
+	"SqJOqpj0if/nF0i50wfmE/+3T35tz2TimfDJQi5ewmxpB9OEJNRbhzZB0BxFbxiARQE60JFSrxnXpEVz",
+	"jyTs7ywwSYCjvojNF65YO+oLyYjPNEpLH6U4sCd3KM7R5lVf/yt/2/zUkLepXrWTwKVRSmlF8rUII61p",
+	"DjWKviIn0WvI4nmdpZBTZTLwLj9cSzKgYy3ja9HTBMrEY0itotzghElqTMQIk4DMTPqZyw/XWgdF+RPU",
+	"gWLSGiMhVbRDJSNSRXFMaEckmIkoWRLROPrDNHuhUZwmzNSsCmMR3NbaHBQAlUR56h2mXKIbGHaC6BWI",
+	"OI5A0qWmqc12c5P4cM1uAkPTfJuLd8FUMq5jSr5H+vROv2h3ZUBapve+TuPb66HGRUf7fQyGPD3RNwq0",
+	"yRdywaTWAkrY80colAjmZxZqnAOsxVthbgFaytHQUXnqo/JPXZgDyXfGOwwdannNZjM3r3TGmnTMZJod",
+	"EY7rMRiKdl9tvnr1ovnqnrzU6Qg6rxCXCUjMeDz0hKKZBU2JwPRTAYxmoXUimdLfe7mPCEMMgRi5nVRs",
+	"rrKtBLpLaBL0Ia8zqwWeMbrsy7C80ue0tvAG1pFrC/cp8blMxS4LqEhaEDxV6lnfLfAdX2tErPxqrCfv",
+	"zm7m4iq4j2vMWaBhPpWn/p7LU6+HfY8eHeK0fl67KLXzcElhao2hFgsjHiS2n/NHLGhiUdLUgzLFsfRV",
+	"0VoYTIzqqh1DqxchRhbkYQ3WZIVx/J0xoRy+dKz0jvXK4WpzLVhYae5heNJj1cFbx/b1tSnTU7npp3LT",
+	"31v9PfS+d3O54Jk05O0xDGJuW/+8gvWc5heWLmfPPv4lzueaf5ufSWy6DbpQFtwXiNAaxCDZH9P4n7xK",
+	"9xUYsrhKqmxcXlYmHcOxANDfX78LV7IovRxuF4qHjea+cEf+QaI8nDV/ld7qznyLncTuUT1d6QdwFCdF",
+	"DP0+Osu9hwpgefCvh6FpiTUseyTlKoqJjy155b7ySdVXKr4EuUP6HnnRbDRevfC2mk3P+kHafKfZxL5z",
+	"ETfhHX7eAsrPAsa1vM6yCG79nEhVVsUhq2Rnq3W3uQXmRDMaaS3uTuh5ksZstxC5nseyDoRUJDvTNkdy",
+	"CxTHI1DQopMIo1ZMsDs5jCOFBeW6aQIKR74K8DyZ5XOh2hyL3S0qPFjVPNSOUnOC23FJDXKa182Dpe62",
+	"+czSeTZEHQzbeQ29gvsFCmuRNwntKvAFGcNdm2ciDplZrBBcabZDM5QMQXtjJxbBrdayJI2ZCdPDOHE8",
+	"OjlibGgaDNoac1pbnFlYzSFX33d5NWeh3ygewQXVDEnOIT+euT5PpdWeIh3+ZeOxNeczYnYX3OEBTZAY",
+	"kqDPgluRzmlBtGxEds7A56mMrmTw/M9CLdO5/p+ySk29yPS4B/6K++vQ4LZBsPCT7bU/XbvTlnDKaLPT",
+	"iB++loJQstHc0vzaVgIFZle1cexECXFLIlVzzW0z6n6WtmGBmYt0fznXjrshp4bpU0uW77klC5xRERtt",
+	"Md6VBeSFPpu5WNX8Rpz4ySnz1W0sSQEPvjMDyoVL+5cxokyyi+fss2I8fNQyS5OLnBmK7OiMNu+UixH5",
+	"C3EVSFtXiZeU5rYBC7ipvEXpDJbi2WbmxTLWlomJJGNbJcznEOb4AXSOqYV+Iz/QqjqHPcSnZNAnDeKf",
+	"QoM4wY5yRekFiM34kTSHPqOx6v8xO3nThJNuQIRuFDPbx0NDVBNFvVKtAby/ujrf04QyFMxUTBCp6XRg",
+	"Y2BLSy+/Nyt4RLqCU8xxSNnN0BhsGGsiSfGkCwd7HN0xricZJqLjtulC+Fc+wWGIIeN0GDXs7mYJnmdD",
+	"xvfPj366PDu9L9hMVpro/J3NdsCb+UgoghSKHeaRyBAd2GNcr9CYVR8Dflf9SE4vg0piYGDBOWCKTgBz",
+	"TAfxTPTWu+tTHtZt9LMUaRKAt0Ilqep7pDNWDNR5/Ut57XBc1i/7J8ernYZd2T/PaRgYlJwGGAKWJTNs",
+	"InTexrRTMgQHwnZzM4/aKT2TC5zum9AUmBsKs+gzISqh3W4UNL4565lQlWkYLaBI8LpGK5RVpzHRIB1m",
+	"VOjfJaaLW5SoeJU0iSu7lecgupoZps4+CETKlfRsl19TolTcMi4buStUC0GV6QxgUDMkqSrGKVey5pnQ",
+	"gazxNg9JxO8iZR2P2YCmRWJZQvpEKqbNcnJezoI6pl+HJvq5C8czNjMMd8AINSxWU4fItJiFPZZAU2xr",
+	"c8MQCFcrQyD3F1sYnSXmckJJtj/WAMpHRaDh2HADMdXHIxSKNzAyoEE/4oxUTYkhz9R0sYWxa57TjsEp",
+	"wyShSgWMq/oJOJzAgwa7dlZrylNML/U8pqorkgGh4SDikVR41Ul1/83J0SlE99VcNNFPlQyTsWAEbQH9",
+	"JYBTJEGfwfDC4I2WVkmHxnqDiYs65pKU56OXEGgjKM2g0NmwQDCnB31jBsJ9Y00LveAhE8OYeaSTRrGy",
+	"Lk3n/jkjhyKQcAk/1wFAjmjotAvdjSNIN08lS+QuQtKr0DSMFFoqJkwZQFXhGPQY/0N/7TT7zcbFdz3z",
+	"B0qfXrH7uDfRl9SbiF71JkOlvEkjijcl4HpTrfy9Qr00r1jexJsoQ/3Jq5zsn+6/K9nIxNK/h6VeXu2/",
+	"fbvqQpdY15xVfPry5f8LAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

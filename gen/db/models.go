@@ -471,6 +471,8 @@ type ReservationAllocation struct {
 	ProductID     uuid.UUID
 	LocationID    uuid.UUID
 	Quantity      int64
+	ExpiresAt     time.Time
+	Live          bool
 }
 
 type Session struct {

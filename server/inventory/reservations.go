@@ -397,11 +397,20 @@ func (h *Handlers) ExtendReservation(ctx context.Context, req api.ExtendReservat
 		if err != nil {
 			return api.Reservation{}, err
 		}
-		allocs, err := q.ReservationAllocations(ctx, db.ReservationAllocationsParams{BrandID: req.BrandId, ReservationIds: []uuid.UUID{r.ID}})
+		// A sale counts a hold as gone once it expired, without locking the reservation. A
+		// request whose clock read just before the expiry could otherwise revive a hold whose
+		// stock a sale (reading just after) has taken: so the extension also locks the hold's
+		// levels and refuses when they no longer cover it.
+		st, err := Open(ctx, q, req.BrandId, now, Scope{Reservation: &r.ID})
 		if err != nil {
 			return api.Reservation{}, err
 		}
-		return apiReservation(r, allocs, now), nil
+		for _, a := range st.held {
+			if st.Available(Level{a.ProductID, a.LocationID}) < 0 {
+				return api.Reservation{}, errNotActive
+			}
+		}
+		return apiReservation(r, st.held, now), nil
 	})
 	switch {
 	case errors.Is(err, kit.ErrNotFound):

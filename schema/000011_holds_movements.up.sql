@@ -1,0 +1,61 @@
+-- Expired holds never block a sale (issue 16, item 5), and every movement filter is served by an
+-- index (item 7).
+--
+-- A reservation that expired stays `active` (and its quantity in stock_levels.reserved) until the
+-- sweeper releases it in bounded batches, outside any sale. A sale therefore does not release
+-- expired holds: it subtracts them instead. Each allocation carries its reservation's expiry and
+-- whether the reservation is still unreleased (`live`), kept in step by a trigger, so that what
+-- expired holds keep at a level is one indexed sum (reservation_allocations_expiry_idx):
+--   live reserved = reserved - sum(quantity WHERE live AND expires_at <= now)
+--   available     = on_hand - live reserved
+-- reserved (the ledger's figure) may then exceed on_hand for a while (stock sold over expired
+-- holds); the stock engine refuses any change that would make live reserved exceed on_hand. An
+-- expired reservation can never become live again (extend and consume refuse it), so a hold
+-- counted as expired never comes back.
+
+ALTER TABLE reservation_allocations
+  ADD COLUMN expires_at timestamptz,
+  ADD COLUMN live boolean NOT NULL DEFAULT true;
+
+UPDATE reservation_allocations a
+SET expires_at = r.expires_at, live = (r.status = 'active')
+FROM reservations r
+WHERE r.brand_id = a.brand_id AND r.id = a.reservation_id;
+
+ALTER TABLE reservation_allocations ALTER COLUMN expires_at SET NOT NULL;
+
+CREATE INDEX reservation_allocations_expiry_idx
+  ON reservation_allocations (brand_id, product_id, location_id, expires_at) INCLUDE (quantity)
+  WHERE live;
+
+-- A reservation's expiry and liveness, copied to its allocations whenever they change (extend,
+-- release, expiry, consumption), in the same transaction.
+CREATE FUNCTION reservation_allocations_sync() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE reservation_allocations
+  SET expires_at = NEW.expires_at, live = (NEW.status = 'active')
+  WHERE brand_id = NEW.brand_id AND reservation_id = NEW.id;
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER reservations_sync_allocations
+  AFTER UPDATE OF status, expires_at ON reservations
+  FOR EACH ROW
+  WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.expires_at IS DISTINCT FROM NEW.expires_at)
+  EXECUTE FUNCTION reservation_allocations_sync();
+
+-- reserved may exceed on_hand while expired holds wait for the sweeper (see above).
+ALTER TABLE stock_levels DROP CONSTRAINT stock_levels_quantities;
+ALTER TABLE stock_levels ADD CONSTRAINT stock_levels_quantities CHECK (reserved >= 0 AND on_hand >= 0);
+
+-- Movement filters: each alone, newest first (the list's order), so that a filter's first page
+-- reads only its own rows. Combinations are served by the most selective of these (or the level
+-- index for product + location).
+CREATE INDEX stock_movements_location_idx ON stock_movements (brand_id, location_id, id DESC);
+CREATE INDEX stock_movements_kind_idx ON stock_movements (brand_id, kind, id DESC);
+CREATE INDEX stock_movements_order_idx ON stock_movements (brand_id, order_id, id DESC) WHERE order_id IS NOT NULL;
+CREATE INDEX stock_movements_created_idx ON stock_movements (brand_id, created_at, id);
+DROP INDEX stock_movements_reservation_idx;
+CREATE INDEX stock_movements_reservation_idx ON stock_movements (brand_id, reservation_id, id DESC) WHERE reservation_id IS NOT NULL;
