@@ -55,6 +55,7 @@ ALTER TABLE stock_levels ADD CONSTRAINT stock_levels_quantities CHECK (reserved 
 -- index for product + location).
 CREATE INDEX stock_movements_location_idx ON stock_movements (brand_id, location_id, id DESC);
 CREATE INDEX stock_movements_kind_idx ON stock_movements (brand_id, kind, id DESC);
+DROP INDEX stock_movements_order_idx;
 CREATE INDEX stock_movements_order_idx ON stock_movements (brand_id, order_id, id DESC) WHERE order_id IS NOT NULL;
 CREATE INDEX stock_movements_created_idx ON stock_movements (brand_id, created_at, id);
 DROP INDEX stock_movements_reservation_idx;
