@@ -4,6 +4,7 @@ DROP INDEX stock_movements_created_idx;
 DROP INDEX stock_movements_order_idx;
 CREATE INDEX stock_movements_order_idx ON stock_movements (brand_id, order_id) WHERE order_id IS NOT NULL;
 DROP INDEX stock_movements_kind_idx;
+ALTER TABLE stock_movements DROP COLUMN kind_no;
 DROP INDEX stock_movements_location_idx;
 -- Fails while expired holds keep reserved above on_hand: run the sweeper first.
 ALTER TABLE stock_levels DROP CONSTRAINT stock_levels_quantities;

@@ -402,11 +402,14 @@ func (q *Queries) LevelsOfProduct(ctx context.Context, arg LevelsOfProductParams
 }
 
 const movementList = `-- name: MovementList :many
-SELECT brand_id, id, product_id, location_id, kind, on_hand_delta, reserved_delta, on_hand_after, reserved_after, reason, reference, reservation_id, order_id, actor_id, request_id, created_at FROM stock_movements
+SELECT brand_id, id, product_id, location_id, kind, on_hand_delta, reserved_delta, on_hand_after, reserved_after, reason, reference, reservation_id, order_id, actor_id, request_id, created_at, kind_no FROM stock_movements
 WHERE brand_id = $1
   AND ($2::uuid IS NULL OR product_id = $2::uuid)
   AND ($3::uuid IS NULL OR location_id = $3::uuid)
-  AND ($4::movement_kind IS NULL OR kind = $4::movement_kind)
+  AND ($4::movement_kind IS NULL OR kind_no = CASE $4::movement_kind
+        WHEN 'receipt' THEN 1 WHEN 'adjustment' THEN 2 WHEN 'count' THEN 3 WHEN 'return' THEN 4
+        WHEN 'transfer_out' THEN 5 WHEN 'transfer_in' THEN 6 WHEN 'reservation' THEN 7
+        WHEN 'release' THEN 8 WHEN 'fulfilment' THEN 9 END)
   AND ($5::text IS NULL OR reference = $5::text)
   AND ($6::uuid IS NULL OR reservation_id = $6::uuid)
   AND ($7::uuid IS NULL OR order_id = $7::uuid)
@@ -431,7 +434,8 @@ type MovementListParams struct {
 	RowLimit      int32
 }
 
-// Newest first, keyset by id (UUIDv7). Each filter has an index (schema 000011); the handler
+// Newest first, keyset by id (UUIDv7). kind is compared as kind_no (schema 000011: its
+// statistics count under row-level security, the enum's do not). Each filter has an index (schema 000011); the handler
 // runs it planned for its own parameters (kit.ListInBrand), so the planner picks the index of
 // the filters actually given rather than a generic plan that scans the brand's whole ledger.
 func (q *Queries) MovementList(ctx context.Context, arg MovementListParams) ([]StockMovement, error) {
@@ -472,6 +476,7 @@ func (q *Queries) MovementList(ctx context.Context, arg MovementListParams) ([]S
 			&i.ActorID,
 			&i.RequestID,
 			&i.CreatedAt,
+			&i.KindNo,
 		); err != nil {
 			return nil, err
 		}
@@ -542,7 +547,7 @@ SELECT $1, $2, $3, $4, $5, $6::bigint, $7::bigint,
        level.on_hand, level.reserved, $8, $9, $10,
        $11, $12, $13, $14
 FROM level
-RETURNING brand_id, id, product_id, location_id, kind, on_hand_delta, reserved_delta, on_hand_after, reserved_after, reason, reference, reservation_id, order_id, actor_id, request_id, created_at
+RETURNING brand_id, id, product_id, location_id, kind, on_hand_delta, reserved_delta, on_hand_after, reserved_after, reason, reference, reservation_id, order_id, actor_id, request_id, created_at, kind_no
 `
 
 type StockMoveParams struct {
@@ -600,6 +605,7 @@ func (q *Queries) StockMove(ctx context.Context, arg StockMoveParams) (StockMove
 		&i.ActorID,
 		&i.RequestID,
 		&i.CreatedAt,
+		&i.KindNo,
 	)
 	return i, err
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type MovementKind string
@@ -520,6 +521,7 @@ type StockMovement struct {
 	ActorID       *uuid.UUID
 	RequestID     *string
 	CreatedAt     time.Time
+	KindNo        pgtype.Int2
 }
 
 type User struct {
