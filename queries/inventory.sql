@@ -45,11 +45,12 @@ RETURNING *;
 -- name: LevelsExpiredHeld :many
 -- What holds of expired, not yet released reservations keep in reserved at the given levels (their
 -- cross product; levels without any are absent): subtracted from reserved, as they never count
--- against availability. One range of reservation_allocations_expiry_idx per level.
+-- against availability. A few rows of level_hold_expiries per level (one per second holds
+-- expire at), however many holds.
 SELECT product_id, location_id, sum(quantity)::bigint AS quantity
-FROM reservation_allocations
+FROM level_hold_expiries
 WHERE brand_id = @brand_id AND product_id = ANY(@product_ids::uuid[]) AND location_id = ANY(@location_ids::uuid[])
-  AND live AND expires_at <= @now
+  AND expires_at <= @now
 GROUP BY product_id, location_id;
 
 -- name: LevelGet :one
@@ -69,9 +70,9 @@ SELECT l.*, p.sku, p.name AS product_name, x.quantity AS expired_held
 FROM stock_levels l
 JOIN products p ON p.brand_id = l.brand_id AND p.id = l.product_id
 CROSS JOIN LATERAL (
-  SELECT coalesce(sum(a.quantity), 0)::bigint AS quantity FROM reservation_allocations a
-  WHERE a.brand_id = l.brand_id AND a.product_id = l.product_id AND a.location_id = l.location_id
-    AND a.live AND a.expires_at <= @now
+  SELECT coalesce(sum(e.quantity), 0)::bigint AS quantity FROM level_hold_expiries e
+  WHERE e.brand_id = l.brand_id AND e.product_id = l.product_id AND e.location_id = l.location_id
+    AND e.expires_at <= @now
 ) x
 WHERE l.brand_id = @brand_id
   AND (sqlc.narg(product_id)::uuid IS NULL OR l.product_id = sqlc.narg(product_id)::uuid)
@@ -89,9 +90,9 @@ SELECT l.*, loc.code AS location_code, x.quantity AS expired_held
 FROM stock_levels l
 JOIN locations loc ON loc.brand_id = l.brand_id AND loc.id = l.location_id
 CROSS JOIN LATERAL (
-  SELECT coalesce(sum(a.quantity), 0)::bigint AS quantity FROM reservation_allocations a
-  WHERE a.brand_id = l.brand_id AND a.product_id = l.product_id AND a.location_id = l.location_id
-    AND a.live AND a.expires_at <= @now
+  SELECT coalesce(sum(e.quantity), 0)::bigint AS quantity FROM level_hold_expiries e
+  WHERE e.brand_id = l.brand_id AND e.product_id = l.product_id AND e.location_id = l.location_id
+    AND e.expires_at <= @now
 ) x
 WHERE l.brand_id = @brand_id AND l.product_id = @product_id
 ORDER BY loc.code;

@@ -29,7 +29,7 @@ func holdMany(t *testing.T, b stockBrand, product, location uuid.UUID, n int, tt
 			defer wg.Done()
 			for i := w; i < n; i += workers {
 				resp, err := b.env.Client.CreateReservationWithResponse(ctx, b.brand, &api.CreateReservationParams{},
-					api.CreateReservationRequest{Lines: []api.ReservationRequestLine{line(product, &location, 1)}, TtlSeconds: ptr(api.TTLSeconds(ttl))}, b.auth)
+					api.CreateReservationRequest{Lines: []api.ReservationRequestLine{line(product, &location, 1)}, TtlSeconds: ptr(ttl)}, b.auth)
 				if err != nil || resp.JSON201 == nil {
 					t.Errorf("hold %d: %v %d %s", i, err, resp.StatusCode(), resp.Body)
 					return

@@ -140,9 +140,9 @@ func assertLedger(t *testing.T, env *servertest.Env, brand uuid.UUID) {
 		if err := tx.QueryRow(ctx, `
 			SELECT count(*), count(*) FILTER (WHERE l.reserved < 0 OR l.reserved - x.expired > l.on_hand)
 			FROM stock_levels l
-			CROSS JOIN LATERAL (SELECT coalesce(sum(a.quantity), 0) AS expired FROM reservation_allocations a
-			                    WHERE a.brand_id = l.brand_id AND a.product_id = l.product_id AND a.location_id = l.location_id
-			                      AND a.live AND a.expires_at <= $2) x
+			CROSS JOIN LATERAL (SELECT coalesce(sum(e.quantity), 0) AS expired FROM level_hold_expiries e
+			                    WHERE e.brand_id = l.brand_id AND e.product_id = l.product_id AND e.location_id = l.location_id
+			                      AND e.expires_at <= $2) x
 			WHERE l.brand_id = $1`, brand, env.Clock.Now()).Scan(&levels, &broken); err != nil {
 			return err
 		}

@@ -77,7 +77,7 @@ type harness struct {
 	checks   []stockCheck      // after every run of an inventory scenario or its limit
 	// movementsSeeded: the movements scenarios' ledger is in (seeded once, by the first).
 	movementsSeeded bool
-	exports  []traceExport     // what each tracing variant's server exported in all
+	exports         []traceExport // what each tracing variant's server exported in all
 }
 
 func (h *harness) logf(format string, args ...any) {

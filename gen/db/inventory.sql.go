@@ -93,9 +93,9 @@ SELECT l.brand_id, l.product_id, l.location_id, l.on_hand, l.reserved, l.reorder
 FROM stock_levels l
 JOIN products p ON p.brand_id = l.brand_id AND p.id = l.product_id
 CROSS JOIN LATERAL (
-  SELECT coalesce(sum(a.quantity), 0)::bigint AS quantity FROM reservation_allocations a
-  WHERE a.brand_id = l.brand_id AND a.product_id = l.product_id AND a.location_id = l.location_id
-    AND a.live AND a.expires_at <= $1
+  SELECT coalesce(sum(e.quantity), 0)::bigint AS quantity FROM level_hold_expiries e
+  WHERE e.brand_id = l.brand_id AND e.product_id = l.product_id AND e.location_id = l.location_id
+    AND e.expires_at <= $1
 ) x
 WHERE l.brand_id = $2
   AND ($3::uuid IS NULL OR l.product_id = $3::uuid)
@@ -246,9 +246,9 @@ func (q *Queries) LevelsEnsure(ctx context.Context, arg LevelsEnsureParams) erro
 
 const levelsExpiredHeld = `-- name: LevelsExpiredHeld :many
 SELECT product_id, location_id, sum(quantity)::bigint AS quantity
-FROM reservation_allocations
+FROM level_hold_expiries
 WHERE brand_id = $1 AND product_id = ANY($2::uuid[]) AND location_id = ANY($3::uuid[])
-  AND live AND expires_at <= $4
+  AND expires_at <= $4
 GROUP BY product_id, location_id
 `
 
@@ -267,7 +267,8 @@ type LevelsExpiredHeldRow struct {
 
 // What holds of expired, not yet released reservations keep in reserved at the given levels (their
 // cross product; levels without any are absent): subtracted from reserved, as they never count
-// against availability. One range of reservation_allocations_expiry_idx per level.
+// against availability. A few rows of level_hold_expiries per level (one per second holds
+// expire at), however many holds.
 func (q *Queries) LevelsExpiredHeld(ctx context.Context, arg LevelsExpiredHeldParams) ([]LevelsExpiredHeldRow, error) {
 	rows, err := q.db.Query(ctx, levelsExpiredHeld,
 		arg.BrandID,
@@ -342,9 +343,9 @@ SELECT l.brand_id, l.product_id, l.location_id, l.on_hand, l.reserved, l.reorder
 FROM stock_levels l
 JOIN locations loc ON loc.brand_id = l.brand_id AND loc.id = l.location_id
 CROSS JOIN LATERAL (
-  SELECT coalesce(sum(a.quantity), 0)::bigint AS quantity FROM reservation_allocations a
-  WHERE a.brand_id = l.brand_id AND a.product_id = l.product_id AND a.location_id = l.location_id
-    AND a.live AND a.expires_at <= $1
+  SELECT coalesce(sum(e.quantity), 0)::bigint AS quantity FROM level_hold_expiries e
+  WHERE e.brand_id = l.brand_id AND e.product_id = l.product_id AND e.location_id = l.location_id
+    AND e.expires_at <= $1
 ) x
 WHERE l.brand_id = $2 AND l.product_id = $3
 ORDER BY loc.code

@@ -347,6 +347,14 @@ type Invitation struct {
 	CreatedAt  time.Time
 }
 
+type LevelHoldExpiry struct {
+	BrandID    uuid.UUID
+	ProductID  uuid.UUID
+	LocationID uuid.UUID
+	ExpiresAt  time.Time
+	Quantity   int64
+}
+
 type Location struct {
 	BrandID   uuid.UUID
 	ID        uuid.UUID

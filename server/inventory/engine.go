@@ -281,7 +281,7 @@ func (s *Stock) release(id uuid.UUID, held []db.ReservationAllocation, status db
 			continue
 		}
 		l := Level{a.ProductID, a.LocationID}
-		if status == db.ReservationStatusExpired {
+		if !expirySecond(a.ExpiresAt).After(s.now) {
 			s.expired[l] -= a.Quantity // it was counted among the expired holds: no longer
 		}
 		err := s.Move(l, Movement{Kind: db.MovementKindRelease, ReservedDelta: -a.Quantity, Reservation: &id})
@@ -290,6 +290,15 @@ func (s *Stock) release(id uuid.UUID, held []db.ReservationAllocation, status db
 		}
 	}
 	return s.q.ReservationEnd(s.ctx, db.ReservationEndParams{BrandID: s.brand, ID: id, Status: status, Now: s.now})
+}
+
+// expirySecond is when a hold expiring at t starts to count as expired: the first whole second
+// at or after t (schema 000011, hold_expiry_second: level_hold_expiries sums holds by it).
+func expirySecond(t time.Time) time.Time {
+	if s := t.Truncate(time.Second); s.Before(t) {
+		return s.Add(time.Second)
+	}
+	return t
 }
 
 // Change is the answer every stock change gives: the levels it touched, after it, and the

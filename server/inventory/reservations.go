@@ -385,6 +385,15 @@ var errNotActive = errors.New("reservation not active")
 func (h *Handlers) ExtendReservation(ctx context.Context, req api.ExtendReservationRequestObject) (api.ExtendReservationResponseObject, error) {
 	now := h.d.Now()
 	res, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (api.Reservation, error) {
+		// A sale counts a hold as gone once it expired, without locking the reservation. A
+		// request whose clock read just before the expiry could otherwise revive a hold whose
+		// stock a sale (reading just after) has taken: so the extension first locks the
+		// reservation and its levels (the shared lock order) and refuses when they no longer
+		// cover the hold.
+		st, err := Open(ctx, q, req.BrandId, now, Scope{Reservation: &req.ReservationId})
+		if err != nil {
+			return api.Reservation{}, err
+		}
 		r, err := q.ReservationExtend(ctx, db.ReservationExtendParams{
 			BrandID: req.BrandId, ID: req.ReservationId, ExpiresAt: now.Add(time.Duration(req.Body.TtlSeconds) * time.Second), Now: now,
 		})
@@ -394,14 +403,6 @@ func (h *Handlers) ExtendReservation(ctx context.Context, req api.ExtendReservat
 			}
 			return api.Reservation{}, errNotActive
 		}
-		if err != nil {
-			return api.Reservation{}, err
-		}
-		// A sale counts a hold as gone once it expired, without locking the reservation. A
-		// request whose clock read just before the expiry could otherwise revive a hold whose
-		// stock a sale (reading just after) has taken: so the extension also locks the hold's
-		// levels and refuses when they no longer cover it.
-		st, err := Open(ctx, q, req.BrandId, now, Scope{Reservation: &r.ID})
 		if err != nil {
 			return api.Reservation{}, err
 		}
