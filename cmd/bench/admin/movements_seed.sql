@@ -6,8 +6,8 @@
 -- random: they sort among the server's own, as an old ledger's would not, which only makes the
 -- newest page harder to find. Answers how many it made.
 WITH lv AS (
-  SELECT product_id, location_id, row_number() OVER (ORDER BY location_id, product_id) AS n,
-         count(*) OVER () AS total
+  SELECT array_agg(product_id ORDER BY location_id, product_id) AS p,
+         array_agg(location_id ORDER BY location_id, product_id) AS l, count(*) AS total
   FROM stock_levels WHERE brand_id = @brand::uuid
 ), res AS (
   SELECT id FROM reservations WHERE brand_id = @brand::uuid ORDER BY id LIMIT 1
@@ -16,7 +16,7 @@ WITH lv AS (
 ), m AS (
   INSERT INTO stock_movements (brand_id, id, product_id, location_id, kind, on_hand_delta, reserved_delta,
                                on_hand_after, reserved_after, reference, reservation_id, order_id, created_at)
-  SELECT @brand::uuid, gen_random_uuid(), lv.product_id, lv.location_id,
+  SELECT @brand::uuid, gen_random_uuid(), lv.p[1 + (x.pair * 104729) % lv.total], lv.l[1 + (x.pair * 104729) % lv.total],
          (CASE WHEN k < 70 THEN 'reservation' WHEN k < 130 THEN 'release' WHEN k < 180 THEN 'fulfilment'
                WHEN k < 190 THEN 'receipt' WHEN k < 194 THEN 'adjustment' WHEN k < 196 THEN 'transfer_out'
                WHEN k < 198 THEN 'transfer_in' WHEN k < 199 THEN 'return' ELSE 'count' END)::movement_kind,
@@ -27,7 +27,7 @@ WITH lv AS (
          now() - interval '400 days' + make_interval(secs => pair * (400 * 86400 / (@movements::bigint / 2)))
   FROM generate_series(0, @movements::bigint - 1) AS i,
        LATERAL (SELECT i / 2 AS pair, (i / 2 * 7919) % 200 AS k) AS x,
-       LATERAL (SELECT * FROM lv WHERE lv.n = 1 + (x.pair * 104729) % lv.total) AS lv
+       lv
   RETURNING 1
 )
 SELECT count(*)::int FROM m;
