@@ -42,6 +42,17 @@ SELECT @brand_id, @id, @product_id, @location_id, @kind, @on_hand_delta::bigint,
 FROM level
 RETURNING *;
 
+-- name: LevelsExpiredHeld :many
+-- What holds of expired, not yet released reservations keep in reserved at the given levels (their
+-- cross product; levels without any are absent): subtracted from reserved, as they never count
+-- against availability. A few rows of level_hold_expiries per level (one per second holds
+-- expire at), however many holds.
+SELECT product_id, location_id, sum(quantity)::bigint AS quantity
+FROM level_hold_expiries
+WHERE brand_id = @brand_id AND product_id = ANY(@product_ids::uuid[]) AND location_id = ANY(@location_ids::uuid[])
+  AND expires_at <= @now
+GROUP BY product_id, location_id;
+
 -- name: LevelGet :one
 SELECT * FROM stock_levels WHERE brand_id = @brand_id AND product_id = @product_id AND location_id = @location_id;
 
@@ -53,15 +64,21 @@ WHERE brand_id = @brand_id AND product_id = @product_id AND location_id = @locat
 RETURNING *;
 
 -- name: LevelList :many
--- Keyset by (product, location), with the product's SKU and name for display.
-SELECT l.*, p.sku, p.name AS product_name
+-- Keyset by (product, location), with the product's SKU and name for display, and what expired
+-- holds not yet released keep in reserved (not counted as reserved: LevelsExpiredHeld).
+SELECT l.*, p.sku, p.name AS product_name, x.quantity AS expired_held
 FROM stock_levels l
 JOIN products p ON p.brand_id = l.brand_id AND p.id = l.product_id
+CROSS JOIN LATERAL (
+  SELECT coalesce(sum(e.quantity), 0)::bigint AS quantity FROM level_hold_expiries e
+  WHERE e.brand_id = l.brand_id AND e.product_id = l.product_id AND e.location_id = l.location_id
+    AND e.expires_at <= @now
+) x
 WHERE l.brand_id = @brand_id
   AND (sqlc.narg(product_id)::uuid IS NULL OR l.product_id = sqlc.narg(product_id)::uuid)
   AND (sqlc.narg(location_id)::uuid IS NULL OR l.location_id = sqlc.narg(location_id)::uuid)
   AND (NOT @below_reorder_point::boolean
-       OR (l.reorder_point IS NOT NULL AND l.on_hand - l.reserved < l.reorder_point))
+       OR (l.reorder_point IS NOT NULL AND l.on_hand - l.reserved + x.quantity < l.reorder_point))
   AND (sqlc.narg(after_product)::uuid IS NULL
        OR (l.product_id, l.location_id) > (sqlc.narg(after_product)::uuid, sqlc.narg(after_location)::uuid))
 ORDER BY l.product_id, l.location_id
@@ -69,21 +86,33 @@ LIMIT @row_limit;
 
 -- name: LevelsOfProduct :many
 -- A product's levels at every location that has one, with the location's code, by code.
-SELECT l.*, loc.code AS location_code
+SELECT l.*, loc.code AS location_code, x.quantity AS expired_held
 FROM stock_levels l
 JOIN locations loc ON loc.brand_id = l.brand_id AND loc.id = l.location_id
+CROSS JOIN LATERAL (
+  SELECT coalesce(sum(e.quantity), 0)::bigint AS quantity FROM level_hold_expiries e
+  WHERE e.brand_id = l.brand_id AND e.product_id = l.product_id AND e.location_id = l.location_id
+    AND e.expires_at <= @now
+) x
 WHERE l.brand_id = @brand_id AND l.product_id = @product_id
 ORDER BY loc.code;
 
 -- name: MovementList :many
--- Newest first, keyset by id (UUIDv7).
+-- Newest first, keyset by id (UUIDv7). kind is compared as kind_no (schema 000011: its
+-- statistics count under row-level security, the enum's do not). Each filter has an index (schema 000011); the handler
+-- runs it planned for its own parameters (kit.ListInBrand), so the planner picks the index of
+-- the filters actually given rather than a generic plan that scans the brand's whole ledger.
 SELECT * FROM stock_movements
 WHERE brand_id = @brand_id
   AND (sqlc.narg(product_id)::uuid IS NULL OR product_id = sqlc.narg(product_id)::uuid)
   AND (sqlc.narg(location_id)::uuid IS NULL OR location_id = sqlc.narg(location_id)::uuid)
-  AND (sqlc.narg(kind)::movement_kind IS NULL OR kind = sqlc.narg(kind)::movement_kind)
+  AND (sqlc.narg(kind)::movement_kind IS NULL OR kind_no = CASE sqlc.narg(kind)::movement_kind
+        WHEN 'receipt' THEN 1 WHEN 'adjustment' THEN 2 WHEN 'count' THEN 3 WHEN 'return' THEN 4
+        WHEN 'transfer_out' THEN 5 WHEN 'transfer_in' THEN 6 WHEN 'reservation' THEN 7
+        WHEN 'release' THEN 8 WHEN 'fulfilment' THEN 9 END)
   AND (sqlc.narg(reference)::text IS NULL OR reference = sqlc.narg(reference)::text)
   AND (sqlc.narg(reservation_id)::uuid IS NULL OR reservation_id = sqlc.narg(reservation_id)::uuid)
+  AND (sqlc.narg(order_id)::uuid IS NULL OR order_id = sqlc.narg(order_id)::uuid)
   AND (sqlc.narg(created_after)::timestamptz IS NULL OR created_at >= sqlc.narg(created_after)::timestamptz)
   AND (sqlc.narg(created_before)::timestamptz IS NULL OR created_at < sqlc.narg(created_before)::timestamptz)
   AND (sqlc.narg(before_id)::uuid IS NULL OR id < sqlc.narg(before_id)::uuid)

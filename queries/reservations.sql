@@ -4,9 +4,11 @@ VALUES (@brand_id, @id, sqlc.narg(reference), @expires_at, sqlc.narg(created_by)
 RETURNING *;
 
 -- name: ReservationAllocationsAdd :exec
-INSERT INTO reservation_allocations (brand_id, reservation_id, line_no, product_id, location_id, quantity)
+-- Each allocation carries its reservation's expiry (kept in step by a trigger, schema 000011).
+INSERT INTO reservation_allocations (brand_id, reservation_id, line_no, product_id, location_id, quantity, expires_at)
 SELECT @brand_id::uuid, @reservation_id::uuid, unnest(@line_nos::int[]), unnest(@product_ids::uuid[]),
-       unnest(@location_ids::uuid[]), unnest(@quantities::bigint[]);
+       unnest(@location_ids::uuid[]), unnest(@quantities::bigint[]),
+       (SELECT r.expires_at FROM reservations r WHERE r.brand_id = @brand_id::uuid AND r.id = @reservation_id::uuid);
 
 -- name: ReservationGet :one
 SELECT * FROM reservations WHERE brand_id = @brand_id AND id = @id;
@@ -44,16 +46,6 @@ UPDATE reservations
 SET expires_at = @expires_at, version = version + 1, updated_at = @now
 WHERE brand_id = @brand_id AND id = @id AND status = 'active' AND expires_at > @now
 RETURNING *;
-
--- name: ReservationsExpiredLock :many
--- Expired, unswept holds on the given products, locked in id order. SKIP LOCKED: a hold locked by
--- the sweeper (or a release) is being released right now; the caller then waits on the levels.
-SELECT r.id FROM reservations r
-WHERE r.brand_id = @brand_id AND r.status = 'active' AND r.expires_at <= @now
-  AND EXISTS (SELECT 1 FROM reservation_allocations a
-              WHERE a.brand_id = r.brand_id AND a.reservation_id = r.id AND a.product_id = ANY(@product_ids::uuid[]))
-ORDER BY r.id
-FOR UPDATE OF r SKIP LOCKED;
 
 -- name: ReservationsDue :many
 -- The sweeper's work list across brands (a policy lets it see active holds' ids only when

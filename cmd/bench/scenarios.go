@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/ecompointer/ecompointer/cmd/bench/internal/load"
 	"github.com/ecompointer/ecompointer/gen/api"
@@ -32,6 +36,12 @@ type Scenario struct {
 	// Noise, when set, runs beside Client, as many clients again, for the same time: a noisy
 	// neighbour. Its answers are not the scenario's figures; the report says what it got.
 	Noise func(f *Fixture, i, n int) load.Client
+	// Conns, when set, are the only numbers of connections the scenario runs at (its target
+	// names them), whatever the harness's list.
+	Conns []int
+	// Setup, when set, prepares the database before each run of the scenario (data the seed
+	// does not make, and that the stock check after a run takes away: expired holds).
+	Setup func(ctx context.Context, h *harness) error
 }
 
 // Limit is a ceiling a scenario is compared to.
@@ -245,6 +255,142 @@ var scenarios = []Scenario{
 		Limits: []Limit{pgbenchPoolLimit("order_lifecycle", 3), {Kind: "pgbench", Name: "order_lifecycle", Requests: 3}},
 		Client: newOrderLifecycleClient,
 	},
+	{
+		// Issue 16, item 5: 10,000 expired one-unit holds on one product (the server's sweeper
+		// is off: it runs hourly here), then 1-unit orders of it at 16 connections by brand 1's
+		// users. Target: p99 ≤ 100 ms, no errors; the stock check then proves the stock exact.
+		Name:   "expired_holds: POST /brands/{brandId}/orders over 10,000 expired holds",
+		Expect: http.StatusCreated,
+		Stock:  true,
+		Conns:  []int{16},
+		Setup:  seedExpiredHolds,
+		Client: func(f *Fixture, i, _ int) load.Client {
+			own := f.sessionsOf(1)
+			product, _ := expiredHoldsTarget(f)
+			rng := rand.New(rand.NewPCG(seed, uint64(i)))
+			return load.Func(func() load.Request { return orderRequest(own[rng.IntN(len(own))], []string{product}) })
+		},
+	},
+}
+
+func init() { scenarios = append(scenarios, movementScenarios()...) }
+
+// expiredHolds is how many expired, unreleased one-unit holds the expired_holds scenario finds on
+// its product before each run (issue 16, item 5).
+const expiredHolds = 10000
+
+// expiredHoldsTarget is brand 1's product and location the expired holds are on: its last stock
+// product, at its first location (1,000,000 units on hand).
+func expiredHoldsTarget(f *Fixture) (product, location string) {
+	return f.Stock[0][f.StockProducts], f.locationID(1, 1)
+}
+
+// seedExpiredHolds makes the expired holds (admin/expired_holds.sql); the stock check after the
+// run releases them with the sweeper, so each run gets a fresh 10,000.
+func seedExpiredHolds(ctx context.Context, h *harness) error {
+	product, location := expiredHoldsTarget(h.fixture)
+	n, err := h.adminExec(ctx, "expired_holds.sql", pgx.NamedArgs{
+		"brand": benchUUID(benchKindBrand, 1), "product": product, "location": location, "holds": expiredHolds,
+	})
+	if err == nil && n != expiredHolds {
+		err = fmt.Errorf("expired_holds.sql made %d holds, want %d", n, expiredHolds)
+	}
+	return err
+}
+
+// benchMovements is how many movements the movements scenarios seed in brand 1, once.
+const benchMovements = 1000000
+
+// seedMovements seeds brand 1's ledger once (admin/movements_seed.sql), then ANALYZEs it.
+func seedMovements(ctx context.Context, h *harness) error {
+	if h.movementsSeeded {
+		return nil
+	}
+	n, err := h.adminExec(ctx, "movements_seed.sql", pgx.NamedArgs{"brand": benchUUID(benchKindBrand, 1), "movements": benchMovements})
+	if err != nil {
+		return err
+	}
+	if n != benchMovements {
+		return fmt.Errorf("movements_seed.sql made %d movements, want %d", n, benchMovements)
+	}
+	conn, err := pgx.Connect(ctx, h.dbURL)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	if _, err := conn.Exec(ctx, "ANALYZE stock_movements"); err != nil {
+		return err
+	}
+	// The seed's reservation and order (admin/movements_seed.sql picks the same); a made-up id
+	// when the brand has none (the filter then finds nothing, through its index all the same).
+	var res, ord *string
+	if err := queryRow(ctx, conn, "movements_ids.sql", &res, &ord); err != nil {
+		return err
+	}
+	ids := movementIDs{reservation: benchUUID(benchKindBrand, 999999), order: benchUUID(benchKindBrand, 999998)}
+	if res != nil {
+		ids.reservation = *res
+	}
+	if ord != nil {
+		ids.order = *ord
+	}
+	h.fixture.movementIDs = ids
+	h.movementsSeeded = true
+	return nil
+}
+
+// movementFilter is one movements scenario: the first page of brand 1's ledger under a filter,
+// built from what the brand has (its first stock product and last location, a reservation and
+// an order of its own).
+type movementFilter struct {
+	name  string
+	query func(f *Fixture, ids movementIDs) string
+}
+
+// movementIDs are ids the filters name, read once after the seed.
+type movementIDs struct{ reservation, order string }
+
+var movementFilters = []movementFilter{
+	{"productId", func(f *Fixture, _ movementIDs) string { return "productId=" + f.Stock[0][1] }},
+	{"locationId", func(f *Fixture, _ movementIDs) string { return "locationId=" + f.locationID(1, stockLocations) }},
+	{"kind=count", func(*Fixture, movementIDs) string { return "kind=count" }},
+	{"reference", func(*Fixture, movementIDs) string { return "reference=BENCH-REF-40" }},
+	{"reservationId", func(_ *Fixture, ids movementIDs) string { return "reservationId=" + ids.reservation }},
+	{"orderId", func(_ *Fixture, ids movementIDs) string { return "orderId=" + ids.order }},
+	{"createdAfter", func(*Fixture, movementIDs) string {
+		return "createdAfter=" + time.Now().Add(-24*time.Hour).UTC().Format(time.RFC3339)
+	}},
+	{"createdBefore", func(*Fixture, movementIDs) string {
+		return "createdBefore=" + time.Now().Add(-390*24*time.Hour).UTC().Format(time.RFC3339)
+	}},
+	{"locationId+kind", func(f *Fixture, _ movementIDs) string {
+		return "locationId=" + f.locationID(1, stockLocations) + "&kind=count"
+	}},
+	{"productId+locationId+kind", func(f *Fixture, _ movementIDs) string {
+		return "productId=" + f.Stock[0][1] + "&locationId=" + f.locationID(1, 1) + "&kind=release"
+	}},
+}
+
+// movementScenarios is one scenario per filter, at 4 connections: each filter's first page.
+func movementScenarios() []Scenario {
+	out := make([]Scenario, len(movementFilters))
+	for i, mf := range movementFilters {
+		out[i] = Scenario{
+			Name:  "movements " + mf.name + ": GET /brands/{brandId}/inventory/movements",
+			Conns: []int{4},
+			Setup: seedMovements,
+			Client: func(f *Fixture, i, _ int) load.Client {
+				own := f.sessionsOf(1)
+				ids := f.movementIDs
+				rng := rand.New(rand.NewPCG(seed, uint64(i)))
+				return load.Func(func() load.Request {
+					s := own[rng.IntN(len(own))]
+					return load.Request{Method: http.MethodGet, Path: "/brands/" + s.BrandID + "/inventory/movements?" + mf.query(f, ids), Bearer: s.Access}
+				})
+			},
+		}
+	}
+	return out
 }
 
 // spreadLines draws the products of a reserve_spread reservation: one from each third of the

@@ -49,6 +49,8 @@ type Fixture struct {
 	Stock [][]string
 	// StockProducts is how many products after the hot one every brand has in Stock.
 	StockProducts int
+	// movementIDs are a reservation and an order of brand 1 the movements scenarios filter by.
+	movementIDs movementIDs
 	// skus numbers the products the create scenario adds, unique across all its clients and runs.
 	skus atomic.Int64
 }

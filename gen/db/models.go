@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type MovementKind string
@@ -347,6 +348,14 @@ type Invitation struct {
 	CreatedAt  time.Time
 }
 
+type LevelHoldExpiry struct {
+	BrandID    uuid.UUID
+	ProductID  uuid.UUID
+	LocationID uuid.UUID
+	ExpiresAt  time.Time
+	Quantity   int64
+}
+
 type Location struct {
 	BrandID   uuid.UUID
 	ID        uuid.UUID
@@ -472,6 +481,8 @@ type ReservationAllocation struct {
 	ProductID     uuid.UUID
 	LocationID    uuid.UUID
 	Quantity      int64
+	ExpiresAt     time.Time
+	Live          bool
 }
 
 type Session struct {
@@ -519,6 +530,7 @@ type StockMovement struct {
 	ActorID       *uuid.UUID
 	RequestID     *string
 	CreatedAt     time.Time
+	KindNo        pgtype.Int2
 }
 
 type User struct {

@@ -13,7 +13,7 @@ import (
 )
 
 const reservationAllocations = `-- name: ReservationAllocations :many
-SELECT brand_id, reservation_id, line_no, product_id, location_id, quantity FROM reservation_allocations
+SELECT brand_id, reservation_id, line_no, product_id, location_id, quantity, expires_at, live FROM reservation_allocations
 WHERE brand_id = $1 AND reservation_id = ANY($2::uuid[])
 ORDER BY reservation_id, line_no, location_id
 `
@@ -39,6 +39,8 @@ func (q *Queries) ReservationAllocations(ctx context.Context, arg ReservationAll
 			&i.ProductID,
 			&i.LocationID,
 			&i.Quantity,
+			&i.ExpiresAt,
+			&i.Live,
 		); err != nil {
 			return nil, err
 		}
@@ -51,9 +53,10 @@ func (q *Queries) ReservationAllocations(ctx context.Context, arg ReservationAll
 }
 
 const reservationAllocationsAdd = `-- name: ReservationAllocationsAdd :exec
-INSERT INTO reservation_allocations (brand_id, reservation_id, line_no, product_id, location_id, quantity)
+INSERT INTO reservation_allocations (brand_id, reservation_id, line_no, product_id, location_id, quantity, expires_at)
 SELECT $1::uuid, $2::uuid, unnest($3::int[]), unnest($4::uuid[]),
-       unnest($5::uuid[]), unnest($6::bigint[])
+       unnest($5::uuid[]), unnest($6::bigint[]),
+       (SELECT r.expires_at FROM reservations r WHERE r.brand_id = $1::uuid AND r.id = $2::uuid)
 `
 
 type ReservationAllocationsAddParams struct {
@@ -65,6 +68,7 @@ type ReservationAllocationsAddParams struct {
 	Quantities    []int64
 }
 
+// Each allocation carries its reservation's expiry (kept in step by a trigger, schema 000011).
 func (q *Queries) ReservationAllocationsAdd(ctx context.Context, arg ReservationAllocationsAddParams) error {
 	_, err := q.db.Exec(ctx, reservationAllocationsAdd,
 		arg.BrandID,
@@ -356,43 +360,6 @@ func (q *Queries) ReservationsDue(ctx context.Context, arg ReservationsDueParams
 			return nil, err
 		}
 		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const reservationsExpiredLock = `-- name: ReservationsExpiredLock :many
-SELECT r.id FROM reservations r
-WHERE r.brand_id = $1 AND r.status = 'active' AND r.expires_at <= $2
-  AND EXISTS (SELECT 1 FROM reservation_allocations a
-              WHERE a.brand_id = r.brand_id AND a.reservation_id = r.id AND a.product_id = ANY($3::uuid[]))
-ORDER BY r.id
-FOR UPDATE OF r SKIP LOCKED
-`
-
-type ReservationsExpiredLockParams struct {
-	BrandID    uuid.UUID
-	Now        time.Time
-	ProductIds []uuid.UUID
-}
-
-// Expired, unswept holds on the given products, locked in id order. SKIP LOCKED: a hold locked by
-// the sweeper (or a release) is being released right now; the caller then waits on the levels.
-func (q *Queries) ReservationsExpiredLock(ctx context.Context, arg ReservationsExpiredLockParams) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, reservationsExpiredLock, arg.BrandID, arg.Now, arg.ProductIds)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []uuid.UUID{}
-	for rows.Next() {
-		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		items = append(items, id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -22,9 +22,10 @@ type levelPosition struct {
 func (h *Handlers) ListStockLevels(ctx context.Context, req api.ListStockLevelsRequestObject) (api.ListStockLevelsResponseObject, error) {
 	p := req.Params
 	below := p.BelowReorderPoint != nil && *p.BelowReorderPoint
+	now := h.d.Now()
 	page, err := kit.List(h.d, "inventory/"+req.BrandId.String(), p.Cursor, p.Limit,
 		func(after *levelPosition, limit int32) ([]db.LevelListRow, error) {
-			params := db.LevelListParams{BrandID: req.BrandId, ProductID: p.ProductId, LocationID: p.LocationId, BelowReorderPoint: below, RowLimit: limit}
+			params := db.LevelListParams{BrandID: req.BrandId, ProductID: p.ProductId, LocationID: p.LocationId, BelowReorderPoint: below, Now: now, RowLimit: limit}
 			if after != nil {
 				params.AfterProduct, params.AfterLocation = &after.Product, &after.Location
 			}
@@ -37,7 +38,7 @@ func (h *Handlers) ListStockLevels(ctx context.Context, req api.ListStockLevelsR
 		},
 		func(r db.LevelListRow) (api.StockLevel, error) {
 			return apiLevel(db.StockLevel{
-				BrandID: r.BrandID, ProductID: r.ProductID, LocationID: r.LocationID, OnHand: r.OnHand, Reserved: r.Reserved,
+				BrandID: r.BrandID, ProductID: r.ProductID, LocationID: r.LocationID, OnHand: r.OnHand, Reserved: r.Reserved - r.ExpiredHeld,
 				ReorderPoint: r.ReorderPoint, Version: r.Version, UpdatedAt: r.UpdatedAt,
 			}, r.Sku, r.ProductName), nil
 		})
@@ -57,18 +58,20 @@ func (h *Handlers) GetProductInventory(ctx context.Context, req api.GetProductIn
 		if err != nil {
 			return api.ProductInventory{}, kit.DBError(err)
 		}
-		rows, err := q.LevelsOfProduct(ctx, db.LevelsOfProductParams{BrandID: req.BrandId, ProductID: req.ProductId})
+		rows, err := q.LevelsOfProduct(ctx, db.LevelsOfProductParams{BrandID: req.BrandId, ProductID: req.ProductId, Now: h.d.Now()})
 		if err != nil {
 			return api.ProductInventory{}, err
 		}
 		inv := api.ProductInventory{ProductId: p.ID, Levels: make([]api.StockLevel, 0, len(rows))}
 		for _, r := range rows {
+			// Holds of expired reservations the sweeper has not released yet are not reserved.
+			live := r.Reserved - r.ExpiredHeld
 			inv.Levels = append(inv.Levels, apiLevel(db.StockLevel{
-				BrandID: r.BrandID, ProductID: r.ProductID, LocationID: r.LocationID, OnHand: r.OnHand, Reserved: r.Reserved,
+				BrandID: r.BrandID, ProductID: r.ProductID, LocationID: r.LocationID, OnHand: r.OnHand, Reserved: live,
 				ReorderPoint: r.ReorderPoint, Version: r.Version, UpdatedAt: r.UpdatedAt,
 			}, p.Sku, p.Name))
 			inv.OnHand += r.OnHand
-			inv.Reserved += r.Reserved
+			inv.Reserved += live
 		}
 		inv.Available = inv.OnHand - inv.Reserved
 		return inv, nil
@@ -99,6 +102,15 @@ func (h *Handlers) UpdateStockLevel(ctx context.Context, req api.UpdateStockLeve
 		if err != nil {
 			return api.StockLevel{}, err
 		}
+		exp, err := q.LevelsExpiredHeld(ctx, db.LevelsExpiredHeldParams{
+			BrandID: req.BrandId, ProductIds: []uuid.UUID{req.ProductId}, LocationIds: []uuid.UUID{req.LocationId}, Now: h.d.Now(),
+		})
+		if err != nil {
+			return api.StockLevel{}, err
+		}
+		for _, e := range exp {
+			l.Reserved -= e.Quantity // expired holds not released yet are not reserved
+		}
 		return apiLevel(l, p.Sku, p.Name), nil
 	})
 	if resp, ok := kit.Unmet[api.UpdateStockLevel404ApplicationProblemPlusJSONResponse, api.UpdateStockLevel412ApplicationProblemPlusJSONResponse](ctx, err,
@@ -125,7 +137,7 @@ func (h *Handlers) ListStockMovements(ctx context.Context, req api.ListStockMove
 	p := req.Params
 	params := db.MovementListParams{
 		BrandID: req.BrandId, ProductID: p.ProductId, LocationID: p.LocationId, Reference: p.Reference,
-		ReservationID: p.ReservationId, CreatedAfter: utc(p.CreatedAfter), CreatedBefore: utc(p.CreatedBefore),
+		ReservationID: p.ReservationId, OrderID: p.OrderId, CreatedAfter: utc(p.CreatedAfter), CreatedBefore: utc(p.CreatedBefore),
 	}
 	if p.Kind != nil {
 		params.Kind = db.NullMovementKind{MovementKind: db.MovementKind(*p.Kind), Valid: true}

@@ -393,6 +393,15 @@ func (h *Handlers) ExtendReservation(ctx context.Context, req api.ExtendReservat
 		ttl = time.Duration(*req.Body.TtlSeconds) * time.Second
 	}
 	res, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (api.Reservation, error) {
+		// A sale counts a hold as gone once it expired, without locking the reservation. A
+		// request whose clock read just before the expiry could otherwise revive a hold whose
+		// stock a sale (reading just after) has taken: so the extension first locks the
+		// reservation and its levels (the shared lock order) and refuses when they no longer
+		// cover the hold.
+		st, err := Open(ctx, q, req.BrandId, now, Scope{Reservation: &req.ReservationId})
+		if err != nil {
+			return api.Reservation{}, err
+		}
 		r, err := q.ReservationExtend(ctx, db.ReservationExtendParams{
 			BrandID: req.BrandId, ID: req.ReservationId, ExpiresAt: now.Add(ttl), Now: now,
 		})
@@ -405,11 +414,12 @@ func (h *Handlers) ExtendReservation(ctx context.Context, req api.ExtendReservat
 		if err != nil {
 			return api.Reservation{}, err
 		}
-		allocs, err := q.ReservationAllocations(ctx, db.ReservationAllocationsParams{BrandID: req.BrandId, ReservationIds: []uuid.UUID{r.ID}})
-		if err != nil {
-			return api.Reservation{}, err
+		for _, a := range st.held {
+			if st.Available(Level{a.ProductID, a.LocationID}) < 0 {
+				return api.Reservation{}, errNotActive
+			}
 		}
-		return apiReservation(r, allocs, now), nil
+		return apiReservation(r, st.held, now), nil
 	})
 	switch {
 	case errors.Is(err, kit.ErrNotFound):
