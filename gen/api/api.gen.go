@@ -325,6 +325,7 @@ const (
 	ProblemCodeMalformedJson          ProblemCode = "malformed_json"
 	ProblemCodeMethodNotAllowed       ProblemCode = "method_not_allowed"
 	ProblemCodeNotFound               ProblemCode = "not_found"
+	ProblemCodeOutcomeUnknown         ProblemCode = "outcome_unknown"
 	ProblemCodeOverFulfilment         ProblemCode = "over_fulfilment"
 	ProblemCodePayloadTooLarge        ProblemCode = "payload_too_large"
 	ProblemCodePreconditionFailed     ProblemCode = "precondition_failed"
@@ -411,6 +412,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeMethodNotAllowed:
 		return true
 	case ProblemCodeNotFound:
+		return true
+	case ProblemCodeOutcomeUnknown:
 		return true
 	case ProblemCodeOverFulfilment:
 		return true
@@ -1351,6 +1354,11 @@ type Problem struct {
 	// - `brand_busy` (503): the brand already holds its whole share of the database connections
 	//   (`BRAND_POOL_SHARE`) and none freed in time; see `Retry-After`. Other brands are served
 	//   meanwhile.
+	// - `outcome_unknown` (500): a write's COMMIT was sent but its answer never came (the
+	//   database connection died, or the commit's own bound `DB_COMMIT_TIMEOUT` passed): the
+	//   change may or may not have been applied. Unlike a 503, this does not say that nothing
+	//   was written. Retry with the same `Idempotency-Key` (a committed change then replays its
+	//   answer) or read the resource back before retrying.
 	//
 	// New codes are added as the API grows, without a major version: a client handles a code it
 	// does not know by the HTTP status (and `type`) of the problem.
@@ -1460,6 +1468,11 @@ type Problem struct {
 //   - `brand_busy` (503): the brand already holds its whole share of the database connections
 //     (`BRAND_POOL_SHARE`) and none freed in time; see `Retry-After`. Other brands are served
 //     meanwhile.
+//   - `outcome_unknown` (500): a write's COMMIT was sent but its answer never came (the
+//     database connection died, or the commit's own bound `DB_COMMIT_TIMEOUT` passed): the
+//     change may or may not have been applied. Unlike a 503, this does not say that nothing
+//     was written. Retry with the same `Idempotency-Key` (a committed change then replays its
+//     answer) or read the resource back before retrying.
 //
 // New codes are added as the API grows, without a major version: a client handles a code it
 // does not know by the HTTP status (and `type`) of the problem.
@@ -2175,6 +2188,9 @@ type Unprocessable = Problem
 
 // UnsupportedMediaType An RFC 9457 problem. `type` is a stable URI per kind of problem, `code` a stable snake_case reason a client can switch on.
 type UnsupportedMediaType = Problem
+
+// WriteInternalError An RFC 9457 problem. `type` is a stable URI per kind of problem, `code` a stable snake_case reason a client can switch on.
+type WriteInternalError = Problem
 
 // AdminListAuditEventsParams defines parameters for AdminListAuditEvents.
 type AdminListAuditEventsParams struct {
@@ -9616,7 +9632,7 @@ type AdminUpdateUserResponse struct {
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -9687,7 +9703,7 @@ func (r AdminUpdateUserResponse) GetApplicationproblemJSON422() *Unprocessable {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r AdminUpdateUserResponse) GetApplicationproblemJSON500() *InternalError {
+func (r AdminUpdateUserResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -9800,7 +9816,7 @@ type AcceptInviteResponse struct {
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -9866,7 +9882,7 @@ func (r AcceptInviteResponse) GetApplicationproblemJSON429() *TooManyRequests {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r AcceptInviteResponse) GetApplicationproblemJSON500() *InternalError {
+func (r AcceptInviteResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -9971,7 +9987,7 @@ type LoginResponse struct {
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -10030,7 +10046,7 @@ func (r LoginResponse) GetApplicationproblemJSON429() *TooManyRequests {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r LoginResponse) GetApplicationproblemJSON500() *InternalError {
+func (r LoginResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -10091,7 +10107,7 @@ type LogoutResponse struct {
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -10108,7 +10124,7 @@ func (r LogoutResponse) GetApplicationproblemJSON401() *Unauthorized {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r LogoutResponse) GetApplicationproblemJSON500() *InternalError {
+func (r LogoutResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -10169,7 +10185,7 @@ type LogoutAllResponse struct {
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -10186,7 +10202,7 @@ func (r LogoutAllResponse) GetApplicationproblemJSON401() *Unauthorized {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r LogoutAllResponse) GetApplicationproblemJSON500() *InternalError {
+func (r LogoutAllResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -10283,7 +10299,7 @@ type ChangePasswordResponse struct {
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -10335,7 +10351,7 @@ func (r ChangePasswordResponse) GetApplicationproblemJSON429() *TooManyRequests 
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r ChangePasswordResponse) GetApplicationproblemJSON500() *InternalError {
+func (r ChangePasswordResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -10518,7 +10534,7 @@ type RefreshResponse struct {
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -10570,7 +10586,7 @@ func (r RefreshResponse) GetApplicationproblemJSON429() *TooManyRequests {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r RefreshResponse) GetApplicationproblemJSON500() *InternalError {
+func (r RefreshResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -10668,7 +10684,7 @@ type RegisterResponse struct {
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -10720,7 +10736,7 @@ func (r RegisterResponse) GetApplicationproblemJSON429() *TooManyRequests {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r RegisterResponse) GetApplicationproblemJSON500() *InternalError {
+func (r RegisterResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -10880,7 +10896,7 @@ type RevokeSessionResponse struct {
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -10911,7 +10927,7 @@ func (r RevokeSessionResponse) GetApplicationproblemJSON404() *NotFound {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r RevokeSessionResponse) GetApplicationproblemJSON500() *InternalError {
+func (r RevokeSessionResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -11254,7 +11270,7 @@ type UpdateBrandResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -11320,7 +11336,7 @@ func (r UpdateBrandResponse) GetApplicationproblemJSON415() *UnsupportedMediaTyp
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r UpdateBrandResponse) GetApplicationproblemJSON500() *InternalError {
+func (r UpdateBrandResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -11551,7 +11567,7 @@ type CreateStockAdjustmentResponse struct {
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -11624,7 +11640,7 @@ func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON422() *Unprocess
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON500() *InternalError {
+func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -11742,7 +11758,7 @@ type CreateStockCountResponse struct {
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -11815,7 +11831,7 @@ func (r CreateStockCountResponse) GetApplicationproblemJSON422() *Unprocessable 
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r CreateStockCountResponse) GetApplicationproblemJSON500() *InternalError {
+func (r CreateStockCountResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -12046,7 +12062,7 @@ type CreateStockTransferResponse struct {
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -12119,7 +12135,7 @@ func (r CreateStockTransferResponse) GetApplicationproblemJSON422() *Unprocessab
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r CreateStockTransferResponse) GetApplicationproblemJSON500() *InternalError {
+func (r CreateStockTransferResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -12229,7 +12245,7 @@ type UpdateStockLevelResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -12295,7 +12311,7 @@ func (r UpdateStockLevelResponse) GetApplicationproblemJSON415() *UnsupportedMed
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r UpdateStockLevelResponse) GetApplicationproblemJSON500() *InternalError {
+func (r UpdateStockLevelResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -12511,7 +12527,7 @@ type CreateInvitationResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -12570,7 +12586,7 @@ func (r CreateInvitationResponse) GetApplicationproblemJSON415() *UnsupportedMed
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r CreateInvitationResponse) GetApplicationproblemJSON500() *InternalError {
+func (r CreateInvitationResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -12660,7 +12676,7 @@ type RevokeInvitationResponse struct {
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -12705,7 +12721,7 @@ func (r RevokeInvitationResponse) GetApplicationproblemJSON409() *Conflict {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r RevokeInvitationResponse) GetApplicationproblemJSON500() *InternalError {
+func (r RevokeInvitationResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -13043,7 +13059,7 @@ type CreateLocationResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -13109,7 +13125,7 @@ func (r CreateLocationResponse) GetApplicationproblemJSON415() *UnsupportedMedia
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r CreateLocationResponse) GetApplicationproblemJSON500() *InternalError {
+func (r CreateLocationResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -13347,7 +13363,7 @@ type UpdateLocationResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -13420,7 +13436,7 @@ func (r UpdateLocationResponse) GetApplicationproblemJSON415() *UnsupportedMedia
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r UpdateLocationResponse) GetApplicationproblemJSON500() *InternalError {
+func (r UpdateLocationResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -13623,7 +13639,7 @@ type RemoveMemberResponse struct {
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -13668,7 +13684,7 @@ func (r RemoveMemberResponse) GetApplicationproblemJSON409() *Conflict {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r RemoveMemberResponse) GetApplicationproblemJSON500() *InternalError {
+func (r RemoveMemberResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -13774,7 +13790,7 @@ type UpdateMemberResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -13838,7 +13854,7 @@ func (r UpdateMemberResponse) GetApplicationproblemJSON415() *UnsupportedMediaTy
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r UpdateMemberResponse) GetApplicationproblemJSON500() *InternalError {
+func (r UpdateMemberResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -14071,7 +14087,7 @@ type CreateOrderResponse struct {
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -14144,7 +14160,7 @@ func (r CreateOrderResponse) GetApplicationproblemJSON422() *Unprocessable {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r CreateOrderResponse) GetApplicationproblemJSON500() *InternalError {
+func (r CreateOrderResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -14390,7 +14406,7 @@ type CancelOrderResponse struct {
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -14470,7 +14486,7 @@ func (r CancelOrderResponse) GetApplicationproblemJSON422() *Unprocessable {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r CancelOrderResponse) GetApplicationproblemJSON500() *InternalError {
+func (r CancelOrderResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -14596,7 +14612,7 @@ type ConfirmOrderResponse struct {
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -14676,7 +14692,7 @@ func (r ConfirmOrderResponse) GetApplicationproblemJSON422() *Unprocessable {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r ConfirmOrderResponse) GetApplicationproblemJSON500() *InternalError {
+func (r ConfirmOrderResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -15028,7 +15044,7 @@ type CreateFulfilmentResponse struct {
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -15108,7 +15124,7 @@ func (r CreateFulfilmentResponse) GetApplicationproblemJSON422() *Unprocessable 
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r CreateFulfilmentResponse) GetApplicationproblemJSON500() *InternalError {
+func (r CreateFulfilmentResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -15333,7 +15349,7 @@ type CreateProductResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -15399,7 +15415,7 @@ func (r CreateProductResponse) GetApplicationproblemJSON415() *UnsupportedMediaT
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r CreateProductResponse) GetApplicationproblemJSON500() *InternalError {
+func (r CreateProductResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -15497,7 +15513,7 @@ type BulkUpsertProductsResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -15554,7 +15570,7 @@ func (r BulkUpsertProductsResponse) GetApplicationproblemJSON415() *UnsupportedM
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r BulkUpsertProductsResponse) GetApplicationproblemJSON500() *InternalError {
+func (r BulkUpsertProductsResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -15651,7 +15667,7 @@ type DeleteProductResponse struct {
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -15703,7 +15719,7 @@ func (r DeleteProductResponse) GetApplicationproblemJSON412() *PreconditionFaile
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r DeleteProductResponse) GetApplicationproblemJSON500() *InternalError {
+func (r DeleteProductResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -15941,7 +15957,7 @@ type UpdateProductResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -16014,7 +16030,7 @@ func (r UpdateProductResponse) GetApplicationproblemJSON415() *UnsupportedMediaT
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r UpdateProductResponse) GetApplicationproblemJSON500() *InternalError {
+func (r UpdateProductResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -16360,7 +16376,7 @@ type CreateReservationResponse struct {
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -16433,7 +16449,7 @@ func (r CreateReservationResponse) GetApplicationproblemJSON422() *Unprocessable
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r CreateReservationResponse) GetApplicationproblemJSON500() *InternalError {
+func (r CreateReservationResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -16523,7 +16539,7 @@ type ReleaseReservationResponse struct {
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -16568,7 +16584,7 @@ func (r ReleaseReservationResponse) GetApplicationproblemJSON409() *Conflict {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r ReleaseReservationResponse) GetApplicationproblemJSON500() *InternalError {
+func (r ReleaseReservationResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -16807,7 +16823,7 @@ type ExtendReservationResponse struct {
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -16880,7 +16896,7 @@ func (r ExtendReservationResponse) GetApplicationproblemJSON422() *Unprocessable
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r ExtendReservationResponse) GetApplicationproblemJSON500() *InternalError {
+func (r ExtendReservationResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -18850,7 +18866,7 @@ func ParseAdminUpdateUserResponse(rsp *http.Response) (*AdminUpdateUserResponse,
 		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -19063,7 +19079,7 @@ func ParseAcceptInviteResponse(rsp *http.Response) (*AcceptInviteResponse, error
 		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -19283,7 +19299,7 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -19447,7 +19463,7 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 		response.ApplicationproblemJSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -19537,7 +19553,7 @@ func ParseLogoutAllResponse(rsp *http.Response) (*LogoutAllResponse, error) {
 		response.ApplicationproblemJSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -19662,7 +19678,7 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -19935,7 +19951,7 @@ func ParseRefreshResponse(rsp *http.Response) (*RefreshResponse, error) {
 		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -20121,7 +20137,7 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -20383,7 +20399,7 @@ func ParseRevokeSessionResponse(rsp *http.Response) (*RevokeSessionResponse, err
 		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -20805,7 +20821,7 @@ func ParseUpdateBrandResponse(rsp *http.Response) (*UpdateBrandResponse, error) 
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -21146,7 +21162,7 @@ func ParseCreateStockAdjustmentResponse(rsp *http.Response) (*CreateStockAdjustm
 		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -21376,7 +21392,7 @@ func ParseCreateStockCountResponse(rsp *http.Response) (*CreateStockCountRespons
 		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -21734,7 +21750,7 @@ func ParseCreateStockTransferResponse(rsp *http.Response) (*CreateStockTransferR
 		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -21957,7 +21973,7 @@ func ParseUpdateStockLevelResponse(rsp *http.Response) (*UpdateStockLevelRespons
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -22284,7 +22300,7 @@ func ParseCreateInvitationResponse(rsp *http.Response) (*CreateInvitationRespons
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -22462,7 +22478,7 @@ func ParseRevokeInvitationResponse(rsp *http.Response) (*RevokeInvitationRespons
 		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -22901,7 +22917,7 @@ func ParseCreateLocationResponse(rsp *http.Response) (*CreateLocationResponse, e
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -23266,7 +23282,7 @@ func ParseUpdateLocationResponse(rsp *http.Response) (*UpdateLocationResponse, e
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -23599,7 +23615,7 @@ func ParseRemoveMemberResponse(rsp *http.Response) (*RemoveMemberResponse, error
 		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -23782,7 +23798,7 @@ func ParseUpdateMemberResponse(rsp *http.Response) (*UpdateMemberResponse, error
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -24120,7 +24136,7 @@ func ParseCreateOrderResponse(rsp *http.Response) (*CreateOrderResponse, error) 
 		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -24509,7 +24525,7 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -24763,7 +24779,7 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -25273,7 +25289,7 @@ func ParseCreateFulfilmentResponse(rsp *http.Response) (*CreateFulfilmentRespons
 		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -25641,7 +25657,7 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -25854,7 +25870,7 @@ func ParseBulkUpsertProductsResponse(rsp *http.Response) (*BulkUpsertProductsRes
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -26029,7 +26045,7 @@ func ParseDeleteProductResponse(rsp *http.Response) (*DeleteProductResponse, err
 		response.ApplicationproblemJSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -26367,7 +26383,7 @@ func ParseUpdateProductResponse(rsp *http.Response) (*UpdateProductResponse, err
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -26853,7 +26869,7 @@ func ParseCreateReservationResponse(rsp *http.Response) (*CreateReservationRespo
 		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -27072,7 +27088,7 @@ func ParseReleaseReservationResponse(rsp *http.Response) (*ReleaseReservationRes
 		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -27400,7 +27416,7 @@ func ParseExtendReservationResponse(rsp *http.Response) (*ExtendReservationRespo
 		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -31282,6 +31298,15 @@ type UnsupportedMediaTypeApplicationProblemPlusJSONResponse struct {
 	Headers UnsupportedMediaTypeResponseHeaders
 }
 
+type WriteInternalErrorResponseHeaders struct {
+	XRequestId *string
+}
+type WriteInternalErrorApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers WriteInternalErrorResponseHeaders
+}
+
 type AdminListAuditEventsRequestObject struct {
 	Params AdminListAuditEventsParams
 }
@@ -31710,7 +31735,7 @@ func (response AdminUpdateUser422ApplicationProblemPlusJSONResponse) VisitAdminU
 }
 
 type AdminUpdateUser500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response AdminUpdateUser500ApplicationProblemPlusJSONResponse) VisitAdminUpdateUserResponse(w http.ResponseWriter) error {
@@ -31917,7 +31942,7 @@ func (response AcceptInvite429ApplicationProblemPlusJSONResponse) VisitAcceptInv
 }
 
 type AcceptInvite500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response AcceptInvite500ApplicationProblemPlusJSONResponse) VisitAcceptInviteResponse(w http.ResponseWriter) error {
@@ -32102,7 +32127,7 @@ func (response Login429ApplicationProblemPlusJSONResponse) VisitLoginResponse(w 
 }
 
 type Login500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response Login500ApplicationProblemPlusJSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
@@ -32180,7 +32205,7 @@ func (response Logout401ApplicationProblemPlusJSONResponse) VisitLogoutResponse(
 }
 
 type Logout500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response Logout500ApplicationProblemPlusJSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
@@ -32258,7 +32283,7 @@ func (response LogoutAll401ApplicationProblemPlusJSONResponse) VisitLogoutAllRes
 }
 
 type LogoutAll500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response LogoutAll500ApplicationProblemPlusJSONResponse) VisitLogoutAllResponse(w http.ResponseWriter) error {
@@ -32435,7 +32460,7 @@ func (response ChangePassword429ApplicationProblemPlusJSONResponse) VisitChangeP
 }
 
 type ChangePassword500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response ChangePassword500ApplicationProblemPlusJSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
@@ -32685,7 +32710,7 @@ func (response Refresh429ApplicationProblemPlusJSONResponse) VisitRefreshRespons
 }
 
 type Refresh500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response Refresh500ApplicationProblemPlusJSONResponse) VisitRefreshResponse(w http.ResponseWriter) error {
@@ -32851,7 +32876,7 @@ func (response Register429ApplicationProblemPlusJSONResponse) VisitRegisterRespo
 }
 
 type Register500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response Register500ApplicationProblemPlusJSONResponse) VisitRegisterResponse(w http.ResponseWriter) error {
@@ -33052,7 +33077,7 @@ func (response RevokeSession404ApplicationProblemPlusJSONResponse) VisitRevokeSe
 }
 
 type RevokeSession500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response RevokeSession500ApplicationProblemPlusJSONResponse) VisitRevokeSessionResponse(w http.ResponseWriter) error {
@@ -33519,7 +33544,7 @@ func (response UpdateBrand415ApplicationProblemPlusJSONResponse) VisitUpdateBran
 }
 
 type UpdateBrand500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response UpdateBrand500ApplicationProblemPlusJSONResponse) VisitUpdateBrandResponse(w http.ResponseWriter) error {
@@ -33869,7 +33894,7 @@ func (response CreateStockAdjustment422ApplicationProblemPlusJSONResponse) Visit
 }
 
 type CreateStockAdjustment500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response CreateStockAdjustment500ApplicationProblemPlusJSONResponse) VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error {
@@ -34095,7 +34120,7 @@ func (response CreateStockCount422ApplicationProblemPlusJSONResponse) VisitCreat
 }
 
 type CreateStockCount500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response CreateStockCount500ApplicationProblemPlusJSONResponse) VisitCreateStockCountResponse(w http.ResponseWriter) error {
@@ -34445,7 +34470,7 @@ func (response CreateStockTransfer422ApplicationProblemPlusJSONResponse) VisitCr
 }
 
 type CreateStockTransfer500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response CreateStockTransfer500ApplicationProblemPlusJSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
@@ -34658,7 +34683,7 @@ func (response UpdateStockLevel415ApplicationProblemPlusJSONResponse) VisitUpdat
 }
 
 type UpdateStockLevel500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response UpdateStockLevel500ApplicationProblemPlusJSONResponse) VisitUpdateStockLevelResponse(w http.ResponseWriter) error {
@@ -34973,7 +34998,7 @@ func (response CreateInvitation415ApplicationProblemPlusJSONResponse) VisitCreat
 }
 
 type CreateInvitation500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response CreateInvitation500ApplicationProblemPlusJSONResponse) VisitCreateInvitationResponse(w http.ResponseWriter) error {
@@ -35132,7 +35157,7 @@ func (response RevokeInvitation409ApplicationProblemPlusJSONResponse) VisitRevok
 }
 
 type RevokeInvitation500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response RevokeInvitation500ApplicationProblemPlusJSONResponse) VisitRevokeInvitationResponse(w http.ResponseWriter) error {
@@ -35597,7 +35622,7 @@ func (response CreateLocation415ApplicationProblemPlusJSONResponse) VisitCreateL
 }
 
 type CreateLocation500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response CreateLocation500ApplicationProblemPlusJSONResponse) VisitCreateLocationResponse(w http.ResponseWriter) error {
@@ -35965,7 +35990,7 @@ func (response UpdateLocation415ApplicationProblemPlusJSONResponse) VisitUpdateL
 }
 
 type UpdateLocation500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response UpdateLocation500ApplicationProblemPlusJSONResponse) VisitUpdateLocationResponse(w http.ResponseWriter) error {
@@ -36248,7 +36273,7 @@ func (response RemoveMember409ApplicationProblemPlusJSONResponse) VisitRemoveMem
 }
 
 type RemoveMember500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response RemoveMember500ApplicationProblemPlusJSONResponse) VisitRemoveMemberResponse(w http.ResponseWriter) error {
@@ -36452,7 +36477,7 @@ func (response UpdateMember415ApplicationProblemPlusJSONResponse) VisitUpdateMem
 }
 
 type UpdateMember500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response UpdateMember500ApplicationProblemPlusJSONResponse) VisitUpdateMemberResponse(w http.ResponseWriter) error {
@@ -36817,7 +36842,7 @@ func (response CreateOrder422ApplicationProblemPlusJSONResponse) VisitCreateOrde
 }
 
 type CreateOrder500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response CreateOrder500ApplicationProblemPlusJSONResponse) VisitCreateOrderResponse(w http.ResponseWriter) error {
@@ -37208,7 +37233,7 @@ func (response CancelOrder422ApplicationProblemPlusJSONResponse) VisitCancelOrde
 }
 
 type CancelOrder500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response CancelOrder500ApplicationProblemPlusJSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
@@ -37465,7 +37490,7 @@ func (response ConfirmOrder422ApplicationProblemPlusJSONResponse) VisitConfirmOr
 }
 
 type ConfirmOrder500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response ConfirmOrder500ApplicationProblemPlusJSONResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error {
@@ -37972,7 +37997,7 @@ func (response CreateFulfilment422ApplicationProblemPlusJSONResponse) VisitCreat
 }
 
 type CreateFulfilment500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response CreateFulfilment500ApplicationProblemPlusJSONResponse) VisitCreateFulfilmentResponse(w http.ResponseWriter) error {
@@ -38313,7 +38338,7 @@ func (response CreateProduct415ApplicationProblemPlusJSONResponse) VisitCreatePr
 }
 
 type CreateProduct500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response CreateProduct500ApplicationProblemPlusJSONResponse) VisitCreateProductResponse(w http.ResponseWriter) error {
@@ -38494,7 +38519,7 @@ func (response BulkUpsertProducts415ApplicationProblemPlusJSONResponse) VisitBul
 }
 
 type BulkUpsertProducts500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response BulkUpsertProducts500ApplicationProblemPlusJSONResponse) VisitBulkUpsertProductsResponse(w http.ResponseWriter) error {
@@ -38673,7 +38698,7 @@ func (response DeleteProduct412ApplicationProblemPlusJSONResponse) VisitDeletePr
 }
 
 type DeleteProduct500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response DeleteProduct500ApplicationProblemPlusJSONResponse) VisitDeleteProductResponse(w http.ResponseWriter) error {
@@ -39041,7 +39066,7 @@ func (response UpdateProduct415ApplicationProblemPlusJSONResponse) VisitUpdatePr
 }
 
 type UpdateProduct500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response UpdateProduct500ApplicationProblemPlusJSONResponse) VisitUpdateProductResponse(w http.ResponseWriter) error {
@@ -39530,7 +39555,7 @@ func (response CreateReservation422ApplicationProblemPlusJSONResponse) VisitCrea
 }
 
 type CreateReservation500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response CreateReservation500ApplicationProblemPlusJSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
@@ -39689,7 +39714,7 @@ func (response ReleaseReservation409ApplicationProblemPlusJSONResponse) VisitRel
 }
 
 type ReleaseReservation500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response ReleaseReservation500ApplicationProblemPlusJSONResponse) VisitReleaseReservationResponse(w http.ResponseWriter) error {
@@ -40061,7 +40086,7 @@ func (response ExtendReservation422ApplicationProblemPlusJSONResponse) VisitExte
 }
 
 type ExtendReservation500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response ExtendReservation500ApplicationProblemPlusJSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
@@ -42177,395 +42202,403 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3pbtvKtjiIv0pB/3sR6XcoRfKQxDZ+wN9xnMQ7no6Hkz0obZbIksRjqkqbVbSivTvARX/qz42LRj9B",
-	"3xdo9APcRzlP0qi1qsiiRI22M5zjjQ3HlsgaVq1a8/BnJRCDoeCMK1nZ/bPSZzRkCfx6eEV7+t+QySCJ",
-	"hioSvLJbueozkjAp0iRgzyS5Y4mMBPdIVyTEP+rWT6gK+j6pUiJVIniP3NE4CqkSiUcu3h6QnVarSf77",
-	"v141XjU2a42KV5FBnw2onoh9poNhzCq7lXZls12peBU1Huo/pUoi3qt8+eJVjkI2GArFuKpfsGFMxyyc",
-	"XqOvkpT5ZNRnnKh+JAnlcsQSEkmi+oxIJRIWkm6USGW/UgK+StjvKZPqmSR+NlMwrn9gY59UuVD9iPdI",
-	"QjmhPRrxyfXzdFDZ/a2iZ698Klv9sQgorrEMrNcXx0R0YR1BwqhiYQbpWYB63kkoD+XzZmtnk7Y6G/WX",
-	"wWZYf8m2uvVXdKdTbwatcINtdrfodvB8mIgwDdQyT79olkL/gqlkXN/vKpZMb+FjX8SMSBYIHkoN0BGN",
-	"FOmwrkgYUclYgw7ARqoOIrSajY3ZmLDZ9CqDiEcDDdlmtqSIK9ZjCazp5/oFHlr9KJyFrvZQo3AXwRtH",
-	"jMMpu28bjIkUkYwrQhF1ieDMI5RwNiLXx0dviFB9lowiyRrkPBGdmA0kCWiSjBG56IDpF1NGIk58M/dR",
-	"6HskFj0SR5xp4IhZJ9ps/fRm+9eDrb+2Lrd/fvXur1u/bP708nTj9YsPJSfyxasMaUIHTJk7+1qjwyw4",
-	"AK7sEcphB/gnAMVcAkm2mlsk5TGTeFECGsd4bSgn+29Ojk71qiM93pCqfsWrcDrQC+qYab2K3m+U6Eup",
-	"b4G7xa5IBlRVditpGoWl2HWQJlIk5Wv3Ofus8AHfXpJhwu4ikUoypD3WIGdD+nvKCOUhUXQwZEmd3UUh",
-	"42qXUBLAq0T1qSIjKgkXikRSpiwknTESCcmSO5YAIYO/40gq2DvZajazjf+esmSc7xzHLZzlgH4+Zryn",
-	"+pXd7dYG4K/9uzWXpAXjD2w8vf0Tesv0KhJ9+YikXUaqYUK7qh4x1a33lRrSYVSPHHp1y8Z1pOT15sva",
-	"rj4+feVe7Wy1CM7c5lW/XfnHf/zf7YpfIyIhlHSovqfilnGPtBqNje1tchfJqBMzsn95cHREgj5NaKBR",
-	"zSMyEEMWWrJpEAVA32dtLoYsAUIHH92yoTL84c3hyfnZ1eHpwS83Hw5/ubm6OvZJdWOL9PUphKxL01jV",
-	"GmTfbHYUqX5+q27ZuM3NHPiJuV2kOmCqL0KPaLT0SEeE4xrpMYVoXCD0QIE8GLnN/RJ2skuAe3iw9CTl",
-	"gCua7u+R7c+fs6uigaWRSG+uQa6cNZqxKQmjbpclmpTYdSI2bWyQqu8c180tG98kLJUs9Gt7ZNSPYuYs",
-	"3L4sVRTHba6X5AFS7pQME/Gbbhz1+sqvIfR8h2b7+pKYk5FkQJNbFra5/9nFnV1ir7BPqsOYBkC2ORFJ",
-	"yJIaSVg3lQywEVelJxGpppa3bLyrr0qbl2zODNloc3uRED/zmzTBb2dKBq9Yc3Pn5StW32qG2/WtTfaq",
-	"3gl2NusvXu1s0e2X3Z3NjS0QHpx7uLH9cvIeDqlSLNEL+V+q7cpv7fbnjWZd/2zpH5v61+3X+scb/evL",
-	"w09/tryN7e0v7cr/+lvxsfy72r+VyyxdEIpmEDYtZmUkzYhTeKn6lPeYxpkBoxxvUIFzbjZajVZtj2hR",
-	"i8ZMM6qckrc2AIFxkAyHG8T/Hz4Z6OVomsLHdsbGzGMxIt0CSc0FdrNZCgV+FylAPeRPJWwkch+5Hy85",
-	"jgaRmob4Oe0xIqM/2Cx6HsN77lyGKul9wTZRFmk1XcmkVSqZWGlv5n7j/IH77fZMX86Z0wjz7f3mOEfp",
-	"ceYsw+z7+81zwTQjng+4pPDM/ea7ZFLOm0tm399vnms554hSee8T+qJflkPBJQNRcD9VfcZVFGhFQn8Q",
-	"CK4Znf6VDodxhLj3/O8S9ZF8pn9LWLeyW/n/Pc9Vw+f4rXyuR70w0+CkxQu2Twy8NN0SQ8b3SJ8lDNhl",
-	"pPmxli+kvn2OpnlAgz6rHwiuEhFPX9r9eETHkvhc1EF18/fMMGSQSgVcuKNlkKDPQqSQL15u7ZD//q/t",
-	"RgsUi9lAtSqbHVqrbTlxyz4tvw+0ZynEjNXCknzUjd9fXZ0/bzWauE65/jrh/al14qclWPHFq7ymoVFy",
-	"5qDBEFWZv1h0yEbXb4R6TKPIR4LfdGkUM42EIVM0iiu7FTagUbyLB9Jhme4EHxMahgmTsuJVWJIIfea/",
-	"/VnpRiwO7ZuagzApaU9PNH+QL5805ZaK8gA0YJqq/vOE9SKpgG9lGtciZUoqqlJZ2d0CfhUpAKUBFMk3",
-	"S7LNGthqgVvuPn/O4Hpogp80QnZnISif5+/WYb+VL96St8vok2UXy1FkSSdh9NbYMoYs2CUDGmvywELy",
-	"0+XZKan62Qc3+jz9mhYYcRJyF4kYN6alfk5SfsvFiBM4D1L1p47ZR2kZxAvGtVg+1GoSPK5VXDxTvzZx",
-	"qSf18rJ9m8efF56FzR8I3o2j4H4YC4hzo+gt4y6u7nNCg0CkXFkFI5IGydjnSCqJwsGDothOjmLZ1pbH",
-	"qMC+8hCYtE9SHmlN2VgpJAEIeQQU30zutHPKXAtz7H56Z2zixCesQ/MO3H20xIazGq68FUknCkPG74Us",
-	"3WwUB1Wu+sjGjDbLGQvx3mmGLXdpOIi4vg6DSOZStIM4+vvn8Ox6aLOZo81bZ33L4k2+pwdBHFei8Egn",
-	"Rd5L41iM0BYQCrhMD0oJ3gnO7nWwoFWwm54eZ/Joc40DrEI0ThgNx/p0w1IiQIOADVUdh1zrSFsOs3mH",
-	"S1r2NGEHD8dL8C4jyWMhHGckYeskHXokYXfiloWaKrDPQy2WPOixHun9cRofAoe83/niSDfIbIuEPuXs",
-	"85AFeoPwNRFBkCYJC/fI76lQzLX6kyhEC3DChiJREe+RSE2iASDIH+sc/bYrZ9jtW6ujXfuyuGA3/YAS",
-	"RhFamvenCUPTVkeEYyK1WCt4PCbtDOa47nZlD4UR2MszmVm6Jwx4Dpz71JqYU8keFLFOhXorUh7eC6e4",
-	"UDddGMVBp1NBZBr0rYZTSiDMd0t5ZML1eMJWjkWnQhG7zGUxhwtVx3ceAmksTCw5ASlCS4qOWXhAx8Ao",
-	"JGOkytkduNvikNAhTdTDio3ndBwLGl4JcUyT3v34xhDHulFC3MQwWoF7OOK4vh1aToCd9RkBIxIRXdJq",
-	"br3afvmCdMaKPYJU2dqcVlxgMUoIYpe8LF6Y7daVEHV896FYzRR8MoFKkwqAVbVFTqLXru8pF7qQ7lin",
-	"2wPjSwLuykhP9Bb1vHuhjDNciZJ8BU4rMJMZKTskMuJBbvfd3CMRuglU9tnWJOI8ps93DSTcyJHQBefq",
-	"erMLvbp5+yFw0AlL4HQAvrTczk4B3FyQWPAeSwhIB1ztEs3o9WGAw+hBke6SJXdRwK45vaNRTDvx/eiU",
-	"xOFuUme8CaQLqaIdKhluVem9BX394ENKNw4xMjskxSUtiwdmQ3X37YeiRRkkAsqRJyV3RSGQi9EuSXkG",
-	"IlL17UsuiP2aB2RWxmJkfMZupIGKBoYPSHcA/bFIlX7ZvDJKIsXQRRqIOI5CLXaC2BQIbpARH9IDwS83",
-	"VjX3a3vELzl+n3QTMTAromHENVHV4GUNcmqCWLS6o0dTjO8ZbyvV6njRYWjDOb4TTf9SieD2ACnng5m0",
-	"nUFnYY0xiYCKqOfR6oMxiKQxKAoxu2OxtB5wMhB3bKBn0c8zHk4pTzPimOaBo+wVWO+VECeUjw2w5L2I",
-	"iTGM3ah+IpSa5F9CkAHlY0PatZgfcblHAHkgsiem+jaXCTrw7FoMZsOxnWUrSOxmlycrCVWsDlfygfhK",
-	"thiqFBsMlbTXLpImwghueRZQYmD741y3a66PTiTRH/eUi8Bdc2PMCJPMiQYBCH36GdfUMIVCw0R0o3g9",
-	"s0uzlSNRYVvL40/qvvZAuhM6OIKEhYyriMZyl1ACxkTe07iTG/Y7jCagOIGplpIO1bJjj1OVJhCfNoJo",
-	"S4Si3pKH8U0JmPnTMGJca2c0A3E+lLX0GN1VfxRGUjOSMMdZkXhaKIVr7JnJnHVPYOzHjx/rrrmwPPaB",
-	"5k+AoK9BxogSJJXMOsi2m+S//2t2pOhrBAuYIf5nuxJxgOgN7K1d8fCLG2fq/9meiXQzQk7ve4eGidBz",
-	"3VvOs3szQsHNkEo5EsnUfbJCg/1eC31wXuWXKh9lDdK84d4qZ6OWPq90vVxAPcT9+sjiuI7XB63VUeY6",
-	"o6STSpSLkjR+WAPUNZfpcCgSxcITFkb0CgBwj4NP8wFvBnrEG4DpPGtE5kKdkIoewQax7aJAtlACCyVm",
-	"ocvjQDZAHQaow5sPbYjQgr8/CRr/AZEgWzBGYoDTAOKfmOOIpyGqujQ+T8SQJSpisrLbpbFknosF6Gy4",
-	"0pSqslvZ//WsL/lop3tb/zAYjcLjv+98+Hn/3ZX4Rf6++fP2eTT8Pd7qv97mrbtX7/rN/vGvG39t3r78",
-	"ZdAafty8+zkPOXmX0ICR92I4hJPP6MBuhRK9xciG/pJuBPY8oIdeZegsdmJxLmG+/zpXiqO123KXMLFD",
-	"ZzwbvTVvvBwg83HulI3O7aMYhGODOH4rQMes0Bk4TxEQnb8z9O7umyiHRfhRPIUgUuPi3o8FDwVffdfA",
-	"7ZOSKOSjyzOy2Xrxot4iNB72aX1D3xcH2K8nogALU20UAi5/26//+unPjS8l4ZJeJY44axU309ogr2mn",
-	"Q3uMXKqEMVUScLhgX3rUjeKo1zxSZGtx7KJXGQqpaHwA1Ngd4fRji7z4+XByiJIRNImdIO+Vd5DjkZCZ",
-	"RzUtiri4hXDy8OzzgytFKqWSqJMqNgev/lwMhiJCvE0YA+5qIsq1FmRmIdVAxFpglNEfzCONRqO2p4XH",
-	"gZCKbDcb5JAGfbDFaQLT0hLfdtMJL0f7Bxdk1I8UI3Ko7zFVhEWQuMB4SKpnQ8b3z4/IJoRUoS2Hmkh+",
-	"0SXmfozR4ucRKYj/uW4/rcOnPkYxSLDy2bBy447jXZEE8NUuJgDogfQu/Xybfm2PML0TDKSwG9xounsp",
-	"3BLN0mORVHYrnZgGt5qPRn/AddXwHdDP7olsNyeP0qtMbmH6ns6D2gRRnbg1GsH20zBSh3dWTFmeAtFA",
-	"iWRW4kkqWUJGfUE0SEwKDnWDCaynqGrzTIwCogEuxYAJznKLGYwWKcnibpawM0zEHQthDrSfV61Q41mV",
-	"BV33Jpo99/vX9ghP4xhH4gJEBLDzFNZXpQWbB2pNaIMhCesmTPZRl6g1yAc2VDb3TCsaSiTPpFWuMHFg",
-	"mKQclVw38WehOb9b8abCQPXiUbXAmMFpio6pZPuqSH02mhsv6q1WfWP7qtXcber/f3WHD6lidRUNWBmN",
-	"jsLJpKWFa2cla58edzi5yM1Gs9FqbTZeLrNV6YbyrrS6cB3IKiPYz4+XtRfqykiyGn33e+aG5Ys8EX9E",
-	"cUyfbzeay8ydZtHEM65bIHjAEs5Cg99dyPFxkViTSSf+DwLgVkbJzuqAm5SRMkzw8jBoS068Qvh1NKy4",
-	"8HNxu5TtZbA/juSqBC1SbFD8ZbljzhGjQpOEjkE0zXLX9DgrggemL4wxf69W3ZxMzqSK9MEYzcIG8a0Q",
-	"eoOmbRvquZsZkqasCFQR//zs8ooU7QZ+g/iGAt50RdIzg4CpIh6DiWqSRjpeN4W+Xs5sMp5G00hl5PKZ",
-	"JD3GrSe4CtEnlPRFHLLE5szoKTRZv2VjMoBcOc0ubERKFoxurFyA4Saa2lF84UbcyDQIGAvBLIifZE5M",
-	"/DMWwS1DWwluGdK28GuRquyXGxrHOfLemLkd4d/APTQIfZMOQ4jT9yoDNuiw5CZhA83SQF+3vOrG4Hvx",
-	"Q2Rsk5/OnDLfUvHYiiHlE7ufoj+FPIBVRYWASZmpjEU8vdTCHZXE3ze2VtjNLjF2vnbabG4GzgjwAfOL",
-	"dIuNf+p33gXRWfTT0fUfR63T6Ege8Yvt4ODoxdHgbfPDxnAzPPhpp8HGPw2DzRP9YPzLxo4K3u0MO/wi",
-	"DqKfdhrBRszLto7WQnlUunpMfk65imLD/qfsjEWRcGdRIlF2TvMgpgSxthy8aJr64xUweY8BTZIIBFpJ",
-	"AM2lFMkKYOM/xb/yn+Jgo5dQHjePeHM96AEkLI2yFxFPt4iB5rMZvG8RQb6WJgnLpaXwoldAwAnouutz",
-	"T7qM5EKu9aqK+iMIY0ipg/EikBzY59YT4IJlBLhpI8w+p/FYi9ExOeS9iDNZ9p6M05JaE9cQp+6RkCWR",
-	"Fu8zrzaojlRhmQQTipdPSbMp62z2lIbiPuhRmLCSwogt5+WIqxdgcZifODglHhnLEUDJOfB8QlcUcrc2",
-	"E28fXSLC2/FthCGY+0LERRpzsX/65ubs4+nhRcWrnOyf7r+D3y6v9t++LZKe/MupE36dxrdHig0uwPO/",
-	"3u0vkdqTlOUqo95lVgGE2ogxj8CYmcprDlkLOwX0L8CxI0TMKF/vykNA2GKdjYfsc2HoBTU7vIq8TRcG",
-	"ZdymJdZUPRO+7uHFsBAtxYI0vr0eSpYok7oq1zG+I67/9qc1m78xSf0BM/SMnIoG2dByVhIFbH8gUq3a",
-	"tXZ2dsxGK/uH9darrY366+MPlS9eNtIUZZwcY2cHhAN3kM36x/dXjvulAoUgKl8+fbnfbT0AOBo4WTCh",
-	"SeoI3281jaBi/5682aVXdf65rHWJViRDxfv6Ze1VH1AesBgSrddAo4RRcO9VDlKpxEDLYyb+U/VZlJBB",
-	"xMPGtHfFvube27kjTBj4mourj0xvFIa1Lo019mo0x/PcoRSIJGGBIn2RSEY64AgYE6noEKI5uONB2a1Q",
-	"MkiDvg3H1MrLsJ9QybTWyE05oWlITU3qgmzB/BmJc3zhheIRLxY7n9wtrO8vmtxFceBStBS8GyWDdfFy",
-	"SMcDxtUFMzRNAyG62TxRo9ej49vwaPQ+fRl93nhFN9Xv53Qa7NPvTxseWIIBluZZsK5CxiGp0uzDYSLu",
-	"ohCSR6KwVpTn5q1oRQdXKcID7Xubxt0oxs2sjvKgXCWV3cqFGNOYnGBKMxR7AuahfzNO9UVct9OqeJXf",
-	"U8oVOPVaX/SxJzS4jXjvNB10cJqT1sbm1vaLl6923r0uuQ12Pe4tKCxtRbeg2cmSRHcKlscRZq7l7GRj",
-	"ez43md5zYSuF7a+OA5N+tBkkHxAjr1uyBmJgcvtupZfQgP3/zReNQAy04ikwVhrkz6kjNG/OB/QhPPTF",
-	"jjX/YWcj+ulJONg8fBhqNjhsUZN1bgmGs3x8Xz/cv7zKIxEOqdRUIWF9kcoS2k4DFd2xQi0WFHIXyrw0",
-	"96bPtd7a0gKeWeP8xy0IwCHsKL3LvHOqn50i+3ogM85syK9L4wMjMLj4SEM6gY1WKA0pORZ3LKYBQ2MX",
-	"Jvq5HEL2xbC+9WqjtVmgcXkBmKWVi5zMbWgyJ/vRcBjxnhMEgZENeThDFp+AAQcmWKAkQuBLiYiQw2G+",
-	"ncQ8V779Mo9LVk9QjDiJwiwfACrvaDY3Yh2iwfYMSgUqzeP2bBr+0NbiK3K9ApQflVy7iLUOpeZCTRh9",
-	"jhm9AwONBkIo0NBY3EN5lMRE6Z+pBFUkBcR5kIz6QjJwCUgH5godAXcsWdWltbOU1luCqktRmFLm4+W4",
-	"OT3ybIIwoa6tQBJoISCkGJOQEbT7qrqOlmoouFdRtKeJRaXDpJIsjllSmVZdi6ubC9b8yTUNoQUMWxhc",
-	"qMH9xnljSeJv3kTaPwG9RW/mj65gOMlBv9TCLvHhL/Z85r90pZ+ZRGS0ydgIN2fVs9HXKfS1Bgo/JN9J",
-	"HOamyXP95ctNLYUrFRuPDvhpphB1NTI7vd91iG3icqKFaU053/pS3M6fFRrHZ10A4NzDvjq272hIZQKY",
-	"BseKgnSYC6CrmnwKLy4n46JpshCcOuE362tmjfFimbPMhH/dMjY0tQ4iJUmfyn6Rjdw/unWBoTvfR3Eb",
-	"peB16N4Uxzy6PCNbG62XxFJHoqXNXfC522LT+A14BzkJoiRITYWoavY2FMOFSsgaIN2Uhx4ZJiyIRCrr",
-	"A6Zo7BHFpImvCkm7wkU2ZbsCk0oSs64iIlV7EOEXJnTEzTdQRIBK8v7ig0cuj4+JSMjfDt9CtBTWHA1r",
-	"WIsCVjKgY9JLxEgvmJJBxEXiVrK0Nv/9wzcVr7L/9lT/PD7WP0/gk7N9/fPiUv+8hk8+vtM/f9VPvt4/",
-	"0T9f689fv9GKyut38Pl7+OTorf4J47w+hZ9nWhR9faHHf30Jn1zB8x/P9c9f4Pdf9ecH+/DzjR7h4D38",
-	"PNbPHJz+on+ewe8XB/rnNfz+t0P981fNTN/8pJ9/8wF+hyffwJiH7/Tvhxd6lsMrvZLD64uKV3n7k/72",
-	"7Qf97bvX8PNQr/Dde73rd0fwCezi3ake+d3VX/XPX/Qn7z/Az1P9/PsrDZn31/qZozd65KNjPcLRKfz+",
-	"V/3k0QX8fqnX9hOM+dMZ/DzX+/pwqJ//8A5+vtdPfjjRo304/6h/XsDPj/r5DzD7h181zI/39WjHsPLj",
-	"D/qt4wv97fGlXtUxPHkC8Dx5oz85eafP9ARWfnKi3z051eOcAKxOLq71T4DMyd/g50d45mcNt5Nf4BM4",
-	"/VMY8xRO/PToTP8800+enutnTgHmZyf69/N9De3zQ/3k+Tv9zPl7Pdc5rPb8GD7/RUPvr/v6k4sz/ckF",
-	"YMjFtX734qOGwyV8ewn4dnkAv7/Rb10e6jEv38HnMPLlscaHyzMNyUuAxuUlfA74dvk3jTmXv8Anv2qY",
-	"XL3Xs1z9pJ+/OtHQuAKMvQKYXF3o07m6gk8A/le/6iev99/rn+80mbqG1V7/oqF3Dd/+De7U3+BM/waj",
-	"/e36bxWv8hFU+p/39Y5+PngDP/Uufj6DT871z1/AqfYr7PfXE33uv358V/S94YSOrrBZ0HY2SwLJN0sC",
-	"yb3K53pP1Kfk9gNHCVyBA2XWGMfLPKVCZ0pDVtLQNSJvTe5jGee5q42vHPM+7JvSWfmAf9naIhtN8nJn",
-	"6wVpNluvioNuNedUSf6tWd/5S7VGGvVPf/m3hQzMgmCmTePQQrTIsQ7EYEgTiAiWrB5xybiMtPIQj4Gv",
-	"mN4NsRixRD8S7hGZJolIOSTOQ9AzxthmZdsf88gOPyvGw/tJsq5Y9qJEyiyKbcsKaxPn4QxSdhpvIxaH",
-	"WSmu4vymUGeZ3QO+eiah7LpmxcomWVV9EIl/2/zUkLepKXfgQ63lBqRg+x7x9VuNKNS/YiJVIyvUMRGY",
-	"ZA5nCvxZzVAXxxfVIJ2PuLjbfOhSaGX27VUDABba5R8inHvj8cO5g6WMJOt6DaxeNKn7iLzM9SqL7Sy1",
-	"WBj8cim1+cx51L75tzz0Z/qewBN5txySRL2+MgUAQAPpZnsnVRBptZTr5fasZzILyDVjFH1kmysGGa3m",
-	"XlkjoDuvOZ6ZuAzuT01dBP0EOBfFeE8gzWrX0XrlVkSn1jLolJsYHi4WzKzXGXwRSB45yMshhN8m0qvc",
-	"0/gjYoHTWKC5RG+B1dHiPaOx6q8Im9yMaFVqcVuU18XtQpZqBilb1NomoU7e6Ojho1gfI0q3RIMocwpP",
-	"CaSzws9nLu7VV8nnerEU+q/jll7Wdp2/ZzlxGR/KO1MV/NvZJC48F/GafMZHJ6xFO+Y3IKwTpzIl1ZyN",
-	"uO2CNKAhI50xGSZiINAASDCJxcPeDGMn3dK1zs2NwcWPSnBq6twd4jRkoAaaGH+TFJNnwtgCRIWJ8nem",
-	"pio4+mdEp4Ml06o+017cPNjBNWlszNOz9+u/Nus7N/VPf7a8zRlJ8nZlj46I4EXI2hZ+G1wsxE4U6NRE",
-	"5MjKfvJj0YvuE9YzbVAYLhn1eM94n+E3iXOcYeOZW9DiRHBW7pmg4CAkETf2+5RHSlqfRFHrCcak2trZ",
-	"2cHCANeXb6BuwE5jZ0f/MaEK7ey8midml0akn5h6fR8iTOnJMwQDFg01a6Dh31OpBibvFFybGhoqTTiq",
-	"NFx2WXKDSYDZn6bkXWYegr9iRgFZc6WvSJHySadtmnph9TuamOz/37KVX2Qv2U/23RXbDw/MyvPXzA7s",
-	"B1dm6WepKvn0iBfedfeVf2r3Zz9xtIRPX7zKaTFWtogXr4gS5OUGVkzWuHF99bb+ilQ7QTIeQuHSEKq1",
-	"dtNE9VmyZ+OEIcET3ETIdFSSckjdr+Hfjrur1fSazSbWagjEYCB4luQqG8TPboRP4Jhlse+hIDTPiRXd",
-	"rOrDyw23gEUn1R8nJmg52091kMYqqus/nKdrMCAzDV2wSwvlobMn7FGZuSfhFhSqUihrjCtyn/sRhJdF",
-	"NvWqDB8H9DNsR+rHbSeyVRNCsYHEfgB9CcstKHCjImxc6NIHFOOwB4VGjFEBAL9VAoyPBvsDD1isb9ry",
-	"QVG4pDK297j6Byz1Igv+X2wUhBdiq7KUCv2LB0FQ3XOQ7yTB8cGC/WYE5C0ERPRIZso1QvtmmVOXjNtb",
-	"uFWemRAnmi3awEaP9DTFkVgfN+IaSaDCJSR0tprN1h6RGI4hyJCJYcxIFTLhQn3Bx3jlb9m4yOn1i3MN",
-	"avD9NLMvS1pYuMkFsYmmpUoWlehEIgpxC4GIHom6hPJxY51aI+vGGy6rTU+YtGXaUULRhQIpSneQ1r3K",
-	"0z9S7m1uQeDWXp3ZDiY4VyE119q9M1BaIM2N9jS3sowYeVNtL6cQeYJ1LM4PLlL9IiMpk+Zdrjgt0ztc",
-	"mlATFA2hOlTekq4pN2Ak65wxoxhc4NCuBGMfW0IWdlZ3kL3nfPjWzuQ+aCbNNhfHTpP+FaQY3EbMwr86",
-	"Nt8pi0Gm4QwIHL3Nau+zpJjG21xZh4kL7WZX4Twvm6vassv21WdxiM0+bfg7tgCyac1IDkdUkmFMg4ny",
-	"Vxv39Iy4nXSzhXolhzITq9eserZEUGI+fC5PLlcvLYxCEimnghMoAWOp2AAZpDFe1RG2csTYkCW1las4",
-	"hY9XWGx7JSKu70Ju1lsuRLXAuj6V1X01SgLmjpIqQFPwrHrEZLphZhB8BCEvXOqqJcuL/muw9zIuZzC5",
-	"cAIuo8vqcSWWtcy3lU/h/PyKVCb6FvH3mcRKOWMsP+sjX/BR7cX5iW9suT6IlFxgnb0Cg4H15Rzu4TkN",
-	"bO/ATuN8VOQ98FmR9eBjE5zn61Qqc2jdt7Hm5irJ6lYCJPJyXpax5jlgFxDBrcYf4EpVjSSa87g8F679",
-	"CraAXDAoAdw6OmqpxHAPASB6JCe2BunVSvK9jWScJsUmWeOZxBo+ywkHczKRpoMel0+uyZY7dFvbP3yF",
-	"lNIggI2VI3ZM8s88mF5+uF4WpMVMrSUietz+/jOzfQoa0Fw5zEUrr3C55xCNr0EbvyVZXD+I5btB4XvE",
-	"sbgY9vtCeT0XEye6vfl+mxsZjvzjP//jH//5H4a14x//+D//X5IpveYBRE9ShYaU+WP6z4jG8fgmw9+J",
-	"FxIm3Reyx9qcEPKP//zfSMl/Mz4uPmEG+E8ztvM/yi7Tn9v//5/ZXy3zeun//5cDOmshaHOAtCNx5YJz",
-	"Bl8wUkwB0SUIrtFhOcf8bIHsPHsD/jxwVoHf26W8dWaHb6Y+OMjXBG0iC0xlojJ+qQNzdccl5tEuulH5",
-	"f4vEAdsMo8z3evH2gOxsbb8kpvVGg/h6AB8lbqmgh8v1xREkp99GPDQ11fWzHvEDETI/f1ByestuAiqZ",
-	"Fc8z609AOZGjSAV9gsEfD+f6sQGxRRdQ1bd9cuC5m/xtHxL69ggbDNUYcv4cNpnF4MbY8jrDyVWlxJke",
-	"o2UqS5gjs4UlzA4fXiGe8J4tglmtganSaiqErSPCcQPiAHbJinH3XgV6M5Uc+hlnhHGVjAH7zNLQvUmq",
-	"8Afa2G3bGLvGJc/JyXUoOaa8O065iR+b7EDCg0LZS68haytOqCrKWVMtdmZ7dGZOB21yOcOrqfUaO6u+",
-	"rR2RKjhBmXa7UaBv3Q085XvEh19srWHIuUAeW+gW6RHfsSzfDCI5gCQMj/jijiU3eZyCX/NIxDMoALYs",
-	"DXeD3LO8UU7roaIEM6cL0RxrSDbCFlBKS0S3NY3N6OZWs5Rymn5GhZB4s2UH/WYXR1alJbjPMARhYROk",
-	"P/M5sLu7l7eBqxsoeaS8VZJHpto460fzxnUe6YqkE4Uh4xAYga3APTJgqi/Cuv7E0GSP2DajHulB5m9J",
-	"f149uNO2yyNuk0WNK26Xeo+UdHb1spasMz41LVM9bIJazxcFjpl6J5XjL8UrtxDCkwAuSMBJtFAfsl2t",
-	"AE0cK1mOwobclwmvLo0vcaEYljqgQT/irJ4wGpqGanMY626b14mfb8uWcyfVrWaztlvob2s6oOWxJnvE",
-	"R0rsQ9aJxJ4mGE0C42bYdwN9stxB3Y5agjMyyluukZ8uz05Na5RqmGKzLfDiSk9LtyqhETT40CftoRnP",
-	"JJCHYAbE2JnNDdtbVXQJEAv0IiNAJYl4EKeh5tOw1vJeaXrNre2SNZd0AYNhpnq/wwibEyPMbmiOo3Ch",
-	"buB+Acy2ah7x8Z7d6G/MPYPv9Nr4RCt96P8Ij9utFXqSwHstfK/YHFIksDda+BjHKPRHzEaY6CZJqqaH",
-	"vx4l4hrVBIc6pfpCvthKk7jmERr3RBKp/gBPc2bHSeg7EUddBi2Rqz77PPSJXgpVfs2Gb8FR5xFOzyS5",
-	"ujrW46LTgyqnsSUZxqkkm00icU+F5qLZnvRg8M0zSXDOPpUYaBW675no4NL3prsH6N2YmTxb3x2iGEdU",
-	"6uXavpmwba0NwFCSjFjCrCSDDWWwT4Amth5JRGx7DNeK5+R02MxWWGjYoefBhg1ZUFqVM8BLEYeEgkZb",
-	"HNOW/S/iAJIIt0tDJO1UXtYzVCRZHwUYszAWNkPIQUk50Wsojgr2KC1ucKhu3KMRn2zVoAFZmCVjWTC0",
-	"voWFm4DNHWEDGpAxDQx9G7IEeqkKg/22ubE9pWw4eBdy8jIoYr+UyT6oRUhiYY4CCPNI9ykoFvq54kBw",
-	"hDdQDBNG2UGoZUgVgZQZSXPW7LOmz/iqvE2nXhTQ6MmIeFYRBTYJyA8jXX64NiTOSIIRv0kly0ZRuUER",
-	"LeYKWl7oxYO4x8I9QpOgH90xaLXEpWI0zOAy2ZSiMK4DHGixZJ7ZI9jsAjtnQ+ZAybjsRkshQIeb5eNh",
-	"9KdzU/WmbUNhs+dcgnF4ZGujtkv8LPkYe4ZpPcaka+b9Siy9MpoZjhpTqW7EiLOksFvbNFykcUhijKwy",
-	"p6EPVovtlBPGEcHgfWc8Gg6iAlJM9sXCDlhZVyz9UjYYPDtBSSa6xuqhNzbsUme2jC1SDhEzo0xkr9uV",
-	"PZOGjGEvtg5z6hMnIu2hurR/fmQIB1XsxsiJMBZAbbK791RD7T0iGSv2zC5e7axv+fSghablwOPKO93I",
-	"WtayW1MivHqTC7F6bbHDtyHJdyyhcTxzrdbUfaNlxBmX2D4z4xbrNycGK7nH2SBYHQ91R5GQeKKGnpwa",
-	"Cgu25asy7xqUNveDE/tgNpOhTQWtMx8EjsjwYxYoFp7x91RLR4W7BSvXIp9+UuATe/okfFCCfdKL7kyw",
-	"dJYTraVMaVlSrsqCmFXcipoI1NOEw4TkhwU+Fwgu04xSR7b5fjC+uWVjDe1urDmGsz0rYedk2z/KX6t/",
-	"YGPYqVRRHAOPSzmPeG8mnpSo9PbW6SvGOFyrTGfCM9rLwOQI87IvEgU2hCLtd60A2YUmUFMe5Dak82HG",
-	"EPLLjSBESEkRh4UDwplVnw3KgZfLCYYClYLKknRkxeZeGBjPGhd1tIKKksnmhDMWAtpOz2XqTyBTNpF3",
-	"N1mptRl3FC2HpRcUoDEVwucXyem0sc3B0QkTXSgYaiygNdjOgpHgCPiCpRBjIvyibdWH9pgj4GTAzIAP",
-	"mT/Rdoqrs4br3A7kkHq7KmOOglaGUcBCyOLJ8h207mCHMeQZbOc3mjJ2YzFykA1ixCAwkhSKpuJH2ba7",
-	"IGsQSl5s1TuR0ps2Bht9AI79fZoITO1jkgRkk2gyWQA+bDO7UXpS51LByiNFujSOpblilgJO2s3s1DmM",
-	"qI1USHlueLZer73ZV8lYVG5AZfdJdRsQHfr4WaoKnC5NTEm7WPRMIF5kbJaSDpgGkTFWwL4QcRlBI68h",
-	"42itmaAS2yiAk5ANGQ/RxQFvGoNNTSNXqOXdasJoiE3Wh4noWN3GPlg6rjtSgdzQoA/FfspJZTamsRYV",
-	"xsutqNnII5HcGmUQ1TStm4I4QqpUwwM6w+qj8wglI6qPGRVZEdxmMpczMKOhBnJt5grBenVjrVeF9cFX",
-	"JBBxHIUMhUNo32iYG3ytNcn88BIxgguMK43iGCIFsZ5Ih2npMGEqiaD5o4DO3UBN9UiKcchi0g+MIVkX",
-	"3iqs2OhgknYNvwDidtNJ5biwcKR5NNbnPDZChobmqK8lQdnX9MGQx/xMBecMSZKeo+pjX57zs7Pjm8v3",
-	"+xeHfs2EdHFGuglD2qLPpwy05AwoMSwE6RGyJT30gFE+6kex3kObn7KRKTUIxaFCDWmD8/vnR1BMUHq5",
-	"YE4G9O95TcHd3O7WpzyMQTvQoxFNijL6odU8m6r1/urqPPOvAD0GQ1TNAsQ63goe1CkLHvj/XOtbxauU",
-	"m7gwHLxotMJocjRBQUmjSdsTjFbQpbHcZG4jsh3RrH0l+zvPqi6xVTifFiwETtNB12LgPI6qHhpkUefH",
-	"ZO6C3m6z+ZEvYzxK9ntRr53ZKjFX2uwfoHFl5TZB24ThplRGd88TWpW78VxZ0tt29B1nR5m6Usnjtx21",
-	"wP0028+UmA4maEfiLmYKOEIwdE2aIcfCyiflTQecDrEuGSY/xxkimZPRMClXOTCblIiceKKMjWvoFaWJ",
-	"if06D06wYZjJ5Z/QonOKyVW8ShmPcj82bKbiVYp03eaLAK0shjOU3e0pz5HrIyt1IAEnNyTE6huP4xWs",
-	"lXjrM1AsSrKZ9qkVVb7iAM2lRsgajU37SY0oNRQm+cTUY7DKwkRexSppFCVzGdXUPlfor4zSrBbOs4A2",
-	"kqQxwxA8uWpgfmlixsKQcDEN4pdLQfiRg8jMcbDi8JtLLG1GI7h8vTMcbfrbVcOM1yw+/8MVJHqAavlO",
-	"NCkZME1PwEsU0BgqSBvL2FDEYy4GEY1JN+Uo+jUeJ7tiOTz8Vy3Z/6PmXRaijV0UnBN7nGeu5LfUwGq9",
-	"rqkl3R/ufQOKvfqa5fIAUDh+x7gSyXhVYuYy7HkIkoVlawYI7vYVKwTpd0pLdma8aNnpH50JoYa4/JLm",
-	"RCkbUGXbdIb3HODPwadHj2m3XPDbRLW7ZLRwnLMzOlYscl2kh07pHuyM6uW9Z6w1uyiW561pJkdeIo8X",
-	"5W7jcO8maJGl8URc78bKmTwXqCSv1WjU7RX/CC3dS3qUFrvTP24/+UK18p0VC1YVllqGrhcmTHMNwAO7",
-	"Op3R2Vdm9QeXbb12j0pizkrK9BfORmgvMzlYaCVOJRi886Qs2pGMT8Sylu5rxZJrq9U5W6Uk/jKzDx+g",
-	"SetU2bM5Ve7dEln/7AVOF9QlhTFb249cl3TnEYroOIc4O3i5tGSQ20zqgTK5ncXkOsAPKteXlWBNnGIm",
-	"toTKOvK6A6e1S3p8zYoaj1sJYwGE7p+OvepFmp9N/SMk5C6TvLg4sbVwCI+sCrjM6NuoAzNa4N3nVhYF",
-	"nPfWg4+SeZ8lbC9z6kWmo8KUbTYKbh/GNFuSjf4vlJY7zZqmk3OzMG3Iv/Mzyu+GZ3uE3THb6t8tDALP",
-	"2GAt+AJ9zlXKs8gtiOFAhawTi+AWkqZozGpubZBM6bODOcWhIXsVIr+WUhRLs1FdQmdfK+B+Nqvz6WG2",
-	"AOfDg2wtGsClpbh9iL/0SZKaBMlhTJXGAFLVYBg7YdBEcIKfAReu7Tlu/ETETJIOiwXvESWI4KzN8StG",
-	"g37RUQ1TQtO7/dM3N2cfT6GM99yC3sVHp1D5EsO/V22o82iG8ZJE36skzWtb2XB144sz6Ql9qrAeOsS0",
-	"lfmfZrUqL4jPU8VNeCHcsRhRb970SMqhxiKGd2HZWLhCRdKGsNmoNze+ikBeWltqetzh5AFuNpqNVmuz",
-	"8XIZ0TmmUl1LiwclPjsqFQb+YgYDgs8cnTnJMiitqbZoZXq/Z3AoH/NE/BHFMX2+3Wiu11THlX6dLRcF",
-	"6HxyAGuOz2Uk29y6xy8jb273lNhRKkeUrrSs+slSJfiLlU4cg8GLrQVl+Gn9j2Z9p3FT3vHOq4DpOy+z",
-	"vYYsE7JY0bI0QC54/Q+WCBtyLbpZLPREDdTlSgY4HL/ufsqFcoymzU9fvkVlwUeVkuaZ711dCY+iFPWK",
-	"x7yGcfAWyso7hd3z7tUGA/Q5umBeFrYrN7+e7Hd9flYHWtdsbm1M2xJvl6uHb+rgr1/F3oWufS3/rFDJ",
-	"3n3Uzpr1+qxntlT7EFT0X9nkU3azC426W/ZOzevUbYv4LdGmGx69T3vvCTSHg/Pm9OSG9w8wPG1F/Svz",
-	"DxaJ1iEIlvCtm/+kRBr0tVCPgaaRWrpgwHzP4sB0FzgKi/n+vy1xD141C3XgFxKouTwrcwK6K5oNcpGu",
-	"xSmm46emxRzLIRD8eiKWEKlookzJu738GwKZz8x2Oe9qsRFDiSO5BIf5ppVoSwKcdlZmg82vHgG1LCcy",
-	"25uPQmtwoZzpTCLTutzHHsTOAzCig7Pr06u6kbunOdEa9Du/aj8U6V5As5Eg3iMOZLkiQnn8w1QFIUNm",
-	"yD/+9/8jywPzPRKyJLpjYePrUoDvJKxkWAx0WCG0LGEQ9Xwuogl9cXsB3Z2hQDrUbPVYl1Xi1b6W02nz",
-	"4QzzBTKLYWXuwS2K45k4LNcxNd8ZlV/cr9SwbZbQ9BVs/MWOcavXU78r+lBn2cto3ghjOYKWtcT4NPPq",
-	"5Jt4XO/7EpXgCq0HH8ljHz0ScV4mvrbQ0++H9WDDSWahqXmpu8xXsI7nGi6Q7Z22+gVaoq2AsVBnKlq1",
-	"2F8AnS2mck/IYqbVB/3yd9VY4LFx/dVSuG4NJPPrTDvNBb+qcHRvUe+qpBbDdPd6q/g28tnfWMPmqlk+",
-	"To//lRHn0UOHl+7KMCMeqGBs85YZZvWaiKt3sloZzq5c+bAolqkTC5DMPjeNZs010okmy5sXxERjSXPR",
-	"enL+crkx65SRzGnhZNG92GLDKSM4t8tGgVV8HdEyY0zfULrMOyM6AeV0QHsmWRzzR6cSLBZGh04o5qVM",
-	"FNPAn0kiRpxkJ+sR1ug1CCXDNAn6VNoqFtgyrMg2J4jAihGssEbbjnUNI1A3EYPjr+FocKNTNr2KEqvO",
-	"WmIEmlz8n/8kITubK1svW+X6/tc0W02e6YqH0bqXwXQCEybWsiBQ6erq+BKy+oueg51CpeBXL7YKEH9R",
-	"ajC+or2JLqHpADv7FWjPwmt9ZbL4HDdGNlKHSSVZHLNk6e61elkFo+dGc4Jce5UUnOfme02iv3iVa9BM",
-	"XmsFZw3akqeUVg6vL2ABEXdfaU3F76yRhFqSEzCVl0COVbgqbf1SgikID4tZa4DEWjTgmyUAUmIBMYM+",
-	"sAmkyNlAAQxiRhNpPHTzTSSOy9W8rZ9tnJpffjMzfXIfrEeDoUgAekOqj6DSi1Q/7TQCMXgu6DCqa3W6",
-	"x/jzbO4v7uvyNhrWxRChXjeFnTPMXceosrqhYjaOnEDdynUytiCoz0TMTWdXicXJm3hd9YNTCU9iRvYh",
-	"rtlYotdYdCEfemNrZydPX7AovAyyr5lr/wCp64vQf2Fib2n+7nyRd9Glwce+4p35V02En32Lc+v5WrmX",
-	"ridnuyRTchVPzyLn9SL3z1TuozP5bJJwLe9DxGwA8BJ3P6vltIyxf3UqOL09iS3K10vBKzemPpMYb+iW",
-	"gDHlcFe2lAbfi6W09GBmyiBZOqcTKD+V4JpNbFMnHyKuuLOKK2Jm/ui0bWsJVCvltVFWliz3CMBgrsPA",
-	"qWA237Kj0fXRDTpwJxbacSaa+lMpCZVQJ1SKxM/cBvolMqQ9Zm6DaYIPodf648bqMc/LmIQ0v2BBmkRq",
-	"fKm3Za4udD7YTzXLtH+9tcjy08erijfdE4sGAZOmYj/We8bePRA37pFiIx8ikuwTjCav+mo83CVU/eXv",
-	"I+V7bf7+cmP7hUda22QQcS26kM6YhKxL01jVGmR/utw+1Hc1JeqwIzgkXcBxwb2DfeRY21dqWPnyBWpj",
-	"dQXoU4IrijWPTCTkYSAG58j3iWJUX8c0iWd3SZmSlSqvaXDLOJbhjWwhEqjRaMsCDyinPbAKZrknctcW",
-	"ZawqxilXspYVII0gKK3b9dqcOqWFFY1FzzOZW9DiQzMs6ZEO60c8JD99vHLr/kPxZugILBRVWPPSgaeE",
-	"qo8HAhZseodRU+JV7wTTYLLiwNBBBTqWYJ8pU+I6YSSgAxYfUMk8Epkak9fXR2+kB0UppaKDIX568faA",
-	"bG5u7pCIk+urA6iciTGRUGuOVLc+f4Z9bX/+XMMKvFN92Ei10JHEfPoX6ExiAGi7rkHdX2xucn1x5EHJ",
-	"yomeMbZPG8dkKafkK2FBXxhrqf7m57ph+nX9pVMN2fY96ogwYpIkTN+6rKMBwEpitWXPPgNdUVrkJHqN",
-	"PVNgfvMdnIEGFhdQw3e6/wp2aoG59/FAoNuKbS422WQGKn9j3U7CBcn7zJg+AnCOXtZZBhvI6JndHjJU",
-	"kYGQyuk1EzKm7zIfY/FUFkuGrfG2ms2ShjgAQyydC9V0EXuQKuLEWFvW9GbFbgJQfHlEtQyhERb3fKWp",
-	"qN2sVCLRB7lLKDm9PiZBnyY00De56rfbqZYJ/RoReY+066u39VekSkms4STTJBE9DQwmAzpkWDTZtMuB",
-	"asp8jNBFAowNZzKwYQ8TTih0O/PI7yncmMSgBxnShA6YYokHoNGjA3RK2hCN+kKyvM0QVJnQ0DE93Xz9",
-	"ge8RHyj+b5ufGvI21X/DlI3ffYTNkSn4bLBO0Vtmi0BntW01a5Jp0N8lfqvR9PVy/Rbb9PPT43Sg95pN",
-	"j/eUpwOJrc3kUHDJJKnaK4m3yIOWNgpSE5W5eNi5RdbIgI5Jj0bcFKJHqEFRag0VEwSwZ3wHEs9XiVjT",
-	"HtMvLwWAjEkoskqySPzjKGBcMoeinxxdTRFxMWQcuwY1RNJ7bl6Sz/WzeUOzAjPYPz9yAhR2K61Gq9EE",
-	"D+yQcTqMKruVzUazsQmVLlQf2OpzqJH6HCBRB0jAxz0GHCcjpmDh39ePahFmXz99iA9DO1DEGjnTXJU/",
-	"8vxYX5vKF2/hg0Y+0E9OFs2Mx3hopjUn5sZh2zr9AOBYXoVFf4fhYSAkLREevtyc+qVZc5r6vfmMc00h",
-	"GTiv9GtfMI7WYK1+eaPZtKKADSCZILL6s1UnA2EUZI3JVCUt3Olt4obBPbuFSygbOVvq89c0szHDK63F",
-	"r1w7nezwpc3FL73NKgl/8Srby6zsyBSJzZpEbi8zzyVWkr12Ksa60imguyuX/vZJH51MBwOajCu7lUvz",
-	"oAGkZlojzXq7USKVLV63+1sF6xRD1kue2avFd31Wu5r5w7zmrmp8XuKSXsNjj349HxNXM5VpLpYCPJ6Q",
-	"dF0kRYFWA9EjIg5XwU+A/C5+O4mgz/9EuvvFWDqDfkmeu2a2wMhFXgPZyV33TA1eCHMT3azZUhU7J0WS",
-	"9BIKXccg5QXrtLe57yhA+C5q5j4JxGAA1h0IkwPxcaLZEQoVGxu1BjmMoBK9iajD6uiyzVHNQA3PLBm4",
-	"D9k3q8NSBbHQIkekZLGPk+8kzfvIR0Z0DG1CvDZ3G0/VsINi1icqoNw2LyOc4dqwYxThMztGFQfGDlQ1",
-	"FENKyEZuMFyZblwjk0VyALfrtQjHD0cJpkyZX4q2BWP/flRSVEaGrOHQs82xvnNCtNXcWvzGqVBvocMA",
-	"vLCz+IUDWyxdv9BaYk3n2NjgSohjaGsA720vA4CsU8IJCyOKApNX2drYWOZlp7Htd06VMY/T0D5LnESS",
-	"UQDVZ4O1KPQwqoci0PcD/kxV/zkaqOqmUYMm10KWlF04ACIq8z59eRNFUs1a0eS9GZ7Z7mmWntescQKe",
-	"0dQXCGabg+au9R2gl8B9shoOZJ+XtlvMbWxaCWw5Hc9ND8fantZgpzoIZv3AuCX2rSa+nDUk1G/aZpyg",
-	"2veEcps4yogHrM0n+hWaleyQaqEJZG0XmVMONUZiRhMuyajPgIpDBSN0r0M9HMrb3HanJBdaoTRtJqB7",
-	"uulacnReSsbhKI9sy43HIMXuFCsR4yXo236hcclXJaQrU7klFvZOcPYNSeISW7oS4oTysQGf/OZEsUAD",
-	"fxJgdckbbGKDQnvjXPKnaShQv7xbOehPqm/IXmb2n03fzoACUSinWkZ9cmJGJxv09pjKWzltNVttXi1t",
-	"+Is2OujkkT2uogEzoh7UxjLtYwiNo1vWIG+x8xcYpNscU8CREOTrKTaw3LUNoI7P3h2d3pzs/3zzdv/o",
-	"+Pri8NInVeOuINs19IhAUais9SVacw0tiqSznKxtM0y7a6ztVCk2GCocKlKmzpdlBm1ebMHrWfFaE8np",
-	"/p41knIVxROdq/IqYnumn1lMx20OSfBg6DX7PD47+HB2fYXG8VCknZhJXAl2P08TILamk5pH0iFRQmNU",
-	"X6SJaTuVQcJ4CsB90+1CZjX02KJEqoRiw1hsZRaDb8OoKKnaA2rf5mZR+weQBD3rEFrNZs2uCAxLmis5",
-	"7UlpHJNsRW2uRM9yDIQZQfNlMh6Bb4nsE5mizwtf59lZJkwyhfzVFAtAF0Kbw3TP5J6zjji0Dbw3tgA8",
-	"CI2uSHpCKaavxVQf5bwZHZx5m7udZzVj3HTOPGvXXFuVwR3DHX4czgZjr65ffLcsbWXd4IlNrcOmjkVP",
-	"k3UkNRlNdmpJr8ylRKpms6kLNERgth+NY+wpivxqDy64cXuD2F1woBKpxBA6JYLpQ0HJxkbZHcNOWBPY",
-	"vlUeNzPdU7+xNtJ+xxqZPmbNuK3532x76nwnT7JO43jxaSI7nShBiMcLB2mkCVDAXAtUJGUKyhB2FJ1x",
-	"lvtxvNRxHhZW8a9zoAXozzlRt9h8+XmeQkfi0g7sVSs25qrnxoY3p597rWGiDQTKJuXYkZ/SHiImOIoV",
-	"HUvNpssboqMMAFE/tM3dNup2cMvVTZd0J0sqkxVTHhrlFeVYK5NQ2eb++dnllRtt4+9ifdhM2jOFe7kc",
-	"4R7miYWatLZ5QSw0kqYNVSrKmasKFWhsOc8p9mNIF8VJVhIzZhBeV8L6JtbHH8fS90NKGUtZCAtiwNpC",
-	"xzAR3QjDJEu9iu+YOjePfCMjO+7xn5IRXblHaOjfHCZkZLo5MoVQmaHW8IxnsigK7pqOxUwy4z8DlhQy",
-	"imXlCBcjIrhLpNs8oEkSGaeW0TNF0iDnOIrxpqHyWAyELJblJRQCa4BvpZK1eRVi5l42m+S//2ur0dpq",
-	"2Jbupuv0lDiSxb8V2AeaXcq6EWtOeqY1688BAyCRW8aGkvQFZ1JlQTyx6GG+8a6pP6t5zuHbi8PL9zcX",
-	"h9eXhzfvLvYPDgv6O5E19ExizKIFGe7776lU+IVe84iOEbY9piSaj4FxZqA0gKmiiQkB6Iaw1sAEIbWw",
-	"QmOiaEdiQQ/TGdwWp25za7oYRBKM0JZNdpUWCUDaiMdERj3OJlSELJRNvw598wExQMbsiqQNbbJynOox",
-	"bqgEqYKVm0I4JnprYYNRj2vEuGVjMqC3UJyQ1awz1cWKNq9uNVuOOFQ4SBushS2+s0PuiqS3jhXBdON6",
-	"JE4/0evrx7ckPNkF1rELHH4OrBOveMcwqIGzkfl7SKNkZY5tw9aX89eBeVLfnEL4ARCurHsYqXI6YCHx",
-	"s3ZjPlYMMhU7cBQI/m1zYYzlmaFcMzEbQaGJR9AXknHbOx9v4y6hxMR8YJxoFsIZR7eamo/bvBCI3CDQ",
-	"N8yEbYvBkCYsJAGVrB5xyaCn+B2LMXZdKpGAGjNiiX4kbBArbRvr+SutJ7/cIJ2xhku1EyTjoVZpAMQe",
-	"scZ1iPZ+W3+Fz2G084COYVsmYNmQt1bTazabbQ6xxoEYDATPZDC5OlEyJ/pYVKnYCe/78tn9GEEGPzpJ",
-	"QpLg+rLBtqRM1tvKRMjcfjcasUiDTvTFSFjAuIrH2MEC3Pt7kG2UMK58MqDJrZzdgSOFm7yPJAzlNqrM",
-	"lfMvDy8vj85OL8HBcn54cXN9qQlb7uVq1kgc3WVDS02C0NAxpFKhuONII20eMzq1ZMFZqS8ikurSQuAR",
-	"1SK3pcMM7aiwx39+Jamw3Tmqkn3k+Z/mNxOPiCXwSro05N5e8wJwQEPxKQdDnIn3Mrxrq1FCyDU+XWbW",
-	"xNUi6S7tSstia1c1wX8tV9OKQWXfMZ7h4blMftLJMgPhMDlupgVF397X+MgPHZMNe1gclI3QeIrKvl9U",
-	"NkBxZli2wbjpqD/8YjfGU8pw8/mfJm35yzw73+skq3v3iBg0i5GZ7Hv/8Ir2fOJanExeE2hP/lG3fkJV",
-	"0IfWOZi9Bus8NNWbyuY3jz2HZ2D6J/q4OmLuT4mK89HQpK+sSvNemwR7PfmM7IEMXZ5JYuvHYMwSs0nZ",
-	"mhJp/dakJMs9wj5HmL5pPwKREnOYZYN8jFTfwS7PralbaK+BDtcMKVFzrm61NtBZN4ok9icsXi+nGNfK",
-	"XOCoC2t65BD7QqGwrxxjv5gwOFH2P8S1f/zo/NYS3rDzBErjQcWJt+Dr/WYq9Hct+EESs403FVnmD8TM",
-	"2bpTS5O9URIpVs59n2c1F2bqzWfclNAFs5GtqKDXlTW6xWDMO+ihGhKaVdP1sMoCC0lnnL2p+oznr1Zv",
-	"2VgyKOIRcfio1iB+BjfIyCptCdIo14GzEktfJx24LOHWrSS5Up5v2WDFphL3zBo29QdMwnwRyB0Wi5Ep",
-	"oOG79Zz8WYnF8MZFsWdFvsLJaj6PqglMtMCYqw4gEJ6U0nUTiaGCStaWzJKgnI5MU6Hsu3sLYPNJ2PO8",
-	"baDEVM+1xbxSL8Z+HGtazAXW7cBSJI1Gy2uC24AzuYf/uGUgwK+K9JMmjEDdVds7F90MQZ8Ftw2yTzjr",
-	"URXdQVy5opmdH0pRZPXx8Z46tcyrWxsbXpv7EZdptxsFEePqBurc+B6JjYgJceeyLxIFK6w1yHWeyISm",
-	"JITrs1waBedK1mAeVg9Wpj3MfcBKjDkltxlH9oMb+0h5lifafydaIa4uiYZsMBRK88MPbPxoAumMJp0P",
-	"5bdw2iWGTzmbTzmbDyFBBiy6Yx5BkoiNqVWacKyANZtwR/mFquxWbHHPyhyavpR0+RyjPB+DKl8yJZG+",
-	"acrmthKpUuLDvH4mkVpDahh1TanxPULhRdteXQV9JtscdiUtra81CPRJ94u9DUFw6kV3jGOmDwwqnUBV",
-	"E+uKJXjMWG0eZQWFdoFm+nAmN0af9D0roAEv8WGC6eEgpBYdZ8AS2tzhCTakF7JJp9hCrUEWszK9iijo",
-	"QzmhNgd9JARmEigrQs2n6gcmduz7JeiFVpdPtPyJln+3tFwkWq0OxkFsG+xWTQhKnfKwrhVoyNjTRKn2",
-	"9Ym7pa6zne/oQ8jbzdPpxk8iIUUKBvF+g0EKBQkdmwIdDhkP8/qC0JFFi5pOPgJMtOtMY1o2RCabEiTz",
-	"dACJjpHK+//IZyh8ywY5dQok7ZEpM0WD+LbIKiaHRhLr30ngu/bL1yDo+4R9Nl/NsVucZGD8FzddlI1m",
-	"OiUtR96LTdFmDem2TlqBbRSa684audiI6d67d1GtfLw5ZZcXDIoouvqoj27QKfSemmvTya7vk1nnHjEt",
-	"MQt7LPnejDrKtKN6FOXhjBf4B0SF2glvROpqDlQRv9gYyDcVGPI3Iu7Dc26/IL9BwPiaHYwpQqwHlmi9",
-	"IaVS+p5jP8os7aMoyIvFNubJ37aN13ctgk/2GnuSwp+k8O+TQGpmNHWHO0yNGNPXUmR3VH59+fvPTG77",
-	"8vzPXOz6cg+KuViUPM9kxSUedtqnzQmjADpZdD6Rqs/TOPbzBjq1XVeYtyoF1rVKRNrrO9IAyfp/Yllk",
-	"CLkg1Qjyioz4Qzpjp9aXfbfWIO8Fh3ojeQwGRFXMjKVwmqN/nwEV0/1nvnJUhds+fkbwsP7yKbTiKbTi",
-	"8eogK8cqYEgNGRr39TKCb0bnFxFnUxtsfhzukfPcN6pf7iwVTSqRJFJRNbOiuGmhtazSnG/RttN6VNUx",
-	"n26x3uhs/UlzvIfmaGMfHXjOrDA+M1gJu0PIh4jSLHffQ4a2tLnEYNYgptrmFWT2kip2uni5gaXGPJvI",
-	"hwnFWuvqU9mv7ZI+JiuZ2Ms2N+U0wXVD/i4ibuq9ObVHCqVN0d0/cot2mgZfWLYpYcOYBszkZlvwDhkP",
-	"I6zaAg6prGSnqfUUa9CNTeHOLK8qy4Jkwa1p/dPmVXB3jUQah0SxOMZ2HRhuNuIsMd6fvAZdn95lpVik",
-	"7b9kG/JgknwGBltVNFL6Qdy4XjdUgCbFmqSzvUhHbnnFRymDMjHN6kroAy4jdLY7QzjKkcX0pNFiK2am",
-	"VWVfjLgtuhNgwK8jOln5e5H4lD33zydCPclBLtXGorlEigETnNkY8qXj6S2tXlIEev5n/seivLeMyjm0",
-	"MaCccK1iQ7nLDssamTUIJElBwY9ZpZVRmch8+aS60dzCuspZO7S8DBaEMOUz39hH/NouSZjWDgFQppNR",
-	"xKViNJyVdzdBwZZJnytu2qR5Z7v9Vzdlff/JerPKAi97k7yZyVDzkOkxpOfFXOhJZF43cWldJLmnaLxY",
-	"UzxyyPQs10xu6JyZMuAkCZa5zktd4MeO/fSb6MEmoLXqa4EPW98J1I+zb6Atql/Lbb2zVGTTpvybBcRb",
-	"YC4RDp9v5ek231sBRrfAEq6AR/KlztJ9TbPOSJKUR7+nzFQVc7ocGd0si97WL2Q6GtnPXZBanYRcH5Tg",
-	"QiymCd2FwH8M6mdmgt8lIYPLQBWUCJ8pMaEWlOkfj6nx2Um+kb6HVvCColViCDffr20C9550vh/DU/o9",
-	"yylhCG0GXJoGtYNpwvoilczDrxP8pc/ibu1BrejZU1NuzVlScoGAPKoba8kL/FRA4HsuIFDE7a/Nrh/U",
-	"b571HLYpCWj32CN+1oxlwpNeYOtZA3MrxAiOVm6RYI0jJ6ZROraJnL1PyxARv0mlbWI1nTGmoAonF05A",
-	"FERaTQ+TJZKt7JR36MH36JJfSxT5RpTsyS1/f/niyY//0E0Jc+wUSVHXeFBJxFhgZpo8LsA2HBrDcN6y",
-	"KY6kYmG5xePEjPkv0BjZgOXJxvAANgYDy9VrcT2Ug33eBSn0Wp7l47lyPCjSad/Fw9LmM1FS6CvCxvDK",
-	"cMhokudamvH0fYOwv8h2pYP+I1ndEAwJRJMHjUf6K1PIk89ojGylEacdcpm/R19/vNBL+3pyEKBn6cm/",
-	"8137d8D5R+2pZYi3rs/0EbUGpwP2DI2h2Oup0BrB7K+qnCraaCkc1B7p9qAs7NyexxK3cYrvsG83Av2p",
-	"c/eTJW6BuIuIYrpwP1SkBgTBzpZtF2fCYkSo703mxFazjFgsXT+ZFVvN0mJrpBvFiiV7xP/dt2UYMFQP",
-	"InR5ihcE6yBIJQYABWTxVcrHUIofnHYQEPcZT4lkOZ4eYZ9poOJxuSx+hiD4Vom3K4bUwmqzaNpVc0bZ",
-	"ZzoYxvqRjebGi3qrVd/Yvmo2d+H/XyveIyWVlkz74sGm/X3GVK1ms1XxKgP6+Zjxnr5aG9tbXmUQcft3",
-	"6+tmtsLRLVaY8Eo+6UsPoC8Je7UtrTQfTNNK/OLRnLAXKGpI4jsplvUPbAylamAZpj9R1ozEd1LGbm7Z",
-	"+MaKK35t17RbGrd5jymZJ4siwezQ4BajRPPZVP2CDWM6ZuEugSAHbPaN7lxKJBiezPsiaXMkuo02b3Ms",
-	"7Z7cQQnIKHBp825efYdIToeyL8xyTFraM0l8eZtq9sChlUub+zDI/gCr8yBrMHUt/T2sfHMlFI31OzLt",
-	"KPgdn7O/JwwpOom4Yj2WaCm1zQcRFwlJoTlUlRJ4GPsr7HgbG5ve5ssNr7n5wnu1veW9fLntvWq+zKvl",
-	"+BQWdCPuWNKNxcj3LGzafJTQYa1Bjkvru2VVMRMtyiU9aBMRx6YanOzrzyEU0dYGrm5tbLR5tuebQSSB",
-	"5/m1vbwAG6SsdRjxjfkb3iK++f4mzS+HU+kNO0foeWt7WQeBvKabLeIGh4pVOUzZJDTCa1jEYBLDzDiF",
-	"EV9oPdNiRxozOIc+i0NSdSp29BIxkp5tkOl4C/IcaoleBo49Og361MrqeMBzgdM1CDGtDV4HxiHNLz+2",
-	"kuxpKFaaF7wziG4iQPPkPyyzXFzvUWiKLeNFQC8FVEjClvToxXBeeCaN4wSuGxdkIMCPofERw+gBUSx8",
-	"uwljALmYUckMVs+Al0G0jlB9z8JJY1ybO9AymeLOEIg6elGEKoJ9RNwSWSaBcmzLnxj8aHPEMGekHDOd",
-	"atIeGUFvNusw6rCxgDZ42LDN7Cz0TEuXNu+wQAw04QsEl+mAhX6D7BcWnDd7s1G+Bs42LLd4RjdcqBtz",
-	"LRrEt+JeVprDDXUZ2uKGoIy2efb0TSYcOskIbY6iIFpwgQCajkk4Buj9WqrwSI8OYyYlpKjq52zKPuKN",
-	"VDRRkvgmnNmfnegAE36vafrOEr9RvAyCZ4biDLD2bMy4kxeB101TqXuE0JRwzkWvlr3yFIzzVLbgGwnC",
-	"5zENICrdXBRNsIEF2isyQy4ulirILvsskXmxdeH5n/BvMXyneJ+PlDQSE9xirEVtpBEsQavpbxp3ozhm",
-	"oVMFwEM5D/L1tE4MD5oYm2l1/x1TluI+rpY3l2Y9Bft8/aB7YY79KymCi61CZ3glZvnUJm/O84DygMWP",
-	"WtYjX9JsNRbEO+s8SHl+JUHidETb+YL/XqEqn0lezQeTio6J7EfDoZbTMznKAymyGyVajETheUgTFdE4",
-	"Ht9kb/tG7YfUsQ4jCLmYhXuEEr/wGPGzL/1iJljWABjGugGRG+Iy/JmBSGTUZ1wvPdZicicdDCXxDSky",
-	"9aKgfCG6TLRelRE7LXdTqQeflhNhgWvKiTaQyftuRMp8N9/IFbOMSJkhxXcgPz7Jgj9W4NQ/nRiJVzaT",
-	"I5cSGmfXtzLs1XCzL0vyPiT635j5ndMx2HZGVBJsaM9iyUZ9ljBS9Yf4rWOGSKB4L9StsnUAc1ZmLAWW",
-	"RVmutksoH6OlSg++DD9yLZK2TLgjC+uPtSA9YiFBm5FcioPtTXKwvSn2VcKscB//NNzK2c73zK4s9jyx",
-	"qyd29S/PrvAyEJqXzHk4trWKreM50Mj1M6XJGWdGTRiyhOQU30MPBiRk8iBOw1lBxkA7Du++TlnxR3ec",
-	"w0YWe88R6k/e83uaSp5J0o8kxM3/wEYTVPbn9ydYFOJUerXeOgP/0Fcr38jiq+VA8+l+3f9+dQs49B3e",
-	"sVmK0FuR5C5lL2/j4XizWeiTLo1jQqHrZ14WAf+aCDuAgAKqSDXijtHfmAqNY8/PwbXAuDgrUgNCS6B0",
-	"e9aMr9gBylTLywZ6JvNy6+REQO8Qys0rz2TB/Jm51fPQBHHHkht31U6chnF2VH2jtkDvJ4BfHtixa1zt",
-	"ksSsC/UGZT8aWl3StYSKZClDaL7a6gKVMvf3u27tzJXvzAAaI8uCSaAChDHcejMWhQ0QH9CMOquiRE7b",
-	"/hl00YktfSOPvAPTGUppjvFebt+292naSUdoV7GERIpUTbZ8JN1Xak9K7ZNS+6+u1F72oyEUbNSkXrNV",
-	"0c0Mss+M5/zxNVwbSjhTlN6PY3PDmeaOECFlEwSyfomNQpg/heD9esQlA+5zp1lzB8OxbVoSh6g3E95/",
-	"+eG6QT5MSum7IKTa8kTyNhpi38sho4pQG+TmAb8go34UM+RxEOvV5jTUSnRJlJYWis/ttn+QDAGzXjdH",
-	"oKRmRBYXGtAkGaNYoikv7c0qbKZob+k1YLiCN13hc7nTJvlhk6r/70a0vDFoAwlpksV3TNYa5Ei1OcQ8",
-	"av5GtQRpwx5VP2FgW9f3DOtPMKUBDvniUS9SchfFQ0aToE+SlEN5Y0pUEvUSOmjziIfss2ea/UBMKUuI",
-	"Yp81t6K+R3za0T///d//Xf9zcwMf1Tt+zdRXlgG14pENFBZdp7KzR6QgkQmd7KaShcgzMQTcSLA+HETj",
-	"d58k1NR9phxDskMiYzGKx4i7ee6D7EeJmnGOxXwJJz2i1WxOpkcMqQaYHuS3dnv45/EX/fP0y6c/N79M",
-	"JWgAScHn6wNNV3v6y/Kj2Zx/LGW44xi8KVY7QVQx8IoZBWufX/ehto5+GQ2AM2vZi6TYtz5kXZrGqrJb",
-	"qdsEGv0A4+lAU1X3s8IDMJ5XqcO/n8rAooeo39FEPwEU+lIkCg2AFQ/+QCuE/QMHtL++YTKofHrc3BRD",
-	"NBYbASzdeLIAPEB+yjBnLZZ3Zx9NWwDsV49YKtAmYhBzF2ShPPQz6eX8XAnihwntKgjo1pR6cYlBeZtm",
-	"8dYzlDaDiI9aBdDM8Y1UKLvDGfqTOeWn6n9POcffuPqflVgMCQioorHorUirllEonnfS+Par9HhEUSxS",
-	"bOBkAkH9oBSqBIRofYqUBIoGTcNkg+xzYjWnNkfZg3IcJmb0jkkiUmXqIZjw6oSFpvm74GZwlCMxqUg/",
-	"hdNbUksE1/KmZIkWLi2VBQrrOSlyRWrMNRHOtwzip1JJ1EkVkz7x//wCKXf6wHzi//bJr+2ZTDwTPlnI",
-	"xUuYLe1gmpCEeuvQJgiao+gNA7AoQAc6Uuo145q0aO6RhP2dBSYJcNQXsfnCFWtNj3umUVr6KMWBPblD",
-	"cY42r/r6X/nb5qeGvE31qp0ELtNBv0FeizDSmuZQo+grchK9hiye11kKOVUmA+/yw7UkAzrWMr4WPU2g",
-	"TDyG1CrKDU6YpMZEjDAJyMykn7n8cK11UJQ/QR0oJq0xElJFO1QyIlUUx4R2RIKZiJIlEY2jP0yzFxrF",
-	"acJMzaowFsFtrc1BAVBJlKfeYcoluoFhJ4hegYjjCCRdaprabDc3iQ/X7CYwNM23uXgXTCXjOqbke6RP",
-	"7/SLdlcGpGV67+s0vr0ealx0tN/HYMjTE32jQJt8IRdMai2ghD1/hEKJYH5mocY5wFq8FeYWoKUcDR2V",
-	"pz4q/9SFOZB8Z7zD0KGW12w2c/NKZ6xJx0ym2RHhuB6DoWj31earVy+ar+7JS52OoPMKcZmAxIzHQ08o",
-	"mlnQlAhMPxXAaBZaJ5Ip/b2X+4gwxBCIkdtJxeYq20qgu4QmQR/yOrNa4Bmjy74Myyt9TmsLb2AdubZw",
-	"nxKfy1TssoCKpAXBU6We9d0C3/G1RsTKr8Z68u7sZi6ugvu4xpwFGuZTeervuTz1etj36NEhTuvntYtS",
-	"Ow+XFKbWGGqxMOJBYvs5f8SCJhYlTT0oUxxLXxWthcHEqK7aMbR6EWJkQR7WYE1WGMffGRPK4UvHSu9Y",
-	"rxyuNteChZXmHoYnPVYdvHVsX1+bMj2Vm34qN/291d9D73s3lwueSUPeHsMg5rb1zytYz2l+Yely9uzj",
-	"X+J8rvm3+ZnEptugC2XBfYEIrUEMkv0xjf/Jq3RfgSGLq6TKxuVlZdIxHAsA/f31u3Ali9LL4XaheNho",
-	"7gt35B8kysNZ81fpre7Mt9hJ7B7V05V+AEdxUsTQ76Oz3HuoAJYH/3oYmpZYw7JHUq6imPjYklfuK59U",
-	"faXiS5A7pO+RF81G49ULb6vZ9KwfpM13mk3sOxdxE97h5y2g/CxgXMvrLIvg1s+JVGVVHLJKdrZad5tb",
-	"YE40o5HW4u6EnidpzHYLket5LOtASEWyM21zJLdAcTwCBS06iTBqxQS7k8M4UlhQrpsmoHDkqwDPk1k+",
-	"F6rNsdjdosKDVc1D7Sg1J7gdl9Qgp3ndPFjqbpvPLJ1nQ9TBsJ3X0Cu4X6CwFnmT0K4CX5Ax3LV5JuKQ",
-	"mcUKwZVmOzRDyRC0N3ZiEdxqLUvSmJkwPYwTx6OTI8aGpsGgrTGntcWZhdUccvV9l1dzFvqN4hFcUM2Q",
-	"5Bzy45nr81Ra7SnS4V82HltzPiNmd8EdHtAEiSEJ+iy4FemcFkTLRmTnDHyeyuhKBs//LNQynev/KavU",
-	"1ItMj3vgr7i/Dg1uGwQLP9le+9O1O20Jp4w2O4344WspCCUbzS3Nr20lUGB2VRvHTpQQtyRSNdfcNqPu",
-	"Z2kbFpi5SPeXc+24G3JqmD61ZPmeW7LAGRWx0RbjXVlAXuizmYtVzW/EiZ+cMl/dxpIU8OA7M6BcuLR/",
-	"GSPKJLt4zj4rxsNHLbM0uciZociOzmjzTrkYkb8QV4G0dZV4SWluG7CAm8pblM5gKZ5tZl4sY22ZmEgy",
-	"tlXCfA5hjh9A55ha6DfyA62qc9hDfEoGfdIg/ik0iBPsKFeUXoDYjB9Jc+gzGqv+H7OTN0046QZE6EYx",
-	"s308NEQ1UdQr1RrA+6ur8z1NKEPBTMUEkZpOBzYGtrT08nuzgkekKzjFHIeU3QyNwYaxJpIUT7pwsMfR",
-	"HeN6kmEiOm6bLoR/5RMchhgyTodRw+5uluB5NmR8//zop8uz0/uCzWSlic7f2WwHvJmPhCJIodhhHokM",
-	"0YE9xvUKjVn1MeB31Y/k9DKoJAYGFpwDpugEMMd0EM9Eb727PuVh3UY/S5EmAXgrVJKqvkc6Y8VAnde/",
-	"lNcOx2X9sn9yvNpp2JX985yGgUHJaYAhYFkywyZC521MOyVDcCBsNzfzqJ3SM7nA6b4JTYG5oTCLPhOi",
-	"EtrtRkHjm7OeCVWZhtECigSva7RCWXUaEw3SYUaF/l1iurhFiYpXSZO4slt5DqKrmWHq7INApFxJz3b5",
-	"NSVKxS3jspG7QrUQVJnOAAY1Q5KqYpxyJWueCR3IGm/zkET8LlLW8ZgNaFokliWkT6Ri2iwn5+UsqGP6",
-	"dWiin7twPGMzw3AHjFDDYjV1iEyLWdhjCTTFtjY3DIFwtTIEcn+xhdFZYi4nlGT7Yw2gfFQEGo4NNxBT",
-	"fTxCoXgDIwMa9CPOSNWUGPJMTRdbGLvmOe0YnDJMEqpUwLiqn4DDCTxosGtntaY8xfRSz2OquiIZEBoO",
-	"Ih5JhVedVPffnBydQnRfzUUT/VTJMBkLRtAW0F8COEUS9BkMLwzeaGmVdGisN5i4qGMuSXk+egmBNoLS",
-	"DAqdDQsEc3rQN2Yg3DfWtNALHjIxjJlHOmkUK+vSdO6fM3IoAgmX8HMdAOSIhk670N04gnTzVLJE7iIk",
-	"vQpNw0ihpWLClAFUFY5Bj/E/9NdOs99sXHzXM3+g9OkVu497E31JvYnoVW8yVMqbNKJ4UwKuN9XK3yvU",
-	"S/OK5U28iTLUn7zKyf7p/ruSjUws/XtY6uXV/tu3qy50iXXNWcWnL1/+vwAAAP//",
+	"7P3pbtvKtjiIv0pB/3sR6XcoRfKQxDZ+wN9xnMQ7no6Hkz1ot1kiSxKPqSptVtGOTjrARX/qz42LRj9B",
+	"3xdo9APcRzlP0qi1qsiiRI22MuzjjQ3HlsgaVq1a8/C5EojBUHDGlazsfq70GQ1ZAr8eXtGe/jdkMkii",
+	"oYoEr+xWrvqMJEyKNAnYM0nuWCIjwT3SFQnxj7r1E6qCvk+qlEiVCN4jdzSOQqpE4pGLtwdkp9Vqkv/+",
+	"r1eNV43NWqPiVWTQZwOqJ2Kf6GAYs8pupV3ZbFcqXkWNhvpPqZKI9ypfvniVo5ANhkIxruoXbBjTEQsn",
+	"1+irJGU+ue8zTlQ/koRyec8SEkmi+oxIJRIWkm6USGW/UgK+StgfKZPqmSR+NlMwqn9gI59UuVD9iPdI",
+	"QjmhPRrx8fXzdFDZ/a2iZ6/8Xrb6YxFQXGMZWK8vjonowjqChFHFwgzS0wD1vJNQHsrnzdbOJm11Nuov",
+	"g82w/pJtdeuv6E6n3gxa4Qbb7G7R7eD5MBFhGqhFnn7RLIX+BVPJqL7fVSyZ3MLHvogZkSwQPJQaoPc0",
+	"UqTDuiJhRCUjDToAG6k6iNBqNjamY8Jm06sMIh4NNGSb2ZIirliPJbCmn+sXeGj1o3AautpDjcJdBG8c",
+	"MQ6n7L5tMCZSRDKuCEXUJYIzj1DC2T25Pj56Q4Tqs+Q+kqxBzhPRidlAkoAmyQiRiw6YfjFlJOLEN3Mf",
+	"hb5HYtEjccSZBo6YdqLN1k9vtn892Ppr63L751fv/rr1y+ZPL083Xr/4UHIiX7zKkCZ0wJS5s681OkyD",
+	"A+DKHqEcdoB/AlDMJZBkq7lFUh4ziRcloHGM14Zysv/m5OhUrzrS4w2p6le8CqcDvaCOmdar6P1Gib6U",
+	"+ha4W+yKZEBVZbeSplFYil0HaSJFUr52n7NPCh/w7SUZJuwuEqkkQ9pjDXI2pH+kjFAeEkUHQ5bU2V0U",
+	"Mq52CSUBvEpUnypyTyXhQpFIypSFpDNCIiFZcscSIGTwdxxJBXsnW81mtvE/UpaM8p3juIWzHNBPx4z3",
+	"VL+yu93aAPy1f7dmkrRg9IGNJrd/Qm+ZXkWiLx+RtMtINUxoV9Ujprr1vlJDOozqkUOvbtmojpS83nxZ",
+	"29XHp6/cq52tFsGZ27zqtyv//I//u13xa0QkhJIO1fdU3DLukVajsbG9Te4iGXViRvYvD46OSNCnCQ00",
+	"qnlEBmLIQks2DaIA6PuszcWQJUDo4KNbNlSGP7w5PDk/uzo8Pfjl5sPhLzdXV8c+qW5skb4+hZB1aRqr",
+	"WoPsm83eR6qf36pbNmpzMwd+Ym4XqQ6Y6ovQIxotPdIR4ahGekwhGhcIPVAgD0Zuc7+EnewS4B4eLD1J",
+	"OeCKpvt7ZPvTp+yqaGBpJNKba5ArZ41mbErCqNtliSYldp2ITRsbpOo7x3Vzy0Y3CUslC/3aHrnvRzFz",
+	"Fm5fliqK4zbXS/IAKXdKhon4TTeOen3l1xB6vkOzfX1JzMlIMqDJLQvb3P/k4s4usVfYJ9VhTAMg25yI",
+	"JGRJjSSsm0oG2Iir0pOIVFPLWzba1VelzUs2Z4ZstLm9SIif+U0a47dTJYNXrLm58/IVq281w+361iZ7",
+	"Ve8EO5v1F692tuj2y+7O5sYWCA/OPdzYfjl+D4dUKZbohfwv1Xblt3b700azrn+29I9N/ev2a/3jjf71",
+	"5eHvn1vexvb2l3blf/2t+Fj+Xe3fymWWLghFUwibFrMykmbEKbxUfcp7TOPMgFGON6jAOTcbrUartke0",
+	"qEVjphlVTslbG4DAOEiGww3i/w+fDPRyNE3hIztjY+qxGJFujqTmArvZLIUCv4sUoB7ypxI2ErmPPIyX",
+	"HEeDSE1C/Jz2GJHRP9g0eh7De+5chirpfcE2URZpNV3JpFUqmVhpb+p+4/yBh+32TF/OqdMI8+3D5jhH",
+	"6XHqLMPs+4fNc8E0I54NuKTwzMPmu2RSzppLZt8/bJ5rOeOIUvngE/qiX5ZDwSUDUXA/VX3GVRRoRUJ/",
+	"EAiuGZ3+lQ6HcYS49/zvEvWRfKZ/S1i3slv5/z3PVcPn+K18rke9MNPgpMULtk8MvDTdEkPG90ifJQzY",
+	"ZaT5sZYvpL59jqZ5QIM+qx8IrhIRT17a/fiejiTxuaiD6ubvmWHIIJUKuHBHyyBBn4VIIV+83Noh//1f",
+	"240WKBbTgWpVNju0Vtty4pZ9Wn4faM9SiCmrhSX5qBu/v7o6f95qNHGdcvV1wvsT68RPS7Dii1d5TUOj",
+	"5MxAgyGqMn+x6JCNrt8I9ZhGkY8Ev+nSKGYaCUOmaBRXditsQKN4Fw+kwzLdCT4mNAwTJmXFq7AkEfrM",
+	"f/tc6UYsDu2bmoMwKWlPTzR7kC+/a8otFeUBaMA0Vf3nCetFUgHfyjSuecqUVFSlsrK7BfwqUgBKAyiS",
+	"b5ZkmzWw1QK33H3+nMH10AQ/aYTszkJQPs/frcN+K1+8BW+X0SfLLpajyJJOwuitsWUMWbBLBjTW5IGF",
+	"5KfLs1NS9bMPbvR5+jUtMOIk5C4SMW5MS/2cpPyWi3tO4DxI1Z84Zh+lZRAvGNdi+VCrSfC4VnHxTP3a",
+	"2KUe18vL9m0ef154FjZ/IHg3joKHYSwgzo2it4y7uLrPCQ0CkXJlFYxIGiRjnyKpJAoHj4piOzmKZVtb",
+	"HKMC+8pjYNI+SXmkNWVjpZAEIOQRUHwzudPOKXMtzLH76Z2xsRMfsw7NOnD30RIbznK48lYknSgMGX8Q",
+	"snSzURxUueojGzPaLGcsxHunGbbcpeEg4vo6DCKZS9EO4ujvn8Ozq6HNZo42b531LYo3+Z4eBXFcicIj",
+	"nRR5L41jcY+2gFDAZXpUSvBOcPaggwWtgt309DjjR5trHGAVonHCaDjSpxuWEgEaBGyo6jjkSkfacpjN",
+	"O1zSoqcJO3g8XoJ3GUkeC+E4IwlbJ+nQIwm7E7cs1FSBfRpqseRRj/VI74/T+BA45MPOF0e6QWZbJPQp",
+	"Z5+GLNAbhK+JCII0SVi4R/5IhWKu1Z9EIVqAEzYUiYp4j0RqHA0AQf6xytFvu3KG3b61Otq1L4oLdtOP",
+	"KGEUoaV5f5owNG11RDgiUou1gscj0s5gjutuV/ZQGIG9PJOZpXvMgOfAuU+tiTmV7FER61SotyLl4YNw",
+	"igt104VRHHQ6FUSmQd9qOKUEwny3kEcmXI0nbOVYdCoUsctcFHO4UHV85zGQxsLEkhOQIrSk6JiFB3QE",
+	"jEIyRqqc3YG7LQ4JHdJEPa7YeE5HsaDhlRDHNOk9jG8McawbJcRNDKMVuIcjjuvboeUE2FmfETAiEdEl",
+	"rebWq+2XL0hnpNgapMrW5qTiAotRQhC75EXxwmy3roSo47uPxWom4JMJVJpUAKyqLXISvXZ9T7nQhXTH",
+	"Ot0eGV8ScFdGeqK3qOc9CGWc4UqU5CtwWoGZzEjZIZERD3K77+YeidBNoLLPtsYRZ50+3xWQcCNHQhec",
+	"y+vNLvTq5u3HwEEnLIHTAfjScjs7BXBzQWLBeywhIB1wtUs0o9eHAQ6jR0W6S5bcRQG75vSORjHtxA+j",
+	"UxKHu0md8caQLqSKdqhkuFWl9xb09YOPKd04xMjskBSXtCgemA3V3bcfixZlkAgoR56U3BWFQC7ud0nK",
+	"MxCRqm9fckHs1zwgszIW98Zn7EYaqGhg+IB0B9Afi1Tpl80r90mkGLpIAxHHUajFThCbAsENMuJDeiD4",
+	"5caq5n5tj/glx++TbiIGZkU0jLgmqhq8rEFOTRCLVnf0aIrxPeNtpVodLzoMbTjHd6LpXyoR3B4g5Xw0",
+	"k7Yz6DSsMSYRUBH1PFp9MAaRNAZFIWZ3LJbWA04G4o4N9Cz6ecbDCeVpShzTLHCUvQLrvRLihPKRAZZ8",
+	"EDExhrEb1U+EUuP8SwgyoHxkSLsW8yMu9wggD0T2xFTf5jJBB55dicFsOLazbAWJ3eziZCWhitXhSj4S",
+	"X8kWQ5Vig6GS9tpF0kQYwS3PAkoMbH+c63bN9dGJJPrHA+UicNfcGDPCOHOiQQBCn37GNTVMoNAwEd0o",
+	"Xs3s0mzlSFTY1uL4k7qvPZLuhA6OIGEh4yqisdwllIAxkfc07uSG/Q6jCShOYKqlpEO17NjjVKUJxKfd",
+	"Q7QlQlFvycP4pgTM/GkYMa61M5qBOB/KWnqM7qo/CiOpGUmY46xIPC2UwjX2zGTOuscw9uPHj3XXXFge",
+	"+0DzJ0DQ1yBjRAmSSmYdZNtN8t//NT1S9DWCBcwQ/7NdiThA9Ab21q54+MWNM/X/bE9Fuikhpw+9Q8NE",
+	"6LkeLOfZvRmh4GZIpbwXycR9skKD/V4LfXBe5ZcqH2UF0rzh3ipno5Y+L3W9XEA9xv36yOK4jtcHrdVR",
+	"5jqjpJNKlIuSNH5cA9Q1l+lwKBLFwhMWRvQKAPCAg0/zAW8GesQbgOksa0TmQh2TitZgg9h2USBbKIGF",
+	"ErPQxXEgG6AOA9Thzcc2RGjB3x8Hjf+oSPBRC+oPtHFLDBYpWLd3P1fAbffN7N+LGx86zyN+x7gSyeg5",
+	"Df+eSgUS8XdnOv/iVUSqAjHQOhT4wsugPP7IONEVnLMA2JiJic00Ta01xEIqJ7DT0Sc6TMM5EIOB1sXC",
+	"XU2kBnSEzB/tpn16x0iHMW6Vjwa5KAmPHQugBNkTjBiu65Z0aHBrg/JBDo0mGcO3P+MzhDbJob3o6Zpz",
+	"qts34TauxzdCqn7x7vmYXbBmbwnaDvwxhDRzI2Y9k+Tg7OTk6ApQDLIZkP9lqTBohg/0PNUCtjqIHEaa",
+	"cdqoAMDQZ5KIe046IuUhCBgsrHlEisWwdp9sN5skoZB+oPqUE0q2m5uket+Pgj4ZJmIQSSbRKscnDRUm",
+	"UH27uWVf6VHFINwKYl1B5zLa1VDEURDpwRJGFdFgoF0QLhMmGQ9ru6Ux5hNpPx7BmRJQufEYDAxFl1B7",
+	"lWHJoZblAU6zLh9EdT8is8nwG8P+wEMNwbbMifqiIdpVaXyeiCFLVKTZS5fGknmuyIGe7SstFmu0//Ws",
+	"L/n9Tve2/mFwfx8e/33nw8/7767EL/KPzZ+3z6PhH/FW//U2b929etdv9o9/3fhr8/blL4PW8OPm3c95",
+	"fOO7hAaMvBfDIYgZmdC5W6EaYsPI5pmQbgTOIxC+vcrQWezY4lwt4OHrXCppw27LXcLYDp3xbKjwrPFy",
+	"gMwmUafs/tw+ihGfNmLwtwJ0zAqdgfN8NNH5O8NQon0TUjcPP4qnEERqVNz7seCh4MvvGlTLpCTl5ejy",
+	"jGy2XryotwiNh31a39D3xQH267GQ88JUG4Xo/t/267/+/nnjS0lsvlfRZLdV3Exrg7ymnQ7tMXKpEsZU",
+	"SXT7nH3pUTeKo17zSJGt+YHyXmUopKLxAUgd7ginH1vkxc+H40OUjKDl+TFdovIOEgoTMvWoJvVeF7cQ",
+	"Th6efX5wpUilVBJ1UsVm4NXn+WAoIsTbhDFQ5Uz6EqHZLKQaiFgkHoT1e6TRaNT2CFVkoEWu7WaDHNKg",
+	"D44fTWBamgNsN51cJmQAXGg6rxiRQ32PqSIsAjbFeEiqZ0PG98+PyCbE76LjgJq0MdEl5n6M0L0E/ND/",
+	"VLef1uFTH0PmJLiUbA6TEWB5VyQBfLWL2WZ6IL1LP9+mX9sjTO8Eo/bsBjea7l4Kt0SLrrFWGSqdmAa3",
+	"WtSK/gHXVcN3QD+5J7LdHD9KrzK+hcl7OgtqY0R17NZoBNtPw0gd3lmFaHEKRAMlkmlZjqlkCbnvC6JB",
+	"YvI9qRu5ZsMSqjap0Vi7NMClGDDBWe6egdEiJVnczbJDh4m4YyHMgc7aqtWgPWsfwzgxkzqVB5nV9ghP",
+	"4xhH4gIERXAqFNZXpQUDO5ro0OBPEtZNmOyj4arWIB/YUNlEZ0YAMM+kteRhltowSTlaVN0s07mifbfi",
+	"TeQc6MWjHQsD1CcpOuYt76si9dlobryot1r1je2rVnO3qf//1R0+pIrVVTRgZTQ6CsczZOeunZWsfXLc",
+	"4fgiNxvNRqu12Xi5yFalmzey1OrCVSCrjBVpdnKGvVBXxmyi0Xe/Z25YvsgT8Y8ojunz7UZzkbnTLHVl",
+	"ynULBA9Ywllo8LsLcrqLxCAs58HmEG29NEp2lgfcuIyUYYKX59xYcuIVcn2iYcWFn4vbpWwvg/1xJJcl",
+	"aJFig+Ivix1zjhgVmiR0BKJpliitx1kSPDB9YYzZe7W2zfFKAFTrf8Mh04SH+FYIvUFlyeYV7GZeiwmT",
+	"NVXEPz+7vCJFI7XfIL6hgDddkfTMIGAXj0fgDxmnkU6Ih8LAIs5s5rdGU60Tm2N/JkmPcRt2VAXlnZK+",
+	"iENU9oBlRz2uyfotG5EBJGZrdmEV+izzybhUAMNN6o5jZYUbcSPTIGAsBB8UfpJFzOCfsQhuGRrmccuQ",
+	"I4xfi1Rlv9zQOM6R98bM7Qj/Bu6hQeibdBhCUphXGbBBhyU3CRtolgZmIMurbgy+Fz9Exjb+6dQp8y0V",
+	"j62YvzS2+wn6U0g6W1ZUCJiUmcpYxNNLLdxRSfx949iD3ewS41Rqp83mZuCMAB8wv0i32OinfuddEJ1F",
+	"Px1d/+OodRodySN+sR0cHL04GrxtftgYboYHP+002OinYbB5oh+Mf9nYUcG7nWGHX8RB9NNOI9iIednW",
+	"0TUlj0pXj5U2Uq6i2LD/CadWUSTcmZe1mp3TLIgpQazjAC+apv57rmUkoEkSgUArCaC5lCJZAmz8p/hX",
+	"/lMcbPQSyuPmEW+uBj2AhKVR9iLi6RYx0Hw2hffNI8jX0mT8urQUXvQKCDgGXXd97kmXkVwo7LGsor4G",
+	"YQwpdTCaB5ID+9xqAlywiAA3aYTZ5zQeaTE6Joe8F3Emy96TcVpS2OgakqI8ErIk0uJ9FkIFqiNVWJPH",
+	"xH3nU9JsyjqbPqWhuI96FCaGsTBiy3k54uoFWBxmZ6lPiEfGcgRQcg48n9AVhdytTcXbtUtEeDu+jTAE",
+	"c1+IuEhjLvZP39ycfTw9vKh4lZP90/138Nvl1f7bt0XSk385ccKv0/j2SLHBBYSZrXb7S6T2JGW5yqh3",
+	"mZWbojY82SMwZqbymkPWwk4B/Qtw7AgRM8pXu/IQfTxfZ+Mh+1QYek6BKK8ib9O5EYC3aYk1Vc+Er3t4",
+	"MSxES7EgjW+vh5IlytRJkKsY3xHXf/tszeZvTAWZgBl6Rk5Fg2xoOSuJArY/EKlW7Vo7Oztmo5X9w3rr",
+	"1dZG/fXxh8oXLxtpgjKOj7GzA8KBO8hm/eP7K8dDV4GqQ5Uvv3952G09ADgaOFkwoUnqCN9vNY2gYv8e",
+	"v9mlV3X2uax0iZYkQ8X7+mXlVR9QHrAYqnqsgEYJoxBIUDlIpRIDLY+ZZAPVZ1FCBhEPG5PeFfuae29n",
+	"jjBm4GvOL3U1uVEY1ro0Vtir0RzPc4dSIJKEBYr0RSIZ6YAjYESkokMIHeSOB2W3QskgDfo29l8rL8N+",
+	"QiVD7yS6ySchNTGpC7I582ckzgm8KlQqejHf+eRuYXV/0fguigOXoqXg3SgZrIqXQzoaMK4umKFpGgjR",
+	"zeaJun99f3wbHt2/T19GnzZe0U31xzmdBPvk+5OGB5ZghIV5FqyrkN5OqjT7cJiIuygE33sU1ory3KwV",
+	"LengKkV4oH1v07gbxbiZ5VEelKukslu5ECMakxOsnwGVBYF56N9M3MU8rttpVbzKHynlCpx6rS/62BMa",
+	"3Ea8d5oOOjjNSWtjc2v7xctXO+9el9wGux73FhSWtqRb0OxkQaI7AcvjCNOkc3aysT2bm0zuubCVwvaX",
+	"x4FxP9oUkg+IkRfJWgExsJLKbqWX0ID9/80XjUAMtOIpMDEH5M+JIzRvzgb0ITz0xY41+2FnI/rpcTjY",
+	"oi8w1HRw2Apaq9wSDNv6+L5+uH95lUciHFKpqULC+iKVJbSdBiq6Y4XCXyjkzpV5ae5Nn2m9tXVsPLPG",
+	"2Y9bEIBD2FF6F3nnVD87Qfb1QGac6ZBflcYHRmBw8ZGGdAwbrVAaUnIs7lhMA4bGLoyTcjmE7IthfevV",
+	"RmuzQOPyamMLKxc5mdvQZE72o+Ew4j0nCAIjG/Jwhiw+AQMOTLBASYTAlxIRIYfDbDuJea58+2Uel6x4",
+	"rbjnJAqz5DMo86bZ3D3rEA22Z1CXVmket2drvgxt4dci1ytAea3k2kWsVSg1F2rM6HPM6B0YaCCOTaCh",
+	"sbiH8iiJsTpzExF/SAqI8yC57wvJwCUgHZgrdATcsWRZl9bOQlpvCaouRGFKmY+X4+bkyNMJwpi6tgRJ",
+	"oIWAkGJMQkbQHqrqOlqqoeBeRdGeJhaVDpNKsjhmSWVSdS2ubiZY8ydXNIQWMGxuLKoG9xvnjQWJv3kT",
+	"af8Y9Oa9mT+6hOEkB/1CC7vEh7/Y85n90pV+ZhyR0SZjI9ycVU9HX6eq5Aoo/Jh8J3GYmybP9ZcvN7UU",
+	"rlRsPDrgp5lA1OXI7OR+VyG2icuJ5ubQ5nzrS3E7nys0js+6AMCZh311bN/RkMoEMA2OJQXpMBdAlzX5",
+	"FF5cTMZF02QhOHXMb9bXzBrjxTJnmQn/umVsaELFIyVJn8p+kY08PLp1jqE730dxG6XgdejeBMc8ujwj",
+	"Wxutl8RSR6KlzV3wudvOBvgNeAc5CaIkSE05wmr2NlReh7L7GiDdlIceGSYsiEQq6wOmaOwRxaSJrwpJ",
+	"u8JFNmW7ApNKErOuIiJVexDhFyb0nptvoGINleT9xQePXB4fE5GQvx2+hWgpLHAd1rDwEaxkQEekl4h7",
+	"vWBKBhEXiVs22dr89w/fVLzK/ttT/fP4WP88gU/O9vXPi0v98xo++fhO//xVP/l6/0T/fK0/f/1GKyqv",
+	"38Hn7+GTo7f6J4zz+hR+nmlR9PWFHv/1JXxyBc9/PNc/f4Hff9WfH+zDzzd6hIP38PNYP3Nw+ov+eQa/",
+	"Xxzon9fw+98O9c9fNTN985N+/s0H+B2efANjHr7Tvx9e6FkOr/RKDq8vKl7l7U/627cf9LfvXsPPQ73C",
+	"d+/1rt8dwSewi3eneuR3V3/VP3/Rn7z/AD9P9fPvrzRk3l/rZ47e6JGPjvUIR6fw+1/1k0cX8PulXttP",
+	"MOZPZ/DzXO/rw6F+/sM7+PleP/nhRI/24fyj/nkBPz/q5z/A7B9+1TA/3tejHcPKjz/ot44v9LfHl3pV",
+	"x/DkCcDz5I3+5OSdPtMTWPnJiX735FSPcwKwOrm41j8BMid/g58f4ZmfNdxOfoFP4PRPYcxTOPHTozP9",
+	"80w/eXqunzkFmJ+d6N/P9zW0zw/1k+fv9DPn7/Vc57Da82P4/BcNvb/u608uzvQnF4AhF9f63YuPGg6X",
+	"8O0l4NvlAfz+Rr91eajHvHwHn8PIl8caHy7PNCQvARqXl/A54Nvl3zTmXP4Cn/yqYXL1Xs9y9ZN+/upE",
+	"Q+MKMPYKYHJ1oU/n6go+Afhf/aqfvN5/r3++02TqGlZ7/YuG3jV8+ze4U3+DM/0bjPa3679VvMpHUOl/",
+	"3tc7+vngDfzUu/j5DD451z9/Aafar7DfX0/0uf/68V3R94YTOrrCZkHb2SwJJN8sCST3Kp/qPVGfkNsP",
+	"HCVwCQ6UWWMcL/OECp0pDVn9XNeIvDW+j0Wc5642vnTM+7Bv6jTmA/5la4tsNMnLna0XpNlsvSoOutWc",
+	"UZL/t2Z95y/VGmnUf//Lv81lYBYEU20ahxaiRY51IAZDmkBEsGT1iEvGZaSVh3gEfMU0CorFPUv0I+Ee",
+	"kWmSiJRDlRYIesYY26xHyDqP7PCTYjx8mCTrimUvSqTMoti2qLA2dh7OIGWn8TZicZjlxBbnN1Why+we",
+	"8NUzCT0+NCvOUu2qPojEv23+3pC3qamt40Nh/wbU+/A94uu3GlGof8VEqkZWFWosMMkczgT4swLVLo7P",
+	"K3g9G3Fxt/nQpdDK7NvLBgDMtcs/Rjj3xvrDuYOFjCSreg2sXjSu+4i8p8Iyi+0stFgY/HIhtfnMedS+",
+	"+bc89GfynsATeWs2kkS9vjLVZkAD6WZ7J1UQabWU6+X2rGcyC8g1YxR9ZJtLBhkt515ZIaA7b3CRmbgM",
+	"7k9MXQT9GDjnxXiPIc1y19F65ZZEp9Yi6JSbGB4vFsys1xl8HkjWHOTlEMJvE+lV7mn8EbHA6WLTXKCR",
+	"zfJo8Z7RWPWXhE1uRrQqtbgtyuvidi5LNYOULWplk1An76r3+FGs64jSLdEgypzCEwLptPDzqYt79VXy",
+	"uV4shP6ruKUXtV3n71lOXMaH8jaIBf92NokLz3m8Jp9x7YS1aMf8BoR17FQmpJqze25b7g1oyEhnBLUi",
+	"BBoACSaxeNgIaOSkW7rWuZkxuPhRCU5NnLtDnIYM1EAT42+SYvJMGFvtrjBR/s7EVAVH/5TodLBkWtVn",
+	"0oubBzu4Jo2NWXr2fv3XZn3npv7755a3OSVJ3q5s7YgIXoSsR+63wcVC7ESBTo1FjiztJz8WveghYT2T",
+	"BoXhglGPD4z3GX6TOMcpNp6ZBS1OBGflngkKDkIScWO/T3mkpPVJFLWeYESqrZ2dHSwMcH35BuoG7DR2",
+	"dvQfY6rQzs6rWWJ2aUT6iSkO+yHClJ48QzBg0VCzhryUko1CAdKi0oSjSsNllyU3mASY/Wnqq2bmIfgr",
+	"ZhSQNVf6ihQpn3TSpqkXVr+jicn+/y1b+UX2kv1k312x/fDArDx/zezAfnBlln6WqpJPj3jhXXdf+ad2",
+	"f/YTR0v4/YtXOS3Gyhbx4hVRgrzcwPL8Gjeur97WX5FqJ0hGQ6iSHUJp8G6aqD5L9mycMCR4gpsImY5K",
+	"Ug6p+zX823F3tZpes9nEWg2BGAwEz5JcZYP42Y3wCRyzLDbZFYTmObGim1V9eLnhFrDopPrjxAQtZ/up",
+	"DtJYRXX9h/N0Dcs2me5h2BKM8tDZEzZEztyTcAsKVSmUNcYVuc/DCMLLIpt6VYaPA/oJtiP147bt5bIJ",
+	"oditaB9KXMlyCwrcqAi75Lr0AcU4bHikEeO+AIDfKgHGR4P9gQcs1jdt8aAoXFIZ21uv/gFLvciC/+cb",
+	"BeGF2KospUL//EEQVA8c5DtJcHy0YL8pAXlzARGtyUy5QmjfNHPqgnF7c7fKMxPiWGdfG9jokZ6mOBJr",
+	"wkVcIwmUU4aEzlaz2dojEsMxBBkyMYxNCbwo1BfclHi7ZaMip9cvzjSowfeTzL4saWHuJufEJpr+XVlU",
+	"ohOJKMQtBCJ6JOoSykeNVWqNrBpvuKg2PWbSlmlHCUXnCqQo3UFa9zJP/0i5t7kFgVt7dWY7GONchdRc",
+	"a/fOQGmBNDPa09zKMmLkTfRYnkDkMdYxPz+4SPWLjKRMmne54qRM73BpQm3txwEdESpvSdeUGzCSdc6Y",
+	"UQwucGhXgrGPLSALO6s7yN5zPnxrZ3IfNJNmm4ttC/AlpRjcRszCvzo23wmLQabhDAgcvc1q77OkmMbb",
+	"XFqHiQu9zZfhPC+by9qyy/bVZ3GInaVt+DtWULVpzUgO76kkw5gGY+WvNh7oGXHbtmcL9UoOZSpWr1j1",
+	"bIGgxHz4XJ5crF5aGIUkUk4FJ1ACRlKxATJIY7yqI2zlPWNDltSWruIUrq+w2PZSRFzfhdyst1iIaoF1",
+	"/V5WZNwoCabEchWgKXhWPWI83TAzCK5ByAsXumrJ4qL/Cuy9jMsZTC6cgMvosnpciWUts23lEzg/uyKV",
+	"ib5F/H0msVLOCMvP+sgXfFR7cX7iG1uuDyIlF1hnr8BgYH05h3t8TgPbO7DTOB8VeQ98VmQ9+NgY5/k6",
+	"lcocWvdtrLm5SrK8lQCJvJyVZax5DtgFRHCr8Qe4UlUjCdTddnguXPslbAG5YFACuFV01FKJ4QECQLQm",
+	"J7YG6dVS8r2NZJwkxSZZ45nEGj6LCQczMpEmgx4XT67JlutkkKyjQkppEMDG0hE7JvlnFkwvP1wvCtJi",
+	"ptYCET05kLzp2T4FDWimHOailVe43DOIxtegjd+SLK4exPLdoPAD4lhcDPtjrryei4ljrUV9v82NDEf+",
+	"+Z//8c///A/D2vGPf/6f/y/JlF7zAKInqUL34/wx/WdE43h0k+Hv2AsJk+4L2WNtTgj553/+b6Tkvykf",
+	"F58wA/ynGdv5H2WXyc/t///P9K8Web30///LAZ21ELQ5QNqRuHLBOYMvGCkmgOgSBNfosJhjfrpAdp69",
+	"AX8eOKvA7+1S3jqzwzcTHxzka4KexAWmMlYZv9SBubzjEvNo592o/L954oDtnVLme714e0B2trZfEtOk",
+	"pUF8PYCPErdU0DDs+uIIktNvIx6amur6WY/4gQiZnz8oOb1lNwGVzIrnmfUnoJzI+0gFfYLBH4/n+rEB",
+	"sUUXUNW3TdnguZv8bR8S+vYIGwzVCHL+HDaZxeDqOy6SHM2XlRKneowWqSxhjswWljA7fHyFeMx7Ng9m",
+	"tQamSquJELaOCEcNiAPYJUvG3XsVaL1TcuhnnBHGoWOMPhlcGro3SRX+QBu7bTBk17jgOTm5DiXHlDdd",
+	"KjfxYwMgSHhQKHvpNWQ9vAhVRTlrop/bdI/O1OmgJztneDW1XmNn1be1I1IFJyjTbjcK9K27gad8j/jw",
+	"i601DDkXyGMLrYk94juW5ZtBJAeQhOERX9yx5CaPU/BrHol4BgXAloXhbpB7mjfK6U5VlGBmNKqaYQ3J",
+	"RtgCSmmJ6LamsRnd3GqWUk7T8qoQEm+27KDf9OLIqrQE9xmGIMxtl/U5nwP7oXl5z9G6gZJHyvvyeWRI",
+	"R7GgYV0JUY9p0mP60bxLqke6IulEYcg4BEbUuwJyeQdM9UVY158YmuwR29PaIz3I/C1pBq8Hd3pEesTt",
+	"6Ktxxe3r5pGSNuJe1udqyqemP7eHHbfr+aLAMVPvpHL0pXjl5kJ4HMAFCTiJ5upDtoUioIljJctR2JD7",
+	"MuHVpfElLhTDUgc06Eec1RNGQ9O9cwZj3W3zOvHzbdly7qS61WzWdgsdBU27zTzWZI/4SIl9yDqR2NME",
+	"o0lg3Az7bqApozuo275RcEbu8/6e5KfLs1PTGqUapthaEby40tPSrUpoBA0+9El7aMYzCeQhmAExdmZz",
+	"wzbyFl0CxAK9yAhQSSIexGmo+TSstbwxp15za7tkzSUtJ2EYc4tulBA3cItghM2xETR1RBliaErUA6Ue",
+	"RApH4ULdwP0CmG3VPOLjPbvR35h7Bt/ptXGBWfBZazKRmGtpt1boSQLvtfC9YidikcDeaOFjHKPQjDcb",
+	"Yax1MamKBE5TjxJxjWqCQ51SfSFfbKVJXPMIjXsiiVR/gKc5tb0x9J2Ioy6D/vtVn30a+kQvhSq/ZsO3",
+	"4KgLHfiuro71uOj0oMrpokyGcSrJZpNI3FOhk3W2Jz0YfPNMEpyzT6Xpj+e+Z6KDS9+b7B6gd2Nm8mx9",
+	"d4hivKdSL9c2aYZta20AhpLkniXMSjLYUAb7BGhi65FExLZNYK14Tk4752yFhYYdeh5s2JAFpVWxkaAS",
+	"cUgoaLTFMW3Z/yIOIIlwuzRE0k7lZQ2qoYUe9lGAMQtjYTOEHJSUE72G4qhgj4J+f1DduEcjPt6qQQOy",
+	"MEvGsmBofQsLNwE7CcMGNCBjGhj6NmQJNO4WBvttJ317Stlw8C7k5GVQxH4p4023i5DEwhwFEOaR7hNQ",
+	"LDQPx4HgCG+gGCaMsoNQy5AK+yBG0pw1+6TpM74qb9OJFwU0ejIinlVEgU2adpURmAgNiTOSYMRvUsmy",
+	"UVRuUESLuYKWF3rxIO6xcI/QJOhHdwxaLXGpGA0zuIw3pSiM6wAHWiyZZ/YINruAZzBzoGRcdqOlEKDD",
+	"zfLxMPrTual607Z7vdlzLsE4PLK1UdslfpZ8jD3DtB5j0jXzfiWWXhnNDEeNqVQ34p6zpLBb21FWpHFI",
+	"YoysMqehD1aL7ZQTxhHB4H1nPBoOogJSjPfFwg5YWVcs/VI2GDw7RknGWpTroTc27FKn9icvUg4RM6NM",
+	"ZK/blT2ThoxhL7YOc+oTJyLtobq0f35kCAdV7MbIiTAWQE0IMqB8ZGUVaSv+R9KIPXtEMkZ86LVb3+8q",
+	"lvjFq60nUyouG9TtfSSBx5V3upE1w3WQEuHVG1+I1WsB/vZxS5LvWELjeOparan7RsuIUy6xfWbKLdZv",
+	"jg1Wco+zQbA6HuqOIiHxWA09OTEUFmzLV2XeNSht7gcn9sFsJkObClpnPggckeHH0Lb3jL+nWjoq3C1Y",
+	"uRb59JMCn9jTJ+GDEuyTXnRngqWznGgtZUrLknJVFsSs4lbUWKCeJhwmJD8s8LlAcJlmlDrKe9De3LKR",
+	"hnY31hzD2Z6VsHOyPdG6Vu9UqiiOgcelnEe8NxVPSlR6e+v0FWMcrlWmM+EZ7WVgcoR52ReJAhtCkfa7",
+	"VoDsQhOoKQ9yG9L5MGMI+eVGECKkpIjDwgHhzKrPBuXAy+UEQ4FKQWVJOrJicy8MjKeNizpaQUXJZHPC",
+	"GQsBbSfnMvUnkCmbyLubrNTalDuKlsPSCwrQmAjh84vkdNLY5uDomIkuFAw1FtAabGfBSHAEfMFSiDER",
+	"ftG26kN7zHvgZMDMgA+ZP9F2iquzhuvcDuSQersqY46CVoZRwELI4snyHbTuYIcx5Bls5zeaMnZjce8g",
+	"G8SIQWAkKRRNxY+ybXdB1iCUvNiqdyKlN20MNvoAHPv7JBGY2Mc4Ccgm0WSyAHzYZnaj9KTOpYKVR4p0",
+	"aRxLc8UsBRy3m9mpcxhRG6mQ8tzwbL1ee9OvUrG7OaluA6LTsmboe4YJlLYy9zNjBezLtjNHI68h42it",
+	"GaMS2yiAk5ANGQ/RxeG2K69p5Aq1vFtNGA31NiQYLK1uYx8sHbfY+NwhNzToQ7GfclKZjWmsRYXxcitq",
+	"NvK9SG6NMohqmtZNQRwhVarhAZ1h9dF5hJJ7qo8ZFVkR3GYylzMwo6EGcm3qCsF6dWOtV4X1wVckEHEc",
+	"hQyFQ2jfaJgbfK01SacPvbiHC4wrjeIYIgWxnkiHaekwYSqJoPnjZM92yGKCTuuQrAtvFVZsdDBJu4Zf",
+	"AHG76aRyVFg40jwa63MeGSFDQ/O+ryVB2df0wZDHkmb2MEfVx74852dnxzeX7/cvDv2aCenijHQThrRF",
+	"n08ZaMkZUGJYCNIjZEt66AGj/L4fxWYP4835s6uDAF66Pz+o+yu06PffvL7BmW6ujk4Oz66vfNu2H6Cq",
+	"xzVy1vz2/dc8jm4Z9uz3kJFm1AzbIedt+/XADhY0yMUizfZJlZpdQJ9e21qf8az9fqTgJBFKtRld9k38",
+	"pcW8Rpu3+Sm7NxUgoWZXqC+AIUX750dQ41F6ub5EBvTveanH3dwc2qc8jEFp06MRzSEyQOjzthl076+u",
+	"zjO3F7BJsA/WLJ5af2jBsT1hWAW3rGsUrXiVcssjRukXbYkY5I+WQag0NW4ShNEKJg6sApqb7myjOmv2",
+	"yv7Ok91LTEjOpwXDjdML0jXkOI+jBo52cjTFYI59wZxiiyyguIRhQtnvRXPD1A6WuS5t/wBFOKuCCkYA",
+	"GG5Ck3f3PKbsuhvPdVi9bUcNdXaUaZGVPKze0dbcT7P9TGhP4BlwFKFiAoejm0AzqynqBax8XA1wwOnw",
+	"0JJh8nOcIik7iSbj4q4Ds3FB1QnzyqQrDb2ikDe2X+fBMekIZnLFGuicOiF7VLxKmejgfmy4f8WrFNmt",
+	"TeMBFqYXUOQFxbiTsts+4eJznZmlnj4QuQxRsYrhety3tZKwigw487KhJp2fRd28OEBzoRGyjnCTDm0j",
+	"8w6FyRIyhTOsVjeWALNMvkvJXMaGYJ8rNMJGtUNrUVnkIUnSmGGspFw2g6I0g2Zu7L6YBPHLhSC85mg/",
+	"cxysOPzmAkub0rEvX+8Uj6j+dtl48BW7BPxwlaMeoa2BE/ZLBkzTE3DnBTSGUt/GhDkU8YiLQURj0k05",
+	"yuiN9aTBLIaH/6q9FX7UBNlCWLiLgjOCxPMUo/yWGlit1t62pE3Hg29Asalis1weAArH7xhXIhktS8xc",
+	"hj0LQbL4ec0AIS5iyVJO+p3S2qoZL1p0+rUzIVTlF1/SjHByA6psm87wngP8Gfi09uQDywW/TfqBS0YL",
+	"xzk99WbJauRFeujUWMIWtl7eJMi6HYpied5DaHzkBRKuUe42kRHdBE3nNB4LwN5YOuXqAtXmlTrCuk39",
+	"19B7v6SZrDvj5zU3/i+Uld9ZsrJYYall6Hph4mlXADywq9MpLZhlVihy0R55Dyj55qykTH/h7B4NmyZZ",
+	"Ds35qQTPRJ49RzuS8bGg49J9LVkbb7mCdMv0Llhk9uEjdNOdqE83ox2BW8vsz16Jdk4BWRiztb3mArI7",
+	"a6h25Bzi9Cjz0tpObtevR0q5dxaT6wA/qFxfVis3carO2Fo3q8jrDpxWrr3yNUufrLdkyRwIPTxvftmL",
+	"NDvt/UfInF4ky3R+BnLhENasCrjM6NuoA1N6FT7kVhYFnPc21AIl8z5L2F7m5otM64sJ22wU3D6Oabak",
+	"bMC/UP70JGuazKLO4ukhUdLPKL8bR+8Rdse49es6FVzgGRtVB19gcECV8izEDoJtUCHrxCK4hew2GrOa",
+	"W8QlU/rsYE4Vb0gzhhC9hRTF0rRhl9DZ1wq4n83qfHqYLcD58CBbiwZwac10HwJlfZKkJpN1GFOlMYBU",
+	"NRhGTrw6EZzgZ8CFa3tOvEUiYiZJh8WC94gSRHDW5vgVo0G/6LqGKaE74f7pm5uzj6dQb31m5fXioxOo",
+	"fIlx+st2PlqbYbwkI/sqSfMiZDavwPjiTB5JnyosXA8xE2X+p2k95Qvi80QVGl6ISy2mPpg3PZJyKIaJ",
+	"cXhY3xeuUJG0IWw26s2NryKQlxYBmxx3OH6Am41mo9XabLxcRHSOqVTX0uJBic+OSoUR2hhHguAzR2dO",
+	"sgxKK6otWpne7xkcysc8Ef+I4pg+3240V+t+5Eq/zpaLAnQ+OYA1x+cykm1u3frr/ZvbPSF2lMoRpSst",
+	"K1OzUK+EYkkax2DwYmtOvwRa/0ezvtO4KW9N6FXA9J3XQ19BlglZrGhZviYXvP4PlggbGiW6WdD6WLHa",
+	"xWo7OBy/7n7KhXKMps3fv3yLEpBrlZJmme9dXQmPohT1ise8gnHwFur/OxX48zbjBgP0ObpgXhS2S3cp",
+	"H29Mfn5WB1rXbG5tTNoSbxdrXGAaFqzebsCFrn0t/6zQcsB91M6aNWWtZ7ZU+xC0Xlja5FN2swsd1Vv2",
+	"Ts1qqW6rLS7QTx0efUgf9jE0h4PzZjRPh/cPMGBtSf0r8w8WidYhCJbwrZuopkQa9LVQjxHBkVq4ssNs",
+	"z+LAtIE4CouFGX5b4B68ahYK9s8lUDN5VuYEdFc0HeQiXYlTTMZPTYo5lkOYGOGUa4BLRRNlahPu5d+Y",
+	"YF/bjr6rxUaM+Y7kAhzmm5YMLglw2lmaDTa/egTUopzIbG82Cq3AhXKmM45Mq3IfexA7j8CIDs6uT6/q",
+	"Ru6e5EQr0O/8qv1QpHsOzUaC+IA4kMWqPeXxDxOlngyZIf/83/+PLGHP90jIkuiOhY2vSwG+k7CSYTHQ",
+	"YYnQsoRBHPS5iMb0xe05dHeKAulQs+VjXZaJV/taTqfNxzPMF8gshpW5BzcvjmfssFzH1GxnVH5xv1Jn",
+	"vWlC01ew8Rdb+y1f+P6u6EOdZi+jeceSxQha1rvk96lXJ9/Eer3vC5TsK/SIXJPHPloTcV4kvrbQfPGH",
+	"9WDDSWahqXlNwsxXsIrnGi6QbXK3/AVaoP+DsVBnKlq12AgCnS2mxFLIYqbVB/3yd9UBYt24/mohXLcG",
+	"ktkFwZ0ukF9VOHqwqHdVUjTDlDRCdR78HFbxbeSzv7GGzWWzfGyH/xK1fC7irD10eOH2GVPigQrGNm+R",
+	"YZYvXrl8y7Gl4ezKlY+LYpk6MQfJ7HOTaNZcIZ1ovA59QUw0ljQXrcfnL5cbs5YmyYxeWxbdi71QnHqP",
+	"M9uhFFjF1xEtM8b0DaXLvIWlE1BOB7Rnsvoxo3QiwWJudOiYYl7KRDEx3KTeZyfrEdboNQglwzQJ+lTa",
+	"ciPY263INseIwJIRrLBG2zd3BSNQNxGD46/haHCjUza9ihLLzlpiBBpf/Oc/ScjO5tLWy1a5vv81zVbj",
+	"Z7rkYbQeZDAdw4SxtcwJVLq6Or6EPP+i52CnUNL51YutAsRflBqMr2hvrJ1rOsAWjAXaM/daX5ksPseN",
+	"kY3UYVJJFscsWbjNsF5Wwei50Rwj114lBee5+V6T6C9e5Ro0k9dawVmBtuQppZXD6wtYQMTdV1oT8Tsr",
+	"JKGW5ARM5CWQYxUuS1u/lGAKwsNi1gogsRYN+GYBgJRYQMygj2wCKXI2UACDmNFEGg/dbBOJ43I1b+tn",
+	"G6fml9/MTL+7D9ajwVAkAL0h1UdQ6UWqn3YagRg8F3QY1bU63WP8eTb3F/d1eRsN62KIUK+bCtwZ5q5i",
+	"VFneUDEdR06gwOgqGVsQ1Gci5iazq8T85E28rvrBiYQnMSX7ENdsLNErLLqQD72xtbOTpy9YFF4E2VfM",
+	"tX+E1PV56D83sbc0f3e2yDvv0uBjX/HO/Ksmwk+/xbn1fKXcS9eTs12SKbmMp2ee83qe+2ci99GZfDpJ",
+	"uJYPIWI2AHiBu59Vd1rE2L88FZzcnsRe8qul4JUbU59JjDd0S8CYusVLW0qD78VSWnowU2WQLJ3TCZSf",
+	"SHDNJrapk48RV9xZxhUxNX900ra1AKqV8tooK1SWewRgMNdh4NQ0m23Z0ei6doMO3Im5dpwi7p9TKQmV",
+	"UNBVisTP3Ab6JTKkPWZug+B5AXH9cWP5mOdFTEKaX7AgTSI1utTbMlcXWlTsp5pl2r/eWmT56eNVxZts",
+	"XkaDgEnTWgELc2OTJYgb90ix4xIRSfYJRpNXfTUa7hKq/vL3e+V7bf7+cmP7hUda22QQcS26kM6IhKxL",
+	"01jVGmR/si8CFOI1ReuwdTskXcBxwb2DfeRY21dqWPnyBWpjdQXoU4IrijWPTCTkYSAG58j3iWJUX8c0",
+	"iae3s5mQlSqvaXDLONZLjmwhEiimaes3DyinPbAKZrknctdWz6wqxilXspaVhIwgKK3b9dqcOjWgFY1F",
+	"zzOZW9CLRTMs6ZEO60c8JD99vHIbNECVbWjdLBRVWJzUgaeEOpAHAhZsmrxRU4tX7wTTYLIqztDqBlrL",
+	"YEMwU4s8YVCZMz6gknkkMsVAr6+P3kgPqodKRQdD/PTi7QHZ3NzcIREn11cHUB4UYyKh+hypbn36BPva",
+	"/vSphqWSJxrmkWqhdYz59C/QQsYA0LbHgwLN2IXm+uLIgyKWY819bEM9jslSTm1ewoK+MNZS/c3PdcP0",
+	"6/pLp2y1bVDVEWHEJEmYvnVZ6wmAlcSy2J59BtrXtMhJ9Bqb28D85js4Aw0sLqDY8mSjHGypA3Pv44FA",
+	"WxzbBW68GxCUaMdKnoQLkjcEMg0f4By9rAUQdvrBuqJ5sx+qyEBI5TQFChnTd5mPsMotiyXDHoZbzWZJ",
+	"5yKAIdY4hrLHiD1IFXFiLAJsmuhi2weokn1PtQyhERb3fKWpqN2sVCLRB7lLKDm9PiZBnyY00De56rfb",
+	"qZYJfaiMapvZXV+9rb8iVUpiDSeZJonoaWAwGdAhw+rWpq8RlL3mI4QuEmDsDJSBDZvNcEKhLZ1H/kjh",
+	"xiQGPciQJnTAFEs8AI0eHaBT0i/qvi8ky/tBQZUJDR3TfM/XH/ge8YHi/7b5e0PepvpvmLLxh4+wOTKV",
+	"uQ3WKXrLbLXurPysZk0yDfq7xG81mr5ert9im35+epwO9F6z6fGe8nQgsQedHAoumSRVeyXxFnnQe0hB",
+	"aqIyFw9b7MgalNLt0YibjgEINagerqFiggD2jO9A4vkqEWvaYxobpgCQEQlFVlsWiX8cBYxL5lD0k6Or",
+	"CSIuhoxjTdyGSHrPzUvyuX427zxXYAb750dOgMJupdVoNZrggR0yTodRZbey2Wg2NqHSheoDW30OVVOf",
+	"AyTqAAn4uMeA42TEFCz8+/pRLcLs66cP8WHo24pYI6eaq/JHnh/ra1P54s190MgH+snxopnxCA/N9FDF",
+	"3DjsL6gfABzLq7Do7zA8DISkBcLDF5tTvzRtTlPRN59xpikkA+eVfu0LxtEarNUvbzSbVhSwASRjRFZ/",
+	"tuxkIIyCrDGeqqSFO71N3DC4Z7dwCWUjZ0t9/ppmNmZ4pTX/lWun5SC+tDn/pbdZbeEvXmV7kZUdmbKx",
+	"WTfP7UXmucTastdODVlXOgV0d+XS337XRyfTwYAmo8pu5dI8aACpmda9Zr3dKJHKFq/b/a2ClYsh6yXP",
+	"7NXiuz6rXc38YV5zVzU+L3BJr+GxtV/PdeJqpjLNxFKAxxOSroqkKNBqIHpExOEy+AmQ38VvxxH0+Wek",
+	"u1+MpTPol+S5a2YLjFzkNZCd3HXP1OCFMDfRzbpiVbHFVSRJL6HQHg5SXrBye5v7jgKE76Jm7kN9erDu",
+	"QJgciI9jXalQqNjYqDXIYQQtA0xEHdZLl22OagZqeGbJwH3IvlkdliqIhRY5IiWLDbd8J2neRz5yT0fQ",
+	"z8Vrc7dDWA1bXWYNvQLKbZc5whmuDVt7ET61tVdxYGwVVkMxpIRs5AbDpenGNTJZJAdwu16LcPR4lGDC",
+	"lPmlaFsw9u+1kqIyMmQNh57tYvadE6Kt5tb8N06Fegs9B+CFnfkvHNjy6fqF1gJrOsdWB1dCHEOjA3hv",
+	"exEAZL0TTlgYURSYvMrWxsYiLzsdiBemyh+TSLFvQ5oxmdMQQEuhRJKRAdVng5XI9DCqhyLQlwT+TFX/",
+	"OVqp6qZ/g6bZQpbUXjgASirzrop5y0tSzTqE5C0bntled5ao16yFAp7RJBioZpuD+q6VHiCawIKyQg5k",
+	"n5c2x8wNbVoTbDn96U3HzdqeVmMn+j1m3du4pfitJr6ctY/Ub9rWqaDf94RyW27KiAeszce6S5qV7JBq",
+	"oWVnbRc5VA41RmJGEy7JfZ8BKYcyRuhjh6I4lLe57SVKLrRWabpPQK9708zk6LyUlsNRHtlOHOugx+4U",
+	"S1HkBYjcfqGfyVelpkuTugUW9k5w9g3p4gJbuhLihPKRAZ/8PihjgRD+JMD+kvdExZ6S9tq5NFATUiCB",
+	"eYN50KRU39C+zAEwncidARmiUFi1jATlFI2O91TuMZX3SNpqttq8WtqjGa110NMje1xFA2aEPqiSZVrL",
+	"EBpHt6xB3mKzNjBNtzkmgyM1yNdT7Dm6a3t2HZ+9Ozq9Odn/+ebt/tHx9cXhpU+qxnFBtmvoG4HyUFm3",
+	"UrTrGoIUSWc5WadtmHbX2N2pUmwwVDhUpEzFL8sR2rzYNdmzgramlJMtWWsk5SqKx5qN5fXE9kwLupiO",
+	"2hzS4cHka/Z5fHbwAbplaYiEIu3ETOJKsGF9mgDFNc3vPJIOiRIao/oiTUynsAwSxmcAjpxuF3KsoS0a",
+	"JVIlFHv8Yve5GLwcRllJ1R6Q/DY3i9o/gHToaYfQajZrdkVgYtKsyekoS+OYZCtqcyV6lm0gzAgaMpPR",
+	"PXiZyD6RKXq/8HWenWXCJFPIZE3ZAHQmtDlM90zuOeuIQ9tzfWMLwIPQ6IqkJ7A32P5E6+u8URiceZu7",
+	"zYI1d9x0zjzrsF1blssdwx1eD3uDsZfXNL5bvra0lvDEq1bmVceip2k70puMMDulpZdmVSJV03nVBdol",
+	"MPmPxjH2gkWmtYddCZEOgABe8KcSqcQQOlyCJURBBcdG2UXDVlljKL9VHkaTt+fPevOvjLnfu4Kmz1qz",
+	"cOsSMHufOOTx46zTOJ5/pMhYx8oS4hnDaRq5AvQx1yoVSZmCboTtYKcc6H4cL3Smh4VV/IudauEIZhyr",
+	"W4W+/FBPoad0aQ/9qpUic3V0Y8Ob0ZG/1jBhCAJFlXIUyY9qD7ETPMiKjqTm2uUt7VEkgHAg2uZuI3w7",
+	"uGXyps+9kz6ViY4pD41Ci2KtFVGobHP//Ozyyg3D8XexcGwm/JmKvthKdY6UqIlsmxekRCN42himoti5",
+	"rIyBBpjznHavQ9goTrKU1DGFBLsC1zcxS/44JsAfV+hYyHRYkApWlkGGiehGGERZ6nN8x9S5eeQbmeBx",
+	"j2tmSd/mJK/cIzREcAYnMiLeDOlCqMyCaxjHM1mUDHdNh2MmmfGuAV8KGcWic4SLeyK4S6nbPKBJEhmX",
+	"l9E9RdIg5ziK8bWhQlkMkywW7SUUwm6AeaWStXkVIupeNpvkv/9rq9HaatjO/KZ5+IRgkkXHFXgImmLK",
+	"uhdrdnqmte1PAQMgkVvGhpL0BWdSZSE+sehhNvKuqU6rGc/h24vDy/c3F4fXl4c37y72Dw4LOj2RNfRb",
+	"YkSjBRnu+++pVPiFXvM9HSFse0xJtCsD98xAaQBTRbMTAtANcK2BWUJqiYXGRNGOxHIfpsG7LV3d5tac",
+	"MYgkWKctr+wqLReAyBGPiIx6nI1pDFmgm35drxARA6TNrkja0EQrx6ke44ZKkCqYvykEa6IvFzYY9bhG",
+	"jFs2IgN6C6ULWc26Wl2saPPqVrPlyESFg7ShXNgSPDvkrkh6q1gWTK+uNbH7sU5gP7514clWsLKt4PBT",
+	"YF18xYuGcQ+c3Zu/hzRKlmbbNrJ9MW8e2C319SlEKAD1yhqMkSqnAxYSP+tI5mNRIVPUA0eB+OA2F8aK",
+	"nlnQNSezQRaaggR9IRm3DffxSu4SSkxYCIaSZlGecXSrSfqozQuxyg0CrcVMZLcYDGnCQhJQyeoRlwwa",
+	"kd+xGMPbpRIJKDT3LNGPhA1i5W5jVn+l1eaXG6Qz0nCpdoJkNNTKDYDYI9bqDgHhb+uv8DkMiB7QEWzL",
+	"xDQbGtdqes1ms80hHDkQg4HgmSAml6dM5kTXRZqKzfK+L4/ejxGH8KegS0gXXHc32JuUyY5bmhIZEuBG",
+	"LRYJ0Ym+HQkLGFfxCDtdQATAHmQlJYwrnwxociund+pI4TrvIx1DCY4qc+/8y8PLy6Oz00twv5wfXtxc",
+	"X2rqlvvAmjUSR3fZ0FLTIbR7DKlUKPg4ckmbx4xOLFlwVuqpiKS6tBBYo4Lktn6YoicV9vjnV5cK252h",
+	"NNlHnn82v5m4RSyVV9LNIfcFmxeADRqyTznY5UxcmGFgW40Saq7x6TIzLi4XcXdpV1oWg7usbf5rOaKW",
+	"DD773q0seIIuux93wUzBOsykm2pQ0Vf4NT7yQwdwwx7mR3AjNJ5CuB8Wwg1QnBrDbTBuMjoQv9iN8ZQy",
+	"3Hz+2eQ4f5ll9nudZEXy1ohB07iZSdX3D69ozyeuAcokQYEe5R916ydUBX3os4OpbrDOQ1PqqWx+89hz",
+	"eAam/7GJ5LdBzP0JeXE2Gppcl2Vp3muTja8nn5JqkKHLM0lssRkMa2I2g1tTIq3pmvxluUfYpwhzPe1H",
+	"IFdiwrNskI+R6jvY5bkFeAu9ONATmyEl6tDVrdYGOvDuI4nNDIvXy6nctTQXOOrCmtYcj1+oKvaVA/Ln",
+	"EwYnJP+HuPbrD+VvLeAhO0+gjh6Up3gL/t9vpkx//9IfpD3buFSR5QpBbJ2tVLUw7bvXOylnwc+zKg1T",
+	"NegzborughXJ1mDQ68pa42LQ5h10XQ0JzerveliXgYWkM8reVH3G81ert2wkGZT9iDh8VGsQP4Mb5HCV",
+	"NhFplGvDWVGmr5NAXJai69aeXCozuGywYhuKB+YZm4oFJsW+COQOi8W9KbnhuxWg/GmpyPDGRbHLRb7C",
+	"8fo/a1UHxppmzNQJEAh/AvX0G6UeQ82VrJGZJUE5HZmkQtl3D5bCZpOw53mjQYnJoSvLeqVOjf041rSY",
+	"C6z0gcVLGo2W1wQvAmdyD/9xC0eArxXpJ00YgUqtttsueh2CPgtuG2SfcNajKrqD+HNFM7M/FK/IKurj",
+	"PXWqn1e3Nja8NvcjLtNuNwoixtUNVMbxPRIbORPi02VfJApWWGuQ6zzrCY1KCNdnuUgKvpasJT2sHuxN",
+	"e5gjgbUbc0pu05PsBzf2kfK8ULQEjzVPXF4cDdlgKJTmhx/YaG1S6ZS2no/lxnAaLIZPWZ5PWZ6PJkYG",
+	"LLpjHkG6iP2sVZpwLJw1nXpH+a2q7FZsTdDKDMK+kIj5HGNA10GaL5mSSOQ0eXM7kFQp8WFePxNLrUk1",
+	"jLqmQvkeofCi7cqugj6TbQ67kpbg1xoE2qv7xZaIID31ojvGMS0IBpVOGKuJhMXKPWasNo+yOkS7QDh9",
+	"OJMbo1n6npXSgKH4MMHkcBBwi3404Att7jAGG/AL+acTvKHWIPP5mV5FFPShClGbg1ISAkcJlJWjZpP2",
+	"AxNU9v1S9UKHzCeC/kTQv2+CLhKtYAejILbNeasmNqVOeVjXqjTk+GnKVPv6FN6S2OkOeXQp5K3q6WTT",
+	"KJGQIhmDaMDBIIViho51gQ6HjId5bULo5qKFTidlASbadaYx7R4ik38JMno6gNTISOW9g+QzFMNlg5w6",
+	"xZX2yITBokF8W6AV00kjibXzJDBf++VrEPl9wj6Zr2ZYME4yMP6LGzHKRjNdlhaj8cWGatOGdNsuLcE7",
+	"Co15p41cbOL04N27qFY+3oySzXMGRRRdftS1m3YKfatmWney6/tk4HlAnEvMwh5LvjfzjjKtrNaiQZzx",
+	"Av+AcFE74Y1IXfWBKuIXmwr5pmZD/kbEfXjO7TXkNwiYYbODMQWM9cAS7TikVFTfcyxJmc39PgryQrON",
+	"WUK4bQH2Xcvh433KnkTxJ1H8OxbFNUeauMgdpu4Z03dTZBdVfn0h/HMmvH15/jmXvb48gGzOlyfPM4Fx",
+	"gYed/mszQiuAWBZ9UaTq8zSO/bwDT23XleitXoE1sRKR9vqOSECyBqJYVxnCMEg1gtQjIwORzsipE2bf",
+	"rTXIe8GhTEkelwGRFlPjK5zu6t9nkMVkA5uvHGnh9p+fElWsv3wKt3gKt1hzNWXl2AcMvSFD49JeRATO",
+	"iP08Cm3qis0O0D1ynvtGVdCdpaJxJZJEKqqm1iU3jbgWVZ/zLdqmXGtVIvPp5muQztafdMgH6JA2KNKB",
+	"59Q65VMDmLDHhHyM8M1ylz5kckubcwwGDmLKdV5BBjCpYr+MlxtYpsyzuX6YeKz1rz6V/dou6WMqkwnK",
+	"bHNTjxM8OeTvIuKmVpxTqKRQGxVDAO7dqp+mTRhWe0rYMKYBMzncFrxDxsMIS7yAfyqr+WlKRMUadCNT",
+	"+TPLusoSJVlwaxoItXkVvF/3Io1DolgcY9MPDEG75ywxzqC8fl2f3mV1W6Tt4mTb+mAyfQYGW5Y0UvpB",
+	"3LheN9SRJsWiptOdSkduaca11EwZm2Z5dfQRlxE6250iIeXIYjrbaNkV89aqsi/uua3QE2AksCM/WSF8",
+	"ngyVPffnk6OehKEJ0o2ld4kUAyY4sxHmC0fbW4K9oBz0/HP+x7zUuIzUOQQyoJxwrWxDvcwOy3qiNQik",
+	"UEF1kGkFmlGtyPz7pLrR3MLqzFlntbxwFsQ25TPf2Ef82i5JmNYTAVCmKVLEpWI0nJaaN0bGFsmwK27a",
+	"pINnu/1Xt2z9IPl804oLL3qdvKn5UrMwah1y9Hx+9CQ8r5rbtCqSPFBInq8zHjm0epq7Jrd7Tk0ocPII",
+	"y9zppW7xY8ec+k00YhPuWvW16Iet9ARqytk30GbVr+Wm32nKsml7/s3C5S0wFwiWz7fydJsfrAqjl2AB",
+	"z8Ca/KvTtGDT/DOSJOXRHykzdcicrklGS8tiu/ULmbZG9nO3pFYsIRMIxbgQa3BCtyLwKYMimlnkd0nI",
+	"4DJQBYXGp4pNqA9lmsg6dT87yTfS/NAoXlC5Suzi5vuVLeLek/b3Y3hPv3fBdj8MoWOBS9ig7jBNWF+k",
+	"knn4dYK/9FncrT2qUT17asLVOU1ULlCRtbq2FrzFT4UGvudCA0Xc/to8+1F96VkjY5uwgBaQPeJnfV3G",
+	"vOsF3p51RbeSjOBo9BYJFkRygh2lY6XIefykIBHxm1TapliTSWUKindy4URKQQjW5DBZrtnSjnqHHnyP",
+	"bvqV5JFvRMmeXPUPFzKefPtr6XSYo6hIilrHo4ojxhYz1fhxAabi0NiJ8xZQcSQVC8ttHydmzH+BlssG",
+	"LE/WhkewNhhYLl+467Gc7rMuSKGL8zSXz5XjUJFOOzAelrawiZJCYxI2gleGQ0aTPB3TjKfvG8QDRrbL",
+	"HTQwyeqLYKwgGj9ofK+/MqU/+ZSWy1YkcRotl7l/9PXHC72w6ycHATqantw937+7BxyC1B5dhn2r+lHX",
+	"qD84Dban6A7FtlGF3gpmf1XlVOBGw+GgtqYrhFKxc4XWJXjjFN9hW3AE+lNj8CfD3CKCL2KLafL9WCEc",
+	"ECI7XcqdnzGL8aK+N547W80yZ7H2/Xj2bDVLn62RbhQrluwR/w/f1mzAQD6I3+Up3hIsmiCVGAAUkNlX",
+	"KR9BLX9w5EG43Cc8JZLlgnqEfaKBikflUvkZguBbJeguGXALq81ibZfNLWWf6GAY60c2mhsv6q1WfWP7",
+	"qtnchf9/rXhrSj4tmfbFo037x5SpWs1mq+JVBvTTMeM9fbU2tre8yiDi9u/W182AhaObrzrhlXzSnB5B",
+	"cxL2altaaT6YpJX4xdocsxcob0jiO6mY9Q9sBHVtYBmmy1HWzcR3sspubtnoxsosfm3XNG0atXmPKZkn",
+	"lSLB7NDgFmNI89lU/YINYzpi4S6BwAdsI44uXkok2KHM+yJpcyS6jTZvcywLn9xB0cgocGnzbl6qh0hO",
+	"h7IvzHJM5tozSXx5m2r2wKEXTJv7MMj+AEv5IGswlTD9PSyTcyUUjfU7Mu0o+B2fs78nDCk6ibhiPZZo",
+	"UbXNBxEXCUmhxVSVEngYezPseBsbm97myw2vufnCe7W95b18ue29ar7MS+v4FBZ0I+5Y0o3Fve9Z2LT5",
+	"fUKHtQY5Lq0Il9XRTLQ8l/SgxUQcm/pxsq8/hxhFW1K4urWx0ebZnm8GkQSe59f28pJtkNXWYcQ31nB4",
+	"i/jm+5s0vxxObTjsOqHnre1l3QfyKnC27BscKlbvMDWW0CavYRGDcQyT5xRGgaEdTYsdaczgHPosDknV",
+	"qezRS8S99GyvTcd5kOdaS3Q6cGz3adCnVlbvA54LnLZDiGltcEIwDpmA+bGVZFlDedO8RJ5BdBMamucH",
+	"YnXm4nqPQlOjGS8COi2gnBI2u0enhvPCM2n8KHDduCADAW4NjY8YZA+IYuHbTRgDyMWMSmawegq8DKJ1",
+	"hOp7Fk4a49rcgZbJKHeGQNTRiyJUEexB4tbTMjmWI1smxeBHmyOGOSPlmOkUofbIPXR4s/6jDhsJaKaH",
+	"bd/MzkLPtINp8w4LxEATvkBwmQ5Y6DfIfmHBecs4G/5r4GzjdYtndMOFujHXokF8K+5lJTzc8JehLYcI",
+	"GmmbZ0/fZMKhk6rQ5igKoi0XCKBpuYRjgPKvpQqP9OgwZlJCFqt+zqb2I95IRRMliW/inP3paRAw4fea",
+	"zu8s8RvF0CB4pmjPAGvPBpM7WRN43TSVekBYTQnnnPdq2StPATpP5Q2+pfXgPKYBhKub26KpNvBBe0+m",
+	"CMfFkgbZjZ8mN883MTz/DP8WQ3qKl/pISSM2wVXGEtZGJMHKtZoIp3E3imMWOtUCPBT2IKVPK8bwoIm7",
+	"mdT53zFlye56Vb2ZhOspAOjrR+MLc+xfSRucbxo6wysxzcU2fnOeB5QHLF5r+Y98SdN1WZDxrBsh5fmV",
+	"BLHTkW9nS/97hRJ+Jr81H0wqOiKyHw2HWljPhCkPRMlulGhZEiXoIU1URON4dJO97RvdHxLLOowg5GIW",
+	"7hFK/MJjxM++9It5YlkvYRjrBuRuiNXwpwYnkfs+43rpsZaVO+lgKIlvSJEpLgW1DtF5opWrjNhp4ZtK",
+	"PfiksAgLXFFYtMFN3ncjV+a7+UZOmUXkygwpvgMh8kkg/LGCqf6csiTe20yYXEhynF4My/BYw9K+LMgA",
+	"kfJ/Yw54Tkdg5bmnkmCDfBZLdt9nCSNVf4jfOgaJBMr9QpErWzkw52fGZmD5lGVtu4TyEdqs9OCLMCXX",
+	"NmmrizsCsf5YS9P3LCRoPZILsbG9cTa2N8HDSjgW7uNPw7Kc7XzPPMtizxPPeuJZTzwrp0OE5vV1Ho93",
+	"LWP1eA6EcvVkanLGmVEYhiwhOdn30KEBOZs8iNNwWvQxEJDDu69TjXztfnTYyHxnOkL9yZn+QKPJM0n6",
+	"kYSA+h/YfIJq/+y2BvMinkqv1ltn4B/6auUbmX+1HGg+3a+H369uAYe+wzs2TRt6K5Lcw+zl3T8c5zYL",
+	"fdKlcUwotA3NKyfgX2NRCBBfQBWpRtwx/xujofHz+Tm45pgZpwVuQKQJVHzPuvkVu0eZ0nrZQM9kXqWd",
+	"nAhoOUK5eeWZLBhCMy97Hqkg7lhy467aCdswbo+qb3QX6BsF8MvjPHaN512SmHWhOKHsR0OrULo2UZEs",
+	"ZBLNV1udo1fm7n/Xy5159p0ZQG1kWWwJFIkwJlxvyqKwg+IjGlSnFZ3IadufQSEd29I3ctA7MJ2imeYY",
+	"7+WWbnufJt11hHYVS0ikSNXk0kfSfaX2pNk+abZPmm1lt3LZj4ZQ3VHTe81bRTczzT4zjvT1q7k2vHCq",
+	"PL0fx+aaM80iIWrKJg1kDRcbhdB/CgH99YhLBizoTvPnDoZo23wlDpFwJuT/8sN1g3wYF9V3QVK1ZYzk",
+	"bTTExplDRhWhNvDNA6ZB7vtRzJDRQfxXm9NQa9IlkVtaMj632/5BsgbMet28gZKyElmsaECTZISyiSa/",
+	"tDetAJqivYXXgNEL3mQ50MVOm+SHTar+vxv58sagDWSqSRbfMVlrkCPV5hAHqZkc1WKkDYVU/YSBlV3f",
+	"MyxRwZQGOGSTR71IyV2UERlNgj5JUg4FkSlRSdRL6KDNIx6yT55pFARxpiwhin3SLIv6HvFpR//893//",
+	"d/3PzQ18VO/4NVORWQbUykg2eFh0nVrQHpGCRCacsptKFiLjxLBwI8b6cBCNP3ySUFMpmnIM0w6JjMV9",
+	"PELczfMhZD9K1JRzLOZQOCkTrWZzPGViSDXA9CC/tdvDz8df9M/TL79/3vwykbQBJAWfrw80ce3pL8uP",
+	"ZnP2sZThjmP6plgQBVHFwCtmFEx+ft2H8jv6ZbQCTq1+L5Ji9/uQdWkaq8pupW6TavQDjKcDTVXdzwoP",
+	"wHhepQ7//l4GFj1E/Y4m+gmg0JciUWgFrHjwB5oi7B84oP31DZNB5ff15qsYojHfEmDpxpMZ4BFyVoY5",
+	"a7G8O/to0gxgv1pjSUGbnEHMXZCFWtLPpJfzcyWIHya0qyDIW1Pq+aUI5W2axWBP0dwMIq61WqCZ4xvp",
+	"UXaHU5Qoc8pPVQKfkpG/hyqBVmwxdCCgisaityTBWkSreN5J49uv0iQS5bFIsYGTIgQlhlKoIRCiHSpS",
+	"EsgaNByTDbLPiVWf2hwFEMpxmJjROyaJSJWplmBCrhMWmhbygpvBUZjEbCP9FE5v6S0RXAudkiVawrSk",
+	"Fsis5+TOFUky15Q43zLIoEolUSdVTPrE//wFcvH0gfnE/+13v7ZnUvRMSGUhSS9htvCD6V0S6q1DdyHo",
+	"qaI3DMCiAB1oaanXjGvS8rlHEvZ3FpjswPu+iM0XrmxrOuUzjdLSR1EOLMsdinO0edXX/8rfNn9vyNtU",
+	"r9rJ7DJ9+BvktQgjrW4ONYq+IifRa0jveZ3lllNlUvMuP1xLMqAjLehr+dPEzcQjyLmi3OCEyXZMxD1m",
+	"B5mZ9DOXH661IopCKOgExWw2RkKqaIdKRqSK4pjQjkgwRVGyJKJx9A/TI4ZGcZowU9YqjEVwW2tz0AJU",
+	"EuU5eZiLiQ5h2AmiVyDiOAJxl5peONvNTeLDNbsJDGHzbZLeBVPJqI65+h7p0zv9ot2VAWmZ8vs6jW+v",
+	"hxoXHRV4HVx5cqJvFHeTL+SCSa0KlPDoj1BQEQzRLNQ4B1iLt8LcArSZo7Wj8tR+5c9ftgNpeMZADDFq",
+	"ec1mMze0dEaafkzlnB0RjuoxmIx2X22+evWi+eqBDNVpKTqrYJcJUswYPfSTopktTYnAtGEBtGah9SmZ",
+	"YuF7ucsIww6BIrkNWGwmsy0buktoEvQh6zOrHp5xu+zLsLws6KTe8AbWkesND6kHukhlLwuoSFoQPBXz",
+	"Wd1L8L3fbcSu/H6sJvlO7wHj6rvrte3MUTifClp/zwWtV8O+tUeMOA2kVy5j7TxcUspaY6jFwogHie0K",
+	"/RFrnliUNCWjTP0sfVW0PgYTo+Jqx9CKRojRBnmog7VgYYB/Z0Qohy8do71jzHJY20yDFlakexzGtK56",
+	"eauYwr42ZXoqUP1UoPq7rNOHHvluLhw8k4bGrcM+5ojzz/Oa1zN6ZljinD27/puczzX7Sj+T2LobtKIs",
+	"6i8QobWPQT0AzPR/8jQ9VGrIAi6psgF7WWF1jNMCQH9/bTJc8aL0crjNKx43zPvCHfkHifxw1vxVOrQ7",
+	"8813HLtH9XSlH8F5nBQx9PvoSvceKoXlUcEehqsl1s7skZSrKCY+9vSV+8onVV+p+BKED+l75EWz0Xj1",
+	"wttqNj3rFmnznWYTe9ZF3IR8+HnnKD+LJNdCO8tCu/VzIlVZoYes4p0t7d3mFphjPWykNcA7MelJGrPd",
+	"Qkh7HuQ6EFKR7EzbHMktUByPQM2LTiKMbjHG7uQwjhQWnuumCWgd+SrAEWWWz4VqcyyKN69AYVXzUDtK",
+	"zYl6xyU1yGleXw+WutvmU0vs2dh1sHPntfYK3hgowEXeJLSrwDVkTHhtnok4ZGpRQ/Cs2RbPUFUELY+d",
+	"WAS3WtWSNGYmdA8DyPHo5D1jQ9Oc0Nai0yrj1AJsDrn6vsuwOQv9RjEKLqimSHIO+fHM9XkqwfYU/fCv",
+	"Hait2Z+RtbvgIg9oghSRBH0W3Ip0RueiRUO1cy4+S290xYPnnwuFT2e6g8oqOvUi0ykfmCzur0OD2wbB",
+	"AlG2Y/9koU9b6ikj0E47f/haCkLJRnNLM21bNhQ4XtUGuBMlxC2JVM01vE0pElravQVmLhL/xTw97oac",
+	"gqdPnVy++04ucFBFlLTle5cWlee6cGaiVvMb8eQnH81Xt7YkBTz4zkwpFy4DWMScMs4znrNPivFwreWY",
+	"xhc5NVDZ0R5taioX9+QvxFUlbf0lXlLM2wYx4KbyHqdT+IpnW6IXC19bTiaSjHeVcKBDmOMH0D4mFvqN",
+	"3ELLah/2EJ/yRZ90iT+PLnGC3eiKIgxQnNGadIg+o7Hq/2N6fqcJNt2A+N0oZrb9hwarpox6pVoXeH91",
+	"db6nqWUomKmsIFLTIMFGyJYWa35vVrBG4oJTzPBP2c3QGEwaK0odxZMuHOxxdMe4nmSYiI7b3QvhX/kd",
+	"DkMMGafDqGF3N036PBsyvn9+9NPl2elDwWYS10Tn72y6U97MR0IRpFAZMY9ThrDBHuN6hcbKug74XfUj",
+	"ObkMKomBgQXngCk6BswRHcRT0Vvvrk95WLex0VKkSQDOC5Wkqu+RzkgxUOz1L+XVxnFZv+yfHC93GnZl",
+	"f57TMDAoOQ0wCSxKZthYYL2NeKdkCP6E7eZmHslTeiYXON03oSkwNxRw0WdCVEK73ShofHNdZkxfpmE0",
+	"hyLB6xqtUGCdxESDdJhvoX+XmFFuUaLiVdIkruxWnoP8amaYOPsgEClX0rNtgk09U3HLuGzknlEtCVUm",
+	"k4RB15CkqhinXMmaZyIJss7dPCQRv4uU9UNmA5rOimU562PZmjYHynk5i/GYfB1a8eceHc9YzzD6AaPW",
+	"sKhNHaLVYhb2WAJdta31DSMiXNUMgdyfb2t0lpjLCSUFAbBWUD4qAg3HhhuIiUAeoVDfgZEBDfoRZ6Rq",
+	"ShF5pvaLLaVd85wGDk65JgmFLGBc1U/A/wQONdi1s1pTwWJyqecxVV2RDAgNBxGPpMKrTqr7b06OTiHi",
+	"r+aiiX6qZJiMBSNoC+gvAZwiCfoMhhcGb7TISjo01htMXNQxl6Q8Zb2EQBtBaQqFzoYFgjk56BszEO4b",
+	"y17oBQ+ZGMbMI500ipX1cDr3zxk5FIGES/ipDgByREOny+huHEFGeipZIncRkl6FpmGk0FwxZs8AqgrH",
+	"oMf4H/prp1FwNi6+65k/UPr0iu3LvbF2pt5YRKs3HjnljVtSvAkB16tkdzD7xK2r5hUroHhjNat/9yon",
+	"+6f770o2Mrb072Gpl1f7b98uu9AF1jVjFb9/+fL/BQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

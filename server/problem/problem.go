@@ -78,6 +78,9 @@ var kinds = map[api.ProblemCode]kind{
 	api.ProblemCodeDatabaseTimeout:        {http.StatusServiceUnavailable, "database-timeout", "Database timeout"},
 	api.ProblemCodeWriteConflict:          {http.StatusServiceUnavailable, "write-conflict", "Write conflict"},
 	api.ProblemCodeBrandBusy:              {http.StatusServiceUnavailable, "brand-busy", "Brand busy"},
+	// A COMMIT without an answer: not a 503 (that promises nothing was written), nor a 504 (which
+	// gateways and retry policies resend as safe).
+	api.ProblemCodeOutcomeUnknown: {http.StatusInternalServerError, "outcome-unknown", "Outcome unknown"},
 }
 
 // Status is the HTTP status of a code.
