@@ -124,19 +124,23 @@ func race(writes []func() outcome, del func() outcome) (outcome, []outcome) {
 }
 
 // TestWritesRacingProductDelete: a product deleted while the first writes that would stock it
-// are in flight (receipts, counts; 20 of them against one delete, several rounds). Before the fix
+// are in flight (receipts, counts; 20 of them against one delete, several rounds), on two
+// instances of the server sharing one database (the writes alternate, the delete goes to the
+// second). Before the fix
 // most of them answered 500 (the stock_levels foreign key, 23503). Now each write either happened
 // before the delete (then the delete is 409 product_in_use) or after it (then the write is 404),
 // never a 5xx, and what the answers say is what the database holds.
 func TestWritesRacingProductDelete(t *testing.T) {
 	t.Parallel()
 	env := servertest.New(t, unbounded)
+	other := servertest.NewOn(t, env.OwnerURL, unbounded)
+	clients := []*api.ClientWithResponses{env.Client, other.Client}
 	b := newRaceBrand(t, env)
 	loc := b.location(t, "RACE-1")
 
-	receipt := func(p uuid.UUID) func() outcome {
+	receipt := func(p uuid.UUID, c *api.ClientWithResponses) func() outcome {
 		return func() outcome {
-			resp, err := env.Client.CreateStockAdjustmentWithResponse(ctx, b.brand, &api.CreateStockAdjustmentParams{}, api.StockAdjustmentRequest{
+			resp, err := c.CreateStockAdjustmentWithResponse(ctx, b.brand, &api.CreateStockAdjustmentParams{}, api.StockAdjustmentRequest{
 				Kind: api.AdjustmentReceipt, Lines: []api.StockAdjustmentLine{{ProductId: p, LocationId: loc, Delta: 1}},
 			}, b.auth)
 			if err != nil {
@@ -145,9 +149,9 @@ func TestWritesRacingProductDelete(t *testing.T) {
 			return outcomeOf("receipt", resp.StatusCode(), resp.Body)
 		}
 	}
-	count := func(p uuid.UUID) func() outcome {
+	count := func(p uuid.UUID, c *api.ClientWithResponses) func() outcome {
 		return func() outcome {
-			resp, err := env.Client.CreateStockCountWithResponse(ctx, b.brand, &api.CreateStockCountParams{}, api.StockCountRequest{
+			resp, err := c.CreateStockCountWithResponse(ctx, b.brand, &api.CreateStockCountParams{}, api.StockCountRequest{
 				Lines: []api.StockCountLine{{ProductId: p, LocationId: loc, OnHand: 1}},
 			}, b.auth)
 			if err != nil {
@@ -158,7 +162,7 @@ func TestWritesRacingProductDelete(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name  string
-		write func(uuid.UUID) func() outcome
+		write func(uuid.UUID, *api.ClientWithResponses) func() outcome
 		// applied is the stock on hand one successful write leaves, and each further one adds.
 		first, each int64
 	}{
@@ -170,10 +174,10 @@ func TestWritesRacingProductDelete(t *testing.T) {
 				p := b.product(t, fmt.Sprintf("R-%s-%d", tc.name, round))
 				writes := make([]func() outcome, 20)
 				for i := range writes {
-					writes[i] = tc.write(p)
+					writes[i] = tc.write(p, clients[i%2])
 				}
 				d, outs := race(writes, func() outcome {
-					resp, err := env.Client.DeleteProductWithResponse(ctx, b.brand, p, &api.DeleteProductParams{}, b.auth)
+					resp, err := other.Client.DeleteProductWithResponse(ctx, b.brand, p, &api.DeleteProductParams{}, b.auth)
 					if err != nil {
 						return outcome{what: "delete", body: err.Error()}
 					}
