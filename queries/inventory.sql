@@ -1,12 +1,6 @@
 -- name: ProductsAvailability :many
--- The status of the products a stock change names (missing ones are absent), locked FOR KEY SHARE:
--- a product deleted meanwhile is absent (the change answers 404) or waits for the change to end
--- (the delete then finds it stocked: 409 product_in_use), never gone between this check and the
--- levels and lines that refer to it (a foreign-key violation, a 500). KEY SHARE does not block
--- product edits (price, status); only a delete or a change of a unique key (the SKU) waits.
-SELECT id, sku, name, status FROM products WHERE brand_id = @brand_id AND id = ANY(@ids::uuid[])
-ORDER BY id
-FOR KEY SHARE;
+-- The status of the products a stock change names (missing ones are absent).
+SELECT id, sku, name, status FROM products WHERE brand_id = @brand_id AND id = ANY(@ids::uuid[]);
 
 -- name: LevelsEnsure :exec
 -- Creates the empty levels a change will move stock into, in the shared lock order (product,

@@ -413,8 +413,6 @@ func (q *Queries) MovementList(ctx context.Context, arg MovementListParams) ([]S
 
 const productsAvailability = `-- name: ProductsAvailability :many
 SELECT id, sku, name, status FROM products WHERE brand_id = $1 AND id = ANY($2::uuid[])
-ORDER BY id
-FOR KEY SHARE
 `
 
 type ProductsAvailabilityParams struct {
@@ -429,11 +427,7 @@ type ProductsAvailabilityRow struct {
 	Status ProductStatus
 }
 
-// The status of the products a stock change names (missing ones are absent), locked FOR KEY SHARE:
-// a product deleted meanwhile is absent (the change answers 404) or waits for the change to end
-// (the delete then finds it stocked: 409 product_in_use), never gone between this check and the
-// levels and lines that refer to it (a foreign-key violation, a 500). KEY SHARE does not block
-// product edits (price, status); only a delete or a change of a unique key (the SKU) waits.
+// The status of the products a stock change names (missing ones are absent).
 func (q *Queries) ProductsAvailability(ctx context.Context, arg ProductsAvailabilityParams) ([]ProductsAvailabilityRow, error) {
 	rows, err := q.db.Query(ctx, productsAvailability, arg.BrandID, arg.Ids)
 	if err != nil {
