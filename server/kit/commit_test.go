@@ -294,6 +294,17 @@ func (f *faultEnv) onHand(t *testing.T) int64 {
 	return n
 }
 
+// fired fails the test when the armed fault has not fired (it fires before the server can see
+// the failure, so by the time the answer is here it has, or never will).
+func fired(t *testing.T, hit chan struct{}) {
+	t.Helper()
+	select {
+	case <-hit:
+	default:
+		t.Fatal("the proxy's fault never fired: no faulted COMMIT")
+	}
+}
+
 func problemCode(body []byte) string {
 	var p struct{ Code string }
 	_ = json.Unmarshal(body, &p)
@@ -337,7 +348,7 @@ func TestCommitOutcome(t *testing.T) {
 		f := newFaultEnv(t, server.DefaultDBConfig())
 		hit, _ := f.proxy.arm(cutAfterCommit)
 		resp := f.receive(t, "")
-		<-hit
+		fired(t, hit)
 		if resp.StatusCode() != http.StatusInternalServerError || problemCode(resp.Body) != string(api.ProblemCodeOutcomeUnknown) {
 			t.Errorf("receipt whose COMMIT answer was lost answered %d %s, want 500 outcome_unknown", resp.StatusCode(), resp.Body)
 		}
@@ -356,7 +367,7 @@ func TestCommitOutcome(t *testing.T) {
 		f := newFaultEnv(t, cfg)
 		hit, _ := f.proxy.arm(stallReply) // held until the server hangs up
 		resp := f.receive(t, "")
-		<-hit
+		fired(t, hit)
 		if resp.StatusCode() != http.StatusInternalServerError || problemCode(resp.Body) != string(api.ProblemCodeOutcomeUnknown) {
 			t.Errorf("receipt whose COMMIT got no answer answered %d %s, want 500 outcome_unknown", resp.StatusCode(), resp.Body)
 		}
@@ -367,7 +378,7 @@ func TestCommitOutcome(t *testing.T) {
 		f := newFaultEnv(t, server.DefaultDBConfig())
 		hit, _ := f.proxy.arm(cutAfterCommit)
 		first := f.receive(t, "fault-retry-1")
-		<-hit
+		fired(t, hit)
 		if first.StatusCode() != http.StatusInternalServerError || problemCode(first.Body) != string(api.ProblemCodeOutcomeUnknown) {
 			t.Fatalf("keyed receipt whose COMMIT answer was lost answered %d %s, want 500 outcome_unknown", first.StatusCode(), first.Body)
 		}
