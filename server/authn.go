@@ -104,6 +104,23 @@ func bearerToken(header string) (string, bool) {
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {
 	ctx := r.Context()
 	id := problem.RequestFrom(ctx).ID
+	// A COMMIT that got no answer: the change may have been made, so neither a 503 ("nothing was
+	// written") nor a success; the client must not blindly resend a keyless change.
+	var unknown *kit.OutcomeUnknownError
+	if errors.As(err, &unknown) {
+		s.log.ErrorContext(ctx, "commit outcome unknown", "request_id", id, "error", err)
+		problem.WriteCode(w, r, api.ProblemCodeOutcomeUnknown, "The connection to the database was lost while the change was being committed: "+
+			"it may or may not have been applied. Retry with the same Idempotency-Key, or read the resource back before retrying.")
+		return
+	}
+	// A write that lost a race with the delete of a row it refers to (its foreign key refused it)
+	// is answered like a request naming a missing row: the row is gone, nothing was written.
+	var gone *kit.GoneError
+	if errors.As(kit.DBError(err), &gone) {
+		s.log.InfoContext(ctx, "write raced a delete", "request_id", id, "error", err)
+		problem.WriteCode(w, r, api.ProblemCodeNotFound, "The "+gone.Parent+" this request refers to was deleted meanwhile.")
+		return
+	}
 	if u, ok := unavailable(ctx, err); ok {
 		if log, suppressed := s.dblog.allow(string(u.code)); log {
 			level := slog.LevelWarn

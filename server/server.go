@@ -92,6 +92,11 @@ type DBConfig struct {
 	// TxAttempts is how many times a transaction aborted by a serialization failure or a deadlock
 	// runs in all before the client gets 503 write_conflict; below 1 counts as 1.
 	TxAttempts int
+	// CommitTimeout bounds each COMMIT on its own: the request's deadline never cancels a COMMIT
+	// in flight (cutting it could answer 503 for a change that was made). A COMMIT past this
+	// bound has an unknown outcome and answers 500 outcome_unknown. 0 means
+	// kit.DefaultCommitTimeout.
+	CommitTimeout time.Duration
 }
 
 // DefaultDBConfig returns the documented defaults.
@@ -101,6 +106,7 @@ func DefaultDBConfig() DBConfig {
 		LockTimeout:      2 * time.Second,
 		RequestTimeout:   20 * time.Second,
 		TxAttempts:       3,
+		CommitTimeout:    kit.DefaultCommitTimeout,
 	}
 }
 
@@ -256,7 +262,8 @@ func newServer(cfg Config) (*Server, error) {
 	deps := &kit.Deps{
 		Log: cfg.Logger, Pool: cfg.Pool, Queries: db.New(cfg.Pool), Now: now,
 		Cursors: kit.NewCursors(cfg.Auth.AccessSecret), TxAttempts: cfg.DB.TxAttempts,
-		Gate: kit.NewBrandShare(brandPoolShare(cfg), cfg.BrandPoolWait),
+		CommitTimeout: cfg.DB.CommitTimeout,
+		Gate:          kit.NewBrandShare(brandPoolShare(cfg), cfg.BrandPoolWait),
 	}
 	ident, err := identity.New(deps, cfg.Auth, tokens)
 	if err != nil {

@@ -191,6 +191,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		LockTimeout:      e.duration("DB_LOCK_TIMEOUT", dbDefaults.LockTimeout, time.Millisecond, time.Hour),
 		RequestTimeout:   e.duration("DB_REQUEST_TIMEOUT", dbDefaults.RequestTimeout, 0, time.Hour),
 		TxAttempts:       e.int("DB_TX_ATTEMPTS", dbDefaults.TxAttempts, 1, 10),
+		CommitTimeout:    e.duration("DB_COMMIT_TIMEOUT", dbDefaults.CommitTimeout, time.Millisecond, time.Hour),
 	}
 	if !validIdentifier(c.appRole) {
 		e.errs = append(e.errs, fmt.Errorf("DATABASE_APP_ROLE must be a lowercase identifier ([a-z_][a-z0-9_]*), got %q", c.appRole))

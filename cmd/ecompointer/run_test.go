@@ -199,11 +199,13 @@ func TestDatabaseLimitsConfig(t *testing.T) {
 	}
 	c, err = loadConfig(envFunc(map[string]string{
 		"DB_STATEMENT_TIMEOUT": "750ms", "DB_LOCK_TIMEOUT": "250ms", "DB_REQUEST_TIMEOUT": "3s", "DB_TX_ATTEMPTS": "5",
+		"DB_COMMIT_TIMEOUT": "4s",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (server.DBConfig{StatementTimeout: 750 * time.Millisecond, LockTimeout: 250 * time.Millisecond, RequestTimeout: 3 * time.Second, TxAttempts: 5}); c.db != want {
+	if want := (server.DBConfig{StatementTimeout: 750 * time.Millisecond, LockTimeout: 250 * time.Millisecond, RequestTimeout: 3 * time.Second, TxAttempts: 5,
+		CommitTimeout: 4 * time.Second}); c.db != want {
 		t.Errorf("config = %+v, want %+v", c.db, want)
 	}
 	_, err = loadConfig(envFunc(map[string]string{"DB_LOCK_TIMEOUT": "soon", "DB_TX_ATTEMPTS": "0"}))

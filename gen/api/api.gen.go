@@ -326,6 +326,7 @@ const (
 	ProblemCodeMalformedJson          ProblemCode = "malformed_json"
 	ProblemCodeMethodNotAllowed       ProblemCode = "method_not_allowed"
 	ProblemCodeNotFound               ProblemCode = "not_found"
+	ProblemCodeOutcomeUnknown         ProblemCode = "outcome_unknown"
 	ProblemCodeOverFulfilment         ProblemCode = "over_fulfilment"
 	ProblemCodePayloadTooLarge        ProblemCode = "payload_too_large"
 	ProblemCodePreconditionFailed     ProblemCode = "precondition_failed"
@@ -415,6 +416,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeMethodNotAllowed:
 		return true
 	case ProblemCodeNotFound:
+		return true
+	case ProblemCodeOutcomeUnknown:
 		return true
 	case ProblemCodeOverFulfilment:
 		return true
@@ -1401,6 +1404,11 @@ type Problem struct {
 	//   `Access-Control-Request-Method`) that the server refuses: the origin is not in the
 	//   server's `CORS_ALLOWED_ORIGINS` setting (none is allowed when it is empty), or the method
 	//   or a request header is not one the API takes; `detail` says which, and names the setting.
+	// - `outcome_unknown` (500): a write's COMMIT was sent but its answer never came (the
+	//   database connection died, or the commit's own bound `DB_COMMIT_TIMEOUT` passed): the
+	//   change may or may not have been applied. Unlike a 503, this does not say that nothing
+	//   was written. Retry with the same `Idempotency-Key` (a committed change then replays its
+	//   answer) or read the resource back before retrying.
 	//
 	// New codes are added as the API grows, without a major version: a client handles a code it
 	// does not know by the HTTP status (and `type`) of the problem.
@@ -1522,6 +1530,11 @@ type Problem struct {
 //     `Access-Control-Request-Method`) that the server refuses: the origin is not in the
 //     server's `CORS_ALLOWED_ORIGINS` setting (none is allowed when it is empty), or the method
 //     or a request header is not one the API takes; `detail` says which, and names the setting.
+//   - `outcome_unknown` (500): a write's COMMIT was sent but its answer never came (the
+//     database connection died, or the commit's own bound `DB_COMMIT_TIMEOUT` passed): the
+//     change may or may not have been applied. Unlike a 503, this does not say that nothing
+//     was written. Retry with the same `Idempotency-Key` (a committed change then replays its
+//     answer) or read the resource back before retrying.
 //
 // New codes are added as the API grows, without a major version: a client handles a code it
 // does not know by the HTTP status (and `type`) of the problem.
@@ -2258,6 +2271,9 @@ type Unprocessable = Problem
 
 // UnsupportedMediaType An RFC 9457 problem. `type` is a stable URI per kind of problem, `code` a stable snake_case reason a client can switch on.
 type UnsupportedMediaType = Problem
+
+// WriteInternalError An RFC 9457 problem. `type` is a stable URI per kind of problem, `code` a stable snake_case reason a client can switch on.
+type WriteInternalError = Problem
 
 // AdminListAuditEventsParams defines parameters for AdminListAuditEvents.
 type AdminListAuditEventsParams struct {
@@ -9786,7 +9802,7 @@ type AdminUpdateUserResponse struct {
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -9857,7 +9873,7 @@ func (r AdminUpdateUserResponse) GetApplicationproblemJSON422() *Unprocessable {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r AdminUpdateUserResponse) GetApplicationproblemJSON500() *InternalError {
+func (r AdminUpdateUserResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -9970,7 +9986,7 @@ type AcceptInviteResponse struct {
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -10036,7 +10052,7 @@ func (r AcceptInviteResponse) GetApplicationproblemJSON429() *TooManyRequests {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r AcceptInviteResponse) GetApplicationproblemJSON500() *InternalError {
+func (r AcceptInviteResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -10141,7 +10157,7 @@ type LoginResponse struct {
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -10200,7 +10216,7 @@ func (r LoginResponse) GetApplicationproblemJSON429() *TooManyRequests {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r LoginResponse) GetApplicationproblemJSON500() *InternalError {
+func (r LoginResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -10261,7 +10277,7 @@ type LogoutResponse struct {
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -10278,7 +10294,7 @@ func (r LogoutResponse) GetApplicationproblemJSON401() *Unauthorized {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r LogoutResponse) GetApplicationproblemJSON500() *InternalError {
+func (r LogoutResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -10339,7 +10355,7 @@ type LogoutAllResponse struct {
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -10356,7 +10372,7 @@ func (r LogoutAllResponse) GetApplicationproblemJSON401() *Unauthorized {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r LogoutAllResponse) GetApplicationproblemJSON500() *InternalError {
+func (r LogoutAllResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -10453,7 +10469,7 @@ type ChangePasswordResponse struct {
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -10505,7 +10521,7 @@ func (r ChangePasswordResponse) GetApplicationproblemJSON429() *TooManyRequests 
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r ChangePasswordResponse) GetApplicationproblemJSON500() *InternalError {
+func (r ChangePasswordResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -10688,7 +10704,7 @@ type RefreshResponse struct {
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -10740,7 +10756,7 @@ func (r RefreshResponse) GetApplicationproblemJSON429() *TooManyRequests {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r RefreshResponse) GetApplicationproblemJSON500() *InternalError {
+func (r RefreshResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -10838,7 +10854,7 @@ type RegisterResponse struct {
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -10890,7 +10906,7 @@ func (r RegisterResponse) GetApplicationproblemJSON429() *TooManyRequests {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r RegisterResponse) GetApplicationproblemJSON500() *InternalError {
+func (r RegisterResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -11050,7 +11066,7 @@ type RevokeSessionResponse struct {
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -11081,7 +11097,7 @@ func (r RevokeSessionResponse) GetApplicationproblemJSON404() *NotFound {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r RevokeSessionResponse) GetApplicationproblemJSON500() *InternalError {
+func (r RevokeSessionResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -11424,7 +11440,7 @@ type UpdateBrandResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -11490,7 +11506,7 @@ func (r UpdateBrandResponse) GetApplicationproblemJSON415() *UnsupportedMediaTyp
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r UpdateBrandResponse) GetApplicationproblemJSON500() *InternalError {
+func (r UpdateBrandResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -11721,7 +11737,7 @@ type CreateStockAdjustmentResponse struct {
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -11794,7 +11810,7 @@ func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON422() *Unprocess
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON500() *InternalError {
+func (r CreateStockAdjustmentResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -11912,7 +11928,7 @@ type CreateStockCountResponse struct {
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -11985,7 +12001,7 @@ func (r CreateStockCountResponse) GetApplicationproblemJSON422() *Unprocessable 
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r CreateStockCountResponse) GetApplicationproblemJSON500() *InternalError {
+func (r CreateStockCountResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -12216,7 +12232,7 @@ type CreateStockTransferResponse struct {
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -12289,7 +12305,7 @@ func (r CreateStockTransferResponse) GetApplicationproblemJSON422() *Unprocessab
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r CreateStockTransferResponse) GetApplicationproblemJSON500() *InternalError {
+func (r CreateStockTransferResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -12399,7 +12415,7 @@ type UpdateStockLevelResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -12465,7 +12481,7 @@ func (r UpdateStockLevelResponse) GetApplicationproblemJSON415() *UnsupportedMed
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r UpdateStockLevelResponse) GetApplicationproblemJSON500() *InternalError {
+func (r UpdateStockLevelResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -12681,7 +12697,7 @@ type CreateInvitationResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -12740,7 +12756,7 @@ func (r CreateInvitationResponse) GetApplicationproblemJSON415() *UnsupportedMed
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r CreateInvitationResponse) GetApplicationproblemJSON500() *InternalError {
+func (r CreateInvitationResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -12830,7 +12846,7 @@ type RevokeInvitationResponse struct {
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -12875,7 +12891,7 @@ func (r RevokeInvitationResponse) GetApplicationproblemJSON409() *Conflict {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r RevokeInvitationResponse) GetApplicationproblemJSON500() *InternalError {
+func (r RevokeInvitationResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -13213,7 +13229,7 @@ type CreateLocationResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -13279,7 +13295,7 @@ func (r CreateLocationResponse) GetApplicationproblemJSON415() *UnsupportedMedia
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r CreateLocationResponse) GetApplicationproblemJSON500() *InternalError {
+func (r CreateLocationResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -13517,7 +13533,7 @@ type UpdateLocationResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -13590,7 +13606,7 @@ func (r UpdateLocationResponse) GetApplicationproblemJSON415() *UnsupportedMedia
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r UpdateLocationResponse) GetApplicationproblemJSON500() *InternalError {
+func (r UpdateLocationResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -13793,7 +13809,7 @@ type RemoveMemberResponse struct {
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -13838,7 +13854,7 @@ func (r RemoveMemberResponse) GetApplicationproblemJSON409() *Conflict {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r RemoveMemberResponse) GetApplicationproblemJSON500() *InternalError {
+func (r RemoveMemberResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -13944,7 +13960,7 @@ type UpdateMemberResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -14008,7 +14024,7 @@ func (r UpdateMemberResponse) GetApplicationproblemJSON415() *UnsupportedMediaTy
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r UpdateMemberResponse) GetApplicationproblemJSON500() *InternalError {
+func (r UpdateMemberResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -14241,7 +14257,7 @@ type CreateOrderResponse struct {
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -14314,7 +14330,7 @@ func (r CreateOrderResponse) GetApplicationproblemJSON422() *Unprocessable {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r CreateOrderResponse) GetApplicationproblemJSON500() *InternalError {
+func (r CreateOrderResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -14560,7 +14576,7 @@ type CancelOrderResponse struct {
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -14640,7 +14656,7 @@ func (r CancelOrderResponse) GetApplicationproblemJSON422() *Unprocessable {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r CancelOrderResponse) GetApplicationproblemJSON500() *InternalError {
+func (r CancelOrderResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -14766,7 +14782,7 @@ type ConfirmOrderResponse struct {
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -14846,7 +14862,7 @@ func (r ConfirmOrderResponse) GetApplicationproblemJSON422() *Unprocessable {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r ConfirmOrderResponse) GetApplicationproblemJSON500() *InternalError {
+func (r ConfirmOrderResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -15198,7 +15214,7 @@ type CreateFulfilmentResponse struct {
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -15278,7 +15294,7 @@ func (r CreateFulfilmentResponse) GetApplicationproblemJSON422() *Unprocessable 
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r CreateFulfilmentResponse) GetApplicationproblemJSON500() *InternalError {
+func (r CreateFulfilmentResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -15503,7 +15519,7 @@ type CreateProductResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -15569,7 +15585,7 @@ func (r CreateProductResponse) GetApplicationproblemJSON415() *UnsupportedMediaT
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r CreateProductResponse) GetApplicationproblemJSON500() *InternalError {
+func (r CreateProductResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -15667,7 +15683,7 @@ type BulkUpsertProductsResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -15724,7 +15740,7 @@ func (r BulkUpsertProductsResponse) GetApplicationproblemJSON415() *UnsupportedM
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r BulkUpsertProductsResponse) GetApplicationproblemJSON500() *InternalError {
+func (r BulkUpsertProductsResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -15821,7 +15837,7 @@ type DeleteProductResponse struct {
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -15873,7 +15889,7 @@ func (r DeleteProductResponse) GetApplicationproblemJSON412() *PreconditionFaile
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r DeleteProductResponse) GetApplicationproblemJSON500() *InternalError {
+func (r DeleteProductResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -16111,7 +16127,7 @@ type UpdateProductResponse struct {
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -16184,7 +16200,7 @@ func (r UpdateProductResponse) GetApplicationproblemJSON415() *UnsupportedMediaT
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r UpdateProductResponse) GetApplicationproblemJSON500() *InternalError {
+func (r UpdateProductResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -16530,7 +16546,7 @@ type CreateReservationResponse struct {
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers201 the parsed response headers for an HTTP 201 response
@@ -16603,7 +16619,7 @@ func (r CreateReservationResponse) GetApplicationproblemJSON422() *Unprocessable
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r CreateReservationResponse) GetApplicationproblemJSON500() *InternalError {
+func (r CreateReservationResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -16693,7 +16709,7 @@ type ReleaseReservationResponse struct {
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -16738,7 +16754,7 @@ func (r ReleaseReservationResponse) GetApplicationproblemJSON409() *Conflict {
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r ReleaseReservationResponse) GetApplicationproblemJSON500() *InternalError {
+func (r ReleaseReservationResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -16977,7 +16993,7 @@ type ExtendReservationResponse struct {
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *InternalError
+	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -17050,7 +17066,7 @@ func (r ExtendReservationResponse) GetApplicationproblemJSON422() *Unprocessable
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r ExtendReservationResponse) GetApplicationproblemJSON500() *InternalError {
+func (r ExtendReservationResponse) GetApplicationproblemJSON500() *WriteInternalError {
 	return r.ApplicationproblemJSON500
 }
 
@@ -19024,7 +19040,7 @@ func ParseAdminUpdateUserResponse(rsp *http.Response) (*AdminUpdateUserResponse,
 		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -19237,7 +19253,7 @@ func ParseAcceptInviteResponse(rsp *http.Response) (*AcceptInviteResponse, error
 		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -19457,7 +19473,7 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -19621,7 +19637,7 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 		response.ApplicationproblemJSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -19711,7 +19727,7 @@ func ParseLogoutAllResponse(rsp *http.Response) (*LogoutAllResponse, error) {
 		response.ApplicationproblemJSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -19836,7 +19852,7 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -20109,7 +20125,7 @@ func ParseRefreshResponse(rsp *http.Response) (*RefreshResponse, error) {
 		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -20295,7 +20311,7 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -20557,7 +20573,7 @@ func ParseRevokeSessionResponse(rsp *http.Response) (*RevokeSessionResponse, err
 		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -20979,7 +20995,7 @@ func ParseUpdateBrandResponse(rsp *http.Response) (*UpdateBrandResponse, error) 
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -21320,7 +21336,7 @@ func ParseCreateStockAdjustmentResponse(rsp *http.Response) (*CreateStockAdjustm
 		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -21550,7 +21566,7 @@ func ParseCreateStockCountResponse(rsp *http.Response) (*CreateStockCountRespons
 		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -21908,7 +21924,7 @@ func ParseCreateStockTransferResponse(rsp *http.Response) (*CreateStockTransferR
 		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -22131,7 +22147,7 @@ func ParseUpdateStockLevelResponse(rsp *http.Response) (*UpdateStockLevelRespons
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -22458,7 +22474,7 @@ func ParseCreateInvitationResponse(rsp *http.Response) (*CreateInvitationRespons
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -22636,7 +22652,7 @@ func ParseRevokeInvitationResponse(rsp *http.Response) (*RevokeInvitationRespons
 		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -23075,7 +23091,7 @@ func ParseCreateLocationResponse(rsp *http.Response) (*CreateLocationResponse, e
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -23440,7 +23456,7 @@ func ParseUpdateLocationResponse(rsp *http.Response) (*UpdateLocationResponse, e
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -23773,7 +23789,7 @@ func ParseRemoveMemberResponse(rsp *http.Response) (*RemoveMemberResponse, error
 		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -23956,7 +23972,7 @@ func ParseUpdateMemberResponse(rsp *http.Response) (*UpdateMemberResponse, error
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -24294,7 +24310,7 @@ func ParseCreateOrderResponse(rsp *http.Response) (*CreateOrderResponse, error) 
 		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -24683,7 +24699,7 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -24937,7 +24953,7 @@ func ParseConfirmOrderResponse(rsp *http.Response) (*ConfirmOrderResponse, error
 		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -25447,7 +25463,7 @@ func ParseCreateFulfilmentResponse(rsp *http.Response) (*CreateFulfilmentRespons
 		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -25815,7 +25831,7 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -26028,7 +26044,7 @@ func ParseBulkUpsertProductsResponse(rsp *http.Response) (*BulkUpsertProductsRes
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -26203,7 +26219,7 @@ func ParseDeleteProductResponse(rsp *http.Response) (*DeleteProductResponse, err
 		response.ApplicationproblemJSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -26541,7 +26557,7 @@ func ParseUpdateProductResponse(rsp *http.Response) (*UpdateProductResponse, err
 		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -27027,7 +27043,7 @@ func ParseCreateReservationResponse(rsp *http.Response) (*CreateReservationRespo
 		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -27246,7 +27262,7 @@ func ParseReleaseReservationResponse(rsp *http.Response) (*ReleaseReservationRes
 		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -27574,7 +27590,7 @@ func ParseExtendReservationResponse(rsp *http.Response) (*ExtendReservationRespo
 		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest InternalError
+		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -31473,6 +31489,15 @@ type UnsupportedMediaTypeApplicationProblemPlusJSONResponse struct {
 	Headers UnsupportedMediaTypeResponseHeaders
 }
 
+type WriteInternalErrorResponseHeaders struct {
+	XRequestId *string
+}
+type WriteInternalErrorApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers WriteInternalErrorResponseHeaders
+}
+
 type AdminListAuditEventsRequestObject struct {
 	Params AdminListAuditEventsParams
 }
@@ -31901,7 +31926,7 @@ func (response AdminUpdateUser422ApplicationProblemPlusJSONResponse) VisitAdminU
 }
 
 type AdminUpdateUser500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response AdminUpdateUser500ApplicationProblemPlusJSONResponse) VisitAdminUpdateUserResponse(w http.ResponseWriter) error {
@@ -32108,7 +32133,7 @@ func (response AcceptInvite429ApplicationProblemPlusJSONResponse) VisitAcceptInv
 }
 
 type AcceptInvite500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response AcceptInvite500ApplicationProblemPlusJSONResponse) VisitAcceptInviteResponse(w http.ResponseWriter) error {
@@ -32293,7 +32318,7 @@ func (response Login429ApplicationProblemPlusJSONResponse) VisitLoginResponse(w 
 }
 
 type Login500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response Login500ApplicationProblemPlusJSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
@@ -32371,7 +32396,7 @@ func (response Logout401ApplicationProblemPlusJSONResponse) VisitLogoutResponse(
 }
 
 type Logout500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response Logout500ApplicationProblemPlusJSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
@@ -32449,7 +32474,7 @@ func (response LogoutAll401ApplicationProblemPlusJSONResponse) VisitLogoutAllRes
 }
 
 type LogoutAll500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response LogoutAll500ApplicationProblemPlusJSONResponse) VisitLogoutAllResponse(w http.ResponseWriter) error {
@@ -32626,7 +32651,7 @@ func (response ChangePassword429ApplicationProblemPlusJSONResponse) VisitChangeP
 }
 
 type ChangePassword500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response ChangePassword500ApplicationProblemPlusJSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
@@ -32876,7 +32901,7 @@ func (response Refresh429ApplicationProblemPlusJSONResponse) VisitRefreshRespons
 }
 
 type Refresh500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response Refresh500ApplicationProblemPlusJSONResponse) VisitRefreshResponse(w http.ResponseWriter) error {
@@ -33042,7 +33067,7 @@ func (response Register429ApplicationProblemPlusJSONResponse) VisitRegisterRespo
 }
 
 type Register500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response Register500ApplicationProblemPlusJSONResponse) VisitRegisterResponse(w http.ResponseWriter) error {
@@ -33243,7 +33268,7 @@ func (response RevokeSession404ApplicationProblemPlusJSONResponse) VisitRevokeSe
 }
 
 type RevokeSession500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response RevokeSession500ApplicationProblemPlusJSONResponse) VisitRevokeSessionResponse(w http.ResponseWriter) error {
@@ -33710,7 +33735,7 @@ func (response UpdateBrand415ApplicationProblemPlusJSONResponse) VisitUpdateBran
 }
 
 type UpdateBrand500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response UpdateBrand500ApplicationProblemPlusJSONResponse) VisitUpdateBrandResponse(w http.ResponseWriter) error {
@@ -34060,7 +34085,7 @@ func (response CreateStockAdjustment422ApplicationProblemPlusJSONResponse) Visit
 }
 
 type CreateStockAdjustment500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response CreateStockAdjustment500ApplicationProblemPlusJSONResponse) VisitCreateStockAdjustmentResponse(w http.ResponseWriter) error {
@@ -34286,7 +34311,7 @@ func (response CreateStockCount422ApplicationProblemPlusJSONResponse) VisitCreat
 }
 
 type CreateStockCount500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response CreateStockCount500ApplicationProblemPlusJSONResponse) VisitCreateStockCountResponse(w http.ResponseWriter) error {
@@ -34636,7 +34661,7 @@ func (response CreateStockTransfer422ApplicationProblemPlusJSONResponse) VisitCr
 }
 
 type CreateStockTransfer500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response CreateStockTransfer500ApplicationProblemPlusJSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
@@ -34849,7 +34874,7 @@ func (response UpdateStockLevel415ApplicationProblemPlusJSONResponse) VisitUpdat
 }
 
 type UpdateStockLevel500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response UpdateStockLevel500ApplicationProblemPlusJSONResponse) VisitUpdateStockLevelResponse(w http.ResponseWriter) error {
@@ -35164,7 +35189,7 @@ func (response CreateInvitation415ApplicationProblemPlusJSONResponse) VisitCreat
 }
 
 type CreateInvitation500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response CreateInvitation500ApplicationProblemPlusJSONResponse) VisitCreateInvitationResponse(w http.ResponseWriter) error {
@@ -35323,7 +35348,7 @@ func (response RevokeInvitation409ApplicationProblemPlusJSONResponse) VisitRevok
 }
 
 type RevokeInvitation500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response RevokeInvitation500ApplicationProblemPlusJSONResponse) VisitRevokeInvitationResponse(w http.ResponseWriter) error {
@@ -35788,7 +35813,7 @@ func (response CreateLocation415ApplicationProblemPlusJSONResponse) VisitCreateL
 }
 
 type CreateLocation500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response CreateLocation500ApplicationProblemPlusJSONResponse) VisitCreateLocationResponse(w http.ResponseWriter) error {
@@ -36156,7 +36181,7 @@ func (response UpdateLocation415ApplicationProblemPlusJSONResponse) VisitUpdateL
 }
 
 type UpdateLocation500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response UpdateLocation500ApplicationProblemPlusJSONResponse) VisitUpdateLocationResponse(w http.ResponseWriter) error {
@@ -36439,7 +36464,7 @@ func (response RemoveMember409ApplicationProblemPlusJSONResponse) VisitRemoveMem
 }
 
 type RemoveMember500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response RemoveMember500ApplicationProblemPlusJSONResponse) VisitRemoveMemberResponse(w http.ResponseWriter) error {
@@ -36643,7 +36668,7 @@ func (response UpdateMember415ApplicationProblemPlusJSONResponse) VisitUpdateMem
 }
 
 type UpdateMember500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response UpdateMember500ApplicationProblemPlusJSONResponse) VisitUpdateMemberResponse(w http.ResponseWriter) error {
@@ -37008,7 +37033,7 @@ func (response CreateOrder422ApplicationProblemPlusJSONResponse) VisitCreateOrde
 }
 
 type CreateOrder500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response CreateOrder500ApplicationProblemPlusJSONResponse) VisitCreateOrderResponse(w http.ResponseWriter) error {
@@ -37399,7 +37424,7 @@ func (response CancelOrder422ApplicationProblemPlusJSONResponse) VisitCancelOrde
 }
 
 type CancelOrder500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response CancelOrder500ApplicationProblemPlusJSONResponse) VisitCancelOrderResponse(w http.ResponseWriter) error {
@@ -37656,7 +37681,7 @@ func (response ConfirmOrder422ApplicationProblemPlusJSONResponse) VisitConfirmOr
 }
 
 type ConfirmOrder500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response ConfirmOrder500ApplicationProblemPlusJSONResponse) VisitConfirmOrderResponse(w http.ResponseWriter) error {
@@ -38163,7 +38188,7 @@ func (response CreateFulfilment422ApplicationProblemPlusJSONResponse) VisitCreat
 }
 
 type CreateFulfilment500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response CreateFulfilment500ApplicationProblemPlusJSONResponse) VisitCreateFulfilmentResponse(w http.ResponseWriter) error {
@@ -38504,7 +38529,7 @@ func (response CreateProduct415ApplicationProblemPlusJSONResponse) VisitCreatePr
 }
 
 type CreateProduct500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response CreateProduct500ApplicationProblemPlusJSONResponse) VisitCreateProductResponse(w http.ResponseWriter) error {
@@ -38685,7 +38710,7 @@ func (response BulkUpsertProducts415ApplicationProblemPlusJSONResponse) VisitBul
 }
 
 type BulkUpsertProducts500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response BulkUpsertProducts500ApplicationProblemPlusJSONResponse) VisitBulkUpsertProductsResponse(w http.ResponseWriter) error {
@@ -38864,7 +38889,7 @@ func (response DeleteProduct412ApplicationProblemPlusJSONResponse) VisitDeletePr
 }
 
 type DeleteProduct500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response DeleteProduct500ApplicationProblemPlusJSONResponse) VisitDeleteProductResponse(w http.ResponseWriter) error {
@@ -39232,7 +39257,7 @@ func (response UpdateProduct415ApplicationProblemPlusJSONResponse) VisitUpdatePr
 }
 
 type UpdateProduct500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response UpdateProduct500ApplicationProblemPlusJSONResponse) VisitUpdateProductResponse(w http.ResponseWriter) error {
@@ -39721,7 +39746,7 @@ func (response CreateReservation422ApplicationProblemPlusJSONResponse) VisitCrea
 }
 
 type CreateReservation500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response CreateReservation500ApplicationProblemPlusJSONResponse) VisitCreateReservationResponse(w http.ResponseWriter) error {
@@ -39880,7 +39905,7 @@ func (response ReleaseReservation409ApplicationProblemPlusJSONResponse) VisitRel
 }
 
 type ReleaseReservation500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response ReleaseReservation500ApplicationProblemPlusJSONResponse) VisitReleaseReservationResponse(w http.ResponseWriter) error {
@@ -40252,7 +40277,7 @@ func (response ExtendReservation422ApplicationProblemPlusJSONResponse) VisitExte
 }
 
 type ExtendReservation500ApplicationProblemPlusJSONResponse struct {
-	InternalErrorApplicationProblemPlusJSONResponse
+	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
 
 func (response ExtendReservation500ApplicationProblemPlusJSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
@@ -42377,450 +42402,459 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1bbxtL1ij2VwrM+WBypkmTlGRbEg4SWZZt2ZKl0WW8L9yHXewukj1qVnF3VYvm3sfAhzwlr8GHIG8J",
-	"ECAf8h7kB3znV+R1fklQa1V1V5PNmy6294wHHm2pu7ouq1atWvf1eyUQo7HgjCtZ2fu9MmQ0ZAn8enRF",
-	"B/q/IZNBEo1VJHhlr3I1ZCRhUqRJwJ5IcssSGQnukb5IiH/cr59SFQx9UqVEqkTwAbmlcRRSJRKPXLw+",
-	"JLutVpP8x7+/aLxobNUaFa8igyEbUT0Q+0RH45hV9iqdylanUvEqajrWf0qVRHxQ+fzZqxyHbDQWinFV",
-	"v2DjmE5ZOD9HXyUp88lkyDhRw0gSyuWEJSSSRA0ZkUokLCT9KJHKvlICXiXs15RJ9UQSPxspmNbfs6lP",
-	"qlyoYcQHJKGc0AGN+Oz8eTqq7P1c0aNXfimb/YkIKM6xDKzXFydE9GEeQcKoYmEG6UWAetpLKA/l02Zr",
-	"d4u2eu3682ArrD9n2/36C7rbqzeDVthmW/1tuhM8HSciTAO1TutnzVLoXzCVTOsHfcWS+SV8HIqYEckC",
-	"wUOpATqhkSI91hcJIyqZatAB2EjVQYRWs9FejAlbTa8ying00pBtZlOKuGIDlsCcfqhf4KbVj8NF6Go3",
-	"NQr3ELxxxDjssvu1wZhIEcm4IhRRlwjOPEIJZxNyfXL8igg1ZMkkkqxBzhPRi9lIkoAmyRSRi46Y/jBl",
-	"JOLEN2Mfh75HYjEgccSZBo5YtKPN1rtXOz8dbv+ldbnzw4s3f9n+cevd8w/tl8/el+zIZ68ypgkdMWXO",
-	"7EuNDovgALiyTyiHFeCfABRzCCTZbm6TlMdM4kEJaBzjsaGcHLw6Pf6gZx3p/sZUDStehdORnlDPDOtV",
-	"9HqjRB9KfQrcJfZFMqKqsldJ0ygsxa7DNJEiKZ+7z9knhQ18e0jGCbuNRCrJmA5Yg5yN6a8pI5SHRNHR",
-	"mCV1dhuFjKs9QkkAnxI1pIpMqCRcKBJJmbKQ9KZIJCRLblkChAz+jiOpYO1ku9nMFv5rypJpvnLst7CX",
-	"I/rphPGBGlb2dlptwF/7d2spSQum79l0fvmn9IbpWST68BFJ+4xUw4T2VT1iql8fKjWm46geOfTqhk3r",
-	"SMnrzee1Pb19+si92N1uERy5w6t+p/L3f/2/OhW/RkRCKOlRfU7FDeMeaTUa7Z0dchvJqBczcnB5eHxM",
-	"giFNaKBRzSMyEGMWWrJpEAVAP2QdLsYsAUIHj27YWJn74dXR6fnZ1dGHwx+7749+7F5dnfik2t4mQ70L",
-	"IevTNFa1Bjkwi51Eapifqhs27XAzBj4xp4tUR0wNRegRjZYe6YlwWiMDphCNC4QeKJAHPXe4X3Kd7BG4",
-	"PTyYepJywBVN9/fJzqdP2VHRwNJIpBfXIFfOHE3flIRRv88STUrsPBGb2m1S9Z3t6t6waTdhqWShX9sn",
-	"k2EUM2fi9mOpojjucD0lD5Byt6SbiHf7cTQYKr+G0PMdmu3rQ2J2RpIRTW5Y2OH+Jxd39og9wj6pjmMa",
-	"ANnmRCQhS2okYf1UMsBGnJUeRKSaWt6w6Z4+Kh1esjjTJULqhk2fSBcocEyjfsRCnHSkJGzlE0mur49f",
-	"SRLxDo+F3r+ASraXnQY4z3LM4hhoVBRqomsJnG6a3fkOujQ6vMM/6i8zboDcMDaWunFPpDxkocZBmQaB",
-	"JoV61+IJnUqz2QcIBRqT6vanTzVP71gwJJNEKNbhBls8/RlgvuDx1N4sEnATelRkJKQqnonTgx+6F0ev",
-	"ry+PXnVf/nh1dOmTausZeR+9JL1ph9sDYg8aknAyFHEoSZ8BHzOkfHGf50cX3ZcXBx9e6X69ZrNZ7DaO",
-	"bpldm9zPLzp9JUYyQ3c8GnT2jGrUh/OCR6zD2ScaqHhKqFyEL2Qi0jgkVcSq0B5OTY6CgI01BxT1zS5R",
-	"xciQyg4PhpQPWEhkxANmiIU+us4+6S9gdMvr4altdLgl40gdczo+w+0t5EtfsObW7vMXrL7dDHfq21vs",
-	"Rb0X7G7Vn73Y3aY7z/u7W+1tYF2dW6C983z2FhhTpViiJ/Jfqp3Kz53Op3azrn+29I8t/evOS/3jlf71",
-	"+dEvv7e89s7O507lv/5cbJa/q/2nuVvVq3yqm6HqIyYlHeiXo1RqvoxQ8msqNIyxNamaC2HuPtAXbqu+",
-	"/EIANOACu9Qd9GhwI2MqhyTiMgpZyV13kTELpVf+HAcu+kCJsssFKRhZSMD28qOP+93hVBJ2y5LpZMgS",
-	"RlgsGalKhuTWL87OJxlvVfNID3B2FovxYNAO3242yWKy5xEpkFbZUxNQTrieCQnxCp2I5IaoSRSwjbB0",
-	"Mb/1HWsfDmv7INUuQFMtJ2c8qZGHkSsCQqURZMQoRxaoIPpsNVqNVm2faFmZxkxLGjkr3moDmcVOMiak",
-	"Qfw/+WSkp6OZQj61I+LNagQPCa0AHoEYjWhdMo3LGmrA1Yo+0ReumhJFB9IjjAZDC9YCsDwiYK00jqfE",
-	"//gUBPsJozf6Q4PAZjJ6HXyKEjKeK0oU7XkwB64SEesJccHrM9ugrxOScjO8ooNaxnUTTke6Px8PQiPT",
-	"LzQWnhDTYoViwcXzZnMGszt/+q/Vj09r/71B8QLW/qlTqZI/eeRPy1rU/rQxVv9p+W4Z4Dibpp8uYc/T",
-	"YKjvXVwv4DC/jRSQTRQPS6S4yG1yP1HuJBpFav68nNMBIzL6jS0Sp2L4zh3LMCd6n2DbUBXQarqKgVap",
-	"YsAqWxauN84b3G+1Z5o3XjiMMG/vN8Y5Km8WjjLO3t9vnAum5eDlgEsKbe433iWTctlYMnt/v3Gu5ZIt",
-	"SuW9d+iz/liOBZcMNDEHqRrq4xroc6wfaCLIOBwKOh7HEeLe079JVAfmI/2nhPUre5X/7mmumX2Kb+VT",
-	"3euFGQYHLR6wA2LgpUmoGDO+T4DR0Zeilj7gYpT69DmK3kMaDFn9EIn0/KE9QJ7a56IO3LS/b7ohQLy0",
-	"VNBjJNCdhHi/PXu+vUv+4993Gi3Q6y3hUYzG1HZd+cVziHX2tPw80IGlEAtmC1PyUTX99urq/Gmr0cR5",
-	"yrvPE76fmyc+LcGKz17lJQ2NjnEJGoxRk/hniw5Z7/qLUPdp9OiR4N0+jWKmkTBkikZxZa/CRjSK90jO",
-	"I6HqEh4TGoYJk7LiVViSCL3nP/9e6UcsDu2X+kYsYbTKOvn8i6bcUlEegAKapmr4NGGDSCq4hzOF5ypd",
-	"ppboUlnZ29akXEUKQGkARfLFkmyxBrZDpcZy7+lTBsdDE/ykEbJbC0H5NP+2DuutfPbWPF1GnVt2sBw9",
-	"MukljN4YtcKYBXtkRGNNHlhI3l2efSBVP3vQ1fvp1zQThIOQ20jEuDB94WvG54aLCSewH6Tqz22zb7hU",
-	"zRwyrmWHMUtM84gTH/fUr80c6lm1eNm6TfOnhbaw+EPB+3EU3A9jAXG6it4w7uLqAdfSvUi5srqDSBok",
-	"Y58iqSQyBw+KYrs5imVLWx+jAvvJQ2DSAUl59Gvq8OoAIdB6OFKDHVPmChbH7AbqkJkdnzHOLNtwt2mJ",
-	"CWUzXHktkl4UhozfC1n6WS8OqlwN8Roz8j5nLMRzpy9suUfDUcT1cRhFcOnNIY5+/xTa3g1ttnK0ee3M",
-	"b128ydf0IIjjchSokNB3L41jMUFVPKgSIvmglOCN4OxeGwtSBesOdD+zW5tLHGCUoXHCaDjVuxuWEgHU",
-	"Ctaxyzttacu5bN7glNbdTVjBw90leJaR5LEQtjOSsHSSjj2SsFtxw0JNFdinsWZLHnRbj/X6OI2P4Ia8",
-	"3/5iT128bIuEPuXs05gFILvq10QEQZokLNw3KhfH6E6iENXkCRuLRGm5P1KzaAAI8ttdtn7H5TPs8q3R",
-	"z859XVywi35ADqMILX33pwlDrQ7YDKRma8GW0MlgjvPuVPaRGYG1PJGZoXnGfubAeUithTeV7EER64NQ",
-	"r0XKw3vhFBeq24deHHT6IFCtYSScUgJh3q3lEBHe7U7YzrHog1DETnNdzOFC1fGbh0AaCxNLToCL0Jyi",
-	"Y5Ud0SlcFJIxUkWVnRJxSOiYJuph2cZzOo0FDa+EOKHJ4H73xhj76iohujH0Vrg9HHbcWNQErGzICCiR",
-	"QPvb3H6x8/wZ6U0VewSusrU1L7jAZJQQxE55Xbwwy60rIer47UNdNXPwyRgqTSoAVtUWOY1euq4fOdOF",
-	"dMeaAh8YXxLwFor0QK9RzrsXyjjdlQjJV+AzAmoyUjAiZlr7rX1r0VHZs+1ZxHlMl6s7IGE7R0IXnJvL",
-	"zS706ubrh8BBxyuQ0xG4suRWEmosyyQWfMASAtwBV3tEX/R6M8Ak/KBId8mS2yhg15ze0iimvfh+dEpi",
-	"d93U6W8G6UKqaM84I2hKnDAaDHXDh+RuHGJkVkiKU1oXD8yC6u7XD0WLMkgElOOdlNwWmUAuJnsk5RmI",
-	"SNW3H7kg9msekFkZi4lx2XId/VQ0MveAdDvQj0Wq9Mfmk0kSKYZ+GoGI4yjUbCewTYHgBhmxke4Ifula",
-	"0dyv7RO/ZPt90k/EyMyIhhHXRFWDlzXIB+NDqsUd3ZtifN+YhKkWx4v+Otab8huR9C+VCG4OkXI+mErb",
-	"6XQR1hiVCIiIehwtPhiFSBqDoBCzWwYuQOgXMxK3bKRH0e0Z+PMUIbjAjXgZOMo+gfleCXFK+dQAS96L",
-	"mBjFWFcNE6HU7P0lBBlRPjWkXbP5EZf7BJAHHGtjqk9zGaMDbe90wbQd3Vk2g8Qudn2yklDF6nAkH+he",
-	"ySZDlWKjsZL22EXSOPjCKc/8OQ1s/zjH7ZrrrRNJ9Ns9+SIw13SNGmH2cqLo5IYuE46qYQ6FxonoR/Hd",
-	"1C7NVo5EhWWtjz+p+9kDyU5o4AgSBv6HNJZ7hBJQJvKBxp1csd9jNAHBCVS1lPSo5h0HnKo0AffwCQQ7",
-	"IBT1kjx0L05AzZ+GEeNaOqMZiPOurKbHyK76URhJfZGEOc6KxNNMKRxjzwzmzHsGYz9+/Fh31YXlnis0",
-	"bwGMvgYZI0qQVDJrINtpkv/498WBGi8RLKCG+M+dSsQBol1YW6fi4YuuM/R/7ixEugURH/c9Q+NE6LHu",
-	"zefZtRmmoDumUk5EMneeLNNg32umD/ar/FDlvdyBNLfdU+Us1NLnjY6XC6iHOF8fWRzX8figtjrKTGeU",
-	"9FKJfFGSxg+rgLrmMh2PRaJYeMrCiF4BAO6x8WneYXeke+wCTJdpIzIT6gxX9Ag6iB0XBbKJEpgoMRNd",
-	"HweyDurQQR2+fGhFhGb8/VnQ+A+IBNmE0RMDjAbg/8QcQzwNUdSl8XkixixREZOVvT6NJfNcLEBjw5Wm",
-	"VJW9ysFPZ0PJJ7v9m/r70WQSnvxt9/0PB2+uxI/y160fds6j8a/x9vDlDm/dvngzbA5Pfmr/pXnz/MdR",
-	"a/xx6/aH3OXkTUIDRt6K8Rh2PqMDexXwAhtHNvKG9CPQ5wE99CpjZ7Izk3MJ8/3nuVEYi12WO4WZFTr9",
-	"We+tZf3lAFmOcx/Y5Nw2RScc68TxcwE6ZoZOx3mEnuj9jaF198B4OazCj+IuBJGarvTcwZ4PddPPXgWu",
-	"9WTtr0zrz14ljjhrrfnZSYQWK/1Ne4Nv2rABQioaHwINXOvL8/wD2IeBCXRc49MLbDy7f7hWD+Gbw2zJ",
-	"xh2ancix8ETwUPDN8W8G8nMM1PHlGdlqPXtWbxEaj4e03tYEzMH+lzNupoUR2wWX058P6j/98nv786ZO",
-	"o20S0HGkaExipttIclD/iVQpJ/OzI/o2qzkrA+QogKrVJi9pr0cHjFyqhDFV4ii7HtROLMLlnV/zSJHt",
-	"kh4X9XFewL+8ow8fW+TZD0ezPS3u6CLDRJc2MS0qk4XYMd+ZUknUSxVbQhx+X724IhK9ThgDFsk6s9Ns",
-	"FFINRKy5fhn9xjzSaDRq+1nQ0E6zQY5oMASFqr4lWppt32k6PsCZa/tkGClG5FgTY6oIiyA2ivGQVM/G",
-	"jB+cH5Mt8ItDhRw10ZCiTwyRm6LaFmIY/E91+7QOT310RZGgqrWhecamyvsiCeDV3ow7d75Mv7aP3ufo",
-	"DWMX2G66aymcLM2XxSKp7FV6MQ1uNDMU/QYnXcN3RD+5O7LTnKUVcKIKS5g/28ugNnMzzhwJTcEO0jBS",
-	"R7eW11z/GqGBEsmi4N1UsoRMhoJokJgwZup6hFhzX9XG6hopUgNcihETnOVqT+gtUpLF/SzoeZyIWxbC",
-	"GGgEqVrO1LNyJ/pfmIjA3Hmjtk94GsfYExfA54GyrjC/Ki0orlD0RUUaSVg/YXKIAmGtQd6zsbLx+1pa",
-	"VCJ5Iq2EjMGX4yTlqKlwg6dX2mT6FW/Ol1dPHuVDdPycO7UmHP9AFalIu9l+Vm+16u2dq1Zzr6n//eR2",
-	"H1LF6ioalXiGepUonA38Xjl3VjL3+X7Hs5PcajQbrdZW4/k6S5WuP/ZGswvvAlllpLPlTs/2QF0ZcUSj",
-	"78HAnLB8kqfityiO6dOdRnOdsdPMJXzBcQsED1jCWWjwuw8xGi4Sm5A068QJXowbo2Rvc8DNMroZJni5",
-	"L7slJ17Bhz4aV1z4ubhdyldlsD+J5KYELVJsVPxlvW3OEaNCk4QC35vH/+t+NgQPDF/oY/larc5gNsEF",
-	"VWQIFgUWNohvJYku2iesv+5epg2cUwVRRfzzs8srUlT++A3iGwrY7YtkYDoBfVM8BT3jLI10TKcYxiw4",
-	"swkNNJpGKiOXTyQZMG7N+VVwIaIQNMwSG7amh9Bk/YZNyQjyDejrwroVZREFRlUJGG5c4h3tBZyILkRN",
-	"sxB0u/gks0Tjn7EIbhgqvHDJEPqOr0Wqsl+6NI5z5O2asR0JzsA9NAjdTcchBFt4lREb9VjSTdhIX2mg",
-	"dLF3Vdfge/GhDTcuPl04ZL6k4rYV4wJmVj/PUrrBHJuyCgGTMpP7i3h6qZk7Kol/YBTmsJo9YpS1nbTZ",
-	"3AqcHuAB84t0i03fDXtvgugsend8/dtx60N0LI/5xU5wePzsePS6+b493goP3+022PTdONg61Q3jH9u7",
-	"KnizO+7xiziI3u02gnbMy5aOKl95XDp7TCCTchXF5vqfUxYXWcLdVdFg2T4tg5gSxCrk8KBp6o9HwOSO",
-	"CGiSRMDQSpscQCQbgI2/i3/i7+KgPUgoj5vHvHk36AEkLI2yBxF3t4iB5tmCu28VQb6WJpLOpaXwoVdA",
-	"wBnouvNzd7qM5EK+mk21LY/AjCGlDlbqYw5tu7sxcME6DNy8Ju2A03iq2eiYHPFBxJks+07GaUm+rmsI",
-	"NvBIyJJIs/eZawKIjlRhqinjT5kPSbMh62zxkIbiPuhWGN+gQo8t5+OIq2egR1ge/TnHHhn1H0DJ2fB8",
-	"QJcVcpe2EG8fnSPC0/F1mCEY+0LERRpzcfDhVffs44eji4pXOT34cPAGfru8Onj9ukh68pdzO/wyjW+O",
-	"FRtdgPvG3U5/CdeepCwXGfUqsyxq1Lr9eQT6zERes8ma2SmgfwGOPSFiRvndjjx49a2W2XjIPhW6XpH3",
-	"zKvIm3SlZ81NWqIS1yPh5x4eDAvRUixI45vrsWSJMvHH8i4WFMT1n3+3to9XJjFSwAw9Ix9Eg7Q1n5VE",
-	"ATsYiVSLdq3d3V2z0MrBUb31Yrtdf3nyvvLZy3qao4yzfezuAnPgdrJV//j2yrGhVSCZVuXzL5/vd1oP",
-	"AY4GThZMqJI6xu9bTcOo2L9nT3bpUV2+L3c6RBuSoeJ5/XznWR9SHrAYouXvgEYJo2CjrRymUomR5seM",
-	"E68asigho4iHjXkTmf3MPbdLe5hR8DVXZ3CbXyh0a+1Sd1irkRzPc6tgIJKEBYoMRSIZ6YFNYEqkomNw",
-	"yeGOGWyvQskoDYbWp1YLL+NhQiXD9FCYknEeUnODuiBbMX5G4hyHhkIymWerLYjuEu5u9JtdRbHjUrQU",
-	"vB8lo7vi5ZhOR4yrC2ZomgZC1N06VZOXk5Ob8HjyNn0efWq/oFvq13M6D/b57+cVDyxBL1nTFrSrEDZK",
-	"qjR7OE7EbRRCBFAU1or83LIZbWgbK0V4oH2v07gfxbiYzVEehKuksle5EFMak1OMS4eEmXB56N+MZ8Sq",
-	"W7fXqniVX1MK6VIqe63PetsTGtxEfPAhHfVwmNNWe2t759nzF7tvXpacBjsf9xQUprahRdGsZE2iOwdL",
-	"a8zNr5P2zvLbZH7NhaUUlr85DswaaheQfECMPPnMHRADMxTsVQYJDdj/YF40AjHSgqdAh3fgP+e20Hy5",
-	"HNBH0Oiz7Wt5Y2chuvUsHGwyBehqMThsZpq7nBL0Sfr4tn50cHmVu5McUampQsKGIpUltJ0GKrplhYQ6",
-	"yOSu5Hlp7hKxhiUffRtW+wxYEFh3ASv0rvPNB912juzrjkw/iyF/VxofGIbBxUca0hlstExpSMmJuGUx",
-	"DRgquzBa070h5FCM69sv2q2tAo3Ls/isLVzkZK6tyZwcRuNxxAeOJwu6p+SeEJnvCTopGI+SEvP/5xIW",
-	"IYfDcj2JaVe+/DKLS5aTWUwgkacN6oD0SZh2rEc02J5AumWl77h9m0thbPMZF2+9ApQflVy7iHUXSs2F",
-	"mlH6nDB6CwoaDYRQoKKxuIYyB4NkNn/TXJQxkgLiNCSToZDM5BHNYa7QEHDLkk1NWrtrSb0lqLoWhSm9",
-	"fLwcN+d7XkwQZsS1DUgCLTiEFH0SMoJ2X1HXkVINBfcqig40saj0mFSSxTFLKvOia3F2S8Gat7yjIrSA",
-	"YSs9RDW4XzlfrEn8zZdI+2egt+rLvOkGipMc9GtN7BIbf7b7s/yjK91mFpFRJ2PdFJ1ZL0ZfJ1vbHVD4",
-	"Ie+dxLncNHmuP3++pblwpWJj0QE7zRyibkZm59d7F2KbuDfRyti0/N76XFzO7xUax2d9AODSzb46sd9o",
-	"SGUMmAbHhox0mDOgm6p8Ch+ux+OiarLgYTxjNxvqyxr9xTJjmXH/wozaYG2OlCRDKofFa+T+LsorFN35",
-	"OorLKAWvQ/fmbszjyzOy3W49J5Y6gjPlHtjcbcEOfAPWQU6CKAlSk+armn2NyTw58wAg/ZSHHhknLIhE",
-	"KusjpmjsEcWk8a8KSafCRTZkpwKDShKzviIiVfvg4RcmdMLNG5v08+3Fe49cnpwQkZC/Hr0GbymTYbuG",
-	"CUVgJiM6JYNETCBlOhlFXCRZMlnHwH9w9KriVQ5ef9A/T070z1N4cnagf15c6p/X8OTjG/3zJ93y5cGp",
-	"/vlSP3/5SgsqL9/A87fw5Pi1/gn9vPwAP880K/ryQvf/8hKeXEH7j+f654/w+0/6+eEB/Hylezh8Cz9P",
-	"dJvDDz/qn2fw+8Wh/nkNv//1SP/8SV+mr97p9q/ew+/Q8hX0efRG/350oUc5utIzObq+qHiV1+/029fv",
-	"9ds3L+HnkZ7hm7d61W+O4Qms4s0H3fObq7/onz/qJ2/fw88Puv3bKw2Zt9e6zfEr3fPxie7h+AP8/hfd",
-	"8vgCfr/Uc3sHfb47g5/nel3vj3T792/g51vd8v2p7u39+Uf98wJ+ftTt38Po73/SMD850L2dwMxP3uuv",
-	"Ti7025NLPasTaHkK8Dx9pZ+cvtF7egozPz3V355+0P2cAqxOL671T4DM6V/h50do84OG2+mP8AR2/wP0",
-	"+QF2/MPxmf55plt+ONdtPgDMz0717+cHGtrnR7rl+Rvd5vytHuscZnt+As9/1ND7y4F+cnGmn1wAhlxc",
-	"628vPmo4XMLbS8C3y0P4/ZX+6vJI93n5Bp5Dz5cnGh8uzzQkLwEal5fwHPDt8q8acy5/hCc/aZhcvdWj",
-	"XL3T7a9ONTSuAGOvACZXF3p3rq7gCcD/6ifd8vrgrf75RpOpa5jt9Y8aetfw9q9wpv4Ke/pX6O2v13+t",
-	"eJWPINL/cKBX9MPhK/ipV/HDGTw51z9/BKPaT7Den071vv/08U3R9oYDOrLCVkHa2SpxPt9a4Hw+EPVN",
-	"PNK3lnqkIw21fuiHjiy5wUWWKXUcY/WcJJ7JHll6S1cXvT0LjnVs8K5Qv7Ff/HgoZr3t/7y9TdpN8nx3",
-	"+xlpNlsvip1uN5ckX/+5Wd/9c7VGGvVf/rxpzEAYDSIlPXRtxoj5P5MqqZEGqcNtvVCptVC1cmR3pHhx",
-	"HorRmCbgmCxZPeKScRlpGSaewrCmNAOU9dBNwn0i0yQRKYckDHaCCcsr8Dzmlh99UoyHd2Coi6s+umXJ",
-	"lKADGibhxQ+xaIYUtiBJT4TTfeLn/KSf3eyQLl6S3Zk1/15gPp+V8NJF5nRdlrRMn/86YnGY5YYrjmIy",
-	"x5bpcODVE6zdotkKu1BS9YG9/3nrl4a8SU3+DR+SfzcgJ4DvEV9/1YhC/WtZvnfHycrs8NweZuhe6rpp",
-	"A3E9PbWJSEJpvCxThu6UWXQqgumJhDnpg+Tn1YTyd3PHzPdMSnxMTjFIYwrZ+5I8Y1m+iFW5epczt7gJ",
-	"+YrLzmVuQtjUx2Kl6eMhPObbj+8xH6ylh7qrYcaKnrPipcjTwW8y2d5ak4XOL9fSTJw5Te2Xf829q+aP",
-	"L7TIizqSJBoMlUmUAUJeP1s7qYLUoAUJL1cZPpGZz7Ppo2iG3NrQj2szC9YdfObz3PyZFtHg/tzQRdDP",
-	"gHOVG/0M0mx2HK3hc0N0aq2DTrkW5+Hc7cx8nc5XgeSR/egcQvh1nOnKjbl/RCxwCnA016jBsTlavGU0",
-	"VsMNYZNraq3WQtwURSJxs/JKNZ2UTerOWrdeXo/z4R2FH8MRukS6KrO7zzHbizz8F07uxRcJmXu2Fvrf",
-	"xfK/rnkg/87exGX3UF5AteBCkA3iwnPVXZOP+OiEtagq/gqEdWZX5riaswm3xTpHNGSkNyXjRIwE6liN",
-	"mOZhDZOpE9HqKkCXujnjoxKcmtt3hziNGYi4JozCxB3lwUY2UVdhoPybuaEKvhQLAgBAWWwlsnlDee5P",
-	"4mqN2st0EAf1n5r13W79l99b3tbmuQta9a22E+K9Rw7qP3mkWd/1SFcLh3V3ZY+OyGDoyapzfx1cLri3",
-	"FOjcjHPPxq4MJ2IQ3cfzal7ZMl7TMfWeLlnjr+KKukD/tTRxzKngrNx4RMGGSyJuTCwpj5S0ZqOi1BRM",
-	"SbW1u7uLuRuuL19Baofdxu6u/mNGlNrdfbGMTS8NGjg1eTHfRzxcoCSBiEki9Xnw8owO0YBjmoabCGqG",
-	"hyxWVJIhvWVWzxOzcMASUlVOmtcOR7sTViqEJNK1vQ6vEz9hAYvGoPZJmEoT7u8RX/C3lIevdN8+hiky",
-	"0oQWYFO0b5oN6IKGf0ul0svRvYBT01wnf/+f/w/SJFWTvkEvo7awP5VQLvss6YpUlc8mIM19p120eNL7",
-	"iwZxvG70xzONCp/HjEq2qBFOpTC2GSGX0edm958X9kWqQxabbScxo7dM1rAOaR7nCxum76wM7taXDG4v",
-	"vYkoNWdQdP802Uez1cNfsER9ZHMBrXDp5YPOXy2AgnW9pUjSsknt/V5xVg3pPHj9N5aIbAIsewWPbTqm",
-	"O33ZLyjZZj5nA2qcdmY/z14BscFVzn0/FqgwXzK8heHctwumXRw33411v8+m9Dnb87tM20WLe32vsWwT",
-	"uGMHnzUCacyu39LEJIH5OaOOFxnW2ScHLsrbh4cG9fPPzBGwD67MJM9SVfL0mBe+dQ9G/tQeEPvE0WT8",
-	"8tmrfCiGTBTJ+QuiBHnexuoHmkpfX72uvyDVXpBMx5CEPITM6/000dRx34aLQJw/eAsgY6ySlEMGlxr+",
-	"7Xg9tJpQRBxS9gRiNBI8y3UgG8TPbl2fwAGTxRqlgtA8NYLoZ8l/nruMIWSOHInExK5k66mO0lhFdf2H",
-	"07oGHTJXUw+XWL4mzec7Xipw0xaSEylrxyhyyPdjOp4XWekXZQRtRD/BcqRurjfXMJnr5qSbZUq/56j7",
-	"lnLUFY3pjrc8aOk3Tf+ANb8OAt1elivzgURCh7LAaqJGAcuG6fM/KeD5z5UAo6FAFc4DFuulrO8CjVMq",
-	"k6AeVxUGU73IQv1W26fgg9hqz0r1T6s7QVDds5NvJJ3Bg7n2L3C/XwmI6JEsZndw5F9k2VvTS3/lUnlm",
-	"zZqpj23DGDwy0BeLRAeNiGskgaTkkL6h1Wy29olE50tBxkyMY4aSV6SZeDrFI3/DpkWhUX+41LYD7+fl",
-	"xrIQxZWLXBGJYKrgZTEITtyBEDcQduCRqK8lx8ZdMovdNbpgXcXujHVVpj0lFF2p20BFASRx2aT1HynT",
-	"Rq7M5tZ0mqmxZ26uQiIOa4LNQGmBtDS2w5zKMmLkzVUqn0PkmatjdTaQItUvXiRliiH3VpxXDzm3NKEm",
-	"BAocc6m8IX2TXMhI4PnFjDJn4YZ2GVXbbJ7FnBN5nNkdZt85D1/bkdyGZtBscbEtpL8hF4PLiFn4F8f8",
-	"OKe8zpRlIwJbb3PYDFlSTNrR3FgdZue9OVfyvLmpWbVsXaBzgdhuG+yGVRttEhMkhxMqyTimwUyyy/Y9",
-	"jfT52p2JeiWbshCr75jjdA2WO+8+5yfXy44aRiGJlJOvEWS9qVRshBeksaPUEbZywtiYJbWNczaGj5dG",
-	"dGcjIq7PQm5hmoeMYfcx5wOpAlwEz7I+1fatPO/cZ08kesVJl/zkBqiMAAJBTVRE43jazRDHRSKXQFY8",
-	"PfgCo9Zy2BWFp5mbd3O+MVzr9CbrSxN34BjKLk5zOAqb6t6dWULPxN5Wyy3Bc8doeUpLE76DR+KJxFR7",
-	"UyxC4OM2+qgwwfGJbyyVPnCpXGCi3sKdBfPLcebhLy9Y3qEdxnlUvM7gWfE2w2Yzl9mXSXXqkM+vY2vM",
-	"pZzNFQ94b8hlaUr0NQaqBhHcaPyBi66qkURfZu41DpR3A/VCzmuUAO4uYm8pE3IPniJ6JBctDdKrjUQG",
-	"G8MwfyeYaM8nEpMArsdvLAllng93WD86N5uuE4L6GCnWSl3c2hv7o5ro4WUwvXx/vS5Ii6Hea/ir5kDy",
-	"FocLF4Sqpaydi1Ze4XAvIRpfgjZ+TbJ4dxfNL4jCRQTUc5WuAQPqvdtax+D9xJKBJrlRItU+eD7B3yBv",
-	"RJIEFCgyVaTVRJuOEoJUHbMIhKzqry1x9+10/NpqueQebqMuyv+6UiZZxAr7vt/hht0kf/+3f/37v/2r",
-	"4TXwj7//r/8vyfha0wDPC6lCnfS8WQnLO/NBwqT7Qdaswwkhf/+3/5GU/G/B42IL08G/mb6df8hMzT+3",
-	"//6fxa/W+bz03//mgM4y+R0OkH5QuWEtP7jFHOJ59gX8eejMAt/bqbx2Roc3cw8O8zlB9fLCLTdTH6jU",
-	"32dzPx/MDLLqROX/W8Wf2BptZa5KF68Pye72znNiKsI1iK878FEEkApKC15fHEO6nZuIh6ZKjG4LLjgh",
-	"8/OGktMb1g2oZFZeyDRcAeVETiIVDAn6Wj6cecvGnxTNXFXflm+Edt38ax+CHvcJG43VFLIYOPd2FvKi",
-	"z7hIcjTflG1daBVbJ1eW2TJrtTQrzCndelkoCtLnL96S8B8DulUwqzUw+Yua8xjviXDaALe5PbJhmJtX",
-	"gZKhh+WH6q2YYMlfMzM01MtCAfEhBWcHGsekCo3QvGCLHJrtHidMQiLFIcOQPR/GlRrXaw1yph/pqzB/",
-	"HkdSmXwW6CKg78LWTIzmjPp8q72SocTuSzyXOSOMq2QKh62w3sXrqnnWGw/x11AdCxobhdn+xbcKIfOk",
-	"1fzFr+0VF5YxsQlDFkIkbN/AA/bHJ5JOJRnaTcmbIvzXPiNOtOlsvtz5E5PXzyy3KOFSIQJVIV+u4UNE",
-	"AOdG8zhFHnyuCOdiA+LC4Z5I4IqQSmqZ146qCWdPpAB6LtN+Pwo0AexCK98jPvxiC1lAECyyO4V68l7B",
-	"b7A7iuQIomI94otblnQdlz/EAAsFwIK1t8HQmUXGT6c4aZG7XVKndImmLOthGy4te5/t6OsuOzLbzdJL",
-	"zFQ8LQQDmiU7R2Nx5Q1VWt/lDBWhK8uk/p6PUYfT4OWFousGSh4pL6bqkTGdxoKGdSVEPabJgOmmeWlr",
-	"j/RF0ovCkHFwt6r3BSSKGTE1FGFdPzHXowcMaxwFyiMDSCszTiCmG2h0HVevO3cK+3rELcOucQVtZnYd",
-	"GsmigNUd7PMyb94FT1U0YiJVHpkkkWL1fFJgB6z3Ujn9XDxyKyE8C+CCdJREK2VlW/cW0MTRoOYobG7e",
-	"MjnCvW5LLHaGuxnRYBhxVk8YDU3J5SU8Djo958uytYJAxDKEN6sgjFHouQfb/uwlBJ7Y6KMG/WbY14VK",
-	"um6nbs1dwRmZ5EWZybvLsw8m/L0apliOF5wGpKcFDZXQCKrH6Z1GX3BushOFoCJGj7ytNonZLYuBxwVi",
-	"gU4LCFB9FwdxGmqWCeZaXk1Zz7m1UzLnkjrB0I05RV0lRBdOEfSwNdODsMH4mruEPoBSjyKFvXChunC+",
-	"AGbbNY/4eM66+o05Z/BOz40LTLGUMCnSJGBQIR6a26UVCt7Bdy38rlg+XiSwNlp4jH0UKqhnPczUmydV",
-	"kcBu6l4irlFNcEiCrw/ks+00iWseofFAJJEajnA3F9akh6JmcdRn+iCTqs8+jX2ip0KVX7NOobDVud/k",
-	"E0murk50v2hjo8opfU/GcSrJVpNI41iv33QzW4FZk+4M3jyRBMfUnBu4b4budyYuqvS7+dJUejVmJM8W",
-	"D4L4iwmVerq2sj4sWwtm0JUkEwZsizmhLCRVLEKlia1HEhEzkyu+VtwnpwZ/NsNCNTg9DlYDy1xdqyZJ",
-	"hIhDQkG5UOzT1pQq4gCSCLcEWCTtUJ5dsx7NFuky8QZOX1hpKwcl5UTPodgr6CqRO9bc0oBGfLYOmAZk",
-	"YZTsyoKu9SksnAQs/w4L0ICMaWDo25glowhzY2BIB25W1+5S1h18C9kIMihiMT7b0u5zEZKY9a0AwjzG",
-	"bw6KcJ4tKcWOYAu7kGkdetlFqGVIFQGXGUmz1+yTps/4qbxJ5z6ECJhML2e4c7gmAfmhp8v314bEGU4w",
-	"4t1UsqwXlSub0ZqioJ6anjyweyzcJzQJhtEtgzqeXCpGwwwusxXPCv06wIH6nabNPsFKatDGpraZ65d1",
-	"NRcCdLhZ3h/6lDsnVS/aYK5dc87BOHdkq13bI36WDQYL0mqR0iSqyIvhWXplhGTsNaZSdcWEs6SwWjzQ",
-	"ZCLSOMSgF01oYTf0xmq2nXLCOCIYfO/0R8NRVECK2aKrWF41K7mqP8o6g7YzlARn3M2KApLqdrttpzpb",
-	"SdDmspmhHCJmRpjIPrczeyINGcNCvz3mFL9IRDpAceng/NgQDqpY1/CJ0BdATQgU9QyvIm05qUgatmef",
-	"SMaIf8FUMq0f9BVL/OLR1oMpFZd16hbWlHDHlZdRlDVz6yAlwqM3OxGrYgD42+aWJN+yhMbxwrlaM0hX",
-	"84gLDrFts+AU6y9nOis5x1knmHoZZUeRkHgmQbOc6wqzAeezMt8alDbngxPbMBvJ0KaC1Jl3Altk7mMW",
-	"KBaeQVyNXzxbGO13y2LdEiNv/H29Ez4IwT4ZRLcmBCPLBoPuJLMhcMhmFZeiZvxCNeEwUU5h4Z4LBJdp",
-	"RqmjkI3GQjEeTLs3bKqh3Y/1jeEsz3LYOdn2j/PP6u/ZFFYqVRTHcMelnEd8sBBPSkR6e+r0EWMcjlUm",
-	"M+Ee7Wdgcph5ORQJWlaKtN/VAmQHmkDBIuDbkM6H2YWQH24b+KSbSRGHhQ3CkdWQjcqBl/MJhgKVgsqS",
-	"dLyKzbkwMF7UL8poBREl480JZywEtJ0fyyQEw0vZOHp2szy+C85oQQlWPKAAjTmPUb9ITuf1ng6OzmhL",
-	"Q8FQYgGpwZatjgRHwBeUtugv4xfV3KBNIxO4yeAyg3vI/IlqbJydtSHkeiCH1NtZGXUU1MmOAhZC/HEW",
-	"RaVlB9uNIc9gxuhqytiPxcRBNjARgh8uKWTkx0fZsvvAaxBKnm3Xe5HSizYKG70BjilkngjMrWOWBGSD",
-	"aDJZAD4sMztRelDnUKFxU5E+jWNpjpilgLN6Mzt0DiNqDZ0pz20A1gC5v/goGY1KF0R2n1R3ANGhSLSl",
-	"qnDTpYnJlxyLgfH7jIzOEqy3fqasgHUh4jKC+nZDxlFbM0MldpABJyEbMx6itckNyq5p5Ao1v1tNGA31",
-	"MiQoLK1sYxuW9uv2VCA3NBhCCsdyUpn1abRFhf5yLWrW80QkN0YYRDFNy6bAjpAq1fDQxw5CIj1CyYTq",
-	"bUZBFgLXRTLbMaOhBnJt4QxBe9W12qvC/OAVCUQcRyFD5hBqg5vLDV5rSTLfvERM4ADjTKM4BsdUzKTW",
-	"Y5o7TJhKIqgsLtRQP9DUVPekGIfYSN1gCmlK4KvCjI0MJmnf3BdA3Lq9VE4LE0eaR2O9z1PDZGhoToaa",
-	"E5RDTR8Mecz3VHDOkCTpMao+Fn08Pzs76V6+Pbg48mvG3Y8z0k8Y0ha9P2WgJWdAiWEiSI/wWtJdjxjl",
-	"k2EUmzXYs4VcZ5H9dTl1Tev1Rs9wIBpbFKyuJ1KEfLXV/C+ttofT+kvmrlB+A6eWYsD26n7sCdT3FVpx",
-	"zY6WMUCGNotEzumO8Dj2NE4A0To8u7jUIjbyJ6Tqn51fHZ99uDTOlf5ZEg20aGFG8w+g1m79UHCViLhu",
-	"NN31U1A9+TWjfsljWk3OBXtN6c6sOg2tQ4A7Vo/j6+l0D05Ozj4eveqeXRy/OdZTkUyBqq/KsbI4MSvK",
-	"amcCNz1W01p22lAXpjuHk5gZ5ODqdpWQRtDAAiP7xEeaZsxJk2EUDI26EdhYXBnMptHhHf6BTUzCc8gN",
-	"G+ojaYij7nSg4ezlEhwZ0b/lmc33cgXtkPIwBjFS90b0nZVdNDdcTGyk8Nurq/PMJgoXN2gsa/bkWGN5",
-	"wethTtULNntXTVvxKuW6UAxTKWo3McoFdZWQ9XNWSQm9FZQumPQ+VybausxWEZf9nSceKlFqOU8LqiSn",
-	"9LmrWnKao04ANfeoHMJ8RwUFj014hQwcOrVlvxcVIAsLtufSvf0DRPMs6T+oJaC7Od2Cu+YZ8dtdeC5V",
-	"62U7grGzokyureRxJY786D7N1jMnz4GtwhHNihFMjrQEtVsXCDww81nBxAGnc6uXdJPv4wLe3Ym0mmXA",
-	"HZjNss6OU2LG72noFdnOmfU6DWf4NRjJZbQ05Oa5oYpXKWNm3MeGH6l4lSIDYOPY4FJ1XM9w68F+VCT1",
-	"RTelsvM/Z4Z0Da6l1ki4j2aM+I9mYp65f2slfjkZAFeFDJb4ORQ0CsUOmmv1kBVJnjfDG04dE4cIbp0g",
-	"rCw6EyW2SVBYyVjm4rftnFgjKyxp2S/zpSVJGjP0/pWbhhmVhpmtjEYR8yB+vhaEH9l/NWOnCt1vrTG1",
-	"BUWs8/kusOPqt5tGONyxcNYfLtPnA1T6chzZyYhpCgNGyIDGUP3GKF7HIp5yMYpoTPopR8mi8TgJAdbD",
-	"w3/WcmN/1CjyQqCDi4JLwh7yoLn8lBpYrY7xXkJNXj3kCSjWGW+WcwhA4fgt40pgLp5NiJl7YS9DECsc",
-	"YyiIvgXBpWPD/Jn6m9KE+NmFtNEcHv06QlXEhvNaEp5ggJYt2BnDc/ZiCXo9enSNvRS/TnyNS1ULe7o4",
-	"tmzDQjtF8ujk3AWbiYmxBfnJ2k6KfHteZXO25zWSFCBjTlHJAchgfT36CRoDaFxrkIN53RWoFSyy+KjY",
-	"MNnQWl4TQ3Ls/41aq7ZH2CcagE6HQdEZ8OdC5YZH3tFbegmTfJL7YJFq+7/sbNVQu9KnCVpNgUI/kYTx",
-	"cJ9Qq2wDrRJq3IJESGmtEmS73Z4TFopO0O21AxZWMePFs7cK8jIdjViIXl/Uicgz/mlVtArAvuiVWAAb",
-	"JaEg1No5YMvYxPo97QLYs+A4UH1Z0FMH0lazpISorQGRpSu/QO3KHbL2Gr2MKdlYYdN3w96bIDqL3h1f",
-	"/3bc+hAdy2N+sRMcHj875u/in/i7OGgPEsrj5jFvNtj03TjYOtXt4x/buyp4szvu8Ys4iN7tNoJ2zOeT",
-	"+hZHdM/1ww8+UyVrd8NkvoWplpGoC+MIfgfAA8fywdQA5zSeKmAGkKDJLLf7upXD75Fl2ZlJmQjL2QQ1",
-	"8iYCGO1QKWqn85Bg2pOMz3jLl65rw3TUm+WA3qQU2zqjuzmll03Aza25MiX0kupoF8Usq//QxSNW1HyA",
-	"Pls7j1zzYfcRssI5m7g4PKI0B55bC/mB8og4k8nFwD+oaFdW3iJxsnPZnGB3EdkcON05R9WXTBH1uKmd",
-	"VkDo/slANj1Iy3N5/BHSQawTqb46rUJhEx5Z/HMvo68jAi6o4H6fUzkbI2p8hFAmGLKE7WfW4MhUq5tT",
-	"z0fBzcNo50tyoXyTSSGqWW0H/dRCw8SmcFZ7/KwRHgpR8ZRQWeq69m2klZi/beeTS2SxLRA/7meXmRvT",
-	"4mkpndu4WyfTFrSxHq7wAh11qpRn7q7g+IaqhF4sAixSSmNWc5NtZboL25lTSwiyL4C77Fr6jtJsCi7t",
-	"tp8VjnM2qvP0KJuA8/Awm4sGcGnlJh+c1n2SpCbAfxxTpTGAVFHbkceOEGE1IMBY1PYd36dExEySHouF",
-	"PgSCCM46HF8xGgyLThswJJShP/jwqnv28QNUfVpa/6nYdO50XmLMzKb1Vx/N3FMSU3+VpHn+SRvjY2zO",
-	"JqYL6sLQkKEjcJlVtXBB9ISIGeVzEsFctjBe8BEvhiGZLz2ScsiDjNonzOAPR6hIrRE27Xqz/UVkjNL8",
-	"j/P9jmc3cKvRbLRaW43n60gDMZXqWlo8KLFEU01XxSDiGPaF4DNbJ8tqDt9LEkslSw4GBofyPk/Fb1Ec",
-	"06c7jebdarC6DL2z5KJMkA8OYM3xuYxkm1P3+FXDzOme46RKWaPSmZalE1urYlsxdZijA3m2vaJqG63/",
-	"1qzvNrp3KB7fqj/bni/aRuu/mcptDbd4G9iE8sopd2DzQizaMh+DbevyWF216Od+mMV85+tpoh3Ooe4+",
-	"5UI5NoTmL5+/RhbhR2Ugl1mzXDESt6IUhYvbfAe96Q1UI3OKPRndzM8ZBuh9dMG8Lmwd0K0Hr8+/FBQ5",
-	"lfOzOtDMZnO7Pa9mvSkto6ZJ88jU68EsSXk0AmRaDeVMZTVwNg6xIhcctSG9ZXt5kTRSNZalJIluIz6o",
-	"WXsRFE6zbwMBLHePBjc10tPbaxNwokM5skiWDzfDRdZr6pbtQ+SNU1WNVI3WGQSDkI7ogHkkFlLWyEAw",
-	"SUxZtQmdglHLcVbDwD1cnCzW14kUqaL/9c/tXxo4jVqDnI0ZPzg/JluNpg0rUBEjlGAO+ScSe1NCc74R",
-	"RFjaNMWwOt+tCOZjeIBJDKQFvAze6CLNeF8kAdNsRWN1kTNT6OoBSpMVK4qZsl/FgldYU6tQaKuEF3cP",
-	"nJ1I/qxQr8ptateRpVOuZ5YH2whqA26sIC0j9rO5fJDM2r/LNKg24fLKkUy6/lm16xrf2dazlA/Osl31",
-	"Qjp3iF7AG2orMl+KIqE4wgMJ9kgnykGJNBhqeREDPxBDH8ALw9Kk47CYf+fnNUjji2ahDNDKO2spO5S5",
-	"SbgzWgxykd6JeZh3OJ0n05n9HcCvB2KJJh2JMumJ9/M3BDKRMJMCLOprQoahPZFskANjTM7jUiAKZVEI",
-	"yp24lDXs5Y/Ni5S4lu5uzGI1v7jv6bpcjlnecly8A4eTMzSzWHlXzsZuxO4DMDmHZ9cfrupGNpzncu5w",
-	"EeRn9g91B6wg/khZ7+GBt16ixszRaD5Lo6FX5O//0/+SBXj7HglZEt2ysPFlKcB6a3h0Bfi46FO2gVNv",
-	"wkDlfC6iGZ3GzgpvnQVKDoeaub6F9951KNIwlxICk2yNmVGcS9ARN8hb0B2LfrEtqPCsMpkmzOiS8cpb",
-	"opo2mmQMcMYwYqzz/ES6/mrmHkQvM9M45SoCviZK8mrGmWCEyUPXd47+UubtrYczARZuFvRhdnF1lZfo",
-	"DH66JvDlZu+cVn2hsvmLGM4vYE0s1u3fvBTRbdFbY5Eam65XQ262Yuujh4WskTzYAifLHvwItoXoke6a",
-	"dQI17PosUf9j+sHATmYxDnl25Mw8dxf/FzgctnL05odjjWpbxiiUia7VYtktvERMhsGQxUyLVfrjb6re",
-	"1mPj+ou1cN3qEpfXSsG9zFQ0X4zXuzcPc1WSMsFk9EM1B5gWLXfQyEd/ZW0Am4aLwt2JkNkYcR498mTt",
-	"ymILvAoLemlvnW42z928eYHXjeH8oGxyAcVy3nQhknnGz0L0M864wDNzociUqdw1w1aON7xxHlQhBYmw",
-	"bCf7FDAW5hiOUcGQ5AQ5XjuvebRu3iEOdrYkUIHlNBpN9xjNjl/Og2bV5ZIllVTt8SqWpXPSKy+tTFe4",
-	"mr4Mm5pdhF+RU80LlDuhT2BXwSQ6mC5hLjJwpU/7jF6j9NLG2JQnkogJJ9nOeoQ1Bg1CyThNgiGVNrsX",
-	"Wl2K1/QM0dnQ7x7meKVX2L9TdEU/EaOTL2EDdH3qtryKEpuOWqJDm538739sR8Pl4vJS5W+rXF3yJbV+",
-	"s3u64Wa07qVvnsGEmbms8EW8ujq5hCQ2RQvObqGCwotn2wWIPyvVt1/RwUyx/nSEBbYLtGflsb4y4eeO",
-	"OSnrqcekkiyOWVKwHq2IVC/qjNuzJUC8Sgr+Mea9JtGfvco1SEIvtUB1B9qS50KoHF1fwAQi7n7SmnPR",
-	"u0P2hJJIprloKnKiwk1p6+cSTEF4WMy6A0isdgTerAGQEm2K6XSpOmXpdObcftikkNYXpE0lSBAzag2l",
-	"s5f3zLYZArY0rweOcGjU16AjTdb+yrQ2BvTWmp9ZW4n+pr3BN+iUIqSi8eEayiDz5Xn+AVCqwRoluc2n",
-	"F9i4zHKi6WKAIQ8WZnM0rFjI2e5VwyrOfjaj/OI2rEejsUgAecdUn4DKIFLDtNcIxOipoOOoHoiQDRh/",
-	"mu39Z/dzeRON62KMWFY39UYywnEXHdrmeqnFR/QU0qnfJcwX3KaNT/J8SK5YnfQBqaVuOBclKxakKcA5",
-	"GzvKHSZdyKPS3t7dzWPeLAVZh9bcMUfPA6S8KZIkIEBAfTJPolUJQUrzfmxS/Xz+0GCzL3hm/lkT6Cw+",
-	"xbkh5E4B+64dcqckvH4TO+Uq14tVxsu5gHln8MUk4Vreh4jZEIs1zn6WOXIdu83mVHB+eZIld4/bLted",
-	"P5Ho0e2mjjNVGjZWjAffimK8dGMWsoBZDgAnFGkuK0I2sI23f4jIjd4mlqeFSQfmVZlroFrpXRtlSVBz",
-	"AxB05tqHnHypyxVrGl0fXZ8GZ2KlGq2I++dUSkIlpK+XIvEzK5H+iIzpgJnTIHheLkU/bmweVbKORk7f",
-	"FyxIk0hNL/WyzNGFglwHqb4y7V+vLbK8+3hV8ear5lJIz2zCliChDpaUhMgcjxTrS2qxxT7BeJ2qr6bj",
-	"PULVn/82Ub7X4W8v2zvPPNLaIaOIa9aF9KYkZH2axgqyB81VgYKyAyYhLgS8YlgbbBecO1hHjrVDpcaV",
-	"z58hp2ZfgFwkuKKYK9E4BB8FYnSO9z5RjOrjmCbx4uJ9c7xS5SUNbhjH6hCRTWAGXis2BnVEOR2gn7yN",
-	"7pN7Nld4VTFOuZK1LC9+BL6Z/b7X4dSpeKFoLAaeTb7EQ+MP45EeG0Y8JO8+XrnlqKCmiO4xEYoqTMXu",
-	"wFNCjulDARPOfWcgAFOvBL3os5oVUNgPEi9haVZTeSVhJKAjFh9SyTwSmdTn19fHr6QHudKloqMxPr14",
-	"fUi2trZ2ScTJ9dUhJBJH12DIbEuq258+wbp2Pn2qYWGIuUrNpFoolGee/hkK5hkA2rrMkFIca+5dXxx7",
-	"kCB7ppShreRsfOadSgSEBUNhlNX6zQ9ZNnL90inSYctx9kQYMUkSpk9dVmjLlO2FIiCebQNZl1rkNHqJ",
-	"pfxgfPMO9gD8lgSUlpgvC4gFBGHsA9wQKAJoI5dmax+awAGADBckL39oylvBPnpZwUOsa6hHdksb2gxS",
-	"eQnEkDF9lvkUc/qzWLI8AGK+TiPA0GQ/153nCc/twFjywFTixSJXUBNkQjUPoREW13ylqahdrFQi0Ru5",
-	"Ryj5cH2SR2yRqt/ppJon9GtE5GWFr69e11+QKiWxhpNMk0QMNDCYDOiYYS0PU8URcl7xKUIXCTDWQczA",
-	"hqX1OKFQhNcjv6ZwYhKbCH5MEzpiiiUegEb3DtApqY45GQrJ8uqXkJoIaxRDGWRfP/A9W8R465eGvEkx",
-	"lTFLpo1ffYTNsalDYotF0xtma5NkJRf01STTYLhH/Faj6evp+i225c+Fr2TDI6oFWAPKkgNppgzQGVKo",
-	"mmSvJgujqqmD75ly4h5hnxTjYY3QWAqYHuCCwF4oVH+BCiJYo9wmgh4xakKjIYRf362/f/Yd8jELb5gQ",
-	"Jb6J7/P3sCh3yohIlYwgB75GAkV7HmTFh3oDJiNA/eDy8PhYTyzDppqD2iWbZwDmW6qQNptbgZYH4TdT",
-	"awfKXH/SVxdW5CMu6XJrNuUl3lThIL+9ujp/2mq09MTNgjVWmCoEuDxD/+yC8uOAZYKwtqVeNBSB0IDs",
-	"dD41n/tIHM2ZtTPBIjOceWY4Q7iebZP30csalqLsp469GOoHxHQKpT/Aw1KfH6w+kEB8u6FDFEkz+6Se",
-	"jmMacR9AWwUs8PWvL2loCatf88j2Vkuvcae5YwpywPcFkryXlRcxFPvg/JhIOnHTY0P4lFuFJBaDgSmx",
-	"hUnDEad4OpJYXFqOBZdMkqq9ffDC8KCoqAJnUmXuGKydKWtgHR/QiJtSYEggoCyQnrVxb9o3VkqJpEyJ",
-	"WJ8rluGpGrIpCUVWogEm9hILa2AVB8Gd6k9Q+aJ6eHZxWXOLYUgLjBU1MLBMhimDEYjRiNYl06dJYd0W",
-	"zlzODFYY0DieZRHyuj5YtqFQRqRYJEOSqn9gSkHDt5qYHQquGFf1K4RnXgbRm6+T5c2jQK1YbgNDD/VV",
-	"b+Zpt9OeHvCRCEWQAl8WsiCmCTOlYI6u6EAPa5Wb+ne33Is7I1W/YGON9pBz/uPHj/UDpzxF2Uw90mg0",
-	"cKemcNnHmmUGZmO2BsrRp7GQrP4WoeY3yAG3BUp0v3lxFcrlRMO13dzeB2qCR1PvnaZcWw4DNVe7pWbv",
-	"n9Ib2mIGsiZQn4tAXWGIIgsYl8xhp0+Pr+Y4aDFmHCsJN0QyeGo+kk9127zIeYETPzg/dpwB9yqtRrvR",
-	"BG+nMeN0HFX2KluNZmMLctOpIcg0T6EcxlM4m3U4m/B4wIDdz9AUrNsHuqmWHw906yNsrPsyV4hc6KCT",
-	"N3l6AhUSPnsrGxrhTLecrX0QT5GMSIwoxdQPWMpeN4ALPs+bqN+hmzVIqGuEqK03pv5o0ZimVEs+4lI9",
-	"dAZOfYornzEEx9BR/XG72bRymHXWnOFw9bNNBwNNAAh6s6Y0LVmD5xMsGFyTtnEKZT1nU336kmb2Vfik",
-	"tfqTa6e6PX60tfqj11nRmM9eZWedmR2beiBHUA4EvlpjnEssGnLtFAdxVQOA7q5S4Odf9NbJdDSiybSy",
-	"V7k0DQ0gtcQw0fQckh7ZjON7P1ewJA1E3uaJayp7FTiVe5ocw7jmrGp8XuOQXkOzRz+ej4mrmb5qKZYC",
-	"PL4j6V2RFMUBDUSPiDjcBD8B8nv4dhZBn/6OdPezMTMFw5I0Tpr9AylK5NkBnNRMnnGRBJdy0c8KMFex",
-	"mnIkySChUIkcwm6Rpe5w39E+4beoFvUJ8Gk83EfeFWT3mQLINol1rUGOMIGB8V7HQliyw5ExQvWamTLc",
-	"PuTAzA6jp2IhGdbTK9R29p2cUD7eIxM6hdKhXoe7xahNIu6sdnRAuS1oTrhJroBVpAlfWEW62DFWpa4h",
-	"G1JCNnJrzcZ04xovWSQHcLpeinD6cJRgzo70uajYNcbHRyVFZWTIWm28TBz6tgnRdnN79RcfhHoNxeTg",
-	"g93VHxzaulj6g9YaczrHGnZXQpxABTv4bmcdAGRF8U5ZGFFkmLzKdru9zsfjRGhJwZq0v2GqjLkkDO2z",
-	"xEkkGQVQQza6E4UeR/VQBPp8wJ+pGj5F60Dd1OTT5FrIkqxih0BEZV67n4XEFLgj1UyMzcvwPbEV1S09",
-	"r1nRGtpAOpoEpF0brCqdlJA2RZkW3qxmWCSOxiUzcGhRrQUFztzagn5tn9AOTyG5oqliqDvIaoRzS+xb",
-	"TfzYVgOEL7mZOwhwAwHF/u1iZcQD1uHF1dqZ7JKq71Qt9Gt7eDnlUGMkZjQBbSAzKiZmPddQC8c73IzV",
-	"IBdUmdq2LCRjfR9hGYHj81IyDlt5bKsrPgYpdofYiBivQd8OCjUqvygh3ZjKrTGxN4Kzr0gS11jSlRCn",
-	"lE8N+ORXJ4oFGvhOgB4QuSpUgnLnxLnkT9NQoH4JVayOVRj38PHnjM6BzXUxfTsDCkTBkbSM+uTEjJoU",
-	"VjbDPxkwlevat5utDs/JkVMv1UcDCRRkzJqraMQMqwfx9aZSKKFxdMMa5DVWAwdrYIebmHwgBPl8DEkw",
-	"NGTPFoU+OXtz/KF7evBD9/XB8cn1xdGlT6pGI0l2amiOhpynmd8s6qsMLYqkMx20yFOFw+4Z/SBVio3G",
-	"ypSKUSZXgL0MOhzjqyycPMteayI5VxvVr5m0AMVq1nmS3H1T4zym0w6HRDxgZTPrPDk7fH92fYWWyVCk",
-	"vZhJnAlkWOunCRBbU13dI+kY8oVxMhRpYkpRZ5AwZlqwnff7kJTFFIGRKtE3c2LzkMVgWDYiSqr2gdp3",
-	"uJnUwSHkT1m0Ca1ms2ZnBIolfSvhvgJEaRyTbEYdrsTA3hgIM4IK9WQ6AcM+OSAyRYcD/Jxne5kwyRTe",
-	"ryZhEdpvOxyGeyL3nXnEoTV8tLcBPAiNvkgGQimmj4VlRHIWIOMAYM87PDsc5mLccvbcfuzXNr3gTuAM",
-	"P87NBn1vLl98s1faxrLB92vqLtfUiQADGpKajCY71V82vqVEqhZfUxeoiMDIehrHmP4Q76t9OODG5whN",
-	"Oa73CpFKjMlEJDeg+lCQkbxRdsaw6PEMtm+XOy3atNBg3AQ+u3FnpP2GJTK9zfritup/s+y5/Z3dyTqN",
-	"49W7idfpTIZt3F7YSMNNgADmaqAiKVMQhkAiXLSXB3G81nYeFWbxz7OhBegv2VG3PFT5fn5gLJSFzOXZ",
-	"PVi1bGMuerbbHvEXFZnXlyNuiEDepBw78l3aR8QELx1Fp1Jf0zji3FzgGgaXS9rh6JNhk4Vj5/ZWBz5C",
-	"uRHCGa+Y8tAIr8jHWp6Eyg73z88ur1xXR38Pyx9k3J4ptQEW2FVsoSatHT5jTAZO0/qJFvnMTZkKVLac",
-	"5xT7MbiL4iAbsRkLCK/LYX0V7eMfR9P3h+Qy1tIQFtiAOzMd40T0I/RRL7UqvmHq3DT5Skp2XOM/5EV0",
-	"5W6hoX9LLiHD0y3hKUSe39rcGU9kkRVEj6exlgqN/QyupJBRTG1LuJgQwV0i3eEBTZLIGLWMnCmSBjnH",
-	"Xow1DYXHohd6seoEoeDqBfdWKlmHV8Fh+XmzSf7j37cbre1G23hkTYYiLuMvM+fjwvWBahczchdG7sII",
-	"cJMWfQlvGBtLMhScSZW5lRnXtojvmfIK+s45en1xdPm2e3F0fXnUfXNxcHhUkN+JrKFlEh3GLchw3X9L",
-	"pcIXes4TOkXYDpiSqD6GizMDpQFMFVVMCEA3fqAGKgipmRUaE0V7EpNnJUwlkeuDaFUXo0iCEtpek32l",
-	"WQLgNuIppExnMyJCwZMSnOIAMYDH7IukAyV1c5waMG792Kqg5abgC4/WWpvBXiPGDZuSEb2BBMmsZo2p",
-	"LlZ0eHW72XLYocJGWvdBDUdI4IPv+iIZ3EWLYOrnPtJNP1Od94+vSfiuF7iLXuDoU2CNeMUzhk4NnE3M",
-	"32MaJRvf2DZmaD17Hagn9ckpuB8A4crq/ZIqpyMWEj8rEOxjdj6THQt7qaGDqjDK8kxRri8x60GhiUcw",
-	"FJJx6+aMp3GPUGJ8PtBJP3MRj6Mb8Hzu8EIUSINApV8TMyNGY5qwkARUsnrEJeNYBSHGwCGpRAJizIQl",
-	"uknYIJbbNtrzF1pOft4mvamGS7UXJFOogA4g9mzCWwy1eV1/ge0w1GREp7AsEy1iyFsLCtt1OAR6BGI0",
-	"EjzjweTmRMns6GNRpWLt6m/LZvfHcDL4o5MkJAmuLRt0S8qEHG9MhMzpd70RizToVB+MhAWMq3iKBdpM",
-	"vUjf6CR8MqLJjVxcYC6Fk3yAJAz5NqrMkfMvjy4vj88+XIKB5fzoont9qQlbbuVq1jA5tp2pJkGo6BhT",
-	"GzjicCMdHjM6N2XBWaktIpLq0kLgEcUit2LZAumosMZ/fCGpsNwlopJt8vR385vxR8R0syXFw3Jrr/kA",
-	"bkBD8W3sCPp7mbtru1FCyDU+XWbaxM086S7tTMt8azdVwX8pU9OGTmXfMJ7h5rmX/KyRZQHCYWTyQg2K",
-	"Pr0vsckf2icb1rDaKRuh8d0r+35e2QDFhW7ZBuPmvf7wxV6Mu5Th5tPfTc6Iz8v0fC+TLOfrI2LQoovM",
-	"pD7BYDLiapxMXBNIT3mYm6a+JjxOj3tkMheWjW+aPYU2MPx3+rg5Yh7MsYrL0dCEr2xK816a7CZ68AXR",
-	"Axm6PJHEJu9CnyVm4y41JdLyrckHIfcJ+xRh7Lx9BCwlJpCQDfIxUsNCEKWTv75Q4gsNrhlSouRc3W61",
-	"0Vg3iSSW3y4eLycR5ca3wHEf5vTILvaFJJlf2Md+NWFwvOz/EMf+8b3zW2tYw84TSAsL6X5eg633q4nQ",
-	"3zTjBxkkrL9pFuCOPnM26d/aZG+SRIqV375Ps4Q3C+XmM27S1YPayKaz0fOyWdyNM+YtZG4ICXUy10OK",
-	"G0wxYL9UQ8bzT6s3bCoZZFCKODyqNYifwQ0iskqriTXKZeAsv92XCQcuC7h1syhvFOdb1lmxONM9o4ZN",
-	"8hcTLV4Eco/FYpKXwcqT6fmLAovhi4ti7ad8hrOp1B5VEpgpJbVUHEAgfBdK7xpIDOmrstKolgTldGSe",
-	"CmXv7s2ALSdhT/MKxhJDPe/M5pVaMQ5ik2QGU5BgHqhGo+U1wWzAmdzH/7g5eMCuivSTJoxAzvHQSbDS",
-	"4cGQBTcNckA4G1AV3YJfuaKZnh/yAGWVOvCcOnVDqtvtttfhfsRl2u9HQcS46kKSMd+DzBSQ4IkGQyKH",
-	"IlEww5oHgZo0q6kNSgajhmTF0rAdLvoEqsPiUMS3qd+7oIqdGyU1RcQhB1xeG1wkeSVwyPDR4dnosGDD",
-	"zlZnkhgVC4HXGuQ6D8FCJRhixJOMj8YoLks50WID+rF9jNrABL75HWRjpeyDrm1SHp+KmuuZQtKb89B5",
-	"RpT3bPporPSCqvcPZXFxik2H36NNv0ebPgTvG7DolnkEibk+5Ug1MHHi4isnyg9UZa9ic0JXltxGa/HF",
-	"T9E/9THuk0umJNJMS+Mska9S4sO4eSFSqwIOo74pELJPKHyI7PdIS+SaqMKqpL2lag3yUTPcfrGgM7B8",
-	"g+iWcYxRgk6l42JrvHQxnZXpq8OjLA/dHtBMH/akayRh37OsJdyCPgww3x04A6PJDy6zDnduM+uMDHGw",
-	"cxeavlJWXsJ6FlEwhNRcHQ6SVAgXVKAs87ecqh8ar7dvl6AX6nt/p+Xfafk3S8tFEhJKgmkQM3Pmq8Z5",
-	"pk55WNeiP8QaaqJU+/LE3VLXxW4DaP0w+hfwUporD4mcrUPBwFNxNEohj62jDaHjMeNhnpYW6qhRk5qz",
-	"7yh495xhDLcdmThQkCnSEYRoRiqvEiifGC66QT44qZ32yZyCpUF8m5sbw1ojiWlTJdy79uVLEFF8wj6Z",
-	"VzYEpB/FkBSVQhJWkZBAjHoRZyYwGnhyCUZpBAnpTZHvDtknE7kKsnggpHLygoqZAOtRFMfAvot+vsgl",
-	"Wp/TbCv/yRU/Zb2ZGovrXTHF8q2LunSLLm5wdTn1zRb3XCzheF+1F6S0tNiRBc1h/cCqPkNQX9Mj/TTu",
-	"RzG2wohFLCpfW6QBy2tL3nuD3BNZ3t+SogYrOsWTvHmvj66xKxTWXKq0cwjAd73dnZ2WYhYOWPKtae2U",
-	"qbX5KDLWGS9cs+D2awfsitQVsKgifrHqoW9SbORfRNyHdm4xRL9BgMxkG2NS/OuOpdWZlQkzmGoDc7Rl",
-	"urcQEqqjYqqghyMr1HC1fUffmFlmJlGQZ3ZvLJN6bMnTb1rwma3L+l32+S77fJv0Vt9tcyShx9SEMX0s",
-	"Ra6f/vJSz+8Zp/r56e85o/n5HgR4NfN8nnHHazR2Ss0ucbsBsls0VpKqz9M49vNqd7U9V4SyghzyhYlI",
-	"B0OHuSBZbXZM7A4uOppHhLhm5Ka0OJPnhrPf1hrkreCQnyb32QEvnIW+N7nR8ht1wJkvFveFvXAcCC1y",
-	"Ntcvv7vifHfFeby82crRxRhSQ8bG3WEdPjqj86uIs8klt9xv+9hp95Xy3TtTRUVWJIlUVC3MQG/qXa6r",
-	"JsiXaGtfPqokmg+3Wgx1lv5dEL2HIGp9ZR14LsxIv9C5DcsUyYfw6i139zAlOUzsOWhJiMnOegWR4KSK",
-	"ZametzE1nWcDPzEAXUtdQyqHtT2ookMiZXx1O9ykXwWDGfmbiLjJD+jkqimkwkX3kImb5NVU48Q0Xwkb",
-	"xzRgJpbfgnfMeBhhlh8wA2YpXk1usFiDbmoSvWZxeFnULAtuTJ2+Dq+CkXEi0jgkisUx1tZC98QJZ4mx",
-	"ueU5C4f0NkvdI22xRFs9D5MqZGCwWWgjBVpgWDgUs9lu7nqkmMN2se3u2E3H+Shpc2aG2VwIfcBphM5y",
-	"FzBHObKYwk2abcVIxqocigm3SZoCdBB3WCfLf69in7J2/3gs1Hc+yKXamGSZSDFigjMbc7B2/IWl1Wuy",
-	"QE9/z/9YFSeZUTmHNgaUE65FbEiP2mNZ1dEGgaA6SBCzKBU3ChOZBwWptpvbmIc7q12ap00Dx7F85K5t",
-	"4tf2SMK0dGgqakFJvYhLxWi4KE5zhoKtE25ZXLRJC5Ct9p9dlfXtB3cuSiO97knyFgbPLUOmx+CeV99C",
-	"31nmuwa63RVJ7skar5YUjx0yvcjSkys6F4aYOEGlZQ4LpUb/E0d/+lXkYONGXPU1w4d1agXKx9kbqGHu",
-	"13Jd7yIRGb/4egEUFphrhE/kS/l+mu8tAKNZYA1TwCOZZhfJvqaydiRJyqNfTWla47VkMjShbJb5zOsP",
-	"MhmNHOQmSC1OgokTObgQk69CNSowR4P4mang90jI4DBQBSnlF3JMKAVl8sdjSnx2kK8k76EWvCBolSjC",
-	"zfs7q8C97zLfH8NS+i3zKWEIZSlcmga5pmnChiKVzMPXCf4yZHG/9qBa9KzVnFlzEZdcICCPasZa8wB/",
-	"TzjxLSecKOL2l76uH9Rurq9yyGxoA0FQ77FP/Kx4z4wlvXCtgz4YHCcNUARHLbdIMCeW48UpHd1Efr3P",
-	"8xAR76bSFj2bj9ODqEHCheNfBY5b891k4XsbG+UdevAtmuTvxIp8JUr23Sx/f/7iux3/oYtY5tgpkqKs",
-	"8aCciNHALFR5XIBuODSK4bzEVxxJxcJyjcep6fOfoJC2Act3HcMD6BgMLDfP3fZQBvZlB6RQm3uRjefK",
-	"saBIp9wbD0uLFUVJoQ4Nm8In4zGjSR7havrT5w3c/iJbxRDq1WR5ZtAlEFUeNJ7oVybxK19QSNtyI075",
-	"7DJ7jz7+eKDXtvXkIEDL0nf7zjdt3wHjH7W7liHeXW2mjyg1OBXTF0gMxdpghVIaZn1V5WRdR03hqPZI",
-	"pwd5Yef0PBa7jUN8g3XeEejfK71/18StYHcRUUzV9ofy1AAn2MW87er4Y/QI9b3ZSORqFoeMpQ5mY5Gr",
-	"WTByzYQh7xP/V98mv0BXPfDQ5SkeEMw+IZUYARTwiq9SPoXSDWC0A4e4T7hLJItq9Qj7RAMVT8t58TME",
-	"wdcKNd7QpRZmm3nTbhqCyj7R0TjWTdrN9rN6q1Vv71w1m3vw76eK90gxqiXDPnuwYX9dMFSr2WxVvMqI",
-	"fjphfKCPVntn26uMIm7/bn3ZQFnYutUCEx7J7/LSA8hLwh5tSyvNg3laiS8ezQh7gayGJL4TYll/z6aQ",
-	"IAimYepZZcVrfCdkrHvDpl3Lrvi1PVOea9rhA1ZIvAAEs0eDG/QSzUdT9Qs2jumUhXsEnBzciFVKJCie",
-	"zPci6XAkuo0O73AsBZBAaGsSBS5t3stzHhHJ6VgOhZmOCUt7Iokvb1J9PXAo/dPhPnRyMMKcSHg1mDyo",
-	"/j7mG7oSisb6G5n2FPyO7ezvCUOKTiKu2IAlmkvt8FHERUJSKCZWpQQaYzDurtdub3lbz9tec+uZ92Jn",
-	"23v+fMd70Xye5yjyKUyoK25Z0o/FxPcsbDp8ktBxrUFOSvMBZllUE83KJQMoKxLHJnugHOrn4Ipoc0lX",
-	"t9vtDs/W3B1FEu48v7afp4+GkLUeI75Rf8NXxDfvu2l+OJycfVhpRI9b288qTmRdZqnzYFMx/4dJVoVK",
-	"eA2LGFRiGBmn0OMLtWea7UhjBvswZHFIqk6elEEiJtKzBVUda4HvJGsAKwPHmq4GfWpl2VOgXeBUmUJM",
-	"64DVgXEI88u3rSQYG5Lb5gkSDaIbD9A8+A/Tchfnexya5Nx4ENBKAXmpYFbGiuF88MRknMDjxgUZCbBj",
-	"aHxEN3pAFAvffsIYQA6yURisXgAvg2g9oYaehZPGuA53oGUixZ0uEHX0pAhVBOvOuInJbKi5TTpj8KPD",
-	"EcOcnnLMdLKPe2QCtfyswajHpgLKJmKBP7Oy0DMlgDq8xwIx0oQvEFymIxb6DXJQmHBeHNB6+Ro4W7fc",
-	"4h51uVBdcywaxLfsXpaMxHV1GduUkiCMdnjWupsxh04wQocjK4gaXCCApsIW9gFyv+YqPDKg45hJCSGq",
-	"up0N2Ue8kYomShLfuDP7iwMdYMB7hulfWDH2sexVzlS/kt8MgmmBAA0w96zvuBMfgcdOU6t7uNKU3KCr",
-	"Pi375LtTzvf0BV+JIT6PaQDe6eagaMINV6E9Igv442LKguywL2KdV2sZnv5usix9XqhvOFbScE5wijGH",
-	"ueFKMAGwpsOQ3ClmoZMNwEN+D+L2tGwMDY2vzbzY/4YpS3kfV9pbSrO+O/18eed7Ybb9CwmEq7VDZybx",
-	"2ALb2uzJeRpQHrD4UdN75FNaLM5iOjVjREh5fiSB83RY3OUCwH4hJ6IJYs07k4pOiRxG47Hm1zN+ygNu",
-	"sh8lmp1EJnpMExXROJ52s699I/5DCFmPEYRczMJ9QolfaEb87KVfjAjLCkdDX11gvcE/w1/okEQmQ8b1",
-	"1GPNLvfS0VgS35Aik4YKkkei6UTLVxmx0/w3lbrzeX4RJnhHftE6NHnfSgYoZzUOS/n5q5JjL8eQb4Bf",
-	"/M77/bEcpv7h2EY8ohnfuBaTuDivlblOze31ec27Don8V77szukUdDoTKkEjxAmLJZsMWcJI1R/jW0f9",
-	"kECqZMhXZdMJ5leX0RDYK8neYnuE8ilqqHTn69w/ribSJmV3eF/9WDPOExYS1BXJtW6s/dkba3/uuiq5",
-	"nHAd/zC3k7Ocb+l6stjy/Xr6fj39019PeBgIzVPjPNw1tYku4ynQxLtHRJMzzowYMGYJySm8h5YKCLzk",
-	"QZyGi5yJgXYc3X6ZhOmPbiCHhay2kiPUv1vJ76kKeSLJMJLgH/8HVoo46d7v7MpUerReOx3/oY9WvpDV",
-	"R8uB5vfzdf/z1S/g0Dd4xhYJPq9FkpuOvbxIimO1ZqFP+jSOCTXlBjNFvVPvLzN/g+MAVaQacUepb1SB",
-	"xnDn5+BaoTxc5JEBLiSQ8T0r0lisr2Wy4mUdPZF5WnVyKqAyC+XmkyeyoN7MzOe5C4K4ZUnXnbXjj2GM",
-	"GVXfiClQWQvglztw7BmTuiQx60NeQTmMxlZ2dDWdIllL0ZnPtrpChMzt+q75OjPZOyOAhMgypxHI9GAU",
-	"s96CSWFhzAdUky7KHJHTtn8E2XNmSV/J4u7AdIFQmmO8l+uv7XmaN8IR2lcsIZEiVRMVH0n3k9p3ofa7",
-	"UPvPLtReDqMxJGbUpF5fq6KfKWCfGMv440u41mVwISt9EMfmhDN9O4InlA0EyKpRNgru/BSc9OsRl4yb",
-	"SsEy7aHbtQ0/4uDdZtz4L99fN8j7WS59D5hUm4ZI3kRjrCo6ZlQRap3ZPLgvyGQYxcwUMdPMQIfTUAvR",
-	"Jd5Ymik+t8v+g0QCmPm6sQAluSEy/8+AJskU2RJNeelgUQIzRQdrzwHdEbz5TJ7r7TbJN5tU/X8xrGXX",
-	"oA0EnkkW3zJZa5Bj1eHg26jvN6o5SOveqIYJA126PmeYZ4IpDXCIC48G4BAMJ2lKcJZ7xP9v/7fvEf+/",
-	"/e/gkvz//Z8+ljTEbMZEMpoEQ5KkXGIxO5VEg4SObOU7rCUEPqYsIYp90rca1R3Snv75L//yL9BvtwvP",
-	"6j2/ZhIuy4BaPsp6Dht4wPGDonqRcaXsp9JW4kOXcOR0O9yHHWv86pOEmkTQlNsSfTIWk3jaIB+E5ss0",
-	"HLhPJJ1K2Pg9MG9jmVlGueM7HvEOx4klbJDGFDKpJiYaN4xozAJFqkeHpwf19rM2TEukyEX7qU/6MR14",
-	"hEpyOaGDAUvI9bEGU4cPGNcnjYUkiCPg5bVoQyJVs6lEABOueRSIMNs6DDdkn5RGIME73P9UH0W8jq/r",
-	"sKv1JNVLU5mnMHgo9zVOCRFLU0QJPdcZ74skgBw8eP7zOBE5jBK14CwUY0ucUJJWs7k8lEQT3rIJV/a2",
-	"Sg6Mo+WnmMoFoWI2P2YUVJx+3Yf16Y9R67kwUb+ANeVzD1mfprGq7FXqNjpIN2A8HemrxH1WaAD9eZU6",
-	"/PeXslXqLuq3NNEt4Fq6FIlCrWfFgz9Q9WL/wA7tr6+YDCq/PG7gjaGUqzUfllh+V3s8QPDNOL9PLcOS",
-	"PZpXe9hXj5gH0UaZEHMWZCH39RPp5UyMEsQPE9pX4K2ur6fV+RPlTZo5ky+QVA0iPmqKQzPGV5Ib7QoX",
-	"CI1ml7+nNvweUP2VUxta7suQgIAqGovBhrRqHSnqaS+Nb75IPUzk3iLFRk6YEyRHSiEFQogqN80Oa4oG",
-	"FdFkgxxwYsXFDkfeg3LsJmb0lkmi+TxM9mB8xhMWklsap1DqGTtHphgjpnQrHN6SWqJZOC0OJJpT/v/Z",
-	"u9rmpnEt/Fc0+UJ6r5rmUmBK+dROLxcutDBtGWaHdNayrRATx8pIMt3A8N93dI4ky46TvpE2sPm0XZLo",
-	"XUfn5TnPcVIWJCwN8v/q0rgwQriaMqjSWsssLjVXEYm+/wAl22xYRKJPF9HWC5tmaDGhtURDyR1vha2w",
-	"kpqpQw0kqPxiJgyLxWB1oNymGTOOydgjlEj+hSc2w/FyJHL7QaijX46E4iTi5kirCLU4cKLHDPsYFN3I",
-	"/Fd92r3oqXFpRh1kp5kjpY31fCjSzJjXU3NE98hxdggpSoc+P55pm1549uaDIhM2M/aKMYMsGiifQd6Y",
-	"sXpgM23GphSXmOFkezLfOXvzwRjeqH+CbVPPyOMkZZrFTHGidJbnhMVCYpql4jJjefbNVrJhWV5Kbgm5",
-	"0lwk461BAdaMllmVV4haOca+YSZ4vBKR5xlousxW7Hna3yURXLM/EyvTIpdoeMq1nG0j3wAlI/bV/NDN",
-	"yi5pm7F/WObjD1NzFgOTfxUP8nxHD8Q/Ug3klCtjBbQ8zx+BBRJ87jw1Zw5OLd4KewswPIDenc6mSMxv",
-	"zTqC4tu/HVYO/Yf2+/3KpxTPjOhY+GjGIp1tQ0njzv7e7t7es/7eHd/SoNzpMpYxi7r0bzwUvGLebahF",
-	"YovFwInmqYucWV7zF1VgDHGUIIzCMjEuEdvRnO4TJpMRJK16onP/0PkP03Ya03lr4QjGUVkLd+EvvQ4d",
-	"mVuoTLkl2NAQ3T4WssbXGg9WdTVup+8urlQTGrirdeZcYWFuuLfXmXv7dqdv5ZCYoK71rRm3gy+3sG6b",
-	"E+pOYVYk0hWr/ohsLe5IWrIry/xlroqxwqBjNFddG8a8SBFOUWE5nMsKkxXiGWEFfNgacQhftaUeLKTR",
-	"+zlv0qpI/m7j+7pvybTh0t5waa8buSBCDoaVXvBIWfG2CodYoMTvVPTcSyp7OLnsv7v6S1z1tfw2P1JY",
-	"URxsIY9oTETqHGLAYIDcBJuo0l0VBg8mZdqBET0HPGLQYKHXr5hHqFm0Xo6wxMbPhbCfhi3/ItCWYMz3",
-	"Ujg+6O/qIHG4VZsr/RMCxbJ+QtejbN4roDerEM8U8XjSOZYpKQud5STCesPqQEekG2mdn4HeoSJKnvV7",
-	"vb1n9Em/T10cZFA87/exqF5WWHhHVNW3ijxK3ujr3MPWHdjGUVN4mj5HRT4o3GI2Ku0o53EP8PayzPl+",
-	"Da5fAXgnQmni93RQoLgFiUMJsHTEUlizovHcqWmeaWTLG5YSDI5qFBB5ssMvhB4UyOR3Fati17yhrpWt",
-	"ANGPQ+qRk4oUEIa6PygW8gI6XD44tiuCwFr4BdjCyJFkQw2xIOu4GxRexSELmRghlObKTwMPCvob41wk",
-	"Y2NlKZZzi01EcDxunbrkfGqrJzoCPY9TaoMRBOLqjtxxK4axBwN9IDxCuFQLNLlA/FB7fTZ8cRukwz8W",
-	"hG5ePqtmDyEcnjCJwpAkI56MRbmkvtJ1YejVA77MZAw1g53vNaLWpfGfNvqpz5kt4A/vK84vZsm4R5DN",
-	"CqLOrcSkjpfKy2YhvZiHj5UgjDzuPzHvtaM5hceu68D7RAsxBsxr4G5bQGraWmMGeq7L/euFdsIJBQSt",
-	"m3oz61xvBvaofhod0/CNFeQrYzZLT1X/gV7iTVDm3n0ssnYO1syBchrK/us4UZrPxQ7kEqQr5ZJqDnIh",
-	"FDmwGV2ybSEuyb9JaECS7nPAk3ELQRPpzOXLVOXDIGVYlBXVVNHCUu7gDbgEVbXWBQ8QdXXd64ze7skT",
-	"0j9yLU/Vf6GPX8BCmRvoPTE93dQicZu2yY/d2Be/hX1xjMX06roNCJfZiuyKEWe5Hn1bnM9qwaaPQd5m",
-	"OXclTMyKGiFoRmrsg1fn5+9fGMGYCm5JJERpizw4hGwr2/QrO4IVyhXsYkm4yk2G5eDhuOUhqe90bWPf",
-	"Zl95YTqZShGHFcpw/TsXsBliygs2zXpudovU0ndTXhy8f/3/s3cnd102m7Mm4i98cXje9kdSkZTA9xhk",
-	"D14yRao8xqEUk1Ws3/koU/PDYIrYNXDLOeGaNRZzxib5wuNtZjdiRbrtsNFKlDKBWIaWpR5REs80Jk6a",
-	"P9rp0nFYfxwcv73ZbriR/T67YdegZTfATXBdMcMbwHqHeGdkCuGFp/3dCtPTuien2N2DyBToG7hqzJ4Q",
-	"LdlwmCW9B396GoY0S7MrJBL83Bwr1E3nT6I9dJhvYf7GRGp/JDq0U8q8s9/ZAVXV9jC39wnklyvqChxb",
-	"llYx5oXqVYFSowR15vODwQhRpKt5wQqttqgFFvia40VKsuJrpl1Y0jdoq0O25eg3EjVdDlTwYw/5mP/5",
-	"GTjQfICHWo8agiEQv4b8PduAW8t5+plLqAfuPHIIkAhtNlzk0dX+x2CIlZ7QQoCAtEhVq7ho2DbcQEwE",
-	"ooRhGjmZsGSUFZx0LesStTQ3jht8iwYVKAJmKgXEHdCuHkkIR0F8DWYdjNYydswP9X3O9FDICWHpJCsy",
-	"pfGqk+7B0fHrE8D+bYXHxHyrpRn/BOPS1o6/guUUMhlxaF7Yc2O0VRKz3ExQhkfHXpL2bPUWAW0VpQUS",
-	"2jcLAnO+0SPbEM4baT7MgKdcTHNOSVxmuXYBz+D+BS2nIlFwCf/ahgUKVMOgUup+nkEyeqm4VPu4krTD",
-	"yjTT6MdoODpAqsI2mDb+ZT4O6hz7dvG31P4Pap+0XnidNkqy0ga2lTaBVLTpYqFzCi7t+Dvo/yWkkKN1",
-	"xhfaYOK+oJ3jg5OD/7VMpDH0dRjq2fnBy5c3Heg1xrVkFBc/fvwdAAD//w==",
+	"7L1bbxtLuij2VwrM2TA506RJSrItCQeJLMu2bMnS6DJeF67DLnYXyR41q7i6qkVzrWNgI0/Ja7AR5C0B",
+	"AmQj70F+wD6/Iq/zS4L6vqruarJ508X2mvHAoyWR3XX56qvvfvm9EojRWHDGlazs/V4ZMhqyBH49uqID",
+	"/d+QySCJxioSvLJXuRoykjAp0iRgTyS5ZYmMBPdIXyTEP+7XT6kKhj6pUiJVIviA3NI4CqkSiUcuXh+S",
+	"3VarSf7j3180XjS2ao2KV5HBkI2onoh9oqNxzCp7lU5lq1OpeBU1Hes/pUoiPqh8/uxVjkM2GgvFuKpf",
+	"sHFMpyycX6OvkpT5ZDJknKhhJAnlcsISEkmihoxIJRIWkn6USGW/UgK+StivKZPqiSR+NlMwrb9nU59U",
+	"uVDDiA9IQjmhAxrx2fXzdFTZ+7miZ6/8Urb6ExFQXGMZWK8vTojowzqChFHFwgzSiwD1tJdQHsqnzdbu",
+	"Fm312vXnwVZYf862+/UXdLdXbwatsM22+tt0J3g6TkSYBmqdp581S6F/wVQyrR/0FUvmt/BxKGJGJAsE",
+	"D6UG6IRGivRYXySMqGSqQQdgI1UHEVrNRnsxJmw1vcoo4tFIQ7aZLSniig1YAmv6oX6Bh1Y/Dhehqz3U",
+	"KNxD8MYR43DK7tsGYyJFJOOKUERdIjjzCCWcTcj1yfErItSQJZNIsgY5T0QvZiNJApokU0QuOmL6xZSR",
+	"iBPfzH0c+h6JxYDEEWcaOGLRiTZb717t/HS4/ZfW5c4PL978ZfvHrXfPP7RfPntfciKfvcqYJnTElLmz",
+	"LzU6LIID4Mo+oRx2gH8CUMwlkGS7uU1SHjOJFyWgcYzXhnJy8Or0+INedaTHG1M1rHgVTkd6QT0zrVfR",
+	"+40SfSn1LXC32BfJiKrKXiVNo7AUuw7TRIqkfO0+Z58UPuDbSzJO2G0kUknGdMAa5GxMf00ZoTwkio7G",
+	"LKmz2yhkXO0RSgJ4laghVWRCJeFCkUjKlIWkN0UiIVlyyxIgZPB3HEkFeyfbzWa28V9TlkzzneO4hbMc",
+	"0U8njA/UsLK302oD/tq/W0tJWjB9z6bz2z+lN0yvItGXj0jaZ6QaJrSv6hFT/fpQqTEdR/XIoVc3bFpH",
+	"Sl5vPq/t6ePTV+7F7naL4MwdXvU7lb//6//Vqfg1IhJCSY/qeypuGPdIq9Fo7+yQ20hGvZiRg8vD42MS",
+	"DGlCA41qHpGBGLPQkk2DKAD6IetwMWYJEDr46IaNleEPr45Oz8+ujj4c/th9f/Rj9+rqxCfV9jYZ6lMI",
+	"WZ+msao1yIHZ7CRSw/xW3bBph5s58BNzu0h1xNRQhB7RaOmRnginNTJgCtG4QOiBAnkwcof7JexkjwD3",
+	"8GDpScoBVzTd3yc7nz5lV0UDSyOR3lyDXDlrNGNTEkb9Pks0KbHrRGxqt0nVd46re8Om3YSlkoV+bZ9M",
+	"hlHMnIXbl6WK4rjD9ZI8QMrdkmEi3u3H0WCo/BpCz3dotq8viTkZSUY0uWFhh/ufXNzZI/YK+6Q6jmkA",
+	"ZJsTkYQsqZGE9VPJABtxVXoSkWpqecOme/qqdHjJ5syQCKkbNn0iXaDANY36EQtx0ZGScJRPJLm+Pn4l",
+	"ScQ7PBb6/AIq2V52G+A+yzGLY6BRUaiJriVw+tGM5zvo0ujwDv+o38ykAXLD2Fjqh3si5SELNQ7KNAg0",
+	"KdSnFk/oVJrDPkAo0JhUtz99qnn6xIIhmSRCsQ432OLp1wDzBY+nlrNIwE0YUZGRkKp4J04PfuheHL2+",
+	"vjx61X3549XRpU+qrWfkffSS9KYdbi+IvWhIwslQxKEkfQZyzJDyxWOeH110X14cfHilx/WazWZx2Di6",
+	"ZXZvcj9ndJolRjJDd7wadPaOatSH+4JXrMPZJxqoeEqoXIQvZCLSOCRVxKrQXk5NjoKAjbUEFPXNKVHF",
+	"yJDKDg+GlA9YSGTEA2aIhb66zjnpN2B2K+vhrW10uCXjSB1zOj4j7S2US1+w5tbu8xesvt0Md+rbW+xF",
+	"vRfsbtWfvdjdpjvP+7tb7W0QXR0u0N55PssFxlQpluiF/Jdqp/Jzp/Op3azrny39Y0v/uvNS/3ilf31+",
+	"9MvvLa+9s/O5U/mvPxcfy7+r/ac5rupVPtXNVPURk5IO9JejVGq5jFDyayo0jPFpUjUMYY4faIbbqi9n",
+	"CIAGXOCQeoAeDW5kTOWQRFxGISvhdReZsFDK8uckcNEHSpQxF6RgZCEB28uvPp53h1NJ2C1LppMhSxhh",
+	"sWSkKhmSW7+4Op9kslXNIz3A2VksxotBO3y72SSLyZ5HpEBaZW9NQDnheiUkRBY6EckNUZMoYBth6WJ5",
+	"6zvWPhzW9kGrXYCmWk/OZFKjD6NUBIRKI8iIUY4iUEH12Wq0Gq3aPtG6Mo2Z1jRyUbzVBjKLg2RCSIP4",
+	"f/LJSC9HC4V8amdEzmoUDwlPATwCMRrRumQalzXUQKoVfaIZrpoSRQfSI4wGQwvWArA8ImCvNI6nxP/4",
+	"FBT7CaM3+kWDwGYxeh98ihoy3itKFO15sAauEhHrBXHB6zPHoNkJSbmZXtFBLZO6CacjPZ6PF6GR2Rca",
+	"C2+IeWKFYcHF82ZzBrM7f/qv1Y9Pa/+9QfEC1v6pU6mSP3nkT8ueqP1pY6z+0/LTMsBxDk1/ukQ8T4Oh",
+	"5ru4X8BhfhspIJuoHpZocZH7yP1UuZNoFKn5+3JOB4zI6De2SJ2K4T13LiOc6HOCY0NTQKvpGgZapYYB",
+	"a2xZuN84f+B+uz3TsvHCaYT59n5znKPxZuEs4+z7+81zwbQevBxwSeGZ+813yaRcNpfMvr/fPNdyyRGl",
+	"8t4n9Fm/LMeCSwaWmINUDfV1DfQ91h9oIsg4XAo6HscR4t7Tv0k0B+Yz/aeE9St7lf/uaW6ZfYrfyqd6",
+	"1AszDU5avGAHxMBLk1AxZnyfgKCjmaLWPoAxSn37HEPvIQ2GrH6IRHr+0h6gTO1zUQdp2t83wxAgXlor",
+	"6DES6EFC5G/Pnm/vkv/4951GC+x6S2QUYzG1Q1d+8RxinX1afh/owFKIBauFJflomn57dXX+tNVo4jrl",
+	"3dcJ78+tEz8twYrPXuUlDY2NcQkajNGS+GeLDtno+o1Qj2ns6JHg3T6NYqaRMGSKRnFlr8JGNIr3SC4j",
+	"oekSPiY0DBMmZcWrsCQR+sx//r3Sj1gc2jc1RywRtMoG+fyLptxSUR6AAZqmavg0YYNIKuDDmcFzlS1T",
+	"a3SprOxta1KuIgWgNIAi+WZJtlkD26FSY7n39CmD66EJftII2a2FoHyav1uH/VY+e2veLmPOLbtYjh2Z",
+	"9BJGb4xZYcyCPTKisSYPLCTvLs8+kKqffdDV5+nXtBCEk5DbSMS4Mc3wteBzw8WEEzgPUvXnjtk3UqoW",
+	"DhnXusOYJebxiBMfz9SvzVzqWbN42b7N408Lz8LmDwXvx1FwP4wFxOkqesO4i6sHXGv3IuXK2g4iaZCM",
+	"fYqkkigcPCiK7eYolm1tfYwK7CsPgUkHJOXRr6kjqwOEwOrhaA12TpkbWBy3G5hDZk58xjmz7MDdR0tc",
+	"KJvhymuR9KIwZPxeyNLPRnFQ5WqIbMzo+5yxEO+dZthyj4ajiOvrMIqA6c0hjv7+KTx7N7TZytHmtbO+",
+	"dfEm39ODII4rUaBBQvNeGsdigqZ4MCVE8kEpwRvB2b0OFrQK1h3ocWaPNtc4wClD44TRcKpPNywlAmgV",
+	"rOOQdzrSlsNs3uCS1j1N2MHD8RK8y0jyWAjHGUnYOknHHknYrbhhoaYK7NNYiyUPeqzHen+cxkfAIe93",
+	"vjhSF5ltkdCnnH0aswB0V/01EUGQJgkL943JxXG6kyhEM3nCxiJRWu+P1CwaAIL8dpej33HlDLt96/Sz",
+	"a18XF+ymH1DCKEJL8/40YWjVAZ+B1GIt+BI6Gcxx3Z3KPgojsJcnMnM0z/jPHDgPqfXwppI9KGJ9EOq1",
+	"SHl4L5ziQnX7MIqDTh8EmjWMhlNKIMx3awVEhHfjCds5Fn0Qithlros5XKg6vvMQSGNhYskJSBFaUnS8",
+	"siM6BUYhGSNVNNkpEYeEjmmiHlZsPKfTWNDwSogTmgzuxzfGOFZXCdGNYbQC93DEceNRE7CzISNgRALr",
+	"b3P7xc7zZ6Q3VewRpMrW1rziAotRQhC75HXxwmy3roSo47sPxWrm4JMJVJpUAKyqLXIavXRDP3KhC+mO",
+	"dQU+ML4kEC0U6Yleo553L5RxhitRkq8gZgTMZKTgRMys9lv71qOjss+2ZxHnMUOu7oCE7RwJXXBurje7",
+	"0Kubtx8CB52oQE5HEMqSe0mo8SyTWPABSwhIB1ztEc3o9WGAS/hBke6SJbdRwK45vaVRTHvx/eiUxOG6",
+	"qTPeDNKFVNGeCUbQlDhhNBjqBx9SunGIkdkhKS5pXTwwG6q7bz8ULcogEVCOPCm5LQqBXEz2SMozEJGq",
+	"b19yQezXPCCzMhYTE7LlBvqpaGT4gHQH0B+LVOmXzSuTJFIM4zQCEcdRqMVOEJsCwQ0y4kN6IPila1Vz",
+	"v7ZP/JLj90k/ESOzIhpGXBNVDV7WIB9MDKlWd/RoivF94xKmWh0vxuvYaMpvRNO/VCK4OUTK+WAmbWfQ",
+	"RVhjTCKgIup5tPpgDCJpDIpCzG4ZhABhXMxI3LKRnkU/zyCepwjBBWHEy8BR9gqs90qIU8qnBljyXsTE",
+	"GMa6apgIpWb5lxBkRPnUkHYt5kdc7hNAHgisjam+zWWCDjx7JwbTdmxn2QoSu9n1yUpCFavDlXwgvpIt",
+	"hirFRmMl7bWLpAnwhVuexXMa2P5xrts110cnkui3e8pF4K7pGjPCLHOiGOSGIROOqWEOhcaJ6Efx3cwu",
+	"zVaORIVtrY8/qfvaA+lO6OAIEgbxhzSWe4QSMCbygcad3LDfYzQBxQlMtZT0qJYdB5yqNIHw8AkkOyAU",
+	"9ZY8DC9OwMyfhhHjWjujGYjzoaylx+iu+qMwkpqRhDnOisTTQilcY89M5qx7BmM/fvxYd82F5ZErNH8C",
+	"BH0NMkaUIKlk1kG20yT/8e+LEzVeIljADPGfO5WIA0S7sLdOxcMvus7U/7mzEOkWZHzc9w6NE6Hnurec",
+	"Z/dmhILumEo5EcncfbJCg/1eC31wXuWXKh/lDqS57d4qZ6OWPm90vVxAPcT9+sjiuI7XB63VUeY6o6SX",
+	"SpSLkjR+WAPUNZfpeCwSxcJTFkb0CgBwj4NP8wG7Iz1iF2C6zBqRuVBnpKJHsEHsuCiQLZTAQolZ6Po4",
+	"kA1QhwHq8OZDGyK04O/PgsZ/UCT4qAX1e9q4JQaLFKzbe79XwG331ezf6xsfek8jfsu4Esn0KQ3/lkoF",
+	"EvE3Zzr/7FVEqgIx0joU+MLLoDz7yCzRFZyzANiYSUnJNE2tNcRCKievwtEnekzDORCjkdbFwj1NpEZ0",
+	"iswf7aZDestIjzFulY8GuSjJTpmJzQXZE4wYrusW4kttThzIodE8Y/j6Z3yG0CY5tNc9XXNOdfsm3MbH",
+	"8Y2Qql+8eybe+5G9JWg78GcQ0syNmPVEksOz09PjK0AxSCZE/pdloqIZPtDzVAvY6iByGGnGaaMCAEOf",
+	"SCImHHNUQMBgYQ1iy9fC2gOy02yShEJyDCSKULLT3CJVzF8ZJ2IUSSbRKsfnDRUmwnqnuW1fGVDFINwK",
+	"IpVB5zLa1VjEURDpwRJGFdFgoH0QLhMmGQ9re6UpXnMx/za5BlM88BgMDEWfUHuVYcmhluUBTssuHyRV",
+	"PSCzyfAbw/7AQw3BtsyJ+qIh2lVpfJ6IMUtUpNlLn8aSea7IgZ7tKy0Wa7T/6Wwo+WS3f1N/P5pMwpO/",
+	"7b7/4eDNlfhR/rr1w855NP413h6+3OGt2xdvhs3hyU/tvzRvnv84ao0/bt3+kMc3vklowMhbMR6DmJEJ",
+	"nXsVCDkeRzbNk/QjcB6B8O1Vxs5iZxbnagH3X+dGOZN2W+4SZnbojGdDhZeNlwNkOYn6wCbn9lGM+LQR",
+	"gz8XoGNW6Aycp4OL3t8YhhIdmJC6VfhRPIUgUtOVYaI48qF+9LNXAR0yWfst8/Rnr6LJYmvN104iDI/Q",
+	"77Q3eKcNByCkovEh8Pq13jzPX4BzGJis+jVevcCHZ88P9+ohfHOYLTm4Q3MSORaeCB4Kvjn+zUB+Tls/",
+	"vjwjW61nz+otQuPxkNbbmoA52P9yJqehMGO7kN/w80H9p19+b3/eNEOhTQI6jhSNScz0M5Ic1H8iVcrJ",
+	"/OqIltpqzs4AOQqgarXJS9rr0QEjlyphTJVkZawHtROLcPng1zxSZLtkxEVjnBfwLx/ow8cWefbD0exI",
+	"iwe6yDDRpU2MKpaQhdgxP5hSSdRLFVtCHH5fvbkiEr1OGAN93GZO0WwWUg1ELBIPcjM80mg0avtZhupO",
+	"s0GOaDAE753mEi3NxneaTsJJlkc1GUaKETnWxJgqwiKQNRgPSfVszPjB+THZgiBs9P5Qk3ov+sQQuSn6",
+	"CEGo8T/V7ad1+NTHuEcJfkGbB260EN4XSQBf7c3kDuXb9Gv7mOqEoZd2g+2mu5fCzdL6R6z1vkovpsGN",
+	"lpej3+Cma/iO6Cf3RHaas7QCblRhC/N3exnUZjjjzJXQFOwgDSN1dGu12vXZCA2USBZVikglS8hkKIgG",
+	"iamZQd3wQxtbUrWFIYzJUgNcihETnOU+NhgtUpLF/azCxjgRtyyEOdDjXrVmEM8aOTHYz6Sf55GCtX3C",
+	"0zjGkbgAaR88Q4X1VWnBS4J2VvTakIT1EyaHaH2sNch7Nla2WAwjAJgn0ppjMdN/nKQczeJupY6V+lm/",
+	"4s0ljujFozESswzmbq2p/XKgilSk3Ww/q7da9fbOVau519T/fnKHD6lidRWNStIQvEoUzlYZWbl2VrL2",
+	"+XHHs4vcajQbrdZW4/k6W5Vu8s9GqwvvAlllTIHLM2zshboyti+NvgcDc8PyRZ6K36I4pk93Gs115k6z",
+	"/KMF1y0QPGAJZ6HB7z4oWy4Sm/xnmzEAIfMbo2Rvc8DNCroZJnh54pQlJ14hYSsaV1z4ubhdKldlsD+J",
+	"5KYELVJsVPxlvWPOEaNCk4SC3JsXm9HjbAgemL4wxvK9WgP1bDUlqpX48ZhpwkN8q0l0UeO1ySF7metp",
+	"zu9AFfHPzy6vSNHT4DeIbyhgty+SgRkEnBvxFJxaszTSidPBmhmCM1s9R6NppDJy+USSAeM2dqwKFhgK",
+	"FSpQYweWHQ24Jus3bEpGUNxGswtrlcnS14xfDDDc5F85pnK4EV0o0cFCcCTiJ1nYE/4Zi+CGoXcFtwx1",
+	"VvBrkarsly6N4xx5u2ZuR4MzcA8NQnfTcQiZfV5lxEY9lnQTNtIsDWx5lld1Db4XP7S1LYqfLpwy31Lx",
+	"2IpJaDO7nxcp3czBTUWFgEmZ6f1FPL3Uwh2VxD8w3lnYzR4xnsFO2mxuBc4I8AHzi3SLTd8Ne2+C6Cx6",
+	"d3z923HrQ3Qsj/nFTnB4/Ox49Lr5vj3eCg/f7TbY9N042DrVD8Y/tndV8GZ33OMXcRC9220E7ZiXbR39",
+	"i/K4dPVYrSzlKooN+5/zTBZFwt1VqcfZOS2DmBLEen/womnqv++atwKaJBEItNJWohHJBmDj7+Kf+Ls4",
+	"aA8SyuPmMW/eDXoACUuj7EXE0y1ioPlsAe9bRZCvpUnbdmkpvOgVEHAGuu763JMuI7lQHG1Ta8sjCGNI",
+	"qYOV9phD+9zdBLhgHQFu3pJ2wGk81WJ0TI74IOJMlr0n47SkOOQ1ZLZ5JGRJpMX7LA4OVEeqsK6hCd7P",
+	"p6TZlHW2eEpDcR/0KEwgamHElvNyxNUzsCMsLzUwJx4Z8x9AyTnwfEJXFHK3thBvH10iwtvxdYQhmPtC",
+	"xEUac3Hw4VX37OOHo4uKVzk9+HDwBn67vDp4/bpIevIv5074ZRrfHCs2uoBYwbvd/hKpPUlZrjLqXWYl",
+	"O6mNMfcIjJmpvOaQtbBTQP8CHHtCxIzyu115CCFfrbPxkH0qDL2iyKZXkTfpyjDOm7TEJK5nwtc9vBgW",
+	"oqVYkMY312PJEmWKXci7eFAQ13/+3fo+XpkqfAEz9Ix8EA3S1nJWEgXsYCRSrdq1dnd3zUYrB0f11ovt",
+	"dv3lyfvKZy8baY4yzo6xuwvCgTvIVv3j2yvHzVqByo2Vz798vt9tPQQ4GjhZMKFJ6hjfbzWNoGL/nr3Z",
+	"pVd1+bnc6RJtSIaK9/XznVd9SHnAYijNcgc0ShiFaJDKYSqVGGl5zGSMqCGLEjKKeNiYd5HZ19x7u3SE",
+	"GQNfc3W50PmNwrDWL3WHvRrN8Tz3CgYiSVigyFAkkpEe+ASmRCo6hvhP7rjB9iqUjNJgaBM4tPIyHiZU",
+	"MnQxY6zDPKTmJnVBtmL+jMQ50XOFymXPVnsQ3S3c3ek3u4viwKVoKXg/SkZ3xcsxnY4YVxfM0DQNhKi7",
+	"daomLycnN+Hx5G36PPrUfkG31K/ndB7s8+/PGx5YgmEy5lmwrkKNAlKl2YfjRNxGIQRQRGGtKM8tW9GG",
+	"vrFShAfa9zqN+1GMm9kc5UG5Sip7lQsxpTE5xSIoUJ0ZmIf+zQTPrOK6vVbFq/yaUqjNVdlrfdbHntDg",
+	"JuKDD+moh9Octtpb2zvPnr/YffOy5DbY9bi3oLC0DT2KZidrEt05WFpnbs5O2jvLucn8ngtbKWx/cxyY",
+	"ddQuIPmAGHmlszsgBpbD2asMEhqw/8F80QjESCueArOrQP6cO0Lz5nJAH8FDn+1Yyx92NqKfnoWDrdwD",
+	"Qy0Ghy2DdpdbgrF3H9/Wjw4ur/JwkiMqNVVI2FCksoS200BFt6xQvQ2F3JUyL81DItbw5GNsw+qYAQsC",
+	"Gy5gld513vmgn50j+3ogM85iyN+VxgdGYHDxkYZ0BhutUBpSciJuWUwDhsYuDHZzOYQcinF9+0W7tVWg",
+	"cXnJuLWVi5zMtTWZk8NoPI74wIlkwfCUPBIiiz3BIAUTUVLi/v9cIiLkcFhuJzHPlW+/zOOSNQAQE6ga",
+	"bTMIoVYf1rjsEQ22J1DbX2ket28L94xt8fwi1ytA+VHJtYtYd6HUXKgZo88Jo7dgoIFgRIGGxuIeygIM",
+	"ktligXNhm0gKiPMgmQyFZKZodQ5zhY6AW5Zs6tLaXUvrLUHVtShMKfPxctycH3kxQZhR1zYgCbQQEFKM",
+	"ScgI2n1VXUdLNRTcqyg60MSi0mNSSRbHLKnMq67F1S0Fa/7kHQ2hBQxbGVCswf3KeWNN4m/eRNo/A71V",
+	"b+aPbmA4yUG/1sIu8eHP9nyWv3Sln5lFZLTJ2DBFZ9WL0dcpDXoHFH5IvpM4zE2T5/rz51taClcqNh4d",
+	"8NPMIepmZHZ+v3chtonLiVYmQud863NxO79XaByf9QGASw/76sS+oyGVCWAaHBsK0mEugG5q8im8uJ6M",
+	"i6bJQoTxjN9sqJk1xotlzjIT/oXtG8DbHClJhlQOi2zk/iHKKwzd+T6K2ygFr0P35jjm8eUZ2W63nhNL",
+	"HSGYcg987rY7FH4D3kFOgigJUlNTspq9jZWjOfMAIP2Uhx4ZJyyIRCrrI6Zo7BHFpImvCkmnwkU2ZacC",
+	"k0oSs74iIlX7EOEXJnTCzTe2wvTbi/ceuTw5ISIhfz16DdFSpp1DDatXwUpGdEoGiZhAfw4yirhIssrl",
+	"joP/4OhVxascvP6gf56c6J+n8MnZgf55cal/XsMnH9/onz/pJ18enOqfL/XnL19pReXlG/j8LXxy/Fr/",
+	"hHFefoCfZ1oUfXmhx395CZ9cwfMfz/XPH+H3n/Tnhwfw85Ue4fAt/DzRzxx++FH/PIPfLw71z2v4/a9H",
+	"+udPmpm+eqeff/UefocnX8GYR2/070cXepajK72So+uLild5/U5/+/q9/vbNS/h5pFf45q3e9Ztj+AR2",
+	"8eaDHvnN1V/0zx/1J2/fw88P+vm3Vxoyb6/1M8ev9MjHJ3qE4w/w+1/0k8cX8PulXts7GPPdGfw81/t6",
+	"f6Sff/8Gfr7VT74/1aO9P/+of17Az4/6+fcw+/ufNMxPDvRoJ7Dyk/f6rZML/e3JpV7VCTx5CvA8faU/",
+	"OX2jz/QUVn56qt89/aDHOQVYnV5c658AmdO/ws+P8MwPGm6nP8IncPofYMwPcOIfjs/0zzP95Idz/cwH",
+	"gPnZqf79/EBD+/xIP3n+Rj9z/lbPdQ6rPT+Bz3/U0PvLgf7k4kx/cgEYcnGt3734qOFwCd9eAr5dHsLv",
+	"r/Rbl0d6zMs38DmMfHmi8eHyTEPyEqBxeQmfA75d/lVjzuWP8MlPGiZXb/UsV+/081enGhpXgLFXAJOr",
+	"C306V1fwCcD/6if95PXBW/3zjSZT17Da6x819K7h27/CnfornOlfYbS/Xv+14lU+gkr/w4He0Q+Hr+Cn",
+	"3sUPZ/DJuf75IzjVfoL9/nSqz/2nj2+Kvjec0NEVtgrazlZJ8PnWguDzgahvEpG+tTQiHWmojUM/dHTJ",
+	"DRhZZtRxnNVzmnime2S1lF1b9PYsONbxwbtK/cZx8eOhmI22//P2Nmk3yfPd7Wek2Wy9KA663VzS6ePn",
+	"Zn33z9UaadR/+fOmOQNhNIiU9DC0GbPE/kyqpEYapA7ceqFRa6Fp5cieSJFxHorRmCYQmCxZPeKScRlp",
+	"HSaewrSmDxD0kNKPhPtEpkkiUg4Vf+wCE5a3e3vMIz/6pBgP7yBQF3d9dMuSKcEANKz4ji9ihyYpbPer",
+	"ngin+8TP5Uk/4+zQm0SS3Zk9/14QPp+VyNJF4XRdkbTMnv86YnGYJWkXZzFlystsOPDVE2wUpsWKLPez",
+	"6oN4//PWLw15k5piTz50mmhAARrfI75+qxGF+tey5iJOkJU54bkzzNC9NHTTVn3w9NImIgmlibJMTbZi",
+	"VgoBwfREwpr0RfLz1nX5d3PXzPdMFimmOA7SmEKp2CQvj5lvYlVh+OXCLR5CvuOye5m7EDaNsVjp+niI",
+	"iPn240fMB2vZoe7qmLGq56x6KfLeI5sstrfWYmHwy7UsE2fOo/bNv+bRVfPXF57IOwiTJBoMlanKBEpe",
+	"P9s7qYLWoBUJLzcZPpFZzLMZo+iG3NowjmszD9YdYubzRjCZFdHg/tzURdDPgHNVGP0M0mx2Ha3jc0N0",
+	"aq2DTrkV5+HC7cx6ncFXgeSR4+gcQvh1gunKnbl/RCxwuj0112j4tDlavGU0VsMNYZNbaq3VQtwUVSJx",
+	"s5KlmkHKFnVnq1svb/788IHCjxEIXaJdlfnd54TtRRH+Cxf34oukzD1bC/3v4vlf1z2Qv2c5cRkfyrt1",
+	"F0IIsklceK7iNfmMj05Yi6bir0BYZ05lTqo5m3DbGXpEQ0Z6U6ipItDGatQ0DxtmTZ2MVtcAujTMGT8q",
+	"wam5c3eI05iBimvSKEzeUZ5sZKtCFibK35mbqhBLsSABAIzFViObd5Tn8SSu1ai9zAZxUP+pWd/t1n/5",
+	"veVtbV67oFXfajsp3nvkoP6TR5r1XY90tXJYd3f26IgMjh4721fC5UJ4S4HOzQT3bBzKcCIG0X0ir+aN",
+	"LeM1A1PvGZI1/iqhqAvsX0sLx5wKzsqdRxR8uCTixsWS8khJ6zYqak3BlFRbu7u7WLvh+vIVlHbYbezu",
+	"6j9mVKnd3RfLxPTSpIFTU4T5fcTDBUYSyJgkUt8HL6/oEA04lmm4iXj4RJKQxYpKrGhlqErMwgFLirWz",
+	"Ohz9TtgWFzoW1PY6vE78hAUsGoPZJ2EqTbi/R3zB31IevtJj+5imyEgTngCfov2m2YAh8upqehQIapob",
+	"5O//8/9BmqRqyjfobdQWjqcSymWfJV2RqvLVBKS57zwXLV70/qJJnKgb/fLMQ4XXY0YlW/QQLqUwt5kh",
+	"19HnVvefF45FqkMWm2MnMaO3TNaw6XWe5wsHpnlWBncbSwbcSx8ias0ZFN0/TanrbPfwF2xRX9lcQSsw",
+	"vXzSedYCKFjXR4okLVvU3u8VZ9dQzoPXf2OJyBbAsq/gY1uO6U5v9gtGtpnX2YCaoJ3Z17OvgNjgLufe",
+	"Hws0mC+Z3sJw7t0Fyy7Om5/Guu9nS/qcnfldlu2ixb3e11i2CdxxgM8agTRm129pYorA/JxRx4sM6+wn",
+	"By7K2w8PDernr5krYD+4Mos8S1XJp8e88K57MfJP7QWxnziWjF8+e5UPxZSJIjl/QZQgz9vYakdT6eur",
+	"1/UXpNoLkukYOl6E0OajnyaaOu7bdBHI84doARSMVZJyqOBSw7+dqIdW02s2m1iyJxCjkeBZrQPZIH7G",
+	"dX0CF0wWG2ILQvPSCKKfFf957gqGUKZxJBKTu5LtpzpKYxXV9R/O0zUsweha6oGJ5XvScr4TpQKctlCc",
+	"SFk/RlFCvp/Q8bwoSr8oI2gj+gm2I/Xj+nCNkLluTbpZofR7jbpvqUZd0ZnuRMuDlX7T8g/YYPIAqpLK",
+	"cmM+kEgYUBZETbQoYI9Kff8nBTz/uRJgNhSYwnnAYr2V9UOgcUllGtTjmsJgqRdZqt9q/xS8EFvrWan9",
+	"afUgCKp7DvKNlDN4sND+BeH3KwERPZLH7A6B/Is8e2tG6a/cKs+8WcV7e27TGDwy0IxFYoBGxDWSQAcM",
+	"KN/QajZb+0Ri8KUgYybGsalaHGkh3lblvWHTotKoX1zq24Hv5/XGshTFlZtckYlgWq5mOQhO3oEQN5B2",
+	"4JGorzXHxl0qi901u2Bdw+6Md1WmPSUUXWnbQEMBFHHZ5Ok/UqWN3JjNres0M2PPcK5CIQ7rgs1AaYG0",
+	"NLfD3MoyYjSLgyWIPMM6VlcDKVL9IiMpMwy5XHHePORwaUJtue4RnRIqb0jfFBcyGnjOmFHnLHBoV1C1",
+	"j82LmHMqj7O6w+w958PXdib3QTNptrk4tobTzaQY3EbMwr847sc543VmLBsROHpbw2bIkmLRjubG5jC7",
+	"7s2lkufNTd2qZfsCmwvkdttkNyx6b4uYIDmcUEnGMQ1mil227+mkz/fuLNQrOZSFWH3HGqdriNz58Lk8",
+	"uV511DAKSaSceo2g602lYiNkkMaPUkfYygljY5bUNq7ZGD5eGdGdjYi4vgu5h2keMkbcN/0tqgAXwbOq",
+	"T7V9q887/OyJxKg46ZKf3AGVEUAgqImKaBxPuxniuEjkEsiKpydf4NRaDrui8jTDeTeXG8O1bm+yvjZx",
+	"B4mhjHGay1E4VJd3ZgU9E8utlnuC567R8pKWJn0Hr8QTiaX2ptiEwMdj9NFggvMT33gqfZBSucBCvQWe",
+	"BevLcebhmRds79BO43xUZGfwWZGb4WMzzOzLlDp1yOfX8TXmWs7mhgfkG3JZmRLNxsDUIIIbjT/A6Koa",
+	"SaD7isPGgfJuYF7IZY0SwN1F7S0VQu4hU0SPFKKlQXq1kcpgcxjmeYLJ9nwisQjgevLGklTm+XSH9bNz",
+	"s+U6KaiPUWKtNMStvXE8qskeXgbTy/fX64K0mOq9RrxqDiRvcbpwQalaKtq5aOUVLvcSovElaOPXJIt3",
+	"D9H8gihcREC9Vuk6MKBzk22sD9FPLBlokhslUu1D5BP8DfpGJElAgSJTRVpN9OkoIUjVcYtAyqp+2xJ3",
+	"3y7Hr63WS+4RNuqi/K8rdZJForDv+x1uxE3y93/717//278aWQP/+Pv/+v+STK41D+B9IVUt49byx0pE",
+	"3pkXEibdF7LHOpwQ8vd/+x9Jyf8WfFx8wgzwb2Zs5x8KU/Of23//z+Kv1nm99N//5oDOCvkdDpB+UL1h",
+	"rTi4xRLiefYG/HnorAK/t0t57cwO38x9cJiv6bNXOS9yuZn+QKXxPpvH+WBlkFU3Kv/fKvnEtvQrC1W6",
+	"eH1Idrd3nhPTO7BBfD2AjyqAVNDH9vriGMrt3EQ8NF1i9LMQghMyP39QcnrDugGVzOoLmYUroJzISaSC",
+	"IcFYy4dzb9n8k6Kbq+rbXsHwXDd/24ekx33CRmM1hSoGDt/OUl70HRdJjuabiq0LvWLr1MoyR2a9lmaH",
+	"OaVbrwpFQfv8xVuS/mNAtwpmtQYWf1FzEeM9EU4bEDa3RzZMc/Mq0BHysPxSvRUT7C9vVoaOello2Tqk",
+	"EOxA45hU4SF0L9h2mOa4x9DzEHvMQMqeD/NKjeu1BjnTH2lWmH8eR1KZehYYIqB5YWsmR3PGfL7VXilQ",
+	"4vAlkcucEcahb6NGRHe/i/dV82w0HuKvoToWNDYLs/2Lbw1C5pNW8xe/tlfcWCbEJgxFCJGwfQMPOB8f",
+	"W3oO7aHkjyL8174jTrbpbL3c+RuTt2Ut9yjhViEDVaFcruGTdfklVBVl8LmOz4sdiAuneyJBKkIqqXVe",
+	"O6smnD2RAui5TPv9KNAEsAtP+R7x4RfbyAKSYFHc6aac3tIIRFzfK8QNdkeRHEFWrEd8ccuSrhPyhxhg",
+	"oQBYsPYxGDqzyPnp9K8tSrdLWtkusZRlI2wD07L8bEezu+zKbDdLmZhpiltIBjRbdq7G4s4bqrS/yxka",
+	"Qlc21P09nwM7JntkRGNsq143UPJIeeduj4zpNBY0rCsh6jFNBkw/Sk2nDhZ6pC+SXhSGjEO4Vb0voFDM",
+	"iKmhCOv6E8MePRBY4yhQHhlAWZlxAjndQKPruHs9uNNF3iMJVawOKdf6y2LnZw+ioqKA1R3s87Jo3gWf",
+	"qmjERKo86EnL6vmiwA9Y76Vy+rl45VZCeBbABe0oiVbqyrbJOqCJY0HNUdhw3jI9wmW3JR47I92MaDCM",
+	"OKsnjIamv/8SGQeDnvNt2V5BoGIZwpu1q8cs9DyCbX+WCUEkNsaowbgZ9nWhbbs7qNvgXXBGJiyO6/gw",
+	"eXd59sGkv1fDFJuvQ9CA9LSioRIaQfc4fdIYC85NdaIQTMQYkbfVJjG7ZTHIuEAsMGgBAap5cRCnoRaZ",
+	"YK3lrfv1mls7JWsuaUoPw5hb1FVCdOEWwQhbMyMIm4yvpUsYAyj1KFI4CheqC/cLYLZd84iP96yrvzH3",
+	"DL7Ta+MCSyxlzYtFYq6l3Vqh4R2818L3eth6BxqjQO0DvTda+BjHsCIXfJSNQEmPhhC+ThW02RYJnKYe",
+	"JeIa1QSHIvj6Qj7bTpO45hEaD0QSqeEITxOID3SISqBpdBpGjAfMww7ScdRn+iKTqs8+jX2il0KVX7NB",
+	"oXDUhR7dV1cnelz0sVFl21JNx4yM41SSrSaRJrBef9PNfAVmT3ow+OaJJDinltywg7b7nsmLKn1vvjWV",
+	"3o2ZybPNgyD/YkKlXi72RDRdvLViBkNJMmEgtpgbykJSxSZUmth6JBGxbSReK55TkLBQnziNZbbCQjc4",
+	"PQ92A8tCXaumSISIQ0LBuFAc0/aUKuIAkgi3BVgk7VSe3TM22cYmXSbfwBkLO23loKSc6DUURwVbJUrH",
+	"Wloa0IjP9gHTgCzMkrEsGFrfwsJN8CCIFzagARnTwNC3MUtGEdbGwJQOPKyuPaVsOHgXqhFkUMRmfPZJ",
+	"e85FSGLVtwII8xy/OShir3ZDSnEgOMIuVFqHUXYRahlSYaf0SJqzZp80fcZX5U069yJkwGR2OSOdA5s0",
+	"De0jMB8bEmckwYh3U8myUVRubEZvioJ+anrxIO6xcJ/QJBhGtwz6eHKpGA0zuMx2PCuM6wAH+neaZ/YJ",
+	"dlKDZ2xpm7lxWVdLIUCHm+XjYUy5c1P1pg3m2j3nEozDI1vt2h7xs2ow2JBWq5SmUEXeDM/SK6Mk46gx",
+	"laorJpwlhd2aRvUTkcYhJr1oQgunoQ9Wi+2UE8YRweB9ZzwajqICUsw2XcX2qlnLVf1SNhg8O0NJcMXd",
+	"rCkgqW6323aps50EbS2bGcohYmaUiex1u7In0pAxbPTbY07zi0SkA1SXDs6PDeGginWNnAhjAdSEQFXP",
+	"yCrStpOKpBF79olkjPgXTCXT+kFfscQvXm09mVJx2aBuY00JPK68jaKsGa6DlAiv3uxCrIkB4G8ftyT5",
+	"liU0jheu1bpBulpGXHCJ7TMLbrF+c2awknucDYKll1F3FAmJZwo0y7mhsBpwvirzrkFpcz84sQ9mMxna",
+	"VNA680HgiAw/ZoFi4Rnk1fjFu4XZfrcs1k9i5o2/r0/CByXYJ4Po1qRgZNVgMJxkNgUOxaziVtRMXKgm",
+	"HCbLKSzwuUBwmWaUOgrZaCwU48G0e8OmGtr9WHMMZ3tWws7Jtn+cv1Z/z6awU6miOAYel3Ie8cFCPClR",
+	"6e2t01eMcbhWmc6EZ7SfgckR5uVQJOhZKdJ+1wqQXWgCDYtAbkM6H2YMIb/cNvFJPyZFHBYOCGdWQzYq",
+	"B14uJxgKVAoqS9KRFZt7YWC8aFzU0QoqSiabE85YCGg7P5cpCIZM2QR6drM6vgvuaMEIVrygAI25iFG/",
+	"SE7n7Z4Ojs5YS0PBUGMBrcG2rY4ER8AXjLYYL+MXzdxgTSMT4GTAzIAPmT/RjI2rsz6E3A7kkHq7KmOO",
+	"gj7ZUcBCyD/Osqi07mCHMeQZ3BhdTRn7sZg4yAYuQojDJYWK/PhRtu0+yBqEkmfb9V6k9KaNwUYfgOMK",
+	"mScCc/uYJQHZJJpMFoAP28xulJ7UuVTo3FSkT+NYmitmKeCs3cxOncOIWkdnynMfgHVA7i++Ssai0gWV",
+	"3SfVHUB0aBJtqSpwujQx9ZJjMTBxn5GxWYL31s+MFbAvRFxG0N5uyDhaa2aoxA4K4CRkY8ZD9Da5Sdk1",
+	"jVyhlnerCaOh3oYEg6XVbeyDpeO6IxXIDQ2GUMKxnFRmYxprUWG83IqajTwRyY1RBlFN07opiCOkSjU8",
+	"9LWDlEiPUDKh+phRkYXEdZHMDsxoqIFcW7hCsF51rfWqsD74igQijqOQoXAIvcENc4OvtSaZH14iJnCB",
+	"caVRHENgKlZS6zEtHSZMJRF0FhdqqD/Q1FSPpBiH3Ej9wBTKlMBbhRUbHUzSvuEXQNy6vVROCwtHmkdj",
+	"fc5TI2RoaE6GWhKUQ00fDHnMz1RwzpAk6TmqPjZ9PD87O+levj24OPJrJtyPM9JPGNIWfT5loCVnQIlh",
+	"IUiPkC3poUeM8skwis0e7N1CqbMo/rqSuqb1+qBnJBCNLQp21xMpQr7aav6XVtvDZf0lC1co58CppRhw",
+	"vHocewM1v0IvrjnRMgHI0GaRyDnbEV7HnsYJIFqHZxeXWsVG+YRU/bPzq+OzD5cmuNI/S6KBVi3MbP4B",
+	"9NqtHwquEhHXjaW7fgqmJ79mzC95TqupuWDZlB7MmtPQOwS4Y+04vl5O9+Dk5Ozj0avu2cXxm2O9FMkU",
+	"mPqqHDuLE7OjrHcmSNNjNa1ltw1tYXpwuImZQw5Yt2uENIoGNhjZJz7SNONOmgyjYGjMjSDG4s5gNYZ2",
+	"pyoQI02eQG3PaSzeRIDw6enxFarH+ob2UsQM08cZ7S+BvqhVA44S9CdhZOxEgIJiNIpsexrAMOK/etnF",
+	"mbpXx6dHZ9dXviFZiLZ6XIO5IzpF68IU+ZjWNXuMcQLmTRY2yDWPI8DrneaWhxJXxva0YACHbGiFHtgh",
+	"Fw0CV26Wf8zJUFVqdqFZkFmY0qeZsHGsQR8puPIIpRrakmho2THaPHs0uLHOQ0uiGh3e4R/YxNShh5K9",
+	"oaaUhmfpsx5o9PdyxZqM6N/ygvN7ud18SHkYg3avRyNalMgAoc/bJnC/vbo6z1zVIE+BIblmCZqNYSgE",
+	"o8xZ4CGUwrWeV7xKuYkas4eKRmdMPkITMhRjnbUdw2gFWxj2IshtvLZdtrWPZn/n9aBKbI3OpwULn9OR",
+	"3rX4OY+jqQYdKmizwzJUBbubrUOGcjXGGma/F+1SC/vo50YX+wdYTLJeDGAtguHmTD7unmesIu7Gc2OH",
+	"3rZjr3B2lJkbKnm6j6PWu59m+5lTs8GF5GjMxcQyR4mFlroL9FBY+ay+6IDTEbZKhsnPcYFK5STAzepF",
+	"DsxmNRonVjQTwzX0itrAzH6dB2fEaJjJlX815OaF1IpXKZMx3Y+NmFjxKkW5zKYXgqzjRATi0YNbr8iB",
+	"9SKL/KIYT1ZGEeb8xa5nvNRtDILDTLTFo8UCzAhKtZIAqgykq3I7SwJSCqaf4gDNtUbIulnPx0sYlQor",
+	"vAhuo1Ws0WAmnW+T7L2SuYyEZp9zksKsVquV9CzomSRpzDBMW26aD1aaD7gybUjMg/j5WhB+5EDjTO4t",
+	"DL+1xtIWdBvP17vA4a6/3TQV5Y4dzv5wJVkfoCWbk3FARkxTGPAWBzSGNkXGQj4W8ZSLUURj0k85qoCN",
+	"x6ncsB4e/rP2hfujpvsXMlJcFFySn5JnN+a31MBqdTL+Emry6iFvQLEhfLNcQgAKx28ZVwKLJm1CzFyG",
+	"vQxBrBUDc3Y0F4TYmw0Lnep3SjsXZAxpozU8OjtCm9GG61qSR2KAlm3YmcNzzmIJej16GpRlil8nEcql",
+	"qoUzXZwEuGFHpCJ5dIojg3PLJEODRmWdXEW5PW+HOjvyGtUkUDCnaI0CZLBBOf0EvTY0rjXIwbyREQwN",
+	"Fll8NHWYsnUtr4m5U/b/xv5Y2yPsEw3A+MagOxAE3qG5wyPv6C29hEU+yYPlSLX9X3a2amgG69ME3dtA",
+	"oZ9Iwni4T2huwqHKmEaDREhp3Udku92eUxaK0erttTNLVgnjxbu3CvIyHY1YiOF51EmdNIGEVXTfwLno",
+	"nVgAG2uuINQ6pODI2MQGqO0C2LMsRrBRWtBTB9LW1qSEqK0BkaU7v0B7yx3KKxtLjemtWWHTd8PemyA6",
+	"i94dX/923PoQHctjfrETHB4/O+bv4p/4uzhoDxLK4+YxbzbY9N042DrVz8c/tndV8GZ33OMXcRC9220E",
+	"7ZjPV18uzuje64effKad2e6GVZcLSy0jURcmYv8OgAeJ5YNp1s5pPFUgDCBBk1kR/nVbvN+jHLazkjIV",
+	"lrMJuk5MqjY6DFN0I+S527QnGZ9Jayjd14Z1wzcr1r1Jz7x1ZneLfy9bgFsEdWXt7iVt7C6K5XD/obt8",
+	"rGjOAWO2dh65OcfuI5Tvcw5xcR5LabFCt2n1AxV8cRaTq4F/UNWurA9J4pRRs8Xb7qKyOXC6czGxL1nL",
+	"63FrcK2A0P2rtmx6kZYXXfkj1O1Yp6TA6voXhUN4ZPXPZUZfRwVc0Gr/PrdyNpnXBHOhTjBkCdvP/MOR",
+	"aSs4Z56PgpuHsc6XFK35Jqt3VLMmHPpTCw2TRMRZ7fHLe3ioRMVTQmVpjOG3Uf9jntvOVwHJkpAg0d/P",
+	"mJmbfORpLZ3bGAenJBo8Y0OR4QuMqKpSnsUlQ4QimhJ6sQiwmyyNWc2tipbZLuxgTtMnKJMBcc1r2TtK",
+	"y164tNu+VrjO2azOp0fZApwPD7O1aACXttjyIbvAJ0lqKjGMY6o0BpAqWjvyJB8irAUEBIvavhOkloiY",
+	"SdJjsdCXQBDBWYfjV4wGw2IYB0xZ8SoYmnb28QO051raqKv46NztvMTkpk0b5T6au6ek+MFVkuaFQm0y",
+	"lvE5m+Q7aOBDQ4bxQ2Ve1QKD6AkRM8rnNIK5sm68EMxfzBczb3ok5VCwGq1P2GoBrlCRWiNs2vVm+4vo",
+	"GKWFOufHHc8e4Faj2Wi1thrP19EGYirVtbR4UOKJppquikHEMaYKwWeOTpY1h76XJpZKlhwMDA7lY56K",
+	"36I4pk93Gs27Nct1BXpny0WdIJ8cwJrjcxnJNrfu8du7mds9J0mVikalKy2r+7ZWa71ijTfHBvJse0V7",
+	"PVr/rVnfbXTv0OW/VX+2Pd9dj9Z/My32Gm6XPfAJ5S1u7iDmhdhdZz5Z3jZQsrZq0c8DZouF6dezRDuS",
+	"Q939lAvl+BCav3z+GuWeH1WAXObNctVIPIpSFC4e8x3spjfQNs7pymVsMz9nGKDP0QXzurB1QLcevD7/",
+	"UjDkVM7P6kAzm83t9ryZ9aa0350mzSPTWAnLWeVpI1ASN5QzLfAgKjzE1mlw1Yb0lu3l3exI1XiWkiS6",
+	"jfigZv1F0OHOfhsIELl7NLipkZ4+XlspFSP/UUSycriZLrJRU7dsH1KknPZ3pGqszqAYhHREB8wjsZCy",
+	"RgaCSWL6303oFJxaTrAaZlji5mSxEVKkSBUD5X9u/9LAZdQa5GzM+MH5MdlqNG3+h4oYoQSL/T+ROJoS",
+	"WvKNIBXW1pOG3flu6zYf8zhMBSet4GXwxlh2xvsiCZgWKxqru9GZjmQP0EOu2PrN9GcrdibD5meFjmgl",
+	"srh74exC8s8KjcXcR+0+srrX9czzYB+CJo4bG0jLiP1s0SUks/bvMguqrYy9cibTV2HW7LrGe/bpWcoH",
+	"d9nueiGdO8S44A2tFVksRZFQHOGFBH+kk46iRBoMtb6IGTqIoQ8QhWFp0nFYLJT08xqk8UWz0K9pJc9a",
+	"Kg5lYRLuihaDXKR3Eh7mA07nyXTmf8dUjJRrgEtFE2XqSO/n35icClOrLeprQoY5WJFskAPjTM4TiDCZ",
+	"Y0Gu0J2klDX85Y8ti5SElu5uLGI1v3js6bpSjtnecly8g4STCzSzWHlXycYexO4DCDmHZ9cfrupGN5yX",
+	"cu7ACPI7+4fiASuIP1LWe0TgrVdRMws0mi+naegV+fv/9L9kmfi+R0KWRLcsbHxZCrDeHh7dAD4uxpRt",
+	"ENSbMDA5n4toxqaxsyJaZ4GRw6FmbmzhvU8dumnM1e7AamhjZgznEmzEDfIWbMeiX3wWTHjWmEwTZnMV",
+	"geUtMU0bSzJmomO+NzbkfiLdeDXDBzHKzDycchWBXBMledvpTDHCKq/rB0d/Kff21sO5AAucBWOYXVxd",
+	"FSU6g5+uC3y52zunVY9vAFsqcH4BbyIu4G6ufeP6cE9/kRmbrtfsb7a17qOnhaxR5dkCJyvz/Ai+heiR",
+	"eM06iRp2f5ao/zHjYOAksxyHvIx15p67S/wLXA7b4nvzy7FGWzTjFMpU12qxPxoyEVMKMmQx02qVfvmb",
+	"aoz22Lj+Yi1ct7bE5U1t8CwzE80Xk/XuLcNcldS2MKUX0cwBrkUrHTTy2V9ZH8Cm6aLAOxEyGyPOo2ee",
+	"rN0CbkFUYcEu7a0zzOZFtjfvxLsxnB9UTC6gWC6bLkQyz8RZiH4mGRdkZi4UmTKVh2bYFv9GNs6TKqQg",
+	"EfZXZZ8CxsIcwzErGKrRoMRr1zWP1s075MHO9m4qiJzGouleo9n5y2XQrA1gsqTlrb1exf6BTh3spS0E",
+	"C6zpy4ipGSP8ipJq3kneSX0CvwpWO8ICCnOZgStj2mfsGqVMG3NTTKWZ7GQ9whqDBqFknCbBkEpbhg29",
+	"LkU2PUN0Noy7hzVe6R3275Rd0U/E6ORL+ADdmLotr6LEprOW2NBmF//7HzvQcLm6vNT42yo3l3xJq9/s",
+	"mW54GK172ZtnMGFmLStiEa+uTi6hrE3Rg7NbaHXx4tl2AeLPSu3tV3RQ3DkkzyWztGfltb4y6eeOOykb",
+	"qcekkiyOWVLwHq3IVC/ajNuzvVq8SgrxMeZ7TaI/e5Vr0IReaoXqDrQlr4VQObq+gAVE3H2lNReid4fq",
+	"CSWZTHPZVOREhZvS1s8lmILwsJh1B5BY6wh8swZASqwpZtCl5pSly5kL+2GTQv1l0DaVIEHMqHWUzjLv",
+	"mWMzBGxpXQ+c4dCYr8FGmqz9lnnaONBba75mfSX6nfYG72BQipCKxodrGIPMm+f5C0CpBmv0TjevXuDD",
+	"ZZ4TTRcDTHmwMJujYcWO2/asGtZw9rOZ5Rf3wXo0GosEkHdM9Q2oDCI1THuNQIyeCjqO6oEI2YDxp9nZ",
+	"f3ZflzfRuC7GiGV10xgmIxx3saFtbpdafEVPoe79XdJ8IWzaxCTPp+SK1UUfkFrqB+eyZMWCMgW4ZuNH",
+	"ucOiC3VU2tu7u3nOm6Ug69CaO9boeYCSN0WSBAQIqE8WSbSqIEhp3Y9N2tTPXxp87AvemX/WAjqLb3Hu",
+	"CLlTwr7rh9wpSa/fxE+5KvRilfNyLmHemXwxSbiW9yFiNsVijbuf1ZJcx2+zORWc355kyd3ztstt508k",
+	"RnS7peNMO42NDePBt2IYLz2YhSJgVgPASUWaq4qQTWzz7R8ic6O3iedpYdGBeVPmGqhWymujrCxq7gCC",
+	"wVz/kFNBdblhTaPro9vT4E6sNKMVcf+cSkmohD4DUiR+5iXSL5ExHTBzGwTP+9rojxubZ5WsY5HT/IIF",
+	"aRKp6aXelrm60DntINUs0/712iLLu49XFW++vTGFOtombQkK6mDvT8jM8UixEahWW+wnmK9T9dV0vEeo",
+	"+vPfJsr3OvztZXvnmUdaO2QUcS26kN6UhKxP01hB9aC5dl3QH8KUyIWEV0xrg+OCewf7yLF2qNS48vkz",
+	"1NTsC9CLBFcUayWagOCjQIzOke8Txai+jmkSL+6yOCcrVV7S4IZxbOMR2QJmELVic1BHlNMBxsnb7D65",
+	"Z4u6VxXjlCtZywpQRxCb2e97HU6d1iSKxmLg2eJLPDTxMB7psWHEQ/Lu45XbNwyav+gRE6Gowpr5Djwl",
+	"VJ0+FLDgPHYGEjD1TjCKPmsuAh0YofAS9tA1LXISBnXA40MqmUciU6P++vr4lfSgqL1UdDTGTy9eH5Kt",
+	"ra1dEnFyfXUIxcgxNBhq3ZLq9qdPsK+dT59q2MFjrqU2qRY6GppP/wydDQ0AbQNtqP2OzRGvL449KJk9",
+	"03PSttw2MfNOywjCgqEwxmr9zQ9Z2Xj9pdNNxfZN7YkwYpIkTN+6rCOa6a8M3Vo8+wxUXWqR0+gl9lyE",
+	"+c13cAYQtySgB8h8/0bs9AhzH+CBQLdGm7k026TSJA4AZLggeZ9K04cMztHLOlNiA0qsYp73oLQVpPJe",
+	"lSFj+i7zKTZfYLFkeQLEfENNgKEpU68HzyvT24mxN4VpmYzdyKB5y4RqGUIjLO75SlNRu1mpRKIPco9Q",
+	"8uH6JM/YIlW/00m1TOhDHXbb//n66nX9BalSEms4yTRJxEADg8mAjhk2XTHtNqHmFZ8idJEAY8PKDGzY",
+	"A5ETCt2SPfJrCjcmsRX7xzShI6ZY4gFo9OgAnZI2ppOhkCxvUwqlibCZNPSr9vUHvme7TW/90pA3KZYy",
+	"Zsm08auPsDk2DWNsV296w2wTmazYvWZNMg2Ge8RvNZq+Xq7fYlv+XPpKNj2iGpb0z8iBNEsG6AwptLey",
+	"rMnCqBoI3o+SkWf6vnuEfVKMhzVCYylgeYALAkeh0KYHWr1gM3lbCHrEqEmNhhR+zVt//+w75GMW3rAg",
+	"SnyT3+fvYff0lBGRKhlBVXyNBIr2PKiTD40hTEWA+sHl4fGx6T2A2FRzULvk8AzAfEsV0mZzK9D6IPxm",
+	"miJBP/JPmnVh60Tiki63uVbei08VLvLbq6vzp61GSy/cbFhjhWkXgdsz9M9uKL8O2M8Jm5DqTUO3Dg3I",
+	"TudT87mPxNHcWbsS7AbEmWemM4Tr2TZ5H72sYc/Qfur4i6GjQEyn0KMFIiz1/cF+BAnktxs6RJE0s0/q",
+	"6TimEfcBtFXAAl//+pKGlrD6NY9sb7X0HneaO6ZzCrxfIMl7WR8YQ7EPzo+JpBO3PDakT7ntYmIxGJhe",
+	"aFg0HHGKpyOJXcDlWHDJJKla7oMMw4PurwqCSZXhMdjkVNbAOz6gETc925BAQP8mvWoT3rRvvJQSSZkS",
+	"sb5XLMNTNWRTEoqsaQMs7CV2QMG+DoI7bbqgRUn18OzisuZ2LZEWGCualWA/E9OvJBCjEa1Lpm+TwgY7",
+	"nLmSGewwoHE8KyLkDTSwkUOh30uxm4kkVf/A9OyGdzUxOxRcMa7qVwjPvF+lN9+Mw5tHgVqxLwqmHkID",
+	"DlynPU57e0yPkCAFuSxkQUwTZnr2HF3RgZ7WGjf1725fHndFqn4B/T+w5vzHjx/rB07DirKVeqTRaOBJ",
+	"TYHZx1pkBmFjtlnN0aexkKz+FqHmN4iWw7Eyvx4374KDTUckaTe394Ga4NXUZ6cp15YjQM012alZ/lPK",
+	"oS1moGgCjdQINICGLLKAcckccfr0+GpOghZjxrH9SUMkg6fmJflUP5t3oy9I4gfnx04w4F6l1Wg3mhDt",
+	"NGacjqPKXmWr0WxsQW06NQSd5ik0yHgKd7MOdxM+HjAQ9zM0Be/2gX5U648H+ukjfFiPZViIXBigkz/y",
+	"9AR6Jnz2Vj5olDP95Gzvg3iKZERiRimWfgDjaaQfAAaf103U32GYNWioa6SorTenfmnRnKZ5Sz7jUjt0",
+	"Bk59iyufMQXH0FH9crvZtHqYDdackXD1Z5tOBpYAUPRmXWlas4bIJ9gwhCZt4xLKRs6W+vQlzfyr8Epr",
+	"9SvX0KlGkzQW4ktbq196nbWR+exVdtZZ2bHpEHIEDULgrTXmucQ2ItdOuxDXNADo7hoFfv5FH51MRyOa",
+	"TCt7lUvzoAGk1hgmmp5D0SNbcXzv5wo2qYHM27xwTWWvArdyT5NjmNfcVY3Pa1zSa3js0a/nY+JqZq9a",
+	"iqUAj+9IelckRXVAA9EjIg43wU+A/B5+O4ugT39HuvvZuJmCYUkZJy3+gRYl8uoATmkmz4RIQki56Ged",
+	"sqvY9jqSZJBQaBkPabcoUne471if8F00i/rQigxM6yC7gu4+06naFrGuNcgRFjAw0evYGkt2OApGaF4z",
+	"SwbuQw7M6jB7KhaSYePDQhNu36kJ5SMfmdAp9Hj1OtztGm4KcWdNvgPKbed5wk1xBWz3TfjCdt/FgbF9",
+	"eA3FkBKykXtrNqYb18hkkRzA7XopwunDUYI5P9LnomHXOB8flRSVkSHrtfEydejbJkTbze3Vb3wQ6jW0",
+	"l4MXdle/cGg7ZekXWmus6Ry72l0JcQI97eC9nXUAkLXJO2VhRFFg8irb7fY6L48ToTUF69Jeiyp/TCLF",
+	"vg5pxoIShgBaCiWSjAyoIRvdiUyPo3ooAn1J4M9UDZ+ii6BuWvVpmi1kSWmxQ6CkqOTgsyExfe9INdNl",
+	"8+58T2z/e0vUa1a/hmegJk0CKq/NWJVOXUhbp0xrcNY8DC0trdkl83Jofa0FXc7cloN+bZ/QDk+hwqJp",
+	"bqgHyDq6c0vxW0182TYJhDe5WTtocQOhFcZsszLiAevw4m7tSnZJ1XeaGfq1PeRQOdQYiRlNwCTIjJ2J",
+	"2fA1NMXxDjdzNcgFVaYTMQvJWDMl7CVwfF5Ky+Eoj23Txcegx+4UG1HkNYjcQaF15RelphuTujUW9kZw",
+	"9hXp4hpbuhLilPKpAZ/8NihjgRC+E2ARRPkKzaHcuXYuDdSEFEhgQhWrY4fGPfz4c0bswPu6mMidARmi",
+	"EFJaRoJyikZNMStb658MmMqt7tvNVofnNMnppeqjqwRaM2aPq2jEjNAHmfamiyihcXTDGuQ1NnAHv2CH",
+	"m+x8oAb5egxdMIRkz/bxPjl7c/yhe3rwQ/f1wfHJ9cXRpU+qxjZJdmromIbqp1kELVquDEGKpLMc9M1T",
+	"hdPuGUshVYqNxso0jVGmaoDlCB2OmVYWTp4VtDWlnOub6tdMgYBiA/K8XO6+aUsf02mHQ0ke8LeZfZ6c",
+	"Hb6HxsgaIqFIezGTuBKotdZPE6C4piG+R9IxVA7jZCjSxHQPzyBhHLbgRe/3oTyLaQcjVaLZc2IrksXg",
+	"YjbKSqr2geR3uFnUwSFUUll0CK1ms2ZXBCYmzZrwXAGiNI5JtqIOV2Jg2QbCjKBpPZlOwMVPDohMMfQA",
+	"X+fZWSZMMoVM1pQuQk9uh8N0T+S+s444tC6Q9jaAB6HRF8lAYBvoAyuN5HJAJgbAmXd4djkMd9xyzty+",
+	"7Nc25XIncIcfh73B2JtrGt8sX9tYS/jOq+7Mq04E+NOQ3mSE2WkGszGrEqlazKsu0C6BifY0jrEaIjKt",
+	"fWxAj3QAPTtuMAuRSozJRCQ3YAlRUKC8UXbRsCvyDMpvl8cw2irR4OsEibtxZ8z91hU0fdaahVuXgNn7",
+	"3CHPHmedxvHqI0XGOlN1G88YTtPIFaCPuVapSMoUdCNQEBcd6EEcr3WmR4VV/JOdauEIlhyr2zeq/FA/",
+	"MBbKQknzjC1WrRSZq6Pttkf8Rf3oNa/EUxEoqpSjSH5U+4idEL6j6FRqro0zzq0FuDLEYtIOx2ANW0Uc",
+	"B7dMHsQK5aYOZ6JjykOj0KJYa0UUKjvcPz+7vHJjIP097IuQCX+mBwe4ZldJiZrIdviMlxkETxtAWhQ7",
+	"N5Ux0ABzntPuxxA2ipNsJHUsIMGuwPVVzJJ/HBPgH1foWMt0WJAK7iyDjBPRjzCCvdTn+Iapc/PIVzLB",
+	"4x4fmSV9nZO8co/QEMElnMiIeEukC5FXvzaM44ksSoYYDzXWmqLxrgFfChnFwreEiwkR3KXUHR7QJImM",
+	"y8voniJpkHMcxfjaUKEsxqgXe1IQCoFgwLxSyTq8CuHMz5tN8h//vt1obTfaJl5rMhRxmbiZhSYXeAia",
+	"YszMXZi5CzMAOy1GGt4wNpZkKDiTKgs6M4FvEd8zzRc04zl6fXF0+bZ7cXR9edR9c3FweFTQ6Ymsod8S",
+	"w8ktyHDff0ulwi/0mid0irAdMCXRrgzcMwOlAUwVzU4IQDe7oAZmCaklFhoTRXsSS2slTCWRG6FozRmj",
+	"SIJ12vLKvtJyAYgc8RQKqrMZjaEQZwkhc4AYIG32RdKBhrs5Tg0Yt1FuVTB/U4iUR1+urW+vEeOGTcmI",
+	"3kD5ZFazrlYXKzq8ut1sOTJR4SBtcKGGI5T3we/6IhncxbJguus+Eruf6d37x7cufLcV3NlWcPQpsC6+",
+	"4kXDuAfOJubvMY2Sjdm2TStaz5sHdkt9fQoRCkC9spbApMrpiIXEz3oI+1jAzxTQwlFqGMMqjBU9s6Br",
+	"TmaDLDQFCYZCMm4jofFK7hFKTFgIxvFnUeRxdAPB0R1eSBRpEGgGbNJqxGhMExaSgEpWj7hkHBslxJhb",
+	"JJVIQKGZsEQ/EjaIlbuNWf2FVpuft0lvquFS7QXJFJqkA4g9WxMXs3Fe11/gc5iNMqJT2JZJKDE0rgW9",
+	"7zocckECMRoJnglicnPKZE70sUhTsb31t+XR+2PEIfxD0CWkC667G+xNyqQmb0yJDAlwoxaLhOhU346E",
+	"BYyreIqN3ExfSd+YKHwyosmNXNyILoXrfIB0DCU4qsy98y+PLi+Pzz5cgvvl/Oiie32pqVvuA2vWsIi2",
+	"XammQ2j3GFObYOLIJR0eMzq3ZMFZqacikurSQuARFSS3s9kCPamwx398damw3SVKk33k6e/mNxO3iGVp",
+	"S5qM5b5g8wKwQUP2bY4JxoUZBrbdKKHmGp8uM+PiZhF3l3alZTG4m9rmv5QjasPgs2/dyoIn6LL7WRfM",
+	"AqzDNOaFBhV9hV/iI3/oAG7Yw+oIboTG9xDu+4VwAxQXxnAbjJuPDsQv9mI8pQw3n/5uCkx8Xmb2e5lk",
+	"BWIfEYMWcTNTJwUzz4hrgDJJUKBH5TlxmgSbXDo975Epc1g2v3nsKTwD0/+xieTXQcyDOXlxORqaXJdN",
+	"ad5LUwpFT74g1SBDlyeS2EpfGNbEbJKmpkRa0zXFI+Q+YZ8iTLS3H4FcidUmZIN8jNSwkHHpFLsv9AND",
+	"T2yGlKhDV7dbbXTgTSKJvbqL18upWrkxFzjuw5oeOR6/UFHzCwfkryYMTkj+H+LaP34of2sND9l5AjVk",
+	"oTbQa/D/fjVl+tuX/qDmhI1LzVLiMbbOlglcm/ZN9E7KWfDTrETOQg36jJsC92BFsgVw9Lps3XcTtHkL",
+	"tR5CQp1a91AUB4sS2DfVkPH81eoNm0oGNZciDh/VGsTP4AY5XKX9xxrl2nBWEe/LJBCXpei6dZc3ygwu",
+	"G6zYzumeecamXIzJLy8CucdiMckbZ+Xl9/xFqcjwxkWxW1S+wtnia4+qDsw0n1qqEyAQ/gHU06+UegwF",
+	"r7JmqpYE5XRkngpl391bCltOwp7mPY8lJofeWdYrdWocxKYsDRYtwcpRjUbLa4IXgTO5j/9xq/aArxXp",
+	"J00YgSrloVOSpcODIQtuGuSAcDagKrqF+HNFM7M/VA7KenvgPXU6jVS3222vw/2Iy7Tfj4KIcdWFsmS+",
+	"B7UsoCQUDYZEDkWiYIU1D1I7adaFGywNxiDJis1kO1z0CfSTxamIb4vFd8EoOzdLatqOQ9W4vJu4SPLe",
+	"4VATpMOz2WHDRqatzpQ9KrYOrzXIdZ6vheYwxIgnmTCNKV+WcqIDByxl+5jdgSV/cx5kE6vsB137SHlG",
+	"K9qwZ1pPby5I5zVU3rPpo8nTC/rkP5QDxmlPHX7PT/2en/pgAnDAolvmEaTo+qoj6cB6i4v5TpTfqspe",
+	"xZaSrixhSWsJx08xevUxmMolUxIJpyV0ltJXKfFh3rx/qTUGh1Hf9BXZJxReRBl8pHVzTVlhV9KyqlqD",
+	"fNRSt1/sAw1y3yC6ZRwTmmBQ6QTgmhherIJlxurwKCtftweE04cz6Rqd2PesfAms0IcJ5oeDUGH0AAJH",
+	"63CHpdlQZcicneNqmq+s5MR6FVEwhIpeHQ7qVAhcKlBWAlxO2g9NONy3S9ULbcG/E/TvBP3bJugiCQkl",
+	"wTSImbn4VRNVU6c8rEumMDtRU6bal6fwlsQuDiVAZ4ixxED40lxrSZRxHTIGcYyjUQo1cB27CB2PGQ/z",
+	"krbQg42asp59x96750xj5O7IZI6CdpGOIKkzUnmHQfnEyNMN8sEpC7VP5kwtDeLbut6YCBtJLLkqgfna",
+	"L1+CsuIT9sl8ZbNE+lEMBVUpFHAVCQnEqBdxZlKpQTqX4KhGkJDeFCXwkH0yua6glQdCKqemqJhJyR5F",
+	"cQyCvOjnm1xi/znNjvKf3ARUNprpz7genym2fl00pNuwcQP+5fRGWzxysf3jfQ1gUA7TYkeWXIe9B6v6",
+	"DkFvTo/007gfxfgUpjdiQ/raIltY3pfy3gfk3sjy8ZY0RFgxKN7kzUd9dNtdoSnnUvOdQwC+W/DuHMgU",
+	"s3DAkm/NfqdMn85HUbTOeIHNQjywnbArUlfLoor4xY6JvinKkb8RcR+ecxsp+g0CZCY7GNMeQA8srfWs",
+	"TKPB4hxY3y2zwoVQjB1NVAWLHFlhkKvtO5bHzEcziYK8Knxjmepj26V+09rPbE/X7wrQdwXoG1aANIOb",
+	"ows9piaM6bspcnP1l1d9fs/E1c9Pf8+lzc/3oMKrJejzTERe42GnV+2SUBygvUXfJan6PI1jP2+XV9tz",
+	"9SirzaFwmIh0MHQkDJI1d8fK8BC2owVFyH9GkUrrNHldOfturUHeCg5lbfI4HojMWRiPk/swv9GgnPlu",
+	"c184MseB0KIodP3l9/Cc7+E5j1x9WzlWGUNvyNiEQKwjUWfEfhWFNnXolgd0HzvPfaWq+c5S0aQVSSIV",
+	"VQvr2JuumesaDPIt2g6aj6qT5tOtVkidrX9XSe+hktogWgeeC+vaLwx4w2ZH8iHCfctDQExjD5OjDvYS",
+	"Ysq7XkHGOKlic6vnbSxr59ncUExU1/rXkMphbQ968ZBImSDeDjf1W8F/Rv4mIm5qCzqFbQq1dDFkZOJW",
+	"iTU9PbE6WMLGMQ2Yyfm34B0zHkZYEgi8glmNWFNSLNagm5pKsVmWXpZYy4Ib0+2vw6vgc5yINA6JYnGM",
+	"HbowZHHCWWJccHm9wyG9zer8SNty0fbgw+ILGRhsGdtIgT0YNg4tcbabux4pFsFd7Mo7dkt5PkqNnZlp",
+	"NldHH3AZobPdBRJSjiym/ZOWXTHPsSqHYsJtRacAI8cd+ckK4atkqOy5fzw56rswNEe6sVQzkWLEBGc2",
+	"I2Ht7AxLsNeUg57+nv+xKpUyI3UOgQwoJ1wr21BftceyBqYNAil3UE1mUUFvVCuyqApSbTe3sZp31gY1",
+	"L7QGEWX5zF37iF/bIwnTeqJpzgXd+SIuFaPholTOGTK2TkZmcdOmfEC22392y9YfJP9zUTHqda+TtzC/",
+	"bhlGPYYcvZoffRee75oLd1ckuaeQvFpnPHZo9SLvT273XJiA4uSdlgUxlAYCnDjm1K+iEZsg46qvRT/s",
+	"eytQU86+gZ7ofi03/S5SlvGNr5deYYG5RnJFvpXvt/neqjB6CdbwDDySu3aRFmw6dUeSpDz61bS6NZFM",
+	"ppwTamlZRL1+IdPWyEHultSKJbg9UYwLsWYrdLcCFzUooplFfo+EDC4DVVCYfqHYhPpQpok8pu5nJ/lK",
+	"mh8axQsqV4ld3Hx/Z4u49137+2N4T791wfYgDKHDhUvYoE41TdhQpJJ5+HWCvwxZ3K89qFE9e2rO1blI",
+	"VC5QkUd1ba15i78XpviWC1MUcftL8+wH9aVrfg61EG2aCFpA9omf9QGa8a4XeDuYhyGi0gBFcDR6iwQL",
+	"aDnhndKxUuQ8fl6QiHg3lbaJ2nwqHyQWEi6cwCuI6JofJsvw29hR79CDb9FNfyd55CtRsu+u+vsLGd99",
+	"+4/SGTNHUZEUtY4HFUeMLWah8eMCTMWhsRPnLcPiSCoWlts+Ts2Y/wQtug1YvlsbHsDaYGC5eaG3h3K6",
+	"L7sgha7fi1w+V45DRTrt43hY2vIoSgqNbNgUXhmPGU3yJFgznr5vEA8Y2a6I0PAmq0eDsYJo/KDxRH9l",
+	"SsXyBS26rUjiNOYuc//o648Xem3XTw4CdDR9d/d8++4ecAhSe3QZ9t3Vj/qI+oPTkH2B7lBsM1boxWH2",
+	"V1VOxXY0HI5qj3SFUCp2rtBjCd44xTfYRh6B/r2R/HfD3DqCL2KLaQr/UCEcECK7WMpdnaeM8aK+N5ux",
+	"XM3ylbFXwmzOcjVLWq6ZdOV94v/q20oZGMgH8bs8xVuCpSqkEiOAAjL7KuVT6P0AjjwIl/uEp0Sy7FeP",
+	"sE80UPG0XCo/QxB8rZTkDQNuYbVZrO2mqarsEx2NY/1Iu9l+Vm+16u2dq2ZzD/79VPEeKZe1ZNpnDzbt",
+	"rwumajWbrYpXGdFPJ4wP9NVq72x7lVHE7d+tL5tQC0e3WnXCK/ldc3oAzUnYq21ppflgnlbiF4/mmL1A",
+	"eUMS30nFrL9nU6gmBMswXbGy7je+k1XWvWHTrpVZ/NqeafI17fABKxRoAILZo8ENxpDms6n6BRvHdMrC",
+	"PQKBD25mKyUS7FDmfZF0OBLdRod3OLYRSCAFNokClzbv5QWSiOR0LIfCLMdkrj2RxJc3qWYPHHoHdbgP",
+	"gxyMsIASsgZTOdXfx+JEV0LRWL8j056C3/E5+3vCkKKTiCs2YIkWVTt8FHGRkBRaklUpgYcxaXfXa7e3",
+	"vK3nba+59cx7sbPtPX++471oPs8LGvkUFtQVtyzpx2LiexY2HT5J6LjWICelFQSzuquJlueSAbQkiWNT",
+	"b1AO9ecQo2hLUFe32+0Oz/bcHUUSeJ5f28+rTkNWW48R31jD4S3im++7aX45nCp/2KVEz1vbz7pVZENm",
+	"xfbgULFOiKlshTZ5DYsYjGOYPKcwCgztaFrsSGMG5zBkcUiqTj2VQSIm0rO9WR3nge8UdQCnA8f2sAZ9",
+	"amVVVuC5wGlThZjWAScE45AJmB9bSdI2lMPNSyoaRDehoXl+IFbzLq73ODQ1vfEioNMCiljBqoxTw3nh",
+	"ialMgdeNCzIS4NbQ+IhB9oAoFr79hDGAHFStMFi9AF4G0XpCDT0LJ41xHe5Ay2SUO0Mg6uhFEaoI9qxx",
+	"q5jZlHRbnMbgR4cjhjkj5ZjpFC33yAQ6Alr/UY9NBTRfxDaBZmehZ9oHdXiPBWKkCV8guExHLPQb5KCw",
+	"4LzFoA3/NXC28brFM+pyobrmWjSIb8W9rGiJG/4ytkUoQSPt8OzpbiYcOqkKHY6iINpygQCaFl04Bij/",
+	"WqrwyICOYyYlZLHq52xqP+KNVDRRkvgmztlfnAYBE94znf/C6rKP5b5ylvqVYmkQTAu0aIC5Z4PKnewJ",
+	"vHaaWt0jvKaEg656teyV74E638scfE0rwnlMAwhbN7dFU2/gh/aeLBCSi6UNshu/SH5ebWp4+rspyfR5",
+	"odHhWEkjPsFVxtLnRjTBusGaGEMlqJiFTtUAD4U+SO3TCjI8aOJv5nX/N0xZ8vu4Kt9SwvU9EOjLR+UL",
+	"c+xfSCtcbSI6M1XKFrjaZm/O04DygMWPWgYkX9JinRZrrxl3QsrzKwnipyPnLtcC9gsFFE2eaz6YVHRK",
+	"5DAaj7XQnglVHoiU/SjRMiVK0mOaqIjG8bSbve0bGwAkmPUYQcjFLNwnlPiFx4iffekX88WyHtQwVhfk",
+	"b4jZ8BcGKZHJkHG99FjLzL10NJbEN6TI1KyCSpPoRNFKVkbstBBOpR58XmiEBd5RaLRBTt63Ui7K2Y0j",
+	"V37+quTYyzHkGxAavwuAf6wgqn9M2RHvaSY8riUpLi6CZXiqYWGf12R4SOm/Msc7p1Ow7kyoBNsQJyyW",
+	"bDJkCSNVf4zfOoaIBIorQ3ErW4Aw51/GVmD5kmVle4TyKdqq9ODrMCHXJmlruTsCsP5YS88TFhK0Gsm1",
+	"2Nb+LNvan+NZJRwK9/EPw6Kc7XxLPMpiy3ce9Z1HfedROd0hNK+j83C8ahOrxlMgjHdPmiZnnBmFYMwS",
+	"kpN5Dx0XkJvJgzgNF0UZAwE5uv0yddYf3V8OG1ntNEeof3ea39Mo8kSSYSQhcP4PbB5xqsTfObKp9Gq9",
+	"dgb+Q1+tfCOrr5YDze/36/73q1/AoW/wji3Sfl6LJPcke3lvFceJzUKf9GkcE2r6FWYme6dhYOYNhzgC",
+	"qkg14o553xgFjR/Pz8G1woy4KEADIkqgUHzW5bHYm8uU0MsGeiLzauzkVEBDF8rNK09kwdCZedPziARx",
+	"y5Kuu2onPMO4Naq+0VWgKxfAL4/n2DMedkli1ocihHIYja0C6do8RbKWyTNfbXWFHpm7+V1vdubBd2YA",
+	"NZFlMSRQDMKYaL0Fi8LOmg9oMF1UXCKnbf8ICujMlr6SA96B6QLNNMd4L7dk2/s0744jtK9YQiJFqiZn",
+	"PpLuK7Xvmu13zfa7ZlvZq1wOozFUcdT0XvNW0c9MsU+Mo/zx1VwbRrhQnj6IY3PNmWaREB1lkwOydpaN",
+	"Qog/hcD9esQl46bfsEx7GIpt85I4RLyZ0P7L99cN8n5WVN8DSdWWK5I30Rjbko4ZVYTaADcPmAaZDKOY",
+	"mQZoWiLocBpqTbokQktLxud223+Q7ACzXjc/oKR8RBYTGtAkmaJsoskvHSwqdKboYO01YHSCN1/2c73T",
+	"Jvlhk6r/L0a+7Bq0gYw0yeJbJmsNcqw6HOIdNZOjWoy0IY9qmDCwqut7hqUomNIAh6zxaABBwnCTpgRX",
+	"uUf8//Z/+x7x/9v/DmHK/9//6WM7RKx/TCSjSTAkScolNsJTSTRI6Mh2zcM+RBB3yhKi2CfN2qgekPb0",
+	"z3/5l3+Bcbtd+Kze82umRLMMqBWmbDSxgQdcP2jIF5nwyn4qbRc/DBNHcbfDfTixxq8+SagpHU25be8n",
+	"YzGJpw3yQWjhTMOB+/8/e9fW3LaNhf8KRi+xdyFbjduMqzw563aTbZ1m7Hg6O5VnCZGQhQoCNABoR+3k",
+	"v+/gHIAEJUq+Rbab6skXUSCuB+fyne8Qy+YWFr4P0W6sU8uZSvDkQg0Udszwy1IyoF01IVe3EEzy3JGd",
+	"H/51ctR9+eoldEuXqEpnZUZGkl1Swiw5u2aXl9yQ83d+mgbqkit/0nhBcilAoff2DRFuN7KNwE44VyLX",
+	"RbV0mIfIPzm/gbQaqOxTdypUFz/uwqp2TemH5ir0MKCWR35PaS1tKMCEaHauRtrkQNOD57/OHbFjYdyK",
+	"s9DMN0nSS77p9danl3jB29bhTv+g5cAk/n6GbC84K2HxJWfg58y6GYzPfxldnyup/TWMqe57wUeslK7T",
+	"73RjxpB/gKty6q+S9H+NB6A92unCz4u2UfomulfM+CfgWjrTxqHrs0PhD/S/xD+wwfjrMbd552KzyThB",
+	"Ut7s/ojCcuv7+AIJObP6Po0KS/WvZd9H/GiDfIkx84SEs2AbRNkvLK2VGKdJVhg2coBg99fTzTyLdlJW",
+	"APMV5mrYiBulQgzveCLjMY5wheUYVnlLgbjNtH4OFIhRBQtyIGeOSX15R4F1G1Nqf1jKyaMU1EQVTjg+",
+	"TfKfgD+pBIKEAp1vXif2Yg2qqdk9cqRItBkHChUQprAZydkVt8Qre0gFEXDkhhfkiskSakVj46gZYyqV",
+	"fwpfH+Ut8XqctwmMV5ejqAUxS5PEwKZIVl4S10MGfdo5I4al4zYj2Z+fQdP2C5aR7LeLbPd1yD8MONFG",
+	"BqLhkdUiFGYp/NChdBIUjPEDhsliMDtQr9P3GfvkjRJKDP+d5yH18XqsZfggVdSvx9pyknG/pW2Gqhy4",
+	"04cM3zFQO5n/aX87uNizk9L3Oklb81vKeRP6jS6Et7FnfosekhPxBnKX3lSJ88yFvMOzn84tmbK5N1q8",
+	"LRTAQXIOCWXe9IHFDKmcRl9j6lN4k3/m7Kdzb32jEgoGTjNVj5OCOTZklhPrhJSEDbXB/EvLjWBS/BEK",
+	"4DAhS8MDZ1chdT7ZHSgwaZwRdcIhquYYBYeR4PbKtZQC1F0WCv181zsgGRyz/+VBsGUxA/GUOzPvIhEB",
+	"JWN25b8YRxWmtM3if1PKyfnM78XE7t/Erbz8oidiJ6k7csqtNwVa7uhfgS0SvO+88HsOdi2einAKMFCA",
+	"Lp7OtrbM189JgjK8ukCCMPqG9nq92rs0nHv5sfLmHOpi3oXCyJ3+4cHh4ave4QMv1KRe6jo2soDErC56",
+	"KJbFKgei03moMQPbmhcxkBaY0F/XcTLEVoJESqvLxDTtyInaJ8zkY0hprajRq9uu+rBo5zxdthuOoR+1",
+	"3fAQstPb0JbFiRI2TsGWqej+oZHnfrZxd9Xn436a7+oCN6m9u1nfzg0G55at+zmzdd9v920cJpNUx743",
+	"R3fycAtPt9+hcRcKlZtY8vpXJHSJWzLwYQVyMH9UvD0GL0bDNbbhDY0CIRY1viN6sDCLYTgnTMGHrQGI",
+	"9Gpb69BCur0vczFtigzwPq6wx5ZMW/btLfv2syQhRBjCqFYOXtgg4zbhH0vU+f2a0HtNQZAonKtnN3+S",
+	"63etP9IvLNYlB6uogjrmuoj+MSA5QPqCbaTpoVpDhTJlLqIUK9Z4BKfBRD+/GiCpetF6ONLKHF8W236a",
+	"tvwXgbskfX6U8vPJ+24OHKdLtT3SXyB4bJo79HmU3HsLNGg1FJoiRs9EPzMlpXJCkgwLFtsjl5GdzDl5",
+	"BsqHzSh51dvbO3xFv+31aAyLDNT3vR4W5BMqQD6yuixWVsHnvdLOKzx7BOBE9oqKzi/ylg9UnMyFAj02",
+	"OuATIL4pJe83cPw1sneqrSPVmg4UiluQOJQAkcfQ6GBbLFx3diaFQ1a9UWnA6qh7AYGo0H2l3UAh499N",
+	"7Is7/g6NrewmUH/s0h55X5MHQlf7A7WSPzAC9sHPXRMJNqIxwCpGjg0bOQgNBRfeQFUqDlnJ2AiRtVi/",
+	"GqhS0PM4lDqfeFPLMskDXhFR87h09przWai8GIn2KuxSG7QgEVcP5JjbML496egTYRTSqVqhySXih4bj",
+	"s+WV26If/t7odH/9BV17BCHynBmUiCQf83yiyzVlmW6LT69v8XV2Y6oe7P/ZYHVdGw5qo6m69Hejv2Xg",
+	"ksXxDVk+2SPIegWR6FYW08hfVQlobSpZDx9bTRh52fvWX9qRExVuvJ2I6idO6wmAYRPH2woG1NbSNPDm",
+	"pvC/XaQnHVDC5rotU/Psy9TAQjW3ZOQmvrOqfGMIZ+3W6j3RnbyN0Ty6t8U09sEzc6WcphfAbdwpi3fG",
+	"PmQaFBvlnFrs5EqgcmI9xnxcpa/JP0lqSpKd7wFoxgM2TRfzmE1Tlx6DrGJd1pRUqoXXPEIecArqcq8r",
+	"biEaq8M3OcDjvadNddO13Fc/wDv+ArbKUkcfiRHqrrZJXLRtCu3W0vh6LI0TLMTXVHBAwsw3ZGGMOZNu",
+	"/MfqlNcARX0JQldIHiuf+Gn1ktD31FsKbz9+/PDaS8dC80A2octQGyLiZ1v5qd+GHmxQuOAr1kSv4mCY",
+	"BIfHPXWS5ko3FvZnccWVf8nM6GFa2Aznv3MBi6FnXLGZ2IujW6Wb/jLj6ujDu/+c/fL+odMW0tr08He+",
+	"OmQf3kcKnZdADpkkGF4zS+pUx5HR003M38exsMvdYJaEOYjTOeWOLUzmnE3lyu3tRzdmquhG5LTVpckh",
+	"tOFM6caUDOcOcyv9L+0E69it/x6d/Hy31Yg9+3pWI8xBy2qAw+C2YoYvwO4jHp6RGUQbvusd1Dif1jU5",
+	"xdc9iUyBdwOnjV8T4gwbjUS+9+SWzoI1zQpxg0SCr/tthQrq8k4Mmw6zMfzvmGtdbYkO7ZRGdvqdfdBX",
+	"wxuW1j6HFHRLY4XkQOmqJ1zZvTpu6jWhznIKMVgiluw4rphydpcGnEFVtFwVRKgr4WKUsmowFJVsS+Nf",
+	"yOWMGVLJlysEyPLXz8CVVsV7aPCtITYCMW3I89MFLJvkxSU3UFA8+uYQL5EabjjJ45s9kUkXaz2hhSMB",
+	"6ZPqVnHSsG04gZgmRAnDTHMyZflYKE52AjsTDXQ4kU18lyY1KxIGKwvcHtCuGxuITkG4DUad9DaQeix3",
+	"9YNkbqTNlLBiKpSwDo862Tk6Pnn3HvCAu+k28U+1NFNdwTi1je1vYTq1ycccmtdh33iVlQyZ9AM06dYJ",
+	"h6Q9ob1FQAdFaYWErpoFgbnc6HFoCMeNTCC+wzOuZ5JTMiyFdDH+mZy/pOVC5xYO4acuTFCiGiYFVvtS",
+	"QL56abmxfZxJ2mFlIRw6Mxa8HSBVYRl8G//wHyc1kqt28bs0/IHaJ21WbqcLlVzpAt6VLuKq6KKfhS4p",
+	"uLRTncHqPynVHG2SwtAF2u4L2jk5en/075aBLHT9OXT17OPRjz/etaO36NeaXlx8/vz/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

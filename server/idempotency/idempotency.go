@@ -198,7 +198,10 @@ func (s *Store) Middleware(f api.StrictHandlerFunc, operationID string) api.Stri
 		var got answer
 		err = s.d.Retry(ctx, func() error {
 			got = answer{}
-			return pgx.BeginFunc(ctx, s.d.Pool, func(tx pgx.Tx) error {
+			// The answer commits with the effects, by kit's Commit: a request deadline cannot cut
+			// the COMMIT, and one whose outcome is unknown answers outcome_unknown (never
+			// stored, never retried here); a retry with the key then replays what committed.
+			return s.d.BeginFunc(ctx, func(tx pgx.Tx) error {
 				q := s.d.Queries.WithTx(tx)
 				// Newlines separate the parts: neither a key nor an operation id can hold one (a
 				// NUL cannot travel in PostgreSQL text: every keyed request was a 500).

@@ -40,7 +40,7 @@ func inBrandTx(ctx context.Context, d *Deps, brand uuid.UUID, mode scopeMode, fn
 		}()
 		err = fn(t)
 		ended = true
-		return t.end(ctx, err)
+		return t.end(ctx, d, err)
 	})
 }
 
@@ -181,9 +181,10 @@ func (t *brandTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	return firstRow{row: br.QueryRow(), t: t}
 }
 
-// end finishes the transaction after fn returned fnErr: committed when fnErr is nil, rolled back
-// otherwise. (ReadInBrand's transaction already ended with its batch.)
-func (t *brandTx) end(ctx context.Context, fnErr error) error {
+// end finishes the transaction after fn returned fnErr: committed (by d.Commit, which ctx cannot
+// cut) when fnErr is nil, rolled back otherwise. (ReadInBrand's transaction already ended with its
+// batch.)
+func (t *brandTx) end(ctx context.Context, d *Deps, fnErr error) error {
 	err := t.closeFirst(nil)
 	if t.tx == nil { // nothing began, or ReadInBrand's implicit transaction
 		if fnErr != nil {
@@ -198,7 +199,7 @@ func (t *brandTx) end(ctx context.Context, fnErr error) error {
 		}
 		return err
 	}
-	return t.tx.Commit(ctx)
+	return d.Commit(ctx, t.tx)
 }
 
 // rollback ends a transaction that must not commit. A rollback that fails leaves the connection

@@ -28,6 +28,9 @@ type Deps struct {
 	TxAttempts int
 	// Gate bounds how many connections one brand's work may hold at once (nil: no bound).
 	Gate Gate
+	// CommitTimeout bounds each COMMIT, apart from the request's deadline, which never cancels
+	// one in flight (DB_COMMIT_TIMEOUT; zero means DefaultCommitTimeout). See Commit.
+	CommitTimeout time.Duration
 }
 
 // Gate bounds how much of the pool one brand's work holds at once, so that one tenant cannot

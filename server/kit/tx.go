@@ -28,14 +28,14 @@ func WithTx(ctx context.Context, tx pgx.Tx) context.Context {
 // A deadlock or serialization failure rolls back and runs fn again, up to d.TxAttempts runs in
 // all: fn must therefore do nothing but database work through q (no effects outside the
 // transaction, no state kept across runs). One that still fails is returned as it is, and the
-// server answers it 503 write_conflict. Inside a transaction that WithTx put in ctx, fn runs once
+// server answers it 503 write_conflict. The COMMIT is not cut by ctx (see Commit). Inside a transaction that WithTx put in ctx, fn runs once
 // in a savepoint, and retrying is the owner's job.
 func (d *Deps) InTx(ctx context.Context, fn func(q *db.Queries) error) error {
 	if outer, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
 		return pgx.BeginFunc(ctx, outer, func(tx pgx.Tx) error { return fn(d.Queries.WithTx(tx)) })
 	}
 	return d.Retry(ctx, func() error {
-		return pgx.BeginFunc(ctx, d.Pool, func(tx pgx.Tx) error { return fn(d.Queries.WithTx(tx)) })
+		return d.BeginFunc(ctx, func(tx pgx.Tx) error { return fn(d.Queries.WithTx(tx)) })
 	})
 }
 

@@ -1,0 +1,72 @@
+package kit
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// DefaultCommitTimeout bounds a COMMIT when Deps.CommitTimeout is zero (DB_COMMIT_TIMEOUT).
+const DefaultCommitTimeout = 10 * time.Second
+
+// OutcomeUnknownError is a COMMIT that was sent but whose answer never came: the connection
+// died, or the commit's own bound (DB_COMMIT_TIMEOUT) passed. The database may have committed
+// or not, and nobody can tell from here, so the request is answered neither as done nor as "nothing
+// was written" (a 503), but as outcome_unknown: the client retries with the same
+// Idempotency-Key (which replays the stored answer if it did commit) or reads the resource back.
+// It must never be retried by the server itself (Deps.Retry does not: it is no contention).
+type OutcomeUnknownError struct{ Err error }
+
+func (e *OutcomeUnknownError) Error() string { return "commit outcome unknown: " + e.Err.Error() }
+
+func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
+
+// Commit commits tx. The request's deadline must not cancel a COMMIT in flight: pgx would cut
+// the connection with the COMMIT possibly applied, and the request would answer 503 ("nothing was
+// written") for a change that was made. So the COMMIT runs on a context of its own, which keeps
+// ctx's values but not its cancellation, bounded by d.CommitTimeout instead.
+//
+// A COMMIT the database answered (committed, or refused and rolled back) or one that was never
+// sent has a known outcome and is returned as it is; any other failure is *OutcomeUnknownError.
+func (d *Deps) Commit(ctx context.Context, tx pgx.Tx) error {
+	bound := d.CommitTimeout
+	if bound <= 0 {
+		bound = DefaultCommitTimeout
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bound)
+	defer cancel()
+	err := tx.Commit(cctx)
+	if err == nil || commitKnown(err) {
+		return err
+	}
+	return &OutcomeUnknownError{Err: err}
+}
+
+// commitKnown reports whether a failed COMMIT certainly did not commit: the database answered
+// with an error (a deferred constraint, a serialization failure: it rolled back), the transaction
+// had already failed (pgx then sends ROLLBACK), or it was already closed (nothing sent).
+//
+// pgconn.SafeToRetry cannot tell: once a read fails, pgconn closes the connection, and the read
+// of the rest of the answer then fails with "conn closed", which it calls safe to retry although
+// the COMMIT had left. Anything else is therefore unknown.
+func commitKnown(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) || errors.Is(err, pgx.ErrTxCommitRollback) || errors.Is(err, pgx.ErrTxClosed)
+}
+
+// BeginFunc runs fn in a transaction of its own on the pool, like pgx.BeginFunc, and commits it
+// with Commit: rolled back when fn fails, and a COMMIT in flight is never cut by ctx.
+func (d *Deps) BeginFunc(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	tx, err := d.Pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback(ctx) // a rollback that fails leaves the connection broken: the pool drops it
+		return err
+	}
+	return d.Commit(ctx, tx)
+}
