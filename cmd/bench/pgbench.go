@@ -69,8 +69,9 @@ func loadQueries(dir string) (map[string]string, error) {
 	return queries, nil
 }
 
-// sqlcParam is a parameter as sqlc writes it: @name, sqlc.arg(name) or sqlc.narg(name).
-var sqlcParam = regexp.MustCompile(`sqlc\.n?arg\((\w+)\)|@(\w+)`)
+// sqlcParam is a parameter as sqlc writes it: @name, sqlc.arg(name) or sqlc.narg(name), the name
+// quoted or not.
+var sqlcParam = regexp.MustCompile(`sqlc\.n?arg\('?(\w+)'?\)|@(\w+)`)
 
 // sqlcEmbed is sqlc.embed(alias): all the columns of one table of the join.
 var sqlcEmbed = regexp.MustCompile(`sqlc\.embed\((\w+)\)`)
