@@ -117,16 +117,22 @@ func TestMovementFiltersUseAnIndex(t *testing.T) {
 			       ($2::uuid[])[CASE WHEN i % 500 = 3 THEN 4 WHEN i % 20 = 3 THEN 5 ELSE 1 + i % 20 END],
 			       ($3::uuid[])[CASE WHEN i % 100 < 60 THEN 1 WHEN i % 100 < 85 THEN 2 WHEN i % 100 < 95 THEN 3
 			                         WHEN i % 100 < 99 THEN 4 ELSE 5 END],
-			       (CASE WHEN i % 200 < 70 THEN 'reservation' WHEN i % 200 < 130 THEN 'release'
-			             WHEN i % 200 < 180 THEN 'fulfilment' WHEN i % 200 < 190 THEN 'receipt'
-			             WHEN i % 200 < 194 THEN 'adjustment' WHEN i % 200 < 196 THEN 'transfer_out'
-			             WHEN i % 200 < 198 THEN 'transfer_in' WHEN i % 200 < 199 THEN 'return' ELSE 'count' END)::movement_kind,
-			       1, 0, 1, 0,
+			       k.kind::movement_kind,
+			       -- each kind's sign rule (stock_movements_sign)
+			       CASE k.kind WHEN 'reservation' THEN 0 WHEN 'release' THEN 0 WHEN 'fulfilment' THEN -1
+			                   WHEN 'transfer_out' THEN -1 ELSE 1 END,
+			       CASE k.kind WHEN 'reservation' THEN 1 WHEN 'release' THEN -1 WHEN 'fulfilment' THEN -1 ELSE 0 END,
+			       1, 0,
 			       CASE WHEN i % 10 = 0 THEN 'REF-' || (i % 5000) END,
 			       CASE WHEN i % 50 = 1 THEN $4::uuid END,
 			       CASE WHEN i % 50 = 2 THEN ($5::uuid[])[1 + i % 3] END,
 			       now() - interval '200 days' + make_interval(secs => i * 86)
-			FROM generate_series(1, 200000) AS i`, b.brand, products, locations, res.Id, orders)
+			FROM generate_series(1, 200000) AS i,
+			     LATERAL (SELECT CASE WHEN i % 200 < 70 THEN 'reservation' WHEN i % 200 < 130 THEN 'release'
+			                          WHEN i % 200 < 180 THEN 'fulfilment' WHEN i % 200 < 190 THEN 'receipt'
+			                          WHEN i % 200 < 194 THEN 'adjustment' WHEN i % 200 < 196 THEN 'transfer_out'
+			                          WHEN i % 200 < 198 THEN 'transfer_in' WHEN i % 200 < 199 THEN 'return'
+			                          ELSE 'count' END AS kind) AS k`, b.brand, products, locations, res.Id, orders)
 		return err
 	})
 	if err != nil {
