@@ -18,6 +18,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/problem"
 )
 
 // Handlers implements the orders operations of api.StrictServerInterface.
@@ -163,7 +164,7 @@ func utc(t *time.Time) *time.Time {
 
 // refused maps the refusals of orders and of the stock engine to the operation's response (ok
 // false for any other error): one place says which status and code each refusal is.
-func refused[BR kit.BadRequestResponse, NF kit.NotFoundResponse, CF kit.ConflictResponse, UF kit.UnprocessableResponse](ctx context.Context, err error) (any, bool) {
+func refused[R any](ctx context.Context, err error, a kit.Answers[R]) (R, bool) {
 	var (
 		tr *TransitionRefused
 		cm *CurrencyMismatch
@@ -174,28 +175,28 @@ func refused[BR kit.BadRequestResponse, NF kit.NotFoundResponse, CF kit.Conflict
 	)
 	switch {
 	case errors.Is(err, kit.ErrNotFound):
-		return NF{kit.NotFound(ctx, "No such order, or reservation, in this brand.")}, true
+		return a.Problem(problem.New(ctx, api.ProblemCodeNotFound, "No such order, or reservation, in this brand."))
 	case errors.As(err, &ul):
-		return BR{kit.BadRequest(ctx, "lines["+itoa(ul.Index)+"].lineId", "is not a line of this order")}, true
+		return a.Problem(kit.BadRequest(ctx, "lines["+itoa(ul.Index)+"].lineId", "is not a line of this order").Body)
 	case errors.As(err, &tr):
-		c := kit.Conflict(ctx, api.ProblemCodeInvalidOrderTransition,
+		c := problem.New(ctx, api.ProblemCodeInvalidOrderTransition,
 			"Cannot "+string(tr.Action)+" an order that is "+string(tr.Status)+"; `allowedActions` lists what it allows.")
 		status, allowed := api.OrderStatus(tr.Status), Allowed(tr.Status)
-		c.Body.CurrentStatus, c.Body.AllowedActions = &status, &allowed
-		return CF{c}, true
+		c.CurrentStatus, c.AllowedActions = &status, &allowed
+		return a.Problem(c)
 	case errors.As(err, &et):
-		return CF{kit.Conflict(ctx, api.ProblemCodeExternalReferenceTaken, "Another order of this brand has this externalReference.")}, true
+		return a.Problem(problem.New(ctx, api.ProblemCodeExternalReferenceTaken, "Another order of this brand has this externalReference."))
 	case errors.As(err, &cm):
-		return UF{kit.Unprocessable(ctx, api.ProblemCodeCurrencyMismatch, "An order has one currency; its products are priced in several.")}, true
+		return a.Problem(problem.New(ctx, api.ProblemCodeCurrencyMismatch, "An order has one currency; its products are priced in several."))
 	case errors.As(err, &ao):
-		return UF{kit.Unprocessable(ctx, api.ProblemCodeAmountOverflow, "The order's total does not fit in 64-bit minor units (from line "+itoa(ao.Index)+").")}, true
+		return a.Problem(problem.New(ctx, api.ProblemCodeAmountOverflow, "The order's total does not fit in 64-bit minor units (from line "+itoa(ao.Index)+")."))
 	case errors.As(err, &of):
-		u := kit.Unprocessable(ctx, api.ProblemCodeOverFulfilment, "More than a line's unfulfilled quantity; `lines` gives what is left to ship.")
-		u.Body.Lines = &of.Lines
-		return UF{u}, true
+		u := problem.New(ctx, api.ProblemCodeOverFulfilment, "More than a line's unfulfilled quantity; `lines` gives what is left to ship.")
+		u.Lines = &of.Lines
+		return a.Problem(u)
 	}
 	// The stock engine's refusals read the same whoever met them.
-	return inventory.Refused[NF, CF, UF](ctx, err)
+	return inventory.Refused(ctx, err, a)
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
