@@ -43,32 +43,32 @@ func Refused[R any](ctx context.Context, err error, a kit.Answers[R]) (resp R, o
 	case errors.Is(err, kit.ErrNotFound):
 		return a.Problem(problem.New(ctx, api.ProblemCodeNotFound, "No such resource in this brand."))
 	case errors.As(err, &pm):
-		return a.Problem(problem.New(ctx, api.ProblemCodeNotFound, "No such product: "+pm.IDs[0].String()+"."))
+		return a.Problem(problem.New(ctx, pm.Code(), "No such product: "+pm.IDs[0].String()+"."))
 	case errors.As(err, &lm):
-		return a.Problem(problem.New(ctx, api.ProblemCodeNotFound, "No such location: "+lm.IDs[0].String()+"."))
+		return a.Problem(problem.New(ctx, lm.Code(), "No such location: "+lm.IDs[0].String()+"."))
 	case errors.As(err, &li):
-		return a.Problem(problem.New(ctx, api.ProblemCodeLocationInactive, "Location "+li.ID.String()+" is inactive; activate it first."))
+		return a.Problem(problem.New(ctx, li.Code(), "Location "+li.ID.String()+" is inactive; activate it first."))
 	case errors.As(err, &rn):
-		return a.Problem(problem.New(ctx, api.ProblemCodeReservationNotActive, "The reservation was released, expired or consumed."))
+		return a.Problem(problem.New(ctx, rn.Code(), "The reservation was released, expired or consumed."))
 	case errors.As(err, &sc):
-		c := problem.New(ctx, api.ProblemCodeStockChanged, "The stock on hand changed since it was counted; `lines` gives the current values.")
+		c := problem.New(ctx, sc.Code(), "The stock on hand changed since it was counted; `lines` gives the current values.")
 		c.Lines = &sc.Lines
 		return a.Problem(c)
 	case errors.As(err, &pu):
-		u := problem.New(ctx, api.ProblemCodeProductUnavailable, "Draft and archived products cannot be held or sold; `lines` lists them.")
+		u := problem.New(ctx, pu.Code(), "Draft and archived products cannot be held or sold; `lines` lists them.")
 		u.Lines = &pu.Lines
 		return a.Problem(u)
 	case errors.As(err, &is):
 		observe.InsufficientStock()
-		u := problem.New(ctx, api.ProblemCodeInsufficientStock, "Not enough available stock; `lines` lists each short line.")
+		u := problem.New(ctx, is.Code(), "Not enough available stock; `lines` lists each short line.")
 		u.Lines = &is.Lines
 		return a.Problem(u)
 	case errors.As(err, &ql):
-		u := problem.New(ctx, api.ProblemCodeQuantityLimit, fmt.Sprintf("A level holds at most %d units; `lines` lists each line that would pass it.", MaxLevelQuantity))
+		u := problem.New(ctx, ql.Code(), fmt.Sprintf("A level holds at most %d units; `lines` lists each line that would pass it.", MaxLevelQuantity))
 		u.Lines = &ql.Lines
 		return a.Problem(u)
 	case errors.As(err, &rm):
-		u := problem.New(ctx, api.ProblemCodeReservationMismatch, "The reservation does not hold the order's lines; `lines` lists each shortfall.")
+		u := problem.New(ctx, rm.Code(), "The reservation does not hold the order's lines; `lines` lists each shortfall.")
 		u.Lines = &rm.Lines
 		return a.Problem(u)
 	}

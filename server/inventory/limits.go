@@ -28,6 +28,9 @@ type QuantityLimit struct{ Lines []api.ProblemLine }
 
 func (e *QuantityLimit) Error() string { return "quantity limit" }
 
+// Code is the refusal's problem code.
+func (e *QuantityLimit) Code() api.ProblemCode { return api.ProblemCodeQuantityLimit }
+
 // Fits reports whether delta more units fit at the locked level l without passing
 // MaxLevelQuantity (written so that it cannot overflow whatever delta is).
 func (s *Stock) Fits(l Level, delta int64) bool {

@@ -59,6 +59,9 @@ func (e *TransitionRefused) Error() string {
 	return "cannot " + string(e.Action) + " an order that is " + string(e.Status)
 }
 
+// Code is the refusal's problem code; server/problem's table gives its status.
+func (e *TransitionRefused) Code() api.ProblemCode { return api.ProblemCodeInvalidOrderTransition }
+
 // Refusals of order creation and fulfilment.
 type (
 	// CurrencyMismatch: lines priced in more than one currency (422).
@@ -78,6 +81,21 @@ func (e *AmountOverflow) Error() string         { return "amount overflow" }
 func (e *OverFulfilment) Error() string         { return "over fulfilment" }
 func (e *UnknownLine) Error() string            { return "unknown line" }
 func (e *ExternalReferenceTaken) Error() string { return "external reference taken" }
+
+// Code is the refusal's problem code.
+func (e *CurrencyMismatch) Code() api.ProblemCode { return api.ProblemCodeCurrencyMismatch }
+
+// Code is the refusal's problem code.
+func (e *AmountOverflow) Code() api.ProblemCode { return api.ProblemCodeAmountOverflow }
+
+// Code is the refusal's problem code.
+func (e *OverFulfilment) Code() api.ProblemCode { return api.ProblemCodeOverFulfilment }
+
+// Code is the refusal's problem code (a request naming a line the order lacks is invalid).
+func (e *UnknownLine) Code() api.ProblemCode { return api.ProblemCodeValidationFailed }
+
+// Code is the refusal's problem code.
+func (e *ExternalReferenceTaken) Code() api.ProblemCode { return api.ProblemCodeExternalReferenceTaken }
 
 // lockFor locks the order (the first lock of every transition) and checks If-Match and the
 // state machine: ErrNotFound, ErrStale or *TransitionRefused.
@@ -179,19 +197,19 @@ func refused[R any](ctx context.Context, err error, a kit.Answers[R]) (R, bool) 
 	case errors.As(err, &ul):
 		return a.Problem(kit.BadRequest(ctx, "lines["+itoa(ul.Index)+"].lineId", "is not a line of this order").Body)
 	case errors.As(err, &tr):
-		c := problem.New(ctx, api.ProblemCodeInvalidOrderTransition,
+		c := problem.New(ctx, tr.Code(),
 			"Cannot "+string(tr.Action)+" an order that is "+string(tr.Status)+"; `allowedActions` lists what it allows.")
 		status, allowed := api.OrderStatus(tr.Status), Allowed(tr.Status)
 		c.CurrentStatus, c.AllowedActions = &status, &allowed
 		return a.Problem(c)
 	case errors.As(err, &et):
-		return a.Problem(problem.New(ctx, api.ProblemCodeExternalReferenceTaken, "Another order of this brand has this externalReference."))
+		return a.Problem(problem.New(ctx, et.Code(), "Another order of this brand has this externalReference."))
 	case errors.As(err, &cm):
-		return a.Problem(problem.New(ctx, api.ProblemCodeCurrencyMismatch, "An order has one currency; its products are priced in several."))
+		return a.Problem(problem.New(ctx, cm.Code(), "An order has one currency; its products are priced in several."))
 	case errors.As(err, &ao):
-		return a.Problem(problem.New(ctx, api.ProblemCodeAmountOverflow, "The order's total does not fit in 64-bit minor units (from line "+itoa(ao.Index)+")."))
+		return a.Problem(problem.New(ctx, ao.Code(), "The order's total does not fit in 64-bit minor units (from line "+itoa(ao.Index)+")."))
 	case errors.As(err, &of):
-		u := problem.New(ctx, api.ProblemCodeOverFulfilment, "More than a line's unfulfilled quantity; `lines` gives what is left to ship.")
+		u := problem.New(ctx, of.Code(), "More than a line's unfulfilled quantity; `lines` gives what is left to ship.")
 		u.Lines = &of.Lines
 		return a.Problem(u)
 	}
