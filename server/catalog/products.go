@@ -135,6 +135,16 @@ func (h *Handlers) GetProduct(ctx context.Context, req api.GetProductRequestObje
 	return api.GetProduct200JSONResponse{Body: out, Headers: api.GetProduct200ResponseHeaders{ETag: kit.ETag(p.Version)}}, nil
 }
 
+// updateProductAnswers wraps the shared problems in UpdateProduct's own responses.
+var updateProductAnswers = kit.Answers[api.UpdateProductResponseObject]{
+	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.UpdateProductResponseObject {
+		return api.UpdateProduct404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
+	},
+	PreconditionFailed: func(r api.PreconditionFailedApplicationProblemPlusJSONResponse) api.UpdateProductResponseObject {
+		return api.UpdateProduct412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: r}
+	},
+}
+
 // UpdateProduct changes the fields given, honouring If-Match.
 func (h *Handlers) UpdateProduct(ctx context.Context, req api.UpdateProductRequestObject) (api.UpdateProductResponseObject, error) {
 	body := req.Body
@@ -180,9 +190,8 @@ func (h *Handlers) UpdateProduct(ctx context.Context, req api.UpdateProductReque
 		}
 		return p, err
 	})
-	if resp, ok := kit.Unmet[api.UpdateProduct404ApplicationProblemPlusJSONResponse,
-		api.UpdateProduct412ApplicationProblemPlusJSONResponse](ctx, err, "No such product.", "product"); ok {
-		return resp.(api.UpdateProductResponseObject), nil
+	if resp, ok := updateProductAnswers.Unmet(ctx, err, "No such product.", "product"); ok {
+		return resp, nil
 	}
 	if kit.IsConflict(err, "products_sku_key") {
 		return api.UpdateProduct409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: skuTaken(ctx, *body.Sku)}, nil
@@ -200,6 +209,16 @@ func (h *Handlers) UpdateProduct(ctx context.Context, req api.UpdateProductReque
 // errInUse says a delete was refused because other rows (stock, orders) refer to the product.
 var errInUse = errors.New("in use")
 
+// deleteProductAnswers wraps the shared problems in DeleteProduct's own responses.
+var deleteProductAnswers = kit.Answers[api.DeleteProductResponseObject]{
+	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.DeleteProductResponseObject {
+		return api.DeleteProduct404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
+	},
+	PreconditionFailed: func(r api.PreconditionFailedApplicationProblemPlusJSONResponse) api.DeleteProductResponseObject {
+		return api.DeleteProduct412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: r}
+	},
+}
+
 // DeleteProduct deletes a product that nothing refers to, honouring If-Match.
 func (h *Handlers) DeleteProduct(ctx context.Context, req api.DeleteProductRequestObject) (api.DeleteProductResponseObject, error) {
 	_, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (int64, error) {
@@ -212,9 +231,8 @@ func (h *Handlers) DeleteProduct(ctx context.Context, req api.DeleteProductReque
 		}
 		return n, err
 	})
-	if resp, ok := kit.Unmet[api.DeleteProduct404ApplicationProblemPlusJSONResponse,
-		api.DeleteProduct412ApplicationProblemPlusJSONResponse](ctx, err, "No such product.", "product"); ok {
-		return resp.(api.DeleteProductResponseObject), nil
+	if resp, ok := deleteProductAnswers.Unmet(ctx, err, "No such product.", "product"); ok {
+		return resp, nil
 	}
 	if errors.Is(err, errInUse) {
 		return api.DeleteProduct409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: kit.Conflict(ctx, api.ProblemCodeProductInUse,

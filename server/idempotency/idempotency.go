@@ -225,7 +225,7 @@ func (s *Store) Middleware(f api.StrictHandlerFunc, operationID string) api.Stri
 					got.Headers[ReplayedHeader] = "true"
 					return nil
 				}
-				if !errors.Is(err, pgx.ErrNoRows) {
+				if !kit.NoRows(err) {
 					return err
 				}
 				resp, err := f(kit.WithTx(ctx, tx), w, r, request)

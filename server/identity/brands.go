@@ -40,6 +40,16 @@ func (h *Handlers) GetBrand(ctx context.Context, req api.GetBrandRequestObject) 
 	return api.GetBrand200JSONResponse{Body: apiBrand(b), Headers: api.GetBrand200ResponseHeaders{ETag: kit.ETag(b.Version)}}, nil
 }
 
+// updateBrandAnswers wraps the shared problems in UpdateBrand's own responses.
+var updateBrandAnswers = kit.Answers[api.UpdateBrandResponseObject]{
+	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.UpdateBrandResponseObject {
+		return api.UpdateBrand404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
+	},
+	PreconditionFailed: func(r api.PreconditionFailedApplicationProblemPlusJSONResponse) api.UpdateBrandResponseObject {
+		return api.UpdateBrand412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: r}
+	},
+}
+
 // UpdateBrand renames a brand or changes its currency, honouring If-Match.
 func (h *Handlers) UpdateBrand(ctx context.Context, req api.UpdateBrandRequestObject) (api.UpdateBrandResponseObject, error) {
 	body := req.Body // the currency is the spec's enum, checked by request validation
@@ -56,9 +66,8 @@ func (h *Handlers) UpdateBrand(ctx context.Context, req api.UpdateBrandRequestOb
 		}
 		return b, err
 	})
-	if resp, ok := kit.Unmet[api.UpdateBrand404ApplicationProblemPlusJSONResponse,
-		api.UpdateBrand412ApplicationProblemPlusJSONResponse](ctx, err, "No such brand.", "brand"); ok {
-		return resp.(api.UpdateBrandResponseObject), nil
+	if resp, ok := updateBrandAnswers.Unmet(ctx, err, "No such brand.", "brand"); ok {
+		return resp, nil
 	}
 	if err != nil {
 		return nil, err

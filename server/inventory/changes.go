@@ -50,6 +50,19 @@ func shortLine(index int, l Level, requested, available int64) api.ProblemLine {
 	return api.ProblemLine{Index: index, ProductId: l.Product, LocationId: &loc, Requested: &requested, Available: &available}
 }
 
+// createStockAdjustmentAnswers wraps the shared problems in CreateStockAdjustment's own responses.
+var createStockAdjustmentAnswers = kit.Answers[api.CreateStockAdjustmentResponseObject]{
+	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.CreateStockAdjustmentResponseObject {
+		return api.CreateStockAdjustment404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
+	},
+	Conflict: func(r api.ConflictApplicationProblemPlusJSONResponse) api.CreateStockAdjustmentResponseObject {
+		return api.CreateStockAdjustment409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: r}
+	},
+	Unprocessable: func(r api.UnprocessableApplicationProblemPlusJSONResponse) api.CreateStockAdjustmentResponseObject {
+		return api.CreateStockAdjustment422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: r}
+	},
+}
+
 // CreateStockAdjustment receives, adjusts or returns stock, all lines or none.
 func (h *Handlers) CreateStockAdjustment(ctx context.Context, req api.CreateStockAdjustmentRequestObject) (api.CreateStockAdjustmentResponseObject, error) {
 	body := req.Body
@@ -92,15 +105,26 @@ func (h *Handlers) CreateStockAdjustment(ctx context.Context, req api.CreateStoc
 		}
 		return st.Change(), nil
 	})
-	if resp, ok := Refused[api.CreateStockAdjustment404ApplicationProblemPlusJSONResponse,
-		api.CreateStockAdjustment409ApplicationProblemPlusJSONResponse,
-		api.CreateStockAdjustment422ApplicationProblemPlusJSONResponse](ctx, err); ok {
-		return resp.(api.CreateStockAdjustmentResponseObject), nil
+	if resp, ok := Refused(ctx, err, createStockAdjustmentAnswers); ok {
+		return resp, nil
 	}
 	if err != nil {
 		return nil, err
 	}
 	return api.CreateStockAdjustment201JSONResponse{StockChangedJSONResponse: api.StockChangedJSONResponse{Body: change}}, nil
+}
+
+// createStockCountAnswers wraps the shared problems in CreateStockCount's own responses.
+var createStockCountAnswers = kit.Answers[api.CreateStockCountResponseObject]{
+	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.CreateStockCountResponseObject {
+		return api.CreateStockCount404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
+	},
+	Conflict: func(r api.ConflictApplicationProblemPlusJSONResponse) api.CreateStockCountResponseObject {
+		return api.CreateStockCount409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: r}
+	},
+	Unprocessable: func(r api.UnprocessableApplicationProblemPlusJSONResponse) api.CreateStockCountResponseObject {
+		return api.CreateStockCount422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: r}
+	},
 }
 
 // CreateStockCount sets counted levels' onHand, compare-and-set on expectedOnHand.
@@ -155,15 +179,26 @@ func (h *Handlers) CreateStockCount(ctx context.Context, req api.CreateStockCoun
 		}
 		return st.Change(), nil
 	})
-	if resp, ok := Refused[api.CreateStockCount404ApplicationProblemPlusJSONResponse,
-		api.CreateStockCount409ApplicationProblemPlusJSONResponse,
-		api.CreateStockCount422ApplicationProblemPlusJSONResponse](ctx, err); ok {
-		return resp.(api.CreateStockCountResponseObject), nil
+	if resp, ok := Refused(ctx, err, createStockCountAnswers); ok {
+		return resp, nil
 	}
 	if err != nil {
 		return nil, err
 	}
 	return api.CreateStockCount201JSONResponse{StockChangedJSONResponse: api.StockChangedJSONResponse{Body: change}}, nil
+}
+
+// createStockTransferAnswers wraps the shared problems in CreateStockTransfer's own responses.
+var createStockTransferAnswers = kit.Answers[api.CreateStockTransferResponseObject]{
+	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.CreateStockTransferResponseObject {
+		return api.CreateStockTransfer404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
+	},
+	Conflict: func(r api.ConflictApplicationProblemPlusJSONResponse) api.CreateStockTransferResponseObject {
+		return api.CreateStockTransfer409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: r}
+	},
+	Unprocessable: func(r api.UnprocessableApplicationProblemPlusJSONResponse) api.CreateStockTransferResponseObject {
+		return api.CreateStockTransfer422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: r}
+	},
 }
 
 // CreateStockTransfer moves available stock from one location to another in one transaction.
@@ -199,10 +234,8 @@ func (h *Handlers) CreateStockTransfer(ctx context.Context, req api.CreateStockT
 		}
 		return st.Change(), nil
 	})
-	if resp, ok := Refused[api.CreateStockTransfer404ApplicationProblemPlusJSONResponse,
-		api.CreateStockTransfer409ApplicationProblemPlusJSONResponse,
-		api.CreateStockTransfer422ApplicationProblemPlusJSONResponse](ctx, err); ok {
-		return resp.(api.CreateStockTransferResponseObject), nil
+	if resp, ok := Refused(ctx, err, createStockTransferAnswers); ok {
+		return resp, nil
 	}
 	if err != nil {
 		return nil, err

@@ -57,6 +57,26 @@ func (e *ProductsUnavailable) Error() string { return "products unavailable" }
 func (e *InsufficientStock) Error() string   { return "insufficient stock" }
 func (e *StockChanged) Error() string        { return "stock changed" }
 
+// Each refusal knows its problem code; server/problem's table gives its status.
+
+// Code is the refusal's problem code.
+func (e *ProductsMissing) Code() api.ProblemCode { return api.ProblemCodeNotFound }
+
+// Code is the refusal's problem code.
+func (e *LocationsMissing) Code() api.ProblemCode { return api.ProblemCodeNotFound }
+
+// Code is the refusal's problem code.
+func (e *LocationInactive) Code() api.ProblemCode { return api.ProblemCodeLocationInactive }
+
+// Code is the refusal's problem code.
+func (e *ProductsUnavailable) Code() api.ProblemCode { return api.ProblemCodeProductUnavailable }
+
+// Code is the refusal's problem code.
+func (e *InsufficientStock) Code() api.ProblemCode { return api.ProblemCodeInsufficientStock }
+
+// Code is the refusal's problem code.
+func (e *StockChanged) Code() api.ProblemCode { return api.ProblemCodeStockChanged }
+
 // Stock is one transaction's view of the levels it has locked.
 type Stock struct {
 	ctx       context.Context

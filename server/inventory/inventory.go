@@ -11,6 +11,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/observe"
+	"github.com/ecompointer/ecompointer/server/problem"
 )
 
 // Handlers implements the inventory operations of api.StrictServerInterface.
@@ -26,7 +27,7 @@ func New(d *kit.Deps) *Handlers {
 // Refused maps the stock engine's refusals to the operation's response (ok false for any other
 // error): one place says which status and code each refusal is, whatever operation (a stock
 // change here, an order elsewhere) met it.
-func Refused[NF kit.NotFoundResponse, CF kit.ConflictResponse, UF kit.UnprocessableResponse](ctx context.Context, err error) (any, bool) {
+func Refused[R any](ctx context.Context, err error, a kit.Answers[R]) (resp R, ok bool) {
 	var (
 		pm *ProductsMissing
 		lm *LocationsMissing
@@ -40,36 +41,36 @@ func Refused[NF kit.NotFoundResponse, CF kit.ConflictResponse, UF kit.Unprocessa
 	)
 	switch {
 	case errors.Is(err, kit.ErrNotFound):
-		return NF{kit.NotFound(ctx, "No such resource in this brand.")}, true
+		return a.Problem(problem.New(ctx, api.ProblemCodeNotFound, "No such resource in this brand."))
 	case errors.As(err, &pm):
-		return NF{kit.NotFound(ctx, "No such product: "+pm.IDs[0].String()+".")}, true
+		return a.Problem(problem.New(ctx, pm.Code(), "No such product: "+pm.IDs[0].String()+"."))
 	case errors.As(err, &lm):
-		return NF{kit.NotFound(ctx, "No such location: "+lm.IDs[0].String()+".")}, true
+		return a.Problem(problem.New(ctx, lm.Code(), "No such location: "+lm.IDs[0].String()+"."))
 	case errors.As(err, &li):
-		return CF{kit.Conflict(ctx, api.ProblemCodeLocationInactive, "Location "+li.ID.String()+" is inactive; activate it first.")}, true
+		return a.Problem(problem.New(ctx, li.Code(), "Location "+li.ID.String()+" is inactive; activate it first."))
 	case errors.As(err, &rn):
-		return CF{kit.Conflict(ctx, api.ProblemCodeReservationNotActive, "The reservation was released, expired or consumed.")}, true
+		return a.Problem(problem.New(ctx, rn.Code(), "The reservation was released, expired or consumed."))
 	case errors.As(err, &sc):
-		c := kit.Conflict(ctx, api.ProblemCodeStockChanged, "The stock on hand changed since it was counted; `lines` gives the current values.")
-		c.Body.Lines = &sc.Lines
-		return CF{c}, true
+		c := problem.New(ctx, sc.Code(), "The stock on hand changed since it was counted; `lines` gives the current values.")
+		c.Lines = &sc.Lines
+		return a.Problem(c)
 	case errors.As(err, &pu):
-		u := kit.Unprocessable(ctx, api.ProblemCodeProductUnavailable, "Draft and archived products cannot be held or sold; `lines` lists them.")
-		u.Body.Lines = &pu.Lines
-		return UF{u}, true
+		u := problem.New(ctx, pu.Code(), "Draft and archived products cannot be held or sold; `lines` lists them.")
+		u.Lines = &pu.Lines
+		return a.Problem(u)
 	case errors.As(err, &is):
 		observe.InsufficientStock()
-		u := kit.Unprocessable(ctx, api.ProblemCodeInsufficientStock, "Not enough available stock; `lines` lists each short line.")
-		u.Body.Lines = &is.Lines
-		return UF{u}, true
+		u := problem.New(ctx, is.Code(), "Not enough available stock; `lines` lists each short line.")
+		u.Lines = &is.Lines
+		return a.Problem(u)
 	case errors.As(err, &ql):
-		u := kit.Unprocessable(ctx, api.ProblemCodeQuantityLimit, fmt.Sprintf("A level holds at most %d units; `lines` lists each line that would pass it.", MaxLevelQuantity))
-		u.Body.Lines = &ql.Lines
-		return UF{u}, true
+		u := problem.New(ctx, ql.Code(), fmt.Sprintf("A level holds at most %d units; `lines` lists each line that would pass it.", MaxLevelQuantity))
+		u.Lines = &ql.Lines
+		return a.Problem(u)
 	case errors.As(err, &rm):
-		u := kit.Unprocessable(ctx, api.ProblemCodeReservationMismatch, "The reservation does not hold the order's lines; `lines` lists each shortfall.")
-		u.Body.Lines = &rm.Lines
-		return UF{u}, true
+		u := problem.New(ctx, rm.Code(), "The reservation does not hold the order's lines; `lines` lists each shortfall.")
+		u.Lines = &rm.Lines
+		return a.Problem(u)
 	}
-	return nil, false
+	return resp, false
 }

@@ -85,6 +85,16 @@ func (h *Handlers) GetProductInventory(ctx context.Context, req api.GetProductIn
 	return api.GetProductInventory200JSONResponse(out), nil
 }
 
+// updateStockLevelAnswers wraps the shared problems in UpdateStockLevel's own responses.
+var updateStockLevelAnswers = kit.Answers[api.UpdateStockLevelResponseObject]{
+	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.UpdateStockLevelResponseObject {
+		return api.UpdateStockLevel404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
+	},
+	PreconditionFailed: func(r api.PreconditionFailedApplicationProblemPlusJSONResponse) api.UpdateStockLevelResponseObject {
+		return api.UpdateStockLevel412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: r}
+	},
+}
+
 // UpdateStockLevel sets a level's reorder point (quantities change only through movements).
 func (h *Handlers) UpdateStockLevel(ctx context.Context, req api.UpdateStockLevelRequestObject) (api.UpdateStockLevelResponseObject, error) {
 	level, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (api.StockLevel, error) {
@@ -113,9 +123,8 @@ func (h *Handlers) UpdateStockLevel(ctx context.Context, req api.UpdateStockLeve
 		}
 		return apiLevel(l, p.Sku, p.Name), nil
 	})
-	if resp, ok := kit.Unmet[api.UpdateStockLevel404ApplicationProblemPlusJSONResponse, api.UpdateStockLevel412ApplicationProblemPlusJSONResponse](ctx, err,
-		"No stock level for this product at this location (a level is created by its first movement).", "stock level"); ok {
-		return resp.(api.UpdateStockLevelResponseObject), nil
+	if resp, ok := updateStockLevelAnswers.Unmet(ctx, err, "No stock level for this product at this location (a level is created by its first movement).", "stock level"); ok {
+		return resp, nil
 	}
 	if err != nil {
 		return nil, err

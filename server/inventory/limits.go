@@ -1,14 +1,12 @@
 package inventory
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 
-	"github.com/jackc/pgx/v5/pgconn"
-
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/kit"
 )
 
 // Bounds on stock quantities (openapi.yaml: Quantity, ReservationRequestLine, OrderRequestLine).
@@ -30,6 +28,9 @@ type QuantityLimit struct{ Lines []api.ProblemLine }
 
 func (e *QuantityLimit) Error() string { return "quantity limit" }
 
+// Code is the refusal's problem code.
+func (e *QuantityLimit) Code() api.ProblemCode { return api.ProblemCodeQuantityLimit }
+
 // Fits reports whether delta more units fit at the locked level l without passing
 // MaxLevelQuantity (written so that it cannot overflow whatever delta is).
 func (s *Stock) Fits(l Level, delta int64) bool {
@@ -44,8 +45,7 @@ func limitLine(index int, l Level, requested, onHand int64) api.ProblemLine {
 // boundViolation translates the schema's CHECK of the level bound, met by a movement of line
 // index at l, to QuantityLimit; any other error is returned as it is.
 func boundViolation(err error, index int, l Level, m Movement, onHand int64) error {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23514" && pgErr.ConstraintName == LevelBoundConstraint {
+	if kit.CheckViolation(err, LevelBoundConstraint) {
 		return &QuantityLimit{Lines: []api.ProblemLine{limitLine(index, l, max(m.OnHandDelta, m.ReservedDelta), onHand)}}
 	}
 	return err

@@ -90,6 +90,16 @@ func (h *Handlers) GetLocation(ctx context.Context, req api.GetLocationRequestOb
 // errLocationInUse refuses to deactivate a location that holds stock or live holds.
 var errLocationInUse = errors.New("location in use")
 
+// updateLocationAnswers wraps the shared problems in UpdateLocation's own responses.
+var updateLocationAnswers = kit.Answers[api.UpdateLocationResponseObject]{
+	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.UpdateLocationResponseObject {
+		return api.UpdateLocation404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
+	},
+	PreconditionFailed: func(r api.PreconditionFailedApplicationProblemPlusJSONResponse) api.UpdateLocationResponseObject {
+		return api.UpdateLocation412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: r}
+	},
+}
+
 // UpdateLocation changes a location's fields, honouring If-Match. Deactivating locks the location
 // first: stock writers hold it FOR SHARE, so no stock can arrive between the check and the change.
 func (h *Handlers) UpdateLocation(ctx context.Context, req api.UpdateLocationRequestObject) (api.UpdateLocationResponseObject, error) {
@@ -129,9 +139,8 @@ func (h *Handlers) UpdateLocation(ctx context.Context, req api.UpdateLocationReq
 		}
 		return l, err
 	})
-	if resp, ok := kit.Unmet[api.UpdateLocation404ApplicationProblemPlusJSONResponse,
-		api.UpdateLocation412ApplicationProblemPlusJSONResponse](ctx, err, "No such location.", "location"); ok {
-		return resp.(api.UpdateLocationResponseObject), nil
+	if resp, ok := updateLocationAnswers.Unmet(ctx, err, "No such location.", "location"); ok {
+		return resp, nil
 	}
 	switch {
 	case errors.Is(err, errLocationInUse):

@@ -23,6 +23,12 @@ func (e *ReservationNotActive) Error() string {
 	return "reservation " + e.ID.String() + " is not active"
 }
 
+// Code is the refusal's problem code.
+func (e *ReservationMismatch) Code() api.ProblemCode { return api.ProblemCodeReservationMismatch }
+
+// Code is the refusal's problem code.
+func (e *ReservationNotActive) Code() api.ProblemCode { return api.ProblemCodeReservationNotActive }
+
 // OrderScope is what Open must lock to place an order: the levels its lines may be allocated
 // from or, with a reservation, that reservation (first) and the levels it holds stock at.
 func OrderScope(lines []HoldLine, reservation *uuid.UUID) Scope {

@@ -169,6 +169,19 @@ func (s *Stock) Release(reservation uuid.UUID, status db.ReservationStatus) erro
 	return s.release(reservation, s.held, status)
 }
 
+// createReservationAnswers wraps the shared problems in CreateReservation's own responses.
+var createReservationAnswers = kit.Answers[api.CreateReservationResponseObject]{
+	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.CreateReservationResponseObject {
+		return api.CreateReservation404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
+	},
+	Conflict: func(r api.ConflictApplicationProblemPlusJSONResponse) api.CreateReservationResponseObject {
+		return api.CreateReservation409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: r}
+	},
+	Unprocessable: func(r api.UnprocessableApplicationProblemPlusJSONResponse) api.CreateReservationResponseObject {
+		return api.CreateReservation422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: r}
+	},
+}
+
 // CreateReservation holds stock for a cart or a checkout, all lines or none.
 func (h *Handlers) CreateReservation(ctx context.Context, req api.CreateReservationRequestObject) (api.CreateReservationResponseObject, error) {
 	body := req.Body
@@ -220,10 +233,8 @@ func (h *Handlers) CreateReservation(ctx context.Context, req api.CreateReservat
 		}
 		return apiReservation(r, rows, now), nil
 	})
-	if resp, ok := Refused[api.CreateReservation404ApplicationProblemPlusJSONResponse,
-		api.CreateReservation409ApplicationProblemPlusJSONResponse,
-		api.CreateReservation422ApplicationProblemPlusJSONResponse](ctx, err); ok {
-		return resp.(api.CreateReservationResponseObject), nil
+	if resp, ok := Refused(ctx, err, createReservationAnswers); ok {
+		return resp, nil
 	}
 	if err != nil {
 		return nil, err

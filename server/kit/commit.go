@@ -2,11 +2,9 @@ package kit
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // DefaultCommitTimeout bounds a COMMIT when Deps.CommitTimeout is zero (DB_COMMIT_TIMEOUT).
@@ -43,18 +41,6 @@ func (d *Deps) Commit(ctx context.Context, tx pgx.Tx) error {
 		return err
 	}
 	return &OutcomeUnknownError{Err: err}
-}
-
-// commitKnown reports whether a failed COMMIT certainly did not commit: the database answered
-// with an error (a deferred constraint, a serialization failure: it rolled back), the transaction
-// had already failed (pgx then sends ROLLBACK), or it was already closed (nothing sent).
-//
-// pgconn.SafeToRetry cannot tell: once a read fails, pgconn closes the connection, and the read
-// of the rest of the answer then fails with "conn closed", which it calls safe to retry although
-// the COMMIT had left. Anything else is therefore unknown.
-func commitKnown(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) || errors.Is(err, pgx.ErrTxCommitRollback) || errors.Is(err, pgx.ErrTxClosed)
 }
 
 // BeginFunc runs fn in a transaction of its own on the pool, like pgx.BeginFunc, and commits it

@@ -1,10 +1,34 @@
 package kit
 
 import (
+	"context"
 	"errors"
+	"io"
+	"net"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/ecompointer/ecompointer/gen/api"
+)
+
+// SQLSTATE codes (PostgreSQL, Appendix A) the server tells apart. This file is the only one that
+// knows them, and the only one that knows pgx's sentinel errors: everything else asks it what an
+// error means (DBError, NoRows, Contended, Unavailable, CheckViolation, ...).
+const (
+	pgCodeCheckViolation       = "23514"
+	pgCodeForeignKeyViolation  = "23503"
+	pgCodeUniqueViolation      = "23505"
+	pgCodeSerializationFailure = "40001"
+	pgCodeDeadlockDetected     = "40P01"
+	pgCodeLockNotAvailable     = "55P03" // lock_timeout
+	pgCodeQueryCanceled        = "57014" // statement_timeout, or a cancel request
+	pgCodeTooManyConnections   = "53300"
+	pgCodeAdminShutdown        = "57P01"
+	pgCodeCrashShutdown        = "57P02"
+	pgCodeCannotConnectNow     = "57P03"
+	pgClassConnection          = "08" // connection exception
 )
 
 // The database's answers that are expected outcomes rather than failures, translated here, at one
@@ -62,15 +86,15 @@ var fkParents = map[string]string{
 // it is (an unexpected failure). A delete refused because others still refer to the row is also a
 // 23503: a delete checks IsReferenced first and answers its own 409 (product_in_use).
 func DBError(err error) error {
-	if errors.Is(err, pgx.ErrNoRows) {
+	if NoRows(err) {
 		return ErrNotFound
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
-		case "23505":
+		case pgCodeUniqueViolation:
 			return &ConflictError{Constraint: pgErr.ConstraintName}
-		case "23503":
+		case pgCodeForeignKeyViolation:
 			parent, ok := fkParents[pgErr.ConstraintName]
 			if !ok {
 				parent = "resource"
@@ -85,7 +109,7 @@ func DBError(err error) error {
 // refer to.
 func IsReferenced(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "23503"
+	return errors.As(err, &pgErr) && pgErr.Code == pgCodeForeignKeyViolation
 }
 
 // IsConflict reports whether err is a unique violation of constraint.
@@ -101,4 +125,70 @@ func Stale[T any](_ T, err error) error {
 		return DBError(err)
 	}
 	return ErrStale
+}
+
+// NoRows reports whether err is a query's "no row" (pgx.ErrNoRows) and nothing else: a lookup
+// whose miss is an expected outcome (an idempotency key not seen before) asks this rather than
+// DBError, which also counts a vanished foreign key as not found.
+func NoRows(err error) bool {
+	return errors.Is(err, pgx.ErrNoRows)
+}
+
+// CheckViolation reports whether err is a CHECK constraint's refusal (23514) by constraint.
+func CheckViolation(err error, constraint string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == pgCodeCheckViolation && pgErr.ConstraintName == constraint
+}
+
+// Contended reports whether err is a deadlock (40P01) or a serialization failure (40001): the
+// transaction can simply run again.
+func Contended(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == pgCodeSerializationFailure || pgErr.Code == pgCodeDeadlockDetected)
+}
+
+// commitKnown reports whether a failed COMMIT certainly did not commit: the database answered
+// with an error (a deferred constraint, a serialization failure: it rolled back), the transaction
+// had already failed (pgx then sends ROLLBACK), or it was already closed (nothing sent).
+//
+// pgconn.SafeToRetry cannot tell: once a read fails, pgconn closes the connection, and the read
+// of the rest of the answer then fails with "conn closed", which it calls safe to retry although
+// the COMMIT had left. Anything else is therefore unknown.
+func commitKnown(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) || errors.Is(err, pgx.ErrTxCommitRollback) || errors.Is(err, pgx.ErrTxClosed)
+}
+
+// Unavailable classifies err, a handler's or middleware's unexpected failure, as one of the
+// database's passing states, by the problem code the client is answered (503 with Retry-After):
+// write_conflict (contention that outlived the retries), database_timeout (a lock or statement
+// timeout, or the request's deadline passed: ctx is the request's, and its deadline having passed
+// means the request ran out of its time for database work, whatever the driver made of it) or
+// database_unavailable (the connection is lost, refused or the server is going away). ok is false
+// for a real internal error.
+func Unavailable(ctx context.Context, err error) (code api.ProblemCode, ok bool) {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case pgErr.Code == pgCodeSerializationFailure || pgErr.Code == pgCodeDeadlockDetected:
+			return api.ProblemCodeWriteConflict, true
+		case pgErr.Code == pgCodeLockNotAvailable || pgErr.Code == pgCodeQueryCanceled:
+			return api.ProblemCodeDatabaseTimeout, true
+		case strings.HasPrefix(pgErr.Code, pgClassConnection),
+			pgErr.Code == pgCodeTooManyConnections, pgErr.Code == pgCodeAdminShutdown,
+			pgErr.Code == pgCodeCrashShutdown, pgErr.Code == pgCodeCannotConnectNow:
+			return api.ProblemCodeDatabaseUnavailable, true
+		}
+		return "", false
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return api.ProblemCodeDatabaseTimeout, true
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	if errors.As(err, &connectErr) || errors.As(err, &netErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
+		return api.ProblemCodeDatabaseUnavailable, true
+	}
+	return "", false
 }

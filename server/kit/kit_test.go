@@ -12,6 +12,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/problem"
 )
 
 // TestInTxRetriesConflicts: a transaction aborted as a deadlock victim or a serialization failure
@@ -94,9 +95,16 @@ func TestCursorsAreTamperEvident(t *testing.T) {
 func TestUnmet(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	unmet := func(err error) (any, bool) {
-		return Unmet[api.UpdateBrand404ApplicationProblemPlusJSONResponse,
-			api.UpdateBrand412ApplicationProblemPlusJSONResponse](ctx, err, "No such brand.", "brand")
+	answers := Answers[api.UpdateBrandResponseObject]{
+		NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.UpdateBrandResponseObject {
+			return api.UpdateBrand404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
+		},
+		PreconditionFailed: func(r api.PreconditionFailedApplicationProblemPlusJSONResponse) api.UpdateBrandResponseObject {
+			return api.UpdateBrand412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: r}
+		},
+	}
+	unmet := func(err error) (api.UpdateBrandResponseObject, bool) {
+		return answers.Unmet(ctx, err, "No such brand.", "brand")
 	}
 	if resp, ok := unmet(Stale(struct{}{}, pgx.ErrNoRows)); !ok {
 		t.Error("a row that is gone: not mapped")
@@ -112,5 +120,34 @@ func TestUnmet(t *testing.T) {
 		if resp, ok := unmet(err); ok || resp != nil {
 			t.Errorf("%v mapped to %#v", err, resp)
 		}
+	}
+}
+
+// TestAnswersProblem: a problem answers with the status server/problem's table gives its code,
+// wrapped in the operation's own response; a status the operation does not answer is not mapped.
+func TestAnswersProblem(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	answers := Answers[api.CreateStockAdjustmentResponseObject]{
+		NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.CreateStockAdjustmentResponseObject {
+			return api.CreateStockAdjustment404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
+		},
+		Conflict: func(r api.ConflictApplicationProblemPlusJSONResponse) api.CreateStockAdjustmentResponseObject {
+			return api.CreateStockAdjustment409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: r}
+		},
+		Unprocessable: func(r api.UnprocessableApplicationProblemPlusJSONResponse) api.CreateStockAdjustmentResponseObject {
+			return api.CreateStockAdjustment422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: r}
+		},
+	}
+	resp, ok := answers.Problem(problem.New(ctx, api.ProblemCodeStockChanged, "changed"))
+	if _, is := resp.(api.CreateStockAdjustment409ApplicationProblemPlusJSONResponse); !ok || !is {
+		t.Errorf("stock_changed answered %#v, %v; want the 409", resp, ok)
+	}
+	resp, ok = answers.Problem(problem.New(ctx, api.ProblemCodeInsufficientStock, "short"))
+	if _, is := resp.(api.CreateStockAdjustment422ApplicationProblemPlusJSONResponse); !ok || !is {
+		t.Errorf("insufficient_stock answered %#v, %v; want the 422", resp, ok)
+	}
+	if resp, ok := answers.Problem(problem.New(ctx, api.ProblemCodePreconditionFailed, "stale")); ok || resp != nil {
+		t.Errorf("a 412 the operation does not answer mapped to %#v", resp)
 	}
 }

@@ -3,6 +3,7 @@ package kit
 import (
 	"context"
 	"errors"
+	"net/http"
 	"time"
 
 	"github.com/ecompointer/ecompointer/gen/api"
@@ -89,56 +90,69 @@ func Gone(ctx context.Context, code api.ProblemCode, detail string) api.GoneAppl
 	return api.GoneApplicationProblemPlusJSONResponse{Body: problem.New(ctx, code, detail)}
 }
 
-// The shared problem responses an operation's own response types wrap (the generated
-// `XYZ404ApplicationProblemPlusJSONResponse` is a struct embedding NotFound...): generic helpers
-// that answer for any operation take the operation's types under these constraints.
-type (
-	// BadRequestResponse is an operation's 400.
-	BadRequestResponse interface {
-		~struct {
-			api.BadRequestApplicationProblemPlusJSONResponse
+// Answers wraps the shared problem responses into one operation's own response types, so that a
+// helper answering for any operation hands each handler its own response type back, without an
+// `any` round trip. R is the operation's response interface (api.XResponseObject); each field
+// wraps one status the spec lists for the operation (nil: the operation has no such answer).
+// The generated `XYZ404ApplicationProblemPlusJSONResponse` is a struct embedding the shared
+// NotFound...: Go's generics cannot convert it to R, so each operation spells its wrappers once.
+//
+//	var updateBrandAnswers = kit.Answers[api.UpdateBrandResponseObject]{
+//		NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.UpdateBrandResponseObject {
+//			return api.UpdateBrand404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
+//		},
+//		...
+//	}
+type Answers[R any] struct {
+	BadRequest         func(api.BadRequestApplicationProblemPlusJSONResponse) R
+	NotFound           func(api.NotFoundApplicationProblemPlusJSONResponse) R
+	Conflict           func(api.ConflictApplicationProblemPlusJSONResponse) R
+	PreconditionFailed func(api.PreconditionFailedApplicationProblemPlusJSONResponse) R
+	Unprocessable      func(api.UnprocessableApplicationProblemPlusJSONResponse) R
+}
+
+// Problem answers p with the operation's response for the status server/problem's one table
+// gives p.Code: no helper decides a status a second time. ok is false when the operation has no
+// answer with that status (then the caller has a refusal the spec does not list for it).
+func (a Answers[R]) Problem(p api.Problem) (resp R, ok bool) {
+	switch problem.Status(p.Code) {
+	case http.StatusBadRequest:
+		if a.BadRequest != nil {
+			return a.BadRequest(api.BadRequestApplicationProblemPlusJSONResponse{Body: p}), true
+		}
+	case http.StatusNotFound:
+		if a.NotFound != nil {
+			return a.NotFound(api.NotFoundApplicationProblemPlusJSONResponse{Body: p}), true
+		}
+	case http.StatusConflict:
+		if a.Conflict != nil {
+			return a.Conflict(api.ConflictApplicationProblemPlusJSONResponse{Body: p}), true
+		}
+	case http.StatusPreconditionFailed:
+		if a.PreconditionFailed != nil {
+			return a.PreconditionFailed(api.PreconditionFailedApplicationProblemPlusJSONResponse{Body: p}), true
+		}
+	case http.StatusUnprocessableEntity:
+		if a.Unprocessable != nil {
+			return a.Unprocessable(api.UnprocessableApplicationProblemPlusJSONResponse{Body: p}), true
 		}
 	}
-	// NotFoundResponse is an operation's 404.
-	NotFoundResponse interface {
-		~struct {
-			api.NotFoundApplicationProblemPlusJSONResponse
-		}
-	}
-	// ConflictResponse is an operation's 409.
-	ConflictResponse interface {
-		~struct {
-			api.ConflictApplicationProblemPlusJSONResponse
-		}
-	}
-	// PreconditionFailedResponse is an operation's 412.
-	PreconditionFailedResponse interface {
-		~struct {
-			api.PreconditionFailedApplicationProblemPlusJSONResponse
-		}
-	}
-	// UnprocessableResponse is an operation's 422.
-	UnprocessableResponse interface {
-		~struct {
-			api.UnprocessableApplicationProblemPlusJSONResponse
-		}
-	}
-)
+	return resp, false
+}
 
 // Unmet maps the two ways a conditional change can touch no row (see Stale) to the operation's
 // responses: ErrNotFound to its 404 (notFound is the detail), ErrStale to its 412 naming what.
 // ok is false for any other err; the handler then goes on with its own cases:
 //
-//	if resp, ok := kit.Unmet[api.UpdateBrand404ApplicationProblemPlusJSONResponse,
-//		api.UpdateBrand412ApplicationProblemPlusJSONResponse](ctx, err, "No such brand.", "brand"); ok {
-//		return resp.(api.UpdateBrandResponseObject), nil
+//	if resp, ok := updateBrandAnswers.Unmet(ctx, err, "No such brand.", "brand"); ok {
+//		return resp, nil
 //	}
-func Unmet[NF NotFoundResponse, PF PreconditionFailedResponse](ctx context.Context, err error, notFound, what string) (any, bool) {
+func (a Answers[R]) Unmet(ctx context.Context, err error, notFound, what string) (resp R, ok bool) {
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return NF{NotFound(ctx, notFound)}, true
+		return a.Problem(NotFound(ctx, notFound).Body)
 	case errors.Is(err, ErrStale):
-		return PF{PreconditionFailed(ctx, what)}, true
+		return a.Problem(PreconditionFailed(ctx, what).Body)
 	}
-	return nil, false
+	return resp, false
 }

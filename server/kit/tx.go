@@ -2,13 +2,11 @@ package kit
 
 import (
 	"context"
-	"errors"
 	"math/rand/v2"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ecompointer/ecompointer/gen/db"
 )
@@ -56,13 +54,6 @@ func (d *Deps) Retry(ctx context.Context, attempt func() error) error {
 		case <-time.After(pause):
 		}
 	}
-}
-
-// Contended reports whether err is a deadlock (40P01) or a serialization failure (40001): the
-// transaction can simply run again.
-func Contended(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
 }
 
 // InBrand runs fn in one transaction scoped to brandID and returns its value: row-level security

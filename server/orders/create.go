@@ -84,6 +84,22 @@ func price(ctx context.Context, q *db.Queries, brand uuid.UUID, lines []inventor
 	return p, nil
 }
 
+// createOrderAnswers wraps the shared problems in CreateOrder's own responses.
+var createOrderAnswers = kit.Answers[api.CreateOrderResponseObject]{
+	BadRequest: func(r api.BadRequestApplicationProblemPlusJSONResponse) api.CreateOrderResponseObject {
+		return api.CreateOrder400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: r}
+	},
+	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.CreateOrderResponseObject {
+		return api.CreateOrder404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
+	},
+	Conflict: func(r api.ConflictApplicationProblemPlusJSONResponse) api.CreateOrderResponseObject {
+		return api.CreateOrder409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: r}
+	},
+	Unprocessable: func(r api.UnprocessableApplicationProblemPlusJSONResponse) api.CreateOrderResponseObject {
+		return api.CreateOrder422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: r}
+	},
+}
+
 // CreateOrder prices the order, holds its stock (or takes over a reservation's holds), numbers it
 // and records it, all in one transaction: refused, nothing of it remains (its number included).
 func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestObject) (api.CreateOrderResponseObject, error) {
@@ -177,11 +193,8 @@ func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestOb
 		}
 		return load(ctx, q, o)
 	})
-	if resp, ok := refused[api.CreateOrder400ApplicationProblemPlusJSONResponse,
-		api.CreateOrder404ApplicationProblemPlusJSONResponse,
-		api.CreateOrder409ApplicationProblemPlusJSONResponse,
-		api.CreateOrder422ApplicationProblemPlusJSONResponse](ctx, err); ok {
-		return resp.(api.CreateOrderResponseObject), nil //nolint:forcetypeassert // refused builds one of the four
+	if resp, ok := refused(ctx, err, createOrderAnswers); ok {
+		return resp, nil
 	}
 	if err != nil {
 		return nil, err

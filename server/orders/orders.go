@@ -18,6 +18,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/problem"
 )
 
 // Handlers implements the orders operations of api.StrictServerInterface.
@@ -58,6 +59,9 @@ func (e *TransitionRefused) Error() string {
 	return "cannot " + string(e.Action) + " an order that is " + string(e.Status)
 }
 
+// Code is the refusal's problem code; server/problem's table gives its status.
+func (e *TransitionRefused) Code() api.ProblemCode { return api.ProblemCodeInvalidOrderTransition }
+
 // Refusals of order creation and fulfilment.
 type (
 	// CurrencyMismatch: lines priced in more than one currency (422).
@@ -77,6 +81,21 @@ func (e *AmountOverflow) Error() string         { return "amount overflow" }
 func (e *OverFulfilment) Error() string         { return "over fulfilment" }
 func (e *UnknownLine) Error() string            { return "unknown line" }
 func (e *ExternalReferenceTaken) Error() string { return "external reference taken" }
+
+// Code is the refusal's problem code.
+func (e *CurrencyMismatch) Code() api.ProblemCode { return api.ProblemCodeCurrencyMismatch }
+
+// Code is the refusal's problem code.
+func (e *AmountOverflow) Code() api.ProblemCode { return api.ProblemCodeAmountOverflow }
+
+// Code is the refusal's problem code.
+func (e *OverFulfilment) Code() api.ProblemCode { return api.ProblemCodeOverFulfilment }
+
+// Code is the refusal's problem code (a request naming a line the order lacks is invalid).
+func (e *UnknownLine) Code() api.ProblemCode { return api.ProblemCodeValidationFailed }
+
+// Code is the refusal's problem code.
+func (e *ExternalReferenceTaken) Code() api.ProblemCode { return api.ProblemCodeExternalReferenceTaken }
 
 // lockFor locks the order (the first lock of every transition) and checks If-Match and the
 // state machine: ErrNotFound, ErrStale or *TransitionRefused.
@@ -163,7 +182,7 @@ func utc(t *time.Time) *time.Time {
 
 // refused maps the refusals of orders and of the stock engine to the operation's response (ok
 // false for any other error): one place says which status and code each refusal is.
-func refused[BR kit.BadRequestResponse, NF kit.NotFoundResponse, CF kit.ConflictResponse, UF kit.UnprocessableResponse](ctx context.Context, err error) (any, bool) {
+func refused[R any](ctx context.Context, err error, a kit.Answers[R]) (R, bool) {
 	var (
 		tr *TransitionRefused
 		cm *CurrencyMismatch
@@ -174,28 +193,28 @@ func refused[BR kit.BadRequestResponse, NF kit.NotFoundResponse, CF kit.Conflict
 	)
 	switch {
 	case errors.Is(err, kit.ErrNotFound):
-		return NF{kit.NotFound(ctx, "No such order, or reservation, in this brand.")}, true
+		return a.Problem(problem.New(ctx, api.ProblemCodeNotFound, "No such order, or reservation, in this brand."))
 	case errors.As(err, &ul):
-		return BR{kit.BadRequest(ctx, "lines["+itoa(ul.Index)+"].lineId", "is not a line of this order")}, true
+		return a.Problem(kit.BadRequest(ctx, "lines["+itoa(ul.Index)+"].lineId", "is not a line of this order").Body)
 	case errors.As(err, &tr):
-		c := kit.Conflict(ctx, api.ProblemCodeInvalidOrderTransition,
+		c := problem.New(ctx, tr.Code(),
 			"Cannot "+string(tr.Action)+" an order that is "+string(tr.Status)+"; `allowedActions` lists what it allows.")
 		status, allowed := api.OrderStatus(tr.Status), Allowed(tr.Status)
-		c.Body.CurrentStatus, c.Body.AllowedActions = &status, &allowed
-		return CF{c}, true
+		c.CurrentStatus, c.AllowedActions = &status, &allowed
+		return a.Problem(c)
 	case errors.As(err, &et):
-		return CF{kit.Conflict(ctx, api.ProblemCodeExternalReferenceTaken, "Another order of this brand has this externalReference.")}, true
+		return a.Problem(problem.New(ctx, et.Code(), "Another order of this brand has this externalReference."))
 	case errors.As(err, &cm):
-		return UF{kit.Unprocessable(ctx, api.ProblemCodeCurrencyMismatch, "An order has one currency; its products are priced in several.")}, true
+		return a.Problem(problem.New(ctx, cm.Code(), "An order has one currency; its products are priced in several."))
 	case errors.As(err, &ao):
-		return UF{kit.Unprocessable(ctx, api.ProblemCodeAmountOverflow, "The order's total does not fit in 64-bit minor units (from line "+itoa(ao.Index)+").")}, true
+		return a.Problem(problem.New(ctx, ao.Code(), "The order's total does not fit in 64-bit minor units (from line "+itoa(ao.Index)+")."))
 	case errors.As(err, &of):
-		u := kit.Unprocessable(ctx, api.ProblemCodeOverFulfilment, "More than a line's unfulfilled quantity; `lines` gives what is left to ship.")
-		u.Body.Lines = &of.Lines
-		return UF{u}, true
+		u := problem.New(ctx, of.Code(), "More than a line's unfulfilled quantity; `lines` gives what is left to ship.")
+		u.Lines = &of.Lines
+		return a.Problem(u)
 	}
 	// The stock engine's refusals read the same whoever met them.
-	return inventory.Refused[NF, CF, UF](ctx, err)
+	return inventory.Refused(ctx, err, a)
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
