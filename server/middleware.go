@@ -21,6 +21,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/server/identity"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/observe"
 	"github.com/ecompointer/ecompointer/server/problem"
@@ -178,7 +179,7 @@ func (s *Server) contract(next http.Handler) http.Handler {
 			if brand, scoped := pathParams["brandId"]; scoped && !s.reachesBrand(w, r, c, brand) {
 				return
 			}
-			if perm, _ := op.Extensions["x-permission"].(string); perm != "" && !can(c.User.Role, perm) {
+			if perm, _ := op.Extensions["x-permission"].(string); perm != "" && !identity.Can(c.User.Role, perm) {
 				problem.WriteCode(w, r, api.ProblemCodeForbidden, "This operation needs the "+perm+" permission.")
 				return
 			}

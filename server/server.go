@@ -140,6 +140,8 @@ type Server struct {
 	// sessions answers the per-request session check; nil when SESSION_CACHE=off (and in the
 	// baselines), which asks the database every time.
 	sessions *sessioncache.Cache
+	// authn resolves bearer tokens to callers, through sessions.
+	authn *identity.Authenticator
 }
 
 // The domain handler types are all named Handlers: these aliases give each embedded field a name
@@ -180,6 +182,7 @@ func New(cfg Config) (*Handler, error) {
 		s.sessions = sessioncache.New(sessioncache.Config{
 			Queries: s.deps.Queries, ConnConfig: cfg.Pool.Config().ConnConfig, Size: cfg.SessionCache.Size, Logger: s.log,
 		})
+		s.authn = identity.NewAuthenticator(s.deps, s.tokens, s.sessions)
 	}
 
 	r := chi.NewRouter()
@@ -285,6 +288,7 @@ func newServer(cfg Config) (*Server, error) {
 		db:                cfg.DB,
 		dblog:             newLogDeduper(dbLogInterval, time.Now),
 		tokens:            tokens,
+		authn:             identity.NewAuthenticator(deps, tokens, nil),
 		limiter:           limiter,
 		closeLimiter:      closeLimiter,
 		ready:             newReadiness(cfg.Pool.Config().ConnConfig, readyTimeout),
