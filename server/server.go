@@ -262,12 +262,7 @@ func newServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	cfg.DB.TxAttempts = max(cfg.DB.TxAttempts, 1)
-	deps := &kit.Deps{
-		Log: cfg.Logger, Pool: cfg.Pool, Queries: db.New(cfg.Pool), Now: now,
-		Cursors: kit.NewCursors(cfg.Auth.AccessSecret), TxAttempts: cfg.DB.TxAttempts,
-		CommitTimeout: cfg.DB.CommitTimeout,
-		Gate:          kit.NewBrandShare(brandPoolShare(cfg), cfg.BrandPoolWait),
-	}
+	deps := newDeps(cfg)
 	ident, err := identity.New(deps, cfg.Auth, tokens)
 	if err != nil {
 		return nil, err
@@ -295,6 +290,21 @@ func newServer(cfg Config) (*Server, error) {
 		spec:              sp,
 		specDoc:           specDoc,
 	}, nil
+}
+
+// newDeps builds the dependencies of the domain packages from cfg. It is the one constructor:
+// requests and the background workers (Handler.RunWorkers, and the one-shot sweeps the tests and
+// tools call) run with the same transaction attempts, commit bound, brand gate and clock.
+func newDeps(cfg Config) *kit.Deps {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &kit.Deps{
+		Log: cfg.Logger, Pool: cfg.Pool, Queries: db.New(cfg.Pool), Now: databaseClock(cfg.Now),
+		Cursors: kit.NewCursors(cfg.Auth.AccessSecret), TxAttempts: max(cfg.DB.TxAttempts, 1),
+		CommitTimeout: cfg.DB.CommitTimeout,
+		Gate:          kit.NewBrandShare(brandPoolShare(cfg), cfg.BrandPoolWait),
+	}
 }
 
 // brandPoolShare is the number of connections one brand may hold: the configured share, or half
