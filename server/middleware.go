@@ -159,8 +159,10 @@ func (s *Server) contract(next http.Handler) http.Handler {
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 
-		meta := &kit.RequestMeta{IP: clientIP(r, s.auth.TrustedProxies), UserAgent: recordable(r.UserAgent(), 512)}
-		ctx := kit.WithRequestMeta(r.Context(), meta)
+		// A copy: the stored record is shared with what already holds the context.
+		meta := *problem.RequestFrom(r.Context())
+		meta.IP, meta.UserAgent = clientIP(r, s.auth.TrustedProxies), recordable(r.UserAgent(), 512)
+		ctx := problem.WithRequest(r.Context(), &meta)
 		if op.Extensions["x-rate-limit"] != nil {
 			if ok, retry := s.limiter.allow(meta.IP); !ok {
 				observe.RateLimited()
