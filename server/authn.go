@@ -8,26 +8,12 @@ import (
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/ecompointer/ecompointer/gen/api"
-	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/identity"
 	"github.com/ecompointer/ecompointer/server/kit"
-	"github.com/ecompointer/ecompointer/server/observe"
 	"github.com/ecompointer/ecompointer/server/problem"
-	"github.com/ecompointer/ecompointer/server/token"
 )
-
-// reaches reports whether c may reach brand (a path parameter, not yet validated): an ADMIN
-// reaches every brand, anyone else only their own.
-func reaches(c *kit.Caller, brand string) bool {
-	if c.User.Role == db.UserRoleADMIN {
-		return true
-	}
-	id, err := uuid.Parse(brand)
-	return err == nil && c.User.BrandID != nil && *c.User.BrandID == id
-}
 
 // writeUnauthorized answers a request the middleware refuses for its credentials.
 func writeUnauthorized(w http.ResponseWriter, r *http.Request, code api.ProblemCode, detail string) {
@@ -48,42 +34,21 @@ func needsBearer(op *openapi3.Operation) bool {
 	return false
 }
 
-// authenticate resolves the request's bearer token to its caller: a valid access token of a live
-// session of an enabled user, issued since the user's tokens were last invalidated. It writes the
-// problem and returns false when it cannot.
+// authenticate answers the request's credentials: the caller identity resolves from its bearer
+// token, or false once it has written the 401 (or, on an unexpected failure, the 5xx).
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*kit.Caller, bool) {
-	raw, ok := bearerToken(r.Header.Get("Authorization"))
-	if !ok {
-		writeUnauthorized(w, r, api.ProblemCodeUnauthenticated, "This operation needs an access token: Authorization: Bearer <token>.")
-		return nil, false
-	}
-	_, verify := observe.Start(r.Context(), "token.verify")
-	claims, err := s.tokens.VerifyAccess(raw)
-	verify.End()
-	switch {
-	case errors.Is(err, token.ErrExpired):
-		writeUnauthorized(w, r, api.ProblemCodeTokenExpired, "The access token expired; refresh it.")
-		return nil, false
-	case err != nil:
-		writeUnauthorized(w, r, api.ProblemCodeInvalidToken, "The access token is not valid.")
-		return nil, false
-	}
-	// The session cache answers from memory when it may, from the database otherwise (and always
-	// when it is off: s.sessions is nil).
-	user, err := s.sessions.Authenticate(r.Context(), s.deps.Queries, claims.SessionID, claims.UserID, claims.Version, s.deps.Now())
-	if errors.Is(err, pgx.ErrNoRows) {
-		writeUnauthorized(w, r, api.ProblemCodeTokenRevoked, "The session of this token has ended.")
+	raw, _ := bearerToken(r.Header.Get("Authorization"))
+	c, err := s.authn.Authenticate(r.Context(), raw)
+	var refused *identity.Refusal
+	if errors.As(err, &refused) {
+		writeUnauthorized(w, r, refused.Code, refused.Detail)
 		return nil, false
 	}
 	if err != nil {
 		s.internalError(w, r, err)
 		return nil, false
 	}
-	if user.Disabled || user.TokenVersion != claims.Version {
-		writeUnauthorized(w, r, api.ProblemCodeTokenRevoked, "This token has been revoked.")
-		return nil, false
-	}
-	return &kit.Caller{User: user, SessionID: claims.SessionID}, true
+	return c, true
 }
 
 // bearerToken extracts the token of an `Authorization: Bearer <token>` header (the scheme is
@@ -137,30 +102,16 @@ func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error
 	problem.WriteCode(w, r, api.ProblemCodeInternalError, "An unexpected error occurred; quote the request id when reporting it.")
 }
 
-// reachesBrand reports whether the caller may address brand, a path parameter not yet validated,
-// writing the problem when not. Anyone but an ADMIN reaches only their own brand; an ADMIN
-// reaches every brand that exists, and a brand that does not answers 404 like any other, rather
-// than failing deep inside a write on its foreign key. A malformed id is left to validation.
+// reachesBrand reports whether the caller may address brand (identity.Reaches), writing the
+// problem when not: another brand answers 404 exactly like a missing one.
 func (s *Server) reachesBrand(w http.ResponseWriter, r *http.Request, c *kit.Caller, brand string) bool {
-	if !reaches(c, brand) {
-		problem.WriteCode(w, r, api.ProblemCodeNotFound, "No such brand.")
-		return false
-	}
-	if c.User.Role != db.UserRoleADMIN {
-		return true
-	}
-	id, err := uuid.Parse(brand)
-	if err != nil {
-		return true
-	}
-	_, err = s.deps.Queries.BrandGet(r.Context(), id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		problem.WriteCode(w, r, api.ProblemCodeNotFound, "No such brand.")
-		return false
-	}
+	ok, err := identity.Reaches(r.Context(), s.deps, c, brand)
 	if err != nil {
 		s.internalError(w, r, err)
 		return false
 	}
-	return true
+	if !ok {
+		problem.WriteCode(w, r, api.ProblemCodeNotFound, "No such brand.")
+	}
+	return ok
 }

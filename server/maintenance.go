@@ -27,18 +27,18 @@ func PruneSessions(ctx context.Context, pool *pgxpool.Pool, now time.Time) (int6
 	return identity.Prune(ctx, db.New(pool), now)
 }
 
-// RunPruner calls PruneSessions at once and then every interval until ctx ends.
-func RunPruner(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, interval time.Duration) {
+// runSessionPruner calls PruneSessions at once and then every interval until ctx ends.
+func runSessionPruner(ctx context.Context, d *kit.Deps, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		n, err := PruneSessions(ctx, pool, time.Now())
+		n, err := PruneSessions(ctx, d.Pool, d.Now())
 		observe.SweeperRun("sessions", err)
 		switch {
 		case err != nil && ctx.Err() == nil:
-			log.WarnContext(ctx, "pruning dead sessions failed", "error", err)
+			d.Log.WarnContext(ctx, "pruning dead sessions failed", "error", err)
 		case n > 0:
-			log.InfoContext(ctx, "pruned dead sessions", "count", n)
+			d.Log.InfoContext(ctx, "pruned dead sessions", "count", n)
 		}
 		select {
 		case <-ctx.Done():
@@ -54,7 +54,7 @@ type NewUser = identity.NewUser
 // CreateUser makes an account with the same rules as registration (email form, password policy,
 // bcrypt cost). It is how the first ADMIN comes to exist: the API never grants ADMIN.
 func CreateUser(ctx context.Context, pool *pgxpool.Pool, bcryptCost int, in NewUser) (api.User, error) {
-	return identity.CreateUser(ctx, workerDeps(pool, slog.New(slog.DiscardHandler), nil), bcryptCost, in)
+	return identity.CreateUser(ctx, toolDeps(pool, nil, nil), bcryptCost, in)
 }
 
 // WarnAboutDatabase logs what the database lacks for full speed: today, whether the product
@@ -71,42 +71,46 @@ func WarnAboutDatabase(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger
 	}
 }
 
-// workerDeps are the dependencies of the background workers.
-func workerDeps(pool *pgxpool.Pool, log *slog.Logger, now func() time.Time) *kit.Deps {
-	return &kit.Deps{Log: log, Pool: pool, Queries: db.New(pool), Now: databaseClock(now), TxAttempts: DefaultDBConfig().TxAttempts}
+// toolDeps are the dependencies of a one-shot job outside a running server (a tool, a test; a nil log
+// discards): the request defaults (DefaultDBConfig) through the same constructor, without the brand gate, which
+// bounds one brand's share against concurrent requests and has none to bound here.
+func toolDeps(pool *pgxpool.Pool, log *slog.Logger, now func() time.Time) *kit.Deps {
+	return newDeps(Config{Logger: log, Pool: pool, Now: now, DB: DefaultDBConfig(), BrandPoolShare: -1})
 }
 
 // SweepReservations releases every reservation that expired by now() once, and says how many.
-// Tests call it with their clock; RunReservationSweeper calls it periodically.
+// Tests and tools call it with their clock; Handler.RunWorkers sweeps periodically.
 func SweepReservations(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, now func() time.Time) (int, error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return inventory.Sweep(ctx, workerDeps(pool, log, now))
-}
-
-// RunReservationSweeper releases expired reservations every interval until ctx ends. Several
-// instances may run it at once: each hold is released once.
-func RunReservationSweeper(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, interval time.Duration) {
-	inventory.RunSweeper(ctx, workerDeps(pool, log, nil), interval)
+	return inventory.Sweep(ctx, toolDeps(pool, log, now))
 }
 
 // SweepOrders cancels every order still pending orders.DefaultPendingTTL after it was placed
-// (reason `expired`) once, and says how many. Tests call it with their clock.
+// (reason `expired`) once, and says how many. Tests call it with their clock; Handler.RunWorkers
+// sweeps periodically.
 func SweepOrders(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, now func() time.Time) (int, error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return orders.Sweep(ctx, workerDeps(pool, log, now), orders.DefaultPendingTTL)
+	return orders.Sweep(ctx, toolDeps(pool, log, now), orders.DefaultPendingTTL)
 }
 
-// RunOrderSweeper cancels the orders pending longer than ttl every interval until ctx ends; a ttl
-// of 0 disables it. Several instances may run it at once: each order is expired once.
-func RunOrderSweeper(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, interval, ttl time.Duration) {
-	orders.RunSweeper(ctx, workerDeps(pool, log, nil), interval, ttl)
+// Workers says how often the background workers run.
+type Workers struct {
+	// SessionPrune and IdempotencyPrune are the intervals of the session and Idempotency-Key
+	// pruners.
+	SessionPrune, IdempotencyPrune time.Duration
+	// Sweep is the interval of the reservation and order sweepers.
+	Sweep time.Duration
+	// OrderPendingTTL is how long an order may stay pending before the sweeper cancels it
+	// (reason `expired`); 0 disables the order sweeper.
+	OrderPendingTTL time.Duration
 }
 
-// RunIdempotencyPruner deletes expired Idempotency-Key answers every interval until ctx ends.
-func RunIdempotencyPruner(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, interval time.Duration) {
-	idempotency.RunPruner(ctx, workerDeps(pool, log, nil), interval)
+// RunWorkers starts the background workers, which run until ctx ends. They share the handler's
+// dependencies (DB_TX_ATTEMPTS, DB_COMMIT_TIMEOUT, the brand gate, the clock), so a sweep of one
+// brand counts against that brand's share of the pool like its requests. Several instances may
+// run them at once: each hold is released, each order expired, once.
+func (h *Handler) RunWorkers(ctx context.Context, w Workers) {
+	d := h.s.deps
+	go runSessionPruner(ctx, d, w.SessionPrune)
+	go idempotency.RunPruner(ctx, d, w.IdempotencyPrune)
+	go inventory.RunSweeper(ctx, d, w.Sweep)
+	go orders.RunSweeper(ctx, d, w.Sweep, w.OrderPendingTTL)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/server/identity"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/observe"
 	"github.com/ecompointer/ecompointer/server/problem"
@@ -158,8 +159,10 @@ func (s *Server) contract(next http.Handler) http.Handler {
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 
-		meta := &kit.RequestMeta{IP: clientIP(r, s.auth.TrustedProxies), UserAgent: recordable(r.UserAgent(), 512)}
-		ctx := kit.WithRequestMeta(r.Context(), meta)
+		// A copy: the stored record is shared with what already holds the context.
+		meta := *problem.RequestFrom(r.Context())
+		meta.IP, meta.UserAgent = clientIP(r, s.auth.TrustedProxies), recordable(r.UserAgent(), 512)
+		ctx := problem.WithRequest(r.Context(), &meta)
 		if op.Extensions["x-rate-limit"] != nil {
 			if ok, retry := s.limiter.allow(meta.IP); !ok {
 				observe.RateLimited()
@@ -178,7 +181,7 @@ func (s *Server) contract(next http.Handler) http.Handler {
 			if brand, scoped := pathParams["brandId"]; scoped && !s.reachesBrand(w, r, c, brand) {
 				return
 			}
-			if perm, _ := op.Extensions["x-permission"].(string); perm != "" && !can(c.User.Role, perm) {
+			if perm, _ := op.Extensions["x-permission"].(string); perm != "" && !identity.Can(c.User.Role, perm) {
 				problem.WriteCode(w, r, api.ProblemCodeForbidden, "This operation needs the "+perm+" permission.")
 				return
 			}

@@ -140,6 +140,8 @@ type Server struct {
 	// sessions answers the per-request session check; nil when SESSION_CACHE=off (and in the
 	// baselines), which asks the database every time.
 	sessions *sessioncache.Cache
+	// authn resolves bearer tokens to callers, through sessions.
+	authn *identity.Authenticator
 }
 
 // The domain handler types are all named Handlers: these aliases give each embedded field a name
@@ -180,6 +182,7 @@ func New(cfg Config) (*Handler, error) {
 		s.sessions = sessioncache.New(sessioncache.Config{
 			Queries: s.deps.Queries, ConnConfig: cfg.Pool.Config().ConnConfig, Size: cfg.SessionCache.Size, Logger: s.log,
 		})
+		s.authn = identity.NewAuthenticator(s.deps, s.tokens, s.sessions)
 	}
 
 	r := chi.NewRouter()
@@ -259,12 +262,7 @@ func newServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	cfg.DB.TxAttempts = max(cfg.DB.TxAttempts, 1)
-	deps := &kit.Deps{
-		Log: cfg.Logger, Pool: cfg.Pool, Queries: db.New(cfg.Pool), Now: now,
-		Cursors: kit.NewCursors(cfg.Auth.AccessSecret), TxAttempts: cfg.DB.TxAttempts,
-		CommitTimeout: cfg.DB.CommitTimeout,
-		Gate:          kit.NewBrandShare(brandPoolShare(cfg), cfg.BrandPoolWait),
-	}
+	deps := newDeps(cfg)
 	ident, err := identity.New(deps, cfg.Auth, tokens)
 	if err != nil {
 		return nil, err
@@ -285,12 +283,28 @@ func newServer(cfg Config) (*Server, error) {
 		db:                cfg.DB,
 		dblog:             newLogDeduper(dbLogInterval, time.Now),
 		tokens:            tokens,
+		authn:             identity.NewAuthenticator(deps, tokens, nil),
 		limiter:           limiter,
 		closeLimiter:      closeLimiter,
 		ready:             newReadiness(cfg.Pool.Config().ConnConfig, readyTimeout),
 		spec:              sp,
 		specDoc:           specDoc,
 	}, nil
+}
+
+// newDeps builds the dependencies of the domain packages from cfg. It is the one constructor:
+// requests and the background workers (Handler.RunWorkers, and the one-shot sweeps the tests and
+// tools call) run with the same transaction attempts, commit bound, brand gate and clock.
+func newDeps(cfg Config) *kit.Deps {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &kit.Deps{
+		Log: cfg.Logger, Pool: cfg.Pool, Queries: db.New(cfg.Pool), Now: databaseClock(cfg.Now),
+		Cursors: kit.NewCursors(cfg.Auth.AccessSecret), TxAttempts: max(cfg.DB.TxAttempts, 1),
+		CommitTimeout: cfg.DB.CommitTimeout,
+		Gate:          kit.NewBrandShare(brandPoolShare(cfg), cfg.BrandPoolWait),
+	}
 }
 
 // brandPoolShare is the number of connections one brand may hold: the configured share, or half

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"net/http"
-	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -10,7 +9,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/ecompointer/ecompointer/gen/api"
-	"github.com/ecompointer/ecompointer/server"
 	"github.com/ecompointer/ecompointer/server/problem"
 	"github.com/ecompointer/ecompointer/server/servertest"
 )
@@ -120,51 +118,5 @@ func TestEveryProblemCodeHasAKind(t *testing.T) {
 	}
 	if got, want := problem.Count(), len(enum); got != want {
 		t.Errorf("server/problem knows %d codes, the spec lists %d", got, want)
-	}
-}
-
-// TestPermissionsAreOneTable keeps the spec's x-permissions and server/permissions.go equal, and
-// every operation's x-permission a permission some table row names.
-func TestPermissionsAreOneTable(t *testing.T) {
-	t.Parallel()
-	doc := servertest.Doc(t)
-	raw, ok := doc.Extensions["x-permissions"].(map[string]any)
-	if !ok {
-		t.Fatal("openapi.yaml has no x-permissions table")
-	}
-	inSpec := map[string][]string{}
-	known := map[string]bool{}
-	for role, list := range raw {
-		inSpec[role] = []string{}
-		for _, p := range list.([]any) {
-			inSpec[role] = append(inSpec[role], p.(string))
-			known[p.(string)] = true
-		}
-		sort.Strings(inSpec[role])
-	}
-	if got := inSpec["ADMIN"]; len(got) != 1 || got[0] != "*" {
-		t.Errorf("ADMIN must hold every permission (\"*\"), the spec says %v", got)
-	}
-	delete(inSpec, "ADMIN")
-	inCode := server.RolePermissions()
-	for role := range inCode {
-		sort.Strings(inCode[role])
-	}
-	if !reflect.DeepEqual(inSpec, inCode) {
-		t.Errorf("x-permissions %v differs from server/permissions.go %v", inSpec, inCode)
-	}
-	for _, p := range doc.Extensions["x-admin-permissions"].([]any) {
-		known[p.(string)] = true
-	}
-	for path, item := range doc.Paths.Map() {
-		for method, op := range item.Operations() {
-			perm, _ := op.Extensions["x-permission"].(string)
-			if perm != "" && !known[perm] {
-				t.Errorf("%s %s needs %q, which is in neither x-permissions nor x-admin-permissions", method, path, perm)
-			}
-			if needsPermission := strings.HasPrefix(path, "/admin/") || strings.HasPrefix(path, "/brands"); needsPermission && perm == "" {
-				t.Errorf("%s %s declares no x-permission", method, path)
-			}
-		}
 	}
 }

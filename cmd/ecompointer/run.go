@@ -192,11 +192,10 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 
 	pruneCtx, stopPruner := context.WithCancel(ctx)
 	defer stopPruner()
-	go server.RunPruner(pruneCtx, pool, log, time.Hour)
-	go server.RunIdempotencyPruner(pruneCtx, pool, log, time.Hour)
-	go server.RunReservationSweeper(pruneCtx, pool, log, c.reservationSweep)
 	// Pending orders are swept as often as reservations (0 TTL: never).
-	go server.RunOrderSweeper(pruneCtx, pool, log, c.reservationSweep, c.orderPendingTTL)
+	handler.RunWorkers(pruneCtx, server.Workers{
+		SessionPrune: time.Hour, IdempotencyPrune: time.Hour, Sweep: c.reservationSweep, OrderPendingTTL: c.orderPendingTTL,
+	})
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

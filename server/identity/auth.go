@@ -17,6 +17,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/observe"
 	"github.com/ecompointer/ecompointer/server/password"
+	"github.com/ecompointer/ecompointer/server/problem"
 	"github.com/ecompointer/ecompointer/server/token"
 )
 
@@ -225,7 +226,7 @@ func (h *Handlers) openSession(ctx context.Context, q *db.Queries, user db.User,
 	}); err != nil {
 		return api.AuthResponse{}, err
 	}
-	meta := kit.RequestMetaFrom(ctx)
+	meta := problem.RequestFrom(ctx)
 	if _, err := q.SessionCreate(ctx, db.SessionCreateParams{
 		ID:                id,
 		UserID:            user.ID,

@@ -47,3 +47,23 @@ func (h *Handlers) RevokeSession(ctx context.Context, req api.RevokeSessionReque
 	}
 	return api.RevokeSession204Response{}, nil
 }
+
+// changesSessions lists the operations that may end sessions or change a user (a revocation, a
+// password, a role): the server makes their answer wait until this instance's session cache has
+// seen the change, so a client that is told "done" never meets this instance's cache from before
+// it. Other instances see it within the cache's promise (100 ms).
+var changesSessions = map[string]bool{ // the generated code's operation names
+	"Login":           true, // may evict the user's least recently used sessions
+	"Refresh":         true, // a reused refresh token revokes its session
+	"Logout":          true,
+	"LogoutAll":       true,
+	"RevokeSession":   true,
+	"ChangePassword":  true,
+	"AdminUpdateUser": true,
+	"UpdateMember":    true,
+	"RemoveMember":    true,
+}
+
+// ChangesSessions reports whether the operation (the generated code's name) may end sessions or
+// change a user, so that its answer must wait for the session cache.
+func ChangesSessions(operationID string) bool { return changesSessions[operationID] }

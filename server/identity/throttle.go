@@ -10,6 +10,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/problem"
 )
 
 // The login throttle (README, Security): failed logins, and wrong current passwords at
@@ -42,7 +43,7 @@ func (h *Handlers) throttleKey(email string) []byte {
 
 // throttleIP is the client address the request is counted under.
 func throttleIP(ctx context.Context) string {
-	if ip := kit.RequestMetaFrom(ctx).IP; ip != "" && ip != throttleWholeEmail {
+	if ip := problem.RequestFrom(ctx).IP; ip != "" && ip != throttleWholeEmail {
 		return ip
 	}
 	return "unknown"

@@ -10,28 +10,6 @@ import (
 	"github.com/ecompointer/ecompointer/server/problem"
 )
 
-// RequestMeta is what handlers record of the client (audit events, sessions, the ledger); the
-// contract middleware sets it.
-type RequestMeta struct {
-	IP        string
-	UserAgent string
-}
-
-type requestMetaKey struct{}
-
-// WithRequestMeta stores the request's client details.
-func WithRequestMeta(ctx context.Context, m *RequestMeta) context.Context {
-	return context.WithValue(ctx, requestMetaKey{}, m)
-}
-
-// RequestMetaFrom returns the request's client details (empty outside a request).
-func RequestMetaFrom(ctx context.Context) *RequestMeta {
-	if m, ok := ctx.Value(requestMetaKey{}).(*RequestMeta); ok {
-		return m
-	}
-	return &RequestMeta{}
-}
-
 // RequestID is the request's id, or nil outside a request.
 func RequestID(ctx context.Context) *string {
 	return Optional(problem.RequestFrom(ctx).ID)
@@ -51,7 +29,7 @@ func Audit(ctx context.Context, d *Deps, q *db.Queries, typ api.AuditEventType, 
 
 // AuditAs records an event with an explicit actor (nil: nobody authenticated).
 func AuditAs(ctx context.Context, d *Deps, q *db.Queries, typ api.AuditEventType, actorID, userID, sessionID *uuid.UUID) error {
-	meta := RequestMetaFrom(ctx)
+	meta := problem.RequestFrom(ctx)
 	return q.AuditEventCreate(ctx, db.AuditEventCreateParams{
 		ID:        uuid.Must(uuid.NewV7()),
 		Type:      string(typ),

@@ -175,20 +175,25 @@ func WriteCode(w http.ResponseWriter, r *http.Request, code api.ProblemCode, det
 	Write(w, New(r.Context(), code, detail))
 }
 
-// Request is what problems need to know of the request they answer.
+// Request is the one request-scoped record of the request itself: its id and path, which every
+// problem carries (set first, by the request-id middleware), and the client's address and agent,
+// which audit events, sessions and the login throttle record (added by the contract middleware).
 type Request struct {
-	ID   string
-	Path string
+	ID        string
+	Path      string
+	IP        string
+	UserAgent string
 }
 
 type requestKey struct{}
 
-// WithRequest stores the request's id and path for New.
+// WithRequest stores the request's record, for New and for whatever records the client.
 func WithRequest(ctx context.Context, req *Request) context.Context {
 	return context.WithValue(ctx, requestKey{}, req)
 }
 
-// RequestFrom returns what WithRequest stored, or an empty Request.
+// RequestFrom returns what WithRequest stored, or an empty Request (outside a request). Treat it
+// as read-only: to add to it, store a copy.
 func RequestFrom(ctx context.Context) *Request {
 	if info, ok := ctx.Value(requestKey{}).(*Request); ok {
 		return info

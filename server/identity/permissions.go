@@ -1,4 +1,4 @@
-package server
+package identity
 
 import (
 	"github.com/ecompointer/ecompointer/gen/db"
@@ -30,16 +30,7 @@ var permissionSet = func() map[db.UserRole]map[string]bool {
 	return out
 }()
 
-// can reports whether role holds perm.
-func can(role db.UserRole, perm string) bool {
+// Can reports whether role holds perm (an operation's x-permission).
+func Can(role db.UserRole, perm string) bool {
 	return role == db.UserRoleADMIN || permissionSet[role][perm]
-}
-
-// RolePermissions returns the permission table, for tests that compare it with the spec.
-func RolePermissions() map[string][]string {
-	out := make(map[string][]string, len(rolePermissions))
-	for role, perms := range rolePermissions {
-		out[string(role)] = append(make([]string, 0, len(perms)), perms...)
-	}
-	return out
 }
