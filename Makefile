@@ -56,7 +56,7 @@ lint: lint-spec check-breaking ## go vet, golangci-lint, go.mod tidiness and the
 	$(GO) vet ./...
 	$(GO) tool golangci-lint run ./...
 	$(GO) mod tidy -diff
-	$(GO) test -count=1 -run 'TestSpec|TestEveryProblemCode|TestPermissions' ./server/
+	$(GO) test -count=1 -run 'TestSpec|TestEveryProblemCode|TestPermissions' ./server/ ./server/identity/
 
 # --- The contract as its users meet it: e2e/ (npm, pinned in e2e/package-lock.json) ---
 # npm records the installed tree in node_modules/.package-lock.json: reinstall when the lock is newer.
