@@ -6,6 +6,7 @@ CREATE INDEX stock_movements_order_idx ON stock_movements (brand_id, order_id) W
 DROP INDEX stock_movements_kind_idx;
 ALTER TABLE stock_movements DROP COLUMN kind_no;
 DROP INDEX stock_movements_location_idx;
+DROP INDEX stock_movements_product_idx;
 -- Fails while expired holds keep reserved above on_hand: run the sweeper first.
 ALTER TABLE stock_levels DROP CONSTRAINT stock_levels_quantities;
 ALTER TABLE stock_levels ADD CONSTRAINT stock_levels_quantities CHECK (reserved >= 0 AND reserved <= on_hand);
