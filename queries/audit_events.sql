@@ -1,6 +1,6 @@
 -- name: AuditEventCreate :exec
-INSERT INTO audit_events (id, type, user_id, actor_id, session_id, ip, user_agent, created_at)
-VALUES (@id, @type, @user_id, @actor_id, @session_id, @ip, @user_agent, @now);
+INSERT INTO audit_events (id, type, user_id, actor_id, actor_api_key_id, api_key_id, session_id, ip, user_agent, created_at)
+VALUES (@id, @type, @user_id, @actor_id, @actor_api_key_id, @api_key_id, @session_id, @ip, @user_agent, @now);
 
 -- name: AuditEventList :many
 -- Newest first, keyset by id (UUIDv7): before_id is the last id of the previous page.

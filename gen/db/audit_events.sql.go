@@ -13,19 +13,21 @@ import (
 )
 
 const auditEventCreate = `-- name: AuditEventCreate :exec
-INSERT INTO audit_events (id, type, user_id, actor_id, session_id, ip, user_agent, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO audit_events (id, type, user_id, actor_id, actor_api_key_id, api_key_id, session_id, ip, user_agent, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 `
 
 type AuditEventCreateParams struct {
-	ID        uuid.UUID
-	Type      string
-	UserID    *uuid.UUID
-	ActorID   *uuid.UUID
-	SessionID *uuid.UUID
-	Ip        *string
-	UserAgent *string
-	Now       time.Time
+	ID            uuid.UUID
+	Type          string
+	UserID        *uuid.UUID
+	ActorID       *uuid.UUID
+	ActorApiKeyID *uuid.UUID
+	ApiKeyID      *uuid.UUID
+	SessionID     *uuid.UUID
+	Ip            *string
+	UserAgent     *string
+	Now           time.Time
 }
 
 func (q *Queries) AuditEventCreate(ctx context.Context, arg AuditEventCreateParams) error {
@@ -34,6 +36,8 @@ func (q *Queries) AuditEventCreate(ctx context.Context, arg AuditEventCreatePara
 		arg.Type,
 		arg.UserID,
 		arg.ActorID,
+		arg.ActorApiKeyID,
+		arg.ApiKeyID,
 		arg.SessionID,
 		arg.Ip,
 		arg.UserAgent,
@@ -43,7 +47,7 @@ func (q *Queries) AuditEventCreate(ctx context.Context, arg AuditEventCreatePara
 }
 
 const auditEventList = `-- name: AuditEventList :many
-SELECT id, type, user_id, session_id, ip, user_agent, created_at, actor_id FROM audit_events
+SELECT id, type, user_id, session_id, ip, user_agent, created_at, actor_id, actor_api_key_id, api_key_id FROM audit_events
 WHERE ($1::uuid IS NULL OR id < $1::uuid)
   AND ($2::uuid IS NULL OR user_id = $2::uuid)
   AND ($3::text IS NULL OR type = $3::text)
@@ -82,6 +86,8 @@ func (q *Queries) AuditEventList(ctx context.Context, arg AuditEventListParams) 
 			&i.UserAgent,
 			&i.CreatedAt,
 			&i.ActorID,
+			&i.ActorApiKeyID,
+			&i.ApiKeyID,
 		); err != nil {
 			return nil, err
 		}
