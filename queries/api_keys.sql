@@ -12,11 +12,14 @@ ORDER BY id DESC
 LIMIT @row_limit;
 
 -- name: APIKeyRevoke :one
--- Revokes the brand's key; one already revoked keeps its first revocation time. No row: no such
--- key in this brand.
-UPDATE api_keys SET revoked_at = coalesce(revoked_at, @now::timestamptz)
-WHERE brand_id = @brand_id AND id = @id
+-- Revokes the brand's live key. No row: no such key in this brand, or it was revoked before (a
+-- concurrent revocation included: the row is re-checked once its lock is free).
+UPDATE api_keys SET revoked_at = @now::timestamptz
+WHERE brand_id = @brand_id AND id = @id AND revoked_at IS NULL
 RETURNING *;
+
+-- name: APIKeyExists :one
+SELECT EXISTS (SELECT 1 FROM api_keys WHERE brand_id = @brand_id AND id = @id);
 
 -- name: APIKeyAuthenticate :one
 -- The per-request check behind a key: the key by its digest (revoked and expired ones too, so the

@@ -176,12 +176,17 @@ func (s *Server) contract(next http.Handler) http.Handler {
 			if !ok {
 				return
 			}
-			// Tenant isolation first: another brand answers 404 exactly like a missing one, so a
-			// caller learns nothing of other tenants, not even which permission they lack there.
-			if brand, scoped := pathParams["brandId"]; scoped && !s.reachesBrand(w, r, c, brand) {
+			brand, scoped := pathParams["brandId"]
+			if refused := identity.KeyRefused(c, scoped); refused != nil {
+				writeUnauthorized(w, r, refused.Code, refused.Detail)
 				return
 			}
-			if perm, _ := op.Extensions["x-permission"].(string); perm != "" && !identity.Can(c.User.Role, perm) {
+			// Tenant isolation first: another brand answers 404 exactly like a missing one, so a
+			// caller learns nothing of other tenants, not even which permission they lack there.
+			if scoped && !s.reachesBrand(w, r, c, brand) {
+				return
+			}
+			if perm, _ := op.Extensions["x-permission"].(string); perm != "" && !identity.CallerCan(c, perm) {
 				problem.WriteCode(w, r, api.ProblemCodeForbidden, "This operation needs the "+perm+" permission.")
 				return
 			}

@@ -29,6 +29,8 @@ import (
 
 // Defines values for AuditEventType.
 const (
+	AuditEventTypeApiKeyCreated        AuditEventType = "api_key_created"
+	AuditEventTypeApiKeyRevoked        AuditEventType = "api_key_revoked"
 	AuditEventTypeInvitationAccepted   AuditEventType = "invitation_accepted"
 	AuditEventTypeInvitationCreated    AuditEventType = "invitation_created"
 	AuditEventTypeInvitationRevoked    AuditEventType = "invitation_revoked"
@@ -50,6 +52,10 @@ const (
 // Valid indicates whether the value is a known member of the AuditEventType enum.
 func (e AuditEventType) Valid() bool {
 	switch e {
+	case AuditEventTypeApiKeyCreated:
+		return true
+	case AuditEventTypeApiKeyRevoked:
+		return true
 	case AuditEventTypeInvitationAccepted:
 		return true
 	case AuditEventTypeInvitationCreated:
@@ -296,6 +302,9 @@ const (
 	ProblemCodeAccountDisabled        ProblemCode = "account_disabled"
 	ProblemCodeAccountThrottled       ProblemCode = "account_throttled"
 	ProblemCodeAmountOverflow         ProblemCode = "amount_overflow"
+	ProblemCodeApiKeyExpired          ProblemCode = "api_key_expired"
+	ProblemCodeApiKeyNotAccepted      ProblemCode = "api_key_not_accepted"
+	ProblemCodeApiKeyRevoked          ProblemCode = "api_key_revoked"
 	ProblemCodeBrandBusy              ProblemCode = "brand_busy"
 	ProblemCodeCorsNotAllowed         ProblemCode = "cors_not_allowed"
 	ProblemCodeCurrencyMismatch       ProblemCode = "currency_mismatch"
@@ -309,6 +318,7 @@ const (
 	ProblemCodeIdempotencyKeyReused   ProblemCode = "idempotency_key_reused"
 	ProblemCodeInsufficientStock      ProblemCode = "insufficient_stock"
 	ProblemCodeInternalError          ProblemCode = "internal_error"
+	ProblemCodeInvalidApiKey          ProblemCode = "invalid_api_key"
 	ProblemCodeInvalidCredentials     ProblemCode = "invalid_credentials"
 	ProblemCodeInvalidCurrentPassword ProblemCode = "invalid_current_password"
 	ProblemCodeInvalidInvite          ProblemCode = "invalid_invite"
@@ -329,6 +339,7 @@ const (
 	ProblemCodeOutcomeUnknown         ProblemCode = "outcome_unknown"
 	ProblemCodeOverFulfilment         ProblemCode = "over_fulfilment"
 	ProblemCodePayloadTooLarge        ProblemCode = "payload_too_large"
+	ProblemCodePermissionNotHeld      ProblemCode = "permission_not_held"
 	ProblemCodePreconditionFailed     ProblemCode = "precondition_failed"
 	ProblemCodeProductInUse           ProblemCode = "product_in_use"
 	ProblemCodeProductUnavailable     ProblemCode = "product_unavailable"
@@ -357,6 +368,12 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeAmountOverflow:
 		return true
+	case ProblemCodeApiKeyExpired:
+		return true
+	case ProblemCodeApiKeyNotAccepted:
+		return true
+	case ProblemCodeApiKeyRevoked:
+		return true
 	case ProblemCodeBrandBusy:
 		return true
 	case ProblemCodeCorsNotAllowed:
@@ -382,6 +399,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeInsufficientStock:
 		return true
 	case ProblemCodeInternalError:
+		return true
+	case ProblemCodeInvalidApiKey:
 		return true
 	case ProblemCodeInvalidCredentials:
 		return true
@@ -422,6 +441,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeOverFulfilment:
 		return true
 	case ProblemCodePayloadTooLarge:
+		return true
+	case ProblemCodePermissionNotHeld:
 		return true
 	case ProblemCodePreconditionFailed:
 		return true
@@ -633,6 +654,56 @@ type AddressPostalCode = string
 // AddressRegion Example: Greater London
 type AddressRegion = string
 
+// ApiKey defines model for ApiKey.
+type ApiKey struct {
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// CreatedBy The user the key acts for; it stops working when they are disabled or leave the brand.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b
+	CreatedBy openapi_types.UUID `json:"createdBy"`
+
+	// ExpiresAt When the key stops working; null for never.
+	//
+	// Example: 2027-02-23T10:00:00Z
+	ExpiresAt *time.Time `json:"expiresAt"`
+
+	// Hint The key's first characters (its prefix and four of the secret's), to tell keys apart.
+	//
+	// Example: ecp_live_q7Xk
+	Hint string `json:"hint"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	Id openapi_types.UUID `json:"id"`
+
+	// LastUsedAt The last request the key authenticated, to the minute (updated at most once a minute); null if never used.
+	//
+	// Example: 2026-11-26T08:41:00Z
+	LastUsedAt *time.Time `json:"lastUsedAt"`
+
+	// Name Example: Storefront stock sync
+	Name string `json:"name"`
+
+	// Permissions Example: ["inventory:read","products:read"]
+	Permissions []ApiKeyPermission `json:"permissions"`
+	RevokedAt   *time.Time         `json:"revokedAt"`
+}
+
+// ApiKeyList defines model for ApiKeyList.
+type ApiKeyList struct {
+	Items      []ApiKey `json:"items"`
+	NextCursor *string  `json:"nextCursor"`
+}
+
+// ApiKeyPermission A brand permission (see `x-permissions`), such as `inventory:read`.
+//
+// Example: inventory:read
+type ApiKeyPermission = string
+
 // Attributes Free-form string attributes (color, size, ...); at most 50. Each name is 1 to 50 characters with no white space at either end (OpenAPI 3.0 cannot say this of property names, so `x-property-names` states it and the server enforces it: a 400 naming `attributes`); each value at most 200 characters.
 //
 // Example: {"color":"black","size":"L"}
@@ -640,10 +711,16 @@ type Attributes map[string]string
 
 // AuditEvent defines model for AuditEvent.
 type AuditEvent struct {
-	// ActorId The user who acted: the authenticated caller (an ADMIN disabling someone), or the user itself when it proved who it is (register, login, accepting an invitation); null when nobody was authenticated (a failed login, a replayed refresh token). Kept when the actor's sessions are pruned.
+	// ActorApiKeyId The API key that acted (`actorId` is the user it acts for); null when a person did.
+	ActorApiKeyId *openapi_types.UUID `json:"actorApiKeyId"`
+
+	// ActorId The user who acted: the authenticated caller (an ADMIN disabling someone), or the user itself when it proved who it is (register, login, accepting an invitation); null when nobody was authenticated (a failed login, a replayed refresh token). Kept when the actor's sessions are pruned. When an API key acted, the user it acts for.
 	//
 	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5f
 	ActorId *openapi_types.UUID `json:"actorId"`
+
+	// ApiKeyId The API key the event is about (`api_key_created`, `api_key_revoked`).
+	ApiKeyId *openapi_types.UUID `json:"apiKeyId"`
 
 	// CreatedAt Example: 2026-11-25T10:00:00Z
 	CreatedAt time.Time `json:"createdAt"`
@@ -657,7 +734,7 @@ type AuditEvent struct {
 	// SessionId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5d
 	SessionId *openapi_types.UUID `json:"sessionId"`
 
-	// Type What happened. `password_change_failed`: a wrong current password at `POST /auth/password`. `refresh_forged`: a validly signed refresh token that is not the one issued for its session's generation (only a holder of the signing key makes one); the session is revoked.
+	// Type What happened. `password_change_failed`: a wrong current password at `POST /auth/password`. `refresh_forged`: a validly signed refresh token that is not the one issued for its session's generation (only a holder of the signing key makes one); the session is revoked. `api_key_created`, `api_key_revoked`: `apiKeyId` names the key.
 	//
 	// Example: login_failed
 	Type AuditEventType `json:"type"`
@@ -677,7 +754,7 @@ type AuditEventList struct {
 	NextCursor *string      `json:"nextCursor"`
 }
 
-// AuditEventType What happened. `password_change_failed`: a wrong current password at `POST /auth/password`. `refresh_forged`: a validly signed refresh token that is not the one issued for its session's generation (only a holder of the signing key makes one); the session is revoked.
+// AuditEventType What happened. `password_change_failed`: a wrong current password at `POST /auth/password`. `refresh_forged`: a validly signed refresh token that is not the one issued for its session's generation (only a holder of the signing key makes one); the session is revoked. `api_key_created`, `api_key_revoked`: `apiKeyId` names the key.
 //
 // Example: login_failed
 type AuditEventType string
@@ -798,6 +875,20 @@ type ConfirmOrderRequest struct {
 	PaymentReference *string `json:"paymentReference,omitempty"`
 }
 
+// CreateApiKeyRequest Example: {"name":"Storefront stock sync","permissions":["inventory:read","products:read"]}
+type CreateApiKeyRequest struct {
+	// ExpiresAt When the key stops working (in the future); absent, it lives until revoked.
+	//
+	// Example: 2027-02-23T10:00:00Z
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+
+	// Name Example: Storefront stock sync
+	Name string `json:"name"`
+
+	// Permissions Example: ["inventory:read","products:read"]
+	Permissions []ApiKeyPermission `json:"permissions"`
+}
+
 // CreateFulfilmentRequest Example: {"carrier":"Royal Mail","lines":[{"lineId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1","quantity":1}],"trackingNumber":"RM123456789GB"}
 type CreateFulfilmentRequest struct {
 	// Carrier Example: Royal Mail
@@ -900,6 +991,16 @@ type CreateReservationRequest struct {
 	// Example: PO-2026-0042
 	Reference  *StockReference `json:"reference,omitempty"`
 	TtlSeconds *TTLSeconds     `json:"ttlSeconds,omitempty"`
+}
+
+// CreatedApiKey defines model for CreatedApiKey.
+type CreatedApiKey struct {
+	ApiKey ApiKey `json:"apiKey"`
+
+	// Key The secret, shown this once: `ecp_live_` and 43 base64url characters (32 random bytes). Send it as `Authorization: Bearer <key>`.
+	//
+	// Example: ecp_live_q7XkR2m9vT4bLw8nZp1sYc6hJd3fGa0uEo5iKx7WqNr
+	Key string `json:"key"`
 }
 
 // CreatedInvitation defines model for CreatedInvitation.
@@ -1404,6 +1505,15 @@ type Problem struct {
 	//   `Access-Control-Request-Method`) that the server refuses: the origin is not in the
 	//   server's `CORS_ALLOWED_ORIGINS` setting (none is allowed when it is empty), or the method
 	//   or a request header is not one the API takes; `detail` says which, and names the setting.
+	// - `invalid_api_key` (401): an `ecp_live_` key this server never issued (or not in that
+	//   form).
+	// - `api_key_revoked` (401): the API key was revoked, or the user it acts for was disabled
+	//   or left the brand.
+	// - `api_key_expired` (401): the API key's `expiresAt` has passed.
+	// - `api_key_not_accepted` (401): an API key on an operation that takes only an access token
+	//   (`/auth/*`, `/admin/*`, `/brands`).
+	// - `permission_not_held` (422): an API key asked for a permission the caller does not hold,
+	//   or one no key can hold (`apikeys:manage`); `errors` name each (`permissions[1]`).
 	// - `outcome_unknown` (500): a write's COMMIT was sent but its answer never came (the
 	//   database connection died, or the commit's own bound `DB_COMMIT_TIMEOUT` passed): the
 	//   change may or may not have been applied. Unlike a 503, this does not say that nothing
@@ -1423,12 +1533,12 @@ type Problem struct {
 	// Detail Example: body.email: must be a valid email address
 	Detail *string `json:"detail,omitempty"`
 
-	// ErrorCount How many invalid fields the request has in all (validation problems only; present whenever `errors` is). Over 100, `errors` lists only the first 100.
+	// ErrorCount How many invalid fields the request has in all (validation problems and `permission_not_held` only; present whenever `errors` is). Over 100, `errors` lists only the first 100.
 	//
 	// Example: 1
 	ErrorCount *int32 `json:"errorCount,omitempty"`
 
-	// Errors One entry per invalid field (validation problems only), in the order of the request (`items[2]` before `items[10]`): the first 100 when there are more; `errorCount` says how many there are in all.
+	// Errors One entry per invalid field (validation problems and `permission_not_held` only), in the order of the request (`items[2]` before `items[10]`): the first 100 when there are more; `errorCount` says how many there are in all.
 	Errors *[]FieldError `json:"errors,omitempty"`
 
 	// Instance The request path the problem occurred at.
@@ -1530,6 +1640,15 @@ type Problem struct {
 //     `Access-Control-Request-Method`) that the server refuses: the origin is not in the
 //     server's `CORS_ALLOWED_ORIGINS` setting (none is allowed when it is empty), or the method
 //     or a request header is not one the API takes; `detail` says which, and names the setting.
+//   - `invalid_api_key` (401): an `ecp_live_` key this server never issued (or not in that
+//     form).
+//   - `api_key_revoked` (401): the API key was revoked, or the user it acts for was disabled
+//     or left the brand.
+//   - `api_key_expired` (401): the API key's `expiresAt` has passed.
+//   - `api_key_not_accepted` (401): an API key on an operation that takes only an access token
+//     (`/auth/*`, `/admin/*`, `/brands`).
+//   - `permission_not_held` (422): an API key asked for a permission the caller does not hold,
+//     or one no key can hold (`apikeys:manage`); `errors` name each (`permissions[1]`).
 //   - `outcome_unknown` (500): a write's COMMIT was sent but its answer never came (the
 //     database connection died, or the commit's own bound `DB_COMMIT_TIMEOUT` passed): the
 //     change may or may not have been applied. Unlike a 503, this does not say that nothing
@@ -2188,6 +2307,9 @@ type UserList struct {
 	NextCursor *string `json:"nextCursor"`
 }
 
+// ApiKeyId defines model for ApiKeyId.
+type ApiKeyId = openapi_types.UUID
+
 // BrandId defines model for BrandId.
 type BrandId = openapi_types.UUID
 
@@ -2312,6 +2434,15 @@ type ListBrandsParams struct {
 type UpdateBrandParams struct {
 	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListApiKeysParams defines parameters for ListApiKeys.
+type ListApiKeysParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListStockLevelsParams defines parameters for ListStockLevels.
@@ -2688,6 +2819,9 @@ type RegisterJSONRequestBody = RegisterRequest
 // UpdateBrandJSONRequestBody defines body for UpdateBrand for application/json ContentType.
 type UpdateBrandJSONRequestBody = UpdateBrandRequest
 
+// CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
+type CreateApiKeyJSONRequestBody = CreateApiKeyRequest
+
 // CreateStockAdjustmentJSONRequestBody defines body for CreateStockAdjustment for application/json ContentType.
 type CreateStockAdjustmentJSONRequestBody = StockAdjustmentRequest
 
@@ -3061,6 +3195,62 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /brands/{brandId} (the `UpdateBrand` operationId).
 	UpdateBrand(ctx context.Context, brandId BrandId, params *UpdateBrandParams, body UpdateBrandJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListApiKeys The brand's API keys, newest first
+	//
+	// Every key of the brand, revoked and expired ones included (`revokedAt`, `expiresAt`). The secret is never shown again: `hint` is its first characters, to tell keys apart. `lastUsedAt` is updated at most once a minute per key.
+	//
+	// Corresponds with GET /brands/{brandId}/api-keys (the `ListApiKeys` operationId).
+	ListApiKeys(ctx context.Context, brandId BrandId, params *ListApiKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateApiKeyWithBody Create an API key for an integration
+	//
+	// Answers the secret `key` this once (the server keeps only its SHA-256): an integration
+	// sends it as `Authorization: Bearer <key>`. A key works only on this brand's routes
+	// (`/brands/{brandId}/...`), only within its `permissions`, and only while the user who made
+	// it is an enabled member of the brand: a request gets the key's permissions that the
+	// user's current role still grants. What a key writes is attributed to that user, and the
+	// audit log names the key as the actor (`actorApiKeyId`). Never accepted on `/auth/*`,
+	// `/admin/*` or `/brands` (401, `api_key_not_accepted`).
+	//
+	// `permissions` must each be a brand permission the caller holds (see `x-permissions`);
+	// `apikeys:manage` is never one a key can hold, so a leaked key cannot make itself a
+	// successor. Any other is a 422 (`permission_not_held`) whose `errors` name each refused
+	// entry (`permissions[1]`). `expiresAt`, when given, must be in the future (400 naming
+	// `expiresAt`); without it the key lives until revoked.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/api-keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithBody(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateApiKey Create an API key for an integration
+	//
+	// Answers the secret `key` this once (the server keeps only its SHA-256): an integration
+	// sends it as `Authorization: Bearer <key>`. A key works only on this brand's routes
+	// (`/brands/{brandId}/...`), only within its `permissions`, and only while the user who made
+	// it is an enabled member of the brand: a request gets the key's permissions that the
+	// user's current role still grants. What a key writes is attributed to that user, and the
+	// audit log names the key as the actor (`actorApiKeyId`). Never accepted on `/auth/*`,
+	// `/admin/*` or `/brands` (401, `api_key_not_accepted`).
+	//
+	// `permissions` must each be a brand permission the caller holds (see `x-permissions`);
+	// `apikeys:manage` is never one a key can hold, so a leaked key cannot make itself a
+	// successor. Any other is a 422 (`permission_not_held`) whose `errors` name each refused
+	// entry (`permissions[1]`). `expiresAt`, when given, must be in the future (400 naming
+	// `expiresAt`); without it the key lives until revoked.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/api-keys (the `CreateApiKey` operationId).
+	CreateApiKey(ctx context.Context, brandId BrandId, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeApiKey Revoke an API key
+	//
+	// The key is refused from now on, by every instance of the server: this one before it answers, the others within a second (the session cache's bound). Revoking a revoked key changes nothing (204). Another brand's key is a 404, like one that does not exist.
+	//
+	// Corresponds with DELETE /brands/{brandId}/api-keys/{keyId} (the `RevokeApiKey` operationId).
+	RevokeApiKey(ctx context.Context, brandId BrandId, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListStockLevels Stock levels
 	//
@@ -4098,6 +4288,102 @@ func (c *Client) UpdateBrandWithBody(ctx context.Context, brandId BrandId, param
 // Corresponds with PATCH /brands/{brandId} (the `UpdateBrand` operationId).
 func (c *Client) UpdateBrand(ctx context.Context, brandId BrandId, params *UpdateBrandParams, body UpdateBrandJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateBrandRequest(c.Server, brandId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListApiKeys The brand's API keys, newest first
+//
+// Every key of the brand, revoked and expired ones included (`revokedAt`, `expiresAt`). The secret is never shown again: `hint` is its first characters, to tell keys apart. `lastUsedAt` is updated at most once a minute per key.
+//
+// Corresponds with GET /brands/{brandId}/api-keys (the `ListApiKeys` operationId).
+func (c *Client) ListApiKeys(ctx context.Context, brandId BrandId, params *ListApiKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListApiKeysRequest(c.Server, brandId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateApiKeyWithBody Create an API key for an integration
+//
+// Answers the secret `key` this once (the server keeps only its SHA-256): an integration
+// sends it as `Authorization: Bearer <key>`. A key works only on this brand's routes
+// (`/brands/{brandId}/...`), only within its `permissions`, and only while the user who made
+// it is an enabled member of the brand: a request gets the key's permissions that the
+// user's current role still grants. What a key writes is attributed to that user, and the
+// audit log names the key as the actor (`actorApiKeyId`). Never accepted on `/auth/*`,
+// `/admin/*` or `/brands` (401, `api_key_not_accepted`).
+//
+// `permissions` must each be a brand permission the caller holds (see `x-permissions`);
+// `apikeys:manage` is never one a key can hold, so a leaked key cannot make itself a
+// successor. Any other is a 422 (`permission_not_held`) whose `errors` name each refused
+// entry (`permissions[1]`). `expiresAt`, when given, must be in the future (400 naming
+// `expiresAt`); without it the key lives until revoked.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/api-keys (the `CreateApiKey` operationId).
+func (c *Client) CreateApiKeyWithBody(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApiKeyRequestWithBody(c.Server, brandId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateApiKey Create an API key for an integration
+//
+// Answers the secret `key` this once (the server keeps only its SHA-256): an integration
+// sends it as `Authorization: Bearer <key>`. A key works only on this brand's routes
+// (`/brands/{brandId}/...`), only within its `permissions`, and only while the user who made
+// it is an enabled member of the brand: a request gets the key's permissions that the
+// user's current role still grants. What a key writes is attributed to that user, and the
+// audit log names the key as the actor (`actorApiKeyId`). Never accepted on `/auth/*`,
+// `/admin/*` or `/brands` (401, `api_key_not_accepted`).
+//
+// `permissions` must each be a brand permission the caller holds (see `x-permissions`);
+// `apikeys:manage` is never one a key can hold, so a leaked key cannot make itself a
+// successor. Any other is a 422 (`permission_not_held`) whose `errors` name each refused
+// entry (`permissions[1]`). `expiresAt`, when given, must be in the future (400 naming
+// `expiresAt`); without it the key lives until revoked.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/api-keys (the `CreateApiKey` operationId).
+func (c *Client) CreateApiKey(ctx context.Context, brandId BrandId, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApiKeyRequest(c.Server, brandId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeApiKey Revoke an API key
+//
+// The key is refused from now on, by every instance of the server: this one before it answers, the others within a second (the session cache's bound). Revoking a revoked key changes nothing (204). Another brand's key is a 404, like one that does not exist.
+//
+// Corresponds with DELETE /brands/{brandId}/api-keys/{keyId} (the `RevokeApiKey` operationId).
+func (c *Client) RevokeApiKey(ctx context.Context, brandId BrandId, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeApiKeyRequest(c.Server, brandId, keyId)
 	if err != nil {
 		return nil, err
 	}
@@ -5956,6 +6242,167 @@ func NewUpdateBrandRequestWithBody(server string, brandId BrandId, params *Updat
 			req.Header.Set("If-Match", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewListApiKeysRequest constructs an http.Request for the ListApiKeys method
+func NewListApiKeysRequest(server string, brandId BrandId, params *ListApiKeysParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/api-keys", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateApiKeyRequest calls the generic CreateApiKey builder with application/json body
+func NewCreateApiKeyRequest(server string, brandId BrandId, body CreateApiKeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateApiKeyRequestWithBody(server, brandId, "application/json", bodyReader)
+}
+
+// NewCreateApiKeyRequestWithBody constructs an http.Request for the CreateApiKey method, with any body, and a specified content type
+func NewCreateApiKeyRequestWithBody(server string, brandId BrandId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/api-keys", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRevokeApiKeyRequest constructs an http.Request for the RevokeApiKey method
+func NewRevokeApiKeyRequest(server string, brandId BrandId, keyId ApiKeyId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "keyId", keyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/api-keys/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -8886,6 +9333,66 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /brands/{brandId} (the `UpdateBrand` operationId).
 	UpdateBrandWithResponse(ctx context.Context, brandId BrandId, params *UpdateBrandParams, body UpdateBrandJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateBrandResponse, error)
 
+	// ListApiKeysWithResponse The brand's API keys, newest first
+	//
+	// Every key of the brand, revoked and expired ones included (`revokedAt`, `expiresAt`). The secret is never shown again: `hint` is its first characters, to tell keys apart. `lastUsedAt` is updated at most once a minute per key.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/api-keys (the `ListApiKeys` operationId).
+	ListApiKeysWithResponse(ctx context.Context, brandId BrandId, params *ListApiKeysParams, reqEditors ...RequestEditorFn) (*ListApiKeysResponse, error)
+
+	// CreateApiKeyWithBodyWithResponse Create an API key for an integration
+	//
+	// Answers the secret `key` this once (the server keeps only its SHA-256): an integration
+	// sends it as `Authorization: Bearer <key>`. A key works only on this brand's routes
+	// (`/brands/{brandId}/...`), only within its `permissions`, and only while the user who made
+	// it is an enabled member of the brand: a request gets the key's permissions that the
+	// user's current role still grants. What a key writes is attributed to that user, and the
+	// audit log names the key as the actor (`actorApiKeyId`). Never accepted on `/auth/*`,
+	// `/admin/*` or `/brands` (401, `api_key_not_accepted`).
+	//
+	// `permissions` must each be a brand permission the caller holds (see `x-permissions`);
+	// `apikeys:manage` is never one a key can hold, so a leaked key cannot make itself a
+	// successor. Any other is a 422 (`permission_not_held`) whose `errors` name each refused
+	// entry (`permissions[1]`). `expiresAt`, when given, must be in the future (400 naming
+	// `expiresAt`); without it the key lives until revoked.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/api-keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithBodyWithResponse(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error)
+
+	// CreateApiKeyWithResponse Create an API key for an integration
+	//
+	// Answers the secret `key` this once (the server keeps only its SHA-256): an integration
+	// sends it as `Authorization: Bearer <key>`. A key works only on this brand's routes
+	// (`/brands/{brandId}/...`), only within its `permissions`, and only while the user who made
+	// it is an enabled member of the brand: a request gets the key's permissions that the
+	// user's current role still grants. What a key writes is attributed to that user, and the
+	// audit log names the key as the actor (`actorApiKeyId`). Never accepted on `/auth/*`,
+	// `/admin/*` or `/brands` (401, `api_key_not_accepted`).
+	//
+	// `permissions` must each be a brand permission the caller holds (see `x-permissions`);
+	// `apikeys:manage` is never one a key can hold, so a leaked key cannot make itself a
+	// successor. Any other is a 422 (`permission_not_held`) whose `errors` name each refused
+	// entry (`permissions[1]`). `expiresAt`, when given, must be in the future (400 naming
+	// `expiresAt`); without it the key lives until revoked.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/api-keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithResponse(ctx context.Context, brandId BrandId, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error)
+
+	// RevokeApiKeyWithResponse Revoke an API key
+	//
+	// The key is refused from now on, by every instance of the server: this one before it answers, the others within a second (the session cache's bound). Revoking a revoked key changes nothing (204). Another brand's key is a 404, like one that does not exist.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /brands/{brandId}/api-keys/{keyId} (the `RevokeApiKey` operationId).
+	RevokeApiKeyWithResponse(ctx context.Context, brandId BrandId, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*RevokeApiKeyResponse, error)
+
 	// ListStockLevelsWithResponse Stock levels
 	//
 	// One level per product and location that ever had a movement, ordered by product then location (keyset pagination). `available` is `onHand − reserved`.
@@ -11264,6 +11771,11 @@ type GetBrandResponse401Headers struct {
 	XRequestId      *string
 }
 
+// GetBrandResponse403Headers the declared response headers of an HTTP 403 response for GetBrand
+type GetBrandResponse403Headers struct {
+	XRequestId *string
+}
+
 // GetBrandResponse404Headers the declared response headers of an HTTP 404 response for GetBrand
 type GetBrandResponse404Headers struct {
 	XRequestId *string
@@ -11289,6 +11801,8 @@ type GetBrandResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -11301,6 +11815,8 @@ type GetBrandResponse struct {
 	Headers400 *GetBrandResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetBrandResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetBrandResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetBrandResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -11322,6 +11838,11 @@ func (r GetBrandResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r GetBrandResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetBrandResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -11544,6 +12065,429 @@ func (r UpdateBrandResponse) ContentType() string {
 	return ""
 }
 
+// ListApiKeysResponse400Headers the declared response headers of an HTTP 400 response for ListApiKeys
+type ListApiKeysResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListApiKeysResponse401Headers the declared response headers of an HTTP 401 response for ListApiKeys
+type ListApiKeysResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListApiKeysResponse403Headers the declared response headers of an HTTP 403 response for ListApiKeys
+type ListApiKeysResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListApiKeysResponse404Headers the declared response headers of an HTTP 404 response for ListApiKeys
+type ListApiKeysResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListApiKeysResponse500Headers the declared response headers of an HTTP 500 response for ListApiKeys
+type ListApiKeysResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListApiKeysResponse503Headers the declared response headers of an HTTP 503 response for ListApiKeys
+type ListApiKeysResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListApiKeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ApiKeyList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListApiKeysResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListApiKeysResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListApiKeysResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListApiKeysResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListApiKeysResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListApiKeysResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListApiKeysResponse) GetJSON200() *ApiKeyList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListApiKeysResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListApiKeysResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListApiKeysResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListApiKeysResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListApiKeysResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListApiKeysResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListApiKeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListApiKeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListApiKeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListApiKeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateApiKeyResponse201Headers the declared response headers of an HTTP 201 response for CreateApiKey
+type CreateApiKeyResponse201Headers struct {
+	CacheControl string
+}
+
+// CreateApiKeyResponse400Headers the declared response headers of an HTTP 400 response for CreateApiKey
+type CreateApiKeyResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateApiKeyResponse401Headers the declared response headers of an HTTP 401 response for CreateApiKey
+type CreateApiKeyResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateApiKeyResponse403Headers the declared response headers of an HTTP 403 response for CreateApiKey
+type CreateApiKeyResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateApiKeyResponse404Headers the declared response headers of an HTTP 404 response for CreateApiKey
+type CreateApiKeyResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateApiKeyResponse413Headers the declared response headers of an HTTP 413 response for CreateApiKey
+type CreateApiKeyResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateApiKeyResponse415Headers the declared response headers of an HTTP 415 response for CreateApiKey
+type CreateApiKeyResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateApiKeyResponse422Headers the declared response headers of an HTTP 422 response for CreateApiKey
+type CreateApiKeyResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateApiKeyResponse500Headers the declared response headers of an HTTP 500 response for CreateApiKey
+type CreateApiKeyResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateApiKeyResponse503Headers the declared response headers of an HTTP 503 response for CreateApiKey
+type CreateApiKeyResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateApiKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CreatedApiKey
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateApiKeyResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateApiKeyResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateApiKeyResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateApiKeyResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateApiKeyResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateApiKeyResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateApiKeyResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateApiKeyResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateApiKeyResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateApiKeyResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateApiKeyResponse) GetJSON201() *CreatedApiKey {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateApiKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateApiKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateApiKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevokeApiKeyResponse400Headers the declared response headers of an HTTP 400 response for RevokeApiKey
+type RevokeApiKeyResponse400Headers struct {
+	XRequestId *string
+}
+
+// RevokeApiKeyResponse401Headers the declared response headers of an HTTP 401 response for RevokeApiKey
+type RevokeApiKeyResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// RevokeApiKeyResponse403Headers the declared response headers of an HTTP 403 response for RevokeApiKey
+type RevokeApiKeyResponse403Headers struct {
+	XRequestId *string
+}
+
+// RevokeApiKeyResponse404Headers the declared response headers of an HTTP 404 response for RevokeApiKey
+type RevokeApiKeyResponse404Headers struct {
+	XRequestId *string
+}
+
+// RevokeApiKeyResponse500Headers the declared response headers of an HTTP 500 response for RevokeApiKey
+type RevokeApiKeyResponse500Headers struct {
+	XRequestId *string
+}
+
+// RevokeApiKeyResponse503Headers the declared response headers of an HTTP 503 response for RevokeApiKey
+type RevokeApiKeyResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type RevokeApiKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RevokeApiKeyResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RevokeApiKeyResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RevokeApiKeyResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RevokeApiKeyResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RevokeApiKeyResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeApiKeyResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeApiKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeApiKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeApiKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListStockLevelsResponse400Headers the declared response headers of an HTTP 400 response for ListStockLevels
 type ListStockLevelsResponse400Headers struct {
 	XRequestId *string
@@ -11553,6 +12497,11 @@ type ListStockLevelsResponse400Headers struct {
 type ListStockLevelsResponse401Headers struct {
 	WWWAuthenticate *string
 	XRequestId      *string
+}
+
+// ListStockLevelsResponse403Headers the declared response headers of an HTTP 403 response for ListStockLevels
+type ListStockLevelsResponse403Headers struct {
+	XRequestId *string
 }
 
 // ListStockLevelsResponse404Headers the declared response headers of an HTTP 404 response for ListStockLevels
@@ -11580,6 +12529,8 @@ type ListStockLevelsResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -11590,6 +12541,8 @@ type ListStockLevelsResponse struct {
 	Headers400 *ListStockLevelsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListStockLevelsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListStockLevelsResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ListStockLevelsResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -11611,6 +12564,11 @@ func (r ListStockLevelsResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListStockLevelsResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListStockLevelsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -12050,6 +13008,11 @@ type ListStockMovementsResponse401Headers struct {
 	XRequestId      *string
 }
 
+// ListStockMovementsResponse403Headers the declared response headers of an HTTP 403 response for ListStockMovements
+type ListStockMovementsResponse403Headers struct {
+	XRequestId *string
+}
+
 // ListStockMovementsResponse404Headers the declared response headers of an HTTP 404 response for ListStockMovements
 type ListStockMovementsResponse404Headers struct {
 	XRequestId *string
@@ -12075,6 +13038,8 @@ type ListStockMovementsResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -12085,6 +13050,8 @@ type ListStockMovementsResponse struct {
 	Headers400 *ListStockMovementsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListStockMovementsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListStockMovementsResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ListStockMovementsResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -12106,6 +13073,11 @@ func (r ListStockMovementsResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListStockMovementsResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListStockMovementsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -12530,6 +13502,11 @@ type ListInvitationsResponse401Headers struct {
 	XRequestId      *string
 }
 
+// ListInvitationsResponse403Headers the declared response headers of an HTTP 403 response for ListInvitations
+type ListInvitationsResponse403Headers struct {
+	XRequestId *string
+}
+
 // ListInvitationsResponse404Headers the declared response headers of an HTTP 404 response for ListInvitations
 type ListInvitationsResponse404Headers struct {
 	XRequestId *string
@@ -12555,6 +13532,8 @@ type ListInvitationsResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -12565,6 +13544,8 @@ type ListInvitationsResponse struct {
 	Headers400 *ListInvitationsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListInvitationsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListInvitationsResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ListInvitationsResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -12586,6 +13567,11 @@ func (r ListInvitationsResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListInvitationsResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListInvitationsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -12940,6 +13926,11 @@ type GetInvitationResponse401Headers struct {
 	XRequestId      *string
 }
 
+// GetInvitationResponse403Headers the declared response headers of an HTTP 403 response for GetInvitation
+type GetInvitationResponse403Headers struct {
+	XRequestId *string
+}
+
 // GetInvitationResponse404Headers the declared response headers of an HTTP 404 response for GetInvitation
 type GetInvitationResponse404Headers struct {
 	XRequestId *string
@@ -12965,6 +13956,8 @@ type GetInvitationResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -12975,6 +13968,8 @@ type GetInvitationResponse struct {
 	Headers400 *GetInvitationResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetInvitationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetInvitationResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetInvitationResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -12996,6 +13991,11 @@ func (r GetInvitationResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r GetInvitationResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetInvitationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -13053,6 +14053,11 @@ type ListLocationsResponse401Headers struct {
 	XRequestId      *string
 }
 
+// ListLocationsResponse403Headers the declared response headers of an HTTP 403 response for ListLocations
+type ListLocationsResponse403Headers struct {
+	XRequestId *string
+}
+
 // ListLocationsResponse404Headers the declared response headers of an HTTP 404 response for ListLocations
 type ListLocationsResponse404Headers struct {
 	XRequestId *string
@@ -13078,6 +14083,8 @@ type ListLocationsResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -13088,6 +14095,8 @@ type ListLocationsResponse struct {
 	Headers400 *ListLocationsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListLocationsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListLocationsResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ListLocationsResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -13109,6 +14118,11 @@ func (r ListLocationsResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListLocationsResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListLocationsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -13349,6 +14363,11 @@ type GetLocationResponse401Headers struct {
 	XRequestId      *string
 }
 
+// GetLocationResponse403Headers the declared response headers of an HTTP 403 response for GetLocation
+type GetLocationResponse403Headers struct {
+	XRequestId *string
+}
+
 // GetLocationResponse404Headers the declared response headers of an HTTP 404 response for GetLocation
 type GetLocationResponse404Headers struct {
 	XRequestId *string
@@ -13374,6 +14393,8 @@ type GetLocationResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -13386,6 +14407,8 @@ type GetLocationResponse struct {
 	Headers400 *GetLocationResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetLocationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetLocationResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetLocationResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -13407,6 +14430,11 @@ func (r GetLocationResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r GetLocationResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetLocationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -13655,6 +14683,11 @@ type ListMembersResponse401Headers struct {
 	XRequestId      *string
 }
 
+// ListMembersResponse403Headers the declared response headers of an HTTP 403 response for ListMembers
+type ListMembersResponse403Headers struct {
+	XRequestId *string
+}
+
 // ListMembersResponse404Headers the declared response headers of an HTTP 404 response for ListMembers
 type ListMembersResponse404Headers struct {
 	XRequestId *string
@@ -13680,6 +14713,8 @@ type ListMembersResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -13690,6 +14725,8 @@ type ListMembersResponse struct {
 	Headers400 *ListMembersResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListMembersResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListMembersResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ListMembersResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -13711,6 +14748,11 @@ func (r ListMembersResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListMembersResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListMembersResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -14073,6 +15115,11 @@ type ListOrdersResponse401Headers struct {
 	XRequestId      *string
 }
 
+// ListOrdersResponse403Headers the declared response headers of an HTTP 403 response for ListOrders
+type ListOrdersResponse403Headers struct {
+	XRequestId *string
+}
+
 // ListOrdersResponse404Headers the declared response headers of an HTTP 404 response for ListOrders
 type ListOrdersResponse404Headers struct {
 	XRequestId *string
@@ -14098,6 +15145,8 @@ type ListOrdersResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -14108,6 +15157,8 @@ type ListOrdersResponse struct {
 	Headers400 *ListOrdersResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListOrdersResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListOrdersResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ListOrdersResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -14129,6 +15180,11 @@ func (r ListOrdersResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListOrdersResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListOrdersResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -14384,6 +15440,11 @@ type GetOrderResponse401Headers struct {
 	XRequestId      *string
 }
 
+// GetOrderResponse403Headers the declared response headers of an HTTP 403 response for GetOrder
+type GetOrderResponse403Headers struct {
+	XRequestId *string
+}
+
 // GetOrderResponse404Headers the declared response headers of an HTTP 404 response for GetOrder
 type GetOrderResponse404Headers struct {
 	XRequestId *string
@@ -14409,6 +15470,8 @@ type GetOrderResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -14421,6 +15484,8 @@ type GetOrderResponse struct {
 	Headers400 *GetOrderResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetOrderResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetOrderResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetOrderResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -14442,6 +15507,11 @@ func (r GetOrderResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r GetOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetOrderResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -14911,6 +15981,11 @@ type ListOrderEventsResponse401Headers struct {
 	XRequestId      *string
 }
 
+// ListOrderEventsResponse403Headers the declared response headers of an HTTP 403 response for ListOrderEvents
+type ListOrderEventsResponse403Headers struct {
+	XRequestId *string
+}
+
 // ListOrderEventsResponse404Headers the declared response headers of an HTTP 404 response for ListOrderEvents
 type ListOrderEventsResponse404Headers struct {
 	XRequestId *string
@@ -14936,6 +16011,8 @@ type ListOrderEventsResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -14946,6 +16023,8 @@ type ListOrderEventsResponse struct {
 	Headers400 *ListOrderEventsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListOrderEventsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListOrderEventsResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ListOrderEventsResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -14967,6 +16046,11 @@ func (r ListOrderEventsResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListOrderEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListOrderEventsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -15024,6 +16108,11 @@ type ListFulfilmentsResponse401Headers struct {
 	XRequestId      *string
 }
 
+// ListFulfilmentsResponse403Headers the declared response headers of an HTTP 403 response for ListFulfilments
+type ListFulfilmentsResponse403Headers struct {
+	XRequestId *string
+}
+
 // ListFulfilmentsResponse404Headers the declared response headers of an HTTP 404 response for ListFulfilments
 type ListFulfilmentsResponse404Headers struct {
 	XRequestId *string
@@ -15049,6 +16138,8 @@ type ListFulfilmentsResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -15059,6 +16150,8 @@ type ListFulfilmentsResponse struct {
 	Headers400 *ListFulfilmentsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListFulfilmentsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListFulfilmentsResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ListFulfilmentsResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -15080,6 +16173,11 @@ func (r ListFulfilmentsResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListFulfilmentsResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListFulfilmentsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -15343,6 +16441,11 @@ type ListProductsResponse401Headers struct {
 	XRequestId      *string
 }
 
+// ListProductsResponse403Headers the declared response headers of an HTTP 403 response for ListProducts
+type ListProductsResponse403Headers struct {
+	XRequestId *string
+}
+
 // ListProductsResponse404Headers the declared response headers of an HTTP 404 response for ListProducts
 type ListProductsResponse404Headers struct {
 	XRequestId *string
@@ -15368,6 +16471,8 @@ type ListProductsResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -15378,6 +16483,8 @@ type ListProductsResponse struct {
 	Headers400 *ListProductsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListProductsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListProductsResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ListProductsResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -15399,6 +16506,11 @@ func (r ListProductsResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListProductsResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListProductsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -15943,6 +17055,11 @@ type GetProductResponse401Headers struct {
 	XRequestId      *string
 }
 
+// GetProductResponse403Headers the declared response headers of an HTTP 403 response for GetProduct
+type GetProductResponse403Headers struct {
+	XRequestId *string
+}
+
 // GetProductResponse404Headers the declared response headers of an HTTP 404 response for GetProduct
 type GetProductResponse404Headers struct {
 	XRequestId *string
@@ -15968,6 +17085,8 @@ type GetProductResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -15980,6 +17099,8 @@ type GetProductResponse struct {
 	Headers400 *GetProductResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetProductResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetProductResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetProductResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -16001,6 +17122,11 @@ func (r GetProductResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r GetProductResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetProductResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -16249,6 +17375,11 @@ type GetProductInventoryResponse401Headers struct {
 	XRequestId      *string
 }
 
+// GetProductInventoryResponse403Headers the declared response headers of an HTTP 403 response for GetProductInventory
+type GetProductInventoryResponse403Headers struct {
+	XRequestId *string
+}
+
 // GetProductInventoryResponse404Headers the declared response headers of an HTTP 404 response for GetProductInventory
 type GetProductInventoryResponse404Headers struct {
 	XRequestId *string
@@ -16274,6 +17405,8 @@ type GetProductInventoryResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -16284,6 +17417,8 @@ type GetProductInventoryResponse struct {
 	Headers400 *GetProductInventoryResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetProductInventoryResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetProductInventoryResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetProductInventoryResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -16305,6 +17440,11 @@ func (r GetProductInventoryResponse) GetApplicationproblemJSON400() *BadRequest 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r GetProductInventoryResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetProductInventoryResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -16362,6 +17502,11 @@ type ListReservationsResponse401Headers struct {
 	XRequestId      *string
 }
 
+// ListReservationsResponse403Headers the declared response headers of an HTTP 403 response for ListReservations
+type ListReservationsResponse403Headers struct {
+	XRequestId *string
+}
+
 // ListReservationsResponse404Headers the declared response headers of an HTTP 404 response for ListReservations
 type ListReservationsResponse404Headers struct {
 	XRequestId *string
@@ -16387,6 +17532,8 @@ type ListReservationsResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -16397,6 +17544,8 @@ type ListReservationsResponse struct {
 	Headers400 *ListReservationsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListReservationsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListReservationsResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *ListReservationsResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -16418,6 +17567,11 @@ func (r ListReservationsResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListReservationsResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListReservationsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -16808,6 +17962,11 @@ type GetReservationResponse401Headers struct {
 	XRequestId      *string
 }
 
+// GetReservationResponse403Headers the declared response headers of an HTTP 403 response for GetReservation
+type GetReservationResponse403Headers struct {
+	XRequestId *string
+}
+
 // GetReservationResponse404Headers the declared response headers of an HTTP 404 response for GetReservation
 type GetReservationResponse404Headers struct {
 	XRequestId *string
@@ -16833,6 +17992,8 @@ type GetReservationResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -16845,6 +18006,8 @@ type GetReservationResponse struct {
 	Headers400 *GetReservationResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetReservationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetReservationResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetReservationResponse404Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -16866,6 +18029,11 @@ func (r GetReservationResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r GetReservationResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetReservationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -17742,6 +18910,90 @@ func (c *ClientWithResponses) UpdateBrandWithResponse(ctx context.Context, brand
 		return nil, err
 	}
 	return ParseUpdateBrandResponse(rsp)
+}
+
+// ListApiKeysWithResponse The brand's API keys, newest first
+//
+// Every key of the brand, revoked and expired ones included (`revokedAt`, `expiresAt`). The secret is never shown again: `hint` is its first characters, to tell keys apart. `lastUsedAt` is updated at most once a minute per key.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/api-keys (the `ListApiKeys` operationId).
+func (c *ClientWithResponses) ListApiKeysWithResponse(ctx context.Context, brandId BrandId, params *ListApiKeysParams, reqEditors ...RequestEditorFn) (*ListApiKeysResponse, error) {
+	rsp, err := c.ListApiKeys(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListApiKeysResponse(rsp)
+}
+
+// CreateApiKeyWithBodyWithResponse Create an API key for an integration
+//
+// Answers the secret `key` this once (the server keeps only its SHA-256): an integration
+// sends it as `Authorization: Bearer <key>`. A key works only on this brand's routes
+// (`/brands/{brandId}/...`), only within its `permissions`, and only while the user who made
+// it is an enabled member of the brand: a request gets the key's permissions that the
+// user's current role still grants. What a key writes is attributed to that user, and the
+// audit log names the key as the actor (`actorApiKeyId`). Never accepted on `/auth/*`,
+// `/admin/*` or `/brands` (401, `api_key_not_accepted`).
+//
+// `permissions` must each be a brand permission the caller holds (see `x-permissions`);
+// `apikeys:manage` is never one a key can hold, so a leaked key cannot make itself a
+// successor. Any other is a 422 (`permission_not_held`) whose `errors` name each refused
+// entry (`permissions[1]`). `expiresAt`, when given, must be in the future (400 naming
+// `expiresAt`); without it the key lives until revoked.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/api-keys (the `CreateApiKey` operationId).
+func (c *ClientWithResponses) CreateApiKeyWithBodyWithResponse(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error) {
+	rsp, err := c.CreateApiKeyWithBody(ctx, brandId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateApiKeyResponse(rsp)
+}
+
+// CreateApiKeyWithResponse Create an API key for an integration
+//
+// Answers the secret `key` this once (the server keeps only its SHA-256): an integration
+// sends it as `Authorization: Bearer <key>`. A key works only on this brand's routes
+// (`/brands/{brandId}/...`), only within its `permissions`, and only while the user who made
+// it is an enabled member of the brand: a request gets the key's permissions that the
+// user's current role still grants. What a key writes is attributed to that user, and the
+// audit log names the key as the actor (`actorApiKeyId`). Never accepted on `/auth/*`,
+// `/admin/*` or `/brands` (401, `api_key_not_accepted`).
+//
+// `permissions` must each be a brand permission the caller holds (see `x-permissions`);
+// `apikeys:manage` is never one a key can hold, so a leaked key cannot make itself a
+// successor. Any other is a 422 (`permission_not_held`) whose `errors` name each refused
+// entry (`permissions[1]`). `expiresAt`, when given, must be in the future (400 naming
+// `expiresAt`); without it the key lives until revoked.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/api-keys (the `CreateApiKey` operationId).
+func (c *ClientWithResponses) CreateApiKeyWithResponse(ctx context.Context, brandId BrandId, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error) {
+	rsp, err := c.CreateApiKey(ctx, brandId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateApiKeyResponse(rsp)
+}
+
+// RevokeApiKeyWithResponse Revoke an API key
+//
+// The key is refused from now on, by every instance of the server: this one before it answers, the others within a second (the session cache's bound). Revoking a revoked key changes nothing (204). Another brand's key is a 404, like one that does not exist.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /brands/{brandId}/api-keys/{keyId} (the `RevokeApiKey` operationId).
+func (c *ClientWithResponses) RevokeApiKeyWithResponse(ctx context.Context, brandId BrandId, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*RevokeApiKeyResponse, error) {
+	rsp, err := c.RevokeApiKey(ctx, brandId, keyId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeApiKeyResponse(rsp)
 }
 
 // ListStockLevelsWithResponse Stock levels
@@ -20821,6 +22073,13 @@ func ParseGetBrandResponse(rsp *http.Response) (*GetBrandResponse, error) {
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -20882,6 +22141,16 @@ func ParseGetBrandResponse(rsp *http.Response) (*GetBrandResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetBrandResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetBrandResponse404Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -21130,6 +22399,498 @@ func ParseUpdateBrandResponse(rsp *http.Response) (*UpdateBrandResponse, error) 
 	return response, nil
 }
 
+// ParseListApiKeysResponse parses an HTTP response from a ListApiKeysWithResponse call
+func ParseListApiKeysResponse(rsp *http.Response) (*ListApiKeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListApiKeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ApiKeyList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListApiKeysResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListApiKeysResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListApiKeysResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListApiKeysResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListApiKeysResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListApiKeysResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateApiKeyResponse parses an HTTP response from a CreateApiKeyWithResponse call
+func ParseCreateApiKeyResponse(rsp *http.Response) (*CreateApiKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateApiKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CreatedApiKey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateApiKeyResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateApiKeyResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateApiKeyResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateApiKeyResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateApiKeyResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateApiKeyResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateApiKeyResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateApiKeyResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateApiKeyResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateApiKeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeApiKeyResponse parses an HTTP response from a RevokeApiKeyWithResponse call
+func ParseRevokeApiKeyResponse(rsp *http.Response) (*RevokeApiKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeApiKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers RevokeApiKeyResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RevokeApiKeyResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RevokeApiKeyResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RevokeApiKeyResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers RevokeApiKeyResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RevokeApiKeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListStockLevelsResponse parses an HTTP response from a ListStockLevelsWithResponse call
 func ParseListStockLevelsResponse(rsp *http.Response) (*ListStockLevelsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -21164,6 +22925,13 @@ func ParseListStockLevelsResponse(rsp *http.Response) (*ListStockLevelsResponse,
 			return nil, err
 		}
 		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
@@ -21216,6 +22984,16 @@ func ParseListStockLevelsResponse(rsp *http.Response) (*ListStockLevelsResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListStockLevelsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers ListStockLevelsResponse404Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -21753,6 +23531,13 @@ func ParseListStockMovementsResponse(rsp *http.Response) (*ListStockMovementsRes
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -21804,6 +23589,16 @@ func ParseListStockMovementsResponse(rsp *http.Response) (*ListStockMovementsRes
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListStockMovementsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers ListStockMovementsResponse404Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -22317,6 +24112,13 @@ func ParseListInvitationsResponse(rsp *http.Response) (*ListInvitationsResponse,
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -22368,6 +24170,16 @@ func ParseListInvitationsResponse(rsp *http.Response) (*ListInvitationsResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListInvitationsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers ListInvitationsResponse404Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -22799,6 +24611,13 @@ func ParseGetInvitationResponse(rsp *http.Response) (*GetInvitationResponse, err
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -22850,6 +24669,16 @@ func ParseGetInvitationResponse(rsp *http.Response) (*GetInvitationResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetInvitationResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetInvitationResponse404Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -22927,6 +24756,13 @@ func ParseListLocationsResponse(rsp *http.Response) (*ListLocationsResponse, err
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -22978,6 +24814,16 @@ func ParseListLocationsResponse(rsp *http.Response) (*ListLocationsResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListLocationsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers ListLocationsResponse404Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -23275,6 +25121,13 @@ func ParseGetLocationResponse(rsp *http.Response) (*GetLocationResponse, error) 
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23336,6 +25189,16 @@ func ParseGetLocationResponse(rsp *http.Response) (*GetLocationResponse, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetLocationResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetLocationResponse404Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -23643,6 +25506,13 @@ func ParseListMembersResponse(rsp *http.Response) (*ListMembersResponse, error) 
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23694,6 +25564,16 @@ func ParseListMembersResponse(rsp *http.Response) (*ListMembersResponse, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListMembersResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers ListMembersResponse404Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -24139,6 +26019,13 @@ func ParseListOrdersResponse(rsp *http.Response) (*ListOrdersResponse, error) {
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -24190,6 +26077,16 @@ func ParseListOrdersResponse(rsp *http.Response) (*ListOrdersResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListOrdersResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers ListOrdersResponse404Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -24511,6 +26408,13 @@ func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -24572,6 +26476,16 @@ func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetOrderResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetOrderResponse404Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -25157,6 +27071,13 @@ func ParseListOrderEventsResponse(rsp *http.Response) (*ListOrderEventsResponse,
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25208,6 +27129,16 @@ func ParseListOrderEventsResponse(rsp *http.Response) (*ListOrderEventsResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListOrderEventsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers ListOrderEventsResponse404Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -25285,6 +27216,13 @@ func ParseListFulfilmentsResponse(rsp *http.Response) (*ListFulfilmentsResponse,
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25336,6 +27274,16 @@ func ParseListFulfilmentsResponse(rsp *http.Response) (*ListFulfilmentsResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListFulfilmentsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers ListFulfilmentsResponse404Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -25667,6 +27615,13 @@ func ParseListProductsResponse(rsp *http.Response) (*ListProductsResponse, error
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25718,6 +27673,16 @@ func ParseListProductsResponse(rsp *http.Response) (*ListProductsResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListProductsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers ListProductsResponse404Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -26376,6 +28341,13 @@ func ParseGetProductResponse(rsp *http.Response) (*GetProductResponse, error) {
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -26437,6 +28409,16 @@ func ParseGetProductResponse(rsp *http.Response) (*GetProductResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetProductResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetProductResponse404Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -26744,6 +28726,13 @@ func ParseGetProductInventoryResponse(rsp *http.Response) (*GetProductInventoryR
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -26795,6 +28784,16 @@ func ParseGetProductInventoryResponse(rsp *http.Response) (*GetProductInventoryR
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetProductInventoryResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetProductInventoryResponse404Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -26872,6 +28871,13 @@ func ParseListReservationsResponse(rsp *http.Response) (*ListReservationsRespons
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -26923,6 +28929,16 @@ func ParseListReservationsResponse(rsp *http.Response) (*ListReservationsRespons
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListReservationsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers ListReservationsResponse404Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -27409,6 +29425,13 @@ func ParseGetReservationResponse(rsp *http.Response) (*GetReservationResponse, e
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -27470,6 +29493,16 @@ func ParseGetReservationResponse(rsp *http.Response) (*GetReservationResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetReservationResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetReservationResponse404Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -28007,6 +30040,15 @@ type ServerInterface interface {
 	// UpdateBrand Rename a brand or change its currency
 	// (PATCH /brands/{brandId})
 	UpdateBrand(w http.ResponseWriter, r *http.Request, brandId BrandId, params UpdateBrandParams)
+	// ListApiKeys The brand's API keys, newest first
+	// (GET /brands/{brandId}/api-keys)
+	ListApiKeys(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListApiKeysParams)
+	// CreateApiKey Create an API key for an integration
+	// (POST /brands/{brandId}/api-keys)
+	CreateApiKey(w http.ResponseWriter, r *http.Request, brandId BrandId)
+	// RevokeApiKey Revoke an API key
+	// (DELETE /brands/{brandId}/api-keys/{keyId})
+	RevokeApiKey(w http.ResponseWriter, r *http.Request, brandId BrandId, keyId ApiKeyId)
 	// ListStockLevels Stock levels
 	// (GET /brands/{brandId}/inventory)
 	ListStockLevels(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListStockLevelsParams)
@@ -28229,6 +30271,24 @@ func (_ Unimplemented) GetBrand(w http.ResponseWriter, r *http.Request, brandId 
 // UpdateBrand Rename a brand or change its currency
 // (PATCH /brands/{brandId})
 func (_ Unimplemented) UpdateBrand(w http.ResponseWriter, r *http.Request, brandId BrandId, params UpdateBrandParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListApiKeys The brand's API keys, newest first
+// (GET /brands/{brandId}/api-keys)
+func (_ Unimplemented) ListApiKeys(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListApiKeysParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateApiKey Create an API key for an integration
+// (POST /brands/{brandId}/api-keys)
+func (_ Unimplemented) CreateApiKey(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// RevokeApiKey Revoke an API key
+// (DELETE /brands/{brandId}/api-keys/{keyId})
+func (_ Unimplemented) RevokeApiKey(w http.ResponseWriter, r *http.Request, brandId BrandId, keyId ApiKeyId) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -28896,6 +30956,122 @@ func (siw *ServerInterfaceWrapper) UpdateBrand(w http.ResponseWriter, r *http.Re
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.UpdateBrand(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListApiKeys operation middleware
+func (siw *ServerInterfaceWrapper) ListApiKeys(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListApiKeysParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListApiKeys(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateApiKey operation middleware
+func (siw *ServerInterfaceWrapper) CreateApiKey(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateApiKey(w, r, brandId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RevokeApiKey operation middleware
+func (siw *ServerInterfaceWrapper) RevokeApiKey(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "keyId" -------------
+	var keyId ApiKeyId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "keyId", chi.URLParam(r, "keyId"), &keyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "keyId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RevokeApiKey(w, r, brandId, keyId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -31256,6 +33432,15 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 		r.Get(options.BaseURL+"/brands/{brandId}/invitations/{invitationId}", wrapper.GetInvitation)
 	})
 	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/api-keys", wrapper.ListApiKeys)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/api-keys", wrapper.CreateApiKey)
+	})
+	r.Group(func(r chi.Router) {
+		r.Delete(options.BaseURL+"/brands/{brandId}/api-keys/{keyId}", wrapper.RevokeApiKey)
+	})
+	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/brands/{brandId}/products", wrapper.ListProducts)
 	})
 	r.Group(func(r chi.Router) {
@@ -33504,6 +35689,25 @@ func (response GetBrand401ApplicationProblemPlusJSONResponse) VisitGetBrandRespo
 	return err
 }
 
+type GetBrand403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetBrand403ApplicationProblemPlusJSONResponse) VisitGetBrandResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetBrand404ApplicationProblemPlusJSONResponse struct {
 	NotFoundApplicationProblemPlusJSONResponse
 }
@@ -33775,6 +35979,499 @@ func (response UpdateBrand503ApplicationProblemPlusJSONResponse) VisitUpdateBran
 	return err
 }
 
+type ListApiKeysRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  ListApiKeysParams
+}
+
+type ListApiKeysResponseObject interface {
+	VisitListApiKeysResponse(w http.ResponseWriter) error
+}
+
+type ListApiKeys200JSONResponse ApiKeyList
+
+func (response ListApiKeys200JSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListApiKeys400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListApiKeys400ApplicationProblemPlusJSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListApiKeys401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListApiKeys401ApplicationProblemPlusJSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListApiKeys403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListApiKeys403ApplicationProblemPlusJSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListApiKeys404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListApiKeys404ApplicationProblemPlusJSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListApiKeys500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListApiKeys500ApplicationProblemPlusJSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListApiKeys503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListApiKeys503ApplicationProblemPlusJSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKeyRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Body    *CreateApiKeyJSONRequestBody
+}
+
+type CreateApiKeyResponseObject interface {
+	VisitCreateApiKeyResponse(w http.ResponseWriter) error
+}
+
+type CreateApiKey201ResponseHeaders struct {
+	CacheControl string
+}
+
+type CreateApiKey201JSONResponse struct {
+	Body    CreatedApiKey
+	Headers CreateApiKey201ResponseHeaders
+}
+
+func (response CreateApiKey201JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateApiKey400ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateApiKey401ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateApiKey403ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateApiKey404ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateApiKey413ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateApiKey415ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey422ResponseHeaders struct {
+	XRequestId *string
+}
+
+type CreateApiKey422ApplicationProblemPlusJSONResponse struct {
+	Body    Problem
+	Headers CreateApiKey422ResponseHeaders
+}
+
+func (response CreateApiKey422ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateApiKey500ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateApiKey503ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeApiKeyRequestObject struct {
+	BrandId BrandId  `json:"brandId"`
+	KeyId   ApiKeyId `json:"keyId"`
+}
+
+type RevokeApiKeyResponseObject interface {
+	VisitRevokeApiKeyResponse(w http.ResponseWriter) error
+}
+
+type RevokeApiKey204Response struct {
+}
+
+func (response RevokeApiKey204Response) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeApiKey400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeApiKey400ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeApiKey401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeApiKey401ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeApiKey403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeApiKey403ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeApiKey404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeApiKey404ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeApiKey500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeApiKey500ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeApiKey503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeApiKey503ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListStockLevelsRequestObject struct {
 	BrandId BrandId `json:"brandId"`
 	Params  ListStockLevelsParams
@@ -33835,6 +36532,25 @@ func (response ListStockLevels401ApplicationProblemPlusJSONResponse) VisitListSt
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStockLevels403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListStockLevels403ApplicationProblemPlusJSONResponse) VisitListStockLevelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -34415,6 +37131,25 @@ func (response ListStockMovements401ApplicationProblemPlusJSONResponse) VisitLis
 	return err
 }
 
+type ListStockMovements403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListStockMovements403ApplicationProblemPlusJSONResponse) VisitListStockMovementsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListStockMovements404ApplicationProblemPlusJSONResponse struct {
 	NotFoundApplicationProblemPlusJSONResponse
 }
@@ -34978,6 +37713,25 @@ func (response ListInvitations401ApplicationProblemPlusJSONResponse) VisitListIn
 	return err
 }
 
+type ListInvitations403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListInvitations403ApplicationProblemPlusJSONResponse) VisitListInvitationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListInvitations404ApplicationProblemPlusJSONResponse struct {
 	NotFoundApplicationProblemPlusJSONResponse
 }
@@ -35452,6 +38206,25 @@ func (response GetInvitation401ApplicationProblemPlusJSONResponse) VisitGetInvit
 	return err
 }
 
+type GetInvitation403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetInvitation403ApplicationProblemPlusJSONResponse) VisitGetInvitationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetInvitation404ApplicationProblemPlusJSONResponse struct {
 	NotFoundApplicationProblemPlusJSONResponse
 }
@@ -35572,6 +38345,25 @@ func (response ListLocations401ApplicationProblemPlusJSONResponse) VisitListLoca
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLocations403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocations403ApplicationProblemPlusJSONResponse) VisitListLocationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -35923,6 +38715,25 @@ func (response GetLocation401ApplicationProblemPlusJSONResponse) VisitGetLocatio
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLocation403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetLocation403ApplicationProblemPlusJSONResponse) VisitGetLocationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -36281,6 +39092,25 @@ func (response ListMembers401ApplicationProblemPlusJSONResponse) VisitListMember
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMembers403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListMembers403ApplicationProblemPlusJSONResponse) VisitListMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -36772,6 +39602,25 @@ func (response ListOrders401ApplicationProblemPlusJSONResponse) VisitListOrdersR
 	return err
 }
 
+type ListOrders403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrders403ApplicationProblemPlusJSONResponse) VisitListOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListOrders404ApplicationProblemPlusJSONResponse struct {
 	NotFoundApplicationProblemPlusJSONResponse
 }
@@ -37143,6 +39992,25 @@ func (response GetOrder401ApplicationProblemPlusJSONResponse) VisitGetOrderRespo
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOrder403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetOrder403ApplicationProblemPlusJSONResponse) VisitGetOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -37786,6 +40654,25 @@ func (response ListOrderEvents401ApplicationProblemPlusJSONResponse) VisitListOr
 	return err
 }
 
+type ListOrderEvents403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrderEvents403ApplicationProblemPlusJSONResponse) VisitListOrderEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListOrderEvents404ApplicationProblemPlusJSONResponse struct {
 	NotFoundApplicationProblemPlusJSONResponse
 }
@@ -37907,6 +40794,25 @@ func (response ListFulfilments401ApplicationProblemPlusJSONResponse) VisitListFu
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFulfilments403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListFulfilments403ApplicationProblemPlusJSONResponse) VisitListFulfilmentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -38288,6 +41194,25 @@ func (response ListProducts401ApplicationProblemPlusJSONResponse) VisitListProdu
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProducts403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListProducts403ApplicationProblemPlusJSONResponse) VisitListProductsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -39003,6 +41928,25 @@ func (response GetProduct401ApplicationProblemPlusJSONResponse) VisitGetProductR
 	return err
 }
 
+type GetProduct403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetProduct403ApplicationProblemPlusJSONResponse) VisitGetProductResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetProduct404ApplicationProblemPlusJSONResponse struct {
 	NotFoundApplicationProblemPlusJSONResponse
 }
@@ -39361,6 +42305,25 @@ func (response GetProductInventory401ApplicationProblemPlusJSONResponse) VisitGe
 	return err
 }
 
+type GetProductInventory403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetProductInventory403ApplicationProblemPlusJSONResponse) VisitGetProductInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetProductInventory404ApplicationProblemPlusJSONResponse struct {
 	NotFoundApplicationProblemPlusJSONResponse
 }
@@ -39481,6 +42444,25 @@ func (response ListReservations401ApplicationProblemPlusJSONResponse) VisitListR
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReservations403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListReservations403ApplicationProblemPlusJSONResponse) VisitListReservationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -40015,6 +42997,25 @@ func (response GetReservation401ApplicationProblemPlusJSONResponse) VisitGetRese
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReservation403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetReservation403ApplicationProblemPlusJSONResponse) VisitGetReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -40555,6 +43556,15 @@ type StrictServerInterface interface {
 	// UpdateBrand Rename a brand or change its currency
 	// (PATCH /brands/{brandId})
 	UpdateBrand(ctx context.Context, request UpdateBrandRequestObject) (UpdateBrandResponseObject, error)
+	// ListApiKeys The brand's API keys, newest first
+	// (GET /brands/{brandId}/api-keys)
+	ListApiKeys(ctx context.Context, request ListApiKeysRequestObject) (ListApiKeysResponseObject, error)
+	// CreateApiKey Create an API key for an integration
+	// (POST /brands/{brandId}/api-keys)
+	CreateApiKey(ctx context.Context, request CreateApiKeyRequestObject) (CreateApiKeyResponseObject, error)
+	// RevokeApiKey Revoke an API key
+	// (DELETE /brands/{brandId}/api-keys/{keyId})
+	RevokeApiKey(ctx context.Context, request RevokeApiKeyRequestObject) (RevokeApiKeyResponseObject, error)
 	// ListStockLevels Stock levels
 	// (GET /brands/{brandId}/inventory)
 	ListStockLevels(ctx context.Context, request ListStockLevelsRequestObject) (ListStockLevelsResponseObject, error)
@@ -41160,6 +44170,93 @@ func (sh *strictHandler) UpdateBrand(w http.ResponseWriter, r *http.Request, bra
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(UpdateBrandResponseObject); ok {
 		if err := validResponse.VisitUpdateBrandResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListApiKeys operation middleware
+func (sh *strictHandler) ListApiKeys(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListApiKeysParams) {
+	var request ListApiKeysRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListApiKeys(ctx, request.(ListApiKeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListApiKeys")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListApiKeysResponseObject); ok {
+		if err := validResponse.VisitListApiKeysResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateApiKey operation middleware
+func (sh *strictHandler) CreateApiKey(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	var request CreateApiKeyRequestObject
+
+	request.BrandId = brandId
+
+	var body CreateApiKeyJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateApiKey(ctx, request.(CreateApiKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateApiKey")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateApiKeyResponseObject); ok {
+		if err := validResponse.VisitCreateApiKeyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RevokeApiKey operation middleware
+func (sh *strictHandler) RevokeApiKey(w http.ResponseWriter, r *http.Request, brandId BrandId, keyId ApiKeyId) {
+	var request RevokeApiKeyRequestObject
+
+	request.BrandId = brandId
+	request.KeyId = keyId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeApiKey(ctx, request.(RevokeApiKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeApiKey")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RevokeApiKeyResponseObject); ok {
+		if err := validResponse.VisitRevokeApiKeyResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -42402,459 +45499,497 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1bbxtLuij2VwrM2TA506RJSrItCQeJLMu2bMnS6DJeF67DLnYXyR41q7i6qkVzrWNgI0/Ja7AR5C0B",
-	"AmQj70F+wD6/Iq/zS4L6vqruarJ508X2mvHAoyWR3XX56qvvfvm9EojRWHDGlazs/V4ZMhqyBH49uqID",
-	"/d+QySCJxioSvLJXuRoykjAp0iRgTyS5ZYmMBPdIXyTEP+7XT6kKhj6pUiJVIviA3NI4CqkSiUcuXh+S",
-	"3VarSf7j3180XjS2ao2KV5HBkI2onoh9oqNxzCp7lU5lq1OpeBU1Hes/pUoiPqh8/uxVjkM2GgvFuKpf",
-	"sHFMpyycX6OvkpT5ZDJknKhhJAnlcsISEkmihoxIJRIWkn6USGW/UgK+StivKZPqiSR+NlMwrb9nU59U",
-	"uVDDiA9IQjmhAxrx2fXzdFTZ+7miZ6/8Urb6ExFQXGMZWK8vTojowzqChFHFwgzSiwD1tJdQHsqnzdbu",
-	"Fm312vXnwVZYf862+/UXdLdXbwatsM22+tt0J3g6TkSYBmqdp581S6F/wVQyrR/0FUvmt/BxKGJGJAsE",
-	"D6UG6IRGivRYXySMqGSqQQdgI1UHEVrNRnsxJmw1vcoo4tFIQ7aZLSniig1YAmv6oX6Bh1Y/Dhehqz3U",
-	"KNxD8MYR43DK7tsGYyJFJOOKUERdIjjzCCWcTcj1yfErItSQJZNIsgY5T0QvZiNJApokU0QuOmL6xZSR",
-	"iBPfzH0c+h6JxYDEEWcaOGLRiTZb717t/HS4/ZfW5c4PL978ZfvHrXfPP7RfPntfciKfvcqYJnTElLmz",
-	"LzU6LIID4Mo+oRx2gH8CUMwlkGS7uU1SHjOJFyWgcYzXhnJy8Or0+INedaTHG1M1rHgVTkd6QT0zrVfR",
-	"+40SfSn1LXC32BfJiKrKXiVNo7AUuw7TRIqkfO0+Z58UPuDbSzJO2G0kUknGdMAa5GxMf00ZoTwkio7G",
-	"LKmz2yhkXO0RSgJ4laghVWRCJeFCkUjKlIWkN0UiIVlyyxIgZPB3HEkFeyfbzWa28V9TlkzzneO4hbMc",
-	"0U8njA/UsLK302oD/tq/W0tJWjB9z6bz2z+lN0yvItGXj0jaZ6QaJrSv6hFT/fpQqTEdR/XIoVc3bFpH",
-	"Sl5vPq/t6ePTV+7F7naL4MwdXvU7lb//6//Vqfg1IhJCSY/qeypuGPdIq9Fo7+yQ20hGvZiRg8vD42MS",
-	"DGlCA41qHpGBGLPQkk2DKAD6IetwMWYJEDr46IaNleEPr45Oz8+ujj4c/th9f/Rj9+rqxCfV9jYZ6lMI",
-	"WZ+msao1yIHZ7CRSw/xW3bBph5s58BNzu0h1xNRQhB7RaOmRnginNTJgCtG4QOiBAnkwcof7JexkjwD3",
-	"8GDpScoBVzTd3yc7nz5lV0UDSyOR3lyDXDlrNGNTEkb9Pks0KbHrRGxqt0nVd46re8Om3YSlkoV+bZ9M",
-	"hlHMnIXbl6WK4rjD9ZI8QMrdkmEi3u3H0WCo/BpCz3dotq8viTkZSUY0uWFhh/ufXNzZI/YK+6Q6jmkA",
-	"ZJsTkYQsqZGE9VPJABtxVXoSkWpqecOme/qqdHjJ5syQCKkbNn0iXaDANY36EQtx0ZGScJRPJLm+Pn4l",
-	"ScQ7PBb6/AIq2V52G+A+yzGLY6BRUaiJriVw+tGM5zvo0ujwDv+o38ykAXLD2Fjqh3si5SELNQ7KNAg0",
-	"KdSnFk/oVJrDPkAo0JhUtz99qnn6xIIhmSRCsQ432OLp1wDzBY+nlrNIwE0YUZGRkKp4J04PfuheHL2+",
-	"vjx61X3549XRpU+qrWfkffSS9KYdbi+IvWhIwslQxKEkfQZyzJDyxWOeH110X14cfHilx/WazWZx2Di6",
-	"ZXZvcj9ndJolRjJDd7wadPaOatSH+4JXrMPZJxqoeEqoXIQvZCLSOCRVxKrQXk5NjoKAjbUEFPXNKVHF",
-	"yJDKDg+GlA9YSGTEA2aIhb66zjnpN2B2K+vhrW10uCXjSB1zOj4j7S2US1+w5tbu8xesvt0Md+rbW+xF",
-	"vRfsbtWfvdjdpjvP+7tb7W0QXR0u0N55PssFxlQpluiF/Jdqp/Jzp/Op3azrny39Y0v/uvNS/3ilf31+",
-	"9MvvLa+9s/O5U/mvPxcfy7+r/ac5rupVPtXNVPURk5IO9JejVGq5jFDyayo0jPFpUjUMYY4faIbbqi9n",
-	"CIAGXOCQeoAeDW5kTOWQRFxGISvhdReZsFDK8uckcNEHSpQxF6RgZCEB28uvPp53h1NJ2C1LppMhSxhh",
-	"sWSkKhmSW7+4Op9kslXNIz3A2VksxotBO3y72SSLyZ5HpEBaZW9NQDnheiUkRBY6EckNUZMoYBth6WJ5",
-	"6zvWPhzW9kGrXYCmWk/OZFKjD6NUBIRKI8iIUY4iUEH12Wq0Gq3aPtG6Mo2Z1jRyUbzVBjKLg2RCSIP4",
-	"f/LJSC9HC4V8amdEzmoUDwlPATwCMRrRumQalzXUQKoVfaIZrpoSRQfSI4wGQwvWArA8ImCvNI6nxP/4",
-	"FBT7CaM3+kWDwGYxeh98ihoy3itKFO15sAauEhHrBXHB6zPHoNkJSbmZXtFBLZO6CacjPZ6PF6GR2Rca",
-	"C2+IeWKFYcHF82ZzBrM7f/qv1Y9Pa/+9QfEC1v6pU6mSP3nkT8ueqP1pY6z+0/LTMsBxDk1/ukQ8T4Oh",
-	"5ru4X8BhfhspIJuoHpZocZH7yP1UuZNoFKn5+3JOB4zI6De2SJ2K4T13LiOc6HOCY0NTQKvpGgZapYYB",
-	"a2xZuN84f+B+uz3TsvHCaYT59n5znKPxZuEs4+z7+81zwbQevBxwSeGZ+813yaRcNpfMvr/fPNdyyRGl",
-	"8t4n9Fm/LMeCSwaWmINUDfV1DfQ91h9oIsg4XAo6HscR4t7Tv0k0B+Yz/aeE9St7lf/uaW6ZfYrfyqd6",
-	"1AszDU5avGAHxMBLk1AxZnyfgKCjmaLWPoAxSn37HEPvIQ2GrH6IRHr+0h6gTO1zUQdp2t83wxAgXlor",
-	"6DES6EFC5G/Pnm/vkv/4951GC+x6S2QUYzG1Q1d+8RxinX1afh/owFKIBauFJflomn57dXX+tNVo4jrl",
-	"3dcJ78+tEz8twYrPXuUlDY2NcQkajNGS+GeLDtno+o1Qj2ns6JHg3T6NYqaRMGSKRnFlr8JGNIr3SC4j",
-	"oekSPiY0DBMmZcWrsCQR+sx//r3Sj1gc2jc1RywRtMoG+fyLptxSUR6AAZqmavg0YYNIKuDDmcFzlS1T",
-	"a3SprOxta1KuIgWgNIAi+WZJtlkD26FSY7n39CmD66EJftII2a2FoHyav1uH/VY+e2veLmPOLbtYjh2Z",
-	"9BJGb4xZYcyCPTKisSYPLCTvLs8+kKqffdDV5+nXtBCEk5DbSMS4Mc3wteBzw8WEEzgPUvXnjtk3UqoW",
-	"DhnXusOYJebxiBMfz9SvzVzqWbN42b7N408Lz8LmDwXvx1FwP4wFxOkqesO4i6sHXGv3IuXK2g4iaZCM",
-	"fYqkkigcPCiK7eYolm1tfYwK7CsPgUkHJOXRr6kjqwOEwOrhaA12TpkbWBy3G5hDZk58xjmz7MDdR0tc",
-	"KJvhymuR9KIwZPxeyNLPRnFQ5WqIbMzo+5yxEO+dZthyj4ajiOvrMIqA6c0hjv7+KTx7N7TZytHmtbO+",
-	"dfEm39ODII4rUaBBQvNeGsdigqZ4MCVE8kEpwRvB2b0OFrQK1h3ocWaPNtc4wClD44TRcKpPNywlAmgV",
-	"rOOQdzrSlsNs3uCS1j1N2MHD8RK8y0jyWAjHGUnYOknHHknYrbhhoaYK7NNYiyUPeqzHen+cxkfAIe93",
-	"vjhSF5ltkdCnnH0aswB0V/01EUGQJgkL943JxXG6kyhEM3nCxiJRWu+P1CwaAIL8dpej33HlDLt96/Sz",
-	"a18XF+ymH1DCKEJL8/40YWjVAZ+B1GIt+BI6Gcxx3Z3KPgojsJcnMnM0z/jPHDgPqfXwppI9KGJ9EOq1",
-	"SHl4L5ziQnX7MIqDTh8EmjWMhlNKIMx3awVEhHfjCds5Fn0Qithlros5XKg6vvMQSGNhYskJSBFaUnS8",
-	"siM6BUYhGSNVNNkpEYeEjmmiHlZsPKfTWNDwSogTmgzuxzfGOFZXCdGNYbQC93DEceNRE7CzISNgRALr",
-	"b3P7xc7zZ6Q3VewRpMrW1rziAotRQhC75HXxwmy3roSo47sPxWrm4JMJVJpUAKyqLXIavXRDP3KhC+mO",
-	"dQU+ML4kEC0U6Yleo553L5RxhitRkq8gZgTMZKTgRMys9lv71qOjss+2ZxHnMUOu7oCE7RwJXXBurje7",
-	"0Kubtx8CB52oQE5HEMqSe0mo8SyTWPABSwhIB1ztEc3o9WGAS/hBke6SJbdRwK45vaVRTHvx/eiUxOG6",
-	"qTPeDNKFVNGeCUbQlDhhNBjqBx9SunGIkdkhKS5pXTwwG6q7bz8ULcogEVCOPCm5LQqBXEz2SMozEJGq",
-	"b19yQezXPCCzMhYTE7LlBvqpaGT4gHQH0B+LVOmXzSuTJFIM4zQCEcdRqMVOEJsCwQ0y4kN6IPila1Vz",
-	"v7ZP/JLj90k/ESOzIhpGXBNVDV7WIB9MDKlWd/RoivF94xKmWh0vxuvYaMpvRNO/VCK4OUTK+WAmbWfQ",
-	"RVhjTCKgIup5tPpgDCJpDIpCzG4ZhABhXMxI3LKRnkU/zyCepwjBBWHEy8BR9gqs90qIU8qnBljyXsTE",
-	"GMa6apgIpWb5lxBkRPnUkHYt5kdc7hNAHgisjam+zWWCDjx7JwbTdmxn2QoSu9n1yUpCFavDlXwgvpIt",
-	"hirFRmMl7bWLpAnwhVuexXMa2P5xrts110cnkui3e8pF4K7pGjPCLHOiGOSGIROOqWEOhcaJ6Efx3cwu",
-	"zVaORIVtrY8/qfvaA+lO6OAIEgbxhzSWe4QSMCbygcad3LDfYzQBxQlMtZT0qJYdB5yqNIHw8AkkOyAU",
-	"9ZY8DC9OwMyfhhHjWjujGYjzoaylx+iu+qMwkpqRhDnOisTTQilcY89M5qx7BmM/fvxYd82F5ZErNH8C",
-	"BH0NMkaUIKlk1kG20yT/8e+LEzVeIljADPGfO5WIA0S7sLdOxcMvus7U/7mzEOkWZHzc9w6NE6Hnurec",
-	"Z/dmhILumEo5EcncfbJCg/1eC31wXuWXKh/lDqS57d4qZ6OWPm90vVxAPcT9+sjiuI7XB63VUeY6o6SX",
-	"SpSLkjR+WAPUNZfpeCwSxcJTFkb0CgBwj4NP8wG7Iz1iF2C6zBqRuVBnpKJHsEHsuCiQLZTAQolZ6Po4",
-	"kA1QhwHq8OZDGyK04O/PgsZ/UCT4qAX1e9q4JQaLFKzbe79XwG331ezf6xsfek8jfsu4Esn0KQ3/lkoF",
-	"EvE3Zzr/7FVEqgIx0joU+MLLoDz7yCzRFZyzANiYSUnJNE2tNcRCKievwtEnekzDORCjkdbFwj1NpEZ0",
-	"iswf7aZDestIjzFulY8GuSjJTpmJzQXZE4wYrusW4kttThzIodE8Y/j6Z3yG0CY5tNc9XXNOdfsm3MbH",
-	"8Y2Qql+8eybe+5G9JWg78GcQ0syNmPVEksOz09PjK0AxSCZE/pdloqIZPtDzVAvY6iByGGnGaaMCAEOf",
-	"SCImHHNUQMBgYQ1iy9fC2gOy02yShEJyDCSKULLT3CJVzF8ZJ2IUSSbRKsfnDRUmwnqnuW1fGVDFINwK",
-	"IpVB5zLa1VjEURDpwRJGFdFgoH0QLhMmGQ9re6UpXnMx/za5BlM88BgMDEWfUHuVYcmhluUBTssuHyRV",
-	"PSCzyfAbw/7AQw3BtsyJ+qIh2lVpfJ6IMUtUpNlLn8aSea7IgZ7tKy0Wa7T/6Wwo+WS3f1N/P5pMwpO/",
-	"7b7/4eDNlfhR/rr1w855NP413h6+3OGt2xdvhs3hyU/tvzRvnv84ao0/bt3+kMc3vklowMhbMR6DmJEJ",
-	"nXsVCDkeRzbNk/QjcB6B8O1Vxs5iZxbnagH3X+dGOZN2W+4SZnbojGdDhZeNlwNkOYn6wCbn9lGM+LQR",
-	"gz8XoGNW6Aycp4OL3t8YhhIdmJC6VfhRPIUgUtOVYaI48qF+9LNXAR0yWfst8/Rnr6LJYmvN104iDI/Q",
-	"77Q3eKcNByCkovEh8Pq13jzPX4BzGJis+jVevcCHZ88P9+ohfHOYLTm4Q3MSORaeCB4Kvjn+zUB+Tls/",
-	"vjwjW61nz+otQuPxkNbbmoA52P9yJqehMGO7kN/w80H9p19+b3/eNEOhTQI6jhSNScz0M5Ic1H8iVcrJ",
-	"/OqIltpqzs4AOQqgarXJS9rr0QEjlyphTJVkZawHtROLcPng1zxSZLtkxEVjnBfwLx/ow8cWefbD0exI",
-	"iwe6yDDRpU2MKpaQhdgxP5hSSdRLFVtCHH5fvbkiEr1OGAN93GZO0WwWUg1ELBIPcjM80mg0avtZhupO",
-	"s0GOaDAE753mEi3NxneaTsJJlkc1GUaKETnWxJgqwiKQNRgPSfVszPjB+THZgiBs9P5Qk3ov+sQQuSn6",
-	"CEGo8T/V7ad1+NTHuEcJfkGbB260EN4XSQBf7c3kDuXb9Gv7mOqEoZd2g+2mu5fCzdL6R6z1vkovpsGN",
-	"lpej3+Cma/iO6Cf3RHaas7QCblRhC/N3exnUZjjjzJXQFOwgDSN1dGu12vXZCA2USBZVikglS8hkKIgG",
-	"iamZQd3wQxtbUrWFIYzJUgNcihETnOU+NhgtUpLF/azCxjgRtyyEOdDjXrVmEM8aOTHYz6Sf55GCtX3C",
-	"0zjGkbgAaR88Q4X1VWnBS4J2VvTakIT1EyaHaH2sNch7Nla2WAwjAJgn0ppjMdN/nKQczeJupY6V+lm/",
-	"4s0ljujFozESswzmbq2p/XKgilSk3Ww/q7da9fbOVau519T/fnKHD6lidRWNStIQvEoUzlYZWbl2VrL2",
-	"+XHHs4vcajQbrdZW4/k6W5Vu8s9GqwvvAlllTIHLM2zshboyti+NvgcDc8PyRZ6K36I4pk93Gs115k6z",
-	"/KMF1y0QPGAJZ6HB7z4oWy4Sm/xnmzEAIfMbo2Rvc8DNCroZJnh54pQlJ14hYSsaV1z4ubhdKldlsD+J",
-	"5KYELVJsVPxlvWPOEaNCk4SC3JsXm9HjbAgemL4wxvK9WgP1bDUlqpX48ZhpwkN8q0l0UeO1ySF7metp",
-	"zu9AFfHPzy6vSNHT4DeIbyhgty+SgRkEnBvxFJxaszTSidPBmhmCM1s9R6NppDJy+USSAeM2dqwKFhgK",
-	"FSpQYweWHQ24Jus3bEpGUNxGswtrlcnS14xfDDDc5F85pnK4EV0o0cFCcCTiJ1nYE/4Zi+CGoXcFtwx1",
-	"VvBrkarsly6N4xx5u2ZuR4MzcA8NQnfTcQiZfV5lxEY9lnQTNtIsDWx5lld1Db4XP7S1LYqfLpwy31Lx",
-	"2IpJaDO7nxcp3czBTUWFgEmZ6f1FPL3Uwh2VxD8w3lnYzR4xnsFO2mxuBc4I8AHzi3SLTd8Ne2+C6Cx6",
-	"d3z923HrQ3Qsj/nFTnB4/Ox49Lr5vj3eCg/f7TbY9N042DrVD8Y/tndV8GZ33OMXcRC9220E7ZiXbR39",
-	"i/K4dPVYrSzlKooN+5/zTBZFwt1VqcfZOS2DmBLEen/womnqv++atwKaJBEItNJWohHJBmDj7+Kf+Ls4",
-	"aA8SyuPmMW/eDXoACUuj7EXE0y1ioPlsAe9bRZCvpUnbdmkpvOgVEHAGuu763JMuI7lQHG1Ta8sjCGNI",
-	"qYOV9phD+9zdBLhgHQFu3pJ2wGk81WJ0TI74IOJMlr0n47SkOOQ1ZLZ5JGRJpMX7LA4OVEeqsK6hCd7P",
-	"p6TZlHW2eEpDcR/0KEwgamHElvNyxNUzsCMsLzUwJx4Z8x9AyTnwfEJXFHK3thBvH10iwtvxdYQhmPtC",
-	"xEUac3Hw4VX37OOHo4uKVzk9+HDwBn67vDp4/bpIevIv5074ZRrfHCs2uoBYwbvd/hKpPUlZrjLqXWYl",
-	"O6mNMfcIjJmpvOaQtbBTQP8CHHtCxIzyu115CCFfrbPxkH0qDL2iyKZXkTfpyjDOm7TEJK5nwtc9vBgW",
-	"oqVYkMY312PJEmWKXci7eFAQ13/+3fo+XpkqfAEz9Ix8EA3S1nJWEgXsYCRSrdq1dnd3zUYrB0f11ovt",
-	"dv3lyfvKZy8baY4yzo6xuwvCgTvIVv3j2yvHzVqByo2Vz798vt9tPQQ4GjhZMKFJ6hjfbzWNoGL/nr3Z",
-	"pVd1+bnc6RJtSIaK9/XznVd9SHnAYijNcgc0ShiFaJDKYSqVGGl5zGSMqCGLEjKKeNiYd5HZ19x7u3SE",
-	"GQNfc3W50PmNwrDWL3WHvRrN8Tz3CgYiSVigyFAkkpEe+ASmRCo6hvhP7rjB9iqUjNJgaBM4tPIyHiZU",
-	"MnQxY6zDPKTmJnVBtmL+jMQ50XOFymXPVnsQ3S3c3ek3u4viwKVoKXg/SkZ3xcsxnY4YVxfM0DQNhKi7",
-	"daomLycnN+Hx5G36PPrUfkG31K/ndB7s8+/PGx5YgmEy5lmwrkKNAlKl2YfjRNxGIQRQRGGtKM8tW9GG",
-	"vrFShAfa9zqN+1GMm9kc5UG5Sip7lQsxpTE5xSIoUJ0ZmIf+zQTPrOK6vVbFq/yaUqjNVdlrfdbHntDg",
-	"JuKDD+moh9Octtpb2zvPnr/YffOy5DbY9bi3oLC0DT2KZidrEt05WFpnbs5O2jvLucn8ngtbKWx/cxyY",
-	"ddQuIPmAGHmlszsgBpbD2asMEhqw/8F80QjESCueArOrQP6cO0Lz5nJAH8FDn+1Yyx92NqKfnoWDrdwD",
-	"Qy0Ghy2DdpdbgrF3H9/Wjw4ur/JwkiMqNVVI2FCksoS200BFt6xQvQ2F3JUyL81DItbw5GNsw+qYAQsC",
-	"Gy5gld513vmgn50j+3ogM85iyN+VxgdGYHDxkYZ0BhutUBpSciJuWUwDhsYuDHZzOYQcinF9+0W7tVWg",
-	"cXnJuLWVi5zMtTWZk8NoPI74wIlkwfCUPBIiiz3BIAUTUVLi/v9cIiLkcFhuJzHPlW+/zOOSNQAQE6ga",
-	"bTMIoVYf1rjsEQ22J1DbX2ket28L94xt8fwi1ytA+VHJtYtYd6HUXKgZo88Jo7dgoIFgRIGGxuIeygIM",
-	"ktligXNhm0gKiPMgmQyFZKZodQ5zhY6AW5Zs6tLaXUvrLUHVtShMKfPxctycH3kxQZhR1zYgCbQQEFKM",
-	"ScgI2n1VXUdLNRTcqyg60MSi0mNSSRbHLKnMq67F1S0Fa/7kHQ2hBQxbGVCswf3KeWNN4m/eRNo/A71V",
-	"b+aPbmA4yUG/1sIu8eHP9nyWv3Sln5lFZLTJ2DBFZ9WL0dcpDXoHFH5IvpM4zE2T5/rz51taClcqNh4d",
-	"8NPMIepmZHZ+v3chtonLiVYmQud863NxO79XaByf9QGASw/76sS+oyGVCWAaHBsK0mEugG5q8im8uJ6M",
-	"i6bJQoTxjN9sqJk1xotlzjIT/oXtG8DbHClJhlQOi2zk/iHKKwzd+T6K2ygFr0P35jjm8eUZ2W63nhNL",
-	"HSGYcg987rY7FH4D3kFOgigJUlNTspq9jZWjOfMAIP2Uhx4ZJyyIRCrrI6Zo7BHFpImvCkmnwkU2ZacC",
-	"k0oSs74iIlX7EOEXJnTCzTe2wvTbi/ceuTw5ISIhfz16DdFSpp1DDatXwUpGdEoGiZhAfw4yirhIssrl",
-	"joP/4OhVxascvP6gf56c6J+n8MnZgf55cal/XsMnH9/onz/pJ18enOqfL/XnL19pReXlG/j8LXxy/Fr/",
-	"hHFefoCfZ1oUfXmhx395CZ9cwfMfz/XPH+H3n/Tnhwfw85Ue4fAt/DzRzxx++FH/PIPfLw71z2v4/a9H",
-	"+udPmpm+eqeff/UefocnX8GYR2/070cXepajK72So+uLild5/U5/+/q9/vbNS/h5pFf45q3e9Ztj+AR2",
-	"8eaDHvnN1V/0zx/1J2/fw88P+vm3Vxoyb6/1M8ev9MjHJ3qE4w/w+1/0k8cX8PulXts7GPPdGfw81/t6",
-	"f6Sff/8Gfr7VT74/1aO9P/+of17Az4/6+fcw+/ufNMxPDvRoJ7Dyk/f6rZML/e3JpV7VCTx5CvA8faU/",
-	"OX2jz/QUVn56qt89/aDHOQVYnV5c658AmdO/ws+P8MwPGm6nP8IncPofYMwPcOIfjs/0zzP95Idz/cwH",
-	"gPnZqf79/EBD+/xIP3n+Rj9z/lbPdQ6rPT+Bz3/U0PvLgf7k4kx/cgEYcnGt3734qOFwCd9eAr5dHsLv",
-	"r/Rbl0d6zMs38DmMfHmi8eHyTEPyEqBxeQmfA75d/lVjzuWP8MlPGiZXb/UsV+/081enGhpXgLFXAJOr",
-	"C306V1fwCcD/6if95PXBW/3zjSZT17Da6x819K7h27/CnfornOlfYbS/Xv+14lU+gkr/w4He0Q+Hr+Cn",
-	"3sUPZ/DJuf75IzjVfoL9/nSqz/2nj2+Kvjec0NEVtgrazlZJ8PnWguDzgahvEpG+tTQiHWmojUM/dHTJ",
-	"DRhZZtRxnNVzmnime2S1lF1b9PYsONbxwbtK/cZx8eOhmI22//P2Nmk3yfPd7Wek2Wy9KA663VzS6ePn",
-	"Zn33z9UaadR/+fOmOQNhNIiU9DC0GbPE/kyqpEYapA7ceqFRa6Fp5cieSJFxHorRmCYQmCxZPeKScRlp",
-	"HSaewrSmDxD0kNKPhPtEpkkiUg4Vf+wCE5a3e3vMIz/6pBgP7yBQF3d9dMuSKcEANKz4ji9ihyYpbPer",
-	"ngin+8TP5Uk/4+zQm0SS3Zk9/14QPp+VyNJF4XRdkbTMnv86YnGYJWkXZzFlystsOPDVE2wUpsWKLPez",
-	"6oN4//PWLw15k5piTz50mmhAARrfI75+qxGF+tey5iJOkJU54bkzzNC9NHTTVn3w9NImIgmlibJMTbZi",
-	"VgoBwfREwpr0RfLz1nX5d3PXzPdMFimmOA7SmEKp2CQvj5lvYlVh+OXCLR5CvuOye5m7EDaNsVjp+niI",
-	"iPn240fMB2vZoe7qmLGq56x6KfLeI5sstrfWYmHwy7UsE2fOo/bNv+bRVfPXF57IOwiTJBoMlanKBEpe",
-	"P9s7qYLWoBUJLzcZPpFZzLMZo+iG3NowjmszD9YdYubzRjCZFdHg/tzURdDPgHNVGP0M0mx2Ha3jc0N0",
-	"aq2DTrkV5+HC7cx6ncFXgeSR4+gcQvh1gunKnbl/RCxwuj0112j4tDlavGU0VsMNYZNbaq3VQtwUVSJx",
-	"s5KlmkHKFnVnq1svb/788IHCjxEIXaJdlfnd54TtRRH+Cxf34oukzD1bC/3v4vlf1z2Qv2c5cRkfyrt1",
-	"F0IIsklceK7iNfmMj05Yi6bir0BYZ05lTqo5m3DbGXpEQ0Z6U6ipItDGatQ0DxtmTZ2MVtcAujTMGT8q",
-	"wam5c3eI05iBimvSKEzeUZ5sZKtCFibK35mbqhBLsSABAIzFViObd5Tn8SSu1ai9zAZxUP+pWd/t1n/5",
-	"veVtbV67oFXfajsp3nvkoP6TR5r1XY90tXJYd3f26IgMjh4721fC5UJ4S4HOzQT3bBzKcCIG0X0ir+aN",
-	"LeM1A1PvGZI1/iqhqAvsX0sLx5wKzsqdRxR8uCTixsWS8khJ6zYqak3BlFRbu7u7WLvh+vIVlHbYbezu",
-	"6j9mVKnd3RfLxPTSpIFTU4T5fcTDBUYSyJgkUt8HL6/oEA04lmm4iXj4RJKQxYpKrGhlqErMwgFLirWz",
-	"Ohz9TtgWFzoW1PY6vE78hAUsGoPZJ2EqTbi/R3zB31IevtJj+5imyEgTngCfov2m2YAh8upqehQIapob",
-	"5O//8/9BmqRqyjfobdQWjqcSymWfJV2RqvLVBKS57zwXLV70/qJJnKgb/fLMQ4XXY0YlW/QQLqUwt5kh",
-	"19HnVvefF45FqkMWm2MnMaO3TNaw6XWe5wsHpnlWBncbSwbcSx8ias0ZFN0/TanrbPfwF2xRX9lcQSsw",
-	"vXzSedYCKFjXR4okLVvU3u8VZ9dQzoPXf2OJyBbAsq/gY1uO6U5v9gtGtpnX2YCaoJ3Z17OvgNjgLufe",
-	"Hws0mC+Z3sJw7t0Fyy7Om5/Guu9nS/qcnfldlu2ixb3e11i2CdxxgM8agTRm129pYorA/JxRx4sM6+wn",
-	"By7K2w8PDernr5krYD+4Mos8S1XJp8e88K57MfJP7QWxnziWjF8+e5UPxZSJIjl/QZQgz9vYakdT6eur",
-	"1/UXpNoLkukYOl6E0OajnyaaOu7bdBHI84doARSMVZJyqOBSw7+dqIdW02s2m1iyJxCjkeBZrQPZIH7G",
-	"dX0CF0wWG2ILQvPSCKKfFf957gqGUKZxJBKTu5LtpzpKYxXV9R/O0zUsweha6oGJ5XvScr4TpQKctlCc",
-	"SFk/RlFCvp/Q8bwoSr8oI2gj+gm2I/Xj+nCNkLluTbpZofR7jbpvqUZd0ZnuRMuDlX7T8g/YYPIAqpLK",
-	"cmM+kEgYUBZETbQoYI9Kff8nBTz/uRJgNhSYwnnAYr2V9UOgcUllGtTjmsJgqRdZqt9q/xS8EFvrWan9",
-	"afUgCKp7DvKNlDN4sND+BeH3KwERPZLH7A6B/Is8e2tG6a/cKs+8WcV7e27TGDwy0IxFYoBGxDWSQAcM",
-	"KN/QajZb+0Ri8KUgYybGsalaHGkh3lblvWHTotKoX1zq24Hv5/XGshTFlZtckYlgWq5mOQhO3oEQN5B2",
-	"4JGorzXHxl0qi901u2Bdw+6Md1WmPSUUXWnbQEMBFHHZ5Ok/UqWN3JjNres0M2PPcK5CIQ7rgs1AaYG0",
-	"NLfD3MoyYjSLgyWIPMM6VlcDKVL9IiMpMwy5XHHePORwaUJtue4RnRIqb0jfFBcyGnjOmFHnLHBoV1C1",
-	"j82LmHMqj7O6w+w958PXdib3QTNptrk4tobTzaQY3EbMwr847sc543VmLBsROHpbw2bIkmLRjubG5jC7",
-	"7s2lkufNTd2qZfsCmwvkdttkNyx6b4uYIDmcUEnGMQ1mil227+mkz/fuLNQrOZSFWH3HGqdriNz58Lk8",
-	"uV511DAKSaSceo2g602lYiNkkMaPUkfYygljY5bUNq7ZGD5eGdGdjYi4vgu5h2keMkbcN/0tqgAXwbOq",
-	"T7V9q887/OyJxKg46ZKf3AGVEUAgqImKaBxPuxniuEjkEsiKpydf4NRaDrui8jTDeTeXG8O1bm+yvjZx",
-	"B4mhjHGay1E4VJd3ZgU9E8utlnuC567R8pKWJn0Hr8QTiaX2ptiEwMdj9NFggvMT33gqfZBSucBCvQWe",
-	"BevLcebhmRds79BO43xUZGfwWZGb4WMzzOzLlDp1yOfX8TXmWs7mhgfkG3JZmRLNxsDUIIIbjT/A6Koa",
-	"SaD7isPGgfJuYF7IZY0SwN1F7S0VQu4hU0SPFKKlQXq1kcpgcxjmeYLJ9nwisQjgevLGklTm+XSH9bNz",
-	"s+U6KaiPUWKtNMStvXE8qskeXgbTy/fX64K0mOq9RrxqDiRvcbpwQalaKtq5aOUVLvcSovElaOPXJIt3",
-	"D9H8gihcREC9Vuk6MKBzk22sD9FPLBlokhslUu1D5BP8DfpGJElAgSJTRVpN9OkoIUjVcYtAyqp+2xJ3",
-	"3y7Hr63WS+4RNuqi/K8rdZJForDv+x1uxE3y93/717//278aWQP/+Pv/+v+STK41D+B9IVUt49byx0pE",
-	"3pkXEibdF7LHOpwQ8vd/+x9Jyf8WfFx8wgzwb2Zs5x8KU/Of23//z+Kv1nm99N//5oDOCvkdDpB+UL1h",
-	"rTi4xRLiefYG/HnorAK/t0t57cwO38x9cJiv6bNXOS9yuZn+QKXxPpvH+WBlkFU3Kv/fKvnEtvQrC1W6",
-	"eH1Idrd3nhPTO7BBfD2AjyqAVNDH9vriGMrt3EQ8NF1i9LMQghMyP39QcnrDugGVzOoLmYUroJzISaSC",
-	"IcFYy4dzb9n8k6Kbq+rbXsHwXDd/24ekx33CRmM1hSoGDt/OUl70HRdJjuabiq0LvWLr1MoyR2a9lmaH",
-	"OaVbrwpFQfv8xVuS/mNAtwpmtQYWf1FzEeM9EU4bEDa3RzZMc/Mq0BHysPxSvRUT7C9vVoaOello2Tqk",
-	"EOxA45hU4SF0L9h2mOa4x9DzEHvMQMqeD/NKjeu1BjnTH2lWmH8eR1KZehYYIqB5YWsmR3PGfL7VXilQ",
-	"4vAlkcucEcahb6NGRHe/i/dV82w0HuKvoToWNDYLs/2Lbw1C5pNW8xe/tlfcWCbEJgxFCJGwfQMPOB8f",
-	"W3oO7aHkjyL8174jTrbpbL3c+RuTt2Ut9yjhViEDVaFcruGTdfklVBVl8LmOz4sdiAuneyJBKkIqqXVe",
-	"O6smnD2RAui5TPv9KNAEsAtP+R7x4RfbyAKSYFHc6aac3tIIRFzfK8QNdkeRHEFWrEd8ccuSrhPyhxhg",
-	"oQBYsPYxGDqzyPnp9K8tSrdLWtkusZRlI2wD07L8bEezu+zKbDdLmZhpiltIBjRbdq7G4s4bqrS/yxka",
-	"Qlc21P09nwM7JntkRGNsq143UPJIeeduj4zpNBY0rCsh6jFNBkw/Sk2nDhZ6pC+SXhSGjEO4Vb0voFDM",
-	"iKmhCOv6E8MePRBY4yhQHhlAWZlxAjndQKPruHs9uNNF3iMJVawOKdf6y2LnZw+ioqKA1R3s87Jo3gWf",
-	"qmjERKo86EnL6vmiwA9Y76Vy+rl45VZCeBbABe0oiVbqyrbJOqCJY0HNUdhw3jI9wmW3JR47I92MaDCM",
-	"OKsnjIamv/8SGQeDnvNt2V5BoGIZwpu1q8cs9DyCbX+WCUEkNsaowbgZ9nWhbbs7qNvgXXBGJiyO6/gw",
-	"eXd59sGkv1fDFJuvQ9CA9LSioRIaQfc4fdIYC85NdaIQTMQYkbfVJjG7ZTHIuEAsMGgBAap5cRCnoRaZ",
-	"YK3lrfv1mls7JWsuaUoPw5hb1FVCdOEWwQhbMyMIm4yvpUsYAyj1KFI4CheqC/cLYLZd84iP96yrvzH3",
-	"DL7Ta+MCSyxlzYtFYq6l3Vqh4R2818L3eth6BxqjQO0DvTda+BjHsCIXfJSNQEmPhhC+ThW02RYJnKYe",
-	"JeIa1QSHIvj6Qj7bTpO45hEaD0QSqeEITxOID3SISqBpdBpGjAfMww7ScdRn+iKTqs8+jX2il0KVX7NB",
-	"oXDUhR7dV1cnelz0sVFl21JNx4yM41SSrSaRJrBef9PNfAVmT3ow+OaJJDinltywg7b7nsmLKn1vvjWV",
-	"3o2ZybPNgyD/YkKlXi72RDRdvLViBkNJMmEgtpgbykJSxSZUmth6JBGxbSReK55TkLBQnziNZbbCQjc4",
-	"PQ92A8tCXaumSISIQ0LBuFAc0/aUKuIAkgi3BVgk7VSe3TM22cYmXSbfwBkLO23loKSc6DUURwVbJUrH",
-	"Wloa0IjP9gHTgCzMkrEsGFrfwsJN8CCIFzagARnTwNC3MUtGEdbGwJQOPKyuPaVsOHgXqhFkUMRmfPZJ",
-	"e85FSGLVtwII8xy/OShir3ZDSnEgOMIuVFqHUXYRahlSYaf0SJqzZp80fcZX5U069yJkwGR2OSOdA5s0",
-	"De0jMB8bEmckwYh3U8myUVRubEZvioJ+anrxIO6xcJ/QJBhGtwz6eHKpGA0zuMx2PCuM6wAH+neaZ/YJ",
-	"dlKDZ2xpm7lxWVdLIUCHm+XjYUy5c1P1pg3m2j3nEozDI1vt2h7xs2ow2JBWq5SmUEXeDM/SK6Mk46gx",
-	"laorJpwlhd2aRvUTkcYhJr1oQgunoQ9Wi+2UE8YRweB9ZzwajqICUsw2XcX2qlnLVf1SNhg8O0NJcMXd",
-	"rCkgqW6323aps50EbS2bGcohYmaUiex1u7In0pAxbPTbY07zi0SkA1SXDs6PDeGginWNnAhjAdSEQFXP",
-	"yCrStpOKpBF79olkjPgXTCXT+kFfscQvXm09mVJx2aBuY00JPK68jaKsGa6DlAiv3uxCrIkB4G8ftyT5",
-	"liU0jheu1bpBulpGXHCJ7TMLbrF+c2awknucDYKll1F3FAmJZwo0y7mhsBpwvirzrkFpcz84sQ9mMxna",
-	"VNA680HgiAw/ZoFi4Rnk1fjFu4XZfrcs1k9i5o2/r0/CByXYJ4Po1qRgZNVgMJxkNgUOxaziVtRMXKgm",
-	"HCbLKSzwuUBwmWaUOgrZaCwU48G0e8OmGtr9WHMMZ3tWws7Jtn+cv1Z/z6awU6miOAYel3Ie8cFCPClR",
-	"6e2t01eMcbhWmc6EZ7SfgckR5uVQJOhZKdJ+1wqQXWgCDYtAbkM6H2YMIb/cNvFJPyZFHBYOCGdWQzYq",
-	"B14uJxgKVAoqS9KRFZt7YWC8aFzU0QoqSiabE85YCGg7P5cpCIZM2QR6drM6vgvuaMEIVrygAI25iFG/",
-	"SE7n7Z4Ojs5YS0PBUGMBrcG2rY4ER8AXjLYYL+MXzdxgTSMT4GTAzIAPmT/RjI2rsz6E3A7kkHq7KmOO",
-	"gj7ZUcBCyD/Osqi07mCHMeQZ3BhdTRn7sZg4yAYuQojDJYWK/PhRtu0+yBqEkmfb9V6k9KaNwUYfgOMK",
-	"mScCc/uYJQHZJJpMFoAP28xulJ7UuVTo3FSkT+NYmitmKeCs3cxOncOIWkdnynMfgHVA7i++Ssai0gWV",
-	"3SfVHUB0aBJtqSpwujQx9ZJjMTBxn5GxWYL31s+MFbAvRFxG0N5uyDhaa2aoxA4K4CRkY8ZD9Da5Sdk1",
-	"jVyhlnerCaOh3oYEg6XVbeyDpeO6IxXIDQ2GUMKxnFRmYxprUWG83IqajTwRyY1RBlFN07opiCOkSjU8",
-	"9LWDlEiPUDKh+phRkYXEdZHMDsxoqIFcW7hCsF51rfWqsD74igQijqOQoXAIvcENc4OvtSaZH14iJnCB",
-	"caVRHENgKlZS6zEtHSZMJRF0FhdqqD/Q1FSPpBiH3Ej9wBTKlMBbhRUbHUzSvuEXQNy6vVROCwtHmkdj",
-	"fc5TI2RoaE6GWhKUQ00fDHnMz1RwzpAk6TmqPjZ9PD87O+levj24OPJrJtyPM9JPGNIWfT5loCVnQIlh",
-	"IUiPkC3poUeM8skwis0e7N1CqbMo/rqSuqb1+qBnJBCNLQp21xMpQr7aav6XVtvDZf0lC1co58CppRhw",
-	"vHocewM1v0IvrjnRMgHI0GaRyDnbEV7HnsYJIFqHZxeXWsVG+YRU/bPzq+OzD5cmuNI/S6KBVi3MbP4B",
-	"9NqtHwquEhHXjaW7fgqmJ79mzC95TqupuWDZlB7MmtPQOwS4Y+04vl5O9+Dk5Ozj0avu2cXxm2O9FMkU",
-	"mPqqHDuLE7OjrHcmSNNjNa1ltw1tYXpwuImZQw5Yt2uENIoGNhjZJz7SNONOmgyjYGjMjSDG4s5gNYZ2",
-	"pyoQI02eQG3PaSzeRIDw6enxFarH+ob2UsQM08cZ7S+BvqhVA44S9CdhZOxEgIJiNIpsexrAMOK/etnF",
-	"mbpXx6dHZ9dXviFZiLZ6XIO5IzpF68IU+ZjWNXuMcQLmTRY2yDWPI8DrneaWhxJXxva0YACHbGiFHtgh",
-	"Fw0CV26Wf8zJUFVqdqFZkFmY0qeZsHGsQR8puPIIpRrakmho2THaPHs0uLHOQ0uiGh3e4R/YxNShh5K9",
-	"oaaUhmfpsx5o9PdyxZqM6N/ygvN7ud18SHkYg3avRyNalMgAoc/bJnC/vbo6z1zVIE+BIblmCZqNYSgE",
-	"o8xZ4CGUwrWeV7xKuYkas4eKRmdMPkITMhRjnbUdw2gFWxj2IshtvLZdtrWPZn/n9aBKbI3OpwULn9OR",
-	"3rX4OY+jqQYdKmizwzJUBbubrUOGcjXGGma/F+1SC/vo50YX+wdYTLJeDGAtguHmTD7unmesIu7Gc2OH",
-	"3rZjr3B2lJkbKnm6j6PWu59m+5lTs8GF5GjMxcQyR4mFlroL9FBY+ay+6IDTEbZKhsnPcYFK5STAzepF",
-	"DsxmNRonVjQTwzX0itrAzH6dB2fEaJjJlX815OaF1IpXKZMx3Y+NmFjxKkW5zKYXgqzjRATi0YNbr8iB",
-	"9SKL/KIYT1ZGEeb8xa5nvNRtDILDTLTFo8UCzAhKtZIAqgykq3I7SwJSCqaf4gDNtUbIulnPx0sYlQor",
-	"vAhuo1Ws0WAmnW+T7L2SuYyEZp9zksKsVquV9CzomSRpzDBMW26aD1aaD7gybUjMg/j5WhB+5EDjTO4t",
-	"DL+1xtIWdBvP17vA4a6/3TQV5Y4dzv5wJVkfoCWbk3FARkxTGPAWBzSGNkXGQj4W8ZSLUURj0k85qoCN",
-	"x6ncsB4e/rP2hfujpvsXMlJcFFySn5JnN+a31MBqdTL+Emry6iFvQLEhfLNcQgAKx28ZVwKLJm1CzFyG",
-	"vQxBrBUDc3Y0F4TYmw0Lnep3SjsXZAxpozU8OjtCm9GG61qSR2KAlm3YmcNzzmIJej16GpRlil8nEcql",
-	"qoUzXZwEuGFHpCJ5dIojg3PLJEODRmWdXEW5PW+HOjvyGtUkUDCnaI0CZLBBOf0EvTY0rjXIwbyREQwN",
-	"Fll8NHWYsnUtr4m5U/b/xv5Y2yPsEw3A+MagOxAE3qG5wyPv6C29hEU+yYPlSLX9X3a2amgG69ME3dtA",
-	"oZ9Iwni4T2huwqHKmEaDREhp3Udku92eUxaK0erttTNLVgnjxbu3CvIyHY1YiOF51EmdNIGEVXTfwLno",
-	"nVgAG2uuINQ6pODI2MQGqO0C2LMsRrBRWtBTB9LW1qSEqK0BkaU7v0B7yx3KKxtLjemtWWHTd8PemyA6",
-	"i94dX/923PoQHctjfrETHB4/O+bv4p/4uzhoDxLK4+YxbzbY9N042DrVz8c/tndV8GZ33OMXcRC9220E",
-	"7ZjPV18uzuje64effKad2e6GVZcLSy0jURcmYv8OgAeJ5YNp1s5pPFUgDCBBk1kR/nVbvN+jHLazkjIV",
-	"lrMJuk5MqjY6DFN0I+S527QnGZ9Jayjd14Z1wzcr1r1Jz7x1ZneLfy9bgFsEdWXt7iVt7C6K5XD/obt8",
-	"rGjOAWO2dh65OcfuI5Tvcw5xcR5LabFCt2n1AxV8cRaTq4F/UNWurA9J4pRRs8Xb7qKyOXC6czGxL1nL",
-	"63FrcK2A0P2rtmx6kZYXXfkj1O1Yp6TA6voXhUN4ZPXPZUZfRwVc0Gr/PrdyNpnXBHOhTjBkCdvP/MOR",
-	"aSs4Z56PgpuHsc6XFK35Jqt3VLMmHPpTCw2TRMRZ7fHLe3ioRMVTQmVpjOG3Uf9jntvOVwHJkpAg0d/P",
-	"mJmbfORpLZ3bGAenJBo8Y0OR4QuMqKpSnsUlQ4QimhJ6sQiwmyyNWc2tipbZLuxgTtMnKJMBcc1r2TtK",
-	"y164tNu+VrjO2azOp0fZApwPD7O1aACXttjyIbvAJ0lqKjGMY6o0BpAqWjvyJB8irAUEBIvavhOkloiY",
-	"SdJjsdCXQBDBWYfjV4wGw2IYB0xZ8SoYmnb28QO051raqKv46NztvMTkpk0b5T6au6ek+MFVkuaFQm0y",
-	"lvE5m+Q7aOBDQ4bxQ2Ve1QKD6AkRM8rnNIK5sm68EMxfzBczb3ok5VCwGq1P2GoBrlCRWiNs2vVm+4vo",
-	"GKWFOufHHc8e4Faj2Wi1thrP19EGYirVtbR4UOKJppquikHEMaYKwWeOTpY1h76XJpZKlhwMDA7lY56K",
-	"36I4pk93Gs27Nct1BXpny0WdIJ8cwJrjcxnJNrfu8du7mds9J0mVikalKy2r+7ZWa71ijTfHBvJse0V7",
-	"PVr/rVnfbXTv0OW/VX+2Pd9dj9Z/My32Gm6XPfAJ5S1u7iDmhdhdZz5Z3jZQsrZq0c8DZouF6dezRDuS",
-	"Q939lAvl+BCav3z+GuWeH1WAXObNctVIPIpSFC4e8x3spjfQNs7pymVsMz9nGKDP0QXzurB1QLcevD7/",
-	"UjDkVM7P6kAzm83t9ryZ9aa0350mzSPTWAnLWeVpI1ASN5QzLfAgKjzE1mlw1Yb0lu3l3exI1XiWkiS6",
-	"jfigZv1F0OHOfhsIELl7NLipkZ4+XlspFSP/UUSycriZLrJRU7dsH1KknPZ3pGqszqAYhHREB8wjsZCy",
-	"RgaCSWL6303oFJxaTrAaZlji5mSxEVKkSBUD5X9u/9LAZdQa5GzM+MH5MdlqNG3+h4oYoQSL/T+ROJoS",
-	"WvKNIBXW1pOG3flu6zYf8zhMBSet4GXwxlh2xvsiCZgWKxqru9GZjmQP0EOu2PrN9GcrdibD5meFjmgl",
-	"srh74exC8s8KjcXcR+0+srrX9czzYB+CJo4bG0jLiP1s0SUks/bvMguqrYy9cibTV2HW7LrGe/bpWcoH",
-	"d9nueiGdO8S44A2tFVksRZFQHOGFBH+kk46iRBoMtb6IGTqIoQ8QhWFp0nFYLJT08xqk8UWz0K9pJc9a",
-	"Kg5lYRLuihaDXKR3Eh7mA07nyXTmf8dUjJRrgEtFE2XqSO/n35icClOrLeprQoY5WJFskAPjTM4TiDCZ",
-	"Y0Gu0J2klDX85Y8ti5SElu5uLGI1v3js6bpSjtnecly8g4STCzSzWHlXycYexO4DCDmHZ9cfrupGN5yX",
-	"cu7ACPI7+4fiASuIP1LWe0TgrVdRMws0mi+naegV+fv/9L9kmfi+R0KWRLcsbHxZCrDeHh7dAD4uxpRt",
-	"ENSbMDA5n4toxqaxsyJaZ4GRw6FmbmzhvU8dumnM1e7AamhjZgznEmzEDfIWbMeiX3wWTHjWmEwTZnMV",
-	"geUtMU0bSzJmomO+NzbkfiLdeDXDBzHKzDycchWBXBMledvpTDHCKq/rB0d/Kff21sO5AAucBWOYXVxd",
-	"FSU6g5+uC3y52zunVY9vAFsqcH4BbyIu4G6ufeP6cE9/kRmbrtfsb7a17qOnhaxR5dkCJyvz/Ai+heiR",
-	"eM06iRp2f5ao/zHjYOAksxyHvIx15p67S/wLXA7b4nvzy7FGWzTjFMpU12qxPxoyEVMKMmQx02qVfvmb",
-	"aoz22Lj+Yi1ct7bE5U1t8CwzE80Xk/XuLcNcldS2MKUX0cwBrkUrHTTy2V9ZH8Cm6aLAOxEyGyPOo2ee",
-	"rN0CbkFUYcEu7a0zzOZFtjfvxLsxnB9UTC6gWC6bLkQyz8RZiH4mGRdkZi4UmTKVh2bYFv9GNs6TKqQg",
-	"EfZXZZ8CxsIcwzErGKrRoMRr1zWP1s075MHO9m4qiJzGouleo9n5y2XQrA1gsqTlrb1exf6BTh3spS0E",
-	"C6zpy4ipGSP8ipJq3kneSX0CvwpWO8ICCnOZgStj2mfsGqVMG3NTTKWZ7GQ9whqDBqFknCbBkEpbhg29",
-	"LkU2PUN0Noy7hzVe6R3275Rd0U/E6ORL+ADdmLotr6LEprOW2NBmF//7HzvQcLm6vNT42yo3l3xJq9/s",
-	"mW54GK172ZtnMGFmLStiEa+uTi6hrE3Rg7NbaHXx4tl2AeLPSu3tV3RQ3DkkzyWztGfltb4y6eeOOykb",
-	"qcekkiyOWVLwHq3IVC/ajNuzvVq8SgrxMeZ7TaI/e5Vr0IReaoXqDrQlr4VQObq+gAVE3H2lNReid4fq",
-	"CSWZTHPZVOREhZvS1s8lmILwsJh1B5BY6wh8swZASqwpZtCl5pSly5kL+2GTQv1l0DaVIEHMqHWUzjLv",
-	"mWMzBGxpXQ+c4dCYr8FGmqz9lnnaONBba75mfSX6nfYG72BQipCKxodrGIPMm+f5C0CpBmv0TjevXuDD",
-	"ZZ4TTRcDTHmwMJujYcWO2/asGtZw9rOZ5Rf3wXo0GosEkHdM9Q2oDCI1THuNQIyeCjqO6oEI2YDxp9nZ",
-	"f3ZflzfRuC7GiGV10xgmIxx3saFtbpdafEVPoe79XdJ8IWzaxCTPp+SK1UUfkFrqB+eyZMWCMgW4ZuNH",
-	"ucOiC3VU2tu7u3nOm6Ug69CaO9boeYCSN0WSBAQIqE8WSbSqIEhp3Y9N2tTPXxp87AvemX/WAjqLb3Hu",
-	"CLlTwr7rh9wpSa/fxE+5KvRilfNyLmHemXwxSbiW9yFiNsVijbuf1ZJcx2+zORWc355kyd3ztstt508k",
-	"RnS7peNMO42NDePBt2IYLz2YhSJgVgPASUWaq4qQTWzz7R8ic6O3iedpYdGBeVPmGqhWymujrCxq7gCC",
-	"wVz/kFNBdblhTaPro9vT4E6sNKMVcf+cSkmohD4DUiR+5iXSL5ExHTBzGwTP+9rojxubZ5WsY5HT/IIF",
-	"aRKp6aXelrm60DntINUs0/712iLLu49XFW++vTGFOtombQkK6mDvT8jM8UixEahWW+wnmK9T9dV0vEeo",
-	"+vPfJsr3OvztZXvnmUdaO2QUcS26kN6UhKxP01hB9aC5dl3QH8KUyIWEV0xrg+OCewf7yLF2qNS48vkz",
-	"1NTsC9CLBFcUayWagOCjQIzOke8Txai+jmkSL+6yOCcrVV7S4IZxbOMR2QJmELVic1BHlNMBxsnb7D65",
-	"Z4u6VxXjlCtZywpQRxCb2e97HU6d1iSKxmLg2eJLPDTxMB7psWHEQ/Lu45XbNwyav+gRE6Gowpr5Djwl",
-	"VJ0+FLDgPHYGEjD1TjCKPmsuAh0YofAS9tA1LXISBnXA40MqmUciU6P++vr4lfSgqL1UdDTGTy9eH5Kt",
-	"ra1dEnFyfXUIxcgxNBhq3ZLq9qdPsK+dT59q2MFjrqU2qRY6GppP/wydDQ0AbQNtqP2OzRGvL449KJk9",
-	"03PSttw2MfNOywjCgqEwxmr9zQ9Z2Xj9pdNNxfZN7YkwYpIkTN+6rCOa6a8M3Vo8+wxUXWqR0+gl9lyE",
-	"+c13cAYQtySgB8h8/0bs9AhzH+CBQLdGm7k026TSJA4AZLggeZ9K04cMztHLOlNiA0qsYp73oLQVpPJe",
-	"lSFj+i7zKTZfYLFkeQLEfENNgKEpU68HzyvT24mxN4VpmYzdyKB5y4RqGUIjLO75SlNRu1mpRKIPco9Q",
-	"8uH6JM/YIlW/00m1TOhDHXbb//n66nX9BalSEms4yTRJxEADg8mAjhk2XTHtNqHmFZ8idJEAY8PKDGzY",
-	"A5ETCt2SPfJrCjcmsRX7xzShI6ZY4gFo9OgAnZI2ppOhkCxvUwqlibCZNPSr9vUHvme7TW/90pA3KZYy",
-	"Zsm08auPsDk2DWNsV296w2wTmazYvWZNMg2Ge8RvNZq+Xq7fYlv+XPpKNj2iGpb0z8iBNEsG6AwptLey",
-	"rMnCqBoI3o+SkWf6vnuEfVKMhzVCYylgeYALAkeh0KYHWr1gM3lbCHrEqEmNhhR+zVt//+w75GMW3rAg",
-	"SnyT3+fvYff0lBGRKhlBVXyNBIr2PKiTD40hTEWA+sHl4fGx6T2A2FRzULvk8AzAfEsV0mZzK9D6IPxm",
-	"miJBP/JPmnVh60Tiki63uVbei08VLvLbq6vzp61GSy/cbFhjhWkXgdsz9M9uKL8O2M8Jm5DqTUO3Dg3I",
-	"TudT87mPxNHcWbsS7AbEmWemM4Tr2TZ5H72sYc/Qfur4i6GjQEyn0KMFIiz1/cF+BAnktxs6RJE0s0/q",
-	"6TimEfcBtFXAAl//+pKGlrD6NY9sb7X0HneaO6ZzCrxfIMl7WR8YQ7EPzo+JpBO3PDakT7ntYmIxGJhe",
-	"aFg0HHGKpyOJXcDlWHDJJKla7oMMw4PurwqCSZXhMdjkVNbAOz6gETc925BAQP8mvWoT3rRvvJQSSZkS",
-	"sb5XLMNTNWRTEoqsaQMs7CV2QMG+DoI7bbqgRUn18OzisuZ2LZEWGCualWA/E9OvJBCjEa1Lpm+TwgY7",
-	"nLmSGewwoHE8KyLkDTSwkUOh30uxm4kkVf/A9OyGdzUxOxRcMa7qVwjPvF+lN9+Mw5tHgVqxLwqmHkID",
-	"DlynPU57e0yPkCAFuSxkQUwTZnr2HF3RgZ7WGjf1725fHndFqn4B/T+w5vzHjx/rB07DirKVeqTRaOBJ",
-	"TYHZx1pkBmFjtlnN0aexkKz+FqHmN4iWw7Eyvx4374KDTUckaTe394Ga4NXUZ6cp15YjQM012alZ/lPK",
-	"oS1moGgCjdQINICGLLKAcckccfr0+GpOghZjxrH9SUMkg6fmJflUP5t3oy9I4gfnx04w4F6l1Wg3mhDt",
-	"NGacjqPKXmWr0WxsQW06NQSd5ik0yHgKd7MOdxM+HjAQ9zM0Be/2gX5U648H+ukjfFiPZViIXBigkz/y",
-	"9AR6Jnz2Vj5olDP95Gzvg3iKZERiRimWfgDjaaQfAAaf103U32GYNWioa6SorTenfmnRnKZ5Sz7jUjt0",
-	"Bk59iyufMQXH0FH9crvZtHqYDdackXD1Z5tOBpYAUPRmXWlas4bIJ9gwhCZt4xLKRs6W+vQlzfyr8Epr",
-	"9SvX0KlGkzQW4ktbq196nbWR+exVdtZZ2bHpEHIEDULgrTXmucQ2ItdOuxDXNADo7hoFfv5FH51MRyOa",
-	"TCt7lUvzoAGk1hgmmp5D0SNbcXzv5wo2qYHM27xwTWWvArdyT5NjmNfcVY3Pa1zSa3js0a/nY+JqZq9a",
-	"iqUAj+9IelckRXVAA9EjIg43wU+A/B5+O4ugT39HuvvZuJmCYUkZJy3+gRYl8uoATmkmz4RIQki56Ged",
-	"sqvY9jqSZJBQaBkPabcoUne471if8F00i/rQigxM6yC7gu4+06naFrGuNcgRFjAw0evYGkt2OApGaF4z",
-	"SwbuQw7M6jB7KhaSYePDQhNu36kJ5SMfmdAp9Hj1OtztGm4KcWdNvgPKbed5wk1xBWz3TfjCdt/FgbF9",
-	"eA3FkBKykXtrNqYb18hkkRzA7XopwunDUYI5P9LnomHXOB8flRSVkSHrtfEydejbJkTbze3Vb3wQ6jW0",
-	"l4MXdle/cGg7ZekXWmus6Ry72l0JcQI97eC9nXUAkLXJO2VhRFFg8irb7fY6L48ToTUF69Jeiyp/TCLF",
-	"vg5pxoIShgBaCiWSjAyoIRvdiUyPo3ooAn1J4M9UDZ+ii6BuWvVpmi1kSWmxQ6CkqOTgsyExfe9INdNl",
-	"8+58T2z/e0vUa1a/hmegJk0CKq/NWJVOXUhbp0xrcNY8DC0trdkl83Jofa0FXc7cloN+bZ/QDk+hwqJp",
-	"bqgHyDq6c0vxW0182TYJhDe5WTtocQOhFcZsszLiAevw4m7tSnZJ1XeaGfq1PeRQOdQYiRlNwCTIjJ2J",
-	"2fA1NMXxDjdzNcgFVaYTMQvJWDMl7CVwfF5Ky+Eoj23Txcegx+4UG1HkNYjcQaF15RelphuTujUW9kZw",
-	"9hXp4hpbuhLilPKpAZ/8NihjgRC+E2ARRPkKzaHcuXYuDdSEFEhgQhWrY4fGPfz4c0bswPu6mMidARmi",
-	"EFJaRoJyikZNMStb658MmMqt7tvNVofnNMnppeqjqwRaM2aPq2jEjNAHmfamiyihcXTDGuQ1NnAHv2CH",
-	"m+x8oAb5egxdMIRkz/bxPjl7c/yhe3rwQ/f1wfHJ9cXRpU+qxjZJdmromIbqp1kELVquDEGKpLMc9M1T",
-	"hdPuGUshVYqNxso0jVGmaoDlCB2OmVYWTp4VtDWlnOub6tdMgYBiA/K8XO6+aUsf02mHQ0ke8LeZfZ6c",
-	"Hb6HxsgaIqFIezGTuBKotdZPE6C4piG+R9IxVA7jZCjSxHQPzyBhHLbgRe/3oTyLaQcjVaLZc2IrksXg",
-	"YjbKSqr2geR3uFnUwSFUUll0CK1ms2ZXBCYmzZrwXAGiNI5JtqIOV2Jg2QbCjKBpPZlOwMVPDohMMfQA",
-	"X+fZWSZMMoVM1pQuQk9uh8N0T+S+s444tC6Q9jaAB6HRF8lAYBvoAyuN5HJAJgbAmXd4djkMd9xyzty+",
-	"7Nc25XIncIcfh73B2JtrGt8sX9tYS/jOq+7Mq04E+NOQ3mSE2WkGszGrEqlazKsu0C6BifY0jrEaIjKt",
-	"fWxAj3QAPTtuMAuRSozJRCQ3YAlRUKC8UXbRsCvyDMpvl8cw2irR4OsEibtxZ8z91hU0fdaahVuXgNn7",
-	"3CHPHmedxvHqI0XGOlN1G88YTtPIFaCPuVapSMoUdCNQEBcd6EEcr3WmR4VV/JOdauEIlhyr2zeq/FA/",
-	"MBbKQknzjC1WrRSZq6Pttkf8Rf3oNa/EUxEoqpSjSH5U+4idEL6j6FRqro0zzq0FuDLEYtIOx2ANW0Uc",
-	"B7dMHsQK5aYOZ6JjykOj0KJYa0UUKjvcPz+7vHJjIP097IuQCX+mBwe4ZldJiZrIdviMlxkETxtAWhQ7",
-	"N5Ux0ABzntPuxxA2ipNsJHUsIMGuwPVVzJJ/HBPgH1foWMt0WJAK7iyDjBPRjzCCvdTn+Iapc/PIVzLB",
-	"4x4fmSV9nZO8co/QEMElnMiIeEukC5FXvzaM44ksSoYYDzXWmqLxrgFfChnFwreEiwkR3KXUHR7QJImM",
-	"y8voniJpkHMcxfjaUKEsxqgXe1IQCoFgwLxSyTq8CuHMz5tN8h//vt1obTfaJl5rMhRxmbiZhSYXeAia",
-	"YszMXZi5CzMAOy1GGt4wNpZkKDiTKgs6M4FvEd8zzRc04zl6fXF0+bZ7cXR9edR9c3FweFTQ6Ymsod8S",
-	"w8ktyHDff0ulwi/0mid0irAdMCXRrgzcMwOlAUwVzU4IQDe7oAZmCaklFhoTRXsSS2slTCWRG6FozRmj",
-	"SIJ12vLKvtJyAYgc8RQKqrMZjaEQZwkhc4AYIG32RdKBhrs5Tg0Yt1FuVTB/U4iUR1+urW+vEeOGTcmI",
-	"3kD5ZFazrlYXKzq8ut1sOTJR4SBtcKGGI5T3we/6IhncxbJguus+Eruf6d37x7cufLcV3NlWcPQpsC6+",
-	"4kXDuAfOJubvMY2Sjdm2TStaz5sHdkt9fQoRCkC9spbApMrpiIXEz3oI+1jAzxTQwlFqGMMqjBU9s6Br",
-	"TmaDLDQFCYZCMm4jofFK7hFKTFgIxvFnUeRxdAPB0R1eSBRpEGgGbNJqxGhMExaSgEpWj7hkHBslxJhb",
-	"JJVIQKGZsEQ/EjaIlbuNWf2FVpuft0lvquFS7QXJFJqkA4g9WxMXs3Fe11/gc5iNMqJT2JZJKDE0rgW9",
-	"7zocckECMRoJnglicnPKZE70sUhTsb31t+XR+2PEIfxD0CWkC667G+xNyqQmb0yJDAlwoxaLhOhU346E",
-	"BYyreIqN3ExfSd+YKHwyosmNXNyILoXrfIB0DCU4qsy98y+PLi+Pzz5cgvvl/Oiie32pqVvuA2vWsIi2",
-	"XammQ2j3GFObYOLIJR0eMzq3ZMFZqacikurSQuARFSS3s9kCPamwx398damw3SVKk33k6e/mNxO3iGVp",
-	"S5qM5b5g8wKwQUP2bY4JxoUZBrbdKKHmGp8uM+PiZhF3l3alZTG4m9rmv5QjasPgs2/dyoIn6LL7WRfM",
-	"AqzDNOaFBhV9hV/iI3/oAG7Yw+oIboTG9xDu+4VwAxQXxnAbjJuPDsQv9mI8pQw3n/5uCkx8Xmb2e5lk",
-	"BWIfEYMWcTNTJwUzz4hrgDJJUKBH5TlxmgSbXDo975Epc1g2v3nsKTwD0/+xieTXQcyDOXlxORqaXJdN",
-	"ad5LUwpFT74g1SBDlyeS2EpfGNbEbJKmpkRa0zXFI+Q+YZ8iTLS3H4FcidUmZIN8jNSwkHHpFLsv9AND",
-	"T2yGlKhDV7dbbXTgTSKJvbqL18upWrkxFzjuw5oeOR6/UFHzCwfkryYMTkj+H+LaP34of2sND9l5AjVk",
-	"oTbQa/D/fjVl+tuX/qDmhI1LzVLiMbbOlglcm/ZN9E7KWfDTrETOQg36jJsC92BFsgVw9Lps3XcTtHkL",
-	"tR5CQp1a91AUB4sS2DfVkPH81eoNm0oGNZciDh/VGsTP4AY5XKX9xxrl2nBWEe/LJBCXpei6dZc3ygwu",
-	"G6zYzumeecamXIzJLy8CucdiMckbZ+Xl9/xFqcjwxkWxW1S+wtnia4+qDsw0n1qqEyAQ/gHU06+UegwF",
-	"r7JmqpYE5XRkngpl391bCltOwp7mPY8lJofeWdYrdWocxKYsDRYtwcpRjUbLa4IXgTO5j/9xq/aArxXp",
-	"J00YgSrloVOSpcODIQtuGuSAcDagKrqF+HNFM7M/VA7KenvgPXU6jVS3222vw/2Iy7Tfj4KIcdWFsmS+",
-	"B7UsoCQUDYZEDkWiYIU1D1I7adaFGywNxiDJis1kO1z0CfSTxamIb4vFd8EoOzdLatqOQ9W4vJu4SPLe",
-	"4VATpMOz2WHDRqatzpQ9KrYOrzXIdZ6vheYwxIgnmTCNKV+WcqIDByxl+5jdgSV/cx5kE6vsB137SHlG",
-	"K9qwZ1pPby5I5zVU3rPpo8nTC/rkP5QDxmlPHX7PT/2en/pgAnDAolvmEaTo+qoj6cB6i4v5TpTfqspe",
-	"xZaSrixhSWsJx08xevUxmMolUxIJpyV0ltJXKfFh3rx/qTUGh1Hf9BXZJxReRBl8pHVzTVlhV9KyqlqD",
-	"fNRSt1/sAw1y3yC6ZRwTmmBQ6QTgmhherIJlxurwKCtftweE04cz6Rqd2PesfAms0IcJ5oeDUGH0AAJH",
-	"63CHpdlQZcicneNqmq+s5MR6FVEwhIpeHQ7qVAhcKlBWAlxO2g9NONy3S9ULbcG/E/TvBP3bJugiCQkl",
-	"wTSImbn4VRNVU6c8rEumMDtRU6bal6fwlsQuDiVAZ4ixxED40lxrSZRxHTIGcYyjUQo1cB27CB2PGQ/z",
-	"krbQg42asp59x96750xj5O7IZI6CdpGOIKkzUnmHQfnEyNMN8sEpC7VP5kwtDeLbut6YCBtJLLkqgfna",
-	"L1+CsuIT9sl8ZbNE+lEMBVUpFHAVCQnEqBdxZlKpQTqX4KhGkJDeFCXwkH0yua6glQdCKqemqJhJyR5F",
-	"cQyCvOjnm1xi/znNjvKf3ARUNprpz7genym2fl00pNuwcQP+5fRGWzxysf3jfQ1gUA7TYkeWXIe9B6v6",
-	"DkFvTo/007gfxfgUpjdiQ/raIltY3pfy3gfk3sjy8ZY0RFgxKN7kzUd9dNtdoSnnUvOdQwC+W/DuHMgU",
-	"s3DAkm/NfqdMn85HUbTOeIHNQjywnbArUlfLoor4xY6JvinKkb8RcR+ecxsp+g0CZCY7GNMeQA8srfWs",
-	"TKPB4hxY3y2zwoVQjB1NVAWLHFlhkKvtO5bHzEcziYK8Knxjmepj26V+09rPbE/X7wrQdwXoG1aANIOb",
-	"ows9piaM6bspcnP1l1d9fs/E1c9Pf8+lzc/3oMKrJejzTERe42GnV+2SUBygvUXfJan6PI1jP2+XV9tz",
-	"9SirzaFwmIh0MHQkDJI1d8fK8BC2owVFyH9GkUrrNHldOfturUHeCg5lbfI4HojMWRiPk/swv9GgnPlu",
-	"c184MseB0KIodP3l9/Cc7+E5j1x9WzlWGUNvyNiEQKwjUWfEfhWFNnXolgd0HzvPfaWq+c5S0aQVSSIV",
-	"VQvr2JuumesaDPIt2g6aj6qT5tOtVkidrX9XSe+hktogWgeeC+vaLwx4w2ZH8iHCfctDQExjD5OjDvYS",
-	"Ysq7XkHGOKlic6vnbSxr59ncUExU1/rXkMphbQ968ZBImSDeDjf1W8F/Rv4mIm5qCzqFbQq1dDFkZOJW",
-	"iTU9PbE6WMLGMQ2Yyfm34B0zHkZYEgi8glmNWFNSLNagm5pKsVmWXpZYy4Ib0+2vw6vgc5yINA6JYnGM",
-	"HbowZHHCWWJccHm9wyG9zer8SNty0fbgw+ILGRhsGdtIgT0YNg4tcbabux4pFsFd7Mo7dkt5PkqNnZlp",
-	"NldHH3AZobPdBRJSjiym/ZOWXTHPsSqHYsJtRacAI8cd+ckK4atkqOy5fzw56rswNEe6sVQzkWLEBGc2",
-	"I2Ht7AxLsNeUg57+nv+xKpUyI3UOgQwoJ1wr21BftceyBqYNAil3UE1mUUFvVCuyqApSbTe3sZp31gY1",
-	"L7QGEWX5zF37iF/bIwnTeqJpzgXd+SIuFaPholTOGTK2TkZmcdOmfEC22392y9YfJP9zUTHqda+TtzC/",
-	"bhlGPYYcvZoffRee75oLd1ckuaeQvFpnPHZo9SLvT273XJiA4uSdlgUxlAYCnDjm1K+iEZsg46qvRT/s",
-	"eytQU86+gZ7ofi03/S5SlvGNr5deYYG5RnJFvpXvt/neqjB6CdbwDDySu3aRFmw6dUeSpDz61bS6NZFM",
-	"ppwTamlZRL1+IdPWyEHultSKJbg9UYwLsWYrdLcCFzUooplFfo+EDC4DVVCYfqHYhPpQpok8pu5nJ/lK",
-	"mh8axQsqV4ld3Hx/Z4u49137+2N4T791wfYgDKHDhUvYoE41TdhQpJJ5+HWCvwxZ3K89qFE9e2rO1blI",
-	"VC5QkUd1ba15i78XpviWC1MUcftL8+wH9aVrfg61EG2aCFpA9omf9QGa8a4XeDuYhyGi0gBFcDR6iwQL",
-	"aDnhndKxUuQ8fl6QiHg3lbaJ2nwqHyQWEi6cwCuI6JofJsvw29hR79CDb9FNfyd55CtRsu+u+vsLGd99",
-	"+4/SGTNHUZEUtY4HFUeMLWah8eMCTMWhsRPnLcPiSCoWlts+Ts2Y/wQtug1YvlsbHsDaYGC5eaG3h3K6",
-	"L7sgha7fi1w+V45DRTrt43hY2vIoSgqNbNgUXhmPGU3yJFgznr5vEA8Y2a6I0PAmq0eDsYJo/KDxRH9l",
-	"SsXyBS26rUjiNOYuc//o648Xem3XTw4CdDR9d/d8++4ecAhSe3QZ9t3Vj/qI+oPTkH2B7lBsM1boxWH2",
-	"V1VOxXY0HI5qj3SFUCp2rtBjCd44xTfYRh6B/r2R/HfD3DqCL2KLaQr/UCEcECK7WMpdnaeM8aK+N5ux",
-	"XM3ylbFXwmzOcjVLWq6ZdOV94v/q20oZGMgH8bs8xVuCpSqkEiOAAjL7KuVT6P0AjjwIl/uEp0Sy7FeP",
-	"sE80UPG0XCo/QxB8rZTkDQNuYbVZrO2mqarsEx2NY/1Iu9l+Vm+16u2dq2ZzD/79VPEeKZe1ZNpnDzbt",
-	"rwumajWbrYpXGdFPJ4wP9NVq72x7lVHE7d+tL5tQC0e3WnXCK/ldc3oAzUnYq21ppflgnlbiF4/mmL1A",
-	"eUMS30nFrL9nU6gmBMswXbGy7je+k1XWvWHTrpVZ/NqeafI17fABKxRoAILZo8ENxpDms6n6BRvHdMrC",
-	"PQKBD25mKyUS7FDmfZF0OBLdRod3OLYRSCAFNokClzbv5QWSiOR0LIfCLMdkrj2RxJc3qWYPHHoHdbgP",
-	"gxyMsIASsgZTOdXfx+JEV0LRWL8j056C3/E5+3vCkKKTiCs2YIkWVTt8FHGRkBRaklUpgYcxaXfXa7e3",
-	"vK3nba+59cx7sbPtPX++471oPs8LGvkUFtQVtyzpx2LiexY2HT5J6LjWICelFQSzuquJlueSAbQkiWNT",
-	"b1AO9ecQo2hLUFe32+0Oz/bcHUUSeJ5f28+rTkNWW48R31jD4S3im++7aX45nCp/2KVEz1vbz7pVZENm",
-	"xfbgULFOiKlshTZ5DYsYjGOYPKcwCgztaFrsSGMG5zBkcUiqTj2VQSIm0rO9WR3nge8UdQCnA8f2sAZ9",
-	"amVVVuC5wGlThZjWAScE45AJmB9bSdI2lMPNSyoaRDehoXl+IFbzLq73ODQ1vfEioNMCiljBqoxTw3nh",
-	"ialMgdeNCzIS4NbQ+IhB9oAoFr79hDGAHFStMFi9AF4G0XpCDT0LJ41xHe5Ay2SUO0Mg6uhFEaoI9qxx",
-	"q5jZlHRbnMbgR4cjhjkj5ZjpFC33yAQ6Alr/UY9NBTRfxDaBZmehZ9oHdXiPBWKkCV8guExHLPQb5KCw",
-	"4LzFoA3/NXC28brFM+pyobrmWjSIb8W9rGiJG/4ytkUoQSPt8OzpbiYcOqkKHY6iINpygQCaFl04Bij/",
-	"WqrwyICOYyYlZLHq52xqP+KNVDRRkvgmztlfnAYBE94znf/C6rKP5b5ylvqVYmkQTAu0aIC5Z4PKnewJ",
-	"vHaaWt0jvKaEg656teyV74E638scfE0rwnlMAwhbN7dFU2/gh/aeLBCSi6UNshu/SH5ebWp4+rspyfR5",
-	"odHhWEkjPsFVxtLnRjTBusGaGEMlqJiFTtUAD4U+SO3TCjI8aOJv5nX/N0xZ8vu4Kt9SwvU9EOjLR+UL",
-	"c+xfSCtcbSI6M1XKFrjaZm/O04DygMWPWgYkX9JinRZrrxl3QsrzKwnipyPnLtcC9gsFFE2eaz6YVHRK",
-	"5DAaj7XQnglVHoiU/SjRMiVK0mOaqIjG8bSbve0bGwAkmPUYQcjFLNwnlPiFx4iffekX88WyHtQwVhfk",
-	"b4jZ8BcGKZHJkHG99FjLzL10NJbEN6TI1KyCSpPoRNFKVkbstBBOpR58XmiEBd5RaLRBTt63Ui7K2Y0j",
-	"V37+quTYyzHkGxAavwuAf6wgqn9M2RHvaSY8riUpLi6CZXiqYWGf12R4SOm/Msc7p1Ow7kyoBNsQJyyW",
-	"bDJkCSNVf4zfOoaIBIorQ3ErW4Aw51/GVmD5kmVle4TyKdqq9ODrMCHXJmlruTsCsP5YS88TFhK0Gsm1",
-	"2Nb+LNvan+NZJRwK9/EPw6Kc7XxLPMpiy3ce9Z1HfedROd0hNK+j83C8ahOrxlMgjHdPmiZnnBmFYMwS",
-	"kpN5Dx0XkJvJgzgNF0UZAwE5uv0yddYf3V8OG1ntNEeof3ea39Mo8kSSYSQhcP4PbB5xqsTfObKp9Gq9",
-	"dgb+Q1+tfCOrr5YDze/36/73q1/AoW/wji3Sfl6LJPcke3lvFceJzUKf9GkcE2r6FWYme6dhYOYNhzgC",
-	"qkg14o553xgFjR/Pz8G1woy4KEADIkqgUHzW5bHYm8uU0MsGeiLzauzkVEBDF8rNK09kwdCZedPziARx",
-	"y5Kuu2onPMO4Naq+0VWgKxfAL4/n2DMedkli1ocihHIYja0C6do8RbKWyTNfbXWFHpm7+V1vdubBd2YA",
-	"NZFlMSRQDMKYaL0Fi8LOmg9oMF1UXCKnbf8ICujMlr6SA96B6QLNNMd4L7dk2/s0744jtK9YQiJFqiZn",
-	"PpLuK7Xvmu13zfa7ZlvZq1wOozFUcdT0XvNW0c9MsU+Mo/zx1VwbRrhQnj6IY3PNmWaREB1lkwOydpaN",
-	"Qog/hcD9esQl46bfsEx7GIpt85I4RLyZ0P7L99cN8n5WVN8DSdWWK5I30Rjbko4ZVYTaADcPmAaZDKOY",
-	"mQZoWiLocBpqTbokQktLxud223+Q7ACzXjc/oKR8RBYTGtAkmaJsoskvHSwqdKboYO01YHSCN1/2c73T",
-	"Jvlhk6r/L0a+7Bq0gYw0yeJbJmsNcqw6HOIdNZOjWoy0IY9qmDCwqut7hqUomNIAh6zxaABBwnCTpgRX",
-	"uUf8//Z/+x7x/9v/DmHK/9//6WM7RKx/TCSjSTAkScolNsJTSTRI6Mh2zcM+RBB3yhKi2CfN2qgekPb0",
-	"z3/5l3+Bcbtd+Kze82umRLMMqBWmbDSxgQdcP2jIF5nwyn4qbRc/DBNHcbfDfTixxq8+SagpHU25be8n",
-	"YzGJpw3yQWjhTMOB+/8/e9fW3LaNhf8KRi+xdyFbjduMqzw563aTbZ1m7Hg6O5VnCZGQhQoCNABoR+3k",
-	"v+/gHIAEJUq+Rbab6skXUSCuB+fyne8Qy+YWFr4P0W6sU8uZSvDkQg0Udszwy1IyoF01IVe3EEzy3JGd",
-	"H/51ctR9+eoldEuXqEpnZUZGkl1Swiw5u2aXl9yQ83d+mgbqkit/0nhBcilAoff2DRFuN7KNwE44VyLX",
-	"RbV0mIfIPzm/gbQaqOxTdypUFz/uwqp2TemH5ir0MKCWR35PaS1tKMCEaHauRtrkQNOD57/OHbFjYdyK",
-	"s9DMN0nSS77p9danl3jB29bhTv+g5cAk/n6GbC84K2HxJWfg58y6GYzPfxldnyup/TWMqe57wUeslK7T",
-	"73RjxpB/gKty6q+S9H+NB6A92unCz4u2UfomulfM+CfgWjrTxqHrs0PhD/S/xD+wwfjrMbd552KzyThB",
-	"Ut7s/ojCcuv7+AIJObP6Po0KS/WvZd9H/GiDfIkx84SEs2AbRNkvLK2VGKdJVhg2coBg99fTzTyLdlJW",
-	"APMV5mrYiBulQgzveCLjMY5wheUYVnlLgbjNtH4OFIhRBQtyIGeOSX15R4F1G1Nqf1jKyaMU1EQVTjg+",
-	"TfKfgD+pBIKEAp1vXif2Yg2qqdk9cqRItBkHChUQprAZydkVt8Qre0gFEXDkhhfkiskSakVj46gZYyqV",
-	"fwpfH+Ut8XqctwmMV5ejqAUxS5PEwKZIVl4S10MGfdo5I4al4zYj2Z+fQdP2C5aR7LeLbPd1yD8MONFG",
-	"BqLhkdUiFGYp/NChdBIUjPEDhsliMDtQr9P3GfvkjRJKDP+d5yH18XqsZfggVdSvx9pyknG/pW2Gqhy4",
-	"04cM3zFQO5n/aX87uNizk9L3Oklb81vKeRP6jS6Et7FnfosekhPxBnKX3lSJ88yFvMOzn84tmbK5N1q8",
-	"LRTAQXIOCWXe9IHFDKmcRl9j6lN4k3/m7Kdzb32jEgoGTjNVj5OCOTZklhPrhJSEDbXB/EvLjWBS/BEK",
-	"4DAhS8MDZ1chdT7ZHSgwaZwRdcIhquYYBYeR4PbKtZQC1F0WCv181zsgGRyz/+VBsGUxA/GUOzPvIhEB",
-	"JWN25b8YRxWmtM3if1PKyfnM78XE7t/Erbz8oidiJ6k7csqtNwVa7uhfgS0SvO+88HsOdi2einAKMFCA",
-	"Lp7OtrbM189JgjK8ukCCMPqG9nq92rs0nHv5sfLmHOpi3oXCyJ3+4cHh4ave4QMv1KRe6jo2soDErC56",
-	"KJbFKgei03moMQPbmhcxkBaY0F/XcTLEVoJESqvLxDTtyInaJ8zkY0hprajRq9uu+rBo5zxdthuOoR+1",
-	"3fAQstPb0JbFiRI2TsGWqej+oZHnfrZxd9Xn436a7+oCN6m9u1nfzg0G55at+zmzdd9v920cJpNUx743",
-	"R3fycAtPt9+hcRcKlZtY8vpXJHSJWzLwYQVyMH9UvD0GL0bDNbbhDY0CIRY1viN6sDCLYTgnTMGHrQGI",
-	"9Gpb69BCur0vczFtigzwPq6wx5ZMW/btLfv2syQhRBjCqFYOXtgg4zbhH0vU+f2a0HtNQZAonKtnN3+S",
-	"63etP9IvLNYlB6uogjrmuoj+MSA5QPqCbaTpoVpDhTJlLqIUK9Z4BKfBRD+/GiCpetF6ONLKHF8W236a",
-	"tvwXgbskfX6U8vPJ+24OHKdLtT3SXyB4bJo79HmU3HsLNGg1FJoiRs9EPzMlpXJCkgwLFtsjl5GdzDl5",
-	"BsqHzSh51dvbO3xFv+31aAyLDNT3vR4W5BMqQD6yuixWVsHnvdLOKzx7BOBE9oqKzi/ylg9UnMyFAj02",
-	"OuATIL4pJe83cPw1sneqrSPVmg4UiluQOJQAkcfQ6GBbLFx3diaFQ1a9UWnA6qh7AYGo0H2l3UAh499N",
-	"7Is7/g6NrewmUH/s0h55X5MHQlf7A7WSPzAC9sHPXRMJNqIxwCpGjg0bOQgNBRfeQFUqDlnJ2AiRtVi/",
-	"GqhS0PM4lDqfeFPLMskDXhFR87h09przWai8GIn2KuxSG7QgEVcP5JjbML496egTYRTSqVqhySXih4bj",
-	"s+WV26If/t7odH/9BV17BCHynBmUiCQf83yiyzVlmW6LT69v8XV2Y6oe7P/ZYHVdGw5qo6m69Hejv2Xg",
-	"ksXxDVk+2SPIegWR6FYW08hfVQlobSpZDx9bTRh52fvWX9qRExVuvJ2I6idO6wmAYRPH2woG1NbSNPDm",
-	"pvC/XaQnHVDC5rotU/Psy9TAQjW3ZOQmvrOqfGMIZ+3W6j3RnbyN0Ty6t8U09sEzc6WcphfAbdwpi3fG",
-	"PmQaFBvlnFrs5EqgcmI9xnxcpa/JP0lqSpKd7wFoxgM2TRfzmE1Tlx6DrGJd1pRUqoXXPEIecArqcq8r",
-	"biEaq8M3OcDjvadNddO13Fc/wDv+ArbKUkcfiRHqrrZJXLRtCu3W0vh6LI0TLMTXVHBAwsw3ZGGMOZNu",
-	"/MfqlNcARX0JQldIHiuf+Gn1ktD31FsKbz9+/PDaS8dC80A2octQGyLiZ1v5qd+GHmxQuOAr1kSv4mCY",
-	"BIfHPXWS5ko3FvZnccWVf8nM6GFa2Aznv3MBi6FnXLGZ2IujW6Wb/jLj6ujDu/+c/fL+odMW0tr08He+",
-	"OmQf3kcKnZdADpkkGF4zS+pUx5HR003M38exsMvdYJaEOYjTOeWOLUzmnE3lyu3tRzdmquhG5LTVpckh",
-	"tOFM6caUDOcOcyv9L+0E69it/x6d/Hy31Yg9+3pWI8xBy2qAw+C2YoYvwO4jHp6RGUQbvusd1Dif1jU5",
-	"xdc9iUyBdwOnjV8T4gwbjUS+9+SWzoI1zQpxg0SCr/tthQrq8k4Mmw6zMfzvmGtdbYkO7ZRGdvqdfdBX",
-	"wxuW1j6HFHRLY4XkQOmqJ1zZvTpu6jWhznIKMVgiluw4rphydpcGnEFVtFwVRKgr4WKUsmowFJVsS+Nf",
-	"yOWMGVLJlysEyPLXz8CVVsV7aPCtITYCMW3I89MFLJvkxSU3UFA8+uYQL5EabjjJ45s9kUkXaz2hhSMB",
-	"6ZPqVnHSsG04gZgmRAnDTHMyZflYKE52AjsTDXQ4kU18lyY1KxIGKwvcHtCuGxuITkG4DUad9DaQeix3",
-	"9YNkbqTNlLBiKpSwDo862Tk6Pnn3HvCAu+k28U+1NFNdwTi1je1vYTq1ycccmtdh33iVlQyZ9AM06dYJ",
-	"h6Q9ob1FQAdFaYWErpoFgbnc6HFoCMeNTCC+wzOuZ5JTMiyFdDH+mZy/pOVC5xYO4acuTFCiGiYFVvtS",
-	"QL56abmxfZxJ2mFlIRw6Mxa8HSBVYRl8G//wHyc1kqt28bs0/IHaJ21WbqcLlVzpAt6VLuKq6KKfhS4p",
-	"uLRTncHqPynVHG2SwtAF2u4L2jk5en/075aBLHT9OXT17OPRjz/etaO36NeaXlx8/vz/AAAA//8=",
+	"7L3rcts61ij4KijNqYrUTcmSbCexXadmHMdJnPjWvnT2zlY+EyIhiW0K0CZAO+ocV52aX2f+nvpqan7O",
+	"r/leYGoe4HuUfpIprAWQoETdfEmyu9OV9rZJ4rawsLDu62slEMOR4IwrWdn+WhkwGrIEft2/oH3935DJ",
+	"IIlGKhK8sl25GDCSMCnSJGDPJLlhiYwE90hPJMQ/6NWPqAoGPqlSIlUieJ/c0DgKqRKJR87e7JGtVqtJ",
+	"/vM/XjZeNtZrjYpXkcGADakeiH2hw1HMKtuVTmW9U6l4FTUe6T+lSiLer9zdeZWDkA1HQjGu6mdsFNMx",
+	"C6fn6KskZT65HTBO1CCShHJ5yxISSaIGjEglEhaSXpRIZV8pAa8S9nvKpHomiZ+NFIzrH9jYJ1Uu1CDi",
+	"fZJQTmifRnxy/jwdVrZ/q+jRK5/LZn8oAopzLAPr5dkhET2YR5AwqliYQXoWoNa6CeWhXGu2ttZpq9uu",
+	"vwjWw/oLttGrv6Rb3XozaIVttt7boJvB2igRYRqoZb5+3iyF/hlTybi+21MsmV7Cx4GIGZEsEDyUGqC3",
+	"NFKky3oiYUQlYw06ABupOojQajbaszFhvelVhhGPhhqyzWxKEVeszxKY0y/1M9y0+kE4C13tpkbhNoI3",
+	"jhiHXXZbG4yJFJGMK0IRdYngzCOUcHZLLg8PXhOhBiy5jSRrkNNEdGM2lCSgSTJG5KJDphumjESc+Gbs",
+	"g9D3SCz6JI4408ARs3a02Xr/evPT3sZfWuebv7x8+5eNX9ffvzhuv3r+oWRH7rzKiCZ0yJQ5s7uj6AMb",
+	"IyAivf4RVYOKV+F0qBtewzuvomcVJfroaFx1J9ITyZCqynYlTaOwFAdeaYybBWpAxx1COQAJ/wS4m3Mm",
+	"yUZzg6Q8ZhLPYkDjGE8m5WT39dHBsQZMydS7ZtiHTX4vTaRIyufuc/ZF4Qe+PYejhN1EIpVkRPusQU5G",
+	"9PeUEcpDouhwxJI6u4lCxtU2oSSApkQNqCK3VBIuFImkTFlIumOkQ5IlNywBWgl/x5FUsHay0WxmC/89",
+	"Zck4Xzn2W0CXIf1yyHhfDSrbm602HBH7d2su1QzGH9h4evlH9JrpWST6fBNJe4xUw4T2VD1iqlcfKDWi",
+	"o6geOSTxmo3reFnUmy9q23r79Kl+ubXRIjhyh1f9TuUf//3/6VT8GhEJoaRLNSkQ14x7pNVotDc3yU0k",
+	"o27MyO753sEBCQY0oYHGZo/IQIxYaCmzQRQA/YB1uBixBGgpPLpmI2WuoNf7R6cnF/vHe79efdj/9eri",
+	"4tAn1fYGGehdCFmPprGqNciuWextpAb5wb1m4w43Y+ATc4BJdcjUQIQe0Wjpka4IxzXSZwrRuHCXAJHz",
+	"oOcO90turG0CF5QHU09SDriir5YdsvnlS3ZUNLA0EunFNciFM0fTNyVh1OuxRFMrO0/EpnabVH1nu66u",
+	"2fgqYalkoV/bIbeDKGbOxG1jqaI47nA9JQ+Qcqukm4hf9eKoP1B+DaHnO9eCrw+J2RlJhjS5ZmGH+19c",
+	"3Nkm9gj7pDqKaQA3AyciCVlSIwnrpZIBNuKs9CAi1QT5mo239VHp8JLFmS4RUtds/Ey6QIFjGvUiFuKk",
+	"IyVhK59Jcnl58FqSiHd4LPT+BVSy7ew0wHmWIxbHQKOiUNN1S+D0pxlb4aBLo8M7/KNumTEc5JqxkdQf",
+	"d0XKQxZqHJRpEGhSqHctvqVjaTZ7F6FAY1Ld+PKl5ukdCwbkNhGKdbjBFk83A8wXPB7by0sCbkKPigyF",
+	"VMUzcbT7y9XZ/pvL8/3XV69+vdg/90m19Zx8iF6R7rjD7QGxBw1JOBmIOJSkx4BVGlA+u8/T/bOrV2e7",
+	"x691v16z2Sx2G0c3zK5N7uR3qb51I5mhOx4NOnlGNerDecEj1uHsCw1UPCZUzsIXcivSOCRVxKrQHk5N",
+	"joKAjTSTFfXMLlHFyIDKDg8GlPdZSGTEA2aIhT66zj7pFjC6ZSfx1DY63JJxpI45HZ9gKGeyvi9Zc33r",
+	"xUtW32iGm/WNdfay3g221uvPX25t0M0Xva319gZwx84t0N58MXkLjKhSLNET+bdqp/Jbp/Ol3azrny39",
+	"Y13/uvlK/3itf32x//lry2tvbt51Kv/tt+Jn+bvaf5m6Vb3Kl7oZqj5kUtK+fjlMpWb9CCW/p0LDGL8m",
+	"VXMhTN0H+sJt1edfCIAGXGCXuoMuDa5lTOWARFxGISu5684yZqH0yp9i8kUPKFF2uSAFIzMJ2HZ+9HG/",
+	"O5xKwm5YMr4dsIQRFktGqpIhufWLs/NJxr7VPNIFnJ3EYjwYtMM3mk0ym+x5RAqkVfbUBJQTrmdCQrxC",
+	"b0VyTdRtFLCVsHQ2v/UTax8Pa3sgOM9AUy2KZzypEbmRKwJCpRFkyChHFqggXa03Wo1WbYdocZzGTAsz",
+	"OSveagOZxU4yJqRB/D/5ZKino5lCPrYj4s1qZBsJXwE8AjEc0rpkGpc11ICrFT2iL1w1Jor2pUcYDQYW",
+	"rAVgeUTAWmkcj4n/cQ10B7eMXuuGBoHNZPQ6+BiFcDxXlCja9WAOXCUi1hPigtcntkFfJyTlZnhF+7WM",
+	"6yacDnV/Ph6ERqbCaMw8IeaLBboLF8+bzQnM7vzpv1U/rtX+V4PiBaz9U6dSJX/yyJ/mfVH708pY/af5",
+	"u2WA42yafjqHPU+Dgb53cb2Aw/wmUkA2ZwqgkfvJw0S5w2gYqenzckr7jMjo72yWOBVDO3csw5zofYJt",
+	"Q21Dq+nqHlqlugerz5m53jj/4GGrPdG88cxhhHn7sDFOUT80c5RR9v5h45wxLQfPB1xS+OZh450zKeeN",
+	"JbP3DxvnUs7ZolQ+eIfudGM5ElwyVPakaqCPa6DPsX6giSDjcCjoaBRHiHtrf5OoccxH+i8J61W2K//L",
+	"Wq78XcO3ck33emaGwUGLB2yXGHhpEipGjO8QYHT0pailD7gYpT59ji55jwYDVt9DIj19aHeRp/a5qAM3",
+	"7e+YbggQLy0VdBkJdCch3m/PX2xskf/8j81GC1SHc3gUo5S1XVc+ew6xzp6WnwfatxRixmxhSj5qv99d",
+	"XJyutRpNnKe8/zyh/dQ88WkJVtx5lVc0NGrMOWgwQmXlny06ZL3rFqHu06jqI8GvejSKmUbCkCkaxZXt",
+	"ChvSKN4mOY+E2lF4TGgYJkzKildhSSL0nv/2tdKLWBzalvpGLGG0yjq5+6wpt1SUB6DjpqkarCWsH0kF",
+	"93CmU12kLtUSXSor2xualKtIASgNoEi+WJIt1sB2oNRIbq+tMTgemuAnjZDdWAjKtbxtHdZbufOWPF1G",
+	"Y1x2sBxVNekmjF4btcKIBdtkSGNNHlhI3p+fHJOqnz240vvp1zQThIOQm0jEuDB94WvG55qLW05gP0jV",
+	"n9pm33CpmjlkXMsOI5aYzyNOfNxTvzZxqCc172XrNp+vFb6Fxe8J3ouj4GEYC4hzpeg14y6u7nIt3YuU",
+	"K6s7iKRBMvYlkkoic/CoKLaVo1i2tOUxKrBNHgOTdknKo99Th1cHCIHWw5Ea7JgyV7A4lj1Qh0zs+IT9",
+	"Z96Gu5+WWGlWw5U3IulGYcj4g5Cll/XioMrFAK8xI+9zxkI8d/rClts0HEZcH4dhBJfeFOLo92vw7f3Q",
+	"Zj1HmzfO/JbFm3xNj4I4LkeBCgl999I4FreoigdVQiQflRK8FZw9aGNBqmBXfd3P5NbmEgcYZWicMBqO",
+	"9e6GpUQAtYJ17PJeW9pyLpu3OKVldxNW8Hh3CZ5lJHkshO2MJCydpCOPJOxGXLNQUwX2ZaTZkkfd1gO9",
+	"Pk7jfbghH7a/2NMVXrZFQp9y9mXEApBd9WsigiBNEhbuGJWLY9cnUYhq8oSNRKK03B+pSTQABPn7fbZ+",
+	"0+Uz7PKt0c/OfVlcsIt+RA6jCC1996cJQ60O2AykZmvBltDJYI7z7lR2kBmBtTyTmS17wn7mwHlArYU3",
+	"lexREetYqDci5eGDcIoLddWDXhx0Ohao1jASTimBMO+W8rkI73cnbORYdCwUsdNcFnO4UHVs8xhIY2Fi",
+	"yQlwEZpTdKyyQzqGi0IyRqqoslMiDgkd0UQ9Ltt4SsexoOGFEIc06T/s3hhhX1dKiKsYeivcHg47bixq",
+	"AlY2YASUSKD9bW683HzxnHTHij0BV9lanxZcYDJKCGKnvCxemOXWlRB1bPtYV80UfDKGSpMKgFW1RY6i",
+	"V67rR850Id2xpsBHxpcEHJIiPdAblPMehDJOdyVC8gX4jICajBSMiJnWfn3HWnRU9mxjEnGe0qvrHkjY",
+	"zpHQBefqcrMLvbpp/Rg46DgecjoEV5bcSkKNZZnEgvdZQoA74Gqb6ItebwaYhB8V6c5ZchMF7JLTGxrF",
+	"tBs/jE5J7O4qdfqbQLqQKto1zgiaEieMBgP94WNyNw4xMiskxSktiwdmQXW39WPRogwSAeV4JyU3RSaQ",
+	"i9ttkvIMRKTq20YuiP2aB2RWxuLWuGy5voQqGpp7QLod6MciVbqxaXKbRIqhn0Yg4jgKNdsJbFMguEFG",
+	"/Eh3BL9cWdHcr+0Qv2T7fdJLxNDMiIYR10RVg5c1yLFxU9Xiju5NMb5jTMJUi+NFfx3rsPmDSPrnSgTX",
+	"e0g5H02l7XQ6C2uMSgRERD2OFh+MQiSNQVCI2Q0DFyD0ixmKGzbUo+jvGfjzFCE4w1N5HjjKmsB8L4Q4",
+	"onxsgCUfREyMYuxKDRKh1OT9JQQZUj42pF2z+RGXOwSQB3x3Y6pPcxmjA9/e64JpO7qzbAaJXezyZCWh",
+	"itXhSD7SvZJNhirFhiMl7bGLpPEhhlOe+XMa2P5xjtsl11snkujvD+SLwFxzZdQIk5cTRSc3dJlwVA1T",
+	"KDRKRC+K76d2abZyJCosa3n8Sd1mjyQ7oYEjSBj4H9JYbhNKQJnI+xp3csV+l9EEBCdQ1VLSpZp37HOq",
+	"0gQ80G8hngKhqJfkoXtxAmr+NIwY19IZzUCcd2U1PUZ21Y/CSOqLJMxxNrcUlKmGyO7pAblmY88YFcyf",
+	"BL2cQGlAeXGnrd55h4jE0/wuUAjPrMMBycRh+PjxY93VRJY7xdD8C5Ah9G4wogRJJbO2t80m+c//mB1m",
+	"8gohDhqO/9qpRBw26wpm36l4+OLKGfq/dmbi84x4lYcez1Ei9FgPZiHt2gy/cTWiUt6KZOqoWn7Evteb",
+	"CPtVfl7zXu5B9dvugXUWakn/SifXBdRjHN2PLI7reDJRER5lVjlKuqlElitJ48fVbV1ymY5GIlEsPGJh",
+	"RC8AAA/Y+DTv8Gqoe7wCmM5TdGTW2QmG6wnUG5suCmQTJTBRYia6PA5kHdShgzq0fGwdh5Yp/EnQ+I+K",
+	"BB+1DPBA9blEP5SC4nz7awUsgt9Ntb68XqO7FvEbxpVIxms0/FsqFTDbP5xW/s6riFQFYqjFM7g8y6A8",
+	"+ckk0RWcswCuMRPtkgmxWiCJhVROyIYjqnSZhnMghkMt5oXbmkgN6Rj5ClTJDugNI13GuJVrGuSsJPBl",
+	"wu0XbnnQj7hWYXBdtRF9wOJG0xfD99/jE4Q2yaG97O6afarblnAan8bsQqp+8ewZV/InNsSgWsKfQEgz",
+	"NmLWM0n2To6ODi4AxSAUEu+/LI4WNfyBHqdawFYHkcNIX5zW4QAw9Jkk4pZj+AswGCysgdv6Uli7Szab",
+	"TZJQiLuBGBRKNpvrpIqhMaNEDCPJJCr8+LQOxDhvbzY3bJM+VQw8ucAJGsQ5I7iNRBwFke4sYVQRDQba",
+	"A+YyYZLxsLZdGj02FU5g43YwegS3wcBQ9Ai1RxmmHGoxAeA07/BBvNYjXjYZfqNHIRi/wY+XOQ5lNESV",
+	"LY1PEzFiiYr09dKjsWSey3Kg0fxCs8Ua7T+dDCS/3epd1z8Mb2/Dw79tffhl9+2F+FX+vv7L5mk0+j3e",
+	"GLza5K2bl28HzcHhp/Zfmtcvfh22Rh/Xb37JXSffJjRg5J0YjYDNyJjO7Qp4M48iG0FKehHYpYD59ioj",
+	"Z7ITk3OlgIfPc6VwTLssdwoTK3T6s17I8/rLATKfRB2z21P7KTqTWmfE3wrQMTN0Os6D2UX3bwy9lHaN",
+	"t94i/CjuQhCp8UIPVOx5T39651VAPE2WbmW+vvMqmiy2lmx2GKHnhW7TXqFNGzZASEXjPbjrl2p5mjeA",
+	"feibnABLND3Djyf3D9fqIXxzmM3ZuD2zEzkWHgoeCr46/k1AfkpaPzg/Ieut58/rLULj0YDW25qAOdj/",
+	"aiJcojBiuxA68dtu/dPnr+27VYMf2iSgo0jRmMRMfyPJbv0TqVJOpmdHNNdWc1YGyFEAVatNXtFul/YZ",
+	"OVcJY6ok4GM5qB1ahMs7v+SRIhslPc7q47SAf3lHxx9b5Pkv+5M9ze7oLMNElzYxqlhCZmLHdGeQhGBF",
+	"wtDN0wq4yRAWG0Ar3iLHea9i0mnsqmL37Wb7eb3Vqrc3L1rN7ab+98ntLqSK1VU0ZHP6fDUuV0+l0pjC",
+	"r9mY0EBJ0hMJ2H6lEiMJwXjAoWCSEv1RwnKtnEhIzKgxXAFsimdmGfZ6Gcig9kruqrJ8HjgzWEFh0juE",
+	"p3EMam9gBYtTazfbL+rNdr29vhiquh/UbaE//NT8BhFX5QDGCG+MX8/jkkgVArsT1ou+AF/XE2liI+ck",
+	"CxKmnkkw7BHF4lj3ItFNpbgIFoyu4uiGXf3+4pfrMsBFK6Pqi+YyGxJTqS6lxdXpZev3GXef4VfRb9MI",
+	"kcOIp4qRajoKIdLLxoMLHjBQQuvXNbOZUc+w9dYzsuSYPL9ovtzeaD1oQ6eZn3MlEtZLBIejEVwTOeZB",
+	"GWhyL1xZ6AG4F5QjtzXbXPFsqJLEvz97lUixoVx4xQLhOs2G0YOaWdAkoWO8rEEzjttzHxBMMl56unly",
+	"E8N5AdoXV+xSHJeiuWe4gD7uXEv5AFjtYbQEjz/BSVtYrgDUMlDm+VZ0HyuCDYYu9DF7jc6OTgfzmAwH",
+	"OagxWtv/Uneg79fygEe/iG1+8bBMo6LDvND63z9/bXnr7btt5/fVw5OdydpZTYyr165UEnVTxebw6F8X",
+	"8xhFcL1JGAO1uI2NptkopBqIWCQeRF96pNFo1HYymrPZbJB9GgzAP0cLay1NpTabLum2kdK3g0gxIkda",
+	"JqKKsAhEfsZDUj0ZMb57ekDWIcwK/TuoSa4jesTg6Ri9gEC3oPfRPK3DUx8jGyR4/thML0YZyHsiCeDV",
+	"9kR0cL5Mv7aDwcwYXGEX2G66ayngxNcKAKayXenGNNC3iYaQZrg1fIf0i7sjm81JNAZkKCxhGovnQW1C",
+	"QJ3gTPXB2k3DSO3fWOXy8pSABkokbs6p6fvK2gkxNQFowKo+tDsIfZs6BZilSGV8kr2UgDkCdJegUoKL",
+	"afIKXXjlmNHm8Gm3A4FzQz1Y4Tq1Pq5Vm6DKMGkaLaQYMsFZ7utjFiJZ3MuSiY0SccNCGAM9/6rWZuJZ",
+	"iygGHZg0OHnEQgEMXIBqEDxUCvOr0oK3Btp70XuE6IuVyQGaKmsN8oGNVMZyEgDMM2nNwphxaJSknIUN",
+	"AuyfY+gF+Hil27Uya9q71zYuiWeMMI3KoBHqilRpfBtFkC3D3Jq+R7JH5o7E4LaV5/QUgsXqnOUmW4az",
+	"jEaTk1xvNBut1nrjxTJLlW4U9UqzC+8DWWUMn/NDlS3dujCWPo2Zu31DyPJJHom/R3FM1zYbzWXGTrNA",
+	"7hn0ItAsdMJZ6EhCxVNoEsnY0EuIPXwUCe4e3KWxo2YR6JYeehP02zliXiEoPhpVXNC6aF/KdGXb8vTM",
+	"ZX5zfScGs4iCJUI0VWQALoKaqPpWpXqFqn8bgLudufdMOWBQRfzTk/MLUnS58BvEN9T9qieSvukEvDzi",
+	"MTgOTdJ/xxcaRUfBmc1QqDFYS85m259J0mfc+udX0b0HsoCxXJqO+lxfWZrqDiGBoL4KrXkqSxFgCGyD",
+	"LEOFt+ER4KB15TYyLhweEyPv+BzAYbuCNGosBGcvfJK5puOfsQiuGbqpIMggFx6+FqnKfrmicZwjv52W",
+	"owo3+xaaA3FlZGuIbh92WXKVsKG+7sEoau9xu+LiQ5t/rPh05pD5korbjsfWBazzxPZWSCYwAaFp/Z2b",
+	"AWJVhjBgUmZGluJZONcsvBagdo2XHax4mxg3rE7abK4HTg/wgE3IV2z8ftB9G0Qn0fuDy78ftI6jA3nA",
+	"zzaDvYPnB8M3zQ/t0Xq4936rwcbvR8H6kf4w/rW9pYK3W6MuP4uD6P1WI2jHfI467KB09pjYNuUqig37",
+	"NOUGVmT8txalkMn2ch7ElCDW1QYPs758dlxbYkCTJAKxRdqMgpNM2Vyw8ffxJ/4+Dtr9hPK4ecCb94Me",
+	"QMLSQXtYcXeLGGiezbh6FxH9S2nS77j0Ghp6BQScgK47P3eny8g6JLld1bT1FEpmuA2ChcavPfvd/fjH",
+	"pZTo05q7XU7jsRZDYrLP+xFnsqydjNOSPOKXkKHAIyFLIi0eZfEMoCCgClNgmyDMfEiaDVlns4c0VPlR",
+	"t8IEFBV6bDmNI66eg9FmfsqoKe7MaPwASs6G5wMWlX350mbi7ZNzXXg6vg/DBWOfibhIY852j19fnXw8",
+	"3j+reJWj3ePdt/Db+cXumzdF0pO/nNrhV2l8faDY8AxiPu53+kuEhiRlucitV5lld6c2VtAj0GemMrAa",
+	"e8FZAf0LcOwKETPK73fkny9ljIh4yL4Uul6Qj92ryOt0YTjOdVrif6BHwuYeHgwL0VIsSOPry5FkiTJJ",
+	"y+R93FUQ13/7ah1NXptsygEz9IwciwZpgz0hCtjuUKRasmxtbW2ZhVZ29+utlxvt+qvDD5U7L+tpijJO",
+	"9rG1BcyB28l6/eO7C8enrQIZuCt3n+8edlr3AI4GThZMqHg8wPatpmFU7N+TJ7v0qM7fl3sdohXJUPG8",
+	"3t171nuUByyGFHv3QKOEUXC9reylUomh5sdM5K8asCghw4iHjWl/JNvMPbdze5hQ4zYXp32fXih0a52A",
+	"7rFWI52e5i5YgUgSFigyEIlkpAtGizGRio4gjoc7PkfbFUqGaTCwgbhawBkNEioZ+vOhY+k0pKYGdUG2",
+	"YPyMxDmhCoUMtM8Xu2u5S7i/h9XkKoodl6Kl4L0oGd4XL0d0PGRcnTFD0zQQoqv1I3X76vbwOjy4fZe+",
+	"iL60X9J19fspnQb7dPsSD4EEPRTMt6CdhpgfUqXZw1EibqIQvFWjsFbk5+bNaEVHpFKEB9qHGq57gNBQ",
+	"81kW6oJBerEVegrC93K+INUI3/RSlSastkNoV0IkYqQgvboVUa3i5d7OGQ+w3a/qwfg9LPv5/bfennf7",
+	"eRXMpmZeax5s8mxbf0lnGZ9nYuObNO5FMR6t1QkwiPpJZbtyJsY0JkeYWhHKygAro38zfvOLeMBuq+JV",
+	"fk8pZPytbLfu9JwTGmgsO06HXRzmqNVe39h8/uLl1ttXJbTZzsfFisLUVkQFs5IlWYApWFo/znxz25vz",
+	"eZvpNReWUlj+6hRp0kdzHmLk+ZPvgRiYZHO70k9owP4386IRiGHFqyQCDytIQ9NUCFvOB/Q+fHRn+5r/",
+	"sbMQ/fUkHGw+UOhqNjhscuX7nBIMu/n4rr6/e36Re5LvU6nvqIQNRCpLOA0aqOiGFXJCo8i1UAKjuTf0",
+	"Ek686Na82F3YgsB6ClsCvEybY/3tFBOiOzL9zIb8fTmOwLCvLj7SkE5goxWRQkoOxQ2LacBQ9YpxLi6/",
+	"IgdiVN942W6tF2hcnoh6aVE3J3NtTebkIBqNIt53nNjRMz13gs7cztE/2TiTl3j+3pUwrDkc5mvtzHfl",
+	"yy8zP2aVy8Qt1KKxeUkgAzhmzu8SDbZnUJRMaY5rx6YDHdmSXEWeoADlJyXXLmLdh1JzoSYYkENwkjV1",
+	"dkKBau/iGsqcmpLJFORTEVtICojzIbkdCMlMKZwc5gpNX1NusIsRc2spHUwJqi5FYUovHy/HzemeZxOE",
+	"CeXBCiSBFpzQin5QGUF7qOLF0ZkYCu5VFO0DU95lUkkWxywpYcCLs5sL1vzLe6rlCxi2MJZQg/u102JJ",
+	"4m9aIu2fgN6ilvmnK6jxctAvNbFz/PjO7s/8Rhf6m0lERg2h5bidWc9GX6fgwD1Q+DHvncS53DR5rr94",
+	"sa65cKViY18Eq+EUoq5GZqfXex9im7g30cL0Svm9dVdcztcKjeOTHgBw7mZfHNo2GlIZA6bBsSIjHd4r",
+	"AoVmjZZzZ75mM0I/MMzA09fwrSlAK3jAtomfRRX44Hq6sU66VLLnG2kSF2IY1ttEX9NiiHklaw0CluBI",
+	"LTSfX7NxudncjWc4aw+3bi42uoe3L/mnUUv+GjwfvA/Xe29pM90Xm9GHLy8+/n6cFJ2Xsx5+261/ovW/",
+	"N+tbV/XPXzfWS/yXJzfMgBZhNmffcsFhVcVxoeFysgkaOApBoRPW9+L+uYHXppgf+MVESpIBlYMiwB8e",
+	"VbrAXJavo7iMUvA699UUp3NwfkI22q0XxN5qEP+2Dd5BthwxvgEfA06CKAlSU2GgmrXGOkKceQCQXspD",
+	"j4wSFkQilfUhUzT2iGLSeLmGpFPhIhuyU4FBJYlZTxGRqh3wBg8TesvNG+vo/u7sg0fODw+JSMhf99+A",
+	"z6op7lfDXMYwkyEdk34ibqFaIxlGXCRZHSvHlWh3/3XFq+y+OdY/Dw/1zyN4crKrf56d65+X8OTjW/3z",
+	"k/7y1e6R/vlKP3/1WguYr97C83fw5OCN/gn9vDqGnydahHh1pvt/dQ5PLuD7j6f656/w+yf9fG8Xfr7W",
+	"Pey9g5+H+pu941/1zxP4/WxP/7yE3/+6r39+0kzQ6/f6+9cf4Hf48jX0uf9W/75/pkfZv9Az2b88q3iV",
+	"N+/12zcf9Nu3r+Dnvp7h23d61W8P4Ams4u2x7vntxV/0z1/1k3cf4Oex/v7dhYbMu0v9zcFr3fPBoe7h",
+	"4Bh+/4v+8uAMfj/Xc3sPfb4/gZ+nel0f9vX3H97Cz3f6yw9HurcPpx/1zzP4+VF//wFG//BJw/xwV/d2",
+	"CDM//KBbHZ7pt4fnelaH8OURwPPotX5y9Fbv6RHM/OhItz061v0cAayOzi71T4DM0V/h50f45hcNt6Nf",
+	"4Qns/jH0eQw7fnxwon+e6C+PT/U3xwDzkyP9++muhvbpvv7y9K3+5vSdHusUZnt6CM9/1dD7y65+cnai",
+	"n5wBhpxd6rZnHzUczuHtOeDb+R78/lq3Ot/XfZ6/hefQ8/mhxofzEw3Jc4DG+Tk8B3w7/6vGnPNf4ckn",
+	"DZOLd3qUi/f6+4sjDY0LwNgLgMnFmd6diwt4AvC/+KS/vNx9p3++1WTqEmZ7+auG3iW8/Sucqb/Cnv4V",
+	"evvr5V8rXuUjqGJ+2dUr+mXvNfzUq/jlBJ6c6p+/gmn+E6z305He908f3xYt+DigI+OtF6TU9ZJ44fUZ",
+	"MTZ9UV8l8GZ9bhAx0lAbOrzn6ABWuMgyZZzj8jKlQclkxqyyjmvR2pgExzKePK4yZuVQ5tFATAZI/3lj",
+	"g7Sb5MXWxnPSbLZeFjvdaM6p+/hbs77152qNNOqf/7xqaFQY9SMlPQyDwcQefyZVUiMNUofbeqYycqZK",
+	"bN/uSPHi3BPDEU0gPESyesQl4zLSsickwgttVVioKKw/CXeITJNEpBzyv9oJJiwv/v2UW77/RTEe3kMQ",
+	"Kq56/4YlY4Kurlj/CxtivV4pbEBPV4TjHeLncoCf3exQqVKSrYk1fy0IDc9LZKCiULGsKFFmFXwTsTjM",
+	"8moVRzFFq8r4enj1DMtGE2OEg5icqg9i2W/rnxvyOjWpf32oO9iAdKS+R3zdqhGB13NZqUmHVTc7PLWH",
+	"GbqXOpnbRH2entqtSEJp/MFTk2Amy16HYHomYU76IPl5IfP83dQx8z0TIYxZafppTCE7ZJIXS8gXsahM",
+	"2HzmFjchX3HZucxNP6t6ai00WT1G2E/76cN+guUCyu9pULMqg0m1gMgrUa4y2e5Sk4XOz5fSKJ04n9qW",
+	"f819NKePL3zxTGaZ4ZOoP1AmRy8Ieb1s7WBjpyBIeLmq95nMojNMH0VnhvUVvUFXszzeI/AnLwuaaX8N",
+	"7k8NXQT9BDgXBfxMIM1qx9EarFdEp9Yy6JRr3x7PadfM1+l8EUie2BvXIYTfxyW33Aj/R8QCp/Zvc4ny",
+	"v6ujxTtGYzVYETa5ht1qLcR1USQS1wuvVNNJ2aTurXX7w+XsKZGuyvwlppjt+WlzSib38pvE/T5fCv3v",
+	"47GxrFknb2dv4vnpTQquH9kgxRQm8++afMQnJ6xFVfF3IKwTuzLF1ZzccpagEDmkISPdMaTBFKhjNWKa",
+	"h+WTx05eAVcBOjdYAh+V4NTUvjvEacRAxDXBWCbCMQ9rtDUCCgPlbaaGKvjAzAgjAmWxlcimHRxyPyBX",
+	"a9Sep4PYrX8yBo57pWhp1dfbjkVnm+zWP3mkWd/yyJUWDuvuyp4ckcFAZ0f7TrhccEsq0LkJp6yVXVAO",
+	"RT96iMfctLJltKR7+wNd6UbfxaF9hv5rbq7PI8FZufGIgu2dRNyYWFIeKWnNRkWpKRiTamtrawvz/Fye",
+	"v4Y0QFuNrS39x4QotbX1ch6bXhp6dGRK8nyIeDhDSQKx2eiq7OXZf6I+x5Q+1xEPn0kSslhRiUmIDVWJ",
+	"WdhnSTHdcYej3UkSysdYv6623eF14icsYNEI1D4JU2nC/W3iC/6O8vC17ttHay0jTfgCbIr2TbMBXeQJ",
+	"sXUv4Iw21ck//o//mzRJ1aT60cuozexPJZTLHkuuRKrKZxOQ5o7zXTR70juzBnG8pXTjiY8KzWNGJZv1",
+	"EU6lMLYZIZfRp2b3X2f2RaoDFpttx7SKstbo8EJGAdgwfWdlcLc+gHB76U1EqTmDovunKXyUrR7+giXq",
+	"I5sLaIVLLx90+moBFKzrLUWSlk1q+2vFWTWkfuL1v7NEZBNg2St4bDPo3qtlr6Bkm2jO+tQ4W002z14B",
+	"scFVTrUfCVSYzxnewnCq7YxpF8fNd2PZ9tmU7rI9v8+0XbR4UHuNZavAHTu40wikMbt+QxOTMOy3jDqe",
+	"ZVhnn+y6KG8f7hnUz5uZI2AfXJhJnqSq5OkBL7R1D0b+1B4Q+8TRZHy+8yrHxcCrIjl/SZQgL9roIKOp",
+	"9OXFm/pLUu0GyXgE9Q9DKPrYSxNNHXds0BlkJAFvAWSMVZJyyKNVw78dr4dW02s2m5jeLRDDoeBZVhbZ",
+	"IH526/oEDph0GD5IPUfzJC6ilyWKe+EyhpBZfygSEwGXrac6TGMV1fUfztc1zJrvaurhEsvXpPl8x0sF",
+	"btpCIjtl7RhFDvlhTMeLIiv9soygDekXWI7Un+vNNUzmsmnEJ5nSn2nFf6S04kVjuhPlAFr6VR3x4ljc",
+	"snAXCknIcmU+kEjoUBZYTdQoEOhCn//bAp7/VgkwphJU4Txg8dIRZLAQnFKZBPW0qjCY6lkWMLzYPgUN",
+	"4oekqfUsqB7YyQ+SFOXRQjJmhE0sBET0RBazewRgzLLsLRldsTjFc2bNKp7bUxt+4pG+vlgkOmhEXCMJ",
+	"1EOEJDCtZrO1Y51nBRkxMYpNoZlIM/G2kMo1GxeFRt1wrm0H3k/LjWWBzgsXuSCCBIuq5bEjTryIENcQ",
+	"LuKRqKclx3slnrxvVMiyit0J66pMu0ooulC3gYoCSAW1ytd/pHw9Tq5uazrN1NgTN1chnY81wWagtECa",
+	"G5NjTmUZMZrEwRJEnrg6FucUKlL94kVSphhyb8WS1Nr5LU2orbA0pGNC5XWWN9ZI4PnFjDJn4YZ2GVX7",
+	"2TSLOSXyOLPby9o5D9/YkdwPzaDZ4uLYKk5X42JwGTEL/+KYH6eU15mybEhg620mrAFLiql/miurw+y8",
+	"D56oUsHvC9YFOhfIEGGDFLFOmc1sgOTwlkoyimkwkaig/UAjfb52Z6JeyabMxOp75sNeguXOu8/5yeVy",
+	"VIdRSCLlJJ0FWW8sFRviBWnsKHWErbxlbMSS2sqJZ8Ony4W8uRIR12chtzCVhNogu29KElYBLoJnueNq",
+	"O1aed+6zZxK94qRLfnIDVEYAgaAmKqJxPL7KEMdFIpdAVjw9+Ayj1nzYFYWniZt3db4xXOr0JstLE/fg",
+	"GMouTnM4Cpvq3p1ZVuLE3lbzLcFTx2h+8l0TvoNH4pnEhJ1jrBvn4zb6qDDB8YlvLJUYq8UFpksv3Fkw",
+	"vxxnHv/yguXt2WGcR8XrDJ4VbzP8bOIy+zZJmR3y+X1sjbmUs7riAe8NOS/Zkb7GQNUggmuNP3DRVTWS",
+	"QMFM5xoHyruCeiHnNUoAdx+xt5QJeQBPET2Ri5YG6cVKIoONYZi+E0yU7jOJqUSX4zfmhKBPhzssH1Wd",
+	"TdcJHX6KRI2lLm7tlf1RTdT3PJief7hcFqTFEP0l/FVzIHmzw7wLQtVc1s5FK69wuOcQjW9BG78nWby/",
+	"i+Y3ROEiAuq5SteAAcV2zXTQ+4klfU1yo0SqHfB8gr9B3ogkCShQZKpIq4k2HSUEqTpmEQhZhVJyhrj7",
+	"djp+bbFc8gC3URflf18ok8xihX3f73DDbpJ//Pt//8e//3fDa+Af//g//z+S8bXmAzwvpKp53Fr+WQnL",
+	"O9EgYdJtkH3W4YSQf/z7/05K/jfjcfEL08G/m76df8hMTT+3//7f2a+WaV767/9yQGeZ/A4HSD+q3LCU",
+	"H9xsDvE0awF/7jmzwPd2Km+c0eHN1IO9fE53XuW0eMtNlHQt9fdZ3c8HM7osOlH5/xbxJ7YKe5mr0tmb",
+	"PbK1sfmCmHLvDeLrDnwUAaTS9JZcnh1AmqTriIemopj+FlxwQubnH0pOr9lVQCWz8kKm4QooJ/I2UsGA",
+	"oK/l45m3bPxJ0cxV9SMOYVZX8N1V3tqHoMcdwoYjNcbCj/m9nYW8mIKjGU6uyrbOtIotk+PMbJm1WpoV",
+	"5pRuuewhBenzszcn/MeAbhHMag1M2qOmPMa7Ihw3wG1um6wY5uZVoIj/XvmheiduyZBy8NSF3sBQL028",
+	"HVb8HECpP73xpAofoXnBoCkaVPw8D+UVF+pKyycWEUZQwB5rgEEwnw8zkvoU1BrkRD/Sl2T+PI6kMpku",
+	"0HlA35KtiejNCcX6enshq4ndl/g0c0YYhyL8GkVdSNxnxTXPevAhzhtKZcFpIzfbn32rRDJPWs3Pfm27",
+	"uOSM8U0Ysh0iYTsGUrCnPpF0LMnAbmT+Ke7Z0ufKiVCdzNQ9fcoiLhWdmTHOLhWiVhXy8hpyRARw1jRf",
+	"VOTbbbWRrMjObKPjzOGeSeCkkLJqOdmO6lRli7hMe70o0ETzCr7yPeLDL7bMDgTOIot0lXJ6QyNgi32v",
+	"4Gt4NYzkECJpPeKLG5ZcOW6CiAEWCoAFS2+DoU2zDKam02mO+P3rzU97G39pnW/+8vLtXzZ+XX//4rj9",
+	"6vmHylztWtbDBlx09g7c1Fdkdpg2mqUXn4pUPGG8NZw+cQ7N7Jo/qrR61QkqTwdKjeT22hoDEOlRk0bI",
+	"btbsGVz7mo9Rh9PgkSGNNUVgYd1AySMpl+loJBLFwvqQhREFladHRnQcCxrWlRD1mCZ9pj+lJskRCz3S",
+	"E0k3CkPGwUWr3hOQXGbI1ECEdf3EXKkeMLlxFCiP9CEVzSiBOHCg63Vcve58lIiASSi17ZGEKlaHMG39",
+	"ElbHaWzXoZEsCljdwT4v8wCe8VRFQyZS5ZHbJFKsnk8KbIf1birHd8UjtxDCkwAuSFRJtFC+NjXgEE0c",
+	"rWuOwua2LpM93Cu6xMpnOKIhDQYRZ/WE0RAezOWL0FE6X5athAZimSG89tCayPXc621n8noC7230a4N+",
+	"M+y7+pvUN7rTKUTsmyJogjNyy+K4jh+T9+cnxyZkvhqmoxgqbEKNcE8LJyqhEdT91DuN/uPcZDQKQa2M",
+	"XnzrbRKzGxYDXwzEAm8pBKi+v4M4DTWbBXN1jsUVHIsrZEurG63Nkjn7dIQTiwRfg9VhN+YUXSkhruAU",
+	"QQ/rEz0IG8CvOVLoAyj1MFLYi7494XwBzDZqHvHxnMG9as4ZvNNz4wLTMiVMijQJ9CVrjqVdWqFUKbRr",
+	"YbsuZi2DkkyQL0GvjRYeYx+WTYNHWQ+UdGkILu9UpQkjVZHAbupeIq5RTXAov5ElWKt5hMZ9kURqMMTd",
+	"BOID9e8SPQGahhHjAYPZUBJHPaYPMqn67MvIJ3oqVPk160gKW537Wj6T5OLiUPeLdjmqbNG98YiRUZxK",
+	"st4k0jjj6zdXmX3BrEl3Bm+eSYJjam4PXD5Dt50tllfWbrrwnl6NGcmzZcsgZuOWSj1drGarX5oSgNCV",
+	"JLcM2BZzQllIqlgiTxNbjyQiZqZKRa24T0HCQr3jNJbZDAtlMPU4WOswc4+tmsQSIg6xGP9En7biXREH",
+	"kES4BQ4jaYfy7Jr1aDYTvolRcPrCOoA5KCkneg7FXkG/iXyz5pb6NOKTVQ41IAujZFcWdK1P4USN/m6K",
+	"XlUAyJgGhr7ljKwJA8HNurK7lHUHbSGDQQZFrEJqv7T7XIQkZoorgDCPC5yCIpxnS0qxI9jCK6jxAL1s",
+	"IdQypIqAy4yk2Wv2RdNnbCqv06mGEDWT6fIMd44V2TXyQ0/nHy4NiTOcYMSvUsmyXlSuoEYLjIJqj3ry",
+	"wO6xcIfQJBhENwwqMHOpGA0zuEzWYyz06wAHKi+bb3YI1nmEb2w6nKl+2ZXmQoAON8v7Qz9056TqRRvM",
+	"tWvOORjnjmy1a9vEzzLImFqZNEtukZf6tPTKCNbYa0yluhK3nCWF1eKBJrcijUMMlNGEFnZDb6xm2ykn",
+	"jCOCQXunPxoOowJSTJbLxsLYWbFs3SjrDL6doCQ446us5CmpbrTbdqqTdVJt/psJyiFiZoSJrLmd2TNp",
+	"yBgWku8yp+xOItI+iku7pweGcFDFrgyfCH0B1IRAUc/wKtIWsoukYXt2iGSM+GdMJeP6bk+xxC8ebT2Y",
+	"UnFZp25FYQl3XHmRWFkztw5SIjx6kxOxagmAv/3ckuQbltA4njlXazq50jzijENsv5lxinXLic5KznHW",
+	"CabZRtlRJFDYxHWolFNdYebnfFamrUFpcz44sR9mIxnaVJA6805gi8x9zALFwhOIxfGLZwsjBG9YrL/E",
+	"aB1/R++ED0KwT/pQl8XFW+OCMhk2h2xWcSlqwpdUEw4TGRUW7rlAcJlmlDoK2XAkFOPBGGrBRvyqF+sb",
+	"w1me5bBzsu0f5M3qH9gYVipVFMdwx6WcR7w/E09KRHp76vQRYxyOVSYz4R7tZGBymHk5EAlaY4q039UC",
+	"ZAeaQKk04NuQzofZhZAfbhsspT+TIg4LG4QjqwEblgMv5xMMBSoFlSXpeBWbc2FgPKtflNEKIkrGmxPO",
+	"WAhoOz2WSSKGl7JxDr3KcjbPOKMFJVjxgAI0prxM/SI5ndaVOjg6oWENBUOJBaQGw3rqRgj4gqIXfWz8",
+	"omoctGnkFm4yLOev7yHzJ6q+cXbW7pDrgRxSb2dl1FGJ5hWigIUQs5xFXmnZwXZjyDOYPq40ZezF4tZB",
+	"NjArgu8uKVRfwEfZsnvAaxBKnm/Uu5HSizYKG70BjvlkmghMrWOSBGSDaDJZAD4sMztRelDnUKFBVJEe",
+	"jWNpjpilgJN6Mzt0DiNqjaMpz+0G1mi5M/soGY3KFYjsPqluAqJDdXxLVeGmSxOTYzkWfeMrGhmdJVh8",
+	"/UxZAetCxGUEdfSGjKO2ZoJKbCIDTkI2YjxEC5UbyF3TyBVqfreaMBrqZUhQWFrZxn5Y2q/bU4Hc0GAA",
+	"aR/LSWXWp9EWFfrLtahZz7ciuTbCIIppWjYFdoRUqYaHPnYQRukRSm6p3mYUZCHYXSSTHTMaaiDXZs4Q",
+	"tFdXVntVmB+8IoGI4yhkyBzq28debvBaS5L55iXiFg4wzjSKY3BmxexrXaa5w4SpJNIA07RKP9DUVPek",
+	"GId4Sv3BGFKbQKvCjI0MJmnP3BdA3K66qRwXJo40j8Z6n8eGydDQvB1oTlAONH0w5DHfU8E5Q5Kkx6j6",
+	"WG729OTk8Or83e7Zvl8zLoKckV7CkLbo/SkDLTkBSgwTQXqE15Luesgovx1EsVmDPVvIdRbZX5dT17Re",
+	"b/QEB6KxRcHquiJFyFdbzX9rtT2c1l8yF4fyGzi1FAO2V/djT6C+r9Dya3a0jAEytFkkckp3hMexq3EC",
+	"iNbeydm5FrGRPyFV/+T04uDk+Nw4ZPonSdTXooUZzd+FKt/1PcFVIuK60XTXj0D15NeM+iWPgzV5Guw1",
+	"pTuz6jS0DgHuWD2Or6dztXt4ePJx//XVydnB2wM9FckUqPqqsM+Rsb5q7DdVe4GbHqlxLTttqAvTncNJ",
+	"zIx4cHW7SkgjaGAxmR3iI00z5qTbQRQMjLoR2FhcGcymeD2bsv+uOsOtOXDNxsi5GLCg1gU0YCFIFxlA",
+	"qDKarKGhgKbnUt2TnrjuGvlSeJ9BAFzX9XUdaNFIoLOYVVEYwEBm2Dx1T2G8Mh2ZGc9w5Zg3alpXZntA",
+	"htoR7Q1g7KwFBy4hY7kQd7CoD4dkvoVC/0gB0ET2J98j/hqIveZ3PNW+AVqpVdIRQs0MqLy2LKOj/8Fj",
+	"TuOYJcXr3jNgQ3Un9BBQFJhIVS/7mo3l9pBy2mdwtK2qHNwh4WhXnanJ31qf7YRFqgIx1NccqH/yuxop",
+	"OpzUo6ODC1SzaErfTZHCUC5vM4wK9EBVc6xKyCgJIwdFAjEcRrakFVAq4r9+dYUjXV0cHO2fXF74Zm8R",
+	"BXS/hgIO6Ri1VGMEEL1hpMsYJ6AmZ2GDXPI4Avq42Vz3EP8zeGoGEzbc3Dm6Y+faaRAg3ZN8yBQvXqVm",
+	"FZqVMRNTmiokbBTrIxwpuDoQSjXUSdLQsnWoO+/S4Noaoe1V1+jwDj9mt6YGAqSLDvWNa3gfjUJ9TUa9",
+	"XEFDhvRvebGD7dz+MqA8jEFLpHsjmiXNAKH32yYPeHdxcZq5SQBfDgaJmr0Yrf9MwRFqypIDbjyuFQYK",
+	"aZaZOjByrWi8wMA3NEVAIuBJGwT0VtCpYh2M3FYAAXaOnj37O89FVqKzdp4WNMVgK5vWHDufo8oPDXOo",
+	"+8UUaAX9rc2Bh/IZ+rlmvxf1m7auR1E7WfEqufLO/gEkKKsDAlpH6G5KdeiueUK75i48V5rpZTt6L2dF",
+	"mdqqkoeaOeoh92m2nil1DZgiHc1LMajRUYZAUfgZ+gyY+aTewQGnw7SXdJPv4wzR3Am+nJSvHZhNSsaO",
+	"n3ImzmnoFaXKifU6H06IYzCSK0dpyE0LOxWvUiaruI+NuFHxKkX+3oa2As/seKPi1oN5uMjJ6UkW7wsH",
+	"HOb21Ssucg7Ok/xclt3VhXq62f1ZdJcsIzpTrg2uE0ephwPwuBOOQU/mtjLB09dK/AOzXVsUulziVVXQ",
+	"UhY7aC7VQ8RD9qXctcdI/5jASHDrWGX1WxPRqqsEp5aMZYQJ+50T82gVMANGcp9+kqQxwygEuWq4Y2m4",
+	"68KoODEN4hdLQfiJ/egzEa3Q/foSU5uqMKUxwZ3vDN8Q/XbVSKt7Fl78w2UcfoRKkU5ADRkyTWHAsSGg",
+	"MVThMsackYjHXAwjGpNeylFb0XiaxCTL4eG/arnKP2o2i0LAlYuCc8Kv8uDd/JQaWC3ONTGHmrx+zBPg",
+	"JCrbLK8GbEY94DeMK5GsXDjSvbDnIYhVuGFImr4FwU1sxTy+uk1pYY7sQlppDk9+HaF6c8V5zQmTMkDL",
+	"FuyM4Tl7MQe9njzKz16K3yfOz6WqhT2dHeO6YsGvInl0cn+DHdbE+oPQZu2xRb49r9I82fMSyVKQMaeo",
+	"OAVksP5jvQQNjDSuNcjutD4cdBkWWXzUppisjC2viaGB9v9GVV7bJuwLDUAtyqD4FfiIokbFI+/pDT2H",
+	"ST7L/TpJtf1vm+s11Nj2aIKeGEChn0nCeLhDaK4lospo8YNESGktnWSj3Z4SFoohF+2lA6cWMePFs7cI",
+	"8jIdDlmInqTUiQw2Pq9VtDTCvuiVWAAbw4Mg1NpOYcvYrfWl3AKwZ0G6oE63oKcOpK06SwlRWwIic1d+",
+	"hiqde2QPN8ogUzq2wsbvB923QXQSvT+4/PtB6zg6kAf8bDPYO3h+wN/Hn/j7OGj3E8rj5gFvNtj4/ShY",
+	"P9Lfx7+2t1TwdmvU5WdxEL3fagTtmE8nFy+O6J7rxx98olrf1opJxQtTLSNRZya45B6AB44FaVtll9N4",
+	"rIAZQIImsxoTZXndTbX5iWKH98727sykTITl7BYtGiYTwU5mECmkJqBdyfhEBE7pulZMi79aLvpVSkIu",
+	"M7qb237eBNwcvwtT08+p0nhWzPb8T13EZkHtGeiztfnEtWe2niA7pbOJs0OuSnNxurX0HymfkTOZXAz8",
+	"g4p2ZWV2EidLoM1NeB+RzYHTvXPlfctUdU+bYm4BhB6elGjVgzQ/p9AfIS3NMhkzFqd3KWzCE4t/7mX0",
+	"fUTA6UK/96nJN0dH/876HaJMMGAJ28lM0JGpmjmlno+C68fRzpfkZPohk9NUsxoz+qmFhol346z29Nlr",
+	"PBSi4jGhstQd9sdIbzN9204nucl8gSCPRbnvj6eldG7dKJyMf/CN9ZqHF+j8V6U8c6EHFxpUJXRjEWCx",
+	"ZBqzmpv0L9Nd2M6cmmaQBQZc8JfSd5RmdXFpt21WOM7ZqM7T/WwCzsO9bC4awKUV5HwIhPFJkppEI6OY",
+	"Ko0BpIraDscfSVgNCDAWtR3HnzIRMZOky2KhD4EggrMOx1eMBoOipwgMWfEq6EV58vEYqs/NrUNX/HTq",
+	"dJ5jHN6qdaCfzNxTktvjIknzPLg2btDYnE2cKNSnoiFDF6Uyq2rhgugKETPKpySCqayFvBB3UgxtNC09",
+	"knLIx47aJ6wkAkeoSK0RNu16s/1NZIzSPLTT/Y4mN3C90Wy0WuuNF8tIAzGV6lJaPCixRFNNV0U/4ui2",
+	"heAzWyfLap8/SBJLJUt2+waH8j6PxN+jOKZrm43m/WpBuwy9s+SiTJAPDmDN8bmMZJtT9/TVC83pnuKk",
+	"Slmj0pmWpTVcqnJkMYWhowN5vrGgeiSt/71Z32pc1T//efXikc83potH0vrfTQXJhltEEmxCeQWne7B5",
+	"IRaPms7rYOuDWV216OW+3cW6C8tpoh3Ooe4+5UI5NoTm57vvkc38SRnIedYsV4zErShF4eI230Nveg1V",
+	"EZ2ic0Y381uGAXofXTAvC1sHdMvB6+5zQZFTOT2pA81sNjfa02rW69Jyjpo0D03dMMzWlkc4QcbnUE5U",
+	"eIQAhhArA8JRG9Abtp0XayRVY1lKkugm4v2atRdBAUf7NhDAcndpcF0jXb29NhEwBqkgi2T5cDNcZL2m",
+	"btgOOOU71R1J1WidQTAI6ZD2mUdiIWWN9AWTxJR3vKVjMGo5zmoYDIyLk8U6X5EiVYzp+K39uYHTqDXI",
+	"yYjx3dMDst5o2lAlFTFCCdayeCaxNyU05xtB1LZNlw6r893KhD6GHJkEZVrAy+CN8QWM90QSMM1WNBYX",
+	"WzQF9x6hRGKxsqEpP1gsvIe1/QoF/0p4cffA2Ynkzwp189xP7TqytO71zPJgP4IapSsrSMuI/WR+MCSz",
+	"9u8yDapN/L5wJFM2ZFLtukQ7+/Uk5YOzbFc9k87toevxitqKzJeiSCj28UCCPdKJnFIiDQZaXsRgMsTQ",
+	"R/DCsDTpICzm9PptCdL4slkoR7bwzprLDmVuEu6MZoNcpPdiHqYdTqfJdGZ/x2iPlGuAS0UTZdKk7+Rv",
+	"TNiGib2JepqQYbhgJBtk1xiT81g3jBeZEdZ2Ly5lCXv5U/MiJa6lWyuzWM1v7nu6LJdjljcfF+/B4eQM",
+	"zSRW3pezsRux9QhMzt7J5fFF3ciG01zOPS6C/Mz+oe6ABcQfKesDPPCWSxibORpNZ4s19Ir843/8zyxp",
+	"hO+RkCXRDQsb35YCLLeGJ1eAj4o+ZSs49SYMVM6nIprQaWwu8NaZoeRwqJnrW/jgXYdiMVNpZjBx34gZ",
+	"xbkEHXGDvAPdsegVvwUVnlUm04TZcEi48uaopo0mGZMmYGoCrDf/TLr+auYeRC8z83HKVQR8TZTkVdUz",
+	"wQiTGC/vHP2tzNvrj2cCLNws6MPs4uoiL9EJ/HRN4PPN3jmtenoF2FyG8xtYE3EC9zPtG9OHu/uz1Nh0",
+	"uVqWk5WjnzwsZIkk5hY4WRbzJ7AtRE901ywTqGHXZ4n6H9MPBnYyi3HIs7Rn5rn7+L/A4bAV7Fc/HEtU",
+	"/TNGoUx0rRbL/+ElYrKWhixmWqzSjX+oun9Pjesvl8J1q0ucX7MJ9zJT0XwzXu/BPMxFSRoWkyUU1Rxg",
+	"WrTcQSMf/bW1AawaLgp3J0JmZcR58siTpSsczvAqLOilvWW6WT0f/OqFpleG86OyyQUUy3nTmUjmGT8L",
+	"0cs44wLPzIUiY6Zy1wyThMLyxnlQhRQkwvLB7EvAWJhjOEYFQ+Ik5HjtvKbRunmPONjJ0mQFltNoNN1j",
+	"NDl+OQ+aVblM5lR0tserWB7TSdk+t0Jm4Wr6NmxqdhF+R071LDv4TugT2FUwMRfmaJiKDFzo0z6h1yi9",
+	"tDE2xSSzyXbWI6zRbxBKRmkSDKi0GQPR6lK8pieIzop+9zDHC73C3r2iK3qJGB5+Cxug61O37lWUWHXU",
+	"Eh3a5OS//rEdDeeLy3OVv61ydcm31PpN7umKm9F6kL55AhMm5rLAF/Hi4vAcMucULThbhaosL59vFCD+",
+	"vFTffkH7xZVD8FwySXsWHusLE37umJOynrpMKsnimCUF69GCSPWizrg9WVbIq6TgH2PeaxJ951UuQRJ6",
+	"pQWqe9CWPBdCZf/yDCYQcbdJa8pF7x7ZE0oimaaiqcihClelrXclmILwsJh1D5BY7Qi8WQIgJdoU0+lc",
+	"dcrc6Uy5/bDbQqpwkDaVIEHMqDWUTl7eE9tmCNjcvB44wp5RX4OONFm6lfnaGNBbSzazthLdpr1CG3RK",
+	"EVLReG8JZZBpeZo3AErVjxYTX9P0DD8us5xouhhgyIOF2RQNKxaUt3vVsIqz38won90P69FwJBJA3hHV",
+	"J6DSj9Qg7TYCMVwTdBTVAxGyPuNr2d7fuc3ldTSqixFiWd3UMMoIx310aKvrpWYf0SMo0XCfMF9wmzY+",
+	"ydMhuWJx0geklvrDqShZMSNNAc7Z2FHuMelCHpX2xtZWHvNmKcgytOaeOXoeIeVNkSQBAQLqk3kSLUoI",
+	"Upr3Y77EsejQ4Gff8Mz8qybQmX2Kc0PIvQL2XTvkZkl4/Sp2ykWuF4uMl1MB887gs0nCpXwIEbMhFkuc",
+	"/Sxd5TJ2m9Wp4PTyJEvuH7ddrjt/JtGj200dZyq/rKwYD34UxXjpxsxkAbMcAE4o0lRWhGxgG2//GJEb",
+	"3VUsTzOTDkyrMpdAtdK7Nsoyr+YGIOjMtQ85SVrnK9Y0uj65Pg3OxEI1WhH3T6mUhEooiSFF4mdWIt2I",
+	"jGifmdNg8ktDcIt+3Fg9qmQZjZy+L1iQJpEan+tlmaMLRf52U31llhTqdtNtY+4cTLcNQTgeKZan1RKK",
+	"fYKhOVVfjUfbhKo//+1W+V6Hvztvbz73SGuTDCOuuRTSHZOQ9WgaK0gUNFVEDqqWmDykENsKeZhPkqwa",
+	"lk3dXc3TqzcaDd/D6Z6enF8Qkwt87avBr7s1zRBcs7GseU6lO2jR4dQM3h2Dn/ooYb3oy3Y+CXCHFOjE",
+	"DnmyTWIRf3oYPZEOzxKam9TQEbZ18n6Tqq0Kg2syLuQbXjENeaRMeTr9cr3W6PD9WLJbqGy8OBF6ns+o",
+	"2ZqRkx2jAwHrgXwBcuSHf6DUqHJ3B6lJewLES8EVxZSTxq96PxDDU2SfiGJUU7U0iWfXVZ1iOSuvaHDN",
+	"OGZhj2weOHD+saG8mFAdwg1skKTctmUcqopxypWsZanCI3Bx7fU8vbd5MSJFY9H3bA4rHhq3Io902SDi",
+	"IXn/8cKtFAjlnnSPiVBUYZUMB1cl4OWegAnnLkgQx6pXgsEIGSpAzVXIX4X1tE1RrIRBxvZ4j0rmkchU",
+	"pbi8PHgtPShjIRUdjvDp2Zs9sr6+vkUiTi4v9iBtPHpYQ1ZiUt348gXWtfnlSw1r9kwV3ocs9XkNU/P0",
+	"z1DL1ADQltmHag9YDvXy7MCD5OYTVWZtYX4TeuAUiSEsGAij89dvfskKReiXTv0kWym5K8KISZIwTbyy",
+	"GoimCjvUZ/LsN5C8qkWOoldYZRXGN+9gD8D9S0AZhemKrVjbFcbexQ2B+qw2AGyyLK2JvwDIcEHyyrSm",
+	"8iDso5fVosWSs5hvPq86axNx5dVpQ8Y0neRjLLfCYsnyOJLpEroAQ1OYQnee16KwA2M1GlMkHesPQrmm",
+	"W6pZMY2wuOYLfRnZxUolEr2R24SS48vDPPCNVP1OJ9WstQ8Z820t+MuLN/WXpEpJrOEk0yQRfQ0MJgM6",
+	"YlhmyRTYhdRhfIzQxXsMS9RmYMOqp1yTPKoGHvk9hROT2BodI5rQIVMs8QA0uneATknh4tuBkGyi2gKW",
+	"j4fa9b5+oGkj1pdf/9yQ1ylmhGbJuPG7qcFwYEpE2dr/9JrZslFZWQJ9w8s0GGwTv9Vo+nq6fout+1NR",
+	"QNnwiGpYfCG/GcyUAToDCgXt7A1vYVQNBO9FydAjAeUBiz3CvijGwxqhsRQwPcAFgb1QKMwF1S2gFEqW",
+	"T3vIqIkwh0wImkX5euc75GMS3jAhSnwTJulr9MDKzCJVMoL6BRoJFO16UNEASsGYxAr13fO9gwNTJQKx",
+	"qeagdsnmGYD5liqkzeZ6oMVq+M2UQTvhDGzPI1Mslbikyy2nl1ffVIWD/O7i4nSt1WjpiZsFa6wwBT1w",
+	"eYb+2QXlxwHvaiw7rBcN9Xk0IDudL80XPhJHc2btTLD+F2eeGc4Qrucb5EP0qoZVgnupY3aH2g8xHUNV",
+	"JnBU1ecHK0ckkCbA0CGKpJl9UWujmEbcB9BWAQt8/esrGlrC6tc8srHe0mvcbG6aWknQvkCSt7PKT4Zi",
+	"ay5L0ls3yzhEobkFomLR75vqh5h7HXGKp0OJdf/lSHDJJKna2wcvDA/qPSvwyVXmjsGyxrIGTgZ9GnFT",
+	"pREJBFRs07M2XmI7xtgrkZQpEetzxTI8VQM2JqHIymvAxF5hzSOswAGlZ2xhPihKVN07OTuvuXWKpAXG",
+	"gvJEWMHIVCgKxHBI65Lp06SwpBZnLtcLKwxoHE+yCHmpEyy5UajwVKxfJEnV3zVV+qGtJmZ7givGVf0C",
+	"4ZlXqPWmy6Z40yhQK1ZCwghOKJWC87TbaU+PqeYSpMCXhSyIacJMla79C9rXw1odsf7drcTlzkjVz6BS",
+	"C6bu//jxY33XKS1SNlOPNBoN3KkxXPaxFkeA2ZgsT7X/ZSQkq79DqPkNomUcrKGg+83rXmF5GEnazY0d",
+	"oCZ4NPXeAfPtMFBTZbVq9v4pvaEtZiBrAqUTCZR8h2C8gHHJHHb66OBiioMWI8axUE1DJP0100iu6W+1",
+	"kBqpeJIT3z09cHwqtyutxnqjCU5jI8bpKKpsV9YbzcY6pPhTAxANjRABZ7MOZxMe9xmw+xmagpPArv5U",
+	"i+G7+ut9/Fj3Za4QOdPPKf9k7RCqW9x5Cz80Mq7+crKERDxGMiIxMBczaIAOOtIfwAWfp5/U79BbHQT9",
+	"JSL9lhtTN5o1pimzk484V52fgVOf4sodRjIZOqobt5tNK4dZn9cJDlc/W3UwUKiAoDdpkRxRzD6ACwYP",
+	"rw2cQlnP2VTXXtHMTA1NWoubXEJNIU3SWIiN1hc3epMV/LnzKpvLzOzA1HLZh1Iu0GqJcc6x4MulU9jF",
+	"1bAAuru6ld8+662T6XBIk3Flu3JuPjSA1BLDrabnkDvKJm7f/q2C5YQggDlXBFS2K3AqtzU5hnHNWdX4",
+	"vMQhvYTPnvx4PiWuZmq/uVgK8PiJpPdFUhQHNBA9IuJwFfwEyG/j20kEXfuKdPfOWOuCEt2jr9k/kKJE",
+	"nmTByXDlGU9T8MwXvUwbWMVC95Ek/YTyTF2HLHWH+472CduidtmHonFgoQDeFWT3idr0Nhd4rUH2MQ+E",
+	"CQLAckqyw5ExQu2hmTLcPmTXzA6D0GIhGZY6LZTd953UWj7eI7d0DFWdvQ7381JjvslnnpX1Dyi3hRwJ",
+	"NzkqsMA/4TML/Bc7hu0BubfilZGN3Oi1Mt24xEsWyQGcrlciHD8eJZgyx90V9ePGhvukpKiMDFnjl5eJ",
+	"Qz82IdpobixucSzUGygECA22FjfYszXNdIPWEnM6xfqDF0IcQvVBaLe5DACygoZHLIwoMkxeZaPdXqbx",
+	"KBFaUrCeAUtR5Y9JpNj3Ic2Yl8MQQEuhRJKRATVgw3uR6VFUD0WgDwn8marBGpoH6qaooqbZQpZkaNsD",
+	"SopCDn4bElOhkFQzWTavo/hMErACEkvUa1a+hm8gtU8CIq8N/JVOek2b7k1LcFY9DMVHrdolsyChwaPq",
+	"F4tD+rUdQjs8hUSVpiCe7sBGRtjCwmSj1cTGtpwjtORm7iDF9YUytWlhsTLiAevw4mrtTLZI1XfKTvq1",
+	"bbyhcqgxEjOagEqQGT0Ts16AqIrjHW7GapAzqkztcRaSkb6UsCTDwWkpLYetPLDlMZ+CHrtDrESRlyBy",
+	"u4Uio9+Umq5M6paY2FvB2Xeki0ss6UKII8rHBnzyx6CMBUL4XoBGEPkrVIdy59i5NFATUiCBCVWsjrU0",
+	"t/HxXUbswLI9m8idABmi4JlbRoJyikZNTjBbMoH0mcq17hvNVofnNMmpeuujqQQqXGafq2jIDNMHCQtM",
+	"vVdC4+iaNcgbGsVpggbEDjdJDoAa5PMxdMEQkm1buf/w5O3B8dXR7i9Xb3YPDi/P9s99UjW6SbJZQys6",
+	"JJHNHJFRc2UIUiSd6aCLA1U47LbRFFKl2HCkTO0dZZIv2BuhwzFgzcLJs4y2ppRTFW79msmzUNAfOlmH",
+	"MYFRyGI67nDIbAT2NrPOw5O9D1DCWkMkFGk3ZhJnAinremkCFLeH8PRIOoIEbJwMRJo0yIl+m0HCGGzB",
+	"Q6HXgyw3pqqOVIm+nhOb2C0GE7MRVlK1AyS/w82kdvcgIc2sTWg1mzU7I1Ax6asJ9xUgSuOYZDPqcCX6",
+	"9tpAmBFUrSdjcBTQwohM0a0Dm/NsLxMmmcJL1mSAQktuh8Nwz+SOM484tCaQ9gaAB6HRE0lfYMHu3ay6",
+	"fHY1ZmwA7HmHZ4fD3I7rzp7bxn5t1VvuEM7w01xv0PfqksYPe6+tLCX8vKvufVcdCrCnIb3JCLNTU2fl",
+	"q0qkavZddYZ6CcxXQOMYk0ripbUDp9y4d6Flx3VmIVKJEbkVyTVoQhTkeW+UHTSsXz2B8hvlrqA22TbY",
+	"OoHjbtwbc390AU3vtb7CrUnArH1qkye3s07jePGW4sU6kbwc9xh20/AVII+5WqlIyhRkIxAQZ23obhwv",
+	"taf7hVn8i+1qYQvmbKtbfqt8U48ZC2UhM3x2LVYtF5mLo+22R3K+ERtc2Qb6rsRdEciqlKNIvlU7iJ3g",
+	"vqPoWOpbG0ecmgvcyuDSSjscnTVsMnbs3F7ywFYoNwI7Yx1THhqBFtlay6JQ2eE++mrmXLi/jeUlMubP",
+	"lDIB0+wiLlET2Q6fsDID42n9cIts56o8BipgTnPa/RTMRnGQlbiOGSTYZbi+i1ryj6MC/OMyHUupDgtc",
+	"wb15kFEiehEGApTaHN8ydWo++U4qeFzjE19J32cnL9wtNERwzk1kWLw53IXIk4ibi+OZLHKG6A810pKi",
+	"sa7BvRQyivmDCRe3RHCXUnd4QJMkMiYvI3uKpEFOsRdja0OBsuj/XyztQSg4gsHllUrW4VVwZ37RbJL/",
+	"/I+NRmuj0Tb+WrcDEZexm5lrcuEOQVWMGfkKRr6CEeA6LXoaXjM2kmQgOJMqczozjm8R3zb+/fri2X9z",
+	"tn/+7ups//J8/+rt2e7efkGmJ7KGdkt0J7cgw3X/LZUKX+g539IxwrbPlES9MtyeGSgNYKqodkIAupEb",
+	"NVBLSM2x0Jgo2pWYoSxhKolcD0WrzhhGErTT9q7sKc0XAMsRjyEvPZuQGAp+luAyB4gB3GZPJB2oW5zj",
+	"VJ9x6+VWBfU3BU95tOXaMgEaMa7ZmAzpNWShZjVranWxosOrG82WwxMVNtI6F2o4QpYkfNcTSf8+mgVT",
+	"pPiJrvuJEsh/fO3CT13BvXUF+18Ca+IrHjT0e+Ds1vw9olGy8rVtQ7aWs+aB3lIfn4KHAlCvrLIyqXI6",
+	"ZCHxs1LMPuZBNHnIsJca+rAKo0XPNOj6JrNOFpqCBAMhMQQrlyO2CSXGLQT9+DMv8ji6BufoDi8EijQI",
+	"1FQ2YTViOKIJC0lAJatHXDKO9SZijC2SSiQg0NyyRH8SNojlu41a/aUWm1+0SXes4VLtBskYas0DiD2b",
+	"Whijcd7UX+J3GI0ypGNYlgkoMTSuBSUEOxxiQQIxHAqeMWJydcpkdvSpSFOxSviPZdH7Y/gh/FPQJaQL",
+	"rrkb9E3KRHivTIkMCXC9FouE6EifjoQFjKt4jPXwTHlO36gofDKkybWcXc8vheO8i3QMOTiqzLnzz/fP",
+	"zw9Ojs/B/HK6f3Z1ea6pW24Da9YwF7mdqaZDqPcYURtg4vAlHR4zOjVlwVmppSKS6txC4AkFJLdA3Aw5",
+	"qbDGf35xqbDcOUKT/WTtq/nN+C1idt/SoGl7CZkGcA0asm9jTNAvzIb5Nkqoucan80y5uJrH3bmdaZkP",
+	"7qq6+W9liFrR+exH17LgDrrX/aQJZgbWYRjzTIWKPsKv8JM/tAM3rGGxBzdC46cL98NcuAGKM324DcZN",
+	"ewfii+0YdynDzTzBwTy136sky7P7hBg06zYz6WYw8oy4CigTBAVyVB4Tp0mwiaXT4+6bbJFl45vP1uAb",
+	"GP6fyKf3B0bl3SkOcz7imuiYVankK5ODRg8+IzghQ7BnktgUa+gIxWxYp6ZdWjY26SbkDmFfIgzNt4+A",
+	"E8X8FLJBPkZqUIjRdKoMFAqxoe02Q2OUuqsbrTaa/G4jiUXSiwfSSRe68r1x0IM5PbEHfyGV6Td24V9M",
+	"Shwn/p+EAmXhJWxqpwkk74WkTG/AYvzdxO8fn1+ELBXWkzULokdvPJufcWnad6tXUn5pZ8mPZorcyDRc",
+	"s3Eh8MorWFEcP3npVAbwzTe7yveInxU092uo45MsSBjaCSAUSg60oATmi23iDyItzEeum39ee9sDysfi",
+	"WE9MYsamBvHzAurQ0hSIyVKsgAMBNdmmQIt2zcaNUjl8dxR90FD5Q7PVuIjFfLXJmiX/2WKSfnD1g+Ua",
+	"LPhnxv3OPN50FOmG25gD64HsTanmf9ekPlD5efWv2di3nkIBwwREprI06tOwRqyS5Pzdbr29+by2jX74",
+	"ivXxmHW4ZDzURxssCYVsFdvkFcCNYK6Xaza2qV7ILpChW5FcyyzxGszDQjIRqWKyw6sz0q/VPGznJF7z",
+	"ncxrPnrV4yeDCCOnivWeOtwkTuNZAKXJyONSRzfnTJ8pBN81Gz8rJnoDbSFoCU3glnWzAusHlhWEyFXN",
+	"EoKfPQJAk3Nwts9SARsvPqqMMinz1cZkKrHoO0kndB9UGi8tJRJwmlIiQXJxAJbQY6DITpo7kqeU6/A8",
+	"pxzkOLJZ5Ygxvpamk6tBTrQCuDFBCzjbd/Pbzslx53ipYbWaKlQSdk+B9Gs7He4XT4KfXyqYpEMvOQDP",
+	"/di65ceM6uvLvAFDN+R0wlBZ2uGOc8IuNz50mdsdqTorgYUOWOxk+yhkm4IVmqwhHX0Ik3Ghvfyt9VkD",
+	"3bkiPUzX1Y9uGPeynFwmJK6XqjRhkPnMJEjqcPd63QEEF6nSB8zueBzdMGniJaxSr8yVDVT6iAorm49M",
+	"wlC4yCCV3vmYB/CHI7iBca2XCHAGxIR7cswDDOLeapKQwr0LyXpMKWtcGOZofVFvtuvt9UKOVpNN4zzr",
+	"2elXX+E5pCFDps0jiEJhVjtE4t+f4a5c0ifPgdbq1rDHcQs0GVFxx2aILddsbPJDoesFEPIqMlwZJa9N",
+	"iDN7NBgwmy2n5GqIb+lYEp+LOmypv+N60+B5pWasRmUSJC6EGU+HemNsT/qmy3PPZk+n86/804lR388f",
+	"cgYuupnUCimBv5raAZUSMljRKKggxXGlSOW2iRNknGV0nSb8Y5ECBlW8ClDSPUyd3jJ/InMDdv2pISpe",
+	"Zcik1PxQIaR5mdE0HxRxqSiWBrdMxDKJqHNBqlBvbn6ROZuzfaPdzlM1FXxPLRtRzLtakjrV7pRcSyd9",
+	"V5ejI6fYfoakUHonh4IhTPFaNZYtLgrX7QRRcZN1LdKVFL6Fef3w7rSZQdxmIjbpzR3m9z6M/VzRfe3r",
+	"tWbb5loizSXgZhYseGh2xyaGwaJ/7m6pGfvtPDLApB+MsrRoqJ0E9khazhrovuChFQ4QdQJ9oTyTpKsJ",
+	"Xq1BwCwGHp+ZNgEwB3QdMksnWG03N2qaCXOyIj+TdjkmNzK4/ej5ARecYSYoWmeZVB0uZxmraAa/72ER",
+	"/TGE5e9vQ82P1jcVkBcrdKz0VLn7XHpaM65zpqbthJsSnqCasrmp9V1lK1uaeOobSMMaEupU84R81Zgv",
+	"1LZUWoLImlY1IBhklY84PNISR7YZIDKZyp3kH//jf5Kshmi5giyv+fFtcvuVZc9zK8utlLSvrLNiwfoH",
+	"pgA0mZyNMFgEcpfF4takIvfdAiP+rCyB0OKsWA8/n+FkeYknVSlOlNefq1ZEIPxUKn67PIIg9Mb2UFrq",
+	"mFOeaQI5IQs/QIM4n+it0fBvqVRDmzj00fWUsckxjSwDpoFvNFpeE1yCOZM7+B83BTcETiDFpQkjULkx",
+	"dPIrd3gwYMF1g+wSzvpURTeQTELRzIcX0oBn9Y7xZDvVl6uase9wP+Iy7fWiIGJcXYFqwvcgMS3kd6fB",
+	"gMiBSBTMsOZBnjZKRgJ9koGrMd6FeY1n4KE6XPRIq/lvrTYORXxbQPMKPCynRkmDAQ6i1+QnLGDRSKES",
+	"L2EqTbiPCX47PBsdFmz0rdWJHOa6q2eS+PCNX2uQyzz5ksOsyWeZnRvzN1lai97YwMHtIJeMZdDyW8tm",
+	"SbIPruwn5enpkP+Gc7CbIdzqNu48ITLoVJ7I1D0xzcf2pobuMb4v/Jls7meyuUfjwwMW3TCPIEXXRx1J",
+	"B+pcZ987UX6qKtsVW16vMudKmme3zm8WDEV/ikvlnCmJhNMSOkvpq5T4MK6fseBWYA6jnqm1vEMoNESu",
+	"fUhVMNCU1ZhvzFVVa5CPmk/32ZcRZA06MUNEErX/mJ0IOpVONL2xFGFKe9NXh0dZLYptIJw+7MmVcVcB",
+	"qwJwpHAV+jDAdHcQ94/u/HCjdbhzpTkGkJJbTd8rC29iPYsoGIBVo8PBQhLCLRUoyzPOJ+17Jrb1x6Xq",
+	"MMOfBP0nQf9jEHSRhISSYBzEzBz8qgmRq1Me1iVTmGpMU6bat6fwlsQuclIyTlIQi2j55IxkI4/rkDEI",
+	"Sh4OUyho5WhS6GjEeJjXp1IJ5ZKaGj09xxVz2xnG8N2RSQMH0kU6hAxtkZJZ7/KZ4acb5Njx9dghU8qZ",
+	"BvFtrUPMahcZzyoJl699+QqEFZ+wL+aVTfnSi2KojkShGpNISCCG3YgzkxcR1bUQdYIgId0xcuAh+2Is",
+	"5CDHB0Iqp0CQmMivOIziGBh50csXOUdjdJRt5b+40qist+uIh0tXg7CQ/BCBt+qMLhNmmJGl+4VtOsua",
+	"zelZI87jqcygto3FjixTFui8SFWfIbAoe6SXxr0oxq8wV1nMqGSyNkt7Bl08zga5J7K8vzlFYhd0iid5",
+	"9V6fXNtnEW2xws8hAD91ft/QkTBmYZ8lP5rGD+7NnjH7PrZodsILFzOkA7ADXonUlcuoIr6Wmw4zWu2b",
+	"nLx5i4j78J0SzlcNAoQp2xjjVKQ7llbfViYDofsdup9lersQajGiUqugwyMLVHi1HUdXmdmBbqMgLwrZ",
+	"mCcsXZg1/tDykp3kT5Hpp8j0BxCZ9JU4RRe6TN0yps+myBXc315Y+poxuHdrX3P+9O4BVHgxz32aMdVL",
+	"fJyT2HlxdUB7i/ZRUvV5Gsc+CWJGE0kiVdt2JS8r/yE7mYi0P3B4EnJhzSfG7/hLJJVmLSH9ITJhts43",
+	"xpvYtrUGeSc4ZLXOg/IgzG5mcF1uJ/1BI+zyCX6nMDsHQrOSUOiXP2PtfsbaPXHxPeXocQy9ISPjZrEM",
+	"R50R+0UU2pShmJ/P4cD57jsVzXSmikqwSBKpqJpZxtL4sS6rYsiXeI4Nn1aKzYdbLMI6S/8pxH6XaDhn",
+	"B1YPiMNYLPkY0f4Lw+EER50MMfWgLiDFJKliNfwXbayD4dlkcpjZUktsAyoHtW0o3g0BOgJDtUzBJ7DR",
+	"kb+JiJtiJE4m7ELxLXRLuXXLShlnYywnkLBRTANmkoRa8I4YDyPMIQ6Wx6yolKlBEGvQjU1pqSytV5aJ",
+	"jwXXLCQDlrAOr4Jd81akcYixuFDSHyOWbzkEzUXBIC9HQgb0JksMLonxJR/FVPVEMsRsrRkYbN2rSIHO",
+	"GRYOzsAbzS2PFKtmzTYXHri1f54kKffEMN83CMhZ7gyeKkcWJx4IE6MtCgeybPsiriv77md4zr8A+4S1",
+	"3YgUQwbe9yKPgl2FYC/JOa19zf9YlHstI3UOgQwoJ1yL51CQqcuyCNfSYISJCoClcQk7hkzaOFnm1vbL",
+	"R3biYLdJwrRkaar5Q/BwxKViNJwVqDBBxpYJVigu2uQbzVb7r64L++MEO5RWr1v2OHkzE3LNw6in4LwX",
+	"30c/2e1vlzzrvmj1QLZ6sVx64FD3WRamXLc6M5DGSW1X5lpR6p5w6Khsv4vUbVyfq75mFv0ahlOCNJ69",
+	"6dFY6lcZCGYJ5Nji+4WJWGAuESSSL+Xn+f8O4jbaLpawVzyREXmWpO0HIsR4qZRHv6fMRpbmpf+NJJhF",
+	"BugGmURIdnNjaZYLBFnFENPWQMl9MJyDsJvZCbZJyOD4UAVRrjNZM5S5MmnnKeVLO8h3ki5RVV8Q60q0",
+	"9eb9vfX03k8J849h0/3RmefdMISyuy5hg+J5NGEDkUrm4esEfxmwuFd7VFV/9tWUAXYWO16gIk9qcFvy",
+	"FP/MlvvPlS23eBr+f/aubbmNHMn+CoIRHSJ3ixItX9pNPanX3dNety8h2TGxMXSowCqQrBEIsAGUZE6H",
+	"v2Uf9mm/Y75i/2YDmQAKJKskShZFycMXWxJZKFwTeTl58r5v+TvFBAADVsF47hNk0C9zRNJQznwJJbCg",
+	"DYDTGtmJcFKkQFe8VFgHIAK26sh3UmkFq6pHIc5Kq5g3JDFCSiURMgKQATJttZmQ23hjwEEkQR4i3OBW",
+	"GsyWZN8OcvDtaskOo7CBKp002qJSLdopd6rAOH9Po4PlBBzYnvoSU16smOSFNiyv96+8dW0+akbdT5qp",
+	"NXDwONSdR2MrHg03+zevcHFX4IGrjtTBn6Vmag2yLh8Y0iQvNBLNAtN2Ta33Qi1U8GZzeGQ2Y1RVCcOu",
+	"PXtCAQlZKBfxh0rfge0HUZLoYKFI8OhqZFWEt4uV/7wSQ7U5g7B/2qkLY1mBgSJg7RBWNQUYMNuFrR5+",
+	"2AoCm9QvXdh9t40Hb9Di+ATn8Cpr48TVccMzt1CE2I0P2O18qUp0Tk47GzpCqEdHR2hTqjq+YkuK+lXF",
+	"u3HSk+2Uqt85/x6Zqoy7BUjhod78nUBRABzcrBdfn9ONSNk0Wc7ubofcbiwSu5zf3Q4J3h2X2n1E0j9S",
+	"zyqCgERALosSTwnSemgjpzALeNm3qZhD0VsILwLs7wuuEgmZwglhX2hmeENljPc4BdtK374h1Bh6G1DG",
+	"N03rrUioD3uHL7pPnnQPn3/sRcTjm8n7rXntizt77R8Nr3rS6z1pJa0p/fI7E2N7tA6fP0ta00L435/c",
+	"b/IxLN31xhYeyZ2ttRVbS3ph4KWr+8OqdMUPNhYuPkENRZM0SlvtvmFz4GqCbohxTBncI2mUgQflKryW",
+	"k3awfodR84EI5TuQ/gJE7JBm54ierd5muidsxumc5X0CAI44CzjQIePzUg0EimmoifGxqp8yU0UWS/N+",
+	"RT9FtKAzPZGuOy7Lb0+TVJ+X9kIRUGZ9IFJo5HiK9FR4mbiSUekRUj99lIZy+4wuhwZ+xu/5nxXDOwBp",
+	"q5myyu1ATAshFSlFYbSdVPgyJjj/lBwePk2e/niY9J6+SF4+f5b8+OPz5GXvx4ouKqXQoTN5wdSIy8s0",
+	"8XMzEJeKzjr75PdafsbAg6usBqjGUL2Zc8fmqCf274DO9LX32s8ODwcijPlsWmi4JdPOUVVuz1fUSJ3H",
+	"HZ4iqfv8rKwOR8ShiAWd7Xs7R6Gwb2gyUBnCoiILi+MNQ7+/nQsODjhMNDSIf0NfnVVUSs5gHSaMY/Us",
+	"z1YzVvJSI2A7kHGBSE0jygwIbACbVtg+nToOG/heFlX0x502gEAHE5A1WS1bTYI70BNXhJVuoztQbJVL",
+	"iWUMF/v7OnfFDPEgYGAEKMKgVy5wEj2w53g/8LgJSaYSQid2P2J6AWwUP78jxRjMHHCCuF3dMF9uow2l",
+	"mSR+nuyOG4hotlz2fdQEbh3bKUINwfLeMUecT9/31D9ufwwE7rCopWpnRtUaE3JpZ6LwMaohm0so5kMN",
+	"ekJgZHniKq0PxJBlcmoFXyaFLqcsh0JJcYf9sxXw2c2zRyovrpEr2wPHAmrS4CUTKGFiUM7MU3yCDQtV",
+	"aPDbZ0GdjJI0BgKVR/QXgwBkedQGuAusHpKQMZ1xpjVk/NrveRoE3DfaUIW1mwDhnTYngMALv5H64MRb",
+	"v5sKkUVd3RLCB6epwe6GOU88nD6uIwPHzkqrbwD91Nyg1z1a98gOPrSjhNim3+EDpxkA9t1psdIb7kN/",
+	"ThqU5EUaiHDim/Tn650TB386wquvjW6K10Y79QmOMlLRO9UEWZmtMAaeLc7yiGEhQaUPkhqtSQ1fdKig",
+	"VW/BX5jx4nezRuKVgmsXxH8M+QjSbZR7siOvd0O9d6xxDeG85bN2kFGRMb5RkpWqS81WMHLhuZBFKapD",
+	"DAprpBlfbTccLRBaupzgqjFt6JzoSTGbWTU/qGEJKKGjQlktFHXvGVWmoJzPz8LTqfMaQDLekBGcOc7y",
+	"I0JJuvA1koYP08XcurQQkGd9Bm2dgcYOSJK0ETqFFRW1odxq2cNyOtMkdcLLMYIB8ycGaqxZFsSjVdup",
+	"to2vqpnQwVuqmR56lTwUMq5oNJEm+nWrAjypdsgDUDN3KuPjgnZ9n9omntOgbq6lWzZTjLk71V1hX9e8",
+	"8FDSb/nG+0Dn4A+6pBq8SYIwrtnlhClG2ukMP41cFwrIroE6zNM7VveX8y74e8lfZX1CxRy9W7bxdS6h",
+	"2IvpufUjlRnqpHIuL1lO0M+k17q2jpavraOVO6vmhsJxfDdXVDSch3RH+d2yu6N2d9TujqrkDqEV59Dd",
+	"3VU38YMcgGC8fbo4eS+YMwhmTJFKzCcY6oAcU5HxMm/CPoMA+eXifnjvNx6Th4FcH5jHWd8F5u/djbKn",
+	"yaTQkADwiB0qEc//rfFWtYfx16jhR30Yq4Fcfxij2dydyG2cyNHCrnuAp7LJwvpVqiq+nVT1dKLQOstT",
+	"MqKcE+pqVIZAQlQkMsToAd1ADWkXIgo6OMejiy6m1XRd46psgo0AzgWo/kNlz8V6bI7SMDS0pys+ffJW",
+	"QhEfKtwje3rBmRpi/BVOQl4wdRb3OgKNuGBLO3X2EFRig/mrUCZ9F/fXhLMRkELqSTHzRmrsV5VqLbdq",
+	"1dv2NbZqBT6IY+wBVxC9AUxRFpAtQJzh3MBJQ6ewmuodOmWbiDgqafg9GLlLQ9oSLCCa0wbrt9rxSeUt",
+	"9+dpNUhI6MgwRQpD2o5foNDxI52d9byznnfWc6vfOp0UM2DVtPLe3q1yFNy9ey58v3lT2oMbGzXwY87d",
+	"MWf2igTMlk9yCCVM9xdSFSgkIHQLoZlwNaZ1OURIuc+vEoDDcykKp28+7ZM3y8p9H3RbT+2kz4sZlqKd",
+	"MWoI9bC7BC4NcjkpOHNF76xGMBA0t9Z6DW7M6tIf/LAfSZaD62+c51BDnBGQqhlVao66iRW/dNxEI2fo",
+	"eO0+IGYiWaVhXW+1SbXYpJ3+4PTLM7dtILNOM37BdGefvDYDAShMe8lRq0Z6IKaZKAaee3vOkISDGTvh",
+	"kC9fjAG6DCdpTrCXfZL+83/ThKT//G8AT//f/6RYAhP5qIlmVGUTokqhsfihUcVY0amvlIiVpAANyxQx",
+	"7Iu92qhtkA7tvz/88AO0e3YGf+sO046jzNYZ9cqUxzi7+YDjB0UYCwf6HJXaV25E8DqquwORwort/5ES",
+	"RR2VNxW+pKPm8pLP98k7aZUzOw8iJZrONSx8HyLqWJuYURGh3AsxENgxxcYlp0CDq1zOcV5QzjJD2r/8",
+	"x9vj7uGLQ+iWLFGVTsuUjDgdJ4RqcnpJx2OmyKfXdpoGYsyEPWksJxkvQKG39g0pTMfzrMBO+CSKTOZh",
+	"6TCfkn0xdgNJMRDpl+60EF38uAur2lWlHZoJmGbAUo/snpKSa1dCCzH2TIykyoDSCM9/lQOjJ4UyDWdh",
+	"MW8mSpN50utdnSZjBW9dh1v9pzUHJoopUOS5wVlxi88ZBV9q2k1hfPZhdK82FmeQMKaq7zkb0ZKbVr/V",
+	"9ZlP9gtMlFN7lcR/W/gCtJe0uvD/57pR2ia6F1TZb8C1dCqVQfdqK4Ff0GPjf8EG/Y+vmM5anzebVOQk",
+	"5fUOEy8sd96SrSQWzaob2Ks44U+r3hL/0QbZKH0GDXGnRy9Qne/ppFJ7jCRprujIABLfXmjXs1jq8zIA",
+	"5RsMXLd1N0o06d6xJXPTj7DB1nSrvCOY3OWYPwSCSa+0OTmQUUO5HN9QYK1jfB0MS35+L0VUUekrDJtG",
+	"eVzANVUCNUSO7jqrRVuxBhX09D45FsRbmQOBKgsV2Axn9IJpYtVDJMFweHjFcnJBeQkVxbFx1KUxJcx+",
+	"C1/v5S2xmp+1IpRVsL2oBTGbRAmOiyJZWElcDRk0cGNUMSwN0ylJ//wKurldsJSkf/ucdo5cHqVDry5k",
+	"Uirm+TxcaZ3cDh3KZUHJHztgmCwKswM1Wm2fsU/WjEmIYn9nmUvhvJxI7j6IVfvLidSMpMxuaZ2i8gcO",
+	"+CHFdwxEO7X/6789/byvz0vb6yj9zm4pY43un2VeWKt8ZrfoS/K2+BlysH4OlAHUuPzJ0zefNJnSuTVz",
+	"rPXkIEt8Dolx1liCxXQpqUpeYgqXe5P9zumbT9ZeR7UVTKLFlENGcmrokGpGtCk4J3QoFeaRaqYKyot/",
+	"uBJGtOClYo7fLOcyO+8MBBhBRhVV4iQq8xibh5Hg9sok5wUoyNSVanree0pSOGZnmRNsqc+kPGFGzbtI",
+	"wZCQCb2wD/pRuSmt8xH8XPLzTzO7FyNPwSZu5dUXbYmXperICdPWeKi5o/8KzJrgr2e53XOwa/FUuFOA",
+	"oQV0CrV21YG+fzYWlOHhAnHC6EnS6/Uqf9RwbuVH4805lPm8C8WwW/2XT1++fNF7+Y0XalQj9yoeNocP",
+	"DRc9lDujweVoZOaqBMG2ZrkPvTme+aMqsoaIT5BIcX0gn27u+WP7hKpsAqm5gXg+3Hbhw7yeH3bVbngF",
+	"/ajshm8hhl2HsM1PVKH9FOw4mm4fTHnoZxt3V3U+bqf5Npcoiu3dzXqDrjE4d1zo3xcX+u3268ahOFEN",
+	"9VszoEdfrmFBt3va79tCZMoXRv8rUtn4Tey4wxyRmj1c1oKDF6Op69uwpkmOMI4KQ+J9XpiNMZwTKuDD",
+	"2iBHfBle6QJDasK7uco2RZx4G+fZfcuyHbf5jtv8QRI2ItRhVKkTe9rJuE141CID4KCiS7+iQIsXzuG7",
+	"mz/J1buuPtJ7GqvXgx0V4JSZzL1HDegdkLhhF826fz0jYF+p8djJwOKPkDlYmodXkyVWSGqPU1wp5W4x",
+	"+idxy48EhBP1OQBxNhnKjt53fTg7XqqdENhKSFst7umHUWbxNyCZqyDdCWINlfd+J6QUpuAkxULY+tik",
+	"pJ0aw09BwdFpQl709vdfvkie9XqJD9YMxE+9HhZhLISDrqRVKbQ0pAFYw4AFXL4HEnmmj0CW6HnkB8JP",
+	"5lKJJe3DAlFCgSo56y/kI1QI5anUhoQ1HQgU0CCjEgKkJ0Mlnf2ydKXqGS8MchaOSgWWTdULCI+57gtp",
+	"BgL5FK/jtmzbe9q30olSFrBL++RdRc0IXe0PRCM7o088AO97RdO4ECMCzjbyStGRgYCVcywORFCjSCMf",
+	"JsT7fF10oJVBf+iQy+zcmnOacuZwl4j+x6XTl4zNXLVNT2MYMFh1gIdIwH0jg9+GcfpRR7eEnIinqkFb",
+	"jMRP4o7PjrVvh8n410bZ2+vPaecjCNxnVKFEJNmEZeeyvKKw1ro4++oWv8o2jdWDgz8XOHOvDFLVUXqN",
+	"7d1obxm4ZHF8Q5qd7xNkCIP4eC1HrOf6CgJaqiDr4WMtCSWHvWf20vaMs3DjtX12AjFSngOoN3LuNfDL",
+	"1pYKgjcvCv/14k/xgCKu3F3ZoAdfNggWanFLeubnG6vK1waWrtxavS3dyTt/7CPw6KiFnfPA3DUn8ZWx",
+	"jstm+ZY5gByLfKOMXsudbARcR/amz0QW8pL8O4mNT9L+CQBzzGHsZD73eURV8TjIp5ZlRfglanjmPXQD",
+	"p6Aq8dtwbyVEioyF9BzPye5vSqnC3Vhzw/0C73gE1s1KR++Jb+um1oxftF3y8M42+X5sk7dYSnFRJQIJ",
+	"M9+QTTJhlJvJP5qTfR2k9hCEbsGZr0Rjp9VKQttTa1v89vHjhyMrHXPJHM2GLF2tDo8DruUL/831YIPC",
+	"BV9xRUzND4ZycJHcUidZXOmFhf29uGDCvmSm5DAuTYfz3/oMiyFnTNBZse9H16TNvp8xcfzh9X+evn/3",
+	"rdPmEvrk8O+sGUjg3kdymZVAvRmlVl5STaokz5GS003M38dJoVe7QTVxc+Cnc8oMXZrMOZ3yxu1tRzeh",
+	"Iu96BLiWpcogfGJUaSYJGc4NZpXaH+oJ77Fb/3X89vebrYbv2fezGm4OalYDXAzrihm2lD7gcf2UzCA+",
+	"8bz3tEIf1a7JCb5uKzIF3g1sPnZNiFF0NCqy/a1bOkv2N82LayQSPG63FSqoqzvRbTrMKrE/Y5Z52BKt",
+	"pFUq3uq3DkBfdW9YWfsMku914mtcO8Jcec6E3q9is1YTaq0mT4MloknbMEGF0Z3EoR9CoXqRk0JcFMZH",
+	"QkODrixoHYHBUk6qz/SKHg64lNXHT8H5FiJEifPGIWIDkXbIcNQFhB1n+ZgpKCLvvXmI4ogNN5zkyfW+",
+	"y6iLlZ5Qww6BxFFVqzhp2DacQEx3SgjFHHsypdmkEIy0HS9V4oiAPFd7J4lqiETcXRpYTaBdM1EQz4IA",
+	"HYw66q2jM1nt6gdOzUiqKaH5tBCFNnjUSfv41dvX7wCl2Im3if1WTTPhCsapXdj+GqZTqmzCoHnp9o1V",
+	"WcmQcjtAFW8dd0jqU/lrBLRTlBokdGgWBOZqo69cQzhu5ECxHZ4xOeMsIcOy4MZHTKPzF7Wcy0zDIfzS",
+	"hQmKVMOoRG6fF5CpX2qmdB9nMmnRMi8MOjOWvB0gVWEZbBv/Zj+OqlyHdvHZxP2C2meyWHs/WarFmyyh",
+	"cJNltFey7GdJVhTcpBXOYPhLTLKXLNLhJEuk6EmLzopzNtf9KRV0DPwHb4/fHf+lZmRLY9l63z8nrdOP",
+	"x7/+etOOrtGvK3rx+evX/w8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

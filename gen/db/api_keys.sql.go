@@ -103,6 +103,22 @@ func (q *Queries) APIKeyCreate(ctx context.Context, arg APIKeyCreateParams) (Api
 	return i, err
 }
 
+const aPIKeyExists = `-- name: APIKeyExists :one
+SELECT EXISTS (SELECT 1 FROM api_keys WHERE brand_id = $1 AND id = $2)
+`
+
+type APIKeyExistsParams struct {
+	BrandID uuid.UUID
+	ID      uuid.UUID
+}
+
+func (q *Queries) APIKeyExists(ctx context.Context, arg APIKeyExistsParams) (bool, error) {
+	row := q.db.QueryRow(ctx, aPIKeyExists, arg.BrandID, arg.ID)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
 const aPIKeyList = `-- name: APIKeyList :many
 SELECT id, brand_id, name, secret_hash, hint, permissions, created_by, created_at, expires_at, last_used_at, revoked_at FROM api_keys
 WHERE brand_id = $1
@@ -151,8 +167,8 @@ func (q *Queries) APIKeyList(ctx context.Context, arg APIKeyListParams) ([]ApiKe
 }
 
 const aPIKeyRevoke = `-- name: APIKeyRevoke :one
-UPDATE api_keys SET revoked_at = coalesce(revoked_at, $1::timestamptz)
-WHERE brand_id = $2 AND id = $3
+UPDATE api_keys SET revoked_at = $1::timestamptz
+WHERE brand_id = $2 AND id = $3 AND revoked_at IS NULL
 RETURNING id, brand_id, name, secret_hash, hint, permissions, created_by, created_at, expires_at, last_used_at, revoked_at
 `
 
@@ -162,8 +178,8 @@ type APIKeyRevokeParams struct {
 	ID      uuid.UUID
 }
 
-// Revokes the brand's key; one already revoked keeps its first revocation time. No row: no such
-// key in this brand.
+// Revokes the brand's live key. No row: no such key in this brand, or it was revoked before (a
+// concurrent revocation included: the row is re-checked once its lock is free).
 func (q *Queries) APIKeyRevoke(ctx context.Context, arg APIKeyRevokeParams) (ApiKey, error) {
 	row := q.db.QueryRow(ctx, aPIKeyRevoke, arg.Now, arg.BrandID, arg.ID)
 	var i ApiKey

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -39,10 +40,14 @@ func NewAuthenticator(d *kit.Deps, tokens *token.Tokens, sessions *sessioncache.
 
 // Authenticate resolves raw, the request's bearer token ("" when it sent none), to its caller: a
 // valid access token of a live session of an enabled user, issued since the user's tokens were
-// last invalidated. A *Refusal says why it is not; any other error is unexpected.
+// last invalidated; or a live API key (told apart by its prefix, before anything is parsed) of an
+// enabled member of its brand. A *Refusal says why it is not; any other error is unexpected.
 func (a *Authenticator) Authenticate(ctx context.Context, raw string) (*kit.Caller, error) {
 	if raw == "" {
 		return nil, &Refusal{api.ProblemCodeUnauthenticated, "This operation needs an access token: Authorization: Bearer <token>."}
+	}
+	if strings.HasPrefix(raw, APIKeyPrefix) {
+		return a.authenticateKey(ctx, raw)
 	}
 	_, verify := observe.Start(ctx, "token.verify")
 	claims, err := a.tokens.VerifyAccess(raw)
@@ -70,9 +75,13 @@ func (a *Authenticator) Authenticate(ctx context.Context, raw string) (*kit.Call
 // ADMIN reaches only their own brand; an ADMIN reaches every brand that exists, and a brand that
 // does not is refused like any other, rather than failing deep inside a write on its foreign key.
 // A malformed id is left to validation (an ADMIN reaches it; nobody else does). Refused, the
-// brand answers 404 exactly like a missing one, so a caller learns nothing of other tenants.
+// brand answers 404 exactly like a missing one, so a caller learns nothing of other tenants. An
+// API key reaches its own brand only, whoever made it.
 func Reaches(ctx context.Context, d *kit.Deps, c *kit.Caller, brand string) (bool, error) {
 	id, err := uuid.Parse(brand)
+	if c.APIKey != nil {
+		return err == nil && id == c.APIKey.BrandID, nil
+	}
 	if c.User.Role != db.UserRoleADMIN {
 		return err == nil && c.User.BrandID != nil && *c.User.BrandID == id, nil
 	}

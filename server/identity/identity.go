@@ -117,14 +117,16 @@ func apiSession(s db.Session, current uuid.UUID) api.Session {
 
 func apiAuditEvent(e db.AuditEvent) api.AuditEvent {
 	return api.AuditEvent{
-		Id:        e.ID,
-		Type:      api.AuditEventType(e.Type),
-		UserId:    e.UserID,
-		ActorId:   e.ActorID,
-		SessionId: e.SessionID,
-		Ip:        e.Ip,
-		UserAgent: e.UserAgent,
-		CreatedAt: e.CreatedAt.UTC(),
+		Id:            e.ID,
+		Type:          api.AuditEventType(e.Type),
+		UserId:        e.UserID,
+		ActorId:       e.ActorID,
+		ActorApiKeyId: e.ActorApiKeyID,
+		ApiKeyId:      e.ApiKeyID,
+		SessionId:     e.SessionID,
+		Ip:            e.Ip,
+		UserAgent:     e.UserAgent,
+		CreatedAt:     e.CreatedAt.UTC(),
 	}
 }
 

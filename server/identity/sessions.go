@@ -62,6 +62,7 @@ var changesSessions = map[string]bool{ // the generated code's operation names
 	"AdminUpdateUser": true,
 	"UpdateMember":    true,
 	"RemoveMember":    true,
+	"RevokeApiKey":    true,
 }
 
 // ChangesSessions reports whether the operation (the generated code's name) may end sessions or

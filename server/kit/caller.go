@@ -8,10 +8,30 @@ import (
 	"github.com/ecompointer/ecompointer/gen/db"
 )
 
-// Caller is the authenticated user behind a request.
+// Caller is the authenticated user behind a request: through one of their sessions (an access
+// token), or through an API key they made (APIKey set, SessionID nil), which acts for them within
+// the key's permissions and brand.
 type Caller struct {
 	User      db.User
 	SessionID uuid.UUID
+	APIKey    *APIKey
+}
+
+// APIKey is the key a request authenticated with.
+type APIKey struct {
+	ID      uuid.UUID
+	BrandID uuid.UUID
+	// Permissions are the key's own; the middleware also asks the user's role.
+	Permissions []string
+}
+
+// APIKeyID is the id of the key the caller authenticated with, or nil.
+func (c *Caller) APIKeyID() *uuid.UUID {
+	if c == nil || c.APIKey == nil {
+		return nil
+	}
+	id := c.APIKey.ID
+	return &id
 }
 
 type callerKey struct{}

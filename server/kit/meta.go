@@ -20,25 +20,42 @@ func RequestID(ctx context.Context) *string {
 // hold a password or a token. The actor is the authenticated caller, if any; AuditAs names it
 // where the request proved an identity another way (a login, a registration).
 func Audit(ctx context.Context, d *Deps, q *db.Queries, typ api.AuditEventType, userID, sessionID *uuid.UUID) error {
+	return AuditKey(ctx, d, q, typ, userID, sessionID, nil)
+}
+
+// AuditKey is Audit for an event about an API key (created, revoked).
+func AuditKey(ctx context.Context, d *Deps, q *db.Queries, typ api.AuditEventType, userID, sessionID, apiKeyID *uuid.UUID) error {
 	var actor *uuid.UUID
-	if c := CallerFrom(ctx); c != nil && c.User.ID != uuid.Nil {
+	c := CallerFrom(ctx)
+	if c != nil && c.User.ID != uuid.Nil {
 		actor = &c.User.ID
 	}
-	return AuditAs(ctx, d, q, typ, actor, userID, sessionID)
+	return audit(ctx, d, q, typ, actor, c.APIKeyID(), userID, sessionID, apiKeyID)
 }
 
 // AuditAs records an event with an explicit actor (nil: nobody authenticated).
 func AuditAs(ctx context.Context, d *Deps, q *db.Queries, typ api.AuditEventType, actorID, userID, sessionID *uuid.UUID) error {
+	return audit(ctx, d, q, typ, actorID, nil, userID, sessionID, nil)
+}
+
+// audit writes the event. A key's request names the key as actor (actorKeyID) beside the user it
+// acts for (actorID).
+func audit(ctx context.Context, d *Deps, q *db.Queries, typ api.AuditEventType, actorID, actorKeyID, userID, sessionID, apiKeyID *uuid.UUID) error {
+	if sessionID != nil && *sessionID == uuid.Nil {
+		sessionID = nil // a key's request has no session
+	}
 	meta := problem.RequestFrom(ctx)
 	return q.AuditEventCreate(ctx, db.AuditEventCreateParams{
-		ID:        uuid.Must(uuid.NewV7()),
-		Type:      string(typ),
-		UserID:    userID,
-		ActorID:   actorID,
-		SessionID: sessionID,
-		Ip:        Optional(meta.IP),
-		UserAgent: Optional(meta.UserAgent),
-		Now:       d.Now(),
+		ID:            uuid.Must(uuid.NewV7()),
+		Type:          string(typ),
+		UserID:        userID,
+		ActorID:       actorID,
+		ActorApiKeyID: actorKeyID,
+		ApiKeyID:      apiKeyID,
+		SessionID:     sessionID,
+		Ip:            Optional(meta.IP),
+		UserAgent:     Optional(meta.UserAgent),
+		Now:           d.Now(),
 	})
 }
 

@@ -82,6 +82,11 @@ var kinds = map[api.ProblemCode]kind{
 	api.ProblemCodeBrandBusy:              {http.StatusServiceUnavailable, "brand-busy", "Brand busy"},
 	api.ProblemCodeQuantityLimit:          {http.StatusUnprocessableEntity, "unprocessable", "Unprocessable request"},
 	api.ProblemCodeCorsNotAllowed:         {http.StatusForbidden, "cors-not-allowed", "Cross-origin request not allowed"},
+	api.ProblemCodeInvalidApiKey:          {http.StatusUnauthorized, "unauthorized", "Unauthorized"},
+	api.ProblemCodeApiKeyRevoked:          {http.StatusUnauthorized, "unauthorized", "Unauthorized"},
+	api.ProblemCodeApiKeyExpired:          {http.StatusUnauthorized, "unauthorized", "Unauthorized"},
+	api.ProblemCodeApiKeyNotAccepted:      {http.StatusUnauthorized, "unauthorized", "Unauthorized"},
+	api.ProblemCodePermissionNotHeld:      {http.StatusUnprocessableEntity, "unprocessable", "Unprocessable request"},
 	// A COMMIT without an answer: not a 503 (that promises nothing was written), nor a 504 (which
 	// gateways and retry policies resend as safe).
 	api.ProblemCodeOutcomeUnknown: {http.StatusInternalServerError, "outcome-unknown", "Outcome unknown"},

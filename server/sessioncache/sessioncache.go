@@ -25,11 +25,16 @@
 // Only positive answers are served from memory: a session that is revoked, expired (by the
 // injected clock, on every hit) or whose user's token version or state refuses the token is always
 // asked of the database.
+//
+// Brand API keys are held the same way (schema/000014 announces their changes): a live key under
+// the first 16 bytes of its SHA-256 digest, with the user it acts for in the same user entries.
+// An unknown key is never cached: each is asked of the database.
 package sessioncache
 
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -127,6 +132,7 @@ type shard struct {
 	mu       sync.Mutex
 	sessions *lru[session]
 	users    *lru[db.User]
+	keys     *lru[db.ApiKey]
 }
 
 type session struct {
@@ -148,8 +154,8 @@ type Stats struct {
 	// ListenerPID is the listening connection's backend process id (pg_stat_activity.pid), 0
 	// while it is not connected.
 	ListenerPID uint32
-	// Sessions and Users are how many entries are held.
-	Sessions, Users int
+	// Sessions, Users and Keys are how many entries are held.
+	Sessions, Users, Keys int
 }
 
 // New returns a cache and starts its listener; Close stops it.
@@ -193,6 +199,7 @@ func newCache(cfg Config) *Cache {
 		}
 		c.shards[i].sessions = newLRU[session](per)
 		c.shards[i].users = newLRU[db.User](per)
+		c.shards[i].keys = newLRU[db.ApiKey](per)
 	}
 	return c
 }
@@ -221,6 +228,7 @@ func (c *Cache) Stats() Stats {
 		sh.mu.Lock()
 		s.Sessions += sh.sessions.len()
 		s.Users += sh.users.len()
+		s.Keys += sh.keys.len()
 		sh.mu.Unlock()
 	}
 	return s
@@ -291,6 +299,101 @@ func (c *Cache) lookup(sessionID, userID uuid.UUID, version int32, now time.Time
 	return u, true
 }
 
+// KeySlot is where the cache holds a key: the first 16 bytes of its digest, as the trigger of
+// schema/000014 names it.
+func KeySlot(digest []byte) uuid.UUID {
+	var slot uuid.UUID
+	copy(slot[:], digest)
+	return slot
+}
+
+// AuthenticateKey returns the API key whose SHA-256 digest is digest, and the user it acts for.
+// pgx.ErrNoRows means there is none. The key may be revoked or expired and its user disabled: the
+// caller decides, and only a key that is live at now, whose user is enabled, is answered from
+// memory.
+func (c *Cache) AuthenticateKey(ctx context.Context, q *db.Queries, digest []byte, now time.Time) (db.ApiKey, db.User, error) {
+	if c == nil {
+		row, err := q.APIKeyAuthenticate(ctx, digest)
+		return row.ApiKey, row.User, err
+	}
+	if k, u, ok := c.lookupKey(digest, now); ok {
+		c.hits.Add(1)
+		return k, u, nil
+	}
+	c.misses.Add(1)
+	seq, trusted := c.seq.Load(), c.fresh()
+	row, err := c.queries.APIKeyAuthenticate(ctx, digest)
+	if err != nil {
+		return db.ApiKey{}, db.User{}, err
+	}
+	if trusted && keyLive(row.ApiKey, now) && !row.User.Disabled {
+		c.storeKey(seq, row.ApiKey, row.User)
+	}
+	return row.ApiKey, row.User, nil
+}
+
+// keyLive reports whether k is neither revoked nor expired at now.
+func keyLive(k db.ApiKey, now time.Time) bool {
+	return k.RevokedAt == nil && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt))
+}
+
+func (c *Cache) lookupKey(digest []byte, now time.Time) (db.ApiKey, db.User, bool) {
+	if !c.fresh() {
+		return db.ApiKey{}, db.User{}, false
+	}
+	slot := KeySlot(digest)
+	sh := c.shardOf(slot)
+	sh.mu.Lock()
+	k, ok := sh.keys.get(slot)
+	sh.mu.Unlock()
+	// The whole digest must match, compared in constant time; expiry is checked by the clock on
+	// every hit, as for sessions.
+	if !ok || subtle.ConstantTimeCompare(k.SecretHash, digest) != 1 || !keyLive(k, now) {
+		return db.ApiKey{}, db.User{}, false
+	}
+	sh = c.shardOf(k.CreatedBy)
+	sh.mu.Lock()
+	u, ok := sh.users.get(k.CreatedBy)
+	sh.mu.Unlock()
+	if !ok || u.Disabled {
+		return db.ApiKey{}, db.User{}, false
+	}
+	return k, u, true
+}
+
+// storeKey is store for a key: kept only if nothing was invalidated since seq was read.
+func (c *Cache) storeKey(seq uint64, k db.ApiKey, u db.User) {
+	slot := KeySlot(k.SecretHash)
+	sh := c.shardOf(slot)
+	sh.mu.Lock()
+	if c.seq.Load() == seq && c.trusted.Load() {
+		sh.keys.put(slot, k)
+	}
+	sh.mu.Unlock()
+	sh = c.shardOf(u.ID)
+	sh.mu.Lock()
+	if c.seq.Load() == seq && c.trusted.Load() {
+		sh.users.put(u.ID, u)
+	}
+	sh.mu.Unlock()
+}
+
+// KeyUsed records in the cached key that its use at now was written to the database, so that the
+// next requests do not write it again (a change of last_used_at alone is not announced).
+func (c *Cache) KeyUsed(digest []byte, now time.Time) {
+	if c == nil {
+		return
+	}
+	slot := KeySlot(digest)
+	sh := c.shardOf(slot)
+	sh.mu.Lock()
+	if k, ok := sh.keys.get(slot); ok && subtle.ConstantTimeCompare(k.SecretHash, digest) == 1 {
+		k.LastUsedAt = &now
+		sh.keys.put(slot, k)
+	}
+	sh.mu.Unlock()
+}
+
 // store keeps a database answer read when seq was current, unless anything was invalidated since.
 // The check and the store happen under the shard's lock, and invalidate moves seq before it takes
 // that lock: either the store sees the new seq, or the invalidation finds the entry to drop.
@@ -318,6 +421,15 @@ func (c *Cache) dropSession(id uuid.UUID) {
 	sh.mu.Unlock()
 }
 
+func (c *Cache) dropKey(slot uuid.UUID) {
+	c.invalidations.Add(1)
+	c.seq.Add(1)
+	sh := c.shardOf(slot)
+	sh.mu.Lock()
+	sh.keys.remove(slot)
+	sh.mu.Unlock()
+}
+
 func (c *Cache) dropUser(id uuid.UUID) {
 	c.invalidations.Add(1)
 	c.seq.Add(1)
@@ -335,6 +447,7 @@ func (c *Cache) dropAll() {
 		sh.mu.Lock()
 		sh.sessions.clear()
 		sh.users.clear()
+		sh.keys.clear()
 		sh.mu.Unlock()
 	}
 }
@@ -395,7 +508,7 @@ func (c *Cache) handle(n *pgconn.Notification) {
 		return
 	}
 	if payload == "a" {
-		// TRUNCATE sessions or users (schema/000009): any session may be gone.
+		// TRUNCATE sessions, users or api_keys (schema/000009, 000014): any may be gone.
 		c.flushes.Add(1)
 		c.invalidations.Add(1)
 		c.dropAll()
@@ -420,6 +533,8 @@ func (c *Cache) handle(n *pgconn.Notification) {
 		c.dropSession(id)
 	case len(payload) > 1 && err == nil && payload[0] == 'u':
 		c.dropUser(id)
+	case len(payload) > 1 && err == nil && payload[0] == 'k':
+		c.dropKey(id)
 	default:
 		// Not ours to understand (a newer trigger?): forget everything rather than miss a change.
 		c.log.Warn("session cache: unknown notification; dropping the cache", "payload", payload)
