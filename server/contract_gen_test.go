@@ -444,6 +444,7 @@ func seedContract(t *testing.T, env *servertest.Env) contractFixtures {
 		t.Fatalf("no second session among %+v", sessions.JSON200.Items)
 	}
 	third := env.Login(t, string(b.owner.User.Email), servertest.Password)
+	key := env.APIKey(t, b.owner, "inventory:read")
 	return contractFixtures{
 		owner: b.owner.AccessToken,
 		admin: admin.AccessToken,
@@ -456,6 +457,7 @@ func seedContract(t *testing.T, env *servertest.Env) contractFixtures {
 			"invitationId":  inv.JSON201.Invitation.Id.String(),
 			"userId":        member.User.Id.String(),
 			"sessionId":     other,
+			"keyId":         key.ApiKey.Id.String(),
 		},
 		opIds: map[string]map[string]string{
 			"cancelOrder": {"orderId": toCancel.Id.String()},

@@ -126,6 +126,7 @@ func newTenant(t *testing.T, env *servertest.Env, name string) tenant {
 		t.Fatalf("reserve: %v %s", err, res.Body)
 	}
 	order := placeOrder(t, env, owner, product.Id, 1)
+	key := env.APIKey(t, owner, "inventory:read")
 	return tenant{
 		owner: owner, staff: staff, product: product,
 		ids: map[string]string{
@@ -136,6 +137,7 @@ func newTenant(t *testing.T, env *servertest.Env, name string) tenant {
 			"locationId":    location.Id.String(),
 			"reservationId": res.JSON201.Id.String(),
 			"orderId":       order.Id.String(),
+			"keyId":         key.ApiKey.Id.String(),
 		},
 	}
 }
@@ -227,6 +229,7 @@ func TestRoleMatrix(t *testing.T) {
 		"locationId":    uuid.NewString(),
 		"reservationId": uuid.NewString(),
 		"orderId":       uuid.NewString(),
+		"keyId":         uuid.NewString(),
 	}
 	for _, o := range brandOps(t) {
 		perm, _ := o.op.Extensions["x-permission"].(string)
@@ -341,8 +344,9 @@ func TestEveryBrandTableIsUnderRowLevelSecurity(t *testing.T) {
 	// users (identity, read at login before any brand is known) is a global table with a brand_id;
 	// docs/tenancy.md explains why. idempotency_keys is keyed by the caller (user, operation, key)
 	// and read only by that key; its brand_id only counts a brand's stored refusals against their
-	// bound, and the store runs outside any brand's scope.
-	global := map[string]bool{"users": true, "idempotency_keys": true}
+	// bound, and the store runs outside any brand's scope. api_keys is identity too: a request
+	// finds its key by digest before any brand is known (schema/000014).
+	global := map[string]bool{"users": true, "idempotency_keys": true, "api_keys": true}
 	seen := 0
 	for rows.Next() {
 		var name string
