@@ -231,7 +231,7 @@ func TestAPIKeyAttacks(t *testing.T) {
 			flipped = 'B'
 		}
 		for name, key := range map[string]string{
-			"right form, wrong secret": "ecp_live_" + base64.RawURLEncoding.EncodeToString(secret),
+			"right form, wrong secret":          "ecp_live_" + base64.RawURLEncoding.EncodeToString(secret),
 			"a real key, one character changed": reader.Key[:len(reader.Key)-1] + string(flipped),
 			"too short":                         reader.Key[:len(reader.Key)-1],
 			"too long":                          reader.Key + "A",
