@@ -13,6 +13,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/gen/stockdb"
 	"github.com/ecompointer/ecompointer/server/servertest"
 )
 
@@ -146,32 +147,32 @@ func TestMovementFiltersUseAnIndex(t *testing.T) {
 
 	// The rare values are the hard ones: a walk of the whole ledger finds few of them.
 	p, l, o := products[3], locations[4], orders[1]
-	ref, kind := "REF-40", db.NullMovementKind{MovementKind: db.MovementKindCount, Valid: true}
+	ref, kind := "REF-40", stockdb.NullMovementKind{MovementKind: stockdb.MovementKindCount, Valid: true}
 	recent, old := time.Now().Add(-24*time.Hour), time.Now().Add(-190*24*time.Hour)
 	for _, c := range []struct {
 		name    string
-		params  db.MovementListParams
+		params  stockdb.MovementListParams
 		columns []string // the plan must have an index condition on one of these
 	}{
-		{"productId", db.MovementListParams{ProductID: &p}, []string{"product_id"}},
-		{"locationId", db.MovementListParams{LocationID: &l}, []string{"location_id"}},
-		{"kind", db.MovementListParams{Kind: kind}, []string{"kind"}},
-		{"reference", db.MovementListParams{Reference: &ref}, []string{"reference"}},
-		{"reservationId", db.MovementListParams{ReservationID: &res.Id}, []string{"reservation_id"}},
-		{"orderId", db.MovementListParams{OrderID: &o}, []string{"order_id"}},
-		{"createdAfter", db.MovementListParams{CreatedAfter: &recent}, []string{"created_at"}},
+		{"productId", stockdb.MovementListParams{ProductID: &p}, []string{"product_id"}},
+		{"locationId", stockdb.MovementListParams{LocationID: &l}, []string{"location_id"}},
+		{"kind", stockdb.MovementListParams{Kind: kind}, []string{"kind"}},
+		{"reference", stockdb.MovementListParams{Reference: &ref}, []string{"reference"}},
+		{"reservationId", stockdb.MovementListParams{ReservationID: &res.Id}, []string{"reservation_id"}},
+		{"orderId", stockdb.MovementListParams{OrderID: &o}, []string{"order_id"}},
+		{"createdAfter", stockdb.MovementListParams{CreatedAfter: &recent}, []string{"created_at"}},
 		// Known limit: createdBefore alone is planned as a walk from the newest movement (the
 		// planner cannot tell that old rows sit at the far end of the id order); no sequential
 		// scan, but no index condition either.
-		{"createdBefore", db.MovementListParams{CreatedBefore: &old}, nil},
-		{"productId+locationId", db.MovementListParams{ProductID: &p, LocationID: &l}, []string{"product_id"}},
-		{"productId+kind", db.MovementListParams{ProductID: &p, Kind: kind}, []string{"product_id", "kind"}},
-		{"locationId+kind", db.MovementListParams{LocationID: &l, Kind: kind}, []string{"location_id", "kind"}},
-		{"kind+createdBefore", db.MovementListParams{Kind: kind, CreatedBefore: &old}, []string{"kind", "created_at"}},
-		{"reference+kind", db.MovementListParams{Reference: &ref, Kind: kind}, []string{"reference", "kind"}},
-		{"orderId+kind", db.MovementListParams{OrderID: &o, Kind: kind}, []string{"order_id", "kind"}},
-		{"reservationId+locationId", db.MovementListParams{ReservationID: &res.Id, LocationID: &l}, []string{"reservation_id", "location_id"}},
-		{"all", db.MovementListParams{ProductID: &p, LocationID: &l, Kind: kind, Reference: &ref, ReservationID: &res.Id, OrderID: &o, CreatedAfter: &old, CreatedBefore: &recent},
+		{"createdBefore", stockdb.MovementListParams{CreatedBefore: &old}, nil},
+		{"productId+locationId", stockdb.MovementListParams{ProductID: &p, LocationID: &l}, []string{"product_id"}},
+		{"productId+kind", stockdb.MovementListParams{ProductID: &p, Kind: kind}, []string{"product_id", "kind"}},
+		{"locationId+kind", stockdb.MovementListParams{LocationID: &l, Kind: kind}, []string{"location_id", "kind"}},
+		{"kind+createdBefore", stockdb.MovementListParams{Kind: kind, CreatedBefore: &old}, []string{"kind", "created_at"}},
+		{"reference+kind", stockdb.MovementListParams{Reference: &ref, Kind: kind}, []string{"reference", "kind"}},
+		{"orderId+kind", stockdb.MovementListParams{OrderID: &o, Kind: kind}, []string{"order_id", "kind"}},
+		{"reservationId+locationId", stockdb.MovementListParams{ReservationID: &res.Id, LocationID: &l}, []string{"reservation_id", "location_id"}},
+		{"all", stockdb.MovementListParams{ProductID: &p, LocationID: &l, Kind: kind, Reference: &ref, ReservationID: &res.Id, OrderID: &o, CreatedAfter: &old, CreatedBefore: &recent},
 			[]string{"product_id", "location_id", "kind", "reference", "reservation_id", "order_id", "created_at"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -187,7 +188,7 @@ func TestMovementFiltersUseAnIndex(t *testing.T) {
 				}
 				params := c.params
 				params.BrandID, params.RowLimit = b.brand, 21
-				_, err := db.New(e).MovementList(ctx, params)
+				_, err := stockdb.New(e).MovementList(ctx, params)
 				return err
 			})
 			if err != nil {

@@ -118,19 +118,20 @@ func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestOb
 		return nil, err
 	}
 	now := h.d.Now()
-	order, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (api.Order, error) {
+	order, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.Order, error) {
+		q := db.New(tx)
 		p, err := price(ctx, q, req.BrandId, lines)
 		if err != nil {
 			return api.Order{}, err
 		}
 		// Locks: reservation, locations, levels (inventory's order); the counter comes last.
-		st, err := inventory.Open(ctx, q, req.BrandId, now, inventory.OrderScope(lines, body.ReservationId))
+		st, err := inventory.Open(ctx, tx, req.BrandId, now, inventory.OrderScope(lines, body.ReservationId))
 		if err != nil {
 			return api.Order{}, err
 		}
 		var allocs [][]inventory.Allocation
 		if body.ReservationId != nil {
-			allocs, err = st.CoverFromReservation(*body.ReservationId, lines)
+			allocs, err = st.CoverFromReservation(ctx, *body.ReservationId, lines)
 		} else {
 			allocs, err = st.Allocate(lines)
 		}
@@ -154,11 +155,9 @@ func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestOb
 			return api.Order{}, err
 		}
 		lp := db.OrderLinesAddParams{BrandID: o.BrandID, OrderID: o.ID, Currency: p.currency}
-		ap := db.OrderAllocationsAddParams{BrandID: o.BrandID, OrderID: o.ID}
 		for i, l := range lines {
 			pr := p.products[l.Product]
-			id := uuid.Must(uuid.NewV7())
-			lp.Ids = append(lp.Ids, id)
+			lp.Ids = append(lp.Ids, uuid.Must(uuid.NewV7()))
 			lp.LineNos = append(lp.LineNos, int32(i)) //nolint:gosec // at most 250 lines
 			lp.ProductIds = append(lp.ProductIds, l.Product)
 			lp.Skus = append(lp.Skus, pr.Sku)
@@ -166,32 +165,17 @@ func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestOb
 			lp.Prices = append(lp.Prices, pr.PriceAmount)
 			lp.Quantities = append(lp.Quantities, l.Quantity)
 			lp.LineTotals = append(lp.LineTotals, p.lineTotals[i])
-			for seq, a := range allocs[i] {
-				ap.LineIds = append(ap.LineIds, id)
-				ap.Seqs = append(ap.Seqs, int32(seq)) //nolint:gosec // a handful of locations
-				ap.ProductIds = append(ap.ProductIds, l.Product)
-				ap.LocationIds = append(ap.LocationIds, a.Location)
-				ap.Quantities = append(ap.Quantities, a.Quantity)
-			}
 		}
 		if err := q.OrderLinesAdd(ctx, lp); err != nil {
 			return api.Order{}, err
 		}
-		if body.ReservationId != nil {
-			err = st.ConsumeReservation(*body.ReservationId, o.ID, lines, allocs)
-		} else {
-			err = st.HoldForOrder(o.ID, lines, allocs)
-		}
-		if err != nil {
-			return api.Order{}, err
-		}
-		if err := q.OrderAllocationsAdd(ctx, ap); err != nil {
+		if err := st.HoldOrder(ctx, o.ID, body.ReservationId, lp.Ids, lines, allocs); err != nil {
 			return api.Order{}, err
 		}
 		if err := event(ctx, q, o, db.OrderActionCreate, nil, nil, now); err != nil {
 			return api.Order{}, err
 		}
-		return load(ctx, q, o)
+		return load(ctx, tx, o)
 	})
 	if resp, ok := refused(ctx, err, createOrderAnswers); ok {
 		return resp, nil

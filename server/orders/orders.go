@@ -126,13 +126,13 @@ func event(ctx context.Context, q *db.Queries, o db.Order, action db.OrderAction
 }
 
 // load reads an order's lines and allocations and shows the order.
-func load(ctx context.Context, q *db.Queries, o db.Order) (api.Order, error) {
+func load(ctx context.Context, tx db.DBTX, o db.Order) (api.Order, error) {
 	ids := []uuid.UUID{o.ID}
-	lines, err := q.OrderLines(ctx, db.OrderLinesParams{BrandID: o.BrandID, OrderIds: ids})
+	lines, err := db.New(tx).OrderLines(ctx, db.OrderLinesParams{BrandID: o.BrandID, OrderIds: ids})
 	if err != nil {
 		return api.Order{}, err
 	}
-	allocs, err := q.OrderAllocations(ctx, db.OrderAllocationsParams{BrandID: o.BrandID, OrderIds: ids})
+	allocs, err := inventory.OrderHolds(ctx, tx, o.BrandID, ids)
 	if err != nil {
 		return api.Order{}, err
 	}
@@ -141,7 +141,7 @@ func load(ctx context.Context, q *db.Queries, o db.Order) (api.Order, error) {
 
 // apiOrder shows an order with its lines (in line order) and their allocations; lines and allocs
 // may hold other orders' rows, which are skipped.
-func apiOrder(o db.Order, lines []db.OrderLine, allocs []db.OrderAllocation) (api.Order, error) {
+func apiOrder(o db.Order, lines []db.OrderLine, allocs []inventory.OrderHold) (api.Order, error) {
 	var addr api.Address
 	if err := json.Unmarshal(o.ShippingAddress, &addr); err != nil {
 		return api.Order{}, err
@@ -163,8 +163,8 @@ func apiOrder(o db.Order, lines []db.OrderLine, allocs []db.OrderAllocation) (ap
 			Quantity: l.Quantity, FulfilledQuantity: l.FulfilledQuantity, LineTotal: l.LineTotal, Allocations: []api.OrderAllocation{},
 		}
 		for _, a := range allocs {
-			if a.OrderID == o.ID && a.LineID == l.ID {
-				line.Allocations = append(line.Allocations, api.OrderAllocation{LocationId: a.LocationID, Quantity: a.Quantity, FulfilledQuantity: a.FulfilledQuantity})
+			if a.Order == o.ID && a.Line == l.ID {
+				line.Allocations = append(line.Allocations, api.OrderAllocation{LocationId: a.Location, Quantity: a.Quantity, FulfilledQuantity: a.Fulfilled})
 			}
 		}
 		out.Lines = append(out.Lines, line)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
 )
 
@@ -26,12 +27,13 @@ func (p *idPosition) id() *uuid.UUID {
 
 // GetOrder answers one order.
 func (h *Handlers) GetOrder(ctx context.Context, req api.GetOrderRequestObject) (api.GetOrderResponseObject, error) {
-	order, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (api.Order, error) {
+	order, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.Order, error) {
+		q := db.New(tx)
 		o, err := q.OrderGet(ctx, db.OrderGetParams{BrandID: req.BrandId, ID: req.OrderId})
 		if err != nil {
 			return api.Order{}, kit.DBError(err)
 		}
-		return load(ctx, q, o)
+		return load(ctx, tx, o)
 	})
 	if errors.Is(err, kit.ErrNotFound) {
 		return api.GetOrder404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such order.")}, nil
@@ -58,11 +60,12 @@ func (h *Handlers) ListOrders(ctx context.Context, req api.ListOrdersRequestObje
 	type row struct {
 		o      db.Order
 		lines  []db.OrderLine
-		allocs []db.OrderAllocation
+		allocs []inventory.OrderHold
 	}
 	page, err := kit.List(h.d, "orders/"+req.BrandId.String(), p.Cursor, p.Limit,
 		func(after *idPosition, limit int32) ([]row, error) {
-			return kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]row, error) {
+			return kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) ([]row, error) {
+				q := db.New(tx)
 				os, err := q.OrderList(ctx, db.OrderListParams{
 					BrandID: req.BrandId, Status: status, CreatedAfter: p.CreatedAfter, CreatedBefore: p.CreatedBefore,
 					Q: p.Q, QNumber: qNumber, BeforeID: after.id(), RowLimit: limit,
@@ -78,7 +81,7 @@ func (h *Handlers) ListOrders(ctx context.Context, req api.ListOrdersRequestObje
 				if err != nil {
 					return nil, err
 				}
-				allocs, err := q.OrderAllocations(ctx, db.OrderAllocationsParams{BrandID: req.BrandId, OrderIds: ids})
+				allocs, err := inventory.OrderHolds(ctx, tx, req.BrandId, ids)
 				if err != nil {
 					return nil, err
 				}

@@ -25,23 +25,23 @@ func sweeper(ttl time.Duration) kit.Sweeper {
 	return kit.Sweeper{
 		Name:  "orders",
 		Batch: 500,
-		List: func(ctx context.Context, q *db.Queries, now time.Time, limit int32) ([]kit.Due, error) {
-			rows, err := q.OrdersDue(ctx, db.OrdersDueParams{Cutoff: now.Add(-ttl), RowLimit: limit})
+		List: func(ctx context.Context, tx db.DBTX, now time.Time, limit int32) ([]kit.Due, error) {
+			rows, err := db.New(tx).OrdersDue(ctx, db.OrdersDueParams{Cutoff: now.Add(-ttl), RowLimit: limit})
 			due := make([]kit.Due, len(rows))
 			for i, r := range rows {
 				due[i] = kit.Due{Brand: r.BrandID, ID: r.ID}
 			}
 			return due, err
 		},
-		Handle: func(ctx context.Context, q *db.Queries, due kit.Due, now time.Time) (bool, error) {
-			o, err := q.OrderLockDue(ctx, db.OrderLockDueParams{BrandID: due.Brand, ID: due.ID, Cutoff: now.Add(-ttl)})
+		Handle: func(ctx context.Context, tx db.DBTX, due kit.Due, now time.Time) (bool, error) {
+			o, err := db.New(tx).OrderLockDue(ctx, db.OrderLockDueParams{BrandID: due.Brand, ID: due.ID, Cutoff: now.Add(-ttl)})
 			if err != nil {
 				if kit.Skipped(err) {
 					return false, nil // another sweeper or a transition has it, or it moved on
 				}
 				return false, err
 			}
-			_, err = cancel(ctx, q, o, &reason, now)
+			_, err = cancel(ctx, tx, o, &reason, now)
 			return err == nil, err
 		},
 		Handled: func(n int) {
