@@ -264,4 +264,3 @@ func extendReservation(ctx context.Context, tx db.DBTX, brand, id uuid.UUID, now
 	}
 	return r, st.held, nil
 }
-
