@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/gen/ordersdb"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/observe"
 )
@@ -26,7 +27,7 @@ func sweeper(ttl time.Duration) kit.Sweeper {
 		Name:  "orders",
 		Batch: 500,
 		List: func(ctx context.Context, tx db.DBTX, now time.Time, limit int32) ([]kit.Due, error) {
-			rows, err := db.New(tx).OrdersDue(ctx, db.OrdersDueParams{Cutoff: now.Add(-ttl), RowLimit: limit})
+			rows, err := ordersdb.New(tx).OrdersDue(ctx, ordersdb.OrdersDueParams{Cutoff: now.Add(-ttl), RowLimit: limit})
 			due := make([]kit.Due, len(rows))
 			for i, r := range rows {
 				due[i] = kit.Due{Brand: r.BrandID, ID: r.ID}
@@ -34,7 +35,7 @@ func sweeper(ttl time.Duration) kit.Sweeper {
 			return due, err
 		},
 		Handle: func(ctx context.Context, tx db.DBTX, due kit.Due, now time.Time) (bool, error) {
-			o, err := db.New(tx).OrderLockDue(ctx, db.OrderLockDueParams{BrandID: due.Brand, ID: due.ID, Cutoff: now.Add(-ttl)})
+			o, err := ordersdb.New(tx).OrderLockDue(ctx, ordersdb.OrderLockDueParams{BrandID: due.Brand, ID: due.ID, Cutoff: now.Add(-ttl)})
 			if err != nil {
 				if kit.Skipped(err) {
 					return false, nil // another sweeper or a transition has it, or it moved on
@@ -46,7 +47,7 @@ func sweeper(ttl time.Duration) kit.Sweeper {
 		},
 		Handled: func(n int) {
 			for range n {
-				observe.OrderTransition(string(db.OrderStatusCancelled))
+				observe.OrderTransition(string(ordersdb.OrderStatusCancelled))
 			}
 		},
 	}

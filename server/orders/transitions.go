@@ -9,6 +9,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/gen/ordersdb"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/observe"
@@ -38,19 +39,19 @@ func (h *Handlers) ConfirmOrder(ctx context.Context, req api.ConfirmOrderRequest
 		body = *req.Body
 	}
 	order, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.Order, error) {
-		q := db.New(tx)
+		q := ordersdb.New(tx)
 		o, err := lockFor(ctx, q, req.BrandId, req.OrderId, req.Params.IfMatch, api.OrderActionConfirm)
 		if err != nil {
 			return api.Order{}, err
 		}
 		from := o.Status
-		o, err = q.OrderTransition(ctx, db.OrderTransitionParams{
-			BrandID: o.BrandID, ID: o.ID, Status: db.OrderStatusConfirmed, PaymentReference: body.PaymentReference, Now: now,
+		o, err = q.OrderTransition(ctx, ordersdb.OrderTransitionParams{
+			BrandID: o.BrandID, ID: o.ID, Status: ordersdb.OrderStatusConfirmed, PaymentReference: body.PaymentReference, Now: now,
 		})
 		if err != nil {
 			return api.Order{}, err
 		}
-		if err := event(ctx, q, o, db.OrderActionConfirm, &from, nil, now); err != nil {
+		if err := event(ctx, q, o, ordersdb.OrderActionConfirm, &from, nil, now); err != nil {
 			return api.Order{}, err
 		}
 		return load(ctx, tx, o)
@@ -92,7 +93,7 @@ func (h *Handlers) CancelOrder(ctx context.Context, req api.CancelOrderRequestOb
 		body = *req.Body
 	}
 	order, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.Order, error) {
-		q := db.New(tx)
+		q := ordersdb.New(tx)
 		o, err := lockFor(ctx, q, req.BrandId, req.OrderId, req.Params.IfMatch, api.OrderActionCancel)
 		if err != nil {
 			return api.Order{}, err
@@ -117,19 +118,19 @@ func (h *Handlers) CancelOrder(ctx context.Context, req api.CancelOrderRequestOb
 
 // cancel releases the unshipped holds of a locked order that may be cancelled, and cancels it with
 // reason (the handler's and the sweeper's one way to do it).
-func cancel(ctx context.Context, tx db.DBTX, o db.Order, reason *string, now time.Time) (db.Order, error) {
+func cancel(ctx context.Context, tx db.DBTX, o ordersdb.Order, reason *string, now time.Time) (ordersdb.Order, error) {
 	if err := inventory.ReleaseOrder(ctx, tx, o.BrandID, o.ID, now, reason); err != nil {
-		return db.Order{}, err
+		return ordersdb.Order{}, err
 	}
-	q := db.New(tx)
+	q := ordersdb.New(tx)
 	from := o.Status
-	o, err := q.OrderTransition(ctx, db.OrderTransitionParams{
-		BrandID: o.BrandID, ID: o.ID, Status: db.OrderStatusCancelled, CancelReason: reason, Now: now,
+	o, err := q.OrderTransition(ctx, ordersdb.OrderTransitionParams{
+		BrandID: o.BrandID, ID: o.ID, Status: ordersdb.OrderStatusCancelled, CancelReason: reason, Now: now,
 	})
 	if err != nil {
-		return db.Order{}, err
+		return ordersdb.Order{}, err
 	}
-	return o, event(ctx, q, o, db.OrderActionCancel, &from, reason, now)
+	return o, event(ctx, q, o, ordersdb.OrderActionCancel, &from, reason, now)
 }
 
 // createFulfilmentAnswers wraps the shared problems in CreateFulfilment's own responses.
@@ -154,17 +155,17 @@ func (h *Handlers) CreateFulfilment(ctx context.Context, req api.CreateFulfilmen
 	body := req.Body
 	now := h.d.Now()
 	f, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.Fulfilment, error) {
-		q := db.New(tx)
+		q := ordersdb.New(tx)
 		o, err := lockFor(ctx, q, req.BrandId, req.OrderId, req.Params.IfMatch, api.OrderActionFulfil)
 		if err != nil {
 			return api.Fulfilment{}, err
 		}
 		ids := []uuid.UUID{o.ID}
-		lines, err := q.OrderLines(ctx, db.OrderLinesParams{BrandID: o.BrandID, OrderIds: ids})
+		lines, err := q.OrderLines(ctx, ordersdb.OrderLinesParams{BrandID: o.BrandID, OrderIds: ids})
 		if err != nil {
 			return api.Fulfilment{}, err
 		}
-		byID := make(map[uuid.UUID]*db.OrderLine, len(lines))
+		byID := make(map[uuid.UUID]*ordersdb.OrderLine, len(lines))
 		for i := range lines {
 			byID[lines[i].ID] = &lines[i]
 		}
@@ -200,17 +201,17 @@ func (h *Handlers) CreateFulfilment(ctx context.Context, req api.CreateFulfilmen
 		if err := inventory.FulfilOrder(ctx, tx, o.BrandID, o.ID, now, ship); err != nil {
 			return api.Fulfilment{}, err
 		}
-		fr, err := q.FulfilmentCreate(ctx, db.FulfilmentCreateParams{
+		fr, err := q.FulfilmentCreate(ctx, ordersdb.FulfilmentCreateParams{
 			BrandID: o.BrandID, OrderID: o.ID, ID: uuid.Must(uuid.NewV7()), Carrier: body.Carrier,
 			TrackingNumber: body.TrackingNumber, CreatedBy: kit.UserID(ctx), Now: now,
 		})
 		if err != nil {
 			return api.Fulfilment{}, err
 		}
-		fp := db.FulfilmentLinesAddParams{BrandID: o.BrandID, OrderID: o.ID, FulfilmentID: fr.ID}
+		fp := ordersdb.FulfilmentLinesAddParams{BrandID: o.BrandID, OrderID: o.ID, FulfilmentID: fr.ID}
 		out := api.Fulfilment{Id: fr.ID, OrderId: o.ID, Carrier: fr.Carrier, TrackingNumber: fr.TrackingNumber, CreatedAt: fr.CreatedAt.UTC(), Lines: []api.FulfilmentLine{}}
 		for _, id := range order {
-			if err := q.OrderLineFulfil(ctx, db.OrderLineFulfilParams{BrandID: o.BrandID, ID: id, Quantity: want[id]}); err != nil {
+			if err := q.OrderLineFulfil(ctx, ordersdb.OrderLineFulfilParams{BrandID: o.BrandID, ID: id, Quantity: want[id]}); err != nil {
 				return api.Fulfilment{}, err
 			}
 			byID[id].FulfilledQuantity += want[id]
@@ -221,17 +222,17 @@ func (h *Handlers) CreateFulfilment(ctx context.Context, req api.CreateFulfilmen
 		if err := q.FulfilmentLinesAdd(ctx, fp); err != nil {
 			return api.Fulfilment{}, err
 		}
-		status := db.OrderStatusFulfilled
+		status := ordersdb.OrderStatusFulfilled
 		for _, l := range lines {
 			if l.FulfilledQuantity < l.Quantity {
-				status = db.OrderStatusPartiallyFulfilled
+				status = ordersdb.OrderStatusPartiallyFulfilled
 			}
 		}
 		from := o.Status
-		if o, err = q.OrderTransition(ctx, db.OrderTransitionParams{BrandID: o.BrandID, ID: o.ID, Status: status, Now: now}); err != nil {
+		if o, err = q.OrderTransition(ctx, ordersdb.OrderTransitionParams{BrandID: o.BrandID, ID: o.ID, Status: status, Now: now}); err != nil {
 			return api.Fulfilment{}, err
 		}
-		if err := event(ctx, q, o, db.OrderActionFulfil, &from, nil, now); err != nil {
+		if err := event(ctx, q, o, ordersdb.OrderActionFulfil, &from, nil, now); err != nil {
 			return api.Fulfilment{}, err
 		}
 		out.OrderStatus, out.OrderVersion = api.OrderStatus(o.Status), o.Version

@@ -3,7 +3,7 @@
 //   sqlc v1.31.1
 // source: orders.sql
 
-package db
+package ordersdb
 
 import (
 	"context"
