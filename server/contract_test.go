@@ -407,12 +407,3 @@ func mustDecode(t *testing.T, body string, v any) {
 		t.Fatalf("decode %s: %v", body, err)
 	}
 }
-
-// keyOrNone is key's value, or "" for none: createOrder's key is required, so the generated
-// client always sends the header, and an empty one is refused like a missing one.
-func keyOrNone(key *string) string {
-	if key == nil {
-		return ""
-	}
-	return *key
-}
