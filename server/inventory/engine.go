@@ -22,11 +22,12 @@ import (
 // active location) is made on rows no one else can change until the transaction ends.
 //
 // The engine also keeps the records of what is held (reservation and order allocations), in the
-// same statements' transaction as the levels they explain: its verbs (Reserve, Release, HoldOrder,
-// FulfilOrder, ReleaseOrder, Adjust, Count, Transfer) are the only way stock is held, consumed,
-// shipped, released or moved, so "reserved is the sum of live holds" (HoldMismatches) and "the
-// ledger sums to the level" (LedgerMismatches) are kept in one place. Its tables' queries are
-// generated into gen/stockdb, which only this package may import (.golangci.yml, depguard).
+// same transaction as the levels they explain: its verbs (Reserve, Release, HoldOrder, FulfilOrder,
+// ReleaseOrder; Adjust for receipts, returns, adjustments and counts; Transfer) are the only way
+// stock is held, consumed, shipped, released or moved, so "reserved is the sum of live holds"
+// (HoldMismatches) and "the ledger sums to the level" (LedgerMismatches) are kept in one place.
+// Its tables' queries are generated into gen/stockdb, which only this package may import
+// (.golangci.yml, depguard).
 
 // Level identifies a stock level.
 type Level struct {
