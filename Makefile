@@ -39,7 +39,7 @@ fuzz: ## run every Go fuzz target for FUZZTIME (20000x) executions each: JSON pr
 	done
 
 .PHONY: generate
-generate: ## regenerate gen/api from openapi.yaml and gen/db from schema/ + queries/
+generate: ## regenerate gen/api from openapi.yaml, and gen/db, gen/stockdb, gen/ordersdb from schema/ + queries/ (sqlc.yaml)
 	$(GO) tool oapi-codegen -config oapi-codegen.yaml openapi.yaml
 	$(GO) tool sqlc generate
 

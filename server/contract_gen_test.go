@@ -412,25 +412,25 @@ func (f contractFixtures) substitute(v any) any {
 
 func seedContract(t *testing.T, env *servertest.Env) contractFixtures {
 	t.Helper()
-	b := newOrderBrand(t, env, "contract")
+	b := servertest.NewStockBrand(t, env, "contract")
 	admin := env.Admin(t)
-	p := b.product(t, "CT-1")
-	loc := createLocation(t, env, b.owner, "CT-A")
-	loc2 := createLocation(t, env, b.owner, "CT-B")
-	receive(t, env, b.owner, p.Id, loc.Id, 1000)
-	receive(t, env, b.owner, p.Id, loc2.Id, 1000)
-	order := b.mustCreate(t, oline(p.Id, 2))
-	toCancel := b.mustCreate(t, oline(p.Id, 1))
-	res := b.mustReserve(t, line(p.Id, nil, 1))
-	member := env.Member(t, b.owner, api.InvitationRoleSTAFF)
-	inv, err := env.Client.CreateInvitationWithResponse(ctx, b.brand, api.CreateInvitationJSONRequestBody{
-		Email: "invitee@example.com", Role: api.InvitationRoleMANAGER}, b.auth)
+	p := b.Product(t, "CT-1")
+	loc := createLocation(t, env, b.Owner, "CT-A")
+	loc2 := createLocation(t, env, b.Owner, "CT-B")
+	receive(t, env, b.Owner, p.Id, loc.Id, 1000)
+	receive(t, env, b.Owner, p.Id, loc2.Id, 1000)
+	order := b.MustCreateOrder(t, servertest.OrderLine(p.Id, 2))
+	toCancel := b.MustCreateOrder(t, servertest.OrderLine(p.Id, 1))
+	res := b.MustReserve(t, servertest.HoldLine(p.Id, nil, 1))
+	member := env.Member(t, b.Owner, api.InvitationRoleSTAFF)
+	inv, err := env.Client.CreateInvitationWithResponse(ctx, b.Brand, api.CreateInvitationJSONRequestBody{
+		Email: "invitee@example.com", Role: api.InvitationRoleMANAGER}, b.Auth)
 	if err != nil || inv.JSON201 == nil {
 		t.Fatalf("invite: %v %d %s", err, inv.StatusCode(), inv.Body)
 	}
 	// A second session of the owner's, for revokeSession (the owner's own keeps working).
-	env.Login(t, string(b.owner.User.Email), servertest.Password)
-	sessions, err := env.Client.ListSessionsWithResponse(ctx, b.auth)
+	env.Login(t, string(b.Owner.User.Email), servertest.Password)
+	sessions, err := env.Client.ListSessionsWithResponse(ctx, b.Auth)
 	if err != nil || sessions.JSON200 == nil {
 		t.Fatalf("sessions: %v %d %s", err, sessions.StatusCode(), sessions.Body)
 	}
@@ -443,13 +443,13 @@ func seedContract(t *testing.T, env *servertest.Env) contractFixtures {
 	if other == "" {
 		t.Fatalf("no second session among %+v", sessions.JSON200.Items)
 	}
-	third := env.Login(t, string(b.owner.User.Email), servertest.Password)
-	key := env.APIKey(t, b.owner, "inventory:read")
+	third := env.Login(t, string(b.Owner.User.Email), servertest.Password)
+	key := env.APIKey(t, b.Owner, "inventory:read")
 	return contractFixtures{
-		owner: b.owner.AccessToken,
+		owner: b.Owner.AccessToken,
 		admin: admin.AccessToken,
 		ids: map[string]string{
-			"brandId":       b.brand.String(),
+			"brandId":       b.Brand.String(),
 			"productId":     p.Id.String(),
 			"locationId":    loc.Id.String(),
 			"orderId":       order.Id.String(),

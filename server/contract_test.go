@@ -120,14 +120,14 @@ func TestSpecNullableIsStrict303(t *testing.T) {
 func TestNullsPassAStrictValidator(t *testing.T) {
 	t.Parallel()
 	env := servertest.New(t)
-	b := newOrderBrand(t, env, "nulls")
+	b := servertest.NewStockBrand(t, env, "nulls")
 
 	t.Run("StockLocation.address", func(t *testing.T) {
-		loc := createLocation(t, env, b.owner, "NUL-1")
+		loc := createLocation(t, env, b.Owner, "NUL-1")
 		if loc.Address != nil {
 			t.Fatalf("address = %+v, want null", loc.Address)
 		}
-		got, err := env.Client.GetLocationWithResponse(ctx, b.brand, loc.Id, b.auth)
+		got, err := env.Client.GetLocationWithResponse(ctx, b.Brand, loc.Id, b.Auth)
 		if err != nil || got.JSON200 == nil {
 			t.Fatalf("get location: %v %d %s", err, got.StatusCode(), got.Body)
 		}
@@ -136,22 +136,22 @@ func TestNullsPassAStrictValidator(t *testing.T) {
 		}
 	})
 	t.Run("UpdateLocationRequest.address", func(t *testing.T) {
-		loc := createLocation(t, env, b.owner, "NUL-2")
-		resp := patchJSON(t, env, fmt.Sprintf("/brands/%s/locations/%s", b.brand, loc.Id),
-			`{"address": {"line1": "1 Main St", "city": "Leeds", "country": "GB"}}`, b.owner.AccessToken)
+		loc := createLocation(t, env, b.Owner, "NUL-2")
+		resp := patchJSON(t, env, fmt.Sprintf("/brands/%s/locations/%s", b.Brand, loc.Id),
+			`{"address": {"line1": "1 Main St", "city": "Leeds", "country": "GB"}}`, b.Owner.AccessToken)
 		wantStatus(t, resp, http.StatusOK)
-		resp = patchJSON(t, env, fmt.Sprintf("/brands/%s/locations/%s", b.brand, loc.Id), `{"address": null}`, b.owner.AccessToken)
+		resp = patchJSON(t, env, fmt.Sprintf("/brands/%s/locations/%s", b.Brand, loc.Id), `{"address": null}`, b.Owner.AccessToken)
 		body := wantStatus(t, resp, http.StatusOK)
 		if !strings.Contains(body, `"address":null`) {
 			t.Errorf("body %s: want \"address\":null after clearing it", body)
 		}
 	})
 	t.Run("OrderEvent.fromStatus", func(t *testing.T) {
-		p := b.product(t, "NUL-P")
-		loc := createLocation(t, env, b.owner, "NUL-3")
-		receive(t, env, b.owner, p.Id, loc.Id, 2)
-		o := b.mustCreate(t, oline(p.Id, 1))
-		events := b.events(t, o.Id)
+		p := b.Product(t, "NUL-P")
+		loc := createLocation(t, env, b.Owner, "NUL-3")
+		receive(t, env, b.Owner, p.Id, loc.Id, 2)
+		o := b.MustCreateOrder(t, servertest.OrderLine(p.Id, 1))
+		events := b.OrderEvents(t, o.Id)
 		if len(events) == 0 || events[0].FromStatus != nil {
 			t.Fatalf("events = %+v, want the creation first with fromStatus null", events)
 		}
@@ -170,13 +170,13 @@ func TestCreateOrderRequiresIdempotencyKey(t *testing.T) {
 	}
 
 	env := servertest.New(t)
-	b := newOrderBrand(t, env, "reqkey")
-	p := b.product(t, "RK-1")
-	loc := createLocation(t, env, b.owner, "RK")
-	receive(t, env, b.owner, p.Id, loc.Id, 5)
-	body, _ := json.Marshal(orderBody(oline(p.Id, 1)))
-	resp := postJSON(t, env, fmt.Sprintf("/brands/%s/orders", b.brand), string(body),
-		map[string]string{"Authorization": "Bearer " + b.owner.AccessToken})
+	b := servertest.NewStockBrand(t, env, "reqkey")
+	p := b.Product(t, "RK-1")
+	loc := createLocation(t, env, b.Owner, "RK")
+	receive(t, env, b.Owner, p.Id, loc.Id, 5)
+	body, _ := json.Marshal(servertest.OrderBody(servertest.OrderLine(p.Id, 1)))
+	resp := postJSON(t, env, fmt.Sprintf("/brands/%s/orders", b.Brand), string(body),
+		map[string]string{"Authorization": "Bearer " + b.Owner.AccessToken})
 	prob := servertest.ReadProblem(t, resp)
 	if resp.StatusCode != http.StatusBadRequest || prob.Code != api.ProblemCodeIdempotencyKeyRequired {
 		t.Fatalf("no key: %d %s, want 400 idempotency_key_required", resp.StatusCode, prob.Code)
@@ -184,7 +184,7 @@ func TestCreateOrderRequiresIdempotencyKey(t *testing.T) {
 	if !namesField(prob, "header.Idempotency-Key") {
 		t.Errorf("errors %+v: want header.Idempotency-Key named", prob.Errors)
 	}
-	b.wantLevel(t, "nothing held", p.Id, loc.Id, 5, 0)
+	b.WantLevel(t, "nothing held", p.Id, loc.Id, 5, 0)
 }
 
 // TestActionsTakeNoBody: every POST whose body has no required member (confirm, cancel, extend)
@@ -204,36 +204,36 @@ func TestActionsTakeNoBody(t *testing.T) {
 	}
 
 	env := servertest.New(t)
-	b := newOrderBrand(t, env, "nobody")
-	p := b.product(t, "NB-1")
-	loc := createLocation(t, env, b.owner, "NB")
-	receive(t, env, b.owner, p.Id, loc.Id, 10)
+	b := servertest.NewStockBrand(t, env, "nobody")
+	p := b.Product(t, "NB-1")
+	loc := createLocation(t, env, b.Owner, "NB")
+	receive(t, env, b.Owner, p.Id, loc.Id, 10)
 	for _, contentType := range []string{"", "application/json"} {
 		t.Run("content-type="+contentType, func(t *testing.T) {
-			o1 := b.mustCreate(t, oline(p.Id, 1))
-			o2 := b.mustCreate(t, oline(p.Id, 1))
-			res := b.mustReserve(t, line(p.Id, nil, 1))
+			o1 := b.MustCreateOrder(t, servertest.OrderLine(p.Id, 1))
+			o2 := b.MustCreateOrder(t, servertest.OrderLine(p.Id, 1))
+			res := b.MustReserve(t, servertest.HoldLine(p.Id, nil, 1))
 			before := res.ExpiresAt
 			env.Clock.Advance(60e9)
 			for _, tc := range []struct {
 				name, path string
 				check      func(t *testing.T, body string)
 			}{
-				{"confirm", fmt.Sprintf("/brands/%s/orders/%s/confirm", b.brand, o1.Id), func(t *testing.T, body string) {
+				{"confirm", fmt.Sprintf("/brands/%s/orders/%s/confirm", b.Brand, o1.Id), func(t *testing.T, body string) {
 					var o api.Order
 					mustDecode(t, body, &o)
 					if o.Status != api.OrderConfirmed || o.PaymentReference != nil {
 						t.Errorf("confirmed order %s: status %s, paymentReference %v", o.Id, o.Status, o.PaymentReference)
 					}
 				}},
-				{"cancel", fmt.Sprintf("/brands/%s/orders/%s/cancel", b.brand, o2.Id), func(t *testing.T, body string) {
+				{"cancel", fmt.Sprintf("/brands/%s/orders/%s/cancel", b.Brand, o2.Id), func(t *testing.T, body string) {
 					var o api.Order
 					mustDecode(t, body, &o)
 					if o.Status != api.OrderCancelled {
 						t.Errorf("cancelled order %s: status %s", o.Id, o.Status)
 					}
 				}},
-				{"extend", fmt.Sprintf("/brands/%s/reservations/%s/extend", b.brand, res.Id), func(t *testing.T, body string) {
+				{"extend", fmt.Sprintf("/brands/%s/reservations/%s/extend", b.Brand, res.Id), func(t *testing.T, body string) {
 					var r api.Reservation
 					mustDecode(t, body, &r)
 					// No ttlSeconds: the default TTL (900 s) from now, like a new reservation's.
@@ -250,7 +250,7 @@ func TestActionsTakeNoBody(t *testing.T) {
 					if contentType != "" {
 						req.Header.Set("Content-Type", contentType)
 					}
-					req.Header.Set("Authorization", "Bearer "+b.owner.AccessToken)
+					req.Header.Set("Authorization", "Bearer "+b.Owner.AccessToken)
 					resp, err := env.HTTP.Do(req)
 					if err != nil {
 						t.Fatal(err)
@@ -260,7 +260,7 @@ func TestActionsTakeNoBody(t *testing.T) {
 			}
 		})
 	}
-	b.wantLevel(t, "two orders: one confirmed (held), one cancelled; two holds", p.Id, loc.Id, 10, 4)
+	b.WantLevel(t, "two orders: one confirmed (held), one cancelled; two holds", p.Id, loc.Id, 10, 4)
 }
 
 // TestHeaderParametersHavePatterns: every header parameter has a pattern, so a value Go's HTTP
@@ -285,10 +285,10 @@ func TestHeaderParametersHavePatterns(t *testing.T) {
 	}
 
 	env := servertest.New(t)
-	b := newOrderBrand(t, env, "hdr")
-	p := b.product(t, "HDR-1")
-	productPath := fmt.Sprintf("/brands/%s/products/%s", b.brand, p.Id)
-	adjustPath := fmt.Sprintf("/brands/%s/inventory/adjustments", b.brand)
+	b := servertest.NewStockBrand(t, env, "hdr")
+	p := b.Product(t, "HDR-1")
+	productPath := fmt.Sprintf("/brands/%s/products/%s", b.Brand, p.Id)
+	adjustPath := fmt.Sprintf("/brands/%s/inventory/adjustments", b.Brand)
 	for _, tc := range []struct {
 		name, method, path, header, value string
 	}{
@@ -305,7 +305,7 @@ func TestHeaderParametersHavePatterns(t *testing.T) {
 				t.Fatal(err)
 			}
 			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", "Bearer "+b.owner.AccessToken)
+			req.Header.Set("Authorization", "Bearer "+b.Owner.AccessToken)
 			req.Header.Set(tc.header, tc.value)
 			resp, err := env.HTTP.Do(req)
 			if err != nil {
@@ -321,7 +321,7 @@ func TestHeaderParametersHavePatterns(t *testing.T) {
 		})
 	}
 	// The product is untouched by all of the above.
-	got, err := env.Client.GetProductWithResponse(ctx, b.brand, p.Id, b.auth)
+	got, err := env.Client.GetProductWithResponse(ctx, b.Brand, p.Id, b.Auth)
 	if err != nil || got.JSON200 == nil || got.JSON200.Name != p.Name {
 		t.Errorf("product after refused changes: %v %d %s", err, got.StatusCode(), got.Body)
 	}
@@ -406,13 +406,4 @@ func mustDecode(t *testing.T, body string, v any) {
 	if err := json.Unmarshal([]byte(body), v); err != nil {
 		t.Fatalf("decode %s: %v", body, err)
 	}
-}
-
-// keyOrNone is key's value, or "" for none: createOrder's key is required, so the generated
-// client always sends the header, and an empty one is refused like a missing one.
-func keyOrNone(key *string) string {
-	if key == nil {
-		return ""
-	}
-	return *key
 }

@@ -83,33 +83,33 @@ func TestMetricsAfterAFlow(t *testing.T) {
 	observe.SetPool(env.Pool)
 	before := scrape(t)
 
-	b := newStockBrand(t, env, "metrics")
-	email := string(b.owner.User.Email)
+	b := servertest.NewStockBrand(t, env, "metrics")
+	email := string(b.Owner.User.Email)
 	env.Login(t, email, servertest.Password)
-	bad, err := env.Client.LoginWithResponse(ctx, api.LoginJSONRequestBody{Email: b.owner.User.Email, Password: "not the password"})
+	bad, err := env.Client.LoginWithResponse(ctx, api.LoginJSONRequestBody{Email: b.Owner.User.Email, Password: "not the password"})
 	if err != nil || bad.StatusCode() != http.StatusUnauthorized {
 		t.Fatalf("bad login: %v %d", err, bad.StatusCode())
 	}
-	if r, err := env.Client.RefreshWithResponse(ctx, api.RefreshJSONRequestBody{RefreshToken: b.owner.RefreshToken}); err != nil || r.JSON200 == nil {
+	if r, err := env.Client.RefreshWithResponse(ctx, api.RefreshJSONRequestBody{RefreshToken: b.Owner.RefreshToken}); err != nil || r.JSON200 == nil {
 		t.Fatalf("refresh: %v", err)
 	}
 	if r, err := env.Client.RefreshWithResponse(ctx, api.RefreshJSONRequestBody{RefreshToken: "garbage.token.value"}); err != nil || r.StatusCode() != http.StatusUnauthorized {
 		t.Fatalf("garbage refresh: %v", err)
 	}
-	if r, err := env.Client.ListProductsWithResponse(ctx, b.brand, &api.ListProductsParams{}, b.auth); err != nil || r.JSON200 == nil {
+	if r, err := env.Client.ListProductsWithResponse(ctx, b.Brand, &api.ListProductsParams{}, b.Auth); err != nil || r.JSON200 == nil {
 		t.Fatalf("list products: %v", err)
 	}
-	p := b.product(t, "MET-1")
-	loc := createLocation(t, env, b.owner, "MET")
-	receive(t, env, b.owner, p.Id, loc.Id, 2)
-	b.mustReserve(t, line(p.Id, &loc.Id, 2))
-	if r := b.reserve(t, line(p.Id, &loc.Id, 1)); r.StatusCode() != http.StatusUnprocessableEntity {
+	p := b.Product(t, "MET-1")
+	loc := createLocation(t, env, b.Owner, "MET")
+	receive(t, env, b.Owner, p.Id, loc.Id, 2)
+	b.MustReserve(t, servertest.HoldLine(p.Id, &loc.Id, 2))
+	if r := b.Reserve(t, servertest.HoldLine(p.Id, &loc.Id, 1)); r.StatusCode() != http.StatusUnprocessableEntity {
 		t.Fatalf("reserve past stock: %d %s", r.StatusCode(), r.Body)
 	}
 	key := "metrics-replay"
 	for range 2 {
-		r, err := env.Client.CreateStockAdjustmentWithResponse(ctx, b.brand, &api.CreateStockAdjustmentParams{IdempotencyKey: &key},
-			api.StockAdjustmentRequest{Kind: api.AdjustmentReceipt, Lines: []api.StockAdjustmentLine{{ProductId: p.Id, LocationId: loc.Id, Delta: 1}}}, b.auth)
+		r, err := env.Client.CreateStockAdjustmentWithResponse(ctx, b.Brand, &api.CreateStockAdjustmentParams{IdempotencyKey: &key},
+			api.StockAdjustmentRequest{Kind: api.AdjustmentReceipt, Lines: []api.StockAdjustmentLine{{ProductId: p.Id, LocationId: loc.Id, Delta: 1}}}, b.Auth)
 		if err != nil || r.StatusCode() != http.StatusCreated {
 			t.Fatalf("adjust with a key: %v %d", err, r.StatusCode())
 		}
@@ -144,7 +144,7 @@ func TestMetricsAfterAFlow(t *testing.T) {
 	for name, f := range after {
 		for _, m := range f.GetMetric() {
 			for _, l := range m.GetLabel() {
-				if strings.Contains(l.GetValue(), b.brand.String()) || strings.Contains(l.GetValue(), "@") {
+				if strings.Contains(l.GetValue(), b.Brand.String()) || strings.Contains(l.GetValue(), "@") {
 					t.Errorf("%s has an unbounded label %s=%q", name, l.GetName(), l.GetValue())
 				}
 			}

@@ -125,7 +125,7 @@ func newTenant(t *testing.T, env *servertest.Env, name string) tenant {
 	if err != nil || res.JSON201 == nil {
 		t.Fatalf("reserve: %v %s", err, res.Body)
 	}
-	order := placeOrder(t, env, owner, product.Id, 1)
+	order := env.PlaceOrder(t, owner, product.Id, 1)
 	key := env.APIKey(t, owner, "inventory:read")
 	return tenant{
 		owner: owner, staff: staff, product: product,

@@ -20,8 +20,8 @@ import (
 // test does not run in parallel with others (it still keeps only its own trace's spans).
 func TestTraceOfABrandScopedRequest(t *testing.T) { //nolint:paralleltest // swaps the process's tracer provider
 	env := servertest.New(t)
-	b := newStockBrand(t, env, "traced")
-	b.product(t, "TR-1")
+	b := servertest.NewStockBrand(t, env, "traced")
+	b.Product(t, "TR-1")
 
 	exporter := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exporter))
@@ -29,11 +29,11 @@ func TestTraceOfABrandScopedRequest(t *testing.T) { //nolint:paralleltest // swa
 	t.Cleanup(func() { observe.UseTracerProvider(nil); _ = tp.Shutdown(ctx) })
 
 	const traceID, parentID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, env.URL+"/brands/"+b.brand.String()+"/products", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, env.URL+"/brands/"+b.Brand.String()+"/products", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+b.owner.AccessToken)
+	req.Header.Set("Authorization", "Bearer "+b.Owner.AccessToken)
 	req.Header.Set("Traceparent", "00-"+traceID+"-"+parentID+"-01")
 	resp, err := env.HTTP.Do(req)
 	if err != nil {

@@ -30,13 +30,19 @@ var pgbenchScripts embed.FS
 // sqlcName starts a statement in sqlc's annotated files: `-- name: SessionRotate :one`.
 var sqlcName = regexp.MustCompile(`^--\s*name:\s*(\w+)\s+:\w+`)
 
-// loadQueries reads every named statement of dir/*.sql, without comment lines or the final
+// loadQueries reads every named statement of dir/*.sql and dir/*/*.sql (queries/stock and
+// queries/orders generate packages of their own: sqlc.yaml), without comment lines or the final
 // semicolon.
 func loadQueries(dir string) (map[string]string, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.sql"))
 	if err != nil {
 		return nil, err
 	}
+	nested, err := filepath.Glob(filepath.Join(dir, "*", "*.sql"))
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, nested...)
 	if len(files) == 0 {
 		return nil, fmt.Errorf("no queries in %s (run from the repository root, or pass --queries)", dir)
 	}

@@ -5,6 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/inventory"
 )
 
 var orderSetup struct {
@@ -62,11 +68,12 @@ func (c *cluster) proveOrders(ctx context.Context) error {
 	if pending != stock || allocated != stock || holds != stock {
 		return fmt.Errorf("%d pending, %d allocated, %d orders with a hold movement; want %d each", pending, allocated, holds, stock)
 	}
-	return c.checkLevel(ctx, product, location, stock, stock)
+	return c.checkLevel(ctx, owner.User.BrandID, product, location, stock, stock)
 }
 
-// checkLevel wants the level at onHand and reserved, and its movements adding up to it.
-func (c *cluster) checkLevel(ctx context.Context, product, location string, onHand, reserved int64) error {
+// checkLevel wants the level at onHand and reserved, its movements adding up to it, and both of
+// the stock engine's invariants holding at every level of brand.
+func (c *cluster) checkLevel(ctx context.Context, brand, product, location string, onHand, reserved int64) error {
 	var gotOnHand, gotReserved, sumOnHand, sumReserved int64
 	if err := c.db.QueryRow(ctx, `SELECT l.on_hand, l.reserved, coalesce(sum(m.on_hand_delta), 0), coalesce(sum(m.reserved_delta), 0)
 		FROM stock_levels l LEFT JOIN stock_movements m
@@ -81,6 +88,33 @@ func (c *cluster) checkLevel(ctx context.Context, product, location string, onHa
 	case sumOnHand != gotOnHand || sumReserved != gotReserved:
 		return fmt.Errorf("the ledger adds up to on hand %d reserved %d, the level says %d and %d", sumOnHand, sumReserved, gotOnHand, gotReserved)
 	}
+	return c.checkInvariants(ctx, brand)
+}
+
+// checkInvariants runs the stock engine's two invariant queries over brand's levels (the ledger
+// sums to each level; each level's reserved is the sum of its live holds): none may name a level.
+// They run inside the brand's scope, as the application does: row-level security then shows them
+// that brand's rows whoever the proof connects as (an empty answer must not come from seeing none).
+func (c *cluster) checkInvariants(ctx context.Context, brand string) error {
+	id, err := uuid.Parse(brand)
+	if err != nil {
+		return err
+	}
+	var bad []inventory.Mismatch
+	err = pgx.BeginFunc(ctx, c.db, func(tx pgx.Tx) error {
+		if err := db.New(tx).BrandScopeSet(ctx, brand); err != nil {
+			return err
+		}
+		bad, err = inventory.Mismatches(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("stock invariants broken: %v", bad)
+	}
+	fmt.Printf("     stock invariants hold (ledger, holds) at every level of brand %s\n", brand)
 	return nil
 }
 
@@ -154,5 +188,5 @@ func (c *cluster) proveOrderSweepers(ctx context.Context) error {
 	case total != stock:
 		return fmt.Errorf("the sweepers counted %.0f cancellations, want %d", total, stock)
 	}
-	return c.checkLevel(ctx, orderSetup.product, orderSetup.location, stock, 0)
+	return c.checkLevel(ctx, orderSetup.brand, orderSetup.product, orderSetup.location, stock, 0)
 }

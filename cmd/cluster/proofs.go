@@ -216,7 +216,7 @@ func (c *cluster) stocked(ctx context.Context, owner authResponse, sku, code str
 }
 
 var stockSetup struct {
-	product, location string
+	brand, product, location string
 }
 
 // proveReservations: 1,000 concurrent 1-unit reservations of a product with 300 in stock, spread
@@ -232,7 +232,7 @@ func (c *cluster) proveReservations(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	stockSetup.product, stockSetup.location = product, location
+	stockSetup.brand, stockSetup.product, stockSetup.location = owner.User.BrandID, product, location
 
 	b := c.burst(ctx, 1000, func(i int) call {
 		return call{method: http.MethodPost, url: c.instances[i%3].url() + brand + "/reservations", token: owner.AccessToken,
@@ -242,7 +242,7 @@ func (c *cluster) proveReservations(ctx context.Context) error {
 	if err := b.check(1000, stock); err != nil {
 		return err
 	}
-	return c.checkLevel(ctx, product, location, stock, stock)
+	return c.checkLevel(ctx, owner.User.BrandID, product, location, stock, stock)
 }
 
 // burstResult counts the answers to a burst of concurrent requests.
@@ -363,7 +363,7 @@ func (c *cluster) proveSweepers(ctx context.Context) error {
 	case total != stock:
 		return fmt.Errorf("the sweepers counted %.0f releases, want %d", total, stock)
 	}
-	return nil
+	return c.checkInvariants(ctx, stockSetup.brand)
 }
 
 // counterValues reads each instance's counter family{label="value"} (0 when absent).

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/gen/stockdb"
 )
 
 func TestMergeHoldLines(t *testing.T) {
@@ -39,7 +40,7 @@ func TestMergeHoldLines(t *testing.T) {
 
 // stockOf is a Stock as Open would have locked it: active products, locations by code, levels.
 func stockOf(products []uuid.UUID, locs map[string]uuid.UUID, inactive map[string]bool, available map[Level]int64) *Stock {
-	s := &Stock{products: map[uuid.UUID]db.ProductsAvailabilityRow{}, locations: map[uuid.UUID]db.LocationsLockSharedRow{}, levels: map[Level]*db.StockLevel{}}
+	s := &Stock{products: map[uuid.UUID]db.ProductsAvailabilityRow{}, locations: map[uuid.UUID]db.LocationsLockSharedRow{}, levels: map[Level]*stockdb.StockLevel{}}
 	for _, p := range products {
 		s.products[p] = db.ProductsAvailabilityRow{ID: p, Status: db.ProductStatusActive}
 	}
@@ -47,7 +48,7 @@ func stockOf(products []uuid.UUID, locs map[string]uuid.UUID, inactive map[strin
 		s.locations[id] = db.LocationsLockSharedRow{ID: id, Code: code, Active: !inactive[code]}
 	}
 	for l, n := range available {
-		s.levels[l] = &db.StockLevel{ProductID: l.Product, LocationID: l.Location, OnHand: n + 1, Reserved: 1}
+		s.levels[l] = &stockdb.StockLevel{ProductID: l.Product, LocationID: l.Location, OnHand: n + 1, Reserved: 1}
 	}
 	return s
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/gen/stockdb"
 	"github.com/ecompointer/ecompointer/server/kit"
 )
 
@@ -69,12 +70,12 @@ func (h *Handlers) CreateStockAdjustment(ctx context.Context, req api.CreateStoc
 	lines := sumLines(body.Lines,
 		func(l api.StockAdjustmentLine) Level { return Level{l.ProductId, l.LocationId} },
 		func(l api.StockAdjustmentLine) int64 { return l.Delta })
-	kind := db.MovementKind(body.Kind)
+	kind := stockdb.MovementKind(body.Kind)
 	if bad := signErrors(kind, body.Lines); len(bad) > 0 {
 		return api.CreateStockAdjustment400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.InvalidFields(ctx, bad)}, nil
 	}
-	change, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (api.StockChange, error) {
-		st, err := Open(ctx, q, req.BrandId, h.d.Now(), lines.scope(func(l Level) bool { return lines.delta[l] > 0 }))
+	change, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.StockChange, error) {
+		st, err := Open(ctx, tx, req.BrandId, h.d.Now(), lines.scope(func(l Level) bool { return lines.delta[l] > 0 }))
 		if err != nil {
 			return api.StockChange{}, err
 		}
@@ -98,7 +99,7 @@ func (h *Handlers) CreateStockAdjustment(ctx context.Context, req api.CreateStoc
 		}
 		for _, l := range lines.order {
 			if d := lines.delta[l]; d != 0 {
-				if err := st.Move(l, Movement{Kind: kind, OnHandDelta: d, Reason: body.Reason, Reference: body.Reference, Line: lines.first[l]}); err != nil {
+				if err := st.Adjust(ctx, l, kind, d, Note{Reason: body.Reason, Reference: body.Reference}, lines.first[l]); err != nil {
 					return api.StockChange{}, err
 				}
 			}
@@ -146,9 +147,9 @@ func (h *Handlers) CreateStockCount(ctx context.Context, req api.CreateStockCoun
 	lines := sumLines(body.Lines,
 		func(l api.StockCountLine) Level { return Level{l.ProductId, l.LocationId} },
 		func(l api.StockCountLine) int64 { return l.OnHand })
-	change, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (api.StockChange, error) {
+	change, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.StockChange, error) {
 		// A count may find stock where the ledger had none: such a level is created.
-		st, err := Open(ctx, q, req.BrandId, h.d.Now(), lines.scope(func(l Level) bool { return lines.delta[l] > 0 }))
+		st, err := Open(ctx, tx, req.BrandId, h.d.Now(), lines.scope(func(l Level) bool { return lines.delta[l] > 0 }))
 		if err != nil {
 			return api.StockChange{}, err
 		}
@@ -172,7 +173,7 @@ func (h *Handlers) CreateStockCount(ctx context.Context, req api.CreateStockCoun
 		}
 		for _, l := range lines.order {
 			if d := lines.delta[l] - st.OnHand(l); d != 0 {
-				if err := st.Move(l, Movement{Kind: db.MovementKindCount, OnHandDelta: d, Reason: body.Reason, Reference: body.Reference, Line: lines.first[l]}); err != nil {
+				if err := st.Adjust(ctx, l, stockdb.MovementKindCount, d, Note{Reason: body.Reason, Reference: body.Reference}, lines.first[l]); err != nil {
 					return api.StockChange{}, err
 				}
 			}
@@ -209,8 +210,8 @@ func (h *Handlers) CreateStockTransfer(ctx context.Context, req api.CreateStockT
 			"toLocationId", "must differ from fromLocationId")}, nil
 	}
 	from, to := Level{body.ProductId, body.FromLocationId}, Level{body.ProductId, body.ToLocationId}
-	change, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (api.StockChange, error) {
-		st, err := Open(ctx, q, req.BrandId, h.d.Now(), Scope{
+	change, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.StockChange, error) {
+		st, err := Open(ctx, tx, req.BrandId, h.d.Now(), Scope{
 			Products:  []uuid.UUID{body.ProductId},
 			Locations: []uuid.UUID{body.FromLocationId, body.ToLocationId},
 			Create:    []Level{to},
@@ -224,12 +225,7 @@ func (h *Handlers) CreateStockTransfer(ctx context.Context, req api.CreateStockT
 		if !st.Fits(to, body.Quantity) {
 			return api.StockChange{}, &QuantityLimit{Lines: []api.ProblemLine{limitLine(0, to, body.Quantity, st.OnHand(to))}}
 		}
-		out := Movement{Kind: db.MovementKindTransferOut, OnHandDelta: -body.Quantity, Reason: body.Reason, Reference: body.Reference}
-		in := Movement{Kind: db.MovementKindTransferIn, OnHandDelta: body.Quantity, Reason: body.Reason, Reference: body.Reference}
-		if err := st.Move(from, out); err != nil {
-			return api.StockChange{}, err
-		}
-		if err := st.Move(to, in); err != nil {
+		if err := st.Transfer(ctx, from, to, body.Quantity, Note{Reason: body.Reason, Reference: body.Reference}); err != nil {
 			return api.StockChange{}, err
 		}
 		return st.Change(), nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/gen/stockdb"
 	"github.com/ecompointer/ecompointer/server/kit"
 )
 
@@ -19,6 +20,14 @@ import (
 // SHARE by id, then levels FOR UPDATE by product and location). Whatever the request, two
 // transactions therefore never wait on each other in a cycle, and every check (available stock,
 // active location) is made on rows no one else can change until the transaction ends.
+//
+// The engine also keeps the records of what is held (reservation and order allocations), in the
+// same transaction as the levels they explain: its verbs (Reserve, Release, HoldOrder, FulfilOrder,
+// ReleaseOrder; Adjust for receipts, returns, adjustments and counts; Transfer) are the only way
+// stock is held, consumed, shipped, released or moved, so "reserved is the sum of live holds"
+// (HoldMismatches) and "the ledger sums to the level" (LedgerMismatches) are kept in one place.
+// Its tables' queries are generated into gen/stockdb, which only this package may import
+// (.golangci.yml, depguard).
 
 // Level identifies a stock level.
 type Level struct {
@@ -79,8 +88,7 @@ func (e *StockChanged) Code() api.ProblemCode { return api.ProblemCodeStockChang
 
 // Stock is one transaction's view of the levels it has locked.
 type Stock struct {
-	ctx       context.Context
-	q         *db.Queries
+	sq        *stockdb.Queries
 	brand     uuid.UUID
 	now       time.Time
 	actor     *uuid.UUID
@@ -88,12 +96,12 @@ type Stock struct {
 
 	products  map[uuid.UUID]db.ProductsAvailabilityRow
 	locations map[uuid.UUID]db.LocationsLockSharedRow
-	levels    map[Level]*db.StockLevel
+	levels    map[Level]*stockdb.StockLevel
 	// expired is what holds of expired, not yet released reservations keep in each locked
 	// level's reserved: they never count against availability (the sweeper releases them later,
 	// in its own bounded batches; a sale never pays for that).
 	expired   map[Level]int64
-	held      []db.ReservationAllocation
+	held      []stockdb.ReservationAllocation
 	movements []uuid.UUID
 	touched   []Level
 }
@@ -116,15 +124,16 @@ type Scope struct {
 	Held []Level
 }
 
-// Open locks what scope names and returns the Stock to change it with, inside q's transaction
+// Open locks what scope names and returns the Stock to change it with, inside transaction tx
 // (which must be scoped to brand). Expired holds are neither locked nor released here: what they
 // keep at each locked level is read (one indexed sum) and left out of availability, so an
 // expired reservation never blocks a change, and a change never pays for releasing thousands of
 // them (issue 16: 4,000 expired holds made the next order take 9 s). The sweeper releases them.
-func Open(ctx context.Context, q *db.Queries, brand uuid.UUID, now time.Time, scope Scope) (*Stock, error) {
+func Open(ctx context.Context, tx db.DBTX, brand uuid.UUID, now time.Time, scope Scope) (*Stock, error) {
+	q, sq := db.New(tx), stockdb.New(tx)
 	s := &Stock{
-		ctx: ctx, q: q, brand: brand, now: now, actor: kit.UserID(ctx), requestID: kit.RequestID(ctx),
-		levels: map[Level]*db.StockLevel{}, expired: map[Level]int64{},
+		sq: sq, brand: brand, now: now, actor: kit.UserID(ctx), requestID: kit.RequestID(ctx),
+		levels: map[Level]*stockdb.StockLevel{}, expired: map[Level]int64{},
 	}
 	products := uniq(scope.Products)
 	rows, err := q.ProductsAvailability(ctx, db.ProductsAvailabilityParams{BrandID: brand, Ids: products})
@@ -140,12 +149,12 @@ func Open(ctx context.Context, q *db.Queries, brand uuid.UUID, now time.Time, sc
 	}
 
 	// 1. Reservations: the one being released or consumed.
-	var held []db.ReservationAllocation
+	var held []stockdb.ReservationAllocation
 	if scope.Reservation != nil {
-		if _, err := q.ReservationGetForUpdate(ctx, db.ReservationGetForUpdateParams{BrandID: brand, ID: *scope.Reservation}); err != nil {
+		if _, err := sq.ReservationGetForUpdate(ctx, stockdb.ReservationGetForUpdateParams{BrandID: brand, ID: *scope.Reservation}); err != nil {
 			return nil, kit.DBError(err)
 		}
-		if held, err = q.ReservationAllocations(ctx, db.ReservationAllocationsParams{BrandID: brand, ReservationIds: []uuid.UUID{*scope.Reservation}}); err != nil {
+		if held, err = sq.ReservationAllocations(ctx, stockdb.ReservationAllocationsParams{BrandID: brand, ReservationIds: []uuid.UUID{*scope.Reservation}}); err != nil {
 			return nil, err
 		}
 	}
@@ -184,7 +193,7 @@ func Open(ctx context.Context, q *db.Queries, brand uuid.UUID, now time.Time, sc
 		for i, c := range create {
 			p[i], l[i] = c.Product, c.Location
 		}
-		if err := q.LevelsEnsure(ctx, db.LevelsEnsureParams{BrandID: brand, ProductIds: p, LocationIds: l, Now: now}); err != nil {
+		if err := sq.LevelsEnsure(ctx, stockdb.LevelsEnsureParams{BrandID: brand, ProductIds: p, LocationIds: l, Now: now}); err != nil {
 			return nil, err
 		}
 	}
@@ -201,7 +210,7 @@ func Open(ctx context.Context, q *db.Queries, brand uuid.UUID, now time.Time, sc
 	}
 	if len(lockProducts) > 0 && len(lockLocations) > 0 {
 		ps, ls := uniq(lockProducts), uniq(lockLocations)
-		levels, err := q.LevelsLock(ctx, db.LevelsLockParams{BrandID: brand, ProductIds: ps, LocationIds: ls})
+		levels, err := sq.LevelsLock(ctx, stockdb.LevelsLockParams{BrandID: brand, ProductIds: ps, LocationIds: ls})
 		if err != nil {
 			return nil, err
 		}
@@ -212,7 +221,7 @@ func Open(ctx context.Context, q *db.Queries, brand uuid.UUID, now time.Time, sc
 		// created or released only by a transaction that locks its level, and an expired
 		// reservation never becomes live again (extend and consume refuse it), so the figure
 		// cannot change before this transaction ends.
-		exp, err := q.LevelsExpiredHeld(ctx, db.LevelsExpiredHeldParams{BrandID: brand, ProductIds: ps, LocationIds: ls, Now: now})
+		exp, err := sq.LevelsExpiredHeld(ctx, stockdb.LevelsExpiredHeldParams{BrandID: brand, ProductIds: ps, LocationIds: ls, Now: now})
 		if err != nil {
 			return nil, err
 		}
@@ -251,40 +260,41 @@ func (s *Stock) Reserved(l Level) int64 {
 	return 0
 }
 
-// Movement is what a change says about itself in the ledger.
-type Movement struct {
-	Kind          db.MovementKind
-	OnHandDelta   int64
-	ReservedDelta int64
-	Reason        *string
-	Reference     *string
-	Reservation   *uuid.UUID
-	Order         *uuid.UUID
-	// Line is the request line the movement is for, named if the level's bound refuses it.
-	Line int
+// movement is what a change says about itself in the ledger.
+type movement struct {
+	kind          stockdb.MovementKind
+	onHandDelta   int64
+	reservedDelta int64
+	reason        *string
+	reference     *string
+	reservation   *uuid.UUID
+	order         *uuid.UUID
+	// line is the request line the movement is for, named if the level's bound refuses it.
+	line int
 }
 
-// Move applies m to level l and appends it to the ledger (one statement: the level and its
-// movement cannot disagree). The level must be in the locked scope.
-func (s *Stock) Move(l Level, m Movement) error {
+// move applies m to level l and appends it to the ledger (one statement: the level and its
+// movement cannot disagree). The level must be in the locked scope. Only the engine's verbs call
+// it, each with the hold records that explain the movement.
+func (s *Stock) move(ctx context.Context, l Level, m movement) error {
 	lv := s.levels[l]
 	if lv == nil {
 		return fmt.Errorf("inventory: level %v/%v moved without being locked", l.Product, l.Location)
 	}
-	row, err := s.q.StockMove(s.ctx, db.StockMoveParams{
+	row, err := s.sq.StockMove(ctx, stockdb.StockMoveParams{
 		BrandID: s.brand, ID: uuid.Must(uuid.NewV7()), ProductID: l.Product, LocationID: l.Location,
-		Kind: m.Kind, OnHandDelta: m.OnHandDelta, ReservedDelta: m.ReservedDelta,
-		Reason: m.Reason, Reference: m.Reference, ReservationID: m.Reservation, OrderID: m.Order,
+		Kind: m.kind, OnHandDelta: m.onHandDelta, ReservedDelta: m.reservedDelta,
+		Reason: m.reason, Reference: m.reference, ReservationID: m.reservation, OrderID: m.order,
 		ActorID: s.actor, RequestID: s.requestID, Now: s.now,
 	})
 	if err != nil {
-		return boundViolation(err, m.Line, l, m, lv.OnHand)
+		return boundViolation(err, m.line, l, m, lv.OnHand)
 	}
 	// The database no longer refuses reserved > onHand (expired holds may keep reserved above
 	// onHand until the sweeper comes): the engine refuses what would hold or take stock that live
 	// holds need. Every caller checks availability first, so this is a bug's last line, not a
 	// refusal clients meet.
-	if row.ReservedAfter-s.expired[l] > row.OnHandAfter && (m.ReservedDelta > 0 || m.OnHandDelta < 0) {
+	if row.ReservedAfter-s.expired[l] > row.OnHandAfter && (m.reservedDelta > 0 || m.onHandDelta < 0) {
 		return fmt.Errorf("inventory: level %v/%v would hold %d live units of %d on hand", l.Product, l.Location, row.ReservedAfter-s.expired[l], row.OnHandAfter)
 	}
 	lv.OnHand, lv.Reserved, lv.Version, lv.UpdatedAt = row.OnHandAfter, row.ReservedAfter, lv.Version+1, s.now
@@ -295,23 +305,26 @@ func (s *Stock) Move(l Level, m Movement) error {
 	return nil
 }
 
-// release gives back every hold of reservation id (its allocations among held) and ends it with
-// status.
-func (s *Stock) release(id uuid.UUID, held []db.ReservationAllocation, status db.ReservationStatus) error {
-	for _, a := range held {
-		if a.ReservationID != id {
-			continue
-		}
-		l := Level{a.ProductID, a.LocationID}
-		if !expirySecond(a.ExpiresAt).After(s.now) {
-			s.expired[l] -= a.Quantity // it was counted among the expired holds: no longer
-		}
-		err := s.Move(l, Movement{Kind: db.MovementKindRelease, ReservedDelta: -a.Quantity, Reservation: &id})
-		if err != nil {
-			return err
-		}
+// Note is what a client says about a change of stock on hand, kept with its movements.
+type Note struct {
+	Reason    *string
+	Reference *string
+}
+
+// Adjust changes onHand at l by delta (a receipt, a return, an adjustment or a count: kind), for
+// request line line. Availability and the level bound are the caller's to check first (with
+// Available and Fits), so that it can name every short line at once.
+func (s *Stock) Adjust(ctx context.Context, l Level, kind stockdb.MovementKind, delta int64, note Note, line int) error {
+	return s.move(ctx, l, movement{kind: kind, onHandDelta: delta, reason: note.Reason, reference: note.Reference, line: line})
+}
+
+// Transfer moves quantity units on hand from one level to another: `transfer_out` then
+// `transfer_in`, checked as for Adjust.
+func (s *Stock) Transfer(ctx context.Context, from, to Level, quantity int64, note Note) error {
+	if err := s.move(ctx, from, movement{kind: stockdb.MovementKindTransferOut, onHandDelta: -quantity, reason: note.Reason, reference: note.Reference}); err != nil {
+		return err
 	}
-	return s.q.ReservationEnd(s.ctx, db.ReservationEndParams{BrandID: s.brand, ID: id, Status: status, Now: s.now})
+	return s.move(ctx, to, movement{kind: stockdb.MovementKindTransferIn, onHandDelta: quantity, reason: note.Reason, reference: note.Reference})
 }
 
 // expirySecond is when a hold expiring at t starts to count as expired: the first whole second
@@ -339,7 +352,7 @@ func (s *Stock) Change() api.StockChange {
 	return out
 }
 
-func apiLevel(l db.StockLevel, sku, name string) api.StockLevel {
+func apiLevel(l stockdb.StockLevel, sku, name string) api.StockLevel {
 	return api.StockLevel{
 		ProductId: l.ProductID, LocationId: l.LocationID, Sku: sku, ProductName: name,
 		OnHand: l.OnHand, Reserved: l.Reserved, Available: l.OnHand - l.Reserved,

@@ -1,6 +1,7 @@
 // Package inventory is stock: locations, stock levels, the append-only ledger of movements,
-// transfers and reservations. It holds the only code allowed to change those tables; other
-// domains (orders) change stock through the Stock engine it exports, inside their own transaction.
+// transfers and reservations. It holds the only code allowed to change those tables (a depguard
+// rule lets no other package import their queries, gen/stockdb); other domains (orders) change
+// stock through the Stock engine it exports, inside their own transaction.
 package inventory
 
 import (

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/gen/stockdb"
 	"github.com/ecompointer/ecompointer/server/kit"
 )
 
@@ -24,20 +25,20 @@ func (h *Handlers) ListStockLevels(ctx context.Context, req api.ListStockLevelsR
 	below := p.BelowReorderPoint != nil && *p.BelowReorderPoint
 	now := h.d.Now()
 	page, err := kit.List(h.d, "inventory/"+req.BrandId.String(), p.Cursor, p.Limit,
-		func(after *levelPosition, limit int32) ([]db.LevelListRow, error) {
-			params := db.LevelListParams{BrandID: req.BrandId, ProductID: p.ProductId, LocationID: p.LocationId, BelowReorderPoint: below, Now: now, RowLimit: limit}
+		func(after *levelPosition, limit int32) ([]stockdb.LevelListRow, error) {
+			params := stockdb.LevelListParams{BrandID: req.BrandId, ProductID: p.ProductId, LocationID: p.LocationId, BelowReorderPoint: below, Now: now, RowLimit: limit}
 			if after != nil {
 				params.AfterProduct, params.AfterLocation = &after.Product, &after.Location
 			}
-			return kit.ListInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.LevelListRow, error) {
-				return q.LevelList(ctx, params)
+			return kit.ListInBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) ([]stockdb.LevelListRow, error) {
+				return stockdb.New(tx).LevelList(ctx, params)
 			})
 		},
-		func(r db.LevelListRow) levelPosition {
+		func(r stockdb.LevelListRow) levelPosition {
 			return levelPosition{Product: r.ProductID, Location: r.LocationID}
 		},
-		func(r db.LevelListRow) (api.StockLevel, error) {
-			return apiLevel(db.StockLevel{
+		func(r stockdb.LevelListRow) (api.StockLevel, error) {
+			return apiLevel(stockdb.StockLevel{
 				BrandID: r.BrandID, ProductID: r.ProductID, LocationID: r.LocationID, OnHand: r.OnHand, Reserved: r.Reserved - r.ExpiredHeld,
 				ReorderPoint: r.ReorderPoint, Version: r.Version, UpdatedAt: r.UpdatedAt,
 			}, r.Sku, r.ProductName), nil
@@ -53,12 +54,12 @@ func (h *Handlers) ListStockLevels(ctx context.Context, req api.ListStockLevelsR
 
 // GetProductInventory answers a product's levels by location, with their totals.
 func (h *Handlers) GetProductInventory(ctx context.Context, req api.GetProductInventoryRequestObject) (api.GetProductInventoryResponseObject, error) {
-	out, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (api.ProductInventory, error) {
-		p, err := q.ProductGet(ctx, db.ProductGetParams{BrandID: req.BrandId, ID: req.ProductId})
+	out, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.ProductInventory, error) {
+		p, err := db.New(tx).ProductGet(ctx, db.ProductGetParams{BrandID: req.BrandId, ID: req.ProductId})
 		if err != nil {
 			return api.ProductInventory{}, kit.DBError(err)
 		}
-		rows, err := q.LevelsOfProduct(ctx, db.LevelsOfProductParams{BrandID: req.BrandId, ProductID: req.ProductId, Now: h.d.Now()})
+		rows, err := stockdb.New(tx).LevelsOfProduct(ctx, stockdb.LevelsOfProductParams{BrandID: req.BrandId, ProductID: req.ProductId, Now: h.d.Now()})
 		if err != nil {
 			return api.ProductInventory{}, err
 		}
@@ -66,7 +67,7 @@ func (h *Handlers) GetProductInventory(ctx context.Context, req api.GetProductIn
 		for _, r := range rows {
 			// Holds of expired reservations the sweeper has not released yet are not reserved.
 			live := r.Reserved - r.ExpiredHeld
-			inv.Levels = append(inv.Levels, apiLevel(db.StockLevel{
+			inv.Levels = append(inv.Levels, apiLevel(stockdb.StockLevel{
 				BrandID: r.BrandID, ProductID: r.ProductID, LocationID: r.LocationID, OnHand: r.OnHand, Reserved: live,
 				ReorderPoint: r.ReorderPoint, Version: r.Version, UpdatedAt: r.UpdatedAt,
 			}, p.Sku, p.Name))
@@ -97,13 +98,14 @@ var updateStockLevelAnswers = kit.Answers[api.UpdateStockLevelResponseObject]{
 
 // UpdateStockLevel sets a level's reorder point (quantities change only through movements).
 func (h *Handlers) UpdateStockLevel(ctx context.Context, req api.UpdateStockLevelRequestObject) (api.UpdateStockLevelResponseObject, error) {
-	level, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (api.StockLevel, error) {
-		l, err := q.LevelSetReorderPoint(ctx, db.LevelSetReorderPointParams{
+	level, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.StockLevel, error) {
+		q, sq := db.New(tx), stockdb.New(tx)
+		l, err := sq.LevelSetReorderPoint(ctx, stockdb.LevelSetReorderPointParams{
 			BrandID: req.BrandId, ProductID: req.ProductId, LocationID: req.LocationId,
 			ReorderPoint: req.Body.ReorderPoint, ExpectedVersions: kit.IfMatch(req.Params.IfMatch), Now: h.d.Now(),
 		})
 		if errors.Is(kit.DBError(err), kit.ErrNotFound) {
-			return api.StockLevel{}, kit.Stale(q.LevelGet(ctx, db.LevelGetParams{BrandID: req.BrandId, ProductID: req.ProductId, LocationID: req.LocationId}))
+			return api.StockLevel{}, kit.Stale(sq.LevelGet(ctx, stockdb.LevelGetParams{BrandID: req.BrandId, ProductID: req.ProductId, LocationID: req.LocationId}))
 		}
 		if err != nil {
 			return api.StockLevel{}, err
@@ -112,7 +114,7 @@ func (h *Handlers) UpdateStockLevel(ctx context.Context, req api.UpdateStockLeve
 		if err != nil {
 			return api.StockLevel{}, err
 		}
-		exp, err := q.LevelsExpiredHeld(ctx, db.LevelsExpiredHeldParams{
+		exp, err := sq.LevelsExpiredHeld(ctx, stockdb.LevelsExpiredHeldParams{
 			BrandID: req.BrandId, ProductIds: []uuid.UUID{req.ProductId}, LocationIds: []uuid.UUID{req.LocationId}, Now: h.d.Now(),
 		})
 		if err != nil {
@@ -132,7 +134,7 @@ func (h *Handlers) UpdateStockLevel(ctx context.Context, req api.UpdateStockLeve
 	return api.UpdateStockLevel200JSONResponse{Body: level, Headers: api.UpdateStockLevel200ResponseHeaders{ETag: kit.ETag(level.Version)}}, nil
 }
 
-func apiMovement(m db.StockMovement) (api.StockMovement, error) {
+func apiMovement(m stockdb.StockMovement) (api.StockMovement, error) {
 	return api.StockMovement{
 		Id: m.ID, ProductId: m.ProductID, LocationId: m.LocationID, Kind: api.MovementKind(m.Kind),
 		OnHandDelta: m.OnHandDelta, ReservedDelta: m.ReservedDelta, OnHand: m.OnHandAfter, Reserved: m.ReservedAfter,
@@ -144,21 +146,21 @@ func apiMovement(m db.StockMovement) (api.StockMovement, error) {
 // ListStockMovements pages through the ledger, newest first.
 func (h *Handlers) ListStockMovements(ctx context.Context, req api.ListStockMovementsRequestObject) (api.ListStockMovementsResponseObject, error) {
 	p := req.Params
-	params := db.MovementListParams{
+	params := stockdb.MovementListParams{
 		BrandID: req.BrandId, ProductID: p.ProductId, LocationID: p.LocationId, Reference: p.Reference,
 		ReservationID: p.ReservationId, OrderID: p.OrderId, CreatedAfter: utc(p.CreatedAfter), CreatedBefore: utc(p.CreatedBefore),
 	}
 	if p.Kind != nil {
-		params.Kind = db.NullMovementKind{MovementKind: db.MovementKind(*p.Kind), Valid: true}
+		params.Kind = stockdb.NullMovementKind{MovementKind: stockdb.MovementKind(*p.Kind), Valid: true}
 	}
 	page, err := kit.List(h.d, "movements/"+req.BrandId.String(), p.Cursor, p.Limit,
-		func(after *kit.IDPosition, limit int32) ([]db.StockMovement, error) {
+		func(after *kit.IDPosition, limit int32) ([]stockdb.StockMovement, error) {
 			params.BeforeID, params.RowLimit = after.After(), limit
-			return kit.ListInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.StockMovement, error) {
-				return q.MovementList(ctx, params)
+			return kit.ListInBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) ([]stockdb.StockMovement, error) {
+				return stockdb.New(tx).MovementList(ctx, params)
 			})
 		},
-		func(m db.StockMovement) kit.IDPosition { return kit.IDPosition{ID: m.ID} },
+		func(m stockdb.StockMovement) kit.IDPosition { return kit.IDPosition{ID: m.ID} },
 		apiMovement)
 	if errors.Is(err, kit.ErrBadCursor) {
 		return api.ListStockMovements400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil

@@ -5,7 +5,7 @@ import (
 	"strconv"
 
 	"github.com/ecompointer/ecompointer/gen/api"
-	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/gen/stockdb"
 	"github.com/ecompointer/ecompointer/server/kit"
 )
 
@@ -44,9 +44,9 @@ func limitLine(index int, l Level, requested, onHand int64) api.ProblemLine {
 
 // boundViolation translates the schema's CHECK of the level bound, met by a movement of line
 // index at l, to QuantityLimit; any other error is returned as it is.
-func boundViolation(err error, index int, l Level, m Movement, onHand int64) error {
+func boundViolation(err error, index int, l Level, m movement, onHand int64) error {
 	if kit.CheckViolation(err, LevelBoundConstraint) {
-		return &QuantityLimit{Lines: []api.ProblemLine{limitLine(index, l, max(m.OnHandDelta, m.ReservedDelta), onHand)}}
+		return &QuantityLimit{Lines: []api.ProblemLine{limitLine(index, l, max(m.onHandDelta, m.reservedDelta), onHand)}}
 	}
 	return err
 }
@@ -67,8 +67,8 @@ func LineOverCap(lines []HoldLine) *api.FieldError {
 
 // signErrors names each adjustment line whose delta has the wrong sign for kind: a receipt or a
 // return brings stock in (positive); an adjustment goes either way (the spec makes 0 a 400).
-func signErrors(kind db.MovementKind, lines []api.StockAdjustmentLine) []api.FieldError {
-	if kind != db.MovementKindReceipt && kind != db.MovementKindReturn {
+func signErrors(kind stockdb.MovementKind, lines []api.StockAdjustmentLine) []api.FieldError {
+	if kind != stockdb.MovementKindReceipt && kind != stockdb.MovementKindReturn {
 		return nil
 	}
 	var bad []api.FieldError

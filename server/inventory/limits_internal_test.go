@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/gen/stockdb"
 )
 
 // TestBoundViolation: the schema's level-bound CHECK, however wrapped, is answered as
@@ -17,7 +17,7 @@ import (
 func TestBoundViolation(t *testing.T) {
 	t.Parallel()
 	l := Level{uuid.New(), uuid.New()}
-	m := Movement{Kind: db.MovementKindReceipt, OnHandDelta: 7, Line: 3}
+	m := movement{kind: stockdb.MovementKindReceipt, onHandDelta: 7, line: 3}
 	bound := &pgconn.PgError{Code: "23514", ConstraintName: LevelBoundConstraint}
 	other := &pgconn.PgError{Code: "23514", ConstraintName: "stock_levels_quantities"}
 	for _, c := range []struct {
@@ -31,7 +31,7 @@ func TestBoundViolation(t *testing.T) {
 		{"not a database error", errors.New("boom"), false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got := boundViolation(c.err, m.Line, l, m, MaxLevelQuantity-1)
+			got := boundViolation(c.err, m.line, l, m, MaxLevelQuantity-1)
 			var ql *QuantityLimit
 			if !c.limit {
 				if got != c.err { //nolint:errorlint // the very same error, unwrapped and unchanged

@@ -134,24 +134,11 @@ func (b limitsBrand) level(t *testing.T, location uuid.UUID) (onHand, reserved i
 	return resp.JSON200.Items[0].OnHand, resp.JSON200.Items[0].Reserved
 }
 
-// ledgerSums asserts that every level's movements sum to it.
+// ledgerSums asserts the stock invariants: every level's movements sum to it, and its reserved
+// to its live holds.
 func (b limitsBrand) ledgerSums(t *testing.T) {
 	t.Helper()
-	ctx := context.Background()
-	err := pgx.BeginFunc(ctx, b.env.Pool, func(tx pgx.Tx) error {
-		q := db.New(tx)
-		if err := q.BrandScopeSet(ctx, b.brand.String()); err != nil {
-			return err
-		}
-		bad, err := q.LedgerMismatches(ctx, b.brand)
-		for _, m := range bad {
-			t.Errorf("ledger: level %s/%s is %d/%d, its movements sum to %d/%d", m.ProductID, m.LocationID, m.OnHand, m.Reserved, m.OnHandSum, m.ReservedSum)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b.env.AssertStock(t, b.brand)
 }
 
 func wantProblem(t *testing.T, what string, status int, p *api.Problem, wantStatus int, wantCode api.ProblemCode) {

@@ -1,16 +1,23 @@
 package inventory
 
 import (
+	"context"
+	"fmt"
+	"time"
+
 	"github.com/google/uuid"
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/gen/stockdb"
 )
 
-// What orders may do to stock. Each runs on a Stock that Open locked, inside the order's own
+// What orders may do to stock: hold it (HoldOrder), ship it (FulfilOrder), give it back
+// (ReleaseOrder), read where it is held (OrderHolds). Each runs inside the order's own
 // transaction, so that an order and its holds, shipments and releases commit or roll back
-// together. The order's row is locked before Open (orders come first in the lock order), and an
-// order's movements name it (stock_movements.order_id references orders: insert the order first).
+// together, and each writes the order's allocations together with the movements they explain. The
+// order's row is locked before (orders come first in the lock order), and an order's movements name
+// it (stock_movements.order_id references orders: insert the order first).
 
 // ReservationMismatch: the reservation an order names does not hold its lines (422).
 type ReservationMismatch struct{ Lines []api.ProblemLine }
@@ -42,8 +49,8 @@ func OrderScope(lines []HoldLine, reservation *uuid.UUID) Scope {
 	return sc
 }
 
-// OrderHeldScope is what Open must lock to ship or release an order's holds at levels.
-func OrderHeldScope(levels []Level) Scope {
+// orderHeldScope is what Open must lock to ship or release an order's holds at levels.
+func orderHeldScope(levels []Level) Scope {
 	sc := Scope{Held: levels}
 	for _, l := range levels {
 		sc.Products = append(sc.Products, l.Product)
@@ -55,12 +62,12 @@ func OrderHeldScope(levels []Level) Scope {
 // OrderScope) each order line takes over, without changing anything: per product, the
 // reservation's allocations in its own line and location order. Every line's product must be
 // active, and the reservation must hold at least each line's quantity of it.
-func (s *Stock) CoverFromReservation(reservation uuid.UUID, lines []HoldLine) ([][]Allocation, error) {
-	r, err := s.q.ReservationGet(s.ctx, db.ReservationGetParams{BrandID: s.brand, ID: reservation})
+func (s *Stock) CoverFromReservation(ctx context.Context, reservation uuid.UUID, lines []HoldLine) ([][]Allocation, error) {
+	r, err := s.sq.ReservationGet(ctx, stockdb.ReservationGetParams{BrandID: s.brand, ID: reservation})
 	if err != nil {
 		return nil, err
 	}
-	if r.Status != db.ReservationStatusActive || !r.ExpiresAt.After(s.now) {
+	if r.Status != stockdb.ReservationStatusActive || !r.ExpiresAt.After(s.now) {
 		return nil, &ReservationNotActive{ID: reservation}
 	}
 	var unavailable []api.ProblemLine
@@ -113,11 +120,37 @@ func (s *Stock) CoverFromReservation(reservation uuid.UUID, lines []HoldLine) ([
 	return out, nil
 }
 
-// ConsumeReservation hands the reservation's holds over to the order (allocs from
+// HoldOrder holds an order's stock: allocs (from Allocate, or from CoverFromReservation when
+// the order takes over reservation) for its lines, whose ids are lineIDs (lines[i] is line
+// lineIDs[i]). It records where each line is held (the order's allocations) with the movements.
+func (s *Stock) HoldOrder(ctx context.Context, order uuid.UUID, reservation *uuid.UUID, lineIDs []uuid.UUID, lines []HoldLine, allocs [][]Allocation) error {
+	var err error
+	if reservation != nil {
+		err = s.consumeReservation(ctx, *reservation, order, lines, allocs)
+	} else {
+		err = s.holdForOrder(ctx, order, lines, allocs)
+	}
+	if err != nil {
+		return err
+	}
+	p := stockdb.OrderAllocationsAddParams{BrandID: s.brand, OrderID: order}
+	for i, l := range lines {
+		for seq, a := range allocs[i] {
+			p.LineIds = append(p.LineIds, lineIDs[i])
+			p.Seqs = append(p.Seqs, int32(seq)) //nolint:gosec // a handful of locations
+			p.ProductIds = append(p.ProductIds, l.Product)
+			p.LocationIds = append(p.LocationIds, a.Location)
+			p.Quantities = append(p.Quantities, a.Quantity)
+		}
+	}
+	return s.sq.OrderAllocationsAdd(ctx, p)
+}
+
+// consumeReservation hands the reservation's holds over to the order (allocs from
 // CoverFromReservation): for each, a `release` of the reservation's hold and a `reservation` of the
 // order's, both naming the two, on a level locked throughout, so that no other transaction ever
 // sees the stock free. What the order does not take is released; the reservation ends consumed.
-func (s *Stock) ConsumeReservation(reservation, order uuid.UUID, lines []HoldLine, allocs [][]Allocation) error {
+func (s *Stock) consumeReservation(ctx context.Context, reservation, order uuid.UUID, lines []HoldLine, allocs [][]Allocation) error {
 	taken := map[Level]int64{}
 	for i, l := range lines {
 		for _, a := range allocs[i] {
@@ -131,16 +164,16 @@ func (s *Stock) ConsumeReservation(reservation, order uuid.UUID, lines []HoldLin
 		k := Level{a.ProductID, a.LocationID}
 		mine := min(taken[k], a.Quantity)
 		taken[k] -= mine
-		if err := s.Move(k, Movement{Kind: db.MovementKindRelease, ReservedDelta: -a.Quantity, Reservation: &reservation, Order: orderIf(mine > 0, order)}); err != nil {
+		if err := s.move(ctx, k, movement{kind: stockdb.MovementKindRelease, reservedDelta: -a.Quantity, reservation: &reservation, order: orderIf(mine > 0, order)}); err != nil {
 			return err
 		}
 		if mine > 0 {
-			if err := s.Move(k, Movement{Kind: db.MovementKindReservation, ReservedDelta: mine, Reservation: &reservation, Order: &order}); err != nil {
+			if err := s.move(ctx, k, movement{kind: stockdb.MovementKindReservation, reservedDelta: mine, reservation: &reservation, order: &order}); err != nil {
 				return err
 			}
 		}
 	}
-	return s.q.ReservationEnd(s.ctx, db.ReservationEndParams{BrandID: s.brand, ID: reservation, Status: db.ReservationStatusConsumed, Now: s.now})
+	return s.sq.ReservationEnd(ctx, stockdb.ReservationEndParams{BrandID: s.brand, ID: reservation, Status: stockdb.ReservationStatusConsumed, Now: s.now})
 }
 
 func orderIf(ok bool, order uuid.UUID) *uuid.UUID {
@@ -150,12 +183,12 @@ func orderIf(ok bool, order uuid.UUID) *uuid.UUID {
 	return nil
 }
 
-// HoldForOrder holds the allocations (from Allocate) for an order: reserved grows, with
+// holdForOrder holds the allocations (from Allocate) for an order: reserved grows, with
 // `reservation` movements naming the order.
-func (s *Stock) HoldForOrder(order uuid.UUID, lines []HoldLine, allocs [][]Allocation) error {
+func (s *Stock) holdForOrder(ctx context.Context, order uuid.UUID, lines []HoldLine, allocs [][]Allocation) error {
 	for i, l := range lines {
 		for _, a := range allocs[i] {
-			if err := s.Move(Level{l.Product, a.Location}, Movement{Kind: db.MovementKindReservation, ReservedDelta: a.Quantity, Order: &order}); err != nil {
+			if err := s.move(ctx, Level{l.Product, a.Location}, movement{kind: stockdb.MovementKindReservation, reservedDelta: a.Quantity, order: &order}); err != nil {
 				return err
 			}
 		}
@@ -163,14 +196,115 @@ func (s *Stock) HoldForOrder(order uuid.UUID, lines []HoldLine, allocs [][]Alloc
 	return nil
 }
 
-// FulfilOrder ships quantity units of an order's hold at l: onHand and reserved both fall, with a
-// `fulfilment` movement naming the order.
-func (s *Stock) FulfilOrder(order uuid.UUID, l Level, quantity int64) error {
-	return s.Move(l, Movement{Kind: db.MovementKindFulfilment, OnHandDelta: -quantity, ReservedDelta: -quantity, Order: &order})
+// OrderHold is where an order line's stock is held, and how much of it shipped.
+type OrderHold struct {
+	Order     uuid.UUID
+	Line      uuid.UUID
+	Location  uuid.UUID
+	Quantity  int64
+	Fulfilled int64
 }
 
-// ReleaseOrder gives back quantity units an order holds at l (a cancellation): reserved falls,
-// with a `release` movement naming the order and the reason.
-func (s *Stock) ReleaseOrder(order uuid.UUID, l Level, quantity int64, reason *string) error {
-	return s.Move(l, Movement{Kind: db.MovementKindRelease, ReservedDelta: -quantity, Order: &order, Reason: reason})
+// OrderHolds reads where the orders hold stock, by order, line and allocation order.
+func OrderHolds(ctx context.Context, tx db.DBTX, brand uuid.UUID, orders []uuid.UUID) ([]OrderHold, error) {
+	rows, err := stockdb.New(tx).OrderAllocations(ctx, stockdb.OrderAllocationsParams{BrandID: brand, OrderIds: orders})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]OrderHold, len(rows))
+	for i, r := range rows {
+		out[i] = OrderHold{Order: r.OrderID, Line: r.LineID, Location: r.LocationID, Quantity: r.Quantity, Fulfilled: r.FulfilledQuantity}
+	}
+	return out, nil
+}
+
+// LineQuantity is a quantity of one order line.
+type LineQuantity struct {
+	Line     uuid.UUID
+	Quantity int64
+}
+
+// FulfilOrder ships ship (per order line, at most what each line still holds: the caller checks
+// against its lines) from where each line's stock is held, its allocations in order: onHand and
+// reserved both fall, with `fulfilment` movements naming the order, and the allocations record
+// what shipped. It runs in tx (scoped to brand), the order's row locked.
+func FulfilOrder(ctx context.Context, tx db.DBTX, brand, order uuid.UUID, now time.Time, ship []LineQuantity) error {
+	sq := stockdb.New(tx)
+	allocs, err := sq.OrderAllocations(ctx, stockdb.OrderAllocationsParams{BrandID: brand, OrderIds: []uuid.UUID{order}})
+	if err != nil {
+		return err
+	}
+	type take struct {
+		alloc    stockdb.OrderAllocation
+		quantity int64
+	}
+	var takes []take
+	var levels []Level
+	for _, s := range ship {
+		need := s.Quantity
+		for _, a := range allocs {
+			if a.LineID != s.Line || need == 0 {
+				continue
+			}
+			if n := min(need, a.Quantity-a.FulfilledQuantity); n > 0 {
+				takes = append(takes, take{alloc: a, quantity: n})
+				levels = append(levels, Level{a.ProductID, a.LocationID})
+				need -= n
+			}
+		}
+		if need > 0 {
+			return fmt.Errorf("inventory: order %v line %v holds %d units fewer than it ships", order, s.Line, need)
+		}
+	}
+	st, err := Open(ctx, tx, brand, now, orderHeldScope(levels))
+	if err != nil {
+		return err
+	}
+	for _, t := range takes {
+		k := Level{t.alloc.ProductID, t.alloc.LocationID}
+		if err := st.move(ctx, k, movement{kind: stockdb.MovementKindFulfilment, onHandDelta: -t.quantity, reservedDelta: -t.quantity, order: &order}); err != nil {
+			return err
+		}
+		if err := sq.OrderAllocationFulfil(ctx, stockdb.OrderAllocationFulfilParams{
+			BrandID: brand, OrderID: order, LineID: t.alloc.LineID, LocationID: t.alloc.LocationID, Quantity: t.quantity,
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReleaseOrder gives back every unit an order holds and has not shipped (a cancellation): reserved
+// falls, with `release` movements naming the order and the reason. It runs in tx (scoped to
+// brand), the order's row locked; the order then no longer holds anything (HoldMismatches counts
+// a cancelled order's allocations as released).
+func ReleaseOrder(ctx context.Context, tx db.DBTX, brand, order uuid.UUID, now time.Time, reason *string) error {
+	allocs, err := stockdb.New(tx).OrderAllocations(ctx, stockdb.OrderAllocationsParams{BrandID: brand, OrderIds: []uuid.UUID{order}})
+	if err != nil {
+		return err
+	}
+	held := map[Level]int64{}
+	var levels []Level
+	for _, a := range allocs {
+		if left := a.Quantity - a.FulfilledQuantity; left > 0 {
+			k := Level{a.ProductID, a.LocationID}
+			if _, seen := held[k]; !seen {
+				levels = append(levels, k)
+			}
+			held[k] += left
+		}
+	}
+	if len(levels) == 0 {
+		return nil
+	}
+	st, err := Open(ctx, tx, brand, now, orderHeldScope(levels))
+	if err != nil {
+		return err
+	}
+	for _, k := range levels {
+		if err := st.move(ctx, k, movement{kind: stockdb.MovementKindRelease, reservedDelta: -held[k], order: &order, reason: reason}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

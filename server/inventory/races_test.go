@@ -215,6 +215,7 @@ func TestWritesRacingProductDelete(t *testing.T) {
 			}
 		})
 	}
+	env.AssertStock(t, b.brand)
 }
 
 // TestWritesRacingLocationDeactivation: receipts, transfers, reservations and orders at a
@@ -294,4 +295,5 @@ func TestWritesRacingLocationDeactivation(t *testing.T) {
 			t.Errorf("round %d: deactivation answered %d %s, want 200 or 409 location_in_use", round, d.status, d.body)
 		}
 	}
+	env.AssertStock(t, b.brand)
 }

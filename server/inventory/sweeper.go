@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/gen/stockdb"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/observe"
 )
@@ -15,26 +16,26 @@ import (
 var sweeper = kit.Sweeper{
 	Name:  "reservations",
 	Batch: 500,
-	List: func(ctx context.Context, q *db.Queries, now time.Time, limit int32) ([]kit.Due, error) {
-		rows, err := q.ReservationsDue(ctx, db.ReservationsDueParams{Now: now, RowLimit: limit})
+	List: func(ctx context.Context, tx db.DBTX, now time.Time, limit int32) ([]kit.Due, error) {
+		rows, err := stockdb.New(tx).ReservationsDue(ctx, stockdb.ReservationsDueParams{Now: now, RowLimit: limit})
 		due := make([]kit.Due, len(rows))
 		for i, r := range rows {
 			due[i] = kit.Due{Brand: r.BrandID, ID: r.ID}
 		}
 		return due, err
 	},
-	Handle: func(ctx context.Context, q *db.Queries, due kit.Due, now time.Time) (bool, error) {
-		if _, err := q.ReservationLockDue(ctx, db.ReservationLockDueParams{BrandID: due.Brand, ID: due.ID, Now: now}); err != nil {
+	Handle: func(ctx context.Context, tx db.DBTX, due kit.Due, now time.Time) (bool, error) {
+		if _, err := stockdb.New(tx).ReservationLockDue(ctx, stockdb.ReservationLockDueParams{BrandID: due.Brand, ID: due.ID, Now: now}); err != nil {
 			if kit.Skipped(err) {
 				return false, nil // another sweeper or a release has it
 			}
 			return false, err
 		}
-		st, err := Open(ctx, q, due.Brand, now, Scope{Reservation: &due.ID})
+		st, err := Open(ctx, tx, due.Brand, now, Scope{Reservation: &due.ID})
 		if err != nil {
 			return false, err
 		}
-		return true, st.Release(due.ID, db.ReservationStatusExpired)
+		return true, st.Release(ctx, due.ID, stockdb.ReservationStatusExpired)
 	},
 	Handled: func(n int) { observe.Reservations(observe.ReservationExpired, n) },
 }

@@ -27,11 +27,12 @@ type Sweeper struct {
 	Batch int32
 	// List lists up to limit due rows across brands, oldest first. It runs in a transaction that
 	// said it is the sweeper (a policy then shows it the due rows' ids across brands).
-	List func(ctx context.Context, q *db.Queries, now time.Time, limit int32) ([]Due, error)
+	List func(ctx context.Context, tx db.DBTX, now time.Time, limit int32) ([]Due, error)
 	// Handle deals with one due row inside its brand's scope: it locks the row (SKIP LOCKED, and
 	// only while still due) and answers false, having done nothing, when another sweeper or a
 	// request has it or it moved on. That lock is why no row is handled twice.
-	Handle func(ctx context.Context, q *db.Queries, due Due, now time.Time) (bool, error)
+	// List and Handle get the transaction itself: the stock engine builds its own queries on it.
+	Handle func(ctx context.Context, tx db.DBTX, due Due, now time.Time) (bool, error)
 	// Handled, when set, is told after each round how many rows it handled (committed).
 	Handled func(n int)
 }
@@ -42,19 +43,22 @@ func (s Sweeper) Run(ctx context.Context, d *Deps) (int, error) {
 	handled := 0
 	for {
 		now := d.Now()
-		due, err := InTxV(ctx, d, func(q *db.Queries) ([]Due, error) {
-			if err := q.SweeperScopeSet(ctx); err != nil {
-				return nil, err
+		var due []Due
+		err := d.inTxDB(ctx, func(tx db.DBTX) error {
+			if err := db.New(tx).SweeperScopeSet(ctx); err != nil {
+				return err
 			}
-			return s.List(ctx, q, now, s.Batch)
+			var err error
+			due, err = s.List(ctx, tx, now, s.Batch)
+			return err
 		})
 		if err != nil {
 			return handled, err
 		}
 		n := 0
 		for _, r := range due {
-			ok, err := InBrand(ctx, d, r.Brand, func(q *db.Queries) (bool, error) {
-				return s.Handle(ctx, q, r, now)
+			ok, err := InBrandDB(ctx, d, r.Brand, func(tx db.DBTX) (bool, error) {
+				return s.Handle(ctx, tx, r, now)
 			})
 			if err != nil {
 				return handled, err

@@ -29,11 +29,16 @@ func WithTx(ctx context.Context, tx pgx.Tx) context.Context {
 // server answers it 503 write_conflict. The COMMIT is not cut by ctx (see Commit). Inside a transaction that WithTx put in ctx, fn runs once
 // in a savepoint, and retrying is the owner's job.
 func (d *Deps) InTx(ctx context.Context, fn func(q *db.Queries) error) error {
+	return d.inTxDB(ctx, func(tx db.DBTX) error { return fn(db.New(tx)) })
+}
+
+// inTxDB is InTx for fn that builds its own queries on the transaction.
+func (d *Deps) inTxDB(ctx context.Context, fn func(tx db.DBTX) error) error {
 	if outer, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
-		return pgx.BeginFunc(ctx, outer, func(tx pgx.Tx) error { return fn(d.Queries.WithTx(tx)) })
+		return pgx.BeginFunc(ctx, outer, func(tx pgx.Tx) error { return fn(tx) })
 	}
 	return d.Retry(ctx, func() error {
-		return d.BeginFunc(ctx, func(tx pgx.Tx) error { return fn(d.Queries.WithTx(tx)) })
+		return d.BeginFunc(ctx, func(tx pgx.Tx) error { return fn(tx) })
 	})
 }
 
@@ -90,10 +95,30 @@ func ListInBrand[T any](ctx context.Context, d *Deps, brandID uuid.UUID, fn func
 	return inBrand(ctx, d, brandID, scopeList, fn)
 }
 
+// InBrandDB is InBrand for fn that builds its queries on the transaction itself: the stock
+// engine, whose queries (gen/stockdb) only it may use, runs beside gen/db's in the one transaction.
+func InBrandDB[T any](ctx context.Context, d *Deps, brandID uuid.UUID, fn func(tx db.DBTX) (T, error)) (T, error) {
+	return inBrandDB(ctx, d, brandID, scopeWrite, fn)
+}
+
+// ReadInBrandDB is ReadInBrand for fn that builds its queries on the transaction itself.
+func ReadInBrandDB[T any](ctx context.Context, d *Deps, brandID uuid.UUID, fn func(tx db.DBTX) (T, error)) (T, error) {
+	return inBrandDB(ctx, d, brandID, scopeRead, fn)
+}
+
+// ListInBrandDB is ListInBrand for fn that builds its queries on the transaction itself.
+func ListInBrandDB[T any](ctx context.Context, d *Deps, brandID uuid.UUID, fn func(tx db.DBTX) (T, error)) (T, error) {
+	return inBrandDB(ctx, d, brandID, scopeList, fn)
+}
+
 func inBrand[T any](ctx context.Context, d *Deps, brandID uuid.UUID, mode scopeMode, fn func(q *db.Queries) (T, error)) (T, error) {
+	return inBrandDB(ctx, d, brandID, mode, func(tx db.DBTX) (T, error) { return fn(db.New(tx)) })
+}
+
+func inBrandDB[T any](ctx context.Context, d *Deps, brandID uuid.UUID, mode scopeMode, fn func(tx db.DBTX) (T, error)) (T, error) {
 	var out T
-	run := func(q *db.Queries) error {
-		v, err := fn(q)
+	run := func(tx db.DBTX) error {
+		v, err := fn(tx)
 		if err != nil {
 			return err
 		}
@@ -104,12 +129,13 @@ func inBrand[T any](ctx context.Context, d *Deps, brandID uuid.UUID, mode scopeM
 	// (taking it here, connection in hand, could hold the pool while waiting for the brand), and
 	// the work runs in a savepoint of that transaction, scoped there.
 	if _, joined := ctx.Value(txKey{}).(pgx.Tx); joined {
-		return InTxV(ctx, d, func(q *db.Queries) (T, error) {
-			if err := q.BrandScopeSet(ctx, brandID.String()); err != nil {
-				return out, err
+		err := d.inTxDB(ctx, func(tx db.DBTX) error {
+			if err := db.New(tx).BrandScopeSet(ctx, brandID.String()); err != nil {
+				return err
 			}
-			return fn(q)
+			return run(tx)
 		})
+		return out, err
 	}
 	if d.Gate != nil {
 		release, err := d.Gate.Acquire(ctx, brandID)
@@ -118,7 +144,7 @@ func inBrand[T any](ctx context.Context, d *Deps, brandID uuid.UUID, mode scopeM
 		}
 		defer release()
 	}
-	err := inBrandTx(ctx, d, brandID, mode, func(tx db.DBTX) error { return run(db.New(tx)) })
+	err := inBrandTx(ctx, d, brandID, mode, run)
 	return out, err
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/gen/ordersdb"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/observe"
@@ -18,7 +19,7 @@ import (
 // priced is an order's lines with the product as it is sold, and the totals.
 type priced struct {
 	currency   string
-	products   map[uuid.UUID]db.OrderProductsRow
+	products   map[uuid.UUID]ordersdb.OrderProductsRow
 	lineTotals []int64
 	subtotal   int64
 }
@@ -35,16 +36,16 @@ func lineTotal(price, quantity int64) (int64, bool) {
 
 // price snapshots the products the lines name and totals the order: unknown products are a 404,
 // draft or archived ones a 422 listing the lines, several currencies or an overflow a 422.
-func price(ctx context.Context, q *db.Queries, brand uuid.UUID, lines []inventory.HoldLine) (priced, error) {
+func price(ctx context.Context, q *ordersdb.Queries, brand uuid.UUID, lines []inventory.HoldLine) (priced, error) {
 	ids := make([]uuid.UUID, len(lines))
 	for i, l := range lines {
 		ids[i] = l.Product
 	}
-	rows, err := q.OrderProducts(ctx, db.OrderProductsParams{BrandID: brand, Ids: ids})
+	rows, err := q.OrderProducts(ctx, ordersdb.OrderProductsParams{BrandID: brand, Ids: ids})
 	if err != nil {
 		return priced{}, err
 	}
-	p := priced{products: make(map[uuid.UUID]db.OrderProductsRow, len(rows)), lineTotals: make([]int64, len(lines))}
+	p := priced{products: make(map[uuid.UUID]ordersdb.OrderProductsRow, len(rows)), lineTotals: make([]int64, len(lines))}
 	for _, r := range rows {
 		p.products[r.ID] = r
 	}
@@ -56,7 +57,7 @@ func price(ctx context.Context, q *db.Queries, brand uuid.UUID, lines []inventor
 		switch {
 		case !ok:
 			missing = append(missing, l.Product)
-		case r.Status != db.ProductStatusActive:
+		case r.Status != ordersdb.ProductStatusActive:
 			unavailable = append(unavailable, api.ProblemLine{Index: l.Index, ProductId: l.Product})
 		default:
 			if !currencies[r.Currency] {
@@ -118,19 +119,20 @@ func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestOb
 		return nil, err
 	}
 	now := h.d.Now()
-	order, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (api.Order, error) {
+	order, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.Order, error) {
+		q := ordersdb.New(tx)
 		p, err := price(ctx, q, req.BrandId, lines)
 		if err != nil {
 			return api.Order{}, err
 		}
 		// Locks: reservation, locations, levels (inventory's order); the counter comes last.
-		st, err := inventory.Open(ctx, q, req.BrandId, now, inventory.OrderScope(lines, body.ReservationId))
+		st, err := inventory.Open(ctx, tx, req.BrandId, now, inventory.OrderScope(lines, body.ReservationId))
 		if err != nil {
 			return api.Order{}, err
 		}
 		var allocs [][]inventory.Allocation
 		if body.ReservationId != nil {
-			allocs, err = st.CoverFromReservation(*body.ReservationId, lines)
+			allocs, err = st.CoverFromReservation(ctx, *body.ReservationId, lines)
 		} else {
 			allocs, err = st.Allocate(lines)
 		}
@@ -141,7 +143,7 @@ func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestOb
 		if err != nil {
 			return api.Order{}, err
 		}
-		o, err := q.OrderCreate(ctx, db.OrderCreateParams{
+		o, err := q.OrderCreate(ctx, ordersdb.OrderCreateParams{
 			BrandID: req.BrandId, ID: uuid.Must(uuid.NewV7()), Number: number, Currency: p.currency,
 			Subtotal: p.subtotal, Total: p.subtotal, CustomerEmail: string(body.Customer.Email), CustomerName: body.Customer.Name,
 			CustomerPhone: body.Customer.Phone, ShippingAddress: address, Note: body.Note, ExternalReference: body.ExternalReference,
@@ -153,12 +155,10 @@ func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestOb
 		if err != nil {
 			return api.Order{}, err
 		}
-		lp := db.OrderLinesAddParams{BrandID: o.BrandID, OrderID: o.ID, Currency: p.currency}
-		ap := db.OrderAllocationsAddParams{BrandID: o.BrandID, OrderID: o.ID}
+		lp := ordersdb.OrderLinesAddParams{BrandID: o.BrandID, OrderID: o.ID, Currency: p.currency}
 		for i, l := range lines {
 			pr := p.products[l.Product]
-			id := uuid.Must(uuid.NewV7())
-			lp.Ids = append(lp.Ids, id)
+			lp.Ids = append(lp.Ids, uuid.Must(uuid.NewV7()))
 			lp.LineNos = append(lp.LineNos, int32(i)) //nolint:gosec // at most 250 lines
 			lp.ProductIds = append(lp.ProductIds, l.Product)
 			lp.Skus = append(lp.Skus, pr.Sku)
@@ -166,32 +166,17 @@ func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestOb
 			lp.Prices = append(lp.Prices, pr.PriceAmount)
 			lp.Quantities = append(lp.Quantities, l.Quantity)
 			lp.LineTotals = append(lp.LineTotals, p.lineTotals[i])
-			for seq, a := range allocs[i] {
-				ap.LineIds = append(ap.LineIds, id)
-				ap.Seqs = append(ap.Seqs, int32(seq)) //nolint:gosec // a handful of locations
-				ap.ProductIds = append(ap.ProductIds, l.Product)
-				ap.LocationIds = append(ap.LocationIds, a.Location)
-				ap.Quantities = append(ap.Quantities, a.Quantity)
-			}
 		}
 		if err := q.OrderLinesAdd(ctx, lp); err != nil {
 			return api.Order{}, err
 		}
-		if body.ReservationId != nil {
-			err = st.ConsumeReservation(*body.ReservationId, o.ID, lines, allocs)
-		} else {
-			err = st.HoldForOrder(o.ID, lines, allocs)
-		}
-		if err != nil {
+		if err := st.HoldOrder(ctx, o.ID, body.ReservationId, lp.Ids, lines, allocs); err != nil {
 			return api.Order{}, err
 		}
-		if err := q.OrderAllocationsAdd(ctx, ap); err != nil {
+		if err := event(ctx, q, o, ordersdb.OrderActionCreate, nil, nil, now); err != nil {
 			return api.Order{}, err
 		}
-		if err := event(ctx, q, o, db.OrderActionCreate, nil, nil, now); err != nil {
-			return api.Order{}, err
-		}
-		return load(ctx, q, o)
+		return load(ctx, tx, o)
 	})
 	if resp, ok := refused(ctx, err, createOrderAnswers); ok {
 		return resp, nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/gen/ordersdb"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/problem"
@@ -36,23 +37,23 @@ func New(d *kit.Deps) *Handlers {
 //	pending ──confirm──▶ confirmed ──fulfil (part)──▶ partially_fulfilled ──fulfil (rest)──▶ fulfilled
 //	   │                    │                               │
 //	   └──────cancel────────┴──────────cancel───────────────┘──▶ cancelled
-var transitions = map[db.OrderStatus][]api.OrderAction{
-	db.OrderStatusPending:            {api.OrderActionConfirm, api.OrderActionCancel},
-	db.OrderStatusConfirmed:          {api.OrderActionFulfil, api.OrderActionCancel},
-	db.OrderStatusPartiallyFulfilled: {api.OrderActionFulfil, api.OrderActionCancel},
-	db.OrderStatusFulfilled:          {},
-	db.OrderStatusCancelled:          {},
+var transitions = map[ordersdb.OrderStatus][]api.OrderAction{
+	ordersdb.OrderStatusPending:            {api.OrderActionConfirm, api.OrderActionCancel},
+	ordersdb.OrderStatusConfirmed:          {api.OrderActionFulfil, api.OrderActionCancel},
+	ordersdb.OrderStatusPartiallyFulfilled: {api.OrderActionFulfil, api.OrderActionCancel},
+	ordersdb.OrderStatusFulfilled:          {},
+	ordersdb.OrderStatusCancelled:          {},
 }
 
 // Allowed lists the actions status allows.
-func Allowed(status db.OrderStatus) []api.OrderAction {
+func Allowed(status ordersdb.OrderStatus) []api.OrderAction {
 	return slices.Clone(transitions[status])
 }
 
 // TransitionRefused: the order's status does not allow the action (409 invalid_order_transition).
 type TransitionRefused struct {
 	Action api.OrderAction
-	Status db.OrderStatus
+	Status ordersdb.OrderStatus
 }
 
 func (e *TransitionRefused) Error() string {
@@ -99,40 +100,40 @@ func (e *ExternalReferenceTaken) Code() api.ProblemCode { return api.ProblemCode
 
 // lockFor locks the order (the first lock of every transition) and checks If-Match and the
 // state machine: ErrNotFound, ErrStale or *TransitionRefused.
-func lockFor(ctx context.Context, q *db.Queries, brand, id uuid.UUID, ifMatch *string, action api.OrderAction) (db.Order, error) {
-	o, err := q.OrderLock(ctx, db.OrderLockParams{BrandID: brand, ID: id})
+func lockFor(ctx context.Context, q *ordersdb.Queries, brand, id uuid.UUID, ifMatch *string, action api.OrderAction) (ordersdb.Order, error) {
+	o, err := q.OrderLock(ctx, ordersdb.OrderLockParams{BrandID: brand, ID: id})
 	if err != nil {
-		return db.Order{}, kit.DBError(err)
+		return ordersdb.Order{}, kit.DBError(err)
 	}
 	if versions := kit.IfMatch(ifMatch); versions != nil && !slices.Contains(versions, o.Version) {
-		return db.Order{}, kit.ErrStale
+		return ordersdb.Order{}, kit.ErrStale
 	}
 	if !slices.Contains(transitions[o.Status], action) {
-		return db.Order{}, &TransitionRefused{Action: action, Status: o.Status}
+		return ordersdb.Order{}, &TransitionRefused{Action: action, Status: o.Status}
 	}
 	return o, nil
 }
 
 // event appends an order event for a transition (actor: the caller, or none for the sweeper).
-func event(ctx context.Context, q *db.Queries, o db.Order, action db.OrderAction, from *db.OrderStatus, reason *string, now time.Time) error {
-	var fromStatus db.NullOrderStatus
+func event(ctx context.Context, q *ordersdb.Queries, o ordersdb.Order, action ordersdb.OrderAction, from *ordersdb.OrderStatus, reason *string, now time.Time) error {
+	var fromStatus ordersdb.NullOrderStatus
 	if from != nil {
-		fromStatus = db.NullOrderStatus{OrderStatus: *from, Valid: true}
+		fromStatus = ordersdb.NullOrderStatus{OrderStatus: *from, Valid: true}
 	}
-	return q.OrderEventAdd(ctx, db.OrderEventAddParams{
+	return q.OrderEventAdd(ctx, ordersdb.OrderEventAddParams{
 		BrandID: o.BrandID, OrderID: o.ID, ID: uuid.Must(uuid.NewV7()), Action: action, FromStatus: fromStatus,
 		Status: o.Status, ActorID: kit.UserID(ctx), Reason: reason, RequestID: kit.RequestID(ctx), Now: now,
 	})
 }
 
 // load reads an order's lines and allocations and shows the order.
-func load(ctx context.Context, q *db.Queries, o db.Order) (api.Order, error) {
+func load(ctx context.Context, tx db.DBTX, o ordersdb.Order) (api.Order, error) {
 	ids := []uuid.UUID{o.ID}
-	lines, err := q.OrderLines(ctx, db.OrderLinesParams{BrandID: o.BrandID, OrderIds: ids})
+	lines, err := ordersdb.New(tx).OrderLines(ctx, ordersdb.OrderLinesParams{BrandID: o.BrandID, OrderIds: ids})
 	if err != nil {
 		return api.Order{}, err
 	}
-	allocs, err := q.OrderAllocations(ctx, db.OrderAllocationsParams{BrandID: o.BrandID, OrderIds: ids})
+	allocs, err := inventory.OrderHolds(ctx, tx, o.BrandID, ids)
 	if err != nil {
 		return api.Order{}, err
 	}
@@ -141,7 +142,7 @@ func load(ctx context.Context, q *db.Queries, o db.Order) (api.Order, error) {
 
 // apiOrder shows an order with its lines (in line order) and their allocations; lines and allocs
 // may hold other orders' rows, which are skipped.
-func apiOrder(o db.Order, lines []db.OrderLine, allocs []db.OrderAllocation) (api.Order, error) {
+func apiOrder(o ordersdb.Order, lines []ordersdb.OrderLine, allocs []inventory.OrderHold) (api.Order, error) {
 	var addr api.Address
 	if err := json.Unmarshal(o.ShippingAddress, &addr); err != nil {
 		return api.Order{}, err
@@ -163,8 +164,8 @@ func apiOrder(o db.Order, lines []db.OrderLine, allocs []db.OrderAllocation) (ap
 			Quantity: l.Quantity, FulfilledQuantity: l.FulfilledQuantity, LineTotal: l.LineTotal, Allocations: []api.OrderAllocation{},
 		}
 		for _, a := range allocs {
-			if a.OrderID == o.ID && a.LineID == l.ID {
-				line.Allocations = append(line.Allocations, api.OrderAllocation{LocationId: a.LocationID, Quantity: a.Quantity, FulfilledQuantity: a.FulfilledQuantity})
+			if a.Order == o.ID && a.Line == l.ID {
+				line.Allocations = append(line.Allocations, api.OrderAllocation{LocationId: a.Location, Quantity: a.Quantity, FulfilledQuantity: a.Fulfilled})
 			}
 		}
 		out.Lines = append(out.Lines, line)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/gen/ordersdb"
+	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
 )
 
@@ -26,12 +28,13 @@ func (p *idPosition) id() *uuid.UUID {
 
 // GetOrder answers one order.
 func (h *Handlers) GetOrder(ctx context.Context, req api.GetOrderRequestObject) (api.GetOrderResponseObject, error) {
-	order, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (api.Order, error) {
-		o, err := q.OrderGet(ctx, db.OrderGetParams{BrandID: req.BrandId, ID: req.OrderId})
+	order, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.Order, error) {
+		q := ordersdb.New(tx)
+		o, err := q.OrderGet(ctx, ordersdb.OrderGetParams{BrandID: req.BrandId, ID: req.OrderId})
 		if err != nil {
 			return api.Order{}, kit.DBError(err)
 		}
-		return load(ctx, q, o)
+		return load(ctx, tx, o)
 	})
 	if errors.Is(err, kit.ErrNotFound) {
 		return api.GetOrder404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such order.")}, nil
@@ -45,9 +48,9 @@ func (h *Handlers) GetOrder(ctx context.Context, req api.GetOrderRequestObject) 
 // ListOrders pages through the brand's orders, newest first.
 func (h *Handlers) ListOrders(ctx context.Context, req api.ListOrdersRequestObject) (api.ListOrdersResponseObject, error) {
 	p := req.Params
-	var status db.NullOrderStatus
+	var status ordersdb.NullOrderStatus
 	if p.Status != nil {
-		status = db.NullOrderStatus{OrderStatus: db.OrderStatus(*p.Status), Valid: true}
+		status = ordersdb.NullOrderStatus{OrderStatus: ordersdb.OrderStatus(*p.Status), Valid: true}
 	}
 	var qNumber *int64
 	if p.Q != nil {
@@ -56,14 +59,15 @@ func (h *Handlers) ListOrders(ctx context.Context, req api.ListOrdersRequestObje
 		}
 	}
 	type row struct {
-		o      db.Order
-		lines  []db.OrderLine
-		allocs []db.OrderAllocation
+		o      ordersdb.Order
+		lines  []ordersdb.OrderLine
+		allocs []inventory.OrderHold
 	}
 	page, err := kit.List(h.d, "orders/"+req.BrandId.String(), p.Cursor, p.Limit,
 		func(after *idPosition, limit int32) ([]row, error) {
-			return kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]row, error) {
-				os, err := q.OrderList(ctx, db.OrderListParams{
+			return kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) ([]row, error) {
+				q := ordersdb.New(tx)
+				os, err := q.OrderList(ctx, ordersdb.OrderListParams{
 					BrandID: req.BrandId, Status: status, CreatedAfter: p.CreatedAfter, CreatedBefore: p.CreatedBefore,
 					Q: p.Q, QNumber: qNumber, BeforeID: after.id(), RowLimit: limit,
 				})
@@ -74,11 +78,11 @@ func (h *Handlers) ListOrders(ctx context.Context, req api.ListOrdersRequestObje
 				for i, o := range os {
 					ids[i] = o.ID
 				}
-				lines, err := q.OrderLines(ctx, db.OrderLinesParams{BrandID: req.BrandId, OrderIds: ids})
+				lines, err := q.OrderLines(ctx, ordersdb.OrderLinesParams{BrandID: req.BrandId, OrderIds: ids})
 				if err != nil {
 					return nil, err
 				}
-				allocs, err := q.OrderAllocations(ctx, db.OrderAllocationsParams{BrandID: req.BrandId, OrderIds: ids})
+				allocs, err := inventory.OrderHolds(ctx, tx, req.BrandId, ids)
 				if err != nil {
 					return nil, err
 				}
@@ -104,16 +108,17 @@ func (h *Handlers) ListOrders(ctx context.Context, req api.ListOrdersRequestObje
 func (h *Handlers) ListOrderEvents(ctx context.Context, req api.ListOrderEventsRequestObject) (api.ListOrderEventsResponseObject, error) {
 	p := req.Params
 	page, err := kit.List(h.d, "order-events/"+req.OrderId.String(), p.Cursor, p.Limit,
-		func(after *idPosition, limit int32) ([]db.OrderEvent, error) {
-			return kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.OrderEvent, error) {
-				if _, err := q.OrderGet(ctx, db.OrderGetParams{BrandID: req.BrandId, ID: req.OrderId}); err != nil {
+		func(after *idPosition, limit int32) ([]ordersdb.OrderEvent, error) {
+			return kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) ([]ordersdb.OrderEvent, error) {
+				q := ordersdb.New(tx)
+				if _, err := q.OrderGet(ctx, ordersdb.OrderGetParams{BrandID: req.BrandId, ID: req.OrderId}); err != nil {
 					return nil, kit.DBError(err)
 				}
-				return q.OrderEvents(ctx, db.OrderEventsParams{BrandID: req.BrandId, OrderID: req.OrderId, AfterID: after.id(), RowLimit: limit})
+				return q.OrderEvents(ctx, ordersdb.OrderEventsParams{BrandID: req.BrandId, OrderID: req.OrderId, AfterID: after.id(), RowLimit: limit})
 			})
 		},
-		func(e db.OrderEvent) idPosition { return idPosition{ID: e.ID} },
-		func(e db.OrderEvent) (api.OrderEvent, error) {
+		func(e ordersdb.OrderEvent) idPosition { return idPosition{ID: e.ID} },
+		func(e ordersdb.OrderEvent) (api.OrderEvent, error) {
 			out := api.OrderEvent{
 				Id: e.ID, Action: api.OrderEventAction(e.Action), Status: api.OrderStatus(e.Status), ActorId: e.ActorID,
 				Reason: e.Reason, CreatedAt: e.CreatedAt.UTC(),
@@ -139,18 +144,19 @@ func (h *Handlers) ListOrderEvents(ctx context.Context, req api.ListOrderEventsR
 func (h *Handlers) ListFulfilments(ctx context.Context, req api.ListFulfilmentsRequestObject) (api.ListFulfilmentsResponseObject, error) {
 	p := req.Params
 	type row struct {
-		f     db.Fulfilment
-		lines []db.FulfilmentLine
-		order db.Order
+		f     ordersdb.Fulfilment
+		lines []ordersdb.FulfilmentLine
+		order ordersdb.Order
 	}
 	page, err := kit.List(h.d, "fulfilments/"+req.OrderId.String(), p.Cursor, p.Limit,
 		func(after *idPosition, limit int32) ([]row, error) {
-			return kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]row, error) {
-				o, err := q.OrderGet(ctx, db.OrderGetParams{BrandID: req.BrandId, ID: req.OrderId})
+			return kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) ([]row, error) {
+				q := ordersdb.New(tx)
+				o, err := q.OrderGet(ctx, ordersdb.OrderGetParams{BrandID: req.BrandId, ID: req.OrderId})
 				if err != nil {
 					return nil, kit.DBError(err)
 				}
-				fs, err := q.FulfilmentList(ctx, db.FulfilmentListParams{BrandID: req.BrandId, OrderID: req.OrderId, BeforeID: after.id(), RowLimit: limit})
+				fs, err := q.FulfilmentList(ctx, ordersdb.FulfilmentListParams{BrandID: req.BrandId, OrderID: req.OrderId, BeforeID: after.id(), RowLimit: limit})
 				if err != nil || len(fs) == 0 {
 					return nil, err
 				}
@@ -158,7 +164,7 @@ func (h *Handlers) ListFulfilments(ctx context.Context, req api.ListFulfilmentsR
 				for i, f := range fs {
 					ids[i] = f.ID
 				}
-				lines, err := q.FulfilmentLines(ctx, db.FulfilmentLinesParams{BrandID: req.BrandId, FulfilmentIds: ids})
+				lines, err := q.FulfilmentLines(ctx, ordersdb.FulfilmentLinesParams{BrandID: req.BrandId, FulfilmentIds: ids})
 				if err != nil {
 					return nil, err
 				}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/gen/ordersdb"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/observe"
 )
@@ -25,28 +26,28 @@ func sweeper(ttl time.Duration) kit.Sweeper {
 	return kit.Sweeper{
 		Name:  "orders",
 		Batch: 500,
-		List: func(ctx context.Context, q *db.Queries, now time.Time, limit int32) ([]kit.Due, error) {
-			rows, err := q.OrdersDue(ctx, db.OrdersDueParams{Cutoff: now.Add(-ttl), RowLimit: limit})
+		List: func(ctx context.Context, tx db.DBTX, now time.Time, limit int32) ([]kit.Due, error) {
+			rows, err := ordersdb.New(tx).OrdersDue(ctx, ordersdb.OrdersDueParams{Cutoff: now.Add(-ttl), RowLimit: limit})
 			due := make([]kit.Due, len(rows))
 			for i, r := range rows {
 				due[i] = kit.Due{Brand: r.BrandID, ID: r.ID}
 			}
 			return due, err
 		},
-		Handle: func(ctx context.Context, q *db.Queries, due kit.Due, now time.Time) (bool, error) {
-			o, err := q.OrderLockDue(ctx, db.OrderLockDueParams{BrandID: due.Brand, ID: due.ID, Cutoff: now.Add(-ttl)})
+		Handle: func(ctx context.Context, tx db.DBTX, due kit.Due, now time.Time) (bool, error) {
+			o, err := ordersdb.New(tx).OrderLockDue(ctx, ordersdb.OrderLockDueParams{BrandID: due.Brand, ID: due.ID, Cutoff: now.Add(-ttl)})
 			if err != nil {
 				if kit.Skipped(err) {
 					return false, nil // another sweeper or a transition has it, or it moved on
 				}
 				return false, err
 			}
-			_, err = cancel(ctx, q, o, &reason, now)
+			_, err = cancel(ctx, tx, o, &reason, now)
 			return err == nil, err
 		},
 		Handled: func(n int) {
 			for range n {
-				observe.OrderTransition(string(db.OrderStatusCancelled))
+				observe.OrderTransition(string(ordersdb.OrderStatusCancelled))
 			}
 		},
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/gen/ordersdb"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/observe"
@@ -37,22 +38,23 @@ func (h *Handlers) ConfirmOrder(ctx context.Context, req api.ConfirmOrderRequest
 	if req.Body != nil {
 		body = *req.Body
 	}
-	order, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (api.Order, error) {
+	order, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.Order, error) {
+		q := ordersdb.New(tx)
 		o, err := lockFor(ctx, q, req.BrandId, req.OrderId, req.Params.IfMatch, api.OrderActionConfirm)
 		if err != nil {
 			return api.Order{}, err
 		}
 		from := o.Status
-		o, err = q.OrderTransition(ctx, db.OrderTransitionParams{
-			BrandID: o.BrandID, ID: o.ID, Status: db.OrderStatusConfirmed, PaymentReference: body.PaymentReference, Now: now,
+		o, err = q.OrderTransition(ctx, ordersdb.OrderTransitionParams{
+			BrandID: o.BrandID, ID: o.ID, Status: ordersdb.OrderStatusConfirmed, PaymentReference: body.PaymentReference, Now: now,
 		})
 		if err != nil {
 			return api.Order{}, err
 		}
-		if err := event(ctx, q, o, db.OrderActionConfirm, &from, nil, now); err != nil {
+		if err := event(ctx, q, o, ordersdb.OrderActionConfirm, &from, nil, now); err != nil {
 			return api.Order{}, err
 		}
-		return load(ctx, q, o)
+		return load(ctx, tx, o)
 	})
 	if errors.Is(err, kit.ErrStale) {
 		return api.ConfirmOrder412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: kit.PreconditionFailed(ctx, "order")}, nil
@@ -90,15 +92,16 @@ func (h *Handlers) CancelOrder(ctx context.Context, req api.CancelOrderRequestOb
 	if req.Body != nil {
 		body = *req.Body
 	}
-	order, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (api.Order, error) {
+	order, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.Order, error) {
+		q := ordersdb.New(tx)
 		o, err := lockFor(ctx, q, req.BrandId, req.OrderId, req.Params.IfMatch, api.OrderActionCancel)
 		if err != nil {
 			return api.Order{}, err
 		}
-		if o, err = cancel(ctx, q, o, body.Reason, now); err != nil {
+		if o, err = cancel(ctx, tx, o, body.Reason, now); err != nil {
 			return api.Order{}, err
 		}
-		return load(ctx, q, o)
+		return load(ctx, tx, o)
 	})
 	if errors.Is(err, kit.ErrStale) {
 		return api.CancelOrder412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: kit.PreconditionFailed(ctx, "order")}, nil
@@ -115,41 +118,19 @@ func (h *Handlers) CancelOrder(ctx context.Context, req api.CancelOrderRequestOb
 
 // cancel releases the unshipped holds of a locked order that may be cancelled, and cancels it with
 // reason (the handler's and the sweeper's one way to do it).
-func cancel(ctx context.Context, q *db.Queries, o db.Order, reason *string, now time.Time) (db.Order, error) {
-	allocs, err := q.OrderAllocations(ctx, db.OrderAllocationsParams{BrandID: o.BrandID, OrderIds: []uuid.UUID{o.ID}})
-	if err != nil {
-		return db.Order{}, err
+func cancel(ctx context.Context, tx db.DBTX, o ordersdb.Order, reason *string, now time.Time) (ordersdb.Order, error) {
+	if err := inventory.ReleaseOrder(ctx, tx, o.BrandID, o.ID, now, reason); err != nil {
+		return ordersdb.Order{}, err
 	}
-	held := map[inventory.Level]int64{}
-	var levels []inventory.Level
-	for _, a := range allocs {
-		if left := a.Quantity - a.FulfilledQuantity; left > 0 {
-			k := inventory.Level{Product: a.ProductID, Location: a.LocationID}
-			if _, seen := held[k]; !seen {
-				levels = append(levels, k)
-			}
-			held[k] += left
-		}
-	}
-	if len(levels) > 0 {
-		st, err := inventory.Open(ctx, q, o.BrandID, now, inventory.OrderHeldScope(levels))
-		if err != nil {
-			return db.Order{}, err
-		}
-		for _, k := range levels {
-			if err := st.ReleaseOrder(o.ID, k, held[k], reason); err != nil {
-				return db.Order{}, err
-			}
-		}
-	}
+	q := ordersdb.New(tx)
 	from := o.Status
-	o, err = q.OrderTransition(ctx, db.OrderTransitionParams{
-		BrandID: o.BrandID, ID: o.ID, Status: db.OrderStatusCancelled, CancelReason: reason, Now: now,
+	o, err := q.OrderTransition(ctx, ordersdb.OrderTransitionParams{
+		BrandID: o.BrandID, ID: o.ID, Status: ordersdb.OrderStatusCancelled, CancelReason: reason, Now: now,
 	})
 	if err != nil {
-		return db.Order{}, err
+		return ordersdb.Order{}, err
 	}
-	return o, event(ctx, q, o, db.OrderActionCancel, &from, reason, now)
+	return o, event(ctx, q, o, ordersdb.OrderActionCancel, &from, reason, now)
 }
 
 // createFulfilmentAnswers wraps the shared problems in CreateFulfilment's own responses.
@@ -173,21 +154,18 @@ var createFulfilmentAnswers = kit.Answers[api.CreateFulfilmentResponseObject]{
 func (h *Handlers) CreateFulfilment(ctx context.Context, req api.CreateFulfilmentRequestObject) (api.CreateFulfilmentResponseObject, error) {
 	body := req.Body
 	now := h.d.Now()
-	f, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (api.Fulfilment, error) {
+	f, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.Fulfilment, error) {
+		q := ordersdb.New(tx)
 		o, err := lockFor(ctx, q, req.BrandId, req.OrderId, req.Params.IfMatch, api.OrderActionFulfil)
 		if err != nil {
 			return api.Fulfilment{}, err
 		}
 		ids := []uuid.UUID{o.ID}
-		lines, err := q.OrderLines(ctx, db.OrderLinesParams{BrandID: o.BrandID, OrderIds: ids})
+		lines, err := q.OrderLines(ctx, ordersdb.OrderLinesParams{BrandID: o.BrandID, OrderIds: ids})
 		if err != nil {
 			return api.Fulfilment{}, err
 		}
-		allocs, err := q.OrderAllocations(ctx, db.OrderAllocationsParams{BrandID: o.BrandID, OrderIds: ids})
-		if err != nil {
-			return api.Fulfilment{}, err
-		}
-		byID := make(map[uuid.UUID]*db.OrderLine, len(lines))
+		byID := make(map[uuid.UUID]*ordersdb.OrderLine, len(lines))
 		for i := range lines {
 			byID[lines[i].ID] = &lines[i]
 		}
@@ -216,51 +194,24 @@ func (h *Handlers) CreateFulfilment(ctx context.Context, req api.CreateFulfilmen
 			return api.Fulfilment{}, &OverFulfilment{Lines: over}
 		}
 		// Each line ships from its allocations in order, what each still holds.
-		type ship struct {
-			alloc    db.OrderAllocation
-			quantity int64
+		ship := make([]inventory.LineQuantity, len(order))
+		for i, id := range order {
+			ship[i] = inventory.LineQuantity{Line: id, Quantity: want[id]}
 		}
-		var ships []ship
-		var levels []inventory.Level
-		for _, id := range order {
-			need := want[id]
-			for _, a := range allocs {
-				if a.LineID != id || need == 0 {
-					continue
-				}
-				if take := min(need, a.Quantity-a.FulfilledQuantity); take > 0 {
-					ships = append(ships, ship{alloc: a, quantity: take})
-					levels = append(levels, inventory.Level{Product: a.ProductID, Location: a.LocationID})
-					need -= take
-				}
-			}
-		}
-		st, err := inventory.Open(ctx, q, o.BrandID, now, inventory.OrderHeldScope(levels))
-		if err != nil {
+		if err := inventory.FulfilOrder(ctx, tx, o.BrandID, o.ID, now, ship); err != nil {
 			return api.Fulfilment{}, err
 		}
-		for _, s := range ships {
-			k := inventory.Level{Product: s.alloc.ProductID, Location: s.alloc.LocationID}
-			if err := st.FulfilOrder(o.ID, k, s.quantity); err != nil {
-				return api.Fulfilment{}, err
-			}
-			if err := q.OrderAllocationFulfil(ctx, db.OrderAllocationFulfilParams{
-				BrandID: o.BrandID, OrderID: o.ID, LineID: s.alloc.LineID, LocationID: s.alloc.LocationID, Quantity: s.quantity,
-			}); err != nil {
-				return api.Fulfilment{}, err
-			}
-		}
-		fr, err := q.FulfilmentCreate(ctx, db.FulfilmentCreateParams{
+		fr, err := q.FulfilmentCreate(ctx, ordersdb.FulfilmentCreateParams{
 			BrandID: o.BrandID, OrderID: o.ID, ID: uuid.Must(uuid.NewV7()), Carrier: body.Carrier,
 			TrackingNumber: body.TrackingNumber, CreatedBy: kit.UserID(ctx), Now: now,
 		})
 		if err != nil {
 			return api.Fulfilment{}, err
 		}
-		fp := db.FulfilmentLinesAddParams{BrandID: o.BrandID, OrderID: o.ID, FulfilmentID: fr.ID}
+		fp := ordersdb.FulfilmentLinesAddParams{BrandID: o.BrandID, OrderID: o.ID, FulfilmentID: fr.ID}
 		out := api.Fulfilment{Id: fr.ID, OrderId: o.ID, Carrier: fr.Carrier, TrackingNumber: fr.TrackingNumber, CreatedAt: fr.CreatedAt.UTC(), Lines: []api.FulfilmentLine{}}
 		for _, id := range order {
-			if err := q.OrderLineFulfil(ctx, db.OrderLineFulfilParams{BrandID: o.BrandID, ID: id, Quantity: want[id]}); err != nil {
+			if err := q.OrderLineFulfil(ctx, ordersdb.OrderLineFulfilParams{BrandID: o.BrandID, ID: id, Quantity: want[id]}); err != nil {
 				return api.Fulfilment{}, err
 			}
 			byID[id].FulfilledQuantity += want[id]
@@ -271,17 +222,17 @@ func (h *Handlers) CreateFulfilment(ctx context.Context, req api.CreateFulfilmen
 		if err := q.FulfilmentLinesAdd(ctx, fp); err != nil {
 			return api.Fulfilment{}, err
 		}
-		status := db.OrderStatusFulfilled
+		status := ordersdb.OrderStatusFulfilled
 		for _, l := range lines {
 			if l.FulfilledQuantity < l.Quantity {
-				status = db.OrderStatusPartiallyFulfilled
+				status = ordersdb.OrderStatusPartiallyFulfilled
 			}
 		}
 		from := o.Status
-		if o, err = q.OrderTransition(ctx, db.OrderTransitionParams{BrandID: o.BrandID, ID: o.ID, Status: status, Now: now}); err != nil {
+		if o, err = q.OrderTransition(ctx, ordersdb.OrderTransitionParams{BrandID: o.BrandID, ID: o.ID, Status: status, Now: now}); err != nil {
 			return api.Fulfilment{}, err
 		}
-		if err := event(ctx, q, o, db.OrderActionFulfil, &from, nil, now); err != nil {
+		if err := event(ctx, q, o, ordersdb.OrderActionFulfil, &from, nil, now); err != nil {
 			return api.Fulfilment{}, err
 		}
 		out.OrderStatus, out.OrderVersion = api.OrderStatus(o.Status), o.Version

@@ -55,9 +55,6 @@ WHERE status = 'active' AND expires_at <= @now
 ORDER BY expires_at
 LIMIT @row_limit;
 
--- name: SweeperScopeSet :exec
-SELECT set_config('app.sweeper', 'on', true);
-
 -- name: ReservationLockDue :one
 -- Locks one expired, still active hold for the sweeper; none when another sweeper or a release
 -- holds it (SKIP LOCKED) or it ended meanwhile: each hold is released once.

@@ -1,4 +1,4 @@
-package server_test
+package orders_test
 
 import (
 	"sync/atomic"
@@ -19,28 +19,28 @@ import (
 // Not parallel: 1,000 requests at once are the whole test; run beside the parallel tests on a
 // small machine they would time out others' requests (and their own) with 503s.
 func TestOrderConcurrentCreatesNeverOversell(t *testing.T) { //nolint:paralleltest // see above
-	env := servertest.New(t, patientBrands)
-	b := newOrderBrand(t, env, "rush")
-	p := b.product(t, "RUSH-1")
-	loc := createLocation(t, env, b.owner, "RUSH")
-	receive(t, env, b.owner, p.Id, loc.Id, 100)
+	env := servertest.New(t, servertest.PatientBrands)
+	b := servertest.NewStockBrand(t, env, "rush")
+	p := b.Product(t, "RUSH-1")
+	loc := b.Location(t, "RUSH")
+	b.Receive(t, p.Id, loc.Id, 100)
 
 	const n = 1000
-	var res outcomes
+	var res servertest.Outcomes
 	numbers := make([]int64, n)
-	run(n, func(i int) {
-		resp, err := env.Client.CreateOrderWithResponse(ctx, b.brand, &api.CreateOrderParams{IdempotencyKey: *newKey()}, orderBody(oline(p.Id, 1)), b.auth)
+	servertest.AtOnce(n, func(i int) {
+		resp, err := env.Client.CreateOrderWithResponse(ctx, b.Brand, &api.CreateOrderParams{IdempotencyKey: *servertest.NewKey()}, servertest.OrderBody(servertest.OrderLine(p.Id, 1)), b.Auth)
 		if err != nil {
 			t.Errorf("order: %v", err)
 			return
 		}
-		res.add(resp.StatusCode(), resp.ApplicationproblemJSON422)
+		res.Add(resp.StatusCode(), resp.ApplicationproblemJSON422)
 		if resp.JSON201 != nil {
 			numbers[i] = resp.JSON201.Number
 		}
 	})
-	if res.status[201] != 100 || res.status[422] != 900 || res.codes[api.ProblemCodeInsufficientStock] != 900 || len(res.status) != 2 {
-		t.Errorf("answers %v (codes %v), want 100 × 201 and 900 × 422 insufficient_stock", res.status, res.codes)
+	if res.Status[201] != 100 || res.Status[422] != 900 || res.Codes[api.ProblemCodeInsufficientStock] != 900 || len(res.Status) != 2 {
+		t.Errorf("answers %v (codes %v), want 100 × 201 and 900 × 422 insufficient_stock", res.Status, res.Codes)
 	}
 	seen := map[int64]bool{}
 	for _, num := range numbers {
@@ -53,27 +53,27 @@ func TestOrderConcurrentCreatesNeverOversell(t *testing.T) { //nolint:parallelte
 			t.Errorf("number %d missing: numbers are not gapless", num)
 		}
 	}
-	b.wantLevel(t, "after the rush", p.Id, loc.Id, 100, 100)
-	if got := ownerCount(t, env, b.brand, `SELECT count(*) FROM orders`); got != 100 {
+	b.WantLevel(t, "after the rush", p.Id, loc.Id, 100, 100)
+	if got := env.OwnerCount(t, b.Brand, `SELECT count(*) FROM orders`); got != 100 {
 		t.Errorf("%d orders, want 100", got)
 	}
-	assertLedger(t, env, b.brand)
+	env.AssertStock(t, b.Brand)
 }
 
 // TestOrderSameKeyConcurrent: 50 requests with one key at once make exactly one order; the others
 // replay it or are told it is in flight; no second number is consumed.
 func TestOrderSameKeyConcurrent(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t, patientBrands)
-	b := newOrderBrand(t, env, "samekey")
-	p := b.product(t, "SK-1")
-	loc := createLocation(t, env, b.owner, "SK")
-	receive(t, env, b.owner, p.Id, loc.Id, 100)
-	key := newKey()
+	env := servertest.New(t, servertest.PatientBrands)
+	b := servertest.NewStockBrand(t, env, "samekey")
+	p := b.Product(t, "SK-1")
+	loc := b.Location(t, "SK")
+	b.Receive(t, p.Id, loc.Id, 100)
+	key := servertest.NewKey()
 	ids := sync1{mu: make(chan struct{}, 1), ids: map[uuid.UUID]bool{}}
 	var created, replayed, inFlight atomic.Int64
-	run(50, func(int) {
-		resp, err := env.Client.CreateOrderWithResponse(ctx, b.brand, &api.CreateOrderParams{IdempotencyKey: keyOrNone(key)}, orderBody(oline(p.Id, 2)), b.auth)
+	servertest.AtOnce(50, func(int) {
+		resp, err := env.Client.CreateOrderWithResponse(ctx, b.Brand, &api.CreateOrderParams{IdempotencyKey: *key}, servertest.OrderBody(servertest.OrderLine(p.Id, 2)), b.Auth)
 		if err != nil {
 			t.Errorf("order: %v", err)
 			return
@@ -94,11 +94,11 @@ func TestOrderSameKeyConcurrent(t *testing.T) {
 	if created.Load() != 1 || created.Load()+replayed.Load()+inFlight.Load() != 50 || ids.count() != 1 {
 		t.Errorf("created %d, replayed %d, in flight %d, distinct orders %d; want one order", created.Load(), replayed.Load(), inFlight.Load(), ids.count())
 	}
-	b.wantLevel(t, "one order's hold", p.Id, loc.Id, 100, 2)
-	if o := b.mustCreate(t, oline(p.Id, 1)); o.Number != 1002 {
+	b.WantLevel(t, "one order's hold", p.Id, loc.Id, 100, 2)
+	if o := b.MustCreateOrder(t, servertest.OrderLine(p.Id, 1)); o.Number != 1002 {
 		t.Errorf("next number %d, want 1002", o.Number)
 	}
-	assertLedger(t, env, b.brand)
+	env.AssertStock(t, b.Brand)
 }
 
 // sync1 collects distinct ids from goroutines.
@@ -122,27 +122,27 @@ func (s *sync1) count() int { return len(s.ids) }
 // order at once: exactly one wins; the stock is either all shipped or all released.
 func TestOrderCancelRacesFulfilment(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t, patientBrands)
-	b := newOrderBrand(t, env, "race")
-	p := b.product(t, "RACE-1")
-	loc := createLocation(t, env, b.owner, "RACE")
+	env := servertest.New(t, servertest.PatientBrands)
+	b := servertest.NewStockBrand(t, env, "race")
+	p := b.Product(t, "RACE-1")
+	loc := b.Location(t, "RACE")
 	const rounds = 10
-	receive(t, env, b.owner, p.Id, loc.Id, 3*rounds)
+	b.Receive(t, p.Id, loc.Id, 3*rounds)
 	var shipped, released int64
 	for range rounds {
-		o := b.mustCreate(t, oline(p.Id, 3))
-		if r := b.confirm(t, o.Id); r.JSON200 == nil {
+		o := b.MustCreateOrder(t, servertest.OrderLine(p.Id, 3))
+		if r := b.ConfirmOrder(t, o.Id); r.JSON200 == nil {
 			t.Fatalf("confirm: %s", r.Body)
 		}
 		var fulfilStatus, cancelStatus int
-		run(2, func(i int) {
+		servertest.AtOnce(2, func(i int) {
 			if i == 0 {
-				fulfilStatus = b.fulfil(t, o.Id, fline(o.Lines[0].Id, 3)).StatusCode()
+				fulfilStatus = b.Fulfil(t, o.Id, fline(o.Lines[0].Id, 3)).StatusCode()
 			} else {
-				cancelStatus = b.cancel(t, o.Id, nil).StatusCode()
+				cancelStatus = b.CancelOrder(t, o.Id, nil).StatusCode()
 			}
 		})
-		got := b.get(t, o.Id)
+		got := b.GetOrder(t, o.Id)
 		switch {
 		case fulfilStatus == 201 && cancelStatus == 409 && got.Status == api.OrderFulfilled:
 			shipped += 3
@@ -152,8 +152,8 @@ func TestOrderCancelRacesFulfilment(t *testing.T) {
 			t.Errorf("fulfil %d, cancel %d, order %s: want exactly one winner", fulfilStatus, cancelStatus, got.Status)
 		}
 	}
-	b.wantLevel(t, "after the races", p.Id, loc.Id, 3*rounds-shipped, 0)
-	assertLedger(t, env, b.brand)
+	b.WantLevel(t, "after the races", p.Id, loc.Id, 3*rounds-shipped, 0)
+	env.AssertStock(t, b.Brand)
 }
 
 // TestOrderSweeperRacesConfirm: pending orders past ORDER_PENDING_TTL are expired by the sweeper
@@ -161,24 +161,24 @@ func TestOrderCancelRacesFulfilment(t *testing.T) {
 // expired, no actor), never both, and only expired orders gave their stock back.
 func TestOrderSweeperRacesConfirm(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t, patientBrands)
-	b := newOrderBrand(t, env, "sweep")
-	p := b.product(t, "SW-1")
-	loc := createLocation(t, env, b.owner, "SW")
-	receive(t, env, b.owner, p.Id, loc.Id, 100)
+	env := servertest.New(t, servertest.PatientBrands)
+	b := servertest.NewStockBrand(t, env, "sweep")
+	p := b.Product(t, "SW-1")
+	loc := b.Location(t, "SW")
+	b.Receive(t, p.Id, loc.Id, 100)
 	var ids []uuid.UUID
 	for range 20 {
-		ids = append(ids, b.mustCreate(t, oline(p.Id, 2)).Id)
+		ids = append(ids, b.MustCreateOrder(t, servertest.OrderLine(p.Id, 2)).Id)
 	}
-	fresh := b.mustCreate(t, oline(p.Id, 1)) // placed later: not due
+	fresh := b.MustCreateOrder(t, servertest.OrderLine(p.Id, 1)) // placed later: not due
 	if n, err := server.SweepOrders(ctx, env.Pool, nil, env.Clock.Now); err != nil || n != 0 {
 		t.Fatalf("sweep before the TTL = %d, %v", n, err)
 	}
 	env.Clock.Advance(30*time.Minute + time.Second)
-	b = orderBrand{b.relogin(t)}
+	b = b.Relogin(t)
 
 	var swept, confirmed atomic.Int64
-	run(len(ids)+3, func(i int) {
+	servertest.AtOnce(len(ids)+3, func(i int) {
 		if i >= len(ids) {
 			n, err := server.SweepOrders(ctx, env.Pool, nil, env.Clock.Now)
 			if err != nil {
@@ -187,7 +187,7 @@ func TestOrderSweeperRacesConfirm(t *testing.T) {
 			swept.Add(int64(n))
 			return
 		}
-		if r := b.confirm(t, ids[i]); r.JSON200 != nil {
+		if r := b.ConfirmOrder(t, ids[i]); r.JSON200 != nil {
 			confirmed.Add(1)
 		} else if r.StatusCode() != 409 {
 			t.Errorf("confirm: %d %s", r.StatusCode(), r.Body)
@@ -199,8 +199,8 @@ func TestOrderSweeperRacesConfirm(t *testing.T) {
 	}
 	var held int64
 	for _, id := range ids {
-		o := b.get(t, id)
-		evs := b.events(t, id)
+		o := b.GetOrder(t, id)
+		evs := b.OrderEvents(t, id)
 		last := evs[len(evs)-1]
 		switch o.Status {
 		case api.OrderConfirmed:
@@ -216,50 +216,50 @@ func TestOrderSweeperRacesConfirm(t *testing.T) {
 			t.Errorf("order %s has %d events, want 2 (one transition)", id, len(evs))
 		}
 	}
-	if got := b.get(t, fresh.Id); got.Status != api.OrderCancelled {
+	if got := b.GetOrder(t, fresh.Id); got.Status != api.OrderCancelled {
 		t.Errorf("the later order is %s, want cancelled (it was due as well)", got.Status)
 	}
-	b.wantLevel(t, "after the sweep", p.Id, loc.Id, 100, held)
+	b.WantLevel(t, "after the sweep", p.Id, loc.Id, 100, held)
 	if n, err := server.SweepOrders(ctx, env.Pool, nil, env.Clock.Now); err != nil || n != 0 {
 		t.Errorf("a second sweep = %d, %v; want nothing left", n, err)
 	}
-	assertLedger(t, env, b.brand)
+	env.AssertStock(t, b.Brand)
 }
 
 // TestOrderMultiLineOppositeOrders: orders naming the same two products in opposite line orders
 // cannot deadlock, and each holds both lines or nothing.
 func TestOrderMultiLineOppositeOrders(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t, patientBrands)
-	b := newOrderBrand(t, env, "cross")
-	p1, p2 := b.product(t, "OX-1"), b.product(t, "OX-2")
-	la, lb := createLocation(t, env, b.owner, "OXA"), createLocation(t, env, b.owner, "OXB")
-	receive(t, env, b.owner, p1.Id, la.Id, 15)
-	receive(t, env, b.owner, p1.Id, lb.Id, 5)
-	receive(t, env, b.owner, p2.Id, lb.Id, 40)
-	var res outcomes
+	env := servertest.New(t, servertest.PatientBrands)
+	b := servertest.NewStockBrand(t, env, "cross")
+	p1, p2 := b.Product(t, "OX-1"), b.Product(t, "OX-2")
+	la, lb := b.Location(t, "OXA"), b.Location(t, "OXB")
+	b.Receive(t, p1.Id, la.Id, 15)
+	b.Receive(t, p1.Id, lb.Id, 5)
+	b.Receive(t, p2.Id, lb.Id, 40)
+	var res servertest.Outcomes
 	var ok atomic.Int64
-	run(60, func(i int) {
-		lines := []api.OrderRequestLine{oline(p1.Id, 1), oline(p2.Id, 1)}
+	servertest.AtOnce(60, func(i int) {
+		lines := []api.OrderRequestLine{servertest.OrderLine(p1.Id, 1), servertest.OrderLine(p2.Id, 1)}
 		if i%2 == 1 {
 			lines[0], lines[1] = lines[1], lines[0]
 		}
-		resp, err := env.Client.CreateOrderWithResponse(ctx, b.brand, &api.CreateOrderParams{IdempotencyKey: *newKey()}, orderBody(lines...), b.auth)
+		resp, err := env.Client.CreateOrderWithResponse(ctx, b.Brand, &api.CreateOrderParams{IdempotencyKey: *servertest.NewKey()}, servertest.OrderBody(lines...), b.Auth)
 		if err != nil {
 			t.Errorf("order: %v", err)
 			return
 		}
-		res.add(resp.StatusCode(), resp.ApplicationproblemJSON422)
+		res.Add(resp.StatusCode(), resp.ApplicationproblemJSON422)
 		if resp.JSON201 != nil {
 			ok.Add(1)
 		}
 	})
-	if res.status[201] != 20 || res.status[422] != 40 || res.codes[api.ProblemCodeInsufficientStock] != 40 {
-		t.Errorf("answers %v (codes %v), want 20 × 201 and 40 × 422", res.status, res.codes)
+	if res.Status[201] != 20 || res.Status[422] != 40 || res.Codes[api.ProblemCodeInsufficientStock] != 40 {
+		t.Errorf("answers %v (codes %v), want 20 × 201 and 40 × 422", res.Status, res.Codes)
 	}
-	if got := b.level(t, p1.Id, la.Id).Reserved + b.level(t, p1.Id, lb.Id).Reserved; got != ok.Load() {
+	if got := b.Level(t, p1.Id, la.Id).Reserved + b.Level(t, p1.Id, lb.Id).Reserved; got != ok.Load() {
 		t.Errorf("p1 reserved %d, want %d", got, ok.Load())
 	}
-	b.wantLevel(t, "p2", p2.Id, lb.Id, 40, ok.Load())
-	assertLedger(t, env, b.brand)
+	b.WantLevel(t, "p2", p2.Id, lb.Id, 40, ok.Load())
+	env.AssertStock(t, b.Brand)
 }

@@ -1,4 +1,4 @@
-package server_test
+package inventory_test
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,81 +18,42 @@ import (
 	"github.com/ecompointer/ecompointer/server/servertest"
 )
 
-// outcomes counts concurrent answers by status, and remembers anything unexpected.
-type outcomes struct {
-	mu     sync.Mutex
-	status map[int]int
-	codes  map[api.ProblemCode]int
-}
-
-func (o *outcomes) add(status int, p *api.Problem) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.status == nil {
-		o.status, o.codes = map[int]int{}, map[api.ProblemCode]int{}
-	}
-	o.status[status]++
-	if p != nil {
-		o.codes[p.Code]++
-	}
-}
-
-// run starts n goroutines at once (a barrier releases them together) and waits for them all; a
-// deadlock would hang here, and the test's deadline would name it.
-func run(n int, fn func(i int)) {
-	var ready, done sync.WaitGroup
-	start := make(chan struct{})
-	ready.Add(n)
-	done.Add(n)
-	for i := range n {
-		go func() {
-			defer done.Done()
-			ready.Done()
-			<-start
-			fn(i)
-		}()
-	}
-	ready.Wait()
-	close(start)
-	done.Wait()
-}
-
 // TestInventoryConcurrentReservationsNeverOversell: 200 one-unit reservations at once against 50
 // available units (the Magento MSI #2722 and Medusa #16569 race): exactly 50 hold a unit, the 150
 // others are refused with insufficient_stock, reserved is 50, and the ledger sums to the level.
 func TestInventoryConcurrentReservationsNeverOversell(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t, patientBrands)
-	b := newStockBrand(t, env, "hot")
-	p := b.product(t, "HOT-1")
-	loc := createLocation(t, env, b.owner, "HOT")
-	receive(t, env, b.owner, p.Id, loc.Id, 50)
+	env := servertest.New(t, servertest.PatientBrands)
+	b := servertest.NewStockBrand(t, env, "hot")
+	p := b.Product(t, "HOT-1")
+	loc := b.Location(t, "HOT")
+	b.Receive(t, p.Id, loc.Id, 50)
 
-	var res outcomes
+	var res servertest.Outcomes
 	var held atomic.Int64
-	run(200, func(int) {
-		resp, err := env.Client.CreateReservationWithResponse(ctx, b.brand, &api.CreateReservationParams{},
-			api.CreateReservationRequest{Lines: []api.ReservationRequestLine{line(p.Id, nil, 1)}}, b.auth)
+	servertest.AtOnce(200, func(int) {
+		resp, err := env.Client.CreateReservationWithResponse(ctx, b.Brand, &api.CreateReservationParams{},
+			api.CreateReservationRequest{Lines: []api.ReservationRequestLine{servertest.HoldLine(p.Id, nil, 1)}}, b.Auth)
 		if err != nil {
 			t.Errorf("reserve: %v", err)
 			return
 		}
-		res.add(resp.StatusCode(), resp.ApplicationproblemJSON422)
+		res.Add(resp.StatusCode(), resp.ApplicationproblemJSON422)
 		if resp.JSON201 != nil {
 			held.Add(resp.JSON201.Lines[0].Quantity)
 		}
 	})
-	if res.status[201] != 50 || res.status[422] != 150 || res.codes[api.ProblemCodeInsufficientStock] != 150 || len(res.status) != 2 {
-		t.Errorf("answers %v (codes %v), want 50 × 201 and 150 × 422 insufficient_stock", res.status, res.codes)
+	if res.Status[201] != 50 || res.Status[422] != 150 || res.Codes[api.ProblemCodeInsufficientStock] != 150 || len(res.Status) != 2 {
+		t.Errorf("answers %v (codes %v), want 50 × 201 and 150 × 422 insufficient_stock", res.Status, res.Codes)
 	}
 	if held.Load() != 50 {
 		t.Errorf("successful reservations hold %d units, want 50", held.Load())
 	}
-	b.wantLevel(t, "after the rush", p.Id, loc.Id, 50, 50)
-	if n := len(b.movements(t, api.ListStockMovementsParams{Kind: ptr(api.MovementReservation)})); n != 50 {
+	b.WantLevel(t, "after the rush", p.Id, loc.Id, 50, 50)
+	if n := len(b.Movements(t, api.ListStockMovementsParams{Kind: new(api.MovementReservation)})); n != 50 {
 		t.Errorf("%d reservation movements, want 50", n)
 	}
-	assertLedger(t, env, b.brand)
+	env.AssertStock(t, b.Brand)
 }
 
 // TestInventoryMultiLineReservationsInOppositeOrders: reservations naming the same two levels in
@@ -101,30 +61,30 @@ func TestInventoryConcurrentReservationsNeverOversell(t *testing.T) {
 // lines or nothing: the two levels' reserved counts stay equal to the number of successes.
 func TestInventoryMultiLineReservationsInOppositeOrders(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t, patientBrands)
-	b := newStockBrand(t, env, "cross")
-	p1, p2 := b.product(t, "X-1"), b.product(t, "X-2")
-	la, lb := createLocation(t, env, b.owner, "XA"), createLocation(t, env, b.owner, "XB")
-	receive(t, env, b.owner, p1.Id, la.Id, 20)
-	receive(t, env, b.owner, p2.Id, lb.Id, 40)
+	env := servertest.New(t, servertest.PatientBrands)
+	b := servertest.NewStockBrand(t, env, "cross")
+	p1, p2 := b.Product(t, "X-1"), b.Product(t, "X-2")
+	la, lb := b.Location(t, "XA"), b.Location(t, "XB")
+	b.Receive(t, p1.Id, la.Id, 20)
+	b.Receive(t, p2.Id, lb.Id, 40)
 
-	var res outcomes
+	var res servertest.Outcomes
 	var ok atomic.Int64
-	run(60, func(i int) {
-		lines := []api.ReservationRequestLine{line(p1.Id, &la.Id, 1), line(p2.Id, &lb.Id, 1)}
+	servertest.AtOnce(60, func(i int) {
+		lines := []api.ReservationRequestLine{servertest.HoldLine(p1.Id, &la.Id, 1), servertest.HoldLine(p2.Id, &lb.Id, 1)}
 		if i%2 == 1 {
 			lines[0], lines[1] = lines[1], lines[0]
 		}
 		if i%3 == 0 { // some lines left to the allocation rule: the same levels, found another way
 			lines[0].LocationId = nil
 		}
-		resp, err := env.Client.CreateReservationWithResponse(ctx, b.brand, &api.CreateReservationParams{},
-			api.CreateReservationRequest{Lines: lines}, b.auth)
+		resp, err := env.Client.CreateReservationWithResponse(ctx, b.Brand, &api.CreateReservationParams{},
+			api.CreateReservationRequest{Lines: lines}, b.Auth)
 		if err != nil {
 			t.Errorf("reserve: %v", err)
 			return
 		}
-		res.add(resp.StatusCode(), resp.ApplicationproblemJSON422)
+		res.Add(resp.StatusCode(), resp.ApplicationproblemJSON422)
 		if r := resp.JSON201; r != nil {
 			ok.Add(1)
 			if len(r.Lines) != 2 || r.Lines[0].Quantity != 1 || r.Lines[1].Quantity != 1 {
@@ -132,12 +92,12 @@ func TestInventoryMultiLineReservationsInOppositeOrders(t *testing.T) {
 			}
 		}
 	})
-	if res.status[201] != 20 || res.status[422] != 40 || res.codes[api.ProblemCodeInsufficientStock] != 40 {
-		t.Errorf("answers %v (codes %v), want 20 × 201 and 40 × 422", res.status, res.codes)
+	if res.Status[201] != 20 || res.Status[422] != 40 || res.Codes[api.ProblemCodeInsufficientStock] != 40 {
+		t.Errorf("answers %v (codes %v), want 20 × 201 and 40 × 422", res.Status, res.Codes)
 	}
-	b.wantLevel(t, "p1 at A", p1.Id, la.Id, 20, ok.Load())
-	b.wantLevel(t, "p2 at B", p2.Id, lb.Id, 40, ok.Load())
-	assertLedger(t, env, b.brand)
+	b.WantLevel(t, "p1 at A", p1.Id, la.Id, 20, ok.Load())
+	b.WantLevel(t, "p2 at B", p2.Id, lb.Id, 40, ok.Load())
+	env.AssertStock(t, b.Brand)
 }
 
 // TestInventoryConcurrentTransfersBothWays: transfers A→B and B→A at once lose no update: the
@@ -145,26 +105,26 @@ func TestInventoryMultiLineReservationsInOppositeOrders(t *testing.T) {
 // the only refusals are insufficient_stock.
 func TestInventoryConcurrentTransfersBothWays(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t, patientBrands)
-	b := newStockBrand(t, env, "swap")
-	p := b.product(t, "SW-1")
-	la, lb := createLocation(t, env, b.owner, "SA"), createLocation(t, env, b.owner, "SB")
-	receive(t, env, b.owner, p.Id, la.Id, 100)
-	receive(t, env, b.owner, p.Id, lb.Id, 100)
+	env := servertest.New(t, servertest.PatientBrands)
+	b := servertest.NewStockBrand(t, env, "swap")
+	p := b.Product(t, "SW-1")
+	la, lb := b.Location(t, "SA"), b.Location(t, "SB")
+	b.Receive(t, p.Id, la.Id, 100)
+	b.Receive(t, p.Id, lb.Id, 100)
 
-	var res outcomes
+	var res servertest.Outcomes
 	var ab, ba atomic.Int64
-	run(40, func(i int) {
+	servertest.AtOnce(40, func(i int) {
 		body := api.StockTransferRequest{ProductId: p.Id, FromLocationId: la.Id, ToLocationId: lb.Id, Quantity: 7}
 		if i%2 == 1 {
 			body = api.StockTransferRequest{ProductId: p.Id, FromLocationId: lb.Id, ToLocationId: la.Id, Quantity: 3}
 		}
-		resp, err := env.Client.CreateStockTransferWithResponse(ctx, b.brand, &api.CreateStockTransferParams{}, body, b.auth)
+		resp, err := env.Client.CreateStockTransferWithResponse(ctx, b.Brand, &api.CreateStockTransferParams{}, body, b.Auth)
 		if err != nil {
 			t.Errorf("transfer: %v", err)
 			return
 		}
-		res.add(resp.StatusCode(), resp.ApplicationproblemJSON422)
+		res.Add(resp.StatusCode(), resp.ApplicationproblemJSON422)
 		if resp.JSON201 != nil {
 			if len(resp.JSON201.MovementIds) != 2 {
 				t.Errorf("a transfer appended %d movements, want 2", len(resp.JSON201.MovementIds))
@@ -176,22 +136,22 @@ func TestInventoryConcurrentTransfersBothWays(t *testing.T) {
 			}
 		}
 	})
-	if res.status[201]+res.status[422] != 40 || res.status[422] != res.codes[api.ProblemCodeInsufficientStock] {
-		t.Errorf("answers %v (codes %v), want only 201 and 422 insufficient_stock", res.status, res.codes)
+	if res.Status[201]+res.Status[422] != 40 || res.Status[422] != res.Codes[api.ProblemCodeInsufficientStock] {
+		t.Errorf("answers %v (codes %v), want only 201 and 422 insufficient_stock", res.Status, res.Codes)
 	}
-	a, bb := b.level(t, p.Id, la.Id), b.level(t, p.Id, lb.Id)
+	a, bb := b.Level(t, p.Id, la.Id), b.Level(t, p.Id, lb.Id)
 	if a.OnHand+bb.OnHand != 200 {
 		t.Errorf("total %d + %d, want 200 conserved", a.OnHand, bb.OnHand)
 	}
 	if want := 100 - 7*ab.Load() + 3*ba.Load(); a.OnHand != want {
 		t.Errorf("A holds %d after %d transfers out and %d in, want %d", a.OnHand, ab.Load(), ba.Load(), want)
 	}
-	outs := b.movements(t, api.ListStockMovementsParams{Kind: ptr(api.MovementTransferOut)})
-	ins := b.movements(t, api.ListStockMovementsParams{Kind: ptr(api.MovementTransferIn)})
+	outs := b.Movements(t, api.ListStockMovementsParams{Kind: new(api.MovementTransferOut)})
+	ins := b.Movements(t, api.ListStockMovementsParams{Kind: new(api.MovementTransferIn)})
 	if int64(len(outs)) != ab.Load()+ba.Load() || len(ins) != len(outs) {
 		t.Errorf("%d transfer_out and %d transfer_in movements for %d transfers", len(outs), len(ins), ab.Load()+ba.Load())
 	}
-	assertLedger(t, env, b.brand)
+	env.AssertStock(t, b.Brand)
 }
 
 // TestInventoryAdjustmentsRaceCounts: receipts race cycle counts that compare-and-set on
@@ -201,41 +161,41 @@ func TestInventoryConcurrentTransfersBothWays(t *testing.T) {
 // onHand.
 func TestInventoryAdjustmentsRaceCounts(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t, patientBrands)
-	b := newStockBrand(t, env, "count")
-	p := b.product(t, "CT-1")
-	loc := createLocation(t, env, b.owner, "CT")
-	receive(t, env, b.owner, p.Id, loc.Id, 100)
+	env := servertest.New(t, servertest.PatientBrands)
+	b := servertest.NewStockBrand(t, env, "count")
+	p := b.Product(t, "CT-1")
+	loc := b.Location(t, "CT")
+	b.Receive(t, p.Id, loc.Id, 100)
 
 	const counted = 1000 // each applied count finds 1000 more than it expected
-	var res outcomes
+	var res servertest.Outcomes
 	var receipts, counts atomic.Int64
-	run(30, func(i int) {
+	servertest.AtOnce(30, func(i int) {
 		if i%3 != 0 {
-			resp, err := env.Client.CreateStockAdjustmentWithResponse(ctx, b.brand, &api.CreateStockAdjustmentParams{}, api.StockAdjustmentRequest{
+			resp, err := env.Client.CreateStockAdjustmentWithResponse(ctx, b.Brand, &api.CreateStockAdjustmentParams{}, api.StockAdjustmentRequest{
 				Kind: api.AdjustmentReceipt, Lines: []api.StockAdjustmentLine{{ProductId: p.Id, LocationId: loc.Id, Delta: 1}},
-			}, b.auth)
+			}, b.Auth)
 			if err != nil {
 				t.Errorf("receipt: %v", err)
 				return
 			}
-			res.add(resp.StatusCode(), nil)
+			res.Add(resp.StatusCode(), nil)
 			if resp.JSON201 != nil {
 				receipts.Add(1)
 			}
 			return
 		}
 		// A counter retries from the onHand a refusal reports, as a client would.
-		seen := b.level(t, p.Id, loc.Id).OnHand
+		seen := b.Level(t, p.Id, loc.Id).OnHand
 		for range 50 {
-			resp, err := env.Client.CreateStockCountWithResponse(ctx, b.brand, &api.CreateStockCountParams{}, api.StockCountRequest{
+			resp, err := env.Client.CreateStockCountWithResponse(ctx, b.Brand, &api.CreateStockCountParams{}, api.StockCountRequest{
 				Lines: []api.StockCountLine{{ProductId: p.Id, LocationId: loc.Id, OnHand: seen + counted, ExpectedOnHand: &seen}},
-			}, b.auth)
+			}, b.Auth)
 			if err != nil {
 				t.Errorf("count: %v", err)
 				return
 			}
-			res.add(resp.StatusCode(), resp.ApplicationproblemJSON409)
+			res.Add(resp.StatusCode(), resp.ApplicationproblemJSON409)
 			if resp.JSON201 != nil {
 				counts.Add(1)
 				return
@@ -243,7 +203,7 @@ func TestInventoryAdjustmentsRaceCounts(t *testing.T) {
 			if resp.ApplicationproblemJSON409 == nil {
 				return
 			}
-			wantLines(t, "lost count", resp.ApplicationproblemJSON409, api.ProblemLine{ProductId: p.Id, LocationId: &loc.Id, ExpectedOnHand: &seen})
+			servertest.WantLines(t, "lost count", resp.ApplicationproblemJSON409, api.ProblemLine{ProductId: p.Id, LocationId: &loc.Id, ExpectedOnHand: &seen})
 			l := *resp.ApplicationproblemJSON409.Lines
 			if len(l) != 1 || l[0].OnHand == nil || *l[0].OnHand == seen {
 				t.Errorf("a lost count's lines %+v, want the current onHand (not %d)", l, seen)
@@ -252,29 +212,29 @@ func TestInventoryAdjustmentsRaceCounts(t *testing.T) {
 			seen = *l[0].OnHand
 		}
 	})
-	if res.status[201] != 20+int(counts.Load()) || res.status[409] != res.codes[api.ProblemCodeStockChanged] || len(res.status) > 2 {
-		t.Errorf("answers %v (codes %v), want only 201 and 409 stock_changed", res.status, res.codes)
+	if res.Status[201] != 20+int(counts.Load()) || res.Status[409] != res.Codes[api.ProblemCodeStockChanged] || len(res.Status) > 2 {
+		t.Errorf("answers %v (codes %v), want only 201 and 409 stock_changed", res.Status, res.Codes)
 	}
 	if counts.Load() == 0 {
 		t.Error("no count applied")
 	}
-	t.Logf("%d receipts, %d counts applied, %d counts lost the race", receipts.Load(), counts.Load(), res.status[409])
+	t.Logf("%d receipts, %d counts applied, %d counts lost the race", receipts.Load(), counts.Load(), res.Status[409])
 	want := 100 + receipts.Load() + counted*counts.Load()
-	b.wantLevel(t, "after the race", p.Id, loc.Id, want, 0)
+	b.WantLevel(t, "after the race", p.Id, loc.Id, want, 0)
 
 	// A count from a stale read is refused whatever the timing, and writes nothing.
 	stale := int64(100)
-	resp, err := env.Client.CreateStockCountWithResponse(ctx, b.brand, &api.CreateStockCountParams{}, api.StockCountRequest{
+	resp, err := env.Client.CreateStockCountWithResponse(ctx, b.Brand, &api.CreateStockCountParams{}, api.StockCountRequest{
 		Lines: []api.StockCountLine{{ProductId: p.Id, LocationId: loc.Id, OnHand: 5, ExpectedOnHand: &stale}},
-	}, b.auth)
+	}, b.Auth)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if statusIs(t, "stale count", resp.HTTPResponse, resp.ApplicationproblemJSON409, 409, api.ProblemCodeStockChanged) {
-		wantLines(t, "stale count", resp.ApplicationproblemJSON409, api.ProblemLine{ProductId: p.Id, LocationId: &loc.Id, ExpectedOnHand: &stale, OnHand: &want})
+	if servertest.StatusIs(t, "stale count", resp.HTTPResponse, resp.ApplicationproblemJSON409, 409, api.ProblemCodeStockChanged) {
+		servertest.WantLines(t, "stale count", resp.ApplicationproblemJSON409, api.ProblemLine{ProductId: p.Id, LocationId: &loc.Id, ExpectedOnHand: &stale, OnHand: &want})
 	}
-	b.wantLevel(t, "after the stale count", p.Id, loc.Id, want, 0)
-	assertLedger(t, env, b.brand)
+	b.WantLevel(t, "after the stale count", p.Id, loc.Id, want, 0)
+	env.AssertStock(t, b.Brand)
 }
 
 // TestInventoryExpiredReservationNeverBlocksASale: a hold past its expiry gives its stock to the
@@ -283,31 +243,31 @@ func TestInventoryAdjustmentsRaceCounts(t *testing.T) {
 func TestInventoryExpiredReservationNeverBlocksASale(t *testing.T) {
 	t.Parallel()
 	env := servertest.New(t)
-	b := newStockBrand(t, env, "expiry")
-	p := b.product(t, "EX-1")
-	l1, l2 := createLocation(t, env, b.owner, "E1"), createLocation(t, env, b.owner, "E2")
-	receive(t, env, b.owner, p.Id, l1.Id, 3)
-	receive(t, env, b.owner, p.Id, l2.Id, 2)
+	b := servertest.NewStockBrand(t, env, "expiry")
+	p := b.Product(t, "EX-1")
+	l1, l2 := b.Location(t, "E1"), b.Location(t, "E2")
+	b.Receive(t, p.Id, l1.Id, 3)
+	b.Receive(t, p.Id, l2.Id, 2)
 
-	old := b.mustReserve(t, line(p.Id, nil, 5)) // all of it, split over both locations
+	old := b.MustReserve(t, servertest.HoldLine(p.Id, nil, 5)) // all of it, split over both locations
 	if len(old.Lines[0].Allocations) != 2 {
 		t.Fatalf("old reservation allocations %+v, want two", old.Lines[0].Allocations)
 	}
-	refused := b.reserve(t, line(p.Id, nil, 1))
-	statusIs(t, "reserve while held", refused.HTTPResponse, refused.ApplicationproblemJSON422, 422, api.ProblemCodeInsufficientStock)
+	refused := b.Reserve(t, servertest.HoldLine(p.Id, nil, 1))
+	servertest.StatusIs(t, "reserve while held", refused.HTTPResponse, refused.ApplicationproblemJSON422, 422, api.ProblemCodeInsufficientStock)
 
 	env.Clock.Advance(15*time.Minute + time.Second) // past the default 900 s
-	b = b.relogin(t)
-	fresh := b.mustReserve(t, line(p.Id, nil, 5))
+	b = b.Relogin(t)
+	fresh := b.MustReserve(t, servertest.HoldLine(p.Id, nil, 5))
 	if fresh.Status != api.ReservationActive {
 		t.Errorf("new reservation status %s", fresh.Status)
 	}
-	got, err := env.Client.GetReservationWithResponse(ctx, b.brand, old.Id, b.auth)
+	got, err := env.Client.GetReservationWithResponse(ctx, b.Brand, old.Id, b.Auth)
 	if err != nil || got.JSON200 == nil || got.JSON200.Status != api.ReservationExpired {
 		t.Fatalf("old reservation = %d %s, want expired", got.StatusCode(), got.Body)
 	}
-	b.wantLevel(t, "L1", p.Id, l1.Id, 3, 3)
-	b.wantLevel(t, "L2", p.Id, l2.Id, 2, 2)
+	b.WantLevel(t, "L1", p.Id, l1.Id, 3, 3)
+	b.WantLevel(t, "L2", p.Id, l2.Id, 2, 2)
 
 	// The request that needed the old hold's stock did not release it (a sale never pays for
 	// that cleanup, issue 16): the sweeper does.
@@ -315,40 +275,40 @@ func TestInventoryExpiredReservationNeverBlocksASale(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("sweep of the old reservation = %d, %v; want 1", n, err)
 	}
-	b.wantLevel(t, "L1 after the first sweep", p.Id, l1.Id, 3, 3)
+	b.WantLevel(t, "L1 after the first sweep", p.Id, l1.Id, 3, 3)
 	env.Clock.Advance(15*time.Minute + time.Second)
-	b = b.relogin(t)
+	b = b.Relogin(t)
 	n, err = server.SweepReservations(ctx, env.Pool, nil, env.Clock.Now)
 	if err != nil || n != 1 {
 		t.Fatalf("sweep of the new reservation = %d, %v; want 1", n, err)
 	}
 	for _, r := range []api.Reservation{old, fresh} {
-		rel := b.movements(t, api.ListStockMovementsParams{ReservationId: &r.Id, Kind: ptr(api.MovementRelease)})
+		rel := b.Movements(t, api.ListStockMovementsParams{ReservationId: &r.Id, Kind: new(api.MovementRelease)})
 		if len(rel) != len(r.Lines[0].Allocations) {
 			t.Errorf("reservation %s has %d release movements, want one per allocation (%d)", r.Id, len(rel), len(r.Lines[0].Allocations))
 		}
 	}
-	b.wantLevel(t, "L1 after the sweep", p.Id, l1.Id, 3, 0)
-	b.wantLevel(t, "L2 after the sweep", p.Id, l2.Id, 2, 0)
-	assertLedger(t, env, b.brand)
+	b.WantLevel(t, "L1 after the sweep", p.Id, l1.Id, 3, 0)
+	b.WantLevel(t, "L2 after the sweep", p.Id, l2.Id, 2, 0)
+	env.AssertStock(t, b.Brand)
 
 	// Two sweepers at once over many expired holds: each released exactly once.
 	var ids []uuid.UUID
 	for range 12 {
-		ids = append(ids, b.mustReserve(t, line(p.Id, &l1.Id, 1), line(p.Id, &l2.Id, 1)).Id)
+		ids = append(ids, b.MustReserve(t, servertest.HoldLine(p.Id, &l1.Id, 1), servertest.HoldLine(p.Id, &l2.Id, 1)).Id)
 		if len(ids) == 2 {
 			break // L2 holds only 2 units
 		}
 	}
-	q := b.product(t, "EX-2")
-	receive(t, env, b.owner, q.Id, l1.Id, 20)
+	q := b.Product(t, "EX-2")
+	b.Receive(t, q.Id, l1.Id, 20)
 	for range 10 {
-		ids = append(ids, b.mustReserve(t, line(q.Id, nil, 2)).Id)
+		ids = append(ids, b.MustReserve(t, servertest.HoldLine(q.Id, nil, 2)).Id)
 	}
 	env.Clock.Advance(15*time.Minute + time.Second)
-	b = b.relogin(t)
+	b = b.Relogin(t)
 	var total atomic.Int64
-	run(2, func(int) {
+	servertest.AtOnce(2, func(int) {
 		n, err := server.SweepReservations(ctx, env.Pool, nil, env.Clock.Now)
 		if err != nil {
 			t.Errorf("sweeper: %v", err)
@@ -359,7 +319,7 @@ func TestInventoryExpiredReservationNeverBlocksASale(t *testing.T) {
 		t.Errorf("two sweepers released %d holds, want %d", total.Load(), len(ids))
 	}
 	for _, id := range ids {
-		r, err := env.Client.GetReservationWithResponse(ctx, b.brand, id, b.auth)
+		r, err := env.Client.GetReservationWithResponse(ctx, b.Brand, id, b.Auth)
 		if err != nil || r.JSON200 == nil {
 			t.Fatal(err)
 		}
@@ -367,31 +327,31 @@ func TestInventoryExpiredReservationNeverBlocksASale(t *testing.T) {
 		for _, l := range r.JSON200.Lines {
 			allocs += len(l.Allocations)
 		}
-		rel := b.movements(t, api.ListStockMovementsParams{ReservationId: &id, Kind: ptr(api.MovementRelease)})
+		rel := b.Movements(t, api.ListStockMovementsParams{ReservationId: &id, Kind: new(api.MovementRelease)})
 		if r.JSON200.Status != api.ReservationExpired || len(rel) != allocs {
 			t.Errorf("reservation %s: %s with %d release movements, want expired with %d", id, r.JSON200.Status, len(rel), allocs)
 		}
 	}
-	if n := ownerCount(t, env, b.brand, `SELECT count(*) FROM reservations WHERE status = 'active'`); n != 0 {
+	if n := env.OwnerCount(t, b.Brand, `SELECT count(*) FROM reservations WHERE status = 'active'`); n != 0 {
 		t.Errorf("%d reservations still active after the sweep", n)
 	}
-	b.wantLevel(t, "L1 after two sweepers", p.Id, l1.Id, 3, 0)
-	b.wantLevel(t, "q at L1 after two sweepers", q.Id, l1.Id, 20, 0)
-	assertLedger(t, env, b.brand)
+	b.WantLevel(t, "L1 after two sweepers", p.Id, l1.Id, 3, 0)
+	b.WantLevel(t, "q at L1 after two sweepers", q.Id, l1.Id, 20, 0)
+	env.AssertStock(t, b.Brand)
 }
 
 // TestInventoryIdempotencyConcurrentRetries: 20 requests with one Idempotency-Key at once have
 // one effect; every other answer is the first one replayed or 409 in flight with Retry-After.
 func TestInventoryIdempotencyConcurrentRetries(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t, patientBrands)
-	b := newStockBrand(t, env, "idem")
-	p := b.product(t, "ID-1")
-	loc := createLocation(t, env, b.owner, "ID")
-	receive(t, env, b.owner, p.Id, loc.Id, 10)
+	env := servertest.New(t, servertest.PatientBrands)
+	b := servertest.NewStockBrand(t, env, "idem")
+	p := b.Product(t, "ID-1")
+	loc := b.Location(t, "ID")
+	b.Receive(t, p.Id, loc.Id, 10)
 
 	key := "order-42-attempt"
-	body := api.StockAdjustmentRequest{Kind: api.AdjustmentReceipt, Reference: ptr("PO-IDEM"),
+	body := api.StockAdjustmentRequest{Kind: api.AdjustmentReceipt, Reference: new("PO-IDEM"),
 		Lines: []api.StockAdjustmentLine{{ProductId: p.Id, LocationId: loc.Id, Delta: 5}}}
 	type answer struct {
 		status   int
@@ -401,8 +361,8 @@ func TestInventoryIdempotencyConcurrentRetries(t *testing.T) {
 		code     api.ProblemCode
 	}
 	answers := make([]answer, 20)
-	run(20, func(i int) {
-		resp, err := env.Client.CreateStockAdjustmentWithResponse(ctx, b.brand, &api.CreateStockAdjustmentParams{IdempotencyKey: &key}, body, b.auth)
+	servertest.AtOnce(20, func(i int) {
+		resp, err := env.Client.CreateStockAdjustmentWithResponse(ctx, b.Brand, &api.CreateStockAdjustmentParams{IdempotencyKey: &key}, body, b.Auth)
 		if err != nil {
 			t.Errorf("adjust: %v", err)
 			return
@@ -439,21 +399,11 @@ func TestInventoryIdempotencyConcurrentRetries(t *testing.T) {
 		t.Errorf("%d first answers, %d replays, %d in flight; want 1 and 19 others", firsts, replays, inFlight)
 	}
 	t.Logf("%d replays, %d in flight", replays, inFlight)
-	if n := len(b.movements(t, api.ListStockMovementsParams{Reference: ptr("PO-IDEM")})); n != 1 {
+	if n := len(b.Movements(t, api.ListStockMovementsParams{Reference: new("PO-IDEM")})); n != 1 {
 		t.Errorf("%d movements for the key, want one effect", n)
 	}
-	b.wantLevel(t, "after the retries", p.Id, loc.Id, 15, 0)
-	assertLedger(t, env, b.brand)
-}
-
-// doKeyed posts a raw body with an Idempotency-Key (nil key: none).
-func doKeyed(t *testing.T, env *servertest.Env, token, path, body string, key *string) *http.Response {
-	t.Helper()
-	h := map[string]string{"Authorization": "Bearer " + token}
-	if key != nil {
-		h["Idempotency-Key"] = *key
-	}
-	return postJSON(t, env, path, body, h)
+	b.WantLevel(t, "after the retries", p.Id, loc.Id, 15, 0)
+	env.AssertStock(t, b.Brand)
 }
 
 // TestInventoryIdempotencyKeys: a refusal is stored and replayed like a success; the same key
@@ -462,19 +412,19 @@ func doKeyed(t *testing.T, env *servertest.Env, token, path, body string, key *s
 func TestInventoryIdempotencyKeys(t *testing.T) {
 	t.Parallel()
 	env := servertest.New(t)
-	b := newStockBrand(t, env, "keys")
-	p := b.product(t, "KY-1")
-	loc := createLocation(t, env, b.owner, "KY")
-	receive(t, env, b.owner, p.Id, loc.Id, 10)
-	staff := env.Member(t, b.owner, api.InvitationRoleSTAFF)
-	adjPath := "/brands/" + b.brand.String() + "/inventory/adjustments"
-	resPath := "/brands/" + b.brand.String() + "/reservations"
+	b := servertest.NewStockBrand(t, env, "keys")
+	p := b.Product(t, "KY-1")
+	loc := b.Location(t, "KY")
+	b.Receive(t, p.Id, loc.Id, 10)
+	staff := env.Member(t, b.Owner, api.InvitationRoleSTAFF)
+	adjPath := "/brands/" + b.Brand.String() + "/inventory/adjustments"
+	resPath := "/brands/" + b.Brand.String() + "/reservations"
 	adjBody := func(delta int64, ref string) string {
 		return fmt.Sprintf(`{"kind":"adjustment","reference":%q,"lines":[{"productId":%q,"locationId":%q,"delta":%d}]}`, ref, p.Id, loc.Id, delta)
 	}
 	send := func(token, path, body string, key string) (*http.Response, []byte) {
 		t.Helper()
-		resp := doKeyed(t, env, token, path, body, &key)
+		resp := env.PostKeyed(t, token, path, body, &key)
 		defer func() { _ = resp.Body.Close() }()
 		got, err := io.ReadAll(resp.Body)
 		if err != nil {
@@ -483,12 +433,12 @@ func TestInventoryIdempotencyKeys(t *testing.T) {
 		return resp, got
 	}
 	movements := func(ref string) int {
-		return len(b.movements(t, api.ListStockMovementsParams{Reference: &ref}))
+		return len(b.Movements(t, api.ListStockMovementsParams{Reference: &ref}))
 	}
 
 	t.Run("a refusal is stored and replayed", func(t *testing.T) {
-		first, firstBody := send(b.owner.AccessToken, adjPath, adjBody(-100, "SHORT"), "short-1")
-		again, againBody := send(b.owner.AccessToken, adjPath, adjBody(-100, "SHORT"), "short-1")
+		first, firstBody := send(b.Owner.AccessToken, adjPath, adjBody(-100, "SHORT"), "short-1")
+		again, againBody := send(b.Owner.AccessToken, adjPath, adjBody(-100, "SHORT"), "short-1")
 		if first.StatusCode != 422 || !bytes.Contains(firstBody, []byte(`"insufficient_stock"`)) || first.Header.Get("Idempotent-Replayed") != "" {
 			t.Fatalf("first = %d %s", first.StatusCode, firstBody)
 		}
@@ -502,9 +452,9 @@ func TestInventoryIdempotencyKeys(t *testing.T) {
 	})
 
 	t.Run("the same key with another body", func(t *testing.T) {
-		first, _ := send(b.owner.AccessToken, adjPath, adjBody(1, "REUSE"), "reuse-1")
-		other, otherBody := send(b.owner.AccessToken, adjPath, adjBody(2, "REUSE"), "reuse-1")
-		elsewhere, elsewhereBody := send(b.owner.AccessToken, adjPath+"x", adjBody(1, "REUSE"), "reuse-1")
+		first, _ := send(b.Owner.AccessToken, adjPath, adjBody(1, "REUSE"), "reuse-1")
+		other, otherBody := send(b.Owner.AccessToken, adjPath, adjBody(2, "REUSE"), "reuse-1")
+		elsewhere, elsewhereBody := send(b.Owner.AccessToken, adjPath+"x", adjBody(1, "REUSE"), "reuse-1")
 		if first.StatusCode != 201 || other.StatusCode != 422 || !bytes.Contains(otherBody, []byte(`"idempotency_key_reused"`)) {
 			t.Errorf("first %d, other body %d %s; want 201 then 422 idempotency_key_reused", first.StatusCode, other.StatusCode, otherBody)
 		}
@@ -518,8 +468,8 @@ func TestInventoryIdempotencyKeys(t *testing.T) {
 
 	t.Run("a replay repeats Location and ETag; keys are per caller", func(t *testing.T) {
 		body := fmt.Sprintf(`{"reference":"CART-1","lines":[{"productId":%q,"quantity":1}]}`, p.Id)
-		first, firstBody := send(b.owner.AccessToken, resPath, body, `"cart-1"`) // an sf-string ...
-		again, againBody := send(b.owner.AccessToken, resPath, body, `cart-1`)   // ... is the same key as the token
+		first, firstBody := send(b.Owner.AccessToken, resPath, body, `"cart-1"`) // an sf-string ...
+		again, againBody := send(b.Owner.AccessToken, resPath, body, `cart-1`)   // ... is the same key as the token
 		if first.StatusCode != 201 || again.StatusCode != 201 || !bytes.Equal(firstBody, againBody) || again.Header.Get("Idempotent-Replayed") != "true" {
 			t.Fatalf("first %d, replay %d %q: %s / %s", first.StatusCode, again.StatusCode, again.Header.Get("Idempotent-Replayed"), firstBody, againBody)
 		}
@@ -532,11 +482,11 @@ func TestInventoryIdempotencyKeys(t *testing.T) {
 		if theirs.StatusCode != 201 || theirs.Header.Get("Idempotent-Replayed") != "" || bytes.Equal(theirBody, firstBody) {
 			t.Errorf("another caller's same key = %d %q %s, want its own reservation", theirs.StatusCode, theirs.Header.Get("Idempotent-Replayed"), theirBody)
 		}
-		list, err := env.Client.ListReservationsWithResponse(ctx, b.brand, &api.ListReservationsParams{}, b.auth)
+		list, err := env.Client.ListReservationsWithResponse(ctx, b.Brand, &api.ListReservationsParams{}, b.Auth)
 		if err != nil || list.JSON200 == nil || len(list.JSON200.Items) != 2 {
 			t.Errorf("reservations = %s, want the owner's and the staff member's", list.Body)
 		}
-		b.wantLevel(t, "two holds", p.Id, loc.Id, 11, 2)
+		b.WantLevel(t, "two holds", p.Id, loc.Id, 11, 2)
 	})
 
 	t.Run("malformed keys", func(t *testing.T) {
@@ -548,7 +498,7 @@ func TestInventoryIdempotencyKeys(t *testing.T) {
 			"non-ASCII":           "clé",
 			"backslash in string": `"a\b"`,
 		} {
-			resp, body := send(b.owner.AccessToken, adjPath, adjBody(1, "BADKEY"), key)
+			resp, body := send(b.Owner.AccessToken, adjPath, adjBody(1, "BADKEY"), key)
 			var pr api.Problem
 			_ = json.Unmarshal(body, &pr)
 			if resp.StatusCode != 400 || !hasField(&pr, "header.Idempotency-Key") {
@@ -558,42 +508,30 @@ func TestInventoryIdempotencyKeys(t *testing.T) {
 		if n := movements("BADKEY"); n != 0 {
 			t.Errorf("%d movements from requests with malformed keys", n)
 		}
-		resp, _ := send(b.owner.AccessToken, adjPath, adjBody(1, "LONGKEY"), strings.Repeat("k", 255))
+		resp, _ := send(b.Owner.AccessToken, adjPath, adjBody(1, "LONGKEY"), strings.Repeat("k", 255))
 		if resp.StatusCode != 201 {
 			t.Errorf("a 255-character key = %d", resp.StatusCode)
 		}
 	})
 
 	// Past the TTL (24 h by default) the key is forgotten: the same request runs again.
-	first, firstBody := send(b.owner.AccessToken, adjPath, adjBody(1, "TTL"), "ttl-1")
+	first, firstBody := send(b.Owner.AccessToken, adjPath, adjBody(1, "TTL"), "ttl-1")
 	if first.StatusCode != 201 {
 		t.Fatalf("first = %d %s", first.StatusCode, firstBody)
 	}
 	env.Clock.Advance(24*time.Hour - time.Minute)
-	b = b.relogin(t)
-	if again, _ := send(b.owner.AccessToken, adjPath, adjBody(1, "TTL"), "ttl-1"); again.StatusCode != 201 || again.Header.Get("Idempotent-Replayed") != "true" {
+	b = b.Relogin(t)
+	if again, _ := send(b.Owner.AccessToken, adjPath, adjBody(1, "TTL"), "ttl-1"); again.StatusCode != 201 || again.Header.Get("Idempotent-Replayed") != "true" {
 		t.Errorf("just within the TTL = %d %q, want a replay", again.StatusCode, again.Header.Get("Idempotent-Replayed"))
 	}
 	env.Clock.Advance(2 * time.Minute)
-	b = b.relogin(t)
-	later, laterBody := send(b.owner.AccessToken, adjPath, adjBody(1, "TTL"), "ttl-1")
+	b = b.Relogin(t)
+	later, laterBody := send(b.Owner.AccessToken, adjPath, adjBody(1, "TTL"), "ttl-1")
 	if later.StatusCode != 201 || later.Header.Get("Idempotent-Replayed") != "" || bytes.Equal(laterBody, firstBody) {
 		t.Errorf("past the TTL = %d %q, want the request run again", later.StatusCode, later.Header.Get("Idempotent-Replayed"))
 	}
 	if n := movements("TTL"); n != 2 {
 		t.Errorf("%d movements for the key, want 2 (before and after the TTL)", n)
 	}
-	assertLedger(t, env, b.brand)
-}
-
-// patientBrands lets a burst of one brand's requests wait as long as it takes: for the brand's
-// share of the pool, for a row lock, for the whole request. These tests prove stock stays correct
-// under contention, not the time limits (fairness_test.go and reliability_test.go do), and on a
-// busy 2-core machine 1,000 requests queued behind one hot row outlast the defaults (2 s for the
-// brand's share and for a lock, 20 s a request), turning a would-be 201 or 422 into a 503.
-func patientBrands(c *server.Config) {
-	c.BrandPoolWait = 5 * time.Minute
-	c.DB.LockTimeout = 5 * time.Minute
-	c.DB.StatementTimeout = 5 * time.Minute
-	c.DB.RequestTimeout = 0 // none: the test's own -timeout bounds a hang
+	env.AssertStock(t, b.Brand)
 }

@@ -1,4 +1,4 @@
-package server_test
+package inventory_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/gen/stockdb"
 	"github.com/ecompointer/ecompointer/server/servertest"
 )
 
@@ -67,27 +68,27 @@ func (e *explainer) QueryRow(ctx context.Context, sql string, args ...any) pgx.R
 func TestMovementFiltersUseAnIndex(t *testing.T) {
 	t.Parallel()
 	env := servertest.New(t)
-	b := newStockBrand(t, env, "ledger")
+	b := servertest.NewStockBrand(t, env, "ledger")
 	var products, locations []uuid.UUID
 	for i := range 20 {
-		products = append(products, b.product(t, fmt.Sprintf("LEDGER-%02d", i)).Id)
+		products = append(products, b.Product(t, fmt.Sprintf("LEDGER-%02d", i)).Id)
 	}
 	for i := range 5 {
-		locations = append(locations, createLocation(t, env, b.owner, fmt.Sprintf("LG%d", i)).Id)
+		locations = append(locations, b.Location(t, fmt.Sprintf("LG%d", i)).Id)
 	}
-	receive(t, env, b.owner, products[0], locations[0], 100)
+	b.Receive(t, products[0], locations[0], 100)
 	var orders []uuid.UUID
 	for range 3 {
-		orders = append(orders, placeOrder(t, env, b.owner, products[0], 2).Id)
+		orders = append(orders, b.PlaceOrder(t, products[0], 2).Id)
 	}
-	res := b.mustReserve(t, line(products[0], &locations[0], 1))
+	res := b.MustReserve(t, servertest.HoldLine(products[0], &locations[0], 1))
 
 	// The order filter, through the API: exactly the order's own movements.
-	got := b.movements(t, api.ListStockMovementsParams{OrderId: &orders[1]})
+	got := b.Movements(t, api.ListStockMovementsParams{OrderId: &orders[1]})
 	if len(got) != 1 || got[0].OrderId == nil || *got[0].OrderId != orders[1] || got[0].Kind != api.MovementReservation || got[0].ReservedDelta != 2 {
 		t.Errorf("movements of order %s = %+v, want its one hold of 2", orders[1], got)
 	}
-	if got := b.movements(t, api.ListStockMovementsParams{OrderId: &orders[0], Kind: ptr(api.MovementRelease)}); len(got) != 0 {
+	if got := b.Movements(t, api.ListStockMovementsParams{OrderId: &orders[0], Kind: new(api.MovementRelease)}); len(got) != 0 {
 		t.Errorf("release movements of order %s = %+v, want none", orders[0], got)
 	}
 
@@ -98,14 +99,14 @@ func TestMovementFiltersUseAnIndex(t *testing.T) {
 	defer func() { _ = conn.Close(ctx) }()
 	start := time.Now()
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if err := db.New(tx).BrandScopeSet(ctx, b.brand.String()); err != nil {
+		if err := db.New(tx).BrandScopeSet(ctx, b.Brand.String()); err != nil {
 			return err
 		}
 		// Every product has a level at every location; movements need one.
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO stock_levels (brand_id, product_id, location_id, updated_at)
 			SELECT $1, p, l, now() FROM unnest($2::uuid[]) p, unnest($3::uuid[]) l
-			ON CONFLICT DO NOTHING`, b.brand, products, locations); err != nil {
+			ON CONFLICT DO NOTHING`, b.Brand, products, locations); err != nil {
 			return err
 		}
 		// Ids sort like created_at (UUIDv7-shaped, older than anything the server made); the
@@ -132,7 +133,7 @@ func TestMovementFiltersUseAnIndex(t *testing.T) {
 			                          WHEN i % 200 < 180 THEN 'fulfilment' WHEN i % 200 < 190 THEN 'receipt'
 			                          WHEN i % 200 < 194 THEN 'adjustment' WHEN i % 200 < 196 THEN 'transfer_out'
 			                          WHEN i % 200 < 198 THEN 'transfer_in' WHEN i % 200 < 199 THEN 'return'
-			                          ELSE 'count' END AS kind) AS k`, b.brand, products, locations, res.Id, orders)
+			                          ELSE 'count' END AS kind) AS k`, b.Brand, products, locations, res.Id, orders)
 		return err
 	})
 	if err != nil {
@@ -146,39 +147,39 @@ func TestMovementFiltersUseAnIndex(t *testing.T) {
 
 	// The rare values are the hard ones: a walk of the whole ledger finds few of them.
 	p, l, o := products[3], locations[4], orders[1]
-	ref, kind := "REF-40", db.NullMovementKind{MovementKind: db.MovementKindCount, Valid: true}
+	ref, kind := "REF-40", stockdb.NullMovementKind{MovementKind: stockdb.MovementKindCount, Valid: true}
 	recent, old := time.Now().Add(-24*time.Hour), time.Now().Add(-190*24*time.Hour)
 	for _, c := range []struct {
 		name    string
-		params  db.MovementListParams
+		params  stockdb.MovementListParams
 		columns []string // the plan must have an index condition on one of these
 	}{
-		{"productId", db.MovementListParams{ProductID: &p}, []string{"product_id"}},
-		{"locationId", db.MovementListParams{LocationID: &l}, []string{"location_id"}},
-		{"kind", db.MovementListParams{Kind: kind}, []string{"kind"}},
-		{"reference", db.MovementListParams{Reference: &ref}, []string{"reference"}},
-		{"reservationId", db.MovementListParams{ReservationID: &res.Id}, []string{"reservation_id"}},
-		{"orderId", db.MovementListParams{OrderID: &o}, []string{"order_id"}},
-		{"createdAfter", db.MovementListParams{CreatedAfter: &recent}, []string{"created_at"}},
+		{"productId", stockdb.MovementListParams{ProductID: &p}, []string{"product_id"}},
+		{"locationId", stockdb.MovementListParams{LocationID: &l}, []string{"location_id"}},
+		{"kind", stockdb.MovementListParams{Kind: kind}, []string{"kind"}},
+		{"reference", stockdb.MovementListParams{Reference: &ref}, []string{"reference"}},
+		{"reservationId", stockdb.MovementListParams{ReservationID: &res.Id}, []string{"reservation_id"}},
+		{"orderId", stockdb.MovementListParams{OrderID: &o}, []string{"order_id"}},
+		{"createdAfter", stockdb.MovementListParams{CreatedAfter: &recent}, []string{"created_at"}},
 		// Known limit: createdBefore alone is planned as a walk from the newest movement (the
 		// planner cannot tell that old rows sit at the far end of the id order); no sequential
 		// scan, but no index condition either.
-		{"createdBefore", db.MovementListParams{CreatedBefore: &old}, nil},
-		{"productId+locationId", db.MovementListParams{ProductID: &p, LocationID: &l}, []string{"product_id"}},
-		{"productId+kind", db.MovementListParams{ProductID: &p, Kind: kind}, []string{"product_id", "kind"}},
-		{"locationId+kind", db.MovementListParams{LocationID: &l, Kind: kind}, []string{"location_id", "kind"}},
-		{"kind+createdBefore", db.MovementListParams{Kind: kind, CreatedBefore: &old}, []string{"kind", "created_at"}},
-		{"reference+kind", db.MovementListParams{Reference: &ref, Kind: kind}, []string{"reference", "kind"}},
-		{"orderId+kind", db.MovementListParams{OrderID: &o, Kind: kind}, []string{"order_id", "kind"}},
-		{"reservationId+locationId", db.MovementListParams{ReservationID: &res.Id, LocationID: &l}, []string{"reservation_id", "location_id"}},
-		{"all", db.MovementListParams{ProductID: &p, LocationID: &l, Kind: kind, Reference: &ref, ReservationID: &res.Id, OrderID: &o, CreatedAfter: &old, CreatedBefore: &recent},
+		{"createdBefore", stockdb.MovementListParams{CreatedBefore: &old}, nil},
+		{"productId+locationId", stockdb.MovementListParams{ProductID: &p, LocationID: &l}, []string{"product_id"}},
+		{"productId+kind", stockdb.MovementListParams{ProductID: &p, Kind: kind}, []string{"product_id", "kind"}},
+		{"locationId+kind", stockdb.MovementListParams{LocationID: &l, Kind: kind}, []string{"location_id", "kind"}},
+		{"kind+createdBefore", stockdb.MovementListParams{Kind: kind, CreatedBefore: &old}, []string{"kind", "created_at"}},
+		{"reference+kind", stockdb.MovementListParams{Reference: &ref, Kind: kind}, []string{"reference", "kind"}},
+		{"orderId+kind", stockdb.MovementListParams{OrderID: &o, Kind: kind}, []string{"order_id", "kind"}},
+		{"reservationId+locationId", stockdb.MovementListParams{ReservationID: &res.Id, LocationID: &l}, []string{"reservation_id", "location_id"}},
+		{"all", stockdb.MovementListParams{ProductID: &p, LocationID: &l, Kind: kind, Reference: &ref, ReservationID: &res.Id, OrderID: &o, CreatedAfter: &old, CreatedBefore: &recent},
 			[]string{"product_id", "location_id", "kind", "reference", "reservation_id", "order_id", "created_at"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := &explainer{}
 			err := pgx.BeginFunc(ctx, env.Pool, func(tx pgx.Tx) error {
 				e.tx = tx
-				if err := db.New(tx).BrandScopeSet(ctx, b.brand.String()); err != nil {
+				if err := db.New(tx).BrandScopeSet(ctx, b.Brand.String()); err != nil {
 					return err
 				}
 				// As kit.ListInBrand runs a list: planned for its own parameters.
@@ -186,8 +187,8 @@ func TestMovementFiltersUseAnIndex(t *testing.T) {
 					return err
 				}
 				params := c.params
-				params.BrandID, params.RowLimit = b.brand, 21
-				_, err := db.New(e).MovementList(ctx, params)
+				params.BrandID, params.RowLimit = b.Brand, 21
+				_, err := stockdb.New(e).MovementList(ctx, params)
 				return err
 			})
 			if err != nil {

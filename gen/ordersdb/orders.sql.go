@@ -3,7 +3,7 @@
 //   sqlc v1.31.1
 // source: orders.sql
 
-package db
+package ordersdb
 
 import (
 	"context"
@@ -159,98 +159,6 @@ func (q *Queries) FulfilmentList(ctx context.Context, arg FulfilmentListParams) 
 		return nil, err
 	}
 	return items, nil
-}
-
-const orderAllocationFulfil = `-- name: OrderAllocationFulfil :exec
-UPDATE order_allocations SET fulfilled_quantity = fulfilled_quantity + $1
-WHERE brand_id = $2 AND order_id = $3 AND line_id = $4 AND location_id = $5
-`
-
-type OrderAllocationFulfilParams struct {
-	Quantity   int64
-	BrandID    uuid.UUID
-	OrderID    uuid.UUID
-	LineID     uuid.UUID
-	LocationID uuid.UUID
-}
-
-func (q *Queries) OrderAllocationFulfil(ctx context.Context, arg OrderAllocationFulfilParams) error {
-	_, err := q.db.Exec(ctx, orderAllocationFulfil,
-		arg.Quantity,
-		arg.BrandID,
-		arg.OrderID,
-		arg.LineID,
-		arg.LocationID,
-	)
-	return err
-}
-
-const orderAllocations = `-- name: OrderAllocations :many
-SELECT brand_id, order_id, line_id, seq, product_id, location_id, quantity, fulfilled_quantity FROM order_allocations WHERE brand_id = $1 AND order_id = ANY($2::uuid[])
-ORDER BY order_id, line_id, seq
-`
-
-type OrderAllocationsParams struct {
-	BrandID  uuid.UUID
-	OrderIds []uuid.UUID
-}
-
-func (q *Queries) OrderAllocations(ctx context.Context, arg OrderAllocationsParams) ([]OrderAllocation, error) {
-	rows, err := q.db.Query(ctx, orderAllocations, arg.BrandID, arg.OrderIds)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []OrderAllocation{}
-	for rows.Next() {
-		var i OrderAllocation
-		if err := rows.Scan(
-			&i.BrandID,
-			&i.OrderID,
-			&i.LineID,
-			&i.Seq,
-			&i.ProductID,
-			&i.LocationID,
-			&i.Quantity,
-			&i.FulfilledQuantity,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const orderAllocationsAdd = `-- name: OrderAllocationsAdd :exec
-INSERT INTO order_allocations (brand_id, order_id, line_id, seq, product_id, location_id, quantity)
-SELECT $1::uuid, $2::uuid, unnest($3::uuid[]), unnest($4::int[]),
-       unnest($5::uuid[]), unnest($6::uuid[]), unnest($7::bigint[])
-`
-
-type OrderAllocationsAddParams struct {
-	BrandID     uuid.UUID
-	OrderID     uuid.UUID
-	LineIds     []uuid.UUID
-	Seqs        []int32
-	ProductIds  []uuid.UUID
-	LocationIds []uuid.UUID
-	Quantities  []int64
-}
-
-func (q *Queries) OrderAllocationsAdd(ctx context.Context, arg OrderAllocationsAddParams) error {
-	_, err := q.db.Exec(ctx, orderAllocationsAdd,
-		arg.BrandID,
-		arg.OrderID,
-		arg.LineIds,
-		arg.Seqs,
-		arg.ProductIds,
-		arg.LocationIds,
-		arg.Quantities,
-	)
-	return err
 }
 
 const orderCreate = `-- name: OrderCreate :one

@@ -27,11 +27,6 @@ SELECT @brand_id::uuid, @order_id::uuid, unnest(@ids::uuid[]), unnest(@line_nos:
        unnest(@product_ids::uuid[]), unnest(@skus::text[]), unnest(@names::text[]),
        unnest(@prices::bigint[]), @currency::text, unnest(@quantities::bigint[]), unnest(@line_totals::bigint[]);
 
--- name: OrderAllocationsAdd :exec
-INSERT INTO order_allocations (brand_id, order_id, line_id, seq, product_id, location_id, quantity)
-SELECT @brand_id::uuid, @order_id::uuid, unnest(@line_ids::uuid[]), unnest(@seqs::int[]),
-       unnest(@product_ids::uuid[]), unnest(@location_ids::uuid[]), unnest(@quantities::bigint[]);
-
 -- name: OrderGet :one
 SELECT * FROM orders WHERE brand_id = @brand_id AND id = @id;
 
@@ -42,10 +37,6 @@ SELECT * FROM orders WHERE brand_id = @brand_id AND id = @id FOR UPDATE;
 -- name: OrderLines :many
 SELECT * FROM order_lines WHERE brand_id = @brand_id AND order_id = ANY(@order_ids::uuid[])
 ORDER BY order_id, line_no;
-
--- name: OrderAllocations :many
-SELECT * FROM order_allocations WHERE brand_id = @brand_id AND order_id = ANY(@order_ids::uuid[])
-ORDER BY order_id, line_id, seq;
 
 -- name: OrderTransition :one
 -- Moves a locked order to a new status, bumping its version.
@@ -61,10 +52,6 @@ RETURNING *;
 -- name: OrderLineFulfil :exec
 UPDATE order_lines SET fulfilled_quantity = fulfilled_quantity + @quantity
 WHERE brand_id = @brand_id AND id = @id;
-
--- name: OrderAllocationFulfil :exec
-UPDATE order_allocations SET fulfilled_quantity = fulfilled_quantity + @quantity
-WHERE brand_id = @brand_id AND order_id = @order_id AND line_id = @line_id AND location_id = @location_id;
 
 -- name: OrderEventAdd :exec
 INSERT INTO order_events (brand_id, order_id, id, action, from_status, status, actor_id, reason, request_id, created_at)

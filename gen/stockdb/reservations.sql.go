@@ -3,7 +3,7 @@
 //   sqlc v1.31.1
 // source: reservations.sql
 
-package db
+package stockdb
 
 import (
 	"context"
@@ -365,13 +365,4 @@ func (q *Queries) ReservationsDue(ctx context.Context, arg ReservationsDueParams
 		return nil, err
 	}
 	return items, nil
-}
-
-const sweeperScopeSet = `-- name: SweeperScopeSet :exec
-SELECT set_config('app.sweeper', 'on', true)
-`
-
-func (q *Queries) SweeperScopeSet(ctx context.Context) error {
-	_, err := q.db.Exec(ctx, sweeperScopeSet)
-	return err
 }

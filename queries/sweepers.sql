@@ -1,0 +1,2 @@
+-- name: SweeperScopeSet :exec
+SELECT set_config('app.sweeper', 'on', true);

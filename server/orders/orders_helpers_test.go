@@ -1,0 +1,5 @@
+package orders_test
+
+import "context"
+
+var ctx = context.Background()
