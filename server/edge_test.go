@@ -86,7 +86,7 @@ func TestDeepJSONIsRefusedOnEveryRoute(t *testing.T) {
 			}
 		})
 	}
-	if p := profile(t, env, owner.AccessToken); p.StatusCode() != http.StatusOK {
+	if p := env.Profile(t, owner.AccessToken); p.StatusCode() != http.StatusOK {
 		t.Fatalf("the server is not answering after the attack: %d", p.StatusCode())
 	}
 	var n int
@@ -240,7 +240,7 @@ func TestBadTextIsRefusedEverywhere(t *testing.T) {
 		t.Fatalf("only %d fields and parameters checked: the walk missed the spec", checked)
 	}
 	// The admin's session is intact: nothing reached a handler that logs out.
-	if p := profile(t, env, admin.AccessToken); p.StatusCode() != http.StatusOK {
+	if p := env.Profile(t, admin.AccessToken); p.StatusCode() != http.StatusOK {
 		t.Fatalf("admin profile after the walk = %d", p.StatusCode())
 	}
 }
@@ -304,7 +304,7 @@ func TestUnstorableUserAgentIsSanitised(t *testing.T) {
 			if status != http.StatusNoContent {
 				t.Fatalf("logout = %d %s, want 204", status, p.Code)
 			}
-			if got := profile(t, env, session.AccessToken); got.StatusCode() != http.StatusUnauthorized || got.ApplicationproblemJSON401 == nil ||
+			if got := env.Profile(t, session.AccessToken); got.StatusCode() != http.StatusUnauthorized || got.ApplicationproblemJSON401 == nil ||
 				got.ApplicationproblemJSON401.Code != api.ProblemCodeTokenRevoked {
 				t.Fatalf("profile after logout = %d %s, want 401 token_revoked", got.StatusCode(), got.Body)
 			}

@@ -144,11 +144,7 @@ func newTenant(t *testing.T, env *servertest.Env, name string) tenant {
 
 func createProduct(t *testing.T, env *servertest.Env, owner api.AuthResponse, body api.CreateProductRequest) api.Product {
 	t.Helper()
-	resp, err := env.Client.CreateProductWithResponse(ctx, *owner.User.BrandId, body, servertest.Bearer(owner.AccessToken))
-	if err != nil || resp.JSON201 == nil {
-		t.Fatalf("create product %s: %v %d %s", body.Sku, err, resp.StatusCode(), resp.Body)
-	}
-	return *resp.JSON201
+	return env.CreateProduct(t, owner, body)
 }
 
 // TestCrossTenantIsolation calls every brand-scoped operation with brand A's token on brand B's
@@ -189,7 +185,7 @@ func TestCrossTenantIsolation(t *testing.T) {
 	if err != nil || got.JSON200 == nil || got.JSON200.Version != 1 || got.JSON200.Name != b.product.Name {
 		t.Fatalf("B's product after the attack = %d %s", got.StatusCode(), got.Body)
 	}
-	if p := profile(t, env, b.staff.AccessToken); p.StatusCode() != 200 {
+	if p := env.Profile(t, b.staff.AccessToken); p.StatusCode() != 200 {
 		t.Errorf("B's staff member was touched: %d", p.StatusCode())
 	}
 

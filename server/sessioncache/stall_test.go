@@ -1,4 +1,4 @@
-package server_test
+package sessioncache_test
 
 import (
 	"context"
@@ -32,7 +32,7 @@ func stallBackend(t *testing.T, pid uint32) {
 		t.Fatalf("SIGSTOP backend %d: %v", pid, err)
 	}
 	t.Cleanup(func() { _ = syscall.Kill(int(pid), syscall.SIGCONT) })
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(patience)
 	for {
 		stat, err := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/stat")
 		if err != nil {
@@ -107,7 +107,7 @@ func TestSessionCacheListenerStalled(t *testing.T) {
 // waitStats waits until env's cache counters satisfy ok.
 func waitStats(t *testing.T, env *servertest.Env, what string, ok func(sessioncache.Stats) bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(patience)
 	for {
 		s := env.SessionCache.Stats()
 		if ok(s) {

@@ -1,10 +1,11 @@
-package server_test
+package identity_test
 
 import (
 	"testing"
 	"time"
 
-	"github.com/ecompointer/ecompointer/server"
+	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/identity"
 	"github.com/ecompointer/ecompointer/server/servertest"
 )
 
@@ -19,15 +20,15 @@ func TestPruneDeletesLongDeadSessions(t *testing.T) {
 	}
 
 	// Revoked 29 days ago: kept.
-	if n, err := server.PruneSessions(ctx, env.Pool, env.Clock.Now().Add(29*24*time.Hour)); err != nil || n != 0 {
+	if n, err := identity.Prune(ctx, db.New(env.Pool), env.Clock.Now().Add(29*24*time.Hour)); err != nil || n != 0 {
 		t.Fatalf("prune at 29 days = %d, %v", n, err)
 	}
 	// Revoked 31 days ago: deleted; the live session (its refresh token valid for 7 days) expired
 	// 24 days ago: kept until its 30 days are up.
-	if n, err := server.PruneSessions(ctx, env.Pool, env.Clock.Now().Add(31*24*time.Hour)); err != nil || n != 1 {
+	if n, err := identity.Prune(ctx, db.New(env.Pool), env.Clock.Now().Add(31*24*time.Hour)); err != nil || n != 1 {
 		t.Fatalf("prune at 31 days = %d, %v; want 1", n, err)
 	}
-	if n, err := server.PruneSessions(ctx, env.Pool, env.Clock.Now().Add(38*24*time.Hour)); err != nil || n != 1 {
+	if n, err := identity.Prune(ctx, db.New(env.Pool), env.Clock.Now().Add(38*24*time.Hour)); err != nil || n != 1 {
 		t.Fatalf("prune at 38 days = %d, %v; want 1", n, err)
 	}
 }

@@ -1,4 +1,4 @@
-package server_test
+package identity_test
 
 import (
 	"context"
@@ -18,39 +18,6 @@ import (
 
 var ctx = context.Background()
 
-func refresh(t *testing.T, env *servertest.Env, token string) *api.RefreshResponse {
-	t.Helper()
-	resp, err := env.Client.RefreshWithResponse(ctx, api.RefreshJSONRequestBody{RefreshToken: token})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp
-}
-
-func profile(t *testing.T, env *servertest.Env, token string) *api.GetProfileResponse {
-	t.Helper()
-	resp, err := env.Client.GetProfileWithResponse(ctx, servertest.Bearer(token))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp
-}
-
-// wantProblem checks a problem answer: status, code, and the challenge header on every 401.
-func wantProblem(t *testing.T, what string, resp *http.Response, p *api.Problem, status int, code api.ProblemCode) {
-	t.Helper()
-	if resp.StatusCode != status || p == nil || p.Code != code {
-		var got api.ProblemCode
-		if p != nil {
-			got = p.Code
-		}
-		t.Fatalf("%s: got %d %q, want %d %q", what, resp.StatusCode, got, status, code)
-	}
-	if status == http.StatusUnauthorized && !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
-		t.Errorf("%s: 401 without WWW-Authenticate: Bearer", what)
-	}
-}
-
 // TestTheOriginalManualFlow is the NestJS project's manual test, as a test: register, login,
 // refresh, replay the old refresh token (reuse: the session dies, the newest token with it), log
 // in again, log out, and nothing of the logged-out session works any more.
@@ -64,11 +31,11 @@ func TestTheOriginalManualFlow(t *testing.T) {
 		t.Fatalf("register answered %+v", reg)
 	}
 	login := env.Login(t, strings.ToUpper(email), servertest.Password) // emails compare case-insensitively
-	if got := profile(t, env, login.AccessToken); got.JSON200 == nil || string(got.JSON200.Email) != email {
+	if got := env.Profile(t, login.AccessToken); got.JSON200 == nil || string(got.JSON200.Email) != email {
 		t.Fatalf("profile = %d %s", got.StatusCode(), got.Body)
 	}
 
-	first := refresh(t, env, login.RefreshToken)
+	first := env.Refresh(t, login.RefreshToken)
 	if first.JSON200 == nil {
 		t.Fatalf("refresh = %d %s", first.StatusCode(), first.Body)
 	}
@@ -77,23 +44,23 @@ func TestTheOriginalManualFlow(t *testing.T) {
 	}
 
 	env.Clock.Advance(11 * time.Second) // past REFRESH_REUSE_GRACE
-	reused := refresh(t, env, login.RefreshToken)
-	wantProblem(t, "replayed refresh token", reused.HTTPResponse, reused.ApplicationproblemJSON401, 401, api.ProblemCodeRefreshTokenReused)
+	reused := env.Refresh(t, login.RefreshToken)
+	servertest.WantProblem(t, "replayed refresh token", reused.HTTPResponse, reused.ApplicationproblemJSON401, 401, api.ProblemCodeRefreshTokenReused)
 
-	newest := refresh(t, env, first.JSON200.RefreshToken)
-	wantProblem(t, "newest token after reuse", newest.HTTPResponse, newest.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidRefreshToken)
-	p := profile(t, env, first.JSON200.AccessToken)
-	wantProblem(t, "access token of the revoked session", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeTokenRevoked)
+	newest := env.Refresh(t, first.JSON200.RefreshToken)
+	servertest.WantProblem(t, "newest token after reuse", newest.HTTPResponse, newest.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidRefreshToken)
+	p := env.Profile(t, first.JSON200.AccessToken)
+	servertest.WantProblem(t, "access token of the revoked session", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeTokenRevoked)
 
 	again := env.Login(t, email, servertest.Password)
 	out, err := env.Client.LogoutWithResponse(ctx, servertest.Bearer(again.AccessToken))
 	if err != nil || out.StatusCode() != http.StatusNoContent {
 		t.Fatalf("logout = %v %v", out.StatusCode(), err)
 	}
-	afterLogout := refresh(t, env, again.RefreshToken)
-	wantProblem(t, "refresh after logout", afterLogout.HTTPResponse, afterLogout.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidRefreshToken)
-	p = profile(t, env, again.AccessToken)
-	wantProblem(t, "access token after logout", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeTokenRevoked)
+	afterLogout := env.Refresh(t, again.RefreshToken)
+	servertest.WantProblem(t, "refresh after logout", afterLogout.HTTPResponse, afterLogout.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidRefreshToken)
+	p = env.Profile(t, again.AccessToken)
+	servertest.WantProblem(t, "access token after logout", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeTokenRevoked)
 
 	// The reuse left a trace for the admins.
 	admin := env.Admin(t)
@@ -117,7 +84,7 @@ func TestRegisterRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProblem(t, "email in other case", resp.HTTPResponse, resp.ApplicationproblemJSON409, 409, api.ProblemCodeEmailTaken)
+	servertest.WantProblem(t, "email in other case", resp.HTTPResponse, resp.ApplicationproblemJSON409, 409, api.ProblemCodeEmailTaken)
 
 	cases := []struct {
 		name, body, field string
@@ -130,7 +97,7 @@ func TestRegisterRules(t *testing.T) {
 		{"empty name", `{"email":"f@example.com","password":"a fine test passphrase","name":""}`, "name"},
 	}
 	for _, c := range cases {
-		resp := postJSON(t, env, "/auth/register", c.body, nil)
+		resp := env.PostJSON(t, "/auth/register", c.body, nil)
 		p := servertest.ReadProblem(t, resp)
 		if resp.StatusCode != 400 || p.Code != api.ProblemCodeValidationFailed || p.Errors == nil || (*p.Errors)[0].Field != c.field {
 			t.Errorf("%s: got %d %+v", c.name, resp.StatusCode, p)
@@ -138,7 +105,7 @@ func TestRegisterRules(t *testing.T) {
 	}
 
 	// 72 bytes exactly is fine: the limit is bcrypt's, and it is not truncated below it.
-	ok := postJSON(t, env, "/auth/register", `{"email":"g@example.com","password":"`+strings.Repeat("é", 36)+`","name":"G"}`, nil)
+	ok := env.PostJSON(t, "/auth/register", `{"email":"g@example.com","password":"`+strings.Repeat("é", 36)+`","name":"G"}`, nil)
 	_ = ok.Body.Close()
 	if ok.StatusCode != http.StatusCreated {
 		t.Errorf("72-byte password: %d", ok.StatusCode)
@@ -151,8 +118,8 @@ func TestLoginFailuresLookAlike(t *testing.T) {
 	email := servertest.Email("alike")
 	env.Register(t, email)
 
-	unknown := postJSON(t, env, "/auth/login", `{"email":"nobody@example.com","password":"whatever it is"}`, nil)
-	wrong := postJSON(t, env, "/auth/login", `{"email":"`+email+`","password":"whatever it is"}`, nil)
+	unknown := env.PostJSON(t, "/auth/login", `{"email":"nobody@example.com","password":"whatever it is"}`, nil)
+	wrong := env.PostJSON(t, "/auth/login", `{"email":"`+email+`","password":"whatever it is"}`, nil)
 	pu, pw := servertest.ReadProblem(t, unknown), servertest.ReadProblem(t, wrong)
 	if unknown.StatusCode != 401 || wrong.StatusCode != 401 || pu.Code != api.ProblemCodeInvalidCredentials || pw.Code != pu.Code || *pu.Detail != *pw.Detail {
 		t.Errorf("unknown email and wrong password differ: %+v vs %+v", pu, pw)
@@ -174,19 +141,19 @@ func TestLockoutAndReset(t *testing.T) {
 
 	for i := 1; i <= 5; i++ {
 		r := login("wrong password!")
-		wantProblem(t, "failure", r.HTTPResponse, r.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidCredentials)
+		servertest.WantProblem(t, "failure", r.HTTPResponse, r.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidCredentials)
 	}
 	r := login(servertest.Password) // the right password, while throttled
-	wantProblem(t, "throttled", r.HTTPResponse, r.ApplicationproblemJSON429, 429, api.ProblemCodeAccountThrottled)
+	servertest.WantProblem(t, "throttled", r.HTTPResponse, r.ApplicationproblemJSON429, 429, api.ProblemCodeAccountThrottled)
 	if got := r.HTTPResponse.Header.Get("Retry-After"); got != "60" {
 		t.Errorf("Retry-After = %q, want 60", got)
 	}
 
 	env.Clock.Advance(61 * time.Second)
 	r = login("wrong password!") // the sixth failure doubles the delay
-	wantProblem(t, "sixth failure", r.HTTPResponse, r.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidCredentials)
+	servertest.WantProblem(t, "sixth failure", r.HTTPResponse, r.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidCredentials)
 	r = login(servertest.Password)
-	wantProblem(t, "throttled again", r.HTTPResponse, r.ApplicationproblemJSON429, 429, api.ProblemCodeAccountThrottled)
+	servertest.WantProblem(t, "throttled again", r.HTTPResponse, r.ApplicationproblemJSON429, 429, api.ProblemCodeAccountThrottled)
 	if got := r.HTTPResponse.Header.Get("Retry-After"); got != "120" {
 		t.Errorf("Retry-After after the sixth failure = %q, want 120", got)
 	}
@@ -215,15 +182,15 @@ func TestDisabledAccount(t *testing.T) {
 	if err != nil || upd.JSON200 == nil || !upd.JSON200.Disabled {
 		t.Fatalf("disable = %d %s", upd.StatusCode(), upd.Body)
 	}
-	p := profile(t, env, owner.AccessToken)
-	wantProblem(t, "token of a disabled user", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeTokenRevoked)
-	r := refresh(t, env, owner.RefreshToken)
-	wantProblem(t, "refresh of a disabled user", r.HTTPResponse, r.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidRefreshToken)
+	p := env.Profile(t, owner.AccessToken)
+	servertest.WantProblem(t, "token of a disabled user", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeTokenRevoked)
+	r := env.Refresh(t, owner.RefreshToken)
+	servertest.WantProblem(t, "refresh of a disabled user", r.HTTPResponse, r.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidRefreshToken)
 	resp, err := env.Client.LoginWithResponse(ctx, api.LoginJSONRequestBody{Email: openapi_types.Email(email), Password: servertest.Password})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProblem(t, "login of a disabled user", resp.HTTPResponse, resp.ApplicationproblemJSON403, 403, api.ProblemCodeAccountDisabled)
+	servertest.WantProblem(t, "login of a disabled user", resp.HTTPResponse, resp.ApplicationproblemJSON403, 403, api.ProblemCodeAccountDisabled)
 }
 
 // inviteOwner makes a second BRAND_OWNER in owner's brand (invited, then promoted) and returns
@@ -304,17 +271,17 @@ func TestAccessTokenAttacks(t *testing.T) {
 	}
 
 	// The forging helper itself is sound: an unmodified token signed the same way is accepted.
-	if p := profile(t, env, forge(same, "HS256", servertest.AccessSecret)); p.StatusCode() != 200 {
+	if p := env.Profile(t, forge(same, "HS256", servertest.AccessSecret)); p.StatusCode() != 200 {
 		t.Fatalf("a correctly signed copy was refused: %d", p.StatusCode())
 	}
 	// Expiry honours the 30 s leeway and no more.
 	env.Clock.Advance(15*time.Minute + 20*time.Second)
-	if p := profile(t, env, auth.AccessToken); p.StatusCode() != 200 {
+	if p := env.Profile(t, auth.AccessToken); p.StatusCode() != 200 {
 		t.Errorf("token 20 s past exp (within leeway) = %d", p.StatusCode())
 	}
 	env.Clock.Advance(15 * time.Second)
-	p := profile(t, env, auth.AccessToken)
-	wantProblem(t, "token 35 s past exp", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeTokenExpired)
+	p := env.Profile(t, auth.AccessToken)
+	servertest.WantProblem(t, "token 35 s past exp", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeTokenExpired)
 }
 
 func TestRefreshTokenAttacks(t *testing.T) {
@@ -343,13 +310,13 @@ func TestRefreshTokenAttacks(t *testing.T) {
 		"another session's id, same user": forge(func(h, c map[string]any) { c["sid"] = uuid.NewString() }, "HS256", servertest.RefreshSecret),
 	}
 	for name, tok := range cases {
-		r := refresh(t, env, tok)
+		r := env.Refresh(t, tok)
 		if r.StatusCode() != 401 || r.ApplicationproblemJSON401 == nil || r.ApplicationproblemJSON401.Code != api.ProblemCodeInvalidRefreshToken {
 			t.Errorf("%s: got %d %s", name, r.StatusCode(), r.Body)
 		}
 	}
 	// None of that hurt the genuine session.
-	if r := refresh(t, env, auth.RefreshToken); r.JSON200 == nil {
+	if r := env.Refresh(t, auth.RefreshToken); r.JSON200 == nil {
 		t.Fatalf("genuine refresh after the attacks = %d %s", r.StatusCode(), r.Body)
 	}
 }
@@ -359,35 +326,35 @@ func TestRefreshGraceWindow(t *testing.T) {
 	env := servertest.New(t)
 	auth := env.Register(t, servertest.Email("grace"))
 
-	gen2 := refresh(t, env, auth.RefreshToken).JSON200
+	gen2 := env.Refresh(t, auth.RefreshToken).JSON200
 	env.Clock.Advance(3 * time.Second)
 	// The parent, within the window: the same successor, a fresh access token, no rotation.
-	again := refresh(t, env, auth.RefreshToken)
+	again := env.Refresh(t, auth.RefreshToken)
 	if again.JSON200 == nil || again.JSON200.RefreshToken != gen2.RefreshToken {
 		t.Fatalf("parent within grace = %d %s", again.StatusCode(), again.Body)
 	}
-	if p := profile(t, env, again.JSON200.AccessToken); p.StatusCode() != 200 {
+	if p := env.Profile(t, again.JSON200.AccessToken); p.StatusCode() != 200 {
 		t.Fatalf("access token from the grace answer = %d", p.StatusCode())
 	}
 
-	gen3 := refresh(t, env, gen2.RefreshToken).JSON200
+	gen3 := env.Refresh(t, gen2.RefreshToken).JSON200
 	if gen3 == nil {
 		t.Fatal("successor refused")
 	}
 	// The grandparent, even within the window, is reuse.
-	grand := refresh(t, env, auth.RefreshToken)
-	wantProblem(t, "grandparent within grace", grand.HTTPResponse, grand.ApplicationproblemJSON401, 401, api.ProblemCodeRefreshTokenReused)
-	if r := refresh(t, env, gen3.RefreshToken); r.StatusCode() != 401 {
+	grand := env.Refresh(t, auth.RefreshToken)
+	servertest.WantProblem(t, "grandparent within grace", grand.HTTPResponse, grand.ApplicationproblemJSON401, 401, api.ProblemCodeRefreshTokenReused)
+	if r := env.Refresh(t, gen3.RefreshToken); r.StatusCode() != 401 {
 		t.Errorf("the newest token survived reuse detection: %d", r.StatusCode())
 	}
 
 	// The parent after the window is reuse too.
 	auth = env.Login(t, string(auth.User.Email), servertest.Password)
-	next := refresh(t, env, auth.RefreshToken).JSON200
+	next := env.Refresh(t, auth.RefreshToken).JSON200
 	env.Clock.Advance(11 * time.Second)
-	late := refresh(t, env, auth.RefreshToken)
-	wantProblem(t, "parent after grace", late.HTTPResponse, late.ApplicationproblemJSON401, 401, api.ProblemCodeRefreshTokenReused)
-	if r := refresh(t, env, next.RefreshToken); r.StatusCode() != 401 {
+	late := env.Refresh(t, auth.RefreshToken)
+	servertest.WantProblem(t, "parent after grace", late.HTTPResponse, late.ApplicationproblemJSON401, 401, api.ProblemCodeRefreshTokenReused)
+	if r := env.Refresh(t, next.RefreshToken); r.StatusCode() != 401 {
 		t.Errorf("the successor survived reuse detection: %d", r.StatusCode())
 	}
 }
@@ -484,14 +451,14 @@ func TestLogoutAllAcrossSessions(t *testing.T) {
 		t.Fatalf("logout-all = %d", out.StatusCode())
 	}
 	for name, tok := range map[string]string{"a": a.AccessToken, "b": b.AccessToken} {
-		p := profile(t, env, tok)
-		wantProblem(t, "access "+name, p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeTokenRevoked)
+		p := env.Profile(t, tok)
+		servertest.WantProblem(t, "access "+name, p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeTokenRevoked)
 	}
 	for name, tok := range map[string]string{"a": a.RefreshToken, "b": b.RefreshToken} {
-		r := refresh(t, env, tok)
-		wantProblem(t, "refresh "+name, r.HTTPResponse, r.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidRefreshToken)
+		r := env.Refresh(t, tok)
+		servertest.WantProblem(t, "refresh "+name, r.HTTPResponse, r.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidRefreshToken)
 	}
-	if p := profile(t, env, other.AccessToken); p.StatusCode() != 200 {
+	if p := env.Profile(t, other.AccessToken); p.StatusCode() != 200 {
 		t.Errorf("another user's session died too: %d", p.StatusCode())
 	}
 }
@@ -506,8 +473,8 @@ func TestSessions(t *testing.T) {
 	env.Clock.Advance(time.Second)
 	third := env.Login(t, email, servertest.Password) // past the limit: the least recently used goes
 
-	p := profile(t, env, first.AccessToken)
-	wantProblem(t, "evicted session", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeTokenRevoked)
+	p := env.Profile(t, first.AccessToken)
+	servertest.WantProblem(t, "evicted session", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeTokenRevoked)
 
 	list, err := env.Client.ListSessionsWithResponse(ctx, servertest.Bearer(third.AccessToken))
 	if err != nil || list.JSON200 == nil || len(list.JSON200.Items) != 2 {
@@ -525,15 +492,15 @@ func TestSessions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantProblem(t, name+" session", r.HTTPResponse, r.ApplicationproblemJSON404, 404, api.ProblemCodeNotFound)
+		servertest.WantProblem(t, name+" session", r.HTTPResponse, r.ApplicationproblemJSON404, 404, api.ProblemCodeNotFound)
 	}
 	r, err := env.Client.RevokeSessionWithResponse(ctx, uuid.MustParse(secondID), servertest.Bearer(third.AccessToken))
 	if err != nil || r.StatusCode() != 204 {
 		t.Fatalf("revoke own session = %d", r.StatusCode())
 	}
-	p = profile(t, env, second.AccessToken)
-	wantProblem(t, "revoked session", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeTokenRevoked)
-	if p := profile(t, env, third.AccessToken); p.StatusCode() != 200 {
+	p = env.Profile(t, second.AccessToken)
+	servertest.WantProblem(t, "revoked session", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeTokenRevoked)
+	if p := env.Profile(t, third.AccessToken); p.StatusCode() != 200 {
 		t.Errorf("the revoking session died too: %d", p.StatusCode())
 	}
 }
@@ -553,24 +520,24 @@ func TestChangePassword(t *testing.T) {
 		return r
 	}
 	r := change("not my password", "a brand new passphrase")
-	wantProblem(t, "wrong current password", r.HTTPResponse, r.ApplicationproblemJSON422, 422, api.ProblemCodeInvalidCurrentPassword)
+	servertest.WantProblem(t, "wrong current password", r.HTTPResponse, r.ApplicationproblemJSON422, 422, api.ProblemCodeInvalidCurrentPassword)
 	r = change(servertest.Password, "iloveyou")
-	wantProblem(t, "common new password", r.HTTPResponse, r.ApplicationproblemJSON400, 400, api.ProblemCodeValidationFailed)
+	servertest.WantProblem(t, "common new password", r.HTTPResponse, r.ApplicationproblemJSON400, 400, api.ProblemCodeValidationFailed)
 
 	if r := change(servertest.Password, "a brand new passphrase"); r.StatusCode() != 204 {
 		t.Fatalf("change = %d %s", r.StatusCode(), r.Body)
 	}
-	if p := profile(t, env, here.AccessToken); p.StatusCode() != 200 {
+	if p := env.Profile(t, here.AccessToken); p.StatusCode() != 200 {
 		t.Errorf("this session died: %d", p.StatusCode())
 	}
-	p := profile(t, env, elsewhere.AccessToken)
-	wantProblem(t, "other session", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeTokenRevoked)
+	p := env.Profile(t, elsewhere.AccessToken)
+	servertest.WantProblem(t, "other session", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeTokenRevoked)
 	env.Login(t, email, "a brand new passphrase")
 	old, err := env.Client.LoginWithResponse(ctx, api.LoginJSONRequestBody{Email: openapi_types.Email(email), Password: servertest.Password})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProblem(t, "old password", old.HTTPResponse, old.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidCredentials)
+	servertest.WantProblem(t, "old password", old.HTTPResponse, old.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidCredentials)
 }
 
 func TestAdminOnly(t *testing.T) {
@@ -582,18 +549,18 @@ func TestAdminOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProblem(t, "owner lists users", users.HTTPResponse, users.ApplicationproblemJSON403, 403, api.ProblemCodeForbidden)
+	servertest.WantProblem(t, "owner lists users", users.HTTPResponse, users.ApplicationproblemJSON403, 403, api.ProblemCodeForbidden)
 	events, err := env.Client.AdminListAuditEventsWithResponse(ctx, nil, servertest.Bearer(owner.AccessToken))
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProblem(t, "owner lists events", events.HTTPResponse, events.ApplicationproblemJSON403, 403, api.ProblemCodeForbidden)
+	servertest.WantProblem(t, "owner lists events", events.HTTPResponse, events.ApplicationproblemJSON403, 403, api.ProblemCodeForbidden)
 	role := api.BrandRoleSTAFF
 	upd, err := env.Client.AdminUpdateUserWithResponse(ctx, owner.User.Id, api.AdminUpdateUserJSONRequestBody{Role: &role}, servertest.Bearer(owner.AccessToken))
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProblem(t, "owner demotes itself", upd.HTTPResponse, upd.ApplicationproblemJSON403, 403, api.ProblemCodeForbidden)
+	servertest.WantProblem(t, "owner demotes itself", upd.HTTPResponse, upd.ApplicationproblemJSON403, 403, api.ProblemCodeForbidden)
 }
 
 func TestAdminUserListPages(t *testing.T) {
@@ -638,7 +605,7 @@ func TestAdminUserListPages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantProblem(t, name+" cursor", resp.HTTPResponse, resp.ApplicationproblemJSON400, 400, api.ProblemCodeValidationFailed)
+		servertest.WantProblem(t, name+" cursor", resp.HTTPResponse, resp.ApplicationproblemJSON400, 400, api.ProblemCodeValidationFailed)
 	}
 	// A cursor of another list is refused too.
 	events, err := env.Client.AdminListAuditEventsWithResponse(ctx, &api.AdminListAuditEventsParams{Limit: &limit}, servertest.Bearer(admin.AccessToken))
@@ -649,7 +616,7 @@ func TestAdminUserListPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProblem(t, "another list's cursor", resp.HTTPResponse, resp.ApplicationproblemJSON400, 400, api.ProblemCodeValidationFailed)
+	servertest.WantProblem(t, "another list's cursor", resp.HTTPResponse, resp.ApplicationproblemJSON400, 400, api.ProblemCodeValidationFailed)
 }
 
 func TestRoleChangeKillsTokens(t *testing.T) {
@@ -664,10 +631,10 @@ func TestRoleChangeKillsTokens(t *testing.T) {
 	if err != nil || upd.JSON200 == nil || upd.JSON200.Role != api.RoleMANAGER {
 		t.Fatalf("role change = %d %s", upd.StatusCode(), upd.Body)
 	}
-	p := profile(t, env, owner.AccessToken)
-	wantProblem(t, "access token after role change", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeTokenRevoked)
-	r := refresh(t, env, owner.RefreshToken)
-	wantProblem(t, "refresh token after role change", r.HTTPResponse, r.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidRefreshToken)
+	p := env.Profile(t, owner.AccessToken)
+	servertest.WantProblem(t, "access token after role change", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeTokenRevoked)
+	r := env.Refresh(t, owner.RefreshToken)
+	servertest.WantProblem(t, "refresh token after role change", r.HTTPResponse, r.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidRefreshToken)
 	again := env.Login(t, string(owner.User.Email), servertest.Password)
 	if got := servertest.DecodeClaims(t, again.AccessToken)["role"]; got != "MANAGER" {
 		t.Errorf("new token's role = %v", got)
@@ -678,13 +645,13 @@ func TestRoleChangeKillsTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProblem(t, "admin's role", upd.HTTPResponse, upd.ApplicationproblemJSON422, 422, api.ProblemCodeInvalidRoleChange)
+	servertest.WantProblem(t, "admin's role", upd.HTTPResponse, upd.ApplicationproblemJSON422, 422, api.ProblemCodeInvalidRoleChange)
 	// Nor is an unknown user.
 	upd, err = env.Client.AdminUpdateUserWithResponse(ctx, uuid.New(), api.AdminUpdateUserJSONRequestBody{Role: &role}, servertest.Bearer(admin.AccessToken))
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProblem(t, "unknown user", upd.HTTPResponse, upd.ApplicationproblemJSON404, 404, api.ProblemCodeNotFound)
+	servertest.WantProblem(t, "unknown user", upd.HTTPResponse, upd.ApplicationproblemJSON404, 404, api.ProblemCodeNotFound)
 }
 
 func TestLastOwnerIsKept(t *testing.T) {
@@ -703,9 +670,9 @@ func TestLastOwnerIsKept(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantProblem(t, name+" the last owner", upd.HTTPResponse, upd.ApplicationproblemJSON409, 409, api.ProblemCodeLastOwner)
+		servertest.WantProblem(t, name+" the last owner", upd.HTTPResponse, upd.ApplicationproblemJSON409, 409, api.ProblemCodeLastOwner)
 	}
-	if p := profile(t, env, owner.AccessToken); p.StatusCode() != 200 {
+	if p := env.Profile(t, owner.AccessToken); p.StatusCode() != 200 {
 		t.Errorf("a refused change still revoked the owner's tokens: %d", p.StatusCode())
 	}
 
@@ -735,7 +702,7 @@ func TestAuthRateLimitPerClientIP(t *testing.T) {
 	t.Parallel()
 	env := servertest.New(t, func(c *server.Config) { c.Auth.RateLimit = 3 })
 	for i := 1; i <= 4; i++ {
-		resp := postJSON(t, env, "/auth/login", `{"email":"nobody@example.com","password":"whatever it is"}`,
+		resp := env.PostJSON(t, "/auth/login", `{"email":"nobody@example.com","password":"whatever it is"}`,
 			map[string]string{"X-Forwarded-For": "203.0.113." + string(rune('0'+i))}) // forged: no trusted proxy
 		p := servertest.ReadProblem(t, resp)
 		if i <= 3 && resp.StatusCode != 401 {
@@ -749,7 +716,7 @@ func TestAuthRateLimitPerClientIP(t *testing.T) {
 	}
 	// The budget refills: 3 a minute is one every 20 seconds.
 	env.Clock.Advance(21 * time.Second)
-	resp := postJSON(t, env, "/auth/login", `{"email":"nobody@example.com","password":"whatever it is"}`, nil)
+	resp := env.PostJSON(t, "/auth/login", `{"email":"nobody@example.com","password":"whatever it is"}`, nil)
 	_ = resp.Body.Close()
 	if resp.StatusCode != 401 {
 		t.Errorf("after 21 s = %d, want the limit to allow one more", resp.StatusCode)

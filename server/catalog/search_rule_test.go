@@ -1,4 +1,4 @@
-package server_test
+package catalog_test
 
 import (
 	"context"
@@ -50,7 +50,7 @@ func TestSearchRuleIsAnExtensionTheServerEnforces(t *testing.T) {
 		{Sku: "AR-1", Name: "قميص ٣٤٥", PriceAmount: 1},
 		{Sku: "EN-1", Name: "linen shirt", PriceAmount: 1},
 	} {
-		createProduct(t, env, owner, p)
+		env.CreateProduct(t, owner, p)
 	}
 
 	get := func(t *testing.T, query string) *http.Response {

@@ -1,4 +1,4 @@
-package server_test
+package identity_test
 
 import (
 	"encoding/base64"
@@ -57,17 +57,17 @@ func TestInvitationLifecycle(t *testing.T) {
 
 	// The token is checked before anything else: a weak password is a 400, and spends nothing.
 	weak := accept(tok, "password1")
-	wantProblem(t, "weak password", weak.HTTPResponse, weak.ApplicationproblemJSON400, 400, api.ProblemCodeValidationFailed)
+	servertest.WantProblem(t, "weak password", weak.HTTPResponse, weak.ApplicationproblemJSON400, 400, api.ProblemCodeValidationFailed)
 
 	joined := accept(tok, servertest.Password)
 	if joined.JSON201 == nil || joined.JSON201.User.Role != api.RoleSTAFF || *joined.JSON201.User.BrandId != brand || string(joined.JSON201.User.Email) != email {
 		t.Fatalf("accept = %d %s", joined.StatusCode(), joined.Body)
 	}
-	if p := profile(t, env, joined.JSON201.AccessToken); p.StatusCode() != 200 {
+	if p := env.Profile(t, joined.JSON201.AccessToken); p.StatusCode() != 200 {
 		t.Errorf("new member's token = %d", p.StatusCode())
 	}
 	again := accept(tok, servertest.Password)
-	wantProblem(t, "used token", again.HTTPResponse, again.ApplicationproblemJSON410, 410, api.ProblemCodeInviteGone)
+	servertest.WantProblem(t, "used token", again.HTTPResponse, again.ApplicationproblemJSON410, 410, api.ProblemCodeInviteGone)
 	if s := status(inv.JSON201.Invitation.Id); s != api.Accepted {
 		t.Errorf("status after accept = %s", s)
 	}
@@ -75,7 +75,7 @@ func TestInvitationLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProblem(t, "revoke an accepted invitation", rev.HTTPResponse, rev.ApplicationproblemJSON409, 409, api.ProblemCodeInvitationAccepted)
+	servertest.WantProblem(t, "revoke an accepted invitation", rev.HTTPResponse, rev.ApplicationproblemJSON409, 409, api.ProblemCodeInvitationAccepted)
 
 	// Revoked.
 	second := invite(servertest.Email("revoked"), api.InvitationRoleMANAGER).JSON201
@@ -86,20 +86,20 @@ func TestInvitationLifecycle(t *testing.T) {
 		t.Errorf("revoking twice = %d, want 204", r.StatusCode())
 	}
 	r := accept(second.InviteToken, servertest.Password)
-	wantProblem(t, "revoked token", r.HTTPResponse, r.ApplicationproblemJSON410, 410, api.ProblemCodeInviteGone)
+	servertest.WantProblem(t, "revoked token", r.HTTPResponse, r.ApplicationproblemJSON410, 410, api.ProblemCodeInviteGone)
 
 	// Replaced: a new invitation of the same email revokes the pending one.
 	replacedEmail := servertest.Email("replaced")
 	old := invite(replacedEmail, api.InvitationRoleSTAFF).JSON201
 	fresh := invite(replacedEmail, api.InvitationRoleMANAGER).JSON201
 	r = accept(old.InviteToken, servertest.Password)
-	wantProblem(t, "replaced token", r.HTTPResponse, r.ApplicationproblemJSON410, 410, api.ProblemCodeInviteGone)
+	servertest.WantProblem(t, "replaced token", r.HTTPResponse, r.ApplicationproblemJSON410, 410, api.ProblemCodeInviteGone)
 
 	// Expired, 72 hours on.
 	env.Clock.Advance(72*time.Hour + time.Second)
 	auth = servertest.Bearer(env.Login(t, string(owner.User.Email), servertest.Password).AccessToken)
 	r = accept(fresh.InviteToken, servertest.Password)
-	wantProblem(t, "expired token", r.HTTPResponse, r.ApplicationproblemJSON410, 410, api.ProblemCodeInviteGone)
+	servertest.WantProblem(t, "expired token", r.HTTPResponse, r.ApplicationproblemJSON410, 410, api.ProblemCodeInviteGone)
 	if s := status(fresh.Invitation.Id); s != api.Expired {
 		t.Errorf("status after 72 h = %s", s)
 	}
@@ -113,7 +113,7 @@ func TestInvitationLifecycle(t *testing.T) {
 		"another length": fresh.InviteToken + "AA",
 	} {
 		r := accept(bad, servertest.Password)
-		wantProblem(t, name, r.HTTPResponse, r.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidInvite)
+		servertest.WantProblem(t, name, r.HTTPResponse, r.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidInvite)
 	}
 
 	// The list shows every state, filters by one, and pages.
@@ -203,41 +203,41 @@ func TestMembers(t *testing.T) {
 	if err != nil || upd.JSON200 == nil || upd.JSON200.Role != api.RoleMANAGER {
 		t.Fatalf("promote = %d %s", upd.StatusCode(), upd.Body)
 	}
-	p := profile(t, env, staff.AccessToken)
-	wantProblem(t, "token after role change", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeTokenRevoked)
+	p := env.Profile(t, staff.AccessToken)
+	servertest.WantProblem(t, "token after role change", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeTokenRevoked)
 
 	// The last enabled owner stays, whichever way it would go.
 	demote, err := env.Client.UpdateMemberWithResponse(ctx, brand, owner.User.Id, api.UpdateMemberJSONRequestBody{Role: api.BrandRoleSTAFF}, auth)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProblem(t, "demote the last owner", demote.HTTPResponse, demote.ApplicationproblemJSON409, 409, api.ProblemCodeLastOwner)
+	servertest.WantProblem(t, "demote the last owner", demote.HTTPResponse, demote.ApplicationproblemJSON409, 409, api.ProblemCodeLastOwner)
 	rm, err := env.Client.RemoveMemberWithResponse(ctx, brand, owner.User.Id, auth)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProblem(t, "remove the last owner", rm.HTTPResponse, rm.ApplicationproblemJSON409, 409, api.ProblemCodeLastOwner)
+	servertest.WantProblem(t, "remove the last owner", rm.HTTPResponse, rm.ApplicationproblemJSON409, 409, api.ProblemCodeLastOwner)
 
 	// A manager cannot manage members.
 	byManager, err := env.Client.RemoveMemberWithResponse(ctx, brand, staff.User.Id, servertest.Bearer(manager.AccessToken))
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProblem(t, "manager removes a member", byManager.HTTPResponse, byManager.ApplicationproblemJSON403, 403, api.ProblemCodeForbidden)
+	servertest.WantProblem(t, "manager removes a member", byManager.HTTPResponse, byManager.ApplicationproblemJSON403, 403, api.ProblemCodeForbidden)
 
 	// Removal: disabled, out of the list, every session gone, and no way back in.
 	if rm, err := env.Client.RemoveMemberWithResponse(ctx, brand, manager.User.Id, auth); err != nil || rm.StatusCode() != 204 {
 		t.Fatalf("remove = %d", rm.StatusCode())
 	}
-	p = profile(t, env, manager.AccessToken)
-	wantProblem(t, "removed member's token", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeTokenRevoked)
-	r := refresh(t, env, manager.RefreshToken)
-	wantProblem(t, "removed member's refresh", r.HTTPResponse, r.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidRefreshToken)
+	p = env.Profile(t, manager.AccessToken)
+	servertest.WantProblem(t, "removed member's token", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeTokenRevoked)
+	r := env.Refresh(t, manager.RefreshToken)
+	servertest.WantProblem(t, "removed member's refresh", r.HTTPResponse, r.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidRefreshToken)
 	login, err := env.Client.LoginWithResponse(ctx, api.LoginJSONRequestBody{Email: manager.User.Email, Password: servertest.Password})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProblem(t, "removed member logs in", login.HTTPResponse, login.ApplicationproblemJSON403, 403, api.ProblemCodeAccountDisabled)
+	servertest.WantProblem(t, "removed member logs in", login.HTTPResponse, login.ApplicationproblemJSON403, 403, api.ProblemCodeAccountDisabled)
 	list, _ = env.Client.ListMembersWithResponse(ctx, brand, nil, auth)
 	if len(list.JSON200.Items) != 2 {
 		t.Errorf("%d members listed after a removal, want 2", len(list.JSON200.Items))
@@ -246,7 +246,7 @@ func TestMembers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProblem(t, "remove twice", again.HTTPResponse, again.ApplicationproblemJSON404, 404, api.ProblemCodeNotFound)
+	servertest.WantProblem(t, "remove twice", again.HTTPResponse, again.ApplicationproblemJSON404, 404, api.ProblemCodeNotFound)
 
 	// Promoting a member to owner lets the first owner step down.
 	if r, _ := env.Client.UpdateMemberWithResponse(ctx, brand, staff.User.Id, api.UpdateMemberJSONRequestBody{Role: api.BrandRoleBRANDOWNER}, auth); r.StatusCode() != 200 {

@@ -1,6 +1,7 @@
-package server_test
+package catalog_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/server/servertest"
 )
+
+var ctx = context.Background()
 
 func TestProductLifecycleWithETags(t *testing.T) {
 	t.Parallel()
@@ -71,9 +74,9 @@ func TestProductLifecycleWithETags(t *testing.T) {
 
 	price = 1
 	stale := update(`"1"`, api.UpdateProductRequest{PriceAmount: &price})
-	wantProblem(t, "stale If-Match", stale.HTTPResponse, stale.ApplicationproblemJSON412, 412, api.ProblemCodePreconditionFailed)
+	servertest.WantProblem(t, "stale If-Match", stale.HTTPResponse, stale.ApplicationproblemJSON412, 412, api.ProblemCodePreconditionFailed)
 	garbage := update(`W/"2"`, api.UpdateProductRequest{PriceAmount: &price})
-	wantProblem(t, "weak If-Match", garbage.HTTPResponse, garbage.ApplicationproblemJSON412, 412, api.ProblemCodePreconditionFailed)
+	servertest.WantProblem(t, "weak If-Match", garbage.HTTPResponse, garbage.ApplicationproblemJSON412, 412, api.ProblemCodePreconditionFailed)
 	if g, _ := env.Client.GetProductWithResponse(ctx, brand, p.Id, auth); g.JSON200.PriceAmount != 2499 {
 		t.Fatal("a refused update changed the product")
 	}
@@ -97,14 +100,14 @@ func TestProductLifecycleWithETags(t *testing.T) {
 		return r
 	}
 	d := del(`"3"`)
-	wantProblem(t, "stale delete", d.HTTPResponse, d.ApplicationproblemJSON412, 412, api.ProblemCodePreconditionFailed)
+	servertest.WantProblem(t, "stale delete", d.HTTPResponse, d.ApplicationproblemJSON412, 412, api.ProblemCodePreconditionFailed)
 	if d := del(`"4"`); d.StatusCode() != http.StatusNoContent {
 		t.Fatalf("delete = %d %s", d.StatusCode(), d.Body)
 	}
 	gone, _ := env.Client.GetProductWithResponse(ctx, brand, p.Id, auth)
-	wantProblem(t, "deleted product", gone.HTTPResponse, gone.ApplicationproblemJSON404, 404, api.ProblemCodeNotFound)
+	servertest.WantProblem(t, "deleted product", gone.HTTPResponse, gone.ApplicationproblemJSON404, 404, api.ProblemCodeNotFound)
 	d = del(`"4"`)
-	wantProblem(t, "delete twice", d.HTTPResponse, d.ApplicationproblemJSON404, 404, api.ProblemCodeNotFound)
+	servertest.WantProblem(t, "delete twice", d.HTTPResponse, d.ApplicationproblemJSON404, 404, api.ProblemCodeNotFound)
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -115,23 +118,23 @@ func TestSkuAndCurrencyRules(t *testing.T) {
 	owner := env.Register(t, servertest.Email("sku"))
 	brand := *owner.User.BrandId
 	auth := servertest.Bearer(owner.AccessToken)
-	first := createProduct(t, env, owner, api.CreateProductRequest{Sku: "SKU-1", Name: "One", PriceAmount: 1})
-	second := createProduct(t, env, owner, api.CreateProductRequest{Sku: "SKU-2", Name: "Two", PriceAmount: 2})
+	first := env.CreateProduct(t, owner, api.CreateProductRequest{Sku: "SKU-1", Name: "One", PriceAmount: 1})
+	second := env.CreateProduct(t, owner, api.CreateProductRequest{Sku: "SKU-2", Name: "Two", PriceAmount: 2})
 
 	dup, err := env.Client.CreateProductWithResponse(ctx, brand, api.CreateProductRequest{Sku: "SKU-1", Name: "Again", PriceAmount: 1}, auth)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProblem(t, "duplicate SKU", dup.HTTPResponse, dup.ApplicationproblemJSON409, 409, api.ProblemCodeSkuTaken)
+	servertest.WantProblem(t, "duplicate SKU", dup.HTTPResponse, dup.ApplicationproblemJSON409, 409, api.ProblemCodeSkuTaken)
 	upd, err := env.Client.UpdateProductWithResponse(ctx, brand, second.Id, nil, api.UpdateProductRequest{Sku: ptr("SKU-1")}, auth)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProblem(t, "rename to a taken SKU", upd.HTTPResponse, upd.ApplicationproblemJSON409, 409, api.ProblemCodeSkuTaken)
+	servertest.WantProblem(t, "rename to a taken SKU", upd.HTTPResponse, upd.ApplicationproblemJSON409, 409, api.ProblemCodeSkuTaken)
 
 	// The same SKU in another brand is fine.
 	other := env.Register(t, servertest.Email("sku-other"))
-	createProduct(t, env, other, api.CreateProductRequest{Sku: "SKU-1", Name: "Theirs", PriceAmount: 1})
+	env.CreateProduct(t, other, api.CreateProductRequest{Sku: "SKU-1", Name: "Theirs", PriceAmount: 1})
 
 	for name, body := range map[string]string{
 		"unknown currency":     `{"sku":"C-1","name":"x","priceAmount":1,"currency":"XYZ"}`,
@@ -158,7 +161,7 @@ func TestSkuAndCurrencyRules(t *testing.T) {
 	if err != nil || b.JSON200 == nil || b.JSON200.Currency != "EUR" || b.JSON200.Version != 2 {
 		t.Fatalf("brand currency = %d %s", b.StatusCode(), b.Body)
 	}
-	if p := createProduct(t, env, owner, api.CreateProductRequest{Sku: "EUR-1", Name: "Euro", PriceAmount: 5}); p.Currency != "EUR" {
+	if p := env.CreateProduct(t, owner, api.CreateProductRequest{Sku: "EUR-1", Name: "Euro", PriceAmount: 5}); p.Currency != "EUR" {
 		t.Errorf("new product currency = %s", p.Currency)
 	}
 	if g, _ := env.Client.GetProductWithResponse(ctx, brand, first.Id, auth); g.JSON200.Currency != "USD" {
@@ -168,7 +171,7 @@ func TestSkuAndCurrencyRules(t *testing.T) {
 
 func postJSONAuth(t *testing.T, env *servertest.Env, path, body, token string) *http.Response {
 	t.Helper()
-	return postJSON(t, env, path, body, map[string]string{"Authorization": "Bearer " + token})
+	return env.PostJSON(t, path, body, map[string]string{"Authorization": "Bearer " + token})
 }
 
 func TestBrandETag(t *testing.T) {
@@ -188,7 +191,7 @@ func TestBrandETag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProblem(t, "stale brand update", r.HTTPResponse, r.ApplicationproblemJSON412, 412, api.ProblemCodePreconditionFailed)
+	servertest.WantProblem(t, "stale brand update", r.HTTPResponse, r.ApplicationproblemJSON412, 412, api.ProblemCodePreconditionFailed)
 	current := `"1"`
 	r, err = env.Client.UpdateBrandWithResponse(ctx, brand, &api.UpdateBrandParams{IfMatch: &current}, api.UpdateBrandRequest{Name: &name}, auth)
 	if err != nil || r.JSON200 == nil || r.JSON200.Name != name || r.HTTPResponse.Header.Get("ETag") != `"2"` {
@@ -208,7 +211,7 @@ func TestBrandETag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProblem(t, "owner lists brands", list.HTTPResponse, list.ApplicationproblemJSON403, 403, api.ProblemCodeForbidden)
+	servertest.WantProblem(t, "owner lists brands", list.HTTPResponse, list.ApplicationproblemJSON403, 403, api.ProblemCodeForbidden)
 }
 
 // TestPaginationOverFiltersAndOrders pages through 250 products in every order, with and without
@@ -330,7 +333,7 @@ func TestPaginationOverFiltersAndOrders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProblem(t, "cursor of another order", r.HTTPResponse, r.ApplicationproblemJSON400, 400, api.ProblemCodeValidationFailed)
+	servertest.WantProblem(t, "cursor of another order", r.HTTPResponse, r.ApplicationproblemJSON400, 400, api.ProblemCodeValidationFailed)
 }
 
 // before is the order each sort promises, ties broken by id.
@@ -353,7 +356,7 @@ func TestBulkUpsertIsAllOrNothing(t *testing.T) {
 	owner := env.Register(t, servertest.Email("bulk"))
 	brand := *owner.User.BrandId
 	auth := servertest.Bearer(owner.AccessToken)
-	existing := createProduct(t, env, owner, api.CreateProductRequest{Sku: "KEEP-1", Name: "Old name", PriceAmount: 5})
+	existing := env.CreateProduct(t, owner, api.CreateProductRequest{Sku: "KEEP-1", Name: "Old name", PriceAmount: 5})
 
 	count := func() int {
 		t.Helper()
@@ -429,7 +432,7 @@ func TestBulkUpsertIsAllOrNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProblem(t, "1,001 items", r.HTTPResponse, r.ApplicationproblemJSON400, 400, api.ProblemCodeValidationFailed)
+	servertest.WantProblem(t, "1,001 items", r.HTTPResponse, r.ApplicationproblemJSON400, 400, api.ProblemCodeValidationFailed)
 	huge := `{"items":[{"sku":"H","name":"` + strings.Repeat("x", 9<<20) + `","priceAmount":1}]}`
 	resp = postJSONAuth(t, env, "/brands/"+brand.String()+"/products/bulk", huge, owner.AccessToken)
 	if p := servertest.ReadProblem(t, resp); resp.StatusCode != 413 || p.Code != api.ProblemCodePayloadTooLarge {

@@ -1,4 +1,4 @@
-package server_test
+package identity_test
 
 import (
 	"crypto/sha256"
@@ -32,7 +32,7 @@ func behindProxy(c *server.Config) {
 func loginFrom(t *testing.T, env *servertest.Env, ip, email, password string) *http.Response {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"email": email, "password": password})
-	return postJSON(t, env, "/auth/login", string(body), map[string]string{"X-Forwarded-For": ip})
+	return env.PostJSON(t, "/auth/login", string(body), map[string]string{"X-Forwarded-For": ip})
 }
 
 // answer is what a client sees of a response, minus what differs on every request.
@@ -183,10 +183,10 @@ func TestChangePasswordIsThrottled(t *testing.T) {
 	}
 	for i := 1; i <= 5; i++ {
 		r := change("guess " + string(rune('0'+i)) + " of the thief")
-		wantProblem(t, "wrong current password", r.HTTPResponse, r.ApplicationproblemJSON422, 422, api.ProblemCodeInvalidCurrentPassword)
+		servertest.WantProblem(t, "wrong current password", r.HTTPResponse, r.ApplicationproblemJSON422, 422, api.ProblemCodeInvalidCurrentPassword)
 	}
 	r := change(servertest.Password)
-	wantProblem(t, "sixth attempt, right password", r.HTTPResponse, r.ApplicationproblemJSON429, 429, api.ProblemCodeAccountThrottled)
+	servertest.WantProblem(t, "sixth attempt, right password", r.HTTPResponse, r.ApplicationproblemJSON429, 429, api.ProblemCodeAccountThrottled)
 	if got := r.HTTPResponse.Header.Get("Retry-After"); got != "60" {
 		t.Errorf("Retry-After = %q, want 60", got)
 	}
@@ -195,7 +195,7 @@ func TestChangePasswordIsThrottled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProblem(t, "login after the guesses", l.HTTPResponse, l.ApplicationproblemJSON429, 429, api.ProblemCodeAccountThrottled)
+	servertest.WantProblem(t, "login after the guesses", l.HTTPResponse, l.ApplicationproblemJSON429, 429, api.ProblemCodeAccountThrottled)
 
 	typ := api.AuditEventTypePasswordChangeFailed
 	ev, err := env.Client.AdminListAuditEventsWithResponse(ctx, &api.AdminListAuditEventsParams{UserId: &stolen.User.Id, Type: &typ}, servertest.Bearer(admin.AccessToken))
@@ -237,7 +237,7 @@ func TestInvitationDoesNotRevealAccounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProblem(t, "accepting for an existing account", acc.HTTPResponse, acc.ApplicationproblemJSON409, 409, api.ProblemCodeEmailTaken)
+	servertest.WantProblem(t, "accepting for an existing account", acc.HTTPResponse, acc.ApplicationproblemJSON409, 409, api.ProblemCodeEmailTaken)
 }
 
 // TestLastAdminIsKept: an ADMIN cannot disable itself, and two ADMINs disabling each other at once
@@ -258,8 +258,8 @@ func TestLastAdminIsKept(t *testing.T) {
 	t.Run("itself", func(t *testing.T) {
 		a := env.Admin(t)
 		r := disable(a, a.User.Id)
-		wantProblem(t, "admin disables itself", r.HTTPResponse, r.ApplicationproblemJSON409, 409, api.ProblemCodeLastAdmin)
-		if p := profile(t, env, a.AccessToken); p.StatusCode() != 200 {
+		servertest.WantProblem(t, "admin disables itself", r.HTTPResponse, r.ApplicationproblemJSON409, 409, api.ProblemCodeLastAdmin)
+		if p := env.Profile(t, a.AccessToken); p.StatusCode() != 200 {
 			t.Errorf("the admin's token after the refusal = %d", p.StatusCode())
 		}
 	})
@@ -316,7 +316,7 @@ func TestTokenResponsesAreNotCached(t *testing.T) {
 			return r.HTTPResponse
 		},
 		"refresh": func() *http.Response {
-			return refresh(t, env, env.Login(t, email, servertest.Password).RefreshToken).HTTPResponse
+			return env.Refresh(t, env.Login(t, email, servertest.Password).RefreshToken).HTTPResponse
 		},
 		"accept invite": func() *http.Response {
 			owner := env.Login(t, email, servertest.Password)
@@ -367,14 +367,14 @@ func TestForgedTokensAreRefused(t *testing.T) {
 			c["iat"] = now.Unix()
 			c["exp"] = now.Add(365 * 24 * time.Hour).Unix()
 		})
-		p := profile(t, env, tok)
-		wantProblem(t, "long-lived access token", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidToken)
+		p := env.Profile(t, tok)
+		servertest.WantProblem(t, "long-lived access token", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidToken)
 		// The TTL plus the leeway is still fine: the limit is not off by one the other way.
 		ok := forge(auth.AccessToken, "at+jwt", servertest.AccessSecret, func(c map[string]any) {
 			c["iat"] = now.Unix()
 			c["exp"] = now.Add(15*time.Minute + 30*time.Second).Unix()
 		})
-		if p := profile(t, env, ok); p.StatusCode() != 200 {
+		if p := env.Profile(t, ok); p.StatusCode() != 200 {
 			t.Errorf("access token of TTL + leeway = %d", p.StatusCode())
 		}
 	})
@@ -382,8 +382,8 @@ func TestForgedTokensAreRefused(t *testing.T) {
 		tok := forge(auth.RefreshToken, "refresh+jwt", servertest.RefreshSecret, func(c map[string]any) {
 			c["exp"] = now.Add(168*time.Hour + time.Hour).Unix()
 		})
-		r := refresh(t, env, tok)
-		wantProblem(t, "long-lived refresh token", r.HTTPResponse, r.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidRefreshToken)
+		r := env.Refresh(t, tok)
+		servertest.WantProblem(t, "long-lived refresh token", r.HTTPResponse, r.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidRefreshToken)
 	})
 	t.Run("signature with its unused bits flipped", func(t *testing.T) {
 		// A 32-byte HMAC is 43 base64url characters, 258 bits: the last character's two low bits
@@ -393,11 +393,11 @@ func TestForgedTokensAreRefused(t *testing.T) {
 			last := strings.IndexByte(alphabet, tok[len(tok)-1])
 			return tok[:len(tok)-1] + string(alphabet[last^1])
 		}
-		p := profile(t, env, flip(auth.AccessToken))
-		wantProblem(t, "access token, flipped bits", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidToken)
-		r := refresh(t, env, flip(auth.RefreshToken))
-		wantProblem(t, "refresh token, flipped bits", r.HTTPResponse, r.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidRefreshToken)
-		if p := profile(t, env, auth.AccessToken); p.StatusCode() != 200 {
+		p := env.Profile(t, flip(auth.AccessToken))
+		servertest.WantProblem(t, "access token, flipped bits", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidToken)
+		r := env.Refresh(t, flip(auth.RefreshToken))
+		servertest.WantProblem(t, "refresh token, flipped bits", r.HTTPResponse, r.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidRefreshToken)
+		if p := env.Profile(t, auth.AccessToken); p.StatusCode() != 200 {
 			t.Errorf("the genuine access token after the attempts = %d", p.StatusCode())
 		}
 	})
@@ -419,12 +419,12 @@ func TestForgedTokensAreRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			victim := env.Register(t, servertest.Email("forgedrefresh"))
 			tok := forge(victim.RefreshToken, "refresh+jwt", servertest.RefreshSecret, tc.mutate)
-			r := refresh(t, env, tok)
-			wantProblem(t, "forged refresh token", r.HTTPResponse, r.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidRefreshToken)
-			r = refresh(t, env, victim.RefreshToken)
-			wantProblem(t, "the genuine token of the revoked session", r.HTTPResponse, r.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidRefreshToken)
-			p := profile(t, env, victim.AccessToken)
-			wantProblem(t, "the session's access token", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeTokenRevoked)
+			r := env.Refresh(t, tok)
+			servertest.WantProblem(t, "forged refresh token", r.HTTPResponse, r.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidRefreshToken)
+			r = env.Refresh(t, victim.RefreshToken)
+			servertest.WantProblem(t, "the genuine token of the revoked session", r.HTTPResponse, r.ApplicationproblemJSON401, 401, api.ProblemCodeInvalidRefreshToken)
+			p := env.Profile(t, victim.AccessToken)
+			servertest.WantProblem(t, "the session's access token", p.HTTPResponse, p.ApplicationproblemJSON401, 401, api.ProblemCodeTokenRevoked)
 
 			typ := api.AuditEventTypeRefreshForged
 			ev, err := env.Client.AdminListAuditEventsWithResponse(ctx, &api.AdminListAuditEventsParams{UserId: &victim.User.Id, Type: &typ}, servertest.Bearer(admin.AccessToken))
