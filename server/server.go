@@ -364,43 +364,22 @@ func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 // (`/products/{productId}` matches `/products/bulk`). Paths outside the spec (Swagger UI's) are
 // asked of the router.
 func (s *Server) allowedMethods(r *http.Request) string {
-	var allow []string
-	add := func(m string) {
-		allow = append(allow, m)
-		if m == http.MethodGet {
-			allow = append(allow, http.MethodHead)
-		}
-	}
-	for _, m := range routedMethods {
-		probe := r.WithContext(r.Context())
-		probe.Method = m
-		if _, _, err := s.spec.router.FindRoute(probe); err == nil {
-			add(m)
-		}
-	}
-	if rctx := chi.RouteContext(r.Context()); len(allow) == 0 && rctx != nil && rctx.Routes != nil {
+	allow, inSpec := s.spec.ops.allowedAt(s.spec.doc, r.URL.EscapedPath())
+	if rctx := chi.RouteContext(r.Context()); !inSpec && rctx != nil && rctx.Routes != nil {
 		path := r.URL.RawPath
 		if path == "" {
 			path = r.URL.Path
 		}
 		for _, m := range routedMethods {
 			if rctx.Routes.Match(chi.NewRouteContext(), m, path) {
-				add(m)
+				allow = append(allow, m)
+				if m == http.MethodGet {
+					allow = append(allow, http.MethodHead)
+				}
 			}
 		}
 	}
 	return strings.Join(allow, ", ")
-}
-
-// specRequest is r as the spec's router should see it: HEAD is routed, authorized and validated
-// as the GET operation of the same path, since it is that GET without the body.
-func specRequest(r *http.Request) *http.Request {
-	if r.Method != http.MethodHead {
-		return r
-	}
-	get := r.WithContext(r.Context())
-	get.Method = http.MethodGet
-	return get
 }
 
 // idempotentOperations maps the operations whose spec declares `x-idempotency` to its mode.
