@@ -69,19 +69,32 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the real writer (flush, deadlines).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// Written reports the status (0 before anything was written) and the body bytes written so far.
+func (w *statusWriter) Written() (status, bytes int) { return w.status, w.bytes }
+
+// writtenReporter is a writer that remembers what was written: statusWriter, or the one
+// observe.Middleware puts in front of the access log.
+type writtenReporter interface {
+	http.ResponseWriter
+	Written() (status, bytes int)
+}
+
 // accessLog writes one structured line per request, named by the route pattern rather than the
 // raw path so that ids do not explode the number of distinct values.
 func accessLog(log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			sw := &statusWriter{ResponseWriter: w}
+			sw, ok := w.(writtenReporter)
+			if !ok {
+				sw = &statusWriter{ResponseWriter: w}
+			}
 			next.ServeHTTP(sw, r)
 			route := ""
 			if rc := chi.RouteContext(r.Context()); rc != nil {
 				route = rc.RoutePattern()
 			}
-			status := sw.status
+			status, written := sw.Written()
 			if status == 0 {
 				status = http.StatusOK
 			}
@@ -98,7 +111,7 @@ func accessLog(log *slog.Logger) func(http.Handler) http.Handler {
 				slog.String("method", r.Method),
 				slog.String("route", route),
 				slog.Int("status", status),
-				slog.Int("bytes", sw.bytes),
+				slog.Int("bytes", written),
 				slog.Duration("duration", time.Since(start)),
 				slog.String("request_id", problem.RequestFrom(r.Context()).ID),
 				slog.String("trace_id", observe.TraceID(r.Context())),
@@ -121,8 +134,10 @@ func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
 				}
 				log.ErrorContext(r.Context(), "panic", "request_id", problem.RequestFrom(r.Context()).ID,
 					"panic", rec, "stack", string(debug.Stack()))
-				if sw, ok := w.(*statusWriter); ok && sw.status != 0 {
-					return // the response has started; nothing sensible can follow it
+				if sw, ok := w.(writtenReporter); ok {
+					if status, _ := sw.Written(); status != 0 {
+						return // the response has started; nothing sensible can follow it
+					}
 				}
 				problem.WriteCode(w, r, api.ProblemCodeInternalError, "An unexpected error occurred; quote the request id when reporting it.")
 			}()
