@@ -45,7 +45,7 @@ func NewBaseline(cfg Config, mode string) (http.Handler, error) {
 		_, _ = w.Write(baselineBody)
 	})
 	r := chi.NewRouter()
-	r.Use(requestID, accessLog(s.log), recoverer(s.log))
+	r.Use(requestID(s.auth.TrustedProxies), accessLog(s.log), recoverer(s.log))
 	switch mode {
 	case BaselineBare:
 	case BaselineVerify:

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"runtime/debug"
@@ -30,17 +31,30 @@ import (
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
 // requestID takes the client's X-Request-Id or makes a ULID, echoes it and stores it for problems
-// and log lines.
-func requestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-Id")
-		if !validRequestID.MatchString(id) {
-			id = ulid.Make().String()
-		}
-		w.Header().Set("X-Request-Id", id)
-		ctx := problem.WithRequest(r.Context(), &problem.Request{ID: id, Path: r.URL.Path})
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
+// and log lines, with the client's address (X-Forwarded-For believed only from trusted proxies)
+// and User-Agent, which sessions, audit events and the rate limit record.
+func requestID(trusted []netip.Prefix) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id := r.Header.Get("X-Request-Id")
+			if !validRequestID.MatchString(id) {
+				id = newRequestID()
+			}
+			w.Header().Set("X-Request-Id", id)
+			ctx := problem.WithRequest(r.Context(), &problem.Request{
+				ID: id, Path: r.URL.Path, IP: clientIP(r, trusted), UserAgent: recordable(r.UserAgent(), 512),
+			})
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}
+
+// newRequestID is a new ULID in its text form.
+func newRequestID() string {
+	var text [ulid.EncodedSize]byte
+	id := ulid.Make()
+	_ = id.MarshalTextTo(text[:]) // cannot fail: the buffer has the encoded size
+	return string(text[:])
 }
 
 // statusWriter remembers what was written, for the access log and the panic handler.
@@ -175,10 +189,8 @@ func (s *Server) contract(next http.Handler) http.Handler {
 			r.Body = http.MaxBytesReader(w, r.Body, op.bodyLimit)
 		}
 
-		// A copy: the stored record is shared with what already holds the context.
-		meta := *problem.RequestFrom(r.Context())
-		meta.IP, meta.UserAgent = clientIP(r, s.auth.TrustedProxies), recordable(r.UserAgent(), 512)
-		ctx := problem.WithRequest(r.Context(), &meta)
+		ctx := r.Context()
+		meta := problem.RequestFrom(ctx)
 		if op.rateLimited {
 			if ok, retry := s.limiter.allow(meta.IP); !ok {
 				observe.RateLimited()
@@ -201,9 +213,8 @@ func (s *Server) contract(next http.Handler) http.Handler {
 				problem.WriteCode(w, r, api.ProblemCodeForbidden, "This operation needs the "+op.permission+" permission.")
 				return
 			}
-			ctx = kit.WithCaller(ctx, c)
+			r = r.WithContext(kit.WithCaller(ctx, c))
 		}
-		r = r.WithContext(ctx)
 
 		var query url.Values // parsed once, for every check below; nil when there is none
 		if r.URL.RawQuery != "" {

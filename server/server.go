@@ -188,7 +188,7 @@ func New(cfg Config) (*Handler, error) {
 	r := chi.NewRouter()
 	// HEAD is GET without the body (RFC 9110 §9.3.2): every GET route answers it, with GET's
 	// headers (net/http drops the body).
-	r.Use(requestID, observe.Middleware, accessLog(s.log), recoverer(s.log), middleware.GetHead, s.requestDeadline)
+	r.Use(requestID(s.auth.TrustedProxies), observe.Middleware, accessLog(s.log), recoverer(s.log), middleware.GetHead, s.requestDeadline)
 	// Always on: with no origin allowed, a preflight still learns which setting allows one.
 	r.Use(newCORS(cfg.CORSAllowedOrigins, s.spec.doc).middleware)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
