@@ -79,9 +79,8 @@ type param struct {
 	check func(string) bool
 }
 
-// compileOperations builds the table from doc, checking that every operation has a path chi can
-// route as written.
-func compileOperations(doc *openapi3.T) (*operations, error) {
+// compileOperations builds the table from doc.
+func compileOperations(doc *openapi3.T) *operations {
 	ops := &operations{byRoute: map[routeKey]*operation{}}
 	order := doc.Paths.InMatchingOrder()
 	for i, path := range order {
@@ -98,18 +97,40 @@ func compileOperations(doc *openapi3.T) (*operations, error) {
 			}
 		}
 		for method, op := range item.Operations() {
-			compiled, err := compileOperation(doc, path, item, method, op)
-			if err != nil {
-				return nil, fmt.Errorf("%s %s: %w", method, path, err)
-			}
+			compiled := compileOperation(doc, path, item, method, op)
 			compiled.segments, compiled.shadows = segments, shadows
 			ops.byRoute[routeKey{method, path}] = compiled
 		}
 	}
-	return ops, nil
+	return ops
 }
 
-func compileOperation(doc *openapi3.T, path string, item *openapi3.PathItem, method string, op *openapi3.Operation) (*operation, error) {
+// routedBy checks that router routes every operation at the spec's own path: the contract finds an
+// operation by the pattern chi matched, so a route registered any other way (a base URL, a
+// renamed parameter) would leave it answering 404. New refuses to start rather than serve so.
+func (o *operations) routedBy(router chi.Routes) error {
+	routed := map[routeKey]bool{}
+	err := chi.Walk(router, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		routed[routeKey{method, route}] = true
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var missing []string
+	for key := range o.byRoute {
+		if !routed[key] {
+			missing = append(missing, key.method+" "+key.pattern)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return fmt.Errorf("server: the router does not route these spec operations at their paths: %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func compileOperation(doc *openapi3.T, path string, item *openapi3.PathItem, method string, op *openapi3.Operation) *operation {
 	o := &operation{
 		id:          op.OperationID,
 		route:       &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op},
@@ -152,7 +173,7 @@ func compileOperation(doc *openapi3.T, path string, item *openapi3.PathItem, met
 			o.compiled = false
 		}
 	}
-	return o, nil
+	return o
 }
 
 func boolRank(b bool) int {

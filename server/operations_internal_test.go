@@ -167,3 +167,20 @@ func TestCompiledChecksAgreeWithTheSpec(t *testing.T) {
 		t.Fatalf("only %d parameters have a compiled check", compiled)
 	}
 }
+
+// TestRoutesAreTheSpecs proves New's start-up check: a router that does not route a spec
+// operation at the spec's own path (here, all of them under a base URL) is refused by name.
+func TestRoutesAreTheSpecs(t *testing.T) {
+	t.Parallel()
+	sp, err := loadSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := chi.NewRouter()
+	for key := range sp.ops.byRoute {
+		r.Method(key.method, "/v1"+key.pattern, http.NotFoundHandler())
+	}
+	if err := sp.ops.routedBy(r); err == nil || !strings.Contains(err.Error(), "GET /brands/{brandId}/products/{productId}") {
+		t.Errorf("a router under /v1: %v, want the operations named", err)
+	}
+}

@@ -224,6 +224,9 @@ func New(cfg Config) (*Handler, error) {
 			ErrorHandlerFunc: s.requestErrorHandler,
 		})
 	})
+	if err := s.spec.ops.routedBy(r); err != nil {
+		return nil, err
+	}
 	return &Handler{Handler: r, s: s}, nil
 }
 

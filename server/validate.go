@@ -54,16 +54,12 @@ func loadSpec() (*spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	ops, err := compileOperations(doc)
-	if err != nil {
-		return nil, fmt.Errorf("compile spec: %w", err)
-	}
 	useStrictJSON()
 	schemaOpts := doc.GetSchemaValidationOptions()
 	bodySchemaOptions.Store(&schemaOpts)
 	return &spec{
 		doc: doc,
-		ops: ops,
+		ops: compileOperations(doc),
 		opts: &openapi3filter.Options{
 			MultiError: true,
 			// Authentication is the auth middleware's job (it parses the token once, before
