@@ -35,7 +35,7 @@ type operation struct {
 	bearer      bool
 	permission  string
 	// params are the path item's and the operation's parameters, an operation's overriding its
-	// path item's of the same name and place, in the order kin-openapi validates them.
+	// path item's of the same name and place.
 	params []*param
 	// headerParams are the operation's own header parameters, whose text is checked for what
 	// PostgreSQL cannot store.
@@ -59,7 +59,6 @@ type segment struct {
 
 // shadow is a spec path that takes precedence over an operation's for the URLs both match.
 type shadow struct {
-	path     string
 	segments []segment
 	methods  map[string]bool
 }
@@ -74,8 +73,8 @@ type param struct {
 	integer  bool
 	// letterDigitRun is the parameter's x-min-letter-digit-run, 0 when it has none.
 	letterDigitRun int
-	// check accepts a value exactly when kin-openapi would; nil when no compiled check is known to
-	// agree with it (kin-openapi then validates the request).
+	// check accepts only values kin-openapi accepts, and refuses the rest for kin-openapi to word;
+	// nil when the schema uses something no compiled check covers (kin-openapi then validates).
 	check func(string) bool
 }
 
@@ -93,7 +92,7 @@ func compileOperations(doc *openapi3.T) *operations {
 				for m := range doc.Paths.Value(earlier).Operations() {
 					methods[m] = true
 				}
-				shadows = append(shadows, &shadow{path: earlier, segments: s, methods: methods})
+				shadows = append(shadows, &shadow{segments: s, methods: methods})
 			}
 		}
 		for method, op := range item.Operations() {
@@ -147,13 +146,8 @@ func compileOperation(doc *openapi3.T, path string, item *openapi3.PathItem, met
 			continue
 		}
 		seen[p.In+"\x00"+p.Name] = true
-		cp := compileParam(p)
-		o.params = append(o.params, cp)
+		o.params = append(o.params, compileParam(p))
 	}
-	// kin-openapi validates the path item's parameters first, then the operation's.
-	slices.SortStableFunc(o.params, func(a, b *param) int {
-		return boolRank(isOperationParam(op, a.p)) - boolRank(isOperationParam(op, b.p))
-	})
 	for _, ref := range op.Parameters {
 		p := ref.Value
 		if p == nil {
@@ -174,22 +168,6 @@ func compileOperation(doc *openapi3.T, path string, item *openapi3.PathItem, met
 		}
 	}
 	return o
-}
-
-func boolRank(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-func isOperationParam(op *openapi3.Operation, p *openapi3.Parameter) bool {
-	for _, ref := range op.Parameters {
-		if ref.Value == p {
-			return true
-		}
-	}
-	return false
 }
 
 func compileParam(p *openapi3.Parameter) *param {
