@@ -226,7 +226,7 @@ func (s *Server) contract(next http.Handler) http.Handler {
 		}
 		rules := parameterRules(r, op, &path, query)
 		if op.compiled && compiledValid(r, op, &path, query) {
-			// Every parameter passed a check that accepts exactly what kin-openapi accepts, and
+			// Every parameter passed a check that accepts only what kin-openapi accepts, and
 			// there is no body: kin-openapi would find nothing more.
 			if len(rules) > 0 {
 				problem.Write(w, problem.Invalid(ctx, rules))
