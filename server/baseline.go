@@ -45,13 +45,22 @@ func NewBaseline(cfg Config, mode string) (http.Handler, error) {
 		_, _ = w.Write(baselineBody)
 	})
 	r := chi.NewRouter()
-	r.Use(requestID, accessLog(s.log), recoverer(s.log))
+	r.Use(requestID(s.auth.TrustedProxies), accessLog(s.log), recoverer(s.log))
 	switch mode {
 	case BaselineBare:
 	case BaselineVerify:
 		r.Use(s.verifyOnly)
 	case BaselineSession:
-		r.Use(s.contract)
+		// The contract reads the operation from chi's matched route, as in New: the spec's
+		// routes, each answering the fixed body, in a group so that chi routes before it runs.
+		r.Group(func(r chi.Router) {
+			r.Use(s.contract)
+			for key := range s.spec.ops.byRoute {
+				r.Method(key.method, key.pattern, fixed)
+			}
+			r.Handle("/*", fixed)
+		})
+		return r, nil
 	default:
 		return nil, fmt.Errorf("server: unknown baseline mode %q (one of %v)", mode, BaselineModes)
 	}

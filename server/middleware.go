@@ -1,10 +1,11 @@
 package server
 
 import (
-	"errors"
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"regexp"
 	"runtime/debug"
 	"slices"
@@ -16,7 +17,6 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
 	"github.com/go-chi/chi/v5"
 	"github.com/oklog/ulid/v2"
 
@@ -31,17 +31,30 @@ import (
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
 // requestID takes the client's X-Request-Id or makes a ULID, echoes it and stores it for problems
-// and log lines.
-func requestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-Id")
-		if !validRequestID.MatchString(id) {
-			id = ulid.Make().String()
-		}
-		w.Header().Set("X-Request-Id", id)
-		ctx := problem.WithRequest(r.Context(), &problem.Request{ID: id, Path: r.URL.Path})
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
+// and log lines, with the client's address (X-Forwarded-For believed only from trusted proxies)
+// and User-Agent, which sessions, audit events and the rate limit record.
+func requestID(trusted []netip.Prefix) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id := r.Header.Get("X-Request-Id")
+			if !validRequestID.MatchString(id) {
+				id = newRequestID()
+			}
+			w.Header().Set("X-Request-Id", id)
+			ctx := problem.WithRequest(r.Context(), &problem.Request{
+				ID: id, Path: r.URL.Path, IP: clientIP(r, trusted), UserAgent: recordable(r.UserAgent(), 512),
+			})
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}
+
+// newRequestID is a new ULID in its text form.
+func newRequestID() string {
+	var text [ulid.EncodedSize]byte
+	id := ulid.Make()
+	_ = id.MarshalTextTo(text[:]) // cannot fail: the buffer has the encoded size
+	return string(text[:])
 }
 
 // statusWriter remembers what was written, for the access log and the panic handler.
@@ -70,19 +83,32 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the real writer (flush, deadlines).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// Written reports the status (0 before anything was written) and the body bytes written so far.
+func (w *statusWriter) Written() (status, bytes int) { return w.status, w.bytes }
+
+// writtenReporter is a writer that remembers what was written: statusWriter, or the one
+// observe.Middleware puts in front of the access log.
+type writtenReporter interface {
+	http.ResponseWriter
+	Written() (status, bytes int)
+}
+
 // accessLog writes one structured line per request, named by the route pattern rather than the
 // raw path so that ids do not explode the number of distinct values.
 func accessLog(log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			sw := &statusWriter{ResponseWriter: w}
+			sw, ok := w.(writtenReporter)
+			if !ok {
+				sw = &statusWriter{ResponseWriter: w}
+			}
 			next.ServeHTTP(sw, r)
 			route := ""
 			if rc := chi.RouteContext(r.Context()); rc != nil {
 				route = rc.RoutePattern()
 			}
-			status := sw.status
+			status, written := sw.Written()
 			if status == 0 {
 				status = http.StatusOK
 			}
@@ -99,7 +125,7 @@ func accessLog(log *slog.Logger) func(http.Handler) http.Handler {
 				slog.String("method", r.Method),
 				slog.String("route", route),
 				slog.Int("status", status),
-				slog.Int("bytes", sw.bytes),
+				slog.Int("bytes", written),
 				slog.Duration("duration", time.Since(start)),
 				slog.String("request_id", problem.RequestFrom(r.Context()).ID),
 				slog.String("trace_id", observe.TraceID(r.Context())),
@@ -122,8 +148,10 @@ func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
 				}
 				log.ErrorContext(r.Context(), "panic", "request_id", problem.RequestFrom(r.Context()).ID,
 					"panic", rec, "stack", string(debug.Stack()))
-				if sw, ok := w.(*statusWriter); ok && sw.status != 0 {
-					return // the response has started; nothing sensible can follow it
+				if sw, ok := w.(writtenReporter); ok {
+					if status, _ := sw.Written(); status != 0 {
+						return // the response has started; nothing sensible can follow it
+					}
 				}
 				problem.WriteCode(w, r, api.ProblemCodeInternalError, "An unexpected error occurred; quote the request id when reporting it.")
 			}()
@@ -136,34 +164,34 @@ func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
 // routed to: its body limit, its rate limit, its security, its permission, and the shape of its
 // parameters and body. The order matters: an unauthenticated client learns nothing about what a
 // valid request would look like, and a rate limit counts malformed requests too.
+//
+// chi has routed the request: its matched route names the operation in the table compiled from
+// the spec at start-up (operations), so nothing routes it a second time.
 func (s *Server) contract(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		route, pathParams, err := s.spec.router.FindRoute(specRequest(r))
-		if errors.Is(err, routers.ErrMethodNotAllowed) {
+		var path pathValues
+		op, miss := s.spec.ops.lookup(r, &path)
+		switch miss {
+		case lookupMethodNotAllowed:
 			// chi routed it to a sibling template (`/products/{productId}` for `/products/bulk`).
 			s.methodNotAllowed(w, r)
 			return
-		}
-		if err != nil {
+		case lookupNotFound:
 			// chi routed it, so this is a path or method the spec does not describe.
 			problem.WriteCode(w, r, api.ProblemCodeNotFound, "No resource at "+r.URL.Path+".")
 			return
 		}
-		op := route.Operation
-		limit := bodyLimit(op)
-		if r.ContentLength > limit {
-			problem.Write(w, requestProblem(r, &http.MaxBytesError{Limit: limit}))
+		if r.ContentLength > op.bodyLimit {
+			problem.Write(w, requestProblem(r, &http.MaxBytesError{Limit: op.bodyLimit}))
 			return
 		}
 		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			r.Body = http.MaxBytesReader(w, r.Body, op.bodyLimit)
 		}
 
-		// A copy: the stored record is shared with what already holds the context.
-		meta := *problem.RequestFrom(r.Context())
-		meta.IP, meta.UserAgent = clientIP(r, s.auth.TrustedProxies), recordable(r.UserAgent(), 512)
-		ctx := problem.WithRequest(r.Context(), &meta)
-		if op.Extensions["x-rate-limit"] != nil {
+		ctx := r.Context()
+		meta := problem.RequestFrom(ctx)
+		if op.rateLimited {
 			if ok, retry := s.limiter.allow(meta.IP); !ok {
 				observe.RateLimited()
 				w.Header().Set("Retry-After", strconv.Itoa(retry))
@@ -171,12 +199,12 @@ func (s *Server) contract(next http.Handler) http.Handler {
 				return
 			}
 		}
-		if needsBearer(op) {
+		if op.bearer {
 			c, ok := s.authenticate(w, r)
 			if !ok {
 				return
 			}
-			brand, scoped := pathParams["brandId"]
+			brand, scoped := path.get("brandId")
 			if refused := identity.KeyRefused(c, scoped); refused != nil {
 				writeUnauthorized(w, r, refused.Code, refused.Detail)
 				return
@@ -186,25 +214,39 @@ func (s *Server) contract(next http.Handler) http.Handler {
 			if scoped && !s.reachesBrand(w, r, c, brand) {
 				return
 			}
-			if perm, _ := op.Extensions["x-permission"].(string); perm != "" && !identity.CallerCan(c, perm) {
-				problem.WriteCode(w, r, api.ProblemCodeForbidden, "This operation needs the "+perm+" permission.")
+			if op.permission != "" && !identity.CallerCan(c, op.permission) {
+				problem.WriteCode(w, r, api.ProblemCodeForbidden, "This operation needs the "+op.permission+" permission.")
 				return
 			}
-			ctx = kit.WithCaller(ctx, c)
+			r = r.WithContext(kit.WithCaller(ctx, c))
 		}
-		r = r.WithContext(ctx)
 
-		if bad := append(badTextParameters(r, op, pathParams), parameterShapes(r, route)...); len(bad) > 0 {
+		var query url.Values // parsed once, for every check below; nil when there is none
+		if r.URL.RawQuery != "" {
+			query = r.URL.Query()
+		}
+		if bad := append(badTextParameters(r, op, &path, query), parameterShapes(r, op, query)...); len(bad) > 0 {
 			problem.Write(w, problem.Invalid(ctx, bad))
 			return
 		}
-		input := &openapi3filter.RequestValidationInput{
-			Request:    r,
-			PathParams: pathParams,
-			Route:      route,
-			Options:    s.spec.opts,
+		rules := parameterRules(r, op, &path, query)
+		if op.compiled && compiledValid(r, op, &path, query) {
+			// Every parameter passed a check that accepts only what kin-openapi accepts, and
+			// there is no body: kin-openapi would find nothing more.
+			if len(rules) > 0 {
+				problem.Write(w, problem.Invalid(ctx, rules))
+				return
+			}
+			next.ServeHTTP(w, r)
+			return
 		}
-		rules := parameterRules(r, op, pathParams)
+		input := &openapi3filter.RequestValidationInput{
+			Request:     r,
+			PathParams:  path.asMap(),
+			QueryParams: query,
+			Route:       op.route,
+			Options:     s.spec.opts,
+		}
 		if err := openapi3filter.ValidateRequest(ctx, input); err != nil {
 			p := requestProblem(r, err)
 			if len(rules) > 0 && p.Code == api.ProblemCodeValidationFailed && p.Errors != nil {
@@ -219,6 +261,39 @@ func (s *Server) contract(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// compiledValid runs op's compiled parameter checks: true when every parameter sent passes and
+// every required one is sent.
+func compiledValid(r *http.Request, op *operation, path *pathValues, query url.Values) bool {
+	for _, p := range op.params {
+		var v string
+		var sent bool
+		switch p.in {
+		case openapi3.ParameterInPath:
+			v, sent = path.get(p.name)
+		case openapi3.ParameterInQuery:
+			if vs := query[p.name]; len(vs) > 0 {
+				v, sent = vs[0], true
+			}
+		case openapi3.ParameterInHeader:
+			if vs := r.Header.Values(p.name); len(vs) > 0 {
+				v, sent = vs[0], true
+			}
+		default:
+			return false
+		}
+		if !sent {
+			if p.p.Required {
+				return false
+			}
+			continue
+		}
+		if !p.check(v) {
+			return false
+		}
+	}
+	return true
 }
 
 // recordable makes a header value that is only recorded (the User-Agent of sessions and audit
@@ -239,7 +314,7 @@ func recordable(s string, n int) string {
 // UTF-8 (`?q=%00`, `?q=%ff`): refused here, as a 400 naming them, rather than reaching a query and
 // failing there as a 500. Query parameters the spec does not declare are checked too: they are
 // ignored today, but nothing lets one reach a handler later unchecked.
-func badTextParameters(r *http.Request, op *openapi3.Operation, pathParams map[string]string) []api.FieldError {
+func badTextParameters(r *http.Request, op *operation, path *pathValues, query url.Values) []api.FieldError {
 	var bad []api.FieldError
 	check := func(in, name string, values ...string) {
 		for _, v := range values {
@@ -249,68 +324,78 @@ func badTextParameters(r *http.Request, op *openapi3.Operation, pathParams map[s
 			}
 		}
 	}
-	for _, name := range slices.Sorted(maps.Keys(pathParams)) {
-		check("path", name, pathParams[name])
-	}
-	query := r.URL.Query()
-	for _, name := range slices.Sorted(maps.Keys(query)) {
-		if msg := badText(name); msg != "" {
-			bad = append(bad, api.FieldError{Field: "query", Message: "parameter names " + msg})
-			continue
+	// By name, as the problem lists them; a path has at most a handful.
+	var done [maxPathParams]bool
+	for range path.n {
+		next := -1
+		for i := range path.n {
+			if !done[i] && (next < 0 || path.names[i] < path.names[next]) {
+				next = i
+			}
 		}
-		check("query", name, query[name]...)
+		done[next] = true
+		check("path", path.names[next], path.value[next])
 	}
-	for _, p := range op.Parameters {
-		if p.Value != nil && p.Value.In == openapi3.ParameterInHeader {
-			check("header", p.Value.Name, r.Header.Values(p.Value.Name)...)
+	if len(query) > 0 {
+		for _, name := range slices.Sorted(maps.Keys(query)) {
+			if msg := badText(name); msg != "" {
+				bad = append(bad, api.FieldError{Field: "query", Message: "parameter names " + msg})
+				continue
+			}
+			check("query", name, query[name]...)
 		}
+	}
+	for _, p := range op.headerParams {
+		check("header", p.name, r.Header.Values(p.name)...)
 	}
 	return bad
 }
 
-// plainInteger is how the spec writes an integer parameter: digits, with a minus for a negative.
-var plainInteger = regexp.MustCompile(`^-?[0-9]+$`)
+// plainInteger says whether s is how the spec writes an integer parameter: digits, with a minus
+// for a negative.
+func plainInteger(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	if s == "" {
+		return false
+	}
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // parameterShapes refuses, naming the parameter, what kin-openapi's parameter decoding lets
 // through or blames on `request`: a query or header parameter sent twice (the spec declares none
 // of them repeatable; a doubled Idempotency-Key named `request`), a boolean other than `true` or
 // `false` (strconv.ParseBool took 0, 1, t, TRUE) and an integer that is not plain digits
 // (strconv.ParseInt took `+5`). Only what the spec says gets through.
-func parameterShapes(r *http.Request, route *routers.Route) []api.FieldError {
+func parameterShapes(r *http.Request, op *operation, query url.Values) []api.FieldError {
 	var bad []api.FieldError
-	seen := map[string]bool{}
-	query := r.URL.Query()
-	params := slices.Concat(route.PathItem.Parameters, route.Operation.Parameters)
-	for _, ref := range slices.Backward(params) { // an operation's parameter overrides its path's
-		p := ref.Value
-		if p == nil || p.Schema == nil || p.Schema.Value == nil {
+	for _, p := range op.params {
+		if p.p.Schema == nil || p.p.Schema.Value == nil {
 			continue
 		}
 		var values []string
-		switch p.In {
+		switch p.in {
 		case openapi3.ParameterInQuery:
-			values = query[p.Name]
+			values = query[p.name]
 		case openapi3.ParameterInHeader:
-			values = r.Header.Values(p.Name)
+			values = r.Header.Values(p.name)
 		default:
 			continue
 		}
-		field := p.In + "." + p.Name
-		if seen[field] {
-			continue
-		}
-		seen[field] = true
-		s := p.Schema.Value
-		if len(values) > 1 && !s.Type.Is(openapi3.TypeArray) {
-			bad = append(bad, api.FieldError{Field: field, Message: "must be sent once"})
+		if len(values) > 1 && !p.array {
+			bad = append(bad, api.FieldError{Field: p.field, Message: "must be sent once"})
 			continue
 		}
 		for _, v := range values {
 			switch {
-			case s.Type.Is(openapi3.TypeBoolean) && v != "true" && v != "false":
-				bad = append(bad, api.FieldError{Field: field, Message: "must be true or false"})
-			case s.Type.Is(openapi3.TypeInteger) && !plainInteger.MatchString(v):
-				bad = append(bad, api.FieldError{Field: field, Message: "must be an integer written in plain digits"})
+			case p.boolean && v != "true" && v != "false":
+				bad = append(bad, api.FieldError{Field: p.field, Message: "must be true or false"})
+			case p.integer && !plainInteger(v):
+				bad = append(bad, api.FieldError{Field: p.field, Message: "must be an integer written in plain digits"})
 			}
 		}
 	}

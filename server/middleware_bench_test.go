@@ -1,9 +1,13 @@
 package server_test
 
 import (
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"testing"
 
+	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/server"
 	"github.com/ecompointer/ecompointer/server/servertest"
 )
@@ -74,4 +78,66 @@ func BenchmarkTokenMiddleware(b *testing.B) {
 // BenchmarkBareRouter is the router and outer middleware (request id, access log, panic handler).
 func BenchmarkBareRouter(b *testing.B) {
 	benchmarkProfile(b, func(c server.Config) (http.Handler, error) { return server.NewBaseline(c, server.BaselineBare) })
+}
+
+// benchmarkBrandRead serves one brand-scoped GET in process through server.New on a fresh
+// database: a brand owner with products products, the request built by path from the brand and
+// the first product's id. Everything the API does for the read runs: routing, the contract
+// middleware, the session cache, the brand scope's pipeline against PostgreSQL, JSON.
+func benchmarkBrandRead(b *testing.B, products int, path func(brand, product string) string) {
+	env := servertest.New(b)
+	owner := env.Register(b, servertest.Email("bench"))
+	brand := *owner.User.BrandId
+	var first string
+	for i := range products {
+		created, err := env.Client.CreateProductWithResponse(b.Context(), brand, api.CreateProductRequest{
+			Sku: fmt.Sprintf("BENCH-%04d", i), Name: fmt.Sprintf("Bench product %d", i), PriceAmount: 1999,
+			Description: new("A product for the benchmark"), Tags: &api.Tags{"bench", "brass"},
+			Attributes: &api.Attributes{"color": "black", "size": "M"},
+		}, servertest.Bearer(owner.AccessToken))
+		if err != nil || created.JSON201 == nil {
+			b.Fatalf("create product: %v %s", err, created.Body)
+		}
+		if i == 0 {
+			first = created.JSON201.Id.String()
+		}
+	}
+	// As the load harness runs it: LOG_LEVEL=warn, so a request writes no access log line.
+	cfg := env.Config
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	handler, err := server.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = handler.Close() })
+	req, err := http.NewRequest(http.MethodGet, path(brand.String(), first), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.RemoteAddr = "192.0.2.1:49152" // as net/http sets it
+	req.Header.Set("Authorization", "Bearer "+owner.AccessToken)
+	w := &discardWriter{header: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w.header)
+		w.status = 0
+		handler.ServeHTTP(w, req)
+		if w.status != 0 && w.status != http.StatusOK {
+			b.Fatalf("status %d", w.status)
+		}
+	}
+}
+
+// BenchmarkProductGet is GET /brands/{brandId}/products/{productId}, the whole request path.
+func BenchmarkProductGet(b *testing.B) {
+	benchmarkBrandRead(b, 1, func(brand, product string) string {
+		return "/brands/" + brand + "/products/" + product
+	})
+}
+
+// BenchmarkProductList is the first page (20) of GET /brands/{brandId}/products.
+func BenchmarkProductList(b *testing.B) {
+	benchmarkBrandRead(b, 25, func(brand, _ string) string {
+		return "/brands/" + brand + "/products"
+	})
 }

@@ -18,7 +18,7 @@ func TestPanicBecomesAnOpaqueProblem(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	h := requestID(accessLog(log)(recoverer(log)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+	h := requestID(nil)(accessLog(log)(recoverer(log)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		panic("pq: relation \"users\" does not exist")
 	}))))
 	rec := httptest.NewRecorder()

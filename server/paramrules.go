@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"unicode"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -20,33 +21,25 @@ const ExtMinLetterDigitRun = "x-min-letter-digit-run"
 // parameterRules checks the operation's parameters against the rules openapi.yaml states as
 // extensions rather than as JSON Schema keywords. Values kin-openapi refuses anyway are checked
 // too, so that one answer names every bad field.
-func parameterRules(r *http.Request, op *openapi3.Operation, pathParams map[string]string) []api.FieldError {
+func parameterRules(r *http.Request, op *operation, path *pathValues, query url.Values) []api.FieldError {
 	var bad []api.FieldError
-	for _, ref := range op.Parameters {
-		p := ref.Value
-		if p == nil || p.Schema == nil || p.Schema.Value == nil {
-			continue
-		}
-		n, ok := p.Schema.Value.Extensions[ExtMinLetterDigitRun].(float64)
-		if !ok {
-			continue
-		}
+	for _, p := range op.ruled {
 		var values []string
-		switch p.In {
+		switch p.in {
 		case openapi3.ParameterInQuery:
-			values = r.URL.Query()[p.Name]
+			values = query[p.name]
 		case openapi3.ParameterInHeader:
-			values = r.Header.Values(p.Name)
+			values = r.Header.Values(p.name)
 		case openapi3.ParameterInPath:
-			if v, ok := pathParams[p.Name]; ok {
+			if v, ok := path.get(p.name); ok {
 				values = []string{v}
 			}
 		}
 		for _, v := range values {
-			if letterDigitRun(v) < int(n) {
+			if letterDigitRun(v) < p.letterDigitRun {
 				bad = append(bad, api.FieldError{
-					Field:   p.In + "." + p.Name,
-					Message: fmt.Sprintf("must contain at least %d consecutive letters or digits", int(n)),
+					Field:   p.field,
+					Message: fmt.Sprintf("must contain at least %d consecutive letters or digits", p.letterDigitRun),
 				})
 				break
 			}

@@ -188,7 +188,7 @@ func New(cfg Config) (*Handler, error) {
 	r := chi.NewRouter()
 	// HEAD is GET without the body (RFC 9110 §9.3.2): every GET route answers it, with GET's
 	// headers (net/http drops the body).
-	r.Use(requestID, observe.Middleware, accessLog(s.log), recoverer(s.log), middleware.GetHead, s.requestDeadline)
+	r.Use(requestID(s.auth.TrustedProxies), observe.Middleware, accessLog(s.log), recoverer(s.log), middleware.GetHead, s.requestDeadline)
 	// Always on: with no origin allowed, a preflight still learns which setting allows one.
 	r.Use(newCORS(cfg.CORSAllowedOrigins, s.spec.doc).middleware)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
@@ -224,6 +224,9 @@ func New(cfg Config) (*Handler, error) {
 			ErrorHandlerFunc: s.requestErrorHandler,
 		})
 	})
+	if err := s.spec.ops.routedBy(r); err != nil {
+		return nil, err
+	}
 	return &Handler{Handler: r, s: s}, nil
 }
 
@@ -364,43 +367,22 @@ func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 // (`/products/{productId}` matches `/products/bulk`). Paths outside the spec (Swagger UI's) are
 // asked of the router.
 func (s *Server) allowedMethods(r *http.Request) string {
-	var allow []string
-	add := func(m string) {
-		allow = append(allow, m)
-		if m == http.MethodGet {
-			allow = append(allow, http.MethodHead)
-		}
-	}
-	for _, m := range routedMethods {
-		probe := r.WithContext(r.Context())
-		probe.Method = m
-		if _, _, err := s.spec.router.FindRoute(probe); err == nil {
-			add(m)
-		}
-	}
-	if rctx := chi.RouteContext(r.Context()); len(allow) == 0 && rctx != nil && rctx.Routes != nil {
+	allow, inSpec := s.spec.ops.allowedAt(s.spec.doc, r.URL.EscapedPath())
+	if rctx := chi.RouteContext(r.Context()); !inSpec && rctx != nil && rctx.Routes != nil {
 		path := r.URL.RawPath
 		if path == "" {
 			path = r.URL.Path
 		}
 		for _, m := range routedMethods {
 			if rctx.Routes.Match(chi.NewRouteContext(), m, path) {
-				add(m)
+				allow = append(allow, m)
+				if m == http.MethodGet {
+					allow = append(allow, http.MethodHead)
+				}
 			}
 		}
 	}
 	return strings.Join(allow, ", ")
-}
-
-// specRequest is r as the spec's router should see it: HEAD is routed, authorized and validated
-// as the GET operation of the same path, since it is that GET without the body.
-func specRequest(r *http.Request) *http.Request {
-	if r.Method != http.MethodHead {
-		return r
-	}
-	get := r.WithContext(r.Context())
-	get.Method = http.MethodGet
-	return get
 }
 
 // idempotentOperations maps the operations whose spec declares `x-idempotency` to its mode.

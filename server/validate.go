@@ -19,8 +19,6 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/google/uuid"
 
 	"github.com/ecompointer/ecompointer"
@@ -30,9 +28,9 @@ import (
 
 // spec is the loaded OpenAPI document with what request validation needs.
 type spec struct {
-	doc    *openapi3.T
-	router routers.Router
-	opts   *openapi3filter.Options
+	doc  *openapi3.T
+	ops  *operations
+	opts *openapi3filter.Options
 }
 
 // LoadSpec reads openapi.yaml as embedded in the binary: the document gen/api was generated from
@@ -56,19 +54,12 @@ func loadSpec() (*spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Route on paths only: the document's server URL is relative and says nothing about hosts.
-	routed := *doc
-	routed.Servers = nil
-	router, err := gorillamux.NewRouter(&routed)
-	if err != nil {
-		return nil, fmt.Errorf("route spec: %w", err)
-	}
 	useStrictJSON()
 	schemaOpts := doc.GetSchemaValidationOptions()
 	bodySchemaOptions.Store(&schemaOpts)
 	return &spec{
-		doc:    doc,
-		router: router,
+		doc: doc,
+		ops: compileOperations(doc),
 		opts: &openapi3filter.Options{
 			MultiError: true,
 			// Authentication is the auth middleware's job (it parses the token once, before

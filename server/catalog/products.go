@@ -16,8 +16,8 @@ import (
 )
 
 func apiProduct(p db.Product) (api.Product, error) {
-	attrs := api.Attributes{}
-	if err := json.Unmarshal(p.Attributes, &attrs); err != nil {
+	attrs, err := decodeAttributes(p.Attributes)
+	if err != nil {
 		return api.Product{}, fmt.Errorf("product %s attributes: %w", p.ID, err)
 	}
 	return api.Product{
@@ -132,7 +132,7 @@ func (h *Handlers) GetProduct(ctx context.Context, req api.GetProductRequestObje
 	if err != nil {
 		return nil, err
 	}
-	return api.GetProduct200JSONResponse{Body: out, Headers: api.GetProduct200ResponseHeaders{ETag: kit.ETag(p.Version)}}, nil
+	return productOK{Body: out, Headers: api.GetProduct200ResponseHeaders{ETag: kit.ETag(p.Version)}}, nil
 }
 
 // updateProductAnswers wraps the shared problems in UpdateProduct's own responses.
@@ -289,7 +289,7 @@ func (h *Handlers) ListProducts(ctx context.Context, req api.ListProductsRequest
 	if err != nil {
 		return nil, err
 	}
-	return api.ListProducts200JSONResponse{Items: page.Items, NextCursor: page.Next}, nil
+	return productPageOK{Items: page.Items, NextCursor: page.Next}, nil
 }
 
 type productFilter struct {

@@ -32,7 +32,10 @@ func Middleware(next http.Handler) http.Handler {
 			ctx = propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
 		}
 		sw := &statusRecorder{ResponseWriter: w}
-		next.ServeHTTP(sw, r.WithContext(ctx))
+		if ctx != r.Context() {
+			r = r.WithContext(ctx) // a copy of the request: only when there is a trace to carry
+		}
+		next.ServeHTTP(sw, r)
 
 		route := "unmatched"
 		if rc := chi.RouteContext(ctx); rc != nil {
@@ -72,10 +75,12 @@ func boundedMethod(m string) string {
 	return "OTHER"
 }
 
-// statusRecorder remembers the status written.
+// statusRecorder remembers the status and the body bytes written. The access log reads them
+// through Written rather than wrapping the writer a second time.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	bytes  int
 }
 
 func (w *statusRecorder) WriteHeader(code int) {
@@ -89,8 +94,13 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	return w.ResponseWriter.Write(b)
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
 }
+
+// Written reports the status (0 before anything was written) and the body bytes written so far.
+func (w *statusRecorder) Written() (status, bytes int) { return w.status, w.bytes }
 
 // Unwrap lets http.ResponseController reach the real writer (flush, deadlines).
 func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }

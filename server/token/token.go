@@ -65,6 +65,7 @@ type Config struct {
 // be exactly {"alg":"HS256","typ":...}, so no "crit", "jku" or "kid" can ever be acted upon.
 type Tokens struct {
 	cfg           Config
+	verified      *verifiedTokens
 	signer        jws.Signer
 	verifier      jws.Verifier
 	accessHeader  string // base64url of the protected header, precomputed
@@ -108,7 +109,7 @@ func New(cfg Config) (*Tokens, error) {
 		return nil, err
 	}
 	return &Tokens{
-		cfg: cfg, signer: signer, verifier: verifier,
+		cfg: cfg, signer: signer, verifier: verifier, verified: newVerifiedTokens(VerifiedAccessTokens),
 		accessHeader: encodeHeader(TypeAccess), refreshHeader: encodeHeader(TypeRefresh),
 	}, nil
 }
@@ -251,20 +252,39 @@ func (t *Tokens) sign(claims any, key []byte, headerSegment string) (string, err
 
 // VerifyAccess checks an access token and returns its claims.
 func (t *Tokens) VerifyAccess(tok string) (Access, error) {
-	var c accessClaims
-	if err := t.verify(tok, t.cfg.AccessSecret, TypeAccess, &c); err != nil {
-		return Access{}, err
+	c, seen := t.verified.get(tok)
+	if !seen {
+		var err error
+		if c, err = t.verifyAccessClaims(tok); err != nil {
+			return Access{}, err
+		}
 	}
+	// The time checks depend on when the token is presented: they run every time.
 	if err := t.checkTimes(c.Iss, c.Aud, c.Iat, c.Exp, t.cfg.AccessTTL); err != nil {
 		return Access{}, err
 	}
 	if c.Sub == uuid.Nil || c.Sid == uuid.Nil || c.Role == "" || c.Jti == "" {
 		return Access{}, ErrInvalid
 	}
+	if !seen {
+		t.verified.put(tok, c)
+	}
+	if c.Brand != nil {
+		brand := *c.Brand // the remembered claims are shared: each caller gets its own copy
+		c.Brand = &brand
+	}
 	return Access{
 		UserID: c.Sub, SessionID: c.Sid, Role: c.Role, BrandID: c.Brand, Version: c.Ver,
 		IssuedAt: time.Unix(c.Iat, 0).UTC(), ExpiresAt: time.Unix(c.Exp, 0).UTC(), ID: c.Jti,
 	}, nil
+}
+
+// verifyAccessClaims is verify for an access token, on its own so that only a token not yet
+// remembered puts its claims on the heap.
+func (t *Tokens) verifyAccessClaims(tok string) (accessClaims, error) {
+	var c accessClaims
+	err := t.verify(tok, t.cfg.AccessSecret, TypeAccess, &c)
+	return c, err
 }
 
 // VerifyRefresh checks a refresh token and returns its claims.
