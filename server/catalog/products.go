@@ -13,6 +13,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/problem"
 )
 
 func apiProduct(p db.Product) (api.Product, error) {
@@ -71,7 +72,7 @@ func tagsOrEmpty(tags *api.Tags) []string {
 func (h *Handlers) CreateProduct(ctx context.Context, req api.CreateProductRequestObject) (api.CreateProductResponseObject, error) {
 	body := req.Body
 	if bad := checkProduct("", body.Currency, body.Attributes); len(bad) > 0 {
-		return api.CreateProduct400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.InvalidFields(ctx, bad)}, nil
+		return nil, problem.RefuseFields(bad)
 	}
 	attrs, err := attributesJSON(body.Attributes)
 	if err != nil {
@@ -97,7 +98,7 @@ func (h *Handlers) CreateProduct(ctx context.Context, req api.CreateProductReque
 		})
 	})
 	if kit.IsConflict(err, "products_sku_key") {
-		return api.CreateProduct409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: skuTaken(ctx, body.Sku)}, nil
+		return nil, skuTaken(body.Sku)
 	}
 	if err != nil {
 		return nil, err
@@ -112,8 +113,8 @@ func (h *Handlers) CreateProduct(ctx context.Context, req api.CreateProductReque
 	}}, nil
 }
 
-func skuTaken(ctx context.Context, sku string) api.ConflictApplicationProblemPlusJSONResponse {
-	return kit.Conflict(ctx, api.ProblemCodeSkuTaken, fmt.Sprintf("Another product of this brand has SKU %q.", sku))
+func skuTaken(sku string) error {
+	return problem.Refuse(api.ProblemCodeSkuTaken, fmt.Sprintf("Another product of this brand has SKU %q.", sku))
 }
 
 // GetProduct answers one product with its version as ETag.
@@ -122,11 +123,8 @@ func (h *Handlers) GetProduct(ctx context.Context, req api.GetProductRequestObje
 		p, err := q.ProductGet(ctx, db.ProductGetParams{BrandID: req.BrandId, ID: req.ProductId})
 		return p, kit.DBError(err)
 	})
-	if errors.Is(err, kit.ErrNotFound) {
-		return api.GetProduct404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such product.")}, nil
-	}
 	if err != nil {
-		return nil, err
+		return nil, kit.Unmet(err, "No such product.", "product")
 	}
 	out, err := apiProduct(p)
 	if err != nil {
@@ -135,21 +133,11 @@ func (h *Handlers) GetProduct(ctx context.Context, req api.GetProductRequestObje
 	return api.GetProduct200JSONResponse{Body: out, Headers: api.GetProduct200ResponseHeaders{ETag: kit.ETag(p.Version)}}, nil
 }
 
-// updateProductAnswers wraps the shared problems in UpdateProduct's own responses.
-var updateProductAnswers = kit.Answers[api.UpdateProductResponseObject]{
-	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.UpdateProductResponseObject {
-		return api.UpdateProduct404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
-	},
-	PreconditionFailed: func(r api.PreconditionFailedApplicationProblemPlusJSONResponse) api.UpdateProductResponseObject {
-		return api.UpdateProduct412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: r}
-	},
-}
-
 // UpdateProduct changes the fields given, honouring If-Match.
 func (h *Handlers) UpdateProduct(ctx context.Context, req api.UpdateProductRequestObject) (api.UpdateProductResponseObject, error) {
 	body := req.Body
 	if bad := checkProduct("", body.Currency, body.Attributes); len(bad) > 0 {
-		return api.UpdateProduct400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.InvalidFields(ctx, bad)}, nil
+		return nil, problem.RefuseFields(bad)
 	}
 	params := db.ProductUpdateParams{
 		BrandID:          req.BrandId,
@@ -190,14 +178,11 @@ func (h *Handlers) UpdateProduct(ctx context.Context, req api.UpdateProductReque
 		}
 		return p, err
 	})
-	if resp, ok := updateProductAnswers.Unmet(ctx, err, "No such product.", "product"); ok {
-		return resp, nil
-	}
 	if kit.IsConflict(err, "products_sku_key") {
-		return api.UpdateProduct409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: skuTaken(ctx, *body.Sku)}, nil
+		return nil, skuTaken(*body.Sku)
 	}
 	if err != nil {
-		return nil, err
+		return nil, kit.Unmet(err, "No such product.", "product")
 	}
 	out, err := apiProduct(p)
 	if err != nil {
@@ -206,18 +191,8 @@ func (h *Handlers) UpdateProduct(ctx context.Context, req api.UpdateProductReque
 	return api.UpdateProduct200JSONResponse{Body: out, Headers: api.UpdateProduct200ResponseHeaders{ETag: kit.ETag(p.Version)}}, nil
 }
 
-// errInUse says a delete was refused because other rows (stock, orders) refer to the product.
-var errInUse = errors.New("in use")
-
-// deleteProductAnswers wraps the shared problems in DeleteProduct's own responses.
-var deleteProductAnswers = kit.Answers[api.DeleteProductResponseObject]{
-	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.DeleteProductResponseObject {
-		return api.DeleteProduct404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
-	},
-	PreconditionFailed: func(r api.PreconditionFailedApplicationProblemPlusJSONResponse) api.DeleteProductResponseObject {
-		return api.DeleteProduct412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: r}
-	},
-}
+// errInUse refuses the delete of a product other rows (stock, orders) refer to.
+var errInUse = problem.Refuse(api.ProblemCodeProductInUse, "The product was stocked or ordered; archive it instead (status: archived).")
 
 // DeleteProduct deletes a product that nothing refers to, honouring If-Match.
 func (h *Handlers) DeleteProduct(ctx context.Context, req api.DeleteProductRequestObject) (api.DeleteProductResponseObject, error) {
@@ -231,15 +206,8 @@ func (h *Handlers) DeleteProduct(ctx context.Context, req api.DeleteProductReque
 		}
 		return n, err
 	})
-	if resp, ok := deleteProductAnswers.Unmet(ctx, err, "No such product.", "product"); ok {
-		return resp, nil
-	}
-	if errors.Is(err, errInUse) {
-		return api.DeleteProduct409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: kit.Conflict(ctx, api.ProblemCodeProductInUse,
-			"The product was stocked or ordered; archive it instead (status: archived).")}, nil
-	}
 	if err != nil {
-		return nil, err
+		return nil, kit.Unmet(err, "No such product.", "product")
 	}
 	return api.DeleteProduct204Response{}, nil
 }
@@ -283,9 +251,6 @@ func (h *Handlers) ListProducts(ctx context.Context, req api.ListProductsRequest
 			return productPosition{Created: p.CreatedAt, ID: p.ID}
 		},
 		apiProduct)
-	if errors.Is(err, kit.ErrBadCursor) {
-		return api.ListProducts400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -354,7 +319,7 @@ func (h *Handlers) BulkUpsertProducts(ctx context.Context, req api.BulkUpsertPro
 		first[it.Sku] = i
 	}
 	if len(bad) > 0 {
-		return api.BulkUpsertProducts400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.InvalidFields(ctx, bad)}, nil
+		return nil, problem.RefuseFields(bad)
 	}
 	// Keyed by SKU (unique in the batch, checked above): the statement looks an item up by the
 	// SKU of the row it conflicts with.

@@ -9,6 +9,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/problem"
 )
 
 // AdminListUsers pages through every user, oldest first.
@@ -19,9 +20,6 @@ func (h *Handlers) AdminListUsers(ctx context.Context, req api.AdminListUsersReq
 		},
 		func(u db.User) uuid.UUID { return u.ID },
 		kit.Infallible(apiUser))
-	if errors.Is(err, kit.ErrBadCursor) {
-		return api.AdminListUsers400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -49,15 +47,15 @@ func (h *Handlers) AdminUpdateUser(ctx context.Context, req api.AdminUpdateUserR
 	})
 	switch {
 	case errors.Is(err, kit.ErrNotFound):
-		return api.AdminUpdateUser404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such user.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such user.")
 	case errors.Is(err, errAdminRole):
-		return api.AdminUpdateUser422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: kit.Unprocessable(ctx, api.ProblemCodeInvalidRoleChange,
-			"An ADMIN's role cannot be changed through the API.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeInvalidRoleChange,
+			"An ADMIN's role cannot be changed through the API.")
 	case errors.Is(err, errLastAdmin):
-		return api.AdminUpdateUser409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: kit.Conflict(ctx, api.ProblemCodeLastAdmin,
-			"An ADMIN cannot disable itself, nor the last enabled ADMIN: nobody could administer the platform any more.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeLastAdmin,
+			"An ADMIN cannot disable itself, nor the last enabled ADMIN: nobody could administer the platform any more.")
 	case errors.Is(err, errLastOwner):
-		return api.AdminUpdateUser409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: kit.Conflict(ctx, api.ProblemCodeLastOwner, lastOwnerDetail)}, nil
+		return nil, problem.Refuse(api.ProblemCodeLastOwner, lastOwnerDetail)
 	case err != nil:
 		return nil, err
 	}
@@ -165,9 +163,6 @@ func (h *Handlers) AdminListAuditEvents(ctx context.Context, req api.AdminListAu
 		},
 		func(e db.AuditEvent) uuid.UUID { return e.ID },
 		kit.Infallible(apiAuditEvent))
-	if errors.Is(err, kit.ErrBadCursor) {
-		return api.AdminListAuditEvents400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
-	}
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/problem"
 )
 
 // levelPosition is the keyset of the level list.
@@ -42,9 +43,6 @@ func (h *Handlers) ListStockLevels(ctx context.Context, req api.ListStockLevelsR
 				ReorderPoint: r.ReorderPoint, Version: r.Version, UpdatedAt: r.UpdatedAt,
 			}, r.Sku, r.ProductName), nil
 		})
-	if errors.Is(err, kit.ErrBadCursor) {
-		return api.ListStockLevels400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -77,22 +75,12 @@ func (h *Handlers) GetProductInventory(ctx context.Context, req api.GetProductIn
 		return inv, nil
 	})
 	if errors.Is(err, kit.ErrNotFound) {
-		return api.GetProductInventory404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such product.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such product.")
 	}
 	if err != nil {
 		return nil, err
 	}
 	return api.GetProductInventory200JSONResponse(out), nil
-}
-
-// updateStockLevelAnswers wraps the shared problems in UpdateStockLevel's own responses.
-var updateStockLevelAnswers = kit.Answers[api.UpdateStockLevelResponseObject]{
-	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.UpdateStockLevelResponseObject {
-		return api.UpdateStockLevel404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
-	},
-	PreconditionFailed: func(r api.PreconditionFailedApplicationProblemPlusJSONResponse) api.UpdateStockLevelResponseObject {
-		return api.UpdateStockLevel412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: r}
-	},
 }
 
 // UpdateStockLevel sets a level's reorder point (quantities change only through movements).
@@ -123,11 +111,8 @@ func (h *Handlers) UpdateStockLevel(ctx context.Context, req api.UpdateStockLeve
 		}
 		return apiLevel(l, p.Sku, p.Name), nil
 	})
-	if resp, ok := updateStockLevelAnswers.Unmet(ctx, err, "No stock level for this product at this location (a level is created by its first movement).", "stock level"); ok {
-		return resp, nil
-	}
 	if err != nil {
-		return nil, err
+		return nil, kit.Unmet(err, "No stock level for this product at this location (a level is created by its first movement).", "stock level")
 	}
 	return api.UpdateStockLevel200JSONResponse{Body: level, Headers: api.UpdateStockLevel200ResponseHeaders{ETag: kit.ETag(level.Version)}}, nil
 }
@@ -160,9 +145,6 @@ func (h *Handlers) ListStockMovements(ctx context.Context, req api.ListStockMove
 		},
 		func(m db.StockMovement) kit.IDPosition { return kit.IDPosition{ID: m.ID} },
 		apiMovement)
-	if errors.Is(err, kit.ErrBadCursor) {
-		return api.ListStockMovements400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
-	}
 	if err != nil {
 		return nil, err
 	}

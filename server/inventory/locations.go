@@ -11,6 +11,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/problem"
 )
 
 func apiLocation(l db.Location) (api.StockLocation, error) {
@@ -34,8 +35,8 @@ func addressJSON(a *api.Address) ([]byte, error) {
 	return json.Marshal(a)
 }
 
-func codeTaken(ctx context.Context, code string) api.ConflictApplicationProblemPlusJSONResponse {
-	return kit.Conflict(ctx, api.ProblemCodeLocationCodeTaken, fmt.Sprintf("Another location of this brand has code %q.", code))
+func codeTaken(code string) error {
+	return problem.Refuse(api.ProblemCodeLocationCodeTaken, fmt.Sprintf("Another location of this brand has code %q.", code))
 }
 
 // CreateLocation adds a stock location to the brand.
@@ -53,7 +54,7 @@ func (h *Handlers) CreateLocation(ctx context.Context, req api.CreateLocationReq
 		})
 	})
 	if kit.IsConflict(err, "locations_code_key") {
-		return api.CreateLocation409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: codeTaken(ctx, body.Code)}, nil
+		return nil, codeTaken(body.Code)
 	}
 	if err != nil {
 		return nil, err
@@ -75,7 +76,7 @@ func (h *Handlers) GetLocation(ctx context.Context, req api.GetLocationRequestOb
 		return l, kit.DBError(err)
 	})
 	if errors.Is(err, kit.ErrNotFound) {
-		return api.GetLocation404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such location.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such location.")
 	}
 	if err != nil {
 		return nil, err
@@ -89,16 +90,6 @@ func (h *Handlers) GetLocation(ctx context.Context, req api.GetLocationRequestOb
 
 // errLocationInUse refuses to deactivate a location that holds stock or live holds.
 var errLocationInUse = errors.New("location in use")
-
-// updateLocationAnswers wraps the shared problems in UpdateLocation's own responses.
-var updateLocationAnswers = kit.Answers[api.UpdateLocationResponseObject]{
-	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.UpdateLocationResponseObject {
-		return api.UpdateLocation404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
-	},
-	PreconditionFailed: func(r api.PreconditionFailedApplicationProblemPlusJSONResponse) api.UpdateLocationResponseObject {
-		return api.UpdateLocation412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: r}
-	},
-}
 
 // UpdateLocation changes a location's fields, honouring If-Match. Deactivating locks the location
 // first: stock writers hold it FOR SHARE, so no stock can arrive between the check and the change.
@@ -139,17 +130,14 @@ func (h *Handlers) UpdateLocation(ctx context.Context, req api.UpdateLocationReq
 		}
 		return l, err
 	})
-	if resp, ok := updateLocationAnswers.Unmet(ctx, err, "No such location.", "location"); ok {
-		return resp, nil
-	}
 	switch {
 	case errors.Is(err, errLocationInUse):
-		return api.UpdateLocation409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: kit.Conflict(ctx, api.ProblemCodeLocationInUse,
-			"The location holds stock on hand or live reservations; move or release them first.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeLocationInUse,
+			"The location holds stock on hand or live reservations; move or release them first.")
 	case kit.IsConflict(err, "locations_code_key"):
-		return api.UpdateLocation409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: codeTaken(ctx, *body.Code)}, nil
+		return nil, codeTaken(*body.Code)
 	case err != nil:
-		return nil, err
+		return nil, kit.Unmet(err, "No such location.", "location")
 	}
 	out, err := apiLocation(loc)
 	if err != nil {
@@ -169,9 +157,6 @@ func (h *Handlers) ListLocations(ctx context.Context, req api.ListLocationsReque
 		},
 		func(l db.Location) kit.IDPosition { return kit.IDPosition{ID: l.ID} },
 		apiLocation)
-	if errors.Is(err, kit.ErrBadCursor) {
-		return api.ListLocations400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
-	}
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/observe"
+	"github.com/ecompointer/ecompointer/server/problem"
 )
 
 // DefaultReservationTTL is how long a reservation holds its stock unless the request says.
@@ -169,19 +170,6 @@ func (s *Stock) Release(reservation uuid.UUID, status db.ReservationStatus) erro
 	return s.release(reservation, s.held, status)
 }
 
-// createReservationAnswers wraps the shared problems in CreateReservation's own responses.
-var createReservationAnswers = kit.Answers[api.CreateReservationResponseObject]{
-	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.CreateReservationResponseObject {
-		return api.CreateReservation404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
-	},
-	Conflict: func(r api.ConflictApplicationProblemPlusJSONResponse) api.CreateReservationResponseObject {
-		return api.CreateReservation409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: r}
-	},
-	Unprocessable: func(r api.UnprocessableApplicationProblemPlusJSONResponse) api.CreateReservationResponseObject {
-		return api.CreateReservation422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: r}
-	},
-}
-
 // CreateReservation holds stock for a cart or a checkout, all lines or none.
 func (h *Handlers) CreateReservation(ctx context.Context, req api.CreateReservationRequestObject) (api.CreateReservationResponseObject, error) {
 	body := req.Body
@@ -191,7 +179,7 @@ func (h *Handlers) CreateReservation(ctx context.Context, req api.CreateReservat
 	}
 	lines := MergeHoldLines(raw)
 	if bad := LineOverCap(lines); bad != nil {
-		return api.CreateReservation400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.InvalidFields(ctx, []api.FieldError{*bad})}, nil
+		return nil, problem.RefuseFields([]api.FieldError{*bad})
 	}
 	ttl := DefaultReservationTTL
 	if body.TtlSeconds != nil {
@@ -233,11 +221,8 @@ func (h *Handlers) CreateReservation(ctx context.Context, req api.CreateReservat
 		}
 		return apiReservation(r, rows, now), nil
 	})
-	if resp, ok := Refused(ctx, err, createReservationAnswers); ok {
-		return resp, nil
-	}
 	if err != nil {
-		return nil, err
+		return nil, Refusal(err)
 	}
 	observe.Reservations(observe.ReservationCreated, 1)
 	return api.CreateReservation201JSONResponse{Body: res, Headers: api.CreateReservation201ResponseHeaders{
@@ -289,7 +274,7 @@ func (h *Handlers) GetReservation(ctx context.Context, req api.GetReservationReq
 		return apiReservation(r, allocs, now), nil
 	})
 	if errors.Is(err, kit.ErrNotFound) {
-		return api.GetReservation404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such reservation.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such reservation.")
 	}
 	if err != nil {
 		return nil, err
@@ -339,9 +324,6 @@ func (h *Handlers) ListReservations(ctx context.Context, req api.ListReservation
 		},
 		func(r row) kit.IDPosition { return kit.IDPosition{ID: r.r.ID} },
 		func(r row) (api.Reservation, error) { return apiReservation(r.r, r.allocs, now), nil })
-	if errors.Is(err, kit.ErrBadCursor) {
-		return api.ListReservations400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -381,10 +363,9 @@ func (h *Handlers) ReleaseReservation(ctx context.Context, req api.ReleaseReserv
 	})
 	switch {
 	case errors.Is(err, kit.ErrNotFound):
-		return api.ReleaseReservation404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such reservation.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such reservation.")
 	case errors.Is(err, errConsumed):
-		return api.ReleaseReservation409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: kit.Conflict(ctx,
-			api.ProblemCodeReservationNotActive, "An order took this reservation over; cancel the order instead.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeReservationNotActive, "An order took this reservation over; cancel the order instead.")
 	case err != nil:
 		return nil, err
 	}
@@ -434,10 +415,9 @@ func (h *Handlers) ExtendReservation(ctx context.Context, req api.ExtendReservat
 	})
 	switch {
 	case errors.Is(err, kit.ErrNotFound):
-		return api.ExtendReservation404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such reservation.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such reservation.")
 	case errors.Is(err, errNotActive):
-		return api.ExtendReservation409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: kit.Conflict(ctx,
-			api.ProblemCodeReservationNotActive, "The reservation is no longer active (released, expired or consumed).")}, nil
+		return nil, problem.Refuse(api.ProblemCodeReservationNotActive, "The reservation is no longer active (released, expired or consumed).")
 	case err != nil:
 		return nil, err
 	}

@@ -90,64 +90,49 @@ func TestCursorsAreTamperEvident(t *testing.T) {
 	}
 }
 
-// TestUnmet: a conditional change that touched no row answers the operation's 404 or 412; any
-// other outcome is left to the handler.
+// TestUnmet: a conditional change that touched no row is refused not_found or precondition_failed;
+// any other outcome is left to the handler, unchanged.
 func TestUnmet(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	answers := Answers[api.UpdateBrandResponseObject]{
-		NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.UpdateBrandResponseObject {
-			return api.UpdateBrand404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
-		},
-		PreconditionFailed: func(r api.PreconditionFailedApplicationProblemPlusJSONResponse) api.UpdateBrandResponseObject {
-			return api.UpdateBrand412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: r}
-		},
+	cases := []struct {
+		name       string
+		err        error
+		wantCode   api.ProblemCode
+		wantDetail string
+	}{
+		{"a row that is gone", Stale(struct{}{}, pgx.ErrNoRows), api.ProblemCodeNotFound, "No such brand."},
+		{"a stale version", Stale(struct{}{}, nil), api.ProblemCodePreconditionFailed, "The brand changed since the version If-Match names; read it again."},
 	}
-	unmet := func(err error) (api.UpdateBrandResponseObject, bool) {
-		return answers.Unmet(ctx, err, "No such brand.", "brand")
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var refusal *problem.Error
+			if err := Unmet(c.err, "No such brand.", "brand"); !errors.As(err, &refusal) {
+				t.Fatalf("answered %v, want a refusal", err)
+			}
+			if refusal.Code != c.wantCode || refusal.Detail != c.wantDetail {
+				t.Errorf("refused %s %q, want %s %q", refusal.Code, refusal.Detail, c.wantCode, c.wantDetail)
+			}
+		})
 	}
-	if resp, ok := unmet(Stale(struct{}{}, pgx.ErrNoRows)); !ok {
-		t.Error("a row that is gone: not mapped")
-	} else if nf, is := resp.(api.UpdateBrand404ApplicationProblemPlusJSONResponse); !is || nf.Body.Detail == nil || *nf.Body.Detail != "No such brand." {
-		t.Errorf("a row that is gone answered %#v, want the 404", resp)
-	}
-	if resp, ok := unmet(Stale(struct{}{}, nil)); !ok {
-		t.Error("a stale version: not mapped")
-	} else if _, is := resp.(api.UpdateBrand412ApplicationProblemPlusJSONResponse); !is {
-		t.Errorf("a stale version answered %#v, want the 412", resp)
-	}
-	for _, err := range []error{nil, errors.New("boom"), &ConflictError{Constraint: "x"}} {
-		if resp, ok := unmet(err); ok || resp != nil {
-			t.Errorf("%v mapped to %#v", err, resp)
+	boom := errors.New("boom")
+	for _, err := range []error{nil, boom, &ConflictError{Constraint: "x"}} {
+		if got := Unmet(err, "No such brand.", "brand"); got != err { //nolint:errorlint // the very value
+			t.Errorf("%v became %v", err, got)
 		}
 	}
 }
 
-// TestAnswersProblem: a problem answers with the status server/problem's table gives its code,
-// wrapped in the operation's own response; a status the operation does not answer is not mapped.
-func TestAnswersProblem(t *testing.T) {
+// TestBadCursorIsARefusal: a list handler returns ErrBadCursor as it is; it reads as a 400 naming
+// the cursor.
+func TestBadCursorIsARefusal(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	answers := Answers[api.CreateStockAdjustmentResponseObject]{
-		NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.CreateStockAdjustmentResponseObject {
-			return api.CreateStockAdjustment404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
-		},
-		Conflict: func(r api.ConflictApplicationProblemPlusJSONResponse) api.CreateStockAdjustmentResponseObject {
-			return api.CreateStockAdjustment409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: r}
-		},
-		Unprocessable: func(r api.UnprocessableApplicationProblemPlusJSONResponse) api.CreateStockAdjustmentResponseObject {
-			return api.CreateStockAdjustment422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: r}
-		},
+	var refusal *problem.Error
+	if !errors.As(ErrBadCursor, &refusal) {
+		t.Fatal("ErrBadCursor is not a refusal")
 	}
-	resp, ok := answers.Problem(problem.New(ctx, api.ProblemCodeStockChanged, "changed"))
-	if _, is := resp.(api.CreateStockAdjustment409ApplicationProblemPlusJSONResponse); !ok || !is {
-		t.Errorf("stock_changed answered %#v, %v; want the 409", resp, ok)
-	}
-	resp, ok = answers.Problem(problem.New(ctx, api.ProblemCodeInsufficientStock, "short"))
-	if _, is := resp.(api.CreateStockAdjustment422ApplicationProblemPlusJSONResponse); !ok || !is {
-		t.Errorf("insufficient_stock answered %#v, %v; want the 422", resp, ok)
-	}
-	if resp, ok := answers.Problem(problem.New(ctx, api.ProblemCodePreconditionFailed, "stale")); ok || resp != nil {
-		t.Errorf("a 412 the operation does not answer mapped to %#v", resp)
+	p := refusal.Problem(context.Background())
+	if p.Status != 400 || p.Errors == nil || len(*p.Errors) != 1 || (*p.Errors)[0].Field != "query.cursor" {
+		t.Errorf("ErrBadCursor reads as %+v", p)
 	}
 }

@@ -4,12 +4,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"strings"
 
 	"github.com/google/uuid"
 
 	"github.com/ecompointer/ecompointer/server/b64url"
+	"github.com/ecompointer/ecompointer/server/problem"
 )
 
 // Cursors seals list positions into opaque, tamper-evident strings: base64url(JSON) + "." +
@@ -17,8 +17,9 @@ import (
 // by another.
 type Cursors struct{ key []byte }
 
-// ErrBadCursor says a cursor was not issued by this server for this list.
-var ErrBadCursor = errors.New("bad cursor")
+// ErrBadCursor refuses a cursor this server did not issue for this list: a handler returns it as
+// it is (a 400 naming query.cursor).
+var ErrBadCursor error = problem.RefuseField("query.cursor", "is not a cursor of this list")
 
 // NewCursors derives the cursor key from secret.
 func NewCursors(secret []byte) Cursors {

@@ -10,6 +10,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/problem"
 )
 
 // idPosition is the keyset of the lists ordered by id (UUIDv7).
@@ -34,7 +35,7 @@ func (h *Handlers) GetOrder(ctx context.Context, req api.GetOrderRequestObject) 
 		return load(ctx, q, o)
 	})
 	if errors.Is(err, kit.ErrNotFound) {
-		return api.GetOrder404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such order.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such order.")
 	}
 	if err != nil {
 		return nil, err
@@ -91,9 +92,6 @@ func (h *Handlers) ListOrders(ctx context.Context, req api.ListOrdersRequestObje
 		},
 		func(r row) idPosition { return idPosition{ID: r.o.ID} },
 		func(r row) (api.Order, error) { return apiOrder(r.o, r.lines, r.allocs) })
-	if errors.Is(err, kit.ErrBadCursor) {
-		return api.ListOrders400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -126,9 +124,9 @@ func (h *Handlers) ListOrderEvents(ctx context.Context, req api.ListOrderEventsR
 		})
 	switch {
 	case errors.Is(err, kit.ErrBadCursor):
-		return api.ListOrderEvents400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
+		return nil, kit.ErrBadCursor
 	case errors.Is(err, kit.ErrNotFound):
-		return api.ListOrderEvents404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such order.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such order.")
 	case err != nil:
 		return nil, err
 	}
@@ -185,9 +183,9 @@ func (h *Handlers) ListFulfilments(ctx context.Context, req api.ListFulfilmentsR
 		})
 	switch {
 	case errors.Is(err, kit.ErrBadCursor):
-		return api.ListFulfilments400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
+		return nil, kit.ErrBadCursor
 	case errors.Is(err, kit.ErrNotFound):
-		return api.ListFulfilments404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such order.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such order.")
 	case err != nil:
 		return nil, err
 	}

@@ -14,22 +14,6 @@ import (
 	"github.com/ecompointer/ecompointer/server/observe"
 )
 
-// confirmOrderAnswers wraps the shared problems in ConfirmOrder's own responses.
-var confirmOrderAnswers = kit.Answers[api.ConfirmOrderResponseObject]{
-	BadRequest: func(r api.BadRequestApplicationProblemPlusJSONResponse) api.ConfirmOrderResponseObject {
-		return api.ConfirmOrder400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: r}
-	},
-	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.ConfirmOrderResponseObject {
-		return api.ConfirmOrder404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
-	},
-	Conflict: func(r api.ConflictApplicationProblemPlusJSONResponse) api.ConfirmOrderResponseObject {
-		return api.ConfirmOrder409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: r}
-	},
-	Unprocessable: func(r api.UnprocessableApplicationProblemPlusJSONResponse) api.ConfirmOrderResponseObject {
-		return api.ConfirmOrder422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: r}
-	},
-}
-
 // ConfirmOrder moves a pending order to confirmed (the payment was taken elsewhere).
 func (h *Handlers) ConfirmOrder(ctx context.Context, req api.ConfirmOrderRequestObject) (api.ConfirmOrderResponseObject, error) {
 	now := h.d.Now()
@@ -55,32 +39,13 @@ func (h *Handlers) ConfirmOrder(ctx context.Context, req api.ConfirmOrderRequest
 		return load(ctx, q, o)
 	})
 	if errors.Is(err, kit.ErrStale) {
-		return api.ConfirmOrder412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: kit.PreconditionFailed(ctx, "order")}, nil
-	}
-	if resp, ok := refused(ctx, err, confirmOrderAnswers); ok {
-		return resp, nil
+		return nil, kit.PreconditionFailed("order")
 	}
 	if err != nil {
-		return nil, err
+		return nil, refusal(err)
 	}
 	observe.OrderTransition(string(order.Status))
 	return api.ConfirmOrder200JSONResponse{Body: order, Headers: api.ConfirmOrder200ResponseHeaders{ETag: kit.ETag(order.Version)}}, nil
-}
-
-// cancelOrderAnswers wraps the shared problems in CancelOrder's own responses.
-var cancelOrderAnswers = kit.Answers[api.CancelOrderResponseObject]{
-	BadRequest: func(r api.BadRequestApplicationProblemPlusJSONResponse) api.CancelOrderResponseObject {
-		return api.CancelOrder400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: r}
-	},
-	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.CancelOrderResponseObject {
-		return api.CancelOrder404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
-	},
-	Conflict: func(r api.ConflictApplicationProblemPlusJSONResponse) api.CancelOrderResponseObject {
-		return api.CancelOrder409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: r}
-	},
-	Unprocessable: func(r api.UnprocessableApplicationProblemPlusJSONResponse) api.CancelOrderResponseObject {
-		return api.CancelOrder422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: r}
-	},
 }
 
 // CancelOrder cancels an order, giving back every hold it has not shipped.
@@ -101,13 +66,10 @@ func (h *Handlers) CancelOrder(ctx context.Context, req api.CancelOrderRequestOb
 		return load(ctx, q, o)
 	})
 	if errors.Is(err, kit.ErrStale) {
-		return api.CancelOrder412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: kit.PreconditionFailed(ctx, "order")}, nil
-	}
-	if resp, ok := refused(ctx, err, cancelOrderAnswers); ok {
-		return resp, nil
+		return nil, kit.PreconditionFailed("order")
 	}
 	if err != nil {
-		return nil, err
+		return nil, refusal(err)
 	}
 	observe.OrderTransition(string(order.Status))
 	return api.CancelOrder200JSONResponse{Body: order, Headers: api.CancelOrder200ResponseHeaders{ETag: kit.ETag(order.Version)}}, nil
@@ -150,22 +112,6 @@ func cancel(ctx context.Context, q *db.Queries, o db.Order, reason *string, now 
 		return db.Order{}, err
 	}
 	return o, event(ctx, q, o, db.OrderActionCancel, &from, reason, now)
-}
-
-// createFulfilmentAnswers wraps the shared problems in CreateFulfilment's own responses.
-var createFulfilmentAnswers = kit.Answers[api.CreateFulfilmentResponseObject]{
-	BadRequest: func(r api.BadRequestApplicationProblemPlusJSONResponse) api.CreateFulfilmentResponseObject {
-		return api.CreateFulfilment400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: r}
-	},
-	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.CreateFulfilmentResponseObject {
-		return api.CreateFulfilment404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
-	},
-	Conflict: func(r api.ConflictApplicationProblemPlusJSONResponse) api.CreateFulfilmentResponseObject {
-		return api.CreateFulfilment409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: r}
-	},
-	Unprocessable: func(r api.UnprocessableApplicationProblemPlusJSONResponse) api.CreateFulfilmentResponseObject {
-		return api.CreateFulfilment422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: r}
-	},
 }
 
 // CreateFulfilment ships lines of a confirmed or partially fulfilled order from where their stock
@@ -288,13 +234,10 @@ func (h *Handlers) CreateFulfilment(ctx context.Context, req api.CreateFulfilmen
 		return out, nil
 	})
 	if errors.Is(err, kit.ErrStale) {
-		return api.CreateFulfilment412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: kit.PreconditionFailed(ctx, "order")}, nil
-	}
-	if resp, ok := refused(ctx, err, createFulfilmentAnswers); ok {
-		return resp, nil
+		return nil, kit.PreconditionFailed("order")
 	}
 	if err != nil {
-		return nil, err
+		return nil, refusal(err)
 	}
 	observe.OrderTransition(string(f.OrderStatus))
 	return api.CreateFulfilment201JSONResponse{Body: f, Headers: api.CreateFulfilment201ResponseHeaders{ETag: kit.ETag(f.OrderVersion)}}, nil
