@@ -264,24 +264,18 @@ type productFilter struct {
 	pattern *string
 }
 
-// listProducts runs the query of the requested order (one per order: each keyset has its index).
+// listProducts runs the list query in the requested order (one query: see ProductList).
 func listProducts(ctx context.Context, q *db.Queries, sort api.ListProductsParamsSort, f productFilter, pos *productPosition, limit int32) ([]db.Product, error) {
-	var afterCreated *time.Time
-	var afterName *string
-	var afterID *uuid.UUID
+	params := db.ProductListParams{BrandID: f.brand, Status: f.status, Tag: f.tag, Pattern: f.pattern, Sort: string(sort), RowLimit: limit}
 	if pos != nil {
-		afterCreated, afterName, afterID = &pos.Created, &pos.Name, &pos.ID
+		params.AfterID = &pos.ID
+		if sort == api.SortName || sort == api.SortNameDesc {
+			params.AfterName = &pos.Name
+		} else {
+			params.AfterCreated = &pos.Created
+		}
 	}
-	switch sort {
-	case api.SortOldest:
-		return q.ProductListOldest(ctx, db.ProductListOldestParams{BrandID: f.brand, Status: f.status, Tag: f.tag, Pattern: f.pattern, AfterCreated: afterCreated, AfterID: afterID, RowLimit: limit})
-	case api.SortName:
-		return q.ProductListByName(ctx, db.ProductListByNameParams{BrandID: f.brand, Status: f.status, Tag: f.tag, Pattern: f.pattern, AfterName: afterName, AfterID: afterID, RowLimit: limit})
-	case api.SortNameDesc:
-		return q.ProductListByNameDesc(ctx, db.ProductListByNameDescParams{BrandID: f.brand, Status: f.status, Tag: f.tag, Pattern: f.pattern, AfterName: afterName, AfterID: afterID, RowLimit: limit})
-	default:
-		return q.ProductListNewest(ctx, db.ProductListNewestParams{BrandID: f.brand, Status: f.status, Tag: f.tag, Pattern: f.pattern, AfterCreated: afterCreated, AfterID: afterID, RowLimit: limit})
-	}
+	return q.ProductList(ctx, params)
 }
 
 // escapeLike makes a search text match literally inside an ILIKE pattern.
