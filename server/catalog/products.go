@@ -123,8 +123,11 @@ func (h *Handlers) GetProduct(ctx context.Context, req api.GetProductRequestObje
 		p, err := q.ProductGet(ctx, db.ProductGetParams{BrandID: req.BrandId, ID: req.ProductId})
 		return p, kit.DBError(err)
 	})
+	if errors.Is(err, kit.ErrNotFound) {
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such product.")
+	}
 	if err != nil {
-		return nil, kit.Unmet(err, "No such product.", "product")
+		return nil, err
 	}
 	out, err := apiProduct(p)
 	if err != nil {
