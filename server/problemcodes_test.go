@@ -30,7 +30,7 @@ type codeSource struct {
 }
 
 type sourcePkg struct {
-	path  string
+	path    string
 	funcs   map[string][]declIn // functions by name
 	methods map[string][]declIn // methods by name (of every type together)
 	vars    map[string][]declIn // package-level variables by name: their values
