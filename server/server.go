@@ -31,6 +31,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/observe"
 	"github.com/ecompointer/ecompointer/server/orders"
+	"github.com/ecompointer/ecompointer/server/paging"
 	"github.com/ecompointer/ecompointer/server/problem"
 	"github.com/ecompointer/ecompointer/server/sessioncache"
 	"github.com/ecompointer/ecompointer/server/token"
@@ -301,7 +302,7 @@ func newDeps(cfg Config) *kit.Deps {
 	}
 	return &kit.Deps{
 		Log: cfg.Logger, Pool: cfg.Pool, Queries: db.New(cfg.Pool), Now: databaseClock(cfg.Now),
-		Cursors: kit.NewCursors(cfg.Auth.AccessSecret), TxAttempts: max(cfg.DB.TxAttempts, 1),
+		Cursors: paging.NewCursors(cfg.Auth.AccessSecret), TxAttempts: max(cfg.DB.TxAttempts, 1),
 		CommitTimeout: cfg.DB.CommitTimeout,
 		Gate:          kit.NewBrandShare(brandPoolShare(cfg), cfg.BrandPoolWait),
 	}

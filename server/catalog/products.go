@@ -13,7 +13,9 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/paging"
 	"github.com/ecompointer/ecompointer/server/problem"
+	"github.com/ecompointer/ecompointer/server/respond"
 )
 
 func apiProduct(p db.Product) (api.Product, error) {
@@ -108,8 +110,8 @@ func (h *Handlers) CreateProduct(ctx context.Context, req api.CreateProductReque
 		return nil, err
 	}
 	return api.CreateProduct201JSONResponse{Body: out, Headers: api.CreateProduct201ResponseHeaders{
-		ETag:     kit.ETag(p.Version),
-		Location: kit.Location("/brands/", p.BrandID.String(), "/products/", p.ID.String()),
+		ETag:     respond.ETag(p.Version),
+		Location: respond.Location("/brands/", p.BrandID.String(), "/products/", p.ID.String()),
 	}}, nil
 }
 
@@ -133,7 +135,7 @@ func (h *Handlers) GetProduct(ctx context.Context, req api.GetProductRequestObje
 	if err != nil {
 		return nil, err
 	}
-	return api.GetProduct200JSONResponse{Body: out, Headers: api.GetProduct200ResponseHeaders{ETag: kit.ETag(p.Version)}}, nil
+	return api.GetProduct200JSONResponse{Body: out, Headers: api.GetProduct200ResponseHeaders{ETag: respond.ETag(p.Version)}}, nil
 }
 
 // UpdateProduct changes the fields given, honouring If-Match.
@@ -150,7 +152,7 @@ func (h *Handlers) UpdateProduct(ctx context.Context, req api.UpdateProductReque
 		PriceAmount:      body.PriceAmount,
 		Currency:         body.Currency,
 		Tags:             nil,
-		ExpectedVersions: kit.IfMatch(req.Params.IfMatch),
+		ExpectedVersions: respond.IfMatch(req.Params.IfMatch),
 		Now:              h.d.Now(),
 	}
 	if body.Description.IsSpecified() {
@@ -185,13 +187,13 @@ func (h *Handlers) UpdateProduct(ctx context.Context, req api.UpdateProductReque
 		return nil, skuTaken(*body.Sku)
 	}
 	if err != nil {
-		return nil, kit.Unmet(err, "No such product.", "product")
+		return nil, respond.Unmet(err, "No such product.", "product")
 	}
 	out, err := apiProduct(p)
 	if err != nil {
 		return nil, err
 	}
-	return api.UpdateProduct200JSONResponse{Body: out, Headers: api.UpdateProduct200ResponseHeaders{ETag: kit.ETag(p.Version)}}, nil
+	return api.UpdateProduct200JSONResponse{Body: out, Headers: api.UpdateProduct200ResponseHeaders{ETag: respond.ETag(p.Version)}}, nil
 }
 
 // errInUse refuses the delete of a product other rows (stock, orders) refer to.
@@ -200,7 +202,7 @@ var errInUse = problem.Refuse(api.ProblemCodeProductInUse, "The product was stoc
 // DeleteProduct deletes a product that nothing refers to, honouring If-Match.
 func (h *Handlers) DeleteProduct(ctx context.Context, req api.DeleteProductRequestObject) (api.DeleteProductResponseObject, error) {
 	_, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (int64, error) {
-		n, err := q.ProductDelete(ctx, db.ProductDeleteParams{BrandID: req.BrandId, ID: req.ProductId, ExpectedVersions: kit.IfMatch(req.Params.IfMatch)})
+		n, err := q.ProductDelete(ctx, db.ProductDeleteParams{BrandID: req.BrandId, ID: req.ProductId, ExpectedVersions: respond.IfMatch(req.Params.IfMatch)})
 		if kit.IsReferenced(err) { // stocked or ordered
 			return n, errInUse
 		}
@@ -210,7 +212,7 @@ func (h *Handlers) DeleteProduct(ctx context.Context, req api.DeleteProductReque
 		return n, err
 	})
 	if err != nil {
-		return nil, kit.Unmet(err, "No such product.", "product")
+		return nil, respond.Unmet(err, "No such product.", "product")
 	}
 	return api.DeleteProduct204Response{}, nil
 }
@@ -241,7 +243,7 @@ func (h *Handlers) ListProducts(ctx context.Context, req api.ListProductsRequest
 		pattern := "%" + escapeLike(*p.Q) + "%"
 		f.pattern = &pattern
 	}
-	page, err := kit.List(h.d, list, p.Cursor, p.Limit,
+	page, err := paging.List(h.d.Cursors, list, p.Cursor, p.Limit,
 		func(pos *productPosition, limit int32) ([]db.Product, error) {
 			return kit.ListInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.Product, error) {
 				return listProducts(ctx, q, sort, f, pos, limit)

@@ -9,17 +9,18 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/paging"
 	"github.com/ecompointer/ecompointer/server/problem"
 )
 
 // AdminListUsers pages through every user, oldest first.
 func (h *Handlers) AdminListUsers(ctx context.Context, req api.AdminListUsersRequestObject) (api.AdminListUsersResponseObject, error) {
-	page, err := kit.ByID(h.d, "users", req.Params.Cursor, req.Params.Limit,
+	page, err := paging.ByID(h.d.Cursors, "users", req.Params.Cursor, req.Params.Limit,
 		func(after *uuid.UUID, limit int32) ([]db.User, error) {
 			return h.d.Queries.UserList(ctx, db.UserListParams{AfterID: after, RowLimit: limit})
 		},
 		func(u db.User) uuid.UUID { return u.ID },
-		kit.Infallible(apiUser))
+		paging.Infallible(apiUser))
 	if err != nil {
 		return nil, err
 	}
@@ -157,12 +158,12 @@ func (h *Handlers) AdminListAuditEvents(ctx context.Context, req api.AdminListAu
 		t := string(*p.Type)
 		typ = &t
 	}
-	page, err := kit.ByID(h.d, "audit-events", p.Cursor, p.Limit,
+	page, err := paging.ByID(h.d.Cursors, "audit-events", p.Cursor, p.Limit,
 		func(before *uuid.UUID, limit int32) ([]db.AuditEvent, error) {
 			return h.d.Queries.AuditEventList(ctx, db.AuditEventListParams{BeforeID: before, UserID: p.UserId, Type: typ, RowLimit: limit})
 		},
 		func(e db.AuditEvent) uuid.UUID { return e.ID },
-		kit.Infallible(apiAuditEvent))
+		paging.Infallible(apiAuditEvent))
 	if err != nil {
 		return nil, err
 	}

@@ -9,17 +9,19 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/paging"
 	"github.com/ecompointer/ecompointer/server/problem"
+	"github.com/ecompointer/ecompointer/server/respond"
 )
 
 // ListBrands pages through every brand (ADMIN), oldest first.
 func (h *Handlers) ListBrands(ctx context.Context, req api.ListBrandsRequestObject) (api.ListBrandsResponseObject, error) {
-	page, err := kit.ByID(h.d, "brands", req.Params.Cursor, req.Params.Limit,
+	page, err := paging.ByID(h.d.Cursors, "brands", req.Params.Cursor, req.Params.Limit,
 		func(after *uuid.UUID, limit int32) ([]db.Brand, error) {
 			return h.d.Queries.BrandList(ctx, db.BrandListParams{AfterID: after, RowLimit: limit})
 		},
 		func(b db.Brand) uuid.UUID { return b.ID },
-		kit.Infallible(apiBrand))
+		paging.Infallible(apiBrand))
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +37,7 @@ func (h *Handlers) GetBrand(ctx context.Context, req api.GetBrandRequestObject) 
 	if err != nil {
 		return nil, err
 	}
-	return api.GetBrand200JSONResponse{Body: apiBrand(b), Headers: api.GetBrand200ResponseHeaders{ETag: kit.ETag(b.Version)}}, nil
+	return api.GetBrand200JSONResponse{Body: apiBrand(b), Headers: api.GetBrand200ResponseHeaders{ETag: respond.ETag(b.Version)}}, nil
 }
 
 // UpdateBrand renames a brand or changes its currency, honouring If-Match.
@@ -46,7 +48,7 @@ func (h *Handlers) UpdateBrand(ctx context.Context, req api.UpdateBrandRequestOb
 			ID:               req.BrandId,
 			Name:             body.Name,
 			Currency:         body.Currency,
-			ExpectedVersions: kit.IfMatch(req.Params.IfMatch),
+			ExpectedVersions: respond.IfMatch(req.Params.IfMatch),
 			Now:              h.d.Now(),
 		})
 		if errors.Is(kit.DBError(err), kit.ErrNotFound) {
@@ -55,19 +57,19 @@ func (h *Handlers) UpdateBrand(ctx context.Context, req api.UpdateBrandRequestOb
 		return b, err
 	})
 	if err != nil {
-		return nil, kit.Unmet(err, "No such brand.", "brand")
+		return nil, respond.Unmet(err, "No such brand.", "brand")
 	}
-	return api.UpdateBrand200JSONResponse{Body: apiBrand(updated), Headers: api.UpdateBrand200ResponseHeaders{ETag: kit.ETag(updated.Version)}}, nil
+	return api.UpdateBrand200JSONResponse{Body: apiBrand(updated), Headers: api.UpdateBrand200ResponseHeaders{ETag: respond.ETag(updated.Version)}}, nil
 }
 
 // ListMembers pages through a brand's members, oldest first.
 func (h *Handlers) ListMembers(ctx context.Context, req api.ListMembersRequestObject) (api.ListMembersResponseObject, error) {
-	page, err := kit.ByID(h.d, "members/"+req.BrandId.String(), req.Params.Cursor, req.Params.Limit,
+	page, err := paging.ByID(h.d.Cursors, "members/"+req.BrandId.String(), req.Params.Cursor, req.Params.Limit,
 		func(after *uuid.UUID, limit int32) ([]db.User, error) {
 			return h.d.Queries.MemberList(ctx, db.MemberListParams{BrandID: &req.BrandId, AfterID: after, RowLimit: limit})
 		},
 		func(u db.User) uuid.UUID { return u.ID },
-		kit.Infallible(apiUser))
+		paging.Infallible(apiUser))
 	if err != nil {
 		return nil, err
 	}

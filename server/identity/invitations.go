@@ -14,8 +14,10 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/paging"
 	"github.com/ecompointer/ecompointer/server/password"
 	"github.com/ecompointer/ecompointer/server/problem"
+	"github.com/ecompointer/ecompointer/server/respond"
 )
 
 // InvitationTTL is how long an invitation can be accepted.
@@ -107,7 +109,7 @@ func (h *Handlers) CreateInvitation(ctx context.Context, req api.CreateInvitatio
 	}
 	return api.CreateInvitation201JSONResponse{
 		Body:    api.CreatedInvitation{Invitation: apiInvitation(inv, now), InviteToken: tok},
-		Headers: api.CreateInvitation201ResponseHeaders{Location: kit.Location("/brands/", req.BrandId.String(), "/invitations/", id.String())},
+		Headers: api.CreateInvitation201ResponseHeaders{Location: respond.Location("/brands/", req.BrandId.String(), "/invitations/", id.String())},
 	}, nil
 }
 
@@ -120,14 +122,14 @@ func (h *Handlers) ListInvitations(ctx context.Context, req api.ListInvitationsR
 		status = &st
 	}
 	now := h.d.Now()
-	page, err := kit.ByID(h.d, "invitations/"+req.BrandId.String(), p.Cursor, p.Limit,
+	page, err := paging.ByID(h.d.Cursors, "invitations/"+req.BrandId.String(), p.Cursor, p.Limit,
 		func(before *uuid.UUID, limit int32) ([]db.Invitation, error) {
 			return kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.Invitation, error) {
 				return q.InvitationList(ctx, db.InvitationListParams{BrandID: req.BrandId, BeforeID: before, Status: status, Now: now, RowLimit: limit})
 			})
 		},
 		func(inv db.Invitation) uuid.UUID { return inv.ID },
-		kit.Infallible(func(inv db.Invitation) api.Invitation { return apiInvitation(inv, now) }))
+		paging.Infallible(func(inv db.Invitation) api.Invitation { return apiInvitation(inv, now) }))
 	if err != nil {
 		return nil, err
 	}

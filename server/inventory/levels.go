@@ -10,7 +10,9 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/paging"
 	"github.com/ecompointer/ecompointer/server/problem"
+	"github.com/ecompointer/ecompointer/server/respond"
 )
 
 // levelPosition is the keyset of the level list.
@@ -24,7 +26,7 @@ func (h *Handlers) ListStockLevels(ctx context.Context, req api.ListStockLevelsR
 	p := req.Params
 	below := p.BelowReorderPoint != nil && *p.BelowReorderPoint
 	now := h.d.Now()
-	page, err := kit.List(h.d, "inventory/"+req.BrandId.String(), p.Cursor, p.Limit,
+	page, err := paging.List(h.d.Cursors, "inventory/"+req.BrandId.String(), p.Cursor, p.Limit,
 		func(after *levelPosition, limit int32) ([]db.LevelListRow, error) {
 			params := db.LevelListParams{BrandID: req.BrandId, ProductID: p.ProductId, LocationID: p.LocationId, BelowReorderPoint: below, Now: now, RowLimit: limit}
 			if after != nil {
@@ -88,7 +90,7 @@ func (h *Handlers) UpdateStockLevel(ctx context.Context, req api.UpdateStockLeve
 	level, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (api.StockLevel, error) {
 		l, err := q.LevelSetReorderPoint(ctx, db.LevelSetReorderPointParams{
 			BrandID: req.BrandId, ProductID: req.ProductId, LocationID: req.LocationId,
-			ReorderPoint: req.Body.ReorderPoint, ExpectedVersions: kit.IfMatch(req.Params.IfMatch), Now: h.d.Now(),
+			ReorderPoint: req.Body.ReorderPoint, ExpectedVersions: respond.IfMatch(req.Params.IfMatch), Now: h.d.Now(),
 		})
 		if errors.Is(kit.DBError(err), kit.ErrNotFound) {
 			return api.StockLevel{}, kit.Stale(q.LevelGet(ctx, db.LevelGetParams{BrandID: req.BrandId, ProductID: req.ProductId, LocationID: req.LocationId}))
@@ -112,9 +114,9 @@ func (h *Handlers) UpdateStockLevel(ctx context.Context, req api.UpdateStockLeve
 		return apiLevel(l, p.Sku, p.Name), nil
 	})
 	if err != nil {
-		return nil, kit.Unmet(err, "No stock level for this product at this location (a level is created by its first movement).", "stock level")
+		return nil, respond.Unmet(err, "No stock level for this product at this location (a level is created by its first movement).", "stock level")
 	}
-	return api.UpdateStockLevel200JSONResponse{Body: level, Headers: api.UpdateStockLevel200ResponseHeaders{ETag: kit.ETag(level.Version)}}, nil
+	return api.UpdateStockLevel200JSONResponse{Body: level, Headers: api.UpdateStockLevel200ResponseHeaders{ETag: respond.ETag(level.Version)}}, nil
 }
 
 func apiMovement(m db.StockMovement) (api.StockMovement, error) {
@@ -136,14 +138,14 @@ func (h *Handlers) ListStockMovements(ctx context.Context, req api.ListStockMove
 	if p.Kind != nil {
 		params.Kind = db.NullMovementKind{MovementKind: db.MovementKind(*p.Kind), Valid: true}
 	}
-	page, err := kit.List(h.d, "movements/"+req.BrandId.String(), p.Cursor, p.Limit,
-		func(after *kit.IDPosition, limit int32) ([]db.StockMovement, error) {
+	page, err := paging.List(h.d.Cursors, "movements/"+req.BrandId.String(), p.Cursor, p.Limit,
+		func(after *paging.IDPosition, limit int32) ([]db.StockMovement, error) {
 			params.BeforeID, params.RowLimit = after.After(), limit
 			return kit.ListInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.StockMovement, error) {
 				return q.MovementList(ctx, params)
 			})
 		},
-		func(m db.StockMovement) kit.IDPosition { return kit.IDPosition{ID: m.ID} },
+		func(m db.StockMovement) paging.IDPosition { return paging.IDPosition{ID: m.ID} },
 		apiMovement)
 	if err != nil {
 		return nil, err

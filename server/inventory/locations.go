@@ -11,7 +11,9 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/paging"
 	"github.com/ecompointer/ecompointer/server/problem"
+	"github.com/ecompointer/ecompointer/server/respond"
 )
 
 func apiLocation(l db.Location) (api.StockLocation, error) {
@@ -64,8 +66,8 @@ func (h *Handlers) CreateLocation(ctx context.Context, req api.CreateLocationReq
 		return nil, err
 	}
 	return api.CreateLocation201JSONResponse{Body: out, Headers: api.CreateLocation201ResponseHeaders{
-		ETag:     kit.ETag(loc.Version),
-		Location: kit.Location("/brands/", loc.BrandID.String(), "/locations/", loc.ID.String()),
+		ETag:     respond.ETag(loc.Version),
+		Location: respond.Location("/brands/", loc.BrandID.String(), "/locations/", loc.ID.String()),
 	}}, nil
 }
 
@@ -85,7 +87,7 @@ func (h *Handlers) GetLocation(ctx context.Context, req api.GetLocationRequestOb
 	if err != nil {
 		return nil, err
 	}
-	return api.GetLocation200JSONResponse{Body: out, Headers: api.GetLocation200ResponseHeaders{ETag: kit.ETag(loc.Version)}}, nil
+	return api.GetLocation200JSONResponse{Body: out, Headers: api.GetLocation200ResponseHeaders{ETag: respond.ETag(loc.Version)}}, nil
 }
 
 // errLocationInUse refuses to deactivate a location that holds stock or live holds.
@@ -97,7 +99,7 @@ func (h *Handlers) UpdateLocation(ctx context.Context, req api.UpdateLocationReq
 	body := req.Body
 	params := db.LocationUpdateParams{
 		BrandID: req.BrandId, ID: req.LocationId, Code: body.Code, Name: body.Name, Active: body.Active,
-		ExpectedVersions: kit.IfMatch(req.Params.IfMatch), Now: h.d.Now(),
+		ExpectedVersions: respond.IfMatch(req.Params.IfMatch), Now: h.d.Now(),
 	}
 	if body.Address.IsSpecified() {
 		if body.Address.IsNull() {
@@ -137,25 +139,25 @@ func (h *Handlers) UpdateLocation(ctx context.Context, req api.UpdateLocationReq
 	case kit.IsConflict(err, "locations_code_key"):
 		return nil, codeTaken(*body.Code)
 	case err != nil:
-		return nil, kit.Unmet(err, "No such location.", "location")
+		return nil, respond.Unmet(err, "No such location.", "location")
 	}
 	out, err := apiLocation(loc)
 	if err != nil {
 		return nil, err
 	}
-	return api.UpdateLocation200JSONResponse{Body: out, Headers: api.UpdateLocation200ResponseHeaders{ETag: kit.ETag(loc.Version)}}, nil
+	return api.UpdateLocation200JSONResponse{Body: out, Headers: api.UpdateLocation200ResponseHeaders{ETag: respond.ETag(loc.Version)}}, nil
 }
 
 // ListLocations pages through the brand's locations, oldest first.
 func (h *Handlers) ListLocations(ctx context.Context, req api.ListLocationsRequestObject) (api.ListLocationsResponseObject, error) {
 	p := req.Params
-	page, err := kit.List(h.d, "locations/"+req.BrandId.String(), p.Cursor, p.Limit,
-		func(after *kit.IDPosition, limit int32) ([]db.Location, error) {
+	page, err := paging.List(h.d.Cursors, "locations/"+req.BrandId.String(), p.Cursor, p.Limit,
+		func(after *paging.IDPosition, limit int32) ([]db.Location, error) {
 			return kit.ListInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.Location, error) {
 				return q.LocationList(ctx, db.LocationListParams{BrandID: req.BrandId, Active: p.Active, AfterID: after.After(), RowLimit: limit})
 			})
 		},
-		func(l db.Location) kit.IDPosition { return kit.IDPosition{ID: l.ID} },
+		func(l db.Location) paging.IDPosition { return paging.IDPosition{ID: l.ID} },
 		apiLocation)
 	if err != nil {
 		return nil, err

@@ -13,7 +13,9 @@ import (
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/observe"
+	"github.com/ecompointer/ecompointer/server/paging"
 	"github.com/ecompointer/ecompointer/server/problem"
+	"github.com/ecompointer/ecompointer/server/respond"
 )
 
 // DefaultReservationTTL is how long a reservation holds its stock unless the request says.
@@ -226,8 +228,8 @@ func (h *Handlers) CreateReservation(ctx context.Context, req api.CreateReservat
 	}
 	observe.Reservations(observe.ReservationCreated, 1)
 	return api.CreateReservation201JSONResponse{Body: res, Headers: api.CreateReservation201ResponseHeaders{
-		ETag:     kit.ETag(res.Version),
-		Location: kit.Location("/brands/", req.BrandId.String(), "/reservations/", res.Id.String()),
+		ETag:     respond.ETag(res.Version),
+		Location: respond.Location("/brands/", req.BrandId.String(), "/reservations/", res.Id.String()),
 	}}, nil
 }
 
@@ -279,7 +281,7 @@ func (h *Handlers) GetReservation(ctx context.Context, req api.GetReservationReq
 	if err != nil {
 		return nil, err
 	}
-	return api.GetReservation200JSONResponse{Body: res, Headers: api.GetReservation200ResponseHeaders{ETag: kit.ETag(res.Version)}}, nil
+	return api.GetReservation200JSONResponse{Body: res, Headers: api.GetReservation200ResponseHeaders{ETag: respond.ETag(res.Version)}}, nil
 }
 
 // ListReservations pages through the brand's reservations, newest first.
@@ -295,8 +297,8 @@ func (h *Handlers) ListReservations(ctx context.Context, req api.ListReservation
 		r      db.Reservation
 		allocs []db.ReservationAllocation
 	}
-	page, err := kit.List(h.d, "reservations/"+req.BrandId.String(), p.Cursor, p.Limit,
-		func(after *kit.IDPosition, limit int32) ([]row, error) {
+	page, err := paging.List(h.d.Cursors, "reservations/"+req.BrandId.String(), p.Cursor, p.Limit,
+		func(after *paging.IDPosition, limit int32) ([]row, error) {
 			return kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]row, error) {
 				rs, err := q.ReservationList(ctx, db.ReservationListParams{BrandID: req.BrandId, Status: status, Now: now, BeforeID: after.After(), RowLimit: limit})
 				if err != nil || len(rs) == 0 {
@@ -322,7 +324,7 @@ func (h *Handlers) ListReservations(ctx context.Context, req api.ListReservation
 				return out, nil
 			})
 		},
-		func(r row) kit.IDPosition { return kit.IDPosition{ID: r.r.ID} },
+		func(r row) paging.IDPosition { return paging.IDPosition{ID: r.r.ID} },
 		func(r row) (api.Reservation, error) { return apiReservation(r.r, r.allocs, now), nil })
 	if err != nil {
 		return nil, err
@@ -421,5 +423,5 @@ func (h *Handlers) ExtendReservation(ctx context.Context, req api.ExtendReservat
 	case err != nil:
 		return nil, err
 	}
-	return api.ExtendReservation200JSONResponse{Body: res, Headers: api.ExtendReservation200ResponseHeaders{ETag: kit.ETag(res.Version)}}, nil
+	return api.ExtendReservation200JSONResponse{Body: res, Headers: api.ExtendReservation200ResponseHeaders{ETag: respond.ETag(res.Version)}}, nil
 }

@@ -3,16 +3,12 @@ package kit
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
-	"github.com/ecompointer/ecompointer/server/problem"
 )
 
 // TestInTxRetriesConflicts: a transaction aborted as a deadlock victim or a serialization failure
@@ -55,84 +51,5 @@ func TestInTxRetriesConflicts(t *testing.T) {
 				t.Errorf("err = %v, want the last failure", err)
 			}
 		})
-	}
-}
-
-func TestCursorsAreTamperEvident(t *testing.T) {
-	t.Parallel()
-	c := NewCursors([]byte("a secret of at least thirty-two bytes"))
-	type pos struct{ N int }
-	s, err := c.Seal("list", pos{N: 7})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got pos
-	if err := c.Open("list", s, &got); err != nil || got.N != 7 {
-		t.Fatalf("open = %v %+v", err, got)
-	}
-	for name, bad := range map[string]string{
-		"other list": s,
-		"flipped":    s[:2] + string(s[2]^1) + s[3:],
-		"no mac":     strings.Split(s, ".")[0],
-		"empty":      "",
-	} {
-		list := "list"
-		if name == "other list" {
-			list = "other"
-		}
-		if err := c.Open(list, bad, &got); err == nil {
-			t.Errorf("%s cursor accepted", name)
-		}
-	}
-	other := NewCursors([]byte("another secret of at least 32 bytes"))
-	if err := other.Open("list", s, &got); err == nil {
-		t.Error("a cursor of another server's key accepted")
-	}
-}
-
-// TestUnmet: a conditional change that touched no row is refused not_found or precondition_failed;
-// any other outcome is left to the handler, unchanged.
-func TestUnmet(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		name       string
-		err        error
-		wantCode   api.ProblemCode
-		wantDetail string
-	}{
-		{"a row that is gone", Stale(struct{}{}, pgx.ErrNoRows), api.ProblemCodeNotFound, "No such brand."},
-		{"a stale version", Stale(struct{}{}, nil), api.ProblemCodePreconditionFailed, "The brand changed since the version If-Match names; read it again."},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			var refusal *problem.Error
-			if err := Unmet(c.err, "No such brand.", "brand"); !errors.As(err, &refusal) {
-				t.Fatalf("answered %v, want a refusal", err)
-			}
-			if refusal.Code != c.wantCode || refusal.Detail != c.wantDetail {
-				t.Errorf("refused %s %q, want %s %q", refusal.Code, refusal.Detail, c.wantCode, c.wantDetail)
-			}
-		})
-	}
-	boom := errors.New("boom")
-	for _, err := range []error{nil, boom, &ConflictError{Constraint: "x"}} {
-		if got := Unmet(err, "No such brand.", "brand"); got != err { //nolint:errorlint // the very value
-			t.Errorf("%v became %v", err, got)
-		}
-	}
-}
-
-// TestBadCursorIsARefusal: a list handler returns ErrBadCursor as it is; it reads as a 400 naming
-// the cursor.
-func TestBadCursorIsARefusal(t *testing.T) {
-	t.Parallel()
-	var refusal *problem.Error
-	if !errors.As(ErrBadCursor, &refusal) {
-		t.Fatal("ErrBadCursor is not a refusal")
-	}
-	p := refusal.Problem(context.Background())
-	if p.Status != 400 || p.Errors == nil || len(*p.Errors) != 1 || (*p.Errors)[0].Field != "query.cursor" {
-		t.Errorf("ErrBadCursor reads as %+v", p)
 	}
 }

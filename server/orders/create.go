@@ -14,6 +14,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/observe"
 	"github.com/ecompointer/ecompointer/server/problem"
+	"github.com/ecompointer/ecompointer/server/respond"
 )
 
 // priced is an order's lines with the product as it is sold, and the totals.
@@ -183,7 +184,7 @@ func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestOb
 	}
 	observe.OrderTransition(string(order.Status))
 	return api.CreateOrder201JSONResponse{Body: order, Headers: api.CreateOrder201ResponseHeaders{
-		ETag:     kit.ETag(order.Version),
-		Location: kit.Location("/brands/", req.BrandId.String(), "/orders/", order.Id.String()),
+		ETag:     respond.ETag(order.Version),
+		Location: respond.Location("/brands/", req.BrandId.String(), "/orders/", order.Id.String()),
 	}}, nil
 }

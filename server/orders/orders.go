@@ -19,6 +19,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/problem"
+	"github.com/ecompointer/ecompointer/server/respond"
 )
 
 // Handlers implements the orders operations of api.StrictServerInterface.
@@ -104,7 +105,7 @@ func lockFor(ctx context.Context, q *db.Queries, brand, id uuid.UUID, ifMatch *s
 	if err != nil {
 		return db.Order{}, kit.DBError(err)
 	}
-	if versions := kit.IfMatch(ifMatch); versions != nil && !slices.Contains(versions, o.Version) {
+	if versions := respond.IfMatch(ifMatch); versions != nil && !slices.Contains(versions, o.Version) {
 		return db.Order{}, kit.ErrStale
 	}
 	if !slices.Contains(transitions[o.Status], action) {

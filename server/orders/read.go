@@ -10,7 +10,9 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/paging"
 	"github.com/ecompointer/ecompointer/server/problem"
+	"github.com/ecompointer/ecompointer/server/respond"
 )
 
 // idPosition is the keyset of the lists ordered by id (UUIDv7).
@@ -40,7 +42,7 @@ func (h *Handlers) GetOrder(ctx context.Context, req api.GetOrderRequestObject) 
 	if err != nil {
 		return nil, err
 	}
-	return api.GetOrder200JSONResponse{Body: order, Headers: api.GetOrder200ResponseHeaders{ETag: kit.ETag(order.Version)}}, nil
+	return api.GetOrder200JSONResponse{Body: order, Headers: api.GetOrder200ResponseHeaders{ETag: respond.ETag(order.Version)}}, nil
 }
 
 // ListOrders pages through the brand's orders, newest first.
@@ -61,7 +63,7 @@ func (h *Handlers) ListOrders(ctx context.Context, req api.ListOrdersRequestObje
 		lines  []db.OrderLine
 		allocs []db.OrderAllocation
 	}
-	page, err := kit.List(h.d, "orders/"+req.BrandId.String(), p.Cursor, p.Limit,
+	page, err := paging.List(h.d.Cursors, "orders/"+req.BrandId.String(), p.Cursor, p.Limit,
 		func(after *idPosition, limit int32) ([]row, error) {
 			return kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]row, error) {
 				os, err := q.OrderList(ctx, db.OrderListParams{
@@ -101,7 +103,7 @@ func (h *Handlers) ListOrders(ctx context.Context, req api.ListOrdersRequestObje
 // ListOrderEvents pages through an order's history, oldest first.
 func (h *Handlers) ListOrderEvents(ctx context.Context, req api.ListOrderEventsRequestObject) (api.ListOrderEventsResponseObject, error) {
 	p := req.Params
-	page, err := kit.List(h.d, "order-events/"+req.OrderId.String(), p.Cursor, p.Limit,
+	page, err := paging.List(h.d.Cursors, "order-events/"+req.OrderId.String(), p.Cursor, p.Limit,
 		func(after *idPosition, limit int32) ([]db.OrderEvent, error) {
 			return kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.OrderEvent, error) {
 				if _, err := q.OrderGet(ctx, db.OrderGetParams{BrandID: req.BrandId, ID: req.OrderId}); err != nil {
@@ -123,8 +125,8 @@ func (h *Handlers) ListOrderEvents(ctx context.Context, req api.ListOrderEventsR
 			return out, nil
 		})
 	switch {
-	case errors.Is(err, kit.ErrBadCursor):
-		return nil, kit.ErrBadCursor
+	case errors.Is(err, paging.ErrBadCursor):
+		return nil, paging.ErrBadCursor
 	case errors.Is(err, kit.ErrNotFound):
 		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such order.")
 	case err != nil:
@@ -141,7 +143,7 @@ func (h *Handlers) ListFulfilments(ctx context.Context, req api.ListFulfilmentsR
 		lines []db.FulfilmentLine
 		order db.Order
 	}
-	page, err := kit.List(h.d, "fulfilments/"+req.OrderId.String(), p.Cursor, p.Limit,
+	page, err := paging.List(h.d.Cursors, "fulfilments/"+req.OrderId.String(), p.Cursor, p.Limit,
 		func(after *idPosition, limit int32) ([]row, error) {
 			return kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]row, error) {
 				o, err := q.OrderGet(ctx, db.OrderGetParams{BrandID: req.BrandId, ID: req.OrderId})
@@ -182,8 +184,8 @@ func (h *Handlers) ListFulfilments(ctx context.Context, req api.ListFulfilmentsR
 			return out, nil
 		})
 	switch {
-	case errors.Is(err, kit.ErrBadCursor):
-		return nil, kit.ErrBadCursor
+	case errors.Is(err, paging.ErrBadCursor):
+		return nil, paging.ErrBadCursor
 	case errors.Is(err, kit.ErrNotFound):
 		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such order.")
 	case err != nil:

@@ -12,6 +12,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/observe"
+	"github.com/ecompointer/ecompointer/server/respond"
 )
 
 // ConfirmOrder moves a pending order to confirmed (the payment was taken elsewhere).
@@ -39,13 +40,13 @@ func (h *Handlers) ConfirmOrder(ctx context.Context, req api.ConfirmOrderRequest
 		return load(ctx, q, o)
 	})
 	if errors.Is(err, kit.ErrStale) {
-		return nil, kit.PreconditionFailed("order")
+		return nil, respond.PreconditionFailed("order")
 	}
 	if err != nil {
 		return nil, refusal(err)
 	}
 	observe.OrderTransition(string(order.Status))
-	return api.ConfirmOrder200JSONResponse{Body: order, Headers: api.ConfirmOrder200ResponseHeaders{ETag: kit.ETag(order.Version)}}, nil
+	return api.ConfirmOrder200JSONResponse{Body: order, Headers: api.ConfirmOrder200ResponseHeaders{ETag: respond.ETag(order.Version)}}, nil
 }
 
 // CancelOrder cancels an order, giving back every hold it has not shipped.
@@ -66,13 +67,13 @@ func (h *Handlers) CancelOrder(ctx context.Context, req api.CancelOrderRequestOb
 		return load(ctx, q, o)
 	})
 	if errors.Is(err, kit.ErrStale) {
-		return nil, kit.PreconditionFailed("order")
+		return nil, respond.PreconditionFailed("order")
 	}
 	if err != nil {
 		return nil, refusal(err)
 	}
 	observe.OrderTransition(string(order.Status))
-	return api.CancelOrder200JSONResponse{Body: order, Headers: api.CancelOrder200ResponseHeaders{ETag: kit.ETag(order.Version)}}, nil
+	return api.CancelOrder200JSONResponse{Body: order, Headers: api.CancelOrder200ResponseHeaders{ETag: respond.ETag(order.Version)}}, nil
 }
 
 // cancel releases the unshipped holds of a locked order that may be cancelled, and cancels it with
@@ -234,11 +235,11 @@ func (h *Handlers) CreateFulfilment(ctx context.Context, req api.CreateFulfilmen
 		return out, nil
 	})
 	if errors.Is(err, kit.ErrStale) {
-		return nil, kit.PreconditionFailed("order")
+		return nil, respond.PreconditionFailed("order")
 	}
 	if err != nil {
 		return nil, refusal(err)
 	}
 	observe.OrderTransition(string(f.OrderStatus))
-	return api.CreateFulfilment201JSONResponse{Body: f, Headers: api.CreateFulfilment201ResponseHeaders{ETag: kit.ETag(f.OrderVersion)}}, nil
+	return api.CreateFulfilment201JSONResponse{Body: f, Headers: api.CreateFulfilment201ResponseHeaders{ETag: respond.ETag(f.OrderVersion)}}, nil
 }

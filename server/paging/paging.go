@@ -1,4 +1,6 @@
-package kit
+// Package paging is the keyset paging every list shares: opaque, tamper-evident cursors and the
+// skeleton that resumes from one, fetches a page and seals the next.
+package paging
 
 import (
 	"crypto/hmac"
@@ -81,7 +83,7 @@ type Page[Item any] struct {
 // the cursor is not this list's), fetches limit+1 rows, keeps limit, seals the last row's position
 // as the next cursor (nil on the last page) and maps the rows. A handler gives it only the query,
 // the position of a row and the mapping.
-func List[Row, Pos, Item any](d *Deps, list string, cursor *string, limit *int,
+func List[Row, Pos, Item any](c Cursors, list string, cursor *string, limit *int,
 	fetch func(after *Pos, limit int32) ([]Row, error),
 	position func(Row) Pos,
 	item func(Row) (Item, error),
@@ -89,7 +91,7 @@ func List[Row, Pos, Item any](d *Deps, list string, cursor *string, limit *int,
 	var after *Pos
 	if cursor != nil {
 		after = new(Pos)
-		if err := d.Cursors.Open(list, *cursor, after); err != nil {
+		if err := c.Open(list, *cursor, after); err != nil {
 			return Page[Item]{}, err
 		}
 	}
@@ -101,7 +103,7 @@ func List[Row, Pos, Item any](d *Deps, list string, cursor *string, limit *int,
 	var next *string
 	if len(rows) > int(size) {
 		rows = rows[:size]
-		n, err := d.Cursors.Seal(list, position(rows[len(rows)-1]))
+		n, err := c.Seal(list, position(rows[len(rows)-1]))
 		if err != nil {
 			return Page[Item]{}, err
 		}
@@ -133,12 +135,12 @@ func (p *IDPosition) After() *uuid.UUID {
 }
 
 // ByID lists rows ordered by their id: it is List with IDPosition as the position.
-func ByID[Row, Item any](d *Deps, list string, cursor *string, limit *int,
+func ByID[Row, Item any](c Cursors, list string, cursor *string, limit *int,
 	fetch func(after *uuid.UUID, limit int32) ([]Row, error),
 	id func(Row) uuid.UUID,
 	item func(Row) (Item, error),
 ) (Page[Item], error) {
-	return List(d, list, cursor, limit,
+	return List(c, list, cursor, limit,
 		func(after *IDPosition, limit int32) ([]Row, error) { return fetch(after.After(), limit) },
 		func(r Row) IDPosition { return IDPosition{ID: id(r)} },
 		item)
