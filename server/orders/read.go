@@ -125,8 +125,6 @@ func (h *Handlers) ListOrderEvents(ctx context.Context, req api.ListOrderEventsR
 			return out, nil
 		})
 	switch {
-	case errors.Is(err, paging.ErrBadCursor):
-		return nil, paging.ErrBadCursor
 	case errors.Is(err, kit.ErrNotFound):
 		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such order.")
 	case err != nil:
@@ -184,8 +182,6 @@ func (h *Handlers) ListFulfilments(ctx context.Context, req api.ListFulfilmentsR
 			return out, nil
 		})
 	switch {
-	case errors.Is(err, paging.ErrBadCursor):
-		return nil, paging.ErrBadCursor
 	case errors.Is(err, kit.ErrNotFound):
 		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such order.")
 	case err != nil:
