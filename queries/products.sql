@@ -36,51 +36,37 @@ DELETE FROM products
 WHERE brand_id = @brand_id AND id = @id
   AND (sqlc.narg(expected_versions)::bigint[] IS NULL OR version = ANY(sqlc.narg(expected_versions)::bigint[]));
 
--- The list comes in four orders, one query each: a keyset must match its index, and sqlc cannot
--- vary ORDER BY. The filters are the same in all four.
-
--- name: ProductListNewest :many
+-- name: ProductList :many
+-- The list in each of its four orders (@sort, as the API names them: -createdAt, createdAt, name,
+-- -name), each resuming after its own keyset. It must run planned for its parameters
+-- (kit.ListInBrand: force_custom_plan): @sort is then a constant, and the planner folds each CASE
+-- to the one order and keyset asked for, which products_created_idx or products_name_idx serves
+-- exactly as one query per order did (walked backward for createdAt and -name). A generic plan
+-- could use neither index for the order.
 SELECT * FROM products
 WHERE brand_id = @brand_id
   AND (sqlc.narg(status)::product_status IS NULL OR status = sqlc.narg(status)::product_status)
   AND (sqlc.narg(tag)::text IS NULL OR tags @> ARRAY[sqlc.narg(tag)::text])
   AND (sqlc.narg(pattern)::text IS NULL OR name ILIKE sqlc.narg(pattern)::text OR sku ILIKE sqlc.narg(pattern)::text)
-  AND (sqlc.narg(after_created)::timestamptz IS NULL
-       OR (created_at, id) < (sqlc.narg(after_created)::timestamptz, sqlc.narg(after_id)::uuid))
-ORDER BY created_at DESC, id DESC
-LIMIT @row_limit;
-
--- name: ProductListOldest :many
-SELECT * FROM products
-WHERE brand_id = @brand_id
-  AND (sqlc.narg(status)::product_status IS NULL OR status = sqlc.narg(status)::product_status)
-  AND (sqlc.narg(tag)::text IS NULL OR tags @> ARRAY[sqlc.narg(tag)::text])
-  AND (sqlc.narg(pattern)::text IS NULL OR name ILIKE sqlc.narg(pattern)::text OR sku ILIKE sqlc.narg(pattern)::text)
-  AND (sqlc.narg(after_created)::timestamptz IS NULL
-       OR (created_at, id) > (sqlc.narg(after_created)::timestamptz, sqlc.narg(after_id)::uuid))
-ORDER BY created_at, id
-LIMIT @row_limit;
-
--- name: ProductListByName :many
-SELECT * FROM products
-WHERE brand_id = @brand_id
-  AND (sqlc.narg(status)::product_status IS NULL OR status = sqlc.narg(status)::product_status)
-  AND (sqlc.narg(tag)::text IS NULL OR tags @> ARRAY[sqlc.narg(tag)::text])
-  AND (sqlc.narg(pattern)::text IS NULL OR name ILIKE sqlc.narg(pattern)::text OR sku ILIKE sqlc.narg(pattern)::text)
-  AND (sqlc.narg(after_name)::text IS NULL
-       OR (name, id) > (sqlc.narg(after_name)::text, sqlc.narg(after_id)::uuid))
-ORDER BY name, id
-LIMIT @row_limit;
-
--- name: ProductListByNameDesc :many
-SELECT * FROM products
-WHERE brand_id = @brand_id
-  AND (sqlc.narg(status)::product_status IS NULL OR status = sqlc.narg(status)::product_status)
-  AND (sqlc.narg(tag)::text IS NULL OR tags @> ARRAY[sqlc.narg(tag)::text])
-  AND (sqlc.narg(pattern)::text IS NULL OR name ILIKE sqlc.narg(pattern)::text OR sku ILIKE sqlc.narg(pattern)::text)
-  AND (sqlc.narg(after_name)::text IS NULL
-       OR (name, id) < (sqlc.narg(after_name)::text, sqlc.narg(after_id)::uuid))
-ORDER BY name DESC, id DESC
+  AND CASE @sort::text
+        WHEN '-createdAt' THEN sqlc.narg(after_created)::timestamptz IS NULL
+          OR (created_at, id) < (sqlc.narg(after_created)::timestamptz, sqlc.narg(after_id)::uuid)
+        WHEN 'createdAt' THEN sqlc.narg(after_created)::timestamptz IS NULL
+          OR (created_at, id) > (sqlc.narg(after_created)::timestamptz, sqlc.narg(after_id)::uuid)
+        WHEN 'name' THEN sqlc.narg(after_name)::text IS NULL
+          OR (name, id) > (sqlc.narg(after_name)::text, sqlc.narg(after_id)::uuid)
+        WHEN '-name' THEN sqlc.narg(after_name)::text IS NULL
+          OR (name, id) < (sqlc.narg(after_name)::text, sqlc.narg(after_id)::uuid)
+        ELSE false -- no such order: nothing
+      END
+ORDER BY CASE WHEN @sort::text = '-createdAt' THEN created_at END DESC,
+         CASE WHEN @sort::text = '-createdAt' THEN id END DESC,
+         CASE WHEN @sort::text = 'createdAt' THEN created_at END,
+         CASE WHEN @sort::text = 'createdAt' THEN id END,
+         CASE WHEN @sort::text = 'name' THEN name END,
+         CASE WHEN @sort::text = 'name' THEN id END,
+         CASE WHEN @sort::text = '-name' THEN name END DESC,
+         CASE WHEN @sort::text = '-name' THEN id END DESC
 LIMIT @row_limit;
 
 -- name: ProductBulkUpsert :many

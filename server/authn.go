@@ -17,7 +17,7 @@ import (
 
 // writeUnauthorized answers a request the middleware refuses for its credentials.
 func writeUnauthorized(w http.ResponseWriter, r *http.Request, code api.ProblemCode, detail string) {
-	w.Header().Set("WWW-Authenticate", kit.WWWAuthenticate(code))
+	w.Header().Set("WWW-Authenticate", problem.Challenge(code))
 	problem.WriteCode(w, r, code, detail)
 }
 

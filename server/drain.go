@@ -1,8 +1,6 @@
 package server
 
 import (
-	"context"
-
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/server/problem"
 )
@@ -12,11 +10,5 @@ import (
 // drain delay (long enough for the balancer's health checks to notice), then shuts down.
 func (h *Handler) Drain() { h.s.ready.draining.Store(true) }
 
-// drainingAnswer is /readyz while draining: the instance works, but is about to stop.
-func drainingAnswer(ctx context.Context) api.GetReadyzResponseObject {
-	retry := readyRetryAfter
-	return api.GetReadyz503ApplicationProblemPlusJSONResponse{ServiceUnavailableApplicationProblemPlusJSONResponse: api.ServiceUnavailableApplicationProblemPlusJSONResponse{
-		Body:    problem.New(ctx, api.ProblemCodeServiceUnavailable, "This instance is shutting down."),
-		Headers: api.ServiceUnavailableResponseHeaders{RetryAfter: &retry},
-	}}
-}
+// errDraining is /readyz while draining: the instance works, but is about to stop.
+var errDraining = &problem.Error{Code: api.ProblemCodeServiceUnavailable, Detail: "This instance is shutting down.", RetryAfter: readyRetryAfter}

@@ -20,7 +20,7 @@ func (s *Server) GetHealthz(context.Context, api.GetHealthzRequestObject) (api.G
 }
 
 // readyRetryAfter is how long a load balancer should wait before asking again.
-const readyRetryAfter = 5
+const readyRetryAfter = 5 * time.Second
 
 // readyTimeout bounds one readiness check, connecting included.
 const readyTimeout = 2 * time.Second
@@ -28,15 +28,11 @@ const readyTimeout = 2 * time.Second
 // GetReadyz answers 200 when the database answers a ping within readyTimeout.
 func (s *Server) GetReadyz(ctx context.Context, _ api.GetReadyzRequestObject) (api.GetReadyzResponseObject, error) {
 	if s.ready.draining.Load() {
-		return drainingAnswer(ctx), nil
+		return nil, errDraining
 	}
 	if err := s.ready.check(ctx); err != nil {
 		s.log.WarnContext(ctx, "readiness: database ping failed", "request_id", problem.RequestFrom(ctx).ID, "error", err)
-		retry := readyRetryAfter
-		return api.GetReadyz503ApplicationProblemPlusJSONResponse{ServiceUnavailableApplicationProblemPlusJSONResponse: api.ServiceUnavailableApplicationProblemPlusJSONResponse{
-			Body:    problem.New(ctx, api.ProblemCodeServiceUnavailable, "The database is not reachable."),
-			Headers: api.ServiceUnavailableResponseHeaders{RetryAfter: &retry},
-		}}, nil
+		return nil, &problem.Error{Code: api.ProblemCodeServiceUnavailable, Detail: "The database is not reachable.", RetryAfter: readyRetryAfter}
 	}
 	return api.GetReadyz200JSONResponse{Status: api.Ok}, nil
 }

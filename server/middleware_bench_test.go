@@ -9,6 +9,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/server"
+	"github.com/ecompointer/ecompointer/server/baseline"
 	"github.com/ecompointer/ecompointer/server/servertest"
 )
 
@@ -66,18 +67,18 @@ func BenchmarkProfile(b *testing.B) {
 // BenchmarkAuthMiddleware is the contract middleware alone (spec routing, token verification,
 // session lookup, validation) in front of a fixed answer.
 func BenchmarkAuthMiddleware(b *testing.B) {
-	benchmarkProfile(b, func(c server.Config) (http.Handler, error) { return server.NewBaseline(c, server.BaselineSession) })
+	benchmarkProfile(b, func(c server.Config) (http.Handler, error) { return baseline.New(c, baseline.Session) })
 }
 
 // BenchmarkTokenMiddleware is the router and outer middleware plus the token's verification, no
 // database.
 func BenchmarkTokenMiddleware(b *testing.B) {
-	benchmarkProfile(b, func(c server.Config) (http.Handler, error) { return server.NewBaseline(c, server.BaselineVerify) })
+	benchmarkProfile(b, func(c server.Config) (http.Handler, error) { return baseline.New(c, baseline.Verify) })
 }
 
 // BenchmarkBareRouter is the router and outer middleware (request id, access log, panic handler).
 func BenchmarkBareRouter(b *testing.B) {
-	benchmarkProfile(b, func(c server.Config) (http.Handler, error) { return server.NewBaseline(c, server.BaselineBare) })
+	benchmarkProfile(b, func(c server.Config) (http.Handler, error) { return baseline.New(c, baseline.Bare) })
 }
 
 // benchmarkBrandRead serves one brand-scoped GET in process through server.New on a fresh

@@ -31,6 +31,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/observe"
 	"github.com/ecompointer/ecompointer/server/orders"
+	"github.com/ecompointer/ecompointer/server/paging"
 	"github.com/ecompointer/ecompointer/server/problem"
 	"github.com/ecompointer/ecompointer/server/sessioncache"
 	"github.com/ecompointer/ecompointer/server/token"
@@ -304,7 +305,7 @@ func newDeps(cfg Config) *kit.Deps {
 	}
 	return &kit.Deps{
 		Log: cfg.Logger, Pool: cfg.Pool, Queries: db.New(cfg.Pool), Now: databaseClock(cfg.Now),
-		Cursors: kit.NewCursors(cfg.Auth.AccessSecret), TxAttempts: max(cfg.DB.TxAttempts, 1),
+		Cursors: paging.NewCursors(cfg.Auth.AccessSecret), TxAttempts: max(cfg.DB.TxAttempts, 1),
 		CommitTimeout: cfg.DB.CommitTimeout,
 		Gate:          kit.NewBrandShare(brandPoolShare(cfg), cfg.BrandPoolWait),
 	}
@@ -415,9 +416,14 @@ func (s *Server) requestErrorHandler(w http.ResponseWriter, r *http.Request, err
 	problem.Write(w, problem.Invalid(r.Context(), []api.FieldError{{Field: "request", Message: "does not match the API description"}}))
 }
 
-// responseErrorHandler answers a handler that returned an error: an unexpected failure. The client
-// learns only the request id; the log line with that id has the cause.
+// responseErrorHandler answers a handler that returned an error. A refusal (*problem.Error) is
+// written here, once, with the status server/problem's table gives its code. Anything else is an
+// unexpected failure: the client learns only the request id; the log line with that id has the
+// cause.
 func (s *Server) responseErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	if problem.Answer(w, r, err) {
+		return
+	}
 	ctx := r.Context()
 	if errors.Is(err, context.Canceled) && errors.Is(ctx.Err(), context.Canceled) {
 		s.log.InfoContext(ctx, "client went away", "request_id", problem.RequestFrom(ctx).ID)

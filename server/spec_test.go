@@ -3,6 +3,7 @@ package server_test
 import (
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -99,24 +100,66 @@ func isPublic(op *openapi3.Operation) bool {
 }
 
 // TestEveryProblemCodeHasAKind keeps the spec's ProblemCode enum and the server's vocabulary in
-// step: a code the spec lists but the server cannot build (or the reverse) fails here.
+// step: a code the spec lists but the server cannot build (or the reverse) fails here. Each code
+// has exactly one status, the one server/problem's table gives it and the spec's description of
+// the code states; and every operation whose handler can refuse with a code lists that status
+// (handlers return refusals as errors, so the compiler no longer checks that the operation has a
+// response of that status: this does).
 func TestEveryProblemCodeHasAKind(t *testing.T) {
 	t.Parallel()
 	doc := servertest.Doc(t)
-	enum := doc.Components.Schemas["ProblemCode"].Value.Enum
+	schema := doc.Components.Schemas["ProblemCode"].Value
+	enum := schema.Enum
 	if len(enum) == 0 {
 		t.Fatal("ProblemCode has no enum")
 	}
+	stated := map[api.ProblemCode][]int{}
+	for _, m := range specCodeStatus.FindAllStringSubmatch(schema.Description, -1) {
+		status, _ := strconv.Atoi(m[2])
+		stated[api.ProblemCode(m[1])] = append(stated[api.ProblemCode(m[1])], status)
+	}
 	for _, v := range enum {
-		code := api.ProblemCode(v.(string))
-		if !problem.Known(code) {
-			t.Errorf("problem code %q is in the spec but has no kind in server/problem", code)
-		}
-		if s := problem.Status(code); s < http.StatusBadRequest {
-			t.Errorf("problem code %q maps to status %d", code, s)
-		}
+		code := api.ProblemCode(v.(string)) //nolint:forcetypeassert // the enum is of strings
+		t.Run(string(code), func(t *testing.T) {
+			t.Parallel()
+			if !problem.Known(code) {
+				t.Fatalf("problem code %q is in the spec but has no kind in server/problem", code)
+			}
+			s := problem.Status(code)
+			if s < http.StatusBadRequest {
+				t.Errorf("problem code %q maps to status %d", code, s)
+			}
+			if got := stated[code]; len(got) != 1 || got[0] != s {
+				t.Errorf("the spec's ProblemCode description gives %q the statuses %v; server/problem gives it %d, and a code has one", code, got, s)
+			}
+		})
 	}
 	if got, want := problem.Count(), len(enum); got != want {
 		t.Errorf("server/problem knows %d codes, the spec lists %d", got, want)
+	}
+
+	src := &codeSource{root: "..", pkgs: map[string]*sourcePkg{}}
+	names := codeNames(enum)
+	idempotencyCodes := src.handlerCodes(t, module+"server/idempotency", "Middleware", names)
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			codes := map[api.ProblemCode]bool{}
+			for _, pkg := range handlerPackages {
+				for c := range src.handlerCodes(t, pkg, handlerMethod(op.OperationID), names) {
+					codes[c] = true
+				}
+			}
+			if _, keyed := op.Extensions["x-idempotency"]; keyed {
+				for c := range idempotencyCodes {
+					codes[c] = true
+				}
+			}
+			for _, code := range sortedCodes(codes) {
+				status := strconv.Itoa(problem.Status(api.ProblemCode(code)))
+				if op.Responses.Value(status) == nil {
+					t.Errorf("%s %s (%s) can refuse with %s, but the spec lists no %s for it", method, path, op.OperationID, code, status)
+				}
+			}
+		}
 	}
 }

@@ -71,7 +71,7 @@ func TestTraceOfABrandScopedRequest(t *testing.T) { //nolint:paralleltest // swa
 			children[s.Name] = true
 		}
 	}
-	for _, want := range []string{"token.verify", "ProductListNewest"} {
+	for _, want := range []string{"token.verify", "ProductList"} {
 		if !children[want] {
 			t.Errorf("no %s span under the server span; children: %v", want, children)
 		}

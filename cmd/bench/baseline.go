@@ -12,16 +12,17 @@ import (
 	"time"
 
 	"github.com/ecompointer/ecompointer/server"
+	"github.com/ecompointer/ecompointer/server/baseline"
 )
 
-// baselineServer is `bench baseline-server`: server.NewBaseline served on a loopback address, a
+// baselineServer is `bench baseline-server`: baseline.New served on a loopback address, a
 // process of its own like the real server, so that its CPU and memory are measured the same way
 // and it never competes with the load generator inside one runtime. It reads the variables the
 // real server reads for what it needs: DATABASE_URL, DATABASE_APP_ROLE and the JWT secrets.
 func baselineServer(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("baseline-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	mode := fs.String("mode", server.BaselineSession, fmt.Sprintf("what to run before the fixed answer: one of %v", server.BaselineModes))
+	mode := fs.String("mode", baseline.Session, fmt.Sprintf("what to run before the fixed answer: one of %v", baseline.Modes))
 	addr := fs.String("addr", "127.0.0.1:0", "the loopback address to listen on")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -46,7 +47,7 @@ func baselineServer(ctx context.Context, args []string, getenv func(string) stri
 	defer pool.Close()
 
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	handler, err := server.NewBaseline(server.Config{Logger: log, Pool: pool, Auth: auth}, *mode)
+	handler, err := baseline.New(server.Config{Logger: log, Pool: pool, Auth: auth}, *mode)
 	if err != nil {
 		return err
 	}

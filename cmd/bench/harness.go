@@ -726,6 +726,8 @@ func (h *harness) pgbenchVars(l Limit) map[string]string {
 		"order_hot_brand":    strconv.Itoa(orderHotBrand(f)),
 		"order_hot_product":  f.Stock[orderHotBrand(f)-1][0],
 		"order_hot_location": f.locationID(orderHotBrand(f), 1),
+		// The product list's default order, ProductList's sort: a parameter, as the server binds it.
+		"product_sort": "-createdAt",
 	}
 	if name, value, ok := strings.Cut(l.Define, "="); ok {
 		vars[name] = value

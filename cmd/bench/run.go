@@ -16,7 +16,7 @@ import (
 
 const usage = `usage: bench [run] [flags]            the load harness (what make bench runs)
        bench baseline-server --mode M --addr A
-                                      serve server.NewBaseline (the harness starts these itself)
+                                      serve baseline.New (the harness starts these itself)
 
 run flags, each with an environment variable (the flag wins):
   --server PATH       BENCH_SERVER        the ecompointer binary (bin/ecompointer)

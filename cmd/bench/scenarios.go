@@ -14,7 +14,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/cmd/bench/internal/load"
 	"github.com/ecompointer/ecompointer/gen/api"
-	"github.com/ecompointer/ecompointer/server"
+	"github.com/ecompointer/ecompointer/server/baseline"
 )
 
 // Scenario is one endpoint under load. Adding an endpoint to the harness is adding one value to
@@ -48,7 +48,7 @@ type Scenario struct {
 type Limit struct {
 	// Kind is "baseline", "pgbench", "server" or "bcrypt".
 	Kind string
-	// Name is the baseline's mode (server.Baseline*), the pgbench script (pgbench/<Name>.pgbench)
+	// Name is the baseline's mode (baseline.*), the pgbench script (pgbench/<Name>.pgbench)
 	// or, for a server, the setting ("KEY=value") the variant runs with.
 	Name string
 	// Define, for pgbench, is one more variable of the script, "name=value": one script serves
@@ -85,7 +85,7 @@ func (l Limit) String() string {
 }
 
 // baselineLimit sends the scenario's own requests to the real middleware answering a fixed body
-// (server.NewBaseline, served by `bench baseline-server`).
+// (baseline.New, served by `bench baseline-server`).
 func baselineLimit(mode string) Limit { return Limit{Kind: "baseline", Name: mode} }
 
 // serverLimit sends the scenario's requests to a second ecompointer server started with setting
@@ -130,9 +130,9 @@ var scenarios = []Scenario{
 		// The target: ≥ 60% of the same middleware answering a fixed body (token verification
 		// and session lookup included). The other layers and the bare SQL show where time goes.
 		Limits: []Limit{
-			baselineLimit(server.BaselineSession),
-			baselineLimit(server.BaselineBare),
-			baselineLimit(server.BaselineVerify),
+			baselineLimit(baseline.Session),
+			baselineLimit(baseline.Bare),
+			baselineLimit(baseline.Verify),
 			pgbenchLimit("profile"),
 			// The per-request session query the session cache replaces (issue 13).
 			serverLimit("SESSION_CACHE=off"),

@@ -186,231 +186,62 @@ func (q *Queries) ProductGet(ctx context.Context, arg ProductGetParams) (Product
 	return i, err
 }
 
-const productListByName = `-- name: ProductListByName :many
+const productList = `-- name: ProductList :many
 SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at FROM products
 WHERE brand_id = $1
   AND ($2::product_status IS NULL OR status = $2::product_status)
   AND ($3::text IS NULL OR tags @> ARRAY[$3::text])
   AND ($4::text IS NULL OR name ILIKE $4::text OR sku ILIKE $4::text)
-  AND ($5::text IS NULL
-       OR (name, id) > ($5::text, $6::uuid))
-ORDER BY name, id
-LIMIT $7
+  AND CASE $5::text
+        WHEN '-createdAt' THEN $6::timestamptz IS NULL
+          OR (created_at, id) < ($6::timestamptz, $7::uuid)
+        WHEN 'createdAt' THEN $6::timestamptz IS NULL
+          OR (created_at, id) > ($6::timestamptz, $7::uuid)
+        WHEN 'name' THEN $8::text IS NULL
+          OR (name, id) > ($8::text, $7::uuid)
+        WHEN '-name' THEN $8::text IS NULL
+          OR (name, id) < ($8::text, $7::uuid)
+        ELSE false -- no such order: nothing
+      END
+ORDER BY CASE WHEN $5::text = '-createdAt' THEN created_at END DESC,
+         CASE WHEN $5::text = '-createdAt' THEN id END DESC,
+         CASE WHEN $5::text = 'createdAt' THEN created_at END,
+         CASE WHEN $5::text = 'createdAt' THEN id END,
+         CASE WHEN $5::text = 'name' THEN name END,
+         CASE WHEN $5::text = 'name' THEN id END,
+         CASE WHEN $5::text = '-name' THEN name END DESC,
+         CASE WHEN $5::text = '-name' THEN id END DESC
+LIMIT $9
 `
 
-type ProductListByNameParams struct {
-	BrandID   uuid.UUID
-	Status    NullProductStatus
-	Tag       *string
-	Pattern   *string
-	AfterName *string
-	AfterID   *uuid.UUID
-	RowLimit  int32
-}
-
-func (q *Queries) ProductListByName(ctx context.Context, arg ProductListByNameParams) ([]Product, error) {
-	rows, err := q.db.Query(ctx, productListByName,
-		arg.BrandID,
-		arg.Status,
-		arg.Tag,
-		arg.Pattern,
-		arg.AfterName,
-		arg.AfterID,
-		arg.RowLimit,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []Product{}
-	for rows.Next() {
-		var i Product
-		if err := rows.Scan(
-			&i.BrandID,
-			&i.ID,
-			&i.Sku,
-			&i.Name,
-			&i.Description,
-			&i.PriceAmount,
-			&i.Currency,
-			&i.Status,
-			&i.Attributes,
-			&i.Tags,
-			&i.Version,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const productListByNameDesc = `-- name: ProductListByNameDesc :many
-SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at FROM products
-WHERE brand_id = $1
-  AND ($2::product_status IS NULL OR status = $2::product_status)
-  AND ($3::text IS NULL OR tags @> ARRAY[$3::text])
-  AND ($4::text IS NULL OR name ILIKE $4::text OR sku ILIKE $4::text)
-  AND ($5::text IS NULL
-       OR (name, id) < ($5::text, $6::uuid))
-ORDER BY name DESC, id DESC
-LIMIT $7
-`
-
-type ProductListByNameDescParams struct {
-	BrandID   uuid.UUID
-	Status    NullProductStatus
-	Tag       *string
-	Pattern   *string
-	AfterName *string
-	AfterID   *uuid.UUID
-	RowLimit  int32
-}
-
-func (q *Queries) ProductListByNameDesc(ctx context.Context, arg ProductListByNameDescParams) ([]Product, error) {
-	rows, err := q.db.Query(ctx, productListByNameDesc,
-		arg.BrandID,
-		arg.Status,
-		arg.Tag,
-		arg.Pattern,
-		arg.AfterName,
-		arg.AfterID,
-		arg.RowLimit,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []Product{}
-	for rows.Next() {
-		var i Product
-		if err := rows.Scan(
-			&i.BrandID,
-			&i.ID,
-			&i.Sku,
-			&i.Name,
-			&i.Description,
-			&i.PriceAmount,
-			&i.Currency,
-			&i.Status,
-			&i.Attributes,
-			&i.Tags,
-			&i.Version,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const productListNewest = `-- name: ProductListNewest :many
-
-SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at FROM products
-WHERE brand_id = $1
-  AND ($2::product_status IS NULL OR status = $2::product_status)
-  AND ($3::text IS NULL OR tags @> ARRAY[$3::text])
-  AND ($4::text IS NULL OR name ILIKE $4::text OR sku ILIKE $4::text)
-  AND ($5::timestamptz IS NULL
-       OR (created_at, id) < ($5::timestamptz, $6::uuid))
-ORDER BY created_at DESC, id DESC
-LIMIT $7
-`
-
-type ProductListNewestParams struct {
+type ProductListParams struct {
 	BrandID      uuid.UUID
 	Status       NullProductStatus
 	Tag          *string
 	Pattern      *string
+	Sort         string
 	AfterCreated *time.Time
 	AfterID      *uuid.UUID
+	AfterName    *string
 	RowLimit     int32
 }
 
-// The list comes in four orders, one query each: a keyset must match its index, and sqlc cannot
-// vary ORDER BY. The filters are the same in all four.
-func (q *Queries) ProductListNewest(ctx context.Context, arg ProductListNewestParams) ([]Product, error) {
-	rows, err := q.db.Query(ctx, productListNewest,
+// The list in each of its four orders (@sort, as the API names them: -createdAt, createdAt, name,
+// -name), each resuming after its own keyset. It must run planned for its parameters
+// (kit.ListInBrand: force_custom_plan): @sort is then a constant, and the planner folds each CASE
+// to the one order and keyset asked for, which products_created_idx or products_name_idx serves
+// exactly as one query per order did (walked backward for createdAt and -name). A generic plan
+// could use neither index for the order.
+func (q *Queries) ProductList(ctx context.Context, arg ProductListParams) ([]Product, error) {
+	rows, err := q.db.Query(ctx, productList,
 		arg.BrandID,
 		arg.Status,
 		arg.Tag,
 		arg.Pattern,
+		arg.Sort,
 		arg.AfterCreated,
 		arg.AfterID,
-		arg.RowLimit,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []Product{}
-	for rows.Next() {
-		var i Product
-		if err := rows.Scan(
-			&i.BrandID,
-			&i.ID,
-			&i.Sku,
-			&i.Name,
-			&i.Description,
-			&i.PriceAmount,
-			&i.Currency,
-			&i.Status,
-			&i.Attributes,
-			&i.Tags,
-			&i.Version,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const productListOldest = `-- name: ProductListOldest :many
-SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at FROM products
-WHERE brand_id = $1
-  AND ($2::product_status IS NULL OR status = $2::product_status)
-  AND ($3::text IS NULL OR tags @> ARRAY[$3::text])
-  AND ($4::text IS NULL OR name ILIKE $4::text OR sku ILIKE $4::text)
-  AND ($5::timestamptz IS NULL
-       OR (created_at, id) > ($5::timestamptz, $6::uuid))
-ORDER BY created_at, id
-LIMIT $7
-`
-
-type ProductListOldestParams struct {
-	BrandID      uuid.UUID
-	Status       NullProductStatus
-	Tag          *string
-	Pattern      *string
-	AfterCreated *time.Time
-	AfterID      *uuid.UUID
-	RowLimit     int32
-}
-
-func (q *Queries) ProductListOldest(ctx context.Context, arg ProductListOldestParams) ([]Product, error) {
-	rows, err := q.db.Query(ctx, productListOldest,
-		arg.BrandID,
-		arg.Status,
-		arg.Tag,
-		arg.Pattern,
-		arg.AfterCreated,
-		arg.AfterID,
+		arg.AfterName,
 		arg.RowLimit,
 	)
 	if err != nil {

@@ -282,15 +282,31 @@ func (ns NullUserRole) Value() (driver.Value, error) {
 	return string(ns.UserRole), nil
 }
 
+type ApiKey struct {
+	ID          uuid.UUID
+	BrandID     uuid.UUID
+	Name        string
+	SecretHash  []byte
+	Hint        string
+	Permissions []string
+	CreatedBy   uuid.UUID
+	CreatedAt   time.Time
+	ExpiresAt   *time.Time
+	LastUsedAt  *time.Time
+	RevokedAt   *time.Time
+}
+
 type AuditEvent struct {
-	ID        uuid.UUID
-	Type      string
-	UserID    *uuid.UUID
-	SessionID *uuid.UUID
-	Ip        *string
-	UserAgent *string
-	CreatedAt time.Time
-	ActorID   *uuid.UUID
+	ID            uuid.UUID
+	Type          string
+	UserID        *uuid.UUID
+	SessionID     *uuid.UUID
+	Ip            *string
+	UserAgent     *string
+	CreatedAt     time.Time
+	ActorID       *uuid.UUID
+	ActorApiKeyID *uuid.UUID
+	ApiKeyID      *uuid.UUID
 }
 
 type Brand struct {

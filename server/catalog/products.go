@@ -13,6 +13,9 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/paging"
+	"github.com/ecompointer/ecompointer/server/problem"
+	"github.com/ecompointer/ecompointer/server/respond"
 )
 
 func apiProduct(p db.Product) (api.Product, error) {
@@ -71,7 +74,7 @@ func tagsOrEmpty(tags *api.Tags) []string {
 func (h *Handlers) CreateProduct(ctx context.Context, req api.CreateProductRequestObject) (api.CreateProductResponseObject, error) {
 	body := req.Body
 	if bad := checkProduct("", body.Currency, body.Attributes); len(bad) > 0 {
-		return api.CreateProduct400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.InvalidFields(ctx, bad)}, nil
+		return nil, problem.RefuseFields(bad)
 	}
 	attrs, err := attributesJSON(body.Attributes)
 	if err != nil {
@@ -97,7 +100,7 @@ func (h *Handlers) CreateProduct(ctx context.Context, req api.CreateProductReque
 		})
 	})
 	if kit.IsConflict(err, "products_sku_key") {
-		return api.CreateProduct409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: skuTaken(ctx, body.Sku)}, nil
+		return nil, skuTaken(body.Sku)
 	}
 	if err != nil {
 		return nil, err
@@ -107,13 +110,13 @@ func (h *Handlers) CreateProduct(ctx context.Context, req api.CreateProductReque
 		return nil, err
 	}
 	return api.CreateProduct201JSONResponse{Body: out, Headers: api.CreateProduct201ResponseHeaders{
-		ETag:     kit.ETag(p.Version),
-		Location: kit.Location("/brands/", p.BrandID.String(), "/products/", p.ID.String()),
+		ETag:     respond.ETag(p.Version),
+		Location: respond.Location("/brands/", p.BrandID.String(), "/products/", p.ID.String()),
 	}}, nil
 }
 
-func skuTaken(ctx context.Context, sku string) api.ConflictApplicationProblemPlusJSONResponse {
-	return kit.Conflict(ctx, api.ProblemCodeSkuTaken, fmt.Sprintf("Another product of this brand has SKU %q.", sku))
+func skuTaken(sku string) error {
+	return problem.Refuse(api.ProblemCodeSkuTaken, fmt.Sprintf("Another product of this brand has SKU %q.", sku))
 }
 
 // GetProduct answers one product with its version as ETag.
@@ -123,7 +126,7 @@ func (h *Handlers) GetProduct(ctx context.Context, req api.GetProductRequestObje
 		return p, kit.DBError(err)
 	})
 	if errors.Is(err, kit.ErrNotFound) {
-		return api.GetProduct404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such product.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such product.")
 	}
 	if err != nil {
 		return nil, err
@@ -132,24 +135,14 @@ func (h *Handlers) GetProduct(ctx context.Context, req api.GetProductRequestObje
 	if err != nil {
 		return nil, err
 	}
-	return productOK{Body: out, Headers: api.GetProduct200ResponseHeaders{ETag: kit.ETag(p.Version)}}, nil
-}
-
-// updateProductAnswers wraps the shared problems in UpdateProduct's own responses.
-var updateProductAnswers = kit.Answers[api.UpdateProductResponseObject]{
-	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.UpdateProductResponseObject {
-		return api.UpdateProduct404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
-	},
-	PreconditionFailed: func(r api.PreconditionFailedApplicationProblemPlusJSONResponse) api.UpdateProductResponseObject {
-		return api.UpdateProduct412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: r}
-	},
+	return productOK{Body: out, Headers: api.GetProduct200ResponseHeaders{ETag: respond.ETag(p.Version)}}, nil
 }
 
 // UpdateProduct changes the fields given, honouring If-Match.
 func (h *Handlers) UpdateProduct(ctx context.Context, req api.UpdateProductRequestObject) (api.UpdateProductResponseObject, error) {
 	body := req.Body
 	if bad := checkProduct("", body.Currency, body.Attributes); len(bad) > 0 {
-		return api.UpdateProduct400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.InvalidFields(ctx, bad)}, nil
+		return nil, problem.RefuseFields(bad)
 	}
 	params := db.ProductUpdateParams{
 		BrandID:          req.BrandId,
@@ -159,7 +152,7 @@ func (h *Handlers) UpdateProduct(ctx context.Context, req api.UpdateProductReque
 		PriceAmount:      body.PriceAmount,
 		Currency:         body.Currency,
 		Tags:             nil,
-		ExpectedVersions: kit.IfMatch(req.Params.IfMatch),
+		ExpectedVersions: respond.IfMatch(req.Params.IfMatch),
 		Now:              h.d.Now(),
 	}
 	if body.Description.IsSpecified() {
@@ -190,39 +183,26 @@ func (h *Handlers) UpdateProduct(ctx context.Context, req api.UpdateProductReque
 		}
 		return p, err
 	})
-	if resp, ok := updateProductAnswers.Unmet(ctx, err, "No such product.", "product"); ok {
-		return resp, nil
-	}
 	if kit.IsConflict(err, "products_sku_key") {
-		return api.UpdateProduct409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: skuTaken(ctx, *body.Sku)}, nil
+		return nil, skuTaken(*body.Sku)
 	}
 	if err != nil {
-		return nil, err
+		return nil, respond.Unmet(err, "No such product.", "product")
 	}
 	out, err := apiProduct(p)
 	if err != nil {
 		return nil, err
 	}
-	return api.UpdateProduct200JSONResponse{Body: out, Headers: api.UpdateProduct200ResponseHeaders{ETag: kit.ETag(p.Version)}}, nil
+	return api.UpdateProduct200JSONResponse{Body: out, Headers: api.UpdateProduct200ResponseHeaders{ETag: respond.ETag(p.Version)}}, nil
 }
 
-// errInUse says a delete was refused because other rows (stock, orders) refer to the product.
-var errInUse = errors.New("in use")
-
-// deleteProductAnswers wraps the shared problems in DeleteProduct's own responses.
-var deleteProductAnswers = kit.Answers[api.DeleteProductResponseObject]{
-	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.DeleteProductResponseObject {
-		return api.DeleteProduct404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
-	},
-	PreconditionFailed: func(r api.PreconditionFailedApplicationProblemPlusJSONResponse) api.DeleteProductResponseObject {
-		return api.DeleteProduct412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: r}
-	},
-}
+// errInUse refuses the delete of a product other rows (stock, orders) refer to.
+var errInUse = problem.Refuse(api.ProblemCodeProductInUse, "The product was stocked or ordered; archive it instead (status: archived).")
 
 // DeleteProduct deletes a product that nothing refers to, honouring If-Match.
 func (h *Handlers) DeleteProduct(ctx context.Context, req api.DeleteProductRequestObject) (api.DeleteProductResponseObject, error) {
 	_, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (int64, error) {
-		n, err := q.ProductDelete(ctx, db.ProductDeleteParams{BrandID: req.BrandId, ID: req.ProductId, ExpectedVersions: kit.IfMatch(req.Params.IfMatch)})
+		n, err := q.ProductDelete(ctx, db.ProductDeleteParams{BrandID: req.BrandId, ID: req.ProductId, ExpectedVersions: respond.IfMatch(req.Params.IfMatch)})
 		if kit.IsReferenced(err) { // stocked or ordered
 			return n, errInUse
 		}
@@ -231,15 +211,8 @@ func (h *Handlers) DeleteProduct(ctx context.Context, req api.DeleteProductReque
 		}
 		return n, err
 	})
-	if resp, ok := deleteProductAnswers.Unmet(ctx, err, "No such product.", "product"); ok {
-		return resp, nil
-	}
-	if errors.Is(err, errInUse) {
-		return api.DeleteProduct409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: kit.Conflict(ctx, api.ProblemCodeProductInUse,
-			"The product was stocked or ordered; archive it instead (status: archived).")}, nil
-	}
 	if err != nil {
-		return nil, err
+		return nil, respond.Unmet(err, "No such product.", "product")
 	}
 	return api.DeleteProduct204Response{}, nil
 }
@@ -270,7 +243,7 @@ func (h *Handlers) ListProducts(ctx context.Context, req api.ListProductsRequest
 		pattern := "%" + escapeLike(*p.Q) + "%"
 		f.pattern = &pattern
 	}
-	page, err := kit.List(h.d, list, p.Cursor, p.Limit,
+	page, err := paging.List(h.d.Cursors, list, p.Cursor, p.Limit,
 		func(pos *productPosition, limit int32) ([]db.Product, error) {
 			return kit.ListInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.Product, error) {
 				return listProducts(ctx, q, sort, f, pos, limit)
@@ -283,9 +256,6 @@ func (h *Handlers) ListProducts(ctx context.Context, req api.ListProductsRequest
 			return productPosition{Created: p.CreatedAt, ID: p.ID}
 		},
 		apiProduct)
-	if errors.Is(err, kit.ErrBadCursor) {
-		return api.ListProducts400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -299,24 +269,18 @@ type productFilter struct {
 	pattern *string
 }
 
-// listProducts runs the query of the requested order (one per order: each keyset has its index).
+// listProducts runs the list query in the requested order (one query: see ProductList).
 func listProducts(ctx context.Context, q *db.Queries, sort api.ListProductsParamsSort, f productFilter, pos *productPosition, limit int32) ([]db.Product, error) {
-	var afterCreated *time.Time
-	var afterName *string
-	var afterID *uuid.UUID
+	params := db.ProductListParams{BrandID: f.brand, Status: f.status, Tag: f.tag, Pattern: f.pattern, Sort: string(sort), RowLimit: limit}
 	if pos != nil {
-		afterCreated, afterName, afterID = &pos.Created, &pos.Name, &pos.ID
+		params.AfterID = &pos.ID
+		if sort == api.SortName || sort == api.SortNameDesc {
+			params.AfterName = &pos.Name
+		} else {
+			params.AfterCreated = &pos.Created
+		}
 	}
-	switch sort {
-	case api.SortOldest:
-		return q.ProductListOldest(ctx, db.ProductListOldestParams{BrandID: f.brand, Status: f.status, Tag: f.tag, Pattern: f.pattern, AfterCreated: afterCreated, AfterID: afterID, RowLimit: limit})
-	case api.SortName:
-		return q.ProductListByName(ctx, db.ProductListByNameParams{BrandID: f.brand, Status: f.status, Tag: f.tag, Pattern: f.pattern, AfterName: afterName, AfterID: afterID, RowLimit: limit})
-	case api.SortNameDesc:
-		return q.ProductListByNameDesc(ctx, db.ProductListByNameDescParams{BrandID: f.brand, Status: f.status, Tag: f.tag, Pattern: f.pattern, AfterName: afterName, AfterID: afterID, RowLimit: limit})
-	default:
-		return q.ProductListNewest(ctx, db.ProductListNewestParams{BrandID: f.brand, Status: f.status, Tag: f.tag, Pattern: f.pattern, AfterCreated: afterCreated, AfterID: afterID, RowLimit: limit})
-	}
+	return q.ProductList(ctx, params)
 }
 
 // escapeLike makes a search text match literally inside an ILIKE pattern.
@@ -354,7 +318,7 @@ func (h *Handlers) BulkUpsertProducts(ctx context.Context, req api.BulkUpsertPro
 		first[it.Sku] = i
 	}
 	if len(bad) > 0 {
-		return api.BulkUpsertProducts400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.InvalidFields(ctx, bad)}, nil
+		return nil, problem.RefuseFields(bad)
 	}
 	// Keyed by SKU (unique in the batch, checked above): the statement looks an item up by the
 	// SKU of the row it conflicts with.

@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
-	"strconv"
 	"strings"
 	"time"
 
@@ -40,8 +39,8 @@ const (
 // DefaultTTL is how long a key is kept unless IDEMPOTENCY_KEY_TTL says otherwise.
 const DefaultTTL = 24 * time.Hour
 
-// inFlightRetryAfter is the Retry-After of a 409 idempotency_key_in_flight, in seconds.
-const inFlightRetryAfter = 1
+// inFlightRetryAfter is the Retry-After of a 409 idempotency_key_in_flight.
+const inFlightRetryAfter = time.Second
 
 // storedHeaders are the response headers a replay repeats.
 var storedHeaders = []string{"Content-Type", "Location", "ETag"}
@@ -167,9 +166,8 @@ func (s *Store) Middleware(f api.StrictHandlerFunc, operationID string) api.Stri
 		raw := r.Header.Get(Header)
 		if raw == "" && mode == Required {
 			// A retry of a request without a key could do it twice (two orders): refuse it.
-			problem.WriteCode(w, r, api.ProblemCodeIdempotencyKeyRequired,
+			return nil, problem.Refuse(api.ProblemCodeIdempotencyKeyRequired,
 				"This operation needs an Idempotency-Key header, so that a retry cannot do it twice.")
-			return nil, nil
 		}
 		caller := kit.CallerFrom(ctx)
 		if raw == "" || caller == nil {
@@ -177,8 +175,7 @@ func (s *Store) Middleware(f api.StrictHandlerFunc, operationID string) api.Stri
 		}
 		key, err := ParseKey(raw)
 		if err != nil {
-			problem.Write(w, problem.Invalid(ctx, []api.FieldError{{Field: "header." + Header, Message: err.Error()}}))
-			return nil, nil
+			return nil, problem.RefuseField("header."+Header, err.Error())
 		}
 		fingerprint, err := fingerprintOf(r, request)
 		if err != nil {
@@ -228,11 +225,14 @@ func (s *Store) Middleware(f api.StrictHandlerFunc, operationID string) api.Stri
 				if !kit.NoRows(err) {
 					return err
 				}
+				// A refusal is an answer like any other: stored, and replayed to a retry. (The
+				// handler's own writes ran in a savepoint its refusal rolled back.)
 				resp, err := f(kit.WithTx(ctx, tx), w, r, request)
 				if err != nil {
-					return err
-				}
-				if got, err = record(resp, operationID); err != nil {
+					if got, err = recordRefusal(r, err); err != nil {
+						return err
+					}
+				} else if got, err = record(resp, operationID); err != nil {
 					return err
 				}
 				if got.Status >= 500 {
@@ -257,12 +257,10 @@ func (s *Store) Middleware(f api.StrictHandlerFunc, operationID string) api.Stri
 		})
 		switch {
 		case errors.Is(err, errInFlight):
-			w.Header().Set("Retry-After", strconv.Itoa(inFlightRetryAfter))
-			problem.WriteCode(w, r, api.ProblemCodeIdempotencyKeyInFlight, "A request with this Idempotency-Key is still running; retry it shortly.")
-			return nil, nil
+			return nil, &problem.Error{Code: api.ProblemCodeIdempotencyKeyInFlight, RetryAfter: inFlightRetryAfter,
+				Detail: "A request with this Idempotency-Key is still running; retry it shortly."}
 		case errors.Is(err, errReused):
-			problem.WriteCode(w, r, api.ProblemCodeIdempotencyKeyReused, "This Idempotency-Key was used for another request; use a new key.")
-			return nil, nil
+			return nil, problem.Refuse(api.ProblemCodeIdempotencyKeyReused, "This Idempotency-Key was used for another request; use a new key.")
 		case err != nil && !errors.Is(err, errNotStored):
 			return nil, err
 		}
@@ -323,21 +321,35 @@ func canonicalPath(path string) string {
 // record writes resp as the generated code would (its Visit<Operation>Response method) and keeps
 // what was written.
 func record(resp any, operationID string) (answer, error) {
+	rec := httptest.NewRecorder()
 	visit := reflect.ValueOf(resp).MethodByName("Visit" + operationID + "Response")
 	if !visit.IsValid() {
 		return answer{}, fmt.Errorf("idempotency: %T has no Visit%sResponse", resp, operationID)
 	}
-	rec := httptest.NewRecorder()
 	if out := visit.Call([]reflect.Value{reflect.ValueOf(http.ResponseWriter(rec))}); !out[0].IsNil() {
 		return answer{}, out[0].Interface().(error) //nolint:forcetypeassert // Visit methods return error
 	}
+	return recorded(rec), nil
+}
+
+// recordRefusal writes err as the strict server's error handler would, when it is a refusal, and
+// keeps what was written; any other err is returned as it is.
+func recordRefusal(r *http.Request, err error) (answer, error) {
+	rec := httptest.NewRecorder()
+	if !problem.Answer(rec, r, err) {
+		return answer{}, err
+	}
+	return recorded(rec), nil
+}
+
+func recorded(rec *httptest.ResponseRecorder) answer {
 	a := answer{Status: rec.Code, Body: rec.Body.Bytes(), Headers: map[string]string{}}
 	for _, h := range storedHeaders {
 		if v := rec.Header().Get(h); v != "" {
 			a.Headers[h] = v
 		}
 	}
-	return a, nil
+	return a
 }
 
 // Prune deletes expired keys.

@@ -9,19 +9,18 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/paging"
+	"github.com/ecompointer/ecompointer/server/problem"
 )
 
 // AdminListUsers pages through every user, oldest first.
 func (h *Handlers) AdminListUsers(ctx context.Context, req api.AdminListUsersRequestObject) (api.AdminListUsersResponseObject, error) {
-	page, err := kit.ByID(h.d, "users", req.Params.Cursor, req.Params.Limit,
+	page, err := paging.ByID(h.d.Cursors, "users", req.Params.Cursor, req.Params.Limit,
 		func(after *uuid.UUID, limit int32) ([]db.User, error) {
 			return h.d.Queries.UserList(ctx, db.UserListParams{AfterID: after, RowLimit: limit})
 		},
 		func(u db.User) uuid.UUID { return u.ID },
-		kit.Infallible(apiUser))
-	if errors.Is(err, kit.ErrBadCursor) {
-		return api.AdminListUsers400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
-	}
+		paging.Infallible(apiUser))
 	if err != nil {
 		return nil, err
 	}
@@ -49,15 +48,15 @@ func (h *Handlers) AdminUpdateUser(ctx context.Context, req api.AdminUpdateUserR
 	})
 	switch {
 	case errors.Is(err, kit.ErrNotFound):
-		return api.AdminUpdateUser404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such user.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such user.")
 	case errors.Is(err, errAdminRole):
-		return api.AdminUpdateUser422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: kit.Unprocessable(ctx, api.ProblemCodeInvalidRoleChange,
-			"An ADMIN's role cannot be changed through the API.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeInvalidRoleChange,
+			"An ADMIN's role cannot be changed through the API.")
 	case errors.Is(err, errLastAdmin):
-		return api.AdminUpdateUser409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: kit.Conflict(ctx, api.ProblemCodeLastAdmin,
-			"An ADMIN cannot disable itself, nor the last enabled ADMIN: nobody could administer the platform any more.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeLastAdmin,
+			"An ADMIN cannot disable itself, nor the last enabled ADMIN: nobody could administer the platform any more.")
 	case errors.Is(err, errLastOwner):
-		return api.AdminUpdateUser409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: kit.Conflict(ctx, api.ProblemCodeLastOwner, lastOwnerDetail)}, nil
+		return nil, problem.Refuse(api.ProblemCodeLastOwner, lastOwnerDetail)
 	case err != nil:
 		return nil, err
 	}
@@ -159,15 +158,12 @@ func (h *Handlers) AdminListAuditEvents(ctx context.Context, req api.AdminListAu
 		t := string(*p.Type)
 		typ = &t
 	}
-	page, err := kit.ByID(h.d, "audit-events", p.Cursor, p.Limit,
+	page, err := paging.ByID(h.d.Cursors, "audit-events", p.Cursor, p.Limit,
 		func(before *uuid.UUID, limit int32) ([]db.AuditEvent, error) {
 			return h.d.Queries.AuditEventList(ctx, db.AuditEventListParams{BeforeID: before, UserID: p.UserId, Type: typ, RowLimit: limit})
 		},
 		func(e db.AuditEvent) uuid.UUID { return e.ID },
-		kit.Infallible(apiAuditEvent))
-	if errors.Is(err, kit.ErrBadCursor) {
-		return api.AdminListAuditEvents400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
-	}
+		paging.Infallible(apiAuditEvent))
 	if err != nil {
 		return nil, err
 	}

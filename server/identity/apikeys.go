@@ -15,6 +15,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/paging"
 	"github.com/ecompointer/ecompointer/server/problem"
 )
 
@@ -162,7 +163,7 @@ func (h *Handlers) CreateApiKey(ctx context.Context, req api.CreateApiKeyRequest
 	body := req.Body
 	now := h.d.Now()
 	if body.ExpiresAt != nil && !body.ExpiresAt.After(now) {
-		return api.CreateApiKey400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadRequest(ctx, "expiresAt", "must be in the future")}, nil
+		return nil, problem.RefuseField("expiresAt", "must be in the future")
 	}
 	var refused []api.FieldError
 	for i, p := range body.Permissions {
@@ -178,7 +179,7 @@ func (h *Handlers) CreateApiKey(ctx context.Context, req api.CreateApiKeyRequest
 		}
 	}
 	if len(refused) > 0 {
-		return api.CreateApiKey422ApplicationProblemPlusJSONResponse{Body: permissionsRefused(ctx, refused)}, nil
+		return nil, permissionsRefused(refused)
 	}
 	raw, err := newAPIKey()
 	if err != nil {
@@ -214,31 +215,32 @@ func (h *Handlers) CreateApiKey(ctx context.Context, req api.CreateApiKeyRequest
 }
 
 // permissionsRefused is the 422 naming each permission a key may not be given.
-func permissionsRefused(ctx context.Context, fields []api.FieldError) api.Problem {
+func permissionsRefused(fields []api.FieldError) *problem.Error {
 	details := make([]string, 0, len(fields))
 	for _, f := range fields {
 		details = append(details, f.Field+": "+f.Message)
 	}
-	p := problem.New(ctx, api.ProblemCodePermissionNotHeld, strings.Join(details, "; "))
-	count := int32(len(fields)) //nolint:gosec // at most the request's 32 permissions
-	p.Errors, p.ErrorCount = &fields, &count
-	return p
+	return &problem.Error{
+		Code:   api.ProblemCodePermissionNotHeld,
+		Detail: strings.Join(details, "; "),
+		Extend: func(p *api.Problem) {
+			count := int32(len(fields)) //nolint:gosec // at most the request's 32 permissions
+			p.Errors, p.ErrorCount = &fields, &count
+		},
+	}
 }
 
 // ListApiKeys pages through the brand's keys, newest first, revoked and expired ones included.
 func (h *Handlers) ListApiKeys(ctx context.Context, req api.ListApiKeysRequestObject) (api.ListApiKeysResponseObject, error) {
 	p := req.Params
-	page, err := kit.ByID(h.d, "api-keys/"+req.BrandId.String(), p.Cursor, p.Limit,
+	page, err := paging.ByID(h.d.Cursors, "api-keys/"+req.BrandId.String(), p.Cursor, p.Limit,
 		func(before *uuid.UUID, limit int32) ([]db.ApiKey, error) {
 			return kit.ReadInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.ApiKey, error) {
 				return q.APIKeyList(ctx, db.APIKeyListParams{BrandID: req.BrandId, BeforeID: before, RowLimit: limit})
 			})
 		},
 		func(k db.ApiKey) uuid.UUID { return k.ID },
-		kit.Infallible(apiAPIKey))
-	if errors.Is(err, kit.ErrBadCursor) {
-		return api.ListApiKeys400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
-	}
+		paging.Infallible(apiAPIKey))
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +269,7 @@ func (h *Handlers) RevokeApiKey(ctx context.Context, req api.RevokeApiKeyRequest
 		return struct{}{}, kit.AuditKey(ctx, h.d, q, api.AuditEventTypeApiKeyRevoked, &k.CreatedBy, &c.SessionID, &k.ID)
 	})
 	if errors.Is(err, kit.ErrNotFound) {
-		return api.RevokeApiKey404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such API key.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such API key.")
 	}
 	if err != nil {
 		return nil, err

@@ -25,7 +25,7 @@ import (
 func (h *Handlers) Register(ctx context.Context, req api.RegisterRequestObject) (api.RegisterResponseObject, error) {
 	body := req.Body
 	if err := password.Check(body.Password); err != nil {
-		return api.Register400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadRequest(ctx, "password", err.Error())}, nil
+		return nil, problem.RefuseField("password", err.Error())
 	}
 	hash, err := h.hasher.Hash(ctx, body.Password)
 	if err != nil {
@@ -58,7 +58,7 @@ func (h *Handlers) Register(ctx context.Context, req api.RegisterRequestObject) 
 		return err
 	})
 	if kit.IsConflict(err, "users_email_key") {
-		return api.Register409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: kit.Conflict(ctx, api.ProblemCodeEmailTaken, "An account with this email exists.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeEmailTaken, "An account with this email exists.")
 	}
 	if err != nil {
 		return nil, err
@@ -121,7 +121,7 @@ func slugify(name string) string {
 func (h *Handlers) Login(ctx context.Context, req api.LoginRequestObject) (api.LoginResponseObject, error) {
 	body := req.Body
 	email := strings.ToLower(string(body.Email))
-	invalid := api.Login401ApplicationProblemPlusJSONResponse{UnauthorizedApplicationProblemPlusJSONResponse: kit.Unauthorized(ctx, api.ProblemCodeInvalidCredentials, "The email or the password is wrong.")}
+	invalid := problem.Refuse(api.ProblemCodeInvalidCredentials, "The email or the password is wrong.")
 
 	user, err := h.d.Queries.UserGetByEmail(ctx, email)
 	known := err == nil
@@ -144,7 +144,7 @@ func (h *Handlers) Login(ctx context.Context, req api.LoginRequestObject) (api.L
 			return nil, err
 		}
 		observe.LoginOutcome(observe.LoginThrottled)
-		return api.Login429ApplicationProblemPlusJSONResponse{TooManyRequestsApplicationProblemPlusJSONResponse: kit.TooManyRequests(ctx, api.ProblemCodeAccountThrottled, throttledDetail, wait)}, nil
+		return nil, &problem.Error{Code: api.ProblemCodeAccountThrottled, Detail: throttledDetail, RetryAfter: wait}
 	}
 
 	var ok, rehash bool
@@ -169,11 +169,11 @@ func (h *Handlers) Login(ctx context.Context, req api.LoginRequestObject) (api.L
 			return nil, err
 		}
 		observe.LoginOutcome(observe.LoginBadCredentials)
-		return invalid, nil
+		return nil, invalid
 	}
 	if user.Disabled {
 		observe.LoginOutcome(observe.LoginDisabled)
-		return api.Login403ApplicationProblemPlusJSONResponse{ForbiddenApplicationProblemPlusJSONResponse: kit.Forbidden(ctx, api.ProblemCodeAccountDisabled, "This account is disabled.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeAccountDisabled, "This account is disabled.")
 	}
 
 	var newHash string
@@ -294,17 +294,17 @@ const (
 // Refresh rotates a session's refresh token. Everything is decided under the session row's lock
 // in one transaction, so concurrent refreshes of one token perform exactly one rotation.
 func (h *Handlers) Refresh(ctx context.Context, req api.RefreshRequestObject) (api.RefreshResponseObject, error) {
-	invalid := func(detail string) api.RefreshResponseObject {
+	invalid := func(detail string) error {
 		observe.RefreshOutcome(observe.RefreshInvalid)
-		return api.Refresh401ApplicationProblemPlusJSONResponse{UnauthorizedApplicationProblemPlusJSONResponse: kit.Unauthorized(ctx, api.ProblemCodeInvalidRefreshToken, detail)}
+		return problem.Refuse(api.ProblemCodeInvalidRefreshToken, detail)
 	}
 	presented := req.Body.RefreshToken
 	claims, err := h.tokens.VerifyRefresh(presented)
 	if errors.Is(err, token.ErrExpired) {
-		return invalid("The refresh token expired; log in again."), nil
+		return nil, invalid("The refresh token expired; log in again.")
 	}
 	if err != nil {
-		return invalid("The refresh token is not valid."), nil
+		return nil, invalid("The refresh token is not valid.")
 	}
 
 	if auth, ok, err := h.rotateCurrent(ctx, presented, claims); err != nil || ok {
@@ -409,12 +409,12 @@ func (h *Handlers) Refresh(ctx context.Context, req api.RefreshRequestObject) (a
 		return api.Refresh200JSONResponse{AuthenticatedJSONResponse: authenticated(auth)}, nil
 	case refreshReused:
 		observe.RefreshOutcome(observe.RefreshReused)
-		return api.Refresh401ApplicationProblemPlusJSONResponse{UnauthorizedApplicationProblemPlusJSONResponse: kit.Unauthorized(ctx, api.ProblemCodeRefreshTokenReused,
-			"This refresh token was already used; the session is revoked. Log in again.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeRefreshTokenReused,
+			"This refresh token was already used; the session is revoked. Log in again.")
 	case refreshForged:
-		return invalid("The refresh token is not valid; the session is revoked. Log in again."), nil
+		return nil, invalid("The refresh token is not valid; the session is revoked. Log in again.")
 	default:
-		return invalid(reason), nil
+		return nil, invalid(reason)
 	}
 }
 
@@ -514,7 +514,7 @@ func (h *Handlers) ChangePassword(ctx context.Context, req api.ChangePasswordReq
 		if err := kit.Audit(ctx, h.d, h.d.Queries, api.AuditEventTypeLoginLocked, &c.User.ID, &c.SessionID); err != nil {
 			return nil, err
 		}
-		return api.ChangePassword429ApplicationProblemPlusJSONResponse{TooManyRequestsApplicationProblemPlusJSONResponse: kit.TooManyRequests(ctx, api.ProblemCodeAccountThrottled, throttledDetail, wait)}, nil
+		return nil, &problem.Error{Code: api.ProblemCodeAccountThrottled, Detail: throttledDetail, RetryAfter: wait}
 	}
 	ok, _, err := h.hasher.Verify(ctx, c.User.PasswordHash, body.CurrentPassword)
 	if err != nil {
@@ -530,10 +530,10 @@ func (h *Handlers) ChangePassword(ctx context.Context, req api.ChangePasswordReq
 		if err != nil {
 			return nil, err
 		}
-		return api.ChangePassword422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: kit.Unprocessable(ctx, api.ProblemCodeInvalidCurrentPassword, "The current password is wrong.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeInvalidCurrentPassword, "The current password is wrong.")
 	}
 	if err := password.Check(body.NewPassword); err != nil {
-		return api.ChangePassword400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadRequest(ctx, "newPassword", err.Error())}, nil
+		return nil, problem.RefuseField("newPassword", err.Error())
 	}
 	hash, err := h.hasher.Hash(ctx, body.NewPassword)
 	if err != nil {

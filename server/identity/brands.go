@@ -9,19 +9,19 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/paging"
+	"github.com/ecompointer/ecompointer/server/problem"
+	"github.com/ecompointer/ecompointer/server/respond"
 )
 
 // ListBrands pages through every brand (ADMIN), oldest first.
 func (h *Handlers) ListBrands(ctx context.Context, req api.ListBrandsRequestObject) (api.ListBrandsResponseObject, error) {
-	page, err := kit.ByID(h.d, "brands", req.Params.Cursor, req.Params.Limit,
+	page, err := paging.ByID(h.d.Cursors, "brands", req.Params.Cursor, req.Params.Limit,
 		func(after *uuid.UUID, limit int32) ([]db.Brand, error) {
 			return h.d.Queries.BrandList(ctx, db.BrandListParams{AfterID: after, RowLimit: limit})
 		},
 		func(b db.Brand) uuid.UUID { return b.ID },
-		kit.Infallible(apiBrand))
-	if errors.Is(err, kit.ErrBadCursor) {
-		return api.ListBrands400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
-	}
+		paging.Infallible(apiBrand))
 	if err != nil {
 		return nil, err
 	}
@@ -32,22 +32,12 @@ func (h *Handlers) ListBrands(ctx context.Context, req api.ListBrandsRequestObje
 func (h *Handlers) GetBrand(ctx context.Context, req api.GetBrandRequestObject) (api.GetBrandResponseObject, error) {
 	b, err := h.d.Queries.BrandGet(ctx, req.BrandId)
 	if errors.Is(kit.DBError(err), kit.ErrNotFound) {
-		return api.GetBrand404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such brand.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such brand.")
 	}
 	if err != nil {
 		return nil, err
 	}
-	return api.GetBrand200JSONResponse{Body: apiBrand(b), Headers: api.GetBrand200ResponseHeaders{ETag: kit.ETag(b.Version)}}, nil
-}
-
-// updateBrandAnswers wraps the shared problems in UpdateBrand's own responses.
-var updateBrandAnswers = kit.Answers[api.UpdateBrandResponseObject]{
-	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.UpdateBrandResponseObject {
-		return api.UpdateBrand404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
-	},
-	PreconditionFailed: func(r api.PreconditionFailedApplicationProblemPlusJSONResponse) api.UpdateBrandResponseObject {
-		return api.UpdateBrand412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: r}
-	},
+	return api.GetBrand200JSONResponse{Body: apiBrand(b), Headers: api.GetBrand200ResponseHeaders{ETag: respond.ETag(b.Version)}}, nil
 }
 
 // UpdateBrand renames a brand or changes its currency, honouring If-Match.
@@ -58,7 +48,7 @@ func (h *Handlers) UpdateBrand(ctx context.Context, req api.UpdateBrandRequestOb
 			ID:               req.BrandId,
 			Name:             body.Name,
 			Currency:         body.Currency,
-			ExpectedVersions: kit.IfMatch(req.Params.IfMatch),
+			ExpectedVersions: respond.IfMatch(req.Params.IfMatch),
 			Now:              h.d.Now(),
 		})
 		if errors.Is(kit.DBError(err), kit.ErrNotFound) {
@@ -66,26 +56,20 @@ func (h *Handlers) UpdateBrand(ctx context.Context, req api.UpdateBrandRequestOb
 		}
 		return b, err
 	})
-	if resp, ok := updateBrandAnswers.Unmet(ctx, err, "No such brand.", "brand"); ok {
-		return resp, nil
-	}
 	if err != nil {
-		return nil, err
+		return nil, respond.Unmet(err, "No such brand.", "brand")
 	}
-	return api.UpdateBrand200JSONResponse{Body: apiBrand(updated), Headers: api.UpdateBrand200ResponseHeaders{ETag: kit.ETag(updated.Version)}}, nil
+	return api.UpdateBrand200JSONResponse{Body: apiBrand(updated), Headers: api.UpdateBrand200ResponseHeaders{ETag: respond.ETag(updated.Version)}}, nil
 }
 
 // ListMembers pages through a brand's members, oldest first.
 func (h *Handlers) ListMembers(ctx context.Context, req api.ListMembersRequestObject) (api.ListMembersResponseObject, error) {
-	page, err := kit.ByID(h.d, "members/"+req.BrandId.String(), req.Params.Cursor, req.Params.Limit,
+	page, err := paging.ByID(h.d.Cursors, "members/"+req.BrandId.String(), req.Params.Cursor, req.Params.Limit,
 		func(after *uuid.UUID, limit int32) ([]db.User, error) {
 			return h.d.Queries.MemberList(ctx, db.MemberListParams{BrandID: &req.BrandId, AfterID: after, RowLimit: limit})
 		},
 		func(u db.User) uuid.UUID { return u.ID },
-		kit.Infallible(apiUser))
-	if errors.Is(err, kit.ErrBadCursor) {
-		return api.ListMembers400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
-	}
+		paging.Infallible(apiUser))
 	if err != nil {
 		return nil, err
 	}
@@ -104,9 +88,9 @@ func (h *Handlers) UpdateMember(ctx context.Context, req api.UpdateMemberRequest
 	})
 	switch {
 	case errors.Is(err, kit.ErrNotFound):
-		return api.UpdateMember404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such member.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such member.")
 	case errors.Is(err, errLastOwner):
-		return api.UpdateMember409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: kit.Conflict(ctx, api.ProblemCodeLastOwner, lastOwnerDetail)}, nil
+		return nil, problem.Refuse(api.ProblemCodeLastOwner, lastOwnerDetail)
 	case err != nil:
 		return nil, err
 	}
@@ -135,9 +119,9 @@ func (h *Handlers) RemoveMember(ctx context.Context, req api.RemoveMemberRequest
 	})
 	switch {
 	case errors.Is(err, kit.ErrNotFound):
-		return api.RemoveMember404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such member.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such member.")
 	case errors.Is(err, errLastOwner):
-		return api.RemoveMember409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: kit.Conflict(ctx, api.ProblemCodeLastOwner, lastOwnerDetail)}, nil
+		return nil, problem.Refuse(api.ProblemCodeLastOwner, lastOwnerDetail)
 	case err != nil:
 		return nil, err
 	}

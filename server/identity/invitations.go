@@ -14,7 +14,10 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/paging"
 	"github.com/ecompointer/ecompointer/server/password"
+	"github.com/ecompointer/ecompointer/server/problem"
+	"github.com/ecompointer/ecompointer/server/respond"
 )
 
 // InvitationTTL is how long an invitation can be accepted.
@@ -106,7 +109,7 @@ func (h *Handlers) CreateInvitation(ctx context.Context, req api.CreateInvitatio
 	}
 	return api.CreateInvitation201JSONResponse{
 		Body:    api.CreatedInvitation{Invitation: apiInvitation(inv, now), InviteToken: tok},
-		Headers: api.CreateInvitation201ResponseHeaders{Location: kit.Location("/brands/", req.BrandId.String(), "/invitations/", id.String())},
+		Headers: api.CreateInvitation201ResponseHeaders{Location: respond.Location("/brands/", req.BrandId.String(), "/invitations/", id.String())},
 	}, nil
 }
 
@@ -119,17 +122,14 @@ func (h *Handlers) ListInvitations(ctx context.Context, req api.ListInvitationsR
 		status = &st
 	}
 	now := h.d.Now()
-	page, err := kit.ByID(h.d, "invitations/"+req.BrandId.String(), p.Cursor, p.Limit,
+	page, err := paging.ByID(h.d.Cursors, "invitations/"+req.BrandId.String(), p.Cursor, p.Limit,
 		func(before *uuid.UUID, limit int32) ([]db.Invitation, error) {
 			return kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.Invitation, error) {
 				return q.InvitationList(ctx, db.InvitationListParams{BrandID: req.BrandId, BeforeID: before, Status: status, Now: now, RowLimit: limit})
 			})
 		},
 		func(inv db.Invitation) uuid.UUID { return inv.ID },
-		kit.Infallible(func(inv db.Invitation) api.Invitation { return apiInvitation(inv, now) }))
-	if errors.Is(err, kit.ErrBadCursor) {
-		return api.ListInvitations400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
-	}
+		paging.Infallible(func(inv db.Invitation) api.Invitation { return apiInvitation(inv, now) }))
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +143,7 @@ func (h *Handlers) GetInvitation(ctx context.Context, req api.GetInvitationReque
 		return inv, kit.DBError(err)
 	})
 	if errors.Is(err, kit.ErrNotFound) {
-		return api.GetInvitation404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such invitation.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such invitation.")
 	}
 	if err != nil {
 		return nil, err
@@ -176,10 +176,10 @@ func (h *Handlers) RevokeInvitation(ctx context.Context, req api.RevokeInvitatio
 	})
 	switch {
 	case errors.Is(err, kit.ErrNotFound):
-		return api.RevokeInvitation404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such invitation.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such invitation.")
 	case errors.Is(err, errInvitationAccepted):
-		return api.RevokeInvitation409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: kit.Conflict(ctx, api.ProblemCodeInvitationAccepted,
-			"This invitation was accepted; remove the member instead.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeInvitationAccepted,
+			"This invitation was accepted; remove the member instead.")
 	case err != nil:
 		return nil, err
 	}
@@ -224,7 +224,7 @@ func (h *Handlers) checkInvite(ctx context.Context, q *db.Queries, tok string, l
 func (h *Handlers) AcceptInvite(ctx context.Context, req api.AcceptInviteRequestObject) (api.AcceptInviteResponseObject, error) {
 	body := req.Body
 	if err := password.Check(body.Password); err != nil {
-		return api.AcceptInvite400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadRequest(ctx, "password", err.Error())}, nil
+		return nil, problem.RefuseField("password", err.Error())
 	}
 	// A first, unlocked look before paying for bcrypt: a bad token costs the server nothing.
 	err := h.d.InTx(ctx, func(q *db.Queries) error {
@@ -263,11 +263,11 @@ func (h *Handlers) AcceptInvite(ctx context.Context, req api.AcceptInviteRequest
 	}
 	switch {
 	case errors.Is(err, errInvalidInvite):
-		return api.AcceptInvite401ApplicationProblemPlusJSONResponse{UnauthorizedApplicationProblemPlusJSONResponse: kit.Unauthorized(ctx, api.ProblemCodeInvalidInvite, "This invitation token is not valid.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeInvalidInvite, "This invitation token is not valid.")
 	case errors.Is(err, errInviteGone):
-		return api.AcceptInvite410ApplicationProblemPlusJSONResponse{GoneApplicationProblemPlusJSONResponse: kit.Gone(ctx, api.ProblemCodeInviteGone, "This invitation was used, revoked or has expired.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeInviteGone, "This invitation was used, revoked or has expired.")
 	case kit.IsConflict(err, "users_email_key"):
-		return api.AcceptInvite409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: kit.Conflict(ctx, api.ProblemCodeEmailTaken, "An account with this email exists.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeEmailTaken, "An account with this email exists.")
 	case err != nil:
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/problem"
 )
 
 // ListSessions answers the caller's live sessions, most recently used first.
@@ -43,7 +44,7 @@ func (h *Handlers) RevokeSession(ctx context.Context, req api.RevokeSessionReque
 		return nil, err
 	}
 	if revoked == 0 {
-		return api.RevokeSession404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such session.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such session.")
 	}
 	return api.RevokeSession204Response{}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/gen/stockdb"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/problem"
 )
 
 // summed is a request's lines merged by level, in the order each level first appears: two lines
@@ -51,19 +52,6 @@ func shortLine(index int, l Level, requested, available int64) api.ProblemLine {
 	return api.ProblemLine{Index: index, ProductId: l.Product, LocationId: &loc, Requested: &requested, Available: &available}
 }
 
-// createStockAdjustmentAnswers wraps the shared problems in CreateStockAdjustment's own responses.
-var createStockAdjustmentAnswers = kit.Answers[api.CreateStockAdjustmentResponseObject]{
-	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.CreateStockAdjustmentResponseObject {
-		return api.CreateStockAdjustment404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
-	},
-	Conflict: func(r api.ConflictApplicationProblemPlusJSONResponse) api.CreateStockAdjustmentResponseObject {
-		return api.CreateStockAdjustment409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: r}
-	},
-	Unprocessable: func(r api.UnprocessableApplicationProblemPlusJSONResponse) api.CreateStockAdjustmentResponseObject {
-		return api.CreateStockAdjustment422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: r}
-	},
-}
-
 // CreateStockAdjustment receives, adjusts or returns stock, all lines or none.
 func (h *Handlers) CreateStockAdjustment(ctx context.Context, req api.CreateStockAdjustmentRequestObject) (api.CreateStockAdjustmentResponseObject, error) {
 	body := req.Body
@@ -72,7 +60,7 @@ func (h *Handlers) CreateStockAdjustment(ctx context.Context, req api.CreateStoc
 		func(l api.StockAdjustmentLine) int64 { return l.Delta })
 	kind := stockdb.MovementKind(body.Kind)
 	if bad := signErrors(kind, body.Lines); len(bad) > 0 {
-		return api.CreateStockAdjustment400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.InvalidFields(ctx, bad)}, nil
+		return nil, problem.RefuseFields(bad)
 	}
 	change, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.StockChange, error) {
 		st, err := Open(ctx, tx, req.BrandId, h.d.Now(), lines.scope(func(l Level) bool { return lines.delta[l] > 0 }))
@@ -106,26 +94,10 @@ func (h *Handlers) CreateStockAdjustment(ctx context.Context, req api.CreateStoc
 		}
 		return st.Change(), nil
 	})
-	if resp, ok := Refused(ctx, err, createStockAdjustmentAnswers); ok {
-		return resp, nil
-	}
 	if err != nil {
-		return nil, err
+		return nil, Refusal(err)
 	}
 	return api.CreateStockAdjustment201JSONResponse{StockChangedJSONResponse: api.StockChangedJSONResponse{Body: change}}, nil
-}
-
-// createStockCountAnswers wraps the shared problems in CreateStockCount's own responses.
-var createStockCountAnswers = kit.Answers[api.CreateStockCountResponseObject]{
-	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.CreateStockCountResponseObject {
-		return api.CreateStockCount404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
-	},
-	Conflict: func(r api.ConflictApplicationProblemPlusJSONResponse) api.CreateStockCountResponseObject {
-		return api.CreateStockCount409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: r}
-	},
-	Unprocessable: func(r api.UnprocessableApplicationProblemPlusJSONResponse) api.CreateStockCountResponseObject {
-		return api.CreateStockCount422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: r}
-	},
 }
 
 // CreateStockCount sets counted levels' onHand, compare-and-set on expectedOnHand.
@@ -142,7 +114,7 @@ func (h *Handlers) CreateStockCount(ctx context.Context, req api.CreateStockCoun
 		seen[k] = i
 	}
 	if len(bad) > 0 {
-		return api.CreateStockCount400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.InvalidFields(ctx, bad)}, nil
+		return nil, problem.RefuseFields(bad)
 	}
 	lines := sumLines(body.Lines,
 		func(l api.StockCountLine) Level { return Level{l.ProductId, l.LocationId} },
@@ -180,34 +152,17 @@ func (h *Handlers) CreateStockCount(ctx context.Context, req api.CreateStockCoun
 		}
 		return st.Change(), nil
 	})
-	if resp, ok := Refused(ctx, err, createStockCountAnswers); ok {
-		return resp, nil
-	}
 	if err != nil {
-		return nil, err
+		return nil, Refusal(err)
 	}
 	return api.CreateStockCount201JSONResponse{StockChangedJSONResponse: api.StockChangedJSONResponse{Body: change}}, nil
-}
-
-// createStockTransferAnswers wraps the shared problems in CreateStockTransfer's own responses.
-var createStockTransferAnswers = kit.Answers[api.CreateStockTransferResponseObject]{
-	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.CreateStockTransferResponseObject {
-		return api.CreateStockTransfer404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
-	},
-	Conflict: func(r api.ConflictApplicationProblemPlusJSONResponse) api.CreateStockTransferResponseObject {
-		return api.CreateStockTransfer409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: r}
-	},
-	Unprocessable: func(r api.UnprocessableApplicationProblemPlusJSONResponse) api.CreateStockTransferResponseObject {
-		return api.CreateStockTransfer422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: r}
-	},
 }
 
 // CreateStockTransfer moves available stock from one location to another in one transaction.
 func (h *Handlers) CreateStockTransfer(ctx context.Context, req api.CreateStockTransferRequestObject) (api.CreateStockTransferResponseObject, error) {
 	body := req.Body
 	if body.FromLocationId == body.ToLocationId {
-		return api.CreateStockTransfer400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadRequest(ctx,
-			"toLocationId", "must differ from fromLocationId")}, nil
+		return nil, problem.RefuseField("toLocationId", "must differ from fromLocationId")
 	}
 	from, to := Level{body.ProductId, body.FromLocationId}, Level{body.ProductId, body.ToLocationId}
 	change, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.StockChange, error) {
@@ -230,11 +185,8 @@ func (h *Handlers) CreateStockTransfer(ctx context.Context, req api.CreateStockT
 		}
 		return st.Change(), nil
 	})
-	if resp, ok := Refused(ctx, err, createStockTransferAnswers); ok {
-		return resp, nil
-	}
 	if err != nil {
-		return nil, err
+		return nil, Refusal(err)
 	}
 	return api.CreateStockTransfer201JSONResponse{StockChangedJSONResponse: api.StockChangedJSONResponse{Body: change}}, nil
 }

@@ -5,7 +5,6 @@
 package inventory
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
@@ -25,10 +24,10 @@ func New(d *kit.Deps) *Handlers {
 	return &Handlers{d: d}
 }
 
-// Refused maps the stock engine's refusals to the operation's response (ok false for any other
-// error): one place says which status and code each refusal is, whatever operation (a stock
-// change here, an order elsewhere) met it.
-func Refused[R any](ctx context.Context, err error, a kit.Answers[R]) (resp R, ok bool) {
+// Refusal is the refusal a stock engine error reads as, whatever operation (a stock change here, an
+// order elsewhere) met it: one place says each one's code and detail. Any other err is returned as
+// it is.
+func Refusal(err error) error {
 	var (
 		pm *ProductsMissing
 		lm *LocationsMissing
@@ -40,38 +39,31 @@ func Refused[R any](ctx context.Context, err error, a kit.Answers[R]) (resp R, o
 		rn *ReservationNotActive
 		ql *QuantityLimit
 	)
+	withLines := func(code api.ProblemCode, detail string, lines []api.ProblemLine) error {
+		return &problem.Error{Code: code, Detail: detail, Extend: func(p *api.Problem) { p.Lines = &lines }}
+	}
 	switch {
 	case errors.Is(err, kit.ErrNotFound):
-		return a.Problem(problem.New(ctx, api.ProblemCodeNotFound, "No such resource in this brand."))
+		return problem.Refuse(api.ProblemCodeNotFound, "No such resource in this brand.")
 	case errors.As(err, &pm):
-		return a.Problem(problem.New(ctx, pm.Code(), "No such product: "+pm.IDs[0].String()+"."))
+		return problem.Refuse(pm.Code(), "No such product: "+pm.IDs[0].String()+".")
 	case errors.As(err, &lm):
-		return a.Problem(problem.New(ctx, lm.Code(), "No such location: "+lm.IDs[0].String()+"."))
+		return problem.Refuse(lm.Code(), "No such location: "+lm.IDs[0].String()+".")
 	case errors.As(err, &li):
-		return a.Problem(problem.New(ctx, li.Code(), "Location "+li.ID.String()+" is inactive; activate it first."))
+		return problem.Refuse(li.Code(), "Location "+li.ID.String()+" is inactive; activate it first.")
 	case errors.As(err, &rn):
-		return a.Problem(problem.New(ctx, rn.Code(), "The reservation was released, expired or consumed."))
+		return problem.Refuse(rn.Code(), "The reservation was released, expired or consumed.")
 	case errors.As(err, &sc):
-		c := problem.New(ctx, sc.Code(), "The stock on hand changed since it was counted; `lines` gives the current values.")
-		c.Lines = &sc.Lines
-		return a.Problem(c)
+		return withLines(sc.Code(), "The stock on hand changed since it was counted; `lines` gives the current values.", sc.Lines)
 	case errors.As(err, &pu):
-		u := problem.New(ctx, pu.Code(), "Draft and archived products cannot be held or sold; `lines` lists them.")
-		u.Lines = &pu.Lines
-		return a.Problem(u)
+		return withLines(pu.Code(), "Draft and archived products cannot be held or sold; `lines` lists them.", pu.Lines)
 	case errors.As(err, &is):
 		observe.InsufficientStock()
-		u := problem.New(ctx, is.Code(), "Not enough available stock; `lines` lists each short line.")
-		u.Lines = &is.Lines
-		return a.Problem(u)
+		return withLines(is.Code(), "Not enough available stock; `lines` lists each short line.", is.Lines)
 	case errors.As(err, &ql):
-		u := problem.New(ctx, ql.Code(), fmt.Sprintf("A level holds at most %d units; `lines` lists each line that would pass it.", MaxLevelQuantity))
-		u.Lines = &ql.Lines
-		return a.Problem(u)
+		return withLines(ql.Code(), fmt.Sprintf("A level holds at most %d units; `lines` lists each line that would pass it.", MaxLevelQuantity), ql.Lines)
 	case errors.As(err, &rm):
-		u := problem.New(ctx, rm.Code(), "The reservation does not hold the order's lines; `lines` lists each shortfall.")
-		u.Lines = &rm.Lines
-		return a.Problem(u)
+		return withLines(rm.Code(), "The reservation does not hold the order's lines; `lines` lists each shortfall.", rm.Lines)
 	}
-	return resp, false
+	return err
 }

@@ -11,6 +11,9 @@ import (
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/gen/stockdb"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/paging"
+	"github.com/ecompointer/ecompointer/server/problem"
+	"github.com/ecompointer/ecompointer/server/respond"
 )
 
 // levelPosition is the keyset of the level list.
@@ -24,7 +27,7 @@ func (h *Handlers) ListStockLevels(ctx context.Context, req api.ListStockLevelsR
 	p := req.Params
 	below := p.BelowReorderPoint != nil && *p.BelowReorderPoint
 	now := h.d.Now()
-	page, err := kit.List(h.d, "inventory/"+req.BrandId.String(), p.Cursor, p.Limit,
+	page, err := paging.List(h.d.Cursors, "inventory/"+req.BrandId.String(), p.Cursor, p.Limit,
 		func(after *levelPosition, limit int32) ([]stockdb.LevelListRow, error) {
 			params := stockdb.LevelListParams{BrandID: req.BrandId, ProductID: p.ProductId, LocationID: p.LocationId, BelowReorderPoint: below, Now: now, RowLimit: limit}
 			if after != nil {
@@ -43,9 +46,6 @@ func (h *Handlers) ListStockLevels(ctx context.Context, req api.ListStockLevelsR
 				ReorderPoint: r.ReorderPoint, Version: r.Version, UpdatedAt: r.UpdatedAt,
 			}, r.Sku, r.ProductName), nil
 		})
-	if errors.Is(err, kit.ErrBadCursor) {
-		return api.ListStockLevels400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -78,22 +78,12 @@ func (h *Handlers) GetProductInventory(ctx context.Context, req api.GetProductIn
 		return inv, nil
 	})
 	if errors.Is(err, kit.ErrNotFound) {
-		return api.GetProductInventory404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such product.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such product.")
 	}
 	if err != nil {
 		return nil, err
 	}
 	return api.GetProductInventory200JSONResponse(out), nil
-}
-
-// updateStockLevelAnswers wraps the shared problems in UpdateStockLevel's own responses.
-var updateStockLevelAnswers = kit.Answers[api.UpdateStockLevelResponseObject]{
-	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.UpdateStockLevelResponseObject {
-		return api.UpdateStockLevel404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
-	},
-	PreconditionFailed: func(r api.PreconditionFailedApplicationProblemPlusJSONResponse) api.UpdateStockLevelResponseObject {
-		return api.UpdateStockLevel412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: r}
-	},
 }
 
 // UpdateStockLevel sets a level's reorder point (quantities change only through movements).
@@ -102,7 +92,7 @@ func (h *Handlers) UpdateStockLevel(ctx context.Context, req api.UpdateStockLeve
 		q, sq := db.New(tx), stockdb.New(tx)
 		l, err := sq.LevelSetReorderPoint(ctx, stockdb.LevelSetReorderPointParams{
 			BrandID: req.BrandId, ProductID: req.ProductId, LocationID: req.LocationId,
-			ReorderPoint: req.Body.ReorderPoint, ExpectedVersions: kit.IfMatch(req.Params.IfMatch), Now: h.d.Now(),
+			ReorderPoint: req.Body.ReorderPoint, ExpectedVersions: respond.IfMatch(req.Params.IfMatch), Now: h.d.Now(),
 		})
 		if errors.Is(kit.DBError(err), kit.ErrNotFound) {
 			return api.StockLevel{}, kit.Stale(sq.LevelGet(ctx, stockdb.LevelGetParams{BrandID: req.BrandId, ProductID: req.ProductId, LocationID: req.LocationId}))
@@ -125,13 +115,10 @@ func (h *Handlers) UpdateStockLevel(ctx context.Context, req api.UpdateStockLeve
 		}
 		return apiLevel(l, p.Sku, p.Name), nil
 	})
-	if resp, ok := updateStockLevelAnswers.Unmet(ctx, err, "No stock level for this product at this location (a level is created by its first movement).", "stock level"); ok {
-		return resp, nil
-	}
 	if err != nil {
-		return nil, err
+		return nil, respond.Unmet(err, "No stock level for this product at this location (a level is created by its first movement).", "stock level")
 	}
-	return api.UpdateStockLevel200JSONResponse{Body: level, Headers: api.UpdateStockLevel200ResponseHeaders{ETag: kit.ETag(level.Version)}}, nil
+	return api.UpdateStockLevel200JSONResponse{Body: level, Headers: api.UpdateStockLevel200ResponseHeaders{ETag: respond.ETag(level.Version)}}, nil
 }
 
 func apiMovement(m stockdb.StockMovement) (api.StockMovement, error) {
@@ -153,18 +140,15 @@ func (h *Handlers) ListStockMovements(ctx context.Context, req api.ListStockMove
 	if p.Kind != nil {
 		params.Kind = stockdb.NullMovementKind{MovementKind: stockdb.MovementKind(*p.Kind), Valid: true}
 	}
-	page, err := kit.List(h.d, "movements/"+req.BrandId.String(), p.Cursor, p.Limit,
-		func(after *kit.IDPosition, limit int32) ([]stockdb.StockMovement, error) {
+	page, err := paging.List(h.d.Cursors, "movements/"+req.BrandId.String(), p.Cursor, p.Limit,
+		func(after *paging.IDPosition, limit int32) ([]stockdb.StockMovement, error) {
 			params.BeforeID, params.RowLimit = after.After(), limit
 			return kit.ListInBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) ([]stockdb.StockMovement, error) {
 				return stockdb.New(tx).MovementList(ctx, params)
 			})
 		},
-		func(m stockdb.StockMovement) kit.IDPosition { return kit.IDPosition{ID: m.ID} },
+		func(m stockdb.StockMovement) paging.IDPosition { return paging.IDPosition{ID: m.ID} },
 		apiMovement)
-	if errors.Is(err, kit.ErrBadCursor) {
-		return api.ListStockMovements400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
-	}
 	if err != nil {
 		return nil, err
 	}

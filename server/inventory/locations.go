@@ -11,6 +11,9 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/paging"
+	"github.com/ecompointer/ecompointer/server/problem"
+	"github.com/ecompointer/ecompointer/server/respond"
 )
 
 func apiLocation(l db.Location) (api.StockLocation, error) {
@@ -34,8 +37,8 @@ func addressJSON(a *api.Address) ([]byte, error) {
 	return json.Marshal(a)
 }
 
-func codeTaken(ctx context.Context, code string) api.ConflictApplicationProblemPlusJSONResponse {
-	return kit.Conflict(ctx, api.ProblemCodeLocationCodeTaken, fmt.Sprintf("Another location of this brand has code %q.", code))
+func codeTaken(code string) error {
+	return problem.Refuse(api.ProblemCodeLocationCodeTaken, fmt.Sprintf("Another location of this brand has code %q.", code))
 }
 
 // CreateLocation adds a stock location to the brand.
@@ -53,7 +56,7 @@ func (h *Handlers) CreateLocation(ctx context.Context, req api.CreateLocationReq
 		})
 	})
 	if kit.IsConflict(err, "locations_code_key") {
-		return api.CreateLocation409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: codeTaken(ctx, body.Code)}, nil
+		return nil, codeTaken(body.Code)
 	}
 	if err != nil {
 		return nil, err
@@ -63,8 +66,8 @@ func (h *Handlers) CreateLocation(ctx context.Context, req api.CreateLocationReq
 		return nil, err
 	}
 	return api.CreateLocation201JSONResponse{Body: out, Headers: api.CreateLocation201ResponseHeaders{
-		ETag:     kit.ETag(loc.Version),
-		Location: kit.Location("/brands/", loc.BrandID.String(), "/locations/", loc.ID.String()),
+		ETag:     respond.ETag(loc.Version),
+		Location: respond.Location("/brands/", loc.BrandID.String(), "/locations/", loc.ID.String()),
 	}}, nil
 }
 
@@ -75,7 +78,7 @@ func (h *Handlers) GetLocation(ctx context.Context, req api.GetLocationRequestOb
 		return l, kit.DBError(err)
 	})
 	if errors.Is(err, kit.ErrNotFound) {
-		return api.GetLocation404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such location.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such location.")
 	}
 	if err != nil {
 		return nil, err
@@ -84,21 +87,11 @@ func (h *Handlers) GetLocation(ctx context.Context, req api.GetLocationRequestOb
 	if err != nil {
 		return nil, err
 	}
-	return api.GetLocation200JSONResponse{Body: out, Headers: api.GetLocation200ResponseHeaders{ETag: kit.ETag(loc.Version)}}, nil
+	return api.GetLocation200JSONResponse{Body: out, Headers: api.GetLocation200ResponseHeaders{ETag: respond.ETag(loc.Version)}}, nil
 }
 
 // errLocationInUse refuses to deactivate a location that holds stock or live holds.
 var errLocationInUse = errors.New("location in use")
-
-// updateLocationAnswers wraps the shared problems in UpdateLocation's own responses.
-var updateLocationAnswers = kit.Answers[api.UpdateLocationResponseObject]{
-	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.UpdateLocationResponseObject {
-		return api.UpdateLocation404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
-	},
-	PreconditionFailed: func(r api.PreconditionFailedApplicationProblemPlusJSONResponse) api.UpdateLocationResponseObject {
-		return api.UpdateLocation412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: r}
-	},
-}
 
 // UpdateLocation changes a location's fields, honouring If-Match. Deactivating locks the location
 // first: stock writers hold it FOR SHARE, so no stock can arrive between the check and the change.
@@ -106,7 +99,7 @@ func (h *Handlers) UpdateLocation(ctx context.Context, req api.UpdateLocationReq
 	body := req.Body
 	params := db.LocationUpdateParams{
 		BrandID: req.BrandId, ID: req.LocationId, Code: body.Code, Name: body.Name, Active: body.Active,
-		ExpectedVersions: kit.IfMatch(req.Params.IfMatch), Now: h.d.Now(),
+		ExpectedVersions: respond.IfMatch(req.Params.IfMatch), Now: h.d.Now(),
 	}
 	if body.Address.IsSpecified() {
 		if body.Address.IsNull() {
@@ -139,39 +132,33 @@ func (h *Handlers) UpdateLocation(ctx context.Context, req api.UpdateLocationReq
 		}
 		return l, err
 	})
-	if resp, ok := updateLocationAnswers.Unmet(ctx, err, "No such location.", "location"); ok {
-		return resp, nil
-	}
 	switch {
 	case errors.Is(err, errLocationInUse):
-		return api.UpdateLocation409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: kit.Conflict(ctx, api.ProblemCodeLocationInUse,
-			"The location holds stock on hand or live reservations; move or release them first.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeLocationInUse,
+			"The location holds stock on hand or live reservations; move or release them first.")
 	case kit.IsConflict(err, "locations_code_key"):
-		return api.UpdateLocation409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: codeTaken(ctx, *body.Code)}, nil
+		return nil, codeTaken(*body.Code)
 	case err != nil:
-		return nil, err
+		return nil, respond.Unmet(err, "No such location.", "location")
 	}
 	out, err := apiLocation(loc)
 	if err != nil {
 		return nil, err
 	}
-	return api.UpdateLocation200JSONResponse{Body: out, Headers: api.UpdateLocation200ResponseHeaders{ETag: kit.ETag(loc.Version)}}, nil
+	return api.UpdateLocation200JSONResponse{Body: out, Headers: api.UpdateLocation200ResponseHeaders{ETag: respond.ETag(loc.Version)}}, nil
 }
 
 // ListLocations pages through the brand's locations, oldest first.
 func (h *Handlers) ListLocations(ctx context.Context, req api.ListLocationsRequestObject) (api.ListLocationsResponseObject, error) {
 	p := req.Params
-	page, err := kit.List(h.d, "locations/"+req.BrandId.String(), p.Cursor, p.Limit,
-		func(after *kit.IDPosition, limit int32) ([]db.Location, error) {
+	page, err := paging.List(h.d.Cursors, "locations/"+req.BrandId.String(), p.Cursor, p.Limit,
+		func(after *paging.IDPosition, limit int32) ([]db.Location, error) {
 			return kit.ListInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.Location, error) {
 				return q.LocationList(ctx, db.LocationListParams{BrandID: req.BrandId, Active: p.Active, AfterID: after.After(), RowLimit: limit})
 			})
 		},
-		func(l db.Location) kit.IDPosition { return kit.IDPosition{ID: l.ID} },
+		func(l db.Location) paging.IDPosition { return paging.IDPosition{ID: l.ID} },
 		apiLocation)
-	if errors.Is(err, kit.ErrBadCursor) {
-		return api.ListLocations400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
-	}
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
@@ -20,41 +19,6 @@ import (
 // Issue 16, item 7: every documented movement filter, alone or combined, is served by an index
 // (a brand with 1M movements answered `kind` alone and `locationId` alone with 503 after 5 s),
 // and the ledger can be filtered by order.
-
-// explainer is a db.DBTX that EXPLAINs each query before running it, so that a test sees the plan
-// of the very statement sqlc generated, with the handler's parameters.
-type explainer struct {
-	tx   pgx.Tx
-	plan string
-}
-
-func (e *explainer) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	return e.tx.Exec(ctx, sql, args...)
-}
-
-func (e *explainer) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	rows, err := e.tx.Query(ctx, "EXPLAIN "+sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	var lines []string
-	for rows.Next() {
-		var l string
-		if err := rows.Scan(&l); err != nil {
-			return nil, err
-		}
-		lines = append(lines, l)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	e.plan = strings.Join(lines, "\n")
-	return e.tx.Query(ctx, sql, args...)
-}
-
-func (e *explainer) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return e.tx.QueryRow(ctx, sql, args...)
-}
 
 // TestMovementFiltersUseAnIndex seeds a brand's ledger with 200,000 movements over 20 products
 // (one of them rare),
@@ -176,29 +140,17 @@ func TestMovementFiltersUseAnIndex(t *testing.T) {
 			[]string{"product_id", "location_id", "kind", "reference", "reservation_id", "order_id", "created_at"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			e := &explainer{}
-			err := pgx.BeginFunc(ctx, env.Pool, func(tx pgx.Tx) error {
-				e.tx = tx
-				if err := db.New(tx).BrandScopeSet(ctx, b.Brand.String()); err != nil {
-					return err
-				}
-				// As kit.ListInBrand runs a list: planned for its own parameters.
-				if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
-					return err
-				}
+			plan := env.PlanOf(t, b.Brand, func(ctx context.Context, tx db.DBTX) error {
 				params := c.params
 				params.BrandID, params.RowLimit = b.Brand, 21
-				_, err := stockdb.New(e).MovementList(ctx, params)
+				_, err := stockdb.New(tx).MovementList(ctx, params)
 				return err
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if strings.Contains(e.plan, "Seq Scan on stock_movements") {
-				t.Fatalf("sequential scan of the ledger:\n%s", e.plan)
+			if strings.Contains(plan, "Seq Scan on stock_movements") {
+				t.Fatalf("sequential scan of the ledger:\n%s", plan)
 			}
 			served := false
-			for _, line := range strings.Split(e.plan, "\n") {
+			for _, line := range strings.Split(plan, "\n") {
 				if !strings.Contains(line, "Index Cond") && !strings.Contains(line, "Recheck Cond") {
 					continue
 				}
@@ -209,7 +161,7 @@ func TestMovementFiltersUseAnIndex(t *testing.T) {
 				}
 			}
 			if !served && c.columns != nil {
-				t.Errorf("no index condition on %v: the ledger is walked and filtered row by row:\n%s", c.columns, e.plan)
+				t.Errorf("no index condition on %v: the ledger is walked and filtered row by row:\n%s", c.columns, plan)
 			}
 		})
 	}

@@ -14,23 +14,13 @@ import (
 	"github.com/ecompointer/ecompointer/gen/stockdb"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/observe"
+	"github.com/ecompointer/ecompointer/server/paging"
+	"github.com/ecompointer/ecompointer/server/problem"
+	"github.com/ecompointer/ecompointer/server/respond"
 )
 
 // DefaultReservationTTL is how long a reservation holds its stock unless the request says.
 const DefaultReservationTTL = 900 * time.Second
-
-// createReservationAnswers wraps the shared problems in CreateReservation's own responses.
-var createReservationAnswers = kit.Answers[api.CreateReservationResponseObject]{
-	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.CreateReservationResponseObject {
-		return api.CreateReservation404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
-	},
-	Conflict: func(r api.ConflictApplicationProblemPlusJSONResponse) api.CreateReservationResponseObject {
-		return api.CreateReservation409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: r}
-	},
-	Unprocessable: func(r api.UnprocessableApplicationProblemPlusJSONResponse) api.CreateReservationResponseObject {
-		return api.CreateReservation422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: r}
-	},
-}
 
 // CreateReservation holds stock for a cart or a checkout, all lines or none.
 func (h *Handlers) CreateReservation(ctx context.Context, req api.CreateReservationRequestObject) (api.CreateReservationResponseObject, error) {
@@ -41,7 +31,7 @@ func (h *Handlers) CreateReservation(ctx context.Context, req api.CreateReservat
 	}
 	lines := MergeHoldLines(raw)
 	if bad := LineOverCap(lines); bad != nil {
-		return api.CreateReservation400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.InvalidFields(ctx, []api.FieldError{*bad})}, nil
+		return nil, problem.RefuseFields([]api.FieldError{*bad})
 	}
 	ttl := DefaultReservationTTL
 	if body.TtlSeconds != nil {
@@ -59,16 +49,13 @@ func (h *Handlers) CreateReservation(ctx context.Context, req api.CreateReservat
 		}
 		return apiReservation(r, allocs, now), nil
 	})
-	if resp, ok := Refused(ctx, err, createReservationAnswers); ok {
-		return resp, nil
-	}
 	if err != nil {
-		return nil, err
+		return nil, Refusal(err)
 	}
 	observe.Reservations(observe.ReservationCreated, 1)
 	return api.CreateReservation201JSONResponse{Body: res, Headers: api.CreateReservation201ResponseHeaders{
-		ETag:     kit.ETag(res.Version),
-		Location: kit.Location("/brands/", req.BrandId.String(), "/reservations/", res.Id.String()),
+		ETag:     respond.ETag(res.Version),
+		Location: respond.Location("/brands/", req.BrandId.String(), "/reservations/", res.Id.String()),
 	}}, nil
 }
 
@@ -116,12 +103,12 @@ func (h *Handlers) GetReservation(ctx context.Context, req api.GetReservationReq
 		return apiReservation(r, allocs, now), nil
 	})
 	if errors.Is(err, kit.ErrNotFound) {
-		return api.GetReservation404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such reservation.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such reservation.")
 	}
 	if err != nil {
 		return nil, err
 	}
-	return api.GetReservation200JSONResponse{Body: res, Headers: api.GetReservation200ResponseHeaders{ETag: kit.ETag(res.Version)}}, nil
+	return api.GetReservation200JSONResponse{Body: res, Headers: api.GetReservation200ResponseHeaders{ETag: respond.ETag(res.Version)}}, nil
 }
 
 // ListReservations pages through the brand's reservations, newest first.
@@ -137,8 +124,8 @@ func (h *Handlers) ListReservations(ctx context.Context, req api.ListReservation
 		r      stockdb.Reservation
 		allocs []stockdb.ReservationAllocation
 	}
-	page, err := kit.List(h.d, "reservations/"+req.BrandId.String(), p.Cursor, p.Limit,
-		func(after *kit.IDPosition, limit int32) ([]row, error) {
+	page, err := paging.List(h.d.Cursors, "reservations/"+req.BrandId.String(), p.Cursor, p.Limit,
+		func(after *paging.IDPosition, limit int32) ([]row, error) {
 			return kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) ([]row, error) {
 				q := stockdb.New(tx)
 				rs, err := q.ReservationList(ctx, stockdb.ReservationListParams{BrandID: req.BrandId, Status: status, Now: now, BeforeID: after.After(), RowLimit: limit})
@@ -165,11 +152,8 @@ func (h *Handlers) ListReservations(ctx context.Context, req api.ListReservation
 				return out, nil
 			})
 		},
-		func(r row) kit.IDPosition { return kit.IDPosition{ID: r.r.ID} },
+		func(r row) paging.IDPosition { return paging.IDPosition{ID: r.r.ID} },
 		func(r row) (api.Reservation, error) { return apiReservation(r.r, r.allocs, now), nil })
-	if errors.Is(err, kit.ErrBadCursor) {
-		return api.ListReservations400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -188,10 +172,9 @@ func (h *Handlers) ReleaseReservation(ctx context.Context, req api.ReleaseReserv
 	})
 	switch {
 	case errors.Is(err, kit.ErrNotFound):
-		return api.ReleaseReservation404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such reservation.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such reservation.")
 	case errors.Is(err, errConsumed):
-		return api.ReleaseReservation409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: kit.Conflict(ctx,
-			api.ProblemCodeReservationNotActive, "An order took this reservation over; cancel the order instead.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeReservationNotActive, "An order took this reservation over; cancel the order instead.")
 	case err != nil:
 		return nil, err
 	}
@@ -216,12 +199,11 @@ func (h *Handlers) ExtendReservation(ctx context.Context, req api.ExtendReservat
 	})
 	switch {
 	case errors.Is(err, kit.ErrNotFound):
-		return api.ExtendReservation404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such reservation.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such reservation.")
 	case errors.Is(err, errNotActive):
-		return api.ExtendReservation409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: kit.Conflict(ctx,
-			api.ProblemCodeReservationNotActive, "The reservation is no longer active (released, expired or consumed).")}, nil
+		return nil, problem.Refuse(api.ProblemCodeReservationNotActive, "The reservation is no longer active (released, expired or consumed).")
 	case err != nil:
 		return nil, err
 	}
-	return api.ExtendReservation200JSONResponse{Body: res, Headers: api.ExtendReservation200ResponseHeaders{ETag: kit.ETag(res.Version)}}, nil
+	return api.ExtendReservation200JSONResponse{Body: res, Headers: api.ExtendReservation200ResponseHeaders{ETag: respond.ETag(res.Version)}}, nil
 }

@@ -152,7 +152,7 @@ func TestBrandScopeRoundTrips(t *testing.T) {
 	}
 	list := func() error {
 		ps, err := kit.ReadInBrand(ctx, b.d, b.brandA, func(q *db.Queries) ([]db.Product, error) {
-			return q.ProductListNewest(ctx, db.ProductListNewestParams{BrandID: b.brandA, RowLimit: 21})
+			return q.ProductList(ctx, db.ProductListParams{BrandID: b.brandA, Sort: "-createdAt", RowLimit: 21})
 		})
 		if err == nil && len(ps) != 1 {
 			err = errors.New("the list is not the brand's one product")
@@ -329,7 +329,7 @@ func TestInBrandRollsBack(t *testing.T) {
 			t.Fatalf("%s: InBrand succeeded", name)
 		}
 		ps, err := kit.ReadInBrand(ctx, b.d, b.brandA, func(q *db.Queries) ([]db.Product, error) {
-			return q.ProductListNewest(ctx, db.ProductListNewestParams{BrandID: b.brandA, RowLimit: 100})
+			return q.ProductList(ctx, db.ProductListParams{BrandID: b.brandA, Sort: "-createdAt", RowLimit: 100})
 		})
 		if err != nil {
 			t.Fatal(err)

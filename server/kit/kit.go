@@ -1,7 +1,7 @@
-// Package kit is what the server's domain packages share: their dependencies, the transaction
-// helpers, the caller, audit writing, database-error translation, problem responses, list paging
-// and ETags, and the Gate that bounds each brand's share of the pool. It holds no business rule
-// of its own.
+// Package kit is what the server's domain packages share underneath their handlers: their
+// dependencies, the transaction helpers, database-error translation, the caller, audit writing and
+// the Gate that bounds each brand's share of the pool. It holds no business rule of its own, and
+// nothing of HTTP: answers are server/respond's, lists server/paging's, problems server/problem's.
 package kit
 
 import (
@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/paging"
 )
 
 // Deps are the dependencies every domain's handlers run on.
@@ -22,7 +23,7 @@ type Deps struct {
 	Queries *db.Queries
 	// Now is the clock, cut to the database's precision; tests move it instead of sleeping.
 	Now     func() time.Time
-	Cursors Cursors
+	Cursors paging.Cursors
 	// TxAttempts is how many times a transaction that lost a deadlock or a serialization conflict
 	// runs in all (DB_TX_ATTEMPTS); below 1 counts as 1.
 	TxAttempts int

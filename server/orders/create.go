@@ -14,6 +14,8 @@ import (
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/observe"
+	"github.com/ecompointer/ecompointer/server/problem"
+	"github.com/ecompointer/ecompointer/server/respond"
 )
 
 // priced is an order's lines with the product as it is sold, and the totals.
@@ -85,22 +87,6 @@ func price(ctx context.Context, q *ordersdb.Queries, brand uuid.UUID, lines []in
 	return p, nil
 }
 
-// createOrderAnswers wraps the shared problems in CreateOrder's own responses.
-var createOrderAnswers = kit.Answers[api.CreateOrderResponseObject]{
-	BadRequest: func(r api.BadRequestApplicationProblemPlusJSONResponse) api.CreateOrderResponseObject {
-		return api.CreateOrder400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: r}
-	},
-	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.CreateOrderResponseObject {
-		return api.CreateOrder404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
-	},
-	Conflict: func(r api.ConflictApplicationProblemPlusJSONResponse) api.CreateOrderResponseObject {
-		return api.CreateOrder409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: r}
-	},
-	Unprocessable: func(r api.UnprocessableApplicationProblemPlusJSONResponse) api.CreateOrderResponseObject {
-		return api.CreateOrder422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: r}
-	},
-}
-
 // CreateOrder prices the order, holds its stock (or takes over a reservation's holds), numbers it
 // and records it, all in one transaction: refused, nothing of it remains (its number included).
 func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestObject) (api.CreateOrderResponseObject, error) {
@@ -112,7 +98,7 @@ func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestOb
 	lines := inventory.MergeHoldLines(raw)
 	// One cap for orders and reservations, merged lines included (the spec bounds each line).
 	if bad := inventory.LineOverCap(lines); bad != nil {
-		return api.CreateOrder400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.InvalidFields(ctx, []api.FieldError{*bad})}, nil
+		return nil, problem.RefuseFields([]api.FieldError{*bad})
 	}
 	address, err := json.Marshal(body.ShippingAddress)
 	if err != nil {
@@ -178,15 +164,12 @@ func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestOb
 		}
 		return load(ctx, tx, o)
 	})
-	if resp, ok := refused(ctx, err, createOrderAnswers); ok {
-		return resp, nil
-	}
 	if err != nil {
-		return nil, err
+		return nil, refusal(err)
 	}
 	observe.OrderTransition(string(order.Status))
 	return api.CreateOrder201JSONResponse{Body: order, Headers: api.CreateOrder201ResponseHeaders{
-		ETag:     kit.ETag(order.Version),
-		Location: kit.Location("/brands/", req.BrandId.String(), "/orders/", order.Id.String()),
+		ETag:     respond.ETag(order.Version),
+		Location: respond.Location("/brands/", req.BrandId.String(), "/orders/", order.Id.String()),
 	}}, nil
 }

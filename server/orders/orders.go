@@ -20,6 +20,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/problem"
+	"github.com/ecompointer/ecompointer/server/respond"
 )
 
 // Handlers implements the orders operations of api.StrictServerInterface.
@@ -105,7 +106,7 @@ func lockFor(ctx context.Context, q *ordersdb.Queries, brand, id uuid.UUID, ifMa
 	if err != nil {
 		return ordersdb.Order{}, kit.DBError(err)
 	}
-	if versions := kit.IfMatch(ifMatch); versions != nil && !slices.Contains(versions, o.Version) {
+	if versions := respond.IfMatch(ifMatch); versions != nil && !slices.Contains(versions, o.Version) {
 		return ordersdb.Order{}, kit.ErrStale
 	}
 	if !slices.Contains(transitions[o.Status], action) {
@@ -181,9 +182,9 @@ func utc(t *time.Time) *time.Time {
 	return &u
 }
 
-// refused maps the refusals of orders and of the stock engine to the operation's response (ok
-// false for any other error): one place says which status and code each refusal is.
-func refused[R any](ctx context.Context, err error, a kit.Answers[R]) (R, bool) {
+// refusal is the refusal an error of orders or of the stock engine reads as: one place says each
+// one's code and detail. Any other err is returned as it is.
+func refusal(err error) error {
 	var (
 		tr *TransitionRefused
 		cm *CurrencyMismatch
@@ -194,28 +195,31 @@ func refused[R any](ctx context.Context, err error, a kit.Answers[R]) (R, bool) 
 	)
 	switch {
 	case errors.Is(err, kit.ErrNotFound):
-		return a.Problem(problem.New(ctx, api.ProblemCodeNotFound, "No such order, or reservation, in this brand."))
+		return problem.Refuse(api.ProblemCodeNotFound, "No such order, or reservation, in this brand.")
 	case errors.As(err, &ul):
-		return a.Problem(kit.BadRequest(ctx, "lines["+itoa(ul.Index)+"].lineId", "is not a line of this order").Body)
+		return problem.RefuseField("lines["+itoa(ul.Index)+"].lineId", "is not a line of this order")
 	case errors.As(err, &tr):
-		c := problem.New(ctx, tr.Code(),
-			"Cannot "+string(tr.Action)+" an order that is "+string(tr.Status)+"; `allowedActions` lists what it allows.")
 		status, allowed := api.OrderStatus(tr.Status), Allowed(tr.Status)
-		c.CurrentStatus, c.AllowedActions = &status, &allowed
-		return a.Problem(c)
+		return &problem.Error{
+			Code:   tr.Code(),
+			Detail: "Cannot " + string(tr.Action) + " an order that is " + string(tr.Status) + "; `allowedActions` lists what it allows.",
+			Extend: func(p *api.Problem) { p.CurrentStatus, p.AllowedActions = &status, &allowed },
+		}
 	case errors.As(err, &et):
-		return a.Problem(problem.New(ctx, et.Code(), "Another order of this brand has this externalReference."))
+		return problem.Refuse(et.Code(), "Another order of this brand has this externalReference.")
 	case errors.As(err, &cm):
-		return a.Problem(problem.New(ctx, cm.Code(), "An order has one currency; its products are priced in several."))
+		return problem.Refuse(cm.Code(), "An order has one currency; its products are priced in several.")
 	case errors.As(err, &ao):
-		return a.Problem(problem.New(ctx, ao.Code(), "The order's total does not fit in 64-bit minor units (from line "+itoa(ao.Index)+")."))
+		return problem.Refuse(ao.Code(), "The order's total does not fit in 64-bit minor units (from line "+itoa(ao.Index)+").")
 	case errors.As(err, &of):
-		u := problem.New(ctx, of.Code(), "More than a line's unfulfilled quantity; `lines` gives what is left to ship.")
-		u.Lines = &of.Lines
-		return a.Problem(u)
+		return &problem.Error{
+			Code:   of.Code(),
+			Detail: "More than a line's unfulfilled quantity; `lines` gives what is left to ship.",
+			Extend: func(p *api.Problem) { p.Lines = &of.Lines },
+		}
 	}
 	// The stock engine's refusals read the same whoever met them.
-	return inventory.Refused(ctx, err, a)
+	return inventory.Refusal(err)
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

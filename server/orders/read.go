@@ -12,6 +12,9 @@ import (
 	"github.com/ecompointer/ecompointer/gen/ordersdb"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/paging"
+	"github.com/ecompointer/ecompointer/server/problem"
+	"github.com/ecompointer/ecompointer/server/respond"
 )
 
 // idPosition is the keyset of the lists ordered by id (UUIDv7).
@@ -37,12 +40,12 @@ func (h *Handlers) GetOrder(ctx context.Context, req api.GetOrderRequestObject) 
 		return load(ctx, tx, o)
 	})
 	if errors.Is(err, kit.ErrNotFound) {
-		return api.GetOrder404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such order.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such order.")
 	}
 	if err != nil {
 		return nil, err
 	}
-	return api.GetOrder200JSONResponse{Body: order, Headers: api.GetOrder200ResponseHeaders{ETag: kit.ETag(order.Version)}}, nil
+	return api.GetOrder200JSONResponse{Body: order, Headers: api.GetOrder200ResponseHeaders{ETag: respond.ETag(order.Version)}}, nil
 }
 
 // ListOrders pages through the brand's orders, newest first.
@@ -63,7 +66,7 @@ func (h *Handlers) ListOrders(ctx context.Context, req api.ListOrdersRequestObje
 		lines  []ordersdb.OrderLine
 		allocs []inventory.OrderHold
 	}
-	page, err := kit.List(h.d, "orders/"+req.BrandId.String(), p.Cursor, p.Limit,
+	page, err := paging.List(h.d.Cursors, "orders/"+req.BrandId.String(), p.Cursor, p.Limit,
 		func(after *idPosition, limit int32) ([]row, error) {
 			return kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) ([]row, error) {
 				q := ordersdb.New(tx)
@@ -95,9 +98,6 @@ func (h *Handlers) ListOrders(ctx context.Context, req api.ListOrdersRequestObje
 		},
 		func(r row) idPosition { return idPosition{ID: r.o.ID} },
 		func(r row) (api.Order, error) { return apiOrder(r.o, r.lines, r.allocs) })
-	if errors.Is(err, kit.ErrBadCursor) {
-		return api.ListOrders400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func (h *Handlers) ListOrders(ctx context.Context, req api.ListOrdersRequestObje
 // ListOrderEvents pages through an order's history, oldest first.
 func (h *Handlers) ListOrderEvents(ctx context.Context, req api.ListOrderEventsRequestObject) (api.ListOrderEventsResponseObject, error) {
 	p := req.Params
-	page, err := kit.List(h.d, "order-events/"+req.OrderId.String(), p.Cursor, p.Limit,
+	page, err := paging.List(h.d.Cursors, "order-events/"+req.OrderId.String(), p.Cursor, p.Limit,
 		func(after *idPosition, limit int32) ([]ordersdb.OrderEvent, error) {
 			return kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) ([]ordersdb.OrderEvent, error) {
 				q := ordersdb.New(tx)
@@ -130,10 +130,8 @@ func (h *Handlers) ListOrderEvents(ctx context.Context, req api.ListOrderEventsR
 			return out, nil
 		})
 	switch {
-	case errors.Is(err, kit.ErrBadCursor):
-		return api.ListOrderEvents400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
 	case errors.Is(err, kit.ErrNotFound):
-		return api.ListOrderEvents404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such order.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such order.")
 	case err != nil:
 		return nil, err
 	}
@@ -148,7 +146,7 @@ func (h *Handlers) ListFulfilments(ctx context.Context, req api.ListFulfilmentsR
 		lines []ordersdb.FulfilmentLine
 		order ordersdb.Order
 	}
-	page, err := kit.List(h.d, "fulfilments/"+req.OrderId.String(), p.Cursor, p.Limit,
+	page, err := paging.List(h.d.Cursors, "fulfilments/"+req.OrderId.String(), p.Cursor, p.Limit,
 		func(after *idPosition, limit int32) ([]row, error) {
 			return kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) ([]row, error) {
 				q := ordersdb.New(tx)
@@ -190,10 +188,8 @@ func (h *Handlers) ListFulfilments(ctx context.Context, req api.ListFulfilmentsR
 			return out, nil
 		})
 	switch {
-	case errors.Is(err, kit.ErrBadCursor):
-		return api.ListFulfilments400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.BadCursor(ctx)}, nil
 	case errors.Is(err, kit.ErrNotFound):
-		return api.ListFulfilments404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: kit.NotFound(ctx, "No such order.")}, nil
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such order.")
 	case err != nil:
 		return nil, err
 	}

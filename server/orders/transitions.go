@@ -13,23 +13,8 @@ import (
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/observe"
+	"github.com/ecompointer/ecompointer/server/respond"
 )
-
-// confirmOrderAnswers wraps the shared problems in ConfirmOrder's own responses.
-var confirmOrderAnswers = kit.Answers[api.ConfirmOrderResponseObject]{
-	BadRequest: func(r api.BadRequestApplicationProblemPlusJSONResponse) api.ConfirmOrderResponseObject {
-		return api.ConfirmOrder400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: r}
-	},
-	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.ConfirmOrderResponseObject {
-		return api.ConfirmOrder404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
-	},
-	Conflict: func(r api.ConflictApplicationProblemPlusJSONResponse) api.ConfirmOrderResponseObject {
-		return api.ConfirmOrder409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: r}
-	},
-	Unprocessable: func(r api.UnprocessableApplicationProblemPlusJSONResponse) api.ConfirmOrderResponseObject {
-		return api.ConfirmOrder422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: r}
-	},
-}
 
 // ConfirmOrder moves a pending order to confirmed (the payment was taken elsewhere).
 func (h *Handlers) ConfirmOrder(ctx context.Context, req api.ConfirmOrderRequestObject) (api.ConfirmOrderResponseObject, error) {
@@ -57,32 +42,13 @@ func (h *Handlers) ConfirmOrder(ctx context.Context, req api.ConfirmOrderRequest
 		return load(ctx, tx, o)
 	})
 	if errors.Is(err, kit.ErrStale) {
-		return api.ConfirmOrder412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: kit.PreconditionFailed(ctx, "order")}, nil
-	}
-	if resp, ok := refused(ctx, err, confirmOrderAnswers); ok {
-		return resp, nil
+		return nil, respond.PreconditionFailed("order")
 	}
 	if err != nil {
-		return nil, err
+		return nil, refusal(err)
 	}
 	observe.OrderTransition(string(order.Status))
-	return api.ConfirmOrder200JSONResponse{Body: order, Headers: api.ConfirmOrder200ResponseHeaders{ETag: kit.ETag(order.Version)}}, nil
-}
-
-// cancelOrderAnswers wraps the shared problems in CancelOrder's own responses.
-var cancelOrderAnswers = kit.Answers[api.CancelOrderResponseObject]{
-	BadRequest: func(r api.BadRequestApplicationProblemPlusJSONResponse) api.CancelOrderResponseObject {
-		return api.CancelOrder400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: r}
-	},
-	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.CancelOrderResponseObject {
-		return api.CancelOrder404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
-	},
-	Conflict: func(r api.ConflictApplicationProblemPlusJSONResponse) api.CancelOrderResponseObject {
-		return api.CancelOrder409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: r}
-	},
-	Unprocessable: func(r api.UnprocessableApplicationProblemPlusJSONResponse) api.CancelOrderResponseObject {
-		return api.CancelOrder422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: r}
-	},
+	return api.ConfirmOrder200JSONResponse{Body: order, Headers: api.ConfirmOrder200ResponseHeaders{ETag: respond.ETag(order.Version)}}, nil
 }
 
 // CancelOrder cancels an order, giving back every hold it has not shipped.
@@ -104,16 +70,13 @@ func (h *Handlers) CancelOrder(ctx context.Context, req api.CancelOrderRequestOb
 		return load(ctx, tx, o)
 	})
 	if errors.Is(err, kit.ErrStale) {
-		return api.CancelOrder412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: kit.PreconditionFailed(ctx, "order")}, nil
-	}
-	if resp, ok := refused(ctx, err, cancelOrderAnswers); ok {
-		return resp, nil
+		return nil, respond.PreconditionFailed("order")
 	}
 	if err != nil {
-		return nil, err
+		return nil, refusal(err)
 	}
 	observe.OrderTransition(string(order.Status))
-	return api.CancelOrder200JSONResponse{Body: order, Headers: api.CancelOrder200ResponseHeaders{ETag: kit.ETag(order.Version)}}, nil
+	return api.CancelOrder200JSONResponse{Body: order, Headers: api.CancelOrder200ResponseHeaders{ETag: respond.ETag(order.Version)}}, nil
 }
 
 // cancel releases the unshipped holds of a locked order that may be cancelled, and cancels it with
@@ -131,22 +94,6 @@ func cancel(ctx context.Context, tx db.DBTX, o ordersdb.Order, reason *string, n
 		return ordersdb.Order{}, err
 	}
 	return o, event(ctx, q, o, ordersdb.OrderActionCancel, &from, reason, now)
-}
-
-// createFulfilmentAnswers wraps the shared problems in CreateFulfilment's own responses.
-var createFulfilmentAnswers = kit.Answers[api.CreateFulfilmentResponseObject]{
-	BadRequest: func(r api.BadRequestApplicationProblemPlusJSONResponse) api.CreateFulfilmentResponseObject {
-		return api.CreateFulfilment400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: r}
-	},
-	NotFound: func(r api.NotFoundApplicationProblemPlusJSONResponse) api.CreateFulfilmentResponseObject {
-		return api.CreateFulfilment404ApplicationProblemPlusJSONResponse{NotFoundApplicationProblemPlusJSONResponse: r}
-	},
-	Conflict: func(r api.ConflictApplicationProblemPlusJSONResponse) api.CreateFulfilmentResponseObject {
-		return api.CreateFulfilment409ApplicationProblemPlusJSONResponse{ConflictApplicationProblemPlusJSONResponse: r}
-	},
-	Unprocessable: func(r api.UnprocessableApplicationProblemPlusJSONResponse) api.CreateFulfilmentResponseObject {
-		return api.CreateFulfilment422ApplicationProblemPlusJSONResponse{UnprocessableApplicationProblemPlusJSONResponse: r}
-	},
 }
 
 // CreateFulfilment ships lines of a confirmed or partially fulfilled order from where their stock
@@ -239,14 +186,11 @@ func (h *Handlers) CreateFulfilment(ctx context.Context, req api.CreateFulfilmen
 		return out, nil
 	})
 	if errors.Is(err, kit.ErrStale) {
-		return api.CreateFulfilment412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: kit.PreconditionFailed(ctx, "order")}, nil
-	}
-	if resp, ok := refused(ctx, err, createFulfilmentAnswers); ok {
-		return resp, nil
+		return nil, respond.PreconditionFailed("order")
 	}
 	if err != nil {
-		return nil, err
+		return nil, refusal(err)
 	}
 	observe.OrderTransition(string(f.OrderStatus))
-	return api.CreateFulfilment201JSONResponse{Body: f, Headers: api.CreateFulfilment201ResponseHeaders{ETag: kit.ETag(f.OrderVersion)}}, nil
+	return api.CreateFulfilment201JSONResponse{Body: f, Headers: api.CreateFulfilment201ResponseHeaders{ETag: respond.ETag(f.OrderVersion)}}, nil
 }

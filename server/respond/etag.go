@@ -1,4 +1,6 @@
-package kit
+// Package respond is what a handler's answer is made of beyond its body: entity tags and If-Match
+// (RFC 9110), Location, and the refusals of a conditional change.
+package respond
 
 import (
 	"strconv"

@@ -1,15 +1,17 @@
-package kit
+// Package paging is the keyset paging every list shares: opaque, tamper-evident cursors and the
+// skeleton that resumes from one, fetches a page and seals the next.
+package paging
 
 import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"strings"
 
 	"github.com/google/uuid"
 
 	"github.com/ecompointer/ecompointer/server/b64url"
+	"github.com/ecompointer/ecompointer/server/problem"
 )
 
 // Cursors seals list positions into opaque, tamper-evident strings: base64url(JSON) + "." +
@@ -17,8 +19,9 @@ import (
 // by another.
 type Cursors struct{ key []byte }
 
-// ErrBadCursor says a cursor was not issued by this server for this list.
-var ErrBadCursor = errors.New("bad cursor")
+// ErrBadCursor refuses a cursor this server did not issue for this list: a handler returns it as
+// it is (a 400 naming query.cursor).
+var ErrBadCursor error = problem.RefuseField("query.cursor", "is not a cursor of this list")
 
 // NewCursors derives the cursor key from secret.
 func NewCursors(secret []byte) Cursors {
@@ -80,7 +83,7 @@ type Page[Item any] struct {
 // the cursor is not this list's), fetches limit+1 rows, keeps limit, seals the last row's position
 // as the next cursor (nil on the last page) and maps the rows. A handler gives it only the query,
 // the position of a row and the mapping.
-func List[Row, Pos, Item any](d *Deps, list string, cursor *string, limit *int,
+func List[Row, Pos, Item any](c Cursors, list string, cursor *string, limit *int,
 	fetch func(after *Pos, limit int32) ([]Row, error),
 	position func(Row) Pos,
 	item func(Row) (Item, error),
@@ -88,7 +91,7 @@ func List[Row, Pos, Item any](d *Deps, list string, cursor *string, limit *int,
 	var after *Pos
 	if cursor != nil {
 		after = new(Pos)
-		if err := d.Cursors.Open(list, *cursor, after); err != nil {
+		if err := c.Open(list, *cursor, after); err != nil {
 			return Page[Item]{}, err
 		}
 	}
@@ -100,7 +103,7 @@ func List[Row, Pos, Item any](d *Deps, list string, cursor *string, limit *int,
 	var next *string
 	if len(rows) > int(size) {
 		rows = rows[:size]
-		n, err := d.Cursors.Seal(list, position(rows[len(rows)-1]))
+		n, err := c.Seal(list, position(rows[len(rows)-1]))
 		if err != nil {
 			return Page[Item]{}, err
 		}
@@ -132,12 +135,12 @@ func (p *IDPosition) After() *uuid.UUID {
 }
 
 // ByID lists rows ordered by their id: it is List with IDPosition as the position.
-func ByID[Row, Item any](d *Deps, list string, cursor *string, limit *int,
+func ByID[Row, Item any](c Cursors, list string, cursor *string, limit *int,
 	fetch func(after *uuid.UUID, limit int32) ([]Row, error),
 	id func(Row) uuid.UUID,
 	item func(Row) (Item, error),
 ) (Page[Item], error) {
-	return List(d, list, cursor, limit,
+	return List(c, list, cursor, limit,
 		func(after *IDPosition, limit int32) ([]Row, error) { return fetch(after.After(), limit) },
 		func(r Row) IDPosition { return IDPosition{ID: id(r)} },
 		item)
