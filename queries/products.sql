@@ -29,12 +29,14 @@ WHERE brand_id = @brand_id AND id = @id
   AND (sqlc.narg(expected_versions)::bigint[] IS NULL OR version = ANY(sqlc.narg(expected_versions)::bigint[]))
 RETURNING *;
 
--- name: ProductDelete :execrows
+-- name: ProductDelete :one
 -- No row: the product is missing or the version stale. A product referenced by stock or orders
--- is protected by their foreign keys (the delete fails with a foreign key violation).
+-- is protected by their foreign keys (the delete fails with a foreign key violation). The row
+-- comes back for its product.deleted event.
 DELETE FROM products
 WHERE brand_id = @brand_id AND id = @id
-  AND (sqlc.narg(expected_versions)::bigint[] IS NULL OR version = ANY(sqlc.narg(expected_versions)::bigint[]));
+  AND (sqlc.narg(expected_versions)::bigint[] IS NULL OR version = ANY(sqlc.narg(expected_versions)::bigint[]))
+RETURNING *;
 
 -- The list comes in four orders, one query each: a keyset must match its index, and sqlc cannot
 -- vary ORDER BY. The filters are the same in all four.
@@ -113,4 +115,4 @@ SET name = excluded.name,
     tags = CASE WHEN (@items::jsonb -> excluded.sku) ? 'tags' THEN excluded.tags ELSE p.tags END,
     version = p.version + 1,
     updated_at = excluded.updated_at
-RETURNING p.id, p.sku, (p.xmax = 0)::boolean AS created;
+RETURNING p.*, (p.xmax = 0)::boolean AS created;

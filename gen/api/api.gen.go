@@ -123,6 +123,54 @@ func (e BrandRole) Valid() bool {
 	}
 }
 
+// Defines values for EventAggregateType.
+const (
+	EventAggregateTypeMember  EventAggregateType = "member"
+	EventAggregateTypeProduct EventAggregateType = "product"
+)
+
+// Valid indicates whether the value is a known member of the EventAggregateType enum.
+func (e EventAggregateType) Valid() bool {
+	switch e {
+	case EventAggregateTypeMember:
+		return true
+	case EventAggregateTypeProduct:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventType.
+const (
+	EventTypeMemberAdded    EventType = "member.added"
+	EventTypeMemberRemoved  EventType = "member.removed"
+	EventTypeMemberUpdated  EventType = "member.updated"
+	EventTypeProductCreated EventType = "product.created"
+	EventTypeProductDeleted EventType = "product.deleted"
+	EventTypeProductUpdated EventType = "product.updated"
+)
+
+// Valid indicates whether the value is a known member of the EventType enum.
+func (e EventType) Valid() bool {
+	switch e {
+	case EventTypeMemberAdded:
+		return true
+	case EventTypeMemberRemoved:
+		return true
+	case EventTypeMemberUpdated:
+		return true
+	case EventTypeProductCreated:
+		return true
+	case EventTypeProductDeleted:
+		return true
+	case EventTypeProductUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	Ok HealthStatus = "ok"
@@ -174,6 +222,51 @@ func (e InvitationStatus) Valid() bool {
 	case Pending:
 		return true
 	case Revoked:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MemberAddedEventType.
+const (
+	MemberAddedEventTypeMemberAdded MemberAddedEventType = "member.added"
+)
+
+// Valid indicates whether the value is a known member of the MemberAddedEventType enum.
+func (e MemberAddedEventType) Valid() bool {
+	switch e {
+	case MemberAddedEventTypeMemberAdded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MemberRemovedEventType.
+const (
+	MemberRemovedEventTypeMemberRemoved MemberRemovedEventType = "member.removed"
+)
+
+// Valid indicates whether the value is a known member of the MemberRemovedEventType enum.
+func (e MemberRemovedEventType) Valid() bool {
+	switch e {
+	case MemberRemovedEventTypeMemberRemoved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MemberUpdatedEventType.
+const (
+	MemberUpdatedEventTypeMemberUpdated MemberUpdatedEventType = "member.updated"
+)
+
+// Valid indicates whether the value is a known member of the MemberUpdatedEventType enum.
+func (e MemberUpdatedEventType) Valid() bool {
+	switch e {
+	case MemberUpdatedEventTypeMemberUpdated:
 		return true
 	default:
 		return false
@@ -462,6 +555,36 @@ func (e ProblemCode) Valid() bool {
 	}
 }
 
+// Defines values for ProductCreatedEventType.
+const (
+	ProductCreatedEventTypeProductCreated ProductCreatedEventType = "product.created"
+)
+
+// Valid indicates whether the value is a known member of the ProductCreatedEventType enum.
+func (e ProductCreatedEventType) Valid() bool {
+	switch e {
+	case ProductCreatedEventTypeProductCreated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProductDeletedEventType.
+const (
+	ProductDeletedEventTypeProductDeleted ProductDeletedEventType = "product.deleted"
+)
+
+// Valid indicates whether the value is a known member of the ProductDeletedEventType enum.
+func (e ProductDeletedEventType) Valid() bool {
+	switch e {
+	case ProductDeletedEventTypeProductDeleted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProductStatus.
 const (
 	Active   ProductStatus = "active"
@@ -477,6 +600,21 @@ func (e ProductStatus) Valid() bool {
 	case Archived:
 		return true
 	case Draft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProductUpdatedEventType.
+const (
+	ProductUpdatedEventTypeProductUpdated ProductUpdatedEventType = "product.updated"
+)
+
+// Valid indicates whether the value is a known member of the ProductUpdatedEventType enum.
+func (e ProductUpdatedEventType) Valid() bool {
+	switch e {
+	case ProductUpdatedEventTypeProductUpdated:
 		return true
 	default:
 		return false
@@ -934,6 +1072,50 @@ type Customer struct {
 // Example: ada@example.com
 type Email = openapi_types.Email
 
+// Event One fact, written in the transaction of the change that caused it (never for a change that rolled back). The envelope is the same for every type; `type` says which schema `data` follows.
+type Event struct {
+	union json.RawMessage
+}
+
+// EventAggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+type EventAggregate struct {
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5d
+	Id openapi_types.UUID `json:"id"`
+
+	// Type The kind of resource an event is about.
+	//
+	// Example: product
+	Type EventAggregateType `json:"type"`
+
+	// Version Example: 2
+	Version int64 `json:"version"`
+}
+
+// EventAggregateType The kind of resource an event is about.
+//
+// Example: product
+type EventAggregateType string
+
+// EventId The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+//
+// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+type EventId = openapi_types.UUID
+
+// EventList defines model for EventList.
+type EventList struct {
+	Items []Event `json:"items"`
+
+	// NextCursor Where the feed continues after this page. Unlike other lists it is never null: the feed has no last page, only a present end. A consumer stores it with what it applied and asks with it again; an empty `items` means it has caught up for now.
+	//
+	// Example: eyJ4IjoxMjM0LCJzIjo1Njd9.q1w2e3r4t5y6u7i8o9p0
+	NextCursor string `json:"nextCursor"`
+}
+
+// EventType What happened; each type's schema (`ProductCreatedEvent`, ...) says what `data` holds.
+//
+// Example: product.updated
+type EventType string
+
 // ExtendReservationRequest Every member is optional, and so is the body; `ttlSeconds` left out means 900.
 //
 // Example: {"ttlSeconds":600}
@@ -1086,6 +1268,78 @@ type LoginRequest struct {
 	// Password Example: correct horse battery staple
 	Password string `json:"password"`
 }
+
+// MemberAddedEvent Someone joined the brand (accepted an invitation); `data` is the member.
+type MemberAddedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    User               `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: member.added
+	Type MemberAddedEventType `json:"type"`
+}
+
+// MemberAddedEventType Example: member.added
+type MemberAddedEventType string
+
+// MemberRemovedEvent A member was removed from the brand; `data` is the member as removed (disabled).
+type MemberRemovedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    User               `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: member.removed
+	Type MemberRemovedEventType `json:"type"`
+}
+
+// MemberRemovedEventType Example: member.removed
+type MemberRemovedEventType string
+
+// MemberUpdatedEvent A member's role or access changed (an ADMIN may disable a member); `data` is the member after the change.
+type MemberUpdatedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    User               `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: member.updated
+	Type MemberUpdatedEventType `json:"type"`
+}
+
+// MemberUpdatedEventType Example: member.updated
+type MemberUpdatedEventType string
 
 // Money An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
 //
@@ -1620,6 +1874,54 @@ type Product struct {
 	Version int64 `json:"version"`
 }
 
+// ProductCreatedEvent A product was added to the catalog; `data` is the product.
+type ProductCreatedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Product            `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: product.created
+	Type ProductCreatedEventType `json:"type"`
+}
+
+// ProductCreatedEventType Example: product.created
+type ProductCreatedEventType string
+
+// ProductDeletedEvent A product was deleted; `data` is the product as it was last.
+type ProductDeletedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Product            `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: product.deleted
+	Type ProductDeletedEventType `json:"type"`
+}
+
+// ProductDeletedEventType Example: product.deleted
+type ProductDeletedEventType string
+
 // ProductDescription Example: A mechanical calculator for polynomial functions.
 type ProductDescription = string
 
@@ -1656,6 +1958,30 @@ type ProductName = string
 
 // ProductStatus Example: active
 type ProductStatus string
+
+// ProductUpdatedEvent A product changed; `data` is the product after the change.
+type ProductUpdatedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Product            `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: product.updated
+	Type ProductUpdatedEventType `json:"type"`
+}
+
+// ProductUpdatedEventType Example: product.updated
+type ProductUpdatedEventType string
 
 // Quantity Units of stock at one level (never fractional). A level's `onHand` and `reserved` are at most 1,000,000,000,000 (10^12): exact in every JSON client, JavaScript's included (2^53), and far from int64's end; a change that would cross it is a 422 `quantity_limit`.
 //
@@ -2314,6 +2640,24 @@ type UpdateBrandParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ListEventsParams defines parameters for ListEvents.
+type ListEventsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Type Only events of these types (repeat the parameter for several).
+	Type *[]EventType `form:"type,omitempty" json:"type,omitempty"`
+
+	// AggregateType Only events about this kind of resource.
+	AggregateType *EventAggregateType `form:"aggregateType,omitempty" json:"aggregateType,omitempty"`
+
+	// AggregateId Only events about this resource.
+	AggregateId *openapi_types.UUID `form:"aggregateId,omitempty" json:"aggregateId,omitempty"`
+}
+
 // ListStockLevelsParams defines parameters for ListStockLevels.
 type ListStockLevelsParams struct {
 	// Limit Page size.
@@ -2739,6 +3083,251 @@ type CreateReservationJSONRequestBody = CreateReservationRequest
 // ExtendReservationJSONRequestBody defines body for ExtendReservation for application/json ContentType.
 type ExtendReservationJSONRequestBody = ExtendReservationRequest
 
+// AsProductCreatedEvent returns the union data inside the Event as a ProductCreatedEvent
+func (t Event) AsProductCreatedEvent() (ProductCreatedEvent, error) {
+	var body ProductCreatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromProductCreatedEvent overwrites any union data inside the Event as the provided ProductCreatedEvent
+func (t *Event) FromProductCreatedEvent(v ProductCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"product.created"}`))
+	t.union = b
+	return err
+}
+
+// MergeProductCreatedEvent performs a merge with any union data inside the Event, using the provided ProductCreatedEvent
+func (t *Event) MergeProductCreatedEvent(v ProductCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"product.created"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsProductUpdatedEvent returns the union data inside the Event as a ProductUpdatedEvent
+func (t Event) AsProductUpdatedEvent() (ProductUpdatedEvent, error) {
+	var body ProductUpdatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromProductUpdatedEvent overwrites any union data inside the Event as the provided ProductUpdatedEvent
+func (t *Event) FromProductUpdatedEvent(v ProductUpdatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"product.updated"}`))
+	t.union = b
+	return err
+}
+
+// MergeProductUpdatedEvent performs a merge with any union data inside the Event, using the provided ProductUpdatedEvent
+func (t *Event) MergeProductUpdatedEvent(v ProductUpdatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"product.updated"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsProductDeletedEvent returns the union data inside the Event as a ProductDeletedEvent
+func (t Event) AsProductDeletedEvent() (ProductDeletedEvent, error) {
+	var body ProductDeletedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromProductDeletedEvent overwrites any union data inside the Event as the provided ProductDeletedEvent
+func (t *Event) FromProductDeletedEvent(v ProductDeletedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"product.deleted"}`))
+	t.union = b
+	return err
+}
+
+// MergeProductDeletedEvent performs a merge with any union data inside the Event, using the provided ProductDeletedEvent
+func (t *Event) MergeProductDeletedEvent(v ProductDeletedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"product.deleted"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMemberAddedEvent returns the union data inside the Event as a MemberAddedEvent
+func (t Event) AsMemberAddedEvent() (MemberAddedEvent, error) {
+	var body MemberAddedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMemberAddedEvent overwrites any union data inside the Event as the provided MemberAddedEvent
+func (t *Event) FromMemberAddedEvent(v MemberAddedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"member.added"}`))
+	t.union = b
+	return err
+}
+
+// MergeMemberAddedEvent performs a merge with any union data inside the Event, using the provided MemberAddedEvent
+func (t *Event) MergeMemberAddedEvent(v MemberAddedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"member.added"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMemberUpdatedEvent returns the union data inside the Event as a MemberUpdatedEvent
+func (t Event) AsMemberUpdatedEvent() (MemberUpdatedEvent, error) {
+	var body MemberUpdatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMemberUpdatedEvent overwrites any union data inside the Event as the provided MemberUpdatedEvent
+func (t *Event) FromMemberUpdatedEvent(v MemberUpdatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"member.updated"}`))
+	t.union = b
+	return err
+}
+
+// MergeMemberUpdatedEvent performs a merge with any union data inside the Event, using the provided MemberUpdatedEvent
+func (t *Event) MergeMemberUpdatedEvent(v MemberUpdatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"member.updated"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMemberRemovedEvent returns the union data inside the Event as a MemberRemovedEvent
+func (t Event) AsMemberRemovedEvent() (MemberRemovedEvent, error) {
+	var body MemberRemovedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMemberRemovedEvent overwrites any union data inside the Event as the provided MemberRemovedEvent
+func (t *Event) FromMemberRemovedEvent(v MemberRemovedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"member.removed"}`))
+	t.union = b
+	return err
+}
+
+// MergeMemberRemovedEvent performs a merge with any union data inside the Event, using the provided MemberRemovedEvent
+func (t *Event) MergeMemberRemovedEvent(v MemberRemovedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"member.removed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t Event) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t Event) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "member.added":
+		return t.AsMemberAddedEvent()
+	case "member.removed":
+		return t.AsMemberRemovedEvent()
+	case "member.updated":
+		return t.AsMemberUpdatedEvent()
+	case "product.created":
+		return t.AsProductCreatedEvent()
+	case "product.deleted":
+		return t.AsProductDeletedEvent()
+	case "product.updated":
+		return t.AsProductUpdatedEvent()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t Event) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *Event) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
 
@@ -3061,6 +3650,29 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /brands/{brandId} (the `UpdateBrand` operationId).
 	UpdateBrand(ctx context.Context, brandId BrandId, params *UpdateBrandParams, body UpdateBrandJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListEvents The brand's event feed, to reconcile from
+	//
+	// Every event of the brand still within retention (`EVENTS_RETENTION`, 30 days by default),
+	// in feed order, after `cursor`. Each event was written in the transaction of the change it
+	// tells, so the feed holds exactly the committed changes.
+	//
+	// A consumer that polls with the `nextCursor` of its previous answer **never misses an
+	// event**, however many writers commit at once and in whatever order: an event appears in
+	// the feed only once every transaction that began before it has ended, so none can later
+	// appear behind a position already passed. The price is a short delay while a long
+	// transaction is still open. Feed order follows the writing transactions, not `occurredAt`,
+	// and is not a promise of causal order: use each aggregate's `version` for that.
+	//
+	// Corresponds with GET /brands/{brandId}/events (the `ListEvents` operationId).
+	ListEvents(ctx context.Context, brandId BrandId, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetEvent One event
+	//
+	// An event of the brand still within retention; another brand's or a pruned one is 404.
+	//
+	// Corresponds with GET /brands/{brandId}/events/{eventId} (the `GetEvent` operationId).
+	GetEvent(ctx context.Context, brandId BrandId, eventId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListStockLevels Stock levels
 	//
@@ -4098,6 +4710,49 @@ func (c *Client) UpdateBrandWithBody(ctx context.Context, brandId BrandId, param
 // Corresponds with PATCH /brands/{brandId} (the `UpdateBrand` operationId).
 func (c *Client) UpdateBrand(ctx context.Context, brandId BrandId, params *UpdateBrandParams, body UpdateBrandJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateBrandRequest(c.Server, brandId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListEvents The brand's event feed, to reconcile from
+//
+// Every event of the brand still within retention (`EVENTS_RETENTION`, 30 days by default),
+// in feed order, after `cursor`. Each event was written in the transaction of the change it
+// tells, so the feed holds exactly the committed changes.
+//
+// A consumer that polls with the `nextCursor` of its previous answer **never misses an
+// event**, however many writers commit at once and in whatever order: an event appears in
+// the feed only once every transaction that began before it has ended, so none can later
+// appear behind a position already passed. The price is a short delay while a long
+// transaction is still open. Feed order follows the writing transactions, not `occurredAt`,
+// and is not a promise of causal order: use each aggregate's `version` for that.
+//
+// Corresponds with GET /brands/{brandId}/events (the `ListEvents` operationId).
+func (c *Client) ListEvents(ctx context.Context, brandId BrandId, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListEventsRequest(c.Server, brandId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetEvent One event
+//
+// An event of the brand still within retention; another brand's or a pruned one is 404.
+//
+// Corresponds with GET /brands/{brandId}/events/{eventId} (the `GetEvent` operationId).
+func (c *Client) GetEvent(ctx context.Context, brandId BrandId, eventId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetEventRequest(c.Server, brandId, eventId)
 	if err != nil {
 		return nil, err
 	}
@@ -5956,6 +6611,156 @@ func NewUpdateBrandRequestWithBody(server string, brandId BrandId, params *Updat
 			req.Header.Set("If-Match", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewListEventsRequest constructs an http.Request for the ListEvents method
+func NewListEventsRequest(server string, brandId BrandId, params *ListEventsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/events", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Type != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AggregateType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "aggregateType", *params.AggregateType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AggregateId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "aggregateId", *params.AggregateId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetEventRequest constructs an http.Request for the GetEvent method
+func NewGetEventRequest(server string, brandId BrandId, eventId openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "eventId", eventId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/events/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -8886,6 +9691,33 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /brands/{brandId} (the `UpdateBrand` operationId).
 	UpdateBrandWithResponse(ctx context.Context, brandId BrandId, params *UpdateBrandParams, body UpdateBrandJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateBrandResponse, error)
 
+	// ListEventsWithResponse The brand's event feed, to reconcile from
+	//
+	// Every event of the brand still within retention (`EVENTS_RETENTION`, 30 days by default),
+	// in feed order, after `cursor`. Each event was written in the transaction of the change it
+	// tells, so the feed holds exactly the committed changes.
+	//
+	// A consumer that polls with the `nextCursor` of its previous answer **never misses an
+	// event**, however many writers commit at once and in whatever order: an event appears in
+	// the feed only once every transaction that began before it has ended, so none can later
+	// appear behind a position already passed. The price is a short delay while a long
+	// transaction is still open. Feed order follows the writing transactions, not `occurredAt`,
+	// and is not a promise of causal order: use each aggregate's `version` for that.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/events (the `ListEvents` operationId).
+	ListEventsWithResponse(ctx context.Context, brandId BrandId, params *ListEventsParams, reqEditors ...RequestEditorFn) (*ListEventsResponse, error)
+
+	// GetEventWithResponse One event
+	//
+	// An event of the brand still within retention; another brand's or a pruned one is 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/events/{eventId} (the `GetEvent` operationId).
+	GetEventWithResponse(ctx context.Context, brandId BrandId, eventId openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetEventResponse, error)
+
 	// ListStockLevelsWithResponse Stock levels
 	//
 	// One level per product and location that ever had a movement, ordered by product then location (keyset pagination). `available` is `onHand − reserved`.
@@ -11538,6 +12370,260 @@ func (r UpdateBrandResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateBrandResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListEventsResponse400Headers the declared response headers of an HTTP 400 response for ListEvents
+type ListEventsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListEventsResponse401Headers the declared response headers of an HTTP 401 response for ListEvents
+type ListEventsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListEventsResponse403Headers the declared response headers of an HTTP 403 response for ListEvents
+type ListEventsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListEventsResponse404Headers the declared response headers of an HTTP 404 response for ListEvents
+type ListEventsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListEventsResponse500Headers the declared response headers of an HTTP 500 response for ListEvents
+type ListEventsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListEventsResponse503Headers the declared response headers of an HTTP 503 response for ListEvents
+type ListEventsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EventList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListEventsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListEventsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListEventsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListEventsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListEventsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListEventsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListEventsResponse) GetJSON200() *EventList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetEventResponse400Headers the declared response headers of an HTTP 400 response for GetEvent
+type GetEventResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetEventResponse401Headers the declared response headers of an HTTP 401 response for GetEvent
+type GetEventResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetEventResponse403Headers the declared response headers of an HTTP 403 response for GetEvent
+type GetEventResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetEventResponse404Headers the declared response headers of an HTTP 404 response for GetEvent
+type GetEventResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetEventResponse500Headers the declared response headers of an HTTP 500 response for GetEvent
+type GetEventResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetEventResponse503Headers the declared response headers of an HTTP 503 response for GetEvent
+type GetEventResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetEventResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Event
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetEventResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetEventResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetEventResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetEventResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetEventResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetEventResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetEventResponse) GetJSON200() *Event {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetEventResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetEventResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetEventResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetEventResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetEventResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetEventResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetEventResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetEventResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetEventResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetEventResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -17744,6 +18830,45 @@ func (c *ClientWithResponses) UpdateBrandWithResponse(ctx context.Context, brand
 	return ParseUpdateBrandResponse(rsp)
 }
 
+// ListEventsWithResponse The brand's event feed, to reconcile from
+//
+// Every event of the brand still within retention (`EVENTS_RETENTION`, 30 days by default),
+// in feed order, after `cursor`. Each event was written in the transaction of the change it
+// tells, so the feed holds exactly the committed changes.
+//
+// A consumer that polls with the `nextCursor` of its previous answer **never misses an
+// event**, however many writers commit at once and in whatever order: an event appears in
+// the feed only once every transaction that began before it has ended, so none can later
+// appear behind a position already passed. The price is a short delay while a long
+// transaction is still open. Feed order follows the writing transactions, not `occurredAt`,
+// and is not a promise of causal order: use each aggregate's `version` for that.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/events (the `ListEvents` operationId).
+func (c *ClientWithResponses) ListEventsWithResponse(ctx context.Context, brandId BrandId, params *ListEventsParams, reqEditors ...RequestEditorFn) (*ListEventsResponse, error) {
+	rsp, err := c.ListEvents(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListEventsResponse(rsp)
+}
+
+// GetEventWithResponse One event
+//
+// An event of the brand still within retention; another brand's or a pruned one is 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/events/{eventId} (the `GetEvent` operationId).
+func (c *ClientWithResponses) GetEventWithResponse(ctx context.Context, brandId BrandId, eventId openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetEventResponse, error) {
+	rsp, err := c.GetEvent(ctx, brandId, eventId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetEventResponse(rsp)
+}
+
 // ListStockLevelsWithResponse Stock levels
 //
 // One level per product and location that ever had a movement, ordered by product then location (keyset pagination). `available` is `onHand − reserved`.
@@ -21110,6 +22235,296 @@ func ParseUpdateBrandResponse(rsp *http.Response) (*UpdateBrandResponse, error) 
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers UpdateBrandResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListEventsResponse parses an HTTP response from a ListEventsWithResponse call
+func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EventList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListEventsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListEventsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListEventsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListEventsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListEventsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetEventResponse parses an HTTP response from a GetEventWithResponse call
+func ParseGetEventResponse(rsp *http.Response) (*GetEventResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetEventResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Event
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers GetEventResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetEventResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetEventResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetEventResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetEventResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetEventResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -28007,6 +29422,12 @@ type ServerInterface interface {
 	// UpdateBrand Rename a brand or change its currency
 	// (PATCH /brands/{brandId})
 	UpdateBrand(w http.ResponseWriter, r *http.Request, brandId BrandId, params UpdateBrandParams)
+	// ListEvents The brand's event feed, to reconcile from
+	// (GET /brands/{brandId}/events)
+	ListEvents(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListEventsParams)
+	// GetEvent One event
+	// (GET /brands/{brandId}/events/{eventId})
+	GetEvent(w http.ResponseWriter, r *http.Request, brandId BrandId, eventId openapi_types.UUID)
 	// ListStockLevels Stock levels
 	// (GET /brands/{brandId}/inventory)
 	ListStockLevels(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListStockLevelsParams)
@@ -28229,6 +29650,18 @@ func (_ Unimplemented) GetBrand(w http.ResponseWriter, r *http.Request, brandId 
 // UpdateBrand Rename a brand or change its currency
 // (PATCH /brands/{brandId})
 func (_ Unimplemented) UpdateBrand(w http.ResponseWriter, r *http.Request, brandId BrandId, params UpdateBrandParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListEvents The brand's event feed, to reconcile from
+// (GET /brands/{brandId}/events)
+func (_ Unimplemented) ListEvents(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListEventsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetEvent One event
+// (GET /brands/{brandId}/events/{eventId})
+func (_ Unimplemented) GetEvent(w http.ResponseWriter, r *http.Request, brandId BrandId, eventId openapi_types.UUID) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -28896,6 +30329,135 @@ func (siw *ServerInterfaceWrapper) UpdateBrand(w http.ResponseWriter, r *http.Re
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.UpdateBrand(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListEvents operation middleware
+func (siw *ServerInterfaceWrapper) ListEvents(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEventsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", r.URL.Query(), &params.Type, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "type"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "type", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "aggregateType" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "aggregateType", r.URL.Query(), &params.AggregateType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "aggregateType"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "aggregateType", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "aggregateId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "aggregateId", r.URL.Query(), &params.AggregateId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "aggregateId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "aggregateId", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListEvents(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetEvent operation middleware
+func (siw *ServerInterfaceWrapper) GetEvent(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "eventId" -------------
+	var eventId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "eventId", chi.URLParam(r, "eventId"), &eventId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "eventId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetEvent(w, r, brandId, eventId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -31345,6 +32907,12 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/brands/{brandId}/orders/{orderId}/events", wrapper.ListOrderEvents)
 	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/events", wrapper.ListEvents)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/events/{eventId}", wrapper.GetEvent)
+	})
 
 	return r
 }
@@ -33758,6 +35326,300 @@ type UpdateBrand503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UpdateBrand503ApplicationProblemPlusJSONResponse) VisitUpdateBrandResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventsRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  ListEventsParams
+}
+
+type ListEventsResponseObject interface {
+	VisitListEventsResponse(w http.ResponseWriter) error
+}
+
+type ListEvents200JSONResponse EventList
+
+func (response ListEvents200JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents400ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents401ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents403ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents404ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents500ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents503ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEventRequestObject struct {
+	BrandId BrandId            `json:"brandId"`
+	EventId openapi_types.UUID `json:"eventId"`
+}
+
+type GetEventResponseObject interface {
+	VisitGetEventResponse(w http.ResponseWriter) error
+}
+
+type GetEvent200JSONResponse Event
+
+func (t GetEvent200JSONResponse) MarshalJSON() ([]byte, error) {
+	return Event(t).MarshalJSON()
+}
+
+func (t *GetEvent200JSONResponse) UnmarshalJSON(b []byte) error {
+	return (*Event)(t).UnmarshalJSON(b)
+}
+
+func (response GetEvent200JSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent400ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent401ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent403ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent404ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent500ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent503ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -40555,6 +42417,12 @@ type StrictServerInterface interface {
 	// UpdateBrand Rename a brand or change its currency
 	// (PATCH /brands/{brandId})
 	UpdateBrand(ctx context.Context, request UpdateBrandRequestObject) (UpdateBrandResponseObject, error)
+	// ListEvents The brand's event feed, to reconcile from
+	// (GET /brands/{brandId}/events)
+	ListEvents(ctx context.Context, request ListEventsRequestObject) (ListEventsResponseObject, error)
+	// GetEvent One event
+	// (GET /brands/{brandId}/events/{eventId})
+	GetEvent(ctx context.Context, request GetEventRequestObject) (GetEventResponseObject, error)
 	// ListStockLevels Stock levels
 	// (GET /brands/{brandId}/inventory)
 	ListStockLevels(ctx context.Context, request ListStockLevelsRequestObject) (ListStockLevelsResponseObject, error)
@@ -41160,6 +43028,60 @@ func (sh *strictHandler) UpdateBrand(w http.ResponseWriter, r *http.Request, bra
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(UpdateBrandResponseObject); ok {
 		if err := validResponse.VisitUpdateBrandResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListEvents operation middleware
+func (sh *strictHandler) ListEvents(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListEventsParams) {
+	var request ListEventsRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEvents(ctx, request.(ListEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEvents")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListEventsResponseObject); ok {
+		if err := validResponse.VisitListEventsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetEvent operation middleware
+func (sh *strictHandler) GetEvent(w http.ResponseWriter, r *http.Request, brandId BrandId, eventId openapi_types.UUID) {
+	var request GetEventRequestObject
+
+	request.BrandId = brandId
+	request.EventId = eventId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEvent(ctx, request.(GetEventRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEvent")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetEventResponseObject); ok {
+		if err := validResponse.VisitGetEventResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -42402,459 +44324,490 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1bbxtLuij2VwrM2TA506RJSrItCQeJLMu2bMnS6DJeF67DLnYXyR41q7i6qkVzrWNgI0/Ja7AR5C0B",
-	"AmQj70F+wD6/Iq/zS4L6vqruarJ508X2mvHAoyWR3XX56qvvfvm9EojRWHDGlazs/V4ZMhqyBH49uqID",
-	"/d+QySCJxioSvLJXuRoykjAp0iRgTyS5ZYmMBPdIXyTEP+7XT6kKhj6pUiJVIviA3NI4CqkSiUcuXh+S",
-	"3VarSf7j3180XjS2ao2KV5HBkI2onoh9oqNxzCp7lU5lq1OpeBU1Hes/pUoiPqh8/uxVjkM2GgvFuKpf",
-	"sHFMpyycX6OvkpT5ZDJknKhhJAnlcsISEkmihoxIJRIWkn6USGW/UgK+StivKZPqiSR+NlMwrb9nU59U",
-	"uVDDiA9IQjmhAxrx2fXzdFTZ+7miZ6/8Urb6ExFQXGMZWK8vTojowzqChFHFwgzSiwD1tJdQHsqnzdbu",
-	"Fm312vXnwVZYf862+/UXdLdXbwatsM22+tt0J3g6TkSYBmqdp581S6F/wVQyrR/0FUvmt/BxKGJGJAsE",
-	"D6UG6IRGivRYXySMqGSqQQdgI1UHEVrNRnsxJmw1vcoo4tFIQ7aZLSniig1YAmv6oX6Bh1Y/Dhehqz3U",
-	"KNxD8MYR43DK7tsGYyJFJOOKUERdIjjzCCWcTcj1yfErItSQJZNIsgY5T0QvZiNJApokU0QuOmL6xZSR",
-	"iBPfzH0c+h6JxYDEEWcaOGLRiTZb717t/HS4/ZfW5c4PL978ZfvHrXfPP7RfPntfciKfvcqYJnTElLmz",
-	"LzU6LIID4Mo+oRx2gH8CUMwlkGS7uU1SHjOJFyWgcYzXhnJy8Or0+INedaTHG1M1rHgVTkd6QT0zrVfR",
-	"+40SfSn1LXC32BfJiKrKXiVNo7AUuw7TRIqkfO0+Z58UPuDbSzJO2G0kUknGdMAa5GxMf00ZoTwkio7G",
-	"LKmz2yhkXO0RSgJ4laghVWRCJeFCkUjKlIWkN0UiIVlyyxIgZPB3HEkFeyfbzWa28V9TlkzzneO4hbMc",
-	"0U8njA/UsLK302oD/tq/W0tJWjB9z6bz2z+lN0yvItGXj0jaZ6QaJrSv6hFT/fpQqTEdR/XIoVc3bFpH",
-	"Sl5vPq/t6ePTV+7F7naL4MwdXvU7lb//6//Vqfg1IhJCSY/qeypuGPdIq9Fo7+yQ20hGvZiRg8vD42MS",
-	"DGlCA41qHpGBGLPQkk2DKAD6IetwMWYJEDr46IaNleEPr45Oz8+ujj4c/th9f/Rj9+rqxCfV9jYZ6lMI",
-	"WZ+msao1yIHZ7CRSw/xW3bBph5s58BNzu0h1xNRQhB7RaOmRnginNTJgCtG4QOiBAnkwcof7JexkjwD3",
-	"8GDpScoBVzTd3yc7nz5lV0UDSyOR3lyDXDlrNGNTEkb9Pks0KbHrRGxqt0nVd46re8Om3YSlkoV+bZ9M",
-	"hlHMnIXbl6WK4rjD9ZI8QMrdkmEi3u3H0WCo/BpCz3dotq8viTkZSUY0uWFhh/ufXNzZI/YK+6Q6jmkA",
-	"ZJsTkYQsqZGE9VPJABtxVXoSkWpqecOme/qqdHjJ5syQCKkbNn0iXaDANY36EQtx0ZGScJRPJLm+Pn4l",
-	"ScQ7PBb6/AIq2V52G+A+yzGLY6BRUaiJriVw+tGM5zvo0ujwDv+o38ykAXLD2Fjqh3si5SELNQ7KNAg0",
-	"KdSnFk/oVJrDPkAo0JhUtz99qnn6xIIhmSRCsQ432OLp1wDzBY+nlrNIwE0YUZGRkKp4J04PfuheHL2+",
-	"vjx61X3549XRpU+qrWfkffSS9KYdbi+IvWhIwslQxKEkfQZyzJDyxWOeH110X14cfHilx/WazWZx2Di6",
-	"ZXZvcj9ndJolRjJDd7wadPaOatSH+4JXrMPZJxqoeEqoXIQvZCLSOCRVxKrQXk5NjoKAjbUEFPXNKVHF",
-	"yJDKDg+GlA9YSGTEA2aIhb66zjnpN2B2K+vhrW10uCXjSB1zOj4j7S2US1+w5tbu8xesvt0Md+rbW+xF",
-	"vRfsbtWfvdjdpjvP+7tb7W0QXR0u0N55PssFxlQpluiF/Jdqp/Jzp/Op3azrny39Y0v/uvNS/3ilf31+",
-	"9MvvLa+9s/O5U/mvPxcfy7+r/ac5rupVPtXNVPURk5IO9JejVGq5jFDyayo0jPFpUjUMYY4faIbbqi9n",
-	"CIAGXOCQeoAeDW5kTOWQRFxGISvhdReZsFDK8uckcNEHSpQxF6RgZCEB28uvPp53h1NJ2C1LppMhSxhh",
-	"sWSkKhmSW7+4Op9kslXNIz3A2VksxotBO3y72SSLyZ5HpEBaZW9NQDnheiUkRBY6EckNUZMoYBth6WJ5",
-	"6zvWPhzW9kGrXYCmWk/OZFKjD6NUBIRKI8iIUY4iUEH12Wq0Gq3aPtG6Mo2Z1jRyUbzVBjKLg2RCSIP4",
-	"f/LJSC9HC4V8amdEzmoUDwlPATwCMRrRumQalzXUQKoVfaIZrpoSRQfSI4wGQwvWArA8ImCvNI6nxP/4",
-	"FBT7CaM3+kWDwGYxeh98ihoy3itKFO15sAauEhHrBXHB6zPHoNkJSbmZXtFBLZO6CacjPZ6PF6GR2Rca",
-	"C2+IeWKFYcHF82ZzBrM7f/qv1Y9Pa/+9QfEC1v6pU6mSP3nkT8ueqP1pY6z+0/LTMsBxDk1/ukQ8T4Oh",
-	"5ru4X8BhfhspIJuoHpZocZH7yP1UuZNoFKn5+3JOB4zI6De2SJ2K4T13LiOc6HOCY0NTQKvpGgZapYYB",
-	"a2xZuN84f+B+uz3TsvHCaYT59n5znKPxZuEs4+z7+81zwbQevBxwSeGZ+813yaRcNpfMvr/fPNdyyRGl",
-	"8t4n9Fm/LMeCSwaWmINUDfV1DfQ91h9oIsg4XAo6HscR4t7Tv0k0B+Yz/aeE9St7lf/uaW6ZfYrfyqd6",
-	"1AszDU5avGAHxMBLk1AxZnyfgKCjmaLWPoAxSn37HEPvIQ2GrH6IRHr+0h6gTO1zUQdp2t83wxAgXlor",
-	"6DES6EFC5G/Pnm/vkv/4951GC+x6S2QUYzG1Q1d+8RxinX1afh/owFKIBauFJflomn57dXX+tNVo4jrl",
-	"3dcJ78+tEz8twYrPXuUlDY2NcQkajNGS+GeLDtno+o1Qj2ns6JHg3T6NYqaRMGSKRnFlr8JGNIr3SC4j",
-	"oekSPiY0DBMmZcWrsCQR+sx//r3Sj1gc2jc1RywRtMoG+fyLptxSUR6AAZqmavg0YYNIKuDDmcFzlS1T",
-	"a3SprOxta1KuIgWgNIAi+WZJtlkD26FSY7n39CmD66EJftII2a2FoHyav1uH/VY+e2veLmPOLbtYjh2Z",
-	"9BJGb4xZYcyCPTKisSYPLCTvLs8+kKqffdDV5+nXtBCEk5DbSMS4Mc3wteBzw8WEEzgPUvXnjtk3UqoW",
-	"DhnXusOYJebxiBMfz9SvzVzqWbN42b7N408Lz8LmDwXvx1FwP4wFxOkqesO4i6sHXGv3IuXK2g4iaZCM",
-	"fYqkkigcPCiK7eYolm1tfYwK7CsPgUkHJOXRr6kjqwOEwOrhaA12TpkbWBy3G5hDZk58xjmz7MDdR0tc",
-	"KJvhymuR9KIwZPxeyNLPRnFQ5WqIbMzo+5yxEO+dZthyj4ajiOvrMIqA6c0hjv7+KTx7N7TZytHmtbO+",
-	"dfEm39ODII4rUaBBQvNeGsdigqZ4MCVE8kEpwRvB2b0OFrQK1h3ocWaPNtc4wClD44TRcKpPNywlAmgV",
-	"rOOQdzrSlsNs3uCS1j1N2MHD8RK8y0jyWAjHGUnYOknHHknYrbhhoaYK7NNYiyUPeqzHen+cxkfAIe93",
-	"vjhSF5ltkdCnnH0aswB0V/01EUGQJgkL943JxXG6kyhEM3nCxiJRWu+P1CwaAIL8dpej33HlDLt96/Sz",
-	"a18XF+ymH1DCKEJL8/40YWjVAZ+B1GIt+BI6Gcxx3Z3KPgojsJcnMnM0z/jPHDgPqfXwppI9KGJ9EOq1",
-	"SHl4L5ziQnX7MIqDTh8EmjWMhlNKIMx3awVEhHfjCds5Fn0Qithlros5XKg6vvMQSGNhYskJSBFaUnS8",
-	"siM6BUYhGSNVNNkpEYeEjmmiHlZsPKfTWNDwSogTmgzuxzfGOFZXCdGNYbQC93DEceNRE7CzISNgRALr",
-	"b3P7xc7zZ6Q3VewRpMrW1rziAotRQhC75HXxwmy3roSo47sPxWrm4JMJVJpUAKyqLXIavXRDP3KhC+mO",
-	"dQU+ML4kEC0U6Yleo553L5RxhitRkq8gZgTMZKTgRMys9lv71qOjss+2ZxHnMUOu7oCE7RwJXXBurje7",
-	"0Kubtx8CB52oQE5HEMqSe0mo8SyTWPABSwhIB1ztEc3o9WGAS/hBke6SJbdRwK45vaVRTHvx/eiUxOG6",
-	"qTPeDNKFVNGeCUbQlDhhNBjqBx9SunGIkdkhKS5pXTwwG6q7bz8ULcogEVCOPCm5LQqBXEz2SMozEJGq",
-	"b19yQezXPCCzMhYTE7LlBvqpaGT4gHQH0B+LVOmXzSuTJFIM4zQCEcdRqMVOEJsCwQ0y4kN6IPila1Vz",
-	"v7ZP/JLj90k/ESOzIhpGXBNVDV7WIB9MDKlWd/RoivF94xKmWh0vxuvYaMpvRNO/VCK4OUTK+WAmbWfQ",
-	"RVhjTCKgIup5tPpgDCJpDIpCzG4ZhABhXMxI3LKRnkU/zyCepwjBBWHEy8BR9gqs90qIU8qnBljyXsTE",
-	"GMa6apgIpWb5lxBkRPnUkHYt5kdc7hNAHgisjam+zWWCDjx7JwbTdmxn2QoSu9n1yUpCFavDlXwgvpIt",
-	"hirFRmMl7bWLpAnwhVuexXMa2P5xrts110cnkui3e8pF4K7pGjPCLHOiGOSGIROOqWEOhcaJ6Efx3cwu",
-	"zVaORIVtrY8/qfvaA+lO6OAIEgbxhzSWe4QSMCbygcad3LDfYzQBxQlMtZT0qJYdB5yqNIHw8AkkOyAU",
-	"9ZY8DC9OwMyfhhHjWjujGYjzoaylx+iu+qMwkpqRhDnOisTTQilcY89M5qx7BmM/fvxYd82F5ZErNH8C",
-	"BH0NMkaUIKlk1kG20yT/8e+LEzVeIljADPGfO5WIA0S7sLdOxcMvus7U/7mzEOkWZHzc9w6NE6Hnurec",
-	"Z/dmhILumEo5EcncfbJCg/1eC31wXuWXKh/lDqS57d4qZ6OWPm90vVxAPcT9+sjiuI7XB63VUeY6o6SX",
-	"SpSLkjR+WAPUNZfpeCwSxcJTFkb0CgBwj4NP8wG7Iz1iF2C6zBqRuVBnpKJHsEHsuCiQLZTAQolZ6Po4",
-	"kA1QhwHq8OZDGyK04O/PgsZ/UCT4qAX1e9q4JQaLFKzbe79XwG331ezf6xsfek8jfsu4Esn0KQ3/lkoF",
-	"EvE3Zzr/7FVEqgIx0joU+MLLoDz7yCzRFZyzANiYSUnJNE2tNcRCKievwtEnekzDORCjkdbFwj1NpEZ0",
-	"iswf7aZDestIjzFulY8GuSjJTpmJzQXZE4wYrusW4kttThzIodE8Y/j6Z3yG0CY5tNc9XXNOdfsm3MbH",
-	"8Y2Qql+8eybe+5G9JWg78GcQ0syNmPVEksOz09PjK0AxSCZE/pdloqIZPtDzVAvY6iByGGnGaaMCAEOf",
-	"SCImHHNUQMBgYQ1iy9fC2gOy02yShEJyDCSKULLT3CJVzF8ZJ2IUSSbRKsfnDRUmwnqnuW1fGVDFINwK",
-	"IpVB5zLa1VjEURDpwRJGFdFgoH0QLhMmGQ9re6UpXnMx/za5BlM88BgMDEWfUHuVYcmhluUBTssuHyRV",
-	"PSCzyfAbw/7AQw3BtsyJ+qIh2lVpfJ6IMUtUpNlLn8aSea7IgZ7tKy0Wa7T/6Wwo+WS3f1N/P5pMwpO/",
-	"7b7/4eDNlfhR/rr1w855NP413h6+3OGt2xdvhs3hyU/tvzRvnv84ao0/bt3+kMc3vklowMhbMR6DmJEJ",
-	"nXsVCDkeRzbNk/QjcB6B8O1Vxs5iZxbnagH3X+dGOZN2W+4SZnbojGdDhZeNlwNkOYn6wCbn9lGM+LQR",
-	"gz8XoGNW6Aycp4OL3t8YhhIdmJC6VfhRPIUgUtOVYaI48qF+9LNXAR0yWfst8/Rnr6LJYmvN104iDI/Q",
-	"77Q3eKcNByCkovEh8Pq13jzPX4BzGJis+jVevcCHZ88P9+ohfHOYLTm4Q3MSORaeCB4Kvjn+zUB+Tls/",
-	"vjwjW61nz+otQuPxkNbbmoA52P9yJqehMGO7kN/w80H9p19+b3/eNEOhTQI6jhSNScz0M5Ic1H8iVcrJ",
-	"/OqIltpqzs4AOQqgarXJS9rr0QEjlyphTJVkZawHtROLcPng1zxSZLtkxEVjnBfwLx/ow8cWefbD0exI",
-	"iwe6yDDRpU2MKpaQhdgxP5hSSdRLFVtCHH5fvbkiEr1OGAN93GZO0WwWUg1ELBIPcjM80mg0avtZhupO",
-	"s0GOaDAE753mEi3NxneaTsJJlkc1GUaKETnWxJgqwiKQNRgPSfVszPjB+THZgiBs9P5Qk3ov+sQQuSn6",
-	"CEGo8T/V7ad1+NTHuEcJfkGbB260EN4XSQBf7c3kDuXb9Gv7mOqEoZd2g+2mu5fCzdL6R6z1vkovpsGN",
-	"lpej3+Cma/iO6Cf3RHaas7QCblRhC/N3exnUZjjjzJXQFOwgDSN1dGu12vXZCA2USBZVikglS8hkKIgG",
-	"iamZQd3wQxtbUrWFIYzJUgNcihETnOU+NhgtUpLF/azCxjgRtyyEOdDjXrVmEM8aOTHYz6Sf55GCtX3C",
-	"0zjGkbgAaR88Q4X1VWnBS4J2VvTakIT1EyaHaH2sNch7Nla2WAwjAJgn0ppjMdN/nKQczeJupY6V+lm/",
-	"4s0ljujFozESswzmbq2p/XKgilSk3Ww/q7da9fbOVau519T/fnKHD6lidRWNStIQvEoUzlYZWbl2VrL2",
-	"+XHHs4vcajQbrdZW4/k6W5Vu8s9GqwvvAlllTIHLM2zshboyti+NvgcDc8PyRZ6K36I4pk93Gs115k6z",
-	"/KMF1y0QPGAJZ6HB7z4oWy4Sm/xnmzEAIfMbo2Rvc8DNCroZJnh54pQlJ14hYSsaV1z4ubhdKldlsD+J",
-	"5KYELVJsVPxlvWPOEaNCk4SC3JsXm9HjbAgemL4wxvK9WgP1bDUlqpX48ZhpwkN8q0l0UeO1ySF7metp",
-	"zu9AFfHPzy6vSNHT4DeIbyhgty+SgRkEnBvxFJxaszTSidPBmhmCM1s9R6NppDJy+USSAeM2dqwKFhgK",
-	"FSpQYweWHQ24Jus3bEpGUNxGswtrlcnS14xfDDDc5F85pnK4EV0o0cFCcCTiJ1nYE/4Zi+CGoXcFtwx1",
-	"VvBrkarsly6N4xx5u2ZuR4MzcA8NQnfTcQiZfV5lxEY9lnQTNtIsDWx5lld1Db4XP7S1LYqfLpwy31Lx",
-	"2IpJaDO7nxcp3czBTUWFgEmZ6f1FPL3Uwh2VxD8w3lnYzR4xnsFO2mxuBc4I8AHzi3SLTd8Ne2+C6Cx6",
-	"d3z923HrQ3Qsj/nFTnB4/Ox49Lr5vj3eCg/f7TbY9N042DrVD8Y/tndV8GZ33OMXcRC9220E7ZiXbR39",
-	"i/K4dPVYrSzlKooN+5/zTBZFwt1VqcfZOS2DmBLEen/womnqv++atwKaJBEItNJWohHJBmDj7+Kf+Ls4",
-	"aA8SyuPmMW/eDXoACUuj7EXE0y1ioPlsAe9bRZCvpUnbdmkpvOgVEHAGuu763JMuI7lQHG1Ta8sjCGNI",
-	"qYOV9phD+9zdBLhgHQFu3pJ2wGk81WJ0TI74IOJMlr0n47SkOOQ1ZLZ5JGRJpMX7LA4OVEeqsK6hCd7P",
-	"p6TZlHW2eEpDcR/0KEwgamHElvNyxNUzsCMsLzUwJx4Z8x9AyTnwfEJXFHK3thBvH10iwtvxdYQhmPtC",
-	"xEUac3Hw4VX37OOHo4uKVzk9+HDwBn67vDp4/bpIevIv5074ZRrfHCs2uoBYwbvd/hKpPUlZrjLqXWYl",
-	"O6mNMfcIjJmpvOaQtbBTQP8CHHtCxIzyu115CCFfrbPxkH0qDL2iyKZXkTfpyjDOm7TEJK5nwtc9vBgW",
-	"oqVYkMY312PJEmWKXci7eFAQ13/+3fo+XpkqfAEz9Ix8EA3S1nJWEgXsYCRSrdq1dnd3zUYrB0f11ovt",
-	"dv3lyfvKZy8baY4yzo6xuwvCgTvIVv3j2yvHzVqByo2Vz798vt9tPQQ4GjhZMKFJ6hjfbzWNoGL/nr3Z",
-	"pVd1+bnc6RJtSIaK9/XznVd9SHnAYijNcgc0ShiFaJDKYSqVGGl5zGSMqCGLEjKKeNiYd5HZ19x7u3SE",
-	"GQNfc3W50PmNwrDWL3WHvRrN8Tz3CgYiSVigyFAkkpEe+ASmRCo6hvhP7rjB9iqUjNJgaBM4tPIyHiZU",
-	"MnQxY6zDPKTmJnVBtmL+jMQ50XOFymXPVnsQ3S3c3ek3u4viwKVoKXg/SkZ3xcsxnY4YVxfM0DQNhKi7",
-	"daomLycnN+Hx5G36PPrUfkG31K/ndB7s8+/PGx5YgmEy5lmwrkKNAlKl2YfjRNxGIQRQRGGtKM8tW9GG",
-	"vrFShAfa9zqN+1GMm9kc5UG5Sip7lQsxpTE5xSIoUJ0ZmIf+zQTPrOK6vVbFq/yaUqjNVdlrfdbHntDg",
-	"JuKDD+moh9Octtpb2zvPnr/YffOy5DbY9bi3oLC0DT2KZidrEt05WFpnbs5O2jvLucn8ngtbKWx/cxyY",
-	"ddQuIPmAGHmlszsgBpbD2asMEhqw/8F80QjESCueArOrQP6cO0Lz5nJAH8FDn+1Yyx92NqKfnoWDrdwD",
-	"Qy0Ghy2DdpdbgrF3H9/Wjw4ur/JwkiMqNVVI2FCksoS200BFt6xQvQ2F3JUyL81DItbw5GNsw+qYAQsC",
-	"Gy5gld513vmgn50j+3ogM85iyN+VxgdGYHDxkYZ0BhutUBpSciJuWUwDhsYuDHZzOYQcinF9+0W7tVWg",
-	"cXnJuLWVi5zMtTWZk8NoPI74wIlkwfCUPBIiiz3BIAUTUVLi/v9cIiLkcFhuJzHPlW+/zOOSNQAQE6ga",
-	"bTMIoVYf1rjsEQ22J1DbX2ket28L94xt8fwi1ytA+VHJtYtYd6HUXKgZo88Jo7dgoIFgRIGGxuIeygIM",
-	"ktligXNhm0gKiPMgmQyFZKZodQ5zhY6AW5Zs6tLaXUvrLUHVtShMKfPxctycH3kxQZhR1zYgCbQQEFKM",
-	"ScgI2n1VXUdLNRTcqyg60MSi0mNSSRbHLKnMq67F1S0Fa/7kHQ2hBQxbGVCswf3KeWNN4m/eRNo/A71V",
-	"b+aPbmA4yUG/1sIu8eHP9nyWv3Sln5lFZLTJ2DBFZ9WL0dcpDXoHFH5IvpM4zE2T5/rz51taClcqNh4d",
-	"8NPMIepmZHZ+v3chtonLiVYmQud863NxO79XaByf9QGASw/76sS+oyGVCWAaHBsK0mEugG5q8im8uJ6M",
-	"i6bJQoTxjN9sqJk1xotlzjIT/oXtG8DbHClJhlQOi2zk/iHKKwzd+T6K2ygFr0P35jjm8eUZ2W63nhNL",
-	"HSGYcg987rY7FH4D3kFOgigJUlNTspq9jZWjOfMAIP2Uhx4ZJyyIRCrrI6Zo7BHFpImvCkmnwkU2ZacC",
-	"k0oSs74iIlX7EOEXJnTCzTe2wvTbi/ceuTw5ISIhfz16DdFSpp1DDatXwUpGdEoGiZhAfw4yirhIssrl",
-	"joP/4OhVxascvP6gf56c6J+n8MnZgf55cal/XsMnH9/onz/pJ18enOqfL/XnL19pReXlG/j8LXxy/Fr/",
-	"hHFefoCfZ1oUfXmhx395CZ9cwfMfz/XPH+H3n/Tnhwfw85Ue4fAt/DzRzxx++FH/PIPfLw71z2v4/a9H",
-	"+udPmpm+eqeff/UefocnX8GYR2/070cXepajK72So+uLild5/U5/+/q9/vbNS/h5pFf45q3e9Ztj+AR2",
-	"8eaDHvnN1V/0zx/1J2/fw88P+vm3Vxoyb6/1M8ev9MjHJ3qE4w/w+1/0k8cX8PulXts7GPPdGfw81/t6",
-	"f6Sff/8Gfr7VT74/1aO9P/+of17Az4/6+fcw+/ufNMxPDvRoJ7Dyk/f6rZML/e3JpV7VCTx5CvA8faU/",
-	"OX2jz/QUVn56qt89/aDHOQVYnV5c658AmdO/ws+P8MwPGm6nP8IncPofYMwPcOIfjs/0zzP95Idz/cwH",
-	"gPnZqf79/EBD+/xIP3n+Rj9z/lbPdQ6rPT+Bz3/U0PvLgf7k4kx/cgEYcnGt3734qOFwCd9eAr5dHsLv",
-	"r/Rbl0d6zMs38DmMfHmi8eHyTEPyEqBxeQmfA75d/lVjzuWP8MlPGiZXb/UsV+/081enGhpXgLFXAJOr",
-	"C306V1fwCcD/6if95PXBW/3zjSZT17Da6x819K7h27/CnfornOlfYbS/Xv+14lU+gkr/w4He0Q+Hr+Cn",
-	"3sUPZ/DJuf75IzjVfoL9/nSqz/2nj2+Kvjec0NEVtgrazlZJ8PnWguDzgahvEpG+tTQiHWmojUM/dHTJ",
-	"DRhZZtRxnNVzmnime2S1lF1b9PYsONbxwbtK/cZx8eOhmI22//P2Nmk3yfPd7Wek2Wy9KA663VzS6ePn",
-	"Zn33z9UaadR/+fOmOQNhNIiU9DC0GbPE/kyqpEYapA7ceqFRa6Fp5cieSJFxHorRmCYQmCxZPeKScRlp",
-	"HSaewrSmDxD0kNKPhPtEpkkiUg4Vf+wCE5a3e3vMIz/6pBgP7yBQF3d9dMuSKcEANKz4ji9ihyYpbPer",
-	"ngin+8TP5Uk/4+zQm0SS3Zk9/14QPp+VyNJF4XRdkbTMnv86YnGYJWkXZzFlystsOPDVE2wUpsWKLPez",
-	"6oN4//PWLw15k5piTz50mmhAARrfI75+qxGF+tey5iJOkJU54bkzzNC9NHTTVn3w9NImIgmlibJMTbZi",
-	"VgoBwfREwpr0RfLz1nX5d3PXzPdMFimmOA7SmEKp2CQvj5lvYlVh+OXCLR5CvuOye5m7EDaNsVjp+niI",
-	"iPn240fMB2vZoe7qmLGq56x6KfLeI5sstrfWYmHwy7UsE2fOo/bNv+bRVfPXF57IOwiTJBoMlanKBEpe",
-	"P9s7qYLWoBUJLzcZPpFZzLMZo+iG3NowjmszD9YdYubzRjCZFdHg/tzURdDPgHNVGP0M0mx2Ha3jc0N0",
-	"aq2DTrkV5+HC7cx6ncFXgeSR4+gcQvh1gunKnbl/RCxwuj0112j4tDlavGU0VsMNYZNbaq3VQtwUVSJx",
-	"s5KlmkHKFnVnq1svb/788IHCjxEIXaJdlfnd54TtRRH+Cxf34oukzD1bC/3v4vlf1z2Qv2c5cRkfyrt1",
-	"F0IIsklceK7iNfmMj05Yi6bir0BYZ05lTqo5m3DbGXpEQ0Z6U6ipItDGatQ0DxtmTZ2MVtcAujTMGT8q",
-	"wam5c3eI05iBimvSKEzeUZ5sZKtCFibK35mbqhBLsSABAIzFViObd5Tn8SSu1ai9zAZxUP+pWd/t1n/5",
-	"veVtbV67oFXfajsp3nvkoP6TR5r1XY90tXJYd3f26IgMjh4721fC5UJ4S4HOzQT3bBzKcCIG0X0ir+aN",
-	"LeM1A1PvGZI1/iqhqAvsX0sLx5wKzsqdRxR8uCTixsWS8khJ6zYqak3BlFRbu7u7WLvh+vIVlHbYbezu",
-	"6j9mVKnd3RfLxPTSpIFTU4T5fcTDBUYSyJgkUt8HL6/oEA04lmm4iXj4RJKQxYpKrGhlqErMwgFLirWz",
-	"Ohz9TtgWFzoW1PY6vE78hAUsGoPZJ2EqTbi/R3zB31IevtJj+5imyEgTngCfov2m2YAh8upqehQIapob",
-	"5O//8/9BmqRqyjfobdQWjqcSymWfJV2RqvLVBKS57zwXLV70/qJJnKgb/fLMQ4XXY0YlW/QQLqUwt5kh",
-	"19HnVvefF45FqkMWm2MnMaO3TNaw6XWe5wsHpnlWBncbSwbcSx8ias0ZFN0/TanrbPfwF2xRX9lcQSsw",
-	"vXzSedYCKFjXR4okLVvU3u8VZ9dQzoPXf2OJyBbAsq/gY1uO6U5v9gtGtpnX2YCaoJ3Z17OvgNjgLufe",
-	"Hws0mC+Z3sJw7t0Fyy7Om5/Guu9nS/qcnfldlu2ixb3e11i2CdxxgM8agTRm129pYorA/JxRx4sM6+wn",
-	"By7K2w8PDernr5krYD+4Mos8S1XJp8e88K57MfJP7QWxnziWjF8+e5UPxZSJIjl/QZQgz9vYakdT6eur",
-	"1/UXpNoLkukYOl6E0OajnyaaOu7bdBHI84doARSMVZJyqOBSw7+dqIdW02s2m1iyJxCjkeBZrQPZIH7G",
-	"dX0CF0wWG2ILQvPSCKKfFf957gqGUKZxJBKTu5LtpzpKYxXV9R/O0zUsweha6oGJ5XvScr4TpQKctlCc",
-	"SFk/RlFCvp/Q8bwoSr8oI2gj+gm2I/Xj+nCNkLluTbpZofR7jbpvqUZd0ZnuRMuDlX7T8g/YYPIAqpLK",
-	"cmM+kEgYUBZETbQoYI9Kff8nBTz/uRJgNhSYwnnAYr2V9UOgcUllGtTjmsJgqRdZqt9q/xS8EFvrWan9",
-	"afUgCKp7DvKNlDN4sND+BeH3KwERPZLH7A6B/Is8e2tG6a/cKs+8WcV7e27TGDwy0IxFYoBGxDWSQAcM",
-	"KN/QajZb+0Ri8KUgYybGsalaHGkh3lblvWHTotKoX1zq24Hv5/XGshTFlZtckYlgWq5mOQhO3oEQN5B2",
-	"4JGorzXHxl0qi901u2Bdw+6Md1WmPSUUXWnbQEMBFHHZ5Ok/UqWN3JjNres0M2PPcK5CIQ7rgs1AaYG0",
-	"NLfD3MoyYjSLgyWIPMM6VlcDKVL9IiMpMwy5XHHePORwaUJtue4RnRIqb0jfFBcyGnjOmFHnLHBoV1C1",
-	"j82LmHMqj7O6w+w958PXdib3QTNptrk4tobTzaQY3EbMwr847sc543VmLBsROHpbw2bIkmLRjubG5jC7",
-	"7s2lkufNTd2qZfsCmwvkdttkNyx6b4uYIDmcUEnGMQ1mil227+mkz/fuLNQrOZSFWH3HGqdriNz58Lk8",
-	"uV511DAKSaSceo2g602lYiNkkMaPUkfYygljY5bUNq7ZGD5eGdGdjYi4vgu5h2keMkbcN/0tqgAXwbOq",
-	"T7V9q887/OyJxKg46ZKf3AGVEUAgqImKaBxPuxniuEjkEsiKpydf4NRaDrui8jTDeTeXG8O1bm+yvjZx",
-	"B4mhjHGay1E4VJd3ZgU9E8utlnuC567R8pKWJn0Hr8QTiaX2ptiEwMdj9NFggvMT33gqfZBSucBCvQWe",
-	"BevLcebhmRds79BO43xUZGfwWZGb4WMzzOzLlDp1yOfX8TXmWs7mhgfkG3JZmRLNxsDUIIIbjT/A6Koa",
-	"SaD7isPGgfJuYF7IZY0SwN1F7S0VQu4hU0SPFKKlQXq1kcpgcxjmeYLJ9nwisQjgevLGklTm+XSH9bNz",
-	"s+U6KaiPUWKtNMStvXE8qskeXgbTy/fX64K0mOq9RrxqDiRvcbpwQalaKtq5aOUVLvcSovElaOPXJIt3",
-	"D9H8gihcREC9Vuk6MKBzk22sD9FPLBlokhslUu1D5BP8DfpGJElAgSJTRVpN9OkoIUjVcYtAyqp+2xJ3",
-	"3y7Hr63WS+4RNuqi/K8rdZJForDv+x1uxE3y93/717//278aWQP/+Pv/+v+STK41D+B9IVUt49byx0pE",
-	"3pkXEibdF7LHOpwQ8vd/+x9Jyf8WfFx8wgzwb2Zs5x8KU/Of23//z+Kv1nm99N//5oDOCvkdDpB+UL1h",
-	"rTi4xRLiefYG/HnorAK/t0t57cwO38x9cJiv6bNXOS9yuZn+QKXxPpvH+WBlkFU3Kv/fKvnEtvQrC1W6",
-	"eH1Idrd3nhPTO7BBfD2AjyqAVNDH9vriGMrt3EQ8NF1i9LMQghMyP39QcnrDugGVzOoLmYUroJzISaSC",
-	"IcFYy4dzb9n8k6Kbq+rbXsHwXDd/24ekx33CRmM1hSoGDt/OUl70HRdJjuabiq0LvWLr1MoyR2a9lmaH",
-	"OaVbrwpFQfv8xVuS/mNAtwpmtQYWf1FzEeM9EU4bEDa3RzZMc/Mq0BHysPxSvRUT7C9vVoaOello2Tqk",
-	"EOxA45hU4SF0L9h2mOa4x9DzEHvMQMqeD/NKjeu1BjnTH2lWmH8eR1KZehYYIqB5YWsmR3PGfL7VXilQ",
-	"4vAlkcucEcahb6NGRHe/i/dV82w0HuKvoToWNDYLs/2Lbw1C5pNW8xe/tlfcWCbEJgxFCJGwfQMPOB8f",
-	"W3oO7aHkjyL8174jTrbpbL3c+RuTt2Ut9yjhViEDVaFcruGTdfklVBVl8LmOz4sdiAuneyJBKkIqqXVe",
-	"O6smnD2RAui5TPv9KNAEsAtP+R7x4RfbyAKSYFHc6aac3tIIRFzfK8QNdkeRHEFWrEd8ccuSrhPyhxhg",
-	"oQBYsPYxGDqzyPnp9K8tSrdLWtkusZRlI2wD07L8bEezu+zKbDdLmZhpiltIBjRbdq7G4s4bqrS/yxka",
-	"Qlc21P09nwM7JntkRGNsq143UPJIeeduj4zpNBY0rCsh6jFNBkw/Sk2nDhZ6pC+SXhSGjEO4Vb0voFDM",
-	"iKmhCOv6E8MePRBY4yhQHhlAWZlxAjndQKPruHs9uNNF3iMJVawOKdf6y2LnZw+ioqKA1R3s87Jo3gWf",
-	"qmjERKo86EnL6vmiwA9Y76Vy+rl45VZCeBbABe0oiVbqyrbJOqCJY0HNUdhw3jI9wmW3JR47I92MaDCM",
-	"OKsnjIamv/8SGQeDnvNt2V5BoGIZwpu1q8cs9DyCbX+WCUEkNsaowbgZ9nWhbbs7qNvgXXBGJiyO6/gw",
-	"eXd59sGkv1fDFJuvQ9CA9LSioRIaQfc4fdIYC85NdaIQTMQYkbfVJjG7ZTHIuEAsMGgBAap5cRCnoRaZ",
-	"YK3lrfv1mls7JWsuaUoPw5hb1FVCdOEWwQhbMyMIm4yvpUsYAyj1KFI4CheqC/cLYLZd84iP96yrvzH3",
-	"DL7Ta+MCSyxlzYtFYq6l3Vqh4R2818L3eth6BxqjQO0DvTda+BjHsCIXfJSNQEmPhhC+ThW02RYJnKYe",
-	"JeIa1QSHIvj6Qj7bTpO45hEaD0QSqeEITxOID3SISqBpdBpGjAfMww7ScdRn+iKTqs8+jX2il0KVX7NB",
-	"oXDUhR7dV1cnelz0sVFl21JNx4yM41SSrSaRJrBef9PNfAVmT3ow+OaJJDinltywg7b7nsmLKn1vvjWV",
-	"3o2ZybPNgyD/YkKlXi72RDRdvLViBkNJMmEgtpgbykJSxSZUmth6JBGxbSReK55TkLBQnziNZbbCQjc4",
-	"PQ92A8tCXaumSISIQ0LBuFAc0/aUKuIAkgi3BVgk7VSe3TM22cYmXSbfwBkLO23loKSc6DUURwVbJUrH",
-	"Wloa0IjP9gHTgCzMkrEsGFrfwsJN8CCIFzagARnTwNC3MUtGEdbGwJQOPKyuPaVsOHgXqhFkUMRmfPZJ",
-	"e85FSGLVtwII8xy/OShir3ZDSnEgOMIuVFqHUXYRahlSYaf0SJqzZp80fcZX5U069yJkwGR2OSOdA5s0",
-	"De0jMB8bEmckwYh3U8myUVRubEZvioJ+anrxIO6xcJ/QJBhGtwz6eHKpGA0zuMx2PCuM6wAH+neaZ/YJ",
-	"dlKDZ2xpm7lxWVdLIUCHm+XjYUy5c1P1pg3m2j3nEozDI1vt2h7xs2ow2JBWq5SmUEXeDM/SK6Mk46gx",
-	"laorJpwlhd2aRvUTkcYhJr1oQgunoQ9Wi+2UE8YRweB9ZzwajqICUsw2XcX2qlnLVf1SNhg8O0NJcMXd",
-	"rCkgqW6323aps50EbS2bGcohYmaUiex1u7In0pAxbPTbY07zi0SkA1SXDs6PDeGginWNnAhjAdSEQFXP",
-	"yCrStpOKpBF79olkjPgXTCXT+kFfscQvXm09mVJx2aBuY00JPK68jaKsGa6DlAiv3uxCrIkB4G8ftyT5",
-	"liU0jheu1bpBulpGXHCJ7TMLbrF+c2awknucDYKll1F3FAmJZwo0y7mhsBpwvirzrkFpcz84sQ9mMxna",
-	"VNA680HgiAw/ZoFi4Rnk1fjFu4XZfrcs1k9i5o2/r0/CByXYJ4Po1qRgZNVgMJxkNgUOxaziVtRMXKgm",
-	"HCbLKSzwuUBwmWaUOgrZaCwU48G0e8OmGtr9WHMMZ3tWws7Jtn+cv1Z/z6awU6miOAYel3Ie8cFCPClR",
-	"6e2t01eMcbhWmc6EZ7SfgckR5uVQJOhZKdJ+1wqQXWgCDYtAbkM6H2YMIb/cNvFJPyZFHBYOCGdWQzYq",
-	"B14uJxgKVAoqS9KRFZt7YWC8aFzU0QoqSiabE85YCGg7P5cpCIZM2QR6drM6vgvuaMEIVrygAI25iFG/",
-	"SE7n7Z4Ojs5YS0PBUGMBrcG2rY4ER8AXjLYYL+MXzdxgTSMT4GTAzIAPmT/RjI2rsz6E3A7kkHq7KmOO",
-	"gj7ZUcBCyD/Osqi07mCHMeQZ3BhdTRn7sZg4yAYuQojDJYWK/PhRtu0+yBqEkmfb9V6k9KaNwUYfgOMK",
-	"mScCc/uYJQHZJJpMFoAP28xulJ7UuVTo3FSkT+NYmitmKeCs3cxOncOIWkdnynMfgHVA7i++Ssai0gWV",
-	"3SfVHUB0aBJtqSpwujQx9ZJjMTBxn5GxWYL31s+MFbAvRFxG0N5uyDhaa2aoxA4K4CRkY8ZD9Da5Sdk1",
-	"jVyhlnerCaOh3oYEg6XVbeyDpeO6IxXIDQ2GUMKxnFRmYxprUWG83IqajTwRyY1RBlFN07opiCOkSjU8",
-	"9LWDlEiPUDKh+phRkYXEdZHMDsxoqIFcW7hCsF51rfWqsD74igQijqOQoXAIvcENc4OvtSaZH14iJnCB",
-	"caVRHENgKlZS6zEtHSZMJRF0FhdqqD/Q1FSPpBiH3Ej9wBTKlMBbhRUbHUzSvuEXQNy6vVROCwtHmkdj",
-	"fc5TI2RoaE6GWhKUQ00fDHnMz1RwzpAk6TmqPjZ9PD87O+levj24OPJrJtyPM9JPGNIWfT5loCVnQIlh",
-	"IUiPkC3poUeM8skwis0e7N1CqbMo/rqSuqb1+qBnJBCNLQp21xMpQr7aav6XVtvDZf0lC1co58CppRhw",
-	"vHocewM1v0IvrjnRMgHI0GaRyDnbEV7HnsYJIFqHZxeXWsVG+YRU/bPzq+OzD5cmuNI/S6KBVi3MbP4B",
-	"9NqtHwquEhHXjaW7fgqmJ79mzC95TqupuWDZlB7MmtPQOwS4Y+04vl5O9+Dk5Ozj0avu2cXxm2O9FMkU",
-	"mPqqHDuLE7OjrHcmSNNjNa1ltw1tYXpwuImZQw5Yt2uENIoGNhjZJz7SNONOmgyjYGjMjSDG4s5gNYZ2",
-	"pyoQI02eQG3PaSzeRIDw6enxFarH+ob2UsQM08cZ7S+BvqhVA44S9CdhZOxEgIJiNIpsexrAMOK/etnF",
-	"mbpXx6dHZ9dXviFZiLZ6XIO5IzpF68IU+ZjWNXuMcQLmTRY2yDWPI8DrneaWhxJXxva0YACHbGiFHtgh",
-	"Fw0CV26Wf8zJUFVqdqFZkFmY0qeZsHGsQR8puPIIpRrakmho2THaPHs0uLHOQ0uiGh3e4R/YxNShh5K9",
-	"oaaUhmfpsx5o9PdyxZqM6N/ygvN7ud18SHkYg3avRyNalMgAoc/bJnC/vbo6z1zVIE+BIblmCZqNYSgE",
-	"o8xZ4CGUwrWeV7xKuYkas4eKRmdMPkITMhRjnbUdw2gFWxj2IshtvLZdtrWPZn/n9aBKbI3OpwULn9OR",
-	"3rX4OY+jqQYdKmizwzJUBbubrUOGcjXGGma/F+1SC/vo50YX+wdYTLJeDGAtguHmTD7unmesIu7Gc2OH",
-	"3rZjr3B2lJkbKnm6j6PWu59m+5lTs8GF5GjMxcQyR4mFlroL9FBY+ay+6IDTEbZKhsnPcYFK5STAzepF",
-	"DsxmNRonVjQTwzX0itrAzH6dB2fEaJjJlX815OaF1IpXKZMx3Y+NmFjxKkW5zKYXgqzjRATi0YNbr8iB",
-	"9SKL/KIYT1ZGEeb8xa5nvNRtDILDTLTFo8UCzAhKtZIAqgykq3I7SwJSCqaf4gDNtUbIulnPx0sYlQor",
-	"vAhuo1Ws0WAmnW+T7L2SuYyEZp9zksKsVquV9CzomSRpzDBMW26aD1aaD7gybUjMg/j5WhB+5EDjTO4t",
-	"DL+1xtIWdBvP17vA4a6/3TQV5Y4dzv5wJVkfoCWbk3FARkxTGPAWBzSGNkXGQj4W8ZSLUURj0k85qoCN",
-	"x6ncsB4e/rP2hfujpvsXMlJcFFySn5JnN+a31MBqdTL+Emry6iFvQLEhfLNcQgAKx28ZVwKLJm1CzFyG",
-	"vQxBrBUDc3Y0F4TYmw0Lnep3SjsXZAxpozU8OjtCm9GG61qSR2KAlm3YmcNzzmIJej16GpRlil8nEcql",
-	"qoUzXZwEuGFHpCJ5dIojg3PLJEODRmWdXEW5PW+HOjvyGtUkUDCnaI0CZLBBOf0EvTY0rjXIwbyREQwN",
-	"Fll8NHWYsnUtr4m5U/b/xv5Y2yPsEw3A+MagOxAE3qG5wyPv6C29hEU+yYPlSLX9X3a2amgG69ME3dtA",
-	"oZ9Iwni4T2huwqHKmEaDREhp3Udku92eUxaK0erttTNLVgnjxbu3CvIyHY1YiOF51EmdNIGEVXTfwLno",
-	"nVgAG2uuINQ6pODI2MQGqO0C2LMsRrBRWtBTB9LW1qSEqK0BkaU7v0B7yx3KKxtLjemtWWHTd8PemyA6",
-	"i94dX/923PoQHctjfrETHB4/O+bv4p/4uzhoDxLK4+YxbzbY9N042DrVz8c/tndV8GZ33OMXcRC9220E",
-	"7ZjPV18uzuje64effKad2e6GVZcLSy0jURcmYv8OgAeJ5YNp1s5pPFUgDCBBk1kR/nVbvN+jHLazkjIV",
-	"lrMJuk5MqjY6DFN0I+S527QnGZ9Jayjd14Z1wzcr1r1Jz7x1ZneLfy9bgFsEdWXt7iVt7C6K5XD/obt8",
-	"rGjOAWO2dh65OcfuI5Tvcw5xcR5LabFCt2n1AxV8cRaTq4F/UNWurA9J4pRRs8Xb7qKyOXC6czGxL1nL",
-	"63FrcK2A0P2rtmx6kZYXXfkj1O1Yp6TA6voXhUN4ZPXPZUZfRwVc0Gr/PrdyNpnXBHOhTjBkCdvP/MOR",
-	"aSs4Z56PgpuHsc6XFK35Jqt3VLMmHPpTCw2TRMRZ7fHLe3ioRMVTQmVpjOG3Uf9jntvOVwHJkpAg0d/P",
-	"mJmbfORpLZ3bGAenJBo8Y0OR4QuMqKpSnsUlQ4QimhJ6sQiwmyyNWc2tipbZLuxgTtMnKJMBcc1r2TtK",
-	"y164tNu+VrjO2azOp0fZApwPD7O1aACXttjyIbvAJ0lqKjGMY6o0BpAqWjvyJB8irAUEBIvavhOkloiY",
-	"SdJjsdCXQBDBWYfjV4wGw2IYB0xZ8SoYmnb28QO051raqKv46NztvMTkpk0b5T6au6ek+MFVkuaFQm0y",
-	"lvE5m+Q7aOBDQ4bxQ2Ve1QKD6AkRM8rnNIK5sm68EMxfzBczb3ok5VCwGq1P2GoBrlCRWiNs2vVm+4vo",
-	"GKWFOufHHc8e4Faj2Wi1thrP19EGYirVtbR4UOKJppquikHEMaYKwWeOTpY1h76XJpZKlhwMDA7lY56K",
-	"36I4pk93Gs27Nct1BXpny0WdIJ8cwJrjcxnJNrfu8du7mds9J0mVikalKy2r+7ZWa71ijTfHBvJse0V7",
-	"PVr/rVnfbXTv0OW/VX+2Pd9dj9Z/My32Gm6XPfAJ5S1u7iDmhdhdZz5Z3jZQsrZq0c8DZouF6dezRDuS",
-	"Q939lAvl+BCav3z+GuWeH1WAXObNctVIPIpSFC4e8x3spjfQNs7pymVsMz9nGKDP0QXzurB1QLcevD7/",
-	"UjDkVM7P6kAzm83t9ryZ9aa0350mzSPTWAnLWeVpI1ASN5QzLfAgKjzE1mlw1Yb0lu3l3exI1XiWkiS6",
-	"jfigZv1F0OHOfhsIELl7NLipkZ4+XlspFSP/UUSycriZLrJRU7dsH1KknPZ3pGqszqAYhHREB8wjsZCy",
-	"RgaCSWL6303oFJxaTrAaZlji5mSxEVKkSBUD5X9u/9LAZdQa5GzM+MH5MdlqNG3+h4oYoQSL/T+ROJoS",
-	"WvKNIBXW1pOG3flu6zYf8zhMBSet4GXwxlh2xvsiCZgWKxqru9GZjmQP0EOu2PrN9GcrdibD5meFjmgl",
-	"srh74exC8s8KjcXcR+0+srrX9czzYB+CJo4bG0jLiP1s0SUks/bvMguqrYy9cibTV2HW7LrGe/bpWcoH",
-	"d9nueiGdO8S44A2tFVksRZFQHOGFBH+kk46iRBoMtb6IGTqIoQ8QhWFp0nFYLJT08xqk8UWz0K9pJc9a",
-	"Kg5lYRLuihaDXKR3Eh7mA07nyXTmf8dUjJRrgEtFE2XqSO/n35icClOrLeprQoY5WJFskAPjTM4TiDCZ",
-	"Y0Gu0J2klDX85Y8ti5SElu5uLGI1v3js6bpSjtnecly8g4STCzSzWHlXycYexO4DCDmHZ9cfrupGN5yX",
-	"cu7ACPI7+4fiASuIP1LWe0TgrVdRMws0mi+naegV+fv/9L9kmfi+R0KWRLcsbHxZCrDeHh7dAD4uxpRt",
-	"ENSbMDA5n4toxqaxsyJaZ4GRw6FmbmzhvU8dumnM1e7AamhjZgznEmzEDfIWbMeiX3wWTHjWmEwTZnMV",
-	"geUtMU0bSzJmomO+NzbkfiLdeDXDBzHKzDycchWBXBMledvpTDHCKq/rB0d/Kff21sO5AAucBWOYXVxd",
-	"FSU6g5+uC3y52zunVY9vAFsqcH4BbyIu4G6ufeP6cE9/kRmbrtfsb7a17qOnhaxR5dkCJyvz/Ai+heiR",
-	"eM06iRp2f5ao/zHjYOAksxyHvIx15p67S/wLXA7b4nvzy7FGWzTjFMpU12qxPxoyEVMKMmQx02qVfvmb",
-	"aoz22Lj+Yi1ct7bE5U1t8CwzE80Xk/XuLcNcldS2MKUX0cwBrkUrHTTy2V9ZH8Cm6aLAOxEyGyPOo2ee",
-	"rN0CbkFUYcEu7a0zzOZFtjfvxLsxnB9UTC6gWC6bLkQyz8RZiH4mGRdkZi4UmTKVh2bYFv9GNs6TKqQg",
-	"EfZXZZ8CxsIcwzErGKrRoMRr1zWP1s075MHO9m4qiJzGouleo9n5y2XQrA1gsqTlrb1exf6BTh3spS0E",
-	"C6zpy4ipGSP8ipJq3kneSX0CvwpWO8ICCnOZgStj2mfsGqVMG3NTTKWZ7GQ9whqDBqFknCbBkEpbhg29",
-	"LkU2PUN0Noy7hzVe6R3275Rd0U/E6ORL+ADdmLotr6LEprOW2NBmF//7HzvQcLm6vNT42yo3l3xJq9/s",
-	"mW54GK172ZtnMGFmLStiEa+uTi6hrE3Rg7NbaHXx4tl2AeLPSu3tV3RQ3DkkzyWztGfltb4y6eeOOykb",
-	"qcekkiyOWVLwHq3IVC/ajNuzvVq8SgrxMeZ7TaI/e5Vr0IReaoXqDrQlr4VQObq+gAVE3H2lNReid4fq",
-	"CSWZTHPZVOREhZvS1s8lmILwsJh1B5BY6wh8swZASqwpZtCl5pSly5kL+2GTQv1l0DaVIEHMqHWUzjLv",
-	"mWMzBGxpXQ+c4dCYr8FGmqz9lnnaONBba75mfSX6nfYG72BQipCKxodrGIPMm+f5C0CpBmv0TjevXuDD",
-	"ZZ4TTRcDTHmwMJujYcWO2/asGtZw9rOZ5Rf3wXo0GosEkHdM9Q2oDCI1THuNQIyeCjqO6oEI2YDxp9nZ",
-	"f3ZflzfRuC7GiGV10xgmIxx3saFtbpdafEVPoe79XdJ8IWzaxCTPp+SK1UUfkFrqB+eyZMWCMgW4ZuNH",
-	"ucOiC3VU2tu7u3nOm6Ug69CaO9boeYCSN0WSBAQIqE8WSbSqIEhp3Y9N2tTPXxp87AvemX/WAjqLb3Hu",
-	"CLlTwr7rh9wpSa/fxE+5KvRilfNyLmHemXwxSbiW9yFiNsVijbuf1ZJcx2+zORWc355kyd3ztstt508k",
-	"RnS7peNMO42NDePBt2IYLz2YhSJgVgPASUWaq4qQTWzz7R8ic6O3iedpYdGBeVPmGqhWymujrCxq7gCC",
-	"wVz/kFNBdblhTaPro9vT4E6sNKMVcf+cSkmohD4DUiR+5iXSL5ExHTBzGwTP+9rojxubZ5WsY5HT/IIF",
-	"aRKp6aXelrm60DntINUs0/712iLLu49XFW++vTGFOtombQkK6mDvT8jM8UixEahWW+wnmK9T9dV0vEeo",
-	"+vPfJsr3OvztZXvnmUdaO2QUcS26kN6UhKxP01hB9aC5dl3QH8KUyIWEV0xrg+OCewf7yLF2qNS48vkz",
-	"1NTsC9CLBFcUayWagOCjQIzOke8Txai+jmkSL+6yOCcrVV7S4IZxbOMR2QJmELVic1BHlNMBxsnb7D65",
-	"Z4u6VxXjlCtZywpQRxCb2e97HU6d1iSKxmLg2eJLPDTxMB7psWHEQ/Lu45XbNwyav+gRE6Gowpr5Djwl",
-	"VJ0+FLDgPHYGEjD1TjCKPmsuAh0YofAS9tA1LXISBnXA40MqmUciU6P++vr4lfSgqL1UdDTGTy9eH5Kt",
-	"ra1dEnFyfXUIxcgxNBhq3ZLq9qdPsK+dT59q2MFjrqU2qRY6GppP/wydDQ0AbQNtqP2OzRGvL449KJk9",
-	"03PSttw2MfNOywjCgqEwxmr9zQ9Z2Xj9pdNNxfZN7YkwYpIkTN+6rCOa6a8M3Vo8+wxUXWqR0+gl9lyE",
-	"+c13cAYQtySgB8h8/0bs9AhzH+CBQLdGm7k026TSJA4AZLggeZ9K04cMztHLOlNiA0qsYp73oLQVpPJe",
-	"lSFj+i7zKTZfYLFkeQLEfENNgKEpU68HzyvT24mxN4VpmYzdyKB5y4RqGUIjLO75SlNRu1mpRKIPco9Q",
-	"8uH6JM/YIlW/00m1TOhDHXbb//n66nX9BalSEms4yTRJxEADg8mAjhk2XTHtNqHmFZ8idJEAY8PKDGzY",
-	"A5ETCt2SPfJrCjcmsRX7xzShI6ZY4gFo9OgAnZI2ppOhkCxvUwqlibCZNPSr9vUHvme7TW/90pA3KZYy",
-	"Zsm08auPsDk2DWNsV296w2wTmazYvWZNMg2Ge8RvNZq+Xq7fYlv+XPpKNj2iGpb0z8iBNEsG6AwptLey",
-	"rMnCqBoI3o+SkWf6vnuEfVKMhzVCYylgeYALAkeh0KYHWr1gM3lbCHrEqEmNhhR+zVt//+w75GMW3rAg",
-	"SnyT3+fvYff0lBGRKhlBVXyNBIr2PKiTD40hTEWA+sHl4fGx6T2A2FRzULvk8AzAfEsV0mZzK9D6IPxm",
-	"miJBP/JPmnVh60Tiki63uVbei08VLvLbq6vzp61GSy/cbFhjhWkXgdsz9M9uKL8O2M8Jm5DqTUO3Dg3I",
-	"TudT87mPxNHcWbsS7AbEmWemM4Tr2TZ5H72sYc/Qfur4i6GjQEyn0KMFIiz1/cF+BAnktxs6RJE0s0/q",
-	"6TimEfcBtFXAAl//+pKGlrD6NY9sb7X0HneaO6ZzCrxfIMl7WR8YQ7EPzo+JpBO3PDakT7ntYmIxGJhe",
-	"aFg0HHGKpyOJXcDlWHDJJKla7oMMw4PurwqCSZXhMdjkVNbAOz6gETc925BAQP8mvWoT3rRvvJQSSZkS",
-	"sb5XLMNTNWRTEoqsaQMs7CV2QMG+DoI7bbqgRUn18OzisuZ2LZEWGCualWA/E9OvJBCjEa1Lpm+TwgY7",
-	"nLmSGewwoHE8KyLkDTSwkUOh30uxm4kkVf/A9OyGdzUxOxRcMa7qVwjPvF+lN9+Mw5tHgVqxLwqmHkID",
-	"DlynPU57e0yPkCAFuSxkQUwTZnr2HF3RgZ7WGjf1725fHndFqn4B/T+w5vzHjx/rB07DirKVeqTRaOBJ",
-	"TYHZx1pkBmFjtlnN0aexkKz+FqHmN4iWw7Eyvx4374KDTUckaTe394Ga4NXUZ6cp15YjQM012alZ/lPK",
-	"oS1moGgCjdQINICGLLKAcckccfr0+GpOghZjxrH9SUMkg6fmJflUP5t3oy9I4gfnx04w4F6l1Wg3mhDt",
-	"NGacjqPKXmWr0WxsQW06NQSd5ik0yHgKd7MOdxM+HjAQ9zM0Be/2gX5U648H+ukjfFiPZViIXBigkz/y",
-	"9AR6Jnz2Vj5olDP95Gzvg3iKZERiRimWfgDjaaQfAAaf103U32GYNWioa6SorTenfmnRnKZ5Sz7jUjt0",
-	"Bk59iyufMQXH0FH9crvZtHqYDdackXD1Z5tOBpYAUPRmXWlas4bIJ9gwhCZt4xLKRs6W+vQlzfyr8Epr",
-	"9SvX0KlGkzQW4ktbq196nbWR+exVdtZZ2bHpEHIEDULgrTXmucQ2ItdOuxDXNADo7hoFfv5FH51MRyOa",
-	"TCt7lUvzoAGk1hgmmp5D0SNbcXzv5wo2qYHM27xwTWWvArdyT5NjmNfcVY3Pa1zSa3js0a/nY+JqZq9a",
-	"iqUAj+9IelckRXVAA9EjIg43wU+A/B5+O4ugT39HuvvZuJmCYUkZJy3+gRYl8uoATmkmz4RIQki56Ged",
-	"sqvY9jqSZJBQaBkPabcoUne471if8F00i/rQigxM6yC7gu4+06naFrGuNcgRFjAw0evYGkt2OApGaF4z",
-	"SwbuQw7M6jB7KhaSYePDQhNu36kJ5SMfmdAp9Hj1OtztGm4KcWdNvgPKbed5wk1xBWz3TfjCdt/FgbF9",
-	"eA3FkBKykXtrNqYb18hkkRzA7XopwunDUYI5P9LnomHXOB8flRSVkSHrtfEydejbJkTbze3Vb3wQ6jW0",
-	"l4MXdle/cGg7ZekXWmus6Ry72l0JcQI97eC9nXUAkLXJO2VhRFFg8irb7fY6L48ToTUF69Jeiyp/TCLF",
-	"vg5pxoIShgBaCiWSjAyoIRvdiUyPo3ooAn1J4M9UDZ+ii6BuWvVpmi1kSWmxQ6CkqOTgsyExfe9INdNl",
-	"8+58T2z/e0vUa1a/hmegJk0CKq/NWJVOXUhbp0xrcNY8DC0trdkl83Jofa0FXc7cloN+bZ/QDk+hwqJp",
-	"bqgHyDq6c0vxW0182TYJhDe5WTtocQOhFcZsszLiAevw4m7tSnZJ1XeaGfq1PeRQOdQYiRlNwCTIjJ2J",
-	"2fA1NMXxDjdzNcgFVaYTMQvJWDMl7CVwfF5Ky+Eoj23Txcegx+4UG1HkNYjcQaF15RelphuTujUW9kZw",
-	"9hXp4hpbuhLilPKpAZ/8NihjgRC+E2ARRPkKzaHcuXYuDdSEFEhgQhWrY4fGPfz4c0bswPu6mMidARmi",
-	"EFJaRoJyikZNMStb658MmMqt7tvNVofnNMnppeqjqwRaM2aPq2jEjNAHmfamiyihcXTDGuQ1NnAHv2CH",
-	"m+x8oAb5egxdMIRkz/bxPjl7c/yhe3rwQ/f1wfHJ9cXRpU+qxjZJdmromIbqp1kELVquDEGKpLMc9M1T",
-	"hdPuGUshVYqNxso0jVGmaoDlCB2OmVYWTp4VtDWlnOub6tdMgYBiA/K8XO6+aUsf02mHQ0ke8LeZfZ6c",
-	"Hb6HxsgaIqFIezGTuBKotdZPE6C4piG+R9IxVA7jZCjSxHQPzyBhHLbgRe/3oTyLaQcjVaLZc2IrksXg",
-	"YjbKSqr2geR3uFnUwSFUUll0CK1ms2ZXBCYmzZrwXAGiNI5JtqIOV2Jg2QbCjKBpPZlOwMVPDohMMfQA",
-	"X+fZWSZMMoVM1pQuQk9uh8N0T+S+s444tC6Q9jaAB6HRF8lAYBvoAyuN5HJAJgbAmXd4djkMd9xyzty+",
-	"7Nc25XIncIcfh73B2JtrGt8sX9tYS/jOq+7Mq04E+NOQ3mSE2WkGszGrEqlazKsu0C6BifY0jrEaIjKt",
-	"fWxAj3QAPTtuMAuRSozJRCQ3YAlRUKC8UXbRsCvyDMpvl8cw2irR4OsEibtxZ8z91hU0fdaahVuXgNn7",
-	"3CHPHmedxvHqI0XGOlN1G88YTtPIFaCPuVapSMoUdCNQEBcd6EEcr3WmR4VV/JOdauEIlhyr2zeq/FA/",
-	"MBbKQknzjC1WrRSZq6Pttkf8Rf3oNa/EUxEoqpSjSH5U+4idEL6j6FRqro0zzq0FuDLEYtIOx2ANW0Uc",
-	"B7dMHsQK5aYOZ6JjykOj0KJYa0UUKjvcPz+7vHJjIP097IuQCX+mBwe4ZldJiZrIdviMlxkETxtAWhQ7",
-	"N5Ux0ABzntPuxxA2ipNsJHUsIMGuwPVVzJJ/HBPgH1foWMt0WJAK7iyDjBPRjzCCvdTn+Iapc/PIVzLB",
-	"4x4fmSV9nZO8co/QEMElnMiIeEukC5FXvzaM44ksSoYYDzXWmqLxrgFfChnFwreEiwkR3KXUHR7QJImM",
-	"y8voniJpkHMcxfjaUKEsxqgXe1IQCoFgwLxSyTq8CuHMz5tN8h//vt1obTfaJl5rMhRxmbiZhSYXeAia",
-	"YszMXZi5CzMAOy1GGt4wNpZkKDiTKgs6M4FvEd8zzRc04zl6fXF0+bZ7cXR9edR9c3FweFTQ6Ymsod8S",
-	"w8ktyHDff0ulwi/0mid0irAdMCXRrgzcMwOlAUwVzU4IQDe7oAZmCaklFhoTRXsSS2slTCWRG6FozRmj",
-	"SIJ12vLKvtJyAYgc8RQKqrMZjaEQZwkhc4AYIG32RdKBhrs5Tg0Yt1FuVTB/U4iUR1+urW+vEeOGTcmI",
-	"3kD5ZFazrlYXKzq8ut1sOTJR4SBtcKGGI5T3we/6IhncxbJguus+Eruf6d37x7cufLcV3NlWcPQpsC6+",
-	"4kXDuAfOJubvMY2Sjdm2TStaz5sHdkt9fQoRCkC9spbApMrpiIXEz3oI+1jAzxTQwlFqGMMqjBU9s6Br",
-	"TmaDLDQFCYZCMm4jofFK7hFKTFgIxvFnUeRxdAPB0R1eSBRpEGgGbNJqxGhMExaSgEpWj7hkHBslxJhb",
-	"JJVIQKGZsEQ/EjaIlbuNWf2FVpuft0lvquFS7QXJFJqkA4g9WxMXs3Fe11/gc5iNMqJT2JZJKDE0rgW9",
-	"7zocckECMRoJnglicnPKZE70sUhTsb31t+XR+2PEIfxD0CWkC667G+xNyqQmb0yJDAlwoxaLhOhU346E",
-	"BYyreIqN3ExfSd+YKHwyosmNXNyILoXrfIB0DCU4qsy98y+PLi+Pzz5cgvvl/Oiie32pqVvuA2vWsIi2",
-	"XammQ2j3GFObYOLIJR0eMzq3ZMFZqacikurSQuARFSS3s9kCPamwx398damw3SVKk33k6e/mNxO3iGVp",
-	"S5qM5b5g8wKwQUP2bY4JxoUZBrbdKKHmGp8uM+PiZhF3l3alZTG4m9rmv5QjasPgs2/dyoIn6LL7WRfM",
-	"AqzDNOaFBhV9hV/iI3/oAG7Yw+oIboTG9xDu+4VwAxQXxnAbjJuPDsQv9mI8pQw3n/5uCkx8Xmb2e5lk",
-	"BWIfEYMWcTNTJwUzz4hrgDJJUKBH5TlxmgSbXDo975Epc1g2v3nsKTwD0/+xieTXQcyDOXlxORqaXJdN",
-	"ad5LUwpFT74g1SBDlyeS2EpfGNbEbJKmpkRa0zXFI+Q+YZ8iTLS3H4FcidUmZIN8jNSwkHHpFLsv9AND",
-	"T2yGlKhDV7dbbXTgTSKJvbqL18upWrkxFzjuw5oeOR6/UFHzCwfkryYMTkj+H+LaP34of2sND9l5AjVk",
-	"oTbQa/D/fjVl+tuX/qDmhI1LzVLiMbbOlglcm/ZN9E7KWfDTrETOQg36jJsC92BFsgVw9Lps3XcTtHkL",
-	"tR5CQp1a91AUB4sS2DfVkPH81eoNm0oGNZciDh/VGsTP4AY5XKX9xxrl2nBWEe/LJBCXpei6dZc3ygwu",
-	"G6zYzumeecamXIzJLy8CucdiMckbZ+Xl9/xFqcjwxkWxW1S+wtnia4+qDsw0n1qqEyAQ/gHU06+UegwF",
-	"r7JmqpYE5XRkngpl391bCltOwp7mPY8lJofeWdYrdWocxKYsDRYtwcpRjUbLa4IXgTO5j/9xq/aArxXp",
-	"J00YgSrloVOSpcODIQtuGuSAcDagKrqF+HNFM7M/VA7KenvgPXU6jVS3222vw/2Iy7Tfj4KIcdWFsmS+",
-	"B7UsoCQUDYZEDkWiYIU1D1I7adaFGywNxiDJis1kO1z0CfSTxamIb4vFd8EoOzdLatqOQ9W4vJu4SPLe",
-	"4VATpMOz2WHDRqatzpQ9KrYOrzXIdZ6vheYwxIgnmTCNKV+WcqIDByxl+5jdgSV/cx5kE6vsB137SHlG",
-	"K9qwZ1pPby5I5zVU3rPpo8nTC/rkP5QDxmlPHX7PT/2en/pgAnDAolvmEaTo+qoj6cB6i4v5TpTfqspe",
-	"xZaSrixhSWsJx08xevUxmMolUxIJpyV0ltJXKfFh3rx/qTUGh1Hf9BXZJxReRBl8pHVzTVlhV9KyqlqD",
-	"fNRSt1/sAw1y3yC6ZRwTmmBQ6QTgmhherIJlxurwKCtftweE04cz6Rqd2PesfAms0IcJ5oeDUGH0AAJH",
-	"63CHpdlQZcicneNqmq+s5MR6FVEwhIpeHQ7qVAhcKlBWAlxO2g9NONy3S9ULbcG/E/TvBP3bJugiCQkl",
-	"wTSImbn4VRNVU6c8rEumMDtRU6bal6fwlsQuDiVAZ4ixxED40lxrSZRxHTIGcYyjUQo1cB27CB2PGQ/z",
-	"krbQg42asp59x96750xj5O7IZI6CdpGOIKkzUnmHQfnEyNMN8sEpC7VP5kwtDeLbut6YCBtJLLkqgfna",
-	"L1+CsuIT9sl8ZbNE+lEMBVUpFHAVCQnEqBdxZlKpQTqX4KhGkJDeFCXwkH0yua6glQdCKqemqJhJyR5F",
-	"cQyCvOjnm1xi/znNjvKf3ARUNprpz7genym2fl00pNuwcQP+5fRGWzxysf3jfQ1gUA7TYkeWXIe9B6v6",
-	"DkFvTo/007gfxfgUpjdiQ/raIltY3pfy3gfk3sjy8ZY0RFgxKN7kzUd9dNtdoSnnUvOdQwC+W/DuHMgU",
-	"s3DAkm/NfqdMn85HUbTOeIHNQjywnbArUlfLoor4xY6JvinKkb8RcR+ecxsp+g0CZCY7GNMeQA8srfWs",
-	"TKPB4hxY3y2zwoVQjB1NVAWLHFlhkKvtO5bHzEcziYK8Knxjmepj26V+09rPbE/X7wrQdwXoG1aANIOb",
-	"ows9piaM6bspcnP1l1d9fs/E1c9Pf8+lzc/3oMKrJejzTERe42GnV+2SUBygvUXfJan6PI1jP2+XV9tz",
-	"9SirzaFwmIh0MHQkDJI1d8fK8BC2owVFyH9GkUrrNHldOfturUHeCg5lbfI4HojMWRiPk/swv9GgnPlu",
-	"c184MseB0KIodP3l9/Cc7+E5j1x9WzlWGUNvyNiEQKwjUWfEfhWFNnXolgd0HzvPfaWq+c5S0aQVSSIV",
-	"VQvr2JuumesaDPIt2g6aj6qT5tOtVkidrX9XSe+hktogWgeeC+vaLwx4w2ZH8iHCfctDQExjD5OjDvYS",
-	"Ysq7XkHGOKlic6vnbSxr59ncUExU1/rXkMphbQ968ZBImSDeDjf1W8F/Rv4mIm5qCzqFbQq1dDFkZOJW",
-	"iTU9PbE6WMLGMQ2Yyfm34B0zHkZYEgi8glmNWFNSLNagm5pKsVmWXpZYy4Ib0+2vw6vgc5yINA6JYnGM",
-	"HbowZHHCWWJccHm9wyG9zer8SNty0fbgw+ILGRhsGdtIgT0YNg4tcbabux4pFsFd7Mo7dkt5PkqNnZlp",
-	"NldHH3AZobPdBRJSjiym/ZOWXTHPsSqHYsJtRacAI8cd+ckK4atkqOy5fzw56rswNEe6sVQzkWLEBGc2",
-	"I2Ht7AxLsNeUg57+nv+xKpUyI3UOgQwoJ1wr21BftceyBqYNAil3UE1mUUFvVCuyqApSbTe3sZp31gY1",
-	"L7QGEWX5zF37iF/bIwnTeqJpzgXd+SIuFaPholTOGTK2TkZmcdOmfEC22392y9YfJP9zUTHqda+TtzC/",
-	"bhlGPYYcvZoffRee75oLd1ckuaeQvFpnPHZo9SLvT273XJiA4uSdlgUxlAYCnDjm1K+iEZsg46qvRT/s",
-	"eytQU86+gZ7ofi03/S5SlvGNr5deYYG5RnJFvpXvt/neqjB6CdbwDDySu3aRFmw6dUeSpDz61bS6NZFM",
-	"ppwTamlZRL1+IdPWyEHultSKJbg9UYwLsWYrdLcCFzUooplFfo+EDC4DVVCYfqHYhPpQpok8pu5nJ/lK",
-	"mh8axQsqV4ld3Hx/Z4u49137+2N4T791wfYgDKHDhUvYoE41TdhQpJJ5+HWCvwxZ3K89qFE9e2rO1blI",
-	"VC5QkUd1ba15i78XpviWC1MUcftL8+wH9aVrfg61EG2aCFpA9omf9QGa8a4XeDuYhyGi0gBFcDR6iwQL",
-	"aDnhndKxUuQ8fl6QiHg3lbaJ2nwqHyQWEi6cwCuI6JofJsvw29hR79CDb9FNfyd55CtRsu+u+vsLGd99",
-	"+4/SGTNHUZEUtY4HFUeMLWah8eMCTMWhsRPnLcPiSCoWlts+Ts2Y/wQtug1YvlsbHsDaYGC5eaG3h3K6",
-	"L7sgha7fi1w+V45DRTrt43hY2vIoSgqNbNgUXhmPGU3yJFgznr5vEA8Y2a6I0PAmq0eDsYJo/KDxRH9l",
-	"SsXyBS26rUjiNOYuc//o648Xem3XTw4CdDR9d/d8++4ecAhSe3QZ9t3Vj/qI+oPTkH2B7lBsM1boxWH2",
-	"V1VOxXY0HI5qj3SFUCp2rtBjCd44xTfYRh6B/r2R/HfD3DqCL2KLaQr/UCEcECK7WMpdnaeM8aK+N5ux",
-	"XM3ylbFXwmzOcjVLWq6ZdOV94v/q20oZGMgH8bs8xVuCpSqkEiOAAjL7KuVT6P0AjjwIl/uEp0Sy7FeP",
-	"sE80UPG0XCo/QxB8rZTkDQNuYbVZrO2mqarsEx2NY/1Iu9l+Vm+16u2dq2ZzD/79VPEeKZe1ZNpnDzbt",
-	"rwumajWbrYpXGdFPJ4wP9NVq72x7lVHE7d+tL5tQC0e3WnXCK/ldc3oAzUnYq21ppflgnlbiF4/mmL1A",
-	"eUMS30nFrL9nU6gmBMswXbGy7je+k1XWvWHTrpVZ/NqeafI17fABKxRoAILZo8ENxpDms6n6BRvHdMrC",
-	"PQKBD25mKyUS7FDmfZF0OBLdRod3OLYRSCAFNokClzbv5QWSiOR0LIfCLMdkrj2RxJc3qWYPHHoHdbgP",
-	"gxyMsIASsgZTOdXfx+JEV0LRWL8j056C3/E5+3vCkKKTiCs2YIkWVTt8FHGRkBRaklUpgYcxaXfXa7e3",
-	"vK3nba+59cx7sbPtPX++471oPs8LGvkUFtQVtyzpx2LiexY2HT5J6LjWICelFQSzuquJlueSAbQkiWNT",
-	"b1AO9ecQo2hLUFe32+0Oz/bcHUUSeJ5f28+rTkNWW48R31jD4S3im++7aX45nCp/2KVEz1vbz7pVZENm",
-	"xfbgULFOiKlshTZ5DYsYjGOYPKcwCgztaFrsSGMG5zBkcUiqTj2VQSIm0rO9WR3nge8UdQCnA8f2sAZ9",
-	"amVVVuC5wGlThZjWAScE45AJmB9bSdI2lMPNSyoaRDehoXl+IFbzLq73ODQ1vfEioNMCiljBqoxTw3nh",
-	"ialMgdeNCzIS4NbQ+IhB9oAoFr79hDGAHFStMFi9AF4G0XpCDT0LJ41xHe5Ay2SUO0Mg6uhFEaoI9qxx",
-	"q5jZlHRbnMbgR4cjhjkj5ZjpFC33yAQ6Alr/UY9NBTRfxDaBZmehZ9oHdXiPBWKkCV8guExHLPQb5KCw",
-	"4LzFoA3/NXC28brFM+pyobrmWjSIb8W9rGiJG/4ytkUoQSPt8OzpbiYcOqkKHY6iINpygQCaFl04Bij/",
-	"WqrwyICOYyYlZLHq52xqP+KNVDRRkvgmztlfnAYBE94znf/C6rKP5b5ylvqVYmkQTAu0aIC5Z4PKnewJ",
-	"vHaaWt0jvKaEg656teyV74E638scfE0rwnlMAwhbN7dFU2/gh/aeLBCSi6UNshu/SH5ebWp4+rspyfR5",
-	"odHhWEkjPsFVxtLnRjTBusGaGEMlqJiFTtUAD4U+SO3TCjI8aOJv5nX/N0xZ8vu4Kt9SwvU9EOjLR+UL",
-	"c+xfSCtcbSI6M1XKFrjaZm/O04DygMWPWgYkX9JinRZrrxl3QsrzKwnipyPnLtcC9gsFFE2eaz6YVHRK",
-	"5DAaj7XQnglVHoiU/SjRMiVK0mOaqIjG8bSbve0bGwAkmPUYQcjFLNwnlPiFx4iffekX88WyHtQwVhfk",
-	"b4jZ8BcGKZHJkHG99FjLzL10NJbEN6TI1KyCSpPoRNFKVkbstBBOpR58XmiEBd5RaLRBTt63Ui7K2Y0j",
-	"V37+quTYyzHkGxAavwuAf6wgqn9M2RHvaSY8riUpLi6CZXiqYWGf12R4SOm/Msc7p1Ow7kyoBNsQJyyW",
-	"bDJkCSNVf4zfOoaIBIorQ3ErW4Aw51/GVmD5kmVle4TyKdqq9ODrMCHXJmlruTsCsP5YS88TFhK0Gsm1",
-	"2Nb+LNvan+NZJRwK9/EPw6Kc7XxLPMpiy3ce9Z1HfedROd0hNK+j83C8ahOrxlMgjHdPmiZnnBmFYMwS",
-	"kpN5Dx0XkJvJgzgNF0UZAwE5uv0yddYf3V8OG1ntNEeof3ea39Mo8kSSYSQhcP4PbB5xqsTfObKp9Gq9",
-	"dgb+Q1+tfCOrr5YDze/36/73q1/AoW/wji3Sfl6LJPcke3lvFceJzUKf9GkcE2r6FWYme6dhYOYNhzgC",
-	"qkg14o553xgFjR/Pz8G1woy4KEADIkqgUHzW5bHYm8uU0MsGeiLzauzkVEBDF8rNK09kwdCZedPziARx",
-	"y5Kuu2onPMO4Naq+0VWgKxfAL4/n2DMedkli1ocihHIYja0C6do8RbKWyTNfbXWFHpm7+V1vdubBd2YA",
-	"NZFlMSRQDMKYaL0Fi8LOmg9oMF1UXCKnbf8ICujMlr6SA96B6QLNNMd4L7dk2/s0744jtK9YQiJFqiZn",
-	"PpLuK7Xvmu13zfa7ZlvZq1wOozFUcdT0XvNW0c9MsU+Mo/zx1VwbRrhQnj6IY3PNmWaREB1lkwOydpaN",
-	"Qog/hcD9esQl46bfsEx7GIpt85I4RLyZ0P7L99cN8n5WVN8DSdWWK5I30Rjbko4ZVYTaADcPmAaZDKOY",
-	"mQZoWiLocBpqTbokQktLxud223+Q7ACzXjc/oKR8RBYTGtAkmaJsoskvHSwqdKboYO01YHSCN1/2c73T",
-	"Jvlhk6r/L0a+7Bq0gYw0yeJbJmsNcqw6HOIdNZOjWoy0IY9qmDCwqut7hqUomNIAh6zxaABBwnCTpgRX",
-	"uUf8//Z/+x7x/9v/DmHK/9//6WM7RKx/TCSjSTAkScolNsJTSTRI6Mh2zcM+RBB3yhKi2CfN2qgekPb0",
-	"z3/5l3+Bcbtd+Kze82umRLMMqBWmbDSxgQdcP2jIF5nwyn4qbRc/DBNHcbfDfTixxq8+SagpHU25be8n",
-	"YzGJpw3yQWjhTMOB+/8/e9fW3LaNhf8KRi+xdyFbjduMqzw563aTbZ1m7Hg6O5VnCZGQhQoCNABoR+3k",
-	"v+/gHIAEJUq+Rbab6skXUSCuB+fyne8Qy+YWFr4P0W6sU8uZSvDkQg0Udszwy1IyoF01IVe3EEzy3JGd",
-	"H/51ctR9+eoldEuXqEpnZUZGkl1Swiw5u2aXl9yQ83d+mgbqkit/0nhBcilAoff2DRFuN7KNwE44VyLX",
-	"RbV0mIfIPzm/gbQaqOxTdypUFz/uwqp2TemH5ir0MKCWR35PaS1tKMCEaHauRtrkQNOD57/OHbFjYdyK",
-	"s9DMN0nSS77p9danl3jB29bhTv+g5cAk/n6GbC84K2HxJWfg58y6GYzPfxldnyup/TWMqe57wUeslK7T",
-	"73RjxpB/gKty6q+S9H+NB6A92unCz4u2UfomulfM+CfgWjrTxqHrs0PhD/S/xD+wwfjrMbd552KzyThB",
-	"Ut7s/ojCcuv7+AIJObP6Po0KS/WvZd9H/GiDfIkx84SEs2AbRNkvLK2VGKdJVhg2coBg99fTzTyLdlJW",
-	"APMV5mrYiBulQgzveCLjMY5wheUYVnlLgbjNtH4OFIhRBQtyIGeOSX15R4F1G1Nqf1jKyaMU1EQVTjg+",
-	"TfKfgD+pBIKEAp1vXif2Yg2qqdk9cqRItBkHChUQprAZydkVt8Qre0gFEXDkhhfkiskSakVj46gZYyqV",
-	"fwpfH+Ut8XqctwmMV5ejqAUxS5PEwKZIVl4S10MGfdo5I4al4zYj2Z+fQdP2C5aR7LeLbPd1yD8MONFG",
-	"BqLhkdUiFGYp/NChdBIUjPEDhsliMDtQr9P3GfvkjRJKDP+d5yH18XqsZfggVdSvx9pyknG/pW2Gqhy4",
-	"04cM3zFQO5n/aX87uNizk9L3Oklb81vKeRP6jS6Et7FnfosekhPxBnKX3lSJ88yFvMOzn84tmbK5N1q8",
-	"LRTAQXIOCWXe9IHFDKmcRl9j6lN4k3/m7Kdzb32jEgoGTjNVj5OCOTZklhPrhJSEDbXB/EvLjWBS/BEK",
-	"4DAhS8MDZ1chdT7ZHSgwaZwRdcIhquYYBYeR4PbKtZQC1F0WCv181zsgGRyz/+VBsGUxA/GUOzPvIhEB",
-	"JWN25b8YRxWmtM3if1PKyfnM78XE7t/Erbz8oidiJ6k7csqtNwVa7uhfgS0SvO+88HsOdi2einAKMFCA",
-	"Lp7OtrbM189JgjK8ukCCMPqG9nq92rs0nHv5sfLmHOpi3oXCyJ3+4cHh4ave4QMv1KRe6jo2soDErC56",
-	"KJbFKgei03moMQPbmhcxkBaY0F/XcTLEVoJESqvLxDTtyInaJ8zkY0hprajRq9uu+rBo5zxdthuOoR+1",
-	"3fAQstPb0JbFiRI2TsGWqej+oZHnfrZxd9Xn436a7+oCN6m9u1nfzg0G55at+zmzdd9v920cJpNUx743",
-	"R3fycAtPt9+hcRcKlZtY8vpXJHSJWzLwYQVyMH9UvD0GL0bDNbbhDY0CIRY1viN6sDCLYTgnTMGHrQGI",
-	"9Gpb69BCur0vczFtigzwPq6wx5ZMW/btLfv2syQhRBjCqFYOXtgg4zbhH0vU+f2a0HtNQZAonKtnN3+S",
-	"63etP9IvLNYlB6uogjrmuoj+MSA5QPqCbaTpoVpDhTJlLqIUK9Z4BKfBRD+/GiCpetF6ONLKHF8W236a",
-	"tvwXgbskfX6U8vPJ+24OHKdLtT3SXyB4bJo79HmU3HsLNGg1FJoiRs9EPzMlpXJCkgwLFtsjl5GdzDl5",
-	"BsqHzSh51dvbO3xFv+31aAyLDNT3vR4W5BMqQD6yuixWVsHnvdLOKzx7BOBE9oqKzi/ylg9UnMyFAj02",
-	"OuATIL4pJe83cPw1sneqrSPVmg4UiluQOJQAkcfQ6GBbLFx3diaFQ1a9UWnA6qh7AYGo0H2l3UAh499N",
-	"7Is7/g6NrewmUH/s0h55X5MHQlf7A7WSPzAC9sHPXRMJNqIxwCpGjg0bOQgNBRfeQFUqDlnJ2AiRtVi/",
-	"GqhS0PM4lDqfeFPLMskDXhFR87h09przWai8GIn2KuxSG7QgEVcP5JjbML496egTYRTSqVqhySXih4bj",
-	"s+WV26If/t7odH/9BV17BCHynBmUiCQf83yiyzVlmW6LT69v8XV2Y6oe7P/ZYHVdGw5qo6m69Hejv2Xg",
-	"ksXxDVk+2SPIegWR6FYW08hfVQlobSpZDx9bTRh52fvWX9qRExVuvJ2I6idO6wmAYRPH2woG1NbSNPDm",
-	"pvC/XaQnHVDC5rotU/Psy9TAQjW3ZOQmvrOqfGMIZ+3W6j3RnbyN0Ty6t8U09sEzc6WcphfAbdwpi3fG",
-	"PmQaFBvlnFrs5EqgcmI9xnxcpa/JP0lqSpKd7wFoxgM2TRfzmE1Tlx6DrGJd1pRUqoXXPEIecArqcq8r",
-	"biEaq8M3OcDjvadNddO13Fc/wDv+ArbKUkcfiRHqrrZJXLRtCu3W0vh6LI0TLMTXVHBAwsw3ZGGMOZNu",
-	"/MfqlNcARX0JQldIHiuf+Gn1ktD31FsKbz9+/PDaS8dC80A2octQGyLiZ1v5qd+GHmxQuOAr1kSv4mCY",
-	"BIfHPXWS5ko3FvZnccWVf8nM6GFa2Aznv3MBi6FnXLGZ2IujW6Wb/jLj6ujDu/+c/fL+odMW0tr08He+",
-	"OmQf3kcKnZdADpkkGF4zS+pUx5HR003M38exsMvdYJaEOYjTOeWOLUzmnE3lyu3tRzdmquhG5LTVpckh",
-	"tOFM6caUDOcOcyv9L+0E69it/x6d/Hy31Yg9+3pWI8xBy2qAw+C2YoYvwO4jHp6RGUQbvusd1Dif1jU5",
-	"xdc9iUyBdwOnjV8T4gwbjUS+9+SWzoI1zQpxg0SCr/tthQrq8k4Mmw6zMfzvmGtdbYkO7ZRGdvqdfdBX",
-	"wxuW1j6HFHRLY4XkQOmqJ1zZvTpu6jWhznIKMVgiluw4rphydpcGnEFVtFwVRKgr4WKUsmowFJVsS+Nf",
-	"yOWMGVLJlysEyPLXz8CVVsV7aPCtITYCMW3I89MFLJvkxSU3UFA8+uYQL5EabjjJ45s9kUkXaz2hhSMB",
-	"6ZPqVnHSsG04gZgmRAnDTHMyZflYKE52AjsTDXQ4kU18lyY1KxIGKwvcHtCuGxuITkG4DUad9DaQeix3",
-	"9YNkbqTNlLBiKpSwDo862Tk6Pnn3HvCAu+k28U+1NFNdwTi1je1vYTq1ycccmtdh33iVlQyZ9AM06dYJ",
-	"h6Q9ob1FQAdFaYWErpoFgbnc6HFoCMeNTCC+wzOuZ5JTMiyFdDH+mZy/pOVC5xYO4acuTFCiGiYFVvtS",
-	"QL56abmxfZxJ2mFlIRw6Mxa8HSBVYRl8G//wHyc1kqt28bs0/IHaJ21WbqcLlVzpAt6VLuKq6KKfhS4p",
-	"uLRTncHqPynVHG2SwtAF2u4L2jk5en/075aBLHT9OXT17OPRjz/etaO36NeaXlx8/vz/AAAA//8=",
+	"7L3pchs7ljD4KgjOF2GyKkmRWmxLio4ZWZZt2dpKS/kuus0EM0Eyr5IAbwIpmtetiI75NfN3omNifs6v",
+	"6ReYmAfoR6knmcA5QCaSTG5avFS74pYskVgPDg7Ofj5XAjEYCs64kpWdz5U+oyFL4NeDS9rT/4ZMBkk0",
+	"VJHglZ3KZZ+RhEmRJgF7JsktS2QkuEe6IiH+Ybd+TFXQ90mVEqkSwXvklsZRSJVIPHL+Zp9st1pN8l//",
+	"+bLxsrFRa1S8igz6bED1ROwTHQxjVtmpXFc2risVr6LGQ/2nVEnEe5W7O69yGLLBUCjGVf2cDWM6ZuH0",
+	"Gn2VpMwnoz7jRPUjSSiXI5aQSBLVZ0QqkbCQdKNEKvuVEvBVwv5ImVTPJPGzmYJx/QMb+6TKhepHvEcS",
+	"ygnt0YhPrp+ng8rOrxU9e+W3stUfiYDiGsvAenV+REQX1hEkjCoWZpCeBai1TkJ5KNeare0N2uqs118E",
+	"G2H9Bdvs1l/S7U69GbTCdbbR3aRbwdowEWEaqGVaP2+WQv+cqWRc3+sqlkxv4WNfxIxIFggeSg3QEY0U",
+	"6bCuSBhRyViDDsBGqg4itJqN9dmYsNH0KoOIRwMN2Wa2pIgr1mMJrOmn+jkeWv0wnIWu9lCjcAfBG0eM",
+	"wym7vQ3GRIpIxhWhiLpEcOYRSjgbkaujw9dEqD5LRpFkDXKWiE7MBpIENEnGiFx0wHTHlJGIE9/MfRj6",
+	"HolFj8QRZxo4YtaJNlvvX2/9sr/5t9bF1k8v3/5t8+eN9y9O1l89/1ByIndeZUgTOmDK3NlXGh1mwQFw",
+	"ZZdQDjvAPwEo5hJIstncJCmPmcSLEtA4xmtDOdl7fXx4olcd6fGGVPUrXoXTgV5Qx0zrVfR+o0RfSn0L",
+	"3C12RTKgqrJTSdMoLMWu/TSRIilfu8/ZJ4UNfHtJhgm7jUQqyZD2WIOcDukfKSOUh0TRwZAldXYbhYyr",
+	"HUJJAF2J6lNFRlQSLhSJpExZSDpjJBKSJbcsAUIGf8eRVLB3stlsZhv/I2XJON85jls4ywH9dMR4T/Ur",
+	"O1utdcBf+3drLkkLxh/YeHr7x/SG6VUk+vIRSbuMVMOEdlU9Yqpb7ys1pMOoHjn06oaN60jJ680XtR19",
+	"fPrKvdzebBGc+ZpX/evKP/79/7mu+DUiEkJJh+p7Km4Y90ir0Vjf2iK3kYw6MSN7F/uHhyTo04QGGtU8",
+	"IgMxZKElmwZRAPR9ds3FkCVA6OCjGzZU5n14fXB8dnp5cLL/c/vDwc/ty8sjn1TXN0lfn0LIujSNVa1B",
+	"9sxmR5Hq57fqho2vuZkDPzG3i1QHTPVF6BGNlh7piHBcIz2mEI0LhB4okAcjX3O/5DnZIfB6eLD0JOWA",
+	"K5ru75KtT5+yq6KBpZFIb65BLp01mrEpCaNulyWalNh1Ijatr5Oq7xxX+4aN2wlLJQv92i4Z9aOYOQu3",
+	"naWK4via6yV5gJTbJcNEvN2No15f+TWEnu/QbF9fEnMykgxocsPCa+5/cnFnh9gr7JPqMKYBkG1ORBKy",
+	"pEYS1k0lA2zEVelJRKqp5Q0b7+ircs1LNmeGREjdsPEz6QIFrmnUjViIi46UhKN8JsnV1eFrSSJ+zWOh",
+	"zy+gku1ktwHusxyyOAYaFYWa6FoCp5tmb76DLo1rfs0/6p4ZN0BuGBtK3bgjUh6yUOOgTINAk0J9avGI",
+	"jqU57D2EAo1JdfPTp5qnTyzok1EiFLvmBls83Q0wX/B4bF8WCbgJIyoyEFIV78Tx3k/t84M3VxcHr9uv",
+	"fr48uPBJtfWcfIhekc74mtsLYi8aknDSF3EoSZcBH9OnfPaYZwfn7Vfneyev9bhes9ksDhtHt8zuTe7m",
+	"D51+EiOZoTteDTp5RzXqw33BK3bN2ScaqHhMqJyFL2Qk0jgkVcSq0F5OTY6CgA01BxR1zSlRxUifymse",
+	"9CnvsZDIiAfMEAt9dZ1z0j1gdsvr4a1tXHNLxpE65nR8gtubyZe+ZM2N7RcvWX2zGW7VNzfYy3on2N6o",
+	"P3+5vUm3XnS3N9Y3gXV1XoH1rReTr8CQKsUSvZB/rV5Xfr2+/rTerOufLf1jQ/+69Ur/eK1/fXHw2+eW",
+	"t761dXdd+bdfi83y72r/Y+pV9Sqf6maq+oBJSXv6y0EqNV9GKPkjFRrG2JpUzYMw9R7oB7dVn/8gABpw",
+	"gUPqATo0uJExlX0ScRmFrOStO8+YhdInf4oDF12gRNnjghSMzCRgO/nVx/O+5lQSdsuS8ajPEkZYLBmp",
+	"Sobk1i+uzicZb1XzSAdwdhKL8WLQa77ZbJLZZM8jUiCtsrcmoJxwvRIS4hM6EskNUaMoYCth6Wx+6wfW",
+	"Ph7WdkGqnYGmWk7OeFIjDyNXBIRKI8iAUY4sUEH02Wi0Gq3aLtGyMo2ZljRyVry1DmQWB8mYkAbx/+KT",
+	"gV6OZgr52M6IL6sRPCS0AngEYjCgdck0LmuoAVcrukQ/uGpMFO1JjzAa9C1YC8DyiIC90jgeE//jGgj2",
+	"I0ZvdEeDwGYxeh98jBIy3itKFO14sAauEhHrBXHB6xPHoJ8TknIzvaK9WsZ1E04HejwfL0Ij0y80Zt4Q",
+	"02KBYsHF82ZzArOv//Jv1Y9rtf/ZoHgBa/9yXamSv3jkL/Na1P6yMlb/Zf5pGeA4h6Y/ncOep0Ffv7u4",
+	"X8BhfhspIJsoHpZIcZHb5GGi3FE0iNT0fTmjPUZk9CebJU7F0M+dyzAn+pzg2FAV0Gq6ioFWqWLAKltm",
+	"7jfOGzxst6eaN545jTDfPmyOM1TezJxlmH3/sHnOmZaD5wMuKbR52HwXTMp5c8ns+4fNcyXnHFEqH3xC",
+	"d7qzHAouGWhi9lLV19c10PdYf6CJIONwKehwGEeIe2u/S1QH5jP9j4R1KzuV/2kt18yu4bdyTY96bqbB",
+	"SYsXbI8YeGkSKoaM7xJgdPSjqKUPeBilvn2OonefBn1W30ciPX1p95Cn9rmoAzft75phCBAvLRV0GAn0",
+	"ICG+b89fbG6T//rPrUYL9HpzeBSjMbVDV37zHGKdfVp+H2jPUogZq4Ul+aiafnd5ebbWajRxnfL+64T+",
+	"U+vET0uw4s6rvKKh0THOQYMhahL/atEhG133CPWYRo8eCd7u0ihmGglDpmgUV3YqbECjeIfkPBKqLuFj",
+	"QsMwYVJWvApLEqHP/NfPlW7E4tD21C9iCaNVNsjdb5pyS0V5AApomqr+WsJ6kVTwDmcKz0W6TC3RpbKy",
+	"s6lJuYoUgNIAiuSbJdlmDWz7Sg3lztoag+uhCX7SCNmthaBcy/vWYb+VO2/J22XUuWUXy9Ejk07C6I1R",
+	"KwxZsEMGNNbkgYXk/cXpCan62QdtfZ5+TTNBOAm5jUSMG9MPvmZ8brgYcQLnQar+1DH7hkvVzCHjWnYY",
+	"ssQ0jzjx8Uz92sSlnlSLl+3bNF8rtIXN7wvejaPgYRgLiNNW9IZxF1f3uJbuRcqV1R1E0iAZ+xRJJZE5",
+	"eFQU285RLNva8hgV2C6PgUl7JOXRH6nDqwOEQOvhSA12TpkrWByzG6hDJk58wjgz78DdpiUmlNVw5Y1I",
+	"OlEYMv4gZOlmozioctnHZ8zI+5yxEO+dfrDlDg0HEdfXYRDBozeFOPr7NWh7P7TZyNHmjbO+ZfEm39Oj",
+	"II7LUaBCQr+9NI7FCFXxoEqI5KNSgreCswcdLEgVrN3T40webS5xgFGGxgmj4VifblhKBFArWMch73Wk",
+	"LeexeYtLWvY0YQeP95bgXUaSx0I4zkjC1kk69EjCbsUNCzVVYJ+Gmi151GM91PvjND6AF/Jh54sjtfGx",
+	"LRL6lLNPQxaA7Kq/JiII0iRh4a5RuThGdxKFqCZP2FAkSsv9kZpEA0CQP+9z9Fsun2G3b41+du3L4oLd",
+	"9CNyGEVo6bc/TRhqdcBmIDVbC7aE6wzmuO7ryi4yI7CXZzIzNE/Yzxw496m18KaSPSpinQj1RqQ8fBBO",
+	"caHaXRjFQacTgWoNI+GUEgjz3VIOEeH93oTNHItOhCJ2mctiDheqjn0eA2ksTCw5AS5Cc4qOVXZAx/BQ",
+	"SMZIFVV2SsQhoUOaqMdlG8/oOBY0vBTiiCa9h70bQxyrrYRoxzBa4fVw2HFjUROwsz4joEQC7W9z8+XW",
+	"i+ekM1bsCbjK1sa04AKLUUIQu+Rl8cJst66EqGPfx3pqpuCTMVSaVACsqi1yHL1yXT9ypgvpjjUFPjK+",
+	"JOAtFOmJ3qCc9yCUcYYrEZIvwWcE1GSkYETMtPYbu9aio7LPNicR5yldru6BhOs5ErrgXF1udqFXN70f",
+	"Awcdr0BOB+DKkltJqLEsk1jwHksIcAdc7RD90OvDAJPwoyLdBUtuo4BdcXpLo5h24ofRKYnDtVNnvAmk",
+	"C6miHeOMoClxwmjQ1w0fk7txiJHZISkuaVk8MBuqu70fixZlkAgoxzcpuS0ygVyMdkjKMxCRqm87uSD2",
+	"ax6QWRmLkXHZch39VDQw74B0B9Afi1TpzqbLKIkUQz+NQMRxFGq2E9imQHCDjNhIDwS/tK1o7td2iV9y",
+	"/D7pJmJgVkTDiGuiqsHLGuTE+JBqcUePphjfNSZhqsXxor+O9ab8RiT9CyWCm32knI+m0nYGnYU1RiUC",
+	"IqKeR4sPRiGSxiAoxOyWgQsQ+sUMxC0b6Fl0ewb+PEUIznAjngeOsi6w3kshjikfG2DJBxEToxhrq34i",
+	"lJp8v4QgA8rHhrRrNj/icpcA8oBjbUz1bS5jdKDtvR6YdUd3lq0gsZtdnqwkVLE6XMlHeleyxVCl2GCo",
+	"pL12kTQOvnDLM39OA9vv57pdcX10Ion+fCBfBOaatlEjTD5OFJ3c0GXCUTVModAwEd0ovp/apdnKkaiw",
+	"reXxJ3W7PZLshAaOIGHgf0hjuUMoAWUi72ncyRX7HUYTEJxAVUtJh2rescepShNwDx9BsANCUW/JQ/fi",
+	"BNT8aRgxrqUzmoE4H8pqeozsqj8KI6kfkjDHWZF4mimFa+yZyZx1T2Dsx48f6666sNxzheYtgNHXIGNE",
+	"CZJKZg1kW03yX/85O1DjFYIF1BD/cl2JOEC0DXu7rnj4RduZ+l+uZyLdjIiPh96hYSL0XA/m8+zeDFPQ",
+	"HlIpRyKZuk+WabDfa6YPzqv8UuWj3IM0r7u3ytmopc8rXS8XUI9xvz6yOK7j9UFtdZSZzijppBL5oiSN",
+	"H1cBdcVlOhyKRLHwmIURvQQAPODg03zA9kCP2AaYztNGZCbUCa7oCXQQWy4KZAslsFBiFro8DmQD1GGA",
+	"OvR8bEWEZvz9SdD4j4oEHzWj/kAdt0RnkYJ2e+dzBcx2X03/vbzyobMW8VvGlUjGazT8PZUKOOJvTnV+",
+	"51VEqgIx0DIU2MLLoDzZZJLoCs5ZAM+YCUnJJE0tNcRCKieuwpEnOkzDORCDgZbFwh1NpAZ0jI8/6k37",
+	"9JaRDmPcCh8Ncl4SnTLhmwu8JygxXNMt+JfamDjgQ6Pph+Hrn/EpQpvk0F72dM051W1PuI1PYxshVb94",
+	"94y/9xNbS1B34E8gpJkbMeuZJPunx8eHl4BiEEyI718WiYpq+EDPUy1gq4PIYaQfTusVABj6TBIx4hij",
+	"AgwGC2vgW74U1u6RrWaTJBSCYyBQhJKt5gapYvzKMBGDSDKJWjk+ragwHtZbzU3bpUcVA3cr8FQGmctI",
+	"V0MRR0GkB0sYVUSDgXaBuUyYZDys7ZSGeE35/NvgGgzxwGMwMBRdQu1VhiWHmpcHOM27fBBU9YiPTYbf",
+	"6PYHFmpwtmWO1xcNUa9K47NEDFmiIv28dGksmeeyHGjZvtRssUb7X077ko+2uzf1D4PRKDz6ffvDT3tv",
+	"L8XP8o+Nn7bOouEf8Wb/1RZv3b5822/2j35Z/1vz5sXPg9bw48btT7l/49uEBoy8E8MhsBkZ07lTAZfj",
+	"YWTDPEk3AuMRMN9eZegsdmJxrhTw8HWuFDNpt+UuYWKHznjWVXjeeDlA5pOoEzY6s03R49N6DP5agI5Z",
+	"oTNwHg4uOr8zdCXaMy51i/CjeApBpMYL3URx5H3d9M6rgAyZLN3LtL7zKpostpbsdhShe4Tus75Cn3U4",
+	"ACEVjffhrV+q51neAc6hZ6Lql+h6jo0nzw/36iF8c5jNObh9cxI5Fh4JHgq+Ov5NQH5KWj+8OCUbrefP",
+	"6y1C42Gf1tc1AXOw/9VETENhxvVCfMOve/Vffvu8frdqhMI6CegwUjQmMdNtJNmr/0KqlJPp1RHNtdWc",
+	"nQFyFEDVWievaKdDe4xcqIQxVRKVsRzUjizC5YNf8UiRzZIRZ41xVsC/fKCTjy3y/KeDyZFmD3SeYaJL",
+	"mxhVLCEzsWN6MKWSqJMqNoc4fF68uSISvUkYA3ncRk7RbBZSDUQsEg9iMzzSaDRqu1mE6lazQQ5o0Afr",
+	"nX4lWvoZ32o6ASdZHNWoHylG5FATY6oIi4DXYDwk1dMh43tnh2QDnLDR+kNN6L3oEkPkxmgjBKbG/1S3",
+	"n9bhUx/9HiXYBW0cuJFCeFckAXy1MxE7lG/Tr+1iqBO6XtoNrjfdvRRulpY/Yi33VToxDW40vxz9CTdd",
+	"w3dAP7knstWcpBVwowpbmL7b86A28TJOXAlNwfbSMFIHt1aqXf4ZoYESyaxMEalkCRn1BdEgMTkzqOt+",
+	"aH1LqjYxhFFZaoBLMWCCs9zGBqNFSrK4m2XYGCbiloUwB1rcq1YN4lklJzr7mfDz3FOwtkt4Gsc4EhfA",
+	"7YNlqLC+Ki1YSVDPilYbkrBuwmQftY+1BvnAhsomi2EEAPNMWnUsRvoPk5SjWtzN1LFQPutWvKnAEb14",
+	"VEZilMHUrTW5X/ZUkYqsN9ef11ut+vrWZau509T//eIOH1LF6ioalIQheJUonMwysnDtrGTt0+MOJxe5",
+	"0Wg2Wq2Nxotltird4J+VVhfeB7LKqALnR9jYC3VpdF8affd65oblizwWf0ZxTNe2Gs1l5k6z+KMZ1y0Q",
+	"PGAJZ6HB7y4IWy4Sm/hnGzEALvMro2RndcBNMroZJnh54JQlJ14hYCsaVlz4ubhdyldlsD+K5KoELVJs",
+	"UPxluWPOEaNCk4QC35snm9HjrAgemL4wxvy9WgX1ZDYlqoX44ZBpwkN8K0m0UeK1wSE7melpyu5AFfHP",
+	"Ti8uSdHS4DeIbyhguyuSnhkEjBvxGIxakzTS8dPBnBmCM5s9R6NppDJy+UySHuPWd6wKGhgKGSpQYocn",
+	"O+pxTdZv2JgMILmNfi6sViYLXzN2McBwE3/lqMrhRrQhRQcLwZCIn2RuT/hnLIIbhtYV3DLkWcGvRaqy",
+	"X9o0jnPkbZu5HQnOwD00CN1OhyFE9nmVARt0WNJO2EA/aaDLs29V2+B78UOb26L46cwp8y0Vj60YhDax",
+	"+2mW0o0cXJVVCJiUmdxfxNMLzdxRSfw9Y52F3ewQYxm8TpvNjcAZAT5gfpFusfH7fudtEJ1G7w+v/jxs",
+	"nUSH8pCfbwX7h88PB2+aH9aHG+H+++0GG78fBhvHumH88/q2Ct5uDzv8PA6i99uNYD3mZVtH+6I8LF09",
+	"ZitLuYpi8/xPWSaLLOH2otDj7JzmQUwJYq0/eNE09d911VsBTZIIGFppM9GIZAWw8ffxL/x9HKz3Esrj",
+	"5iFv3g96AAlLo+xFxNMtYqD5bMbbt4ggX0kTtu3SUujoFRBwArru+tyTLiO5kBxtVW3LEzBjSKmDhfqY",
+	"fdvufgxcsAwDN61J2+M0Hms2OiYHvBdxJsv6yTgtSQ55BZFtHglZEmn2PvODA9GRKsxraJz38ylpNmWd",
+	"zZ7SUNxHPQrjiFoYseV0jrh6DnqE+akGptgjo/4DKDkHnk/oskLu1mbi7ZNzRHg7vg4zBHOfi7hIY873",
+	"Tl63Tz+eHJxXvMrx3sneW/jt4nLvzZsi6cm/nDrhV2l8c6jY4Bx8Be93+0u49iRluciod5ml7KTWx9wj",
+	"MGYm8ppD1sxOAf0LcOwIETPK73flwYV8sczGQ/apMPSCJJteRd6kC904b9ISlbieCbt7eDEsREuxII1v",
+	"roaSJcoku5D3saAgrv/62do+XpssfAEz9IyciAZZ13xWEgVsbyBSLdq1tre3zUYrewf11svN9fqrow+V",
+	"Oy8baYoyTo6xvQ3MgTvIRv3ju0vHzFqBzI2Vu9/uHnZb9wGOBk4WTKiSOsT+raZhVOzfkze79KrOP5d7",
+	"XaIVyVDxvt7de9X7lAcshtQs90CjhFHwBqnsp1KJgebHTMSI6rMoIYOIh41pE5nt5t7buSNMKPiai9OF",
+	"Tm8UhrV2qXvs1UiOZ7lVMBBJwgJF+iKRjHTAJjAmUtEh+H9yxwy2U6FkkAZ9G8ChhZdhP6GSoYkZfR2m",
+	"ITU1qQuyBfNnJM7xnitkLnu+2ILobuH+Rr/JXRQHLkVLwbtRMrgvXg7peMC4OmeGpmkgRO2NYzV6NTq6",
+	"CQ9H79IX0af1l3RD/XFGp8E+3X9a8cASdJMxbUG7CjkKSJVmHw4TcRuF4EARhbUiPzdvRSvaxkoRHmjf",
+	"mzTuRjFuZnWUB+EqqexUzsWYxuQYk6BAdmZ4PPRvxnlm0avbaVW8yh8phdxclZ3WnT72hAY3Ee+dpIMO",
+	"TnPcWt/Y3Hr+4uX221clt8Gux70FhaWtaFE0O1mS6E7B0hpz8+dkfWv+azK958JWCttfHQcmDbUzSD4g",
+	"Rp7p7B6Igelwdiq9hAbsfzFfNAIx0IKnwOgq4D+njtD0nA/oA2h0Z8ea39jZiG49CQebuQeGmg0Omwbt",
+	"PrcEfe8+vqsf7F1c5u4kB1RqqpCwvkhlCW2ngYpuWSF7GzK5C3lemrtELGHJR9+GxT4DFgTWXcAKvcv0",
+	"OdFtp8i+HsiMMxvy96XxgWEYXHykIZ3ARsuUhpQciVsW04Chsgud3dwXQvbFsL75cr21UaBxecq4pYWL",
+	"nMytazIn+9FwGPGe48mC7im5J0Tme4JOCsajpMT8f1fCIuRwmK8nMe3Kt19mcckKAIgRZI22EYSQqw9z",
+	"XHaIBtszyO2v9Bu3axP3DG3y/OKrV4Dyk5JrF7HuQ6m5UBNKnyNGb0FBA86IAhWNxT2UORgkk8kCp9w2",
+	"kRQQpyEZ9YVkJml1DnOFhoBblqxq0tpeSuotQdWlKEzp4+PluDk98myCMCGurUASaMEhpOiTkBG0h4q6",
+	"jpRqKLhXUbSniUWlw6SSLI5ZUpkWXYurmwvWvOU9FaEFDFvoUKzB/drpsSTxNz2R9k9Ab1HPvOkKipMc",
+	"9Est7AIb39nzmd/pUreZRGTUyVg3RWfVs9HXSQ16DxR+zHcncR43TZ7rL15saC5cqdhYdMBOM4Woq5HZ",
+	"6f3eh9gm7ku0MBA6f7fuitv5XKFxfNoFAM497Msj20dDKmPANDhWZKTDnAFdVeVT6Lgcj4uqyYKH8YTd",
+	"rK8fa/QXy4xlxv0LyzeAtTlSkvSp7BefkYe7KC9QdOf7KG6jFLwO3Zt6MQ8vTsnmeusFsdQRnCl3wOZu",
+	"q0PhN2Ad5CSIkiA1OSWrWW/MHM2ZBwDppjz0yDBhQSRSWR8wRWOPKCaNf1VIritcZFNeV2BSSWLWVUSk",
+	"ahc8/MKEjrj5xmaYfnf+wSMXR0dEJOTvB2/AW8qUc6hh9ipYyYCOSS8RI6jPQQYRF0mWudwx8O8dvK54",
+	"lb03J/rn0ZH+eQyfnO7pn+cX+ucVfPLxrf75i275au9Y/3ylP3/1Wgsqr97C5+/gk8M3+ieM8+oEfp5q",
+	"VvTVuR7/1QV8cgntP57pnz/D77/oz/f34OdrPcL+O/h5pNvsn/ysf57C7+f7+ucV/P73A/3zF/2Yvn6v",
+	"27/+AL9Dy9cw5sFb/fvBuZ7l4FKv5ODqvOJV3rzX3775oL99+wp+HugVvn2nd/32ED6BXbw90SO/vfyb",
+	"/vmz/uTdB/h5otu/u9SQeXel2xy+1iMfHukRDk/g97/plofn8PuFXtt7GPP9Kfw80/v6cKDbf3gLP9/p",
+	"lh+O9Wgfzj7qn+fw86Nu/wFm//CLhvnRnh7tCFZ+9EH3OjrX3x5d6FUdQctjgOfxa/3J8Vt9psew8uNj",
+	"3ff4RI9zDLA6Pr/SPwEyx3+Hnx+hzU8absc/wydw+icw5gmc+Mnhqf55qluenOk2JwDz02P9+9mehvbZ",
+	"gW559la3OXun5zqD1Z4dwec/a+j9bU9/cn6qPzkHDDm/0n3PP2o4XMC3F4BvF/vw+2vd6+JAj3nxFj6H",
+	"kS+OND5cnGpIXgA0Li7gc8C3i79rzLn4GT75RcPk8p2e5fK9bn95rKFxCRh7CTC5PNenc3kJnwD8L3/R",
+	"La/23umfbzWZuoLVXv2soXcF3/4d7tTf4Uz/DqP9/ervFa/yEUT6n/b0jn7afw0/9S5+OoVPzvTPn8Go",
+	"9gvs95djfe6/fHxbtL3hhI6ssFGQdjZKnM83Zjif90R9FY/0jbke6UhDrR/6viNLrvCQZUodx1g9JYln",
+	"skeWS9nVRW9OgmMZG7wr1K/sFz/si0lv+79ubpL1JnmxvfmcNJutl8VBN5tzKn382qxv/7VaI436b39d",
+	"NWYgjHqRkh66NmOU2F9JldRIg9ThtZ6p1JqpWjmwJ1J8OPfFYEgTcEyWrB5xybiMtAwTj2FaUwcIakjp",
+	"JuEukWmSiJRDxh+7wITl5d6e8sgzj+3iLk45I10aKM+G3OnnUr/4KqFcUowLtEyAE/kGgYmQLssk+EPn",
+	"UbdJIuKYhRACZ95lxm9ZLIbFElm6IxTIgdjxXeLrf3wMp8RIPJPHGpIq+aQr4liMwEMqjPRWBhGnCl0F",
+	"BhTkYvgVfOQaNAz1MZezgsfQZk83QfBY17qGda2b2/EcG010tW56c7teYSPb1cgnjcz6P1cWM7zyZOeQ",
+	"xWxx59fYarLzglWbzoVl57LO+AS1ATZ2X3C2hNxQtps7b6k+E+tYUih3Nr6ozxRmLNdhpXWVIBEY6eHX",
+	"vV4vYT2TSGXu8zEn0y8UJdOjQaRlB4qg8RDYc5sPD3MS5be7QWD6vNpgyOLolmlKFpmSfFgLL2BRLgbp",
+	"/v2o14dE+mbkSEEUs4kFBhUmtZuCZYSJGEINPeOqy1mDVPesL0te6RfK9SlJfPO3b6vBGYR3emiJZUgl",
+	"Bj7HVKpdzfoDnJ9JAoph6WwWwoAgRhrc/Rq1ypRY+ThxAveKCyjigY0NKPMfW5/nP9Zc6D9mPOthpXb4",
+	"0odwekGlqu6biIcashkeUj6Bhq4AZk4vI6BFXi//tvxFmxXgAPNhqdnq1dXh69sXNa/w5ugnZ8c+dl3G",
+	"QoNVkvgj1ukLcVOPQp8Ibh4ncw/GiDJYA9DcgQyRo9BivWSMr6pVXs6X6ssEKywZpzDLjq/hCTW4Ip5q",
+	"JscQmcgWzr3icXTDMMcrSOvSFnwEXoKncbyTD9SnmK9TX2zd3yPGyX8Ikf2KMA65BgLBZTpgCbJeMCRE",
+	"CY4glkBlpAjP+Ubayp+Yym4X0HQwVGPiA4x8KKIm7ZEGNO31FUmHwLFwMZryjN48/F18Ov79uHm0//7P",
+	"w99F6+T3cLvxR2u0zjaSTbU1fp6+iF6K7WGz8khejMtGc5ggRN3/mbT8VNUveYF9jMW07BdVlu0C60nJ",
+	"vW3kAQeTvMQ0a+IV2bIpnmmK/yqjBU7r6dvxSTEe3kNtXATeAdx0XAvWNcKOSCOksAxsR4RjzbFmWlM/",
+	"018Z5Nme4Ow/F1Ssz0s0xkUV7LKK1zKvlTcRi8MsFVFxFlOMp4x0wlfPsByuJZAQ81jFe/Hrxm8NeZOa",
+	"lKY+1FNrQJpF3yO+7tWIQv1rWQk958IYOWbqDDOhrhSlbW4zTy9tJJJQmlii1IgdWcIvBNMzCWvS4qKf",
+	"F2jOv5sSJn3PUCFM5NFLYwoFEZI8CXy+iUXlj+bfcjyEfMdlVzx3lFnVk3ihg89jxIWuP31caLDUu3hf",
+	"9yNrYJl86EReYW+VxXaWWiwMfrGU/e3UaWp7/j3nAaevL7RwuOck0s+W8wR3s72TKujG9QPs5YZxzSmb",
+	"yD4zRtHZbmPFaIXV/LTuERmalzvMbOUG96emLoJ+ApyLgkUnkGa162jd+1ZEp9Yy6JTbKh8vqMSs1xl8",
+	"EUiemCV1COHXCRkpd1n8HrHAqWnaXKKs6epo8Y7RWPVXhE3uj2BZTHFTZADFzcIn1QxStqh725bB8+rw",
+	"icLhniLcr8SGUOZdOqVSnhXHOnNxL79IYojnS6H/ffxbl3WCyfvZl7jsHbJ44hUdZbNJXHguemvyGZ+c",
+	"sBYdIr4CYZ04lWkbxYizBDWSAxoy0hlD5kCBngRGTPOwLOzYydviSqtzg/nwoxKcmjp3hzgNGRhyTLCw",
+	"ia7PQ+pt7vOiBJv1mZqq4DE8I8wVFBZWIpt2B829pl3b6Po8S9te/Zdmfbtd/+1zy9tYPUNXq76x7iQy",
+	"2iF79V880qxve6SthcO6u7MnR2RwZ7KzfSVcLjhxF+jchAv7yg67R6IXPSS+YNqkOFwy/OqBgQfDrxJw",
+	"NcPKOzc94pTVZ9ojDDNNkd9FxDGuDi8iqVoiMJU6yujPjMbI6LemDA3UtfcsbxXQq35S9kQvfrlECvZl",
+	"X7j4Q4j5tmmpH5XxURNJIwraxgIlntBDLp9/KH/knR14zvkZmM3Gr4LFb9ofz6odR1QSowbNsxrA7OU4",
+	"RZz2VVvOofYD074oppXqrSe++7LYVjBJz8S2Z5JoXhXSLWM6Ghs6nOfbG9CxLROScV21Wbg4aVb+gYZf",
+	"Eg2thaQMDWdaT54KDQVn5X7HFNz/ScSNd27KIyWts1FRFRmMSbW1vb2NJruri9eQFXS7sb2t/5jQT25v",
+	"v1zRIK5XifW7PkQ8nGF5QNIqNZPp5clAox5H49pNxMNnkoQsVlRiMnTDqscs7LGkmHb9mqPLsiSUj9EQ",
+	"Wtu55nXig1l5CLaUhKk04f4O8QV/R3n4Wo/tY4YrRprQAtzR7TfNBgyRJ+bXo4Dbw9Qg//jf/2/SJFWT",
+	"+VNvozZzPPAF67KkLVJVvpqANHeddtHsRe/OmsQJ2NKdJxoVuseMSjarES6lMLeZIVd8T63uX2aORap9",
+	"FptjJzGjt0zWGte8kCIODkzfhwzuNgwRREJ9iKiKzqDo/mmqpGW7h79gi5oM5FrPwmXOJ52W1wAF6/pI",
+	"UU7IFrXzueLsGjLB8vqfLBHZAlj2FXxsM3nfq2e3YLma6K7JBsZ7TXbPvgJ6hLuc6j8U6Gs5Z3oLw6m+",
+	"M5ZdnDc/jWX7Z0u6y878Pst20eJB/TWWrQJ3HOBOI5DG7PotTUz+4F8z6nieYZ39ZM9FefvhvkH9vJu5",
+	"AvaDS7PI01SVfHrIC33di5F/ai+I/cQxD/x251VOitk2iuT8JVGCvFjHKs2aSl9dvqm/JNVOkIyHUCw1",
+	"BI+Tbppo6rhrM41AikgINEFtk0pSDsl/a/i3EzDTanrNZhOzPQdiMBA8S5MpG8TPRFnfeqXlWhTIRE3z",
+	"rJqim+WNfuFqW6DCx0AkJu1Jtp/qII1VVNd/OK1rWL3DNX+jM2C2J9IZuwFO8NIW8lor6xxQVDs9TJJ/",
+	"UdRPvSwjaAP6CbYjdXN9uEZzs2w5g0lNz4/yBt9SeYNiHIaTaAFM36tmDo1jMWLhHjiuy3ILOZBIGFAW",
+	"WE1U0xMYQk55eP1aCTCRDtiXecBivZXlo+dxSWVqyae1L8FSz7MsUYudPqBDbAWVUjlk8SAIqgcO8o1k",
+	"wny0rBAzMjcsBET0RG4o98gBMctdZskEDwu3yjMXkeK9PbMZMDzS0w+LxNieiGskgeKpoCNrNZutXSIx",
+	"bleQIRPD2BS8ijQTbws63bBxUWjUHec6TMD303JjWXarhZtckMTC+PBn6SuclBVC3EDGCo9EXS05Nu6T",
+	"lP6+iSmWtZZOuCzJtKOEogsNBqgogPy/q7T+npK05noUbv2RMtvwxMtVyOFq/ZoyUFogzU0LYm5lGTGa",
+	"xMESRJ54OhYnki1S/eJDUqYYcl/FEsVk/koTaiu9DeiYUHlDuiYvtZHA84cZZc7CC+0yqrbZNIs5JfI4",
+	"q9vP+jkfvrEzuQ3NpNnm4thaI1fjYnAbMQv/5vj0TFmEM2XZgMDRW0NBnyXFfK/NldVhdt2rcyUvmqv6",
+	"KpXtC3QuEE5g8yRhvUSb/xbJ4YhKMoxpMFEnZf2Bnm/53p2FeiWHMhOr71keZwmWOx8+5yeXK6wTQnSK",
+	"U+oDZL2xVGyAD6RxTqgjbOWIsSFLaiuX+wifrgLN1kpEXN+F3G1jGjKG3TelUasAF8GzhOG1XSvPO+/Z",
+	"M4mu5sVIiMyrIyOAQFATFdE4HrczxHGRyCWQFU9PPsNTZD7sisLTxMu7Ot8YLnV7k+WliXtwDGUPp7kc",
+	"hUN1386sFkxiX6v57lVT12hR/AxcFrwSzyRWaRhj/Uofj9FHhQnOT3zj/uMDl8oF1ngqvFmwvhxnHv/x",
+	"gu3t22mcj4rPGXxWfM2w2cRj9mUCzxzy+XUceHIpZ3XFA74bcl5knH7GQNUgghuNP/DQVTWSQOFe5xkH",
+	"yruCeiHnNUoAdx+xt5QJeQBPET2R37MG6eVKIoNNfzH9JuShxFA/Yjl+Y04WvOlMGcsndsuW62Qve4rs",
+	"/KV+4+srB3mYxHPzYHrx4WpZkBazBC5hqc6B5M3ONFcQquaydi5aeYXLPYdofAna+DXJ4v3jHr4gChcR",
+	"UK9VugYMiP82y0GXYpb0NMmNEpsuAP4GeSOSJKBAkakirSbadJQQpOqYRSDbme5tibtvl+PXFsslD4jF",
+	"cFH+j4UyySxW2Pf9a27YTfKP//j3f/zHvxteA//4x//5/5GMrzUN8L6QquZxa3mzEpZ3okPCpNsha3bN",
+	"CSH/+I//lZT8b8bHxRZmgP8wYzv/ITM1/bn97/+d/dUy3Uv/+78c0Fkm/5oDpB9VbljKuXw2h3iW9YA/",
+	"951V4Pd2KW+c2eGbqQ/28zXdeZWz4is3UVq61N9ndT8fTCq76Ebl/1vEn5wlohOzQamr0vmbfbK9ufVC",
+	"Uw7dqGHTFIEIIBU4xV2dH0KaE5v/wrQFF5yQ+XlDyekNawdUMisvZBqugHIiR5EK+gQDGB7PvGWDOotm",
+	"rqofcYhdbkO7dt7bhzQLuyYnguAmoQy+21kcqb7jIsnRfFW2daZVbJk06+bIrNXS7DCndMslMC1In795",
+	"c2JqDegWwazWwLzBaioMqyPCcQN80XfIirHjXoUliUj2yy/VOzEiA8oh/AVGA0O9NEHs8GxDFouI64Mn",
+	"VWiE5gWDptIct02qoRk1iIP3YV6pcb3WIKf6I/0U5p9jAg/IyYEuAvotbE0kPphQn2+sL2QocfjylGWM",
+	"q2QMl62w39n7qnnWGw/x11AdCxqb2mD9N98qhMwnreZvfm2nuLGMiU0YshAiYbsGHnA+Jn1Z3x5K3hTh",
+	"v/QdcVI4TJZamr4xEZeKzkxAb7cKaR0U8uUaPsS6dBKqijy4LReZVUCdbUCcOd0zCVwRUkkt89pZs4xU",
+	"+jLJtNuNAk0A29DK94gPv9gaqJBZAtmddsrpLY2AxfW9gt9gexDJAaSa8IgvblnSdlz+EAMsFAALlj4G",
+	"Q2dmGT/NoNPc7fvXW7/sb/6tdbH108u3f9v8eeP9i5P1V88/VOZqyrIRNuHRsu/Zln7usiuz2Sx9xFSk",
+	"4glDrOHaiXM1ZhdtVaXJZE5REdpXaih31tYYgEjPmjRCdrtmb9ra53yOOtwGjwxorO89C+sGSh5JuUyH",
+	"Q5EoFtYHLIwoqC89MqTjWNCwroSoxzTpMd2UmiKvLPRIVySdKAwZB3ereldAjuEBU30R1vUn5nn0gGGN",
+	"o0B5pAcZiYcJJEoBGl3H3evBh4kImASXdo8kVLE65DHRX8LuOI3tPjSSRQGrO9jnZd68Mz5V0YCJ1ORW",
+	"ZPV8UWAHrHdSOb4rXrmFEJ4EcEE6SqKFsrJx6EY0cTSoOQqbl7dMjnCf2xKLneFuBjToR5zVE0ZD+GAu",
+	"j4NOz/m2bJlpELEM4bWX1qR2yT3YdicfIfDERh81GDfDvvbvUr/OzqCQ0sZUmBackRGL4zo2Ju8vTk9M",
+	"TplqmA5jKPFPbthYelrQUAmNYi0u6ZNGX3BuEluHoCJGj7yNdRKzWxYDjwvEAp0WEKD6LQ7iNNQsE6zV",
+	"uRZtuBZtZDGrm62tkjX7kM4KtRJrsDscxtyithKiDbcIRtiYGEHYDDeau4QxgFIPIoWjcKHacL8AZps1",
+	"j/h4z9r6G3PP4Du9Ni4wO3eW8U0k5lrarelrzLgCQGK/FvbrYNVmqKkLCYX03mjhYxzDslzwUTYCJR0a",
+	"gvs6VWnCSFVAJkEYJeIa1QSH+on6Qj7fTJO45hEa90QSqf4ATxOIDxQXTyAAJg0jxgMGq6EkjrpMX2RS",
+	"9dmnoU/0Uqjya9YpFI4695t8Jsnl5ZEeF21sVNmK5uMhI8M4lWSjSaRxrNfftDNbgdkTpF/V3zyTBOfU",
+	"nBu4b4ZuPxNsXNpvuqq53o2ZybN1pyH+YkSlXq4NGYNta8EMhpJkxIBtMTeUhaSK9cs1sfUwaggf6Vrx",
+	"nIKEhfrEaSyzFab8hosRN6yuSEwh+czV1eSSVSIOCQXlQnFMW468iANIItzq8ZG0U3l2z3o2W9/dxBs4",
+	"Y2GR9hyUmJVyYlTQVSJ3rLklTBpXLCGvAVmYJXuyYGh9Cws3wQMnXtiABmRMA0PfhiwZRJhwCkM68LDa",
+	"9pSy4aAvpPjJoIipeG1Le85FSGLBgAII86jVKSjCfbakFAeCI2xDkT4YZRuhliFVBFxmJM1Zs0+aPmNX",
+	"eZNOdcRUgFYvZ7hzDK3VyA8jXXy4MiTOcIIRb6eSZaOoXNmM1hQFpfj14oHdY+EuoUnQj24ZpBvkUjEa",
+	"ZnCZLJZfGNcBjh7attk1IZdu7Nv0uKytuRCgw83y8dCn3LmpetMGc+2ecw7GeSNb67Ud4mcp1sBsoZlt",
+	"m/1JmZxpXFh6ZYRkHDWmUrXFiLOksFuTxnkk0jjEoBdNaOE09MFiIlnCOCIY9HfGo+EgKiAFxg8iQhqN",
+	"KYu7QGjAJkalygaDthOUBFfctgiuh15ft0s1Wo0M+22CuAnKIWJmhImsu12ZDX4MKIccEsypm5qItIfi",
+	"0t7ZoSEcVLG24RNhLICaECjqGV5F2pjdSBq2Z5dIxoh/zlQyru91FUv84tXWkykVlw2K501i0Yu4hDcO",
+	"Cefk5mXNvDpIifDqTS7EqhgA/ra5Jcm3LKFxPHOt1gzS1jzijEts28y4xbrnxGAl9zgbBKt2oewoEhJP",
+	"1PaSU0NhIal8VaavQWlzPzixDbOZDG0qSJ35IHBE5j1mgWLhKcTV+MW7hdF+tyzWLTHyxt/VJ+GDEOyT",
+	"XnRrQjCyFGvoTjIZAodsVnErasIvFCPEIRAmLLxzJhGqJUEhGwyFYjwYt2/YWEO7G+sXw9me5bBzsu0f",
+	"5t3qH9gYdipVFMfwxqWcR7w3E09KRHp76/QVYxyuVSYz4RntZmBymHnZFwlaVoq039UCZBeaQK1r4NuQ",
+	"zmfJoZ3LbQOfdDMp4rBwQDiz6rNBOfByPsFQoFJQWZKOT7G5FwbGs8ZFGa0gomS8OeGMhYC203OZLJv4",
+	"KBtHz3ZWAmrGHS0owYoXFKAx5THqF8nptN7TwdEJbWkoGEosIDUY1lN3QsAXlLboL+MX1dygTcuy+EYo",
+	"RGVJfbEaAKzO2hByPZBD6u2qjDoq0bxCFGBe8zyKSssOdhhDnsGM0daUsRuLkYNsYCIEP1xSKOaIH2Xb",
+	"7gKvQSh5vlnvREpv2ihs9AE4ppBpIjC1j0kSkE2iyWQB+LDN7EbpSZ1LhcZNRbo0jqW5YpYCTurN7NQ5",
+	"jKg1dKY8twFYA+Tu7KtkNCptENl9Ut0CRKecpNxSVXjp0sSU2opFz/h9RkZnCdZbP1NWwL4QcRlBfbsh",
+	"46itmaASW8iAk5ANGQ/R2uQGZdc0coWa360mjIZ6GxIUlla2sQ1Lx3VHKpAbGvSh+kc5qczGNNqiwni5",
+	"FjUbeSSSGyMMopimZVNgR0iVanjoawchkR6hZET1MaMgC4HrIpkcmNFQA7k2c4WgvWpb7VVhffAVCUQc",
+	"RyFD5lC/PvZxg6+1JJkfXiJGcIFxpVEcg2Mq5ovoMM0dJkwlkQaYplX6A01NTXUSiI3UDcaQ+wt6FVZs",
+	"ZDBJu+a9AOLW7qRyXFg40jwa63MeGyZDQ3PU15yg7Gv6YMhjfqaCc4YkSc9R9V+d7528bp+dnh61L97t",
+	"nR/4NePuxxnpJgxpiz6fMtCSU6DEsBCkR/gs6aEHjPJRP4rNHuzdQq6zyP66nLqm9fqgJziQvCRCR6QI",
+	"+Wqr+a+tdQ+X9bfMXaH8BU4txTD50mV2A/V7hVZcc6JlDJChzSKRU7ojvI4djRNAtPZPzy+0iI38Can6",
+	"p2eXh6cnF8a50j9Nop4WLcxs/h7kKqnvC64SEdeNprt+DKonv2bUL3lMq8m5YJ8pPZhVp6F1CHDH6nF8",
+	"vZz23tHR6ceD1+3T88O3h3opkilQ9VXhnCNjSdXY32fcvFBgM61ltw11YXpwuImZQQ6eblcJaQQNrE27",
+	"S3ykaW41HKNuBDYWdwarMbQ7VYEYaPIEYntOY/EmAoSPjw8vUTzWN7STImZQLkcsMZmvA31RqwYcJehP",
+	"wsjoiQAFxWAQ2crGgGHEf/2qjTO1Lw+PD06vLn1DshBt9bgGcwd0jNqFMb5jWtbsMMZttv6sWAAlW80N",
+	"Dzmu7NnTjAEcsqEVemCHXDQIXLnJ92OKh6pSswv9BGU1jBgnCRvGGvSRgiuPUKqhLomG9jlGnWeHBjfW",
+	"eGhJVOOaX/MTNjIlDKHaU6gppXmz9Fn3NPp7uWBNBvT3vFbhTq4371MexiDd69GIZiUyQOjztgHc7y4v",
+	"zzJTNfBToEiuWYJmfRgKzihTGnhwpXC15xWvUq6ixuihotIZg49QhQwZzid1xzBaQReGZSxzHS8EOTn6",
+	"0ezvPMliia7R+bSg4QMbx7TGz2mOqho0qKDODnM7FvRuNrkn8tXoa5j9XtRL2bKcRa1SxavkShf7B2hM",
+	"sjKeoC2C4aZUPu6eJ7Qi7sZzZYfetqOvcHaUqRsqebiPI9a7n2b7mRKzwYTkSMzFwDJHiIX6MjPkUFj5",
+	"pLzogNNhtkqGyc9xhkjlBMBNykUOzCYlGsdXNGPDNfSK0sDEfp2GE2w0zOTyvxpy00yqSaQ0yWO6Hxs2",
+	"seJVinyZDS8EXsfxCMSjB7Ne8QXWiyy+F0V/sjKKMGUvdi3jpWZjYBwmvC2ezBdgglEqy36XgXRRbGeJ",
+	"Q0pB9VMcoLnUCBEP2adyfwkjUmGGF5GV4bNKg4lwvlWi90rmMhyabecEhVmpVgvpmdMzSdKYoZu2XDUe",
+	"rDQecGHYkJgG8YulIPzEjsYZ31sYfmOJpU1Vb9aY4K53hsEdql+tGIpyz+L4312e80eo5u9EHJAB0xQG",
+	"rMUBjaHCtdGQD0U85mIQ0Zh0U44iYONpMjcsh4c2gmWJuoeQiXi1yBPXfTeP7JibevkmXT7azywsj1NU",
+	"tLe42JFu892G+xciUlwUnBOfkkc35rfUwGpxMP4calIouFnixuOaUFFYMfqbgCoai95kyk9bluufKsWn",
+	"pbzfZJbPydJrpVXS8rpsXybPZ1mZ1QXYZcrCzUAoLSNH2FALST/w64vjly3bV4pfeU2/L4xfj/h+O3no",
+	"tpqOQ21BvgH+jOsjEJjybRVWzBU35h2x1cFixKHm4cFzcMXaB7pPaTGzjJ1eaQ1PzkyjxnvFdc2JgjNA",
+	"yzbszOE5ZzEHvZ48iNO5+F8hjNPlCQtnOjuE2a26sESZiiJz5xAVMM2bVA6gD7Im+iJ5yb6eNfKihOaZ",
+	"wR+1BTMfl3/qDOXfxfNSmqV8YZHXJ3pelsi0hEoripYaIDXWYbWboEcDjWsNsjdtgAMlvCVFPpoBTErX",
+	"ltfEuGL7f2Obq+0Q9okGYJjCCtTglI6mAI+8p7f0Ahb5LHckJ9X1f93aqKGJqEsTdP0C6eWZJIyHu4Tm",
+	"5g2qjNkwSIS0BZgp2Vxfn1KkFSO51peOulykqCpS9kWQl+lgwEJ0XadOWgHjZF9F1wY4F70TC2Bj6RSE",
+	"WmcNODI2ss7b2wD2LMIf7HcW9NSBtLXDKCFqS0Bk7s7P0RZxj3o+xopxCUYNqDvd77wNotPo/eHVn4et",
+	"k+hQHvLzrWD/8Pkhfx//wt/HwXovoTxuHvJmg43fD4ONY90+/nl9WwVvt4cdfh4H0fvtRrAe8+lyP8UZ",
+	"PxeLXj/y5IX3ZrO5vWKZn8JSy675uYlmuwfggbrgy1nZ4zQeK2A18bmUWdW3skpL3PQKKTkStyymAXtI",
+	"/SVnJWXqXc5G6FZg0pigM02KJvY8rwntSMYnQv5K97VioarVqkPxKVZkAkorzu5Wm5q3ADdB+MJiUWaZ",
+	"5QhVSBX/T11WckE1SBiztfXE1SC3nyC1rXOIs2M8SxP5BjRR9RcvNlpLJV5dSj3qLCZXkX6nas+ywpeJ",
+	"k2LUJja9jzrTgdO9E21+yTyXT5ufcgGEHp7RbNWLND8h2feQ02qZdDuLc0MVDuGJlQvuY/R1FAzOCh5Q",
+	"JXuO/fqddXRGmaDPErab+U5Fpo79lOk6Cm4ex3JdktDtm8xsVc0KVOlPLTRMgC1ntadPfeWhEBWPCZWl",
+	"/vffRm6s6dd2OkNWFqALSXD87DFzA3M9LaVz6//npAuFNjZMB75Ab+Mq5VnMDnjvoyqhE4vgBtJl0JjV",
+	"3IyhmWbMDuZUGYYUUhDzs5Q2rTQllEu7bbfCdc5mdT49yBbgfLifrUUDuLSmsw+Rdz5JUpOlaBhTpTGA",
+	"VFHbkQfAEmE1IMBY1HYdB+5ExEySDouFvgSCCM6uOX7FaNAvujjClBWvgm7bpx9PoB703MrQxaZTt/MC",
+	"A39XJG9P5wpRohC9TNI8ibYNVDb+WCYwHYrb0ZChb22Zx1HhgegIETPKpySCqZSnvBDoVoylNj09knIo",
+	"5oDaJyxDBFeoSK0RNuv15voXkTFKk1hPjzucPMCNRrPRam00XiwjDcRUqitp8aDES4tquip6EUd/YwSf",
+	"OTpzkmVQuqcklkqW7PUMDuVjHos/ozima1uN5uJNlUkDLkPvbLkoE+STA1hzfC4j2ebWPX09cXO7pzip",
+	"UtaodKVlOVGXquVezH/q6ECeby6o507rfzbr2412/be/rl7O/fnmdDl3Wv/T1HRvuGXdweKYl3+7B5sX",
+	"YuW5aROOLS5oddWimweTFIu2LKeJdjiHuvspF8qxSzR/u/sapRCelIGcZyt1xUg8ilIULh7zPfSmN1BS",
+	"1alYaXQzv2YYoM/RBfOysHVAtxy87n4rKHIqZ6d1oJnN5ub6tJr1prQWrCbNA1N0EFM95iGVkC4+lBPl",
+	"YSFiKsSyonDV+vSW7eSVXknVWJaSJLqNeK9m7UVQ/dV+GwhguTs0uKmRjj5em0Uco+KQRbJ8uJkush7F",
+	"t2wXwoed0rCkarTOIBiEdEB7zCOxkLJGeoJJYmrDjugYjFqOIzdmH8DNyWKRwEiRKgaR/br+WwOXUWuQ",
+	"0yHje2eHZKPRtLGRKmKEEiyE80ziaEpozjeCNBG21gLsznfLmvoY42iyG2oBL4M3xnkx3hVJwDRb0Vhc",
+	"qdVU63yE+qrFsqimdmmxaicWBi1UCy3hxd0LZxeSf1Youuk2tfvIakLUM8uDbQQFjldWkJYR+8mEhEhm",
+	"7d9lGlRbNWLhTKbm0KTadYl+tvUk5YO7bHc9k87tY8zMitqKzFOnSCgO8EKCPdIJ1VQiDfpaXkQPBMTQ",
+	"R/DxsTTpMCwmEfx1CdL4slmoZbjwzZrLDmVOOO6KZoNcpPdiHqaDMabJdGZ/xzDFlGuAS0UTZWos7Obf",
+	"mHhDk8c06mpChvHJkWyQPWNMzoNrMdBxRhztvbiUJezlT82LlIRdbK/MYjW/eFzGslyO2d58XLwHh5Mz",
+	"NJNYeV/Oxh7E9iMwOfunVyeXdSMbTnM593gI8jv7Xb0BC4g/UtYH+Hcul206czSaTjVt6BX5x//2f2RZ",
+	"anyPhCyJblnY+LIUYLk9PLkCfFj0WFwh4CVhoHI+E9GETmNrgbfODCWHQ81cz9UHnzpUmprKa4WZQofM",
+	"KM4l6Igb5B3ojkW32BZUeFaZTBNm4/jhyZujmjaaZMzSgrlQYhb2MPtB7q9m3kH0MjONU64i4GuiRDeF",
+	"cfxMMMIM6MsHDn0p8/bG45kACy8Lxve4uLrIB3kCP10T+Hyzd06rnl4BNpfh/ALWRFzA/Uz7xvThnv4s",
+	"NTZdrhDuZNn5Jw+ZXKICggVOVgLhCWwL0RO9NcsEMdr9WaL+ffrBwElm8X95iYfMPHcf/xe4HMeG4K5+",
+	"OZYoGWqMQpnoWi3WDsVHxKRJNuFA0PmbKhr61Lj+cilct7rE+QXf8CwzFc0X4/UezMNcluR9MmmJbaBF",
+	"JDPuoJHP/traAFZNpQBvJ0JmZcR58rimpcujzvAqLOilvWWGWb0AxepV6leG86OyyQUUy3nTmUjmGT8L",
+	"0c044wLPzIUiY6Zy1wyTPcnyxnlQhRQkwtrj7FPAWJhjOGbMgExtyPHadU2jdfMeOSIm6xoWWE6j0XSv",
+	"0eT85TxoViI3mVMO3l6vYm1dp0bE3PK6hafpy7Cp2UP4FTnV8+ziO4F1YFfBTICYXGgq7nShT/uEXqP0",
+	"0cbYFJOFLTtZj7BGr0EoGaZJ0KfSpihFq0vxmZ4gOiv63cMaL/UOu/eKrugmYnD0JWyArk/dhldRYtVZ",
+	"S3Rok4v//H07Gs4Xl+cqf1vl6pIvqfWbPNMVD6P1IH3zBCZMrGWBL+Ll5dEFpHwrWnC2C2WgXj7fLED8",
+	"eam+/ZL2ijuH4LlkkvYsvNaXJjWLY07KRuowqSSLY5YUrEcLsrgUdcbrk3XMvEoK/jHme02i77wKBv2+",
+	"0gLVPWhLnieocnB1DguIuNulNeWid4/MQiWRTFPRVORIhavS1rsSTEF4WMy6B0isdgS+WQIgJdoUM+hc",
+	"dcrc5Uy5/bBRoTYBSJtKkCBm1BpKJx/viWMzBGxuziucYd+or0FHmizdy7Q2BvTWkt2srUT3WV+hDzql",
+	"CKlovL+EMsj0PMs7AKXqRYuJr+l6jo3LLCeaLgYY8mBhNkXDHM+Dyk52Vg2rOPvVzPKb27AeDYYiAeQd",
+	"Un0DKr1I9dNOIxCDNUGHUT0QIesxvpad/Z3bXd5Ew7oYIpbVTdG0jHDcR4e2ul5q9hU9hpow9wnzBbdp",
+	"45M8HZIrFqcUQWqpG05FyYoZSTBwzcaOco9FF3KMrW9ub+cxb5aCLENr7pm/7hHSwRVJEhAgoD6ZJ9Gi",
+	"dDOlWWXmSxyLLg02+4J35r9rcrnZtzg3hNwrYN+1Q26VhNevYqdc5HqxyHg5FTDvTD6bJFzJhxAxG2Kx",
+	"xN3P8iwvY7dZnQpOb0+y5P5x2+W682cSPbrdtKqm1NTKivHgW1GMlx7MTBYwywHghCJNZUXIJrbx9o8R",
+	"udFZxfI0M+nAtCpzCVQrfWujLGV4bgCCwVz7kJNdfL5iTaPrk+vT4E4sVKMVcf+MSkmohBo8UiR+ZiXS",
+	"nciQ9pi5DYLnNd/0x43Vo0qW0cjp94IFaRKp8YXelrm6UFV0L9VPpv3rjUWW9x8vK9506X8KNSZM2BIk",
+	"1MG62BCZ45FikWwttthPMF6n6qvxcIdQ9dffR8r3rvm7i/Wt5x5pbZFBxDXrQjpjErIuTWMF2YOmSllC",
+	"7SSTPh4CXjGsDY4L7h3sI8favlLDyt0d5JvuCpCLBFcU8wgbh+CDQAzO8N0nilF9HdMknl2BeIpXqryi",
+	"wQ3jWOIqsunxwGvFxqAOKKc99JO30X1yxxY8qSrGKVeylhVniMA3s9v1rjl1ynZBzlHPJl/iofGH8UiH",
+	"9SMekvcfL92amlAYTY+YCEUV1pNx4CmhIsO+gAXnvjMQgKl3gl70WeEtqE4MiZewvrwpH5cwqJER71PJ",
+	"PBKZ+i1XV4evpQcFX6SigyF+ev5mn2xsbGyTiJOry30o1IGuwZAHnlQ3P32CfW19+lTD6lbQZ3tz60WW",
+	"Ib1aqPZrPv0rVP01AKSm/DLURcHCwVfnhx6Uk5iox+xr5tDPfOadckqEBX1hlNX6m5+ykir6S6fSmK0p",
+	"3hFhxCRJmL51WbVQgJXESmaebQNZl1rkOHqF9YhhfvMdnAH4LQmojzVd2xirIMPce3ggUMnYRi5NFnA2",
+	"gQMAGS5IXsPZ1OiEc/Syqs1YnBkrfOT1mW0GqbyOc8iYvst8jIWJWCxZHgAxXWwaYGhKuOjB86otdmKs",
+	"2zTqs7xSJxQ2G1HNQ2iExT1faipqNyuVSPRB7hBKTq6O8ogtUvWvr1PNE/pQo8TUNiBXl2/qL0mVkljD",
+	"SaZJInoaGEwGdMiwIJkpRQ05r/gYoYsEGIs5Z2DD+sCcUKJFD4/8kcKNSWw1myFN6IAplngAGj06QKek",
+	"xPeoLyTLS3hDaiINHbxrVV9/4HvEB4r/68ZvDXmTYpp/lowbf/gIm0NTTM1gHRRBMuxuVghGP00yDfo7",
+	"xG81mr5ert9iG/5U+Eo2PaIalrvJyIE0Swbo9CmUfrRPk4VRNRC8GyUDjwSUByz2CPukGA9rhMZSwPIA",
+	"FwSOQqGEHZRBg6JBWZGEAaMmNBpC+PXb+vnOd8jHJLxhQZT4Jr7P1+iBNcxFqmQEFWM0Eija8aCGDBRN",
+	"MhkB6nsX+4eHpi4PYlPNQe2SwzMA8y1VSJvNjUDLg/CbKRh4yhkYTYemrDBxSZdbeDKvU6sKF/nd5eXZ",
+	"WqvR0gs3G9ZYYUop4fYM/bMbyq8D1jrEAt1601DJSgPy+vpT84WPxNHcWbsSrJTHmWemM4Tr+Sb5EL2q",
+	"YT3tburYi6HaTkzHUL8MPCz1/cFaPQnEtxs6RJE0s09qbRjTiPsA2ipgga9/fUVDS1j9mkc2N1p6j1vN",
+	"LVNVDPoXSPJOViPNUOy9s0Mi6cgtHQHhU24ptVj0eqZOKKbIRJzi6UDqYRImh4JLJknVvj74YHhQGV2B",
+	"M6kybwwWAJc1sI73aMRNPVMkEFDbUK/auDftGiulRFKmRKzvFcvwVPXZmIQiK2gEC3uF1cGw5pHgTglL",
+	"KN9V3T89v6i5Fb2kBcaCQl5Y68vU8grEYEDrkunbpLD4HGcuZwY7DGgcT7IIeXEpLHJUqIVWrPQlSdXX",
+	"zKdIoj+hryZm+4IrxlX9EuGZ13L2pgtVedMoUCvWDMPQQyhOheu0x2lvj6mfFaTAl4UsiGnCTD27g0va",
+	"09Na5ab+3a1Z565I1c+hNhbWY/n48WN9zynmVLZSjzQaDTypMTz2sWaZgdmYLOR28GkoJKu/Q6j5DaL5",
+	"cKxao8fNK8RhQS5J1pubu0BN8Grqs9OUa8NhoKYK0NXs+1P6QlvMQNYEioySSCHnHUcB45I57PTx4eUU",
+	"By2GjGNpsIZIemumk1zTbbV0Fal4khPfOzt0nAF3Kq3GRqMJ3k5DxukwquxUNhrNxgbkplN9kGnWoHjU",
+	"GtzNOtxN+LjHgN3P0BSs23u6qZYf93TrA2ysxzJPiJzpoJM3WTuCekJ33sKGRjjTLSfrAsVjJCMSI0ox",
+	"9QMoTyPdAB74PG+i/g7drEFCXSJEbbk5dadZc5qUsvmMc/XQGTj1La7cYQiOoaO683qzaeUw66w5weHq",
+	"z1adDDQBIOhNJUGmGDaPGwbXpE1cQtnI2VLXXtHMvgpdWou7XEEVN03SWIidNhZ3epOVWLvzKlvLrOzQ",
+	"VM86gOJZ0GuJeS6wxNaVU0rLVQ0AurtKgV9/00cn08GAJuPKTuXCNDSA1BLDSNNzSHpkq3Hs/FrBAm4Q",
+	"eZsnrqnsVOBW7mhyDPOau6rxeYlLegXNnvx6PiWuZvqquVgK8PiBpPdFUhQHNBA9IuJwFfwEyO/gt5MI",
+	"uvYZ6e6dMTMF/ZI0Tpr9AylK5NkBnNRMnnGRBJdy0YVir/rLKmjDdb9eQrmCJzseG5b6mvuO9gn7olrU",
+	"hzKdoFoH3hVkd6NafyZhyiyJda1BDjCBgfFex7KR8pojY4TqNbNkeH3InlkdRk/FQjIsCgzKSsZBRUt8",
+	"JyeUj+/IiI6h/rl3zf28uKNvEnHbBWp5kBhNL+EmuUKkJIu7hBttaWEm7FUYGI4H5N6KV0Y2cmvNynTj",
+	"Ch9ZJAdwu16JcPx4lGDKjnRXVOwa4+OTkqIyMmStNl4mDn3bhGizubm4x4lQb6D0KnTYXtxh31aR1B1a",
+	"S6zpDCu+XgpxBPVeod/WMgDISsgeszCiyDB5lc319WU6DxOhJQVr0l6KKn9MIsW+DmnGhBKGAFoKJZKM",
+	"DKg+G9yLTA+jeigCfUngz1T119BEUDdlbDXNFrIktRiW/0IhB9uGxNSEJdVMls0r1z6TBMxXxBL1mpWv",
+	"oQ3kpElA5LURq9LJC2nzlGkJzqqHodyzVbtkVg4tr7WgAqhbjtev7RJ6zVPIsGgK/+oBrEu/LcFNNltN",
+	"7GwL6EJPbtYOUlxPaIEx26yMeMCueXG3diXbpOo7hX792g6+UDnUGIkZTUAlyIyeiVn3NVTF8Wtu5mqQ",
+	"c6pMlX4WkqF+lLCWwOFZKS2Hozy0BYmfgh67U6xEkZcgcnuFss5flJquTOqWWNhbwdlXpItLbOlSiGPK",
+	"xwZ88tugjAVC+F6ARhD5K1SHcufauTRQE1IggQlVrI7Vi3fw47uM2IH1dTaROwUyRMGltIwE5RSNmmRW",
+	"Ntc/6TGVa903m61rntMkp864j6YSKFucNVfRgBmmDyLtTYVtQuPohjXIGxrFaYIGxGtuovOBGuTrMXTB",
+	"EJIdE9nkH52+PTxpH+/91H6zd3h0dX5w4ZOq0U2SrRoapiH7aeZBi5orQ5Cg+pFdDtrmqcJpd4ymkCrF",
+	"BkNlisYokzXAvgjXHCOtLJw8y2hrSjlVU9yvmQQBBf2hky4XM++ELKbjaw4pecDeZvZ5dLr/4fTqEm2U",
+	"oUg7MZO4Esi11k0ToLhdhKdH0iFkDuOkL9KkQU71txkkjMEWrOjdLqRnMeVgpEr085zYjGQxmJiNsJKq",
+	"XSD519wsam8fMqnMOoRWs1mzKwIVk36a8FwBojSOSbaia65Ezz4bCDOCqvVkPAITP9kjMkXXA+zOs7NM",
+	"mGQKH1mTuggtudccpnsmd511xKE1gaxvAngQGl2R9IRSTF8Ly43kfEDGBsCZX/PscpjXccM5c9vZr636",
+	"yh3BHX6a5w3GXl3S+GbftZWlhB9v1b3fqiMB9jSkNxlhdorBrPxUiVTNfqvOUS9hSuzGMWZDxEdrF265",
+	"cUFCy47rzEKkEkMyEskNaEIUJChvlF00vYIplN8s92G0WaLB1gkcd+PemPutC2j6rPUTbk0CZu9Thzx5",
+	"nHUax4uPFB/WiazbeMZwmoavAHnM1UpFUqZZ3eXBrAPdi+OlzvSgsIr/ZqdaOII5x+rWjSo/1BPGQllI",
+	"aZ49i1XLRebi6Pq6R3K+ETu0bQf9VuKpCGRVylEkP6pdxE5w31F0LPWrjTNOrQVeZfDFpNccnTVsFnEc",
+	"3D7ywFYoN3Q4Yx1THhqBFtlay6JQec39s9OLS9cH0t/BuggZ82dqcIBpdhGXqInsNZ+wMgPjaR1Ii2zn",
+	"qjwGKmDOctr9FMxGcZKVuI4ZJNhluL6KWvL7UQF+v0zHUqrDAldwbx5kmIhuhB7spTbHt0ydmSZfSQWP",
+	"e3ziJ+nrnOSle4SGCM55iQyLN4e7EHn2a/NwPJNFznDH1DpmkhnrGrxLIaOY+JZwMSKCu5T6mgc0SSJj",
+	"8jKyp0ga5AxHMbY2FCiLPurFmhSEgiMYPF6pZNe8Cu7ML5pN8l//udlobTbWjb/WqC/iMnYzc00uvCGo",
+	"ijEzt2HmNswAz2nR0/CGsaEkfcGZVJnTmXF8i/iOKb6gH56DN+cHF+/a5wdXFwftt+d7+wcFmZ7IGtot",
+	"0Z3cggz3/XsqFX6h1zyiY4RtjymJemV4PTNQGsBUUe2EAHSjC2qglpCaY6ExUbQjMbVWwlQSuR6KVp0x",
+	"iCRop+1b2VWaLwCWIx5DQnU2ITEU/CzBZQ4QA7jNrkiuoeBujlM9xq2XWxXU3xQ85dGWa/Pba8S4YWMy",
+	"oDeQPpnVrKnVxYprXt1sthyeqHCQ1rlQwxHS++B3XZH07qNZMNV1n+i5n6jd+/1rF37oCu6tKzj4FFgT",
+	"X/Giod8DZyPz95BGycrPtg0rWs6aB3pLfX0KHgpAvbKSwKTK6YCFxM9qCPuYwC8rhw8J/NCHVRgteqZB",
+	"1y+ZdbLQFCToC8m49YTGK7lDKDFuIejHn3mRx9ENOEdf80KgSINAMWATViMGQ5qwkARUsnrEJeNYKCHG",
+	"2CKpRAICzYgluknYIJbvNmr1l1psfrFOOmMNl2onSMZQJB1A7NmcuBiN86b+EtthNMqAjmFbJqDE0LgW",
+	"1L675hALEojBQPCMEZOrUyZzok9Fmorlrb8ti9734YfwT0GXkC645m7QNykTmrwyJTIkwPVaLBKiY307",
+	"EhYwruIxFnIzdSV9o6LwyYAmN3J2IboUrvMe0jHk4Kgy986/OLi4ODw9uQDzy9nBefvqQlO33AbWrGES",
+	"bbtSTYdQ7zGkNsDE4Uuueczo1JIFZ6WWikiqCwuBJxSQ3MpmM+Skwh7/+cWlwnbnCE22ydpn85vxW8S0",
+	"tCVFxnJbsOkAz6Ah+zbGBP3CzAO22Sih5hqfLjLl4moedxd2pWU+uKvq5r+UIWpF57NvXcuCJ+g+95Mm",
+	"mBlYh2HMMxUq+gq/wibftQM37GGxBzdC44cL98NcuAGKM324DcZNewfiFzsxnlKGm2ufTYKJu3lqv1dJ",
+	"liD2CTFo1mtm8qRg5BlxFVAmCArkqDwmTpNgE0un5z0waQ7L5jfN1qANTP99E8mvg5h7U/zifDQ0sS6r",
+	"0rxXJhWKnnxGqEGGLs8ksZm+0K2J2SBNTYm0pGuSR8hdwj5FGGhvPwK+ErNNyAb5GKl+IeLSSXZfqAeG",
+	"ltgMKVGGrm621tGAN4ok1uouXi8na+XKr8BhF9b0xP74hYyaX9ghfzFhcFzyv4tr//Su/K0lLGRnCeSQ",
+	"hdxAb8D++9WE6W+f+4OcE9YvNQuJR986myZwado30jspf4LXpiJzy3w0MLS+EEaFtZdMseiEKUxbQ6r+",
+	"wd8PTi4v2ucHlwcnl4enJ75HNpokpONCQiHvmkecdBkzeXNs2Umbp6lBDmjQNxOPaJ4ww/j4Q85yatJg",
+	"dF36GKlrrlgcS7BaQN4MPQsm3WefaKCMu3wgBgM9Zmh6YgqePRIILtMBM66oQxHHMnc89PPsTqDC1Acy",
+	"TNhtJFJpzUJ/+QsGauljYOhvD/v4y1880hcj/I7yMeyJJdKsxPpJGQ8cSLgCbQFAmIkDwEGHQ0z9yNGa",
+	"g1DUzwF0Nw47DoBgIx3Wo1mxrUiBzyvjoXE6hbQCAeUkpgp8VGEOm8uImmq9ghMa65d0bNxlUfUKWRZR",
+	"HJV9kSj0n8X6A6Dt4L1r7i4okgZ/xJDxBnmToQHpCgxpx2q+GMbh9JQeKEJ9EcAtCPcgdRUAzOSj0i/q",
+	"IJLA/Qc0lTS28EslQzdd2uslrEcVFCQ2T6efOR/P0rN8O1HpTDIIEZekmrAho2gxy/Ot6J0Ya52peDOM",
+	"Id0sZjFbKqp8qYRsTmS5mzt7qzmdo02qMWQV6IpksGCP1nc9kljGGovKYcKCGUHx2YlerhIdD8vfK3S9",
+	"W3ppSy9pxQQBTyk0rxScj/EC4PSdU1G9jIinTP6zBSN+43pHK2DgA6CPwtO8P3BUgaay3US4AXvmVZ9m",
+	"CPCLB0tDc1iJtc/wb1G8n1JyLs1R7GZKTwsDMGAOk5Tn/iOlStC3DGl25alv1CxZAfb446J8sYsCrjbm",
+	"xL/QRfA+I/GHbNcZ7TcXoDIpta70DpResSyh5cy7pYGAtd2HLMnSVer7Zas0mRCrW8jMpnm7vDIVcEqY",
+	"Qsz2VH3G867VGzaWDDKkRhw+qjWIn50XZFworRbcKLddZfmrvwxjVfZQu1VSVsrjUzZYsfjqA7MCmeSO",
+	"JhtUEcgdFotRXuY2T5btz2JIoMd5sbZrvsLJVMlPyodMlIqdy4wgEP4JjElfKVEQpKeN7RWzZDGnI9OU",
+	"MfvuabiEbPg1Gv6eSjWw+ocHaGZLXZD2YpNEElMMYp7XRqPlNcHnhzO5i/+4OTbBMxLpJ00YgZpCoZNA",
+	"8ZoHfRbcNMge4Zq9j24hWlTRzEkH8nxmlfjwnjp1Aaub6+veNfcjLtNuNwoixlUbkgj7HmSegwSuWkxF",
+	"UVqvsOZBIhYrhd+iXdC4D+TVBzsaH6+56JJW819b6zgV8W1ppza4UEzNkgZ9nETvyU9YwKKhwkykCVNp",
+	"wn3M4HfNs9lhw0YDXZ1IUqqH0nI1tPFrDXKVZ1dw+Dj5LFN9o/xuKSe6W4FdexdjsbFAR/4G2TQI9oO2",
+	"bVKefwY9TuAe7GUIt7raO894+IGNn0z7PbHMx3aXguHRgT/8kU3mRzaZR1NXByy6ZR5Biq6vOpIOzI4+",
+	"+92J8ltV2anYwi+VOU/SPFV2/rJgrNlTPCoXTEkknJbQWUpfpcSHef2MobbybRh1TRXAXUKhI/LgA6qC",
+	"vqassCtpn6pag3zUXLfPPg0hLcCpmSKSpBfdMo7pB2BQ6YTLmYg7zFlrxrrmUaY73wHC6cOZtI0Fy/cs",
+	"fwlPoQ8TTA8HgX3orwcv2jV3njQbWAh5bqZeNf2uLHyJ9SqioA/5d685GD9CeKUCZTnA+aR93wSvfLtU",
+	"HVb4g6D/IOjfB0EXSUgoCcZBzMzFrxof+DrlYV0yhblENGWqfXkKb0nsIsulMQpCsMFUIXjkcR0yBurE",
+	"wSCFihWOXoQOh2AqW2h93HGmMXx3ZPK8gHSRDqS1GmY7eGb46QY5cZK47pIpVUuD+LYKD6atiSQWSJDw",
+	"+NovX4Gw4hP2yXxlY7q7UQzlDyiUWxAJCcSgE3FmEh8Bdy7BrRRBQjpj5MBD9slkpgGpPBBSORUAxEQC",
+	"pUEUx8DIi26+yTn6n+PsKP+bq4DKRjPV1Jd7ZywkP0TgwDJjSLe8+grvl1PJePbIxWLtD1WAQfJ6ix1Z",
+	"Kgw0FFf1HQKjvke6adyNYmyFyUigdL6szdKF5VXkH3xA7o0sH29O+bIFg+JNXn3UJ9fdFUroz1XfOQTg",
+	"hwbv3ua/mIU9lnxr+jtlquo/iaB1ygvPLETv2QnbInWlLKqIX6xv7psUenmPiPvQzi177jcIkJnsYEwx",
+	"Lz2wtNqzMokGTePo5JNp4UIonYQqqoJGjixQyNV2Hc1jZqMZZS41m81mY57oc2n2+E1LP3aRPwSgHwLQ",
+	"dyAA6Qduii50mBoxpu+myNXVX170+Zyxq3drn3Nu8+4BVHgxB32WschLNM5J7DzHeaC9Rdslqfo8jWM/",
+	"L25d23HlKCvNIXOYiLTXdzgMcmmNIVjHCZzsNaMI2YqQpdIyTZ4F2vatNcg7wSEJZe51D370M73ncxvm",
+	"N+pCP10b+gv70TsQmhUzqr/84Uz/w5n+iWvlKEcrY+gNGRoXiGU46ozYL6LQJmv0/PDLQ6fdV/ImdpaK",
+	"Ki1wyKZqpjerqXG/rMIg36Ktd/+kMmk+3WKB1Nn6D5H0ETxSHXjOrEI1MzwFS5PKxwjOK3cBMWX4TEYp",
+	"0JcQU4zhEvI7kSqWon2xjkmoPZvJBdNKafmrT2W/tgOVM0mkTMjdNTfVFsB+Rn4XETdRIk4aykLlC3QZ",
+	"Gbk1HUwFfszlm7BhTANmMnRZ8A4ZDyNM4AlWwayig0kAbKIxsK5DllMjS4PDghtTm/uaV8HmOBJpHBLF",
+	"4hjr6WKA0YizxJjg8uzkfXqbZeWUtkC6rZiNqdIyMNiiE5ECfTBsHApYbja3PVIsWTHblHfoJt5/koyY",
+	"E9OsLo4+4jJCZ7szOKQcWUyxVs27YlaSquyLEbf5VwOM83T4J8uEL+Khsnb/fHzUD2ZoinRjYRUixYAJ",
+	"zmz88NKx1JZgL8kHrX3O/1iU+CQjdQ6BDCgnXEAAGZQxNoSFhQ0CCTIg9+Os8jsmqi9zO6iuNzex9o4d",
+	"xUmLDB5l+cxt28Sv7ZCEaTnRlNKFWtoRl4rRcFbilQkytkz+lOKmTbKvbLf/3TVb30m2llmlY5a9Tt7M",
+	"bBjzMOop+OjF79EP5vm+mSvuiyQPD1VZpJdyaPUs60+u95wZgOJkiSlzYih1BDhy1KlfRSI2TsZVX7N+",
+	"fg1zboGknH3TpbHUX2UgmBn6CT2+XniFBeYSwRX5Vn7c5geLwmglWMIy8ETm2llSsB+IEKOGUh79kTIb",
+	"Y5mHXhopLfOo1x0yaY3s5WZJLViC2RPZuBAzDkAtWjBRgyCaaeR3SMjgMlAFKQdmsk0oD2WSyFPKfnaS",
+	"ryT5oVK8IHKV6MXN9/fWiHs/pL/vw3r6rTO2e2EI9ehcwgZVZWjC+iKVzMOvE/ylz+Ju7VGV6lmrKVPn",
+	"LFa5QEWe1LS15C3+kUbuW04jV8TtL/1mP6otHbJ0RCwObZgIakB2iZ9V7ZywrhfedlAPY5okBIrgqPQW",
+	"Caa7ddw7paOlyN/4aUYi4u1U2pLH06F8EFhIuHAcr8Cja3qYLMJvZUO9Qw++RTP9vfiRr0TJfpjqH85k",
+	"/LDtP0kd+xxFRVKUOh6VHTG6mJnKj3NQFYdGT5wX+I0jqVhYrvs4NmN+1/mYryRLlvAGx63+0DY8grbB",
+	"wHL1tMyPZXSfd0HWPqeSJQtMPpeOQUU6xZ55WFqgNEoKZSfZGLpgnsIsCNaMp+8b+ANGtoY5lKfM8tGg",
+	"ryAqP2g80l+Zwg6cMI7rKJarsSwJlaoN5nK/Vmb+0dcfL/TSpp8cBGho+mHu+fbNPWAQpPboMuy7rx31",
+	"CeWHK7iH82SHYlHgQuU8s7+qcuoroeJwUHuiK4RcsXOFnorxxim+Ets9r+IkAt37OvVVfyjmvjPGF7Hl",
+	"mYT7+VguHOAiO5vLXRynjP6ivjcZsVzN4pWxstlkzHI1C1qumXDlXeL/4dtMGejIB/67PMVbgqkqpBID",
+	"gAI+9lXKx1CpDQx54C73CU+JZNGvnk0GXc6VnyIIvlZI8ooOt7DazNd21VBV9okOhpCed725/rz+/7N3",
+	"dbtt5Fj6VQgBDcu7JUVxfjotX7k309vZdNJBnGCwOwpcVBUl1ZgiNSTLjqaRZ9mLvdrnmKfYt1nwnMMq",
+	"SqqynDiynYyARse2Siz+Hp7f73v4sHf05N1gMIT//quT7KiWteG1T7/aa//W8qqHg8HDDqAV/ybU1B+t",
+	"oyePk868UOH3h7dbUAtLt910wiO5t5y+guWkw9EOspL+sCkr8YOdBWbfor5hWRqVYvZeiiWgCUE3iMO2",
+	"4qpMo6qys3OxPAs6S3o4JEre5UhNxQpAAwjMMc/OMYe0fpvrvRULyZciHzJIfIgrWzmz4Iei72szUih0",
+	"AScfSb8MlMCaIotl87AGSGJW8YWdaeoOVa4dWJba89JfDwqYPkcqhUZO5gighFcD8RykxwhO9E47Lv13",
+	"bDl28DM+F342AiU6K5QTU0EA+fNCacNKIBDucgYPY9HuT8nR0aPk0Y9HyeDR0+TZk8fJjz8+SZ4NfqwB",
+	"jVIOHTrTF8JMpL5MkzA3I3Vp+OKwz35rRBCscFeN1+fMFAgEpSS8QTvzf4ccxUAY0318dDRS1ZjP5oWF",
+	"Oy89PK45YqCqbSxYSt5w+BZL6fOzsj4cEcofcgr69x4eV9xyVZMV2B4sKuKEELIV+uT9XEhwjmHxnMMs",
+	"MPSjebWjlMhYMBMyZ90IT2Vq9KXFtOUKLgoEZBqBOkDQAfCequ1z2ISyAs9lEaks7rQRBCGEgkrAetka",
+	"irYBDreGVKSNTqmhdX0gcu+s9vdFTgw8eBAwaAEgVtArCmpEXzggZAo8bkqzuYawht+PmGQPGyXM78QI",
+	"ATMHqBW0q1vmizbaWLtZEubJ77gVfgWqKI+awK3jO8W4Y8gwGaOYhZL0mtIC9sdI4Q6LWqp3ZkQxlABZ",
+	"BbBKwLjHYqmBKh1JvWlkeUJknyM1Fpmee8FHZBt52mcnKx2uCcFD+i/Nc8jXXV2jM6XdGR2LPkuDuleB",
+	"lsTpL4sAQgkW6UhVT59VymFUqjBSqAqiLxcEIBHqYhtg/HutImFTvpDCWqhi9c+F0n7cN9Zx4yxLKc85",
+	"bS+DgBfesJz/bbBldxW+irp6R7k0OE0tVjSxytBkR9UTeOy8tLpBek3DDbrtq01f2Sfq7GEO7tKL8EZy",
+	"4BsKp8VLb7gPwzlpUZJXoQ2qE9+mP293NTz4gyCZ2kkjXjhL6lMgYypMUE0QN9gLY0CCkiKPUAMSVPqg",
+	"tM8byPAg5d80skYE8btbk+9KwbVPBLr9rHxNy35LVuF2F9HvhFLWEmpbPzkPMq4yIXcKA1J3qd2mRew1",
+	"CieUqj6SoH5Geu7VVsDxCoAi1bnWjVnHl8zOisXCK+2VUpWASjkpjNcpUZNecOMKLuXyrPp2Sj4AKDAb",
+	"A/FZJvwHx4yzdOUxllYfpqv1YmmhoHb4DNo6A/0bcjbS1iQldjkTynddep15XM4XMQMZRFIAadLWZG81",
+	"85wR3PrGN5VG6OAXKo0hySm5L3BR0WgivfLTnYrjpN4h90Bp3CuA31YS1fepO+I5rZTHa2mK7SBYdKfS",
+	"FfbpmhceSvo7vvHe8OU8sJSC24AJaQUS53XTBX4aOSIMgCsDuFUAIKzvL/IVhHspXGVDxtUSfVW+8etc",
+	"QrFPMmC5Rwqw/7PXni9Fzohb81rX1vH6tXW8cWc13FA4ju/mioqGc5/uqLBb9nfU/o7a31G13GG8xtH5",
+	"enfV53g1ttFsbyuaZhW3IXieazGfYOACajNVJsu8LcsYBMhtcRjvPF7+WUy2+6D5DZ0iB5bNCguJ89+w",
+	"eyRCif/izKbGo/VL1PA3fbTqgWw/WtFs7s/Xzc/XZGUP3cMz1mb9/KJNHUlOam6VKIgt8pRNuJSMmOpr",
+	"l31EGFhFwyGPgDvWLVTk3ienIMXx0nq6trgR2xI0IKMEgOIrlsdVbi6C0KsaOrA1Gjt7pYHQhSv6yoFd",
+	"cXRW0fQ6I0FfCHMW9zpKz6CwRjclWwVYuWD+6nyOIUXYLZNiAiCEdlYsggEZ+zy1uZbLs+5td4sdWYf5",
+	"42h2FcGP3gBmoqhySAAMgly0SUunkFnzKzpM28Alatn2PRiga0O6owB8NKctlmm945Pakx3O02Y4jvGJ",
+	"E4YVjnWpZr6w8VcO95bt3rLdW7adYed0ViwAxdHLe3+36knlij2gQPnuzdyQRtiqT59IScdc+CsSsqNC",
+	"cUBFZ9lfSfHnkLjfK5QViviGbTnGVOxQl6Qg441S+09fvu+zl+uq+hA01QBXZM+LBdKSLgR3jIcEtwQu",
+	"DXY5K6QgAjSvEYwUz70l3ZCh5TXjN2HY30h1APU3rg9ogI+ockIzbswSdRMvfvm0DejM8em1+4DZCckm",
+	"7Of1VpvVi8266Q+kX57RtoGKNCvkhbCHffbCjRTkO/pLjns1MqQ8upkR4FX35wyhKITzEw5V48UUkoTh",
+	"JC0Z9nLI0n/8b5qw9B//DWnK//c/KdIhIv4xs4KbbMZMqSwS4TlTTA2fB9Y85CGCvFNhmBMf/dXGfYN8",
+	"7P//ww8/QLtnZ/C33jg9JIhmm/GgTIVsYpoPOH5AyFdQeuWktIHFD9PEUd0dqRRWrP+3lBlO0NFcBXo/",
+	"K/WlXPbZa+2VMz8PKmWWLy0s/BCi3chTK7iK8skLNVLYMSOmpeQAu2qoVjcvuBSZY90//durk97R0yPo",
+	"li5RlU7LlE0knyaMW3Z6yadTYdj7F36aRmoqlD9pImeZLECh9/YNK9xhQBuBnfBeFZnOq6XDOkTx0fkN",
+	"pNVIpR9780L18OMerGrPlH5orsoehqzlid9TWktLBEyYzS7URJsMYHrw/Ne1I3ZWGNdyFlbrTaLykoeD",
+	"wdXlJV7wNnW4M3zUcGAifz9HtBecFVp8KTj4OdNeCuPzX0bXZyu0v4Yx1X3PxYSX0nWGnV6oGPIPCFXO",
+	"/VUS/23lAWgv6fTg3w9No/RN9C648U/AtXSqjUPXZyeBX9D/En7BBsOPz4XNOh92W4xDknK7+yMIy73v",
+	"4ysU5Czq+zQoLNWfNn0f4aMd4iWGyhNGZ8GuAGUf2KRWYpxmaW74xEEGu7+etuMs2vOySjBvMVdpI+4U",
+	"CpHecUfGYxhhi+VIq7yHQNxXWt8HCMSggpEcyLjjUk8/U2Bdx5R6MC7l+a0QaqIKVzgxj+qfAD+pBICE",
+	"HJ1vXif2Yg3Y1GyfnSgWbMaRQgWEK2xGCn4hLPPKHkJBUB65ETm74LIErmhsHDVjLKXyT+Hrg7xlXo/z",
+	"NoHx6nIQtSBmk6gwcFUkKy+J6yGDPu2cKcalEzZl6R+fQNP2C5ay9C8f0sNjqj+kPNGVCkQjAqoFEbPk",
+	"fuhAnQSEMX7AMFkcZgf4On2fsU/eKEmYEX8VGZU+Xs60pA9iRf1ypq1gqfBb2qaoyoE7fczxHSPVTf2/",
+	"9i+PPvTteel7HZWt+S3lvAn9s84Lb2Mv/BZ9xl4VP0Pt0s9V4Tx3VHd4+vK9ZXO+9EaLt4UoOUguoaDM",
+	"mz6wmFTKafQllj7Rm/wzpy/fe+sblVAwcFZL9QTLueNjbgWzrpCS8bE2WH9phSm4LP5OBDi8kKURhNmV",
+	"S52dH44UmDTOFHXBIarmGAWHkeD2yrSUBai7nIh+ngwesRSO2VlGgi0NFYhvhTPLHgIRJGzGL/wXw6ho",
+	"Spss/p9Lef5+4fdiZPfv4lbefNEdoZPUHXkrrDcFGu7oPwNaJHjfRe73HOxaPBV0CjBQgC6ezp5b5vvH",
+	"JEEZXl0gJIweJoPBoPYujZdefrTenGOdL3tAjNwZPnv07NnTwbMbXqgRX+pVaGSUiVld9ECWxSsHotMZ",
+	"cczAthZ5CKQREvpxHSfD3EqQSDG7TCjTDpioQ8ZNNoOS1goavbrtqg/zZszTTbvhOfSjthtuAnZ6Hdiy",
+	"MFGFDVOwRyr68tDIfT/buLvq8/Flmm87wU1s7+7Wt7PF4Nyjdd9ntO4v2307T5OJ2LG/GKM7ergBp9vv",
+	"0LALC5WZQHn9ZwR0CVuS8LAIHMwfFW+PwYvRcA1teEMjxxSLOr8jeLCwimG8ZFzBh40BiPhqu9KhhXB7",
+	"X+di2hUY4Je4wm5bMu3Rt/fo2/cShBDTECa1cnBgScbtwj8WqfMPakDvKwhBgnCunt39Sa7fdfWRPrDI",
+	"Sw5WUZXqmOk8+McA5ADhC/aRpptqDVWWKXchS7FCjcfkNJjo+8cBEqsXjYcjZub4urntb+OWv5F0l6jP",
+	"t0I/H71ve+A4Xqr9kf4KwWOzukPvB+XerwCDVqdCJ5ijZ4KfOWGlcoVkKRIW2xOXsm7qnDwF5cOmCXs6",
+	"6PefPU0eDwZJCIuM1E+DARLyFYpSPtKaFiut0ue90i6qfPaQgBPQKyo4v4BbPlJhMtcIemxwwEeJ+KaU",
+	"YriSx19n9s61daxa05FCcQsSJ2EA5DE2mmyLtevOLmThEFVvUhqwOupeQCCKuq+0GylE/NuGvtj1d2ho",
+	"5TBK9ccu9dnrGjwQujocqVb8wJCwD37uGkhwJRoDqGLsueETB6EhcuGNVKXisFbERoisBf5qgEpBz+NY",
+	"6uzcm1qWS0H5ipg1j0tnL4VYEPNiANqrcpeaUgsicXVDjLkd57dHHb2jHIV4qlo0uUj8JHR89rhy++yH",
+	"f+7sdH/9ka49gRB5xg1KRJbNRHauyytoma6bn17f4lfZjbF68OCPFVTXK8NBTTBVU383+lsGLlkc35hn",
+	"532GqFcQiW5EMQ34VZWA1qaS9fCx1Yyzo8Fjf2kHTFS48bohq585rc8hGTZyvLUgoDZS08CbV4X/9SI9",
+	"8YAiNNc9Tc29p6mBhVrdkgGb+LNV5a0hnCu31uCO7uR9jObWvS1mZR/cM1fK2/gCuI47Zf3OeACVBvlO",
+	"MafWO9maqBxZj6EeV+lL9q8sNiVZ9ydINBOUm6bzZaimqanHoKpYlzUklWrANQ8pDzgFNd1ryy2UBHb4",
+	"VQzwcO9pU910DffVn+Ad34CtstHRW0KE+lzbJCzavoR2b2l8P5bGKyTiW1VwQMIsd2RhzASXbvb39pJX",
+	"SkU9AqFbSBGYT/y0eknoe+othV/fvXtz7KVjrgWBTeiSuCFC/mwjPvWv1IMdChd8xRXRqzAYLsHh8YU6",
+	"yepKryzsb8WFUP4lC6PHMbEZzn/nAyyGXgjFF0U/jK5NN/19IdTJmxf/cfr765tOG5W16fFfRXvInt7H",
+	"cp2VAA4ZFRhecsvqUseJ0fNdzN+7WWE3u8EtozkI0zkXjq9N5pLPZev29qObcZX3Qua01aXJILThTOlm",
+	"CRsvHdZW+h+aAdaxW/958uq3z1uN0LPvZzVoDhpWAxwG1xUzYi3tPuTDc7aAaMOTwaM6z6dxTd7i6+5E",
+	"psC7AdPGrwlzhk8mRda/c0tnzZrmebFFIsHX/bZCBXVzJ9Kmw2oM/zPWWldbopN0SiM7w84D0FfpDRtr",
+	"n0EJuk0CQzJBuupzoWy/jpt6TaizWUIMlohlXScUV84eJpRnUJGWq5wV6qJwIUpZNUikkk1l/Gu1nKFC",
+	"KvpylQGy+fVTcKVV8Z6EfGuYG4E5bYjz04NcNinyqTBAKB58c5gvERtuOMmz7Z7IqIu1ntCAkYDwSXWr",
+	"OGnYNpxALBNKGMdKczbn2axQgnUJnSkhOJyAJn6YRJwVEYKVBWwPaNfNDESnINwGo456S6AezTXiYT0Q",
+	"AhGL+f0MYEySMgQvtXEz5oSUyJFDIr2K59FjhbNCTrA8iE0E1ntAmlTm9RsUmlW3COpys1tvJHcTbeaM",
+	"5/NCFdahBGLdk+evXryGNMXDePf6pxqaqTQDXPGVU2lhjNpkMwHNa9rOXpNmYy79vJt4R9PZbZ7DhnuD",
+	"9LeWi6NqFuT4ZqPPqSEcNwKU+A4vhF5IkbBxWUgXwrKRWIhaznVmQTZ87MEERRprxPs6lAWU0ZdWGDvE",
+	"mUw6vMwLhz6WNScMCHtYBt/Gv/iPI+rmql38bkK/oFKcrBLKJ2sEs8laGm6ynu6VrLt/kg29O+lUoqH6",
+	"S4yAl6xi1SRraOIJbclq5K9OXp/8e8Ow1gZy/zp++u7kl18+t9vX6OUVffrw6dP/BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
