@@ -287,3 +287,82 @@ func TestMemberChangesAreEvents(t *testing.T) {
 }
 
 var errRollback = errors.New("roll back")
+
+func TestStockChangesAreEvents(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	b := newStockBrand(t, env, "stockev")
+	p := b.product(t, "STK-EV")
+	loc := createLocation(t, env, b.owner, "EV")
+	// Events of the setup (product.created) are not this test's.
+	_, cursor := feedN(t, env, b.owner.AccessToken, b.brand, api.ListEventsParams{}, 1)
+	next := func(n int) []feedEvent {
+		t.Helper()
+		var es []feedEvent
+		es, cursor = feedN(t, env, b.owner.AccessToken, b.brand, api.ListEventsParams{Cursor: &cursor}, n)
+		return es
+	}
+	move := func(delta int64) {
+		t.Helper()
+		kind := api.AdjustmentReceipt
+		if delta < 0 {
+			kind = api.AdjustmentAdjustment
+		}
+		if r := b.adjust(t, kind, api.StockAdjustmentLine{ProductId: p.Id, LocationId: loc.Id, Delta: delta}); r.JSON201 == nil {
+			t.Fatalf("adjust %d = %d %s", delta, r.StatusCode(), r.Body)
+		}
+	}
+
+	move(10)
+	got := next(2)
+	if !sameTypes(got, api.EventTypeStockMovementCreated, api.EventTypeInventoryLevelUpdated) {
+		t.Fatalf("receipt: %v", types(got))
+	}
+	var mv api.StockMovement
+	if err := json.Unmarshal(got[0].Data, &mv); err != nil || mv.OnHandDelta != 10 || mv.ProductId != p.Id || got[0].Aggregate.Id != mv.Id {
+		t.Errorf("stock_movement.created = %+v %s", got[0].Aggregate, got[0].Data)
+	}
+	var lv api.StockLevel
+	if err := json.Unmarshal(got[1].Data, &lv); err != nil || lv.OnHand != 10 || got[1].Aggregate.Version != lv.Version {
+		t.Errorf("inventory_level.updated = %+v %s", got[1].Aggregate, got[1].Data)
+	}
+	levelID := got[1].Aggregate.Id
+
+	point := int64(5)
+	if r, err := env.Client.UpdateStockLevelWithResponse(ctx, b.brand, p.Id, loc.Id, &api.UpdateStockLevelParams{}, api.UpdateStockLevelRequest{ReorderPoint: &point}, b.auth); err != nil || r.JSON200 == nil {
+		t.Fatalf("reorder point = %d %s", r.StatusCode(), r.Body)
+	}
+	if got := next(1); !sameTypes(got, api.EventTypeInventoryLevelUpdated) || got[0].Aggregate.Id != levelID {
+		t.Fatalf("reorder point: %v", types(got))
+	}
+
+	low := api.EventTypeInventoryLevelLow
+	for _, c := range []struct {
+		delta int64
+		low   bool
+	}{
+		{-4, false}, // 6: above the point
+		{-1, true},  // 5: at it, crossed
+		{-2, false}, // 3: still below, told once
+		{+4, false}, // 7: recovered
+		{-3, true},  // 4: crossed again
+	} {
+		move(c.delta)
+		want := []api.EventType{api.EventTypeStockMovementCreated, api.EventTypeInventoryLevelUpdated}
+		if c.low {
+			want = append(want, low)
+		}
+		if got := next(len(want)); !sameTypes(got, want...) {
+			t.Errorf("move %+d: %v, want %v", c.delta, types(got), want)
+		}
+	}
+
+	// A refused change (more than on hand) rolls back and tells nothing.
+	if r := b.adjust(t, api.AdjustmentAdjustment, api.StockAdjustmentLine{ProductId: p.Id, LocationId: loc.Id, Delta: -100}); r.StatusCode() < 400 {
+		t.Fatalf("overdraw = %d", r.StatusCode())
+	}
+	move(1)
+	if got := next(2); !sameTypes(got, api.EventTypeStockMovementCreated, api.EventTypeInventoryLevelUpdated) {
+		t.Errorf("after a refused change: %v", types(got))
+	}
+}

@@ -125,16 +125,22 @@ func (e BrandRole) Valid() bool {
 
 // Defines values for EventAggregateType.
 const (
-	EventAggregateTypeMember  EventAggregateType = "member"
-	EventAggregateTypeProduct EventAggregateType = "product"
+	EventAggregateTypeInventoryLevel EventAggregateType = "inventory_level"
+	EventAggregateTypeMember         EventAggregateType = "member"
+	EventAggregateTypeProduct        EventAggregateType = "product"
+	EventAggregateTypeStockMovement  EventAggregateType = "stock_movement"
 )
 
 // Valid indicates whether the value is a known member of the EventAggregateType enum.
 func (e EventAggregateType) Valid() bool {
 	switch e {
+	case EventAggregateTypeInventoryLevel:
+		return true
 	case EventAggregateTypeMember:
 		return true
 	case EventAggregateTypeProduct:
+		return true
+	case EventAggregateTypeStockMovement:
 		return true
 	default:
 		return false
@@ -143,17 +149,24 @@ func (e EventAggregateType) Valid() bool {
 
 // Defines values for EventType.
 const (
-	EventTypeMemberAdded    EventType = "member.added"
-	EventTypeMemberRemoved  EventType = "member.removed"
-	EventTypeMemberUpdated  EventType = "member.updated"
-	EventTypeProductCreated EventType = "product.created"
-	EventTypeProductDeleted EventType = "product.deleted"
-	EventTypeProductUpdated EventType = "product.updated"
+	EventTypeInventoryLevelLow     EventType = "inventory_level.low"
+	EventTypeInventoryLevelUpdated EventType = "inventory_level.updated"
+	EventTypeMemberAdded           EventType = "member.added"
+	EventTypeMemberRemoved         EventType = "member.removed"
+	EventTypeMemberUpdated         EventType = "member.updated"
+	EventTypeProductCreated        EventType = "product.created"
+	EventTypeProductDeleted        EventType = "product.deleted"
+	EventTypeProductUpdated        EventType = "product.updated"
+	EventTypeStockMovementCreated  EventType = "stock_movement.created"
 )
 
 // Valid indicates whether the value is a known member of the EventType enum.
 func (e EventType) Valid() bool {
 	switch e {
+	case EventTypeInventoryLevelLow:
+		return true
+	case EventTypeInventoryLevelUpdated:
+		return true
 	case EventTypeMemberAdded:
 		return true
 	case EventTypeMemberRemoved:
@@ -165,6 +178,8 @@ func (e EventType) Valid() bool {
 	case EventTypeProductDeleted:
 		return true
 	case EventTypeProductUpdated:
+		return true
+	case EventTypeStockMovementCreated:
 		return true
 	default:
 		return false
@@ -180,6 +195,36 @@ const (
 func (e HealthStatus) Valid() bool {
 	switch e {
 	case Ok:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InventoryLevelLowEventType.
+const (
+	InventoryLevelLowEventTypeInventoryLevelLow InventoryLevelLowEventType = "inventory_level.low"
+)
+
+// Valid indicates whether the value is a known member of the InventoryLevelLowEventType enum.
+func (e InventoryLevelLowEventType) Valid() bool {
+	switch e {
+	case InventoryLevelLowEventTypeInventoryLevelLow:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InventoryLevelUpdatedEventType.
+const (
+	InventoryLevelUpdatedEventTypeInventoryLevelUpdated InventoryLevelUpdatedEventType = "inventory_level.updated"
+)
+
+// Valid indicates whether the value is a known member of the InventoryLevelUpdatedEventType enum.
+func (e InventoryLevelUpdatedEventType) Valid() bool {
+	switch e {
+	case InventoryLevelUpdatedEventTypeInventoryLevelUpdated:
 		return true
 	default:
 		return false
@@ -690,6 +735,21 @@ func (e AdjustmentKind) Valid() bool {
 	}
 }
 
+// Defines values for StockMovementCreatedEventType.
+const (
+	StockMovementCreatedEventTypeStockMovementCreated StockMovementCreatedEventType = "stock_movement.created"
+)
+
+// Valid indicates whether the value is a known member of the StockMovementCreatedEventType enum.
+func (e StockMovementCreatedEventType) Valid() bool {
+	switch e {
+	case StockMovementCreatedEventTypeStockMovementCreated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListProductsParamsSort.
 const (
 	SortName     ListProductsParamsSort = "name"
@@ -1082,7 +1142,7 @@ type EventAggregate struct {
 	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5d
 	Id openapi_types.UUID `json:"id"`
 
-	// Type The kind of resource an event is about.
+	// Type The kind of resource an event is about. A stock level has no id of its own: its aggregate id is derived from its product and location (a UUIDv5), and its `data` names both.
 	//
 	// Example: product
 	Type EventAggregateType `json:"type"`
@@ -1091,7 +1151,7 @@ type EventAggregate struct {
 	Version int64 `json:"version"`
 }
 
-// EventAggregateType The kind of resource an event is about.
+// EventAggregateType The kind of resource an event is about. A stock level has no id of its own: its aggregate id is derived from its product and location (a UUIDv5), and its `data` names both.
 //
 // Example: product
 type EventAggregateType string
@@ -1203,6 +1263,54 @@ type Health struct {
 
 // HealthStatus Example: ok
 type HealthStatus string
+
+// InventoryLevelLowEvent A level's available stock fell to or below its reorder point; told once per crossing, and again only after it rose above it. `data` is the level after the fall.
+type InventoryLevelLowEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    StockLevel         `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: inventory_level.low
+	Type InventoryLevelLowEventType `json:"type"`
+}
+
+// InventoryLevelLowEventType Example: inventory_level.low
+type InventoryLevelLowEventType string
+
+// InventoryLevelUpdatedEvent A stock level changed (one event per movement that changed it); `data` is the level after it.
+type InventoryLevelUpdatedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    StockLevel         `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: inventory_level.updated
+	Type InventoryLevelUpdatedEventType `json:"type"`
+}
+
+// InventoryLevelUpdatedEventType Example: inventory_level.updated
+type InventoryLevelUpdatedEventType string
 
 // Invitation defines model for Invitation.
 type Invitation struct {
@@ -2344,6 +2452,30 @@ type StockMovement struct {
 	ReservedDelta int64 `json:"reservedDelta"`
 }
 
+// StockMovementCreatedEvent A movement was appended to the ledger; `data` is the movement.
+type StockMovementCreatedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    StockMovement      `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: stock_movement.created
+	Type StockMovementCreatedEventType `json:"type"`
+}
+
+// StockMovementCreatedEventType Example: stock_movement.created
+type StockMovementCreatedEventType string
+
 // StockMovementList defines model for StockMovementList.
 type StockMovementList struct {
 	Items      []StockMovement `json:"items"`
@@ -3287,6 +3419,108 @@ func (t *Event) MergeMemberRemovedEvent(v MemberRemovedEvent) error {
 	return err
 }
 
+// AsStockMovementCreatedEvent returns the union data inside the Event as a StockMovementCreatedEvent
+func (t Event) AsStockMovementCreatedEvent() (StockMovementCreatedEvent, error) {
+	var body StockMovementCreatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromStockMovementCreatedEvent overwrites any union data inside the Event as the provided StockMovementCreatedEvent
+func (t *Event) FromStockMovementCreatedEvent(v StockMovementCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"stock_movement.created"}`))
+	t.union = b
+	return err
+}
+
+// MergeStockMovementCreatedEvent performs a merge with any union data inside the Event, using the provided StockMovementCreatedEvent
+func (t *Event) MergeStockMovementCreatedEvent(v StockMovementCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"stock_movement.created"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsInventoryLevelUpdatedEvent returns the union data inside the Event as a InventoryLevelUpdatedEvent
+func (t Event) AsInventoryLevelUpdatedEvent() (InventoryLevelUpdatedEvent, error) {
+	var body InventoryLevelUpdatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromInventoryLevelUpdatedEvent overwrites any union data inside the Event as the provided InventoryLevelUpdatedEvent
+func (t *Event) FromInventoryLevelUpdatedEvent(v InventoryLevelUpdatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"inventory_level.updated"}`))
+	t.union = b
+	return err
+}
+
+// MergeInventoryLevelUpdatedEvent performs a merge with any union data inside the Event, using the provided InventoryLevelUpdatedEvent
+func (t *Event) MergeInventoryLevelUpdatedEvent(v InventoryLevelUpdatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"inventory_level.updated"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsInventoryLevelLowEvent returns the union data inside the Event as a InventoryLevelLowEvent
+func (t Event) AsInventoryLevelLowEvent() (InventoryLevelLowEvent, error) {
+	var body InventoryLevelLowEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromInventoryLevelLowEvent overwrites any union data inside the Event as the provided InventoryLevelLowEvent
+func (t *Event) FromInventoryLevelLowEvent(v InventoryLevelLowEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"inventory_level.low"}`))
+	t.union = b
+	return err
+}
+
+// MergeInventoryLevelLowEvent performs a merge with any union data inside the Event, using the provided InventoryLevelLowEvent
+func (t *Event) MergeInventoryLevelLowEvent(v InventoryLevelLowEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"inventory_level.low"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t Event) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"type"`
@@ -3301,6 +3535,10 @@ func (t Event) ValueByDiscriminator() (interface{}, error) {
 		return nil, err
 	}
 	switch discriminator {
+	case "inventory_level.low":
+		return t.AsInventoryLevelLowEvent()
+	case "inventory_level.updated":
+		return t.AsInventoryLevelUpdatedEvent()
 	case "member.added":
 		return t.AsMemberAddedEvent()
 	case "member.removed":
@@ -3313,6 +3551,8 @@ func (t Event) ValueByDiscriminator() (interface{}, error) {
 		return t.AsProductDeletedEvent()
 	case "product.updated":
 		return t.AsProductUpdatedEvent()
+	case "stock_movement.created":
+		return t.AsStockMovementCreatedEvent()
 	default:
 		return nil, errors.New("unknown discriminator value: " + discriminator)
 	}
@@ -44324,490 +44564,496 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3pchs7ljD4KgjOF2GyKkmRWmxLio4ZWZZt2dpKS/kuus0EM0Eyr5IAbwIpmtetiI75NfN3omNifs6v",
-	"6ReYmAfoR6knmcA5QCaSTG5avFS74pYskVgPDg7Ofj5XAjEYCs64kpWdz5U+oyFL4NeDS9rT/4ZMBkk0",
-	"VJHglZ3KZZ+RhEmRJgF7JsktS2QkuEe6IiH+Ybd+TFXQ90mVEqkSwXvklsZRSJVIPHL+Zp9st1pN8l//",
-	"+bLxsrFRa1S8igz6bED1ROwTHQxjVtmpXFc2risVr6LGQ/2nVEnEe5W7O69yGLLBUCjGVf2cDWM6ZuH0",
-	"Gn2VpMwnoz7jRPUjSSiXI5aQSBLVZ0QqkbCQdKNEKvuVEvBVwv5ImVTPJPGzmYJx/QMb+6TKhepHvEcS",
-	"ygnt0YhPrp+ng8rOrxU9e+W3stUfiYDiGsvAenV+REQX1hEkjCoWZpCeBai1TkJ5KNeare0N2uqs118E",
-	"G2H9Bdvs1l/S7U69GbTCdbbR3aRbwdowEWEaqGVaP2+WQv+cqWRc3+sqlkxv4WNfxIxIFggeSg3QEY0U",
-	"6bCuSBhRyViDDsBGqg4itJqN9dmYsNH0KoOIRwMN2Wa2pIgr1mMJrOmn+jkeWv0wnIWu9lCjcAfBG0eM",
-	"wym7vQ3GRIpIxhWhiLpEcOYRSjgbkaujw9dEqD5LRpFkDXKWiE7MBpIENEnGiFx0wHTHlJGIE9/MfRj6",
-	"HolFj8QRZxo4YtaJNlvvX2/9sr/5t9bF1k8v3/5t8+eN9y9O1l89/1ByIndeZUgTOmDK3NlXGh1mwQFw",
-	"ZZdQDjvAPwEo5hJIstncJCmPmcSLEtA4xmtDOdl7fXx4olcd6fGGVPUrXoXTgV5Qx0zrVfR+o0RfSn0L",
-	"3C12RTKgqrJTSdMoLMWu/TSRIilfu8/ZJ4UNfHtJhgm7jUQqyZD2WIOcDukfKSOUh0TRwZAldXYbhYyr",
-	"HUJJAF2J6lNFRlQSLhSJpExZSDpjJBKSJbcsAUIGf8eRVLB3stlsZhv/I2XJON85jls4ywH9dMR4T/Ur",
-	"O1utdcBf+3drLkkLxh/YeHr7x/SG6VUk+vIRSbuMVMOEdlU9Yqpb7ys1pMOoHjn06oaN60jJ680XtR19",
-	"fPrKvdzebBGc+ZpX/evKP/79/7mu+DUiEkJJh+p7Km4Y90ir0Vjf2iK3kYw6MSN7F/uHhyTo04QGGtU8",
-	"IgMxZKElmwZRAPR9ds3FkCVA6OCjGzZU5n14fXB8dnp5cLL/c/vDwc/ty8sjn1TXN0lfn0LIujSNVa1B",
-	"9sxmR5Hq57fqho2vuZkDPzG3i1QHTPVF6BGNlh7piHBcIz2mEI0LhB4okAcjX3O/5DnZIfB6eLD0JOWA",
-	"K5ru75KtT5+yq6KBpZFIb65BLp01mrEpCaNulyWalNh1Ijatr5Oq7xxX+4aN2wlLJQv92i4Z9aOYOQu3",
-	"naWK4via6yV5gJTbJcNEvN2No15f+TWEnu/QbF9fEnMykgxocsPCa+5/cnFnh9gr7JPqMKYBkG1ORBKy",
-	"pEYS1k0lA2zEVelJRKqp5Q0b7+ircs1LNmeGREjdsPEz6QIFrmnUjViIi46UhKN8JsnV1eFrSSJ+zWOh",
-	"zy+gku1ktwHusxyyOAYaFYWa6FoCp5tmb76DLo1rfs0/6p4ZN0BuGBtK3bgjUh6yUOOgTINAk0J9avGI",
-	"jqU57D2EAo1JdfPTp5qnTyzok1EiFLvmBls83Q0wX/B4bF8WCbgJIyoyEFIV78Tx3k/t84M3VxcHr9uv",
-	"fr48uPBJtfWcfIhekc74mtsLYi8aknDSF3EoSZcBH9OnfPaYZwfn7Vfneyev9bhes9ksDhtHt8zuTe7m",
-	"D51+EiOZoTteDTp5RzXqw33BK3bN2ScaqHhMqJyFL2Qk0jgkVcSq0F5OTY6CgA01BxR1zSlRxUifymse",
-	"9CnvsZDIiAfMEAt9dZ1z0j1gdsvr4a1tXHNLxpE65nR8gtubyZe+ZM2N7RcvWX2zGW7VNzfYy3on2N6o",
-	"P3+5vUm3XnS3N9Y3gXV1XoH1rReTr8CQKsUSvZB/rV5Xfr2+/rTerOufLf1jQ/+69Ur/eK1/fXHw2+eW",
-	"t761dXdd+bdfi83y72r/Y+pV9Sqf6maq+oBJSXv6y0EqNV9GKPkjFRrG2JpUzYMw9R7oB7dVn/8gABpw",
-	"gUPqATo0uJExlX0ScRmFrOStO8+YhdInf4oDF12gRNnjghSMzCRgO/nVx/O+5lQSdsuS8ajPEkZYLBmp",
-	"Sobk1i+uzicZb1XzSAdwdhKL8WLQa77ZbJLZZM8jUiCtsrcmoJxwvRIS4hM6EskNUaMoYCth6Wx+6wfW",
-	"Ph7WdkGqnYGmWk7OeFIjDyNXBIRKI8iAUY4sUEH02Wi0Gq3aLtGyMo2ZljRyVry1DmQWB8mYkAbx/+KT",
-	"gV6OZgr52M6IL6sRPCS0AngEYjCgdck0LmuoAVcrukQ/uGpMFO1JjzAa9C1YC8DyiIC90jgeE//jGgj2",
-	"I0ZvdEeDwGYxeh98jBIy3itKFO14sAauEhHrBXHB6xPHoJ8TknIzvaK9WsZ1E04HejwfL0Ij0y80Zt4Q",
-	"02KBYsHF82ZzArOv//Jv1Y9rtf/ZoHgBa/9yXamSv3jkL/Na1P6yMlb/Zf5pGeA4h6Y/ncOep0Ffv7u4",
-	"X8BhfhspIJsoHpZIcZHb5GGi3FE0iNT0fTmjPUZk9CebJU7F0M+dyzAn+pzg2FAV0Gq6ioFWqWLAKltm",
-	"7jfOGzxst6eaN545jTDfPmyOM1TezJxlmH3/sHnOmZaD5wMuKbR52HwXTMp5c8ns+4fNcyXnHFEqH3xC",
-	"d7qzHAouGWhi9lLV19c10PdYf6CJIONwKehwGEeIe2u/S1QH5jP9j4R1KzuV/2kt18yu4bdyTY96bqbB",
-	"SYsXbI8YeGkSKoaM7xJgdPSjqKUPeBilvn2OonefBn1W30ciPX1p95Cn9rmoAzft75phCBAvLRV0GAn0",
-	"ICG+b89fbG6T//rPrUYL9HpzeBSjMbVDV37zHGKdfVp+H2jPUogZq4Ul+aiafnd5ebbWajRxnfL+64T+",
-	"U+vET0uw4s6rvKKh0THOQYMhahL/atEhG133CPWYRo8eCd7u0ihmGglDpmgUV3YqbECjeIfkPBKqLuFj",
-	"QsMwYVJWvApLEqHP/NfPlW7E4tD21C9iCaNVNsjdb5pyS0V5AApomqr+WsJ6kVTwDmcKz0W6TC3RpbKy",
-	"s6lJuYoUgNIAiuSbJdlmDWz7Sg3lztoag+uhCX7SCNmthaBcy/vWYb+VO2/J22XUuWUXy9Ejk07C6I1R",
-	"KwxZsEMGNNbkgYXk/cXpCan62QdtfZ5+TTNBOAm5jUSMG9MPvmZ8brgYcQLnQar+1DH7hkvVzCHjWnYY",
-	"ssQ0jzjx8Uz92sSlnlSLl+3bNF8rtIXN7wvejaPgYRgLiNNW9IZxF1f3uJbuRcqV1R1E0iAZ+xRJJZE5",
-	"eFQU285RLNva8hgV2C6PgUl7JOXRH6nDqwOEQOvhSA12TpkrWByzG6hDJk58wjgz78DdpiUmlNVw5Y1I",
-	"OlEYMv4gZOlmozioctnHZ8zI+5yxEO+dfrDlDg0HEdfXYRDBozeFOPr7NWh7P7TZyNHmjbO+ZfEm39Oj",
-	"II7LUaBCQr+9NI7FCFXxoEqI5KNSgreCswcdLEgVrN3T40webS5xgFGGxgmj4VifblhKBFArWMch73Wk",
-	"LeexeYtLWvY0YQeP95bgXUaSx0I4zkjC1kk69EjCbsUNCzVVYJ+Gmi151GM91PvjND6AF/Jh54sjtfGx",
-	"LRL6lLNPQxaA7Kq/JiII0iRh4a5RuThGdxKFqCZP2FAkSsv9kZpEA0CQP+9z9Fsun2G3b41+du3L4oLd",
-	"9CNyGEVo6bc/TRhqdcBmIDVbC7aE6wzmuO7ryi4yI7CXZzIzNE/Yzxw496m18KaSPSpinQj1RqQ8fBBO",
-	"caHaXRjFQacTgWoNI+GUEgjz3VIOEeH93oTNHItOhCJ2mctiDheqjn0eA2ksTCw5AS5Cc4qOVXZAx/BQ",
-	"SMZIFVV2SsQhoUOaqMdlG8/oOBY0vBTiiCa9h70bQxyrrYRoxzBa4fVw2HFjUROwsz4joEQC7W9z8+XW",
-	"i+ekM1bsCbjK1sa04AKLUUIQu+Rl8cJst66EqGPfx3pqpuCTMVSaVACsqi1yHL1yXT9ypgvpjjUFPjK+",
-	"JOAtFOmJ3qCc9yCUcYYrEZIvwWcE1GSkYETMtPYbu9aio7LPNicR5yldru6BhOs5ErrgXF1udqFXN70f",
-	"Awcdr0BOB+DKkltJqLEsk1jwHksIcAdc7RD90OvDAJPwoyLdBUtuo4BdcXpLo5h24ofRKYnDtVNnvAmk",
-	"C6miHeOMoClxwmjQ1w0fk7txiJHZISkuaVk8MBuqu70fixZlkAgoxzcpuS0ygVyMdkjKMxCRqm87uSD2",
-	"ax6QWRmLkXHZch39VDQw74B0B9Afi1TpzqbLKIkUQz+NQMRxFGq2E9imQHCDjNhIDwS/tK1o7td2iV9y",
-	"/D7pJmJgVkTDiGuiqsHLGuTE+JBqcUePphjfNSZhqsXxor+O9ab8RiT9CyWCm32knI+m0nYGnYU1RiUC",
-	"IqKeR4sPRiGSxiAoxOyWgQsQ+sUMxC0b6Fl0ewb+PEUIznAjngeOsi6w3kshjikfG2DJBxEToxhrq34i",
-	"lJp8v4QgA8rHhrRrNj/icpcA8oBjbUz1bS5jdKDtvR6YdUd3lq0gsZtdnqwkVLE6XMlHeleyxVCl2GCo",
-	"pL12kTQOvnDLM39OA9vv57pdcX10Ion+fCBfBOaatlEjTD5OFJ3c0GXCUTVModAwEd0ovp/apdnKkaiw",
-	"reXxJ3W7PZLshAaOIGHgf0hjuUMoAWUi72ncyRX7HUYTEJxAVUtJh2rescepShNwDx9BsANCUW/JQ/fi",
-	"BNT8aRgxrqUzmoE4H8pqeozsqj8KI6kfkjDHWZF4mimFa+yZyZx1T2Dsx48f6666sNxzheYtgNHXIGNE",
-	"CZJKZg1kW03yX/85O1DjFYIF1BD/cl2JOEC0DXu7rnj4RduZ+l+uZyLdjIiPh96hYSL0XA/m8+zeDFPQ",
-	"HlIpRyKZuk+WabDfa6YPzqv8UuWj3IM0r7u3ytmopc8rXS8XUI9xvz6yOK7j9UFtdZSZzijppBL5oiSN",
-	"H1cBdcVlOhyKRLHwmIURvQQAPODg03zA9kCP2AaYztNGZCbUCa7oCXQQWy4KZAslsFBiFro8DmQD1GGA",
-	"OvR8bEWEZvz9SdD4j4oEHzWj/kAdt0RnkYJ2e+dzBcx2X03/vbzyobMW8VvGlUjGazT8PZUKOOJvTnV+",
-	"51VEqgIx0DIU2MLLoDzZZJLoCs5ZAM+YCUnJJE0tNcRCKieuwpEnOkzDORCDgZbFwh1NpAZ0jI8/6k37",
-	"9JaRDmPcCh8Ncl4SnTLhmwu8JygxXNMt+JfamDjgQ6Pph+Hrn/EpQpvk0F72dM051W1PuI1PYxshVb94",
-	"94y/9xNbS1B34E8gpJkbMeuZJPunx8eHl4BiEEyI718WiYpq+EDPUy1gq4PIYaQfTusVABj6TBIx4hij",
-	"AgwGC2vgW74U1u6RrWaTJBSCYyBQhJKt5gapYvzKMBGDSDKJWjk+ragwHtZbzU3bpUcVA3cr8FQGmctI",
-	"V0MRR0GkB0sYVUSDgXaBuUyYZDys7ZSGeE35/NvgGgzxwGMwMBRdQu1VhiWHmpcHOM27fBBU9YiPTYbf",
-	"6PYHFmpwtmWO1xcNUa9K47NEDFmiIv28dGksmeeyHGjZvtRssUb7X077ko+2uzf1D4PRKDz6ffvDT3tv",
-	"L8XP8o+Nn7bOouEf8Wb/1RZv3b5822/2j35Z/1vz5sXPg9bw48btT7l/49uEBoy8E8MhsBkZ07lTAZfj",
-	"YWTDPEk3AuMRMN9eZegsdmJxrhTw8HWuFDNpt+UuYWKHznjWVXjeeDlA5pOoEzY6s03R49N6DP5agI5Z",
-	"oTNwHg4uOr8zdCXaMy51i/CjeApBpMYL3URx5H3d9M6rgAyZLN3LtL7zKpostpbsdhShe4Tus75Cn3U4",
-	"ACEVjffhrV+q51neAc6hZ6Lql+h6jo0nzw/36iF8c5jNObh9cxI5Fh4JHgq+Ov5NQH5KWj+8OCUbrefP",
-	"6y1C42Gf1tc1AXOw/9VETENhxvVCfMOve/Vffvu8frdqhMI6CegwUjQmMdNtJNmr/0KqlJPp1RHNtdWc",
-	"nQFyFEDVWievaKdDe4xcqIQxVRKVsRzUjizC5YNf8UiRzZIRZ41xVsC/fKCTjy3y/KeDyZFmD3SeYaJL",
-	"mxhVLCEzsWN6MKWSqJMqNoc4fF68uSISvUkYA3ncRk7RbBZSDUQsEg9iMzzSaDRqu1mE6lazQQ5o0Afr",
-	"nX4lWvoZ32o6ASdZHNWoHylG5FATY6oIi4DXYDwk1dMh43tnh2QDnLDR+kNN6L3oEkPkxmgjBKbG/1S3",
-	"n9bhUx/9HiXYBW0cuJFCeFckAXy1MxE7lG/Tr+1iqBO6XtoNrjfdvRRulpY/Yi33VToxDW40vxz9CTdd",
-	"w3dAP7knstWcpBVwowpbmL7b86A28TJOXAlNwfbSMFIHt1aqXf4ZoYESyaxMEalkCRn1BdEgMTkzqOt+",
-	"aH1LqjYxhFFZaoBLMWCCs9zGBqNFSrK4m2XYGCbiloUwB1rcq1YN4lklJzr7mfDz3FOwtkt4Gsc4EhfA",
-	"7YNlqLC+Ki1YSVDPilYbkrBuwmQftY+1BvnAhsomi2EEAPNMWnUsRvoPk5SjWtzN1LFQPutWvKnAEb14",
-	"VEZilMHUrTW5X/ZUkYqsN9ef11ut+vrWZau509T//eIOH1LF6ioalIQheJUonMwysnDtrGTt0+MOJxe5",
-	"0Wg2Wq2Nxotltird4J+VVhfeB7LKqALnR9jYC3VpdF8affd65oblizwWf0ZxTNe2Gs1l5k6z+KMZ1y0Q",
-	"PGAJZ6HB7y4IWy4Sm/hnGzEALvMro2RndcBNMroZJnh54JQlJ14hYCsaVlz4ubhdyldlsD+K5KoELVJs",
-	"UPxluWPOEaNCk4QC35snm9HjrAgemL4wxvy9WgX1ZDYlqoX44ZBpwkN8K0m0UeK1wSE7melpyu5AFfHP",
-	"Ti8uSdHS4DeIbyhguyuSnhkEjBvxGIxakzTS8dPBnBmCM5s9R6NppDJy+UySHuPWd6wKGhgKGSpQYocn",
-	"O+pxTdZv2JgMILmNfi6sViYLXzN2McBwE3/lqMrhRrQhRQcLwZCIn2RuT/hnLIIbhtYV3DLkWcGvRaqy",
-	"X9o0jnPkbZu5HQnOwD00CN1OhyFE9nmVARt0WNJO2EA/aaDLs29V2+B78UOb26L46cwp8y0Vj60YhDax",
-	"+2mW0o0cXJVVCJiUmdxfxNMLzdxRSfw9Y52F3ewQYxm8TpvNjcAZAT5gfpFusfH7fudtEJ1G7w+v/jxs",
-	"nUSH8pCfbwX7h88PB2+aH9aHG+H+++0GG78fBhvHumH88/q2Ct5uDzv8PA6i99uNYD3mZVtH+6I8LF09",
-	"ZitLuYpi8/xPWSaLLOH2otDj7JzmQUwJYq0/eNE09d911VsBTZIIGFppM9GIZAWw8ffxL/x9HKz3Esrj",
-	"5iFv3g96AAlLo+xFxNMtYqD5bMbbt4ggX0kTtu3SUujoFRBwArru+tyTLiO5kBxtVW3LEzBjSKmDhfqY",
-	"fdvufgxcsAwDN61J2+M0Hms2OiYHvBdxJsv6yTgtSQ55BZFtHglZEmn2PvODA9GRKsxraJz38ylpNmWd",
-	"zZ7SUNxHPQrjiFoYseV0jrh6DnqE+akGptgjo/4DKDkHnk/oskLu1mbi7ZNzRHg7vg4zBHOfi7hIY873",
-	"Tl63Tz+eHJxXvMrx3sneW/jt4nLvzZsi6cm/nDrhV2l8c6jY4Bx8Be93+0u49iRluciod5ml7KTWx9wj",
-	"MGYm8ppD1sxOAf0LcOwIETPK73flwYV8sczGQ/apMPSCJJteRd6kC904b9ISlbieCbt7eDEsREuxII1v",
-	"roaSJcoku5D3saAgrv/62do+XpssfAEz9IyciAZZ13xWEgVsbyBSLdq1tre3zUYrewf11svN9fqrow+V",
-	"Oy8baYoyTo6xvQ3MgTvIRv3ju0vHzFqBzI2Vu9/uHnZb9wGOBk4WTKiSOsT+raZhVOzfkze79KrOP5d7",
-	"XaIVyVDxvt7de9X7lAcshtQs90CjhFHwBqnsp1KJgebHTMSI6rMoIYOIh41pE5nt5t7buSNMKPiai9OF",
-	"Tm8UhrV2qXvs1UiOZ7lVMBBJwgJF+iKRjHTAJjAmUtEh+H9yxwy2U6FkkAZ9G8ChhZdhP6GSoYkZfR2m",
-	"ITU1qQuyBfNnJM7xnitkLnu+2ILobuH+Rr/JXRQHLkVLwbtRMrgvXg7peMC4OmeGpmkgRO2NYzV6NTq6",
-	"CQ9H79IX0af1l3RD/XFGp8E+3X9a8cASdJMxbUG7CjkKSJVmHw4TcRuF4EARhbUiPzdvRSvaxkoRHmjf",
-	"mzTuRjFuZnWUB+EqqexUzsWYxuQYk6BAdmZ4PPRvxnlm0avbaVW8yh8phdxclZ3WnT72hAY3Ee+dpIMO",
-	"TnPcWt/Y3Hr+4uX221clt8Gux70FhaWtaFE0O1mS6E7B0hpz8+dkfWv+azK958JWCttfHQcmDbUzSD4g",
-	"Rp7p7B6Igelwdiq9hAbsfzFfNAIx0IKnwOgq4D+njtD0nA/oA2h0Z8ea39jZiG49CQebuQeGmg0Omwbt",
-	"PrcEfe8+vqsf7F1c5u4kB1RqqpCwvkhlCW2ngYpuWSF7GzK5C3lemrtELGHJR9+GxT4DFgTWXcAKvcv0",
-	"OdFtp8i+HsiMMxvy96XxgWEYXHykIZ3ARsuUhpQciVsW04Chsgud3dwXQvbFsL75cr21UaBxecq4pYWL",
-	"nMytazIn+9FwGPGe48mC7im5J0Tme4JOCsajpMT8f1fCIuRwmK8nMe3Kt19mcckKAIgRZI22EYSQqw9z",
-	"XHaIBtszyO2v9Bu3axP3DG3y/OKrV4Dyk5JrF7HuQ6m5UBNKnyNGb0FBA86IAhWNxT2UORgkk8kCp9w2",
-	"kRQQpyEZ9YVkJml1DnOFhoBblqxq0tpeSuotQdWlKEzp4+PluDk98myCMCGurUASaMEhpOiTkBG0h4q6",
-	"jpRqKLhXUbSniUWlw6SSLI5ZUpkWXYurmwvWvOU9FaEFDFvoUKzB/drpsSTxNz2R9k9Ab1HPvOkKipMc",
-	"9Est7AIb39nzmd/pUreZRGTUyVg3RWfVs9HXSQ16DxR+zHcncR43TZ7rL15saC5cqdhYdMBOM4Woq5HZ",
-	"6f3eh9gm7ku0MBA6f7fuitv5XKFxfNoFAM497Msj20dDKmPANDhWZKTDnAFdVeVT6Lgcj4uqyYKH8YTd",
-	"rK8fa/QXy4xlxv0LyzeAtTlSkvSp7BefkYe7KC9QdOf7KG6jFLwO3Zt6MQ8vTsnmeusFsdQRnCl3wOZu",
-	"q0PhN2Ad5CSIkiA1OSWrWW/MHM2ZBwDppjz0yDBhQSRSWR8wRWOPKCaNf1VIritcZFNeV2BSSWLWVUSk",
-	"ahc8/MKEjrj5xmaYfnf+wSMXR0dEJOTvB2/AW8qUc6hh9ipYyYCOSS8RI6jPQQYRF0mWudwx8O8dvK54",
-	"lb03J/rn0ZH+eQyfnO7pn+cX+ucVfPLxrf75i275au9Y/3ylP3/1Wgsqr97C5+/gk8M3+ieM8+oEfp5q",
-	"VvTVuR7/1QV8cgntP57pnz/D77/oz/f34OdrPcL+O/h5pNvsn/ysf57C7+f7+ucV/P73A/3zF/2Yvn6v",
-	"27/+AL9Dy9cw5sFb/fvBuZ7l4FKv5ODqvOJV3rzX3775oL99+wp+HugVvn2nd/32ED6BXbw90SO/vfyb",
-	"/vmz/uTdB/h5otu/u9SQeXel2xy+1iMfHukRDk/g97/plofn8PuFXtt7GPP9Kfw80/v6cKDbf3gLP9/p",
-	"lh+O9Wgfzj7qn+fw86Nu/wFm//CLhvnRnh7tCFZ+9EH3OjrX3x5d6FUdQctjgOfxa/3J8Vt9psew8uNj",
-	"3ff4RI9zDLA6Pr/SPwEyx3+Hnx+hzU8absc/wydw+icw5gmc+Mnhqf55qluenOk2JwDz02P9+9mehvbZ",
-	"gW559la3OXun5zqD1Z4dwec/a+j9bU9/cn6qPzkHDDm/0n3PP2o4XMC3F4BvF/vw+2vd6+JAj3nxFj6H",
-	"kS+OND5cnGpIXgA0Li7gc8C3i79rzLn4GT75RcPk8p2e5fK9bn95rKFxCRh7CTC5PNenc3kJnwD8L3/R",
-	"La/23umfbzWZuoLVXv2soXcF3/4d7tTf4Uz/DqP9/ervFa/yEUT6n/b0jn7afw0/9S5+OoVPzvTPn8Go",
-	"9gvs95djfe6/fHxbtL3hhI6ssFGQdjZKnM83Zjif90R9FY/0jbke6UhDrR/6viNLrvCQZUodx1g9JYln",
-	"skeWS9nVRW9OgmMZG7wr1K/sFz/si0lv+79ubpL1JnmxvfmcNJutl8VBN5tzKn382qxv/7VaI436b39d",
-	"NWYgjHqRkh66NmOU2F9JldRIg9ThtZ6p1JqpWjmwJ1J8OPfFYEgTcEyWrB5xybiMtAwTj2FaUwcIakjp",
-	"JuEukWmSiJRDxh+7wITl5d6e8sgzj+3iLk45I10aKM+G3OnnUr/4KqFcUowLtEyAE/kGgYmQLssk+EPn",
-	"UbdJIuKYhRACZ95lxm9ZLIbFElm6IxTIgdjxXeLrf3wMp8RIPJPHGpIq+aQr4liMwEMqjPRWBhGnCl0F",
-	"BhTkYvgVfOQaNAz1MZezgsfQZk83QfBY17qGda2b2/EcG010tW56c7teYSPb1cgnjcz6P1cWM7zyZOeQ",
-	"xWxx59fYarLzglWbzoVl57LO+AS1ATZ2X3C2hNxQtps7b6k+E+tYUih3Nr6ozxRmLNdhpXWVIBEY6eHX",
-	"vV4vYT2TSGXu8zEn0y8UJdOjQaRlB4qg8RDYc5sPD3MS5be7QWD6vNpgyOLolmlKFpmSfFgLL2BRLgbp",
-	"/v2o14dE+mbkSEEUs4kFBhUmtZuCZYSJGEINPeOqy1mDVPesL0te6RfK9SlJfPO3b6vBGYR3emiJZUgl",
-	"Bj7HVKpdzfoDnJ9JAoph6WwWwoAgRhrc/Rq1ypRY+ThxAveKCyjigY0NKPMfW5/nP9Zc6D9mPOthpXb4",
-	"0odwekGlqu6biIcashkeUj6Bhq4AZk4vI6BFXi//tvxFmxXgAPNhqdnq1dXh69sXNa/w5ugnZ8c+dl3G",
-	"QoNVkvgj1ukLcVOPQp8Ibh4ncw/GiDJYA9DcgQyRo9BivWSMr6pVXs6X6ssEKywZpzDLjq/hCTW4Ip5q",
-	"JscQmcgWzr3icXTDMMcrSOvSFnwEXoKncbyTD9SnmK9TX2zd3yPGyX8Ikf2KMA65BgLBZTpgCbJeMCRE",
-	"CY4glkBlpAjP+Ubayp+Yym4X0HQwVGPiA4x8KKIm7ZEGNO31FUmHwLFwMZryjN48/F18Ov79uHm0//7P",
-	"w99F6+T3cLvxR2u0zjaSTbU1fp6+iF6K7WGz8khejMtGc5ggRN3/mbT8VNUveYF9jMW07BdVlu0C60nJ",
-	"vW3kAQeTvMQ0a+IV2bIpnmmK/yqjBU7r6dvxSTEe3kNtXATeAdx0XAvWNcKOSCOksAxsR4RjzbFmWlM/",
-	"018Z5Nme4Ow/F1Ssz0s0xkUV7LKK1zKvlTcRi8MsFVFxFlOMp4x0wlfPsByuJZAQ81jFe/Hrxm8NeZOa",
-	"lKY+1FNrQJpF3yO+7tWIQv1rWQk958IYOWbqDDOhrhSlbW4zTy9tJJJQmlii1IgdWcIvBNMzCWvS4qKf",
-	"F2jOv5sSJn3PUCFM5NFLYwoFEZI8CXy+iUXlj+bfcjyEfMdlVzx3lFnVk3ihg89jxIWuP31caLDUu3hf",
-	"9yNrYJl86EReYW+VxXaWWiwMfrGU/e3UaWp7/j3nAaevL7RwuOck0s+W8wR3s72TKujG9QPs5YZxzSmb",
-	"yD4zRtHZbmPFaIXV/LTuERmalzvMbOUG96emLoJ+ApyLgkUnkGa162jd+1ZEp9Yy6JTbKh8vqMSs1xl8",
-	"EUiemCV1COHXCRkpd1n8HrHAqWnaXKKs6epo8Y7RWPVXhE3uj2BZTHFTZADFzcIn1QxStqh725bB8+rw",
-	"icLhniLcr8SGUOZdOqVSnhXHOnNxL79IYojnS6H/ffxbl3WCyfvZl7jsHbJ44hUdZbNJXHguemvyGZ+c",
-	"sBYdIr4CYZ04lWkbxYizBDWSAxoy0hlD5kCBngRGTPOwLOzYydviSqtzg/nwoxKcmjp3hzgNGRhyTLCw",
-	"ia7PQ+pt7vOiBJv1mZqq4DE8I8wVFBZWIpt2B829pl3b6Po8S9te/Zdmfbtd/+1zy9tYPUNXq76x7iQy",
-	"2iF79V880qxve6SthcO6u7MnR2RwZ7KzfSVcLjhxF+jchAv7yg67R6IXPSS+YNqkOFwy/OqBgQfDrxJw",
-	"NcPKOzc94pTVZ9ojDDNNkd9FxDGuDi8iqVoiMJU6yujPjMbI6LemDA3UtfcsbxXQq35S9kQvfrlECvZl",
-	"X7j4Q4j5tmmpH5XxURNJIwraxgIlntBDLp9/KH/knR14zvkZmM3Gr4LFb9ofz6odR1QSowbNsxrA7OU4",
-	"RZz2VVvOofYD074oppXqrSe++7LYVjBJz8S2Z5JoXhXSLWM6Ghs6nOfbG9CxLROScV21Wbg4aVb+gYZf",
-	"Eg2thaQMDWdaT54KDQVn5X7HFNz/ScSNd27KIyWts1FRFRmMSbW1vb2NJruri9eQFXS7sb2t/5jQT25v",
-	"v1zRIK5XifW7PkQ8nGF5QNIqNZPp5clAox5H49pNxMNnkoQsVlRiMnTDqscs7LGkmHb9mqPLsiSUj9EQ",
-	"Wtu55nXig1l5CLaUhKk04f4O8QV/R3n4Wo/tY4YrRprQAtzR7TfNBgyRJ+bXo4Dbw9Qg//jf/2/SJFWT",
-	"+VNvozZzPPAF67KkLVJVvpqANHeddtHsRe/OmsQJ2NKdJxoVuseMSjarES6lMLeZIVd8T63uX2aORap9",
-	"FptjJzGjt0zWGte8kCIODkzfhwzuNgwRREJ9iKiKzqDo/mmqpGW7h79gi5oM5FrPwmXOJ52W1wAF6/pI",
-	"UU7IFrXzueLsGjLB8vqfLBHZAlj2FXxsM3nfq2e3YLma6K7JBsZ7TXbPvgJ6hLuc6j8U6Gs5Z3oLw6m+",
-	"M5ZdnDc/jWX7Z0u6y878Pst20eJB/TWWrQJ3HOBOI5DG7PotTUz+4F8z6nieYZ39ZM9FefvhvkH9vJu5",
-	"AvaDS7PI01SVfHrIC33di5F/ai+I/cQxD/x251VOitk2iuT8JVGCvFjHKs2aSl9dvqm/JNVOkIyHUCw1",
-	"BI+Tbppo6rhrM41AikgINEFtk0pSDsl/a/i3EzDTanrNZhOzPQdiMBA8S5MpG8TPRFnfeqXlWhTIRE3z",
-	"rJqim+WNfuFqW6DCx0AkJu1Jtp/qII1VVNd/OK1rWL3DNX+jM2C2J9IZuwFO8NIW8lor6xxQVDs9TJJ/",
-	"UdRPvSwjaAP6CbYjdXN9uEZzs2w5g0lNz4/yBt9SeYNiHIaTaAFM36tmDo1jMWLhHjiuy3ILOZBIGFAW",
-	"WE1U0xMYQk55eP1aCTCRDtiXecBivZXlo+dxSWVqyae1L8FSz7MsUYudPqBDbAWVUjlk8SAIqgcO8o1k",
-	"wny0rBAzMjcsBET0RG4o98gBMctdZskEDwu3yjMXkeK9PbMZMDzS0w+LxNieiGskgeKpoCNrNZutXSIx",
-	"bleQIRPD2BS8ijQTbws63bBxUWjUHec6TMD303JjWXarhZtckMTC+PBn6SuclBVC3EDGCo9EXS05Nu6T",
-	"lP6+iSmWtZZOuCzJtKOEogsNBqgogPy/q7T+npK05noUbv2RMtvwxMtVyOFq/ZoyUFogzU0LYm5lGTGa",
-	"xMESRJ54OhYnki1S/eJDUqYYcl/FEsVk/koTaiu9DeiYUHlDuiYvtZHA84cZZc7CC+0yqrbZNIs5JfI4",
-	"q9vP+jkfvrEzuQ3NpNnm4thaI1fjYnAbMQv/5vj0TFmEM2XZgMDRW0NBnyXFfK/NldVhdt2rcyUvmqv6",
-	"KpXtC3QuEE5g8yRhvUSb/xbJ4YhKMoxpMFEnZf2Bnm/53p2FeiWHMhOr71keZwmWOx8+5yeXK6wTQnSK",
-	"U+oDZL2xVGyAD6RxTqgjbOWIsSFLaiuX+wifrgLN1kpEXN+F3G1jGjKG3TelUasAF8GzhOG1XSvPO+/Z",
-	"M4mu5sVIiMyrIyOAQFATFdE4HrczxHGRyCWQFU9PPsNTZD7sisLTxMu7Ot8YLnV7k+WliXtwDGUPp7kc",
-	"hUN1386sFkxiX6v57lVT12hR/AxcFrwSzyRWaRhj/Uofj9FHhQnOT3zj/uMDl8oF1ngqvFmwvhxnHv/x",
-	"gu3t22mcj4rPGXxWfM2w2cRj9mUCzxzy+XUceHIpZ3XFA74bcl5knH7GQNUgghuNP/DQVTWSQOFe5xkH",
-	"yruCeiHnNUoAdx+xt5QJeQBPET2R37MG6eVKIoNNfzH9JuShxFA/Yjl+Y04WvOlMGcsndsuW62Qve4rs",
-	"/KV+4+srB3mYxHPzYHrx4WpZkBazBC5hqc6B5M3ONFcQquaydi5aeYXLPYdofAna+DXJ4v3jHr4gChcR",
-	"UK9VugYMiP82y0GXYpb0NMmNEpsuAP4GeSOSJKBAkakirSbadJQQpOqYRSDbme5tibtvl+PXFsslD4jF",
-	"cFH+j4UyySxW2Pf9a27YTfKP//j3f/zHvxteA//4x//5/5GMrzUN8L6QquZxa3mzEpZ3okPCpNsha3bN",
-	"CSH/+I//lZT8b8bHxRZmgP8wYzv/ITM1/bn97/+d/dUy3Uv/+78c0Fkm/5oDpB9VbljKuXw2h3iW9YA/",
-	"951V4Pd2KW+c2eGbqQ/28zXdeZWz4is3UVq61N9ndT8fTCq76Ebl/1vEn5wlohOzQamr0vmbfbK9ufVC",
-	"Uw7dqGHTFIEIIBU4xV2dH0KaE5v/wrQFF5yQ+XlDyekNawdUMisvZBqugHIiR5EK+gQDGB7PvGWDOotm",
-	"rqofcYhdbkO7dt7bhzQLuyYnguAmoQy+21kcqb7jIsnRfFW2daZVbJk06+bIrNXS7DCndMslMC1In795",
-	"c2JqDegWwazWwLzBaioMqyPCcQN80XfIirHjXoUliUj2yy/VOzEiA8oh/AVGA0O9NEHs8GxDFouI64Mn",
-	"VWiE5gWDptIct02qoRk1iIP3YV6pcb3WIKf6I/0U5p9jAg/IyYEuAvotbE0kPphQn2+sL2QocfjylGWM",
-	"q2QMl62w39n7qnnWGw/x11AdCxqb2mD9N98qhMwnreZvfm2nuLGMiU0YshAiYbsGHnA+Jn1Z3x5K3hTh",
-	"v/QdcVI4TJZamr4xEZeKzkxAb7cKaR0U8uUaPsS6dBKqijy4LReZVUCdbUCcOd0zCVwRUkkt89pZs4xU",
-	"+jLJtNuNAk0A29DK94gPv9gaqJBZAtmddsrpLY2AxfW9gt9gexDJAaSa8IgvblnSdlz+EAMsFAALlj4G",
-	"Q2dmGT/NoNPc7fvXW7/sb/6tdbH108u3f9v8eeP9i5P1V88/VOZqyrIRNuHRsu/Zln7usiuz2Sx9xFSk",
-	"4glDrOHaiXM1ZhdtVaXJZE5REdpXaih31tYYgEjPmjRCdrtmb9ra53yOOtwGjwxorO89C+sGSh5JuUyH",
-	"Q5EoFtYHLIwoqC89MqTjWNCwroSoxzTpMd2UmiKvLPRIVySdKAwZB3ereldAjuEBU30R1vUn5nn0gGGN",
-	"o0B5pAcZiYcJJEoBGl3H3evBh4kImASXdo8kVLE65DHRX8LuOI3tPjSSRQGrO9jnZd68Mz5V0YCJ1ORW",
-	"ZPV8UWAHrHdSOb4rXrmFEJ4EcEE6SqKFsrJx6EY0cTSoOQqbl7dMjnCf2xKLneFuBjToR5zVE0ZD+GAu",
-	"j4NOz/m2bJlpELEM4bWX1qR2yT3YdicfIfDERh81GDfDvvbvUr/OzqCQ0sZUmBackRGL4zo2Ju8vTk9M",
-	"TplqmA5jKPFPbthYelrQUAmNYi0u6ZNGX3BuEluHoCJGj7yNdRKzWxYDjwvEAp0WEKD6LQ7iNNQsE6zV",
-	"uRZtuBZtZDGrm62tkjX7kM4KtRJrsDscxtyithKiDbcIRtiYGEHYDDeau4QxgFIPIoWjcKHacL8AZps1",
-	"j/h4z9r6G3PP4Du9Ni4wO3eW8U0k5lrarelrzLgCQGK/FvbrYNVmqKkLCYX03mjhYxzDslzwUTYCJR0a",
-	"gvs6VWnCSFVAJkEYJeIa1QSH+on6Qj7fTJO45hEa90QSqf4ATxOIDxQXTyAAJg0jxgMGq6EkjrpMX2RS",
-	"9dmnoU/0Uqjya9YpFI4695t8Jsnl5ZEeF21sVNmK5uMhI8M4lWSjSaRxrNfftDNbgdkTpF/V3zyTBOfU",
-	"nBu4b4ZuPxNsXNpvuqq53o2ZybN1pyH+YkSlXq4NGYNta8EMhpJkxIBtMTeUhaSK9cs1sfUwaggf6Vrx",
-	"nIKEhfrEaSyzFab8hosRN6yuSEwh+czV1eSSVSIOCQXlQnFMW468iANIItzq8ZG0U3l2z3o2W9/dxBs4",
-	"Y2GR9hyUmJVyYlTQVSJ3rLklTBpXLCGvAVmYJXuyYGh9Cws3wQMnXtiABmRMA0PfhiwZRJhwCkM68LDa",
-	"9pSy4aAvpPjJoIipeG1Le85FSGLBgAII86jVKSjCfbakFAeCI2xDkT4YZRuhliFVBFxmJM1Zs0+aPmNX",
-	"eZNOdcRUgFYvZ7hzDK3VyA8jXXy4MiTOcIIRb6eSZaOoXNmM1hQFpfj14oHdY+EuoUnQj24ZpBvkUjEa",
-	"ZnCZLJZfGNcBjh7attk1IZdu7Nv0uKytuRCgw83y8dCn3LmpetMGc+2ecw7GeSNb67Ud4mcp1sBsoZlt",
-	"m/1JmZxpXFh6ZYRkHDWmUrXFiLOksFuTxnkk0jjEoBdNaOE09MFiIlnCOCIY9HfGo+EgKiAFxg8iQhqN",
-	"KYu7QGjAJkalygaDthOUBFfctgiuh15ft0s1Wo0M+22CuAnKIWJmhImsu12ZDX4MKIccEsypm5qItIfi",
-	"0t7ZoSEcVLG24RNhLICaECjqGV5F2pjdSBq2Z5dIxoh/zlQyru91FUv84tXWkykVlw2K501i0Yu4hDcO",
-	"Cefk5mXNvDpIifDqTS7EqhgA/ra5Jcm3LKFxPHOt1gzS1jzijEts28y4xbrnxGAl9zgbBKt2oewoEhJP",
-	"1PaSU0NhIal8VaavQWlzPzixDbOZDG0qSJ35IHBE5j1mgWLhKcTV+MW7hdF+tyzWLTHyxt/VJ+GDEOyT",
-	"XnRrQjCyFGvoTjIZAodsVnErasIvFCPEIRAmLLxzJhGqJUEhGwyFYjwYt2/YWEO7G+sXw9me5bBzsu0f",
-	"5t3qH9gYdipVFMfwxqWcR7w3E09KRHp76/QVYxyuVSYz4RntZmBymHnZFwlaVoq039UCZBeaQK1r4NuQ",
-	"zmfJoZ3LbQOfdDMp4rBwQDiz6rNBOfByPsFQoFJQWZKOT7G5FwbGs8ZFGa0gomS8OeGMhYC203OZLJv4",
-	"KBtHz3ZWAmrGHS0owYoXFKAx5THqF8nptN7TwdEJbWkoGEosIDUY1lN3QsAXlLboL+MX1dygTcuy+EYo",
-	"RGVJfbEaAKzO2hByPZBD6u2qjDoq0bxCFGBe8zyKSssOdhhDnsGM0daUsRuLkYNsYCIEP1xSKOaIH2Xb",
-	"7gKvQSh5vlnvREpv2ihs9AE4ppBpIjC1j0kSkE2iyWQB+LDN7EbpSZ1LhcZNRbo0jqW5YpYCTurN7NQ5",
-	"jKg1dKY8twFYA+Tu7KtkNCptENl9Ut0CRKecpNxSVXjp0sSU2opFz/h9RkZnCdZbP1NWwL4QcRlBfbsh",
-	"46itmaASW8iAk5ANGQ/R2uQGZdc0coWa360mjIZ6GxIUlla2sQ1Lx3VHKpAbGvSh+kc5qczGNNqiwni5",
-	"FjUbeSSSGyMMopimZVNgR0iVanjoawchkR6hZET1MaMgC4HrIpkcmNFQA7k2c4WgvWpb7VVhffAVCUQc",
-	"RyFD5lC/PvZxg6+1JJkfXiJGcIFxpVEcg2Mq5ovoMM0dJkwlkQaYplX6A01NTXUSiI3UDcaQ+wt6FVZs",
-	"ZDBJu+a9AOLW7qRyXFg40jwa63MeGyZDQ3PU15yg7Gv6YMhjfqaCc4YkSc9R9V+d7528bp+dnh61L97t",
-	"nR/4NePuxxnpJgxpiz6fMtCSU6DEsBCkR/gs6aEHjPJRP4rNHuzdQq6zyP66nLqm9fqgJziQvCRCR6QI",
-	"+Wqr+a+tdQ+X9bfMXaH8BU4txTD50mV2A/V7hVZcc6JlDJChzSKRU7ojvI4djRNAtPZPzy+0iI38Can6",
-	"p2eXh6cnF8a50j9Nop4WLcxs/h7kKqnvC64SEdeNprt+DKonv2bUL3lMq8m5YJ8pPZhVp6F1CHDH6nF8",
-	"vZz23tHR6ceD1+3T88O3h3opkilQ9VXhnCNjSdXY32fcvFBgM61ltw11YXpwuImZQQ6eblcJaQQNrE27",
-	"S3ykaW41HKNuBDYWdwarMbQ7VYEYaPIEYntOY/EmAoSPjw8vUTzWN7STImZQLkcsMZmvA31RqwYcJehP",
-	"wsjoiQAFxWAQ2crGgGHEf/2qjTO1Lw+PD06vLn1DshBt9bgGcwd0jNqFMb5jWtbsMMZttv6sWAAlW80N",
-	"Dzmu7NnTjAEcsqEVemCHXDQIXLnJ92OKh6pSswv9BGU1jBgnCRvGGvSRgiuPUKqhLomG9jlGnWeHBjfW",
-	"eGhJVOOaX/MTNjIlDKHaU6gppXmz9Fn3NPp7uWBNBvT3vFbhTq4371MexiDd69GIZiUyQOjztgHc7y4v",
-	"zzJTNfBToEiuWYJmfRgKzihTGnhwpXC15xWvUq6ixuihotIZg49QhQwZzid1xzBaQReGZSxzHS8EOTn6",
-	"0ezvPMliia7R+bSg4QMbx7TGz2mOqho0qKDODnM7FvRuNrkn8tXoa5j9XtRL2bKcRa1SxavkShf7B2hM",
-	"sjKeoC2C4aZUPu6eJ7Qi7sZzZYfetqOvcHaUqRsqebiPI9a7n2b7mRKzwYTkSMzFwDJHiIX6MjPkUFj5",
-	"pLzogNNhtkqGyc9xhkjlBMBNykUOzCYlGsdXNGPDNfSK0sDEfp2GE2w0zOTyvxpy00yqSaQ0yWO6Hxs2",
-	"seJVinyZDS8EXsfxCMSjB7Ne8QXWiyy+F0V/sjKKMGUvdi3jpWZjYBwmvC2ezBdgglEqy36XgXRRbGeJ",
-	"Q0pB9VMcoLnUCBEP2adyfwkjUmGGF5GV4bNKg4lwvlWi90rmMhyabecEhVmpVgvpmdMzSdKYoZu2XDUe",
-	"rDQecGHYkJgG8YulIPzEjsYZ31sYfmOJpU1Vb9aY4K53hsEdql+tGIpyz+L4312e80eo5u9EHJAB0xQG",
-	"rMUBjaHCtdGQD0U85mIQ0Zh0U44iYONpMjcsh4c2gmWJuoeQiXi1yBPXfTeP7JibevkmXT7azywsj1NU",
-	"tLe42JFu892G+xciUlwUnBOfkkc35rfUwGpxMP4calIouFnixuOaUFFYMfqbgCoai95kyk9bluufKsWn",
-	"pbzfZJbPydJrpVXS8rpsXybPZ1mZ1QXYZcrCzUAoLSNH2FALST/w64vjly3bV4pfeU2/L4xfj/h+O3no",
-	"tpqOQ21BvgH+jOsjEJjybRVWzBU35h2x1cFixKHm4cFzcMXaB7pPaTGzjJ1eaQ1PzkyjxnvFdc2JgjNA",
-	"yzbszOE5ZzEHvZ48iNO5+F8hjNPlCQtnOjuE2a26sESZiiJz5xAVMM2bVA6gD7Im+iJ5yb6eNfKihOaZ",
-	"wR+1BTMfl3/qDOXfxfNSmqV8YZHXJ3pelsi0hEoripYaIDXWYbWboEcDjWsNsjdtgAMlvCVFPpoBTErX",
-	"ltfEuGL7f2Obq+0Q9okGYJjCCtTglI6mAI+8p7f0Ahb5LHckJ9X1f93aqKGJqEsTdP0C6eWZJIyHu4Tm",
-	"5g2qjNkwSIS0BZgp2Vxfn1KkFSO51peOulykqCpS9kWQl+lgwEJ0XadOWgHjZF9F1wY4F70TC2Bj6RSE",
-	"WmcNODI2ss7b2wD2LMIf7HcW9NSBtLXDKCFqS0Bk7s7P0RZxj3o+xopxCUYNqDvd77wNotPo/eHVn4et",
-	"k+hQHvLzrWD/8Pkhfx//wt/HwXovoTxuHvJmg43fD4ONY90+/nl9WwVvt4cdfh4H0fvtRrAe8+lyP8UZ",
-	"PxeLXj/y5IX3ZrO5vWKZn8JSy675uYlmuwfggbrgy1nZ4zQeK2A18bmUWdW3skpL3PQKKTkStyymAXtI",
-	"/SVnJWXqXc5G6FZg0pigM02KJvY8rwntSMYnQv5K97VioarVqkPxKVZkAkorzu5Wm5q3ADdB+MJiUWaZ",
-	"5QhVSBX/T11WckE1SBiztfXE1SC3nyC1rXOIs2M8SxP5BjRR9RcvNlpLJV5dSj3qLCZXkX6nas+ywpeJ",
-	"k2LUJja9jzrTgdO9E21+yTyXT5ufcgGEHp7RbNWLND8h2feQ02qZdDuLc0MVDuGJlQvuY/R1FAzOCh5Q",
-	"JXuO/fqddXRGmaDPErab+U5Fpo79lOk6Cm4ex3JdktDtm8xsVc0KVOlPLTRMgC1ntadPfeWhEBWPCZWl",
-	"/vffRm6s6dd2OkNWFqALSXD87DFzA3M9LaVz6//npAuFNjZMB75Ab+Mq5VnMDnjvoyqhE4vgBtJl0JjV",
-	"3IyhmWbMDuZUGYYUUhDzs5Q2rTQllEu7bbfCdc5mdT49yBbgfLifrUUDuLSmsw+Rdz5JUpOlaBhTpTGA",
-	"VFHbkQfAEmE1IMBY1HYdB+5ExEySDouFvgSCCM6uOX7FaNAvujjClBWvgm7bpx9PoB703MrQxaZTt/MC",
-	"A39XJG9P5wpRohC9TNI8ibYNVDb+WCYwHYrb0ZChb22Zx1HhgegIETPKpySCqZSnvBDoVoylNj09knIo",
-	"5oDaJyxDBFeoSK0RNuv15voXkTFKk1hPjzucPMCNRrPRam00XiwjDcRUqitp8aDES4tquip6EUd/YwSf",
-	"OTpzkmVQuqcklkqW7PUMDuVjHos/ozima1uN5uJNlUkDLkPvbLkoE+STA1hzfC4j2ebWPX09cXO7pzip",
-	"UtaodKVlOVGXquVezH/q6ECeby6o507rfzbr2412/be/rl7O/fnmdDl3Wv/T1HRvuGXdweKYl3+7B5sX",
-	"YuW5aROOLS5oddWimweTFIu2LKeJdjiHuvspF8qxSzR/u/sapRCelIGcZyt1xUg8ilIULh7zPfSmN1BS",
-	"1alYaXQzv2YYoM/RBfOysHVAtxy87n4rKHIqZ6d1oJnN5ub6tJr1prQWrCbNA1N0EFM95iGVkC4+lBPl",
-	"YSFiKsSyonDV+vSW7eSVXknVWJaSJLqNeK9m7UVQ/dV+GwhguTs0uKmRjj5em0Uco+KQRbJ8uJkush7F",
-	"t2wXwoed0rCkarTOIBiEdEB7zCOxkLJGeoJJYmrDjugYjFqOIzdmH8DNyWKRwEiRKgaR/br+WwOXUWuQ",
-	"0yHje2eHZKPRtLGRKmKEEiyE80ziaEpozjeCNBG21gLsznfLmvoY42iyG2oBL4M3xnkx3hVJwDRb0Vhc",
-	"qdVU63yE+qrFsqimdmmxaicWBi1UCy3hxd0LZxeSf1Youuk2tfvIakLUM8uDbQQFjldWkJYR+8mEhEhm",
-	"7d9lGlRbNWLhTKbm0KTadYl+tvUk5YO7bHc9k87tY8zMitqKzFOnSCgO8EKCPdIJ1VQiDfpaXkQPBMTQ",
-	"R/DxsTTpMCwmEfx1CdL4slmoZbjwzZrLDmVOOO6KZoNcpPdiHqaDMabJdGZ/xzDFlGuAS0UTZWos7Obf",
-	"mHhDk8c06mpChvHJkWyQPWNMzoNrMdBxRhztvbiUJezlT82LlIRdbK/MYjW/eFzGslyO2d58XLwHh5Mz",
-	"NJNYeV/Oxh7E9iMwOfunVyeXdSMbTnM593gI8jv7Xb0BC4g/UtYH+Hcul206czSaTjVt6BX5x//2f2RZ",
-	"anyPhCyJblnY+LIUYLk9PLkCfFj0WFwh4CVhoHI+E9GETmNrgbfODCWHQ81cz9UHnzpUmprKa4WZQofM",
-	"KM4l6Igb5B3ojkW32BZUeFaZTBNm4/jhyZujmjaaZMzSgrlQYhb2MPtB7q9m3kH0MjONU64i4GuiRDeF",
-	"cfxMMMIM6MsHDn0p8/bG45kACy8Lxve4uLrIB3kCP10T+Hyzd06rnl4BNpfh/ALWRFzA/Uz7xvThnv4s",
-	"NTZdrhDuZNn5Jw+ZXKICggVOVgLhCWwL0RO9NcsEMdr9WaL+ffrBwElm8X95iYfMPHcf/xe4HMeG4K5+",
-	"OZYoGWqMQpnoWi3WDsVHxKRJNuFA0PmbKhr61Lj+cilct7rE+QXf8CwzFc0X4/UezMNcluR9MmmJbaBF",
-	"JDPuoJHP/traAFZNpQBvJ0JmZcR58rimpcujzvAqLOilvWWGWb0AxepV6leG86OyyQUUy3nTmUjmGT8L",
-	"0c044wLPzIUiY6Zy1wyTPcnyxnlQhRQkwtrj7FPAWJhjOGbMgExtyPHadU2jdfMeOSIm6xoWWE6j0XSv",
-	"0eT85TxoViI3mVMO3l6vYm1dp0bE3PK6hafpy7Cp2UP4FTnV8+ziO4F1YFfBTICYXGgq7nShT/uEXqP0",
-	"0cbYFJOFLTtZj7BGr0EoGaZJ0KfSpihFq0vxmZ4gOiv63cMaL/UOu/eKrugmYnD0JWyArk/dhldRYtVZ",
-	"S3Rok4v//H07Gs4Xl+cqf1vl6pIvqfWbPNMVD6P1IH3zBCZMrGWBL+Ll5dEFpHwrWnC2C2WgXj7fLED8",
-	"eam+/ZL2ijuH4LlkkvYsvNaXJjWLY07KRuowqSSLY5YUrEcLsrgUdcbrk3XMvEoK/jHme02i77wKBv2+",
-	"0gLVPWhLnieocnB1DguIuNulNeWid4/MQiWRTFPRVORIhavS1rsSTEF4WMy6B0isdgS+WQIgJdoUM+hc",
-	"dcrc5Uy5/bBRoTYBSJtKkCBm1BpKJx/viWMzBGxuziucYd+or0FHmizdy7Q2BvTWkt2srUT3WV+hDzql",
-	"CKlovL+EMsj0PMs7AKXqRYuJr+l6jo3LLCeaLgYY8mBhNkXDHM+Dyk52Vg2rOPvVzPKb27AeDYYiAeQd",
-	"Un0DKr1I9dNOIxCDNUGHUT0QIesxvpad/Z3bXd5Ew7oYIpbVTdG0jHDcR4e2ul5q9hU9hpow9wnzBbdp",
-	"45M8HZIrFqcUQWqpG05FyYoZSTBwzcaOco9FF3KMrW9ub+cxb5aCLENr7pm/7hHSwRVJEhAgoD6ZJ9Gi",
-	"dDOlWWXmSxyLLg02+4J35r9rcrnZtzg3hNwrYN+1Q26VhNevYqdc5HqxyHg5FTDvTD6bJFzJhxAxG2Kx",
-	"xN3P8iwvY7dZnQpOb0+y5P5x2+W682cSPbrdtKqm1NTKivHgW1GMlx7MTBYwywHghCJNZUXIJrbx9o8R",
-	"udFZxfI0M+nAtCpzCVQrfWujLGV4bgCCwVz7kJNdfL5iTaPrk+vT4E4sVKMVcf+MSkmohBo8UiR+ZiXS",
-	"nciQ9pi5DYLnNd/0x43Vo0qW0cjp94IFaRKp8YXelrm6UFV0L9VPpv3rjUWW9x8vK9506X8KNSZM2BIk",
-	"1MG62BCZ45FikWwttthPMF6n6qvxcIdQ9dffR8r3rvm7i/Wt5x5pbZFBxDXrQjpjErIuTWMF2YOmSllC",
-	"7SSTPh4CXjGsDY4L7h3sI8favlLDyt0d5JvuCpCLBFcU8wgbh+CDQAzO8N0nilF9HdMknl2BeIpXqryi",
-	"wQ3jWOIqsunxwGvFxqAOKKc99JO30X1yxxY8qSrGKVeylhVniMA3s9v1rjl1ynZBzlHPJl/iofGH8UiH",
-	"9SMekvcfL92amlAYTY+YCEUV1pNx4CmhIsO+gAXnvjMQgKl3gl70WeEtqE4MiZewvrwpH5cwqJER71PJ",
-	"PBKZ+i1XV4evpQcFX6SigyF+ev5mn2xsbGyTiJOry30o1IGuwZAHnlQ3P32CfW19+lTD6lbQZ3tz60WW",
-	"Ib1aqPZrPv0rVP01AKSm/DLURcHCwVfnhx6Uk5iox+xr5tDPfOadckqEBX1hlNX6m5+ykir6S6fSmK0p",
-	"3hFhxCRJmL51WbVQgJXESmaebQNZl1rkOHqF9YhhfvMdnAH4LQmojzVd2xirIMPce3ggUMnYRi5NFnA2",
-	"gQMAGS5IXsPZ1OiEc/Syqs1YnBkrfOT1mW0GqbyOc8iYvst8jIWJWCxZHgAxXWwaYGhKuOjB86otdmKs",
-	"2zTqs7xSJxQ2G1HNQ2iExT1faipqNyuVSPRB7hBKTq6O8ogtUvWvr1PNE/pQo8TUNiBXl2/qL0mVkljD",
-	"SaZJInoaGEwGdMiwIJkpRQ05r/gYoYsEGIs5Z2DD+sCcUKJFD4/8kcKNSWw1myFN6IAplngAGj06QKek",
-	"xPeoLyTLS3hDaiINHbxrVV9/4HvEB4r/68ZvDXmTYpp/lowbf/gIm0NTTM1gHRRBMuxuVghGP00yDfo7",
-	"xG81mr5ert9iG/5U+Eo2PaIalrvJyIE0Swbo9CmUfrRPk4VRNRC8GyUDjwSUByz2CPukGA9rhMZSwPIA",
-	"FwSOQqGEHZRBg6JBWZGEAaMmNBpC+PXb+vnOd8jHJLxhQZT4Jr7P1+iBNcxFqmQEFWM0Eija8aCGDBRN",
-	"MhkB6nsX+4eHpi4PYlPNQe2SwzMA8y1VSJvNjUDLg/CbKRh4yhkYTYemrDBxSZdbeDKvU6sKF/nd5eXZ",
-	"WqvR0gs3G9ZYYUop4fYM/bMbyq8D1jrEAt1601DJSgPy+vpT84WPxNHcWbsSrJTHmWemM4Tr+Sb5EL2q",
-	"YT3tburYi6HaTkzHUL8MPCz1/cFaPQnEtxs6RJE0s09qbRjTiPsA2ipgga9/fUVDS1j9mkc2N1p6j1vN",
-	"LVNVDPoXSPJOViPNUOy9s0Mi6cgtHQHhU24ptVj0eqZOKKbIRJzi6UDqYRImh4JLJknVvj74YHhQGV2B",
-	"M6kybwwWAJc1sI73aMRNPVMkEFDbUK/auDftGiulRFKmRKzvFcvwVPXZmIQiK2gEC3uF1cGw5pHgTglL",
-	"KN9V3T89v6i5Fb2kBcaCQl5Y68vU8grEYEDrkunbpLD4HGcuZwY7DGgcT7IIeXEpLHJUqIVWrPQlSdXX",
-	"zKdIoj+hryZm+4IrxlX9EuGZ13L2pgtVedMoUCvWDMPQQyhOheu0x2lvj6mfFaTAl4UsiGnCTD27g0va",
-	"09Na5ab+3a1Z565I1c+hNhbWY/n48WN9zynmVLZSjzQaDTypMTz2sWaZgdmYLOR28GkoJKu/Q6j5DaL5",
-	"cKxao8fNK8RhQS5J1pubu0BN8Grqs9OUa8NhoKYK0NXs+1P6QlvMQNYEioySSCHnHUcB45I57PTx4eUU",
-	"By2GjGNpsIZIemumk1zTbbV0Fal4khPfOzt0nAF3Kq3GRqMJ3k5DxukwquxUNhrNxgbkplN9kGnWoHjU",
-	"GtzNOtxN+LjHgN3P0BSs23u6qZYf93TrA2ysxzJPiJzpoJM3WTuCekJ33sKGRjjTLSfrAsVjJCMSI0ox",
-	"9QMoTyPdAB74PG+i/g7drEFCXSJEbbk5dadZc5qUsvmMc/XQGTj1La7cYQiOoaO683qzaeUw66w5weHq",
-	"z1adDDQBIOhNJUGmGDaPGwbXpE1cQtnI2VLXXtHMvgpdWou7XEEVN03SWIidNhZ3epOVWLvzKlvLrOzQ",
-	"VM86gOJZ0GuJeS6wxNaVU0rLVQ0AurtKgV9/00cn08GAJuPKTuXCNDSA1BLDSNNzSHpkq3Hs/FrBAm4Q",
-	"eZsnrqnsVOBW7mhyDPOau6rxeYlLegXNnvx6PiWuZvqquVgK8PiBpPdFUhQHNBA9IuJwFfwEyO/gt5MI",
-	"uvYZ6e6dMTMF/ZI0Tpr9AylK5NkBnNRMnnGRBJdy0YVir/rLKmjDdb9eQrmCJzseG5b6mvuO9gn7olrU",
-	"hzKdoFoH3hVkd6NafyZhyiyJda1BDjCBgfFex7KR8pojY4TqNbNkeH3InlkdRk/FQjIsCgzKSsZBRUt8",
-	"JyeUj+/IiI6h/rl3zf28uKNvEnHbBWp5kBhNL+EmuUKkJIu7hBttaWEm7FUYGI4H5N6KV0Y2cmvNynTj",
-	"Ch9ZJAdwu16JcPx4lGDKjnRXVOwa4+OTkqIyMmStNl4mDn3bhGizubm4x4lQb6D0KnTYXtxh31aR1B1a",
-	"S6zpDCu+XgpxBPVeod/WMgDISsgeszCiyDB5lc319WU6DxOhJQVr0l6KKn9MIsW+DmnGhBKGAFoKJZKM",
-	"DKg+G9yLTA+jeigCfUngz1T119BEUDdlbDXNFrIktRiW/0IhB9uGxNSEJdVMls0r1z6TBMxXxBL1mpWv",
-	"oQ3kpElA5LURq9LJC2nzlGkJzqqHodyzVbtkVg4tr7WgAqhbjtev7RJ6zVPIsGgK/+oBrEu/LcFNNltN",
-	"7GwL6EJPbtYOUlxPaIEx26yMeMCueXG3diXbpOo7hX792g6+UDnUGIkZTUAlyIyeiVn3NVTF8Wtu5mqQ",
-	"c6pMlX4WkqF+lLCWwOFZKS2Hozy0BYmfgh67U6xEkZcgcnuFss5flJquTOqWWNhbwdlXpItLbOlSiGPK",
-	"xwZ88tugjAVC+F6ARhD5K1SHcufauTRQE1IggQlVrI7Vi3fw47uM2IH1dTaROwUyRMGltIwE5RSNmmRW",
-	"Ntc/6TGVa903m61rntMkp864j6YSKFucNVfRgBmmDyLtTYVtQuPohjXIGxrFaYIGxGtuovOBGuTrMXTB",
-	"EJIdE9nkH52+PTxpH+/91H6zd3h0dX5w4ZOq0U2SrRoapiH7aeZBi5orQ5Cg+pFdDtrmqcJpd4ymkCrF",
-	"BkNlisYokzXAvgjXHCOtLJw8y2hrSjlVU9yvmQQBBf2hky4XM++ELKbjaw4pecDeZvZ5dLr/4fTqEm2U",
-	"oUg7MZO4Esi11k0ToLhdhKdH0iFkDuOkL9KkQU71txkkjMEWrOjdLqRnMeVgpEr085zYjGQxmJiNsJKq",
-	"XSD519wsam8fMqnMOoRWs1mzKwIVk36a8FwBojSOSbaia65Ezz4bCDOCqvVkPAITP9kjMkXXA+zOs7NM",
-	"mGQKH1mTuggtudccpnsmd511xKE1gaxvAngQGl2R9IRSTF8Ly43kfEDGBsCZX/PscpjXccM5c9vZr636",
-	"yh3BHX6a5w3GXl3S+GbftZWlhB9v1b3fqiMB9jSkNxlhdorBrPxUiVTNfqvOUS9hSuzGMWZDxEdrF265",
-	"cUFCy47rzEKkEkMyEskNaEIUJChvlF00vYIplN8s92G0WaLB1gkcd+PemPutC2j6rPUTbk0CZu9Thzx5",
-	"nHUax4uPFB/WiazbeMZwmoavAHnM1UpFUqZZ3eXBrAPdi+OlzvSgsIr/ZqdaOII5x+rWjSo/1BPGQllI",
-	"aZ49i1XLRebi6Pq6R3K+ETu0bQf9VuKpCGRVylEkP6pdxE5w31F0LPWrjTNOrQVeZfDFpNccnTVsFnEc",
-	"3D7ywFYoN3Q4Yx1THhqBFtlay6JQec39s9OLS9cH0t/BuggZ82dqcIBpdhGXqInsNZ+wMgPjaR1Ii2zn",
-	"qjwGKmDOctr9FMxGcZKVuI4ZJNhluL6KWvL7UQF+v0zHUqrDAldwbx5kmIhuhB7spTbHt0ydmSZfSQWP",
-	"e3ziJ+nrnOSle4SGCM55iQyLN4e7EHn2a/NwPJNFznDH1DpmkhnrGrxLIaOY+JZwMSKCu5T6mgc0SSJj",
-	"8jKyp0ga5AxHMbY2FCiLPurFmhSEgiMYPF6pZNe8Cu7ML5pN8l//udlobTbWjb/WqC/iMnYzc00uvCGo",
-	"ijEzt2HmNswAz2nR0/CGsaEkfcGZVJnTmXF8i/iOKb6gH56DN+cHF+/a5wdXFwftt+d7+wcFmZ7IGtot",
-	"0Z3cggz3/XsqFX6h1zyiY4RtjymJemV4PTNQGsBUUe2EAHSjC2qglpCaY6ExUbQjMbVWwlQSuR6KVp0x",
-	"iCRop+1b2VWaLwCWIx5DQnU2ITEU/CzBZQ4QA7jNrkiuoeBujlM9xq2XWxXU3xQ85dGWa/Pba8S4YWMy",
-	"oDeQPpnVrKnVxYprXt1sthyeqHCQ1rlQwxHS++B3XZH07qNZMNV1n+i5n6jd+/1rF37oCu6tKzj4FFgT",
-	"X/Giod8DZyPz95BGycrPtg0rWs6aB3pLfX0KHgpAvbKSwKTK6YCFxM9qCPuYwC8rhw8J/NCHVRgteqZB",
-	"1y+ZdbLQFCToC8m49YTGK7lDKDFuIejHn3mRx9ENOEdf80KgSINAMWATViMGQ5qwkARUsnrEJeNYKCHG",
-	"2CKpRAICzYgluknYIJbvNmr1l1psfrFOOmMNl2onSMZQJB1A7NmcuBiN86b+EtthNMqAjmFbJqDE0LgW",
-	"1L675hALEojBQPCMEZOrUyZzok9Fmorlrb8ti9734YfwT0GXkC645m7QNykTmrwyJTIkwPVaLBKiY307",
-	"EhYwruIxFnIzdSV9o6LwyYAmN3J2IboUrvMe0jHk4Kgy986/OLi4ODw9uQDzy9nBefvqQlO33AbWrGES",
-	"bbtSTYdQ7zGkNsDE4Uuueczo1JIFZ6WWikiqCwuBJxSQ3MpmM+Skwh7/+cWlwnbnCE22ydpn85vxW8S0",
-	"tCVFxnJbsOkAz6Ah+zbGBP3CzAO22Sih5hqfLjLl4moedxd2pWU+uKvq5r+UIWpF57NvXcuCJ+g+95Mm",
-	"mBlYh2HMMxUq+gq/wibftQM37GGxBzdC44cL98NcuAGKM324DcZNewfiFzsxnlKGm2ufTYKJu3lqv1dJ",
-	"liD2CTFo1mtm8qRg5BlxFVAmCArkqDwmTpNgE0un5z0waQ7L5jfN1qANTP99E8mvg5h7U/zifDQ0sS6r",
-	"0rxXJhWKnnxGqEGGLs8ksZm+0K2J2SBNTYm0pGuSR8hdwj5FGGhvPwK+ErNNyAb5GKl+IeLSSXZfqAeG",
-	"ltgMKVGGrm621tGAN4ok1uouXi8na+XKr8BhF9b0xP74hYyaX9ghfzFhcFzyv4tr//Su/K0lLGRnCeSQ",
-	"hdxAb8D++9WE6W+f+4OcE9YvNQuJR986myZwado30jspf4LXpiJzy3w0MLS+EEaFtZdMseiEKUxbQ6r+",
-	"wd8PTi4v2ucHlwcnl4enJ75HNpokpONCQiHvmkecdBkzeXNs2Umbp6lBDmjQNxOPaJ4ww/j4Q85yatJg",
-	"dF36GKlrrlgcS7BaQN4MPQsm3WefaKCMu3wgBgM9Zmh6YgqePRIILtMBM66oQxHHMnc89PPsTqDC1Acy",
-	"TNhtJFJpzUJ/+QsGauljYOhvD/v4y1880hcj/I7yMeyJJdKsxPpJGQ8cSLgCbQFAmIkDwEGHQ0z9yNGa",
-	"g1DUzwF0Nw47DoBgIx3Wo1mxrUiBzyvjoXE6hbQCAeUkpgp8VGEOm8uImmq9ghMa65d0bNxlUfUKWRZR",
-	"HJV9kSj0n8X6A6Dt4L1r7i4okgZ/xJDxBnmToQHpCgxpx2q+GMbh9JQeKEJ9EcAtCPcgdRUAzOSj0i/q",
-	"IJLA/Qc0lTS28EslQzdd2uslrEcVFCQ2T6efOR/P0rN8O1HpTDIIEZekmrAho2gxy/Ot6J0Ya52peDOM",
-	"Id0sZjFbKqp8qYRsTmS5mzt7qzmdo02qMWQV6IpksGCP1nc9kljGGovKYcKCGUHx2YlerhIdD8vfK3S9",
-	"W3ppSy9pxQQBTyk0rxScj/EC4PSdU1G9jIinTP6zBSN+43pHK2DgA6CPwtO8P3BUgaay3US4AXvmVZ9m",
-	"CPCLB0tDc1iJtc/wb1G8n1JyLs1R7GZKTwsDMGAOk5Tn/iOlStC3DGl25alv1CxZAfb446J8sYsCrjbm",
-	"xL/QRfA+I/GHbNcZ7TcXoDIpta70DpResSyh5cy7pYGAtd2HLMnSVer7Zas0mRCrW8jMpnm7vDIVcEqY",
-	"Qsz2VH3G867VGzaWDDKkRhw+qjWIn50XZFworRbcKLddZfmrvwxjVfZQu1VSVsrjUzZYsfjqA7MCmeSO",
-	"JhtUEcgdFotRXuY2T5btz2JIoMd5sbZrvsLJVMlPyodMlIqdy4wgEP4JjElfKVEQpKeN7RWzZDGnI9OU",
-	"MfvuabiEbPg1Gv6eSjWw+ocHaGZLXZD2YpNEElMMYp7XRqPlNcHnhzO5i/+4OTbBMxLpJ00YgZpCoZNA",
-	"8ZoHfRbcNMge4Zq9j24hWlTRzEkH8nxmlfjwnjp1Aaub6+veNfcjLtNuNwoixlUbkgj7HmSegwSuWkxF",
-	"UVqvsOZBIhYrhd+iXdC4D+TVBzsaH6+56JJW819b6zgV8W1ppza4UEzNkgZ9nETvyU9YwKKhwkykCVNp",
-	"wn3M4HfNs9lhw0YDXZ1IUqqH0nI1tPFrDXKVZ1dw+Dj5LFN9o/xuKSe6W4FdexdjsbFAR/4G2TQI9oO2",
-	"bVKefwY9TuAe7GUIt7raO894+IGNn0z7PbHMx3aXguHRgT/8kU3mRzaZR1NXByy6ZR5Biq6vOpIOzI4+",
-	"+92J8ltV2anYwi+VOU/SPFV2/rJgrNlTPCoXTEkknJbQWUpfpcSHef2MobbybRh1TRXAXUKhI/LgA6qC",
-	"vqassCtpn6pag3zUXLfPPg0hLcCpmSKSpBfdMo7pB2BQ6YTLmYg7zFlrxrrmUaY73wHC6cOZtI0Fy/cs",
-	"fwlPoQ8TTA8HgX3orwcv2jV3njQbWAh5bqZeNf2uLHyJ9SqioA/5d685GD9CeKUCZTnA+aR93wSvfLtU",
-	"HVb4g6D/IOjfB0EXSUgoCcZBzMzFrxof+DrlYV0yhblENGWqfXkKb0nsIsulMQpCsMFUIXjkcR0yBurE",
-	"wSCFihWOXoQOh2AqW2h93HGmMXx3ZPK8gHSRDqS1GmY7eGb46QY5cZK47pIpVUuD+LYKD6atiSQWSJDw",
-	"+NovX4Gw4hP2yXxlY7q7UQzlDyiUWxAJCcSgE3FmEh8Bdy7BrRRBQjpj5MBD9slkpgGpPBBSORUAxEQC",
-	"pUEUx8DIi26+yTn6n+PsKP+bq4DKRjPV1Jd7ZywkP0TgwDJjSLe8+grvl1PJePbIxWLtD1WAQfJ6ix1Z",
-	"Kgw0FFf1HQKjvke6adyNYmyFyUigdL6szdKF5VXkH3xA7o0sH29O+bIFg+JNXn3UJ9fdFUroz1XfOQTg",
-	"hwbv3ua/mIU9lnxr+jtlquo/iaB1ygvPLETv2QnbInWlLKqIX6xv7psUenmPiPvQzi177jcIkJnsYEwx",
-	"Lz2wtNqzMokGTePo5JNp4UIonYQqqoJGjixQyNV2Hc1jZqMZZS41m81mY57oc2n2+E1LP3aRPwSgHwLQ",
-	"dyAA6Qduii50mBoxpu+myNXVX170+Zyxq3drn3Nu8+4BVHgxB32WschLNM5J7DzHeaC9Rdslqfo8jWM/",
-	"L25d23HlKCvNIXOYiLTXdzgMcmmNIVjHCZzsNaMI2YqQpdIyTZ4F2vatNcg7wSEJZe51D370M73ncxvm",
-	"N+pCP10b+gv70TsQmhUzqr/84Uz/w5n+iWvlKEcrY+gNGRoXiGU46ozYL6LQJmv0/PDLQ6fdV/ImdpaK",
-	"Ki1wyKZqpjerqXG/rMIg36Ktd/+kMmk+3WKB1Nn6D5H0ETxSHXjOrEI1MzwFS5PKxwjOK3cBMWX4TEYp",
-	"0JcQU4zhEvI7kSqWon2xjkmoPZvJBdNKafmrT2W/tgOVM0mkTMjdNTfVFsB+Rn4XETdRIk4aykLlC3QZ",
-	"Gbk1HUwFfszlm7BhTANmMnRZ8A4ZDyNM4AlWwayig0kAbKIxsK5DllMjS4PDghtTm/uaV8HmOBJpHBLF",
-	"4hjr6WKA0YizxJjg8uzkfXqbZeWUtkC6rZiNqdIyMNiiE5ECfTBsHApYbja3PVIsWTHblHfoJt5/koyY",
-	"E9OsLo4+4jJCZ7szOKQcWUyxVs27YlaSquyLEbf5VwOM83T4J8uEL+Khsnb/fHzUD2ZoinRjYRUixYAJ",
-	"zmz88NKx1JZgL8kHrX3O/1iU+CQjdQ6BDCgnXEAAGZQxNoSFhQ0CCTIg9+Os8jsmqi9zO6iuNzex9o4d",
-	"xUmLDB5l+cxt28Sv7ZCEaTnRlNKFWtoRl4rRcFbilQkytkz+lOKmTbKvbLf/3TVb30m2llmlY5a9Tt7M",
-	"bBjzMOop+OjF79EP5vm+mSvuiyQPD1VZpJdyaPUs60+u95wZgOJkiSlzYih1BDhy1KlfRSI2TsZVX7N+",
-	"fg1zboGknH3TpbHUX2UgmBn6CT2+XniFBeYSwRX5Vn7c5geLwmglWMIy8ETm2llSsB+IEKOGUh79kTIb",
-	"Y5mHXhopLfOo1x0yaY3s5WZJLViC2RPZuBAzDkAtWjBRgyCaaeR3SMjgMlAFKQdmsk0oD2WSyFPKfnaS",
-	"ryT5oVK8IHKV6MXN9/fWiHs/pL/vw3r6rTO2e2EI9ehcwgZVZWjC+iKVzMOvE/ylz+Ju7VGV6lmrKVPn",
-	"LFa5QEWe1LS15C3+kUbuW04jV8TtL/1mP6otHbJ0RCwObZgIakB2iZ9V7ZywrhfedlAPY5okBIrgqPQW",
-	"Caa7ddw7paOlyN/4aUYi4u1U2pLH06F8EFhIuHAcr8Cja3qYLMJvZUO9Qw++RTP9vfiRr0TJfpjqH85k",
-	"/LDtP0kd+xxFRVKUOh6VHTG6mJnKj3NQFYdGT5wX+I0jqVhYrvs4NmN+1/mYryRLlvAGx63+0DY8grbB",
-	"wHL1tMyPZXSfd0HWPqeSJQtMPpeOQUU6xZ55WFqgNEoKZSfZGLpgnsIsCNaMp+8b+ANGtoY5lKfM8tGg",
-	"ryAqP2g80l+Zwg6cMI7rKJarsSwJlaoN5nK/Vmb+0dcfL/TSpp8cBGho+mHu+fbNPWAQpPboMuy7rx31",
-	"CeWHK7iH82SHYlHgQuU8s7+qcuoroeJwUHuiK4RcsXOFnorxxim+Ets9r+IkAt37OvVVfyjmvjPGF7Hl",
-	"mYT7+VguHOAiO5vLXRynjP6ivjcZsVzN4pWxstlkzHI1C1qumXDlXeL/4dtMGejIB/67PMVbgqkqpBID",
-	"gAI+9lXKx1CpDQx54C73CU+JZNGvnk0GXc6VnyIIvlZI8ooOt7DazNd21VBV9okOhpCed725/rz+/7N3",
-	"dbtt5Fj6VQgBDcu7JUVxfjotX7k309vZdNJBnGCwOwpcVBUl1ZgiNSTLjqaRZ9mLvdrnmKfYt1nwnMMq",
-	"SqqynDiynYyARse2Siz+Hp7f73v4sHf05N1gMIT//quT7KiWteG1T7/aa//W8qqHg8HDDqAV/ybU1B+t",
-	"oyePk868UOH3h7dbUAtLt910wiO5t5y+guWkw9EOspL+sCkr8YOdBWbfor5hWRqVYvZeiiWgCUE3iMO2",
-	"4qpMo6qys3OxPAs6S3o4JEre5UhNxQpAAwjMMc/OMYe0fpvrvRULyZciHzJIfIgrWzmz4Iei72szUih0",
-	"AScfSb8MlMCaIotl87AGSGJW8YWdaeoOVa4dWJba89JfDwqYPkcqhUZO5gighFcD8RykxwhO9E47Lv13",
-	"bDl28DM+F342AiU6K5QTU0EA+fNCacNKIBDucgYPY9HuT8nR0aPk0Y9HyeDR0+TZk8fJjz8+SZ4NfqwB",
-	"jVIOHTrTF8JMpL5MkzA3I3Vp+OKwz35rRBCscFeN1+fMFAgEpSS8QTvzf4ccxUAY0318dDRS1ZjP5oWF",
-	"Oy89PK45YqCqbSxYSt5w+BZL6fOzsj4cEcofcgr69x4eV9xyVZMV2B4sKuKEELIV+uT9XEhwjmHxnMMs",
-	"MPSjebWjlMhYMBMyZ90IT2Vq9KXFtOUKLgoEZBqBOkDQAfCequ1z2ISyAs9lEaks7rQRBCGEgkrAetka",
-	"irYBDreGVKSNTqmhdX0gcu+s9vdFTgw8eBAwaAEgVtArCmpEXzggZAo8bkqzuYawht+PmGQPGyXM78QI",
-	"ATMHqBW0q1vmizbaWLtZEubJ77gVfgWqKI+awK3jO8W4Y8gwGaOYhZL0mtIC9sdI4Q6LWqp3ZkQxlABZ",
-	"BbBKwLjHYqmBKh1JvWlkeUJknyM1Fpmee8FHZBt52mcnKx2uCcFD+i/Nc8jXXV2jM6XdGR2LPkuDuleB",
-	"lsTpL4sAQgkW6UhVT59VymFUqjBSqAqiLxcEIBHqYhtg/HutImFTvpDCWqhi9c+F0n7cN9Zx4yxLKc85",
-	"bS+DgBfesJz/bbBldxW+irp6R7k0OE0tVjSxytBkR9UTeOy8tLpBek3DDbrtq01f2Sfq7GEO7tKL8EZy",
-	"4BsKp8VLb7gPwzlpUZJXoQ2qE9+mP293NTz4gyCZ2kkjXjhL6lMgYypMUE0QN9gLY0CCkiKPUAMSVPqg",
-	"tM8byPAg5d80skYE8btbk+9KwbVPBLr9rHxNy35LVuF2F9HvhFLWEmpbPzkPMq4yIXcKA1J3qd2mRew1",
-	"CieUqj6SoH5Geu7VVsDxCoAi1bnWjVnHl8zOisXCK+2VUpWASjkpjNcpUZNecOMKLuXyrPp2Sj4AKDAb",
-	"A/FZJvwHx4yzdOUxllYfpqv1YmmhoHb4DNo6A/0bcjbS1iQldjkTynddep15XM4XMQMZRFIAadLWZG81",
-	"85wR3PrGN5VG6OAXKo0hySm5L3BR0WgivfLTnYrjpN4h90Bp3CuA31YS1fepO+I5rZTHa2mK7SBYdKfS",
-	"FfbpmhceSvo7vvHe8OU8sJSC24AJaQUS53XTBX4aOSIMgCsDuFUAIKzvL/IVhHspXGVDxtUSfVW+8etc",
-	"QrFPMmC5Rwqw/7PXni9Fzohb81rX1vH6tXW8cWc13FA4ju/mioqGc5/uqLBb9nfU/o7a31G13GG8xtH5",
-	"enfV53g1ttFsbyuaZhW3IXieazGfYOACajNVJsu8LcsYBMhtcRjvPF7+WUy2+6D5DZ0iB5bNCguJ89+w",
-	"eyRCif/izKbGo/VL1PA3fbTqgWw/WtFs7s/Xzc/XZGUP3cMz1mb9/KJNHUlOam6VKIgt8pRNuJSMmOpr",
-	"l31EGFhFwyGPgDvWLVTk3ienIMXx0nq6trgR2xI0IKMEgOIrlsdVbi6C0KsaOrA1Gjt7pYHQhSv6yoFd",
-	"cXRW0fQ6I0FfCHMW9zpKz6CwRjclWwVYuWD+6nyOIUXYLZNiAiCEdlYsggEZ+zy1uZbLs+5td4sdWYf5",
-	"42h2FcGP3gBmoqhySAAMgly0SUunkFnzKzpM28Alatn2PRiga0O6owB8NKctlmm945Pakx3O02Y4jvGJ",
-	"E4YVjnWpZr6w8VcO95bt3rLdW7adYed0ViwAxdHLe3+36knlij2gQPnuzdyQRtiqT59IScdc+CsSsqNC",
-	"cUBFZ9lfSfHnkLjfK5QViviGbTnGVOxQl6Qg441S+09fvu+zl+uq+hA01QBXZM+LBdKSLgR3jIcEtwQu",
-	"DXY5K6QgAjSvEYwUz70l3ZCh5TXjN2HY30h1APU3rg9ogI+ockIzbswSdRMvfvm0DejM8em1+4DZCckm",
-	"7Of1VpvVi8266Q+kX57RtoGKNCvkhbCHffbCjRTkO/pLjns1MqQ8upkR4FX35wyhKITzEw5V48UUkoTh",
-	"JC0Z9nLI0n/8b5qw9B//DWnK//c/KdIhIv4xs4KbbMZMqSwS4TlTTA2fB9Y85CGCvFNhmBMf/dXGfYN8",
-	"7P//ww8/QLtnZ/C33jg9JIhmm/GgTIVsYpoPOH5AyFdQeuWktIHFD9PEUd0dqRRWrP+3lBlO0NFcBXo/",
-	"K/WlXPbZa+2VMz8PKmWWLy0s/BCi3chTK7iK8skLNVLYMSOmpeQAu2qoVjcvuBSZY90//durk97R0yPo",
-	"li5RlU7LlE0knyaMW3Z6yadTYdj7F36aRmoqlD9pImeZLECh9/YNK9xhQBuBnfBeFZnOq6XDOkTx0fkN",
-	"pNVIpR9780L18OMerGrPlH5orsoehqzlid9TWktLBEyYzS7URJsMYHrw/Ne1I3ZWGNdyFlbrTaLykoeD",
-	"wdXlJV7wNnW4M3zUcGAifz9HtBecFVp8KTj4OdNeCuPzX0bXZyu0v4Yx1X3PxYSX0nWGnV6oGPIPCFXO",
-	"/VUS/23lAWgv6fTg3w9No/RN9C648U/AtXSqjUPXZyeBX9D/En7BBsOPz4XNOh92W4xDknK7+yMIy73v",
-	"4ysU5Czq+zQoLNWfNn0f4aMd4iWGyhNGZ8GuAGUf2KRWYpxmaW74xEEGu7+etuMs2vOySjBvMVdpI+4U",
-	"CpHecUfGYxhhi+VIq7yHQNxXWt8HCMSggpEcyLjjUk8/U2Bdx5R6MC7l+a0QaqIKVzgxj+qfAD+pBICE",
-	"HJ1vXif2Yg3Y1GyfnSgWbMaRQgWEK2xGCn4hLPPKHkJBUB65ETm74LIErmhsHDVjLKXyT+Hrg7xlXo/z",
-	"NoHx6nIQtSBmk6gwcFUkKy+J6yGDPu2cKcalEzZl6R+fQNP2C5ay9C8f0sNjqj+kPNGVCkQjAqoFEbPk",
-	"fuhAnQSEMX7AMFkcZgf4On2fsU/eKEmYEX8VGZU+Xs60pA9iRf1ypq1gqfBb2qaoyoE7fczxHSPVTf2/",
-	"9i+PPvTteel7HZWt+S3lvAn9s84Lb2Mv/BZ9xl4VP0Pt0s9V4Tx3VHd4+vK9ZXO+9EaLt4UoOUguoaDM",
-	"mz6wmFTKafQllj7Rm/wzpy/fe+sblVAwcFZL9QTLueNjbgWzrpCS8bE2WH9phSm4LP5OBDi8kKURhNmV",
-	"S52dH44UmDTOFHXBIarmGAWHkeD2yrSUBai7nIh+ngwesRSO2VlGgi0NFYhvhTPLHgIRJGzGL/wXw6ho",
-	"Spss/p9Lef5+4fdiZPfv4lbefNEdoZPUHXkrrDcFGu7oPwNaJHjfRe73HOxaPBV0CjBQgC6ezp5b5vvH",
-	"JEEZXl0gJIweJoPBoPYujZdefrTenGOdL3tAjNwZPnv07NnTwbMbXqgRX+pVaGSUiVld9ECWxSsHotMZ",
-	"cczAthZ5CKQREvpxHSfD3EqQSDG7TCjTDpioQ8ZNNoOS1goavbrtqg/zZszTTbvhOfSjthtuAnZ6Hdiy",
-	"MFGFDVOwRyr68tDIfT/buLvq8/Flmm87wU1s7+7Wt7PF4Nyjdd9ntO4v2307T5OJ2LG/GKM7ergBp9vv",
-	"0LALC5WZQHn9ZwR0CVuS8LAIHMwfFW+PwYvRcA1teEMjxxSLOr8jeLCwimG8ZFzBh40BiPhqu9KhhXB7",
-	"X+di2hUY4Je4wm5bMu3Rt/fo2/cShBDTECa1cnBgScbtwj8WqfMPakDvKwhBgnCunt39Sa7fdfWRPrDI",
-	"Sw5WUZXqmOk8+McA5ADhC/aRpptqDVWWKXchS7FCjcfkNJjo+8cBEqsXjYcjZub4urntb+OWv5F0l6jP",
-	"t0I/H71ve+A4Xqr9kf4KwWOzukPvB+XerwCDVqdCJ5ijZ4KfOWGlcoVkKRIW2xOXsm7qnDwF5cOmCXs6",
-	"6PefPU0eDwZJCIuM1E+DARLyFYpSPtKaFiut0ue90i6qfPaQgBPQKyo4v4BbPlJhMtcIemxwwEeJ+KaU",
-	"YriSx19n9s61daxa05FCcQsSJ2EA5DE2mmyLtevOLmThEFVvUhqwOupeQCCKuq+0GylE/NuGvtj1d2ho",
-	"5TBK9ccu9dnrGjwQujocqVb8wJCwD37uGkhwJRoDqGLsueETB6EhcuGNVKXisFbERoisBf5qgEpBz+NY",
-	"6uzcm1qWS0H5ipg1j0tnL4VYEPNiANqrcpeaUgsicXVDjLkd57dHHb2jHIV4qlo0uUj8JHR89rhy++yH",
-	"f+7sdH/9ka49gRB5xg1KRJbNRHauyytoma6bn17f4lfZjbF68OCPFVTXK8NBTTBVU383+lsGLlkc35hn",
-	"532GqFcQiW5EMQ34VZWA1qaS9fCx1Yyzo8Fjf2kHTFS48bohq585rc8hGTZyvLUgoDZS08CbV4X/9SI9",
-	"8YAiNNc9Tc29p6mBhVrdkgGb+LNV5a0hnCu31uCO7uR9jObWvS1mZR/cM1fK2/gCuI47Zf3OeACVBvlO",
-	"MafWO9maqBxZj6EeV+lL9q8sNiVZ9ydINBOUm6bzZaimqanHoKpYlzUklWrANQ8pDzgFNd1ryy2UBHb4",
-	"VQzwcO9pU910DffVn+Ad34CtstHRW0KE+lzbJCzavoR2b2l8P5bGKyTiW1VwQMIsd2RhzASXbvb39pJX",
-	"SkU9AqFbSBGYT/y0eknoe+othV/fvXtz7KVjrgWBTeiSuCFC/mwjPvWv1IMdChd8xRXRqzAYLsHh8YU6",
-	"yepKryzsb8WFUP4lC6PHMbEZzn/nAyyGXgjFF0U/jK5NN/19IdTJmxf/cfr765tOG5W16fFfRXvInt7H",
-	"cp2VAA4ZFRhecsvqUseJ0fNdzN+7WWE3u8EtozkI0zkXjq9N5pLPZev29qObcZX3Qua01aXJILThTOlm",
-	"CRsvHdZW+h+aAdaxW/958uq3z1uN0LPvZzVoDhpWAxwG1xUzYi3tPuTDc7aAaMOTwaM6z6dxTd7i6+5E",
-	"psC7AdPGrwlzhk8mRda/c0tnzZrmebFFIsHX/bZCBXVzJ9Kmw2oM/zPWWldbopN0SiM7w84D0FfpDRtr",
-	"n0EJuk0CQzJBuupzoWy/jpt6TaizWUIMlohlXScUV84eJpRnUJGWq5wV6qJwIUpZNUikkk1l/Gu1nKFC",
-	"KvpylQGy+fVTcKVV8Z6EfGuYG4E5bYjz04NcNinyqTBAKB58c5gvERtuOMmz7Z7IqIu1ntCAkYDwSXWr",
-	"OGnYNpxALBNKGMdKczbn2axQgnUJnSkhOJyAJn6YRJwVEYKVBWwPaNfNDESnINwGo456S6AezTXiYT0Q",
-	"AhGL+f0MYEySMgQvtXEz5oSUyJFDIr2K59FjhbNCTrA8iE0E1ntAmlTm9RsUmlW3COpys1tvJHcTbeaM",
-	"5/NCFdahBGLdk+evXryGNMXDePf6pxqaqTQDXPGVU2lhjNpkMwHNa9rOXpNmYy79vJt4R9PZbZ7DhnuD",
-	"9LeWi6NqFuT4ZqPPqSEcNwKU+A4vhF5IkbBxWUgXwrKRWIhaznVmQTZ87MEERRprxPs6lAWU0ZdWGDvE",
-	"mUw6vMwLhz6WNScMCHtYBt/Gv/iPI+rmql38bkK/oFKcrBLKJ2sEs8laGm6ynu6VrLt/kg29O+lUoqH6",
-	"S4yAl6xi1SRraOIJbclq5K9OXp/8e8Ow1gZy/zp++u7kl18+t9vX6OUVffrw6dP/BwAA//8=",
+	"7L3pchu5ljD4KgjOF2GybpIitdiWFB0zsizbsrVdLeVaVM0EM0EyS0mAlUCKZrkV0TG/Zv5OdEzMz/k1",
+	"/QIT8wD9KPdJJnAOkIkkk5sW23XbN3xVEon14ODg7OdzJRCDoeCMK1nZ+VzpMxqyBH49uKQ9/d+QySCJ",
+	"hioSvLJTuewzkjAp0iRgzyS5ZYmMBPdIVyTEP+zWj6kK+j6pUiJVIniP3NI4CqkSiUfO3+yT7VarSf7r",
+	"P182XjY2ao2KV5FBnw2onoh9ooNhzCo7levKxnWl4lXUeKj/lCqJeK9yd+dVDkM2GArFuKqfs2FMxyyc",
+	"XqOvkpT5ZNRnnKh+JAnlcsQSEkmi+oxIJRIWkm6USGW/UgK+StgfKZPqmSR+NlMwrn9gY59UuVD9iPdI",
+	"QjmhPRrxyfXzdFDZ+bWiZ6/8Vrb6IxFQXGMZWK/Oj4jowjqChFHFwgzSswC11kkoD+Vas7W9QVud9fqL",
+	"YCOsv2Cb3fpLut2pN4NWuM42upt0K1gbJiJMA7VM6+fNUuifM5WM63tdxZLpLXzsi5gRyQLBQ6kBOqKR",
+	"Ih3WFQkjKhlr0AHYSNVBhFazsT4bEzaaXmUQ8WigIdvMlhRxxXosgTX9VD/HQ6sfhrPQ1R5qFO4geOOI",
+	"cThlt7fBmEgRybgiFFGXCM48QglnI3J1dPiaCNVnySiSrEHOEtGJ2UCSgCbJGJGLDpjumDISceKbuQ9D",
+	"3yOx6JE44kwDR8w60Wbr/eutX/Y3/9662Prp5du/b/688f7Fyfqr5x9KTuTOqwxpQgdMmTv7SqPDLDgA",
+	"ruwSymEH+CcAxVwCSTabmyTlMZN4UQIax3htKCd7r48PT/SqIz3ekKp+xatwOtAL6phpvYreb5ToS6lv",
+	"gbvFrkgGVFV2KmkahaXYtZ8mUiTla/c5+6SwgW8vyTBht5FIJRnSHmuQ0yH9I2WE8pAoOhiypM5uo5Bx",
+	"tUMoCaArUX2qyIhKwoUikZQpC0lnjERCsuSWJUDI4O84kgr2TjabzWzjf6QsGec7x3ELZzmgn44Y76l+",
+	"ZWertQ74a/9uzSVpwfgDG09v/5jeML2KRF8+ImmXkWqY0K6qR0x1632lhnQY1SOHXt2wcR0peb35oraj",
+	"j09fuZfbmy2CM1/zqn9d+ce//z/XFb9GREIo6VB9T8UN4x5pNRrrW1vkNpJRJ2Zk72L/8JAEfZrQQKOa",
+	"R2Qghiy0ZNMgCoC+z665GLIECB18dMOGyrwPrw+Oz04vD072f25/OPi5fXl55JPq+ibp61MIWZemsao1",
+	"yJ7Z7ChS/fxW3bDxNTdz4CfmdpHqgKm+CD2i0dIjHRGOa6THFKJxgdADBfJg5GvulzwnOwReDw+WnqQc",
+	"cEXT/V2y9elTdlU0sDQS6c01yKWzRjM2JWHU7bJEkxK7TsSm9XVS9Z3jat+wcTthqWShX9slo34UM2fh",
+	"trNUURxfc70kD5Byu2SYiLe7cdTrK7+G0PMdmu3rS2JORpIBTW5YeM39Ty7u7BB7hX1SHcY0ALLNiUhC",
+	"ltRIwrqpZICNuCo9iUg1tbxh4x19Va55yebMkAipGzZ+Jl2gwDWNuhELcdGRknCUzyS5ujp8LUnEr3ks",
+	"9PkFVLKd7DbAfZZDFsdAo6JQE11L4HTT7M130KVxza/5R90z4wbIDWNDqRt3RMpDFmoclGkQaFKoTy0e",
+	"0bE0h72HUKAxqW5++lTz9IkFfTJKhGLX3GCLp7sB5gsej+3LIgE3YURFBkKq4p043vupfX7w5uri4HX7",
+	"1c+XBxc+qbaekw/RK9IZX3N7QexFQxJO+iIOJeky4GP6lM8e8+zgvP3qfO/ktR7XazabxWHj6JbZvcnd",
+	"/KHTT2IkM3THq0En76hGfbgveMWuOftEAxWPCZWz8IWMRBqHpIpYFdrLqclRELCh5oCirjklqhjpU3nN",
+	"gz7lPRYSGfGAGWKhr65zTroHzG55Pby1jWtuyThSx5yOT3B7M/nSl6y5sf3iJatvNsOt+uYGe1nvBNsb",
+	"9ecvtzfp1ovu9sb6JrCuziuwvvVi8hUYUqVYohfyr9Xryq/X15/Wm3X9s6V/bOhft17pH6/1ry8Ofvvc",
+	"8ta3tu6uK//2a7FZ/l3tf0y9ql7lU91MVR8wKWlPfzlIpebLCCV/pELDGFuTqnkQpt4D/eC26vMfBEAD",
+	"LnBIPUCHBjcyprJPIi6jkJW8decZs1D65E9x4KILlCh7XJCCkZkEbCe/+nje15xKwm5ZMh71WcIIiyUj",
+	"VcmQ3PrF1fkk461qHukAzk5iMV4Mes03m00ym+x5RAqkVfbWBJQTrldCQnxCRyK5IWoUBWwlLJ3Nb33H",
+	"2sfD2i5ItTPQVMvJGU9q5GHkioBQaQQZMMqRBSqIPhuNVqNV2yVaVqYx05JGzoq31oHM4iAZE9Ig/g8+",
+	"GejlaKaQj+2M+LIawUNCK4BHIAYDWpdM47KGGnC1okv0g6vGRNGe9AijQd+CtQAsjwjYK43jMfE/roFg",
+	"P2L0Rnc0CGwWo/fBxygh472iRNGOB2vgKhGxXhAXvD5xDPo5ISk30yvaq2VcN+F0oMfz8SI0Mv1CY+YN",
+	"MS0WKBZcPG82JzD7+od/q35cq/3PBsULWPvDdaVKfvDID/Na1H5YGat/mH9aBjjOoelP57DnadDX7y7u",
+	"F3CY30YKyCaKhyVSXOQ2eZgodxQNIjV9X85ojxEZ/clmiVMx9HPnMsyJPic4NlQFtJquYqBVqhiwypaZ",
+	"+43zBg/b7anmjWdOI8y3D5vjDJU3M2cZZt8/bJ5zpuXg+YBLCm0eNt8Fk3LeXDL7/mHzXMk5R5TKB5/Q",
+	"ne4sh4JLBpqYvVT19XUN9D3WH2giyDhcCjocxhHi3trvEtWB+Uz/I2Hdyk7lf1rLNbNr+K1c06Oem2lw",
+	"0uIF2yMGXpqEiiHjuwQYHf0oaukDHkapb5+j6N2nQZ/V95FIT1/aPeSpfS7qwE37u2YYAsRLSwUdRgI9",
+	"SIjv2/MXm9vkv/5zq9ECvd4cHsVoTO3Qld88h1hnn5bfB9qzFGLGamFJPqqm311enq21Gk1cp7z/OqH/",
+	"1Drx0xKsuPMqr2hodIxz0GCImsS/WXTIRtc9Qj2m0aNHgre7NIqZRsKQKRrFlZ0KG9Ao3iE5j4SqS/iY",
+	"0DBMmJQVr8KSROgz//VzpRuxOLQ99YtYwmiVDXL3m6bcUlEegAKapqq/lrBeJBW8w5nCc5EuU0t0qazs",
+	"bGpSriIFoDSAIvlmSbZZA9u+UkO5s7bG4Hpogp80QnZrISjX8r512G/lzlvydhl1btnFcvTIpJMwemPU",
+	"CkMW7JABjTV5YCF5f3F6Qqp+9kFbn6df00wQTkJuIxHjxvSDrxmfGy5GnMB5kKo/dcy+4VI1c8i4lh2G",
+	"LDHNI058PFO/NnGpJ9XiZfs2zdcKbWHz+4J34yh4GMYC4rQVvWHcxdU9rqV7kXJldQeRNEjGPkVSSWQO",
+	"HhXFtnMUy7a2PEYFtstjYNIeSXn0R+rw6gAh0Ho4UoOdU+YKFsfsBuqQiROfMM7MO3C3aYkJZTVceSOS",
+	"ThSGjD8IWbrZKA6qXPbxGTPyPmcsxHunH2y5Q8NBxPV1GETw6E0hjv5+DdreD202crR546xvWbzJ9/Qo",
+	"iONyFKiQ0G8vjWMxQlU8qBIi+aiU4K3g7EEHC1IFa/f0OJNHm0scYJShccJoONanG5YSAdQK1nHIex1p",
+	"y3ls3uKSlj1N2MHjvSV4l5HksRCOM5KwdZIOPZKwW3HDQk0V2KehZkse9VgP9f44jQ/ghXzY+eJIbXxs",
+	"i4Q+5ezTkAUgu+qviQiCNElYuGtULo7RnUQhqskTNhSJ0nJ/pCbRABDkz/sc/ZbLZ9jtW6OfXfuyuGA3",
+	"/YgcRhFa+u1PE4ZaHbAZSM3Wgi3hOoM5rvu6sovMCOzlmcwMzRP2MwfOfWotvKlkj4pYJ0K9ESkPH4RT",
+	"XKh2F0Zx0OlEoFrDSDilBMJ8t5RDRHi/N2Ezx6IToYhd5rKYw4WqY5/HQBoLE0tOgIvQnKJjlR3QMTwU",
+	"kjFSRZWdEnFI6JAm6nHZxjM6jgUNL4U4oknvYe/GEMdqKyHaMYxWeD0cdtxY1ATsrM8IKJFA+9vcfLn1",
+	"4jnpjBV7Aq6ytTEtuMBilBDELnlZvDDbrSsh6tj3sZ6aKfhkDJUmFQCraoscR69c14+c6UK6Y02Bj4wv",
+	"CXgLRXqiNyjnPQhlnOFKhORL8BkBNRkpGBEzrf3GrrXoqOyzzUnEeUqXq3sg4XqOhC44V5ebXejVTe/H",
+	"wEHHK5DTAbiy5FYSaizLJBa8xxIC3AFXO0Q/9PowwCT8qEh3wZLbKGBXnN7SKKad+GF0SuJw7dQZbwLp",
+	"QqpoxzgjaEqcMBr0dcPH5G4cYmR2SIpLWhYPzIbqbu/HokUZJALK8U1KbotMIBejHZLyDESk6ttOLoj9",
+	"mgdkVsZiZFy2XEc/FQ3MOyDdAfTHIlW6s+kySiLF0E8jEHEchZrtBLYpENwgIzbSA8EvbSua+7Vd4pcc",
+	"v0+6iRiYFdEw4pqoavCyBjkxPqRa3NGjKcZ3jUmYanG86K9jvSm/EUn/QongZh8p56OptJ1BZ2GNUYmA",
+	"iKjn0eKDUYikMQgKMbtl4AKEfjEDccsGehbdnoE/TxGCM9yI54GjrAus91KIY8rHBljyQcTEKMbaqp8I",
+	"pSbfLyHIgPKxIe2azY+43CWAPOBYG1N9m8sYHWh7rwdm3dGdZStI7GaXJysJVawOV/KR3pVsMVQpNhgq",
+	"aa9dJI2DL9zyzJ/TwPavc92uuD46kUR/PpAvAnNN26gRJh8nik5u6DLhqBqmUGiYiG4U30/t0mzlSFTY",
+	"1vL4k7rdHkl2QgNHkDDwP6Sx3CGUgDKR9zTu5Ir9DqMJCE6gqqWkQzXv2ONUpQm4h48g2AGhqLfkoXtx",
+	"Amr+NIwY19IZzUCcD2U1PUZ21R+FkdQPSZjjrEg8zZTCNfbMZM66JzD248ePdVddWO65QvMWwOhrkDGi",
+	"BEklswayrSb5r/+cHajxCsECaoh/ua5EHCDahr1dVzz8ou1M/S/XM5FuRsTHQ+/QMBF6rgfzeXZvhilo",
+	"D6mUI5FM3SfLNNjvNdMH51V+qfJR7kGa191b5WzU0ueVrpcLqMe4Xx9ZHNfx+qC2OspMZ5R0Uol8UZLG",
+	"j6uAuuIyHQ5Folh4zMKIXgIAHnDwaT5ge6BHbANM52kjMhPqBFf0BDqILRcFsoUSWCgxC10eB7IB6jBA",
+	"HXo+tiJCM/7+JGj8R0WCj5pRf6COW6KzSEG7vfO5Ama7r6b/Xl750FmL+C3jSiTjNRr+nkoFHPE3pzq/",
+	"8yoiVYEYaBkKbOFlUJ5sMkl0BecsgGfMhKRkkqaWGmIhlRNX4cgTHabhHIjBQMti4Y4mUgM6xscf9aZ9",
+	"estIhzFuhY8GOS+JTpnwzQXeE5QYrukW/EttTBzwodH0w/D1z/gUoU1yaC97uuac6rYn3MansY2Qql+8",
+	"e8bf+4mtJag78CcQ0syNmPVMkv3T4+PDS0AxCCbE9y+LREU1fKDnqRaw1UHkMNIPp/UKAAx9JokYcYxR",
+	"AQaDhTXwLV8Ka/fIVrNJEgrBMRAoQslWc4NUMX5lmIhBJJlErRyfVlQYD+ut5qbt0qOKgbsVeCqDzGWk",
+	"q6GIoyDSgyWMKqLBQLvAXCZMMh7WdkpDvKZ8/m1wDYZ44DEYGIouofYqw5JDzcsDnOZdPgiqesTHJsNv",
+	"dPsDCzU42zLH64uGqFel8VkihixRkX5eujSWzHNZDrRsX2q2WKP9L6d9yUfb3Zv6h8FoFB79vv3hp723",
+	"l+Jn+cfGT1tn0fCPeLP/aou3bl++7Tf7R7+s/7158+LnQWv4ceP2p9y/8W1CA0beieEQ2IyM6dypgMvx",
+	"MLJhnqQbgfEImG+vMnQWO7E4Vwp4+DpXipm023KXMLFDZzzrKjxvvBwg80nUCRud2abo8Wk9Bn8tQMes",
+	"0Bk4DwcXnd8ZuhLtGZe6RfhRPIUgUuOFbqI48r5ueudVQIZMlu5lWt95FU0WW0t2O4rQPUL3WV+hzzoc",
+	"gJCKxvvw1i/V8yzvAOfQM1H1S3Q9x8aT54d79RC+OczmHNy+OYkcC48EDwVfHf8mID8lrR9enJKN1vPn",
+	"9Rah8bBP6+uagDnY/2oipqEw43ohvuHXvfovv31ev1s1QmGdBHQYKRqTmOk2kuzVfyFVysn06ojm2mrO",
+	"zgA5CqBqrZNXtNOhPUYuVMKYKonKWA5qRxbh8sGveKTIZsmIs8Y4K+BfPtDJxxZ5/tPB5EizBzrPMNGl",
+	"TYwqlpCZ2DE9mFJJ1EkVm0McPi/eXBGJ3iSMgTxuI6doNgupBiIWiQexGR5pNBq13SxCdavZIAc06IP1",
+	"Tr8SLf2MbzWdgJMsjmrUjxQjcqiJMVWERcBrMB6S6umQ8b2zQ7IBTtho/aEm9F50iSFyY7QRAlPjf6rb",
+	"T+vwqY9+jxLsgjYO3EghvCuSAL7amYgdyrfp13Yx1AldL+0G15vuXgo3S8sfsZb7Kp2YBjeaX47+hJuu",
+	"4Tugn9wT2WpO0gq4UYUtTN/teVCbeBknroSmYHtpGKmDWyvVLv+M0ECJZFamiFSyhIz6gmiQmJwZ1HU/",
+	"tL4lVZsYwqgsNcClGDDBWW5jg9EiJVnczTJsDBNxy0KYAy3uVasG8aySE539TPh57ilY2yU8jWMciQvg",
+	"9sEyVFhflRasJKhnRasNSVg3YbKP2sdag3xgQ2WTxTACgHkmrToWI/2HScpRLe5m6lgon3Ur3lTgiF48",
+	"KiMxymDq1prcL3uqSEXWm+vP661WfX3rstXcaep/v7jDh1SxuooGJWEIXiUKJ7OMLFw7K1n79LjDyUVu",
+	"NJqNVmuj8WKZrUo3+Gel1YX3gawyqsD5ETb2Ql0a3ZdG372euWH5Io/Fn1Ec07WtRnOZudMs/mjGdQsE",
+	"D1jCWWjwuwvClovEJv7ZRgyAy/zKKNlZHXCTjG6GCV4eOGXJiVcI2IqGFRd+Lm6X8lUZ7I8iuSpBixQb",
+	"FH9Z7phzxKjQJKHA9+bJZvQ4K4IHpi+MMX+vVkE9mU2JaiF+OGSa8BDfShJtlHhtcMhOZnqasjtQRfyz",
+	"04tLUrQ0+A3iGwrY7oqkZwYB40Y8BqPWJI10/HQwZ4bgzGbP0WgaqYxcPpOkx7j1HauCBoZChgqU2OHJ",
+	"jnpck/UbNiYDSG6jnwurlcnC14xdDDDcxF85qnK4EW1I0cFCMCTiJ5nbE/4Zi+CGoXUFtwx5VvBrkars",
+	"lzaN4xx522ZuR4IzcA8NQrfTYQiRfV5lwAYdlrQTNtBPGujy7FvVNvhe/NDmtih+OnPKfEvFYysGoU3s",
+	"fpqldCMHV2UVAiZlJvcX8fRCM3dUEn/PWGdhNzvEWAav02ZzI3BGgA+YX6RbbPy+33kbRKfR+8OrPw9b",
+	"J9GhPOTnW8H+4fPDwZvmh/XhRrj/frvBxu+Hwcaxbhj/vL6tgrfbww4/j4Po/XYjWI952dbRvigPS1eP",
+	"2cpSrqLYPP9TlskiS7i9KPQ4O6d5EFOCWOsPXjRN/Xdd9VZAkyQChlbaTDQiWQFs/H38C38fB+u9hPK4",
+	"ecib94MeQMLSKHsR8XSLGGg+m/H2LSLIV9KEbbu0FDp6BQScgK67Pveky0guJEdbVdvyBMwYUupgoT5m",
+	"37a7HwMXLMPATWvS9jiNx5qNjskB70WcybJ+Mk5LkkNeQWSbR0KWRJq9z/zgQHSkCvMaGuf9fEqaTVln",
+	"s6c0FPdRj8I4ohZGbDmdI66egx5hfqqBKfbIqP8ASs6B5xO6rJC7tZl4++QcEd6Or8MMwdznIi7SmPO9",
+	"k9ft048nB+cVr3K8d7L3Fn67uNx786ZIevIvp074VRrfHCo2OAdfwfvd/hKuPUlZLjLqXWYpO6n1MfcI",
+	"jJmJvOaQNbNTQP8CHDtCxIzy+115cCFfLLPxkH0qDL0gyaZXkTfpQjfOm7REJa5nwu4eXgwL0VIsSOOb",
+	"q6FkiTLJLuR9LCiI679+traP1yYLX8AMPSMnokHWNZ+VRAHbG4hUi3at7e1ts9HK3kG99XJzvf7q6EPl",
+	"zstGmqKMk2NsbwNz4A6yUf/47tIxs1Ygc2Pl7re7h93WfYCjgZMFE6qkDrF/q2kYFfv35M0uvarzz+Ve",
+	"l2hFMlS8r3f3XvU+5QGLITXLPdAoYRS8QSr7qVRioPkxEzGi+ixKyCDiYWPaRGa7ufd27ggTCr7m4nSh",
+	"0xuFYa1d6h57NZLjWW4VDESSsECRvkgkIx2wCYyJVHQI/p/cMYPtVCgZpEHfBnBo4WXYT6hkaGJGX4dp",
+	"SE1N6oJswfwZiXO85wqZy54vtiC6W7i/0W9yF8WBS9FS8G6UDO6Ll0M6HjCuzpmhaRoIUXvjWI1ejY5u",
+	"wsPRu/RF9Gn9Jd1Qf5zRabBP959WPLAE3WRMW9CuQo4CUqXZh8NE3EYhOFBEYa3Iz81b0Yq2sVKEB9r3",
+	"Jo27UYybWR3lQbhKKjuVczGmMTnGJCiQnRkeD/2bcZ5Z9Op2WhWv8kdKITdXZad1p489ocFNxHsn6aCD",
+	"0xy31jc2t56/eLn99lXJbbDrcW9BYWkrWhTNTpYkulOwtMbc/DlZ35r/mkzvubCVwvZXx4FJQ+0Mkg+I",
+	"kWc6uwdiYDqcnUovoQH7X8wXjUAMtOApMLoK+M+pIzQ95wP6ABrd2bHmN3Y2oltPwsFm7oGhZoPDpkG7",
+	"zy1B37uP7+oHexeXuTvJAZWaKiSsL1JZQttpoKJbVsjehkzuQp6X5i4RS1jy0bdhsc+ABYF1F7BC7zJ9",
+	"TnTbKbKvBzLjzIb8fWl8YBgGFx9pSCew0TKlISVH4pbFNGCo7EJnN/eFkH0xrG++XG9tFGhcnjJuaeEi",
+	"J3PrmszJfjQcRrzneLKge0ruCZH5nqCTgvEoKTH/35WwCDkc5utJTLvy7ZdZXLICAGIEWaNtBCHk6sMc",
+	"lx2iwfYMcvsr/cbt2sQ9Q5s8v/jqFaD8pOTaRaz7UGou1ITS54jRW1DQgDOiQEVjcQ9lDgbJZLLAKbdN",
+	"JAXEaUhGfSGZSVqdw1yhIeCWJauatLaXknpLUHUpClP6+Hg5bk6PPJsgTIhrK5AEWnAIKfokZATtoaKu",
+	"I6UaCu5VFO1pYlHpMKkki2OWVKZF1+Lq5oI1b3lPRWgBwxY6FGtwv3Z6LEn8TU+k/RPQW9Qzb7qC4iQH",
+	"/VILu8DGd/Z85ne61G0mERl1MtZN0Vn1bPR1UoPeA4Uf891JnMdNk+f6ixcbmgtXKjYWHbDTTCHqamR2",
+	"er/3IbaJ+xItDITO36274nY+V2gcn3YBgHMP+/LI9tGQyhgwDY4VGekwZ0BXVfkUOi7H46JqsuBhPGE3",
+	"6+vHGv3FMmOZcf/C8g1gbY6UJH0q+8Vn5OEuygsU3fk+itsoBa9D96ZezMOLU7K53npBLHUEZ8odsLnb",
+	"6lD4DVgHOQmiJEhNTslq1hszR3PmAUC6KQ89MkxYEIlU1gdM0dgjiknjXxWS6woX2ZTXFZhUkph1FRGp",
+	"2gUPvzChI26+sRmm351/8MjF0RERCfnx4A14S5lyDjXMXgUrGdAx6SViBPU5yCDiIskylzsG/r2D1xWv",
+	"svfmRP88OtI/j+GT0z398/xC/7yCTz6+1T9/0S1f7R3rn6/0569ea0Hl1Vv4/B18cvhG/4RxXp3Az1PN",
+	"ir461+O/uoBPLqH9xzP982f4/Rf9+f4e/HytR9h/Bz+PdJv9k5/1z1P4/Xxf/7yC33880D9/0Y/p6/e6",
+	"/esP8Du0fA1jHrzVvx+c61kOLvVKDq7OK17lzXv97ZsP+tu3r+DngV7h23d6128P4RPYxdsTPfLby7/r",
+	"nz/rT959gJ8nuv27Sw2Zd1e6zeFrPfLhkR7h8AR+/7tueXgOv1/otb2HMd+fws8zva8PB7r9h7fw851u",
+	"+eFYj/bh7KP+eQ4/P+r2H2D2D79omB/t6dGOYOVHH3Svo3P97dGFXtURtDwGeB6/1p8cv9VnegwrPz7W",
+	"fY9P9DjHAKvj8yv9EyBz/CP8/AhtftJwO/4ZPoHTP4ExT+DETw5P9c9T3fLkTLc5AZifHuvfz/Y0tM8O",
+	"dMuzt7rN2Ts91xms9uwIPv9ZQ+/ve/qT81P9yTlgyPmV7nv+UcPhAr69AHy72IffX+teFwd6zIu38DmM",
+	"fHGk8eHiVEPyAqBxcQGfA75d/Kgx5+Jn+OQXDZPLd3qWy/e6/eWxhsYlYOwlwOTyXJ/O5SV8AvC//EW3",
+	"vNp7p3++1WTqClZ79bOG3hV8+yPcqR/hTH+E0X68+rHiVT6CSP/Tnt7RT/uv4afexU+n8MmZ/vkzGNV+",
+	"gf3+cqzP/ZePb4u2N5zQkRU2CtLORonz+cYM5/OeqK/ikb4x1yMdaaj1Q993ZMkVHrJMqeMYq6ck8Uz2",
+	"yHIpu7rozUlwLGODd4X6lf3ih30x6W3/t81Nst4kL7Y3n5Nms/WyOOhmc06lj1+b9e2/VWukUf/tb6vG",
+	"DIRRL1LSQ9dmjBL7G6mSGmmQOrzWM5VaM1UrB/ZEig/nvhgMaQKOyZLVIy4Zl5GWYeIxTGvqAEENKd0k",
+	"3CUyTRKRcsj4YxeYsLzc21MeeeaxXdzFKWekSwPl2ZA7/VzqF18llEuKcYGWCXAi3yAwEdJlmQR/6Dzq",
+	"NklEHLMQQuDMu8z4LYvFsFgiS3eEAjkQO75LfP0fH8MpMRLP5LGGpEo+6Yo4FiPwkAojvZVBxKlCV4EB",
+	"BbnYMIQYptqGTD2NWIzmcITY9Ei3PBIjhJU3NYb1wFtqnCtsbMdCn70GDcPZAxxDmz3dZKKbdfWb2/Ec",
+	"G010XbBo7DqxWCMvNTJvhLmyoeHdJzuHLGaLO7/GVpOdF6zadJ5YttTyTNumYlq0epB+jk3jwh5yKW58",
+	"gnoOm5VAcLaERFQGlztvqT6FHS3ZpwDCRX2mcGy5DiutqwQdF3WZdxgL5blZt261rtnFB1cJ+HWv10tY",
+	"z6SzmfuIz8m3DKXh9GgQ79qBUnQ8BCHJZiXEzFA5jW0QmD6v+RiyOLpl+j2JTGFErEgYsCgXRnX/ftTr",
+	"QzkDM3KkIJbcRGSDIpnaTcEywkQMoZKhcZjmrEGqe9ajKK+3DEUTlSS++du3NfnMNXd6aLlxSCWGn8dU",
+	"ql0tgAFOPJME1PPS2SwEY0GkOjhdNmqVKeH+caI17hWdUcQDG6FR5sW3Ps+Lr7nQi8/EN8BK7fCl7Mj0",
+	"gkoNDjcRDzVkMzykfAINoeKkvneYzA4QhQsShfZAxIjv4MlkKBNBdqGCtyWUzjRJTjVK2CJHpEqhlubt",
+	"Vs3LMN484piWsyNU35XFzSjZ2zVF0qff5KJkkA9Qzv/MCocBuGBh4ios+UXNK3AomkHZsaxRl7HQYL8k",
+	"/oh1+kLc1KPQJ4IbVsbc1zFCEitGmruaXbgotLdTMsZXtUEs53n3ZUJbloxqmeX1oeEJFdsinmqW2BDD",
+	"yJZZvuJxdMMwIzDodqQtDwqcJ0/jeCcfyGCxpjvQ3yMmJGQIeSAUYRwyUwSCy3TAEmTUYUiIKR1B5InK",
+	"SCae8420dWIx8eEuXKfBUI2JDzDyoeSetEca0LTXVyQdAn/LxWjKj37z8Hfx6fj34+bR/vs/D38XrZPf",
+	"w+3GH63ROttINtXW+Hn6InoptofNyiP5vC4b+2NCVnX/Z9Jy31W/hKvxMXLXMutU2fsNtraSq93Iw1Mm",
+	"Ob1pxnGCaZ7iaKe445kc4GxW3isVFMqIitNl+pp9UoyH97BWFE/hAEgGbgrLaWFHJDZSWLmpI8KxFpQy",
+	"Zb2fqU0NFm5PCJSfC5r95yWGiqLmf1l9f5mz1JuIxWGWAas4i6kBVUaD4atnWIXZUloIta3iBft147eG",
+	"vElNJl0fyvg1ILun7xFf92pEof61rHKjc/OM+Dx1hpkuofRu2JR6nl7aSCShNCFsqZF2szxzCKZnEtak",
+	"WML9vC54/t2UDsP3DDnD/DG9NKZQhyPJaw/km1hUdWs+ucBDyHdcRity/6xVHdgX+pU9Rjjy+tOHIwdL",
+	"PbD39Xqzdr3JF1PkhR1XWWxnqcXC4BdLmX1Pnaa254850zt9faGFIy4kkX7/nLe8m+2dVMEko19yL/fH",
+	"0KKBCSg1YxR9PDdWDJJZzT3wHgHJeZXNzEXD4P7U1EXQT4BzUYzyBNKsdh2tV+mK6NRaBp1yE/njxTKZ",
+	"9TqDLwLJE/O2DiH8OpFK5Z6yf0UscErpNpeoprs6WrxjNFb9FWGTu8FYXlXcFBlAcbPwSTWDlC1qhpJp",
+	"2hCPUvgzSbK0/kY677I4JkpAsXAWixEI0glDLzbIibiL9XUED9BXMEgEZJQ2UipkakcpCOhxpEgiJCO0",
+	"I24ZyKeGbTf8JaoDcqVUl8aQ9mHCB8tVji2vQtEwAV/GwycKMNVbWcrzBQ4kZw4WbuEQghVtPtVHjQpV",
+	"E9HOC4WSsgarpNGwJ1DYj+ecqYHjYowuaFxLsNrVMNl4pCqUFgVllEZXK68Z05JpFKna7hzExEy131Hy",
+	"a6GkFYfnouVMmfnpUPN+/mNPevxPEdJf4idQFkEyZTaelati5uJefpHkT8+X4jXuE8OyrKNr3s+KPWU4",
+	"miNnIRgmm8SF5yLGPp/xybnYotPjV+BiJ05l2g9hxFmC9q4BDRnpjCE7sEBvQaMT87D0+9jJzebqGOcG",
+	"7ONHJTg1de4OzRsycNYwCUFMBp08bY6tb1JUF2Z9pqYqRAXNSGUBamar/poO+cgjo1z/p/V53jR79V+a",
+	"9e12/bfPLW9j9SycrfrGupOscIfs1X/xSLO+7ZG2Zknr7s6eHJHxlTSzfSVcLgRqFejcRJjaykE5R6IX",
+	"PSSGcNptaLhkiPUDgwuHXyWoeoYn19wUyFP+D9Ne35hNkvwuIo6x83gRSdUSgan0kEUu1Vgl/qm4U0yW",
+	"9C3ypQUbUYEST1iPvgwHWuL7UiIUGRvPiGpBHprmmYtg9nKcIk77qi3ZVPuOaV8U06y1sQzXckvkl8S2",
+	"RSJ45nujeVUoqYAp5zJxPMupO6BjWwos47pqs3Bx0mnpOxp+STQslb+nLORfCA0FZ+WxRRRC/EjETQRO",
+	"ysGxqFti9wnGpNra3t5GR4uri9eQ+Xu7sb2t/5gwBm1vv1zR3UqvEtVMHyIezjDzImkFlZWXJ/yOehxd",
+	"Im4iHj6TJGSxohILnhhWPWZhjyXF0irXHMOSJKF8jO4rtZ1rXic+OAMNwXCdMJUm3N8hvuDvKA9f67F9",
+	"zGLJSBNaQMiZ/abZgCHy4jt6FHCqmxrkH//7/02apGqye+tt1GaOB/7eXZa0RarKVxOQ5q7TLpq96N1Z",
+	"kzhB2brzRKNC95hRyWY1wqUU5jYz5FbGqdX9y8yxSLXP4jDTVNJbJmuNa15IAwsHpu9DBnebagBEQn2I",
+	"aPfLoOj+aSqhZruHv2CLmgzkJqbCZc4nnZbXAAXr+khRTsgWtfO54uwasr3z+p8sEdkCWPYVfGyrddyr",
+	"Z7fgJjDRXZMNjOme7J59BfQIdznVfygwnmLO9BaGU31nLLs4b34ay/bPlnSXnfl9lu2ixYP6ayxbBe44",
+	"wJ1GII3Z9VuamBoBv2bU8TzDOvvJnovymY+2Qf28m7kC9oNLs8jTVJV8esgLfd2LkX9qL4j9xLHF/nbn",
+	"VU6KGbWK5PwlUYK8WCedscKg1avLN/WXpNoJkvEQCqKH4CfYTRNNHXdtNjFIAw3BpKhtUknKIcF/Df92",
+	"gmJbTa/ZbGJFh0AMBoJnqbBlg/iZKOtbn+dciwLVJmieOVt0s9oQL1xtC1TxGojEpDbL9lMdpLGK6voP",
+	"p3UNK3S5vkboeJvtiXTGbhAzvLSF2hXKemIV1U4Pk+RfFPVTL8sI2oB+gu1I3VwfrtHcLFuyaFLT872E",
+	"0bdUwqgYa+kkUwI/o1Wzg8exGLFwD4LTZLk7EpBIGFAWWE1U0xMYQk755f5aCTBZHjjz8AD9y5fPkINL",
+	"KlNLPq19CZZ6nmWCXOxhBx1iK6iUyiGLB0FQPXCQbyTb9aNlfpqRnWkhIKIn8vm7R56nWb6JSyZxWrhV",
+	"nvnjFe/tmc1y5ZGeflgkxu9GXCMJFEgHHVmr2WztEom5OQQZMjGMTVHLSDPxtmjjDRsXhUbdca53Gnw/",
+	"LTeWZbBcuMkFiapMhFiWospJSyXEDWSl8kjU1ZJj4z6FZ+6bfGpZa+mEf6hMO0ooutBggIoCyPG/Suu/",
+	"UiL2XI/C0yyIydiGJ16uQp5260SagdICaW7qL3Mry4jRJA6WIPLE07E4WXyR6hcfkjLFkPsqligm81ea",
+	"UFvNdUDHhMob0jW1J4wEnj/MKHMWXmiXUbXNplnMKZHHWd1+1s/58I2dyW1oJs02F9t4txW5GNxGzMK/",
+	"Ow6UUxbhTFk2IHD01lDQZ0kxp3tzZXWYXffqXMmL5qqOoWX7Ap0LBIHZXIhYE9nmuEdyOKKSDGMaTNRC",
+	"W3+gm3G+d2ehXsmhzMTqe5bAW4LlzofP+cnliueFEFPolPMCWW8sFRvgA2mcE+oIWzlibMiS2solvcKn",
+	"qzK3tRIR13chd9uYhoxh90358yrARfCsKEht18rzznv2TGJcTzF+LfPqyAggENRERTSOx+0McVwkcglk",
+	"xdOTz/AUmQ+7ovA08fKuzjeGS93eZHlp4h4cQ9nDaS5H4VDdtzOr95bY12q+e9XUNVoU9QiXBa/EM4mV",
+	"mMZYo9rHY/RRYYLzE9+4//jApXKBdRwLbxasL8eZx3+8YHv7dhrno+JzBp8VXzNsNvGYfZlwYYd8fh0H",
+	"nlzKWV3xgO+GnBfPrJ8xUDWI4EbjDzx0VY0kUJzfecaB8q6gXsh5jRLA3UfsLWVCHsBTRE8UZKJBermS",
+	"yGBTXE2/CXmiCqgRtRy/MSfT7XQ2rOWTt2bLdTKUPkUFntIgnfWVI+pMctl5ML34cLUsSIuZgJewVOdA",
+	"8mZnky0IVXNZOxetvMLlnkM0vgRt/Jpk8f5BZl8QhYsIqNcqXQMGZO3IUpIkjAxY0tMkN0psMhr4G+SN",
+	"SJKAAkWmirSaaNNRQpCqYxaBjKa6tyXuvl2OX1sslzwg8M1F+T8WyiSzWGHf96+5YTfJP/7j3//xH/9u",
+	"eA384x//5/9HMr7WNMD7Qqqax63lzUpY3okOCZNuh6zZNSeE/OM//ldS8r8ZHxdbmAH+w4zt/ENmavpz",
+	"++//nf3VMt1L//1fDugsk3/NAdKPKjcs5Vw+m0M8y3rAn/vOKvB7u5Q3zuzwzdQH+/ma7rzKWfGVKyLc",
+	"Yam/z+p+Ppg4ftGNyv+3iD85S0QnZoNSV6XzN/tke3PrhaYculHDpiIEEUAqcIq7Oj+EkDWbXcm0BRec",
+	"kPl5Q8npDWsHVDIrL2QaroByIkeRCvoEAxgez7xlI+iLZq6qH3FIFNGGdu28tw9hobsmkw3Ej+bvdha0",
+	"r++4SHI0X5VtnWkVW6aUijkya7U0O8wp3XJJygvS52/enAQGBnSLYFZrYG0ANRWG1RHhuAG+6DtkxUQd",
+	"XoUliUj2yy/VOzEiA8oh/AVGA0O9NBlD4NmG3EMR1wdPqtAIzQsGTaU5bpsKSTNqkHTEh3mlxvVag5zq",
+	"j/RTmH+OaZcghhhdBPRb2JrIMjOhPt9YX8hQ4vDlaUkZV8kYLlthv7P3VfOsNx7ir6E6FjQ2j8z6b75V",
+	"CJlPWs3f/NpOcWMZE5swZCFEwnYNPOB8TIrSvj2UvCnCf+k74uTLmSynOH1jIi4VnVlkxm4Vcugo5Ms1",
+	"fIh16SRUFXlwWxI6q3I+24A4c7pnErgipJJa5rWzZvkO9WWSabcbBZoAtqGV7xEf0zUZN2RI44PsTjvl",
+	"WRC87xX8BtuDSA4gr49HfHHLkrbj8ocYYKEAWLD0MRg6M8v4aQad5m7fv976ZX/z762LrZ9evv375s8b",
+	"71+crL96/qEyV1OWjbAJj5Z9z7b0c5ddmc1m6SOmIhVPGGIN106cqzG7MLsqTQF2iorQvlJDubO2xgBE",
+	"etakEbLbNXvT1j7nc9ThNnhkQGN971lYN1DySMplOhyKRLGwPmBhREF96ZEhHceChnUlRD2mSY/pptQU",
+	"cmehR7oi6URhyDi4W9W7AuoIDJjqi7CuPzHPowcMaxwFyiM9qDowTCArFdDoOu5eDz5MRMAkuLR7JKGK",
+	"1SFplP4SdsdpbPehkSwKWN3BPi/z5p3xqYoGTKQmfzKr54sCO2C9k8rxXfHKLYTwJIAL0lESLZSVjUM3",
+	"oomjQc1R2Ly8ZXKE+9yWRvMDdzOgQT/irJ4wGsIHc3kcdHrOt9XG0/FBxDKE115ak0cr92DbnXyEwBMb",
+	"fdRg3Az72r9L/To7g0L+sEhmjnsjFsd1bEzeX5yemARe1TAdxlFAFTgNSE8LGiqhUazFJX3S6AvOTfGK",
+	"EFTE6JG3sY5JCYDHBWKBTgsIUP0WB3EaapYJ1upcizZcizaymNXN1lbJmn1IQohaiTXYHQ5jblFbCdGG",
+	"WwQjbEyMIGw6Mc1dwhhAqQeRwlG4UG24XwCzzZpHfLxnbf2NuWfwnV4bF1iBI8snKhJzLe3W9DVmXAEg",
+	"sV8L+3WgTj+BuvmQvU3vjRY+xjEsywUfZSNQ0qEhuK9TlSaMVAXkqYVRIq5RTXCokawv5PPNNIlrHqFx",
+	"TySR6g/wNIH4RFKmmi9ICE3DiPGAwWooiaMu0xeZVH32aegTvRSq/Jp1CoWjzv0mn0lyeXmkx0UbG1W4",
+	"CZiGDONUko0mkcaxXn/TzmwFZk+QYl1/80wSnFNzbuC+Gbr9TLBxaT+JqeHQvROa6d2YmTCzFg3AJY+M",
+	"qNTLtSFjsG0tmMFQkowYsC3mhrKQVGPREykQWw+jhvCRrhXPKUhYqE+cxjJbYcpvuBhxw+qKBPPm5a6u",
+	"Jl88JKyhoFwojpmwbsJkfwIHkETANwbWkbRTeXbPejYDCRtv4IzVTlgqHVBizuOJUUFXidwxC22qTzx5",
+	"C2wNyMIs2ZMFQ+tbWLgJHjjxwgY0IGMaGPo2ZMkgwux+GNKBh9W2p5QNB30hn1oGRUy3b1vacy5CEosC",
+	"FUCYR61OQRHusyWlOBAcYRsK8cIo2wi1DKki4DIjac6afdL0GbvKm3SqIyZwtXo5w51jaK1Gfhjp4sOV",
+	"IXGGE4x4O5UsG0Xlyma0pmgOEk8e2D0W7hKaBP0IEhsRzS4zGmZwMZtv20jewrgOcPTQts2uCbl0Y9+m",
+	"x2VtzYUAHW6Wj4c+5c5N1Zs2mGv3nHMwzhvZWq/tED/LZ2mSJ9Ms1Z4yCSq5sPTKCMk4akylaosRZ0lh",
+	"t6ZUw0ikcYhBL5rQwmnog8U05YRxRDDo74xHw0FUQAqMH0SENBpTFneB0IBNjEqVDQZtJygJrrhtEVwP",
+	"vb5ul2q0Ghn222ycE5RDxMwIE1l3uzIb/BhQDjkkmFMbPRFpD8WlvbNDQzioYm3DJ8JYADUhUNQzvIq0",
+	"MbuRNGzPLpGMEf+cqWRc3+sqlvjFq60nUyouGxTPm8SiF3EJbxwSzsnNy5p5dZAS4dWbXIhVMQD8bXNL",
+	"km9ZQuN45lqtGaStecQZlzjL8V1+i3XPicFK7nE2CFbmRNlRJCSeqN8pp4bCYpH5qkxfg9LmfnBiG2Yz",
+	"GdpUkDrzQeCIzHvMAsXCU4ir8Yt3K8tDpVti5I2/q0/CByHYJ73o1oRgZPks0Z1kMgQO2aziVtSEXyhG",
+	"iEMgTFh450z6akuCQjYYCsV4MG7fsLGGdjfWL4azPcth52TbP8y71T+wMexUqiiO4Y1LOY94byaelIj0",
+	"9tbpK8Y4XKuJZHa7GZgcZl72RYKWlSLtd7UA2YUmYUK7Cvg2pPNZ6QHnctvAJ91MijgsHBDOrPpsUA68",
+	"nE8wFKgUVJak41Ns7oWB8axxUUYriCgZb044YyGg7fRcJqUxPsrG0bOdlXmccUcLSrDiBQVoTHmM+kVy",
+	"Oq33dHB0QlsaCoYSC0gNhvXUnRDwBaUt+sv4RTU3aNOy3OsRClFZKnas+AOrszaEXA/kkHq7KqOOSjSv",
+	"EAVYNSOPotKygx3GkGcwY7Q1ZezGYuQgG5gIwQ+XFAo240fZtrvAaxBKnm/WO5HSmzYKG30AjilkmghM",
+	"7WOSBGSTaDJZAD5sM7tRelLnUqFxU0HyRmmumKWAk3ozO3UOI2oNnSnPbQDWALk7+yoZjUobRHafVLcA",
+	"0SknKbdUFV66NDHlNGPRM36fkdFZgvXWz5QVsC9EXEZQ327IOGprJqjEFjLgJGRDxkO0NrlB2TWoX6H5",
+	"3WrCaKi3AeUrOla2sQ1Lx3VHKpAbGvShwlc5qczGNNqiwni5FjUbeSSSGyMMopimZVNgR0iVanjoawch",
+	"kR6hZET1MaMgC4HrIpkcmNFQA7k2c4WgvWpb7VVhffAVCUQcRyFD5lC/PvZxg6+1JJkfXiJGcIFxpVEc",
+	"g2Mq5ovoMM0dJkwlkQaYplX6A01NTQUyiI3UDcaQ+wt6FVZsZDBJu+a9AOLW7qRyXFg40jwa63MeGyZD",
+	"Q3PU15yg7Gv6YMhjfqaCc4YkSc9R9V+d7528bp+dnh61L97tnR/4NePuxxnpJgxpiz6fMtCSU6DEsBCk",
+	"R/gs6aEHjPJRP4rNHuzdQq6zyP66nLqm9fqgJziQvOBOR6QI+Wqr+a+tdQ+X9ffMXaH8BU4txTBVLmR2",
+	"A/V7hVZcc6JlDJChzSKRU7ojvI4djRNAtPZPzy+0iI38Can6p2eXh6cnF8a50j9Nop4WLcxs/h7kKqnv",
+	"C64SEdeNprt+DKonv2bUL3lMq8m5YJ8pPZhVp6F1CHDH6nF8vZz23tHR6ceD1+3T88O3h3opkilQ9VXh",
+	"nCNjSdXY32fcvFBgM61ltw11YXpwuImZQQ6eblcJaQQNrD+/S3ykaW7FO6NuBDYWdwarMbQ7VYEYaPIE",
+	"YntOY/EmAoSPjw8vUTzWN7STImZQLkcsMWUGAn1RqwYcJehPwsjoiQAFxWAQQW2nEUcMI/7rV22cqX15",
+	"eHxwenXpG5KFaKvHNZg7oGPULozxHdOyZocxbmusZCVeKNlqbnjIcWXPnmYM4JANrdADO+SiQeDKTb4f",
+	"UzxUlZpd6Ccoq1PIOEnYMNagjxRceYRSDXVJNLTPMeo8OzS4scZDS6Ia1/yan7CRKVMMFR1DTSnNm6XP",
+	"uqfR38sFazKgv+f1iHdyvXmf8jAG6V6PRjQrkQFCn7cN4H53eXmWmaqBnwJFcs0SNOvDUHBGmdLAgyuF",
+	"qz2veJVyFTVGDxWVzhh8hCpkKCcxqTuG0Qq6MKy3kut4IcjJ0Y9mf+dJFkt0jc6nBQ0f2DimNX5Oc1TV",
+	"oEEFdXaY27Ggd7PJPZGvRl/D7PeiXsqW3i5qlSpeJVe62D9AY5KV6gZtEQw3pfJx9zyhFXE3nis79LYd",
+	"fYWzo0zdUMnDfRyx3v0028+UmJ2V1TESczGwzBFioXrZDDkUVj4pLzrgdJitkmHyc5whUjkBcJNykQOz",
+	"SYnG8RXN2HANvaI0MLFfp+EEGw0zufyvhtw0k2oSKU3ymO7Hhk2seJUiX2bDC4HXcTwC8ejBrFd8gfUi",
+	"i+9F0Z+sjCJM2Ytdy3ip2RgYhwlviyfzBZhglMqy32UgXRTbWeKQUlD9FAdoLjVCxEP2qdxfwohUmOFF",
+	"ZKV2rdJgIpxvlei9krkMh2bbOUFhVqrVQnrm9EySNGbopi1XjQcrjQdcGDYkpkH8YikIP7Gjccb3Fobf",
+	"WGJpk27XgAnuemcY3KFm4YqhKEolUSdVbHFod97yyfNQfCPJHAq3oVDlnAyYpjBgLQ5oHKQxVUZDPhTx",
+	"mItBRGPSTTmKgI2nydywHB7aCJYlKgBDJuLVIk9c9908smNu6uWbdPloP7OwPE5R0d7iynK6zV823L8Q",
+	"keKi4Jz4lDy6Mb+lBlaLg/HnUJNCBeUSNx7XhIrCitHfBFTRWPQmU37aGoj/VCk+LeX9JrN8ThbMLC1J",
+	"mde3/DJ5PssKji/ALlPMcwZCaRk5woZaSPqOX18cv2yx1VL8yiuxfmH8esT328lDt9V0HGoL8g3wZ7Z2",
+	"zaqsmCtuzDtiq4PFiEPNw4Pn4Iq1D2yFoKnKkRk7vdIanpyZRo33iuuaEwVngJZt2JnDc85iDno9eRCn",
+	"c/G/QhinyxMWznR2CLNbdWGJMhVF5s4hKmCaN6kcQB9kTfRF8pJ9PWvkRQnNM4M/agtmPi7/1BnK/xLP",
+	"S2mW8oUVtZ/oeVki0xIqrShaarDcnHFY7Sbo0UDjWoPsTRvgQAlvSZGPZgCT0rXlNTGu2P7f2OZqO4R9",
+	"ogEYphjU/gandDQFeOQ9vaUXsMhnuSM5qa7/69ZGDU1EXZqg6xdIL88kYTzcJTQ3b1BlzIZQEdK6VpDN",
+	"9fUpRVoxkmt96ajLRYqqImVfBHmZDgYsRNd16qQVME72VXRtgHPRO7EANpZOQah11oAjYyPrvL0NYM8i",
+	"/MF+Z0FPHUhbO4wSorYERObu/BxtEfeo52OsGJdg1NipsPH7fudtEJ1G7w+v/jxsnUSH8pCfbwX7h88P",
+	"+fv4F/4+DtZ7CeVx85A3G2z8fhhsHOv28c/r2yp4uz3s8PM4iN5vN4L1mE+X+ynO6JKFx5+88N5sNrdX",
+	"LPNTWGrZNT830Wz3ADxQF3w5K3ucxmMFrCY+lzKr+lZWaYmbXiElR+KWxTRgD6m/5KykTL3L2QjdCkwa",
+	"E3SmSdHEnuc1oR3J+ETIX+m+VixUtVp1KD7FikxAacXZ3WpT8xbgJghfWCzKLLMcoQqp4v+py0ouqAYJ",
+	"Y7a2nrga5PYTpLZ1DnF2jGdpIt+AJqr+4sVGa6nEq0upR53F5CrSv6jas6zwZeKkGLWJTe+jznTgdO9E",
+	"m18yz+XT5qdcAKGHZzRb9SLNT0j2V8hptUy6ncW5oQqH8MTKBfcx+joKBmcF988WNc9+/c46OqNM0GcJ",
+	"2818pyLllZuuo+DmcSzXJQndvsnMVtWsQJX+1ELDBNhyVnv61FceClHxmFBZ6n//beTGmn5tpzNkZQG6",
+	"kATHzx4zNzDXg5r11v/PSRcKbWyYDnyB3sZVyrOYHfDeR1VCJxbBDaTLoDGruRlDM82YHcypMgwppCDm",
+	"ZyltWmlKKJd2226F65zN6nx6kC3A+XA/W4sGcGlNZx8i73ySpCZL0TCmSmMAqaK2Iw+AJcJqQICxqO06",
+	"DtyJiJkkHRYLfQkEEZxdc/yK0aBfdHGEKSteBd22Tz+eQD3ouZWhi02nbucFBv6uSN6ezhWiRCF6maR5",
+	"Em0bqGz8sUxgOhS3oyFD39oyj6PCA9ERImaUT0kEUylPeSHQrRhLbXp6JOVQzAG1T1iGCK5QkVojbNbr",
+	"zfUvImOUJrGeHnc4eYAbjWaj1dpovFhGGoipVFfS4kGJlxbVdFX0Io7+xgg+c3TmJMugdE9JLJUs2esZ",
+	"HMrHPBZ/RnFM17YazcWbKpMGXIbe2XJRJsgnB7Dm+FxGss2te/p64uZ2T3FSpaxR6UrLcqIuVcu9mP/U",
+	"0YE831xQz53W/2zWtxvt+m9/W72c+/PN6XLutP6nqenecMu6g8UxL/92DzYvxMpz0yYcW1zQ6qpFNw8m",
+	"KRZtWU4T7XAOdfdTLpRjl2j+dvc1SiE8KQM5z1bqipF4FKUoXDzme+hNb6CkqlOx0uhmfs0wQJ+jC+Zl",
+	"YeuAbjl43f1WUORUzk7rQDObzc31aTXrTWktWE2aB6boIKZ6zEMqIV18KCfKw0LEVIhlReGq9ekt28kr",
+	"vZKqsSwlSXQb8V7N2oug+qv9NhDAcndocFMjHX28Nos4RsUhi2T5cDNdZD2Kb9kuhA87pWFJ1WidQTAI",
+	"6YD2mEdiIWWN9ASTxNSGHdExGLUcR27MPoCbk8UigZEiVQwi+3X9twYuo9Ygp0PG984OyUajaWMjVcQI",
+	"JVgI55nE0ZTQnG8EaSJsrQXYne+WNfUxxtFkN9QCXgZvjPNivCuSgGm2orG4Uqup1vkI9VWLZVFN7dJi",
+	"1U4sDFqoFlrCi7sXzi4k/6xQdNNtaveR1YSoZ5YH2wgKHK+sIC0j9pMJCZHM2r/LNKi2asTCmUzNoUm1",
+	"6xL9bOtJygd32e56Jp3bx5iZFbUVmadOkVAc4IUEe6QTqqlEGvS1vIgeCIihj+DjY2nSYVhMIvjrEqTx",
+	"ZbNQy3DhmzWXHcqccNwVzQa5SO/FPEwHY0yT6cz+jmGKKdcAl4omytRY2M2/MfGGJo9p1NWEDOOTI9kg",
+	"e8aYnAfXYqDjjDjae3EpS9jLn5oXKQm72F6ZxWp+8biMZbkcs735uHgPDidnaCax8r6cjT2I7UdgcvZP",
+	"r04u60Y2nOZy7vEQ5Hf2L/UGLCD+SFkf4N+5XLbpzNFoOtW0oVfkH//b/5FlqfE9ErIkumVh48tSgOX2",
+	"8OQK8GHRY3GFgJeEgcr5TEQTOo2tBd46M5QcDjVzPVcffOpQaWoqrxVmCh0yoziXoCNukHegOxbdYltQ",
+	"4VllMk2YjeOHJ2+OatpokjFLC+ZCiVnYw+wHub+aeQfRy8w0TrmKgK+JEt0UxvEzwQgzoC8fOPSlzNsb",
+	"j2cCLLwsGN/j4uoiH+QJ/HRN4PPN3jmtenoF2FyG8wtYE3EB9zPtG9OHe/qz1Nh0uUK4k2XnnzxkcokK",
+	"CBY4WQmEJ7AtRE/01iwTxGj3Z4n6X9MPBk4yi//LSzxk5rn7+L/A5Tg2BHf1y7FEyVBjFMpE12qxdig+",
+	"IiZNsgkHgs7fVNHQp8b1l0vhutUlzi/4hmeZqWi+GK/3YB7msiTvk0lLbAMtIplxB4189tfWBrBqKgV4",
+	"OxEyKyPOk8c1LV0edYZXYUEv7S0zzOoFKFavUr8ynB+VTS6gWM6bzkQyz/hZiG7GGRd4Zi4UGTOVu2aY",
+	"7EmWN86DKqQgEdYeZ58CxsIcwzFjBmRqQ47XrmsarZv3yBExWdewwHIajaZ7jSbnL+dBsxK5yZxy8PZ6",
+	"FWvrOjUi5pbXLTxNi+LNM2MKBJyDBSWPOUdxZDKIKyck/0xBW8UH/ZsM3cJEPBn4SwPQZ7T5UoFcBSh+",
+	"GRHJPbOvJSWdZ4+OE9QJNj3MQomJraZinhfGU0zo1EoZRoyLMhkAM6riEdboNQglwzQJ+lTa9Lho8Suy",
+	"iBMP3ooxH7DGS73D7r0ie7qJGBx9Cfuz68+54VWUWHXWEv3t5OI//7WdXOerauYaHlrlqrovqXGePNMV",
+	"D6P1IFvHBCZMrGWBH+zl5dEFpBssWg+3CyXIXj7fLED8eamt55L2ijuHwM1kkvYsvNaXJi2QY8rMRuow",
+	"qSSLY5YULJcLMggV7RXrkzX0vEoKvlnme02i77wKBpy/0k/SPWhLnqOqcnB1DguIuNulNeUeeo+sViVR",
+	"dFORfORIhavS1rsSTEF4WMy6B0isZg6+WQIgJZo8M+hcVd7c5Uy5nLFRoS4GaDqUIEHMqDXSTz7eE8dm",
+	"CNjcfGs4w74xnYB+Plm6l2ltnDdaS3azdjrdZ32FPugQJaSi8f4SikjT8yzvAJSqFy0mvqbrOTYus9pp",
+	"uhhguI2F2RQNc7xeKjvZWTWs0vZXM8tvbsN6NBiKBJB3SPUNqPQi1U87jUAM1gQdRvVAhKzH+Fp29ndu",
+	"d3kTDetiiFhWNwX7MsJxH/3t6jrR2Vf0GOoR3SfEHFz2jT/8dDi4WJzOBqmlbjgVoS1mJGDBNRsb3j0W",
+	"Xchvt765vZ3HW1oKsgytuWfuxEdIRVgkSUCAgPpkXmyLUh2VZjSaL3EsujTY7Avemf+uiQ1n3+LcCHev",
+	"ZBGuDXyrJLXDKjbyRW4/iwznU8kanMlnk4Qr+RAiZsN7lrj7WY7vZWyGq1PB6e1Jltw/Z0C53eaZxGgC",
+	"N6WvKXO2slEm+FaMMqUHM5MFzPJPOGFwUxk5soltrofHiBrqrGL1nJnwYlqNvgSqlb61UZauPjc+wmCu",
+	"hs3JbD9fqavR9cn1aXAnFqrRirh/RqUkVEL9JykSP7NQ6k5kSHvM3AbB83qD+uPG6hFNy2jk9HvBgjSJ",
+	"1PhCb8tcXahou5fqJ9P+9cYiy/uPl5UpoQSqaTJpKrFiMiesyQ5RYR4pFmjXYov9BGPFqr4aD3cIVX/7",
+	"faR875q/u1jfeu6R1hYZRFyzLqQzJiHr0jRWkLlqqowq1O0ypQsg2BpDKuG44N7BPnKs7Ss1rNzdQa7z",
+	"rgC5SHBFMYe1cUY/CMTgDN99ohjV1zFN4tnVr6d4pcorGtwwjuXVIpuaETymbPzzgHLaQ7OCjSyVO7bY",
+	"TlUxTrmStawwSAR+wd2ud82pUzIO8t16NvEXD40vlkc6rB/xkLz/eOnWc4WifHrERCiqsJaRA08J1UD2",
+	"BSw499uC4F+9E4zgyIq+QWVsSPoFBa1t6cKEQX2WeJ9K5pHI1A66ujp8LT0oNiQVHQzx0/M3+2RjY2Ob",
+	"RJxcXe5DkRh0S4caBKS6+ekT7Gvr06caVlaDPtubWy+y7PzVQqVp8+nfoOK0ASA1pb+hJg8Wrb46P/Sg",
+	"lMlELXBfM4d+Fq/hlPIiLOgLo6zW3/yUlfPRXzpV7mw9+44IIyZJwvStyyrVAqwkVtHzbBvI+NUix9Er",
+	"rIUN85vv4AzAZ05AbbbputpYgRvm3sMDgSraNmpusni4CVoByHBB8vrhpj4snKOXVQzHwuBYXSavDW6z",
+	"l+U1xEPG9F3mYyyKxWLJ8uCb6ULnAENTPkgPnlcMshNjzbBRn+VVYqGo3ohqHkIjLO75UlNRu1mpRKIP",
+	"codQcnJ1lEcLkqp/fZ1qntCH+jimrga5unxTf0mqlMQaTjJNEtHTwGAyoEOGxfBMGXTIt8bHCF0kwFhI",
+	"PAMb1qbmhBItenjkjxRuTGIrKQ1pQgdMscQD0OjRATol5eVHfSFZXj4e0mJp6OBdq/r6A98jPlD8Xzd+",
+	"a8ibFEtMsGTc+MNH2ByaQn4G66AAl2F3syJE+mmSadDfIX6r0fT1cv0W2/CnQqey6RHVsNRSRg6kWTJA",
+	"p0+h7Kh9miyMqoHg3SgZeCSgPGCxR9gnxXhYIzSWApYHuCBwFArlE6EEHxSsygp0DBg1YfmQPkK/rZ/v",
+	"fId8TMIbFkSJb2JLfY0eWD9fpEpGUK1II4GiHQ/qF0HBLpONor53sX94aGpCITbVHNQuOTwDMN9ShbTZ",
+	"3Ai0PAi/mWKVp5yBwX5oSloTl3S5RU/zGsmqcJHfXV6erbUaLb1ws2GNFaaMF27P0D+7ofw6YJ1NLA6v",
+	"Nw1V1DQgr68/NV/4SBzNnbUrwSqNnHlmOkO4nm+SD9GrGtZy76aOrwJUeorpGGrngXevvj9YJyqB3AqG",
+	"DlEkzeyTWhvGNOI+gLYKWODrX1/R0BJWv+aRzY2W3uNWc8tUtIP+BZK8k9XnMxR77+yQSDpyy5ZA6J5b",
+	"xi8WvZ6pUYvpWRGneDqQepiEyaHgkklSta8PPhgeVOVX4MiszBuDxedlDTwzejTippYuEgioq6lXbVzr",
+	"do2VUiIpUyLW94pleKr6bExCkRXTgoW9wsp0WG9LcKd8KpSOq+6fnl/U3Gpy0gJjQRE5rDNn6sgFYjCg",
+	"dcn0bVJY+JAzlzODHQY0jidZhLywGRbYKtThK1aZk6Tqa+ZTJNGf0FcTs33BFeOqfonwzOuIe9NF0rxp",
+	"FKgV69Vh2CsURsN12uO0t8fUbgtS4MtCFsQ0YaaW4sEl7elprXJT/+7WS3RXpOrnUJcNawF9/PixvucU",
+	"EitbqUcajQae1Bge+1izzMBsTBYRPPg0FJLV3yHU/AbRfDhWTNLj5tUJsRicJOvNzV2gJng19dlpyrXh",
+	"MFBTxQ9r9v0pfaEtZiBrAgVuSaSQ846jgHHJHHb6+PByioMWQ8axLF1DJL0100mu6bZauopUPMmJ750d",
+	"Oo6oO5VWY6PRBMeSIeN0GFV2KhuNZmMD8iKqPsg0a1C4bA3uZh3uJnzcY8DuZ2gK1u093VTLj3u69QE2",
+	"1mOZJ0TOdA7Lm6wdQS2rO29hQyOc6ZaTNaniMZIRidHMmHYElKeRbgAPfJ6zU3+HLv4goS4RHrncnLrT",
+	"rDmNF0w+41w9dAZOfYsrdxj+Zeio7rzebFo5zDoKT3C4+rNVJwNNAAh6Uwm4KaZswA2DW9wmLqFs5Gyp",
+	"a69oZl+FLq3FXa6ggqAmaSzEThuLO73JyvvdeZWtZVZ2aCq3HUDhNui1xDwXWN7tyinj5qoGAN1dpcCv",
+	"v+mjk+lgQJNxZadyYRoaQGqJYaTpOSTcspVgdn6tYPFAiPrOkyZVdipwK3c0OYZ5zV3V+LzEJb2CZk9+",
+	"PZ8SVzN91VwsBXh8R9L7IimKAxqIHhFxuAp+AuR38NtJBF37jHT3zpiZgn5JCjHN/oEUJfLMFE5aMM+4",
+	"50I4g+hCoWH9ZRW04bpfL6FcwZMdjw1Lfc19R/uEfVEt6kOJWFCtA+8KsrtRrT+TMGWWQL3WIAeYPMNE",
+	"TmDJUnnNkTFC9ZpZMrw+ZM+sDiP3YiEZFqQGZSXjoKIlvpOPzMd3ZETHUHvfu+Z+XljUN0ng7QK1PEiM",
+	"ppdwk9gjUpLFXcKNtrQwE/YqDAzHA3JvxSsjG7m1ZmW6cYWPLJIDuF2vRDh+PEowZUe6Kyp2jfHxSUlR",
+	"GRmyVhsvE4e+bUK02dxc3ONEqDdQ9hc6bC/usG8rmOoOrSXWdIbVhi+FOIJaw9BvaxkAZOWLj1kYUWSY",
+	"vMrm+voynYeJ0JKCNWkvRZU/JpFiX4c0YzITQwAthRJJRgZUnw3uRaaHUT0Ugb4k8Geq+mtoIqibEsqa",
+	"ZgtZ4uyPoQAo5GDbkJh6xKSaybJ51eRnkoD5iliiXrPyNbSBfEgJiLw2Wlo6OUltjjwtwVn1MJQat2qX",
+	"zMqh5bUWVJ91S0H7tV1Cr3kK2T1N0Wk9gA0nseXfyWariZ1t8Wboyc3aQYrrCS0wZpuVEQ/YNS/u1q5k",
+	"m1R9p8i0X9vBFyqHGiMxowmoBJnRMzHrvoaqOH7NzVwNck4VI6YANBnqRwnrWByeldJyOMpDWwz7Keix",
+	"O8VKFHkJIrdXKCn+RanpyqRuiYW9FZx9Rbq4xJYuhTimfGzAJ78NylgghO8FaASRv0J1KHeunUsDNSEF",
+	"EphQxepYOXsHP77LiB1YX2cTuVMgQxRcSstIUE7RqEmkZutMkB5TudZ9s9m65jlNcmrc+2gqgZLZWXMV",
+	"DZhh+iDLg6nuTmgc3bAGeUOjOE3QgHjNTWYIoAb5egxdMIRkx0TV+Uenbw9P2sd7P7Xf7B0eXZ0fXPik",
+	"anSTZKuGhmnIvJt50KLmyhAkCNqyy0HbPFU47Y7RFFKl2GCoTMEiZTJW2BfhmmOUn4WTZxltTSmn6tn7",
+	"NZOcoqA/dFI1Y9ankMV0fM0hHRTY28w+j073P5xeXaKNMhRpJ2YSVwJ5/rppAhS3i/D0SDqErHWc9EWa",
+	"NMip/jaDhDHYghW924XUQKYUkVSJfp4Tmw0vBhOzEVZStQsk/5qbRe3tQxafWYfQajZrdkWgYtJPE54r",
+	"QJTGMclWdM2V6NlnA2FGULWejEdg4id7RKboeoDdeXaWCZNM4SNr0mahJfeaw3TP5K6zjji0JpD1TQAP",
+	"QqMrkp5QiulrYbmRnA/I2AA482ueXQ7zOm44Z247+7VVX7kjuMNP87zB2KtLGt/su7aylPD9rbr3W3Uk",
+	"wJ6G9CYjzE4hopWfKpGq2W/VOeolTHnnOMZMnPho7cItNy5IaNlxnVmIVGJIRiK5AU2IguT4jbKLplcw",
+	"hfKb5T6MNkM52DqB427cG3O/dQFNn7V+wq1JwOx96pAnj7NO43jxkeLDOpHxHc8YTtPwFSCPuVqpSMo0",
+	"i78ezDrQvThe6kwPCqv4b3aqhSOYc6xuzbLyQz1hLJSFdPrZs1i1XGQujq6veyTnG7FD23bQbyWeikBW",
+	"pRxF8qPaRewE9x1Fx1K/2jjj1FrgVQZfTHrN0VnDZrDHwe0jD2yFckOHM9Yx5aERaJGttSwKldfcPzu9",
+	"uHR9IP0drMmRMX+m/guYZhdxiZrIXvMJKzMwntaBtMh2rspjoALmLKfdT8FsFCdZieuYQYJdhuurqCX/",
+	"OirAvy7TsZTqsMAV3JsHGSaiG6EHe6nN8S1TZ6bJV1LB4x6f+En6Oid56R6hIYJzXiLD4s3hLkSeed08",
+	"HM9kkTPcMXW2mWTGugbvUsgoJl0mXIyI4C6lvuYBTZLImLyM7CmSBjnDUYytDQXKoo96sR4KoeAIBo9X",
+	"Ktk1r4I784tmk/zXf242WpuNdeOvNeqLuIzdzFyTC28IqmLMzG2YuQ0zwHNa9DS8YWwoSV9wJlXmdGYc",
+	"3yK+Ywp/6Ifn4M35wcW79vnB1cVB++353v5BQaYnsoZ2S3QntyDDff+eSoVf6DWP6Bhh22NKol4ZXs8M",
+	"lAYwVVQ7IQDd6IIaqCWk5lhoTBTtSEzrljCVRK6HolVnDCIJ2mn7VnaV5guA5YjHkMyfTUgMBT9LcJkD",
+	"xABusyuSayj2nONUj3Hr5VYF9TcFT3m05draChoxbtiYDOgNpO5mNWtqdbHimlc3my2HJyocpHUu1HCE",
+	"1FL4XVckvftoFkxl5yd67ifqRv/1tQvfdQX31hUcfAqsia940dDvgbOR+XtIo2TlZ9uGFS1nzQO9pb4+",
+	"BQ8FoF5ZOWpS5XTAQuJn9at9TB5pkrfhKDX0YRVGi55p0PVLZp0sNAUJ+kIybj2h8UruEEqMWwj68Wde",
+	"5HF0A87R17wQKNIgUIjahNWIwZAmLCQBlawecck4FumIMbZIKpGAQDNiiW4SNojlu41a/aUWm1+sk85Y",
+	"w6XaCZIxFOgHEHs2HzNG47ypv8R2GI0yoGPYlgkoMTSuBXUXrznEggRiMBA8Y8Tk6pTJnOhTkaZiafVv",
+	"y6L31/BD+KegS0gXXHM36JuUCU1emRIZEuB6LRYJ0bG+HQkLGFfxGIsImpqmvlFR+GRAkxs5uwhiCtd5",
+	"D+kYcnBUmXvnXxxcXByenlyA+eXs4Lx9daGpW24Da9YwgbtdqaZDqPcYUhtg4vAl1zxmdGrJgrNSS0Uk",
+	"1YWFwBMKSG5VvRlyUmGP//ziUmG7c4Qm22Tts/nN+C1iSuSSlJe5Ldh0gGfQkH0bY4J+YeYB22yUUHON",
+	"TxeZcnE1j7sLu9IyH9xVdfNfyhC1ovPZt65lwRN0n/tJE8wMrMMw5pkKFX2FX2GTv7QDN+xhsQc3QuO7",
+	"C/fDXLgBijN9uA3GTXsH4hc7MZ5Shptrn02Cibt5ar9XSZac+AkxaNZrZvKkYOQZcRVQJggK5Kg8Jk6T",
+	"YBNLp+c9MGkOy+Y3zdagDUz/1yaSXwcx96b4xfloaGJdVqV5r0wqFD35jFCDDF2eSWIzfdlc1JYJFF2Q",
+	"dE3yCLlL2KcIA+3tR8BXYrYJ2SAfI9UvRFw6hRYKtehMJmyLlChDVzdb62jAG0US68QXr5eTtXLlV+Cw",
+	"C2t6Yn/8QkbNL+yQv5gwOC75f4lr//Su/K0lLGRnCeSQhdxAb8D++9WE6W+f+4OcE9YvNQuJR986myZw",
+	"ado30jspf4LXpiJzy3w0MLS+EEaFdb9MofKEKUxbQ6r+wY8HJ5cX7fODy4OTy8PTE98jG00S0nEhoZB3",
+	"zSNOuoyZvDm25KnN09QgBzTom4lHNE+YYXz8IWc5NWkwui59jNQ1VyyOJVgtIG+GngULPrBPNFDGXT4Q",
+	"g4EeMzQ9MQXPHgkEl+mAGVfUoYhjmTse+nl2J1Bh6gMZJuw2Eqm0ZqEffsBALX0MDP3tYR8//OCRvhjh",
+	"d5SPYU8skWYl1k/KeOBAwhVoCwDCTBwADjocYupHjtYchKJ+DqC7cdhxAAQb6bAezQq9RQp8XqGcgknE",
+	"wBkEgsVUgY8qzGFzGVFTKVpwQmP9ko6NuyyqXiHLIoqjsi8Shf6zWPsCtB28d83dBUXS4I8YMt4gbzI0",
+	"IF2BIe1YSRrDOJye0gNFqJ+n/vc9DPCw+aj0izqIJHD/AU0ljS38UsnQTTcrFfBMEt88nX7mfDxLz/Lt",
+	"RKUzySBEXJJqwoaMosUsz7eid2Ksdaba0jCGdLOYxWypqPKlErI5keVu7uyt5nSONqnGkFWgK5LBgj1a",
+	"3/VIYgl1LGiICQtmBMVnJ3q5SnR8scyHiZBfdmlLL2nFBAFPKTSvFJyP8QLg9J1TUb2MiKdM/rMFI37j",
+	"ekcrYOADoI/C07w/cFSBprLdRLgBe+ZVn2YI8IsHS0NzWIm1zwwLz9zNZCr2+PIcxW6m9LQwAAPmMEl5",
+	"7j9SqgR9y5BmV576Rs2SFWCP3y/KF7so4GpjTvwLXQTvMxJ/yHad0X5zASqTUutK70DpFcsSWs68WxoI",
+	"kBUQbL42XaW+X7ZCmAmxuoXMbJq3y6uiAaeEKcRsT9VnPO9avWFjySBDasTho1qD+Nl5QcaF0krVjXLb",
+	"VZa/+sswVmUPtVslZaU8PmWDFQv/PjArkEnuaLJBFYHcYbEY5SWW82TZ/iyGBHqcF+sK5yucTJX8pHzI",
+	"RJniucwIAuGfwJj0lRIFQXra2F4xSxZzOjJNGbPvnoZLyIZfo+HvqVQDq394gGa21AVpLzZJJDHFIOZ5",
+	"bTRaXhN8fjiTu/gfN8cmeEYi/aQJI1BTKHQSKF7zoM+CmwbZI1yz99EtRIsqmjnpQJ7PrAok3lOnJmV1",
+	"c33du+Z+xGXa7UZBxLhqQxJh34PMc5DAVYupKErrFdY8SMRipfBbtAsa94G88mVH4+M1F13Sav5rax2n",
+	"Ir4t7dQGF4qpWdKgj5PoPfkJC1g0VJiJNGEqTbiPGfyueTY7bNhooKsTSUr1UFquhjZ+rUGu8uwKDh8n",
+	"n2Wqb5TfLeVEdyuwa+9iLDYW6MjfIJsGwX7Qtk3K88+gxwncg70M4VZXe+cZDz+w8ZNpvyeW+djuUjA8",
+	"OvCH37PJfM8m82jq6oBFt8wjSNH1VUfSgdnRZ787UX6rKjsVW/ilMudJmqfKzl8WjDV7ikflgimJhNMS",
+	"Okvpq5T4MK+fV6018m0YdU0VwF1CoSPy4AOqgr6mrLAraZ+qWoN81Fy3zz4NIS3AqZkikqQX3TKO6Qdg",
+	"UOmEy5mIO8xZa8a65lGmO98BwuljDVZjwfI9y1/CU+jDBNPDQWAf+uvBi3bNnSfNBhZCnpupV02/Kwtf",
+	"Yr2KKOhD/t1rDsaPEF6pQFkOcD5p3zfBK98uVYcVfifo3wn6X4OgiyQklATjIGbm4leND3yd8rAumcJc",
+	"Ipoy1b48hbckdpHl0hgFIdggqxBvSTbyuA4ZA3XiYJBCxQpHL5JVHl9kfdxxpjF8d2TyvIB0kQ6ktRpm",
+	"O3hm+OkGOXGSuO6SKVVLg/i2Cg+mrYkkFkiQ8PjaL1+BsOIT9sl8ZWO6u1EM5Q8olFsQCQnEoBNxZhIf",
+	"AXcuwa0UQUI6Y+TAQ/bJZKYBqTwQUjkVAMREAqVBFMfAyItuvsk5+p/j7Cj/m6uAykYzlfyXe2csJD9E",
+	"4MAyY0i3tP8K75dTyXj2yBpxHk8B5pbzz7Njo6G4qu8QGPU90k3jbhRjK0xGEjMqmazN0oXBEI9zQO6N",
+	"LB9vTvmyBYPiTV591CfX3RVK6M9V3zkE4LsG797mv5iFPZZ8a/o7ZarqP4mgdcoLzyxE79kJ2yJ1pSyq",
+	"iF+sb+6bFHp5j4j70M4te+43CJCZ7GBMMS89sLTaszKJBk3j6OSTaeFCKJ2EKqqCRo4sUMjVdh3NY2aj",
+	"GWUuNZvNZmOe6HNp9vhNSz92kd8FoO8C0F9AANIP3BRd6DA1YkzfTZGrq7+86PM5Y1fv1j7n3ObdA6jw",
+	"Yg76LGORl2ick9h5jvNAe4u2S1L1eRrHfl7curbjylFWmkPmMBFpr+9wGOTSGkOwjhM42WtGEbIVIUul",
+	"ZZo8C7TtW2uQd4JDEsrc6x786Gd6z+c2zG/UhX66NvQX9qN3IDQrZlR/+d2Z/rsz/RPXylGOVsbQGzI0",
+	"LhDLcNQZsV9EoU3W6Pnhl4dOu6/kTewsFVVa4JBN1UxvVlPjflmFQb5FW+/+SWXSfLrFAqmz9e8i6SN4",
+	"pDrwnFmFamZ4CpYmlY8RnFfuAmLK8JmMUqAvIaYYwyXkdyJVLEX7Yh2TUHs2kwumldLyV5/Kfm0HKmeS",
+	"SJmQu2tuqi2A/Yz8LiJuokScNJSFyhfoMjJyazqYCvyYyzdhw5gGzGTosuAdMh5GmMATrIJZRQeTANhE",
+	"Y2BdhyynRpYGhwU3pjb3Na+CzXEk0jgkisUx1tPFAKMRZ4kxweXZyfv0NsvKKW2BdFsxG1OlZWCwRSci",
+	"Bfpg2DgUsNxsbnukWLJitinv0E28/yQZMSemWV0cfcRlhM52Z3BIObKYYq2ad8WsJFXZFyNu868GGOfp",
+	"8E+WCV/EQ2Xt/vn4qO/M0BTpxsIqRIoBE5zZ+OGlY6ktwV6SD1r7nP+xKPFJRuocAhlQTriAADIoY2wI",
+	"CwsbBBJkQO7HWeV3TFRf5nZQXW9uYu0dO4qTFhk8yvKZ27aJX9shCdNyoimlC7W0Iy4Vo+GsxCsTZGyZ",
+	"/CnFTZtkX9lu/7trtv4i2VpmlY5Z9jp5M7NhzMOop+CjF79H35nn+2auuC+SPDxUZZFeyqHVs6w/ud5z",
+	"ZgCKkyWmzImh1BHgyFGnfhWJ2DgZV33N+vk1zLkFknL2TZfGUn+VgWBm6Cf0+HrhFRaYSwRX5Fv5fpsf",
+	"LAqjlWAJy8ATmWtnScF+IEKMGkp59EfKbIxlHnpppLTMo153yKQ1spebJbVgCWZPZONCzDgAtWjBRA2C",
+	"aKaR3yEhg8tAFaQcmMk2oTyUSSJPKfvZSb6S5IdK8YLIVaIXN9/fWyPufZf+/hrW02+dsd0LQ6hH5xI2",
+	"qCpDE9YXqWQefp3gL30Wd2uPqlTPWk2ZOmexygUq8qSmrSVv8fc0ct9yGrkibn/pN/tRbemQpSNicWjD",
+	"RFADskv8rGrnhHW98LaDehjTJCFQBEelt0gw3a3j3ikdLUX+xk8zEhFvp9KWPJ4O5YPAQsKF43gFHl3T",
+	"w2QRfisb6h168C2a6e/Fj3wlSvbdVP9wJuO7bf9J6tjnKCqSotTxqOyI0cXMVH6cg6o4NHrivMBvHP3/",
+	"7F3rbhs5ln4VQkDD0m7JUZxLp+Vf7s30djaddBAnGOyOAhdVRUk1pkg1ybKjCfIs+2N/7XP0U+zbLHgO",
+	"yWJJVZZvsp2MgEbHtlQsXg/P9fu0YXmz7+ONa/ObxmP+qJm6RDY4DnXnbbgFb4Oby6vDMt9W0P2iA/Lo",
+	"S6mZ2hDy+RAFVHRE9izyRoLSQtVoJ9kSHkGcwlAE69qz5w3yAQvPYQ70lAGPBnMF0flB+bn9yBE7CMIE",
+	"9qNOV+NVEqrNCYTL015T+McefzzQlw79VFOAgaZduOfhh3sgIEj90oXdd9046hbth49wDi+yHeqkwDXm",
+	"PDe+ron4ldBxOO9t6QihVhwdoW0p3viKe1K7L2KcxElP7odfdeeY+8YUX9wtexrO522lcECKbLuWu7lO",
+	"GfNF02S1Yrkb6pWR2Wy1ZrkbipZ7rlz5kKR/pB4pAxP5IH9XlHhKEKpCGzmHWcDLvkvFEpjaIJAH6XKf",
+	"cZVIqH5NPBh0s1b+O07BfZUkXzHhFnobcm2vWqrKPtP5AuB5DwYHz/uPH/cPnn0YDIbw3391ki3Vsja8",
+	"9vmtvfaPllc9HgwedwCt+DcmpvZoHTx7mnTmhfC/P77bglpYus2mEx7JneV0C5aT9Efby0r3h3VZiR9s",
+	"LTD7HvUNTdKoFLP/mi0BTQi64ThsA1dlGlWVnZyy5YnXWdLe0FHyLkdiymoADSAwxzQ7xRzS6m2m/54t",
+	"OF2yfEgg8SGubKVEgx/KPS/VSKDQBZx8JP1SUAKriiyWzcMKIIloQRd6Jl13XOXaniapPi3t9SCA6XMk",
+	"UmjkaI4ASng1OJ6D9BDBiT5IQ7l9RpdjAz/j9/zPiqFEJ4UwbMocQP68EFKREgiEu5TAl7Fo96fk4OBJ",
+	"8uTHg2Tw5Hny4tnT5McfnyUvBj9WgEYphQ6dyDOmJlyep4mfm5E4V3TR2ye/NSIIBtxVZfU5NQUCQc4d",
+	"3qCe2b9DjqInjOk+PTgYiTDmk3mh4c5Le4cVRwxUtY0ZSZ03HJ4iqfv8pKwOR4Tyh5yC9r29w8AtF5oM",
+	"YHuwqIgT4pCt0Cdv54KDcwyL5wxmgaEfzaodJUfGghnjOelGeCpTJc81pi0HuCgQkGkE6gBBB8B7Ctun",
+	"14SyAt/LIlJZ3GkjCEIwAZWA1bI1FG0DHG4Fqeg2uksNreoDkXun3t9XuWPgwYOAQQsAsYJeuaBG9MCe",
+	"Q6bA4yYkmUsIa9j9iEn2sFH8/E4UYzBzgFrhdnXLfLmNNpZmlvh5sjuuxq/gKsqjJnDr2E4RaggyTMYo",
+	"Zr4kvaK0gP0xErjDopaqnRlRDCVAVgGsEjDuMVtKoEpHUm83sjxxZJ8jMWaZnFvB58g28nSfHNU6XBGC",
+	"+/RfN88+X7e+RidCmhN3LPZJ6tW9AFoSp78sPAglWKQjEb59EpTDqFRhJFAVRF8uCEBHqIttgPFvtYqE",
+	"TOmCM62hitV+z5f2477RhiqjSerynNP2Mgh44Q3L+d97W3Zb4auoq/eUS4PT1GJFO1YZN9lR9QQeOyut",
+	"bpBe03CDbnq06ZFdos4O5uA+vQjvOAW+IX9arPSG+9CfkxYluQ5tEE58m/682dXw6IuDZGonjXhltFOf",
+	"PBlTobxqgrjBVhgDEhRneYQakKDSB6V91kCGL7r8m0bWCC9+t2vyXSi4dolAd5+VL92y35FVuNlF9LtD",
+	"KWsJta2enEcZFRnjW4UBqbrUbtMi9poLJ5SiOpKgfkZ67sVWwGENQNHVuVaNaUOXRM+KxcIq7UGpSkCl",
+	"nBTK6pSoSS+oMgXlfHkSnk6dDwAKzMZAfJYx+8EhoSStfY2k4cO0Xi+WFgJqh0+grRPQvyFnI21NUiLn",
+	"MyZs17nVmcflfBEzkEEkBZAmdUX2VjHPKUa1bXxdaYQOXlNp9ElOyUOBi4pGE+mVX+9VHCfVDnkASuNO",
+	"Afy2kqi+T90Rz2lQHi+lKbaDYLk71V1hXy954aGkv+cb7x1dzj1LKbgNCOOaIXFeN13gp5EjQgG4MoBb",
+	"eQDC6v5yvgJ/L/mrbEioWKKvyjZ+mUso9kl6LPdIAbZ/ttrzOcuJ49a81LV1uHptHa7dWQ03FI7ju7mi",
+	"ouE8pDvK75bdHbW7o3Z3VCV3CK1wdG7vrrqKV2MTzfamomkSuA3B81yJ+QQDF1CbKTJe5m1ZxiBA7orD",
+	"eOvx8isx2e6C5jd0iuxpMis0JM5/w+6RCCX+2plNjUfrl6jhb/poVQPZfLSi2dydr5ufr0ltDz3AM9Zm",
+	"/fwiVRVJTipulSiIzfKUTCjnxDHVVy77iDAwRMMhj4Aa0i1E5N53TkEXx0ur6drgRmxL0ICMEgCKDyyP",
+	"dW4uB6EXGtrTFRo7eSOB0IUK98ierjk6QzS9ykiQZ0ydxL2O0jNcWKObOlsFWLlg/qp8jqGLsGvC2QRA",
+	"CPWsWHgDMvZ5SnUpl2fV2+4GO7IK88fR7BDBj94AZiILOSQABuFctElLp5BZ8xYdpm3gEpVs+x4M0JUh",
+	"3VMAPprTFsu02vFJ5cn252k9HEfoxDBFCkO6rma+0PEjvZ1lu7Nsd5ZtZ9g5nhULQHG08t7erXISXLF7",
+	"LlC+fTPXpxG26tNHnLtjzuwVCdlRvjgg0Fnu11L8KSTu9wuhmXB8w7ocYyq2r0sSkPHmUvuPX3/cJ69X",
+	"VfUhaKoerkifFgukJV0wagj1CW4JXBrkfFZw5gjQrEYwEjS3lnRDhpbVjN/5YX8j1QGuv3F9QAN8RMgJ",
+	"zahSS9RNrPil0zagM0Onl+4DZick67Cfl1ttUi026aY/OP3yxG0bqEjTjJ8x3dsnr8xIQL6jveSoVSN9",
+	"yqOZKQZedXvOEIqCGTvhUDVeTCFJGE7SkmAvhyT983/ThKR//jekKf/f/6RIh4j4x0QzqrIZUaXQSIRn",
+	"VDFVdO5Z85CHCPJOmSKGfbZXG7UN0rH9/w8//ADtnpzA3/rjtOcgmnVGvTLls4ndfMDxA0K+wqVXTkrt",
+	"WfwwTRzV3ZFIYcX2/0iJog46mgpP76e5POfLffJWWuXMzoNIiaZLDQs/hGg38tQyKqJ88kKMBHZMsWnJ",
+	"KcCuKlermxeUs8yQ7l/+7c1R/+D5AXRLlqhKp2VKJpxOE0I1OT6n0ylT5OMrO00jMWXCnjSWk4wXoNBb",
+	"+4YUpufRRmAnfBRFJvOwdFiHyD4bu4GkGIn0c39eiD5+3IdV7avSDs2E7GHIWp7YPSUl146ACbPZmZhI",
+	"lQFMD57/qnZEzwplWs5Cvd4kKi95PBhcXF5iBW9ThzvDJw0HJvL3U0R7wVlxi88ZBT9n2k9hfPZhdH22",
+	"QvtLGFPV95xNaMlNZ9jp+4oh+wUmyrm9SuK/1b4A7SWdPvz7qWmUton+GVX2G3AtHUtl0PXZSeAX9L/4",
+	"X7BB/+NLprPOp+0W4zhJudn94YXlzvdxCwU5i+o+9QpL+NO678N/tEW8RF95QtxZ0DWg7D2dVEqMkSTN",
+	"FZ0YyGC319NmnEV9WoYE8xZz1W3ErUIhunfck/HoR9hiObpV3kEg7iqtHwIEolfBnBzIqKFcTq8osC5j",
+	"Sj0al/z0Tgg1UYUrDJtH9U+An1QCQEKOzjerE1uxBmxqep8cCeJtxpFABYQKbIYzesY0scoeQkG4PHLF",
+	"cnJGeQlc0dg4asZYSmW/ha/38pZYPc7aBMqqy17UgphNosLAukgWVhJXQwZ92hhVjEvDdErSL19B07YL",
+	"lpL0b5/S3qGrP3R5orUKRMU8qoUjZsnt0IE6CQhj7IBhsijMDvB12j5jn6xRkhDF/s4yV/p4PpPcfRAr",
+	"6uczqRlJmd3SOkVVDtzpY4rvGIluav/Vf3vyaV+flrbXUdma3VLGmtA/y7ywNvbCbtEX5E3xM9Qu/RwK",
+	"56lxdYfHrz9qMqdLa7RYW8glB/ElFJRZ0wcW05VyKnmOpU/uTfY7x68/WusblVAwcOqleozk1NAx1Yxo",
+	"U3BO6FgqrL/UTBWUF/9wBDi04KViDrMr5zI77Y0EmDRGFVXBIarmGAWHkeD2yiTnBai71BH9PBs8ISkc",
+	"s5PMCbbUVyC+Z0Yt+whEkJAZPbMP+lG5KW2y+H8u+enHhd2Lkd2/jVt5/UX3hE5SdeQ909YUaLij/wpo",
+	"keB9Z7ndc7Br8VS4U4CBAnTxdHbcMt8/JgnK8HCBOGH0OBkMBpV3aby08qP15hzLfNkHYuTO8MWTFy+e",
+	"D17c8EKN+FIvQiNzmZjhogeyLBociEZmjmMGtjXLfSDNIaEfVnEyzK0EiRSzy/gybY+JOiRUZTMoaQ3Q",
+	"6OG2Cx/mzZin63bDS+hHZTfcBOz0MrBlfqIK7adgh1R0/dDIQz/buLuq83E9zbed4Ca2d7fr29lgcO7Q",
+	"uh8yWvf1dt/W02QiduxrY3RHX27A6bY71O/CQmTKU17/FQFd/JZ0eFgOHMweFWuPwYvRcPVtWEMjxxSL",
+	"Kr/De7CwimG8JFTAh40BiPhqu9ChhXB7t3MxbQsM8DqusLuWTDv07R369oMEIcQ0hEmlHOxpJ+O24R+L",
+	"1PlHFaD3BYQgXjiH727/JFfvuvhI72nkJQerKKQ6ZjL3/jEAOUD4gl2k6aZaQ8gypcZnKQbUeExOg4l+",
+	"eBwgsXrReDhiZo7bzW1/H7f8jaS7RH2+E/r56H2bA8fxUu2O9C0Ej1V9hz4Myr1fAQatSoVOMEdPeT9z",
+	"QkphCk5SJCzWRyYl3dQYfgzKh04T8nywv//iefJ0MEh8WGQkfhoMkJCvEC7lI61osdKQPm+Vdhby2X0C",
+	"jkevCHB+Hrd8JPxkrhD0aO+AjxLxVcnZsJbHX2X2zqU2JKzpSKC4BYmTEADyGCvpbIuV604veGEQVW9S",
+	"KrA6ql5AIMp1X0gzEoj4twl9sWvvUN9KL0r1xy7tk7cVeCB0dTgSrfiBPmEf/NwVkGAtGgOoYuSlohMD",
+	"oSHnwhuJoOKQVsRGiKx5/mqASkHP45jL7NSaWppy5vIVMWsel06fM7ZwzIseaC/kLjWlFkTi6oYYc1vO",
+	"b486ek85CvFUtWhykfhJ3PHZ4crtsh/+ubPT7fXndO0JhMgzqlAikmzGslNZXkDLdNn89OoWv8hujNWD",
+	"R19qqK4XhoOaYKqm9m60twxcsji+Mc1O9wmiXkEkuhHF1ONXBQEtVZD18LGWhJKDwVN7aXtMVLjxuj6r",
+	"nxgpTyEZNnK8tSCgNlLTwJvrwv9ykZ54QBGa646m5sHT1MBC1bekxya+sqq8MYRz4dYa3NOdvIvR3Lm3",
+	"RdX2wQNzpbyPL4DLuFNW74xHUGmQbxVzarWTrYnKkfXo63GFPCf/SmJTknR/gkQz5nLTZL701TQV9RhU",
+	"FcuygqQSDbjmPuUBp6Cie225hRLPDl/HAPf3nlThpmu4r/4C7/gGbJW1jt4RItRVbRO/aLsS2p2l8f1Y",
+	"Gm+QiK+u4ICEWW7Jwpgxys3sH+0lry4V9QCEbsGZZz6x02oloe2ptRR+/fDh3aGVjrlkDmxClo4bwufP",
+	"NuJT/+p6sEXhgq+4IHrlB0M5ODyuqZPUV7q2sL8VZ0zYlyyUHMfEZjj/nU+wGHLBBF0U+350bbrp7wsm",
+	"jt69+o/j39/edNpcWZsc/521h+zd+0gusxLAIaMCw3OqSVXqOFFyvo35+zAr9Ho3qCZuDvx0zpmhK5O5",
+	"pHPeur3t6GZU5H2fOa1lqTIIbRhVmllCxkuDtZX2h2aAdezWfx69+e1qq+F79v2shpuDhtUAh8FlxQxb",
+	"Sbv3+fCULCDa8GzwpMrzaVyT9/i6e5Ep8G7AtLFrQoyik0mR7d+7pbNiTdO82CCR4HG7rVBBXd+JbtNh",
+	"NYb9GWutw5boJJ1S8c6w8wj0VfeGtbXPoARdJ54h2UG6ylMm9H4VN7WaUGe9hBgsEU26hgkqjO4lLs8g",
+	"kJaLnBTirDA+ShkadKSSTWX8K7WcvkIqejhkgKw/fgyutBDvSZxvDXMjMKcNcX76kMvGWT5lCgjFvW8O",
+	"8yViww0nebbZExl1sdITGjASED6pahUnDduGE4hlQgmhWGlO5jSbFYKRrkNnShwcjkcT7yURZ0WEYKUB",
+	"2wPaNTMF0SkIt8Goo946UI/mGnG/HgiBiMX8dgYwJukyBM+lMjNiGOfIkeNEeojnua8VRjM+wfIgMmFY",
+	"7wFpUpnVb1Bohm45qMv1br3j1EykmhOazwtRaIMSiHSPXr559RbSFHvx7rXfamgmaAa44rVTqWGMUmUz",
+	"Bs1Lt52tJk3GlNt5V/GOdme3eQ4b7g2nv7VcHKFZkOPrjb50DeG4EaDEdnjB5IKzhIzLghsflo3EQtRy",
+	"LjMNsuFzHyYo0lgj3tchL6CMvtRM6SHOZNKhZV4Y9LGsOGFA2MMy2Db+xX4cUTeHdvHZxP2CSnFSJ5RP",
+	"Vghmk5U03GQ13StZdf8ka3p30gmiIfwlRsBL6lg1yQqaeOK2ZBj5m6O3R//eMKyVgTy8jh9/OPrll6t2",
+	"+xK9vKBPn75+/f8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -271,6 +271,7 @@ func (s *Stock) Move(l Level, m Movement) error {
 	if lv == nil {
 		return fmt.Errorf("inventory: level %v/%v moved without being locked", l.Product, l.Location)
 	}
+	availableBefore := s.Available(l)
 	row, err := s.q.StockMove(s.ctx, db.StockMoveParams{
 		BrandID: s.brand, ID: uuid.Must(uuid.NewV7()), ProductID: l.Product, LocationID: l.Location,
 		Kind: m.Kind, OnHandDelta: m.OnHandDelta, ReservedDelta: m.ReservedDelta,
@@ -292,7 +293,7 @@ func (s *Stock) Move(l Level, m Movement) error {
 	if !slices.Contains(s.touched, l) {
 		s.touched = append(s.touched, l)
 	}
-	return nil
+	return s.emitMove(l, availableBefore, row)
 }
 
 // release gives back every hold of reservation id (its allocations among held) and ends it with
@@ -331,10 +332,7 @@ func (s *Stock) Change() api.StockChange {
 		out.MovementIds = []uuid.UUID{}
 	}
 	for _, l := range s.touched {
-		p := s.products[l.Product]
-		lv := *s.levels[l]
-		lv.Reserved = s.Reserved(l)
-		out.Levels = append(out.Levels, apiLevel(lv, p.Sku, p.Name))
+		out.Levels = append(out.Levels, s.apiLevel(l))
 	}
 	return out
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/events"
 	"github.com/ecompointer/ecompointer/server/kit"
 )
 
@@ -121,7 +122,11 @@ func (h *Handlers) UpdateStockLevel(ctx context.Context, req api.UpdateStockLeve
 		for _, e := range exp {
 			l.Reserved -= e.Quantity // expired holds not released yet are not reserved
 		}
-		return apiLevel(l, p.Sku, p.Name), nil
+		level := apiLevel(l, p.Sku, p.Name)
+		return level, events.Emit(ctx, q, req.BrandId, h.d.Now(), events.Event{
+			Type: api.EventTypeInventoryLevelUpdated, Data: level,
+			Aggregate: events.Aggregate{Type: api.EventAggregateTypeInventoryLevel, ID: LevelAggregateID(Level{l.ProductID, l.LocationID}), Version: l.Version},
+		})
 	})
 	if resp, ok := updateStockLevelAnswers.Unmet(ctx, err, "No stock level for this product at this location (a level is created by its first movement).", "stock level"); ok {
 		return resp, nil

@@ -1,0 +1,46 @@
+package inventory
+
+import (
+	"github.com/google/uuid"
+
+	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/events"
+)
+
+// levelNamespace derives a stock level's aggregate id: a level is keyed by product and location
+// and has no id of its own, and a receiver needs one stable id per level to order its versions.
+var levelNamespace = uuid.MustParse("7b0c8e42-5f3a-4d1e-9c6b-2a8f4e1d3c70")
+
+// LevelAggregateID is the aggregate id of the level of product at location in events.
+func LevelAggregateID(l Level) uuid.UUID {
+	return uuid.NewSHA1(levelNamespace, append(l.Product[:], l.Location[:]...))
+}
+
+// emitMove writes the events of one move, in the change's transaction: the movement, the level
+// after it, and the level's fall to its reorder point when this move crossed it (available above
+// the point before, at or below after: so once per crossing, and again only after it recovered).
+func (s *Stock) emitMove(l Level, availableBefore int64, m db.StockMovement) error {
+	mv, err := apiMovement(m)
+	if err != nil {
+		return err
+	}
+	level := s.apiLevel(l)
+	agg := events.Aggregate{Type: api.EventAggregateTypeInventoryLevel, ID: LevelAggregateID(l), Version: level.Version}
+	es := []events.Event{
+		{Type: api.EventTypeStockMovementCreated, Aggregate: events.Aggregate{Type: api.EventAggregateTypeStockMovement, ID: m.ID, Version: 1}, Data: mv},
+		{Type: api.EventTypeInventoryLevelUpdated, Aggregate: agg, Data: level},
+	}
+	if rp := level.ReorderPoint; rp != nil && availableBefore > *rp && level.Available <= *rp {
+		es = append(es, events.Event{Type: api.EventTypeInventoryLevelLow, Aggregate: agg, Data: level})
+	}
+	return events.Emit(s.ctx, s.q, s.brand, s.now, es...)
+}
+
+// apiLevel is a locked level as the API shows it: held stock of expired holds left out.
+func (s *Stock) apiLevel(l Level) api.StockLevel {
+	p := s.products[l.Product]
+	lv := *s.levels[l]
+	lv.Reserved = s.Reserved(l)
+	return apiLevel(lv, p.Sku, p.Name)
+}
