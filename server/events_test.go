@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/server"
 	"github.com/ecompointer/ecompointer/server/servertest"
 )
 
@@ -364,5 +365,82 @@ func TestStockChangesAreEvents(t *testing.T) {
 	move(1)
 	if got := next(2); !sameTypes(got, api.EventTypeStockMovementCreated, api.EventTypeInventoryLevelUpdated) {
 		t.Errorf("after a refused change: %v", types(got))
+	}
+}
+
+func TestOrderTransitionsAreEvents(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	b := newOrderBrand(t, env, "orderev")
+	p := b.product(t, "ORD-EV")
+	loc := createLocation(t, env, b.owner, "OEV")
+	receive(t, env, b.owner, p.Id, loc.Id, 10)
+	order := api.EventAggregateTypeOrder
+	fulfilment := api.EventAggregateTypeFulfilment
+	onlyOrders := func(n int) []feedEvent {
+		t.Helper()
+		es := feedAll(t, env, b.owner.AccessToken, b.brand, api.ListEventsParams{AggregateType: &order}, n)
+		return append(es, feedAll(t, env, b.owner.AccessToken, b.brand, api.ListEventsParams{AggregateType: &fulfilment}, 0)...)
+	}
+
+	o := b.mustCreate(t, oline(p.Id, 3))
+	// Refused: more than in stock; rolled back, told nothing.
+	if r := b.create(t, newKey(), orderBody(oline(p.Id, 100))); r.StatusCode() != 422 {
+		t.Fatalf("oversell = %d", r.StatusCode())
+	}
+	if r := b.confirm(t, o.Id); r.JSON200 == nil {
+		t.Fatalf("confirm = %d %s", r.StatusCode(), r.Body)
+	}
+	line := o.Lines[0].Id
+	f := b.fulfil(t, o.Id, api.FulfilmentRequestLine{LineId: line, Quantity: 1})
+	if f.JSON201 == nil {
+		t.Fatalf("fulfil = %d %s", f.StatusCode(), f.Body)
+	}
+	if r := b.fulfil(t, o.Id, api.FulfilmentRequestLine{LineId: line, Quantity: 2}); r.JSON201 == nil {
+		t.Fatalf("fulfil = %d %s", r.StatusCode(), r.Body)
+	}
+	cancelled := b.mustCreate(t, oline(p.Id, 1))
+	if r := b.cancel(t, cancelled.Id, nil); r.JSON200 == nil {
+		t.Fatalf("cancel = %d %s", r.StatusCode(), r.Body)
+	}
+	expired := b.mustCreate(t, oline(p.Id, 1))
+	env.Clock.Advance(31 * time.Minute)
+	if n, err := server.SweepOrders(ctx, env.Pool, nil, env.Clock.Now); err != nil || n != 1 {
+		t.Fatalf("sweep = %d, %v", n, err)
+	}
+	b = orderBrand{b.relogin(t)}
+
+	all := onlyOrders(8)
+	want := []struct {
+		typ     api.EventType
+		id      uuid.UUID
+		version int64
+	}{
+		{api.EventTypeOrderCreated, o.Id, 1},
+		{api.EventTypeOrderConfirmed, o.Id, 2},
+		{api.EventTypeOrderPartiallyFulfilled, o.Id, 3},
+		{api.EventTypeOrderFulfilled, o.Id, 4},
+		{api.EventTypeOrderCreated, cancelled.Id, 1},
+		{api.EventTypeOrderCancelled, cancelled.Id, 2},
+		{api.EventTypeOrderCreated, expired.Id, 1},
+		{api.EventTypeOrderExpired, expired.Id, 2},
+	}
+	orders := all[:min(len(all), 8)]
+	if len(orders) != len(want) {
+		t.Fatalf("order events = %v", types(all))
+	}
+	for i, w := range want {
+		e := orders[i]
+		var data api.Order
+		if err := json.Unmarshal(e.Data, &data); err != nil {
+			t.Fatal(err)
+		}
+		if e.Type != w.typ || e.Aggregate.Id != w.id || e.Aggregate.Version != w.version || data.Id != w.id || data.Version != w.version {
+			t.Errorf("order event %d = %s %+v (data version %d), want %s of %s at %d", i, e.Type, e.Aggregate, data.Version, w.typ, w.id, w.version)
+		}
+	}
+	fs := all[8:]
+	if len(fs) != 2 || fs[0].Type != api.EventTypeFulfilmentCreated || fs[0].Aggregate.Id != f.JSON201.Id {
+		t.Errorf("fulfilment events = %v", types(fs))
 	}
 }

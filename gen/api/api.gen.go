@@ -125,8 +125,10 @@ func (e BrandRole) Valid() bool {
 
 // Defines values for EventAggregateType.
 const (
+	EventAggregateTypeFulfilment     EventAggregateType = "fulfilment"
 	EventAggregateTypeInventoryLevel EventAggregateType = "inventory_level"
 	EventAggregateTypeMember         EventAggregateType = "member"
+	EventAggregateTypeOrder          EventAggregateType = "order"
 	EventAggregateTypeProduct        EventAggregateType = "product"
 	EventAggregateTypeStockMovement  EventAggregateType = "stock_movement"
 )
@@ -134,9 +136,13 @@ const (
 // Valid indicates whether the value is a known member of the EventAggregateType enum.
 func (e EventAggregateType) Valid() bool {
 	switch e {
+	case EventAggregateTypeFulfilment:
+		return true
 	case EventAggregateTypeInventoryLevel:
 		return true
 	case EventAggregateTypeMember:
+		return true
+	case EventAggregateTypeOrder:
 		return true
 	case EventAggregateTypeProduct:
 		return true
@@ -149,20 +155,29 @@ func (e EventAggregateType) Valid() bool {
 
 // Defines values for EventType.
 const (
-	EventTypeInventoryLevelLow     EventType = "inventory_level.low"
-	EventTypeInventoryLevelUpdated EventType = "inventory_level.updated"
-	EventTypeMemberAdded           EventType = "member.added"
-	EventTypeMemberRemoved         EventType = "member.removed"
-	EventTypeMemberUpdated         EventType = "member.updated"
-	EventTypeProductCreated        EventType = "product.created"
-	EventTypeProductDeleted        EventType = "product.deleted"
-	EventTypeProductUpdated        EventType = "product.updated"
-	EventTypeStockMovementCreated  EventType = "stock_movement.created"
+	EventTypeFulfilmentCreated       EventType = "fulfilment.created"
+	EventTypeInventoryLevelLow       EventType = "inventory_level.low"
+	EventTypeInventoryLevelUpdated   EventType = "inventory_level.updated"
+	EventTypeMemberAdded             EventType = "member.added"
+	EventTypeMemberRemoved           EventType = "member.removed"
+	EventTypeMemberUpdated           EventType = "member.updated"
+	EventTypeOrderCancelled          EventType = "order.cancelled"
+	EventTypeOrderConfirmed          EventType = "order.confirmed"
+	EventTypeOrderCreated            EventType = "order.created"
+	EventTypeOrderExpired            EventType = "order.expired"
+	EventTypeOrderFulfilled          EventType = "order.fulfilled"
+	EventTypeOrderPartiallyFulfilled EventType = "order.partially_fulfilled"
+	EventTypeProductCreated          EventType = "product.created"
+	EventTypeProductDeleted          EventType = "product.deleted"
+	EventTypeProductUpdated          EventType = "product.updated"
+	EventTypeStockMovementCreated    EventType = "stock_movement.created"
 )
 
 // Valid indicates whether the value is a known member of the EventType enum.
 func (e EventType) Valid() bool {
 	switch e {
+	case EventTypeFulfilmentCreated:
+		return true
 	case EventTypeInventoryLevelLow:
 		return true
 	case EventTypeInventoryLevelUpdated:
@@ -173,6 +188,18 @@ func (e EventType) Valid() bool {
 		return true
 	case EventTypeMemberUpdated:
 		return true
+	case EventTypeOrderCancelled:
+		return true
+	case EventTypeOrderConfirmed:
+		return true
+	case EventTypeOrderCreated:
+		return true
+	case EventTypeOrderExpired:
+		return true
+	case EventTypeOrderFulfilled:
+		return true
+	case EventTypeOrderPartiallyFulfilled:
+		return true
 	case EventTypeProductCreated:
 		return true
 	case EventTypeProductDeleted:
@@ -180,6 +207,21 @@ func (e EventType) Valid() bool {
 	case EventTypeProductUpdated:
 		return true
 	case EventTypeStockMovementCreated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FulfilmentCreatedEventType.
+const (
+	FulfilmentCreatedEventTypeFulfilmentCreated FulfilmentCreatedEventType = "fulfilment.created"
+)
+
+// Valid indicates whether the value is a known member of the FulfilmentCreatedEventType enum.
+func (e FulfilmentCreatedEventType) Valid() bool {
+	switch e {
+	case FulfilmentCreatedEventTypeFulfilmentCreated:
 		return true
 	default:
 		return false
@@ -378,6 +420,51 @@ func (e OrderAction) Valid() bool {
 	}
 }
 
+// Defines values for OrderCancelledEventType.
+const (
+	OrderCancelledEventTypeOrderCancelled OrderCancelledEventType = "order.cancelled"
+)
+
+// Valid indicates whether the value is a known member of the OrderCancelledEventType enum.
+func (e OrderCancelledEventType) Valid() bool {
+	switch e {
+	case OrderCancelledEventTypeOrderCancelled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrderConfirmedEventType.
+const (
+	OrderConfirmedEventTypeOrderConfirmed OrderConfirmedEventType = "order.confirmed"
+)
+
+// Valid indicates whether the value is a known member of the OrderConfirmedEventType enum.
+func (e OrderConfirmedEventType) Valid() bool {
+	switch e {
+	case OrderConfirmedEventTypeOrderConfirmed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrderCreatedEventType.
+const (
+	OrderCreatedEventTypeOrderCreated OrderCreatedEventType = "order.created"
+)
+
+// Valid indicates whether the value is a known member of the OrderCreatedEventType enum.
+func (e OrderCreatedEventType) Valid() bool {
+	switch e {
+	case OrderCreatedEventTypeOrderCreated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OrderEventAction.
 const (
 	OrderEventCancel  OrderEventAction = "cancel"
@@ -396,6 +483,51 @@ func (e OrderEventAction) Valid() bool {
 	case OrderEventCreate:
 		return true
 	case OrderEventFulfil:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrderExpiredEventType.
+const (
+	OrderExpiredEventTypeOrderExpired OrderExpiredEventType = "order.expired"
+)
+
+// Valid indicates whether the value is a known member of the OrderExpiredEventType enum.
+func (e OrderExpiredEventType) Valid() bool {
+	switch e {
+	case OrderExpiredEventTypeOrderExpired:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrderFulfilledEventType.
+const (
+	OrderFulfilledEventTypeOrderFulfilled OrderFulfilledEventType = "order.fulfilled"
+)
+
+// Valid indicates whether the value is a known member of the OrderFulfilledEventType enum.
+func (e OrderFulfilledEventType) Valid() bool {
+	switch e {
+	case OrderFulfilledEventTypeOrderFulfilled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrderPartiallyFulfilledEventType.
+const (
+	OrderPartiallyFulfilledEventTypeOrderPartiallyFulfilled OrderPartiallyFulfilledEventType = "order.partially_fulfilled"
+)
+
+// Valid indicates whether the value is a known member of the OrderPartiallyFulfilledEventType enum.
+func (e OrderPartiallyFulfilledEventType) Valid() bool {
+	switch e {
+	case OrderPartiallyFulfilledEventTypeOrderPartiallyFulfilled:
 		return true
 	default:
 		return false
@@ -1231,6 +1363,30 @@ type Fulfilment struct {
 	TrackingNumber *string `json:"trackingNumber"`
 }
 
+// FulfilmentCreatedEvent A fulfilment shipped lines of an order; `data` is the fulfilment (an order event follows it in the same transaction).
+type FulfilmentCreatedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Fulfilment         `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: fulfilment.created
+	Type FulfilmentCreatedEventType `json:"type"`
+}
+
+// FulfilmentCreatedEventType Example: fulfilment.created
+type FulfilmentCreatedEventType string
+
 // FulfilmentLine defines model for FulfilmentLine.
 type FulfilmentLine struct {
 	// LineId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1
@@ -1563,6 +1719,78 @@ type OrderAllocation struct {
 	Quantity int64 `json:"quantity"`
 }
 
+// OrderCancelledEvent An order was cancelled and its unshipped stock given back; `data` is the order.
+type OrderCancelledEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Order              `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: order.cancelled
+	Type OrderCancelledEventType `json:"type"`
+}
+
+// OrderCancelledEventType Example: order.cancelled
+type OrderCancelledEventType string
+
+// OrderConfirmedEvent An order was confirmed; `data` is the order.
+type OrderConfirmedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Order              `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: order.confirmed
+	Type OrderConfirmedEventType `json:"type"`
+}
+
+// OrderConfirmedEventType Example: order.confirmed
+type OrderConfirmedEventType string
+
+// OrderCreatedEvent An order was placed (pending, its stock held); `data` is the order.
+type OrderCreatedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Order              `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: order.created
+	Type OrderCreatedEventType `json:"type"`
+}
+
+// OrderCreatedEventType Example: order.created
+type OrderCreatedEventType string
+
 // OrderEvent defines model for OrderEvent.
 type OrderEvent struct {
 	// Action What happened; the sweeper's expiry is a `cancel` with reason `expired` and no actor.
@@ -1608,6 +1836,54 @@ type OrderEventList struct {
 	Items      []OrderEvent `json:"items"`
 	NextCursor *string      `json:"nextCursor"`
 }
+
+// OrderExpiredEvent A pending order was not confirmed within ORDER_PENDING_TTL and the sweeper cancelled it (reason `expired`); `data` is the order.
+type OrderExpiredEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Order              `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: order.expired
+	Type OrderExpiredEventType `json:"type"`
+}
+
+// OrderExpiredEventType Example: order.expired
+type OrderExpiredEventType string
+
+// OrderFulfilledEvent The last of an order's lines shipped; `data` is the order.
+type OrderFulfilledEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Order              `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: order.fulfilled
+	Type OrderFulfilledEventType `json:"type"`
+}
+
+// OrderFulfilledEventType Example: order.fulfilled
+type OrderFulfilledEventType string
 
 // OrderLine defines model for OrderLine.
 type OrderLine struct {
@@ -1657,6 +1933,30 @@ type OrderList struct {
 	Items      []Order `json:"items"`
 	NextCursor *string `json:"nextCursor"`
 }
+
+// OrderPartiallyFulfilledEvent Some of an order's lines shipped; `data` is the order.
+type OrderPartiallyFulfilledEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Order              `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: order.partially_fulfilled
+	Type OrderPartiallyFulfilledEventType `json:"type"`
+}
+
+// OrderPartiallyFulfilledEventType Example: order.partially_fulfilled
+type OrderPartiallyFulfilledEventType string
 
 // OrderRequestLine defines model for OrderRequestLine.
 type OrderRequestLine struct {
@@ -3521,6 +3821,244 @@ func (t *Event) MergeInventoryLevelLowEvent(v InventoryLevelLowEvent) error {
 	return err
 }
 
+// AsOrderCreatedEvent returns the union data inside the Event as a OrderCreatedEvent
+func (t Event) AsOrderCreatedEvent() (OrderCreatedEvent, error) {
+	var body OrderCreatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOrderCreatedEvent overwrites any union data inside the Event as the provided OrderCreatedEvent
+func (t *Event) FromOrderCreatedEvent(v OrderCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"order.created"}`))
+	t.union = b
+	return err
+}
+
+// MergeOrderCreatedEvent performs a merge with any union data inside the Event, using the provided OrderCreatedEvent
+func (t *Event) MergeOrderCreatedEvent(v OrderCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"order.created"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsOrderConfirmedEvent returns the union data inside the Event as a OrderConfirmedEvent
+func (t Event) AsOrderConfirmedEvent() (OrderConfirmedEvent, error) {
+	var body OrderConfirmedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOrderConfirmedEvent overwrites any union data inside the Event as the provided OrderConfirmedEvent
+func (t *Event) FromOrderConfirmedEvent(v OrderConfirmedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"order.confirmed"}`))
+	t.union = b
+	return err
+}
+
+// MergeOrderConfirmedEvent performs a merge with any union data inside the Event, using the provided OrderConfirmedEvent
+func (t *Event) MergeOrderConfirmedEvent(v OrderConfirmedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"order.confirmed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsOrderPartiallyFulfilledEvent returns the union data inside the Event as a OrderPartiallyFulfilledEvent
+func (t Event) AsOrderPartiallyFulfilledEvent() (OrderPartiallyFulfilledEvent, error) {
+	var body OrderPartiallyFulfilledEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOrderPartiallyFulfilledEvent overwrites any union data inside the Event as the provided OrderPartiallyFulfilledEvent
+func (t *Event) FromOrderPartiallyFulfilledEvent(v OrderPartiallyFulfilledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"order.partially_fulfilled"}`))
+	t.union = b
+	return err
+}
+
+// MergeOrderPartiallyFulfilledEvent performs a merge with any union data inside the Event, using the provided OrderPartiallyFulfilledEvent
+func (t *Event) MergeOrderPartiallyFulfilledEvent(v OrderPartiallyFulfilledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"order.partially_fulfilled"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsOrderFulfilledEvent returns the union data inside the Event as a OrderFulfilledEvent
+func (t Event) AsOrderFulfilledEvent() (OrderFulfilledEvent, error) {
+	var body OrderFulfilledEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOrderFulfilledEvent overwrites any union data inside the Event as the provided OrderFulfilledEvent
+func (t *Event) FromOrderFulfilledEvent(v OrderFulfilledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"order.fulfilled"}`))
+	t.union = b
+	return err
+}
+
+// MergeOrderFulfilledEvent performs a merge with any union data inside the Event, using the provided OrderFulfilledEvent
+func (t *Event) MergeOrderFulfilledEvent(v OrderFulfilledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"order.fulfilled"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsOrderCancelledEvent returns the union data inside the Event as a OrderCancelledEvent
+func (t Event) AsOrderCancelledEvent() (OrderCancelledEvent, error) {
+	var body OrderCancelledEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOrderCancelledEvent overwrites any union data inside the Event as the provided OrderCancelledEvent
+func (t *Event) FromOrderCancelledEvent(v OrderCancelledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"order.cancelled"}`))
+	t.union = b
+	return err
+}
+
+// MergeOrderCancelledEvent performs a merge with any union data inside the Event, using the provided OrderCancelledEvent
+func (t *Event) MergeOrderCancelledEvent(v OrderCancelledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"order.cancelled"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsOrderExpiredEvent returns the union data inside the Event as a OrderExpiredEvent
+func (t Event) AsOrderExpiredEvent() (OrderExpiredEvent, error) {
+	var body OrderExpiredEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOrderExpiredEvent overwrites any union data inside the Event as the provided OrderExpiredEvent
+func (t *Event) FromOrderExpiredEvent(v OrderExpiredEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"order.expired"}`))
+	t.union = b
+	return err
+}
+
+// MergeOrderExpiredEvent performs a merge with any union data inside the Event, using the provided OrderExpiredEvent
+func (t *Event) MergeOrderExpiredEvent(v OrderExpiredEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"order.expired"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsFulfilmentCreatedEvent returns the union data inside the Event as a FulfilmentCreatedEvent
+func (t Event) AsFulfilmentCreatedEvent() (FulfilmentCreatedEvent, error) {
+	var body FulfilmentCreatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromFulfilmentCreatedEvent overwrites any union data inside the Event as the provided FulfilmentCreatedEvent
+func (t *Event) FromFulfilmentCreatedEvent(v FulfilmentCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"fulfilment.created"}`))
+	t.union = b
+	return err
+}
+
+// MergeFulfilmentCreatedEvent performs a merge with any union data inside the Event, using the provided FulfilmentCreatedEvent
+func (t *Event) MergeFulfilmentCreatedEvent(v FulfilmentCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"fulfilment.created"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t Event) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"type"`
@@ -3535,6 +4073,8 @@ func (t Event) ValueByDiscriminator() (interface{}, error) {
 		return nil, err
 	}
 	switch discriminator {
+	case "fulfilment.created":
+		return t.AsFulfilmentCreatedEvent()
 	case "inventory_level.low":
 		return t.AsInventoryLevelLowEvent()
 	case "inventory_level.updated":
@@ -3545,6 +4085,18 @@ func (t Event) ValueByDiscriminator() (interface{}, error) {
 		return t.AsMemberRemovedEvent()
 	case "member.updated":
 		return t.AsMemberUpdatedEvent()
+	case "order.cancelled":
+		return t.AsOrderCancelledEvent()
+	case "order.confirmed":
+		return t.AsOrderConfirmedEvent()
+	case "order.created":
+		return t.AsOrderCreatedEvent()
+	case "order.expired":
+		return t.AsOrderExpiredEvent()
+	case "order.fulfilled":
+		return t.AsOrderFulfilledEvent()
+	case "order.partially_fulfilled":
+		return t.AsOrderPartiallyFulfilledEvent()
 	case "product.created":
 		return t.AsProductCreatedEvent()
 	case "product.deleted":
@@ -44564,496 +45116,508 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3pchu5ljD4KgjOF2GybpIitdiWFB0zsizbsrVdLeVaVM0EM0EyS0mAlUCKZrkV0TG/Zv5OdEzMz/k1",
-	"/QIT8wD9KPdJJnAOkIkkk5sW23XbN3xVEon14ODg7OdzJRCDoeCMK1nZ+VzpMxqyBH49uKQ9/d+QySCJ",
-	"hioSvLJTuewzkjAp0iRgzyS5ZYmMBPdIVyTEP+zWj6kK+j6pUiJVIniP3NI4CqkSiUfO3+yT7VarSf7r",
-	"P182XjY2ao2KV5FBnw2onoh9ooNhzCo7levKxnWl4lXUeKj/lCqJeK9yd+dVDkM2GArFuKqfs2FMxyyc",
-	"XqOvkpT5ZNRnnKh+JAnlcsQSEkmi+oxIJRIWkm6USGW/UgK+StgfKZPqmSR+NlMwrn9gY59UuVD9iPdI",
-	"QjmhPRrxyfXzdFDZ+bWiZ6/8Vrb6IxFQXGMZWK/Oj4jowjqChFHFwgzSswC11kkoD+Vas7W9QVud9fqL",
-	"YCOsv2Cb3fpLut2pN4NWuM42upt0K1gbJiJMA7VM6+fNUuifM5WM63tdxZLpLXzsi5gRyQLBQ6kBOqKR",
-	"Ih3WFQkjKhlr0AHYSNVBhFazsT4bEzaaXmUQ8WigIdvMlhRxxXosgTX9VD/HQ6sfhrPQ1R5qFO4geOOI",
-	"cThlt7fBmEgRybgiFFGXCM48QglnI3J1dPiaCNVnySiSrEHOEtGJ2UCSgCbJGJGLDpjumDISceKbuQ9D",
-	"3yOx6JE44kwDR8w60Wbr/eutX/Y3/9662Prp5du/b/688f7Fyfqr5x9KTuTOqwxpQgdMmTv7SqPDLDgA",
-	"ruwSymEH+CcAxVwCSTabmyTlMZN4UQIax3htKCd7r48PT/SqIz3ekKp+xatwOtAL6phpvYreb5ToS6lv",
-	"gbvFrkgGVFV2KmkahaXYtZ8mUiTla/c5+6SwgW8vyTBht5FIJRnSHmuQ0yH9I2WE8pAoOhiypM5uo5Bx",
-	"tUMoCaArUX2qyIhKwoUikZQpC0lnjERCsuSWJUDI4O84kgr2TjabzWzjf6QsGec7x3ELZzmgn44Y76l+",
-	"ZWertQ74a/9uzSVpwfgDG09v/5jeML2KRF8+ImmXkWqY0K6qR0x1632lhnQY1SOHXt2wcR0peb35oraj",
-	"j09fuZfbmy2CM1/zqn9d+ce//z/XFb9GREIo6VB9T8UN4x5pNRrrW1vkNpJRJ2Zk72L/8JAEfZrQQKOa",
-	"R2Qghiy0ZNMgCoC+z665GLIECB18dMOGyrwPrw+Oz04vD072f25/OPi5fXl55JPq+ibp61MIWZemsao1",
-	"yJ7Z7ChS/fxW3bDxNTdz4CfmdpHqgKm+CD2i0dIjHRGOa6THFKJxgdADBfJg5GvulzwnOwReDw+WnqQc",
-	"cEXT/V2y9elTdlU0sDQS6c01yKWzRjM2JWHU7bJEkxK7TsSm9XVS9Z3jat+wcTthqWShX9slo34UM2fh",
-	"trNUURxfc70kD5Byu2SYiLe7cdTrK7+G0PMdmu3rS2JORpIBTW5YeM39Ty7u7BB7hX1SHcY0ALLNiUhC",
-	"ltRIwrqpZICNuCo9iUg1tbxh4x19Va55yebMkAipGzZ+Jl2gwDWNuhELcdGRknCUzyS5ujp8LUnEr3ks",
-	"9PkFVLKd7DbAfZZDFsdAo6JQE11L4HTT7M130KVxza/5R90z4wbIDWNDqRt3RMpDFmoclGkQaFKoTy0e",
-	"0bE0h72HUKAxqW5++lTz9IkFfTJKhGLX3GCLp7sB5gsej+3LIgE3YURFBkKq4p043vupfX7w5uri4HX7",
-	"1c+XBxc+qbaekw/RK9IZX3N7QexFQxJO+iIOJeky4GP6lM8e8+zgvP3qfO/ktR7XazabxWHj6JbZvcnd",
-	"/KHTT2IkM3THq0En76hGfbgveMWuOftEAxWPCZWz8IWMRBqHpIpYFdrLqclRELCh5oCirjklqhjpU3nN",
-	"gz7lPRYSGfGAGWKhr65zTroHzG55Pby1jWtuyThSx5yOT3B7M/nSl6y5sf3iJatvNsOt+uYGe1nvBNsb",
-	"9ecvtzfp1ovu9sb6JrCuziuwvvVi8hUYUqVYohfyr9Xryq/X15/Wm3X9s6V/bOhft17pH6/1ry8Ofvvc",
-	"8ta3tu6uK//2a7FZ/l3tf0y9ql7lU91MVR8wKWlPfzlIpebLCCV/pELDGFuTqnkQpt4D/eC26vMfBEAD",
-	"LnBIPUCHBjcyprJPIi6jkJW8decZs1D65E9x4KILlCh7XJCCkZkEbCe/+nje15xKwm5ZMh71WcIIiyUj",
-	"VcmQ3PrF1fkk461qHukAzk5iMV4Mes03m00ym+x5RAqkVfbWBJQTrldCQnxCRyK5IWoUBWwlLJ3Nb33H",
-	"2sfD2i5ItTPQVMvJGU9q5GHkioBQaQQZMMqRBSqIPhuNVqNV2yVaVqYx05JGzoq31oHM4iAZE9Ig/g8+",
-	"GejlaKaQj+2M+LIawUNCK4BHIAYDWpdM47KGGnC1okv0g6vGRNGe9AijQd+CtQAsjwjYK43jMfE/roFg",
-	"P2L0Rnc0CGwWo/fBxygh472iRNGOB2vgKhGxXhAXvD5xDPo5ISk30yvaq2VcN+F0oMfz8SI0Mv1CY+YN",
-	"MS0WKBZcPG82JzD7+od/q35cq/3PBsULWPvDdaVKfvDID/Na1H5YGat/mH9aBjjOoelP57DnadDX7y7u",
-	"F3CY30YKyCaKhyVSXOQ2eZgodxQNIjV9X85ojxEZ/clmiVMx9HPnMsyJPic4NlQFtJquYqBVqhiwypaZ",
-	"+43zBg/b7anmjWdOI8y3D5vjDJU3M2cZZt8/bJ5zpuXg+YBLCm0eNt8Fk3LeXDL7/mHzXMk5R5TKB5/Q",
-	"ne4sh4JLBpqYvVT19XUN9D3WH2giyDhcCjocxhHi3trvEtWB+Uz/I2Hdyk7lf1rLNbNr+K1c06Oem2lw",
-	"0uIF2yMGXpqEiiHjuwQYHf0oaukDHkapb5+j6N2nQZ/V95FIT1/aPeSpfS7qwE37u2YYAsRLSwUdRgI9",
-	"SIjv2/MXm9vkv/5zq9ECvd4cHsVoTO3Qld88h1hnn5bfB9qzFGLGamFJPqqm311enq21Gk1cp7z/OqH/",
-	"1Drx0xKsuPMqr2hodIxz0GCImsS/WXTIRtc9Qj2m0aNHgre7NIqZRsKQKRrFlZ0KG9Ao3iE5j4SqS/iY",
-	"0DBMmJQVr8KSROgz//VzpRuxOLQ99YtYwmiVDXL3m6bcUlEegAKapqq/lrBeJBW8w5nCc5EuU0t0qazs",
-	"bGpSriIFoDSAIvlmSbZZA9u+UkO5s7bG4Hpogp80QnZrISjX8r512G/lzlvydhl1btnFcvTIpJMwemPU",
-	"CkMW7JABjTV5YCF5f3F6Qqp+9kFbn6df00wQTkJuIxHjxvSDrxmfGy5GnMB5kKo/dcy+4VI1c8i4lh2G",
-	"LDHNI058PFO/NnGpJ9XiZfs2zdcKbWHz+4J34yh4GMYC4rQVvWHcxdU9rqV7kXJldQeRNEjGPkVSSWQO",
-	"HhXFtnMUy7a2PEYFtstjYNIeSXn0R+rw6gAh0Ho4UoOdU+YKFsfsBuqQiROfMM7MO3C3aYkJZTVceSOS",
-	"ThSGjD8IWbrZKA6qXPbxGTPyPmcsxHunH2y5Q8NBxPV1GETw6E0hjv5+DdreD202crR546xvWbzJ9/Qo",
-	"iONyFKiQ0G8vjWMxQlU8qBIi+aiU4K3g7EEHC1IFa/f0OJNHm0scYJShccJoONanG5YSAdQK1nHIex1p",
-	"y3ls3uKSlj1N2MHjvSV4l5HksRCOM5KwdZIOPZKwW3HDQk0V2KehZkse9VgP9f44jQ/ghXzY+eJIbXxs",
-	"i4Q+5ezTkAUgu+qviQiCNElYuGtULo7RnUQhqskTNhSJ0nJ/pCbRABDkz/sc/ZbLZ9jtW6OfXfuyuGA3",
-	"/YgcRhFa+u1PE4ZaHbAZSM3Wgi3hOoM5rvu6sovMCOzlmcwMzRP2MwfOfWotvKlkj4pYJ0K9ESkPH4RT",
-	"XKh2F0Zx0OlEoFrDSDilBMJ8t5RDRHi/N2Ezx6IToYhd5rKYw4WqY5/HQBoLE0tOgIvQnKJjlR3QMTwU",
-	"kjFSRZWdEnFI6JAm6nHZxjM6jgUNL4U4oknvYe/GEMdqKyHaMYxWeD0cdtxY1ATsrM8IKJFA+9vcfLn1",
-	"4jnpjBV7Aq6ytTEtuMBilBDELnlZvDDbrSsh6tj3sZ6aKfhkDJUmFQCraoscR69c14+c6UK6Y02Bj4wv",
-	"CXgLRXqiNyjnPQhlnOFKhORL8BkBNRkpGBEzrf3GrrXoqOyzzUnEeUqXq3sg4XqOhC44V5ebXejVTe/H",
-	"wEHHK5DTAbiy5FYSaizLJBa8xxIC3AFXO0Q/9PowwCT8qEh3wZLbKGBXnN7SKKad+GF0SuJw7dQZbwLp",
-	"QqpoxzgjaEqcMBr0dcPH5G4cYmR2SIpLWhYPzIbqbu/HokUZJALK8U1KbotMIBejHZLyDESk6ttOLoj9",
-	"mgdkVsZiZFy2XEc/FQ3MOyDdAfTHIlW6s+kySiLF0E8jEHEchZrtBLYpENwgIzbSA8EvbSua+7Vd4pcc",
-	"v0+6iRiYFdEw4pqoavCyBjkxPqRa3NGjKcZ3jUmYanG86K9jvSm/EUn/QongZh8p56OptJ1BZ2GNUYmA",
-	"iKjn0eKDUYikMQgKMbtl4AKEfjEDccsGehbdnoE/TxGCM9yI54GjrAus91KIY8rHBljyQcTEKMbaqp8I",
-	"pSbfLyHIgPKxIe2azY+43CWAPOBYG1N9m8sYHWh7rwdm3dGdZStI7GaXJysJVawOV/KR3pVsMVQpNhgq",
-	"aa9dJI2DL9zyzJ/TwPavc92uuD46kUR/PpAvAnNN26gRJh8nik5u6DLhqBqmUGiYiG4U30/t0mzlSFTY",
-	"1vL4k7rdHkl2QgNHkDDwP6Sx3CGUgDKR9zTu5Ir9DqMJCE6gqqWkQzXv2ONUpQm4h48g2AGhqLfkoXtx",
-	"Amr+NIwY19IZzUCcD2U1PUZ21R+FkdQPSZjjrEg8zZTCNfbMZM66JzD248ePdVddWO65QvMWwOhrkDGi",
-	"BEklswayrSb5r/+cHajxCsECaoh/ua5EHCDahr1dVzz8ou1M/S/XM5FuRsTHQ+/QMBF6rgfzeXZvhilo",
-	"D6mUI5FM3SfLNNjvNdMH51V+qfJR7kGa191b5WzU0ueVrpcLqMe4Xx9ZHNfx+qC2OspMZ5R0Uol8UZLG",
-	"j6uAuuIyHQ5Folh4zMKIXgIAHnDwaT5ge6BHbANM52kjMhPqBFf0BDqILRcFsoUSWCgxC10eB7IB6jBA",
-	"HXo+tiJCM/7+JGj8R0WCj5pRf6COW6KzSEG7vfO5Ama7r6b/Xl750FmL+C3jSiTjNRr+nkoFHPE3pzq/",
-	"8yoiVYEYaBkKbOFlUJ5sMkl0BecsgGfMhKRkkqaWGmIhlRNX4cgTHabhHIjBQMti4Y4mUgM6xscf9aZ9",
-	"estIhzFuhY8GOS+JTpnwzQXeE5QYrukW/EttTBzwodH0w/D1z/gUoU1yaC97uuac6rYn3MansY2Qql+8",
-	"e8bf+4mtJag78CcQ0syNmPVMkv3T4+PDS0AxCCbE9y+LREU1fKDnqRaw1UHkMNIPp/UKAAx9JokYcYxR",
-	"AQaDhTXwLV8Ka/fIVrNJEgrBMRAoQslWc4NUMX5lmIhBJJlErRyfVlQYD+ut5qbt0qOKgbsVeCqDzGWk",
-	"q6GIoyDSgyWMKqLBQLvAXCZMMh7WdkpDvKZ8/m1wDYZ44DEYGIouofYqw5JDzcsDnOZdPgiqesTHJsNv",
-	"dPsDCzU42zLH64uGqFel8VkihixRkX5eujSWzHNZDrRsX2q2WKP9L6d9yUfb3Zv6h8FoFB79vv3hp723",
-	"l+Jn+cfGT1tn0fCPeLP/aou3bl++7Tf7R7+s/7158+LnQWv4ceP2p9y/8W1CA0beieEQ2IyM6dypgMvx",
-	"MLJhnqQbgfEImG+vMnQWO7E4Vwp4+DpXipm023KXMLFDZzzrKjxvvBwg80nUCRud2abo8Wk9Bn8tQMes",
-	"0Bk4DwcXnd8ZuhLtGZe6RfhRPIUgUuOFbqI48r5ueudVQIZMlu5lWt95FU0WW0t2O4rQPUL3WV+hzzoc",
-	"gJCKxvvw1i/V8yzvAOfQM1H1S3Q9x8aT54d79RC+OczmHNy+OYkcC48EDwVfHf8mID8lrR9enJKN1vPn",
-	"9Rah8bBP6+uagDnY/2oipqEw43ohvuHXvfovv31ev1s1QmGdBHQYKRqTmOk2kuzVfyFVysn06ojm2mrO",
-	"zgA5CqBqrZNXtNOhPUYuVMKYKonKWA5qRxbh8sGveKTIZsmIs8Y4K+BfPtDJxxZ5/tPB5EizBzrPMNGl",
-	"TYwqlpCZ2DE9mFJJ1EkVm0McPi/eXBGJ3iSMgTxuI6doNgupBiIWiQexGR5pNBq13SxCdavZIAc06IP1",
-	"Tr8SLf2MbzWdgJMsjmrUjxQjcqiJMVWERcBrMB6S6umQ8b2zQ7IBTtho/aEm9F50iSFyY7QRAlPjf6rb",
-	"T+vwqY9+jxLsgjYO3EghvCuSAL7amYgdyrfp13Yx1AldL+0G15vuXgo3S8sfsZb7Kp2YBjeaX47+hJuu",
-	"4Tugn9wT2WpO0gq4UYUtTN/teVCbeBknroSmYHtpGKmDWyvVLv+M0ECJZFamiFSyhIz6gmiQmJwZ1HU/",
-	"tL4lVZsYwqgsNcClGDDBWW5jg9EiJVnczTJsDBNxy0KYAy3uVasG8aySE539TPh57ilY2yU8jWMciQvg",
-	"9sEyVFhflRasJKhnRasNSVg3YbKP2sdag3xgQ2WTxTACgHkmrToWI/2HScpRLe5m6lgon3Ur3lTgiF48",
-	"KiMxymDq1prcL3uqSEXWm+vP661WfX3rstXcaep/v7jDh1SxuooGJWEIXiUKJ7OMLFw7K1n79LjDyUVu",
-	"NJqNVmuj8WKZrUo3+Gel1YX3gawyqsD5ETb2Ql0a3ZdG372euWH5Io/Fn1Ec07WtRnOZudMs/mjGdQsE",
-	"D1jCWWjwuwvClovEJv7ZRgyAy/zKKNlZHXCTjG6GCV4eOGXJiVcI2IqGFRd+Lm6X8lUZ7I8iuSpBixQb",
-	"FH9Z7phzxKjQJKHA9+bJZvQ4K4IHpi+MMX+vVkE9mU2JaiF+OGSa8BDfShJtlHhtcMhOZnqasjtQRfyz",
-	"04tLUrQ0+A3iGwrY7oqkZwYB40Y8BqPWJI10/HQwZ4bgzGbP0WgaqYxcPpOkx7j1HauCBoZChgqU2OHJ",
-	"jnpck/UbNiYDSG6jnwurlcnC14xdDDDcxF85qnK4EW1I0cFCMCTiJ5nbE/4Zi+CGoXUFtwx5VvBrkars",
-	"lzaN4xx522ZuR4IzcA8NQrfTYQiRfV5lwAYdlrQTNtBPGujy7FvVNvhe/NDmtih+OnPKfEvFYysGoU3s",
-	"fpqldCMHV2UVAiZlJvcX8fRCM3dUEn/PWGdhNzvEWAav02ZzI3BGgA+YX6RbbPy+33kbRKfR+8OrPw9b",
-	"J9GhPOTnW8H+4fPDwZvmh/XhRrj/frvBxu+Hwcaxbhj/vL6tgrfbww4/j4Po/XYjWI952dbRvigPS1eP",
-	"2cpSrqLYPP9TlskiS7i9KPQ4O6d5EFOCWOsPXjRN/Xdd9VZAkyQChlbaTDQiWQFs/H38C38fB+u9hPK4",
-	"ecib94MeQMLSKHsR8XSLGGg+m/H2LSLIV9KEbbu0FDp6BQScgK67Pveky0guJEdbVdvyBMwYUupgoT5m",
-	"37a7HwMXLMPATWvS9jiNx5qNjskB70WcybJ+Mk5LkkNeQWSbR0KWRJq9z/zgQHSkCvMaGuf9fEqaTVln",
-	"s6c0FPdRj8I4ohZGbDmdI66egx5hfqqBKfbIqP8ASs6B5xO6rJC7tZl4++QcEd6Or8MMwdznIi7SmPO9",
-	"k9ft048nB+cVr3K8d7L3Fn67uNx786ZIevIvp074VRrfHCo2OAdfwfvd/hKuPUlZLjLqXWYpO6n1MfcI",
-	"jJmJvOaQNbNTQP8CHDtCxIzy+115cCFfLLPxkH0qDL0gyaZXkTfpQjfOm7REJa5nwu4eXgwL0VIsSOOb",
-	"q6FkiTLJLuR9LCiI679+traP1yYLX8AMPSMnokHWNZ+VRAHbG4hUi3at7e1ts9HK3kG99XJzvf7q6EPl",
-	"zstGmqKMk2NsbwNz4A6yUf/47tIxs1Ygc2Pl7re7h93WfYCjgZMFE6qkDrF/q2kYFfv35M0uvarzz+Ve",
-	"l2hFMlS8r3f3XvU+5QGLITXLPdAoYRS8QSr7qVRioPkxEzGi+ixKyCDiYWPaRGa7ufd27ggTCr7m4nSh",
-	"0xuFYa1d6h57NZLjWW4VDESSsECRvkgkIx2wCYyJVHQI/p/cMYPtVCgZpEHfBnBo4WXYT6hkaGJGX4dp",
-	"SE1N6oJswfwZiXO85wqZy54vtiC6W7i/0W9yF8WBS9FS8G6UDO6Ll0M6HjCuzpmhaRoIUXvjWI1ejY5u",
-	"wsPRu/RF9Gn9Jd1Qf5zRabBP959WPLAE3WRMW9CuQo4CUqXZh8NE3EYhOFBEYa3Iz81b0Yq2sVKEB9r3",
-	"Jo27UYybWR3lQbhKKjuVczGmMTnGJCiQnRkeD/2bcZ5Z9Op2WhWv8kdKITdXZad1p489ocFNxHsn6aCD",
-	"0xy31jc2t56/eLn99lXJbbDrcW9BYWkrWhTNTpYkulOwtMbc/DlZ35r/mkzvubCVwvZXx4FJQ+0Mkg+I",
-	"kWc6uwdiYDqcnUovoQH7X8wXjUAMtOApMLoK+M+pIzQ95wP6ABrd2bHmN3Y2oltPwsFm7oGhZoPDpkG7",
-	"zy1B37uP7+oHexeXuTvJAZWaKiSsL1JZQttpoKJbVsjehkzuQp6X5i4RS1jy0bdhsc+ABYF1F7BC7zJ9",
-	"TnTbKbKvBzLjzIb8fWl8YBgGFx9pSCew0TKlISVH4pbFNGCo7EJnN/eFkH0xrG++XG9tFGhcnjJuaeEi",
-	"J3PrmszJfjQcRrzneLKge0ruCZH5nqCTgvEoKTH/35WwCDkc5utJTLvy7ZdZXLICAGIEWaNtBCHk6sMc",
-	"lx2iwfYMcvsr/cbt2sQ9Q5s8v/jqFaD8pOTaRaz7UGou1ITS54jRW1DQgDOiQEVjcQ9lDgbJZLLAKbdN",
-	"JAXEaUhGfSGZSVqdw1yhIeCWJauatLaXknpLUHUpClP6+Hg5bk6PPJsgTIhrK5AEWnAIKfokZATtoaKu",
-	"I6UaCu5VFO1pYlHpMKkki2OWVKZF1+Lq5oI1b3lPRWgBwxY6FGtwv3Z6LEn8TU+k/RPQW9Qzb7qC4iQH",
-	"/VILu8DGd/Z85ne61G0mERl1MtZN0Vn1bPR1UoPeA4Uf891JnMdNk+f6ixcbmgtXKjYWHbDTTCHqamR2",
-	"er/3IbaJ+xItDITO36274nY+V2gcn3YBgHMP+/LI9tGQyhgwDY4VGekwZ0BXVfkUOi7H46JqsuBhPGE3",
-	"6+vHGv3FMmOZcf/C8g1gbY6UJH0q+8Vn5OEuygsU3fk+itsoBa9D96ZezMOLU7K53npBLHUEZ8odsLnb",
-	"6lD4DVgHOQmiJEhNTslq1hszR3PmAUC6KQ89MkxYEIlU1gdM0dgjiknjXxWS6woX2ZTXFZhUkph1FRGp",
-	"2gUPvzChI26+sRmm351/8MjF0RERCfnx4A14S5lyDjXMXgUrGdAx6SViBPU5yCDiIskylzsG/r2D1xWv",
-	"svfmRP88OtI/j+GT0z398/xC/7yCTz6+1T9/0S1f7R3rn6/0569ea0Hl1Vv4/B18cvhG/4RxXp3Az1PN",
-	"ir461+O/uoBPLqH9xzP982f4/Rf9+f4e/HytR9h/Bz+PdJv9k5/1z1P4/Xxf/7yC33880D9/0Y/p6/e6",
-	"/esP8Du0fA1jHrzVvx+c61kOLvVKDq7OK17lzXv97ZsP+tu3r+DngV7h23d6128P4RPYxdsTPfLby7/r",
-	"nz/rT959gJ8nuv27Sw2Zd1e6zeFrPfLhkR7h8AR+/7tueXgOv1/otb2HMd+fws8zva8PB7r9h7fw851u",
-	"+eFYj/bh7KP+eQ4/P+r2H2D2D79omB/t6dGOYOVHH3Svo3P97dGFXtURtDwGeB6/1p8cv9VnegwrPz7W",
-	"fY9P9DjHAKvj8yv9EyBz/CP8/AhtftJwO/4ZPoHTP4ExT+DETw5P9c9T3fLkTLc5AZifHuvfz/Y0tM8O",
-	"dMuzt7rN2Ts91xms9uwIPv9ZQ+/ve/qT81P9yTlgyPmV7nv+UcPhAr69AHy72IffX+teFwd6zIu38DmM",
-	"fHGk8eHiVEPyAqBxcQGfA75d/Kgx5+Jn+OQXDZPLd3qWy/e6/eWxhsYlYOwlwOTyXJ/O5SV8AvC//EW3",
-	"vNp7p3++1WTqClZ79bOG3hV8+yPcqR/hTH+E0X68+rHiVT6CSP/Tnt7RT/uv4afexU+n8MmZ/vkzGNV+",
-	"gf3+cqzP/ZePb4u2N5zQkRU2CtLORonz+cYM5/OeqK/ikb4x1yMdaaj1Q993ZMkVHrJMqeMYq6ck8Uz2",
-	"yHIpu7rozUlwLGODd4X6lf3ih30x6W3/t81Nst4kL7Y3n5Nms/WyOOhmc06lj1+b9e2/VWukUf/tb6vG",
-	"DIRRL1LSQ9dmjBL7G6mSGmmQOrzWM5VaM1UrB/ZEig/nvhgMaQKOyZLVIy4Zl5GWYeIxTGvqAEENKd0k",
-	"3CUyTRKRcsj4YxeYsLzc21MeeeaxXdzFKWekSwPl2ZA7/VzqF18llEuKcYGWCXAi3yAwEdJlmQR/6Dzq",
-	"NklEHLMQQuDMu8z4LYvFsFgiS3eEAjkQO75LfP0fH8MpMRLP5LGGpEo+6Yo4FiPwkAojvZVBxKlCV4EB",
-	"BbnYMIQYptqGTD2NWIzmcITY9Ei3PBIjhJU3NYb1wFtqnCtsbMdCn70GDcPZAxxDmz3dZKKbdfWb2/Ec",
-	"G010XbBo7DqxWCMvNTJvhLmyoeHdJzuHLGaLO7/GVpOdF6zadJ5YttTyTNumYlq0epB+jk3jwh5yKW58",
-	"gnoOm5VAcLaERFQGlztvqT6FHS3ZpwDCRX2mcGy5DiutqwQdF3WZdxgL5blZt261rtnFB1cJ+HWv10tY",
-	"z6SzmfuIz8m3DKXh9GgQ79qBUnQ8BCHJZiXEzFA5jW0QmD6v+RiyOLpl+j2JTGFErEgYsCgXRnX/ftTr",
-	"QzkDM3KkIJbcRGSDIpnaTcEywkQMoZKhcZjmrEGqe9ajKK+3DEUTlSS++du3NfnMNXd6aLlxSCWGn8dU",
-	"ql0tgAFOPJME1PPS2SwEY0GkOjhdNmqVKeH+caI17hWdUcQDG6FR5sW3Ps+Lr7nQi8/EN8BK7fCl7Mj0",
-	"gkoNDjcRDzVkMzykfAINoeKkvneYzA4QhQsShfZAxIjv4MlkKBNBdqGCtyWUzjRJTjVK2CJHpEqhlubt",
-	"Vs3LMN484piWsyNU35XFzSjZ2zVF0qff5KJkkA9Qzv/MCocBuGBh4ios+UXNK3AomkHZsaxRl7HQYL8k",
-	"/oh1+kLc1KPQJ4IbVsbc1zFCEitGmruaXbgotLdTMsZXtUEs53n3ZUJbloxqmeX1oeEJFdsinmqW2BDD",
-	"yJZZvuJxdMMwIzDodqQtDwqcJ0/jeCcfyGCxpjvQ3yMmJGQIeSAUYRwyUwSCy3TAEmTUYUiIKR1B5InK",
-	"SCae8420dWIx8eEuXKfBUI2JDzDyoeSetEca0LTXVyQdAn/LxWjKj37z8Hfx6fj34+bR/vs/D38XrZPf",
-	"w+3GH63ROttINtXW+Hn6InoptofNyiP5vC4b+2NCVnX/Z9Jy31W/hKvxMXLXMutU2fsNtraSq93Iw1Mm",
-	"Ob1pxnGCaZ7iaKe445kc4GxW3isVFMqIitNl+pp9UoyH97BWFE/hAEgGbgrLaWFHJDZSWLmpI8KxFpQy",
-	"Zb2fqU0NFm5PCJSfC5r95yWGiqLmf1l9f5mz1JuIxWGWAas4i6kBVUaD4atnWIXZUloIta3iBft147eG",
-	"vElNJl0fyvg1ILun7xFf92pEof61rHKjc/OM+Dx1hpkuofRu2JR6nl7aSCShNCFsqZF2szxzCKZnEtak",
-	"WML9vC54/t2UDsP3DDnD/DG9NKZQhyPJaw/km1hUdWs+ucBDyHdcRity/6xVHdgX+pU9Rjjy+tOHIwdL",
-	"PbD39Xqzdr3JF1PkhR1XWWxnqcXC4BdLmX1Pnaa254850zt9faGFIy4kkX7/nLe8m+2dVMEko19yL/fH",
-	"0KKBCSg1YxR9PDdWDJJZzT3wHgHJeZXNzEXD4P7U1EXQT4BzUYzyBNKsdh2tV+mK6NRaBp1yE/njxTKZ",
-	"9TqDLwLJE/O2DiH8OpFK5Z6yf0UscErpNpeoprs6WrxjNFb9FWGTu8FYXlXcFBlAcbPwSTWDlC1qhpJp",
-	"2hCPUvgzSbK0/kY677I4JkpAsXAWixEI0glDLzbIibiL9XUED9BXMEgEZJQ2UipkakcpCOhxpEgiJCO0",
-	"I24ZyKeGbTf8JaoDcqVUl8aQ9mHCB8tVji2vQtEwAV/GwycKMNVbWcrzBQ4kZw4WbuEQghVtPtVHjQpV",
-	"E9HOC4WSsgarpNGwJ1DYj+ecqYHjYowuaFxLsNrVMNl4pCqUFgVllEZXK68Z05JpFKna7hzExEy131Hy",
-	"a6GkFYfnouVMmfnpUPN+/mNPevxPEdJf4idQFkEyZTaelati5uJefpHkT8+X4jXuE8OyrKNr3s+KPWU4",
-	"miNnIRgmm8SF5yLGPp/xybnYotPjV+BiJ05l2g9hxFmC9q4BDRnpjCE7sEBvQaMT87D0+9jJzebqGOcG",
-	"7ONHJTg1de4OzRsycNYwCUFMBp08bY6tb1JUF2Z9pqYqRAXNSGUBamar/poO+cgjo1z/p/V53jR79V+a",
-	"9e12/bfPLW9j9SycrfrGupOscIfs1X/xSLO+7ZG2Zknr7s6eHJHxlTSzfSVcLgRqFejcRJjaykE5R6IX",
-	"PSSGcNptaLhkiPUDgwuHXyWoeoYn19wUyFP+D9Ne35hNkvwuIo6x83gRSdUSgan0kEUu1Vgl/qm4U0yW",
-	"9C3ypQUbUYEST1iPvgwHWuL7UiIUGRvPiGpBHprmmYtg9nKcIk77qi3ZVPuOaV8U06y1sQzXckvkl8S2",
-	"RSJ45nujeVUoqYAp5zJxPMupO6BjWwos47pqs3Bx0mnpOxp+STQslb+nLORfCA0FZ+WxRRRC/EjETQRO",
-	"ysGxqFti9wnGpNra3t5GR4uri9eQ+Xu7sb2t/5gwBm1vv1zR3UqvEtVMHyIezjDzImkFlZWXJ/yOehxd",
-	"Im4iHj6TJGSxohILnhhWPWZhjyXF0irXHMOSJKF8jO4rtZ1rXic+OAMNwXCdMJUm3N8hvuDvKA9f67F9",
-	"zGLJSBNaQMiZ/abZgCHy4jt6FHCqmxrkH//7/02apGqye+tt1GaOB/7eXZa0RarKVxOQ5q7TLpq96N1Z",
-	"kzhB2brzRKNC95hRyWY1wqUU5jYz5FbGqdX9y8yxSLXP4jDTVNJbJmuNa15IAwsHpu9DBnebagBEQn2I",
-	"aPfLoOj+aSqhZruHv2CLmgzkJqbCZc4nnZbXAAXr+khRTsgWtfO54uwasr3z+p8sEdkCWPYVfGyrddyr",
-	"Z7fgJjDRXZMNjOme7J59BfQIdznVfygwnmLO9BaGU31nLLs4b34ay/bPlnSXnfl9lu2ixYP6ayxbBe44",
-	"wJ1GII3Z9VuamBoBv2bU8TzDOvvJnovymY+2Qf28m7kC9oNLs8jTVJV8esgLfd2LkX9qL4j9xLHF/nbn",
-	"VU6KGbWK5PwlUYK8WCedscKg1avLN/WXpNoJkvEQCqKH4CfYTRNNHXdtNjFIAw3BpKhtUknKIcF/Df92",
-	"gmJbTa/ZbGJFh0AMBoJnqbBlg/iZKOtbn+dciwLVJmieOVt0s9oQL1xtC1TxGojEpDbL9lMdpLGK6voP",
-	"p3UNK3S5vkboeJvtiXTGbhAzvLSF2hXKemIV1U4Pk+RfFPVTL8sI2oB+gu1I3VwfrtHcLFuyaFLT872E",
-	"0bdUwqgYa+kkUwI/o1Wzg8exGLFwD4LTZLk7EpBIGFAWWE1U0xMYQk755f5aCTBZHjjz8AD9y5fPkINL",
-	"KlNLPq19CZZ6nmWCXOxhBx1iK6iUyiGLB0FQPXCQbyTb9aNlfpqRnWkhIKIn8vm7R56nWb6JSyZxWrhV",
-	"nvnjFe/tmc1y5ZGeflgkxu9GXCMJFEgHHVmr2WztEom5OQQZMjGMTVHLSDPxtmjjDRsXhUbdca53Gnw/",
-	"LTeWZbBcuMkFiapMhFiWospJSyXEDWSl8kjU1ZJj4z6FZ+6bfGpZa+mEf6hMO0ooutBggIoCyPG/Suu/",
-	"UiL2XI/C0yyIydiGJ16uQp5260SagdICaW7qL3Mry4jRJA6WIPLE07E4WXyR6hcfkjLFkPsqligm81ea",
-	"UFvNdUDHhMob0jW1J4wEnj/MKHMWXmiXUbXNplnMKZHHWd1+1s/58I2dyW1oJs02F9t4txW5GNxGzMK/",
-	"Ow6UUxbhTFk2IHD01lDQZ0kxp3tzZXWYXffqXMmL5qqOoWX7Ap0LBIHZXIhYE9nmuEdyOKKSDGMaTNRC",
-	"W3+gm3G+d2ehXsmhzMTqe5bAW4LlzofP+cnliueFEFPolPMCWW8sFRvgA2mcE+oIWzlibMiS2solvcKn",
-	"qzK3tRIR13chd9uYhoxh90358yrARfCsKEht18rzznv2TGJcTzF+LfPqyAggENRERTSOx+0McVwkcglk",
-	"xdOTz/AUmQ+7ovA08fKuzjeGS93eZHlp4h4cQ9nDaS5H4VDdtzOr95bY12q+e9XUNVoU9QiXBa/EM4mV",
-	"mMZYo9rHY/RRYYLzE9+4//jApXKBdRwLbxasL8eZx3+8YHv7dhrno+JzBp8VXzNsNvGYfZlwYYd8fh0H",
-	"nlzKWV3xgO+GnBfPrJ8xUDWI4EbjDzx0VY0kUJzfecaB8q6gXsh5jRLA3UfsLWVCHsBTRE8UZKJBermS",
-	"yGBTXE2/CXmiCqgRtRy/MSfT7XQ2rOWTt2bLdTKUPkUFntIgnfWVI+pMctl5ML34cLUsSIuZgJewVOdA",
-	"8mZnky0IVXNZOxetvMLlnkM0vgRt/Jpk8f5BZl8QhYsIqNcqXQMGZO3IUpIkjAxY0tMkN0psMhr4G+SN",
-	"SJKAAkWmirSaaNNRQpCqYxaBjKa6tyXuvl2OX1sslzwg8M1F+T8WyiSzWGHf96+5YTfJP/7j3//xH/9u",
-	"eA384x//5/9HMr7WNMD7Qqqax63lzUpY3okOCZNuh6zZNSeE/OM//ldS8r8ZHxdbmAH+w4zt/ENmavpz",
-	"++//nf3VMt1L//1fDugsk3/NAdKPKjcs5Vw+m0M8y3rAn/vOKvB7u5Q3zuzwzdQH+/ma7rzKWfGVKyLc",
-	"Yam/z+p+Ppg4ftGNyv+3iD85S0QnZoNSV6XzN/tke3PrhaYculHDpiIEEUAqcIq7Oj+EkDWbXcm0BRec",
-	"kPl5Q8npDWsHVDIrL2QaroByIkeRCvoEAxgez7xlI+iLZq6qH3FIFNGGdu28tw9hobsmkw3Ej+bvdha0",
-	"r++4SHI0X5VtnWkVW6aUijkya7U0O8wp3XJJygvS52/enAQGBnSLYFZrYG0ANRWG1RHhuAG+6DtkxUQd",
-	"XoUliUj2yy/VOzEiA8oh/AVGA0O9NBlD4NmG3EMR1wdPqtAIzQsGTaU5bpsKSTNqkHTEh3mlxvVag5zq",
-	"j/RTmH+OaZcghhhdBPRb2JrIMjOhPt9YX8hQ4vDlaUkZV8kYLlthv7P3VfOsNx7ir6E6FjQ2j8z6b75V",
-	"CJlPWs3f/NpOcWMZE5swZCFEwnYNPOB8TIrSvj2UvCnCf+k74uTLmSynOH1jIi4VnVlkxm4Vcugo5Ms1",
-	"fIh16SRUFXlwWxI6q3I+24A4c7pnErgipJJa5rWzZvkO9WWSabcbBZoAtqGV7xEf0zUZN2RI44PsTjvl",
-	"WRC87xX8BtuDSA4gr49HfHHLkrbj8ocYYKEAWLD0MRg6M8v4aQad5m7fv976ZX/z762LrZ9evv375s8b",
-	"71+crL96/qEyV1OWjbAJj5Z9z7b0c5ddmc1m6SOmIhVPGGIN106cqzG7MLsqTQF2iorQvlJDubO2xgBE",
-	"etakEbLbNXvT1j7nc9ThNnhkQGN971lYN1DySMplOhyKRLGwPmBhREF96ZEhHceChnUlRD2mSY/pptQU",
-	"cmehR7oi6URhyDi4W9W7AuoIDJjqi7CuPzHPowcMaxwFyiM9qDowTCArFdDoOu5eDz5MRMAkuLR7JKGK",
-	"1SFplP4SdsdpbPehkSwKWN3BPi/z5p3xqYoGTKQmfzKr54sCO2C9k8rxXfHKLYTwJIAL0lESLZSVjUM3",
-	"oomjQc1R2Ly8ZXKE+9yWRvMDdzOgQT/irJ4wGsIHc3kcdHrOt9XG0/FBxDKE115ak0cr92DbnXyEwBMb",
-	"fdRg3Az72r9L/To7g0L+sEhmjnsjFsd1bEzeX5yemARe1TAdxlFAFTgNSE8LGiqhUazFJX3S6AvOTfGK",
-	"EFTE6JG3sY5JCYDHBWKBTgsIUP0WB3EaapYJ1upcizZcizaymNXN1lbJmn1IQohaiTXYHQ5jblFbCdGG",
-	"WwQjbEyMIGw6Mc1dwhhAqQeRwlG4UG24XwCzzZpHfLxnbf2NuWfwnV4bF1iBI8snKhJzLe3W9DVmXAEg",
-	"sV8L+3WgTj+BuvmQvU3vjRY+xjEsywUfZSNQ0qEhuK9TlSaMVAXkqYVRIq5RTXCokawv5PPNNIlrHqFx",
-	"TySR6g/wNIH4RFKmmi9ICE3DiPGAwWooiaMu0xeZVH32aegTvRSq/Jp1CoWjzv0mn0lyeXmkx0UbG1W4",
-	"CZiGDONUko0mkcaxXn/TzmwFZk+QYl1/80wSnFNzbuC+Gbr9TLBxaT+JqeHQvROa6d2YmTCzFg3AJY+M",
-	"qNTLtSFjsG0tmMFQkowYsC3mhrKQVGPREykQWw+jhvCRrhXPKUhYqE+cxjJbYcpvuBhxw+qKBPPm5a6u",
-	"Jl88JKyhoFwojpmwbsJkfwIHkETANwbWkbRTeXbPejYDCRtv4IzVTlgqHVBizuOJUUFXidwxC22qTzx5",
-	"C2wNyMIs2ZMFQ+tbWLgJHjjxwgY0IGMaGPo2ZMkgwux+GNKBh9W2p5QNB30hn1oGRUy3b1vacy5CEosC",
-	"FUCYR61OQRHusyWlOBAcYRsK8cIo2wi1DKki4DIjac6afdL0GbvKm3SqIyZwtXo5w51jaK1Gfhjp4sOV",
-	"IXGGE4x4O5UsG0Xlyma0pmgOEk8e2D0W7hKaBP0IEhsRzS4zGmZwMZtv20jewrgOcPTQts2uCbl0Y9+m",
-	"x2VtzYUAHW6Wj4c+5c5N1Zs2mGv3nHMwzhvZWq/tED/LZ2mSJ9Ms1Z4yCSq5sPTKCMk4akylaosRZ0lh",
-	"t6ZUw0ikcYhBL5rQwmnog8U05YRxRDDo74xHw0FUQAqMH0SENBpTFneB0IBNjEqVDQZtJygJrrhtEVwP",
-	"vb5ul2q0Ghn222ycE5RDxMwIE1l3uzIb/BhQDjkkmFMbPRFpD8WlvbNDQzioYm3DJ8JYADUhUNQzvIq0",
-	"MbuRNGzPLpGMEf+cqWRc3+sqlvjFq60nUyouGxTPm8SiF3EJbxwSzsnNy5p5dZAS4dWbXIhVMQD8bXNL",
-	"km9ZQuN45lqtGaStecQZlzjL8V1+i3XPicFK7nE2CFbmRNlRJCSeqN8pp4bCYpH5qkxfg9LmfnBiG2Yz",
-	"GdpUkDrzQeCIzHvMAsXCU4ir8Yt3K8tDpVti5I2/q0/CByHYJ73o1oRgZPks0Z1kMgQO2aziVtSEXyhG",
-	"iEMgTFh450z6akuCQjYYCsV4MG7fsLGGdjfWL4azPcth52TbP8y71T+wMexUqiiO4Y1LOY94byaelIj0",
-	"9tbpK8Y4XKuJZHa7GZgcZl72RYKWlSLtd7UA2YUmYUK7Cvg2pPNZ6QHnctvAJ91MijgsHBDOrPpsUA68",
-	"nE8wFKgUVJak41Ns7oWB8axxUUYriCgZb044YyGg7fRcJqUxPsrG0bOdlXmccUcLSrDiBQVoTHmM+kVy",
-	"Oq33dHB0QlsaCoYSC0gNhvXUnRDwBaUt+sv4RTU3aNOy3OsRClFZKnas+AOrszaEXA/kkHq7KqOOSjSv",
-	"EAVYNSOPotKygx3GkGcwY7Q1ZezGYuQgG5gIwQ+XFAo240fZtrvAaxBKnm/WO5HSmzYKG30AjilkmghM",
-	"7WOSBGSTaDJZAD5sM7tRelLnUqFxU0HyRmmumKWAk3ozO3UOI2oNnSnPbQDWALk7+yoZjUobRHafVLcA",
-	"0SknKbdUFV66NDHlNGPRM36fkdFZgvXWz5QVsC9EXEZQ327IOGprJqjEFjLgJGRDxkO0NrlB2TWoX6H5",
-	"3WrCaKi3AeUrOla2sQ1Lx3VHKpAbGvShwlc5qczGNNqiwni5FjUbeSSSGyMMopimZVNgR0iVanjoawch",
-	"kR6hZET1MaMgC4HrIpkcmNFQA7k2c4WgvWpb7VVhffAVCUQcRyFD5lC/PvZxg6+1JJkfXiJGcIFxpVEc",
-	"g2Mq5ovoMM0dJkwlkQaYplX6A01NTQUyiI3UDcaQ+wt6FVZsZDBJu+a9AOLW7qRyXFg40jwa63MeGyZD",
-	"Q3PU15yg7Gv6YMhjfqaCc4YkSc9R9V+d7528bp+dnh61L97tnR/4NePuxxnpJgxpiz6fMtCSU6DEsBCk",
-	"R/gs6aEHjPJRP4rNHuzdQq6zyP66nLqm9fqgJziQvOBOR6QI+Wqr+a+tdQ+X9ffMXaH8BU4txTBVLmR2",
-	"A/V7hVZcc6JlDJChzSKRU7ojvI4djRNAtPZPzy+0iI38Can6p2eXh6cnF8a50j9Nop4WLcxs/h7kKqnv",
-	"C64SEdeNprt+DKonv2bUL3lMq8m5YJ8pPZhVp6F1CHDH6nF8vZz23tHR6ceD1+3T88O3h3opkilQ9VXh",
-	"nCNjSdXY32fcvFBgM61ltw11YXpwuImZQQ6eblcJaQQNrD+/S3ykaW7FO6NuBDYWdwarMbQ7VYEYaPIE",
-	"YntOY/EmAoSPjw8vUTzWN7STImZQLkcsMWUGAn1RqwYcJehPwsjoiQAFxWAQQW2nEUcMI/7rV22cqX15",
-	"eHxwenXpG5KFaKvHNZg7oGPULozxHdOyZocxbmusZCVeKNlqbnjIcWXPnmYM4JANrdADO+SiQeDKTb4f",
-	"UzxUlZpd6Ccoq1PIOEnYMNagjxRceYRSDXVJNLTPMeo8OzS4scZDS6Ia1/yan7CRKVMMFR1DTSnNm6XP",
-	"uqfR38sFazKgv+f1iHdyvXmf8jAG6V6PRjQrkQFCn7cN4H53eXmWmaqBnwJFcs0SNOvDUHBGmdLAgyuF",
-	"qz2veJVyFTVGDxWVzhh8hCpkKCcxqTuG0Qq6MKy3kut4IcjJ0Y9mf+dJFkt0jc6nBQ0f2DimNX5Oc1TV",
-	"oEEFdXaY27Ggd7PJPZGvRl/D7PeiXsqW3i5qlSpeJVe62D9AY5KV6gZtEQw3pfJx9zyhFXE3nis79LYd",
-	"fYWzo0zdUMnDfRyx3v0028+UmJ2V1TESczGwzBFioXrZDDkUVj4pLzrgdJitkmHyc5whUjkBcJNykQOz",
-	"SYnG8RXN2HANvaI0MLFfp+EEGw0zufyvhtw0k2oSKU3ymO7Hhk2seJUiX2bDC4HXcTwC8ejBrFd8gfUi",
-	"i+9F0Z+sjCJM2Ytdy3ip2RgYhwlviyfzBZhglMqy32UgXRTbWeKQUlD9FAdoLjVCxEP2qdxfwohUmOFF",
-	"ZKV2rdJgIpxvlei9krkMh2bbOUFhVqrVQnrm9EySNGbopi1XjQcrjQdcGDYkpkH8YikIP7Gjccb3Fobf",
-	"WGJpk27XgAnuemcY3KFm4YqhKEolUSdVbHFod97yyfNQfCPJHAq3oVDlnAyYpjBgLQ5oHKQxVUZDPhTx",
-	"mItBRGPSTTmKgI2nydywHB7aCJYlKgBDJuLVIk9c9908smNu6uWbdPloP7OwPE5R0d7iynK6zV823L8Q",
-	"keKi4Jz4lDy6Mb+lBlaLg/HnUJNCBeUSNx7XhIrCitHfBFTRWPQmU37aGoj/VCk+LeX9JrN8ThbMLC1J",
-	"mde3/DJ5PssKji/ALlPMcwZCaRk5woZaSPqOX18cv2yx1VL8yiuxfmH8esT328lDt9V0HGoL8g3wZ7Z2",
-	"zaqsmCtuzDtiq4PFiEPNw4Pn4Iq1D2yFoKnKkRk7vdIanpyZRo33iuuaEwVngJZt2JnDc85iDno9eRCn",
-	"c/G/QhinyxMWznR2CLNbdWGJMhVF5s4hKmCaN6kcQB9kTfRF8pJ9PWvkRQnNM4M/agtmPi7/1BnK/xLP",
-	"S2mW8oUVtZ/oeVki0xIqrShaarDcnHFY7Sbo0UDjWoPsTRvgQAlvSZGPZgCT0rXlNTGu2P7f2OZqO4R9",
-	"ogEYphjU/gandDQFeOQ9vaUXsMhnuSM5qa7/69ZGDU1EXZqg6xdIL88kYTzcJTQ3b1BlzIZQEdK6VpDN",
-	"9fUpRVoxkmt96ajLRYqqImVfBHmZDgYsRNd16qQVME72VXRtgHPRO7EANpZOQah11oAjYyPrvL0NYM8i",
-	"/MF+Z0FPHUhbO4wSorYERObu/BxtEfeo52OsGJdg1NipsPH7fudtEJ1G7w+v/jxsnUSH8pCfbwX7h88P",
-	"+fv4F/4+DtZ7CeVx85A3G2z8fhhsHOv28c/r2yp4uz3s8PM4iN5vN4L1mE+X+ynO6JKFx5+88N5sNrdX",
-	"LPNTWGrZNT830Wz3ADxQF3w5K3ucxmMFrCY+lzKr+lZWaYmbXiElR+KWxTRgD6m/5KykTL3L2QjdCkwa",
-	"E3SmSdHEnuc1oR3J+ETIX+m+VixUtVp1KD7FikxAacXZ3WpT8xbgJghfWCzKLLMcoQqp4v+py0ouqAYJ",
-	"Y7a2nrga5PYTpLZ1DnF2jGdpIt+AJqr+4sVGa6nEq0upR53F5CrSv6jas6zwZeKkGLWJTe+jznTgdO9E",
-	"m18yz+XT5qdcAKGHZzRb9SLNT0j2V8hptUy6ncW5oQqH8MTKBfcx+joKBmcF988WNc9+/c46OqNM0GcJ",
-	"2818pyLllZuuo+DmcSzXJQndvsnMVtWsQJX+1ELDBNhyVnv61FceClHxmFBZ6n//beTGmn5tpzNkZQG6",
-	"kATHzx4zNzDXg5r11v/PSRcKbWyYDnyB3sZVyrOYHfDeR1VCJxbBDaTLoDGruRlDM82YHcypMgwppCDm",
-	"ZyltWmlKKJd2226F65zN6nx6kC3A+XA/W4sGcGlNZx8i73ySpCZL0TCmSmMAqaK2Iw+AJcJqQICxqO06",
-	"DtyJiJkkHRYLfQkEEZxdc/yK0aBfdHGEKSteBd22Tz+eQD3ouZWhi02nbucFBv6uSN6ezhWiRCF6maR5",
-	"Em0bqGz8sUxgOhS3oyFD39oyj6PCA9ERImaUT0kEUylPeSHQrRhLbXp6JOVQzAG1T1iGCK5QkVojbNbr",
-	"zfUvImOUJrGeHnc4eYAbjWaj1dpovFhGGoipVFfS4kGJlxbVdFX0Io7+xgg+c3TmJMugdE9JLJUs2esZ",
-	"HMrHPBZ/RnFM17YazcWbKpMGXIbe2XJRJsgnB7Dm+FxGss2te/p64uZ2T3FSpaxR6UrLcqIuVcu9mP/U",
-	"0YE831xQz53W/2zWtxvt+m9/W72c+/PN6XLutP6nqenecMu6g8UxL/92DzYvxMpz0yYcW1zQ6qpFNw8m",
-	"KRZtWU4T7XAOdfdTLpRjl2j+dvc1SiE8KQM5z1bqipF4FKUoXDzme+hNb6CkqlOx0uhmfs0wQJ+jC+Zl",
-	"YeuAbjl43f1WUORUzk7rQDObzc31aTXrTWktWE2aB6boIKZ6zEMqIV18KCfKw0LEVIhlReGq9ekt28kr",
-	"vZKqsSwlSXQb8V7N2oug+qv9NhDAcndocFMjHX28Nos4RsUhi2T5cDNdZD2Kb9kuhA87pWFJ1WidQTAI",
-	"6YD2mEdiIWWN9ASTxNSGHdExGLUcR27MPoCbk8UigZEiVQwi+3X9twYuo9Ygp0PG984OyUajaWMjVcQI",
-	"JVgI55nE0ZTQnG8EaSJsrQXYne+WNfUxxtFkN9QCXgZvjPNivCuSgGm2orG4Uqup1vkI9VWLZVFN7dJi",
-	"1U4sDFqoFlrCi7sXzi4k/6xQdNNtaveR1YSoZ5YH2wgKHK+sIC0j9pMJCZHM2r/LNKi2asTCmUzNoUm1",
-	"6xL9bOtJygd32e56Jp3bx5iZFbUVmadOkVAc4IUEe6QTqqlEGvS1vIgeCIihj+DjY2nSYVhMIvjrEqTx",
-	"ZbNQy3DhmzWXHcqccNwVzQa5SO/FPEwHY0yT6cz+jmGKKdcAl4omytRY2M2/MfGGJo9p1NWEDOOTI9kg",
-	"e8aYnAfXYqDjjDjae3EpS9jLn5oXKQm72F6ZxWp+8biMZbkcs735uHgPDidnaCax8r6cjT2I7UdgcvZP",
-	"r04u60Y2nOZy7vEQ5Hf2L/UGLCD+SFkf4N+5XLbpzNFoOtW0oVfkH//b/5FlqfE9ErIkumVh48tSgOX2",
-	"8OQK8GHRY3GFgJeEgcr5TEQTOo2tBd46M5QcDjVzPVcffOpQaWoqrxVmCh0yoziXoCNukHegOxbdYltQ",
-	"4VllMk2YjeOHJ2+OatpokjFLC+ZCiVnYw+wHub+aeQfRy8w0TrmKgK+JEt0UxvEzwQgzoC8fOPSlzNsb",
-	"j2cCLLwsGN/j4uoiH+QJ/HRN4PPN3jmtenoF2FyG8wtYE3EB9zPtG9OHe/qz1Nh0uUK4k2XnnzxkcokK",
-	"CBY4WQmEJ7AtRE/01iwTxGj3Z4n6X9MPBk4yi//LSzxk5rn7+L/A5Tg2BHf1y7FEyVBjFMpE12qxdig+",
-	"IiZNsgkHgs7fVNHQp8b1l0vhutUlzi/4hmeZqWi+GK/3YB7msiTvk0lLbAMtIplxB4189tfWBrBqKgV4",
-	"OxEyKyPOk8c1LV0edYZXYUEv7S0zzOoFKFavUr8ynB+VTS6gWM6bzkQyz/hZiG7GGRd4Zi4UGTOVu2aY",
-	"7EmWN86DKqQgEdYeZ58CxsIcwzFjBmRqQ47XrmsarZv3yBExWdewwHIajaZ7jSbnL+dBsxK5yZxy8PZ6",
-	"FWvrOjUi5pbXLTxNi+LNM2MKBJyDBSWPOUdxZDKIKyck/0xBW8UH/ZsM3cJEPBn4SwPQZ7T5UoFcBSh+",
-	"GRHJPbOvJSWdZ4+OE9QJNj3MQomJraZinhfGU0zo1EoZRoyLMhkAM6riEdboNQglwzQJ+lTa9Lho8Suy",
-	"iBMP3ooxH7DGS73D7r0ie7qJGBx9Cfuz68+54VWUWHXWEv3t5OI//7WdXOerauYaHlrlqrovqXGePNMV",
-	"D6P1IFvHBCZMrGWBH+zl5dEFpBssWg+3CyXIXj7fLED8eamt55L2ijuHwM1kkvYsvNaXJi2QY8rMRuow",
-	"qSSLY5YULJcLMggV7RXrkzX0vEoKvlnme02i77wKBpy/0k/SPWhLnqOqcnB1DguIuNulNeUeeo+sViVR",
-	"dFORfORIhavS1rsSTEF4WMy6B0isZg6+WQIgJZo8M+hcVd7c5Uy5nLFRoS4GaDqUIEHMqDXSTz7eE8dm",
-	"CNjcfGs4w74xnYB+Plm6l2ltnDdaS3azdjrdZ32FPugQJaSi8f4SikjT8yzvAJSqFy0mvqbrOTYus9pp",
-	"uhhguI2F2RQNc7xeKjvZWTWs0vZXM8tvbsN6NBiKBJB3SPUNqPQi1U87jUAM1gQdRvVAhKzH+Fp29ndu",
-	"d3kTDetiiFhWNwX7MsJxH/3t6jrR2Vf0GOoR3SfEHFz2jT/8dDi4WJzOBqmlbjgVoS1mJGDBNRsb3j0W",
-	"Xchvt765vZ3HW1oKsgytuWfuxEdIRVgkSUCAgPpkXmyLUh2VZjSaL3EsujTY7Avemf+uiQ1n3+LcCHev",
-	"ZBGuDXyrJLXDKjbyRW4/iwznU8kanMlnk4Qr+RAiZsN7lrj7WY7vZWyGq1PB6e1Jltw/Z0C53eaZxGgC",
-	"N6WvKXO2slEm+FaMMqUHM5MFzPJPOGFwUxk5soltrofHiBrqrGL1nJnwYlqNvgSqlb61UZauPjc+wmCu",
-	"hs3JbD9fqavR9cn1aXAnFqrRirh/RqUkVEL9JykSP7NQ6k5kSHvM3AbB83qD+uPG6hFNy2jk9HvBgjSJ",
-	"1PhCb8tcXahou5fqJ9P+9cYiy/uPl5UpoQSqaTJpKrFiMiesyQ5RYR4pFmjXYov9BGPFqr4aD3cIVX/7",
-	"faR875q/u1jfeu6R1hYZRFyzLqQzJiHr0jRWkLlqqowq1O0ypQsg2BpDKuG44N7BPnKs7Ss1rNzdQa7z",
-	"rgC5SHBFMYe1cUY/CMTgDN99ohjV1zFN4tnVr6d4pcorGtwwjuXVIpuaETymbPzzgHLaQ7OCjSyVO7bY",
-	"TlUxTrmStawwSAR+wd2ud82pUzIO8t16NvEXD40vlkc6rB/xkLz/eOnWc4WifHrERCiqsJaRA08J1UD2",
-	"BSw499uC4F+9E4zgyIq+QWVsSPoFBa1t6cKEQX2WeJ9K5pHI1A66ujp8LT0oNiQVHQzx0/M3+2RjY2Ob",
-	"RJxcXe5DkRh0S4caBKS6+ekT7Gvr06caVlaDPtubWy+y7PzVQqVp8+nfoOK0ASA1pb+hJg8Wrb46P/Sg",
-	"lMlELXBfM4d+Fq/hlPIiLOgLo6zW3/yUlfPRXzpV7mw9+44IIyZJwvStyyrVAqwkVtHzbBvI+NUix9Er",
-	"rIUN85vv4AzAZ05AbbbputpYgRvm3sMDgSraNmpusni4CVoByHBB8vrhpj4snKOXVQzHwuBYXSavDW6z",
-	"l+U1xEPG9F3mYyyKxWLJ8uCb6ULnAENTPkgPnlcMshNjzbBRn+VVYqGo3ohqHkIjLO75UlNRu1mpRKIP",
-	"codQcnJ1lEcLkqp/fZ1qntCH+jimrga5unxTf0mqlMQaTjJNEtHTwGAyoEOGxfBMGXTIt8bHCF0kwFhI",
-	"PAMb1qbmhBItenjkjxRuTGIrKQ1pQgdMscQD0OjRATol5eVHfSFZXj4e0mJp6OBdq/r6A98jPlD8Xzd+",
-	"a8ibFEtMsGTc+MNH2ByaQn4G66AAl2F3syJE+mmSadDfIX6r0fT1cv0W2/CnQqey6RHVsNRSRg6kWTJA",
-	"p0+h7Kh9miyMqoHg3SgZeCSgPGCxR9gnxXhYIzSWApYHuCBwFArlE6EEHxSsygp0DBg1YfmQPkK/rZ/v",
-	"fId8TMIbFkSJb2JLfY0eWD9fpEpGUK1II4GiHQ/qF0HBLpONor53sX94aGpCITbVHNQuOTwDMN9ShbTZ",
-	"3Ai0PAi/mWKVp5yBwX5oSloTl3S5RU/zGsmqcJHfXV6erbUaLb1ws2GNFaaMF27P0D+7ofw6YJ1NLA6v",
-	"Nw1V1DQgr68/NV/4SBzNnbUrwSqNnHlmOkO4nm+SD9GrGtZy76aOrwJUeorpGGrngXevvj9YJyqB3AqG",
-	"DlEkzeyTWhvGNOI+gLYKWODrX1/R0BJWv+aRzY2W3uNWc8tUtIP+BZK8k9XnMxR77+yQSDpyy5ZA6J5b",
-	"xi8WvZ6pUYvpWRGneDqQepiEyaHgkklSta8PPhgeVOVX4MiszBuDxedlDTwzejTippYuEgioq6lXbVzr",
-	"do2VUiIpUyLW94pleKr6bExCkRXTgoW9wsp0WG9LcKd8KpSOq+6fnl/U3Gpy0gJjQRE5rDNn6sgFYjCg",
-	"dcn0bVJY+JAzlzODHQY0jidZhLywGRbYKtThK1aZk6Tqa+ZTJNGf0FcTs33BFeOqfonwzOuIe9NF0rxp",
-	"FKgV69Vh2CsURsN12uO0t8fUbgtS4MtCFsQ0YaaW4sEl7elprXJT/+7WS3RXpOrnUJcNawF9/PixvucU",
-	"EitbqUcajQae1Bge+1izzMBsTBYRPPg0FJLV3yHU/AbRfDhWTNLj5tUJsRicJOvNzV2gJng19dlpyrXh",
-	"MFBTxQ9r9v0pfaEtZiBrAgVuSaSQ846jgHHJHHb6+PByioMWQ8axLF1DJL0100mu6bZauopUPMmJ750d",
-	"Oo6oO5VWY6PRBMeSIeN0GFV2KhuNZmMD8iKqPsg0a1C4bA3uZh3uJnzcY8DuZ2gK1u093VTLj3u69QE2",
-	"1mOZJ0TOdA7Lm6wdQS2rO29hQyOc6ZaTNaniMZIRidHMmHYElKeRbgAPfJ6zU3+HLv4goS4RHrncnLrT",
-	"rDmNF0w+41w9dAZOfYsrdxj+Zeio7rzebFo5zDoKT3C4+rNVJwNNAAh6Uwm4KaZswA2DW9wmLqFs5Gyp",
-	"a69oZl+FLq3FXa6ggqAmaSzEThuLO73JyvvdeZWtZVZ2aCq3HUDhNui1xDwXWN7tyinj5qoGAN1dpcCv",
-	"v+mjk+lgQJNxZadyYRoaQGqJYaTpOSTcspVgdn6tYPFAiPrOkyZVdipwK3c0OYZ5zV3V+LzEJb2CZk9+",
-	"PZ8SVzN91VwsBXh8R9L7IimKAxqIHhFxuAp+AuR38NtJBF37jHT3zpiZgn5JCjHN/oEUJfLMFE5aMM+4",
-	"50I4g+hCoWH9ZRW04bpfL6FcwZMdjw1Lfc19R/uEfVEt6kOJWFCtA+8KsrtRrT+TMGWWQL3WIAeYPMNE",
-	"TmDJUnnNkTFC9ZpZMrw+ZM+sDiP3YiEZFqQGZSXjoKIlvpOPzMd3ZETHUHvfu+Z+XljUN0ng7QK1PEiM",
-	"ppdwk9gjUpLFXcKNtrQwE/YqDAzHA3JvxSsjG7m1ZmW6cYWPLJIDuF2vRDh+PEowZUe6Kyp2jfHxSUlR",
-	"GRmyVhsvE4e+bUK02dxc3ONEqDdQ9hc6bC/usG8rmOoOrSXWdIbVhi+FOIJaw9BvaxkAZOWLj1kYUWSY",
-	"vMrm+voynYeJ0JKCNWkvRZU/JpFiX4c0YzITQwAthRJJRgZUnw3uRaaHUT0Ugb4k8Geq+mtoIqibEsqa",
-	"ZgtZ4uyPoQAo5GDbkJh6xKSaybJ51eRnkoD5iliiXrPyNbSBfEgJiLw2Wlo6OUltjjwtwVn1MJQat2qX",
-	"zMqh5bUWVJ91S0H7tV1Cr3kK2T1N0Wk9gA0nseXfyWariZ1t8Wboyc3aQYrrCS0wZpuVEQ/YNS/u1q5k",
-	"m1R9p8i0X9vBFyqHGiMxowmoBJnRMzHrvoaqOH7NzVwNck4VI6YANBnqRwnrWByeldJyOMpDWwz7Keix",
-	"O8VKFHkJIrdXKCn+RanpyqRuiYW9FZx9Rbq4xJYuhTimfGzAJ78NylgghO8FaASRv0J1KHeunUsDNSEF",
-	"EphQxepYOXsHP77LiB1YX2cTuVMgQxRcSstIUE7RqEmkZutMkB5TudZ9s9m65jlNcmrc+2gqgZLZWXMV",
-	"DZhh+iDLg6nuTmgc3bAGeUOjOE3QgHjNTWYIoAb5egxdMIRkx0TV+Uenbw9P2sd7P7Xf7B0eXZ0fXPik",
-	"anSTZKuGhmnIvJt50KLmyhAkCNqyy0HbPFU47Y7RFFKl2GCoTMEiZTJW2BfhmmOUn4WTZxltTSmn6tn7",
-	"NZOcoqA/dFI1Y9ankMV0fM0hHRTY28w+j073P5xeXaKNMhRpJ2YSVwJ5/rppAhS3i/D0SDqErHWc9EWa",
-	"NMip/jaDhDHYghW924XUQKYUkVSJfp4Tmw0vBhOzEVZStQsk/5qbRe3tQxafWYfQajZrdkWgYtJPE54r",
-	"QJTGMclWdM2V6NlnA2FGULWejEdg4id7RKboeoDdeXaWCZNM4SNr0mahJfeaw3TP5K6zjji0JpD1TQAP",
-	"QqMrkp5QiulrYbmRnA/I2AA482ueXQ7zOm44Z247+7VVX7kjuMNP87zB2KtLGt/su7aylPD9rbr3W3Uk",
-	"wJ6G9CYjzE4hopWfKpGq2W/VOeolTHnnOMZMnPho7cItNy5IaNlxnVmIVGJIRiK5AU2IguT4jbKLplcw",
-	"hfKb5T6MNkM52DqB427cG3O/dQFNn7V+wq1JwOx96pAnj7NO43jxkeLDOpHxHc8YTtPwFSCPuVqpSMo0",
-	"i78ezDrQvThe6kwPCqv4b3aqhSOYc6xuzbLyQz1hLJSFdPrZs1i1XGQujq6veyTnG7FD23bQbyWeikBW",
-	"pRxF8qPaRewE9x1Fx1K/2jjj1FrgVQZfTHrN0VnDZrDHwe0jD2yFckOHM9Yx5aERaJGttSwKldfcPzu9",
-	"uHR9IP0drMmRMX+m/guYZhdxiZrIXvMJKzMwntaBtMh2rspjoALmLKfdT8FsFCdZieuYQYJdhuurqCX/",
-	"OirAvy7TsZTqsMAV3JsHGSaiG6EHe6nN8S1TZ6bJV1LB4x6f+En6Oid56R6hIYJzXiLD4s3hLkSeed08",
-	"HM9kkTPcMXW2mWTGugbvUsgoJl0mXIyI4C6lvuYBTZLImLyM7CmSBjnDUYytDQXKoo96sR4KoeAIBo9X",
-	"Ktk1r4I784tmk/zXf242WpuNdeOvNeqLuIzdzFyTC28IqmLMzG2YuQ0zwHNa9DS8YWwoSV9wJlXmdGYc",
-	"3yK+Ywp/6Ifn4M35wcW79vnB1cVB++353v5BQaYnsoZ2S3QntyDDff+eSoVf6DWP6Bhh22NKol4ZXs8M",
-	"lAYwVVQ7IQDd6IIaqCWk5lhoTBTtSEzrljCVRK6HolVnDCIJ2mn7VnaV5guA5YjHkMyfTUgMBT9LcJkD",
-	"xABusyuSayj2nONUj3Hr5VYF9TcFT3m05draChoxbtiYDOgNpO5mNWtqdbHimlc3my2HJyocpHUu1HCE",
-	"1FL4XVckvftoFkxl5yd67ifqRv/1tQvfdQX31hUcfAqsia940dDvgbOR+XtIo2TlZ9uGFS1nzQO9pb4+",
-	"BQ8FoF5ZOWpS5XTAQuJn9at9TB5pkrfhKDX0YRVGi55p0PVLZp0sNAUJ+kIybj2h8UruEEqMWwj68Wde",
-	"5HF0A87R17wQKNIgUIjahNWIwZAmLCQBlawecck4FumIMbZIKpGAQDNiiW4SNojlu41a/aUWm1+sk85Y",
-	"w6XaCZIxFOgHEHs2HzNG47ypv8R2GI0yoGPYlgkoMTSuBXUXrznEggRiMBA8Y8Tk6pTJnOhTkaZiafVv",
-	"y6L31/BD+KegS0gXXHM36JuUCU1emRIZEuB6LRYJ0bG+HQkLGFfxGIsImpqmvlFR+GRAkxs5uwhiCtd5",
-	"D+kYcnBUmXvnXxxcXByenlyA+eXs4Lx9daGpW24Da9YwgbtdqaZDqPcYUhtg4vAl1zxmdGrJgrNSS0Uk",
-	"1YWFwBMKSG5VvRlyUmGP//ziUmG7c4Qm22Tts/nN+C1iSuSSlJe5Ldh0gGfQkH0bY4J+YeYB22yUUHON",
-	"TxeZcnE1j7sLu9IyH9xVdfNfyhC1ovPZt65lwRN0n/tJE8wMrMMw5pkKFX2FX2GTv7QDN+xhsQc3QuO7",
-	"C/fDXLgBijN9uA3GTXsH4hc7MZ5Shptrn02Cibt5ar9XSZac+AkxaNZrZvKkYOQZcRVQJggK5Kg8Jk6T",
-	"YBNLp+c9MGkOy+Y3zdagDUz/1yaSXwcx96b4xfloaGJdVqV5r0wqFD35jFCDDF2eSWIzfdlc1JYJFF2Q",
-	"dE3yCLlL2KcIA+3tR8BXYrYJ2SAfI9UvRFw6hRYKtehMJmyLlChDVzdb62jAG0US68QXr5eTtXLlV+Cw",
-	"C2t6Yn/8QkbNL+yQv5gwOC75f4lr//Su/K0lLGRnCeSQhdxAb8D++9WE6W+f+4OcE9YvNQuJR986myZw",
-	"ado30jspf4LXpiJzy3w0MLS+EEaFdb9MofKEKUxbQ6r+wY8HJ5cX7fODy4OTy8PTE98jG00S0nEhoZB3",
-	"zSNOuoyZvDm25KnN09QgBzTom4lHNE+YYXz8IWc5NWkwui59jNQ1VyyOJVgtIG+GngULPrBPNFDGXT4Q",
-	"g4EeMzQ9MQXPHgkEl+mAGVfUoYhjmTse+nl2J1Bh6gMZJuw2Eqm0ZqEffsBALX0MDP3tYR8//OCRvhjh",
-	"d5SPYU8skWYl1k/KeOBAwhVoCwDCTBwADjocYupHjtYchKJ+DqC7cdhxAAQb6bAezQq9RQp8XqGcgknE",
-	"wBkEgsVUgY8qzGFzGVFTKVpwQmP9ko6NuyyqXiHLIoqjsi8Shf6zWPsCtB28d83dBUXS4I8YMt4gbzI0",
-	"IF2BIe1YSRrDOJye0gNFqJ+n/vc9DPCw+aj0izqIJHD/AU0ljS38UsnQTTcrFfBMEt88nX7mfDxLz/Lt",
-	"RKUzySBEXJJqwoaMosUsz7eid2Ksdaba0jCGdLOYxWypqPKlErI5keVu7uyt5nSONqnGkFWgK5LBgj1a",
-	"3/VIYgl1LGiICQtmBMVnJ3q5SnR8scyHiZBfdmlLL2nFBAFPKTSvFJyP8QLg9J1TUb2MiKdM/rMFI37j",
-	"ekcrYOADoI/C07w/cFSBprLdRLgBe+ZVn2YI8IsHS0NzWIm1zwwLz9zNZCr2+PIcxW6m9LQwAAPmMEl5",
-	"7j9SqgR9y5BmV576Rs2SFWCP3y/KF7so4GpjTvwLXQTvMxJ/yHad0X5zASqTUutK70DpFcsSWs68WxoI",
-	"kBUQbL42XaW+X7ZCmAmxuoXMbJq3y6uiAaeEKcRsT9VnPO9avWFjySBDasTho1qD+Nl5QcaF0krVjXLb",
-	"VZa/+sswVmUPtVslZaU8PmWDFQv/PjArkEnuaLJBFYHcYbEY5SWW82TZ/iyGBHqcF+sK5yucTJX8pHzI",
-	"RJniucwIAuGfwJj0lRIFQXra2F4xSxZzOjJNGbPvnoZLyIZfo+HvqVQDq394gGa21AVpLzZJJDHFIOZ5",
-	"bTRaXhN8fjiTu/gfN8cmeEYi/aQJI1BTKHQSKF7zoM+CmwbZI1yz99EtRIsqmjnpQJ7PrAok3lOnJmV1",
-	"c33du+Z+xGXa7UZBxLhqQxJh34PMc5DAVYupKErrFdY8SMRipfBbtAsa94G88mVH4+M1F13Sav5rax2n",
-	"Ir4t7dQGF4qpWdKgj5PoPfkJC1g0VJiJNGEqTbiPGfyueTY7bNhooKsTSUr1UFquhjZ+rUGu8uwKDh8n",
-	"n2Wqb5TfLeVEdyuwa+9iLDYW6MjfIJsGwX7Qtk3K88+gxwncg70M4VZXe+cZDz+w8ZNpvyeW+djuUjA8",
-	"OvCH37PJfM8m82jq6oBFt8wjSNH1VUfSgdnRZ787UX6rKjsVW/ilMudJmqfKzl8WjDV7ikflgimJhNMS",
-	"Okvpq5T4MK+fV6018m0YdU0VwF1CoSPy4AOqgr6mrLAraZ+qWoN81Fy3zz4NIS3AqZkikqQX3TKO6Qdg",
-	"UOmEy5mIO8xZa8a65lGmO98BwuljDVZjwfI9y1/CU+jDBNPDQWAf+uvBi3bNnSfNBhZCnpupV02/Kwtf",
-	"Yr2KKOhD/t1rDsaPEF6pQFkOcD5p3zfBK98uVYcVfifo3wn6X4OgiyQklATjIGbm4leND3yd8rAumcJc",
-	"Ipoy1b48hbckdpHl0hgFIdggqxBvSTbyuA4ZA3XiYJBCxQpHL5JVHl9kfdxxpjF8d2TyvIB0kQ6ktRpm",
-	"O3hm+OkGOXGSuO6SKVVLg/i2Cg+mrYkkFkiQ8PjaL1+BsOIT9sl8ZWO6u1EM5Q8olFsQCQnEoBNxZhIf",
-	"AXcuwa0UQUI6Y+TAQ/bJZKYBqTwQUjkVAMREAqVBFMfAyItuvsk5+p/j7Cj/m6uAykYzlfyXe2csJD9E",
-	"4MAyY0i3tP8K75dTyXj2yBpxHk8B5pbzz7Njo6G4qu8QGPU90k3jbhRjK0xGEjMqmazN0oXBEI9zQO6N",
-	"LB9vTvmyBYPiTV591CfX3RVK6M9V3zkE4LsG797mv5iFPZZ8a/o7ZarqP4mgdcoLzyxE79kJ2yJ1pSyq",
-	"iF+sb+6bFHp5j4j70M4te+43CJCZ7GBMMS89sLTaszKJBk3j6OSTaeFCKJ2EKqqCRo4sUMjVdh3NY2aj",
-	"GWUuNZvNZmOe6HNp9vhNSz92kd8FoO8C0F9AANIP3BRd6DA1YkzfTZGrq7+86PM5Y1fv1j7n3ObdA6jw",
-	"Yg76LGORl2ick9h5jvNAe4u2S1L1eRrHfl7curbjylFWmkPmMBFpr+9wGOTSGkOwjhM42WtGEbIVIUul",
-	"ZZo8C7TtW2uQd4JDEsrc6x786Gd6z+c2zG/UhX66NvQX9qN3IDQrZlR/+d2Z/rsz/RPXylGOVsbQGzI0",
-	"LhDLcNQZsV9EoU3W6Pnhl4dOu6/kTewsFVVa4JBN1UxvVlPjflmFQb5FW+/+SWXSfLrFAqmz9e8i6SN4",
-	"pDrwnFmFamZ4CpYmlY8RnFfuAmLK8JmMUqAvIaYYwyXkdyJVLEX7Yh2TUHs2kwumldLyV5/Kfm0HKmeS",
-	"SJmQu2tuqi2A/Yz8LiJuokScNJSFyhfoMjJyazqYCvyYyzdhw5gGzGTosuAdMh5GmMATrIJZRQeTANhE",
-	"Y2BdhyynRpYGhwU3pjb3Na+CzXEk0jgkisUx1tPFAKMRZ4kxweXZyfv0NsvKKW2BdFsxG1OlZWCwRSci",
-	"Bfpg2DgUsNxsbnukWLJitinv0E28/yQZMSemWV0cfcRlhM52Z3BIObKYYq2ad8WsJFXZFyNu868GGOfp",
-	"8E+WCV/EQ2Xt/vn4qO/M0BTpxsIqRIoBE5zZ+OGlY6ktwV6SD1r7nP+xKPFJRuocAhlQTriAADIoY2wI",
-	"CwsbBBJkQO7HWeV3TFRf5nZQXW9uYu0dO4qTFhk8yvKZ27aJX9shCdNyoimlC7W0Iy4Vo+GsxCsTZGyZ",
-	"/CnFTZtkX9lu/7trtv4i2VpmlY5Z9jp5M7NhzMOop+CjF79H35nn+2auuC+SPDxUZZFeyqHVs6w/ud5z",
-	"ZgCKkyWmzImh1BHgyFGnfhWJ2DgZV33N+vk1zLkFknL2TZfGUn+VgWBm6Cf0+HrhFRaYSwRX5Fv5fpsf",
-	"LAqjlWAJy8ATmWtnScF+IEKMGkp59EfKbIxlHnpppLTMo153yKQ1spebJbVgCWZPZONCzDgAtWjBRA2C",
-	"aKaR3yEhg8tAFaQcmMk2oTyUSSJPKfvZSb6S5IdK8YLIVaIXN9/fWyPufZf+/hrW02+dsd0LQ6hH5xI2",
-	"qCpDE9YXqWQefp3gL30Wd2uPqlTPWk2ZOmexygUq8qSmrSVv8fc0ct9yGrkibn/pN/tRbemQpSNicWjD",
-	"RFADskv8rGrnhHW98LaDehjTJCFQBEelt0gw3a3j3ikdLUX+xk8zEhFvp9KWPJ4O5YPAQsKF43gFHl3T",
-	"w2QRfisb6h168C2a6e/Fj3wlSvbdVP9wJuO7bf9J6tjnKCqSotTxqOyI0cXMVH6cg6o4NHrivMBvHP3/",
-	"7F3rbhs5ln4VQkDD0m7JUZxLp+Vf7s30djaddBAnGOyOAhdVRUk1pkg1ybKjCfIs+2N/7XP0U+zbLHgO",
-	"yWJJVZZvsp2MgEbHtlQsXg/P9fu0YXmz7+ONa/ObxmP+qJm6RDY4DnXnbbgFb4Oby6vDMt9W0P2iA/Lo",
-	"S6mZ2hDy+RAFVHRE9izyRoLSQtVoJ9kSHkGcwlAE69qz5w3yAQvPYQ70lAGPBnMF0flB+bn9yBE7CMIE",
-	"9qNOV+NVEqrNCYTL015T+McefzzQlw79VFOAgaZduOfhh3sgIEj90oXdd9046hbth49wDi+yHeqkwDXm",
-	"PDe+ron4ldBxOO9t6QihVhwdoW0p3viKe1K7L2KcxElP7odfdeeY+8YUX9wtexrO522lcECKbLuWu7lO",
-	"GfNF02S1Yrkb6pWR2Wy1ZrkbipZ7rlz5kKR/pB4pAxP5IH9XlHhKEKpCGzmHWcDLvkvFEpjaIJAH6XKf",
-	"cZVIqH5NPBh0s1b+O07BfZUkXzHhFnobcm2vWqrKPtP5AuB5DwYHz/uPH/cPnn0YDIbw3391ki3Vsja8",
-	"9vmtvfaPllc9HgwedwCt+DcmpvZoHTx7mnTmhfC/P77bglpYus2mEx7JneV0C5aT9Efby0r3h3VZiR9s",
-	"LTD7HvUNTdKoFLP/mi0BTQi64ThsA1dlGlWVnZyy5YnXWdLe0FHyLkdiymoADSAwxzQ7xRzS6m2m/54t",
-	"OF2yfEgg8SGubKVEgx/KPS/VSKDQBZx8JP1SUAKriiyWzcMKIIloQRd6Jl13XOXaniapPi3t9SCA6XMk",
-	"UmjkaI4ASng1OJ6D9BDBiT5IQ7l9RpdjAz/j9/zPiqFEJ4UwbMocQP68EFKREgiEu5TAl7Fo96fk4OBJ",
-	"8uTHg2Tw5Hny4tnT5McfnyUvBj9WgEYphQ6dyDOmJlyep4mfm5E4V3TR2ye/NSIIBtxVZfU5NQUCQc4d",
-	"3qCe2b9DjqInjOk+PTgYiTDmk3mh4c5Le4cVRwxUtY0ZSZ03HJ4iqfv8pKwOR4Tyh5yC9r29w8AtF5oM",
-	"YHuwqIgT4pCt0Cdv54KDcwyL5wxmgaEfzaodJUfGghnjOelGeCpTJc81pi0HuCgQkGkE6gBBB8B7Ctun",
-	"14SyAt/LIlJZ3GkjCEIwAZWA1bI1FG0DHG4Fqeg2uksNreoDkXun3t9XuWPgwYOAQQsAsYJeuaBG9MCe",
-	"Q6bA4yYkmUsIa9j9iEn2sFH8/E4UYzBzgFrhdnXLfLmNNpZmlvh5sjuuxq/gKsqjJnDr2E4RaggyTMYo",
-	"Zr4kvaK0gP0xErjDopaqnRlRDCVAVgGsEjDuMVtKoEpHUm83sjxxZJ8jMWaZnFvB58g28nSfHNU6XBGC",
-	"+/RfN88+X7e+RidCmhN3LPZJ6tW9AFoSp78sPAglWKQjEb59EpTDqFRhJFAVRF8uCEBHqIttgPFvtYqE",
-	"TOmCM62hitV+z5f2477RhiqjSerynNP2Mgh44Q3L+d97W3Zb4auoq/eUS4PT1GJFO1YZN9lR9QQeOyut",
-	"bpBe03CDbnq06ZFdos4O5uA+vQjvOAW+IX9arPSG+9CfkxYluQ5tEE58m/682dXw6IuDZGonjXhltFOf",
-	"PBlTobxqgrjBVhgDEhRneYQakKDSB6V91kCGL7r8m0bWCC9+t2vyXSi4dolAd5+VL92y35FVuNlF9LtD",
-	"KWsJta2enEcZFRnjW4UBqbrUbtMi9poLJ5SiOpKgfkZ67sVWwGENQNHVuVaNaUOXRM+KxcIq7UGpSkCl",
-	"nBTK6pSoSS+oMgXlfHkSnk6dDwAKzMZAfJYx+8EhoSStfY2k4cO0Xi+WFgJqh0+grRPQvyFnI21NUiLn",
-	"MyZs17nVmcflfBEzkEEkBZAmdUX2VjHPKUa1bXxdaYQOXlNp9ElOyUOBi4pGE+mVX+9VHCfVDnkASuNO",
-	"Afy2kqi+T90Rz2lQHi+lKbaDYLk71V1hXy954aGkv+cb7x1dzj1LKbgNCOOaIXFeN13gp5EjQgG4MoBb",
-	"eQDC6v5yvgJ/L/mrbEioWKKvyjZ+mUso9kl6LPdIAbZ/ttrzOcuJ49a81LV1uHptHa7dWQ03FI7ju7mi",
-	"ouE8pDvK75bdHbW7o3Z3VCV3CK1wdG7vrrqKV2MTzfamomkSuA3B81yJ+QQDF1CbKTJe5m1ZxiBA7orD",
-	"eOvx8isx2e6C5jd0iuxpMis0JM5/w+6RCCX+2plNjUfrl6jhb/poVQPZfLSi2dydr5ufr0ltDz3AM9Zm",
-	"/fwiVRVJTipulSiIzfKUTCjnxDHVVy77iDAwRMMhj4Aa0i1E5N53TkEXx0ur6drgRmxL0ICMEgCKDyyP",
-	"dW4uB6EXGtrTFRo7eSOB0IUK98ierjk6QzS9ykiQZ0ydxL2O0jNcWKObOlsFWLlg/qp8jqGLsGvC2QRA",
-	"CPWsWHgDMvZ5SnUpl2fV2+4GO7IK88fR7BDBj94AZiILOSQABuFctElLp5BZ8xYdpm3gEpVs+x4M0JUh",
-	"3VMAPprTFsu02vFJ5cn252k9HEfoxDBFCkO6rma+0PEjvZ1lu7Nsd5ZtZ9g5nhULQHG08t7erXISXLF7",
-	"LlC+fTPXpxG26tNHnLtjzuwVCdlRvjgg0Fnu11L8KSTu9wuhmXB8w7ocYyq2r0sSkPHmUvuPX3/cJ69X",
-	"VfUhaKoerkifFgukJV0wagj1CW4JXBrkfFZw5gjQrEYwEjS3lnRDhpbVjN/5YX8j1QGuv3F9QAN8RMgJ",
-	"zahSS9RNrPil0zagM0Onl+4DZick67Cfl1ttUi026aY/OP3yxG0bqEjTjJ8x3dsnr8xIQL6jveSoVSN9",
-	"yqOZKQZedXvOEIqCGTvhUDVeTCFJGE7SkmAvhyT983/ThKR//jekKf/f/6RIh4j4x0QzqrIZUaXQSIRn",
-	"VDFVdO5Z85CHCPJOmSKGfbZXG7UN0rH9/w8//ADtnpzA3/rjtOcgmnVGvTLls4ndfMDxA0K+wqVXTkrt",
-	"WfwwTRzV3ZFIYcX2/0iJog46mgpP76e5POfLffJWWuXMzoNIiaZLDQs/hGg38tQyKqJ88kKMBHZMsWnJ",
-	"KcCuKlermxeUs8yQ7l/+7c1R/+D5AXRLlqhKp2VKJpxOE0I1OT6n0ylT5OMrO00jMWXCnjSWk4wXoNBb",
-	"+4YUpufRRmAnfBRFJvOwdFiHyD4bu4GkGIn0c39eiD5+3IdV7avSDs2E7GHIWp7YPSUl146ACbPZmZhI",
-	"lQFMD57/qnZEzwplWs5Cvd4kKi95PBhcXF5iBW9ThzvDJw0HJvL3U0R7wVlxi88ZBT9n2k9hfPZhdH22",
-	"QvtLGFPV95xNaMlNZ9jp+4oh+wUmyrm9SuK/1b4A7SWdPvz7qWmUton+GVX2G3AtHUtl0PXZSeAX9L/4",
-	"X7BB/+NLprPOp+0W4zhJudn94YXlzvdxCwU5i+o+9QpL+NO678N/tEW8RF95QtxZ0DWg7D2dVEqMkSTN",
-	"FZ0YyGC319NmnEV9WoYE8xZz1W3ErUIhunfck/HoR9hiObpV3kEg7iqtHwIEolfBnBzIqKFcTq8osC5j",
-	"Sj0al/z0Tgg1UYUrDJtH9U+An1QCQEKOzjerE1uxBmxqep8cCeJtxpFABYQKbIYzesY0scoeQkG4PHLF",
-	"cnJGeQlc0dg4asZYSmW/ha/38pZYPc7aBMqqy17UgphNosLAukgWVhJXQwZ92hhVjEvDdErSL19B07YL",
-	"lpL0b5/S3qGrP3R5orUKRMU8qoUjZsnt0IE6CQhj7IBhsijMDvB12j5jn6xRkhDF/s4yV/p4PpPcfRAr",
-	"6uczqRlJmd3SOkVVDtzpY4rvGIluav/Vf3vyaV+flrbXUdma3VLGmtA/y7ywNvbCbtEX5E3xM9Qu/RwK",
-	"56lxdYfHrz9qMqdLa7RYW8glB/ElFJRZ0wcW05VyKnmOpU/uTfY7x68/WusblVAwcOqleozk1NAx1Yxo",
-	"U3BO6FgqrL/UTBWUF/9wBDi04KViDrMr5zI77Y0EmDRGFVXBIarmGAWHkeD2yiTnBai71BH9PBs8ISkc",
-	"s5PMCbbUVyC+Z0Yt+whEkJAZPbMP+lG5KW2y+H8u+enHhd2Lkd2/jVt5/UX3hE5SdeQ909YUaLij/wpo",
-	"keB9Z7ndc7Br8VS4U4CBAnTxdHbcMt8/JgnK8HCBOGH0OBkMBpV3aby08qP15hzLfNkHYuTO8MWTFy+e",
-	"D17c8EKN+FIvQiNzmZjhogeyLBociEZmjmMGtjXLfSDNIaEfVnEyzK0EiRSzy/gybY+JOiRUZTMoaQ3Q",
-	"6OG2Cx/mzZin63bDS+hHZTfcBOz0MrBlfqIK7adgh1R0/dDIQz/buLuq83E9zbed4Ca2d7fr29lgcO7Q",
-	"uh8yWvf1dt/W02QiduxrY3RHX27A6bY71O/CQmTKU17/FQFd/JZ0eFgOHMweFWuPwYvRcPVtWEMjxxSL",
-	"Kr/De7CwimG8JFTAh40BiPhqu9ChhXB7t3MxbQsM8DqusLuWTDv07R369oMEIcQ0hEmlHOxpJ+O24R+L",
-	"1PlHFaD3BYQgXjiH727/JFfvuvhI72nkJQerKKQ6ZjL3/jEAOUD4gl2k6aZaQ8gypcZnKQbUeExOg4l+",
-	"eBwgsXrReDhiZo7bzW1/H7f8jaS7RH2+E/r56H2bA8fxUu2O9C0Ej1V9hz4Myr1fAQatSoVOMEdPeT9z",
-	"QkphCk5SJCzWRyYl3dQYfgzKh04T8nywv//iefJ0MEh8WGQkfhoMkJCvEC7lI61osdKQPm+Vdhby2X0C",
-	"jkevCHB+Hrd8JPxkrhD0aO+AjxLxVcnZsJbHX2X2zqU2JKzpSKC4BYmTEADyGCvpbIuV604veGEQVW9S",
-	"KrA6ql5AIMp1X0gzEoj4twl9sWvvUN9KL0r1xy7tk7cVeCB0dTgSrfiBPmEf/NwVkGAtGgOoYuSlohMD",
-	"oSHnwhuJoOKQVsRGiKx5/mqASkHP45jL7NSaWppy5vIVMWsel06fM7ZwzIseaC/kLjWlFkTi6oYYc1vO",
-	"b486ek85CvFUtWhykfhJ3PHZ4crtsh/+ubPT7fXndO0JhMgzqlAikmzGslNZXkDLdNn89OoWv8hujNWD",
-	"R19qqK4XhoOaYKqm9m60twxcsji+Mc1O9wmiXkEkuhHF1ONXBQEtVZD18LGWhJKDwVN7aXtMVLjxuj6r",
-	"nxgpTyEZNnK8tSCgNlLTwJvrwv9ykZ54QBGa646m5sHT1MBC1bekxya+sqq8MYRz4dYa3NOdvIvR3Lm3",
-	"RdX2wQNzpbyPL4DLuFNW74xHUGmQbxVzarWTrYnKkfXo63GFPCf/SmJTknR/gkQz5nLTZL701TQV9RhU",
-	"FcuygqQSDbjmPuUBp6Cie225hRLPDl/HAPf3nlThpmu4r/4C7/gGbJW1jt4RItRVbRO/aLsS2p2l8f1Y",
-	"Gm+QiK+u4ICEWW7Jwpgxys3sH+0lry4V9QCEbsGZZz6x02oloe2ptRR+/fDh3aGVjrlkDmxClo4bwufP",
-	"NuJT/+p6sEXhgq+4IHrlB0M5ODyuqZPUV7q2sL8VZ0zYlyyUHMfEZjj/nU+wGHLBBF0U+350bbrp7wsm",
-	"jt69+o/j39/edNpcWZsc/521h+zd+0gusxLAIaMCw3OqSVXqOFFyvo35+zAr9Ho3qCZuDvx0zpmhK5O5",
-	"pHPeur3t6GZU5H2fOa1lqTIIbRhVmllCxkuDtZX2h2aAdezWfx69+e1qq+F79v2shpuDhtUAh8FlxQxb",
-	"Sbv3+fCULCDa8GzwpMrzaVyT9/i6e5Ep8G7AtLFrQoyik0mR7d+7pbNiTdO82CCR4HG7rVBBXd+JbtNh",
-	"NYb9GWutw5boJJ1S8c6w8wj0VfeGtbXPoARdJ54h2UG6ylMm9H4VN7WaUGe9hBgsEU26hgkqjO4lLs8g",
-	"kJaLnBTirDA+ShkadKSSTWX8K7WcvkIqejhkgKw/fgyutBDvSZxvDXMjMKcNcX76kMvGWT5lCgjFvW8O",
-	"8yViww0nebbZExl1sdITGjASED6pahUnDduGE4hlQgmhWGlO5jSbFYKRrkNnShwcjkcT7yURZ0WEYKUB",
-	"2wPaNTMF0SkIt8Goo946UI/mGnG/HgiBiMX8dgYwJukyBM+lMjNiGOfIkeNEeojnua8VRjM+wfIgMmFY",
-	"7wFpUpnVb1Bohm45qMv1br3j1EykmhOazwtRaIMSiHSPXr559RbSFHvx7rXfamgmaAa44rVTqWGMUmUz",
-	"Bs1Lt52tJk3GlNt5V/GOdme3eQ4b7g2nv7VcHKFZkOPrjb50DeG4EaDEdnjB5IKzhIzLghsflo3EQtRy",
-	"LjMNsuFzHyYo0lgj3tchL6CMvtRM6SHOZNKhZV4Y9LGsOGFA2MMy2Db+xX4cUTeHdvHZxP2CSnFSJ5RP",
-	"Vghmk5U03GQ13StZdf8ka3p30gmiIfwlRsBL6lg1yQqaeOK2ZBj5m6O3R//eMKyVgTy8jh9/OPrll6t2",
-	"+xK9vKBPn75+/f8AAAD//w==",
+	"7L3rchs5ljD4KgjuRJjsTlKkLrYlxcSuLMu2bN1al3ZdVMMEM0EyS0mAlUCKZtXniIn9tft3Y2Jjf+6v",
+	"nRfY2AeYR+kn2cA5QCYymbzJksvVUxM1bDkTQAIHBwfnfn6rBWI0FpxxJWt7v9WGjIYsgT+PrulA/2/I",
+	"ZJBEYxUJXturXQ8ZSZgUaRKwZ5Lcs0RGgnukLxLiH/ebp1QFQ5/UKZEqEXxA7mkchVSJxCOXbw7JbqfT",
+	"Jv/1ny9bL1tbjVbNq8lgyEZUf4h9oqNxzGp7tdva1m2t5tXUdKz/KVUS8UHt82evdhyy0VgoxlXzko1j",
+	"OmXh7Bx9laTMJ5Mh40QNI0kolxOWkEgSNWREKpGwkPSjRCr7Sgl4lbBfUibVM0n87EvBtPmBTX1S50IN",
+	"Iz4gCeWEDmjEy/Pn6ai292NNf732U9XsT0RAcY5VYL25PCGiD/MIEkYVCzNIzwPURi+hPJQb7c7uFu30",
+	"Npsvgq2w+YJt95sv6W6v2Q464Sbb6m/TnWBjnIgwDdQqrZ+3K6F/yVQybR70FUtml/BxKGJGJAsED6UG",
+	"6IRGivRYXySMqGSqQQdgI3UHETrt1uZ8TNhqe7VRxKORhmw7m1LEFRuwBOb0XfMSN615HM5DV7upUbiH",
+	"4I0jxmGX3d4GYyJFJOOKUERdIjjzCCWcTcjNyfFrItSQJZNIsha5SEQvZiNJApokU0QuOmK6Y8pIxIlv",
+	"vn0c+h6JxYDEEWcaOGLejrY771/v/HC4/bfO1c53L9/+bfv7rfcvzjZfPf9QsSOfvdqYJnTElDmzrzQ6",
+	"zIMD4Mo+oRxWgP8EoJhDIMl2e5ukPGYSD0pA4xiPDeXk4PXp8ZmedaTHG1M1rHk1Tkd6Qj3zWa+m1xsl",
+	"+lDqU+AusS+SEVW1vVqaRmEldh2miRRJ9dx9zj4pbODbQzJO2H0kUknGdMBa5HxMf0kZoTwkio7GLGmy",
+	"+yhkXO0RSgLoStSQKjKhknChSCRlykLSmyKRkCy5ZwkQMvh3HEkFayfb7Xa28F9SlkzzleO4hb0c0U8n",
+	"jA/UsLa309kE/LX/7iwkacH0A5vOLv+U3jE9i0QfPiJpn5F6mNC+akZM9ZtDpcZ0HDUjh17dsWkTKXmz",
+	"/aKxp7dPH7mXu9sdgl++5XX/tvaPf/9/bmt+g4iEUNKj+pyKO8Y90mm1Nnd2yH0ko17MyMHV4fExCYY0",
+	"oYFGNY/IQIxZaMmmQRQA/ZDdcjFmCRA6eHTHxsrcD6+PTi/Or4/ODr/vfjj6vnt9feKT+uY2GepdCFmf",
+	"prFqtMiBWewkUsP8VN2x6S0338An5nSR+oipoQg9otHSIz0RThtkwBSicYHQAwXyYORb7ldcJ3sEbg8P",
+	"pp6kHHBF0/19svPpU3ZUNLA0EunFtci1M0czNiVh1O+zRJMSO0/Eps1NUved7eresWk3Yalkod/YJ5Nh",
+	"FDNn4razVFEc33I9JQ+QcrdimIh3+3E0GCq/gdDzHZrt60NidkaSEU3uWHjL/U8u7uwRe4R9Uh/HNACy",
+	"zYlIQpY0SML6qWSAjTgr/RGRamp5x6Z7+qjc8orFmSERUnds+ky6QIFjGvUjFuKkIyVhK59JcnNz/FqS",
+	"iN/yWOj9C6hke9lpgPMsxyyOgUZFoSa6lsDpptmd76BL65bf8o+6Z8YNkDvGxlI37omUhyzUOCjTINCk",
+	"UO9aPKFTaTb7AKFAY1Lf/vSp4ekdC4ZkkgjFbrnBFk93A8wXPJ7am0UCbsKIioyEVMUzcXrwXffy6M3N",
+	"1dHr7qvvr4+ufFLvPCcfolekN73l9oDYg4YknAxFHErSZ8DHDCmfP+bF0WX31eXB2Ws9rtdut4vDxtE9",
+	"s2uT+/lFp6/ESGbojkeDls+oRn04L3jEbjn7RAMVTwmV8/CFTEQah6SOWBXaw6nJURCwseaAor7ZJaoY",
+	"GVJ5y4Mh5QMWEhnxgBlioY+us0+6B3zd8np4alu33JJxpI45HS9xe3P50pesvbX74iVrbrfDneb2FnvZ",
+	"7AW7W83nL3e36c6L/u7W5jawrs4tsLnzonwLjKlSLNET+bf6be3H29tPm+2m/u3ony39584r/fNa//ni",
+	"6KffOt7mzs7n29r/+LHYLH/X+JeZW9WrfWqaTzVHTEo60C9HqdR8GaHkl1RoGGNrUjcXwsx9oC/cTnPx",
+	"hQBowAUOqQfo0eBOxlQOScRlFLKKu+4yYxYqr/wZDlz0gRJllwtSMDKXgO3lRx/3+5ZTSdg9S6aTIUsY",
+	"YbFkpC4Zklu/ODufZLxVwyM9wNkyFuPBoLd8u90m88meR6RAWmVPTUA54XomJMQrdCKSO6ImUcDWwtL5",
+	"/NafWPt4WNsHqXYOmmo5OeNJjTyMXBEQKo0gI0Y5skAF0Wer1Wl1GvtEy8o0ZlrSyFnxziaQWRwkY0Ja",
+	"xP+LT0Z6Opop5FP7RbxZjeAhoRXAIxCjEW1KpnFZQw24WtEn+sJVU6LoQHqE0WBowVoAlkcErJXG8ZT4",
+	"HzdAsJ8weqc7GgQ2k9Hr4FOUkPFcUaJoz4M5cJWIWE+IC94sbYO+TkjKzecVHTQyrptwOtLj+XgQWpl+",
+	"oTX3hJgWSxQLLp632yXMvv3L/6h/3Gj8zwbFC1j7l9tanfzFI39Z1KLxl7Wx+i+Ld8sAx9k0/XQBe54G",
+	"Q33v4noBh/l9pIBsonhYIcVFbpMvE+VOolGkZs/LBR0wIqNf2TxxKoZ+7rcMc6L3CbYNVQGdtqsY6FQq",
+	"BqyyZe5647zBl632XPPGcz8jzNsv+8YFKm/mfmWcvf+y71wyLQcvBlxSaPNl37tiUi76lszef9l3buSC",
+	"LUrlF+/QZ91ZjgWXDDQxB6ka6uMa6HOsH2giyDgcCjoexxHi3sbPEtWB+Zf+JWH92l7tf9rINbMb+FZu",
+	"6FEvzWfwo8UDdkAMvDQJFWPG9wkwOvpS1NIHXIxSnz5H0XtIgyFrHiKRnj20B8hT+1w0gZv2980wBIiX",
+	"lgp6jAR6kBDvt+cvtnfJf/3nTqsDer0FPIrRmNqhaz95DrHOnlafBzqwFGLObGFKPqqm311fX2x0Wm2c",
+	"p3z4PKH/zDzxaQVWfPZqr2hodIwL0GCMmsS/WnTIRtc9Qj2m0aNHgnf7NIqZRsKQKRrFtb0aG9Eo3iM5",
+	"j4SqS3hMaBgmTMqaV2NJIvSe//hbrR+xOLQ99Y1YwWhVDfL5J025paI8AAU0TdVwI2GDSCq4hzOF5zJd",
+	"ppboUlnb29akXEUKQGkARfLFkmyxBrZDpcZyb2ODwfHQBD9phezeQlBu5H2bsN7aZ2/F02XUuVUHy9Ej",
+	"k17C6J1RK4xZsEdGNNbkgYXk/dX5Gan72YOu3k+/oZkg/Ai5j0SMC9MXvmZ87riYcAL7Qer+zDb7hkvV",
+	"zCHjWnYYs8Q0jzjxcU/9RulQl9XiVes2zTcKbWHxh4L34yj4MowFxOkqese4i6sHXEv3IuXK6g4iaZCM",
+	"fYqkksgcPCqK7eYoli1tdYwKbJfHwKQDkvLol9Th1QFCoPVwpAb7TZkrWByzG6hDSjteMs4s2nC3aYUJ",
+	"ZT1ceSOSXhSGjH8RsvSzURxUuR7iNWbkfc5YiOdOX9hyj4ajiOvjMIrg0ptBHP1+A9o+DG22crR548xv",
+	"VbzJ1/QoiONyFKiQ0HcvjWMxQVU8qBIi+aiU4K3g7Is2FqQK1h3occpbm0scYJShccJoONW7G1YSAdQK",
+	"NnHIB21px7ls3uKUVt1NWMHj3SV4lpHksRC2M5KwdJKOPZKwe3HHQk0V2KexZksedVuP9fo4jY/ghvyy",
+	"/cWRunjZFgl9ytmnMQtAdtWviQiCNElYuG9ULo7RnUQhqskTNhaJ0nJ/pMpoAAjy60O2fsflM+zyrdHP",
+	"zn1VXLCLfkQOowgtffenCUOtDtgMpGZrwZZwm8Ec531b20dmBNbyTGaG5pL9zIHzkFoLbyrZoyLWmVBv",
+	"RMrDL8IpLlS3D6M46HQmUK1hJJxKAmHereQQET7sTtjOsehMKGKnuSrmcKGa2OcxkMbCxJIT4CI0p+hY",
+	"ZUd0CheFZIzUUWWnRBwSOqaJely28YJOY0HDayFOaDL4sntjjGN1lRDdGEYr3B4OO24sagJWNmQElEig",
+	"/W1vv9x58Zz0poo9AVfZ2ZoVXGAySghip7wqXpjlNpUQTez7WFfNDHwyhkqTCoBVvUNOo1eu60fOdCHd",
+	"sabAR8aXBLyFIv2hNyjnfRHKOMNVCMnX4DMCajJSMCJmWvutfWvRUdmz7TLiPKXL1QOQcDNHQhec68vN",
+	"LvSapvdj4KDjFcjpCFxZcisJNZZlEgs+YAkB7oCrPaIver0ZYBJ+VKS7Ysl9FLAbTu9pFNNe/GV0SuJw",
+	"3dQZr4R0IVW0Z5wRNCVOGA2GuuFjcjcOMTIrJMUprYoHZkFNt/dj0aIMEgHleCcl90UmkIvJHkl5BiJS",
+	"920nF8R+wwMyK2MxMS5brqOfikbmHpDuAPqxSJXubLpMkkgx9NMIRBxHoWY7gW0KBDfIiI30QPBH14rm",
+	"fmOf+BXb75N+IkZmRjSMuCaqGrysRc6MD6kWd/RoivF9YxKmWhwv+utYb8pvRNK/UiK4O0TK+WgqbWfQ",
+	"eVhjVCIgIurvaPHBKETSGASFmN0zcAFCv5iRuGcj/RXdnoE/TxGCc9yIF4GjqgvM91qIU8qnBljyi4iJ",
+	"UYx11TARSpXvLyHIiPKpIe2azY+43CeAPOBYG1N9mqsYHWj7oAtm09GdZTNI7GJXJysJVawJR/KR7pVs",
+	"MlQpNhoraY9dJI2DL5zyzJ/TwPaPc9xuuN46kUS/fiFfBOaarlEjlC8nik5u6DLhqBpmUGiciH4UP0zt",
+	"0u7kSFRY1ur4k7rdHkl2QgNHkDDwP6Sx3COUgDKRDzTu5Ir9HqMJCE6gqqWkRzXvOOBUpQm4h08g2AGh",
+	"qJfkoXtxAmr+NIwY19IZzUCcD2U1PUZ21Y/CSOqLJMxxViSeZkrhGHvmY868Sxj78ePHpqsurPZcoXkL",
+	"YPQ1yBhRgqSSWQPZTpv813/OD9R4hWABNcS/3tYiDhDtwtpuax6+6Dqf/tfbuUg3J+LjS8/QOBH6W1/M",
+	"59m1GaagO6ZSTkQyc54s02Dfa6YP9qv6UOWjPIA0b7qnylmopc9rHS8XUI9xvj6yOG7i8UFtdZSZzijp",
+	"pRL5oiSNH1cBdcNlOh6LRLHwlIURvQYAfMHGp/mA3ZEesQswXaSNyEyoJa7oCXQQOy4KZBMlMFFiJro6",
+	"DmQDNGGAJvR8bEWEZvz9Mmj8R0WCj5pR/0Idt0RnkYJ2e++3Gpjtfjf99+rKh95GxO8ZVyKZbtDw51Qq",
+	"4Ii/OdX5Z68mUhWIkZahwBZeBeVykzLRFZyzAK4xE5KSSZpaaoiFVE5chSNP9JiGcyBGIy2LhXuaSI3o",
+	"FC9/1JsO6T0jPca4FT5a5LIiOqXkmwu8JygxXNMt+JfamDjgQ6PZi+H33+NzhDbJob3q7pp9atqecBqf",
+	"xjZC6n7x7Bl/7ye2lqDuwC8hpPk2YtYzSQ7PT0+PrwHFIJgQ778sEhXV8IH+Tr2ArQ4ih5G+OK1XAGDo",
+	"M0nEhGOMCjAYLGyAb/lKWHtAdtptklAIjoFAEUp22lukjvEr40SMIskkauX4rKLCeFjvtLdtlwFVDNyt",
+	"wFMZZC4jXY1FHAWRHixhVBENBtoH5jJhkvGwsVcZ4jXj82+DazDEA7fBwFD0CbVHGaYcal4e4LTo8EFQ",
+	"1SNeNhl+o9sfWKjB2ZY5Xl80RL0qjS8SMWaJivT10qexZJ7LcqBl+1qzxRrtfzgfSj7Z7d81P4wmk/Dk",
+	"590P3x28vRbfy1+2vtu5iMa/xNvDVzu8c//y7bA9PPlh82/tuxffjzrjj1v33+X+jW8TGjDyTozHwGZk",
+	"TOdeDVyOx5EN8yT9CIxHwHx7tbEz2dLkXCngy+e5VsykXZY7hdIKnfGsq/Ci8XKALCZRZ2xyYZuix6f1",
+	"GPyxAB0zQ2fgPBxc9H5m6Ep0YFzqluFHcReCSE2XuoniyIe66WevBjJksnIv0/qzV9NksbNit5MI3SN0",
+	"n801+mzCBgipaHwId/1KPS/yDrAPAxNVv0LXS2xc3j9cq4fwzWG2YOMOzU7kWHgieCj4+vhXgvyMtH58",
+	"dU62Os+fNzuExuMhbW5qAuZg/6tSTEPhi5uF+IYfD5o//PTb5ud1IxQ2SUDHkaIxiZluI8lB8wdSp5zM",
+	"zo5orq3hrAyQowCqziZ5RXs9OmDkSiWMqYqojNWgdmIRLh/8hkeKbFeMOG+MiwL+5QOdfeyQ598dlUea",
+	"P9BlhokubWJUsYTMxY7ZwZRKol6q2ALi8NvyxRWR6E3CGMjjNnKKZl8h9UDEIvEgNsMjrVarsZ9FqO60",
+	"W+SIBkOw3ulboqOv8Z22E3CSxVFNhpFiRI41MaaKsAh4DcZDUj8fM35wcUy2wAkbrT/UhN6LPjFEboo2",
+	"QmBq/E9N+7QJT330e5RgF7Rx4EYK4X2RBPBqrxQ7lC/Tb+xjqBO6XtoFbrbdtRROlpY/Yi331XoxDe40",
+	"vxz9Ciddw3dEP7k7stMu0wo4UYUlzJ7tRVAr3YylI6Ep2EEaRuro3kq1q18jNFAimZcpIpUsIZOhIBok",
+	"JmcGdd0PrW9J3SaGMCpLDXApRkxwltvYYLRISRb3swwb40TcsxC+gRb3ulWDeFbJic5+Jvw89xRs7BOe",
+	"xjGOxAVw+2AZKsyvTgtWEtSzotWGJKyfMDlE7WOjRT6wsbLJYhgBwDyTVh2Lkf7jJOWoFnczdSyVz/o1",
+	"byZwRE8elZEYZTBzak3ulwNVpCKb7c3nzU6nublz3WnvtfV/P7jDh1SxpopGFWEIXi0Ky1lGls6dVcx9",
+	"dtxxeZJbrXar09lqvVhlqdIN/llrduFDIKuMKnBxhI09UNdG96XR92BgTlg+yVPxaxTHdGOn1V7l22kW",
+	"fzTnuAWCByzhLDT43Qdhy0ViE/9sIwbAZX5tlOytD7gyo5thgpcHTlly4hUCtqJxzYWfi9uVfFUG+5NI",
+	"rkvQIsVGxT9W2+YcMWo0SSjwvXmyGT3OmuCBzxfGWLxWq6AuZ1OiWogfj5kmPMS3kkQXJV4bHLKXmZ5m",
+	"7A5UEf/i/OqaFC0Nfov4hgJ2+yIZmEHAuBFPwahVppGOnw7mzBCc2ew5Gk0jlZHLZ5IMGLe+Y3XQwFDI",
+	"UIESO1zZ0YBrsn7HpmQEyW30dWG1Mln4mrGLAYab+CtHVQ4nogspOlgIhkR8krk94T9jEdwxtK7gkiHP",
+	"Cr4Wqcr+6NI4zpG3a77tSHAG7qFB6G46DiGyz6uN2KjHkm7CRvpKA12evau6Bt+LD21ui+LTuZ/Ml1Tc",
+	"tmIQWmn1syylGzm4LqsQMCkzub+Ip1eauaOS+AfGOgur2SPGMnibtttbgTMCPGB+kW6x6fth720QnUfv",
+	"j29+Pe6cRcfymF/uBIfHz49Hb9ofNsdb4eH73Rabvh8HW6e6Yfz95q4K3u6Oe/wyDqL3u61gM+ZVS0f7",
+	"ojyunD1mK0u5imJz/c9YJoss4e6y0ONsnxZBTAlirT940DT133fVWwFNkggYWmkz0YhkDbDx9/EP/H0c",
+	"bA4SyuP2MW8/DHoACUuj7EHE3S1ioHk25+5bRpBvpAnbdmkpdPQKCFiCrjs/d6erSC4kR1tX2/IEzBhS",
+	"6mCpPubQtnsYAxeswsDNatIOOI2nmo2OyREfRJzJqn4yTiuSQ95AZJtHQpZEmr3P/OBAdKQK8xoa5/38",
+	"kzT7ZJPN/6ShuI+6FcYRtTBix+kccfUc9AiLUw3MsEdG/QdQcjY8/6DLCrlLm4u3T84R4en4fZgh+Pal",
+	"iIs05vLg7HX3/OPZ0WXNq50enB28hb+urg/evCmSnvzlzA6/SuO7Y8VGl+Ar+LDTX8G1JynLRUa9yixl",
+	"J7U+5h6BMTOR12yyZnYK6F+AY0+ImFH+sCMPLuTLZTYesk+FoZck2fRq8i5d6sZ5l1aoxPWXsLuHB8NC",
+	"tBIL0vjuZixZokyyC/kQCwri+o+/WdvHa5OFL2CGnpEz0SKbms9KooAdjESqRbvO7u6uWWjt4KjZebm9",
+	"2Xx18qH22ctGmqGM5TF2d4E5cAfZan58d+2YWWuQubH2+afPX3ZaDwGOBk4WTKiSOsb+nbZhVOy/yye7",
+	"8qgu3pcHHaI1yVDxvH5+8KwPKQ9YDKlZHoBGCaPgDVI7TKUSI82PmYgRNWRRQkYRD1uzJjLbzT23C0co",
+	"Kfjay9OFzi4UhrV2qQes1UiOF7lVMBBJwgJFhiKRjPTAJjAlUtEx+H9yxwy2V6NklAZDG8ChhZfxMKGS",
+	"oYkZfR1mITXzURdkS76fkTjHe66Quez5cguiu4SHG/3KqygOXImWgvejZPRQvBzT6YhxdckMTdNAiLpb",
+	"p2ryanJyFx5P3qUvok+bL+mW+uWCzoJ9tv+s4oEl6CZj2oJ2FXIUkDrNHo4TcR+F4EARhY0iP7doRmva",
+	"xioRHmjfmzTuRzEuZn2UB+Eqqe3VLsWUxuQUk6BAdma4PPRfxnlm2a3b69S82i8phdxctb3OZ73tCQ3u",
+	"Ij44S0c9/MxpZ3Nre+f5i5e7b19VnAY7H/cUFKa2pkXRrGRFojsDS2vMza+TzZ3Ft8nsmgtLKSx/fRwo",
+	"G2rnkHxAjDzT2QMQA9Ph7NUGCQ3Y/2JetAIx0oKnwOgq4D9nttD0XAzoI2j02Y61uLGzEN26DAebuQeG",
+	"mg8OmwbtIacEfe8+vmseHVxd5+4kR1RqqpCwoUhlBW2ngYruWSF7GzK5S3lemrtErGDJR9+G5T4DFgTW",
+	"XcAKvav0OdNtZ8i+HsiMMx/yD6XxgWEYXHykIS1ho2VKQ0pOxD2LacBQ2YXObu4NIYdi3Nx+udnZKtC4",
+	"PGXcysJFTuY2NZmTw2g8jvjA8WRB95TcEyLzPUEnBeNRUmH+/1zBIuRwWKwnMe2ql19lcckKAIgJZI22",
+	"EYSQqw9zXPaIBtszyO2v9B23bxP3jG3y/OKtV4Dyk5JrF7EeQqm5UCWlzwmj96CgAWdEgYrG4hqqHAyS",
+	"crLAGbdNJAXEaUgmQyGZSVqdw1yhIeCeJeuatHZXknorUHUlClN5+Xg5bs6OPJ8glMS1NUgCLTiEFH0S",
+	"MoL2paKuI6UaCu7VFB1oYlHrMakki2OW1GZF1+LsFoI1b/lARWgBw5Y6FGtwv3Z6rEj8TU+k/SXoLeuZ",
+	"N11DcZKDfqWJXWHjz3Z/Fne61m3KiIw6Geum6Mx6Pvo6qUEfgMKPee8kzuWmyXPzxYstzYUrFRuLDthp",
+	"ZhB1PTI7u96HENvEvYmWBkLn99bn4nJ+q9E4Pu8DABdu9vWJ7aMhlTFgGhxrMtJhzoCuq/IpdFyNx0XV",
+	"ZMHDuGQ3G+rLGv3FMmOZcf/C8g1gbY6UJEMqh8Vr5MtdlJcouvN1FJdRCV6H7s3cmMdX52R7s/OCWOoI",
+	"zpR7YHO31aHwDVgHOQmiJEhNTsl61hszR3PmAUD6KQ89Mk5YEIlUNkdM0dgjiknjXxWS2xoX2Sdva/BR",
+	"SWLWV0Skah88/MKETrh5YzNMv7v84JGrkxMiEvL3ozfgLWXKOTQwexXMZESnZJCICdTnIKOIiyTLXO4Y",
+	"+A+OXte82sGbM/17cqJ/T+HJ+YH+vbzSvzfw5ONb/fuDbvnq4FT/vtLPX73Wgsqrt/D8HTw5fqN/YZxX",
+	"Z/B7rlnRV5d6/FdX8OQa2n+80L/fw98/6OeHB/D7Wo9w+A5+T3Sbw7Pv9e85/H15qH9v4O+/H+nfH/Rl",
+	"+vq9bv/6A/wNLV/DmEdv9d9Hl/orR9d6Jkc3lzWv9ua9fvvmg3779hX8HukZvn2nV/32GJ7AKt6e6ZHf",
+	"Xv9N/36vn7z7AL9nuv27aw2Zdze6zfFrPfLxiR7h+Az+/ptueXwJf1/pub2HMd+fw++FXteHI93+w1v4",
+	"fadbfjjVo324+Kh/L+H3o27/Ab7+4QcN85MDPdoJzPzkg+51cqnfnlzpWZ1Ay1OA5+lr/eT0rd7TU5j5",
+	"6anue3qmxzkFWJ1e3uhfgMzp3+H3I7T5TsPt9Ht4Art/BmOewY6fHZ/r33Pd8uxCtzkDmJ+f6r8vDjS0",
+	"L450y4u3us3FO/2tC5jtxQk8/15D728H+snluX5yCRhyeaP7Xn7UcLiCt1eAb1eH8Pdr3evqSI959Rae",
+	"w8hXJxofrs41JK8AGldX8Bzw7ervGnOuvocnP2iYXL/TX7l+r9tfn2poXAPGXgNMri/17lxfwxOA//UP",
+	"uuXNwTv9+1aTqRuY7c33Gno38PbvcKb+Dnv6dxjt7zd/r3m1jyDSf3egV/Td4Wv41av47hyeXOjf78Go",
+	"9gOs94dTve8/fHxbtL3hBx1ZYasg7WxVOJ9vzXE+H4jmOh7pWws90pGGWj/0Q0eWXOMiy5Q6jrF6RhLP",
+	"ZI8sl7Kri94ug2MVG7wr1K/tFz8eirK3/V+3t8lmm7zY3X5O2u3Oy+Kg2+0FlT5+bDd3/1pvkFbzp7+u",
+	"GzMQRoNISQ9dmzFK7K+kThqkRZpwW89Vas1VrRzZHSlenIdiNKYJOCZL1oy4ZFxGWoaJp/BZUwcIakjp",
+	"JuE+kWmSiJRDxh87wYTl5d6ecsszj+3iKs45I30aKM+G3OnrUt/4KqFcUowLtEyAE/kGgYmQLssk+EPn",
+	"UbdJIuKYhRACZ+5lxu9ZLMbFElm6IxTIgdjxfeLr//ExnBIj8Uwea0iq5JO+iGMxAQ+pMNJLGUWcKnQV",
+	"GFGQiyF7fqZgbmU29WWqaMOEIqiAqcJI1y4k+2nFYrKAqcSmJ7rliZjMG8M68a00zg02tmOh21+LhuH8",
+	"AU6hzYFuUupmvQUXdrzERqWuSyaNXUuTBR1LKwCTaDy/LyiWDm2rUmc0XC3rbFuVOi/edOxa3G/saJPW",
+	"LOp4hG2KHRHjlq31jW1V7DymiYpoHE+7qw1zYdvPjGdk3WUAMHJ9CQS2c8hitrzza2xV7rwEXUznEr5I",
+	"LYt2bRqtZbMHyfXUNC6sIZfAp2eoo7IZJQRnK0izVXD57K3Up7CiFfsUQLisz8zhXq3DWvOqoAPLuiza",
+	"jKWy+Dxyt17XjOIu6zZ77lfrUSQyK/WZd0RX6vyQPiUyulKfAiVb1mPOTQmuRfDnwWCQsIFJ/7SQ6V2Q",
+	"nxxKKerRID68B6UbeQhKBZvFEzOp5TxJi8Dn8xqpIYuje6b5r8gUEsUKngGLcuWN7j+MBkMo/2FGjhTk",
+	"XjAZDMDwQu2iYBphIsZQ+dMEGHDWIvUD64GX1yeHIqNKEt/827c1LA1pdXoIzsiYSkzXEFOp9gklePU+",
+	"kwTMWdJZLAQvQmYHcFJuNWozyrDHiW56UDRTEQ9sRFOV1+vmIq/X9lKvVxMPBDO1w1ey77MTqjTQ3UU8",
+	"1JDN8JDyEhpChVZN6zD5IyAKFyQK7YaICd/DnclQJoJsXAXvZCg1a5ICa5SwRcFInULt2fudhpdhvGF6",
+	"MY1tT6ihq7syo2SM2sw1OsuAWoZDb3d2movidT5qtRAxL6YMgIXVveuwjhcNr8Dmay5/z8oXfcZCcyQk",
+	"8SesNxTirhmFPhHcyAPmEE8RvFh21Rzg7BRGoT2ykjG+riFvNffVrxMftmJo2DzXKQ1PKHsY8VTLlYZC",
+	"RrZW+Q2PozuGabVBQSptjV0Q33gax3v5QAa1NTGC/h4xcVVjSKaiCOOQ3iUQXKYjlqC0C0NCYPYEwrdU",
+	"Rkdxn++kLbaM2UP34YyNxmpKfICRD3Urpd3SgKaDoSLpGIRELiYzwSjbxz+LT6c/n7ZPDt//evyz6Jz9",
+	"HO62fulMNtlWsq12ps/TF9FLsTtu1x7JcXzVADoT9637P5NWhK37Feylj+HvVuKlyh56MFhXnPdWHuNV",
+	"ZrlnOfiS2Dgj083Ih3NZ8fnCbLWoXJbEZsW6RcLPrFQ1K1OWRTavSuqvom3OzGeVSxrazXuamOj5H/Mt",
+	"L25ezZt5c5MNW37zOtuO7I3Dzc8+rhipwJm7L6r4b/d9JZc9v8EJ7F320uWYZ587e1l8M8v9zjSZ/+bQ",
+	"2eLim6Nsq7PnM1wp+AscfVKMhw8wIBfP9BFcQHhEsMIhdsSrSwqryuqJcLpP/Nx+6meWLEPTdks6vt8K",
+	"xtbnFbbjojF2VRNslf/qm4jFYZaUsPgVU5av6kaHV8+wML69tyH7QR3J9Y9bP7XkXWqSm/tQWbUFCZd9",
+	"j/i6VysK9Z9VxXQdOm40mjMXb6beraS0Nsupp6c2EUkoTVRxahSQWepPBNMzCXNSLOE+GTDDU+fvZtTK",
+	"vmcuR0zpNUhjCqWRkrwcTL6IZYUQF18+uAn5iqtunhzP140pWurq+xgZIjafPkNEsBK79lBHZOtqUea/",
+	"RF5rd53J9laaLAx+tZInzrnT1Pb8ey5XzR5faOFIpEmkuSmHM8xvS1IHK7nmC73cRU5LnybG34xRdLvf",
+	"WjNucT2P7QfkiMgLH2decwb3Zz5dBH0JnMvSRsxRhMw6V7ggBq89qLDNUYanRjWxbxk+c5e422LbGFHU",
+	"GD+Adee5cOUYa2CHSs5yrlZmddldLxScTo+fKBJYL3r145mTjKVLOIaoUpv49lHDd1UpLH0Zw1nxfiWe",
+	"sxrD5rE7C/Kl2B0swMNzcMLsw2I0t9nU1rh1bDzLmlSzswrm5M55jxdFbebrDL4MJE+sECii/u8QI10d",
+	"o/NHxAKniH97hTr+66PFO0ZjNVwTNrkDrqUm4q5IPcTdUs7RDFI1qTkmkopbCoT2Z5JkBYWMnrPP4pgo",
+	"obn7HovFBFSSCcMbCbIx72NlP8EDjFIIEgG1LIxqD2rEoOoI2I5IkURIRmhP3DNQ6hWvPlSs5ur9Po3j",
+	"f64LDYR12JBv80Kr0uQUcLJa1bPClVaNjtX6hye70hZYHCvOhavtt7HUdSiLDtyYRnirJjNuMaZRpBr7",
+	"C1Abs+z/idS/F1Jb9d9CxF5LRzgfr+Zr4J4SyR/mRf+kiPQUiY0qvCWr4mhnnOfmZeyaO7mXXyUF5vOV",
+	"+J6HRPKuGu6T97OahioczZGzEBKcfcSF5zJZOv/ik3PUxdCP34GjLu3KrDfmhLMEvRhGNGSkN4UaCQJj",
+	"Jowa2gMPh97UyVDrGokWpi3CRxU4NbPvDvUcM3BZNWnRTB7BPHmgtb4UDS1Zn5lPFWKj5yT0Ajuh1TjP",
+	"Br7m8eGuF/jmIp/ig+YP7eZut/nTbx1va/1c5J3m1qaTsnmPHDR/8Ei7ueuRrmaPm+7KnhyR8b41X/ud",
+	"cLkQrl6gc6Vg/bVDk0/EIPqSTAqzztPjFRPNfGGKhfHvklpmjj/7wkIQM56Es7FvmFOb/CwijhmE8CCS",
+	"uiUCM0myi/yuMSv/U/G5mDLyW+RwC0b+AiUumf9X4GXLyFE2Vj8Z31rhe1ohlBlj7IRKYnwW8qyP8PVq",
+	"TCRO+7otd9n4Ez+/Kn5aJ5MqDM0dUFbGURdVZl0knhhPlykPMg9OzRtDIStM9JspErJKBiM6tQVYMy6v",
+	"MQ+Ly66vfyLw10TgSs3BjEvVyghcVhQUnX+eDoEFZ9Wx4BRSMpCIm4jplINja7/CKBxMSb2zu7uLPn03",
+	"V6+hUstua3dX/6NkKd7dfbmmu6+eJarWPkQ8nOMDguQc1HReXqAlGnD0vruLePhMkpDFikosUGeEipiF",
+	"A5YUS+Hdcgwjl4TyKXpKNvZueZP44Hc6Bq+WhKk04f4e8QV/R3n4Wo/tY9ZxRtrQAlIE2DftFgyRF0vU",
+	"o4BT98wg//jf/2/SJnVTjUUvozF3PDD59lnSFamqnk1A2vtOu2j+pPfnfcRJoqM7lxoVuseMSjavEU6l",
+	"8G3zhdw+OjO7f507FqkPWRxm2ll6z2SjdcsLafthw/R5yOBuU0OB8Ko3EZ0CMii6/zSV67PVw79giQsc",
+	"p/OPzp5/QMGm3lKUaLJJ7f1Wc1YN1Xl481eWiGwCLHsFj211tQf17Bd8iErdNdnAHDzl7tkroEe4ypn+",
+	"Y4Hxrws+b2E403fOtIvfzXdj1f7ZlD5ne/6Qabto8UX9NZatA3cc4HP1BWKo42WGdfbJgYvymV+oQf28",
+	"mzkC9sG1meR5qiqeHvNCX/dg5E/tAbFPHAv2T5+92lkxA2qRnL8kSpAXm6Q3VZhk5Ob6TfMlqfeCZDpW",
+	"UFoTXNL7aaKp477N/gplOyD5B+rFVJJyKMjUwH87SUw6ba/dbmMFrkCMRoJnpUtki/iZ0O3bmJtc3wPV",
+	"wWhe6UT0s1peL1y9EFRdHYnEpKLN1lMfpbGKmvofTusGVlR1HREx8CNbE+lN3aQzcNMWao0p66ZZVJB9",
+	"mc7hRVGT9rKKoI3oJ1iO1M315hod06olJss6qT9LTn5LJSeLuTGc5JfghLhuNZc4FhMWHoB/mqz2VQQS",
+	"CQPKAquJBgVC0e2tHALyY80EE4CnHw9YrJeyekZDnFKVAvVpLWEw1cssc/dy91vrD48iTqUEs3wQ66v/",
+	"RYN8I9VJHi1T55xsmksBET2RQ/AD8nLOc1xeMenm0qXyzFm3eG4vbFZSjwz0xSIx30rENZJIfTuBXq7T",
+	"bnf2icRcaoKMmRjHpgh5pJl4W2T7jk2LQqPuuNCnD97Pyo1VGceXLnJJYlEToZylFHXSiApxB1lEPRL1",
+	"teTYekihwIcmC13VrltyHpdpTwlFl5o2UFEANZnWaf1HKpyT61F4mgXRGit26eYq1NWxHuYZKC2QFqZq",
+	"NaeyihiVcbACkUtXx/LiPkWqX7xIqhRD7q1YodLMb2lCbfX9EZ0SKu9I39QKMxJ4fjGjzFm4oV1G1TZb",
+	"QWfmzO4w6+c8fGO/5DY0H80WF9t46zW5mCwQ8W+O2+mM7TpTlo0yf38ggkOWFGvwtNdWh9l5r8+VvGiv",
+	"605btS7QuUC8sc1drY9AXpMIyeGESjKOaVCqXbv5hc7Z+dqdiXoVmzIXq0vZMaqUn/kKsnOSBeKn3O4n",
+	"qp0G0T3jkNyqrKjHmNR/KrU8cv3fpF6+HBNc9J+eCRhelcoUsaUiMPXJdPNV+WaWIKtt/CcmfgOYmEVE",
+	"V2GiEy69MiYWUKEi8vqJMXFxgBufIfukbny/MA8wUkt9dzT+RM9vAD2rgtTKeRpWRs1SaFohVcDTomWG",
+	"j2tVFV4lP3g+fK4dsrXG59dSnwwFCSEZjVNMHTS3U6nYCMVdczCaeGTkhLExSxprF1QPn67G/85aKKY5",
+	"29xddBYyRnmHBdlIHeAieFaStbFvtfOOdPpMYgh/MfFJ5k3qUtDqtCHu387Nrz8+x0N1MeyKqtCSHL2+",
+	"FihciRdPVtcNPkD+rzqY5nAUNtWVhLNq+4mVPRe7dc8co2XpcuCw4JF4JrEO9hRSbxEft9FH8wd+n/jG",
+	"7dgHDp0LAjMsSKAwvxxnHl8UheUd2s84j4rCKTwryqbYrCSafp08Uw75/H0ch2fzDlZoGszpdLgLLlTO",
+	"6Vr/8PPL10eX3Yujs9fHZ2+719cnuRMIopIjyUWK1MvI8ydP8g3wJJUBBOXMTiufSQexZrIGPS1PUsrZ",
+	"WXklQkY1J/fDM2nyQRjtwp/4+PvjY85BVGCky16sipNFxKjIf/W0ePmAsH2aaUnloqSDGnWfWRkvMirC",
+	"uibBmmK7ClDgctcwzOZa2opL6iEGw0r17RdoY6MnSmqgQXq9lrHFFnOYJTZ5ilndZkVN7YKabrN1H1Yv",
+	"U5ZN16nF9RS15iuTQmyunajIlFFbBNOrDzergrRY826FREY5kLz5ddMK5qiFSnEXrbzC4V5ANL4GH/p7",
+	"sqDz8nNXhkL9eWd/23d2lS6g4vauVhmseo/PwZhFOS+f9mZ/eF6er0iFi4fpBE6O470ICcyyfNgJIyOW",
+	"DDTXECU2Ezr8G4yNkSQBBaaCKtJpo0OnEoLUHZ9IKD+ne1v+xLfT8RvLjZJfkCvIpdq/LDVIztOc+b5/",
+	"y638+4//+Pd//Me/G7kX//GP//P/cwRhfIbYTOoavxt5swp0L3VImHQ7ZM1uOSHkH//xv5KK/5vzuNjC",
+	"DPAfZmznP5TIZ5/b//7f+a9W6V753//lgM4qBG45QPpR1YwrxcAvIDBZj5nsuvOT6s7k0p2xVHq1iyKj",
+	"VkS448pgn/WDfLDK77ITlf/fMhb7IhG9mI0qrU6Xbw7J7vbOC005dKOWrRsFGkOpIJbu5vIYcvTY1P6m",
+	"LcTfhMzPG0pO71g3oJJZ9WLm3hJQTuQkUsGQYJ6Fx/Nttbk1iz6udT/ikEK2C+26eW8fMmntm4zpkHIr",
+	"Zz2zdJ76jAtH77Wu5DXXJXaVuvdmy6zLsllhTulWqyhbUFb/5C1IbWpAtwxmjRYWclYz2WJ6Ipy2IGR+",
+	"j6yZwtersSQRyWH1oXonJmREOWTpgNHAS1+aXMJwbUOO+4jrjSd1aIS+hQZNpdlum3JfyxqQjtiH70qN",
+	"640WOdeP9FWYP8f0/pB2DeMD9F3YKeWfLvnObW0ulYlw+OoacoyrZAqHrbDe+etqeDYUD/HXUB0LGpth",
+	"evMn39qPzJNO+ye/sVdcWCaHJQxZCJGwfQMP2B9TT25oNyVvivBf+Yw4mbQLVZk7TrX67MREXCpqHFCr",
+	"3ElxqZBdW6FoqeFDLDNIqCqKkRs0VcONhA0iqTCn7Vzv4bmfy4QXatQ29qtZsR19mGTa70eBJoBdaOV7",
+	"xMeyACZ6GRJ8I7vTTXmWN9D3CkGD3VEkR5Dx2yO+uGdJ14n3QwywUMiEppW2wdCZeZ7PZtBZ7vb9650f",
+	"Drf/1rna+e7l279tf7/1/sXZ5qvnH2oLDWvZCNtwadn7bEdfd9mR2W5XXmIqUnHJC9tw7cQ5Gn0aVYki",
+	"jrgze+REnwyVGsu9jQ0GINJfTVohu9+wJ23jt/wbTTgNHhnRWJ97FjYNlDyScpmOxyJRLGyOWBhRsHZ6",
+	"ZEynsaBhUwnRjGkyYLqpxkGRRL+y0CN9kfSiMGQcYq2afQFFn0dMDUXY1E/M9egBwxpHgfLIAEpEjxPI",
+	"Vw80uomr14OPExEwCZHwHkm0GAjp5PVLWB2nsV2HRrIoYE0H+7wslHfOUy1TitQUu2TNfFIgiTV7qZx+",
+	"Lh65pRAuA7ggHSXRUnWPEQURTRyDa47C5uatkiPc67YyfSFwNyMaDCPOmgmjITxYyONgxHO+rC7ujg8i",
+	"liG89tCaDPt5+Np++RKCMGwMUINxM+zr/iz17ewMCpUFIplF7U1YHDexMXl/dX5mUvvXw3QcRwFVEDEg",
+	"PS1oqIRGsRaX9E5jIDg3lcZDNANCON7WJmZhxOzbmlhgxAICVN/FQZyGmmWCuTrHogvHoossZn27s1Mx",
+	"Zx+K3aBibQNWh8OYU9RVQnThFMEIW6URhC00oLlLGAMo9ShSOAoXqgvnC2C23fCIj+esq9+Ycwbv9Ny4",
+	"wHLpWTErkZhjaZemjzHjCgCJ/TrYr8doAmENd/pYQ90dRWjhMY5hWS54lI1ASY+GELtOVZowUhdQJA1G",
+	"ibhGNcGjgMZEH8jn22kSNzxC44FIIjUc4W4C8YmkTDVfkBCahhHjAYPZUBJHfaYPMqn77NPYJ3oqVPkN",
+	"GxEKW50HTT6T5Pr6RI+LLjlU4SLgM2Qcp5JstYk0UfX6TTdzLTBrgnq4+s0zSfCbmnOD2M3Q7WdyolX2",
+	"k1g0AmM7oZlejfkS5tynAcTjkQmVero2Rw0sWwtmMJQkEwZsizmhLCT1WAxECsTWw2QjeEk3ivsUJCzU",
+	"O05jmc0w5XdcTLhhdUWCFTXyOFdT3Bdy/FJQLhTHTFg/YXJYwgEkEfDGwDqS9lOeXbP+moGETTbgjNVN",
+	"WCodUGLBvdKooG5H7piFtqQU7rwFtgZk4SvZlQVD61NYOAkeRPDCAjQgYxoY+jZmySjCuh+YzwE3q2t3",
+	"KRsO+kKlhQyKWBvZtrT7XIQkZNJiBRDmybVmoAjn2ZJSHAi2sKuo3YhdhFqGVBFwmZE0e80+afqMXeVd",
+	"OtMRC4VZvZzhzjEDmEZ+GOnqw40hcYYTjHg3lSwbReX2EjQIag4Sdx7YPRbuE5oEwwhyQRPNLjMaZnAx",
+	"i+/ahGOFcR3g6KFtm32T48lNmTM7LutqLgTocLt6PAwod06qXrTBXLvmnINx7sjOZmOP+FmlG1O5j2ZF",
+	"OJQpXcOFpVdGSMZRYypVV0w4SwqrNXW1JyKNQ8x4oQkt7IbeWKyRSRhHBIP+zng0HEUFpMC0Q4iQRmPK",
+	"4j4QGmWdFOxg0LZESXDGXYvgeujNTTtVo9XIsN/W6SlRDhEzI0xk3e3MbM6kgHJIdcmynElqmIh0gOLS",
+	"wcWxIRxUsa7hE2EsgJoQKOoZXkXaJGGRNGzPPpGMEf+SqWTaPOgrlvjFo60/plRcNSjuN4nFIOIS7jgk",
+	"nOXFy4a5dZAS4dErT8SqGAD+trklyfcsoXE8d67WktfVPOKcQ5wVmKw+xbpnabCKc5wNAlXpjOwoEhLr",
+	"w+uIfHJmKBqo6D4fzMqdBqXN+eDENsy+ZGhTQerMB4EtMvcxCxQLzyGphl88W1nibd0S0274+3onfBCC",
+	"fQjjkQW8Nd6n5fw3yGYVl6JKQaGYkg6yYISFe86USbQkKGSjsVCMB9PuHZtqaPdjfWM4y7Mcdk62/eO8",
+	"W/MDm8JKpYriGO64lPOID+biSYVIb0+dPmKMw7Eq5f/fz8DkMPNyKBK0rBRpv6sFyA40CRPaV8C3IZ3P",
+	"6t46h9tmPdHNpIjDwgbhl9WQjaqBl/MJhgJVgsqSdLyKzbkwMJ43LspoBREl480JZywEtJ39lil2hpey",
+	"ifLUjBL6VMw5owUlWPGAAjRmwkX9Ijmd1Xs6OFrSloaCocQCUoNhPXUnBHxBaYvutX5RzQ3atKzGZ4RC",
+	"VFbyE9TYODtrQ8j1QA6pL9rSaaJ5hSjAks15ChUtO9hhDHkGM0ZXU8Z+LCYOsoGJEIJw7U1mQ7T1o2zZ",
+	"fayeRMnz7WYvUnrRRmGjN8AxhcwSgZl1lElA9hFNJgvAh2VmJ0p/1DlUaNxUUO9CmiNmKWBZb2Y/ncOI",
+	"WkNnynMbgDVA7s8/Skaj0gWR3Sf1HUB0yknKLVWFmy5N2L65BAYm6DMyOkuw3vqZsgLWhYjLCOrbDRlH",
+	"bU2JSuwgA05CNmY8RGuTm5GtAcWTNb9bTxgN9TKgdnLPyja2YeW47kgFckODoeYU55DKbEyjLSqMl2tR",
+	"s5EnIrkzwiCKaVo2BXaE1KmGhz52kA/JI5RMqN5mFGQha51IygMzGmogN+bOELRXXau9KswPXpFAxHEU",
+	"GjdpffvYyw1ea0ky37xETOAA40yjOIY4Fkwz2WOaO0yYSiINME2r9ANNTfVIinFIjKQbTCFFOfQqzNjI",
+	"YJL2zX0BxK3bS+W0MHGkeTTW+zw1TIaG5mSoOUE51PTBkMd8TwXnDEmS/kbdf3V5cPa6e3F+ftK9endw",
+	"eeQ3THQAZ6SfMKQten+qQEvOgRLDRJAe4bWkhx4xyifDKDZrsGcLuc4i++ty6prW640ucSB5tfeeSBHy",
+	"9U773zqbHk7rb5m7QvUNnFqKYaopy+wE6vsKrbhmR6sYIEObRSJndEd4HHsaJ4BoHZ5fXmkRG/kTUvfP",
+	"L66Pz8+uTCyGf55EAy1amK/5B5DitHkouEpE3DSa7uYpqJ78hlG/5AmtTMJFe03pwaw6Da1DgDtWj+Pr",
+	"6XQPTk7OPx697p5fHr891lORTIGqrw77HBlLqsb+IePmhgKbaSM7bagL04PDScwMcnB1u0pII2jATmrq",
+	"jTTNt8Wao2Bo1I3AxuLKYDaGdqcqECNNnkBsz2ksnkSA8Onp8TWKx/qE9lLEDMrlhCWmAGmgD2rdgKMC",
+	"/UkYGT0RoKAYjSJNSTThBAwj/utXXfxS9/r49Oj85to3JAvRVo9rMHdEp6hdmOI9pmXNHmPc1vLOSolT",
+	"stPe8pDjyq49zRjAJhtaoQd2yEWLwJEr3x8zPFSdmlXoK8hMTOndTNg41qCPFBx5hFIDdUk0tNcx6jx7",
+	"NLizxkNLolq3/JafsQlIPXjKITM2MXeW3uuBRn8vF6zJiP4sEivB7+V68yHlYQzSvR6NaFYiA4Teb5u9",
+	"7d319UVmqgZ+ChTJDUvQrA9DwRllRgMPrhSu9rzm1apV1Jg6pKh0xswjqEKGQrNl3TGMVtCFYV3vXMcL",
+	"GU4c/Wj277wWRIWu0Xla0PCBjWNW4+c0R1UNGlRQZ4clKAp6N1uDBPlqdJfN/i7qpXDoslap5tVypYv9",
+	"B2hMbHvUFsFwMyofd80lrYi78FzZoZft6CucFWXqhlqe68MR692n2XpmxOysfLuRmItZZRwhVs9unhwK",
+	"My/Liw44HWarYph8H+eIVE72m7Jc5MCsLNE47s4ZG66hV5QGSut1GpbYaPiSy/9qyM0yqcYFs8xjuo8N",
+	"m1jzakW+zDp4Aq/jeATi1oNZr3gD60kW74uiP1kVRZixF7uW8UqzMTAOJW+LJ/MFKDFKVen2M5AuS+xU",
+	"4ZBSUP0UB2ivNELEQ/ZpTqQWilSY3lVw661ilQalXD7rpO6p+Jbh0Gw7J4bcSrVaSM/89kmSxgwjDeS6",
+	"4eOVyYCWRhmLWRC/WAnCT+xonPG9heG3Vpha2S8bMMGd7xyDu367bjSVUknUSxVbntctb/nkSSi/kUyO",
+	"hdPgzuSAjJimMGAtDmgcpDFVRkM+FvGUi1FEY9JPOYqAradJ27gaHtogrCVOSxp5oGDSesFTrvtuHpy0",
+	"sELUXbp6cgAzsTytgaKDpZ2udZs/bK6/QlCVi4ILQqzyZAj5KTWwWp6JbwE1WVZD3jWhorBi9DcBVTQW",
+	"g3L8kWn/zxWBZCnvNxmDZCFemV2n/HKlcIAK1Liejlnx8dNFF5nvvGYxWxUzQ2w7Bxm1fB1hQy1g/Ymb",
+	"Xx03zf5U46Z9uQ5uusjh4OZr+50nx81H5Buc5Pc7bceRtyBXAV9oK/muywK6Ys4i9LC6XwzW1bIDeCyu",
+	"WRrSlmIuO0bnbPxac3hyJh417WvOa0H0nQFatmDnG56zFwvQ68njnx2i8TtEQLu8aGFP50f/u0UpV6ji",
+	"WWQqHYIELgEm4xTooaxrQJE0Za/njbys/lrmaIBairkX0z91QbU/xNVUWVSt/HKdq6lcVq34+OmuphVS",
+	"Q6OijaJ1CciUdbLtJ+iFQeNGixzMGg3BcGDJmI+mC1ODpuO1MRba/r+xJzb2CPtEAzCm6W9M0ZEezRce",
+	"eU/v6RVM8lnu/E7qm/+2s9VAs1afJuiuBhLXM0kYD/cJzU0yVBlTZ5AIKa07CNne3JxR/hWjzzZXjhRd",
+	"plwr3grLIC/T0YiF6G5PnWweJjCgju4YsC96JRbAxjorCLUOJrBlbGIdzncB7FliDbA5WtBTB9LWdqSE",
+	"aKwAkYUrv0T7yQNKJRvLyzUYYvZqbPp+2HsbROfR++ObX487Z9GxPOaXO8Hh8fNj/j7+gb+Pg81BQnnc",
+	"PubtFpu+Hwdbp7p9/P3mrgre7o57/DIOove7rWAz5rOVlItfdEnK43+8cFdtt3fXrKBcmGrVMb80EXgP",
+	"ADxQF7x1awecxlMFbCpetTIrqF9VxJqbXiElJ+KexTRgX1La2plJlUqaswm6QpjsQegAlKJbQJ5OiPYk",
+	"46Uwxcp1rVkDfL3C23yGjSlBac2vu4W8F03ArWi2tA63mWY1QhVq263Bc/7hVMRoO5aLx+ysl4d2faXu",
+	"7hPU4nE2cX5camXloYAmqvnixVZnpUoxK6l0ncnkat0/qKrWql1z1HEhmVdieYgK1oHTgyuDfM3CHE9b",
+	"UGMJhL48keC6B2lxHsA/Qiq5VVIELU/JVtiEJ1ZMuJfR76OccGbw8AxXi2zu76xztq1OkLD9zN8rUl61",
+	"uT0K7h7H2l6RR/GbzMZVz5Ip66cWGiYomLPG06fr8lCIiqeEysqYgW8jn9fsbTub1SsLKobEPX52mbnB",
+	"xJ6W0rn1WXTTWA+d0CJ4gR7SdcqzOCOIOEBVQi8WwR2k+KAxa7hJ0TOtmh0su1cx0QDGKa2kiatUwLi0",
+	"23YrHOfsq87To2wCzsPDbC4awCKukFN8iBb0SZKazErjmCqNAaSO2o48aJcIqwEBxqKx7zidJyJmkvRY",
+	"LPQhEERwdsvxFaPBsOiWCZ+seTV0NT//eHZ0WfNqpwdnB2/hr6vrgzdvivArNp05nVcYrLwmeXs6942q",
+	"zNVJmlf9ssHVxofMBNNDNX4aMvQHrvKSKlwQPSFiRvmMRDCTaZgXgvOK8d+mp0dSDtUnUfuEdZPhCBWp",
+	"NcJms9ne/CoyRmWdjtlxx+UN3Gq1W53OVuvFKtJATKW6kRYP5uQbhzBV9JFG8JmtMztZBaUHSmKpZMnB",
+	"wOBQPuap+DWKY7qx02ovX1SVNOAy9M6SizJB/nEAa47PVSTbnLon56bs6Z7hpCpZo8qZVqUivuHRLymz",
+	"ZRAyWrYo7bCjA3m+XVaBjEFbpEf+tx8Pmj/Q5q/t5m6r2/zpr/9SSfhN++aISUkH+qXNntZpPt92apzv",
+	"kYPmDx6hzV890m7ueqTlka7GxSasTfNfeb36B7B5IZbKnzX/cMGbv7JEWF216OcBMMUqs6tpoh3Ooek+",
+	"5UI5No32T59/j9qNT8pALrKzumIkbkUlChe3+QF607uIh7W9WsICFo1VJvTv/ZhhgN5HF8yrwtYB3Wrw",
+	"+vxTQZFTuzhvAs1st7c3Z9WsOPEq0jwS9xAViOkp8zBQqIgTSi8vZRINOEZ5wVJ9TFQ4pPdsj/gGIj6p",
+	"G8tSkkT3ER80rL1IpQnP3gYCWO4eDe4apKe31ybvx0g+ZJEsH24+F1kv6Hu2DyHPNNtJn9SN1hkEg5CO",
+	"6IB5JBZSNshAMElYBFF1EzoFo5bjfI4ZE3BxYDNyRQJSx8C3Hzd/auE0Gi1yPmb84OKYbLXaNp5TRYxQ",
+	"gpV7n0kcTQnN+UaQ2sKWk4LV+Z+aMFZTN/MxLtNkZNQCXgZvjE1jvC+SgGm2wuWgcxTMwQD8tAZ0kfHL",
+	"m84S0HwieAyyofZqlnLBqDjCXs3uQP4p59nnSl7cPXB2IvmzA3f2blO7jqzsVTOzPNhGHzRSr60grSL2",
+	"5SSKSGbtv6s0qLYw1tIvmSLJZbXrCv1s6zLlg7NsVz2Xzh1inM+a2orMy6dIKI7wQII90gkvVSINhlpe",
+	"RO8FxNBH8A+yNOk4LCY+/HEF0viyrWGSTWLpnbWQHcoceNwZzQe5SB/EPMwGkMyS6cz+jqGVKdcAl4om",
+	"ypQ22c/fmBhJk3s16mtChjHVkWyRA2NMzgOCMThzTuzvg7iUFezlT82LVISK7K7NYrW/eizJqlyOWd5i",
+	"XHwAh5MzNGWsfChnYzdi9xGYnMPzm7PrppENZ7mcB1wE+Zn9Q90BS4g/UtYv8A1dLUN25mg0mx7b0Cvy",
+	"j//t/8gy6/geCVkS3bOw9XUpwGpreHIF+Ljo7bhGkE7CQOV8IaKSTmNnibfOHCWHQ81cr9cv3nUopjmT",
+	"iwuzm46ZUZxL0BG3yDvQHYt+sS2o8KwymSbM5h6AK2+BatpokjGzDOZviVk4wIwNub+auQfRy8w0TrmK",
+	"gK+JEt0UxvEzwQiztq8e7PS1zNtbj2cCLNwsGJPk4uoy/+USfrom8MVm75xWPb0CbCHD+RWsiTiBh5n2",
+	"jenD3f15amxbJ2CZy5BZ4oFp/uRhnitUbbDAyco2PIFtIXqiu2aVwEu7PkvU/5h+MLCTWcxiXpYiM889",
+	"xP8FDsepIbjrH44VqqIbo1AmutaL5dHxEjGpnU0YEnT+puqiPzWuv1wJ160ucXGdRdzLTEXz1Xi9L+Zh",
+	"rityVZlUyjZII5IZd9DKv/7a2gDWTf8AdydCZm3EefKYqJUrwM/xKizopb1Vhlm/aMYKg2Yc5gPh/Khs",
+	"cgHFct50LpJ5xs9C9DPOuMAzc6HIlKncNcNkfLK8cR5UIQWJFGTVYp8CxsIcwzHLB2SXQ47XzmsWrdsP",
+	"yGtRLidaYDmNRtM9RuXvV/OgBj2LjpjFzc6Pl5ddFaW6FhntXXo1LYuRz4wpECQPFpQ8Th7FkXIAWE5I",
+	"/pkCvooX+jcZ9oXJgzLwVwbNz2mzkg/SXMS5no5Z1cunCwgrfO3riFru3v9e0tZldnk5gaVgG8QMnJjU",
+	"aybuemlcRkk3V8l4YnyVyX6YUSePsNagRSgZp0kwpNKmBkbLYZHVLF2ca8aOwByv9Qr7D4oQ6ididPI1",
+	"7NiuX+iWV1Ni3a9W6IHLk//tj+0su1jls9CA0alW+X1NzXV5T9fcjM4X2UxKmFCayxJ/2uvrkytItVi0",
+	"Qu4Wyq+9fL5dgPjzSpvRNR0UVw4BoEmZ9iw91tcmJZJjEs1G6jGpJItjlhQsoEuyJxXtHpvl+oFeLQUf",
+	"L/Nek+jPXg1DmF/pK+kBtCXPz1U7urmECUTc7dKZcTN9QEavimi8mYhAcqLCdWnr5wpMQXhYzHoASKyG",
+	"D96sAJAKjaAZdKFKcOF0ZlzX2KRQEwQ0JkqQIGbUGvvLl3dp2wwBW5hrDr9waEwwoOdPVu5lWhsnkM6K",
+	"3ay9T/fZXKMPOlYJqWh8uIJC0/S8yDsApRpEy4mv6XqJjausf5ouBhi2Y2E2Q8Mc75naXrZXLav8/dF8",
+	"5Se3YTMajUUCyDum+gTUBpEapr1WIEYbgo6jZiBCNmB8I9v7z253eReNm2KMWNY0xQozwvEQPfD6utX5",
+	"R/QUajE9JFQdXP+NX/1sWLlYnlIHqaVuOBPpLeYkgcE5G1vgAyZdyO23ub27m8dtWgqyCq15YN7IR0jD",
+	"WCRJQICA+mTecMvSLVVmVVoscSw7NNjsK56Z/65JHeef4tyY96CkE64tfaciRcQ6tvZl7kPLDPAzSR+c",
+	"j88nCTfyS4iYDRNa4exn+c1XsT2uTwVnlydZ8vDcA9X2n2cSoxLcdMamxNvaxp3gWzHuVG7MXBYwy2Ph",
+	"hNPNZPbIPmxzRjxG9FFvHevp3MQZs+r4FVCt8q6NslT9uRETBnM1bE5W/8XKYY2uT65PgzOxVI1WxP0L",
+	"KiWhEmpfSZH4maVTdyJjOmDmNAie11rUj1vrR0atopHT9wUL0iRS0yu9LHN0oZrvQaqvTPuvNxZZ3n+8",
+	"rs0IJVBJlElThRaTQmE9eogu80ixOL0WW+wTjDmr+2o63iNU/fXnifK9W/7uanPnuUc6O2QUcc26kN6U",
+	"hKxP01hBBqyZErJQs8yUbYCgbQzNhO2CcwfryLF2qNS49vkz5HnvC5CLBFcU83cbp/ajQIwu8N4nilF9",
+	"HNMknl/5e4ZXqr2iwR3jWFousukhwfPKxlGPKKcDNE/YCFW5ZwsN1RXjlCvZyIqiROBf3O97t5w65fIg",
+	"169nE4jx0Ph0eaTHhhEPyfuP124tWyhIqEdMhKIK6zg58JRQCeVQwIRz/y8IItYrwUiQrOAdVAWH5GFQ",
+	"zNuWbUwY1KaJD6lkHolM3aSbm+PX0oNCS1LR0RifXr45JFtbW7sk4uTm+hAK5KB7O9RfIPXtT59gXTuf",
+	"PjWwqhz02d3eeZFVJqgXqmybp3+FatsGgNSUPYd6RFiw++by2IMyLqU66L5mDv0s7sMpY0ZYMBRGWa3f",
+	"fJeVMtIvnQp/tpZ/T4QRkyRh+tRlVXoBVhIrCHq2DWQO65DT6BXWAYfvm3ewB+B7J6Au3WxNcaw+Dt8+",
+	"wA2BCuI2+q5cON0EvwBkuCB57XRTGxf20cuqpWNRdKysk9dFt1nQ8vrpIWP6LPMpFgRjsWR5EM9skXeA",
+	"oSmdpAfPqyXZD2O9tMmQ5RVyoaDghGoeQiMsrvlaU1G7WKlEojdyj1BydnOSRx2Sun97m2qe0IfaQKam",
+	"CLm5ftN8SeqUxBpOMk0SMdDAYDKgY4aFAE0JeMjbxqcIXSTAWEQ9AxvW5eaEEi16eOSXFE5MYqtIjWlC",
+	"R0yxxAPQ6NEBOhWl9SdDIVleOh/Sa2no4Fmr+/qB7xEfKP6PWz+15F2K5TVYMm394iNsjk0RQ4N1UHzM",
+	"sLtZASZ9Nck0GO4Rv9Nq+3q6fodt+TMhWNnnEdWwzFRGDqSZMkBnSKHkqr2aLIzqgeD9KBl5JKA8YLFH",
+	"2CfFeNggNJYCpge4IHAUCqUjofwgFOvKipOMGDXh/ZCGQt+tv332HfJRhjdMiBLfxKj6Gj3gHBCRKhlB",
+	"pSaNBIr2PKjdBMXKTFaL5sHV4fGxqYeF2NRwULti8wzAfEsV0nZ7K9DyIPxlCnWecwaG/7Ep501c0uUW",
+	"fM3rQ6vCQX53fX2x0Wl19MTNgjVWmBJmuDxD/+yC8uOANUaxML5eNFSQ04C8vf3UfuEjcTRn1s4EK1Ry",
+	"5pnPGcL1fJt8iF41sI59P3V8HqDKVUynUDcQvIT1+cEaWQnkaDB0iCJpZp/UxjimEfcBtHXAAl//+YqG",
+	"lrD6DY9sb3X0GnfaO6aaH/QvkOS9rDahodgHF8dE0olbsgVCAN0ShrEYDEx9XkwRizjF05HUwyRMjgWX",
+	"TJK6vX3wwvAITcNIgUO0MncMFt6XDfDwGNCImzrCSCCgpqietXHR2zdWSomkTIlYnyuW4akasikJRVZI",
+	"DCb2CqvyYa0xwZ3SsVA2r354fnnVcCvpSQuMJQX0sMaeqaEXiNGINiXTp0lh0UfOXM4MVhjQOC6zCHlR",
+	"NywuVqhBWKywJ0nd18ynSKJfoa8mZoeCK8ZV8xrhmddQ92YLxHmzKNAo1urD8FkoCofztNtpT4+pWxek",
+	"wJeFLIhpwkwdyaNrOtCftcpN/bdbK9KdkWpeQk06rIP08ePH5oFTRK1qph5ptVq4U1O47GPNMgOzUS6g",
+	"ePRpLCRrvkOo+S2i+XCsFqXHzSszYiE8STbb2/tATfBo6r3TlGvLYaBmCj827P1TeUNbzEDWBIr7kkgh",
+	"5x1HAeOSOez06fH1DActxoxjSb6WSAYbppPc0G21dBWpuMyJH1wcOw6te7VOa6vVBgeVMeN0HNX2alut",
+	"dmsL8iuqIcg0G1C0bQPOZhPOJjweMGD3MzQF6/aBbqrlxwPd+ggb67HMFSLnOpnlTTZOoI7XZ29pQyOc",
+	"6ZblelzxFMmIxKhoTF8CytNIN4ALPs/9qd9hqABIqCuEWa72Td1p3jeNF0z+xYV66Ayc+hTXPmMYmaGj",
+	"uvNmu23lMOtwXOJw9bN1PwaaABD0ZpKAU0z9gAsG97ptnELVyNlUN17RzL4KXTrLu9xA9URN0liInbaW",
+	"d3qTlTb87NV2VpnZsaladwRF66DXCt+5wtJ2N04JO1c1AOjuKgV+/ElvnUxHI5pMa3u1K9PQAFJLDBNN",
+	"zyFxl62Cs/djDQsnQvR4nnyptleDU7mnyTF815xVjc8rHNIbaPbkx/MpcTXTVy3EUoDHn0j6UCRFcUAD",
+	"0SMiDtfBT4D8Hr4tI+jGb0h3PxszUzCsSEWm2T+QokSe4cJJL+YZN18IixB9KLKsX9ZBG677DRLKFVzZ",
+	"8dSw1Lfcd7RP2BfVoj6UxwXVOvCuILsb1fozCZ/MErE3WuQIk3CYCAws1ypvOTJGqF4zU4bbhxyY2WEE",
+	"YCwkw2LcoKxkHFS0xHfymvl4j0zolNS327veLffzoqq+SSZvJ6jlQWI0vYSbBCGRkizuE260pYUvYa/C",
+	"wLA9IPfWvCqykVtr1qYbN3jJIjmA0/VKhNPHowQzdqTPRcWuMT4+KSmqIkPWauNl4tC3TYi229vLe5wJ",
+	"9QZKHkOH3eUdDm31Vt2hs8KcLrDS8rUQJ1BnGfrtrAKArHTzKQsjigyTV9ve3Fyl8zgRWlKwJu2VqPLH",
+	"JFLs9yHNmBTFEEBLoUSSkQE1ZKMHkelx1AxFoA8J/DNVww00ETRN+WhNs4WsCBpA528UcrBtSEwtZlLP",
+	"ZNm8YvQzScB8RSxRb1j5GtpAXqUERF4bdS2d3KY2156W4Kx6GMqsW7VLZuXQ8loHKu+6ZbD9xj6htzyF",
+	"LKGm4LYewIal2NL3ZLvTxs62cDX05GbuIMUNhBYYs8XKiAfslhdXa2eyS+q+U2Dbb+zhDZVDjZGY0QRU",
+	"gszomZh1X0NVHL/l5lstckkVI6b4NRnrSwnrYRxfVNJy2MpjWwj8Keix+4m1KPIKRO6gUE79q1LTtUnd",
+	"ChN7Kzj7HeniCku6FuKU8qkBn/w2KGOBEL4XoBFE/grVodw5di4N1IQUSGBCFWti1fA9fPw5I3ZgfZ1P",
+	"5M6BDFFwKa0iQTlFoyYhm61XQQZM5Vr37Xbnluc0KUhYqBGbxtJHUwmUC8+aq2jEDNMH2SJMZXtC4+iO",
+	"tcgbGsVpggbEW24yTAA1yOdj6IIhJHsmOs8/OX97fNY9Pfiu++bg+OTm8ujKJ3WjmyQ7DTRMQwbfzIMW",
+	"NVeGIEHwl50O2uapws/uGU0hVYqNxsoUPlIm84W9EW45RgtaOHmW0daUcqaWv98wSS4K+kMn5TNmjwpZ",
+	"TKe3HNJKgb3NrPPk/PDD+c012ihDkfZiJnEmkC+wnyZAcfsIT4+kY8h+x8lQpEmLnOu3GSSMwRas6P0+",
+	"pBgyJY2kSvT1nNisejGYmI2wkqp9IPm33Ezq4BCyAc3bhE673bAzAhWTvppwXwGiNI5JNqNbrsTAXhsI",
+	"M4Kq9WQ6ARM/OSAyRdcD7M6zvUyYZAovWZN+Cy25txw+90zuO/OIQ2sC2dwG8CA0+iIZCKWYPhaWG8n5",
+	"gIwNgD2/5dnhMLfjlrPntrPfWPeWO4Ez/DTXG4y9vqTxzd5ra0sJf95VD76rTgTY05DeZITZKWi09lUl",
+	"UjX/rrpEvYQpbR3HmNETL619OOXGBQktO64zC5FKjMlEJHegCVGQZL9VddD0DGZQfrvah9FmOgdbJ3Dc",
+	"rQdj7rcuoOm91le4NQmYtc9scnk7mzSOl28pXqylzPG4x7Cbhq8AeczVSkVSplkc92jehh7E8Up7elSY",
+	"xX+zXS1swYJtdWufVW/qGWOhLKTlz67FuuUic3F0c9MjOd+IHbq2g74rcVcEsirVKJJv1T5iJ7jvKDqV",
+	"+tbGL87MBW5l8MWktxydNWwmfBzcXvLAVig3dDhjHVMeGoEW2VrLolB5y/2L86tr1wfS38PaHhnzZ+rI",
+	"gGl2GZeoiewtL1mZgfG0DqRFtnNdHgMVMBc57X4KZqP4kbW4jjkk2GW4fhe15B9HBfjHZTpWUh0WuIIH",
+	"8yDjRPQj9GCvtDm+ZerCNPmdVPC4xie+kn6fnbx2t9AQwQU3kWHxFnAXIs/gbi6OZ7LIGe6ZWt9MMmNd",
+	"g3spZBSTNxMuJkRwl1Lf8oAmSWRMXkb2FEmLXOAoxtaGAmXRR71YV4VQcASDyyuV7JbXwZ35RbtN/us/",
+	"t1ud7dam8deaDEVcxW5mrsmFOwRVMebLXfhyF74A12nR0/COsbEkQ8GZVJnTmXF8i/ieKSCiL56jN5dH",
+	"V++6l0c3V0fdt5cHh0cFmZ7IBtot0Z3cggzX/XMqFb7Qc57QKcJ2wJREvTLcnhkoDWDqqHZCALrRBQ1Q",
+	"S0jNsdCYKNqTmB4uYSqJXA9Fq84YRRK00/au7CvNFwDLEU+hKAArSQwFP0twmQPEAG6zL5JbKBqd49SA",
+	"cevlVgf1NwVPebTl2hoNGjHu2JSM6B2kAGcNa2p1seKW17fbHYcnKmykdS7UcIQUVfiuL5LBQzQLpkL0",
+	"E133pfrTf3ztwp+6ggfrCo4+BdbEVzxo6PfA2cT8e0yjZO1r24YVrWbNA72lPj4FDwWgXllZa1LndMRC",
+	"4md1sH1MQmmSwOEoDfRhFUaLnmnQ9U1mnSw0BQmGQjJuPaHxSO4RSoxbCPrxZ17kcXQHztG3vBAo0iJQ",
+	"0NqE1YjRmCYsJAGVrBlxyTgW+4gxtkgqkYBAM2GJbhK2iOW7jVr9pRabX2yS3lTDpd4LkikU+gcQezav",
+	"M0bjvGm+xHYYjTKiU1iWCSgxNK4D9RtvOcSCBGI0EjxjxOT6lMns6FORpmKJ9m/LovfH8EP4p6BLSBdc",
+	"czfom5QJTV6bEhkS4HotFgnRqT4dCQsYV/EUixGa2qi+UVH4ZESTOzm/mGIKx/kA6RhycFSZc+dfHV1d",
+	"HZ+fXYH55eLosntzpalbbgNrNzARvJ2ppkOo9xhTG2Di8CW3PGZ0ZsqCs0pLRSTVlYXAEwpIbnW+OXJS",
+	"YY3//OJSYbkLhCbbZOM385fxW8TUyhWpM3NbsOkA16Ah+zbGBP3CzAW23aqg5hqfrjLl4noed1d2plU+",
+	"uOvq5r+WIWpN57NvXcuCO+he92UTzByswzDmuQoVfYRfYZM/tAM3rGG5BzdC408X7i9z4QYozvXhNhg3",
+	"6x2IL/Zi3KUMNzd+MwkmPi9S+71KsiTHT4hB824zkycFI8+Iq4AyQVAgR+UxcZoEm1g6/d0jk+aw6vum",
+	"2Qa0gc//sYnk74OYBzP84mI0NLEu69K8VyYViv74nFCDDF2eSWIzfdmc1pYJFH2QdE3yCLlP2KcIA+3t",
+	"I+ArMduEbJGPkRoWIi6dgg2FmnYmo7ZFSpSh69udTTTgTSKJ9eaLx8vJWrn2LXDchzk9sT9+IaPmV3bI",
+	"X04YHJf8P8Sxf3pX/s4KFrKLBHLIQm6gN2D//d2E6W+f+4OcE9YvNQuJR986myZwZdo30SupvoI3ZiJz",
+	"q3w0MLS+EEaF9cNMwfOEKUxbQ+r+0d+Pzq6vupdH10dn18fnZ75HttokpNNCQiHvlkec9BkzeXNs6VSb",
+	"p6lFjmgwNB+e0DxhhvHxh5zl1KTB6Lv0MVK3XLE4lmC1gLwZ+itYOIJ9ooEy7vKBGI30mKHpiSl4Dkgg",
+	"uExHzLiijkUcy9zx0M+zO4EKU2/IOGH3kUilNQv95S8YqKW3gaG/PazjL3/xyFBM8B3lU1gTS6SZifWT",
+	"Mh44kHAF2gKAMBMHgIOOx5j6kaM1B6GorwPobhx2HADBQnpsQLOCcZECn1coy2ASMXAGgWAxVeCjCt+w",
+	"uYyoqTgtOKGxvkmnxl0WVa+QZRHFUTkUiUL/WayhAdoOPrjl7oQiafBHjBlvkTcZGpC+wJB2rEiNYRxO",
+	"T+mBItTPU//7HgZ42HxU+kYdRRK4/4CmksYWfqlk6KablQp4Jolvrk4/cz6ep2f5dqLSmWQQIi5JPWFj",
+	"RtFiludb0Ssx1jpTtWkcQ7pZzGK2UlT5SgnZnMhyN3f2Tns2R5tUU8gq0BfJaMkare96JLEUOxZGxIQF",
+	"c4Lisx29Xic6vlguxETIrzq1lae0ZoKApxSa1wrOx3gBcPrOqaieRsRTJv/ZghG/cb2jFTDwAtBb4Wne",
+	"HziqQFPZfiLcgD1zq88yBPjii6WhBazExm8MC9h8nstUHPDVOYr9TOlpYQAGzHGS8tx/pFIJ+pYhza49",
+	"9YmaJyvAGv88KF/toICrjdnxr3QQvN+Q+EO264z2mwNQK0uta90DlUcsS2g592xpIEBWQLD52nSV+nzZ",
+	"SmMmxOoeMrNp3i6vrgacEqYQsz3VkPG8a/2OTSWDDKkRh0eNFvGz/YKMC5UVr1vVtqssf/XXYayqLmq3",
+	"SspaeXyqBisWEP7CrEAmuaPJBlUEco/FYpKXas6TZfvzGBLocVmsT5zPsJwq+Un5kFK544XMCALhn8CY",
+	"9DslCoL0tLE9YpYs5nRkljJm756GS8iG36Dhz6lUI6t/+ALNbKUL0kFskkhiikHM89pqdbw2+PxwJvfx",
+	"f9wcm+AZifSTJoxATaHQSaB4y4MhC+5a5IBwzd5H9xAtqmjmpAN5PrNqknhOndqW9e3NTe+W+xGXab8f",
+	"BRHjqgtJhH0PMs9BAlctpqIorWfY8CARi5XC79EuaNwH8gqaPY2Pt1z0Saf9b51N/BTxbWmnLrhQzHwl",
+	"DYb4Eb0mP2EBi8YKM5EmTKUJ9zGD3y3Pvg4LNhroeilJqR5Ky9XQxm+0yE2eXcHh4+SzTPWN8rulnOhu",
+	"BXbtfYzFxgId+R1k0yDYB13bpDr/DHqcwDk4yBBufbV3nvHwA5s+mfa7NM3HdpeC4dGBP/wzm8yf2WQe",
+	"TV0dsOieeQQpuj7qSDowO/r8eyfKT1Vtr2YLv9QWXEmLVNn5zYKxZk9xqVwxJZFwWkJnKX2dEh++6+fV",
+	"b418G0Z9UwVwn1DoiDz4iKpgqCkrrEraq6rRIh811+2zT2NIC3BuPhFJMojuGcf0AzCodMLlTMQd5qw1",
+	"Y93yKNOd7wHh9LGWq7Fg+Z7lL+Eq9OEDs8NBYB/668GNdsudK80GFkKem5lbTd8rS29iPYsoGEL+3VsO",
+	"xo8QbqlAWQ5wMWk/NMEr3y5Vhxn+SdD/JOh/DIIukpBQEkyDmJmDXzc+8E3Kw6ZkCnOJaMrU+PoU3pLY",
+	"ZZZLYxSEYIOs0rwl2cjjOmQM1ImjUQoVKxy9SFbBfJn1cc/5jOG7I5PnBaSLdCSt1TBbwTPDT7fImZPE",
+	"dZ/MqFpaxLdVeDBtTSSxQIKEy9e+fAXCik/YJ/PKxnT3oxjKH1AotyASEohRL+LMJD4C7lyCWymChPSm",
+	"yIGH7JPJTANSeSCkcioAiFICpVEUx8DIi36+yAX6n9NsK/+bq4CqRruLeLiyQctC8kMEDixzhswLGHvr",
+	"3F9OJeP5I2vEeTwFGCSvt9iRpcJAQ3FdnyEw6nukn8b9KMZWmIwkZlQy2ZinC4MhHmeD3BNZPd6C8mVL",
+	"BsWTvP6oT667K5TQX6i+cwjAnxq8B5v/YhYOWPKt6e+Uqar/JILWOS9csxC9Zz/YFakrZVFF/GJ9c9+k",
+	"0Mt7RNyHdm7Zc79FgMxkG2OKeemBpdWeVUk0aBpHJ59MCxdC6SRUURU0cmSJQq6x72geMxvNJHOp2W63",
+	"W4tEn2uzxm9a+rGT/FMA+lMA+gMIQPqCm6ELPaYmjOmzKXJ19dcXfX7L2NXPG7/l3ObnL6DCyznoi4xF",
+	"XqFxTmIXOc4D7S3aLknd52kc+3lx68aeK0dZaQ6Zw0Skg6HDYZBrawzBOk7gZK8ZRchWhCyVlmnyLNC2",
+	"b6NF3gkOSSj/f/audcltG0u/CkpVKUu77LbcvsRR/+psJhtv4sTlS03tjlxNiIRaTFOAApCWNSk/y/7Y",
+	"X/sc8xT7Nls45wAEJbKlvqgvHlal4u4mCQIgcHCu31dl3UMefWv2fBXDvKcp9Jvc0LecRx/MUFvNqL3Y",
+	"JdN3yfR75sopAq8MyRu2oBSIXTRqL+y3SWhCjb64/PJVcN8dZRMHXUWXFiRk86I1m5U47nd1GFRDdHz3",
+	"e7VJq9dtN0iDoXcm6Q1kpAbz2cpC1VqegtSk5iaK85pTQIiGjxClwF/CiIzhPeA7sT5S0X57hCDUkUNy",
+	"QVgpa3/NuJkNRsCcybKCSu7GktgWIH7GfleZpCqRAIayxnyBKSPLkNOBGPgRy1eLRc4TQQhdbnoXQqYZ",
+	"AnhCVNAzOhAAMFVjIK+Dx9TwMDgiOSdu7rHsQ8xxqco8ZYXIc+TTxQKjpRSaQnAVOvmMf/KonMYRpDvG",
+	"bIRK89PgSCeyAvzBMHAgsHw2/C5idcqK9lDeqxB4fy+ImGuvubw5eoPdSIPhtmhI1WIhslaruyIqSd/M",
+	"1FI6/NUE6zwD/ckp4dt0KH/f16dHdcrQhuhGYhVm1FwoKVz98M611E5g76gHPf6z+mUb8IkXdYGATLhk",
+	"UkEBGdAYk2AR6SEDgAzAfmyj36GqPp920D8aPkPuHddKAIsMGWXVm0/dLfFgxLSwdiJR6QKXdiZNIXja",
+	"BryyJsZ2wU+pD5rAvvxo/9k9Ww8EraWNOmbX7RS1omFctKL2oUdvP4865fmqyBVXXSTXL1XZ5pcKZHVb",
+	"9Kfye7YWoAQoMU1JDI2JAL8E7tQ7sYgpybgfW9UvHiDmFljK/sqU58Ze8lPQWvoJT9xdeYWbzB2KK6qh",
+	"dLv52qYwRgl2iAzsKVzbZgXHiUqxaqiU2R+lcDWWVeklWWk+o94+4K01dlKFJa1hCWFPVONSRBwALloI",
+	"UYMh6j3yI5YK2Ay8AMiBVrUJ7SFviezT9nMvuSPLD53iNZOrwS9O16/sEY866+9hRE/vu2J7kqbARxcK",
+	"NmCV4VrMVGlEhJc1/jAT+XRwo051f9dGqLNNVa5Jkb2GtnbcxR2M3H2Gkauv7ds+s280lg4oHZnIU1cm",
+	"gh6QYxZ71s616HrtbAf3MMIk4aQoiU5vpRHuNkjvNIGXojrjNxWJTJ6WxlEeb5byQWEhkypIvIKMrs1m",
+	"fIXfpQP1gTy4j2H6K+kjdyTJulD99ZWMLra/Fx77aokqXbc6blQdIV9Mq/PjLbiKU/ITVwS/eWYKkTb7",
+	"Pl5Tmw8aj/mDEXqHbHAcaudtuAFvA83l5WGZbyroftEGefxnaYTeEvJ5HwRUTED2LNNGgtJM12gnxQoe",
+	"QZxCXwRL7dn9BvmAmeMwB3pKj0eDuYLo/OD50l4iYgfJhMR+1OlqnErCTXEK4fJ40BT+sdsfN/TOoZ9q",
+	"CjDQ1IV77n+4BwKC3H06v/quGkfdo/3wAfbhRbZDnRS4xpxH4+sXAb8SOg7ngz1tIdSKgy20L8UbX3FH",
+	"avdFjJM46dHd8Kt2jrkHpvjianlkYH/eVAoHpMi2a7nb65QxXzSO1iuW+75eGZnN1muW+75oeUDlyscs",
+	"/iN2SBmYyAf5u7LEXYJQFaZQc5gFPOz7XK6AqQ0CeZAu9xm/EvPVr5EDg27Wyn/DKbirkuRLJtxCb32u",
+	"7WVLVcVnPl8APO/R8OjFwZMnB0fP3w+HI/jvv3rRnmpZG1774sZe+0fLq54Mh096gFb8i5BndmsdPX8W",
+	"9eaZdL8/ud2CWvh0200n3JKd5XQDlpNyW9vJSvrDpqzEC3sLzL5FfcOwOCjFPPhZrABNCLpBHLaeqzIO",
+	"qspOz8Xq1Oks8WBElLyrsTwTNYAGEJgTnpxjDmn1tuLgrVjkfCXSEYPEh7CylTMDfih6XumxRKELOPlI",
+	"+qWhBFZnSSibRxVAEjOSL8xMUXeocu2RYbE5L+3xIIHpcyxjaORkjgBKeDQQz0F8jOBE71XBc/uMKScF",
+	"/Iz3uZ+1QInOMlmIM0EA+fNMKs1KIBDucwY3Y9Hud9HR0dPo6bdH0fDpi+jl82fRt98+j14Ov60AjWIO",
+	"HTpVn4Se5moZR25uxnKp+WJwyH5pRBD0uKva6nP6DAgE85zwBs3M/h1yFB1hTP/Z0dFY+jGfzjMDZ148",
+	"OK44YqCqbSJYTN5weIrFdP20rDZHgPKHnIL2vYNjzy3nm/Rge/BRESeEkK3QJ2/nIgfnGBbPFZgFhn40",
+	"q3aUOTIWzESesn6Ap3Km1dJg2rKHiwIBGQegDhB0ALwnv3wGTSgrcF8SkMriShtDEEJIqASsPltD0TbA",
+	"4VaQirTQKTW0qg9E7p16f1+lxMCDGwGDFgBiBb2ioEbwwCNCpsDtJhWbKwhr2PWISfawUNz8TrUQMHOA",
+	"WkGrumW+aKFNVDGL3DzZFVfjV6CK8qAJXDq2U4wXDBkmQxQzV5JeUVrA+hhLXGFBS9XKDCiGIiCrAFYJ",
+	"GPdErBRQpSOpN40sjYjscywnIlFzK/iIbCOND9lJrcMVIbhL/6V5dvm69W90KlVxStvikMVO3fOgJWH6",
+	"y8KBUIJFOpb+7lOvHAalCmOJqiD6ckEAEqEutgHGv9UqInbGF7kwBqpY7X2utB/XjSm4LgyLKc85bi+D",
+	"gBdes5z/rbNl9xW+Crp6R7k0OE0tVjSxytBkB9UTuO2stLpGek3DCbrt0aZHukSdDubgLr0Ib3IOfENu",
+	"t1jpDeeh2yctSnId2sDv+Db9ebur4fGfBMnUThrxqjCkPjkypkw71QRxg60wBiSoXKQBakCESh+U9lkD",
+	"GW6k/JtG1ggnfvdr8l0ouLpEoNvPylf02W/JKtzuIvqNUMpaQm3rO+dxwmUi8r3CgFRdardpEXuNwgml",
+	"rLYkqJ+BnnuxFXBcA1CkOteqMVPwFTOzbLGwSrtXqiJQKaeZtjolatILrouM5/nq1D8dkw8ACswmQHyW",
+	"CHvhmHEW125jsb8Y1+vF4kxC7fAptHUK+jfkbMStSUpsORPSdj23OvOknC9CBjKIpADSpKnI3irmOS24",
+	"sY1vKo3QwSsqjS7JKbovcFHBaAK98sudiuOoWiH3QGnsFMCHlUT1deqOuE+98riTptgOgkVnKh1hX3Y8",
+	"8FDS3/GJ94av5o6lFNwGTORGIHFeP17g1cARoQFcGcCtHABhdX6Rr8CdS+4oGzEuV+irso3vcgiFPkmH",
+	"5R4owPbPVnteipQRt+ZOx9bx+rF1vHFmNZxQOI6v5ogKhnOfzii3WrozqjujujOqkjuMVzg6N3dWXcar",
+	"sY1me1vRNPPchuB5rsR8hIELqM2USV6mbVnGIEBui8N47/HySzHZdkHzazpFHhk2ywwkzj9g90iAEn/l",
+	"zKbGrfVj0PCD3lrVQLZvrWA2u/11/f01ra2he7jH2qyfH5WuIslRxa0SBLFFGrMpz3NGTPWVyz4gDPTR",
+	"cMgj4AXrZzJw75NTkOJ4cTVdW9yIbQkakFECQPGe5bHOzUUQer6hR6ZCY2evFRC6cEmPPDI1R6ePplcZ",
+	"CeqT0Kdhr4P0DApr9GOyVYCVC+avyucYUYTdsFxMAYTQzLKFMyBDn6fSO7k8q972t9iRVZg/jGb7CH7w",
+	"BjAThc8hATAIctFGLZ1CZs0bdJi2gUtUsu1rMEDXhnRHAfhgTlss02rFR5Un2+2nzXAc49NCaJYVrE81",
+	"85kJHxl0lm1n2XaWbW/UezfLFoDiaOW9PVvV1LtiH1GgfP9mrksjbNWnT/KctrmwRyRkR7niAE9neVhL",
+	"8eeQuH+QSSMk8Q2bcoKp2K4uSULGG6X2v/v5wyH7eV1VH4Gm6uCKzHm2QFrSheAF4y7BLYJDgy1nWS6I",
+	"AM1qBGPJU2tJN2RoWc34jRv2A6kOoP6G9QEN8BE+JzThWq9QN7Hil5+1AZ0V/GznPmB2QrQJ+7nb12bV",
+	"x2b9+BvSL09p2UBFmhH5J2EGh+xVMZaQ72gPOW7VSJfyWMy0AK+63WcIRSEKO+FQNZ6dQZIw7KQVw16O",
+	"WPyP/40jFv/jvyFN+f/+J0Y6RMQ/ZkZwncyYLqVBIrxCZ2eazx1rHvIQQd6p0KwQn+3Rxm2DfGL//803",
+	"30C7p6fwt4NJPCCIZpNwp0y5bGKaD9h+QMiXUXrltDSOxQ/TxFHdHcsYvtjhHzHTnKCjuXT0fiZXy3x1",
+	"yH5VVjmz8yBjZvjKwIcfQbQbeWoFl0E+eSbHEjumxVmZc4Bd1VSrm2Y8F0nB+n/5t9cnB0cvjqBbqkRV",
+	"Oi5jNs35WcS4Ye+W/OxMaPbhlZ2msTwT0u40kbIkz0Cht/YNy4qBQxuBlfBBZolK/afDOkTxubALSMmx",
+	"jD8fzDN5gJcP4Kse6NIOrfDZw5C1PLVrSqncEAETZrMLOVU6AZge3P9V7YiZZbpo2Qv1epOgvOTJcHhx",
+	"eYkVvE0d7o2eNmyYwN/PEe0FZ4U+fi44+DnjgxjGZx9G12crtL+CMVV9T8WUl3nRG/UOXMWQvUHIcm6P",
+	"kvBvtRugvah3AP9+bBqlbeLgE9f2DjiW3ildoOuzF8Ev6H9xv2CD7scfhEl6H/dbjEOScrv7wwnLzvdx",
+	"AwU5i+o8dQqL/9Om78Nd2iNeoqs8YbQXTA0o+5GJKiWmUCxONZ8WkMFuj6ftOIvmvPQJ5i3mKi3EvUIh",
+	"0jvuyHh0I2yxHOkrdxCIXaX1fYBAdCoYyYGEFzxXZ5cUWLuYUo8nZX5+K4SaqMJlhZgH9U+An1QCQEKK",
+	"zjerE1uxBmxq5pCdSOZsxrFEBYRLbCYX/JMwzCp7CAVBeeRapOwTz0vgisbGUTPGUip7F77eyVtm9Thr",
+	"E2irLjtRC2I2CgoD6yJZWklcDRn06aLQ2aQshIlZ/OcX0LTtB4tZ/LeP8eCY6g8pT7RWgaiFQ7UgYpbU",
+	"Dh2ok4Awxg4YJovD7ABfp+0z9skaJRHT4neRUOnjcqZyuhAq6suZMoLFwi5pE6MqB+70Ccd3jGU/tv+a",
+	"vz39eGjOS9vroGzNLqnCmtDfqzSzNvbCLtGX7HX2PdQufe8L53lBdYfvfv5g2JyvrNFibSFKDspXUFBm",
+	"TR/4mFTKqdUSS5/oTfaedz9/sNY3KqFg4NRL9QRLecEn3AhmiizPGZ8ojfWXRuiM59nfiQCHZ3mpBWF2",
+	"pblKzgdjCSZNobOq4BBVc4yCw0hweSUqzzNQdzkR/TwfPmUxbLPThARb7CoQ34pCrw4QiCBiM/7JPuhG",
+	"RVPaZPF/X+bnHxZ2LQZ2/z5O5c0X3RE6SdWRt8JYU6DhjP4roEWC912kds3BqsVdQbsAAwXo4ul13DJf",
+	"PyYJynB/gJAwehINh8PKuzRZWfnRenJOVLo6AGLk3ujl05cvXwxfXvNADfhSL0Ijo0xMf9ADWRb3DsRC",
+	"JcQxA8tapC6QRkjox1WcDHMrQSKF7DKuTNthoo4Y18kMSlo9NLo/7fzFtBnzdNNu+AH6UdkN1wE73QW2",
+	"zE1UZtwUdEhFVw+N3Pe9jaur2h9X03zbCW5Ce3e/vp0tBmeH1n2f0bqvtvr2niYTsGNfGaM7uLkBp9uu",
+	"ULcKM5loR3n9VwR0cUuS8LAIHMxuFWuPwYvRcHVtWEMjxRSLKr/DebCwimGyYlzCxcYARHi0XejQQri9",
+	"mzmY9gUGeBVX2G1Lpg59u0PfvpcghJiGMK2Ug0eGZNw+/GOBOv+4AvS+gBDECWd/7/53cvWui7f0I4O8",
+	"5GAV+VTHRKXOPwYgBwhf0EWarqs1+CxTXrgsRY8aj8lpMNH3jwMkVC8aN0fIzHGzue1vw5YfSLpL0Odb",
+	"oZ8P3rc9cBx+qm5L30DwWNdX6P2g3PsJYNCqVOgIc/S08zNHrJRFlrMYCYvNSRGzflwU+TtQPkwcsRfD",
+	"w8OXL6Jnw2HkwiJj+d1wiIR8maSUj7iixYp9+rxV2oXPZ3cJOA69wsP5OdzysXSTuUbQY5wDPkjE12Uu",
+	"RrU8/iqzd65Mwfw3HUsUtyBxIgZAHhOtyLZYO+7MIs8KRNWblhqsjqoXEIii7ktVjCUi/m1DX+zbM9S1",
+	"MghS/bFLh+zXCjwQujoay1b8QJewD37uCkiwFo0BVDH2g+bTAkJD5MIbS6/isFbERoisOf5qgEpBz+Mk",
+	"V8m5NbUMzwXlK2LWPH46sxRiQcyLDmjP5y41pRYE4uqaGHN7zm8POnpHOQrhVLVocoH4iWj7dLhyXfbD",
+	"P3d2uj3+SNeeQog84RolIktmIjlX5QW0TLvmp1en+EV2Y6gePP6zhup6YTioCabqzJ6N9pSBQxbHN+HJ",
+	"+SFD1CuIRDeimDr8Ki+glfayHi4bxTg7Gj6zh7bDRIUTr++y+lmh1DkkwwaOtxYE1EZqGnhzXfjvFukJ",
+	"BxSguXY0NfeepgY+VH1JOmziS6vKW0M4Fy6t4R2dyV2M5ta9Lbq2Du6ZK+VteADs4k5ZPzMeQ6VBulfM",
+	"qfVOtiYqB9ajq8eVasn+lYWmJOt/B4lmgnLTVLpy1TQV9RhUFauygqSSDbjmLuUBp6Cie205hSLHDl/H",
+	"AHfnntL+pGs4r/4C73gAtspGR28JEeqyton7aF0JbWdpfD2Wxmsk4qsrOCBhVnuyMGaC58Xs7+0lr5SK",
+	"egRCN8uFYz6x02oloe2ptRR+ev/+zbGVjqkSBDahSuKGcPmzjfjUP1EP9ihc8BUXRK/cYHgODo8r6iT1",
+	"L137sL9kn4S0L1loNQmJzXD+ex/hY6iFkHyRHbrRtemmvy2EPHnz6j/e/fbrdaeNytrU5HfRHrKn97FU",
+	"JSWAQwYFhktuWFXqONVqvo/5ez/LzGY3uGE0B24656Lga5O54vO8dXnb0c24TA9c5rRRpU4gtFHosphF",
+	"bLIqsLbS/tAMsI7d+s+T179c7mu4nn09X4PmoOFrgMNgVzEj1tLuXT48ZwuINjwfPq3yfBq/yVt83Z3I",
+	"FHg3YNrYb8IKzafTLDm8c0tnzZrmabZFIsHjdlmhgrq5EmnRYTWG/Rlrrf2S6EW9Uue9Ue8x6Kv0ho1v",
+	"n0AJuokcQzJBuqpzIc1hFTe1mlBvs4QYLBHD+oWQXBZmEFGegSctlynL5KescFFK3yCRSjaV8a/VcroK",
+	"qeBhnwGy+fg7cKX5eE9EvjXMjcCcNsT5OYBctlykZ0IDobjzzWG+RGi44STPtnsigy5WekIDRgLCJ1Wt",
+	"4qRh27ADsUwoYhwrzdmcJ7NMCtYndKaI4HAcmvggCjgrAgQrA9ge0G4x0xCdgnAbjDroLYF6NNeIu++B",
+	"EIhYzG9nAGOSlCG4VLqYsULkOXLkkEj38Ty6LSuMyKdYHsSmAus9IE0qsfoNCk3fLYK63OzWm5wXU6Xn",
+	"jKfzTGamQAnE+ic/vH71K6QpDsLVa+9qaMZrBvjFa7vSwBiVTmYCmle0nK0mzSY8t/OuwxVNe7d5DhvO",
+	"DdLfWg4O3yzI8c1Gf6CGcNwIUGI7vBBqkYuITcosL1xYNhALQcupSgzIhs8HMEGBxhrwvo7yDMroSyO0",
+	"GeFMRj1eplmBPpY1JwwIe/gMto1/sZcD6mbfLj4b0S+oFEd1QvlojWA2WkvDjdbTvaJ190+0oXdHPS8a",
+	"/F9CBLyojlUTraGJR7Qk/chfn/x68u8Nw1obyP3r+Lv3Jz/+eNlu79DLC/r08cuX/w8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

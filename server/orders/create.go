@@ -188,10 +188,7 @@ func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestOb
 		if err := q.OrderAllocationsAdd(ctx, ap); err != nil {
 			return api.Order{}, err
 		}
-		if err := event(ctx, q, o, db.OrderActionCreate, nil, nil, now); err != nil {
-			return api.Order{}, err
-		}
-		return load(ctx, q, o)
+		return event(ctx, q, o, db.OrderActionCreate, nil, nil, now)
 	})
 	if resp, ok := refused(ctx, err, createOrderAnswers); ok {
 		return resp, nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/events"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/problem"
@@ -113,16 +114,47 @@ func lockFor(ctx context.Context, q *db.Queries, brand, id uuid.UUID, ifMatch *s
 	return o, nil
 }
 
-// event appends an order event for a transition (actor: the caller, or none for the sweeper).
-func event(ctx context.Context, q *db.Queries, o db.Order, action db.OrderAction, from *db.OrderStatus, reason *string, now time.Time) error {
+// event records a transition (actor: the caller, or none for the sweeper): the order's history
+// row, and the event of its new status in the brand's feed with the order as it now is, which it
+// returns.
+func event(ctx context.Context, q *db.Queries, o db.Order, action db.OrderAction, from *db.OrderStatus, reason *string, now time.Time) (api.Order, error) {
 	var fromStatus db.NullOrderStatus
 	if from != nil {
 		fromStatus = db.NullOrderStatus{OrderStatus: *from, Valid: true}
 	}
-	return q.OrderEventAdd(ctx, db.OrderEventAddParams{
+	if err := q.OrderEventAdd(ctx, db.OrderEventAddParams{
 		BrandID: o.BrandID, OrderID: o.ID, ID: uuid.Must(uuid.NewV7()), Action: action, FromStatus: fromStatus,
 		Status: o.Status, ActorID: kit.UserID(ctx), Reason: reason, RequestID: kit.RequestID(ctx), Now: now,
+	}); err != nil {
+		return api.Order{}, err
+	}
+	order, err := load(ctx, q, o)
+	if err != nil {
+		return order, err
+	}
+	return order, events.Emit(ctx, q, o.BrandID, now, events.Event{
+		Type: eventType(o.Status, ctx, reason), Data: order,
+		Aggregate: events.Aggregate{Type: api.EventAggregateTypeOrder, ID: o.ID, Version: o.Version},
 	})
+}
+
+// eventType is the feed's name for an order reaching status: a cancellation by the pending-order
+// sweeper (no caller, reason `expired`) is order.expired.
+func eventType(status db.OrderStatus, ctx context.Context, reason *string) api.EventType {
+	switch status {
+	case db.OrderStatusPending:
+		return api.EventTypeOrderCreated
+	case db.OrderStatusConfirmed:
+		return api.EventTypeOrderConfirmed
+	case db.OrderStatusPartiallyFulfilled:
+		return api.EventTypeOrderPartiallyFulfilled
+	case db.OrderStatusFulfilled:
+		return api.EventTypeOrderFulfilled
+	}
+	if kit.UserID(ctx) == nil && reason != nil && *reason == ExpiredReason {
+		return api.EventTypeOrderExpired
+	}
+	return api.EventTypeOrderCancelled
 }
 
 // load reads an order's lines and allocations and shows the order.

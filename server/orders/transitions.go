@@ -9,6 +9,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/events"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/observe"
@@ -49,10 +50,7 @@ func (h *Handlers) ConfirmOrder(ctx context.Context, req api.ConfirmOrderRequest
 		if err != nil {
 			return api.Order{}, err
 		}
-		if err := event(ctx, q, o, db.OrderActionConfirm, &from, nil, now); err != nil {
-			return api.Order{}, err
-		}
-		return load(ctx, q, o)
+		return event(ctx, q, o, db.OrderActionConfirm, &from, nil, now)
 	})
 	if errors.Is(err, kit.ErrStale) {
 		return api.ConfirmOrder412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: kit.PreconditionFailed(ctx, "order")}, nil
@@ -95,10 +93,7 @@ func (h *Handlers) CancelOrder(ctx context.Context, req api.CancelOrderRequestOb
 		if err != nil {
 			return api.Order{}, err
 		}
-		if o, err = cancel(ctx, q, o, body.Reason, now); err != nil {
-			return api.Order{}, err
-		}
-		return load(ctx, q, o)
+		return cancel(ctx, q, o, body.Reason, now)
 	})
 	if errors.Is(err, kit.ErrStale) {
 		return api.CancelOrder412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: kit.PreconditionFailed(ctx, "order")}, nil
@@ -114,11 +109,11 @@ func (h *Handlers) CancelOrder(ctx context.Context, req api.CancelOrderRequestOb
 }
 
 // cancel releases the unshipped holds of a locked order that may be cancelled, and cancels it with
-// reason (the handler's and the sweeper's one way to do it).
-func cancel(ctx context.Context, q *db.Queries, o db.Order, reason *string, now time.Time) (db.Order, error) {
+// reason (the handler's and the sweeper's one way to do it); it returns the order as cancelled.
+func cancel(ctx context.Context, q *db.Queries, o db.Order, reason *string, now time.Time) (api.Order, error) {
 	allocs, err := q.OrderAllocations(ctx, db.OrderAllocationsParams{BrandID: o.BrandID, OrderIds: []uuid.UUID{o.ID}})
 	if err != nil {
-		return db.Order{}, err
+		return api.Order{}, err
 	}
 	held := map[inventory.Level]int64{}
 	var levels []inventory.Level
@@ -134,11 +129,11 @@ func cancel(ctx context.Context, q *db.Queries, o db.Order, reason *string, now 
 	if len(levels) > 0 {
 		st, err := inventory.Open(ctx, q, o.BrandID, now, inventory.OrderHeldScope(levels))
 		if err != nil {
-			return db.Order{}, err
+			return api.Order{}, err
 		}
 		for _, k := range levels {
 			if err := st.ReleaseOrder(o.ID, k, held[k], reason); err != nil {
-				return db.Order{}, err
+				return api.Order{}, err
 			}
 		}
 	}
@@ -147,9 +142,9 @@ func cancel(ctx context.Context, q *db.Queries, o db.Order, reason *string, now 
 		BrandID: o.BrandID, ID: o.ID, Status: db.OrderStatusCancelled, CancelReason: reason, Now: now,
 	})
 	if err != nil {
-		return db.Order{}, err
+		return api.Order{}, err
 	}
-	return o, event(ctx, q, o, db.OrderActionCancel, &from, reason, now)
+	return event(ctx, q, o, db.OrderActionCancel, &from, reason, now)
 }
 
 // createFulfilmentAnswers wraps the shared problems in CreateFulfilment's own responses.
@@ -281,11 +276,14 @@ func (h *Handlers) CreateFulfilment(ctx context.Context, req api.CreateFulfilmen
 		if o, err = q.OrderTransition(ctx, db.OrderTransitionParams{BrandID: o.BrandID, ID: o.ID, Status: status, Now: now}); err != nil {
 			return api.Fulfilment{}, err
 		}
-		if err := event(ctx, q, o, db.OrderActionFulfil, &from, nil, now); err != nil {
+		if _, err := event(ctx, q, o, db.OrderActionFulfil, &from, nil, now); err != nil {
 			return api.Fulfilment{}, err
 		}
 		out.OrderStatus, out.OrderVersion = api.OrderStatus(o.Status), o.Version
-		return out, nil
+		return out, events.Emit(ctx, q, o.BrandID, now, events.Event{
+			Type: api.EventTypeFulfilmentCreated, Data: out,
+			Aggregate: events.Aggregate{Type: api.EventAggregateTypeFulfilment, ID: out.Id, Version: 1},
+		})
 	})
 	if errors.Is(err, kit.ErrStale) {
 		return api.CreateFulfilment412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: kit.PreconditionFailed(ctx, "order")}, nil
