@@ -13,15 +13,18 @@ ORDER BY x.n;
 SELECT id, type, brand_id, occurred_at, aggregate_type, aggregate_id, aggregate_version, data
 FROM events WHERE brand_id = @brand_id AND id = @id;
 
+-- name: EventsHorizon :one
+-- Every transaction below this id has ended (schema/000015_events.up.sql): the feed's next read,
+-- in a later statement, serves rows below it.
+SELECT events_horizon()::bigint AS horizon;
+
 -- name: EventList :many
--- The feed, in (xact_id, seq) order after a position. Only rows whose transaction ended before the
--- oldest transaction this statement's snapshot still sees running: a row of a transaction still in
--- flight (or any later one) gets an xact_id at least that xmin, so nothing can appear behind a
--- position once a reader has passed it (schema/000015_events.up.sql).
+-- The feed, in (xact_id, seq) order after a position, below a horizon EventsHorizon gave in an
+-- earlier statement: nothing can appear behind a position once a reader has passed it.
 SELECT id, type, brand_id, occurred_at, aggregate_type, aggregate_id, aggregate_version, data, xact_id, seq
 FROM events
 WHERE brand_id = @brand_id
-  AND xact_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+  AND xact_id < @horizon::bigint
   AND (sqlc.narg(after_xact)::bigint IS NULL
        OR (xact_id, seq) > (sqlc.narg(after_xact)::bigint, sqlc.narg(after_seq)::bigint))
   AND (sqlc.narg(types)::text[] IS NULL OR type = ANY(sqlc.narg(types)::text[]))

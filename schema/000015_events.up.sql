@@ -5,9 +5,17 @@
 -- its position. A sequence or a timestamp cannot promise that: they are taken when a row is
 -- written, and a writer that took seq 10 may commit after one that took seq 11 was already read.
 -- Each row therefore records its writing transaction's id (xact_id, from pg_current_xact_id()),
--- and the feed serves only rows whose transaction is older than the reader's snapshot xmin: every
--- such transaction has ended, so no row with a smaller xact_id can appear later. The feed's order
--- is (xact_id, seq): stable, and a reader that resumes after a position misses nothing.
+-- and the feed serves only rows below a horizon under which every transaction has ended, so no
+-- row with a smaller xact_id can appear later. The feed's order is (xact_id, seq): stable, and a
+-- reader that resumes after a position misses nothing.
+--
+-- The horizon is not the snapshot's xmin, which counts the transactions of every database of the
+-- cluster: a four-minute bulk load in another database held the feed back for four minutes. Only
+-- this database's transactions can write this table, so events_horizon() takes the oldest
+-- transaction id in progress here (pg_stat_activity, read live from the process array), or the
+-- next id to be assigned when there is none. The reader asks for it in one statement and reads
+-- the rows in the next: any transaction below the horizon had ended before that statement's
+-- snapshot was taken, so all of its rows are visible to it.
 CREATE TABLE events (
   brand_id          uuid NOT NULL REFERENCES brands (id),
   id                uuid NOT NULL PRIMARY KEY,
@@ -40,3 +48,20 @@ CREATE POLICY sweeper_prune ON events FOR SELECT
   USING (current_setting('app.sweeper', true) = 'on');
 CREATE POLICY sweeper_prune_delete ON events FOR DELETE
   USING (current_setting('app.sweeper', true) = 'on');
+
+-- SECURITY DEFINER: pg_stat_activity shows another session's backend_xid only to its own login
+-- (or pg_read_all_stats); the server's sessions run under the application role, not as their login.
+-- backend_xid is 32 bits: it is widened against the next full id (an id in progress is at most
+-- 2^31 behind it).
+CREATE FUNCTION events_horizon() RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+  WITH nx AS (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS next),
+  running AS (
+    SELECT ((nx.next >> 32) << 32) | a.backend_xid::text::bigint AS full_xid, nx.next
+    FROM nx, pg_stat_activity a
+    WHERE a.datid = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+      AND a.backend_xid IS NOT NULL
+  )
+  SELECT least((SELECT next FROM nx),
+               (SELECT min(CASE WHEN full_xid > next THEN full_xid - 4294967296 ELSE full_xid END) FROM running));
+$$;

@@ -444,3 +444,57 @@ func TestOrderTransitionsAreEvents(t *testing.T) {
 		t.Errorf("fulfilment events = %v", types(fs))
 	}
 }
+
+func TestReservationLifecycleIsEvents(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	b := newOrderBrand(t, env, "resev")
+	p := b.product(t, "RES-EV")
+	loc := createLocation(t, env, b.owner, "REV")
+	receive(t, env, b.owner, p.Id, loc.Id, 10)
+
+	released := b.mustReserve(t, line(p.Id, nil, 1))
+	if r, err := env.Client.ReleaseReservationWithResponse(ctx, b.brand, released.Id, b.auth); err != nil || r.StatusCode() != 204 {
+		t.Fatalf("release = %d %s", r.StatusCode(), r.Body)
+	}
+	consumed := b.mustReserve(t, line(p.Id, nil, 2))
+	body := orderBody(oline(p.Id, 2))
+	body.ReservationId = &consumed.Id
+	if r := b.create(t, newKey(), body); r.JSON201 == nil {
+		t.Fatalf("order from reservation = %d %s", r.StatusCode(), r.Body)
+	}
+	expired := b.mustReserve(t, line(p.Id, nil, 1))
+	env.Clock.Advance(time.Hour)
+	if n, err := server.SweepReservations(ctx, env.Pool, nil, env.Clock.Now); err != nil || n != 1 {
+		t.Fatalf("sweep = %d, %v", n, err)
+	}
+	b.stockBrand = b.relogin(t)
+
+	kind := api.EventAggregateTypeReservation
+	all := feedAll(t, env, b.owner.AccessToken, b.brand, api.ListEventsParams{AggregateType: &kind}, 6)
+	want := []struct {
+		typ    api.EventType
+		id     uuid.UUID
+		status api.ReservationStatus
+	}{
+		{api.EventTypeReservationCreated, released.Id, api.ReservationActive},
+		{api.EventTypeReservationReleased, released.Id, api.ReservationReleased},
+		{api.EventTypeReservationCreated, consumed.Id, api.ReservationActive},
+		{api.EventTypeReservationConsumed, consumed.Id, api.ReservationConsumed},
+		{api.EventTypeReservationCreated, expired.Id, api.ReservationActive},
+		{api.EventTypeReservationExpired, expired.Id, api.ReservationExpired},
+	}
+	if len(all) != len(want) {
+		t.Fatalf("reservation events = %v", types(all))
+	}
+	for i, w := range want {
+		var r api.Reservation
+		if err := json.Unmarshal(all[i].Data, &r); err != nil {
+			t.Fatal(err)
+		}
+		if all[i].Type != w.typ || all[i].Aggregate.Id != w.id || r.Status != w.status || r.Version != all[i].Aggregate.Version || len(r.Lines) != 1 {
+			t.Errorf("event %d = %s of %s (status %s, version %d/%d, %d lines), want %s of %s (%s)", i, all[i].Type, all[i].Aggregate.Id,
+				r.Status, r.Version, all[i].Aggregate.Version, len(r.Lines), w.typ, w.id, w.status)
+		}
+	}
+}

@@ -130,6 +130,7 @@ const (
 	EventAggregateTypeMember         EventAggregateType = "member"
 	EventAggregateTypeOrder          EventAggregateType = "order"
 	EventAggregateTypeProduct        EventAggregateType = "product"
+	EventAggregateTypeReservation    EventAggregateType = "reservation"
 	EventAggregateTypeStockMovement  EventAggregateType = "stock_movement"
 )
 
@@ -145,6 +146,8 @@ func (e EventAggregateType) Valid() bool {
 	case EventAggregateTypeOrder:
 		return true
 	case EventAggregateTypeProduct:
+		return true
+	case EventAggregateTypeReservation:
 		return true
 	case EventAggregateTypeStockMovement:
 		return true
@@ -170,6 +173,10 @@ const (
 	EventTypeProductCreated          EventType = "product.created"
 	EventTypeProductDeleted          EventType = "product.deleted"
 	EventTypeProductUpdated          EventType = "product.updated"
+	EventTypeReservationConsumed     EventType = "reservation.consumed"
+	EventTypeReservationCreated      EventType = "reservation.created"
+	EventTypeReservationExpired      EventType = "reservation.expired"
+	EventTypeReservationReleased     EventType = "reservation.released"
 	EventTypeStockMovementCreated    EventType = "stock_movement.created"
 )
 
@@ -205,6 +212,14 @@ func (e EventType) Valid() bool {
 	case EventTypeProductDeleted:
 		return true
 	case EventTypeProductUpdated:
+		return true
+	case EventTypeReservationConsumed:
+		return true
+	case EventTypeReservationCreated:
+		return true
+	case EventTypeReservationExpired:
+		return true
+	case EventTypeReservationReleased:
 		return true
 	case EventTypeStockMovementCreated:
 		return true
@@ -792,6 +807,66 @@ const (
 func (e ProductUpdatedEventType) Valid() bool {
 	switch e {
 	case ProductUpdatedEventTypeProductUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReservationConsumedEventType.
+const (
+	ReservationConsumedEventTypeReservationConsumed ReservationConsumedEventType = "reservation.consumed"
+)
+
+// Valid indicates whether the value is a known member of the ReservationConsumedEventType enum.
+func (e ReservationConsumedEventType) Valid() bool {
+	switch e {
+	case ReservationConsumedEventTypeReservationConsumed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReservationCreatedEventType.
+const (
+	ReservationCreatedEventTypeReservationCreated ReservationCreatedEventType = "reservation.created"
+)
+
+// Valid indicates whether the value is a known member of the ReservationCreatedEventType enum.
+func (e ReservationCreatedEventType) Valid() bool {
+	switch e {
+	case ReservationCreatedEventTypeReservationCreated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReservationExpiredEventType.
+const (
+	ReservationExpiredEventTypeReservationExpired ReservationExpiredEventType = "reservation.expired"
+)
+
+// Valid indicates whether the value is a known member of the ReservationExpiredEventType enum.
+func (e ReservationExpiredEventType) Valid() bool {
+	switch e {
+	case ReservationExpiredEventTypeReservationExpired:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReservationReleasedEventType.
+const (
+	ReservationReleasedEventTypeReservationReleased ReservationReleasedEventType = "reservation.released"
+)
+
+// Valid indicates whether the value is a known member of the ReservationReleasedEventType enum.
+func (e ReservationReleasedEventType) Valid() bool {
+	switch e {
+	case ReservationReleasedEventTypeReservationReleased:
 		return true
 	default:
 		return false
@@ -2467,6 +2542,78 @@ type ReservationAllocation struct {
 	Quantity int64 `json:"quantity"`
 }
 
+// ReservationConsumedEvent An order took a reservation over; `data` is the reservation.
+type ReservationConsumedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Reservation        `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: reservation.consumed
+	Type ReservationConsumedEventType `json:"type"`
+}
+
+// ReservationConsumedEventType Example: reservation.consumed
+type ReservationConsumedEventType string
+
+// ReservationCreatedEvent Stock was held for a cart or a checkout; `data` is the reservation.
+type ReservationCreatedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Reservation        `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: reservation.created
+	Type ReservationCreatedEventType `json:"type"`
+}
+
+// ReservationCreatedEventType Example: reservation.created
+type ReservationCreatedEventType string
+
+// ReservationExpiredEvent A reservation's holds were given back after it expired (by a release after expiry or by the sweeper); `data` is the reservation.
+type ReservationExpiredEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Reservation        `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: reservation.expired
+	Type ReservationExpiredEventType `json:"type"`
+}
+
+// ReservationExpiredEventType Example: reservation.expired
+type ReservationExpiredEventType string
+
 // ReservationLine defines model for ReservationLine.
 type ReservationLine struct {
 	Allocations []ReservationAllocation `json:"allocations"`
@@ -2483,6 +2630,30 @@ type ReservationList struct {
 	Items      []Reservation `json:"items"`
 	NextCursor *string       `json:"nextCursor"`
 }
+
+// ReservationReleasedEvent A reservation was released and its stock given back; `data` is the reservation.
+type ReservationReleasedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Reservation        `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: reservation.released
+	Type ReservationReleasedEventType `json:"type"`
+}
+
+// ReservationReleasedEventType Example: reservation.released
+type ReservationReleasedEventType string
 
 // ReservationRequestLine defines model for ReservationRequestLine.
 type ReservationRequestLine struct {
@@ -4059,6 +4230,142 @@ func (t *Event) MergeFulfilmentCreatedEvent(v FulfilmentCreatedEvent) error {
 	return err
 }
 
+// AsReservationCreatedEvent returns the union data inside the Event as a ReservationCreatedEvent
+func (t Event) AsReservationCreatedEvent() (ReservationCreatedEvent, error) {
+	var body ReservationCreatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReservationCreatedEvent overwrites any union data inside the Event as the provided ReservationCreatedEvent
+func (t *Event) FromReservationCreatedEvent(v ReservationCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"reservation.created"}`))
+	t.union = b
+	return err
+}
+
+// MergeReservationCreatedEvent performs a merge with any union data inside the Event, using the provided ReservationCreatedEvent
+func (t *Event) MergeReservationCreatedEvent(v ReservationCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"reservation.created"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReservationReleasedEvent returns the union data inside the Event as a ReservationReleasedEvent
+func (t Event) AsReservationReleasedEvent() (ReservationReleasedEvent, error) {
+	var body ReservationReleasedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReservationReleasedEvent overwrites any union data inside the Event as the provided ReservationReleasedEvent
+func (t *Event) FromReservationReleasedEvent(v ReservationReleasedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"reservation.released"}`))
+	t.union = b
+	return err
+}
+
+// MergeReservationReleasedEvent performs a merge with any union data inside the Event, using the provided ReservationReleasedEvent
+func (t *Event) MergeReservationReleasedEvent(v ReservationReleasedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"reservation.released"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReservationExpiredEvent returns the union data inside the Event as a ReservationExpiredEvent
+func (t Event) AsReservationExpiredEvent() (ReservationExpiredEvent, error) {
+	var body ReservationExpiredEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReservationExpiredEvent overwrites any union data inside the Event as the provided ReservationExpiredEvent
+func (t *Event) FromReservationExpiredEvent(v ReservationExpiredEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"reservation.expired"}`))
+	t.union = b
+	return err
+}
+
+// MergeReservationExpiredEvent performs a merge with any union data inside the Event, using the provided ReservationExpiredEvent
+func (t *Event) MergeReservationExpiredEvent(v ReservationExpiredEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"reservation.expired"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReservationConsumedEvent returns the union data inside the Event as a ReservationConsumedEvent
+func (t Event) AsReservationConsumedEvent() (ReservationConsumedEvent, error) {
+	var body ReservationConsumedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReservationConsumedEvent overwrites any union data inside the Event as the provided ReservationConsumedEvent
+func (t *Event) FromReservationConsumedEvent(v ReservationConsumedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"reservation.consumed"}`))
+	t.union = b
+	return err
+}
+
+// MergeReservationConsumedEvent performs a merge with any union data inside the Event, using the provided ReservationConsumedEvent
+func (t *Event) MergeReservationConsumedEvent(v ReservationConsumedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"reservation.consumed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t Event) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"type"`
@@ -4103,6 +4410,14 @@ func (t Event) ValueByDiscriminator() (interface{}, error) {
 		return t.AsProductDeletedEvent()
 	case "product.updated":
 		return t.AsProductUpdatedEvent()
+	case "reservation.consumed":
+		return t.AsReservationConsumedEvent()
+	case "reservation.created":
+		return t.AsReservationCreatedEvent()
+	case "reservation.expired":
+		return t.AsReservationExpiredEvent()
+	case "reservation.released":
+		return t.AsReservationReleasedEvent()
 	case "stock_movement.created":
 		return t.AsStockMovementCreatedEvent()
 	default:
@@ -45116,508 +45431,515 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5ljD4KgjuRJjsTlKkLrYlxcSuLMu2bN1al3ZdVMMEM0EyS0mAlUCKZtXniIn9tft3Y2Jjf+6v",
-	"nRfY2AeYR+kn2cA5QCYymbzJksvVUxM1bDkTQAIHBwfnfn6rBWI0FpxxJWt7v9WGjIYsgT+PrulA/2/I",
+	"7L3rctu41ij4KijNqYq0NyVLviSxXadmHMdJnPi2fdnpi/sTIRKS2KYANQFaUfdJ1an5NfN36qup+Tm/",
+	"5nuBqXmA71H2k0xhLYAEKerm2Ol0n96V7bZJAAQWFhbWff1WC8RoLDjjStb2fqsNGQ1ZAr8eXdOB/m/I",
 	"ZJBEYxUJXturXQ8ZSZgUaRKwZ5Lcs0RGgnukLxLiH/ebp1QFQ5/UKZEqEXxA7mkchVSJxCOXbw7JbqfT",
-	"Jv/1ny9bL1tbjVbNq8lgyEZUf4h9oqNxzGp7tdva1m2t5tXUdKz/KVUS8UHt82evdhyy0VgoxlXzko1j",
-	"OmXh7Bx9laTMJ5Mh40QNI0kolxOWkEgSNWREKpGwkPSjRCr7Sgl4lbBfUibVM0n87EvBtPmBTX1S50IN",
-	"Iz4gCeWEDmjEy/Pn6ai292NNf732U9XsT0RAcY5VYL25PCGiD/MIEkYVCzNIzwPURi+hPJQb7c7uFu30",
-	"Npsvgq2w+YJt95sv6W6v2Q464Sbb6m/TnWBjnIgwDdQqrZ+3K6F/yVQybR70FUtml/BxKGJGJAsED6UG",
-	"6IRGivRYXySMqGSqQQdgI3UHETrt1uZ8TNhqe7VRxKORhmw7m1LEFRuwBOb0XfMSN615HM5DV7upUbiH",
-	"4I0jxmGX3d4GYyJFJOOKUERdIjjzCCWcTcjNyfFrItSQJZNIsha5SEQvZiNJApokU0QuOmK6Y8pIxIlv",
-	"vn0c+h6JxYDEEWcaOGLejrY771/v/HC4/bfO1c53L9/+bfv7rfcvzjZfPf9QsSOfvdqYJnTElDmzrzQ6",
-	"zIMD4Mo+oRxWgP8EoJhDIMl2e5ukPGYSD0pA4xiPDeXk4PXp8ZmedaTHG1M1rHk1Tkd6Qj3zWa+m1xsl",
-	"+lDqU+AusS+SEVW1vVqaRmEldh2miRRJ9dx9zj4pbODbQzJO2H0kUknGdMBa5HxMf0kZoTwkio7GLGmy",
-	"+yhkXO0RSgLoStSQKjKhknChSCRlykLSmyKRkCy5ZwkQMvh3HEkFayfb7Xa28F9SlkzzleO4hb0c0U8n",
-	"jA/UsLa309kE/LX/7iwkacH0A5vOLv+U3jE9i0QfPiJpn5F6mNC+akZM9ZtDpcZ0HDUjh17dsWkTKXmz",
-	"/aKxp7dPH7mXu9sdgl++5XX/tvaPf/9/bmt+g4iEUNKj+pyKO8Y90mm1Nnd2yH0ko17MyMHV4fExCYY0",
-	"oYFGNY/IQIxZaMmmQRQA/ZDdcjFmCRA6eHTHxsrcD6+PTi/Or4/ODr/vfjj6vnt9feKT+uY2GepdCFmf",
-	"prFqtMiBWewkUsP8VN2x6S0338An5nSR+oipoQg9otHSIz0RThtkwBSicYHQAwXyYORb7ldcJ3sEbg8P",
-	"pp6kHHBF0/19svPpU3ZUNLA0EunFtci1M0czNiVh1O+zRJMSO0/Eps1NUved7eresWk3Yalkod/YJ5Nh",
-	"FDNn4razVFEc33I9JQ+QcrdimIh3+3E0GCq/gdDzHZrt60NidkaSEU3uWHjL/U8u7uwRe4R9Uh/HNACy",
-	"zYlIQpY0SML6qWSAjTgr/RGRamp5x6Z7+qjc8orFmSERUnds+ky6QIFjGvUjFuKkIyVhK59JcnNz/FqS",
-	"iN/yWOj9C6hke9lpgPMsxyyOgUZFoSa6lsDpptmd76BL65bf8o+6Z8YNkDvGxlI37omUhyzUOCjTINCk",
-	"UO9aPKFTaTb7AKFAY1Lf/vSp4ekdC4ZkkgjFbrnBFk93A8wXPJ7am0UCbsKIioyEVMUzcXrwXffy6M3N",
-	"1dHr7qvvr4+ufFLvPCcfolekN73l9oDYg4YknAxFHErSZ8DHDCmfP+bF0WX31eXB2Ws9rtdut4vDxtE9",
-	"s2uT+/lFp6/ESGbojkeDls+oRn04L3jEbjn7RAMVTwmV8/CFTEQah6SOWBXaw6nJURCwseaAor7ZJaoY",
-	"GVJ5y4Mh5QMWEhnxgBlioY+us0+6B3zd8np4alu33JJxpI45HS9xe3P50pesvbX74iVrbrfDneb2FnvZ",
-	"7AW7W83nL3e36c6L/u7W5jawrs4tsLnzonwLjKlSLNET+bf6be3H29tPm+2m/u3ony39584r/fNa//ni",
-	"6KffOt7mzs7n29r/+LHYLH/X+JeZW9WrfWqaTzVHTEo60C9HqdR8GaHkl1RoGGNrUjcXwsx9oC/cTnPx",
-	"hQBowAUOqQfo0eBOxlQOScRlFLKKu+4yYxYqr/wZDlz0gRJllwtSMDKXgO3lRx/3+5ZTSdg9S6aTIUsY",
-	"YbFkpC4Zklu/ODufZLxVwyM9wNkyFuPBoLd8u90m88meR6RAWmVPTUA54XomJMQrdCKSO6ImUcDWwtL5",
-	"/NafWPt4WNsHqXYOmmo5OeNJjTyMXBEQKo0gI0Y5skAF0Wer1Wl1GvtEy8o0ZlrSyFnxziaQWRwkY0Ja",
-	"xP+LT0Z6Opop5FP7RbxZjeAhoRXAIxCjEW1KpnFZQw24WtEn+sJVU6LoQHqE0WBowVoAlkcErJXG8ZT4",
-	"HzdAsJ8weqc7GgQ2k9Hr4FOUkPFcUaJoz4M5cJWIWE+IC94sbYO+TkjKzecVHTQyrptwOtLj+XgQWpl+",
-	"oTX3hJgWSxQLLp632yXMvv3L/6h/3Gj8zwbFC1j7l9tanfzFI39Z1KLxl7Wx+i+Ld8sAx9k0/XQBe54G",
-	"Q33v4noBh/l9pIBsonhYIcVFbpMvE+VOolGkZs/LBR0wIqNf2TxxKoZ+7rcMc6L3CbYNVQGdtqsY6FQq",
-	"BqyyZe5647zBl632XPPGcz8jzNsv+8YFKm/mfmWcvf+y71wyLQcvBlxSaPNl37tiUi76lszef9l3buSC",
-	"LUrlF+/QZ91ZjgWXDDQxB6ka6uMa6HOsH2giyDgcCjoexxHi3sbPEtWB+Zf+JWH92l7tf9rINbMb+FZu",
-	"6FEvzWfwo8UDdkAMvDQJFWPG9wkwOvpS1NIHXIxSnz5H0XtIgyFrHiKRnj20B8hT+1w0gZv2980wBIiX",
-	"lgp6jAR6kBDvt+cvtnfJf/3nTqsDer0FPIrRmNqhaz95DrHOnlafBzqwFGLObGFKPqqm311fX2x0Wm2c",
-	"p3z4PKH/zDzxaQVWfPZqr2hodIwL0GCMmsS/WnTIRtc9Qj2m0aNHgnf7NIqZRsKQKRrFtb0aG9Eo3iM5",
-	"j4SqS3hMaBgmTMqaV2NJIvSe//hbrR+xOLQ99Y1YwWhVDfL5J025paI8AAU0TdVwI2GDSCq4hzOF5zJd",
-	"ppboUlnb29akXEUKQGkARfLFkmyxBrZDpcZyb2ODwfHQBD9phezeQlBu5H2bsN7aZ2/F02XUuVUHy9Ej",
-	"k17C6J1RK4xZsEdGNNbkgYXk/dX5Gan72YOu3k+/oZkg/Ai5j0SMC9MXvmZ87riYcAL7Qer+zDb7hkvV",
-	"zCHjWnYYs8Q0jzjxcU/9RulQl9XiVes2zTcKbWHxh4L34yj4MowFxOkqese4i6sHXEv3IuXK6g4iaZCM",
-	"fYqkksgcPCqK7eYoli1tdYwKbJfHwKQDkvLol9Th1QFCoPVwpAb7TZkrWByzG6hDSjteMs4s2nC3aYUJ",
-	"ZT1ceSOSXhSGjH8RsvSzURxUuR7iNWbkfc5YiOdOX9hyj4ajiOvjMIrg0ptBHP1+A9o+DG22crR548xv",
-	"VbzJ1/QoiONyFKiQ0HcvjWMxQVU8qBIi+aiU4K3g7Is2FqQK1h3occpbm0scYJShccJoONW7G1YSAdQK",
-	"NnHIB21px7ls3uKUVt1NWMHj3SV4lpHksRC2M5KwdJKOPZKwe3HHQk0V2KexZksedVuP9fo4jY/ghvyy",
-	"/cWRunjZFgl9ytmnMQtAdtWviQiCNElYuG9ULo7RnUQhqskTNhaJ0nJ/pMpoAAjy60O2fsflM+zyrdHP",
-	"zn1VXLCLfkQOowgtffenCUOtDtgMpGZrwZZwm8Ec531b20dmBNbyTGaG5pL9zIHzkFoLbyrZoyLWmVBv",
-	"RMrDL8IpLlS3D6M46HQmUK1hJJxKAmHereQQET7sTtjOsehMKGKnuSrmcKGa2OcxkMbCxJIT4CI0p+hY",
-	"ZUd0CheFZIzUUWWnRBwSOqaJely28YJOY0HDayFOaDL4sntjjGN1lRDdGEYr3B4OO24sagJWNmQElEig",
-	"/W1vv9x58Zz0poo9AVfZ2ZoVXGAySghip7wqXpjlNpUQTez7WFfNDHwyhkqTCoBVvUNOo1eu60fOdCHd",
-	"sabAR8aXBLyFIv2hNyjnfRHKOMNVCMnX4DMCajJSMCJmWvutfWvRUdmz7TLiPKXL1QOQcDNHQhec68vN",
-	"LvSapvdj4KDjFcjpCFxZcisJNZZlEgs+YAkB7oCrPaIver0ZYBJ+VKS7Ysl9FLAbTu9pFNNe/GV0SuJw",
-	"3dQZr4R0IVW0Z5wRNCVOGA2GuuFjcjcOMTIrJMUprYoHZkFNt/dj0aIMEgHleCcl90UmkIvJHkl5BiJS",
-	"920nF8R+wwMyK2MxMS5brqOfikbmHpDuAPqxSJXubLpMkkgx9NMIRBxHoWY7gW0KBDfIiI30QPBH14rm",
-	"fmOf+BXb75N+IkZmRjSMuCaqGrysRc6MD6kWd/RoivF9YxKmWhwv+utYb8pvRNK/UiK4O0TK+WgqbWfQ",
-	"eVhjVCIgIurvaPHBKETSGASFmN0zcAFCv5iRuGcj/RXdnoE/TxGCc9yIF4GjqgvM91qIU8qnBljyi4iJ",
-	"UYx11TARSpXvLyHIiPKpIe2azY+43CeAPOBYG1N9mqsYHWj7oAtm09GdZTNI7GJXJysJVawJR/KR7pVs",
-	"MlQpNhoraY9dJI2DL5zyzJ/TwPaPc9xuuN46kUS/fiFfBOaarlEjlC8nik5u6DLhqBpmUGiciH4UP0zt",
-	"0u7kSFRY1ur4k7rdHkl2QgNHkDDwP6Sx3COUgDKRDzTu5Ir9HqMJCE6gqqWkRzXvOOBUpQm4h08g2AGh",
-	"qJfkoXtxAmr+NIwY19IZzUCcD2U1PUZ21Y/CSOqLJMxxViSeZkrhGHvmY868Sxj78ePHpqsurPZcoXkL",
-	"YPQ1yBhRgqSSWQPZTpv813/OD9R4hWABNcS/3tYiDhDtwtpuax6+6Dqf/tfbuUg3J+LjS8/QOBH6W1/M",
-	"59m1GaagO6ZSTkQyc54s02Dfa6YP9qv6UOWjPIA0b7qnylmopc9rHS8XUI9xvj6yOG7i8UFtdZSZzijp",
-	"pRL5oiSNH1cBdcNlOh6LRLHwlIURvQYAfMHGp/mA3ZEesQswXaSNyEyoJa7oCXQQOy4KZBMlMFFiJro6",
-	"DmQDNGGAJvR8bEWEZvz9Mmj8R0WCj5pR/0Idt0RnkYJ2e++3Gpjtfjf99+rKh95GxO8ZVyKZbtDw51Qq",
-	"4Ii/OdX5Z68mUhWIkZahwBZeBeVykzLRFZyzAK4xE5KSSZpaaoiFVE5chSNP9JiGcyBGIy2LhXuaSI3o",
-	"FC9/1JsO6T0jPca4FT5a5LIiOqXkmwu8JygxXNMt+JfamDjgQ6PZi+H33+NzhDbJob3q7pp9atqecBqf",
-	"xjZC6n7x7Bl/7ye2lqDuwC8hpPk2YtYzSQ7PT0+PrwHFIJgQ778sEhXV8IH+Tr2ArQ4ih5G+OK1XAGDo",
-	"M0nEhGOMCjAYLGyAb/lKWHtAdtptklAIjoFAEUp22lukjvEr40SMIskkauX4rKLCeFjvtLdtlwFVDNyt",
-	"wFMZZC4jXY1FHAWRHixhVBENBtoH5jJhkvGwsVcZ4jXj82+DazDEA7fBwFD0CbVHGaYcal4e4LTo8EFQ",
-	"1SNeNhl+o9sfWKjB2ZY5Xl80RL0qjS8SMWaJivT10qexZJ7LcqBl+1qzxRrtfzgfSj7Z7d81P4wmk/Dk",
-	"590P3x28vRbfy1+2vtu5iMa/xNvDVzu8c//y7bA9PPlh82/tuxffjzrjj1v33+X+jW8TGjDyTozHwGZk",
-	"TOdeDVyOx5EN8yT9CIxHwHx7tbEz2dLkXCngy+e5VsykXZY7hdIKnfGsq/Ci8XKALCZRZ2xyYZuix6f1",
-	"GPyxAB0zQ2fgPBxc9H5m6Ep0YFzqluFHcReCSE2XuoniyIe66WevBjJksnIv0/qzV9NksbNit5MI3SN0",
-	"n801+mzCBgipaHwId/1KPS/yDrAPAxNVv0LXS2xc3j9cq4fwzWG2YOMOzU7kWHgieCj4+vhXgvyMtH58",
-	"dU62Os+fNzuExuMhbW5qAuZg/6tSTEPhi5uF+IYfD5o//PTb5ud1IxQ2SUDHkaIxiZluI8lB8wdSp5zM",
-	"zo5orq3hrAyQowCqziZ5RXs9OmDkSiWMqYqojNWgdmIRLh/8hkeKbFeMOG+MiwL+5QOdfeyQ598dlUea",
-	"P9BlhokubWJUsYTMxY7ZwZRKol6q2ALi8NvyxRWR6E3CGMjjNnKKZl8h9UDEIvEgNsMjrVarsZ9FqO60",
-	"W+SIBkOw3ulboqOv8Z22E3CSxVFNhpFiRI41MaaKsAh4DcZDUj8fM35wcUy2wAkbrT/UhN6LPjFEboo2",
-	"QmBq/E9N+7QJT330e5RgF7Rx4EYK4X2RBPBqrxQ7lC/Tb+xjqBO6XtoFbrbdtRROlpY/Yi331XoxDe40",
-	"vxz9Ciddw3dEP7k7stMu0wo4UYUlzJ7tRVAr3YylI6Ep2EEaRuro3kq1q18jNFAimZcpIpUsIZOhIBok",
-	"JmcGdd0PrW9J3SaGMCpLDXApRkxwltvYYLRISRb3swwb40TcsxC+gRb3ulWDeFbJic5+Jvw89xRs7BOe",
-	"xjGOxAVw+2AZKsyvTgtWEtSzotWGJKyfMDlE7WOjRT6wsbLJYhgBwDyTVh2Lkf7jJOWoFnczdSyVz/o1",
-	"byZwRE8elZEYZTBzak3ulwNVpCKb7c3nzU6nublz3WnvtfV/P7jDh1SxpopGFWEIXi0Ky1lGls6dVcx9",
-	"dtxxeZJbrXar09lqvVhlqdIN/llrduFDIKuMKnBxhI09UNdG96XR92BgTlg+yVPxaxTHdGOn1V7l22kW",
-	"fzTnuAWCByzhLDT43Qdhy0ViE/9sIwbAZX5tlOytD7gyo5thgpcHTlly4hUCtqJxzYWfi9uVfFUG+5NI",
-	"rkvQIsVGxT9W2+YcMWo0SSjwvXmyGT3OmuCBzxfGWLxWq6AuZ1OiWogfj5kmPMS3kkQXJV4bHLKXmZ5m",
-	"7A5UEf/i/OqaFC0Nfov4hgJ2+yIZmEHAuBFPwahVppGOnw7mzBCc2ew5Gk0jlZHLZ5IMGLe+Y3XQwFDI",
-	"UIESO1zZ0YBrsn7HpmQEyW30dWG1Mln4mrGLAYab+CtHVQ4nogspOlgIhkR8krk94T9jEdwxtK7gkiHP",
-	"Cr4Wqcr+6NI4zpG3a77tSHAG7qFB6G46DiGyz6uN2KjHkm7CRvpKA12evau6Bt+LD21ui+LTuZ/Ml1Tc",
-	"tmIQWmn1syylGzm4LqsQMCkzub+Ip1eauaOS+AfGOgur2SPGMnibtttbgTMCPGB+kW6x6fth720QnUfv",
-	"j29+Pe6cRcfymF/uBIfHz49Hb9ofNsdb4eH73Rabvh8HW6e6Yfz95q4K3u6Oe/wyDqL3u61gM+ZVS0f7",
-	"ojyunD1mK0u5imJz/c9YJoss4e6y0ONsnxZBTAlirT940DT133fVWwFNkggYWmkz0YhkDbDx9/EP/H0c",
-	"bA4SyuP2MW8/DHoACUuj7EHE3S1ioHk25+5bRpBvpAnbdmkpdPQKCFiCrjs/d6erSC4kR1tX2/IEzBhS",
-	"6mCpPubQtnsYAxeswsDNatIOOI2nmo2OyREfRJzJqn4yTiuSQ95AZJtHQpZEmr3P/OBAdKQK8xoa5/38",
-	"kzT7ZJPN/6ShuI+6FcYRtTBix+kccfUc9AiLUw3MsEdG/QdQcjY8/6DLCrlLm4u3T84R4en4fZgh+Pal",
-	"iIs05vLg7HX3/OPZ0WXNq50enB28hb+urg/evCmSnvzlzA6/SuO7Y8VGl+Ar+LDTX8G1JynLRUa9yixl",
-	"J7U+5h6BMTOR12yyZnYK6F+AY0+ImFH+sCMPLuTLZTYesk+FoZck2fRq8i5d6sZ5l1aoxPWXsLuHB8NC",
-	"tBIL0vjuZixZokyyC/kQCwri+o+/WdvHa5OFL2CGnpEz0SKbms9KooAdjESqRbvO7u6uWWjt4KjZebm9",
-	"2Xx18qH22ctGmqGM5TF2d4E5cAfZan58d+2YWWuQubH2+afPX3ZaDwGOBk4WTKiSOsb+nbZhVOy/yye7",
-	"8qgu3pcHHaI1yVDxvH5+8KwPKQ9YDKlZHoBGCaPgDVI7TKUSI82PmYgRNWRRQkYRD1uzJjLbzT23C0co",
-	"Kfjay9OFzi4UhrV2qQes1UiOF7lVMBBJwgJFhiKRjPTAJjAlUtEx+H9yxwy2V6NklAZDG8ChhZfxMKGS",
-	"oYkZfR1mITXzURdkS76fkTjHe66Quez5cguiu4SHG/3KqygOXImWgvejZPRQvBzT6YhxdckMTdNAiLpb",
-	"p2ryanJyFx5P3qUvok+bL+mW+uWCzoJ9tv+s4oEl6CZj2oJ2FXIUkDrNHo4TcR+F4EARhY0iP7doRmva",
-	"xioRHmjfmzTuRzEuZn2UB+Eqqe3VLsWUxuQUk6BAdma4PPRfxnlm2a3b69S82i8phdxctb3OZ73tCQ3u",
-	"Ij44S0c9/MxpZ3Nre+f5i5e7b19VnAY7H/cUFKa2pkXRrGRFojsDS2vMza+TzZ3Ft8nsmgtLKSx/fRwo",
-	"G2rnkHxAjDzT2QMQA9Ph7NUGCQ3Y/2JetAIx0oKnwOgq4D9nttD0XAzoI2j02Y61uLGzEN26DAebuQeG",
-	"mg8OmwbtIacEfe8+vmseHVxd5+4kR1RqqpCwoUhlBW2ngYruWSF7GzK5S3lemrtErGDJR9+G5T4DFgTW",
-	"XcAKvav0OdNtZ8i+HsiMMx/yD6XxgWEYXHykIS1ho2VKQ0pOxD2LacBQ2YXObu4NIYdi3Nx+udnZKtC4",
-	"PGXcysJFTuY2NZmTw2g8jvjA8WRB95TcEyLzPUEnBeNRUmH+/1zBIuRwWKwnMe2ql19lcckKAIgJZI22",
-	"EYSQqw9zXPaIBtszyO2v9B23bxP3jG3y/OKtV4Dyk5JrF7EeQqm5UCWlzwmj96CgAWdEgYrG4hqqHAyS",
-	"crLAGbdNJAXEaUgmQyGZSVqdw1yhIeCeJeuatHZXknorUHUlClN5+Xg5bs6OPJ8glMS1NUgCLTiEFH0S",
-	"MoL2paKuI6UaCu7VFB1oYlHrMakki2OW1GZF1+LsFoI1b/lARWgBw5Y6FGtwv3Z6rEj8TU+k/SXoLeuZ",
-	"N11DcZKDfqWJXWHjz3Z/Fne61m3KiIw6Geum6Mx6Pvo6qUEfgMKPee8kzuWmyXPzxYstzYUrFRuLDthp",
-	"ZhB1PTI7u96HENvEvYmWBkLn99bn4nJ+q9E4Pu8DABdu9vWJ7aMhlTFgGhxrMtJhzoCuq/IpdFyNx0XV",
-	"ZMHDuGQ3G+rLGv3FMmOZcf/C8g1gbY6UJEMqh8Vr5MtdlJcouvN1FJdRCV6H7s3cmMdX52R7s/OCWOoI",
-	"zpR7YHO31aHwDVgHOQmiJEhNTsl61hszR3PmAUD6KQ89Mk5YEIlUNkdM0dgjiknjXxWS2xoX2Sdva/BR",
-	"SWLWV0Skah88/MKETrh5YzNMv7v84JGrkxMiEvL3ozfgLWXKOTQwexXMZESnZJCICdTnIKOIiyTLXO4Y",
-	"+A+OXte82sGbM/17cqJ/T+HJ+YH+vbzSvzfw5ONb/fuDbvnq4FT/vtLPX73Wgsqrt/D8HTw5fqN/YZxX",
-	"Z/B7rlnRV5d6/FdX8OQa2n+80L/fw98/6OeHB/D7Wo9w+A5+T3Sbw7Pv9e85/H15qH9v4O+/H+nfH/Rl",
-	"+vq9bv/6A/wNLV/DmEdv9d9Hl/orR9d6Jkc3lzWv9ua9fvvmg3779hX8HukZvn2nV/32GJ7AKt6e6ZHf",
-	"Xv9N/36vn7z7AL9nuv27aw2Zdze6zfFrPfLxiR7h+Az+/ptueXwJf1/pub2HMd+fw++FXteHI93+w1v4",
-	"fadbfjjVo324+Kh/L+H3o27/Ab7+4QcN85MDPdoJzPzkg+51cqnfnlzpWZ1Ay1OA5+lr/eT0rd7TU5j5",
-	"6anue3qmxzkFWJ1e3uhfgMzp3+H3I7T5TsPt9Ht4Art/BmOewY6fHZ/r33Pd8uxCtzkDmJ+f6r8vDjS0",
-	"L450y4u3us3FO/2tC5jtxQk8/15D728H+snluX5yCRhyeaP7Xn7UcLiCt1eAb1eH8Pdr3evqSI959Rae",
-	"w8hXJxofrs41JK8AGldX8Bzw7ervGnOuvocnP2iYXL/TX7l+r9tfn2poXAPGXgNMri/17lxfwxOA//UP",
-	"uuXNwTv9+1aTqRuY7c33Gno38PbvcKb+Dnv6dxjt7zd/r3m1jyDSf3egV/Td4Wv41av47hyeXOjf78Go",
-	"9gOs94dTve8/fHxbtL3hBx1ZYasg7WxVOJ9vzXE+H4jmOh7pWws90pGGWj/0Q0eWXOMiy5Q6jrF6RhLP",
-	"ZI8sl7Kri94ug2MVG7wr1K/tFz8eirK3/V+3t8lmm7zY3X5O2u3Oy+Kg2+0FlT5+bDd3/1pvkFbzp7+u",
-	"GzMQRoNISQ9dmzFK7K+kThqkRZpwW89Vas1VrRzZHSlenIdiNKYJOCZL1oy4ZFxGWoaJp/BZUwcIakjp",
-	"JuE+kWmSiJRDxh87wYTl5d6ecsszj+3iKs45I30aKM+G3OnrUt/4KqFcUowLtEyAE/kGgYmQLssk+EPn",
-	"UbdJIuKYhRACZ+5lxu9ZLMbFElm6IxTIgdjxfeLr//ExnBIj8Uwea0iq5JO+iGMxAQ+pMNJLGUWcKnQV",
-	"GFGQiyF7fqZgbmU29WWqaMOEIqiAqcJI1y4k+2nFYrKAqcSmJ7rliZjMG8M68a00zg02tmOh21+LhuH8",
-	"AU6hzYFuUupmvQUXdrzERqWuSyaNXUuTBR1LKwCTaDy/LyiWDm2rUmc0XC3rbFuVOi/edOxa3G/saJPW",
-	"LOp4hG2KHRHjlq31jW1V7DymiYpoHE+7qw1zYdvPjGdk3WUAMHJ9CQS2c8hitrzza2xV7rwEXUznEr5I",
-	"LYt2bRqtZbMHyfXUNC6sIZfAp2eoo7IZJQRnK0izVXD57K3Up7CiFfsUQLisz8zhXq3DWvOqoAPLuiza",
-	"jKWy+Dxyt17XjOIu6zZ77lfrUSQyK/WZd0RX6vyQPiUyulKfAiVb1mPOTQmuRfDnwWCQsIFJ/7SQ6V2Q",
-	"nxxKKerRID68B6UbeQhKBZvFEzOp5TxJi8Dn8xqpIYuje6b5r8gUEsUKngGLcuWN7j+MBkMo/2FGjhTk",
-	"XjAZDMDwQu2iYBphIsZQ+dMEGHDWIvUD64GX1yeHIqNKEt/827c1LA1pdXoIzsiYSkzXEFOp9gklePU+",
-	"kwTMWdJZLAQvQmYHcFJuNWozyrDHiW56UDRTEQ9sRFOV1+vmIq/X9lKvVxMPBDO1w1ey77MTqjTQ3UU8",
-	"1JDN8JDyEhpChVZN6zD5IyAKFyQK7YaICd/DnclQJoJsXAXvZCg1a5ICa5SwRcFInULt2fudhpdhvGF6",
-	"MY1tT6ihq7syo2SM2sw1OsuAWoZDb3d2movidT5qtRAxL6YMgIXVveuwjhcNr8Dmay5/z8oXfcZCcyQk",
-	"8SesNxTirhmFPhHcyAPmEE8RvFh21Rzg7BRGoT2ykjG+riFvNffVrxMftmJo2DzXKQ1PKHsY8VTLlYZC",
-	"RrZW+Q2PozuGabVBQSptjV0Q33gax3v5QAa1NTGC/h4xcVVjSKaiCOOQ3iUQXKYjlqC0C0NCYPYEwrdU",
-	"Rkdxn++kLbaM2UP34YyNxmpKfICRD3Urpd3SgKaDoSLpGIRELiYzwSjbxz+LT6c/n7ZPDt//evyz6Jz9",
-	"HO62fulMNtlWsq12ps/TF9FLsTtu1x7JcXzVADoT9637P5NWhK37Feylj+HvVuKlyh56MFhXnPdWHuNV",
-	"ZrlnOfiS2Dgj083Ih3NZ8fnCbLWoXJbEZsW6RcLPrFQ1K1OWRTavSuqvom3OzGeVSxrazXuamOj5H/Mt",
-	"L25ezZt5c5MNW37zOtuO7I3Dzc8+rhipwJm7L6r4b/d9JZc9v8EJ7F320uWYZ587e1l8M8v9zjSZ/+bQ",
-	"2eLim6Nsq7PnM1wp+AscfVKMhw8wIBfP9BFcQHhEsMIhdsSrSwqryuqJcLpP/Nx+6meWLEPTdks6vt8K",
-	"xtbnFbbjojF2VRNslf/qm4jFYZaUsPgVU5av6kaHV8+wML69tyH7QR3J9Y9bP7XkXWqSm/tQWbUFCZd9",
-	"j/i6VysK9Z9VxXQdOm40mjMXb6beraS0Nsupp6c2EUkoTVRxahSQWepPBNMzCXNSLOE+GTDDU+fvZtTK",
-	"vmcuR0zpNUhjCqWRkrwcTL6IZYUQF18+uAn5iqtunhzP140pWurq+xgZIjafPkNEsBK79lBHZOtqUea/",
-	"RF5rd53J9laaLAx+tZInzrnT1Pb8ey5XzR5faOFIpEmkuSmHM8xvS1IHK7nmC73cRU5LnybG34xRdLvf",
-	"WjNucT2P7QfkiMgLH2decwb3Zz5dBH0JnMvSRsxRhMw6V7ggBq89qLDNUYanRjWxbxk+c5e422LbGFHU",
-	"GD+Adee5cOUYa2CHSs5yrlZmddldLxScTo+fKBJYL3r145mTjKVLOIaoUpv49lHDd1UpLH0Zw1nxfiWe",
-	"sxrD5rE7C/Kl2B0swMNzcMLsw2I0t9nU1rh1bDzLmlSzswrm5M55jxdFbebrDL4MJE+sECii/u8QI10d",
-	"o/NHxAKniH97hTr+66PFO0ZjNVwTNrkDrqUm4q5IPcTdUs7RDFI1qTkmkopbCoT2Z5JkBYWMnrPP4pgo",
-	"obn7HovFBFSSCcMbCbIx72NlP8EDjFIIEgG1LIxqD2rEoOoI2I5IkURIRmhP3DNQ6hWvPlSs5ur9Po3j",
-	"f64LDYR12JBv80Kr0uQUcLJa1bPClVaNjtX6hye70hZYHCvOhavtt7HUdSiLDtyYRnirJjNuMaZRpBr7",
-	"C1Abs+z/idS/F1Jb9d9CxF5LRzgfr+Zr4J4SyR/mRf+kiPQUiY0qvCWr4mhnnOfmZeyaO7mXXyUF5vOV",
-	"+J6HRPKuGu6T97OahioczZGzEBKcfcSF5zJZOv/ik3PUxdCP34GjLu3KrDfmhLMEvRhGNGSkN4UaCQJj",
-	"Jowa2gMPh97UyVDrGokWpi3CRxU4NbPvDvUcM3BZNWnRTB7BPHmgtb4UDS1Zn5lPFWKj5yT0Ajuh1TjP",
-	"Br7m8eGuF/jmIp/ig+YP7eZut/nTbx1va/1c5J3m1qaTsnmPHDR/8Ei7ueuRrmaPm+7KnhyR8b41X/ud",
-	"cLkQrl6gc6Vg/bVDk0/EIPqSTAqzztPjFRPNfGGKhfHvklpmjj/7wkIQM56Es7FvmFOb/CwijhmE8CCS",
-	"uiUCM0myi/yuMSv/U/G5mDLyW+RwC0b+AiUumf9X4GXLyFE2Vj8Z31rhe1ohlBlj7IRKYnwW8qyP8PVq",
-	"TCRO+7otd9n4Ez+/Kn5aJ5MqDM0dUFbGURdVZl0knhhPlykPMg9OzRtDIStM9JspErJKBiM6tQVYMy6v",
-	"MQ+Ly66vfyLw10TgSs3BjEvVyghcVhQUnX+eDoEFZ9Wx4BRSMpCIm4jplINja7/CKBxMSb2zu7uLPn03",
-	"V6+hUstua3dX/6NkKd7dfbmmu6+eJarWPkQ8nOMDguQc1HReXqAlGnD0vruLePhMkpDFikosUGeEipiF",
-	"A5YUS+Hdcgwjl4TyKXpKNvZueZP44Hc6Bq+WhKk04f4e8QV/R3n4Wo/tY9ZxRtrQAlIE2DftFgyRF0vU",
-	"o4BT98wg//jf/2/SJnVTjUUvozF3PDD59lnSFamqnk1A2vtOu2j+pPfnfcRJoqM7lxoVuseMSjavEU6l",
-	"8G3zhdw+OjO7f507FqkPWRxm2ll6z2SjdcsLafthw/R5yOBuU0OB8Ko3EZ0CMii6/zSV67PVw79giQsc",
-	"p/OPzp5/QMGm3lKUaLJJ7f1Wc1YN1Xl481eWiGwCLHsFj211tQf17Bd8iErdNdnAHDzl7tkroEe4ypn+",
-	"Y4Hxrws+b2E403fOtIvfzXdj1f7ZlD5ne/6Qabto8UX9NZatA3cc4HP1BWKo42WGdfbJgYvymV+oQf28",
-	"mzkC9sG1meR5qiqeHvNCX/dg5E/tAbFPHAv2T5+92lkxA2qRnL8kSpAXm6Q3VZhk5Ob6TfMlqfeCZDpW",
-	"UFoTXNL7aaKp477N/gplOyD5B+rFVJJyKMjUwH87SUw6ba/dbmMFrkCMRoJnpUtki/iZ0O3bmJtc3wPV",
-	"wWhe6UT0s1peL1y9EFRdHYnEpKLN1lMfpbGKmvofTusGVlR1HREx8CNbE+lN3aQzcNMWao0p66ZZVJB9",
-	"mc7hRVGT9rKKoI3oJ1iO1M315hod06olJss6qT9LTn5LJSeLuTGc5JfghLhuNZc4FhMWHoB/mqz2VQQS",
-	"CQPKAquJBgVC0e2tHALyY80EE4CnHw9YrJeyekZDnFKVAvVpLWEw1cssc/dy91vrD48iTqUEs3wQ66v/",
-	"RYN8I9VJHi1T55xsmksBET2RQ/AD8nLOc1xeMenm0qXyzFm3eG4vbFZSjwz0xSIx30rENZJIfTuBXq7T",
-	"bnf2icRcaoKMmRjHpgh5pJl4W2T7jk2LQqPuuNCnD97Pyo1VGceXLnJJYlEToZylFHXSiApxB1lEPRL1",
-	"teTYekihwIcmC13VrltyHpdpTwlFl5o2UFEANZnWaf1HKpyT61F4mgXRGit26eYq1NWxHuYZKC2QFqZq",
-	"NaeyihiVcbACkUtXx/LiPkWqX7xIqhRD7q1YodLMb2lCbfX9EZ0SKu9I39QKMxJ4fjGjzFm4oV1G1TZb",
-	"QWfmzO4w6+c8fGO/5DY0H80WF9t46zW5mCwQ8W+O2+mM7TpTlo0yf38ggkOWFGvwtNdWh9l5r8+VvGiv",
-	"605btS7QuUC8sc1drY9AXpMIyeGESjKOaVCqXbv5hc7Z+dqdiXoVmzIXq0vZMaqUn/kKsnOSBeKn3O4n",
-	"qp0G0T3jkNyqrKjHmNR/KrU8cv3fpF6+HBNc9J+eCRhelcoUsaUiMPXJdPNV+WaWIKtt/CcmfgOYmEVE",
-	"V2GiEy69MiYWUKEi8vqJMXFxgBufIfukbny/MA8wUkt9dzT+RM9vAD2rgtTKeRpWRs1SaFohVcDTomWG",
-	"j2tVFV4lP3g+fK4dsrXG59dSnwwFCSEZjVNMHTS3U6nYCMVdczCaeGTkhLExSxprF1QPn67G/85aKKY5",
-	"29xddBYyRnmHBdlIHeAieFaStbFvtfOOdPpMYgh/MfFJ5k3qUtDqtCHu387Nrz8+x0N1MeyKqtCSHL2+",
-	"FihciRdPVtcNPkD+rzqY5nAUNtWVhLNq+4mVPRe7dc8co2XpcuCw4JF4JrEO9hRSbxEft9FH8wd+n/jG",
-	"7dgHDp0LAjMsSKAwvxxnHl8UheUd2s84j4rCKTwryqbYrCSafp08Uw75/H0ch2fzDlZoGszpdLgLLlTO",
-	"6Vr/8PPL10eX3Yujs9fHZ2+719cnuRMIopIjyUWK1MvI8ydP8g3wJJUBBOXMTiufSQexZrIGPS1PUsrZ",
-	"WXklQkY1J/fDM2nyQRjtwp/4+PvjY85BVGCky16sipNFxKjIf/W0ePmAsH2aaUnloqSDGnWfWRkvMirC",
-	"uibBmmK7ClDgctcwzOZa2opL6iEGw0r17RdoY6MnSmqgQXq9lrHFFnOYJTZ5ilndZkVN7YKabrN1H1Yv",
-	"U5ZN16nF9RS15iuTQmyunajIlFFbBNOrDzergrRY826FREY5kLz5ddMK5qiFSnEXrbzC4V5ANL4GH/p7",
-	"sqDz8nNXhkL9eWd/23d2lS6g4vauVhmseo/PwZhFOS+f9mZ/eF6er0iFi4fpBE6O470ICcyyfNgJIyOW",
-	"DDTXECU2Ezr8G4yNkSQBBaaCKtJpo0OnEoLUHZ9IKD+ne1v+xLfT8RvLjZJfkCvIpdq/LDVIztOc+b5/",
-	"y638+4//+Pd//Me/G7kX//GP//P/cwRhfIbYTOoavxt5swp0L3VImHQ7ZM1uOSHkH//xv5KK/5vzuNjC",
-	"DPAfZmznP5TIZ5/b//7f+a9W6V753//lgM4qBG45QPpR1YwrxcAvIDBZj5nsuvOT6s7k0p2xVHq1iyKj",
-	"VkS448pgn/WDfLDK77ITlf/fMhb7IhG9mI0qrU6Xbw7J7vbOC005dKOWrRsFGkOpIJbu5vIYcvTY1P6m",
-	"LcTfhMzPG0pO71g3oJJZ9WLm3hJQTuQkUsGQYJ6Fx/Nttbk1iz6udT/ikEK2C+26eW8fMmntm4zpkHIr",
-	"Zz2zdJ76jAtH77Wu5DXXJXaVuvdmy6zLsllhTulWqyhbUFb/5C1IbWpAtwxmjRYWclYz2WJ6Ipy2IGR+",
-	"j6yZwtersSQRyWH1oXonJmREOWTpgNHAS1+aXMJwbUOO+4jrjSd1aIS+hQZNpdlum3JfyxqQjtiH70qN",
-	"640WOdeP9FWYP8f0/pB2DeMD9F3YKeWfLvnObW0ulYlw+OoacoyrZAqHrbDe+etqeDYUD/HXUB0LGpth",
-	"evMn39qPzJNO+ye/sVdcWCaHJQxZCJGwfQMP2B9TT25oNyVvivBf+Yw4mbQLVZk7TrX67MREXCpqHFCr",
-	"3ElxqZBdW6FoqeFDLDNIqCqKkRs0VcONhA0iqTCn7Vzv4bmfy4QXatQ29qtZsR19mGTa70eBJoBdaOV7",
-	"xMeyACZ6GRJ8I7vTTXmWN9D3CkGD3VEkR5Dx2yO+uGdJ14n3QwywUMiEppW2wdCZeZ7PZtBZ7vb9650f",
-	"Drf/1rna+e7l279tf7/1/sXZ5qvnH2oLDWvZCNtwadn7bEdfd9mR2W5XXmIqUnHJC9tw7cQ5Gn0aVYki",
-	"jrgze+REnwyVGsu9jQ0GINJfTVohu9+wJ23jt/wbTTgNHhnRWJ97FjYNlDyScpmOxyJRLGyOWBhRsHZ6",
-	"ZEynsaBhUwnRjGkyYLqpxkGRRL+y0CN9kfSiMGQcYq2afQFFn0dMDUXY1E/M9egBwxpHgfLIAEpEjxPI",
-	"Vw80uomr14OPExEwCZHwHkm0GAjp5PVLWB2nsV2HRrIoYE0H+7wslHfOUy1TitQUu2TNfFIgiTV7qZx+",
-	"Lh65pRAuA7ggHSXRUnWPEQURTRyDa47C5uatkiPc67YyfSFwNyMaDCPOmgmjITxYyONgxHO+rC7ujg8i",
-	"liG89tCaDPt5+Np++RKCMGwMUINxM+zr/iz17ewMCpUFIplF7U1YHDexMXl/dX5mUvvXw3QcRwFVEDEg",
-	"PS1oqIRGsRaX9E5jIDg3lcZDNANCON7WJmZhxOzbmlhgxAICVN/FQZyGmmWCuTrHogvHoossZn27s1Mx",
-	"Zx+K3aBibQNWh8OYU9RVQnThFMEIW6URhC00oLlLGAMo9ShSOAoXqgvnC2C23fCIj+esq9+Ycwbv9Ny4",
-	"wHLpWTErkZhjaZemjzHjCgCJ/TrYr8doAmENd/pYQ90dRWjhMY5hWS54lI1ASY+GELtOVZowUhdQJA1G",
-	"ibhGNcGjgMZEH8jn22kSNzxC44FIIjUc4W4C8YmkTDVfkBCahhHjAYPZUBJHfaYPMqn77NPYJ3oqVPkN",
-	"GxEKW50HTT6T5Pr6RI+LLjlU4SLgM2Qcp5JstYk0UfX6TTdzLTBrgnq4+s0zSfCbmnOD2M3Q7WdyolX2",
-	"k1g0AmM7oZlejfkS5tynAcTjkQmVero2Rw0sWwtmMJQkEwZsizmhLCT1WAxECsTWw2QjeEk3ivsUJCzU",
-	"O05jmc0w5XdcTLhhdUWCFTXyOFdT3Bdy/FJQLhTHTFg/YXJYwgEkEfDGwDqS9lOeXbP+moGETTbgjNVN",
-	"WCodUGLBvdKooG5H7piFtqQU7rwFtgZk4SvZlQVD61NYOAkeRPDCAjQgYxoY+jZmySjCuh+YzwE3q2t3",
-	"KRsO+kKlhQyKWBvZtrT7XIQkZNJiBRDmybVmoAjn2ZJSHAi2sKuo3YhdhFqGVBFwmZE0e80+afqMXeVd",
-	"OtMRC4VZvZzhzjEDmEZ+GOnqw40hcYYTjHg3lSwbReX2EjQIag4Sdx7YPRbuE5oEwwhyQRPNLjMaZnAx",
-	"i+/ahGOFcR3g6KFtm32T48lNmTM7LutqLgTocLt6PAwod06qXrTBXLvmnINx7sjOZmOP+FmlG1O5j2ZF",
-	"OJQpXcOFpVdGSMZRYypVV0w4SwqrNXW1JyKNQ8x4oQkt7IbeWKyRSRhHBIP+zng0HEUFpMC0Q4iQRmPK",
-	"4j4QGmWdFOxg0LZESXDGXYvgeujNTTtVo9XIsN/W6SlRDhEzI0xk3e3MbM6kgHJIdcmynElqmIh0gOLS",
-	"wcWxIRxUsa7hE2EsgJoQKOoZXkXaJGGRNGzPPpGMEf+SqWTaPOgrlvjFo60/plRcNSjuN4nFIOIS7jgk",
-	"nOXFy4a5dZAS4dErT8SqGAD+trklyfcsoXE8d67WktfVPOKcQ5wVmKw+xbpnabCKc5wNAlXpjOwoEhLr",
-	"w+uIfHJmKBqo6D4fzMqdBqXN+eDENsy+ZGhTQerMB4EtMvcxCxQLzyGphl88W1nibd0S0274+3onfBCC",
-	"fQjjkQW8Nd6n5fw3yGYVl6JKQaGYkg6yYISFe86USbQkKGSjsVCMB9PuHZtqaPdjfWM4y7Mcdk62/eO8",
-	"W/MDm8JKpYriGO64lPOID+biSYVIb0+dPmKMw7Eq5f/fz8DkMPNyKBK0rBRpv6sFyA40CRPaV8C3IZ3P",
-	"6t46h9tmPdHNpIjDwgbhl9WQjaqBl/MJhgJVgsqSdLyKzbkwMJ43LspoBREl480JZywEtJ39lil2hpey",
-	"ifLUjBL6VMw5owUlWPGAAjRmwkX9Ijmd1Xs6OFrSloaCocQCUoNhPXUnBHxBaYvutX5RzQ3atKzGZ4RC",
-	"VFbyE9TYODtrQ8j1QA6pL9rSaaJ5hSjAks15ChUtO9hhDHkGM0ZXU8Z+LCYOsoGJEIJw7U1mQ7T1o2zZ",
-	"fayeRMnz7WYvUnrRRmGjN8AxhcwSgZl1lElA9hFNJgvAh2VmJ0p/1DlUaNxUUO9CmiNmKWBZb2Y/ncOI",
-	"WkNnynMbgDVA7s8/Skaj0gWR3Sf1HUB0yknKLVWFmy5N2L65BAYm6DMyOkuw3vqZsgLWhYjLCOrbDRlH",
-	"bU2JSuwgA05CNmY8RGuTm5GtAcWTNb9bTxgN9TKgdnLPyja2YeW47kgFckODoeYU55DKbEyjLSqMl2tR",
-	"s5EnIrkzwiCKaVo2BXaE1KmGhz52kA/JI5RMqN5mFGQha51IygMzGmogN+bOELRXXau9KswPXpFAxHEU",
-	"GjdpffvYyw1ea0ky37xETOAA40yjOIY4Fkwz2WOaO0yYSiINME2r9ANNTfVIinFIjKQbTCFFOfQqzNjI",
-	"YJL2zX0BxK3bS+W0MHGkeTTW+zw1TIaG5mSoOUE51PTBkMd8TwXnDEmS/kbdf3V5cPa6e3F+ftK9endw",
-	"eeQ3THQAZ6SfMKQten+qQEvOgRLDRJAe4bWkhx4xyifDKDZrsGcLuc4i++ty6prW640ucSB5tfeeSBHy",
-	"9U773zqbHk7rb5m7QvUNnFqKYaopy+wE6vsKrbhmR6sYIEObRSJndEd4HHsaJ4BoHZ5fXmkRG/kTUvfP",
-	"L66Pz8+uTCyGf55EAy1amK/5B5DitHkouEpE3DSa7uYpqJ78hlG/5AmtTMJFe03pwaw6Da1DgDtWj+Pr",
-	"6XQPTk7OPx697p5fHr891lORTIGqrw77HBlLqsb+IePmhgKbaSM7bagL04PDScwMcnB1u0pII2jATmrq",
-	"jTTNt8Wao2Bo1I3AxuLKYDaGdqcqECNNnkBsz2ksnkSA8Onp8TWKx/qE9lLEDMrlhCWmAGmgD2rdgKMC",
-	"/UkYGT0RoKAYjSJNSTThBAwj/utXXfxS9/r49Oj85to3JAvRVo9rMHdEp6hdmOI9pmXNHmPc1vLOSolT",
-	"stPe8pDjyq49zRjAJhtaoQd2yEWLwJEr3x8zPFSdmlXoK8hMTOndTNg41qCPFBx5hFIDdUk0tNcx6jx7",
-	"NLizxkNLolq3/JafsQlIPXjKITM2MXeW3uuBRn8vF6zJiP4sEivB7+V68yHlYQzSvR6NaFYiA4Teb5u9",
-	"7d319UVmqgZ+ChTJDUvQrA9DwRllRgMPrhSu9rzm1apV1Jg6pKh0xswjqEKGQrNl3TGMVtCFYV3vXMcL",
-	"GU4c/Wj277wWRIWu0Xla0PCBjWNW4+c0R1UNGlRQZ4clKAp6N1uDBPlqdJfN/i7qpXDoslap5tVypYv9",
-	"B2hMbHvUFsFwMyofd80lrYi78FzZoZft6CucFWXqhlqe68MR692n2XpmxOysfLuRmItZZRwhVs9unhwK",
-	"My/Liw44HWarYph8H+eIVE72m7Jc5MCsLNE47s4ZG66hV5QGSut1GpbYaPiSy/9qyM0yqcYFs8xjuo8N",
-	"m1jzakW+zDp4Aq/jeATi1oNZr3gD60kW74uiP1kVRZixF7uW8UqzMTAOJW+LJ/MFKDFKVen2M5AuS+xU",
-	"4ZBSUP0UB2ivNELEQ/ZpTqQWilSY3lVw661ilQalXD7rpO6p+Jbh0Gw7J4bcSrVaSM/89kmSxgwjDeS6",
-	"4eOVyYCWRhmLWRC/WAnCT+xonPG9heG3Vpha2S8bMMGd7xyDu367bjSVUknUSxVbntctb/nkSSi/kUyO",
-	"hdPgzuSAjJimMGAtDmgcpDFVRkM+FvGUi1FEY9JPOYqAradJ27gaHtogrCVOSxp5oGDSesFTrvtuHpy0",
-	"sELUXbp6cgAzsTytgaKDpZ2udZs/bK6/QlCVi4ILQqzyZAj5KTWwWp6JbwE1WVZD3jWhorBi9DcBVTQW",
-	"g3L8kWn/zxWBZCnvNxmDZCFemV2n/HKlcIAK1Liejlnx8dNFF5nvvGYxWxUzQ2w7Bxm1fB1hQy1g/Ymb",
-	"Xx03zf5U46Z9uQ5uusjh4OZr+50nx81H5Buc5Pc7bceRtyBXAV9oK/muywK6Ys4i9LC6XwzW1bIDeCyu",
-	"WRrSlmIuO0bnbPxac3hyJh417WvOa0H0nQFatmDnG56zFwvQ68njnx2i8TtEQLu8aGFP50f/u0UpV6ji",
-	"WWQqHYIELgEm4xTooaxrQJE0Za/njbys/lrmaIBairkX0z91QbU/xNVUWVSt/HKdq6lcVq34+OmuphVS",
-	"Q6OijaJ1CciUdbLtJ+iFQeNGixzMGg3BcGDJmI+mC1ODpuO1MRba/r+xJzb2CPtEAzCm6W9M0ZEezRce",
-	"eU/v6RVM8lnu/E7qm/+2s9VAs1afJuiuBhLXM0kYD/cJzU0yVBlTZ5AIKa07CNne3JxR/hWjzzZXjhRd",
-	"plwr3grLIC/T0YiF6G5PnWweJjCgju4YsC96JRbAxjorCLUOJrBlbGIdzncB7FliDbA5WtBTB9LWdqSE",
-	"aKwAkYUrv0T7yQNKJRvLyzUYYvZqbPp+2HsbROfR++ObX487Z9GxPOaXO8Hh8fNj/j7+gb+Pg81BQnnc",
-	"PubtFpu+Hwdbp7p9/P3mrgre7o57/DIOove7rWAz5rOVlItfdEnK43+8cFdtt3fXrKBcmGrVMb80EXgP",
-	"ADxQF7x1awecxlMFbCpetTIrqF9VxJqbXiElJ+KexTRgX1La2plJlUqaswm6QpjsQegAlKJbQJ5OiPYk",
-	"46Uwxcp1rVkDfL3C23yGjSlBac2vu4W8F03ArWi2tA63mWY1QhVq263Bc/7hVMRoO5aLx+ysl4d2faXu",
-	"7hPU4nE2cX5camXloYAmqvnixVZnpUoxK6l0ncnkat0/qKrWql1z1HEhmVdieYgK1oHTgyuDfM3CHE9b",
-	"UGMJhL48keC6B2lxHsA/Qiq5VVIELU/JVtiEJ1ZMuJfR76OccGbw8AxXi2zu76xztq1OkLD9zN8rUl61",
-	"uT0K7h7H2l6RR/GbzMZVz5Ip66cWGiYomLPG06fr8lCIiqeEysqYgW8jn9fsbTub1SsLKobEPX52mbnB",
-	"xJ6W0rn1WXTTWA+d0CJ4gR7SdcqzOCOIOEBVQi8WwR2k+KAxa7hJ0TOtmh0su1cx0QDGKa2kiatUwLi0",
-	"23YrHOfsq87To2wCzsPDbC4awCKukFN8iBb0SZKazErjmCqNAaSO2o48aJcIqwEBxqKx7zidJyJmkvRY",
-	"LPQhEERwdsvxFaPBsOiWCZ+seTV0NT//eHZ0WfNqpwdnB2/hr6vrgzdvivArNp05nVcYrLwmeXs6942q",
-	"zNVJmlf9ssHVxofMBNNDNX4aMvQHrvKSKlwQPSFiRvmMRDCTaZgXgvOK8d+mp0dSDtUnUfuEdZPhCBWp",
-	"NcJms9ne/CoyRmWdjtlxx+UN3Gq1W53OVuvFKtJATKW6kRYP5uQbhzBV9JFG8JmtMztZBaUHSmKpZMnB",
-	"wOBQPuap+DWKY7qx02ovX1SVNOAy9M6SizJB/nEAa47PVSTbnLon56bs6Z7hpCpZo8qZVqUivuHRLymz",
-	"ZRAyWrYo7bCjA3m+XVaBjEFbpEf+tx8Pmj/Q5q/t5m6r2/zpr/9SSfhN++aISUkH+qXNntZpPt92apzv",
-	"kYPmDx6hzV890m7ueqTlka7GxSasTfNfeb36B7B5IZbKnzX/cMGbv7JEWF216OcBMMUqs6tpoh3Ooek+",
-	"5UI5No32T59/j9qNT8pALrKzumIkbkUlChe3+QF607uIh7W9WsICFo1VJvTv/ZhhgN5HF8yrwtYB3Wrw",
-	"+vxTQZFTuzhvAs1st7c3Z9WsOPEq0jwS9xAViOkp8zBQqIgTSi8vZRINOEZ5wVJ9TFQ4pPdsj/gGIj6p",
-	"G8tSkkT3ER80rL1IpQnP3gYCWO4eDe4apKe31ybvx0g+ZJEsH24+F1kv6Hu2DyHPNNtJn9SN1hkEg5CO",
-	"6IB5JBZSNshAMElYBFF1EzoFo5bjfI4ZE3BxYDNyRQJSx8C3Hzd/auE0Gi1yPmb84OKYbLXaNp5TRYxQ",
-	"gpV7n0kcTQnN+UaQ2sKWk4LV+Z+aMFZTN/MxLtNkZNQCXgZvjE1jvC+SgGm2wuWgcxTMwQD8tAZ0kfHL",
-	"m84S0HwieAyyofZqlnLBqDjCXs3uQP4p59nnSl7cPXB2IvmzA3f2blO7jqzsVTOzPNhGHzRSr60grSL2",
-	"5SSKSGbtv6s0qLYw1tIvmSLJZbXrCv1s6zLlg7NsVz2Xzh1inM+a2orMy6dIKI7wQII90gkvVSINhlpe",
-	"RO8FxNBH8A+yNOk4LCY+/HEF0viyrWGSTWLpnbWQHcoceNwZzQe5SB/EPMwGkMyS6cz+jqGVKdcAl4om",
-	"ypQ22c/fmBhJk3s16mtChjHVkWyRA2NMzgOCMThzTuzvg7iUFezlT82LVISK7K7NYrW/eizJqlyOWd5i",
-	"XHwAh5MzNGWsfChnYzdi9xGYnMPzm7PrppENZ7mcB1wE+Zn9Q90BS4g/UtYv8A1dLUN25mg0mx7b0Cvy",
-	"j//t/8gy6/geCVkS3bOw9XUpwGpreHIF+Ljo7bhGkE7CQOV8IaKSTmNnibfOHCWHQ81cr9cv3nUopjmT",
-	"iwuzm46ZUZxL0BG3yDvQHYt+sS2o8KwymSbM5h6AK2+BatpokjGzDOZviVk4wIwNub+auQfRy8w0TrmK",
-	"gK+JEt0UxvEzwQiztq8e7PS1zNtbj2cCLNwsGJPk4uoy/+USfrom8MVm75xWPb0CbCHD+RWsiTiBh5n2",
-	"jenD3f15amxbJ2CZy5BZ4oFp/uRhnitUbbDAyco2PIFtIXqiu2aVwEu7PkvU/5h+MLCTWcxiXpYiM889",
-	"xP8FDsepIbjrH44VqqIbo1AmutaL5dHxEjGpnU0YEnT+puqiPzWuv1wJ160ucXGdRdzLTEXz1Xi9L+Zh",
-	"rityVZlUyjZII5IZd9DKv/7a2gDWTf8AdydCZm3EefKYqJUrwM/xKizopb1Vhlm/aMYKg2Yc5gPh/Khs",
-	"cgHFct50LpJ5xs9C9DPOuMAzc6HIlKncNcNkfLK8cR5UIQWJFGTVYp8CxsIcwzHLB2SXQ47XzmsWrdsP",
-	"yGtRLidaYDmNRtM9RuXvV/OgBj2LjpjFzc6Pl5ddFaW6FhntXXo1LYuRz4wpECQPFpQ8Th7FkXIAWE5I",
-	"/pkCvooX+jcZ9oXJgzLwVwbNz2mzkg/SXMS5no5Z1cunCwgrfO3riFru3v9e0tZldnk5gaVgG8QMnJjU",
-	"aybuemlcRkk3V8l4YnyVyX6YUSePsNagRSgZp0kwpNKmBkbLYZHVLF2ca8aOwByv9Qr7D4oQ6ididPI1",
-	"7NiuX+iWV1Ni3a9W6IHLk//tj+0su1jls9CA0alW+X1NzXV5T9fcjM4X2UxKmFCayxJ/2uvrkytItVi0",
-	"Qu4Wyq+9fL5dgPjzSpvRNR0UVw4BoEmZ9iw91tcmJZJjEs1G6jGpJItjlhQsoEuyJxXtHpvl+oFeLQUf",
-	"L/Nek+jPXg1DmF/pK+kBtCXPz1U7urmECUTc7dKZcTN9QEavimi8mYhAcqLCdWnr5wpMQXhYzHoASKyG",
-	"D96sAJAKjaAZdKFKcOF0ZlzX2KRQEwQ0JkqQIGbUGvvLl3dp2wwBW5hrDr9waEwwoOdPVu5lWhsnkM6K",
-	"3ay9T/fZXKMPOlYJqWh8uIJC0/S8yDsApRpEy4mv6XqJjausf5ouBhi2Y2E2Q8Mc75naXrZXLav8/dF8",
-	"5Se3YTMajUUCyDum+gTUBpEapr1WIEYbgo6jZiBCNmB8I9v7z253eReNm2KMWNY0xQozwvEQPfD6utX5",
-	"R/QUajE9JFQdXP+NX/1sWLlYnlIHqaVuOBPpLeYkgcE5G1vgAyZdyO23ub27m8dtWgqyCq15YN7IR0jD",
-	"WCRJQICA+mTecMvSLVVmVVoscSw7NNjsK56Z/65JHeef4tyY96CkE64tfaciRcQ6tvZl7kPLDPAzSR+c",
-	"j88nCTfyS4iYDRNa4exn+c1XsT2uTwVnlydZ8vDcA9X2n2cSoxLcdMamxNvaxp3gWzHuVG7MXBYwy2Ph",
-	"hNPNZPbIPmxzRjxG9FFvHevp3MQZs+r4FVCt8q6NslT9uRETBnM1bE5W/8XKYY2uT65PgzOxVI1WxP0L",
-	"KiWhEmpfSZH4maVTdyJjOmDmNAie11rUj1vrR0atopHT9wUL0iRS0yu9LHN0oZrvQaqvTPuvNxZZ3n+8",
-	"rs0IJVBJlElThRaTQmE9eogu80ixOL0WW+wTjDmr+2o63iNU/fXnifK9W/7uanPnuUc6O2QUcc26kN6U",
-	"hKxP01hBBqyZErJQs8yUbYCgbQzNhO2CcwfryLF2qNS49vkz5HnvC5CLBFcU83cbp/ajQIwu8N4nilF9",
-	"HNMknl/5e4ZXqr2iwR3jWFousukhwfPKxlGPKKcDNE/YCFW5ZwsN1RXjlCvZyIqiROBf3O97t5w65fIg",
-	"169nE4jx0Ph0eaTHhhEPyfuP124tWyhIqEdMhKIK6zg58JRQCeVQwIRz/y8IItYrwUiQrOAdVAWH5GFQ",
-	"zNuWbUwY1KaJD6lkHolM3aSbm+PX0oNCS1LR0RifXr45JFtbW7sk4uTm+hAK5KB7O9RfIPXtT59gXTuf",
-	"PjWwqhz02d3eeZFVJqgXqmybp3+FatsGgNSUPYd6RFiw++by2IMyLqU66L5mDv0s7sMpY0ZYMBRGWa3f",
-	"fJeVMtIvnQp/tpZ/T4QRkyRh+tRlVXoBVhIrCHq2DWQO65DT6BXWAYfvm3ewB+B7J6Au3WxNcaw+Dt8+",
-	"wA2BCuI2+q5cON0EvwBkuCB57XRTGxf20cuqpWNRdKysk9dFt1nQ8vrpIWP6LPMpFgRjsWR5EM9skXeA",
-	"oSmdpAfPqyXZD2O9tMmQ5RVyoaDghGoeQiMsrvlaU1G7WKlEojdyj1BydnOSRx2Sun97m2qe0IfaQKam",
-	"CLm5ftN8SeqUxBpOMk0SMdDAYDKgY4aFAE0JeMjbxqcIXSTAWEQ9AxvW5eaEEi16eOSXFE5MYqtIjWlC",
-	"R0yxxAPQ6NEBOhWl9SdDIVleOh/Sa2no4Fmr+/qB7xEfKP6PWz+15F2K5TVYMm394iNsjk0RQ4N1UHzM",
-	"sLtZASZ9Nck0GO4Rv9Nq+3q6fodt+TMhWNnnEdWwzFRGDqSZMkBnSKHkqr2aLIzqgeD9KBl5JKA8YLFH",
-	"2CfFeNggNJYCpge4IHAUCqUjofwgFOvKipOMGDXh/ZCGQt+tv332HfJRhjdMiBLfxKj6Gj3gHBCRKhlB",
-	"pSaNBIr2PKjdBMXKTFaL5sHV4fGxqYeF2NRwULti8wzAfEsV0nZ7K9DyIPxlCnWecwaG/7Ep501c0uUW",
-	"fM3rQ6vCQX53fX2x0Wl19MTNgjVWmBJmuDxD/+yC8uOANUaxML5eNFSQ04C8vf3UfuEjcTRn1s4EK1Ry",
-	"5pnPGcL1fJt8iF41sI59P3V8HqDKVUynUDcQvIT1+cEaWQnkaDB0iCJpZp/UxjimEfcBtHXAAl//+YqG",
-	"lrD6DY9sb3X0GnfaO6aaH/QvkOS9rDahodgHF8dE0olbsgVCAN0ShrEYDEx9XkwRizjF05HUwyRMjgWX",
-	"TJK6vX3wwvAITcNIgUO0MncMFt6XDfDwGNCImzrCSCCgpqietXHR2zdWSomkTIlYnyuW4akasikJRVZI",
-	"DCb2CqvyYa0xwZ3SsVA2r354fnnVcCvpSQuMJQX0sMaeqaEXiNGINiXTp0lh0UfOXM4MVhjQOC6zCHlR",
-	"NywuVqhBWKywJ0nd18ynSKJfoa8mZoeCK8ZV8xrhmddQ92YLxHmzKNAo1urD8FkoCofztNtpT4+pWxek",
-	"wJeFLIhpwkwdyaNrOtCftcpN/bdbK9KdkWpeQk06rIP08ePH5oFTRK1qph5ptVq4U1O47GPNMgOzUS6g",
-	"ePRpLCRrvkOo+S2i+XCsFqXHzSszYiE8STbb2/tATfBo6r3TlGvLYaBmCj827P1TeUNbzEDWBIr7kkgh",
-	"5x1HAeOSOez06fH1DActxoxjSb6WSAYbppPc0G21dBWpuMyJH1wcOw6te7VOa6vVBgeVMeN0HNX2alut",
-	"dmsL8iuqIcg0G1C0bQPOZhPOJjweMGD3MzQF6/aBbqrlxwPd+ggb67HMFSLnOpnlTTZOoI7XZ29pQyOc",
-	"6ZblelzxFMmIxKhoTF8CytNIN4ALPs/9qd9hqABIqCuEWa72Td1p3jeNF0z+xYV66Ayc+hTXPmMYmaGj",
-	"uvNmu23lMOtwXOJw9bN1PwaaABD0ZpKAU0z9gAsG97ptnELVyNlUN17RzL4KXTrLu9xA9URN0liInbaW",
-	"d3qTlTb87NV2VpnZsaladwRF66DXCt+5wtJ2N04JO1c1AOjuKgV+/ElvnUxHI5pMa3u1K9PQAFJLDBNN",
-	"zyFxl62Cs/djDQsnQvR4nnyptleDU7mnyTF815xVjc8rHNIbaPbkx/MpcTXTVy3EUoDHn0j6UCRFcUAD",
-	"0SMiDtfBT4D8Hr4tI+jGb0h3PxszUzCsSEWm2T+QokSe4cJJL+YZN18IixB9KLKsX9ZBG677DRLKFVzZ",
-	"8dSw1Lfcd7RP2BfVoj6UxwXVOvCuILsb1fozCZ/MErE3WuQIk3CYCAws1ypvOTJGqF4zU4bbhxyY2WEE",
-	"YCwkw2LcoKxkHFS0xHfymvl4j0zolNS327veLffzoqq+SSZvJ6jlQWI0vYSbBCGRkizuE260pYUvYa/C",
-	"wLA9IPfWvCqykVtr1qYbN3jJIjmA0/VKhNPHowQzdqTPRcWuMT4+KSmqIkPWauNl4tC3TYi229vLe5wJ",
-	"9QZKHkOH3eUdDm31Vt2hs8KcLrDS8rUQJ1BnGfrtrAKArHTzKQsjigyTV9ve3Fyl8zgRWlKwJu2VqPLH",
-	"JFLs9yHNmBTFEEBLoUSSkQE1ZKMHkelx1AxFoA8J/DNVww00ETRN+WhNs4WsCBpA528UcrBtSEwtZlLP",
-	"ZNm8YvQzScB8RSxRb1j5GtpAXqUERF4bdS2d3KY2156W4Kx6GMqsW7VLZuXQ8loHKu+6ZbD9xj6htzyF",
-	"LKGm4LYewIal2NL3ZLvTxs62cDX05GbuIMUNhBYYs8XKiAfslhdXa2eyS+q+U2Dbb+zhDZVDjZGY0QRU",
-	"gszomZh1X0NVHL/l5lstckkVI6b4NRnrSwnrYRxfVNJy2MpjWwj8Keix+4m1KPIKRO6gUE79q1LTtUnd",
-	"ChN7Kzj7HeniCku6FuKU8qkBn/w2KGOBEL4XoBFE/grVodw5di4N1IQUSGBCFWti1fA9fPw5I3ZgfZ1P",
-	"5M6BDFFwKa0iQTlFoyYhm61XQQZM5Vr37Xbnluc0KUhYqBGbxtJHUwmUC8+aq2jEDNMH2SJMZXtC4+iO",
-	"tcgbGsVpggbEW24yTAA1yOdj6IIhJHsmOs8/OX97fNY9Pfiu++bg+OTm8ujKJ3WjmyQ7DTRMQwbfzIMW",
-	"NVeGIEHwl50O2uapws/uGU0hVYqNxsoUPlIm84W9EW45RgtaOHmW0daUcqaWv98wSS4K+kMn5TNmjwpZ",
-	"TKe3HNJKgb3NrPPk/PDD+c012ihDkfZiJnEmkC+wnyZAcfsIT4+kY8h+x8lQpEmLnOu3GSSMwRas6P0+",
-	"pBgyJY2kSvT1nNisejGYmI2wkqp9IPm33Ezq4BCyAc3bhE673bAzAhWTvppwXwGiNI5JNqNbrsTAXhsI",
-	"M4Kq9WQ6ARM/OSAyRdcD7M6zvUyYZAovWZN+Cy25txw+90zuO/OIQ2sC2dwG8CA0+iIZCKWYPhaWG8n5",
-	"gIwNgD2/5dnhMLfjlrPntrPfWPeWO4Ez/DTXG4y9vqTxzd5ra0sJf95VD76rTgTY05DeZITZKWi09lUl",
-	"UjX/rrpEvYQpbR3HmNETL619OOXGBQktO64zC5FKjMlEJHegCVGQZL9VddD0DGZQfrvah9FmOgdbJ3Dc",
-	"rQdj7rcuoOm91le4NQmYtc9scnk7mzSOl28pXqylzPG4x7Cbhq8AeczVSkVSplkc92jehh7E8Up7elSY",
-	"xX+zXS1swYJtdWufVW/qGWOhLKTlz67FuuUic3F0c9MjOd+IHbq2g74rcVcEsirVKJJv1T5iJ7jvKDqV",
-	"+tbGL87MBW5l8MWktxydNWwmfBzcXvLAVig3dDhjHVMeGoEW2VrLolB5y/2L86tr1wfS38PaHhnzZ+rI",
-	"gGl2GZeoiewtL1mZgfG0DqRFtnNdHgMVMBc57X4KZqP4kbW4jjkk2GW4fhe15B9HBfjHZTpWUh0WuIIH",
-	"8yDjRPQj9GCvtDm+ZerCNPmdVPC4xie+kn6fnbx2t9AQwQU3kWHxFnAXIs/gbi6OZ7LIGe6ZWt9MMmNd",
-	"g3spZBSTNxMuJkRwl1Lf8oAmSWRMXkb2FEmLXOAoxtaGAmXRR71YV4VQcASDyyuV7JbXwZ35RbtN/us/",
-	"t1ud7dam8deaDEVcxW5mrsmFOwRVMebLXfhyF74A12nR0/COsbEkQ8GZVJnTmXF8i/ieKSCiL56jN5dH",
-	"V++6l0c3V0fdt5cHh0cFmZ7IBtot0Z3cggzX/XMqFb7Qc57QKcJ2wJREvTLcnhkoDWDqqHZCALrRBQ1Q",
-	"S0jNsdCYKNqTmB4uYSqJXA9Fq84YRRK00/au7CvNFwDLEU+hKAArSQwFP0twmQPEAG6zL5JbKBqd49SA",
-	"cevlVgf1NwVPebTl2hoNGjHu2JSM6B2kAGcNa2p1seKW17fbHYcnKmykdS7UcIQUVfiuL5LBQzQLpkL0",
-	"E133pfrTf3ztwp+6ggfrCo4+BdbEVzxo6PfA2cT8e0yjZO1r24YVrWbNA72lPj4FDwWgXllZa1LndMRC",
-	"4md1sH1MQmmSwOEoDfRhFUaLnmnQ9U1mnSw0BQmGQjJuPaHxSO4RSoxbCPrxZ17kcXQHztG3vBAo0iJQ",
-	"0NqE1YjRmCYsJAGVrBlxyTgW+4gxtkgqkYBAM2GJbhK2iOW7jVr9pRabX2yS3lTDpd4LkikU+gcQezav",
-	"M0bjvGm+xHYYjTKiU1iWCSgxNK4D9RtvOcSCBGI0EjxjxOT6lMns6FORpmKJ9m/LovfH8EP4p6BLSBdc",
-	"czfom5QJTV6bEhkS4HotFgnRqT4dCQsYV/EUixGa2qi+UVH4ZESTOzm/mGIKx/kA6RhycFSZc+dfHV1d",
-	"HZ+fXYH55eLosntzpalbbgNrNzARvJ2ppkOo9xhTG2Di8CW3PGZ0ZsqCs0pLRSTVlYXAEwpIbnW+OXJS",
-	"YY3//OJSYbkLhCbbZOM385fxW8TUyhWpM3NbsOkA16Ah+zbGBP3CzAW23aqg5hqfrjLl4noed1d2plU+",
-	"uOvq5r+WIWpN57NvXcuCO+he92UTzByswzDmuQoVfYRfYZM/tAM3rGG5BzdC408X7i9z4QYozvXhNhg3",
-	"6x2IL/Zi3KUMNzd+MwkmPi9S+71KsiTHT4hB824zkycFI8+Iq4AyQVAgR+UxcZoEm1g6/d0jk+aw6vum",
-	"2Qa0gc//sYnk74OYBzP84mI0NLEu69K8VyYViv74nFCDDF2eSWIzfdmc1pYJFH2QdE3yCLlP2KcIA+3t",
-	"I+ArMduEbJGPkRoWIi6dgg2FmnYmo7ZFSpSh69udTTTgTSKJ9eaLx8vJWrn2LXDchzk9sT9+IaPmV3bI",
-	"X04YHJf8P8Sxf3pX/s4KFrKLBHLIQm6gN2D//d2E6W+f+4OcE9YvNQuJR986myZwZdo30SupvoI3ZiJz",
-	"q3w0MLS+EEaF9cNMwfOEKUxbQ+r+0d+Pzq6vupdH10dn18fnZ75HttokpNNCQiHvlkec9BkzeXNs6VSb",
-	"p6lFjmgwNB+e0DxhhvHxh5zl1KTB6Lv0MVK3XLE4lmC1gLwZ+itYOIJ9ooEy7vKBGI30mKHpiSl4Dkgg",
-	"uExHzLiijkUcy9zx0M+zO4EKU2/IOGH3kUilNQv95S8YqKW3gaG/PazjL3/xyFBM8B3lU1gTS6SZifWT",
-	"Mh44kHAF2gKAMBMHgIOOx5j6kaM1B6GorwPobhx2HADBQnpsQLOCcZECn1coy2ASMXAGgWAxVeCjCt+w",
-	"uYyoqTgtOKGxvkmnxl0WVa+QZRHFUTkUiUL/WayhAdoOPrjl7oQiafBHjBlvkTcZGpC+wJB2rEiNYRxO",
-	"T+mBItTPU//7HgZ42HxU+kYdRRK4/4CmksYWfqlk6KablQp4Jolvrk4/cz6ep2f5dqLSmWQQIi5JPWFj",
-	"RtFiludb0Ssx1jpTtWkcQ7pZzGK2UlT5SgnZnMhyN3f2Tns2R5tUU8gq0BfJaMkare96JLEUOxZGxIQF",
-	"c4Lisx29Xic6vlguxETIrzq1lae0ZoKApxSa1wrOx3gBcPrOqaieRsRTJv/ZghG/cb2jFTDwAtBb4Wne",
-	"HziqQFPZfiLcgD1zq88yBPjii6WhBazExm8MC9h8nstUHPDVOYr9TOlpYQAGzHGS8tx/pFIJ+pYhza49",
-	"9YmaJyvAGv88KF/toICrjdnxr3QQvN+Q+EO264z2mwNQK0uta90DlUcsS2g592xpIEBWQLD52nSV+nzZ",
-	"SmMmxOoeMrNp3i6vrgacEqYQsz3VkPG8a/2OTSWDDKkRh0eNFvGz/YKMC5UVr1vVtqssf/XXYayqLmq3",
-	"SspaeXyqBisWEP7CrEAmuaPJBlUEco/FYpKXas6TZfvzGBLocVmsT5zPsJwq+Un5kFK544XMCALhn8CY",
-	"9DslCoL0tLE9YpYs5nRkljJm756GS8iG36Dhz6lUI6t/+ALNbKUL0kFskkhiikHM89pqdbw2+PxwJvfx",
-	"f9wcm+AZifSTJoxATaHQSaB4y4MhC+5a5IBwzd5H9xAtqmjmpAN5PrNqknhOndqW9e3NTe+W+xGXab8f",
-	"BRHjqgtJhH0PMs9BAlctpqIorWfY8CARi5XC79EuaNwH8gqaPY2Pt1z0Saf9b51N/BTxbWmnLrhQzHwl",
-	"DYb4Eb0mP2EBi8YKM5EmTKUJ9zGD3y3Pvg4LNhroeilJqR5Ky9XQxm+0yE2eXcHh4+SzTPWN8rulnOhu",
-	"BXbtfYzFxgId+R1k0yDYB13bpDr/DHqcwDk4yBBufbV3nvHwA5s+mfa7NM3HdpeC4dGBP/wzm8yf2WQe",
-	"TV0dsOieeQQpuj7qSDowO/r8eyfKT1Vtr2YLv9QWXEmLVNn5zYKxZk9xqVwxJZFwWkJnKX2dEh++6+fV",
-	"b418G0Z9UwVwn1DoiDz4iKpgqCkrrEraq6rRIh811+2zT2NIC3BuPhFJMojuGcf0AzCodMLlTMQd5qw1",
-	"Y93yKNOd7wHh9LGWq7Fg+Z7lL+Eq9OEDs8NBYB/668GNdsudK80GFkKem5lbTd8rS29iPYsoGEL+3VsO",
-	"xo8QbqlAWQ5wMWk/NMEr3y5Vhxn+SdD/JOh/DIIukpBQEkyDmJmDXzc+8E3Kw6ZkCnOJaMrU+PoU3pLY",
-	"ZZZLYxSEYIOs0rwl2cjjOmQM1ImjUQoVKxy9SFbBfJn1cc/5jOG7I5PnBaSLdCSt1TBbwTPDT7fImZPE",
-	"dZ/MqFpaxLdVeDBtTSSxQIKEy9e+fAXCik/YJ/PKxnT3oxjKH1AotyASEohRL+LMJD4C7lyCWymChPSm",
-	"yIGH7JPJTANSeSCkcioAiFICpVEUx8DIi36+yAX6n9NsK/+bq4CqRruLeLiyQctC8kMEDixzhswLGHvr",
-	"3F9OJeP5I2vEeTwFGCSvt9iRpcJAQ3FdnyEw6nukn8b9KMZWmIwkZlQy2ZinC4MhHmeD3BNZPd6C8mVL",
-	"BsWTvP6oT667K5TQX6i+cwjAnxq8B5v/YhYOWPKt6e+Uqar/JILWOS9csxC9Zz/YFakrZVFF/GJ9c9+k",
-	"0Mt7RNyHdm7Zc79FgMxkG2OKeemBpdWeVUk0aBpHJ59MCxdC6SRUURU0cmSJQq6x72geMxvNJHOp2W63",
-	"W4tEn2uzxm9a+rGT/FMA+lMA+gMIQPqCm6ELPaYmjOmzKXJ19dcXfX7L2NXPG7/l3ObnL6DCyznoi4xF",
-	"XqFxTmIXOc4D7S3aLknd52kc+3lx68aeK0dZaQ6Zw0Skg6HDYZBrawzBOk7gZK8ZRchWhCyVlmnyLNC2",
-	"b6NF3gkOSSj/f/audcltG0u/CkpVKUu77LbcvsRR/+psJhtv4sTlS03tjlxNiIRaTFOAApCWNSk/y/7Y",
-	"X/sc8xT7Nls45wAEJbKlvqgvHlal4u4mCQIgcHCu31dl3UMefWv2fBXDvKcp9Jvc0LecRx/MUFvNqL3Y",
-	"JdN3yfR75sopAq8MyRu2oBSIXTRqL+y3SWhCjb64/PJVcN8dZRMHXUWXFiRk86I1m5U47nd1GFRDdHz3",
-	"e7VJq9dtN0iDoXcm6Q1kpAbz2cpC1VqegtSk5iaK85pTQIiGjxClwF/CiIzhPeA7sT5S0X57hCDUkUNy",
-	"QVgpa3/NuJkNRsCcybKCSu7GktgWIH7GfleZpCqRAIayxnyBKSPLkNOBGPgRy1eLRc4TQQhdbnoXQqYZ",
-	"AnhCVNAzOhAAMFVjIK+Dx9TwMDgiOSdu7rHsQ8xxqco8ZYXIc+TTxQKjpRSaQnAVOvmMf/KonMYRpDvG",
-	"bIRK89PgSCeyAvzBMHAgsHw2/C5idcqK9lDeqxB4fy+ImGuvubw5eoPdSIPhtmhI1WIhslaruyIqSd/M",
-	"1FI6/NUE6zwD/ckp4dt0KH/f16dHdcrQhuhGYhVm1FwoKVz98M611E5g76gHPf6z+mUb8IkXdYGATLhk",
-	"UkEBGdAYk2AR6SEDgAzAfmyj36GqPp920D8aPkPuHddKAIsMGWXVm0/dLfFgxLSwdiJR6QKXdiZNIXja",
-	"BryyJsZ2wU+pD5rAvvxo/9k9Ww8EraWNOmbX7RS1omFctKL2oUdvP4865fmqyBVXXSTXL1XZ5pcKZHVb",
-	"9Kfye7YWoAQoMU1JDI2JAL8E7tQ7sYgpybgfW9UvHiDmFljK/sqU58Ze8lPQWvoJT9xdeYWbzB2KK6qh",
-	"dLv52qYwRgl2iAzsKVzbZgXHiUqxaqiU2R+lcDWWVeklWWk+o94+4K01dlKFJa1hCWFPVONSRBwALloI",
-	"UYMh6j3yI5YK2Ay8AMiBVrUJ7SFviezT9nMvuSPLD53iNZOrwS9O16/sEY866+9hRE/vu2J7kqbARxcK",
-	"NmCV4VrMVGlEhJc1/jAT+XRwo051f9dGqLNNVa5Jkb2GtnbcxR2M3H2Gkauv7ds+s280lg4oHZnIU1cm",
-	"gh6QYxZ71s616HrtbAf3MMIk4aQoiU5vpRHuNkjvNIGXojrjNxWJTJ6WxlEeb5byQWEhkypIvIKMrs1m",
-	"fIXfpQP1gTy4j2H6K+kjdyTJulD99ZWMLra/Fx77aokqXbc6blQdIV9Mq/PjLbiKU/ITVwS/eWYKkTb7",
-	"Pl5Tmw8aj/mDEXqHbHAcaudtuAFvA83l5WGZbyroftEGefxnaYTeEvJ5HwRUTED2LNNGgtJM12gnxQoe",
-	"QZxCXwRL7dn9BvmAmeMwB3pKj0eDuYLo/OD50l4iYgfJhMR+1OlqnErCTXEK4fJ40BT+sdsfN/TOoZ9q",
-	"CjDQ1IV77n+4BwKC3H06v/quGkfdo/3wAfbhRbZDnRS4xpxH4+sXAb8SOg7ngz1tIdSKgy20L8UbX3FH",
-	"avdFjJM46dHd8Kt2jrkHpvjianlkYH/eVAoHpMi2a7nb65QxXzSO1iuW+75eGZnN1muW+75oeUDlyscs",
-	"/iN2SBmYyAf5u7LEXYJQFaZQc5gFPOz7XK6AqQ0CeZAu9xm/EvPVr5EDg27Wyn/DKbirkuRLJtxCb32u",
-	"7WVLVcVnPl8APO/R8OjFwZMnB0fP3w+HI/jvv3rRnmpZG1774sZe+0fLq54Mh096gFb8i5BndmsdPX8W",
-	"9eaZdL8/ud2CWvh0200n3JKd5XQDlpNyW9vJSvrDpqzEC3sLzL5FfcOwOCjFPPhZrABNCLpBHLaeqzIO",
-	"qspOz8Xq1Oks8WBElLyrsTwTNYAGEJgTnpxjDmn1tuLgrVjkfCXSEYPEh7CylTMDfih6XumxRKELOPlI",
-	"+qWhBFZnSSibRxVAEjOSL8xMUXeocu2RYbE5L+3xIIHpcyxjaORkjgBKeDQQz0F8jOBE71XBc/uMKScF",
-	"/Iz3uZ+1QInOMlmIM0EA+fNMKs1KIBDucwY3Y9Hud9HR0dPo6bdH0fDpi+jl82fRt98+j14Ov60AjWIO",
-	"HTpVn4Se5moZR25uxnKp+WJwyH5pRBD0uKva6nP6DAgE85zwBs3M/h1yFB1hTP/Z0dFY+jGfzjMDZ148",
-	"OK44YqCqbSJYTN5weIrFdP20rDZHgPKHnIL2vYNjzy3nm/Rge/BRESeEkK3QJ2/nIgfnGBbPFZgFhn40",
-	"q3aUOTIWzESesn6Ap3Km1dJg2rKHiwIBGQegDhB0ALwnv3wGTSgrcF8SkMriShtDEEJIqASsPltD0TbA",
-	"4VaQirTQKTW0qg9E7p16f1+lxMCDGwGDFgBiBb2ioEbwwCNCpsDtJhWbKwhr2PWISfawUNz8TrUQMHOA",
-	"WkGrumW+aKFNVDGL3DzZFVfjV6CK8qAJXDq2U4wXDBkmQxQzV5JeUVrA+hhLXGFBS9XKDCiGIiCrAFYJ",
-	"GPdErBRQpSOpN40sjYjscywnIlFzK/iIbCOND9lJrcMVIbhL/6V5dvm69W90KlVxStvikMVO3fOgJWH6",
-	"y8KBUIJFOpb+7lOvHAalCmOJqiD6ckEAEqEutgHGv9UqInbGF7kwBqpY7X2utB/XjSm4LgyLKc85bi+D",
-	"gBdes5z/rbNl9xW+Crp6R7k0OE0tVjSxytBkB9UTuO2stLpGek3DCbrt0aZHukSdDubgLr0Ib3IOfENu",
-	"t1jpDeeh2yctSnId2sDv+Db9ebur4fGfBMnUThrxqjCkPjkypkw71QRxg60wBiSoXKQBakCESh+U9lkD",
-	"GW6k/JtG1ggnfvdr8l0ouLpEoNvPylf02W/JKtzuIvqNUMpaQm3rO+dxwmUi8r3CgFRdardpEXuNwgml",
-	"rLYkqJ+BnnuxFXBcA1CkOteqMVPwFTOzbLGwSrtXqiJQKaeZtjolatILrouM5/nq1D8dkw8ACswmQHyW",
-	"CHvhmHEW125jsb8Y1+vF4kxC7fAptHUK+jfkbMStSUpsORPSdj23OvOknC9CBjKIpADSpKnI3irmOS24",
-	"sY1vKo3QwSsqjS7JKbovcFHBaAK98sudiuOoWiH3QGnsFMCHlUT1deqOuE+98riTptgOgkVnKh1hX3Y8",
-	"8FDS3/GJ94av5o6lFNwGTORGIHFeP17g1cARoQFcGcCtHABhdX6Rr8CdS+4oGzEuV+irso3vcgiFPkmH",
-	"5R4owPbPVnteipQRt+ZOx9bx+rF1vHFmNZxQOI6v5ogKhnOfzii3WrozqjujujOqkjuMVzg6N3dWXcar",
-	"sY1me1vRNPPchuB5rsR8hIELqM2USV6mbVnGIEBui8N47/HySzHZdkHzazpFHhk2ywwkzj9g90iAEn/l",
-	"zKbGrfVj0PCD3lrVQLZvrWA2u/11/f01ra2he7jH2qyfH5WuIslRxa0SBLFFGrMpz3NGTPWVyz4gDPTR",
-	"cMgj4AXrZzJw75NTkOJ4cTVdW9yIbQkakFECQPGe5bHOzUUQer6hR6ZCY2evFRC6cEmPPDI1R6ePplcZ",
-	"CeqT0Kdhr4P0DApr9GOyVYCVC+avyucYUYTdsFxMAYTQzLKFMyBDn6fSO7k8q972t9iRVZg/jGb7CH7w",
-	"BjAThc8hATAIctFGLZ1CZs0bdJi2gUtUsu1rMEDXhnRHAfhgTlss02rFR5Un2+2nzXAc49NCaJYVrE81",
-	"85kJHxl0lm1n2XaWbW/UezfLFoDiaOW9PVvV1LtiH1GgfP9mrksjbNWnT/KctrmwRyRkR7niAE9neVhL",
-	"8eeQuH+QSSMk8Q2bcoKp2K4uSULGG6X2v/v5wyH7eV1VH4Gm6uCKzHm2QFrSheAF4y7BLYJDgy1nWS6I",
-	"AM1qBGPJU2tJN2RoWc34jRv2A6kOoP6G9QEN8BE+JzThWq9QN7Hil5+1AZ0V/GznPmB2QrQJ+7nb12bV",
-	"x2b9+BvSL09p2UBFmhH5J2EGh+xVMZaQ72gPOW7VSJfyWMy0AK+63WcIRSEKO+FQNZ6dQZIw7KQVw16O",
-	"WPyP/40jFv/jvyFN+f/+J0Y6RMQ/ZkZwncyYLqVBIrxCZ2eazx1rHvIQQd6p0KwQn+3Rxm2DfGL//803",
-	"30C7p6fwt4NJPCCIZpNwp0y5bGKaD9h+QMiXUXrltDSOxQ/TxFHdHcsYvtjhHzHTnKCjuXT0fiZXy3x1",
-	"yH5VVjmz8yBjZvjKwIcfQbQbeWoFl0E+eSbHEjumxVmZc4Bd1VSrm2Y8F0nB+n/5t9cnB0cvjqBbqkRV",
-	"Oi5jNs35WcS4Ye+W/OxMaPbhlZ2msTwT0u40kbIkz0Cht/YNy4qBQxuBlfBBZolK/afDOkTxubALSMmx",
-	"jD8fzDN5gJcP4Kse6NIOrfDZw5C1PLVrSqncEAETZrMLOVU6AZge3P9V7YiZZbpo2Qv1epOgvOTJcHhx",
-	"eYkVvE0d7o2eNmyYwN/PEe0FZ4U+fi44+DnjgxjGZx9G12crtL+CMVV9T8WUl3nRG/UOXMWQvUHIcm6P",
-	"kvBvtRugvah3AP9+bBqlbeLgE9f2DjiW3ildoOuzF8Ev6H9xv2CD7scfhEl6H/dbjEOScrv7wwnLzvdx",
-	"AwU5i+o8dQqL/9Om78Nd2iNeoqs8YbQXTA0o+5GJKiWmUCxONZ8WkMFuj6ftOIvmvPQJ5i3mKi3EvUIh",
-	"0jvuyHh0I2yxHOkrdxCIXaX1fYBAdCoYyYGEFzxXZ5cUWLuYUo8nZX5+K4SaqMJlhZgH9U+An1QCQEKK",
-	"zjerE1uxBmxq5pCdSOZsxrFEBYRLbCYX/JMwzCp7CAVBeeRapOwTz0vgisbGUTPGUip7F77eyVtm9Thr",
-	"E2irLjtRC2I2CgoD6yJZWklcDRn06aLQ2aQshIlZ/OcX0LTtB4tZ/LeP8eCY6g8pT7RWgaiFQ7UgYpbU",
-	"Dh2ok4Awxg4YJovD7ABfp+0z9skaJRHT4neRUOnjcqZyuhAq6suZMoLFwi5pE6MqB+70Ccd3jGU/tv+a",
-	"vz39eGjOS9vroGzNLqnCmtDfqzSzNvbCLtGX7HX2PdQufe8L53lBdYfvfv5g2JyvrNFibSFKDspXUFBm",
-	"TR/4mFTKqdUSS5/oTfaedz9/sNY3KqFg4NRL9QRLecEn3AhmiizPGZ8ojfWXRuiM59nfiQCHZ3mpBWF2",
-	"pblKzgdjCSZNobOq4BBVc4yCw0hweSUqzzNQdzkR/TwfPmUxbLPThARb7CoQ34pCrw4QiCBiM/7JPuhG",
-	"RVPaZPF/X+bnHxZ2LQZ2/z5O5c0X3RE6SdWRt8JYU6DhjP4roEWC912kds3BqsVdQbsAAwXo4ul13DJf",
-	"PyYJynB/gJAwehINh8PKuzRZWfnRenJOVLo6AGLk3ujl05cvXwxfXvNADfhSL0Ijo0xMf9ADWRb3DsRC",
-	"JcQxA8tapC6QRkjox1WcDHMrQSKF7DKuTNthoo4Y18kMSlo9NLo/7fzFtBnzdNNu+AH6UdkN1wE73QW2",
-	"zE1UZtwUdEhFVw+N3Pe9jaur2h9X03zbCW5Ce3e/vp0tBmeH1n2f0bqvtvr2niYTsGNfGaM7uLkBp9uu",
-	"ULcKM5loR3n9VwR0cUuS8LAIHMxuFWuPwYvRcHVtWEMjxRSLKr/DebCwimGyYlzCxcYARHi0XejQQri9",
-	"mzmY9gUGeBVX2G1Lpg59u0PfvpcghJiGMK2Ug0eGZNw+/GOBOv+4AvS+gBDECWd/7/53cvWui7f0I4O8",
-	"5GAV+VTHRKXOPwYgBwhf0EWarqs1+CxTXrgsRY8aj8lpMNH3jwMkVC8aN0fIzHGzue1vw5YfSLpL0Odb",
-	"oZ8P3rc9cBx+qm5L30DwWNdX6P2g3PsJYNCqVOgIc/S08zNHrJRFlrMYCYvNSRGzflwU+TtQPkwcsRfD",
-	"w8OXL6Jnw2HkwiJj+d1wiIR8maSUj7iixYp9+rxV2oXPZ3cJOA69wsP5OdzysXSTuUbQY5wDPkjE12Uu",
-	"RrU8/iqzd65Mwfw3HUsUtyBxIgZAHhOtyLZYO+7MIs8KRNWblhqsjqoXEIii7ktVjCUi/m1DX+zbM9S1",
-	"MghS/bFLh+zXCjwQujoay1b8QJewD37uCkiwFo0BVDH2g+bTAkJD5MIbS6/isFbERoisOf5qgEpBz+Mk",
-	"V8m5NbUMzwXlK2LWPH46sxRiQcyLDmjP5y41pRYE4uqaGHN7zm8POnpHOQrhVLVocoH4iWj7dLhyXfbD",
-	"P3d2uj3+SNeeQog84RolIktmIjlX5QW0TLvmp1en+EV2Y6gePP6zhup6YTioCabqzJ6N9pSBQxbHN+HJ",
-	"+SFD1CuIRDeimDr8Ki+glfayHi4bxTg7Gj6zh7bDRIUTr++y+lmh1DkkwwaOtxYE1EZqGnhzXfjvFukJ",
-	"BxSguXY0NfeepgY+VH1JOmziS6vKW0M4Fy6t4R2dyV2M5ta9Lbq2Du6ZK+VteADs4k5ZPzMeQ6VBulfM",
-	"qfVOtiYqB9ajq8eVasn+lYWmJOt/B4lmgnLTVLpy1TQV9RhUFauygqSSDbjmLuUBp6Cie205hSLHDl/H",
-	"AHfnntL+pGs4r/4C73gAtspGR28JEeqyton7aF0JbWdpfD2Wxmsk4qsrOCBhVnuyMGaC58Xs7+0lr5SK",
-	"egRCN8uFYz6x02oloe2ptRR+ev/+zbGVjqkSBDahSuKGcPmzjfjUP1EP9ihc8BUXRK/cYHgODo8r6iT1",
-	"L137sL9kn4S0L1loNQmJzXD+ex/hY6iFkHyRHbrRtemmvy2EPHnz6j/e/fbrdaeNytrU5HfRHrKn97FU",
-	"JSWAQwYFhktuWFXqONVqvo/5ez/LzGY3uGE0B24656Lga5O54vO8dXnb0c24TA9c5rRRpU4gtFHosphF",
-	"bLIqsLbS/tAMsI7d+s+T179c7mu4nn09X4PmoOFrgMNgVzEj1tLuXT48ZwuINjwfPq3yfBq/yVt83Z3I",
-	"FHg3YNrYb8IKzafTLDm8c0tnzZrmabZFIsHjdlmhgrq5EmnRYTWG/Rlrrf2S6EW9Uue9Ue8x6Kv0ho1v",
-	"n0AJuokcQzJBuqpzIc1hFTe1mlBvs4QYLBHD+oWQXBZmEFGegSctlynL5KescFFK3yCRSjaV8a/VcroK",
-	"qeBhnwGy+fg7cKX5eE9EvjXMjcCcNsT5OYBctlykZ0IDobjzzWG+RGi44STPtnsigy5WekIDRgLCJ1Wt",
-	"4qRh27ADsUwoYhwrzdmcJ7NMCtYndKaI4HAcmvggCjgrAgQrA9ge0G4x0xCdgnAbjDroLYF6NNeIu++B",
-	"EIhYzG9nAGOSlCG4VLqYsULkOXLkkEj38Ty6LSuMyKdYHsSmAus9IE0qsfoNCk3fLYK63OzWm5wXU6Xn",
-	"jKfzTGamQAnE+ic/vH71K6QpDsLVa+9qaMZrBvjFa7vSwBiVTmYCmle0nK0mzSY8t/OuwxVNe7d5DhvO",
-	"DdLfWg4O3yzI8c1Gf6CGcNwIUGI7vBBqkYuITcosL1xYNhALQcupSgzIhs8HMEGBxhrwvo7yDMroSyO0",
-	"GeFMRj1eplmBPpY1JwwIe/gMto1/sZcD6mbfLj4b0S+oFEd1QvlojWA2WkvDjdbTvaJ190+0oXdHPS8a",
-	"/F9CBLyojlUTraGJR7Qk/chfn/x68u8Nw1obyP3r+Lv3Jz/+eNlu79DLC/r08cuX/w8AAP//",
+	"Jv/5Hy9bL1tbjVbNq8lgyEZUf4h9oqNxzGp7tdva1m2t5tXUdKz/lCqJ+KD2+bNXOw7ZaCwU46p5ycYx",
+	"nbJwdo6+SlLmk8mQcaKGkSSUywlLSCSJGjIilUhYSPpRIpV9pQS8StgvKZPqmSR+9qVg2vzApj6pc6GG",
+	"ER+QhHJCBzTi5fnzdFTb+7Gmv177qWr2JyKgOMcqsN5cnhDRh3kECaOKhRmk5wFqo5dQHsqNdmd3i3Z6",
+	"m80XwVbYfMG2+82XdLfXbAedcJNt9bfpTrAxTkSYBmqV1s/bldC/ZCqZNg/6iiWzS/g4FDEjkgWCh1ID",
+	"dEIjRXqsLxJGVDLVoAOwkbqDCJ12a3M+Jmy1vdoo4tFIQ7adTSniig1YAnP6rnmJm9Y8Duehq93UKNxD",
+	"8MYR47DLbm+DMZEiknFFKKIuEZx5hBLOJuTm5Pg1EWrIkkkkWYtcJKIXs5EkAU2SKSIXHTHdMWUk4sQ3",
+	"3z4OfY/EYkDiiDMNHDFvR9ud9693fjjc/kfnaue7l2//sf391vsXZ5uvnn+o2JHPXm1MEzpiypzZVxod",
+	"5sEBcGWfUA4rwD8BKOYQSLLd3iYpj5nEgxLQOMZjQzk5eH16fKZnHenxxlQNa16N05GeUM981qvp9UaJ",
+	"PpT6FLhL7ItkRFVtr5amUViJXYdpIkVSPXefs08KG/j2kIwTdh+JVJIxHbAWOR/TX1JGKA+JoqMxS5rs",
+	"PgoZV3uEkgC6EjWkikyoJFwoEkmZspD0pkgkJEvuWQKEDP6OI6lg7WS73c4W/kvKkmm+chy3sJcj+umE",
+	"8YEa1vZ2OpuAv/bvzkKSFkw/sOns8k/pHdOzSPThI5L2GamHCe2rZsRUvzlUakzHUTNy6NUdmzaRkjfb",
+	"Lxp7evv0kXu5u90h+OVbXvdva//67//Pbc1vEJEQSnpUn1Nxx7hHOq3W5s4OuY9k1IsZObg6PD4mwZAm",
+	"NNCo5hEZiDELLdk0iAKgH7JbLsYsAUIHj+7YWJn74fXR6cX59dHZ4ffdD0ffd6+vT3xS39wmQ70LIevT",
+	"NFaNFjkwi51Eapifqjs2veXmG/jEnC5SHzE1FKFHNFp6pCfCaYMMmEI0LhB6oEAejHzL/YrrZI/A7eHB",
+	"1JOUA65our9Pdj59yo6KBpZGIr24Frl25mjGpiSM+n2WaFJi54nYtLlJ6r6zXd07Nu0mLJUs9Bv7ZDKM",
+	"YuZM3HaWKorjW66n5AFS7lYME/FuP44GQ+U3EHq+Q7N9fUjMzkgyoskdC2+5/8nFnT1ij7BP6uOYBkC2",
+	"ORFJyJIGSVg/lQywEWelPyJSTS3v2HRPH5VbXrE4MyRC6o5Nn0kXKHBMo37EQpx0pCRs5TNJbm6OX0sS",
+	"8VseC71/AZVsLzsNcJ7lmMUx0Kgo1ETXEjjdNLvzHXRp3fJb/lH3zLgBcsfYWOrGPZHykIUaB2UaBJoU",
+	"6l2LJ3QqzWYfIBRoTOrbnz41PL1jwZBMEqHYLTfY4ulugPmCx1N7s0jATRhRkZGQqngmTg++614evbm5",
+	"OnrdffX99dGVT+qd5+RD9Ir0prfcHhB70JCEk6GIQ0n6DPiYIeXzx7w4uuy+ujw4e63H9drtdnHYOLpn",
+	"dm1yP7/o9JUYyQzd8WjQ8hnVqA/nBY/YLWefaKDiKaFyHr6QiUjjkNQRq0J7ODU5CgI21hxQ1De7RBUj",
+	"QypveTCkfMBCIiMeMEMs9NF19kn3gK9bXg9PbeuWWzKO1DGn4yVuby5f+pK1t3ZfvGTN7Xa409zeYi+b",
+	"vWB3q/n85e423XnR393a3AbW1bkFNndelG+BMVWKJXoi/1a/rf14e/tps93UPzv6x5b+deeV/vFa//ri",
+	"6KffOt7mzs7n29p/+7HYLH/X+C8zt6pX+9Q0n2qOmJR0oF+OUqn5MkLJL6nQMMbWpG4uhJn7QF+4nebi",
+	"CwHQgAscUg/Qo8GdjKkckojLKGQVd91lxixUXvkzHLjoAyXKLhekYGQuAdvLjz7u9y2nkrB7lkwnQ5Yw",
+	"wmLJSF0yJLd+cXY+yXirhkd6gLNlLMaDQW/5drtN5pM9j0iBtMqemoBywvVMSIhX6EQkd0RNooCthaXz",
+	"+a2/sPbxsLYPUu0cNNVycsaTGnkYuSIgVBpBRoxyZIEKos9Wq9PqNPaJlpVpzLSkkbPinU0gszhIxoS0",
+	"iP83n4z0dDRTyKf2i3izGsFDQiuARyBGI9qUTOOyhhpwtaJP9IWrpkTRgfQIo8HQgrUALI8IWCuN4ynx",
+	"P26AYD9h9E53NAhsJqPXwacoIeO5okTRngdz4CoRsZ4QF7xZ2gZ9nZCUm88rOmhkXDfhdKTH8/EgtDL9",
+	"QmvuCTEtligWXDxvt0uYffu3/1b/uNH4nw2KF7D2b7e1OvmbR/62qEXjb2tj9d8W75YBjrNp+ukC9jwN",
+	"hvrexfUCDvP7SAHZRPGwQoqL3CZfJsqdRKNIzZ6XCzpgREa/snniVAz93G8Z5kTvE2wbqgI6bVcx0KlU",
+	"DFhly9z1xnmDL1vtueaN535GmLdf9o0LVN7M/co4e/9l37lkWg5eDLik0ObLvnfFpFz0LZm9/7Lv3MgF",
+	"W5TKL96hz7qzHAsuGWhiDlI11Mc10OdYP9BEkHE4FHQ8jiPEvY2fJaoD8y/9l4T1a3u1/2kj18xu4Fu5",
+	"oUe9NJ/BjxYP2AEx8NIkVIwZ3yfA6OhLUUsfcDFKffocRe8hDYaseYhEevbQHiBP7XPRBG7a3zfDECBe",
+	"WiroMRLoQUK8356/2N4l//kfO60O6PUW8ChGY2qHrv3kOcQ6e1p9HujAUog5s4Up+aiafnd9fbHRabVx",
+	"nvLh84T+M/PEpxVY8dmrvaKh0TEuQIMxahL/btEhG133CPWYRo8eCd7t0yhmGglDpmgU1/ZqbESjeI/k",
+	"PBKqLuExoWGYMClrXo0lidB7/uNvtX7E4tD21DdiBaNVNcjnnzTlloryABTQNFXDjYQNIqngHs4Unst0",
+	"mVqiS2Vtb1uTchUpAKUBFMkXS7LFGtgOlRrLvY0NBsdDE/ykFbJ7C0G5kfdtwnprn70VT5dR51YdLEeP",
+	"THoJo3dGrTBmwR4Z0ViTBxaS91fnZ6TuZw+6ej/9hmaC8CPkPhIxLkxf+JrxueNiwgnsB6n7M9vsGy5V",
+	"M4eMa9lhzBLTPOLExz31G6VDXVaLV63bNN8otIXFHwrej6PgyzAWEKer6B3jLq4ecC3di5QrqzuIpEEy",
+	"9imSSiJz8KgotpujWLa01TEqsF0eA5MOSMqjX1KHVwcIgdbDkRrsN2WuYHHMbqAOKe14yTizaMPdphUm",
+	"lPVw5Y1IelEYMv5FyNLPRnFQ5XqI15iR9zljIZ47fWHLPRqOIq6PwyiCS28GcfT7DWj7MLTZytHmjTO/",
+	"VfEmX9OjII7LUaBCQt+9NI7FBFXxoEqI5KNSgreCsy/aWJAqWHegxylvbS5xgFGGxgmj4VTvblhJBFAr",
+	"2MQhH7SlHeeyeYtTWnU3YQWPd5fgWUaSx0LYzkjC0kk69kjC7sUdCzVVYJ/Gmi151G091uvjND6CG/LL",
+	"9hdH6uJlWyT0KWefxiwA2VW/JiII0iRh4b5RuThGdxKFqCZP2FgkSsv9kSqjASDIrw/Z+h2Xz7DLt0Y/",
+	"O/dVccEu+hE5jCK09N2fJgy1OmAzkJqtBVvCbQZznPdtbR+ZEVjLM5kZmkv2MwfOQ2otvKlkj4pYZ0K9",
+	"ESkPvwinuFDdPozioNOZQLWGkXAqCYR5t5JDRPiwO2E7x6IzoYid5qqYw4VqYp/HQBoLE0tOgIvQnKJj",
+	"lR3RKVwUkjFSR5WdEnFI6Jgm6nHZxgs6jQUNr4U4ocngy+6NMY7VVUJ0YxitcHs47LixqAlY2ZARUCKB",
+	"9re9/XLnxXPSmyr2BFxlZ2tWcIHJKCGInfKqeGGW21RCNLHvY101M/DJGCpNKgBW9Q45jV65rh8504V0",
+	"x5oCHxlfEvAWivSH3qCc90Uo4wxXISRfg88IqMlIwYiYae239q1FR2XPtsuI85QuVw9Aws0cCV1wri83",
+	"u9Brmt6PgYOOVyCnI3Blya0k1FiWSSz4gCUEuAOu9oi+6PVmgEn4UZHuiiX3UcBuOL2nUUx78ZfRKYnD",
+	"dVNnvBLShVTRnnFG0JQ4YTQY6oaPyd04xMiskBSntCoemAU13d6PRYsySASU452U3BeZQC4meyTlGYhI",
+	"3bedXBD7DQ/IrIzFxLhsuY5+KhqZe0C6A+jHIlW6s+kySSLF0E8jEHEchZrtBLYpENwgIzbSA8EvXSua",
+	"+4194ldsv0/6iRiZGdEw4pqoavCyFjkzPqRa3NGjKcb3jUmYanG86K9jvSm/EUn/Song7hAp56OptJ1B",
+	"52GNUYmAiKi/o8UHoxBJYxAUYnbPwAUI/WJG4p6N9Fd0ewb+PEUIznEjXgSOqi4w32shTimfGmDJLyIm",
+	"RjHWVcNEKFW+v4QgI8qnhrRrNj/icp8A8oBjbUz1aa5idKDtgy6YTUd3ls0gsYtdnawkVLEmHMlHuley",
+	"yVCl2GispD12kTQOvnDKM39OA9s/znG74XrrRBL9+oV8EZhrukaNUL6cKDq5ocuEo2qYQaFxIvpR/DC1",
+	"S7uTI1FhWavjT+p2eyTZCQ0cQcLA/5DGco9QAspEPtC4kyv2e4wmIDiBqpaSHtW844BTlSbgHj6BYAeE",
+	"ol6Sh+7FCaj50zBiXEtnNANxPpTV9BjZVT8KI6kvkjDHWZF4mimFY+yZjznzLmHsx48fm666sNpzheYt",
+	"gNHXIGNECZJKZg1kO23yn/8xP1DjFYIF1BD/9bYWcYBoF9Z2W/PwRdf59H+9nYt0cyI+vvQMjROhv/XF",
+	"fJ5dm2EKumMq5UQkM+fJMg32vWb6YL+qD1U+ygNI86Z7qpyFWvq81vFyAfUY5+sji+MmHh/UVkeZ6YyS",
+	"XiqRL0rS+HEVUDdcpuOxSBQLT1kY0WsAwBdsfJoP2B3pEbsA00XaiMyEWuKKnkAHseOiQDZRAhMlZqKr",
+	"40A2QBMGaELPx1ZEaMbfL4PGf1Qk+KgZ9S/UcUt0Filot/d+q4HZ7nfTf6+ufOhtRPyecSWS6QYNf06l",
+	"Ao74m1Odf/ZqIlWBGGkZCmzhVVAuNykTXcE5C+AaMyEpmaSppYZYSOXEVTjyRI9pOAdiNNKyWLinidSI",
+	"TvHyR73pkN4z0mOMW+GjRS4rolNKvrnAe4ISwzXdgn+pjYkDPjSavRh+/z0+R2iTHNqr7q7Zp6btCafx",
+	"aWwjpO4Xz57x935iawnqDvwSQppvI2Y9k+Tw/PT0+BpQDIIJ8f7LIlFRDR/o79QL2Oogchjpi9N6BQCG",
+	"PpNETDjGqACDwcIG+JavhLUHZKfdJgmF4BgIFKFkp71F6hi/Mk7EKJJMolaOzyoqjIf1TnvbdhlQxcDd",
+	"CjyVQeYy0tVYxFEQ6cESRhXRYKB9YC4TJhkPG3uVIV4zPv82uAZDPHAbDAxFn1B7lGHKoeblAU6LDh8E",
+	"VT3iZZPhN7r9gYUanG2Z4/VFQ9Sr0vgiEWOWqEhfL30aS+a5LAdatq81W6zR/ofzoeST3f5d88NoMglP",
+	"ft798N3B22vxvfxl67udi2j8S7w9fLXDO/cv3w7bw5MfNv/Rvnvx/agz/rh1/13u3/g2oQEj78R4DGxG",
+	"xnTu1cDleBzZME/Sj8B4BMy3Vxs7ky1NzpUCvnyea8VM2mW5Uyit0BnPugovGi8HyGISdcYmF7Ypenxa",
+	"j8EfC9AxM3QGzsPBRe9nhq5EB8albhl+FHchiNR0qZsojnyom372aiBDJiv3Mq0/ezVNFjsrdjuJ0D1C",
+	"99lco88mbICQisaHcNev1PMi7wD7MDBR9St0vcTG5f3DtXoI3xxmCzbu0OxEjoUngoeCr49/JcjPSOvH",
+	"V+dkq/P8ebNDaDwe0uamJmAO9r8qxTQUvrhZiG/48aD5w0+/bX5eN0JhkwR0HCkak5jpNpIcNH8gdcrJ",
+	"7OyI5toazsoAOQqg6mySV7TXowNGrlTCmKqIylgNaicW4fLBb3ikyHbFiPPGuCjgXz7Q2ccOef7dUXmk",
+	"+QNdZpjo0iZGFUvIXOyYHUypJOqlii0gDr8tX1wRid4kjIE8biOnaPYVUg9ELBIPYjM80mq1GvtZhOpO",
+	"u0WOaDAE652+JTr6Gt9pOwEnWRzVZBgpRuRYE2OqCIuA12A8JPXzMeMHF8dkC5yw0fpDTei96BND5KZo",
+	"IwSmxv/UtE+b8NRHv0cJdkEbB26kEN4XSQCv9kqxQ/ky/cY+hjqh66Vd4GbbXUvhZGn5I9ZyX60X0+BO",
+	"88vRr3DSNXxH9JO7IzvtMq2AE1VYwuzZXgS10s1YOhKagh2kYaSO7q1Uu/o1QgMlknmZIlLJEjIZCqJB",
+	"YnJmUNf90PqW1G1iCKOy1ACXYsQEZ7mNDUaLlGRxP8uwMU7EPQvhG2hxr1s1iGeVnOjsZ8LPc0/Bxj7h",
+	"aRzjSFwAtw+WocL86rRgJUE9K1ptSML6CZND1D42WuQDGyubLIYRAMwzadWxGOk/TlKOanE3U8dS+axf",
+	"82YCR/TkURmJUQYzp9bkfjlQRSqy2d583ux0mps71532Xlv/+8EdPqSKNVU0qghD8GpRWM4ysnTurGLu",
+	"s+OOy5PcarVbnc5W68UqS5Vu8M9aswsfAlllVIGLI2zsgbo2ui+NvgcDc8LySZ6KX6M4phs7rfYq306z",
+	"+KM5xy0QPGAJZ6HB7z4IWy4Sm/hnGzEALvNro2RvfcCVGd0ME7w8cMqSE68QsBWNay78XNyu5Ksy2J9E",
+	"cl2CFik2Kv6y2jbniFGjSUKB782Tzehx1gQPfL4wxuK1WgV1OZsS1UL8eMw04SG+lSS6KPHa4JC9zPQ0",
+	"Y3egivgX51fXpGhp8FvENxSw2xfJwAwCxo14CkatMo10/HQwZ4bgzGbP0WgaqYxcPpNkwLj1HauDBoZC",
+	"hgqU2OHKjgZck/U7NiUjSG6jrwurlcnC14xdDDDcxF85qnI4EV1I0cFCMCTik8ztCf+MRXDH0LqCS4Y8",
+	"K/hapCr7pUvjOEfervm2I8EZuIcGobvpOITIPq82YqMeS7oJG+krDXR59q7qGnwvPrS5LYpP534yX1Jx",
+	"24pBaKXVz7KUbuTguqxCwKTM5P4inl5p5o5K4h8Y6yysZo8Yy+Bt2m5vBc4I8ID5RbrFpu+HvbdBdB69",
+	"P7759bhzFh3LY365ExwePz8evWl/2BxvhYfvd1ts+n4cbJ3qhvH3m7sqeLs77vHLOIje77aCzZhXLR3t",
+	"i/K4cvaYrSzlKorN9T9jmSyyhLvLQo+zfVoEMSWItf7gQdPUf99VbwU0SSJgaKXNRCOSNcDG38c/8Pdx",
+	"sDlIKI/bx7z9MOgBJCyNsgcRd7eIgebZnLtvGUG+kSZs26Wl0NErIGAJuu783J2uIrmQHG1dbcsTMGNI",
+	"qYOl+phD2+5hDFywCgM3q0k74DSeajY6Jkd8EHEmq/rJOK1IDnkDkW0eCVkSafY+84MD0ZEqzGtonPfz",
+	"T9Lsk002/5OG4j7qVhhH1MKIHadzxNVz0CMsTjUwwx4Z9R9Aydnw/IMuK+QubS7ePjlHhKfj92GG4NuX",
+	"Ii7SmMuDs9fd849nR5c1r3Z6cHbwFn67uj5486ZIevKXMzv8Ko3vjhUbXYKv4MNOfwXXnqQsFxn1KrOU",
+	"ndT6mHsExsxEXrPJmtkpoH8Bjj0hYkb5w448uJAvl9l4yD4Vhl6SZNOrybt0qRvnXVqhEtdfwu4eHgwL",
+	"0UosSOO7m7FkiTLJLuRDLCiI6z/+Zm0fr00WvoAZekbORItsaj4riQJ2MBKpFu06u7u7ZqG1g6Nm5+X2",
+	"ZvPVyYfaZy8baYYylsfY3QXmwB1kq/nx3bVjZq1B5sba558+f9lpPQQ4GjhZMKFK6hj7d9qGUbF/l092",
+	"5VFdvC8POkRrkqHief384FkfUh6wGFKzPACNEkbBG6R2mEolRpofMxEjasiihIwiHrZmTWS2m3tuF45Q",
+	"UvC1l6cLnV0oDGvtUg9Yq5EcL3KrYCCShAWKDEUiGemBTWBKpKJj8P/kjhlsr0bJKA2GNoBDCy/jYUIl",
+	"QxMz+jrMQmrmoy7Ilnw/I3GO91whc9nz5RZEdwkPN/qVV1EcuBItBe9HyeiheDmm0xHj6pIZmqaBEHW3",
+	"TtXk1eTkLjyevEtfRJ82X9It9csFnQX7bP9ZxQNL0E3GtAXtKuQoIHWaPRwn4j4KwYEiChtFfm7RjNa0",
+	"jVUiPNC+N2ncj2JczPooD8JVUturXYopjckpJkGB7MxweejfjPPMslu316l5tV9SCrm5anudz3rbExrc",
+	"RXxwlo56+JnTzubW9s7zFy93376qOA12Pu4pKExtTYuiWcmKRHcGltaYm18nmzuLb5PZNReWUlj++jhQ",
+	"NtTOIfmAGHmmswcgBqbD2asNEhqw/8W8aAVipAVPgdFVwH/ObKHpuRjQR9Dosx1rcWNnIbp1GQ42cw8M",
+	"NR8cNg3aQ04J+t59fNc8Ori6zt1JjqjUVCFhQ5HKCtpOAxXds0L2NmRyl/K8NHeJWMGSj74Ny30GLAis",
+	"u4AVelfpc6bbzpB9PZAZZz7kH0rjA8MwuPhIQ1rCRsuUhpSciHsW04Chsgud3dwbQg7FuLn9crOzVaBx",
+	"ecq4lYWLnMxtajInh9F4HPGB48mC7im5J0Tme4JOCsajpML8/7mCRcjhsFhPYtpVL7/K4pIVABATyBpt",
+	"IwghVx/muOwRDbZnkNtf6Ttu3ybuGdvk+cVbrwDlJyXXLmI9hFJzoUpKnxNG70FBA86IAhWNxTVUORgk",
+	"5WSBM26bSAqI05BMhkIyk7Q6h7lCQ8A9S9Y1ae2uJPVWoOpKFKby8vFy3JwdeT5BKIlra5AEWnAIKfok",
+	"ZATtS0VdR0o1FNyrKTrQxKLWY1JJFscsqc2KrsXZLQRr3vKBitAChi11KNbgfu30WJH4m55I+0vQW9Yz",
+	"b7qG4iQH/UoTu8LGn+3+LO50rduUERl1MtZN0Zn1fPR1UoM+AIUf895JnMtNk+fmixdbmgtXKjYWHbDT",
+	"zCDqemR2dr0PIbaJexMtDYTO763PxeX8VqNxfN4HAC7c7OsT20dDKmPANDjWZKTDnAFdV+VT6Lgaj4uq",
+	"yYKHccluNtSXNfqLZcYy4/6F5RvA2hwpSYZUDovXyJe7KC9RdOfrKC6jErwO3Zu5MY+vzsn2ZucFsdQR",
+	"nCn3wOZuq0PhG7AOchJESZCanJL1rDdmjubMA4D0Ux56ZJywIBKpbI6YorFHFJPGvyoktzUusk/e1uCj",
+	"ksSsr4hI1T54+IUJnXDzxmaYfnf5wSNXJydEJOSfR2/AW8qUc2hg9iqYyYhOySARE6jPQUYRF0mWudwx",
+	"8B8cva55tYM3Z/rnyYn+eQpPzg/0z8sr/fMGnnx8q3/+oFu+OjjVP1/p569ea0Hl1Vt4/g6eHL/RP2Gc",
+	"V2fw81yzoq8u9fivruDJNbT/eKF/fg+//6CfHx7Az9d6hMN38PNEtzk8+17/PIffLw/1zxv4/Z9H+ucP",
+	"+jJ9/V63f/0BfoeWr2HMo7f696NL/ZWjaz2To5vLmld7816/ffNBv337Cn4e6Rm+fadX/fYYnsAq3p7p",
+	"kd9e/0P//F4/efcBfp7p9u+uNWTe3eg2x6/1yMcneoTjM/j9H7rl8SX8fqXn9h7GfH8OPy/0uj4c6fYf",
+	"3sLPd7rlh1M92oeLj/rnJfz8qNt/gK9/+EHD/ORAj3YCMz/5oHudXOq3J1d6VifQ8hTgefpaPzl9q/f0",
+	"FGZ+eqr7np7pcU4BVqeXN/onQOb0n/DzI7T5TsPt9Ht4Art/BmOewY6fHZ/rn+e65dmFbnMGMD8/1b9f",
+	"HGhoXxzplhdvdZuLd/pbFzDbixN4/r2G3j8O9JPLc/3kEjDk8kb3vfyo4XAFb68A364O4ffXutfVkR7z",
+	"6i08h5GvTjQ+XJ1rSF4BNK6u4Dng29U/NeZcfQ9PftAwuX6nv3L9Xre/PtXQuAaMvQaYXF/q3bm+hicA",
+	"/+sfdMubg3f651tNpm5gtjffa+jdwNt/wpn6J+zpP2G0f978s+bVPoJI/92BXtF3h6/hp17Fd+fw5EL/",
+	"/B6Maj/Aen841fv+w8e3RdsbftCRFbYK0s5WhfP51hzn84ForuORvrXQIx1pqPVDP3RkyTUuskyp4xir",
+	"ZyTxTPbIcim7uujtMjhWscG7Qv3afvHjoSh72/99e5tstsmL3e3npN3uvCwOut1eUOnjx3Zz9+/1Bmk1",
+	"f/r7ujEDYTSIlPTQtRmjxP5O6qRBWqQJt/VcpdZc1cqR3ZHixXkoRmOagGOyZM2IS8ZlpGWYeAqfNXWA",
+	"oIaUbhLuE5kmiUg5ZPyxE0xYXu7tKbc889guruKcM9KngfJsyJ2+LvWNrxLKJcW4QMsEOJFvEJgI6bJM",
+	"gj90HnWbJCKOWQghcOZeZvyexWJcLJGlO0KBHIgd3ye+/o+P4ZQYiWfyWENSJZ/0RRyLCXhIhZFeyiji",
+	"VKGrwIiCXAzZ8zMFcyuzqS9TRRsmFEEFTBVGunYh2U8rFpMFTCU2PdEtT8Rk3hjWiW+lcW6wsR0L3f5a",
+	"NAznD3AKbQ50k1I36y24sOMlNip1XTJp7FqaLOhYWgGYROP5fUGxdGhblTqj4WpZZ9uq1HnxpmPX4n5j",
+	"R5u0ZlHHI2xT7IgYt2ytb2yrYucxTVRE43jaXW2YC9t+Zjwj6y4DgJHrSyCwnUMWs+WdX2Orcucl6GI6",
+	"l/DF0dfpjZfpgn13xORD07RymMUQcEcpQsEdZAk6OIOUkMIdJGEx01fASnI/NrXDSC2jd216sWVrAon+",
+	"1DQurCrXTEzPUHdnM20IzlaQ8qvw5bO3Up/CTq/Yp4Bay/rMEL3VOqw1rwr6uKzLos1YqqOYdw2s1zW7",
+	"iZZ1m6WHq/UoEt+V+swjXSt1fkif0vWyUp/CYV7WYw4HsazbPAK0Rr8itVij41rrm0tvwakMfj0YDBI2",
+	"MIm/Foo7CzLTQxFNPRpkBuhB0U4egjrJ5m/FHHo5N9oi8Pm8Om7I4uieac47MiVksXZrwKJcbaf7D6PB",
+	"EAq/mJEjBVk3TO4KMLlRuyiYRpiIMdR8NaElnLVI/cD6XuaV6aG8rJLEN3/7tnqpuVSdHoIzMqYSE3XE",
+	"VKp9QgkyXc8kAUOmdBYLYauQ0wPc01uN2owa9HHi2h4Ux1bEAxvLVuXvvLnI37m91N/ZRILBTO3wlYLb",
+	"7IQqTbN3EQ81ZDM8pLyEhlCbV1NzTPsJiMIFiUK7IWLC93BnMpSJIA9bwS8digybdNAaJWw5OFKnUHX4",
+	"fqfhZRhvxB1MYNwTauhqLc0oGYs+wyjMih6W1dTbndGrIp9SVLPk36gWJufFFgLosMp7HVb1ouEVxD0t",
+	"7e1ZObPPWGgOiCT+hPWGQtw1o9Anghu50BzpKQIby++a45ydySi0B1gyxtc16K7mxvx14gRXDBGc50Kn",
+	"4QnlLyOeMpnRy8jWrL/hcXTHML06KMqlrbUMYjxP43gvH8gguiZN0N8jJr5uDEl1FGEc0vwYjj1BrQcM",
+	"CQH6EwjjUxlVxX2+k7boNmaR3YcTNxqrKfEBRj7UL5V2SwOaDoaKpGNQFnAxmQlK2j7+WXw6/fm0fXL4",
+	"/tfjn0Xn7Odwt/VLZ7LJtpJttTN9nr6IXordcbv2SAEEqwZSmvh/3f+ZtKqMul/BTvuYBsFqPqiyJAAc",
+	"FypOfyuP9SuLXrOSXEl9MCPbz+gJ5ooe85Ua1SqTskQ+K94vEoJnpetZ3UJZdPeqtD/VsuEcOa1aBpwj",
+	"pVZRTQcms+pLvY/Ne5qY/Aw/5shURIuaN/PmJhu2/OZ1ttHZG0cumn1cMVJBxnFfVEky7vtKeWV+gxPA",
+	"iuylK3vMPnewpPhmVo6YaTL/zaGDPMU3R9lmZ89n+Hv35SwXP+ftZY5cVa8rvlvBd4MvzNEnxXj4AOeI",
+	"Ip06gksVjz1W78SOeB1LYdW0PRFO94mf+wb4mZXW0Ondkv76t4IjwfMKv4iio8Gq7gVVvtlvIhaHWcLN",
+	"4ldMyckqLgVePdO3or6IeJ7Hr45X0I9bP7XkXWoS9/tQNbgFycR9j/i6VysK9a9VhaKdu8lo62eYicx0",
+	"UXl72Ay+np7aRCShNBHzqVGuZ2ltEUzPJMxJsYT7ZMCM1JC/mzGZ+J658DFd3SCNKZT9SvJSR/kilhX5",
+	"XHyh4ibkK666TfMTtm683FI39sfIfrL59NlPgpVY0Ic62Vs3ojJPKfI60utMtrfSZGHwq5W8zM6dprbn",
+	"P3PJcfb4QgtH5k4izSE63G7OAZA6eIBoXtfL3T+1fG3yV5gxiiElW2vG5K4XjfCA/Cd5Ue/MI9Tg/syn",
+	"i6AvgXNZSpQ5yqxZxyEXxOCRCtXjOWopqFG+7Fsm1twl7rbYNkbYNoY9EEd4LjA6hkjYoZIjqKt3Wl07",
+	"oRcKDtXHTxTlrhe9+vHMScbSJRxDxLRN6vyooemqlHKhgokusLqVTPYK3G41hlUzWj8tygVkd7AAD8/B",
+	"CbMPi9HcZgpc49axsVprUs3OKpiTO54+XoYAM19n8GUgeWIlRxH1f4f4/+r4sz8iFtBPBgva7fayRDEP",
+	"Qot3jMZquCZscudyS03EXZF6iLulnKMZpGpSc8xcFbcUKCKeSZIVyzKa3D6LY6KE5u57LBYTULomDG8k",
+	"yDS+j1UrBQ8wAidIBNRpMepKqH+E6jBgOyJFEiEZoT1xz0BRWbz6UHWcGzD6NI7/XBcaqAlgQ77NC61K",
+	"O1XAyWr11QpXWjU6Vms+nuxKW2A1rjgXrj3D5gmoQ8l/4MY0wlvVn3H5Mo0i1dhfgNpYQeIvpP69kNoq",
+	"Hhci9lrayfl4NV/395RI/rAIkSdFpKdI2lXhCVwVIz7jGDovG93cyb38Kuldn6/E9zwkSn3VULa8n9U0",
+	"VOFojpyFcPfsIy48l8nS+RefnKMuhjX9Dhx1aVdmPY0nnCXopzGiISO9KdT/EBgPZNTQHvhw9KZO9mXX",
+	"8LUwJRc+qsCpmX13qOeYgTu2Sfk3tiYhmxjTWn6KJp6sz8ynCnH/c5LVge3Tapxng7rz3AduhMPmIn/5",
+	"g+YP7eZut/nTbx1va/08+53m1qaTjnyPHDR/8Ei7ueuRrmaPm+7KnhyR8b41X/udcLmQiqFA50qJKNYO",
+	"uz8Rg+hLsoTMBgaMV0yi9IXpQ8a/S9qkObEaC4uczHiDzsZ1Yr548rOIOGbHwoNI6pYIzCSAL/K7xlT+",
+	"p+JzMR3qt8jhFhwXCpS45NKwAi9bRo6ymfzJ+NYK/+EKocwYYydUEuOHkWc0ha9XYyJx2tdtKdfGX/j5",
+	"VfHTOs5UYWjuVLMyjrqoMuuc8cR4ukx5kPmoat4YirRhEutMkZBV6RjRqS0unHF5jXlYXHbu/QuBvyYC",
+	"V2oOZtzEVkbgsqKg6Hb0dAgsOKvOc0Ah3QiJuMkGkHJw3e1XGIWDKal3dnd30U/x5uo1VCHabe3u6j9K",
+	"luLd3ZdrOjTrWaJq7UPEwzk+IEjOQU3n5cWHogFHj8K7iIfPJAlZrKjE4otGqIhZOGBJsczjLccUCZJQ",
+	"PkXvz8beLW8SH3xpx+DVkjCVJtzfI77g7ygPX+uxfcyoz0gbWkD6C/um3YIh8kKgehRwW58Z5F//+/9N",
+	"2qRuKg3pZTTmjgcm3z5LuiJV1bMJSHvfaRfNn/T+vI84rny6c6lRoTv4bc1rhFMpfNt8IbePzszuv84d",
+	"i9SHLA4z7Sy9Z7LRuuWFkhSwYfo8ZHC3ac9AeNWbiE4BGRTdPyNe8vrWf8ESi67hBTKQf3T2/AMKNvWW",
+	"okSTTWrvt5qzaqg8xZu/skRkE2DZK3hsKwc+qGe/4ENU6q7JBuaXKnfPXgE9wlXO9B8LjO1e8HkLw5m+",
+	"c6Zd/G6+G6v2z6b0Odvzh0zbRYsv6q+xbB244wCfqy8QQx0vM6yzTw5clM88Ug3q593MEbAPrs0kz1NV",
+	"8fSYF/q6ByN/ag+IfeJYsH/67NXOitl9i+T8JVGCvNgkvanCBDo312+aL0m9FyTTsYKyseBm308TTR33",
+	"bWZjKEkDiW1QL6aSlEOxsQb+7STo6bS9druN1eUCMRoJnpXlkS3iZ0K3b6OKcn0PVL6jeRUf0c/q1L1w",
+	"9UJQUXgkEpNmOVtPfZTGKmrqP5zWDawW7DoiYmhLtibSm7oJleCmLdTRU9ZNs6gg+zKdw4uiJu1lFUEb",
+	"0U+wHKmb6801OqZVy6eWdVJ/lVP9lsqpFvO+OIldwQlx3UpFcSwmLDwA/zRZ7asIJBIGlAVWEw0KhKLb",
+	"Wzms5ceaCZAATz8esFgvZfVsnTilKgXq01rCYKqXWVb65e631hMfRZxKCWb5IDZK4IsG+UYq7zxaFto5",
+	"mWKXAiJ6IofgB+Scnee4vGJC2aVL5ZmzbvHcXtiMux4Z6ItFYi6hiGskkfp2Ar1cp93u7BOJeQIFGTMx",
+	"jk2B/Ugz8baA/B2bFoVG3XGhTx+8n5Ubq7LpL13kkqS5JgY7S5frpMgV4g4y5Hok6mvJsfWQIpgPTYS7",
+	"ql235Dwu054Sii41baCiAOqNrdP6j1QUKtej8DQLEzZW7NLNVagZZT3MM1BaIC1MQ2xOZRUxKuNgBSKX",
+	"ro7lhauKVL94kVQphtxbsUKlmd/ShJps3aC8pPKO9E0dPCOB5xczypyFG9plVG2zFXRmzuwOs37Owzf2",
+	"S25D89FscbGNKF+Ti8mCK//huJ3O2K4zZdko8/cHIjhkSbG+VHttdZid9/pcyYv2uu60VesCnQvEUNu8",
+	"7PoI5PW2kBxOqCTjmAalusybX+icna/dmahXsSlzsbqU4aRK+ZmvIDsnWaqBlNv9RLXTILpnHBK3lRX1",
+	"GGf7p1LLI9f/Terly3HORf/pmSDoValMEVsqQmKfTDdflTNoCbLaxn9h4jeAiVksdhUmOoHaK2NiARUq",
+	"Yr6fGBMXB7jxGbJP6sb3C3NcI7XUd0fjL/T8BtCzKkitnHtiZdQshaYVkhQ8LVpm+LhWxexVct/nw+fa",
+	"IVtHv1IsTKXG/6EgISTY2Yf8MBmPJKdSsRGKu+ZgNPHIyAljY5Y01k3EU5mN6pEUNztroZjmbHN30VnI",
+	"GOUdFhskdYCL4Fm54ca+1c470ukziSH8xWQumTepS0GrU6G4vzs3v/74HA/VxbArqkJLcvT6WqBwJV48",
+	"WV03+AD5v+pgmsNR2FRXEjYnIJvaMrfumWO0LAUQHBY8Es8k1nifQnIx4uM2+mj+wO8T37gd+8Chc0Fg",
+	"hgUJFOaX48zji6KwvEP7GedRUTiFZ0XZFJuVRNOvkzvLIZ+/j+PwbO7ICk2DOZ0Od8GFyjld6x9+fvn6",
+	"6LJ7cXT2+vjsbff6+iR3AkFUciS5SJF6GXn+4km+AZ6kMoCgnK1q5TPpINZMvqKn5UlKeVcrr0TIEufk",
+	"fngmTT4Io134Cx9/f3zMOYgKjHTZi1VxsogYFZm3nhYvHxC2TzMtqVyUSFGj7jMr40VGRVjXJFhTbFcB",
+	"ClzuGobZXEtbcUk9xGBYqb79Am1s9ERJDTRIr9cytthCJbPEJk+iq9usqKldUK9wtqbJ6iX4suk6deZ+",
+	"e4IEpJVJITbXTlRkSgQugunVh5tVQVqs57hCIqMcSN78moAFc9RCpbiLVl7hcC8gGl+DD/09WdB5OdYr",
+	"Q6H+urO/7Tu7ShdQcXtXqwxWvcfnYMyibJtPe7M/PC/PV6TCxcN0AifH8V6EBGZZxu+EkRFLBppriBKb",
+	"6x3+BmNjJElAgamginTa6NCphCB1xycSSivq3pY/8e10/MZyo+QX5ApyqfYvSw2S8zRnvu/fciv//uvf",
+	"//u//v2/G7kX//jX//n/OYIwPkNsJnWN3428WQW6lzokTLodsma3nBDyr3//X0nF/+Y8LrYwA/y7Gdv5",
+	"hxL57HP77/+d/2qV7pX//i8HdFYhcMsB0o+qZlwpBn4Bgcl6zOT1nZ/OdyaL74yl0qtdFBm1IsIdVwb7",
+	"rB/kgxWsl52o/H/LWOyLRPRiNqq0Ol2+OSS72zsvNOXQjVq2JhpoDKWCWLqby2PI0WOLF5i2EH8TMj9v",
+	"KDm9Y92ASmbVi5l7S0A5kZNIBUOCeRYez7fV5tYs+rjW/YhDCtkutOvmvX3IpLVvssBDyq2c9czSeeoz",
+	"Lhy917qS11yX2GAFx2WzZdZl2awwp3SrVUsuKKt/8hakNjWgWwazRguLlKuZbDE9EU5bEDK/R9ZM4evV",
+	"WJKI5LD6UL0TEzKiHLJ0wGjgpS9NLmG4tiFvf8T1xpM6NELfQoOm0my3LSOgZQ1IR+zDd6XG9UaLnOtH",
+	"+irMn2PJAki7hvEB+i7slPJPl3zntjaXykQ4fHV9RMZVMoXDVljv/HU1PBuKh/hrqI4Fjc0wvfmTb+1H",
+	"5kmn/ZPf2CsuLJPDEoYshEjYvoEH7I+plTi0m5I3RfivfEacTNqFiuOQ16J8YiIuFTUOqFXupLhUyK6t",
+	"ULTU8CGWGSRUFcXIDZqq4UbCBpFUmNN2rvfw3M9lwgs1ahv71ayckD5MMu33o0ATwC608j3iY6kDE70M",
+	"Cb6R3emmPMsb6HuFoMHuKJIjyPjtEV/cs6TrxPshBlgoZELTSttg6Mw8z2cz6Cx3+/71zg+H2//oXO18",
+	"9/LtP7a/33r/4mzz1fMPtYWGtWyEbbi07H22o6+77MhstysvMRWpuOSFbbh24hyNPo2qRBFH3Jk9cqJP",
+	"hkqN5d7GBgMQ6a8mrZDdb9iTtvFb/o0mnAaPjGiszz0LmwZKHkm5TMdjkSgWNkcsjChYOz0yptNY0LCp",
+	"hGjGNBkw3VTjoEiiX1nokb5IelEYMg6xVs2+gILmI6aGImzqJ+Z69IBhjaNAeWQA5c/HCeSrBxrdxNXr",
+	"wceJCJiESHiPJFoMhHTy+iWsjtPYrkMjWRSwpoN9XhbKO+eplilFagq5smY+KZDEmr1UTj8Xj9xSCJcB",
+	"XJCOkmipuseIgogmjsE1R2Fz81bJEe51W5m+ELibEQ2GEWfNhNEQHizkcTDiOV9WF3fHBxHLEF57aE2G",
+	"/Tx8bb98CUEYNgaowbgZ9nV/lvp2dgaFygKRzKL2JiyOm9iYvL86PzOp/ethOo6jgCqIGJCeFjRUQqNY",
+	"i0t6pzEQnJsq+iGaASEcb2sTszBi9m1NLDBiAQGq7+IgTkPNMsFcnWPRhWPRRRazvt3ZqZizDwV8ULG2",
+	"AavDYcwp6iohunCKYISt0gjCFhrQ3CWMAZR6FCkchQvVhfMFMNtueMTHc9bVb8w5g3d6blwQmQbDvFyX",
+	"SMyxtEvTx5hxBYDEfh3s12M0gbCGO32soZaQIrTwGMewLBc8ykagpEdDiF2nKk0YqQsoAwejRFyjmuBR",
+	"QGOiD+Tz7TSJGx6h8UAkkRqOcDeB+ERSppovSAhNw4jxgMFsKImjPtMHmdR99mnsEz0VqvyGjQiFrc6D",
+	"Jp9Jcn19osdFlxyqcBHwGTKOU0m22kSaqHr9ppu5Fpg1Qa1n/eaZJPhNzblB7Gbo9jM50Sr7SSwagbGd",
+	"0EyvxnwJc+7TAOLxyIRKPV2bowaWrQUzGEqSCQO2xZxQFpJ6LAYiBWLrYbIRvKQbxX0KEhbqHaexzGaY",
+	"8jsuJtywuiLBihp5nKspXA05fikoF4pjJqyfMDks4QCSCHhjYB1J+ynPrll/zUDCJhtwxuomLJUOKLGk",
+	"YGlUULcjd8xCWyYLd94CWwOy8JXsyoKh9SksnAQPInhhARqQMQ0MfRuzZBRh3Q/M54Cb1bW7lA0HfaHS",
+	"QgZFrPttW9p9LkISMmmxAgjz5FozUITzbEkpDgRb2FXUbsQuQi1Dqgi4zEiavWafNH3GrvIunemIxc+s",
+	"Xs5w55gBTCM/jHT14caQOMMJRrybSpaNonJ7CRoENQeJOw/sHgv3CU2CYQS5oIlmlxkNM7iYxXdtwrHC",
+	"uA5w9NC2zb7J8eSmzJkdl3U1FwJ0uF09HgaUOydVL9pgrl1zzsE4d2Rns7FH/KzSjalNSLMiHMqUruHC",
+	"0isjJOOoMZWqKyacJYXVmprxE5HGIWa80IQWdkNvLFYBJYwjgkF/ZzwajqICUmDaIURIozFlcR8IjbJO",
+	"CnYwaFuiJDjjrkVwPfTmpp2q0Wpk2G/r9JQoh4iZESay7nZmNmdSQDmkumRZziQ1TEQ6QHHp4OLYEA6q",
+	"WNfwiTAWQE0IFPUMryJtkrBIGrZnn0jGiH/JVDJtHvQVS/zi0dYfUyquGhT3m8RiEHEJdxwSzvLiZcPc",
+	"OkiJ8OiVJ2JVDAB/29yS5HuW0DieO1dryetqHnHOIc5KaFafYt2zNFjFOc4GgUp7RnYUCYn14XVEPjkz",
+	"FA1UdJ8PZuVOg9LmfHBiG2ZfMrSpIHXmg8AWmfuYBYqF55BUwy+erSzxtm6JaTf8fb0TPgjBPoTxyALe",
+	"Gu/Tcv4bZLOKS1GloFBMSYcVzAr3nC2DZ45AyEZjoRgPpt07NtXQ7sf6xnCWZznsnGz7x3m35gc2hZVK",
+	"FcUx3HEp5xEfzMWTCpHenjp9xBiHY1XK/7+fgclh5uVQJGhZKdJ+VwuQHWgSJrSvgG9DOp9V9nUOt816",
+	"optJEYeFDcIvqyEbVQMv5xMMBaoElSXpeBWbc2FgPG9clNEKIkrGmxPOWAhoO/stU+wML2UT5akZJfSp",
+	"mHNGC0qw4gEFaMyEi/pFcjqr93RwtKQtDQVDiQWkBsN66k4I+ILSFt1r/aKaG7RpWd3SCIWorIwpqLFx",
+	"dtaGkOuBHFJftKXTRPMKUYBFqfMUKlp2sMMY8gxmjK6mjP1YTBxkAxMhBOHam8yGaOtH2bL7WD2Jkufb",
+	"zV6k9KKNwkZvgGMKmSUCM+sok4DsI5pMFoAPy8xOlP6oc6jQuKmg3oU0R8xSwLLezH46hxG1hs6U5zYA",
+	"a4Dcn3+UjEalCyK7T+o7gOiUk5Rbqgo3XZqwfXMJDEzQZ2R0lmC99TNlBawLEZcR1LcbMo7amhKV2EEG",
+	"nIRszHiI1iY3I1sDykNrfreeMBrqZUB16J6VbWzDynHdkQrkhgZDzSnOIZXZmEZbVBgv16JmI09EcmeE",
+	"QRTTtGwK7AipUw0PfewgH5JHKJlQvc0oyELWOpGUB2Y01EBuzJ0haK+6VntVmB+8IoGI4yg0btL69rGX",
+	"G7zWkmS+eYmYwAHGmUZxDHEsmGayxzR3mDCVRBpgmlbpB5qa6pEU45AYSTeYQopy6FWYsZHBJO2b+wKI",
+	"W7eXymlh4kjzaKz3eWqYDA3NyVBzgnKo6YMhj/meCs4ZkiT9jbr/6vLg7HX34vz8pHv17uDyyG+Y6ADO",
+	"SD9hSFv0/lSBlpwDJYaJID3Ca0kPPWKUT4ZRbNZgzxZynUX21+XUNa3XG13iQPJ69j2RIuTrnfa/dTY9",
+	"nNY/MneF6hs4tRTDVIiW2QnU9xVacc2OVjFAhjaLRM7ojvA49jROANE6PL+80iI28iek7p9fXB+fn12Z",
+	"WAz/PIkGWrQwX/MPIMVp81BwlYi4aTTdzVNQPfkNo37JE1qZhIv2mtKDWXUaWocAd6wex9fT6R6cnJx/",
+	"PHrdPb88fnuspyKZAlVfHfY5MpZUjf1DLTTDDQU200Z22lAXpgeHk5gZ5ODqdpWQRtCAndTUG2mabwtQ",
+	"R8HQqBuBjcWVwWwM7U5VIEaaPIHYntNYPIkA4dPT42sUj/UJ7aWIGZTLCUtMAdJAH9S6AUcF+pMwMnoi",
+	"QEExGkWakmjCCRhG/Nevuvil7vXx6dH5zbVvSBairR7XYO6ITlG7MMV7TMuaPca4rU+elUenZKe95SHH",
+	"lV17mjGATTa0Qg/skIsWgSNXvj9meKg6NavQV5CZmNK7mbBxrEEfKTjyCKUG6pJoaK9j1Hn2aHBnjYeW",
+	"RLVu+S0/YxOQevCUQ2ZsYu4svdcDjf5eLliTEf1ZJFaC38v15kPKwxikez0a0axEBgi93zZ727vr64vM",
+	"VA38FCiSG5agWR+GgjPKjAYeXClc7XnNq1WrqDF1SFHpjJlHUIUMhWbLumMYraALw1rluY4XMpw4+tHs",
+	"77wWRIWu0Xla0PCBjWNW4+c0R1UNGlRQZ4clKAp6N1uDBPlqdJfNfi/qpXDoslap5tVypYv9AzQmtj1q",
+	"i2C4GZWPu+aSVsRdeK7s0Mt29BXOijJ1Qy3P9eGI9e7TbD0zYnZWkt5IzMWsMo4Qq2c3Tw6FmZflRQec",
+	"DrNVMUy+j3NEKif7TVkucmBWlmgcd+eMDdfQK0oDpfU6DUtsNHzJ5X815GaZVOOCWeYx3ceGTax5tSJf",
+	"Zh08gddxPAJx68GsV7yB9SSL90XRn6yKIszYi13LeKXZGBiHkrfFk/kClBilqnT7GUiXJXaqcEgpqH6K",
+	"A7RXGiHiIfs0J1ILRSpM7yq49VaxSoNSLp91UvdUfMtwaLadE0NupVotpGd++yRJY4aRBnLd8PHKZEBL",
+	"o4zFLIhfrAThJ3Y0zvjewvBbK0yt7JcNmODOd47BXb9dN5pKqSTqpYotz+uWt3zyJJTfSCbHwmlwZ3JA",
+	"RkxTGLAWBzQO0pgqoyEfi3jKxSiiMemnHEXA1tOkbVwND20Q1hKnJY08UDBpveAp1303D05aWCHqLl09",
+	"OYCZWJ7WQNHB0k7Xus0fNtdfIajKRcEFIVZ5MoT8lBpYLc/Et4CaLKsh75pQUVgx+puAKhqLQTn+yLT/",
+	"c0UgWcr7TcYgWYhXZtcpv1wpHKACNa6nY1Z8/HTRReY7r1nMVsXMENvOQUYtX0fYUAtYf+HmV8dNsz/V",
+	"uGlfroObLnI4uPnafufJcfMR+QYn+f1O23HkLchVwBfaSr7rsoCumLMIPazuF4N1tewAHotrloa0pZjL",
+	"jtE5G7/WHJ6ciUdN+5rzWhB9Z4CWLdj5hufsxQL0evL4Z4do/A4R0C4vWtjT+dH/blHKFap4FplKhyCB",
+	"S4DJOAV6KOsaUCRN2et5Iy+rv5Y5GqCWYu7F9KcuqPaHuJoqi6qVX65zNZXLqhUfP93VtEJqaFS0UbQu",
+	"AZmyTrb9BL0waNxokYNZoyEYDiwZ89F0YWrQdLw2xkLb/xt7YmOPsE80AGOa/sYUHenRfOGR9/SeXsEk",
+	"n+XO76S++W87Ww00a/Vpgu5qIHE9k4TxcJ/Q3CRDlTF1BomQ0rqDkO3NzRnlXzH6bHPlSNFlyrXirbAM",
+	"8jIdjViI7vbUyeZhAgPq6I4B+6JXYgFsrLOCUOtgAlvGJtbhfBfAniXWAJujBT11IG1tR0qIxgoQWbjy",
+	"S7SfPKBUsrG8XIMhZq/Gpu+HvbdBdB69P7759bhzFh3LY365ExwePz/m7+Mf+Ps42BwklMftY95usen7",
+	"cbB1qtvH32/uquDt7rjHL+Mger/bCjZjPltJufhFl6Q8/scLd9V2e3fNCsqFqVYd80sTgfcAwAN1wVu3",
+	"dsBpPFXApuJVK7OC+lVFrLnpFVJyIu5ZTAP2JaWtnZlUqaQ5m6ArhMkehA5AKboF5OmEaE8yXgpTrFzX",
+	"mjXA1yu8zWfYmBKU1vy6W8h70QTcimZL63CbaVYjVKG23Ro85x9ORYy2Y7l4zM56eWjXV+ruPkEtHmcT",
+	"58elVlYeCmiimi9ebHVWqhSzkkrXmUyu1v2Dqmqt2jVHHReSeSWWh6hgHTg9uDLI1yzM8bQFNZZA6NC4",
+	"sS9LBg8lkWjBL1azS2UJzHn/5xK6XHL+TQpeLuRtbEK5lm1Fi5VEsHn4ouWwindPJ4y5H1toYQGVGaim",
+	"IX8lWt01TUbnwGDIgjuRqr/Q95tE3yqTS1WDtZG3ZHqZffVVUHdZomxnqc+k8ZuGCOG8QJFRcUUqC0mq",
+	"96ZAnyFUybw2GddFktWcNfUJ/sL7bxHvK5NmVzVYF+/LCbRnX30VvP/ypMXrMu2Lcw7/EdLWrpKOcHn6",
+	"18ImPLERpHTkfgdDiDMDU8B8JVpbiPXMisQtKw33F+n8Fkin3bb5tDNrsS7xLKBQiXpeZp/9CuTz4Zlh",
+	"F/mqvrNBjbaqV8L2sziJSHnVbqpRcPc4XqoV+ce/ySy29awIiX5qoWGS6XDWePo0tx4aH+IpobIy1vbb",
+	"yIM7q6WazYabJeOBhJd+pgRyk/B4hAHJxVgft/zL0CXT+gVyyHXKM2YYInXRBNeLRXAHqfFozBpuMaHM",
+	"Gu2QhpzDqpah51iwl9GQA9utinZUyQa1SiUN5H29FHGFft+HLBs+SVKTkXQcU6UxgNTRSpgnuyHCWg6B",
+	"MDX2nWDNRMRMkh6LhT4EggjObjm+YjQYFsOZ4JM1r4Yhmucfz44ua17t9ODs4C38dnV98OZNEX7FpjOn",
+	"8wqT/KxJ3p7O7bmq4kuS5tVybVIiE3thklANqSIjGjKMo6uKLigwOz0hYkb5jCZ9pkIHLyS1KOZNMj09",
+	"knKo2o5WW8iPgEeoSK0RNpvN9uZX0c1X1rebHXdc3sCtVrvV6Wy1XqyiRY+pVDfS4sGcOj2Q3gVjCxF8",
+	"ZuvMTlZB6YEWjFSy5GBgcCgf81T8GsUx3dhptZcvqoqpcBXhzpKLuvT84wDWHJ+rSLY5dU8uGdjTPSMV",
+	"VLL5lTOtKuFxw6NfUmbLh2W0bFG5Dsd2+Hy7bDocg5VVj/xvPx40f6DNX9vN3Va3+dPf/0sl4TftmyMm",
+	"JR3olzbrcKf5fJsEQ5rQQLFE7pGD5g8eoc1fPdJu7nqk5ZGuxsUmrE3zXwfhz6lUIygatzabF7IY2fqy",
+	"kMMFb/7KEmF9PEQ/Dxwv+Cu0V/PgcDiHpvuUC+Uw6O2fPv8eNc+flIFc5J/oml9wKypRuLjND/A3uIt4",
+	"CMJNwKKxyoxlez9mGKD30QXzqrB1QLcavD7/VDCA1i7Om0Az2+3tzVn3BJx4FWkeiXvIpoFp3fP0KVBJ",
+	"MpReXgIwGnDMjgBL9THB95Desz3iG4j4pG48spIkuo/4oGH9rFSa8OxtIIDl1jJ9g/T09tqiV5gBA1kk",
+	"y4ebz0U2evCe7UOqIJrtpE/qxlsDBIOQjuiAeSQWUjbIQDBJWATZKCZ0Cs5gTtAmZhrDxYGvlSsSkDom",
+	"jPhx86cWTqPRIudjxg8ujslWq23zoKiIEUp4OuphZiA9mhKa840gJZwtwwqr8z81YaymbuZjPhOj0NAC",
+	"XgZvzOnAeF8kAdNshctB5yiYgwH4aQ3osihum84S0HwieAyyofZqlnLBqDjCXs3uQP4p59nnSl7cPXB2",
+	"IvmzA3f2blO7jqxcbDPz2LGNPmikXtuxoIrYl5OPI5m1f1d5HtiCsku/dIlNy+4KK/SzrcuUD86yXfVc",
+	"OneI8fFraisy7/gioTjCAwl+fE5aFiXSYKjlRWsSWTnj+GK/ekuTjsNiwvAfVyCNL9saJtkklt5ZC9mh",
+	"zPHdndF8kIv0QczDbOD1LJnO/FYxJUnKNcClookyJQH38zcmt4ipWRD1NSHDXESRbJED44SZJ9LBpCZz",
+	"cuY8iEtZwc/0qXmRihDr3bVZrPZXj8Felcsxy1uMiw/gcHKGpoyVD+Vs7EbsPgKTc3h+c3bdNLLhLJfz",
+	"gIsgP7N/qDtgCfFHyvoFMVWrVZbJHPRny8oYekX+9b/9H1lGSt8jIUuiexa2vi4FWG0NT64AHxejhNYI",
+	"bk8YqJwvRFTSaews8XKfo+RwqJkbLfbFuw5F6Gdy2GJVgDEzinP0q2iRd6A7Fv1iW1DhWWUyTZjN2QVX",
+	"3gLVtNEkY0ZGzHsYs3CAmc7yOA9zD2J0hmmcchUBXxMluimM42eCEVY7Wj1JwNdyC916PHN24WbBWH4X",
+	"V5fF/ZXw03UdXewumtOqp1eALWQ4v4JlHCfwMJdYY/pwd3+eGtvW11rmam+WeGCaP3l6lBWqnVngZOXO",
+	"nsC2ED3RXbNKwhK7PkvU/5j+47CTWa6PvJxbZp57iN84HI5TQ3DXPxwimZcKKpUsIZOhsEahTHStZymh",
+	"nEvElEQx4fvQubGuqb3S3rLUgPJt4PrLlXDd6hIX1yfHvcxUNF+N1/tiHua6IserKUFig5sjmXEHrfzr",
+	"r60NYN20aXB3ImTWRpwnzyVghZylM5kTjVPQS3urDLN+sbkVBs04zAfC+VHZ5AKK5bzpXCTzjJ+F6Gec",
+	"cYFn5kKRKVO5a0bR59gJRpaCRAqy0bJPAWNhjuHopw9ZmZHjtfOaRev2A/LBlcvwF1hOo9F0j1H5+9U8",
+	"qEHPYgBTcbPz4+VlV0WpHlxGe5deTctyS2XGFEguBRaUPL8UiiNlJ8ackPyZPBiLF/o36cOISTcz8FdG",
+	"Psxps5IP0lzEuZ6OWdXLp/NkLHzt64ha7t7/XtLWZXZ5OQlZwDaImesxGe5MvqKl8cwl3Vwl44l5CUzW",
+	"8Iw6eYS1Bi1CyThNgiGVtqQGWg6LrGbp4lwz5hrmeK1X2H9QZH0/EaOTr2HHdv1Ct7yaEut+tUIPXJ78",
+	"b39sZ9nFKp+FBoxOtcrva2quy3u65mZ0vshmUsKE0lyW+NNeX59cQYryohVyt1C2+OXz7QLEn1fajK7p",
+	"oLhySJySlGnP0mN9bVKJOibRbKQek0qyOGZJwQK6JOto0e6xWa677dVS8PEy7zWJ/uzVMPXPK30lPYC2",
+	"5Hlta0c3lzCBiLtdOjNupg/IhFuRxWImkwY5UeG6tPVzBaYgPCxmPQAkVsMHb1YASIVG0Ay6UCW4cDoz",
+	"rmtsUqilBxoTJUgQM2qN/eXLu7RthoAtzNGMXzg0JhjQ8ycr9zKtjRNIZ8Vu1t6n+2yu0Qcdq4RUND5c",
+	"QaFpel7kHYBSDaLlxNd0vcTGVdY/TRcDDEGzMJuhYY73TG0v26uWVf7+aL7yk9uwGY3GIgHkHVN9AmqD",
+	"SA3TXisQow1Bx1EzECEbML6R7f1nt7u8i8ZNMUYsa5oi3xnheIgeeH3d6vwjego1TB+S4glc/41f/Ww6",
+	"JrE8FSVSS91wJkOSmJM8EedsbIEPmHQhJ/bm9u5unu/EUpBVaM0D860/QvryIkkCAgTUJ/OGW5amtDIb",
+	"6WKJY9mhwWZf8cz8j5oMff4pzo15D0rW5trSdypSq61ja1/mPrTMAD+TLM35+HyScCO/hIjZMKEVzn5W",
+	"F2gV2+P6VHB2eZIlD8/ZVW3/eSYxKsEtA2JKI69t3Am+FeNO5cbMZQGz/G9OON1MRrzswzbX2mNEH/XW",
+	"sZ7OTTg3q45fAdUq79ooK3GVGzFhMFfD5lTDWqwc1uj65Po0OBNL1WhF3L+gUhIqoWasFImfWTp1JzKm",
+	"A2ZOg+B5jXL9uLV+ZNQqGjl9X7AgTSI1vdLLMkeX0YQlB6m+Mu1fbyyyvP94XfNmc2JRqIloQu8gmeoG",
+	"TdVwA6LLPPNHYlJKarHFPsGYs7qvpuM9QtXff54o37vl7642d557pLNDRhHXrAvpTUnI+jSNFWSOLQb7",
+	"mWKGttwZBG1jaCZsF5w7WEeOtUOlxrXPn6E+Ul+AXCS4olj3xji1HwVidIH3PlGM6uOYJrHpLPc2Nhgg",
+	"BjRohex+hleqvaLBHeOYbymyadXB88rGUY8opwM0T9gIVblnC3TWFeOUK9nIiglG4F/c73u3nDplpqFG",
+	"hmcT7/LQ+HR5pMeGEQ/J+4/XxKl7B8kd9IiJUFRh/VMHnhIqCB4KmHDu/wVBxHolGAmSFYreu+VNTLrb",
+	"j1hs60TShEFNx/iQSuaRyNQbvbk5fi09KFAqFR2N8enlm0OytbW1SyJObq4PobAkurdD3TJS3/70Cda1",
+	"8+lTA6sxQ5/d7Z0XWUWvug8u1ri+DfP07z9LwX0DQKqB14uhFCTWJyQ3l8celD8MhhFnzYTREIqD+5o5",
+	"9LO4D6f8L2HBUBhltX7zXVYCVL90KmObx6QnwohJkjB96ogpe4awklh527NtIONuh5xGr0h9u7OFgTrm",
+	"HewB+N4JqOdcWC2sUvfZwarBB7ghPRFOiY2+E5yRCYvjJtZXtMEvABkuSJjicIyMQB7DffQIZxJQBEic",
+	"qUgZEqQhefbgrU2bXjhkTJ9lPsVCuiyWLA/i8YvlHX30CbQlR/XgeZVR+2GsMzwZ2lDiSGIh7gnVPIRG",
+	"WFzztaaidrFSiURv5B6h5OzmJI86JHX/9jbVPKEPNTVNLT5yc/2m+ZLUKYk1nGSaJGKggcFkQMcMC2ij",
+	"wbYB+Y75FKGLBBjKieZg83BkQokWPTzyS8ow75SpvjqmCR0xxRIPQKNHB+jMlL/zyWQoJCM+nAPpY1pa",
+	"DR08a3VfP/A94gPF/3Hrp5a8S7EsHUumrV98hM2xKf5tsA6K9hp2Nytcqq8mmQbDPeJ3Wm1fT9fvsC1/",
+	"JgQr+zyiGpZnzciBNFMG6AypJs3EXk0WRvVA8H6UjDwSUB6w2CPsk2I8bBAaSwHTA1wQOAqFkutQthuK",
+	"3GZF/UaMmvB+SEOh79bfPvsO+SjDGyZEiW9iVH2NHnAOiEiVjKDCqUYCRXse1DyFIr8mq0Xz4Orw+NjU",
+	"kUVsajioXbF5BmC+pQppu70VaHkQfjMF7s85A8M/XBpECeKSrj2ndK/Ffn3XuQf53fX1xUan1dETNwvW",
+	"WGFK/+LyDP2zC8qPA9bmh/zesGiovKwBeXv7qf3CR+JozqydCVZ258wznzOE6/k2+RC9ApBg0eOwUB02",
+	"plOotw1ewvr8YG3ZBHI0GDpEkTSzT2pjHNOI+wDaOmCBr399RUNLWP2GR7a3OnqNO+0dUwUb+hdI8l5W",
+	"09tQ7IOLYyLpxC11CCGAbunvWAwGTF+jtrQC4hRPR1IPkzA5FlwySer29sELwyM0DSMFDtHK3DEeZpFo",
+	"gIfHgEYct0QigYBa/HrWxkVv31gpJZIyJWJ9rliGp2rIpiQUWQFemNgrrGaNNXqFpk64rabcdP3w/PKq",
+	"4VaglhYYSwpPY21qU3s6EKMRbUqmT5PCYumcuZwZrDCgcVxmEfJiyFiUt1C7u1iZWpK6r5lPkUS/Ql9N",
+	"zA4FV4yr5jXC0z/uN0+pCobwe6mwsjeLAo1ijWsMn4ViyjhPu5329Jh6z0EKfFnIgpgmzNRfP7qmA/1Z",
+	"q9zUv7s11t0ZqeYl1HLG+qEfP35sHjjFh6tm6pFWq4U7NYXLPtYsMzAb5cLjR5/GQrLmO4Sa3yKaD8cq",
+	"q3rcvKI5FpCWZLO9vQ/UBI+m3jtNubYcBmqmYHrD3j+VN7TFDGRNdBfQAQLnHUcB45I57PTp8fUMBy3G",
+	"jGMp65ZIBhumk9zQbbV0Fam4zIkfXBw7Dq17tU5rq9UGB5Ux43Qc1fZqW612awvykqshyDQbUOx4A85m",
+	"E84mPB4wYPczNAXr9oFuquXHA936CBvrscwVIuc6meVNNk6g/u1nb2lDI5zpluU6tvEUyYjEqGhMXwLK",
+	"00g3gAs+z5mv32GoAEioK4RZrvZN3WneN40XTP7FhXroDJz6FNc+YxiZoaO682a7beUw63Bc4nD1s3U/",
+	"BpoAEPRmiudQTP2ACwb3um2cQtXI2VQ3XtHMvgpdOsu73EDVcU3SWIidtpZ3epOVBP/s1XZWmdmxqfZ8",
+	"BMWeodcK37nCktA3TulnVzUA6O4qBX78SW+dTEcjmkxre7Ur09AAUksME03PIXGXrR6592MNC45D9Hie",
+	"fKm2V4NTuafJMXzXnFWNzysc0hto9uTH8ylxNdNXLcRSgMdfSPpQJEVxQAPRIyIO18FPgPwevi0j6MZv",
+	"SHc/GzNTMKxIRabZP5CiRJ7hwkkv5hk3XwiLEH1Czcs6aMN1v0FCuYIrO54alvqW+472CfuiWtQnwKfx",
+	"cB95V5DdjWr9mYRPZgWMGi1yhEk4TARGwu7FnWZ1kDFC9ZqZMtw+5MDMDiMAYyEhCwaWvCSMg4qW+E5e",
+	"Mx/vkQmdkvp2e9e75b5u2xUTzhLfFGGyE9TyIDGaXsJNgpBISRb3CTfa0sKXsFdhYNgekHtrXhXZyK01",
+	"a9ONG7xkkRzA6XolwunjUYIZO9LnomLXGB+flBRVkSFrtfEycejbJkTb7e3lPc6EeiNSbj6xu7zDoeD9",
+	"OEIjw3ZnhTld0GksaHgtxAlNBgz77awCAJmOxyJRLDxlYUSRYfJq25ubq3QeJ0JLCtakvRJV/phEiv0+",
+	"pBmTohgCaCmUSDIyoIZs9CAyPY6aoQj0IYE/UzXcQBNBM+L3Ebrwj4WsCBpA528UcrBtSGiAeTzqmSwL",
+	"b2xaejBfEUvUG1a+hjaQVykBkddGXUsnt6nNtaclOKseFomjdsmsHFpe65C6b5SWXZyb39gn9JankCUU",
+	"KTioLmxYiuCW4nfa2DlSrDsQHHtyM3eQ4gZCC4zZYmXEA3bLi6u1M9kldR+6drVYzf3GHt5QOdQYiRlN",
+	"QCXIjJ6JWfc1VMXxW26+1SKXVDHU9rKQjPWlhHXkji8qaTls5THu5NPQY/cTa1HkFYicqwkIvy41XZvU",
+	"rTCxt4Kz35EurrCkayFOKZ8a8MlvgzIWCOF7ARpB5K9QHcqdY+fSQE1IgQQmVLEmnBmQpNTQ0L7M+jqf",
+	"yJ0DGaLgUlpFgnKKRk1CNlvnjQyYyrXu2+3OLc9pUpCwUCM2jaWPppKeSJ3mKhoxw/RBtohEKKU5ORpH",
+	"d6xF3tAoThM0IN5yk2ECqEE+H0MXDCHZM9F5/sn52+Oz7unBd903B8cnN5dHVz6pG90k2WmgYRoy+GYe",
+	"tKi5MgQJgr/sdNA2TxV+ds9oCqlSbDRWpmCoMpkv7I1wyzFa0MLJs4y2ppSGzHWzT/gNk+SioD90Uj5j",
+	"9qiQxXR6yyGtFNjbzDpPzg8/nN9co40yFGkvZhJnAvkC+2kCFLeP8PRIOobsd5wMRZq0yLl+m0HCGGzB",
+	"it7vQ4ohUwpUqkRfz4nNqheDidkIK6naB5J/y82kDg4hG9C8Tei02w07I1Ax6asJ9xUgSuOYZDO65UoM",
+	"7LWBMCOoWk+mEzDxkwMiU3Q9wO4828uESabwkjXpt9CSe8vhc8/kvjOPOLQmkM1tAA9Coy+SgVCK6WNh",
+	"uZGcD8jYANjzW54dDnM7bjl7bjv7jXVvuRM4w09zvcHY60sa3+y9traU8Ndd9eC76kSAPQ3pTUaYnUKg",
+	"a19VIlXz76pL1Etgsggax5jREy+tfTjlxgUJLTuuMwuRSozJRCR3oAlRkGS/VXXQ9AxmUH672ofRZjoH",
+	"Wydw3K0HY+63LqDpvdZXuDUJmLXPbHJ5O5s0jpdvKV6spczxuMdYdIYbw3rW1opDMs3iuEfzNvQgjlfa",
+	"06PCLP4H29XCFizYVrdmcPWmnjEWykJa/uxarFsuMhdHNzc9kvON2KFrO+i7EndFIKtSjSL5Vu0jdoL7",
+	"jqJTqW9t/OLMXOBWBl9MesvRWcNmwsfB7SUPbIVyQ4cz1jHloRFoka21LAqVt9y/OL+6dn0g/T2s7ZEx",
+	"f6aODJhml3GJmsje8pKVGRhP60BaZDvX5TFQAXOR0+6nYDaKH1mL65hDgl2G63dRS/5xVIB/XKZjJdVh",
+	"gSt4MA8yTkQ/Qg/2SpvjW6YuTJPfSQWPa3ziK+n32clrdwsNEVxwExkWbwF3IfIM7ubieCaLnCH6Q421",
+	"pGisa3AvhYxi8mbCxYQI7lLqWx7QJImMycvIniJpkQscxdjaUKAs+qgX66oQCo5gcHmlkt3yOrgzv2i3",
+	"yX/+x3ars93aNP5ak6GIq9jNzDW5cIegKsZ8uQtf7sIX4DotehreMTaWZCg4kypzOjOObxHfMwVE9MVz",
+	"9Oby6Opd9/Lo5uqo+/by4PCoINMT2UC7JbqTW5Dhun9OpcIXes4TOkXYDpiSqFeG2zMDpQFMHdVOCEA3",
+	"uqABagmpORYaE0V7EtPDJUwlkeuhaNUZo0iCdtrelX2l+QJgOeIpFAVgJYmh4GcJLnOAGMBt9kVyy2Hv",
+	"M5waMG693Oqg/qbgKY+2XFujQSPGHZuSEb2DFOCsYU2tLlbc8vp2u+PwRIWNtM6FGo6Qogrf9UUyeIhm",
+	"4dIcoae57s3ofx7twl+6ggfrCo4+BdbEVzxo6PfA2cT8PaZRsva1bcOKVrPmgd5SH5+ChwJQLz0P43nB",
+	"6YiFxIe/ztDBXk/VJIHDURrowyqMFj3ToOubzDpZaAoSDIVk3HpC45HcI5QYtxD048+8yOPoDpyjb3kh",
+	"UKRFjkY0ik1YjRiNacJCElDJmhGXjGOxjxhji6QSCQg0E5boJmGLWL7bqNVfarH5xSbpTTVc6r0gmY4V",
+	"1E4cRcqzeZ0xGudN8yW2w2iUEZ3CskxAiaFxHajfeMshFiQQo5HgGSMm16dMZkefijTh8N+mRe+P4Yfw",
+	"p6BLSBdcc7ctcgwHf21KZEiA67VYJESn+nQkLGBcxVMsRmhqo/pGReGTEU3u5Pxiiikc5wOkY8jBUWXO",
+	"nX91dHV1fH52BeaXi6PL7s2Vpm65DazdwETwdqaaDqHeY0xtgInDl9zymNGZKQvOKi0VkVRXFgJPKCC5",
+	"1fnmyEmFNf75xaXCchcITbbJxm/mN+O3iKmVK1Jn5rZg0wGuQUP2bYwJ+oWZC2y7VUHNNT5dZcrF9Tzu",
+	"ruxMq3xw19XNfy1D1JrOZ9+6lgV30L3uyyaYOViHYcxzFSr6CL/CJn9oB25Yw3IPboTGXy7cX+bCDVCc",
+	"68NtMG7WOxBf7MW4SxlubvxmEkx8XqT2e5VkSY6fEIPm3WYmTwpGnhFXAWWCoECOymPiNAk2sXT6u0cm",
+	"zWHV902zDWgDn/9jE8nfBzEPZvjFxWhoYl3WpXmvTCoU/fE5oQYZujyTxGb6sjmtLRMo+iDpmuQRcp+w",
+	"TxEG2ttHwFditgnZIh8jNSxEXDoFGwo17UxGbYuUKEPXtzubaMCbRBLrzRePl5O1cu1b4LgPc3pif/xC",
+	"Rs2v7JC/nDA4Lvl/iGP/9K78nRUsZBcJ5JCF3EBvwP77uwnT3z73BzknrF9qFhKPvnU2TeDKtG+iV1J9",
+	"BW/MROZW+WhgaH0hjArrh5mC5wlTmLaG1P2jfx6dXV91L4+uj86uj8/PfI9stUlIp4WEQt4tjzjpM2by",
+	"5tjSqTZPU4sc0WBoPjyhecIM4+MPOcupSYPRd+ljpG65YnEswWoBeTP0V7BwBPtEA2Xc5QMxGukxQ9MT",
+	"U/AckEBwmY6YcUUdiziWueOhn2d3AhWm3pBxwu4jkUprFvrb3zBQS28DQ397WMff/uaRoZjgO8qnsCaW",
+	"SDMT6ydlPHAg4Qq0BQBhJg4ABx2PMfUjR2sOQlFfB9DdOOw4AIKF9NiAZgXjIgU+r1CWwSRi4AwCwWKq",
+	"wEcVvmFzGVFTcVpwQmN9k06NuyyqXiHLIoqjcigShf6zWEMDtB18cMvdCUXS4I8YM94ibzI0IH2BIe1Y",
+	"kRrDOJye0gNFqJ+n/vc9DPCw+aj0jTqKJHD/AU0ljS38UsnQTTcrFfBMEt9cnX7mfDxPz/LtRKUzySBE",
+	"XJJ6wsaMosUsz7eiV2KsdaZq0ziGdLOYxWylqPKVErI5keVu7uyd9myONqmmkFWgL5LRkjVa3/VIYil2",
+	"LIyICQvmBMVnO3q9TnR8sVyIiZBfdWorT2nNBAFPKTSvFZyP8QLg9J1TUT2NiKdM/tmCEb9xvaMVMPAC",
+	"0Fvhad4fOKpAU9l+ItyAPXOrzzIE+OKLpaEFrMTGbwwL2Hyey1Qc8NU5iv1M6WlhAAbMcZLy3H+kUgn6",
+	"liHNrj31iZonK8Aa/zooX+2ggKuN2fGvdBC835D4Q7brjPabA1ArS61r3QOVRyxLaDn3bGkgQFZAsPna",
+	"dJX6fNlKYybE6h4ys2neLq+uBpwSphCzPdWQ8bxr/Y5NJYMMqRGHR40W8bP9gowLlRWvW9W2qyx/9ddh",
+	"rKouardKylp5fKoGKxYQ/sKsQCa5o8kGVQRyj8VikpdqzpNl+/MYEuhxWaxPnM+wnCr5SfmQUrnjhcwI",
+	"AuFPYEz6nRIFQXra2B4xSxZzOjJLGbN3T8MlZMNv0PDnVKqR1T98gWa20gXpIDZJJDHFIOZ5bbU6Xht8",
+	"fjiT+/gfN8cmeEYi/aQJI1BTKHQSKN7yYMiCuxY5IFyz99E9RIsqmjnpQJ7PrJoknlOntmV9e3PTu+V+",
+	"xGXa70dBxLjqQhJh34PMc5DAVYupKErrGTY8SMRipfB7tAsa94G8gmZP4+MtF33Saf9bZxM/RXxb2qkL",
+	"LhQzX0mDIX5Er8lPWMCiscJMpAlTacJ9zOB3y7Ovw4KNBrpeSlKqh9JyNbTxGy1yk2dXcPg4+SxTfaP8",
+	"biknuluBXXsfY7GxQEd+B9k0CPZB1zapzj+DHidwDg4yhFtf7Z1nPPzApk+m/S5N87HdpWB4dOAP/8om",
+	"81c2mUdTVwcsumceQYqujzqSDsyOPv/eifJTVdur2cIvtQVX0iJVdn6zYKzZU1wqV0xJJJyW0FlKX6fE",
+	"h+/6efVbI9+GUd9UAdwnFDoiDz6iKhhqygqrkvaqarTIR811++zTGNICnJtPRJIMonvGMf0ADCqdcDkT",
+	"cYc5a81YtzzKdOd7QDh9rOVqLFi+Z/lLuAp9+MDscBDYh/56cKPdcudKs4GFkOdm5lbT98rSm1jPIgqG",
+	"/z9717rcNo6lXwXlqq5Iu7SjOJdOy7/c09Pb2XTSqVxqaneUMiESstimADVBxtGk8iz7Y3/tc8xT7NtM",
+	"4ZyDCyVSki/yJc2qro5tkiAAAgfn+n2AvzuSEPxI4ZRKSqsBrhftf6Hilbsr1aGHnUDvBPr9EOiqSBln",
+	"ySLJBW38HuXA73OZ7mtRIpaIkUz9m5fwVsRuilxSUBCKDRzTvBXZqOMGYgzcibNZBYwVgV/EMZhvij4O",
+	"g9eQ3p0RzgtYF9VM26ihG8ED0qcP2OsAxPWIrbhaDlhsWXgQtibTSJCg4fC1F38EYyVm4jNdsjXdkywH",
+	"+gMOdAuqYImajTMpCPgItHMNaaU4JWy8QA08FZ8JmQas8kTpMmAAUEsASrMsz0GRVxM/yDX+n1fuU/7J",
+	"XUBNrZ1lMt06oGVn8mUGCSwtTXoC4+gi51fAZNzeslk41+cAA/B6uzocFAYGintmD0FQP2KTKp9kOd6F",
+	"YCS54FrofpsvDJq4ng8U7sjm9tbQl21oFHfyxVvdue+uRqG/1n0XCIDOg3fp8F8u0lNR3DX/XUms+jsx",
+	"tH6TtWMWqvfsC09UFVpZvGRxnd88Jgg9/0QmY7gvpD2PDxiIGfdhiMzLNKyt96zJosHQOCb5OC9cCtRJ",
+	"6KKqeeTYBodc/yjwPLoYzblLqXkyGBysM33e0xjvtPVjO9kZQJ0BdA8MIHPArciFsSjPhTB7U3l39c2b",
+	"Pl+cuvr14RevbX69ghTerEG/cSryFjd7EbsucR5kbz12yXqxrPI89uTW/WFoR1lrDpXDQlWn00DDYO9t",
+	"MAR5nCDJ3iiKgFaEKpWxaTwKtH22f8B+URJAKH3WPeTRt2bP+xjmHU2hX+WGvuE8+mCG2mpGzcUumb5L",
+	"pt8xV04ZeGVI3rA5pUBso1E7Yb9JQhNq9PryyxfBfbeUTRx0FV1akJDNy9ZsVuK439Zh4Ido+e53apP6",
+	"1202SIOhdybpNWSkBvPZykLVWp6C1KT6OorzmlNAiIaPEKXAX8KIjOE94DuxHlLRfn+IINSRRXJBWClj",
+	"f025nvaHwJzJspJK7kaS2BYgfsZ+V5mkKpEAhrLGfIEpI+chpwMx8COWbyHmOU8EIXTZ6Z0LmWYI4AlR",
+	"QcfoQADAVI2BvA4OU8PB4IjkjLi5R7IHMcdzVeUpK0WeI58uFhidS1FQCM6jk0/5J4fKqS1BumXMRqg0",
+	"Nw2WdCIrwR8MAwcCyyeDHyJWp6xoD+W9CIH3d4KIufSai5uj19iNNBhui4bkFwuRtRrdFVFJenqqzqXF",
+	"X02wzjPQn6wSvkmHcvd9e3pUpwytiG4kVmFazYSSwtYPb11LbQX2lnrQwy/+l03AJ07UBQIy4ZJJBQVk",
+	"QGNMgkWkBwwAMgD7sY1+h6r6XNpB73DwBLl3bCsBLDJklPk3n9hb4v6QFcLYiUSlC1zamdSl4Gkb8MqS",
+	"GNsGP6U+aAL7cqP9s3u27glaSxt1zLbbKWpFw1i3onahR28+jzrl+bLIFZddJFcvVdnklwpkdVv0x/s9",
+	"WwtQApSYpiSGxkSAXwN36q1YxJRk3IuN6hf3EXMLLGV3ZcJzbS65KWgt/YQnbq+8wk7mFsUVfijdbr6y",
+	"KYxRgi0iAzsK17ZZwXGiUqwaqmT2RyVsjaUvvSQrzWXUmwectcaOfVjSGJYQ9kQ1LkXEAeCihRA1GKLO",
+	"Iz9kqYDNwEuAHGhVm9AecpbILm0/+5JbsvzQKV4zuRr84nT90h7xqLP+7kf09K4rtsdpCnx0oWADVhle",
+	"iKmqtIjwcoE/TEU+6V+rU93dtRLqbFOVa1Jkp6GtLXdxByN3l2Hk6mv7ps/sa42lA0pHJvLUlomgB+SI",
+	"xY61cym6XjvbwT2MMEk4KUqi01sVCHcbpHfqwEvhz/hVRSKTJ5W2lMerpXxQWMikChKvIKNrtRlX4Xfh",
+	"QH0gD+5imP5S+sgtSbIuVH91JaOL7e+Ex94vUVXUrY5rVUfIF9Pq/HgLruKU/MSe4DfPdCnSZt/HK2rz",
+	"XuMxf9Ci2CIbHIfaeRuuwdtAc3lxWObrCrqv2yAPv1RaFBtCPu+DgIoOyJ5l2khQmhU12kmxgEcQp9AV",
+	"wVJ7Zr9BPmBmOcyBntLh0WCuIDo/eH5uLhGxg2RCYj/qdDVWJeG6PIFwedxvCv+Y7Y8beuvQj58CDDR1",
+	"4Z67H+6BgCC3n86tvsvGUXdoP3yAfbjOdqiTAteY82h8vTLgV0LH4ay/oy2EWnGwhXaleOMrbkntXsc4",
+	"iZMe3Q6/aueYu2eKL66WBxr253WlcECKbLuWu7lOGfNF42i5Yrnn6pWR2Wy5Zrnnipb7VK58xOI/YouU",
+	"gYl8kL8rK9wlCFWhSzWDWcDDvsflApjaIJAH6XKf8SsxV/0aWTDoZq38N5yC2ypJvmDCLfTW5dpetFRV",
+	"fOazOcDzHg4On+0/erR/+PT9YDCE//57L9pRLWvDa59d22v/aHnVo8Hg0R6gFf8q5KnZWodPn0R7s0za",
+	"3x/dbEEtfLrNphNuyc5yugbLSdmtbWUl/WFVVuKFnQVm36K+oVkclGLuvxQLQBOCbhCHreOqjIOqspMz",
+	"sTixOkvcHxIl72IkT0UNoAEE5pgnZ5hD6t9W7r8V85wvRDpkkPgQVrZypsEPRc+rYiRR6AJOPpJ+FVAC",
+	"W2RJKJuHHiCJacnneqqoO1S59kCzWJ9V5niQwPQ5kjE0cjxDACU8GojnID5CcKL3quS5eUZX4xJ+xvvs",
+	"z4VAic4yWYpTQQD5s0yqglVAINzjDG7Got0fosPDx9Hj7w+jweNn0fOnT6Lvv38aPR987wGNYg4dOlGf",
+	"RDHJ1Xkc2bkZyfOCz/sH7NdGBEGHu1oYfa44BQLBPCe8QT01f4ccRUsY03tyeDiSbswns0zDmRf3jzxH",
+	"DFS1jQWLyRsOT7GYrp9UfnMEKH/IKWje2z9y3HKuSQe2Bx8VcUII2Qp98mYucnCOYfFciVlg6EczakeV",
+	"I2PBVOQp6wV4KqeFOteYtuzgokBAxgGoAwQdAO/JLZ9+E8oK3JcEpLK40kYQhBASKgH9Z2so2gY4XA+p",
+	"SAudUkN9fSBy79T7+yIlBh7cCBi0ABAr6BUFNYIHHhAyBW43qdhMQVjDrEdMsoeFYud3UggBMweoFbSq",
+	"W+aLFtpYldPIzpNZcTV+BaooD5rApWM6xXjJkGEyRDGzJeme0gLWx0jiCgta8iszoBiKgKwCWCVg3GOx",
+	"UECVjqTeNLI0IrLPkRyLRM2M4COyjTQ+YMe1DntCcJv+S/Ns83Xr3+hEqvKEtsUBi62650BLwvSXuQWh",
+	"BIt0JN3dJ045DEoVRhJVQfTlggAkQl1sA4x/o1VE7JTPc6E1VLGa+2xpP64bXfKi1CymPOe4vQwCXnjF",
+	"cv631pbdVfgq6Oot5dLgNLVY0cQqQ5MdVE/gtjPS6grpNQ0n6KZHmx7pEnU6mIPb9CK8yTnwDdndYqQ3",
+	"nId2n7QoyXVoA7fj2/Tnza6Gh18IkqmdNOJFqUl9smRMWWFVE8QNNsIYkKBykQaoAREqfVDaZwxkuJHy",
+	"bxpZI6z43a3Jt1ZwdYlAN5+Vr+iz35BVuNlF9BuhlLWE2pZ3zsOEy0TkO4UB8V1qt2kRe43CCZX0WxLU",
+	"z0DPXW8FHNUAFKnO1TemS75geprN50Zpd0pVBCrlJCuMToma9JwXZcbzfHHino7JBwAFZmMgPkuEuXDE",
+	"OItrt7HYXYzr9WJxJqF2+ATaOgH9G3I24tYkJXY+FdJ0PTc687iazUMGMoikANKk9mRvnnmuEFybxleV",
+	"RujgJZVGm+QU3RW4qGA0gV759VbFceRXyB1QGjsF8H4lUX2buiPuU6c8bqUptoNg0ZlKR9jXLQ88lPS3",
+	"fOK94YuZZSkFtwETuRZInNeL53g1cEQUAK4M4FYWgNCfX+QrsOeSPcqGjMsF+qpM49scQqFP0mK5Bwqw",
+	"+bPRns9Fyohbc6tj62j52DpaObMaTigcxzdzRAXDuUtnlF0t3RnVnVHdGeXlDuMeR+f6zqqLeDU20Wxv",
+	"KppmjtsQPM9ezEcYuIDaTJnkVdqWZQwC5KY4jHceL78Qk20XNL+iU+SBZtNMQ+L8PXaPBCjxl85satxa",
+	"PwcN3+ut5QeyeWsFs9ntr6vvr0ltDd3BPdZm/fysCh9Jjjy3ShDEFmnMJjzPGTHVe5d9QBjoouGQR8BL",
+	"1stk4N4npyDF8WI/XRvciG0JGpBRAkDxjuWxzs1FEHquoQfao7GzVwoIXbikRx7omqPTRdN9RoL6JIqT",
+	"sNdBegaFNXox2SrAygXz5/M5hhRh1ywXEwAh1NNsbg3I0Oepiq1cnr63vQ12pA/zh9FsF8EP3gBmonA5",
+	"JAAGQS7aqKVTyKx5jQ7TNnAJL9u+BQN0aUi3FIAP5rTFMvUrPvKebLufVsNxjE9KUbCsZD2qmc90+Ei/",
+	"s2w7y7azbPeGe++m2RxQHI28N2ermjhX7AMKlO/ezLVphK369HGe0zYX5oiE7ChbHODoLA9qKf4cEvf3",
+	"M6mFJL5hXY0xFdvWJUnIeKPU/ncvPxywl8uq+hA0VQtXpM+yOdKSzgUvGbcJbhEcGux8muWCCNCMRjCS",
+	"PDWWdEOGltGM39hh35PqAOpvWB/QAB/hckITXhQL1E2M+OWnbUBnJT/dug+YnRCtwn5u97WZ/9isF39H",
+	"+uUJLRuoSNMi/yR0/4C9KEcS8h3NIceNGmlTHstpIcCrbvYZQlGI0kw4VI1np5AkDDtpwbCXQxb/8//i",
+	"iMX//B9IU/7//42RDhHxj5kWvEimrKikRiK8sshOCz6zrHnIQwR5p6JgpfhsjjZuGuRj8//vvvsO2j05",
+	"gb/tj+M+QTTrhFtlymYT03zA9gNCvozSKyeVtix+mCaO6u5IxvDFDv6IWcEJOppLS++nc3WeLw7Ya2WU",
+	"MzMPMmaaLzR8+CFEu5GnVnAZ5JNnciSxY4U4rXIOsKsF1eqmGc9FUrLeX//y6nj/8NkhdEtVqErHVcwm",
+	"OT+NGNfs3Tk/PRUF+/DCTNNIngppdppIWZJnoNAb+4ZlZd+ijcBK+CCzRKXu02EdovhcmgWk5EjGn/dn",
+	"mdzHy/vwVfeLygytdNnDkLU8MWtKqVwTARNmsws5UUUCMD24/33tiJ5mRdmyF+r1JkF5yaPBYH15iRG8",
+	"TR3eGz5u2DCBv58j2gvOCn38XHDwc8b7MYzPPIyuz1ZofwVj8n1PxYRXebk33Nu3FUPmBiGrmTlKwr/V",
+	"boD2or19+Pdj0yhNE/ufeGHugGPpnSpKdH3uRfAL+l/sL9ig/fEnoZO9j7stxiFJudn9YYVl5/u4hoKc",
+	"uT9PrcLi/rTq+7CXdoiXaCtPGO0FXQPKfqAjr8SUisVpwSclZLCb42kzzqI+q1yCeYu5Sgtxp1CI9I5b",
+	"Mh7tCFssR/rKHQRiV2l9FyAQrQpGciDhJc/V6QUF1jam1MNxlZ/dCKEmqnBZKWZB/RPgJ1UAkJCi883o",
+	"xEasAZuaPmDHklmbcSRRAeESm8kF/yQ0M8oeQkFQHnkhUvaJ5xVwRWPjqBljKZW5C19v5S0zepyxCQqj",
+	"LltRC2I2CgoD6yJZGknshwz6dFkW2bgqhY5Z/OUraNrmg8Us/vvHuH9E9YeUJ1qrQCyERbUgYpbUDB2o",
+	"k4AwxgwYJovD7ABfp+kz9skYJRErxO8iodLH86nK6UKoqJ9PlRYsFmZJ6xhVOXCnjzm+YyR7sflX//3x",
+	"xwN9VpleB2VrZkmVxoT+UaWZsbHnZok+Z6+yH6F26UdXOM9Lqjt89/KDZjO+MEaLsYUoOShfQEGZMX3g",
+	"Y1IpZ6HOsfSJ3mTueffyg7G+UQkFA6deqidYyks+5lowXWZ5zvhYFVh/qUWR8Tz7BxHg8CyvCkGYXWmu",
+	"krP+SIJJUxaZLzhE1Ryj4DASXF6JyvMM1F1ORD9PB49ZDNvsJCHBFtsKxLeiLBb7CEQQsSn/ZB60o6Ip",
+	"bbL4f6zysw9zsxYDu38Xp/Lqi24JncR35K3QxhRoOKP/BmiR4H0XqVlzsGpxV9AuwEABunj2Om6Zbx+T",
+	"BGW4O0BIGD2KBoOB9y6NF0Z+tJ6cY5Uu9oEYeW/4/PHz588Gz694oAZ8qevQyCgT0x30QJbFnQOxVAlx",
+	"zMCyFqkNpBES+pGPk2FuJUikkF3GlmlbTNQh40UyhZJWB43uTjt3MW3GPF21G36Cfni74Spgp9vAltmJ",
+	"yrSdgg6p6PKhkbu+t3F1+f1xOc23neAmtHd369vZYHB2aN13Ga37cqtv52kyATv2pTG6g5sbcLrNCrWr",
+	"MJNJYSmv/4aALnZJEh4WgYOZrWLsMXgxGq62DWNopJhi4fM7rAcLqxjGC8YlXGwMQIRH21qHFsLtXc/B",
+	"tCswwMu4wm5aMnXo2x369p0EIcQ0hIlXDh5oknG78I8F6vxDD+i9hhDECmd37+53sn/X+i39QCMvOVhF",
+	"LtUxUan1jwHIAcIXdJGmq2oNLsuUlzZL0aHGY3IaTPTd4wAJ1YvGzREyc1xvbvvbsOV7ku4S9PlG6OeD",
+	"920OHIefqtvS1xA8Luor9G5Q7v0CMGg+FTrCHL3C+pkjVskyy1mMhMX6uIxZLy7L/B0oHzqO2LPBwcHz",
+	"Z9GTwSCyYZGR/GEwQEK+TFLKR+xpsWKXPm+UduHy2W0CjkWvcHB+Frd8JO1kLhH0aOuADxLxiyoXw1oe",
+	"v8/snSldMvdNRxLFLUiciAGQx7hQZFssHXd6nmcloupNqgKsDt8LCERR96UqRxIR/zahL/bMGWpb6Qep",
+	"/tilA/bagwdCV4cj2YofaBP2wc/tgQRr0RhAFWM/FXxSQmiIXHgj6VQc1orYCJE1y18NUCnoeRznKjkz",
+	"ppbmuaB8Rcyax0+nz4WYE/OiBdpzuUtNqQWBuLoixtyO89uDjt5SjkI4VS2aXCB+Ito+Ha5cl/3w585O",
+	"N8cf6doTCJEnvECJyJKpSM5UtYaWadv8dH+Kr7MbQ/Xg4ZcaquvacFATTNWpORvNKQOHLI5vzJOzA4ao",
+	"VxCJbkQxtfhVTkCrwsl6uKwV4+xw8MQc2hYTFU68ns3qZ6VSZ5AMGzjeWhBQG6lp4M114b9dpCccUIDm",
+	"2tHU3HmaGvhQ9SVpsYkvrCpvDOGsXVqDWzqTuxjNjXtbito6uGOulLfhAbCNO2X5zHgIlQbpTjGnljvZ",
+	"mqgcWI+2Hleqc/bvLDQlWe8HSDQTlJum0oWtpvHUY1BVrCoPSSUbcM1tygNOgad7bTmFIssOX8cAt+ee",
+	"KtxJ13Be/RXecQ9slZWO3hAi1EVtE/vRuhLaztL4diyNV0jEV1dwQMIsdmRhTAXPy+k/2kteKRX1EIRu",
+	"lgvLfGKm1UhC01NjKfzy/v2bIyMdUyUIbEJVxA1h82cb8al/oR7sULjgK9ZEr+xgeA4Oj0vqJPUvXfuw",
+	"v2afhDQvmRdqHBKb4fzvfYSPoeZC8nl2YEfXppv+Nhfy+M2L/3z32+urThuVtanx76I9ZE/vY6lKKgCH",
+	"DAoMz7lmvtRxUqjZLubv/TTTq93gmtEc2OmciZIvTeaCz/LW5W1GN+Uy3beZ01pVRQKhjbKoymnExosS",
+	"ayvND80A69it/zp+9evFvobt2bfzNWgOGr4GOAy2FTNiKe3e5sNzNodow9PBY5/n0/hN3uLrbkWmwLsB",
+	"08Z8E1YWfDLJkoNbt3SWrGmeZhskEjxulhUqqKsrkRYdVmOYn7HW2i2JvWivKvK94d5D0FfpDSvfPoES",
+	"dB1ZhmSCdFVnQuoDHzc1mtDeagkxWCKa9UohuSx1P6I8A0daLlOWyU9ZaaOUrkEilWwq41+q5bQVUsHD",
+	"LgNk9fF34Epz8Z6IfGuYG4E5bYjzsw+5bLlIT0UBhOLWN4f5EqHhhpM83eyJDLro9YQGjASET/Kt4qRh",
+	"27ADsUwoYhwrzdmMJ9NMCtYjdKaI4HAsmng/CjgrAgQrDdge0G45LSA6BeE2GHXQWwL1aK4Rt98DIRCx",
+	"mN/MAMYkKUPwXBXllJUiz5Ejh0S6i+fRbVmpRT7B8iA2EVjvAWlSidFvUGi6bhHU5Wq33uS8nKhixng6",
+	"y2SmS5RArHf806sXryFNsR+uXnNXQzNOM8AvXtuVGsaoimQqoHlFy9lo0mzMczPvRbiiae82z2HDuUH6",
+	"W8vB4ZoFOb7a6E/UEI4bAUpMh+dCzXMRsXGV5aUNywZiIWg5VYkG2fB5HyYo0FgD3tdhnkEZfaVFoYc4",
+	"k9Eer9KsRB/LkhMGhD18BtPGv5nLAXWzaxefjegXVIqjOqF8tEQwGy2l4UbL6V7RsvsnWtG7oz0nGtxf",
+	"QgS8qI5VEy2hiUe0JN3IXx2/Pv6PhmEtDeTudfzd++Off75ot7fo5Zo+ffz69V8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

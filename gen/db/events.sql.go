@@ -76,18 +76,19 @@ const eventList = `-- name: EventList :many
 SELECT id, type, brand_id, occurred_at, aggregate_type, aggregate_id, aggregate_version, data, xact_id, seq
 FROM events
 WHERE brand_id = $1
-  AND xact_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-  AND ($2::bigint IS NULL
-       OR (xact_id, seq) > ($2::bigint, $3::bigint))
-  AND ($4::text[] IS NULL OR type = ANY($4::text[]))
-  AND ($5::text IS NULL OR aggregate_type = $5::text)
-  AND ($6::uuid IS NULL OR aggregate_id = $6::uuid)
+  AND xact_id < $2::bigint
+  AND ($3::bigint IS NULL
+       OR (xact_id, seq) > ($3::bigint, $4::bigint))
+  AND ($5::text[] IS NULL OR type = ANY($5::text[]))
+  AND ($6::text IS NULL OR aggregate_type = $6::text)
+  AND ($7::uuid IS NULL OR aggregate_id = $7::uuid)
 ORDER BY xact_id, seq
-LIMIT $7
+LIMIT $8
 `
 
 type EventListParams struct {
 	BrandID       uuid.UUID
+	Horizon       int64
 	AfterXact     *int64
 	AfterSeq      *int64
 	Types         []string
@@ -109,13 +110,12 @@ type EventListRow struct {
 	Seq              int64
 }
 
-// The feed, in (xact_id, seq) order after a position. Only rows whose transaction ended before the
-// oldest transaction this statement's snapshot still sees running: a row of a transaction still in
-// flight (or any later one) gets an xact_id at least that xmin, so nothing can appear behind a
-// position once a reader has passed it (schema/000015_events.up.sql).
+// The feed, in (xact_id, seq) order after a position, below a horizon EventsHorizon gave in an
+// earlier statement: nothing can appear behind a position once a reader has passed it.
 func (q *Queries) EventList(ctx context.Context, arg EventListParams) ([]EventListRow, error) {
 	rows, err := q.db.Query(ctx, eventList,
 		arg.BrandID,
+		arg.Horizon,
 		arg.AfterXact,
 		arg.AfterSeq,
 		arg.Types,
@@ -170,4 +170,17 @@ func (q *Queries) EventPrune(ctx context.Context, arg EventPruneParams) (int64, 
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const eventsHorizon = `-- name: EventsHorizon :one
+SELECT events_horizon()::bigint AS horizon
+`
+
+// Every transaction below this id has ended (schema/000015_events.up.sql): the feed's next read,
+// in a later statement, serves rows below it.
+func (q *Queries) EventsHorizon(ctx context.Context) (int64, error) {
+	row := q.db.QueryRow(ctx, eventsHorizon)
+	var horizon int64
+	err := row.Scan(&horizon)
+	return horizon, err
 }

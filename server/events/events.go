@@ -165,7 +165,13 @@ func (h *Handlers) ListEvents(ctx context.Context, req api.ListEventsRequestObje
 		t := string(*p.AggregateType)
 		params.AggregateType = &t
 	}
-	rows, err := kit.ListInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.EventListRow, error) {
+	// Two statements: the rows must be read with a snapshot taken after the horizon was.
+	rows, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.EventListRow, error) {
+		horizon, err := q.EventsHorizon(ctx)
+		if err != nil {
+			return nil, err
+		}
+		params.Horizon = horizon
 		return q.EventList(ctx, params)
 	})
 	if err != nil {

@@ -312,7 +312,7 @@ func (s *Stock) release(id uuid.UUID, held []db.ReservationAllocation, status db
 			return err
 		}
 	}
-	return s.q.ReservationEnd(s.ctx, db.ReservationEndParams{BrandID: s.brand, ID: id, Status: status, Now: s.now})
+	return s.endReservation(id, status)
 }
 
 // expirySecond is when a hold expiring at t starts to count as expired: the first whole second

@@ -1,6 +1,9 @@
 package inventory
 
 import (
+	"context"
+	"time"
+
 	"github.com/google/uuid"
 
 	"github.com/ecompointer/ecompointer/gen/api"
@@ -43,4 +46,33 @@ func (s *Stock) apiLevel(l Level) api.StockLevel {
 	lv := *s.levels[l]
 	lv.Reserved = s.Reserved(l)
 	return apiLevel(lv, p.Sku, p.Name)
+}
+
+// reservationEvents name the end of a reservation in the feed, by the status it ends with.
+var reservationEvents = map[db.ReservationStatus]api.EventType{
+	db.ReservationStatusReleased: api.EventTypeReservationReleased,
+	db.ReservationStatusExpired:  api.EventTypeReservationExpired,
+	db.ReservationStatusConsumed: api.EventTypeReservationConsumed,
+}
+
+// endReservation ends an active reservation that Open locked with status, and tells it (nothing
+// when it was no longer active).
+func (s *Stock) endReservation(id uuid.UUID, status db.ReservationStatus) error {
+	rows, err := s.q.ReservationEnd(s.ctx, db.ReservationEndParams{BrandID: s.brand, ID: id, Status: status, Now: s.now})
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if err := emitReservation(s.ctx, s.q, reservationEvents[status], apiReservation(r, s.held, s.now), s.now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// emitReservation writes the event of typ about reservation r in q's transaction.
+func emitReservation(ctx context.Context, q *db.Queries, typ api.EventType, r api.Reservation, now time.Time) error {
+	return events.Emit(ctx, q, r.BrandId, now, events.Event{
+		Type: typ, Data: r, Aggregate: events.Aggregate{Type: api.EventAggregateTypeReservation, ID: r.Id, Version: r.Version},
+	})
 }

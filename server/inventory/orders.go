@@ -140,7 +140,7 @@ func (s *Stock) ConsumeReservation(reservation, order uuid.UUID, lines []HoldLin
 			}
 		}
 	}
-	return s.q.ReservationEnd(s.ctx, db.ReservationEndParams{BrandID: s.brand, ID: reservation, Status: db.ReservationStatusConsumed, Now: s.now})
+	return s.endReservation(reservation, db.ReservationStatusConsumed)
 }
 
 func orderIf(ok bool, order uuid.UUID) *uuid.UUID {

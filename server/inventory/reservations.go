@@ -231,7 +231,8 @@ func (h *Handlers) CreateReservation(ctx context.Context, req api.CreateReservat
 		if err := q.ReservationAllocationsAdd(ctx, params); err != nil {
 			return api.Reservation{}, err
 		}
-		return apiReservation(r, rows, now), nil
+		res := apiReservation(r, rows, now)
+		return res, emitReservation(ctx, q, api.EventTypeReservationCreated, res, now)
 	})
 	if resp, ok := Refused(ctx, err, createReservationAnswers); ok {
 		return resp, nil
