@@ -444,6 +444,7 @@ func seedContract(t *testing.T, env *servertest.Env) contractFixtures {
 		t.Fatalf("no second session among %+v", sessions.JSON200.Items)
 	}
 	third := env.Login(t, string(b.owner.User.Email), servertest.Password)
+	evs, _ := feedN(t, env, b.owner.AccessToken, b.brand, api.ListEventsParams{}, 1)
 	return contractFixtures{
 		owner: b.owner.AccessToken,
 		admin: admin.AccessToken,
@@ -456,6 +457,7 @@ func seedContract(t *testing.T, env *servertest.Env) contractFixtures {
 			"invitationId":  inv.JSON201.Invitation.Id.String(),
 			"userId":        member.User.Id.String(),
 			"sessionId":     other,
+			"eventId":       evs[0].ID.String(),
 		},
 		opIds: map[string]map[string]string{
 			"cancelOrder": {"orderId": toCancel.Id.String()},
