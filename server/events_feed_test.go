@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -126,7 +127,7 @@ func TestFeedConsumerSeesEveryEventOnce(t *testing.T) {
 					}
 					return nil
 				})
-				if err != nil && !(rollback && err == errRollback) {
+				if err != nil && !(rollback && errors.Is(err, errRollback)) {
 					errs <- err
 					return
 				}
