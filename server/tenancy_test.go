@@ -126,6 +126,7 @@ func newTenant(t *testing.T, env *servertest.Env, name string) tenant {
 		t.Fatalf("reserve: %v %s", err, res.Body)
 	}
 	order := placeOrder(t, env, owner, product.Id, 1)
+	evs, _ := feedN(t, env, owner.AccessToken, *owner.User.BrandId, api.ListEventsParams{}, 1)
 	return tenant{
 		owner: owner, staff: staff, product: product,
 		ids: map[string]string{
@@ -136,6 +137,7 @@ func newTenant(t *testing.T, env *servertest.Env, name string) tenant {
 			"locationId":    location.Id.String(),
 			"reservationId": res.JSON201.Id.String(),
 			"orderId":       order.Id.String(),
+			"eventId":       evs[0].ID.String(),
 		},
 	}
 }
