@@ -127,7 +127,7 @@ func TestFeedConsumerSeesEveryEventOnce(t *testing.T) {
 					}
 					return nil
 				})
-				if err != nil && !(rollback && errors.Is(err, errRollback)) {
+				if err != nil && (!rollback || !errors.Is(err, errRollback)) {
 					errs <- err
 					return
 				}
