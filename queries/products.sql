@@ -29,12 +29,14 @@ WHERE brand_id = @brand_id AND id = @id
   AND (sqlc.narg(expected_versions)::bigint[] IS NULL OR version = ANY(sqlc.narg(expected_versions)::bigint[]))
 RETURNING *;
 
--- name: ProductDelete :execrows
+-- name: ProductDelete :one
 -- No row: the product is missing or the version stale. A product referenced by stock or orders
--- is protected by their foreign keys (the delete fails with a foreign key violation).
+-- is protected by their foreign keys (the delete fails with a foreign key violation). The row
+-- comes back for its product.deleted event.
 DELETE FROM products
 WHERE brand_id = @brand_id AND id = @id
-  AND (sqlc.narg(expected_versions)::bigint[] IS NULL OR version = ANY(sqlc.narg(expected_versions)::bigint[]));
+  AND (sqlc.narg(expected_versions)::bigint[] IS NULL OR version = ANY(sqlc.narg(expected_versions)::bigint[]))
+RETURNING *;
 
 -- name: ProductList :many
 -- The list in each of its four orders (@sort, as the API names them: -createdAt, createdAt, name,
@@ -99,4 +101,4 @@ SET name = excluded.name,
     tags = CASE WHEN (@items::jsonb -> excluded.sku) ? 'tags' THEN excluded.tags ELSE p.tags END,
     version = p.version + 1,
     updated_at = excluded.updated_at
-RETURNING p.id, p.sku, (p.xmax = 0)::boolean AS created;
+RETURNING p.*, (p.xmax = 0)::boolean AS created;

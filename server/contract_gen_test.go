@@ -445,6 +445,7 @@ func seedContract(t *testing.T, env *servertest.Env) contractFixtures {
 	}
 	third := env.Login(t, string(b.Owner.User.Email), servertest.Password)
 	key := env.APIKey(t, b.Owner, "inventory:read")
+	evs, _ := feedN(t, env, b.Owner.AccessToken, b.Brand, api.ListEventsParams{}, 1)
 	return contractFixtures{
 		owner: b.Owner.AccessToken,
 		admin: admin.AccessToken,
@@ -458,6 +459,7 @@ func seedContract(t *testing.T, env *servertest.Env) contractFixtures {
 			"userId":        member.User.Id.String(),
 			"sessionId":     other,
 			"keyId":         key.ApiKey.Id.String(),
+			"eventId":       evs[0].ID.String(),
 		},
 		opIds: map[string]map[string]string{
 			"cancelOrder": {"orderId": toCancel.Id.String()},

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"time"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/events"
 	"github.com/ecompointer/ecompointer/server/idempotency"
 	"github.com/ecompointer/ecompointer/server/identity"
 	"github.com/ecompointer/ecompointer/server/inventory"
@@ -101,6 +103,9 @@ type Workers struct {
 	// OrderPendingTTL is how long an order may stay pending before the sweeper cancels it
 	// (reason `expired`); 0 disables the order sweeper.
 	OrderPendingTTL time.Duration
+	// EventRetention is how long events stay in the feed (EVENTS_RETENTION; 0 means
+	// events.DefaultRetention); they are pruned every IdempotencyPrune interval.
+	EventRetention time.Duration
 }
 
 // RunWorkers starts the background workers, which run until ctx ends. They share the handler's
@@ -113,4 +118,11 @@ func (h *Handler) RunWorkers(ctx context.Context, w Workers) {
 	go idempotency.RunPruner(ctx, d, w.IdempotencyPrune)
 	go inventory.RunSweeper(ctx, d, w.Sweep)
 	go orders.RunSweeper(ctx, d, w.Sweep, w.OrderPendingTTL)
+	go events.RunPruner(ctx, d, w.IdempotencyPrune, cmp.Or(w.EventRetention, events.DefaultRetention))
+}
+
+// PruneEvents deletes the events older than retention once, and says how many. Tests call it with
+// their clock; Handler.RunWorkers prunes periodically.
+func PruneEvents(ctx context.Context, pool *pgxpool.Pool, now func() time.Time, retention time.Duration) (int64, error) {
+	return events.Prune(ctx, toolDeps(pool, nil, now), retention)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/catalog"
+	"github.com/ecompointer/ecompointer/server/events"
 	"github.com/ecompointer/ecompointer/server/idempotency"
 	"github.com/ecompointer/ecompointer/server/identity"
 	"github.com/ecompointer/ecompointer/server/inventory"
@@ -124,6 +125,7 @@ type Server struct {
 	*catalogHandlers
 	*inventoryHandlers
 	*orderHandlers
+	*eventHandlers
 
 	deps    *kit.Deps
 	idem    *idempotency.Store
@@ -152,6 +154,7 @@ type (
 	catalogHandlers   = catalog.Handlers
 	inventoryHandlers = inventory.Handlers
 	orderHandlers     = orders.Handlers
+	eventHandlers     = events.Handlers
 )
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -280,6 +283,7 @@ func newServer(cfg Config) (*Server, error) {
 		catalogHandlers:   catalog.New(deps),
 		inventoryHandlers: inventory.New(deps),
 		orderHandlers:     orders.New(deps),
+		eventHandlers:     events.New(deps),
 		deps:              deps,
 		idem:              idempotency.New(deps, cfg.IdempotencyKeyTTL, idempotentOperations(sp.doc)).Bounded(cfg.IdempotencyBounds),
 		log:               cfg.Logger,

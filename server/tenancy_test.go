@@ -127,6 +127,7 @@ func newTenant(t *testing.T, env *servertest.Env, name string) tenant {
 	}
 	order := env.PlaceOrder(t, owner, product.Id, 1)
 	key := env.APIKey(t, owner, "inventory:read")
+	evs, _ := feedN(t, env, owner.AccessToken, *owner.User.BrandId, api.ListEventsParams{}, 1)
 	return tenant{
 		owner: owner, staff: staff, product: product,
 		ids: map[string]string{
@@ -138,6 +139,7 @@ func newTenant(t *testing.T, env *servertest.Env, name string) tenant {
 			"reservationId": res.JSON201.Id.String(),
 			"orderId":       order.Id.String(),
 			"keyId":         key.ApiKey.Id.String(),
+			"eventId":       evs[0].ID.String(),
 		},
 	}
 }

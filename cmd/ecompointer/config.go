@@ -17,6 +17,7 @@ import (
 	"github.com/joho/godotenv"
 
 	"github.com/ecompointer/ecompointer/server"
+	"github.com/ecompointer/ecompointer/server/events"
 	"github.com/ecompointer/ecompointer/server/idempotency"
 	"github.com/ecompointer/ecompointer/server/orders"
 	"github.com/ecompointer/ecompointer/server/sessioncache"
@@ -42,6 +43,8 @@ type config struct {
 	reservationSweep time.Duration
 	// orderPendingTTL is how long an order may stay pending before it is cancelled (0: never).
 	orderPendingTTL time.Duration
+	// eventRetention is how long events stay in the feed.
+	eventRetention time.Duration
 	// idempotencyKeyTTL is how long the first answer to an Idempotency-Key is kept.
 	idempotencyKeyTTL time.Duration
 	// idempotencyBounds limit the refused answers the key store keeps.
@@ -157,6 +160,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		brandPoolWait:     e.duration("BRAND_POOL_WAIT", server.DefaultBrandShareWait, time.Millisecond, time.Minute),
 		reservationSweep:  e.duration("RESERVATION_SWEEP_INTERVAL", 30*time.Second, time.Second, time.Hour),
 		orderPendingTTL:   e.duration("ORDER_PENDING_TTL", orders.DefaultPendingTTL, 0, 30*24*time.Hour),
+		eventRetention:    e.duration("EVENTS_RETENTION", events.DefaultRetention, time.Hour, 365*24*time.Hour),
 		idempotencyKeyTTL: e.duration("IDEMPOTENCY_KEY_TTL", 24*time.Hour, time.Minute, 30*24*time.Hour),
 		idempotencyBounds: idempotency.Bounds{
 			MaxRefusedBytes:    e.int("IDEMPOTENCY_MAX_REFUSED_BYTES", idempotency.DefaultMaxRefusedBytes, 1024, 1<<20),

@@ -195,6 +195,7 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 	// Pending orders are swept as often as reservations (0 TTL: never).
 	handler.RunWorkers(pruneCtx, server.Workers{
 		SessionPrune: time.Hour, IdempotencyPrune: time.Hour, Sweep: c.reservationSweep, OrderPendingTTL: c.orderPendingTTL,
+		EventRetention: c.eventRetention,
 	})
 
 	errc := make(chan error, 1)

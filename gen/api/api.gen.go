@@ -129,6 +129,126 @@ func (e BrandRole) Valid() bool {
 	}
 }
 
+// Defines values for EventAggregateType.
+const (
+	EventAggregateTypeFulfilment     EventAggregateType = "fulfilment"
+	EventAggregateTypeInventoryLevel EventAggregateType = "inventory_level"
+	EventAggregateTypeMember         EventAggregateType = "member"
+	EventAggregateTypeOrder          EventAggregateType = "order"
+	EventAggregateTypeProduct        EventAggregateType = "product"
+	EventAggregateTypeReservation    EventAggregateType = "reservation"
+	EventAggregateTypeStockMovement  EventAggregateType = "stock_movement"
+)
+
+// Valid indicates whether the value is a known member of the EventAggregateType enum.
+func (e EventAggregateType) Valid() bool {
+	switch e {
+	case EventAggregateTypeFulfilment:
+		return true
+	case EventAggregateTypeInventoryLevel:
+		return true
+	case EventAggregateTypeMember:
+		return true
+	case EventAggregateTypeOrder:
+		return true
+	case EventAggregateTypeProduct:
+		return true
+	case EventAggregateTypeReservation:
+		return true
+	case EventAggregateTypeStockMovement:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventType.
+const (
+	EventTypeFulfilmentCreated       EventType = "fulfilment.created"
+	EventTypeInventoryLevelLow       EventType = "inventory_level.low"
+	EventTypeInventoryLevelUpdated   EventType = "inventory_level.updated"
+	EventTypeMemberAdded             EventType = "member.added"
+	EventTypeMemberRemoved           EventType = "member.removed"
+	EventTypeMemberUpdated           EventType = "member.updated"
+	EventTypeOrderCancelled          EventType = "order.cancelled"
+	EventTypeOrderConfirmed          EventType = "order.confirmed"
+	EventTypeOrderCreated            EventType = "order.created"
+	EventTypeOrderExpired            EventType = "order.expired"
+	EventTypeOrderFulfilled          EventType = "order.fulfilled"
+	EventTypeOrderPartiallyFulfilled EventType = "order.partially_fulfilled"
+	EventTypeProductCreated          EventType = "product.created"
+	EventTypeProductDeleted          EventType = "product.deleted"
+	EventTypeProductUpdated          EventType = "product.updated"
+	EventTypeReservationConsumed     EventType = "reservation.consumed"
+	EventTypeReservationCreated      EventType = "reservation.created"
+	EventTypeReservationExpired      EventType = "reservation.expired"
+	EventTypeReservationReleased     EventType = "reservation.released"
+	EventTypeStockMovementCreated    EventType = "stock_movement.created"
+)
+
+// Valid indicates whether the value is a known member of the EventType enum.
+func (e EventType) Valid() bool {
+	switch e {
+	case EventTypeFulfilmentCreated:
+		return true
+	case EventTypeInventoryLevelLow:
+		return true
+	case EventTypeInventoryLevelUpdated:
+		return true
+	case EventTypeMemberAdded:
+		return true
+	case EventTypeMemberRemoved:
+		return true
+	case EventTypeMemberUpdated:
+		return true
+	case EventTypeOrderCancelled:
+		return true
+	case EventTypeOrderConfirmed:
+		return true
+	case EventTypeOrderCreated:
+		return true
+	case EventTypeOrderExpired:
+		return true
+	case EventTypeOrderFulfilled:
+		return true
+	case EventTypeOrderPartiallyFulfilled:
+		return true
+	case EventTypeProductCreated:
+		return true
+	case EventTypeProductDeleted:
+		return true
+	case EventTypeProductUpdated:
+		return true
+	case EventTypeReservationConsumed:
+		return true
+	case EventTypeReservationCreated:
+		return true
+	case EventTypeReservationExpired:
+		return true
+	case EventTypeReservationReleased:
+		return true
+	case EventTypeStockMovementCreated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FulfilmentCreatedEventType.
+const (
+	FulfilmentCreatedEventTypeFulfilmentCreated FulfilmentCreatedEventType = "fulfilment.created"
+)
+
+// Valid indicates whether the value is a known member of the FulfilmentCreatedEventType enum.
+func (e FulfilmentCreatedEventType) Valid() bool {
+	switch e {
+	case FulfilmentCreatedEventTypeFulfilmentCreated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	Ok HealthStatus = "ok"
@@ -138,6 +258,36 @@ const (
 func (e HealthStatus) Valid() bool {
 	switch e {
 	case Ok:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InventoryLevelLowEventType.
+const (
+	InventoryLevelLowEventTypeInventoryLevelLow InventoryLevelLowEventType = "inventory_level.low"
+)
+
+// Valid indicates whether the value is a known member of the InventoryLevelLowEventType enum.
+func (e InventoryLevelLowEventType) Valid() bool {
+	switch e {
+	case InventoryLevelLowEventTypeInventoryLevelLow:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InventoryLevelUpdatedEventType.
+const (
+	InventoryLevelUpdatedEventTypeInventoryLevelUpdated InventoryLevelUpdatedEventType = "inventory_level.updated"
+)
+
+// Valid indicates whether the value is a known member of the InventoryLevelUpdatedEventType enum.
+func (e InventoryLevelUpdatedEventType) Valid() bool {
+	switch e {
+	case InventoryLevelUpdatedEventTypeInventoryLevelUpdated:
 		return true
 	default:
 		return false
@@ -180,6 +330,51 @@ func (e InvitationStatus) Valid() bool {
 	case Pending:
 		return true
 	case Revoked:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MemberAddedEventType.
+const (
+	MemberAddedEventTypeMemberAdded MemberAddedEventType = "member.added"
+)
+
+// Valid indicates whether the value is a known member of the MemberAddedEventType enum.
+func (e MemberAddedEventType) Valid() bool {
+	switch e {
+	case MemberAddedEventTypeMemberAdded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MemberRemovedEventType.
+const (
+	MemberRemovedEventTypeMemberRemoved MemberRemovedEventType = "member.removed"
+)
+
+// Valid indicates whether the value is a known member of the MemberRemovedEventType enum.
+func (e MemberRemovedEventType) Valid() bool {
+	switch e {
+	case MemberRemovedEventTypeMemberRemoved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MemberUpdatedEventType.
+const (
+	MemberUpdatedEventTypeMemberUpdated MemberUpdatedEventType = "member.updated"
+)
+
+// Valid indicates whether the value is a known member of the MemberUpdatedEventType enum.
+func (e MemberUpdatedEventType) Valid() bool {
+	switch e {
+	case MemberUpdatedEventTypeMemberUpdated:
 		return true
 	default:
 		return false
@@ -246,6 +441,51 @@ func (e OrderAction) Valid() bool {
 	}
 }
 
+// Defines values for OrderCancelledEventType.
+const (
+	OrderCancelledEventTypeOrderCancelled OrderCancelledEventType = "order.cancelled"
+)
+
+// Valid indicates whether the value is a known member of the OrderCancelledEventType enum.
+func (e OrderCancelledEventType) Valid() bool {
+	switch e {
+	case OrderCancelledEventTypeOrderCancelled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrderConfirmedEventType.
+const (
+	OrderConfirmedEventTypeOrderConfirmed OrderConfirmedEventType = "order.confirmed"
+)
+
+// Valid indicates whether the value is a known member of the OrderConfirmedEventType enum.
+func (e OrderConfirmedEventType) Valid() bool {
+	switch e {
+	case OrderConfirmedEventTypeOrderConfirmed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrderCreatedEventType.
+const (
+	OrderCreatedEventTypeOrderCreated OrderCreatedEventType = "order.created"
+)
+
+// Valid indicates whether the value is a known member of the OrderCreatedEventType enum.
+func (e OrderCreatedEventType) Valid() bool {
+	switch e {
+	case OrderCreatedEventTypeOrderCreated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OrderEventAction.
 const (
 	OrderEventCancel  OrderEventAction = "cancel"
@@ -264,6 +504,51 @@ func (e OrderEventAction) Valid() bool {
 	case OrderEventCreate:
 		return true
 	case OrderEventFulfil:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrderExpiredEventType.
+const (
+	OrderExpiredEventTypeOrderExpired OrderExpiredEventType = "order.expired"
+)
+
+// Valid indicates whether the value is a known member of the OrderExpiredEventType enum.
+func (e OrderExpiredEventType) Valid() bool {
+	switch e {
+	case OrderExpiredEventTypeOrderExpired:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrderFulfilledEventType.
+const (
+	OrderFulfilledEventTypeOrderFulfilled OrderFulfilledEventType = "order.fulfilled"
+)
+
+// Valid indicates whether the value is a known member of the OrderFulfilledEventType enum.
+func (e OrderFulfilledEventType) Valid() bool {
+	switch e {
+	case OrderFulfilledEventTypeOrderFulfilled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrderPartiallyFulfilledEventType.
+const (
+	OrderPartiallyFulfilledEventTypeOrderPartiallyFulfilled OrderPartiallyFulfilledEventType = "order.partially_fulfilled"
+)
+
+// Valid indicates whether the value is a known member of the OrderPartiallyFulfilledEventType enum.
+func (e OrderPartiallyFulfilledEventType) Valid() bool {
+	switch e {
+	case OrderPartiallyFulfilledEventTypeOrderPartiallyFulfilled:
 		return true
 	default:
 		return false
@@ -483,6 +768,36 @@ func (e ProblemCode) Valid() bool {
 	}
 }
 
+// Defines values for ProductCreatedEventType.
+const (
+	ProductCreatedEventTypeProductCreated ProductCreatedEventType = "product.created"
+)
+
+// Valid indicates whether the value is a known member of the ProductCreatedEventType enum.
+func (e ProductCreatedEventType) Valid() bool {
+	switch e {
+	case ProductCreatedEventTypeProductCreated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProductDeletedEventType.
+const (
+	ProductDeletedEventTypeProductDeleted ProductDeletedEventType = "product.deleted"
+)
+
+// Valid indicates whether the value is a known member of the ProductDeletedEventType enum.
+func (e ProductDeletedEventType) Valid() bool {
+	switch e {
+	case ProductDeletedEventTypeProductDeleted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProductStatus.
 const (
 	Active   ProductStatus = "active"
@@ -498,6 +813,81 @@ func (e ProductStatus) Valid() bool {
 	case Archived:
 		return true
 	case Draft:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProductUpdatedEventType.
+const (
+	ProductUpdatedEventTypeProductUpdated ProductUpdatedEventType = "product.updated"
+)
+
+// Valid indicates whether the value is a known member of the ProductUpdatedEventType enum.
+func (e ProductUpdatedEventType) Valid() bool {
+	switch e {
+	case ProductUpdatedEventTypeProductUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReservationConsumedEventType.
+const (
+	ReservationConsumedEventTypeReservationConsumed ReservationConsumedEventType = "reservation.consumed"
+)
+
+// Valid indicates whether the value is a known member of the ReservationConsumedEventType enum.
+func (e ReservationConsumedEventType) Valid() bool {
+	switch e {
+	case ReservationConsumedEventTypeReservationConsumed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReservationCreatedEventType.
+const (
+	ReservationCreatedEventTypeReservationCreated ReservationCreatedEventType = "reservation.created"
+)
+
+// Valid indicates whether the value is a known member of the ReservationCreatedEventType enum.
+func (e ReservationCreatedEventType) Valid() bool {
+	switch e {
+	case ReservationCreatedEventTypeReservationCreated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReservationExpiredEventType.
+const (
+	ReservationExpiredEventTypeReservationExpired ReservationExpiredEventType = "reservation.expired"
+)
+
+// Valid indicates whether the value is a known member of the ReservationExpiredEventType enum.
+func (e ReservationExpiredEventType) Valid() bool {
+	switch e {
+	case ReservationExpiredEventTypeReservationExpired:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReservationReleasedEventType.
+const (
+	ReservationReleasedEventTypeReservationReleased ReservationReleasedEventType = "reservation.released"
+)
+
+// Valid indicates whether the value is a known member of the ReservationReleasedEventType enum.
+func (e ReservationReleasedEventType) Valid() bool {
+	switch e {
+	case ReservationReleasedEventTypeReservationReleased:
 		return true
 	default:
 		return false
@@ -567,6 +957,21 @@ func (e AdjustmentKind) Valid() bool {
 	case AdjustmentReceipt:
 		return true
 	case AdjustmentReturn:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StockMovementCreatedEventType.
+const (
+	StockMovementCreatedEventTypeStockMovementCreated StockMovementCreatedEventType = "stock_movement.created"
+)
+
+// Valid indicates whether the value is a known member of the StockMovementCreatedEventType enum.
+func (e StockMovementCreatedEventType) Valid() bool {
+	switch e {
+	case StockMovementCreatedEventTypeStockMovementCreated:
 		return true
 	default:
 		return false
@@ -1035,6 +1440,50 @@ type Customer struct {
 // Example: ada@example.com
 type Email = openapi_types.Email
 
+// Event One fact, written in the transaction of the change that caused it (never for a change that rolled back). The envelope is the same for every type; `type` says which schema `data` follows.
+type Event struct {
+	union json.RawMessage
+}
+
+// EventAggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+type EventAggregate struct {
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5d
+	Id openapi_types.UUID `json:"id"`
+
+	// Type The kind of resource an event is about. A stock level has no id of its own: its aggregate id is derived from its product and location (a UUIDv5), and its `data` names both.
+	//
+	// Example: product
+	Type EventAggregateType `json:"type"`
+
+	// Version Example: 2
+	Version int64 `json:"version"`
+}
+
+// EventAggregateType The kind of resource an event is about. A stock level has no id of its own: its aggregate id is derived from its product and location (a UUIDv5), and its `data` names both.
+//
+// Example: product
+type EventAggregateType string
+
+// EventId The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+//
+// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+type EventId = openapi_types.UUID
+
+// EventList defines model for EventList.
+type EventList struct {
+	Items []Event `json:"items"`
+
+	// NextCursor Where the feed continues after this page. Unlike other lists it is never null: the feed has no last page, only a present end. A consumer stores it with what it applied and asks with it again; an empty `items` means it has caught up for now.
+	//
+	// Example: eyJ4IjoxMjM0LCJzIjo1Njd9.q1w2e3r4t5y6u7i8o9p0
+	NextCursor string `json:"nextCursor"`
+}
+
+// EventType What happened; each type's schema (`ProductCreatedEvent`, ...) says what `data` holds.
+//
+// Example: product.updated
+type EventType string
+
 // ExtendReservationRequest Every member is optional, and so is the body; `ttlSeconds` left out means 900.
 //
 // Example: {"ttlSeconds":600}
@@ -1090,6 +1539,30 @@ type Fulfilment struct {
 	TrackingNumber *string `json:"trackingNumber"`
 }
 
+// FulfilmentCreatedEvent A fulfilment shipped lines of an order; `data` is the fulfilment (an order event follows it in the same transaction).
+type FulfilmentCreatedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Fulfilment         `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: fulfilment.created
+	Type FulfilmentCreatedEventType `json:"type"`
+}
+
+// FulfilmentCreatedEventType Example: fulfilment.created
+type FulfilmentCreatedEventType string
+
 // FulfilmentLine defines model for FulfilmentLine.
 type FulfilmentLine struct {
 	// LineId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1
@@ -1122,6 +1595,54 @@ type Health struct {
 
 // HealthStatus Example: ok
 type HealthStatus string
+
+// InventoryLevelLowEvent A level's available stock fell to or below its reorder point; told once per crossing, and again only after it rose above it. `data` is the level after the fall.
+type InventoryLevelLowEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    StockLevel         `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: inventory_level.low
+	Type InventoryLevelLowEventType `json:"type"`
+}
+
+// InventoryLevelLowEventType Example: inventory_level.low
+type InventoryLevelLowEventType string
+
+// InventoryLevelUpdatedEvent A stock level changed (one event per movement that changed it); `data` is the level after it.
+type InventoryLevelUpdatedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    StockLevel         `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: inventory_level.updated
+	Type InventoryLevelUpdatedEventType `json:"type"`
+}
+
+// InventoryLevelUpdatedEventType Example: inventory_level.updated
+type InventoryLevelUpdatedEventType string
 
 // Invitation defines model for Invitation.
 type Invitation struct {
@@ -1187,6 +1708,78 @@ type LoginRequest struct {
 	// Password Example: correct horse battery staple
 	Password string `json:"password"`
 }
+
+// MemberAddedEvent Someone joined the brand (accepted an invitation); `data` is the member.
+type MemberAddedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    User               `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: member.added
+	Type MemberAddedEventType `json:"type"`
+}
+
+// MemberAddedEventType Example: member.added
+type MemberAddedEventType string
+
+// MemberRemovedEvent A member was removed from the brand; `data` is the member as removed (disabled).
+type MemberRemovedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    User               `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: member.removed
+	Type MemberRemovedEventType `json:"type"`
+}
+
+// MemberRemovedEventType Example: member.removed
+type MemberRemovedEventType string
+
+// MemberUpdatedEvent A member's role or access changed (an ADMIN may disable a member); `data` is the member after the change.
+type MemberUpdatedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    User               `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: member.updated
+	Type MemberUpdatedEventType `json:"type"`
+}
+
+// MemberUpdatedEventType Example: member.updated
+type MemberUpdatedEventType string
 
 // Money An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
 //
@@ -1302,6 +1895,78 @@ type OrderAllocation struct {
 	Quantity int64 `json:"quantity"`
 }
 
+// OrderCancelledEvent An order was cancelled and its unshipped stock given back; `data` is the order.
+type OrderCancelledEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Order              `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: order.cancelled
+	Type OrderCancelledEventType `json:"type"`
+}
+
+// OrderCancelledEventType Example: order.cancelled
+type OrderCancelledEventType string
+
+// OrderConfirmedEvent An order was confirmed; `data` is the order.
+type OrderConfirmedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Order              `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: order.confirmed
+	Type OrderConfirmedEventType `json:"type"`
+}
+
+// OrderConfirmedEventType Example: order.confirmed
+type OrderConfirmedEventType string
+
+// OrderCreatedEvent An order was placed (pending, its stock held); `data` is the order.
+type OrderCreatedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Order              `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: order.created
+	Type OrderCreatedEventType `json:"type"`
+}
+
+// OrderCreatedEventType Example: order.created
+type OrderCreatedEventType string
+
 // OrderEvent defines model for OrderEvent.
 type OrderEvent struct {
 	// Action What happened; the sweeper's expiry is a `cancel` with reason `expired` and no actor.
@@ -1347,6 +2012,54 @@ type OrderEventList struct {
 	Items      []OrderEvent `json:"items"`
 	NextCursor *string      `json:"nextCursor"`
 }
+
+// OrderExpiredEvent A pending order was not confirmed within ORDER_PENDING_TTL and the sweeper cancelled it (reason `expired`); `data` is the order.
+type OrderExpiredEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Order              `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: order.expired
+	Type OrderExpiredEventType `json:"type"`
+}
+
+// OrderExpiredEventType Example: order.expired
+type OrderExpiredEventType string
+
+// OrderFulfilledEvent The last of an order's lines shipped; `data` is the order.
+type OrderFulfilledEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Order              `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: order.fulfilled
+	Type OrderFulfilledEventType `json:"type"`
+}
+
+// OrderFulfilledEventType Example: order.fulfilled
+type OrderFulfilledEventType string
 
 // OrderLine defines model for OrderLine.
 type OrderLine struct {
@@ -1396,6 +2109,30 @@ type OrderList struct {
 	Items      []Order `json:"items"`
 	NextCursor *string `json:"nextCursor"`
 }
+
+// OrderPartiallyFulfilledEvent Some of an order's lines shipped; `data` is the order.
+type OrderPartiallyFulfilledEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Order              `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: order.partially_fulfilled
+	Type OrderPartiallyFulfilledEventType `json:"type"`
+}
+
+// OrderPartiallyFulfilledEventType Example: order.partially_fulfilled
+type OrderPartiallyFulfilledEventType string
 
 // OrderRequestLine defines model for OrderRequestLine.
 type OrderRequestLine struct {
@@ -1739,6 +2476,54 @@ type Product struct {
 	Version int64 `json:"version"`
 }
 
+// ProductCreatedEvent A product was added to the catalog; `data` is the product.
+type ProductCreatedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Product            `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: product.created
+	Type ProductCreatedEventType `json:"type"`
+}
+
+// ProductCreatedEventType Example: product.created
+type ProductCreatedEventType string
+
+// ProductDeletedEvent A product was deleted; `data` is the product as it was last.
+type ProductDeletedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Product            `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: product.deleted
+	Type ProductDeletedEventType `json:"type"`
+}
+
+// ProductDeletedEventType Example: product.deleted
+type ProductDeletedEventType string
+
 // ProductDescription Example: A mechanical calculator for polynomial functions.
 type ProductDescription = string
 
@@ -1775,6 +2560,30 @@ type ProductName = string
 
 // ProductStatus Example: active
 type ProductStatus string
+
+// ProductUpdatedEvent A product changed; `data` is the product after the change.
+type ProductUpdatedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Product            `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: product.updated
+	Type ProductUpdatedEventType `json:"type"`
+}
+
+// ProductUpdatedEventType Example: product.updated
+type ProductUpdatedEventType string
 
 // Quantity Units of stock at one level (never fractional). A level's `onHand` and `reserved` are at most 1,000,000,000,000 (10^12): exact in every JSON client, JavaScript's included (2^53), and far from int64's end; a change that would cross it is a 422 `quantity_limit`.
 //
@@ -1852,6 +2661,78 @@ type ReservationAllocation struct {
 	Quantity int64 `json:"quantity"`
 }
 
+// ReservationConsumedEvent An order took a reservation over; `data` is the reservation.
+type ReservationConsumedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Reservation        `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: reservation.consumed
+	Type ReservationConsumedEventType `json:"type"`
+}
+
+// ReservationConsumedEventType Example: reservation.consumed
+type ReservationConsumedEventType string
+
+// ReservationCreatedEvent Stock was held for a cart or a checkout; `data` is the reservation.
+type ReservationCreatedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Reservation        `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: reservation.created
+	Type ReservationCreatedEventType `json:"type"`
+}
+
+// ReservationCreatedEventType Example: reservation.created
+type ReservationCreatedEventType string
+
+// ReservationExpiredEvent A reservation's holds were given back after it expired (by a release after expiry or by the sweeper); `data` is the reservation.
+type ReservationExpiredEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Reservation        `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: reservation.expired
+	Type ReservationExpiredEventType `json:"type"`
+}
+
+// ReservationExpiredEventType Example: reservation.expired
+type ReservationExpiredEventType string
+
 // ReservationLine defines model for ReservationLine.
 type ReservationLine struct {
 	Allocations []ReservationAllocation `json:"allocations"`
@@ -1868,6 +2749,30 @@ type ReservationList struct {
 	Items      []Reservation `json:"items"`
 	NextCursor *string       `json:"nextCursor"`
 }
+
+// ReservationReleasedEvent A reservation was released and its stock given back; `data` is the reservation.
+type ReservationReleasedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Reservation        `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: reservation.released
+	Type ReservationReleasedEventType `json:"type"`
+}
+
+// ReservationReleasedEventType Example: reservation.released
+type ReservationReleasedEventType string
 
 // ReservationRequestLine defines model for ReservationRequestLine.
 type ReservationRequestLine struct {
@@ -2136,6 +3041,30 @@ type StockMovement struct {
 	// ReservedDelta Example: 0
 	ReservedDelta int64 `json:"reservedDelta"`
 }
+
+// StockMovementCreatedEvent A movement was appended to the ledger; `data` is the movement.
+type StockMovementCreatedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    StockMovement      `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: stock_movement.created
+	Type StockMovementCreatedEventType `json:"type"`
+}
+
+// StockMovementCreatedEventType Example: stock_movement.created
+type StockMovementCreatedEventType string
 
 // StockMovementList defines model for StockMovementList.
 type StockMovementList struct {
@@ -2443,6 +3372,24 @@ type ListApiKeysParams struct {
 
 	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListEventsParams defines parameters for ListEvents.
+type ListEventsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Type Only events of these types (repeat the parameter for several).
+	Type *[]EventType `form:"type,omitempty" json:"type,omitempty"`
+
+	// AggregateType Only events about this kind of resource.
+	AggregateType *EventAggregateType `form:"aggregateType,omitempty" json:"aggregateType,omitempty"`
+
+	// AggregateId Only events about this resource.
+	AggregateId *openapi_types.UUID `form:"aggregateId,omitempty" json:"aggregateId,omitempty"`
 }
 
 // ListStockLevelsParams defines parameters for ListStockLevels.
@@ -2873,6 +3820,755 @@ type CreateReservationJSONRequestBody = CreateReservationRequest
 // ExtendReservationJSONRequestBody defines body for ExtendReservation for application/json ContentType.
 type ExtendReservationJSONRequestBody = ExtendReservationRequest
 
+// AsProductCreatedEvent returns the union data inside the Event as a ProductCreatedEvent
+func (t Event) AsProductCreatedEvent() (ProductCreatedEvent, error) {
+	var body ProductCreatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromProductCreatedEvent overwrites any union data inside the Event as the provided ProductCreatedEvent
+func (t *Event) FromProductCreatedEvent(v ProductCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"product.created"}`))
+	t.union = b
+	return err
+}
+
+// MergeProductCreatedEvent performs a merge with any union data inside the Event, using the provided ProductCreatedEvent
+func (t *Event) MergeProductCreatedEvent(v ProductCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"product.created"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsProductUpdatedEvent returns the union data inside the Event as a ProductUpdatedEvent
+func (t Event) AsProductUpdatedEvent() (ProductUpdatedEvent, error) {
+	var body ProductUpdatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromProductUpdatedEvent overwrites any union data inside the Event as the provided ProductUpdatedEvent
+func (t *Event) FromProductUpdatedEvent(v ProductUpdatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"product.updated"}`))
+	t.union = b
+	return err
+}
+
+// MergeProductUpdatedEvent performs a merge with any union data inside the Event, using the provided ProductUpdatedEvent
+func (t *Event) MergeProductUpdatedEvent(v ProductUpdatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"product.updated"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsProductDeletedEvent returns the union data inside the Event as a ProductDeletedEvent
+func (t Event) AsProductDeletedEvent() (ProductDeletedEvent, error) {
+	var body ProductDeletedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromProductDeletedEvent overwrites any union data inside the Event as the provided ProductDeletedEvent
+func (t *Event) FromProductDeletedEvent(v ProductDeletedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"product.deleted"}`))
+	t.union = b
+	return err
+}
+
+// MergeProductDeletedEvent performs a merge with any union data inside the Event, using the provided ProductDeletedEvent
+func (t *Event) MergeProductDeletedEvent(v ProductDeletedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"product.deleted"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMemberAddedEvent returns the union data inside the Event as a MemberAddedEvent
+func (t Event) AsMemberAddedEvent() (MemberAddedEvent, error) {
+	var body MemberAddedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMemberAddedEvent overwrites any union data inside the Event as the provided MemberAddedEvent
+func (t *Event) FromMemberAddedEvent(v MemberAddedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"member.added"}`))
+	t.union = b
+	return err
+}
+
+// MergeMemberAddedEvent performs a merge with any union data inside the Event, using the provided MemberAddedEvent
+func (t *Event) MergeMemberAddedEvent(v MemberAddedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"member.added"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMemberUpdatedEvent returns the union data inside the Event as a MemberUpdatedEvent
+func (t Event) AsMemberUpdatedEvent() (MemberUpdatedEvent, error) {
+	var body MemberUpdatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMemberUpdatedEvent overwrites any union data inside the Event as the provided MemberUpdatedEvent
+func (t *Event) FromMemberUpdatedEvent(v MemberUpdatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"member.updated"}`))
+	t.union = b
+	return err
+}
+
+// MergeMemberUpdatedEvent performs a merge with any union data inside the Event, using the provided MemberUpdatedEvent
+func (t *Event) MergeMemberUpdatedEvent(v MemberUpdatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"member.updated"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMemberRemovedEvent returns the union data inside the Event as a MemberRemovedEvent
+func (t Event) AsMemberRemovedEvent() (MemberRemovedEvent, error) {
+	var body MemberRemovedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMemberRemovedEvent overwrites any union data inside the Event as the provided MemberRemovedEvent
+func (t *Event) FromMemberRemovedEvent(v MemberRemovedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"member.removed"}`))
+	t.union = b
+	return err
+}
+
+// MergeMemberRemovedEvent performs a merge with any union data inside the Event, using the provided MemberRemovedEvent
+func (t *Event) MergeMemberRemovedEvent(v MemberRemovedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"member.removed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsStockMovementCreatedEvent returns the union data inside the Event as a StockMovementCreatedEvent
+func (t Event) AsStockMovementCreatedEvent() (StockMovementCreatedEvent, error) {
+	var body StockMovementCreatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromStockMovementCreatedEvent overwrites any union data inside the Event as the provided StockMovementCreatedEvent
+func (t *Event) FromStockMovementCreatedEvent(v StockMovementCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"stock_movement.created"}`))
+	t.union = b
+	return err
+}
+
+// MergeStockMovementCreatedEvent performs a merge with any union data inside the Event, using the provided StockMovementCreatedEvent
+func (t *Event) MergeStockMovementCreatedEvent(v StockMovementCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"stock_movement.created"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsInventoryLevelUpdatedEvent returns the union data inside the Event as a InventoryLevelUpdatedEvent
+func (t Event) AsInventoryLevelUpdatedEvent() (InventoryLevelUpdatedEvent, error) {
+	var body InventoryLevelUpdatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromInventoryLevelUpdatedEvent overwrites any union data inside the Event as the provided InventoryLevelUpdatedEvent
+func (t *Event) FromInventoryLevelUpdatedEvent(v InventoryLevelUpdatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"inventory_level.updated"}`))
+	t.union = b
+	return err
+}
+
+// MergeInventoryLevelUpdatedEvent performs a merge with any union data inside the Event, using the provided InventoryLevelUpdatedEvent
+func (t *Event) MergeInventoryLevelUpdatedEvent(v InventoryLevelUpdatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"inventory_level.updated"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsInventoryLevelLowEvent returns the union data inside the Event as a InventoryLevelLowEvent
+func (t Event) AsInventoryLevelLowEvent() (InventoryLevelLowEvent, error) {
+	var body InventoryLevelLowEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromInventoryLevelLowEvent overwrites any union data inside the Event as the provided InventoryLevelLowEvent
+func (t *Event) FromInventoryLevelLowEvent(v InventoryLevelLowEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"inventory_level.low"}`))
+	t.union = b
+	return err
+}
+
+// MergeInventoryLevelLowEvent performs a merge with any union data inside the Event, using the provided InventoryLevelLowEvent
+func (t *Event) MergeInventoryLevelLowEvent(v InventoryLevelLowEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"inventory_level.low"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsOrderCreatedEvent returns the union data inside the Event as a OrderCreatedEvent
+func (t Event) AsOrderCreatedEvent() (OrderCreatedEvent, error) {
+	var body OrderCreatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOrderCreatedEvent overwrites any union data inside the Event as the provided OrderCreatedEvent
+func (t *Event) FromOrderCreatedEvent(v OrderCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"order.created"}`))
+	t.union = b
+	return err
+}
+
+// MergeOrderCreatedEvent performs a merge with any union data inside the Event, using the provided OrderCreatedEvent
+func (t *Event) MergeOrderCreatedEvent(v OrderCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"order.created"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsOrderConfirmedEvent returns the union data inside the Event as a OrderConfirmedEvent
+func (t Event) AsOrderConfirmedEvent() (OrderConfirmedEvent, error) {
+	var body OrderConfirmedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOrderConfirmedEvent overwrites any union data inside the Event as the provided OrderConfirmedEvent
+func (t *Event) FromOrderConfirmedEvent(v OrderConfirmedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"order.confirmed"}`))
+	t.union = b
+	return err
+}
+
+// MergeOrderConfirmedEvent performs a merge with any union data inside the Event, using the provided OrderConfirmedEvent
+func (t *Event) MergeOrderConfirmedEvent(v OrderConfirmedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"order.confirmed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsOrderPartiallyFulfilledEvent returns the union data inside the Event as a OrderPartiallyFulfilledEvent
+func (t Event) AsOrderPartiallyFulfilledEvent() (OrderPartiallyFulfilledEvent, error) {
+	var body OrderPartiallyFulfilledEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOrderPartiallyFulfilledEvent overwrites any union data inside the Event as the provided OrderPartiallyFulfilledEvent
+func (t *Event) FromOrderPartiallyFulfilledEvent(v OrderPartiallyFulfilledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"order.partially_fulfilled"}`))
+	t.union = b
+	return err
+}
+
+// MergeOrderPartiallyFulfilledEvent performs a merge with any union data inside the Event, using the provided OrderPartiallyFulfilledEvent
+func (t *Event) MergeOrderPartiallyFulfilledEvent(v OrderPartiallyFulfilledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"order.partially_fulfilled"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsOrderFulfilledEvent returns the union data inside the Event as a OrderFulfilledEvent
+func (t Event) AsOrderFulfilledEvent() (OrderFulfilledEvent, error) {
+	var body OrderFulfilledEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOrderFulfilledEvent overwrites any union data inside the Event as the provided OrderFulfilledEvent
+func (t *Event) FromOrderFulfilledEvent(v OrderFulfilledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"order.fulfilled"}`))
+	t.union = b
+	return err
+}
+
+// MergeOrderFulfilledEvent performs a merge with any union data inside the Event, using the provided OrderFulfilledEvent
+func (t *Event) MergeOrderFulfilledEvent(v OrderFulfilledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"order.fulfilled"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsOrderCancelledEvent returns the union data inside the Event as a OrderCancelledEvent
+func (t Event) AsOrderCancelledEvent() (OrderCancelledEvent, error) {
+	var body OrderCancelledEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOrderCancelledEvent overwrites any union data inside the Event as the provided OrderCancelledEvent
+func (t *Event) FromOrderCancelledEvent(v OrderCancelledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"order.cancelled"}`))
+	t.union = b
+	return err
+}
+
+// MergeOrderCancelledEvent performs a merge with any union data inside the Event, using the provided OrderCancelledEvent
+func (t *Event) MergeOrderCancelledEvent(v OrderCancelledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"order.cancelled"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsOrderExpiredEvent returns the union data inside the Event as a OrderExpiredEvent
+func (t Event) AsOrderExpiredEvent() (OrderExpiredEvent, error) {
+	var body OrderExpiredEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOrderExpiredEvent overwrites any union data inside the Event as the provided OrderExpiredEvent
+func (t *Event) FromOrderExpiredEvent(v OrderExpiredEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"order.expired"}`))
+	t.union = b
+	return err
+}
+
+// MergeOrderExpiredEvent performs a merge with any union data inside the Event, using the provided OrderExpiredEvent
+func (t *Event) MergeOrderExpiredEvent(v OrderExpiredEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"order.expired"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsFulfilmentCreatedEvent returns the union data inside the Event as a FulfilmentCreatedEvent
+func (t Event) AsFulfilmentCreatedEvent() (FulfilmentCreatedEvent, error) {
+	var body FulfilmentCreatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromFulfilmentCreatedEvent overwrites any union data inside the Event as the provided FulfilmentCreatedEvent
+func (t *Event) FromFulfilmentCreatedEvent(v FulfilmentCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"fulfilment.created"}`))
+	t.union = b
+	return err
+}
+
+// MergeFulfilmentCreatedEvent performs a merge with any union data inside the Event, using the provided FulfilmentCreatedEvent
+func (t *Event) MergeFulfilmentCreatedEvent(v FulfilmentCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"fulfilment.created"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReservationCreatedEvent returns the union data inside the Event as a ReservationCreatedEvent
+func (t Event) AsReservationCreatedEvent() (ReservationCreatedEvent, error) {
+	var body ReservationCreatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReservationCreatedEvent overwrites any union data inside the Event as the provided ReservationCreatedEvent
+func (t *Event) FromReservationCreatedEvent(v ReservationCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"reservation.created"}`))
+	t.union = b
+	return err
+}
+
+// MergeReservationCreatedEvent performs a merge with any union data inside the Event, using the provided ReservationCreatedEvent
+func (t *Event) MergeReservationCreatedEvent(v ReservationCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"reservation.created"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReservationReleasedEvent returns the union data inside the Event as a ReservationReleasedEvent
+func (t Event) AsReservationReleasedEvent() (ReservationReleasedEvent, error) {
+	var body ReservationReleasedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReservationReleasedEvent overwrites any union data inside the Event as the provided ReservationReleasedEvent
+func (t *Event) FromReservationReleasedEvent(v ReservationReleasedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"reservation.released"}`))
+	t.union = b
+	return err
+}
+
+// MergeReservationReleasedEvent performs a merge with any union data inside the Event, using the provided ReservationReleasedEvent
+func (t *Event) MergeReservationReleasedEvent(v ReservationReleasedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"reservation.released"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReservationExpiredEvent returns the union data inside the Event as a ReservationExpiredEvent
+func (t Event) AsReservationExpiredEvent() (ReservationExpiredEvent, error) {
+	var body ReservationExpiredEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReservationExpiredEvent overwrites any union data inside the Event as the provided ReservationExpiredEvent
+func (t *Event) FromReservationExpiredEvent(v ReservationExpiredEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"reservation.expired"}`))
+	t.union = b
+	return err
+}
+
+// MergeReservationExpiredEvent performs a merge with any union data inside the Event, using the provided ReservationExpiredEvent
+func (t *Event) MergeReservationExpiredEvent(v ReservationExpiredEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"reservation.expired"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReservationConsumedEvent returns the union data inside the Event as a ReservationConsumedEvent
+func (t Event) AsReservationConsumedEvent() (ReservationConsumedEvent, error) {
+	var body ReservationConsumedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReservationConsumedEvent overwrites any union data inside the Event as the provided ReservationConsumedEvent
+func (t *Event) FromReservationConsumedEvent(v ReservationConsumedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"reservation.consumed"}`))
+	t.union = b
+	return err
+}
+
+// MergeReservationConsumedEvent performs a merge with any union data inside the Event, using the provided ReservationConsumedEvent
+func (t *Event) MergeReservationConsumedEvent(v ReservationConsumedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"reservation.consumed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t Event) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t Event) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "fulfilment.created":
+		return t.AsFulfilmentCreatedEvent()
+	case "inventory_level.low":
+		return t.AsInventoryLevelLowEvent()
+	case "inventory_level.updated":
+		return t.AsInventoryLevelUpdatedEvent()
+	case "member.added":
+		return t.AsMemberAddedEvent()
+	case "member.removed":
+		return t.AsMemberRemovedEvent()
+	case "member.updated":
+		return t.AsMemberUpdatedEvent()
+	case "order.cancelled":
+		return t.AsOrderCancelledEvent()
+	case "order.confirmed":
+		return t.AsOrderConfirmedEvent()
+	case "order.created":
+		return t.AsOrderCreatedEvent()
+	case "order.expired":
+		return t.AsOrderExpiredEvent()
+	case "order.fulfilled":
+		return t.AsOrderFulfilledEvent()
+	case "order.partially_fulfilled":
+		return t.AsOrderPartiallyFulfilledEvent()
+	case "product.created":
+		return t.AsProductCreatedEvent()
+	case "product.deleted":
+		return t.AsProductDeletedEvent()
+	case "product.updated":
+		return t.AsProductUpdatedEvent()
+	case "reservation.consumed":
+		return t.AsReservationConsumedEvent()
+	case "reservation.created":
+		return t.AsReservationCreatedEvent()
+	case "reservation.expired":
+		return t.AsReservationExpiredEvent()
+	case "reservation.released":
+		return t.AsReservationReleasedEvent()
+	case "stock_movement.created":
+		return t.AsStockMovementCreatedEvent()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t Event) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *Event) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
 
@@ -3251,6 +4947,29 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /brands/{brandId}/api-keys/{keyId} (the `RevokeApiKey` operationId).
 	RevokeApiKey(ctx context.Context, brandId BrandId, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListEvents The brand's event feed, to reconcile from
+	//
+	// Every event of the brand still within retention (`EVENTS_RETENTION`, 30 days by default),
+	// in feed order, after `cursor`. Each event was written in the transaction of the change it
+	// tells, so the feed holds exactly the committed changes.
+	//
+	// A consumer that polls with the `nextCursor` of its previous answer **never misses an
+	// event**, however many writers commit at once and in whatever order: an event appears in
+	// the feed only once every transaction that began before it has ended, so none can later
+	// appear behind a position already passed. The price is a short delay while a long
+	// transaction is still open. Feed order follows the writing transactions, not `occurredAt`,
+	// and is not a promise of causal order: use each aggregate's `version` for that.
+	//
+	// Corresponds with GET /brands/{brandId}/events (the `ListEvents` operationId).
+	ListEvents(ctx context.Context, brandId BrandId, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetEvent One event
+	//
+	// An event of the brand still within retention; another brand's or a pruned one is 404.
+	//
+	// Corresponds with GET /brands/{brandId}/events/{eventId} (the `GetEvent` operationId).
+	GetEvent(ctx context.Context, brandId BrandId, eventId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListStockLevels Stock levels
 	//
@@ -4384,6 +6103,49 @@ func (c *Client) CreateApiKey(ctx context.Context, brandId BrandId, body CreateA
 // Corresponds with DELETE /brands/{brandId}/api-keys/{keyId} (the `RevokeApiKey` operationId).
 func (c *Client) RevokeApiKey(ctx context.Context, brandId BrandId, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeApiKeyRequest(c.Server, brandId, keyId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListEvents The brand's event feed, to reconcile from
+//
+// Every event of the brand still within retention (`EVENTS_RETENTION`, 30 days by default),
+// in feed order, after `cursor`. Each event was written in the transaction of the change it
+// tells, so the feed holds exactly the committed changes.
+//
+// A consumer that polls with the `nextCursor` of its previous answer **never misses an
+// event**, however many writers commit at once and in whatever order: an event appears in
+// the feed only once every transaction that began before it has ended, so none can later
+// appear behind a position already passed. The price is a short delay while a long
+// transaction is still open. Feed order follows the writing transactions, not `occurredAt`,
+// and is not a promise of causal order: use each aggregate's `version` for that.
+//
+// Corresponds with GET /brands/{brandId}/events (the `ListEvents` operationId).
+func (c *Client) ListEvents(ctx context.Context, brandId BrandId, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListEventsRequest(c.Server, brandId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetEvent One event
+//
+// An event of the brand still within retention; another brand's or a pruned one is 404.
+//
+// Corresponds with GET /brands/{brandId}/events/{eventId} (the `GetEvent` operationId).
+func (c *Client) GetEvent(ctx context.Context, brandId BrandId, eventId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetEventRequest(c.Server, brandId, eventId)
 	if err != nil {
 		return nil, err
 	}
@@ -6401,6 +8163,156 @@ func NewRevokeApiKeyRequest(server string, brandId BrandId, keyId ApiKeyId) (*ht
 	}
 
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListEventsRequest constructs an http.Request for the ListEvents method
+func NewListEventsRequest(server string, brandId BrandId, params *ListEventsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/events", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Type != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AggregateType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "aggregateType", *params.AggregateType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AggregateId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "aggregateId", *params.AggregateId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetEventRequest constructs an http.Request for the GetEvent method
+func NewGetEventRequest(server string, brandId BrandId, eventId openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "eventId", eventId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/events/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -9392,6 +11304,33 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /brands/{brandId}/api-keys/{keyId} (the `RevokeApiKey` operationId).
 	RevokeApiKeyWithResponse(ctx context.Context, brandId BrandId, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*RevokeApiKeyResponse, error)
+
+	// ListEventsWithResponse The brand's event feed, to reconcile from
+	//
+	// Every event of the brand still within retention (`EVENTS_RETENTION`, 30 days by default),
+	// in feed order, after `cursor`. Each event was written in the transaction of the change it
+	// tells, so the feed holds exactly the committed changes.
+	//
+	// A consumer that polls with the `nextCursor` of its previous answer **never misses an
+	// event**, however many writers commit at once and in whatever order: an event appears in
+	// the feed only once every transaction that began before it has ended, so none can later
+	// appear behind a position already passed. The price is a short delay while a long
+	// transaction is still open. Feed order follows the writing transactions, not `occurredAt`,
+	// and is not a promise of causal order: use each aggregate's `version` for that.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/events (the `ListEvents` operationId).
+	ListEventsWithResponse(ctx context.Context, brandId BrandId, params *ListEventsParams, reqEditors ...RequestEditorFn) (*ListEventsResponse, error)
+
+	// GetEventWithResponse One event
+	//
+	// An event of the brand still within retention; another brand's or a pruned one is 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/events/{eventId} (the `GetEvent` operationId).
+	GetEventWithResponse(ctx context.Context, brandId BrandId, eventId openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetEventResponse, error)
 
 	// ListStockLevelsWithResponse Stock levels
 	//
@@ -12482,6 +14421,260 @@ func (r RevokeApiKeyResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RevokeApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListEventsResponse400Headers the declared response headers of an HTTP 400 response for ListEvents
+type ListEventsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListEventsResponse401Headers the declared response headers of an HTTP 401 response for ListEvents
+type ListEventsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListEventsResponse403Headers the declared response headers of an HTTP 403 response for ListEvents
+type ListEventsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListEventsResponse404Headers the declared response headers of an HTTP 404 response for ListEvents
+type ListEventsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListEventsResponse500Headers the declared response headers of an HTTP 500 response for ListEvents
+type ListEventsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListEventsResponse503Headers the declared response headers of an HTTP 503 response for ListEvents
+type ListEventsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EventList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListEventsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListEventsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListEventsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListEventsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListEventsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListEventsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListEventsResponse) GetJSON200() *EventList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetEventResponse400Headers the declared response headers of an HTTP 400 response for GetEvent
+type GetEventResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetEventResponse401Headers the declared response headers of an HTTP 401 response for GetEvent
+type GetEventResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetEventResponse403Headers the declared response headers of an HTTP 403 response for GetEvent
+type GetEventResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetEventResponse404Headers the declared response headers of an HTTP 404 response for GetEvent
+type GetEventResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetEventResponse500Headers the declared response headers of an HTTP 500 response for GetEvent
+type GetEventResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetEventResponse503Headers the declared response headers of an HTTP 503 response for GetEvent
+type GetEventResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetEventResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Event
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetEventResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetEventResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetEventResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetEventResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetEventResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetEventResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetEventResponse) GetJSON200() *Event {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetEventResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetEventResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetEventResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetEventResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetEventResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetEventResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetEventResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetEventResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetEventResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetEventResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -18996,6 +21189,45 @@ func (c *ClientWithResponses) RevokeApiKeyWithResponse(ctx context.Context, bran
 	return ParseRevokeApiKeyResponse(rsp)
 }
 
+// ListEventsWithResponse The brand's event feed, to reconcile from
+//
+// Every event of the brand still within retention (`EVENTS_RETENTION`, 30 days by default),
+// in feed order, after `cursor`. Each event was written in the transaction of the change it
+// tells, so the feed holds exactly the committed changes.
+//
+// A consumer that polls with the `nextCursor` of its previous answer **never misses an
+// event**, however many writers commit at once and in whatever order: an event appears in
+// the feed only once every transaction that began before it has ended, so none can later
+// appear behind a position already passed. The price is a short delay while a long
+// transaction is still open. Feed order follows the writing transactions, not `occurredAt`,
+// and is not a promise of causal order: use each aggregate's `version` for that.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/events (the `ListEvents` operationId).
+func (c *ClientWithResponses) ListEventsWithResponse(ctx context.Context, brandId BrandId, params *ListEventsParams, reqEditors ...RequestEditorFn) (*ListEventsResponse, error) {
+	rsp, err := c.ListEvents(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListEventsResponse(rsp)
+}
+
+// GetEventWithResponse One event
+//
+// An event of the brand still within retention; another brand's or a pruned one is 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/events/{eventId} (the `GetEvent` operationId).
+func (c *ClientWithResponses) GetEventWithResponse(ctx context.Context, brandId BrandId, eventId openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetEventResponse, error) {
+	rsp, err := c.GetEvent(ctx, brandId, eventId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetEventResponse(rsp)
+}
+
 // ListStockLevelsWithResponse Stock levels
 //
 // One level per product and location that ever had a movement, ordered by product then location (keyset pagination). `available` is `onHand − reserved`.
@@ -22871,6 +25103,296 @@ func ParseRevokeApiKeyResponse(rsp *http.Response) (*RevokeApiKeyResponse, error
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers RevokeApiKeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListEventsResponse parses an HTTP response from a ListEventsWithResponse call
+func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EventList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListEventsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListEventsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListEventsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListEventsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListEventsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetEventResponse parses an HTTP response from a GetEventWithResponse call
+func ParseGetEventResponse(rsp *http.Response) (*GetEventResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetEventResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Event
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers GetEventResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetEventResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetEventResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetEventResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetEventResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetEventResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -30049,6 +32571,12 @@ type ServerInterface interface {
 	// RevokeApiKey Revoke an API key
 	// (DELETE /brands/{brandId}/api-keys/{keyId})
 	RevokeApiKey(w http.ResponseWriter, r *http.Request, brandId BrandId, keyId ApiKeyId)
+	// ListEvents The brand's event feed, to reconcile from
+	// (GET /brands/{brandId}/events)
+	ListEvents(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListEventsParams)
+	// GetEvent One event
+	// (GET /brands/{brandId}/events/{eventId})
+	GetEvent(w http.ResponseWriter, r *http.Request, brandId BrandId, eventId openapi_types.UUID)
 	// ListStockLevels Stock levels
 	// (GET /brands/{brandId}/inventory)
 	ListStockLevels(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListStockLevelsParams)
@@ -30289,6 +32817,18 @@ func (_ Unimplemented) CreateApiKey(w http.ResponseWriter, r *http.Request, bran
 // RevokeApiKey Revoke an API key
 // (DELETE /brands/{brandId}/api-keys/{keyId})
 func (_ Unimplemented) RevokeApiKey(w http.ResponseWriter, r *http.Request, brandId BrandId, keyId ApiKeyId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListEvents The brand's event feed, to reconcile from
+// (GET /brands/{brandId}/events)
+func (_ Unimplemented) ListEvents(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListEventsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetEvent One event
+// (GET /brands/{brandId}/events/{eventId})
+func (_ Unimplemented) GetEvent(w http.ResponseWriter, r *http.Request, brandId BrandId, eventId openapi_types.UUID) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -31072,6 +33612,135 @@ func (siw *ServerInterfaceWrapper) RevokeApiKey(w http.ResponseWriter, r *http.R
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.RevokeApiKey(w, r, brandId, keyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListEvents operation middleware
+func (siw *ServerInterfaceWrapper) ListEvents(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEventsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", r.URL.Query(), &params.Type, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "type"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "type", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "aggregateType" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "aggregateType", r.URL.Query(), &params.AggregateType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "aggregateType"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "aggregateType", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "aggregateId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "aggregateId", r.URL.Query(), &params.AggregateId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "aggregateId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "aggregateId", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListEvents(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetEvent operation middleware
+func (siw *ServerInterfaceWrapper) GetEvent(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "eventId" -------------
+	var eventId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "eventId", chi.URLParam(r, "eventId"), &eventId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "eventId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetEvent(w, r, brandId, eventId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -33529,6 +36198,12 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/brands/{brandId}/orders/{orderId}/events", wrapper.ListOrderEvents)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/events", wrapper.ListEvents)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/events/{eventId}", wrapper.GetEvent)
 	})
 
 	return r
@@ -36455,6 +39130,300 @@ type RevokeApiKey503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RevokeApiKey503ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventsRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  ListEventsParams
+}
+
+type ListEventsResponseObject interface {
+	VisitListEventsResponse(w http.ResponseWriter) error
+}
+
+type ListEvents200JSONResponse EventList
+
+func (response ListEvents200JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents400ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents401ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents403ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents404ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents500ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents503ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEventRequestObject struct {
+	BrandId BrandId            `json:"brandId"`
+	EventId openapi_types.UUID `json:"eventId"`
+}
+
+type GetEventResponseObject interface {
+	VisitGetEventResponse(w http.ResponseWriter) error
+}
+
+type GetEvent200JSONResponse Event
+
+func (t GetEvent200JSONResponse) MarshalJSON() ([]byte, error) {
+	return Event(t).MarshalJSON()
+}
+
+func (t *GetEvent200JSONResponse) UnmarshalJSON(b []byte) error {
+	return (*Event)(t).UnmarshalJSON(b)
+}
+
+func (response GetEvent200JSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent400ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent401ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent403ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent404ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent500ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent503ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -43565,6 +46534,12 @@ type StrictServerInterface interface {
 	// RevokeApiKey Revoke an API key
 	// (DELETE /brands/{brandId}/api-keys/{keyId})
 	RevokeApiKey(ctx context.Context, request RevokeApiKeyRequestObject) (RevokeApiKeyResponseObject, error)
+	// ListEvents The brand's event feed, to reconcile from
+	// (GET /brands/{brandId}/events)
+	ListEvents(ctx context.Context, request ListEventsRequestObject) (ListEventsResponseObject, error)
+	// GetEvent One event
+	// (GET /brands/{brandId}/events/{eventId})
+	GetEvent(ctx context.Context, request GetEventRequestObject) (GetEventResponseObject, error)
 	// ListStockLevels Stock levels
 	// (GET /brands/{brandId}/inventory)
 	ListStockLevels(ctx context.Context, request ListStockLevelsRequestObject) (ListStockLevelsResponseObject, error)
@@ -44257,6 +47232,60 @@ func (sh *strictHandler) RevokeApiKey(w http.ResponseWriter, r *http.Request, br
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(RevokeApiKeyResponseObject); ok {
 		if err := validResponse.VisitRevokeApiKeyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListEvents operation middleware
+func (sh *strictHandler) ListEvents(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListEventsParams) {
+	var request ListEventsRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEvents(ctx, request.(ListEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEvents")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListEventsResponseObject); ok {
+		if err := validResponse.VisitListEventsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetEvent operation middleware
+func (sh *strictHandler) GetEvent(w http.ResponseWriter, r *http.Request, brandId BrandId, eventId openapi_types.UUID) {
+	var request GetEventRequestObject
+
+	request.BrandId = brandId
+	request.EventId = eventId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEvent(ctx, request.(GetEventRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEvent")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetEventResponseObject); ok {
+		if err := validResponse.VisitGetEventResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -45499,497 +48528,552 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3ZcttKtij4KxnsG2GyCqRJSrItKW50y7Jsy9ZUGsp7oI+QBJIkSmAmNzIhmdtXETf66fbrjRMd/dhP",
-	"fX6goz/gfEp9SUeulQkkSHCUZHufsytc2hIJ5LBy5ZqHr5VADEeCM65kZedrZcBoyBL49eCS9vV/QyaD",
-	"JBqpSPDKTuVywEjCpEiTgD2T5JYlMhLcIz2REP+wVz+mKhj4pEqJVIngfXJL4yikSiQeOX+7T7ZbrSb5",
-	"93971XjV2Kg1Kl5FBgM2pHoi9oUORzGr7FQ6lY1OpeJV1Hik/5QqiXi/cn/vVQ5DNhwJxbiqn7NRTMcs",
-	"nF6jr5KU+eRuwDhRg0gSyuUdS0gkiRowIpVIWEh6USKV/UoJ+Cphv6VMqmeS+NlMwbj+kY19UuVCDSLe",
-	"JwnlhPZpxCfXz9NhZefXip698rls9UcioLjGMrBenR8R0YN1BAmjioUZpGcB6nk3oTyUz5ut7Q3a6rbr",
-	"L4ONsP6Sbfbqr+h2t94MWmGbbfQ26VbwfJSIMA3UMk+/aJZC/5ypZFzf6ymWTG/h00DEjEgWCB5KDdA7",
-	"GinSZT2RMKKSsQYdgI1UHURoNRvt2Ziw0fQqw4hHQw3ZZrakiCvWZwms6af6OR5a/TCcha72UKNwB8Eb",
-	"R4zDKbtvG4yJFJGMK0IRdYngzCOUcHZHro4O3xChBiy5iyRrkLNEdGM2lCSgSTJG5KJDpl9MGYk48c3c",
-	"h6HvkVj0SRxxpoEjZp1os/XhzdYv+5t/a11s/fTq3d82f9748PKk/frFx5ITufcqI5rQIVPmzu6Noo9s",
-	"jICI9P5HVA0qXoXToX7xBr7zKnpVUaKvjsZVdyE9kQypquxU0jQKS3Hgtca4WaAGdNwllAOQ8E+Au7ln",
-	"kmw2N0nKYybxLgY0jvFmUk723hwfnmjAlCy9a6Z92OL300SKpHztPmdfFD7g23s4SthtJFJJRrTPGuR0",
-	"RH9LGaE8JIoORyyps9soZFztEEoCeJWoAVXkjkrChSKRlCkLSXeMdEiy5JYlQCvh7ziSCvZONpvNbOO/",
-	"pSwZ5zvHcQvoMqRfjhjvq0FlZ6vVhiti/27NpZrB+CMbT2//mN4wvYpE328iaY+RapjQnqpHTPXqA6VG",
-	"dBTVI4ck3rBxHZlFvfmytqOPT9/qV9ubLYIzd3jV71T++d//n07FrxGREEq6VJMCccO4R1qNRntri9xG",
-	"MurGjOxd7B8ekmBAExpobPaIDMSIhZYyG0QB0A9Yh4sRS4CWwkc3bKQMC3pzcHx2enlwsv/z9ceDn68v",
-	"L498Um1vkoE+hZD1aBqrWoPsmc3eRWqQX9wbNu5wMwd+Yi4wqQ6ZGojQIxotPdIV4bhG+kwhGhd4CRA5",
-	"D0bucL+EY+0QYFAeLD1JOeCKZi27ZOvLl+yqaGBpJNKba5BLZ41mbErCqNdjiaZWdp2ITe02qfrOcV3f",
-	"sPF1wlLJQr+2S+4GUcychduXpYriuMP1kjxAyu2SYSJ+3Yuj/kD5NYSe77AFX18SczKSDGlyw8IO97+4",
-	"uLND7BX2SXUU0wA4AyciCVlSIwnrpZIBNuKq9CQi1QT5ho139FXp8JLNmSERUjds/Ey6QIFrGvUiFuKi",
-	"IyXhKJ9JcnV1+EaSiHd4LPT5BVSynew2wH2WIxbHQKOiUNN1S+D0o5lY4aBLo8M7/JN+MxM4yA1jI6kf",
-	"7oqUhyzUOCjTINCkUJ9afEfH0hz2HkKBxqS6+eVLzdMnFgzIXSIU63CDLZ5+DTBf8HhsmZcE3IQRFRkK",
-	"qYp34njvp+vzg7dXFwdvrl//fHlw4ZNq6wX5GL0m3XGH2wtiLxqScDIQcShJj4GoNKB89phnB+fXr8/3",
-	"Tt7ocb1ms1kcNo5umd2b3M15qea6kczQHa8GnbyjGvXhvuAV63D2hQYqHhMqZ+ELuRNpHJIqYlVoL6cm",
-	"R0HARlrIinrmlKhiZEBlhwcDyvssJDLiATPEQl9d55z0GzC7FSfx1jY63JJxpI45HZ8QKGeKvq9Yc2P7",
-	"5StW32yGW/XNDfaq3g22N+ovXm1v0q2Xve2N9iZIxw4XaG+9nOQCI6oUS/RC/qXaqfza6XxpN+v6Z0v/",
-	"2NC/br3WP97oX18efP7a8tpbW/edyn/7tfhY/l3tv0xxVa/ypW6mqg+ZlLSvvxymUot+hJLfUqFhjE+T",
-	"qmEIU/xAM9xWfT5DADTgAofUA3RpcCNjKgck4jIKWQmvO8+EhVKWPyXkix5Qooy5IAUjMwnYTn718bw7",
-	"nErCblkyvhuwhBEWS0aqkiG59Yur80kmvtU80gWcncRivBi0wzebTTKb7HlECqRV9tYElBOuV0JCZKF3",
-	"Irkh6i4K2EpYOlve+hNrHw9re6A4z0BTrYpnMqlRuVEqAkKlEWTIKEcRqKBdbTRajVZtl2h1nMZMKzO5",
-	"KN5qA5nFQTIhpEH8v/hkqJejhUI+tjMiZzW6jYSnAB6BGA5pXTKNyxpqINWKHtEMV42Jon3pEUaDgQVr",
-	"AVgeEbBXGsdj4n96DraDO0Zv9IsGgc1i9D74GJVwvFeUKNr1YA1cJSLWC+KC1yeOQbMTknIzvaL9WiZ1",
-	"E06HejwfL0IjM2E0Zt4Q88QC24WL583mBGZ3/vLfqp+e1/5Xg+IFrP1Lp1Ilf/HIX+Y9UfvLylj9l/mn",
-	"ZYDjHJr+dI54ngYDzXdxv4DD/DZSQDZnKqCR+8jDVLmjaBip6ftyRvuMyOh3NkudiuE9dy4jnOhzgmND",
-	"a0Or6doeWqW2B2vPmbnfOH/gYbs91bLxzGmE+fZhc5yhfWjmLKPs+4fNc860HjwfcEnhmYfNd8GknDeX",
-	"zL5/2DxXcs4RpfLBJ3SvX5YjwSVDY0+qBvq6Bvoe6w80EWQcLgUdjeIIce/5PyRaHPOZ/kvCepWdyv/y",
-	"PDf+Psdv5XM96rmZBictXrA9YuClSagYMb5LQNDRTFFrH8AYpb59ji15nwYDVt9HIj19afdQpva5qIM0",
-	"7e+aYQgQL60VdBkJ9CAh8rcXLze3yb//21ajBabDOTKKMcraoSufPYdYZ5+W3wfatxRixmphST5av99f",
-	"Xp49bzWauE65/jrh/al14qclWHHvVV7T0Jgx56DBCI2Vf7XokI2u3wj1mMZUHwl+3aNRzDQShkzRKK7s",
-	"VNiQRvEOyWUktI7Cx4SGYcKkrHgVliRCn/mvXyu9iMWhfVNzxBJBq2yQ+8+acktFeQA2bpqqwfOE9SOp",
-	"gA9nNtVF5lKt0aWysrOpSbmKFIDSAIrkmyXZZg1sB0qN5M7z5wyuhyb4SSNktxaC8nn+bh32W7n3lrxd",
-	"xmJcdrEcUzXpJozeGLPCiAU7ZEhjTR5YSD5cnJ6Qqp99cK3P069pIQgnIbeRiHFjmuFrweeGiztO4DxI",
-	"1Z86Zt9IqVo4ZFzrDiOWmMcjTnw8U782caknLe9l+zaPPy88C5vfF7wXR8HDMBYQ51rRG8ZdXN3jWrsX",
-	"KVfWdhBJg2TsSySVROHgUVFsO0exbGvLY1RgX3kMTNojKY9+Sx1ZHSAEVg9Ha7BzytzA4nj2wBwyceIT",
-	"/p95B+4+WuKlWQ1X3oqkG4Uh4w9Cll42ioMqlwNkY0bf54yFeO80w5Y7NBxGXF+HYQRMbwpx9PfP4dn1",
-	"0GYjR5u3zvqWxZt8T4+COK5EgQYJzXtpHIs7NMWDKSGSj0oJ3gnOHnSwoFWw674eZ/Joc40DnDI0ThgN",
-	"x/p0w1IigFbBOg651pG2HGbzDpe07GnCDh6Pl+BdRpLHQjjOSMLWSTrySMJuxQ0LNVVgX0ZaLHnUYz3U",
-	"++M0PgAO+bDzxZGukdkWCX3K2ZcRC0B31V8TEQRpkrBw15hcHL8+iUI0kydsJBKl9f5ITaIBIMjv6xz9",
-	"litn2O1bp59d+7K4YDf9iBJGEVqa96cJQ6sO+AykFmvBl9DJYI7r7lR2URiBvTyTmS97wn/mwHlArYc3",
-	"lexREetEqLci5eGDcIoLdd2DURx0OhFo1jAaTimBMN8tFXMRrscTNnMsOhGK2GUuizlcqDq+8xhIY2Fi",
-	"yQlIEVpSdLyyQzoGRiEZI1U02SkRh4SOaKIeV2w8o+NY0PBSiCOa9B/GN0Y41rUS4jqG0QrcwxHHjUdN",
-	"wM4GjIARCay/zc1XWy9fkO5YsSeQKlsb04oLLEYJQeySl8ULs926EqKO7z4Wq5mCTyZQaVIBsKq2yHH0",
-	"2g39yIUupDvWFfjI+JJAQFKkJ3qLet6DUMYZrkRJvoSYETCTkYITMbPab+xaj47KPtucRJynjOpaAwnb",
-	"ORK64Fxdb3ahVzdvPwYOOoGHnA4hlCX3klDjWSax4H2WEJAOuNohmtHrwwCX8KMi3QVLbqOAXXF6S6OY",
-	"duOH0SmJw12nzngTSBdSRbsmGEFT4oTRYKAffEzpxiFGZoekuKRl8cBsqO6+/Vi0KINEQDnypOS2KARy",
-	"cbdDUp6BiFR9+5ILYr/mAZmVsbgzIVtuLKGKhoYPSHcA/bFIlX7ZvHKXRIphnEYg4jgKtdgJYlMguEFG",
-	"fEgPBL9cW9Xcr+0Sv+T4fdJLxNCsiIYR10RVg5c1yIkJU9Xqjh5NMb5rXMJUq+PFeB0bsPmDaPoXSgQ3",
-	"+0g5H82k7Qw6C2uMSQRURD2PVh+MQSSNQVGI2S2DECCMixmKWzbUs+jnGcTzFCE4I1J5HjjKXoH1Xgpx",
-	"TPnYAEs+iJgYw9i1GiRCqUn+JQQZUj42pF2L+RGXuwSQB2J3Y6pvc5mgA8+uxWDaju0sW0FiN7s8WUmo",
-	"YnW4ko/EV7LFUKXYcKSkvXaRNDHEcMuzeE4D2z/Odbvi+uhEEv3+QLkI3DXXxowwyZwoBrlhyIRjaphC",
-	"oVEielG8ntml2cqRqLCt5fEndV97JN0JHRxBwiD+kMZyh1ACxkTe17iTG/a7jCagOIGplpIu1bJjn1OV",
-	"JhCBfgf5FAhFvSUPw4sTMPOnYcS41s5oBuJ8KGvpMbqr/iiMpGYkYY6zuaegzDRE9s4OyQ0be8apYP4k",
-	"GOUERgPKiydt7c67RCSelneBQnhmHw5IJi7Dp0+f6q4lsjwohuZPgA6hT4MRJUgqmfW9bTXJv//b7DST",
-	"1whxsHD8104l4nBY17D6TsXDL66dqf9rZyY+z8hXeej1HCVCz/VgEdLuzcgb1yMq5Z1Ipq6qlUfs9/oQ",
-	"4bzK72s+yhpUv+1eWGejlvSvdHNdQD3G1f3E4riONxMN4VHmlaOkm0oUuZI0flzb1hWX6WgkEsXCYxZG",
-	"9BIA8ICDT/MBr4d6xGuA6TxDR+adnRC4nsC8seWiQLZQAgslZqHL40A2QB0GqMObj23j0DqFPwka/1GR",
-	"4JPWAR5oPpcYh1IwnO98rYBH8LuZ1pe3a3SfR/yWcSWS8XMa/iOVCoTtH84qf+9VRKoCMdTqGTDPMihP",
-	"PjJJdAXnLAA2ZrJdMiVWKySxkMpJ2XBUlS7TcA7EcKjVvHBHE6khHaNcgSbZAb1lpMsYt3pNg5yXJL5M",
-	"hP0Clwf7iOsVhtBVm9EHIm40zRi+/xmfIrRJDu1lT9ecU92+CbfxadwupOoX754JJX9iRwyaJfwJhDRz",
-	"I2Y9k2T/9Pj48BJQDFIhkf9lebRo4Q/0PNUCtjqIHEaacdqAA8DQZ5KIO47pLyBgsLAGYetLYe0e2Wo2",
-	"SUIh7wZyUCjZam6QKqbGjBIxjCSTaPDj0zYQE7y91dy0r/SpYhDJBUHQoM4ZxW0k4iiI9GAJo4poMNAe",
-	"CJcJk4yHtZ3S7LGpdAKbt4PZI3gMBoaiR6i9yrDkUKsJAKd5lw/ytR6R2WT4jRGF4PyGOF7mBJTREE22",
-	"ND5LxIglKtLspUdjyTxX5ECn+aUWizXa/3I6kPxuu3dT/zi8uwuP/rH98ae9d5fiZ/nbxk9bZ9Hot3hz",
-	"8HqLt25fvRs0B0e/tP/WvHn587A1+rRx+1MeOvkuoQEj78VoBGJGJnTuVCCaeRTZDFLSi8AvBcK3Vxk5",
-	"i51YnKsFPHydK6Vj2m25S5jYoTOejUKeN14OkPkk6oTdndlHMZjUBiP+WoCOWaEzcJ7MLrr/YBiltGei",
-	"9RbhR/EUgkiNF0ag4sj7+tF7rwLqabL0W+bpe6+iyWJrydeOIoy80O+0V3inDQcgpKLxPvD6pd48y1+A",
-	"c+ibmgBLvHqOD0+eH+7VQ/jmMJtzcPvmJHIsPBI8FHx1/JuA/JS2fnhxSjZaL17UW4TGowGttzUBc7D/",
-	"9US6RGHGdiF14te9+i+fv7bvV01+aJOAjiJFYxIz/Ywke/VfSJVyMr06oqW2mrMzQI4CqFpt8pp2u7TP",
-	"yIVKGFMlCR/LQe3IIlw++BWPFNksGXHWGGcF/MsHOvnUIi9+OpgcafZA5xkmurSJUcUSMhM7pgeDIgQr",
-	"EoZuXlbALYaw2AFa8RYFznsVU05jTxWHbzfbL+qtVr29ddlq7jT1v1/c4UKqWF1FQzZnzNfjcvNUKo0r",
-	"/IaNCQ2UJD2RgO9XKjGSkIwHEgoWKdEPJSy3yomExIwaxxXApnhnlhGvl4EMWq/kniqr54Ergx0UFr1L",
-	"eBrHYPYGUbC4tHaz/bLebNfbG4uhqsdB2xbGw0+tbxBxVQ5gzPDG/PU8L4lUIbE7Yb3oC8h1PZEmNnNO",
-	"siBh6pkExx5RLI71KBLDVIqbYMHoOo5u2fVvL3+6KQNctDKqvmwucyAxlepKWlyd3rb+PpPuM/wqxm0a",
-	"JXIY8VQxUk1HIWR62XxwwQMGRmj9dc0cZtQzYr2NjCy5Ji8um692NlsPOtBp4edCiYT1EsHhagQ3RI55",
-	"UAaaPApXFkYA6QX1yB0tNlc8m6ok8e/PXiVSbCgXslggXGfZNHpSswqaJHSMzBos43g864BgUvDSy82L",
-	"mxjJC9C+uGOX4rgUzb3DBfRx11oqB8Buj6IlZPwJSdrCcgWgloEyr7eix1gRbDB1YYzZe3ROdDqZx1Q4",
-	"yEGN2dr+l7oDfb+WJzz6RWzzi5dlGhUd4YXWf//8teVttO93nN9XT092FmtXNTGv3rtSSdRNFZsjo39d",
-	"LGMUwfU2YQzM4jY3mmazkGogYpF4kH3pkUajUdvNaM5Ws0EOaDCA+BytrLU0ldpquqTbZkrfDSLFiBxp",
-	"nYgqwiJQ+RkPSfV0xPje2SHZgDQrjO+gpriO6BGDp2OMAgLbgj5H82kdPvUxs0FC5I+t9GKMgbwnkgC+",
-	"2pnIDs636dd2MZkZkyvsBttNdy8FnPhaAcBUdirdmAaam2gIaYFbw3dIv7gnstWcRGNAhsIWprF4HtQm",
-	"FNQJyVRfrL00jNTBrTUuL08JaKBE4tacmuZX1k+IpQnAAlb14b3D0LelU0BYilQmJ1mmBMIRoLsEkxIw",
-	"pkkWupDlmNnmyGl3A4FrQztYgZ3aGNeqLVBlhDSNFlIMmeAsj/UxG5Es7mXFxEaJuGUhzIGRf1XrM/Gs",
-	"RxSTDkwZnDxjoQAGLsA0CBEqhfVVaSFaA/29GD1CNGNlcoCuylqDfGQjlYmcBADzTFq3MFYcGiUpZ2GD",
-	"gPjnOHoBPl7pca0smvbWOsYl8YwRplEZLEJdkSqNb6MIqmUYrul7JPvI8EhMblt5TU+hWKwuWW6xZSTL",
-	"aDS5yI1Gs9FqbTReLrNV6WZRr7S6cB3IKuP4nJ+qbOnWpfH0aczc6xtCli/yWPwexTF9vtVoLjN3miVy",
-	"z6AXgRahE85CRxMq3kJTSMamXkLu4aNocGtIl8aPmmWgW3roTdBv54p5haT4aFRxQeuifanQlR3L0wuX",
-	"Oef6TgJmEQVLlGiqyABCBDVR9a1J9RpN/zYBdycL75kKwKCK+GenF5ekGHLhN4hvqPt1TyR9MwhEecRj",
-	"CByapP9OLDSqjoIzW6FQY7DWnM2xP5Okz7iNz69ieA9UAWO5Nh31uWZZmuoOoYCgZoXWPZWVCDAEtkGW",
-	"ocI78BHgoA3lNjouXB6TI+/EHMBlu4YyaiyEYC/8JAtNxz9jEdwwDFNBkEEtPPxapCr75ZrGcY78dlmO",
-	"KdycW2guxLXRrSG7fdhlyXXChprdg1PU8nG74+KHtv5Y8dOZU+ZbKh47XlsXsM4ndrRCMYEJCE3b79wK",
-	"EKsKhAGTMnOyFO/ChRbhtQK1Z6LsYMc7xIRhddJmcyNwRoAP2IR+xcYfBt13QXQafTi8+v2wdRIdykN+",
-	"vhXsH744HL5tfmyPNsL9D9sNNv4wCjaO9YPxz+1tFbzbHnX5eRxEH7YbQTvmc8xhh6Wrx8K2KVdRbMSn",
-	"qTCwouC/vaiETHaW8yCmBLGhNniZNfPZdX2JAU2SCNQWaSsKTgplc8HGP8S/8A9x0O4nlMfNQ95cD3oA",
-	"CUsH7WXF0y1ioPlsButdRPSvpCm/49JreNErIOAEdN31uSddRtahyO2qrq2nMDIDNwgWOr/27XPryY9L",
-	"GdGnLXd7nMZjrYbE5ID3I85k2XsyTkvqiF9BhQKPhCyJtHqU5TOAgYAqLIFtkjDzKWk2ZZ3NntJQ5Uc9",
-	"CpNQVBix5bwccfUCnDbzS0ZNSWfG4gdQcg48n7Bo7Mu3NhNvn1zqwtvxfQQumPtcxEUac7538ub69NPJ",
-	"wXnFqxzvney9g98uLvfevi2SnvzLqRN+ncY3h4oNzyHnY73bX6I0JCnLVW69y6y6O7W5gh6BMTOTgbXY",
-	"C84K6F+AY1eImFG+3pV/sZQzIuIh+1IYekE9dq8ib9KF6Tg3aUn8gZ4JX/fwYliIlmJBGt9cjSRLlCla",
-	"JtcJV0Fc//WrDTR5Y6opB8zQM3IiGqQN/oQoYHtDkWrNsrW9vW02Wtk7qLdebbbrr48+Vu69bKQpyjg5",
-	"xvY2CAfuIBv1T+8vnZi2ClTgrtx/vn/Ybd0HOBo4WTCh4fEQ3281jaBi/5682aVXdf65rHWJViRDxft6",
-	"v/aq9ykPWAwl9tZAo4RRCL2t7KdSiaGWx0zmrxqwKCHDiIeN6Xgk+5p7b+eOMGHGbS4u+z69URjWBgGt",
-	"sVejnZ7lIViBSBIWKDIQiWSkC06LMZGKjiCPhzsxRzsVSoZpMLCJuFrBGQ0SKhnG82Fg6TSkpiZ1QbZg",
-	"/ozEOakKhQq0LxaHa7lbWD/CanIXxYFL0VLwXpQM18XLER0PGVfnzNA0DYToeuNY3b2+O7oJD+/epy+j",
-	"L+1XdEP9dkanwT79fkmEQIIRCuZZsE5Dzg+p0uzDUSJuoxCiVaOwVpTn5q1oxUCkUoQH2ocWrjVAaKj5",
-	"LA91wSG92As9BeG1gi9INcJveqlKE1bbJbQrIRMxUlBe3aqo1vCydnDGA3z3q0Ywfg/Pfs7/NtrzuJ9X",
-	"wWpq5mstg03ebRsv6Wzj80xsfJvGvSjGq7U6AQZVP6nsVM7FmMbkGEsrQlsZEGX0byZufpEM2G1VvMpv",
-	"KYWKv5Wd1r1ec0IDjWUn6bCL0xy32hubWy9evtp+97qENtv1uFhRWNqKqGB2sqQIMAVLG8eZH257a75s",
-	"M73nwlYK21+dIk3GaM5DjLx+8hqIgUU2dyr9hAbsfzNfNAIxrHiVROBlBW1omgrhm/MBfQAP3dux5j/s",
-	"bEQ/PQkHWw8UhpoNDltceZ1bgmk3n97XD/YuLvNI8gMqNY9K2ECkskTSoIGKblmhJjSqXAs1MJpHQy8R",
-	"xIthzYvDhS0IbKSwJcDLvHOin50SQvRAZpzZkF9X4giM+OriIw3pBDZaFSmk5EjcspgGDE2vmOfiyity",
-	"IEb1zVft1kaBxuWFqJdWdXMy19ZkTg6i0SjifSeIHSPT8yDoLOwc45NNMHlJ5O99icCaw2G+1c48V779",
-	"Mvdj1rlM3EEvGluXBCqAY+X8LtFgewZNyZSWuHZtOdCRbclVlAkKUH5Scu0i1jqUmgs1IYAcQZCs6bMT",
-	"CjR7F/dQFtSUTJYgn8rYQlJAnAfJ3UBIZlrh5DBX6PqaCoNdjJjbS9lgSlB1KQpTyny8HDenR55NECaM",
-	"ByuQBFoIQivGQWUE7aGGF8dmYii4V1G0D0J5l0klWRyzpEQAL65uLljzJ9c0yxcwbGEuoQb3G+eNJYm/",
-	"eRNp/wT0Fr2ZP7qCGS8H/VILu8CH7+35zH/pUj8zichoIbQSt7Pq2ejrNBxYA4Ufk+8kDnPT5Ln+8uWG",
-	"lsKVio1/EbyGU4i6Gpmd3u86xDZxOdHC8ko537ovbudrhcbxaQ8AOPewL4/sOxpSmQCmwbGiIB2ulYFC",
-	"s5eWC2e+YTNSPzDNwNNs+M40oBU8YDvEz7IKfAg93dwgXSrZi800iQs5DBttotm0GGJdyVqDgCc4Ugvd",
-	"5zdsXO42d/MZztvD7dvLze7R3Sv+y6glfw5eDD6EG713tJkeiK3o45eXn347SYrBy9kIv+7Vf6H135v1",
-	"7ev656+bGyvHL2cjzQPC1L03x4Nwn3P2ufKxqvG58OJy+g06SQqJpRMe/CIOuMnbpiEgxNZESpIBlYPi",
-	"oT08M3WByy3fR3EbpeB1eN6UtHR4cUo2262XxHJGyKHbgQgj29IYv4E4BU6CKAlS06Wgmr2NvYg48wAg",
-	"vZSHHhklLIhEKutDpmjsEcWkiZQNSafCRTZlpwKTShKzniIiVbsQUR4m9I6bb2yw/Pvzjx65ODoiIiF/",
-	"P3gLca+mQWAN6yHDSoZ0TPqJuIOOj2QYcZFkvbCccKS9gzcVr7L39kT/PDrSP4/hk9M9/fP8Qv+8gk8+",
-	"vdM/f9FPvt471j9f689fv9FK6ut38Pl7+OTwrf4J47w+gZ+nWg15fa7Hf30Bn1zC85/O9M+f4fdf9Of7",
-	"e/DzjR5h/z38PNLP7J/8rH+ewu/n+/rnFfz+9wP98xctSL35oJ9/8xF+hyffwJgH7/TvB+d6loNLvZKD",
-	"q/OKV3n7QX/79qP+9t1r+HmgV/juvd71u0P4BHbx7kSP/O7yb/rnz/qT9x/h54l+/v2lhsz7K/3M4Rs9",
-	"8uGRHuHwBH7/m37y8Bx+v9Br+wBjfjiFn2d6Xx8P9PMf38HP9/rJj8d6tI9nn/TPc/j5ST//EWb/+IuG",
-	"+dGeHu0IVn70Ub91dK6/PbrQqzqCJ48Bnsdv9CfH7/SZHsPKj4/1u8cnepxjgNXx+ZX+CZA5/jv8/ATP",
-	"/KThdvwzfAKnfwJjnsCJnxye6p+n+smTM/3MCcD89Fj/franoX12oJ88e6efOXuv5zqD1Z4dwec/a+j9",
-	"bU9/cn6qPzkHDDm/0u+ef9JwuIBvLwDfLvbh9zf6rYsDPebFO/gcRr440vhwcaoheQHQuLiAzwHfLv6u",
-	"MefiZ/jkFw2Ty/d6lssP+vnLYw2NS8DYS4DJ5bk+nctL+ATgf/mLfvJq773++U6TqStY7dXPGnpX8O3f",
-	"4U79Hc707zDa36/+XvEqn8Cc89Oe3tFP+2/gp97FT6fwyZn++TO493+B/f5yrM/9l0/vilEAOKGjJ24U",
-	"NN2NkpzjWXyuL+qrML+NuYnISENt+vG+Y0dYgZFlBj0nbGbKCpPpnVl3HtcrtjkJjmWigVyDzsrp0KOB",
-	"mEyy/uvmJmk3ycvtzRek2Wy9Kg662ZzTO/LXZn37r9UaadQ//3VV8SSM+pGSHqbSYHGQv5IqqZEGqQO3",
-	"nmnQnGlWO7AnUmSc+2I4ogmkmEhWj7hkXEZaf4VieqHtLAtdifUj4S6RaZKIlEMNWbvAhOUNxJ/yyA++",
-	"KMbDNZSp4q4PblkyJhguiz3E8EXs+SuFTQrqinC8S/xcl/Azzg7dLiXZntjz14Li8aJEjyoqJsuqI2We",
-	"xbcRi8OsNldxFtP4qkw3gK+eYetpYhx5kNdT9UG1+3Xjc0PepKZ8sA+9CxtQ0tT3iK/fakQQOV3WrtIR",
-	"980JT51hhu6lgeq22J+nl3YnklCamPLUFKnJKuAhmJ5JWJO+SH7eDD3/buqa+Z7JMsbKNv00plBhMskb",
-	"LuSbWNRqbL5wi4eQ77jsXubuo1WjvRa6vR4jdaj99KlDwXJJ6Ws65azZYdK0IPJulqsstrvUYmHwi6Ws",
-	"UqfOo/bNv+dxntPXF554JrPq8knUHyhT5xeUvF62d/DTU1AkvNxc/ExmGR5mjGJAxMaKEaWreS/XSB7K",
-	"W4tmFmSD+1NTF0E/Ac5FSUMTSLPadbRO7xXRqbUMOuUWvMcL/DXrdQZfBJInjuh1COH3Cestd+T/EbHA",
-	"6R/cXKKF8Opo8Z7RWA1WhE1upbdWC3FTVInEzUKWagYpW9TaVrc/XN2fEu2qLOZiStieX3qnZHGvvknu",
-	"8Iul0H+dqI9lXUP5e5YTzy+RUggfySYplkGZz2vyGZ+csBZNxd+BsE6cypRUc3rHWYJK5JCGjHTHUEpT",
-	"oI3VqGketmAeO7UJXAPo3IQL/KgEp6bO3SFOIwYqrknoMlmSeWqk7TNQmCh/Z2qqQhzNjFQkMBZbjWw6",
-	"SCKPJXKtRu15Noi9+i/GSbJWmZdWfaPtOER2yF79F48069seudbKYd3d2ZMjMjj57GzfCZcLoU0FOjcR",
-	"2LVyGMuR6EcPibqbNraMlgyRf2A43ui7BMXPsH/NrRd6LDgrdx5R8N+TiBsXS8ojJa3bqKg1BWNSbW1v",
-	"b2OtoKuLN1BKaLuxva3/mFCltrdfzRPTS9OXjk1bn48RD2cYSSC/G8OdvbyCUNTnWBboJuLhM0lCFisq",
-	"sZCxoSoxC/ssKZZM7nD0O0lC+Rh74NV2OrxO/IQFLBqB2SdhKk24v0N8wd9THr7RY/vo8WWkCU+AT9F+",
-	"02zAEHlRbT0KBLRNDfLP/+P/Jk1SNeWC9DZqM8dTCeWyx5Jrkary1QSkues8F81e9O6sSZyIK/3yxEOF",
-	"12NGJZv1EC6lMLeZIdfRp1b3X2eORaoDFptjx9KMstbo8EJVAjgwzbMyuNs4QuBe+hBRa86g6P5pmidl",
-	"u4e/YIv6yuYKWoHp5ZNOsxZAwbo+UiRp2aJ2vlacXUP5KF7/nSUiWwDLvoKPbRXetd7sFYxsE6+zPjUB",
-	"W5OvZ18BscFdTr0/EmgwnzO9heHUuzOWXZw3P41l38+WdJ+d+TrLdtHiQe9rLFsF7jjAvUYgjdn1W5qY",
-	"omO/ZtTxPMM6+8mei/L2w32D+vlr5grYDy7NIk9TVfLpIS+8616M/FN7QewnjiXj871XOSkmbxXJ+Sui",
-	"BHnZxiAbTaWvLt/WX5FqN0jGI+ihGELjyF6aaOq4axPXoKoJRAugYKySlEMtrhr+7UQ9tJpes9nEEnGB",
-	"GA4Fzyq7yAbxM67rE7hg0hH4oHwdzQvBiF5WbO6lKxhCdf6hSEwWXbaf6jCNVVTXfzhP17DyvmupByaW",
-	"70nL+U6UCnDaQjE8Zf0YRQn5YULHy6Io/aqMoA3pF9iO1I/rwzVC5rKlyCeF0j9Lk/9IpcmLznQnUwKs",
-	"9KsG88WxuGPhHjSjkOXGfCCRMKAsiJpoUSAwhL7/dwU8/7USYF4mmMJ5wOKls9BgI7ikMg3qaU1hsNTz",
-	"LOl4sX8KXogfUurWs6B64CA/SGGVR0vrmJF6sRAQ0RN5zNZI4pjl2VsyQ2NxmejMm1W8t2c2hcUjfc1Y",
-	"JAZoRFwjCfRUhEIyrWaztWsDcAUZMTGKTbOaSAvxthnLDRsXlUb94lzfDnw/rTeWJUsv3OSCLBRszJbn",
-	"nzg5J0LcQMqJR6Ke1hzXKl65bmbJsobdCe+qTLtKKLrQtoGGAigntcrTf6SaP069b+s6zczYE5yrUBLI",
-	"umAzUFogzc3rMbeyjBhN4mAJIk+wjsV1iYpUv8hIygxDLlcsKc+dc2lCbZemIR0TKm+y2rNGA88ZM+qc",
-	"BQ7tCqr2sWkRc0rlcVa3n73nfPjWzuQ+aCbNNhfH1nC6mhSD24hZ+DfH/ThlvM6MZUMCR2+raQ1YUiwf",
-	"1FzZHGbXffhE3Q5+W7AvsLlAlQmb6Ii9zmx1BCSHd1SSUUyDiWIH7Qc66fO9Owv1Sg5lJlavWVN7CZE7",
-	"Hz6XJ5ercx1GIYmUU7gWdL2xVGyIDNL4UeoIW3nH2IgltZWL14ZPV095ayUiru9C7mEqSddBcd+0NawC",
-	"XATP6s/Vdq0+7/CzZxKj4qRLfnIHVEYAgaAmKqJxPL7OEMdFIpdAVjw9+Qyn1nzYFZWnCc67utwYLnV7",
-	"k+W1iTUkhjLGaS5H4VBd3plVNk4st5rvCZ66RvML+Jr0HbwSzyQW/Rxj7zkfj9FHgwnOT3zjqcR8Ly6w",
-	"5HqBZ8H6cpx5fOYF29u30zgfFdkZfFbkZvjYBDP7NoWdHfL5fXyNuZazuuEB+YacVzBJszEwNYjgRuMP",
-	"MLqqRhJouumwcaC8K5gXclmjBHDrqL2lQsgDZIroiUK0NEgvV1IZbA7DNE8wmb7PJJYjXU7emJPGPp3u",
-	"sHxmdrZcJ/34KYo9loa4tVeORzWZ4/NgevHxalmQFtP8l4hXzYHkzU4VLyhVc0U7F628wuWeQzS+BW38",
-	"nmRx/RDNb4jCRQTUa5WuAwMa9prlYPQTS/qa5EaJVLsQ+QR/g74RSRJQoMhUkVYTfTpKCFJ13CKQsgrt",
-	"6Axx9+1y/NpiveQBYaMuyv+2UCeZJQr7vt/hRtwk//zX//7Pf/3vRtbAP/75f/5/JJNrzQN4X0hVy7i1",
-	"/LESkXfihYRJ94XssQ4nhPzzX/93UvK/GR8XnzAD/KsZ2/mHwtT05/bf/zv7q2VeL/33fzmgs0J+hwOk",
-	"H1VvWCoObraEeJa9AX/uO6vA7+1S3jqzwzdTH+zna7r3KmdFLjfRFrY03mf1OB+sCrPoRuX/WySf2E7u",
-	"ZaFK52/3yfbm1ktiWsY3iK8H8FEFkErTW3J1fgillm4iHpquZPpZCMEJmZ8/KDm9YdcBlczqC5mFK6Cc",
-	"yLtIBQOCsZaP596y+SdFN1fVjzikWV3Dc9f52z4kPe4SNhypMTaPzPl2lvJimpZmOLmq2DrTK7ZMnTRz",
-	"ZNZraXaYU7rlKpAUtM/P3pz0HwO6RTCrNbDwj5qKGO+KcNyAsLkdsmKam1dhSSKS/fJL9V7ckSHlEKkL",
-	"o4GjXpp8O+waOoB2gfrgSRUeQveCQVN0qPh5LctrLtS11k8sIoygCT72EYNkPh9WJPUtqDXIqf5IM8n8",
-	"8ziSylS6wOABzSVbE9mbE4b1jfZCUROHL4lp5owwDo38NYq6kFhnxzXPRvAhzhtKZcFpMzfbn31rRDKf",
-	"tJqf/dpOccuZ4JswFDtEwnYNpOBMfSLpWJKBPcj8UTyzpe+Vk6E6We17+pZFXCo6s+qc3SpkrSqU5TXk",
-	"iAjgrmm5qCi3244lWaOe2U7HmdM9kyBJIWXVerKd1ensFnGZ9npRoInmNTzle8SHX2yrHkicRRHpOuX0",
-	"lkYgFvteIdbwehjJIWTSesQXtyy5dsIEEQMsFAALlj4GQ5tmOUzNoNMS8Yc3W7/sb/6tdbH106t3f9v8",
-	"eePDy5P26xcfK3Ota9kIm8DoLA/c0iwyu0ybzVLGpyIVTzhvjaRPnEszu2+QKu2AdYrG04FSI7nz/DkD",
-	"EOlZk0bIbp/bO/j8az5HHW6DR4Y01hSBhXUDJY+kXKajkUgUC+tDFkYUTJ4eGdFxLGhYV0LUY5r0mX6U",
-	"mkJJLPRITyTdKAwZhxCtek9AcZkhUwMR1vUnhqV6IOTGUaA80odSNKME8sCBrtdx93rwUSICJqFdt0cS",
-	"qlgd0rT1l7A7TmO7D41kUcDqDvZ5WQTwjE9VNGQiVR65SyLF6vmiwHdY76ZyfF+8cgshPAnggkaVRAv1",
-	"a9NHDtHEsbrmKGy4dZnu4bLoEi+fkYiGNBhEnNUTRkP4YK5chIHS+bZsNzVQywzhtZfWZK7nUW+7k+wJ",
-	"orcxrg3GzbDv+h9Sc3RnUMjYN43UBGfkjsVxHR8mHy5OT0zKfDVMRzF06YQ+455WTlRCI+gdqk8a48e5",
-	"qWgUglkZo/g22iRmtywGuRiIBXIpBKjm30GchlrMgrU61+IarsU1iqXVzdZWyZp9OsKFRYI/h93hMOYW",
-	"XSshruEWwQgbEyMIm8CvJVIYAyj1MFI4iuaecL8AZps1j/h4z4CvmnsG3+m1cYFlmRImRZoEmsmaa2m3",
-	"Vmh3Cu+18L0uVj6Dtk5QL0HvjRY+xjGsmAYfZSNQ0qUhhLxTlSaMVEUCp6lHibhGNcGhhUdWn6zmERr3",
-	"RRKpwRBPE4gP9NBL9AJoGkaMBwxWQ0kc9Zi+yKTqsy8jn+ilUOXXbCApHHUea/lMksvLIz0u+uWoso37",
-	"xiNGRnEqyUaTSBOMr7+5zvwLZk96MPjmmSQ4p5b2IOQzdN+zDffK3ptu3qd3Y2bybOszyNm4o1IvFzvi",
-	"6i9NG0EYSpI7BmKLuaEsJFVss6eJrUcSETPT6aJWPKcgYaE+cRrLbIWFVpp6HuyXmIXHVk1hCRGH2NB/",
-	"YkzbNa+IA0gi3CaJkbRTeXbPejZbTd/kKDhjYS/BHJSUE72G4qhg30S5WUtLfRrxyU6JGpCFWTKWBUPr",
-	"WzjR57+bYlQVADKmgaFvuSBr0kDwsK7tKWXDwbtQwSCDInYytU/acy5CEivFFUCY5wVOQRHusyWlOBAc",
-	"4TX0iYBRthFqGVJFIGVG0pw1+6LpM74qb9KpFyFrJrPlGekcu7pr5IeRLj5eGRJnJMGIX6eSZaOo3ECN",
-	"HhgFHSP14kHcY+EuoUkwiG4ZdHHmUjEaZnCZ7OlYGNcBDnRvNs/sEuwVCc/YcjhT47JrLYUAHW6Wj4dx",
-	"6M5N1Zs2mGv3nEswDo9stWs7xM8qyJh+mzQrbpG3C7X0yijWOGpMpboWd5wlhd3ihSZ3Io1DTJTRhBZO",
-	"Qx+sFtspJ4wjgsH7zng0HEYFpJhsuY3NtbOG2/qlbDB4doKS4Iqvs7appLrZbtulTvZatfVvJiiHiJlR",
-	"JrLX7cqeSUPGsBl9lzmtexKR9lFd2js7NISDKnZt5EQYC6AmBKp6RlaRthleJI3Ys0skY8Q/ZyoZ1/d6",
-	"iiV+8WrryZSKywZ1uxJL4HHljWZlzXAdpER49SYXYs0SAH/7uCXJtyyhcTxzrdZ1cq1lxBmX2D4z4xbr",
-	"NycGK7nH2SBYqht1R5FAcxQ3oFJODYXVo/NVmXcNSpv7wYl9MJvJ0KaC1pkPAkdk+DELFAtPIRfHL94t",
-	"zBC8ZbF+ErN1/F19Ej4owT7pQ28XF29NCMpk2hyKWcWtqIlYUk04TGZUWOBzgeAyzSh1FLLhSCjGgzH0",
-	"k434dS/WHMPZnpWwc7LtH+av1T+yMexUqiiOgcelnEe8PxNPSlR6e+v0FWMcrlWmM+EZ7WZgcoR5ORAJ",
-	"emOKtN+1AmQXmkC7NZDbkM6HGUPIL7dNltKPSRGHhQPCmdWADcuBl8sJhgKVgsqSdGTF5l4YGM8aF3W0",
-	"goqSyeaEMxYC2k7PZYqIIVM2waHXWd3nGXe0YAQrXlCAxlSUqV8kp9O2UgdHJyysoWCosYDWYERP/RIC",
-	"vmDoxRgbv2gaB2sauQNOBswM+JD5E03fuDrrd8jtQA6pt6sy5qhEywpRwELIWc4yr7TuYIcx5BlcH9ea",
-	"MvZicecgG7gVIXaXFDo44EfZtnsgaxBKXmzWu5HSmzYGG30AjvtkmghM7WOSBGSTaDJZAD5sM7tRelLn",
-	"UqFDVJEejWNprpilgJN2Mzt1DiNqnaMpz/0G1mm5O/sqGYvKNajsPqluAaJDh31LVYHTpYmpsRyLvokV",
-	"jYzNEjy+fmasgH0h4jKCNnpDxtFaM0EltlAAJyEbMR6ih8pN5K5p5Aq1vFtNGA31NiQYLK1uYx8sHdcd",
-	"qUBuaDCAso/lpDIb01iLCuPlVtRs5DuR3BhlENU0rZuCOEKqVMNDXztIo/QIJXdUHzMqspDsLpLJgRkN",
-	"NZBrM1cI1qtra70qrA++IoGI4yhkKBxq7mOZG3ytNcn88BJxBxcYVxrFMQSzYvW1LtPSYcJUEmmAaVql",
-	"P9DUVI+kGId8Sv3AGEqbwFuFFRsdTNKe4RdA3K67qRwXFo40j8b6nMdGyNDQvBtoSVAONH0w5DE/U8E5",
-	"Q5Kk56j62LL27PT06Pri/d75gV8zIYKckV7CkLbo8ykDLTkFSgwLQXqEbEkPPWSU3w2i2OzB3i2UOovi",
-	"ryupa1qvD3pCAtHYomB3XZEi5Kut5r+02h4u629ZiEM5B04txYDj1ePYG6j5FXp+zYmWCUCGNotETtmO",
-	"8Dp2NU4A0do/Pb/QKjbKJ6Tqn55dHp6eXJiATP80ifpatTCz+XvQKby+L7hKRFw3lu76MZie/Joxv+R5",
-	"sKZOg2VTejBrTkPvEOCOteP4ejnXe0dHp58O3lyfnh++O9RLkUyBqa8K5xwZ76vGftP5F6TpkRrXstuG",
-	"tjA9ONzEzIkHrNs1QhpFAxvS7BIfaZpxJ90NomBgzI0gxuLOYDVF9kxHkZYqXHOG27fgho1RcjFgQasL",
-	"WMBC0C4ygFBlLFlDQwHNyKW2J71wPTTKpfB9BgEIXdfsOtCqkcBgMWuiMICByrB56Z7CfGU2MjOfkcqx",
-	"btS0rcyOgAK1o9obwNhVCw5SQiZyIe5gYyAOxXwJNqZH6whSAHSR/cX3iP8c1F7zO95q3wCt1CvpKKFm",
-	"BVTeWJHRsf/gNadxzJIiu/cM2NDcCSMEFBUmUtXbvmFjuTOknPYZXG1rKodwSLjaVWdp8tfWZ7tgkapA",
-	"DDWbA/NPzquRosNNPT4+vEQzi6b03RQpDOXyLsOoQE9UNdeqhIySMHJQJBDDYWTbYgGlIv6b19c40/Xl",
-	"4fHB6dWlb84WUUCPayjgkI7RSjVGANFbRrqMcQJmchY2yBWPI6CPW80ND/E/g6cWMOHADc/RAztsp0GA",
-	"dE/KIVOyeJWaXWhRxixMaaqQsFGsr3CkgHUglGpok6ShFevQdt6lwY11QltW1+jwDj9hd6YHApSLDjXH",
-	"NbKPRqG+JqNebqAhQ/qPvNnBTu5/GVAexmAl0qMRLZJmgNDnbYsHvL+8PMvCJEAuB4dEzTJGGz9TCISa",
-	"8uRAGI/rhYFmnGWuDsxcKzovMPENXRFQCHjSBwGjFWyq2Acj9xVAgp1jZ8/+zmuRldisnU8LlmLwlU1b",
-	"jp3H0eSHjjm0/WIJtIL91tbAQ/0M41yz34v2TdvXo2idrHiV3Hhn/wASlPUBAasjDDdlOnT3PGFdczee",
-	"G830th27l7OjzGxVyVPNHPOQ+2m2nylzDbgiHctLManRMYZAY/kZ9gxY+aTdwQGnI7SXDJOf4wzV3Em+",
-	"nNSvHZhNasZOnHKmzmnoFbXKif06D06oYzCTq0dpyE0rOxWvUqaruB8bdaPiVYryvU1tBZnZiUbFowf3",
-	"cFGS04ss8gsHHIb76h0XJQfnk/xelvHqQk/ejH8WwyXLiM5UaIMbxFEa4QAy7kRg0JOFrUzI9LWS+MDs",
-	"1BalLpdEVRWslMUBmkuNEPGQfSkP7THaPxYwEtwGVln71kS26irJqSVzGWXCPufkPFoDzICRPKafJGnM",
-	"MAtBrpruWJruujArTkyD+OVSEH7iOPpMRSsMv7HE0qY6TGlMcNc7IzZEf7tqptWazRv/cBWHH6HbpJNQ",
-	"Q4ZMUxgIbAhoDF24jDNnJOIxF8OIxqSXcrRWNJ6mMMlyePifteXlH7WaRSHhykXBOelXefJufksNrBbX",
-	"mphDTd485g1wCpVtlXcUNrMe8lvGlUhWbj7pMux5CGINbpiSprkghImtWMdXv1PamCNjSCut4cnZEZo3",
-	"V1zXnDQpA7Rsw84cnnMWc9DrybP8LFP8Pnl+LlUtnOnsHNcVG34VyaNT+xv8sCbXH5Q2648tyu15p+fJ",
-	"kZcoloKCOUXDKSCDjR/rJehgpHGtQfam7eFgy7DI4qM1xVRlbHlNTA20/zem8toOYV9oAGZRBs2vIEYU",
-	"LSoe+UBv6QUs8lke10mq7X/Z2qihxbZHE4zEAAr9TBLGw11CcysRVcaKHyRCSuvpJJvt9pSyUEy5aC+d",
-	"OLVIGC/evUWQl+lwyEKMJKVOZrCJea2ipxHORe/EAtg4HgSh1ncKR8bubCzlNoA9S9IFc7oFPXUgbc1Z",
-	"SojaEhCZu/NzNOmsUT3cGINM69gKG38YdN8F0Wn04fDq98PWSXQoD/n5VrB/+OKQf4h/4R/ioN1PKI+b",
-	"h7zZYOMPo2DjWD8f/9zeVsG77VGXn8dB9GG7EbRjPl1cvDije68ff/KJbn3bKxYVLyy1jESdm+SSNQAP",
-	"EgvStsoep/FYgTCABE1mPSbK6rqbjvUTzQ7XrvburKRMheXsDj0aphLBbuYQKZQmoF3J+EQGTum+ViyL",
-	"v1ot+lVaQi4zu1vbft4C3Bq/C0vTz+nSeF6s9vwfuonNgt4zMGZr64l7z2w/QXVK5xBnp1yV1uJ0+/E/",
-	"Uj0jZzG5GvgHVe3K2uwkTpVAW5twHZXNgdPatfK+Zam6py0xtwBCDy9KtOpFml9T6I9QlmaZihmLy7sU",
-	"DuGJ1T+XGX0fFXC60e86Pfnm2Ojf27hD1AkGLGG7mQs6Ml0zp8zzUXDzONb5kppMP2RxmmrWY0Z/aqFh",
-	"8t04qz199RoPlah4TKgsDYf9McrbTHPb6SI3WSwQ1LEoj/3xtJbObRiFU/EPnrFR8/AFBv9VKc9C6CGE",
-	"Bk0J3VgE2CyZxqzmFv3LbBd2MKenGVSBgRD8pewdpVVdXNptXytc52xW59ODbAHOh/vZWjSASzvI+ZAI",
-	"45MkNYVGRjFVGgNIFa0dTjySsBYQECxqu048ZSJiJkmXxUJfAkEEZx2OXzEaDIqRIjBlxatgFOXppxPo",
-	"Pje3D13x0anbeYF5eKv2gX4yd09JbY/LJM3r4Nq8QeNzNnmi0J+KhgxDlMq8qgUG0RUiZpRPaQRTVQt5",
-	"Ie+kmNpo3vRIyqEeO1qfsJMIXKEitUbYtOvN9jfRMUrr0E6PO5o8wI1Gs9FqbTReLqMNxFSqK2nxoMQT",
-	"TTVdFf2IY9gWgs8cnSzrff4gTSyVLNnrGxzKxzwWv0dxTJ9vNZrr9YJ2BXpny0WdIJ8cwJrjcxnJNrfu",
-	"6bsXmts9JUmVikalKy0ra7hU58hiCUPHBvJic0H3SFr/vVnfblzXP/919eaRLzanm0fS+u+mg2TDbSIJ",
-	"PqG8g9MaYl6IzaOm6zrY/mDWVi16eWx3se/CcpZoR3Kou59yoRwfQvPz/feoZv6kAuQ8b5arRuJRlKJw",
-	"8ZjXsJveQFdEp+mcsc38mmGAPkcXzMvC1gHdcvC6/1ww5FTOTutAM5vNzfa0mfWmtJ2jJs1D0zcMq7Xl",
-	"GU5Q8TmUEx0eIYEhxM6AcNUG9Jbt5M0aSdV4lpIkuo14v2b9RdDA0X4bCBC5uzS4qZGuPl5bCBiTVFBE",
-	"snK4mS6yUVO3bBeC8p3ujqRqrM6gGIR0SPvMI7GQskb6gkli2jve0TE4tZxgNUwGxs3JYp+vSJEq5nT8",
-	"2v7cwGXUGuR0xPje2SHZaDRtqpKKGKEEe1k8kziaElryjSBr25ZLh935bmdCH1OOTIEyreBl8Mb8AsZ7",
-	"IgmYFisai5stmoZ7j9AisdjZ0LQfLDbew95+hYZ/JbK4e+HsQvLPCn3z3EftPrKy7vXM82Afgh6lKxtI",
-	"y4j9ZH0wJLP27zILqi38vnAm0zZk0uy6xHv26UnKB3fZ7nomndvH0OMVrRVZLEWRUBzghQR/pJM5pUQa",
-	"DLS+iMlkiKGPEIVhadJhWKzp9esSpPFVs9CObCHPmisOZWES7opmg1ykawkP0wGn02Q6879jtkfKNcCl",
-	"ookyZdJ3829M2obJvYl6mpBhumAkG2TPOJPzXDfMF5mR1raWlLKEv/ypZZGS0NLtlUWs5jePPV1WyjHb",
-	"m4+La0g4uUAziZXrSjb2ILYfQcjZP706uawb3XBaylmDEeR39g/FAxYQf6SsD4jAW65gbBZoNF0t1tAr",
-	"8s//8T+zohG+R0KWRLcsbHxbCrDcHp7cAD4qxpStENSbMDA5n4lowqaxtSBaZ4aRw6Fmbmzhg08dmsVM",
-	"lZnBwn0jZgznEmzEDfIebMeiV3wWTHjWmEwTZtMhgeXNMU0bSzIWTcDSBNhv/pl049UMH8QoM/NwylUE",
-	"ck2U5F3VM8UIixgvHxz9rdzbG4/nAixwFoxhdnF1UZToBH66LvD5bu+cVj29AWyuwPkNvIm4gPVc+8b1",
-	"4Z7+LDM2Xa6X5WTn6CdPC1miiLkFTlbF/Al8C9ET8ZplEjXs/ixR/2PGwcBJZjkOeZX2zD23TvwLXA7b",
-	"wX71y7FE1z/jFMpU12qx/R8yEVO1NGQx02qVfvmH6vv31Lj+ailct7bE+T2b8CwzE803k/UeLMNclpRh",
-	"MVVC0cwBrkUrHTTy2d9YH8Cq6aLAOxEyKyPOk2eeLN3hcEZUYcEu7S0zzOr14FdvNL0ynB9VTC6gWC6b",
-	"zkQyz8RZiF4mGRdkZi4UGTOVh2aYIhRWNs6TKqQgEbYPZl8CxsIcwzErGAonocRr1zWN1s018mAnW5MV",
-	"RE5j0XSv0eT85TJo1uUymdPR2V6vYntMp2T73A6ZBdb0bcTUjBF+R0n1PLv4TuoT+FWwMBfWaJjKDFwY",
-	"0z5h1yhl2pibYorZZCfrEdboNwglozQJBlTaioHodSmy6Qmis2LcPazxUu+wt1Z2RS8Rw6Nv4QN0Y+o2",
-	"vIoSq85aYkObXPzXP3ag4Xx1ea7xt1VuLvmWVr/JM13xMFoPsjdPYMLEWhbEIl5eHl1A5ZyiB2e70JXl",
-	"1YvNAsRflNrbL2m/uHNInksmac/Ca31p0s8dd1I2UpdJJVkcs6TgPVqQqV60Gbcn2wp5lRTiY8z3mkTf",
-	"e5Ur0IRea4VqDdqS10KoHFydwwIi7r7SmgrRW6N6Qkkm01Q2FTlS4aq09b4EUxAeFrPWAIm1jsA3SwCk",
-	"xJpiBp1rTpm7nKmwH3ZXKBUO2qYSJIgZtY7SSeY9cWyGgM2t64Ez7BvzNdhIk6XfMk8bB3prydesr0S/",
-	"017hHQxKEVLReH8JY5B58yx/AShVP1pMfM2r5/hwmedE08UAUx4szKZoWLGhvD2rhjWc/Wpm+ew+WI+G",
-	"I5EA8o6ovgGVfqQGabcRiOFzQUdRPRAh6zP+PDv7e/d1eRON6mKEWFY3PYwywrGODW11u9TsK3oMLRrW",
-	"SfOFsGkTkzydkisWF31AaqkfnMqSFTPKFOCajR9ljUUX6qi0N7e385w3S0GWoTVr1uh5hJI3RZIEBAio",
-	"TxZJtKggSGndj/kax6JLg499wzvzn7WAzuxbnDtC1krYd/2QWyXp9av4KReFXixyXk4lzDuTzyYJV/Ih",
-	"RMymWCxx97Nylcv4bVangtPbkyxZP2+73Hb+TGJEt1s6znR+WdkwHvwohvHSg5kpAmY1AJxUpKmqCNnE",
-	"Nt/+MTI3uqt4nmYWHZg2ZS6BaqW8Nsoqr+YOIBjM9Q85RVrnG9Y0uj65PQ3uxEIzWhH3z6iUhEpoiSFF",
-	"4mdeIv0SGdE+M7fB1JeG5Bb9cWP1rJJlLHKaX7AgTSI1vtDbMlcXmvztpZplljTqdsttY+0cLLcNSTge",
-	"Kban1RqK/QRTc6q+Go92CFV//ced8r0Of3/R3nrhkdYWGUZcSymkOyYh69E0VlAoaKqJHHQtMXVIIbcV",
-	"6jCfJlk3LFu6u5qXV280Gr6Hyz07vbgkphb4868Gv+6fa4Hgho1lzXM63cEbHU7N5N0xxKmPEtaLvuzk",
-	"i4BwSIFB7FAn2xQW8aen0Qvp8KyguSkNHeG7Tt1vUrVdYXBPJoR80yuWIY+UaU+nv9yoNTr8IJbsDjob",
-	"Ly6EntczarZm1GTH7EDAeiBfgBz55R8oNarc30Np0p4A9VJwRbHkpImrPgjE8AzFJ6IY1VQtTeLZfVWn",
-	"RM7KaxrcMI5V2CNbBw6Cf2wqLxZUh3QDmyQpd2wbh6pinHIla1mp8AhCXHs9T59t3oxI0Vj0PVvDiocm",
-	"rMgjXTaIeEg+fLp0OwVCuyc9YiIUVdglw8FVCXi5L2DBeQgS5LHqnWAyQoYK0HMV6ldhP23TFCthULE9",
-	"3qeSeSQyXSmurg7fSA/aWEhFhyP89PztPtnY2NgmESdXl/tQNh4jrKEqMalufvkC+9r68qWGPXumGu9D",
-	"lfq8h6n59K/Qy9QA0LbZh24P2A716vzQg+LmE11mbWN+k3rgNIkhLBgIY/PX3/yUNYrQXzr9k2yn5K4I",
-	"IyZJwjTxynogmi7s0J/Js89A8aoWOY5eY5dVmN98B2cA4V8C2ihMd2zF3q4w9x4eCPRntQlgk21pTf4F",
-	"QIYLknemNZ0H4Ry9rBcttpzFevN511lbiCvvThsypukkH2O7FRZLlueRTLfQBRiaxhR68LwXhZ0Yu9GY",
-	"JunYfxDaNd1RLYpphMU9X2pmZDcrlUj0Qe4QSk6ujvLEN1L1O51Ui9Y+VMy3veCvLt/WX5EqJbGGk0yT",
-	"RPQ1MJgM6IhhmyXTYBdKh/ExQhf5GLaozcCGXU+5JnlUDTzyWwo3JrE9OkY0oUOmWOIBaPToAJ2SxsV3",
-	"AyHZRLcFbB8Pvet9/YGmjdhffuNzQ96kWBGaJePGb6YHw6FpEWV7/9MbZttGZW0JNIeXaTDYIX6r0fT1",
-	"cv0W2/CnsoCy6RHVsPlCzhnMkgE6AwoN7SyHtzCqBoL3omTokYDygMUeYV8U42GN0FgKWB7ggsBRKDTm",
-	"gu4W0Aolq6c9ZNRkmEMlBC2ifL33HfIxCW9YECW+SZP0NXpgZ2aRKhlB/wKNBIp2PehoAK1gTGGF+t7F",
-	"/uGh6RKB2FRzULvk8AzAfEsV0mZzI9BqNfxm2qCdcga+55Fplkpc0uW208u7b6rCRX5/eXn2vNVo6YWb",
-	"DWusMA09cHuG/tkN5dcBeTW2Hdabhv48GpCdzpfmSx+Jo7mzdiXY/4szz0xnCNeLTfIxel3DLsG91HG7",
-	"Q++HmI6hKxMEqur7g50jEigTYOgQRdLMvqjno5hG3AfQVgELfP3raxpawurXPLK50dJ73GpumV5J8H6B",
-	"JO9knZ8MxdZSlqR3bpVxyEJzG0TFot833Q+x9jriFE+HEvv+y5HgkklStdwHGYYH/Z4VxOQqw2OwrbGs",
-	"QZBBn0bcdGlEAgEd2/SqTZTYrnH2SiRlSsT6XrEMT9WAjUkosvYasLDX2PMIO3BA6xnbmA+aElX3T88v",
-	"am6fImmBsaA9EXYwMh2KAjEc0rpk+jYpbKnFmSv1wg4DGseTIkLe6gRbbhQ6PBX7F0lS9fdMl354VxOz",
-	"fcEV46p+ifDMO9R6021TvGkUqBU7IWEGJ7RKwXXa47S3x3RzCVKQy0IWxDRhpkvXwSXt62mtjVj/7nbi",
-	"clek6ufQqQVL93/69Km+57QWKVupRxqNBp7UGJh9rNUREDYm21MdfBkJyervEWp+g2gdB3so6HHzvlfY",
-	"HkaSdnNzF6gJXk19diB8OwLUVFutmuU/pRzaYgaKJtA6kUDLd0jGCxiXzBGnjw8vpyRoMWIcG9U0RNJ/",
-	"bl6Sz/WzWkmNVDwpie+dHToxlTuVVmOj0YSgsRHjdBRVdiobjWZjA0r8qQGohkaJgLtZh7sJH/cZiPsZ",
-	"mkKQwJ5+VKvhe/rpA3xYj2VYiJwZ55Q/8vwIulvcewsfNDqufnKyhUQ8RjIiMTEXK2iADTrSDwCDz8tP",
-	"6u8wWh0U/SUy/ZabU780a07TZiefca45PwOnvsWVe8xkMnRUv9xuNq0eZmNeJyRc/dmqk4FBBRS9SY/k",
-	"iGL1AdwwRHht4hLKRs6W+vw1zdzU8Epr8StX0FNIkzQW4ksbi196mzX8ufcqW8us7ND0cjmAVi7w1hLz",
-	"XGDDlyunsYtrYQF0d20rv37WRyfT4ZAm48pO5cI8aACpNYY7Tc+hdpQt3L7zawXbCUECc24IqOxU4Fbu",
-	"aHIM85q7qvF5iUt6BY89+fV8SlzNzH5zsRTg8SeSroukqA5oIHpExOEq+AmQ38FvJxH0+Veku/fGWxeU",
-	"2B59Lf6BFiXyIgtOhSvPRJpCZL7oZdbAKja6jyTpJ5Rn5joUqTvcd6xP+C5al31oGgceCpBdQXef6E1v",
-	"a4HXGuQA60CYJABspyQ7HAUjtB6aJQP3IXtmdZiEFgvJsNVpoe2+75TW8pGP3NExdHX2OtzPW435pp55",
-	"1tY/oNw2ciTc1KjABv+Ez2zwXxwYjgf03opXRjZyp9fKdOMKmSySA7hdr0U4fjxKMOWOuy/ax40P90lJ",
-	"URkZss4vL1OHfmxCtNncXPzGiVBvoREgvLC9+IV929NMv9BaYk1n2H/wUogj6D4I720tA4CsoeExCyOK",
-	"ApNX2Wy3l3l5lAitKdjIgKWo8qckUuz7kGasy2EIoKVQIsnIgBqw4VpkehTVQxHoSwJ/pmrwHN0DddNU",
-	"UdNsIUsqtO0DJUUlB58NielQSKqZLpv3UXwmCXgBiSXqNatfwzNQ2icBldcm/kqnvKYt96Y1OGsehuaj",
-	"1uySeZDQ4VH1i80h/douoR2eQqFK0xBPD2AzI2xjYbLZauLLtp0jvMnN2kGL6wtletPCZmXEA9bhxd3a",
-	"lWyTqu+0nfRrO8ihcqgxEjOagEmQGTsTs1GAaIrjHW7mapBzqkzvcRaSkWZK2JLh8KyUlsNRHtr2mE9B",
-	"j90pVqLISxC5vUKT0W9KTVcmdUss7J3g7DvSxSW2dCnEMeVjAz75Y1DGAiH8IMAiiPIVmkO5c+1cGqgJ",
-	"KZDAhCpWx16aO/jxfUbswLM9m8idAhmiEJlbRoJyikZNTTDbMoH0mcqt7pvNVofnNMnpeuujqwQ6XGaP",
-	"q2jIjNAHBQtMv1dC4+iGNchbGsVpgg7EDjdFDoAa5OsxdMEQkh3buf/o9N3hyfXx3k/Xb/cOj67ODy58",
-	"UjW2SbJVQy86FJHNApHRcmUIUiSd5WCIA1U47Y6xFFKl2HCkTO8dZYovWI7Q4ZiwZuHkWUFbU8qpDrd+",
-	"zdRZKNgPnarDWMAoZDEddzhUNgJ/m9nn0en+R2hhrSESirQbM4krgZJ1vTQBittDeHokHUEBNk4GIk0a",
-	"5FR/m0HCOGwhQqHXgyo3pquOVIlmz4kt7BaDi9koK6naBZLf4WZRe/tQkGbWIbSazZpdEZiYNGvCcwWI",
-	"0jgm2Yo6XIm+ZRsIM4Km9WQMgQJaGZEphnXg6zw7y4RJppDJmgpQ6MntcJjumdx11hGH1gXS3gTwIDR6",
-	"IukLbNi9l3WXz1hjJgbAmXd4djkMd9xwzty+7NdW5XJHcIefhr3B2KtrGj8sX1tZS/iTV63Nq44E+NOQ",
-	"3mSE2empszKrEqmazavO0S6B9QpoHGNRSWRau3DLTXgXenbcYBYilRiRO5HcgCVEQZ33RtlFw/7VEyi/",
-	"WR4Kaottg68TJO7G2pj7oyto+qw1C7cuAbP3qUOePM46jePFR4qMdaJ4OZ4xnKaRK0Afc61SkZQp6Eag",
-	"IM460L04XupMDwqr+E92qoUjmHOsbvut8kM9YSyUhcrwGVusWikyV0fbbY/kciO+cG1f0LwST0WgqFKO",
-	"IvlR7SJ2QviOomOpuTbOOLUW4MoQ0ko7HIM1bDF2HNwyeRArlJuBnYmOKQ+NQotirRVRqOxwH2M1cync",
-	"38H2EpnwZ1qZgGt2kZSoiWyHT3iZQfC0cbhFsXNVGQMNMGc57X4KYaM4yUpSxwwS7Apc38Us+ccxAf5x",
-	"hY6lTIcFqWBtGWSUiF6EiQClPsd3TJ2ZR76TCR73+MQs6fuc5KV7hIYIzuFERsSbI12IvIi4YRzPZFEy",
-	"xHiokdYUjXcN+FLIKNYPJlzcEcFdSt3hAU2SyLi8jO4pkgY5w1GMrw0VymL8f7G1B6EQCAbMK5Wsw6sQ",
-	"zvyy2ST//m+bjdZmo23ite4GIi4TN7PQ5AIPQVOMmfkaZr6GGYCdFiMNbxgbSTIQnEmVBZ2ZwLeI75j4",
-	"fs14Dt6eH1y8vz4/uLo4uH53vrd/UNDpiayh3xLDyS3IcN//SKXCL/Sa7+gYYdtnSqJdGbhnBkoDmCqa",
-	"nRCAbuZGDcwSUkssNCaKdiVWKEuYSiI3QtGaM4aRBOu05ZU9peUCEDniMdSlZxMaQyHOEkLmADFA2uyJ",
-	"pAN9i3Oc6jNuo9yqYP6mECmPvlzbJkAjxg0bkyG9gSrUrGZdrS5WdHh1s9lyZKLCQdrgQg1HqJKE3/VE",
-	"0l/HsmCaFD8Ru59ogfzHty78aStY21Zw8CWwLr7iRcO4B87uzN8jGiUrs22bsrWcNw/slvr6FCIUgHpl",
-	"nZVJldMhC4mftWL2sQ6iqUOGo9QwhlUYK3pmQdeczAZZaAoSDITEFKxcj9ghlJiwEIzjz6LI4+gGgqM7",
-	"vJAo0iDQU9mk1YjhiCYsJAGVrB5xyTj2m4gxt0gqkYBCc8cS/UjYIFbuNmb1V1ptftkm3bGGS7UbJGPo",
-	"NQ8g9mxpYczGeVt/hc9hNsqQjmFbJqHE0LgWtBDscMgFCcRwKHgmiMnVKZM50aciTcUu4T+WR++PEYfw",
-	"H4IuIV1w3d1gb1Imw3tlSmRIgBu1WCREx/p2JCxgXMVj7Idn2nP6xkThkyFNbuTsfn4pXOc9pGMowVFl",
-	"7p1/cXBxcXh6cgHul7OD8+urC03dch9Ys4a1yO1KNR1Cu8eI2gQTRy7p8JjRqSULzko9FZFUFxYCT6gg",
-	"uQ3iZuhJhT3+x1eXCtudozTZR55/Nb+ZuEWs7luaNG2ZkHkB2KAh+zbHBOPCbJpvo4Saa3y6yIyLq0Xc",
-	"XdiVlsXgrmqb/1aOqBWDz350KwueoMvuJ10wM7AO05hnGlT0FX6Nj/yhA7hhD4sjuBEaf4ZwPyyEG6A4",
-	"M4bbYNx0dCB+sRPjKWW4mRc4mGf2e51kdXafEINmcTNTbgYzz4hrgDJJUKBH5TlxmgSbXDo974GpFlk2",
-	"v3nsOTwD0/8Hiun9gVF5b0rCnI+4JjtmVSr52tSg0ZPPSE7IEOyZJLbEGgZCMZvWqWmX1o1NuQm5S9iX",
-	"CFPz7UcgiWJ9CtkgnyI1KORoOl0GCo3Y0HeboTFq3dXNVhtdfneRxCbpxQvplAtdmW8c9mBNTxzBXyhl",
-	"+o1D+BeTEieI/09CgbrwEj61swSK90JRprfgMf5u6vePLy9ClQobyZol0WM0nq3PuDTtu9M7KWfaWfGj",
-	"mSo3Cg03bFxIvPIKXhQnTl46nQF888ye8j3iZw3N/Rra+CQLEoZ+AkiFkgOtKIH7Yof4g0gr85Eb5p/3",
-	"3vaA8rE41guTWLGpQfy8gTq8aRrEZCVWIICAmmpTYEW7YeNGqR6+N4o+aqj8ocVq3MRiudpUzZL/0XKS",
-	"fnDzg5UaLPhn5v3OvN50FOkXd7AG1gPFm1LL/54pfaDy++rfsLFvI4UChgWITGdptKdhj1glycX7vXp7",
-	"60VtB+PwFevjNetwyXiorzZ4EgrVKnbIa4AbwVovN2xsS72QPSBDdyK5kVnhNViHhWQiUsVkh1dnlF+r",
-	"efieU3jNdyqv+RhVj48MIsycKvZ76nBTOI1nCZSmIo9LHd2aM32mEHw3bPysWOgNrIVgJTSJWzbMCrwf",
-	"2FYQMle1SAhx9ggATc4h2D4rBWyi+KgyxqQsVhuLqcSi7xSd0GNQaaK0lEggaEqJBMnFIXhCT4AiO2Xu",
-	"SF5SrsPzmnJQ48hWlSPG+VpaTq4GNdEK4MYCLRBs3825nVPjzolSw241Vegk7N4C6dd2O9wv3gQ/ZypY",
-	"pENvOYDI/diG5ceMavZlvgFHN9R0wlRZ2uFOcMIeNzF0WdgdqTo7gY0OWOxU+yhUm4IdmqohHX0Jk3Hh",
-	"fflr67MGusMiPSzX1Y9uGfeymlwmJa6XqjRhUPnMFEjqcJe97gKCi1TpC2ZPPI5umTT5EtaoVxbKBiZ9",
-	"RIWV3UemYCgwMiildzHmAfzhKG7gXOslAoIBseCeHPMAk7i3mySkwHehWI9pZY0bwxqtL+vNdr29UajR",
-	"aqppXGQjO+NqFp5DGipk2jqCqBRmvUMk/v0ZeOWSMXkOtFb3hj1OWKCpiIonNkNtuWFjUx8KQy+AkFdR",
-	"4MooeW1CndmnwYDZajklrCG+o2NJfC7qcKT+rhtNg/eVmrkalUmQuBBmPB3qg7EjaU6X157NPp2uv/If",
-	"To36fvGQM3DRraRWKAn81fQOqJSQwYpGQQUljitFKrdDnCTjrKLrNOEfixQwqOJVgJLuY+n0lvkThRvw",
-	"609NUfEqQyallocKKc3LzKbloIhLRbE1uBUililEnStShX5z85vM2Zrtm+12XqqpEHtqxYhi3dWS0qn2",
-	"pOTzdDJ2dTk6cobvz9AUSnlyKBjCFNmq8WxxUWC3E0TFLda1yFZSeBbW9cOH02YOcVuJ2JQ3d4TfdQT7",
-	"uar78683Wmyb64k0TMCtLFiI0OyOTQ6DRf883FIL9jt5ZoApPxhlZdHQOgnikbSSNdB9wUOrHCDqBJqh",
-	"PJOkqwlerUHALQYRn5k1ATAHbB0yKydYbTc3a1oIc6oiP5N2O6Y2MoT96PWBFJxhJhhaZ7lUHSlnGa9o",
-	"Br/v4RH9MZTl7+9Dza/WN1WQFxt0rPZUuf9celszqXOmpe2UmxaeYJqytak1r7KdLU0+9S2UYQ0Jdbp5",
-	"Qr1qrBdq31Rag8herWpAMKgqH3H4SGsc2WGAymQ6d5J//o//SbIeouUGsrznx7ep7VdWPc/tLLdS0b6y",
-	"wYoN6x9YAtBUcjbKYBHIXRaLO1OK3HcbjPizqgTCG+fFfvj5CifbSzypSXGivf5csyIC4U+j4rerIwhK",
-	"b2wvpaWOOeWZJpATuvADLIjzid5zGv4jlWpoC4c+up0yNjWmUWTAMvCNRstrQkgwZ3IX/+OW4IbECaS4",
-	"NGEEOjeGTn3lDg8GLLhpkD3CWZ+q6BaKSSiaxfBCGfCs3zHebKf7clUL9h3uR1ymvV4URIyrazBN+B4U",
-	"poX67jQYEDkQiYIV1jyo00bJSGBMMkg1Jrow7/EMMlSHix5pNf+l1capiG8baF5DhOXULGkwwEn0nvyE",
-	"BSwaKTTiJUylCfexwG+HZ7PDho29tTpRw1wP9UwSH57xaw1ylRdfcoQ1+Szzc2P9JktrMRobJLhdlJKx",
-	"DVrOtWyVJPvBtX2kvDwdyt9wD/YyhFvdx50XRAabyhO5uieW+djR1DA85veFfxab+7PY3KPJ4QGLbplH",
-	"kKLrq46kA22us/lOlN+qyk7FtterzGFJ8/zWOWfBVPSnYCoXTEkknJbQWUpfpcSHef1MBLcKcxj1TK/l",
-	"XULhRZTah1QFA01ZjfvGsKpag3zScrrPvoygatCpmSKSaP3H6kQwqHSy6Y2nCEvam7E6PMp6UewA4fTh",
-	"TK5NuAp4FUAiBVbowwTTw0HeP4bzA0frcIelOQ6QEq6m+cpCTqxXEQUD8Gp0OHhIQuBSgbIy43zSvm9y",
-	"W39cqg4r/JOg/0nQ/xgEXSQhoSQYBzEzF79qUuTqlId1yRSWGtOUqfbtKbwlsYuClEyQFOQiWjk5I9ko",
-	"4zpkDJKSh8MUGlo5lhQ6GjEe5v2pVEK5pKZHT88JxdxxpjFyd2TKwIF2kQ6hQlukZDa6fGbk6QY5cWI9",
-	"dsmUcaZBfNvrEKvaRSaySgLztV++BmXFJ+yL+cqWfOlFMXRHotCNSSQkEMNuxJmpi4jmWsg6QZCQ7hgl",
-	"8JB9MR5y0OMDIZXTIEhM1FccRnEMgrzo5ZucYzE6zo7yP7nRqGy0m4iHS3eDsJD8GEG06owhE2aEkaXH",
-	"hWM6z16bM7JGnMczmUFvG4sdWaUssHmRqr5D4FH2SC+Ne1GMT2GtsphRyWRtlvUMhnicA3JvZPl4c5rE",
-	"LhgUb/Lqoz65tc8i2mKDn0MA/rT5fcNAwpiFfZb8aBY/4Js94/Z9bNXslBcYM5QDsBNei9TVy6givtab",
-	"jjJa7ZuavPkbEffhOSWcpxoECFN2MCaoSA8srb2tTAfC8DsMP8vsdiH0YkSjVsGGRxaY8Gq7jq0y8wPd",
-	"RUHeFLIxT1m6NHv8ofUlu8g/VaY/VaY/gMqkWeIUXegydceYvpsiN3B/e2Xpaybg3j//msun9w+gwotl",
-	"7rNMqF7i4ZzEzsurA9pb9I+Sqs/TOPZJEDOaSBKp2o6reVn9D8XJRKT9gSOTkEvrPjFxx18iqbRoCeUP",
-	"UQizfb4x38S+W2uQ94JDVes8KQ/S7GYm1+V+0h80wy5f4HdKs3MgNKsIhf7yz1y7P3Ptnrj5nnLsOIbe",
-	"kJEJs1hGos6I/SIKbdpQzK/ncOg8952aZjpLRSNYJIlUVM1sY2niWJc1MeRbvMAXn1aLzadbrMI6W/9T",
-	"if0u2XDOCayeEIe5WPIxsv0XpsMJjjYZYvpBXUKJSVLFbvgv29gHw7PF5LCypdbYBlQOajvQvBsSdASm",
-	"apmGT+CjI/8QETfNSJxK2IXmWxiWcue2lTLBxthOIGGjmAbMFAm14B0xHkZYQxw8j1lTKdODINagG5vW",
-	"UllZr6wSHwtuWEgGLGEdXgW/5p1I4xBzcaGlP2Ys33FImouCQd6OhAzobVYYXBITSz6KqeqJZIjVWjMw",
-	"2L5XkQKbM2wcgoE3m9seKXbNmu0uPHR7/zxJUe6Jab5vEpCz3RkyVY4sTj4QFkZblA5kxfZFUlf23J/p",
-	"Of8JxCfs7UakGDKIvhd5FuwqBHtJyen51/yPRbXXMlLnEMiAcsK1eg4Nmbosy3AtTUaY6ABYmpewa8ik",
-	"zZNlbm+/fGYnD3aHJExrlqabPyQPR1wqRsNZiQoTZGyZZIXipk290Wy3/9ltYX+cZIfS7nXLXidvZkGu",
-	"eRj1FJL3Yn70p7j97YpnrYtWDxSrF+ulhw51n+Vhym2rMxNpnNJ2ZaEVpeEJR47J9rto3Sb0ueprYdGv",
-	"YTolaOPZNz0aS/1VBoJZCjm+8f3SRCwwl0gSybfy5/3/Duo2+i6W8Fc8kRN5lqbtByLEfKmUR7+lzGaW",
-	"5q3/jSaYZQboFzKNkOzlztKsFgiKiiGWrYGW++A4B2U38xPskJDB9aEKslxnimaoc2XazlPql3aS76Rd",
-	"oqm+oNaVWOvN92vb6b0/Ncw/hk/3Rxee98IQ2u66hA2a59GEDUQqmYdfJ/jLgMW92v/P3tUtt41j6VdB",
-	"qarL0i5lK85Pp+Ur96Z7OpvOT9lJTW2NUiZEQhLHFKAGQDuarjzLXuzVPsc8xb7NFs4BQFAibdmxLDvD",
-	"m8S2RBC/B+fnO9+5U1e//9ZaALZJHa9Ika0G3DY8xS1b7vfFlls9Dfd9y98pJgAYsDKWpy5BBv0yRyT2",
-	"5cxXUAIVbQCc1shOhJMiOLrihcQ6AAGwVQW+k1IrWFc9Mn5WGMW8IYkRUioJFwGADJBp68343MYbAw4C",
-	"CfIQ4Qa30mB2JPtayMG3qyUtRmELVTppsEWFrNopd6rAWH9Po4PlBBzYjvoSU16MmMwzpVla7195a9t8",
-	"1Iy6nxSTG+DgcaitR2MnHg07+zevcHFX4IGrjtTBn4VicgOyLhcYUiTNFBLNAtN2Ta33TFYqeLMlPLJY",
-	"MCrLhGHbnjmhgITMpI34Q6Vvz/aDKEl0sFAkeLQ1skrC22rlP6fEUKXPIOwf9+rCWEZgoAjYOIRVTgEG",
-	"zNqw1cMPW0Fgk7ql87vvtvHgLVocn+AcXmVtnNg6bnjmKkWI7fiA3c6VqkTn5Ly3pSOEenRwhLalquMr",
-	"dqSoX1W8Gyc92k2p+tb598hUZdwtQAoP9ebvBIoC4OBmvfj6nG5EysbRanZ31+d2Y5HY1fzurk/w7tnU",
-	"7iMS/xE7VhEEJAJymRd4SpDWQ2kxh1nAy75L+RKK3kJ4EWB/X3CViM8Ujgj7QhOdN1TGeI9TsKv07RtC",
-	"jaG3HmV807TekoT6cHD4ov/kSf/w+cdBQDy+nbzfmte+uLPX/tHwqieDwZNO1JnTL78zPjVH6/D5s6gz",
-	"z7j7/cn9Jh/D0l1vbOGRbG2tndhawgkDJ13tH9alK36wtXDxCWooisRB2mr/DVsCVxN0g09DyuABiYMM",
-	"PChX4bScuIf1O7Rcjrgv34H0FyBixzQ5R/Rs+TbdP2GLnC5ZOiQA4AizgD0dMj4v5IijmIaaGB/L+ikL",
-	"mSWhNB+W9FNEcbpQM2G7Y7P89hSJ1XlhLhQOZdZHPIZGjudIT4WXiS0ZFR8h9dNHoWlunlHFWMPP+D33",
-	"s2R4ByBtNZNGuR3xecaFJAXPtDKTCl/GBOefosPDp9HTHw+jwdMX0cvnz6Iff3wevRz8WNJFxRQ6dCYu",
-	"mJzk4jKO3NyM+KWki94++b2Wn9Hz4EqjAcopVG/Oc8vmqGbm74DOdLX3us8OD0fcj/lsnim4JePeUVlu",
-	"z1XUiK3HHZ4isf38rCgPR8ChiAWdzXt7R76wr2/SUxnCoiILi+UNQ7+/mYscHHCYaKgR/4a+OqOoFDmD",
-	"dZixHKtnObaaqRSXCgHbnowLRGocUGZAYAPYtPz26dVx2MD3kqCiP+60EQQ6GIesyXLZahLcgZ64JKy0",
-	"G92CYstcSixjWO3v69QWM8SDgIERoAiDXtnASfDAnuX9wOPGBZkLCJ2Y/YjpBbBR3PxOJGMwc8AJYnd1",
-	"w3zZjTYWeha5eTI7bsSD2bLZ90ETuHVMpwjVBMt7hxxxLn3fUf/Y/THiuMOClsqdGVRrjMilmYnMxajG",
-	"bCmgmA/V6AmBkaWRrbQ+4mOWiLkRfIngqpizFAolhR12z5bAZzvPDqlcXSNbtgeOBdSkwUvGU8KEoJyF",
-	"o/gEGxaq0OC3z7w6GSRpjDgqj+gvBgHI0qANcBcYPSQiU7rImVKQ8Wu+52gQcN8oTSXWbgKEd9ycAAIv",
-	"/EbqgxNn/W4rRBZ0dUcIH5ymBrsb5jxycPqwjgwcOyOtvgH0U3ODXvdo3SMtfKilhNil3+FDThMA7NvT",
-	"YqQ33IfunDQoyVUaCH/im/Tn650TB39awquvjW6K11pZ9QmOMlLRW9UEWZmNMAaerZylAcNChEofJDUa",
-	"kxq+aFFB696CvzDtxO92jcQrBVcbxH8M+QjCbpR7siOvd0O9t6xxDeG81bN2kFCesHyrJCtll5qtYOTC",
-	"syGLgpeHGBTWQDO+2m44qhBa2pzgsjGl6ZKoWbZYGDXfq2ERKKGTTBotFHXvBZU6o3m+PPNPx9ZrAMl4",
-	"Y0Zw5nKWHhFK4srXSOw/jKu5dXHGIc/6DNo6A40dkCRxI3QKKyoqTXOjZY+L+UKR2AovywgGzJ8YqDFm",
-	"mRePRm2nyjS+rmZCB2+pZjroVfRQyLiC0QSa6NedCvCo3CEPQM1sVcbHBe36PrVNPKde3dxIt2ymGLN3",
-	"qr3Cvm544aGk3/GN94EuwR90SRV4kzhhuWKXMyYZ6cYL/DRwXUgguwbqMEfvWN5f1rvg7iV3lQ0J5Uv0",
-	"bpnGN7mEQi+m49YPVGaok5rn4pKlBP1MaqNr62j12jpau7Nqbigcx3dzRQXDeUh3lNst7R3V3lHtHVXK",
-	"HUJLzqG7u6tu4gc5AMF4+3Rx8p4zaxAsmCSlmI8w1AE5pjzJi7QJ+wwC5JeL++G933pMHgZyfWAeZ70N",
-	"zN+7G2VPkVmmIAHgETtUAp7/W+Otag/jr0HDj/owlgO5/jAGs9meyF2cyEll1z3AU9lkYf0qZBnfjsp6",
-	"OkFonaUxmdA8J9TWqPSBhKBIpI/RA7qBatLNeBB0sI5HG12My+m6xlXZBBsBnAtQ/fvKntV6bJbS0De0",
-	"p0o+ffJWQBEfyu0je6riTPUx/hInIS6YPAt7HYBGbLClG1t7CCqxwfyVKJOhjfsrkrMJkEKqWbZwRmro",
-	"VxVyI7dq2dvuNbZqCT4IY+weVxC8AUxR5pEtQJxh3cBRQ6ewmuodOmWbiDhKafg9GLkrQ9oRLCCY0wbr",
-	"t9zxUektd+dpPUhI6EQzSTJNupZfIFPhI73Wem6t59Z67gw7p7NsAayaRt6bu1VMvLt3z4bvt29KO3Bj",
-	"owZ+nOf2mDNzRQJmyyU5+BKm+5VUBQoJCP2MK8ZtjWlVjBFS7vKrOODwbIrC6ZtP++TNqnI/BN3WUTup",
-	"82yBpWgXjGpCHewugkuDXM6ynNmid0YjGHGaGmu9BjdmdOkPbtiPJMvB9jfMc6ghzvBI1YRKuUTdxIhf",
-	"Om2ikdN0unEfEDMRrdOwbrbapFxs0o1/sPrlmd02kFmnWH7BVG+fvNYjDihMc8lRo0Y6IKaeSQaee3PO",
-	"kISDaTPhkC+fTQG6DCdpSbCXQxL/83/jiMT//G8AT//f/8RYAhP5qIliVCYzIguusPihltlU0rmrlIiV",
-	"pAANyyTR7Iu52qhpkI7Nvz/88AO0e3YGf+uP456lzFYJdcqUwzjb+YDjB0UYMwv6nBTKVW5E8DqquyMe",
-	"w4rt/xETSS2VN+WupKPKxWW+3CfvhFHOzDzwmCi6VLDwQ4ioY21iRnmAcs/4iGPHJJsWOQUaXGlzjtOM",
-	"5izRpPvLf7w97h++OIRuiQJV6biIySSn04hQRU4v6XTKJPn02kzTiE8ZNyeNpSTJM1DojX1DMt1zPCuw",
-	"Ez7xLBGpXzrMp2RftNlAgo94/KU/z3gfP+7DqvZlYYamPaYZsNQTs6eEyJUtoYUYe8YnQiZAaYTnv8yB",
-	"UbNM6oazUM2bCdJkngwGV6fJGMFb1+HO8GnNgQliChR5bnBW7OLnjIIvNe7HMD7zMLpXG4szCBhT2feU",
-	"TWiR686w03eZT+YLjBdzc5WEf6t8AdqLOn34/3PdKE0T/QsqzTfgWjoVUqN7tRPBL+ixcb9gg+7HV0wl",
-	"nc/bTSqykvJ6h4kTlq23ZCeJRYvyBnYqjv/TurfEfbRFNkqXQUPs6VEVqvM9FZVqjxYkTiWdaEDimwvt",
-	"ehZLdV54oHyDgWu37laJJu07dmRuuhE22Jp2lVuCyTbH/CEQTDqlzcqBhGqai+kNBdYmxtfBuMjP76WI",
-	"Kip9mWbzII8LuKYKoIZI0V1ntGgj1qCCntonx5w4K3PEUWWhHJvJGb1gihj1EEkwLB5espRc0LyAiuLY",
-	"OOrSmBJmvoWvd/KWGM3PWBHSKNhO1IKYjYIEx6pI5kYSl0MGDVxrmY0LzVRM4j+/gm5uFiwm8d8+x70j",
-	"m0dp0auVTErJHJ+HLa2TmqFDuSwo+WMGDJNFYXagRqvpM/bJmDERkezvLLEpnJczkdsPQtX+ciYUIzEz",
-	"W1rFqPyBA35M8R0j3o3N/+pvTz/vq/PC9DpIvzNbShuj+2eRZsYqX5gt+pK8zX6GHKyfPWUA1TZ/8vTN",
-	"J0XmdGnMHGM9WchSvoTEOGMswWLalFQpLjGFy77JfOf0zSdjr6PaCiZRNeWQkZRqOqaKEaWzPCd0LCTm",
-	"kSomM5pn/7AljGiWF5JZfrM0F8l5b8TBCNIyKxMnUZnH2DyMBLdXIvI8AwWZ2lJNzwdPSQzH7Cyxgi12",
-	"mZQnTMtlHykYIjKjF+ZBNyo7pXU+gp+L/PzTwuzFwFOwjVt5/UU74mUpO3LClDEeau7ovwKzJvjrWWr2",
-	"HOxaPBX2FGBoAZ1CnbY60PfPxoIy3F8gVhg9iQaDQemPGi+N/Gi8OcciXfahGHZn+PLpy5cvBi+/8UIN",
-	"auRexcNm8aH+oodyZ9S7HLVIbJUg2NYsdaE3yzN/VEbWEPEJEimsD+TSzR1/7JBQmcwgNdcTz/vbzn+Y",
-	"1vPDrtsNr6Afpd3wLcSwmxC2uYnKlJuClqPp9sGUh362cXeV5+N2mm9ziaLQ3t2uN+gag7PlQv++uNBv",
-	"t1+3DsUJaqjfmgE9+HINC7rZ027fZjyRrjD6X5HKxm1iyx1midTM4TIWHLwYTV3XhjFNUoRxlBgS5/PC",
-	"bIzxklAOH9YGOcLL8EoXGFIT3s1Vti3ixNs4z+5blrXc5i23+YMkbESow6RUJ/aUlXHb8KgFBsBBSZd+",
-	"RYEWJ5z9d7d/kst3XX2k9xRWrwc7ysMpE5E6jxrQOyBxQxvNun89w2NfqXbYSc/ij5A5WJqHV5MlVEhq",
-	"j1NYKeVuMfonYcuPBIQT9NkDcbYZyg7ed304O1yqVgjsJKQtq3v6YZRZ/A1I5kpId4RYQ+m83xEpuM5y",
-	"EmMhbHWsY9KNtc5PQcFRcUReDPb3X76Ing0GkQvWjPhPgwEWYcy4ha7EZSm02KcBGMOAeVy+AxI5pg9P",
-	"luh45EfcTeZKiSXlwgJBQoEscjas5COUCOW5UJr4NR1xFNAgoyICpCdjKaz9snKlqkWeaeQsnBQSLJuy",
-	"FxAes93nQo848ilex23ZNfe0a6UXpCxgl/bJu5KaEbo6HPFGdkaXeADe95KmsRIjAs428krSiYaAlXUs",
-	"jrhXo0gjHybE+1xddKCVQX/oOBfJuTHnFM2ZxV0i+h+XTl0ytrDVNh2Nocdg1QEeAgH3jQx+W8bpBx3d",
-	"EXIinKoGbTEQP5E9Pi1rX4vJ+NdG2Zvrz2rnEwjcJ1SiRCTJjCXnoriisNamOPvyFr/KNg3Vg4M/K5y5",
-	"Vwap6ii9puZuNLcMXLI4vjFNzvcJMoRBfLyWI9ZxfXkBLaSX9fCxEoSSw8Ezc2k7xlm48bouO4FoIc4B",
-	"1Bs49xr4ZWtLBcGbq8J/s/hTOKCAK7ctG/TgywbBQlW3pGN+vrGqfG1g6cqtNdjRndz6Yx+BR0dWds4D",
-	"c9echFfGJi6b1VvmAHIs0q0yeq12shFwHdibLhOZi0vy7yQ0Pkn3JwDMMYuxE+nS5RGVxeMgn1oUJeEX",
-	"r+GZd9ANnIKyxG/DvRURwRPm03McJ7u7KYX0d2PNDfcLvOMRWDdrHb0nvq2bWjNu0drk4dY2+X5sk7dY",
-	"SrGqEoGEWW7JJpkxmuvZP5qTfS2k9hCEbpYzV4nGTKuRhKanxrb47ePHD0dGOqaCWZoNUdhaHQ4HXMsX",
-	"/pvtwRaFC77iipiaGwzNwUVyS52kutKVhf09u2DcvGQhxTgsTYfz3/kMiyEWjNNFtu9G16TNvl8wfvzh",
-	"9X+evn/3rdNmE/rE+O+sGUhg30dSkRRAvRmkVl5SRcokz4kU823M38dZpta7QRWxc+Cmc840XZnMJZ3n",
-	"jdvbjG5Gedp3CHAlCplA+ETLQs8iMl5qzCo1P9QT3mO3/uv47e83Ww3Xs+9nNewc1KwGuBg2FTNsJX3A",
-	"4fopWUB84vngaYk+ql2TE3zdTmQKvBvYfMyaEC3pZJIl+zu3dFbsb5pm10gkeNxsK1RQ13ei3XSYVWJ+",
-	"xixzvyU6UaeQeWfYOQB91b5hbe0TSL5XkatxbQlzxTnjar+MzRpNqLOePA2WiCJdzTjlWvUii37whep5",
-	"SjJ+kWkXCfUN2rKgdQQGKzmpLtMreNjjUtYfPwXnm48QRdYbh4gNRNohw1EfEHY5S6dMQhF5581DFEdo",
-	"uOEkz673XQZdLPWEGnYIJI4qW8VJw7bhBGK6U0Qo5tiTOU1mGWeka3mpIksE5Ljae1FQQyTg7lLAagLt",
-	"6pmEeBYE6GDUQW8tncl6Vz/kVE+EnBOazjOeKY1HnXSPX719/Q5Qir1wm5hv1TTjr2Cc2sr2VzCdQiYz",
-	"Bs0Lu2+MykrGNDcDlOHWsYekPpW/RkBbRalBQvtmQWCuN/rKNoTjRg4U0+EFE4ucRWRcZLl2EdPg/AUt",
-	"pyJRcAi/9GGCAtUwKJE7zDPI1C8Uk2qIMxl1aJFmGp0ZK94OkKqwDKaNfzMfB1Wufbv4bGR/Qe0zqtbe",
-	"j1Zq8UYrKNxoFe0VrfpZojUFN+r4M+j/EpLsRVU6nGiFFD3q0EV2zpZqOKecToH/4O3xu+O/1IxsZSw7",
-	"7/vnqHP68fjXX2/a0Q36dUUvPn/9+v8BAAD//w==",
+	"7L3dctu41ij4KijNqYq0N6VIsp3Edp2acRwnceK/7Z+d7rTziRAJSWxTgJoA7aj7pOrUXM3cTn01NZdz",
+	"Nd8LTM0DfI+yn2QKawEkSFF/jp1O9+ld2W6bBEBgYWFh/a/faoEYTwRnXMnazm+1EaMhS+DXg0s61P8N",
+	"mQySaKIiwWs7tcsRIwmTIk0C9kSSW5bISHCPDERC/MNB85iqYOSTOiVSJYIPyS2No5AqkXjk/PU+2e50",
+	"2uQ//+NF60Vro9GqeTUZjNiY6g+xz3Q8iVltp3Zd27iu1byamk70n1IlER/WvnzxaochG0+EYlw1z9kk",
+	"plMWzs7RV0nKfHI3YpyoUSQJ5fKOJSSSRI0YkUokLCSDKJHKvlICXiXsl5RJ9UQSP/tSMG2+Z1Of1LlQ",
+	"o4gPSUI5oUMa8fL8eTqu7fxU01+vfaqa/ZEIKM6xCqxX50dEDGAeQcKoYmEG6XmAetpPKA/l03Zne4N2",
+	"+t3m82AjbD5nm4PmC7rdb7aDTthlG4NNuhU8nSQiTAO1Sutn7UronzOVTJt7A8WS2SV8GImYEckCwUOp",
+	"AXpHI0X6bCASRlQy1aADsJG6gwiddqs7HxM22l5tHPForCHbzqYUccWGLIE5/dA8x01rHobz0NVuahTu",
+	"IHjjiHHYZbe3wZhIEcm4IhRRlwjOPEIJZ3fk6ujwFRFqxJK7SLIWOUtEP2ZjSQKaJFNELjpmumPKSMSJ",
+	"b759GPoeicWQxBFnGjhi3o62O+9ebX3c3/xH52Lrhxdv/rH548a75yfdl8/eV+zIF682oQkdM2XO7N4k",
+	"es+mCIhIr39C1ajm1Tgd64438M6r6VlFiT46GlfdiQxEMqaqtlNL0yisxIGXGuPmgRrQcZdQDkDCPwHu",
+	"5pxJstneJCmPmcSzGNA4xpNJOdl7dXx4ogFTMfW++ezXTX4/TaRIqufuc/ZZYQPfnsNJwm4jkUoyoUPW",
+	"IqcT+kvKCOUhUXQ8YUmT3UYh42qHUBJAV6JGVJE7KgkXikRSpiwk/SnSIcmSW5YArYS/40gqWDvZbLez",
+	"hf+SsmSarxzHLaDLmH4+YnyoRrWdrU4Xjoj9u7OQagbT92w6u/xjesP0LBJ9vomkA0bqYUIHqhkxNWiO",
+	"lJrQSdSMHJJ4w6ZNvCya7eeNHb19+lS/2N7sEPzyNa/717V//ff/57rmN4hICCV9qkmBuGHcI51Wq7u1",
+	"RW4jGfVjRvYu9g8PSTCiCQ00NntEBmLCQkuZDaIA6EfsmosJS4CWwqMbNlHmCnp1cHx2enlwsv9j7/3B",
+	"j73LyyOf1LubZKR3IWQDmsaq0SJ7ZrF3kRrlB/eGTa+5+QY+MQeY1MdMjUToEY2WHumLcNogQ6YQjQt3",
+	"CRA5D0a+5n7FjbVD4ILyYOpJygFX9NWyS7Y+f86OigaWRiK9uBa5dOZoxqYkjAYDlmhqZeeJ2NTtkrrv",
+	"bFfvhk17CUslC/3GLrkbRTFzJm47SxXF8TXXU/IAKbcrhol4bxBHw5HyGwg937kWfH1IzM5IMqbJDQuv",
+	"uf/ZxZ0dYo+wT+qTmAZwM3AikpAlDZKwQSoZYCPOSn9EpJog37Dpjj4q17xicWZIhNQNmz6RLlDgmEaD",
+	"iIU46UhJ2MonklxdHb6SJOLXPBZ6/wIq2U52GuA8ywmLY6BRUajpuiVwumnGVjjo0rrm1/yD7pkxHOSG",
+	"sYnUjfsi5SELNQ7KNAg0KdS7Ft/RqTSbvYdQoDGpb37+3PD0jgUjcpcIxa65wRZPdwPMFzye2stLAm7C",
+	"iIqMhVTFM3G890Pv/OD11cXBq97LHy8PLnxS7zwj76OXpD+95vaA2IOGJJyMRBxKMmDAKo0onz/m2cF5",
+	"7+X53skrPa7XbreLw8bRLbNrk7v5Xapv3Uhm6I5Hg5bPqEZ9OC94xK45+0wDFU8JlfPwhdyJNA5JHbEq",
+	"tIdTk6MgYBPNZEUDs0tUMTKi8poHI8qHLCQy4gEzxEIfXWefdA/4umUn8dS2rrkl40gdczpeYijnsr4v",
+	"WHtj+/kL1txsh1vNzQ32otkPtjeaz15sb9Kt54Ptje4mcMfOLdDdel6+BSZUKZboifxb/br20/X15267",
+	"qX929I8N/evWS/3jlf71+cGn3zped2vry3Xtv/1UbJa/a/yXmVvVq31umk81x0xKOtQvx6nUrB+h5JdU",
+	"aBhja1I3F8LMfaAv3E5z8YUAaMAFDqkH6NPgRsZUjkjEZRSyirvuPGMWKq/8GSZfDIASZZcLUjAyl4Dt",
+	"5Ecf9/uaU0nYLUumdyOWMMJiyUhdMiS3fnF2PsnYt4ZH+oCzZSzGg0Gv+Wa7TeaTPY9IgbTKnpqAcsL1",
+	"TEiIV+idSG6IuosCthaWzue3/sLah8PaAQjOc9BUi+IZT2pEbuSKgFBpBBkzypEFKkhXG61Oq9PYJVoc",
+	"pzHTwkzOine6QGZxkIwJaRH/bz4Z6+loppBP7RfxZjWyjYRWAI9AjMe0KZnGZQ014GrFgOgLV02JokPp",
+	"EUaDkQVrAVgeEbBWGsdT4n94CrqDO0ZvdEeDwGYyeh18ikI4nitKFO17MAeuEhHrCXHBm6Vt0NcJSbn5",
+	"vKLDRsZ1E07HejwfD0IrU2G05p4Q02KJ7sLF83a7hNnXf/tv9Q9PG/+zQfEC1v7tulYnf/PI3xa1aPxt",
+	"baz+2+LdMsBxNk0/XcCep8FI37u4XsBhfhspIJtzBdDIbfJ1otxRNI7U7Hk5o0NGZPQrmydOxdDP/ZZh",
+	"TvQ+wbahtqHTdnUPnUrdg9XnzF1vnDf4utWeat547meEeft13zhD/dDcr0yy91/3nXOm5eDFgEsKbb7u",
+	"exdMykXfktn7r/vOlVywRan86h36ojvLieCSobInVSN9XAN9jvUDTQQZh0NBJ5M4Qtx7+rNEjWP+pf+S",
+	"sEFtp/Y/Pc2Vv0/xrXyqRz03n8GPFg/YHjHw0iRUTBjfJcDo6EtRSx9wMUp9+hxd8j4NRqy5j0R69tDu",
+	"IU/tc9EEbtrfNcMQIF5aKugzEuhBQrzfnj3f3Cb/+R9brQ6oDhfwKEYpa4euffIcYp09rT4PdGgpxJzZ",
+	"wpR81H6/vbw8e9pptXGe8v7zhP4z88SnFVjxxau9pKFRYy5AgwkqK/9u0SEbXfcI9ZhGVR8J3hvQKGYa",
+	"CUOmaBTXdmpsTKN4h+Q8EmpH4TGhYZgwKWtejSWJ0Hv+02+1QcTi0PbUN2IFo1U1yJdPmnJLRXkAOm6a",
+	"qtHThA0jqeAeznSqy9SlWqJLZW1nU5NyFSkApQEUyRdLssUa2I6Umsidp08ZHA9N8JNWyG4tBOXTvG8T",
+	"1lv74q14uozGuOpgOapq0k8YvTFqhQkLdsiYxpo8sJC8uzg9IXU/e9DT++k3NBOEHyG3kYhxYfrC14zP",
+	"DRd3nMB+kLo/s82+4VI1c8i4lh0mLDHNI0583FO/UTrUZc171bpN86eFtrD4fcEHcRR8HcYC4vQUvWHc",
+	"xdU9rqV7kXJldQeRNEjGPkdSSWQOHhTFtnMUy5a2OkYFtstDYNIeSXn0S+rw6gAh0Ho4UoP9pswVLI5l",
+	"D9QhpR0v2X8WbbjbtMJKsx6uvBZJPwpDxr8KWQbZKA6qXI7wGjPyPmcsxHOnL2y5Q8NxxPVxGEdw6c0g",
+	"jn7/FNreD202crR57cxvVbzJ1/QgiONyFKiQ0HcvjWNxh6p4UCVE8kEpwRvB2VdtLEgVrDfU45S3Npc4",
+	"wChD44TRcKp3N6wkAqgVbOKQ99rSjnPZvMEprbqbsIKHu0vwLCPJYyFsZyRh6SSdeCRht+KGhZoqsM8T",
+	"zZY86LYe6vVxGh/ADfl1+4sj9fCyLRL6lLPPExaA7KpfExEEaZKwcNeoXBy7PolCVJMnbCISpeX+SJXR",
+	"ABDk1/ts/ZbLZ9jlW6OfnfuquGAX/YAcRhFa+u5PE4ZaHbAZSM3Wgi3hOoM5zvu6tovMCKzlicxs2SX7",
+	"mQPnEbUW3lSyB0WsE6Fei5SHX4VTXKjeAEZx0OlEoFrDSDiVBMK8W8nnIrzfnbCZY9GJUMROc1XM4UI1",
+	"sc9DII2FiSUnwEVoTtGxyo7pFC4KyRipo8pOiTgkdEIT9bBs4xmdxoKGl0Ic0WT4dffGBMfqKSF6MYxW",
+	"uD0cdtxY1ASsbMQIKJFA+9vefLH1/BnpTxV7BK6yszEruMBklBDETnlVvDDLbSohmtj3oa6aGfhkDJUm",
+	"FQCreoccRy9d14+c6UK6Y02BD4wvCTgkRfpDr1HO+yqUcYarEJIvwWcE1GSkYETMtPYbu9aio7Jnm2XE",
+	"eUyvrnsgYTdHQhec68vNLvSapvdD4KDjeMjpGFxZcisJNZZlEgs+ZAkB7oCrHaIver0ZYBJ+UKS7YMlt",
+	"FLArTm9pFNN+/HV0SuJwvdQZr4R0IVW0b5wRNCVOGA1GuuFDcjcOMTIrJMUprYoHZkFNt/dD0aIMEgHl",
+	"eCclt0UmkIu7HZLyDESk7ttOLoj9hgdkVsbizrhsub6EKhqbe0C6A+jHIlW6s+lyl0SKoZ9GIOI4CjXb",
+	"CWxTILhBRmykB4JfelY09xu7xK/Yfp8MEjE2M6JhxDVR1eBlLXJi3FS1uKNHU4zvGpMw1eJ40V/HOmx+",
+	"J5L+hRLBzT5SzgdTaTuDzsMaoxIBEVF/R4sPRiGSxiAoxOyWgQsQ+sWMxS0b66/o9gz8eYoQnOOpvAgc",
+	"VV1gvpdCHFM+NcCSX0VMjGKsp0aJUKp8fwlBxpRPDWnXbH7E5S4B5AHf3Zjq01zF6EDbe10wXUd3ls0g",
+	"sYtdnawkVLEmHMkHuleyyVCl2HiipD12kTQ+xHDKM39OA9s/znG74nrrRBL9+pV8EZhrekaNUL6cKDq5",
+	"ocuEo2qYQaFJIgZRfD+1S7uTI1FhWavjT+p2eyDZCQ0cQcLA/5DGcodQAspEPtS4kyv2+4wmIDiBqpaS",
+	"PtW845BTlSbggX4H8RQIRb0kD92LE1Dzp2HEuJbOaAbifCir6TGyq34URlJfJGGOs7mloEo1RPbODskN",
+	"m3rGqGD+JOjlBEoDyos7bfXOu0QknuZ3gUJ4Zh0OSEqH4cOHD01XE1ntFEPzFiBD6N1gRAmSSmZtb1tt",
+	"8p//MT/M5CVCHDQc//W6FnHYrB7M/rrm4Yue8+n/ej0Xn+fEq3zt8ZwkQn/rq1lIuzbDb/QmVMo7kcwc",
+	"VcuP2Pd6E2G/qs9rPso9qH7XPbDOQi3pX+vkuoB6iKP7gcVxE08mKsKjzCpHST+VyHIlafywuq0rLtPJ",
+	"RCSKhccsjOglAOArNj7NB+yN9Yg9gOkiRUdmnS0xXI+g3thyUSCbKIGJEjPR1XEgG6AJAzSh50PrOLRM",
+	"4ZdB4z8oEnzQMsBXqs8l+qEUFOc7v9XAIvi7qdZX12v0n0b8lnElkulTGv6cSgXM9nenlf/i1USqAjHW",
+	"4hlcnlVQLjcpE13BOQvgGjPRLpkQqwWSWEjlhGw4okqfaTgHYjzWYl64o4nUmE6Rr0CV7IjeMtJnjFu5",
+	"pkXOKwJfSm6/cMuDfsS1CoPrqo3oAxY3mr0Yfv89PkVokxzaq+6u2aem7Qmn8XHMLqTuF8+ecSV/ZEMM",
+	"qiX8EkKabyNmPZFk//T4+PASUAxCIfH+y+JoUcMf6O/UC9jqIHIY6YvTOhwAhj6RRNxxDH8BBoOFDXBb",
+	"Xwlr98hWu00SCnE3EINCyVZ7g9QxNGaSiHEkmUSFH5/VgRjn7a32pu0ypIqBJxc4QYM4ZwS3iYijINKD",
+	"JYwqosFAB8BcJkwyHjZ2KqPHZsIJbNwORo/gNhgYigGh9ijDlEMtJgCcFh0+iNd6wMsmw2/0KATjN/jx",
+	"MsehjIaosqXxWSImLFGRvl4GNJbMc1kONJpfarZYo/3H05Hkd9uDm+b78d1dePTz9vsf9t5cih/lLxs/",
+	"bJ1Fk1/izdHLLd65ffFm1B4dfez+o33z/MdxZ/Jh4/aH3HXyTUIDRt6KyQTYjIzp3KmBN/MkshGkZBCB",
+	"XQqYb682cSZbmpwrBXz9PNcKx7TLcqdQWqEznvVCXjReDpDFJOqE3Z3ZpuhMap0RfypAx8zQGTgPZhf9",
+	"nxl6Ke0Zb71l+FHchSBS06UeqDjyvm76xauBeJqs3Mu0/uLVNFnsrNjtKELPC92nu0afLmyAkIrG+3DX",
+	"r9TzLO8A+zA0OQFW6HqOjcv7h2v1EL45zBZs3L7ZiRwLjwQPBV8f/0qQn5HWDy9OyUbn2bNmh9B4MqLN",
+	"riZgDva/LIVLFL7YLYRO/LTX/Pjpt+6XdYMfuiSgk0jRmMRMt5Fkr/mR1Ckns7MjmmtrOCsD5CiAqtMl",
+	"L2m/T4eMXKiEMVUR8LEa1I4swuWDX/FIkc2KEeeNcVbAv3ygkw8d8uyHg/JI8wc6zzDRpU2MKpaQudgx",
+	"OxgkIViTMPTztAJuMoTlBtCat8xx3quZdBp7qjh8t9191ux0mt2ty057p63/fXSHC6liTRWN2YIxX06r",
+	"1VOpNKbwGzYlNFCSDEQCtl+pxERCMB5wKJikRDdKWK6VEwmJGTWGK4BN8cyswl6vAhnUXsk9VZXPA2cG",
+	"KyhMepfwNI5B7Q2sYHFq3Xb3ebPdbXY3lkNVj4O6LfSHn5nfKOKqGsAY4Y3x63lcEqlDYHfCBtFn4OsG",
+	"Ik1s5JxkQcLUEwmGPaJYHOtRJLqpFBfBgkkvjm5Z75fnP9xUAS5aG1Wft1fZkJhKdSUtrs4uW7/PuPsM",
+	"v4p+m0aIHEc8VYzU00kIkV42HlzwgIESWr9umM2MBoatt56RFcfk2WX7xc5m56s2dJb5uVAiYYNEcDga",
+	"wQ2RUx5UgSb3wpWFEYB7QTlyR7PNNc+GKkn8+5NXixQby6VXLBCus+wz+qNmFjRJ6BQva9CM4/bcBwRl",
+	"xktPN09uYjgvQPviil2K41I09wwX0MedayUfAKs9ilbg8UuctIXlGkCtAmWeb0WPsSbY4NOFMeav0dnR",
+	"2WAek+EgBzVGa/ufmw70/UYe8OgXsc0vHpZZVHSYF9r89dNvHW+j+2XH+X398GRnsnZWpe/qtSuVRP1U",
+	"sQU8+m/LeYwiuF4njIFa3MZG0+wrpB6IWCQeRF96pNVqNXYzmrPVbpEDGozAP0cLax1NpbbaLum2kdJ3",
+	"o0gxIidaJqKKsAhEfsZDUj+dML53dkg2IMwK/TuoSa4jBsTg6RS9gEC3oPfRPG3CUx8jGyR4/thML0YZ",
+	"yAciCeDVTik6OF+m39jFYGYMrrAL7LbdtRRw4rcaAKa2U+vHNNC3iYaQZrg1fMf0s7sjW+0yGgMyFJYw",
+	"i8WLoFYSUEucqT5Ye2kYqYNbq1xenRLQQInEzTk1e19ZOyGmJgANWN2Hfoehb1OnALMUqYxPspcSMEeA",
+	"7hJUSnAxla/QpVeO+doCPu1uJHBuqAcrXKfWx7VuE1QZJk2jhRRjJjjLfX3MQiSLB1kysUkiblkI30DP",
+	"v7q1mXjWIopBByYNTh6xUAADF6AaBA+VwvzqtOCtgfZe9B4h+mJlcoSmykaLvGcTlbGcBADzRFqzMGYc",
+	"miQpZ2GLAPvnGHoBPl7ldq3Nmg7utY0r4hkjTKMyaIT6IlUa3yYRZMswt6bvkeyRuSMxuG3tOT2GYLE+",
+	"Z7nFVuEso0l5khutdqvT2Wg9X2Wp0o2iXmt24X0gq4zhc3GosqVbl8bSpzFzb2gIWT7JY/FrFMf06Var",
+	"vcq30yyQew69CDQLnXAWOpJQ8RSaRDI29BJiDx9EgrsHd2nsqFkEuqWHXol+O0fMKwTFR5OaC1oX7SuZ",
+	"rmxbHp+5zG+u34nBLKJghRBNFRmBi6Amqr5VqfZQ9W8DcHcy954ZBwyqiH92enFJii4Xfov4hrr3BiIZ",
+	"mkHAyyOeguNQmf47vtAoOgrObIZCjcFacjbb/kSSIePWP7+O7j2QBYzl0nQ05PrK0lR3DAkE9VVozVNZ",
+	"igBDYFtkFSq8A48AB60rt5Fx4fCYGHnH5wAOWw/SqLEQnL3wSeaajn/GIrhh6KaCIINcePhapCr7pUfj",
+	"OEd+Oy1HFW72LTQHomdka4huH/dZ0kvYWF/3YBS197hdcfGhzT9WfDr3k/mSituOx9YFrPPEjlZIJlCC",
+	"0Kz+zs0AsS5DGDApMyNL8SxcaBZeC1B7xssOVrxDjBvWddpubwTOCPCAleQrNn036r8JotPo3eHVr4ed",
+	"k+hQHvLzrWD/8Nnh+HX7fXeyEe6/226x6btJsHGsG8Y/drdV8GZ70ufncRC9224F3ZgvUIcdVs4eE9um",
+	"XEWxYZ9m3MCKjP/2shQy2V4ugpgSxLra4GHWl8+ua0sMaJJEILZIm1GwzJQtBBt/F3/k7+KgO0woj9uH",
+	"vH0/6AEkLB20hxV3t4iB5tmcq3cZ0b+SJv2OS6+ho1dAwBJ03fm5O11F1iHJ7bqmrcdQMsNtECw1fu3b",
+	"dvfjH1dSos9q7vY4jadaDInJAR9GnMmqfjJOK/KIX0GGAo+ELIm0eJTFM4CCgCpMgW2CMPNP0uyTTTb/",
+	"k4YqP+hWmICiwogdp3PE1TMw2ixOGTXDnRmNH0DJ2fD8g0VlX760uXj76FwXno7fh+GCb5+LuEhjzvdO",
+	"XvVOP5wcnNe82vHeyd4b+O3icu/16yLpyV/O7PDLNL45VGx8DjEf9zv9FUJDkrJc5NarzLK7Uxsr6BEY",
+	"M1MZWI294KyA/gU49oWIGeX3O/LPVjJGRDxknwtDL8nH7tXkTbo0HOcmrfA/0F/C7h4eDAvRSixI45ur",
+	"iWSJMknL5H3cVRDXf/rNOpq8MtmUA2boGTkRLdIFe0IUsL2xSLVk2dne3jYLre0dNDsvNrvNl0fva1+8",
+	"bKQZylgeY3sbmAN3kI3mh7eXjk9bDTJw1758+vJ1p3Uf4GjgZMGEisdD7N9pG0bF/l0+2ZVHdfG+3OsQ",
+	"rUmGiuf1y71nvU95wGJIsXcPNEoYBdfb2n4qlRhrfsxE/qoRixIyjnjYmvVHst3cc7twhJIat7087fvs",
+	"QmFY6wR0j7Ua6fQsd8EKRJKwQJGRSCQjfTBaTIlUdAJxPNzxOdqpUTJOg5ENxNUCzmSUUMnQnw8dS2ch",
+	"NfNRF2RLvp+ROCdUoZCB9tlydy13Cff3sCqvojhwJVoKPoiS8X3xckKnY8bVOTM0TQMh6m0cq7uXd0c3",
+	"4eHd2/R59Ln7gm6oX87oLNhn+1d4CCTooWDagnYaYn5InWYPJ4m4jULwVo3CRpGfWzSjNR2RKhEeaB9q",
+	"uO4BQkPN51moCwbp5VboGQjfy/mC1CN8M0hVmrDGLqF9CZGIkYL06lZEtYqXeztnfIXtfl0Pxt/Dsp/f",
+	"fxvdRbefV8Nsaua15sHKZ9v6SzrL+DQXG1+n8SCK8WitT4BB1E9qO7VzMaUxOcbUilBWBlgZ/Zvxm1/G",
+	"A/Y7Na/2S0oh429tp/NFzzmhgcayk3Tcx88cd7obm1vPnr/YfvOygjbb+bhYUZjamqhgVrIiCzADS+vH",
+	"mW9ud2sxbzO75sJSCstfnyKVfTQXIUaeP/keiIFJNndqw4QG7H8xL1qBGNe8WiLwsII0NEuFsOdiQB9A",
+	"oy92rMWNnYXo1mU42HygMNR8cNjkyvc5JRh28+Ft82Dv4jL3JD+gUt9RCRuJVFZwGjRQ0S0r5IRGkWup",
+	"BEZzb+gVnHjRrXm5u7AFgfUUtgR4lT4nuu0ME6IHMuPMh/x9OY7AsK8uPtKQlrDRikghJUfilsU0YKh6",
+	"xTgXl1+RIzFpbr7odjYKNC5PRL2yqJuTua4mc3IUTSYRHzpO7OiZnjtBZ27n6J9snMkrPH+/VDCsORwW",
+	"a+1Mu+rlV5kfs8pl4g5q0di8JJABHDPn94kG2xMoSqY0x7Vr04FObEmuIk9QgPKjkmsXse5DqblQJQbk",
+	"CJxkTZ2dUKDau7iGKqempJyCfCZiC0kBcRqSu5GQzJTCyWGu0PQ14wa7HDG3V9LBVKDqShSm8vLxctyc",
+	"HXk+QSgpD9YgCbTghFb0g8oI2tcqXhydiaHgXk3RITDlfSaVZHHMkgoGvDi7hWDNW95TLV/AsKWxhBrc",
+	"r5weKxJ/0xNpfwl6y3rmTddQ4+WgX2liF9j4i92fxZ0udZsyIqOG0HLczqzno69TcOAeKPyQ907iXG6a",
+	"PDefP9/QXLhSsbEvgtVwBlHXI7Oz670PsU3cm2hpeqX83vpSXM5vNRrHpwMA4MLNvjyyfTSkMgZMg2NN",
+	"Rjq8VwQKzTqt5s58w+aEfmCYgaev4TtTgFbwgO0QP4sq8MH1dHOD9KlkzzbTJC7EMGx0ib6mxRjzSjZa",
+	"BCzBkVpqPr9h02qzuRvPcN4db99ebvaP7l7wj5OO/DF4NnoXbgze0HZ6ILai95+ff/jlJCk6L2cj/LTX",
+	"/Eibv7ab273mp982N9b2X85GWgSEmXNvtgfhvmDvc+FjXeVzoeNq8g0aSQqBpSULfhEH3OBtUxAQfGsi",
+	"JcmIylFx074+MnWJyS1fR3EZleB17rwZbunw4pRsdjvPib0ZIYZuBzyMbEljfAN+CpwEURKkpkpBPeuN",
+	"tYg48wAgg5SHHpkkLIhEKptjpmjsEcWk8ZQNyXWNi+yT1zX4qCQxGygiUrULHuVhQu+4eWOd5d+ev/fI",
+	"xdEREQn558Fr8Hs1BQIbmA8ZZjKmUzJMxB1UfCTjiIskq4XluCPtHbyqebW91yf659GR/nkMT0739M/z",
+	"C/3zCp58eKN/ftQtX+4d658v9fOXr7SQ+vINPH8LTw5f658wzssT+HmqxZCX53r8lxfw5BLafzjTP3+E",
+	"3z/q5/t78POVHmH/Lfw80m32T37UP0/h9/N9/fMKfv/ngf75UTNSr97p9q/ew+/Q8hWMefBG/35wrr9y",
+	"cKlncnB1XvNqr9/pt6/f67dvXsLPAz3DN2/1qt8cwhNYxZsTPfKby3/onz/qJ2/fw88T3f7tpYbM2yvd",
+	"5vCVHvnwSI9weAK//0O3PDyH3y/03N7BmO9O4eeZXtf7A93+/Rv4+Va3fH+sR3t/9kH/PIefH3T79/D1",
+	"9x81zI/29GhHMPOj97rX0bl+e3ShZ3UELY8Bnsev9JPjN3pPj2Hmx8e67/GJHucYYHV8fqV/AmSO/wk/",
+	"P0CbHzTcjn+EJ7D7JzDmCez4yeGp/nmqW56c6TYnAPPTY/372Z6G9tmBbnn2Rrc5e6u/dQazPTuC5z9q",
+	"6P1jTz85P9VPzgFDzq903/MPGg4X8PYC8O1iH35/pXtdHOgxL97Acxj54kjjw8WphuQFQOPiAp4Dvl38",
+	"U2POxY/w5KOGyeVb/ZXLd7r95bGGxiVg7CXA5PJc787lJTwB+F9+1C2v9t7qn280mbqC2V79qKF3BW//",
+	"CWfqn7Cn/4TR/nn1z5pX+wDqnB/29Ip+2H8FP/UqfjiFJ2f6549g3v8I6/14rPf944c3RS8A/KAjJ24U",
+	"JN2NipjjeffcUDTXufw2FgYiIw214cf7jh5hjYssU+g5bjMzWphM7syq87hWsc0yOFbxBnIVOmuHQ09G",
+	"ohxk/ffNTdJtk+fbm89Iu915URx0s72gduRP7eb23+sN0mp++vu67EkYDSMlPQylweQgfyd10iAt0oTb",
+	"eq5Cc65a7cDuSPHi3BfjCU0gxESyZsQl4zLS8isk0wttZVmoSqybhLtEpkkiUg45ZO0EE5YXEH/MLc8i",
+	"hIqrOOWMDGigPJtphRgDlUoolxTTwVgmwEl4AvlogKk1KePRi95tkog4ZiFkPjH3MuO3LBaTYtFl3RFK",
+	"rkLKsF3i6//4mEUHE7CYykiQptcnAxHH4g58NcNIL2UccarQaWlMQScC0Z2ZcaGVefcsM0MYJhRB5eXm",
+	"qx6kj23F4m4BU4lNj3TLI3E3bwzrcrzSOFfY2I6FTsotGobzBziGNnu6Samb9W1e2PEcG5W6Lpk0di1N",
+	"FvRrrQCcM+L5fUGpuG9blTqjCX1ZZ9uq1HnxpmPX4n5jR5sGdVHHA2xT7IgYt2ytr22rYucJTVRE43ja",
+	"W22YM9t+Zjyj51gGAKPTKYHAdg5ZzJZ3foWtyp2XoIvpXMIXR1erN16mC/bdUZHsm6aVwyyGgDtKEQru",
+	"IEvQwRmkhBTuIAmLmb4CVtL5YFM7DFjmezZh9bI1gTbn2DQurCrXSk1PUG9rEywKzlbQ8FThyxdvpT6F",
+	"nV6xTwG1lvWZIXqrdVhrXhX0cVmXRZuxVEcx7xpYr2t2Ey3rNksPV+tRJL4r9ZlHulbqfJ8+petlpT6F",
+	"w7ysxxwOYlm3eQRojX5FarFGx7XWN5fegnsr/Lo3HCZsaPI9LxR3FtQ6qwj/paA5lVlFEMzKnnOjLQKf",
+	"R0aaC0VCFke3THPeEUcj3w7EVAcsytV2uv8oGo6glKgZOVKQbNGkLARzK7WLgmmEiZhoiYKYQDrOWqS+",
+	"Z73An+RzjDCYxzd/+x50p8Rcqk4PwRmZUIn5GWMq1S6hBJmuJ5KAEVs6i4U0CZDKEQJlWo3ajBr0YQJ8",
+	"7xXQW8QDG9RbFXnRXRR50V4aeWFCYmGmdvhKwW12QtXJiCIeashmeEh5CQ1bZM+4yAEXD4jCBYlCuyHi",
+	"ju/gzmQoE0H67UKEDGY3wgJDGiVsgXFSp+Tq6vDV7VbDyzDeiDsYR9kXauRqLc0oGYs+wyjMih6W1dTb",
+	"ndGrIp9SVLPk36gWJucFWQPowF2U1GFVzxteQdzT0t6OlTMHjIXmgEji37H+SIibZhT6RHAjF5ojPUVg",
+	"673IjnN2JqPQHmDJGF/XmL9aQMW3iYpeMSB6njOvhicJBFcRT5nM6GUkyYRqcnnF4+iGYcEuUJRLk9gC",
+	"xXiexvFOPpBBdMhbpft7plgAmUAuVUUYh+yuhmNPUOsBQ0JCmDsIWlYZVcV9vjHpYmz5JihfwMYTNSU+",
+	"wMgnY0a5tFsa0HQ4UiSdYNYycTcTHrl5+LP4fPzzcfto/92vhz+LzsnP4Xbrl85dl20km2pr+ix9Hr0Q",
+	"25N27YFCmVYNGzf5ZnT/J9KqMup+BTvtY9odq/mgypIAcFqpOP2tPGS4LHrNSnIl9cGMbD+jJ5gresxX",
+	"alSrTMoS+ax4v0gInpWuZ3ULZdHdq9L+VMuGc+S0ahlwjpRaRTUdmMyqL/U+Nm9pYvIB/ZQjUxEtat7M",
+	"m6ts2PKbV9lGZ28cuWj2ccVIBRnHfVElybjvK+WV+Q2OACuyl67sMfvcwZLim1k5YqbJ/Df7DvIU3xxk",
+	"m509n+Hv3ZezXPyct+c5clW9rvhuBd8NflAHnxXj4T0cY4p06gAuVTz2UABygh3xOpbCqmn7IpzuEj/3",
+	"C/EzK62h09sl/fVvBSeSZxU+MUUnk1VdS6qiRF5HLA6zOgvFr0AV/GouBV490beivoh4nr69jlfQTxuf",
+	"WvImNaXg/F9SlkxbUJ7K94ive7UiyIKByblbWRHD0t1ktPUzzERmuqi8PWzhFk9P7U4koTT5QVKjXM+q",
+	"mSCYnkiYk2IJ98mQGakhfzdjMvE9c+FjlvJhGlOoFpTkxXPzReS567AgEhbjt17Tyy5U3IR8xVW3aX7C",
+	"1o3cXRrC8BBpoLqPnwYqWC3B6D0DLKwLWZmnhHtz/axQ/ZUmC4NfrORheOo0tT3/mUuOs8cXWjgydxJp",
+	"DtHhdnMOAGKuKPC6Xu76q+Vrk63HjFEMbttYMzvAepEo90gEZbfKy72BDe7PfLoI+hI4lyWAmqPMqsi9",
+	"6YAYvJFZCMUspEmfBV/dtUysuUvcbbFtjLBtDHsgjvBcYHQMkbBDJb8/V++0unZCL/RRk1brRa9+PHOS",
+	"sXQJh5C7wdbyedAkGaqU/KWCiS6wupVM9grcbjWGVTNanxYlRcsz7zrw8BycMPuwGM1tgvg1bh0bp7cm",
+	"1eysgjm50/HD5Sox83UGXwaSR1ZyFFH/d8hEUh17+EfEAvrZYEG73V6WsupeaPGW0ViN1oRNHlhgqYm4",
+	"KVIPcbOUczSDVE1qjpmr4pYCRcQTSbLyy0aTO2BxTJTQ3H2fxeIOlK4JwxsJCkztEiXiEDOuT1hCgkRA",
+	"5U+jroSKuqgOA7YjUiQRkhHaF7cMFJXFqw9Vx7kBY0Dj+M91oYGaADbk+7zQqrRTnyrzfxfUVytcadXo",
+	"WK35eLQrbYHVuOJcuPYMm7GkLri1wGmEt6o/4/JlGkWqsbsAtbFw4F9I/XshtVU8LkTstbST8/Fqvu7v",
+	"MZH8fhEif7gaNRWewFX5AWYcQxeXiamY3Itvkuf62Up8z30yFKwaxpj3s5qGxeU8CqkOso8US3YslqXz",
+	"Lz46R10Ma/odOOrSrsx6Gt9xlqCfxpiGjPSnUPZRYDyQUUN74MPRnzp59F3D18LkgPioAqdm9t2hnhMG",
+	"7tgm+ejEmoRsGl9r+SmaeLI+M58q5HyYkzYTbJ9W4zwb0J/nvXAjHLqL/OX3mh9NQN+9SpJ0mhtdJ3hv",
+	"h+w1P3qk3dz2SE+zx013ZY+OyHjfmq/9TrhcSMNRoHOlJCRrp1w4EsPoazLEzAYGTFZM5/aVqWMmv0sC",
+	"tzmxGgtrW854g87GdWLlD/KziDjm6TN1hOqWCMyU8ijyu8ZU/qficzEx8/fI4RYcFwqUuOTSsAIvW0aO",
+	"spn80fjWCv/hCqHMGGPvqCTGDyPPrQxfr8ZE4rSv2zKEjb/w85vip3WcqcLQ3KlmZRx1UWXWOeOR8XSZ",
+	"8iDzUdW8MdTmxnT6mSIhq7c0plNbGDPj8hrzsLjs3PsXAn9LBK7UHMy4ia2MwGVFQdHt6PEQWHBWneeA",
+	"QqoZEnGTDSDl4Lo7qDAKB1NS72xvb6Of4tXFK6h6t93a3tZ/lCzF29sv1nRo1rNE1dr7iIdzfECQnIOa",
+	"zsuL3UVDjh6FNxEPn0gSslhRiTX3jVARs3DIkmJ1/2uOKRIkoXyK3p+NnWveJD740k7AqyVhKk24v0N8",
+	"wd9SHr7SY/uYnISRNrSA9Bf2TbsFQ9Dw51SqMfow+uC2PjPIv/73/5u0Sd1UttPLaMwdD0y+A5b0RKqq",
+	"ZxOQ9q7TLpo/6d15H3Fc+XTnUqNCd/DbmtcIp1L4tvlCbh+dmd1/nTsWqY9YHGbaWXrLZKN1zQsFdGDD",
+	"9HnI4G5T3oHwqjcRnQIyKLp/Rrzk9a3/giUWXcMLZCD/6Oz5BxRs6i1FiSab1M5vNWfVUOmQN39licgm",
+	"wLJX8NgWjL9Xz0HBh6jUXZMNzC1W7p69AnqEq5zpPxEY273g8xaGM33nTLv43Xw3Vu2fTelLtuf3mbaL",
+	"Fl/VX2PZOnDHAb5UXyCGOp5nWGef7Lkon3mkGtTPu5kjYB9cmkmepqri6SEv9HUPRv7UHhD7xLFgf/ri",
+	"1U6KecaL5PwFUYI872I+KE2lry5fN1+Qej9IphNFEkZDcLMfpImmjrs2xzoU4ILENqgXU0nKoWxkA/92",
+	"EvR02l673cZqpoEYjwXPipDJFvEzodu3UUW5vgcqrdK8ZpkYZHVRn7t6IdJP9ePEJHzP1lMfp7GKmvoP",
+	"p3UDBmSuIyKGtmRrIv2pm1AJbtpC3VZl3TSLCrKv0zk8L2rSXlQRtDH9DMuRurneXKNjcrI4LtTblHVS",
+	"JZdFY9ZfIRHkvm76xUlnulov0/pLlvh0pW7WR1D36a7RpwvqISEVjfdXSItrep7lHYCADVdI3WW6nmPj",
+	"Km+Gjr4INdBymH2qKsmb531xkvqCE+K6eefiWNyxcA/802S1ryKQSBhQFlhNNCgQim5v5bCWn2omQAI8",
+	"/XjA4pUTpsNCcEpVCtTHtYTBVM+z+hjL3W+tJ/79q7J7tSyW5KsG+U5qgD1YBuI5WYKXAiJ6JIfge+Qb",
+	"nue4vGIy4aVL5ZmzbvHcntlsyx4Z6otFYi6hiGskkfp2Ar1cp93u7NpckYJMmJjEDCWvSDPxdJrVwCwK",
+	"jbrjQp8+eD8rN1bV9Vi6yCUJk00MdpYq2UmPLMQNZEf2SDTQkuO96izfNwnyqnbdkvO4TPtKKLrUtIGK",
+	"Aqh8uE7rP1J5ulyPwtMsTNhYsUs3V6F6nfUwz0BpgbQwBbU5lVXEqIyDFYhcujqWl9ArUv3iRVKlGHJv",
+	"xQqVZn5LE2oytYPyksqbrEy6kcDzixllzsIN7TKqttkKOjNndvtZP+fha/slt6H5aLa42EaUr8nFZMGV",
+	"/3DcTmds15mybJz5+wMRHLGkWOmuvbY6zM57fa7keXtdd9qqdYHOBWKobU5+fQTyyn9IDu+oJJOYBqW6",
+	"PN2vdM7O1+5M1KvYlLlYXcpwUqX8zFeQnZMs1UDK7X6i2mkY3TIOidvKinqMs/1TqeWR6/8u9fLlOOei",
+	"//RMEPSqVKaILRUhsY+mm6/KGbQEWW3jvzDxO8DELBa7ChOdQO2VMbGAChUx34+MiYsD3PgM2Sd14/uF",
+	"Oa6RWuq7o/EXen4H6FkVpFbOPbEyapZC0wpJCh4XLTN8XKt2/yq57/Phc+0QDZRI5omFqdT4PxIkhAQ7",
+	"u5AfJuOR5FQqNkZx1xyMJh4ZecfYhCWNdRPxVGajeiDFzdZaKKY529xdtKJOBCrvsOwpqQNcBM8Knzd2",
+	"rXbekU6fSAzhLyZzybxJXQpanQrF/d25+fXH53ioLoZdURVakqPX1wKFK/Hiyeq6wXvI/1UH0xyOwqa6",
+	"krA5AdnUlrl1zxyjZSmA4LDgkXgiCTgVTyG5GPFxG300f+D3iW/cjrHQCBcEZliQQGF+Oc48vCgKy9u3",
+	"n3EeFYVTeFaUTbFZSTT9NrmzHPL5+zgOz+aOrNA0mNPpcBdcqJzTtf7hp+evDs57Zwcnrw5P3vQuL49y",
+	"JxBEJUeSixSpl5HnL57kO+BJKgMIytmqVj6TDmLN5Ct6XJ6klHe18kqELHFO7ocn0uSDMNqFv/Dx98fH",
+	"nIOowEiXvVgVJ4uIUZF563Hx8h5h+zTTkspFiRQ16j6xMl5kVIR1TYI1xXYVoMDlrmGYzbW0FZfUfQyG",
+	"lerbr9DGRo+U1ECD9HItY4stVDJLbPIkurrNipraBbUqZ2uarF5+MZuuU2Pwt0dIQFqZFKK7dqIiUx5y",
+	"EUwv3l+tCtJiLc8VEhnlQPLm14MsmKMWKsVdtPIKh3sB0fgWfOjvyYLOy7FeGQr11539fd/ZVbqAitu7",
+	"WmWw6j0+B2MWZdt83Jv9/nl5viEVLh6mIzg5jvciJDDLMn4njIxZMtRcQ5TYXO/wNxgbI0kCCkwFVaTT",
+	"RodOJQSpOz6RUFpR97b8iW+n4zeWGyW/IleQS7V/WWqQnKc5833/mlv591///t//9e//3ci9+Me//s//",
+	"zxGE8RliM6lr/G7kzSrQvdQhYdLtkDW75oSQf/37/0oq/jfncbGFGeDfzdjOP5TIZ5/bf//v/FerdK/8",
+	"9385oLMKgWsOkH5QNeNKMfALCEzWYyav7/x0vjNZfGcslV7trMioFRHusDLYZ/0gH6xevuxE5f9bxmKf",
+	"JaIfs3Gl1en89T7Z3tx6rimHbtSyNdFAYygVxNJdnR9Cjh5bvMC0hfibkPl5Q8npDesFVDKrXszcWwLK",
+	"ibyLVDAimGfh4XxbbW7Noo9r3Y84pJDtQbte3tuHTFq7Jgs8pNzKWc8snac+48LRe60rec11iQ1WcFw2",
+	"W2Zdls0Kc0q3WqXsgrL6k7cgtakB3TKYNVpYoF7NZIvpi3DagpD5HbJmCl+vxpJEJPvVh+qtuCNjyiFL",
+	"B4wGXvrS5BKGaxvy9kdcbzypQyP0LTRoit6U/oQl4wgSDve4UD0tYltEsAUGtBQCiYp9mJHUp6DRIqf6",
+	"kb4k8+dYzAASsmHkgL4lO6XM1CWvuo3uUmkJh6+unMi4SqZwDAuQuM+KG54N30OcN5TKgtNmpe5+8q3N",
+	"yTzptD/5jZ3ikjPZLWHIdoiE7RpIwZ6a+ooju5F5U9yzlc+Vk327UKEecmGUT1nEpaLGabXKBRWXChm5",
+	"FYqjGnLEMpCEqqLo+ZSmavQ0YcNIKsyDO9fjeO7nMoGHGlWP/WpWgkgfQJkOBlGgiWYPWvke8bE8gol4",
+	"hqTgyCL1Up7lGvS9QqBhbxzJMWQJ94gvblnSc2IEEQMsFDJBa6VtMLRpnre0GXSWI373auvj/uY/Ohdb",
+	"P7x484/NHzfePT/pvnz2vrbQGJeNsAkXnb0Dt/QVmR2mzXblxaciFZc8tw2nT5xDM6BRlfjiiEizh1EM",
+	"yEipidx5+pQBiPRXk1bIbp/aM/j0t/wbTTgNHhnTWFMEFjYNlDyScplOJiJRLGyOWRhRsJB6ZEKnsaBh",
+	"UwnRjGkyZLopNQX9WeiRgUj6URgyDvFZzYGAIuhjpkYibOon5kr1gMmNo0B5ZAgl0ycJ5LgHut7E1evB",
+	"J4kImIToeY8kWnSEFPT6JayO09iuQyNZFLCmg31eFv4756mWQ0Vqir+yZj4pkN6a/VROvxSP3FIIlwFc",
+	"kKiSaKmKyIiPiCaOkTZHYXNbV8ke7hVdmfIQOKIxDUYRZ82E0RAeLOSLMEo6X1YPd8cHscwQXntoTVb+",
+	"PORtt3w9Qeg2BrXBuBn29X6W+kZ3BoVqBJHMIv3uWBw3sTF5d3F6YsoB1MN0EkcBVRBlID0tnKiERrEW",
+	"sfROY/A4N5X3QzQdQgjfRhczN2LGbk0s8JZCgOr7O4jTULNZMFfnWPTgWPSQLa1vdrYq5uxD0R9Uxj2F",
+	"1eEw5hT1lBA9OEUwwkZpBGGLE2iOFMYASj2OFI6ib084XwCzzYZHfDxncK+acwbv9Ny4IDINRnmJL5GY",
+	"Y2mXpo8x4woAif062K/PaAKhEDf6WEP9IUVo4TGOYdk0eJSNQEmfhhDvTlWaMFIXUDoORom4RjXBo4DG",
+	"RB/IZ5tpEjc8QuOhSCI1GuNuAvGJpEw1X5AQmoYR4wGD2VASRwOmDzKp++zzxCd6KlT5DRtFCludB1o+",
+	"keTy8kiPi248VOEi4DNkEqeSbLSJNJH4+k0vc0cwa4L60PrNE0nwm5rbg3jP0O1n8qhV9pNYaALjQaGZ",
+	"Xo35EubppwHE8JE7KvV0bV4bWLYW5mAoSe4YsC3mhLKQ1GMxFCkQWw8TlOAl3SjuU5CwUO84jWU2w5Tf",
+	"cHHHDXssEqzCkcfGmmLXkBeYgkKiOGbCBgmToxIOIImANwbWkbSf8uya9dcMJGyCAmesXsJS6YASyxCW",
+	"RgUVPfLNLLSltXDnLbA1IAtfya4sGFqfwsJJ8CDqFxagARnTwNC3nJE1OSBws3p2l7LhoC9UZ8igiLXC",
+	"bUu7z0VIQvYtVgBhnpBrBopwni0pxYFgC3uK2o3YRqhlSBUBlxlJs9fss6bP2FXepDMdsWCa1eUZ7hyz",
+	"hmnkh5Eu3l8ZEmc4wYj3UsmyUVRuY0EjouYgceeB3WPhLqFJMIogfzTR7DKjYQYXs/ieTVJWGNcBjh7a",
+	"ttk1eaHcNDuz47Ke5kKADrerx8MgdOek6kUbzLVrzjkY547sdBs7xM+q45h6hjQr3KFMuRsuLL0ygjWO",
+	"GlOpeuKOs6SwWlNn/k6kcYhZMjShhd3QG4uVQwnjiGDQ3xmPhuOogBSYqggR0mhZWTwAQqOsY4MdDNqW",
+	"KAnOuGcRXA/d7dqpGk1Ihv22tk+JcoiYGWEi625nZvMsBZRDekyW5VlSo0SkQxSX9s4ODeGgivUMnwhj",
+	"AdSEQFHP8CrSJhaLpGF7dolkjPjnTCXT5t5AscQvHm39MaXiqkFxv0kshhGXcMch4SwvXjbMrYOUCI9e",
+	"eSJWLQHwt80tSb5lCY3juXO11r+e5hHnHOKs7Gb1KdY9S4NVnONsEKjOZ2RHkZBYH15H5JMzQ9FARbf5",
+	"YFbuNChtzgcntmH2JUObClJnPghskbmPWaBYeAqJOPzi2cqSdeuWmKrD39U74YMQ7EPojyzgrfFYLefM",
+	"QTaruBRVCiTFNHZY9axwz9nSeeYIhGw8EYrxYNq7YVMN7UGsbwxneZbDzsm2f5h3a75nU1ipVFEcwx2X",
+	"ch7x4Vw8qRDp7anTR4xxOFalmgG7GZgcZl6ORILWmCLtd7UA2YEmYUIHCvg2pPNZNWDncNtMKbqZFHFY",
+	"2CD8shqxcTXwcj7BUKBKUFmSjlexORcGxvPGRRmtIKJkvDnhjIWAtrPfMgXS8FI2kaGaUUI/jDlntKAE",
+	"Kx5QgMZMiKlfJKezulIHR0sa1lAwlFhAajCsp+6EgC8oetEl1y+qxkGbltU6jVCIykqfguobZ2ftDrke",
+	"yCH1Rfs7TTSvEAVYyDpPu6JlBzuMIc9g+uhpyjiIxZ2DbGBWhMBde5PZsG79KFv2ACsuUfJss9mPlF60",
+	"UdjoDXDMJ7NEYGYdZRKQfUSTyQLwYZnZidIfdQ4VGkQV1MiQ5ohZCljWm9lP5zCi1jia8txuYI2Wu/OP",
+	"ktGo9EBk90l9CxCdcpJyS1XhpksTtmsugaEJFI2MzhIsvn6mrIB1IeIygjp6Q8ZRW1OiElvIgJOQTRgP",
+	"0ULlZnFrQElpze/WE0ZDvQyoKN23so1tWDmuO1KB3NBgpDnFOaQyG9Noiwrj5VrUbOQ7kdwYYRDFNC2b",
+	"AjtC6lTDQx87yKHkEUruqN5mFGQh051IygMzGmogN+bOELRXPau9KswPXpFAxHEUGtdqffvYyw1ea0ky",
+	"37xE3MEBxplGcQyxL5iass80d5gwlUQaYJpW6QeamuqRFOOQTEk3mEJac+hVmLGRwSQdmPsCiFuvn8pp",
+	"YeJI82is93lqmAwNzbuR5gTlSNMHQx7zPRWcMyRJ+ht1/+X53smr3tnp6VHv4u3e+YHfMBEFnJFBwpC2",
+	"6P2pAi05BUoME0F6hNeSHnrMKL8bRbFZgz1byHUW2V+XU9e0Xm90iQPJa+D3RYqQr3fa/9bpejitf2Qu",
+	"DtU3cGophqkqLbMTqO8rtPyaHa1igAxtFomc0R3hcexrnACitX96fqFFbORPSN0/Pbs8PD25MPEb/mkS",
+	"DbVoYb7m70Fa1Oa+4CoRcdNoupvHoHryG0b9kifBMkka7TWlB7PqNLQOAe5YPY6vp9PbOzo6/XDwqnd6",
+	"fvjmUE9FMgWqvjrsc2Ssrxr7R1pohhsK7KyN7LShLkwPDicxM+LB1e0qIY2gATupqTfSNN8WrY6CkVE3",
+	"AhuLK4PZFK9nOok0V+GqM3wWTHqae+755IZNkXMxYEGtC2jAQpAuMoBQZTRZY0MBzciVuic9cT008qXw",
+	"PoMARLrp6zrQopFAf0erojCAgaq3edr+wveqdGTme4Yrx5oRs7oyOwIy1I5obwBjZy04cAkZy4W4o/fB",
+	"VKHiNgsvaEeQAqCJ7G++R/ynIPaa3/FU+wZolVZJRwg1M6DyxrKMjv4HjzmNY5YUr3vPgA3VnTBCQFFg",
+	"InW97Bs2lTtjyumQwdG2qnLw6IWjXXemJn/qfLITFqkKxFhfc6D+ye9qpOhwUo+PDy9RzaIpfT9FCkO5",
+	"vMswKtAfqptjVUFGSRg5KBKI8TjSN5K+gIFSEf/Vyx5+qXd5eHxwenXpm71FFNDjGgo4plPUUk0RQPSW",
+	"kT5j3NbGz0rzU7LV3vAQ/zN4agYTNtzcOXpg59ppESDdZT5khhevU7MKzcqYiSlNFRI2ifURjhRcHQil",
+	"BuokaWjZOtSd92lwY43Q9qprXfNrfsLuQHrG2wKyshPD+2gUGmoy6uUKGjKmP4vEaoJ2cvvLiPIwBi2R",
+	"Ho1oljQDhN5vmznw7eXlWeYmAXw5GCQa9mK0/jMFR6gZSw648bhWmJpXqzZ1YNqaovECs96gKQKKHJdt",
+	"EDBaQaeKdfJzWwFk13H07NnfeR2SCp2187SgKQZb2azm2GmOKj80zKHuF8ufFPS3tv4Nymfoqp39XtRv",
+	"4tBl7WTNq+XKO/sHkCDbHrWOMNyM6tBdc0m75i48V5rpZTt6L2dFmdqqlueZcdRD7tNsPTPqGjBFOpqX",
+	"YkYjRxmiZzdPnwEzL+sdHHA6THvFMPk+zhHNncxLZfnagVlZMnZc7TNxTkOvKFWW1us0LIlj8CVXjtKQ",
+	"mxV2jPtvWVZxHxtxo+bVivy9dS4GntnxRsWtB/NwkZPTkyzeFw44zO2rV1zkHJwn+bmsuqv1Bs7en0V3",
+	"ySqiM+Pa4DpxVHo4AI9bcgx6NLeVEk9fVU0i27VlecsqvKoKWsriAO2VRoh4yD7PCURE6R+zFwtuHaus",
+	"fquUqmqdzFQV3zLChG3npEiwCpgRI3lYCknSmGEgjVw3O0JlrqulQfRiFsTPV4LwI/vRZyJaYfiNFaZW",
+	"DjsATHDnO8c3RL9dN1hQqSTqp4otT1uYt3z0HKvfSaLSwmlwZ7JHxkxTGHBsCGgcpDFVxpgzEfGUi3FE",
+	"YzJIOWorWo+TlXQ1PLQxhkv86zTyQD2w9WIDXe/0PPZuYQG0m3T13BdmYnnWDkWHSztd6jZ/2FSWhZhB",
+	"FwUXRBDmuT7yU2pgtTzR5AJqsiSDVMHaj/KQUTUGVNFYDMvhdab9nyvAzlLe7zLEzkK8MnlU+eVK0S4V",
+	"qHE5nbDi48cLnjPfecVitipmhth2DjJqET7ChlqG+ws3vzlumv2pxk37ch3cdJHDwc1X9juPjpsPyDc4",
+	"tR222o7PeUGuAr7QFqpelwV0xZxF6GHNFBiLrmUHcK5ds/KprTRe9uHP2fi15vDoTDwahdac14LgUgO0",
+	"bMHONzxnLxag16OH9ztE43cI8Hd50cKezk9u4dZcXaFIbZGpdAgSeK+YhGqg6rJeLEXSlL2eN/Ky8oKZ",
+	"TwxqKeZeTH/qeoF/iKupsmZg+eU6V1O5amDx8eNdTStkPkdFG0VDKJAp6w8+SNBhiMaNFtmbtW+DbcKS",
+	"MR+tI6bEUsdrY6i//b8xfTd2CPtMAzBz6m9MMeYDLSQeeUdv6QVM8kkep0Hq3X/b2migBXZAE/SsBInr",
+	"iSSMh7uE5lYfqoxVPkiElNZziWx2uzPKv2IIZXflQOhlyrXirbAM8jIdj1mIkSHUSVZjYljq6DkE+6JX",
+	"YgFsHAkEodYXCraM3dnYiG0Ae5Y3BszjFvTUgbQ1TykhGitAZOHKz9FEc49K4Ma4cwm2np0am74b9d8E",
+	"0Wn07vDq18POSXQoD/n5VrB/+OyQv4s/8ndx0B0mlMftQ95usem7SbBxrNvHP3a3VfBme9Ln53EQvdtu",
+	"Bd2YzxYKL37RJSkP//HCXbXZ3l6zQHhhqlXH/NwEi94D8EBd8Nat7XEaTxWwqXjVSmsvq6zRzk2vkJIj",
+	"cctiGrCvqdzuzKRKJc3ZHXoomORYu5mDQyFbFu1LxksRtZXrWrPE/Xp15fkMG1OC0ppfd+vUL5qAW7Bv",
+	"aZl5M81qhCqUblyD5/zDqYgzH5ZFY3bWS7O8vlJ3+xFKTTmbOD+EurKwVkAT1Xz+fKOzUiGklVS6zmRy",
+	"te4fVFVr1a456riQzAsN3UcF68Dp3oVvvmXdmcetF7MEQvsm4mJZrQOo+EULLtyaXSpLYM77P5fQ5ZLz",
+	"71LwciFvw2jKpZorWqwkgs3DFy2HVbx7PGHM/dhCCwuozEA1DelZ0equaTL6sQYjFtyIVP2Fvt8l+laZ",
+	"XKoarI28JdPL7KtvgrrL8sA7S30ijYs/BLPn9beMiitSWfRcvT8F+gxRdea1KSggkqyksim/8Rfef494",
+	"X5kTvqrBunhfzg8/++qb4P3X5+Rel2lfnFL7j5CVeZVsm8uzGxc24ZGNIKUj9zsYQpwZmPr8K9HaQlhy",
+	"VgNxWeXDv0jn90A67bbNp51Zi3WJZwGFStTzPPvsNyCf9098vMhX9a2Nv7VF6xK2m4ViRMqrdlONgpuH",
+	"8VKtSK//XSZprmc1dvRTCw2T94mzxuNncfbQ+BBPCZWVYeHfR5rnWS3VbLLnLCYO8rlWx8B5hAHJxXAi",
+	"t7rRyCXT+gVyyHXKM2YYQsnQBNePRXADWRxpzBpurazMGu2QhpzDqpah51iwl9GQPdutinZUyQa1SiUN",
+	"pDU+F3GFft+HhDA+SVKTcHcSU6UxgNTRSujE5QlrOQTC1Nh14ooTETNJ+iwW+hAIIji75viK0WBUjJiC",
+	"T9a8GkYTn344OTivebXjvZO9N/DbxeXe69dF+BWbzpzOC8xHtSZ5ezy356qCRkmaF4O2+bNM7IXJlzai",
+	"ioxpyDBUryq6oMDs9IWIGeUzmvSZAjS8kH+lmOLL9PRIymOWWW0hlQceoSK1Rth0m+3uN9HNV5ZvnB13",
+	"Ut7AjVa71elstJ6vokWPqVRX0uLBnDJUkIkIwxcRfGbrzE5WQemeFoxUsmRvaHAoH/NY/BrFMX261Wov",
+	"X1QVU+Eqwp0lF3Xp+ccBrDk+V5Fsc+oeXTKwp3tGKqhk8ytnWlWh5opHv6TMVsfLw7AXVKNxbIfPNsum",
+	"wwlYWfXI//bTXvMjbf7abm63es1Pf/8vlYTftG+OmZR0qF/apNqd5rNNEoxoQgPFErlD9pofPUKbv3qk",
+	"3dz2SMsjPY2LTVib5r/2wp9TqcZQE3FtNi9kMbL1ZSGHC978lSXC+niIQZ7joOCv0F7Ng8PhHJruUy6U",
+	"w6C3P335PUr6PyoDucg/0TW/4FZUonBxm+/hb3AT8RCEm4BFE5UZy3Z+yjBA76ML5lVh64BuNXh9+VQw",
+	"gNbOTptAM9vtze6sewJOvIo0j8UtJH7BqgV5ph8olBpKL69wGQ05JvKApfqYv35Eb9kO8Q1EfFI3HllJ",
+	"Et1GfNiwflYqTXj2NhDAcmuZvkH6enttTTdM1oIskuXDzeciGz14y3YhOQXNdtIndeOtAYJBSMd0yDwS",
+	"CykbZCiYJCyCxCl3dArOYE7QJibFw8WBr5UrEpA65jb5qfuphdNotMjphPG9s0Oy0WrblD0qYoQSno77",
+	"mMRKj6aE5nwjyF5oqwzD6vzPTRirqZv5mHrHKDS0gJfBG/NsMD4QScA0W+Fy0DkK5mAAfloDuiyK26az",
+	"BDSfCB6DbKidmqVcMCqOsFOzO5B/ynn2pZIXdw+cnUj+bM+dvdvUriOrhtzMPHZso/caqdd2LKgi9uU8",
+	"+Uhm7d9Vnge2XvLSL51j07K7wgr9bOsy5YOzbFc9l87tYwj+mtqKzDu+SCgO8ECCH5+TQUiJNBhpedGa",
+	"RFZOjr/Yr97SpMOwmNv+pxVI44u2hkk2iaV31kJ2KHN8d2c0H+QivRfzMBt4PUumM79VzHqScg1wqWii",
+	"TMXL3fyNSV9ictBEA03IMG1WJFtkzzhh5jmfMG/KnPRO9+JSVvAzfWxepCLEenttFqv9zWOwV+VyzPIW",
+	"4+I9OJycoSlj5X05G7sR2w/A5OyfXp1cNo1sOMvl3OMiyM/sH+oOWEL8kbJ+RUzVaoWTMgf92apJhl6R",
+	"f/1v/0eWPNX3SMiS6JaFrW9LAVZbw6MrwCfFKKE1gtsTBirnMxGVdBpbS7zc5yg5HGrmRot99a5/GFE1",
+	"m24ZC1hMmFGco19Fi7wF3bEYFNuCCs8qk2nCbFowuPIWqKaNJhmTh2KKzpiFQ0zKl8d5mHsQozNM45Sr",
+	"CPiaKNFNYRw/E4ywmNfqSQK+lVvoxsOZsws3C8byu7i6LO6vhJ+u6+hid9GcVj2+Amwhw/kNLOM4gfu5",
+	"xBrTh7v789TYtnzcMld7s8Q90/zR06OsUMzPAier5vcItoXoke6aVRKW2PVZov7H9B+HncxyfeTVCjPz",
+	"3H38xuFwHBuCu/7hEMm8VFCQQvRuJKxRKBNd61lKKOcSMdV7TPg+dG6sa2qvtLcsNaB8H7j+YiVct7rE",
+	"xeX3cS8zFc034/W+moe5rEhHbKrl2ODmSGbcQSv/+itrA1g3bRrcnQiZtRHn0XMJWCFn6UzmROMU9NLe",
+	"KsOsXxdxhUEzDvOecH5QNrmAYjlvOhfJPONnIQYZZ1zgmblQZMpU7ppR9Dl2gpGlIJGChLfsc8BYmGM4",
+	"+ulDAnHkeO28ZtG6fY98cGHBxlFiOY1G0z1G5e9X86AGPYsBTMXNzo+Xl10VpdKFGe1dejUtyy2VGVMg",
+	"uRRYUPL8UiiOlJ0Yc0LyZ/JgLF7o36UPIybdzMBfGfkwp81KPkhzEedyOmFVLx/Pk7HwtW8jarl7/3tJ",
+	"W+fZ5eUkZAHbIBZZwHy7M/mKlsYzl3RzlYwn5iUwickz6uQR1hq2CCWTNAlGVNrqL2g5LLKapYtzzZhr",
+	"mOOlXuHgXpH1g0SMj76FHdv1C93wakqs+9UKPXB58r/9sZ1lF6t8FhowOtUqv2+puS7v6Zqb0fkqm0kJ",
+	"E0pzWeJPe3l5dAFZ0ItWyO1Che0XzzYLEH9WaTO6pMPiyiFxSlKmPUuP9aVJJeqYRLOR+kwqyeKYJQUL",
+	"6JKso0W7R7dcIt6rpeDjZd5rEv3Fq2Hqn5f6SroHbcnz2tYOrs5hAhF3u3Rm3EzvkQm3IovFTCYNcqTC",
+	"dWnrlwpMQXhYzLoHSKyGD96sAJAKjaAZdKFKcOF0ZlzX2F2h7CNoTJQgQcyoNfaXL+/SthkCtjBHM35h",
+	"35hgQM+frNzLtDZOIJ0Vu1l7n+7TXaMPOlYJqWi8v4JC0/Q8yzsApRpGy4mv6XqOjausf5ouBhiCZmE2",
+	"Q8Mc75naTrZXLav8/cl85ZPbsBmNJyIB5J1QfQJqw0iN0n4rEOOngk6iZiBCNmT8abb3X9zu8iaaNMUE",
+	"saxp6tFnhOM+euD1davzj+gxlNu9T4oncP03fvWz6ZjE8lSUSC11w5kMSWJO8kScs7EF3mPShZzY3c3t",
+	"7TzfiaUgq9Cae+Zbf4D05UWSBAQIqE/mDbcsTWllNtLFEseyQ4PNvuGZ+R81Gfr8U5wb8+6VrM21pW9V",
+	"pFZbx9a+zH1omQF+Jlma8/H5JOFKfg0Rs2FCK5z9rPTQKrbH9ang7PIkS+6fs6va/vNEYlSCWwbEVPFe",
+	"27gTfC/GncqNmcsCZvnfnHC6mYx42YdtrrWHiD7qr2M9nZtwblYdvwKqVd61UVZFKzdiwmCuhs0puLVY",
+	"OazR9dH1aXAmlqrRirh/RqUkVEJ5YykSP7N06k5kQofMnAZTKxACtPTj1vqRUato5PR9wYI0idT0Qi/L",
+	"HF1GE5bspfrKrEh/5ZZOxLypWDoRAsk880diskdqCcU+wfCyuq+mkx1C1d9/vlO+d83fXnS3nnmks0XG",
+	"EddcCulPScgGNI0VJIktxvWZEpu2phTEZ0NNvdMECpBSHmZlGOt5qcxWq+V7ON2z04tLYuo6Pv3N4NeX",
+	"p5ohuGFT2fCIEnFI6IQmCnpcc2o+3p9CrMUkYYPo804+CXDpFRiIATUPTVJJf/YzeiLXPCtOacr8RdjX",
+	"qeFI6rbCN67JhEFsesWSkpEiMcV43s32RqN1zQ9iye40VFYoapnnsm135tTXxAhXwHogX4Ac+eEfKTWp",
+	"ffkCZaYGAsRLwRXF8kEmNuAgEOMzZJ+IYlRTtTSJTWe58/Qpg/MFDVohu51hOWsvaXDDOKatimx2enBg",
+	"s+HoWBwTrDw20Ffu2JK8dcU45Uo2srKPEbhpDwae3tu8sDyUGvFs/mIeGtc4j/TZKOIheffhkjgVCiFH",
+	"hh4xEYoqrHjs4KoEvNwXMOHcjQ5isfVKMKAmQ4Wda97E3MWDiMW2MixNGFTfjPepZB6JTIXhq6vDV9KD",
+	"ksRS0fEEn56/3icbGxvbJOLk6nIfSoBilABUmCP1zc+fYV1bnz83sP469Nne3HqeFUar++Cpjut7ap7+",
+	"/WcpuG8ASDXw+jEU7cRKkuTq/NCDQpXBKOKsmTAa6hbE1zy2n4XPOAW/CQtGwuj89ZsfsqK/+qVTC988",
+	"Jn0RRkyShGniRUyBOoSVxFr7nm0DiYs75Dh6SeqbnQ2MdzLvYA/AhVFASdzCamGVus8W1k/dww3pi3BK",
+	"bBCj4IzcsThuYiVMG0MEkOGChCkOx8gYxFrcR49wJgFF4KYwtUNDgqQ4T8K80bVZmkPGNJ3kUyydzWLJ",
+	"8lgov1iI00fXSltkWA+e1xW2H8bK4ncjG5EdSSy9f0c1K6YRFtd8qS8ju1ipRKI3codQcnJ1lAdvkrp/",
+	"fZ1q1tqH6qemTCC5unzdfEHqlMQaTjJNEjHUwGAyoBOGJfPR7t2AtNF8itDFewwKv+Zg83BkTfKoGnnk",
+	"l5Rh+i5Tb3lCEzpmiiUegEaPDtCZqSLok7uRkKxUOVdDB89a3dcPNG2Ei/OnjU8teZNidT+WTFu/mHq6",
+	"h6bcv8E6KNNtpIasxKy+4WUajHaI32m1fT1dv8M2/JlItuzziGpYSDe/GcyUATojqq89Ym94C6N6IPgg",
+	"SsYeCSgPWOwR9lkxHjYIjaWA6QEuCBxFI34cQ6ViKGud1UYcM2qyJEA2D82i/PbFd8hHGd4wIUp8E+rr",
+	"a/SAc0BEqmQEtWg1Eija96A6LZT1NslBmnsX+4eHpuIvYlPDQe2KzTMA8y1VSNvtjUCL1fAbw5mecgb+",
+	"ExMs+iyIS7p2nGLdFvs1H+Ee5LeXl2dPO62OnrhZsMYKU5wZl2fon11QfhzwroY06bBoqLWuAXl9/bn9",
+	"3EfiaM6snYkeOY4488znDOF6tkneRy8BJFjmPCzU8Y3pFCrsg7O1Pj9YBTiBVBeGDlEkzeyzejqJacR9",
+	"AG0dsMDXv76koSWsfsMjmxsdvcat9papew/9CyR5J6vibyi25rIkvXMrRkIkpVvsPxbDoeaPEluhAnGK",
+	"p2Oph0mYnAgumSR1e/vgheERmoaRAr9yZe4YD5NxNMBRZkgjjlsikUCMIy4SPWvj6bhrjL0SSZkSsT5X",
+	"LMNTNWJTEoqsVDJM7CXWr8dqylBGHLfVFJiv75+eXzTcmvPSAmNJqXmsRm+qzQdiPKZNyfRpgmpSUH7e",
+	"4XphhQGN4zKLkJetxvLJhWr9xVr0ktR9zcOLJPoV+mpiti+4Ylw1LxGe/uGgeUxVMILfSyWwvVkUaBSr",
+	"2mMUMpS9xnna7bSnx1TmDlLgy0IWxDRhEuutH1zSof6s1RHr36E0d3NvoFhSmJFqnkPVbSzD+uHDh+ae",
+	"Uya6aqYeabVauFNTuOxjLY4As+HvgQDT3Mcj3Dz4PBGSNd8i1PwW0TIO1sPV42peP0YXMCj1LUm3vbkL",
+	"1ASPpt47YL4dBqpcWFczTnj/VN7QFjOQNdFdQJUKnHccBYxL5rDTx4eXMxy0mDCORcdbIhk+NZ3kU91W",
+	"C6mRisuc+N7ZoeMXvFPrtDZabfDzmTBOJ1Ftp7bRarc2IL27GoFoaIQIOJtNOJvweMiA3c/QFJwE9nRT",
+	"LYbv6dYH2FiPZa4QOddXL2/y9AgqFX/xljY0Mq5uWS4HHE+RjEgMLscsMKCDjnQDuODz0gP6HUZcgKC/",
+	"QrTqat/UneZ90zgT5V9cqM7PwKlPce0LRuMZOqo7d9ttK4dZv+0Sh6ufrfsxUKiAoDdTg4hiBg1cMHgp",
+	"buIUqkbOpvr0Jc3M1NCls7zLFdSH1ySNhdhpY3mn11nx9i9ebWuVmR2autwHUJYbeq3wnQss3n3lFOl2",
+	"NSyA7q5u5adPeutkOh7TZFrbqV2YhgaQWmK40/Qc8p/ZIpw7P9WwNDwE4eeKgNpODU7ljibH8F1zVjU+",
+	"r3BIr6DZox/Px8TVTO23EEsBHn8h6X2RFMUBDUSPiDhcBz8B8jv4toygT39DuvvFWOuCCt2jr9k/kKJE",
+	"nijEydLmGW9piC4Rg0wbWAejgu43TCjP1HXIUl9z39E+YV/ULvsE+DQe7iLvCrK7sVA8kfDJrA5Uo0UO",
+	"MJeJCWTB0vjymiNjhNpDM2W4fciemR0GUsZCQjIRrBxKGAdNN/Gd9HA+3iN3dErqm+1t75r7um1P3HGW",
+	"+KaWlZ2glgeJUZgTbvKsREqyeEC4UToXvoS9CgPD9oDcW/OqyEZu9FqbblzhJYvkAE7XSxFOH44SzJjj",
+	"vhT148aG+6ikqIoMWeOXl4lD3zch2mxvLu9xItRrkXLzie3lHfYFH8QR2mo2OyvM6YxOY0HDSyGOaDJk",
+	"2G9rFQDIdDIRiWLhMQsjigyTV9vsdlfpPEmElhSsZ8BKVPlDEin2+5BmzC1jCKClUCLJyIAasfG9yPQk",
+	"aoYi0IcE/kzV6CmaB5oRv40wEmIiZEXsBfrQo5CDbUNCA0yHUs9kWXhjs/uDFZBYot6w8jW0gfRUCYi8",
+	"NnhdOilibcpCLcFZ9bBIHLVLZkFCg0fdN0rLHs7Nb+wSes1TSLaKFBxUFza6R3BL8Ttt7Bwp1hsKjj25",
+	"mTtIcUOhBcZssTLiAbvmxdXamWyTug9de1qs5n5jB2+oHGqMxIwmoBJkRs/ErBcgquL4NTffapFzqhhq",
+	"e1lIJvpSwnJ8h2eVtBy28hB38nHosfuJtSjyCkTO1QSE35aark3qVpjYG8HZ70gXV1jSpRDHlE8N+OT3",
+	"QRkLhPCdAI0g8leoDuXOsXNpoCakQAITqlgTzgxIUmpkaF9m2Z5P5E6BDFHwzK0iQTlFoyavnS2XR4ZM",
+	"5Vr3zXbnmuc0KUhYqBGbxmCo5YT2Reo0V9GYGaYPkm4kQinNydE4umEt8ppGcZqgAfGam0QdQA3y+Ri6",
+	"YAjJjgly9I9O3xye9I73fui93js8ujo/uPBJ3egmyVYDreiQCDlzREbNlSFIEENnp4MuDlThZ3eMppAq",
+	"xcYTZequKpNAxN4I1xyDLi2cPMtoa0ppyFwv+4TfMLlCCvpDJ3M2JuEKWUyn1xyyc4G9zazz6HT//enV",
+	"JdooQ5H2YyZxJpB2cZAmQHEHCE+PpBNIIsjJSKRJi5zqtxkkjMEWPBQGA8jUZCqqSpXo6zmxyQljMDEb",
+	"YSVVu0Dyr7mZ1N4+JFWatwmddrthZwQqJn014b4CRGkck2xG11yJob02EGYEVevJFBwFtDAiU3TrwO48",
+	"28uESabwkjVZzNCSe83hc0/krjOPOLQmkO4mgAehMRDJUCjF9LGw3EjOB2RsAOz5Nc8Oh7kdN5w9t539",
+	"xrq33BGc4ce53mDs9SWN7/ZeW1tK+OuuuvdddSTAnob0JiPMTj3Vta8qkar5d9U56iUw5waNY0yMipfW",
+	"Lpxy496Flh3XmYVIJSbkTiQ3oAlRUKugVXXQ9AxmUH6z2hXUJowHWydw3K17Y+73LqDpvdZXuDUJmLXP",
+	"bHJ5O5s0jpdvKV6spQT8uMdYu4cbw3rW1opDMs3C4cfzNnQvjlfa04PCLP4H29XCFizYVrf0cvWmnjAW",
+	"ykJ1g+xarFsuMhdHu12P5HwjdujZDvquxF0RyKpUo0i+VbuIneC+o+hU6lsbvzgzF7iVwaWVXnN01rAF",
+	"BXBwe8kDW6HcCOyMdUx5aARaZGsti0LlNffRVzPnwv0dLJGSMX+mHA+YZpdxiZrIXvOSlRkYT+uHW2Q7",
+	"1+UxUAFzltPux2A2ih9Zi+uYQ4Jdhut3UUv+cVSAf1ymYyXVYYEruDcPMknEIMJAgEqb4xumzkyT30kF",
+	"j2t85Cvp99nJS3cLDRFccBMZFm8BdyHyRPjm4ngii5wh+kNNtKRorGtwL4WMYg5swsUdEdyl1Nc8oEkS",
+	"GZOXkT1F0iJnOIqxtaFAWfT/L5anIRQcweDySiW75nVwZ37ebpP//I/NVmez1TX+WncjEVexm5lrcuEO",
+	"QVWM+XIPvtyDL8B1WvQ0vGFsIslIcCZV5nRmHN8ivmP8+/XFc/D6/ODibe/84OrioPfmfG//oCDTE9lA",
+	"uyW6k1uQ4bp/TqXCF3rOd3SKsB0yJVGvDLdnBkoDmDqqnRCAbuRGA9QSUnMsNCaK9iVm2UuYSiLXQ9Gq",
+	"M8aRBO20vSsHSvMFwHLEU6itwEoSQ8HPElzmADGA2xyI5JrD3mc4NWTcernVQf1NwVMebbm21IVGjBs2",
+	"JWN6A5nUWcOaWl2suOb1zXbH4YkKG2mdCzUcIdMXvhuIZHgfzcK5OUKPc92b0f882oW/dAX31hUcfA6s",
+	"ia940NDvgbM78/eERsna17YN2VrNmgd6S318Ch4KQL30PIznBadjFhIf/jpBB3s9VZNLD0dpoA+rMFr0",
+	"TIOubzLrZKEpSDASEkOwcjlih1Bi3ELQjz/zIo+jG3COvuaFQJEWORjTKDZhNWI8oQkLSUAla0ZcMo41",
+	"U2KMLZJKJCDQ3LFENwlbxPLdRq3+QovNz7ukP9VwqfeDZDpRUIJyHCnPpsfGaJzXzRfYDqNRxnQKyzIB",
+	"JYbGdaAM5jWHWJBAjMeCZ4yYXJ8ymR19LNKEw3+fFr0/hh/Cn4IuIV1wzd22VjQc/LUpkSEBrtdikRAd",
+	"69ORsIBxFU+xpqMpMesbFYVPxjS5kfNrUqZwnPeQjiEHR5U5d/7FwcXF4enJBZhfzg7Oe1cXmrrlNrB2",
+	"A/Pp25lqOoR6jwm1ASYOX3LNY0Znpiw4q7RURFJdWAg8ooDkFjmcIycV1vjnF5cKy10gNNkmT38zvxm/",
+	"RcxQXRk0bS8h0wGuQUP2bYwJ+oXZMN9WBTXX+HSRKRfX87i7sDOt8sFdVzf/rQxRazqffe9aFtxB97ov",
+	"m2DmYB2GMc9VqOgj/BKb/KEduGENyz24ERp/uXB/nQs3QHGuD7fBuFnvQHyxE+MuZbiZJzhYpPZ7mWS5",
+	"oh8Rg+bdZibdDEaeEVcBZYKgQI7KY+I0CTaxdPq7ByZbZNX3TbOn0AY+/yfy6f2OUXlvhsNcjLgmOmZd",
+	"KvnS5KDRH58TnJAh2BNJbIo1m0zcso1iALKxSTchdwn7HGFovn0EnCjmp5At8iFSo0KMplMpo1BM0KQy",
+	"t2iMUnd9s9NFk99dJLHQf/FAOulC1743Dgcwp0f24C+kMv3GLvzLSYnjxP8XoUBZeAWb2lkCyXshKdNr",
+	"sBj/buL3988vQpYK68maBdGjN57Nz7gy7bvTK6m+tLPkR3NFbmQabti0EHjlFawojp+8dKpb+P8/e9+2",
+	"3DautfkqKFV1WeqhFcU5dFq+cp/+znQnnYqT2TW1lTEhErLYpgA1AdrRTuV+rucF5mKu5jn2U8ztPMlf",
+	"WGsBBCXSkhPLctK62btjkSCOC+v4ffTMiYkjFntS/riHPj4tkkJgnABKofTUGkoQvhiyeJpZYz4L0/wr",
+	"/vgIJJ/Ic9sxjYhNfQbVS281fNC+SSRHHmIFEgg4oU2BF+1CLPqNdvjJPPvNzsoXrVbjINbr1YSapb+2",
+	"mqR77n5wWoOb/ta639bjzeeZfXGIGFifqd40ev5PCPrAVOc1vhCL2GUKJQIBiIgdHf1pyHNsNDv99eTw",
+	"6MnT3hDz8I04x2M2klrI1B5tiCTU0CqG7AeYN4ZYLxdi4aBe2AmIoStVXGgPvAb9cDNZqNIIPZLdFvi1",
+	"XoTvBcBrcYC8FmNWPT4yzbByqs5ZNpIEnCZ9ASUh8oTSMcScORcGp+9CLA7qQG/gLQQvIRVuuTQriH4g",
+	"NSZUrlqVEPLscQKsOIdkew8FTFl83JAzyedqI5hKrs4D0AnbBteUpWVUAUlTRhUoLp5DJPQlSOQA5o5V",
+	"kHIjWWHKAcaRQ5VjFHxthJPrASZabboRoAWS7cfVbRdg3AVZasi41AU27PAU6Lh3PJJx/STE1aWCIB12",
+	"yAlk7ucuLT8X3F5f9AsEugHTCUtl+UgGyQknknLofNod6wYjgYFORR6gfdTQpmCEhBoysoewWNTe1/98",
+	"+M5OenBFRgjXdZ5dChl5TC4qiZuUpiwEIJ8RQNJIhtfrMWxwVRp7wNyK59ml0FQv4Zx6Tals4NLHrXDj",
+	"8BEBhsJFBlB6pwuZwD8Cww2Ca5NCQTIgAu7phUywiPv7AUs53LsA1kN07DgwxGj97nBwdHj0qIbRSmga",
+	"p77loF17hVczDQiZDkcQjULPHaLx3+/grtwwJy+YrZtHw24nLZAQUXHFWsyWC7EgfChMvQBB3kWFy0vy",
+	"3pI58yNPpsKh5TRcDfkVX2gWS3UISxofh9k0eF45favfWZ6ScIYdBZRrqU765P+6ir/y1ZlRu8uHbNmL",
+	"IZJaDRL4A3EHdBrEYMduQQMQx526lBuyoMjYI7quCv6FKmEHdaIOSNIfETr9If0TlRuI6698ohN1ZkJr",
+	"qw/VSpo3+ZrVgzKpDUd6e6dEbAJEXRlSNc7E64kSHWb746OjCqqplnvq1Ig67moDdKpbKf2gXM5d3UyO",
+	"vML3WyyFxjs5VQLnFK9VimxJVbtul4RKCNa1zldSexb6de/TaX1A3CERE7x5oPx+imJ/ren+4MOFVduu",
+	"jUTSJRAiC9YyNMcLqmFw279Kt7SK/bCqDCD4wczDoqF3EtQj7TRrkPtKps44wK2T2AvlQLOxFXi9PoOw",
+	"GGR8em8C7BzwdWgPJ9g9GjzuWSUsQEU+0G44hI0MaT+2f6AF+50Jjta2kGqg5WwSFfXzt4uI6P0wlncf",
+	"Q62O1p0ayOsdOs566nx813haV0DzmtxsiHpZQzhCM5DOVSEMIkqzbvzzf/v55ZvTs9c/v/n55Zvnf7yM",
+	"I/YItecQUTIayUyyiRAEaR25Wm9Cou+zn611gh++4hWWLdkawMrICaF2EgYiMjOSRuS5BoMK7BL7FVT8",
+	"xHueGEKySNRsZttM3ckGS/CEJUrqciaoSnyu8lxXNcFxhV8P2YWEvn6ZqVI7HfPbb9HGs+stEAoDxvHt",
+	"txGbqiv8jUuymAtNPXEljFQcB1jIaCvaCUKQXJgOPp8juY3ERGucRXQ8JMLV0gUTBAMZi3MuAzE55ZoB",
+	"8SxhpEoBd2PODZSPwzcczDhnc6XBQ854bq2RBVWyo8cUeGRQ6OmpKgyWtpOvAoCXz0cy7FCmaf+ouZB9",
+	"9ovfBmyiEG0SMuQLRFgJ3tQRiM+4Ije1dj/B0aMaNS/ULNNwUSS81Dx381dqMnk9GeqBZjHFqGKPC9CW",
+	"AnV/ACOFFoDeqFm3EHOBzpoACtmOhBLpiZd+noNSjAbORoCPG1FOBKCPITvgk8EqC4U2C9AiJ6qYrRmj",
+	"g5XINLuwm09NWCEIS7QFr9Kv6JubAFfWCZEJvHLTrm3cpRtid27T8X4j3Ez01iFxg5cythuZLMXeJ78b",
+	"nzxeAHYpINQEocvESlmrNQeaB93qq5oH/vDZaQfXqBIPPgik6P7YqlScyM01imPGlxRsqC2YF6WsSrsa",
+	"8xP/Q6DM7mz7RLV5t2CM+4NyZwcFquBoxe/oIEQfUPgDn5+X/XQArnUurr0HGo+Y9xG3ni07CUDYAYFk",
+	"xyRjz1dOwOaEfnQJpAlWt3PE9RFqSoju7940UyGrV7vWbBHAAZVJ+FOvz2K/XhDgiJX81X7v///P/wVo",
+	"PcWlSOPmcHbF0Hc3ilXTRR3yQN8IYrupsTxkjf5cwG7iXaHQTX2SxyJXV0QcFId0gHGbQgJvvA6JA8Me",
+	"LpPBbVUPqZZ9vTKCk7CXoneH+g0hqtwdSidIK8mzKkuXIle3rVf45h/w9M9Sm5nzWNx6VkFOjDDo4EPS",
+	"pn7/YTSAAj4p9DH+X0iYA2XOKHF5IRjwrKcBG8pIJlORXPTZCZPWIMguAfrNcF9xB6Q9JDVjOtmxl5ys",
+	"+/joKBrJOJO6nEyyJBPSnEEgMY6ARgLYmKxhi8a37WEvAlRlZ7dfog+SaoGou87jOZJqwh4O/sfDI/wU",
+	"ix3d/RnUQ618pUym+BE7prgQicjmBkPuhTBlIWOk4xhJ/3UYMGVHdJcYh2xT1hKHZ+Jen72toFIDzU8f",
+	"+KxUtPidrMXaSfC3HqNPG0mLq1vLYZq6P5y5R5rBpNFbDufgxG+4m2ekVvQlEAHdUmLqUjdvu/YRmkc0",
+	"jnQPDb2Hhr41r3kisksRMZTo9qij6MAMifZ7J6tOVWfYcWTYnWuupOuyTKubBYGjtnGpnAqjUXA6Qeck",
+	"fZezGL4bexXcWcRpNpmIQshEHDMOL6LWPuMmmVrJSslWdFX1+uwfVk+Pxfs5YHz+QZ/INObqIJYoNKoD",
+	"7CvK60ICKmprJDPvbR+C4IxhTc4ouRxygEAjhaswhg+sNgcoXVh8CzfaSAZXWpCu1HCr2Xtl7U1se5El",
+	"U8hBGknIZ0rhlkqM0xmvF+0/EhLN/ZXq0MO9QN8L9C9DoKsiZZwliyQXdPC7BGhxyGV6qIVBYGArmXp3",
+	"L+GdiF0X66QwIiCHOD3Zi2zUcQMxBg7I2awE+tnAk8LncwiurY1XDoPPkN6dEWgzWBflTLs4ox/BAenT",
+	"ffYyyMw+ZivOmT6LHTM5YlBnVAeh4fJ1P/4AxkrMxHv6yQE0TrIcuEw5cKeqgiVqNs6kIBRzTK6AGnGc",
+	"EjZeoAaeiveUzwp2fKK0Ceg81RIa+izLc1Dk1aQa5DUeoxd+Kf/mTqOm1i4ymW4cAnMz+VsGtWUtTRaC",
+	"lJGN24Vleu1fu6Zlu3Fuz2UGTJRud3hcWwwtd+0ZgjSAiE3KfJLl+BQiC+eCa6F7bd4zaOJ2Fig8kc3t",
+	"pdyIQ5PNxI0bxZN881a37u1zG229wy8QAHuf3x2GGHORnovivnn84N6cUJLmbZtmf8jaxQzgXe6DZ6oM",
+	"7TJuWGztpt+9rI6JQaN6I5MxPGdU8FSfgWDyC0MlALZh7fxtTTYQht8xkcj77VJgTkenVs2Hx9a48HrH",
+	"ga/Sx4GufNrO48Ggf52x9IbGeK/tJdfJvcm0N5m+AJPJXokrcmEszJUQ9myqysF998bSB6/gfnzwodJP",
+	"P36GFF6vc7/ySvUGD1ci9joUDJC99fgo68ayzPOYJTlmUZreMLS8nP2H6mShyvNpoJOwNy58QlWC7zNt",
+	"rGoJYOWohFkrqKoOd+/2+uxXJYGDpoLQAFCMViiMKk56T/Ewqg7uCBQjmKE2yDj74x4ZY4+MsWWqbBP4",
+	"cUjesDmlWWyiUXthv05CE2nc9ehrz4PndpSxHHQVnWCQ9M1Na8YsVZ1t6mKohniKL27Xiq0+t96EDYa+",
+	"N2J3kicbrMDN4SsQOUHfBjbXWvAKJdEnw4i99Q0AwrMuwMSz746QtS5y0M+IQ28ttinX096QTRHZlhC3",
+	"RpLoWSFGx/5UmaTalYC3pkaVi2kpVyEJLJUGIvlXIeY5TwRB+rvpnQuZZsj4A5FHTwFLjGFUI4JEsB6E",
+	"1+Nmi+RCpGwqCjGSXYhrXqkyTxE5h8uFwxe6kgBxkSXTijyQTfmlp/HRjCo/5zk3E1XMkFvBT4Njqc0M",
+	"+Jxh4FC693jwfcTqHLft4cLnIVPnVih0lj6z25L9YLgtOlW1WYLqfYQxXle879T2dVqXf25fTP83UJ+Q",
+	"iZlpNRNQK6uqsoCbCOwNNacHH6p/rENK9qIuEJAJl0wqKGsTBUDEEJhMY+nwEl93YxXxMYlJh2ojQibu",
+	"6ssBas2QFcJalhjxQKifTGojeNpWVrwkxjYpLa4PmtgB/Gj/7r6wL6c0uZFretPjFLXC5163o7ahea+/",
+	"j/bq9t1B3X7qtvr8kpt1vq9AurdFmCrfamshTQBE3ZRa0Zie8Hvgst2J1U2pz93YKotxD8FPwBr3v0x4",
+	"ru1PfgpaS1jhjd2VibjJ3KBIpBrK/vzvwNzG2MUG8YotBZHbLO04USnWS5Uy+6sUrrq0KjolS9BXBtgX",
+	"vEXITqpgqUfuQ1UxRawFa/hg4ByMXR8nGLJUwPHhBsAWWlUztLm8tbNN+9J9ZEfWJbrqa2Zdg7eefv9k",
+	"P320tzC/jJjufVeeT9KU8SXBBlTXvBBTVWoR4c8F/sdU5JPerbr6/VMrAdg2dbwmRbYacNvwFO+5Lb4u",
+	"bov6abjrW/5WcwIA0SQTeeoKZNAvc8xi8jQP2VKWQE0bAKc1QkrhpCiJrnhVIGtXkNiqA99JpRWsqh6Z",
+	"PCutYt5SxAgllUyqIIEMMtNWm/G1jTdOOAgkyH1MN/gkDWZHsm+fcvD5ask+R2ELnPo82KKqqNspt6rA",
+	"kL+n1cHyGhzYDqgeS16smMwzbUTa7F95QW1+0fwXb7UoNsiDx6HuPRo78WjQ7N+cj+62kgeuO1IPPpRa",
+	"FBtA67rAkGZpppEWAnhxoLirTkObFR5CFnLFF/AKokD6gmFqz55QyITMCor4a8MX2qP9YJYkOlg4wrET",
+	"o21FT1Hn6XZKDNfmDML+ca8pjGUFBoqAjUNY1RRgwGwftrr/YSsIbHK3dH73fWo8eIsWx1s4h9dZG6+J",
+	"dZlQWSFJggpAaXyARe2I5dE5Oett6QihHh0coW2p6viJHSnqdlXa9HOc9EA73zv/9qpyq6qMuwUonHJx",
+	"W6kokBzcrhevr+nGTNk4Wq7u7vra7h7c88v13V1f4N2j0u5jFv8VO1QRTEiEzGVZ4ilBWA9t1AxmAS/7",
+	"LpcLlnAtILwIaX/vcZWYrxSOHNR2sx7/B07Brsq3b5hqDL31WcY3LeutKGOOBkdPDx8+PDx68mYQ0ARt",
+	"p+634bNPb+2zf7V86uFg8LADWNC/C3luj9bRk8dRZ5ZJ9++Hd1t8DEu33tjCI7m3tXZiayknDJx0pT+s",
+	"Slf8YWvh4teooWgWB2Wrh7+JBWA1QTfkeUjwMWBxUIEH5HJOy4l7yLZnisVIerI9hL8AETvmyQVmz1Zf",
+	"M4evxTznC5EOGSRwhFXAnrwE31fFSKKYBt6CNxXbIcDxB9J8WMFPMS35XE8VdYeq/A40i/VFaS8Ue76B",
+	"Sg8aOZkhPBVeJkTwGh8j9NMbZXhu39Hl2MB/43PuvwuBdwCSzAgiLJhlUhWslJnRdlLhYSxw/j46OnoU",
+	"PfruKBo8eho9e/I4+u67J9GzwXcVXFTMoUNn6lIUk1xdxZGbm5G8Kvi812e/N+IzehzcwmqAhVX8AGMK",
+	"0Rz11P4dsjMdU3b38dHRSPoxn80yDbdk3DuuyLEd/11MHnd4i8X0+1lZHY4AQxHy0+G7vWNWEtShb9JD",
+	"GcKiIgoL4Yah39/ORQ4OOCw0NJj/hr46q6iUOTJITEWOXLcOrea8UFcaE7Y9GBeI1DiAzIDABqBp+e3T",
+	"a8Kwgefw8gl32ggCHUJC1WS1bA0F7gBPXAFW0kanpNiqlhJJx+v9fZ4S9TgeBAyMAEQY9IoCJ8ELB4T7",
+	"gcdNKjZTEDqx+xHLC2CjuPmdFELAzAEmCO3qlvmijTZWZhq5ebI7rsZ3QdX3QRO4dWynGDfMfsfUMOJc",
+	"+X5FMQL7YyRxhwUtVTsz4FaPgDwEWD5g3GOxUEC9yQ16QmBkKU56ZkZyLBI1s4KPyE9SoDUNO+zerRKf",
+	"aZ5dpnJ9jYhkE44FMEjiJeMhYcKknLmD+AQbFjgj8ekzr04GRRojicoj+otBAIo0aAPcBVYPidg5n+dC",
+	"a6j4tc85GATcN9rwAplWIcM7bi8AgQ9+JvTBa2f9bitEFnR1Rxk+OE0tdjex/NBkh6yPcOystPqMpJ+G",
+	"G3Tdq02v7NOH9pAQu/Q7vMo58D+502KlN9yH7py0KMl1GAh/4tv05/XOiQcfCPCqncTjudGkPjlyrKxw",
+	"qgmiMlthDDhbuUgDhIUIlT4oarQmNTxIWUGNLB5O/G7XSLxWcO2D+F9CPYKijXJHduR6N9QfhBrXEs5b",
+	"PmsPEi4TkW8VZKXqUrsVjFh4FLIoZXWIQWENNOPr7YbjGqAl1QRXjWnDF0xPs/ncqvleDYtACZ1khdVC",
+	"Ufee88JkPM8XZ/7tmLwGUIw3Buq6RNgfjhlnce0xFvsf43ptXZxJqLM+g7bOQGOHTJK4NXUK+c+14bnV",
+	"ssflbB5yyEG0BpA/dUXXV3EHFoJr2/iqmgkd/EQ106VeRfcFjCsYTaCJftypAI+qHXIP1My9yvhlpXZ9",
+	"ndomnlOvbm6kW7ZDjNGdSlfYxw0vPJT0O77xXvHFzPHMgqOBiVwLpD7sxnP8NXBdFAB2DdBhDt6xur/I",
+	"u+DuJXeVDRmXC/Ru2cY3uYRCL6bD1g9UZvtnq29fiZQRO+pG19bx8rV1vHJnNdxQOI6v5ooKhnOf7ii3",
+	"W/Z31P6O2t9RldxhvMIcur276iZ+kHVE6evKxZlnpwRfdSXmIwx1QI2pTPIybct9BgFyVyzUW4/J34iL",
+	"eB+Yv3M3yoFm00xDAcAX7FAJcP4/Od+q8TD+EjT8RR/GaiDrD2Mwm/sTuYsTOantunt4KtssrF9UUcW3",
+	"o4pPJwitizRmE57njBNHpQ8kBCSRPkYP2Q3csG4mg6ADOR4puhhX07XGVdmWNgJ5LgD175k963xsBGno",
+	"GzrQFZ4+e6GAxIdLeuVA15ypPsZf5UmoS1Gchb0OkkYo2NKNyR4CJjaYvyrLZEhxf81yMQFQSD3N5s5I",
+	"Df2qqtjIrVr1trvGVq2SD8IYu88rCL4ApqjwmS0AnEFu4KilU8imeotO2TYgjkoafg1G7tKQdpQWEMxp",
+	"i/Vb7fio8pa787QaJGR8YkTBMsO6hC+Q6fCV3t563lvPe+u5M+ycTrM5oGpaeW/vVjXx7t4DCt9v35R2",
+	"yY2tGvhJntMxF/aKhJwtV+TgKUz7tVIFDgUIh5nUQhLHtC7HmFLu6qsk5OFRicLpb2/77Ldl5X4Iuq2D",
+	"dtIX2RypaOeCG8Zd2l0Elwa7mma5INI7qxGMJE+ttd6QN2Z16Vdu2F9IlQP1N6xzaADO8JmqCS+KBeom",
+	"Vvzy8zYYOcPPN+4D5kxEqzCsm602qxabdeNvSL88o20DlXVa5JdC9/rsuRlJyMK0lxy3aqRLxDTTQoDn",
+	"3p4zBOEQxk441Mtn55C6DCdpwbCXQxb/+//GEYv//b8hefr//Z8YKTARj5ppwYtkyopSaiQ/NEV2XvCZ",
+	"Y0pEJinIhhUFM+K9vdq4bZCP7f9+88030O7ZGfztcBz3CDJbJ9wpUy7HmeYDjh+QMGaU9DkptWNuxOR1",
+	"VHdHMoYV6/8Vs4ITlDeXjtJR5+oqX/TZS2WVMzsPMmaaLzQs/BAi6shNLLgMstwzOZLYsUKclzkHGNyC",
+	"ao7TjOciMaz7848vTg6Pnh5Bt1SJqnRcxmyS8/OIcc1Or/j5uSjY2+d2mkbyXEh70kTKkjwDhd7aNywz",
+	"PYezAjvhrcwSlfqlw3pK8d7YDaTkSMbvD2eZPMSfD2FVD4vSDs34nGbIpZ7YPaVUrolCC3PshZyoIgFI",
+	"Izz/VQ2MnmaFaTkL9bqZoEzm4WBwfZmMFbxNHe4MHzUcmCCmwBHnBmeFFj8XHHyp8WEM47Mvo3u1lZxB",
+	"wZiqvqdiwsvcdIadQ1f5ZB8QspzZqyT8W+0BaC/qHML/v2sapW3i8JIX9gm4lk5VYdC92ongH+ixcf/A",
+	"Bt1//iR00nm33aIikpTrHSZOWO69JTspLJpXN7BTcfyfVr0l7qctolG6ChpGp0fXoM4PdFSpPUaxOC34",
+	"xEAmvr3Q1qNY6ovSJ8q3GLi0dbcKNEnf2JG56UbYYmvSKu8BJvc15vcBYNIpbSQHEm54rs5vKLA2Mb4e",
+	"jMv84k5IVFHpy4yYBXVcgDVVAjREiu46q0VbsQYMerrPTiRzVuZIosrCJTaTC34pNLPqIYJgUD58IVJ2",
+	"yfMSGMWxcdSlsSTMPoWfd/KWWc3PWhGFVbCdqAUxGwUFjnWRLK0kroYMGrgxRTYujdAxiz98BN3cLljM",
+	"4n++i3vHVEdJ2au1SspCODwPotZJ7dCBLgsof+yAYbI4zA5wtNo+Y5+sGROxQvwpEirhvJqqnH4IVfur",
+	"qdKCxcJuaR2j8gcO+DHHb4xkN7b/r//56F1fX5S210H5nd1SxhrdP6g0s1b53G7RZ+xF9gPUYP3gIQO4",
+	"ofrJ09/eajbjC2vmWOuJUpbyBRTGWWMJFpNKUgt1hSVc9CX7zOlvb629jmormET1kkPBUm74mGvBtMny",
+	"nPGxKrCOVIsi43n2L6Iw4lleFoLwzdJcJRe9kQQjyBRZVTiJyjzG5mEkuL0SlecZKMicqJqeDB6xGI7Z",
+	"WUKCLXaVlK+FKRaHCMEQsSm/tC+6UdGUNvkIfijzi7dzuxcDT8E2buXVD+0Il6XqyGuhrfHQcEf/A5A1",
+	"wV8vUrvnYNfiqaBTgKEFdAp19uxAXz8aC8pwf4GQMHoYDQaDyh81Xlj50XpzjlW6OAQy7M7w2aNnz54O",
+	"nn3mhRpw5F6Hw0b5of6iB7oz7l2ORiXEEgTbWqQu9EY488dVZA0zPkEihfxArtzc4ccOGS+SKZTmeuB5",
+	"f9v5H9NmfNhVu+En6EdlN3wOMOwmgG1uojLtpmCP0fTpwZT7frZxd1Xn49M033aKotDe3a43aI3BucdC",
+	"/7qw0D9tv249FSfgUP9kBPTg4QYUdLun3b7NZFI4YvR/IJSN28SEHUZAavZwWQsOPoymrmvDmiYppnFU",
+	"OSTO54XVGOMF4xJ+bAxyhJfhtS4whCa8natsW8CJn+I8u2tZtsc232Ob30vARkx1mFTqxIEmGbcNj1pg",
+	"ADyo4NKvIWhxwtk/u/2TXH3r+iN9oJG9Huwon06ZqNR51ADeAYEb9tGsu9czfO4rNy530qP4Y8ocLM39",
+	"42QJFZLG4xQypdxujv7rsOUvJAkn6LNPxNlmKDv43vpwdrhUeyGwk5B2Ud/T94Nm8VcAmatSuiPMNSyc",
+	"9ztipTRZzmIkwtYnJmbd2Jj8FBQcHUfs6aDff/Y0ejwYRC5YM5LfDwZIwphJSl2JKyq02JcBWMNA+Lx8",
+	"l0jkkD48WKLDkR9JN5lLFEvahQWCgoKizMWwVo9QZSjPlDbMr+lIooAGGRUxAD0ZF4rsl6UrVc/zzCBm",
+	"4aQswLKpegHhMeq+VGYkEU9xHbZl197TrpVeULKAXeqzlxU0I3R1OJKt6Iyu8AC87xVMYy1GBJht7KeC",
+	"TwwErMixOJJejWKteJgQ73O86AArg/7Qca6SC2vOaZ4LyrvE7H9cOn0lxJzYNh2Moc/Bakp4CATcZyL4",
+	"bTlPP+jojjInwqlq0RYD8RPR8dmj9u1zMv7eWfb2+iPtfAKB+4QXKBFZMhXJhSqvIdbaNM++usWvs01D",
+	"9eDBhxpm7rVBqiZIr3N7N9pbBi5ZHN+YJxd9hghhEB9vxIh1WF9eQKvCy3r4WSvG2dHgsb20HeIs3Hhd",
+	"V53AjFIXkNQbOPda8GUbqYLgy3Xhv1n8KRxQgJW7pw2697RBsFD1LemQn2+sKq8NLF27tQY7upP3/tgv",
+	"wKNT1HbOPXPXvA6vjE1cNsu3zAOosUi3iui13MnWhOvA3nSVyFJdsf/CQuOTdb+HhDlBOXYqXbg6ooo8",
+	"DuqpVVkBfskGnHmXuoFTUFH8ttxbEVMyEb48x2Gyu5tSFf5ubLjhfoZvfAHWzUpH7whv66bWjFu0ffHw",
+	"3jb5emyTF0ilWFeJQMIstmSTTAXPzfRf7cW+lFJ7BEI3y4VjorHTaiWh7am1LX598+bVsZWOqRIEs6FK",
+	"4upwecCNeOG/Ug+2KFzwE9fE1NxgeA4ukk/USeorXVvY37NLIe1H5oUah9R0OP+dd7AYai4kn2d9N7o2",
+	"bfaPuZAnr57/19M/Xn7utFFBnxr/KdoTCeh7LFVJCdCbQWnlFdesKvKcFGq2jfl7M830aje4ZjQHbjpn",
+	"wvClyVzwWd66ve3oplymhy4DXKuySCB8YorSTCM2XhisKrX/0Qx4j9367ycvfr/ZariefT2rQXPQsBrg",
+	"YthUzIil8gGX18/ZHOITTwaPquyjxjV5jZ/biUyBbwOaj10TZgo+mWRJf+eWzpL9zdNsjUSC1+22QgV1",
+	"dSfSpsOqEvvfWGXut0Qn6pRF3hl2HoC+Sl9YWfsEiu915DiuCTBXXQip+1Vs1mpCndXiabBENOsaIbk0",
+	"uhdR9oMnqpcpy+RlZlwk1DdItKBNAAZLNamu0it42eelrL5+Cs43HyGKyBuHGRuYaYcIR4eQYZeL9FwU",
+	"QCLvvHmYxREabjjJ0/W+y6CLlZ7QgA6BwFFVqzhp2DacQCx3ihjHGns248k0k4J1CZcqIiAgh9XeiwIO",
+	"kQC7SwOqCbRrpgXEsyBAB6MOektwJs3V8W49EGASYQzsDGAUk/IWr1RhpsyIPEfOIhLpPgJIj2VGi3yC",
+	"ZU5sIrBuBZK3EqvfoND03SIg0dVuvcq5mahixng6y2SmDUog1j356cXzl5A82Qt3r32qoRmvGeCK106l",
+	"hjGqIpkKaF7RdraaNBvz3M57Ee5oOrvNc9hwb5D+1nJx+GZBjq82+hM1hONGaBbb4blQ81xEbFxmuXGB",
+	"3EAsBC2nKtEgG94fwgQFGmvA3DvMMwAQKLUo9BBnMurwMs0M+liWnDAg7GEZbBvf2p8D8m3fLr4b0T9Q",
+	"KY48JzD9WKcIjpaSg6PlJLRo2f0TrejdUceLBv+XEPsvqqP0REtY7VGHz7MLsdDDGZf83D5Ap8JNxYuT",
+	"lyf/0TDOpZHdg5Esdfz0zckvv9y02xv08po+vfv48T8DAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -34,7 +34,7 @@ SET name = excluded.name,
     tags = CASE WHEN ($3::jsonb -> excluded.sku) ? 'tags' THEN excluded.tags ELSE p.tags END,
     version = p.version + 1,
     updated_at = excluded.updated_at
-RETURNING p.id, p.sku, (p.xmax = 0)::boolean AS created
+RETURNING p.brand_id, p.id, p.sku, p.name, p.description, p.price_amount, p.currency, p.status, p.attributes, p.tags, p.version, p.created_at, p.updated_at, (p.xmax = 0)::boolean AS created
 `
 
 type ProductBulkUpsertParams struct {
@@ -44,9 +44,20 @@ type ProductBulkUpsertParams struct {
 }
 
 type ProductBulkUpsertRow struct {
-	ID      uuid.UUID
-	Sku     string
-	Created bool
+	BrandID     uuid.UUID
+	ID          uuid.UUID
+	Sku         string
+	Name        string
+	Description *string
+	PriceAmount int64
+	Currency    string
+	Status      ProductStatus
+	Attributes  []byte
+	Tags        []string
+	Version     int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	Created     bool
 }
 
 // Creates or updates products by SKU in one statement. The items parameter is a JSON object keyed
@@ -66,7 +77,22 @@ func (q *Queries) ProductBulkUpsert(ctx context.Context, arg ProductBulkUpsertPa
 	items := []ProductBulkUpsertRow{}
 	for rows.Next() {
 		var i ProductBulkUpsertRow
-		if err := rows.Scan(&i.ID, &i.Sku, &i.Created); err != nil {
+		if err := rows.Scan(
+			&i.BrandID,
+			&i.ID,
+			&i.Sku,
+			&i.Name,
+			&i.Description,
+			&i.PriceAmount,
+			&i.Currency,
+			&i.Status,
+			&i.Attributes,
+			&i.Tags,
+			&i.Version,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.Created,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -134,10 +160,11 @@ func (q *Queries) ProductCreate(ctx context.Context, arg ProductCreateParams) (P
 	return i, err
 }
 
-const productDelete = `-- name: ProductDelete :execrows
+const productDelete = `-- name: ProductDelete :one
 DELETE FROM products
 WHERE brand_id = $1 AND id = $2
   AND ($3::bigint[] IS NULL OR version = ANY($3::bigint[]))
+RETURNING brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at
 `
 
 type ProductDeleteParams struct {
@@ -147,13 +174,27 @@ type ProductDeleteParams struct {
 }
 
 // No row: the product is missing or the version stale. A product referenced by stock or orders
-// is protected by their foreign keys (the delete fails with a foreign key violation).
-func (q *Queries) ProductDelete(ctx context.Context, arg ProductDeleteParams) (int64, error) {
-	result, err := q.db.Exec(ctx, productDelete, arg.BrandID, arg.ID, arg.ExpectedVersions)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+// is protected by their foreign keys (the delete fails with a foreign key violation). The row
+// comes back for its product.deleted event.
+func (q *Queries) ProductDelete(ctx context.Context, arg ProductDeleteParams) (Product, error) {
+	row := q.db.QueryRow(ctx, productDelete, arg.BrandID, arg.ID, arg.ExpectedVersions)
+	var i Product
+	err := row.Scan(
+		&i.BrandID,
+		&i.ID,
+		&i.Sku,
+		&i.Name,
+		&i.Description,
+		&i.PriceAmount,
+		&i.Currency,
+		&i.Status,
+		&i.Attributes,
+		&i.Tags,
+		&i.Version,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
 }
 
 const productGet = `-- name: ProductGet :one

@@ -319,6 +319,19 @@ type Brand struct {
 	UpdatedAt time.Time
 }
 
+type Event struct {
+	BrandID          uuid.UUID
+	ID               uuid.UUID
+	Seq              int64
+	XactID           int64
+	Type             string
+	AggregateType    string
+	AggregateID      uuid.UUID
+	AggregateVersion int64
+	OccurredAt       time.Time
+	Data             []byte
+}
+
 type Fulfilment struct {
 	BrandID        uuid.UUID
 	OrderID        uuid.UUID

@@ -121,10 +121,11 @@ func (q *Queries) ReservationCreate(ctx context.Context, arg ReservationCreatePa
 	return i, err
 }
 
-const reservationEnd = `-- name: ReservationEnd :exec
+const reservationEnd = `-- name: ReservationEnd :many
 UPDATE reservations
 SET status = $1, ended_at = $2::timestamptz, version = version + 1, updated_at = $2::timestamptz
 WHERE brand_id = $3 AND id = $4 AND status = 'active'
+RETURNING brand_id, id, status, reference, expires_at, created_by, ended_at, version, created_at, updated_at
 `
 
 type ReservationEndParams struct {
@@ -134,14 +135,41 @@ type ReservationEndParams struct {
 	ID      uuid.UUID
 }
 
-func (q *Queries) ReservationEnd(ctx context.Context, arg ReservationEndParams) error {
-	_, err := q.db.Exec(ctx, reservationEnd,
+// The reservation as ended (for its event), or no row when it was no longer active.
+func (q *Queries) ReservationEnd(ctx context.Context, arg ReservationEndParams) ([]Reservation, error) {
+	rows, err := q.db.Query(ctx, reservationEnd,
 		arg.Status,
 		arg.Now,
 		arg.BrandID,
 		arg.ID,
 	)
-	return err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Reservation{}
+	for rows.Next() {
+		var i Reservation
+		if err := rows.Scan(
+			&i.BrandID,
+			&i.ID,
+			&i.Status,
+			&i.Reference,
+			&i.ExpiresAt,
+			&i.CreatedBy,
+			&i.EndedAt,
+			&i.Version,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const reservationExtend = `-- name: ReservationExtend :one

@@ -36,10 +36,12 @@ WHERE brand_id = @brand_id
 ORDER BY id DESC
 LIMIT @row_limit;
 
--- name: ReservationEnd :exec
+-- name: ReservationEnd :many
+-- The reservation as ended (for its event), or no row when it was no longer active.
 UPDATE reservations
 SET status = @status, ended_at = @now::timestamptz, version = version + 1, updated_at = @now::timestamptz
-WHERE brand_id = @brand_id AND id = @id AND status = 'active';
+WHERE brand_id = @brand_id AND id = @id AND status = 'active'
+RETURNING *;
 
 -- name: ReservationExtend :one
 UPDATE reservations

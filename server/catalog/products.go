@@ -12,6 +12,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/events"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/paging"
 	"github.com/ecompointer/ecompointer/server/problem"
@@ -85,7 +86,7 @@ func (h *Handlers) CreateProduct(ctx context.Context, req api.CreateProductReque
 		status = db.ProductStatus(*body.Status)
 	}
 	p, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (db.Product, error) {
-		return q.ProductCreate(ctx, db.ProductCreateParams{
+		p, err := q.ProductCreate(ctx, db.ProductCreateParams{
 			BrandID:     req.BrandId,
 			ID:          uuid.Must(uuid.NewV7()),
 			Sku:         body.Sku,
@@ -98,6 +99,10 @@ func (h *Handlers) CreateProduct(ctx context.Context, req api.CreateProductReque
 			Tags:        tagsOrEmpty(body.Tags),
 			Now:         h.d.Now(),
 		})
+		if err != nil {
+			return p, err
+		}
+		return p, h.emit(ctx, q, req.BrandId, api.EventTypeProductCreated, p)
 	})
 	if kit.IsConflict(err, "products_sku_key") {
 		return nil, skuTaken(body.Sku)
@@ -113,6 +118,24 @@ func (h *Handlers) CreateProduct(ctx context.Context, req api.CreateProductReque
 		ETag:     respond.ETag(p.Version),
 		Location: respond.Location("/brands/", p.BrandID.String(), "/products/", p.ID.String()),
 	}}, nil
+}
+
+// productEvent is the event of typ about p.
+func productEvent(typ api.EventType, p db.Product) (events.Event, error) {
+	data, err := apiProduct(p)
+	if err != nil {
+		return events.Event{}, err
+	}
+	return events.Event{Type: typ, Aggregate: events.Aggregate{Type: api.EventAggregateTypeProduct, ID: p.ID, Version: p.Version}, Data: data}, nil
+}
+
+// emit writes the event of typ about p in q's transaction.
+func (h *Handlers) emit(ctx context.Context, q *db.Queries, brand uuid.UUID, typ api.EventType, p db.Product) error {
+	e, err := productEvent(typ, p)
+	if err != nil {
+		return err
+	}
+	return events.Emit(ctx, q, brand, h.d.Now(), e)
 }
 
 func skuTaken(sku string) error {
@@ -181,7 +204,10 @@ func (h *Handlers) UpdateProduct(ctx context.Context, req api.UpdateProductReque
 		if errors.Is(kit.DBError(err), kit.ErrNotFound) {
 			return p, kit.Stale(q.ProductGet(ctx, db.ProductGetParams{BrandID: req.BrandId, ID: req.ProductId}))
 		}
-		return p, err
+		if err != nil {
+			return p, err
+		}
+		return p, h.emit(ctx, q, req.BrandId, api.EventTypeProductUpdated, p)
 	})
 	if kit.IsConflict(err, "products_sku_key") {
 		return nil, skuTaken(*body.Sku)
@@ -201,15 +227,25 @@ var errInUse = problem.Refuse(api.ProblemCodeProductInUse, "The product was stoc
 
 // DeleteProduct deletes a product that nothing refers to, honouring If-Match.
 func (h *Handlers) DeleteProduct(ctx context.Context, req api.DeleteProductRequestObject) (api.DeleteProductResponseObject, error) {
-	_, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (int64, error) {
-		n, err := q.ProductDelete(ctx, db.ProductDeleteParams{BrandID: req.BrandId, ID: req.ProductId, ExpectedVersions: respond.IfMatch(req.Params.IfMatch)})
+	_, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (db.Product, error) {
+		p, err := q.ProductDelete(ctx, db.ProductDeleteParams{BrandID: req.BrandId, ID: req.ProductId, ExpectedVersions: respond.IfMatch(req.Params.IfMatch)})
 		if kit.IsReferenced(err) { // stocked or ordered
-			return n, errInUse
+			return p, errInUse
 		}
-		if err == nil && n == 0 {
-			return n, kit.Stale(q.ProductGet(ctx, db.ProductGetParams{BrandID: req.BrandId, ID: req.ProductId}))
+		if errors.Is(kit.DBError(err), kit.ErrNotFound) {
+			return p, kit.Stale(q.ProductGet(ctx, db.ProductGetParams{BrandID: req.BrandId, ID: req.ProductId}))
 		}
-		return n, err
+		if err != nil {
+			return p, err
+		}
+		// The deletion is the product's next version: a receiver that keeps the highest version
+		// it applied must not take it for the update it already has.
+		e, err := productEvent(api.EventTypeProductDeleted, p)
+		if err != nil {
+			return p, err
+		}
+		e.Aggregate.Version++
+		return p, events.Emit(ctx, q, req.BrandId, h.d.Now(), e)
 	})
 	if err != nil {
 		return nil, respond.Unmet(err, "No such product.", "product")
@@ -334,7 +370,25 @@ func (h *Handlers) BulkUpsertProducts(ctx context.Context, req api.BulkUpsertPro
 		return nil, err
 	}
 	rows, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.ProductBulkUpsertRow, error) {
-		return q.ProductBulkUpsert(ctx, db.ProductBulkUpsertParams{BrandID: req.BrandId, Items: payload, Now: h.d.Now()})
+		rows, err := q.ProductBulkUpsert(ctx, db.ProductBulkUpsertParams{BrandID: req.BrandId, Items: payload, Now: h.d.Now()})
+		if err != nil {
+			return rows, err
+		}
+		es := make([]events.Event, len(rows))
+		for i, r := range rows {
+			typ := api.EventTypeProductUpdated
+			if r.Created {
+				typ = api.EventTypeProductCreated
+			}
+			if es[i], err = productEvent(typ, db.Product{
+				BrandID: r.BrandID, ID: r.ID, Sku: r.Sku, Name: r.Name, Description: r.Description, PriceAmount: r.PriceAmount,
+				Currency: r.Currency, Status: r.Status, Attributes: r.Attributes, Tags: r.Tags, Version: r.Version,
+				CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+			}); err != nil {
+				return rows, err
+			}
+		}
+		return rows, events.Emit(ctx, q, req.BrandId, h.d.Now(), es...)
 	})
 	if err != nil {
 		return nil, err

@@ -84,7 +84,10 @@ func (h *Handlers) changeAccess(ctx context.Context, q *db.Queries, target db.Us
 		return db.User{}, err
 	}
 	c := kit.CallerFrom(ctx)
-	return updated, kit.Audit(ctx, h.d, q, api.AuditEventTypeUserUpdated, &target.ID, &c.SessionID)
+	if err := kit.Audit(ctx, h.d, q, api.AuditEventTypeUserUpdated, &target.ID, &c.SessionID); err != nil {
+		return db.User{}, err
+	}
+	return updated, emitMember(ctx, q, h.d.Now(), api.EventTypeMemberUpdated, updated)
 }
 
 var errAdminRole = errors.New("admin role is not changed through the API")

@@ -3,11 +3,13 @@ package identity
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/events"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/paging"
 	"github.com/ecompointer/ecompointer/server/problem"
@@ -109,13 +111,17 @@ func (h *Handlers) RemoveMember(ctx context.Context, req api.RemoveMemberRequest
 		if err := h.keepAnOwner(ctx, q, target, nil, &disabled); err != nil {
 			return err
 		}
-		if _, err := q.UserRemove(ctx, db.UserRemoveParams{ID: target.ID, Now: h.d.Now()}); err != nil {
+		removed, err := q.UserRemove(ctx, db.UserRemoveParams{ID: target.ID, Now: h.d.Now()})
+		if err != nil {
 			return err
 		}
 		if err := q.SessionRevokeAllOfUser(ctx, db.SessionRevokeAllOfUserParams{UserID: target.ID, Keep: uuid.Nil, Now: h.d.Now(), Reason: string(api.AuditEventTypeMemberRemoved)}); err != nil {
 			return err
 		}
-		return kit.Audit(ctx, h.d, q, api.AuditEventTypeMemberRemoved, &target.ID, &c.SessionID)
+		if err := kit.Audit(ctx, h.d, q, api.AuditEventTypeMemberRemoved, &target.ID, &c.SessionID); err != nil {
+			return err
+		}
+		return emitMember(ctx, q, h.d.Now(), api.EventTypeMemberRemoved, removed)
 	})
 	switch {
 	case errors.Is(err, kit.ErrNotFound):
@@ -138,4 +144,22 @@ func apiBrand(b db.Brand) api.Brand {
 		CreatedAt: b.CreatedAt.UTC(),
 		UpdatedAt: b.UpdatedAt.UTC(),
 	}
+}
+
+// emitMember writes the event of typ about member u (of a brand) in q's transaction, which is not
+// brand-scoped (users are global), so it enters u's brand's scope first: call it last.
+func emitMember(ctx context.Context, q *db.Queries, now time.Time, typ api.EventType, u db.User) error {
+	if u.BrandID == nil {
+		return nil // an ADMIN belongs to no brand
+	}
+	if err := events.Scope(ctx, q, *u.BrandID); err != nil {
+		return err
+	}
+	// token_version goes up with every change of a member's access (role, disabled, removal), so
+	// it orders a member's events.
+	return events.Emit(ctx, q, *u.BrandID, now, events.Event{
+		Type:      typ,
+		Aggregate: events.Aggregate{Type: api.EventAggregateTypeMember, ID: u.ID, Version: int64(u.TokenVersion)},
+		Data:      apiUser(u),
+	})
 }

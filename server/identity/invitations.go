@@ -258,7 +258,10 @@ func (h *Handlers) AcceptInvite(ctx context.Context, req api.AcceptInviteRequest
 				return err
 			}
 			auth, err = h.openSession(ctx, q, user, api.AuditEventTypeInvitationAccepted)
-			return err
+			if err != nil {
+				return err
+			}
+			return emitMember(ctx, q, h.d.Now(), api.EventTypeMemberAdded, user)
 		})
 	}
 	switch {

@@ -88,6 +88,7 @@ func (e *StockChanged) Code() api.ProblemCode { return api.ProblemCodeStockChang
 
 // Stock is one transaction's view of the levels it has locked.
 type Stock struct {
+	q         *db.Queries
 	sq        *stockdb.Queries
 	brand     uuid.UUID
 	now       time.Time
@@ -132,7 +133,7 @@ type Scope struct {
 func Open(ctx context.Context, tx db.DBTX, brand uuid.UUID, now time.Time, scope Scope) (*Stock, error) {
 	q, sq := db.New(tx), stockdb.New(tx)
 	s := &Stock{
-		sq: sq, brand: brand, now: now, actor: kit.UserID(ctx), requestID: kit.RequestID(ctx),
+		q: q, sq: sq, brand: brand, now: now, actor: kit.UserID(ctx), requestID: kit.RequestID(ctx),
 		levels: map[Level]*stockdb.StockLevel{}, expired: map[Level]int64{},
 	}
 	products := uniq(scope.Products)
@@ -281,6 +282,7 @@ func (s *Stock) move(ctx context.Context, l Level, m movement) error {
 	if lv == nil {
 		return fmt.Errorf("inventory: level %v/%v moved without being locked", l.Product, l.Location)
 	}
+	availableBefore := s.Available(l)
 	row, err := s.sq.StockMove(ctx, stockdb.StockMoveParams{
 		BrandID: s.brand, ID: uuid.Must(uuid.NewV7()), ProductID: l.Product, LocationID: l.Location,
 		Kind: m.kind, OnHandDelta: m.onHandDelta, ReservedDelta: m.reservedDelta,
@@ -302,7 +304,7 @@ func (s *Stock) move(ctx context.Context, l Level, m movement) error {
 	if !slices.Contains(s.touched, l) {
 		s.touched = append(s.touched, l)
 	}
-	return nil
+	return s.emitMove(ctx, l, availableBefore, row)
 }
 
 // Note is what a client says about a change of stock on hand, kept with its movements.
@@ -344,10 +346,7 @@ func (s *Stock) Change() api.StockChange {
 		out.MovementIds = []uuid.UUID{}
 	}
 	for _, l := range s.touched {
-		p := s.products[l.Product]
-		lv := *s.levels[l]
-		lv.Reserved = s.Reserved(l)
-		out.Levels = append(out.Levels, apiLevel(lv, p.Sku, p.Name))
+		out.Levels = append(out.Levels, s.apiLevel(l))
 	}
 	return out
 }

@@ -184,7 +184,7 @@ func (s *Stock) Reserve(ctx context.Context, lines []HoldLine, reference *string
 	if err := s.sq.ReservationAllocationsAdd(ctx, params); err != nil {
 		return stockdb.Reservation{}, nil, err
 	}
-	return r, rows, nil
+	return r, rows, emitReservation(ctx, s.q, api.EventTypeReservationCreated, apiReservation(r, rows, s.now), s.now)
 }
 
 // Release gives back every hold of a reservation that Open locked (Scope.Reservation) and ends it
@@ -203,7 +203,7 @@ func (s *Stock) Release(ctx context.Context, reservation uuid.UUID, status stock
 			return err
 		}
 	}
-	return s.sq.ReservationEnd(ctx, stockdb.ReservationEndParams{BrandID: s.brand, ID: reservation, Status: status, Now: s.now})
+	return s.endReservation(ctx, reservation, status)
 }
 
 // errConsumed refuses to release a reservation an order took over.

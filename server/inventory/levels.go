@@ -10,6 +10,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/gen/stockdb"
+	"github.com/ecompointer/ecompointer/server/events"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/paging"
 	"github.com/ecompointer/ecompointer/server/problem"
@@ -113,7 +114,11 @@ func (h *Handlers) UpdateStockLevel(ctx context.Context, req api.UpdateStockLeve
 		for _, e := range exp {
 			l.Reserved -= e.Quantity // expired holds not released yet are not reserved
 		}
-		return apiLevel(l, p.Sku, p.Name), nil
+		level := apiLevel(l, p.Sku, p.Name)
+		return level, events.Emit(ctx, q, req.BrandId, h.d.Now(), events.Event{
+			Type: api.EventTypeInventoryLevelUpdated, Data: level,
+			Aggregate: events.Aggregate{Type: api.EventAggregateTypeInventoryLevel, ID: LevelAggregateID(Level{l.ProductID, l.LocationID}), Version: l.Version},
+		})
 	})
 	if err != nil {
 		return nil, respond.Unmet(err, "No stock level for this product at this location (a level is created by its first movement).", "stock level")

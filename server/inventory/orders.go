@@ -173,7 +173,7 @@ func (s *Stock) consumeReservation(ctx context.Context, reservation, order uuid.
 			}
 		}
 	}
-	return s.sq.ReservationEnd(ctx, stockdb.ReservationEndParams{BrandID: s.brand, ID: reservation, Status: stockdb.ReservationStatusConsumed, Now: s.now})
+	return s.endReservation(ctx, reservation, stockdb.ReservationStatusConsumed)
 }
 
 func orderIf(ok bool, order uuid.UUID) *uuid.UUID {

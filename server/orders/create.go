@@ -159,10 +159,7 @@ func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestOb
 		if err := st.HoldOrder(ctx, o.ID, body.ReservationId, lp.Ids, lines, allocs); err != nil {
 			return api.Order{}, err
 		}
-		if err := event(ctx, q, o, ordersdb.OrderActionCreate, nil, nil, now); err != nil {
-			return api.Order{}, err
-		}
-		return load(ctx, tx, o)
+		return event(ctx, tx, o, ordersdb.OrderActionCreate, nil, nil, now)
 	})
 	if err != nil {
 		return nil, refusal(err)

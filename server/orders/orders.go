@@ -17,6 +17,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/gen/ordersdb"
+	"github.com/ecompointer/ecompointer/server/events"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/problem"
@@ -115,16 +116,47 @@ func lockFor(ctx context.Context, q *ordersdb.Queries, brand, id uuid.UUID, ifMa
 	return o, nil
 }
 
-// event appends an order event for a transition (actor: the caller, or none for the sweeper).
-func event(ctx context.Context, q *ordersdb.Queries, o ordersdb.Order, action ordersdb.OrderAction, from *ordersdb.OrderStatus, reason *string, now time.Time) error {
+// event records a transition (actor: the caller, or none for the sweeper): the order's history
+// row, and the event of its new status in the brand's feed with the order as it now is, which it
+// returns.
+func event(ctx context.Context, tx db.DBTX, o ordersdb.Order, action ordersdb.OrderAction, from *ordersdb.OrderStatus, reason *string, now time.Time) (api.Order, error) {
 	var fromStatus ordersdb.NullOrderStatus
 	if from != nil {
 		fromStatus = ordersdb.NullOrderStatus{OrderStatus: *from, Valid: true}
 	}
-	return q.OrderEventAdd(ctx, ordersdb.OrderEventAddParams{
+	if err := ordersdb.New(tx).OrderEventAdd(ctx, ordersdb.OrderEventAddParams{
 		BrandID: o.BrandID, OrderID: o.ID, ID: uuid.Must(uuid.NewV7()), Action: action, FromStatus: fromStatus,
 		Status: o.Status, ActorID: kit.UserID(ctx), Reason: reason, RequestID: kit.RequestID(ctx), Now: now,
+	}); err != nil {
+		return api.Order{}, err
+	}
+	order, err := load(ctx, tx, o)
+	if err != nil {
+		return order, err
+	}
+	return order, events.Emit(ctx, db.New(tx), o.BrandID, now, events.Event{
+		Type: eventType(o.Status, ctx, reason), Data: order,
+		Aggregate: events.Aggregate{Type: api.EventAggregateTypeOrder, ID: o.ID, Version: o.Version},
 	})
+}
+
+// eventType is the feed's name for an order reaching status: a cancellation by the pending-order
+// sweeper (no caller, reason `expired`) is order.expired.
+func eventType(status ordersdb.OrderStatus, ctx context.Context, reason *string) api.EventType {
+	switch status {
+	case ordersdb.OrderStatusPending:
+		return api.EventTypeOrderCreated
+	case ordersdb.OrderStatusConfirmed:
+		return api.EventTypeOrderConfirmed
+	case ordersdb.OrderStatusPartiallyFulfilled:
+		return api.EventTypeOrderPartiallyFulfilled
+	case ordersdb.OrderStatusFulfilled:
+		return api.EventTypeOrderFulfilled
+	}
+	if kit.UserID(ctx) == nil && reason != nil && *reason == ExpiredReason {
+		return api.EventTypeOrderExpired
+	}
+	return api.EventTypeOrderCancelled
 }
 
 // load reads an order's lines and allocations and shows the order.

@@ -10,6 +10,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/gen/ordersdb"
+	"github.com/ecompointer/ecompointer/server/events"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/observe"
@@ -36,10 +37,7 @@ func (h *Handlers) ConfirmOrder(ctx context.Context, req api.ConfirmOrderRequest
 		if err != nil {
 			return api.Order{}, err
 		}
-		if err := event(ctx, q, o, ordersdb.OrderActionConfirm, &from, nil, now); err != nil {
-			return api.Order{}, err
-		}
-		return load(ctx, tx, o)
+		return event(ctx, tx, o, ordersdb.OrderActionConfirm, &from, nil, now)
 	})
 	if errors.Is(err, kit.ErrStale) {
 		return nil, respond.PreconditionFailed("order")
@@ -64,10 +62,7 @@ func (h *Handlers) CancelOrder(ctx context.Context, req api.CancelOrderRequestOb
 		if err != nil {
 			return api.Order{}, err
 		}
-		if o, err = cancel(ctx, tx, o, body.Reason, now); err != nil {
-			return api.Order{}, err
-		}
-		return load(ctx, tx, o)
+		return cancel(ctx, tx, o, body.Reason, now)
 	})
 	if errors.Is(err, kit.ErrStale) {
 		return nil, respond.PreconditionFailed("order")
@@ -80,10 +75,10 @@ func (h *Handlers) CancelOrder(ctx context.Context, req api.CancelOrderRequestOb
 }
 
 // cancel releases the unshipped holds of a locked order that may be cancelled, and cancels it with
-// reason (the handler's and the sweeper's one way to do it).
-func cancel(ctx context.Context, tx db.DBTX, o ordersdb.Order, reason *string, now time.Time) (ordersdb.Order, error) {
+// reason (the handler's and the sweeper's one way to do it); it returns the order as cancelled.
+func cancel(ctx context.Context, tx db.DBTX, o ordersdb.Order, reason *string, now time.Time) (api.Order, error) {
 	if err := inventory.ReleaseOrder(ctx, tx, o.BrandID, o.ID, now, reason); err != nil {
-		return ordersdb.Order{}, err
+		return api.Order{}, err
 	}
 	q := ordersdb.New(tx)
 	from := o.Status
@@ -91,9 +86,9 @@ func cancel(ctx context.Context, tx db.DBTX, o ordersdb.Order, reason *string, n
 		BrandID: o.BrandID, ID: o.ID, Status: ordersdb.OrderStatusCancelled, CancelReason: reason, Now: now,
 	})
 	if err != nil {
-		return ordersdb.Order{}, err
+		return api.Order{}, err
 	}
-	return o, event(ctx, q, o, ordersdb.OrderActionCancel, &from, reason, now)
+	return event(ctx, tx, o, ordersdb.OrderActionCancel, &from, reason, now)
 }
 
 // CreateFulfilment ships lines of a confirmed or partially fulfilled order from where their stock
@@ -179,11 +174,14 @@ func (h *Handlers) CreateFulfilment(ctx context.Context, req api.CreateFulfilmen
 		if o, err = q.OrderTransition(ctx, ordersdb.OrderTransitionParams{BrandID: o.BrandID, ID: o.ID, Status: status, Now: now}); err != nil {
 			return api.Fulfilment{}, err
 		}
-		if err := event(ctx, q, o, ordersdb.OrderActionFulfil, &from, nil, now); err != nil {
+		if _, err := event(ctx, tx, o, ordersdb.OrderActionFulfil, &from, nil, now); err != nil {
 			return api.Fulfilment{}, err
 		}
 		out.OrderStatus, out.OrderVersion = api.OrderStatus(o.Status), o.Version
-		return out, nil
+		return out, events.Emit(ctx, db.New(tx), o.BrandID, now, events.Event{
+			Type: api.EventTypeFulfilmentCreated, Data: out,
+			Aggregate: events.Aggregate{Type: api.EventAggregateTypeFulfilment, ID: out.Id, Version: 1},
+		})
 	})
 	if errors.Is(err, kit.ErrStale) {
 		return nil, respond.PreconditionFailed("order")

@@ -1,0 +1,40 @@
+-- name: EventInsert :exec
+-- Writes events in the caller's transaction, in the order given: one statement for any number (a
+-- bulk upsert of a thousand products writes a thousand events). events is a JSON array of
+-- {id, type, aggregateType, aggregateId, aggregateVersion, data}; xact_id and seq come from their
+-- defaults.
+INSERT INTO events (brand_id, id, type, aggregate_type, aggregate_id, aggregate_version, occurred_at, data)
+SELECT @brand_id::uuid, (x.e ->> 'id')::uuid, x.e ->> 'type', x.e ->> 'aggregateType',
+       (x.e ->> 'aggregateId')::uuid, (x.e ->> 'aggregateVersion')::bigint, @occurred_at::timestamptz, x.e -> 'data'
+FROM jsonb_array_elements(@events::jsonb) WITH ORDINALITY AS x(e, n)
+ORDER BY x.n;
+
+-- name: EventGet :one
+SELECT id, type, brand_id, occurred_at, aggregate_type, aggregate_id, aggregate_version, data
+FROM events WHERE brand_id = @brand_id AND id = @id;
+
+-- name: EventsHorizon :one
+-- Every transaction below this id has ended (schema/000015_events.up.sql): the feed's next read,
+-- in a later statement, serves rows below it.
+SELECT events_horizon()::bigint AS horizon;
+
+-- name: EventList :many
+-- The feed, in (xact_id, seq) order after a position, below a horizon EventsHorizon gave in an
+-- earlier statement: nothing can appear behind a position once a reader has passed it.
+SELECT id, type, brand_id, occurred_at, aggregate_type, aggregate_id, aggregate_version, data, xact_id, seq
+FROM events
+WHERE brand_id = @brand_id
+  AND xact_id < @horizon::bigint
+  AND (sqlc.narg(after_xact)::bigint IS NULL
+       OR (xact_id, seq) > (sqlc.narg(after_xact)::bigint, sqlc.narg(after_seq)::bigint))
+  AND (sqlc.narg(types)::text[] IS NULL OR type = ANY(sqlc.narg(types)::text[]))
+  AND (sqlc.narg(aggregate_type)::text IS NULL OR aggregate_type = sqlc.narg(aggregate_type)::text)
+  AND (sqlc.narg(aggregate_id)::uuid IS NULL OR aggregate_id = sqlc.narg(aggregate_id)::uuid)
+ORDER BY xact_id, seq
+LIMIT @row_limit;
+
+-- name: EventPrune :execrows
+-- Deletes up to row_limit events that occurred before cutoff, of every brand (the sweeper's scope,
+-- SweeperScopeSet, lets it see them).
+DELETE FROM events
+WHERE id IN (SELECT e.id FROM events e WHERE e.occurred_at < @cutoff ORDER BY e.occurred_at LIMIT @row_limit);

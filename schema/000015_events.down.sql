@@ -1,0 +1,2 @@
+DROP FUNCTION events_horizon();
+DROP TABLE events;
