@@ -2,12 +2,10 @@ package events
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
-	"github.com/ecompointer/ecompointer/server/observe"
 )
 
 // DefaultRetention is how long events stay in the feed (EVENTS_RETENTION).
@@ -38,21 +36,5 @@ func Prune(ctx context.Context, d *kit.Deps, retention time.Duration) (int64, er
 
 // RunPruner prunes every interval until ctx ends.
 func RunPruner(ctx context.Context, d *kit.Deps, interval, retention time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := Prune(ctx, d, retention)
-			observe.SweeperRun("events", err)
-			switch {
-			case err != nil && ctx.Err() == nil:
-				d.Log.WarnContext(ctx, "event prune failed", slog.Any("error", err))
-			case n > 0:
-				d.Log.InfoContext(ctx, "pruned events", slog.Int64("count", n))
-			}
-		}
-	}
+	kit.Periodically(ctx, d, "events", interval, func(ctx context.Context) (int64, error) { return Prune(ctx, d, retention) })
 }

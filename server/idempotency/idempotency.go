@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -359,18 +358,5 @@ func Prune(ctx context.Context, d *kit.Deps) (int64, error) {
 
 // RunPruner prunes expired keys every interval until ctx ends.
 func RunPruner(ctx context.Context, d *kit.Deps, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			_, err := Prune(ctx, d)
-			observe.SweeperRun("idempotency_keys", err)
-			if err != nil && ctx.Err() == nil {
-				d.Log.WarnContext(ctx, "idempotency key prune failed", slog.Any("error", err))
-			}
-		}
-	}
+	kit.Periodically(ctx, d, "idempotency_keys", interval, func(ctx context.Context) (int64, error) { return Prune(ctx, d) })
 }

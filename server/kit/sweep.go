@@ -77,9 +77,18 @@ func (s Sweeper) Run(ctx context.Context, d *Deps) (int, error) {
 	}
 }
 
-// Every runs the sweeper every interval until ctx ends, logging what it did and counting its
-// runs (ecompointer_sweeper_runs_total).
+// Every runs the sweeper every interval until ctx ends (Periodically).
 func (s Sweeper) Every(ctx context.Context, d *Deps, interval time.Duration) {
+	Periodically(ctx, d, s.Name, interval, func(ctx context.Context) (int64, error) {
+		n, err := s.Run(ctx, d)
+		return int64(n), err
+	})
+}
+
+// Periodically runs job every interval until ctx ends: the one loop of every background sweeper
+// and pruner, which logs what each run did (a failure, or how many rows it handled) and counts
+// the runs by name (ecompointer_sweeper_runs_total).
+func Periodically(ctx context.Context, d *Deps, name string, interval time.Duration, job func(context.Context) (int64, error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -87,13 +96,13 @@ func (s Sweeper) Every(ctx context.Context, d *Deps, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := s.Run(ctx, d)
-			observe.SweeperRun(s.Name, err)
+			n, err := job(ctx)
+			observe.SweeperRun(name, err)
 			switch {
 			case err != nil && ctx.Err() == nil:
-				d.Log.WarnContext(ctx, "sweep failed", slog.String("sweeper", s.Name), slog.Any("error", err))
+				d.Log.WarnContext(ctx, "sweep failed", slog.String("sweeper", name), slog.Any("error", err))
 			case n > 0:
-				d.Log.InfoContext(ctx, "swept", slog.String("sweeper", s.Name), slog.Int("handled", n))
+				d.Log.InfoContext(ctx, "swept", slog.String("sweeper", name), slog.Int64("handled", n))
 			}
 		}
 	}
