@@ -370,12 +370,7 @@ func (c *Cache) storeKey(seq uint64, k db.ApiKey, u db.User) {
 		sh.keys.put(slot, k)
 	}
 	sh.mu.Unlock()
-	sh = c.shardOf(u.ID)
-	sh.mu.Lock()
-	if c.seq.Load() == seq && c.trusted.Load() {
-		sh.users.put(u.ID, u)
-	}
-	sh.mu.Unlock()
+	c.storeUser(seq, u)
 }
 
 // KeyUsed records in the cached key that its use at now was written to the database, so that the
@@ -404,7 +399,12 @@ func (c *Cache) store(seq uint64, sessionID uuid.UUID, expiresAt time.Time, u db
 		sh.sessions.put(sessionID, session{userID: u.ID, expiresAt: expiresAt})
 	}
 	sh.mu.Unlock()
-	sh = c.shardOf(u.ID)
+	c.storeUser(seq, u)
+}
+
+// storeUser is store's and storeKey's keeping of the user a session or a key belongs to.
+func (c *Cache) storeUser(seq uint64, u db.User) {
+	sh := c.shardOf(u.ID)
 	sh.mu.Lock()
 	if c.seq.Load() == seq && c.trusted.Load() {
 		sh.users.put(u.ID, u)
