@@ -445,7 +445,7 @@ func seedContract(t *testing.T, env *servertest.Env) contractFixtures {
 	}
 	third := env.Login(t, string(b.Owner.User.Email), servertest.Password)
 	key := env.APIKey(t, b.Owner, "inventory:read")
-	evs, _ := feedN(t, env, b.Owner.AccessToken, b.Brand, api.ListEventsParams{}, 1)
+	evs, _ := env.FeedN(t, b.Owner.AccessToken, b.Brand, api.ListEventsParams{}, 1)
 	return contractFixtures{
 		owner: b.Owner.AccessToken,
 		admin: admin.AccessToken,

@@ -127,7 +127,7 @@ func newTenant(t *testing.T, env *servertest.Env, name string) tenant {
 	}
 	order := env.PlaceOrder(t, owner, product.Id, 1)
 	key := env.APIKey(t, owner, "inventory:read")
-	evs, _ := feedN(t, env, owner.AccessToken, *owner.User.BrandId, api.ListEventsParams{}, 1)
+	evs, _ := env.FeedN(t, owner.AccessToken, *owner.User.BrandId, api.ListEventsParams{}, 1)
 	return tenant{
 		owner: owner, staff: staff, product: product,
 		ids: map[string]string{

@@ -1,8 +1,8 @@
-package server_test
+package events_test
 
 import (
+	"context"
 	"encoding/json"
-	"errors"
 	"testing"
 	"time"
 
@@ -13,84 +13,10 @@ import (
 	"github.com/ecompointer/ecompointer/server/servertest"
 )
 
-// feedEvent is an event of the feed as a test reads it: the envelope, and data left raw.
-type feedEvent struct {
-	ID         uuid.UUID          `json:"id"`
-	Type       api.EventType      `json:"type"`
-	BrandID    uuid.UUID          `json:"brandId"`
-	Aggregate  api.EventAggregate `json:"aggregate"`
-	Data       json.RawMessage    `json:"data"`
-	OccurredAt string             `json:"occurredAt"`
-}
+var ctx = context.Background()
 
-func decodeEvent(t *testing.T, e api.Event) feedEvent {
-	t.Helper()
-	b, err := e.MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out feedEvent
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// feedPage asks the feed once and returns its events and where it continues.
-func feedPage(t *testing.T, env *servertest.Env, token string, brand uuid.UUID, params api.ListEventsParams) ([]feedEvent, string) {
-	t.Helper()
-	resp, err := env.Client.ListEventsWithResponse(ctx, brand, &params, servertest.Bearer(token))
-	if err != nil || resp.JSON200 == nil {
-		t.Fatalf("list events = %v %d %s", err, resp.StatusCode(), resp.Body)
-	}
-	out := make([]feedEvent, len(resp.JSON200.Items))
-	for i, e := range resp.JSON200.Items {
-		out[i] = decodeEvent(t, e)
-	}
-	return out, resp.JSON200.NextCursor
-}
-
-// feedN reads the feed from params' cursor until it has served at least n events, and returns
-// them all and where the feed continues. An event is served once every transaction older than its
-// own has ended, anywhere in the cluster (other tests' included), so it is waited for, not
-// expected on the first read.
-func feedN(t *testing.T, env *servertest.Env, token string, brand uuid.UUID, params api.ListEventsParams, n int) ([]feedEvent, string) {
-	t.Helper()
-	var all []feedEvent
-	var next string
-	for deadline := time.Now().Add(time.Minute); ; {
-		var page []feedEvent
-		page, next = feedPage(t, env, token, brand, params)
-		all = append(all, page...)
-		params.Cursor = &next
-		if len(page) == 0 {
-			if len(all) >= n {
-				return all, next
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the feed served %d events in a minute, want %d: %v", len(all), n, types(all))
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
-}
-
-// feedAll is feedN from the feed's start.
-func feedAll(t *testing.T, env *servertest.Env, token string, brand uuid.UUID, params api.ListEventsParams, n int) []feedEvent {
-	t.Helper()
-	all, _ := feedN(t, env, token, brand, params, n)
-	return all
-}
-
-func types(es []feedEvent) []api.EventType {
-	out := make([]api.EventType, len(es))
-	for i, e := range es {
-		out[i] = e.Type
-	}
-	return out
-}
-
-func sameTypes(got []feedEvent, want ...api.EventType) bool {
+// sameTypes reports whether got are events of the types want, in that order.
+func sameTypes(got []servertest.FeedEvent, want ...api.EventType) bool {
 	if len(got) != len(want) {
 		return false
 	}
@@ -131,9 +57,9 @@ func TestProductChangesAreEvents(t *testing.T) {
 		t.Fatalf("delete = %d %s", r.StatusCode(), r.Body)
 	}
 
-	all := feedAll(t, env, owner.AccessToken, brand, api.ListEventsParams{}, 3)
+	all := env.FeedAll(t, owner.AccessToken, brand, api.ListEventsParams{}, 3)
 	if !sameTypes(all, api.EventTypeProductCreated, api.EventTypeProductUpdated, api.EventTypeProductDeleted) {
-		t.Fatalf("feed = %v, want created, updated, deleted", types(all))
+		t.Fatalf("feed = %v, want created, updated, deleted", servertest.EventTypes(all))
 	}
 	for i, e := range all {
 		if e.BrandID != brand || e.Aggregate.Type != api.EventAggregateTypeProduct || e.Aggregate.Id != p.Id || e.Aggregate.Version != int64(i+1) {
@@ -153,7 +79,7 @@ func TestProductChangesAreEvents(t *testing.T) {
 		if err != nil || got.JSON200 == nil {
 			t.Fatalf("get = %d %s", got.StatusCode(), got.Body)
 		}
-		if e := decodeEvent(t, *got.JSON200); e.ID != all[0].ID || e.Type != api.EventTypeProductCreated {
+		if e := servertest.DecodeEvent(t, *got.JSON200); e.ID != all[0].ID || e.Type != api.EventTypeProductCreated {
 			t.Errorf("get = %+v", e)
 		}
 		if v, err := got.JSON200.AsProductCreatedEvent(); err != nil || v.Data.Id != p.Id {
@@ -162,30 +88,30 @@ func TestProductChangesAreEvents(t *testing.T) {
 	})
 	t.Run("filters", func(t *testing.T) {
 		only := []api.EventType{api.EventTypeProductDeleted, api.EventTypeProductCreated}
-		if got := feedAll(t, env, owner.AccessToken, brand, api.ListEventsParams{Type: &only}, 2); !sameTypes(got, api.EventTypeProductCreated, api.EventTypeProductDeleted) {
-			t.Errorf("type filter = %v", types(got))
+		if got := env.FeedAll(t, owner.AccessToken, brand, api.ListEventsParams{Type: &only}, 2); !sameTypes(got, api.EventTypeProductCreated, api.EventTypeProductDeleted) {
+			t.Errorf("type filter = %v", servertest.EventTypes(got))
 		}
 		other := uuid.Must(uuid.NewV7())
-		if got := feedAll(t, env, owner.AccessToken, brand, api.ListEventsParams{AggregateId: &other}, 0); len(got) != 0 {
-			t.Errorf("another aggregate's events = %v", types(got))
+		if got := env.FeedAll(t, owner.AccessToken, brand, api.ListEventsParams{AggregateId: &other}, 0); len(got) != 0 {
+			t.Errorf("another aggregate's events = %v", servertest.EventTypes(got))
 		}
 		member := api.EventAggregateTypeMember
-		if got := feedAll(t, env, owner.AccessToken, brand, api.ListEventsParams{AggregateType: &member}, 0); len(got) != 0 {
-			t.Errorf("member events = %v", types(got))
+		if got := env.FeedAll(t, owner.AccessToken, brand, api.ListEventsParams{AggregateType: &member}, 0); len(got) != 0 {
+			t.Errorf("member events = %v", servertest.EventTypes(got))
 		}
-		if got := feedAll(t, env, owner.AccessToken, brand, api.ListEventsParams{AggregateId: &p.Id}, 3); len(got) != 3 {
-			t.Errorf("the product's events = %v", types(got))
+		if got := env.FeedAll(t, owner.AccessToken, brand, api.ListEventsParams{AggregateId: &p.Id}, 3); len(got) != 3 {
+			t.Errorf("the product's events = %v", servertest.EventTypes(got))
 		}
 	})
 	t.Run("pages resume and the cursor survives the end", func(t *testing.T) {
 		one := 1
-		first, next := feedPage(t, env, owner.AccessToken, brand, api.ListEventsParams{Limit: &one})
-		second, next2 := feedPage(t, env, owner.AccessToken, brand, api.ListEventsParams{Limit: &one, Cursor: &next})
+		first, next := env.FeedPage(t, owner.AccessToken, brand, api.ListEventsParams{Limit: &one})
+		second, next2 := env.FeedPage(t, owner.AccessToken, brand, api.ListEventsParams{Limit: &one, Cursor: &next})
 		if len(first) != 1 || len(second) != 1 || first[0].ID != all[0].ID || second[0].ID != all[1].ID {
 			t.Fatalf("pages = %v %v", first, second)
 		}
-		_, end := feedPage(t, env, owner.AccessToken, brand, api.ListEventsParams{Cursor: &next2})
-		empty, again := feedPage(t, env, owner.AccessToken, brand, api.ListEventsParams{Cursor: &end})
+		_, end := env.FeedPage(t, owner.AccessToken, brand, api.ListEventsParams{Cursor: &next2})
+		empty, again := env.FeedPage(t, owner.AccessToken, brand, api.ListEventsParams{Cursor: &end})
 		if len(empty) != 0 || again != end {
 			t.Errorf("at the end: %d events, cursor %q (was %q)", len(empty), again, end)
 		}
@@ -193,19 +119,19 @@ func TestProductChangesAreEvents(t *testing.T) {
 	t.Run("refusals", func(t *testing.T) {
 		bad := "not-a-cursor"
 		r, _ := env.Client.ListEventsWithResponse(ctx, brand, &api.ListEventsParams{Cursor: &bad}, auth)
-		wantProblem(t, "tampered cursor", r.HTTPResponse, r.ApplicationproblemJSON400, 400, api.ProblemCodeValidationFailed)
+		servertest.WantProblem(t, "tampered cursor", r.HTTPResponse, r.ApplicationproblemJSON400, 400, api.ProblemCodeValidationFailed)
 
 		staff := env.Member(t, owner, api.InvitationRoleSTAFF)
 		r, _ = env.Client.ListEventsWithResponse(ctx, brand, &api.ListEventsParams{}, servertest.Bearer(staff.AccessToken))
-		wantProblem(t, "STAFF reads the feed", r.HTTPResponse, r.ApplicationproblemJSON403, 403, api.ProblemCodeForbidden)
+		servertest.WantProblem(t, "STAFF reads the feed", r.HTTPResponse, r.ApplicationproblemJSON403, 403, api.ProblemCodeForbidden)
 
 		stranger := env.Register(t, servertest.Email("stranger"))
 		g, _ := env.Client.GetEventWithResponse(ctx, *stranger.User.BrandId, all[0].ID, servertest.Bearer(stranger.AccessToken))
-		wantProblem(t, "another brand's event", g.HTTPResponse, g.ApplicationproblemJSON404, 404, api.ProblemCodeNotFound)
+		servertest.WantProblem(t, "another brand's event", g.HTTPResponse, g.ApplicationproblemJSON404, 404, api.ProblemCodeNotFound)
 		g, _ = env.Client.GetEventWithResponse(ctx, brand, all[0].ID, servertest.Bearer(stranger.AccessToken))
-		wantProblem(t, "another brand's feed", g.HTTPResponse, g.ApplicationproblemJSON404, 404, api.ProblemCodeNotFound)
-		if got := feedAll(t, env, stranger.AccessToken, *stranger.User.BrandId, api.ListEventsParams{}, 0); len(got) != 0 {
-			t.Errorf("a new brand's feed = %v", types(got))
+		servertest.WantProblem(t, "another brand's feed", g.HTTPResponse, g.ApplicationproblemJSON404, 404, api.ProblemCodeNotFound)
+		if got := env.FeedAll(t, stranger.AccessToken, *stranger.User.BrandId, api.ListEventsParams{}, 0); len(got) != 0 {
+			t.Errorf("a new brand's feed = %v", servertest.EventTypes(got))
 		}
 	})
 }
@@ -228,7 +154,7 @@ func TestBulkUpsertEmitsOneEventPerProduct(t *testing.T) {
 	if err != nil || second.JSON200 == nil {
 		t.Fatalf("bulk = %d %s", second.StatusCode(), second.Body)
 	}
-	all := feedAll(t, env, owner.AccessToken, brand, api.ListEventsParams{}, 4)
+	all := env.FeedAll(t, owner.AccessToken, brand, api.ListEventsParams{}, 4)
 	got := map[string][]api.EventType{}
 	for _, e := range all {
 		var p api.Product
@@ -263,9 +189,9 @@ func TestMemberChangesAreEvents(t *testing.T) {
 		t.Fatalf("remove member = %d %s", r.StatusCode(), r.Body)
 	}
 	member := api.EventAggregateTypeMember
-	all := feedAll(t, env, owner.AccessToken, brand, api.ListEventsParams{AggregateType: &member}, 3)
+	all := env.FeedAll(t, owner.AccessToken, brand, api.ListEventsParams{AggregateType: &member}, 3)
 	if !sameTypes(all, api.EventTypeMemberAdded, api.EventTypeMemberUpdated, api.EventTypeMemberRemoved) {
-		t.Fatalf("member events = %v", types(all))
+		t.Fatalf("member events = %v", servertest.EventTypes(all))
 	}
 	var last int64
 	for _, e := range all {
@@ -287,20 +213,18 @@ func TestMemberChangesAreEvents(t *testing.T) {
 	}
 }
 
-var errRollback = errors.New("roll back")
-
 func TestStockChangesAreEvents(t *testing.T) {
 	t.Parallel()
 	env := servertest.New(t)
-	b := newStockBrand(t, env, "stockev")
-	p := b.product(t, "STK-EV")
-	loc := createLocation(t, env, b.owner, "EV")
+	b := servertest.NewStockBrand(t, env, "stockev")
+	p := b.Product(t, "STK-EV")
+	loc := b.Location(t, "EV")
 	// Events of the setup (product.created) are not this test's.
-	_, cursor := feedN(t, env, b.owner.AccessToken, b.brand, api.ListEventsParams{}, 1)
-	next := func(n int) []feedEvent {
+	_, cursor := env.FeedN(t, b.Owner.AccessToken, b.Brand, api.ListEventsParams{}, 1)
+	next := func(n int) []servertest.FeedEvent {
 		t.Helper()
-		var es []feedEvent
-		es, cursor = feedN(t, env, b.owner.AccessToken, b.brand, api.ListEventsParams{Cursor: &cursor}, n)
+		var es []servertest.FeedEvent
+		es, cursor = env.FeedN(t, b.Owner.AccessToken, b.Brand, api.ListEventsParams{Cursor: &cursor}, n)
 		return es
 	}
 	move := func(delta int64) {
@@ -309,7 +233,7 @@ func TestStockChangesAreEvents(t *testing.T) {
 		if delta < 0 {
 			kind = api.AdjustmentAdjustment
 		}
-		if r := b.adjust(t, kind, api.StockAdjustmentLine{ProductId: p.Id, LocationId: loc.Id, Delta: delta}); r.JSON201 == nil {
+		if r := b.Adjust(t, kind, api.StockAdjustmentLine{ProductId: p.Id, LocationId: loc.Id, Delta: delta}); r.JSON201 == nil {
 			t.Fatalf("adjust %d = %d %s", delta, r.StatusCode(), r.Body)
 		}
 	}
@@ -317,7 +241,7 @@ func TestStockChangesAreEvents(t *testing.T) {
 	move(10)
 	got := next(2)
 	if !sameTypes(got, api.EventTypeStockMovementCreated, api.EventTypeInventoryLevelUpdated) {
-		t.Fatalf("receipt: %v", types(got))
+		t.Fatalf("receipt: %v", servertest.EventTypes(got))
 	}
 	var mv api.StockMovement
 	if err := json.Unmarshal(got[0].Data, &mv); err != nil || mv.OnHandDelta != 10 || mv.ProductId != p.Id || got[0].Aggregate.Id != mv.Id {
@@ -330,11 +254,11 @@ func TestStockChangesAreEvents(t *testing.T) {
 	levelID := got[1].Aggregate.Id
 
 	point := int64(5)
-	if r, err := env.Client.UpdateStockLevelWithResponse(ctx, b.brand, p.Id, loc.Id, &api.UpdateStockLevelParams{}, api.UpdateStockLevelRequest{ReorderPoint: &point}, b.auth); err != nil || r.JSON200 == nil {
+	if r, err := env.Client.UpdateStockLevelWithResponse(ctx, b.Brand, p.Id, loc.Id, &api.UpdateStockLevelParams{}, api.UpdateStockLevelRequest{ReorderPoint: &point}, b.Auth); err != nil || r.JSON200 == nil {
 		t.Fatalf("reorder point = %d %s", r.StatusCode(), r.Body)
 	}
 	if got := next(1); !sameTypes(got, api.EventTypeInventoryLevelUpdated) || got[0].Aggregate.Id != levelID {
-		t.Fatalf("reorder point: %v", types(got))
+		t.Fatalf("reorder point: %v", servertest.EventTypes(got))
 	}
 
 	low := api.EventTypeInventoryLevelLow
@@ -354,61 +278,61 @@ func TestStockChangesAreEvents(t *testing.T) {
 			want = append(want, low)
 		}
 		if got := next(len(want)); !sameTypes(got, want...) {
-			t.Errorf("move %+d: %v, want %v", c.delta, types(got), want)
+			t.Errorf("move %+d: %v, want %v", c.delta, servertest.EventTypes(got), want)
 		}
 	}
 
 	// A refused change (more than on hand) rolls back and tells nothing.
-	if r := b.adjust(t, api.AdjustmentAdjustment, api.StockAdjustmentLine{ProductId: p.Id, LocationId: loc.Id, Delta: -100}); r.StatusCode() < 400 {
+	if r := b.Adjust(t, api.AdjustmentAdjustment, api.StockAdjustmentLine{ProductId: p.Id, LocationId: loc.Id, Delta: -100}); r.StatusCode() < 400 {
 		t.Fatalf("overdraw = %d", r.StatusCode())
 	}
 	move(1)
 	if got := next(2); !sameTypes(got, api.EventTypeStockMovementCreated, api.EventTypeInventoryLevelUpdated) {
-		t.Errorf("after a refused change: %v", types(got))
+		t.Errorf("after a refused change: %v", servertest.EventTypes(got))
 	}
 }
 
 func TestOrderTransitionsAreEvents(t *testing.T) {
 	t.Parallel()
 	env := servertest.New(t)
-	b := newOrderBrand(t, env, "orderev")
-	p := b.product(t, "ORD-EV")
-	loc := createLocation(t, env, b.owner, "OEV")
-	receive(t, env, b.owner, p.Id, loc.Id, 10)
+	b := servertest.NewStockBrand(t, env, "orderev")
+	p := b.Product(t, "ORD-EV")
+	loc := b.Location(t, "OEV")
+	b.Receive(t, p.Id, loc.Id, 10)
 	order := api.EventAggregateTypeOrder
 	fulfilment := api.EventAggregateTypeFulfilment
-	onlyOrders := func(n int) []feedEvent {
+	onlyOrders := func(n int) []servertest.FeedEvent {
 		t.Helper()
-		es := feedAll(t, env, b.owner.AccessToken, b.brand, api.ListEventsParams{AggregateType: &order}, n)
-		return append(es, feedAll(t, env, b.owner.AccessToken, b.brand, api.ListEventsParams{AggregateType: &fulfilment}, 0)...)
+		es := env.FeedAll(t, b.Owner.AccessToken, b.Brand, api.ListEventsParams{AggregateType: &order}, n)
+		return append(es, env.FeedAll(t, b.Owner.AccessToken, b.Brand, api.ListEventsParams{AggregateType: &fulfilment}, 0)...)
 	}
 
-	o := b.mustCreate(t, oline(p.Id, 3))
+	o := b.MustCreateOrder(t, servertest.OrderLine(p.Id, 3))
 	// Refused: more than in stock; rolled back, told nothing.
-	if r := b.create(t, newKey(), orderBody(oline(p.Id, 100))); r.StatusCode() != 422 {
+	if r := b.CreateOrder(t, servertest.NewKey(), servertest.OrderBody(servertest.OrderLine(p.Id, 100))); r.StatusCode() != 422 {
 		t.Fatalf("oversell = %d", r.StatusCode())
 	}
-	if r := b.confirm(t, o.Id); r.JSON200 == nil {
+	if r := b.ConfirmOrder(t, o.Id); r.JSON200 == nil {
 		t.Fatalf("confirm = %d %s", r.StatusCode(), r.Body)
 	}
 	line := o.Lines[0].Id
-	f := b.fulfil(t, o.Id, api.FulfilmentRequestLine{LineId: line, Quantity: 1})
+	f := b.Fulfil(t, o.Id, api.FulfilmentRequestLine{LineId: line, Quantity: 1})
 	if f.JSON201 == nil {
 		t.Fatalf("fulfil = %d %s", f.StatusCode(), f.Body)
 	}
-	if r := b.fulfil(t, o.Id, api.FulfilmentRequestLine{LineId: line, Quantity: 2}); r.JSON201 == nil {
+	if r := b.Fulfil(t, o.Id, api.FulfilmentRequestLine{LineId: line, Quantity: 2}); r.JSON201 == nil {
 		t.Fatalf("fulfil = %d %s", r.StatusCode(), r.Body)
 	}
-	cancelled := b.mustCreate(t, oline(p.Id, 1))
-	if r := b.cancel(t, cancelled.Id, nil); r.JSON200 == nil {
+	cancelled := b.MustCreateOrder(t, servertest.OrderLine(p.Id, 1))
+	if r := b.CancelOrder(t, cancelled.Id, nil); r.JSON200 == nil {
 		t.Fatalf("cancel = %d %s", r.StatusCode(), r.Body)
 	}
-	expired := b.mustCreate(t, oline(p.Id, 1))
+	expired := b.MustCreateOrder(t, servertest.OrderLine(p.Id, 1))
 	env.Clock.Advance(31 * time.Minute)
 	if n, err := server.SweepOrders(ctx, env.Pool, nil, env.Clock.Now); err != nil || n != 1 {
 		t.Fatalf("sweep = %d, %v", n, err)
 	}
-	b = orderBrand{b.relogin(t)}
+	b = b.Relogin(t)
 
 	all := onlyOrders(8)
 	want := []struct {
@@ -427,7 +351,7 @@ func TestOrderTransitionsAreEvents(t *testing.T) {
 	}
 	orders := all[:min(len(all), 8)]
 	if len(orders) != len(want) {
-		t.Fatalf("order events = %v", types(all))
+		t.Fatalf("order events = %v", servertest.EventTypes(all))
 	}
 	for i, w := range want {
 		e := orders[i]
@@ -441,37 +365,37 @@ func TestOrderTransitionsAreEvents(t *testing.T) {
 	}
 	fs := all[8:]
 	if len(fs) != 2 || fs[0].Type != api.EventTypeFulfilmentCreated || fs[0].Aggregate.Id != f.JSON201.Id {
-		t.Errorf("fulfilment events = %v", types(fs))
+		t.Errorf("fulfilment events = %v", servertest.EventTypes(fs))
 	}
 }
 
 func TestReservationLifecycleIsEvents(t *testing.T) {
 	t.Parallel()
 	env := servertest.New(t)
-	b := newOrderBrand(t, env, "resev")
-	p := b.product(t, "RES-EV")
-	loc := createLocation(t, env, b.owner, "REV")
-	receive(t, env, b.owner, p.Id, loc.Id, 10)
+	b := servertest.NewStockBrand(t, env, "resev")
+	p := b.Product(t, "RES-EV")
+	loc := b.Location(t, "REV")
+	b.Receive(t, p.Id, loc.Id, 10)
 
-	released := b.mustReserve(t, line(p.Id, nil, 1))
-	if r, err := env.Client.ReleaseReservationWithResponse(ctx, b.brand, released.Id, b.auth); err != nil || r.StatusCode() != 204 {
+	released := b.MustReserve(t, servertest.HoldLine(p.Id, nil, 1))
+	if r, err := env.Client.ReleaseReservationWithResponse(ctx, b.Brand, released.Id, b.Auth); err != nil || r.StatusCode() != 204 {
 		t.Fatalf("release = %d %s", r.StatusCode(), r.Body)
 	}
-	consumed := b.mustReserve(t, line(p.Id, nil, 2))
-	body := orderBody(oline(p.Id, 2))
+	consumed := b.MustReserve(t, servertest.HoldLine(p.Id, nil, 2))
+	body := servertest.OrderBody(servertest.OrderLine(p.Id, 2))
 	body.ReservationId = &consumed.Id
-	if r := b.create(t, newKey(), body); r.JSON201 == nil {
+	if r := b.CreateOrder(t, servertest.NewKey(), body); r.JSON201 == nil {
 		t.Fatalf("order from reservation = %d %s", r.StatusCode(), r.Body)
 	}
-	expired := b.mustReserve(t, line(p.Id, nil, 1))
+	expired := b.MustReserve(t, servertest.HoldLine(p.Id, nil, 1))
 	env.Clock.Advance(time.Hour)
 	if n, err := server.SweepReservations(ctx, env.Pool, nil, env.Clock.Now); err != nil || n != 1 {
 		t.Fatalf("sweep = %d, %v", n, err)
 	}
-	b.stockBrand = b.relogin(t)
+	b = b.Relogin(t)
 
 	kind := api.EventAggregateTypeReservation
-	all := feedAll(t, env, b.owner.AccessToken, b.brand, api.ListEventsParams{AggregateType: &kind}, 6)
+	all := env.FeedAll(t, b.Owner.AccessToken, b.Brand, api.ListEventsParams{AggregateType: &kind}, 6)
 	want := []struct {
 		typ    api.EventType
 		id     uuid.UUID
@@ -485,7 +409,7 @@ func TestReservationLifecycleIsEvents(t *testing.T) {
 		{api.EventTypeReservationExpired, expired.Id, api.ReservationExpired},
 	}
 	if len(all) != len(want) {
-		t.Fatalf("reservation events = %v", types(all))
+		t.Fatalf("reservation events = %v", servertest.EventTypes(all))
 	}
 	for i, w := range want {
 		var r api.Reservation

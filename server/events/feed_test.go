@@ -1,4 +1,4 @@
-package server_test
+package events_test
 
 import (
 	"context"
@@ -18,6 +18,8 @@ import (
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/servertest"
 )
+
+var errRollback = errors.New("roll back")
 
 // feedWriter writes events straight through the outbox, as a handler does, so a test controls
 // when each transaction commits.
@@ -63,7 +65,7 @@ func TestFeedHoldsBackWhatCommittedAheadOfAnOpenWriter(t *testing.T) {
 	env := servertest.New(t)
 	w, owner := newFeedWriter(t, env)
 	// Start after the product.created event of the setup.
-	_, cursor := feedN(t, env, owner.AccessToken, w.brand, api.ListEventsParams{}, 1)
+	_, cursor := env.FeedN(t, owner.AccessToken, w.brand, api.ListEventsParams{}, 1)
 
 	a, b := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
 	emitted, hold := make(chan struct{}), make(chan struct{})
@@ -78,7 +80,7 @@ func TestFeedHoldsBackWhatCommittedAheadOfAnOpenWriter(t *testing.T) {
 	if err := w.write(ctx, []uuid.UUID{b}, func() error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if got, next := feedPage(t, env, owner.AccessToken, w.brand, api.ListEventsParams{Cursor: &cursor}); len(got) != 0 || next != cursor {
+	if got, next := env.FeedPage(t, owner.AccessToken, w.brand, api.ListEventsParams{Cursor: &cursor}); len(got) != 0 || next != cursor {
 		t.Fatalf("while A is open the feed served %d events and moved on: B must wait for A", len(got))
 	}
 	release()
@@ -86,7 +88,7 @@ func TestFeedHoldsBackWhatCommittedAheadOfAnOpenWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	var seen []uuid.UUID
-	page, _ := feedN(t, env, owner.AccessToken, w.brand, api.ListEventsParams{Cursor: &cursor}, 2)
+	page, _ := env.FeedN(t, owner.AccessToken, w.brand, api.ListEventsParams{Cursor: &cursor}, 2)
 	for _, e := range page {
 		seen = append(seen, e.Aggregate.Id)
 	}
@@ -102,7 +104,7 @@ func TestFeedConsumerSeesEveryEventOnce(t *testing.T) {
 	t.Parallel()
 	env := servertest.New(t)
 	w, owner := newFeedWriter(t, env)
-	_, cursor := feedN(t, env, owner.AccessToken, w.brand, api.ListEventsParams{}, 1)
+	_, cursor := env.FeedN(t, owner.AccessToken, w.brand, api.ListEventsParams{}, 1)
 
 	const writers, txs = 16, 20
 	var mu sync.Mutex
@@ -156,8 +158,8 @@ func TestFeedConsumerSeesEveryEventOnce(t *testing.T) {
 			done = true
 		default:
 		}
-		var page []feedEvent
-		page, cursor = feedPage(t, env, owner.AccessToken, w.brand, api.ListEventsParams{Limit: &limit, Cursor: &cursor})
+		var page []servertest.FeedEvent
+		page, cursor = env.FeedPage(t, owner.AccessToken, w.brand, api.ListEventsParams{Limit: &limit, Cursor: &cursor})
 		polls++
 		for _, e := range page {
 			seen[e.Aggregate.Id]++
@@ -205,8 +207,8 @@ func TestEventsArePrunedAfterRetention(t *testing.T) {
 	t.Parallel()
 	env := servertest.New(t)
 	w, owner := newFeedWriter(t, env)
-	if got := feedAll(t, env, owner.AccessToken, w.brand, api.ListEventsParams{}, 1); len(got) != 1 {
-		t.Fatalf("feed = %v", types(got))
+	if got := env.FeedAll(t, owner.AccessToken, w.brand, api.ListEventsParams{}, 1); len(got) != 1 {
+		t.Fatalf("feed = %v", servertest.EventTypes(got))
 	}
 	retention := 30 * 24 * time.Hour
 	env.Clock.Advance(retention - time.Minute)
@@ -218,7 +220,7 @@ func TestEventsArePrunedAfterRetention(t *testing.T) {
 		t.Fatalf("prune past retention = %d, %v", n, err)
 	}
 	// The owner's token expired with the clock's move: count in the database.
-	if n := ownerCount(t, env, w.brand, "SELECT count(*) FROM events"); n != 0 {
+	if n := env.OwnerCount(t, w.brand, "SELECT count(*) FROM events"); n != 0 {
 		t.Fatalf("%d events left after prune", n)
 	}
 }
