@@ -55,7 +55,15 @@ func Emit(ctx context.Context, q *db.Queries, brand uuid.UUID, now time.Time, es
 	if err != nil {
 		return err
 	}
-	return q.EventInsert(ctx, db.EventInsertParams{BrandID: brand, OccurredAt: now, Events: payload})
+	if err := q.EventInsert(ctx, db.EventInsertParams{BrandID: brand, OccurredAt: now, Events: payload}); err != nil {
+		return err
+	}
+	ids := make([]uuid.UUID, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	// Webhook delivery starts from a river job written beside the events, in their transaction.
+	return q.WebhookFanoutEnqueue(ctx, db.WebhookFanoutEnqueueParams{BrandID: brand, EventIds: ids})
 }
 
 // row is one event as queries/events.sql's EventInsert reads it.
