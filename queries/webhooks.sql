@@ -61,7 +61,7 @@ UPDATE webhook_endpoints SET failing_since = NULL WHERE brand_id = @brand_id AND
 
 -- name: WebhookEndpointFailed :one
 -- Starts (or continues) the endpoint's failure streak and answers when it started.
-UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, @now)
+UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, @now::timestamptz)
 WHERE brand_id = @brand_id AND id = @id
 RETURNING failing_since::timestamptz AS failing_since, enabled;
 
@@ -117,3 +117,15 @@ RETURNING *;
 -- (the sweeper's scope).
 DELETE FROM webhook_deliveries
 WHERE id IN (SELECT d.id FROM webhook_deliveries d WHERE d.created_at < @cutoff ORDER BY d.created_at LIMIT @row_limit);
+
+-- name: WebhookDeliveryEnqueue :exec
+-- Enqueues river's job that sends one delivery, in the caller's transaction (the fan-out, a ping,
+-- a manual retry), as WebhookFanoutEnqueue does. max_attempts is the first attempt and the retries.
+INSERT INTO river_job (args, kind, max_attempts, queue, state, priority, scheduled_at)
+SELECT jsonb_build_object('brandId', @brand_id::uuid, 'deliveryId', d.id), 'webhook_delivery', @max_attempts::smallint, 'webhooks', 'available', 1, now()
+FROM unnest(@delivery_ids::uuid[]) AS d(id);
+
+-- name: WebhookDeliveryFinish :exec
+-- Ends a delivery without an attempt (its endpoint was disabled meanwhile).
+UPDATE webhook_deliveries SET status = @status, updated_at = @now
+WHERE brand_id = @brand_id AND id = @id;

@@ -35,6 +35,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/problem"
 	"github.com/ecompointer/ecompointer/server/sessioncache"
 	"github.com/ecompointer/ecompointer/server/token"
+	"github.com/ecompointer/ecompointer/server/webhooks"
 )
 
 // DefaultBodyLimit is the largest request body an operation accepts unless the spec's
@@ -72,6 +73,8 @@ type Config struct {
 	RateLimitRedisURL string
 	// SessionCache is the in-memory session check (server/sessioncache).
 	SessionCache SessionCacheConfig
+	// Webhooks sets webhook delivery (WEBHOOK_* settings; zero: the defaults, https only).
+	Webhooks webhooks.Config
 }
 
 // SessionCacheConfig sets the session cache: on unless Off, holding at most Size sessions and
@@ -125,6 +128,7 @@ type Server struct {
 	*inventoryHandlers
 	*orderHandlers
 	*eventHandlers
+	*webhookHandlers
 
 	deps    *kit.Deps
 	idem    *idempotency.Store
@@ -154,6 +158,7 @@ type (
 	inventoryHandlers = inventory.Handlers
 	orderHandlers     = orders.Handlers
 	eventHandlers     = events.Handlers
+	webhookHandlers   = webhooks.Handlers
 )
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -280,6 +285,7 @@ func newServer(cfg Config) (*Server, error) {
 		inventoryHandlers: inventory.New(deps),
 		orderHandlers:     orders.New(deps),
 		eventHandlers:     events.New(deps),
+		webhookHandlers:   webhooks.New(deps, cfg.Webhooks),
 		deps:              deps,
 		idem:              idempotency.New(deps, cfg.IdempotencyKeyTTL, idempotentOperations(sp.doc)).Bounded(cfg.IdempotencyBounds),
 		log:               cfg.Logger,

@@ -125,13 +125,14 @@ func (e BrandRole) Valid() bool {
 
 // Defines values for EventAggregateType.
 const (
-	EventAggregateTypeFulfilment     EventAggregateType = "fulfilment"
-	EventAggregateTypeInventoryLevel EventAggregateType = "inventory_level"
-	EventAggregateTypeMember         EventAggregateType = "member"
-	EventAggregateTypeOrder          EventAggregateType = "order"
-	EventAggregateTypeProduct        EventAggregateType = "product"
-	EventAggregateTypeReservation    EventAggregateType = "reservation"
-	EventAggregateTypeStockMovement  EventAggregateType = "stock_movement"
+	EventAggregateTypeFulfilment      EventAggregateType = "fulfilment"
+	EventAggregateTypeInventoryLevel  EventAggregateType = "inventory_level"
+	EventAggregateTypeMember          EventAggregateType = "member"
+	EventAggregateTypeOrder           EventAggregateType = "order"
+	EventAggregateTypeProduct         EventAggregateType = "product"
+	EventAggregateTypeReservation     EventAggregateType = "reservation"
+	EventAggregateTypeStockMovement   EventAggregateType = "stock_movement"
+	EventAggregateTypeWebhookEndpoint EventAggregateType = "webhook_endpoint"
 )
 
 // Valid indicates whether the value is a known member of the EventAggregateType enum.
@@ -150,6 +151,8 @@ func (e EventAggregateType) Valid() bool {
 	case EventAggregateTypeReservation:
 		return true
 	case EventAggregateTypeStockMovement:
+		return true
+	case EventAggregateTypeWebhookEndpoint:
 		return true
 	default:
 		return false
@@ -178,6 +181,7 @@ const (
 	EventTypeReservationExpired      EventType = "reservation.expired"
 	EventTypeReservationReleased     EventType = "reservation.released"
 	EventTypeStockMovementCreated    EventType = "stock_movement.created"
+	EventTypeWebhookEndpointDisabled EventType = "webhook_endpoint.disabled"
 )
 
 // Valid indicates whether the value is a known member of the EventType enum.
@@ -222,6 +226,8 @@ func (e EventType) Valid() bool {
 	case EventTypeReservationReleased:
 		return true
 	case EventTypeStockMovementCreated:
+		return true
+	case EventTypeWebhookEndpointDisabled:
 		return true
 	default:
 		return false
@@ -586,6 +592,7 @@ const (
 	ProblemCodeCurrencyMismatch       ProblemCode = "currency_mismatch"
 	ProblemCodeDatabaseTimeout        ProblemCode = "database_timeout"
 	ProblemCodeDatabaseUnavailable    ProblemCode = "database_unavailable"
+	ProblemCodeDeliveryPending        ProblemCode = "delivery_pending"
 	ProblemCodeEmailTaken             ProblemCode = "email_taken"
 	ProblemCodeExternalReferenceTaken ProblemCode = "external_reference_taken"
 	ProblemCodeForbidden              ProblemCode = "forbidden"
@@ -651,6 +658,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeDatabaseTimeout:
 		return true
 	case ProblemCodeDatabaseUnavailable:
+		return true
+	case ProblemCodeDeliveryPending:
 		return true
 	case ProblemCodeEmailTaken:
 		return true
@@ -951,6 +960,42 @@ const (
 func (e StockMovementCreatedEventType) Valid() bool {
 	switch e {
 	case StockMovementCreatedEventTypeStockMovementCreated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookDeliveryStatus.
+const (
+	WebhookDeliveryFailed    WebhookDeliveryStatus = "failed"
+	WebhookDeliveryPending   WebhookDeliveryStatus = "pending"
+	WebhookDeliverySucceeded WebhookDeliveryStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the WebhookDeliveryStatus enum.
+func (e WebhookDeliveryStatus) Valid() bool {
+	switch e {
+	case WebhookDeliveryFailed:
+		return true
+	case WebhookDeliveryPending:
+		return true
+	case WebhookDeliverySucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookEndpointDisabledEventType.
+const (
+	WebhookEndpointDisabledEventTypeWebhookEndpointDisabled WebhookEndpointDisabledEventType = "webhook_endpoint.disabled"
+)
+
+// Valid indicates whether the value is a known member of the WebhookEndpointDisabledEventType enum.
+func (e WebhookEndpointDisabledEventType) Valid() bool {
+	switch e {
+	case WebhookEndpointDisabledEventTypeWebhookEndpointDisabled:
 		return true
 	default:
 		return false
@@ -1305,6 +1350,25 @@ type CreateReservationRequest struct {
 	// Example: PO-2026-0042
 	Reference  *StockReference `json:"reference,omitempty"`
 	TtlSeconds *TTLSeconds     `json:"ttlSeconds,omitempty"`
+}
+
+// CreateWebhookEndpointRequest defines model for CreateWebhookEndpointRequest.
+type CreateWebhookEndpointRequest struct {
+	// Description Example: ERP stock sync
+	Description *string `json:"description,omitempty"`
+
+	// Enabled Example: true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// EventTypes The event types the endpoint takes (see `EventType`), or `["*"]` for every type, the ones added later included.
+	//
+	// Example: ["product.updated","inventory_level.low"]
+	EventTypes WebhookEventTypes `json:"eventTypes"`
+
+	// Url Where deliveries are POSTed: `https` (plain `http` only when the server allows it), no user information, no loopback, private, link-local or metadata address.
+	//
+	// Example: https://erp.example.com/hooks/ecompointer
+	Url WebhookUrl `json:"url"`
 }
 
 // CreatedInvitation defines model for CreatedInvitation.
@@ -2121,6 +2185,7 @@ type Problem struct {
 	//   integer of minor units.
 	// - `reservation_mismatch` (422): the reservation does not hold the order's lines; `lines`
 	//   lists each line it falls short on.
+	// - `delivery_pending` (409): the webhook delivery is still pending; its retries are under way.
 	// - `over_fulfilment` (422): more than a line's unfulfilled quantity; `lines` lists them.
 	// - `internal_error` (500): an unexpected failure; the log line with the same `requestId`
 	//   has the detail.
@@ -2247,6 +2312,7 @@ type Problem struct {
 //     integer of minor units.
 //   - `reservation_mismatch` (422): the reservation does not hold the order's lines; `lines`
 //     lists each line it falls short on.
+//   - `delivery_pending` (409): the webhook delivery is still pending; its retries are under way.
 //   - `over_fulfilment` (422): more than a line's unfulfilled quantity; `lines` lists them.
 //   - `internal_error` (500): an unexpected failure; the log line with the same `requestId`
 //     has the detail.
@@ -3079,6 +3145,27 @@ type UpdateUserRequest struct {
 	Role *BrandRole `json:"role,omitempty"`
 }
 
+// UpdateWebhookEndpointRequest defines model for UpdateWebhookEndpointRequest.
+type UpdateWebhookEndpointRequest struct {
+	// Description null clears it.
+	//
+	// Example: ERP stock sync
+	Description nullable.Nullable[string] `json:"description,omitempty"`
+
+	// Enabled Example: true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// EventTypes The event types the endpoint takes (see `EventType`), or `["*"]` for every type, the ones added later included.
+	//
+	// Example: ["product.updated","inventory_level.low"]
+	EventTypes *WebhookEventTypes `json:"eventTypes,omitempty"`
+
+	// Url Where deliveries are POSTed: `https` (plain `http` only when the server allows it), no user information, no loopback, private, link-local or metadata address.
+	//
+	// Example: https://erp.example.com/hooks/ecompointer
+	Url *WebhookUrl `json:"url,omitempty"`
+}
+
 // User defines model for User.
 type User struct {
 	// BrandId The user's brand; null for an ADMIN.
@@ -3117,11 +3204,165 @@ type UserList struct {
 	NextCursor *string `json:"nextCursor"`
 }
 
+// WebhookAttempt defines model for WebhookAttempt.
+type WebhookAttempt struct {
+	// AttemptedAt Example: 2026-11-25T10:00:05Z
+	AttemptedAt time.Time `json:"attemptedAt"`
+
+	// DurationMs Example: 84
+	DurationMs int32 `json:"durationMs"`
+
+	// Error Why no answer came (time-out, refused address, connection error).
+	Error *string `json:"error"`
+
+	// ResponseBody The first 1 KiB of the receiver's answer.
+	//
+	// Example: upstream unavailable
+	ResponseBody string `json:"responseBody"`
+
+	// ResponseStatus The receiver's HTTP status; null when no answer came.
+	//
+	// Example: 500
+	ResponseStatus *int32 `json:"responseStatus"`
+
+	// Succeeded Example: false
+	Succeeded bool `json:"succeeded"`
+}
+
+// WebhookDelivery defines model for WebhookDelivery.
+type WebhookDelivery struct {
+	// Attempts Every attempt, oldest first.
+	Attempts []WebhookAttempt `json:"attempts"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// EndpointId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	EndpointId openapi_types.UUID `json:"endpointId"`
+
+	// EventId The `webhook-id` of every attempt.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	EventId openapi_types.UUID `json:"eventId"`
+
+	// EventType An `EventType`, or `ping`.
+	//
+	// Example: product.updated
+	EventType string `json:"eventType"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a71
+	Id openapi_types.UUID `json:"id"`
+
+	// Status `pending` while attempts remain, `succeeded` after a 2xx, `failed` after the last retry (or a 410, or the endpoint disabled or deleted meanwhile).
+	//
+	// Example: succeeded
+	Status WebhookDeliveryStatus `json:"status"`
+
+	// UpdatedAt Example: 2026-11-25T10:00:05Z
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// WebhookDeliveryStatus `pending` while attempts remain, `succeeded` after a 2xx, `failed` after the last retry (or a 410, or the endpoint disabled or deleted meanwhile).
+//
+// Example: succeeded
+type WebhookDeliveryStatus string
+
+// WebhookDeliveryList defines model for WebhookDeliveryList.
+type WebhookDeliveryList struct {
+	Items      []WebhookDelivery `json:"items"`
+	NextCursor *string           `json:"nextCursor"`
+}
+
+// WebhookEndpoint defines model for WebhookEndpoint.
+type WebhookEndpoint struct {
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Description Example: ERP stock sync
+	Description *string `json:"description"`
+
+	// DisabledReason Why the server disabled the endpoint (it answered 410, or every delivery failed for `WEBHOOK_DISABLE_AFTER`); null while enabled or when a person disabled it.
+	DisabledReason *string `json:"disabledReason"`
+
+	// Enabled Example: true
+	Enabled bool `json:"enabled"`
+
+	// EventTypes The event types the endpoint takes (see `EventType`), or `["*"]` for every type, the ones added later included.
+	//
+	// Example: ["product.updated","inventory_level.low"]
+	EventTypes WebhookEventTypes `json:"eventTypes"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	Id openapi_types.UUID `json:"id"`
+
+	// Secret The signing secret, `whsec_` and base64: present only in the answer of creation and of rotation, never again.
+	//
+	// Example: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+	Secret *string `json:"secret,omitempty"`
+
+	// UpdatedAt Example: 2026-11-25T10:00:00Z
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// Url Where deliveries are POSTed: `https` (plain `http` only when the server allows it), no user information, no loopback, private, link-local or metadata address.
+	//
+	// Example: https://erp.example.com/hooks/ecompointer
+	Url WebhookUrl `json:"url"`
+
+	// Version Example: 1
+	Version int64 `json:"version"`
+}
+
+// WebhookEndpointDisabledEvent The server disabled a webhook endpoint (it answered 410, or every delivery failed for `WEBHOOK_DISABLE_AFTER`); `data` is the endpoint.
+type WebhookEndpointDisabledEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    WebhookEndpoint    `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: webhook_endpoint.disabled
+	Type WebhookEndpointDisabledEventType `json:"type"`
+}
+
+// WebhookEndpointDisabledEventType Example: webhook_endpoint.disabled
+type WebhookEndpointDisabledEventType string
+
+// WebhookEndpointList defines model for WebhookEndpointList.
+type WebhookEndpointList struct {
+	Items      []WebhookEndpoint `json:"items"`
+	NextCursor *string           `json:"nextCursor"`
+}
+
+// WebhookEventTypes The event types the endpoint takes (see `EventType`), or `["*"]` for every type, the ones added later included.
+//
+// Example: ["product.updated","inventory_level.low"]
+type WebhookEventTypes = []string
+
+// WebhookUrl Where deliveries are POSTed: `https` (plain `http` only when the server allows it), no user information, no loopback, private, link-local or metadata address.
+//
+// Example: https://erp.example.com/hooks/ecompointer
+type WebhookUrl = string
+
 // BrandId defines model for BrandId.
 type BrandId = openapi_types.UUID
 
 // Cursor defines model for Cursor.
 type Cursor = string
+
+// EndpointId defines model for EndpointId.
+type EndpointId = openapi_types.UUID
 
 // IdempotencyKey Example: "8e03978e-40d5-43e8-bc93-6894a57f9324"
 type IdempotencyKey = string
@@ -3614,6 +3855,36 @@ type ExtendReservationParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListWebhookEndpointsParams defines parameters for ListWebhookEndpoints.
+type ListWebhookEndpointsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// DeleteWebhookEndpointParams defines parameters for DeleteWebhookEndpoint.
+type DeleteWebhookEndpointParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// UpdateWebhookEndpointParams defines parameters for UpdateWebhookEndpoint.
+type UpdateWebhookEndpointParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListWebhookDeliveriesParams defines parameters for ListWebhookDeliveries.
+type ListWebhookDeliveriesParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // AdminUpdateUserJSONRequestBody defines body for AdminUpdateUser for application/json ContentType.
 type AdminUpdateUserJSONRequestBody = UpdateUserRequest
 
@@ -3685,6 +3956,12 @@ type CreateReservationJSONRequestBody = CreateReservationRequest
 
 // ExtendReservationJSONRequestBody defines body for ExtendReservation for application/json ContentType.
 type ExtendReservationJSONRequestBody = ExtendReservationRequest
+
+// CreateWebhookEndpointJSONRequestBody defines body for CreateWebhookEndpoint for application/json ContentType.
+type CreateWebhookEndpointJSONRequestBody = CreateWebhookEndpointRequest
+
+// UpdateWebhookEndpointJSONRequestBody defines body for UpdateWebhookEndpoint for application/json ContentType.
+type UpdateWebhookEndpointJSONRequestBody = UpdateWebhookEndpointRequest
 
 // AsProductCreatedEvent returns the union data inside the Event as a ProductCreatedEvent
 func (t Event) AsProductCreatedEvent() (ProductCreatedEvent, error) {
@@ -4366,6 +4643,40 @@ func (t *Event) MergeReservationConsumedEvent(v ReservationConsumedEvent) error 
 	return err
 }
 
+// AsWebhookEndpointDisabledEvent returns the union data inside the Event as a WebhookEndpointDisabledEvent
+func (t Event) AsWebhookEndpointDisabledEvent() (WebhookEndpointDisabledEvent, error) {
+	var body WebhookEndpointDisabledEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromWebhookEndpointDisabledEvent overwrites any union data inside the Event as the provided WebhookEndpointDisabledEvent
+func (t *Event) FromWebhookEndpointDisabledEvent(v WebhookEndpointDisabledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"webhook_endpoint.disabled"}`))
+	t.union = b
+	return err
+}
+
+// MergeWebhookEndpointDisabledEvent performs a merge with any union data inside the Event, using the provided WebhookEndpointDisabledEvent
+func (t *Event) MergeWebhookEndpointDisabledEvent(v WebhookEndpointDisabledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"webhook_endpoint.disabled"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t Event) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"type"`
@@ -4420,6 +4731,8 @@ func (t Event) ValueByDiscriminator() (interface{}, error) {
 		return t.AsReservationReleasedEvent()
 	case "stock_movement.created":
 		return t.AsStockMovementCreatedEvent()
+	case "webhook_endpoint.disabled":
+		return t.AsWebhookEndpointDisabledEvent()
 	default:
 		return nil, errors.New("unknown discriminator value: " + discriminator)
 	}
@@ -5320,6 +5633,109 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
 	ExtendReservation(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, body ExtendReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListWebhookEndpoints The brand's webhook endpoints
+	//
+	// Oldest first; keyset pagination. Secrets are never listed.
+	//
+	// Corresponds with GET /brands/{brandId}/webhook-endpoints (the `ListWebhookEndpoints` operationId).
+	ListWebhookEndpoints(ctx context.Context, brandId BrandId, params *ListWebhookEndpointsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateWebhookEndpointWithBody Add a webhook endpoint
+	//
+	// Events of the types named (`*`: every type) are POSTed to `url` following Standard
+	// Webhooks: `webhook-id` is the event's id (the same on every retry: drop an id already
+	// seen), `webhook-timestamp` the attempt's Unix time, and `webhook-signature`
+	// `v1,<base64 of HMAC-SHA256 over "id.timestamp.body">` keyed with the secret's bytes (the
+	// base64 after `whsec_`). The body is the event as `GET /events/{eventId}` shows it.
+	//
+	// The answer carries the signing `secret`, shown this once (and on rotation). `url` must be
+	// `https` (unless the server allows http), without user information; it may not lead to a
+	// loopback, private, link-local or metadata address, checked again at every connection.
+	// Delivery order is not promised: use each aggregate's `version`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/webhook-endpoints (the `CreateWebhookEndpoint` operationId).
+	CreateWebhookEndpointWithBody(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateWebhookEndpoint Add a webhook endpoint
+	//
+	// Events of the types named (`*`: every type) are POSTed to `url` following Standard
+	// Webhooks: `webhook-id` is the event's id (the same on every retry: drop an id already
+	// seen), `webhook-timestamp` the attempt's Unix time, and `webhook-signature`
+	// `v1,<base64 of HMAC-SHA256 over "id.timestamp.body">` keyed with the secret's bytes (the
+	// base64 after `whsec_`). The body is the event as `GET /events/{eventId}` shows it.
+	//
+	// The answer carries the signing `secret`, shown this once (and on rotation). `url` must be
+	// `https` (unless the server allows http), without user information; it may not lead to a
+	// loopback, private, link-local or metadata address, checked again at every connection.
+	// Delivery order is not promised: use each aggregate's `version`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/webhook-endpoints (the `CreateWebhookEndpoint` operationId).
+	CreateWebhookEndpoint(ctx context.Context, brandId BrandId, body CreateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteWebhookEndpoint Delete a webhook endpoint
+	//
+	// Its delivery history goes with it; pending deliveries are dropped. Honours `If-Match`.
+	//
+	// Corresponds with DELETE /brands/{brandId}/webhook-endpoints/{endpointId} (the `DeleteWebhookEndpoint` operationId).
+	DeleteWebhookEndpoint(ctx context.Context, brandId BrandId, endpointId EndpointId, params *DeleteWebhookEndpointParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetWebhookEndpoint A webhook endpoint
+	//
+	// Another brand's endpoint is 404. The secret is not shown.
+	//
+	// Corresponds with GET /brands/{brandId}/webhook-endpoints/{endpointId} (the `GetWebhookEndpoint` operationId).
+	GetWebhookEndpoint(ctx context.Context, brandId BrandId, endpointId EndpointId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateWebhookEndpointWithBody Change some of an endpoint's fields
+	//
+	// Only the fields given change; `description: null` clears it. `enabled: true` re-enables a disabled endpoint and forgets its failures. Honours `If-Match` (412 otherwise).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/webhook-endpoints/{endpointId} (the `UpdateWebhookEndpoint` operationId).
+	UpdateWebhookEndpointWithBody(ctx context.Context, brandId BrandId, endpointId EndpointId, params *UpdateWebhookEndpointParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateWebhookEndpoint Change some of an endpoint's fields
+	//
+	// Only the fields given change; `description: null` clears it. `enabled: true` re-enables a disabled endpoint and forgets its failures. Honours `If-Match` (412 otherwise).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/webhook-endpoints/{endpointId} (the `UpdateWebhookEndpoint` operationId).
+	UpdateWebhookEndpoint(ctx context.Context, brandId BrandId, endpointId EndpointId, params *UpdateWebhookEndpointParams, body UpdateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListWebhookDeliveries An endpoint's deliveries and their attempts
+	//
+	// Newest first; keyset pagination. Deliveries are kept 14 days.
+	//
+	// Corresponds with GET /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries (the `ListWebhookDeliveries` operationId).
+	ListWebhookDeliveries(ctx context.Context, brandId BrandId, endpointId EndpointId, params *ListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RetryWebhookDelivery Send a delivery again
+	//
+	// Queues one more attempt of a delivery that succeeded or failed, with the same `webhook-id` and body. A delivery still pending is 409 (`delivery_pending`): its retries are under way.
+	//
+	// Corresponds with POST /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/retry (the `RetryWebhookDelivery` operationId).
+	RetryWebhookDelivery(ctx context.Context, brandId BrandId, endpointId EndpointId, deliveryId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RotateWebhookEndpointSecret Give an endpoint a new signing secret
+	//
+	// The answer carries the new `secret`, shown this once. For 24 hours every delivery is signed with both the new and the previous secret (two `v1,` signatures separated by a space), so the receiver can switch over without losing a delivery.
+	//
+	// Corresponds with POST /brands/{brandId}/webhook-endpoints/{endpointId}/rotate-secret (the `RotateWebhookEndpointSecret` operationId).
+	RotateWebhookEndpointSecret(ctx context.Context, brandId BrandId, endpointId EndpointId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TestWebhookEndpoint Send a ping to an endpoint
+	//
+	// Queues a delivery of type `ping` (its `data` names the endpoint), signed and retried like any other, even to a disabled endpoint; its attempts show in the deliveries.
+	//
+	// Corresponds with POST /brands/{brandId}/webhook-endpoints/{endpointId}/test (the `TestWebhookEndpoint` operationId).
+	TestWebhookEndpoint(ctx context.Context, brandId BrandId, endpointId EndpointId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetHealthz Liveness probe
 	//
@@ -6940,6 +7356,219 @@ func (c *Client) ExtendReservationWithBody(ctx context.Context, brandId BrandId,
 // Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
 func (c *Client) ExtendReservation(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, body ExtendReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewExtendReservationRequest(c.Server, brandId, reservationId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListWebhookEndpoints The brand's webhook endpoints
+//
+// Oldest first; keyset pagination. Secrets are never listed.
+//
+// Corresponds with GET /brands/{brandId}/webhook-endpoints (the `ListWebhookEndpoints` operationId).
+func (c *Client) ListWebhookEndpoints(ctx context.Context, brandId BrandId, params *ListWebhookEndpointsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListWebhookEndpointsRequest(c.Server, brandId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateWebhookEndpointWithBody Add a webhook endpoint
+//
+// Events of the types named (`*`: every type) are POSTed to `url` following Standard
+// Webhooks: `webhook-id` is the event's id (the same on every retry: drop an id already
+// seen), `webhook-timestamp` the attempt's Unix time, and `webhook-signature`
+// `v1,<base64 of HMAC-SHA256 over "id.timestamp.body">` keyed with the secret's bytes (the
+// base64 after `whsec_`). The body is the event as `GET /events/{eventId}` shows it.
+//
+// The answer carries the signing `secret`, shown this once (and on rotation). `url` must be
+// `https` (unless the server allows http), without user information; it may not lead to a
+// loopback, private, link-local or metadata address, checked again at every connection.
+// Delivery order is not promised: use each aggregate's `version`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/webhook-endpoints (the `CreateWebhookEndpoint` operationId).
+func (c *Client) CreateWebhookEndpointWithBody(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateWebhookEndpointRequestWithBody(c.Server, brandId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateWebhookEndpoint Add a webhook endpoint
+//
+// Events of the types named (`*`: every type) are POSTed to `url` following Standard
+// Webhooks: `webhook-id` is the event's id (the same on every retry: drop an id already
+// seen), `webhook-timestamp` the attempt's Unix time, and `webhook-signature`
+// `v1,<base64 of HMAC-SHA256 over "id.timestamp.body">` keyed with the secret's bytes (the
+// base64 after `whsec_`). The body is the event as `GET /events/{eventId}` shows it.
+//
+// The answer carries the signing `secret`, shown this once (and on rotation). `url` must be
+// `https` (unless the server allows http), without user information; it may not lead to a
+// loopback, private, link-local or metadata address, checked again at every connection.
+// Delivery order is not promised: use each aggregate's `version`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/webhook-endpoints (the `CreateWebhookEndpoint` operationId).
+func (c *Client) CreateWebhookEndpoint(ctx context.Context, brandId BrandId, body CreateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateWebhookEndpointRequest(c.Server, brandId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteWebhookEndpoint Delete a webhook endpoint
+//
+// Its delivery history goes with it; pending deliveries are dropped. Honours `If-Match`.
+//
+// Corresponds with DELETE /brands/{brandId}/webhook-endpoints/{endpointId} (the `DeleteWebhookEndpoint` operationId).
+func (c *Client) DeleteWebhookEndpoint(ctx context.Context, brandId BrandId, endpointId EndpointId, params *DeleteWebhookEndpointParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteWebhookEndpointRequest(c.Server, brandId, endpointId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetWebhookEndpoint A webhook endpoint
+//
+// Another brand's endpoint is 404. The secret is not shown.
+//
+// Corresponds with GET /brands/{brandId}/webhook-endpoints/{endpointId} (the `GetWebhookEndpoint` operationId).
+func (c *Client) GetWebhookEndpoint(ctx context.Context, brandId BrandId, endpointId EndpointId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWebhookEndpointRequest(c.Server, brandId, endpointId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateWebhookEndpointWithBody Change some of an endpoint's fields
+//
+// Only the fields given change; `description: null` clears it. `enabled: true` re-enables a disabled endpoint and forgets its failures. Honours `If-Match` (412 otherwise).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /brands/{brandId}/webhook-endpoints/{endpointId} (the `UpdateWebhookEndpoint` operationId).
+func (c *Client) UpdateWebhookEndpointWithBody(ctx context.Context, brandId BrandId, endpointId EndpointId, params *UpdateWebhookEndpointParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateWebhookEndpointRequestWithBody(c.Server, brandId, endpointId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateWebhookEndpoint Change some of an endpoint's fields
+//
+// Only the fields given change; `description: null` clears it. `enabled: true` re-enables a disabled endpoint and forgets its failures. Honours `If-Match` (412 otherwise).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /brands/{brandId}/webhook-endpoints/{endpointId} (the `UpdateWebhookEndpoint` operationId).
+func (c *Client) UpdateWebhookEndpoint(ctx context.Context, brandId BrandId, endpointId EndpointId, params *UpdateWebhookEndpointParams, body UpdateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateWebhookEndpointRequest(c.Server, brandId, endpointId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListWebhookDeliveries An endpoint's deliveries and their attempts
+//
+// Newest first; keyset pagination. Deliveries are kept 14 days.
+//
+// Corresponds with GET /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries (the `ListWebhookDeliveries` operationId).
+func (c *Client) ListWebhookDeliveries(ctx context.Context, brandId BrandId, endpointId EndpointId, params *ListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListWebhookDeliveriesRequest(c.Server, brandId, endpointId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RetryWebhookDelivery Send a delivery again
+//
+// Queues one more attempt of a delivery that succeeded or failed, with the same `webhook-id` and body. A delivery still pending is 409 (`delivery_pending`): its retries are under way.
+//
+// Corresponds with POST /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/retry (the `RetryWebhookDelivery` operationId).
+func (c *Client) RetryWebhookDelivery(ctx context.Context, brandId BrandId, endpointId EndpointId, deliveryId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRetryWebhookDeliveryRequest(c.Server, brandId, endpointId, deliveryId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RotateWebhookEndpointSecret Give an endpoint a new signing secret
+//
+// The answer carries the new `secret`, shown this once. For 24 hours every delivery is signed with both the new and the previous secret (two `v1,` signatures separated by a space), so the receiver can switch over without losing a delivery.
+//
+// Corresponds with POST /brands/{brandId}/webhook-endpoints/{endpointId}/rotate-secret (the `RotateWebhookEndpointSecret` operationId).
+func (c *Client) RotateWebhookEndpointSecret(ctx context.Context, brandId BrandId, endpointId EndpointId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateWebhookEndpointSecretRequest(c.Server, brandId, endpointId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TestWebhookEndpoint Send a ping to an endpoint
+//
+// Queues a delivery of type `ping` (its `data` names the endpoint), signed and retried like any other, even to a disabled endpoint; its attempts show in the deliveries.
+//
+// Corresponds with POST /brands/{brandId}/webhook-endpoints/{endpointId}/test (the `TestWebhookEndpoint` operationId).
+func (c *Client) TestWebhookEndpoint(ctx context.Context, brandId BrandId, endpointId EndpointId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTestWebhookEndpointRequest(c.Server, brandId, endpointId)
 	if err != nil {
 		return nil, err
 	}
@@ -10379,6 +11008,502 @@ func NewExtendReservationRequestWithBody(server string, brandId BrandId, reserva
 	return req, nil
 }
 
+// NewListWebhookEndpointsRequest constructs an http.Request for the ListWebhookEndpoints method
+func NewListWebhookEndpointsRequest(server string, brandId BrandId, params *ListWebhookEndpointsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/webhook-endpoints", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateWebhookEndpointRequest calls the generic CreateWebhookEndpoint builder with application/json body
+func NewCreateWebhookEndpointRequest(server string, brandId BrandId, body CreateWebhookEndpointJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateWebhookEndpointRequestWithBody(server, brandId, "application/json", bodyReader)
+}
+
+// NewCreateWebhookEndpointRequestWithBody constructs an http.Request for the CreateWebhookEndpoint method, with any body, and a specified content type
+func NewCreateWebhookEndpointRequestWithBody(server string, brandId BrandId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/webhook-endpoints", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteWebhookEndpointRequest constructs an http.Request for the DeleteWebhookEndpoint method
+func NewDeleteWebhookEndpointRequest(server string, brandId BrandId, endpointId EndpointId, params *DeleteWebhookEndpointParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "endpointId", endpointId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/webhook-endpoints/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetWebhookEndpointRequest constructs an http.Request for the GetWebhookEndpoint method
+func NewGetWebhookEndpointRequest(server string, brandId BrandId, endpointId EndpointId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "endpointId", endpointId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/webhook-endpoints/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateWebhookEndpointRequest calls the generic UpdateWebhookEndpoint builder with application/json body
+func NewUpdateWebhookEndpointRequest(server string, brandId BrandId, endpointId EndpointId, params *UpdateWebhookEndpointParams, body UpdateWebhookEndpointJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateWebhookEndpointRequestWithBody(server, brandId, endpointId, params, "application/json", bodyReader)
+}
+
+// NewUpdateWebhookEndpointRequestWithBody constructs an http.Request for the UpdateWebhookEndpoint method, with any body, and a specified content type
+func NewUpdateWebhookEndpointRequestWithBody(server string, brandId BrandId, endpointId EndpointId, params *UpdateWebhookEndpointParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "endpointId", endpointId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/webhook-endpoints/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListWebhookDeliveriesRequest constructs an http.Request for the ListWebhookDeliveries method
+func NewListWebhookDeliveriesRequest(server string, brandId BrandId, endpointId EndpointId, params *ListWebhookDeliveriesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "endpointId", endpointId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/webhook-endpoints/%s/deliveries", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRetryWebhookDeliveryRequest constructs an http.Request for the RetryWebhookDelivery method
+func NewRetryWebhookDeliveryRequest(server string, brandId BrandId, endpointId EndpointId, deliveryId openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "endpointId", endpointId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "deliveryId", deliveryId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/webhook-endpoints/%s/deliveries/%s/retry", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRotateWebhookEndpointSecretRequest constructs an http.Request for the RotateWebhookEndpointSecret method
+func NewRotateWebhookEndpointSecretRequest(server string, brandId BrandId, endpointId EndpointId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "endpointId", endpointId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/webhook-endpoints/%s/rotate-secret", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewTestWebhookEndpointRequest constructs an http.Request for the TestWebhookEndpoint method
+func NewTestWebhookEndpointRequest(server string, brandId BrandId, endpointId EndpointId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "endpointId", endpointId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/webhook-endpoints/%s/test", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetHealthzRequest constructs an http.Request for the GetHealthz method
 func NewGetHealthzRequest(server string) (*http.Request, error) {
 	var err error
@@ -11404,6 +12529,123 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
 	ExtendReservationWithResponse(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, body ExtendReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*ExtendReservationResponse, error)
+
+	// ListWebhookEndpointsWithResponse The brand's webhook endpoints
+	//
+	// Oldest first; keyset pagination. Secrets are never listed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/webhook-endpoints (the `ListWebhookEndpoints` operationId).
+	ListWebhookEndpointsWithResponse(ctx context.Context, brandId BrandId, params *ListWebhookEndpointsParams, reqEditors ...RequestEditorFn) (*ListWebhookEndpointsResponse, error)
+
+	// CreateWebhookEndpointWithBodyWithResponse Add a webhook endpoint
+	//
+	// Events of the types named (`*`: every type) are POSTed to `url` following Standard
+	// Webhooks: `webhook-id` is the event's id (the same on every retry: drop an id already
+	// seen), `webhook-timestamp` the attempt's Unix time, and `webhook-signature`
+	// `v1,<base64 of HMAC-SHA256 over "id.timestamp.body">` keyed with the secret's bytes (the
+	// base64 after `whsec_`). The body is the event as `GET /events/{eventId}` shows it.
+	//
+	// The answer carries the signing `secret`, shown this once (and on rotation). `url` must be
+	// `https` (unless the server allows http), without user information; it may not lead to a
+	// loopback, private, link-local or metadata address, checked again at every connection.
+	// Delivery order is not promised: use each aggregate's `version`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/webhook-endpoints (the `CreateWebhookEndpoint` operationId).
+	CreateWebhookEndpointWithBodyWithResponse(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateWebhookEndpointResponse, error)
+
+	// CreateWebhookEndpointWithResponse Add a webhook endpoint
+	//
+	// Events of the types named (`*`: every type) are POSTed to `url` following Standard
+	// Webhooks: `webhook-id` is the event's id (the same on every retry: drop an id already
+	// seen), `webhook-timestamp` the attempt's Unix time, and `webhook-signature`
+	// `v1,<base64 of HMAC-SHA256 over "id.timestamp.body">` keyed with the secret's bytes (the
+	// base64 after `whsec_`). The body is the event as `GET /events/{eventId}` shows it.
+	//
+	// The answer carries the signing `secret`, shown this once (and on rotation). `url` must be
+	// `https` (unless the server allows http), without user information; it may not lead to a
+	// loopback, private, link-local or metadata address, checked again at every connection.
+	// Delivery order is not promised: use each aggregate's `version`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/webhook-endpoints (the `CreateWebhookEndpoint` operationId).
+	CreateWebhookEndpointWithResponse(ctx context.Context, brandId BrandId, body CreateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWebhookEndpointResponse, error)
+
+	// DeleteWebhookEndpointWithResponse Delete a webhook endpoint
+	//
+	// Its delivery history goes with it; pending deliveries are dropped. Honours `If-Match`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /brands/{brandId}/webhook-endpoints/{endpointId} (the `DeleteWebhookEndpoint` operationId).
+	DeleteWebhookEndpointWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, params *DeleteWebhookEndpointParams, reqEditors ...RequestEditorFn) (*DeleteWebhookEndpointResponse, error)
+
+	// GetWebhookEndpointWithResponse A webhook endpoint
+	//
+	// Another brand's endpoint is 404. The secret is not shown.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/webhook-endpoints/{endpointId} (the `GetWebhookEndpoint` operationId).
+	GetWebhookEndpointWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, reqEditors ...RequestEditorFn) (*GetWebhookEndpointResponse, error)
+
+	// UpdateWebhookEndpointWithBodyWithResponse Change some of an endpoint's fields
+	//
+	// Only the fields given change; `description: null` clears it. `enabled: true` re-enables a disabled endpoint and forgets its failures. Honours `If-Match` (412 otherwise).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/webhook-endpoints/{endpointId} (the `UpdateWebhookEndpoint` operationId).
+	UpdateWebhookEndpointWithBodyWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, params *UpdateWebhookEndpointParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateWebhookEndpointResponse, error)
+
+	// UpdateWebhookEndpointWithResponse Change some of an endpoint's fields
+	//
+	// Only the fields given change; `description: null` clears it. `enabled: true` re-enables a disabled endpoint and forgets its failures. Honours `If-Match` (412 otherwise).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/webhook-endpoints/{endpointId} (the `UpdateWebhookEndpoint` operationId).
+	UpdateWebhookEndpointWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, params *UpdateWebhookEndpointParams, body UpdateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWebhookEndpointResponse, error)
+
+	// ListWebhookDeliveriesWithResponse An endpoint's deliveries and their attempts
+	//
+	// Newest first; keyset pagination. Deliveries are kept 14 days.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries (the `ListWebhookDeliveries` operationId).
+	ListWebhookDeliveriesWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, params *ListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*ListWebhookDeliveriesResponse, error)
+
+	// RetryWebhookDeliveryWithResponse Send a delivery again
+	//
+	// Queues one more attempt of a delivery that succeeded or failed, with the same `webhook-id` and body. A delivery still pending is 409 (`delivery_pending`): its retries are under way.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/retry (the `RetryWebhookDelivery` operationId).
+	RetryWebhookDeliveryWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, deliveryId openapi_types.UUID, reqEditors ...RequestEditorFn) (*RetryWebhookDeliveryResponse, error)
+
+	// RotateWebhookEndpointSecretWithResponse Give an endpoint a new signing secret
+	//
+	// The answer carries the new `secret`, shown this once. For 24 hours every delivery is signed with both the new and the previous secret (two `v1,` signatures separated by a space), so the receiver can switch over without losing a delivery.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/webhook-endpoints/{endpointId}/rotate-secret (the `RotateWebhookEndpointSecret` operationId).
+	RotateWebhookEndpointSecretWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, reqEditors ...RequestEditorFn) (*RotateWebhookEndpointSecretResponse, error)
+
+	// TestWebhookEndpointWithResponse Send a ping to an endpoint
+	//
+	// Queues a delivery of type `ping` (its `data` names the endpoint), signed and retried like any other, even to a disabled endpoint; its attempts show in the deliveries.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/webhook-endpoints/{endpointId}/test (the `TestWebhookEndpoint` operationId).
+	TestWebhookEndpointWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, reqEditors ...RequestEditorFn) (*TestWebhookEndpointResponse, error)
 
 	// GetHealthzWithResponse Liveness probe
 	//
@@ -19297,6 +20539,1270 @@ func (r ExtendReservationResponse) ContentType() string {
 	return ""
 }
 
+// ListWebhookEndpointsResponse400Headers the declared response headers of an HTTP 400 response for ListWebhookEndpoints
+type ListWebhookEndpointsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListWebhookEndpointsResponse401Headers the declared response headers of an HTTP 401 response for ListWebhookEndpoints
+type ListWebhookEndpointsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListWebhookEndpointsResponse403Headers the declared response headers of an HTTP 403 response for ListWebhookEndpoints
+type ListWebhookEndpointsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListWebhookEndpointsResponse404Headers the declared response headers of an HTTP 404 response for ListWebhookEndpoints
+type ListWebhookEndpointsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListWebhookEndpointsResponse500Headers the declared response headers of an HTTP 500 response for ListWebhookEndpoints
+type ListWebhookEndpointsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListWebhookEndpointsResponse503Headers the declared response headers of an HTTP 503 response for ListWebhookEndpoints
+type ListWebhookEndpointsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListWebhookEndpointsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookEndpointList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListWebhookEndpointsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListWebhookEndpointsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListWebhookEndpointsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListWebhookEndpointsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListWebhookEndpointsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListWebhookEndpointsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListWebhookEndpointsResponse) GetJSON200() *WebhookEndpointList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListWebhookEndpointsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListWebhookEndpointsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListWebhookEndpointsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListWebhookEndpointsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListWebhookEndpointsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListWebhookEndpointsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListWebhookEndpointsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListWebhookEndpointsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListWebhookEndpointsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListWebhookEndpointsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateWebhookEndpointResponse201Headers the declared response headers of an HTTP 201 response for CreateWebhookEndpoint
+type CreateWebhookEndpointResponse201Headers struct {
+	ETag     *string
+	Location *string
+}
+
+// CreateWebhookEndpointResponse400Headers the declared response headers of an HTTP 400 response for CreateWebhookEndpoint
+type CreateWebhookEndpointResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateWebhookEndpointResponse401Headers the declared response headers of an HTTP 401 response for CreateWebhookEndpoint
+type CreateWebhookEndpointResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateWebhookEndpointResponse403Headers the declared response headers of an HTTP 403 response for CreateWebhookEndpoint
+type CreateWebhookEndpointResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateWebhookEndpointResponse404Headers the declared response headers of an HTTP 404 response for CreateWebhookEndpoint
+type CreateWebhookEndpointResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateWebhookEndpointResponse413Headers the declared response headers of an HTTP 413 response for CreateWebhookEndpoint
+type CreateWebhookEndpointResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateWebhookEndpointResponse415Headers the declared response headers of an HTTP 415 response for CreateWebhookEndpoint
+type CreateWebhookEndpointResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateWebhookEndpointResponse500Headers the declared response headers of an HTTP 500 response for CreateWebhookEndpoint
+type CreateWebhookEndpointResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateWebhookEndpointResponse503Headers the declared response headers of an HTTP 503 response for CreateWebhookEndpoint
+type CreateWebhookEndpointResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateWebhookEndpointResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *WebhookEndpoint
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateWebhookEndpointResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateWebhookEndpointResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateWebhookEndpointResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateWebhookEndpointResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateWebhookEndpointResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateWebhookEndpointResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateWebhookEndpointResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateWebhookEndpointResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateWebhookEndpointResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateWebhookEndpointResponse) GetJSON201() *WebhookEndpoint {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateWebhookEndpointResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateWebhookEndpointResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateWebhookEndpointResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateWebhookEndpointResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateWebhookEndpointResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateWebhookEndpointResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateWebhookEndpointResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateWebhookEndpointResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateWebhookEndpointResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateWebhookEndpointResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateWebhookEndpointResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateWebhookEndpointResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteWebhookEndpointResponse400Headers the declared response headers of an HTTP 400 response for DeleteWebhookEndpoint
+type DeleteWebhookEndpointResponse400Headers struct {
+	XRequestId *string
+}
+
+// DeleteWebhookEndpointResponse401Headers the declared response headers of an HTTP 401 response for DeleteWebhookEndpoint
+type DeleteWebhookEndpointResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// DeleteWebhookEndpointResponse403Headers the declared response headers of an HTTP 403 response for DeleteWebhookEndpoint
+type DeleteWebhookEndpointResponse403Headers struct {
+	XRequestId *string
+}
+
+// DeleteWebhookEndpointResponse404Headers the declared response headers of an HTTP 404 response for DeleteWebhookEndpoint
+type DeleteWebhookEndpointResponse404Headers struct {
+	XRequestId *string
+}
+
+// DeleteWebhookEndpointResponse412Headers the declared response headers of an HTTP 412 response for DeleteWebhookEndpoint
+type DeleteWebhookEndpointResponse412Headers struct {
+	XRequestId *string
+}
+
+// DeleteWebhookEndpointResponse500Headers the declared response headers of an HTTP 500 response for DeleteWebhookEndpoint
+type DeleteWebhookEndpointResponse500Headers struct {
+	XRequestId *string
+}
+
+// DeleteWebhookEndpointResponse503Headers the declared response headers of an HTTP 503 response for DeleteWebhookEndpoint
+type DeleteWebhookEndpointResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type DeleteWebhookEndpointResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeleteWebhookEndpointResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteWebhookEndpointResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeleteWebhookEndpointResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DeleteWebhookEndpointResponse404Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *DeleteWebhookEndpointResponse412Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DeleteWebhookEndpointResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteWebhookEndpointResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteWebhookEndpointResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteWebhookEndpointResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteWebhookEndpointResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteWebhookEndpointResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeleteWebhookEndpointResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteWebhookEndpointResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteWebhookEndpointResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteWebhookEndpointResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteWebhookEndpointResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteWebhookEndpointResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteWebhookEndpointResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetWebhookEndpointResponse200Headers the declared response headers of an HTTP 200 response for GetWebhookEndpoint
+type GetWebhookEndpointResponse200Headers struct {
+	ETag *string
+}
+
+// GetWebhookEndpointResponse400Headers the declared response headers of an HTTP 400 response for GetWebhookEndpoint
+type GetWebhookEndpointResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetWebhookEndpointResponse401Headers the declared response headers of an HTTP 401 response for GetWebhookEndpoint
+type GetWebhookEndpointResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetWebhookEndpointResponse403Headers the declared response headers of an HTTP 403 response for GetWebhookEndpoint
+type GetWebhookEndpointResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetWebhookEndpointResponse404Headers the declared response headers of an HTTP 404 response for GetWebhookEndpoint
+type GetWebhookEndpointResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetWebhookEndpointResponse500Headers the declared response headers of an HTTP 500 response for GetWebhookEndpoint
+type GetWebhookEndpointResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetWebhookEndpointResponse503Headers the declared response headers of an HTTP 503 response for GetWebhookEndpoint
+type GetWebhookEndpointResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetWebhookEndpointResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookEndpoint
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetWebhookEndpointResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetWebhookEndpointResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetWebhookEndpointResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetWebhookEndpointResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetWebhookEndpointResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetWebhookEndpointResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetWebhookEndpointResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWebhookEndpointResponse) GetJSON200() *WebhookEndpoint {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetWebhookEndpointResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetWebhookEndpointResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetWebhookEndpointResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetWebhookEndpointResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetWebhookEndpointResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetWebhookEndpointResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWebhookEndpointResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWebhookEndpointResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWebhookEndpointResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWebhookEndpointResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateWebhookEndpointResponse200Headers the declared response headers of an HTTP 200 response for UpdateWebhookEndpoint
+type UpdateWebhookEndpointResponse200Headers struct {
+	ETag *string
+}
+
+// UpdateWebhookEndpointResponse400Headers the declared response headers of an HTTP 400 response for UpdateWebhookEndpoint
+type UpdateWebhookEndpointResponse400Headers struct {
+	XRequestId *string
+}
+
+// UpdateWebhookEndpointResponse401Headers the declared response headers of an HTTP 401 response for UpdateWebhookEndpoint
+type UpdateWebhookEndpointResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// UpdateWebhookEndpointResponse403Headers the declared response headers of an HTTP 403 response for UpdateWebhookEndpoint
+type UpdateWebhookEndpointResponse403Headers struct {
+	XRequestId *string
+}
+
+// UpdateWebhookEndpointResponse404Headers the declared response headers of an HTTP 404 response for UpdateWebhookEndpoint
+type UpdateWebhookEndpointResponse404Headers struct {
+	XRequestId *string
+}
+
+// UpdateWebhookEndpointResponse412Headers the declared response headers of an HTTP 412 response for UpdateWebhookEndpoint
+type UpdateWebhookEndpointResponse412Headers struct {
+	XRequestId *string
+}
+
+// UpdateWebhookEndpointResponse413Headers the declared response headers of an HTTP 413 response for UpdateWebhookEndpoint
+type UpdateWebhookEndpointResponse413Headers struct {
+	XRequestId *string
+}
+
+// UpdateWebhookEndpointResponse415Headers the declared response headers of an HTTP 415 response for UpdateWebhookEndpoint
+type UpdateWebhookEndpointResponse415Headers struct {
+	XRequestId *string
+}
+
+// UpdateWebhookEndpointResponse500Headers the declared response headers of an HTTP 500 response for UpdateWebhookEndpoint
+type UpdateWebhookEndpointResponse500Headers struct {
+	XRequestId *string
+}
+
+// UpdateWebhookEndpointResponse503Headers the declared response headers of an HTTP 503 response for UpdateWebhookEndpoint
+type UpdateWebhookEndpointResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type UpdateWebhookEndpointResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookEndpoint
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateWebhookEndpointResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdateWebhookEndpointResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateWebhookEndpointResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdateWebhookEndpointResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdateWebhookEndpointResponse404Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *UpdateWebhookEndpointResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdateWebhookEndpointResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UpdateWebhookEndpointResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdateWebhookEndpointResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateWebhookEndpointResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateWebhookEndpointResponse) GetJSON200() *WebhookEndpoint {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateWebhookEndpointResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateWebhookEndpointResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateWebhookEndpointResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateWebhookEndpointResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateWebhookEndpointResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateWebhookEndpointResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateWebhookEndpointResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateWebhookEndpointResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateWebhookEndpointResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateWebhookEndpointResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateWebhookEndpointResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateWebhookEndpointResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateWebhookEndpointResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListWebhookDeliveriesResponse400Headers the declared response headers of an HTTP 400 response for ListWebhookDeliveries
+type ListWebhookDeliveriesResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListWebhookDeliveriesResponse401Headers the declared response headers of an HTTP 401 response for ListWebhookDeliveries
+type ListWebhookDeliveriesResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListWebhookDeliveriesResponse403Headers the declared response headers of an HTTP 403 response for ListWebhookDeliveries
+type ListWebhookDeliveriesResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListWebhookDeliveriesResponse404Headers the declared response headers of an HTTP 404 response for ListWebhookDeliveries
+type ListWebhookDeliveriesResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListWebhookDeliveriesResponse500Headers the declared response headers of an HTTP 500 response for ListWebhookDeliveries
+type ListWebhookDeliveriesResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListWebhookDeliveriesResponse503Headers the declared response headers of an HTTP 503 response for ListWebhookDeliveries
+type ListWebhookDeliveriesResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListWebhookDeliveriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookDeliveryList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListWebhookDeliveriesResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListWebhookDeliveriesResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListWebhookDeliveriesResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListWebhookDeliveriesResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListWebhookDeliveriesResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListWebhookDeliveriesResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListWebhookDeliveriesResponse) GetJSON200() *WebhookDeliveryList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListWebhookDeliveriesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListWebhookDeliveriesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListWebhookDeliveriesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListWebhookDeliveriesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListWebhookDeliveriesResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListWebhookDeliveriesResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListWebhookDeliveriesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListWebhookDeliveriesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListWebhookDeliveriesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListWebhookDeliveriesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RetryWebhookDeliveryResponse400Headers the declared response headers of an HTTP 400 response for RetryWebhookDelivery
+type RetryWebhookDeliveryResponse400Headers struct {
+	XRequestId *string
+}
+
+// RetryWebhookDeliveryResponse401Headers the declared response headers of an HTTP 401 response for RetryWebhookDelivery
+type RetryWebhookDeliveryResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// RetryWebhookDeliveryResponse403Headers the declared response headers of an HTTP 403 response for RetryWebhookDelivery
+type RetryWebhookDeliveryResponse403Headers struct {
+	XRequestId *string
+}
+
+// RetryWebhookDeliveryResponse404Headers the declared response headers of an HTTP 404 response for RetryWebhookDelivery
+type RetryWebhookDeliveryResponse404Headers struct {
+	XRequestId *string
+}
+
+// RetryWebhookDeliveryResponse409Headers the declared response headers of an HTTP 409 response for RetryWebhookDelivery
+type RetryWebhookDeliveryResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// RetryWebhookDeliveryResponse500Headers the declared response headers of an HTTP 500 response for RetryWebhookDelivery
+type RetryWebhookDeliveryResponse500Headers struct {
+	XRequestId *string
+}
+
+// RetryWebhookDeliveryResponse503Headers the declared response headers of an HTTP 503 response for RetryWebhookDelivery
+type RetryWebhookDeliveryResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type RetryWebhookDeliveryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *WebhookDelivery
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RetryWebhookDeliveryResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RetryWebhookDeliveryResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RetryWebhookDeliveryResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RetryWebhookDeliveryResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RetryWebhookDeliveryResponse409Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RetryWebhookDeliveryResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RetryWebhookDeliveryResponse503Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r RetryWebhookDeliveryResponse) GetJSON202() *WebhookDelivery {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RetryWebhookDeliveryResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RetryWebhookDeliveryResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RetryWebhookDeliveryResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RetryWebhookDeliveryResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RetryWebhookDeliveryResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RetryWebhookDeliveryResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RetryWebhookDeliveryResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RetryWebhookDeliveryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RetryWebhookDeliveryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RetryWebhookDeliveryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RetryWebhookDeliveryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RotateWebhookEndpointSecretResponse200Headers the declared response headers of an HTTP 200 response for RotateWebhookEndpointSecret
+type RotateWebhookEndpointSecretResponse200Headers struct {
+	ETag *string
+}
+
+// RotateWebhookEndpointSecretResponse400Headers the declared response headers of an HTTP 400 response for RotateWebhookEndpointSecret
+type RotateWebhookEndpointSecretResponse400Headers struct {
+	XRequestId *string
+}
+
+// RotateWebhookEndpointSecretResponse401Headers the declared response headers of an HTTP 401 response for RotateWebhookEndpointSecret
+type RotateWebhookEndpointSecretResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// RotateWebhookEndpointSecretResponse403Headers the declared response headers of an HTTP 403 response for RotateWebhookEndpointSecret
+type RotateWebhookEndpointSecretResponse403Headers struct {
+	XRequestId *string
+}
+
+// RotateWebhookEndpointSecretResponse404Headers the declared response headers of an HTTP 404 response for RotateWebhookEndpointSecret
+type RotateWebhookEndpointSecretResponse404Headers struct {
+	XRequestId *string
+}
+
+// RotateWebhookEndpointSecretResponse500Headers the declared response headers of an HTTP 500 response for RotateWebhookEndpointSecret
+type RotateWebhookEndpointSecretResponse500Headers struct {
+	XRequestId *string
+}
+
+// RotateWebhookEndpointSecretResponse503Headers the declared response headers of an HTTP 503 response for RotateWebhookEndpointSecret
+type RotateWebhookEndpointSecretResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type RotateWebhookEndpointSecretResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookEndpoint
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RotateWebhookEndpointSecretResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RotateWebhookEndpointSecretResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RotateWebhookEndpointSecretResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RotateWebhookEndpointSecretResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RotateWebhookEndpointSecretResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RotateWebhookEndpointSecretResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RotateWebhookEndpointSecretResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RotateWebhookEndpointSecretResponse) GetJSON200() *WebhookEndpoint {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RotateWebhookEndpointSecretResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RotateWebhookEndpointSecretResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RotateWebhookEndpointSecretResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RotateWebhookEndpointSecretResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RotateWebhookEndpointSecretResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RotateWebhookEndpointSecretResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RotateWebhookEndpointSecretResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RotateWebhookEndpointSecretResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RotateWebhookEndpointSecretResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RotateWebhookEndpointSecretResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// TestWebhookEndpointResponse400Headers the declared response headers of an HTTP 400 response for TestWebhookEndpoint
+type TestWebhookEndpointResponse400Headers struct {
+	XRequestId *string
+}
+
+// TestWebhookEndpointResponse401Headers the declared response headers of an HTTP 401 response for TestWebhookEndpoint
+type TestWebhookEndpointResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// TestWebhookEndpointResponse403Headers the declared response headers of an HTTP 403 response for TestWebhookEndpoint
+type TestWebhookEndpointResponse403Headers struct {
+	XRequestId *string
+}
+
+// TestWebhookEndpointResponse404Headers the declared response headers of an HTTP 404 response for TestWebhookEndpoint
+type TestWebhookEndpointResponse404Headers struct {
+	XRequestId *string
+}
+
+// TestWebhookEndpointResponse500Headers the declared response headers of an HTTP 500 response for TestWebhookEndpoint
+type TestWebhookEndpointResponse500Headers struct {
+	XRequestId *string
+}
+
+// TestWebhookEndpointResponse503Headers the declared response headers of an HTTP 503 response for TestWebhookEndpoint
+type TestWebhookEndpointResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type TestWebhookEndpointResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *WebhookDelivery
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *TestWebhookEndpointResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *TestWebhookEndpointResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *TestWebhookEndpointResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *TestWebhookEndpointResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *TestWebhookEndpointResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *TestWebhookEndpointResponse503Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r TestWebhookEndpointResponse) GetJSON202() *WebhookDelivery {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r TestWebhookEndpointResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r TestWebhookEndpointResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r TestWebhookEndpointResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r TestWebhookEndpointResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r TestWebhookEndpointResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r TestWebhookEndpointResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r TestWebhookEndpointResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TestWebhookEndpointResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TestWebhookEndpointResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TestWebhookEndpointResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetHealthzResponse500Headers the declared response headers of an HTTP 500 response for GetHealthz
 type GetHealthzResponse500Headers struct {
 	XRequestId *string
@@ -20878,6 +23384,189 @@ func (c *ClientWithResponses) ExtendReservationWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseExtendReservationResponse(rsp)
+}
+
+// ListWebhookEndpointsWithResponse The brand's webhook endpoints
+//
+// Oldest first; keyset pagination. Secrets are never listed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/webhook-endpoints (the `ListWebhookEndpoints` operationId).
+func (c *ClientWithResponses) ListWebhookEndpointsWithResponse(ctx context.Context, brandId BrandId, params *ListWebhookEndpointsParams, reqEditors ...RequestEditorFn) (*ListWebhookEndpointsResponse, error) {
+	rsp, err := c.ListWebhookEndpoints(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListWebhookEndpointsResponse(rsp)
+}
+
+// CreateWebhookEndpointWithBodyWithResponse Add a webhook endpoint
+//
+// Events of the types named (`*`: every type) are POSTed to `url` following Standard
+// Webhooks: `webhook-id` is the event's id (the same on every retry: drop an id already
+// seen), `webhook-timestamp` the attempt's Unix time, and `webhook-signature`
+// `v1,<base64 of HMAC-SHA256 over "id.timestamp.body">` keyed with the secret's bytes (the
+// base64 after `whsec_`). The body is the event as `GET /events/{eventId}` shows it.
+//
+// The answer carries the signing `secret`, shown this once (and on rotation). `url` must be
+// `https` (unless the server allows http), without user information; it may not lead to a
+// loopback, private, link-local or metadata address, checked again at every connection.
+// Delivery order is not promised: use each aggregate's `version`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/webhook-endpoints (the `CreateWebhookEndpoint` operationId).
+func (c *ClientWithResponses) CreateWebhookEndpointWithBodyWithResponse(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateWebhookEndpointResponse, error) {
+	rsp, err := c.CreateWebhookEndpointWithBody(ctx, brandId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateWebhookEndpointResponse(rsp)
+}
+
+// CreateWebhookEndpointWithResponse Add a webhook endpoint
+//
+// Events of the types named (`*`: every type) are POSTed to `url` following Standard
+// Webhooks: `webhook-id` is the event's id (the same on every retry: drop an id already
+// seen), `webhook-timestamp` the attempt's Unix time, and `webhook-signature`
+// `v1,<base64 of HMAC-SHA256 over "id.timestamp.body">` keyed with the secret's bytes (the
+// base64 after `whsec_`). The body is the event as `GET /events/{eventId}` shows it.
+//
+// The answer carries the signing `secret`, shown this once (and on rotation). `url` must be
+// `https` (unless the server allows http), without user information; it may not lead to a
+// loopback, private, link-local or metadata address, checked again at every connection.
+// Delivery order is not promised: use each aggregate's `version`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/webhook-endpoints (the `CreateWebhookEndpoint` operationId).
+func (c *ClientWithResponses) CreateWebhookEndpointWithResponse(ctx context.Context, brandId BrandId, body CreateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWebhookEndpointResponse, error) {
+	rsp, err := c.CreateWebhookEndpoint(ctx, brandId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateWebhookEndpointResponse(rsp)
+}
+
+// DeleteWebhookEndpointWithResponse Delete a webhook endpoint
+//
+// Its delivery history goes with it; pending deliveries are dropped. Honours `If-Match`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /brands/{brandId}/webhook-endpoints/{endpointId} (the `DeleteWebhookEndpoint` operationId).
+func (c *ClientWithResponses) DeleteWebhookEndpointWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, params *DeleteWebhookEndpointParams, reqEditors ...RequestEditorFn) (*DeleteWebhookEndpointResponse, error) {
+	rsp, err := c.DeleteWebhookEndpoint(ctx, brandId, endpointId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteWebhookEndpointResponse(rsp)
+}
+
+// GetWebhookEndpointWithResponse A webhook endpoint
+//
+// Another brand's endpoint is 404. The secret is not shown.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/webhook-endpoints/{endpointId} (the `GetWebhookEndpoint` operationId).
+func (c *ClientWithResponses) GetWebhookEndpointWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, reqEditors ...RequestEditorFn) (*GetWebhookEndpointResponse, error) {
+	rsp, err := c.GetWebhookEndpoint(ctx, brandId, endpointId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWebhookEndpointResponse(rsp)
+}
+
+// UpdateWebhookEndpointWithBodyWithResponse Change some of an endpoint's fields
+//
+// Only the fields given change; `description: null` clears it. `enabled: true` re-enables a disabled endpoint and forgets its failures. Honours `If-Match` (412 otherwise).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/webhook-endpoints/{endpointId} (the `UpdateWebhookEndpoint` operationId).
+func (c *ClientWithResponses) UpdateWebhookEndpointWithBodyWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, params *UpdateWebhookEndpointParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateWebhookEndpointResponse, error) {
+	rsp, err := c.UpdateWebhookEndpointWithBody(ctx, brandId, endpointId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateWebhookEndpointResponse(rsp)
+}
+
+// UpdateWebhookEndpointWithResponse Change some of an endpoint's fields
+//
+// Only the fields given change; `description: null` clears it. `enabled: true` re-enables a disabled endpoint and forgets its failures. Honours `If-Match` (412 otherwise).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/webhook-endpoints/{endpointId} (the `UpdateWebhookEndpoint` operationId).
+func (c *ClientWithResponses) UpdateWebhookEndpointWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, params *UpdateWebhookEndpointParams, body UpdateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWebhookEndpointResponse, error) {
+	rsp, err := c.UpdateWebhookEndpoint(ctx, brandId, endpointId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateWebhookEndpointResponse(rsp)
+}
+
+// ListWebhookDeliveriesWithResponse An endpoint's deliveries and their attempts
+//
+// Newest first; keyset pagination. Deliveries are kept 14 days.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries (the `ListWebhookDeliveries` operationId).
+func (c *ClientWithResponses) ListWebhookDeliveriesWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, params *ListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*ListWebhookDeliveriesResponse, error) {
+	rsp, err := c.ListWebhookDeliveries(ctx, brandId, endpointId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListWebhookDeliveriesResponse(rsp)
+}
+
+// RetryWebhookDeliveryWithResponse Send a delivery again
+//
+// Queues one more attempt of a delivery that succeeded or failed, with the same `webhook-id` and body. A delivery still pending is 409 (`delivery_pending`): its retries are under way.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/retry (the `RetryWebhookDelivery` operationId).
+func (c *ClientWithResponses) RetryWebhookDeliveryWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, deliveryId openapi_types.UUID, reqEditors ...RequestEditorFn) (*RetryWebhookDeliveryResponse, error) {
+	rsp, err := c.RetryWebhookDelivery(ctx, brandId, endpointId, deliveryId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRetryWebhookDeliveryResponse(rsp)
+}
+
+// RotateWebhookEndpointSecretWithResponse Give an endpoint a new signing secret
+//
+// The answer carries the new `secret`, shown this once. For 24 hours every delivery is signed with both the new and the previous secret (two `v1,` signatures separated by a space), so the receiver can switch over without losing a delivery.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/webhook-endpoints/{endpointId}/rotate-secret (the `RotateWebhookEndpointSecret` operationId).
+func (c *ClientWithResponses) RotateWebhookEndpointSecretWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, reqEditors ...RequestEditorFn) (*RotateWebhookEndpointSecretResponse, error) {
+	rsp, err := c.RotateWebhookEndpointSecret(ctx, brandId, endpointId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateWebhookEndpointSecretResponse(rsp)
+}
+
+// TestWebhookEndpointWithResponse Send a ping to an endpoint
+//
+// Queues a delivery of type `ping` (its `data` names the endpoint), signed and retried like any other, even to a disabled endpoint; its attempts show in the deliveries.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/webhook-endpoints/{endpointId}/test (the `TestWebhookEndpoint` operationId).
+func (c *ClientWithResponses) TestWebhookEndpointWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, reqEditors ...RequestEditorFn) (*TestWebhookEndpointResponse, error) {
+	rsp, err := c.TestWebhookEndpoint(ctx, brandId, endpointId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTestWebhookEndpointResponse(rsp)
 }
 
 // GetHealthzWithResponse Liveness probe
@@ -30271,6 +32960,1480 @@ func ParseExtendReservationResponse(rsp *http.Response) (*ExtendReservationRespo
 	return response, nil
 }
 
+// ParseListWebhookEndpointsResponse parses an HTTP response from a ListWebhookEndpointsWithResponse call
+func ParseListWebhookEndpointsResponse(rsp *http.Response) (*ListWebhookEndpointsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListWebhookEndpointsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookEndpointList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListWebhookEndpointsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListWebhookEndpointsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListWebhookEndpointsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListWebhookEndpointsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListWebhookEndpointsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListWebhookEndpointsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateWebhookEndpointResponse parses an HTTP response from a CreateWebhookEndpointWithResponse call
+func ParseCreateWebhookEndpointResponse(rsp *http.Response) (*CreateWebhookEndpointResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateWebhookEndpointResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest WebhookEndpoint
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateWebhookEndpointResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateWebhookEndpointResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateWebhookEndpointResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateWebhookEndpointResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateWebhookEndpointResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateWebhookEndpointResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateWebhookEndpointResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateWebhookEndpointResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateWebhookEndpointResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteWebhookEndpointResponse parses an HTTP response from a DeleteWebhookEndpointWithResponse call
+func ParseDeleteWebhookEndpointResponse(rsp *http.Response) (*DeleteWebhookEndpointResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteWebhookEndpointResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers DeleteWebhookEndpointResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeleteWebhookEndpointResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeleteWebhookEndpointResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DeleteWebhookEndpointResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 412:
+		var headers DeleteWebhookEndpointResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 500:
+		var headers DeleteWebhookEndpointResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteWebhookEndpointResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetWebhookEndpointResponse parses an HTTP response from a GetWebhookEndpointWithResponse call
+func ParseGetWebhookEndpointResponse(rsp *http.Response) (*GetWebhookEndpointResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWebhookEndpointResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookEndpoint
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetWebhookEndpointResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetWebhookEndpointResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetWebhookEndpointResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetWebhookEndpointResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetWebhookEndpointResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetWebhookEndpointResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetWebhookEndpointResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateWebhookEndpointResponse parses an HTTP response from a UpdateWebhookEndpointWithResponse call
+func ParseUpdateWebhookEndpointResponse(rsp *http.Response) (*UpdateWebhookEndpointResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateWebhookEndpointResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookEndpoint
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateWebhookEndpointResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdateWebhookEndpointResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdateWebhookEndpointResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdateWebhookEndpointResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UpdateWebhookEndpointResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 412:
+		var headers UpdateWebhookEndpointResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdateWebhookEndpointResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UpdateWebhookEndpointResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdateWebhookEndpointResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateWebhookEndpointResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListWebhookDeliveriesResponse parses an HTTP response from a ListWebhookDeliveriesWithResponse call
+func ParseListWebhookDeliveriesResponse(rsp *http.Response) (*ListWebhookDeliveriesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListWebhookDeliveriesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookDeliveryList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListWebhookDeliveriesResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListWebhookDeliveriesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListWebhookDeliveriesResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListWebhookDeliveriesResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListWebhookDeliveriesResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListWebhookDeliveriesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRetryWebhookDeliveryResponse parses an HTTP response from a RetryWebhookDeliveryWithResponse call
+func ParseRetryWebhookDeliveryResponse(rsp *http.Response) (*RetryWebhookDeliveryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RetryWebhookDeliveryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest WebhookDelivery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers RetryWebhookDeliveryResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RetryWebhookDeliveryResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RetryWebhookDeliveryResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RetryWebhookDeliveryResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers RetryWebhookDeliveryResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 500:
+		var headers RetryWebhookDeliveryResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RetryWebhookDeliveryResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRotateWebhookEndpointSecretResponse parses an HTTP response from a RotateWebhookEndpointSecretWithResponse call
+func ParseRotateWebhookEndpointSecretResponse(rsp *http.Response) (*RotateWebhookEndpointSecretResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RotateWebhookEndpointSecretResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookEndpoint
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RotateWebhookEndpointSecretResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers RotateWebhookEndpointSecretResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RotateWebhookEndpointSecretResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RotateWebhookEndpointSecretResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RotateWebhookEndpointSecretResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers RotateWebhookEndpointSecretResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RotateWebhookEndpointSecretResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseTestWebhookEndpointResponse parses an HTTP response from a TestWebhookEndpointWithResponse call
+func ParseTestWebhookEndpointResponse(rsp *http.Response) (*TestWebhookEndpointResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TestWebhookEndpointResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest WebhookDelivery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers TestWebhookEndpointResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers TestWebhookEndpointResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers TestWebhookEndpointResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers TestWebhookEndpointResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers TestWebhookEndpointResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers TestWebhookEndpointResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetHealthzResponse parses an HTTP response from a GetHealthzWithResponse call
 func ParseGetHealthzResponse(rsp *http.Response) (*GetHealthzResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -30646,6 +34809,33 @@ type ServerInterface interface {
 	// ExtendReservation Move a reservation's expiry
 	// (POST /brands/{brandId}/reservations/{reservationId}/extend)
 	ExtendReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId, params ExtendReservationParams)
+	// ListWebhookEndpoints The brand's webhook endpoints
+	// (GET /brands/{brandId}/webhook-endpoints)
+	ListWebhookEndpoints(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListWebhookEndpointsParams)
+	// CreateWebhookEndpoint Add a webhook endpoint
+	// (POST /brands/{brandId}/webhook-endpoints)
+	CreateWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId)
+	// DeleteWebhookEndpoint Delete a webhook endpoint
+	// (DELETE /brands/{brandId}/webhook-endpoints/{endpointId})
+	DeleteWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId, params DeleteWebhookEndpointParams)
+	// GetWebhookEndpoint A webhook endpoint
+	// (GET /brands/{brandId}/webhook-endpoints/{endpointId})
+	GetWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId)
+	// UpdateWebhookEndpoint Change some of an endpoint's fields
+	// (PATCH /brands/{brandId}/webhook-endpoints/{endpointId})
+	UpdateWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId, params UpdateWebhookEndpointParams)
+	// ListWebhookDeliveries An endpoint's deliveries and their attempts
+	// (GET /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries)
+	ListWebhookDeliveries(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId, params ListWebhookDeliveriesParams)
+	// RetryWebhookDelivery Send a delivery again
+	// (POST /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/retry)
+	RetryWebhookDelivery(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId, deliveryId openapi_types.UUID)
+	// RotateWebhookEndpointSecret Give an endpoint a new signing secret
+	// (POST /brands/{brandId}/webhook-endpoints/{endpointId}/rotate-secret)
+	RotateWebhookEndpointSecret(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId)
+	// TestWebhookEndpoint Send a ping to an endpoint
+	// (POST /brands/{brandId}/webhook-endpoints/{endpointId}/test)
+	TestWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId)
 	// GetHealthz Liveness probe
 	// (GET /healthz)
 	GetHealthz(w http.ResponseWriter, r *http.Request)
@@ -30991,6 +35181,60 @@ func (_ Unimplemented) GetReservation(w http.ResponseWriter, r *http.Request, br
 // ExtendReservation Move a reservation's expiry
 // (POST /brands/{brandId}/reservations/{reservationId}/extend)
 func (_ Unimplemented) ExtendReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId, params ExtendReservationParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListWebhookEndpoints The brand's webhook endpoints
+// (GET /brands/{brandId}/webhook-endpoints)
+func (_ Unimplemented) ListWebhookEndpoints(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListWebhookEndpointsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateWebhookEndpoint Add a webhook endpoint
+// (POST /brands/{brandId}/webhook-endpoints)
+func (_ Unimplemented) CreateWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// DeleteWebhookEndpoint Delete a webhook endpoint
+// (DELETE /brands/{brandId}/webhook-endpoints/{endpointId})
+func (_ Unimplemented) DeleteWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId, params DeleteWebhookEndpointParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetWebhookEndpoint A webhook endpoint
+// (GET /brands/{brandId}/webhook-endpoints/{endpointId})
+func (_ Unimplemented) GetWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// UpdateWebhookEndpoint Change some of an endpoint's fields
+// (PATCH /brands/{brandId}/webhook-endpoints/{endpointId})
+func (_ Unimplemented) UpdateWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId, params UpdateWebhookEndpointParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListWebhookDeliveries An endpoint's deliveries and their attempts
+// (GET /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries)
+func (_ Unimplemented) ListWebhookDeliveries(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId, params ListWebhookDeliveriesParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// RetryWebhookDelivery Send a delivery again
+// (POST /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/retry)
+func (_ Unimplemented) RetryWebhookDelivery(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId, deliveryId openapi_types.UUID) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// RotateWebhookEndpointSecret Give an endpoint a new signing secret
+// (POST /brands/{brandId}/webhook-endpoints/{endpointId}/rotate-secret)
+func (_ Unimplemented) RotateWebhookEndpointSecret(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// TestWebhookEndpoint Send a ping to an endpoint
+// (POST /brands/{brandId}/webhook-endpoints/{endpointId}/test)
+func (_ Unimplemented) TestWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -33674,6 +37918,418 @@ func (siw *ServerInterfaceWrapper) ExtendReservation(w http.ResponseWriter, r *h
 	handler.ServeHTTP(w, r)
 }
 
+// ListWebhookEndpoints operation middleware
+func (siw *ServerInterfaceWrapper) ListWebhookEndpoints(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookEndpointsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListWebhookEndpoints(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateWebhookEndpoint operation middleware
+func (siw *ServerInterfaceWrapper) CreateWebhookEndpoint(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateWebhookEndpoint(w, r, brandId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteWebhookEndpoint operation middleware
+func (siw *ServerInterfaceWrapper) DeleteWebhookEndpoint(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "endpointId" -------------
+	var endpointId EndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpointId", chi.URLParam(r, "endpointId"), &endpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "endpointId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteWebhookEndpointParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteWebhookEndpoint(w, r, brandId, endpointId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetWebhookEndpoint operation middleware
+func (siw *ServerInterfaceWrapper) GetWebhookEndpoint(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "endpointId" -------------
+	var endpointId EndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpointId", chi.URLParam(r, "endpointId"), &endpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "endpointId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetWebhookEndpoint(w, r, brandId, endpointId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateWebhookEndpoint operation middleware
+func (siw *ServerInterfaceWrapper) UpdateWebhookEndpoint(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "endpointId" -------------
+	var endpointId EndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpointId", chi.URLParam(r, "endpointId"), &endpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "endpointId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateWebhookEndpointParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateWebhookEndpoint(w, r, brandId, endpointId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListWebhookDeliveries operation middleware
+func (siw *ServerInterfaceWrapper) ListWebhookDeliveries(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "endpointId" -------------
+	var endpointId EndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpointId", chi.URLParam(r, "endpointId"), &endpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "endpointId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookDeliveriesParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListWebhookDeliveries(w, r, brandId, endpointId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RetryWebhookDelivery operation middleware
+func (siw *ServerInterfaceWrapper) RetryWebhookDelivery(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "endpointId" -------------
+	var endpointId EndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpointId", chi.URLParam(r, "endpointId"), &endpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "endpointId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "deliveryId" -------------
+	var deliveryId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "deliveryId", chi.URLParam(r, "deliveryId"), &deliveryId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "deliveryId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RetryWebhookDelivery(w, r, brandId, endpointId, deliveryId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RotateWebhookEndpointSecret operation middleware
+func (siw *ServerInterfaceWrapper) RotateWebhookEndpointSecret(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "endpointId" -------------
+	var endpointId EndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpointId", chi.URLParam(r, "endpointId"), &endpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "endpointId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RotateWebhookEndpointSecret(w, r, brandId, endpointId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// TestWebhookEndpoint operation middleware
+func (siw *ServerInterfaceWrapper) TestWebhookEndpoint(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "endpointId" -------------
+	var endpointId EndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpointId", chi.URLParam(r, "endpointId"), &endpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "endpointId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.TestWebhookEndpoint(w, r, brandId, endpointId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetHealthz operation middleware
 func (siw *ServerInterfaceWrapper) GetHealthz(w http.ResponseWriter, r *http.Request) {
 
@@ -34019,6 +38675,33 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/brands/{brandId}/events/{eventId}", wrapper.GetEvent)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/webhook-endpoints", wrapper.ListWebhookEndpoints)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/webhook-endpoints", wrapper.CreateWebhookEndpoint)
+	})
+	r.Group(func(r chi.Router) {
+		r.Delete(options.BaseURL+"/brands/{brandId}/webhook-endpoints/{endpointId}", wrapper.DeleteWebhookEndpoint)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/webhook-endpoints/{endpointId}", wrapper.GetWebhookEndpoint)
+	})
+	r.Group(func(r chi.Router) {
+		r.Patch(options.BaseURL+"/brands/{brandId}/webhook-endpoints/{endpointId}", wrapper.UpdateWebhookEndpoint)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/webhook-endpoints/{endpointId}/rotate-secret", wrapper.RotateWebhookEndpointSecret)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/webhook-endpoints/{endpointId}/test", wrapper.TestWebhookEndpoint)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/webhook-endpoints/{endpointId}/deliveries", wrapper.ListWebhookDeliveries)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/retry", wrapper.RetryWebhookDelivery)
 	})
 
 	return r
@@ -43286,6 +47969,1472 @@ func (response ExtendReservation503ApplicationProblemPlusJSONResponse) VisitExte
 	return err
 }
 
+type ListWebhookEndpointsRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  ListWebhookEndpointsParams
+}
+
+type ListWebhookEndpointsResponseObject interface {
+	VisitListWebhookEndpointsResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookEndpoints200JSONResponse WebhookEndpointList
+
+func (response ListWebhookEndpoints200JSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints400ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints401ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints403ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints404ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints500ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints503ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpointRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Body    *CreateWebhookEndpointJSONRequestBody
+}
+
+type CreateWebhookEndpointResponseObject interface {
+	VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type CreateWebhookEndpoint201ResponseHeaders struct {
+	ETag     *string
+	Location *string
+}
+
+type CreateWebhookEndpoint201JSONResponse struct {
+	Body    WebhookEndpoint
+	Headers CreateWebhookEndpoint201ResponseHeaders
+}
+
+func (response CreateWebhookEndpoint201JSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint413ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint415ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpointRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	EndpointId EndpointId `json:"endpointId"`
+	Params     DeleteWebhookEndpointParams
+}
+
+type DeleteWebhookEndpointResponseObject interface {
+	VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type DeleteWebhookEndpoint204Response struct {
+}
+
+func (response DeleteWebhookEndpoint204Response) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint412ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpointRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	EndpointId EndpointId `json:"endpointId"`
+}
+
+type GetWebhookEndpointResponseObject interface {
+	VisitGetWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type GetWebhookEndpoint200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetWebhookEndpoint200JSONResponse struct {
+	Body    WebhookEndpoint
+	Headers GetWebhookEndpoint200ResponseHeaders
+}
+
+func (response GetWebhookEndpoint200JSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpointRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	EndpointId EndpointId `json:"endpointId"`
+	Params     UpdateWebhookEndpointParams
+	Body       *UpdateWebhookEndpointJSONRequestBody
+}
+
+type UpdateWebhookEndpointResponseObject interface {
+	VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type UpdateWebhookEndpoint200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateWebhookEndpoint200JSONResponse struct {
+	Body    WebhookEndpoint
+	Headers UpdateWebhookEndpoint200ResponseHeaders
+}
+
+func (response UpdateWebhookEndpoint200JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint412ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint413ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint415ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveriesRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	EndpointId EndpointId `json:"endpointId"`
+	Params     ListWebhookDeliveriesParams
+}
+
+type ListWebhookDeliveriesResponseObject interface {
+	VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookDeliveries200JSONResponse WebhookDeliveryList
+
+func (response ListWebhookDeliveries200JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries400ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries401ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries403ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries404ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries500ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries503ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryWebhookDeliveryRequestObject struct {
+	BrandId    BrandId            `json:"brandId"`
+	EndpointId EndpointId         `json:"endpointId"`
+	DeliveryId openapi_types.UUID `json:"deliveryId"`
+}
+
+type RetryWebhookDeliveryResponseObject interface {
+	VisitRetryWebhookDeliveryResponse(w http.ResponseWriter) error
+}
+
+type RetryWebhookDelivery202JSONResponse WebhookDelivery
+
+func (response RetryWebhookDelivery202JSONResponse) VisitRetryWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryWebhookDelivery400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RetryWebhookDelivery400ApplicationProblemPlusJSONResponse) VisitRetryWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryWebhookDelivery401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RetryWebhookDelivery401ApplicationProblemPlusJSONResponse) VisitRetryWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryWebhookDelivery403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RetryWebhookDelivery403ApplicationProblemPlusJSONResponse) VisitRetryWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryWebhookDelivery404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RetryWebhookDelivery404ApplicationProblemPlusJSONResponse) VisitRetryWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryWebhookDelivery409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response RetryWebhookDelivery409ApplicationProblemPlusJSONResponse) VisitRetryWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryWebhookDelivery500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RetryWebhookDelivery500ApplicationProblemPlusJSONResponse) VisitRetryWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryWebhookDelivery503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RetryWebhookDelivery503ApplicationProblemPlusJSONResponse) VisitRetryWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecretRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	EndpointId EndpointId `json:"endpointId"`
+}
+
+type RotateWebhookEndpointSecretResponseObject interface {
+	VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error
+}
+
+type RotateWebhookEndpointSecret200ResponseHeaders struct {
+	ETag *string
+}
+
+type RotateWebhookEndpointSecret200JSONResponse struct {
+	Body    WebhookEndpoint
+	Headers RotateWebhookEndpointSecret200ResponseHeaders
+}
+
+func (response RotateWebhookEndpointSecret200JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret400ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret401ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret403ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret404ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret500ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret503ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpointRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	EndpointId EndpointId `json:"endpointId"`
+}
+
+type TestWebhookEndpointResponseObject interface {
+	VisitTestWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type TestWebhookEndpoint202JSONResponse WebhookDelivery
+
+func (response TestWebhookEndpoint202JSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetHealthzRequestObject struct {
 }
 
@@ -43641,6 +49790,33 @@ type StrictServerInterface interface {
 	// ExtendReservation Move a reservation's expiry
 	// (POST /brands/{brandId}/reservations/{reservationId}/extend)
 	ExtendReservation(ctx context.Context, request ExtendReservationRequestObject) (ExtendReservationResponseObject, error)
+	// ListWebhookEndpoints The brand's webhook endpoints
+	// (GET /brands/{brandId}/webhook-endpoints)
+	ListWebhookEndpoints(ctx context.Context, request ListWebhookEndpointsRequestObject) (ListWebhookEndpointsResponseObject, error)
+	// CreateWebhookEndpoint Add a webhook endpoint
+	// (POST /brands/{brandId}/webhook-endpoints)
+	CreateWebhookEndpoint(ctx context.Context, request CreateWebhookEndpointRequestObject) (CreateWebhookEndpointResponseObject, error)
+	// DeleteWebhookEndpoint Delete a webhook endpoint
+	// (DELETE /brands/{brandId}/webhook-endpoints/{endpointId})
+	DeleteWebhookEndpoint(ctx context.Context, request DeleteWebhookEndpointRequestObject) (DeleteWebhookEndpointResponseObject, error)
+	// GetWebhookEndpoint A webhook endpoint
+	// (GET /brands/{brandId}/webhook-endpoints/{endpointId})
+	GetWebhookEndpoint(ctx context.Context, request GetWebhookEndpointRequestObject) (GetWebhookEndpointResponseObject, error)
+	// UpdateWebhookEndpoint Change some of an endpoint's fields
+	// (PATCH /brands/{brandId}/webhook-endpoints/{endpointId})
+	UpdateWebhookEndpoint(ctx context.Context, request UpdateWebhookEndpointRequestObject) (UpdateWebhookEndpointResponseObject, error)
+	// ListWebhookDeliveries An endpoint's deliveries and their attempts
+	// (GET /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries)
+	ListWebhookDeliveries(ctx context.Context, request ListWebhookDeliveriesRequestObject) (ListWebhookDeliveriesResponseObject, error)
+	// RetryWebhookDelivery Send a delivery again
+	// (POST /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/retry)
+	RetryWebhookDelivery(ctx context.Context, request RetryWebhookDeliveryRequestObject) (RetryWebhookDeliveryResponseObject, error)
+	// RotateWebhookEndpointSecret Give an endpoint a new signing secret
+	// (POST /brands/{brandId}/webhook-endpoints/{endpointId}/rotate-secret)
+	RotateWebhookEndpointSecret(ctx context.Context, request RotateWebhookEndpointSecretRequestObject) (RotateWebhookEndpointSecretResponseObject, error)
+	// TestWebhookEndpoint Send a ping to an endpoint
+	// (POST /brands/{brandId}/webhook-endpoints/{endpointId}/test)
+	TestWebhookEndpoint(ctx context.Context, request TestWebhookEndpointRequestObject) (TestWebhookEndpointResponseObject, error)
 	// GetHealthz Liveness probe
 	// (GET /healthz)
 	GetHealthz(ctx context.Context, request GetHealthzRequestObject) (GetHealthzResponseObject, error)
@@ -45330,6 +51506,266 @@ func (sh *strictHandler) ExtendReservation(w http.ResponseWriter, r *http.Reques
 	}
 }
 
+// ListWebhookEndpoints operation middleware
+func (sh *strictHandler) ListWebhookEndpoints(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListWebhookEndpointsParams) {
+	var request ListWebhookEndpointsRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookEndpoints(ctx, request.(ListWebhookEndpointsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookEndpoints")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListWebhookEndpointsResponseObject); ok {
+		if err := validResponse.VisitListWebhookEndpointsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateWebhookEndpoint operation middleware
+func (sh *strictHandler) CreateWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	var request CreateWebhookEndpointRequestObject
+
+	request.BrandId = brandId
+
+	var body CreateWebhookEndpointJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateWebhookEndpoint(ctx, request.(CreateWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateWebhookEndpoint")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateWebhookEndpointResponseObject); ok {
+		if err := validResponse.VisitCreateWebhookEndpointResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteWebhookEndpoint operation middleware
+func (sh *strictHandler) DeleteWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId, params DeleteWebhookEndpointParams) {
+	var request DeleteWebhookEndpointRequestObject
+
+	request.BrandId = brandId
+	request.EndpointId = endpointId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteWebhookEndpoint(ctx, request.(DeleteWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteWebhookEndpoint")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteWebhookEndpointResponseObject); ok {
+		if err := validResponse.VisitDeleteWebhookEndpointResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetWebhookEndpoint operation middleware
+func (sh *strictHandler) GetWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId) {
+	var request GetWebhookEndpointRequestObject
+
+	request.BrandId = brandId
+	request.EndpointId = endpointId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWebhookEndpoint(ctx, request.(GetWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWebhookEndpoint")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetWebhookEndpointResponseObject); ok {
+		if err := validResponse.VisitGetWebhookEndpointResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdateWebhookEndpoint operation middleware
+func (sh *strictHandler) UpdateWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId, params UpdateWebhookEndpointParams) {
+	var request UpdateWebhookEndpointRequestObject
+
+	request.BrandId = brandId
+	request.EndpointId = endpointId
+	request.Params = params
+
+	var body UpdateWebhookEndpointJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateWebhookEndpoint(ctx, request.(UpdateWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateWebhookEndpoint")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdateWebhookEndpointResponseObject); ok {
+		if err := validResponse.VisitUpdateWebhookEndpointResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListWebhookDeliveries operation middleware
+func (sh *strictHandler) ListWebhookDeliveries(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId, params ListWebhookDeliveriesParams) {
+	var request ListWebhookDeliveriesRequestObject
+
+	request.BrandId = brandId
+	request.EndpointId = endpointId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookDeliveries(ctx, request.(ListWebhookDeliveriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookDeliveries")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListWebhookDeliveriesResponseObject); ok {
+		if err := validResponse.VisitListWebhookDeliveriesResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RetryWebhookDelivery operation middleware
+func (sh *strictHandler) RetryWebhookDelivery(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId, deliveryId openapi_types.UUID) {
+	var request RetryWebhookDeliveryRequestObject
+
+	request.BrandId = brandId
+	request.EndpointId = endpointId
+	request.DeliveryId = deliveryId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RetryWebhookDelivery(ctx, request.(RetryWebhookDeliveryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RetryWebhookDelivery")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RetryWebhookDeliveryResponseObject); ok {
+		if err := validResponse.VisitRetryWebhookDeliveryResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RotateWebhookEndpointSecret operation middleware
+func (sh *strictHandler) RotateWebhookEndpointSecret(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId) {
+	var request RotateWebhookEndpointSecretRequestObject
+
+	request.BrandId = brandId
+	request.EndpointId = endpointId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateWebhookEndpointSecret(ctx, request.(RotateWebhookEndpointSecretRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateWebhookEndpointSecret")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RotateWebhookEndpointSecretResponseObject); ok {
+		if err := validResponse.VisitRotateWebhookEndpointSecretResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// TestWebhookEndpoint operation middleware
+func (sh *strictHandler) TestWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId) {
+	var request TestWebhookEndpointRequestObject
+
+	request.BrandId = brandId
+	request.EndpointId = endpointId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.TestWebhookEndpoint(ctx, request.(TestWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestWebhookEndpoint")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(TestWebhookEndpointResponseObject); ok {
+		if err := validResponse.VisitTestWebhookEndpointResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetHealthz operation middleware
 func (sh *strictHandler) GetHealthz(w http.ResponseWriter, r *http.Request) {
 	var request GetHealthzRequestObject
@@ -45431,515 +51867,558 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rctu41ij4KijNqYq0NyVLviSxXadmHMdJnPi2fdnpi/sTIRKS2KYANQFaUfdJ1an5NfN36qup+Tm/",
-	"5nuBqXmA71H2k0xhLYAEKerm2Ol0n96V7bZJAAQWFhbWff1WC8RoLDjjStb2fqsNGQ1ZAr8eXdOB/m/I",
-	"ZJBEYxUJXturXQ8ZSZgUaRKwZ5Lcs0RGgnukLxLiH/ebp1QFQ5/UKZEqEXxA7mkchVSJxCOXbw7JbqfT",
-	"Jv/5Hy9bL1tbjVbNq8lgyEZUf4h9oqNxzGp7tdva1m2t5tXUdKz/lCqJ+KD2+bNXOw7ZaCwU46p5ycYx",
-	"nbJwdo6+SlLmk8mQcaKGkSSUywlLSCSJGjIilUhYSPpRIpV9pQS8StgvKZPqmSR+9qVg2vzApj6pc6GG",
-	"ER+QhHJCBzTi5fnzdFTb+7Gmv177qWr2JyKgOMcqsN5cnhDRh3kECaOKhRmk5wFqo5dQHsqNdmd3i3Z6",
-	"m80XwVbYfMG2+82XdLfXbAedcJNt9bfpTrAxTkSYBmqV1s/bldC/ZCqZNg/6iiWzS/g4FDEjkgWCh1ID",
-	"dEIjRXqsLxJGVDLVoAOwkbqDCJ12a3M+Jmy1vdoo4tFIQ7adTSniig1YAnP6rnmJm9Y8Duehq93UKNxD",
-	"8MYR47DLbm+DMZEiknFFKKIuEZx5hBLOJuTm5Pg1EWrIkkkkWYtcJKIXs5EkAU2SKSIXHTHdMWUk4sQ3",
-	"3z4OfY/EYkDiiDMNHDFvR9ud9693fjjc/kfnaue7l2//sf391vsXZ5uvnn+o2JHPXm1MEzpiypzZVxod",
-	"5sEBcGWfUA4rwD8BKOYQSLLd3iYpj5nEgxLQOMZjQzk5eH16fKZnHenxxlQNa16N05GeUM981qvp9UaJ",
-	"PpT6FLhL7ItkRFVtr5amUViJXYdpIkVSPXefs08KG/j2kIwTdh+JVJIxHbAWOR/TX1JGKA+JoqMxS5rs",
-	"PgoZV3uEkgC6EjWkikyoJFwoEkmZspD0pkgkJEvuWQKEDP6OI6lg7WS73c4W/kvKkmm+chy3sJcj+umE",
-	"8YEa1vZ2OpuAv/bvzkKSFkw/sOns8k/pHdOzSPThI5L2GamHCe2rZsRUvzlUakzHUTNy6NUdmzaRkjfb",
-	"Lxp7evv0kXu5u90h+OVbXvdva//67//Pbc1vEJEQSnpUn1Nxx7hHOq3W5s4OuY9k1IsZObg6PD4mwZAm",
-	"NNCo5hEZiDELLdk0iAKgH7JbLsYsAUIHj+7YWJn74fXR6cX59dHZ4ffdD0ffd6+vT3xS39wmQ70LIevT",
-	"NFaNFjkwi51Eapifqjs2veXmG/jEnC5SHzE1FKFHNFp6pCfCaYMMmEI0LhB6oEAejHzL/YrrZI/A7eHB",
-	"1JOUA65our9Pdj59yo6KBpZGIr24Frl25mjGpiSM+n2WaFJi54nYtLlJ6r6zXd07Nu0mLJUs9Bv7ZDKM",
-	"YuZM3HaWKorjW66n5AFS7lYME/FuP44GQ+U3EHq+Q7N9fUjMzkgyoskdC2+5/8nFnT1ij7BP6uOYBkC2",
-	"ORFJyJIGSVg/lQywEWelPyJSTS3v2HRPH5VbXrE4MyRC6o5Nn0kXKHBMo37EQpx0pCRs5TNJbm6OX0sS",
-	"8VseC71/AZVsLzsNcJ7lmMUx0Kgo1ETXEjjdNLvzHXRp3fJb/lH3zLgBcsfYWOrGPZHykIUaB2UaBJoU",
-	"6l2LJ3QqzWYfIBRoTOrbnz41PL1jwZBMEqHYLTfY4ulugPmCx1N7s0jATRhRkZGQqngmTg++614evbm5",
-	"OnrdffX99dGVT+qd5+RD9Ir0prfcHhB70JCEk6GIQ0n6DPiYIeXzx7w4uuy+ujw4e63H9drtdnHYOLpn",
-	"dm1yP7/o9JUYyQzd8WjQ8hnVqA/nBY/YLWefaKDiKaFyHr6QiUjjkNQRq0J7ODU5CgI21hxQ1De7RBUj",
-	"QypveTCkfMBCIiMeMEMs9NF19kn3gK9bXg9PbeuWWzKO1DGn4yVuby5f+pK1t3ZfvGTN7Xa409zeYi+b",
-	"vWB3q/n85e423XnR393a3AbW1bkFNndelG+BMVWKJXoi/1a/rf14e/tps93UPzv6x5b+deeV/vFa//ri",
-	"6KffOt7mzs7n29p/+7HYLH/X+C8zt6pX+9Q0n2qOmJR0oF+OUqn5MkLJL6nQMMbWpG4uhJn7QF+4nebi",
-	"CwHQgAscUg/Qo8GdjKkckojLKGQVd91lxixUXvkzHLjoAyXKLhekYGQuAdvLjz7u9y2nkrB7lkwnQ5Yw",
-	"wmLJSF0yJLd+cXY+yXirhkd6gLNlLMaDQW/5drtN5pM9j0iBtMqemoBywvVMSIhX6EQkd0RNooCthaXz",
-	"+a2/sPbxsLYPUu0cNNVycsaTGnkYuSIgVBpBRoxyZIEKos9Wq9PqNPaJlpVpzLSkkbPinU0gszhIxoS0",
-	"iP83n4z0dDRTyKf2i3izGsFDQiuARyBGI9qUTOOyhhpwtaJP9IWrpkTRgfQIo8HQgrUALI8IWCuN4ynx",
-	"P26AYD9h9E53NAhsJqPXwacoIeO5okTRngdz4CoRsZ4QF7xZ2gZ9nZCUm88rOmhkXDfhdKTH8/EgtDL9",
-	"QmvuCTEtligWXDxvt0uYffu3/1b/uNH4nw2KF7D2b7e1OvmbR/62qEXjb2tj9d8W75YBjrNp+ukC9jwN",
-	"hvrexfUCDvP7SAHZRPGwQoqL3CZfJsqdRKNIzZ6XCzpgREa/snniVAz93G8Z5kTvE2wbqgI6bVcx0KlU",
-	"DFhly9z1xnmDL1vtueaN535GmLdf9o0LVN7M/co4e/9l37lkWg5eDLik0ObLvnfFpFz0LZm9/7Lv3MgF",
-	"W5TKL96hz7qzHAsuGWhiDlI11Mc10OdYP9BEkHE4FHQ8jiPEvY2fJaoD8y/9l4T1a3u1/2kj18xu4Fu5",
-	"oUe9NJ/BjxYP2AEx8NIkVIwZ3yfA6OhLUUsfcDFKffocRe8hDYaseYhEevbQHiBP7XPRBG7a3zfDECBe",
-	"WiroMRLoQUK8356/2N4l//kfO60O6PUW8ChGY2qHrv3kOcQ6e1p9HujAUog5s4Up+aiafnd9fbHRabVx",
-	"nvLh84T+M/PEpxVY8dmrvaKh0TEuQIMxahL/btEhG133CPWYRo8eCd7t0yhmGglDpmgU1/ZqbESjeI/k",
-	"PBKqLuExoWGYMClrXo0lidB7/uNvtX7E4tD21DdiBaNVNcjnnzTlloryABTQNFXDjYQNIqngHs4Unst0",
-	"mVqiS2Vtb1uTchUpAKUBFMkXS7LFGtgOlRrLvY0NBsdDE/ykFbJ7C0G5kfdtwnprn70VT5dR51YdLEeP",
-	"THoJo3dGrTBmwR4Z0ViTBxaS91fnZ6TuZw+6ej/9hmaC8CPkPhIxLkxf+JrxueNiwgnsB6n7M9vsGy5V",
-	"M4eMa9lhzBLTPOLExz31G6VDXVaLV63bNN8otIXFHwrej6PgyzAWEKer6B3jLq4ecC3di5QrqzuIpEEy",
-	"9imSSiJz8KgotpujWLa01TEqsF0eA5MOSMqjX1KHVwcIgdbDkRrsN2WuYHHMbqAOKe14yTizaMPdphUm",
-	"lPVw5Y1IelEYMv5FyNLPRnFQ5XqI15iR9zljIZ47fWHLPRqOIq6PwyiCS28GcfT7DWj7MLTZytHmjTO/",
-	"VfEmX9OjII7LUaBCQt+9NI7FBFXxoEqI5KNSgreCsy/aWJAqWHegxylvbS5xgFGGxgmj4VTvblhJBFAr",
-	"2MQhH7SlHeeyeYtTWnU3YQWPd5fgWUaSx0LYzkjC0kk69kjC7sUdCzVVYJ/Gmi151G091uvjND6CG/LL",
-	"9hdH6uJlWyT0KWefxiwA2VW/JiII0iRh4b5RuThGdxKFqCZP2FgkSsv9kSqjASDIrw/Z+h2Xz7DLt0Y/",
-	"O/dVccEu+hE5jCK09N2fJgy1OmAzkJqtBVvCbQZznPdtbR+ZEVjLM5kZmkv2MwfOQ2otvKlkj4pYZ0K9",
-	"ESkPvwinuFDdPozioNOZQLWGkXAqCYR5t5JDRPiwO2E7x6IzoYid5qqYw4VqYp/HQBoLE0tOgIvQnKJj",
-	"lR3RKVwUkjFSR5WdEnFI6Jgm6nHZxgs6jQUNr4U4ocngy+6NMY7VVUJ0YxitcHs47LixqAlY2ZARUCKB",
-	"9re9/XLnxXPSmyr2BFxlZ2tWcIHJKCGInfKqeGGW21RCNLHvY101M/DJGCpNKgBW9Q45jV65rh8504V0",
-	"x5oCHxlfEvAWivSH3qCc90Uo4wxXISRfg88IqMlIwYiYae239q1FR2XPtsuI85QuVw9Aws0cCV1wri83",
-	"u9Brmt6PgYOOVyCnI3Blya0k1FiWSSz4gCUEuAOu9oi+6PVmgEn4UZHuiiX3UcBuOL2nUUx78ZfRKYnD",
-	"dVNnvBLShVTRnnFG0JQ4YTQY6oaPyd04xMiskBSntCoemAU13d6PRYsySASU452U3BeZQC4meyTlGYhI",
-	"3bedXBD7DQ/IrIzFxLhsuY5+KhqZe0C6A+jHIlW6s+kySSLF0E8jEHEchZrtBLYpENwgIzbSA8EvXSua",
-	"+4194ldsv0/6iRiZGdEw4pqoavCyFjkzPqRa3NGjKcb3jUmYanG86K9jvSm/EUn/Song7hAp56OptJ1B",
-	"52GNUYmAiKi/o8UHoxBJYxAUYnbPwAUI/WJG4p6N9Fd0ewb+PEUIznEjXgSOqi4w32shTimfGmDJLyIm",
-	"RjHWVcNEKFW+v4QgI8qnhrRrNj/icp8A8oBjbUz1aa5idKDtgy6YTUd3ls0gsYtdnawkVLEmHMlHuley",
-	"yVCl2GispD12kTQOvnDKM39OA9s/znG74XrrRBL9+oV8EZhrukaNUL6cKDq5ocuEo2qYQaFxIvpR/DC1",
-	"S7uTI1FhWavjT+p2eyTZCQ0cQcLA/5DGco9QAspEPtC4kyv2e4wmIDiBqpaSHtW844BTlSbgHj6BYAeE",
-	"ol6Sh+7FCaj50zBiXEtnNANxPpTV9BjZVT8KI6kvkjDHWZF4mimFY+yZjznzLmHsx48fm666sNpzheYt",
-	"gNHXIGNECZJKZg1kO23yn/8xP1DjFYIF1BD/9bYWcYBoF9Z2W/PwRdf59H+9nYt0cyI+vvQMjROhv/XF",
-	"fJ5dm2EKumMq5UQkM+fJMg32vWb6YL+qD1U+ygNI86Z7qpyFWvq81vFyAfUY5+sji+MmHh/UVkeZ6YyS",
-	"XiqRL0rS+HEVUDdcpuOxSBQLT1kY0WsAwBdsfJoP2B3pEbsA00XaiMyEWuKKnkAHseOiQDZRAhMlZqKr",
-	"40A2QBMGaELPx1ZEaMbfL4PGf1Qk+KgZ9S/UcUt0Filot/d+q4HZ7nfTf6+ufOhtRPyecSWS6QYNf06l",
-	"Ao74m1Odf/ZqIlWBGGkZCmzhVVAuNykTXcE5C+AaMyEpmaSppYZYSOXEVTjyRI9pOAdiNNKyWLinidSI",
-	"TvHyR73pkN4z0mOMW+GjRS4rolNKvrnAe4ISwzXdgn+pjYkDPjSavRh+/z0+R2iTHNqr7q7Zp6btCafx",
-	"aWwjpO4Xz57x935iawnqDvwSQppvI2Y9k+Tw/PT0+BpQDIIJ8f7LIlFRDR/o79QL2Oogchjpi9N6BQCG",
-	"PpNETDjGqACDwcIG+JavhLUHZKfdJgmF4BgIFKFkp71F6hi/Mk7EKJJMolaOzyoqjIf1TnvbdhlQxcDd",
-	"CjyVQeYy0tVYxFEQ6cESRhXRYKB9YC4TJhkPG3uVIV4zPv82uAZDPHAbDAxFn1B7lGHKoeblAU6LDh8E",
-	"VT3iZZPhN7r9gYUanG2Z4/VFQ9Sr0vgiEWOWqEhfL30aS+a5LAdatq81W6zR/ofzoeST3f5d88NoMglP",
-	"ft798N3B22vxvfxl67udi2j8S7w9fLXDO/cv3w7bw5MfNv/Rvnvx/agz/rh1/13u3/g2oQEj78R4DGxG",
-	"xnTu1cDleBzZME/Sj8B4BMy3Vxs7ky1NzpUCvnyea8VM2mW5Uyit0BnPugovGi8HyGISdcYmF7Ypenxa",
-	"j8EfC9AxM3QGzsPBRe9nhq5EB8albhl+FHchiNR0qZsojnyom372aiBDJiv3Mq0/ezVNFjsrdjuJ0D1C",
-	"99lco88mbICQisaHcNev1PMi7wD7MDBR9St0vcTG5f3DtXoI3xxmCzbu0OxEjoUngoeCr49/JcjPSOvH",
-	"V+dkq/P8ebNDaDwe0uamJmAO9r8qxTQUvrhZiG/48aD5w0+/bX5eN0JhkwR0HCkak5jpNpIcNH8gdcrJ",
-	"7OyI5toazsoAOQqg6mySV7TXowNGrlTCmKqIylgNaicW4fLBb3ikyHbFiPPGuCjgXz7Q2ccOef7dUXmk",
-	"+QNdZpjo0iZGFUvIXOyYHUypJOqlii0gDr8tX1wRid4kjIE8biOnaPYVUg9ELBIPYjM80mq1GvtZhOpO",
-	"u0WOaDAE652+JTr6Gt9pOwEnWRzVZBgpRuRYE2OqCIuA12A8JPXzMeMHF8dkC5yw0fpDTei96BND5KZo",
-	"IwSmxv/UtE+b8NRHv0cJdkEbB26kEN4XSQCv9kqxQ/ky/cY+hjqh66Vd4GbbXUvhZGn5I9ZyX60X0+BO",
-	"88vRr3DSNXxH9JO7IzvtMq2AE1VYwuzZXgS10s1YOhKagh2kYaSO7q1Uu/o1QgMlknmZIlLJEjIZCqJB",
-	"YnJmUNf90PqW1G1iCKOy1ACXYsQEZ7mNDUaLlGRxP8uwMU7EPQvhG2hxr1s1iGeVnOjsZ8LPc0/Bxj7h",
-	"aRzjSFwAtw+WocL86rRgJUE9K1ptSML6CZND1D42WuQDGyubLIYRAMwzadWxGOk/TlKOanE3U8dS+axf",
-	"82YCR/TkURmJUQYzp9bkfjlQRSqy2d583ux0mps71532Xlv/+8EdPqSKNVU0qghD8GpRWM4ysnTurGLu",
-	"s+OOy5PcarVbnc5W68UqS5Vu8M9aswsfAlllVIGLI2zsgbo2ui+NvgcDc8LySZ6KX6M4phs7rfYq306z",
-	"+KM5xy0QPGAJZ6HB7z4IWy4Sm/hnGzEALvNro2RvfcCVGd0ME7w8cMqSE68QsBWNay78XNyu5Ksy2J9E",
-	"cl2CFik2Kv6y2jbniFGjSUKB782Tzehx1gQPfL4wxuK1WgV1OZsS1UL8eMw04SG+lSS6KPHa4JC9zPQ0",
-	"Y3egivgX51fXpGhp8FvENxSw2xfJwAwCxo14CkatMo10/HQwZ4bgzGbP0WgaqYxcPpNkwLj1HauDBoZC",
-	"hgqU2OHKjgZck/U7NiUjSG6jrwurlcnC14xdDDDcxF85qnI4EV1I0cFCMCTik8ztCf+MRXDH0LqCS4Y8",
-	"K/hapCr7pUvjOEfervm2I8EZuIcGobvpOITIPq82YqMeS7oJG+krDXR59q7qGnwvPrS5LYpP534yX1Jx",
-	"24pBaKXVz7KUbuTguqxCwKTM5P4inl5p5o5K4h8Y6yysZo8Yy+Bt2m5vBc4I8ID5RbrFpu+HvbdBdB69",
-	"P7759bhzFh3LY365ExwePz8evWl/2BxvhYfvd1ts+n4cbJ3qhvH3m7sqeLs77vHLOIje77aCzZhXLR3t",
-	"i/K4cvaYrSzlKorN9T9jmSyyhLvLQo+zfVoEMSWItf7gQdPUf99VbwU0SSJgaKXNRCOSNcDG38c/8Pdx",
-	"sDlIKI/bx7z9MOgBJCyNsgcRd7eIgebZnLtvGUG+kSZs26Wl0NErIGAJuu783J2uIrmQHG1dbcsTMGNI",
-	"qYOl+phD2+5hDFywCgM3q0k74DSeajY6Jkd8EHEmq/rJOK1IDnkDkW0eCVkSafY+84MD0ZEqzGtonPfz",
-	"T9Lsk002/5OG4j7qVhhH1MKIHadzxNVz0CMsTjUwwx4Z9R9Aydnw/IMuK+QubS7ePjlHhKfj92GG4NuX",
-	"Ii7SmMuDs9fd849nR5c1r3Z6cHbwFn67uj5486ZIevKXMzv8Ko3vjhUbXYKv4MNOfwXXnqQsFxn1KrOU",
-	"ndT6mHsExsxEXrPJmtkpoH8Bjj0hYkb5w448uJAvl9l4yD4Vhl6SZNOrybt0qRvnXVqhEtdfwu4eHgwL",
-	"0UosSOO7m7FkiTLJLuRDLCiI6z/+Zm0fr00WvoAZekbORItsaj4riQJ2MBKpFu06u7u7ZqG1g6Nm5+X2",
-	"ZvPVyYfaZy8baYYylsfY3QXmwB1kq/nx3bVjZq1B5sba558+f9lpPQQ4GjhZMKFK6hj7d9qGUbF/l092",
-	"5VFdvC8POkRrkqHief384FkfUh6wGFKzPACNEkbBG6R2mEolRpofMxEjasiihIwiHrZmTWS2m3tuF45Q",
-	"UvC1l6cLnV0oDGvtUg9Yq5EcL3KrYCCShAWKDEUiGemBTWBKpKJj8P/kjhlsr0bJKA2GNoBDCy/jYUIl",
-	"QxMz+jrMQmrmoy7Ilnw/I3GO91whc9nz5RZEdwkPN/qVV1EcuBItBe9HyeiheDmm0xHj6pIZmqaBEHW3",
-	"TtXk1eTkLjyevEtfRJ82X9It9csFnQX7bP9ZxQNL0E3GtAXtKuQoIHWaPRwn4j4KwYEiChtFfm7RjNa0",
-	"jVUiPNC+N2ncj2JczPooD8JVUturXYopjckpJkGB7MxweejfjPPMslu316l5tV9SCrm5anudz3rbExrc",
-	"RXxwlo56+JnTzubW9s7zFy93376qOA12Pu4pKExtTYuiWcmKRHcGltaYm18nmzuLb5PZNReWUlj++jhQ",
-	"NtTOIfmAGHmmswcgBqbD2asNEhqw/8W8aAVipAVPgdFVwH/ObKHpuRjQR9Dosx1rcWNnIbp1GQ42cw8M",
-	"NR8cNg3aQ04J+t59fNc8Ori6zt1JjqjUVCFhQ5HKCtpOAxXds0L2NmRyl/K8NHeJWMGSj74Ny30GLAis",
-	"u4AVelfpc6bbzpB9PZAZZz7kH0rjA8MwuPhIQ1rCRsuUhpSciHsW04Chsgud3dwbQg7FuLn9crOzVaBx",
-	"ecq4lYWLnMxtajInh9F4HPGB48mC7im5J0Tme4JOCsajpML8/7mCRcjhsFhPYtpVL7/K4pIVABATyBpt",
-	"IwghVx/muOwRDbZnkNtf6Ttu3ybuGdvk+cVbrwDlJyXXLmI9hFJzoUpKnxNG70FBA86IAhWNxTVUORgk",
-	"5WSBM26bSAqI05BMhkIyk7Q6h7lCQ8A9S9Y1ae2uJPVWoOpKFKby8vFy3JwdeT5BKIlra5AEWnAIKfok",
-	"ZATtS0VdR0o1FNyrKTrQxKLWY1JJFscsqc2KrsXZLQRr3vKBitAChi11KNbgfu30WJH4m55I+0vQW9Yz",
-	"b7qG4iQH/UoTu8LGn+3+LO50rduUERl1MtZN0Zn1fPR1UoM+AIUf895JnMtNk+fmixdbmgtXKjYWHbDT",
-	"zCDqemR2dr0PIbaJexMtDYTO763PxeX8VqNxfN4HAC7c7OsT20dDKmPANDjWZKTDnAFdV+VT6Lgaj4uq",
-	"yYKHccluNtSXNfqLZcYy4/6F5RvA2hwpSYZUDovXyJe7KC9RdOfrKC6jErwO3Zu5MY+vzsn2ZucFsdQR",
-	"nCn3wOZuq0PhG7AOchJESZCanJL1rDdmjubMA4D0Ux56ZJywIBKpbI6YorFHFJPGvyoktzUusk/e1uCj",
-	"ksSsr4hI1T54+IUJnXDzxmaYfnf5wSNXJydEJOSfR2/AW8qUc2hg9iqYyYhOySARE6jPQUYRF0mWudwx",
-	"8B8cva55tYM3Z/rnyYn+eQpPzg/0z8sr/fMGnnx8q3/+oFu+OjjVP1/p569ea0Hl1Vt4/g6eHL/RP2Gc",
-	"V2fw81yzoq8u9fivruDJNbT/eKF/fg+//6CfHx7Az9d6hMN38PNEtzk8+17/PIffLw/1zxv4/Z9H+ucP",
-	"+jJ9/V63f/0BfoeWr2HMo7f696NL/ZWjaz2To5vLmld7816/ffNBv337Cn4e6Rm+fadX/fYYnsAq3p7p",
-	"kd9e/0P//F4/efcBfp7p9u+uNWTe3eg2x6/1yMcneoTjM/j9H7rl8SX8fqXn9h7GfH8OPy/0uj4c6fYf",
-	"3sLPd7rlh1M92oeLj/rnJfz8qNt/gK9/+EHD/ORAj3YCMz/5oHudXOq3J1d6VifQ8hTgefpaPzl9q/f0",
-	"FGZ+eqr7np7pcU4BVqeXN/onQOb0n/DzI7T5TsPt9Ht4Art/BmOewY6fHZ/rn+e65dmFbnMGMD8/1b9f",
-	"HGhoXxzplhdvdZuLd/pbFzDbixN4/r2G3j8O9JPLc/3kEjDk8kb3vfyo4XAFb68A364O4ffXutfVkR7z",
-	"6i08h5GvTjQ+XJ1rSF4BNK6u4Dng29U/NeZcfQ9PftAwuX6nv3L9Xre/PtXQuAaMvQaYXF/q3bm+hicA",
-	"/+sfdMubg3f651tNpm5gtjffa+jdwNt/wpn6J+zpP2G0f978s+bVPoJI/92BXtF3h6/hp17Fd+fw5EL/",
-	"/B6Maj/Aen841fv+w8e3RdsbftCRFbYK0s5WhfP51hzn84ForuORvrXQIx1pqPVDP3RkyTUuskyp4xir",
-	"ZyTxTPbIcim7uujtMjhWscG7Qv3afvHjoSh72/99e5tstsmL3e3npN3uvCwOut1eUOnjx3Zz9+/1Bmk1",
-	"f/r7ujEDYTSIlPTQtRmjxP5O6qRBWqQJt/VcpdZc1cqR3ZHixXkoRmOagGOyZM2IS8ZlpGWYeAqfNXWA",
-	"oIaUbhLuE5kmiUg5ZPyxE0xYXu7tKbc889guruKcM9KngfJsyJ2+LvWNrxLKJcW4QMsEOJFvEJgI6bJM",
-	"gj90HnWbJCKOWQghcOZeZvyexWJcLJGlO0KBHIgd3ye+/o+P4ZQYiWfyWENSJZ/0RRyLCXhIhZFeyiji",
-	"VKGrwIiCXAzZ8zMFcyuzqS9TRRsmFEEFTBVGunYh2U8rFpMFTCU2PdEtT8Rk3hjWiW+lcW6wsR0L3f5a",
-	"NAznD3AKbQ50k1I36y24sOMlNip1XTJp7FqaLOhYWgGYROP5fUGxdGhblTqj4WpZZ9uq1HnxpmPX4n5j",
-	"R5u0ZlHHI2xT7IgYt2ytb2yrYucxTVRE43jaXW2YC9t+Zjwj6y4DgJHrSyCwnUMWs+WdX2Orcucl6GI6",
-	"l/DF0dfpjZfpgn13xORD07RymMUQcEcpQsEdZAk6OIOUkMIdJGEx01fASnI/NrXDSC2jd216sWVrAon+",
-	"1DQurCrXTEzPUHdnM20IzlaQ8qvw5bO3Up/CTq/Yp4Bay/rMEL3VOqw1rwr6uKzLos1YqqOYdw2s1zW7",
-	"iZZ1m6WHq/UoEt+V+swjXSt1fkif0vWyUp/CYV7WYw4HsazbPAK0Rr8itVij41rrm0tvwakMfj0YDBI2",
-	"MIm/Foo7CzLTQxFNPRpkBuhB0U4egjrJ5m/FHHo5N9oi8Pm8Om7I4uieac47MiVksXZrwKJcbaf7D6PB",
-	"EAq/mJEjBVk3TO4KMLlRuyiYRpiIMdR8NaElnLVI/cD6XuaV6aG8rJLEN3/7tnqpuVSdHoIzMqYSE3XE",
-	"VKp9QgkyXc8kAUOmdBYLYauQ0wPc01uN2owa9HHi2h4Ux1bEAxvLVuXvvLnI37m91N/ZRILBTO3wlYLb",
-	"7IQqTbN3EQ81ZDM8pLyEhlCbV1NzTPsJiMIFiUK7IWLC93BnMpSJIA9bwS8digybdNAaJWw5OFKnUHX4",
-	"fqfhZRhvxB1MYNwTauhqLc0oGYs+wyjMih6W1dTbndGrIp9SVLPk36gWJufFFgLosMp7HVb1ouEVxD0t",
-	"7e1ZObPPWGgOiCT+hPWGQtw1o9Anghu50BzpKQIby++a45ydySi0B1gyxtc16K7mxvx14gRXDBGc50Kn",
-	"4QnlLyOeMpnRy8jWrL/hcXTHML06KMqlrbUMYjxP43gvH8gguiZN0N8jJr5uDEl1FGEc0vwYjj1BrQcM",
-	"CQH6EwjjUxlVxX2+k7boNmaR3YcTNxqrKfEBRj7UL5V2SwOaDoaKpGNQFnAxmQlK2j7+WXw6/fm0fXL4",
-	"/tfjn0Xn7Odwt/VLZ7LJtpJttTN9nr6IXordcbv2SAEEqwZSmvh/3f+ZtKqMul/BTvuYBsFqPqiyJAAc",
-	"FypOfyuP9SuLXrOSXEl9MCPbz+gJ5ooe85Ua1SqTskQ+K94vEoJnpetZ3UJZdPeqtD/VsuEcOa1aBpwj",
-	"pVZRTQcms+pLvY/Ne5qY/Aw/5shURIuaN/PmJhu2/OZ1ttHZG0cumn1cMVJBxnFfVEky7vtKeWV+gxPA",
-	"iuylK3vMPnewpPhmVo6YaTL/zaGDPMU3R9lmZ89n+Hv35SwXP+ftZY5cVa8rvlvBd4MvzNEnxXj4AOeI",
-	"Ip06gksVjz1W78SOeB1LYdW0PRFO94mf+wb4mZXW0Ondkv76t4IjwfMKv4iio8Gq7gVVvtlvIhaHWcLN",
-	"4ldMyckqLgVePdO3or6IeJ7Hr45X0I9bP7XkXWoS9/tQNbgFycR9j/i6VysK9a9VhaKdu8lo62eYicx0",
-	"UXl72Ay+np7aRCShNBHzqVGuZ2ltEUzPJMxJsYT7ZMCM1JC/mzGZ+J658DFd3SCNKZT9SvJSR/kilhX5",
-	"XHyh4ibkK666TfMTtm683FI39sfIfrL59NlPgpVY0Ic62Vs3ojJPKfI60utMtrfSZGHwq5W8zM6dprbn",
-	"P3PJcfb4QgtH5k4izSE63G7OAZA6eIBoXtfL3T+1fG3yV5gxiiElW2vG5K4XjfCA/Cd5Ue/MI9Tg/syn",
-	"i6AvgXNZSpQ5yqxZxyEXxOCRCtXjOWopqFG+7Fsm1twl7rbYNkbYNoY9EEd4LjA6hkjYoZIjqKt3Wl07",
-	"oRcKDtXHTxTlrhe9+vHMScbSJRxDxLRN6vyooemqlHKhgokusLqVTPYK3G41hlUzWj8tygVkd7AAD8/B",
-	"CbMPi9HcZgpc49axsVprUs3OKpiTO54+XoYAM19n8GUgeWIlRxH1f4f4/+r4sz8iFtBPBgva7fayRDEP",
-	"Qot3jMZquCZscudyS03EXZF6iLulnKMZpGpSc8xcFbcUKCKeSZIVyzKa3D6LY6KE5u57LBYTULomDG8k",
-	"yDS+j1UrBQ8wAidIBNRpMepKqH+E6jBgOyJFEiEZoT1xz0BRWbz6UHWcGzD6NI7/XBcaqAlgQ77NC61K",
-	"O1XAyWr11QpXWjU6Vms+nuxKW2A1rjgXrj3D5gmoQ8l/4MY0wlvVn3H5Mo0i1dhfgNpYQeIvpP69kNoq",
-	"Hhci9lrayfl4NV/395RI/rAIkSdFpKdI2lXhCVwVIz7jGDovG93cyb38Kuldn6/E9zwkSn3VULa8n9U0",
-	"VOFojpyFcPfsIy48l8nS+RefnKMuhjX9Dhx1aVdmPY0nnCXopzGiISO9KdT/EBgPZNTQHvhw9KZO9mXX",
-	"8LUwJRc+qsCpmX13qOeYgTu2Sfk3tiYhmxjTWn6KJp6sz8ynCnH/c5LVge3Tapxng7rz3AduhMPmIn/5",
-	"g+YP7eZut/nTbx1va/08+53m1qaTjnyPHDR/8Ei7ueuRrmaPm+7KnhyR8b41X/udcLmQiqFA50qJKNYO",
-	"uz8Rg+hLsoTMBgaMV0yi9IXpQ8a/S9qkObEaC4uczHiDzsZ1Yr548rOIOGbHwoNI6pYIzCSAL/K7xlT+",
-	"p+JzMR3qt8jhFhwXCpS45NKwAi9bRo6ymfzJ+NYK/+EKocwYYydUEuOHkWc0ha9XYyJx2tdtKdfGX/j5",
-	"VfHTOs5UYWjuVLMyjrqoMuuc8cR4ukx5kPmoat4YirRhEutMkZBV6RjRqS0unHF5jXlYXHbu/QuBvyYC",
-	"V2oOZtzEVkbgsqKg6Hb0dAgsOKvOc0Ah3QiJuMkGkHJw3e1XGIWDKal3dnd30U/x5uo1VCHabe3u6j9K",
-	"luLd3ZdrOjTrWaJq7UPEwzk+IEjOQU3n5cWHogFHj8K7iIfPJAlZrKjE4otGqIhZOGBJsczjLccUCZJQ",
-	"PkXvz8beLW8SH3xpx+DVkjCVJtzfI77g7ygPX+uxfcyoz0gbWkD6C/um3YIh8kKgehRwW58Z5F//+/9N",
-	"2qRuKg3pZTTmjgcm3z5LuiJV1bMJSHvfaRfNn/T+vI84rny6c6lRoTv4bc1rhFMpfNt8IbePzszuv84d",
-	"i9SHLA4z7Sy9Z7LRuuWFkhSwYfo8ZHC3ac9AeNWbiE4BGRTdPyNe8vrWf8ESi67hBTKQf3T2/AMKNvWW",
-	"okSTTWrvt5qzaqg8xZu/skRkE2DZK3hsKwc+qGe/4ENU6q7JBuaXKnfPXgE9wlXO9B8LjO1e8HkLw5m+",
-	"c6Zd/G6+G6v2z6b0Odvzh0zbRYsv6q+xbB244wCfqy8QQx0vM6yzTw5clM88Ug3q593MEbAPrs0kz1NV",
-	"8fSYF/q6ByN/ag+IfeJYsH/67NXOitl9i+T8JVGCvNgkvanCBDo312+aL0m9FyTTsYKyseBm308TTR33",
-	"bWZjKEkDiW1QL6aSlEOxsQb+7STo6bS9druN1eUCMRoJnpXlkS3iZ0K3b6OKcn0PVL6jeRUf0c/q1L1w",
-	"9UJQUXgkEpNmOVtPfZTGKmrqP5zWDawW7DoiYmhLtibSm7oJleCmLdTRU9ZNs6gg+zKdw4uiJu1lFUEb",
-	"0U+wHKmb6801OqZVy6eWdVJ/lVP9lsqpFvO+OIldwQlx3UpFcSwmLDwA/zRZ7asIJBIGlAVWEw0KhKLb",
-	"Wzms5ceaCZAATz8esFgvZfVsnTilKgXq01rCYKqXWVb65e631hMfRZxKCWb5IDZK4IsG+UYq7zxaFto5",
-	"mWKXAiJ6IofgB+Scnee4vGJC2aVL5ZmzbvHcXtiMux4Z6ItFYi6hiGskkfp2Ar1cp93u7BOJeQIFGTMx",
-	"jk2B/Ugz8baA/B2bFoVG3XGhTx+8n5Ubq7LpL13kkqS5JgY7S5frpMgV4g4y5Hok6mvJsfWQIpgPTYS7",
-	"ql235Dwu054Sii41baCiAOqNrdP6j1QUKtej8DQLEzZW7NLNVagZZT3MM1BaIC1MQ2xOZRUxKuNgBSKX",
-	"ro7lhauKVL94kVQphtxbsUKlmd/ShJps3aC8pPKO9E0dPCOB5xczypyFG9plVG2zFXRmzuwOs37Owzf2",
-	"S25D89FscbGNKF+Ti8mCK//huJ3O2K4zZdko8/cHIjhkSbG+VHttdZid9/pcyYv2uu60VesCnQvEUNu8",
-	"7PoI5PW2kBxOqCTjmAalusybX+icna/dmahXsSlzsbqU4aRK+ZmvIDsnWaqBlNv9RLXTILpnHBK3lRX1",
-	"GGf7p1LLI9f/Terly3HORf/pmSDoValMEVsqQmKfTDdflTNoCbLaxn9h4jeAiVksdhUmOoHaK2NiARUq",
-	"Yr6fGBMXB7jxGbJP6sb3C3NcI7XUd0fjL/T8BtCzKkitnHtiZdQshaYVkhQ8LVpm+LhWxexVct/nw+fa",
-	"IVtHv1IsTKXG/6EgISTY2Yf8MBmPJKdSsRGKu+ZgNPHIyAljY5Y01k3EU5mN6pEUNztroZjmbHN30VnI",
-	"GOUdFhskdYCL4Fm54ca+1c470ukziSH8xWQumTepS0GrU6G4vzs3v/74HA/VxbArqkJLcvT6WqBwJV48",
-	"WV03+AD5v+pgmsNR2FRXEjYnIJvaMrfumWO0LAUQHBY8Es8k1nifQnIx4uM2+mj+wO8T37gd+8Chc0Fg",
-	"hgUJFOaX48zji6KwvEP7GedRUTiFZ0XZFJuVRNOvkzvLIZ+/j+PwbO7ICk2DOZ0Od8GFyjld6x9+fvn6",
-	"6LJ7cXT2+vjsbff6+iR3AkFUciS5SJF6GXn+4km+AZ6kMoCgnK1q5TPpINZMvqKn5UlKeVcrr0TIEufk",
-	"fngmTT4Io134Cx9/f3zMOYgKjHTZi1VxsogYFZm3nhYvHxC2TzMtqVyUSFGj7jMr40VGRVjXJFhTbFcB",
-	"ClzuGobZXEtbcUk9xGBYqb79Am1s9ERJDTRIr9cytthCJbPEJk+iq9usqKldUK9wtqbJ6iX4suk6deZ+",
-	"e4IEpJVJITbXTlRkSgQugunVh5tVQVqs57hCIqMcSN78moAFc9RCpbiLVl7hcC8gGl+DD/09WdB5OdYr",
-	"Q6H+urO/7Tu7ShdQcXtXqwxWvcfnYMyibJtPe7M/PC/PV6TCxcN0AifH8V6EBGZZxu+EkRFLBppriBKb",
-	"6x3+BmNjJElAgamginTa6NCphCB1xycSSivq3pY/8e10/MZyo+QX5ApyqfYvSw2S8zRnvu/fciv//uvf",
-	"//u//v2/G7kX//jX//n/OYIwPkNsJnWN3428WQW6lzokTLodsma3nBDyr3//X0nF/+Y8LrYwA/y7Gdv5",
-	"hxL57HP77/+d/2qV7pX//i8HdFYhcMsB0o+qZlwpBn4Bgcl6zOT1nZ/OdyaL74yl0qtdFBm1IsIdVwb7",
-	"rB/kgxWsl52o/H/LWOyLRPRiNqq0Ol2+OSS72zsvNOXQjVq2JhpoDKWCWLqby2PI0WOLF5i2EH8TMj9v",
-	"KDm9Y92ASmbVi5l7S0A5kZNIBUOCeRYez7fV5tYs+rjW/YhDCtkutOvmvX3IpLVvssBDyq2c9czSeeoz",
-	"Lhy917qS11yX2GAFx2WzZdZl2awwp3SrVUsuKKt/8hakNjWgWwazRguLlKuZbDE9EU5bEDK/R9ZM4evV",
-	"WJKI5LD6UL0TEzKiHLJ0wGjgpS9NLmG4tiFvf8T1xpM6NELfQoOm0my3LSOgZQ1IR+zDd6XG9UaLnOtH",
-	"+irMn2PJAki7hvEB+i7slPJPl3zntjaXykQ4fHV9RMZVMoXDVljv/HU1PBuKh/hrqI4Fjc0wvfmTb+1H",
-	"5kmn/ZPf2CsuLJPDEoYshEjYvoEH7I+plTi0m5I3RfivfEacTNqFiuOQ16J8YiIuFTUOqFXupLhUyK6t",
-	"ULTU8CGWGSRUFcXIDZqq4UbCBpFUmNN2rvfw3M9lwgs1ahv71ayckD5MMu33o0ATwC608j3iY6kDE70M",
-	"Cb6R3emmPMsb6HuFoMHuKJIjyPjtEV/cs6TrxPshBlgoZELTSttg6Mw8z2cz6Cx3+/71zg+H2//oXO18",
-	"9/LtP7a/33r/4mzz1fMPtYWGtWyEbbi07H22o6+77MhstysvMRWpuOSFbbh24hyNPo2qRBFH3Jk9cqJP",
-	"hkqN5d7GBgMQ6a8mrZDdb9iTtvFb/o0mnAaPjGiszz0LmwZKHkm5TMdjkSgWNkcsjChYOz0yptNY0LCp",
-	"hGjGNBkw3VTjoEiiX1nokb5IelEYMg6xVs2+gILmI6aGImzqJ+Z69IBhjaNAeWQA5c/HCeSrBxrdxNXr",
-	"wceJCJiESHiPJFoMhHTy+iWsjtPYrkMjWRSwpoN9XhbKO+eplilFagq5smY+KZDEmr1UTj8Xj9xSCJcB",
-	"XJCOkmipuseIgogmjsE1R2Fz81bJEe51W5m+ELibEQ2GEWfNhNEQHizkcTDiOV9WF3fHBxHLEF57aE2G",
-	"/Tx8bb98CUEYNgaowbgZ9nV/lvp2dgaFygKRzKL2JiyOm9iYvL86PzOp/ethOo6jgCqIGJCeFjRUQqNY",
-	"i0t6pzEQnJsq+iGaASEcb2sTszBi9m1NLDBiAQGq7+IgTkPNMsFcnWPRhWPRRRazvt3ZqZizDwV8ULG2",
-	"AavDYcwp6iohunCKYISt0gjCFhrQ3CWMAZR6FCkchQvVhfMFMNtueMTHc9bVb8w5g3d6blwQmQbDvFyX",
-	"SMyxtEvTx5hxBYDEfh3s12M0gbCGO32soZaQIrTwGMewLBc8ykagpEdDiF2nKk0YqQsoAwejRFyjmuBR",
-	"QGOiD+Tz7TSJGx6h8UAkkRqOcDeB+ERSppovSAhNw4jxgMFsKImjPtMHmdR99mnsEz0VqvyGjQiFrc6D",
-	"Jp9Jcn19osdFlxyqcBHwGTKOU0m22kSaqHr9ppu5Fpg1Qa1n/eaZJPhNzblB7Gbo9jM50Sr7SSwagbGd",
-	"0EyvxnwJc+7TAOLxyIRKPV2bowaWrQUzGEqSCQO2xZxQFpJ6LAYiBWLrYbIRvKQbxX0KEhbqHaexzGaY",
-	"8jsuJtywuiLBihp5nKspXA05fikoF4pjJqyfMDks4QCSCHhjYB1J+ynPrll/zUDCJhtwxuomLJUOKLGk",
-	"YGlUULcjd8xCWyYLd94CWwOy8JXsyoKh9SksnAQPInhhARqQMQ0MfRuzZBRh3Q/M54Cb1bW7lA0HfaHS",
-	"QgZFrPttW9p9LkISMmmxAgjz5FozUITzbEkpDgRb2FXUbsQuQi1Dqgi4zEiavWafNH3GrvIunemIxc+s",
-	"Xs5w55gBTCM/jHT14caQOMMJRrybSpaNonJ7CRoENQeJOw/sHgv3CU2CYQS5oIlmlxkNM7iYxXdtwrHC",
-	"uA5w9NC2zb7J8eSmzJkdl3U1FwJ0uF09HgaUOydVL9pgrl1zzsE4d2Rns7FH/KzSjalNSLMiHMqUruHC",
-	"0isjJOOoMZWqKyacJYXVmprxE5HGIWa80IQWdkNvLFYBJYwjgkF/ZzwajqICUmDaIURIozFlcR8IjbJO",
-	"CnYwaFuiJDjjrkVwPfTmpp2q0Wpk2G/r9JQoh4iZESay7nZmNmdSQDmkumRZziQ1TEQ6QHHp4OLYEA6q",
-	"WNfwiTAWQE0IFPUMryJtkrBIGrZnn0jGiH/JVDJtHvQVS/zi0dYfUyquGhT3m8RiEHEJdxwSzvLiZcPc",
-	"OkiJ8OiVJ2JVDAB/29yS5HuW0DieO1dryetqHnHOIc5KaFafYt2zNFjFOc4GgUp7RnYUCYn14XVEPjkz",
-	"FA1UdJ8PZuVOg9LmfHBiG2ZfMrSpIHXmg8AWmfuYBYqF55BUwy+erSzxtm6JaTf8fb0TPgjBPoTxyALe",
-	"Gu/Tcv4bZLOKS1GloFBMSYcVzAr3nC2DZ45AyEZjoRgPpt07NtXQ7sf6xnCWZznsnGz7x3m35gc2hZVK",
-	"FcUx3HEp5xEfzMWTCpHenjp9xBiHY1XK/7+fgclh5uVQJGhZKdJ+VwuQHWgSJrSvgG9DOp9V9nUOt816",
-	"optJEYeFDcIvqyEbVQMv5xMMBaoElSXpeBWbc2FgPG9clNEKIkrGmxPOWAhoO/stU+wML2UT5akZJfSp",
-	"mHNGC0qw4gEFaMyEi/pFcjqr93RwtKQtDQVDiQWkBsN66k4I+ILSFt1r/aKaG7RpWd3SCIWorIwpqLFx",
-	"dtaGkOuBHFJftKXTRPMKUYBFqfMUKlp2sMMY8gxmjK6mjP1YTBxkAxMhBOHam8yGaOtH2bL7WD2Jkufb",
-	"zV6k9KKNwkZvgGMKmSUCM+sok4DsI5pMFoAPy8xOlP6oc6jQuKmg3oU0R8xSwLLezH46hxG1hs6U5zYA",
-	"a4Dcn3+UjEalCyK7T+o7gOiUk5Rbqgo3XZqwfXMJDEzQZ2R0lmC99TNlBawLEZcR1LcbMo7amhKV2EEG",
-	"nIRszHiI1iY3I1sDykNrfreeMBrqZUB16J6VbWzDynHdkQrkhgZDzSnOIZXZmEZbVBgv16JmI09EcmeE",
-	"QRTTtGwK7AipUw0PfewgH5JHKJlQvc0oyELWOpGUB2Y01EBuzJ0haK+6VntVmB+8IoGI4yg0btL69rGX",
-	"G7zWkmS+eYmYwAHGmUZxDHEsmGayxzR3mDCVRBpgmlbpB5qa6pEU45AYSTeYQopy6FWYsZHBJO2b+wKI",
-	"W7eXymlh4kjzaKz3eWqYDA3NyVBzgnKo6YMhj/meCs4ZkiT9jbr/6vLg7HX34vz8pHv17uDyyG+Y6ADO",
-	"SD9hSFv0/lSBlpwDJYaJID3Ca0kPPWKUT4ZRbNZgzxZynUX21+XUNa3XG13iQPJ69j2RIuTrnfa/dTY9",
-	"nNY/MneF6hs4tRTDVIiW2QnU9xVacc2OVjFAhjaLRM7ojvA49jROANE6PL+80iI28iek7p9fXB+fn12Z",
-	"WAz/PIkGWrQwX/MPIMVp81BwlYi4aTTdzVNQPfkNo37JE1qZhIv2mtKDWXUaWocAd6wex9fT6R6cnJx/",
-	"PHrdPb88fnuspyKZAlVfHfY5MpZUjf1DLTTDDQU200Z22lAXpgeHk5gZ5ODqdpWQRtCAndTUG2mabwtQ",
-	"R8HQqBuBjcWVwWwM7U5VIEaaPIHYntNYPIkA4dPT42sUj/UJ7aWIGZTLCUtMAdJAH9S6AUcF+pMwMnoi",
-	"QEExGkWakmjCCRhG/Nevuvil7vXx6dH5zbVvSBairR7XYO6ITlG7MMV7TMuaPca4rU+elUenZKe95SHH",
-	"lV17mjGATTa0Qg/skIsWgSNXvj9meKg6NavQV5CZmNK7mbBxrEEfKTjyCKUG6pJoaK9j1Hn2aHBnjYeW",
-	"RLVu+S0/YxOQevCUQ2ZsYu4svdcDjf5eLliTEf1ZJFaC38v15kPKwxikez0a0axEBgi93zZ727vr64vM",
-	"VA38FCiSG5agWR+GgjPKjAYeXClc7XnNq1WrqDF1SFHpjJlHUIUMhWbLumMYraALw1rluY4XMpw4+tHs",
-	"77wWRIWu0Xla0PCBjWNW4+c0R1UNGlRQZ4clKAp6N1uDBPlqdJfNfi/qpXDoslap5tVypYv9AzQmtj1q",
-	"i2C4GZWPu+aSVsRdeK7s0Mt29BXOijJ1Qy3P9eGI9e7TbD0zYnZWkt5IzMWsMo4Qq2c3Tw6FmZflRQec",
-	"DrNVMUy+j3NEKif7TVkucmBWlmgcd+eMDdfQK0oDpfU6DUtsNHzJ5X815GaZVOOCWeYx3ceGTax5tSJf",
-	"Zh08gddxPAJx68GsV7yB9SSL90XRn6yKIszYi13LeKXZGBiHkrfFk/kClBilqnT7GUiXJXaqcEgpqH6K",
-	"A7RXGiHiIfs0J1ILRSpM7yq49VaxSoNSLp91UvdUfMtwaLadE0NupVotpGd++yRJY4aRBnLd8PHKZEBL",
-	"o4zFLIhfrAThJ3Y0zvjewvBbK0yt7JcNmODOd47BXb9dN5pKqSTqpYotz+uWt3zyJJTfSCbHwmlwZ3JA",
-	"RkxTGLAWBzQO0pgqoyEfi3jKxSiiMemnHEXA1tOkbVwND20Q1hKnJY08UDBpveAp1303D05aWCHqLl09",
-	"OYCZWJ7WQNHB0k7Xus0fNtdfIajKRcEFIVZ5MoT8lBpYLc/Et4CaLKsh75pQUVgx+puAKhqLQTn+yLT/",
-	"c0UgWcr7TcYgWYhXZtcpv1wpHKACNa6nY1Z8/HTRReY7r1nMVsXMENvOQUYtX0fYUAtYf+HmV8dNsz/V",
-	"uGlfroObLnI4uPnafufJcfMR+QYn+f1O23HkLchVwBfaSr7rsoCumLMIPazuF4N1tewAHotrloa0pZjL",
-	"jtE5G7/WHJ6ciUdN+5rzWhB9Z4CWLdj5hufsxQL0evL4Z4do/A4R0C4vWtjT+dH/blHKFap4FplKhyCB",
-	"S4DJOAV6KOsaUCRN2et5Iy+rv5Y5GqCWYu7F9KcuqPaHuJoqi6qVX65zNZXLqhUfP93VtEJqaFS0UbQu",
-	"AZmyTrb9BL0waNxokYNZoyEYDiwZ89F0YWrQdLw2xkLb/xt7YmOPsE80AGOa/sYUHenRfOGR9/SeXsEk",
-	"n+XO76S++W87Ww00a/Vpgu5qIHE9k4TxcJ/Q3CRDlTF1BomQ0rqDkO3NzRnlXzH6bHPlSNFlyrXirbAM",
-	"8jIdjViI7vbUyeZhAgPq6I4B+6JXYgFsrLOCUOtgAlvGJtbhfBfAniXWAJujBT11IG1tR0qIxgoQWbjy",
-	"S7SfPKBUsrG8XIMhZq/Gpu+HvbdBdB69P7759bhzFh3LY365ExwePz/m7+Mf+Ps42BwklMftY95usen7",
-	"cbB1qtvH32/uquDt7rjHL+Mger/bCjZjPltJufhFl6Q8/scLd9V2e3fNCsqFqVYd80sTgfcAwAN1wVu3",
-	"dsBpPFXApuJVK7OC+lVFrLnpFVJyIu5ZTAP2JaWtnZlUqaQ5m6ArhMkehA5AKboF5OmEaE8yXgpTrFzX",
-	"mjXA1yu8zWfYmBKU1vy6W8h70QTcimZL63CbaVYjVKG23Ro85x9ORYy2Y7l4zM56eWjXV+ruPkEtHmcT",
-	"58elVlYeCmiimi9ebHVWqhSzkkrXmUyu1v2Dqmqt2jVHHReSeSWWh6hgHTg9uDLI1yzM8bQFNZZA6NC4",
-	"sS9LBg8lkWjBL1azS2UJzHn/5xK6XHL+TQpeLuRtbEK5lm1Fi5VEsHn4ouWwindPJ4y5H1toYQGVGaim",
-	"IX8lWt01TUbnwGDIgjuRqr/Q95tE3yqTS1WDtZG3ZHqZffVVUHdZomxnqc+k8ZuGCOG8QJFRcUUqC0mq",
-	"96ZAnyFUybw2GddFktWcNfUJ/sL7bxHvK5NmVzVYF+/LCbRnX30VvP/ypMXrMu2Lcw7/EdLWrpKOcHn6",
-	"18ImPLERpHTkfgdDiDMDU8B8JVpbiPXMisQtKw33F+n8Fkin3bb5tDNrsS7xLKBQiXpeZp/9CuTz4Zlh",
-	"F/mqvrNBjbaqV8L2sziJSHnVbqpRcPc4XqoV+ce/ySy29awIiX5qoWGS6XDWePo0tx4aH+IpobIy1vbb",
-	"yIM7q6WazYabJeOBhJd+pgRyk/B4hAHJxVgft/zL0CXT+gVyyHXKM2YYInXRBNeLRXAHqfFozBpuMaHM",
-	"Gu2QhpzDqpah51iwl9GQA9utinZUyQa1SiUN5H29FHGFft+HLBs+SVKTkXQcU6UxgNTRSpgnuyHCWg6B",
-	"MDX2nWDNRMRMkh6LhT4EggjObjm+YjQYFsOZ4JM1r4Yhmucfz44ua17t9ODs4C38dnV98OZNEX7FpjOn",
-	"8wqT/KxJ3p7O7bmq4kuS5tVybVIiE3thklANqSIjGjKMo6uKLigwOz0hYkb5jCZ9pkIHLyS1KOZNMj09",
-	"knKo2o5WW8iPgEeoSK0RNpvN9uZX0c1X1rebHXdc3sCtVrvV6Wy1XqyiRY+pVDfS4sGcOj2Q3gVjCxF8",
-	"ZuvMTlZB6YEWjFSy5GBgcCgf81T8GsUx3dhptZcvqoqpcBXhzpKLuvT84wDWHJ+rSLY5dU8uGdjTPSMV",
-	"VLL5lTOtKuFxw6NfUmbLh2W0bFG5Dsd2+Hy7bDocg5VVj/xvPx40f6DNX9vN3Va3+dPf/0sl4TftmyMm",
-	"JR3olzbrcKf5fJsEQ5rQQLFE7pGD5g8eoc1fPdJu7nqk5ZGuxsUmrE3zXwfhz6lUIygatzabF7IY2fqy",
-	"kMMFb/7KEmF9PEQ/Dxwv+Cu0V/PgcDiHpvuUC+Uw6O2fPv8eNc+flIFc5J/oml9wKypRuLjND/A3uIt4",
-	"CMJNwKKxyoxlez9mGKD30QXzqrB1QLcavD7/VDCA1i7Om0Az2+3tzVn3BJx4FWkeiXvIpoFp3fP0KVBJ",
-	"MpReXgIwGnDMjgBL9THB95Desz3iG4j4pG48spIkuo/4oGH9rFSa8OxtIIDl1jJ9g/T09tqiV5gBA1kk",
-	"y4ebz0U2evCe7UOqIJrtpE/qxlsDBIOQjuiAeSQWUjbIQDBJWATZKCZ0Cs5gTtAmZhrDxYGvlSsSkDom",
-	"jPhx86cWTqPRIudjxg8ujslWq23zoKiIEUp4OuphZiA9mhKa840gJZwtwwqr8z81YaymbuZjPhOj0NAC",
-	"XgZvzOnAeF8kAdNshctB5yiYgwH4aQ3osihum84S0HwieAyyofZqlnLBqDjCXs3uQP4p59nnSl7cPXB2",
-	"IvmzA3f2blO7jqxcbDPz2LGNPmikXtuxoIrYl5OPI5m1f1d5HtiCsku/dIlNy+4KK/SzrcuUD86yXfVc",
-	"OneI8fFraisy7/gioTjCAwl+fE5aFiXSYKjlRWsSWTnj+GK/ekuTjsNiwvAfVyCNL9saJtkklt5ZC9mh",
-	"zPHdndF8kIv0QczDbOD1LJnO/FYxJUnKNcClookyJQH38zcmt4ipWRD1NSHDXESRbJED44SZJ9LBpCZz",
-	"cuY8iEtZwc/0qXmRihDr3bVZrPZXj8Felcsxy1uMiw/gcHKGpoyVD+Vs7EbsPgKTc3h+c3bdNLLhLJfz",
-	"gIsgP7N/qDtgCfFHyvoFMVWrVZbJHPRny8oYekX+9b/9H1lGSt8jIUuiexa2vi4FWG0NT64AHxejhNYI",
-	"bk8YqJwvRFTSaews8XKfo+RwqJkbLfbFuw5F6Gdy2GJVgDEzinP0q2iRd6A7Fv1iW1DhWWUyTZjN2QVX",
-	"3gLVtNEkY0ZGzHsYs3CAmc7yOA9zD2J0hmmcchUBXxMluimM42eCEVY7Wj1JwNdyC916PHN24WbBWH4X",
-	"V5fF/ZXw03UdXewumtOqp1eALWQ4v4JlHCfwMJdYY/pwd3+eGtvW11rmam+WeGCaP3l6lBWqnVngZOXO",
-	"nsC2ED3RXbNKwhK7PkvU/5j+47CTWa6PvJxbZp57iN84HI5TQ3DXPxwimZcKKpUsIZOhsEahTHStZymh",
-	"nEvElEQx4fvQubGuqb3S3rLUgPJt4PrLlXDd6hIX1yfHvcxUNF+N1/tiHua6IserKUFig5sjmXEHrfzr",
-	"r60NYN20aXB3ImTWRpwnzyVghZylM5kTjVPQS3urDLN+sbkVBs04zAfC+VHZ5AKK5bzpXCTzjJ+F6Gec",
-	"cYFn5kKRKVO5a0bR59gJRpaCRAqy0bJPAWNhjuHopw9ZmZHjtfOaRev2A/LBlcvwF1hOo9F0j1H5+9U8",
-	"qEHPYgBTcbPz4+VlV0WpHlxGe5deTctyS2XGFEguBRaUPL8UiiNlJ8ackPyZPBiLF/o36cOISTcz8FdG",
-	"Psxps5IP0lzEuZ6OWdXLp/NkLHzt64ha7t7/XtLWZXZ5OQlZwDaImesxGe5MvqKl8cwl3Vwl44l5CUzW",
-	"8Iw6eYS1Bi1CyThNgiGVtqQGWg6LrGbp4lwz5hrmeK1X2H9QZH0/EaOTr2HHdv1Ct7yaEut+tUIPXJ78",
-	"b39sZ9nFKp+FBoxOtcrva2quy3u65mZ0vshmUsKE0lyW+NNeX59cQYryohVyt1C2+OXz7QLEn1fajK7p",
-	"oLhySJySlGnP0mN9bVKJOibRbKQek0qyOGZJwQK6JOto0e6xWa677dVS8PEy7zWJ/uzVMPXPK30lPYC2",
-	"5Hlta0c3lzCBiLtdOjNupg/IhFuRxWImkwY5UeG6tPVzBaYgPCxmPQAkVsMHb1YASIVG0Ay6UCW4cDoz",
-	"rmtsUqilBxoTJUgQM2qN/eXLu7RthoAtzNGMXzg0JhjQ8ycr9zKtjRNIZ8Vu1t6n+2yu0Qcdq4RUND5c",
-	"QaFpel7kHYBSDaLlxNd0vcTGVdY/TRcDDEGzMJuhYY73TG0v26uWVf7+aL7yk9uwGY3GIgHkHVN9AmqD",
-	"SA3TXisQow1Bx1EzECEbML6R7f1nt7u8i8ZNMUYsa5oi3xnheIgeeH3d6vwjego1TB+S4glc/41f/Ww6",
-	"JrE8FSVSS91wJkOSmJM8EedsbIEPmHQhJ/bm9u5unu/EUpBVaM0D860/QvryIkkCAgTUJ/OGW5amtDIb",
-	"6WKJY9mhwWZf8cz8j5oMff4pzo15D0rW5trSdypSq61ja1/mPrTMAD+TLM35+HyScCO/hIjZMKEVzn5W",
-	"F2gV2+P6VHB2eZIlD8/ZVW3/eSYxKsEtA2JKI69t3Am+FeNO5cbMZQGz/G9OON1MRrzswzbX2mNEH/XW",
-	"sZ7OTTg3q45fAdUq79ooK3GVGzFhMFfD5lTDWqwc1uj65Po0OBNL1WhF3L+gUhIqoWasFImfWTp1JzKm",
-	"A2ZOg+B5jXL9uLV+ZNQqGjl9X7AgTSI1vdLLMkeX0YQlB6m+Mu1fbyyyvP94XfNmc2JRqIloQu8gmeoG",
-	"TdVwA6LLPPNHYlJKarHFPsGYs7qvpuM9QtXff54o37vl7642d557pLNDRhHXrAvpTUnI+jSNFWSOLQb7",
-	"mWKGttwZBG1jaCZsF5w7WEeOtUOlxrXPn6E+Ul+AXCS4olj3xji1HwVidIH3PlGM6uOYJrHpLPc2Nhgg",
-	"BjRohex+hleqvaLBHeOYbymyadXB88rGUY8opwM0T9gIVblnC3TWFeOUK9nIiglG4F/c73u3nDplpqFG",
-	"hmcT7/LQ+HR5pMeGEQ/J+4/XxKl7B8kd9IiJUFRh/VMHnhIqCB4KmHDu/wVBxHolGAmSFYreu+VNTLrb",
-	"j1hs60TShEFNx/iQSuaRyNQbvbk5fi09KFAqFR2N8enlm0OytbW1SyJObq4PobAkurdD3TJS3/70Cda1",
-	"8+lTA6sxQ5/d7Z0XWUWvug8u1ri+DfP07z9LwX0DQKqB14uhFCTWJyQ3l8celD8MhhFnzYTREIqD+5o5",
-	"9LO4D6f8L2HBUBhltX7zXVYCVL90KmObx6QnwohJkjB96ogpe4awklh527NtIONuh5xGr0h9u7OFgTrm",
-	"HewB+N4JqOdcWC2sUvfZwarBB7ghPRFOiY2+E5yRCYvjJtZXtMEvABkuSJjicIyMQB7DffQIZxJQBEic",
-	"qUgZEqQhefbgrU2bXjhkTJ9lPsVCuiyWLA/i8YvlHX30CbQlR/XgeZVR+2GsMzwZ2lDiSGIh7gnVPIRG",
-	"WFzztaaidrFSiURv5B6h5OzmJI86JHX/9jbVPKEPNTVNLT5yc/2m+ZLUKYk1nGSaJGKggcFkQMcMC2ij",
-	"wbYB+Y75FKGLBBjKieZg83BkQokWPTzyS8ow75SpvjqmCR0xxRIPQKNHB+jMlL/zyWQoJCM+nAPpY1pa",
-	"DR08a3VfP/A94gPF/3Hrp5a8S7EsHUumrV98hM2xKf5tsA6K9hp2Nytcqq8mmQbDPeJ3Wm1fT9fvsC1/",
-	"JgQr+zyiGpZnzciBNFMG6AypJs3EXk0WRvVA8H6UjDwSUB6w2CPsk2I8bBAaSwHTA1wQOAqFkutQthuK",
-	"3GZF/UaMmvB+SEOh79bfPvsO+SjDGyZEiW9iVH2NHnAOiEiVjKDCqUYCRXse1DyFIr8mq0Xz4Orw+NjU",
-	"kUVsajioXbF5BmC+pQppu70VaHkQfjMF7s85A8M/XBpECeKSrj2ndK/Ffn3XuQf53fX1xUan1dETNwvW",
-	"WGFK/+LyDP2zC8qPA9bmh/zesGiovKwBeXv7qf3CR+JozqydCVZ258wznzOE6/k2+RC9ApBg0eOwUB02",
-	"plOotw1ewvr8YG3ZBHI0GDpEkTSzT2pjHNOI+wDaOmCBr399RUNLWP2GR7a3OnqNO+0dUwUb+hdI8l5W",
-	"09tQ7IOLYyLpxC11CCGAbunvWAwGTF+jtrQC4hRPR1IPkzA5FlwySer29sELwyM0DSMFDtHK3DEeZpFo",
-	"gIfHgEYct0QigYBa/HrWxkVv31gpJZIyJWJ9rliGp2rIpiQUWQFemNgrrGaNNXqFpk64rabcdP3w/PKq",
-	"4VaglhYYSwpPY21qU3s6EKMRbUqmT5PCYumcuZwZrDCgcVxmEfJiyFiUt1C7u1iZWpK6r5lPkUS/Ql9N",
-	"zA4FV4yr5jXC0z/uN0+pCobwe6mwsjeLAo1ijWsMn4ViyjhPu5329Jh6z0EKfFnIgpgmzNRfP7qmA/1Z",
-	"q9zUv7s11t0ZqeYl1HLG+qEfP35sHjjFh6tm6pFWq4U7NYXLPtYsMzAb5cLjR5/GQrLmO4Sa3yKaD8cq",
-	"q3rcvKI5FpCWZLO9vQ/UBI+m3jtNubYcBmqmYHrD3j+VN7TFDGRNdBfQAQLnHUcB45I57PTp8fUMBy3G",
-	"jGMp65ZIBhumk9zQbbV0Fam4zIkfXBw7Dq17tU5rq9UGB5Ux43Qc1fZqW612awvykqshyDQbUOx4A85m",
-	"E84mPB4wYPczNAXr9oFuquXHA936CBvrscwVIuc6meVNNk6g/u1nb2lDI5zpluU6tvEUyYjEqGhMXwLK",
-	"00g3gAs+z5mv32GoAEioK4RZrvZN3WneN40XTP7FhXroDJz6FNc+YxiZoaO682a7beUw63Bc4nD1s3U/",
-	"BpoAEPRmiudQTP2ACwb3um2cQtXI2VQ3XtHMvgpdOsu73EDVcU3SWIidtpZ3epOVBP/s1XZWmdmxqfZ8",
-	"BMWeodcK37nCktA3TulnVzUA6O4qBX78SW+dTEcjmkxre7Ur09AAUksME03PIXGXrR6592MNC45D9Hie",
-	"fKm2V4NTuafJMXzXnFWNzysc0hto9uTH8ylxNdNXLcRSgMdfSPpQJEVxQAPRIyIO18FPgPwevi0j6MZv",
-	"SHc/GzNTMKxIRabZP5CiRJ7hwkkv5hk3XwiLEH1Czcs6aMN1v0FCuYIrO54alvqW+472CfuiWtQnwKfx",
-	"cB95V5DdjWr9mYRPZgWMGi1yhEk4TARGwu7FnWZ1kDFC9ZqZMtw+5MDMDiMAYyEhCwaWvCSMg4qW+E5e",
-	"Mx/vkQmdkvp2e9e75b5u2xUTzhLfFGGyE9TyIDGaXsJNgpBISRb3CTfa0sKXsFdhYNgekHtrXhXZyK01",
-	"a9ONG7xkkRzA6XolwunjUYIZO9LnomLXGB+flBRVkSFrtfEycejbJkTb7e3lPc6EeiNSbj6xu7zDoeD9",
-	"OEIjw3ZnhTld0GksaHgtxAlNBgz77awCAJmOxyJRLDxlYUSRYfJq25ubq3QeJ0JLCtakvRJV/phEiv0+",
-	"pBmTohgCaCmUSDIyoIZs9CAyPY6aoQj0IYE/UzXcQBNBM+L3Ebrwj4WsCBpA528UcrBtSGiAeTzqmSwL",
-	"b2xaejBfEUvUG1a+hjaQVykBkddGXUsnt6nNtaclOKseFomjdsmsHFpe65C6b5SWXZyb39gn9JankCUU",
-	"KTioLmxYiuCW4nfa2DlSrDsQHHtyM3eQ4gZCC4zZYmXEA3bLi6u1M9kldR+6drVYzf3GHt5QOdQYiRlN",
-	"QCXIjJ6JWfc1VMXxW26+1SKXVDHU9rKQjPWlhHXkji8qaTls5THu5NPQY/cTa1HkFYicqwkIvy41XZvU",
-	"rTCxt4Kz35EurrCkayFOKZ8a8MlvgzIWCOF7ARpB5K9QHcqdY+fSQE1IgQQmVLEmnBmQpNTQ0L7M+jqf",
-	"yJ0DGaLgUlpFgnKKRk1CNlvnjQyYyrXu2+3OLc9pUpCwUCM2jaWPppKeSJ3mKhoxw/RBtohEKKU5ORpH",
-	"d6xF3tAoThM0IN5yk2ECqEE+H0MXDCHZM9F5/sn52+Oz7unBd903B8cnN5dHVz6pG90k2WmgYRoy+GYe",
-	"tKi5MgQJgr/sdNA2TxV+ds9oCqlSbDRWpmCoMpkv7I1wyzFa0MLJs4y2ppSGzHWzT/gNk+SioD90Uj5j",
-	"9qiQxXR6yyGtFNjbzDpPzg8/nN9co40yFGkvZhJnAvkC+2kCFLeP8PRIOobsd5wMRZq0yLl+m0HCGGzB",
-	"it7vQ4ohUwpUqkRfz4nNqheDidkIK6naB5J/y82kDg4hG9C8Tei02w07I1Ax6asJ9xUgSuOYZDO65UoM",
-	"7LWBMCOoWk+mEzDxkwMiU3Q9wO4828uESabwkjXpt9CSe8vhc8/kvjOPOLQmkM1tAA9Coy+SgVCK6WNh",
-	"uZGcD8jYANjzW54dDnM7bjl7bjv7jXVvuRM4w09zvcHY60sa3+y9traU8Ndd9eC76kSAPQ3pTUaYnUKg",
-	"a19VIlXz76pL1Etgsggax5jREy+tfTjlxgUJLTuuMwuRSozJRCR3oAlRkGS/VXXQ9AxmUH672ofRZjoH",
-	"Wydw3K0HY+63LqDpvdZXuDUJmLXPbHJ5O5s0jpdvKV6spczxuMdYdIYbw3rW1opDMs3iuEfzNvQgjlfa",
-	"06PCLP4H29XCFizYVrdmcPWmnjEWykJa/uxarFsuMhdHNzc9kvON2KFrO+i7EndFIKtSjSL5Vu0jdoL7",
-	"jqJTqW9t/OLMXOBWBl9MesvRWcNmwsfB7SUPbIVyQ4cz1jHloRFoka21LAqVt9y/OL+6dn0g/T2s7ZEx",
-	"f6aODJhml3GJmsje8pKVGRhP60BaZDvX5TFQAXOR0+6nYDaKH1mL65hDgl2G63dRS/5xVIB/XKZjJdVh",
-	"gSt4MA8yTkQ/Qg/2SpvjW6YuTJPfSQWPa3ziK+n32clrdwsNEVxwExkWbwF3IfIM7ubieCaLnCH6Q421",
-	"pGisa3AvhYxi8mbCxYQI7lLqWx7QJImMycvIniJpkQscxdjaUKAs+qgX66oQCo5gcHmlkt3yOrgzv2i3",
-	"yX/+x3ars93aNP5ak6GIq9jNzDW5cIegKsZ8uQtf7sIX4DotehreMTaWZCg4kypzOjOObxHfMwVE9MVz",
-	"9Oby6Opd9/Lo5uqo+/by4PCoINMT2UC7JbqTW5Dhun9OpcIXes4TOkXYDpiSqFeG2zMDpQFMHdVOCEA3",
-	"uqABagmpORYaE0V7EtPDJUwlkeuhaNUZo0iCdtrelX2l+QJgOeIpFAVgJYmh4GcJLnOAGMBt9kVyy2Hv",
-	"M5waMG693Oqg/qbgKY+2XFujQSPGHZuSEb2DFOCsYU2tLlbc8vp2u+PwRIWNtM6FGo6Qogrf9UUyeIhm",
-	"4dIcoae57s3ofx7twl+6ggfrCo4+BdbEVzxo6PfA2cT8PaZRsva1bcOKVrPmgd5SH5+ChwJQLz0P43nB",
-	"6YiFxIe/ztDBXk/VJIHDURrowyqMFj3ToOubzDpZaAoSDIVk3HpC45HcI5QYtxD048+8yOPoDpyjb3kh",
-	"UKRFjkY0ik1YjRiNacJCElDJmhGXjGOxjxhji6QSCQg0E5boJmGLWL7bqNVfarH5xSbpTTVc6r0gmY4V",
-	"1E4cRcqzeZ0xGudN8yW2w2iUEZ3CskxAiaFxHajfeMshFiQQo5HgGSMm16dMZkefijTh8N+mRe+P4Yfw",
-	"p6BLSBdcc7ctcgwHf21KZEiA67VYJESn+nQkLGBcxVMsRmhqo/pGReGTEU3u5Pxiiikc5wOkY8jBUWXO",
-	"nX91dHV1fH52BeaXi6PL7s2Vpm65DazdwETwdqaaDqHeY0xtgInDl9zymNGZKQvOKi0VkVRXFgJPKCC5",
-	"1fnmyEmFNf75xaXCchcITbbJxm/mN+O3iKmVK1Jn5rZg0wGuQUP2bYwJ+oWZC2y7VUHNNT5dZcrF9Tzu",
-	"ruxMq3xw19XNfy1D1JrOZ9+6lgV30L3uyyaYOViHYcxzFSr6CL/CJn9oB25Yw3IPboTGXy7cX+bCDVCc",
-	"68NtMG7WOxBf7MW4SxlubvxmEkx8XqT2e5VkSY6fEIPm3WYmTwpGnhFXAWWCoECOymPiNAk2sXT6u0cm",
-	"zWHV902zDWgDn/9jE8nfBzEPZvjFxWhoYl3WpXmvTCoU/fE5oQYZujyTxGb6sjmtLRMo+iDpmuQRcp+w",
-	"TxEG2ttHwFditgnZIh8jNSxEXDoFGwo17UxGbYuUKEPXtzubaMCbRBLrzRePl5O1cu1b4LgPc3pif/xC",
-	"Rs2v7JC/nDA4Lvl/iGP/9K78nRUsZBcJ5JCF3EBvwP77uwnT3z73BzknrF9qFhKPvnU2TeDKtG+iV1J9",
-	"BW/MROZW+WhgaH0hjArrh5mC5wlTmLaG1P2jfx6dXV91L4+uj86uj8/PfI9stUlIp4WEQt4tjzjpM2by",
-	"5tjSqTZPU4sc0WBoPjyhecIM4+MPOcupSYPRd+ljpG65YnEswWoBeTP0V7BwBPtEA2Xc5QMxGukxQ9MT",
-	"U/AckEBwmY6YcUUdiziWueOhn2d3AhWm3pBxwu4jkUprFvrb3zBQS28DQ397WMff/uaRoZjgO8qnsCaW",
-	"SDMT6ydlPHAg4Qq0BQBhJg4ABx2PMfUjR2sOQlFfB9DdOOw4AIKF9NiAZgXjIgU+r1CWwSRi4AwCwWKq",
-	"wEcVvmFzGVFTcVpwQmN9k06NuyyqXiHLIoqjcigShf6zWEMDtB18cMvdCUXS4I8YM94ibzI0IH2BIe1Y",
-	"kRrDOJye0gNFqJ+n/vc9DPCw+aj0jTqKJHD/AU0ljS38UsnQTTcrFfBMEt9cnX7mfDxPz/LtRKUzySBE",
-	"XJJ6wsaMosUsz7eiV2KsdaZq0ziGdLOYxWylqPKVErI5keVu7uyd9myONqmmkFWgL5LRkjVa3/VIYil2",
-	"LIyICQvmBMVnO3q9TnR8sVyIiZBfdWorT2nNBAFPKTSvFZyP8QLg9J1TUT2NiKdM/tmCEb9xvaMVMPAC",
-	"0Fvhad4fOKpAU9l+ItyAPXOrzzIE+OKLpaEFrMTGbwwL2Hyey1Qc8NU5iv1M6WlhAAbMcZLy3H+kUgn6",
-	"liHNrj31iZonK8Aa/zooX+2ggKuN2fGvdBC835D4Q7brjPabA1ArS61r3QOVRyxLaDn3bGkgQFZAsPna",
-	"dJX6fNlKYybE6h4ys2neLq+uBpwSphCzPdWQ8bxr/Y5NJYMMqRGHR40W8bP9gowLlRWvW9W2qyx/9ddh",
-	"rKouardKylp5fKoGKxYQ/sKsQCa5o8kGVQRyj8VikpdqzpNl+/MYEuhxWaxPnM+wnCr5SfmQUrnjhcwI",
-	"AuFPYEz6nRIFQXra2B4xSxZzOjJLGbN3T8MlZMNv0PDnVKqR1T98gWa20gXpIDZJJDHFIOZ5bbU6Xht8",
-	"fjiT+/gfN8cmeEYi/aQJI1BTKHQSKN7yYMiCuxY5IFyz99E9RIsqmjnpQJ7PrJoknlOntmV9e3PTu+V+",
-	"xGXa70dBxLjqQhJh34PMc5DAVYupKErrGTY8SMRipfB7tAsa94G8gmZP4+MtF33Saf9bZxM/RXxb2qkL",
-	"LhQzX0mDIX5Er8lPWMCiscJMpAlTacJ9zOB3y7Ovw4KNBrpeSlKqh9JyNbTxGy1yk2dXcPg4+SxTfaP8",
-	"biknuluBXXsfY7GxQEd+B9k0CPZB1zapzj+DHidwDg4yhFtf7Z1nPPzApk+m/S5N87HdpWB4dOAP/8om",
-	"81c2mUdTVwcsumceQYqujzqSDsyOPv/eifJTVdur2cIvtQVX0iJVdn6zYKzZU1wqV0xJJJyW0FlKX6fE",
-	"h+/6efVbI9+GUd9UAdwnFDoiDz6iKhhqygqrkvaqarTIR811++zTGNICnJtPRJIMonvGMf0ADCqdcDkT",
-	"cYc5a81YtzzKdOd7QDh9rOVqLFi+Z/lLuAp9+MDscBDYh/56cKPdcudKs4GFkOdm5lbT98rSm1jPIgqG",
-	"/z9717rcNo6lXwXlqq5Iu7SjOJdOy7/c09Pb2XTSqVxqaneUMiESstimADVBxtGk8iz7Y3/tc8xT7NtM",
-	"4ZyDCyVSki/yJc2qro5tkiAAAgfn+n2AvzuSEPxI4ZRKSqsBrhftf6Hilbsr1aGHnUDvBPr9EOiqSBln",
-	"ySLJBW38HuXA73OZ7mtRIpaIkUz9m5fwVsRuilxSUBCKDRzTvBXZqOMGYgzcibNZBYwVgV/EMZhvij4O",
-	"g9eQ3p0RzgtYF9VM26ihG8ED0qcP2OsAxPWIrbhaDlhsWXgQtibTSJCg4fC1F38EYyVm4jNdsjXdkywH",
-	"+gMOdAuqYImajTMpCPgItHMNaaU4JWy8QA08FZ8JmQas8kTpMmAAUEsASrMsz0GRVxM/yDX+n1fuU/7J",
-	"XUBNrZ1lMt06oGVn8mUGCSwtTXoC4+gi51fAZNzeslk41+cAA/B6uzocFAYGintmD0FQP2KTKp9kOd6F",
-	"YCS54FrofpsvDJq4ng8U7sjm9tbQl21oFHfyxVvdue+uRqG/1n0XCIDOg3fp8F8u0lNR3DX/XUms+jsx",
-	"tH6TtWMWqvfsC09UFVpZvGRxnd88Jgg9/0QmY7gvpD2PDxiIGfdhiMzLNKyt96zJosHQOCb5OC9cCtRJ",
-	"6KKqeeTYBodc/yjwPLoYzblLqXkyGBysM33e0xjvtPVjO9kZQJ0BdA8MIHPArciFsSjPhTB7U3l39c2b",
-	"Pl+cuvr14RevbX69ghTerEG/cSryFjd7EbsucR5kbz12yXqxrPI89uTW/WFoR1lrDpXDQlWn00DDYO9t",
-	"MAR5nCDJ3iiKgFaEKpWxaTwKtH22f8B+URJAKH3WPeTRt2bP+xjmHU2hX+WGvuE8+mCG2mpGzcUumb5L",
-	"pt8xV04ZeGVI3rA5pUBso1E7Yb9JQhNq9PryyxfBfbeUTRx0FV1akJDNy9ZsVuK439Zh4Ido+e53apP6",
-	"1202SIOhdybpNWSkBvPZykLVWp6C1KT6OorzmlNAiIaPEKXAX8KIjOE94DuxHlLRfn+IINSRRXJBWClj",
-	"f025nvaHwJzJspJK7kaS2BYgfsZ+V5mkKpEAhrLGfIEpI+chpwMx8COWbyHmOU8EIXTZ6Z0LmWYI4AlR",
-	"QcfoQADAVI2BvA4OU8PB4IjkjLi5R7IHMcdzVeUpK0WeI58uFhidS1FQCM6jk0/5J4fKqS1BumXMRqg0",
-	"Nw2WdCIrwR8MAwcCyyeDHyJWp6xoD+W9CIH3d4KIufSai5uj19iNNBhui4bkFwuRtRrdFVFJenqqzqXF",
-	"X02wzjPQn6wSvkmHcvd9e3pUpwytiG4kVmFazYSSwtYPb11LbQX2lnrQwy/+l03AJ07UBQIy4ZJJBQVk",
-	"QGNMgkWkBwwAMgD7sY1+h6r6XNpB73DwBLl3bCsBLDJklPk3n9hb4v6QFcLYiUSlC1zamdSl4Gkb8MqS",
-	"GNsGP6U+aAL7cqP9s3u27glaSxt1zLbbKWpFw1i3onahR28+jzrl+bLIFZddJFcvVdnklwpkdVv0x/s9",
-	"WwtQApSYpiSGxkSAXwN36q1YxJRk3IuN6hf3EXMLLGV3ZcJzbS65KWgt/YQnbq+8wk7mFsUVfijdbr6y",
-	"KYxRgi0iAzsK17ZZwXGiUqwaqmT2RyVsjaUvvSQrzWXUmwectcaOfVjSGJYQ9kQ1LkXEAeCihRA1GKLO",
-	"Iz9kqYDNwEuAHGhVm9AecpbILm0/+5JbsvzQKV4zuRr84nT90h7xqLP+7kf09K4rtsdpCnx0oWADVhle",
-	"iKmqtIjwcoE/TEU+6V+rU93dtRLqbFOVa1Jkp6GtLXdxByN3l2Hk6mv7ps/sa42lA0pHJvLUlomgB+SI",
-	"xY61cym6XjvbwT2MMEk4KUqi01sVCHcbpHfqwEvhz/hVRSKTJ5W2lMerpXxQWMikChKvIKNrtRlX4Xfh",
-	"QH0gD+5imP5S+sgtSbIuVH91JaOL7e+Ex94vUVXUrY5rVUfIF9Pq/HgLruKU/MSe4DfPdCnSZt/HK2rz",
-	"XuMxf9Ci2CIbHIfaeRuuwdtAc3lxWObrCrqv2yAPv1RaFBtCPu+DgIoOyJ5l2khQmhU12kmxgEcQp9AV",
-	"wVJ7Zr9BPmBmOcyBntLh0WCuIDo/eH5uLhGxg2RCYj/qdDVWJeG6PIFwedxvCv+Y7Y8beuvQj58CDDR1",
-	"4Z67H+6BgCC3n86tvsvGUXdoP3yAfbjOdqiTAteY82h8vTLgV0LH4ay/oy2EWnGwhXaleOMrbkntXsc4",
-	"iZMe3Q6/aueYu2eKL66WBxr253WlcECKbLuWu7lOGfNF42i5Yrnn6pWR2Wy5Zrnnipb7VK58xOI/YouU",
-	"gYl8kL8rK9wlCFWhSzWDWcDDvsflApjaIJAH6XKf8SsxV/0aWTDoZq38N5yC2ypJvmDCLfTW5dpetFRV",
-	"fOazOcDzHg4On+0/erR/+PT9YDCE//57L9pRLWvDa59d22v/aHnVo8Hg0R6gFf8q5KnZWodPn0R7s0za",
-	"3x/dbEEtfLrNphNuyc5yugbLSdmtbWUl/WFVVuKFnQVm36K+oVkclGLuvxQLQBOCbhCHreOqjIOqspMz",
-	"sTixOkvcHxIl72IkT0UNoAEE5pgnZ5hD6t9W7r8V85wvRDpkkPgQVrZypsEPRc+rYiRR6AJOPpJ+FVAC",
-	"W2RJKJuHHiCJacnneqqoO1S59kCzWJ9V5niQwPQ5kjE0cjxDACU8GojnID5CcKL3quS5eUZX4xJ+xvvs",
-	"z4VAic4yWYpTQQD5s0yqglVAINzjDG7Got0fosPDx9Hj7w+jweNn0fOnT6Lvv38aPR987wGNYg4dOlGf",
-	"RDHJ1Xkc2bkZyfOCz/sH7NdGBEGHu1oYfa44BQLBPCe8QT01f4ccRUsY03tyeDiSbswns0zDmRf3jzxH",
-	"DFS1jQWLyRsOT7GYrp9UfnMEKH/IKWje2z9y3HKuSQe2Bx8VcUII2Qp98mYucnCOYfFciVlg6EczakeV",
-	"I2PBVOQp6wV4KqeFOteYtuzgokBAxgGoAwQdAO/JLZ9+E8oK3JcEpLK40kYQhBASKgH9Z2so2gY4XA+p",
-	"SAudUkN9fSBy79T7+yIlBh7cCBi0ABAr6BUFNYIHHhAyBW43qdhMQVjDrEdMsoeFYud3UggBMweoFbSq",
-	"W+aLFtpYldPIzpNZcTV+BaooD5rApWM6xXjJkGEyRDGzJeme0gLWx0jiCgta8iszoBiKgKwCWCVg3GOx",
-	"UECVjqTeNLI0IrLPkRyLRM2M4COyjTQ+YMe1DntCcJv+S/Ns83Xr3+hEqvKEtsUBi62650BLwvSXuQWh",
-	"BIt0JN3dJ045DEoVRhJVQfTlggAkQl1sA4x/o1VE7JTPc6E1VLGa+2xpP64bXfKi1CymPOe4vQwCXnjF",
-	"cv631pbdVfgq6Oot5dLgNLVY0cQqQ5MdVE/gtjPS6grpNQ0n6KZHmx7pEnU6mIPb9CK8yTnwDdndYqQ3",
-	"nId2n7QoyXVoA7fj2/Tnza6Gh18IkqmdNOJFqUl9smRMWWFVE8QNNsIYkKBykQaoAREqfVDaZwxkuJHy",
-	"bxpZI6z43a3Jt1ZwdYlAN5+Vr+iz35BVuNlF9BuhlLWE2pZ3zsOEy0TkO4UB8V1qt2kRe43CCZX0WxLU",
-	"z0DPXW8FHNUAFKnO1TemS75geprN50Zpd0pVBCrlJCuMToma9JwXZcbzfHHino7JBwAFZmMgPkuEuXDE",
-	"OItrt7HYXYzr9WJxJqF2+ATaOgH9G3I24tYkJXY+FdJ0PTc687iazUMGMoikANKk9mRvnnmuEFybxleV",
-	"RujgJZVGm+QU3RW4qGA0gV759VbFceRXyB1QGjsF8H4lUX2buiPuU6c8bqUptoNg0ZlKR9jXLQ88lPS3",
-	"fOK94YuZZSkFtwETuRZInNeL53g1cEQUAK4M4FYWgNCfX+QrsOeSPcqGjMsF+qpM49scQqFP0mK5Bwqw",
-	"+bPRns9Fyohbc6tj62j52DpaObMaTigcxzdzRAXDuUtnlF0t3RnVnVHdGeXlDuMeR+f6zqqLeDU20Wxv",
-	"KppmjtsQPM9ezEcYuIDaTJnkVdqWZQwC5KY4jHceL78Qk20XNL+iU+SBZtNMQ+L8PXaPBCjxl85satxa",
-	"PwcN3+ut5QeyeWsFs9ntr6vvr0ltDd3BPdZm/fysCh9Jjjy3ShDEFmnMJjzPGTHVe5d9QBjoouGQR8BL",
-	"1stk4N4npyDF8WI/XRvciG0JGpBRAkDxjuWxzs1FEHquoQfao7GzVwoIXbikRx7omqPTRdN9RoL6JIqT",
-	"sNdBegaFNXox2SrAygXz5/M5hhRh1ywXEwAh1NNsbg3I0Oepiq1cnr63vQ12pA/zh9FsF8EP3gBmonA5",
-	"JAAGQS7aqKVTyKx5jQ7TNnAJL9u+BQN0aUi3FIAP5rTFMvUrPvKebLufVsNxjE9KUbCsZD2qmc90+Ei/",
-	"s2w7y7azbPeGe++m2RxQHI28N2ermjhX7AMKlO/ezLVphK369HGe0zYX5oiE7ChbHODoLA9qKf4cEvf3",
-	"M6mFJL5hXY0xFdvWJUnIeKPU/ncvPxywl8uq+hA0VQtXpM+yOdKSzgUvGbcJbhEcGux8muWCCNCMRjCS",
-	"PDWWdEOGltGM39hh35PqAOpvWB/QAB/hckITXhQL1E2M+OWnbUBnJT/dug+YnRCtwn5u97WZ/9isF39H",
-	"+uUJLRuoSNMi/yR0/4C9KEcS8h3NIceNGmlTHstpIcCrbvYZQlGI0kw4VI1np5AkDDtpwbCXQxb/8//i",
-	"iMX//B9IU/7//42RDhHxj5kWvEimrKikRiK8sshOCz6zrHnIQwR5p6JgpfhsjjZuGuRj8//vvvsO2j05",
-	"gb/tj+M+QTTrhFtlymYT03zA9gNCvozSKyeVtix+mCaO6u5IxvDFDv6IWcEJOppLS++nc3WeLw7Ya2WU",
-	"MzMPMmaaLzR8+CFEu5GnVnAZ5JNnciSxY4U4rXIOsKsF1eqmGc9FUrLeX//y6nj/8NkhdEtVqErHVcwm",
-	"OT+NGNfs3Tk/PRUF+/DCTNNIngppdppIWZJnoNAb+4ZlZd+ijcBK+CCzRKXu02EdovhcmgWk5EjGn/dn",
-	"mdzHy/vwVfeLygytdNnDkLU8MWtKqVwTARNmsws5UUUCMD24/33tiJ5mRdmyF+r1JkF5yaPBYH15iRG8",
-	"TR3eGz5u2DCBv58j2gvOCn38XHDwc8b7MYzPPIyuz1ZofwVj8n1PxYRXebk33Nu3FUPmBiGrmTlKwr/V",
-	"boD2or19+Pdj0yhNE/ufeGHugGPpnSpKdH3uRfAL+l/sL9ig/fEnoZO9j7stxiFJudn9YYVl5/u4hoKc",
-	"uT9PrcLi/rTq+7CXdoiXaCtPGO0FXQPKfqAjr8SUisVpwSclZLCb42kzzqI+q1yCeYu5Sgtxp1CI9I5b",
-	"Mh7tCFssR/rKHQRiV2l9FyAQrQpGciDhJc/V6QUF1jam1MNxlZ/dCKEmqnBZKWZB/RPgJ1UAkJCi883o",
-	"xEasAZuaPmDHklmbcSRRAeESm8kF/yQ0M8oeQkFQHnkhUvaJ5xVwRWPjqBljKZW5C19v5S0zepyxCQqj",
-	"LltRC2I2CgoD6yJZGknshwz6dFkW2bgqhY5Z/OUraNrmg8Us/vvHuH9E9YeUJ1qrQCyERbUgYpbUDB2o",
-	"k4AwxgwYJovD7ABfp+kz9skYJRErxO8iodLH86nK6UKoqJ9PlRYsFmZJ6xhVOXCnjzm+YyR7sflX//3x",
-	"xwN9VpleB2VrZkmVxoT+UaWZsbHnZok+Z6+yH6F26UdXOM9Lqjt89/KDZjO+MEaLsYUoOShfQEGZMX3g",
-	"Y1IpZ6HOsfSJ3mTueffyg7G+UQkFA6deqidYyks+5lowXWZ5zvhYFVh/qUWR8Tz7BxHg8CyvCkGYXWmu",
-	"krP+SIJJUxaZLzhE1Ryj4DASXF6JyvMM1F1ORD9PB49ZDNvsJCHBFtsKxLeiLBb7CEQQsSn/ZB60o6Ip",
-	"bbL4f6zysw9zsxYDu38Xp/Lqi24JncR35K3QxhRoOKP/BmiR4H0XqVlzsGpxV9AuwEABunj2Om6Zbx+T",
-	"BGW4O0BIGD2KBoOB9y6NF0Z+tJ6cY5Uu9oEYeW/4/PHz588Gz694oAZ8qevQyCgT0x30QJbFnQOxVAlx",
-	"zMCyFqkNpBES+pGPk2FuJUikkF3GlmlbTNQh40UyhZJWB43uTjt3MW3GPF21G36Cfni74Spgp9vAltmJ",
-	"yrSdgg6p6PKhkbu+t3F1+f1xOc23neAmtHd369vZYHB2aN13Ga37cqtv52kyATv2pTG6g5sbcLrNCrWr",
-	"MJNJYSmv/4aALnZJEh4WgYOZrWLsMXgxGq62DWNopJhi4fM7rAcLqxjGC8YlXGwMQIRH21qHFsLtXc/B",
-	"tCswwMu4wm5aMnXo2x369p0EIcQ0hIlXDh5oknG78I8F6vxDD+i9hhDECmd37+53sn/X+i39QCMvOVhF",
-	"LtUxUan1jwHIAcIXdJGmq2oNLsuUlzZL0aHGY3IaTPTd4wAJ1YvGzREyc1xvbvvbsOV7ku4S9PlG6OeD",
-	"920OHIefqtvS1xA8Luor9G5Q7v0CMGg+FTrCHL3C+pkjVskyy1mMhMX6uIxZLy7L/B0oHzqO2LPBwcHz",
-	"Z9GTwSCyYZGR/GEwQEK+TFLKR+xpsWKXPm+UduHy2W0CjkWvcHB+Frd8JO1kLhH0aOuADxLxiyoXw1oe",
-	"v8/snSldMvdNRxLFLUiciAGQx7hQZFssHXd6nmcloupNqgKsDt8LCERR96UqRxIR/zahL/bMGWpb6Qep",
-	"/tilA/bagwdCV4cj2YofaBP2wc/tgQRr0RhAFWM/FXxSQmiIXHgj6VQc1orYCJE1y18NUCnoeRznKjkz",
-	"ppbmuaB8Rcyax0+nz4WYE/OiBdpzuUtNqQWBuLoixtyO89uDjt5SjkI4VS2aXCB+Ito+Ha5cl/3w585O",
-	"N8cf6doTCJEnvECJyJKpSM5UtYaWadv8dH+Kr7MbQ/Xg4ZcaquvacFATTNWpORvNKQOHLI5vzJOzA4ao",
-	"VxCJbkQxtfhVTkCrwsl6uKwV4+xw8MQc2hYTFU68ns3qZ6VSZ5AMGzjeWhBQG6lp4M114b9dpCccUIDm",
-	"2tHU3HmaGvhQ9SVpsYkvrCpvDOGsXVqDWzqTuxjNjXtbito6uGOulLfhAbCNO2X5zHgIlQbpTjGnljvZ",
-	"mqgcWI+2Hleqc/bvLDQlWe8HSDQTlJum0oWtpvHUY1BVrCoPSSUbcM1tygNOgad7bTmFIssOX8cAt+ee",
-	"KtxJ13Be/RXecQ9slZWO3hAi1EVtE/vRuhLaztL4diyNV0jEV1dwQMIsdmRhTAXPy+k/2kteKRX1EIRu",
-	"lgvLfGKm1UhC01NjKfzy/v2bIyMdUyUIbEJVxA1h82cb8al/oR7sULjgK9ZEr+xgeA4Oj0vqJPUvXfuw",
-	"v2afhDQvmRdqHBKb4fzvfYSPoeZC8nl2YEfXppv+Nhfy+M2L/3z32+urThuVtanx76I9ZE/vY6lKKgCH",
-	"DAoMz7lmvtRxUqjZLubv/TTTq93gmtEc2OmciZIvTeaCz/LW5W1GN+Uy3beZ01pVRQKhjbKoymnExosS",
-	"ayvND80A69it/zp+9evFvobt2bfzNWgOGr4GOAy2FTNiKe3e5sNzNodow9PBY5/n0/hN3uLrbkWmwLsB",
-	"08Z8E1YWfDLJkoNbt3SWrGmeZhskEjxulhUqqKsrkRYdVmOYn7HW2i2JvWivKvK94d5D0FfpDSvfPoES",
-	"dB1ZhmSCdFVnQuoDHzc1mtDeagkxWCKa9UohuSx1P6I8A0daLlOWyU9ZaaOUrkEilWwq41+q5bQVUsHD",
-	"LgNk9fF34Epz8Z6IfGuYG4E5bYjzsw+5bLlIT0UBhOLWN4f5EqHhhpM83eyJDLro9YQGjASET/Kt4qRh",
-	"27ADsUwoYhwrzdmMJ9NMCtYjdKaI4HAsmng/CjgrAgQrDdge0G45LSA6BeE2GHXQWwL1aK4Rt98DIRCx",
-	"mN/MAMYkKUPwXBXllJUiz5Ejh0S6i+fRbVmpRT7B8iA2EVjvAWlSidFvUGi6bhHU5Wq33uS8nKhixng6",
-	"y2SmS5RArHf806sXryFNsR+uXnNXQzNOM8AvXtuVGsaoimQqoHlFy9lo0mzMczPvRbiiae82z2HDuUH6",
-	"W8vB4ZoFOb7a6E/UEI4bAUpMh+dCzXMRsXGV5aUNywZiIWg5VYkG2fB5HyYo0FgD3tdhnkEZfaVFoYc4",
-	"k9Eer9KsRB/LkhMGhD18BtPGv5nLAXWzaxefjegXVIqjOqF8tEQwGy2l4UbL6V7RsvsnWtG7oz0nGtxf",
-	"QgS8qI5VEy2hiUe0JN3IXx2/Pv6PhmEtDeTudfzd++Off75ot7fo5Zo+ffz69V8BAAD//w==",
+	"7L3rctu4tjD4KijNqYq0N6VIviSxXadmHMdJnPi2fdnpTjtHhEhIYpsC1ARoRd0nVafm18zfqVNT83N+",
+	"zXmBqXmA8yj7SaawFkCCFHVz7HR6f70r222TAAgsLCys+/qtFojRWHDGlazt/lYbMhqyBH49vKID/d+Q",
+	"ySCJxioSvLZbuxoykjAp0iRgTyS5Y4mMBPdIXyTEP+o3T6gKhj6pUyJVIviA3NE4CqkSiUcuXh+QnU6n",
+	"Tf77v160XrQ2G62aV5PBkI2o/hD7TEfjmNV2aze1zZtazaup6Vj/KVUS8UHtyxevdhSy0VgoxlXzgo1j",
+	"OmXh7Bx9laTMJ5Mh40QNI0kolxOWkEgSNWREKpGwkPSjRCr7Sgl4lbBfUibVE0n87EvBtPmeTX1S50IN",
+	"Iz4gCeWEDmjEy/Pn6ai2+1NNf732qWr2xyKgOMcqsF5fHBPRh3kECaOKhRmk5wHqaS+hPJRP252dTdrp",
+	"bTSfB5th8znb6jdf0J1esx10wg222d+i28HTcSLCNFCrtH7WroT+BVPJtLnfVyyZXcKHoYgZkSwQPJQa",
+	"oBMaKdJjfZEwopKpBh2AjdQdROi0WxvzMWGz7dVGEY9GGrLtbEoRV2zAEpjTD80L3LTmUTgPXe2mRuEu",
+	"gjeOGIdddnsbjIkUkYwrQhF1ieDMI5RwNiHXx0eviFBDlkwiyVrkPBG9mI0kCWiSTBG56IjpjikjESe+",
+	"+fZR6HskFgMSR5xp4Ih5O9ruvHu1/fFg62+dy+0fXrz529aPm++en268fPa+Yke+eLUxTeiIKXNmX2p0",
+	"mAcHwJU9QjmsAP8EoJhDIMlWe4ukPGYSD0pA4xiPDeVk/9XJ0amedaTHG1M1rHk1Tkd6Qj3zWa+m1xsl",
+	"+lDqU+AusS+SEVW13VqaRmEldh2kiRRJ9dx9zj4rbODbQzJO2F0kUknGdMBa5GxMf0kZoTwkio7GLGmy",
+	"uyhkXO0SSgLoStSQKjKhknChSCRlykLSmyKRkCy5YwkQMvg7jqSCtZOtdjtb+C8pS6b5ynHcwl6O6Odj",
+	"xgdqWNvd7mwA/tq/O1XLPuThWERcVW3bPpmw3lCIW8JMK7v4eZsJmzhnm1j+pa/bKYc2vmfT2Wmf0Fum",
+	"AZdoekEk7TNSDxPaV82IqX5zqNSYjqNm5JDYWzZt4uXTbD9v7GqM01Tixc5Wh+CXb3jdv6n94z/+n5ua",
+	"3yAiIZT0qCYt4pZxj3RarY3tbXIXyagXM7J/eXB0RIIhTWigT4dHZCDGLLSU3uA2YMuQ3XAxZgnQZnh0",
+	"y8bKXGmvDk/Oz64OTw9+7L4//LF7dXXsk/rGFhlqxAlZn6axarTIvlnsJFLDnBDcsukNN9/AJ4YgkPqI",
+	"qaEIPaK3yCM9EU4bZMAUnrzC3QRE04ORb7hfcQPuErjwPJh6knJAb31V7ZHtz5+z062BpfFeL65Frpw5",
+	"mrEpCaN+nyWa+tl54gHY2CB139mu7i2bdhOWShb6jT0yGUYxcyZuO0sVxfEN11Py4BztVAwT8W4/jgZD",
+	"5TcQer5zzfj6XJudkWREk1sW3nD/s4s7u8Tisk/q45gGcNNwIpKQJQ2SsH4qGWAjzkp/RKSawN+y6a4+",
+	"3Te8YnFmSITULZs+kS5QgLJE/YiFOOlISdjKJ5JcXx+9kiTiNzwWev8CKtludhqABMkxi2Mgq1Go7wl7",
+	"jHXTjE1x0KV1w2/4B90zY2DILWNjOPA9kfKQhRoHZRoEmnrrXYsndCrNZu8jFGhM6lufPzc8vWPBkEwS",
+	"odgNN9ji6W6A+YLHU3sZSsBNGFGRkZCqeCZO9n/oXhy+vr48fNV9+ePV4aVP6p1n5H30kvSmN9weEHvQ",
+	"kFCRoYhDSfoMWK8h5fPHPD+86L682D99pcf12u12cdg4umN2bXIvv5v1LR7JDN3xaNDyGdWoD+cFj9gN",
+	"Z59poOIpoXIevpCJSOOQ1BGrQns4NTkKAjbWTFvUN7tEFSNDKm94MKR8wEIiIx4wQyz00XX2SfeAr1v2",
+	"FE9t64ZbWo7UMafmJQZ1Liv9grU3d56/YM2tdrjd3NpkL5q9YGez+ezFzhbdft7f2dzYAm7bubg2tp+X",
+	"L64xVYoleiL/Vr+p/XRz83mj3dQ/O/rHpv51+6X+8Ur/+vzw028db2N7+8tN7d9/KjbL3zX+ZeZ68Wqf",
+	"m+ZTzRGTkg70y1EqNStJKPklFRrG2JrUzYUwcx/oa7LTXHwhABpwgUPqAXo0uJUxlUMScRmFrOKuu8hu",
+	"zUouZUZoEH2gRNnlghSMzCVgu/nRx/2+4VQSdseS6WTIEkZYLBmpS4bk1i/OzicZO9jwSA9wtozFeDDo",
+	"Dd9qt8l8sucRKZBW2VMTUE64ngkJ8QqdiOSWqEkUsLWwdD7j8SfWPhzW9kEQn4OmWrTP2GgjwiNXBIRK",
+	"I8iIUY4sUEFa22x1Wp3GHtHiPY2ZFo5y6aGzAWQWB8mYkBbx/+KTkZ6OZgr51H4Rb1YjK0loBfAIxGhE",
+	"m5JpXNZQA0Zc9Im+cNWUKDqQHmE0GFqwFoDlEQFrpXE8Jf6Hp6CLmDB6qzsaBDaT0evgUxTq8VxRomjP",
+	"gzlwlYhYT4gL3ixtg75OSMrN5xUdNDJBgXA60uP5eBBamUqkNfeEmBZLdCEunrfbJcy++cu/1z88bfzP",
+	"BsULWPuXm1qd/MUjf1nUovGXtbH6L4t3ywDH2TT9dAF7ngZDfe/iegGH+V2kgGyiaFQh0URuk6+TaY6j",
+	"UaRmz8s5HTAio1/ZPAkwhn7utwxzovcJtg21F522q8voVOoyrH5o7nrjvMHXrfZM88ZzPyPM26/7xjnq",
+	"m+Z+ZZy9/7rvXDAtui8GXFJo83Xfu2RSLvqWzN5/3Xeu5YItSuVX79AX3VmOBZcMlEf7qRrq4xroc6wf",
+	"aCLIOBwKOh7HEeLe058lajDzL/1Lwvq13dr/9DRXJj/Ft/KpHvXCfAY/WlZxGHhpEirGjO8RYHT0pail",
+	"D7gYpT59jm76gAZD1jxAIl2hNkGe2ueiCdy0v2eGIUC8tFTQYyTQg4R4vz17vrVD/vu/tlsdUEUu4FGM",
+	"ktcOXfvkOcQ6e1p9HujAUog5s4Up+ahNf3t1df6002rjPOX95wn9Z+aJTyuw4otXe0lDoxZdgAZjVH7+",
+	"1aJDNrruEeoxjeo/Erzbp1HMNBKGTNEoru3W2IhG8S7JeSTUtsJjQsMwYVLWvBpLEqH3/Kffav2IxaHt",
+	"qW/ECkarapAvnzTlloryAHTmNFXDpwkbRFLBPZzpaJepX7VEl8ra7pYm5SpSAEoDKJIvlmSLNbAdKjWW",
+	"u0+fMjgemuAnrZDdWQjKp3nfJqy39sVb8XQZDXTVwXJU36SXMHpr1ApjFuySEY01eWAheXd5dkrqfvag",
+	"q/fTb2gmCD9C7iIR48L0ha8Zn1suJpzAfpC6P7PNvuFSNXPIuJYdxiwxzSNOfNxTv1E61GVNftW6TfOn",
+	"hbaw+APB+3EUfB3GAuJ0Fb1l3MXVfa6le5FyZXUHkTRIxj5HUklkDh4UxXZyFMuWtjpGBbbLQ2DSPkl5",
+	"9Evq8OoAIdB6OFKD/abMFSyOpRDUIaUdL9mTFm2427TC6rMerrwWSS8KQ8a/Cln62SgOqlwN8Roz8j5n",
+	"LMRzpy9suUvDUcT1cRhFcOnNII5+/xTa3g9tNnO0ee3Mb1W8ydf0IIjjchSokNB3L41jMUFVPKgSIvmg",
+	"lOCN4OyrNhakCtYd6HHKW5tLHGBHonHCaDjVuxtWEgHUCjZxyHttace5bN7glFbdTVjBw90leJaR5LEQ",
+	"tjOSsHSSjj2SsDtxy0JNFdjnsWZLHnRbj/T6OI0P4Yb8uv3Fkbp42RYJfcrZ5zELQHbVr4kIgjRJWLhn",
+	"VC6OnwCJQlSTJ2wsEqXl/kiV0QAQ5Nf7bP22y2fY5Vs7pZ37qrhgF/2AHEYRWvruTxOGWh2wGUjN1oIt",
+	"4SaDOc77praHzAis5YnMbOMl+5kD5yG1RulUsgdFrFOhXouUh1+FU1yobh9GcdDpVKBaw0g4lQTCvFvJ",
+	"hyO8352wlWPRqVDETnNVzOFCNbHPQyCNhYklJ8BFaE7RscqO6BQuCskYqaPKTok4JHRME/WwbOM5ncaC",
+	"hldCHNNk8HX3xhjH6iohujGMVrg9HHbcWNQErGzICCiRQPvb3nqx/fwZ6U0VewSusrM5K7jAZJQQxE55",
+	"Vbwwy20qIZrY96Gumhn4ZAyVJhUAq3qHnEQvXW+VnOlCumNNgQ+MLwk4OEX6Q69RzvsqlHGGqxCSr8DN",
+	"BdRkpGBEzLT2m3vWoqOyZ1tlxHlML7F7IOFGjoQuONeXm13oNU3vh8BBx5GR0xG4suRWEmosyyQWfMAS",
+	"AtwBV7tEX/R6M8Ak/KBId8mSuyhg15ze0Simvfjr6JTE4bqpM14J6UKqaM84I2hKnDAaDHXDh+RuHGJk",
+	"VkiKU1oVD8yCmm7vh6JFGSQCyvFOSu6KTCAXk12S8gxEpO7bTi6I/YYHZFbGYmK8zFzfRBWNzD0g3QH0",
+	"Y5Eq3dl0mSSRYuinEYg4jkLNdgLbFAhukBEb6YHgl64Vzf3GHvErtt8n/USMzIxoGHFNVDV4WYucGrdX",
+	"Le7o0RTje8YkTLU4XvTXsQ6g34mkf6lEcHuAlPPBVNrOoPOwxqhEQETU39Hig1GIpDEICjG7Y+AChH4x",
+	"I3HHRvoruj0Df54iBOd4Pi8CR1UXmO+VECeUTw2w5FcRE6MY66phIpQq319CkBHlU0PaNZsfcblHAHnA",
+	"Fzim+jRXMTrQ9l4XzIajO8tmkNjFrk5WEqpYE47kA90r2WSoUmw0VtIeu0gan2Q45ZkLqoHtH+e4XXO9",
+	"dSKJfv1KvgjMNV2jRihfThSd3NBlwlE1zKDQOBH9KL6f2qXdyZGosKzV8Sd1uz2Q7IQGjiBh4H9IY7lL",
+	"KAFlIh9o3MkV+z1GExCcQFVLSY9q3nHAqUoT8GifQHwGQlEvyUOP6ATU/GkYMa6lM5qBOB/KanqM7Kof",
+	"hZHUF0mY46xIPM2UwjH2zMeceZcw9sOHD01XXVjtuULzFsDoa5AxogRJJbMGsu02+e//mh9b8hLBAmqI",
+	"f72pRRwg2oW13dQ8fNF1Pv2vN3ORbk6QyteeoXEi9Le+ms+zazNMQXdMpZyIZOY8WabBvtdMH+xX9aHK",
+	"R7kHad5wT5WzUEuf1zpeLqAe4nx9YHHcxOOD2uooM51R0ksl8kVJGj+sAuqay3Q8Foli4QkLI3oFAPiK",
+	"jU/zAbsjPWIXYLpIG5GZUEtc0SPoILZdFMgmSmCixEx0dRzIBmjCAE3o+dCKCM34+2XQ+A+KBB80o/6V",
+	"Om6JziIF7fbubzUw2/1u+u/VlQ+9pxG/Y1yJZPqUhj+nUgFH/N2pzr94NZGqQIy0DAW28Cool5uUia7g",
+	"nAVwjZmQlEzS1FJDLKRy4ioceaLHNJwDMRppWSzc1URqRKd4+aPedEjvGOkxxq3w0SIXFdEpJd9c4D1B",
+	"ieGabsG/1IbxAR8azV4Mv/8enyG0SQ7tVXfX7FPT9oTT+Di2EVL3i2fP+Hs/srUEdQd+CSHNtxGznkhy",
+	"cHZycnQFKAbxj3j/ZcGzqIYP9HfqBWx1EDmM9MVpvQIAQ59IIiYcY1SAwWBhA3zLV8LafbLdbpOEQnAM",
+	"BIpQst3eJHWMXxknYhRJJlErx2cVFcbDeru9ZbsMqGLgbgWeyiBzGelqLOIoiPRgCaOKaDDQPjCXCZOM",
+	"h43dyhCvGZ9/G1yDIR64DQaGok+oPcow5VDz8gCnRYcPgqoe8LLJ8Bvd/sBCDc62zPH6oiHqVWl8nogx",
+	"S1Skr5c+jSXzXJYDLdtXmi3WaP/xbCj5ZKd/23w/mkzC45933v+w/+ZK/Ch/2fxh+zwa/xJvDV9u887d",
+	"izfD9vD448bf2rfPfxx1xh82737I/RvfJDRg5K0Yj4HNyJjO3Rq4HI8jG5lK+hEYj4D59mpjZ7KlyblS",
+	"wNfPc60wT7ssdwqlFTrjWVfhRePlAFlMok7Z5Nw2RY9P6zH4UwE6ZobOwHkEu+j9zNCVaN+41C3Dj+Iu",
+	"BJGaLnUTxZEPdNMvXg1kyGTlXqb1F6+myWJnxW7HEbpH6D4ba/TZgA0QUtH4AO76lXqe5x1gHwYmEcAK",
+	"XS+wcXn/cK0ewjeH2YKNOzA7kWPhseCh4OvjXwnyM9L60eUZ2ew8e9bsEBqPh7S5oQmYg/0vSzENhS9u",
+	"FOIbftpvfvz028aXdSMUNkhAx5GiMYmZbiPJfvMjqVNOZmdHNNfWcFYGyFEAVWeDvKS9Hh0wcqkSxlRF",
+	"VMZqUDu2CJcPfs0jRbYqRpw3xnkB//KBTj90yLMfDssjzR/oIsNElzYxqlhC5mLH7GBKJVEvVWwBcfht",
+	"+eKKSPQ6YQzkcRs5RbOvkHogYpF4EJvhkVar1djLIlS32y1ySIMhWO/0LdHR1/h22wk4yeKoJsNIMSLH",
+	"mhhTRVgEvAbjIamfjRnfPz8im+CEjdYfarIFiD4xRG6KNkJgavzPTfu0CU999HuUYBe0ceBGCuF9kQTw",
+	"arcUO5Qv02/sYagTul7aBW603bUUTpaWP2It99V6MQ1uNb8c/QonXcN3RD+7O7LdLtMKOFGFJcye7UVQ",
+	"K92MpSOhKdh+Gkbq8M5KtatfIzRQIpmX3CKVLCGToSAaJCbNB3XdD61vSd3msjAqSw1wKUZMcJbb2GC0",
+	"SEkW97OkIONE3LEQvoEW97pVg3hWyYnOfib8PPcUbOwRnsYxjsQFcPtgGSrMr04LVhLUs6LVhiSsnzA5",
+	"RO1jo0Xes7Gy+W0YAcA8kVYdi5H+4yTlqBZ3k4sslc/6NW8mcERPHpWRGGUwc2pNupp9VaQiG+2NZ81O",
+	"p7mxfdVp77b1v4/u8CFVrKmiUUUYgleLwnJilKVzZxVznx13XJ7kZqvd6nQ2W89XWap0g3/Wml14H8gq",
+	"owpcHGFjD9SV0X1p9N0fmBOWT/JE/BrFMX263Wqv8u00iz+ac9wCwQOWcBYa/O6DsOUisYl/thED4DK/",
+	"Nkr21gdcmdHNMMHLA6csOfEKAVvRuObCz8XtSr4qg/1xJNclaJFio+Ivq21zjhg1miQU+N48P44eZ03w",
+	"wOcLYyxeq1VQlxNAUS3Ej8dMEx7iW0miixKvDQ7ZzUxPM3YHqoh/fnZ5RYqWBr9FfEMBu32RDMwgYNyI",
+	"p2DUKtNIx08Hc2YIzmzCH42mkcrI5RNJBoxb37E6aGAoZKhAiR2u7GjANVm/ZVMyguQ2+rqwWpksfM3Y",
+	"xQDDTfyVoyqHE9GFFB0sBEMiPsncnvDPWAS3DK0ruGTIs4KvRaqyX7o0jnPk7ZpvOxKcgXtoELqbjkOI",
+	"7PNqIzbqsaSbsJG+0kCXZ++qrsH34kOb26L4dO4n8yUVt60YhFZa/SxL6UYOrssqBEzKTO4v4umlZu6o",
+	"JP6+sc7CanaJsQzepO32ZuCMAA+YX6RbbPpu2HsTRGfRu6PrX486p9GRPOIX28HB0bOj0ev2+43xZnjw",
+	"bqfFpu/GweaJbhj/uLGjgjc74x6/iIPo3U4r2Ih51dLRviiPKmePCdZSrqLYXP8zlskiS7izLPQ426dF",
+	"EFOCWOsPHjRN/fdc9VZAkyQChlbaTDQiWQNs/F38kb+Lg41BQnncPuLt+0EPIGFplD2IuLtFDDTP5tx9",
+	"ywjytTRh2y4thY5eAQFL0HXn5+50FcmFfG7ralsegRlDSh0s1ccc2Hb3Y+CCVRi4WU3aPqfxVLPRMTnk",
+	"g4gzWdVPxmlFPstriGzzSMiSSLP3mR8ciI5UYSpG47yff5Jmn2yy+Z80FPdBt8I4ohZG7DidI66egR5h",
+	"caqBGfbIqP8ASs6G5x90WSF3aXPx9tE5Ijwdvw8zBN++EHGRxlzsn77qnn04PbyoebWT/dP9N/Db5dX+",
+	"69dF0pO/nNnhl2l8e6TY6AJ8Be93+iu49iRlucioV5llGaXWx9wjMGYm8ppN1sxOAf0LcOwJETPK73fk",
+	"wYV8uczGQ/a5MPSSvKBeTd6mS904b9MKlbj+Enb38GBYiFZiQRrfXo8lS5RJdiHvY0FBXP/pN2v7eGWy",
+	"8AXM0DNyKlpkQ/NZSRSw/ZFItWjX2dnZMQut7R82Oy+2Npovj9/XvnjZSDOUsTzGzg4wB+4gm80Pb68c",
+	"M2sNMjfWvnz68nWn9QDgaOBkwYQqqSPs32kbRsX+XT7ZlUd18b7c6xCtSYaK5/XLvWd9QHnAYkjNcg80",
+	"ShgFb5DaQSqVGGl+zESMqCGLEjKKeNiaNZHZbu65XThCScHXXp7hdHahMKy1S91jrUZyPM+tgoFIEhYo",
+	"MhSJZKQHNoEpkYqOwf+TO2aw3RolozQY2gAOLbyMhwmVDE3M6OswC6mZj7ogW/L9jMQ53nOFzGXPllsQ",
+	"3SXc3+hXXkVx4Eq0FLwfJaP74uWYTkeMqwtmaJoGQtTdPFGTl5Pj2/Bo8jZ9Hn3eeEE31S/ndBbss/1n",
+	"FQ8sQTcZ0xa0q5CjgNRp9nCciLsoBAeKKGwU+blFM1rTNlaJ8ED7XqdxP4pxMeujPAhXSW23diGmNCYn",
+	"mAQFEkrD5aF/M84zy27dXqfm1X5JKeTmqu12vuhtT2hwG/HBaTrq4WdOOhubW9vPnr/YefOy4jTY+bin",
+	"oDC1NS2KZiUrEt0ZWFpjbn6dbGwvvk1m11xYSmH56+NA2VA7h+QDYuSZzu6BGJgOZ7c2SGjA/hfzohWI",
+	"kRY8BUZXAf85s4Wm52JAH0KjL3asxY2dhejWZTjYzD0w1Hxw2DRo9zkl6Hv34W3zcP/yKncnOaRSU4WE",
+	"DUUqK2g7DVR0xwrZ25DJXcrz0twlYgVLPvo2LPcZsCCw7gJW6F2lz6luO0P29UBmnPmQvy+NDwzD4OIj",
+	"DWkJGy1TGlJyLO5YTAOGyi50dnNvCDkU4+bWi43OZoHG5SnjVhYucjK3ocmcHEbjccQHjicLuqfknhCZ",
+	"7wk6KRiPkgrz/5cKFiGHw2I9iWlXvfwqi0tWs0BMIGu0jSCEXH2Y47JHNNieQDkCpe+4PZu4Z2xTxBdv",
+	"vQKUH5Vcu4h1H0rNhSopfY4ZvQMFDTgjClQ0FtdQ5WCQlJMFzrhtIikgTkMyGQrJTNLqHOYKDQF3LFnX",
+	"pLWzktRbgaorUZjKy8fLcXN25PkEoSSurUESaMEhpOiTkBG0rxV1HSnVUHCvpuhAE4taj0klWRyzpDYr",
+	"uhZntxCsect7KkILGLbUoViD+5XTY0Xib3oi7S9Bb1nPvOkaipMc9CtN7BIbf7H7s7jTlW5TRmTUyVg3",
+	"RWfW89HXSQ16DxR+yHsncS43TZ6bz59vai5cqdhYdMBOM4Oo65HZ2fXeh9gm7k20NBA6v7e+FJfzW43G",
+	"8VkfALhws6+ObR8NqYwB0+BYk5H+gNVSbEmVVfe8CPLSec0J++HFOZF6yUROeVChCJm143EIirwPX8ms",
+	"oX3ppttF5x2+eLU0iVfsd53Es1asRLPpzhTmgzzMef51tWyFjquJFagNLjh1l0yVQ80foYteZp80HndY",
+	"MQMM/JGSZEjlsHhzf71X+BLbQr6O4jIqwetcNTNMytHlGdna6Dwn9kIC/9VdcHOwNcTwDRhkOQmiJEhN",
+	"Gs961huTdXPmAUD6KQ89Mk5YEIlUNkdM0dgjiknj0haSmxoX2SdvavBRSWLWV0Skag+cKsOETrh5Y5N6",
+	"v71475HL42MiEvL3w9fgoGYqaDQwYRjMZESnZJCICZREIaOIiyRLFu/4VOwfvqp5tf3Xp/rn8bH+eQJP",
+	"zvb1z4tL/fMannx4o39+1C1f7p/ony/185evtGz48g08fwtPjl7rnzDOy1P4eaa5/5cXevyXl/DkCtp/",
+	"ONc/f4TfP+rnB/vw85Ue4eAt/DzWbQ5Of9Q/z+D3iwP98xp+//uh/vlR8y+v3un2r97D79DyFYx5+Eb/",
+	"fnihv3J4pWdyeH1R82qv3+m3r9/rt29ews9DPcM3b/Wq3xzBE1jFm1M98purv+mfP+onb9/Dz1Pd/u2V",
+	"hszba93m6JUe+ehYj3B0Cr//Tbc8uoDfL/Xc3sGY787g57le1/tD3f79G/j5Vrd8f6JHe3/+Qf+8gJ8f",
+	"dPv38PX3HzXMj/f1aMcw8+P3utfxhX57fKlndQwtTwCeJ6/0k5M3ek9PYOYnJ7rvyake5wRgdXJxrX8C",
+	"ZE7+Dj8/QJsfNNxOfoQnsPunMOYp7Pjp0Zn+eaZbnp7rNqcA87MT/fv5vob2+aFuef5Gtzl/q791DrM9",
+	"P4bnP2ro/W1fP7k4008uAEMurnXfiw8aDpfw9hLw7fIAfn+le10e6jEv38BzGPnyWOPD5ZmG5CVA4/IS",
+	"ngO+Xf5dY87lj/Dko4bJ1Vv9lat3uv3ViYbGFWDsFcDk6kLvztUVPAH4X33ULa/33+qfbzSZuobZXv+o",
+	"oXcNb/8OZ+rvsKd/h9H+fv33mlf7AFqUH/b1in44eAU/9Sp+OIMn5/rnj2DH/Ajr/Xii9/3jhzdFcyd+",
+	"0LkvNwsC5maFv//mHH//gWiuEwSwuTAIAGmodf0/cMT3NS6yTI/m+AfMKD8ycS9LX+2q/7fK4FjF7cHV",
+	"o6wdijAeinKAw1+3tshGmzzf2XpG2u3Oi+KgW+0FxVV+ajd3/lpvkFbz01/XDdMIo0GkpIfe5BiY91dS",
+	"Jw3SIk24refqEedqsw7tjhQvzgMxGtMEfMEla0ZcMi4jLTbGU/isKb0EZbt0k3CPyDRJRMohyZKdYMLy",
+	"ooCPueWZk3xxFWeckT4NlGejHPV1qW98lVAuKYZiWibACTaEWFDIUGZyKqK/rtskEXHMQog6NPcy43cs",
+	"FuNiVTLdEWoSQbj+HvH1f3yMYMXgR5M6HPJY+aQv4lhMwCktjPRSRhGnCr0zRhRUEVCwINPptzI3hmXa",
+	"f8OEIqiAqcLg4i7kV2rFYrKAqcSmx7rlsZjMG8P6Ta40zjU2tmOhp2WLhuH8AU6gzb5uUupmHTQXdrzA",
+	"RqWuSyaNXUuTBbVWKwArdDy/L+jyDmyrUme0FS7rbFuVOi/edOxa3G/saPMELep4iG2KHRHjlq31tW1V",
+	"7DymiYpoHE+7qw1zbtvPjGfUC8sAYFQpJRDYziGL2fLOr7BVufMSdDGdS/jiqEj1xst0wb47mokD07Ry",
+	"mMUQcEcpQsEdZAk6OIOUkMIdJGEx01fASqoWbGqHAR1B12Z0W7YmUKKcmMalVZnqr11bubVl0ywt0wWY",
+	"9q9M8yxswIZ2naL61SZLEZytoKipwr8v3kp9CpizYp8Cqi7rM0NEV+uw1rwq6O2yLvM3d1nPBdfKel2z",
+	"m21Zt1n6ulqPIjFfqc88UrhS5/v0KV1XK/UpEIdlPeZwJMu6zSNoa/QrUp81Oq61vrn0e1nHxRTpk2Vz",
+	"9weDhA1M4reFsteCygRQRFWPBpkhelC0lYeg27L5ezGHYs4atwh8Pq+OHLI4umNaDIhMCWGs3RuwKNch",
+	"6v7DaDCEwj9m5EhB1hWTuwRMrtQuCqYRJmIMNX9NaBFnLVLft763T/I5RhhC4Zu/fVu91tzwTg/BGRlT",
+	"iYlaYirVHqEEOcAnkoAhWzqLhbBlyOkC4QmtRm1GJ/swcY33imMs4oGNZazyd99Y5O/eXurvbiIBYaZ2",
+	"+EopcnZClab524iHGrIZHlJeQkOozQyWAxApAFG4IFFoN0RM+C7uTIYyEeThK8QlQJFpkw5co4QtB0jq",
+	"FKpO3203vAzjjeyFCax7Qg1dFaoZJZMXZriWWTnI8r16uzNiV2SaKjiWohoo/2y1sDsv3BSgCX57pA4L",
+	"fd7wCuKolkZ3rRzcZyw0Z0YS38yoGYU+EdzIreaUTxH+WJHZnPDsmEahPdOSMb6ujX81z/ZvEzq6YtTo",
+	"PK9KDU+oiBrxlMmMhEaSjKmmoNc8jm4ZZtwHRb605bdBzcDTON7NBzK4r6kV9PeICbkcQ54lRRiHzE9G",
+	"okhQKwNDQs6GCUR2qozQ4j7fSluHHRML78EhHI3VlPgAIx9K2kq7pQFNB0NF0jEoM7iYzMSpbR39LD6f",
+	"/HzSPj549+vRz6Jz+nO40/qlM9lgm8mW2p4+S59HL8TOuF17oJiSVWNrTUoI3f+JtKqWul/BnvuYGcNq",
+	"ZqiyVAF8WSoIQisP/yyLhrOSZkm9MaN7mNFjzBWN5itdqlU6ZY3BrPphkZA+K/3P6j7KqgWvSjtVLbvO",
+	"kSOrZdQ5UvQi0a+KojrwmlW96j1u3tHEpPP4KUe0IsrUvJk319mw5TevMiTI3jgy2OzjipEK8pT7okpq",
+	"ct9XykbzGxwDxmQvXTln9rmDQcU3szLLTJP5bw4cxCq+OcwQIXs+I0u4L2clhjlvL3LEq3pd8d0KHt99",
+	"PYeTB++qw8+K8fAe7jZFMncIdzJSDawHix3xNpfCaqF7IpzuET/3NvEzI7Qh8zsl9fxvBdeUZxWeNkXX",
+	"lVUdVqq8/V9HLA6zFK7Fr5giplVMDrx6oi9VfY/xPDNkHW+wnzY/teRtakpB+FCHugXp6X2P+LpXKwr1",
+	"r1Wlx52rzRgjZniRzDJTefnYnNCentpEJKE0ORhSYzvIEiUjmJ5ImJNiCffJgBk5JH83YxHyPcMvYALE",
+	"QRpTKCSX5MWz8kUsKxu7+D7GTchXXHUZ54dw3QjMpYERD5FPZ+Px8+kEK3Gw9w3bsI5pZZZU5JXJ15ls",
+	"b6XJwuCXK/ktnjlNbc+/57Lo7PGFFo4Un0SawXSY5ZyBIHVwcNGsspc7FGuJ3WREMWMUg5Q214zyXi++",
+	"5R4ZdfIy8ZmPscH9mU8XQV8C57IkO3N0a7N+US6IwceZhZAnV5o8RPDVPcsDm7vE3Rbbxojvxm4J0gzP",
+	"5U3Hzgo7VHItdjVZq+s79ELBRf/okfIm6EWvfjxzkrF0CUcQg2/ThD9osgNVSuJRwYMXuOFKHn0Fhrga",
+	"w6p5sU+LskvZHSzAw3NwwuzDYjS3uSfXuHVs9N+aVLOzCubkrswPl3PCzNcZfBlIHllHUkT93yGjRHVE",
+	"4x8RC+hngwXtdntZ6qF7ocVbRmM1XBM2ebiCpSbitkg9xO1SztEMUjWpOVa3ilsK9BhPJMnKrxndcJ/F",
+	"MVFCc/c9FosJqHEThjcSyFx7WAdV8ABjuoJEQOUfo+2EilqoTQO2I1IkEZIR2hN3DPScxasPldG5SaRP",
+	"4/if60IDTQJsyPd5oVUptwo4Wa39WuFKq0bHauXIo11pC4zYFefCtZDYzBN1wa1NTyO81RwajzbTKFKN",
+	"vQWojTVJ/kTq3wuprW5yIWKvpcCcj1fz1YOPieT3C4B5VER6jDRwFY7OVVkHZvxe5+U3nDu5F98kYfCz",
+	"lfie++Q9WDU4Mu9nNQ1VOJojZyGBQvYRF57LZOn8i4/OURejtn4Hjrq0K7OO1BPOEvT8GNGQkd4UKsoI",
+	"DHcyamgPvEJ6Uyeft2s3W5jkDR9V4NTMvjvUc8zA29wkkRxbi5JNtWoNR0UrUNZn5lOFTBJz0h+C6dRq",
+	"nGfTBOTZNNwAjo1F4QD7zY/t5k63+em3jre5fuWGTnNzw0lwv0v2mx890m7ueKSr2eOmu7JHR2S8b83X",
+	"fidcLiT3KEalFlObrJ3I4VgMoq/JOzMb9zBeMS3XVyakGf8uibjmhKIsLJsz45w6G7aKFQjIzyLimG8N",
+	"DyKpWyIwU1KgyO8aS/s/FZ+LCXa/Rw634PdQoMQlj4gVeNkycpQt6Y/Gt1a4M1cIZcYYO6GSGDeOPEcu",
+	"fL0aE4nTvm5dFxp/4uc3xU/rd1OFoblPzso46qLKrP/GI+PpMuVB5vWqeWMo+4dp0TNFQlb3ZUSntlx1",
+	"xuU15mFx2V34TwT+lghcqTmY8TJbGYHLioKiZ9LjIbDgrDqNA4UENiTiJtlBysEZuF9hFA6mpN7Z2dlB",
+	"N8fry1dQ12qntbOj/yhZind2XqzpIq1niaq19xEP5/iAIDkHNZ2Xl7OKBhwdEm8jHj6RJGSxohLLeRqh",
+	"ImbhgCXFwqE3HDNASEL5FJ1HG7s3vEl8cMUdg1dLwlSacH+X+IK/pTx8pcf2sUYDI21oAdk97Jt2C4bI",
+	"S8vqUcARfmaQf/zv/zdpk7qpXaWX0Zg7Hph8+yzpilRVzyYg7T2nXTR/0nvzPuJ4AurOpUaF7uDaNa8R",
+	"TqXwbfOF3D46M7t/nTsWqQ9ZHGbaWXrHZKN1wwtFTmDD9HnI4G4T6YHwqjcRnQIyKLp/RnzGj9wssehs",
+	"XiAD+Udnzz+gYFNvKUo02aR2f6s5q4ZaZrz5K0tENgGWvYLHthblvXr2Cz5Epe6abGDGsnL37BXQI1zl",
+	"TP+xwND1BZ+3MJzpO2faxe/mu7Fq/2xKX7I9v8+0XbT4qv4ay9aBOw7wpfoCMdTxIsM6+2TfRfnMadWg",
+	"ft7NHAH74MpM8ixVFU+PeKGvezDyp/aA2CeOBfvTF692WswXXSTnL4gS5PkG6U0V5ge6vnrdfEHqvSCZ",
+	"jhUUIgYv/X6aaOq4Z3NlQ5EjyNuDejGVpBzK1zXwbyf/UKfttdttrFcYiNFI8KzQk2wRPxO6fRunlOt7",
+	"oJYizetCiX5W+fC5qxeCGtUjkZjE3dl66qM0VlFT/+G0bmD9adcREYNlsjWR3tTNFwU3baEyo7JumkUF",
+	"2dfpHJ4XNWkvqgjaiH6G5UjdXG+u0TGtWpC3rJP6s0Dv91Sgt5jWxkkVDE6I69a+imMxYeE++KfJal9F",
+	"IJEwoCywmmhQIBTd3spRMT/VTHwFePrxgMV6Kavnf8UpVSlQH9cSBlO9yOocLHe/tc76KOJUSjDLB7GB",
+	"BF81yHdSy+nB8hrPyT28FBDRIzkE3yOL8TzH5RVTFC9dKs+cdYvn9tzmcPbIQF8sElMlRVwjidS3E+jl",
+	"Ou12Z49ITIMoyJiJccxQ8oo0E0+neORv2bQoNOqOC3364P2s3FhVn2HpIpekYTZR3VkCZifpshC3kHPZ",
+	"I1FfS46t+5RVvW9q5VXtuiXncZn2lFB0qWkDFQVQwW6d1n+kMmO5HoWnWeCxsWKXbq5CFTLrYZ6B0gJp",
+	"YWJrcyqriFEZBysQuXR1LC+FVqT6xYukSjHk3ooVKs38libU5H8H5SWVt6RvKisaCTy/mFHmLNzQLqNq",
+	"m62gM3Nmd5D1cx6+tl9yG5qPZouLbYz6mlxMFpv5N8ftdMZ2nSnLRpm/PxDBIUuKFcvaa6vD7LzX50qe",
+	"t9d1p61aF+hcIATbZvrXRyCv4IbkcEIlGcc0KFX63vhK5+x87c5EvYpNmYvVpYQrVcrPfAXZOcmSF6Tc",
+	"7ieqnQbRHeOQl66sqMcw3X8qtTxy/d+lXr4cJl30n56JoV6VyhSxpSJq9tF081UpjJYgq238JyZ+B5iY",
+	"hWtXYaITy70yJhZQoSIs/JExcXGAG58h+6RufL8whTdSS313NP5Ez+8APauC1MqpK1ZGzVJoWiGPweOi",
+	"ZYaPa9VgXyW1fz58rh2igRLJPLEwlRr/h4KEkJ9nD9LLZDySnErFRijumoPRxCMjJ4yNWdJYN49PZX6r",
+	"B1LcbK+FYpqzzd1FZyFjlHdYvpLUAS6CZwWsG3tWO+9Ip08khvAXc8Fk3qQuBa3OpOL+7tz8+uNzPFQX",
+	"w66oCi3J0etrgcKVePFkdd3gPeT/qoNpDkdhU11J2JyAbGrL3LpnjtGyDEJwWPBIPJEEnIqnkK6M+LiN",
+	"Ppo/8PvEN27HPnDoXBCYYUEChfnlOPPwoigs78B+xnlUFE7hWVE2xWYl0fTbpN5yyOfv4zg8m8qyQtNg",
+	"TqfDXXChck7X+oefXbw6vOieH56+Ojp90726Os6dQBCVHEkuUqReRp4/eZLvgCepDCAoJ7ta+Uw6iDWT",
+	"0uhxeZJSGtjKKxGSzDm5H55Ikw/CaBf+xMffHx9zDqICI132YlWcLCJGRXKux8XLe4Tt00xLKhflYdSo",
+	"+8TKeJFREdY1CdYU21WAApe7hmE219JWXFL3MRhWqm+/QhsbPVJSAw3Sq7WMLbYOyyyxydPy6jYramoX",
+	"VMCcLdmyelHHbLpO5cLfHiF/aWVSiI21ExWZopOLYHr5/npVkBYrhK6QyCgHkje/ymTBHLVQKe6ilVc4",
+	"3AuIxrfgQ39PFnReyvfKUKg/7+zv+86u0gVU3N7VKoNV7/E5GLMoIefj3uz3z8vzDalw8TAdw8lxvBch",
+	"gVmWQzxhZMSSgeYaosRmj4e/wdgYSRJQYCqoIp02OnQqIUjd8YmEypG6t+VPfDsdv7HcKPkVuYJcqv3L",
+	"UoPkPM2Z7/s33Mq///jP//jHf/6HkXvxj3/8n/+fIwjjM8RmUtf43cibVaB7qUPCpNsha3bDCSH/+M//",
+	"lVT8b87jYgszwH+asZ1/KJHPPrf//t/5r1bpXvnv/3JAZxUCNxwg/aBqxpVi4BcQmKzHTOrf+Rl/ZxL9",
+	"zlgqvdp5kVErItxRZbDP+kE+WBN92YnK/7eMxT5PRC9mo0qr08XrA7Kztf1cUw7dqGVLvoHGUCqIpbu+",
+	"OIIcPbYcgmkL8Tch8/OGktNb1g2oZFa9mLm3BJQTOYlUMCSYZ+HhfFttbs2ij2vdjzikkO1Cu27e24dM",
+	"WnsmiTyk3MpZzyydpz7jwtF7rSt5zXWJDVZwXDZbZl2WzQpzSrda/e2CsvqTtyC1qQHdMpg1Wlj2Xs1k",
+	"i+mJcNqCkPldsmYKX6/GkkQkB9WH6q2YkBHlkKUDRgMvfWlyCcO1DWn/I643ntShEfoWGjSVZrttFQIt",
+	"a0A6Yh++KzWuN1rkTD/SV2H+HCseQNo1jA/Qd2GnlH+65Du3ubFUJsLhq8s/Mq6SKRy2wnrnr6vh2VA8",
+	"xF9DdSxobIbpjU++tR+ZJ532J7+xW1xYJoclDFkIkbA9Aw/YH1MKcmg3JW+K8F/5jDiZtAs17DtOtfXs",
+	"xERcKmocUKvcSXGpkF1boWip4UMsM0ioKoqRT2mqhk8TNoikwpy2c72H534uE16oUdvYr2YFivRhkmm/",
+	"HwWaAHahle8RHyslmOhlSPCN7E435VneQN8rBA12R5EcQcZvj/jijiVdJ94PMcBCIROaVtoGQ2fmeT6b",
+	"QWe523evtj8ebP2tc7n9w4s3f9v6cfPd89ONl8/e1xYa1rIRtuDSsvfZtr7usiOz1a68xFSk4pIXtuHa",
+	"iXM0+jSqEkUccWf2yIk+GSo1lrtPnzIAkf5q0grZ3VN70p7+ln+jCafBIyMa63PPwqaBkkdSLtPxWCSK",
+	"hc0RCyMK1k6PjOk0FjRsKiGaMU0GTDfVOCiS6FcWeqQvkl4UhoxDrFWzL6Be+4ipoQib+om5Hj1gWOMo",
+	"UB4ZQHX3cQL56oFGN3H1evBxIgImIRLeI4kWAyGdvH4Jq+M0tuvQSBYFrOlgn5eF8s55qmVKkZo6tayZ",
+	"TwoksWYvldMvxSO3FMJlABekoyRaqu4xoiCiiWNwzVHY3LxVcoR73VamLwTuZkSDYcRZM2E0hAcLeRyM",
+	"eM6X1cXd8UHEMoTXHlqTYT8PX9srX0IQho0BajBuhn3dn6W+nZ1BobJAJLOovQmL4yY2Ju8uz05Nav96",
+	"mI7jKKAKIgakpwUNldAo1uKS3mkMBOdMQtasEM2AEI63uYFZGDH7tiYWGLGAANV3cRCnoWaZYK7OsejC",
+	"segii1nf6mxXzNmH+j+oWHsKq8NhzCnqKiG6cIpghM3SCMIWGtDcJYwBlHoUKRyFC9WF8wUw22p4xMdz",
+	"1tVvzDmDd3puXBCZBsO8AJhIzLG0S9PHmHEFgMR+HezXYzSBsIZbfayhFJEitPAYx7AsFzzKRqCkR0OI",
+	"XacqTRipCygsB6NEXKOa4FFAY6IP5LOtNIkbHqHxQCSRGo5wN4H4RFKmmi9ICE3DiPGAwWwoiaM+0weZ",
+	"1H32eewTPRWq/IaNCIWtzoMmn0hydXWsx0WXHKpwEfAZMo5TSTbbRJqoev2mm7kWmDVBKWv95okk+E3N",
+	"uUHsZuj2MznRKvtJLBqBsZ3QTK/GfAlz7tMA4vHIhEo9XZujBpatBTMYSpIJA7bFnFAWknosBiIFYuth",
+	"shG8pBvFfQoSFuodp7HMZpjyWy4m3LC6IsGKGnmcq6nLDTl+KSgXimMmrJ8wOSzhAJIIeGNgHUn7Kc+u",
+	"WX/NQMImG3DG6iYslQ4osUhhaVRQtyN3zEJbZQt33gJbA7LwlezKgqH1KSycBA8ieGEBGpAxDQx9G7Nk",
+	"FGHdD8zngJvVtbuUDQd9odJCBkUsa25b2n0uQhIyabECCPPkWjNQhPNsSSkOBFvYVdRuxA5CLUOqCLjM",
+	"SJq9Zp81fcau8jad6Yi106xeznDnmAFMIz+MdPn+2pA4wwlGvJtKlo2icnsJGgQ1B4k7D+weC/cITYJh",
+	"BLmgiWaXGQ0zuJjFd23CscK4DnD00LbNnsnx5KbMmR2XdTUXAnS4XT0eBpQ7J1Uv2mCuXXPOwTh3ZGej",
+	"sUv8rNKNqXZIsyIcypSu4cLSKyMk46gxlaorJpwlhdWakvgTkcYhZrzQhBZ2Q28s1hUljCOCQX9nPBqO",
+	"ogJSYNohREijMWVxHwiNsk4KdjBoW6IkOOOuRXA99MaGnarRamTYb+v0lCiHiJkRJrLudmY2Z1JAOaS6",
+	"ZFnOJDVMRDpAcWn//MgQDqpY1/CJMBZATQgU9QyvIm2SsEgatmePSMaIf8FUMm3u9xVL/OLR1h9TKq4a",
+	"FPebxGIQcQl3HBLO8uJlw9w6SInw6JUnYlUMAH/b3JLkO5bQOJ47V2vJ62oecc4hzopyVp9i3bM0WMU5",
+	"zgaBQn1GdhQJifXhdUQ+OTMUDVR0lw9m5U6D0uZ8cGIbZl8ytKkgdeaDwBaZ+5gFioVnkFTDL56tLPG2",
+	"bolpN/w9vRM+CME+hPHIAt4a79Ny/htks4pLUaWgUExJh0XOCvecraJnjkDIRmOhGA+m3Vs21dDux/rG",
+	"cJZnOeycbPtHebfmezaFlUoVxTHccSnnER/MxZMKkd6eOn3EGIdjVcr/v5eByWHm5VAkaFkp0n5XC5Ad",
+	"aBImtK+Ab0M6n9UKdg63zXqim0kRh4UNwi+rIRtVAy/nEwwFqgSVJel4FZtzYWA8b1yU0QoiSsabE85Y",
+	"CGg7+y1T7AwvZRPlqRkl9KmYc0YLSrDiAQVozISL+kVyOqv3dHC0pC0NBUOJBaQGw3rqTgj4gtIW3Wv9",
+	"opobtGlZ2dMIhaisCiqosXF21oaQ64EcUl+0pdNE8wpRgGWu8xQqWnawwxjyDGaMrqaM/VhMHGQDEyEE",
+	"4dqbzIZo60fZsvtYPYmSZ1vNXqT0oo3CRm+AYwqZJQIz6yiTgOwjmkwWgA/LzE6U/qhzqNC4qaDehTRH",
+	"zFJAWxm4a+xJha01RTnz8sGWKFgP2j1Ts0MlkYFyytFVxYCzrJazK8u3gFo7aspzE4O1b+7NP6lGYdMF",
+	"jYBP6ttwjignKbdEGy7SNGF75o4ZmJjSyKhEwTjsZ7oQABueC0ZQnW9uCVQGlYjQNvL3JGQaGGjMchO+",
+	"NaCetWan6wmjoV4GlLPuWdHJNqwc1x2pQM1oMNSM6BxKnI1plFGF8XIlbTbyRCS3RtZEKVCLvsDtkDrV",
+	"8NCnGtIteYSSCdVYhHIyJMUTSXlgRkMN5MbcGYJyrGuVY4X5wSsSiDiOQuOFrS83e3fCay2o5puXiAnQ",
+	"B5ypRswwCk0Wyx7TzCfiZrinj81QP9DEWo+kGIe8S7rBFDKgQ6/CjI2IJ2nfXEdAO7u9VE4LE0eSSmO9",
+	"z1PDw2hoToaa0ZRDfTAM9c33VHDOkOLpb9T9lxf7p6+652dnx93Lt/sXh37DBB9wRvoJQ9Kl96cKtOQM",
+	"CD1MBA8i3np66BGjfDKMYrMGe7aQqS1y164goK8SvdElBicvwN8TKUK+3mn/W2fDw2n9LfOGqL7gU0uQ",
+	"TP1qmZ1AfR2ikdjsaBV/ZUi/SOSMagqPY0/jBNDEg7OLSy3BI/tD6v7Z+dXR2emlCfXwz5JooCUX8zV/",
+	"HzKoNg8EV4mIm0aR3jwBzZbfMNqdPF+Wyedob0E9mNXWofEJcMeqiXw9ne7+8fHZh8NX3bOLozdHeiqS",
+	"KdAk1mGfI2Oo1dg/1DI5XIBgkm1kpw1VbXpwOImZvQ84A1fHaeQY2El9OSBN82157CgYGm0mcMm4MpiN",
+	"od2pCsRIkyfQCuQ0Fk8iQPjk5OgKpW99QnspYgblcsISU9800Ae1bsBRgf4kjIwaClBQjEaRpiSacAKG",
+	"Ef/Vyy5+qXt1dHJ4dn3lG5KFaKvHNZg7olNUXkzxmtSibI8xbqunZ8XbKdlub3rI0GW3quY7YJMNrdAD",
+	"O+SiReDIle+PGRatTs0q9BVkJqb0biZsHGvQRwqOPEKpgaoqGtrbHlWqPRrcWtukJVGtG37DT9kEhCo8",
+	"5ZB4m5g7S+/1QKO/l8vtZER/FolVEOzmavkh5WEMygM9GtGcSgYIvd82Odzbq6vzzBIO7BroqRuWoFkX",
+	"iYKvy4yCHzw1XOV8zatVa8AxM0lRp42JTVBDDXVsy6ppGK2gasNK6rkKGRKoOOrX7O+81ESFKtN5WlAg",
+	"ggllVqHoNEdNENprUCWIFS4Kaj1b4gTZdvTGzX4vqr1w6LLSqubVcp2O/QMUMrY9KqNguBmNkrvmktLF",
+	"XXiuS9HLdtQhzooybUYtTyXiaA3cp9l6ZqT4rGC+EciLSWscGVnPbp6YCzMvi6MOOB1mq2KYfB/nSGxO",
+	"cp2y2OXArCwwOd7UGZevoVcUNkrrdRqW2OiaVyvz7fBxlyXWwJzlW43TZ5ntdB8bzrHm1YqsmnUpBfbH",
+	"8UFEbABDYvFS1vMuXiFFD7YqIjFjoXZt8ZWGauAlSv4dj+Z9UOKdqhL8ZyBdlkqqwgWmoGwqDtBeaYSI",
+	"h+zznNgwlLIwoazg1j/GqilK2YPWSRZU8S3DtNl2TtS6laOHjOSRAiRJY4axDXLdgPXK9ENL45rFLIif",
+	"rwThR3ZtzljhwvCbK0yt7AkOmODOd46JX79dN35LqSTqpYotzySXt3z0tJffSe7IwmlwZ7JPRkxTGLBP",
+	"BzQO0pgqo5Mfi3jKxSiiMemnHKXC1uMkilwND23Y1xI3KY08UKJpvXAt12E4D4daWJPqNl09HYGZWJ5I",
+	"QdHB0k5Xus0fNrtgIYzLRcEFQV15+oX8lBpYLc/9t4CaLKta7xptUX4xKp2AKhqLQTniybT/54p5spT3",
+	"u4x6shCvzOdTfrlSAEIFalxNx6z4+PHimcx3XrGYrYqZIbadg4xa5I6woZa5/sTNb46bZn+qcdO+XAc3",
+	"XeRwcPOV/c6j4+YD8g1Ouv3ttuM6XJCrgC+0tYPXZQFdMWcRelh1MIYHa9kBfCTXLEZpiz+XXbFzNn6t",
+	"OTw6E4/K9zXntSDezwAtW7DzDc/ZiwXo9egR1w7R+B1irl1etLCn8/MNuGUwV6gbWmQqHYIETggmxxWo",
+	"pqwzQpE0Za/njbys4lvm2oBairkX0z91Cbc/xNVUWcat/HKdq6lcyK34+PGuphWSUaOijaLBCciUdevt",
+	"J+j3QeNGi+zP2hHBlmDJmI/WDFP1puO1Mfra/t+YGBu7hH2mAdjXGDgkgOs+WjQ88o7e0UuY5JPc3Z7U",
+	"N/5te7OBlq4+TdBBDiSuJ5IwHu4RmltpqDLWzyARUloHFLK1sTGj/CvGu22sHJu6TLlWvBWWQV6moxEL",
+	"0cGfOvlDTChCHR1AYF/0SiyAjcFWEGpdWmDL2MS6uO8A2LNUHmCGtKCnDqStOUkJ0VgBIgtXfoEmlXsU",
+	"ZzbGmCuwzezW2PTdsPcmiM6id0fXvx51TqMjecQvtoODo2dH/F38kb+Lg41BQnncPuLtFpu+GwebJ7p9",
+	"/OPGjgre7Ix7/CIOonc7rWAj5rO1m4tfdEnKw3+8cFdttXfWrNlcmGrVMb8wMX/3ADxQF7x1a/ucxlMF",
+	"bCpetTIr4V9VNpubXiElx+KOxTRgX1NM25lJlUqaswl6R5h8RegTlKKnQJ7AiPYk46XAyMp1rVl1fL1S",
+	"33yGjSlBac2vu6XDF03AraG2tPK3mWY1QhWq6a3Bc/7hVMRoTpaLx+ysl/l2faXuziNU/3E2cX4kbGWt",
+	"o4Amqvn8+WZnpdo0K6l0ncnkat0/qKrWql1z1HEhmdd+uY8K1oHTvWuRfMtSII9bwmMJhA6M4/yy9PNQ",
+	"hIkWPHE1u1SWwJz3/1xCl0vOv0vBy4W8jYYoV8+taLGSCDYPX7QcVvHu8YQx92MLLSygMgPVNGTMRKu7",
+	"psnoLxgMWXArUvUn+n6X6FtlcqlqsDbylkwvs6++CeouS83tLPWJNK7UEJOcl0QyKq5IZUFQ9d4U6DME",
+	"R5nXJse7SLIqt6Yiwp94/z3ifWWa7qoG6+J9OWX37KtvgvdfnyZ5XaZ9cZbjP0Ki3FUSIC5POFvYhEc2",
+	"gpSO3O9gCHFmYEqmr0RrC9GlWVm6ZcXo/iSd3wPptNs2n3ZmLdYlngUUKlHPi+yz34B83j8X7SJf1bc2",
+	"jNLWEUvYXhY6ESmv2k01Cm4fxku1IuP5d5k3t56VPdFPLTRM+h7OGo+fWNdD40M8JVRWRvd+H5l3Z7VU",
+	"s/l3s/Q/kGLTz5RAbtofjzAguRj+4xacGbpkWr9ADrlOecYMQ2wwmuB6sQhuIRkfjVnDLV+UWaMd0pBz",
+	"WNUy9BwL9jIasm+7VdGOKtmgVqmkgUyzFyKu0O/7kNfDJ0lqcqCOY6o0BpA6Wgnz9DpEWMshEKbGnhO/",
+	"mYiYSdJjsdCHQBDB2Q3HV4wGw2KEE3yy5tUwavPsw+nhRc2rneyf7r+B3y6v9l+/LsKv2HTmdF5iWqE1",
+	"ydvjuT1X1ZhJ0rw+r02DZGIvTNqrIVVkREOGoXVV0QUFZqcnRMwon9Gkz9QE4YU0GsVMTaanR1IOdeLR",
+	"agsZGfAIFak1wmaj2d74Jrr5yop6s+OOyxu42Wq3Op3N1vNVtOgxlepaWjyYUxkIEspguCGCz2yd2ckq",
+	"KN3TgpFKluwPDA7lY56IX6M4pk+3W+3li6piKlxFuLPkoi49/ziANcfnKpJtTt2jSwb2dM9IBZVsfuVM",
+	"q4qGXPPol5TZgmUZLVtUIMSxHT7bKpsOx2Bl1SP/20/7zY+0+Wu7udPqNj/99V8qCb9p3xwxKelAv7R5",
+	"jjvNZ1skGNKEBoolcpfsNz96hDZ/9Ui7ueORlke6GhebsDbNf+2HP6dSjaBM3dpsXshiZOvLQg4XvPkr",
+	"S4T18RD9PJa84K/QXs2Dw+Ecmu5TLpTDoLc/ffk9qqw/KgO5yD/RNb/gVlSicHGb7+FvcBvxEISbgEVj",
+	"lRnLdn/KMEDvowvmVWHrgG41eH35VDCA1s7PmkAz2+2tjVn3BJx4FWkeiTtIsIGJ5POELVC7MpReXnQw",
+	"GnBMmABL9TGl+JDesV3iG4j4pG48spIkuov4oGH9rFSa8OxtIIDl1jJ9g/T09toyW5gUA1kky4ebz0U2",
+	"evCO7UFyIprtpE/qxlsDBIOQjuiAeSQWUjbIQDBJWAQJKiZ0Cs5gTtAm5jbDxYGvlSsSkDrmkPhp41ML",
+	"p9FokbMx4/vnR2Sz1bapUVTECCU8HfUwF5EeTQnN+UaQhM4WfoXV+Z+bMFZTN/MxxYlRaGgBL4M3pnlg",
+	"vC+SgGm2wuWgcxTMwQD8tAZ0WRS3TWcJaD4RPAbZULs1S7lgVBxht2Z3IP+U8+xLJS/uHjg7kfzZvjt7",
+	"t6ldR1agtpl57NhG7zVSr+1YUEXsy+nOkczav6s8D2wJ26VfusCmZXeFFfrZ1mXKB2fZrnounTvAkPk1",
+	"tRWZd3yRUBzigQQ/PidTixJpMNTyojWJrJzjfLFfvaVJR2ExRflPK5DGF20Nk2wSS++shexQ5vjuzmg+",
+	"yEV6L+ZhNvB6lkxnfquYpSTlGuBS0USZIoR7+RuTbsRUSYj6mpBheqJItsi+ccLMc+tgnpM5aXTuxaWs",
+	"4Gf62LxIRYj1ztosVvubx2CvyuWY5S3GxXtwODlDU8bK+3I2diN2HoDJOTi7Pr1qGtlwlsu5x0WQn9k/",
+	"1B2whPgjZf2KmKrVatlkDvqzhWwMvSL/+N/+jywHpu+RkCXRHQtb35YCrLaGR1eAj4tRQmsEtycMVM7n",
+	"IirpNLaXeLnPUXI41MyNFvvqXYey9zNZc7EOwZgZxTn6VbTIW9Adi36xLajwrDKZJsym8YIrb4Fq2miS",
+	"MUkjpkKMWTjA5Gd5nIe5BzE6wzROuYqAr4kS3RTG8TPBCOsrrZ4k4Fu5hW4+nDm7cLNgLL+Lq8vi/kr4",
+	"6bqOLnYXzWnV4yvAFjKc38AyjhO4n0usMX24uz9PjW0rei1ztTdL3DfNHz09ygr11SxwsgJrj2BbiB7p",
+	"rlklYYldnyXqf0z/cdjJLNdHXkAuM8/dx28cDseJIbjrHw6RzEsFlUqWkMlQWKNQJrrWs5RQziViirCY",
+	"8H3o3FjX1F5pb1lqQPk+cP3FSrhudYmLK6LjXmYqmm/G6301D3NVkfbVFD2xwc2RzLiDVv71V9YGsG7a",
+	"NLg7ETJrI86j5xKwQs7SmcyJxinopb1Vhlm/vN0Kg2Yc5j3h/KBscgHFct50LpJ5xs9C9DPOuMAzc6HI",
+	"lKncNaPoc+wEI0tBIgUJatnngLEwx3D004dEzcjx2nnNonX7HvngyoX/Cyyn0Wi6x6j8/Woe1KBnMYCp",
+	"uNn58fKyq6JUgS6jvUuvpmW5pTJjCiSXAgtKnl8KxZGyE2NOSP6ZPBiLF/p36cOISTcz8FdGPsxps5IP",
+	"0lzEuZqOWdXLx/NkLHzt24ha7t7/XtLWRXZ5OQlZwDaIyewxP+5MvqKl8cwl3Vwl44l5CUwi8Yw6eYS1",
+	"Bi1CyThNgiGVtogHWg6LrGbp4lwz5hrmeKVX2L9XZH0/EaPjb2HHdv1CN72aEut+tUIPXJ78b39sZ9nF",
+	"Kp+FBoxOtcrvW2quy3u65mZ0vspmUsKE0lyW+NNeXR1fQtbyohVyp1Ao+cWzrQLEn1XajK7ooLhySJyS",
+	"lGnP0mN9ZVKJOibRbKQek0qyOGZJwQK6JOto0e6xUa707dVS8PEy7zWJ/uLVMPXPS30l3YO25Hlta4fX",
+	"FzCBiLtdOjNupvfIhFuRxWImkwY5VuG6tPVLBaYgPCxm3QMkVsMHb1YASIVG0Ay6UCW4cDozrmtsUqje",
+	"BxoTJUgQM2qN/eXLu7RthoAtzNGMXzgwJhjQ8ycr9zKtjRNIZ8Vu1t6n+2ys0Qcdq4RUND5YQaFpep7n",
+	"HYBSDaLlxNd0vcDGVdY/TRcDDEGzMJuhYY73TG0326uWVf7+ZL7yyW3YjEZjkQDyjqk+AbVBpIZprxWI",
+	"0VNBx1EzECEbMP402/svbnd5G42bYoxY1jRlxTPCcR898Pq61flH9ASqpt4nxRO4/hu/+tl0TGJ5Kkqk",
+	"lrrhTIYkMSd5Is7Z2ALvMelCTuyNrZ2dPN+JpSCr0Jp75lt/gPTlRZIEBAioT+YNtyxNaWU20sUSx7JD",
+	"g82+4Zn5HzUZ+vxTnBvz7pWszbWlb1ekVlvH1r7MfWiZAX4mWZrz8fkk4Vp+DRGzYUIrnP2sVNAqtsf1",
+	"qeCc5X3Awo+HPISzsOpKly7mvsTl8OLc5juc8qBCYfAHoyim/PVKm8qsymrpqbW7lnf44tXSJF6x33US",
+	"z8EJyZL753Grtgk+kRip4paGMQW61zb4Bd+Lwa/ysM4VC7KcgE6I5UyWxOzDNv/eQ0Sk9daxqM9NQjhr",
+	"olmB/FTyX1FWCS03bMNgrtbVKZq22GCg0fXRdaxwJpaqVou4f06lJFRC5WIpEj+zfutOZEwHzJwGwfNK",
+	"+fpxa/1oudW0tObk7yvFRuN7lAHSvVY5Q9trnKEUi2CfFNUsL7aKl//mRnUJLSh9VhFAOiVc2LqUpiJl",
+	"NGJNkSrPFPIMc1nbKU4JAzZaK1oox4JL9lKE02rCh+HtHfI+epmXLAtYhBVCcXZF6peOpUoYHZFisba5",
+	"354Xdn5V/JRT1NGgHGQ/LYKoMBO4ZWc2YLl3o0yDgLFwNZpYQmIXwQqIMbPeEvAtHrifX4D+r0wtvfvh",
+	"/9xoDfPeIyIOmVS4+ysHaJSOZgWpeZR0pobjeyylPTM2xuoQC1NvvBmFPpjaXTCuyxU8W30+V8YwOZP+",
+	"0c9YKR8UcP444oNi2OjSvO7383nrrDJ5OS/HRFbLHbwJLAQlSfQdyz3iZ8fCN94OlGx8/uwRHwsx+k4V",
+	"AbiEoAItqYOHwlannVXrtehC7OWsX1jvrazudCHzRF6vMj+bXs0UgCzafp33K5h7S4f5PPtO6cWlM2zp",
+	"1Wszi3V8A1e+2ip5nvy45WfDxUonXWy1M5+Xk6EVKNyjs0Vlivr7GJ9L4us/ew7quSUHZ8TmpTyMPce5",
+	"5X6WkXJiY7NjXyAG9UgZPoKFGblAYm7L1hI88MAB+x8OX749O3vffXV0uf/y+LC7//rq8MJvZJyJpmFG",
+	"YtYjYaJ2MmaJhOrhZgrV9pCKG+6bid6P5essWZCwOYk+ZDTgEM4NbTziT4aSBV0st9Gjkj3b2iXjhEG9",
+	"dgxPRGHDMH6iTwBFNe8LUSN9kghlEj5hJAgd0KiULAQ/ctJ//7ed5MWb9z/+klxNfr4+f/Xi6Pj845HY",
+	"OKbH9HJSmSnkEXyw11R5rO60vZ6jtp5GAYfKlRktKs4cu/v5cJeo3isz5hxfuauKU0yJ4cAe4SwXne7s",
+	"+P9cTnfle+e7dLszW9zNtiBTrBS4r/nN1uHGKpFRn4Y57x/PBa/0wW/FCbm48DtyQoWLbJYQAJEiunfx",
+	"eBJFb5kkdQhJz4WhBkpDP93U/nJT+4R6LKQJeghMmyggMx+Ud42pcnygCzfHTxXyU2RrEnbBRbsVi0nB",
+	"n6aUwMhJWVS/ufnLv/9Em792P/315qZlfmv8S9WxyF1uthcGGlf73zj3R1W2soRZ6hhhfkJyfnZ5xcJd",
+	"4g+VGkuf1McxjTj+6eNFPLFZzgxZhjL6kkSq4REuMJIm4njo8ToWJBZi3KPBrUfGSXRHFfNIHPHbZiwC",
+	"GutNGjFF9Zmwyq3ivQ2T2X36lCXjlqN3fqrXJp8yQGu0XJTq5W29WO6kI1mQJpGaXuoTYVhrRhOW7Ke6",
+	"j/3rtaVi7z5c1bxZIZwGAZPSpHqD4l1PaaqGTyGbmWf+SEwJI71k+wRznNV9NR3vEqr++vNE+d4Nf3u5",
+	"sf3MI51tMop4qpgkPX2X9WkaK6hUVkwuF6F3v57FWEu1enMxFSCcdOAYYR05kmmo1r58gXr8fQF+OIIr",
+	"inXWTRKVw0CMzhG2RDE6MvyCsyU58Fshu5vh82svaXDLOF672ZEBns3m7RxRTgfoDm8zIspdNLtIUleM",
+	"U65kA5KHmeBbqWi/791wmlcbxJrMni30pllCiCH2SI8NIx6Sdx+uiIY44yoyeVJhRGQb+aAIT9m64Tf8",
+	"QMCE83hjSFqZkxFNdmGo3RvexCJv/YjFIVRqwgMV0BGLD6hkHolCfHR9ffRKekRfhFLR0RifXrw+IJub",
+	"mzua0b2+OmjpEVFBB0pCUt/6/BnWtf35cwNSEHHos7O1/VyDoRezEan7kNID1/fUPP3rz1Jw3wCQauD1",
+	"YnbDCdEox3xyfXHkEUpGNBhGnDUTRkPdgviBCJmf5Rnys1gIn7BgKIxztH7zQ9OYXpv65ZDRkCWwAPOY",
+	"9ESoKUzCNMEnKb/lYsIRVhKyqzY82wYqvHXISfSS1Lc6m5gYyryDPYBYb6FgAe5qYZW6z3YDvr2PG9IT",
+	"4ZTYbG+CMzJhcdzUSMZCm2wJIMMFCVMcjpER+P/gPmqBQgKKAKmV+suAYHB95dXqNjdsObuQMX2W+VQN",
+	"dTcWS5YnjfJHNMbPd82UAYYhUzSKfT04Yg9aXPDDUMrPUl4KeSMnUASQStJLNMLimq/YZ5UtViqR6I3c",
+	"JZScXh/nWe5I3b+5SdvtdttvEDyWNI5Ccn31uvmC1CmJNZxkmiRCsyuEyYCOAWPs5diA+np8itBFYopk",
+	"PAObhyNrCZiqoUd+SRnWOUD0IGOa0BFTLPEANHp0gA5MBXa0a7V8k6GQjPhwDqSPZdAU2Cn0Wav7+oHv",
+	"ER+u3p82P7Xkbar/hk+2fvERNkcoDlms0ywDMSKSJJMkUkrL65LINBjuEr/TavvAPnTYpj+T8iv7PKIa",
+	"GmEyciDNlAE6Q6pJM7FckYVRPRC8HyUjjwSUByz2CPusGA8bhMZSwPQAFwSOohE/jjVSETYaq6nNWQrq",
+	"S5mnPaaS+L998R3yUYY3TIgS3zAkvkYPOAdEpEpGIYN8ZpQo2tNkQd8JiYhNFuXm/uXB0ZGeWIZNDQe1",
+	"KzbPAMy3VCFttzeDUzpi8BvDmZ5xBoFmcGkQJYhLunahaAau1mK/vuvcg/z26ur8aafV0RM3C9ZYoScq",
+	"ErM8Q//sgvLjICDnG9SThEVrDABA3tx8bj/3kTiaM2tnokeOI8488zlDuJ5tkffRSwCJNdeZGDuwZcV0",
+	"yhKblUKfnyHlYcwSyAls6BBF0sw+q6fAfPkA2jpgga9/fUlDS1g1i7u12dFr3G5vA1XiAvoXSPKuhheQ",
+	"IkOx98+PiKQTY9qDdpByzjaDgvFiMEBNlinlizjF05HUw1hLliR1e/vgheERmoaRMsw63jEeZi1uQETh",
+	"QHOUsCUSCcQo4iLRszbqhD0TFSORlCkR63PFMjxVQzYlIcyW6JsEJvYyERMJCUBCTecJ5bitIokGESf1",
+	"g7OLy8Yu8vzwSFpgIB/7RBJft+nuHx+ffTh81T27OHpzdHoJFFkyBXS4HojRiDYl06cJyu5zTSodzgxW",
+	"GNA4LrMIGf+ied2hCCHbiR7b2YMMl+q+Zj5FEv0KfTUxOxBcMa6axszjH/WbJ1QFQ/g9ZKOxUIwH0+Z7",
+	"NtXsYxkFGtm+g6yE6Rr1VW/mabfTnh6IKw1FkAJfFrIgpgmDq6/uH17Rgf6sdabVv18wlUyb+33FksKM",
+	"VPOCjTXah/rxhw8fmvs5E8aqZuqRVquFOzWFyz7WLDMwG/4+MNnNAzzCzcPPYyFZ8y1CzW8RzYdrcYQB",
+	"ZMcJ68cYKwuqIUk22lt7QE3waOq905Rr02GgApHILheqawbSjBPeP5U3tMUMZE2sKIScdxwFjEvmsNMn",
+	"R1czHLQYMy5FmgSsJZLBU9NJPtVttTQeqbjMie+fHznKt91ap7XZaoNmZsw4HUe13dpmq93ahDqYaggy",
+	"zVMajiL+FM5mE84mPB6ghjZDU4im2tdNjyOp9nXrQ2ysxzJXiJwb1Jw3eXqseZbaF29pQ6MX0C2LosOZ",
+	"FjdxquiHgOmywfcg0g3ggs9rtOp3mJoGlBsrpPVb7Zu607xvGpVP/sWFfs8ZOMFq9gXTlhk6qjtvtNtW",
+	"DrMJLkocrn627sdAiQSC3kyxdoqphnHBEM69hVOoGjmb6tOXNIvngS6d5V2uOTUkjYXYaXN5p9ci6UVh",
+	"yMDMsb3KzDSXl3AaH4JnBfRa4TuXLLmLAnbteK+4qgFAd1cp8NMnvXUyHY1oMq3t1i5NQwNILTFMMl+K",
+	"mnVm/qkGZxCzlebJ/mu7NTiVu5ocw3fNWdX4vMIhvYZmj348HxNXM1+4hVgK8PgTSe+LpCgOaCAWfX1W",
+	"wE+A/C6+LSPo09+Q7n4xTsjBsMLVQ7N/IEWJPKOyU87CM2klQHko+oSal3XwtNX9BgnlCq7seGpY6hvu",
+	"O9on7ItmKJ8An8bDPeRdQXY3brtPJHwyK5jfaJFDTPpsMv4k7E7calbHqIpBvWamDLcP2TezQztjLCRk",
+	"XZbog2ItwL5TR8PHe2RCp6S+1d7xbriv23bFhLPEN0X/7QS1PGhtXYSbhNSRkizuEy4cbxf7JexVGBi2",
+	"B+TemldFNvLogLXpxjVeskgO4HRZR8KHoQQzcQtfijYFo9l+VFJURYasR7iXiUPfNyHaam8t73Eq1GuR",
+	"cvOJneUdDgTvxxEabbY6K8zpnE5jQcMrIY5pMmDYb3sVAMh0PBaJYuEJCyOKDJNX29rYWKXzOBFaUrAB",
+	"DytR5Q9JpNjvQ5oxCbchgJZCiczkDekn70Wmx1EzFIE+JPBnqoZP0UTQjPhdhNbrsZAVhndMNoJCDrYN",
+	"CQ0wb3Q9k2XhjS2DCq7xxBL1hpWvoQ3k8U9A5LVZPqVTS8vWdtESnFUPi8RRu2RWDi2vdUjdN0rLLs7N",
+	"b+wResNTqEqFFBxUFzYNkuCW4nfa2DlSrDsQHHtyM3eQ4gZCC4zZYmXEA3bDi6u1M9khdR+6drVYzf3G",
+	"Lt5QOdQYiRlNQCXIjJ6JWSsXquL4DTffapELqhhqe1lIxvpSAk0IOTqvpOWwlUe4k49Dj91PrEWRVyBy",
+	"riYg/LbUdG1St8LE3gjOfke6uMKSroQ4oXxqwCe/D8pYIITvBGgEkb9CdSh3jp1LAzUhBRKYUMWacGZA",
+	"klJDQ/sy6+t8IncGZIhCCoMqEpRTNGoKgIyplBORhGTAVK5132p3bnhOk4KEhRqxaSx9NJX0ROo0V9GI",
+	"GaYPshMnQilwbIqjW9Yir2kUpwkaEG+4yWgM1CCfj6ELhpDsGk9o//jszdFp92T/h+7r/aPj64vDS5/U",
+	"jW6SbDfQMA0V47IoEtRcGYIEfk92Ohj3QxV+drfo6I5DRcpkWrY3wg3H7HQWTp5ltDWlNGSum33Cb5ik",
+	"ygX9oVNiEKsVhCym0xsOZQzA3mbWeXx28P7s+gptlKFIezGTOBOoT9NPE6C4fYSnR9IxVFvhZCjSpEXO",
+	"9NsMEsZgC1b0fh9S2oNOnBKpEn09J7aKSwwmZiOspGoPSP4NN5PaP4Ds8/M2odNuN+yMQMWkrybcV4Ao",
+	"jWOSzeiGKzGw1wbCjKBqPZlOwMRP9gk4oEtpuvNsLxMmmcJL1pR7QEvuDYfPPZF7zjzi0JpANrYAPAiN",
+	"vkgGQimmj4XjgGeuxowNgD2/4dnhMLfjprPntrPfWPeWO4Yz/DjXG4y9vqTx3d5ra0sJf95V976rjgXY",
+	"05DeZITZnoH7XFUiVfPvqgvUS2ByYhrHWEEKL609OOXGBQktO64zC5FKjMlEJLegCVFQ1LVVddD0DGZQ",
+	"fmueWy5W1gRbJ3DcrXtj7vcuoOm91le4NQmYtc9scnk7mzSOl28pXqylSqW4x1jknBvDetbWikMyzfKG",
+	"juZt6H4cr7Snh4VZ/A+2q4UtWLCt2fGeu6mnjIWyUAY2uxbrlovMxdGNDY/kfCN26NoO+q7EXRHIqlSj",
+	"SL5Ve4id4L6j6FTqWxu/ODMXuJUhzpvecOMabyqv4uD2kge2QrmpKjPWMeWhEWiRrbUsCpU33D8/u7xy",
+	"fSD9XawlnTF/nhvQsYRL1ET2hpeszMB42uD0Itu5Lo+BCpjznHY/BrNR/MhaXMccEuwyXL+LWvKPowL8",
+	"4zIdK6kOC1zBvXmQcSL6EWbHqLQ5vmHq3DT5nVTwuMZHvpJ+n528crfQEMEFN5Fh8RZwFyKvGGoujiey",
+	"yBmiP5SJs8vVpCGjWCyQcDEhgruU+oYHNIF4Ac1yGtlTJC1yjqMYWxsKlEUf9WIdbwzQw8srleyG18Gd",
+	"+Xm7Tf77v7Zana3WhvHXmgxFXMVuZq7JhTsEVTHmy134che+ANdp0dPwlrGxJEPBmVSZ05lxfIv4rilY",
+	"rS+ew9cXh5dvuxeH15eH3TcX+weHBZmeyAbaLfMoxLza/M+pVPhCz3lCpwjbAVMS9cpwe2agNICpo9oJ",
+	"AehGFzRALSE1x0JjomhPYjmShKkkcj0UrTpjFEnQTtu7sq80XwAsRzyFUExWkhgKfpYmTMZym32R3HDY",
+	"+wynBoxbL7c6qL8peMqjLVc54Z63bEpGEKsjOGtYU6uLFTe8vtXuODxRYSOtc6GGI5REwHd9kQzuo1m4",
+	"MEfoca57M/o/j3bhT13BvXUFh58Da+IrHjT0e+BsYv4e0yhZ+9q2YUWrWfNAb6mPT8FDAaiXnofxvOB0",
+	"xELiw1+n6GCvp5ol3ICiR+jDKowWPdOgQxof42ShKUgwFJJx6wmNR3KXUGLcQtCPP/Mij6NbcI6+4YVA",
+	"kRY5HNEoNmE1YjSmCQtJQCVrRlwyjsWlY4wtkkokINBMWKKbhC1i+W6jVn+hxebnG6Q31XCp94JkOtbC",
+	"DYDYs3UEMRrndfMFtsNolBGdwrJMQImhcZ221263bzjEggRiNBI8Y8Tk+pTJ7OhjkSYc/vu06P0x/BD+",
+	"KegS0gXX3A36JmXSHq5NiQwJcL0Wi4ToRECenoBxFYMzWogeAHuQbi6BIv0jmtwWmAJ7xJBEpnCc95GO",
+	"IQdHlTl3/uXh5eXR2eklmF/ODy+615eauuU2sHYDC4/amWo6hHqPMbUBJg5fcsNjRmemLDirtFREUl1a",
+	"CDyigGS+Mc9jEspG/f/sfdty27jW5qugVLXLUg8tK0463W1fOTvp3ZnuHCZ2pmvmV48JkZDFbQpQE6AV",
+	"/ancz/W8wFzM1TzHfoq5nSf5C2stgJBESnJs+ZBW1a7djkiCAAgsrOP3hWP89s2lueGuMJrcLQef6S/K",
+	"W0QwqFp0LXcI0QNwDJLYdzUmmBdGB9izbo00t+vp1DsXr5dxd+p6WpeDe13f/F0Foq6ZfPbQvSz4BcPj",
+	"fjEE07DqsIy50aFit/ALvOVRJ3DDGNZncONs7FK4b5bCDbPYmMNNK245OxAvHOX4lfzaPPhMeCVfVrn9",
+	"XhSeVG+LK6jpNCMMZqw8Y6EDioqgENXH18RZEUy1dPa9r4hWp+79dNsB3AOvf9xC8n4W5smSvrh6GVKt",
+	"y3Vl3gtC1rEvbyg18MtlTzPHLOHgnJwSqIZg6RJ4hD5m4lOGhfbuJ9ArEW1Cd9nvmRnNVVwGBMGw4sGh",
+	"lc8cg6NblGhDt589OcQA3jTTiDI5v70ClqRrnwKvh9CnLefjzzE43XFC/nrBEKTkP4ptv/1U/icbRMje",
+	"F8BZBrBShCh6X8b0w9f+AHPC5aX6knjMrXO0NBvLvqkdSf0RfLBUmVuXo4Gl9XNlVNpkeU7xClYIg7A1",
+	"rB2/+q+v3p6dnn94dfbq7dnrd2/jiD3tsZTP5gCFor7MJBsKQbg5kUsoJQz4LnvFkxG9eMorwAzK8QeO",
+	"TE4wGMNQPmamL43Icw1RC8DNsG9BomLxiSeG0uUTNR7bNlN6EiF4TliipC7HglJRJyrPdZV4GFfAYuDC",
+	"tB9kUoirTJUOqZx99x0WatnPIDDfHsbx3XcRG6kpXuNyBmMShaaeuDwpysABwBW4FyYIkThgOvhkgmwg",
+	"EqM5OIv2OIDHKWEnmCAYyEBccOmgIDIDOa9AA0xADFJAIRiAkvUlvsNhGXE2UTpD8MvcnqQzSpdF1yuw",
+	"+qA5qkeqMJg/61CWWa7kRV+GHco0rR81EbLLfvbLgA0VlrRDGK7AMo7gSR2BIzSucO7iCAs8HB6VPVHH",
+	"mQbtP+GlBrgvmL9SC0zT9bh4e5rFdHTGPvm4yc/ycKrShRaESdcuxERwjJhVeCt2JBStQ4jpT5Mc6M0Q",
+	"QG+jqvKNsPyCyvJF4LhFTD9tZoAqMFTFeM0YXe56ptllRlCrggALGori/Rc9u051/DxSJlXIb9q1jbt0",
+	"TYCAbRrN1yrOx3oBSPqupKjtRiZLob+1YsQH7nd0BgYeAPZTRFb3B40qsVJ2WKiwYI9O9WWFAC/c2Bpa",
+	"oUocfCbA9i+NSsWJ3FyjOPZOTzcHEMCcFKWs8kdqnaD/ECizW9veUU22Aoxxt1HubKNAqg198TvaCNFn",
+	"FP7AheZlf8VYMG+1XuscqN1iHtCycW/ZSQBUQIj5OrhKu79yQk+iEqsrQGazut2YKPEj1JQQQsw9aUZC",
+	"Vo+2L8VMC2BfyiT81Omy2H8vQFyIlfzFvu///8//BSVBxZVI42597MrzJd6NYlV3UIes3NfC8alrLA85",
+	"vG+KCkTgjoQGNT/JA5GrKaGTxiE5Y9ykkMATH0Iax7CHS5RD29RDqs++XhnBSfgGgkn3BBQE8LS522JO",
+	"LFZyZFky+mvb0RJ88wc8/Wepzdj5H27gma1NQTrJCUQSIQYR57XbfRL1IOdHCn2M/wkxNiEzEuUnLwQD",
+	"Dvs0AFDsy2QkkssuO2HSqvfZFVSLGu6TdADnk2RgTPs09nKQtZ8dHkZ9GWdSl8NhlmRCmnMAEY4jQJ4D",
+	"AFdrpqIpbXsIQNeFt8KvMC5I6QPU3T3NBnY99qUasie9//HkEF/F4j9LLk1mZueQQrH0ljIZ4UvsmGIg",
+	"Q5sYRCIthCkLGSOCX1/6t8OAyQPdXgAptU1ZuxruiTtd9rFCVwj0OL3nXd9ovzvJielWENc+xlpsJISu",
+	"ziAHg+B+OHe31OPPYMYJ7IMTv+Cu7/auEA9/FbOteb8Xunnb6VLQPCbwpzs0mR2azK25q4FBMWIo0e1W",
+	"R9GB6OjN505W7arWUcvRArdWHEmrXNnVyYK1Zts4VE6F0Sg4naBzkr7NWQzvjb1C7ezbNBsORSFkIo4Z",
+	"hwdRBx9zk4ysZIVRaXdUdbrsd6t1x+LTBGAB3tErMs0usiuBDETYqA7K5ajiDjFrqa2+zLzv/AgEZwzf",
+	"5JwiWHHk9Es4CmN4wXJzUNiH+XpwovVlcKS5wkLAuVk61ey5svYktr3IkhHg7/YlBD9SOKUS4zTA1aL9",
+	"71S88nClOvRwJ9B3Av1xCHRVpIyzZJbkgjZ+m3Lg97lM97UwiCViJVPn7iW8E7HrIpcUFIRiA6cne5GN",
+	"Om4gxsCdOB6XwFgR+EX4ZAKhsrXRx6PgNaR3O6YbsC7KsXZRQz+CPdKnu+xtAOJ6zJZcLV0WO9YzhK3J",
+	"NBIkaDh83cUXYKzETHyiS66me5jlQH/AgW5BFSxR40EmBQEfgXauIa0Up4QNZqiBp+ITIdOAVZ4obQIG",
+	"ALUAoDTO8hwUeTWsBrnC//PGf8q/uAuorrXLTKYbB7TcTP6aQQJLQ5OFIGVk43bhM33wj61o2S6c23OA",
+	"AXi9Wx0eCgMDxW27hyCoH7FhmQ+zHO9CMJJccC10p8kXBk3czgcKd2R9eyu5b1c2ijv5+q1u3XfnFtp6",
+	"910gAHYevK8O/+UivRDFQ/PfwSk4pNy32za03sm5Yxaq99wLz1UZWlncsNhaQb95yRsThF71RCZjuM+o",
+	"4K4uAzHjPwyRedmGtfOe1Vk0GBrHJB/vhUuBOgldVHMeObbGIdc5DjyPPkYz9Sk1z3q97irT54zG+KCt",
+	"H9fJnQG0M4AegQFkD7gluTAQZiqE3Zuqclffvenz2aurXw4+V9rmlxtI4fUa9HuvIm9wcyViVyXOg+yd",
+	"j12ydizLPI9ZkmOGo+kchXaUs+ZQOSxUeTEKNAx25oIhyOMESfbA1JxpAuoHm6ZCgXbPdrrsFyUBhLLK",
+	"uoc8+sbs+SqG+UBT6KsO3lMefTBDTTWj9uIumX6XTL9lrhwTeGVI3rAJpUBsolF7Yb9OQhNq9Oryy9fB",
+	"ffeUTRx0FV1akJDNTWM2q71Y6o0dBtUQT/HB7dqk1evWG6TB0Hcm6S1kpAbz2chC1ViegtSk+jaK8+pT",
+	"QIiGjxClwF/CiIzhDPCdWBupaH84RBDqyCG5IKyUtb9GXI86R8CcyTJDJXd9SWwLED9j/1SZpCqRAIZy",
+	"jvkCU0amIacDYPE40PdCTHKeCELoctM7ETLNEMATooKe0YEAgKkaA3kdPKaGh8ERySVxc/dlG2KOU1Xm",
+	"KTMiz5FPFwuMplIUFIKr0MlH/Mqjcmqm0PXtGLMRKs1PgyOdyAz4g2HgQGD5rPdTxOYpK5pDea9D4P2t",
+	"IGIuvOb65ugtdiMNhtugIVWLhchare6KqCRtPVJT6fBXE6zzDPQnp4Sv06H8fd+eHrVThpZENxKrMK3G",
+	"Qknh6oc3rqV2AntDPejgc/WPdcAnXtQFAjLhkkkFBWRAY0yCRaRdBgAZgP3YRL9DVX0+7aB92HuG3Duu",
+	"lQAWGTLKqjefu1vizhErhLUTiUoXuLQzqY3gaRPwyoIY2wQ/ZX7QBPblR/tX92w9ErSWJuqYTbdT1IiG",
+	"sWpFbUOPXn8e7ZTnr0Wu+NpFcvNSlXV+qUBWN0V/Kr9nYwFKgBJTl8RQmwjwW+BOvReLmJKM27FV/eIO",
+	"Ym6BpeyvDHmu7SU/BY2ln/DE/ZVXuMncoLiiGspuN9/YFMYowQaRgS2Fa5us4DhRKVYNlTL7sxSuxrIq",
+	"vSQrzWfU2we8tcZOqrCkNSwh7IlqXIqIA8BFCyFqMES9R/6IpQI2AzcAOdCoNqE95C2Rbdp+7iX3ZPmh",
+	"U3zO5Krxi9P1r/aIRzvr73FETx+6YnuSpsBHFwo2YJXhhRipUosILxf4x0jkw86tOtX9XUuhziZVeU6K",
+	"bDW0teEu3sHIPWQYufm1fddn9q3G0gGlIxN56spE0ANyzGLP2rkQXZ8728E9jDBJOClKotNbFQh3G6R3",
+	"6sBLUZ3xy4pEJs9L7SiPl0v5oLCQSRUkXkFG13IzvsLv2oH6QB48xDD9V+kj9yTJdqH6mysZu9j+Vnjs",
+	"qyWqinmr41bVEfLFNDo/PoCrOCU/cUXwm2faiLTe9/GG2nzUeMwftSg2yAbHoe68DbfgbaC5vD4s820F",
+	"3VdtkIPPpRbFmpDPWRBQ0QHZs0xrCUqzYo52UszgEcQp9EWw1J7db5APmDkOc6Cn9Hg0mCuIzg+eT+0l",
+	"InaQTEjsxzxdjVNJuDbnEC6PO3XhH7v9cUNvHPqppgADTbtwz8MP90BAkLtP51ff18ZRt2g/fIR9uMp2",
+	"mCcFnmPOo/G1TcCvhI7DcWdLWwi14mALbUvxxlfck9q9inESJz26H37VnWPukSm+uFr2NOzP20rhgBTZ",
+	"Zi13fZ0y5ovG0WLFctvXKyOz2WLNctsXLXeoXPmYxX/GDikDE/kgf1eWuEsQqkIbNYZZwMO+zeUMmNog",
+	"kAfpcp/wKzFf/Ro5MOh6rfwdTsF9lSRfM+EWeutzba9bqio+8fEE4HkPe4fP95882T/8/qzXO4L//fdW",
+	"tKVa1prXPr+11/7Z8Konvd6TFqAV/ybkhd1ah98/i1rjTLp/P7nbglr4dOtNJ9ySO8vpFiwn5ba2k5X0",
+	"w7KsxAtbC8x+QH1Dszgoxdz/VcwATQi6QRy2nqsyDqrKzi/F7NzpLHHniCh5Z315IeYAGkBgDnhyiTmk",
+	"1dvM/gcxyflMpEcMEh/CylbONPih6HlV9CUKXcDJR9KvAkpgiywJZfNRBZDEtOQTPVLUHapc29Ms1pel",
+	"PR4kMH32ZQyNnIwRQAmPBuI5iI8RnOhMGZ7bZ3Q5MPA33uf+LgRKdJZJIy4EAeSPM6kKVgKBcJszuBmL",
+	"dn+KDg+fRk9/OIx6T59HP37/LPrhh++jH3s/VIBGMYcOnasrUQxzNY0jNzd9OS34pNNlv9UiCHrc1cLq",
+	"c8UFEAjmOeEN6pH9HXIUHWFM+9nhYV/6MZ+PMw1nXtw5rjhioKptIFhM3nB4isV0/bysNkeA8oecgva9",
+	"nWPPLeeb9GB78FERJ4SQrdAnb+ciB+cYFs8ZzAJDP5pVO8ocGQtGIk9ZO8BTuSjUVGPasoeLAgEZB6AO",
+	"EHQAvCe/fDp1KCtwXxKQyuJK60MQQkioBKw+W03RNsDhVpCKtNApNbSqD0Tunfn+vk6JgQc3AgYtAMQK",
+	"ekVBjeCBPUKmwO0mFRsrCGvY9YhJ9rBQ3PwOCyFg5gC1glZ1w3zRQhsoM4rcPNkVN8evQBXlQRO4dGyn",
+	"GDcMGSZDFDNXkl5RWsD66EtcYUFL1coMKIYiIKsAVgkY90DMFFClI6k3jSyNiOyzLwciUWMr+IhsI427",
+	"7GSuwxUhuEv/pXl2+brz3+hcKnNO26LLYqfuedCSMP1l4kAowSLtS3/3uVcOg1KFvkRVEH25IACJUBfb",
+	"AOPfahURu+CTXGgNVaz2Plfaj+tGG14YzWLKc46byyDghTcs5//gbNltha+Crt5TLg1OU4MVTawyNNlB",
+	"9QRuOyutbpBeU3OCrnu07pFdos4O5uA+vQjvcw58Q263WOkN56HbJw1K8jy0gd/xTfrzelfDwWeCZGom",
+	"jXhtNKlPjowpK5xqgrjBVhgDElQu0gA1IEKlD0r7rIEMN1L+TS1rhBO/2zX5VgquXSLQ3WflK/rsd2QV",
+	"rncRvSOUsoZQ2+LOOUi4TES+VRiQqkvNNi1ir1E4oZTVlgT1M9BzV1sBx3MAilTnWjWmDZ8xPcomE6u0",
+	"e6UqApVymBVWp0RNesILk/E8n537p2PyAUCB2QCIzxJhLxwzzuK521jsL8bz9WJxJqF2+BzaOgf9G3I2",
+	"4sYkJTYdCWm7nludeVCOJyEDGURSAGlSV2RvFfNcIbi2jS8rjdDBr1QaXZJT9FDgooLRBHrll3sVx1G1",
+	"Qh6A0rhTAB9XEtW3qTviPvXK40aaYjMIFp2pdIR92fDAQ0l/zyfeez4bO5ZScBswkWuBxHnteIJXA0dE",
+	"AeDKAG7lAAir84t8Be5cckfZEeNyhr4q2/gmh1Dok3RY7oECbH+22vNUpIy4NTc6to4Xj63jpTOr5oTC",
+	"cXwzR1QwnId0RrnVsjujdmfU7oyq5A7jFY7O7Z1V1/FqrKPZXlc0zTy3IXieKzEfYeACajNlkpdpU5Yx",
+	"CJC74jDeerz8Wky2u6D5DZ0ie5qNMg2J84/YPRKgxH91ZlPt1vo5aPhRb61qIOu3VjCbu/118/01nFtD",
+	"D3CPNVk/P6uiiiRHFbdKEMQWacyGPM8ZMdVXLvuAMNBHwyGPgBvWzmTg3ienIMXx4mq61rgRmxI0IKME",
+	"gOI9y+M8NxdB6PmG9nSFxs7eKCB04ZIe2dNzjk4fTa8yEtSVKM7DXgfpGRTWaMdkqwArF8xflc9xRBF2",
+	"zXIxBBBCPcomzoAMfZ6q2MjlWfW2vcaOrML8YTTbR/CDN4CZKHwOCYBBkIs2augUMmveosO0CVyikm3f",
+	"ggG6MKR7CsAHc9pgmVYrPqo82W4/LYfjGB8aUbDMsDbVzGc6fKSzs2x3lu3Osm0dtU5H2QRQHK28t2er",
+	"GnpX7B4Fyrdv5ro0wkZ9+iTPaZsLe0RCdpQrDvB0lt25FH8Oifv7mdRCEt+wLgeYiu3qkiRkvFFq/+mv",
+	"H7vs10VV/Qg0VQdXpC+zCdKSTgQ3jLsEtwgODTYdZbkgAjSrEfQlT60lXZOhZTXj927Yj6Q6gPob1gfU",
+	"wEf4nNCEF8UMdRMrfvlFE9CZ4Rcb9wGzE6Jl2M/NvjarPjZrx38j/fKclg1UpGmRXwnd6bLXpi8h39Ee",
+	"ctyqkS7l0YwKAV51u88QikIYO+FQNZ5dQJIw7KQZw14esfhf/zeOWPyv/w1pyv/v/8RIh4j4x0wLXiQj",
+	"VpRSIxGeKbKLgo8dax7yEEHeqSiYEZ/s0cZtg3xg//9vf/sbtHt+Dr/tD+IOQTTrhDtlymUT03zA9gNC",
+	"vozSK4eldix+mCaO6m5fxvDFun/GrOAEHc2lo/fTuZrmsy57q6xyZudBxkzzmYYPfwTRbuSpFVwG+eSZ",
+	"7EvsWCEuypwD7GpBtbppxnORGNZ+9fc3J/uHzw+hW6pEVTouYzbM+UXEuGanU35xIQr28bWdpr68ENLu",
+	"NJGyJM9Aobf2DctMx6GNwEr4KLNEpf7TYR2i+GTsAlKyL+NP++NM7uPlffiq+0Vph2Z89jBkLQ/tmlIq",
+	"10TAhNnsQg5VkQBMD+7/qnZEj7LCNOyF+XqToLzkSa+3urzECt66DreOntZsmMDfzxHtBWeFPn4uOPg5",
+	"4/0YxmcfRtdnI7S/gjFVfU/FkJe5aR219l3FkL1ByHJsj5Lwt7kboL2otQ///aNulLaJ/Ste2DvgWDpV",
+	"hUHXZyuCf6D/xf0DG3R/vhQ6af2x3WIckpTr3R9OWO58H7dQkDOpzlOnsPifln0f7tIW8RJd5QmjvaDn",
+	"gLL3dFQpMUaxOC340EAGuz2e1uMs6svSJ5g3mKu0ELcKhUjvuCfj0Y2wwXKkr7yDQNxVWj8ECESngpEc",
+	"SLjhubq4psDaxJQ6GJT55Z0QaqIKlxkxDuqfAD+pBICEFJ1vVie2Yg3Y1HSXnUjmbMa+RAWES2wmF/xK",
+	"aGaVPYSCoDzyQqTsiuclcEVj46gZYymVvQtf7+Qts3qctQkKqy47UQtiNgoKA+dFsrSSuBoy6NPGFNmg",
+	"NELHLP78BTRt+8FiFv/bH3HnmOoPKU90rgKxEA7VgohZUjt0oE4Cwhg7YJgsDrMDfJ22z9gna5RErBD/",
+	"FAmVPk5HKqcLoaI+HSktWCzsktYxqnLgTh9wfEdftmP7X/1vT//o6svS9jooW7NLylgT+oVKM2tjT+wS",
+	"/ZG9yV5A7dILXzjPDdUdnv76UbMxn1mjxdpClByUz6CgzJo+8DGplLNQUyx9ojfZe05//Witb1RCwcCZ",
+	"L9UTLOWGD7gWTJsszxkfqALrL7UoMp5n/04EODzLy0IQZleaq+Sy05dg0pgiqwoOUTXHKDiMBJdXovI8",
+	"A3WXE9HP972nLIZtdp6QYItdBeIHYYrZPgIRRGzEr+yDblQ0pXUW/4syv/w4sWsxsPu3cSovv+ie0Emq",
+	"jnwQ2poCNWf074AWCd53kdo1B6sWdwXtAgwUoIunteOW+fYxSVCG+wOEhNGTqNfrVd6lwczKj8aTc6DS",
+	"2T4QI7eOfnz644/Pez/e8EAN+FJXoZFRJqY/6IEsi3sHolEJcczAshapC6QREvpxFSfD3EqQSCG7jCvT",
+	"dpioR4wXyQhKWj00uj/t/MW0HvN02W54Cf2o7IabgJ1uAlvmJirTbgp2SEVfHxp56HsbV1e1P75O820m",
+	"uAnt3e36dtYYnDu07oeM1v11q2/raTIBO/ZXY3QHN9fgdNsV6lZhJpPCUV7/joAubkkSHhaBg9mtYu0x",
+	"eDEarq4Na2ikmGJR5Xc4DxZWMQxmjEu4WBuACI+2lQ4thNu7nYNpW2CAX+MKu2vJtEPf3qFvP0gQQkxD",
+	"GFbKwZ4mGbcN/1igzh9UgN4rCEGccPb3bn8nV+9avaX3NPKSg1XkUx0TlTr/GIAcIHzBLtJ0U63BZ5ly",
+	"47IUPWo8JqfBRD88DpBQvajdHCEzx+3mtn8IW34k6S5Bn++Efj543/rAcfipdlv6FoLHxfwKfRiUe78A",
+	"DFqVCh1hjl7h/MwRK6XJchYjYbE+MTFrx8bkp6B86Dhiz3vd7o/Po2e9XuTCIn35U6+HhHyZpJSPuKLF",
+	"in36vFXahc9ndwk4Dr3Cw/k53PK+dJO5QNCjnQM+SMQvylwczeXxV5m9Y6UN89+0L1HcgsSJGAB5DApF",
+	"tsXCcacneWYQVW9YFmB1VL2AQBR1XyrTl4j4tw59sW3PUNdKJ0j1xy512dsKPBC6etSXjfiBLmEf/NwV",
+	"kOBcNAZQxdjLgg8NhIbIhdeXXsVhjYiNEFlz/NUAlYKex0GukktrammeC8pXxKx5/HR6KsSEmBcd0J7P",
+	"XapLLQjE1Q0x5rac3x509J5yFMKpatDkAvET0fbZ4crtsh/+2tnp9vgjXXsIIfKEFygRWTISyaUqV9Ay",
+	"bZqfXp3iq+zGUD04+DyH6royHFQHU3Vhz0Z7ysAhi+Mb8OSyyxD1CiLRtSimDr/KC2hVeFkPl7VinB32",
+	"ntlD22GiwonXdln9zCh1CcmwgeOtAQG1lpoG3jwv/DeL9IQDCtBcdzQ1D56mBj7U/JJ02MTXVpXXhnBW",
+	"Lq3ePZ3JuxjNnXtbirl18MBcKR/CA2ATd8rimXEAlQbpVjGnFjvZmKgcWI+uHleqKftPLDQlWfsnSDQT",
+	"lJum0pmrpqmox6CqWJUVJJWswTV3KQ84BRXda8MpFDl2+HkMcHfuqcKfdDXn1St4xyOwVZY6ekeIUNe1",
+	"TdxH25XQ7iyNb8fSeINEfPMKDkiY2V1ZGFMxGCl1uS9kOlHZjVCeTkVSCGLlQO/PKuLY3/HFr/x7HzX4",
+	"zMJoNgB3cuP+1gyRR+J4p3VffYdgw9G1umivu7Q13zuCnLlcFTOboIfYqivxd7Gre7C/o0v4/bvTM0xh",
+	"jssij9lQ5bmaWlv+1HCZ8iLty99dp1nstnuWenQKAB7Z0yxLkSoTWZdc9S5wMh2xtFATqJRInTegL7UQ",
+	"shNVbZpsLLTh4wmWNnBjxHhiW/4os0/MXiVgGPeAzi4kN2Uh4r6Mr55E/bLXe5oMuBbPn9kZ+OXNyd/3",
+	"T385Ofz+OfrW+60s7frXdK0y2G/BUyK2EsmVEWPWvZVGe5oNZkZoGFpfUtsI1BFPR1ok57EjA7WqZTgn",
+	"jGsW/+PVGSP8u4PP8N/X6ZeY6ZGaUpEtsklRxqzLu4MeZBcSqlmxK3EET0ksTAflElz8SrJCGfTyd+kr",
+	"EldSX8YjYyZWCyb4gaDUF/BPNbM3ELKQKg0rtVWJJZLPZUoeWw12zGdI5C04LBXel7lSkwFPLiM2KYBs",
+	"PGJ5Ji/3c5VwiPWMheEpN5zxNC2E1hE6v0TK+AWVpeMKSZSUAoonun35UuQZ/IpeH8IhmhRqnGmRHtnu",
+	"YQyCX1wU4oIbsRdg4jS7/Rfk61YrCxfedU/e+8URN2jJTn6FHDGw3Ha1h7sCiS2UEi6em9c8Nq+lih58",
+	"dn+ucXe/NpDGj5KHwB7ZhXJsK5k59hCqdBvQMhQCzjXgYNi8SGFZFG27WMHNwrdcrfAXKD64na0TNWAV",
+	"UbKz02/DNfOs9wxVHDwZ3KkM2kgth1DdaXs3htO6Y+7bK3D4KxtkJzfdE1v3uL/yB9DWiiNiIe3MORJb",
+	"Voh9/EUzztIMnFlptZ+BKEwVQJJrFz9VIa/gPwhKJBrKG273SNtWmcNN9PLe/enlu7qH2zrpd2r5BmUM",
+	"0i+9ukKG7eroB5V2/dWJ3OzlvIZ+KSaGPXnGUj7TKz3J1XPfhCvZeVLWu5KrSd/5ku8S/TzYZ6FV6Stf",
+	"yAGqH7ROc7NdfvDZmd2YeWCwmOlOuu7KLSbcjKpqi6o/rUWtIKzAQP9o66hVlpm9cx7u70uzf/6/lKKE",
+	"qlTBxqrwXm6sIPM+CASsKZNEiBSTBYZwigU40gjkHvrj7coZqHTWZSdVSwhB47wXYMz9xNqxu37uqLc6",
+	"R6ANIvQMSs5SpqJgUz6ry6czxWxB0CxbeYfbkmlNSpMblWe+Rl/zLlfvoeM5C8BR8osWvtrdaR0QPhH7",
+	"6N24M/nTKCIawkFSTJtDQV32syrY4TM2AhMOIyt+PjMNwSQX3hookiG2SUeHNynEVaZK5/5nbTNVLL56",
+	"EsXMx9nsRTsag+BUnOkJT0QH0HgBWFYkwr4RUqX0NDPJCANvLrqUK0oTdl2rES3wMRasJEwNaD0ks8yH",
+	"S+wk3jBk8lf0GN2juPlHdiVCQ4dx/IgUb9Vusd2R+DFCPwCpQ4pJIIXVEPIEWDwBbs62Xexxyg1HpD6K",
+	"dFPbVgigiLECxSHY5dmlAFA98CFR/ZZRdY6pY9hMTucF+eag1EIDZVFcnAm93t1854qInbFKrZ9F7E87",
+	"u+lf0r66f71iAvWRKtzyX7+7R4LnZvTvzaQPBMZ4CGnHWS7odIXEQjiJ7aDkBfvl7Ow9ZFekShDdkioR",
+	"zd8jSNZGV36hHmzxNMRXrMBvcIPhOZT8faWtPf8t5z7db9mVkPYlk0INRPC5cP5bf8DHUBMh+STrutE1",
+	"VWe8mwh58v71fz599/am00aWnhr8UzSD1tD7WKqSEuiRg7ybKdesAvsfFmq8jfk7s5rhUje4ZjQHbjrH",
+	"wvCFyZzxcd64vO3oRlym+w47VKuySMCPZIrSjCLIl4JQmv2jdgFTt/7byZvfrvc1XM++na9Bc1DzNSBJ",
+	"blMxIxaAZx0iLMq+CJBhfRin9pt8wNfdi0yBdwOrm/0mzBR8OMyS7r178BbqyXiarZFI8LhdVqjBLa9E",
+	"WnTo3rF/I9uIXxKtqFUWeeuodQCaGr1h6dsnQMKiI6aRd4S8hupSSFCRyJdl9YHWMokGaI6atY2QXBrd",
+	"icjfiPUw2FYmrzLjcDp8g6jZtuqIbBbYDBxGePCwx0BafvwUikk94kFE1aWIDoSobsh0tw9obrlIL0Rh",
+	"RY6vTo1I7axKl3CSR+trcYMuVpnyNSxBSCBYtYqThm3DDkSg7MiaxdaEZWOejDIpWJv4CSMihIsYEv13",
+	"sNMB+aUDqs4m1K4ZFYDPAIATMOqgt0RrVc+S4vM4IPUU6WzsDFDOJQZ9pqowI2ZEnoOUcCLd+xjptsxo",
+	"kQ8RIJsNBaYLQ4QtsfoNCk3fLSJ7rvnKaB9YvSd0eIewer7D9g3WHvAmE2u7fGTm0pE7kbMzIuhNkXrr",
+	"Y5Lzmd3RQbe8mrfcsfc5N0NVjBlPx5nMtEHRyNonL9+8fgsIgp1wW9m7aprxKgv2YU5caJh8VSQjAc0r",
+	"2me54ikb8NwuiCLcaiRU6j9uzYFGimXDieabhQNmudGX1BCOG7nDbIcnQk1yEbFBmeXGIaYE8ipoOVWJ",
+	"BqH1aR8mKNCkQUqi7DjKM2C4KbUo9BHOZNTiZZoZDFwsKOFwCsFnsG18Zy+/+HDy9uX5u9/fvvrg28Vn",
+	"I/oHautRiwSau+j+6S7PI2RGi0hs0WJlZrRUEhO1vMzyv4TktNE8jZz/J+7/VkR7xd08H8KJFs2PP6LW",
+	"m5O3J/+oGffCSB/hyE7PTn7++brj2mAYKzr9x5cv/xEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

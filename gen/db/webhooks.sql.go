@@ -133,6 +133,48 @@ func (q *Queries) WebhookDeliveryCreate(ctx context.Context, arg WebhookDelivery
 	return i, err
 }
 
+const webhookDeliveryEnqueue = `-- name: WebhookDeliveryEnqueue :exec
+INSERT INTO river_job (args, kind, max_attempts, queue, state, priority, scheduled_at)
+SELECT jsonb_build_object('brandId', $1::uuid, 'deliveryId', d.id), 'webhook_delivery', $2::smallint, 'webhooks', 'available', 1, now()
+FROM unnest($3::uuid[]) AS d(id)
+`
+
+type WebhookDeliveryEnqueueParams struct {
+	BrandID     uuid.UUID
+	MaxAttempts int16
+	DeliveryIds []uuid.UUID
+}
+
+// Enqueues river's job that sends one delivery, in the caller's transaction (the fan-out, a ping,
+// a manual retry), as WebhookFanoutEnqueue does. max_attempts is the first attempt and the retries.
+func (q *Queries) WebhookDeliveryEnqueue(ctx context.Context, arg WebhookDeliveryEnqueueParams) error {
+	_, err := q.db.Exec(ctx, webhookDeliveryEnqueue, arg.BrandID, arg.MaxAttempts, arg.DeliveryIds)
+	return err
+}
+
+const webhookDeliveryFinish = `-- name: WebhookDeliveryFinish :exec
+UPDATE webhook_deliveries SET status = $1, updated_at = $2
+WHERE brand_id = $3 AND id = $4
+`
+
+type WebhookDeliveryFinishParams struct {
+	Status  string
+	Now     time.Time
+	BrandID uuid.UUID
+	ID      uuid.UUID
+}
+
+// Ends a delivery without an attempt (its endpoint was disabled meanwhile).
+func (q *Queries) WebhookDeliveryFinish(ctx context.Context, arg WebhookDeliveryFinishParams) error {
+	_, err := q.db.Exec(ctx, webhookDeliveryFinish,
+		arg.Status,
+		arg.Now,
+		arg.BrandID,
+		arg.ID,
+	)
+	return err
+}
+
 const webhookDeliveryForWork = `-- name: WebhookDeliveryForWork :one
 SELECT d.brand_id, d.id, d.endpoint_id, d.event_id, d.event_type, d.payload, d.status, d.attempts, d.created_at, d.updated_at, e.brand_id, e.id, e.url, e.event_types, e.description, e.enabled, e.secret, e.previous_secret, e.previous_secret_until, e.failing_since, e.disabled_reason, e.version, e.created_at, e.updated_at
 FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
@@ -427,13 +469,13 @@ func (q *Queries) WebhookEndpointDisable(ctx context.Context, arg WebhookEndpoin
 }
 
 const webhookEndpointFailed = `-- name: WebhookEndpointFailed :one
-UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, $1)
+UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, $1::timestamptz)
 WHERE brand_id = $2 AND id = $3
 RETURNING failing_since::timestamptz AS failing_since, enabled
 `
 
 type WebhookEndpointFailedParams struct {
-	Now     *time.Time
+	Now     time.Time
 	BrandID uuid.UUID
 	ID      uuid.UUID
 }

@@ -108,12 +108,17 @@ type aggregateJSON struct {
 	Version int64     `json:"version"`
 }
 
-func apiEvent(r db.EventGetRow) (api.Event, error) {
-	b, err := json.Marshal(envelope{
+// JSON is the event as the API shows it, and as webhooks deliver it.
+func JSON(r db.EventGetRow) ([]byte, error) {
+	return json.Marshal(envelope{
 		ID: r.ID, Type: r.Type, BrandID: r.BrandID, OccurredAt: r.OccurredAt.UTC(),
 		Aggregate: aggregateJSON{Type: r.AggregateType, ID: r.AggregateID, Version: r.AggregateVersion},
 		Data:      r.Data,
 	})
+}
+
+func apiEvent(r db.EventGetRow) (api.Event, error) {
+	b, err := JSON(r)
 	if err != nil {
 		return api.Event{}, err
 	}
