@@ -17,6 +17,9 @@ CREATE TYPE river_job_state AS ENUM(
   'cancelled',
   'completed',
   'discarded',
+  -- Ours: river's 004 adds 'pending' here with ALTER TYPE, but a value added in a transaction
+  -- cannot be used in it (006's function does), and golang-migrate runs this file as one.
+  'pending',
   'retryable',
   'running',
   'scheduled'

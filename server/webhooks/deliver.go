@@ -61,6 +61,8 @@ func (h *Handlers) Run(ctx context.Context) error {
 		Workers:           workers,
 		Logger:            h.d.Log,
 		FetchPollInterval: h.cfg.PollInterval,
+		// The cooldown may not exceed the poll interval (river refuses the client).
+		FetchCooldown: min(h.cfg.PollInterval, river.FetchCooldownDefault),
 		// An attempt is bounded by the client's timeout; the job by a little more, for its
 		// bookkeeping.
 		JobTimeout: h.cfg.Timeout + 30*time.Second,

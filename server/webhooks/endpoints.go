@@ -215,4 +215,3 @@ func signingSecrets(e db.WebhookEndpoint, now time.Time) []string {
 	}
 	return out
 }
-
