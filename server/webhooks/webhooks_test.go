@@ -53,21 +53,27 @@ func newEnv(t *testing.T, cfg webhooks.Config, workers bool) *env {
 	t.Helper()
 	e := servertest.New(t, func(c *server.Config) { c.Webhooks = cfg })
 	if workers {
-		runCtx, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- e.Handler.RunWebhooks(runCtx) }()
-		// Registered after the server's own clean-ups, so it runs before them: the workers stop
-		// before the pool closes.
-		t.Cleanup(func() {
-			stop()
-			if err := <-done; err != nil {
-				t.Errorf("RunWebhooks: %v", err)
-			}
-		})
+		runWorkers(t, e)
 	}
 	email := servertest.Email("wh")
 	owner := e.Register(t, email)
 	return &env{Env: e, owner: owner, email: email, brand: *owner.User.BrandId}
+}
+
+// runWorkers runs e's webhook workers for the rest of the test.
+func runWorkers(t *testing.T, e *servertest.Env) {
+	t.Helper()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- e.Handler.RunWebhooks(runCtx) }()
+	// Registered after the server's own clean-ups, so it runs before them: the workers stop
+	// before the pool closes.
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("RunWebhooks: %v", err)
+		}
+	})
 }
 
 func (e *env) auth() api.RequestEditorFn { return servertest.Bearer(e.owner.AccessToken) }
@@ -87,12 +93,19 @@ type receiver struct {
 
 func newReceiver(t *testing.T, status func(n int) int) *receiver {
 	t.Helper()
+	return newReceiverFunc(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(status(n))
+		_, _ = io.WriteString(w, "answer "+strings.Repeat("x", 2000))
+	})
+}
+
+// newReceiverFunc is a receiver that answers with answer.
+func newReceiverFunc(t *testing.T, answer func(n int, w http.ResponseWriter, r *http.Request)) *receiver {
+	t.Helper()
 	r := &receiver{hits: make(chan hit, 100)}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		b, _ := io.ReadAll(req.Body)
-		n := int(r.n.Add(1))
-		w.WriteHeader(status(n))
-		_, _ = io.WriteString(w, "answer "+strings.Repeat("x", 2000))
+		answer(int(r.n.Add(1)), w, req)
 		r.hits <- hit{header: req.Header.Clone(), body: b}
 	}))
 	t.Cleanup(r.Close)
