@@ -34,13 +34,13 @@ UPDATE webhook_endpoints SET
   version = version + 1,
   updated_at = @now
 WHERE brand_id = @brand_id AND id = @id
-  AND (cardinality(@expected_versions::bigint[]) = 0 OR version = ANY(@expected_versions::bigint[]))
+  AND (sqlc.narg(expected_versions)::bigint[] IS NULL OR version = ANY(sqlc.narg(expected_versions)::bigint[]))
 RETURNING *;
 
 -- name: WebhookEndpointDelete :execrows
 DELETE FROM webhook_endpoints
 WHERE brand_id = @brand_id AND id = @id
-  AND (cardinality(@expected_versions::bigint[]) = 0 OR version = ANY(@expected_versions::bigint[]));
+  AND (sqlc.narg(expected_versions)::bigint[] IS NULL OR version = ANY(sqlc.narg(expected_versions)::bigint[]));
 
 -- name: WebhookEndpointRotate :one
 -- The new secret signs from now on; the current one keeps signing beside it until previous_until.

@@ -445,6 +445,7 @@ func seedContract(t *testing.T, env *servertest.Env) contractFixtures {
 	}
 	third := env.Login(t, string(b.owner.User.Email), servertest.Password)
 	evs, _ := feedN(t, env, b.owner.AccessToken, b.brand, api.ListEventsParams{}, 1)
+	endpoint, delivery := seedWebhook(t, env, b.owner.AccessToken, b.brand, "contract")
 	return contractFixtures{
 		owner: b.owner.AccessToken,
 		admin: admin.AccessToken,
@@ -458,6 +459,8 @@ func seedContract(t *testing.T, env *servertest.Env) contractFixtures {
 			"userId":        member.User.Id.String(),
 			"sessionId":     other,
 			"eventId":       evs[0].ID.String(),
+			"endpointId":    endpoint,
+			"deliveryId":    delivery,
 		},
 		opIds: map[string]map[string]string{
 			"cancelOrder": {"orderId": toCancel.Id.String()},

@@ -411,7 +411,7 @@ func (q *Queries) WebhookEndpointCreate(ctx context.Context, arg WebhookEndpoint
 const webhookEndpointDelete = `-- name: WebhookEndpointDelete :execrows
 DELETE FROM webhook_endpoints
 WHERE brand_id = $1 AND id = $2
-  AND (cardinality($3::bigint[]) = 0 OR version = ANY($3::bigint[]))
+  AND ($3::bigint[] IS NULL OR version = ANY($3::bigint[]))
 `
 
 type WebhookEndpointDeleteParams struct {
@@ -642,7 +642,7 @@ UPDATE webhook_endpoints SET
   version = version + 1,
   updated_at = $6
 WHERE brand_id = $7 AND id = $8
-  AND (cardinality($9::bigint[]) = 0 OR version = ANY($9::bigint[]))
+  AND ($9::bigint[] IS NULL OR version = ANY($9::bigint[]))
 RETURNING brand_id, id, url, event_types, description, enabled, secret, previous_secret, previous_secret_until, failing_since, disabled_reason, version, created_at, updated_at
 `
 

@@ -199,29 +199,42 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs])
 	case gone || last:
 		status = api.WebhookDeliveryFailed
 	}
-	observe.WebhookAttempt(map[api.WebhookDeliveryStatus]string{
-		api.WebhookDeliverySucceeded: "succeeded", api.WebhookDeliveryPending: "retrying", api.WebhookDeliveryFailed: "failed",
-	}[status], o.duration)
 	disabled := false
 	_, err = kit.InBrand(ctx, h.d, a.BrandID, func(q *db.Queries) (struct{}, error) {
 		disabled = false
-		if err := q.WebhookAttemptRecord(ctx, attemptParams(a.BrandID, d.ID, at, o, status)); err != nil {
-			return struct{}{}, err
-		}
+		var err error
 		switch {
 		case o.ok():
-			return struct{}{}, q.WebhookEndpointSucceeded(ctx, db.WebhookEndpointSucceededParams{BrandID: a.BrandID, ID: e.ID})
+			err = q.WebhookEndpointSucceeded(ctx, db.WebhookEndpointSucceededParams{BrandID: a.BrandID, ID: e.ID})
 		case gone:
 			disabled = true
-			return struct{}{}, h.disable(ctx, q, a.BrandID, e.ID, "The endpoint answered 410 Gone.")
+			err = h.disable(ctx, q, a.BrandID, e.ID, "The endpoint answered 410 Gone.")
+		default:
+			var f db.WebhookEndpointFailedRow
+			f, err = q.WebhookEndpointFailed(ctx, db.WebhookEndpointFailedParams{Now: at, BrandID: a.BrandID, ID: e.ID})
+			if err == nil && at.Sub(f.FailingSince) >= h.cfg.DisableAfter {
+				disabled = true
+				err = h.disable(ctx, q, a.BrandID, e.ID, fmt.Sprintf("Every delivery failed for %s.", h.cfg.DisableAfter))
+			}
 		}
-		f, err := q.WebhookEndpointFailed(ctx, db.WebhookEndpointFailedParams{Now: at, BrandID: a.BrandID, ID: e.ID})
-		if err != nil || at.Sub(f.FailingSince) < h.cfg.DisableAfter {
+		if err != nil {
 			return struct{}{}, err
 		}
-		disabled = true
-		return struct{}{}, h.disable(ctx, q, a.BrandID, e.ID, fmt.Sprintf("Every delivery failed for %s.", h.cfg.DisableAfter))
+		st := status
+		if disabled {
+			st = api.WebhookDeliveryFailed // no retry goes to a disabled endpoint
+		}
+		return struct{}{}, q.WebhookAttemptRecord(ctx, attemptParams(a.BrandID, d.ID, at, o, st))
 	})
+	if err == nil {
+		outcome := map[api.WebhookDeliveryStatus]string{
+			api.WebhookDeliverySucceeded: "succeeded", api.WebhookDeliveryPending: "retrying", api.WebhookDeliveryFailed: "failed",
+		}[status]
+		if disabled {
+			outcome = "failed"
+		}
+		observe.WebhookAttempt(outcome, o.duration)
+	}
 	switch {
 	case err != nil:
 		return err

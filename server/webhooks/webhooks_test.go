@@ -382,3 +382,47 @@ func TestRotationSignsWithBoth(t *testing.T) {
 		t.Errorf("signatures after the overlap %q", sigs)
 	}
 }
+
+// An endpoint that failed every attempt for WEBHOOK_DISABLE_AFTER is disabled at the attempt
+// that crosses it, with an event; its delivery ends failed, and no retry follows.
+func TestDisabledAfterFailingTooLong(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.DisableAfter = time.Hour
+	cfg.RetrySchedule = []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond}
+	e := newEnv(t, cfg, true)
+	watcher := newReceiver(t, always(http.StatusOK))
+	failing := newReceiver(t, func(n int) int {
+		if n == 1 {
+			// Between the first attempt and the second, more than DisableAfter passes.
+			e.Clock.Advance(2 * time.Hour)
+		}
+		return http.StatusInternalServerError
+	})
+	ep := e.endpoint(t, failing.URL, string(api.EventTypeProductCreated))
+	e.endpoint(t, watcher.URL, string(api.EventTypeWebhookEndpointDisabled))
+	e.product(t, "WH-LONG")
+	failing.next(t)
+	failing.next(t)
+	h := watcher.next(t)
+	if typeOf(t, h) != "webhook_endpoint.disabled" || !strings.Contains(string(h.body), ep.Id.String()) {
+		t.Errorf("watcher got %s", h.body)
+	}
+	e.owner = e.Login(t, e.email, servertest.Password)
+	d := e.settled(t, ep.Id)
+	if d.Status != api.WebhookDeliveryFailed || len(d.Attempts) != 2 {
+		t.Errorf("delivery = %+v", d)
+	}
+	got, _ := e.Client.GetWebhookEndpointWithResponse(ctx, e.brand, ep.Id, e.auth())
+	if got.JSON200 == nil || got.JSON200.Enabled || got.JSON200.DisabledReason == nil || !strings.Contains(*got.JSON200.DisabledReason, "1h0m0s") {
+		t.Fatalf("endpoint = %s", got.Body)
+	}
+	if n := failing.n.Load(); n != 2 {
+		t.Errorf("%d attempts, want 2", n)
+	}
+	// Enabled again, it starts afresh.
+	upd, _ := e.Client.UpdateWebhookEndpointWithResponse(ctx, e.brand, ep.Id, nil, api.UpdateWebhookEndpointRequest{Enabled: new(true)}, e.auth())
+	if upd.JSON200 == nil || !upd.JSON200.Enabled || upd.JSON200.DisabledReason != nil {
+		t.Errorf("re-enabled = %s", upd.Body)
+	}
+}
