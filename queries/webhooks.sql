@@ -129,3 +129,8 @@ FROM unnest(@delivery_ids::uuid[]) AS d(id);
 -- Ends a delivery without an attempt (its endpoint was disabled meanwhile).
 UPDATE webhook_deliveries SET status = @status, updated_at = @now
 WHERE brand_id = @brand_id AND id = @id;
+
+-- name: WebhookQueueDepth :one
+-- The webhook jobs not yet finished, of every instance (the queue depth metric).
+SELECT count(*) AS depth FROM river_job
+WHERE queue = 'webhooks' AND state IN ('available', 'pending', 'retryable', 'running', 'scheduled');

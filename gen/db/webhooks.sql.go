@@ -758,3 +758,16 @@ func (q *Queries) WebhookFanoutEnqueue(ctx context.Context, arg WebhookFanoutEnq
 	_, err := q.db.Exec(ctx, webhookFanoutEnqueue, arg.BrandID, arg.EventIds)
 	return err
 }
+
+const webhookQueueDepth = `-- name: WebhookQueueDepth :one
+SELECT count(*) AS depth FROM river_job
+WHERE queue = 'webhooks' AND state IN ('available', 'pending', 'retryable', 'running', 'scheduled')
+`
+
+// The webhook jobs not yet finished, of every instance (the queue depth metric).
+func (q *Queries) WebhookQueueDepth(ctx context.Context) (int64, error) {
+	row := q.db.QueryRow(ctx, webhookQueueDepth)
+	var depth int64
+	err := row.Scan(&depth)
+	return depth, err
+}

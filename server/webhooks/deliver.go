@@ -75,6 +75,7 @@ func (h *Handlers) Run(ctx context.Context) error {
 		return fmt.Errorf("webhooks: start: %w", err)
 	}
 	go h.runPruner(ctx, time.Hour)
+	go h.countQueue(ctx, 15*time.Second)
 	<-ctx.Done()
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.Timeout+5*time.Second)
 	defer cancel()
@@ -83,6 +84,22 @@ func (h *Handlers) Run(ctx context.Context) error {
 		return client.StopAndCancel(context.WithoutCancel(ctx))
 	}
 	return nil
+}
+
+// countQueue keeps the queue depth metric current until ctx ends.
+func (h *Handlers) countQueue(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := h.d.Queries.WebhookQueueDepth(ctx); err == nil {
+			observe.WebhookQueueDepth(n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 type fanoutArgs struct {
@@ -234,6 +251,9 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs])
 			outcome = "failed"
 		}
 		observe.WebhookAttempt(outcome, o.duration)
+		if o.ok() {
+			observe.WebhookDelivered(h.d.Now().Sub(d.CreatedAt))
+		}
 	}
 	switch {
 	case err != nil:

@@ -22,6 +22,7 @@ import (
 	"github.com/ecompointer/ecompointer/server"
 	"github.com/ecompointer/ecompointer/server/events"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/observe"
 	"github.com/ecompointer/ecompointer/server/servertest"
 	"github.com/ecompointer/ecompointer/server/webhooks"
 )
@@ -188,6 +189,32 @@ func (e *env) settled(t *testing.T, endpoint uuid.UUID) api.WebhookDelivery {
 	}
 }
 
+// metric is a counter's value (with the outcome label given) or a histogram's sample count.
+func metric(t *testing.T, name, outcome string) float64 {
+	t.Helper()
+	families, err := observe.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if h := m.GetHistogram(); h != nil {
+				return float64(h.GetSampleCount())
+			}
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "outcome" && l.GetValue() == outcome {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no metric %s %s", name, outcome)
+	return 0
+}
+
 func verify(t *testing.T, secret string, h hit) {
 	t.Helper()
 	wh, err := standardwebhooks.NewWebhook(secret)
@@ -202,6 +229,7 @@ func verify(t *testing.T, secret string, h hit) {
 func TestDeliveredOnceSigned(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, testConfig(), true)
+	succeeded, lags := metric(t, "ecompointer_webhook_attempts_total", "succeeded"), metric(t, "ecompointer_webhook_delivery_lag_seconds", "")
 	r := newReceiver(t, always(http.StatusAccepted))
 	ep := e.endpoint(t, r.URL+"/hook", string(api.EventTypeProductCreated))
 	p := e.product(t, "WH-1")
@@ -231,6 +259,13 @@ func TestDeliveredOnceSigned(t *testing.T) {
 	a := d.Attempts[0]
 	if !a.Succeeded || a.ResponseStatus == nil || *a.ResponseStatus != http.StatusAccepted || len(a.ResponseBody) != 1024 || !strings.HasPrefix(a.ResponseBody, "answer ") {
 		t.Errorf("attempt = %+v (body %d bytes)", a, len(a.ResponseBody))
+	}
+	// Counted (other tests run alongside: at least this one).
+	if got := metric(t, "ecompointer_webhook_attempts_total", "succeeded"); got < succeeded+1 {
+		t.Errorf("succeeded attempts %v, was %v", got, succeeded)
+	}
+	if got := metric(t, "ecompointer_webhook_delivery_lag_seconds", ""); got < lags+1 {
+		t.Errorf("lag observations %v, was %v", got, lags)
 	}
 	// Exactly once: a later event (a ping) arrives next, nothing in between.
 	if resp, err := e.Client.TestWebhookEndpointWithResponse(ctx, e.brand, ep.Id, e.auth()); err != nil || resp.JSON202 == nil {
@@ -424,5 +459,28 @@ func TestDisabledAfterFailingTooLong(t *testing.T) {
 	upd, _ := e.Client.UpdateWebhookEndpointWithResponse(ctx, e.brand, ep.Id, nil, api.UpdateWebhookEndpointRequest{Enabled: new(true)}, e.auth())
 	if upd.JSON200 == nil || !upd.JSON200.Enabled || upd.JSON200.DisabledReason != nil {
 		t.Errorf("re-enabled = %s", upd.Body)
+	}
+}
+
+// Deliveries older than 14 days are pruned with their attempts; younger ones stay.
+func TestHistoryPruned(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testConfig(), false)
+	ep := e.endpoint(t, "https://hooks.example.com/old")
+	if r, err := e.Client.TestWebhookEndpointWithResponse(ctx, e.brand, ep.Id, e.auth()); err != nil || r.JSON202 == nil {
+		t.Fatalf("ping = %v %d", err, r.StatusCode())
+	}
+	d := &kit.Deps{Pool: e.Pool, Queries: db.New(e.Pool), Now: e.Clock.Now, TxAttempts: 1}
+	e.Clock.Advance(webhooks.HistoryRetention - time.Minute)
+	if n, err := webhooks.Prune(ctx, d); err != nil || n != 0 {
+		t.Fatalf("prune before 14 days = %d %v", n, err)
+	}
+	e.Clock.Advance(2 * time.Minute)
+	if n, err := webhooks.Prune(ctx, d); err != nil || n != 1 {
+		t.Fatalf("prune after 14 days = %d %v", n, err)
+	}
+	e.owner = e.Login(t, e.email, servertest.Password)
+	if ds := e.deliveries(t, ep.Id); len(ds) != 0 {
+		t.Errorf("deliveries after the prune: %+v", ds)
 	}
 }
