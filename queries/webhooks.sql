@@ -1,12 +1,3 @@
--- name: WebhookFanoutEnqueue :exec
--- Enqueues river's fan-out job for each event just written, in the same transaction as the events
--- (so a rolled-back change enqueues nothing). events.Emit's transaction is the kit's pipelined
--- brand transaction, not a pgx.Tx, so river's InsertTx cannot be used there: the row is the one
--- river's own insert writes for a job of kind webhook_fanout on queue webhooks.
-INSERT INTO river_job (args, kind, max_attempts, queue, state, priority, scheduled_at)
-SELECT jsonb_build_object('brandId', @brand_id::uuid, 'eventId', e.id), 'webhook_fanout', 25, 'webhooks', 'available', 1, now()
-FROM unnest(@event_ids::uuid[]) AS e(id);
-
 -- name: WebhookEndpointCreate :one
 INSERT INTO webhook_endpoints (brand_id, id, url, event_types, description, enabled, secret, created_at, updated_at)
 VALUES (@brand_id, @id, @url, @event_types, @description, @enabled, @secret, @now, @now)

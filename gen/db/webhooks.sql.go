@@ -739,26 +739,6 @@ func (q *Queries) WebhookEndpointsSubscribed(ctx context.Context, arg WebhookEnd
 	return items, nil
 }
 
-const webhookFanoutEnqueue = `-- name: WebhookFanoutEnqueue :exec
-INSERT INTO river_job (args, kind, max_attempts, queue, state, priority, scheduled_at)
-SELECT jsonb_build_object('brandId', $1::uuid, 'eventId', e.id), 'webhook_fanout', 25, 'webhooks', 'available', 1, now()
-FROM unnest($2::uuid[]) AS e(id)
-`
-
-type WebhookFanoutEnqueueParams struct {
-	BrandID  uuid.UUID
-	EventIds []uuid.UUID
-}
-
-// Enqueues river's fan-out job for each event just written, in the same transaction as the events
-// (so a rolled-back change enqueues nothing). events.Emit's transaction is the kit's pipelined
-// brand transaction, not a pgx.Tx, so river's InsertTx cannot be used there: the row is the one
-// river's own insert writes for a job of kind webhook_fanout on queue webhooks.
-func (q *Queries) WebhookFanoutEnqueue(ctx context.Context, arg WebhookFanoutEnqueueParams) error {
-	_, err := q.db.Exec(ctx, webhookFanoutEnqueue, arg.BrandID, arg.EventIds)
-	return err
-}
-
 const webhookQueueDepth = `-- name: WebhookQueueDepth :one
 SELECT count(*) AS depth FROM river_job
 WHERE queue = 'webhooks' AND state IN ('available', 'pending', 'retryable', 'running', 'scheduled')

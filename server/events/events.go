@@ -35,7 +35,8 @@ type Event struct {
 
 // Emit writes es, all of brand, through q, which must be inside the transaction of the change
 // (kit.InBrand, or kit.InTx after Scope): rolled back with it, committed with it. Row-level
-// security refuses an event of any other brand than the transaction's.
+// security refuses an event of any other brand than the transaction's. The same statement enqueues
+// the events' webhook delivery (queries/events.sql, server/webhooks).
 func Emit(ctx context.Context, q *db.Queries, brand uuid.UUID, now time.Time, es ...Event) error {
 	if len(es) == 0 {
 		return nil
@@ -55,15 +56,7 @@ func Emit(ctx context.Context, q *db.Queries, brand uuid.UUID, now time.Time, es
 	if err != nil {
 		return err
 	}
-	if err := q.EventInsert(ctx, db.EventInsertParams{BrandID: brand, OccurredAt: now, Events: payload}); err != nil {
-		return err
-	}
-	ids := make([]uuid.UUID, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ID
-	}
-	// Webhook delivery starts from a river job written beside the events, in their transaction.
-	return q.WebhookFanoutEnqueue(ctx, db.WebhookFanoutEnqueueParams{BrandID: brand, EventIds: ids})
+	return q.EventInsert(ctx, db.EventInsertParams{BrandID: brand, OccurredAt: now, Events: payload})
 }
 
 // row is one event as queries/events.sql's EventInsert reads it.
