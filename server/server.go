@@ -168,11 +168,17 @@ var _ api.StrictServerInterface = (*Server)(nil)
 type Handler struct {
 	http.Handler
 	s *Server
+	// webhooksDone is closed when the webhook workers RunWorkers started have stopped.
+	webhooksDone chan struct{}
 }
 
 // Close releases the server's own connections (readiness, the session cache's listener, the
-// shared rate limit's Redis).
+// shared rate limit's Redis). After RunWorkers, it first waits for the webhook workers to finish
+// their attempts in flight: cancel RunWorkers' context before.
 func (h *Handler) Close() error {
+	if h.webhooksDone != nil {
+		<-h.webhooksDone
+	}
 	h.s.sessions.Close()
 	return errors.Join(h.s.ready.close(), h.s.closeLimiter())
 }

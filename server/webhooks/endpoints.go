@@ -56,7 +56,7 @@ func (h *Handlers) checkEndpoint(url *string, types *[]string) []api.FieldError 
 // CreateWebhookEndpoint adds an endpoint with a fresh secret, shown in this answer only.
 func (h *Handlers) CreateWebhookEndpoint(ctx context.Context, req api.CreateWebhookEndpointRequestObject) (api.CreateWebhookEndpointResponseObject, error) {
 	body := req.Body
-	types := []string(body.EventTypes)
+	types := body.EventTypes
 	if bad := h.checkEndpoint(&body.Url, &types); len(bad) > 0 {
 		return api.CreateWebhookEndpoint400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: kit.InvalidFields(ctx, bad)}, nil
 	}
@@ -130,7 +130,7 @@ func (h *Handlers) UpdateWebhookEndpoint(ctx context.Context, req api.UpdateWebh
 	}
 	var types *[]string
 	if body.EventTypes != nil {
-		t := []string(*body.EventTypes)
+		t := *body.EventTypes
 		types, params.EventTypes = &t, t
 	}
 	if bad := h.checkEndpoint(body.Url, types); len(bad) > 0 {
