@@ -77,6 +77,21 @@ func runWorkers(t *testing.T, e *servertest.Env) {
 	})
 }
 
+// jobs counts the river jobs of e's brand (as the tables' owner: river's tables are the queue's).
+func (e *env) jobs(t *testing.T) int {
+	t.Helper()
+	conn, err := pgx.Connect(ctx, e.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close(ctx) }()
+	var n int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM river_job WHERE args->>'brandId' = $1", e.brand.String()).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func (e *env) auth() api.RequestEditorFn { return servertest.Bearer(e.owner.AccessToken) }
 
 // hit is one request a receiver got.
@@ -372,16 +387,7 @@ func TestRolledBackChangeDeliversNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	// No job was left behind to deliver it.
-	conn, err := pgx.Connect(ctx, e.OwnerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close(ctx) }()
-	var jobs int
-	if err := conn.QueryRow(ctx, "SELECT count(*) FROM river_job WHERE args->>'brandId' = $1", e.brand.String()).Scan(&jobs); err != nil {
-		t.Fatal(err)
-	}
-	if jobs != 0 {
+	if jobs := e.jobs(t); jobs != 0 {
 		t.Errorf("%d jobs after a rolled-back change", jobs)
 	}
 	// The next committed change is the first and only thing delivered.
@@ -482,5 +488,20 @@ func TestHistoryPruned(t *testing.T) {
 	e.owner = e.Login(t, e.email, servertest.Password)
 	if ds := e.deliveries(t, ep.Id); len(ds) != 0 {
 		t.Errorf("deliveries after the prune: %+v", ds)
+	}
+}
+
+// A brand without an enabled endpoint queues no webhook work for its events.
+func TestNoEndpointNoJob(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testConfig(), false)
+	e.product(t, "WH-NONE")
+	if n := e.jobs(t); n != 0 {
+		t.Errorf("%d jobs without an endpoint", n)
+	}
+	e.endpoint(t, "https://hooks.example.com/x")
+	e.product(t, "WH-ONE")
+	if n := e.jobs(t); n != 1 {
+		t.Errorf("%d jobs with an endpoint, want 1", n)
 	}
 }
