@@ -3,11 +3,24 @@
 -- bulk upsert of a thousand products writes a thousand events). events is a JSON array of
 -- {id, type, aggregateType, aggregateId, aggregateVersion, data}; xact_id and seq come from their
 -- defaults.
-INSERT INTO events (brand_id, id, type, aggregate_type, aggregate_id, aggregate_version, occurred_at, data)
-SELECT @brand_id::uuid, (x.e ->> 'id')::uuid, x.e ->> 'type', x.e ->> 'aggregateType',
-       (x.e ->> 'aggregateId')::uuid, (x.e ->> 'aggregateVersion')::bigint, @occurred_at::timestamptz, x.e -> 'data'
-FROM jsonb_array_elements(@events::jsonb) WITH ORDINALITY AS x(e, n)
-ORDER BY x.n;
+--
+-- The same statement enqueues river's webhook fan-out job for each event (server/webhooks), so a
+-- job exists exactly when its event committed, when the brand has an enabled webhook endpoint. The
+-- kit's brand transaction is not a pgx.Tx, so river's InsertTx cannot be used here: the row is the
+-- one river writes for a job of kind webhook_fanout on queue webhooks (25 attempts, river's default).
+WITH written AS (
+  INSERT INTO events (brand_id, id, type, aggregate_type, aggregate_id, aggregate_version, occurred_at, data)
+  SELECT @brand_id::uuid, (x.e ->> 'id')::uuid, x.e ->> 'type', x.e ->> 'aggregateType',
+         (x.e ->> 'aggregateId')::uuid, (x.e ->> 'aggregateVersion')::bigint, @occurred_at::timestamptz, x.e -> 'data'
+  FROM jsonb_array_elements(@events::jsonb) WITH ORDINALITY AS x(e, n)
+  ORDER BY x.n
+  RETURNING id, seq
+)
+INSERT INTO river_job (args, kind, max_attempts, queue, state, priority, scheduled_at)
+SELECT jsonb_build_object('brandId', @brand_id::uuid, 'eventId', w.id), 'webhook_fanout', 25, 'webhooks', 'available', 1, now()
+FROM written w
+WHERE EXISTS (SELECT 1 FROM webhook_endpoints ep WHERE ep.brand_id = @brand_id::uuid AND ep.enabled)
+ORDER BY w.seq;
 
 -- name: EventGet :one
 SELECT id, type, brand_id, occurred_at, aggregate_type, aggregate_id, aggregate_version, data

@@ -446,6 +446,7 @@ func seedContract(t *testing.T, env *servertest.Env) contractFixtures {
 	third := env.Login(t, string(b.Owner.User.Email), servertest.Password)
 	key := env.APIKey(t, b.Owner, "inventory:read")
 	evs, _ := env.FeedN(t, b.Owner.AccessToken, b.Brand, api.ListEventsParams{}, 1)
+	endpoint, delivery := seedWebhook(t, env, b.Owner.AccessToken, b.Brand, "contract")
 	return contractFixtures{
 		owner: b.Owner.AccessToken,
 		admin: admin.AccessToken,
@@ -460,6 +461,8 @@ func seedContract(t *testing.T, env *servertest.Env) contractFixtures {
 			"sessionId":     other,
 			"keyId":         key.ApiKey.Id.String(),
 			"eventId":       evs[0].ID.String(),
+			"endpointId":    endpoint,
+			"deliveryId":    delivery,
 		},
 		opIds: map[string]map[string]string{
 			"cancelOrder": {"orderId": toCancel.Id.String()},

@@ -119,7 +119,18 @@ func (h *Handler) RunWorkers(ctx context.Context, w Workers) {
 	go inventory.RunSweeper(ctx, d, w.Sweep)
 	go orders.RunSweeper(ctx, d, w.Sweep, w.OrderPendingTTL)
 	go events.RunPruner(ctx, d, w.IdempotencyPrune, cmp.Or(w.EventRetention, events.DefaultRetention))
+	h.webhooksDone = make(chan struct{})
+	go func() {
+		defer close(h.webhooksDone)
+		if err := h.RunWebhooks(ctx); err != nil {
+			d.Log.ErrorContext(ctx, "webhook delivery stopped", "error", err)
+		}
+	}()
 }
+
+// RunWebhooks works the webhook delivery queue (river) until ctx ends, then stops taking jobs and
+// lets the attempts in flight finish before it returns. RunWorkers starts it; tests call it alone.
+func (h *Handler) RunWebhooks(ctx context.Context) error { return h.s.Run(ctx) }
 
 // PruneEvents deletes the events older than retention once, and says how many. Tests call it with
 // their clock; Handler.RunWorkers prunes periodically.

@@ -36,6 +36,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/problem"
 	"github.com/ecompointer/ecompointer/server/sessioncache"
 	"github.com/ecompointer/ecompointer/server/token"
+	"github.com/ecompointer/ecompointer/server/webhooks"
 )
 
 // DefaultBodyLimit is the largest request body an operation accepts unless the spec's
@@ -73,6 +74,8 @@ type Config struct {
 	RateLimitRedisURL string
 	// SessionCache is the in-memory session check (server/sessioncache).
 	SessionCache SessionCacheConfig
+	// Webhooks sets webhook delivery (WEBHOOK_* settings; zero: the defaults, https only).
+	Webhooks webhooks.Config
 }
 
 // SessionCacheConfig sets the session cache: on unless Off, holding at most Size sessions and
@@ -126,6 +129,7 @@ type Server struct {
 	*inventoryHandlers
 	*orderHandlers
 	*eventHandlers
+	*webhookHandlers
 
 	deps    *kit.Deps
 	idem    *idempotency.Store
@@ -155,6 +159,7 @@ type (
 	inventoryHandlers = inventory.Handlers
 	orderHandlers     = orders.Handlers
 	eventHandlers     = events.Handlers
+	webhookHandlers   = webhooks.Handlers
 )
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -164,11 +169,17 @@ var _ api.StrictServerInterface = (*Server)(nil)
 type Handler struct {
 	http.Handler
 	s *Server
+	// webhooksDone is closed when the webhook workers RunWorkers started have stopped.
+	webhooksDone chan struct{}
 }
 
 // Close releases the server's own connections (readiness, the session cache's listener, the
-// shared rate limit's Redis).
+// shared rate limit's Redis). After RunWorkers, it first waits for the webhook workers to finish
+// their attempts in flight: cancel RunWorkers' context before.
 func (h *Handler) Close() error {
+	if h.webhooksDone != nil {
+		<-h.webhooksDone
+	}
 	h.s.sessions.Close()
 	return errors.Join(h.s.ready.close(), h.s.closeLimiter())
 }
@@ -284,6 +295,7 @@ func newServer(cfg Config) (*Server, error) {
 		inventoryHandlers: inventory.New(deps),
 		orderHandlers:     orders.New(deps),
 		eventHandlers:     events.New(deps),
+		webhookHandlers:   webhooks.New(deps, cfg.Webhooks),
 		deps:              deps,
 		idem:              idempotency.New(deps, cfg.IdempotencyKeyTTL, idempotentOperations(sp.doc)).Bounded(cfg.IdempotencyBounds),
 		log:               cfg.Logger,

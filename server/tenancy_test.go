@@ -128,6 +128,7 @@ func newTenant(t *testing.T, env *servertest.Env, name string) tenant {
 	order := env.PlaceOrder(t, owner, product.Id, 1)
 	key := env.APIKey(t, owner, "inventory:read")
 	evs, _ := env.FeedN(t, owner.AccessToken, *owner.User.BrandId, api.ListEventsParams{}, 1)
+	endpoint, delivery := seedWebhook(t, env, owner.AccessToken, *owner.User.BrandId, name)
 	return tenant{
 		owner: owner, staff: staff, product: product,
 		ids: map[string]string{
@@ -140,8 +141,26 @@ func newTenant(t *testing.T, env *servertest.Env, name string) tenant {
 			"orderId":       order.Id.String(),
 			"keyId":         key.ApiKey.Id.String(),
 			"eventId":       evs[0].ID.String(),
+			"endpointId":    endpoint,
+			"deliveryId":    delivery,
 		},
 	}
+}
+
+// seedWebhook makes a webhook endpoint of brand and one delivery to it (a ping, made at once: no
+// worker runs here), and returns their ids.
+func seedWebhook(t *testing.T, env *servertest.Env, token string, brand uuid.UUID, name string) (endpoint, delivery string) {
+	t.Helper()
+	hook, err := env.Client.CreateWebhookEndpointWithResponse(ctx, brand,
+		api.CreateWebhookEndpointRequest{Url: "https://hooks.example.com/" + name, EventTypes: []string{"*"}}, servertest.Bearer(token))
+	if err != nil || hook.JSON201 == nil {
+		t.Fatalf("webhook endpoint: %v %s", err, hook.Body)
+	}
+	ping, err := env.Client.TestWebhookEndpointWithResponse(ctx, brand, hook.JSON201.Id, servertest.Bearer(token))
+	if err != nil || ping.JSON202 == nil {
+		t.Fatalf("ping: %v %s", err, ping.Body)
+	}
+	return hook.JSON201.Id.String(), ping.JSON202.Id.String()
 }
 
 func createProduct(t *testing.T, env *servertest.Env, owner api.AuthResponse, body api.CreateProductRequest) api.Product {

@@ -22,6 +22,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/orders"
 	"github.com/ecompointer/ecompointer/server/sessioncache"
 	"github.com/ecompointer/ecompointer/server/token"
+	"github.com/ecompointer/ecompointer/server/webhooks"
 )
 
 // config is the process configuration, read from the environment (and .env when present).
@@ -45,6 +46,8 @@ type config struct {
 	orderPendingTTL time.Duration
 	// eventRetention is how long events stay in the feed.
 	eventRetention time.Duration
+	// webhooks sets webhook delivery (WEBHOOK_*).
+	webhooks webhooks.Config
 	// idempotencyKeyTTL is how long the first answer to an Idempotency-Key is kept.
 	idempotencyKeyTTL time.Duration
 	// idempotencyBounds limit the refused answers the key store keeps.
@@ -189,6 +192,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		e.errs = append(e.errs, errors.New("DATABASE_URL must be a postgres:// URL naming a database"))
 	}
 	c.auth = loadAuthConfig(e, c.production(), &c.generatedSecrets)
+	c.webhooks = loadWebhookConfig(e, c.production())
 	dbDefaults := server.DefaultDBConfig()
 	c.db = server.DBConfig{
 		StatementTimeout: e.duration("DB_STATEMENT_TIMEOUT", dbDefaults.StatementTimeout, time.Millisecond, time.Hour),
@@ -201,6 +205,32 @@ func loadConfig(getenv func(string) string) (config, error) {
 		e.errs = append(e.errs, fmt.Errorf("DATABASE_APP_ROLE must be a lowercase identifier ([a-z_][a-z0-9_]*), got %q", c.appRole))
 	}
 	return c, errors.Join(e.errs...)
+}
+
+func loadWebhookConfig(e *envReader, production bool) webhooks.Config {
+	// Plain http is for local receivers: refused in production unless the setting says otherwise.
+	allowHTTP := "true"
+	if production {
+		allowHTTP = "false"
+	}
+	w := webhooks.Config{
+		DisableAfter: e.duration("WEBHOOK_DISABLE_AFTER", webhooks.DefaultDisableAfter, time.Minute, 90*24*time.Hour),
+		AllowHTTP:    e.oneOf("WEBHOOK_ALLOW_HTTP", allowHTTP, "true", "false") == "true",
+		Off:          e.oneOf("WEBHOOK_DELIVERY", "on", "on", "off") == "off",
+	}
+	if v := e.str("WEBHOOK_RETRY_SCHEDULE", ""); v != "" {
+		s, err := webhooks.ParseRetrySchedule(v)
+		if err != nil || len(s) > 30 {
+			e.errs = append(e.errs, fmt.Errorf("WEBHOOK_RETRY_SCHEDULE must be up to 30 comma-separated durations (5s,5m,30m), got %q", v))
+		}
+		w.RetrySchedule = s
+	}
+	n, err := webhooks.ParseNetworks(e.str("WEBHOOK_ALLOWED_NETWORKS", ""))
+	if err != nil {
+		e.errs = append(e.errs, fmt.Errorf("WEBHOOK_ALLOWED_NETWORKS must list CIDRs (127.0.0.0/8): %w", err))
+	}
+	w.AllowedNetworks = n
+	return w
 }
 
 func loadAuthConfig(e *envReader, production bool, generated *[]string) server.AuthConfig {

@@ -167,6 +167,7 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 		IdempotencyKeyTTL:  c.idempotencyKeyTTL,
 		IdempotencyBounds:  c.idempotencyBounds,
 		SessionCache:       c.sessionCache,
+		Webhooks:           c.webhooks,
 		RateLimitRedisURL:  c.rateLimitRedisURL,
 	})
 	if err != nil {

@@ -131,13 +131,14 @@ func (e BrandRole) Valid() bool {
 
 // Defines values for EventAggregateType.
 const (
-	EventAggregateTypeFulfilment     EventAggregateType = "fulfilment"
-	EventAggregateTypeInventoryLevel EventAggregateType = "inventory_level"
-	EventAggregateTypeMember         EventAggregateType = "member"
-	EventAggregateTypeOrder          EventAggregateType = "order"
-	EventAggregateTypeProduct        EventAggregateType = "product"
-	EventAggregateTypeReservation    EventAggregateType = "reservation"
-	EventAggregateTypeStockMovement  EventAggregateType = "stock_movement"
+	EventAggregateTypeFulfilment      EventAggregateType = "fulfilment"
+	EventAggregateTypeInventoryLevel  EventAggregateType = "inventory_level"
+	EventAggregateTypeMember          EventAggregateType = "member"
+	EventAggregateTypeOrder           EventAggregateType = "order"
+	EventAggregateTypeProduct         EventAggregateType = "product"
+	EventAggregateTypeReservation     EventAggregateType = "reservation"
+	EventAggregateTypeStockMovement   EventAggregateType = "stock_movement"
+	EventAggregateTypeWebhookEndpoint EventAggregateType = "webhook_endpoint"
 )
 
 // Valid indicates whether the value is a known member of the EventAggregateType enum.
@@ -156,6 +157,8 @@ func (e EventAggregateType) Valid() bool {
 	case EventAggregateTypeReservation:
 		return true
 	case EventAggregateTypeStockMovement:
+		return true
+	case EventAggregateTypeWebhookEndpoint:
 		return true
 	default:
 		return false
@@ -184,6 +187,7 @@ const (
 	EventTypeReservationExpired      EventType = "reservation.expired"
 	EventTypeReservationReleased     EventType = "reservation.released"
 	EventTypeStockMovementCreated    EventType = "stock_movement.created"
+	EventTypeWebhookEndpointDisabled EventType = "webhook_endpoint.disabled"
 )
 
 // Valid indicates whether the value is a known member of the EventType enum.
@@ -228,6 +232,8 @@ func (e EventType) Valid() bool {
 	case EventTypeReservationReleased:
 		return true
 	case EventTypeStockMovementCreated:
+		return true
+	case EventTypeWebhookEndpointDisabled:
 		return true
 	default:
 		return false
@@ -595,6 +601,7 @@ const (
 	ProblemCodeCurrencyMismatch       ProblemCode = "currency_mismatch"
 	ProblemCodeDatabaseTimeout        ProblemCode = "database_timeout"
 	ProblemCodeDatabaseUnavailable    ProblemCode = "database_unavailable"
+	ProblemCodeDeliveryPending        ProblemCode = "delivery_pending"
 	ProblemCodeEmailTaken             ProblemCode = "email_taken"
 	ProblemCodeExternalReferenceTaken ProblemCode = "external_reference_taken"
 	ProblemCodeForbidden              ProblemCode = "forbidden"
@@ -668,6 +675,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeDatabaseTimeout:
 		return true
 	case ProblemCodeDatabaseUnavailable:
+		return true
+	case ProblemCodeDeliveryPending:
 		return true
 	case ProblemCodeEmailTaken:
 		return true
@@ -972,6 +981,42 @@ const (
 func (e StockMovementCreatedEventType) Valid() bool {
 	switch e {
 	case StockMovementCreatedEventTypeStockMovementCreated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookDeliveryStatus.
+const (
+	WebhookDeliveryFailed    WebhookDeliveryStatus = "failed"
+	WebhookDeliveryPending   WebhookDeliveryStatus = "pending"
+	WebhookDeliverySucceeded WebhookDeliveryStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the WebhookDeliveryStatus enum.
+func (e WebhookDeliveryStatus) Valid() bool {
+	switch e {
+	case WebhookDeliveryFailed:
+		return true
+	case WebhookDeliveryPending:
+		return true
+	case WebhookDeliverySucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookEndpointDisabledEventType.
+const (
+	WebhookEndpointDisabledEventTypeWebhookEndpointDisabled WebhookEndpointDisabledEventType = "webhook_endpoint.disabled"
+)
+
+// Valid indicates whether the value is a known member of the WebhookEndpointDisabledEventType enum.
+func (e WebhookEndpointDisabledEventType) Valid() bool {
+	switch e {
+	case WebhookEndpointDisabledEventTypeWebhookEndpointDisabled:
 		return true
 	default:
 		return false
@@ -1398,6 +1443,25 @@ type CreateReservationRequest struct {
 	TtlSeconds *TTLSeconds     `json:"ttlSeconds,omitempty"`
 }
 
+// CreateWebhookEndpointRequest Example: {"description":"ERP stock sync","eventTypes":["product.updated","inventory_level.low"],"url":"https://erp.example.com/hooks/ecompointer"}
+type CreateWebhookEndpointRequest struct {
+	// Description Example: ERP stock sync
+	Description *string `json:"description,omitempty"`
+
+	// Enabled Example: true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// EventTypes The event types the endpoint takes (see `EventType`), or `["*"]` for every type, the ones added later included.
+	//
+	// Example: ["product.updated","inventory_level.low"]
+	EventTypes WebhookEventTypes `json:"eventTypes"`
+
+	// Url Where deliveries are POSTed: `https` (plain `http` only when the server allows it), no user information, no loopback, private, link-local or metadata address.
+	//
+	// Example: https://erp.example.com/hooks/ecompointer
+	Url WebhookUrl `json:"url"`
+}
+
 // CreatedApiKey defines model for CreatedApiKey.
 type CreatedApiKey struct {
 	ApiKey ApiKey `json:"apiKey"`
@@ -1440,7 +1504,7 @@ type Customer struct {
 // Example: ada@example.com
 type Email = openapi_types.Email
 
-// Event One fact, written in the transaction of the change that caused it (never for a change that rolled back). The envelope is the same for every type; `type` says which schema `data` follows.
+// Event One fact, written in the transaction of the change that caused it (never for a change that rolled back). The envelope is the same for every type; `type` says which schema `data` follows. New types are added as the API grows: a client ignores a type it does not know.
 type Event struct {
 	union json.RawMessage
 }
@@ -2222,6 +2286,7 @@ type Problem struct {
 	//   integer of minor units.
 	// - `reservation_mismatch` (422): the reservation does not hold the order's lines; `lines`
 	//   lists each line it falls short on.
+	// - `delivery_pending` (409): the webhook delivery is still pending; its retries are under way.
 	// - `over_fulfilment` (422): more than a line's unfulfilled quantity; `lines` lists them.
 	// - `internal_error` (500): an unexpected failure; the log line with the same `requestId`
 	//   has the detail.
@@ -2357,6 +2422,7 @@ type Problem struct {
 //     integer of minor units.
 //   - `reservation_mismatch` (422): the reservation does not hold the order's lines; `lines`
 //     lists each line it falls short on.
+//   - `delivery_pending` (409): the webhook delivery is still pending; its retries are under way.
 //   - `over_fulfilment` (422): more than a line's unfulfilled quantity; `lines` lists them.
 //   - `internal_error` (500): an unexpected failure; the log line with the same `requestId`
 //     has the detail.
@@ -3198,6 +3264,27 @@ type UpdateUserRequest struct {
 	Role *BrandRole `json:"role,omitempty"`
 }
 
+// UpdateWebhookEndpointRequest Example: {"enabled":true,"eventTypes":["*"]}
+type UpdateWebhookEndpointRequest struct {
+	// Description null clears it.
+	//
+	// Example: ERP stock sync
+	Description nullable.Nullable[string] `json:"description,omitempty"`
+
+	// Enabled Example: true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// EventTypes The event types the endpoint takes (see `EventType`), or `["*"]` for every type, the ones added later included.
+	//
+	// Example: ["product.updated","inventory_level.low"]
+	EventTypes *WebhookEventTypes `json:"eventTypes,omitempty"`
+
+	// Url Where deliveries are POSTed: `https` (plain `http` only when the server allows it), no user information, no loopback, private, link-local or metadata address.
+	//
+	// Example: https://erp.example.com/hooks/ecompointer
+	Url *WebhookUrl `json:"url,omitempty"`
+}
+
 // User defines model for User.
 type User struct {
 	// BrandId The user's brand; null for an ADMIN.
@@ -3236,6 +3323,157 @@ type UserList struct {
 	NextCursor *string `json:"nextCursor"`
 }
 
+// WebhookAttempt defines model for WebhookAttempt.
+type WebhookAttempt struct {
+	// AttemptedAt Example: 2026-11-25T10:00:05Z
+	AttemptedAt time.Time `json:"attemptedAt"`
+
+	// DurationMs Example: 84
+	DurationMs int32 `json:"durationMs"`
+
+	// Error Why no answer came (time-out, refused address, connection error).
+	Error *string `json:"error"`
+
+	// ResponseBody The first 1 KiB of the receiver's answer.
+	//
+	// Example: upstream unavailable
+	ResponseBody string `json:"responseBody"`
+
+	// ResponseStatus The receiver's HTTP status; null when no answer came.
+	//
+	// Example: 500
+	ResponseStatus *int32 `json:"responseStatus"`
+
+	// Succeeded Example: false
+	Succeeded bool `json:"succeeded"`
+}
+
+// WebhookDelivery defines model for WebhookDelivery.
+type WebhookDelivery struct {
+	// Attempts Every attempt, oldest first.
+	Attempts []WebhookAttempt `json:"attempts"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// EndpointId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	EndpointId openapi_types.UUID `json:"endpointId"`
+
+	// EventId The `webhook-id` of every attempt.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	EventId openapi_types.UUID `json:"eventId"`
+
+	// EventType An `EventType`, or `ping`.
+	//
+	// Example: product.updated
+	EventType string `json:"eventType"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a71
+	Id openapi_types.UUID `json:"id"`
+
+	// Status `pending` while attempts remain, `succeeded` after a 2xx, `failed` after the last retry (or a 410, or the endpoint disabled or deleted meanwhile).
+	//
+	// Example: succeeded
+	Status WebhookDeliveryStatus `json:"status"`
+
+	// UpdatedAt Example: 2026-11-25T10:00:05Z
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// WebhookDeliveryStatus `pending` while attempts remain, `succeeded` after a 2xx, `failed` after the last retry (or a 410, or the endpoint disabled or deleted meanwhile).
+//
+// Example: succeeded
+type WebhookDeliveryStatus string
+
+// WebhookDeliveryList defines model for WebhookDeliveryList.
+type WebhookDeliveryList struct {
+	Items      []WebhookDelivery `json:"items"`
+	NextCursor *string           `json:"nextCursor"`
+}
+
+// WebhookEndpoint defines model for WebhookEndpoint.
+type WebhookEndpoint struct {
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Description Example: ERP stock sync
+	Description *string `json:"description"`
+
+	// DisabledReason Why the server disabled the endpoint (it answered 410, or every delivery failed for `WEBHOOK_DISABLE_AFTER`); null while enabled or when a person disabled it.
+	DisabledReason *string `json:"disabledReason"`
+
+	// Enabled Example: true
+	Enabled bool `json:"enabled"`
+
+	// EventTypes The event types the endpoint takes (see `EventType`), or `["*"]` for every type, the ones added later included.
+	//
+	// Example: ["product.updated","inventory_level.low"]
+	EventTypes WebhookEventTypes `json:"eventTypes"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	Id openapi_types.UUID `json:"id"`
+
+	// Secret The signing secret, `whsec_` and base64: present only in the answer of creation and of rotation, never again.
+	//
+	// Example: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+	Secret *string `json:"secret,omitempty"`
+
+	// UpdatedAt Example: 2026-11-25T10:00:00Z
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// Url Where deliveries are POSTed: `https` (plain `http` only when the server allows it), no user information, no loopback, private, link-local or metadata address.
+	//
+	// Example: https://erp.example.com/hooks/ecompointer
+	Url WebhookUrl `json:"url"`
+
+	// Version Example: 1
+	Version int64 `json:"version"`
+}
+
+// WebhookEndpointDisabledEvent The server disabled a webhook endpoint (it answered 410, or every delivery failed for `WEBHOOK_DISABLE_AFTER`); `data` is the endpoint.
+type WebhookEndpointDisabledEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    WebhookEndpoint    `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: webhook_endpoint.disabled
+	Type WebhookEndpointDisabledEventType `json:"type"`
+}
+
+// WebhookEndpointDisabledEventType Example: webhook_endpoint.disabled
+type WebhookEndpointDisabledEventType string
+
+// WebhookEndpointList defines model for WebhookEndpointList.
+type WebhookEndpointList struct {
+	Items      []WebhookEndpoint `json:"items"`
+	NextCursor *string           `json:"nextCursor"`
+}
+
+// WebhookEventTypes The event types the endpoint takes (see `EventType`), or `["*"]` for every type, the ones added later included.
+//
+// Example: ["product.updated","inventory_level.low"]
+type WebhookEventTypes = []string
+
+// WebhookUrl Where deliveries are POSTed: `https` (plain `http` only when the server allows it), no user information, no loopback, private, link-local or metadata address.
+//
+// Example: https://erp.example.com/hooks/ecompointer
+type WebhookUrl = string
+
 // ApiKeyId defines model for ApiKeyId.
 type ApiKeyId = openapi_types.UUID
 
@@ -3244,6 +3482,9 @@ type BrandId = openapi_types.UUID
 
 // Cursor defines model for Cursor.
 type Cursor = string
+
+// EndpointId defines model for EndpointId.
+type EndpointId = openapi_types.UUID
 
 // IdempotencyKey Example: "8e03978e-40d5-43e8-bc93-6894a57f9324"
 type IdempotencyKey = string
@@ -3745,6 +3986,36 @@ type ExtendReservationParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListWebhookEndpointsParams defines parameters for ListWebhookEndpoints.
+type ListWebhookEndpointsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// DeleteWebhookEndpointParams defines parameters for DeleteWebhookEndpoint.
+type DeleteWebhookEndpointParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// UpdateWebhookEndpointParams defines parameters for UpdateWebhookEndpoint.
+type UpdateWebhookEndpointParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListWebhookDeliveriesParams defines parameters for ListWebhookDeliveries.
+type ListWebhookDeliveriesParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // AdminUpdateUserJSONRequestBody defines body for AdminUpdateUser for application/json ContentType.
 type AdminUpdateUserJSONRequestBody = UpdateUserRequest
 
@@ -3819,6 +4090,12 @@ type CreateReservationJSONRequestBody = CreateReservationRequest
 
 // ExtendReservationJSONRequestBody defines body for ExtendReservation for application/json ContentType.
 type ExtendReservationJSONRequestBody = ExtendReservationRequest
+
+// CreateWebhookEndpointJSONRequestBody defines body for CreateWebhookEndpoint for application/json ContentType.
+type CreateWebhookEndpointJSONRequestBody = CreateWebhookEndpointRequest
+
+// UpdateWebhookEndpointJSONRequestBody defines body for UpdateWebhookEndpoint for application/json ContentType.
+type UpdateWebhookEndpointJSONRequestBody = UpdateWebhookEndpointRequest
 
 // AsProductCreatedEvent returns the union data inside the Event as a ProductCreatedEvent
 func (t Event) AsProductCreatedEvent() (ProductCreatedEvent, error) {
@@ -4500,6 +4777,40 @@ func (t *Event) MergeReservationConsumedEvent(v ReservationConsumedEvent) error 
 	return err
 }
 
+// AsWebhookEndpointDisabledEvent returns the union data inside the Event as a WebhookEndpointDisabledEvent
+func (t Event) AsWebhookEndpointDisabledEvent() (WebhookEndpointDisabledEvent, error) {
+	var body WebhookEndpointDisabledEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromWebhookEndpointDisabledEvent overwrites any union data inside the Event as the provided WebhookEndpointDisabledEvent
+func (t *Event) FromWebhookEndpointDisabledEvent(v WebhookEndpointDisabledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"webhook_endpoint.disabled"}`))
+	t.union = b
+	return err
+}
+
+// MergeWebhookEndpointDisabledEvent performs a merge with any union data inside the Event, using the provided WebhookEndpointDisabledEvent
+func (t *Event) MergeWebhookEndpointDisabledEvent(v WebhookEndpointDisabledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"webhook_endpoint.disabled"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t Event) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"type"`
@@ -4554,6 +4865,8 @@ func (t Event) ValueByDiscriminator() (interface{}, error) {
 		return t.AsReservationReleasedEvent()
 	case "stock_movement.created":
 		return t.AsStockMovementCreatedEvent()
+	case "webhook_endpoint.disabled":
+		return t.AsWebhookEndpointDisabledEvent()
 	default:
 		return nil, errors.New("unknown discriminator value: " + discriminator)
 	}
@@ -5510,6 +5823,109 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
 	ExtendReservation(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, body ExtendReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListWebhookEndpoints The brand's webhook endpoints
+	//
+	// Oldest first; keyset pagination. Secrets are never listed.
+	//
+	// Corresponds with GET /brands/{brandId}/webhook-endpoints (the `ListWebhookEndpoints` operationId).
+	ListWebhookEndpoints(ctx context.Context, brandId BrandId, params *ListWebhookEndpointsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateWebhookEndpointWithBody Add a webhook endpoint
+	//
+	// Events of the types named (`*`: every type) are POSTed to `url` following Standard
+	// Webhooks: `webhook-id` is the event's id (the same on every retry: drop an id already
+	// seen), `webhook-timestamp` the attempt's Unix time, and `webhook-signature`
+	// `v1,<base64 of HMAC-SHA256 over "id.timestamp.body">` keyed with the secret's bytes (the
+	// base64 after `whsec_`). The body is the event as `GET /events/{eventId}` shows it.
+	//
+	// The answer carries the signing `secret`, shown this once (and on rotation). `url` must be
+	// `https` (unless the server allows http), without user information; it may not lead to a
+	// loopback, private, link-local or metadata address, checked again at every connection.
+	// Delivery order is not promised: use each aggregate's `version`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/webhook-endpoints (the `CreateWebhookEndpoint` operationId).
+	CreateWebhookEndpointWithBody(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateWebhookEndpoint Add a webhook endpoint
+	//
+	// Events of the types named (`*`: every type) are POSTed to `url` following Standard
+	// Webhooks: `webhook-id` is the event's id (the same on every retry: drop an id already
+	// seen), `webhook-timestamp` the attempt's Unix time, and `webhook-signature`
+	// `v1,<base64 of HMAC-SHA256 over "id.timestamp.body">` keyed with the secret's bytes (the
+	// base64 after `whsec_`). The body is the event as `GET /events/{eventId}` shows it.
+	//
+	// The answer carries the signing `secret`, shown this once (and on rotation). `url` must be
+	// `https` (unless the server allows http), without user information; it may not lead to a
+	// loopback, private, link-local or metadata address, checked again at every connection.
+	// Delivery order is not promised: use each aggregate's `version`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/webhook-endpoints (the `CreateWebhookEndpoint` operationId).
+	CreateWebhookEndpoint(ctx context.Context, brandId BrandId, body CreateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteWebhookEndpoint Delete a webhook endpoint
+	//
+	// Its delivery history goes with it; pending deliveries are dropped. Honours `If-Match`.
+	//
+	// Corresponds with DELETE /brands/{brandId}/webhook-endpoints/{endpointId} (the `DeleteWebhookEndpoint` operationId).
+	DeleteWebhookEndpoint(ctx context.Context, brandId BrandId, endpointId EndpointId, params *DeleteWebhookEndpointParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetWebhookEndpoint A webhook endpoint
+	//
+	// Another brand's endpoint is 404. The secret is not shown.
+	//
+	// Corresponds with GET /brands/{brandId}/webhook-endpoints/{endpointId} (the `GetWebhookEndpoint` operationId).
+	GetWebhookEndpoint(ctx context.Context, brandId BrandId, endpointId EndpointId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateWebhookEndpointWithBody Change some of an endpoint's fields
+	//
+	// Only the fields given change; `description: null` clears it. `enabled: true` re-enables a disabled endpoint and forgets its failures. Honours `If-Match` (412 otherwise).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/webhook-endpoints/{endpointId} (the `UpdateWebhookEndpoint` operationId).
+	UpdateWebhookEndpointWithBody(ctx context.Context, brandId BrandId, endpointId EndpointId, params *UpdateWebhookEndpointParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateWebhookEndpoint Change some of an endpoint's fields
+	//
+	// Only the fields given change; `description: null` clears it. `enabled: true` re-enables a disabled endpoint and forgets its failures. Honours `If-Match` (412 otherwise).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/webhook-endpoints/{endpointId} (the `UpdateWebhookEndpoint` operationId).
+	UpdateWebhookEndpoint(ctx context.Context, brandId BrandId, endpointId EndpointId, params *UpdateWebhookEndpointParams, body UpdateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListWebhookDeliveries An endpoint's deliveries and their attempts
+	//
+	// Newest first; keyset pagination. Deliveries are kept 14 days.
+	//
+	// Corresponds with GET /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries (the `ListWebhookDeliveries` operationId).
+	ListWebhookDeliveries(ctx context.Context, brandId BrandId, endpointId EndpointId, params *ListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RetryWebhookDelivery Send a delivery again
+	//
+	// Queues one more attempt of a delivery that succeeded or failed, with the same `webhook-id` and body. A delivery still pending is 409 (`delivery_pending`): its retries are under way.
+	//
+	// Corresponds with POST /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/retry (the `RetryWebhookDelivery` operationId).
+	RetryWebhookDelivery(ctx context.Context, brandId BrandId, endpointId EndpointId, deliveryId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RotateWebhookEndpointSecret Give an endpoint a new signing secret
+	//
+	// The answer carries the new `secret`, shown this once. For 24 hours every delivery is signed with both the new and the previous secret (two `v1,` signatures separated by a space), so the receiver can switch over without losing a delivery.
+	//
+	// Corresponds with POST /brands/{brandId}/webhook-endpoints/{endpointId}/rotate-secret (the `RotateWebhookEndpointSecret` operationId).
+	RotateWebhookEndpointSecret(ctx context.Context, brandId BrandId, endpointId EndpointId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TestWebhookEndpoint Send a ping to an endpoint
+	//
+	// Queues a delivery of type `ping` (its `data` names the endpoint), signed and retried like any other, even to a disabled endpoint; its attempts show in the deliveries.
+	//
+	// Corresponds with POST /brands/{brandId}/webhook-endpoints/{endpointId}/test (the `TestWebhookEndpoint` operationId).
+	TestWebhookEndpoint(ctx context.Context, brandId BrandId, endpointId EndpointId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetHealthz Liveness probe
 	//
@@ -7226,6 +7642,219 @@ func (c *Client) ExtendReservationWithBody(ctx context.Context, brandId BrandId,
 // Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
 func (c *Client) ExtendReservation(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, body ExtendReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewExtendReservationRequest(c.Server, brandId, reservationId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListWebhookEndpoints The brand's webhook endpoints
+//
+// Oldest first; keyset pagination. Secrets are never listed.
+//
+// Corresponds with GET /brands/{brandId}/webhook-endpoints (the `ListWebhookEndpoints` operationId).
+func (c *Client) ListWebhookEndpoints(ctx context.Context, brandId BrandId, params *ListWebhookEndpointsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListWebhookEndpointsRequest(c.Server, brandId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateWebhookEndpointWithBody Add a webhook endpoint
+//
+// Events of the types named (`*`: every type) are POSTed to `url` following Standard
+// Webhooks: `webhook-id` is the event's id (the same on every retry: drop an id already
+// seen), `webhook-timestamp` the attempt's Unix time, and `webhook-signature`
+// `v1,<base64 of HMAC-SHA256 over "id.timestamp.body">` keyed with the secret's bytes (the
+// base64 after `whsec_`). The body is the event as `GET /events/{eventId}` shows it.
+//
+// The answer carries the signing `secret`, shown this once (and on rotation). `url` must be
+// `https` (unless the server allows http), without user information; it may not lead to a
+// loopback, private, link-local or metadata address, checked again at every connection.
+// Delivery order is not promised: use each aggregate's `version`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/webhook-endpoints (the `CreateWebhookEndpoint` operationId).
+func (c *Client) CreateWebhookEndpointWithBody(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateWebhookEndpointRequestWithBody(c.Server, brandId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateWebhookEndpoint Add a webhook endpoint
+//
+// Events of the types named (`*`: every type) are POSTed to `url` following Standard
+// Webhooks: `webhook-id` is the event's id (the same on every retry: drop an id already
+// seen), `webhook-timestamp` the attempt's Unix time, and `webhook-signature`
+// `v1,<base64 of HMAC-SHA256 over "id.timestamp.body">` keyed with the secret's bytes (the
+// base64 after `whsec_`). The body is the event as `GET /events/{eventId}` shows it.
+//
+// The answer carries the signing `secret`, shown this once (and on rotation). `url` must be
+// `https` (unless the server allows http), without user information; it may not lead to a
+// loopback, private, link-local or metadata address, checked again at every connection.
+// Delivery order is not promised: use each aggregate's `version`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/webhook-endpoints (the `CreateWebhookEndpoint` operationId).
+func (c *Client) CreateWebhookEndpoint(ctx context.Context, brandId BrandId, body CreateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateWebhookEndpointRequest(c.Server, brandId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteWebhookEndpoint Delete a webhook endpoint
+//
+// Its delivery history goes with it; pending deliveries are dropped. Honours `If-Match`.
+//
+// Corresponds with DELETE /brands/{brandId}/webhook-endpoints/{endpointId} (the `DeleteWebhookEndpoint` operationId).
+func (c *Client) DeleteWebhookEndpoint(ctx context.Context, brandId BrandId, endpointId EndpointId, params *DeleteWebhookEndpointParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteWebhookEndpointRequest(c.Server, brandId, endpointId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetWebhookEndpoint A webhook endpoint
+//
+// Another brand's endpoint is 404. The secret is not shown.
+//
+// Corresponds with GET /brands/{brandId}/webhook-endpoints/{endpointId} (the `GetWebhookEndpoint` operationId).
+func (c *Client) GetWebhookEndpoint(ctx context.Context, brandId BrandId, endpointId EndpointId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWebhookEndpointRequest(c.Server, brandId, endpointId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateWebhookEndpointWithBody Change some of an endpoint's fields
+//
+// Only the fields given change; `description: null` clears it. `enabled: true` re-enables a disabled endpoint and forgets its failures. Honours `If-Match` (412 otherwise).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /brands/{brandId}/webhook-endpoints/{endpointId} (the `UpdateWebhookEndpoint` operationId).
+func (c *Client) UpdateWebhookEndpointWithBody(ctx context.Context, brandId BrandId, endpointId EndpointId, params *UpdateWebhookEndpointParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateWebhookEndpointRequestWithBody(c.Server, brandId, endpointId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateWebhookEndpoint Change some of an endpoint's fields
+//
+// Only the fields given change; `description: null` clears it. `enabled: true` re-enables a disabled endpoint and forgets its failures. Honours `If-Match` (412 otherwise).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /brands/{brandId}/webhook-endpoints/{endpointId} (the `UpdateWebhookEndpoint` operationId).
+func (c *Client) UpdateWebhookEndpoint(ctx context.Context, brandId BrandId, endpointId EndpointId, params *UpdateWebhookEndpointParams, body UpdateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateWebhookEndpointRequest(c.Server, brandId, endpointId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListWebhookDeliveries An endpoint's deliveries and their attempts
+//
+// Newest first; keyset pagination. Deliveries are kept 14 days.
+//
+// Corresponds with GET /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries (the `ListWebhookDeliveries` operationId).
+func (c *Client) ListWebhookDeliveries(ctx context.Context, brandId BrandId, endpointId EndpointId, params *ListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListWebhookDeliveriesRequest(c.Server, brandId, endpointId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RetryWebhookDelivery Send a delivery again
+//
+// Queues one more attempt of a delivery that succeeded or failed, with the same `webhook-id` and body. A delivery still pending is 409 (`delivery_pending`): its retries are under way.
+//
+// Corresponds with POST /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/retry (the `RetryWebhookDelivery` operationId).
+func (c *Client) RetryWebhookDelivery(ctx context.Context, brandId BrandId, endpointId EndpointId, deliveryId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRetryWebhookDeliveryRequest(c.Server, brandId, endpointId, deliveryId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RotateWebhookEndpointSecret Give an endpoint a new signing secret
+//
+// The answer carries the new `secret`, shown this once. For 24 hours every delivery is signed with both the new and the previous secret (two `v1,` signatures separated by a space), so the receiver can switch over without losing a delivery.
+//
+// Corresponds with POST /brands/{brandId}/webhook-endpoints/{endpointId}/rotate-secret (the `RotateWebhookEndpointSecret` operationId).
+func (c *Client) RotateWebhookEndpointSecret(ctx context.Context, brandId BrandId, endpointId EndpointId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateWebhookEndpointSecretRequest(c.Server, brandId, endpointId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TestWebhookEndpoint Send a ping to an endpoint
+//
+// Queues a delivery of type `ping` (its `data` names the endpoint), signed and retried like any other, even to a disabled endpoint; its attempts show in the deliveries.
+//
+// Corresponds with POST /brands/{brandId}/webhook-endpoints/{endpointId}/test (the `TestWebhookEndpoint` operationId).
+func (c *Client) TestWebhookEndpoint(ctx context.Context, brandId BrandId, endpointId EndpointId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTestWebhookEndpointRequest(c.Server, brandId, endpointId)
 	if err != nil {
 		return nil, err
 	}
@@ -10826,6 +11455,502 @@ func NewExtendReservationRequestWithBody(server string, brandId BrandId, reserva
 	return req, nil
 }
 
+// NewListWebhookEndpointsRequest constructs an http.Request for the ListWebhookEndpoints method
+func NewListWebhookEndpointsRequest(server string, brandId BrandId, params *ListWebhookEndpointsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/webhook-endpoints", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateWebhookEndpointRequest calls the generic CreateWebhookEndpoint builder with application/json body
+func NewCreateWebhookEndpointRequest(server string, brandId BrandId, body CreateWebhookEndpointJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateWebhookEndpointRequestWithBody(server, brandId, "application/json", bodyReader)
+}
+
+// NewCreateWebhookEndpointRequestWithBody constructs an http.Request for the CreateWebhookEndpoint method, with any body, and a specified content type
+func NewCreateWebhookEndpointRequestWithBody(server string, brandId BrandId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/webhook-endpoints", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteWebhookEndpointRequest constructs an http.Request for the DeleteWebhookEndpoint method
+func NewDeleteWebhookEndpointRequest(server string, brandId BrandId, endpointId EndpointId, params *DeleteWebhookEndpointParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "endpointId", endpointId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/webhook-endpoints/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetWebhookEndpointRequest constructs an http.Request for the GetWebhookEndpoint method
+func NewGetWebhookEndpointRequest(server string, brandId BrandId, endpointId EndpointId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "endpointId", endpointId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/webhook-endpoints/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateWebhookEndpointRequest calls the generic UpdateWebhookEndpoint builder with application/json body
+func NewUpdateWebhookEndpointRequest(server string, brandId BrandId, endpointId EndpointId, params *UpdateWebhookEndpointParams, body UpdateWebhookEndpointJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateWebhookEndpointRequestWithBody(server, brandId, endpointId, params, "application/json", bodyReader)
+}
+
+// NewUpdateWebhookEndpointRequestWithBody constructs an http.Request for the UpdateWebhookEndpoint method, with any body, and a specified content type
+func NewUpdateWebhookEndpointRequestWithBody(server string, brandId BrandId, endpointId EndpointId, params *UpdateWebhookEndpointParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "endpointId", endpointId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/webhook-endpoints/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListWebhookDeliveriesRequest constructs an http.Request for the ListWebhookDeliveries method
+func NewListWebhookDeliveriesRequest(server string, brandId BrandId, endpointId EndpointId, params *ListWebhookDeliveriesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "endpointId", endpointId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/webhook-endpoints/%s/deliveries", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRetryWebhookDeliveryRequest constructs an http.Request for the RetryWebhookDelivery method
+func NewRetryWebhookDeliveryRequest(server string, brandId BrandId, endpointId EndpointId, deliveryId openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "endpointId", endpointId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "deliveryId", deliveryId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/webhook-endpoints/%s/deliveries/%s/retry", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRotateWebhookEndpointSecretRequest constructs an http.Request for the RotateWebhookEndpointSecret method
+func NewRotateWebhookEndpointSecretRequest(server string, brandId BrandId, endpointId EndpointId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "endpointId", endpointId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/webhook-endpoints/%s/rotate-secret", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewTestWebhookEndpointRequest constructs an http.Request for the TestWebhookEndpoint method
+func NewTestWebhookEndpointRequest(server string, brandId BrandId, endpointId EndpointId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "endpointId", endpointId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/webhook-endpoints/%s/test", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetHealthzRequest constructs an http.Request for the GetHealthz method
 func NewGetHealthzRequest(server string) (*http.Request, error) {
 	var err error
@@ -11911,6 +13036,123 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
 	ExtendReservationWithResponse(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, body ExtendReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*ExtendReservationResponse, error)
+
+	// ListWebhookEndpointsWithResponse The brand's webhook endpoints
+	//
+	// Oldest first; keyset pagination. Secrets are never listed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/webhook-endpoints (the `ListWebhookEndpoints` operationId).
+	ListWebhookEndpointsWithResponse(ctx context.Context, brandId BrandId, params *ListWebhookEndpointsParams, reqEditors ...RequestEditorFn) (*ListWebhookEndpointsResponse, error)
+
+	// CreateWebhookEndpointWithBodyWithResponse Add a webhook endpoint
+	//
+	// Events of the types named (`*`: every type) are POSTed to `url` following Standard
+	// Webhooks: `webhook-id` is the event's id (the same on every retry: drop an id already
+	// seen), `webhook-timestamp` the attempt's Unix time, and `webhook-signature`
+	// `v1,<base64 of HMAC-SHA256 over "id.timestamp.body">` keyed with the secret's bytes (the
+	// base64 after `whsec_`). The body is the event as `GET /events/{eventId}` shows it.
+	//
+	// The answer carries the signing `secret`, shown this once (and on rotation). `url` must be
+	// `https` (unless the server allows http), without user information; it may not lead to a
+	// loopback, private, link-local or metadata address, checked again at every connection.
+	// Delivery order is not promised: use each aggregate's `version`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/webhook-endpoints (the `CreateWebhookEndpoint` operationId).
+	CreateWebhookEndpointWithBodyWithResponse(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateWebhookEndpointResponse, error)
+
+	// CreateWebhookEndpointWithResponse Add a webhook endpoint
+	//
+	// Events of the types named (`*`: every type) are POSTed to `url` following Standard
+	// Webhooks: `webhook-id` is the event's id (the same on every retry: drop an id already
+	// seen), `webhook-timestamp` the attempt's Unix time, and `webhook-signature`
+	// `v1,<base64 of HMAC-SHA256 over "id.timestamp.body">` keyed with the secret's bytes (the
+	// base64 after `whsec_`). The body is the event as `GET /events/{eventId}` shows it.
+	//
+	// The answer carries the signing `secret`, shown this once (and on rotation). `url` must be
+	// `https` (unless the server allows http), without user information; it may not lead to a
+	// loopback, private, link-local or metadata address, checked again at every connection.
+	// Delivery order is not promised: use each aggregate's `version`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/webhook-endpoints (the `CreateWebhookEndpoint` operationId).
+	CreateWebhookEndpointWithResponse(ctx context.Context, brandId BrandId, body CreateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWebhookEndpointResponse, error)
+
+	// DeleteWebhookEndpointWithResponse Delete a webhook endpoint
+	//
+	// Its delivery history goes with it; pending deliveries are dropped. Honours `If-Match`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /brands/{brandId}/webhook-endpoints/{endpointId} (the `DeleteWebhookEndpoint` operationId).
+	DeleteWebhookEndpointWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, params *DeleteWebhookEndpointParams, reqEditors ...RequestEditorFn) (*DeleteWebhookEndpointResponse, error)
+
+	// GetWebhookEndpointWithResponse A webhook endpoint
+	//
+	// Another brand's endpoint is 404. The secret is not shown.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/webhook-endpoints/{endpointId} (the `GetWebhookEndpoint` operationId).
+	GetWebhookEndpointWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, reqEditors ...RequestEditorFn) (*GetWebhookEndpointResponse, error)
+
+	// UpdateWebhookEndpointWithBodyWithResponse Change some of an endpoint's fields
+	//
+	// Only the fields given change; `description: null` clears it. `enabled: true` re-enables a disabled endpoint and forgets its failures. Honours `If-Match` (412 otherwise).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/webhook-endpoints/{endpointId} (the `UpdateWebhookEndpoint` operationId).
+	UpdateWebhookEndpointWithBodyWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, params *UpdateWebhookEndpointParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateWebhookEndpointResponse, error)
+
+	// UpdateWebhookEndpointWithResponse Change some of an endpoint's fields
+	//
+	// Only the fields given change; `description: null` clears it. `enabled: true` re-enables a disabled endpoint and forgets its failures. Honours `If-Match` (412 otherwise).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/webhook-endpoints/{endpointId} (the `UpdateWebhookEndpoint` operationId).
+	UpdateWebhookEndpointWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, params *UpdateWebhookEndpointParams, body UpdateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWebhookEndpointResponse, error)
+
+	// ListWebhookDeliveriesWithResponse An endpoint's deliveries and their attempts
+	//
+	// Newest first; keyset pagination. Deliveries are kept 14 days.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries (the `ListWebhookDeliveries` operationId).
+	ListWebhookDeliveriesWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, params *ListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*ListWebhookDeliveriesResponse, error)
+
+	// RetryWebhookDeliveryWithResponse Send a delivery again
+	//
+	// Queues one more attempt of a delivery that succeeded or failed, with the same `webhook-id` and body. A delivery still pending is 409 (`delivery_pending`): its retries are under way.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/retry (the `RetryWebhookDelivery` operationId).
+	RetryWebhookDeliveryWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, deliveryId openapi_types.UUID, reqEditors ...RequestEditorFn) (*RetryWebhookDeliveryResponse, error)
+
+	// RotateWebhookEndpointSecretWithResponse Give an endpoint a new signing secret
+	//
+	// The answer carries the new `secret`, shown this once. For 24 hours every delivery is signed with both the new and the previous secret (two `v1,` signatures separated by a space), so the receiver can switch over without losing a delivery.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/webhook-endpoints/{endpointId}/rotate-secret (the `RotateWebhookEndpointSecret` operationId).
+	RotateWebhookEndpointSecretWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, reqEditors ...RequestEditorFn) (*RotateWebhookEndpointSecretResponse, error)
+
+	// TestWebhookEndpointWithResponse Send a ping to an endpoint
+	//
+	// Queues a delivery of type `ping` (its `data` names the endpoint), signed and retried like any other, even to a disabled endpoint; its attempts show in the deliveries.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/webhook-endpoints/{endpointId}/test (the `TestWebhookEndpoint` operationId).
+	TestWebhookEndpointWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, reqEditors ...RequestEditorFn) (*TestWebhookEndpointResponse, error)
 
 	// GetHealthzWithResponse Liveness probe
 	//
@@ -20465,6 +21707,1270 @@ func (r ExtendReservationResponse) ContentType() string {
 	return ""
 }
 
+// ListWebhookEndpointsResponse400Headers the declared response headers of an HTTP 400 response for ListWebhookEndpoints
+type ListWebhookEndpointsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListWebhookEndpointsResponse401Headers the declared response headers of an HTTP 401 response for ListWebhookEndpoints
+type ListWebhookEndpointsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListWebhookEndpointsResponse403Headers the declared response headers of an HTTP 403 response for ListWebhookEndpoints
+type ListWebhookEndpointsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListWebhookEndpointsResponse404Headers the declared response headers of an HTTP 404 response for ListWebhookEndpoints
+type ListWebhookEndpointsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListWebhookEndpointsResponse500Headers the declared response headers of an HTTP 500 response for ListWebhookEndpoints
+type ListWebhookEndpointsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListWebhookEndpointsResponse503Headers the declared response headers of an HTTP 503 response for ListWebhookEndpoints
+type ListWebhookEndpointsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListWebhookEndpointsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookEndpointList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListWebhookEndpointsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListWebhookEndpointsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListWebhookEndpointsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListWebhookEndpointsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListWebhookEndpointsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListWebhookEndpointsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListWebhookEndpointsResponse) GetJSON200() *WebhookEndpointList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListWebhookEndpointsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListWebhookEndpointsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListWebhookEndpointsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListWebhookEndpointsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListWebhookEndpointsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListWebhookEndpointsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListWebhookEndpointsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListWebhookEndpointsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListWebhookEndpointsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListWebhookEndpointsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateWebhookEndpointResponse201Headers the declared response headers of an HTTP 201 response for CreateWebhookEndpoint
+type CreateWebhookEndpointResponse201Headers struct {
+	ETag     *string
+	Location *string
+}
+
+// CreateWebhookEndpointResponse400Headers the declared response headers of an HTTP 400 response for CreateWebhookEndpoint
+type CreateWebhookEndpointResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateWebhookEndpointResponse401Headers the declared response headers of an HTTP 401 response for CreateWebhookEndpoint
+type CreateWebhookEndpointResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateWebhookEndpointResponse403Headers the declared response headers of an HTTP 403 response for CreateWebhookEndpoint
+type CreateWebhookEndpointResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateWebhookEndpointResponse404Headers the declared response headers of an HTTP 404 response for CreateWebhookEndpoint
+type CreateWebhookEndpointResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateWebhookEndpointResponse413Headers the declared response headers of an HTTP 413 response for CreateWebhookEndpoint
+type CreateWebhookEndpointResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateWebhookEndpointResponse415Headers the declared response headers of an HTTP 415 response for CreateWebhookEndpoint
+type CreateWebhookEndpointResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateWebhookEndpointResponse500Headers the declared response headers of an HTTP 500 response for CreateWebhookEndpoint
+type CreateWebhookEndpointResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateWebhookEndpointResponse503Headers the declared response headers of an HTTP 503 response for CreateWebhookEndpoint
+type CreateWebhookEndpointResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateWebhookEndpointResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *WebhookEndpoint
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateWebhookEndpointResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateWebhookEndpointResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateWebhookEndpointResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateWebhookEndpointResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateWebhookEndpointResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateWebhookEndpointResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateWebhookEndpointResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateWebhookEndpointResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateWebhookEndpointResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateWebhookEndpointResponse) GetJSON201() *WebhookEndpoint {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateWebhookEndpointResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateWebhookEndpointResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateWebhookEndpointResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateWebhookEndpointResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateWebhookEndpointResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateWebhookEndpointResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateWebhookEndpointResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateWebhookEndpointResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateWebhookEndpointResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateWebhookEndpointResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateWebhookEndpointResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateWebhookEndpointResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteWebhookEndpointResponse400Headers the declared response headers of an HTTP 400 response for DeleteWebhookEndpoint
+type DeleteWebhookEndpointResponse400Headers struct {
+	XRequestId *string
+}
+
+// DeleteWebhookEndpointResponse401Headers the declared response headers of an HTTP 401 response for DeleteWebhookEndpoint
+type DeleteWebhookEndpointResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// DeleteWebhookEndpointResponse403Headers the declared response headers of an HTTP 403 response for DeleteWebhookEndpoint
+type DeleteWebhookEndpointResponse403Headers struct {
+	XRequestId *string
+}
+
+// DeleteWebhookEndpointResponse404Headers the declared response headers of an HTTP 404 response for DeleteWebhookEndpoint
+type DeleteWebhookEndpointResponse404Headers struct {
+	XRequestId *string
+}
+
+// DeleteWebhookEndpointResponse412Headers the declared response headers of an HTTP 412 response for DeleteWebhookEndpoint
+type DeleteWebhookEndpointResponse412Headers struct {
+	XRequestId *string
+}
+
+// DeleteWebhookEndpointResponse500Headers the declared response headers of an HTTP 500 response for DeleteWebhookEndpoint
+type DeleteWebhookEndpointResponse500Headers struct {
+	XRequestId *string
+}
+
+// DeleteWebhookEndpointResponse503Headers the declared response headers of an HTTP 503 response for DeleteWebhookEndpoint
+type DeleteWebhookEndpointResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type DeleteWebhookEndpointResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeleteWebhookEndpointResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteWebhookEndpointResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeleteWebhookEndpointResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DeleteWebhookEndpointResponse404Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *DeleteWebhookEndpointResponse412Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DeleteWebhookEndpointResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteWebhookEndpointResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteWebhookEndpointResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteWebhookEndpointResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteWebhookEndpointResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteWebhookEndpointResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeleteWebhookEndpointResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteWebhookEndpointResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteWebhookEndpointResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteWebhookEndpointResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteWebhookEndpointResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteWebhookEndpointResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteWebhookEndpointResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetWebhookEndpointResponse200Headers the declared response headers of an HTTP 200 response for GetWebhookEndpoint
+type GetWebhookEndpointResponse200Headers struct {
+	ETag *string
+}
+
+// GetWebhookEndpointResponse400Headers the declared response headers of an HTTP 400 response for GetWebhookEndpoint
+type GetWebhookEndpointResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetWebhookEndpointResponse401Headers the declared response headers of an HTTP 401 response for GetWebhookEndpoint
+type GetWebhookEndpointResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetWebhookEndpointResponse403Headers the declared response headers of an HTTP 403 response for GetWebhookEndpoint
+type GetWebhookEndpointResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetWebhookEndpointResponse404Headers the declared response headers of an HTTP 404 response for GetWebhookEndpoint
+type GetWebhookEndpointResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetWebhookEndpointResponse500Headers the declared response headers of an HTTP 500 response for GetWebhookEndpoint
+type GetWebhookEndpointResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetWebhookEndpointResponse503Headers the declared response headers of an HTTP 503 response for GetWebhookEndpoint
+type GetWebhookEndpointResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetWebhookEndpointResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookEndpoint
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetWebhookEndpointResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetWebhookEndpointResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetWebhookEndpointResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetWebhookEndpointResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetWebhookEndpointResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetWebhookEndpointResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetWebhookEndpointResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWebhookEndpointResponse) GetJSON200() *WebhookEndpoint {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetWebhookEndpointResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetWebhookEndpointResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetWebhookEndpointResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetWebhookEndpointResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetWebhookEndpointResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetWebhookEndpointResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWebhookEndpointResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWebhookEndpointResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWebhookEndpointResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWebhookEndpointResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateWebhookEndpointResponse200Headers the declared response headers of an HTTP 200 response for UpdateWebhookEndpoint
+type UpdateWebhookEndpointResponse200Headers struct {
+	ETag *string
+}
+
+// UpdateWebhookEndpointResponse400Headers the declared response headers of an HTTP 400 response for UpdateWebhookEndpoint
+type UpdateWebhookEndpointResponse400Headers struct {
+	XRequestId *string
+}
+
+// UpdateWebhookEndpointResponse401Headers the declared response headers of an HTTP 401 response for UpdateWebhookEndpoint
+type UpdateWebhookEndpointResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// UpdateWebhookEndpointResponse403Headers the declared response headers of an HTTP 403 response for UpdateWebhookEndpoint
+type UpdateWebhookEndpointResponse403Headers struct {
+	XRequestId *string
+}
+
+// UpdateWebhookEndpointResponse404Headers the declared response headers of an HTTP 404 response for UpdateWebhookEndpoint
+type UpdateWebhookEndpointResponse404Headers struct {
+	XRequestId *string
+}
+
+// UpdateWebhookEndpointResponse412Headers the declared response headers of an HTTP 412 response for UpdateWebhookEndpoint
+type UpdateWebhookEndpointResponse412Headers struct {
+	XRequestId *string
+}
+
+// UpdateWebhookEndpointResponse413Headers the declared response headers of an HTTP 413 response for UpdateWebhookEndpoint
+type UpdateWebhookEndpointResponse413Headers struct {
+	XRequestId *string
+}
+
+// UpdateWebhookEndpointResponse415Headers the declared response headers of an HTTP 415 response for UpdateWebhookEndpoint
+type UpdateWebhookEndpointResponse415Headers struct {
+	XRequestId *string
+}
+
+// UpdateWebhookEndpointResponse500Headers the declared response headers of an HTTP 500 response for UpdateWebhookEndpoint
+type UpdateWebhookEndpointResponse500Headers struct {
+	XRequestId *string
+}
+
+// UpdateWebhookEndpointResponse503Headers the declared response headers of an HTTP 503 response for UpdateWebhookEndpoint
+type UpdateWebhookEndpointResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type UpdateWebhookEndpointResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookEndpoint
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateWebhookEndpointResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdateWebhookEndpointResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateWebhookEndpointResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdateWebhookEndpointResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdateWebhookEndpointResponse404Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *UpdateWebhookEndpointResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdateWebhookEndpointResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UpdateWebhookEndpointResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdateWebhookEndpointResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateWebhookEndpointResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateWebhookEndpointResponse) GetJSON200() *WebhookEndpoint {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateWebhookEndpointResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateWebhookEndpointResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateWebhookEndpointResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateWebhookEndpointResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateWebhookEndpointResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateWebhookEndpointResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateWebhookEndpointResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateWebhookEndpointResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateWebhookEndpointResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateWebhookEndpointResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateWebhookEndpointResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateWebhookEndpointResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateWebhookEndpointResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListWebhookDeliveriesResponse400Headers the declared response headers of an HTTP 400 response for ListWebhookDeliveries
+type ListWebhookDeliveriesResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListWebhookDeliveriesResponse401Headers the declared response headers of an HTTP 401 response for ListWebhookDeliveries
+type ListWebhookDeliveriesResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListWebhookDeliveriesResponse403Headers the declared response headers of an HTTP 403 response for ListWebhookDeliveries
+type ListWebhookDeliveriesResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListWebhookDeliveriesResponse404Headers the declared response headers of an HTTP 404 response for ListWebhookDeliveries
+type ListWebhookDeliveriesResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListWebhookDeliveriesResponse500Headers the declared response headers of an HTTP 500 response for ListWebhookDeliveries
+type ListWebhookDeliveriesResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListWebhookDeliveriesResponse503Headers the declared response headers of an HTTP 503 response for ListWebhookDeliveries
+type ListWebhookDeliveriesResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListWebhookDeliveriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookDeliveryList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListWebhookDeliveriesResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListWebhookDeliveriesResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListWebhookDeliveriesResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListWebhookDeliveriesResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListWebhookDeliveriesResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListWebhookDeliveriesResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListWebhookDeliveriesResponse) GetJSON200() *WebhookDeliveryList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListWebhookDeliveriesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListWebhookDeliveriesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListWebhookDeliveriesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListWebhookDeliveriesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListWebhookDeliveriesResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListWebhookDeliveriesResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListWebhookDeliveriesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListWebhookDeliveriesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListWebhookDeliveriesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListWebhookDeliveriesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RetryWebhookDeliveryResponse400Headers the declared response headers of an HTTP 400 response for RetryWebhookDelivery
+type RetryWebhookDeliveryResponse400Headers struct {
+	XRequestId *string
+}
+
+// RetryWebhookDeliveryResponse401Headers the declared response headers of an HTTP 401 response for RetryWebhookDelivery
+type RetryWebhookDeliveryResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// RetryWebhookDeliveryResponse403Headers the declared response headers of an HTTP 403 response for RetryWebhookDelivery
+type RetryWebhookDeliveryResponse403Headers struct {
+	XRequestId *string
+}
+
+// RetryWebhookDeliveryResponse404Headers the declared response headers of an HTTP 404 response for RetryWebhookDelivery
+type RetryWebhookDeliveryResponse404Headers struct {
+	XRequestId *string
+}
+
+// RetryWebhookDeliveryResponse409Headers the declared response headers of an HTTP 409 response for RetryWebhookDelivery
+type RetryWebhookDeliveryResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// RetryWebhookDeliveryResponse500Headers the declared response headers of an HTTP 500 response for RetryWebhookDelivery
+type RetryWebhookDeliveryResponse500Headers struct {
+	XRequestId *string
+}
+
+// RetryWebhookDeliveryResponse503Headers the declared response headers of an HTTP 503 response for RetryWebhookDelivery
+type RetryWebhookDeliveryResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type RetryWebhookDeliveryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *WebhookDelivery
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RetryWebhookDeliveryResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RetryWebhookDeliveryResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RetryWebhookDeliveryResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RetryWebhookDeliveryResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RetryWebhookDeliveryResponse409Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RetryWebhookDeliveryResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RetryWebhookDeliveryResponse503Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r RetryWebhookDeliveryResponse) GetJSON202() *WebhookDelivery {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RetryWebhookDeliveryResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RetryWebhookDeliveryResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RetryWebhookDeliveryResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RetryWebhookDeliveryResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RetryWebhookDeliveryResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RetryWebhookDeliveryResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RetryWebhookDeliveryResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RetryWebhookDeliveryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RetryWebhookDeliveryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RetryWebhookDeliveryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RetryWebhookDeliveryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RotateWebhookEndpointSecretResponse200Headers the declared response headers of an HTTP 200 response for RotateWebhookEndpointSecret
+type RotateWebhookEndpointSecretResponse200Headers struct {
+	ETag *string
+}
+
+// RotateWebhookEndpointSecretResponse400Headers the declared response headers of an HTTP 400 response for RotateWebhookEndpointSecret
+type RotateWebhookEndpointSecretResponse400Headers struct {
+	XRequestId *string
+}
+
+// RotateWebhookEndpointSecretResponse401Headers the declared response headers of an HTTP 401 response for RotateWebhookEndpointSecret
+type RotateWebhookEndpointSecretResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// RotateWebhookEndpointSecretResponse403Headers the declared response headers of an HTTP 403 response for RotateWebhookEndpointSecret
+type RotateWebhookEndpointSecretResponse403Headers struct {
+	XRequestId *string
+}
+
+// RotateWebhookEndpointSecretResponse404Headers the declared response headers of an HTTP 404 response for RotateWebhookEndpointSecret
+type RotateWebhookEndpointSecretResponse404Headers struct {
+	XRequestId *string
+}
+
+// RotateWebhookEndpointSecretResponse500Headers the declared response headers of an HTTP 500 response for RotateWebhookEndpointSecret
+type RotateWebhookEndpointSecretResponse500Headers struct {
+	XRequestId *string
+}
+
+// RotateWebhookEndpointSecretResponse503Headers the declared response headers of an HTTP 503 response for RotateWebhookEndpointSecret
+type RotateWebhookEndpointSecretResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type RotateWebhookEndpointSecretResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookEndpoint
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RotateWebhookEndpointSecretResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RotateWebhookEndpointSecretResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RotateWebhookEndpointSecretResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RotateWebhookEndpointSecretResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RotateWebhookEndpointSecretResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RotateWebhookEndpointSecretResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RotateWebhookEndpointSecretResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RotateWebhookEndpointSecretResponse) GetJSON200() *WebhookEndpoint {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RotateWebhookEndpointSecretResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RotateWebhookEndpointSecretResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RotateWebhookEndpointSecretResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RotateWebhookEndpointSecretResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RotateWebhookEndpointSecretResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RotateWebhookEndpointSecretResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RotateWebhookEndpointSecretResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RotateWebhookEndpointSecretResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RotateWebhookEndpointSecretResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RotateWebhookEndpointSecretResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// TestWebhookEndpointResponse400Headers the declared response headers of an HTTP 400 response for TestWebhookEndpoint
+type TestWebhookEndpointResponse400Headers struct {
+	XRequestId *string
+}
+
+// TestWebhookEndpointResponse401Headers the declared response headers of an HTTP 401 response for TestWebhookEndpoint
+type TestWebhookEndpointResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// TestWebhookEndpointResponse403Headers the declared response headers of an HTTP 403 response for TestWebhookEndpoint
+type TestWebhookEndpointResponse403Headers struct {
+	XRequestId *string
+}
+
+// TestWebhookEndpointResponse404Headers the declared response headers of an HTTP 404 response for TestWebhookEndpoint
+type TestWebhookEndpointResponse404Headers struct {
+	XRequestId *string
+}
+
+// TestWebhookEndpointResponse500Headers the declared response headers of an HTTP 500 response for TestWebhookEndpoint
+type TestWebhookEndpointResponse500Headers struct {
+	XRequestId *string
+}
+
+// TestWebhookEndpointResponse503Headers the declared response headers of an HTTP 503 response for TestWebhookEndpoint
+type TestWebhookEndpointResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type TestWebhookEndpointResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *WebhookDelivery
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *TestWebhookEndpointResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *TestWebhookEndpointResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *TestWebhookEndpointResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *TestWebhookEndpointResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *TestWebhookEndpointResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *TestWebhookEndpointResponse503Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r TestWebhookEndpointResponse) GetJSON202() *WebhookDelivery {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r TestWebhookEndpointResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r TestWebhookEndpointResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r TestWebhookEndpointResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r TestWebhookEndpointResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r TestWebhookEndpointResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r TestWebhookEndpointResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r TestWebhookEndpointResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TestWebhookEndpointResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TestWebhookEndpointResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TestWebhookEndpointResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetHealthzResponse500Headers the declared response headers of an HTTP 500 response for GetHealthz
 type GetHealthzResponse500Headers struct {
 	XRequestId *string
@@ -22130,6 +24636,189 @@ func (c *ClientWithResponses) ExtendReservationWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseExtendReservationResponse(rsp)
+}
+
+// ListWebhookEndpointsWithResponse The brand's webhook endpoints
+//
+// Oldest first; keyset pagination. Secrets are never listed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/webhook-endpoints (the `ListWebhookEndpoints` operationId).
+func (c *ClientWithResponses) ListWebhookEndpointsWithResponse(ctx context.Context, brandId BrandId, params *ListWebhookEndpointsParams, reqEditors ...RequestEditorFn) (*ListWebhookEndpointsResponse, error) {
+	rsp, err := c.ListWebhookEndpoints(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListWebhookEndpointsResponse(rsp)
+}
+
+// CreateWebhookEndpointWithBodyWithResponse Add a webhook endpoint
+//
+// Events of the types named (`*`: every type) are POSTed to `url` following Standard
+// Webhooks: `webhook-id` is the event's id (the same on every retry: drop an id already
+// seen), `webhook-timestamp` the attempt's Unix time, and `webhook-signature`
+// `v1,<base64 of HMAC-SHA256 over "id.timestamp.body">` keyed with the secret's bytes (the
+// base64 after `whsec_`). The body is the event as `GET /events/{eventId}` shows it.
+//
+// The answer carries the signing `secret`, shown this once (and on rotation). `url` must be
+// `https` (unless the server allows http), without user information; it may not lead to a
+// loopback, private, link-local or metadata address, checked again at every connection.
+// Delivery order is not promised: use each aggregate's `version`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/webhook-endpoints (the `CreateWebhookEndpoint` operationId).
+func (c *ClientWithResponses) CreateWebhookEndpointWithBodyWithResponse(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateWebhookEndpointResponse, error) {
+	rsp, err := c.CreateWebhookEndpointWithBody(ctx, brandId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateWebhookEndpointResponse(rsp)
+}
+
+// CreateWebhookEndpointWithResponse Add a webhook endpoint
+//
+// Events of the types named (`*`: every type) are POSTed to `url` following Standard
+// Webhooks: `webhook-id` is the event's id (the same on every retry: drop an id already
+// seen), `webhook-timestamp` the attempt's Unix time, and `webhook-signature`
+// `v1,<base64 of HMAC-SHA256 over "id.timestamp.body">` keyed with the secret's bytes (the
+// base64 after `whsec_`). The body is the event as `GET /events/{eventId}` shows it.
+//
+// The answer carries the signing `secret`, shown this once (and on rotation). `url` must be
+// `https` (unless the server allows http), without user information; it may not lead to a
+// loopback, private, link-local or metadata address, checked again at every connection.
+// Delivery order is not promised: use each aggregate's `version`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/webhook-endpoints (the `CreateWebhookEndpoint` operationId).
+func (c *ClientWithResponses) CreateWebhookEndpointWithResponse(ctx context.Context, brandId BrandId, body CreateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWebhookEndpointResponse, error) {
+	rsp, err := c.CreateWebhookEndpoint(ctx, brandId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateWebhookEndpointResponse(rsp)
+}
+
+// DeleteWebhookEndpointWithResponse Delete a webhook endpoint
+//
+// Its delivery history goes with it; pending deliveries are dropped. Honours `If-Match`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /brands/{brandId}/webhook-endpoints/{endpointId} (the `DeleteWebhookEndpoint` operationId).
+func (c *ClientWithResponses) DeleteWebhookEndpointWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, params *DeleteWebhookEndpointParams, reqEditors ...RequestEditorFn) (*DeleteWebhookEndpointResponse, error) {
+	rsp, err := c.DeleteWebhookEndpoint(ctx, brandId, endpointId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteWebhookEndpointResponse(rsp)
+}
+
+// GetWebhookEndpointWithResponse A webhook endpoint
+//
+// Another brand's endpoint is 404. The secret is not shown.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/webhook-endpoints/{endpointId} (the `GetWebhookEndpoint` operationId).
+func (c *ClientWithResponses) GetWebhookEndpointWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, reqEditors ...RequestEditorFn) (*GetWebhookEndpointResponse, error) {
+	rsp, err := c.GetWebhookEndpoint(ctx, brandId, endpointId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWebhookEndpointResponse(rsp)
+}
+
+// UpdateWebhookEndpointWithBodyWithResponse Change some of an endpoint's fields
+//
+// Only the fields given change; `description: null` clears it. `enabled: true` re-enables a disabled endpoint and forgets its failures. Honours `If-Match` (412 otherwise).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/webhook-endpoints/{endpointId} (the `UpdateWebhookEndpoint` operationId).
+func (c *ClientWithResponses) UpdateWebhookEndpointWithBodyWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, params *UpdateWebhookEndpointParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateWebhookEndpointResponse, error) {
+	rsp, err := c.UpdateWebhookEndpointWithBody(ctx, brandId, endpointId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateWebhookEndpointResponse(rsp)
+}
+
+// UpdateWebhookEndpointWithResponse Change some of an endpoint's fields
+//
+// Only the fields given change; `description: null` clears it. `enabled: true` re-enables a disabled endpoint and forgets its failures. Honours `If-Match` (412 otherwise).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/webhook-endpoints/{endpointId} (the `UpdateWebhookEndpoint` operationId).
+func (c *ClientWithResponses) UpdateWebhookEndpointWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, params *UpdateWebhookEndpointParams, body UpdateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWebhookEndpointResponse, error) {
+	rsp, err := c.UpdateWebhookEndpoint(ctx, brandId, endpointId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateWebhookEndpointResponse(rsp)
+}
+
+// ListWebhookDeliveriesWithResponse An endpoint's deliveries and their attempts
+//
+// Newest first; keyset pagination. Deliveries are kept 14 days.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries (the `ListWebhookDeliveries` operationId).
+func (c *ClientWithResponses) ListWebhookDeliveriesWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, params *ListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*ListWebhookDeliveriesResponse, error) {
+	rsp, err := c.ListWebhookDeliveries(ctx, brandId, endpointId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListWebhookDeliveriesResponse(rsp)
+}
+
+// RetryWebhookDeliveryWithResponse Send a delivery again
+//
+// Queues one more attempt of a delivery that succeeded or failed, with the same `webhook-id` and body. A delivery still pending is 409 (`delivery_pending`): its retries are under way.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/retry (the `RetryWebhookDelivery` operationId).
+func (c *ClientWithResponses) RetryWebhookDeliveryWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, deliveryId openapi_types.UUID, reqEditors ...RequestEditorFn) (*RetryWebhookDeliveryResponse, error) {
+	rsp, err := c.RetryWebhookDelivery(ctx, brandId, endpointId, deliveryId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRetryWebhookDeliveryResponse(rsp)
+}
+
+// RotateWebhookEndpointSecretWithResponse Give an endpoint a new signing secret
+//
+// The answer carries the new `secret`, shown this once. For 24 hours every delivery is signed with both the new and the previous secret (two `v1,` signatures separated by a space), so the receiver can switch over without losing a delivery.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/webhook-endpoints/{endpointId}/rotate-secret (the `RotateWebhookEndpointSecret` operationId).
+func (c *ClientWithResponses) RotateWebhookEndpointSecretWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, reqEditors ...RequestEditorFn) (*RotateWebhookEndpointSecretResponse, error) {
+	rsp, err := c.RotateWebhookEndpointSecret(ctx, brandId, endpointId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateWebhookEndpointSecretResponse(rsp)
+}
+
+// TestWebhookEndpointWithResponse Send a ping to an endpoint
+//
+// Queues a delivery of type `ping` (its `data` names the endpoint), signed and retried like any other, even to a disabled endpoint; its attempts show in the deliveries.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/webhook-endpoints/{endpointId}/test (the `TestWebhookEndpoint` operationId).
+func (c *ClientWithResponses) TestWebhookEndpointWithResponse(ctx context.Context, brandId BrandId, endpointId EndpointId, reqEditors ...RequestEditorFn) (*TestWebhookEndpointResponse, error) {
+	rsp, err := c.TestWebhookEndpoint(ctx, brandId, endpointId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTestWebhookEndpointResponse(rsp)
 }
 
 // GetHealthzWithResponse Liveness probe
@@ -32304,6 +34993,1480 @@ func ParseExtendReservationResponse(rsp *http.Response) (*ExtendReservationRespo
 	return response, nil
 }
 
+// ParseListWebhookEndpointsResponse parses an HTTP response from a ListWebhookEndpointsWithResponse call
+func ParseListWebhookEndpointsResponse(rsp *http.Response) (*ListWebhookEndpointsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListWebhookEndpointsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookEndpointList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListWebhookEndpointsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListWebhookEndpointsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListWebhookEndpointsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListWebhookEndpointsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListWebhookEndpointsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListWebhookEndpointsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateWebhookEndpointResponse parses an HTTP response from a CreateWebhookEndpointWithResponse call
+func ParseCreateWebhookEndpointResponse(rsp *http.Response) (*CreateWebhookEndpointResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateWebhookEndpointResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest WebhookEndpoint
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateWebhookEndpointResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateWebhookEndpointResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateWebhookEndpointResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateWebhookEndpointResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateWebhookEndpointResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateWebhookEndpointResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateWebhookEndpointResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateWebhookEndpointResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateWebhookEndpointResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteWebhookEndpointResponse parses an HTTP response from a DeleteWebhookEndpointWithResponse call
+func ParseDeleteWebhookEndpointResponse(rsp *http.Response) (*DeleteWebhookEndpointResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteWebhookEndpointResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers DeleteWebhookEndpointResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeleteWebhookEndpointResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeleteWebhookEndpointResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DeleteWebhookEndpointResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 412:
+		var headers DeleteWebhookEndpointResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 500:
+		var headers DeleteWebhookEndpointResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteWebhookEndpointResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetWebhookEndpointResponse parses an HTTP response from a GetWebhookEndpointWithResponse call
+func ParseGetWebhookEndpointResponse(rsp *http.Response) (*GetWebhookEndpointResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWebhookEndpointResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookEndpoint
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetWebhookEndpointResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetWebhookEndpointResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetWebhookEndpointResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetWebhookEndpointResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetWebhookEndpointResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetWebhookEndpointResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetWebhookEndpointResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateWebhookEndpointResponse parses an HTTP response from a UpdateWebhookEndpointWithResponse call
+func ParseUpdateWebhookEndpointResponse(rsp *http.Response) (*UpdateWebhookEndpointResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateWebhookEndpointResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookEndpoint
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateWebhookEndpointResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdateWebhookEndpointResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdateWebhookEndpointResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdateWebhookEndpointResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UpdateWebhookEndpointResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 412:
+		var headers UpdateWebhookEndpointResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdateWebhookEndpointResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UpdateWebhookEndpointResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdateWebhookEndpointResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateWebhookEndpointResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListWebhookDeliveriesResponse parses an HTTP response from a ListWebhookDeliveriesWithResponse call
+func ParseListWebhookDeliveriesResponse(rsp *http.Response) (*ListWebhookDeliveriesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListWebhookDeliveriesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookDeliveryList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListWebhookDeliveriesResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListWebhookDeliveriesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListWebhookDeliveriesResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListWebhookDeliveriesResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListWebhookDeliveriesResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListWebhookDeliveriesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRetryWebhookDeliveryResponse parses an HTTP response from a RetryWebhookDeliveryWithResponse call
+func ParseRetryWebhookDeliveryResponse(rsp *http.Response) (*RetryWebhookDeliveryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RetryWebhookDeliveryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest WebhookDelivery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers RetryWebhookDeliveryResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RetryWebhookDeliveryResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RetryWebhookDeliveryResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RetryWebhookDeliveryResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers RetryWebhookDeliveryResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 500:
+		var headers RetryWebhookDeliveryResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RetryWebhookDeliveryResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRotateWebhookEndpointSecretResponse parses an HTTP response from a RotateWebhookEndpointSecretWithResponse call
+func ParseRotateWebhookEndpointSecretResponse(rsp *http.Response) (*RotateWebhookEndpointSecretResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RotateWebhookEndpointSecretResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookEndpoint
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RotateWebhookEndpointSecretResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers RotateWebhookEndpointSecretResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RotateWebhookEndpointSecretResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RotateWebhookEndpointSecretResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RotateWebhookEndpointSecretResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers RotateWebhookEndpointSecretResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RotateWebhookEndpointSecretResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseTestWebhookEndpointResponse parses an HTTP response from a TestWebhookEndpointWithResponse call
+func ParseTestWebhookEndpointResponse(rsp *http.Response) (*TestWebhookEndpointResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TestWebhookEndpointResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest WebhookDelivery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers TestWebhookEndpointResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers TestWebhookEndpointResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers TestWebhookEndpointResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers TestWebhookEndpointResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers TestWebhookEndpointResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers TestWebhookEndpointResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetHealthzResponse parses an HTTP response from a GetHealthzWithResponse call
 func ParseGetHealthzResponse(rsp *http.Response) (*GetHealthzResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -32688,6 +36851,33 @@ type ServerInterface interface {
 	// ExtendReservation Move a reservation's expiry
 	// (POST /brands/{brandId}/reservations/{reservationId}/extend)
 	ExtendReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId, params ExtendReservationParams)
+	// ListWebhookEndpoints The brand's webhook endpoints
+	// (GET /brands/{brandId}/webhook-endpoints)
+	ListWebhookEndpoints(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListWebhookEndpointsParams)
+	// CreateWebhookEndpoint Add a webhook endpoint
+	// (POST /brands/{brandId}/webhook-endpoints)
+	CreateWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId)
+	// DeleteWebhookEndpoint Delete a webhook endpoint
+	// (DELETE /brands/{brandId}/webhook-endpoints/{endpointId})
+	DeleteWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId, params DeleteWebhookEndpointParams)
+	// GetWebhookEndpoint A webhook endpoint
+	// (GET /brands/{brandId}/webhook-endpoints/{endpointId})
+	GetWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId)
+	// UpdateWebhookEndpoint Change some of an endpoint's fields
+	// (PATCH /brands/{brandId}/webhook-endpoints/{endpointId})
+	UpdateWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId, params UpdateWebhookEndpointParams)
+	// ListWebhookDeliveries An endpoint's deliveries and their attempts
+	// (GET /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries)
+	ListWebhookDeliveries(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId, params ListWebhookDeliveriesParams)
+	// RetryWebhookDelivery Send a delivery again
+	// (POST /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/retry)
+	RetryWebhookDelivery(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId, deliveryId openapi_types.UUID)
+	// RotateWebhookEndpointSecret Give an endpoint a new signing secret
+	// (POST /brands/{brandId}/webhook-endpoints/{endpointId}/rotate-secret)
+	RotateWebhookEndpointSecret(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId)
+	// TestWebhookEndpoint Send a ping to an endpoint
+	// (POST /brands/{brandId}/webhook-endpoints/{endpointId}/test)
+	TestWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId)
 	// GetHealthz Liveness probe
 	// (GET /healthz)
 	GetHealthz(w http.ResponseWriter, r *http.Request)
@@ -33051,6 +37241,60 @@ func (_ Unimplemented) GetReservation(w http.ResponseWriter, r *http.Request, br
 // ExtendReservation Move a reservation's expiry
 // (POST /brands/{brandId}/reservations/{reservationId}/extend)
 func (_ Unimplemented) ExtendReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId, params ExtendReservationParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListWebhookEndpoints The brand's webhook endpoints
+// (GET /brands/{brandId}/webhook-endpoints)
+func (_ Unimplemented) ListWebhookEndpoints(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListWebhookEndpointsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateWebhookEndpoint Add a webhook endpoint
+// (POST /brands/{brandId}/webhook-endpoints)
+func (_ Unimplemented) CreateWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// DeleteWebhookEndpoint Delete a webhook endpoint
+// (DELETE /brands/{brandId}/webhook-endpoints/{endpointId})
+func (_ Unimplemented) DeleteWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId, params DeleteWebhookEndpointParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetWebhookEndpoint A webhook endpoint
+// (GET /brands/{brandId}/webhook-endpoints/{endpointId})
+func (_ Unimplemented) GetWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// UpdateWebhookEndpoint Change some of an endpoint's fields
+// (PATCH /brands/{brandId}/webhook-endpoints/{endpointId})
+func (_ Unimplemented) UpdateWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId, params UpdateWebhookEndpointParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListWebhookDeliveries An endpoint's deliveries and their attempts
+// (GET /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries)
+func (_ Unimplemented) ListWebhookDeliveries(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId, params ListWebhookDeliveriesParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// RetryWebhookDelivery Send a delivery again
+// (POST /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/retry)
+func (_ Unimplemented) RetryWebhookDelivery(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId, deliveryId openapi_types.UUID) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// RotateWebhookEndpointSecret Give an endpoint a new signing secret
+// (POST /brands/{brandId}/webhook-endpoints/{endpointId}/rotate-secret)
+func (_ Unimplemented) RotateWebhookEndpointSecret(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// TestWebhookEndpoint Send a ping to an endpoint
+// (POST /brands/{brandId}/webhook-endpoints/{endpointId}/test)
+func (_ Unimplemented) TestWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -35850,6 +40094,418 @@ func (siw *ServerInterfaceWrapper) ExtendReservation(w http.ResponseWriter, r *h
 	handler.ServeHTTP(w, r)
 }
 
+// ListWebhookEndpoints operation middleware
+func (siw *ServerInterfaceWrapper) ListWebhookEndpoints(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookEndpointsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListWebhookEndpoints(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateWebhookEndpoint operation middleware
+func (siw *ServerInterfaceWrapper) CreateWebhookEndpoint(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateWebhookEndpoint(w, r, brandId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteWebhookEndpoint operation middleware
+func (siw *ServerInterfaceWrapper) DeleteWebhookEndpoint(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "endpointId" -------------
+	var endpointId EndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpointId", chi.URLParam(r, "endpointId"), &endpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "endpointId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteWebhookEndpointParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteWebhookEndpoint(w, r, brandId, endpointId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetWebhookEndpoint operation middleware
+func (siw *ServerInterfaceWrapper) GetWebhookEndpoint(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "endpointId" -------------
+	var endpointId EndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpointId", chi.URLParam(r, "endpointId"), &endpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "endpointId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetWebhookEndpoint(w, r, brandId, endpointId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateWebhookEndpoint operation middleware
+func (siw *ServerInterfaceWrapper) UpdateWebhookEndpoint(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "endpointId" -------------
+	var endpointId EndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpointId", chi.URLParam(r, "endpointId"), &endpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "endpointId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateWebhookEndpointParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateWebhookEndpoint(w, r, brandId, endpointId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListWebhookDeliveries operation middleware
+func (siw *ServerInterfaceWrapper) ListWebhookDeliveries(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "endpointId" -------------
+	var endpointId EndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpointId", chi.URLParam(r, "endpointId"), &endpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "endpointId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookDeliveriesParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListWebhookDeliveries(w, r, brandId, endpointId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RetryWebhookDelivery operation middleware
+func (siw *ServerInterfaceWrapper) RetryWebhookDelivery(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "endpointId" -------------
+	var endpointId EndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpointId", chi.URLParam(r, "endpointId"), &endpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "endpointId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "deliveryId" -------------
+	var deliveryId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "deliveryId", chi.URLParam(r, "deliveryId"), &deliveryId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "deliveryId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RetryWebhookDelivery(w, r, brandId, endpointId, deliveryId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RotateWebhookEndpointSecret operation middleware
+func (siw *ServerInterfaceWrapper) RotateWebhookEndpointSecret(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "endpointId" -------------
+	var endpointId EndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpointId", chi.URLParam(r, "endpointId"), &endpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "endpointId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RotateWebhookEndpointSecret(w, r, brandId, endpointId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// TestWebhookEndpoint operation middleware
+func (siw *ServerInterfaceWrapper) TestWebhookEndpoint(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "endpointId" -------------
+	var endpointId EndpointId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpointId", chi.URLParam(r, "endpointId"), &endpointId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "endpointId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.TestWebhookEndpoint(w, r, brandId, endpointId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetHealthz operation middleware
 func (siw *ServerInterfaceWrapper) GetHealthz(w http.ResponseWriter, r *http.Request) {
 
@@ -36204,6 +40860,33 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/brands/{brandId}/events/{eventId}", wrapper.GetEvent)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/webhook-endpoints", wrapper.ListWebhookEndpoints)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/webhook-endpoints", wrapper.CreateWebhookEndpoint)
+	})
+	r.Group(func(r chi.Router) {
+		r.Delete(options.BaseURL+"/brands/{brandId}/webhook-endpoints/{endpointId}", wrapper.DeleteWebhookEndpoint)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/webhook-endpoints/{endpointId}", wrapper.GetWebhookEndpoint)
+	})
+	r.Group(func(r chi.Router) {
+		r.Patch(options.BaseURL+"/brands/{brandId}/webhook-endpoints/{endpointId}", wrapper.UpdateWebhookEndpoint)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/webhook-endpoints/{endpointId}/rotate-secret", wrapper.RotateWebhookEndpointSecret)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/webhook-endpoints/{endpointId}/test", wrapper.TestWebhookEndpoint)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/webhook-endpoints/{endpointId}/deliveries", wrapper.ListWebhookDeliveries)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/retry", wrapper.RetryWebhookDelivery)
 	})
 
 	return r
@@ -46287,6 +50970,1472 @@ func (response ExtendReservation503ApplicationProblemPlusJSONResponse) VisitExte
 	return err
 }
 
+type ListWebhookEndpointsRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  ListWebhookEndpointsParams
+}
+
+type ListWebhookEndpointsResponseObject interface {
+	VisitListWebhookEndpointsResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookEndpoints200JSONResponse WebhookEndpointList
+
+func (response ListWebhookEndpoints200JSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints400ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints401ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints403ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints404ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints500ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints503ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpointRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Body    *CreateWebhookEndpointJSONRequestBody
+}
+
+type CreateWebhookEndpointResponseObject interface {
+	VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type CreateWebhookEndpoint201ResponseHeaders struct {
+	ETag     *string
+	Location *string
+}
+
+type CreateWebhookEndpoint201JSONResponse struct {
+	Body    WebhookEndpoint
+	Headers CreateWebhookEndpoint201ResponseHeaders
+}
+
+func (response CreateWebhookEndpoint201JSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint413ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint415ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpointRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	EndpointId EndpointId `json:"endpointId"`
+	Params     DeleteWebhookEndpointParams
+}
+
+type DeleteWebhookEndpointResponseObject interface {
+	VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type DeleteWebhookEndpoint204Response struct {
+}
+
+func (response DeleteWebhookEndpoint204Response) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint412ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpointRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	EndpointId EndpointId `json:"endpointId"`
+}
+
+type GetWebhookEndpointResponseObject interface {
+	VisitGetWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type GetWebhookEndpoint200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetWebhookEndpoint200JSONResponse struct {
+	Body    WebhookEndpoint
+	Headers GetWebhookEndpoint200ResponseHeaders
+}
+
+func (response GetWebhookEndpoint200JSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpointRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	EndpointId EndpointId `json:"endpointId"`
+	Params     UpdateWebhookEndpointParams
+	Body       *UpdateWebhookEndpointJSONRequestBody
+}
+
+type UpdateWebhookEndpointResponseObject interface {
+	VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type UpdateWebhookEndpoint200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateWebhookEndpoint200JSONResponse struct {
+	Body    WebhookEndpoint
+	Headers UpdateWebhookEndpoint200ResponseHeaders
+}
+
+func (response UpdateWebhookEndpoint200JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint412ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint413ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint415ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveriesRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	EndpointId EndpointId `json:"endpointId"`
+	Params     ListWebhookDeliveriesParams
+}
+
+type ListWebhookDeliveriesResponseObject interface {
+	VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookDeliveries200JSONResponse WebhookDeliveryList
+
+func (response ListWebhookDeliveries200JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries400ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries401ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries403ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries404ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries500ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries503ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryWebhookDeliveryRequestObject struct {
+	BrandId    BrandId            `json:"brandId"`
+	EndpointId EndpointId         `json:"endpointId"`
+	DeliveryId openapi_types.UUID `json:"deliveryId"`
+}
+
+type RetryWebhookDeliveryResponseObject interface {
+	VisitRetryWebhookDeliveryResponse(w http.ResponseWriter) error
+}
+
+type RetryWebhookDelivery202JSONResponse WebhookDelivery
+
+func (response RetryWebhookDelivery202JSONResponse) VisitRetryWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryWebhookDelivery400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RetryWebhookDelivery400ApplicationProblemPlusJSONResponse) VisitRetryWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryWebhookDelivery401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RetryWebhookDelivery401ApplicationProblemPlusJSONResponse) VisitRetryWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryWebhookDelivery403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RetryWebhookDelivery403ApplicationProblemPlusJSONResponse) VisitRetryWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryWebhookDelivery404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RetryWebhookDelivery404ApplicationProblemPlusJSONResponse) VisitRetryWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryWebhookDelivery409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response RetryWebhookDelivery409ApplicationProblemPlusJSONResponse) VisitRetryWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryWebhookDelivery500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RetryWebhookDelivery500ApplicationProblemPlusJSONResponse) VisitRetryWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryWebhookDelivery503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RetryWebhookDelivery503ApplicationProblemPlusJSONResponse) VisitRetryWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecretRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	EndpointId EndpointId `json:"endpointId"`
+}
+
+type RotateWebhookEndpointSecretResponseObject interface {
+	VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error
+}
+
+type RotateWebhookEndpointSecret200ResponseHeaders struct {
+	ETag *string
+}
+
+type RotateWebhookEndpointSecret200JSONResponse struct {
+	Body    WebhookEndpoint
+	Headers RotateWebhookEndpointSecret200ResponseHeaders
+}
+
+func (response RotateWebhookEndpointSecret200JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret400ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret401ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret403ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret404ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret500ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret503ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpointRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	EndpointId EndpointId `json:"endpointId"`
+}
+
+type TestWebhookEndpointResponseObject interface {
+	VisitTestWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type TestWebhookEndpoint202JSONResponse WebhookDelivery
+
+func (response TestWebhookEndpoint202JSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetHealthzRequestObject struct {
 }
 
@@ -46651,6 +52800,33 @@ type StrictServerInterface interface {
 	// ExtendReservation Move a reservation's expiry
 	// (POST /brands/{brandId}/reservations/{reservationId}/extend)
 	ExtendReservation(ctx context.Context, request ExtendReservationRequestObject) (ExtendReservationResponseObject, error)
+	// ListWebhookEndpoints The brand's webhook endpoints
+	// (GET /brands/{brandId}/webhook-endpoints)
+	ListWebhookEndpoints(ctx context.Context, request ListWebhookEndpointsRequestObject) (ListWebhookEndpointsResponseObject, error)
+	// CreateWebhookEndpoint Add a webhook endpoint
+	// (POST /brands/{brandId}/webhook-endpoints)
+	CreateWebhookEndpoint(ctx context.Context, request CreateWebhookEndpointRequestObject) (CreateWebhookEndpointResponseObject, error)
+	// DeleteWebhookEndpoint Delete a webhook endpoint
+	// (DELETE /brands/{brandId}/webhook-endpoints/{endpointId})
+	DeleteWebhookEndpoint(ctx context.Context, request DeleteWebhookEndpointRequestObject) (DeleteWebhookEndpointResponseObject, error)
+	// GetWebhookEndpoint A webhook endpoint
+	// (GET /brands/{brandId}/webhook-endpoints/{endpointId})
+	GetWebhookEndpoint(ctx context.Context, request GetWebhookEndpointRequestObject) (GetWebhookEndpointResponseObject, error)
+	// UpdateWebhookEndpoint Change some of an endpoint's fields
+	// (PATCH /brands/{brandId}/webhook-endpoints/{endpointId})
+	UpdateWebhookEndpoint(ctx context.Context, request UpdateWebhookEndpointRequestObject) (UpdateWebhookEndpointResponseObject, error)
+	// ListWebhookDeliveries An endpoint's deliveries and their attempts
+	// (GET /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries)
+	ListWebhookDeliveries(ctx context.Context, request ListWebhookDeliveriesRequestObject) (ListWebhookDeliveriesResponseObject, error)
+	// RetryWebhookDelivery Send a delivery again
+	// (POST /brands/{brandId}/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/retry)
+	RetryWebhookDelivery(ctx context.Context, request RetryWebhookDeliveryRequestObject) (RetryWebhookDeliveryResponseObject, error)
+	// RotateWebhookEndpointSecret Give an endpoint a new signing secret
+	// (POST /brands/{brandId}/webhook-endpoints/{endpointId}/rotate-secret)
+	RotateWebhookEndpointSecret(ctx context.Context, request RotateWebhookEndpointSecretRequestObject) (RotateWebhookEndpointSecretResponseObject, error)
+	// TestWebhookEndpoint Send a ping to an endpoint
+	// (POST /brands/{brandId}/webhook-endpoints/{endpointId}/test)
+	TestWebhookEndpoint(ctx context.Context, request TestWebhookEndpointRequestObject) (TestWebhookEndpointResponseObject, error)
 	// GetHealthz Liveness probe
 	// (GET /healthz)
 	GetHealthz(ctx context.Context, request GetHealthzRequestObject) (GetHealthzResponseObject, error)
@@ -48427,6 +54603,266 @@ func (sh *strictHandler) ExtendReservation(w http.ResponseWriter, r *http.Reques
 	}
 }
 
+// ListWebhookEndpoints operation middleware
+func (sh *strictHandler) ListWebhookEndpoints(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListWebhookEndpointsParams) {
+	var request ListWebhookEndpointsRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookEndpoints(ctx, request.(ListWebhookEndpointsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookEndpoints")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListWebhookEndpointsResponseObject); ok {
+		if err := validResponse.VisitListWebhookEndpointsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateWebhookEndpoint operation middleware
+func (sh *strictHandler) CreateWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	var request CreateWebhookEndpointRequestObject
+
+	request.BrandId = brandId
+
+	var body CreateWebhookEndpointJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateWebhookEndpoint(ctx, request.(CreateWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateWebhookEndpoint")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateWebhookEndpointResponseObject); ok {
+		if err := validResponse.VisitCreateWebhookEndpointResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteWebhookEndpoint operation middleware
+func (sh *strictHandler) DeleteWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId, params DeleteWebhookEndpointParams) {
+	var request DeleteWebhookEndpointRequestObject
+
+	request.BrandId = brandId
+	request.EndpointId = endpointId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteWebhookEndpoint(ctx, request.(DeleteWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteWebhookEndpoint")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteWebhookEndpointResponseObject); ok {
+		if err := validResponse.VisitDeleteWebhookEndpointResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetWebhookEndpoint operation middleware
+func (sh *strictHandler) GetWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId) {
+	var request GetWebhookEndpointRequestObject
+
+	request.BrandId = brandId
+	request.EndpointId = endpointId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWebhookEndpoint(ctx, request.(GetWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWebhookEndpoint")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetWebhookEndpointResponseObject); ok {
+		if err := validResponse.VisitGetWebhookEndpointResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdateWebhookEndpoint operation middleware
+func (sh *strictHandler) UpdateWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId, params UpdateWebhookEndpointParams) {
+	var request UpdateWebhookEndpointRequestObject
+
+	request.BrandId = brandId
+	request.EndpointId = endpointId
+	request.Params = params
+
+	var body UpdateWebhookEndpointJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateWebhookEndpoint(ctx, request.(UpdateWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateWebhookEndpoint")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdateWebhookEndpointResponseObject); ok {
+		if err := validResponse.VisitUpdateWebhookEndpointResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListWebhookDeliveries operation middleware
+func (sh *strictHandler) ListWebhookDeliveries(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId, params ListWebhookDeliveriesParams) {
+	var request ListWebhookDeliveriesRequestObject
+
+	request.BrandId = brandId
+	request.EndpointId = endpointId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookDeliveries(ctx, request.(ListWebhookDeliveriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookDeliveries")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListWebhookDeliveriesResponseObject); ok {
+		if err := validResponse.VisitListWebhookDeliveriesResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RetryWebhookDelivery operation middleware
+func (sh *strictHandler) RetryWebhookDelivery(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId, deliveryId openapi_types.UUID) {
+	var request RetryWebhookDeliveryRequestObject
+
+	request.BrandId = brandId
+	request.EndpointId = endpointId
+	request.DeliveryId = deliveryId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RetryWebhookDelivery(ctx, request.(RetryWebhookDeliveryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RetryWebhookDelivery")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RetryWebhookDeliveryResponseObject); ok {
+		if err := validResponse.VisitRetryWebhookDeliveryResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RotateWebhookEndpointSecret operation middleware
+func (sh *strictHandler) RotateWebhookEndpointSecret(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId) {
+	var request RotateWebhookEndpointSecretRequestObject
+
+	request.BrandId = brandId
+	request.EndpointId = endpointId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateWebhookEndpointSecret(ctx, request.(RotateWebhookEndpointSecretRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateWebhookEndpointSecret")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RotateWebhookEndpointSecretResponseObject); ok {
+		if err := validResponse.VisitRotateWebhookEndpointSecretResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// TestWebhookEndpoint operation middleware
+func (sh *strictHandler) TestWebhookEndpoint(w http.ResponseWriter, r *http.Request, brandId BrandId, endpointId EndpointId) {
+	var request TestWebhookEndpointRequestObject
+
+	request.BrandId = brandId
+	request.EndpointId = endpointId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.TestWebhookEndpoint(ctx, request.(TestWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestWebhookEndpoint")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(TestWebhookEndpointResponseObject); ok {
+		if err := validResponse.VisitTestWebhookEndpointResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetHealthz operation middleware
 func (sh *strictHandler) GetHealthz(w http.ResponseWriter, r *http.Request) {
 	var request GetHealthzRequestObject
@@ -48528,552 +54964,597 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3dctu41ij4KijNqYq0N6VIsp3Edp2acRwnceK/7Z+d7rTziRAJSWxTgJoA7aj7pOrUXM3cTn01NZdz",
-	"Nd8LTM0DfI+yn2QKawEkSFF/jp1O9+ld2W6bBEBgYWFh/a/faoEYTwRnXMnazm+1EaMhS+DXg0s61P8N",
-	"mQySaKIiwWs7tcsRIwmTIk0C9kSSW5bISHCPDERC/MNB85iqYOSTOiVSJYIPyS2No5AqkXjk/PU+2e50",
-	"2uQ//+NF60Vro9GqeTUZjNiY6g+xz3Q8iVltp3Zd27iu1byamk70n1IlER/WvnzxaochG0+EYlw1z9kk",
-	"plMWzs7RV0nKfHI3YpyoUSQJ5fKOJSSSRI0YkUokLCSDKJHKvlICXiXsl5RJ9UQSP/tSMG2+Z1Of1LlQ",
-	"o4gPSUI5oUMa8fL8eTqu7fxU01+vfaqa/ZEIKM6xCqxX50dEDGAeQcKoYmEG6XmAetpPKA/l03Zne4N2",
-	"+t3m82AjbD5nm4PmC7rdb7aDTthlG4NNuhU8nSQiTAO1Sutn7UronzOVTJt7A8WS2SV8GImYEckCwUOp",
-	"AXpHI0X6bCASRlQy1aADsJG6gwiddqs7HxM22l5tHPForCHbzqYUccWGLIE5/dA8x01rHobz0NVuahTu",
-	"IHjjiHHYZbe3wZhIEcm4IhRRlwjOPEIJZ3fk6ujwFRFqxJK7SLIWOUtEP2ZjSQKaJFNELjpmumPKSMSJ",
-	"b759GPoeicWQxBFnGjhi3o62O+9ebX3c3/xH52Lrhxdv/rH548a75yfdl8/eV+zIF682oQkdM2XO7N4k",
-	"es+mCIhIr39C1ajm1Tgd64438M6r6VlFiT46GlfdiQxEMqaqtlNL0yisxIGXGuPmgRrQcZdQDkDCPwHu",
-	"5pxJstneJCmPmcSzGNA4xpNJOdl7dXx4ogFTMfW++ezXTX4/TaRIqufuc/ZZYQPfnsNJwm4jkUoyoUPW",
-	"IqcT+kvKCOUhUXQ8YUmT3UYh42qHUBJAV6JGVJE7KgkXikRSpiwk/SnSIcmSW5YArYS/40gqWDvZbLez",
-	"hf+SsmSarxzHLaDLmH4+YnyoRrWdrU4Xjoj9u7OQagbT92w6u/xjesP0LBJ9vomkA0bqYUIHqhkxNWiO",
-	"lJrQSdSMHJJ4w6ZNvCya7eeNHb19+lS/2N7sEPzyNa/717V//ff/57rmN4hICCV9qkmBuGHcI51Wq7u1",
-	"RW4jGfVjRvYu9g8PSTCiCQ00NntEBmLCQkuZDaIA6EfsmosJS4CWwqMbNlHmCnp1cHx2enlwsv9j7/3B",
-	"j73LyyOf1LubZKR3IWQDmsaq0SJ7ZrF3kRrlB/eGTa+5+QY+MQeY1MdMjUToEY2WHumLcNogQ6YQjQt3",
-	"CRA5D0a+5n7FjbVD4ILyYOpJygFX9NWyS7Y+f86OigaWRiK9uBa5dOZoxqYkjAYDlmhqZeeJ2NTtkrrv",
-	"bFfvhk17CUslC/3GLrkbRTFzJm47SxXF8TXXU/IAKbcrhol4bxBHw5HyGwg937kWfH1IzM5IMqbJDQuv",
-	"uf/ZxZ0dYo+wT+qTmAZwM3AikpAlDZKwQSoZYCPOSn9EpJog37Dpjj4q17xicWZIhNQNmz6RLlDgmEaD",
-	"iIU46UhJ2MonklxdHb6SJOLXPBZ6/wIq2U52GuA8ywmLY6BRUajpuiVwumnGVjjo0rrm1/yD7pkxHOSG",
-	"sYnUjfsi5SELNQ7KNAg0KdS7Ft/RqTSbvYdQoDGpb37+3PD0jgUjcpcIxa65wRZPdwPMFzye2stLAm7C",
-	"iIqMhVTFM3G890Pv/OD11cXBq97LHy8PLnxS7zwj76OXpD+95vaA2IOGJJyMRBxKMmDAKo0onz/m2cF5",
-	"7+X53skrPa7XbreLw8bRLbNrk7v5Xapv3Uhm6I5Hg5bPqEZ9OC94xK45+0wDFU8JlfPwhdyJNA5JHbEq",
-	"tIdTk6MgYBPNZEUDs0tUMTKi8poHI8qHLCQy4gEzxEIfXWefdA/4umUn8dS2rrkl40gdczpeYijnsr4v",
-	"WHtj+/kL1txsh1vNzQ32otkPtjeaz15sb9Kt54Ptje4mcMfOLdDdel6+BSZUKZboifxb/br20/X15267",
-	"qX929I8N/evWS/3jlf71+cGn3zped2vry3Xtv/1UbJa/a/yXmVvVq31umk81x0xKOtQvx6nUrB+h5JdU",
-	"aBhja1I3F8LMfaAv3E5z8YUAaMAFDqkH6NPgRsZUjkjEZRSyirvuPGMWKq/8GSZfDIASZZcLUjAyl4Dt",
-	"5Ecf9/uaU0nYLUumdyOWMMJiyUhdMiS3fnF2PsnYt4ZH+oCzZSzGg0Gv+Wa7TeaTPY9IgbTKnpqAcsL1",
-	"TEiIV+idSG6IuosCthaWzue3/sLah8PaAQjOc9BUi+IZT2pEbuSKgFBpBBkzypEFKkhXG61Oq9PYJVoc",
-	"pzHTwkzOine6QGZxkIwJaRH/bz4Z6+loppBP7RfxZjWyjYRWAI9AjMe0KZnGZQ014GrFgOgLV02JokPp",
-	"EUaDkQVrAVgeEbBWGsdT4n94CrqDO0ZvdEeDwGYyeh18ikI4nitKFO17MAeuEhHrCXHBm6Vt0NcJSbn5",
-	"vKLDRsZ1E07HejwfD0IrU2G05p4Q02KJ7sLF83a7hNnXf/tv9Q9PG/+zQfEC1v7tulYnf/PI3xa1aPxt",
-	"baz+2+LdMsBxNk0/XcCep8FI37u4XsBhfhspIJtzBdDIbfJ1otxRNI7U7Hk5o0NGZPQrmydOxdDP/ZZh",
-	"TvQ+wbahtqHTdnUPnUrdg9XnzF1vnDf4utWeat547meEeft13zhD/dDcr0yy91/3nXOm5eDFgEsKbb7u",
-	"exdMykXfktn7r/vOlVywRan86h36ojvLieCSobInVSN9XAN9jvUDTQQZh0NBJ5M4Qtx7+rNEjWP+pf+S",
-	"sEFtp/Y/Pc2Vv0/xrXyqRz03n8GPFg/YHjHw0iRUTBjfJcDo6EtRSx9wMUp9+hxd8j4NRqy5j0R69tDu",
-	"IU/tc9EEbtrfNcMQIF5aKugzEuhBQrzfnj3f3Cb/+R9brQ6oDhfwKEYpa4euffIcYp09rT4PdGgpxJzZ",
-	"wpR81H6/vbw8e9pptXGe8v7zhP4z88SnFVjxxau9pKFRYy5AgwkqK/9u0SEbXfcI9ZhGVR8J3hvQKGYa",
-	"CUOmaBTXdmpsTKN4h+Q8EmpH4TGhYZgwKWtejSWJ0Hv+02+1QcTi0PbUN2IFo1U1yJdPmnJLRXkAOm6a",
-	"qtHThA0jqeAeznSqy9SlWqJLZW1nU5NyFSkApQEUyRdLssUa2I6Umsidp08ZHA9N8JNWyG4tBOXTvG8T",
-	"1lv74q14uozGuOpgOapq0k8YvTFqhQkLdsiYxpo8sJC8uzg9IXU/e9DT++k3NBOEHyG3kYhxYfrC14zP",
-	"DRd3nMB+kLo/s82+4VI1c8i4lh0mLDHNI0583FO/UTrUZc171bpN86eFtrD4fcEHcRR8HcYC4vQUvWHc",
-	"xdU9rqV7kXJldQeRNEjGPkdSSWQOHhTFtnMUy5a2OkYFtstDYNIeSXn0S+rw6gAh0Ho4UoP9pswVLI5l",
-	"D9QhpR0v2X8WbbjbtMJKsx6uvBZJPwpDxr8KWQbZKA6qXI7wGjPyPmcsxHOnL2y5Q8NxxPVxGEdw6c0g",
-	"jn7/FNreD202crR57cxvVbzJ1/QgiONyFKiQ0HcvjWNxh6p4UCVE8kEpwRvB2VdtLEgVrDfU45S3Npc4",
-	"wChD44TRcKp3N6wkAqgVbOKQ99rSjnPZvMEprbqbsIKHu0vwLCPJYyFsZyRh6SSdeCRht+KGhZoqsM8T",
-	"zZY86LYe6vVxGh/ADfl1+4sj9fCyLRL6lLPPExaA7KpfExEEaZKwcNeoXBy7PolCVJMnbCISpeX+SJXR",
-	"ABDk1/ts/ZbLZ9jlW6OfnfuquGAX/YAcRhFa+u5PE4ZaHbAZSM3Wgi3hOoM5zvu6tovMCKzlicxs2SX7",
-	"mQPnEbUW3lSyB0WsE6Fei5SHX4VTXKjeAEZx0OlEoFrDSDiVBMK8W8nnIrzfnbCZY9GJUMROc1XM4UI1",
-	"sc9DII2FiSUnwEVoTtGxyo7pFC4KyRipo8pOiTgkdEIT9bBs4xmdxoKGl0Ic0WT4dffGBMfqKSF6MYxW",
-	"uD0cdtxY1ASsbMQIKJFA+9vefLH1/BnpTxV7BK6yszEruMBklBDETnlVvDDLbSohmtj3oa6aGfhkDJUm",
-	"FQCreoccRy9d14+c6UK6Y02BD4wvCTgkRfpDr1HO+yqUcYarEJIvwWcE1GSkYETMtPYbu9aio7Jnm2XE",
-	"eUyvrnsgYTdHQhec68vNLvSapvdD4KDjeMjpGFxZcisJNZZlEgs+ZAkB7oCrHaIver0ZYBJ+UKS7YMlt",
-	"FLArTm9pFNN+/HV0SuJwvdQZr4R0IVW0b5wRNCVOGA1GuuFDcjcOMTIrJMUprYoHZkFNt/dD0aIMEgHl",
-	"eCclt0UmkIu7HZLyDESk7ttOLoj9hgdkVsbizrhsub6EKhqbe0C6A+jHIlW6s+lyl0SKoZ9GIOI4CjXb",
-	"CWxTILhBRmykB4JfelY09xu7xK/Yfp8MEjE2M6JhxDVR1eBlLXJi3FS1uKNHU4zvGpMw1eJ40V/HOmx+",
-	"J5L+hRLBzT5SzgdTaTuDzsMaoxIBEVF/R4sPRiGSxiAoxOyWgQsQ+sWMxS0b66/o9gz8eYoQnOOpvAgc",
-	"VV1gvpdCHFM+NcCSX0VMjGKsp0aJUKp8fwlBxpRPDWnXbH7E5S4B5AHf3Zjq01zF6EDbe10wXUd3ls0g",
-	"sYtdnawkVLEmHMkHuleyyVCl2HiipD12kTQ+xHDKM39OA9s/znG74nrrRBL9+pV8EZhrekaNUL6cKDq5",
-	"ocuEo2qYQaFJIgZRfD+1S7uTI1FhWavjT+p2eyDZCQ0cQcLA/5DGcodQAspEPtS4kyv2+4wmIDiBqpaS",
-	"PtW845BTlSbggX4H8RQIRb0kD92LE1Dzp2HEuJbOaAbifCir6TGyq34URlJfJGGOs7mloEo1RPbODskN",
-	"m3rGqGD+JOjlBEoDyos7bfXOu0QknuZ3gUJ4Zh0OSEqH4cOHD01XE1ntFEPzFiBD6N1gRAmSSmZtb1tt",
-	"8p//MT/M5CVCHDQc//W6FnHYrB7M/rrm4Yue8+n/ej0Xn+fEq3zt8ZwkQn/rq1lIuzbDb/QmVMo7kcwc",
-	"VcuP2Pd6E2G/qs9rPso9qH7XPbDOQi3pX+vkuoB6iKP7gcVxE08mKsKjzCpHST+VyHIlafywuq0rLtPJ",
-	"RCSKhccsjOglAOArNj7NB+yN9Yg9gOkiRUdmnS0xXI+g3thyUSCbKIGJEjPR1XEgG6AJAzSh50PrOLRM",
-	"4ZdB4z8oEnzQMsBXqs8l+qEUFOc7v9XAIvi7qdZX12v0n0b8lnElkulTGv6cSgXM9nenlf/i1USqAjHW",
-	"4hlcnlVQLjcpE13BOQvgGjPRLpkQqwWSWEjlhGw4okqfaTgHYjzWYl64o4nUmE6Rr0CV7IjeMtJnjFu5",
-	"pkXOKwJfSm6/cMuDfsS1CoPrqo3oAxY3mr0Yfv89PkVokxzaq+6u2aem7Qmn8XHMLqTuF8+ecSV/ZEMM",
-	"qiX8EkKabyNmPZFk//T4+PASUAxCIfH+y+JoUcMf6O/UC9jqIHIY6YvTOhwAhj6RRNxxDH8BBoOFDXBb",
-	"Xwlr98hWu00SCnE3EINCyVZ7g9QxNGaSiHEkmUSFH5/VgRjn7a32pu0ypIqBJxc4QYM4ZwS3iYijINKD",
-	"JYwqosFAB8BcJkwyHjZ2KqPHZsIJbNwORo/gNhgYigGh9ijDlEMtJgCcFh0+iNd6wMsmw2/0KATjN/jx",
-	"MsehjIaosqXxWSImLFGRvl4GNJbMc1kONJpfarZYo/3H05Hkd9uDm+b78d1dePTz9vsf9t5cih/lLxs/",
-	"bJ1Fk1/izdHLLd65ffFm1B4dfez+o33z/MdxZ/Jh4/aH3HXyTUIDRt6KyQTYjIzp3KmBN/MkshGkZBCB",
-	"XQqYb682cSZbmpwrBXz9PNcKx7TLcqdQWqEznvVCXjReDpDFJOqE3Z3ZpuhMap0RfypAx8zQGTgPZhf9",
-	"nxl6Ke0Zb71l+FHchSBS06UeqDjyvm76xauBeJqs3Mu0/uLVNFnsrNjtKELPC92nu0afLmyAkIrG+3DX",
-	"r9TzLO8A+zA0OQFW6HqOjcv7h2v1EL45zBZs3L7ZiRwLjwQPBV8f/0qQn5HWDy9OyUbn2bNmh9B4MqLN",
-	"riZgDva/LIVLFL7YLYRO/LTX/Pjpt+6XdYMfuiSgk0jRmMRMt5Fkr/mR1Ckns7MjmmtrOCsD5CiAqtMl",
-	"L2m/T4eMXKiEMVUR8LEa1I4swuWDX/FIkc2KEeeNcVbAv3ygkw8d8uyHg/JI8wc6zzDRpU2MKpaQudgx",
-	"OxgkIViTMPTztAJuMoTlBtCat8xx3quZdBp7qjh8t9191ux0mt2ty057p63/fXSHC6liTRWN2YIxX06r",
-	"1VOpNKbwGzYlNFCSDEQCtl+pxERCMB5wKJikRDdKWK6VEwmJGTWGK4BN8cyswl6vAhnUXsk9VZXPA2cG",
-	"KyhMepfwNI5B7Q2sYHFq3Xb3ebPdbXY3lkNVj4O6LfSHn5nfKOKqGsAY4Y3x63lcEqlDYHfCBtFn4OsG",
-	"Ik1s5JxkQcLUEwmGPaJYHOtRJLqpFBfBgkkvjm5Z75fnP9xUAS5aG1Wft1fZkJhKdSUtrs4uW7/PuPsM",
-	"v4p+m0aIHEc8VYzU00kIkV42HlzwgIESWr9umM2MBoatt56RFcfk2WX7xc5m56s2dJb5uVAiYYNEcDga",
-	"wQ2RUx5UgSb3wpWFEYB7QTlyR7PNNc+GKkn8+5NXixQby6VXLBCus+wz+qNmFjRJ6BQva9CM4/bcBwRl",
-	"xktPN09uYjgvQPviil2K41I09wwX0MedayUfAKs9ilbg8UuctIXlGkCtAmWeb0WPsSbY4NOFMeav0dnR",
-	"2WAek+EgBzVGa/ufmw70/UYe8OgXsc0vHpZZVHSYF9r89dNvHW+j+2XH+X398GRnsnZWpe/qtSuVRP1U",
-	"sQU8+m/LeYwiuF4njIFa3MZG0+wrpB6IWCQeRF96pNVqNXYzmrPVbpEDGozAP0cLax1NpbbaLum2kdJ3",
-	"o0gxIidaJqKKsAhEfsZDUj+dML53dkg2IMwK/TuoSa4jBsTg6RS9gEC3oPfRPG3CUx8jGyR4/thML0YZ",
-	"yAciCeDVTik6OF+m39jFYGYMrrAL7LbdtRRw4rcaAKa2U+vHNNC3iYaQZrg1fMf0s7sjW+0yGgMyFJYw",
-	"i8WLoFYSUEucqT5Ye2kYqYNbq1xenRLQQInEzTk1e19ZOyGmJgANWN2Hfoehb1OnALMUqYxPspcSMEeA",
-	"7hJUSnAxla/QpVeO+doCPu1uJHBuqAcrXKfWx7VuE1QZJk2jhRRjJjjLfX3MQiSLB1kysUkiblkI30DP",
-	"v7q1mXjWIopBByYNTh6xUAADF6AaBA+VwvzqtOCtgfZe9B4h+mJlcoSmykaLvGcTlbGcBADzRFqzMGYc",
-	"miQpZ2GLAPvnGHoBPl7ldq3Nmg7utY0r4hkjTKMyaIT6IlUa3yYRZMswt6bvkeyRuSMxuG3tOT2GYLE+",
-	"Z7nFVuEso0l5khutdqvT2Wg9X2Wp0o2iXmt24X0gq4zhc3GosqVbl8bSpzFzb2gIWT7JY/FrFMf06Var",
-	"vcq30yyQew69CDQLnXAWOpJQ8RSaRDI29BJiDx9EgrsHd2nsqFkEuqWHXol+O0fMKwTFR5OaC1oX7SuZ",
-	"rmxbHp+5zG+u34nBLKJghRBNFRmBi6Amqr5VqfZQ9W8DcHcy954ZBwyqiH92enFJii4Xfov4hrr3BiIZ",
-	"mkHAyyOeguNQmf47vtAoOgrObIZCjcFacjbb/kSSIePWP7+O7j2QBYzl0nQ05PrK0lR3DAkE9VVozVNZ",
-	"igBDYFtkFSq8A48AB60rt5Fx4fCYGHnH5wAOWw/SqLEQnL3wSeaajn/GIrhh6KaCIINcePhapCr7pUfj",
-	"OEd+Oy1HFW72LTQHomdka4huH/dZ0kvYWF/3YBS197hdcfGhzT9WfDr3k/mSituOx9YFrPPEjlZIJlCC",
-	"0Kz+zs0AsS5DGDApMyNL8SxcaBZeC1B7xssOVrxDjBvWddpubwTOCPCAleQrNn036r8JotPo3eHVr4ed",
-	"k+hQHvLzrWD/8Nnh+HX7fXeyEe6/226x6btJsHGsG8Y/drdV8GZ70ufncRC9224F3ZgvUIcdVs4eE9um",
-	"XEWxYZ9m3MCKjP/2shQy2V4ugpgSxLra4GHWl8+ua0sMaJJEILZIm1GwzJQtBBt/F3/k7+KgO0woj9uH",
-	"vH0/6AEkLB20hxV3t4iB5tmcq3cZ0b+SJv2OS6+ho1dAwBJ03fm5O11F1iHJ7bqmrcdQMsNtECw1fu3b",
-	"dvfjH1dSos9q7vY4jadaDInJAR9GnMmqfjJOK/KIX0GGAo+ELIm0eJTFM4CCgCpMgW2CMPNP0uyTTTb/",
-	"k4YqP+hWmICiwogdp3PE1TMw2ixOGTXDnRmNH0DJ2fD8g0VlX760uXj76FwXno7fh+GCb5+LuEhjzvdO",
-	"XvVOP5wcnNe82vHeyd4b+O3icu/16yLpyV/O7PDLNL45VGx8DjEf9zv9FUJDkrJc5NarzLK7Uxsr6BEY",
-	"M1MZWI294KyA/gU49oWIGeX3O/LPVjJGRDxknwtDL8nH7tXkTbo0HOcmrfA/0F/C7h4eDAvRSixI45ur",
-	"iWSJMknL5H3cVRDXf/rNOpq8MtmUA2boGTkRLdIFe0IUsL2xSLVk2dne3jYLre0dNDsvNrvNl0fva1+8",
-	"bKQZylgeY3sbmAN3kI3mh7eXjk9bDTJw1758+vJ1p3Uf4GjgZMGEisdD7N9pG0bF/l0+2ZVHdfG+3OsQ",
-	"rUmGiuf1y71nvU95wGJIsXcPNEoYBdfb2n4qlRhrfsxE/qoRixIyjnjYmvVHst3cc7twhJIat7087fvs",
-	"QmFY6wR0j7Ua6fQsd8EKRJKwQJGRSCQjfTBaTIlUdAJxPNzxOdqpUTJOg5ENxNUCzmSUUMnQnw8dS2ch",
-	"NfNRF2RLvp+ROCdUoZCB9tlydy13Cff3sCqvojhwJVoKPoiS8X3xckKnY8bVOTM0TQMh6m0cq7uXd0c3",
-	"4eHd2/R59Ln7gm6oX87oLNhn+1d4CCTooWDagnYaYn5InWYPJ4m4jULwVo3CRpGfWzSjNR2RKhEeaB9q",
-	"uO4BQkPN51moCwbp5VboGQjfy/mC1CN8M0hVmrDGLqF9CZGIkYL06lZEtYqXeztnfIXtfl0Pxt/Dsp/f",
-	"fxvdRbefV8Nsaua15sHKZ9v6SzrL+DQXG1+n8SCK8WitT4BB1E9qO7VzMaUxOcbUilBWBlgZ/Zvxm1/G",
-	"A/Y7Na/2S0oh429tp/NFzzmhgcayk3Tcx88cd7obm1vPnr/YfvOygjbb+bhYUZjamqhgVrIiCzADS+vH",
-	"mW9ud2sxbzO75sJSCstfnyKVfTQXIUaeP/keiIFJNndqw4QG7H8xL1qBGNe8WiLwsII0NEuFsOdiQB9A",
-	"oy92rMWNnYXo1mU42HygMNR8cNjkyvc5JRh28+Ft82Dv4jL3JD+gUt9RCRuJVFZwGjRQ0S0r5IRGkWup",
-	"BEZzb+gVnHjRrXm5u7AFgfUUtgR4lT4nuu0ME6IHMuPMh/x9OY7AsK8uPtKQlrDRikghJUfilsU0YKh6",
-	"xTgXl1+RIzFpbr7odjYKNC5PRL2yqJuTua4mc3IUTSYRHzpO7OiZnjtBZ27n6J9snMkrPH+/VDCsORwW",
-	"a+1Mu+rlV5kfs8pl4g5q0di8JJABHDPn94kG2xMoSqY0x7Vr04FObEmuIk9QgPKjkmsXse5DqblQJQbk",
-	"CJxkTZ2dUKDau7iGKqempJyCfCZiC0kBcRqSu5GQzJTCyWGu0PQ14wa7HDG3V9LBVKDqShSm8vLxctyc",
-	"HXk+QSgpD9YgCbTghFb0g8oI2tcqXhydiaHgXk3RITDlfSaVZHHMkgoGvDi7hWDNW95TLV/AsKWxhBrc",
-	"r5weKxJ/0xNpfwl6y3rmTddQ4+WgX2liF9j4i92fxZ0udZsyIqOG0HLczqzno69TcOAeKPyQ907iXG6a",
-	"PDefP9/QXLhSsbEvgtVwBlHXI7Oz670PsU3cm2hpeqX83vpSXM5vNRrHpwMA4MLNvjyyfTSkMgZMg2NN",
-	"Rjq8VwQKzTqt5s58w+aEfmCYgaev4TtTgFbwgO0QP4sq8MH1dHOD9KlkzzbTJC7EMGx0ib6mxRjzSjZa",
-	"BCzBkVpqPr9h02qzuRvPcN4db99ebvaP7l7wj5OO/DF4NnoXbgze0HZ6ILai95+ff/jlJCk6L2cj/LTX",
-	"/Eibv7ab273mp982N9b2X85GWgSEmXNvtgfhvmDvc+FjXeVzoeNq8g0aSQqBpSULfhEH3OBtUxAQfGsi",
-	"JcmIylFx074+MnWJyS1fR3EZleB17rwZbunw4pRsdjvPib0ZIYZuBzyMbEljfAN+CpwEURKkpkpBPeuN",
-	"tYg48wAgg5SHHpkkLIhEKptjpmjsEcWk8ZQNyXWNi+yT1zX4qCQxGygiUrULHuVhQu+4eWOd5d+ev/fI",
-	"xdEREQn558Fr8Hs1BQIbmA8ZZjKmUzJMxB1UfCTjiIskq4XluCPtHbyqebW91yf659GR/nkMT0739M/z",
-	"C/3zCp58eKN/ftQtX+4d658v9fOXr7SQ+vINPH8LTw5f658wzssT+HmqxZCX53r8lxfw5BLafzjTP3+E",
-	"3z/q5/t78POVHmH/Lfw80m32T37UP0/h9/N9/fMKfv/ngf75UTNSr97p9q/ew+/Q8hWMefBG/35wrr9y",
-	"cKlncnB1XvNqr9/pt6/f67dvXsLPAz3DN2/1qt8cwhNYxZsTPfKby3/onz/qJ2/fw88T3f7tpYbM2yvd",
-	"5vCVHvnwSI9weAK//0O3PDyH3y/03N7BmO9O4eeZXtf7A93+/Rv4+Va3fH+sR3t/9kH/PIefH3T79/D1",
-	"9x81zI/29GhHMPOj97rX0bl+e3ShZ3UELY8Bnsev9JPjN3pPj2Hmx8e67/GJHucYYHV8fqV/AmSO/wk/",
-	"P0CbHzTcjn+EJ7D7JzDmCez4yeGp/nmqW56c6TYnAPPTY/372Z6G9tmBbnn2Rrc5e6u/dQazPTuC5z9q",
-	"6P1jTz85P9VPzgFDzq903/MPGg4X8PYC8O1iH35/pXtdHOgxL97Acxj54kjjw8WphuQFQOPiAp4Dvl38",
-	"U2POxY/w5KOGyeVb/ZXLd7r95bGGxiVg7CXA5PJc787lJTwB+F9+1C2v9t7qn280mbqC2V79qKF3BW//",
-	"CWfqn7Cn/4TR/nn1z5pX+wDqnB/29Ip+2H8FP/UqfjiFJ2f6549g3v8I6/14rPf944c3RS8A/KAjJ24U",
-	"JN2NipjjeffcUDTXufw2FgYiIw214cf7jh5hjYssU+g5bjMzWphM7syq87hWsc0yOFbxBnIVOmuHQ09G",
-	"ohxk/ffNTdJtk+fbm89Iu915URx0s72gduRP7eb23+sN0mp++vu67EkYDSMlPQylweQgfyd10iAt0oTb",
-	"eq5Cc65a7cDuSPHi3BfjCU0gxESyZsQl4zLS8isk0wttZVmoSqybhLtEpkkiUg45ZO0EE5YXEH/MLc8i",
-	"hIqrOOWMDGigPJtphRgDlUoolxTTwVgmwEl4AvlogKk1KePRi95tkog4ZiFkPjH3MuO3LBaTYtFl3RFK",
-	"rkLKsF3i6//4mEUHE7CYykiQptcnAxHH4g58NcNIL2UccarQaWlMQScC0Z2ZcaGVefcsM0MYJhRB5eXm",
-	"qx6kj23F4m4BU4lNj3TLI3E3bwzrcrzSOFfY2I6FTsotGobzBziGNnu6Samb9W1e2PEcG5W6Lpk0di1N",
-	"FvRrrQCcM+L5fUGpuG9blTqjCX1ZZ9uq1HnxpmPX4n5jR5sGdVHHA2xT7IgYt2ytr22rYucJTVRE43ja",
-	"W22YM9t+Zjyj51gGAKPTKYHAdg5ZzJZ3foWtyp2XoIvpXMIXR1erN16mC/bdUZHsm6aVwyyGgDtKEQru",
-	"IEvQwRmkhBTuIAmLmb4CVtL5YFM7DFjmezZh9bI1gTbn2DQurCrXSk1PUG9rEywKzlbQ8FThyxdvpT6F",
-	"nV6xTwG1lvWZIXqrdVhrXhX0cVmXRZuxVEcx7xpYr2t2Ey3rNksPV+tRJL4r9ZlHulbqfJ8+petlpT6F",
-	"w7ysxxwOYlm3eQRojX5FarFGx7XWN5fegnsr/Lo3HCZsaPI9LxR3FtQ6qwj/paA5lVlFEMzKnnOjLQKf",
-	"R0aaC0VCFke3THPeEUcj3w7EVAcsytV2uv8oGo6glKgZOVKQbNGkLARzK7WLgmmEiZhoiYKYQDrOWqS+",
-	"Z73An+RzjDCYxzd/+x50p8Rcqk4PwRmZUIn5GWMq1S6hBJmuJ5KAEVs6i4U0CZDKEQJlWo3ajBr0YQJ8",
-	"7xXQW8QDG9RbFXnRXRR50V4aeWFCYmGmdvhKwW12QtXJiCIeashmeEh5CQ1bZM+4yAEXD4jCBYlCuyHi",
-	"ju/gzmQoE0H67UKEDGY3wgJDGiVsgXFSp+Tq6vDV7VbDyzDeiDsYR9kXauRqLc0oGYs+wyjMih6W1dTb",
-	"ndGrIp9SVLPk36gWJucFWQPowF2U1GFVzxteQdzT0t6OlTMHjIXmgEji37H+SIibZhT6RHAjF5ojPUVg",
-	"673IjnN2JqPQHmDJGF/XmL9aQMW3iYpeMSB6njOvhicJBFcRT5nM6GUkyYRqcnnF4+iGYcEuUJRLk9gC",
-	"xXiexvFOPpBBdMhbpft7plgAmUAuVUUYh+yuhmNPUOsBQ0JCmDsIWlYZVcV9vjHpYmz5JihfwMYTNSU+",
-	"wMgnY0a5tFsa0HQ4UiSdYNYycTcTHrl5+LP4fPzzcfto/92vhz+LzsnP4Xbrl85dl20km2pr+ix9Hr0Q",
-	"25N27YFCmVYNGzf5ZnT/J9KqMup+BTvtY9odq/mgypIAcFqpOP2tPGS4LHrNSnIl9cGMbD+jJ5gresxX",
-	"alSrTMoS+ax4v0gInpWuZ3ULZdHdq9L+VMuGc+S0ahlwjpRaRTUdmMyqL/U+Nm9pYvIB/ZQjUxEtat7M",
-	"m6ts2PKbV9lGZ28cuWj2ccVIBRnHfVElybjvK+WV+Q2OACuyl67sMfvcwZLim1k5YqbJ/Df7DvIU3xxk",
-	"m509n+Hv3ZezXPyct+c5clW9rvhuBd8NflAHnxXj4T0cY4p06gAuVTz2UABygh3xOpbCqmn7IpzuEj/3",
-	"C/EzK62h09sl/fVvBSeSZxU+MUUnk1VdS6qiRF5HLA6zOgvFr0AV/GouBV490beivoh4nr69jlfQTxuf",
-	"WvImNaXg/F9SlkxbUJ7K94ive7UiyIKByblbWRHD0t1ktPUzzERmuqi8PWzhFk9P7U4koTT5QVKjXM+q",
-	"mSCYnkiYk2IJ98mQGakhfzdjMvE9c+FjlvJhGlOoFpTkxXPzReS567AgEhbjt17Tyy5U3IR8xVW3aX7C",
-	"1o3cXRrC8BBpoLqPnwYqWC3B6D0DLKwLWZmnhHtz/axQ/ZUmC4NfrORheOo0tT3/mUuOs8cXWjgydxJp",
-	"DtHhdnMOAGKuKPC6Xu76q+Vrk63HjFEMbttYMzvAepEo90gEZbfKy72BDe7PfLoI+hI4lyWAmqPMqsi9",
-	"6YAYvJFZCMUspEmfBV/dtUysuUvcbbFtjLBtDHsgjvBcYHQMkbBDJb8/V++0unZCL/RRk1brRa9+PHOS",
-	"sXQJh5C7wdbyedAkGaqU/KWCiS6wupVM9grcbjWGVTNanxYlRcsz7zrw8BycMPuwGM1tgvg1bh0bp7cm",
-	"1eysgjm50/HD5Sox83UGXwaSR1ZyFFH/d8hEUh17+EfEAvrZYEG73V6WsupeaPGW0ViN1oRNHlhgqYm4",
-	"KVIPcbOUczSDVE1qjpmr4pYCRcQTSbLyy0aTO2BxTJTQ3H2fxeIOlK4JwxsJCkztEiXiEDOuT1hCgkRA",
-	"5U+jroSKuqgOA7YjUiQRkhHaF7cMFJXFqw9Vx7kBY0Dj+M91oYGaADbk+7zQqrRTnyrzfxfUVytcadXo",
-	"WK35eLQrbYHVuOJcuPYMm7GkLri1wGmEt6o/4/JlGkWqsbsAtbFw4F9I/XshtVU8LkTstbST8/Fqvu7v",
-	"MZH8fhEif7gaNRWewFX5AWYcQxeXiamY3Itvkuf62Up8z30yFKwaxpj3s5qGxeU8CqkOso8US3YslqXz",
-	"Lz46R10Ma/odOOrSrsx6Gt9xlqCfxpiGjPSnUPZRYDyQUUN74MPRnzp59F3D18LkgPioAqdm9t2hnhMG",
-	"7tgm+ejEmoRsGl9r+SmaeLI+M58q5HyYkzYTbJ9W4zwb0J/nvXAjHLqL/OX3mh9NQN+9SpJ0mhtdJ3hv",
-	"h+w1P3qk3dz2SE+zx013ZY+OyHjfmq/9TrhcSMNRoHOlJCRrp1w4EsPoazLEzAYGTFZM5/aVqWMmv0sC",
-	"tzmxGgtrW854g87GdWLlD/KziDjm6TN1hOqWCMyU8ijyu8ZU/qficzEx8/fI4RYcFwqUuOTSsAIvW0aO",
-	"spn80fjWCv/hCqHMGGPvqCTGDyPPrQxfr8ZE4rSv2zKEjb/w85vip3WcqcLQ3KlmZRx1UWXWOeOR8XSZ",
-	"8iDzUdW8MdTmxnT6mSIhq7c0plNbGDPj8hrzsLjs3PsXAn9LBK7UHMy4ia2MwGVFQdHt6PEQWHBWneeA",
-	"QqoZEnGTDSDl4Lo7qDAKB1NS72xvb6Of4tXFK6h6t93a3tZ/lCzF29sv1nRo1rNE1dr7iIdzfECQnIOa",
-	"zsuL3UVDjh6FNxEPn0gSslhRiTX3jVARs3DIkmJ1/2uOKRIkoXyK3p+NnWveJD740k7AqyVhKk24v0N8",
-	"wd9SHr7SY/uYnISRNrSA9Bf2TbsFQ9Dw51SqMfow+uC2PjPIv/73/5u0Sd1UttPLaMwdD0y+A5b0RKqq",
-	"ZxOQ9q7TLpo/6d15H3Fc+XTnUqNCd/DbmtcIp1L4tvlCbh+dmd1/nTsWqY9YHGbaWXrLZKN1zQsFdGDD",
-	"9HnI4G5T3oHwqjcRnQIyKLp/Rrzk9a3/giUWXcMLZCD/6Oz5BxRs6i1FiSab1M5vNWfVUOmQN39licgm",
-	"wLJX8NgWjL9Xz0HBh6jUXZMNzC1W7p69AnqEq5zpPxEY273g8xaGM33nTLv43Xw3Vu2fTelLtuf3mbaL",
-	"Fl/VX2PZOnDHAb5UXyCGOp5nWGef7Lkon3mkGtTPu5kjYB9cmkmepqri6SEv9HUPRv7UHhD7xLFgf/ri",
-	"1U6KecaL5PwFUYI872I+KE2lry5fN1+Qej9IphNFEkZDcLMfpImmjrs2xzoU4ILENqgXU0nKoWxkA/92",
-	"EvR02l673cZqpoEYjwXPipDJFvEzodu3UUW5vgcqrdK8ZpkYZHVRn7t6IdJP9ePEJHzP1lMfp7GKmvoP",
-	"p3UDBmSuIyKGtmRrIv2pm1AJbtpC3VZl3TSLCrKv0zk8L2rSXlQRtDH9DMuRurneXKNjcrI4LtTblHVS",
-	"JZdFY9ZfIRHkvm76xUlnulov0/pLlvh0pW7WR1D36a7RpwvqISEVjfdXSItrep7lHYCADVdI3WW6nmPj",
-	"Km+Gjr4INdBymH2qKsmb531xkvqCE+K6eefiWNyxcA/802S1ryKQSBhQFlhNNCgQim5v5bCWn2omQAI8",
-	"/XjA4pUTpsNCcEpVCtTHtYTBVM+z+hjL3W+tJ/79q7J7tSyW5KsG+U5qgD1YBuI5WYKXAiJ6JIfge+Qb",
-	"nue4vGIy4aVL5ZmzbvHcntlsyx4Z6otFYi6hiGskkfp2Ar1cp93u7NpckYJMmJjEDCWvSDPxdJrVwCwK",
-	"jbrjQp8+eD8rN1bV9Vi6yCUJk00MdpYq2UmPLMQNZEf2SDTQkuO96izfNwnyqnbdkvO4TPtKKLrUtIGK",
-	"Aqh8uE7rP1J5ulyPwtMsTNhYsUs3V6F6nfUwz0BpgbQwBbU5lVXEqIyDFYhcujqWl9ArUv3iRVKlGHJv",
-	"xQqVZn5LE2oytYPyksqbrEy6kcDzixllzsIN7TKqttkKOjNndvtZP+fha/slt6H5aLa42EaUr8nFZMGV",
-	"/3DcTmds15mybJz5+wMRHLGkWOmuvbY6zM57fa7keXtdd9qqdYHOBWKobU5+fQTyyn9IDu+oJJOYBqW6",
-	"PN2vdM7O1+5M1KvYlLlYXcpwUqX8zFeQnZMs1UDK7X6i2mkY3TIOidvKinqMs/1TqeWR6/8u9fLlOOei",
-	"//RMEPSqVKaILRUhsY+mm6/KGbQEWW3jvzDxO8DELBa7ChOdQO2VMbGAChUx34+MiYsD3PgM2Sd14/uF",
-	"Oa6RWuq7o/EXen4H6FkVpFbOPbEyapZC0wpJCh4XLTN8XKt2/yq57/Phc+0QDZRI5omFqdT4PxIkhAQ7",
-	"u5AfJuOR5FQqNkZx1xyMJh4ZecfYhCWNdRPxVGajeiDFzdZaKKY529xdtKJOBCrvsOwpqQNcBM8Knzd2",
-	"rXbekU6fSAzhLyZzybxJXQpanQrF/d25+fXH53ioLoZdURVakqPX1wKFK/Hiyeq6wXvI/1UH0xyOwqa6",
-	"krA5AdnUlrl1zxyjZSmA4LDgkXgiCTgVTyG5GPFxG300f+D3iW/cjrHQCBcEZliQQGF+Oc48vCgKy9u3",
-	"n3EeFYVTeFaUTbFZSTT9NrmzHPL5+zgOz+aOrNA0mNPpcBdcqJzTtf7hp+evDs57Zwcnrw5P3vQuL49y",
-	"JxBEJUeSixSpl5HnL57kO+BJKgMIytmqVj6TDmLN5Ct6XJ6klHe18kqELHFO7ocn0uSDMNqFv/Dx98fH",
-	"nIOowEiXvVgVJ4uIUZF563Hx8h5h+zTTkspFiRQ16j6xMl5kVIR1TYI1xXYVoMDlrmGYzbW0FZfUfQyG",
-	"lerbr9DGRo+U1ECD9HItY4stVDJLbPIkurrNipraBbUqZ2uarF5+MZuuU2Pwt0dIQFqZFKK7dqIiUx5y",
-	"EUwv3l+tCtJiLc8VEhnlQPLm14MsmKMWKsVdtPIKh3sB0fgWfOjvyYLOy7FeGQr11539fd/ZVbqAitu7",
-	"WmWw6j0+B2MWZdt83Jv9/nl5viEVLh6mIzg5jvciJDDLMn4njIxZMtRcQ5TYXO/wNxgbI0kCCkwFVaTT",
-	"RodOJQSpOz6RUFpR97b8iW+n4zeWGyW/IleQS7V/WWqQnKc5833/mlv591///t//9e//3ci9+Me//s//",
-	"zxGE8RliM6lr/G7kzSrQvdQhYdLtkDW75oSQf/37/0oq/jfncbGFGeDfzdjOP5TIZ5/bf//v/FerdK/8",
-	"9385oLMKgWsOkH5QNeNKMfALCEzWYyav7/x0vjNZfGcslV7trMioFRHusDLYZ/0gH6xevuxE5f9bxmKf",
-	"JaIfs3Gl1en89T7Z3tx6rimHbtSyNdFAYygVxNJdnR9Cjh5bvMC0hfibkPl5Q8npDesFVDKrXszcWwLK",
-	"ibyLVDAimGfh4XxbbW7Noo9r3Y84pJDtQbte3tuHTFq7Jgs8pNzKWc8snac+48LRe60rec11iQ1WcFw2",
-	"W2Zdls0Kc0q3WqXsgrL6k7cgtakB3TKYNVpYoF7NZIvpi3DagpD5HbJmCl+vxpJEJPvVh+qtuCNjyiFL",
-	"B4wGXvrS5BKGaxvy9kdcbzypQyP0LTRoit6U/oQl4wgSDve4UD0tYltEsAUGtBQCiYp9mJHUp6DRIqf6",
-	"kb4k8+dYzAASsmHkgL4lO6XM1CWvuo3uUmkJh6+unMi4SqZwDAuQuM+KG54N30OcN5TKgtNmpe5+8q3N",
-	"yTzptD/5jZ3ikjPZLWHIdoiE7RpIwZ6a+ooju5F5U9yzlc+Vk327UKEecmGUT1nEpaLGabXKBRWXChm5",
-	"FYqjGnLEMpCEqqLo+ZSmavQ0YcNIKsyDO9fjeO7nMoGHGlWP/WpWgkgfQJkOBlGgiWYPWvke8bE8gol4",
-	"hqTgyCL1Up7lGvS9QqBhbxzJMWQJ94gvblnSc2IEEQMsFDJBa6VtMLRpnre0GXSWI373auvj/uY/Ohdb",
-	"P7x484/NHzfePT/pvnz2vrbQGJeNsAkXnb0Dt/QVmR2mzXblxaciFZc8tw2nT5xDM6BRlfjiiEizh1EM",
-	"yEipidx5+pQBiPRXk1bIbp/aM/j0t/wbTTgNHhnTWFMEFjYNlDyScplOJiJRLGyOWRhRsJB6ZEKnsaBh",
-	"UwnRjGkyZLopNQX9WeiRgUj6URgyDvFZzYGAIuhjpkYibOon5kr1gMmNo0B5ZAgl0ycJ5LgHut7E1evB",
-	"J4kImIToeY8kWnSEFPT6JayO09iuQyNZFLCmg31eFv4756mWQ0Vqir+yZj4pkN6a/VROvxSP3FIIlwFc",
-	"kKiSaKmKyIiPiCaOkTZHYXNbV8ke7hVdmfIQOKIxDUYRZ82E0RAeLOSLMEo6X1YPd8cHscwQXntoTVb+",
-	"PORtt3w9Qeg2BrXBuBn29X6W+kZ3BoVqBJHMIv3uWBw3sTF5d3F6YsoB1MN0EkcBVRBlID0tnKiERrEW",
-	"sfROY/A4N5X3QzQdQgjfRhczN2LGbk0s8JZCgOr7O4jTULNZMFfnWPTgWPSQLa1vdrYq5uxD0R9Uxj2F",
-	"1eEw5hT1lBA9OEUwwkZpBGGLE2iOFMYASj2OFI6ib084XwCzzYZHfDxncK+acwbv9Ny4IDINRnmJL5GY",
-	"Y2mXpo8x4woAif062K/PaAKhEDf6WEP9IUVo4TGOYdk0eJSNQEmfhhDvTlWaMFIXUDoORom4RjXBo4DG",
-	"RB/IZ5tpEjc8QuOhSCI1GuNuAvGJpEw1X5AQmoYR4wGD2VASRwOmDzKp++zzxCd6KlT5DRtFCludB1o+",
-	"keTy8kiPi248VOEi4DNkEqeSbLSJNJH4+k0vc0cwa4L60PrNE0nwm5rbg3jP0O1n8qhV9pNYaALjQaGZ",
-	"Xo35EubppwHE8JE7KvV0bV4bWLYW5mAoSe4YsC3mhLKQ1GMxFCkQWw8TlOAl3SjuU5CwUO84jWU2w5Tf",
-	"cHHHDXssEqzCkcfGmmLXkBeYgkKiOGbCBgmToxIOIImANwbWkbSf8uya9dcMJGyCAmesXsJS6YASyxCW",
-	"RgUVPfLNLLSltXDnLbA1IAtfya4sGFqfwsJJ8CDqFxagARnTwNC3nJE1OSBws3p2l7LhoC9UZ8igiLXC",
-	"bUu7z0VIQvYtVgBhnpBrBopwni0pxYFgC3uK2o3YRqhlSBUBlxlJs9fss6bP2FXepDMdsWCa1eUZ7hyz",
-	"hmnkh5Eu3l8ZEmc4wYj3UsmyUVRuY0EjouYgceeB3WPhLqFJMIogfzTR7DKjYQYXs/ieTVJWGNcBjh7a",
-	"ttk1eaHcNDuz47Ke5kKADrerx8MgdOek6kUbzLVrzjkY547sdBs7xM+q45h6hjQr3KFMuRsuLL0ygjWO",
-	"GlOpeuKOs6SwWlNn/k6kcYhZMjShhd3QG4uVQwnjiGDQ3xmPhuOogBSYqggR0mhZWTwAQqOsY4MdDNqW",
-	"KAnOuGcRXA/d7dqpGk1Ihv22tk+JcoiYGWEi625nZvMsBZRDekyW5VlSo0SkQxSX9s4ODeGgivUMnwhj",
-	"AdSEQFHP8CrSJhaLpGF7dolkjPjnTCXT5t5AscQvHm39MaXiqkFxv0kshhGXcMch4SwvXjbMrYOUCI9e",
-	"eSJWLQHwt80tSb5lCY3juXO11r+e5hHnHOKs7Gb1KdY9S4NVnONsEKjOZ2RHkZBYH15H5JMzQ9FARbf5",
-	"YFbuNChtzgcntmH2JUObClJnPghskbmPWaBYeAqJOPzi2cqSdeuWmKrD39U74YMQ7EPojyzgrfFYLefM",
-	"QTaruBRVCiTFNHZY9axwz9nSeeYIhGw8EYrxYNq7YVMN7UGsbwxneZbDzsm2f5h3a75nU1ipVFEcwx2X",
-	"ch7x4Vw8qRDp7anTR4xxOFalmgG7GZgcZl6ORILWmCLtd7UA2YEmYUIHCvg2pPNZNWDncNtMKbqZFHFY",
-	"2CD8shqxcTXwcj7BUKBKUFmSjlexORcGxvPGRRmtIKJkvDnhjIWAtrPfMgXS8FI2kaGaUUI/jDlntKAE",
-	"Kx5QgMZMiKlfJKezulIHR0sa1lAwlFhAajCsp+6EgC8oetEl1y+qxkGbltU6jVCIykqfguobZ2ftDrke",
-	"yCH1Rfs7TTSvEAVYyDpPu6JlBzuMIc9g+uhpyjiIxZ2DbGBWhMBde5PZsG79KFv2ACsuUfJss9mPlF60",
-	"UdjoDXDMJ7NEYGYdZRKQfUSTyQLwYZnZidIfdQ4VGkQV1MiQ5ohZCljWm9lP5zCi1jia8txuYI2Wu/OP",
-	"ktGo9EBk90l9CxCdcpJyS1XhpksTtmsugaEJFI2MzhIsvn6mrIB1IeIygjp6Q8ZRW1OiElvIgJOQTRgP",
-	"0ULlZnFrQElpze/WE0ZDvQyoKN23so1tWDmuO1KB3NBgpDnFOaQyG9Noiwrj5VrUbOQ7kdwYYRDFNC2b",
-	"AjtC6lTDQx87yKHkEUruqN5mFGQh051IygMzGmogN+bOELRXPau9KswPXpFAxHEUGtdqffvYyw1ea0ky",
-	"37xE3MEBxplGcQyxL5iass80d5gwlUQaYJpW6QeamuqRFOOQTEk3mEJac+hVmLGRwSQdmPsCiFuvn8pp",
-	"YeJI82is93lqmAwNzbuR5gTlSNMHQx7zPRWcMyRJ+ht1/+X53smr3tnp6VHv4u3e+YHfMBEFnJFBwpC2",
-	"6P2pAi05BUoME0F6hNeSHnrMKL8bRbFZgz1byHUW2V+XU9e0Xm90iQPJa+D3RYqQr3fa/9bpejitf2Qu",
-	"DtU3cGophqkqLbMTqO8rtPyaHa1igAxtFomc0R3hcexrnACitX96fqFFbORPSN0/Pbs8PD25MPEb/mkS",
-	"DbVoYb7m70Fa1Oa+4CoRcdNoupvHoHryG0b9kifBMkka7TWlB7PqNLQOAe5YPY6vp9PbOzo6/XDwqnd6",
-	"fvjmUE9FMgWqvjrsc2Ssrxr7R1pohhsK7KyN7LShLkwPDicxM+LB1e0qIY2gATupqTfSNN8WrY6CkVE3",
-	"AhuLK4PZFK9nOok0V+GqM3wWTHqae+755IZNkXMxYEGtC2jAQpAuMoBQZTRZY0MBzciVuic9cT008qXw",
-	"PoMARLrp6zrQopFAf0erojCAgaq3edr+wveqdGTme4Yrx5oRs7oyOwIy1I5obwBjZy04cAkZy4W4o/fB",
-	"VKHiNgsvaEeQAqCJ7G++R/ynIPaa3/FU+wZolVZJRwg1M6DyxrKMjv4HjzmNY5YUr3vPgA3VnTBCQFFg",
-	"InW97Bs2lTtjyumQwdG2qnLw6IWjXXemJn/qfLITFqkKxFhfc6D+ye9qpOhwUo+PDy9RzaIpfT9FCkO5",
-	"vMswKtAfqptjVUFGSRg5KBKI8TjSN5K+gIFSEf/Vyx5+qXd5eHxwenXpm71FFNDjGgo4plPUUk0RQPSW",
-	"kT5j3NbGz0rzU7LV3vAQ/zN4agYTNtzcOXpg59ppESDdZT5khhevU7MKzcqYiSlNFRI2ifURjhRcHQil",
-	"BuokaWjZOtSd92lwY43Q9qprXfNrfsLuQHrG2wKyshPD+2gUGmoy6uUKGjKmP4vEaoJ2cvvLiPIwBi2R",
-	"Ho1oljQDhN5vmznw7eXlWeYmAXw5GCQa9mK0/jMFR6gZSw648bhWmJpXqzZ1YNqaovECs96gKQKKHJdt",
-	"EDBaQaeKdfJzWwFk13H07NnfeR2SCp2187SgKQZb2azm2GmOKj80zKHuF8ufFPS3tv4Nymfoqp39XtRv",
-	"4tBl7WTNq+XKO/sHkCDbHrWOMNyM6tBdc0m75i48V5rpZTt6L2dFmdqqlueZcdRD7tNsPTPqGjBFOpqX",
-	"YkYjRxmiZzdPnwEzL+sdHHA6THvFMPk+zhHNncxLZfnagVlZMnZc7TNxTkOvKFWW1us0LIlj8CVXjtKQ",
-	"mxV2jPtvWVZxHxtxo+bVivy9dS4GntnxRsWtB/NwkZPTkyzeFw44zO2rV1zkHJwn+bmsuqv1Bs7en0V3",
-	"ySqiM+Pa4DpxVHo4AI9bcgx6NLeVEk9fVU0i27VlecsqvKoKWsriAO2VRoh4yD7PCURE6R+zFwtuHaus",
-	"fquUqmqdzFQV3zLChG3npEiwCpgRI3lYCknSmGEgjVw3O0JlrqulQfRiFsTPV4LwI/vRZyJaYfiNFaZW",
-	"DjsATHDnO8c3RL9dN1hQqSTqp4otT1uYt3z0HKvfSaLSwmlwZ7JHxkxTGHBsCGgcpDFVxpgzEfGUi3FE",
-	"YzJIOWorWo+TlXQ1PLQxhkv86zTyQD2w9WIDXe/0PPZuYQG0m3T13BdmYnnWDkWHSztd6jZ/2FSWhZhB",
-	"FwUXRBDmuT7yU2pgtTzR5AJqsiSDVMHaj/KQUTUGVNFYDMvhdab9nyvAzlLe7zLEzkK8MnlU+eVK0S4V",
-	"qHE5nbDi48cLnjPfecVitipmhth2DjJqET7ChlqG+ws3vzlumv2pxk37ch3cdJHDwc1X9juPjpsPyDc4",
-	"tR222o7PeUGuAr7QFqpelwV0xZxF6GHNFBiLrmUHcK5ds/KprTRe9uHP2fi15vDoTDwahdac14LgUgO0",
-	"bMHONzxnLxag16OH9ztE43cI8Hd50cKezk9u4dZcXaFIbZGpdAgSeK+YhGqg6rJeLEXSlL2eN/Ky8oKZ",
-	"TwxqKeZeTH/qeoF/iKupsmZg+eU6V1O5amDx8eNdTStkPkdFG0VDKJAp6w8+SNBhiMaNFtmbtW+DbcKS",
-	"MR+tI6bEUsdrY6i//b8xfTd2CPtMAzBz6m9MMeYDLSQeeUdv6QVM8kkep0Hq3X/b2migBXZAE/SsBInr",
-	"iSSMh7uE5lYfqoxVPkiElNZziWx2uzPKv2IIZXflQOhlyrXirbAM8jIdj1mIkSHUSVZjYljq6DkE+6JX",
-	"YgFsHAkEodYXCraM3dnYiG0Ae5Y3BszjFvTUgbQ1TykhGitAZOHKz9FEc49K4Ma4cwm2np0am74b9d8E",
-	"0Wn07vDq18POSXQoD/n5VrB/+OyQv4s/8ndx0B0mlMftQ95usem7SbBxrNvHP3a3VfBme9Ln53EQvdtu",
-	"Bd2YzxYKL37RJSkP//HCXbXZ3l6zQHhhqlXH/NwEi94D8EBd8Nat7XEaTxWwqXjVSmsvq6zRzk2vkJIj",
-	"cctiGrCvqdzuzKRKJc3ZHXoomORYu5mDQyFbFu1LxksRtZXrWrPE/Xp15fkMG1OC0ppfd+vUL5qAW7Bv",
-	"aZl5M81qhCqUblyD5/zDqYgzH5ZFY3bWS7O8vlJ3+xFKTTmbOD+EurKwVkAT1Xz+fKOzUiGklVS6zmRy",
-	"te4fVFVr1a456riQzAsN3UcF68Dp3oVvvmXdmcetF7MEQvsm4mJZrQOo+EULLtyaXSpLYM77P5fQ5ZLz",
-	"71LwciFvw2jKpZorWqwkgs3DFy2HVbx7PGHM/dhCCwuozEA1DelZ0equaTL6sQYjFtyIVP2Fvt8l+laZ",
-	"XKoarI28JdPL7KtvgrrL8sA7S30ijYs/BLPn9beMiitSWfRcvT8F+gxRdea1KSggkqyksim/8Rfef494",
-	"X5kTvqrBunhfzg8/++qb4P3X5+Rel2lfnFL7j5CVeZVsm8uzGxc24ZGNIKUj9zsYQpwZmPr8K9HaQlhy",
-	"VgNxWeXDv0jn90A67bbNp51Zi3WJZwGFStTzPPvsNyCf9098vMhX9a2Nv7VF6xK2m4ViRMqrdlONgpuH",
-	"8VKtSK//XSZprmc1dvRTCw2T94mzxuNncfbQ+BBPCZWVYeHfR5rnWS3VbLLnLCYO8rlWx8B5hAHJxXAi",
-	"t7rRyCXT+gVyyHXKM2YYQsnQBNePRXADWRxpzBpurazMGu2QhpzDqpah51iwl9GQPdutinZUyQa1SiUN",
-	"pDU+F3GFft+HhDA+SVKTcHcSU6UxgNTRSujE5QlrOQTC1Nh14ooTETNJ+iwW+hAIIji75viK0WBUjJiC",
-	"T9a8GkYTn344OTivebXjvZO9N/DbxeXe69dF+BWbzpzOC8xHtSZ5ezy356qCRkmaF4O2+bNM7IXJlzai",
-	"ioxpyDBUryq6oMDs9IWIGeUzmvSZAjS8kH+lmOLL9PRIymOWWW0hlQceoSK1Rth0m+3uN9HNV5ZvnB13",
-	"Ut7AjVa71elstJ6vokWPqVRX0uLBnDJUkIkIwxcRfGbrzE5WQemeFoxUsmRvaHAoH/NY/BrFMX261Wov",
-	"X1QVU+Eqwp0lF3Xp+ccBrDk+V5Fsc+oeXTKwp3tGKqhk8ytnWlWh5opHv6TMVsfLw7AXVKNxbIfPNsum",
-	"wwlYWfXI//bTXvMjbf7abm63es1Pf/8vlYTftG+OmZR0qF/apNqd5rNNEoxoQgPFErlD9pofPUKbv3qk",
-	"3dz2SMsjPY2LTVib5r/2wp9TqcZQE3FtNi9kMbL1ZSGHC978lSXC+niIQZ7joOCv0F7Ng8PhHJruUy6U",
-	"w6C3P335PUr6PyoDucg/0TW/4FZUonBxm+/hb3AT8RCEm4BFE5UZy3Z+yjBA76ML5lVh64BuNXh9+VQw",
-	"gNbOTptAM9vtze6sewJOvIo0j8UtJH7BqgV5ph8olBpKL69wGQ05JvKApfqYv35Eb9kO8Q1EfFI3HllJ",
-	"Et1GfNiwflYqTXj2NhDAcmuZvkH6enttTTdM1oIskuXDzeciGz14y3YhOQXNdtIndeOtAYJBSMd0yDwS",
-	"CykbZCiYJCyCxCl3dArOYE7QJibFw8WBr5UrEpA65jb5qfuphdNotMjphPG9s0Oy0WrblD0qYoQSno77",
-	"mMRKj6aE5nwjyF5oqwzD6vzPTRirqZv5mHrHKDS0gJfBG/NsMD4QScA0W+Fy0DkK5mAAfloDuiyK26az",
-	"BDSfCB6DbKidmqVcMCqOsFOzO5B/ynn2pZIXdw+cnUj+bM+dvdvUriOrhtzMPHZso/caqdd2LKgi9uU8",
-	"+Uhm7d9Vnge2XvLSL51j07K7wgr9bOsy5YOzbFc9l87tYwj+mtqKzDu+SCgO8ECCH5+TQUiJNBhpedGa",
-	"RFZOjr/Yr97SpMOwmNv+pxVI44u2hkk2iaV31kJ2KHN8d2c0H+QivRfzMBt4PUumM79VzHqScg1wqWii",
-	"TMXL3fyNSV9ictBEA03IMG1WJFtkzzhh5jmfMG/KnPRO9+JSVvAzfWxepCLEenttFqv9zWOwV+VyzPIW",
-	"4+I9OJycoSlj5X05G7sR2w/A5OyfXp1cNo1sOMvl3OMiyM/sH+oOWEL8kbJ+RUzVaoWTMgf92apJhl6R",
-	"f/1v/0eWPNX3SMiS6JaFrW9LAVZbw6MrwCfFKKE1gtsTBirnMxGVdBpbS7zc5yg5HGrmRot99a5/GFE1",
-	"m24ZC1hMmFGco19Fi7wF3bEYFNuCCs8qk2nCbFowuPIWqKaNJhmTh2KKzpiFQ0zKl8d5mHsQozNM45Sr",
-	"CPiaKNFNYRw/E4ywmNfqSQK+lVvoxsOZsws3C8byu7i6LO6vhJ+u6+hid9GcVj2+Amwhw/kNLOM4gfu5",
-	"xBrTh7v789TYtnzcMld7s8Q90/zR06OsUMzPAier5vcItoXoke6aVRKW2PVZov7H9B+HncxyfeTVCjPz",
-	"3H38xuFwHBuCu/7hEMm8VFCQQvRuJKxRKBNd61lKKOcSMdV7TPg+dG6sa2qvtLcsNaB8H7j+YiVct7rE",
-	"xeX3cS8zFc034/W+moe5rEhHbKrl2ODmSGbcQSv/+itrA1g3bRrcnQiZtRHn0XMJWCFn6UzmROMU9NLe",
-	"KsOsXxdxhUEzDvOecH5QNrmAYjlvOhfJPONnIQYZZ1zgmblQZMpU7ppR9Dl2gpGlIJGChLfsc8BYmGM4",
-	"+ulDAnHkeO28ZtG6fY98cGHBxlFiOY1G0z1G5e9X86AGPYsBTMXNzo+Xl10VpdKFGe1dejUtyy2VGVMg",
-	"uRRYUPL8UiiOlJ0Yc0LyZ/JgLF7o36UPIybdzMBfGfkwp81KPkhzEedyOmFVLx/Pk7HwtW8jarl7/3tJ",
-	"W+fZ5eUkZAHbIBZZwHy7M/mKlsYzl3RzlYwn5iUwickz6uQR1hq2CCWTNAlGVNrqL2g5LLKapYtzzZhr",
-	"mOOlXuHgXpH1g0SMj76FHdv1C93wakqs+9UKPXB58r/9sZ1lF6t8FhowOtUqv2+puS7v6Zqb0fkqm0kJ",
-	"E0pzWeJPe3l5dAFZ0ItWyO1Che0XzzYLEH9WaTO6pMPiyiFxSlKmPUuP9aVJJeqYRLOR+kwqyeKYJQUL",
-	"6JKso0W7R7dcIt6rpeDjZd5rEv3Fq2Hqn5f6SroHbcnz2tYOrs5hAhF3u3Rm3EzvkQm3IovFTCYNcqTC",
-	"dWnrlwpMQXhYzLoHSKyGD96sAJAKjaAZdKFKcOF0ZlzX2F2h7CNoTJQgQcyoNfaXL+/SthkCtjBHM35h",
-	"35hgQM+frNzLtDZOIJ0Vu1l7n+7TXaMPOlYJqWi8v4JC0/Q8yzsApRpGy4mv6XqOjausf5ouBhiCZmE2",
-	"Q8Mc75naTrZXLav8/cl85ZPbsBmNJyIB5J1QfQJqw0iN0n4rEOOngk6iZiBCNmT8abb3X9zu8iaaNMUE",
-	"saxp6tFnhOM+euD1davzj+gxlNu9T4oncP03fvWz6ZjE8lSUSC11w5kMSWJO8kScs7EF3mPShZzY3c3t",
-	"7TzfiaUgq9Cae+Zbf4D05UWSBAQIqE/mDbcsTWllNtLFEseyQ4PNvuGZ+R81Gfr8U5wb8+6VrM21pW9V",
-	"pFZbx9a+zH1omQF+Jlma8/H5JOFKfg0Rs2FCK5z9rPTQKrbH9ang7PIkS+6fs6va/vNEYlSCWwbEVPFe",
-	"27gTfC/GncqNmcsCZvnfnHC6mYx42YdtrrWHiD7qr2M9nZtwblYdvwKqVd61UVZFKzdiwmCuhs0puLVY",
-	"OazR9dH1aXAmlqrRirh/RqUkVEJ5YykSP7N06k5kQofMnAZTKxACtPTj1vqRUato5PR9wYI0idT0Qi/L",
-	"HF1GE5bspfrKrEh/5ZZOxLypWDoRAsk880diskdqCcU+wfCyuq+mkx1C1d9/vlO+d83fXnS3nnmks0XG",
-	"EddcCulPScgGNI0VJIktxvWZEpu2phTEZ0NNvdMECpBSHmZlGOt5qcxWq+V7ON2z04tLYuo6Pv3N4NeX",
-	"p5ohuGFT2fCIEnFI6IQmCnpcc2o+3p9CrMUkYYPo804+CXDpFRiIATUPTVJJf/YzeiLXPCtOacr8RdjX",
-	"qeFI6rbCN67JhEFsesWSkpEiMcV43s32RqN1zQ9iye40VFYoapnnsm135tTXxAhXwHogX4Ac+eEfKTWp",
-	"ffkCZaYGAsRLwRXF8kEmNuAgEOMzZJ+IYlRTtTSJTWe58/Qpg/MFDVohu51hOWsvaXDDOKatimx2enBg",
-	"s+HoWBwTrDw20Ffu2JK8dcU45Uo2srKPEbhpDwae3tu8sDyUGvFs/mIeGtc4j/TZKOIheffhkjgVCiFH",
-	"hh4xEYoqrHjs4KoEvNwXMOHcjQ5isfVKMKAmQ4Wda97E3MWDiMW2MixNGFTfjPepZB6JTIXhq6vDV9KD",
-	"ksRS0fEEn56/3icbGxvbJOLk6nIfSoBilABUmCP1zc+fYV1bnz83sP469Nne3HqeFUar++Cpjut7ap7+",
-	"/WcpuG8ASDXw+jEU7cRKkuTq/NCDQpXBKOKsmTAa6hbE1zy2n4XPOAW/CQtGwuj89ZsfsqK/+qVTC988",
-	"Jn0RRkyShGniRUyBOoSVxFr7nm0DiYs75Dh6SeqbnQ2MdzLvYA/AhVFASdzCamGVus8W1k/dww3pi3BK",
-	"bBCj4IzcsThuYiVMG0MEkOGChCkOx8gYxFrcR49wJgFF4KYwtUNDgqQ4T8K80bVZmkPGNJ3kUyydzWLJ",
-	"8lgov1iI00fXSltkWA+e1xW2H8bK4ncjG5EdSSy9f0c1K6YRFtd8qS8ju1ipRKI3codQcnJ1lAdvkrp/",
-	"fZ1q1tqH6qemTCC5unzdfEHqlMQaTjJNEjHUwGAyoBOGJfPR7t2AtNF8itDFewwKv+Zg83BkTfKoGnnk",
-	"l5Rh+i5Tb3lCEzpmiiUegEaPDtCZqSLok7uRkKxUOVdDB89a3dcPNG2Ei/OnjU8teZNidT+WTFu/mHq6",
-	"h6bcv8E6KNNtpIasxKy+4WUajHaI32m1fT1dv8M2/JlItuzziGpYSDe/GcyUATojqq89Ym94C6N6IPgg",
-	"SsYeCSgPWOwR9lkxHjYIjaWA6QEuCBxFI34cQ6ViKGud1UYcM2qyJEA2D82i/PbFd8hHGd4wIUp8E+rr",
-	"a/SAc0BEqmQEtWg1Eija96A6LZT1NslBmnsX+4eHpuIvYlPDQe2KzTMA8y1VSNvtjUCL1fAbw5mecgb+",
-	"ExMs+iyIS7p2nGLdFvs1H+Ee5LeXl2dPO62OnrhZsMYKU5wZl2fon11QfhzwroY06bBoqLWuAXl9/bn9",
-	"3EfiaM6snYkeOY4488znDOF6tkneRy8BJFjmPCzU8Y3pFCrsg7O1Pj9YBTiBVBeGDlEkzeyzejqJacR9",
-	"AG0dsMDXv76koSWsfsMjmxsdvcat9papew/9CyR5J6vibyi25rIkvXMrRkIkpVvsPxbDoeaPEluhAnGK",
-	"p2Oph0mYnAgumSR1e/vgheERmoaRAr9yZe4YD5NxNMBRZkgjjlsikUCMIy4SPWvj6bhrjL0SSZkSsT5X",
-	"LMNTNWJTEoqsVDJM7CXWr8dqylBGHLfVFJiv75+eXzTcmvPSAmNJqXmsRm+qzQdiPKZNyfRpgmpSUH7e",
-	"4XphhQGN4zKLkJetxvLJhWr9xVr0ktR9zcOLJPoV+mpiti+4Ylw1LxGe/uGgeUxVMILfSyWwvVkUaBSr",
-	"2mMUMpS9xnna7bSnx1TmDlLgy0IWxDRhEuutH1zSof6s1RHr36E0d3NvoFhSmJFqnkPVbSzD+uHDh+ae",
-	"Uya6aqYeabVauFNTuOxjLY4As+HvgQDT3Mcj3Dz4PBGSNd8i1PwW0TIO1sPV42peP0YXMCj1LUm3vbkL",
-	"1ASPpt47YL4dBqpcWFczTnj/VN7QFjOQNdFdQJUKnHccBYxL5rDTx4eXMxy0mDCORcdbIhk+NZ3kU91W",
-	"C6mRisuc+N7ZoeMXvFPrtDZabfDzmTBOJ1Ftp7bRarc2IL27GoFoaIQIOJtNOJvweMiA3c/QFJwE9nRT",
-	"LYbv6dYH2FiPZa4QOddXL2/y9AgqFX/xljY0Mq5uWS4HHE+RjEgMLscsMKCDjnQDuODz0gP6HUZcgKC/",
-	"QrTqat/UneZ90zgT5V9cqM7PwKlPce0LRuMZOqo7d9ttK4dZv+0Sh6ufrfsxUKiAoDdTg4hiBg1cMHgp",
-	"buIUqkbOpvr0Jc3M1NCls7zLFdSH1ySNhdhpY3mn11nx9i9ebWuVmR2autwHUJYbeq3wnQss3n3lFOl2",
-	"NSyA7q5u5adPeutkOh7TZFrbqV2YhgaQWmK40/Qc8p/ZIpw7P9WwNDwE4eeKgNpODU7ljibH8F1zVjU+",
-	"r3BIr6DZox/Px8TVTO23EEsBHn8h6X2RFMUBDUSPiDhcBz8B8jv4toygT39DuvvFWOuCCt2jr9k/kKJE",
-	"nijEydLmGW9piC4Rg0wbWAejgu43TCjP1HXIUl9z39E+YV/ULvsE+DQe7iLvCrK7sVA8kfDJrA5Uo0UO",
-	"MJeJCWTB0vjymiNjhNpDM2W4fciemR0GUsZCQjIRrBxKGAdNN/Gd9HA+3iN3dErqm+1t75r7um1P3HGW",
-	"+KaWlZ2glgeJUZgTbvKsREqyeEC4UToXvoS9CgPD9oDcW/OqyEZu9FqbblzhJYvkAE7XSxFOH44SzJjj",
-	"vhT148aG+6ikqIoMWeOXl4lD3zch2mxvLu9xItRrkXLzie3lHfYFH8QR2mo2OyvM6YxOY0HDSyGOaDJk",
-	"2G9rFQDIdDIRiWLhMQsjigyTV9vsdlfpPEmElhSsZ8BKVPlDEin2+5BmzC1jCKClUCLJyIAasfG9yPQk",
-	"aoYi0IcE/kzV6CmaB5oRv40wEmIiZEXsBfrQo5CDbUNCA0yHUs9kWXhjs/uDFZBYot6w8jW0gfRUCYi8",
-	"NnhdOilibcpCLcFZ9bBIHLVLZkFCg0fdN0rLHs7Nb+wSes1TSLaKFBxUFza6R3BL8Ttt7Bwp1hsKjj25",
-	"mTtIcUOhBcZssTLiAbvmxdXamWyTug9de1qs5n5jB2+oHGqMxIwmoBJkRs/ErBcgquL4NTffapFzqhhq",
-	"e1lIJvpSwnJ8h2eVtBy28hB38nHosfuJtSjyCkTO1QSE35aark3qVpjYG8HZ70gXV1jSpRDHlE8N+OT3",
-	"QRkLhPCdAI0g8leoDuXOsXNpoCakQAITqlgTzgxIUmpkaF9m2Z5P5E6BDFHwzK0iQTlFoyavnS2XR4ZM",
-	"5Vr3zXbnmuc0KUhYqBGbxmCo5YT2Reo0V9GYGaYPkm4kQinNydE4umEt8ppGcZqgAfGam0QdQA3y+Ri6",
-	"YAjJjgly9I9O3xye9I73fui93js8ujo/uPBJ3egmyVYDreiQCDlzREbNlSFIEENnp4MuDlThZ3eMppAq",
-	"xcYTZequKpNAxN4I1xyDLi2cPMtoa0ppyFwv+4TfMLlCCvpDJ3M2JuEKWUyn1xyyc4G9zazz6HT//enV",
-	"JdooQ5H2YyZxJpB2cZAmQHEHCE+PpBNIIsjJSKRJi5zqtxkkjMEWPBQGA8jUZCqqSpXo6zmxyQljMDEb",
-	"YSVVu0Dyr7mZ1N4+JFWatwmddrthZwQqJn014b4CRGkck2xG11yJob02EGYEVevJFBwFtDAiU3TrwO48",
-	"28uESabwkjVZzNCSe83hc0/krjOPOLQmkO4mgAehMRDJUCjF9LGw3EjOB2RsAOz5Nc8Oh7kdN5w9t539",
-	"xrq33BGc4ce53mDs9SWN7/ZeW1tK+OuuuvdddSTAnob0JiPMTj3Vta8qkar5d9U56iUw5waNY0yMipfW",
-	"Lpxy496Flh3XmYVIJSbkTiQ3oAlRUKugVXXQ9AxmUH6z2hXUJowHWydw3K17Y+73LqDpvdZXuDUJmLXP",
-	"bHJ5O5s0jpdvKV6spQT8uMdYu4cbw3rW1opDMs3C4cfzNnQvjlfa04PCLP4H29XCFizYVrf0cvWmnjAW",
-	"ykJ1g+xarFsuMhdHu12P5HwjdujZDvquxF0RyKpUo0i+VbuIneC+o+hU6lsbvzgzF7iVwaWVXnN01rAF",
-	"BXBwe8kDW6HcCOyMdUx5aARaZGsti0LlNffRVzPnwv0dLJGSMX+mHA+YZpdxiZrIXvOSlRkYT+uHW2Q7",
-	"1+UxUAFzltPux2A2ih9Zi+uYQ4Jdhut3UUv+cVSAf1ymYyXVYYEruDcPMknEIMJAgEqb4xumzkyT30kF",
-	"j2t85Cvp99nJS3cLDRFccBMZFm8BdyHyRPjm4ngii5wh+kNNtKRorGtwL4WMYg5swsUdEdyl1Nc8oEkS",
-	"GZOXkT1F0iJnOIqxtaFAWfT/L5anIRQcweDySiW75nVwZ37ebpP//I/NVmez1TX+WncjEVexm5lrcuEO",
-	"QVWM+XIPvtyDL8B1WvQ0vGFsIslIcCZV5nRmHN8ivmP8+/XFc/D6/ODibe/84OrioPfmfG//oCDTE9lA",
-	"uyW6k1uQ4bp/TqXCF3rOd3SKsB0yJVGvDLdnBkoDmDqqnRCAbuRGA9QSUnMsNCaK9iVm2UuYSiLXQ9Gq",
-	"M8aRBO20vSsHSvMFwHLEU6itwEoSQ8HPElzmADGA2xyI5JrD3mc4NWTcernVQf1NwVMebbm21IVGjBs2",
-	"JWN6A5nUWcOaWl2suOb1zXbH4YkKG2mdCzUcIdMXvhuIZHgfzcK5OUKPc92b0f882oW/dAX31hUcfA6s",
-	"ia940NDvgbM78/eERsna17YN2VrNmgd6S318Ch4KQL30PIznBadjFhIf/jpBB3s9VZNLD0dpoA+rMFr0",
-	"TIOubzLrZKEpSDASEkOwcjlih1Bi3ELQjz/zIo+jG3COvuaFQJEWORjTKDZhNWI8oQkLSUAla0ZcMo41",
-	"U2KMLZJKJCDQ3LFENwlbxPLdRq3+QovNz7ukP9VwqfeDZDpRUIJyHCnPpsfGaJzXzRfYDqNRxnQKyzIB",
-	"JYbGdaAM5jWHWJBAjMeCZ4yYXJ8ymR19LNKEw3+fFr0/hh/Cn4IuIV1wzd22VjQc/LUpkSEBrtdikRAd",
-	"69ORsIBxFU+xpqMpMesbFYVPxjS5kfNrUqZwnPeQjiEHR5U5d/7FwcXF4enJBZhfzg7Oe1cXmrrlNrB2",
-	"A/Pp25lqOoR6jwm1ASYOX3LNY0Znpiw4q7RURFJdWAg8ooDkFjmcIycV1vjnF5cKy10gNNkmT38zvxm/",
-	"RcxQXRk0bS8h0wGuQUP2bYwJ+oXZMN9WBTXX+HSRKRfX87i7sDOt8sFdVzf/rQxRazqffe9aFtxB97ov",
-	"m2DmYB2GMc9VqOgj/BKb/KEduGENyz24ERp/uXB/nQs3QHGuD7fBuFnvQHyxE+MuZbiZJzhYpPZ7mWS5",
-	"oh8Rg+bdZibdDEaeEVcBZYKgQI7KY+I0CTaxdPq7ByZbZNX3TbOn0AY+/yfy6f2OUXlvhsNcjLgmOmZd",
-	"KvnS5KDRH58TnJAh2BNJbIo1m0zcso1iALKxSTchdwn7HGFovn0EnCjmp5At8iFSo0KMplMpo1BM0KQy",
-	"t2iMUnd9s9NFk99dJLHQf/FAOulC1743Dgcwp0f24C+kMv3GLvzLSYnjxP8XoUBZeAWb2lkCyXshKdNr",
-	"sBj/buL3988vQpYK68maBdGjN57Nz7gy7bvTK6m+tLPkR3NFbmQabti0EHjlFawojp+8dKpb+P8/e9+2",
-	"3DautfkqKFV1WeqhFcU5dFq+cp/+znQnnYqT2TW1lTEhErLYpgA1AdrRTuV+rucF5mKu5jn2U8ztPMlf",
-	"WGsBBCXSkhPLctK62btjkSCOC+v4ffTMiYkjFntS/riHPj4tkkJgnABKofTUGkoQvhiyeJpZYz4L0/wr",
-	"/vgIJJ/Ic9sxjYhNfQbVS281fNC+SSRHHmIFEgg4oU2BF+1CLPqNdvjJPPvNzsoXrVbjINbr1YSapb+2",
-	"mqR77n5wWoOb/ta639bjzeeZfXGIGFifqd40ev5PCPrAVOc1vhCL2GUKJQIBiIgdHf1pyHNsNDv99eTw",
-	"6MnT3hDz8I04x2M2klrI1B5tiCTU0CqG7AeYN4ZYLxdi4aBe2AmIoStVXGgPvAb9cDNZqNIIPZLdFvi1",
-	"XoTvBcBrcYC8FmNWPT4yzbByqs5ZNpIEnCZ9ASUh8oTSMcScORcGp+9CLA7qQG/gLQQvIRVuuTQriH4g",
-	"NSZUrlqVEPLscQKsOIdkew8FTFl83JAzyedqI5hKrs4D0AnbBteUpWVUAUlTRhUoLp5DJPQlSOQA5o5V",
-	"kHIjWWHKAcaRQ5VjFHxthJPrASZabboRoAWS7cfVbRdg3AVZasi41AU27PAU6Lh3PJJx/STE1aWCIB12",
-	"yAlk7ucuLT8X3F5f9AsEugHTCUtl+UgGyQknknLofNod6wYjgYFORR6gfdTQpmCEhBoysoewWNTe1/98",
-	"+M5OenBFRgjXdZ5dChl5TC4qiZuUpiwEIJ8RQNJIhtfrMWxwVRp7wNyK59ml0FQv4Zx6Tals4NLHrXDj",
-	"8BEBhsJFBlB6pwuZwD8Cww2Ca5NCQTIgAu7phUywiPv7AUs53LsA1kN07DgwxGj97nBwdHj0qIbRSmga",
-	"p77loF17hVczDQiZDkcQjULPHaLx3+/grtwwJy+YrZtHw24nLZAQUXHFWsyWC7EgfChMvQBB3kWFy0vy",
-	"3pI58yNPpsKh5TRcDfkVX2gWS3UISxofh9k0eF45favfWZ6ScIYdBZRrqU765P+6ir/y1ZlRu8uHbNmL",
-	"IZJaDRL4A3EHdBrEYMduQQMQx526lBuyoMjYI7quCv6FKmEHdaIOSNIfETr9If0TlRuI6698ohN1ZkJr",
-	"qw/VSpo3+ZrVgzKpDUd6e6dEbAJEXRlSNc7E64kSHWb746OjCqqplnvq1Ig67moDdKpbKf2gXM5d3UyO",
-	"vML3WyyFxjs5VQLnFK9VimxJVbtul4RKCNa1zldSexb6de/TaX1A3CERE7x5oPx+imJ/ren+4MOFVduu",
-	"jUTSJRAiC9YyNMcLqmFw279Kt7SK/bCqDCD4wczDoqF3EtQj7TRrkPtKps44wK2T2AvlQLOxFXi9PoOw",
-	"GGR8em8C7BzwdWgPJ9g9GjzuWSUsQEU+0G44hI0MaT+2f6AF+50Jjta2kGqg5WwSFfXzt4uI6P0wlncf",
-	"Q62O1p0ayOsdOs566nx813haV0DzmtxsiHpZQzhCM5DOVSEMIkqzbvzzf/v55ZvTs9c/v/n55Zvnf7yM",
-	"I/YItecQUTIayUyyiRAEaR25Wm9Cou+zn611gh++4hWWLdkawMrICaF2EgYiMjOSRuS5BoMK7BL7FVT8",
-	"xHueGEKySNRsZttM3ckGS/CEJUrqciaoSnyu8lxXNcFxhV8P2YWEvn6ZqVI7HfPbb9HGs+stEAoDxvHt",
-	"txGbqiv8jUuymAtNPXEljFQcB1jIaCvaCUKQXJgOPp8juY3ERGucRXQ8JMLV0gUTBAMZi3MuAzE55ZoB",
-	"8SxhpEoBd2PODZSPwzcczDhnc6XBQ854bq2RBVWyo8cUeGRQ6OmpKgyWtpOvAoCXz0cy7FCmaf+ouZB9",
-	"9ovfBmyiEG0SMuQLRFgJ3tQRiM+4Ije1dj/B0aMaNS/ULNNwUSS81Dx381dqMnk9GeqBZjHFqGKPC9CW",
-	"AnV/ACOFFoDeqFm3EHOBzpoACtmOhBLpiZd+noNSjAbORoCPG1FOBKCPITvgk8EqC4U2C9AiJ6qYrRmj",
-	"g5XINLuwm09NWCEIS7QFr9Kv6JubAFfWCZEJvHLTrm3cpRtid27T8X4j3Ez01iFxg5cythuZLMXeJ78b",
-	"nzxeAHYpINQEocvESlmrNQeaB93qq5oH/vDZaQfXqBIPPgik6P7YqlScyM01imPGlxRsqC2YF6WsSrsa",
-	"8xP/Q6DM7mz7RLV5t2CM+4NyZwcFquBoxe/oIEQfUPgDn5+X/XQArnUurr0HGo+Y9xG3ni07CUDYAYFk",
-	"xyRjz1dOwOaEfnQJpAlWt3PE9RFqSoju7940UyGrV7vWbBHAAZVJ+FOvz2K/XhDgiJX81X7v///P/wVo",
-	"PcWlSOPmcHbF0Hc3ilXTRR3yQN8IYrupsTxkjf5cwG7iXaHQTX2SxyJXV0QcFId0gHGbQgJvvA6JA8Me",
-	"LpPBbVUPqZZ9vTKCk7CXoneH+g0hqtwdSidIK8mzKkuXIle3rVf45h/w9M9Sm5nzWNx6VkFOjDDo4EPS",
-	"pn7/YTSAAj4p9DH+X0iYA2XOKHF5IRjwrKcBG8pIJlORXPTZCZPWIMguAfrNcF9xB6Q9JDVjOtmxl5ys",
-	"+/joKBrJOJO6nEyyJBPSnEEgMY6ARgLYmKxhi8a37WEvAlRlZ7dfog+SaoGou87jOZJqwh4O/sfDI/wU",
-	"ix3d/RnUQ618pUym+BE7prgQicjmBkPuhTBlIWOk4xhJ/3UYMGVHdJcYh2xT1hKHZ+Jen72toFIDzU8f",
-	"+KxUtPidrMXaSfC3HqNPG0mLq1vLYZq6P5y5R5rBpNFbDufgxG+4m2ekVvQlEAHdUmLqUjdvu/YRmkc0",
-	"jnQPDb2Hhr41r3kisksRMZTo9qij6MAMifZ7J6tOVWfYcWTYnWuupOuyTKubBYGjtnGpnAqjUXA6Qeck",
-	"fZezGL4bexXcWcRpNpmIQshEHDMOL6LWPuMmmVrJSslWdFX1+uwfVk+Pxfs5YHz+QZ/INObqIJYoNKoD",
-	"7CvK60ICKmprJDPvbR+C4IxhTc4ouRxygEAjhaswhg+sNgcoXVh8CzfaSAZXWpCu1HCr2Xtl7U1se5El",
-	"U8hBGknIZ0rhlkqM0xmvF+0/EhLN/ZXq0MO9QN8L9C9DoKsiZZwliyQXdPC7BGhxyGV6qIVBYGArmXp3",
-	"L+GdiF0X66QwIiCHOD3Zi2zUcQMxBg7I2awE+tnAk8LncwiurY1XDoPPkN6dEWgzWBflTLs4ox/BAenT",
-	"ffYyyMw+ZivOmT6LHTM5YlBnVAeh4fJ1P/4AxkrMxHv6yQE0TrIcuEw5cKeqgiVqNs6kIBRzTK6AGnGc",
-	"EjZeoAaeiveUzwp2fKK0Ceg81RIa+izLc1Dk1aQa5DUeoxd+Kf/mTqOm1i4ymW4cAnMz+VsGtWUtTRaC",
-	"lJGN24Vleu1fu6Zlu3Fuz2UGTJRud3hcWwwtd+0ZgjSAiE3KfJLl+BQiC+eCa6F7bd4zaOJ2Fig8kc3t",
-	"pdyIQ5PNxI0bxZN881a37u1zG229wy8QAHuf3x2GGHORnovivnn84N6cUJLmbZtmf8jaxQzgXe6DZ6oM",
-	"7TJuWGztpt+9rI6JQaN6I5MxPGdU8FSfgWDyC0MlALZh7fxtTTYQht8xkcj77VJgTkenVs2Hx9a48HrH",
-	"ga/Sx4GufNrO48Ggf52x9IbGeK/tJdfJvcm0N5m+AJPJXokrcmEszJUQ9myqysF998bSB6/gfnzwodJP",
-	"P36GFF6vc7/ySvUGD1ci9joUDJC99fgo68ayzPOYJTlmUZreMLS8nP2H6mShyvNpoJOwNy58QlWC7zNt",
-	"rGoJYOWohFkrqKoOd+/2+uxXJYGDpoLQAFCMViiMKk56T/Ewqg7uCBQjmKE2yDj74x4ZY4+MsWWqbBP4",
-	"cUjesDmlWWyiUXthv05CE2nc9ehrz4PndpSxHHQVnWCQ9M1Na8YsVZ1t6mKohniKL27Xiq0+t96EDYa+",
-	"N2J3kicbrMDN4SsQOUHfBjbXWvAKJdEnw4i99Q0AwrMuwMSz746QtS5y0M+IQ28ttinX096QTRHZlhC3",
-	"RpLoWSFGx/5UmaTalYC3pkaVi2kpVyEJLJUGIvlXIeY5TwRB+rvpnQuZZsj4A5FHTwFLjGFUI4JEsB6E",
-	"1+Nmi+RCpGwqCjGSXYhrXqkyTxE5h8uFwxe6kgBxkSXTijyQTfmlp/HRjCo/5zk3E1XMkFvBT4Njqc0M",
-	"+Jxh4FC693jwfcTqHLft4cLnIVPnVih0lj6z25L9YLgtOlW1WYLqfYQxXle879T2dVqXf25fTP83UJ+Q",
-	"iZlpNRNQK6uqsoCbCOwNNacHH6p/rENK9qIuEJAJl0wqKGsTBUDEEJhMY+nwEl93YxXxMYlJh2ojQibu",
-	"6ssBas2QFcJalhjxQKifTGojeNpWVrwkxjYpLa4PmtgB/Gj/7r6wL6c0uZFretPjFLXC5163o7ahea+/",
-	"j/bq9t1B3X7qtvr8kpt1vq9AurdFmCrfamshTQBE3ZRa0Zie8Hvgst2J1U2pz93YKotxD8FPwBr3v0x4",
-	"ru1PfgpaS1jhjd2VibjJ3KBIpBrK/vzvwNzG2MUG8YotBZHbLO04USnWS5Uy+6sUrrq0KjolS9BXBtgX",
-	"vEXITqpgqUfuQ1UxRawFa/hg4ByMXR8nGLJUwPHhBsAWWlUztLm8tbNN+9J9ZEfWJbrqa2Zdg7eefv9k",
-	"P320tzC/jJjufVeeT9KU8SXBBlTXvBBTVWoR4c8F/sdU5JPerbr6/VMrAdg2dbwmRbYacNvwFO+5Lb4u",
-	"bov6abjrW/5WcwIA0SQTeeoKZNAvc8xi8jQP2VKWQE0bAKc1QkrhpCiJrnhVIGtXkNiqA99JpRWsqh6Z",
-	"PCutYt5SxAgllUyqIIEMMtNWm/G1jTdOOAgkyH1MN/gkDWZHsm+fcvD5ask+R2ELnPo82KKqqNspt6rA",
-	"kL+n1cHyGhzYDqgeS16smMwzbUTa7F95QW1+0fwXb7UoNsiDx6HuPRo78WjQ7N+cj+62kgeuO1IPPpRa",
-	"FBtA67rAkGZpppEWAnhxoLirTkObFR5CFnLFF/AKokD6gmFqz55QyITMCor4a8MX2qP9YJYkOlg4wrET",
-	"o21FT1Hn6XZKDNfmDML+ca8pjGUFBoqAjUNY1RRgwGwftrr/YSsIbHK3dH73fWo8eIsWx1s4h9dZG6+J",
-	"dZlQWSFJggpAaXyARe2I5dE5Oett6QihHh0coW2p6viJHSnqdlXa9HOc9EA73zv/9qpyq6qMuwUonHJx",
-	"W6kokBzcrhevr+nGTNk4Wq7u7vra7h7c88v13V1f4N2j0u5jFv8VO1QRTEiEzGVZ4ilBWA9t1AxmAS/7",
-	"LpcLlnAtILwIaX/vcZWYrxSOHNR2sx7/B07Brsq3b5hqDL31WcY3LeutKGOOBkdPDx8+PDx68mYQ0ARt",
-	"p+634bNPb+2zf7V86uFg8LADWNC/C3luj9bRk8dRZ5ZJ9++Hd1t8DEu33tjCI7m3tXZiayknDJx0pT+s",
-	"Slf8YWvh4teooWgWB2Wrh7+JBWA1QTfkeUjwMWBxUIEH5HJOy4l7yLZnisVIerI9hL8AETvmyQVmz1Zf",
-	"M4evxTznC5EOGSRwhFXAnrwE31fFSKKYBt6CNxXbIcDxB9J8WMFPMS35XE8VdYeq/A40i/VFaS8Ue76B",
-	"Sg8aOZkhPBVeJkTwGh8j9NMbZXhu39Hl2MB/43PuvwuBdwCSzAgiLJhlUhWslJnRdlLhYSxw/j46OnoU",
-	"PfruKBo8eho9e/I4+u67J9GzwXcVXFTMoUNn6lIUk1xdxZGbm5G8Kvi812e/N+IzehzcwmqAhVX8AGMK",
-	"0Rz11P4dsjMdU3b38dHRSPoxn80yDbdk3DuuyLEd/11MHnd4i8X0+1lZHY4AQxHy0+G7vWNWEtShb9JD",
-	"GcKiIgoL4Yah39/ORQ4OOCw0NJj/hr46q6iUOTJITEWOXLcOrea8UFcaE7Y9GBeI1DiAzIDABqBp+e3T",
-	"a8Kwgefw8gl32ggCHUJC1WS1bA0F7gBPXAFW0kanpNiqlhJJx+v9fZ4S9TgeBAyMAEQY9IoCJ8ELB4T7",
-	"gcdNKjZTEDqx+xHLC2CjuPmdFELAzAEmCO3qlvmijTZWZhq5ebI7rsZ3QdX3QRO4dWynGDfMfsfUMOJc",
-	"+X5FMQL7YyRxhwUtVTsz4FaPgDwEWD5g3GOxUEC9yQ16QmBkKU56ZkZyLBI1s4KPyE9SoDUNO+zerRKf",
-	"aZ5dpnJ9jYhkE44FMEjiJeMhYcKknLmD+AQbFjgj8ekzr04GRRojicoj+otBAIo0aAPcBVYPidg5n+dC",
-	"a6j4tc85GATcN9rwAplWIcM7bi8AgQ9+JvTBa2f9bitEFnR1Rxk+OE0tdjex/NBkh6yPcOystPqMpJ+G",
-	"G3Tdq02v7NOH9pAQu/Q7vMo58D+502KlN9yH7py0KMl1GAh/4tv05/XOiQcfCPCqncTjudGkPjlyrKxw",
-	"qgmiMlthDDhbuUgDhIUIlT4oarQmNTxIWUGNLB5O/G7XSLxWcO2D+F9CPYKijXJHduR6N9QfhBrXEs5b",
-	"PmsPEi4TkW8VZKXqUrsVjFh4FLIoZXWIQWENNOPr7YbjGqAl1QRXjWnDF0xPs/ncqvleDYtACZ1khdVC",
-	"Ufee88JkPM8XZ/7tmLwGUIw3Buq6RNgfjhlnce0xFvsf43ptXZxJqLM+g7bOQGOHTJK4NXUK+c+14bnV",
-	"ssflbB5yyEG0BpA/dUXXV3EHFoJr2/iqmgkd/EQ106VeRfcFjCsYTaCJftypAI+qHXIP1My9yvhlpXZ9",
-	"ndomnlOvbm6kW7ZDjNGdSlfYxw0vPJT0O77xXvHFzPHMgqOBiVwLpD7sxnP8NXBdFAB2DdBhDt6xur/I",
-	"u+DuJXeVDRmXC/Ru2cY3uYRCL6bD1g9UZvtnq29fiZQRO+pG19bx8rV1vHJnNdxQOI6v5ooKhnOf7ii3",
-	"W/Z31P6O2t9RldxhvMIcur276iZ+kHVE6evKxZlnpwRfdSXmIwx1QI2pTPIybct9BgFyVyzUW4/J34iL",
-	"eB+Yv3M3yoFm00xDAcAX7FAJcP4/Od+q8TD+EjT8RR/GaiDrD2Mwm/sTuYsTOantunt4KtssrF9UUcW3",
-	"o4pPJwitizRmE57njBNHpQ8kBCSRPkYP2Q3csG4mg6ADOR4puhhX07XGVdmWNgJ5LgD175k963xsBGno",
-	"GzrQFZ4+e6GAxIdLeuVA15ypPsZf5UmoS1Gchb0OkkYo2NKNyR4CJjaYvyrLZEhxf81yMQFQSD3N5s5I",
-	"Df2qqtjIrVr1trvGVq2SD8IYu88rCL4ApqjwmS0AnEFu4KilU8imeotO2TYgjkoafg1G7tKQdpQWEMxp",
-	"i/Vb7fio8pa787QaJGR8YkTBMsO6hC+Q6fCV3t563lvPe+u5M+ycTrM5oGpaeW/vVjXx7t4DCt9v35R2",
-	"yY2tGvhJntMxF/aKhJwtV+TgKUz7tVIFDgUIh5nUQhLHtC7HmFLu6qsk5OFRicLpb2/77Ldl5X4Iuq2D",
-	"dtIX2RypaOeCG8Zd2l0Elwa7mma5INI7qxGMJE+ttd6QN2Z16Vdu2F9IlQP1N6xzaADO8JmqCS+KBeom",
-	"Vvzy8zYYOcPPN+4D5kxEqzCsm602qxabdeNvSL88o20DlXVa5JdC9/rsuRlJyMK0lxy3aqRLxDTTQoDn",
-	"3p4zBOEQxk441Mtn55C6DCdpwbCXQxb/+//GEYv//b8hefr//Z8YKTARj5ppwYtkyopSaiQ/NEV2XvCZ",
-	"Y0pEJinIhhUFM+K9vdq4bZCP7f9+88030O7ZGfztcBz3CDJbJ9wpUy7HmeYDjh+QMGaU9DkptWNuxOR1",
-	"VHdHMoYV6/8Vs4ITlDeXjtJR5+oqX/TZS2WVMzsPMmaaLzQs/BAi6shNLLgMstwzOZLYsUKclzkHGNyC",
-	"ao7TjOciMaz7848vTg6Pnh5Bt1SJqnRcxmyS8/OIcc1Or/j5uSjY2+d2mkbyXEh70kTKkjwDhd7aNywz",
-	"PYezAjvhrcwSlfqlw3pK8d7YDaTkSMbvD2eZPMSfD2FVD4vSDs34nGbIpZ7YPaVUrolCC3PshZyoIgFI",
-	"Izz/VQ2MnmaFaTkL9bqZoEzm4WBwfZmMFbxNHe4MHzUcmCCmwBHnBmeFFj8XHHyp8WEM47Mvo3u1lZxB",
-	"wZiqvqdiwsvcdIadQ1f5ZB8QspzZqyT8W+0BaC/qHML/v2sapW3i8JIX9gm4lk5VYdC92ongH+ixcf/A",
-	"Bt1//iR00nm33aIikpTrHSZOWO69JTspLJpXN7BTcfyfVr0l7qctolG6ChpGp0fXoM4PdFSpPUaxOC34",
-	"xEAmvr3Q1qNY6ovSJ8q3GLi0dbcKNEnf2JG56UbYYmvSKu8BJvc15vcBYNIpbSQHEm54rs5vKLA2Mb4e",
-	"jMv84k5IVFHpy4yYBXVcgDVVAjREiu46q0VbsQYMerrPTiRzVuZIosrCJTaTC34pNLPqIYJgUD58IVJ2",
-	"yfMSGMWxcdSlsSTMPoWfd/KWWc3PWhGFVbCdqAUxGwUFjnWRLK0kroYMGrgxRTYujdAxiz98BN3cLljM",
-	"4n++i3vHVEdJ2au1SspCODwPotZJ7dCBLgsof+yAYbI4zA5wtNo+Y5+sGROxQvwpEirhvJqqnH4IVfur",
-	"qdKCxcJuaR2j8gcO+DHHb4xkN7b/r//56F1fX5S210H5nd1SxhrdP6g0s1b53G7RZ+xF9gPUYP3gIQO4",
-	"ofrJ09/eajbjC2vmWOuJUpbyBRTGWWMJFpNKUgt1hSVc9CX7zOlvb629jmormET1kkPBUm74mGvBtMny",
-	"nPGxKrCOVIsi43n2L6Iw4lleFoLwzdJcJRe9kQQjyBRZVTiJyjzG5mEkuL0SlecZKMicqJqeDB6xGI7Z",
-	"WUKCLXaVlK+FKRaHCMEQsSm/tC+6UdGUNvkIfijzi7dzuxcDT8E2buXVD+0Il6XqyGuhrfHQcEf/A5A1",
-	"wV8vUrvnYNfiqaBTgKEFdAp19uxAXz8aC8pwf4GQMHoYDQaDyh81Xlj50XpzjlW6OAQy7M7w2aNnz54O",
-	"nn3mhRpw5F6Hw0b5of6iB7oz7l2ORiXEEgTbWqQu9EY488dVZA0zPkEihfxArtzc4ccOGS+SKZTmeuB5",
-	"f9v5H9NmfNhVu+En6EdlN3wOMOwmgG1uojLtpmCP0fTpwZT7frZxd1Xn49M033aKotDe3a43aI3BucdC",
-	"/7qw0D9tv249FSfgUP9kBPTg4QYUdLun3b7NZFI4YvR/IJSN28SEHUZAavZwWQsOPoymrmvDmiYppnFU",
-	"OSTO54XVGOMF4xJ+bAxyhJfhtS4whCa8natsW8CJn+I8u2tZtsc232Ob30vARkx1mFTqxIEmGbcNj1pg",
-	"ADyo4NKvIWhxwtk/u/2TXH3r+iN9oJG9Huwon06ZqNR51ADeAYEb9tGsu9czfO4rNy530qP4Y8ocLM39",
-	"42QJFZLG4xQypdxujv7rsOUvJAkn6LNPxNlmKDv43vpwdrhUeyGwk5B2Ud/T94Nm8VcAmatSuiPMNSyc",
-	"9ztipTRZzmIkwtYnJmbd2Jj8FBQcHUfs6aDff/Y0ejwYRC5YM5LfDwZIwphJSl2JKyq02JcBWMNA+Lx8",
-	"l0jkkD48WKLDkR9JN5lLFEvahQWCgoKizMWwVo9QZSjPlDbMr+lIooAGGRUxAD0ZF4rsl6UrVc/zzCBm",
-	"4aQswLKpegHhMeq+VGYkEU9xHbZl197TrpVeULKAXeqzlxU0I3R1OJKt6Iyu8AC87xVMYy1GBJht7KeC",
-	"TwwErMixOJJejWKteJgQ73O86AArg/7Qca6SC2vOaZ4LyrvE7H9cOn0lxJzYNh2Moc/Bakp4CATcZyL4",
-	"bTlPP+jojjInwqlq0RYD8RPR8dmj9u1zMv7eWfb2+iPtfAKB+4QXKBFZMhXJhSqvIdbaNM++usWvs01D",
-	"9eDBhxpm7rVBqiZIr3N7N9pbBi5ZHN+YJxd9hghhEB9vxIh1WF9eQKvCy3r4WSvG2dHgsb20HeIs3Hhd",
-	"V53AjFIXkNQbOPda8GUbqYLgy3Xhv1n8KRxQgJW7pw2697RBsFD1LemQn2+sKq8NLF27tQY7upP3/tgv",
-	"wKNT1HbOPXPXvA6vjE1cNsu3zAOosUi3iui13MnWhOvA3nSVyFJdsf/CQuOTdb+HhDlBOXYqXbg6ooo8",
-	"DuqpVVkBfskGnHmXuoFTUFH8ttxbEVMyEb48x2Gyu5tSFf5ubLjhfoZvfAHWzUpH7whv66bWjFu0ffHw",
-	"3jb5emyTF0ilWFeJQMIstmSTTAXPzfRf7cW+lFJ7BEI3y4VjorHTaiWh7am1LX598+bVsZWOqRIEs6FK",
-	"4upwecCNeOG/Ug+2KFzwE9fE1NxgeA4ukk/USeorXVvY37NLIe1H5oUah9R0OP+dd7AYai4kn2d9N7o2",
-	"bfaPuZAnr57/19M/Xn7utFFBnxr/KdoTCeh7LFVJCdCbQWnlFdesKvKcFGq2jfl7M830aje4ZjQHbjpn",
-	"wvClyVzwWd66ve3oplymhy4DXKuySCB8YorSTCM2XhisKrX/0Qx4j9367ycvfr/ZariefT2rQXPQsBrg",
-	"YthUzIil8gGX18/ZHOITTwaPquyjxjV5jZ/biUyBbwOaj10TZgo+mWRJf+eWzpL9zdNsjUSC1+22QgV1",
-	"dSfSpsOqEvvfWGXut0Qn6pRF3hl2HoC+Sl9YWfsEiu915DiuCTBXXQip+1Vs1mpCndXiabBENOsaIbk0",
-	"uhdR9oMnqpcpy+RlZlwk1DdItKBNAAZLNamu0it42eelrL5+Cs43HyGKyBuHGRuYaYcIR4eQYZeL9FwU",
-	"QCLvvHmYxREabjjJ0/W+y6CLlZ7QgA6BwFFVqzhp2DacQCx3ihjHGns248k0k4J1CZcqIiAgh9XeiwIO",
-	"kQC7SwOqCbRrpgXEsyBAB6MOektwJs3V8W49EGASYQzsDGAUk/IWr1RhpsyIPEfOIhLpPgJIj2VGi3yC",
-	"ZU5sIrBuBZK3EqvfoND03SIg0dVuvcq5mahixng6y2SmDUog1j356cXzl5A82Qt3r32qoRmvGeCK106l",
-	"hjGqIpkKaF7RdraaNBvz3M57Ee5oOrvNc9hwb5D+1nJx+GZBjq82+hM1hONGaBbb4blQ81xEbFxmuXGB",
-	"3EAsBC2nKtEgG94fwgQFGmvA3DvMMwAQKLUo9BBnMurwMs0M+liWnDAg7GEZbBvf2p8D8m3fLr4b0T9Q",
-	"KY48JzD9WKcIjpaSg6PlJLRo2f0TrejdUceLBv+XEPsvqqP0REtY7VGHz7MLsdDDGZf83D5Ap8JNxYuT",
-	"lyf/0TDOpZHdg5Esdfz0zckvv9y02xv08po+vfv48T8DAAD//w==",
+	"7P3rctu4tjiIvwpK/19VpN6ULPmSxHb96j+O4yROfNu+7HSnnSNCJCSxTQFqArSi7l+qTs2nma9Tp6bm",
+	"43ya8wJT8wDnUfaTTK0FgAQp6ubE6fSePtVH2yEBEFhYWFj39XstEKOx4IwrWdv7vTZkNGQJ/nl0TQfw",
+	"vyGTQRKNVSR4ba92PWQkYVKkScCeSHLPEhkJ7pG+SIh/3G+eUhUMfVKnRKpE8AG5p3EUUiUSj1y+OiS7",
+	"nU6b/Nd/Pm89b201WjWvJoMhG1H4EPtER+OY1fZqt7Wt21rNq6npGP4pVRLxQe3zZ692HLLRWCjGVfOS",
+	"jWM6ZeHsHH2VpMwnkyHjRA0jSSiXE5aQSBI1ZEQqkbCQ9KNEKvtKCXyVsF9TJtUTSfzsS8G0+Y5NfVLn",
+	"Qg0jPiAJ5YQOaMTL8+fpqLb3cw2+XvtYNfsTEVA9xyqw3lyeENHHeQQJo4qFGaTnAWqjl1Aeyo12Z3eL",
+	"dnqbzWfBVth8xrb7zed0t9dsB51wk231t+lOsDFORJgGapXWT9uV0L9kKpk2D/qKJbNLeD8UMSOSBYKH",
+	"EgA6oZEiPdYXCSMqmQLoEGyk7iBCp93anI8JW22vNop4NALItrMpRVyxAUtwTj82L/WmNY/DeehqNzUK",
+	"9zR444hx3GW3t8GYSBHJuCJUoy4RnHmEEs4m5Obk+CURasiSSSRZi1wkohezkSQBTZKpRi46YtAxZSTi",
+	"xDffPg59j8RiQOKIMwCOmLej7c7blzsfDrf/3rna+fH5679v/7T19tnZ5oun7yp25LNXG9OEjpgyZ/Zg",
+	"HL1jUw2ICNY/pmpY82qcjqDjHb7zajCrKIGjA7jqTqQvkhFVtb1amkZhJQ68AIybB2pEx31COQJJ/xPh",
+	"bs6ZJNvtbZLymEl9FgMax/pkUk4OXp4enwFgKqbeM5/9sskfpokUSfXcfc4+Kd3At+dwnLD7SKSSjOmA",
+	"tcj5mP6aMkJ5SBQdjVnSZPdRyLjaI5QE2JWoIVVkQiXhQpFIypSFpDfVdEiy5J4lSCvx33EkFa6dbLfb",
+	"2cJ/TVkyzVeuxy2gy4h+OmF8oIa1vZ3OJh4R++9O1bKPeDgWEVdV23ZAJqw3FOKOMNPKLn7eZuImztkm",
+	"ln/py3bKIb/v2HR22qf0jgHgEiBJRNI+I/UwoX3VjJjqN4dKjek4akYOFb9j06a+35rtZ409wDggRM93",
+	"tztEf/mW1/3b2j///f+6rfkNIhJCSY8C9RJ3jHuk02pt7uyQ+0hGvZiRg6vD42MSDGlCAziAHpGBGLPQ",
+	"XiYGtxFbhuyWizFLkPzjozs2VubWfHl0enF+fXR2+FP33dFP3evrE5/UN7fJEBAnZH2axqrRIgdmsZNI",
+	"DXNac8emt9x8Qz8xNIfUR0wNRegR2CKP9EQ4bZABU/rkFa4/pMsejnzL/YpLdo/gnerh1JOUI3rDbbhP",
+	"dj59yk43AAvwHhbXItfOHM3YlIRRv88SILB2nvoAbG6Suu9sV/eOTbsJSyUL/cY+mQyjmDkTt52liuL4",
+	"lsOUPDxHuxXDRLzbj6PBUPkNDT3fucl8ONdmZyQZ0eSOhbfc/+Tizh6xuOyT+jimAV5mnIgkZEmDJKyf",
+	"SobYqGcFHxEp3CF3bLoHp/uWVyzODKkhdcemT6QLFKQsUT9ioZ50pCRu5RNJbm6OX0oS8VseC9i/gEq2",
+	"l50GJEFyzOIYyWoUwlVkjzE0zTghB11at/yWv4eeGY9E7hgb44HviZSHLAQclGkQAPWGXYsndCrNZh9o",
+	"KNCY1Lc/fWp4sGPBkEwSodgtN9jiQTfEfMHjqb1vJeImjqjISEhVPBOnBz92L49e3Vwdvey++On66Mon",
+	"9c5T8i56QXrTW24PiD1omlCRoYhDSfoMubsh5fPHvDi67L64PDh7CeN67Xa7OGwc3TO7NrmfX//AKEQy",
+	"Q3d9NGj5jALq43nRR+yWs080UPGUUDkPX8hEpHFI6hqrQns4gRwFARsDXxj1zS5RxciQylseDCkfsJDI",
+	"iAfMEAs4us4+QQ/8uuWA9alt3XJLyzV1zKl5iQeey60/Z+2t3WfPWXO7He40t7fY82Yv2N1qPn2+u013",
+	"nvV3tza3kaF3Lq7NnWfli2tMlWIJTOTf6re1n29vP222m/DbgZ8t+HPnBfy8hD+fHX38veNt7ux8vq39",
+	"j5+LzfJ3jf82c714tU9N86nmiElJB/BylErgVgklv6YCYKxbk7q5EGbuA7gmO83FFwKiARd6SBigR4M7",
+	"GVM5JBGXUcgq7rrL7Nas5FJm5BLRR0qUXS6agpG5BGwvP/p6v285lYTds2Q6GbKEERZLRuqSaXLrF2fn",
+	"k4zjbHikhzhbxmJ9MOgt3263yXyy5xEpNK2ypyagnHCYCQn1FToRyR1Rkyhga2HpfMbjL6z9eljbR1l/",
+	"DpoeXdNBxkYbLYHmipBQAYKMGOWaBSoIhFutTqvT2CcUyFvMQP7KpYfOJpJZPUjGhLSI/4NPRjAdYAr5",
+	"1H5R36xGHJPYCuERiNGINiUDXAaoISMu+gQuXDUlig6kRxgNhhasBWB5ROBaaRxPif9+A9UdE0bvoKNB",
+	"YDMZWAefar2BPleUKNrzcA5cJSKGCXHBm6VtgOuEpNx8XtFBIxMUCKcjGM/XB6GVaV1ac0+IabFE3eLi",
+	"ebtdwuzbH/5H/f1G4/9vULyAtT/c1urkB4/8sKhF44e1sfqHxbtlgONsGjxdwJ6nwRDuXb1exGF+Hykk",
+	"m3Nl5sht8mUyzUk0itTsebmgA0Zk9BubJwHG2M/9lmFOYJ9w27SCpNN21SWdSnWJVUHNXW+cN/iy1Z4D",
+	"bzz3M8K8/bJvXGiV1tyvjLP3X/adSwai+2LAJYU2X/a9Kyblom/J7P2XfedGLtiiVH7xDn2GznIsuGRa",
+	"P5WqIRzXAM4xPAAiyDgeCjoex5HGvY1fpFaS5l/6bwnr1/Zq/7+NXF+9od/KDRj10nxGf7Ss4jDwAhIq",
+	"xozvE2R04FIE6QMvRgmnz1F/H9JgyJqHmkhXqE00T+1z0URu2t83wxAkXiAV9BgJYJBQ329Pn23vkv/6",
+	"z51WB7WdC3gUo0e2Q9c+eg6xzp5Wnwc6sBRizmxxSr5W2L+5vr7Y6LTaep7y4fPE/jPz1E8rsOKzV3tB",
+	"Q6N5XYAGY61f/ZtFh2x06BHCmMa6EAne7dMoZoCEIVM0imt7NTaiUbxHch5JK3TxMaFhmDApa16NJYmA",
+	"Pf/591o/YnFoe8KNWMFoVQ3y+SNQbqkoD1AtT1M13EjYIJIK7+FMDbxMwwsSXSpre9tAylWkEJQGUCRf",
+	"LMkWa2A7VGos9zY2GB4PIPhJK2T3FoJyI+/bxPXWPnsrni6j5K46WI52nfQSRu+MWmHMgj0yojGQBxaS",
+	"t1fnZ6TuZw+6sJ9+A5gg/RFyH4lYLwwufGB87riYcIL7Qer+zDb7hksF5pBxkB3GLDHNI058vad+o3So",
+	"y8aCqnWb5huFtrj4Q8H7cRR8GcYi4nQVvWPcxdUDDtK9SLmyuoNIGiRjnyKppGYOviqK7eYoli1tdYwK",
+	"bJevgUkHJOXRr6nDqyOEUOvhSA32mzJXsDjGSFSHlHa8ZLJatOFu0wrD0nq48kokvSgMGf8iZOlnozio",
+	"cj3U15iR9zljoT53cGHLPRqOIg7HYRThpTeDOPB+A9s+DG22crR55cxvVbzJ1/RVEMflKLRCAu5eGsdi",
+	"olXxqEqI5FelBK8FZ1+0sShVsO4AxilvbS5xoB2Jxgmj4RR2N6wkAlor2NRDPmhLO85l81pPadXdxBV8",
+	"vbtEn2VN8liI2xlJXDpJxx5J2L24YyFQBfZpDGzJV93WY1gfp/ER3pBftr96pK6+bIuEPuXs05gFKLvC",
+	"ayKCIE0SFu4blYvjikCiUKvJEzYWiQK5P1JlNEAE+e0hW7/j8hl2+dZOaee+Ki7YRX9FDqMILbj704Rp",
+	"rQ7aDCSwtWhLuM1grud9W9vXzAiu5YnMzO8l+5kD5yG1RulUsq+KWGdCvRIpD78Ip7hQ3T6O4qDTmdBq",
+	"DSPhVBII824lN5HwYXfCdo5FZ0IRO81VMYcL1dR9vgbSWJhYcoJcBHCKjlV2RKd4UUjGSF2r7JSIQ0LH",
+	"NFFfl228oNNY0PBaiBOaDL7s3hjrsbpKiG6MoxVuD4cdNxY1gSsbMoJKJNT+tref7zx7SnpTxR6Bq+xs",
+	"zQouOBklBLFTXhUvzHKbSoim7vu1rpoZ+GQMFZAKhFW9Q06jF663Ss50abpjTYFfGV8S9KGK4EOvtJz3",
+	"RSjjDFchJF+jmwuqyUjBiJhp7bf2rUVHZc+2y4jzmI5oD0DCzRwJXXCuLze70Gua3l8DBx1fSU5H6MqS",
+	"W0mosSyTWPABSwhyB1ztEbjoYTPQJPxVke6KJfdRwG44vadRTHvxl9EpqYfrps54JaQLqaI944wAlDhh",
+	"NBhCw6/J3TjEyKyQFKe0Kh6YBTXd3l+LFmWQCCjXd1JyX2QCuZjskZRnICJ133ZyQew3PCSzMhYT42Xm",
+	"uj+qaGTuAekOAI9FqqCz6TJJIsW0n0Yg4jgKge1EtikQ3CCjbgQD4R9dK5r7jX3iV2y/T/qJGJkZ0TDi",
+	"QFQBvKxFzoxnLYg7MJpifN+YhCmI40V/Hetj+p1I+ldKBHeHmnJ+NZW2M+g8rDEqERQR4TsgPhiFSBqj",
+	"oBCze4YuQNovZiTu2Qi+Au0Z+vMUITjHuXoROKq64HyvhTilfGqAJb+ImBjFWFcNE6FU+f4SgowonxrS",
+	"Dmx+xOU+QeRBd+OYwmmuYnSw7YMumE1Hd5bNILGLXZ2sJFSxJh7Jr3SvZJOhSrHRWEl77CJp3J7xlGcu",
+	"qAa2f57jdsNh60QS/faFfBGaa7pGjVC+nKh2ctMuE46qYQaFxonoR/HD1C7tTo5EhWWtjj+p2+0ryU7a",
+	"wBEkDP0PaSz3CCWoTOQDwJ1csd9jNEHBCVW1lPQo8I4DTlWaoNP8BENANBRhSZ72iE5QzZ+GEeMgndEM",
+	"xPlQVtNjZFd4FEYSLpIwx9ncUlClGiIHF8fkjk09Y1Qw/yTaywmVBpQXd9rqnfeJSDzgd5FCeGYdDkhK",
+	"h+H9+/dNVxNZ7RRD8xYoQ8BuMKIESSWztredNvmv/5wfGfNCQxw1HP/9thZx3Kwuzv625ukXXefT//12",
+	"Lj7PCbH50uM5TgR864tZSLs2w290x1TKiUhmjqrlR+x72ETcr+rzmo/yAKq/6R5YZ6GW9K91cl1AfY2j",
+	"+57FcVOfTK0IjzKrHCW9VGqWK0njr6vbuuEyHY9Folh4ysKIXiMAvmDj03zA7ghG7CJMFyk6MutsieF6",
+	"BPXGjosC2UQJTpSYia6OA9kATRygiT2/to4DZAq/DBr/qyLBe5ABvlB9LrUfSkFxvvd7DS2Cf5hqfXW9",
+	"Rm8j4veMK5FMN2j4SyoVMtvfnVb+s1cTqQrECMQzvDyroFxuUia6gnMW4DVmol0yIRYEklhI5YRsOKJK",
+	"jwGcAzEagZgX7gGRGtGp5iu0SnZI7xnpMcatXNMilxWBLyW3X7zlUT/iWoXRddUGISKLG81eDH/8Hp9r",
+	"aJMc2qvurtmnpu2Jp/FxzC6k7hfPnnElf2RDjFZL+CWENN/WmPVEksPz09Pja0QxjN7U918W+qs1/AF8",
+	"p17AVgeRwwguTutwgBj6RBIx4Tr8BRkMFjbQbX0lrD0gO+02SSjG3WAMCiU77S1S16Ex40SMIsmkVvjx",
+	"WR2Icd7eaW/bLgOqGHpyoRM0inNGcBuLOAoiGCxhVBEAA+0jc5kwyXjY2KuMHpsJJ7BxOzp6RG+DgaHo",
+	"E2qPMk45BDEB4bTo8GG81le8bDL81h6FaPxGP17mOJTRUKtsaXyRiDFLVATXS5/Gknkuy6GN5tfAFgPa",
+	"fzgfSj7Z7d81340mk/Dkl913Px68vhY/yV+3fty5iMa/xtvDFzu8c//89bA9PPmw+ff23bOfRp3x+637",
+	"H3PXydcJDRh5I8ZjZDMypnOvht7M48gGvZJ+hHYpZL692tiZbGlyrhTw5fNcK4LULsudQmmFznjWC3nR",
+	"eDlAFpOoMza5sE21M6l1Rvy5AB0zQ2fgPP5e9H5h2kvpwHjrLcOP4i4EkZou9UDVIx9C089eDcXTZOVe",
+	"pvVnrwZksbNit5NIe15An801+mziBgipaHyId/1KPS/yDrgPA5PGYIWul7pxef/0Wj0N3xxmCzbu0OxE",
+	"joUngoeCr49/JcjPSOvHV+dkq/P0abNDaDwe0uYmEDAH+1+UwiUKX9wshE78fND88PH3zc/rBj9skoCO",
+	"I0VjEjNoI8lB8wOpU05mZ0eAa2s4K0PkKICqs0le0F6PDhi5UgljqiLgYzWonViEywe/4ZEi2xUjzhvj",
+	"ooB/+UBn7zvk6Y9H5ZHmD3SZYaJLmxhVLCFzsWN2MMybsCZh6OWZENz8DcsNoDVvmeO8VzMZQA5UcfjN",
+	"9ubTZqfT3Ny57rT32vDfB3e4kCrWVNGILRjzxbRaPZVKYwq/Y1NCAyVJXyRo+5VKjCUG4yGHovOqQKOE",
+	"5Vo5kZCYUWO4QtgUz8wq7PUqkNHaK3mgqlKQ6JnhCgqT3ic8jWNUeyMrWJzaZnvzWbO92dzcWg5VGEfr",
+	"trQ//Mz8hhFX1QDWEd46fj2PSyJ1DOxOWD/6hHxdX6SJjZyTLEiYeiLRsEcUi2MYRWo3leIiWDDuxtE9",
+	"6/767Me7KsBFa6Pqs/YqGxJTqW6kxdXZZcP7jLvP8Kvot2mEyFHEU8VIPR2HGOll48EFDxgqoeF1w2xm",
+	"1DdsvfWMrDgmT6/bz/e2O1+0obPMz5USCesnguPRCO6InPKgCjS5F64sjIDci5Yj94Btrnk2VEnqf3/0",
+	"apFiI7n0ikXCdZF9Bj5qZkGThE71ZY2acb09DwFBmfGC6eb5WAznhWhfXLFLcVyK5p7hAvq4c63kA3C1",
+	"J9EKPH6Jk7awXAOoVaDMU8TAGGuCDT9dGGP+Gp0drcjYojMc5KDW0dr+p6YDfb+RBzz6RWzzi4dlFhUd",
+	"5oU2f/v4e8fb2vy85/y9fniyM1k7q9J3Ye1KJVEvVWwBj/77ch6jCK5XCWOoFrex0TT7CqkHIhaJh9GX",
+	"Hmm1Wo39jObstFvkiAZD9M8BYa0DVGqn7ZJuGyk9GUaKETkGmYgqwiIU+RkPSf18zPjBxTHZwjAr7d9B",
+	"TT4g0ScGT6faCwh1C7CP5mkTn/o6skGi54/N9GKUgbwvkgBf7ZWig/Nl+o19HcysgyvsAjfb7loKOPF7",
+	"DQFT26v1YhrAbQIQAoYb4Duin9wd2WmX0RiRobCEWSxeBLWSgFriTOFgHaRhpI7urXJ5dUpAAyUSN03W",
+	"7H1l7YQ6NQFqwOo+9jsOfZs6BZmlSGV8kr2UkDlCdJeoUsKLqXyFLr1yzNcW8GmTodBz03qwwnVqfVzr",
+	"NqeWYdIALaQYMcFZ7utjFiJZ3M/yn40Tcc9C/Ib2/Ktbm4lnLaI66MCkwckjFgpg4AJVg+ihUphfnRa8",
+	"NbS9V3uPELhYmRxqU2WjRd6xscpYToKAeSKtWVhnHBonKWdhiyD75xh6ET5e5XatzZr2H7SNK+IZIwxQ",
+	"GTVCPZEqwLdxhNkyzK3peyR7ZO5IHdy29pweQ7BYn7PcYatwltG4PMmtVrvV6Wy1nq2yVOlGUa81u/Ah",
+	"kFXG8Lk4VNnSrWtj6QPMPBgYQpZP8lT8FsUx3dhptVf5dpoFcs+hFwGw0AlnoSMJFU+hSSRjQy8x9vCr",
+	"SHAP4C6NHTWLQLf00CvRb+eIeYWg+Ghcc0Hron0l05Vty+Mzl/nN9QcxmEUUrBCiqSJDdBEEoupblWpX",
+	"q/5tAO5e5t4z44BBFfEvzq+uSdHlwm8R31D3bl8kAzMIennEU3QcKtN/xxdai46CM5tUETAYJGez7U8k",
+	"GTBu/fPr2r0Hs4CxXJqOBhyuLKC6I0wgCFehNU9lKQIMgW2RVajwHj5CHLSu3EbGxcNjYuQdnwM8bF1M",
+	"o8ZCdPbSTzLXdP3PWAR3TLupaJBhLjz9WqQq+6NL4zhHfjstRxVu9i00B6JrZGuMbh/1WNJN2AiuezSK",
+	"2nvcrrj40OYfKz6d+8l8ScVt18fWBazzxI5WSCZQgtCs/s7NALEuQxgwKTMjS/EsXAELDwLUgfGywxXv",
+	"EeOGdZu221uBMwI+YCX5ik3fDnuvg+g8ent889tx5yw6lsf8cic4PH56PHrVfrc53goP3+622PTtONg6",
+	"hYbxT5u7Kni9O+7xyziI3u62gs2YL1CHHVfOXufiTbmKYsM+zbiBFRn/3WUpZLK9XAQxJYh1tdGHGS6f",
+	"fdeWGNAkiVBskTajYJkpWwg2/jb+wN/GweYgoTxuH/P2w6CHkLB00B5WvbtFDDTP5ly9y4j+jTTpd1x6",
+	"jR29AgKWoOvOz93pKrKOeXnXNW09hpIZb4NgqfHr0LZ7GP+4khJ9VnN3wGk8BTEkJkd8EHEmq/rJOK1I",
+	"fX6DGQo8ErIkAvEoi2dABQFVOmu3CcLMP0mzTzbZ/E8aqvxVt8IEFBVG7DidI66eotFmccqoGe7MaPwQ",
+	"Ss6G5x8sKvvypc3F20fnuvTp+GMYLvz2pYiLNOby4Oxl9/z92dFlzaudHpwdvMa/rq4PXr0qkp785cwO",
+	"v0jju2PFRpcY8/Gw018hNCQpy0VuWGWWkJ7aWEGP4JiZysBq7AVnBfQvwLEnRMwof9iRf7qSMSLiIftU",
+	"GHpJCnmvJu/SpeE4d2mF/wF8SXf39MGwEK3EgjS+uxlLliiTtEw+xF1F4/rPv1tHk5cmm3LADD0jZ6JF",
+	"NtGeEAXsYCRSkCw7u7u7ZqG1g6Nm5/n2ZvPFybvaZy8baYYylsfY3UXmwB1kq/n+zbXj01bDDNy1zx8/",
+	"f9lpPUQ4GjhZMGnF47Hu32kbRsX+u3yyK4/q4n150CFakwwVz+vnB8/6kPKAxZhi7wFolDCKrre1w1Qq",
+	"MQJ+zET+qiGLEjKKeNia9Uey3dxzu3CEkhq3vTxT/exCcVjrBPSAtRrp9CJ3wQpEkrBAkaFIJCM9NFpM",
+	"iVR0jHE83PE52qtRMkqDoQ3EBQFnPEyoZNqfTzuWzkJq5qMuyJZ8PyNxTqhCIQPt0+XuWu4SHu5hVV5F",
+	"ceBKtBS8HyWjh+LlmE5HjKtLZmgaACHqbp2qyYvJyV14PHmTPos+bT6nW+rXCzoL9tn+FR4CifZQMG1R",
+	"O40xP6ROs4fjRNxHIXqrRmGjyM8tmtGajkiVCI+0T2u4HgBCQ83nWagLBunlVugZCD/I+YLUI/2mn6o0",
+	"YY19QnsSIxEjhenVrYhqFS8Pds74Atv9uh6Mf4RlP7//tjYX3X5eTWdTM6+BByufbesv6Szj41xsfJXG",
+	"/SjWR2t9AoyiflLbq12KKY3JqU6tiJVwkJWBv4zf/DIesNepebVfU4oZf2t7nc8w54QGgGVn6ainP3Pa",
+	"2dza3nn67Pnu6xcVtNnOx8WKwtTWRAWzkhVZgBlYWj/OfHM3dxbzNrNrLiylsPz1KVLZR3MRYuT5kx+A",
+	"GDrJ5l5tkNCA/U/mRSsQo5pXS4Q+rCgNzVIh3XMxoI+w0Wc71uLGzkKgdRkONh8oDjUfHDa58kNOiQ67",
+	"ef+meXRwdZ17kh9RCXdUwoYilRWcBg1UdM8KOaG1yLVUAqO5N/QKTrzarXm5u7AFgfUUtgR4lT5n0HaG",
+	"CYGBzDjzIf9QjiMw7KuLjzSkJWy0IlJIyYm4ZzENmFa96jgXl1+RQzFubj/f7GwVaFyeiHplUTcnc5tA",
+	"5uQwGo8jPnCc2LVneu4Enbmda/9k40xe4fn7uYJhzeGwWGtn2lUvv8r8mBVbExOsRWPzkmAGcJ05v0cA",
+	"bE+wjpoCjmvfpgMd28JTRZ6gAOVHJdcuYj2EUnOhSgzICTrJmjo7odBq7+IaqpyaknIK8pmILU0KiNOQ",
+	"TIZCMlMKJ4e50qavGTfY5Yi5u5IOpgJVV6IwlZePl+Pm7MjzCUJJebAGSaAFJ7SiH1RG0L5U8eLoTAwF",
+	"92qKDpAp7zGpJItjllQw4MXZLQRr3vKBavkChi2NJQRwv3R6rEj8TU9N+0vQW9Yzb7qGGi8H/UoTu9KN",
+	"P9v9WdzpGtqUEVlrCC3H7cx6Pvo6BQcegMJf895JnMsNyHPz2bMt4MKVio19Ea2GM4i6HpmdXe9DiG3i",
+	"3kRL0yvl99bn4nJ+r9E4Pu8jABdu9vWJ7QOQyhgwAMeajPR7XYPRFmp8wJ4Xr4Ojy4uieMuswweSGIMW",
+	"rdwXIJNau5g1qhWLCUw3TWI3CjkZtxzOaAOmLN3Y5Fn+tERD8stmZoZlVeGspZtjoMlDeF139Yv31G5E",
+	"3uGzgcJK/W6SeNbOm8TFDZiPBuGDApFo1mk1r/Y7NicCSEebeMCNTUzpZMEDtkf8LLjERw/k7S3So5I9",
+	"3U6TuBDKsrVJgFsTI51etNEi6BAQqaVeFHdsWu094Ya1XG6Odu+vt3snk+f8w7gjfwqeDt+GW/3XtJ0e",
+	"iZ3o3adn7389S4o+7NkIPx80P9Dmb+3mbrf58fftrbXd2LORFgFhZv/N9mi4L9j7XAZd1wZR6LiamKtt",
+	"ZYX44pIjRxEH3Bh+UxcSXawiJcmQymFx0748QHmJ5TVfR3EZleB1WJ8Zpvn46pxsb3aeEcsgYSjlHjqa",
+	"2WLc+g26q3ASREmQmmIV9ay3LknFmYcA6ac89Mg4YUEkUtkcMUVjjygmjcN0SG5rXGSfvK3hRyWJWV8R",
+	"kap9DCwIEzrh5o2NmXhz+c4jVycnRCTkH0ev0P3Z1Ils6LTYOJMRnZJBIiZY+JOMIi6SrCSa45V2cPSy",
+	"5tUOXp3B78kJ/J7ik/MD+L28gt8bfPL+Nfx+gJYvDk7h9wU8f/HyGn5f4/M3+OT4FfziOC/O8PccpNEX",
+	"lzD+iyt8co3t31/A70/49wd4fniAvy9hhMM3+HsCbQ7PfoLfc/z78hB+b/DvfxzB7wfgp1++hfYv3+Hf",
+	"2PIljnn0Gv4+uoSvHF3DTI5uLmte7dVbePvqHbx9/QJ/j2CGr9/Aql8f4xNcxeszGPn19d/h9yd48uYd",
+	"/p5B+zfXAJk3N9Dm+CWMfHwCIxyf4d9/h5bHl/j3FcztLY759hx/L2Bd746g/bvX+PsGWr47hdHeXbyH",
+	"30v8fQ/t3+HX330AmJ8cwGgnOPOTd9Dr5BLenlzBrE6w5SnC8/QlPDl9DXt6ijM/PYW+p2cwzinC6vTy",
+	"Bn4RMqf/wN/32OZHgNvpT/gEd/8MxzzDHT87Poffc2h5dgFtzhDm56fw98UBQPviCFpevIY2F2/gWxc4",
+	"24sTfP4TQO/vB/Dk8hyeXCKGXN5A38v3AIcrfHuF+HZ1iH+/hF5XRzDm1Wt8jiNfnQA+XJ0DJK8QGldX",
+	"+Bzx7eofgDlXP+GTDwCT6zfwleu30P76FKBxjRh7jTC5voTdub7GJwj/6w/Q8ubgDfy+BjJ1g7O9+Qmg",
+	"d4Nv/4Fn6h+4p//A0f5x84+aV3uPWr0fD2BFPx6+xF9YxY/n+OQCfn9CL48PuN4Pp7DvH96/LjqD6A86",
+	"vNJWQeGxVRF6Pu+eG4jmOpff1sJ4dE1DbRT6oaNOWuMiy/S6jvfUjDIuUz9kRZpc4+h2GRyrOIW5er21",
+	"o+LHQ1GOtf/b9jbZbJNnu9tPSbvdeV4cdLu9oIToz+3m7t/qDdJqfvzbuuxJGA0iJT0dUaVzxPyN1EmD",
+	"tEgTb+u5eu252tUjuyPFi/NQjMY0wUgjyZoRl4zLSEX3DHMqhrbAMBanhibhPpFpkoiUYyphO8GE5aXv",
+	"H3PLs0Cx4irOOSN9GijPJtwhxk6pEsol1VmBLBPg5L3BtETI1JrKATqYwm2SiDhmISbAMfcy4/csFuNi",
+	"7W3oiJV3MXPcPvHhf3ydTEnn4TEFsjBbs0/6Io7FRLbIGZtgFwPEMGTop6xMWBHc/Zi20+QIigZcJJhk",
+	"HDrBzEPBTO1qLiYA/zAC0IwiTpX2hRtRVLVh0HBms2plTmPLrFuGqdWgr5Yv5zOpuukJtDwRk3ljWOl1",
+	"pXFudGM7lvZ9byHk5g1wim0OoEmpm3WZX9jxUjcqdV0yad21NFlU27YC9PmJ5/dFXfWhbVXqrD0zlnW2",
+	"rUqdF2+67lrcb93RZtdd1PFItyl21Bi3bK2vbKti5zFNVETjeNpdbZgL235mPKsnWQIAoyosgcB2DlnM",
+	"lnd+qVuVOy9BF9O5hC+OCQA2XqYL9t3RvB2appXDLIaAO0oRCu4gS9DBGaSEFO4gCYsZXCkrqRJ1UzsM",
+	"6pu6Ng/6sjWhkvDUNC6taqLVPV1mFHYtmwZlmV7JtH9pmmeBYDZc+kybF2weUMHZCorIKvz77K3Up4A5",
+	"K/YpoOqyPjNEdLUOa82rgt4u6zJ/c5f1XHCtrNc1u9mWdZulr6v1KBLzlfrMI4UrdX5In9J1tVKfAnFY",
+	"1mMOR7Ks2zyCtka/IvVZo+Na65tLv5d1XEyRPlq2+WAwSNjA5DRfKMstqOdXEeJOUS0ss6o3uvJAzmq3",
+	"CH5eM7jAqIYsju4ZiBUR14bsPcwbELAo10lC/2E0GGK5XDNypDChqEnLiS4F1C4KpxEmYgziEjHBopy1",
+	"SP3ARjo8yecY6YA13/zb97A7JeaGd3oIzsiYSp2DNKZS7RNKNAf4RBJ01JDOYjEVCKYrxWCwVqM2o+P9",
+	"OkHsDwpaL+KBDVyvii7aXBRd1F4aXWTCvnGmdvhKqXR2QtUJtyIeAmQzPKS8hIYtcmCsUChSIKJwQaLQ",
+	"boiY8D29MxnKRJhivhAFpjN46SJagBK2iD6pU3Jzc/zyfqfhZRhvZDkdK9wTauiqZM0ombwww7XMykGW",
+	"74XtzohdkWmq4FiKaqX8s9XC87zcAghN9JImdVzos4ZXEG9But2zcnWfsdCcGUl8M6NmFPpEcCMHm1M+",
+	"1fCH7clOeHZMo9CeackYX9eHZbU4om+TDGDFPADzfNgBniQQXEU8BenekNBIkjEFCnrD4+iO6Tp1aBiQ",
+	"Jp+LVlvwNI738oEM7mO6NujvmRoZZIwphBVhHJMaG4ki0VoeHBLzIE0wVl9lhFbv853JkmSrlmHVDjYa",
+	"qynxEUY+GTHKpd3SgKaDoSLpWCfr08qJQlTw9vEv4tPpL6ftk8O3vx3/Ijpnv4S7rV87k022lWyrnenT",
+	"9Fn0XOyO27WvFMG3arYEk2YJ+j+RVnVT9yvYc19nm7KaHqosVUBfrQqC0Moj5WeN92VJs6TemNE9zOgx",
+	"5opG85Uu1SqdssZgVv2wSEiflf5ndR9l1YJXpZ2qll3nyJHVMuocKXqR6FdFUR14zapyYY+b9zQxKbJ+",
+	"zhGtiDI1b+bNTTZs+c3LDAmyN44MNvu4YqSCPOW+qJKa3PeVstH8BieIMdlLV86Zfe5gUPHNrMwy02T+",
+	"m0MHsYpvjjJEyJ7PyBLuy1mJYc7byxzxql5XfLeCx3dfz+Hk0Xvw6JNiPHyAO1nJnwjvZE01sGzqWHfU",
+	"t7kUVqvdE+F0n/i5N5WfGbUNmd8tqft/L7hePa3wJCu6Zq3qkFUVW/UqYnGYVScpfqUP76qZHHz1BC5V",
+	"uMd4XvSgrm+wn7c+tuRdagoo+r+mLJm2sKib7xEferUizB2jU9q3stKfpavNGDdmeJHM0lN5+dhyRx5M",
+	"bSKSUJqsOqmxRWQ1gDSYnkick2IJ98mAGTkkfzdjYfI9wy/o3P6DNKZYYyvJS07ni8gzPuoyYrgoYmMN",
+	"lt3HehPyFVddxvkhXDfefWngz9dInrb5+MnTgtXS8j4wLMk6XpZZUrx218+l1ltpsjj41Up+uedOU9vz",
+	"H7ksOnt8sYUjxScRMJgOs5wzEBipSJFV9nKHeZDYTY4rM0YxJHRrzZwa68VvPSB9mt0qL/ehN7g/8+ki",
+	"6EvgXJY2bY5urSJjrQNi9OFnIZaAkSbpHH513/LA5i5xt8W2MeK7sYOiNMNzedOx2+IOldwkXU3W6voO",
+	"WOijpnqHRa9+PHOSsXQJx5jxxFbA+qqpZVQpZVIFD17ghit59BUY4moMq+bFPi5KJZjnq3bg4Tk4YfZh",
+	"MZrbsgpr3Do2unVNqtlZBXNyV/2vl+HHzNcZfBlIHllHUkT9PyB/T3XE7p8RC+gngwXtdntZorcHocUb",
+	"RmM1XBM2eTiOpSbirkg9xN1SztEMUjWpOVa3ilsK9RhPJMmKlhvdcJ/FMVECuPsei8UE1bgJ0zcSylz7",
+	"RIk41HUKxiwhQSKwXq7RdmIdaq1NQ7YjUiQRkhHaE/cM9ZzFq08ro3OTSJ/G8b/WhYaaBNyQ7/NCmxMP",
+	"U5E1v6D9WuFKq0bHauXIo11pC4zYFefCtZDYPD91wa1NDxDeag6Nh5xpFKnG/gLU1uU2/0LqPwqprW5y",
+	"IWKvpcCcj1fz1YOPieQPC6j501V2qnCcrsqqMeNHu7i4UsXknn+T7PBPV+J7HpLXY9Xg37yf1TQsLoJT",
+	"SBCSfaRY6GaxLJ1/8dE56mIU2B/AUZd2ZdYxe8JZoj0/RjRkpDfFYqlCh08ZNbSHXiG9qVN9wrWbLUyp",
+	"qR9V4NTMvjvUc8zQe92k7B1bi5JNfm0NR0UrUNZn5lOFTClzks2i6dRqnGfTYOTZYtyAkM1F4QUHzQ8m",
+	"/vFBhXw6za1NJ9Zxjxw0P3ik3dz1SBfY46a7skdHZH3fmq/9QbhcSF5TjHAupu5ZO1HJiRhEX5JXaTaO",
+	"YrxiEsQvTLg0/kPSHs4JbVlYEXbGOXU2DFbXyyG/iIjr7Jam+lbdEoGZAjhFftdY2v+l+Fydzvx75HAL",
+	"fg8FSlzyiFiBly0jR9mS/mh8a4U7c4VQZoyxEyqJcePIM5Lj16sxkTjt69Z1ofEXfn5T/LR+N1UYmvvk",
+	"rIyjLqrM+m88Mp4uUx5kXq/AG2NFe12EIlMkZFXKRnRqy8lmXF5jHhaX3YX/QuBvicCVmoMZL7OVEbis",
+	"KCh6Jj0eAgvOqtNCUEzQRCJukiekHJ2B+xVG4WBK6p3d3V3t5nhz9RJrRe62dnfhHyVL8e7u8zVdpGGW",
+	"WrX2LuLhHB8QTc5RTeflJSKjAdcOiXcRD59IErJYUUmG9J5Zs2nMwgFLSB1z0VFFe1SyW64zSkhC+VQ7",
+	"jzb2bnmT+OiKO0avloSpNOH+HvEFf0N5+BLG9nUuF0ba2AKzhdg37RYOQcNfUqlG2gXSR0f4mUH++b/+",
+	"n6RN6qYeJCyjMXc8NPn2WdIVqaqeTUDa+067aP6k9+d9xPEEhM6lRoXu6No1r5GeSuHb5gu5fXRmdv99",
+	"7likPmRxmGln6T2TjdYtL5Sdwg2D85DB3SaKROEVNlE7BWRQdP8Z8Rk/crPEorN5gQzkH509/4iCTdhS",
+	"LdFkk9r7veasGuuD8uZvLBHZBFj2Ch9/tst4SM9+wYeo1B3Ihs7IV+6evUJ6pFc5038sdCj8gs9bGM70",
+	"nTPt4nfz3Vi1fzalz9meP2TaLlp8UX/AsnXgrgf4XH2BGOp4mWGdfXLgonzmtGpQP+9mjoB9cG0meZ6q",
+	"iqfHvNDXPRj5U3tA7BPHgv3xs1c7K2bnL5Lz50QJ8mxTp88CKn1z/ar5nNR7QTIdK5IwGqKXfj9NgDru",
+	"28oEWLYO8wBpvZhKUo7FVhv6304+o07ba7fbugZwIEYjwbPSfbJF/Ezo9m2cUq7vwfrENK/0J/pZNeFn",
+	"rl6I9FJ4nJgyCdl66qM0VlET/uG0buCAzHVE1MEy2ZpIb+rmn8KbtlDtWFk3zaKC7Mt0Ds+KmrTnVQRt",
+	"RD/hciQ0h801OiYn9+lCvU1ZJ1VyWTRm/RXSpx5C089OEuDVepnWn7N0wSt1sz6C0GdzjT6bqB4SUtH4",
+	"cIVk0qbnRd4BCdhghUxnpuulblzlzdCBixCAlsPsY1Uh6zxNjpMKG50Q103TF8diwsID9E+T1b6KSCJx",
+	"QFlgNbVBgVDt9laOivm5ZuIr0NOPByxeucwALkRPqUqB+riWMJzqZVZVZrn7rXXW1yJOpQSzfBAbSPBF",
+	"g3wnlfO+Wt7uObm1lwIieiSH4Adk6Z7nuLxiCu6lS+WZs27x3F7YHOUeGcDFInXqpYgDkki4nVAv12m3",
+	"O/s2taYgYybGMdOSVwRMPJ1mlWOLQiN0XOjTh+9n5caqajhLF7kkzbiJ6s4SjDtJxYW4w5ziHon6IDk+",
+	"qDr5Q1OHr2rXLTmPy7SnhKJLTRtaUYD1Qtdp/Wcq6pjrUXiaBR4bK3bp5irUfLQe5hkoLZAWJm43p7KK",
+	"GJVxsAKRS1fH8sKTRapfvEiqFEPurVih0sxv6TzF1ohOCZV3pG/q2BoJPL+YtcxZuKFdRtU2W0Fn5szu",
+	"MOvnPHxlv+Q2NB/NFhfbGPU1uZgsNvPvjtvpjO06U5aNMn9/JIJDlhTrQ7bXVofZea/PlTxrr+tOW7Uu",
+	"1LlgCLatZAFHIK+XqcnhhEoyjmlQqma1+YXO2fnanYl6FZsyF6tLCVeqlJ/5CrJzkiUvSLndT612GkT3",
+	"jGOeu7KiXofp/kup5TXX/13q5cth0kX/6ZkY6lWpTBFbKqJmH003X5XCaAmy2sZ/YeJ3gIlZuHYVJjqx",
+	"3CtjYgEVKsLCHxkTFwe48RmyT+rG90unBNfUEu6Oxl/o+R2gZ1WQWjl1xcqoWQpNK+QxeFy0zPBxHT1U",
+	"sEqpgHz4XDtEAyWSeWJhKgH/h4KEmJ9nH9PLZDySnErFRlrcNQejqY+MnDA2Zklj3Tw+lfmtvpLiZmct",
+	"FAPONncXrSiroZV3ulgwqSNcBNc11bXLmNHOO9LpE6lD+Iu5YDJvUpeCVmdScf92bn74+BwP1cWwK6pC",
+	"S3L0+lqgcCVePFldN/gA+b/qYJrDUdhUVxI2JyCb2jK37pljtCyDEB4WfSSeSIJOxVNMV0Z8vY2+Nn/o",
+	"7xPfuB3ruixcEJxhQQLF+eU48/VFUVzeof2M86gonOKzomyqm5VE02+Tesshn3+M4/BsKssKTYM5nQ53",
+	"wYXKOV3rH35++fLosntxdPby+Ox19/r6JHcC0ajkSHKRIvUy8vzFk3wHPEllAEE52dXKZ9JBrJmURo/L",
+	"k5TSwFZeiZhkzsn98ESafBBGu/AXPv7x+JhzEBUY6bIXq+JkETEqknM9Ll4+IGyfZlpSuSgPI6DuEyvj",
+	"RUZFWAcSDBTbVYAil7uGYTbX0lZcUg8xGFaqb79AGxs9UlIDAOn1WsYWW9dlltjkaXmhzYqa2gUVXmdL",
+	"wKxetDSbrlOZ8/dHyF9amRRic+1ERaao6iKYXr27WRWkxQq4KyQyyoHkza+iWjBHLVSKu2jlFQ73AqLx",
+	"LfjQP5IFnZfyvTIU6q87+/u+s6t0ARW3d7XKYNV7fA7GLErI+bg3+8Pz8nxDKlw8TCd4chzvRUxgluUQ",
+	"TxgZsWQAXEOU2Ozx+G80NkaSBBSZCqpIp60dOpUQpO74RGIlSuht+RPfTsdvLDdKfkGuIJdq/7rUIDlP",
+	"c+b7/i238u8//+Pf//kf/27kXv2Pf/7v/48jCOtnGptJHfC7kTerQPdSh4RJt0PW7JYTQv75H/8zqfi/",
+	"OY+LLcwA/2HGdv7TEvnsc/vf/z3/1SrdK//7PxzQWYXALUdIf1U140ox8AsITNZjJvXv/Iy/M4l+ZyyV",
+	"Xu2iyKgVEe64Mthn/SAfXfN/2YnK/28Zi32RiF7MRpVWp8tXh2R3e+cZUA5o1LIl5FBjKBXG0t1cHmOO",
+	"HlsOwbTF+JuQ+XlDyekd6wZUMqtezNxbAsqJnEQqGBKdZ+Hr+bba3JpFH9e6H3FMIdvFdt28t4+ZtPZN",
+	"EnlMuZWznlk6TzjjwtF7rSt5zXWJDVZwXDZbZl2WzQpzSrdaffmCsvqjtyC1qQHdMpg1WsjoMDWTLaYn",
+	"wmkLQ+b3yJopfL0aSxKRHFYfqjdiQkaUY5YOHA299KXJJYzXNqb9jzhsPKljI+1baNBUe1P6Y5aMIkw4",
+	"3OVCdUHEtohg6xOAFIKJin2ckYRT0GiRc3gEl2T+XNdCwIRsOnIAbslOKTN1yatua3OptKSHry40ybhK",
+	"pngMC5B4yIobng3f0zhvKJUFp81KvfnRtzYn86TT/ug39opLzmS3hGm2QyRs30AK99SUoxzajcyb6j1b",
+	"+Vw52bc/Izk81r06TrX/7JRFXCpqnFarXFD1UjEjt9LiKECOWAaSUFUUPTdoqoYbCRtEUuk8uHM9jud+",
+	"LhN4qFH12K9mRY3gAMq0348CIJpdbOV7xNfVFUzEMyYF1yxSN+VZrkHfKwQadkeRHGGWcI/44p4lXSdG",
+	"UGOAhUImaK20DYY2zfOWNoPOcsRvX+58ONz+e+dq58fnr/++/dPW22dnmy+evqstNMZlI2zjRWfvwB24",
+	"IrPDtN2uvPhUpOKS57bh9IlzaPo0qhJfHBFp9jCKPhkqNZZ7GxsMQQRfTVohu9+wZ3Dj9/wbTTwNHhnR",
+	"GCgCC5sGSh5JuUzHY5EoFjZHLIwoWkg9MqbTWNCwqYRoxjQZMGgKOCiS6DcWeqQvkl4UhoxjfFazL7Bm",
+	"/IipoQib8MRcqR4yuXEUKI8MsML8OMEc90jXm3r1MPg4EQGTGD3vkQRER0xBDy9xdZzGdh2AZFHAmg72",
+	"eVn475ynIIeK1NTKZc18Uii9NXupnH4uHrmlEC4DuCBRJdFSFZERHzWaOEbaHIXNbV0le7hXdGXKQ+SI",
+	"RjQYRpw1E0ZDfLCQL9JR0vmyunp3fBTLDOG1h9Zk5c9D3vbL1xOGbuugNhw3w77uLxJudGdQrEYQySzS",
+	"b8LiuKkbk7dX52emHEA9TMdxFFCFUQbSA+FEJTSKQcSCndbB45xJzLQVatMhhvBtberMjTpjNxALfUtp",
+	"gML9HcRpCGwWztU5Fl08Fl3Nlta3OzsVc/axZpBWxm3g6vQw5hR1lRBdPEU4wlZpBGGLEwBHimMgpR5F",
+	"So8CtyeeL4TZdsMjvj5neK+ac4bvYG5cEJkGw7xomEjMsbRLg2PMuEJA6n4d3a/HaIKhEHdwrLF8kSK0",
+	"8FiPYdk0fJSNQEmPhhjvTlWaMFIXWIwOR4k4oJrgUUBjAgfy6XaaxA2P0HggkkgNR3o3kfhEUqbAFySE",
+	"pmHEeMBwNpTEUZ/BQSZ1n30a+wSmQpXfsFGkuNV5oOUTSa6vT2Bc7cZDlV6EriI9jlNJttpEmkh8eNPN",
+	"3BHMmrCcNrx5Ion+JnB7GO8Zuv1MHrXKflIXmtDxoNgMVmO+pPP00wBj+MiESpiuzWuDywZhDoeSZMKQ",
+	"bTEnlIWkHouBSJHYejpBib6kG8V9ChIWwo7TWGYzTPkdFxNu2GOR6CoceWysqQ2OeYEpKiSKYyasnzA5",
+	"LOGAJhH4xsA6kvZTnl0zfM1AwiYocMbqJiyVDih1YcPSqKii13wzC21lLr3zFtgAyMJXsisLh4ZTWDgJ",
+	"Hkb94gIAkDENDH3LGVmTA0JvVtfuUjYc9sXqDBkUdWl129LucxGSmH2LFUCYJ+SagSKeZ0tK9UC4hV1F",
+	"7UbsaqhlSBUhlxlJs9fsE9Bn3VXepTMddb01q8sz3LnOGjbEIu0RWk0MiTOcYMS7qWTZKCq3sWgjInCQ",
+	"eueR3WPhPqFJMIwwfzQBdpnRMIOLWXzXJikrjOsAB4a2bfZNXig3zc7suKwLXAjS4Xb1eDoI3TmpsGiD",
+	"uXbNOQfj3JGdzcYe8bPqOKZCIs0KdyhT7oYLS6+MYK1HjalUXTHhLCms1pTln4g0DnWWDCC0uBuwsboW",
+	"KWFcIxj2d8aj4SgqIIVOVaQR0mhZWdxHQqOsY4MdDNuWKImecdciOAy9uWmnajQhGfbb2j4lyiFiZoSJ",
+	"rLudmc2zFFCO6TFZlmdJDRORDrS4dHBxbAgHVaxr+EQcC6EmhBb1DK8ibWKxSBq2Z59Ixoh/yVQybR70",
+	"FUv84tGGjykVVw2q95vEYhBxiXecJpzlxcuGuXU0JdJHrzwRq5ZA+NvmliTfs4TG8dy5WutfF3jEOYc4",
+	"K+RZfYqhZ2mwinOcDYLF/YzsKBISw+F1RD45MxQNVHSfD2blToPS5nxwYhtmXzK0qSB15oPgFpn7mAWK",
+	"heeYiMMvnq0sWTe01Kk6/H3YCR+FYB9Df2QBb43HajlnjmaziktRpUBSncZOF0Yr3HO28p45AiEbjYVi",
+	"PJh279gUoN2P4cZwlmc57Jxs+8d5t+Y7NsWVShXFMd5xKecRH8zFkwqR3p46OGKM47Eq1QzYz8DkMPNy",
+	"KBJtjSnSflcLkB1oEia0r5Bv03Q+qy/sHG6bKQWaSRGHhQ3SX1ZDNqoGXs4nGApUCSpL0vVVbM6FgfG8",
+	"cbWMVhBRMt6ccMZCRNvZb5kCafpSNpGhwChpP4w5Z7SgBCseUITGTIipXySns7pSB0dLGtZQMC2xoNRg",
+	"WE/opAFfUPRql1y/qBpHbVpWKjXSQlRWORVV33p21u6Q64EcUl+0v9MEeIUo0KWx87QrIDvYYQx5RtNH",
+	"FyhjPxYTB9nQrIiBu/Yms2Hd8Chbdl9XXKLk6XazFylYtFHYwAY45pNZIjCzjjIJyD4CZLIAfFxmdqLg",
+	"o86h0gZRhTUypDlilgLaasJdY4MqbK0p5JmXHLZEwXrd7ps6HyqJDJRTrt1bDDjLajm7snwLqLW9pjw3",
+	"S1ib6P78k2oUNl3UCPikvoPniHKScku08SJNE7Zv7piBiUONjEoUDcp+pgtBsOlzwYg2AZhbQiuDSkRo",
+	"R/P3JGQADG0Ac5PENbAGNrDT9YTREJaBJbB7VnSyDSvHdUcqUDMaDIERnUOJszGNMqowXq6kzUaeiOTO",
+	"yJpaCgTRF7kdUqcADzjVmKLJI5RMKGCRlpMxkZ5IygMzGgKQG3NniMqxrlWOFeaHr0gg4jgKjec2XG72",
+	"7sTXIKjmm5eICdIHPVNAzDAKTebLHgPmU+NmuA/HZggPgFjDSIpxzNUEDaaYNR17FWZsRDxJ++Y6QtrZ",
+	"7aVyWpi4Jqk0hn2eGh4GoDkZAqMph3AwDPXN91RwzjTFg2/U/ReXB2cvuxfn5yfdqzcHl0d+wwQscEb6",
+	"CdOkC/anCrTkHAk9TkQfRH3rwdAjRvlkGMVmDfZsaaa2yF27ggBcJbDRJQYnL9rfE6mGfL3T/rfOpqen",
+	"9ffMg6L6gk8tQTI1r2V2AuE61IZls6NV/JUh/SKRM6opfRx7gBNIEw/PL69AgtfsD6n75xfXx+dnVyY8",
+	"xD9PogFILuZr/gFmXW0eCq4SETeNIr15ipotv2G0O3mOLZMD0t6CMJjV1mnjE+KOVRP5MJ3uwcnJ+fuj",
+	"l93zy+PXxzAVyRRqEuu4z5Ex7gL2D0EmxwsQzbiN7LRpVRsMjicxsxEiZ+DqOI0cgzsJl4Omab4tqR0F",
+	"Q6PNRC5ZrwxnU7z96TgCpsXVlvgsGHfhTuj65I5NNWNkwKKVOqhgC1F4yQBClVGUjQwFNCNXqrZg4jC0",
+	"ZnvxfQYBDKQDbiAAyUtod0qrATGAwaK6eVWAwveqVHDme4bp1yUpZlVxdgTNrzuaAwMYO2vBkQnJODqN",
+	"O7APpsgVt0l+UfmiKYC2wP3ge8TfQKna/K1PtW+AVmn0dGRcMwMq7yxH6qiX9DGnccySIjfhGbBpbSqO",
+	"EFAtj5E6LPuOTeXeiHI6YHi0rSYeHYbxaNedqcmfOx/thEWqAjGCaw61S/ldrSk6ntTT0+NrrcUBSt9L",
+	"NYWhXE4yjArgQ3VzrCrIKAkjB0UCMRpFcCPBBYyUivgvX3T1l7rXx6dH5zfXvtlbjQIwrqGAIzrVSrCp",
+	"BhC9Z6THGLeV+1vkhscR0sed9pan8T+DJ/CvuOHmzoGBnWunRZB0l/mQGVa/Ts0qgJUxE1NAFRI2juEI",
+	"RwqvDg2lhlZ50tByjVo136PBnbVx26uudctv+RmboHCubwtM+k4M7wMoNAAy6uX6HzKiv4jEKpr2cvPO",
+	"kPIwRiUUjEaA480AAfttExO+ub6+yLwwkO1He0fDXozWPafgZzVjKEIvIdfIU/Nq1ZYUnRWnaBvRSXW0",
+	"pQNrKJdNHDhaQWWrq/jnpghM3uOo8bN/52VOKlTiztOCIhpNcbOKaae51ihqu59WLevqKgX1sC2vo8U/",
+	"7Qme/V1Un+qhy8rPmlfLdYP2H0iCbHut1MThZjST7ppLyjt34blODpbtqNWcFWVasVqexsbRPrlPs/XM",
+	"aIPQ0ukodooJkxxdC8xunroEZ15WazjgdJj2imHyfZwj+TuJncriuwOzsuDtePJn0iJAryi0ltbrNCyJ",
+	"YzWvVpb/8OOuaAXAnJV/jMNxWXxxHxsJpObViiy/dWdGNtrxf9XYgAbpInMH8y5eIQ6EzIUMQCgyE86T",
+	"/KhWXd+wp7NXatFBs4oOzThTuG4jlT4VyPaWXJEezVGmxOZX1a/Idm1ZprQKP66CXrQ4QHulESIesk9z",
+	"Qh+1QkDnSxbcunJZjVopOdY6ubAqvmXkC9vOScpgVT5DRvJAGJKkMdOhO3LdfAyV2bWWhu2LWRA/WwnC",
+	"j+y5n0ltheG3VphaOdABMcGd7xxvFHi7bniiUknUSxVbnigxb/noWV2/k9SohdPgzuSAjBhQGHSlCGgc",
+	"pDFVxnw0FvGUi1FEY9JPuVZgtB4nD+pqeGijGpd49AHyYAWy9aIRXX/4PNpvYcm1u3T1bBtmYnmeEEUH",
+	"SztdQ5s/bfLMQpSii4ILYhbz7CL5KTWwWp7acgE1WZKzquBfoEUko30MqKKxGJQD+kz7f62QPkt5v8ug",
+	"PgvxynRV5ZcrxddUoMb1dMyKjx8vXM985yWL2aqYGeq2c5ARpPpINwSx7i/c/Oa4afanGjfty3Vw00UO",
+	"Bzdf2u88Om5+Rb7BqSax03a83AtyFfKFtjT2uiygK+YsQg9rudDR7yA7oDvvmrVWbW3zctRAzsavNYdH",
+	"Z+K1nWjNeS0IZzVAyxbsfMNz9mIBej16QgGHaPwBKQVcXrSwp/PTabhVXlcoi1tkKh2ChP4yJoUbar+s",
+	"30yRNGWv5428rKBh5oWjtRRzL6Z/6QqFf4qrqbJKYfnlOldTuU5h8fHjXU0r5FrXijaqbaNIpqwHej/R",
+	"Lko0brTIwazJG80Vloz52mBiijp1vLZOLmD/31jDG3uEfaIBWj4Z+s5glIk2mnjkLb2nVzjJJ3lkCKlv",
+	"/tvOVkMbZfs00b6cKHE9kYTxcJ/Q3BBElTHUB4mQ0vpKke3NzRnlXzFoc3Pl0OtlyrXirbAM8jIdjVio",
+	"Y1Gokx7HRM3Uta8S7gusxALY+BYIQq33FW4Zm9hojF0Ee5apBi3mFvTUgbS1WCkhGitAZOHKL7XV5gG1",
+	"x4295xrNP3s1Nn077L0OovPo7fHNb8eds+hYHvPLneDw+Okxfxt/4G/jYHOQUB63j3m7xaZvx8HWKbSP",
+	"f9rcVcHr3XGPX8ZB9Ha3FWzGfLY0efGLLkn5+h8v3FXb7d01S5IXplp1zC9NeOoDAI/URd+6tQNO46lC",
+	"NlVftdKa0CqrwnPTK6TkRNyzmAbsS2rFOzOpUklzNtFOCyYd137m81DIz0V7kvFSDG/lutYsqr9eJXs+",
+	"w8aUoLTm193K+Ism4JYIXFrY3kyzGqEKxSLX4Dn/dCrizK1l0Zid9RI7r6/U3X2E4lbOJs4P2q4s5RXQ",
+	"RDWfPdvqrFR6aSWVrjOZXK37J1XVWrVrjjouJPPSRg9RwTpwenCpnW9Z6eZxK9QsgdChifFYVl0Ba4zR",
+	"gtM4sEtlCcx5/68ldLnk/LsUvFzI28CdcnHoihYriWDz8AXksIp3jyeMuR9baGFBlRmqpjEhrLa6A03W",
+	"rq3BkAV3IlV/oe93ib5VJpeqBmsjb8n0Mvvqm6DusszzzlKfSOP1j+HzecUvo+KKVBavV+9NkT5jHJ95",
+	"bUoYiCQr4mwKfvyF998j3ldmoa9qsC7elzPSz776Jnj/5VnA12XaFyfx/jPkgV4lv+fyfMqFTXhkI0jp",
+	"yP0BhhBnBpcmrnkVWlsIhM6qLi6rtfgX6fweSKfdtvm0M2uxLvEsoFCJel5mn/0G5PPhqZYX+aq+sRG/",
+	"tkxewvaz6IxIedVuqlFw93W8VCsS+n+XaaHrWVUfeGqhYTJNcdZ4/LzRnjY+xFNCZWUg+veRWHpWSzWb",
+	"XjoLk8MMstVhcR5hSHJ1hJFbT2nokml4oTnkOuUZM4zRZdoE14tFcId5I2nMGm51rswa7ZCGnMOqlqHn",
+	"WLCX0ZAD262KdlTJBrVKJQ0mUr4UcYV+38cUND5JUpPidxxTBRhA6tpK6ITqCWs5RMLU2HdCjRMRM0l6",
+	"LBZwCAQRnN1y/YrRYFgMosJP1ryaDjA+f392dFnzaqcHZwev8a+r64NXr4rwKzadOZ1XOgPWmuTt8dye",
+	"q0ooJWleftpm7DKxFyZD25AqMqIh09F7VdEFBWanJ0TMKJ/RpM+UvOGFjC/FpGKmp0dSHrPMaovJQ/QR",
+	"KlJrDZvNZnvzm+jmKwtGzo47Lm/gVqvd6nS2Ws9W0aLHVKobafFgTuErzH2kIxo1+MzWmZ2sgtIDLRip",
+	"ZMnBwOBQPuap+C2KY7qx02ovX1QVU+Eqwp0lF3Xp+ccRrDk+V5Fsc+oeXTKwp3tGKqhk8ytnWlUT54ZH",
+	"v6bM1uPLI7MX1L9xbIdPt8umwzFaWWHkf/v5oPmBNn9rN3db3ebHv/23SsJv2jdHTEo6gJc2jXen+XSb",
+	"BEOa0ECxRO6Rg+YHj9Dmbx5pN3c90vJIF3CxiWsD/usg/CWVaoRVGNdm80IWa7a+LORwwZu/sURYHw/R",
+	"z9MeFPwV2qt5cDicQ9N9yoVyGPT2x8/LA6f+ZAzkIv9E1/yit6IShYvb/AB/g7uIhyjcBCwaq8xYtvdz",
+	"hgGwjy6YV4WtA7rV4PX5Y8EAWrs4byLNbLe3N2fdE/TEq0jzSNxjLhhdJyHPLYSlWUPp5TU1owHXuT1w",
+	"qb7OmD+k92yP+AYiPqkbj6wkie4jPmhYPyuVJjx7GwhkuUGmb5AebK+tIqfzt2gWyfLh5nORjR68Z/uY",
+	"r4JmO+mTuvHWQMEgpCM6YB6JhZQNMhBMEhZhLpUJnaIzmBO0qdPw6cWhr5UrEpC6Tnfy8+bHlp5Go0XO",
+	"x4wfXByTrVbbZvFRESOU8HTU02mzYDQlgPONMF+irWuMq/M/NXGsJjTzdTYeo9AAAS+Dt069wXhfJAED",
+	"tsLloHMUzMGA/DQAuiyK26azBDSfiD4G2VB7NUu5cFQ9wl7N7kD+KefZ50pe3D1wdiL5swN39m5Tu46s",
+	"/nIz89ixjd4BUq/tWFBF7MuZ+TWZtf+u8jywFZqXfulSNy27K6zQz7YuUz48y3bVc+ncoY7KX1NbkXnH",
+	"FwnFkT6Q6MfnJBVSIg2GIC9ak8jK6fgX+9VbmnQcFrPp/7wCaXzeBphkk1h6Zy1khzLHd3dG80Eu0gcx",
+	"D7OB17NkOvNb1YlQUg4Al4omytTY3M/fmIwmJi1N1AdCpjNpRbJFDowTZp4GSqdSmZPx6UFcygp+po/N",
+	"i1SEWO+uzWK1v3kM9qpcjlneYlx8AIeTMzRlrHwoZ2M3YvcrMDmH5zdn100jG85yOQ+4CPIz+6e6A5YQ",
+	"f01ZvyCmarVSTZmD/mydJkOvyD//l/8tS9fqeyRkSXTPwta3pQCrreHRFeDjYpTQGsHtCUOV84WISjqN",
+	"nSVe7nOUHA41c6PFvnjX3w+pmk3wrEtmjJlRnGu/ihZ5g7pj0S+2RRWeVSbThNlMYXjlLVBNG02yzieq",
+	"s3bGLBzoPH15nIe5B3V0hmmcchUhXxMl0BTH8TPBSJcPWz1JwLdyC936eubsws2iY/ldXF0W91fCT9d1",
+	"dLG7aE6rHl8BtpDh/AaWcT2Bh7nEGtOHu/vz1Ni2YN0yV3uzxAPT/NHTo6xQPtACJ6sf+Ai2heiR7ppV",
+	"EpbY9Vmi/uf0H8edzHJ95PURM/PcQ/zG8XCcGoK7/uEQybxUUJhVdDIU1iiUia71LCWUc4mYekEmfB87",
+	"N9Y1tVfaW5YaUL4PXH++Eq5bXeLigv96LzMVzTfj9b6Yh7muyFBs6vPY4OZIZtxBK//6S2sDWDdtGt6d",
+	"GjJrI86j5xKwQs7SmcyJxinopb1Vhlm/EuMKg2Yc5gPh/FXZ5AKK5bzpXCTzjJ+F6GeccYFn5kKRKVO5",
+	"a0bR59gJRpaCRApz4LJPAWNhjuHaTx9zimuO185rFq3bD8gHFxZsHCWW02g03WNU/n41D2rQsxjAVNzs",
+	"/Hh52VVRKpaY0d6lV9Oy3FKZMQWTS6EFJc8vpcWRshNjTkj+lTwYixf6d+nDqJNuZuCvjHyY02YlH6S5",
+	"iHM9HbOql4/nyVj42rcRtdy9/6Okrcvs8nISsqBtUNdd0Cl4Z/IVLY1nLunmKhlPnZfA5CrPqJNHWGvQ",
+	"IpSM0yQYUmnrzWjLYZHVLF2ca8Zc4xyvYYX9B0XW9xMxOvkWdmzXL3TLqymx7lcr9MDlyf/+53aWXazy",
+	"WWjA6FSr/L6l5rq8p2tuRueLbCYlTCjNZYk/7fX1yRUmRi9aIXcLNb2fP90uQPxppc3omg6KK8fEKUmZ",
+	"9iw91tcmlahjEs1G6jGpJItjlhQsoEuyjhbtHpvlovReLUUfL/MeSPRnr6ZT/7yAK+kBtCXPa1s7urnE",
+	"CUTc7dKZcTN9QCbciiwWM5k0yIkK16WtnyswRcPDYtYDQGI1fPhmBYBUaATNoAtVggunM+O6xiaFQpOo",
+	"MVGCBDGj1thfvrxL22YI2MIczfoLh8YEg3r+ZOVeprVxAums2M3a+6DP5hp9tGOVkIrGhysoNE3Pi7wD",
+	"UqpBtJz4mq6XunGV9Q/oYqBD0CzMZmiY4z1T28v2qmWVvz+br3x0Gzaj0VgkiLxjCiegNojUMO21AjHa",
+	"EHQcNQMRsgHjG9nef3a7y7to3BRjjWVNUwE/IxwP0QOvr1udf0RPscDvQ1I8oeu/8aufTccklqei1NQS",
+	"Gs5kSBJzkifqORtb4AMmXciJvbm9u5vnO7EUZBVa88B8618hfXmRJCEBQuqTecMtS1NamY10scSx7NDo",
+	"Zt/wzPx/NRn6/FOcG/MelKzNtaXvVKRWW8fWvsx9aJkBfiZZmvPx+SThRn4JEbNhQiuc/awa0Sq2x/Wp",
+	"4Jzlvdc1So94iGfhASs1tcjtXJnVu6Bm5gcM5lq69IeSoqPLC5sdccqDCvXCn4z+ZLBcAQVcQC9GBLvH",
+	"eYfPXi1N4hX73STxHAySLHl41rdqC+ITqeNa3EIypvL82ubB4HsxD1Ye7blCRJZB0AnInMmpmH3YZuv7",
+	"GvFrvXXs73NTFs4adFYgVpXcWpSVZsvN4DiYq6N1qrgtNi8Auj66RhbPxFJFbBH3L6iUhEosyS1F4me2",
+	"cuhExnTAzGkwBSgxxA8et9aPrVtNp2tO/oFSbDR+QNEg6LXKGdpZ4wyluhboaVEp83y7yCpsbVYX3MJa",
+	"bBXhplPChS2UaUpkRiPWFKnyTIXaMJfMnWqZOGCjtaI9cyy4ZC9EOK0mfDoYvkPeRS/yAmcBi3TpWz27",
+	"IvVLx1IljI5IsXrc3G/PC1K/Ln7KqTJpUA5zpRZBVJgJ3rIzG7DcF1KmQcBYuBpNLCGxi2AFxJhZbwn4",
+	"Fg/czy9A/5emuN/D8H9ubId57xERh0wqvfsrh3OUjmYFqXmU5KeGP3wsFT8zFsnqgAxTSL8ZhT4a5l0w",
+	"rssVPF19PtfGjDmTLNLPWCkf1XX+OOKDYpDp0izwD/OQ66wyeTkvI4UpUulr3wMLQUkSuGO5R/zsWPjG",
+	"N4KSzU+fPOLrso2+U3MALyEsiYtVqinZ7rSz8sEWXbKq0vDC+nplBdULeSryApr52fRqplxk0VLsvF/B",
+	"OFw6zBfZd0ovrpxhS69emVms40m48tVWyfPkxy0/Gy5WOsllq13/vJwMrUDhHp0tKlPUP8ZUXRJ2/9Uz",
+	"Vs8tUDgjNi/lYew5zu38s4yUE0mbHfsCMahHyvARLMzIhSbmto4u0QceOWD//dGLN+fn77ovj68OXpwc",
+	"dQ9eXR9d+o2MMwEaZiRmGEmndSdjlkgsZ26mUG09qbjhvpno/Vie0ZIFCZuTFkRGA47B39jGI/5kKFnQ",
+	"1cU5elSyp9t7ZJwwLCCvgxm1sGEYP9EniKIRluYPMZZEKJMeSseN0AGNSqlF9EdO++/+vps8f/3up1+T",
+	"68kvNxcvnx+fXHw4Fpsn9IReTSrzijyCx/aaKo/VXbzXc+uGaRRwqFzH0aLizLF7mMd3ieq9NGPO8ay7",
+	"rjjFlBgO7BHOctFFz47/r+WiV753vksnPbPF3WwLMsVKgfua32wdbqwSGeE0zHn/eA57pQ9+K07IxYU/",
+	"kBMqXGSzhACJFIHexeNJFL1jktQxgD0XhhpaGvr5tvbDbe2j1mNpmgBD6CSLAvP4YTHYmCrHY7pwc/xc",
+	"IT9FtoJhFx26W7GYFLxvSumOnARH9dvbH/7Hz7T5W/fj325vW+avxrqJjn4gWhudQ4XINBgSKkl5tgVP",
+	"n52F8c3Vbj/ORVSVJC1hlsxGOi0iuTi/umbhHvGHSo2lT+rjmEZc/9PXN/rEJlcz9J3GsZhIEqmGR7jQ",
+	"ATwR19RD3+uCxEKMezS488g4ie6pYh6JI37XjEVAY4DHiCkKh8tqyYoMAE5mb2ODJeOWo8DegLXJDYbn",
+	"Q5tASmX6tp8v9w2SLEiTSE2v4GgZHp3RhCUHKfSpENxpEDApTTI5LA+2QVM13MB8aZ75R2KKJMHq7BOd",
+	"Ra3uq+l4j1D1t18myvdu+ZurzZ2nHunskFHEU8Uk6cH916dprLAWWjF9XaTjB2AWY5CEYR9bt/yWn4MA",
+	"rRMQHlwckzs2JXWfBeMubHG31Wr5np4u7DLZwJZy43dD9z5v0HHUvGNT2fCIEnFI6JgmCnvccmo+3pti",
+	"SqFxwvrRp718EogaQucbEhOe1U7yZz8DE7nlQPt0NIRn05HhwFnqRcxSKTALkF6Tyfaz7Wn23GZojBSJ",
+	"qU5bud3earRu+VEs2QSxu+5r0P/ge8TfoOEo4uZvPSu/kZdsa3eIT8dR945Nu1yorl2arxM5IuVFDh6R",
+	"Iz/0gJy1z4BJgPXoRSW4orpKvkmBcxSI0YVGUaIYHRn+zcHsHIdbIbufkbtqL2hwx7hmgzIShjy0zbo6",
+	"opwOdDCDzWcp9zToJKkrxilXsoGwNqHTUtF+34O9zWpF6orani3TByw6RoB7pMeGEQ/J2/fXBEDKuIpM",
+	"llscUbPxfFDEVYl4eShwwnm0OKYczcl6hgp7t7ypS/T1IxaHWGdL06WAjlh8SCXzSBTqRzc3xy+lR4Ax",
+	"kYqOxvrp5atDsrW1tQuCx831YQtG1ApTVNqS+vanT7iunU+fGrjzHPvsbu88AzD0YjYidR8Tsuj1bZin",
+	"f/tFCu4bAFIAXi9mt5wQOM7MJzeXx4CZIxoMI86aCaMhtCB+IELmZ1mi/CySxScsGArj2g5vfmwaw3kT",
+	"Xg4ZDVmCCzCPSU+EQKgTBhcwSfkdh6OGsJKYG7fh2TZYn69DTqMXpL7d2dJpvcw73AOM1BcKF+CuFlcJ",
+	"fXYa+O0DvSE9EU6JvcIEZ2TC4rgJSMZCmyoLIcMFCVM9HCMj9N7S+wgCnkQUwRtLwpcRwZCdyGsNbm3a",
+	"YoQhY0An+RSow4CwWLI85Zc/orH+fNdMGWEYMkWj2IfBNfZoC5j+MBZitBcYxYM/wRKOVJJeAgir13zN",
+	"PqlssVKJBDZyj1BydnOS5ygkdf/2Nm23222/QfSxpHEUkpvrV83npE5JDHCSaZIIYB8JkwEdI8ZYZqWB",
+	"1RH5VENX30n6NszA5umRgeRRNfTIrynTVSo0epAxTeiIKZZ4CBoYHaGDU8Ed7Vqt62QoJCM+ngPp6yJ2",
+	"Cu1GcNbqPjwA2ois0M9bH1vyLoV/4ydbv/oaNsdaPLVYBywcMSKrJJMkUopx4GWAp9kjfqfV9pGd67At",
+	"fyZhW/Z5jWraKJbfDGbKCJ0hhWuPWC7VwqgeCN6PkpFHAsoDFnuEfVKMhw1CYylweogLQo8CiB/He8h/",
+	"jcZqajPOojpZ5kmrqST+7599h3yU4Y0TosQ3jJ4P6IHngIhUyShkmI2OEkV7QBbgTkhEbHJgNw+uDo+P",
+	"YWIZNjUc1K7YPAMw31KFtN3eCs7oiOFfTM/0nDMME8RLgyhBXNK1hyVP9Got9gMf4R7kN9fXFxudVgcm",
+	"bhYMWAETFYlZnqF/dkH5cdB3NVYDxUVbrta/vf3UfuZr4mjOrJ0JjBxHnHnmc4ZwPd0m76IXCBJrPjUR",
+	"kmhbjOkUuAKdUwTOz5DyMGYJZnQ2dIhq0sw+qQ3kYX0EbR2xwIc/X9DQElYQOba3OrDGnfYOUiUusH+B",
+	"JO8BvJAUGYoNXJakE2NqxXaYMNA2w3L/YjDQmkVTiFnjFE9HEoaxlkVJ6vb20ReGR2gaRsqICfqO8XTO",
+	"6QbGgw6AMcctkZpAjCIuEpi1Ue/sm5gmqUmZEjGcK5bhqRqyKQlxtgRuEpzYi0RMJKZvCYHOE8uCiSQa",
+	"RJzUD88vrxp7WgbDR9ICQ4sDwPJBm+7Bycn5+6OX3fPL49fHZ1dIkSVTSIfrgRiNaFMyOE2KhfuYF97l",
+	"enGFAY3jMouQ8S8gMgxFiLlqYGxnDzJcqvvAw4sk+g37AjE7FFwxrprG7OYf95unVAVD/Dtko7FQjAfT",
+	"5js2Bda8jAKNbN9RdtXJNuGqN/O022lPD0YFhyJIkS8LWRDThOHVV/ePrukAPmtdoeHvS6aSafOgr1hS",
+	"mJFqXrIxoH0Ij9+/f988yJkwVjVTj7RaLb1TU7zsYxBHkNnwD1CAaR7qI9w8+jQWkjXfaKj5LQIyDkh1",
+	"DCELvH6sI51RVSfJZnt7H6mJPpqwd8h8OwxUIBKp2Wg9EDBO+v6pvKEtZmjWxEqUmvOOo4BxyRx2+vT4",
+	"eoaDFmPGpUiTgLVEMtgwneQGtP3s1VSk4jInfnBx7ChD92qd1larjZqyMeN0HNX2alutdmsLq5iqIYqG",
+	"RojAs9nEs4mPB1pjnqEpxsIdQNOTSKoDaH2kG8NY5gqRc0PS8yYbJ8Cz1D57SxsaPQ20LIoO5yCa6alq",
+	"vxCd7Bx9QSJogBd8XmEX3unEQqhsWiEp42rfhE7zvmlUcPkXF3qtZ+BEK+ZnnXTO0FHovNluWznMpicp",
+	"cbjwbN2PoVIPBb2ZUvtUJ4rWC8Zg/G09haqRs6luvKBZNBZ26SzvcsOpIWlaP7Td3lre6ZVIelEYMjQ7",
+	"7awyM+DyEk7jI/R0wV4rfOeKJfdRwG4cbyJXw4Lo7upWfv4IWyfT0Ygm09pe7co0NIAEiWGS+bbUrCv6",
+	"zzU8gzrXbK4IqO3V8FTuATnG75qzCvi8wiG9wWaPfjwfE1cz38SFWIrw+AtJH4qkWhwAIBZ9r1bAT4T8",
+	"nn5bRtCN3zXd/WycwoMK3aMP7B9KUSLPh+0UI/FMUhDUwYp+pg2so+cz9BsklGfqOs1S33Lf0T7pvtos",
+	"6BPk03i4r3lXlN2NG/UTiZ80QsvmZqNFjnTKbpOvKWH34g5YHaO6R+2hmTLePuTAzE7bfWMhMWe21D5B",
+	"1iLvO1VQfH2PTOiU1Lfbu94t96FtV0w4S4CHh9HsBEEetLZHwk068UhJFvcJF473kf2S7lUYGLcH5d6a",
+	"V0U28tiOtenGjb5kNTnA02UdO78OJZiJOvlctPEYA8GjkqIqMmQ99L1MHPq+CdF2e3t5jzOhXomUm0/s",
+	"Lu9wKHg/jrQRbbuzwpwu6DQWNLwW4oQmA6b77awCAJmOxyJRLDxlYUQ1w+TVtjc3V+k8TgRICjYAZSWq",
+	"/D6JFPtjSLNOoW4IoKVQInNBwOShDyLT46gZigAOCf4zVcMNbR5oRvw+0t4EYyErHCF0qhgt5Oi2IaGB",
+	"zvpdz2RZfGOL2GKoArFEvWHla2yDVRgSFHltjlbpVEKzlXlAgrPqYZE4apfMgqQNHnXfKC27em5+Y5/Q",
+	"W55iTTFNwVF1YZNYCW4pfqetO0eKdQeC657czB2luIEAgTFbrIx4wG55cbV2Jruk7mPXLojV3G/s6Rsq",
+	"hxojMaMJqgSZ0TMxayzUqjh+y823WuSSKqa1vSwkY7iUUBNCji8qaTlu5bHeycehx+4n1qLIKxA5VxMQ",
+	"fltqujapW2FirwVnfyBdXGFJ10KcUj414JPfB2UsEMK3AjWCmr/S6lDuHDuXBgIhRRKYUMWaeGZQklJD",
+	"Q/syy/Z8IneOZIhiAooqEpRTNGrKt4yplBORhGTAVK513253bnlOk4KEhYDYNEZDLSe0J1KnuYpGzDB9",
+	"mFs6EUqho1kc3bEWeUWjOE20AfGWm3zUSA3y+Ri6YAjJnvFM90/OXx+fdU8Pfuy+Ojg+ubk8uvJJ3egm",
+	"yU5DW9Gx3l8W1aM1V4YgoR+anY6Ow/p/2XuX7baNrU/8VWpprbNE5g/RlKw4DjWSEyXxSXw5kv1Pf32Y",
+	"FopAUcQRWMWgCpL5eXne436BHvSgV79Gf0/R036SXrX3rkKBAkRKFiXZ4eScWMSlUJd9378fN/jaQb3x",
+	"AB+VGcLJdhphKBFb0M1T5AxtKylJzJ36V8RdgsSuxQ8DgkjkmkhFzudDCSQUkG+j7/ztzQ+/vnn/DnOU",
+	"qSpHudA4EmAXGpcFSNwxzmfEyhlw5Ug2UWXRY2/sr34mKGELFQrjMRASQEycM20Kq54Lx8GTQ4qZnJXS",
+	"HIDIH0oa1OEPwB3Qtgi7/X7XjQhCTFY14brCjPI8Z35EQ2nUmVMbOGcMQ+vFHAoFrDMCDQFa0+3Sr2Uh",
+	"tDCoZImsAzO5Qwmv29YHwTjy1KVA9vZhenA2xqo4U8YIeyyCgkhSjd4MgDUfSn84SDs+Ddbc3Rx3b6rl",
+	"foMzvB71Bs++uafxaPXajb2Eja66ta76TUE+DeWNF8zuDNxGVanStOuqY4xLILQ0z3Pk/0KldQCnnMq7",
+	"MLMTFrMwbdSMXariHCIhBih5e00HzY7gypbfbyuTpjom7Szu3q137mN30OxaWxXuUgL07VcWeXE5d3ie",
+	"L19SVKwLPLO4xkhRLymx7q917pAuPerrtG1BD/N8pTU9qo3iL7aqtSW4Zln98W5d1NdCpLpG4uvVYsdZ",
+	"kZU7urcXscpuxBtO3Q1WV+KqKDRVmrdItVQHuDuhfMfwubZaG994ZSyglaHvng8ltSoQby4+3Cl5MCtM",
+	"CDTqTcdSpuTQolnrTBSuhzLGWs3KCo8HyATujb8obLBZYiVaITuUC1lmMDwdWEDd7LypjYEBmLeV7F6H",
+	"sVF/yY2sjhYRHBpcDxKW/HJCgF+u0bFS6LBmFdzaBpkVapwhWkljzvFnYd7SJQ8UgsdvXLNKepiVfBcu",
+	"IQnBazQRmXjXWBeq4nslxbGt65Yh1kNR32MVJk0FR6pHJtUlUzKU1EOZ8ALaLqzJSb6nKnrsLT6Fcm3o",
+	"UNbr/+ss7Ngwicqr1GIoO1DO/F2/z/73/9zv7e739qhe63Ki8iZz05cm13QIhmLozafw5lN4A6jTeqXh",
+	"uRAzzSZKCm180RkVvmVyQPX9VvEc/XR8dPLL6fHR+5Oj05+PD384qvn0THcxb1l1hdqB4Xf/q9QGf7Bj",
+	"vuRznNszYTTGlUF7+qmkielg2AknMOzc6EJYQluLhefM8JFGMplCmCILKxRdOGOaaYhOO105NtYuAJMj",
+	"n0NrrFjwGGp1ltS25KzNsSqGEtbe76kzIV2VWwfC3xwq5TGXa4L223MxZ1PonVJSdF2qNdwVQ9nZ7+8G",
+	"NlFtIV1xoZ1HILTA38aqOLtNZOGYjtB61D09/euJLmxiBbeOFRx9SFyKr37QsO5Bikv694xnxY3VtmvZ",
+	"Wi2bB3FLe3xqFQogvew4qPJC8qlIWQz/eo0F9naoHgAFKKuwhlVRFN1H0AFWiYosrARJJkpjC1blRwwY",
+	"Z1QWgnX8voo8z86hOHooa40iPXY05VlObTVqOuOFSFnCtdjJpBYSqcFz7C3SRhXg0FyKwl6S9pizuyms",
+	"/ty6zd/tsdHczktnlBTzmXVuYIojxwKJ3Tg/7TzH67AbZcrn8FnUUEIybrcf9fv9oYRekERNp0p6Q0zf",
+	"XDLRiq5LNOHjH2dG78uoQ/gq5BLKhTDdDfEmQzCUN5ZEJALCqsW6IHqlADcpEdLkUIyWYgXAAcD/FUKa",
+	"mE15cV4zCtwRQxFZwnE+RDmGFhw3dO7ik6OTk5dvXp9A+uXt0fHp+xMr3aocWL+LtLFupFYOYdxjxl2D",
+	"SWCXDGUu+JUhKykaMxWZNiduBtboINE72iomgfQr/Mav312qfe41TpO75MlH+i+qW0RwrsamaaeE6AZQ",
+	"gyT2XY8J1oW5Nt9egzS3++nEBxdvVnF34kbaVIN709j8fSWiblh89tijLLiCobpfTMG07DpsY24NqNgj",
+	"/AIv+aILuOEblldw42xsSrg/r4QbZrG1hpt23NXqQPxhkOMq+b1ZARxcF/Z7UXhKxDXuoDZtRpjY2HnG",
+	"wgAUNUEhypLvibMimHrp7HuPiBSp6f102RO4Bl7/FdX0PuKtfHjFwrx+41J3zE2l5AvCRrIvb2lO8Bts",
+	"WzPHJOIAuZzZqMbgGxPchD5g4kOGrfnuT2CJIj6F7rHfMzOp9WgGhNBwRiAEls8dY6fbxuh1d/Z39zDl",
+	"d5lpxAmtH8iAFevGeuPlGMa05gr+GmPXPZfwLxclQRH/RlCgL7xCTu1tARx1AAxGmLAP5X4/fnsRUCpc",
+	"JatvosdqPEdDtLLsu7Rf0qy0PfhRq8uNRsO5mNcar6JaFiWok9cBiXNM1xyaOGIxXqQPTdzFGB+iaUKU",
+	"D1qh9MQ6SpC+GLB4kllnPgvL/D3mgo5A8ok8twPTiNjUY9C99F7DC+2dhCfmIVaggIAT2hRE0c7FvNfo",
+	"hx/Osl/trHzRZjV+xHK7mlCz9NfWk/TIww/OanDT39r323q8+SyzNw4QA+szzZvGyP8hQR+Y6rzG52Ie",
+	"u0qhRCAAEYHiYTwNEXCNZie/HO7sffusO8A6fCPO8JgNpRYytUcbMgk1tIoBewHzxhDr5VzMHdQLOwQx",
+	"dKmKc+2B12AcbiYLVRqhh7LTAr/WjQjLrwJeiwPktRir6gnuL8POKQwUXk4Um/JUDCUBp0nfQEmIPKF0",
+	"DDFnzoTB6TsX8+060BtECyFKSI1brswKsh/aZHmOnavWJIQ6e5wAK86h2N4z3lEVHzcUTPK12gimkquz",
+	"AHTCPoNrqtIyqoCiKaMKFBcvIRP6GkGJK5g7VkHKDWWFKQcYRw5VjlHytRFOrguYaLXpRoAWKLYfVdou",
+	"wLgLqtQmCsC+ADMzPAU67h4MZVw/CXGlVBCkw35yApX7uSvLzwW36ot+gUQ3YDphqywfyqA44VBSDZ0v",
+	"u2Od4EvgQyciD9A+amhT8IWEGjK0h7CY1+7X/9z9w056oCIjhOs6yy6EjDwmF7XEjUtTFgKQzwggaShD",
+	"9XoAG1yVxh4wt+J5diE09Uu4oF5TKRuE9HEr3Dh9RCCVoMgASu9kLhP4R+C4QXJtXCgoBqyA1LGJ+/s+",
+	"SznoXQDrwYfShyFm73c7/b2dvac1zF5C0zjxT64DtAczDSivDkcQnUJPka3x33+ArlyxJi+YrZtnw+6m",
+	"LJCgrHHFWtyWczEnfCgsvQBB3kGDy0vy7oI78wNPJsKh5TSohvySzzWLpdqBJY0PwmoaPK+c3tXbWpyS",
+	"cIYdiLJ7Uh0z2f/1Kv7KV+dGPVw9ZMteDJHUavDZH4kid6tBDAImuwEetq26lBuwoMnYI7peFfxzVcIO",
+	"cqRDPyBD6C79E40byOtfecVWtFWBD9/wbdYOyqQ2HOjjvbe0Ctp55Uh5oQnytL/79x+//c8/7P9j9+Tb",
+	"//T853/s/9vTv3/3eu/Fs18rGpLB/t5eBdVUqz11ZkQdd7UBOtWtlH5SLtauriZH3uL9LZ5Co05OlcA5",
+	"RbVKmS2paup2QaiEYF3LYiW1a2Fcj76c1ifEHRIxcTAGxu9tDPtrXfcnH8+t2XZtJpKUQIgsWKvQHM2p",
+	"h8Ft/6rc0hr2g6ozgOAHPYOBJmRyax5pZ1mD3Fcydc4Bbp3EKpRtzUZW4HV7DNJiUPHpowmwcyDWoT2c",
+	"YGevv9+1RliAiryt3ecQNjKU/djxgRXsdyYEWttSqoGVs0pW1M/fQ2REH4ez/PA51Opo3auDvDyg47yn",
+	"rU9/NJ7WK6B5TWE2RL2sIRyhG0jnqhAGEaVZJz76/49evzs5PT56d/T63cs3r+OIPUXrOUSUjIYyk2ws",
+	"BEFaR67Xm+gye+zIeif44kteYdmSr2EKLjUnhNpxmIjIzFAakecaHCrwS+xb0PATH3hiCMkiUdOpfWbq",
+	"TjZ4gocsUVKXU0Fd4jOV57rqCY4rDgaoLiT09YtMlY7UkX3zDfp4dr0FQmHAd3zzTcQm6hJ/45I85kLT",
+	"SFwLIzXHARYy+op2ggYVSQGfzZA4WWKhNc4iBh4S4XrpggmCDxmJMy4DMTnhmgmZUj84IH5a3Qj8DUOJ",
+	"73Aw45zNlM6QJyi33sicOtkxYgp06Sj09EQVBlvbHSEdy5X1BMMBZZr2j5oJ2WM/+W3AxgrRJqFCvkCE",
+	"leBOHYH4jCtKEOv3Exw9mlGzQk0zDYoi4aUGQgOYv1KTy+spRLY1iylHFXtcgLYSqMcDGCm0IPqOTiFm",
+	"AoM1ARSy/RIqpEc2vg+zHIxidHBWAnxcifYkAH1cpMZYpD/RZg5W5FgV0yXf6GAlMs3OM2KlEoQl2oJX",
+	"6Vf03U2AK+ukQgReuerQVh7SDbE71xl4vxFuJkbrkLjBSxk7jEyWYhOTf5iYPCoAuxSQaoLUZWKlrLWa",
+	"A8uDtPpVywN/+Oyyg2tMiScfidvyU6tRcShXtygOGF8wsKG3YFaUsmrtaqxP/FmgzN5a94lqi27BN24O",
+	"yr0dFOiCoxW/p4MQfUThP+NmUsn+ity1Pbi4VA80HjEfI249W3YSgLADEsmOScaer5yAzQn96AJIE6xt",
+	"N1UXQFQToaWE6P7uTjMRsrq1Y90WAUT1mYQ/dXss9usFCY5YyV/s+/7vf/1vgNZTXIg0bk5nnxiVnP8G",
+	"9CL3Ylg1KWr60JtDbDc9zE3UnQB2E+8KpW7qkzwSubok4qC4ELBwAKQetxkkcMdxcGVthFfY2ddph1TL",
+	"vtwYwUnYSNH7Q/2GFFXuDqUTpJXkuSpLFzJXd21X+Mc/4em/Sm2mLmJx51UFOTHCYIAPSZt6vd2oDw18",
+	"UugD/L+QMAfanFHi8kIwO5FWgno2lKFMJiI577FDJq1DkF0A9JvhvuMOSHtIasZ0smMvOVlnf28vGso4",
+	"k7ocj7MkE9KcQiIxjoBGAtiYrGOLzrcdIZD/Fd5vv8AYJPUC0XBdxHMo1Zjt9v/L7h6+isV/llyazMxP",
+	"oR/qylvKZIIvsd8UFyIR2cxgyr0QpixkjHQcQ+nfDh9M1RGdBcYh+yjricM1cbfH3ldQqYHlp7d9VSp6",
+	"/E7WYu8kxFsPMKbNE3ip11oO09T94dRd0gwmjdFyOAeHfsPdvCK1oi+BDOiaClMXhnnXvY/weETjSDfQ",
+	"0Bto6DuLmiciuxARQ4lujzqKDqyQaNc7WXWqtgZbaoZ0vlvXqKTrqkwrzYLAUetQKifCaBScTtA5Sd/h",
+	"LIb3xt4Edx5xmo3HohAyEQeMw41otU+5SSZWslKxFamqbo/9bu30WHyYAcbnG3pFprFWB7FE4aE6wL6i",
+	"ui4koKJnDWXmo+0DEJwxrMkpFZdDDRBYpKAKY3jB1ccBShc234JGG8pApQXlSg1azeqVpZrYjiJLJlCD",
+	"NJRQz5SClkqMsxmvF+0/EBLN45XqMMKNQN8I9C9DoKsiZZwl8yQXdPA7BGixw2W6o4VBYGArmbr3L+Gd",
+	"iF2W66Q0IiCHODvZi2y0cQMxBgHI6bQE+tkgksJnM0iuLc1XDoLXkN3t2L/Buyin2uUZ/Rdskz3dY6+D",
+	"yuwDdiU402NxQnV4iEGdUR+EBuXrfnwBzkrMxAf6yQE0jrMcuEw5cKeqgiVqOsqkIBRzLK6AHnGcEjaa",
+	"owWeig9Uzwp+fKK0Ceg81QIa+jTLczDk1bj6yGsiRq/8Uv7Fg0ZNTzvPZLpyCszN5K8Z9Ja1PLIQZIys",
+	"/FxYpmN/2zVPthvn7kJmwETpdofHtcXUcseeISgDiNi4zMdZjlchsnAuuBa62xY9g0fczQKFJ7L5eSk3",
+	"YsdkU3Hjh+JJvvlT1x7tcxttecAvEACbmN89phhzkZ6J4rFF/EBvjqlI865dszeyppgBvMu98FSVoV/G",
+	"DYut3/Sbl9UxMWhUd2QyhuuMCq7qMRBMfmGoBcA+WLt4W5MPhOl3LCTycbsUmNMxqFWL4bElIbzuQRCr",
+	"9HmgS1+2s9/v965zlt7RNz5qf8kNcuMybVymL8BlsirxilwYCXMphD2bqgpw37+z9NEbuJ+efKzs00+f",
+	"IYWX29xvvVG9wsWViL0OBQNkbz0/yjqxLPM8ZkmOVZSmOwg9L+f/oTlZqPJsEtgk7J1Ln1CX4IdMG2ta",
+	"Alg5GmHWC6q6w9293R77RUngoKkgNAAUoxUKo8qTPlI8jGqADwSKEcxQG2Sc/XGDjLFBxlgzVbYJ4jgk",
+	"b9iMyixWsai9sF8moYk07nr0tZfBdQ9UsRwMFYNgUPTNTWvFLHWdrRpiqD7xBG9crxdbvW65Cxt8+saJ",
+	"fZA62WAFbg5fgcgJ+i6wuZaCVyiJMRlG7K3vABCedQAmnn23h6x1kYN+Rhx667FNuJ50B2yCyLaEuDWU",
+	"RM8KOTr2L5VJ6l0JeGtqVLlYlnIZksBSayCSfxVilvNEEKS/m96ZkGmGjD+QefQUsMQYRj0iSATrQXg9",
+	"brZIzkXKJqIQQ9mBvOalKvMUkXO4nDt8oUsJEBdZMqnIA9mEX3gaH82o83OWczNWxRS5Ffw0OJbazEDM",
+	"GT4cWvf2+99HrM5x254ufBkyda6FQmfhNQ/bsh98botNVW2WoHsfYYyXNe87s32Z1eWv2zTT/wXMJ2Ri",
+	"ZlpNBfTKqqot4CYCe0XL6cnH6h/LkJK9qAsEZMIlkwra2kQBEDEEJtPYOrzA193YRXxAYtKh2oiQibt6",
+	"c4BaM2CFsJ4lZjwQ6ieT2gietrUVL4ixVVqL6x9N7AD+a//qsbAvpzW5kWt61eMUtcLnXrej1mF5L9dH",
+	"G3P7/qBub7utPr/lZlnsK5DubRmmKrba2kgTAFE3lVY0lif8FoRsH8TrptLnTmyNxbiL4CfgjftfxjzX",
+	"9ic/Ba0trHDHw7WJuMlcoUmk+pTN+X8AdxtzFyvkK9aURG7ztONEpdgvVcrsz1K47tKq6ZQ8Qd8ZYG/w",
+	"HiE7rJKlHrkPTcUUsRas44OJc3B2fZ5gwFIBx4cbAFtoNc3Q5/Lezjr9S/eSB/IuMVRfc+saovX0+63j",
+	"9NHGw/wycrqP3Xg+TFPGFwQbUF3zQkxUqUWEPxf4HxORj7t3Gur3V11JwLaZ4zUpstaE24qneMNt8XVx",
+	"W9RPw31r+TutCQBEk0zkqWuQwbjMAYsp0jxgC1UCNWsAgtYIKYWToiSG4lWBrF1BYasOYieVVXDV9Mjk",
+	"aWkN85YmRmipZFIFBWRQmXb1Mb638cYFB4EEeYzlBreyYB5I9m1KDj7fLNnUKKyBU58HW1QVdT/lTg0Y",
+	"ive0BliOIYDtgOqx5cWKyTzTRqTN8ZVX9Mwvmv/ivRbFCnXw+KmbiMaDRDRo9m/OR3dXxQPXHaknH0st",
+	"ihWgdV1iSLM000gLAbw40NxVp6HNCg8hC7Xic7gFUSB9wzA9z55QqITMCsr4a8Pn2qP9YJUkBlg4wrET",
+	"o21FT1Hn6XZGDNfmFNL+cbcpjWUFBoqAlVNY1RRgwmyTtnr8aStIbHK3dH733TYfvEaP4z2cw+u8jWNi",
+	"XSZUViiSoAZQ+j7AonbE8hicnHbXdITQjg6O0LpMdXzFAxnqdlXa7HOc9MA63wT/NqZyq6mMuwUonHJx",
+	"V6UoUBzcbhcv7+nGStk4Wuzu7vje7i7o+cX+7o5v8O5Sa/cBi/+MHaoIFiRC5bIs8ZQgrIc2agqzgMq+",
+	"w+WcJVwLSC9C2d8HXCXmO4UjB7XdbMe/wSl4qPbtG5Yaw2h9lfFN23orypi9/t6znd3dnb1v3/UDmqD1",
+	"9P02vPbZnb32z5ZX7fb7u1uABf2bkGf2aO19ux9tTTPp/r17v83HsHTLnS08khtf60F8LeWEgZOu9Ier",
+	"0hV/WFu6+BgtFM3ioG1151cxB6wmGIY8Cwk++iwOOvCAXM5ZOXEX2fZMMR9KT7aH8BcgYkc8Ocfq2ept",
+	"ZudYzHI+F+mAQQFH2AXsyUvwflUMJYpp4C14V7EdAhx/IM0HFfwU05LP9ETRcKjLb1uzWJ+XVqHY8w1U",
+	"evCQwynCU6EyIYLX+AChn94pw3N7jy5HBv4br3P/XQjUAUgyI4iwYJpJVbBSZkbbSYWLscH5+2hv72n0",
+	"9Lu9qP/0WfT82/3ou+++jZ73v6vgomIOAzpVF6IY5+oyjtzcDOVlwWfdHvutEZ/R4+AW1gIsrOEHGFOI",
+	"5qgn9u9QnemYsjv7e3tD6b/5dJpp0JJx96Aix3b8dzFF3OEuFtPvp2V1OAIMRahPh/d2D1hJUIf+kR7K",
+	"EBYVUVgINwzj/nYucgjAYaOhwfo3jNVZQ6XMkUFiInLkunVoNWeFutRYsO3BuECkxgFkBiQ2AE3Lb59u",
+	"E4YNXIfKJ9xpQ0h0CAldk9WyNTS4AzxxBVhJG52KYqteSiQdr4/3ZUrU43gQMDECEGEwKkqcBDdsE+4H",
+	"Hjep2FRB6sTuR2wvgI3i5ndcCAEzB5ggtKtb5os22kiZSeTmye64Gt8Fdd8Hj8CtYwfFuGH2PaaGEefa",
+	"9yuKEdgfQ4k7LHhStTMDbvUIyEOA5QO+eyTmCqg3ucFICHxZipOemaEciURNreAj8pMUaE3DAbt7q8Jn",
+	"mmdXqVxfIyLZhGMBDJKoZDwkTFiUM3MQn+DDAmckXn3qzcmgSWMo0XjEeDEIQJEGz4BwgbVDInbGZ7nQ",
+	"Gjp+7XUOBgH3jTa8QKZVqPCO2xtA4IWfCX1w7LzfdaXIgqE+UIUPTlOL300sPzTZIesjHDsrrT6j6KdB",
+	"gy67temWTfnQBhLiIeMOb3MO/E/utFjpDfrQnZMWI7kOA+FPfJv9vDw48eQjAV61k3i8NJrMJ0eOlRXO",
+	"NEFUZiuMAWcrF2mAsBCh0QdNjdalhgupKqiRxcOJ3/U6idcKrk0S/0voR1C0Ue7Jj1wehnpDqHEt6bzF",
+	"s/Yk4TIR+VpBVqohtXvBiIVHKYtSVocYDNbAMr7ebzioAVpST3D1MG34nOlJNptZM9+bYREYoeOssFYo",
+	"2t4zXpiM5/n81N8dU9QAmvFGQF2XCPvDAeMsrl3GYv9jXO+tizMJfdan8KxTsNihkiRuLZ1C/nNteG6t",
+	"7FE5nYUccpCtAeRPXdH1VdyBheDaPvyqmQkDvKWZ6UqvoscCxhV8TWCJfnpQAR5VO+QRmJkbk/HLKu36",
+	"Oq1NPKfe3FzJtmyHGCOdSirs04oKDyX9A2u8t3w+dTyzEGhgItcCqQ878Qx/DUIXBYBdA3SYg3es9BdF",
+	"F5xecqpswLicY3TLPnwVJRRGMR22fmAy2z9be/tSpIzYUVdSWweLauvgis5q0FD4HV+Nigo+5zHpKLdb",
+	"Njpqo6M2OqqSO4xXmEN3p6tuEgdZRpS+rF2ceXZKiFVXYj7CVAf0mMokL9O22mcQIPfFQr32nPyNuIg3",
+	"ifl7D6NsazbJNDQAfMEBlQDn/9b1Vo2H8afgwV/0Yaw+ZPlhDGZzcyIf4kSOa7vuEZ7KNg/rJ1VU+e2o",
+	"4tMJUusijdmY5znjxFHpEwkBSaTP0UN1Azesk8kg6UCBR8ouxtV0LQlVtpWNQJ0LQP17Zs86HxtBGvoH",
+	"besKT5+9UkDiwyXdsq1rwVSf46/qJNSFKE7DUQdFI5Rs6cTkDwETG8xfVWUyoLy/ZrkYAyiknmQz56SG",
+	"cVVVrBRWrUbbWeKrVsUHYY7d1xUEbwBXVPjKFgDOoDBw1DIoZFO9w6BsGxBHJQ2/Bid34ZMeqCwgmNMW",
+	"77fa8VEVLXfn6WqSkPGxEQXLDOsQvkCmw1u6G+954z1vvOetwdbJJJsBqqaV91a3qrEP925T+n79rrQr",
+	"bmy1wA/znI65sCoSarZck4OnMO3VWhU4NCDsZFILSRzTuhxhSbnrr5JQh0ctCie/vu+xXxeN+wHYtg7a",
+	"SZ9nM6SinQluGHdldxEoDXY5yXJBpHfWIhhKnlpvvaFuzNrSb91nfyFdDjTesM+hATjDV6omvCjmaJtY",
+	"8cvP2mDkDD9beQxYMxFdhWFdbbVZtdisE/+N7MtT2jbQWadFfiF0t8demqGEKkyr5Lg1I10hppkUAiL3",
+	"9pwhCIcwdsKhXz47g9JlOElzhqMcsPg//lccsfg//jsUT/+f/xEjBSbiUTMteJFMWFFKjeSHpsjOCj51",
+	"TInIJAXVsKJgRnywqo3bB/KR/d+//e1v8NzTU/jbzijuEmS2TrgzplyNM80HHD8gYcyo6HNcasfciMXr",
+	"aO4OZQwr1vszZgUnKG8uHaWjztVlPu+x18oaZ3YeZMw0n2tY+AFk1JGbWHAZVLlncihxYIU4K3MOMLgF",
+	"9RynGc9FYljn6IdXhzt7z/ZgWKpEUzouYzbO+VnEuGYnl/zsTBTs/Us7TUN5JqQ9aSJlSZ6BQW/9G5aZ",
+	"rsNZgZ3wXmaJSv3SYT+l+GDsBlJyKOMPO9NM7uDPO7CqO0VpP834mmaopR7bPaVUrolCC2vshRyrIgFI",
+	"Izz/VQ+MnmSFaTkL9b6ZoE1mt9+/vk3GCt6mAW8NnjYcmCCnwBHnBmeFFj8XHGKp8U4M32dvxvBqKzmD",
+	"gm+qxp6KMS9zszXY2nGdT/YCIcupVSXh32oXwPOirR34/z+avtI+YueCF/YKUEsnqjAYXt2K4B8YsXH/",
+	"wAe6//xR6GTrj/U2FZGkXB4wccJyEy15kMaiWaWBnYnj/3Q1WuJ+WiMapeugYXR6dA3qfFtHldljFIvT",
+	"go8NVOJbhbYcxVKfl75QvsXBpa27VqBJescDuZvuC1t8TVrlDcDkpsf8MQBMOqON5EDCDc/V2Q0F1irO",
+	"15NRmZ/fC4kqGn2ZEdOgjwuwpkqAhkgxXGetaCvWgEFP99ihZM7LHEo0WbjEx+SCXwjNrHmIIBhUD1+I",
+	"lF3wvARGcXw42tLYEmavwtc7ecus5We9iMIa2E7UgpiNggbHukiWVhJXnwwWuDFFNiqN0DGLP34C29wu",
+	"WMzif/4Rdw+oj5KqV2udlIVweB5ErZPaTwe6LKD8sR8Mk8VhdoCj1Y4Zx2TdmIgV4l8ioRbOy4nK6YfQ",
+	"tL+cKC1YLOyW1jEafxCAH3F8x1B2Yvv/+p9P/+jp89KOOmi/s1vKWKf7hUoz65XP7BZ9zl5lL6AH64WH",
+	"DOCG+idPfn2v2ZTPrZtjvScqWcrn0BhnnSVYTGpJLdQltnDRm+w1J7++t/46mq3gEtVbDgVLueEjrgXT",
+	"JstzxkeqwD5SLYqM59m/E4URz/KyEIRvluYqOe8OJThBpsiqxkk05jE3D1+C2ytReZ6BgcyJqunb/lMW",
+	"wzE7TUiwxa6T8liYYr6DEAwRm/ALe6P7KprSphjBizI/fz+zezGIFKxDK1990QPhslQDORbaOg8NOvp3",
+	"QNaEeL1I7Z6DXYungk4BphYwKLS1YQf6+tFYUIZ7BULCaDfq9/tVPGo0t/KjVXOOVDrfATLsrcHzp8+f",
+	"P+s//0yFGnDkXofDRvWhXtED3Rn3IUejEmIJgm0tUpd6I5z5gyqzhhWfIJFCfiDXbu7wYweMF8kEWnM9",
+	"8LzXdv7HtBkf9qrf8COMo/IbPgcYdhXANjdRmXZTsMFoun0y5bGfbdxd1fm4neXbTlEU+rvrjQYtcTg3",
+	"WOhfFxb67fbr2ktxAg71WyOgBxc3oKDbPe32bSaTwhGj/45QNm4TE3YYAanZw2U9OHgxurruGdY1SbGM",
+	"o6ohcTEv7MYYzRmX8GNjkiNUhteGwBCa8G5U2bqAE28TPLtvWbbBNt9gmz9KwEYsdRhX5sS2Jhm3joha",
+	"4AA8qeDSryFoccLZX7v+k1y96/ojva2RvR78KF9OmajURdQA3gGBGzbZrPu3M3ztKzeudtKj+GPJHCzN",
+	"4+NkCQ2SxuMUMqXcbY3+cfjkL6QIJxizL8RZZyo7eN/ydHa4VBsh8CAp7aK+px8HzeIvADJXlXRHWGtY",
+	"uOh3xEppspzFSIStD03MOrEx+QkYODqO2LN+r/f8WbTf70cuWTOU3/f7SMKYSSpdiSsqtNi3AVjHQPi6",
+	"fFdI5JA+PFiiw5EfSjeZCxRL2qUFgoaCoszFoNaPUFUoT5U2zK/pUKKABhkVMQA9GRWK/JcFlapneWYQ",
+	"s3BcFuDZVKOA9BgNXyozlIinuAzbsmP1tHtKN2hZwCH12OsKmhGGOhjKVnRG13gA0fcKprGWIwLMNvZj",
+	"wccGElYUWBxKb0axVjxMyPc5XnSAlcF46ChXybl15zTPBdVdYvU/Lp2+FGJGbJsOxtDXYDUVPAQC7jMR",
+	"/NZcpx8M9IEqJ8KparEWA/ET0fHZoPZtajL+2lX2Vv2RdT6GxH3CC5SILJmI5FyV1xBrrVpnX2nx63zT",
+	"0Dx48rGGmXttkqoJ0uvM6karZUDJ4veNeHLeY4gQBvnxRoxYh/XlBbQqvKyHn7VinO31963SdoizoPE6",
+	"rjuBGaXOoag3CO614Ms2UgXBm+vCf7X8U/hBAVbuhjbo0dMGwULVt6RDfr6xqbw0sXTt1uo/kE7exGO/",
+	"gIhOUds5jyxccxyqjFVCNota5gn0WKRrRfRaHGRrwXXgb7pOZKku2f/HQueTdb6HgjlBNXYqnbs+ooo8",
+	"DvqpVVkBfskGnHlXuoFTUFH8tuitiCmZCN+e4zDZnaZUhdeNDRruCN7xBXg3VwZ6T3hbN/Vm3KJtmoc3",
+	"vsnX45u8QirFukkEEmZ+Xz7JpRhNlDrfETKdqeyzMLRORFIIYknBeNF1ZMG/44uP/Hu/aKCeha9ZATrL",
+	"ffcmVP8goXra99U6BAeOfmvKQbuf1hatRwg5V0Fj5jOMKVtzJf4mdv0b9u8YRH775uQdlmLHZZHHbKzy",
+	"XF1a7//EcJnyIh3K392gWeyOe5Z6XA6AXNnWLEuR7BRZsFzfMnBkDVhaqBl0fKQufjCUWgjZjapnmmwq",
+	"tOHTGbZocGPEdGaf/F5mH5j9lSBx3A06O5PclIWIhzK+2I2GZb//NBlxLZ7t2xn45dXhDzsnvxzuffsM",
+	"o/HDrSzt+df0rDE43IK7RGwlkmugxu4BK422NRvNjdDwaUNJz0aIkvhyokVyGjs6V2tahnPCuGbxz0fv",
+	"GKELPvkI//8y/RQzPVGX1F6M7F5U+evqB2EE2ZmEPl4cShzBXRJb8sG4hKSAkqxQBvMCPVpF4q4aynhi",
+	"zMxawQS8EDQ5A7qsZvYCwlRSpWGltiaxRPrATMkDa8FO+RzJ2wWHrcKHMldqNuLJecRmBRDMRyzP5PlO",
+	"rhIO2aGpMDzlhjOepoXQOsJwmUgZP6OGfNwhiZJSQBNIbyh/FHkGf8U4ESEwzQo1zbRIB3Z4mLXgZ2eF",
+	"OONGbAdoQO2JggX5utYOyYV3PVC8f/GLW6xkJ79Czh7Ybpseyk2jxxpaIhf15g3V5o1M0Scf3X8uCZC/",
+	"NNCOgJKHgDHZmXLsN5k58AC1dBmQXhQC9BowXKzebHFVFK276cLNwtfcdfEXaKK4m6MTtaA0UQm2s2/D",
+	"PbPf30cTBzWD08pgjTRyOjVp2/txnJapuU2jxtcVbv/MM7H2iPuRV0Bra9mIhbQz50iFWSF28C+acZZm",
+	"EMxKq/MMxG2qANJiu/mpm/oadomgcaOl6eJuVdq6mi8+xy7vP5xdvunGuCtNvzHLV2iukH7rNbVXrNdG",
+	"f1JZ17cuFmc/1i30czEzbHefpXyur40kV/d9FaFkF0lZHkquJn0TS75P3PfgnIVepe/HoQCoftQ2zeed",
+	"8icfnduNlQcGW6zuZeiupWPGzaTq6KjGs7VoFYRdHhgf3RpslWVmr6wDHX5qj8//oxQl9MoKNlWFj3Jj",
+	"X5uPQSDwTpkkQqRYLDAGLRYgaCOEfRiPtztnpNJ5jx1WT0IoHRe9AGfue9aJ3e+njtisOwBrECF0UHKW",
+	"MhUFu+Tzpgo8U8wXBM1VL29vXTKtzWhyX+WZyDHWvKnue+xI1gLwoPymhVW7P6sD0idiB6Mb9yZ/WkVE",
+	"SzpIisv2VFCP/aQKtrfPJuDCYWbFz2emIZnk0lsjRTLEPtKRDc4KcZGp0oX/WcdcKhZf7EYx83k2+6P9",
+	"GoMgW5zpGU9EF3CIAVJXJMK+EUql9GVmkgkm3lx2KVdUWOyG1iBaYDEWvCQsDdh6TG6ZT5fYSfzMlMlf",
+	"MWL0gOLm5+xChI4O47iIlG/VbrPdk/gxQj8CqUOGSSCF1RjqBFg8A+bTjt3sccoNR8RBynTTs60QQBFj",
+	"BYpD4suzcwHggBBDoo4vo5oCUwdwmJzNC/LNQcKFDsqiuHgn9PJw870bInbGKrN+HrE/7eymf0n/6uHt",
+	"ihl0VKrwyN/+dE8Ez83k39vpLghUcg/KjrNckHaFwkLQxPaj5Bn75d27t1BdkSpBRFOqRB4Dj4TZmF35",
+	"hUawRm2Ir7gGVcJ9DM+hSfCWvnZ9LWtL91t2IaR9yaxQIxEsF87/1h+wGGomJJ9lPfd1bf0cb2ZCHr59",
+	"+feTN68/d9rI01Ojf4l2KB16H0tVUgL5dFB3c8k1q2gOxoWarmP+3lnL8MowuGY0B246p8Lwhcmc82ne",
+	"ur3t1024THccBqpWZZFAHMkUpZlEUC8FqTT7H40bmIb1b4evfrvZariRfT2rQXPQsBpQJLeqmBELALoO",
+	"2RZlXwQItz6N07gmx/i6B5Ep8G7gs7NrwkzBx+Ms6T14BG+hA42n2RKJBLfbbYUW3NWdSJsOwzv2v5Fn",
+	"xW+JrWirLPKtwdYTsNToDVfWPgH6GR0xjYwrFDVU50KCiUSxLGsPbF2lDwHLUbOOEZJLo7sRxRuxHwaf",
+	"lcmLzDgsEP9AtGy3mih8FlgZHNZ5cLNHZrp6+wm0n3qMhIj6URGzCLHmkONvBzDmcpGeicKKHN/PGpHZ",
+	"WbUu4SRPlnfvBkOsKuUb+JGQOrF6Kk4aPhtOIAJ+R9Ytti4sm/JkkknBOsTMGBEVXmTd40TkXRx0QPvp",
+	"ALezGT3XTApAdACICvjqYLRE6NXMD+PrOKD0FIl87AxQzSUmfS5VYSbMiDwHKeFEuo8x0mWZ0SIfI9A3",
+	"GwssF4YMW2LtGxSaflhEpd2wyugfWLsnDHiHYH9+wPYN1h/wLhPruHpk5sqRu5HzMyIYTZF672OW87k9",
+	"0cGwvJl3dWBvc27Gqpgynk4zmWmDopF1Dn989fI14Bp2w2Nlr2p4jDdZcAw1caFh8lWRTAQ8XtE5yxVP",
+	"2YjndkMU4VEjodK8uA0KjQzLFo3mHwsK5upDf6QH4Xcja5od8EyoWS4iNiqz3DiMlUBeBU9OVaJBaH3Y",
+	"gQkKLGmQkig7BnkG3D6lFoUe4ExGW7xMM4OJiwUjHLQQLIN9xjf25xfHh69/PH3z++ujY/9cvDeif6C1",
+	"Hm2RQHM/un+6n+u4ndEiPly02JkZXWmJiba8zPJ/CWl5ozqBnv8nnn/74bPsXMz1YMolP7MX0HGlu+s5",
+	"nWjRH/kj2np1+Prw54aJWPj0R/CpN/2yk3eHP/100+9a4TOuGfQfnz79vwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -238,6 +238,54 @@ func (ns NullReservationStatus) Value() (driver.Value, error) {
 	return string(ns.ReservationStatus), nil
 }
 
+type RiverJobState string
+
+const (
+	RiverJobStateAvailable RiverJobState = "available"
+	RiverJobStateCancelled RiverJobState = "cancelled"
+	RiverJobStateCompleted RiverJobState = "completed"
+	RiverJobStateDiscarded RiverJobState = "discarded"
+	RiverJobStatePending   RiverJobState = "pending"
+	RiverJobStateRetryable RiverJobState = "retryable"
+	RiverJobStateRunning   RiverJobState = "running"
+	RiverJobStateScheduled RiverJobState = "scheduled"
+)
+
+func (e *RiverJobState) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = RiverJobState(s)
+	case string:
+		*e = RiverJobState(s)
+	default:
+		return fmt.Errorf("unsupported scan type for RiverJobState: %T", src)
+	}
+	return nil
+}
+
+type NullRiverJobState struct {
+	RiverJobState RiverJobState
+	Valid         bool // Valid is true if RiverJobState is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullRiverJobState) Scan(value interface{}) error {
+	if value == nil {
+		ns.RiverJobState, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.RiverJobState.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullRiverJobState) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.RiverJobState), nil
+}
+
 type UserRole string
 
 const (
@@ -514,6 +562,55 @@ type ReservationAllocation struct {
 	Live          bool
 }
 
+type RiverJob struct {
+	ID           int64
+	State        RiverJobState
+	Attempt      int16
+	MaxAttempts  int16
+	AttemptedAt  *time.Time
+	CreatedAt    time.Time
+	FinalizedAt  *time.Time
+	ScheduledAt  time.Time
+	Priority     int16
+	Args         []byte
+	AttemptedBy  []string
+	Errors       [][]byte
+	Kind         string
+	Metadata     []byte
+	Queue        string
+	Tags         []string
+	UniqueKey    []byte
+	UniqueStates pgtype.Bits
+}
+
+type RiverLeader struct {
+	ElectedAt time.Time
+	ExpiresAt time.Time
+	LeaderID  string
+	Name      string
+}
+
+type RiverMigration struct {
+	ID        int64
+	CreatedAt time.Time
+	Version   int64
+}
+
+type RiverNotification struct {
+	ID        int64
+	CreatedAt time.Time
+	Payload   string
+	Topic     string
+}
+
+type RiverQueue struct {
+	Name      string
+	CreatedAt time.Time
+	Metadata  []byte
+	PausedAt  *time.Time
+	UpdatedAt time.Time
+}
+
 type Session struct {
 	ID                uuid.UUID
 	UserID            uuid.UUID
@@ -574,4 +671,46 @@ type User struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	RemovedAt    *time.Time
+}
+
+type WebhookAttempt struct {
+	BrandID        uuid.UUID
+	ID             int64
+	DeliveryID     uuid.UUID
+	AttemptedAt    time.Time
+	DurationMs     int32
+	ResponseStatus *int32
+	ResponseBody   string
+	Error          *string
+	Succeeded      bool
+}
+
+type WebhookDelivery struct {
+	BrandID    uuid.UUID
+	ID         uuid.UUID
+	EndpointID uuid.UUID
+	EventID    uuid.UUID
+	EventType  string
+	Payload    []byte
+	Status     string
+	Attempts   int32
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+type WebhookEndpoint struct {
+	BrandID             uuid.UUID
+	ID                  uuid.UUID
+	Url                 string
+	EventTypes          []string
+	Description         *string
+	Enabled             bool
+	Secret              string
+	PreviousSecret      *string
+	PreviousSecretUntil *time.Time
+	FailingSince        *time.Time
+	DisabledReason      *string
+	Version             int64
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
 }

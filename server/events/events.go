@@ -37,7 +37,8 @@ type Event struct {
 
 // Emit writes es, all of brand, through q, which must be inside the transaction of the change
 // (kit.InBrand, or kit.InTx after Scope): rolled back with it, committed with it. Row-level
-// security refuses an event of any other brand than the transaction's.
+// security refuses an event of any other brand than the transaction's. The same statement enqueues
+// the events' webhook delivery (queries/events.sql, server/webhooks).
 func Emit(ctx context.Context, q *db.Queries, brand uuid.UUID, now time.Time, es ...Event) error {
 	if len(es) == 0 {
 		return nil
@@ -102,12 +103,17 @@ type aggregateJSON struct {
 	Version int64     `json:"version"`
 }
 
-func apiEvent(r db.EventGetRow) (api.Event, error) {
-	b, err := json.Marshal(envelope{
+// JSON is the event as the API shows it, and as webhooks deliver it.
+func JSON(r db.EventGetRow) ([]byte, error) {
+	return json.Marshal(envelope{
 		ID: r.ID, Type: r.Type, BrandID: r.BrandID, OccurredAt: r.OccurredAt.UTC(),
 		Aggregate: aggregateJSON{Type: r.AggregateType, ID: r.AggregateID, Version: r.AggregateVersion},
 		Data:      r.Data,
 	})
+}
+
+func apiEvent(r db.EventGetRow) (api.Event, error) {
+	b, err := JSON(r)
 	if err != nil {
 		return api.Event{}, err
 	}

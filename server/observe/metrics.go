@@ -87,6 +87,24 @@ var (
 		Namespace: namespace, Name: "sweeper_runs_total",
 		Help: "Background sweeps by sweeper (reservations, idempotency_keys, sessions) and result (ok, error).",
 	}, []string{"sweeper", "result"})
+	webhookAttempts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "webhook_attempts_total",
+		Help: "Webhook delivery attempts by outcome (succeeded, retrying: failed with retries left, failed: the delivery's last).",
+	}, []string{"outcome"})
+	webhookLagSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: namespace, Name: "webhook_delivery_lag_seconds",
+		Help:    "From a delivery's creation (the event's fan-out) to its successful attempt, retries included.",
+		Buckets: []float64{0.05, 0.1, 0.5, 1, 5, 30, 300, 1800, 7200, 36000},
+	})
+	webhookQueueDepth = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "webhook_queue_depth",
+		Help: "Webhook jobs (fan-outs and deliveries) not yet finished, of every instance, as last counted by this one.",
+	})
+	webhookAttemptSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: namespace, Name: "webhook_attempt_duration_seconds",
+		Help:    "How long webhook delivery attempts took, until the receiver's answer or the failure.",
+		Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
+	})
 )
 
 func init() {
@@ -97,6 +115,7 @@ func init() {
 		bcryptWaiting, bcryptWait,
 		logins, refreshes, rateLimited, rateLimitFallback, rateLimitRedisErrors,
 		idempotentReplays, insufficientStock, reservations, orderTransitions, sweeperRuns,
+		webhookAttempts, webhookAttemptSeconds, webhookLagSeconds, webhookQueueDepth,
 		poolCollector{},
 	)
 	// Known label values start at zero, so a rate() over them works from the first scrape and
@@ -110,9 +129,12 @@ func init() {
 	for _, e := range []string{"created", "released", "expired"} {
 		reservations.WithLabelValues(e)
 	}
-	for _, s := range []string{"reservations", "idempotency_keys", "sessions"} {
+	for _, s := range []string{"reservations", "idempotency_keys", "sessions", "webhook_deliveries"} {
 		sweeperRuns.WithLabelValues(s, "ok")
 		sweeperRuns.WithLabelValues(s, "error")
+	}
+	for _, o := range []string{"succeeded", "retrying", "failed"} {
+		webhookAttempts.WithLabelValues(o)
 	}
 }
 
@@ -169,6 +191,19 @@ func Reservations(event string, n int) {
 // OrderTransition counts one order entering state to (a state of the orders' state machine,
 // lowercase: a bounded set).
 func OrderTransition(to string) { orderTransitions.WithLabelValues(to).Inc() }
+
+// WebhookAttempt counts one webhook delivery attempt by outcome (succeeded, retrying, failed)
+// and how long it took.
+func WebhookAttempt(outcome string, took time.Duration) {
+	webhookAttempts.WithLabelValues(outcome).Inc()
+	webhookAttemptSeconds.Observe(took.Seconds())
+}
+
+// WebhookDelivered records how long a delivery took to succeed since it was made.
+func WebhookDelivered(lag time.Duration) { webhookLagSeconds.Observe(lag.Seconds()) }
+
+// WebhookQueueDepth records how many webhook jobs are waiting or running.
+func WebhookQueueDepth(n int64) { webhookQueueDepth.Set(float64(n)) }
 
 // SweeperRun counts one run of the named background sweeper, failed when err is not nil.
 func SweeperRun(sweeper string, err error) {

@@ -60,6 +60,7 @@ var kinds = map[api.ProblemCode]kind{
 	api.ProblemCodeAccountThrottled:       {http.StatusTooManyRequests, "rate-limited", "Too many requests"},
 	api.ProblemCodeLocationCodeTaken:      {http.StatusConflict, "conflict", "Conflict"},
 	api.ProblemCodeLocationInUse:          {http.StatusConflict, "conflict", "Conflict"},
+	api.ProblemCodeDeliveryPending:        {http.StatusConflict, "conflict", "Conflict"},
 	api.ProblemCodeLocationInactive:       {http.StatusConflict, "conflict", "Conflict"},
 	api.ProblemCodeStockChanged:           {http.StatusConflict, "conflict", "Conflict"},
 	api.ProblemCodeReservationNotActive:   {http.StatusConflict, "conflict", "Conflict"},

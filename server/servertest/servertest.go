@@ -69,7 +69,9 @@ type Env struct {
 	// SessionCache is the server's session cache (nil when Config.SessionCache.Off), for its
 	// counters.
 	SessionCache *sessioncache.Cache
-	logs         *syncBuffer
+	// Handler is the server itself, for the workers a test runs (RunWebhooks).
+	Handler *server.Handler
+	logs    *syncBuffer
 }
 
 // Logs returns everything the server has logged so far.
@@ -142,7 +144,7 @@ func NewOn(t testing.TB, ownerURL string, opts ...Option) *Env {
 		t.Fatalf("servertest: client: %v", err)
 	}
 	return &Env{URL: ts.URL, Client: client, HTTP: httpClient, Pool: pool, OwnerURL: ownerURL, Clock: clock, Config: cfg,
-		SessionCache: handler.SessionCache(), logs: logs}
+		SessionCache: handler.SessionCache(), Handler: handler, logs: logs}
 }
 
 // Database creates a fresh database, cloned from a migrated template, and returns its URL. The

@@ -1,0 +1,349 @@
+package webhooks
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/events"
+	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/observe"
+)
+
+// queue is river's queue of webhook work (queries/webhooks.sql enqueues on it).
+const queue = "webhooks"
+
+// Handlers implements the webhook operations of api.StrictServerInterface, and runs delivery.
+type Handlers struct {
+	d      *kit.Deps
+	cfg    Config
+	guard  guard
+	client *http.Client
+}
+
+// New returns the webhook handlers and delivery of cfg.
+func New(d *kit.Deps, cfg Config) *Handlers {
+	cfg = cfg.withDefaults()
+	g := guard{allowed: cfg.AllowedNetworks}
+	return &Handlers{d: d, cfg: cfg, guard: g, client: newClient(g, cfg)}
+}
+
+// maxAttempts is the first attempt and every retry of the schedule.
+func (h *Handlers) maxAttempts() int16 { return int16(len(h.cfg.RetrySchedule) + 1) } //nolint:gosec // a schedule of a few entries
+
+// Run works the webhook jobs of every instance's queue, and prunes the delivery history, until
+// ctx ends; then it stops taking jobs and lets the attempts in flight finish (bounded by the
+// attempt timeout) before it returns.
+func (h *Handlers) Run(ctx context.Context) error {
+	if h.cfg.Off {
+		<-ctx.Done()
+		return nil
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &fanoutWorker{h: h})
+	river.AddWorker(workers, &deliveryWorker{h: h})
+	client, err := river.NewClient(riverpgxv5.New(h.d.Pool), &river.Config{
+		Queues:            map[string]river.QueueConfig{queue: {MaxWorkers: 20}},
+		Workers:           workers,
+		Logger:            h.d.Log,
+		FetchPollInterval: h.cfg.PollInterval,
+		// The cooldown may not exceed the poll interval (river refuses the client).
+		FetchCooldown: min(h.cfg.PollInterval, river.FetchCooldownDefault),
+		// An attempt is bounded by the client's timeout; the job by a little more, for its
+		// bookkeeping.
+		JobTimeout: h.cfg.Timeout + 30*time.Second,
+	})
+	if err != nil {
+		return fmt.Errorf("webhooks: %w", err)
+	}
+	// The client's own context is not ctx: cancelling it would cut the attempts in flight.
+	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("webhooks: start: %w", err)
+	}
+	go h.runPruner(ctx, time.Hour)
+	go h.countQueue(ctx, 15*time.Second)
+	<-ctx.Done()
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.Timeout+5*time.Second)
+	defer cancel()
+	if err := client.Stop(stopCtx); err != nil {
+		// Still running past the bound: cancel what is left (river retries those jobs).
+		return client.StopAndCancel(context.WithoutCancel(ctx))
+	}
+	return nil
+}
+
+// countQueue keeps the queue depth metric current until ctx ends.
+func (h *Handlers) countQueue(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := h.d.Queries.WebhookQueueDepth(ctx); err == nil {
+			observe.WebhookQueueDepth(n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+type fanoutArgs struct {
+	BrandID uuid.UUID `json:"brandId"`
+	EventID uuid.UUID `json:"eventId"`
+}
+
+func (fanoutArgs) Kind() string { return "webhook_fanout" }
+
+// fanoutWorker makes one delivery per subscribed endpoint of an event, and enqueues their jobs,
+// in one transaction: run twice (a crash after the commit), it makes no second delivery.
+type fanoutWorker struct {
+	river.WorkerDefaults[fanoutArgs]
+	h *Handlers
+}
+
+func (w *fanoutWorker) Work(ctx context.Context, job *river.Job[fanoutArgs]) error {
+	h, a := w.h, job.Args
+	_, err := kit.InBrand(ctx, h.d, a.BrandID, func(q *db.Queries) (struct{}, error) {
+		ev, err := q.EventGet(ctx, db.EventGetParams{BrandID: a.BrandID, ID: a.EventID})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return struct{}{}, nil // pruned before it was worked
+		}
+		if err != nil {
+			return struct{}{}, err
+		}
+		eps, err := q.WebhookEndpointsSubscribed(ctx, db.WebhookEndpointsSubscribedParams{BrandID: a.BrandID, Type: ev.Type})
+		if err != nil || len(eps) == 0 {
+			return struct{}{}, err
+		}
+		body, err := events.JSON(ev)
+		if err != nil {
+			return struct{}{}, err
+		}
+		ids := make([]uuid.UUID, 0, len(eps))
+		for _, e := range eps {
+			d, err := q.WebhookDeliveryCreate(ctx, db.WebhookDeliveryCreateParams{
+				BrandID: a.BrandID, ID: uuid.Must(uuid.NewV7()), EndpointID: e.ID, EventID: ev.ID, EventType: ev.Type,
+				Payload: body, Now: h.d.Now(),
+			})
+			if errors.Is(err, pgx.ErrNoRows) {
+				continue // made by an earlier run
+			}
+			if err != nil {
+				return struct{}{}, err
+			}
+			ids = append(ids, d.ID)
+		}
+		return struct{}{}, q.WebhookDeliveryEnqueue(ctx, db.WebhookDeliveryEnqueueParams{BrandID: a.BrandID, MaxAttempts: h.maxAttempts(), DeliveryIds: ids})
+	})
+	return err
+}
+
+type deliveryArgs struct {
+	BrandID    uuid.UUID `json:"brandId"`
+	DeliveryID uuid.UUID `json:"deliveryId"`
+}
+
+func (deliveryArgs) Kind() string { return "webhook_delivery" }
+
+// deliveryWorker makes one attempt of a delivery per run; river runs it again on the retry
+// schedule while it fails.
+type deliveryWorker struct {
+	river.WorkerDefaults[deliveryArgs]
+	h *Handlers
+}
+
+// NextRetry follows the configured schedule: the pause after attempt n is its nth entry.
+func (w *deliveryWorker) NextRetry(job *river.Job[deliveryArgs]) time.Time {
+	s := w.h.cfg.RetrySchedule
+	return time.Now().Add(s[min(max(job.Attempt, 1), len(s))-1])
+}
+
+// outcome is what one attempt came to.
+type outcome struct {
+	status   int // 0: no answer
+	body     string
+	err      error
+	duration time.Duration
+}
+
+func (o outcome) ok() bool { return o.err == nil && o.status >= 200 && o.status < 300 }
+
+func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs]) error {
+	h, a := w.h, job.Args
+	row, err := kit.ReadInBrand(ctx, h.d, a.BrandID, func(q *db.Queries) (db.WebhookDeliveryForWorkRow, error) {
+		return q.WebhookDeliveryForWork(ctx, db.WebhookDeliveryForWorkParams{BrandID: a.BrandID, ID: a.DeliveryID})
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // the endpoint was deleted, or the history pruned
+	}
+	if err != nil {
+		return err
+	}
+	d, e := row.WebhookDelivery, row.WebhookEndpoint
+	if d.Status != string(api.WebhookDeliveryPending) {
+		return nil
+	}
+	if !e.Enabled && d.EventType != pingType {
+		_, err := kit.InBrand(ctx, h.d, a.BrandID, func(q *db.Queries) (struct{}, error) {
+			return struct{}{}, q.WebhookDeliveryFinish(ctx, db.WebhookDeliveryFinishParams{Status: string(api.WebhookDeliveryFailed), Now: h.d.Now(), BrandID: a.BrandID, ID: d.ID})
+		})
+		return err
+	}
+
+	at := h.d.Now()
+	o := h.send(ctx, e, d)
+	last := job.Attempt >= job.MaxAttempts
+	gone := o.err == nil && o.status == http.StatusGone
+	status := api.WebhookDeliveryPending
+	switch {
+	case o.ok():
+		status = api.WebhookDeliverySucceeded
+	case gone || last:
+		status = api.WebhookDeliveryFailed
+	}
+	disabled := false
+	_, err = kit.InBrand(ctx, h.d, a.BrandID, func(q *db.Queries) (struct{}, error) {
+		disabled = false
+		var err error
+		switch {
+		case o.ok():
+			err = q.WebhookEndpointSucceeded(ctx, db.WebhookEndpointSucceededParams{BrandID: a.BrandID, ID: e.ID})
+		case gone:
+			disabled = true
+			err = h.disable(ctx, q, a.BrandID, e.ID, "The endpoint answered 410 Gone.")
+		default:
+			var f db.WebhookEndpointFailedRow
+			f, err = q.WebhookEndpointFailed(ctx, db.WebhookEndpointFailedParams{Now: at, BrandID: a.BrandID, ID: e.ID})
+			if err == nil && at.Sub(f.FailingSince) >= h.cfg.DisableAfter {
+				disabled = true
+				err = h.disable(ctx, q, a.BrandID, e.ID, fmt.Sprintf("Every delivery failed for %s.", h.cfg.DisableAfter))
+			}
+		}
+		if err != nil {
+			return struct{}{}, err
+		}
+		st := status
+		if disabled {
+			st = api.WebhookDeliveryFailed // no retry goes to a disabled endpoint
+		}
+		return struct{}{}, q.WebhookAttemptRecord(ctx, attemptParams(a.BrandID, d.ID, at, o, st))
+	})
+	if err == nil {
+		outcome := map[api.WebhookDeliveryStatus]string{
+			api.WebhookDeliverySucceeded: "succeeded", api.WebhookDeliveryPending: "retrying", api.WebhookDeliveryFailed: "failed",
+		}[status]
+		if disabled {
+			outcome = "failed"
+		}
+		observe.WebhookAttempt(outcome, o.duration)
+		if o.ok() {
+			observe.WebhookDelivered(h.d.Now().Sub(d.CreatedAt))
+		}
+	}
+	switch {
+	case err != nil:
+		return err
+	case o.ok(), last:
+		return nil
+	case disabled:
+		return river.JobCancel(fmt.Errorf("endpoint %s disabled", e.ID))
+	}
+	return fmt.Errorf("delivery %s attempt %d: %s", d.ID, job.Attempt, describe(o))
+}
+
+func describe(o outcome) string {
+	if o.err != nil {
+		return o.err.Error()
+	}
+	return "answered " + strconv.Itoa(o.status)
+}
+
+// disable turns endpoint off for reason and tells it with a webhook_endpoint.disabled event, in
+// q's transaction; an endpoint already off is left as it is.
+func (h *Handlers) disable(ctx context.Context, q *db.Queries, brand, endpoint uuid.UUID, reason string) error {
+	e, err := q.WebhookEndpointDisable(ctx, db.WebhookEndpointDisableParams{Reason: &reason, Now: h.d.Now(), BrandID: brand, ID: endpoint})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	h.d.Log.WarnContext(ctx, "webhook endpoint disabled", slog.String("endpoint", endpoint.String()), slog.String("reason", reason))
+	return events.Emit(ctx, q, brand, h.d.Now(), events.Event{
+		Type:      api.EventTypeWebhookEndpointDisabled,
+		Aggregate: events.Aggregate{Type: api.EventAggregateTypeWebhookEndpoint, ID: e.ID, Version: e.Version},
+		Data:      apiEndpoint(e),
+	})
+}
+
+// maxRecorded is how much of a receiver's answer an attempt keeps.
+const maxRecorded = 1 << 10
+
+func attemptParams(brand, delivery uuid.UUID, at time.Time, o outcome, status api.WebhookDeliveryStatus) db.WebhookAttemptRecordParams {
+	p := db.WebhookAttemptRecordParams{
+		Status: string(status), AttemptedAt: at, BrandID: brand, DeliveryID: delivery,
+		DurationMs: int32(min(o.duration.Milliseconds(), 1<<31-1)), ResponseBody: o.body, Succeeded: o.ok(), //nolint:gosec // bounded above
+	}
+	if o.status != 0 {
+		s := int32(o.status) //nolint:gosec // an HTTP status
+		p.ResponseStatus = &s
+	}
+	if o.err != nil {
+		msg := o.err.Error()
+		p.Error = &msg
+	}
+	return p
+}
+
+// send makes one attempt: the delivery's body, signed with every secret that signs now, to the
+// endpoint's URL through the guarded client.
+func (h *Handlers) send(ctx context.Context, e db.WebhookEndpoint, d db.WebhookDelivery) outcome {
+	// The timestamp is the real time: the receiver checks it against its own clock.
+	sent := time.Now()
+	sig, err := signatures(signingSecrets(e, h.d.Now()), d.EventID.String(), sent, d.Payload)
+	if err != nil {
+		return outcome{err: err}
+	}
+	// Checked again here: the URL may predate a narrower WEBHOOK_ALLOWED_NETWORKS or WEBHOOK_ALLOW_HTTP.
+	if msg := h.guard.checkURL(e.Url, h.cfg.AllowHTTP); msg != "" {
+		return outcome{err: fmt.Errorf("%w: the URL %s", ErrRefusedAddress, msg)}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.Url, bytes.NewReader(d.Payload))
+	if err != nil {
+		return outcome{err: err}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "EcomPointer-Webhooks/1")
+	req.Header.Set("webhook-id", d.EventID.String())
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(sent.Unix(), 10))
+	req.Header.Set("webhook-signature", sig)
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return outcome{err: err, duration: time.Since(sent)}
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	return outcome{status: resp.StatusCode, body: recordable(body), duration: time.Since(sent)}
+}
+
+// recordable is the start of a receiver's answer as text the database takes: at most
+// maxRecorded bytes, valid UTF-8, no NUL.
+func recordable(b []byte) string {
+	s := strings.ToValidUTF8(string(b[:min(len(b), maxRecorded)]), "\uFFFD")
+	return strings.ReplaceAll(s, "\x00", "")
+}
