@@ -8,6 +8,10 @@
 -- job exists exactly when its event committed, when the brand has an enabled webhook endpoint. The
 -- kit's brand transaction is not a pgx.Tx, so river's InsertTx cannot be used here: the row is the
 -- one river writes for a job of kind webhook_fanout on queue webhooks (25 attempts, river's default).
+-- With EVENTS_NATS_URL set, the pool's connections carry ecompointer.nats_publish = on
+-- (server.WithNATSPublish) and the statement also enqueues a nats_publish job per event on queue
+-- nats (server/natspush): a setting of the connection, so the flag costs no parameter in every
+-- caller of events.Emit and no extra round trip.
 WITH written AS (
   INSERT INTO events (brand_id, id, type, aggregate_type, aggregate_id, aggregate_version, occurred_at, data)
   SELECT @brand_id::uuid, (x.e ->> 'id')::uuid, x.e ->> 'type', x.e ->> 'aggregateType',
@@ -15,11 +19,19 @@ WITH written AS (
   FROM jsonb_array_elements(@events::jsonb) WITH ORDINALITY AS x(e, n)
   ORDER BY x.n
   RETURNING id, seq
+),
+fanout AS (
+  INSERT INTO river_job (args, kind, max_attempts, queue, state, priority, scheduled_at)
+  SELECT jsonb_build_object('brandId', @brand_id::uuid, 'eventId', w.id), 'webhook_fanout', 25, 'webhooks', 'available', 1, now()
+  FROM written w
+  WHERE EXISTS (SELECT 1 FROM webhook_endpoints ep WHERE ep.brand_id = @brand_id::uuid AND ep.enabled)
+  ORDER BY w.seq
+  RETURNING 1
 )
 INSERT INTO river_job (args, kind, max_attempts, queue, state, priority, scheduled_at)
-SELECT jsonb_build_object('brandId', @brand_id::uuid, 'eventId', w.id), 'webhook_fanout', 25, 'webhooks', 'available', 1, now()
+SELECT jsonb_build_object('brandId', @brand_id::uuid, 'eventId', w.id), 'nats_publish', 25, 'nats', 'available', 1, now()
 FROM written w
-WHERE EXISTS (SELECT 1 FROM webhook_endpoints ep WHERE ep.brand_id = @brand_id::uuid AND ep.enabled)
+WHERE current_setting('ecompointer.nats_publish', true) = 'on'
 ORDER BY w.seq;
 
 -- name: EventGet :one

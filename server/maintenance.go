@@ -15,6 +15,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/identity"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/natspush"
 	"github.com/ecompointer/ecompointer/server/observe"
 	"github.com/ecompointer/ecompointer/server/orders"
 )
@@ -126,7 +127,20 @@ func (h *Handler) RunWorkers(ctx context.Context, w Workers) {
 			d.Log.ErrorContext(ctx, "webhook delivery stopped", "error", err)
 		}
 	}()
+	if h.s.natsCfg.URL != "" {
+		h.natsDone = make(chan struct{})
+		go func() {
+			defer close(h.natsDone)
+			if err := h.RunNATS(ctx); err != nil {
+				d.Log.ErrorContext(ctx, "NATS publication stopped", "error", err)
+			}
+		}()
+	}
 }
+
+// RunNATS publishes the queued events to NATS JetStream (EVENTS_NATS_URL) until ctx ends.
+// RunWorkers starts it when the URL is set; tests call it alone.
+func (h *Handler) RunNATS(ctx context.Context) error { return natspush.Run(ctx, h.s.deps, h.s.natsCfg) }
 
 // RunWebhooks works the webhook delivery queue (river) until ctx ends, then stops taking jobs and
 // lets the attempts in flight finish before it returns. RunWorkers starts it; tests call it alone.

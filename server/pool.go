@@ -61,3 +61,11 @@ func WithTimeouts(statement, lock time.Duration) PoolOption {
 		}
 	}
 }
+
+// WithNATSPublish marks the pool's connections so that queries/events.sql's EventInsert also
+// enqueues each event's publication to NATS (EVENTS_NATS_URL; server/natspush works the jobs).
+func WithNATSPublish() PoolOption {
+	return func(cfg *pgxpool.Config) {
+		cfg.ConnConfig.RuntimeParams["ecompointer.nats_publish"] = "on"
+	}
+}

@@ -30,6 +30,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/identity"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/natspush"
 	"github.com/ecompointer/ecompointer/server/observe"
 	"github.com/ecompointer/ecompointer/server/orders"
 	"github.com/ecompointer/ecompointer/server/paging"
@@ -76,6 +77,9 @@ type Config struct {
 	SessionCache SessionCacheConfig
 	// Webhooks sets webhook delivery (WEBHOOK_* settings; zero: the defaults, https only).
 	Webhooks webhooks.Config
+	// NATS publishes every event to JetStream when its URL is set (EVENTS_NATS_URL); the pool must
+	// then be connected WithNATSPublish, so that events.Emit enqueues the publications.
+	NATS natspush.Config
 }
 
 // SessionCacheConfig sets the session cache: on unless Off, holding at most Size sessions and
@@ -132,6 +136,7 @@ type Server struct {
 	*webhookHandlers
 
 	deps    *kit.Deps
+	natsCfg natspush.Config
 	idem    *idempotency.Store
 	log     *slog.Logger
 	auth    AuthConfig
@@ -171,6 +176,8 @@ type Handler struct {
 	s *Server
 	// webhooksDone is closed when the webhook workers RunWorkers started have stopped.
 	webhooksDone chan struct{}
+	// natsDone is closed when the NATS publisher RunWorkers started has stopped.
+	natsDone chan struct{}
 }
 
 // Close releases the server's own connections (readiness, the session cache's listener, the
@@ -179,6 +186,9 @@ type Handler struct {
 func (h *Handler) Close() error {
 	if h.webhooksDone != nil {
 		<-h.webhooksDone
+	}
+	if h.natsDone != nil {
+		<-h.natsDone
 	}
 	h.s.sessions.Close()
 	return errors.Join(h.s.ready.close(), h.s.closeLimiter())
@@ -297,6 +307,7 @@ func newServer(cfg Config) (*Server, error) {
 		eventHandlers:     events.New(deps),
 		webhookHandlers:   webhooks.New(deps, cfg.Webhooks),
 		deps:              deps,
+		natsCfg:           cfg.NATS,
 		idem:              idempotency.New(deps, cfg.IdempotencyKeyTTL, idempotentOperations(sp.doc)).Bounded(cfg.IdempotencyBounds),
 		log:               cfg.Logger,
 		auth:              cfg.Auth,

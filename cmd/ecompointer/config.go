@@ -19,6 +19,7 @@ import (
 	"github.com/ecompointer/ecompointer/server"
 	"github.com/ecompointer/ecompointer/server/events"
 	"github.com/ecompointer/ecompointer/server/idempotency"
+	"github.com/ecompointer/ecompointer/server/natspush"
 	"github.com/ecompointer/ecompointer/server/orders"
 	"github.com/ecompointer/ecompointer/server/sessioncache"
 	"github.com/ecompointer/ecompointer/server/token"
@@ -48,6 +49,8 @@ type config struct {
 	eventRetention time.Duration
 	// webhooks sets webhook delivery (WEBHOOK_*).
 	webhooks webhooks.Config
+	// nats publishes every event to NATS JetStream (EVENTS_NATS_URL; empty URL: off).
+	nats natspush.Config
 	// idempotencyKeyTTL is how long the first answer to an Idempotency-Key is kept.
 	idempotencyKeyTTL time.Duration
 	// idempotencyBounds limit the refused answers the key store keeps.
@@ -193,6 +196,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	c.auth = loadAuthConfig(e, c.production(), &c.generatedSecrets)
 	c.webhooks = loadWebhookConfig(e, c.production())
+	c.nats.URL = e.str("EVENTS_NATS_URL", "")
+	if u, err := url.Parse(c.nats.URL); c.nats.URL != "" && (err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "") {
+		e.errs = append(e.errs, fmt.Errorf("EVENTS_NATS_URL must be a nats:// or tls:// URL (nats://127.0.0.1:4222), got %q", c.nats.URL))
+	}
 	dbDefaults := server.DefaultDBConfig()
 	c.db = server.DBConfig{
 		StatementTimeout: e.duration("DB_STATEMENT_TIMEOUT", dbDefaults.StatementTimeout, time.Millisecond, time.Hour),

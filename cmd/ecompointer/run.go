@@ -168,6 +168,7 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 		IdempotencyBounds:  c.idempotencyBounds,
 		SessionCache:       c.sessionCache,
 		Webhooks:           c.webhooks,
+		NATS:               c.nats,
 		RateLimitRedisURL:  c.rateLimitRedisURL,
 	})
 	if err != nil {
@@ -265,7 +266,11 @@ func openPool(ctx context.Context, c config, migrate bool) (*pgxpool.Pool, error
 			return nil, err
 		}
 	}
-	pool, err := server.NewPool(ctx, c.databaseURL, c.appRole, server.WithTimeouts(c.db.StatementTimeout, c.db.LockTimeout))
+	opts := []server.PoolOption{server.WithTimeouts(c.db.StatementTimeout, c.db.LockTimeout)}
+	if c.nats.URL != "" {
+		opts = append(opts, server.WithNATSPublish())
+	}
+	pool, err := server.NewPool(ctx, c.databaseURL, c.appRole, opts...)
 	if err != nil {
 		return nil, describeConnectError(c.databaseURL, err)
 	}

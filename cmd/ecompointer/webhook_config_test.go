@@ -40,3 +40,23 @@ func TestWebhookConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestNATSConfig: EVENTS_NATS_URL reaches the server's NATS setting, off by default, and a URL
+// that is not nats:// is named.
+func TestNATSConfig(t *testing.T) {
+	t.Parallel()
+	c, err := loadConfig(envFunc(map[string]string{}))
+	if err != nil || c.nats.URL != "" {
+		t.Fatalf("default: url %q, err %v", c.nats.URL, err)
+	}
+	c, err = loadConfig(envFunc(map[string]string{"EVENTS_NATS_URL": "nats://127.0.0.1:4222"}))
+	if err != nil || c.nats.URL != "nats://127.0.0.1:4222" {
+		t.Fatalf("set: url %q, err %v", c.nats.URL, err)
+	}
+	for _, bad := range []string{"http://127.0.0.1:4222", "127.0.0.1:4222", "nats://"} {
+		_, err = loadConfig(envFunc(map[string]string{"EVENTS_NATS_URL": bad}))
+		if err == nil || !strings.Contains(err.Error(), "EVENTS_NATS_URL") {
+			t.Errorf("%q: error does not name EVENTS_NATS_URL: %v", bad, err)
+		}
+	}
+}

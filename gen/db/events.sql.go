@@ -57,11 +57,19 @@ WITH written AS (
   FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS x(e, n)
   ORDER BY x.n
   RETURNING id, seq
+),
+fanout AS (
+  INSERT INTO river_job (args, kind, max_attempts, queue, state, priority, scheduled_at)
+  SELECT jsonb_build_object('brandId', $1::uuid, 'eventId', w.id), 'webhook_fanout', 25, 'webhooks', 'available', 1, now()
+  FROM written w
+  WHERE EXISTS (SELECT 1 FROM webhook_endpoints ep WHERE ep.brand_id = $1::uuid AND ep.enabled)
+  ORDER BY w.seq
+  RETURNING 1
 )
 INSERT INTO river_job (args, kind, max_attempts, queue, state, priority, scheduled_at)
-SELECT jsonb_build_object('brandId', $1::uuid, 'eventId', w.id), 'webhook_fanout', 25, 'webhooks', 'available', 1, now()
+SELECT jsonb_build_object('brandId', $1::uuid, 'eventId', w.id), 'nats_publish', 25, 'nats', 'available', 1, now()
 FROM written w
-WHERE EXISTS (SELECT 1 FROM webhook_endpoints ep WHERE ep.brand_id = $1::uuid AND ep.enabled)
+WHERE current_setting('ecompointer.nats_publish', true) = 'on'
 ORDER BY w.seq
 `
 
@@ -80,6 +88,10 @@ type EventInsertParams struct {
 // job exists exactly when its event committed, when the brand has an enabled webhook endpoint. The
 // kit's brand transaction is not a pgx.Tx, so river's InsertTx cannot be used here: the row is the
 // one river writes for a job of kind webhook_fanout on queue webhooks (25 attempts, river's default).
+// With EVENTS_NATS_URL set, the pool's connections carry ecompointer.nats_publish = on
+// (server.WithNATSPublish) and the statement also enqueues a nats_publish job per event on queue
+// nats (server/natspush): a setting of the connection, so the flag costs no parameter in every
+// caller of events.Emit and no extra round trip.
 func (q *Queries) EventInsert(ctx context.Context, arg EventInsertParams) error {
 	_, err := q.db.Exec(ctx, eventInsert, arg.BrandID, arg.OccurredAt, arg.Events)
 	return err

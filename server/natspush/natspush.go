@@ -1,0 +1,146 @@
+// Package natspush publishes every event to NATS JetStream for internal consumers at scale
+// (EVENTS_NATS_URL): events.Emit enqueues a nats_publish river job in the transaction of the
+// change (queries/events.sql), so a message is published exactly when the change committed, and
+// river retries it until NATS takes it. The message id is the event id, so JetStream drops the
+// duplicate of a job run twice within the stream's duplicate window.
+package natspush
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/events"
+	"github.com/ecompointer/ecompointer/server/kit"
+)
+
+// queue is river's queue of publications (queries/events.sql enqueues on it).
+const queue = "nats"
+
+// Stream is the JetStream stream that holds the events; SubjectPrefix starts every subject
+// (ecompointer.<brandId>.<type>).
+const (
+	Stream        = "ECOMPOINTER_EVENTS"
+	SubjectPrefix = "ecompointer"
+)
+
+// DuplicateWindow is how long JetStream remembers a message id: a job retried or run twice within
+// it publishes once.
+const DuplicateWindow = 2 * time.Minute
+
+// Config sets the publication.
+type Config struct {
+	// URL is the NATS server (EVENTS_NATS_URL); empty: events are not published.
+	URL string
+	// PollInterval is how often the queue is polled besides river's notifications (0: 1 s).
+	PollInterval time.Duration
+}
+
+// Subject is where an event of brand and type is published.
+func Subject(brand uuid.UUID, eventType string) string {
+	return SubjectPrefix + "." + brand.String() + "." + eventType
+}
+
+// Connect connects to cfg.URL and creates or updates the stream.
+func Connect(ctx context.Context, cfg Config) (*nats.Conn, jetstream.JetStream, error) {
+	nc, err := nats.Connect(cfg.URL, nats.Name("ecompointer"), nats.MaxReconnects(-1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("nats: connect: %w", err)
+	}
+	js, err := jetstream.New(nc)
+	if err == nil {
+		_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+			Name: Stream, Subjects: []string{SubjectPrefix + ".>"}, Duplicates: DuplicateWindow,
+			Storage: jetstream.FileStorage,
+		})
+	}
+	if err != nil {
+		nc.Close()
+		return nil, nil, fmt.Errorf("nats: stream %s: %w", Stream, err)
+	}
+	return nc, js, nil
+}
+
+// Run connects, then works the publication jobs until ctx ends; then it lets the publications in
+// flight finish before it returns.
+func Run(ctx context.Context, d *kit.Deps, cfg Config) error {
+	nc, js, err := Connect(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &worker{d: d, js: js})
+	client, err := river.NewClient(riverpgxv5.New(d.Pool), &river.Config{
+		Queues:            map[string]river.QueueConfig{queue: {MaxWorkers: 20}},
+		Workers:           workers,
+		Logger:            d.Log,
+		FetchPollInterval: cfg.PollInterval,
+		// The cooldown may not exceed the poll interval (river refuses the client).
+		FetchCooldown: min(cfg.PollInterval, river.FetchCooldownDefault),
+		JobTimeout:    30 * time.Second,
+	})
+	if err != nil {
+		return fmt.Errorf("natspush: %w", err)
+	}
+	// The client's own context is not ctx: cancelling it would cut the publications in flight.
+	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("natspush: start: %w", err)
+	}
+	<-ctx.Done()
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if err := client.Stop(stopCtx); err != nil {
+		return client.StopAndCancel(context.WithoutCancel(ctx))
+	}
+	return nil
+}
+
+type publishArgs struct {
+	BrandID uuid.UUID `json:"brandId"`
+	EventID uuid.UUID `json:"eventId"`
+}
+
+func (publishArgs) Kind() string { return "nats_publish" }
+
+// worker publishes one event; an error (NATS down, no acknowledgement) leaves the retry to river.
+type worker struct {
+	river.WorkerDefaults[publishArgs]
+	d  *kit.Deps
+	js jetstream.JetStream
+}
+
+func (w *worker) Work(ctx context.Context, job *river.Job[publishArgs]) error {
+	return publish(ctx, w.d, w.js, job.Args.BrandID, job.Args.EventID)
+}
+
+// publish sends the event as the feed shows it, with the event id as Nats-Msg-Id.
+func publish(ctx context.Context, d *kit.Deps, js jetstream.JetStream, brand, id uuid.UUID) error {
+	ev, err := kit.ReadInBrand(ctx, d, brand, func(q *db.Queries) (db.EventGetRow, error) {
+		return q.EventGet(ctx, db.EventGetParams{BrandID: brand, ID: id})
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // pruned before it was worked
+	}
+	if err != nil {
+		return err
+	}
+	body, err := events.JSON(ev)
+	if err != nil {
+		return err
+	}
+	msg := nats.NewMsg(Subject(brand, ev.Type))
+	msg.Data = body
+	msg.Header.Set(jetstream.MsgIDHeader, ev.ID.String())
+	_, err = js.PublishMsg(ctx, msg)
+	return err
+}
