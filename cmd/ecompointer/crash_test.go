@@ -74,8 +74,9 @@ func serveProcess(t *testing.T, name string, env map[string]string) (*exec.Cmd, 
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
-		<-exited
+		err := <-exited // killed: a signal, by the test or by this clean-up
 		if t.Failed() {
+			t.Logf("%s ended: %v", name, err)
 			t.Logf("%s output:\n%s", name, out.String())
 		}
 	})
@@ -101,7 +102,7 @@ func serveProcess(t *testing.T, name string, env map[string]string) (*exec.Cmd, 
 	}
 }
 
-// delivery is one request the receiver got, and whether it was answered.
+// delivery is one request the receiver got.
 type delivery struct {
 	id     string
 	header http.Header
