@@ -16,6 +16,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/observe"
 	"github.com/ecompointer/ecompointer/server/paging"
 	"github.com/ecompointer/ecompointer/server/problem"
 )
@@ -44,7 +45,9 @@ func Emit(ctx context.Context, q *db.Queries, brand uuid.UUID, now time.Time, es
 		return nil
 	}
 	rows := make([]row, len(es))
+	types := make([]string, len(es))
 	for i, e := range es {
+		types[i] = string(e.Type)
 		data, err := json.Marshal(e.Data)
 		if err != nil {
 			return fmt.Errorf("event %s: %w", e.Type, err)
@@ -58,7 +61,8 @@ func Emit(ctx context.Context, q *db.Queries, brand uuid.UUID, now time.Time, es
 	if err != nil {
 		return err
 	}
-	return q.EventInsert(ctx, db.EventInsertParams{BrandID: brand, OccurredAt: now, Events: payload})
+	// Counted by observe when the transaction commits, not here.
+	return q.EventInsert(observe.WritingEvents(ctx, types), db.EventInsertParams{BrandID: brand, OccurredAt: now, Events: payload})
 }
 
 // row is one event as queries/events.sql's EventInsert reads it.

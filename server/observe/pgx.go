@@ -45,7 +45,8 @@ func endQuerySpan(span trace.Span, err error) {
 	span.End()
 }
 
-func (queryTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+func (queryTracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	txControl(conn, data.SQL, false)
 	ctx, span, ok := startQuerySpan(ctx, data.SQL)
 	if !ok {
 		return ctx
@@ -53,7 +54,12 @@ func (queryTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.Tr
 	return context.WithValue(ctx, querySpanKey{}, span)
 }
 
-func (queryTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryEndData) {
+func (queryTracer) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryEndData) {
+	if types, ok := ctx.Value(eventsKey{}).([]string); ok && data.Err == nil {
+		eventsWrote(conn, types)
+	} else if data.Err == nil && data.CommandTag.String() == "COMMIT" {
+		txControl(conn, "", true)
+	}
 	if span, ok := ctx.Value(querySpanKey{}).(trace.Span); ok {
 		endQuerySpan(span, data.Err)
 	}
@@ -65,7 +71,12 @@ func (queryTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.Trace
 	return ctx
 }
 
-func (queryTracer) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchQueryData) {
+func (queryTracer) TraceBatchQuery(ctx context.Context, conn *pgx.Conn, data pgx.TraceBatchQueryData) {
+	if types, ok := ctx.Value(eventsKey{}).([]string); ok && data.Err == nil && data.SQL != "" && QueryName(data.SQL) == "EventInsert" {
+		eventsWrote(conn, types)
+	} else {
+		txControl(conn, data.SQL, false)
+	}
 	if _, span, ok := startQuerySpan(ctx, data.SQL); ok {
 		endQuerySpan(span, data.Err)
 	}

@@ -65,7 +65,10 @@ func (h *Handlers) Run(ctx context.Context) error {
 		FetchCooldown: min(h.cfg.PollInterval, river.FetchCooldownDefault),
 		// An attempt is bounded by the client's timeout; the job by a little more, for its
 		// bookkeeping.
-		JobTimeout: h.cfg.Timeout + 30*time.Second,
+		JobTimeout: h.jobTimeout(),
+		// A job left running by an instance that died (kill -9, a lost machine) is retried once
+		// it has outlived every live run; river's default would hold the delivery for an hour.
+		RescueStuckJobsAfter: h.jobTimeout() + 30*time.Second,
 	})
 	if err != nil {
 		return fmt.Errorf("webhooks: %w", err)
@@ -85,6 +88,8 @@ func (h *Handlers) Run(ctx context.Context) error {
 	}
 	return nil
 }
+
+func (h *Handlers) jobTimeout() time.Duration { return h.cfg.Timeout + 30*time.Second }
 
 // countQueue keeps the queue depth metric current until ctx ends.
 func (h *Handlers) countQueue(ctx context.Context, interval time.Duration) {
