@@ -88,7 +88,7 @@ bench: build ## load harness: every scenario against this machine's limits, tabl
 
 # --- Operating: several instances behind HAProxy (Debian's haproxy; Redis at 127.0.0.1:6379) ---
 .PHONY: cluster
-cluster: build ## three instances + HAProxy (deploy/haproxy/haproxy.cfg): shared revocation, throttle, rate limit, reservations and orders selling the stock, sweepers, promtool, rolling restart (CLUSTER_QUICK=1: short)
+cluster: build ## three instances + HAProxy (deploy/haproxy/haproxy.cfg): shared revocation, throttle, rate limit, reservations and orders selling the stock, sweepers, order webhooks once each, promtool, rolling restart (CLUSTER_QUICK=1: short)
 	$(GO) run ./cmd/cluster --server bin/ecompointer
 
 .PHONY: bench-go

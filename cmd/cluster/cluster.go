@@ -36,6 +36,7 @@ var sharedEnv = []string{
 	"DRAIN_DELAY=2s",
 	"SHUTDOWN_TIMEOUT=20s",
 	"BRAND_POOL_WAIT=10s",
+	"WEBHOOK_ALLOWED_NETWORKS=127.0.0.0/8", // the webhooks proof's receiver is on loopback
 }
 
 type instance struct {

@@ -5,7 +5,8 @@
 // concurrent 1-unit reservations spread over the instances sell exactly the stock, and so do 1,000
 // concurrent single-unit orders through the proxy (numbered 1001-1300, no gap), that the
 // reservation sweepers of the three release each expired hold once and their pending-order
-// sweepers cancel each expired order once, that the metrics pass promtool (required), and that a
+// sweepers cancel each expired order once, that the webhook workers of the three deliver the
+// order.created event of each of 1,000 concurrent orders exactly once, that the metrics pass promtool (required), and that a
 // rolling restart under steady load through the proxy drops nothing. It exits non-zero when a
 // proof fails.
 //
@@ -66,6 +67,7 @@ func run(ctx context.Context, args []string) error {
 	check("sweepers release each hold once", c.proveSweepers(ctx))
 	check("1,000 orders sell the stock", c.proveOrders(ctx))
 	check("order sweepers expire each once", c.proveOrderSweepers(ctx))
+	check("1,000 order webhooks, each once", c.proveWebhooks(ctx))
 	check("metrics pass promtool", c.lintMetrics(ctx))
 	check("rolling restart drops nothing", c.rollingRestart(ctx, *quick))
 	fmt.Printf("done in %s\n", time.Since(started).Round(time.Second))

@@ -27,22 +27,14 @@ func (c *cluster) proveOrders(ctx context.Context) error {
 		return err
 	}
 	brand := "/brands/" + owner.User.BrandID
-	product, location, err := c.stocked(ctx, owner, "CLU-ORD", "CLU-ORD")
+	product, location, err := c.stocked(ctx, owner, "CLU-ORD", "CLU-ORD", stock)
 	if err != nil {
 		return err
 	}
 	orderSetup.brand, orderSetup.product, orderSetup.location = owner.User.BrandID, product, location
 
 	before := c.counterValues(ctx, "ecompointer_order_transitions_total", "to", "pending")
-	b := c.burst(ctx, 1000, func(i int) call {
-		return call{method: http.MethodPost, url: c.proxy + brand + "/orders", token: owner.AccessToken,
-			key: fmt.Sprintf("cluster-order-%04d", i),
-			body: map[string]any{
-				"lines":           []any{map[string]any{"productId": product, "quantity": 1}},
-				"customer":        map[string]any{"email": fmt.Sprintf("buyer%d@cluster.example", i), "name": "Buyer"},
-				"shippingAddress": map[string]any{"line1": "1 Cluster Road", "city": "Loopback", "country": "GB"},
-			}}
-	})
+	b := c.burst(ctx, 1000, func(i int) call { return orderCall(c.proxy+brand, owner.AccessToken, product, "cluster-order", i) })
 	shares, _ := c.settledShares(ctx, before, stock, "ecompointer_order_transitions_total", "to", "pending")
 	fmt.Printf("     1000 orders in %s: %s; placed by %s\n", b.took.Round(time.Millisecond), b, shares)
 	if err := b.check(1000, stock); err != nil {
@@ -69,6 +61,18 @@ func (c *cluster) proveOrders(ctx context.Context) error {
 		return fmt.Errorf("%d pending, %d allocated, %d orders with a hold movement; want %d each", pending, allocated, holds, stock)
 	}
 	return c.checkLevel(ctx, owner.User.BrandID, product, location, stock, stock)
+}
+
+// orderCall is the i-th single-unit order of product through base (a brand's URL), with its own
+// Idempotency-Key (prefix-i).
+func orderCall(base, token, product, prefix string, i int) call {
+	return call{method: http.MethodPost, url: base + "/orders", token: token,
+		key: fmt.Sprintf("%s-%04d", prefix, i),
+		body: map[string]any{
+			"lines":           []any{map[string]any{"productId": product, "quantity": 1}},
+			"customer":        map[string]any{"email": fmt.Sprintf("buyer%d@cluster.example", i), "name": "Buyer"},
+			"shippingAddress": map[string]any{"line1": "1 Cluster Road", "city": "Loopback", "country": "GB"},
+		}}
 }
 
 // checkLevel wants the level at onHand and reserved, its movements adding up to it, and both of

@@ -194,8 +194,8 @@ func (c *cluster) proveRateLimit(ctx context.Context) error {
 const stock = 300
 
 // stocked creates an active product (sku) and a location (code) of the owner's brand, and
-// receives stock units of it there.
-func (c *cluster) stocked(ctx context.Context, owner authResponse, sku, code string) (product, location string, err error) {
+// receives units of it there.
+func (c *cluster) stocked(ctx context.Context, owner authResponse, sku, code string, units int) (product, location string, err error) {
 	brand := "/brands/" + owner.User.BrandID
 	var p, l struct {
 		ID string `json:"id"`
@@ -209,7 +209,7 @@ func (c *cluster) stocked(ctx context.Context, owner authResponse, sku, code str
 		return "", "", err
 	}
 	if err := c.must(ctx, call{method: http.MethodPost, url: c.proxy + brand + "/inventory/adjustments", token: owner.AccessToken,
-		body: map[string]any{"kind": "receipt", "lines": []any{map[string]any{"productId": p.ID, "locationId": l.ID, "delta": stock}}}}, http.StatusCreated, nil); err != nil {
+		body: map[string]any{"kind": "receipt", "lines": []any{map[string]any{"productId": p.ID, "locationId": l.ID, "delta": units}}}}, http.StatusCreated, nil); err != nil {
 		return "", "", err
 	}
 	return p.ID, l.ID, nil
@@ -228,7 +228,7 @@ func (c *cluster) proveReservations(ctx context.Context) error {
 		return err
 	}
 	brand := "/brands/" + owner.User.BrandID
-	product, location, err := c.stocked(ctx, owner, "CLU-1", "CLU")
+	product, location, err := c.stocked(ctx, owner, "CLU-1", "CLU", stock)
 	if err != nil {
 		return err
 	}
