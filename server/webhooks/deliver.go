@@ -78,7 +78,6 @@ func (h *Handlers) Run(ctx context.Context) error {
 		return fmt.Errorf("webhooks: start: %w", err)
 	}
 	go h.runPruner(ctx, time.Hour)
-	go h.countQueue(ctx, 15*time.Second)
 	<-ctx.Done()
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.Timeout+5*time.Second)
 	defer cancel()
@@ -90,22 +89,6 @@ func (h *Handlers) Run(ctx context.Context) error {
 }
 
 func (h *Handlers) jobTimeout() time.Duration { return h.cfg.Timeout + 30*time.Second }
-
-// countQueue keeps the queue depth metric current until ctx ends.
-func (h *Handlers) countQueue(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if n, err := h.d.Queries.WebhookQueueDepth(ctx); err == nil {
-			observe.WebhookQueueDepth(n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
 
 type fanoutArgs struct {
 	BrandID uuid.UUID `json:"brandId"`
