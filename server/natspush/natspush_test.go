@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/riverqueue/river"
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
@@ -356,5 +357,36 @@ func TestQueueDepthMetric(t *testing.T) {
 	after := len(e.feed(t))
 	if got, want := queueDepths(t), map[string]float64{"nats": float64(after), "webhooks": float64(after - before)}; !reflect.DeepEqual(got, want) {
 		t.Errorf("depths after two products = %v, want %v (events %d, then %d)", got, want, before, after)
+	}
+}
+
+// TestBusyBrandIsNotAnAttempt: a publication whose brand holds its whole share of the pool past
+// the gate's wait is snoozed (available again at once, not counted as an attempt), so a long load
+// cannot spend the job's attempts and drop it unpublished; once a slot frees it publishes.
+func TestBusyBrandIsNotAnAttempt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	e.product(t, "NATS-BUSY")
+	feed := e.feed(t)
+	last := feed[len(feed)-1]
+	d := *e.deps
+	d.Gate = kit.NewBrandShare(1, time.Millisecond)
+	release, err := d.Gate.Acquire(ctx, e.brand) // the brand's requests hold its one slot
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snooze *river.JobSnoozeError
+	if err := natspush.Work(ctx, &d, e.js, e.brand, last.ID); !errors.As(err, &snooze) || snooze.Duration != 0 {
+		t.Fatalf("work on a busy brand = %v, want a snooze of 0", err)
+	}
+	if n := e.stored(t); n != 0 {
+		t.Errorf("%d messages while the brand was busy", n)
+	}
+	release()
+	if err := natspush.Work(ctx, &d, e.js, e.brand, last.ID); err != nil {
+		t.Fatalf("work once a slot freed = %v", err)
+	}
+	if n := e.stored(t); n != 1 {
+		t.Errorf("%d messages, want 1", n)
 	}
 }

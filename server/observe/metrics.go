@@ -199,7 +199,6 @@ func WebhookAttempt(outcome string, took time.Duration) {
 // WebhookDelivered records how long a delivery took to succeed since it was made.
 func WebhookDelivered(lag time.Duration) { webhookLagSeconds.Observe(lag.Seconds()) }
 
-
 // SweeperRun counts one run of the named background sweeper, failed when err is not nil.
 func SweeperRun(sweeper string, err error) {
 	result := "ok"
