@@ -12,6 +12,12 @@
 -- (server.WithNATSPublish) and the statement also enqueues a nats_publish job per event on queue
 -- nats (server/natspush): a setting of the connection, so the flag costs no parameter in every
 -- caller of events.Emit and no extra round trip.
+--
+-- Last, it sends the notification river's InsertTx sends (river v0.51.2: channel
+-- <schema>.river_insert, payload {"queue": "<queue>"}; PostgreSQL delivers it at commit, never on
+-- rollback), once per queue that got a job: every instance's river producer of that queue fetches
+-- at once instead of at its next poll (FetchPollInterval, 1 s). A lost notification costs only
+-- that wait: the poll still finds the job.
 WITH written AS (
   INSERT INTO events (brand_id, id, type, aggregate_type, aggregate_id, aggregate_version, occurred_at, data)
   SELECT @brand_id::uuid, (x.e ->> 'id')::uuid, x.e ->> 'type', x.e ->> 'aggregateType',
@@ -26,13 +32,18 @@ fanout AS (
   FROM written w
   WHERE EXISTS (SELECT 1 FROM webhook_endpoints ep WHERE ep.brand_id = @brand_id::uuid AND ep.enabled)
   ORDER BY w.seq
-  RETURNING 1
+  RETURNING queue
+),
+published AS (
+  INSERT INTO river_job (args, kind, max_attempts, queue, state, priority, scheduled_at)
+  SELECT jsonb_build_object('brandId', @brand_id::uuid, 'eventId', w.id), 'nats_publish', 25, 'nats', 'available', 1, now()
+  FROM written w
+  WHERE current_setting('ecompointer.nats_publish', true) = 'on'
+  ORDER BY w.seq
+  RETURNING queue
 )
-INSERT INTO river_job (args, kind, max_attempts, queue, state, priority, scheduled_at)
-SELECT jsonb_build_object('brandId', @brand_id::uuid, 'eventId', w.id), 'nats_publish', 25, 'nats', 'available', 1, now()
-FROM written w
-WHERE current_setting('ecompointer.nats_publish', true) = 'on'
-ORDER BY w.seq;
+SELECT pg_notify(concat_ws('.', current_schema(), 'river_insert'), json_build_object('queue', j.queue)::text)
+FROM (SELECT queue FROM fanout UNION SELECT queue FROM published) AS j;
 
 -- name: EventGet :one
 SELECT id, type, brand_id, occurred_at, aggregate_type, aggregate_id, aggregate_version, data
@@ -63,3 +74,12 @@ LIMIT @row_limit;
 -- SweeperScopeSet, lets it see them).
 DELETE FROM events
 WHERE id IN (SELECT e.id FROM events e WHERE e.occurred_at < @cutoff ORDER BY e.occurred_at LIMIT @row_limit);
+
+-- name: JobQueueDepths :many
+-- The jobs not yet finished (waiting, scheduled, retrying or running) of each river queue this
+-- file enqueues on, of every instance: the queue depth metric. A queue without one counts 0.
+SELECT q.queue::text AS queue, count(j.id) AS depth
+FROM unnest(ARRAY['webhooks', 'nats']) AS q(queue)
+LEFT JOIN river_job j ON j.queue = q.queue AND j.state IN ('available', 'pending', 'retryable', 'running', 'scheduled')
+GROUP BY q.queue
+ORDER BY q.queue;

@@ -111,17 +111,19 @@ WHERE id IN (SELECT d.id FROM webhook_deliveries d WHERE d.created_at < @cutoff 
 
 -- name: WebhookDeliveryEnqueue :exec
 -- Enqueues river's job that sends one delivery, in the caller's transaction (the fan-out, a ping,
--- a manual retry), as WebhookFanoutEnqueue does. max_attempts is the first attempt and the retries.
-INSERT INTO river_job (args, kind, max_attempts, queue, state, priority, scheduled_at)
-SELECT jsonb_build_object('brandId', @brand_id::uuid, 'deliveryId', d.id), 'webhook_delivery', @max_attempts::smallint, 'webhooks', 'available', 1, now()
-FROM unnest(@delivery_ids::uuid[]) AS d(id);
+-- a manual retry), as queries/events.sql's EventInsert enqueues the fan-out. max_attempts is the
+-- first attempt and the retries.
+-- With river's insert notification when it enqueued any, as queries/events.sql's EventInsert.
+WITH enqueued AS (
+  INSERT INTO river_job (args, kind, max_attempts, queue, state, priority, scheduled_at)
+  SELECT jsonb_build_object('brandId', @brand_id::uuid, 'deliveryId', d.id), 'webhook_delivery', @max_attempts::smallint, 'webhooks', 'available', 1, now()
+  FROM unnest(@delivery_ids::uuid[]) AS d(id)
+  RETURNING queue
+)
+SELECT pg_notify(concat_ws('.', current_schema(), 'river_insert'), json_build_object('queue', j.queue)::text)
+FROM (SELECT DISTINCT queue FROM enqueued) AS j;
 
 -- name: WebhookDeliveryFinish :exec
 -- Ends a delivery without an attempt (its endpoint was disabled meanwhile).
 UPDATE webhook_deliveries SET status = @status, updated_at = @now
 WHERE brand_id = @brand_id AND id = @id;
-
--- name: WebhookQueueDepth :one
--- The webhook jobs not yet finished, of every instance (the queue depth metric).
-SELECT count(*) AS depth FROM river_job
-WHERE queue = 'webhooks' AND state IN ('available', 'pending', 'retryable', 'running', 'scheduled');

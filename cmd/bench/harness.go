@@ -78,6 +78,7 @@ type harness struct {
 	// movementsSeeded: the movements scenarios' ledger is in (seeded once, by the first).
 	movementsSeeded bool
 	exports         []traceExport // what each tracing variant's server exported in all
+	receiver        *receiver     // the webhook scenario's endpoint, once it has run (webhooks.go)
 }
 
 func (h *harness) logf(format string, args ...any) {
@@ -88,6 +89,11 @@ func (h *harness) logf(format string, args ...any) {
 // servers it started are stopped and its database dropped before it returns.
 func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error) {
 	h := &harness{o: o, stdout: stdout, stderr: stderr}
+	defer func() {
+		if h.receiver != nil {
+			h.receiver.close()
+		}
+	}()
 	selected := selectScenarios(o.only)
 	if len(selected) == 0 {
 		return fmt.Errorf("no scenario matches %q", o.only)
@@ -391,6 +397,10 @@ func (h *harness) serverEnv(port, bcryptCost int) []string {
 		// The sweeper is off in effect (the harness releases what a run left itself): the
 		// expired_holds scenario measures sales over holds no sweeper has released.
 		"RESERVATION_SWEEP_INTERVAL=1h",
+		// The webhook scenario's receiver listens on 127.0.0.1 (webhooks.go): delivery may reach
+		// it. No other scenario has an endpoint.
+		"WEBHOOK_ALLOWED_NETWORKS=127.0.0.0/8",
+		"WEBHOOK_ALLOW_HTTP=true",
 	)
 }
 
@@ -423,16 +433,17 @@ func (h *harness) startBaseline(ctx context.Context, mode string) (*process, err
 
 // row is one measured run: a scenario or a limit at one number of connections.
 type row struct {
-	name     string // the scenario, or the limit
-	scenario string // for a limit: the scenario it bounds
-	limit    Limit  // for a limit
-	conns    int    // clients (pgbench's may be capped below the scenario's)
-	wanted   int    // the scenario's connections, when conns was capped
-	res      load.Result
-	noise    *load.Result // what the scenario's noisy neighbour got, if it has one
-	exported *otlpCounts  // for a tracing variant: what reached the OTLP sink during the run
-	use      spent
-	err      error // a limit that could not be measured
+	name       string // the scenario, or the limit
+	scenario   string // for a limit: the scenario it bounds
+	limit      Limit  // for a limit
+	conns      int    // clients (pgbench's may be capped below the scenario's)
+	wanted     int    // the scenario's connections, when conns was capped
+	res        load.Result
+	noise      *load.Result // what the scenario's noisy neighbour got, if it has one
+	exported   *otlpCounts  // for a tracing variant: what reached the OTLP sink during the run
+	deliveries *deliveries  // for the webhook scenario: what its receiver got (webhooks.go)
+	use        spent
+	err        error // a limit that could not be measured
 }
 
 // runScenarios starts the server at the configured cost and runs every scenario at every
@@ -474,6 +485,11 @@ func (h *harness) runScenarios(ctx context.Context, selected []Scenario) (rows [
 				return nil, fmt.Errorf("%s at %d connections: %w", sc.Name, n, err)
 			}
 			r.name = sc.Name
+			if sc.After != nil {
+				if err := sc.After(ctx, h, &r); err != nil {
+					return nil, fmt.Errorf("%s at %d connections: after: %w", sc.Name, n, err)
+				}
+			}
 			rows = append(rows, r)
 			h.logf("%-44s %4d conns  %9.1f req/s  p99 %-9s errors %d", sc.Name, n, r.res.Rate(), fmtDuration(r.res.Latency.P99), r.res.Errors)
 			if sc.Stock {

@@ -67,6 +67,7 @@ func (r report) markdown() string {
 
 	r.noisyNeighbour(p)
 	r.tracing(p)
+	r.webhookSection(p)
 
 	if len(r.limits) > 0 {
 		p("\n## Limits\n\n")
@@ -228,13 +229,22 @@ func floodTermsText() string {
 }
 
 // limitFor is the limit a scenario run is divided by: the scenario's first limit, at the same
-// connections (bcrypt: at any).
+// connections (bcrypt: at any; a scenario: its run, same run, same connections).
 func (r report) limitFor(run row) (row, bool) {
 	var first Limit
 	for _, sc := range r.scenarios {
 		if sc.Name == run.name && len(sc.Limits) > 0 {
 			first = sc.Limits[0]
 		}
+	}
+	if first.Kind == "scenario" {
+		for _, other := range r.runs {
+			if other.name == first.Name && other.conns == run.conns {
+				other.name, other.scenario, other.limit = first.String(), run.name, first
+				return other, true
+			}
+		}
+		return row{}, false
 	}
 	for _, l := range r.limits {
 		if l.scenario == run.name && l.limit == first && (l.limit.Kind == "bcrypt" || l.conns == run.conns || l.wanted == run.conns) {

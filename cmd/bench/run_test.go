@@ -205,6 +205,7 @@ func TestHarnessEndToEnd(t *testing.T) {
 		"| order_lifecycle: POST orders, confirm, fulfilments | 2 |",
 		"pgbench order_create at the pool's size |", "pgbench order_create |", "pgbench order_hot at the pool's size |",
 		"pgbench order_hot |", "pgbench order_lifecycle at the pool's size |", "pgbench order_lifecycle |", "(3 requests a transaction)",
+		"| order_webhook: POST /brands/{brandId}/orders, one subscribed endpoint | 2 |", "order_create, same run |", "## Webhook delivery",
 		"## Stock invariants",
 		"server OTEL_TRACES_SAMPLER=always_on |", "server OTEL_TRACES_EXPORTER=none |", "## Tracing",
 	} {
@@ -218,11 +219,15 @@ func TestHarnessEndToEnd(t *testing.T) {
 	}
 	// Every inventory and order scenario and every one of its limits was checked, and passed.
 	for _, run := range []string{"reserve_hot: POST", "reserve_spread: POST", "receipt: POST", "pgbench reserve_hot", "pgbench reserve_spread", "pgbench receipt",
-		"order_create: POST", "order_hot: POST", "order_lifecycle: POST", "pgbench order_create", "pgbench order_create at the pool's size",
+		"order_create: POST", "order_webhook: POST", "order_hot: POST", "order_lifecycle: POST", "pgbench order_create", "pgbench order_create at the pool's size",
 		"pgbench order_hot", "pgbench order_lifecycle"} {
 		if !regexp.MustCompile(`(?m)^\| ` + regexp.QuoteMeta(run) + `[^|]* \| 2 \| \d+ \| \d+ \| 0 \| 0 \| 0 \| ok \|$`).MatchString(table) {
 			t.Errorf("no passed stock check of %s in the table:\n%s", run, table)
 		}
+	}
+	// Every order the webhook scenario placed had its order.created delivered to the receiver.
+	if m := regexp.MustCompile(`(?m)^\| order_webhook[^|]* \| 2 \| (\d+) \| (\d+) \|`).FindStringSubmatch(table); m == nil || m[1] != m[2] || m[1] == "0" {
+		t.Errorf("webhook deliveries %v, want one per order:\n%s", m, table)
 	}
 	// Tracing off and on side by side for profile and product get, with spans really exported:
 	// at least the server span of each request in the totals.

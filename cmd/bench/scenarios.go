@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -42,14 +43,19 @@ type Scenario struct {
 	// Setup, when set, prepares the database before each run of the scenario (data the seed
 	// does not make, and that the stock check after a run takes away: expired holds).
 	Setup func(ctx context.Context, h *harness) error
+	// After, when set, runs after each run of the scenario, before its stock check: it adds to
+	// the run's row what the run caused beyond its answers (webhook deliveries), and undoes what
+	// Setup did that other scenarios must not see.
+	After func(ctx context.Context, h *harness, r *row) error
 }
 
 // Limit is a ceiling a scenario is compared to.
 type Limit struct {
-	// Kind is "baseline", "pgbench", "server" or "bcrypt".
+	// Kind is "baseline", "pgbench", "server", "bcrypt" or "scenario".
 	Kind string
-	// Name is the baseline's mode (baseline.*), the pgbench script (pgbench/<Name>.pgbench)
-	// or, for a server, the setting ("KEY=value") the variant runs with.
+	// Name is the baseline's mode (baseline.*), the pgbench script (pgbench/<Name>.pgbench),
+	// for a server the setting ("KEY=value") the variant runs with, or for a scenario another
+	// scenario's name: its run in the same harness run, at the same connections.
 	Name string
 	// Define, for pgbench, is one more variable of the script, "name=value": one script serves
 	// scenarios that differ in a value (the search term).
@@ -79,6 +85,8 @@ func (l Limit) String() string {
 		return "pgbench " + l.Name
 	case "server":
 		return "server " + l.Name
+	case "scenario":
+		return strings.SplitN(l.Name, ":", 2)[0] + ", same run"
 	default:
 		return l.Kind
 	}
@@ -91,6 +99,11 @@ func baselineLimit(mode string) Limit { return Limit{Kind: "baseline", Name: mod
 // serverLimit sends the scenario's requests to a second ecompointer server started with setting
 // ("KEY=value"): the same run with and without a feature.
 func serverLimit(setting string) Limit { return Limit{Kind: "server", Name: setting} }
+
+// sameRunLimit is scenario's own run in the same harness run, on the same server, at the same
+// connections: a feature's cost (a webhook endpoint) measured against the scenario without it.
+// Nothing more is run for it; the report finds the row.
+func sameRunLimit(scenario string) Limit { return Limit{Kind: "scenario", Name: scenario} }
 
 // pgbenchLimit runs the scenario's SQL, pgbench/<script>.pgbench, with pgbench -M prepared.
 func pgbenchLimit(script string) Limit { return Limit{Kind: "pgbench", Name: script} }
@@ -234,7 +247,7 @@ var scenarios = []Scenario{
 	// also proves reserved = what live reservations and open orders hold.
 	{
 		// 3-line orders (1 unit each of 3 of the brand's 1,000 stock products, no location).
-		Name:   "order_create: POST /brands/{brandId}/orders",
+		Name:   orderCreateName,
 		Expect: http.StatusCreated,
 		Stock:  true,
 		Limits: []Limit{pgbenchPoolLimit("order_create", 1), pgbenchLimit("order_create")},

@@ -10,7 +10,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server"
+	"github.com/ecompointer/ecompointer/server/events"
 	"github.com/ecompointer/ecompointer/server/observe"
 )
 
@@ -21,6 +23,7 @@ func startMetrics(addr string, pool *pgxpool.Pool, log *slog.Logger) (func(), er
 		return func() {}, nil
 	}
 	observe.SetPool(pool)
+	observe.SetJobQueues(events.QueueDepths(db.New(pool)))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("METRICS_ADDR: %w", err)

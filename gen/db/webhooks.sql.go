@@ -134,9 +134,14 @@ func (q *Queries) WebhookDeliveryCreate(ctx context.Context, arg WebhookDelivery
 }
 
 const webhookDeliveryEnqueue = `-- name: WebhookDeliveryEnqueue :exec
-INSERT INTO river_job (args, kind, max_attempts, queue, state, priority, scheduled_at)
-SELECT jsonb_build_object('brandId', $1::uuid, 'deliveryId', d.id), 'webhook_delivery', $2::smallint, 'webhooks', 'available', 1, now()
-FROM unnest($3::uuid[]) AS d(id)
+WITH enqueued AS (
+  INSERT INTO river_job (args, kind, max_attempts, queue, state, priority, scheduled_at)
+  SELECT jsonb_build_object('brandId', $1::uuid, 'deliveryId', d.id), 'webhook_delivery', $2::smallint, 'webhooks', 'available', 1, now()
+  FROM unnest($3::uuid[]) AS d(id)
+  RETURNING queue
+)
+SELECT pg_notify(concat_ws('.', current_schema(), 'river_insert'), json_build_object('queue', j.queue)::text)
+FROM (SELECT DISTINCT queue FROM enqueued) AS j
 `
 
 type WebhookDeliveryEnqueueParams struct {
@@ -146,7 +151,9 @@ type WebhookDeliveryEnqueueParams struct {
 }
 
 // Enqueues river's job that sends one delivery, in the caller's transaction (the fan-out, a ping,
-// a manual retry), as WebhookFanoutEnqueue does. max_attempts is the first attempt and the retries.
+// a manual retry), as queries/events.sql's EventInsert enqueues the fan-out. max_attempts is the
+// first attempt and the retries.
+// With river's insert notification when it enqueued any, as queries/events.sql's EventInsert.
 func (q *Queries) WebhookDeliveryEnqueue(ctx context.Context, arg WebhookDeliveryEnqueueParams) error {
 	_, err := q.db.Exec(ctx, webhookDeliveryEnqueue, arg.BrandID, arg.MaxAttempts, arg.DeliveryIds)
 	return err
@@ -737,17 +744,4 @@ func (q *Queries) WebhookEndpointsSubscribed(ctx context.Context, arg WebhookEnd
 		return nil, err
 	}
 	return items, nil
-}
-
-const webhookQueueDepth = `-- name: WebhookQueueDepth :one
-SELECT count(*) AS depth FROM river_job
-WHERE queue = 'webhooks' AND state IN ('available', 'pending', 'retryable', 'running', 'scheduled')
-`
-
-// The webhook jobs not yet finished, of every instance (the queue depth metric).
-func (q *Queries) WebhookQueueDepth(ctx context.Context) (int64, error) {
-	row := q.db.QueryRow(ctx, webhookQueueDepth)
-	var depth int64
-	err := row.Scan(&depth)
-	return depth, err
 }

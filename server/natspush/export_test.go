@@ -13,3 +13,8 @@ import (
 func Publish(ctx context.Context, d *kit.Deps, js jetstream.JetStream, brand, id uuid.UUID) error {
 	return publish(ctx, d, js, brand, id)
 }
+
+// Work works one publication job of the event as the worker does, a busy brand included.
+func Work(ctx context.Context, d *kit.Deps, js jetstream.JetStream, brand, id uuid.UUID) error {
+	return notAnAttempt(publish(ctx, d, js, brand, id))
+}

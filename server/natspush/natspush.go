@@ -120,7 +120,18 @@ type worker struct {
 }
 
 func (w *worker) Work(ctx context.Context, job *river.Job[publishArgs]) error {
-	return publish(ctx, w.d, w.js, job.Args.BrandID, job.Args.EventID)
+	return notAnAttempt(publish(ctx, w.d, w.js, job.Args.BrandID, job.Args.EventID))
+}
+
+// notAnAttempt turns a brand whose share of the pool stayed busy (kit.ErrBrandBusy) into a
+// snooze: available again at once, not an attempt. Counted, a load lasting long enough would
+// spend the job's 25 attempts and river would drop it unpublished. The gate's wait paces the
+// re-runs.
+func notAnAttempt(err error) error {
+	if errors.Is(err, kit.ErrBrandBusy) {
+		return river.JobSnooze(0)
+	}
+	return err
 }
 
 // publish sends the event as the feed shows it, with the event id as Nats-Msg-Id.

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/riverqueue/river"
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
@@ -19,6 +20,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/events"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/natspush"
+	"github.com/ecompointer/ecompointer/server/observe"
 	"github.com/ecompointer/ecompointer/server/servertest"
 )
 
@@ -58,6 +60,12 @@ type env struct {
 // has a brand of its own, so its subjects (ecompointer.<brand>.>) are its own in the shared stream.
 func newEnv(t *testing.T, publisher bool) *env {
 	t.Helper()
+	return newEnvPolling(t, publisher, 20*time.Millisecond)
+}
+
+// newEnvPolling is newEnv with the publisher polling its queue every poll.
+func newEnvPolling(t *testing.T, publisher bool, poll time.Duration) *env {
+	t.Helper()
 	js := jetStream(t)
 	url := servertest.Database(t)
 	pool, err := server.NewPool(ctx, url, servertest.AppRole, server.WithNATSPublish())
@@ -67,7 +75,7 @@ func newEnv(t *testing.T, publisher bool) *env {
 	t.Cleanup(pool.Close)
 	e := servertest.NewOn(t, url, func(c *server.Config) {
 		c.Pool = pool
-		c.NATS = natspush.Config{URL: natsURL(), PollInterval: 20 * time.Millisecond}
+		c.NATS = natspush.Config{URL: natsURL(), PollInterval: poll}
 	})
 	if publisher {
 		runCtx, stop := context.WithCancel(ctx)
@@ -275,5 +283,110 @@ func TestPublishedTwiceStoredOnce(t *testing.T) {
 	}
 	if n := e.publishJobs(t); n != len(feed) {
 		t.Errorf("%d publication jobs, want one per event (%d)", n, len(feed))
+	}
+}
+
+// TestPublishedAtOnce: a publication job is picked up at once on river's insert notification
+// (queries/events.sql), not at the next poll: with the poll an hour apart, both products' events
+// are still published. The first proves the publisher's producer running, hence listening (river
+// listens before it first fetches); the second could only come by notification.
+func TestPublishedAtOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnvPolling(t, true, time.Hour)
+	c := e.consumer(t)
+	for _, sku := range []string{"NATS-FAST-1", "NATS-FAST-2"} {
+		p := e.product(t, sku)
+		for {
+			m := next(t, c)
+			var got struct {
+				Type string      `json:"type"`
+				Data api.Product `json:"data"`
+			}
+			if err := json.Unmarshal(m.Data(), &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Type == string(api.EventTypeProductCreated) && got.Data.Id == p.Id {
+				break // earlier events of the brand (its registration's) come first, in any order
+			}
+			if got.Type == string(api.EventTypeProductCreated) {
+				t.Fatalf("published %s while waiting for %s", got.Data.Sku, sku)
+			}
+		}
+	}
+}
+
+// queueDepths is ecompointer_job_queue_depth by queue, as /metrics shows it.
+func queueDepths(t *testing.T) map[string]float64 {
+	t.Helper()
+	mfs, err := observe.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "ecompointer_job_queue_depth" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "queue" {
+					out[l.GetValue()] = m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestQueueDepthMetric: ecompointer_job_queue_depth counts the unfinished jobs of both queues at
+// scrape time: a publication per event (nobody publishes here), a webhook fan-out per event once
+// the brand has an endpoint. Not parallel: the count it sets is the process's.
+func TestQueueDepthMetric(t *testing.T) {
+	e := newEnv(t, false)
+	observe.SetJobQueues(events.QueueDepths(e.deps.Queries))
+	t.Cleanup(func() { observe.SetJobQueues(nil) })
+	before := len(e.feed(t))
+	if got, want := queueDepths(t), map[string]float64{"nats": float64(before), "webhooks": 0}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("depths after registering = %v, want %v", got, want)
+	}
+	if r, err := e.Client.CreateWebhookEndpointWithResponse(ctx, e.brand, api.CreateWebhookEndpointRequest{Url: "https://hooks.example.com/x", EventTypes: []string{"*"}}, e.auth()); err != nil || r.JSON201 == nil {
+		t.Fatalf("create endpoint = %v %d %s", err, r.StatusCode(), r.Body)
+	}
+	e.product(t, "NATS-DEPTH-1")
+	e.product(t, "NATS-DEPTH-2")
+	after := len(e.feed(t))
+	if got, want := queueDepths(t), map[string]float64{"nats": float64(after), "webhooks": float64(after - before)}; !reflect.DeepEqual(got, want) {
+		t.Errorf("depths after two products = %v, want %v (events %d, then %d)", got, want, before, after)
+	}
+}
+
+// TestBusyBrandIsNotAnAttempt: a publication whose brand holds its whole share of the pool past
+// the gate's wait is snoozed (available again at once, not counted as an attempt), so a long load
+// cannot spend the job's attempts and drop it unpublished; once a slot frees it publishes.
+func TestBusyBrandIsNotAnAttempt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	e.product(t, "NATS-BUSY")
+	feed := e.feed(t)
+	last := feed[len(feed)-1]
+	d := *e.deps
+	d.Gate = kit.NewBrandShare(1, time.Millisecond)
+	release, err := d.Gate.Acquire(ctx, e.brand) // the brand's requests hold its one slot
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snooze *river.JobSnoozeError
+	if err := natspush.Work(ctx, &d, e.js, e.brand, last.ID); !errors.As(err, &snooze) || snooze.Duration != 0 {
+		t.Fatalf("work on a busy brand = %v, want a snooze of 0", err)
+	}
+	if n := e.stored(t); n != 0 {
+		t.Errorf("%d messages while the brand was busy", n)
+	}
+	release()
+	if err := natspush.Work(ctx, &d, e.js, e.brand, last.ID); err != nil {
+		t.Fatalf("work once a slot freed = %v", err)
+	}
+	if n := e.stored(t); n != 1 {
+		t.Errorf("%d messages, want 1", n)
 	}
 }

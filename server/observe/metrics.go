@@ -4,6 +4,7 @@
 package observe
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -96,10 +97,6 @@ var (
 		Help:    "From a delivery's creation (the event's fan-out) to its successful attempt, retries included.",
 		Buckets: []float64{0.05, 0.1, 0.5, 1, 5, 30, 300, 1800, 7200, 36000},
 	})
-	webhookQueueDepth = prometheus.NewGauge(prometheus.GaugeOpts{
-		Namespace: namespace, Name: "webhook_queue_depth",
-		Help: "Webhook jobs (fan-outs and deliveries) not yet finished, of every instance, as last counted by this one.",
-	})
 	webhookAttemptSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: namespace, Name: "webhook_attempt_duration_seconds",
 		Help:    "How long webhook delivery attempts took, until the receiver's answer or the failure.",
@@ -115,8 +112,8 @@ func init() {
 		bcryptWaiting, bcryptWait,
 		logins, refreshes, rateLimited, rateLimitFallback, rateLimitRedisErrors,
 		idempotentReplays, insufficientStock, reservations, orderTransitions, sweeperRuns,
-		webhookAttempts, webhookAttemptSeconds, webhookLagSeconds, webhookQueueDepth,
-		poolCollector{},
+		webhookAttempts, webhookAttemptSeconds, webhookLagSeconds,
+		poolCollector{}, jobQueueCollector{},
 	)
 	// Known label values start at zero, so a rate() over them works from the first scrape and
 	// `promtool check metrics` sees every series.
@@ -201,9 +198,6 @@ func WebhookAttempt(outcome string, took time.Duration) {
 
 // WebhookDelivered records how long a delivery took to succeed since it was made.
 func WebhookDelivered(lag time.Duration) { webhookLagSeconds.Observe(lag.Seconds()) }
-
-// WebhookQueueDepth records how many webhook jobs are waiting or running.
-func WebhookQueueDepth(n int64) { webhookQueueDepth.Set(float64(n)) }
 
 // SweeperRun counts one run of the named background sweeper, failed when err is not nil.
 func SweeperRun(sweeper string, err error) {
@@ -297,4 +291,53 @@ func (poolCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(poolWaits, prometheus.CounterValue, float64(s.EmptyAcquireCount()))
 	ch <- prometheus.MustNewConstMetric(poolWaitSeconds, prometheus.CounterValue, s.EmptyAcquireWaitTime().Seconds())
 	ch <- prometheus.MustNewConstMetric(poolCanceled, prometheus.CounterValue, float64(s.CanceledAcquireCount()))
+}
+
+// QueueDepth is how many jobs of one queue are not yet finished.
+type QueueDepth struct {
+	Queue string
+	Depth int64
+}
+
+// jobQueues counts the job queues' depths at scrape time (nil: none exposed).
+var jobQueues atomic.Pointer[func(context.Context) ([]QueueDepth, error)]
+
+// SetJobQueues exposes what count returns as ecompointer_job_queue_depth{queue}, counted at each
+// scrape: the depth of the shared queues as of the scrape, whichever instance works them (one
+// whose workers are off or stuck still shows the backlog). nil stops exposing them.
+func SetJobQueues(count func(context.Context) ([]QueueDepth, error)) {
+	if count == nil {
+		jobQueues.Store(nil)
+		return
+	}
+	jobQueues.Store(&count)
+}
+
+// jobQueueTimeout bounds the count, so that a slow database cannot hold a scrape.
+const jobQueueTimeout = 2 * time.Second
+
+var jobQueueDepth = prometheus.NewDesc(namespace+"_job_queue_depth",
+	"Jobs not yet finished (waiting, scheduled, retrying or running) of every instance, by queue: "+
+		"webhooks (fan-outs and deliveries), nats (publications). Counted at scrape time; absent when the count failed.",
+	[]string{"queue"}, nil)
+
+// jobQueueCollector reads the queue depths at scrape time.
+type jobQueueCollector struct{}
+
+func (jobQueueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- jobQueueDepth }
+
+func (jobQueueCollector) Collect(ch chan<- prometheus.Metric) {
+	count := jobQueues.Load()
+	if count == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), jobQueueTimeout)
+	defer cancel()
+	depths, err := (*count)(ctx)
+	if err != nil {
+		return // no sample rather than a wrong one; the pool's own metrics show why
+	}
+	for _, d := range depths {
+		ch <- prometheus.MustNewConstMetric(jobQueueDepth, prometheus.GaugeValue, float64(d.Depth), d.Queue)
+	}
 }

@@ -78,7 +78,6 @@ func (h *Handlers) Run(ctx context.Context) error {
 		return fmt.Errorf("webhooks: start: %w", err)
 	}
 	go h.runPruner(ctx, time.Hour)
-	go h.countQueue(ctx, 15*time.Second)
 	<-ctx.Done()
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.Timeout+5*time.Second)
 	defer cancel()
@@ -90,22 +89,6 @@ func (h *Handlers) Run(ctx context.Context) error {
 }
 
 func (h *Handlers) jobTimeout() time.Duration { return h.cfg.Timeout + 30*time.Second }
-
-// countQueue keeps the queue depth metric current until ctx ends.
-func (h *Handlers) countQueue(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if n, err := h.d.Queries.WebhookQueueDepth(ctx); err == nil {
-			observe.WebhookQueueDepth(n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
 
 type fanoutArgs struct {
 	BrandID uuid.UUID `json:"brandId"`
@@ -122,6 +105,23 @@ type fanoutWorker struct {
 }
 
 func (w *fanoutWorker) Work(ctx context.Context, job *river.Job[fanoutArgs]) error {
+	return notAnAttempt(w.work(ctx, job))
+}
+
+// notAnAttempt turns a brand whose share of the pool stayed busy (kit.ErrBrandBusy: its requests
+// hold every slot it may have, past the gate's wait) into a snooze: the job is available again at
+// once and the wait does not count as an attempt. Counted, a load lasting a few minutes would
+// spend a delivery's attempts before any reached its endpoint (each retry further off on the
+// schedule), and after the last, river would drop the job with the delivery still pending: lost.
+// The gate's own wait paces the re-runs.
+func notAnAttempt(err error) error {
+	if errors.Is(err, kit.ErrBrandBusy) {
+		return river.JobSnooze(0)
+	}
+	return err
+}
+
+func (w *fanoutWorker) work(ctx context.Context, job *river.Job[fanoutArgs]) error {
 	h, a := w.h, job.Args
 	_, err := kit.InBrand(ctx, h.d, a.BrandID, func(q *db.Queries) (struct{}, error) {
 		ev, err := q.EventGet(ctx, db.EventGetParams{BrandID: a.BrandID, ID: a.EventID})
@@ -189,6 +189,10 @@ type outcome struct {
 func (o outcome) ok() bool { return o.err == nil && o.status >= 200 && o.status < 300 }
 
 func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs]) error {
+	return notAnAttempt(w.work(ctx, job))
+}
+
+func (w *deliveryWorker) work(ctx context.Context, job *river.Job[deliveryArgs]) error {
 	h, a := w.h, job.Args
 	row, err := kit.ReadInBrand(ctx, h.d, a.BrandID, func(q *db.Queries) (db.WebhookDeliveryForWorkRow, error) {
 		return q.WebhookDeliveryForWork(ctx, db.WebhookDeliveryForWorkParams{BrandID: a.BrandID, ID: a.DeliveryID})

@@ -505,3 +505,27 @@ func TestNoEndpointNoJob(t *testing.T) {
 		t.Errorf("%d jobs with an endpoint, want 1", n)
 	}
 }
+
+// TestPickedUpAtOnce: the job an event enqueues, and the delivery job its fan-out enqueues, are
+// picked up at once on river's insert notification (queries/events.sql, queries/webhooks.sql),
+// not at the next poll: with the poll an hour apart, the receiver still gets both events. The
+// first delivery proves the worker's producer running, hence listening (river listens before it
+// first fetches); the second could only come by notification.
+func TestPickedUpAtOnce(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.PollInterval = time.Hour
+	e := newEnv(t, cfg, true)
+	r := newReceiver(t, always(http.StatusOK))
+	e.endpoint(t, r.URL+"/hook", string(api.EventTypeProductCreated))
+	for _, sku := range []string{"WH-FAST-1", "WH-FAST-2"} {
+		p := e.product(t, sku)
+		var body struct {
+			Data api.Product `json:"data"`
+		}
+		h := r.next(t)
+		if err := json.Unmarshal(h.body, &body); err != nil || body.Data.Id != p.Id {
+			t.Fatalf("delivered %s (%v), want %s's product.created", h.body, err, sku)
+		}
+	}
+}
