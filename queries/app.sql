@@ -35,3 +35,10 @@ SELECT EXISTS (
    AND p.policyname = 'product_search_reads' AND pg_catalog.pg_get_userbyid(v.relowner) = ANY(p.roles)
   WHERE v.oid = 'product_search'::regclass
 )::boolean AS indexed;
+
+-- name: SessionSettings :one
+-- What a pooled connection runs as: behind a transaction pooler (DATABASE_POOLER=pgbouncer) the
+-- role and the NATS flag come from the pooler login's role defaults, not from start-up
+-- parameters, and the server checks them before it serves.
+SELECT current_user::text AS role_name,
+       coalesce(current_setting('ecompointer.nats_publish', true), '')::text AS nats_publish;

@@ -84,3 +84,23 @@ func (q *Queries) SearchIsIndexed(ctx context.Context) (bool, error) {
 	err := row.Scan(&indexed)
 	return indexed, err
 }
+
+const sessionSettings = `-- name: SessionSettings :one
+SELECT current_user::text AS role_name,
+       coalesce(current_setting('ecompointer.nats_publish', true), '')::text AS nats_publish
+`
+
+type SessionSettingsRow struct {
+	RoleName    string
+	NatsPublish string
+}
+
+// What a pooled connection runs as: behind a transaction pooler (DATABASE_POOLER=pgbouncer) the
+// role and the NATS flag come from the pooler login's role defaults, not from start-up
+// parameters, and the server checks them before it serves.
+func (q *Queries) SessionSettings(ctx context.Context) (SessionSettingsRow, error) {
+	row := q.db.QueryRow(ctx, sessionSettings)
+	var i SessionSettingsRow
+	err := row.Scan(&i.RoleName, &i.NatsPublish)
+	return i, err
+}

@@ -20,7 +20,11 @@ import (
 type Deps struct {
 	Log     *slog.Logger
 	Pool    *pgxpool.Pool
-	Queries *db.Queries
+	// DirectPool connects to PostgreSQL itself, never through a transaction pooler, for work that
+	// keeps session state: river's LISTEN (server/webhooks, server/natspush). It is Pool when no
+	// pooler stands between (DATABASE_DIRECT_URL).
+	DirectPool *pgxpool.Pool
+	Queries    *db.Queries
 	// Now is the clock, cut to the database's precision; tests move it instead of sleeping.
 	Now     func() time.Time
 	Cursors paging.Cursors
