@@ -38,13 +38,17 @@ cleanup() {
 trap cleanup EXIT
 
 # Each pg_autoctl in its own process group (setsid), so the drill can kill a node whole.
+# A plain command in the background (no function or subshell in between), so that $! is the
+# process that setsid makes a group leader and that becomes pg_autoctl.
 start() { # name, args...
   local name=$1; shift
-  pg setsid pg_autoctl "$@" --run >"$dir/$name.log" 2>&1 &
+  setsid "${as_pg[@]}" env HOME="$dir" PATH="$pgbin:$PATH" XDG_RUNTIME_DIR="$dir" XDG_CONFIG_HOME="$dir" XDG_DATA_HOME="$dir" \
+    pg_autoctl "$@" --run >"$dir/$name.log" 2>&1 &
   echo $! >"$dir/$name.pid"
 }
 wait_sql() { # port, query, want, seconds
-  for _ in $(seq 1 $(($4 * 4))); do
+  local until=$((SECONDS + $4))
+  while ((SECONDS < until)); do
     [[ $(psql -h 127.0.0.1 -p "$1" -U postgres -d postgres -Atc "$2" 2>/dev/null) == "$3" ]] && return 0
     sleep 0.25
   done
@@ -53,7 +57,8 @@ wait_sql() { # port, query, want, seconds
 
 echo "--- pg_auto_failover: monitor and two nodes in $dir"
 start monitor create monitor --pgdata "$dir/monitor" --pgport 55432 --hostname 127.0.0.1 --auth trust --no-ssl
-wait_sql 55432 "SELECT 1 FROM pg_extension WHERE extname = 'pgautofailover'" 1 60
+wait_sql 55432 "SELECT 1 FROM pg_database WHERE datname = 'pg_auto_failover'" 1 60
+sleep 1 # the monitor's extension is made right after its database
 # Detect a dead node in a few seconds rather than pg_auto_failover's default 20 s.
 psql -h 127.0.0.1 -p 55432 -U postgres -d pg_auto_failover -q \
   -c "ALTER SYSTEM SET pgautofailover.health_check_period = 1000" \
@@ -68,7 +73,8 @@ wait_sql 55433 "SELECT pg_is_in_recovery()" f 90
 start node2 create postgres --pgdata "$dir/node2" --pgport 55434 --hostname 127.0.0.1 --auth trust --no-ssl --monitor "$monitor" --name node2
 wait_sql 55434 "SELECT pg_is_in_recovery()" t 120
 # Synchronous: the primary waits for the standby before it acknowledges a commit.
-wait_sql 55433 "SELECT sync_state FROM pg_stat_replication" sync 60
+# (pg_auto_failover sets synchronous_standby_names to ANY 1 (...): sync_state "quorum".)
+wait_sql 55433 "SELECT bool_or(sync_state IN ('sync', 'quorum')) FROM pg_stat_replication" t 60
 pg pg_autoctl show state --pgdata "$dir/monitor"
 
 echo "--- the drill"
