@@ -46,10 +46,10 @@ start() { # name, args...
     pg_autoctl "$@" --run >"$dir/$name.log" 2>&1 &
   echo $! >"$dir/$name.pid"
 }
-wait_sql() { # port, query, want, seconds
+wait_sql() { # port, query, want, seconds (database: WAIT_DB, default postgres)
   local until=$((SECONDS + $4))
   while ((SECONDS < until)); do
-    [[ $(psql -h 127.0.0.1 -p "$1" -U postgres -d postgres -Atc "$2" 2>/dev/null) == "$3" ]] && return 0
+    [[ $(psql -h 127.0.0.1 -p "$1" -U postgres -d "${WAIT_DB:-postgres}" -Atc "$2" 2>/dev/null) == "$3" ]] && return 0
     sleep 0.25
   done
   echo "timed out waiting on port $1 for: $2 = $3" >&2; tail -n 20 "$dir"/*.log >&2; return 1
@@ -59,13 +59,18 @@ echo "--- pg_auto_failover: monitor and two nodes in $dir"
 start monitor create monitor --pgdata "$dir/monitor" --pgport 55432 --hostname 127.0.0.1 --auth trust --no-ssl
 wait_sql 55432 "SELECT 1 FROM pg_database WHERE datname = 'pg_auto_failover'" 1 60
 sleep 1 # the monitor's extension is made right after its database
-# Detect a dead node in a few seconds rather than pg_auto_failover's default 20 s.
+# Detect a dead node in a few seconds rather than pg_auto_failover's default 20 s, and promote the
+# standby 5 s after the primary stopped answering instead of 30 s: the time the monitor grants an
+# unreachable primary to demote itself before another node may take writes. On separate machines
+# keep it above the time a partitioned primary needs to notice (its keeper demotes it when it
+# cannot reach the monitor), or a primary cut off from the monitor may still take writes.
 psql -h 127.0.0.1 -p 55432 -U postgres -d pg_auto_failover -q \
   -c "ALTER SYSTEM SET pgautofailover.health_check_period = 1000" \
-  -c "ALTER SYSTEM SET pgautofailover.health_check_timeout = 1000" \
-  -c "ALTER SYSTEM SET pgautofailover.health_check_max_retries = 1" \
+  -c "ALTER SYSTEM SET pgautofailover.health_check_timeout = 3000" \
+  -c "ALTER SYSTEM SET pgautofailover.health_check_max_retries = 2" \
   -c "ALTER SYSTEM SET pgautofailover.health_check_retry_delay = 500" \
   -c "ALTER SYSTEM SET pgautofailover.node_considered_unhealthy_timeout = 4000" \
+  -c "ALTER SYSTEM SET pgautofailover.primary_demote_timeout = 5000" \
   -c "SELECT pg_reload_conf()" >/dev/null
 monitor="postgres://autoctl_node@127.0.0.1:55432/pg_auto_failover?sslmode=disable"
 start node1 create postgres --pgdata "$dir/node1" --pgport 55433 --hostname 127.0.0.1 --auth trust --no-ssl --monitor "$monitor" --name node1
@@ -75,6 +80,9 @@ wait_sql 55434 "SELECT pg_is_in_recovery()" t 120
 # Synchronous: the primary waits for the standby before it acknowledges a commit.
 # (pg_auto_failover sets synchronous_standby_names to ANY 1 (...): sync_state "quorum".)
 wait_sql 55433 "SELECT bool_or(sync_state IN ('sync', 'quorum')) FROM pg_stat_replication" t 60
+# And the monitor agrees: both nodes report their goal state.
+WAIT_DB=pg_auto_failover wait_sql 55432 "SELECT count(*) FROM pgautofailover.node WHERE reportedstate = goalstate AND reportedstate IN ('primary', 'secondary')" 2 60 \
+  || true
 pg pg_autoctl show state --pgdata "$dir/monitor"
 
 echo "--- the drill"
