@@ -118,4 +118,3 @@ func (c *cluster) stopPgBouncer() {
 		_ = c.pgbouncer.Wait()
 	}
 }
-

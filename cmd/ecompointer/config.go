@@ -30,9 +30,9 @@ import (
 // config is the process configuration, read from the environment (and .env when present).
 // .env.example documents every variable.
 type config struct {
-	env                string // development | production
-	port               int
-	databaseURL        string
+	env         string // development | production
+	port        int
+	databaseURL string
 	// directURL reaches PostgreSQL itself (DATABASE_DIRECT_URL, default DATABASE_URL): migrations
 	// (a session advisory lock), the session cache's LISTEN and river's, which a transaction
 	// pooler cannot carry.
@@ -41,7 +41,7 @@ type config struct {
 	// pgbouncer, a pooler in transaction mode).
 	pooler string
 	// execMode is how pgx sends statements on the request pool (DATABASE_EXEC_MODE).
-	execMode pgx.QueryExecMode
+	execMode           pgx.QueryExecMode
 	appRole            string
 	logLevel           slog.Level
 	logFormat          string // json | text

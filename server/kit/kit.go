@@ -18,8 +18,8 @@ import (
 
 // Deps are the dependencies every domain's handlers run on.
 type Deps struct {
-	Log     *slog.Logger
-	Pool    *pgxpool.Pool
+	Log  *slog.Logger
+	Pool *pgxpool.Pool
 	// DirectPool connects to PostgreSQL itself, never through a transaction pooler, for work that
 	// keeps session state: river's LISTEN (server/webhooks, server/natspush). It is Pool when no
 	// pooler stands between (DATABASE_DIRECT_URL).
