@@ -88,8 +88,12 @@ bench: build ## load harness: every scenario against this machine's limits, tabl
 
 # --- Operating: several instances behind HAProxy (Debian's haproxy; Redis at 127.0.0.1:6379) ---
 .PHONY: cluster
-cluster: build ## three instances + HAProxy (deploy/haproxy/haproxy.cfg): shared revocation, throttle, rate limit, reservations and orders selling the stock, sweepers, order webhooks once each, promtool, rolling restart (CLUSTER_QUICK=1: short)
+cluster: build ## three instances + HAProxy (deploy/haproxy/haproxy.cfg): shared revocation, throttle, rate limit, reservations and orders selling the stock, sweepers, order webhooks once each, promtool, rolling restart (CLUSTER_QUICK=1: short; CLUSTER_PGBOUNCER=1: request pools through PgBouncer)
 	$(GO) run ./cmd/cluster --server bin/ecompointer
+
+.PHONY: failover
+failover: build ## pg_auto_failover primary + synchronous standby (ports 55432-55434), three instances on a multi-host URL, the primary killed under order load: 503 + Retry-After, back within 30 s, no acknowledged order lost (FAILOVER_QUICK=1: short)
+	bash deploy/failover/drill.sh bin/ecompointer
 
 .PHONY: bench-go
 bench-go: ## Go microbenchmarks with -benchmem: tokens, auth middleware (real database), problem writing, bcrypt, tracing on/off

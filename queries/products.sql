@@ -49,7 +49,40 @@ SELECT * FROM products
 WHERE brand_id = @brand_id
   AND (sqlc.narg(status)::product_status IS NULL OR status = sqlc.narg(status)::product_status)
   AND (sqlc.narg(tag)::text IS NULL OR tags @> ARRAY[sqlc.narg(tag)::text])
-  AND (sqlc.narg(pattern)::text IS NULL OR name ILIKE sqlc.narg(pattern)::text OR sku ILIKE sqlc.narg(pattern)::text)
+  AND CASE @sort::text
+        WHEN '-createdAt' THEN sqlc.narg(after_created)::timestamptz IS NULL
+          OR (created_at, id) < (sqlc.narg(after_created)::timestamptz, sqlc.narg(after_id)::uuid)
+        WHEN 'createdAt' THEN sqlc.narg(after_created)::timestamptz IS NULL
+          OR (created_at, id) > (sqlc.narg(after_created)::timestamptz, sqlc.narg(after_id)::uuid)
+        WHEN 'name' THEN sqlc.narg(after_name)::text IS NULL
+          OR (name, id) > (sqlc.narg(after_name)::text, sqlc.narg(after_id)::uuid)
+        WHEN '-name' THEN sqlc.narg(after_name)::text IS NULL
+          OR (name, id) < (sqlc.narg(after_name)::text, sqlc.narg(after_id)::uuid)
+        ELSE false -- no such order: nothing
+      END
+ORDER BY CASE WHEN @sort::text = '-createdAt' THEN created_at END DESC,
+         CASE WHEN @sort::text = '-createdAt' THEN id END DESC,
+         CASE WHEN @sort::text = 'createdAt' THEN created_at END,
+         CASE WHEN @sort::text = 'createdAt' THEN id END,
+         CASE WHEN @sort::text = 'name' THEN name END,
+         CASE WHEN @sort::text = 'name' THEN id END,
+         CASE WHEN @sort::text = '-name' THEN name END DESC,
+         CASE WHEN @sort::text = '-name' THEN id END DESC
+LIMIT @row_limit;
+
+-- name: ProductSearch :many
+-- ProductList for a search (`q`): the same filters, orders and keysets, and only the products whose
+-- name or SKU matches @pattern (ILIKE). The ids come from product_search (schema/000021), whose
+-- scan is not under row-level security, so ILIKE is an index condition there and a rare term is
+-- found through the trigram indexes; the rows themselves come from products under its policy.
+-- The IN is a top-level condition so that the planner may join either way: from the trigram
+-- matches (a rare term) or along the order's index, testing each row (a common one).
+SELECT * FROM products
+WHERE brand_id = @brand_id
+  AND id IN (SELECT search_id FROM product_search
+             WHERE search_name ILIKE @pattern::text OR search_sku ILIKE @pattern::text)
+  AND (sqlc.narg(status)::product_status IS NULL OR status = sqlc.narg(status)::product_status)
+  AND (sqlc.narg(tag)::text IS NULL OR tags @> ARRAY[sqlc.narg(tag)::text])
   AND CASE @sort::text
         WHEN '-createdAt' THEN sqlc.narg(after_created)::timestamptz IS NULL
           OR (created_at, id) < (sqlc.narg(after_created)::timestamptz, sqlc.narg(after_id)::uuid)

@@ -65,7 +65,7 @@ RETURNING *;
 -- One delivery of an event to an endpoint; a second fan-out of the same event makes none (no row).
 INSERT INTO webhook_deliveries (brand_id, id, endpoint_id, event_id, event_type, payload, created_at, updated_at)
 VALUES (@brand_id, @id, @endpoint_id, @event_id, @event_type, @payload, @now, @now)
-ON CONFLICT (endpoint_id, event_id) DO NOTHING
+ON CONFLICT (brand_id, endpoint_id, event_id) DO NOTHING
 RETURNING *;
 
 -- name: WebhookDeliveryGet :one

@@ -61,8 +61,8 @@ func CreateUser(ctx context.Context, pool *pgxpool.Pool, bcryptCost int, in NewU
 }
 
 // WarnAboutDatabase logs what the database lacks for full speed: today, whether the product
-// search may use its trigram indexes under row-level security (only a superuser can allow it;
-// see schema/000004_rls_search.up.sql).
+// search may use its trigram indexes under row-level security (its view and policy, made by
+// `ecompointer migrate up` with no superuser needed; see schema/000021_managed_search.up.sql).
 func WarnAboutDatabase(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) {
 	indexed, err := db.New(pool).SearchIsIndexed(ctx)
 	if err != nil {
@@ -70,7 +70,7 @@ func WarnAboutDatabase(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger
 		return
 	}
 	if !indexed {
-		log.WarnContext(ctx, "product search (q) cannot use its trigram indexes: run `ecompointer migrate up` once with a superuser DATABASE_URL to mark ILIKE leakproof; searches stay correct but scan the whole brand")
+		log.WarnContext(ctx, "product search (q) cannot use its trigram indexes: run `ecompointer migrate up` (it makes the search view's role and policy); searches stay correct but scan the whole brand")
 	}
 }
 

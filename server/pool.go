@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	pgxuuid "github.com/vgarvardt/pgx-google-uuid/v5"
 
+	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/observe"
 )
 
@@ -68,4 +70,45 @@ func WithNATSPublish() PoolOption {
 	return func(cfg *pgxpool.Config) {
 		cfg.ConnConfig.RuntimeParams["ecompointer.nats_publish"] = "on"
 	}
+}
+
+// WithTransactionPooler makes the pool work through a pooler in transaction mode (PgBouncer 1.18:
+// no protocol-level prepared statements, no start-up parameters beyond a few). Statements run in
+// exec mode instead of pgx's per-connection prepared-statement cache (a statement prepared on one
+// server connection is unknown on the next), and the session settings the other options pass at
+// connect time are dropped: behind a pooler they are the pooler login's role defaults
+// (`ALTER ROLE … SET role = …`, README "Operating behind PgBouncer"), which the server checks at
+// start-up (CheckSessionSettings). Pass it after every other option.
+func WithTransactionPooler(mode pgx.QueryExecMode) PoolOption {
+	return func(cfg *pgxpool.Config) {
+		cfg.ConnConfig.DefaultQueryExecMode = mode
+		for _, p := range []string{"role", "statement_timeout", "lock_timeout", "ecompointer.nats_publish"} {
+			delete(cfg.ConnConfig.RuntimeParams, p)
+		}
+	}
+}
+
+// CheckSessionSettings fails unless the pool's connections run as appRole (and with the NATS
+// flag when natsPublish): row-level security and the events' publication depend on them, and
+// behind a transaction pooler they come from the database, not from this process.
+func CheckSessionSettings(ctx context.Context, pool *pgxpool.Pool, appRole string, natsPublish bool) error {
+	s, err := db.New(pool).SessionSettings(ctx)
+	if err != nil {
+		return err
+	}
+	if s.RoleName != appRole {
+		return fmt.Errorf("the pool's connections run as %q, not the application role %q: behind a pooler, "+
+			"run `ALTER ROLE <pooler login> SET role = '%s'` (README: Operating behind PgBouncer)", s.RoleName, appRole, appRole)
+	}
+	if natsPublish && s.NatsPublish != "on" {
+		return fmt.Errorf("EVENTS_NATS_URL is set but the pool's connections lack ecompointer.nats_publish: behind a pooler, " +
+			"run `ALTER ROLE <pooler login> SET ecompointer.nats_publish = 'on'`")
+	}
+	return nil
+}
+
+// WithExecMode sets how pgx sends statements (DATABASE_EXEC_MODE) on a pool that reaches
+// PostgreSQL directly.
+func WithExecMode(mode pgx.QueryExecMode) PoolOption {
+	return func(cfg *pgxpool.Config) { cfg.ConnConfig.DefaultQueryExecMode = mode }
 }

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -52,6 +53,10 @@ const DefaultBrandShareWait = kit.DefaultBrandShareWait
 type Config struct {
 	Logger *slog.Logger
 	Pool   *pgxpool.Pool
+	// DirectPool reaches PostgreSQL without a transaction pooler (PgBouncer) in between, for what
+	// needs a session of its own: the session cache's LISTEN and river's (DATABASE_DIRECT_URL).
+	// Nil: Pool, which then must be direct.
+	DirectPool *pgxpool.Pool
 	// CORSAllowedOrigins lists the browser origins allowed to call the API (CORS_ALLOWED_ORIGINS):
 	// exact origins, `*` for any, or one `*` inside an entry as a wildcard; none by default.
 	CORSAllowedOrigins []string
@@ -205,7 +210,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if !cfg.SessionCache.Off {
 		s.sessions = sessioncache.New(sessioncache.Config{
-			Queries: s.deps.Queries, ConnConfig: cfg.Pool.Config().ConnConfig, Size: cfg.SessionCache.Size, Logger: s.log,
+			Queries: s.deps.Queries, ConnConfig: cmp.Or(cfg.DirectPool, cfg.Pool).Config().ConnConfig, Size: cfg.SessionCache.Size, Logger: s.log,
 		})
 		s.authn = identity.NewAuthenticator(s.deps, s.tokens, s.sessions)
 	}
@@ -331,7 +336,7 @@ func newDeps(cfg Config) *kit.Deps {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &kit.Deps{
-		Log: cfg.Logger, Pool: cfg.Pool, Queries: db.New(cfg.Pool), Now: databaseClock(cfg.Now),
+		Log: cfg.Logger, Pool: cfg.Pool, DirectPool: cmp.Or(cfg.DirectPool, cfg.Pool), Queries: db.New(cfg.Pool), Now: databaseClock(cfg.Now),
 		Cursors: paging.NewCursors(cfg.Auth.AccessSecret), TxAttempts: max(cfg.DB.TxAttempts, 1),
 		CommitTimeout: cfg.DB.CommitTimeout,
 		Gate:          kit.NewBrandShare(brandPoolShare(cfg), cfg.BrandPoolWait),

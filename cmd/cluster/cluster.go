@@ -61,6 +61,8 @@ type cluster struct {
 	db        *pgx.Conn // as the owner: checks row-level security would hide
 	instances []*instance
 	haproxy   *exec.Cmd
+	pgbouncer *exec.Cmd // CLUSTER_PGBOUNCER=1
+	poolURL   string    // the request pools' URL through PgBouncer (empty: direct)
 	proxy     string
 	http      *http.Client
 	ipSeq     int
@@ -110,6 +112,11 @@ func startCluster(ctx context.Context, binary, proxyConfig string) (*cluster, er
 	if c.db, err = pgx.Connect(ctx, c.dbURL); err != nil {
 		return c, err
 	}
+	if os.Getenv("CLUSTER_PGBOUNCER") != "" {
+		if err := c.startPgBouncer(ctx); err != nil {
+			return c, err
+		}
+	}
 	for i := range 3 {
 		in := &instance{name: "api" + strconv.Itoa(i+1), port: freePort(), metricsPort: freePort()}
 		c.instances = append(c.instances, in)
@@ -155,8 +162,8 @@ func (c *cluster) start(ctx context.Context, in *instance) error {
 	defer func() { _ = logFile.Close() }()
 	cmd := exec.Command(c.binary, "serve", "--migrate=false")
 	cmd.Dir = c.dir
-	cmd.Env = append([]string{"DATABASE_URL=" + c.dbURL, "PORT=" + strconv.Itoa(in.port),
-		"METRICS_ADDR=127.0.0.1:" + strconv.Itoa(in.metricsPort)}, sharedEnv...)
+	cmd.Env = append(c.serveEnv(), append([]string{"PORT=" + strconv.Itoa(in.port),
+		"METRICS_ADDR=127.0.0.1:" + strconv.Itoa(in.metricsPort)}, sharedEnv...)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
@@ -191,6 +198,7 @@ func (c *cluster) close() {
 	for _, in := range c.instances {
 		_ = c.stop(in, 30*time.Second)
 	}
+	c.stopPgBouncer()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if c.db != nil {

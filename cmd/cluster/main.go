@@ -50,6 +50,9 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Printf("three instances %v behind HAProxy at %s, one database %s, rate limit in Redis\n", c.instanceURLs(), c.proxy, c.dbName)
+	if c.poolURL != "" {
+		fmt.Printf("request pools through PgBouncer (transaction pooling), LISTEN on direct connections\n")
+	}
 
 	var failed []string
 	check := func(name string, err error) {
@@ -59,6 +62,15 @@ func run(ctx context.Context, args []string) error {
 			return
 		}
 		fmt.Printf("ok   %s\n", name)
+	}
+	if dir := os.Getenv("CLUSTER_FAILOVER_DIR"); dir != "" {
+		// `make failover`: the database is a pg_auto_failover formation; this run is the drill.
+		check("failover loses no acknowledged order", c.proveFailover(ctx, dir, *quick))
+		fmt.Printf("done in %s\n", time.Since(started).Round(time.Second))
+		if len(failed) > 0 {
+			return fmt.Errorf("the failover drill failed (instance logs in %s)", c.dir)
+		}
+		return ctx.Err()
 	}
 	check("logout and role change everywhere", c.proveRevocation(ctx))
 	check("login throttle shared", c.proveThrottle(ctx))

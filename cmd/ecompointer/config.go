@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/joho/godotenv"
 
 	"github.com/ecompointer/ecompointer/server"
@@ -29,9 +30,18 @@ import (
 // config is the process configuration, read from the environment (and .env when present).
 // .env.example documents every variable.
 type config struct {
-	env                string // development | production
-	port               int
-	databaseURL        string
+	env         string // development | production
+	port        int
+	databaseURL string
+	// directURL reaches PostgreSQL itself (DATABASE_DIRECT_URL, default DATABASE_URL): migrations
+	// (a session advisory lock), the session cache's LISTEN and river's, which a transaction
+	// pooler cannot carry.
+	directURL string
+	// pooler says what stands between DATABASE_URL and PostgreSQL (DATABASE_POOLER: none |
+	// pgbouncer, a pooler in transaction mode).
+	pooler string
+	// execMode is how pgx sends statements on the request pool (DATABASE_EXEC_MODE).
+	execMode           pgx.QueryExecMode
 	appRole            string
 	logLevel           slog.Level
 	logFormat          string // json | text
@@ -158,6 +168,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		port:               e.int("PORT", 3000, 0, 65535),
 		databaseURL:        e.str("DATABASE_URL", defaultDatabaseURL),
 		appRole:            e.str("DATABASE_APP_ROLE", "ecompointer_app"),
+		pooler:             e.oneOf("DATABASE_POOLER", "none", "none", "pgbouncer"),
 		logFormat:          e.oneOf("LOG_FORMAT", "text", "text", "json"),
 		corsAllowedOrigins: e.list("CORS_ALLOWED_ORIGINS"),
 		shutdownTimeout:    e.duration("SHUTDOWN_TIMEOUT", 15*time.Second, 0, 10*time.Minute),
@@ -194,6 +205,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if u, err := url.Parse(c.databaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || strings.TrimPrefix(u.Path, "/") == "" {
 		e.errs = append(e.errs, errors.New("DATABASE_URL must be a postgres:// URL naming a database"))
 	}
+	c.directURL = e.str("DATABASE_DIRECT_URL", c.databaseURL)
+	if u, err := url.Parse(c.directURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || strings.TrimPrefix(u.Path, "/") == "" {
+		e.errs = append(e.errs, errors.New("DATABASE_DIRECT_URL must be a postgres:// URL naming a database"))
+	}
+	c.execMode = loadExecMode(e, c.pooler)
+	if c.pooler != "none" && c.directURL == c.databaseURL {
+		e.errs = append(e.errs, errors.New("DATABASE_POOLER=pgbouncer needs DATABASE_DIRECT_URL: a connection to PostgreSQL itself "+
+			"for the migrations and LISTEN, which a pooler in transaction mode cannot carry"))
+	}
 	c.auth = loadAuthConfig(e, c.production(), &c.generatedSecrets)
 	c.webhooks = loadWebhookConfig(e, c.production())
 	c.nats.URL = e.str("EVENTS_NATS_URL", "")
@@ -212,6 +232,33 @@ func loadConfig(getenv func(string) string) (config, error) {
 		e.errs = append(e.errs, fmt.Errorf("DATABASE_APP_ROLE must be a lowercase identifier ([a-z_][a-z0-9_]*), got %q", c.appRole))
 	}
 	return c, errors.Join(e.errs...)
+}
+
+// execModes are pgx's statement modes by their URL names (default_query_exec_mode).
+var execModes = map[string]pgx.QueryExecMode{
+	"cache_statement": pgx.QueryExecModeCacheStatement,
+	"cache_describe":  pgx.QueryExecModeCacheDescribe,
+	"describe_exec":   pgx.QueryExecModeDescribeExec,
+	"exec":            pgx.QueryExecModeExec,
+	"simple_protocol": pgx.QueryExecModeSimpleProtocol,
+}
+
+// loadExecMode reads DATABASE_EXEC_MODE. Directly on PostgreSQL the default is pgx's own
+// (cache_statement: each statement prepared once per connection). PgBouncer 1.18 in transaction
+// mode has no protocol-level prepared statements (a statement prepared on one server connection
+// is unknown on the next), so there the default is cache_describe (unnamed statements, their
+// descriptions cached: one round trip, like a prepared statement) and cache_statement is refused.
+func loadExecMode(e *envReader, pooler string) pgx.QueryExecMode {
+	def := "cache_statement"
+	if pooler != "none" {
+		def = "cache_describe"
+	}
+	name := e.oneOf("DATABASE_EXEC_MODE", def, "cache_statement", "cache_describe", "describe_exec", "exec", "simple_protocol")
+	if pooler != "none" && name == "cache_statement" {
+		e.errs = append(e.errs, errors.New("DATABASE_EXEC_MODE=cache_statement prepares statements per connection, which PgBouncer "+
+			"in transaction mode cannot keep: use cache_describe (the default with DATABASE_POOLER=pgbouncer), describe_exec, exec or simple_protocol"))
+	}
+	return execModes[name]
 }
 
 func loadWebhookConfig(e *envReader, production bool) webhooks.Config {

@@ -57,14 +57,50 @@ func (q *Queries) BrandScopeSetReadOnly(ctx context.Context, brandID string) err
 	return err
 }
 
-const searchIsIndexed = `-- name: SearchIsIndexed :one
-SELECT proleakproof FROM pg_catalog.pg_proc WHERE oid = 'pg_catalog.texticlike(text, text)'::regprocedure
+const productSearchEnsure = `-- name: ProductSearchEnsure :exec
+SELECT product_search_ensure($1::text)
 `
 
-// Whether ILIKE may use an index under row-level security (see schema/000004_rls_search.up.sql).
+// Makes the product search's role, view owner and policy (schema/000021_managed_search.up.sql).
+func (q *Queries) ProductSearchEnsure(ctx context.Context, appRole string) error {
+	_, err := q.db.Exec(ctx, productSearchEnsure, appRole)
+	return err
+}
+
+const searchIsIndexed = `-- name: SearchIsIndexed :one
+SELECT EXISTS (
+  SELECT 1 FROM pg_catalog.pg_class v
+  JOIN pg_catalog.pg_policies p ON p.schemaname = current_schema() AND p.tablename = 'products'
+   AND p.policyname = 'product_search_reads' AND pg_catalog.pg_get_userbyid(v.relowner) = ANY(p.roles)
+  WHERE v.oid = 'product_search'::regclass
+)::boolean AS indexed
+`
+
+// Whether the product search may use its trigram indexes under row-level security: its view is
+// owned by a role a policy lets read products without a brand condition (ProductSearchEnsure).
 func (q *Queries) SearchIsIndexed(ctx context.Context) (bool, error) {
 	row := q.db.QueryRow(ctx, searchIsIndexed)
-	var proleakproof bool
-	err := row.Scan(&proleakproof)
-	return proleakproof, err
+	var indexed bool
+	err := row.Scan(&indexed)
+	return indexed, err
+}
+
+const sessionSettings = `-- name: SessionSettings :one
+SELECT current_user::text AS role_name,
+       coalesce(current_setting('ecompointer.nats_publish', true), '')::text AS nats_publish
+`
+
+type SessionSettingsRow struct {
+	RoleName    string
+	NatsPublish string
+}
+
+// What a pooled connection runs as: behind a transaction pooler (DATABASE_POOLER=pgbouncer) the
+// role and the NATS flag come from the pooler login's role defaults, not from start-up
+// parameters, and the server checks them before it serves.
+func (q *Queries) SessionSettings(ctx context.Context) (SessionSettingsRow, error) {
+	row := q.db.QueryRow(ctx, sessionSettings)
+	var i SessionSettingsRow
+	err := row.Scan(&i.RoleName, &i.NatsPublish)
+	return i, err
 }

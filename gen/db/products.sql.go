@@ -232,7 +232,95 @@ SELECT brand_id, id, sku, name, description, price_amount, currency, status, att
 WHERE brand_id = $1
   AND ($2::product_status IS NULL OR status = $2::product_status)
   AND ($3::text IS NULL OR tags @> ARRAY[$3::text])
-  AND ($4::text IS NULL OR name ILIKE $4::text OR sku ILIKE $4::text)
+  AND CASE $4::text
+        WHEN '-createdAt' THEN $5::timestamptz IS NULL
+          OR (created_at, id) < ($5::timestamptz, $6::uuid)
+        WHEN 'createdAt' THEN $5::timestamptz IS NULL
+          OR (created_at, id) > ($5::timestamptz, $6::uuid)
+        WHEN 'name' THEN $7::text IS NULL
+          OR (name, id) > ($7::text, $6::uuid)
+        WHEN '-name' THEN $7::text IS NULL
+          OR (name, id) < ($7::text, $6::uuid)
+        ELSE false -- no such order: nothing
+      END
+ORDER BY CASE WHEN $4::text = '-createdAt' THEN created_at END DESC,
+         CASE WHEN $4::text = '-createdAt' THEN id END DESC,
+         CASE WHEN $4::text = 'createdAt' THEN created_at END,
+         CASE WHEN $4::text = 'createdAt' THEN id END,
+         CASE WHEN $4::text = 'name' THEN name END,
+         CASE WHEN $4::text = 'name' THEN id END,
+         CASE WHEN $4::text = '-name' THEN name END DESC,
+         CASE WHEN $4::text = '-name' THEN id END DESC
+LIMIT $8
+`
+
+type ProductListParams struct {
+	BrandID      uuid.UUID
+	Status       NullProductStatus
+	Tag          *string
+	Sort         string
+	AfterCreated *time.Time
+	AfterID      *uuid.UUID
+	AfterName    *string
+	RowLimit     int32
+}
+
+// The list in each of its four orders (@sort, as the API names them: -createdAt, createdAt, name,
+// -name), each resuming after its own keyset. It must run planned for its parameters
+// (kit.ListInBrand: force_custom_plan): @sort is then a constant, and the planner folds each CASE
+// to the one order and keyset asked for, which products_created_idx or products_name_idx serves
+// exactly as one query per order did (walked backward for createdAt and -name). A generic plan
+// could use neither index for the order.
+func (q *Queries) ProductList(ctx context.Context, arg ProductListParams) ([]Product, error) {
+	rows, err := q.db.Query(ctx, productList,
+		arg.BrandID,
+		arg.Status,
+		arg.Tag,
+		arg.Sort,
+		arg.AfterCreated,
+		arg.AfterID,
+		arg.AfterName,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Product{}
+	for rows.Next() {
+		var i Product
+		if err := rows.Scan(
+			&i.BrandID,
+			&i.ID,
+			&i.Sku,
+			&i.Name,
+			&i.Description,
+			&i.PriceAmount,
+			&i.Currency,
+			&i.Status,
+			&i.Attributes,
+			&i.Tags,
+			&i.Version,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const productSearch = `-- name: ProductSearch :many
+SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at FROM products
+WHERE brand_id = $1
+  AND id IN (SELECT search_id FROM product_search
+             WHERE search_name ILIKE $2::text OR search_sku ILIKE $2::text)
+  AND ($3::product_status IS NULL OR status = $3::product_status)
+  AND ($4::text IS NULL OR tags @> ARRAY[$4::text])
   AND CASE $5::text
         WHEN '-createdAt' THEN $6::timestamptz IS NULL
           OR (created_at, id) < ($6::timestamptz, $7::uuid)
@@ -255,11 +343,11 @@ ORDER BY CASE WHEN $5::text = '-createdAt' THEN created_at END DESC,
 LIMIT $9
 `
 
-type ProductListParams struct {
+type ProductSearchParams struct {
 	BrandID      uuid.UUID
+	Pattern      string
 	Status       NullProductStatus
 	Tag          *string
-	Pattern      *string
 	Sort         string
 	AfterCreated *time.Time
 	AfterID      *uuid.UUID
@@ -267,18 +355,18 @@ type ProductListParams struct {
 	RowLimit     int32
 }
 
-// The list in each of its four orders (@sort, as the API names them: -createdAt, createdAt, name,
-// -name), each resuming after its own keyset. It must run planned for its parameters
-// (kit.ListInBrand: force_custom_plan): @sort is then a constant, and the planner folds each CASE
-// to the one order and keyset asked for, which products_created_idx or products_name_idx serves
-// exactly as one query per order did (walked backward for createdAt and -name). A generic plan
-// could use neither index for the order.
-func (q *Queries) ProductList(ctx context.Context, arg ProductListParams) ([]Product, error) {
-	rows, err := q.db.Query(ctx, productList,
+// ProductList for a search (`q`): the same filters, orders and keysets, and only the products whose
+// name or SKU matches @pattern (ILIKE). The ids come from product_search (schema/000021), whose
+// scan is not under row-level security, so ILIKE is an index condition there and a rare term is
+// found through the trigram indexes; the rows themselves come from products under its policy.
+// The IN is a top-level condition so that the planner may join either way: from the trigram
+// matches (a rare term) or along the order's index, testing each row (a common one).
+func (q *Queries) ProductSearch(ctx context.Context, arg ProductSearchParams) ([]Product, error) {
+	rows, err := q.db.Query(ctx, productSearch,
 		arg.BrandID,
+		arg.Pattern,
 		arg.Status,
 		arg.Tag,
-		arg.Pattern,
 		arg.Sort,
 		arg.AfterCreated,
 		arg.AfterID,

@@ -92,7 +92,7 @@ func (q *Queries) WebhookAttemptsOf(ctx context.Context, arg WebhookAttemptsOfPa
 const webhookDeliveryCreate = `-- name: WebhookDeliveryCreate :one
 INSERT INTO webhook_deliveries (brand_id, id, endpoint_id, event_id, event_type, payload, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-ON CONFLICT (endpoint_id, event_id) DO NOTHING
+ON CONFLICT (brand_id, endpoint_id, event_id) DO NOTHING
 RETURNING brand_id, id, endpoint_id, event_id, event_type, payload, status, attempts, created_at, updated_at
 `
 

@@ -538,6 +538,12 @@ type Product struct {
 	UpdatedAt   time.Time
 }
 
+type ProductSearch struct {
+	SearchID   uuid.UUID
+	SearchName string
+	SearchSku  string
+}
+
 type Reservation struct {
 	BrandID   uuid.UUID
 	ID        uuid.UUID

@@ -305,9 +305,10 @@ type productFilter struct {
 	pattern *string
 }
 
-// listProducts runs the list query in the requested order (one query: see ProductList).
+// listProducts runs the list query in the requested order (one query: see ProductList), or its
+// search twin when there is a pattern (ProductSearch: the trigram indexes under row-level security).
 func listProducts(ctx context.Context, q *db.Queries, sort api.ListProductsParamsSort, f productFilter, pos *productPosition, limit int32) ([]db.Product, error) {
-	params := db.ProductListParams{BrandID: f.brand, Status: f.status, Tag: f.tag, Pattern: f.pattern, Sort: string(sort), RowLimit: limit}
+	params := db.ProductListParams{BrandID: f.brand, Status: f.status, Tag: f.tag, Sort: string(sort), RowLimit: limit}
 	if pos != nil {
 		params.AfterID = &pos.ID
 		if sort == api.SortName || sort == api.SortNameDesc {
@@ -315,6 +316,11 @@ func listProducts(ctx context.Context, q *db.Queries, sort api.ListProductsParam
 		} else {
 			params.AfterCreated = &pos.Created
 		}
+	}
+	if f.pattern != nil {
+		return q.ProductSearch(ctx, db.ProductSearchParams{BrandID: params.BrandID, Pattern: *f.pattern, Status: params.Status,
+			Tag: params.Tag, Sort: params.Sort, AfterCreated: params.AfterCreated, AfterID: params.AfterID,
+			AfterName: params.AfterName, RowLimit: params.RowLimit})
 	}
 	return q.ProductList(ctx, params)
 }

@@ -18,9 +18,13 @@ import (
 
 // Deps are the dependencies every domain's handlers run on.
 type Deps struct {
-	Log     *slog.Logger
-	Pool    *pgxpool.Pool
-	Queries *db.Queries
+	Log  *slog.Logger
+	Pool *pgxpool.Pool
+	// DirectPool connects to PostgreSQL itself, never through a transaction pooler, for work that
+	// keeps session state: river's LISTEN (server/webhooks, server/natspush). It is Pool when no
+	// pooler stands between (DATABASE_DIRECT_URL).
+	DirectPool *pgxpool.Pool
+	Queries    *db.Queries
 	// Now is the clock, cut to the database's precision; tests move it instead of sleeping.
 	Now     func() time.Time
 	Cursors paging.Cursors

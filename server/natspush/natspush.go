@@ -80,7 +80,7 @@ func Run(ctx context.Context, d *kit.Deps, cfg Config) error {
 	defer nc.Close()
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &worker{d: d, js: js})
-	client, err := river.NewClient(riverpgxv5.New(d.Pool), &river.Config{
+	client, err := river.NewClient(riverpgxv5.New(d.DirectPool), &river.Config{
 		Queues:            map[string]river.QueueConfig{queue: {MaxWorkers: 20}},
 		Workers:           workers,
 		Logger:            d.Log,

@@ -151,6 +151,19 @@ func NewOn(t testing.TB, ownerURL string, opts ...Option) *Env {
 // login owns the tables; it may create roles but is not a superuser.
 func Database(t testing.TB) string {
 	t.Helper()
+	return pgtestdb.Custom(t, testDBConfig(t), migrator{}).URL()
+}
+
+// EmptyDatabase creates a fresh database with nothing in it, owned by the same login as Database's
+// (no superuser, no BYPASSRLS: CREATEROLE and the database's ownership, as managed PostgreSQL
+// grants), for tests of the migrations themselves.
+func EmptyDatabase(t testing.TB) string {
+	t.Helper()
+	return pgtestdb.Custom(t, testDBConfig(t), pgtestdb.NoopMigrator{}).URL()
+}
+
+func testDBConfig(t testing.TB) pgtestdb.Config {
+	t.Helper()
 	base := databaseURL()
 	checkReachable(t, base)
 	u, err := url.Parse(base)
@@ -172,7 +185,7 @@ func Database(t testing.TB) string {
 			Capabilities: "NOSUPERUSER NOCREATEDB CREATEROLE",
 		},
 	}
-	return pgtestdb.Custom(t, conf, migrator{}).URL()
+	return conf
 }
 
 func databaseURL() string {

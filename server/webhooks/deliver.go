@@ -56,7 +56,7 @@ func (h *Handlers) Run(ctx context.Context) error {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &fanoutWorker{h: h})
 	river.AddWorker(workers, &deliveryWorker{h: h})
-	client, err := river.NewClient(riverpgxv5.New(h.d.Pool), &river.Config{
+	client, err := river.NewClient(riverpgxv5.New(h.d.DirectPool), &river.Config{
 		Queues:            map[string]river.QueueConfig{queue: {MaxWorkers: 20}},
 		Workers:           workers,
 		Logger:            h.d.Log,
