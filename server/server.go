@@ -277,8 +277,10 @@ func newServer(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("decode spec: %w", err)
 	}
 	tokens, err := token.New(token.Config{
-		AccessSecret:  cfg.Auth.AccessSecret,
-		RefreshSecret: cfg.Auth.RefreshSecret,
+		AccessSecret:          cfg.Auth.AccessSecret,
+		RefreshSecret:         cfg.Auth.RefreshSecret,
+		AccessSecretPrevious:  cfg.Auth.AccessSecretPrevious,
+		RefreshSecretPrevious: cfg.Auth.RefreshSecretPrevious,
 		Issuer:        cfg.Auth.Issuer,
 		Audience:      cfg.Auth.Audience,
 		AccessTTL:     cfg.Auth.AccessTTL,
@@ -332,7 +334,7 @@ func newDeps(cfg Config) *kit.Deps {
 	}
 	return &kit.Deps{
 		Log: cfg.Logger, Pool: cfg.Pool, Queries: db.New(cfg.Pool), Now: databaseClock(cfg.Now),
-		Cursors: paging.NewCursors(cfg.Auth.AccessSecret), TxAttempts: max(cfg.DB.TxAttempts, 1),
+		Cursors: paging.NewCursors(cfg.Auth.AccessSecret, cfg.Auth.AccessSecretPrevious), TxAttempts: max(cfg.DB.TxAttempts, 1),
 		CommitTimeout: cfg.DB.CommitTimeout,
 		Gate:          kit.NewBrandShare(brandPoolShare(cfg), cfg.BrandPoolWait),
 	}

@@ -27,6 +27,10 @@ import (
 type Config struct {
 	AccessSecret      []byte
 	RefreshSecret     []byte
+	// AccessSecretPrevious and RefreshSecretPrevious verify tokens (and list cursors) signed
+	// before a secret rotation; nothing new is signed with them (JWT_*_SECRET_PREVIOUS).
+	AccessSecretPrevious  []byte
+	RefreshSecretPrevious []byte
 	Issuer            string
 	Audience          string
 	AccessTTL         time.Duration
