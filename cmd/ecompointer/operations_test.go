@@ -101,3 +101,30 @@ func TestMigrateForceRepairsADirtyDatabase(t *testing.T) {
 		t.Fatalf("migrate up from %d = %q %v", previous, out, err)
 	}
 }
+
+// TestPreviousSecretsAreRead: JWT_*_SECRET_PREVIOUS reach the server's configuration, and a
+// short one, or one shared between the kinds, stops start-up naming the variable.
+func TestPreviousSecretsAreRead(t *testing.T) {
+	t.Parallel()
+	access, refresh := strings.Repeat("a", 40), strings.Repeat("r", 40)
+	oldAccess, oldRefresh := strings.Repeat("A", 40), strings.Repeat("R", 40)
+	c, err := loadConfig(envFunc(map[string]string{
+		"JWT_ACCESS_SECRET": access, "JWT_REFRESH_SECRET": refresh,
+		"JWT_ACCESS_SECRET_PREVIOUS": oldAccess, "JWT_REFRESH_SECRET_PREVIOUS": oldRefresh,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(c.auth.AccessSecretPrevious) != oldAccess || string(c.auth.RefreshSecretPrevious) != oldRefresh {
+		t.Errorf("previous secrets not read: %q %q", c.auth.AccessSecretPrevious, c.auth.RefreshSecretPrevious)
+	}
+	for name, env := range map[string]map[string]string{
+		"JWT_ACCESS_SECRET_PREVIOUS":  {"JWT_ACCESS_SECRET_PREVIOUS": "short"},
+		"JWT_REFRESH_SECRET_PREVIOUS": {"JWT_REFRESH_SECRET_PREVIOUS": access},
+	} {
+		env["JWT_ACCESS_SECRET"], env["JWT_REFRESH_SECRET"] = access, refresh
+		if _, err := loadConfig(envFunc(env)); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%v: error %v does not name %s", env, err, name)
+		}
+	}
+}
