@@ -17,8 +17,13 @@ run: ## serve the API on :3000 (Swagger UI at /api-docs) against the local Postg
 
 # What `ecompointer version`, the build_info metric and /healthz report (server/buildinfo): the
 # nearest tag (or the commit) and the commit, stamped at link time.
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
-COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+# Evaluated once per make run (:=), so the image and its check agree on them.
+ifeq ($(origin VERSION),undefined)
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+endif
+ifeq ($(origin COMMIT),undefined)
+COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+endif
 BUILDINFO := github.com/ecompointer/ecompointer/server/buildinfo
 LDFLAGS := -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT)
 
