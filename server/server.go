@@ -281,12 +281,12 @@ func newServer(cfg Config) (*Server, error) {
 		RefreshSecret:         cfg.Auth.RefreshSecret,
 		AccessSecretPrevious:  cfg.Auth.AccessSecretPrevious,
 		RefreshSecretPrevious: cfg.Auth.RefreshSecretPrevious,
-		Issuer:        cfg.Auth.Issuer,
-		Audience:      cfg.Auth.Audience,
-		AccessTTL:     cfg.Auth.AccessTTL,
-		RefreshTTL:    cfg.Auth.RefreshTTL,
-		Leeway:        token.MaxLeeway,
-		Now:           now,
+		Issuer:                cfg.Auth.Issuer,
+		Audience:              cfg.Auth.Audience,
+		AccessTTL:             cfg.Auth.AccessTTL,
+		RefreshTTL:            cfg.Auth.RefreshTTL,
+		Leeway:                token.MaxLeeway,
+		Now:                   now,
 	})
 	if err != nil {
 		return nil, err

@@ -51,9 +51,9 @@ type Config struct {
 	// for the process's whole life: removing a previous secret takes a restart, which forgets.
 	AccessSecretPrevious  []byte
 	RefreshSecretPrevious []byte
-	Issuer        string
-	Audience      string
-	AccessTTL     time.Duration
+	Issuer                string
+	Audience              string
+	AccessTTL             time.Duration
 	// RefreshTTL is the longest a refresh token lives. A token whose exp - iat is longer than
 	// its type's TTL plus the leeway is refused even with a good signature: the server never
 	// issues one, so it was forged (with a leaked key) to outlive what the operator configured.
