@@ -10,13 +10,16 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/server/buildinfo"
 	"github.com/ecompointer/ecompointer/server/problem"
 )
 
 // GetHealthz answers while the process serves HTTP; it deliberately touches nothing else, so an
-// orchestrator does not restart the process because a dependency is down.
+// orchestrator does not restart the process because a dependency is down. It names the running
+// build, so an operator sees which instances a rolling upgrade has reached.
 func (s *Server) GetHealthz(context.Context, api.GetHealthzRequestObject) (api.GetHealthzResponseObject, error) {
-	return api.GetHealthz200JSONResponse{Status: api.Ok}, nil
+	version := buildinfo.Get().Version
+	return api.GetHealthz200JSONResponse{Status: api.Ok, Version: &version}, nil
 }
 
 // readyRetryAfter is how long a load balancer should wait before asking again.

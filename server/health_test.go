@@ -14,6 +14,7 @@ import (
 	"github.com/ecompointer/ecompointer"
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/server"
+	"github.com/ecompointer/ecompointer/server/buildinfo"
 	"github.com/ecompointer/ecompointer/server/servertest"
 )
 
@@ -31,6 +32,9 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 	if health.JSON200.Status != api.Ok {
 		t.Errorf("healthz body = %+v", health.JSON200)
+	}
+	if v := health.JSON200.Version; v == nil || *v != buildinfo.Get().Version {
+		t.Errorf("healthz version = %v, want %q (the running build)", v, buildinfo.Get().Version)
 	}
 
 	ready, err := env.Client.GetReadyzWithResponse(ctx)

@@ -282,14 +282,16 @@ func newServer(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("decode spec: %w", err)
 	}
 	tokens, err := token.New(token.Config{
-		AccessSecret:  cfg.Auth.AccessSecret,
-		RefreshSecret: cfg.Auth.RefreshSecret,
-		Issuer:        cfg.Auth.Issuer,
-		Audience:      cfg.Auth.Audience,
-		AccessTTL:     cfg.Auth.AccessTTL,
-		RefreshTTL:    cfg.Auth.RefreshTTL,
-		Leeway:        token.MaxLeeway,
-		Now:           now,
+		AccessSecret:          cfg.Auth.AccessSecret,
+		RefreshSecret:         cfg.Auth.RefreshSecret,
+		AccessSecretPrevious:  cfg.Auth.AccessSecretPrevious,
+		RefreshSecretPrevious: cfg.Auth.RefreshSecretPrevious,
+		Issuer:                cfg.Auth.Issuer,
+		Audience:              cfg.Auth.Audience,
+		AccessTTL:             cfg.Auth.AccessTTL,
+		RefreshTTL:            cfg.Auth.RefreshTTL,
+		Leeway:                token.MaxLeeway,
+		Now:                   now,
 	})
 	if err != nil {
 		return nil, err
@@ -337,7 +339,7 @@ func newDeps(cfg Config) *kit.Deps {
 	}
 	return &kit.Deps{
 		Log: cfg.Logger, Pool: cfg.Pool, DirectPool: cmp.Or(cfg.DirectPool, cfg.Pool), Queries: db.New(cfg.Pool), Now: databaseClock(cfg.Now),
-		Cursors: paging.NewCursors(cfg.Auth.AccessSecret), TxAttempts: max(cfg.DB.TxAttempts, 1),
+		Cursors: paging.NewCursors(cfg.Auth.AccessSecret, cfg.Auth.AccessSecretPrevious), TxAttempts: max(cfg.DB.TxAttempts, 1),
 		CommitTimeout: cfg.DB.CommitTimeout,
 		Gate:          kit.NewBrandShare(brandPoolShare(cfg), cfg.BrandPoolWait),
 	}

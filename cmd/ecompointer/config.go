@@ -320,6 +320,24 @@ func loadAuthConfig(e *envReader, production bool, generated *[]string) server.A
 	if len(a.AccessSecret) > 0 && bytes.Equal(a.AccessSecret, a.RefreshSecret) {
 		e.errs = append(e.errs, errors.New("JWT_REFRESH_SECRET must differ from JWT_ACCESS_SECRET"))
 	}
+	// A rotation: the secrets being replaced still verify what they signed, never sign.
+	a.AccessSecretPrevious = e.previousSecret("JWT_ACCESS_SECRET_PREVIOUS")
+	a.RefreshSecretPrevious = e.previousSecret("JWT_REFRESH_SECRET_PREVIOUS")
+	for _, prev := range []struct {
+		key        string
+		value      []byte
+		otherKinds [][]byte
+	}{
+		{"JWT_ACCESS_SECRET_PREVIOUS", a.AccessSecretPrevious, [][]byte{a.RefreshSecret, a.RefreshSecretPrevious}},
+		{"JWT_REFRESH_SECRET_PREVIOUS", a.RefreshSecretPrevious, [][]byte{a.AccessSecret}},
+	} {
+		for _, other := range prev.otherKinds {
+			if len(prev.value) > 0 && bytes.Equal(prev.value, other) {
+				e.errs = append(e.errs, fmt.Errorf("%s must differ from the other kind's secrets (access and refresh secrets are never shared)", prev.key))
+				break
+			}
+		}
+	}
 	return a
 }
 
@@ -337,6 +355,19 @@ func (e *envReader) secret(key string, production bool, generated *[]string) []b
 		*generated = append(*generated, key)
 		return b
 	case len(v) < token.MinSecretBytes:
+		e.errs = append(e.errs, fmt.Errorf("%s must be at least %d bytes, got %d", key, token.MinSecretBytes, len(v)))
+		return nil
+	}
+	return []byte(v)
+}
+
+// previousSecret reads an optional previous secret (JWT_*_SECRET_PREVIOUS): unset is none.
+func (e *envReader) previousSecret(key string) []byte {
+	v := e.getenv(key)
+	if v == "" {
+		return nil
+	}
+	if len(v) < token.MinSecretBytes {
 		e.errs = append(e.errs, fmt.Errorf("%s must be at least %d bytes, got %d", key, token.MinSecretBytes, len(v)))
 		return nil
 	}

@@ -1,5 +1,5 @@
 // Command ecompointer is the EcomPointer API server and its admin tasks: `serve`,
-// `migrate up|down|version` and `user create`.
+// `migrate up|down|version|force`, `user create` and `version`.
 package main
 
 import (

@@ -22,6 +22,8 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/schema"
 	"github.com/ecompointer/ecompointer/server"
+	"github.com/ecompointer/ecompointer/server/buildinfo"
+	"github.com/ecompointer/ecompointer/server/observe"
 )
 
 const usage = `usage: ecompointer <command> [flags]
@@ -32,6 +34,9 @@ commands:
   migrate up                     apply every pending migration
   migrate down [N]               revert the newest N migrations (default 1)
   migrate version                print the applied migration version
+  migrate force N                record migration N as applied and clean, running nothing (after
+                                 repairing a dirty database by hand; 0: none applied)
+  version                        print the build: version, commit, Go version
   user create --email E --name N --role ADMIN|BRAND_OWNER [--brand-name B] --password-stdin
                                  create an account (the only way to make an ADMIN); the
                                  password is one line read from standard input
@@ -40,6 +45,12 @@ commands:
 // run is the whole program; main only supplies the process's environment, so tests can run it
 // with their own.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	// Before any configuration is read: `version` answers on a machine with none (an image check,
+	// a support request).
+	if len(args) == 2 && (args[1] == "version" || args[1] == "--version") {
+		_, err := fmt.Fprintln(stdout, buildinfo.Get())
+		return err
+	}
 	getenv, err := withDotEnv(getenv)
 	if err != nil {
 		return err
@@ -85,7 +96,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 func migrateCommand(ctx context.Context, c config, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("migrate needs up, down [N] or version")
+		return errors.New("migrate needs up, down [N], version or force N")
 	}
 	switch args[0] {
 	case "up":
@@ -114,8 +125,23 @@ func migrateCommand(ctx context.Context, c config, args []string, stdout io.Writ
 			return err
 		}
 		return printVersion(c, stdout)
+	case "force":
+		if len(args) != 2 {
+			return errors.New("migrate force takes one version: the migration the database now matches (0: none)")
+		}
+		n, err := strconv.ParseUint(args[1], 10, 32)
+		if err != nil {
+			return fmt.Errorf("migrate force takes a migration version (a whole number), got %q", args[1])
+		}
+		if err := reachable(ctx, c); err != nil {
+			return err
+		}
+		if err := schema.Force(c.databaseURL, uint(n)); err != nil {
+			return err
+		}
+		return printVersion(c, stdout)
 	default:
-		return fmt.Errorf("unknown migrate command %q (up, down [N], version)", args[0])
+		return fmt.Errorf("unknown migrate command %q (up, down [N], version, force N)", args[0])
 	}
 }
 
@@ -128,7 +154,7 @@ func printVersion(c config, stdout io.Writer) error {
 	case !ok:
 		_, err = fmt.Fprintln(stdout, "no migration applied")
 	case dirty:
-		_, err = fmt.Fprintf(stdout, "version %d (dirty: a migration failed half-way; fix it, then force the version)\n", version)
+		_, err = fmt.Fprintf(stdout, "version %d (dirty)\n%v\n", version, schema.Dirty(version))
 	default:
 		_, err = fmt.Fprintf(stdout, "version %d\n", version)
 	}
@@ -183,6 +209,9 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 		return err
 	}
 	defer func() { _ = handler.Close() }()
+	if sc := handler.SessionCache(); sc != nil {
+		observe.SetSessionCache(func() bool { return sc.Stats().Trusted })
+	}
 	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", c.port))
 	if err != nil {
 		return fmt.Errorf("listen on port %d: %w", c.port, err)
@@ -198,7 +227,9 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "env", c.env, "docs", fmt.Sprintf("http://localhost:%d/api-docs", ln.Addr().(*net.TCPAddr).Port))
+	b := buildinfo.Get()
+	log.Info("serving", "addr", ln.Addr().String(), "env", c.env, "version", b.Version, "commit", b.ShortCommit(), "go", b.GoVersion,
+		"docs", fmt.Sprintf("http://localhost:%d/api-docs", ln.Addr().(*net.TCPAddr).Port))
 
 	pruneCtx, stopPruner := context.WithCancel(ctx)
 	defer stopPruner()

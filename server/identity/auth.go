@@ -368,14 +368,16 @@ func (h *Handlers) Refresh(ctx context.Context, req api.RefreshRequestObject) (a
 			// A benign race: the client lost the answer to its last refresh, or another tab won.
 			// It gets the successor that already exists, re-issued byte for byte; nothing rotates.
 			issued = observe.RefreshGrace
-			refresh, err = h.tokens.SignRefresh(token.Refresh{
+			// It may have been signed before a secret rotation: ReissueRefresh tries both keys.
+			var matched bool
+			refresh, matched, err = h.tokens.ReissueRefresh(token.Refresh{
 				UserID: user.ID, SessionID: sess.ID, Generation: sess.Generation, Version: user.TokenVersion,
 				IssuedAt: sess.RotatedAt, ExpiresAt: sess.ExpiresAt,
-			})
+			}, func(tok string) bool { return tokenMatches(tok, sess.RefreshHash) })
 			if err != nil {
 				return err
 			}
-			if !tokenMatches(refresh, sess.RefreshHash) {
+			if !matched {
 				return errors.New("refresh: the re-issued successor does not match the stored hash")
 			}
 		case claims.Generation >= sess.Generation:

@@ -25,15 +25,19 @@ import (
 
 // Config holds the authentication settings (.env.example documents each one).
 type Config struct {
-	AccessSecret      []byte
-	RefreshSecret     []byte
-	Issuer            string
-	Audience          string
-	AccessTTL         time.Duration
-	RefreshTTL        time.Duration
-	SessionMaxAge     time.Duration
-	RefreshReuseGrace time.Duration
-	BcryptCost        int
+	AccessSecret  []byte
+	RefreshSecret []byte
+	// AccessSecretPrevious and RefreshSecretPrevious verify tokens (and list cursors) signed
+	// before a secret rotation; nothing new is signed with them (JWT_*_SECRET_PREVIOUS).
+	AccessSecretPrevious  []byte
+	RefreshSecretPrevious []byte
+	Issuer                string
+	Audience              string
+	AccessTTL             time.Duration
+	RefreshTTL            time.Duration
+	SessionMaxAge         time.Duration
+	RefreshReuseGrace     time.Duration
+	BcryptCost            int
 	// LoginMaxFailures is how many failed logins of one email from one client address throttle
 	// that address for that email; LoginAccountMaxFailures, how many from all addresses together
 	// throttle the email everywhere. LoginLockout is the first delay (doubling, at most an hour).

@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ecompointer/ecompointer/server/buildinfo"
 )
 
 const namespace = "ecompointer"
@@ -97,6 +99,10 @@ var (
 		Help:    "From a delivery's creation (the event's fan-out) to its successful attempt, retries included.",
 		Buckets: []float64{0.05, 0.1, 0.5, 1, 5, 30, 300, 1800, 7200, 36000},
 	})
+	serverErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "server_errors_total",
+		Help: "5xx answers by problem code (internal_error, database_unavailable, database_timeout, write_conflict, brand_busy, ...).",
+	}, []string{"code"})
 	webhookAttemptSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: namespace, Name: "webhook_attempt_duration_seconds",
 		Help:    "How long webhook delivery attempts took, until the receiver's answer or the failure.",
@@ -113,8 +119,16 @@ func init() {
 		logins, refreshes, rateLimited, rateLimitFallback, rateLimitRedisErrors,
 		idempotentReplays, insufficientStock, reservations, orderTransitions, sweeperRuns,
 		webhookAttempts, webhookAttemptSeconds, webhookLagSeconds,
-		poolCollector{}, jobQueueCollector{},
+		serverErrors, poolCollector{}, jobQueueCollector{}, sessionCacheCollector{},
 	)
+	b := buildinfo.Get()
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "build_info",
+		Help:        "Always 1; the labels say which build is running (as `ecompointer version` does).",
+		ConstLabels: prometheus.Labels{"version": b.Version, "commit": b.Commit, "goversion": b.GoVersion},
+	})
+	buildInfo.Set(1)
+	Registry.MustRegister(buildInfo)
 	// Known label values start at zero, so a rate() over them works from the first scrape and
 	// `promtool check metrics` sees every series.
 	for _, o := range []string{"ok", "bad_credentials", "throttled", "disabled"} {
@@ -232,6 +246,10 @@ func RateLimitFallback(on bool) {
 // RateLimitRedisError counts one failed call to the shared rate limit.
 func RateLimitRedisError() { rateLimitRedisErrors.Inc() }
 
+// ServerError counts a 5xx answer by its problem code (the codes are the spec's enum: a small
+// fixed set). The database's passing states are told apart, so an alert can say which one.
+func ServerError(code string) { serverErrors.WithLabelValues(code).Inc() }
+
 // statusClass is "2xx" for 200..299 and so on: five values, whatever the handlers write.
 func statusClass(code int) string {
 	if code < 100 || code > 599 {
@@ -340,4 +358,32 @@ func (jobQueueCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, d := range depths {
 		ch <- prometheus.MustNewConstMetric(jobQueueDepth, prometheus.GaugeValue, float64(d.Depth), d.Queue)
 	}
+}
+
+// sessionCacheTrusted reports whether the session cache may answer from memory (nil: no cache).
+var sessionCacheTrusted atomic.Pointer[func() bool]
+
+// SetSessionCache exposes the session cache's state: trusted reports whether its listener is
+// connected and current (the last cache set wins: one process serves one cache).
+func SetSessionCache(trusted func() bool) { sessionCacheTrusted.Store(&trusted) }
+
+var sessionCacheTrustedDesc = prometheus.NewDesc(namespace+"_session_cache_trusted",
+	"1 while the session cache's LISTEN connection is up and current, so it answers from memory; 0 while every request is checked in the database (listener down or late).", nil, nil)
+
+// sessionCacheCollector reads the session cache's state at scrape time; it exposes nothing when
+// the cache is off (SESSION_CACHE=off), so an alert on 0 never fires for a cache not in use.
+type sessionCacheCollector struct{}
+
+func (sessionCacheCollector) Describe(ch chan<- *prometheus.Desc) { ch <- sessionCacheTrustedDesc }
+
+func (sessionCacheCollector) Collect(ch chan<- prometheus.Metric) {
+	f := sessionCacheTrusted.Load()
+	if f == nil {
+		return
+	}
+	v := 0.0
+	if (*f)() {
+		v = 1
+	}
+	ch <- prometheus.MustNewConstMetric(sessionCacheTrustedDesc, prometheus.GaugeValue, v)
 }

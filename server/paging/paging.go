@@ -17,17 +17,30 @@ import (
 // Cursors seals list positions into opaque, tamper-evident strings: base64url(JSON) + "." +
 // base64url(HMAC-SHA256). The list's name is inside the MAC, so a cursor of one list is refused
 // by another.
-type Cursors struct{ key []byte }
+type Cursors struct {
+	key      []byte
+	previous []byte // opens cursors sealed before a secret rotation; nil when none
+}
 
 // ErrBadCursor refuses a cursor this server did not issue for this list: a handler returns it as
 // it is (a 400 naming query.cursor).
 var ErrBadCursor error = problem.RefuseField("query.cursor", "is not a cursor of this list")
 
-// NewCursors derives the cursor key from secret.
-func NewCursors(secret []byte) Cursors {
+// NewCursors derives the cursor key from secret. A cursor sealed under previous (the secret a
+// rotation replaces; nil when none) still opens, so a client paging, or an event consumer polling
+// from a stored cursor, is not refused because the operator rotated the secret.
+func NewCursors(secret, previous []byte) Cursors {
+	c := Cursors{key: cursorKey(secret)}
+	if len(previous) > 0 {
+		c.previous = cursorKey(previous)
+	}
+	return c
+}
+
+func cursorKey(secret []byte) []byte {
 	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte("ecompointer/cursor/v1"))
-	return Cursors{key: mac.Sum(nil)}
+	return mac.Sum(nil)
 }
 
 // Seal makes the cursor of position in list.
@@ -37,7 +50,7 @@ func (c Cursors) Seal(list string, position any) (string, error) {
 		return "", err
 	}
 	enc := b64url.Encode(payload)
-	return enc + "." + b64url.Encode(c.mac(list, enc)), nil
+	return enc + "." + b64url.Encode(mac(c.key, list, enc)), nil
 }
 
 // Open reads a cursor of list into position, or answers ErrBadCursor.
@@ -47,7 +60,7 @@ func (c Cursors) Open(list, cursor string, position any) error {
 		return ErrBadCursor
 	}
 	got, err := b64url.Decode(sig)
-	if err != nil || !hmac.Equal(got, c.mac(list, enc)) {
+	if err != nil || (!hmac.Equal(got, mac(c.key, list, enc)) && (c.previous == nil || !hmac.Equal(got, mac(c.previous, list, enc)))) {
 		return ErrBadCursor
 	}
 	payload, err := b64url.Decode(enc)
@@ -57,8 +70,8 @@ func (c Cursors) Open(list, cursor string, position any) error {
 	return nil
 }
 
-func (c Cursors) mac(list, enc string) []byte {
-	m := hmac.New(sha256.New, c.key)
+func mac(key []byte, list, enc string) []byte {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(list))
 	m.Write([]byte{0})
 	m.Write([]byte(enc))

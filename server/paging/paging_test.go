@@ -13,7 +13,7 @@ import (
 
 func TestCursorsAreTamperEvident(t *testing.T) {
 	t.Parallel()
-	c := NewCursors([]byte("a secret of at least thirty-two bytes"))
+	c := NewCursors([]byte("a secret of at least thirty-two bytes"), nil)
 	type pos struct{ N int }
 	s, err := c.Seal("list", pos{N: 7})
 	if err != nil {
@@ -37,9 +37,45 @@ func TestCursorsAreTamperEvident(t *testing.T) {
 			t.Errorf("%s cursor accepted", name)
 		}
 	}
-	other := NewCursors([]byte("another secret of at least 32 bytes"))
+	other := NewCursors([]byte("another secret of at least 32 bytes"), nil)
 	if err := other.Open("list", s, &got); err == nil {
 		t.Error("a cursor of another server's key accepted")
+	}
+}
+
+// TestCursorsAcrossASecretRotation: after the secret is rotated (the old one kept as previous), a
+// cursor sealed before still opens, new ones are sealed under the new secret only, and once the
+// previous secret is dropped the old cursor is refused.
+func TestCursorsAcrossASecretRotation(t *testing.T) {
+	t.Parallel()
+	oldSecret := []byte("the old secret, at least thirty-two bytes")
+	newSecret := []byte("the new secret, at least thirty-two bytes")
+	type pos struct{ N int }
+	before, err := NewCursors(oldSecret, nil).Seal("list", pos{N: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotating := NewCursors(newSecret, oldSecret)
+	var got pos
+	if err := rotating.Open("list", before, &got); err != nil || got.N != 1 {
+		t.Fatalf("a cursor sealed before the rotation: open = %v %+v", err, got)
+	}
+	after, err := rotating.Seal("list", pos{N: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := NewCursors(oldSecret, nil).Open("list", after, &got); err == nil {
+		t.Error("a cursor sealed after the rotation opens under the old secret: it was sealed with it")
+	}
+	rotated := NewCursors(newSecret, nil)
+	if err := rotated.Open("list", after, &got); err != nil || got.N != 2 {
+		t.Fatalf("a cursor sealed after the rotation: open = %v %+v", err, got)
+	}
+	if err := rotated.Open("list", before, &got); err == nil {
+		t.Error("with the previous secret dropped, a cursor sealed under it still opens")
+	}
+	if err := rotating.Open("other", before, &got); err == nil {
+		t.Error("the previous key opens another list's cursor")
 	}
 }
 
@@ -63,7 +99,7 @@ const base64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345678
 // panics, a sealed cursor opens to its position, and whatever opens is exactly a cursor this
 // server sealed for that list (no second spelling of one, no cursor of another list).
 func FuzzCursorOpen(f *testing.F) {
-	c := NewCursors([]byte("fuzz-secret-0123456789abcdef0123456789"))
+	c := NewCursors([]byte("fuzz-secret-0123456789abcdef0123456789"), nil)
 	sealed, err := c.Seal("products", IDPosition{ID: uuid.MustParse("0192f3a4-5b6c-7d8e-9fa0-b1c2d3e4f5a6")})
 	if err != nil {
 		f.Fatal(err)

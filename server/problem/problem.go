@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/server/observe"
 )
 
 // TypeBase prefixes every problem type URI.
@@ -172,6 +173,10 @@ func Write(w http.ResponseWriter, p api.Problem) {
 	h.Set("Content-Length", strconv.Itoa(len(body)+1))
 	h.Del("ETag")
 	h.Del("Last-Modified")
+	if p.Status >= http.StatusInternalServerError {
+		// Every 5xx passes here: the alert rules watch the database's states by code.
+		observe.ServerError(string(p.Code))
+	}
 	w.WriteHeader(p.Status)
 	_, _ = w.Write(append(body, '\n'))
 }

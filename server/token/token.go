@@ -45,9 +45,15 @@ var (
 type Config struct {
 	AccessSecret  []byte
 	RefreshSecret []byte
-	Issuer        string
-	Audience      string
-	AccessTTL     time.Duration
+	// AccessSecretPrevious and RefreshSecretPrevious (optional) are the secrets being rotated
+	// away from: tokens they signed still verify, nothing new is signed with them. Each process
+	// reads them once at start, so a token remembered as verified (verifiedTokens) stays right
+	// for the process's whole life: removing a previous secret takes a restart, which forgets.
+	AccessSecretPrevious  []byte
+	RefreshSecretPrevious []byte
+	Issuer                string
+	Audience              string
+	AccessTTL             time.Duration
 	// RefreshTTL is the longest a refresh token lives. A token whose exp - iat is longer than
 	// its type's TTL plus the leeway is refused even with a good signature: the server never
 	// issues one, so it was forged (with a leaked key) to outlive what the operator configured.
@@ -90,6 +96,26 @@ func New(cfg Config) (*Tokens, error) {
 	}
 	if bytes.Equal(cfg.AccessSecret, cfg.RefreshSecret) {
 		return nil, errors.New("the access and refresh secrets must differ")
+	}
+	for _, prev := range [][]byte{cfg.AccessSecretPrevious, cfg.RefreshSecretPrevious} {
+		if len(prev) > 0 && len(prev) < MinSecretBytes {
+			return nil, fmt.Errorf("previous token secrets must be at least %d bytes", MinSecretBytes)
+		}
+	}
+	// One type's key never verifies the other's tokens, in any generation of either.
+	for _, a := range [][]byte{cfg.AccessSecret, cfg.AccessSecretPrevious} {
+		for _, r := range [][]byte{cfg.RefreshSecret, cfg.RefreshSecretPrevious} {
+			if len(a) > 0 && bytes.Equal(a, r) {
+				return nil, errors.New("the access secrets (current and previous) must differ from the refresh secrets")
+			}
+		}
+	}
+	// A previous secret equal to the current one is the end of a rotation: nothing more to try.
+	if bytes.Equal(cfg.AccessSecretPrevious, cfg.AccessSecret) {
+		cfg.AccessSecretPrevious = nil
+	}
+	if bytes.Equal(cfg.RefreshSecretPrevious, cfg.RefreshSecret) {
+		cfg.RefreshSecretPrevious = nil
 	}
 	if cfg.Issuer == "" || cfg.Audience == "" || cfg.AccessTTL <= 0 || cfg.RefreshTTL <= 0 {
 		return nil, errors.New("token issuer, audience, access and refresh TTL are required")
@@ -219,12 +245,34 @@ func (t *Tokens) SignAccess(a Access) (string, Access, error) {
 // generation can be issued again byte for byte, and a presented token checked against a stored
 // hash.
 func (t *Tokens) SignRefresh(r Refresh) (string, error) {
-	c := refreshClaims{
+	return t.sign(t.refreshClaims(r), t.cfg.RefreshSecret, t.refreshHeader)
+}
+
+func (t *Tokens) refreshClaims(r Refresh) refreshClaims {
+	return refreshClaims{
 		Iss: t.cfg.Issuer, Aud: audience{t.cfg.Audience},
 		Sub: r.UserID, Sid: r.SessionID, Gen: r.Generation, Ver: r.Version,
 		Iat: r.IssuedAt.Unix(), Exp: r.ExpiresAt.Unix(), Jti: refreshID(r.SessionID, r.Generation),
 	}
-	return t.sign(c, t.cfg.RefreshSecret, t.refreshHeader)
+}
+
+// ReissueRefresh signs r again and returns the spelling that matches: with the current secret,
+// else with the previous one. A refresh token issued before a secret rotation (by this process
+// before a restart, or by an instance not yet restarted) is re-issued byte for byte even though
+// this process now signs with the new secret. ok is false when neither spelling matches.
+func (t *Tokens) ReissueRefresh(r Refresh, matches func(string) bool) (tok string, ok bool, err error) {
+	for _, key := range [][]byte{t.cfg.RefreshSecret, t.cfg.RefreshSecretPrevious} {
+		if len(key) == 0 {
+			continue
+		}
+		if tok, err = t.sign(t.refreshClaims(r), key, t.refreshHeader); err != nil {
+			return "", false, err
+		}
+		if matches(tok) {
+			return tok, true, nil
+		}
+	}
+	return "", false, nil
 }
 
 func refreshID(sid uuid.UUID, gen int32) string {
@@ -283,14 +331,14 @@ func (t *Tokens) VerifyAccess(tok string) (Access, error) {
 // remembered puts its claims on the heap.
 func (t *Tokens) verifyAccessClaims(tok string) (accessClaims, error) {
 	var c accessClaims
-	err := t.verify(tok, t.cfg.AccessSecret, TypeAccess, &c)
+	err := t.verify(tok, t.cfg.AccessSecret, t.cfg.AccessSecretPrevious, TypeAccess, &c)
 	return c, err
 }
 
 // VerifyRefresh checks a refresh token and returns its claims.
 func (t *Tokens) VerifyRefresh(tok string) (Refresh, error) {
 	var c refreshClaims
-	if err := t.verify(tok, t.cfg.RefreshSecret, TypeRefresh, &c); err != nil {
+	if err := t.verify(tok, t.cfg.RefreshSecret, t.cfg.RefreshSecretPrevious, TypeRefresh, &c); err != nil {
 		return Refresh{}, err
 	}
 	if err := t.checkTimes(c.Iss, c.Aud, c.Iat, c.Exp, t.cfg.RefreshTTL); err != nil {
@@ -306,9 +354,9 @@ func (t *Tokens) VerifyRefresh(tok string) (Refresh, error) {
 }
 
 // verify checks, in this order: the compact form, the header (exactly alg HS256 and this token
-// type: the algorithm is the server's choice, never the token's), the signature with the one key
-// of this type, and then decodes the claims strictly.
-func (t *Tokens) verify(tok string, key []byte, typ string, claims any) error {
+// type: the algorithm is the server's choice, never the token's), the signature with the key of
+// this type (or, during a rotation, its previous key), and then decodes the claims strictly.
+func (t *Tokens) verify(tok string, key, previous []byte, typ string, claims any) error {
 	if tok == "" || len(tok) > 4096 {
 		return ErrInvalid
 	}
@@ -331,8 +379,11 @@ func (t *Tokens) verify(tok string, key []byte, typ string, claims any) error {
 	if err != nil {
 		return ErrInvalid
 	}
-	if err := t.verifier.Verify([]byte(tok[:len(headerSeg)+1+len(payloadSeg)]), sig, key); err != nil {
-		return ErrInvalid
+	signed := []byte(tok[:len(headerSeg)+1+len(payloadSeg)])
+	if err := t.verifier.Verify(signed, sig, key); err != nil {
+		if len(previous) == 0 || t.verifier.Verify(signed, sig, previous) != nil {
+			return ErrInvalid
+		}
 	}
 	payload, err := b64url.Decode(payloadSeg)
 	if err != nil || strictJSON(payload, claims) != nil {
