@@ -596,6 +596,7 @@ const (
 	ProblemCodeApiKeyExpired          ProblemCode = "api_key_expired"
 	ProblemCodeApiKeyNotAccepted      ProblemCode = "api_key_not_accepted"
 	ProblemCodeApiKeyRevoked          ProblemCode = "api_key_revoked"
+	ProblemCodeBarcodeTaken           ProblemCode = "barcode_taken"
 	ProblemCodeBrandBusy              ProblemCode = "brand_busy"
 	ProblemCodeCorsNotAllowed         ProblemCode = "cors_not_allowed"
 	ProblemCodeCurrencyMismatch       ProblemCode = "currency_mismatch"
@@ -628,6 +629,9 @@ const (
 	ProblemCodeMalformedJson          ProblemCode = "malformed_json"
 	ProblemCodeMethodNotAllowed       ProblemCode = "method_not_allowed"
 	ProblemCodeNotFound               ProblemCode = "not_found"
+	ProblemCodeOptionValuesTaken      ProblemCode = "option_values_taken"
+	ProblemCodeOptionsInUse           ProblemCode = "options_in_use"
+	ProblemCodeOptionsRequired        ProblemCode = "options_required"
 	ProblemCodeOutcomeUnknown         ProblemCode = "outcome_unknown"
 	ProblemCodeOverFulfilment         ProblemCode = "over_fulfilment"
 	ProblemCodePayloadTooLarge        ProblemCode = "payload_too_large"
@@ -648,6 +652,8 @@ const (
 	ProblemCodeUnauthenticated        ProblemCode = "unauthenticated"
 	ProblemCodeUnsupportedMediaType   ProblemCode = "unsupported_media_type"
 	ProblemCodeValidationFailed       ProblemCode = "validation_failed"
+	ProblemCodeVariantLimit           ProblemCode = "variant_limit"
+	ProblemCodeVariantRequired        ProblemCode = "variant_required"
 	ProblemCodeWriteConflict          ProblemCode = "write_conflict"
 )
 
@@ -665,6 +671,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeApiKeyNotAccepted:
 		return true
 	case ProblemCodeApiKeyRevoked:
+		return true
+	case ProblemCodeBarcodeTaken:
 		return true
 	case ProblemCodeBrandBusy:
 		return true
@@ -730,6 +738,12 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeNotFound:
 		return true
+	case ProblemCodeOptionValuesTaken:
+		return true
+	case ProblemCodeOptionsInUse:
+		return true
+	case ProblemCodeOptionsRequired:
+		return true
 	case ProblemCodeOutcomeUnknown:
 		return true
 	case ProblemCodeOverFulfilment:
@@ -769,6 +783,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeUnsupportedMediaType:
 		return true
 	case ProblemCodeValidationFailed:
+		return true
+	case ProblemCodeVariantLimit:
+		return true
+	case ProblemCodeVariantRequired:
 		return true
 	case ProblemCodeWriteConflict:
 		return true
@@ -1234,6 +1252,11 @@ type AuthResponse struct {
 // AuthResponseTokenType Example: Bearer
 type AuthResponseTokenType string
 
+// Barcode A GTIN-8, GTIN-12 (UPC-A), GTIN-13 (EAN-13) or GTIN-14, digits only, with its check digit (the last) verified (a wrong one is a 400 naming the field). Unique within the brand (409 `barcode_taken`).
+//
+// Example: 4006381333931
+type Barcode = string
+
 // Brand defines model for Brand.
 type Brand struct {
 	// CreatedAt Example: 2026-11-25T10:00:00Z
@@ -1404,6 +1427,11 @@ type CreateProductRequest struct {
 	// Example: {"color":"black","size":"L"}
 	Attributes *Attributes `json:"attributes,omitempty"`
 
+	// Barcode A GTIN-8, GTIN-12 (UPC-A), GTIN-13 (EAN-13) or GTIN-14, digits only, with its check digit (the last) verified (a wrong one is a 400 naming the field). Unique within the brand (409 `barcode_taken`).
+	//
+	// Example: 4006381333931
+	Barcode *Barcode `json:"barcode,omitempty"`
+
 	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
 	//
 	// Example: USD
@@ -1412,8 +1440,16 @@ type CreateProductRequest struct {
 	// Description Example: A mechanical calculator for polynomial functions.
 	Description *ProductDescription `json:"description,omitempty"`
 
+	// Images Images in display order; at most 20.
+	Images *ProductImages `json:"images,omitempty"`
+
 	// Name Example: Difference Engine No. 2
 	Name ProductName `json:"name"`
+
+	// Options Up to 3 options with distinct names.
+	//
+	// Example: [{"name":"Size","values":["S","M","L"]},{"name":"Color","values":["Black","White"]}]
+	Options *ProductOptions `json:"options,omitempty"`
 
 	// PriceAmount In minor units of the currency (1999 with USD is 19.99 USD).
 	//
@@ -1430,6 +1466,11 @@ type CreateProductRequest struct {
 
 	// Tags Example: ["summer","bestseller"]
 	Tags *Tags `json:"tags,omitempty"`
+
+	// WeightGrams The item's shipping weight in grams.
+	//
+	// Example: 180
+	WeightGrams *WeightGrams `json:"weightGrams,omitempty"`
 }
 
 // CreateReservationRequest Example: {"lines":[{"productId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60","quantity":2}],"reference":"cart-7731","ttlSeconds":900}
@@ -1441,6 +1482,52 @@ type CreateReservationRequest struct {
 	// Example: PO-2026-0042
 	Reference  *StockReference `json:"reference,omitempty"`
 	TtlSeconds *TTLSeconds     `json:"ttlSeconds,omitempty"`
+}
+
+// CreateVariantRequest Example: {"barcode":"4006381333931","optionValues":[{"name":"Size","value":"M"},{"name":"Color","value":"Black"}],"priceAmount":1999,"sku":"TEE-M-BLK"}
+type CreateVariantRequest struct {
+	// Attributes Free-form string attributes (color, size, ...); at most 50. Each name is 1 to 50 characters with no white space at either end (OpenAPI 3.0 cannot say this of property names, so `x-property-names` states it and the server enforces it: a 400 naming `attributes`); each value at most 200 characters.
+	//
+	// Example: {"color":"black","size":"L"}
+	Attributes *Attributes `json:"attributes,omitempty"`
+
+	// Barcode A GTIN-8, GTIN-12 (UPC-A), GTIN-13 (EAN-13) or GTIN-14, digits only, with its check digit (the last) verified (a wrong one is a 400 naming the field). Unique within the brand (409 `barcode_taken`).
+	//
+	// Example: 4006381333931
+	Barcode *Barcode `json:"barcode,omitempty"`
+
+	// Description Example: A mechanical calculator for polynomial functions.
+	Description *ProductDescription `json:"description,omitempty"`
+
+	// Images Images in display order; at most 20.
+	Images *ProductImages `json:"images,omitempty"`
+
+	// Name Example: Difference Engine No. 2
+	Name *ProductName `json:"name,omitempty"`
+
+	// OptionValues Example: [{"name":"Size","value":"M"},{"name":"Color","value":"Black"}]
+	OptionValues OptionValues `json:"optionValues"`
+
+	// PriceAmount In minor units of the currency (1999 with USD is 19.99 USD).
+	//
+	// Example: 1999
+	PriceAmount PriceAmount `json:"priceAmount"`
+
+	// Sku Unique within the brand.
+	//
+	// Example: AE-1842-BLK
+	Sku Sku `json:"sku"`
+
+	// Status Example: active
+	Status *ProductStatus `json:"status,omitempty"`
+
+	// Tags Example: ["summer","bestseller"]
+	Tags *Tags `json:"tags,omitempty"`
+
+	// WeightGrams The item's shipping weight in grams.
+	//
+	// Example: 180
+	WeightGrams *WeightGrams `json:"weightGrams,omitempty"`
 }
 
 // CreateWebhookEndpointRequest Example: {"description":"ERP stock sync","eventTypes":["product.updated","inventory_level.low"],"url":"https://erp.example.com/hooks/ecompointer"}
@@ -1869,6 +1956,34 @@ type NewPassword = string
 // NullableAddress defines model for NullableAddress.
 type NullableAddress = Address
 
+// NullableBarcode A barcode (see `Barcode`), or null to clear it.
+//
+// Example: 4006381333931
+type NullableBarcode = nullable.Nullable[string]
+
+// NullableWeightGrams The weight in grams, or null to clear it.
+//
+// Example: 180
+type NullableWeightGrams = nullable.Nullable[int64]
+
+// OptionName Example: Size
+type OptionName = string
+
+// OptionValue defines model for OptionValue.
+type OptionValue struct {
+	// Name Example: Size
+	Name OptionName `json:"name"`
+
+	// Value Example: M
+	Value OptionValueText `json:"value"`
+}
+
+// OptionValueText Example: M
+type OptionValueText = string
+
+// OptionValues Example: [{"name":"Size","value":"M"},{"name":"Color","value":"Black"}]
+type OptionValues = []OptionValue
+
 // Order defines model for Order.
 type Order struct {
 	// AllowedActions The transitions the order's status allows now.
@@ -2151,6 +2266,9 @@ type OrderLine struct {
 	// Example: Difference Engine No. 2
 	Name string `json:"name"`
 
+	// OptionValues The variant's option values when the order was placed (variants only).
+	OptionValues *OptionValues `json:"optionValues,omitempty"`
+
 	// PriceAmount An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
 	//
 	// Example: 3998
@@ -2225,6 +2343,24 @@ type OrderStatus string
 // Example: 1999
 type PriceAmount = int64
 
+// PriceRange The lowest and highest price of a parent's variants (present when it has any).
+type PriceRange struct {
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
+	//
+	// Example: USD
+	Currency Currency `json:"currency"`
+
+	// MaxAmount In minor units of the currency (1999 with USD is 19.99 USD).
+	//
+	// Example: 1999
+	MaxAmount PriceAmount `json:"maxAmount"`
+
+	// MinAmount In minor units of the currency (1999 with USD is 19.99 USD).
+	//
+	// Example: 1999
+	MinAmount PriceAmount `json:"minAmount"`
+}
+
 // Problem An RFC 9457 problem. `type` is a stable URI per kind of problem, `code` a stable snake_case reason a client can switch on.
 type Problem struct {
 	// AllowedActions The transitions the order's current status allows (`invalid_order_transition` only; empty once the order is fulfilled or cancelled).
@@ -2253,7 +2389,18 @@ type Problem struct {
 	// - `invalid_invite` (401): the invitation token is unknown or malformed.
 	// - `email_taken` (409): an account with this email exists.
 	// - `sku_taken` (409): another product of the brand has this SKU.
-	// - `product_in_use` (409): the product was stocked or ordered; archive it instead.
+	// - `product_in_use` (409): the product was stocked or ordered; archive it instead (or, for a
+	//   product with variants: delete them first; or, for options: a stocked or ordered product
+	//   cannot become a parent).
+	// - `barcode_taken` (409): another product or variant of the brand has this barcode.
+	// - `variant_required` (422): the product declares options: stock, reservations and orders
+	//   name one of its variants instead.
+	// - `options_required` (422): variants need a product with options (not a plain product,
+	//   not a variant).
+	// - `option_values_taken` (409): another variant of the product has these option values.
+	// - `options_in_use` (409): the options change would leave a variant without a value of
+	//   each option (an option added or removed, or a value some variant has removed).
+	// - `variant_limit` (422): the product has its 100 variants already.
 	// - `invitation_accepted` (409): the invitation was accepted; remove the member instead.
 	// - `invite_gone` (410): the invitation was used, revoked or has expired.
 	// - `precondition_failed` (412): `If-Match` names a version that is no longer current.
@@ -2389,7 +2536,18 @@ type Problem struct {
 //   - `invalid_invite` (401): the invitation token is unknown or malformed.
 //   - `email_taken` (409): an account with this email exists.
 //   - `sku_taken` (409): another product of the brand has this SKU.
-//   - `product_in_use` (409): the product was stocked or ordered; archive it instead.
+//   - `product_in_use` (409): the product was stocked or ordered; archive it instead (or, for a
+//     product with variants: delete them first; or, for options: a stocked or ordered product
+//     cannot become a parent).
+//   - `barcode_taken` (409): another product or variant of the brand has this barcode.
+//   - `variant_required` (422): the product declares options: stock, reservations and orders
+//     name one of its variants instead.
+//   - `options_required` (422): variants need a product with options (not a plain product,
+//     not a variant).
+//   - `option_values_taken` (409): another variant of the product has these option values.
+//   - `options_in_use` (409): the options change would leave a variant without a value of
+//     each option (an option added or removed, or a value some variant has removed).
+//   - `variant_limit` (422): the product has its 100 variants already.
 //   - `invitation_accepted` (409): the invitation was accepted; remove the member instead.
 //   - `invite_gone` (410): the invitation was used, revoked or has expired.
 //   - `precondition_failed` (412): `If-Match` names a version that is no longer current.
@@ -2492,12 +2650,17 @@ type ProblemLine struct {
 	Requested *int64 `json:"requested,omitempty"`
 }
 
-// Product defines model for Product.
+// Product A product of the catalog: a plain product (sellable itself), a parent that declares `options` (not sellable; its variants are), or a variant (`parentId`, `optionValues`). Fields that do not apply, and `images`, `barcode` and `weightGrams` when the product has none, are omitted. Events about products (`product.*`) carry this schema for variants too; there `variantCount` and `priceRange` are as of the change (a bulk upsert's events leave them out).
 type Product struct {
 	// Attributes Free-form string attributes (color, size, ...); at most 50. Each name is 1 to 50 characters with no white space at either end (OpenAPI 3.0 cannot say this of property names, so `x-property-names` states it and the server enforces it: a 400 naming `attributes`); each value at most 200 characters.
 	//
 	// Example: {"color":"black","size":"L"}
 	Attributes Attributes `json:"attributes"`
+
+	// Barcode A GTIN-8, GTIN-12 (UPC-A), GTIN-13 (EAN-13) or GTIN-14, digits only, with its check digit (the last) verified (a wrong one is a 400 naming the field). Unique within the brand (409 `barcode_taken`).
+	//
+	// Example: 4006381333931
+	Barcode *Barcode `json:"barcode,omitempty"`
 
 	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
 	BrandId openapi_types.UUID `json:"brandId"`
@@ -2516,13 +2679,30 @@ type Product struct {
 	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
 	Id openapi_types.UUID `json:"id"`
 
+	// Images Images in display order; at most 20.
+	Images *ProductImages `json:"images,omitempty"`
+
 	// Name Example: Difference Engine No. 2
 	Name ProductName `json:"name"`
+
+	// OptionValues The variant's value of each of its parent's options, in their order (variants only).
+	OptionValues *OptionValues `json:"optionValues,omitempty"`
+
+	// Options The options its variants choose from (present on a parent only: a product with options is not sellable itself; its variants are).
+	Options *ProductOptions `json:"options,omitempty"`
+
+	// ParentId The product this one is a variant of (present on variants only).
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a61
+	ParentId *openapi_types.UUID `json:"parentId,omitempty"`
 
 	// PriceAmount In minor units of the currency (1999 with USD is 19.99 USD).
 	//
 	// Example: 1999
 	PriceAmount PriceAmount `json:"priceAmount"`
+
+	// PriceRange The lowest and highest price of a parent's variants (present when it has any).
+	PriceRange *PriceRange `json:"priceRange,omitempty"`
 
 	// Sku Unique within the brand.
 	//
@@ -2538,8 +2718,18 @@ type Product struct {
 	// UpdatedAt Example: 2026-11-25T10:00:00Z
 	UpdatedAt time.Time `json:"updatedAt"`
 
+	// VariantCount How many variants the product has (present on a product with options).
+	//
+	// Example: 6
+	VariantCount *int32 `json:"variantCount,omitempty"`
+
 	// Version Example: 1
 	Version int64 `json:"version"`
+
+	// WeightGrams The item's shipping weight in grams.
+	//
+	// Example: 180
+	WeightGrams *WeightGrams `json:"weightGrams,omitempty"`
 }
 
 // ProductCreatedEvent A product was added to the catalog; `data` is the product.
@@ -2549,7 +2739,9 @@ type ProductCreatedEvent struct {
 
 	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
 	BrandId openapi_types.UUID `json:"brandId"`
-	Data    Product            `json:"data"`
+
+	// Data A product of the catalog: a plain product (sellable itself), a parent that declares `options` (not sellable; its variants are), or a variant (`parentId`, `optionValues`). Fields that do not apply, and `images`, `barcode` and `weightGrams` when the product has none, are omitted. Events about products (`product.*`) carry this schema for variants too; there `variantCount` and `priceRange` are as of the change (a bulk upsert's events leave them out).
+	Data Product `json:"data"`
 
 	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
 	//
@@ -2573,7 +2765,9 @@ type ProductDeletedEvent struct {
 
 	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
 	BrandId openapi_types.UUID `json:"brandId"`
-	Data    Product            `json:"data"`
+
+	// Data A product of the catalog: a plain product (sellable itself), a parent that declares `options` (not sellable; its variants are), or a variant (`parentId`, `optionValues`). Fields that do not apply, and `images`, `barcode` and `weightGrams` when the product has none, are omitted. Events about products (`product.*`) carry this schema for variants too; there `variantCount` and `priceRange` are as of the change (a bulk upsert's events leave them out).
+	Data Product `json:"data"`
 
 	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
 	//
@@ -2592,6 +2786,22 @@ type ProductDeletedEventType string
 
 // ProductDescription Example: A mechanical calculator for polynomial functions.
 type ProductDescription = string
+
+// ProductImage defines model for ProductImage.
+type ProductImage struct {
+	// Alt Alt text for people who cannot see the image.
+	//
+	// Example: The black T-shirt, front
+	Alt *string `json:"alt,omitempty"`
+
+	// Url An absolute `https` URL with a host and no user information (`https://user@...`), at most 2,048 characters. The server stores the URL; it does not fetch or host images.
+	//
+	// Example: https://cdn.example.com/shirts/black-m.jpg
+	Url string `json:"url"`
+}
+
+// ProductImages Images in display order; at most 20.
+type ProductImages = []ProductImage
 
 // ProductInventory defines model for ProductInventory.
 type ProductInventory struct {
@@ -2624,6 +2834,36 @@ type ProductList struct {
 // ProductName Example: Difference Engine No. 2
 type ProductName = string
 
+// ProductOption defines model for ProductOption.
+type ProductOption struct {
+	// Name Example: Size
+	Name OptionName `json:"name"`
+
+	// Values The option's values, in display order; unique within the option.
+	//
+	// Example: ["S","M","L"]
+	Values []OptionValueText `json:"values"`
+}
+
+// ProductOptionInput defines model for ProductOptionInput.
+type ProductOptionInput struct {
+	// Name Example: Size
+	Name OptionName `json:"name"`
+
+	// Renames Values renamed by this change, old value to new (the new one in `values`): the variants that had the old value get the new one.
+	//
+	// Example: {"M":"Medium"}
+	Renames *map[string]OptionValueText `json:"renames,omitempty"`
+
+	// Values Example: ["S","Medium","L"]
+	Values []OptionValueText `json:"values"`
+}
+
+// ProductOptions Up to 3 options with distinct names.
+//
+// Example: [{"name":"Size","values":["S","M","L"]},{"name":"Color","values":["Black","White"]}]
+type ProductOptions = []ProductOption
+
 // ProductStatus Example: active
 type ProductStatus string
 
@@ -2634,7 +2874,9 @@ type ProductUpdatedEvent struct {
 
 	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
 	BrandId openapi_types.UUID `json:"brandId"`
-	Data    Product            `json:"data"`
+
+	// Data A product of the catalog: a plain product (sellable itself), a parent that declares `options` (not sellable; its variants are), or a variant (`parentId`, `optionValues`). Fields that do not apply, and `images`, `barcode` and `weightGrams` when the product has none, are omitted. Events about products (`product.*`) carry this schema for variants too; there `variantCount` and `priceRange` are as of the change (a bulk upsert's events leave them out).
+	Data Product `json:"data"`
 
 	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
 	//
@@ -2995,6 +3237,9 @@ type StockLevel struct {
 	// Example: 12
 	OnHand Quantity `json:"onHand"`
 
+	// OptionValues The variant's option values (variants only).
+	OptionValues *OptionValues `json:"optionValues,omitempty"`
+
 	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
 	ProductId openapi_types.UUID `json:"productId"`
 
@@ -3219,6 +3464,11 @@ type UpdateProductRequest struct {
 	// Example: {"color":"black","size":"L"}
 	Attributes *Attributes `json:"attributes,omitempty"`
 
+	// Barcode A barcode (see `Barcode`), or null to clear it.
+	//
+	// Example: 4006381333931
+	Barcode NullableBarcode `json:"barcode,omitempty"`
+
 	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
 	//
 	// Example: USD
@@ -3229,8 +3479,14 @@ type UpdateProductRequest struct {
 	// Example: A mechanical calculator.
 	Description nullable.Nullable[string] `json:"description,omitempty"`
 
+	// Images Images in display order; at most 20.
+	Images *ProductImages `json:"images,omitempty"`
+
 	// Name Example: Difference Engine No. 2
 	Name *ProductName `json:"name,omitempty"`
+
+	// Options The product's options, replacing them (see the operation for the rules).
+	Options *[]ProductOptionInput `json:"options,omitempty"`
 
 	// PriceAmount In minor units of the currency (1999 with USD is 19.99 USD).
 	//
@@ -3247,6 +3503,11 @@ type UpdateProductRequest struct {
 
 	// Tags Example: ["summer","bestseller"]
 	Tags *Tags `json:"tags,omitempty"`
+
+	// WeightGrams The weight in grams, or null to clear it.
+	//
+	// Example: 180
+	WeightGrams NullableWeightGrams `json:"weightGrams,omitempty"`
 }
 
 // UpdateStockLevelRequest Example: {"reorderPoint":5}
@@ -3262,6 +3523,54 @@ type UpdateUserRequest struct {
 
 	// Role Example: MANAGER
 	Role *BrandRole `json:"role,omitempty"`
+}
+
+// UpdateVariantRequest Example: {"priceAmount":2199,"status":"active"}
+type UpdateVariantRequest struct {
+	// Attributes Free-form string attributes (color, size, ...); at most 50. Each name is 1 to 50 characters with no white space at either end (OpenAPI 3.0 cannot say this of property names, so `x-property-names` states it and the server enforces it: a 400 naming `attributes`); each value at most 200 characters.
+	//
+	// Example: {"color":"black","size":"L"}
+	Attributes *Attributes `json:"attributes,omitempty"`
+
+	// Barcode A barcode (see `Barcode`), or null to clear it.
+	//
+	// Example: 4006381333931
+	Barcode NullableBarcode `json:"barcode,omitempty"`
+
+	// Description null clears it.
+	//
+	// Example: Heavy cotton.
+	Description nullable.Nullable[string] `json:"description,omitempty"`
+
+	// Images Images in display order; at most 20.
+	Images *ProductImages `json:"images,omitempty"`
+
+	// Name Example: Difference Engine No. 2
+	Name *ProductName `json:"name,omitempty"`
+
+	// OptionValues Example: [{"name":"Size","value":"M"},{"name":"Color","value":"Black"}]
+	OptionValues *OptionValues `json:"optionValues,omitempty"`
+
+	// PriceAmount In minor units of the currency (1999 with USD is 19.99 USD).
+	//
+	// Example: 1999
+	PriceAmount *PriceAmount `json:"priceAmount,omitempty"`
+
+	// Sku Unique within the brand.
+	//
+	// Example: AE-1842-BLK
+	Sku *Sku `json:"sku,omitempty"`
+
+	// Status Example: active
+	Status *ProductStatus `json:"status,omitempty"`
+
+	// Tags Example: ["summer","bestseller"]
+	Tags *Tags `json:"tags,omitempty"`
+
+	// WeightGrams The weight in grams, or null to clear it.
+	//
+	// Example: 180
+	WeightGrams NullableWeightGrams `json:"weightGrams,omitempty"`
 }
 
 // UpdateWebhookEndpointRequest Example: {"enabled":true,"eventTypes":["*"]}
@@ -3474,6 +3783,11 @@ type WebhookEventTypes = []string
 // Example: https://erp.example.com/hooks/ecompointer
 type WebhookUrl = string
 
+// WeightGrams The item's shipping weight in grams.
+//
+// Example: 180
+type WeightGrams = int64
+
 // ApiKeyId defines model for ApiKeyId.
 type ApiKeyId = openapi_types.UUID
 
@@ -3518,6 +3832,9 @@ type SessionId = openapi_types.UUID
 
 // UserId defines model for UserId.
 type UserId = openapi_types.UUID
+
+// VariantId defines model for VariantId.
+type VariantId = openapi_types.UUID
 
 // Authenticated defines model for Authenticated.
 type Authenticated = AuthResponse
@@ -3897,8 +4214,11 @@ type ListProductsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
-	Cursor *Cursor        `form:"cursor,omitempty" json:"cursor,omitempty"`
-	Status *ProductStatus `form:"status,omitempty" json:"status,omitempty"`
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// ParentId Only the variants of this product.
+	ParentId *openapi_types.UUID `form:"parentId,omitempty" json:"parentId,omitempty"`
+	Status   *ProductStatus      `form:"status,omitempty" json:"status,omitempty"`
 
 	// Tag Only products carrying this tag.
 	Tag *Tag `form:"tag,omitempty" json:"tag,omitempty"`
@@ -3928,6 +4248,27 @@ type DeleteProductParams struct {
 
 // UpdateProductParams defines parameters for UpdateProduct.
 type UpdateProductParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListVariantsParams defines parameters for ListVariants.
+type ListVariantsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// DeleteVariantParams defines parameters for DeleteVariant.
+type DeleteVariantParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// UpdateVariantParams defines parameters for UpdateVariant.
+type UpdateVariantParams struct {
 	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -4084,6 +4425,12 @@ type BulkUpsertProductsJSONRequestBody = BulkUpsertProductsRequest
 
 // UpdateProductJSONRequestBody defines body for UpdateProduct for application/json ContentType.
 type UpdateProductJSONRequestBody = UpdateProductRequest
+
+// CreateVariantJSONRequestBody defines body for CreateVariant for application/json ContentType.
+type CreateVariantJSONRequestBody = CreateVariantRequest
+
+// UpdateVariantJSONRequestBody defines body for UpdateVariant for application/json ContentType.
+type UpdateVariantJSONRequestBody = UpdateVariantRequest
 
 // CreateReservationJSONRequestBody defines body for CreateReservation for application/json ContentType.
 type CreateReservationJSONRequestBody = CreateReservationRequest
@@ -5661,12 +6008,19 @@ type ClientInterface interface {
 	// or the SKU. Keyset pagination: pages never skip or repeat a product, even while others are
 	// added.
 	//
+	// Variants: without `parentId` the list is the catalog as a shop shows it, one entry per
+	// product, so a T-shirt in twelve variants is one item (its `variantCount` and `priceRange`
+	// summarise them) and a brand without variants sees exactly what it always did. With
+	// `parentId`, the list is that product's variants (the same items as
+	// `GET /brands/{brandId}/products/{productId}/variants`), under the same filters and orders.
+	// Every sellable item, variants included, is in the stock level list.
+	//
 	// Corresponds with GET /brands/{brandId}/products (the `ListProducts` operationId).
 	ListProducts(ctx context.Context, brandId BrandId, params *ListProductsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateProductWithBody Add a product to the catalog
 	//
-	// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand (409, `sku_taken`).
+	// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand, across products and variants (409, `sku_taken`); so is a `barcode` (409, `barcode_taken`), whose GTIN check digit must be right (400 naming `barcode`). A product given `options` is the parent of variants (`POST .../variants`): it is not sellable itself, and stocking, reserving or ordering it is a 422 `variant_required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5675,7 +6029,7 @@ type ClientInterface interface {
 
 	// CreateProduct Add a product to the catalog
 	//
-	// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand (409, `sku_taken`).
+	// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand, across products and variants (409, `sku_taken`); so is a `barcode` (409, `barcode_taken`), whose GTIN check digit must be right (400 naming `barcode`). A product given `options` is the parent of variants (`POST .../variants`): it is not sellable itself, and stocking, reserving or ordering it is a 422 `variant_required`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -5690,6 +6044,12 @@ type ClientInterface interface {
 	// `tags` `[]`); `name` and `priceAmount` are always replaced. Any invalid item, or a SKU twice
 	// in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
 	// (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
+	//
+	// `images`, `barcode` and `weightGrams` follow the same rule (a barcode another product has
+	// is a 409 `barcode_taken`, naming it, and writes nothing). `options` are not taken here (400
+	// naming `items[3].options`): declaring them is a change with its own checks, made with
+	// `PATCH` on the product. An item whose SKU is a variant's updates that variant, whose
+	// `currency` stays its product's.
 	//
 	// Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
 	// order, and a transaction the database still aborts (a serialization failure or deadlock)
@@ -5710,6 +6070,12 @@ type ClientInterface interface {
 	// in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
 	// (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
 	//
+	// `images`, `barcode` and `weightGrams` follow the same rule (a barcode another product has
+	// is a 409 `barcode_taken`, naming it, and writes nothing). `options` are not taken here (400
+	// naming `items[3].options`): declaring them is a change with its own checks, made with
+	// `PATCH` on the product. An item whose SKU is a variant's updates that variant, whose
+	// `currency` stays its product's.
+	//
 	// Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
 	// order, and a transaction the database still aborts (a serialization failure or deadlock)
 	// is retried by the server. One that keeps colliding answers 503 `write_conflict` with
@@ -5722,7 +6088,7 @@ type ClientInterface interface {
 
 	// DeleteProduct Delete a product
 	//
-	// Only a product that was never stocked or ordered can be deleted; otherwise the answer is a 409 (`product_in_use`): archive it instead (`status: archived`). Honours `If-Match`.
+	// Only a product that was never stocked or ordered can be deleted; otherwise the answer is a 409 (`product_in_use`): archive it instead (`status: archived`). A product with variants is deleted after them (409 `product_in_use` while it has any). Honours `If-Match`.
 	//
 	// Corresponds with DELETE /brands/{brandId}/products/{productId} (the `DeleteProduct` operationId).
 	DeleteProduct(ctx context.Context, brandId BrandId, productId ProductId, params *DeleteProductParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5734,7 +6100,8 @@ type ClientInterface interface {
 
 	// UpdateProductWithBody Change some of a product's fields
 	//
-	// Only the fields given change; `description: null` clears it. The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+	// Only the fields given change; `description: null` clears it (so do `barcode: null` and `weightGrams: null`). The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+	// `options` replaces the product's options. A product that was stocked or ordered cannot take options (409 `product_in_use`: create a new product as the parent). While a product has variants, its options keep their number and order (an option's name may change), values may be added or reordered, renamed with `renames` (`{"M": "Medium"}`: every variant with `M` then has `Medium`, in the same transaction, each with its `product.updated` event), and removed only when no variant has them: anything else is a 409 `options_in_use`. A variant takes no `options` and no `currency` of its own (400 naming the field): it is priced in its parent's currency, and a parent's currency change is carried to its variants.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5743,7 +6110,8 @@ type ClientInterface interface {
 
 	// UpdateProduct Change some of a product's fields
 	//
-	// Only the fields given change; `description: null` clears it. The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+	// Only the fields given change; `description: null` clears it (so do `barcode: null` and `weightGrams: null`). The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+	// `options` replaces the product's options. A product that was stocked or ordered cannot take options (409 `product_in_use`: create a new product as the parent). While a product has variants, its options keep their number and order (an option's name may change), values may be added or reordered, renamed with `renames` (`{"M": "Medium"}`: every variant with `M` then has `Medium`, in the same transaction, each with its `product.updated` event), and removed only when no variant has them: anything else is a 409 `options_in_use`. A variant takes no `options` and no `currency` of its own (400 naming the field): it is priced in its parent's currency, and a parent's currency change is carried to its variants.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -5754,6 +6122,77 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /brands/{brandId}/products/{productId}/inventory (the `GetProductInventory` operationId).
 	GetProductInventory(ctx context.Context, brandId BrandId, productId ProductId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListVariants A product's variants
+	//
+	// The variants of a product, oldest first (keyset pagination). A product without variants (a plain product, or a variant) answers an empty list.
+	//
+	// Corresponds with GET /brands/{brandId}/products/{productId}/variants (the `ListVariants` operationId).
+	ListVariants(ctx context.Context, brandId BrandId, productId ProductId, params *ListVariantsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateVariantWithBody Add a variant to a product
+	//
+	// A variant is a product (same id space, same events, same stock, reservation and order
+	// routes by `productId`) with `parentId` and `optionValues`: one value of each of the
+	// parent's options, a combination no other variant of the parent has (409
+	// `option_values_taken`). The parent must declare options (422 `options_required`, also for
+	// a variant's variants) and has at most 100 variants (422 `variant_limit`). The SKU is unique
+	// within the brand across products and variants (409 `sku_taken`), as is the `barcode` (409
+	// `barcode_taken`). `name` defaults to the parent's name followed by the values
+	// (`T-shirt / M / Red`); `currency` is the parent's; `status` defaults to `active`, and a
+	// variant is sellable only while its parent is `active` too.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/products/{productId}/variants (the `CreateVariant` operationId).
+	CreateVariantWithBody(ctx context.Context, brandId BrandId, productId ProductId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateVariant Add a variant to a product
+	//
+	// A variant is a product (same id space, same events, same stock, reservation and order
+	// routes by `productId`) with `parentId` and `optionValues`: one value of each of the
+	// parent's options, a combination no other variant of the parent has (409
+	// `option_values_taken`). The parent must declare options (422 `options_required`, also for
+	// a variant's variants) and has at most 100 variants (422 `variant_limit`). The SKU is unique
+	// within the brand across products and variants (409 `sku_taken`), as is the `barcode` (409
+	// `barcode_taken`). `name` defaults to the parent's name followed by the values
+	// (`T-shirt / M / Red`); `currency` is the parent's; `status` defaults to `active`, and a
+	// variant is sellable only while its parent is `active` too.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/products/{productId}/variants (the `CreateVariant` operationId).
+	CreateVariant(ctx context.Context, brandId BrandId, productId ProductId, body CreateVariantJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteVariant Delete a variant
+	//
+	// Only a variant that was never stocked or ordered can be deleted; otherwise the answer is a 409 (`product_in_use`): archive it instead. Honours `If-Match`.
+	//
+	// Corresponds with DELETE /brands/{brandId}/products/{productId}/variants/{variantId} (the `DeleteVariant` operationId).
+	DeleteVariant(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *DeleteVariantParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetVariant A variant of a product
+	//
+	// Corresponds with GET /brands/{brandId}/products/{productId}/variants/{variantId} (the `GetVariant` operationId).
+	GetVariant(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateVariantWithBody Change some of a variant's fields
+	//
+	// As `PATCH /brands/{brandId}/products/{productId}` for a variant: only the fields given change, `If-Match` is honoured (412), the SKU and barcode stay unique (409), and new `optionValues` must be a combination no other variant of the parent has (409 `option_values_taken`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/products/{productId}/variants/{variantId} (the `UpdateVariant` operationId).
+	UpdateVariantWithBody(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *UpdateVariantParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateVariant Change some of a variant's fields
+	//
+	// As `PATCH /brands/{brandId}/products/{productId}` for a variant: only the fields given change, `If-Match` is honoured (412), the SKU and barcode stay unique (409), and new `optionValues` must be a combination no other variant of the parent has (409 `option_values_taken`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/products/{productId}/variants/{variantId} (the `UpdateVariant` operationId).
+	UpdateVariant(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *UpdateVariantParams, body UpdateVariantJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListReservations The brand's reservations
 	//
@@ -7319,6 +7758,13 @@ func (c *Client) CreateFulfilment(ctx context.Context, brandId BrandId, orderId 
 // or the SKU. Keyset pagination: pages never skip or repeat a product, even while others are
 // added.
 //
+// Variants: without `parentId` the list is the catalog as a shop shows it, one entry per
+// product, so a T-shirt in twelve variants is one item (its `variantCount` and `priceRange`
+// summarise them) and a brand without variants sees exactly what it always did. With
+// `parentId`, the list is that product's variants (the same items as
+// `GET /brands/{brandId}/products/{productId}/variants`), under the same filters and orders.
+// Every sellable item, variants included, is in the stock level list.
+//
 // Corresponds with GET /brands/{brandId}/products (the `ListProducts` operationId).
 func (c *Client) ListProducts(ctx context.Context, brandId BrandId, params *ListProductsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListProductsRequest(c.Server, brandId, params)
@@ -7334,7 +7780,7 @@ func (c *Client) ListProducts(ctx context.Context, brandId BrandId, params *List
 
 // CreateProductWithBody Add a product to the catalog
 //
-// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand (409, `sku_taken`).
+// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand, across products and variants (409, `sku_taken`); so is a `barcode` (409, `barcode_taken`), whose GTIN check digit must be right (400 naming `barcode`). A product given `options` is the parent of variants (`POST .../variants`): it is not sellable itself, and stocking, reserving or ordering it is a 422 `variant_required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -7353,7 +7799,7 @@ func (c *Client) CreateProductWithBody(ctx context.Context, brandId BrandId, con
 
 // CreateProduct Add a product to the catalog
 //
-// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand (409, `sku_taken`).
+// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand, across products and variants (409, `sku_taken`); so is a `barcode` (409, `barcode_taken`), whose GTIN check digit must be right (400 naming `barcode`). A product given `options` is the parent of variants (`POST .../variants`): it is not sellable itself, and stocking, reserving or ordering it is a 422 `variant_required`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -7378,6 +7824,12 @@ func (c *Client) CreateProduct(ctx context.Context, brandId BrandId, body Create
 // `tags` `[]`); `name` and `priceAmount` are always replaced. Any invalid item, or a SKU twice
 // in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
 // (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
+//
+// `images`, `barcode` and `weightGrams` follow the same rule (a barcode another product has
+// is a 409 `barcode_taken`, naming it, and writes nothing). `options` are not taken here (400
+// naming `items[3].options`): declaring them is a change with its own checks, made with
+// `PATCH` on the product. An item whose SKU is a variant's updates that variant, whose
+// `currency` stays its product's.
 //
 // Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
 // order, and a transaction the database still aborts (a serialization failure or deadlock)
@@ -7408,6 +7860,12 @@ func (c *Client) BulkUpsertProductsWithBody(ctx context.Context, brandId BrandId
 // in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
 // (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
 //
+// `images`, `barcode` and `weightGrams` follow the same rule (a barcode another product has
+// is a 409 `barcode_taken`, naming it, and writes nothing). `options` are not taken here (400
+// naming `items[3].options`): declaring them is a change with its own checks, made with
+// `PATCH` on the product. An item whose SKU is a variant's updates that variant, whose
+// `currency` stays its product's.
+//
 // Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
 // order, and a transaction the database still aborts (a serialization failure or deadlock)
 // is retried by the server. One that keeps colliding answers 503 `write_conflict` with
@@ -7430,7 +7888,7 @@ func (c *Client) BulkUpsertProducts(ctx context.Context, brandId BrandId, body B
 
 // DeleteProduct Delete a product
 //
-// Only a product that was never stocked or ordered can be deleted; otherwise the answer is a 409 (`product_in_use`): archive it instead (`status: archived`). Honours `If-Match`.
+// Only a product that was never stocked or ordered can be deleted; otherwise the answer is a 409 (`product_in_use`): archive it instead (`status: archived`). A product with variants is deleted after them (409 `product_in_use` while it has any). Honours `If-Match`.
 //
 // Corresponds with DELETE /brands/{brandId}/products/{productId} (the `DeleteProduct` operationId).
 func (c *Client) DeleteProduct(ctx context.Context, brandId BrandId, productId ProductId, params *DeleteProductParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7462,7 +7920,8 @@ func (c *Client) GetProduct(ctx context.Context, brandId BrandId, productId Prod
 
 // UpdateProductWithBody Change some of a product's fields
 //
-// Only the fields given change; `description: null` clears it. The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+// Only the fields given change; `description: null` clears it (so do `barcode: null` and `weightGrams: null`). The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+// `options` replaces the product's options. A product that was stocked or ordered cannot take options (409 `product_in_use`: create a new product as the parent). While a product has variants, its options keep their number and order (an option's name may change), values may be added or reordered, renamed with `renames` (`{"M": "Medium"}`: every variant with `M` then has `Medium`, in the same transaction, each with its `product.updated` event), and removed only when no variant has them: anything else is a 409 `options_in_use`. A variant takes no `options` and no `currency` of its own (400 naming the field): it is priced in its parent's currency, and a parent's currency change is carried to its variants.
 //
 // Takes any type of body and a specified content type.
 //
@@ -7481,7 +7940,8 @@ func (c *Client) UpdateProductWithBody(ctx context.Context, brandId BrandId, pro
 
 // UpdateProduct Change some of a product's fields
 //
-// Only the fields given change; `description: null` clears it. The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+// Only the fields given change; `description: null` clears it (so do `barcode: null` and `weightGrams: null`). The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+// `options` replaces the product's options. A product that was stocked or ordered cannot take options (409 `product_in_use`: create a new product as the parent). While a product has variants, its options keep their number and order (an option's name may change), values may be added or reordered, renamed with `renames` (`{"M": "Medium"}`: every variant with `M` then has `Medium`, in the same transaction, each with its `product.updated` event), and removed only when no variant has them: anything else is a 409 `options_in_use`. A variant takes no `options` and no `currency` of its own (400 naming the field): it is priced in its parent's currency, and a parent's currency change is carried to its variants.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -7503,6 +7963,147 @@ func (c *Client) UpdateProduct(ctx context.Context, brandId BrandId, productId P
 // Corresponds with GET /brands/{brandId}/products/{productId}/inventory (the `GetProductInventory` operationId).
 func (c *Client) GetProductInventory(ctx context.Context, brandId BrandId, productId ProductId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetProductInventoryRequest(c.Server, brandId, productId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListVariants A product's variants
+//
+// The variants of a product, oldest first (keyset pagination). A product without variants (a plain product, or a variant) answers an empty list.
+//
+// Corresponds with GET /brands/{brandId}/products/{productId}/variants (the `ListVariants` operationId).
+func (c *Client) ListVariants(ctx context.Context, brandId BrandId, productId ProductId, params *ListVariantsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListVariantsRequest(c.Server, brandId, productId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateVariantWithBody Add a variant to a product
+//
+// A variant is a product (same id space, same events, same stock, reservation and order
+// routes by `productId`) with `parentId` and `optionValues`: one value of each of the
+// parent's options, a combination no other variant of the parent has (409
+// `option_values_taken`). The parent must declare options (422 `options_required`, also for
+// a variant's variants) and has at most 100 variants (422 `variant_limit`). The SKU is unique
+// within the brand across products and variants (409 `sku_taken`), as is the `barcode` (409
+// `barcode_taken`). `name` defaults to the parent's name followed by the values
+// (`T-shirt / M / Red`); `currency` is the parent's; `status` defaults to `active`, and a
+// variant is sellable only while its parent is `active` too.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/products/{productId}/variants (the `CreateVariant` operationId).
+func (c *Client) CreateVariantWithBody(ctx context.Context, brandId BrandId, productId ProductId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateVariantRequestWithBody(c.Server, brandId, productId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateVariant Add a variant to a product
+//
+// A variant is a product (same id space, same events, same stock, reservation and order
+// routes by `productId`) with `parentId` and `optionValues`: one value of each of the
+// parent's options, a combination no other variant of the parent has (409
+// `option_values_taken`). The parent must declare options (422 `options_required`, also for
+// a variant's variants) and has at most 100 variants (422 `variant_limit`). The SKU is unique
+// within the brand across products and variants (409 `sku_taken`), as is the `barcode` (409
+// `barcode_taken`). `name` defaults to the parent's name followed by the values
+// (`T-shirt / M / Red`); `currency` is the parent's; `status` defaults to `active`, and a
+// variant is sellable only while its parent is `active` too.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/products/{productId}/variants (the `CreateVariant` operationId).
+func (c *Client) CreateVariant(ctx context.Context, brandId BrandId, productId ProductId, body CreateVariantJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateVariantRequest(c.Server, brandId, productId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteVariant Delete a variant
+//
+// Only a variant that was never stocked or ordered can be deleted; otherwise the answer is a 409 (`product_in_use`): archive it instead. Honours `If-Match`.
+//
+// Corresponds with DELETE /brands/{brandId}/products/{productId}/variants/{variantId} (the `DeleteVariant` operationId).
+func (c *Client) DeleteVariant(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *DeleteVariantParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteVariantRequest(c.Server, brandId, productId, variantId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetVariant A variant of a product
+//
+// Corresponds with GET /brands/{brandId}/products/{productId}/variants/{variantId} (the `GetVariant` operationId).
+func (c *Client) GetVariant(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetVariantRequest(c.Server, brandId, productId, variantId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateVariantWithBody Change some of a variant's fields
+//
+// As `PATCH /brands/{brandId}/products/{productId}` for a variant: only the fields given change, `If-Match` is honoured (412), the SKU and barcode stay unique (409), and new `optionValues` must be a combination no other variant of the parent has (409 `option_values_taken`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /brands/{brandId}/products/{productId}/variants/{variantId} (the `UpdateVariant` operationId).
+func (c *Client) UpdateVariantWithBody(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *UpdateVariantParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateVariantRequestWithBody(c.Server, brandId, productId, variantId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateVariant Change some of a variant's fields
+//
+// As `PATCH /brands/{brandId}/products/{productId}` for a variant: only the fields given change, `If-Match` is honoured (412), the SKU and barcode stay unique (409), and new `optionValues` must be a combination no other variant of the parent has (409 `option_values_taken`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /brands/{brandId}/products/{productId}/variants/{variantId} (the `UpdateVariant` operationId).
+func (c *Client) UpdateVariant(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *UpdateVariantParams, body UpdateVariantJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateVariantRequest(c.Server, brandId, productId, variantId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -10794,6 +11395,18 @@ func NewListProductsRequest(server string, brandId BrandId, params *ListProducts
 
 		}
 
+		if params.ParentId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "parentId", *params.ParentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Status != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
@@ -11152,6 +11765,327 @@ func NewGetProductInventoryRequest(server string, brandId BrandId, productId Pro
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListVariantsRequest constructs an http.Request for the ListVariants method
+func NewListVariantsRequest(server string, brandId BrandId, productId ProductId, params *ListVariantsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "productId", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/products/%s/variants", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateVariantRequest calls the generic CreateVariant builder with application/json body
+func NewCreateVariantRequest(server string, brandId BrandId, productId ProductId, body CreateVariantJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateVariantRequestWithBody(server, brandId, productId, "application/json", bodyReader)
+}
+
+// NewCreateVariantRequestWithBody constructs an http.Request for the CreateVariant method, with any body, and a specified content type
+func NewCreateVariantRequestWithBody(server string, brandId BrandId, productId ProductId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "productId", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/products/%s/variants", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteVariantRequest constructs an http.Request for the DeleteVariant method
+func NewDeleteVariantRequest(server string, brandId BrandId, productId ProductId, variantId VariantId, params *DeleteVariantParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "productId", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "variantId", variantId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/products/%s/variants/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetVariantRequest constructs an http.Request for the GetVariant method
+func NewGetVariantRequest(server string, brandId BrandId, productId ProductId, variantId VariantId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "productId", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "variantId", variantId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/products/%s/variants/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateVariantRequest calls the generic UpdateVariant builder with application/json body
+func NewUpdateVariantRequest(server string, brandId BrandId, productId ProductId, variantId VariantId, params *UpdateVariantParams, body UpdateVariantJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateVariantRequestWithBody(server, brandId, productId, variantId, params, "application/json", bodyReader)
+}
+
+// NewUpdateVariantRequestWithBody constructs an http.Request for the UpdateVariant method, with any body, and a specified content type
+func NewUpdateVariantRequestWithBody(server string, brandId BrandId, productId ProductId, variantId VariantId, params *UpdateVariantParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "productId", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "variantId", variantId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/products/%s/variants/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -12860,6 +13794,13 @@ type ClientWithResponsesInterface interface {
 	// or the SKU. Keyset pagination: pages never skip or repeat a product, even while others are
 	// added.
 	//
+	// Variants: without `parentId` the list is the catalog as a shop shows it, one entry per
+	// product, so a T-shirt in twelve variants is one item (its `variantCount` and `priceRange`
+	// summarise them) and a brand without variants sees exactly what it always did. With
+	// `parentId`, the list is that product's variants (the same items as
+	// `GET /brands/{brandId}/products/{productId}/variants`), under the same filters and orders.
+	// Every sellable item, variants included, is in the stock level list.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /brands/{brandId}/products (the `ListProducts` operationId).
@@ -12867,7 +13808,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateProductWithBodyWithResponse Add a product to the catalog
 	//
-	// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand (409, `sku_taken`).
+	// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand, across products and variants (409, `sku_taken`); so is a `barcode` (409, `barcode_taken`), whose GTIN check digit must be right (400 naming `barcode`). A product given `options` is the parent of variants (`POST .../variants`): it is not sellable itself, and stocking, reserving or ordering it is a 422 `variant_required`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12876,7 +13817,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateProductWithResponse Add a product to the catalog
 	//
-	// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand (409, `sku_taken`).
+	// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand, across products and variants (409, `sku_taken`); so is a `barcode` (409, `barcode_taken`), whose GTIN check digit must be right (400 naming `barcode`). A product given `options` is the parent of variants (`POST .../variants`): it is not sellable itself, and stocking, reserving or ordering it is a 422 `variant_required`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12891,6 +13832,12 @@ type ClientWithResponsesInterface interface {
 	// `tags` `[]`); `name` and `priceAmount` are always replaced. Any invalid item, or a SKU twice
 	// in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
 	// (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
+	//
+	// `images`, `barcode` and `weightGrams` follow the same rule (a barcode another product has
+	// is a 409 `barcode_taken`, naming it, and writes nothing). `options` are not taken here (400
+	// naming `items[3].options`): declaring them is a change with its own checks, made with
+	// `PATCH` on the product. An item whose SKU is a variant's updates that variant, whose
+	// `currency` stays its product's.
 	//
 	// Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
 	// order, and a transaction the database still aborts (a serialization failure or deadlock)
@@ -12911,6 +13858,12 @@ type ClientWithResponsesInterface interface {
 	// in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
 	// (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
 	//
+	// `images`, `barcode` and `weightGrams` follow the same rule (a barcode another product has
+	// is a 409 `barcode_taken`, naming it, and writes nothing). `options` are not taken here (400
+	// naming `items[3].options`): declaring them is a change with its own checks, made with
+	// `PATCH` on the product. An item whose SKU is a variant's updates that variant, whose
+	// `currency` stays its product's.
+	//
 	// Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
 	// order, and a transaction the database still aborts (a serialization failure or deadlock)
 	// is retried by the server. One that keeps colliding answers 503 `write_conflict` with
@@ -12923,7 +13876,7 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteProductWithResponse Delete a product
 	//
-	// Only a product that was never stocked or ordered can be deleted; otherwise the answer is a 409 (`product_in_use`): archive it instead (`status: archived`). Honours `If-Match`.
+	// Only a product that was never stocked or ordered can be deleted; otherwise the answer is a 409 (`product_in_use`): archive it instead (`status: archived`). A product with variants is deleted after them (409 `product_in_use` while it has any). Honours `If-Match`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12939,7 +13892,8 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateProductWithBodyWithResponse Change some of a product's fields
 	//
-	// Only the fields given change; `description: null` clears it. The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+	// Only the fields given change; `description: null` clears it (so do `barcode: null` and `weightGrams: null`). The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+	// `options` replaces the product's options. A product that was stocked or ordered cannot take options (409 `product_in_use`: create a new product as the parent). While a product has variants, its options keep their number and order (an option's name may change), values may be added or reordered, renamed with `renames` (`{"M": "Medium"}`: every variant with `M` then has `Medium`, in the same transaction, each with its `product.updated` event), and removed only when no variant has them: anything else is a 409 `options_in_use`. A variant takes no `options` and no `currency` of its own (400 naming the field): it is priced in its parent's currency, and a parent's currency change is carried to its variants.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12948,7 +13902,8 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateProductWithResponse Change some of a product's fields
 	//
-	// Only the fields given change; `description: null` clears it. The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+	// Only the fields given change; `description: null` clears it (so do `barcode: null` and `weightGrams: null`). The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+	// `options` replaces the product's options. A product that was stocked or ordered cannot take options (409 `product_in_use`: create a new product as the parent). While a product has variants, its options keep their number and order (an option's name may change), values may be added or reordered, renamed with `renames` (`{"M": "Medium"}`: every variant with `M` then has `Medium`, in the same transaction, each with its `product.updated` event), and removed only when no variant has them: anything else is a 409 `options_in_use`. A variant takes no `options` and no `currency` of its own (400 naming the field): it is priced in its parent's currency, and a parent's currency change is carried to its variants.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12961,6 +13916,83 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /brands/{brandId}/products/{productId}/inventory (the `GetProductInventory` operationId).
 	GetProductInventoryWithResponse(ctx context.Context, brandId BrandId, productId ProductId, reqEditors ...RequestEditorFn) (*GetProductInventoryResponse, error)
+
+	// ListVariantsWithResponse A product's variants
+	//
+	// The variants of a product, oldest first (keyset pagination). A product without variants (a plain product, or a variant) answers an empty list.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/products/{productId}/variants (the `ListVariants` operationId).
+	ListVariantsWithResponse(ctx context.Context, brandId BrandId, productId ProductId, params *ListVariantsParams, reqEditors ...RequestEditorFn) (*ListVariantsResponse, error)
+
+	// CreateVariantWithBodyWithResponse Add a variant to a product
+	//
+	// A variant is a product (same id space, same events, same stock, reservation and order
+	// routes by `productId`) with `parentId` and `optionValues`: one value of each of the
+	// parent's options, a combination no other variant of the parent has (409
+	// `option_values_taken`). The parent must declare options (422 `options_required`, also for
+	// a variant's variants) and has at most 100 variants (422 `variant_limit`). The SKU is unique
+	// within the brand across products and variants (409 `sku_taken`), as is the `barcode` (409
+	// `barcode_taken`). `name` defaults to the parent's name followed by the values
+	// (`T-shirt / M / Red`); `currency` is the parent's; `status` defaults to `active`, and a
+	// variant is sellable only while its parent is `active` too.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/products/{productId}/variants (the `CreateVariant` operationId).
+	CreateVariantWithBodyWithResponse(ctx context.Context, brandId BrandId, productId ProductId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateVariantResponse, error)
+
+	// CreateVariantWithResponse Add a variant to a product
+	//
+	// A variant is a product (same id space, same events, same stock, reservation and order
+	// routes by `productId`) with `parentId` and `optionValues`: one value of each of the
+	// parent's options, a combination no other variant of the parent has (409
+	// `option_values_taken`). The parent must declare options (422 `options_required`, also for
+	// a variant's variants) and has at most 100 variants (422 `variant_limit`). The SKU is unique
+	// within the brand across products and variants (409 `sku_taken`), as is the `barcode` (409
+	// `barcode_taken`). `name` defaults to the parent's name followed by the values
+	// (`T-shirt / M / Red`); `currency` is the parent's; `status` defaults to `active`, and a
+	// variant is sellable only while its parent is `active` too.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/products/{productId}/variants (the `CreateVariant` operationId).
+	CreateVariantWithResponse(ctx context.Context, brandId BrandId, productId ProductId, body CreateVariantJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateVariantResponse, error)
+
+	// DeleteVariantWithResponse Delete a variant
+	//
+	// Only a variant that was never stocked or ordered can be deleted; otherwise the answer is a 409 (`product_in_use`): archive it instead. Honours `If-Match`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /brands/{brandId}/products/{productId}/variants/{variantId} (the `DeleteVariant` operationId).
+	DeleteVariantWithResponse(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *DeleteVariantParams, reqEditors ...RequestEditorFn) (*DeleteVariantResponse, error)
+
+	// GetVariantWithResponse A variant of a product
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/products/{productId}/variants/{variantId} (the `GetVariant` operationId).
+	GetVariantWithResponse(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, reqEditors ...RequestEditorFn) (*GetVariantResponse, error)
+
+	// UpdateVariantWithBodyWithResponse Change some of a variant's fields
+	//
+	// As `PATCH /brands/{brandId}/products/{productId}` for a variant: only the fields given change, `If-Match` is honoured (412), the SKU and barcode stay unique (409), and new `optionValues` must be a combination no other variant of the parent has (409 `option_values_taken`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/products/{productId}/variants/{variantId} (the `UpdateVariant` operationId).
+	UpdateVariantWithBodyWithResponse(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *UpdateVariantParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateVariantResponse, error)
+
+	// UpdateVariantWithResponse Change some of a variant's fields
+	//
+	// As `PATCH /brands/{brandId}/products/{productId}` for a variant: only the fields given change, `If-Match` is honoured (412), the SKU and barcode stay unique (409), and new `optionValues` must be a combination no other variant of the parent has (409 `option_values_taken`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/products/{productId}/variants/{variantId} (the `UpdateVariant` operationId).
+	UpdateVariantWithResponse(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *UpdateVariantParams, body UpdateVariantJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateVariantResponse, error)
 
 	// ListReservationsWithResponse The brand's reservations
 	//
@@ -20191,6 +21223,12 @@ type BulkUpsertProductsResponse404Headers struct {
 	XRequestId *string
 }
 
+// BulkUpsertProductsResponse409Headers the declared response headers of an HTTP 409 response for BulkUpsertProducts
+type BulkUpsertProductsResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 // BulkUpsertProductsResponse413Headers the declared response headers of an HTTP 413 response for BulkUpsertProducts
 type BulkUpsertProductsResponse413Headers struct {
 	XRequestId *string
@@ -20225,6 +21263,8 @@ type BulkUpsertProductsResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -20241,6 +21281,8 @@ type BulkUpsertProductsResponse struct {
 	Headers403 *BulkUpsertProductsResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *BulkUpsertProductsResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *BulkUpsertProductsResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *BulkUpsertProductsResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
@@ -20274,6 +21316,11 @@ func (r BulkUpsertProductsResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r BulkUpsertProductsResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r BulkUpsertProductsResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -20920,6 +21967,799 @@ func (r GetProductInventoryResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetProductInventoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListVariantsResponse400Headers the declared response headers of an HTTP 400 response for ListVariants
+type ListVariantsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListVariantsResponse401Headers the declared response headers of an HTTP 401 response for ListVariants
+type ListVariantsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListVariantsResponse403Headers the declared response headers of an HTTP 403 response for ListVariants
+type ListVariantsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListVariantsResponse404Headers the declared response headers of an HTTP 404 response for ListVariants
+type ListVariantsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListVariantsResponse500Headers the declared response headers of an HTTP 500 response for ListVariants
+type ListVariantsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListVariantsResponse503Headers the declared response headers of an HTTP 503 response for ListVariants
+type ListVariantsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListVariantsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ProductList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListVariantsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListVariantsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListVariantsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListVariantsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListVariantsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListVariantsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListVariantsResponse) GetJSON200() *ProductList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListVariantsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListVariantsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListVariantsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListVariantsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListVariantsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListVariantsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListVariantsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListVariantsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListVariantsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListVariantsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateVariantResponse201Headers the declared response headers of an HTTP 201 response for CreateVariant
+type CreateVariantResponse201Headers struct {
+	ETag     *string
+	Location *string
+}
+
+// CreateVariantResponse400Headers the declared response headers of an HTTP 400 response for CreateVariant
+type CreateVariantResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateVariantResponse401Headers the declared response headers of an HTTP 401 response for CreateVariant
+type CreateVariantResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateVariantResponse403Headers the declared response headers of an HTTP 403 response for CreateVariant
+type CreateVariantResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateVariantResponse404Headers the declared response headers of an HTTP 404 response for CreateVariant
+type CreateVariantResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateVariantResponse409Headers the declared response headers of an HTTP 409 response for CreateVariant
+type CreateVariantResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateVariantResponse413Headers the declared response headers of an HTTP 413 response for CreateVariant
+type CreateVariantResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateVariantResponse415Headers the declared response headers of an HTTP 415 response for CreateVariant
+type CreateVariantResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateVariantResponse422Headers the declared response headers of an HTTP 422 response for CreateVariant
+type CreateVariantResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateVariantResponse500Headers the declared response headers of an HTTP 500 response for CreateVariant
+type CreateVariantResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateVariantResponse503Headers the declared response headers of an HTTP 503 response for CreateVariant
+type CreateVariantResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateVariantResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Product
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateVariantResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateVariantResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateVariantResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateVariantResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateVariantResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateVariantResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateVariantResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateVariantResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateVariantResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateVariantResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateVariantResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateVariantResponse) GetJSON201() *Product {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateVariantResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateVariantResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateVariantResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateVariantResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateVariantResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateVariantResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateVariantResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateVariantResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateVariantResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateVariantResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateVariantResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateVariantResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateVariantResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateVariantResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteVariantResponse400Headers the declared response headers of an HTTP 400 response for DeleteVariant
+type DeleteVariantResponse400Headers struct {
+	XRequestId *string
+}
+
+// DeleteVariantResponse401Headers the declared response headers of an HTTP 401 response for DeleteVariant
+type DeleteVariantResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// DeleteVariantResponse403Headers the declared response headers of an HTTP 403 response for DeleteVariant
+type DeleteVariantResponse403Headers struct {
+	XRequestId *string
+}
+
+// DeleteVariantResponse404Headers the declared response headers of an HTTP 404 response for DeleteVariant
+type DeleteVariantResponse404Headers struct {
+	XRequestId *string
+}
+
+// DeleteVariantResponse409Headers the declared response headers of an HTTP 409 response for DeleteVariant
+type DeleteVariantResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// DeleteVariantResponse412Headers the declared response headers of an HTTP 412 response for DeleteVariant
+type DeleteVariantResponse412Headers struct {
+	XRequestId *string
+}
+
+// DeleteVariantResponse500Headers the declared response headers of an HTTP 500 response for DeleteVariant
+type DeleteVariantResponse500Headers struct {
+	XRequestId *string
+}
+
+// DeleteVariantResponse503Headers the declared response headers of an HTTP 503 response for DeleteVariant
+type DeleteVariantResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type DeleteVariantResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeleteVariantResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteVariantResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeleteVariantResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DeleteVariantResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *DeleteVariantResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *DeleteVariantResponse412Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DeleteVariantResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteVariantResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteVariantResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteVariantResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteVariantResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteVariantResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteVariantResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeleteVariantResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteVariantResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteVariantResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteVariantResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteVariantResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteVariantResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteVariantResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetVariantResponse200Headers the declared response headers of an HTTP 200 response for GetVariant
+type GetVariantResponse200Headers struct {
+	ETag *string
+}
+
+// GetVariantResponse400Headers the declared response headers of an HTTP 400 response for GetVariant
+type GetVariantResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetVariantResponse401Headers the declared response headers of an HTTP 401 response for GetVariant
+type GetVariantResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetVariantResponse403Headers the declared response headers of an HTTP 403 response for GetVariant
+type GetVariantResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetVariantResponse404Headers the declared response headers of an HTTP 404 response for GetVariant
+type GetVariantResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetVariantResponse500Headers the declared response headers of an HTTP 500 response for GetVariant
+type GetVariantResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetVariantResponse503Headers the declared response headers of an HTTP 503 response for GetVariant
+type GetVariantResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetVariantResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Product
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetVariantResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetVariantResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetVariantResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetVariantResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetVariantResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetVariantResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetVariantResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetVariantResponse) GetJSON200() *Product {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetVariantResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetVariantResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetVariantResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetVariantResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetVariantResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetVariantResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetVariantResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetVariantResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetVariantResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetVariantResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateVariantResponse200Headers the declared response headers of an HTTP 200 response for UpdateVariant
+type UpdateVariantResponse200Headers struct {
+	ETag *string
+}
+
+// UpdateVariantResponse400Headers the declared response headers of an HTTP 400 response for UpdateVariant
+type UpdateVariantResponse400Headers struct {
+	XRequestId *string
+}
+
+// UpdateVariantResponse401Headers the declared response headers of an HTTP 401 response for UpdateVariant
+type UpdateVariantResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// UpdateVariantResponse403Headers the declared response headers of an HTTP 403 response for UpdateVariant
+type UpdateVariantResponse403Headers struct {
+	XRequestId *string
+}
+
+// UpdateVariantResponse404Headers the declared response headers of an HTTP 404 response for UpdateVariant
+type UpdateVariantResponse404Headers struct {
+	XRequestId *string
+}
+
+// UpdateVariantResponse409Headers the declared response headers of an HTTP 409 response for UpdateVariant
+type UpdateVariantResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// UpdateVariantResponse412Headers the declared response headers of an HTTP 412 response for UpdateVariant
+type UpdateVariantResponse412Headers struct {
+	XRequestId *string
+}
+
+// UpdateVariantResponse413Headers the declared response headers of an HTTP 413 response for UpdateVariant
+type UpdateVariantResponse413Headers struct {
+	XRequestId *string
+}
+
+// UpdateVariantResponse415Headers the declared response headers of an HTTP 415 response for UpdateVariant
+type UpdateVariantResponse415Headers struct {
+	XRequestId *string
+}
+
+// UpdateVariantResponse500Headers the declared response headers of an HTTP 500 response for UpdateVariant
+type UpdateVariantResponse500Headers struct {
+	XRequestId *string
+}
+
+// UpdateVariantResponse503Headers the declared response headers of an HTTP 503 response for UpdateVariant
+type UpdateVariantResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type UpdateVariantResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Product
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateVariantResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdateVariantResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateVariantResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdateVariantResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdateVariantResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UpdateVariantResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *UpdateVariantResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdateVariantResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UpdateVariantResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdateVariantResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateVariantResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateVariantResponse) GetJSON200() *Product {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateVariantResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateVariantResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateVariantResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateVariantResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateVariantResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateVariantResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateVariantResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateVariantResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateVariantResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateVariantResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateVariantResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateVariantResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateVariantResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateVariantResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -24359,6 +26199,13 @@ func (c *ClientWithResponses) CreateFulfilmentWithResponse(ctx context.Context, 
 // or the SKU. Keyset pagination: pages never skip or repeat a product, even while others are
 // added.
 //
+// Variants: without `parentId` the list is the catalog as a shop shows it, one entry per
+// product, so a T-shirt in twelve variants is one item (its `variantCount` and `priceRange`
+// summarise them) and a brand without variants sees exactly what it always did. With
+// `parentId`, the list is that product's variants (the same items as
+// `GET /brands/{brandId}/products/{productId}/variants`), under the same filters and orders.
+// Every sellable item, variants included, is in the stock level list.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /brands/{brandId}/products (the `ListProducts` operationId).
@@ -24372,7 +26219,7 @@ func (c *ClientWithResponses) ListProductsWithResponse(ctx context.Context, bran
 
 // CreateProductWithBodyWithResponse Add a product to the catalog
 //
-// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand (409, `sku_taken`).
+// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand, across products and variants (409, `sku_taken`); so is a `barcode` (409, `barcode_taken`), whose GTIN check digit must be right (400 naming `barcode`). A product given `options` is the parent of variants (`POST .../variants`): it is not sellable itself, and stocking, reserving or ordering it is a 422 `variant_required`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -24387,7 +26234,7 @@ func (c *ClientWithResponses) CreateProductWithBodyWithResponse(ctx context.Cont
 
 // CreateProductWithResponse Add a product to the catalog
 //
-// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand (409, `sku_taken`).
+// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand, across products and variants (409, `sku_taken`); so is a `barcode` (409, `barcode_taken`), whose GTIN check digit must be right (400 naming `barcode`). A product given `options` is the parent of variants (`POST .../variants`): it is not sellable itself, and stocking, reserving or ordering it is a 422 `variant_required`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -24408,6 +26255,12 @@ func (c *ClientWithResponses) CreateProductWithResponse(ctx context.Context, bra
 // `tags` `[]`); `name` and `priceAmount` are always replaced. Any invalid item, or a SKU twice
 // in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
 // (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
+//
+// `images`, `barcode` and `weightGrams` follow the same rule (a barcode another product has
+// is a 409 `barcode_taken`, naming it, and writes nothing). `options` are not taken here (400
+// naming `items[3].options`): declaring them is a change with its own checks, made with
+// `PATCH` on the product. An item whose SKU is a variant's updates that variant, whose
+// `currency` stays its product's.
 //
 // Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
 // order, and a transaction the database still aborts (a serialization failure or deadlock)
@@ -24434,6 +26287,12 @@ func (c *ClientWithResponses) BulkUpsertProductsWithBodyWithResponse(ctx context
 // in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
 // (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
 //
+// `images`, `barcode` and `weightGrams` follow the same rule (a barcode another product has
+// is a 409 `barcode_taken`, naming it, and writes nothing). `options` are not taken here (400
+// naming `items[3].options`): declaring them is a change with its own checks, made with
+// `PATCH` on the product. An item whose SKU is a variant's updates that variant, whose
+// `currency` stays its product's.
+//
 // Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
 // order, and a transaction the database still aborts (a serialization failure or deadlock)
 // is retried by the server. One that keeps colliding answers 503 `write_conflict` with
@@ -24452,7 +26311,7 @@ func (c *ClientWithResponses) BulkUpsertProductsWithResponse(ctx context.Context
 
 // DeleteProductWithResponse Delete a product
 //
-// Only a product that was never stocked or ordered can be deleted; otherwise the answer is a 409 (`product_in_use`): archive it instead (`status: archived`). Honours `If-Match`.
+// Only a product that was never stocked or ordered can be deleted; otherwise the answer is a 409 (`product_in_use`): archive it instead (`status: archived`). A product with variants is deleted after them (409 `product_in_use` while it has any). Honours `If-Match`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -24480,7 +26339,8 @@ func (c *ClientWithResponses) GetProductWithResponse(ctx context.Context, brandI
 
 // UpdateProductWithBodyWithResponse Change some of a product's fields
 //
-// Only the fields given change; `description: null` clears it. The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+// Only the fields given change; `description: null` clears it (so do `barcode: null` and `weightGrams: null`). The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+// `options` replaces the product's options. A product that was stocked or ordered cannot take options (409 `product_in_use`: create a new product as the parent). While a product has variants, its options keep their number and order (an option's name may change), values may be added or reordered, renamed with `renames` (`{"M": "Medium"}`: every variant with `M` then has `Medium`, in the same transaction, each with its `product.updated` event), and removed only when no variant has them: anything else is a 409 `options_in_use`. A variant takes no `options` and no `currency` of its own (400 naming the field): it is priced in its parent's currency, and a parent's currency change is carried to its variants.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -24495,7 +26355,8 @@ func (c *ClientWithResponses) UpdateProductWithBodyWithResponse(ctx context.Cont
 
 // UpdateProductWithResponse Change some of a product's fields
 //
-// Only the fields given change; `description: null` clears it. The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+// Only the fields given change; `description: null` clears it (so do `barcode: null` and `weightGrams: null`). The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+// `options` replaces the product's options. A product that was stocked or ordered cannot take options (409 `product_in_use`: create a new product as the parent). While a product has variants, its options keep their number and order (an option's name may change), values may be added or reordered, renamed with `renames` (`{"M": "Medium"}`: every variant with `M` then has `Medium`, in the same transaction, each with its `product.updated` event), and removed only when no variant has them: anything else is a 409 `options_in_use`. A variant takes no `options` and no `currency` of its own (400 naming the field): it is priced in its parent's currency, and a parent's currency change is carried to its variants.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -24519,6 +26380,125 @@ func (c *ClientWithResponses) GetProductInventoryWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseGetProductInventoryResponse(rsp)
+}
+
+// ListVariantsWithResponse A product's variants
+//
+// The variants of a product, oldest first (keyset pagination). A product without variants (a plain product, or a variant) answers an empty list.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/products/{productId}/variants (the `ListVariants` operationId).
+func (c *ClientWithResponses) ListVariantsWithResponse(ctx context.Context, brandId BrandId, productId ProductId, params *ListVariantsParams, reqEditors ...RequestEditorFn) (*ListVariantsResponse, error) {
+	rsp, err := c.ListVariants(ctx, brandId, productId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListVariantsResponse(rsp)
+}
+
+// CreateVariantWithBodyWithResponse Add a variant to a product
+//
+// A variant is a product (same id space, same events, same stock, reservation and order
+// routes by `productId`) with `parentId` and `optionValues`: one value of each of the
+// parent's options, a combination no other variant of the parent has (409
+// `option_values_taken`). The parent must declare options (422 `options_required`, also for
+// a variant's variants) and has at most 100 variants (422 `variant_limit`). The SKU is unique
+// within the brand across products and variants (409 `sku_taken`), as is the `barcode` (409
+// `barcode_taken`). `name` defaults to the parent's name followed by the values
+// (`T-shirt / M / Red`); `currency` is the parent's; `status` defaults to `active`, and a
+// variant is sellable only while its parent is `active` too.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/products/{productId}/variants (the `CreateVariant` operationId).
+func (c *ClientWithResponses) CreateVariantWithBodyWithResponse(ctx context.Context, brandId BrandId, productId ProductId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateVariantResponse, error) {
+	rsp, err := c.CreateVariantWithBody(ctx, brandId, productId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateVariantResponse(rsp)
+}
+
+// CreateVariantWithResponse Add a variant to a product
+//
+// A variant is a product (same id space, same events, same stock, reservation and order
+// routes by `productId`) with `parentId` and `optionValues`: one value of each of the
+// parent's options, a combination no other variant of the parent has (409
+// `option_values_taken`). The parent must declare options (422 `options_required`, also for
+// a variant's variants) and has at most 100 variants (422 `variant_limit`). The SKU is unique
+// within the brand across products and variants (409 `sku_taken`), as is the `barcode` (409
+// `barcode_taken`). `name` defaults to the parent's name followed by the values
+// (`T-shirt / M / Red`); `currency` is the parent's; `status` defaults to `active`, and a
+// variant is sellable only while its parent is `active` too.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/products/{productId}/variants (the `CreateVariant` operationId).
+func (c *ClientWithResponses) CreateVariantWithResponse(ctx context.Context, brandId BrandId, productId ProductId, body CreateVariantJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateVariantResponse, error) {
+	rsp, err := c.CreateVariant(ctx, brandId, productId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateVariantResponse(rsp)
+}
+
+// DeleteVariantWithResponse Delete a variant
+//
+// Only a variant that was never stocked or ordered can be deleted; otherwise the answer is a 409 (`product_in_use`): archive it instead. Honours `If-Match`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /brands/{brandId}/products/{productId}/variants/{variantId} (the `DeleteVariant` operationId).
+func (c *ClientWithResponses) DeleteVariantWithResponse(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *DeleteVariantParams, reqEditors ...RequestEditorFn) (*DeleteVariantResponse, error) {
+	rsp, err := c.DeleteVariant(ctx, brandId, productId, variantId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteVariantResponse(rsp)
+}
+
+// GetVariantWithResponse A variant of a product
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/products/{productId}/variants/{variantId} (the `GetVariant` operationId).
+func (c *ClientWithResponses) GetVariantWithResponse(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, reqEditors ...RequestEditorFn) (*GetVariantResponse, error) {
+	rsp, err := c.GetVariant(ctx, brandId, productId, variantId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetVariantResponse(rsp)
+}
+
+// UpdateVariantWithBodyWithResponse Change some of a variant's fields
+//
+// As `PATCH /brands/{brandId}/products/{productId}` for a variant: only the fields given change, `If-Match` is honoured (412), the SKU and barcode stay unique (409), and new `optionValues` must be a combination no other variant of the parent has (409 `option_values_taken`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/products/{productId}/variants/{variantId} (the `UpdateVariant` operationId).
+func (c *ClientWithResponses) UpdateVariantWithBodyWithResponse(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *UpdateVariantParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateVariantResponse, error) {
+	rsp, err := c.UpdateVariantWithBody(ctx, brandId, productId, variantId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateVariantResponse(rsp)
+}
+
+// UpdateVariantWithResponse Change some of a variant's fields
+//
+// As `PATCH /brands/{brandId}/products/{productId}` for a variant: only the fields given change, `If-Match` is honoured (412), the SKU and barcode stay unique (409), and new `optionValues` must be a combination no other variant of the parent has (409 `option_values_taken`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/products/{productId}/variants/{variantId} (the `UpdateVariant` operationId).
+func (c *ClientWithResponses) UpdateVariantWithResponse(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *UpdateVariantParams, body UpdateVariantJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateVariantResponse, error) {
+	rsp, err := c.UpdateVariant(ctx, brandId, productId, variantId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateVariantResponse(rsp)
 }
 
 // ListReservationsWithResponse The brand's reservations
@@ -33205,6 +35185,13 @@ func ParseBulkUpsertProductsResponse(rsp *http.Response) (*BulkUpsertProductsRes
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -33283,6 +35270,23 @@ func ParseBulkUpsertProductsResponse(rsp *http.Response) (*BulkUpsertProductsRes
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers BulkUpsertProductsResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 413:
 		var headers BulkUpsertProductsResponse413Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -34027,6 +36031,955 @@ func ParseGetProductInventoryResponse(rsp *http.Response) (*GetProductInventoryR
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetProductInventoryResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListVariantsResponse parses an HTTP response from a ListVariantsWithResponse call
+func ParseListVariantsResponse(rsp *http.Response) (*ListVariantsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListVariantsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ProductList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListVariantsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListVariantsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListVariantsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListVariantsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListVariantsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListVariantsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateVariantResponse parses an HTTP response from a CreateVariantWithResponse call
+func ParseCreateVariantResponse(rsp *http.Response) (*CreateVariantResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateVariantResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Product
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateVariantResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateVariantResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateVariantResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateVariantResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateVariantResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateVariantResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateVariantResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateVariantResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateVariantResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateVariantResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateVariantResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteVariantResponse parses an HTTP response from a DeleteVariantWithResponse call
+func ParseDeleteVariantResponse(rsp *http.Response) (*DeleteVariantResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteVariantResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers DeleteVariantResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeleteVariantResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeleteVariantResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DeleteVariantResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers DeleteVariantResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers DeleteVariantResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 500:
+		var headers DeleteVariantResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteVariantResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetVariantResponse parses an HTTP response from a GetVariantWithResponse call
+func ParseGetVariantResponse(rsp *http.Response) (*GetVariantResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetVariantResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Product
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetVariantResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetVariantResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetVariantResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetVariantResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetVariantResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetVariantResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetVariantResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateVariantResponse parses an HTTP response from a UpdateVariantWithResponse call
+func ParseUpdateVariantResponse(rsp *http.Response) (*UpdateVariantResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateVariantResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Product
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateVariantResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdateVariantResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdateVariantResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdateVariantResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UpdateVariantResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers UpdateVariantResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers UpdateVariantResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdateVariantResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UpdateVariantResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdateVariantResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateVariantResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -36836,6 +39789,21 @@ type ServerInterface interface {
 	// GetProductInventory A product's stock at every location, with totals
 	// (GET /brands/{brandId}/products/{productId}/inventory)
 	GetProductInventory(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId)
+	// ListVariants A product's variants
+	// (GET /brands/{brandId}/products/{productId}/variants)
+	ListVariants(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, params ListVariantsParams)
+	// CreateVariant Add a variant to a product
+	// (POST /brands/{brandId}/products/{productId}/variants)
+	CreateVariant(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId)
+	// DeleteVariant Delete a variant
+	// (DELETE /brands/{brandId}/products/{productId}/variants/{variantId})
+	DeleteVariant(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, variantId VariantId, params DeleteVariantParams)
+	// GetVariant A variant of a product
+	// (GET /brands/{brandId}/products/{productId}/variants/{variantId})
+	GetVariant(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, variantId VariantId)
+	// UpdateVariant Change some of a variant's fields
+	// (PATCH /brands/{brandId}/products/{productId}/variants/{variantId})
+	UpdateVariant(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, variantId VariantId, params UpdateVariantParams)
 	// ListReservations The brand's reservations
 	// (GET /brands/{brandId}/reservations)
 	ListReservations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReservationsParams)
@@ -37211,6 +40179,36 @@ func (_ Unimplemented) UpdateProduct(w http.ResponseWriter, r *http.Request, bra
 // GetProductInventory A product's stock at every location, with totals
 // (GET /brands/{brandId}/products/{productId}/inventory)
 func (_ Unimplemented) GetProductInventory(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListVariants A product's variants
+// (GET /brands/{brandId}/products/{productId}/variants)
+func (_ Unimplemented) ListVariants(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, params ListVariantsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateVariant Add a variant to a product
+// (POST /brands/{brandId}/products/{productId}/variants)
+func (_ Unimplemented) CreateVariant(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// DeleteVariant Delete a variant
+// (DELETE /brands/{brandId}/products/{productId}/variants/{variantId})
+func (_ Unimplemented) DeleteVariant(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, variantId VariantId, params DeleteVariantParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetVariant A variant of a product
+// (GET /brands/{brandId}/products/{productId}/variants/{variantId})
+func (_ Unimplemented) GetVariant(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, variantId VariantId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// UpdateVariant Change some of a variant's fields
+// (PATCH /brands/{brandId}/products/{productId}/variants/{variantId})
+func (_ Unimplemented) UpdateVariant(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, variantId VariantId, params UpdateVariantParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -39544,6 +42542,19 @@ func (siw *ServerInterfaceWrapper) ListProducts(w http.ResponseWriter, r *http.R
 		return
 	}
 
+	// ------------- Optional query parameter "parentId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "parentId", r.URL.Query(), &params.ParentId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "parentId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "parentId", Err: err})
+		}
+		return
+	}
+
 	// ------------- Optional query parameter "status" -------------
 
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", r.URL.Query(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
@@ -39838,6 +42849,285 @@ func (siw *ServerInterfaceWrapper) GetProductInventory(w http.ResponseWriter, r 
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetProductInventory(w, r, brandId, productId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListVariants operation middleware
+func (siw *ServerInterfaceWrapper) ListVariants(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "productId" -------------
+	var productId ProductId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "productId", chi.URLParam(r, "productId"), &productId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "productId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListVariantsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListVariants(w, r, brandId, productId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateVariant operation middleware
+func (siw *ServerInterfaceWrapper) CreateVariant(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "productId" -------------
+	var productId ProductId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "productId", chi.URLParam(r, "productId"), &productId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "productId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateVariant(w, r, brandId, productId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteVariant operation middleware
+func (siw *ServerInterfaceWrapper) DeleteVariant(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "productId" -------------
+	var productId ProductId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "productId", chi.URLParam(r, "productId"), &productId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "productId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "variantId" -------------
+	var variantId VariantId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "variantId", chi.URLParam(r, "variantId"), &variantId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "variantId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteVariantParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteVariant(w, r, brandId, productId, variantId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetVariant operation middleware
+func (siw *ServerInterfaceWrapper) GetVariant(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "productId" -------------
+	var productId ProductId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "productId", chi.URLParam(r, "productId"), &productId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "productId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "variantId" -------------
+	var variantId VariantId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "variantId", chi.URLParam(r, "variantId"), &variantId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "variantId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetVariant(w, r, brandId, productId, variantId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateVariant operation middleware
+func (siw *ServerInterfaceWrapper) UpdateVariant(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "productId" -------------
+	var productId ProductId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "productId", chi.URLParam(r, "productId"), &productId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "productId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "variantId" -------------
+	var variantId VariantId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "variantId", chi.URLParam(r, "variantId"), &variantId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "variantId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateVariantParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateVariant(w, r, brandId, productId, variantId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -40782,6 +44072,21 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Patch(options.BaseURL+"/brands/{brandId}/products/{productId}", wrapper.UpdateProduct)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/products/{productId}/variants", wrapper.ListVariants)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/products/{productId}/variants", wrapper.CreateVariant)
+	})
+	r.Group(func(r chi.Router) {
+		r.Delete(options.BaseURL+"/brands/{brandId}/products/{productId}/variants/{variantId}", wrapper.DeleteVariant)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/products/{productId}/variants/{variantId}", wrapper.GetVariant)
+	})
+	r.Group(func(r chi.Router) {
+		r.Patch(options.BaseURL+"/brands/{brandId}/products/{productId}/variants/{variantId}", wrapper.UpdateVariant)
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/brands/{brandId}/locations", wrapper.ListLocations)
@@ -49248,6 +52553,28 @@ func (response BulkUpsertProducts404ApplicationProblemPlusJSONResponse) VisitBul
 	return err
 }
 
+type BulkUpsertProducts409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response BulkUpsertProducts409ApplicationProblemPlusJSONResponse) VisitBulkUpsertProductsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type BulkUpsertProducts413ApplicationProblemPlusJSONResponse struct {
 	PayloadTooLargeApplicationProblemPlusJSONResponse
 }
@@ -50019,6 +53346,956 @@ type GetProductInventory503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetProductInventory503ApplicationProblemPlusJSONResponse) VisitGetProductInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVariantsRequestObject struct {
+	BrandId   BrandId   `json:"brandId"`
+	ProductId ProductId `json:"productId"`
+	Params    ListVariantsParams
+}
+
+type ListVariantsResponseObject interface {
+	VisitListVariantsResponse(w http.ResponseWriter) error
+}
+
+type ListVariants200JSONResponse ProductList
+
+func (response ListVariants200JSONResponse) VisitListVariantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVariants400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListVariants400ApplicationProblemPlusJSONResponse) VisitListVariantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVariants401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListVariants401ApplicationProblemPlusJSONResponse) VisitListVariantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVariants403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListVariants403ApplicationProblemPlusJSONResponse) VisitListVariantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVariants404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListVariants404ApplicationProblemPlusJSONResponse) VisitListVariantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVariants500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListVariants500ApplicationProblemPlusJSONResponse) VisitListVariantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVariants503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListVariants503ApplicationProblemPlusJSONResponse) VisitListVariantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVariantRequestObject struct {
+	BrandId   BrandId   `json:"brandId"`
+	ProductId ProductId `json:"productId"`
+	Body      *CreateVariantJSONRequestBody
+}
+
+type CreateVariantResponseObject interface {
+	VisitCreateVariantResponse(w http.ResponseWriter) error
+}
+
+type CreateVariant201ResponseHeaders struct {
+	ETag     *string
+	Location *string
+}
+
+type CreateVariant201JSONResponse struct {
+	Body    Product
+	Headers CreateVariant201ResponseHeaders
+}
+
+func (response CreateVariant201JSONResponse) VisitCreateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVariant400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateVariant400ApplicationProblemPlusJSONResponse) VisitCreateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVariant401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateVariant401ApplicationProblemPlusJSONResponse) VisitCreateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVariant403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateVariant403ApplicationProblemPlusJSONResponse) VisitCreateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVariant404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateVariant404ApplicationProblemPlusJSONResponse) VisitCreateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVariant409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateVariant409ApplicationProblemPlusJSONResponse) VisitCreateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVariant413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateVariant413ApplicationProblemPlusJSONResponse) VisitCreateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVariant415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateVariant415ApplicationProblemPlusJSONResponse) VisitCreateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVariant422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateVariant422ApplicationProblemPlusJSONResponse) VisitCreateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVariant500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateVariant500ApplicationProblemPlusJSONResponse) VisitCreateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVariant503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateVariant503ApplicationProblemPlusJSONResponse) VisitCreateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVariantRequestObject struct {
+	BrandId   BrandId   `json:"brandId"`
+	ProductId ProductId `json:"productId"`
+	VariantId VariantId `json:"variantId"`
+	Params    DeleteVariantParams
+}
+
+type DeleteVariantResponseObject interface {
+	VisitDeleteVariantResponse(w http.ResponseWriter) error
+}
+
+type DeleteVariant204Response struct {
+}
+
+func (response DeleteVariant204Response) VisitDeleteVariantResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteVariant400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteVariant400ApplicationProblemPlusJSONResponse) VisitDeleteVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVariant401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteVariant401ApplicationProblemPlusJSONResponse) VisitDeleteVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVariant403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteVariant403ApplicationProblemPlusJSONResponse) VisitDeleteVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVariant404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteVariant404ApplicationProblemPlusJSONResponse) VisitDeleteVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVariant409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteVariant409ApplicationProblemPlusJSONResponse) VisitDeleteVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVariant412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteVariant412ApplicationProblemPlusJSONResponse) VisitDeleteVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVariant500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteVariant500ApplicationProblemPlusJSONResponse) VisitDeleteVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVariant503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteVariant503ApplicationProblemPlusJSONResponse) VisitDeleteVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVariantRequestObject struct {
+	BrandId   BrandId   `json:"brandId"`
+	ProductId ProductId `json:"productId"`
+	VariantId VariantId `json:"variantId"`
+}
+
+type GetVariantResponseObject interface {
+	VisitGetVariantResponse(w http.ResponseWriter) error
+}
+
+type GetVariant200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetVariant200JSONResponse struct {
+	Body    Product
+	Headers GetVariant200ResponseHeaders
+}
+
+func (response GetVariant200JSONResponse) VisitGetVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVariant400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetVariant400ApplicationProblemPlusJSONResponse) VisitGetVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVariant401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetVariant401ApplicationProblemPlusJSONResponse) VisitGetVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVariant403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetVariant403ApplicationProblemPlusJSONResponse) VisitGetVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVariant404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetVariant404ApplicationProblemPlusJSONResponse) VisitGetVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVariant500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetVariant500ApplicationProblemPlusJSONResponse) VisitGetVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVariant503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetVariant503ApplicationProblemPlusJSONResponse) VisitGetVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateVariantRequestObject struct {
+	BrandId   BrandId   `json:"brandId"`
+	ProductId ProductId `json:"productId"`
+	VariantId VariantId `json:"variantId"`
+	Params    UpdateVariantParams
+	Body      *UpdateVariantJSONRequestBody
+}
+
+type UpdateVariantResponseObject interface {
+	VisitUpdateVariantResponse(w http.ResponseWriter) error
+}
+
+type UpdateVariant200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateVariant200JSONResponse struct {
+	Body    Product
+	Headers UpdateVariant200ResponseHeaders
+}
+
+func (response UpdateVariant200JSONResponse) VisitUpdateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateVariant400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateVariant400ApplicationProblemPlusJSONResponse) VisitUpdateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateVariant401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateVariant401ApplicationProblemPlusJSONResponse) VisitUpdateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateVariant403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateVariant403ApplicationProblemPlusJSONResponse) VisitUpdateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateVariant404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateVariant404ApplicationProblemPlusJSONResponse) VisitUpdateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateVariant409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateVariant409ApplicationProblemPlusJSONResponse) VisitUpdateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateVariant412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateVariant412ApplicationProblemPlusJSONResponse) VisitUpdateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateVariant413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateVariant413ApplicationProblemPlusJSONResponse) VisitUpdateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateVariant415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateVariant415ApplicationProblemPlusJSONResponse) VisitUpdateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateVariant500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateVariant500ApplicationProblemPlusJSONResponse) VisitUpdateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateVariant503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateVariant503ApplicationProblemPlusJSONResponse) VisitUpdateVariantResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -52785,6 +57062,21 @@ type StrictServerInterface interface {
 	// GetProductInventory A product's stock at every location, with totals
 	// (GET /brands/{brandId}/products/{productId}/inventory)
 	GetProductInventory(ctx context.Context, request GetProductInventoryRequestObject) (GetProductInventoryResponseObject, error)
+	// ListVariants A product's variants
+	// (GET /brands/{brandId}/products/{productId}/variants)
+	ListVariants(ctx context.Context, request ListVariantsRequestObject) (ListVariantsResponseObject, error)
+	// CreateVariant Add a variant to a product
+	// (POST /brands/{brandId}/products/{productId}/variants)
+	CreateVariant(ctx context.Context, request CreateVariantRequestObject) (CreateVariantResponseObject, error)
+	// DeleteVariant Delete a variant
+	// (DELETE /brands/{brandId}/products/{productId}/variants/{variantId})
+	DeleteVariant(ctx context.Context, request DeleteVariantRequestObject) (DeleteVariantResponseObject, error)
+	// GetVariant A variant of a product
+	// (GET /brands/{brandId}/products/{productId}/variants/{variantId})
+	GetVariant(ctx context.Context, request GetVariantRequestObject) (GetVariantResponseObject, error)
+	// UpdateVariant Change some of a variant's fields
+	// (PATCH /brands/{brandId}/products/{productId}/variants/{variantId})
+	UpdateVariant(ctx context.Context, request UpdateVariantRequestObject) (UpdateVariantResponseObject, error)
 	// ListReservations The brand's reservations
 	// (GET /brands/{brandId}/reservations)
 	ListReservations(ctx context.Context, request ListReservationsRequestObject) (ListReservationsResponseObject, error)
@@ -54450,6 +58742,161 @@ func (sh *strictHandler) GetProductInventory(w http.ResponseWriter, r *http.Requ
 	}
 }
 
+// ListVariants operation middleware
+func (sh *strictHandler) ListVariants(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, params ListVariantsParams) {
+	var request ListVariantsRequestObject
+
+	request.BrandId = brandId
+	request.ProductId = productId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListVariants(ctx, request.(ListVariantsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListVariants")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListVariantsResponseObject); ok {
+		if err := validResponse.VisitListVariantsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateVariant operation middleware
+func (sh *strictHandler) CreateVariant(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId) {
+	var request CreateVariantRequestObject
+
+	request.BrandId = brandId
+	request.ProductId = productId
+
+	var body CreateVariantJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateVariant(ctx, request.(CreateVariantRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateVariant")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateVariantResponseObject); ok {
+		if err := validResponse.VisitCreateVariantResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteVariant operation middleware
+func (sh *strictHandler) DeleteVariant(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, variantId VariantId, params DeleteVariantParams) {
+	var request DeleteVariantRequestObject
+
+	request.BrandId = brandId
+	request.ProductId = productId
+	request.VariantId = variantId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteVariant(ctx, request.(DeleteVariantRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteVariant")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteVariantResponseObject); ok {
+		if err := validResponse.VisitDeleteVariantResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetVariant operation middleware
+func (sh *strictHandler) GetVariant(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, variantId VariantId) {
+	var request GetVariantRequestObject
+
+	request.BrandId = brandId
+	request.ProductId = productId
+	request.VariantId = variantId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetVariant(ctx, request.(GetVariantRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetVariant")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetVariantResponseObject); ok {
+		if err := validResponse.VisitGetVariantResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdateVariant operation middleware
+func (sh *strictHandler) UpdateVariant(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, variantId VariantId, params UpdateVariantParams) {
+	var request UpdateVariantRequestObject
+
+	request.BrandId = brandId
+	request.ProductId = productId
+	request.VariantId = variantId
+	request.Params = params
+
+	var body UpdateVariantJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateVariant(ctx, request.(UpdateVariantRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateVariant")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdateVariantResponseObject); ok {
+		if err := validResponse.VisitUpdateVariantResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListReservations operation middleware
 func (sh *strictHandler) ListReservations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReservationsParams) {
 	var request ListReservationsRequestObject
@@ -54964,597 +59411,651 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3rctu4tjiIvwpK/19VpN6ULPmSxHb96j+O4yROfNu+7HSnnSNCJCSxTQFqArSi7l+qTs2nma9Tp6bm",
-	"43ya8wJT8wDnUfaTTK0FgAQp6ubE6fSePtVH2yEBEFhYWFj39XstEKOx4IwrWdv7vTZkNGQJ/nl0TQfw",
-	"vyGTQRKNVSR4ba92PWQkYVKkScCeSHLPEhkJ7pG+SIh/3G+eUhUMfVKnRKpE8AG5p3EUUiUSj1y+OiS7",
-	"nU6b/Nd/Pm89b201WjWvJoMhG1H4EPtER+OY1fZqt7Wt21rNq6npGP4pVRLxQe3zZ692HLLRWCjGVfOS",
-	"jWM6ZeHsHH2VpMwnkyHjRA0jSSiXE5aQSBI1ZEQqkbCQ9KNEKvtKCXyVsF9TJtUTSfzsS8G0+Y5NfVLn",
-	"Qg0jPiAJ5YQOaMTL8+fpqLb3cw2+XvtYNfsTEVA9xyqw3lyeENHHeQQJo4qFGaTnAWqjl1Aeyo12Z3eL",
-	"dnqbzWfBVth8xrb7zed0t9dsB51wk231t+lOsDFORJgGapXWT9uV0L9kKpk2D/qKJbNLeD8UMSOSBYKH",
-	"EgA6oZEiPdYXCSMqmQLoEGyk7iBCp93anI8JW22vNop4NALItrMpRVyxAUtwTj82L/WmNY/DeehqNzUK",
-	"9zR444hx3GW3t8GYSBHJuCJUoy4RnHmEEs4m5Obk+CURasiSSSRZi1wkohezkSQBTZKpRi46YtAxZSTi",
-	"xDffPg59j8RiQOKIMwCOmLej7c7blzsfDrf/3rna+fH5679v/7T19tnZ5oun7yp25LNXG9OEjpgyZ/Zg",
-	"HL1jUw2ICNY/pmpY82qcjqDjHb7zajCrKIGjA7jqTqQvkhFVtb1amkZhJQ68AIybB2pEx31COQJJ/xPh",
-	"bs6ZJNvtbZLymEl9FgMax/pkUk4OXp4enwFgKqbeM5/9sskfpokUSfXcfc4+Kd3At+dwnLD7SKSSjOmA",
-	"tcj5mP6aMkJ5SBQdjVnSZPdRyLjaI5QE2JWoIVVkQiXhQpFIypSFpDfVdEiy5J4lSCvx33EkFa6dbLfb",
-	"2cJ/TVkyzVeuxy2gy4h+OmF8oIa1vZ3OJh4R++9O1bKPeDgWEVdV23ZAJqw3FOKOMNPKLn7eZuImztkm",
-	"ln/py3bKIb/v2HR22qf0jgHgEiBJRNI+I/UwoX3VjJjqN4dKjek4akYOFb9j06a+35rtZ409wDggRM93",
-	"tztEf/mW1/3b2j///f+6rfkNIhJCSY8C9RJ3jHuk02pt7uyQ+0hGvZiRg6vD42MSDGlCAziAHpGBGLPQ",
-	"XiYGtxFbhuyWizFLkPzjozs2VubWfHl0enF+fXR2+FP33dFP3evrE5/UN7fJEBAnZH2axqrRIgdmsZNI",
-	"DXNac8emt9x8Qz8xNIfUR0wNRegR2CKP9EQ4bZABU/rkFa4/pMsejnzL/YpLdo/gnerh1JOUI3rDbbhP",
-	"dj59yk43AAvwHhbXItfOHM3YlIRRv88SILB2nvoAbG6Suu9sV/eOTbsJSyUL/cY+mQyjmDkTt52liuL4",
-	"lsOUPDxHuxXDRLzbj6PBUPkNDT3fucl8ONdmZyQZ0eSOhbfc/+Tizh6xuOyT+jimAV5mnIgkZEmDJKyf",
-	"SobYqGcFHxEp3CF3bLoHp/uWVyzODKkhdcemT6QLFKQsUT9ioZ50pCRu5RNJbm6OX0oS8VseC9i/gEq2",
-	"l50GJEFyzOIYyWoUwlVkjzE0zTghB11at/yWv4eeGY9E7hgb44HviZSHLAQclGkQAPWGXYsndCrNZh9o",
-	"KNCY1Lc/fWp4sGPBkEwSodgtN9jiQTfEfMHjqb1vJeImjqjISEhVPBOnBz92L49e3Vwdvey++On66Mon",
-	"9c5T8i56QXrTW24PiD1omlCRoYhDSfoMubsh5fPHvDi67L64PDh7CeN67Xa7OGwc3TO7NrmfX//AKEQy",
-	"Q3d9NGj5jALq43nRR+yWs080UPGUUDkPX8hEpHFI6hqrQns4gRwFARsDXxj1zS5RxciQylseDCkfsJDI",
-	"iAfMEAs4us4+QQ/8uuWA9alt3XJLyzV1zKl5iQeey60/Z+2t3WfPWXO7He40t7fY82Yv2N1qPn2+u013",
-	"nvV3tza3kaF3Lq7NnWfli2tMlWIJTOTf6re1n29vP222m/DbgZ8t+HPnBfy8hD+fHX38veNt7ux8vq39",
-	"j5+LzfJ3jf82c714tU9N86nmiElJB/BylErgVgklv6YCYKxbk7q5EGbuA7gmO83FFwKiARd6SBigR4M7",
-	"GVM5JBGXUcgq7rrL7Nas5FJm5BLRR0qUXS6agpG5BGwvP/p6v285lYTds2Q6GbKEERZLRuqSaXLrF2fn",
-	"k4zjbHikhzhbxmJ9MOgt3263yXyy5xEpNK2ypyagnHCYCQn1FToRyR1Rkyhga2HpfMbjL6z9eljbR1l/",
-	"DpoeXdNBxkYbLYHmipBQAYKMGOWaBSoIhFutTqvT2CcUyFvMQP7KpYfOJpJZPUjGhLSI/4NPRjAdYAr5",
-	"1H5R36xGHJPYCuERiNGINiUDXAaoISMu+gQuXDUlig6kRxgNhhasBWB5ROBaaRxPif9+A9UdE0bvoKNB",
-	"YDMZWAefar2BPleUKNrzcA5cJSKGCXHBm6VtgOuEpNx8XtFBIxMUCKcjGM/XB6GVaV1ac0+IabFE3eLi",
-	"ebtdwuzbH/5H/f1G4/9vULyAtT/c1urkB4/8sKhF44e1sfqHxbtlgONsGjxdwJ6nwRDuXb1exGF+Hykk",
-	"m3Nl5sht8mUyzUk0itTsebmgA0Zk9BubJwHG2M/9lmFOYJ9w27SCpNN21SWdSnWJVUHNXW+cN/iy1Z4D",
-	"bzz3M8K8/bJvXGiV1tyvjLP3X/adSwai+2LAJYU2X/a9Kyblom/J7P2XfedGLtiiVH7xDn2GznIsuGRa",
-	"P5WqIRzXAM4xPAAiyDgeCjoex5HGvY1fpFaS5l/6bwnr1/Zq/7+NXF+9od/KDRj10nxGf7Ss4jDwAhIq",
-	"xozvE2R04FIE6QMvRgmnz1F/H9JgyJqHmkhXqE00T+1z0URu2t83wxAkXiAV9BgJYJBQ329Pn23vkv/6",
-	"z51WB7WdC3gUo0e2Q9c+eg6xzp5Wnwc6sBRizmxxSr5W2L+5vr7Y6LTaep7y4fPE/jPz1E8rsOKzV3tB",
-	"Q6N5XYAGY61f/ZtFh2x06BHCmMa6EAne7dMoZoCEIVM0imt7NTaiUbxHch5JK3TxMaFhmDApa16NJYmA",
-	"Pf/591o/YnFoe8KNWMFoVQ3y+SNQbqkoD1AtT1M13EjYIJIK7+FMDbxMwwsSXSpre9tAylWkEJQGUCRf",
-	"LMkWa2A7VGos9zY2GB4PIPhJK2T3FoJyI+/bxPXWPnsrni6j5K46WI52nfQSRu+MWmHMgj0yojGQBxaS",
-	"t1fnZ6TuZw+6sJ9+A5gg/RFyH4lYLwwufGB87riYcIL7Qer+zDb7hksF5pBxkB3GLDHNI058vad+o3So",
-	"y8aCqnWb5huFtrj4Q8H7cRR8GcYi4nQVvWPcxdUDDtK9SLmyuoNIGiRjnyKppGYOviqK7eYoli1tdYwK",
-	"bJevgUkHJOXRr6nDqyOEUOvhSA32mzJXsDjGSFSHlHa8ZLJatOFu0wrD0nq48kokvSgMGf8iZOlnozio",
-	"cj3U15iR9zljoT53cGHLPRqOIg7HYRThpTeDOPB+A9s+DG22crR55cxvVbzJ1/RVEMflKLRCAu5eGsdi",
-	"olXxqEqI5FelBK8FZ1+0sShVsO4AxilvbS5xoB2Jxgmj4RR2N6wkAlor2NRDPmhLO85l81pPadXdxBV8",
-	"vbtEn2VN8liI2xlJXDpJxx5J2L24YyFQBfZpDGzJV93WY1gfp/ER3pBftr96pK6+bIuEPuXs05gFKLvC",
-	"ayKCIE0SFu4blYvjikCiUKvJEzYWiQK5P1JlNEAE+e0hW7/j8hl2+dZOaee+Ki7YRX9FDqMILbj704Rp",
-	"rQ7aDCSwtWhLuM1grud9W9vXzAiu5YnMzO8l+5kD5yG1RulUsq+KWGdCvRIpD78Ip7hQ3T6O4qDTmdBq",
-	"DSPhVBII824lN5HwYXfCdo5FZ0IRO81VMYcL1dR9vgbSWJhYcoJcBHCKjlV2RKd4UUjGSF2r7JSIQ0LH",
-	"NFFfl228oNNY0PBaiBOaDL7s3hjrsbpKiG6MoxVuD4cdNxY1gSsbMoJKJNT+tref7zx7SnpTxR6Bq+xs",
-	"zQouOBklBLFTXhUvzHKbSoim7vu1rpoZ+GQMFZAKhFW9Q06jF663Ss50abpjTYFfGV8S9KGK4EOvtJz3",
-	"RSjjDFchJF+jmwuqyUjBiJhp7bf2rUVHZc+2y4jzmI5oD0DCzRwJXXCuLze70Gua3l8DBx1fSU5H6MqS",
-	"W0mosSyTWPABSwhyB1ztEbjoYTPQJPxVke6KJfdRwG44vadRTHvxl9EpqYfrps54JaQLqaI944wAlDhh",
-	"NBhCw6/J3TjEyKyQFKe0Kh6YBTXd3l+LFmWQCCjXd1JyX2QCuZjskZRnICJ133ZyQew3PCSzMhYT42Xm",
-	"uj+qaGTuAekOAI9FqqCz6TJJIsW0n0Yg4jgKge1EtikQ3CCjbgQD4R9dK5r7jX3iV2y/T/qJGJkZ0TDi",
-	"QFQBvKxFzoxnLYg7MJpifN+YhCmI40V/Hetj+p1I+ldKBHeHmnJ+NZW2M+g8rDEqERQR4TsgPhiFSBqj",
-	"oBCze4YuQNovZiTu2Qi+Au0Z+vMUITjHuXoROKq64HyvhTilfGqAJb+ImBjFWFcNE6FU+f4SgowonxrS",
-	"Dmx+xOU+QeRBd+OYwmmuYnSw7YMumE1Hd5bNILGLXZ2sJFSxJh7Jr3SvZJOhSrHRWEl77CJp3J7xlGcu",
-	"qAa2f57jdsNh60QS/faFfBGaa7pGjVC+nKh2ctMuE46qYQaFxonoR/HD1C7tTo5EhWWtjj+p2+0ryU7a",
-	"wBEkDP0PaSz3CCWoTOQDwJ1csd9jNEHBCVW1lPQo8I4DTlWaoNP8BENANBRhSZ72iE5QzZ+GEeMgndEM",
-	"xPlQVtNjZFd4FEYSLpIwx9ncUlClGiIHF8fkjk09Y1Qw/yTaywmVBpQXd9rqnfeJSDzgd5FCeGYdDkhK",
-	"h+H9+/dNVxNZ7RRD8xYoQ8BuMKIESSWztredNvmv/5wfGfNCQxw1HP/9thZx3Kwuzv625ukXXefT//12",
-	"Lj7PCbH50uM5TgR864tZSLs2w290x1TKiUhmjqrlR+x72ETcr+rzmo/yAKq/6R5YZ6GW9K91cl1AfY2j",
-	"+57FcVOfTK0IjzKrHCW9VGqWK0njr6vbuuEyHY9Folh4ysKIXiMAvmDj03zA7ghG7CJMFyk6MutsieF6",
-	"BPXGjosC2UQJTpSYia6OA9kATRygiT2/to4DZAq/DBr/qyLBe5ABvlB9LrUfSkFxvvd7DS2Cf5hqfXW9",
-	"Rm8j4veMK5FMN2j4SyoVMtvfnVb+s1cTqQrECMQzvDyroFxuUia6gnMW4DVmol0yIRYEklhI5YRsOKJK",
-	"jwGcAzEagZgX7gGRGtGp5iu0SnZI7xnpMcatXNMilxWBLyW3X7zlUT/iWoXRddUGISKLG81eDH/8Hp9r",
-	"aJMc2qvurtmnpu2Jp/FxzC6k7hfPnnElf2RDjFZL+CWENN/WmPVEksPz09Pja0QxjN7U918W+qs1/AF8",
-	"p17AVgeRwwguTutwgBj6RBIx4Tr8BRkMFjbQbX0lrD0gO+02SSjG3WAMCiU77S1S16Ex40SMIsmkVvjx",
-	"WR2Icd7eaW/bLgOqGHpyoRM0inNGcBuLOAoiGCxhVBEAA+0jc5kwyXjY2KuMHpsJJ7BxOzp6RG+DgaHo",
-	"E2qPMk45BDEB4bTo8GG81le8bDL81h6FaPxGP17mOJTRUKtsaXyRiDFLVATXS5/Gknkuy6GN5tfAFgPa",
-	"fzgfSj7Z7d81340mk/Dkl913Px68vhY/yV+3fty5iMa/xtvDFzu8c//89bA9PPmw+ff23bOfRp3x+637",
-	"H3PXydcJDRh5I8ZjZDMypnOvht7M48gGvZJ+hHYpZL692tiZbGlyrhTw5fNcK4LULsudQmmFznjWC3nR",
-	"eDlAFpOoMza5sE21M6l1Rvy5AB0zQ2fgPP5e9H5h2kvpwHjrLcOP4i4EkZou9UDVIx9C089eDcXTZOVe",
-	"pvVnrwZksbNit5NIe15An801+mziBgipaHyId/1KPS/yDrgPA5PGYIWul7pxef/0Wj0N3xxmCzbu0OxE",
-	"joUngoeCr49/JcjPSOvHV+dkq/P0abNDaDwe0uYmEDAH+1+UwiUKX9wshE78fND88PH3zc/rBj9skoCO",
-	"I0VjEjNoI8lB8wOpU05mZ0eAa2s4K0PkKICqs0le0F6PDhi5UgljqiLgYzWonViEywe/4ZEi2xUjzhvj",
-	"ooB/+UBn7zvk6Y9H5ZHmD3SZYaJLmxhVLCFzsWN2MMybsCZh6OWZENz8DcsNoDVvmeO8VzMZQA5UcfjN",
-	"9ubTZqfT3Ny57rT32vDfB3e4kCrWVNGILRjzxbRaPZVKYwq/Y1NCAyVJXyRo+5VKjCUG4yGHovOqQKOE",
-	"5Vo5kZCYUWO4QtgUz8wq7PUqkNHaK3mgqlKQ6JnhCgqT3ic8jWNUeyMrWJzaZnvzWbO92dzcWg5VGEfr",
-	"trQ//Mz8hhFX1QDWEd46fj2PSyJ1DOxOWD/6hHxdX6SJjZyTLEiYeiLRsEcUi2MYRWo3leIiWDDuxtE9",
-	"6/767Me7KsBFa6Pqs/YqGxJTqW6kxdXZZcP7jLvP8Kvot2mEyFHEU8VIPR2HGOll48EFDxgqoeF1w2xm",
-	"1DdsvfWMrDgmT6/bz/e2O1+0obPMz5USCesnguPRCO6InPKgCjS5F64sjIDci5Yj94Btrnk2VEnqf3/0",
-	"apFiI7n0ikXCdZF9Bj5qZkGThE71ZY2acb09DwFBmfGC6eb5WAznhWhfXLFLcVyK5p7hAvq4c63kA3C1",
-	"J9EKPH6Jk7awXAOoVaDMU8TAGGuCDT9dGGP+Gp0drcjYojMc5KDW0dr+p6YDfb+RBzz6RWzzi4dlFhUd",
-	"5oU2f/v4e8fb2vy85/y9fniyM1k7q9J3Ye1KJVEvVWwBj/77ch6jCK5XCWOoFrex0TT7CqkHIhaJh9GX",
-	"Hmm1Wo39jObstFvkiAZD9M8BYa0DVGqn7ZJuGyk9GUaKETkGmYgqwiIU+RkPSf18zPjBxTHZwjAr7d9B",
-	"TT4g0ScGT6faCwh1C7CP5mkTn/o6skGi54/N9GKUgbwvkgBf7ZWig/Nl+o19HcysgyvsAjfb7loKOPF7",
-	"DQFT26v1YhrAbQIQAoYb4Duin9wd2WmX0RiRobCEWSxeBLWSgFriTOFgHaRhpI7urXJ5dUpAAyUSN03W",
-	"7H1l7YQ6NQFqwOo+9jsOfZs6BZmlSGV8kr2UkDlCdJeoUsKLqXyFLr1yzNcW8GmTodBz03qwwnVqfVzr",
-	"NqeWYdIALaQYMcFZ7utjFiJZ3M/yn40Tcc9C/Ib2/Ktbm4lnLaI66MCkwckjFgpg4AJVg+ihUphfnRa8",
-	"NbS9V3uPELhYmRxqU2WjRd6xscpYToKAeSKtWVhnHBonKWdhiyD75xh6ET5e5XatzZr2H7SNK+IZIwxQ",
-	"GTVCPZEqwLdxhNkyzK3peyR7ZO5IHdy29pweQ7BYn7PcYatwltG4PMmtVrvV6Wy1nq2yVOlGUa81u/Ah",
-	"kFXG8Lk4VNnSrWtj6QPMPBgYQpZP8lT8FsUx3dhptVf5dpoFcs+hFwGw0AlnoSMJFU+hSSRjQy8x9vCr",
-	"SHAP4C6NHTWLQLf00CvRb+eIeYWg+Ghcc0Hron0l05Vty+Mzl/nN9QcxmEUUrBCiqSJDdBEEoupblWpX",
-	"q/5tAO5e5t4z44BBFfEvzq+uSdHlwm8R31D3bl8kAzMIennEU3QcKtN/xxdai46CM5tUETAYJGez7U8k",
-	"GTBu/fPr2r0Hs4CxXJqOBhyuLKC6I0wgCFehNU9lKQIMgW2RVajwHj5CHLSu3EbGxcNjYuQdnwM8bF1M",
-	"o8ZCdPbSTzLXdP3PWAR3TLupaJBhLjz9WqQq+6NL4zhHfjstRxVu9i00B6JrZGuMbh/1WNJN2AiuezSK",
-	"2nvcrrj40OYfKz6d+8l8ScVt18fWBazzxI5WSCZQgtCs/s7NALEuQxgwKTMjS/EsXAELDwLUgfGywxXv",
-	"EeOGdZu221uBMwI+YCX5ik3fDnuvg+g8ent889tx5yw6lsf8cic4PH56PHrVfrc53goP3+622PTtONg6",
-	"hYbxT5u7Kni9O+7xyziI3u62gs2YL1CHHVfOXufiTbmKYsM+zbiBFRn/3WUpZLK9XAQxJYh1tdGHGS6f",
-	"fdeWGNAkiVBskTajYJkpWwg2/jb+wN/GweYgoTxuH/P2w6CHkLB00B5WvbtFDDTP5ly9y4j+jTTpd1x6",
-	"jR29AgKWoOvOz93pKrKOeXnXNW09hpIZb4NgqfHr0LZ7GP+4khJ9VnN3wGk8BTEkJkd8EHEmq/rJOK1I",
-	"fX6DGQo8ErIkAvEoi2dABQFVOmu3CcLMP0mzTzbZ/E8aqvxVt8IEFBVG7DidI66eotFmccqoGe7MaPwQ",
-	"Ss6G5x8sKvvypc3F20fnuvTp+GMYLvz2pYiLNOby4Oxl9/z92dFlzaudHpwdvMa/rq4PXr0qkp785cwO",
-	"v0jju2PFRpcY8/Gw018hNCQpy0VuWGWWkJ7aWEGP4JiZysBq7AVnBfQvwLEnRMwof9iRf7qSMSLiIftU",
-	"GHpJCnmvJu/SpeE4d2mF/wF8SXf39MGwEK3EgjS+uxlLliiTtEw+xF1F4/rPv1tHk5cmm3LADD0jZ6JF",
-	"NtGeEAXsYCRSkCw7u7u7ZqG1g6Nm5/n2ZvPFybvaZy8baYYylsfY3UXmwB1kq/n+zbXj01bDDNy1zx8/",
-	"f9lpPUQ4GjhZMGnF47Hu32kbRsX+u3yyK4/q4n150CFakwwVz+vnB8/6kPKAxZhi7wFolDCKrre1w1Qq",
-	"MQJ+zET+qiGLEjKKeNia9Uey3dxzu3CEkhq3vTxT/exCcVjrBPSAtRrp9CJ3wQpEkrBAkaFIJCM9NFpM",
-	"iVR0jHE83PE52qtRMkqDoQ3EBQFnPEyoZNqfTzuWzkJq5qMuyJZ8PyNxTqhCIQPt0+XuWu4SHu5hVV5F",
-	"ceBKtBS8HyWjh+LlmE5HjKtLZmgaACHqbp2qyYvJyV14PHmTPos+bT6nW+rXCzoL9tn+FR4CifZQMG1R",
-	"O40xP6ROs4fjRNxHIXqrRmGjyM8tmtGajkiVCI+0T2u4HgBCQ83nWagLBunlVugZCD/I+YLUI/2mn6o0",
-	"YY19QnsSIxEjhenVrYhqFS8Pds74Atv9uh6Mf4RlP7//tjYX3X5eTWdTM6+BByufbesv6Szj41xsfJXG",
-	"/SjWR2t9AoyiflLbq12KKY3JqU6tiJVwkJWBv4zf/DIesNepebVfU4oZf2t7nc8w54QGgGVn6ainP3Pa",
-	"2dza3nn67Pnu6xcVtNnOx8WKwtTWRAWzkhVZgBlYWj/OfHM3dxbzNrNrLiylsPz1KVLZR3MRYuT5kx+A",
-	"GDrJ5l5tkNCA/U/mRSsQo5pXS4Q+rCgNzVIh3XMxoI+w0Wc71uLGzkKgdRkONh8oDjUfHDa58kNOiQ67",
-	"ef+meXRwdZ17kh9RCXdUwoYilRWcBg1UdM8KOaG1yLVUAqO5N/QKTrzarXm5u7AFgfUUtgR4lT5n0HaG",
-	"CYGBzDjzIf9QjiMw7KuLjzSkJWy0IlJIyYm4ZzENmFa96jgXl1+RQzFubj/f7GwVaFyeiHplUTcnc5tA",
-	"5uQwGo8jPnCc2LVneu4Enbmda/9k40xe4fn7uYJhzeGwWGtn2lUvv8r8mBVbExOsRWPzkmAGcJ05v0cA",
-	"bE+wjpoCjmvfpgMd28JTRZ6gAOVHJdcuYj2EUnOhSgzICTrJmjo7odBq7+IaqpyaknIK8pmILU0KiNOQ",
-	"TIZCMlMKJ4e50qavGTfY5Yi5u5IOpgJVV6IwlZePl+Pm7MjzCUJJebAGSaAFJ7SiH1RG0L5U8eLoTAwF",
-	"92qKDpAp7zGpJItjllQw4MXZLQRr3vKBavkChi2NJQRwv3R6rEj8TU9N+0vQW9Yzb7qGGi8H/UoTu9KN",
-	"P9v9WdzpGtqUEVlrCC3H7cx6Pvo6BQcegMJf895JnMsNyHPz2bMt4MKVio19Ea2GM4i6HpmdXe9DiG3i",
-	"3kRL0yvl99bn4nJ+r9E4Pu8jABdu9vWJ7QOQyhgwAMeajPR7XYPRFmp8wJ4Xr4Ojy4uieMuswweSGIMW",
-	"rdwXIJNau5g1qhWLCUw3TWI3CjkZtxzOaAOmLN3Y5Fn+tERD8stmZoZlVeGspZtjoMlDeF139Yv31G5E",
-	"3uGzgcJK/W6SeNbOm8TFDZiPBuGDApFo1mk1r/Y7NicCSEebeMCNTUzpZMEDtkf8LLjERw/k7S3So5I9",
-	"3U6TuBDKsrVJgFsTI51etNEi6BAQqaVeFHdsWu094Ya1XG6Odu+vt3snk+f8w7gjfwqeDt+GW/3XtJ0e",
-	"iZ3o3adn7389S4o+7NkIPx80P9Dmb+3mbrf58fftrbXd2LORFgFhZv/N9mi4L9j7XAZd1wZR6LiamKtt",
-	"ZYX44pIjRxEH3Bh+UxcSXawiJcmQymFx0748QHmJ5TVfR3EZleB1WJ8Zpvn46pxsb3aeEcsgYSjlHjqa",
-	"2WLc+g26q3ASREmQmmIV9ay3LknFmYcA6ac89Mg4YUEkUtkcMUVjjygmjcN0SG5rXGSfvK3hRyWJWV8R",
-	"kap9DCwIEzrh5o2NmXhz+c4jVycnRCTkH0ev0P3Z1Ils6LTYOJMRnZJBIiZY+JOMIi6SrCSa45V2cPSy",
-	"5tUOXp3B78kJ/J7ik/MD+L28gt8bfPL+Nfx+gJYvDk7h9wU8f/HyGn5f4/M3+OT4FfziOC/O8PccpNEX",
-	"lzD+iyt8co3t31/A70/49wd4fniAvy9hhMM3+HsCbQ7PfoLfc/z78hB+b/DvfxzB7wfgp1++hfYv3+Hf",
-	"2PIljnn0Gv4+uoSvHF3DTI5uLmte7dVbePvqHbx9/QJ/j2CGr9/Aql8f4xNcxeszGPn19d/h9yd48uYd",
-	"/p5B+zfXAJk3N9Dm+CWMfHwCIxyf4d9/h5bHl/j3FcztLY759hx/L2Bd746g/bvX+PsGWr47hdHeXbyH",
-	"30v8fQ/t3+HX330AmJ8cwGgnOPOTd9Dr5BLenlzBrE6w5SnC8/QlPDl9DXt6ijM/PYW+p2cwzinC6vTy",
-	"Bn4RMqf/wN/32OZHgNvpT/gEd/8MxzzDHT87Poffc2h5dgFtzhDm56fw98UBQPviCFpevIY2F2/gWxc4",
-	"24sTfP4TQO/vB/Dk8hyeXCKGXN5A38v3AIcrfHuF+HZ1iH+/hF5XRzDm1Wt8jiNfnQA+XJ0DJK8QGldX",
-	"+Bzx7eofgDlXP+GTDwCT6zfwleu30P76FKBxjRh7jTC5voTdub7GJwj/6w/Q8ubgDfy+BjJ1g7O9+Qmg",
-	"d4Nv/4Fn6h+4p//A0f5x84+aV3uPWr0fD2BFPx6+xF9YxY/n+OQCfn9CL48PuN4Pp7DvH96/LjqD6A86",
-	"vNJWQeGxVRF6Pu+eG4jmOpff1sJ4dE1DbRT6oaNOWuMiy/S6jvfUjDIuUz9kRZpc4+h2GRyrOIW5er21",
-	"o+LHQ1GOtf/b9jbZbJNnu9tPSbvdeV4cdLu9oIToz+3m7t/qDdJqfvzbuuxJGA0iJT0dUaVzxPyN1EmD",
-	"tEgTb+u5eu252tUjuyPFi/NQjMY0wUgjyZoRl4zLSEX3DHMqhrbAMBanhibhPpFpkoiUYyphO8GE5aXv",
-	"H3PLs0Cx4irOOSN9GijPJtwhxk6pEsol1VmBLBPg5L3BtETI1JrKATqYwm2SiDhmISbAMfcy4/csFuNi",
-	"7W3oiJV3MXPcPvHhf3ydTEnn4TEFsjBbs0/6Io7FRLbIGZtgFwPEMGTop6xMWBHc/Zi20+QIigZcJJhk",
-	"HDrBzEPBTO1qLiYA/zAC0IwiTpX2hRtRVLVh0HBms2plTmPLrFuGqdWgr5Yv5zOpuukJtDwRk3ljWOl1",
-	"pXFudGM7lvZ9byHk5g1wim0OoEmpm3WZX9jxUjcqdV0yad21NFlU27YC9PmJ5/dFXfWhbVXqrD0zlnW2",
-	"rUqdF2+67lrcb93RZtdd1PFItyl21Bi3bK2vbKti5zFNVETjeNpdbZgL235mPKsnWQIAoyosgcB2DlnM",
-	"lnd+qVuVOy9BF9O5hC+OCQA2XqYL9t3RvB2appXDLIaAO0oRCu4gS9DBGaSEFO4gCYsZXCkrqRJ1UzsM",
-	"6pu6Ng/6sjWhkvDUNC6taqLVPV1mFHYtmwZlmV7JtH9pmmeBYDZc+kybF2weUMHZCorIKvz77K3Up4A5",
-	"K/YpoOqyPjNEdLUOa82rgt4u6zJ/c5f1XHCtrNc1u9mWdZulr6v1KBLzlfrMI4UrdX5In9J1tVKfAnFY",
-	"1mMOR7Ks2zyCtka/IvVZo+Na65tLv5d1XEyRPlq2+WAwSNjA5DRfKMstqOdXEeJOUS0ss6o3uvJAzmq3",
-	"CH5eM7jAqIYsju4ZiBUR14bsPcwbELAo10lC/2E0GGK5XDNypDChqEnLiS4F1C4KpxEmYgziEjHBopy1",
-	"SP3ARjo8yecY6YA13/zb97A7JeaGd3oIzsiYSp2DNKZS7RNKNAf4RBJ01JDOYjEVCKYrxWCwVqM2o+P9",
-	"OkHsDwpaL+KBDVyvii7aXBRd1F4aXWTCvnGmdvhKqXR2QtUJtyIeAmQzPKS8hIYtcmCsUChSIKJwQaLQ",
-	"boiY8D29MxnKRJhivhAFpjN46SJagBK2iD6pU3Jzc/zyfqfhZRhvZDkdK9wTauiqZM0ombwww7XMykGW",
-	"74XtzohdkWmq4FiKaqX8s9XC87zcAghN9JImdVzos4ZXEG9But2zcnWfsdCcGUl8M6NmFPpEcCMHm1M+",
-	"1fCH7clOeHZMo9CeackYX9eHZbU4om+TDGDFPADzfNgBniQQXEU8BenekNBIkjEFCnrD4+iO6Tp1aBiQ",
-	"Jp+LVlvwNI738oEM7mO6NujvmRoZZIwphBVhHJMaG4ki0VoeHBLzIE0wVl9lhFbv853JkmSrlmHVDjYa",
-	"qynxEUY+GTHKpd3SgKaDoSLpWCfr08qJQlTw9vEv4tPpL6ftk8O3vx3/Ijpnv4S7rV87k022lWyrnenT",
-	"9Fn0XOyO27WvFMG3arYEk2YJ+j+RVnVT9yvYc19nm7KaHqosVUBfrQqC0Moj5WeN92VJs6TemNE9zOgx",
-	"5opG85Uu1SqdssZgVv2wSEiflf5ndR9l1YJXpZ2qll3nyJHVMuocKXqR6FdFUR14zapyYY+b9zQxKbJ+",
-	"zhGtiDI1b+bNTTZs+c3LDAmyN44MNvu4YqSCPOW+qJKa3PeVstH8BieIMdlLV86Zfe5gUPHNrMwy02T+",
-	"m0MHsYpvjjJEyJ7PyBLuy1mJYc7byxzxql5XfLeCx3dfz+Hk0Xvw6JNiPHyAO1nJnwjvZE01sGzqWHfU",
-	"t7kUVqvdE+F0n/i5N5WfGbUNmd8tqft/L7hePa3wJCu6Zq3qkFUVW/UqYnGYVScpfqUP76qZHHz1BC5V",
-	"uMd4XvSgrm+wn7c+tuRdagoo+r+mLJm2sKib7xEferUizB2jU9q3stKfpavNGDdmeJHM0lN5+dhyRx5M",
-	"bSKSUJqsOqmxRWQ1gDSYnkick2IJ98mAGTkkfzdjYfI9wy/o3P6DNKZYYyvJS07ni8gzPuoyYrgoYmMN",
-	"lt3HehPyFVddxvkhXDfefWngz9dInrb5+MnTgtXS8j4wLMk6XpZZUrx218+l1ltpsjj41Up+uedOU9vz",
-	"H7ksOnt8sYUjxScRMJgOs5wzEBipSJFV9nKHeZDYTY4rM0YxJHRrzZwa68VvPSB9mt0qL/ehN7g/8+ki",
-	"6EvgXJY2bY5urSJjrQNi9OFnIZaAkSbpHH513/LA5i5xt8W2MeK7sYOiNMNzedOx2+IOldwkXU3W6voO",
-	"WOijpnqHRa9+PHOSsXQJx5jxxFbA+qqpZVQpZVIFD17ghit59BUY4moMq+bFPi5KJZjnq3bg4Tk4YfZh",
-	"MZrbsgpr3Do2unVNqtlZBXNyV/2vl+HHzNcZfBlIHllHUkT9PyB/T3XE7p8RC+gngwXtdntZorcHocUb",
-	"RmM1XBM2eTiOpSbirkg9xN1SztEMUjWpOVa3ilsK9RhPJMmKlhvdcJ/FMVECuPsei8UE1bgJ0zcSylz7",
-	"RIk41HUKxiwhQSKwXq7RdmIdaq1NQ7YjUiQRkhHaE/cM9ZzFq08ro3OTSJ/G8b/WhYaaBNyQ7/NCmxMP",
-	"U5E1v6D9WuFKq0bHauXIo11pC4zYFefCtZDYPD91wa1NDxDeag6Nh5xpFKnG/gLU1uU2/0LqPwqprW5y",
-	"IWKvpcCcj1fz1YOPieQPC6j501V2qnCcrsqqMeNHu7i4UsXknn+T7PBPV+J7HpLXY9Xg37yf1TQsLoJT",
-	"SBCSfaRY6GaxLJ1/8dE56mIU2B/AUZd2ZdYxe8JZoj0/RjRkpDfFYqlCh08ZNbSHXiG9qVN9wrWbLUyp",
-	"qR9V4NTMvjvUc8zQe92k7B1bi5JNfm0NR0UrUNZn5lOFTClzks2i6dRqnGfTYOTZYtyAkM1F4QUHzQ8m",
-	"/vFBhXw6za1NJ9Zxjxw0P3ik3dz1SBfY46a7skdHZH3fmq/9QbhcSF5TjHAupu5ZO1HJiRhEX5JXaTaO",
-	"YrxiEsQvTLg0/kPSHs4JbVlYEXbGOXU2DFbXyyG/iIjr7Jam+lbdEoGZAjhFftdY2v+l+Fydzvx75HAL",
-	"fg8FSlzyiFiBly0jR9mS/mh8a4U7c4VQZoyxEyqJcePIM5Lj16sxkTjt69Z1ofEXfn5T/LR+N1UYmvvk",
-	"rIyjLqrM+m88Mp4uUx5kXq/AG2NFe12EIlMkZFXKRnRqy8lmXF5jHhaX3YX/QuBvicCVmoMZL7OVEbis",
-	"KCh6Jj0eAgvOqtNCUEzQRCJukiekHJ2B+xVG4WBK6p3d3V3t5nhz9RJrRe62dnfhHyVL8e7u8zVdpGGW",
-	"WrX2LuLhHB8QTc5RTeflJSKjAdcOiXcRD59IErJYUUmG9J5Zs2nMwgFLSB1z0VFFe1SyW64zSkhC+VQ7",
-	"jzb2bnmT+OiKO0avloSpNOH+HvEFf0N5+BLG9nUuF0ba2AKzhdg37RYOQcNfUqlG2gXSR0f4mUH++b/+",
-	"n6RN6qYeJCyjMXc8NPn2WdIVqaqeTUDa+067aP6k9+d9xPEEhM6lRoXu6No1r5GeSuHb5gu5fXRmdv99",
-	"7likPmRxmGln6T2TjdYtL5Sdwg2D85DB3SaKROEVNlE7BWRQdP8Z8Rk/crPEorN5gQzkH509/4iCTdhS",
-	"LdFkk9r7veasGuuD8uZvLBHZBFj2Ch9/tst4SM9+wYeo1B3Ihs7IV+6evUJ6pFc5038sdCj8gs9bGM70",
-	"nTPt4nfz3Vi1fzalz9meP2TaLlp8UX/AsnXgrgf4XH2BGOp4mWGdfXLgonzmtGpQP+9mjoB9cG0meZ6q",
-	"iqfHvNDXPRj5U3tA7BPHgv3xs1c7K2bnL5Lz50QJ8mxTp88CKn1z/ar5nNR7QTIdK5IwGqKXfj9NgDru",
-	"28oEWLYO8wBpvZhKUo7FVhv6304+o07ba7fbugZwIEYjwbPSfbJF/Ezo9m2cUq7vwfrENK/0J/pZNeFn",
-	"rl6I9FJ4nJgyCdl66qM0VlET/uG0buCAzHVE1MEy2ZpIb+rmn8KbtlDtWFk3zaKC7Mt0Ds+KmrTnVQRt",
-	"RD/hciQ0h801OiYn9+lCvU1ZJ1VyWTRm/RXSpx5C089OEuDVepnWn7N0wSt1sz6C0GdzjT6bqB4SUtH4",
-	"cIVk0qbnRd4BCdhghUxnpuulblzlzdCBixCAlsPsY1Uh6zxNjpMKG50Q103TF8diwsID9E+T1b6KSCJx",
-	"QFlgNbVBgVDt9laOivm5ZuIr0NOPByxeucwALkRPqUqB+riWMJzqZVZVZrn7rXXW1yJOpQSzfBAbSPBF",
-	"g3wnlfO+Wt7uObm1lwIieiSH4Adk6Z7nuLxiCu6lS+WZs27x3F7YHOUeGcDFInXqpYgDkki4nVAv12m3",
-	"O/s2taYgYybGMdOSVwRMPJ1mlWOLQiN0XOjTh+9n5caqajhLF7kkzbiJ6s4SjDtJxYW4w5ziHon6IDk+",
-	"qDr5Q1OHr2rXLTmPy7SnhKJLTRtaUYD1Qtdp/Wcq6pjrUXiaBR4bK3bp5irUfLQe5hkoLZAWJm43p7KK",
-	"GJVxsAKRS1fH8sKTRapfvEiqFEPurVih0sxv6TzF1ohOCZV3pG/q2BoJPL+YtcxZuKFdRtU2W0Fn5szu",
-	"MOvnPHxlv+Q2NB/NFhfbGPU1uZgsNvPvjtvpjO06U5aNMn9/JIJDlhTrQ7bXVofZea/PlTxrr+tOW7Uu",
-	"1LlgCLatZAFHIK+XqcnhhEoyjmlQqma1+YXO2fnanYl6FZsyF6tLCVeqlJ/5CrJzkiUvSLndT612GkT3",
-	"jGOeu7KiXofp/kup5TXX/13q5cth0kX/6ZkY6lWpTBFbKqJmH003X5XCaAmy2sZ/YeJ3gIlZuHYVJjqx",
-	"3CtjYgEVKsLCHxkTFwe48RmyT+rG90unBNfUEu6Oxl/o+R2gZ1WQWjl1xcqoWQpNK+QxeFy0zPBxHT1U",
-	"sEqpgHz4XDtEAyWSeWJhKgH/h4KEmJ9nH9PLZDySnErFRlrcNQejqY+MnDA2Zklj3Tw+lfmtvpLiZmct",
-	"FAPONncXrSiroZV3ulgwqSNcBNc11bXLmNHOO9LpE6lD+Iu5YDJvUpeCVmdScf92bn74+BwP1cWwK6pC",
-	"S3L0+lqgcCVePFldN/gA+b/qYJrDUdhUVxI2JyCb2jK37pljtCyDEB4WfSSeSIJOxVNMV0Z8vY2+Nn/o",
-	"7xPfuB3ruixcEJxhQQLF+eU48/VFUVzeof2M86gonOKzomyqm5VE02+Tesshn3+M4/BsKssKTYM5nQ53",
-	"wYXKOV3rH35++fLosntxdPby+Ox19/r6JHcC0ajkSHKRIvUy8vzFk3wHPEllAEE52dXKZ9JBrJmURo/L",
-	"k5TSwFZeiZhkzsn98ESafBBGu/AXPv7x+JhzEBUY6bIXq+JkETEqknM9Ll4+IGyfZlpSuSgPI6DuEyvj",
-	"RUZFWAcSDBTbVYAil7uGYTbX0lZcUg8xGFaqb79AGxs9UlIDAOn1WsYWW9dlltjkaXmhzYqa2gUVXmdL",
-	"wKxetDSbrlOZ8/dHyF9amRRic+1ERaao6iKYXr27WRWkxQq4KyQyyoHkza+iWjBHLVSKu2jlFQ73AqLx",
-	"LfjQP5IFnZfyvTIU6q87+/u+s6t0ARW3d7XKYNV7fA7GLErI+bg3+8Pz8nxDKlw8TCd4chzvRUxgluUQ",
-	"TxgZsWQAXEOU2Ozx+G80NkaSBBSZCqpIp60dOpUQpO74RGIlSuht+RPfTsdvLDdKfkGuIJdq/7rUIDlP",
-	"c+b7/i238u8//+Pf//kf/27kXv2Pf/7v/48jCOtnGptJHfC7kTerQPdSh4RJt0PW7JYTQv75H/8zqfi/",
-	"OY+LLcwA/2HGdv7TEvnsc/vf/z3/1SrdK//7PxzQWYXALUdIf1U140ox8AsITNZjJvXv/Iy/M4l+ZyyV",
-	"Xu2iyKgVEe64Mthn/SAfXfN/2YnK/28Zi32RiF7MRpVWp8tXh2R3e+cZUA5o1LIl5FBjKBXG0t1cHmOO",
-	"HlsOwbTF+JuQ+XlDyekd6wZUMqtezNxbAsqJnEQqGBKdZ+Hr+bba3JpFH9e6H3FMIdvFdt28t4+ZtPZN",
-	"EnlMuZWznlk6TzjjwtF7rSt5zXWJDVZwXDZbZl2WzQpzSrdaffmCsvqjtyC1qQHdMpg1WsjoMDWTLaYn",
-	"wmkLQ+b3yJopfL0aSxKRHFYfqjdiQkaUY5YOHA299KXJJYzXNqb9jzhsPKljI+1baNBUe1P6Y5aMIkw4",
-	"3OVCdUHEtohg6xOAFIKJin2ckYRT0GiRc3gEl2T+XNdCwIRsOnIAbslOKTN1yatua3OptKSHry40ybhK",
-	"pngMC5B4yIobng3f0zhvKJUFp81KvfnRtzYn86TT/ug39opLzmS3hGm2QyRs30AK99SUoxzajcyb6j1b",
-	"+Vw52bc/Izk81r06TrX/7JRFXCpqnFarXFD1UjEjt9LiKECOWAaSUFUUPTdoqoYbCRtEUuk8uHM9jud+",
-	"LhN4qFH12K9mRY3gAMq0348CIJpdbOV7xNfVFUzEMyYF1yxSN+VZrkHfKwQadkeRHGGWcI/44p4lXSdG",
-	"UGOAhUImaK20DYY2zfOWNoPOcsRvX+58ONz+e+dq58fnr/++/dPW22dnmy+evqstNMZlI2zjRWfvwB24",
-	"IrPDtN2uvPhUpOKS57bh9IlzaPo0qhJfHBFp9jCKPhkqNZZ7GxsMQQRfTVohu9+wZ3Dj9/wbTTwNHhnR",
-	"GCgCC5sGSh5JuUzHY5EoFjZHLIwoWkg9MqbTWNCwqYRoxjQZMGgKOCiS6DcWeqQvkl4UhoxjfFazL7Bm",
-	"/IipoQib8MRcqR4yuXEUKI8MsML8OMEc90jXm3r1MPg4EQGTGD3vkQRER0xBDy9xdZzGdh2AZFHAmg72",
-	"eVn475ynIIeK1NTKZc18Uii9NXupnH4uHrmlEC4DuCBRJdFSFZERHzWaOEbaHIXNbV0le7hXdGXKQ+SI",
-	"RjQYRpw1E0ZDfLCQL9JR0vmyunp3fBTLDOG1h9Zk5c9D3vbL1xOGbuugNhw3w77uLxJudGdQrEYQySzS",
-	"b8LiuKkbk7dX52emHEA9TMdxFFCFUQbSA+FEJTSKQcSCndbB45xJzLQVatMhhvBtberMjTpjNxALfUtp",
-	"gML9HcRpCGwWztU5Fl08Fl3Nlta3OzsVc/axZpBWxm3g6vQw5hR1lRBdPEU4wlZpBGGLEwBHimMgpR5F",
-	"So8CtyeeL4TZdsMjvj5neK+ac4bvYG5cEJkGw7xomEjMsbRLg2PMuEJA6n4d3a/HaIKhEHdwrLF8kSK0",
-	"8FiPYdk0fJSNQEmPhhjvTlWaMFIXWIwOR4k4oJrgUUBjAgfy6XaaxA2P0HggkkgNR3o3kfhEUqbAFySE",
-	"pmHEeMBwNpTEUZ/BQSZ1n30a+wSmQpXfsFGkuNV5oOUTSa6vT2Bc7cZDlV6EriI9jlNJttpEmkh8eNPN",
-	"3BHMmrCcNrx5Ion+JnB7GO8Zuv1MHrXKflIXmtDxoNgMVmO+pPP00wBj+MiESpiuzWuDywZhDoeSZMKQ",
-	"bTEnlIWkHouBSJHYejpBib6kG8V9ChIWwo7TWGYzTPkdFxNu2GOR6CoceWysqQ2OeYEpKiSKYyasnzA5",
-	"LOGAJhH4xsA6kvZTnl0zfM1AwiYocMbqJiyVDih1YcPSqKii13wzC21lLr3zFtgAyMJXsisLh4ZTWDgJ",
-	"Hkb94gIAkDENDH3LGVmTA0JvVtfuUjYc9sXqDBkUdWl129LucxGSmH2LFUCYJ+SagSKeZ0tK9UC4hV1F",
-	"7UbsaqhlSBUhlxlJs9fsE9Bn3VXepTMddb01q8sz3LnOGjbEIu0RWk0MiTOcYMS7qWTZKCq3sWgjInCQ",
-	"eueR3WPhPqFJMIwwfzQBdpnRMIOLWXzXJikrjOsAB4a2bfZNXig3zc7suKwLXAjS4Xb1eDoI3TmpsGiD",
-	"uXbNOQfj3JGdzcYe8bPqOKZCIs0KdyhT7oYLS6+MYK1HjalUXTHhLCms1pTln4g0DnWWDCC0uBuwsboW",
-	"KWFcIxj2d8aj4SgqIIVOVaQR0mhZWdxHQqOsY4MdDNuWKImecdciOAy9uWmnajQhGfbb2j4lyiFiZoSJ",
-	"rLudmc2zFFCO6TFZlmdJDRORDrS4dHBxbAgHVaxr+EQcC6EmhBb1DK8ibWKxSBq2Z59Ixoh/yVQybR70",
-	"FUv84tGGjykVVw2q95vEYhBxiXecJpzlxcuGuXU0JdJHrzwRq5ZA+NvmliTfs4TG8dy5WutfF3jEOYc4",
-	"K+RZfYqhZ2mwinOcDYLF/YzsKBISw+F1RD45MxQNVHSfD2blToPS5nxwYhtmXzK0qSB15oPgFpn7mAWK",
-	"heeYiMMvnq0sWTe01Kk6/H3YCR+FYB9Df2QBb43HajlnjmaziktRpUBSncZOF0Yr3HO28p45AiEbjYVi",
-	"PJh279gUoN2P4cZwlmc57Jxs+8d5t+Y7NsWVShXFMd5xKecRH8zFkwqR3p46OGKM47Eq1QzYz8DkMPNy",
-	"KBJtjSnSflcLkB1oEia0r5Bv03Q+qy/sHG6bKQWaSRGHhQ3SX1ZDNqoGXs4nGApUCSpL0vVVbM6FgfG8",
-	"cbWMVhBRMt6ccMZCRNvZb5kCafpSNpGhwChpP4w5Z7SgBCseUITGTIipXySns7pSB0dLGtZQMC2xoNRg",
-	"WE/opAFfUPRql1y/qBpHbVpWKjXSQlRWORVV33p21u6Q64EcUl+0v9MEeIUo0KWx87QrIDvYYQx5RtNH",
-	"FyhjPxYTB9nQrIiBu/Yms2Hd8Chbdl9XXKLk6XazFylYtFHYwAY45pNZIjCzjjIJyD4CZLIAfFxmdqLg",
-	"o86h0gZRhTUypDlilgLaasJdY4MqbK0p5JmXHLZEwXrd7ps6HyqJDJRTrt1bDDjLajm7snwLqLW9pjw3",
-	"S1ib6P78k2oUNl3UCPikvoPniHKScku08SJNE7Zv7piBiUONjEoUDcp+pgtBsOlzwYg2AZhbQiuDSkRo",
-	"R/P3JGQADG0Ac5PENbAGNrDT9YTREJaBJbB7VnSyDSvHdUcqUDMaDIERnUOJszGNMqowXq6kzUaeiOTO",
-	"yJpaCgTRF7kdUqcADzjVmKLJI5RMKGCRlpMxkZ5IygMzGgKQG3NniMqxrlWOFeaHr0gg4jgKjec2XG72",
-	"7sTXIKjmm5eICdIHPVNAzDAKTebLHgPmU+NmuA/HZggPgFjDSIpxzNUEDaaYNR17FWZsRDxJ++Y6QtrZ",
-	"7aVyWpi4Jqk0hn2eGh4GoDkZAqMph3AwDPXN91RwzjTFg2/U/ReXB2cvuxfn5yfdqzcHl0d+wwQscEb6",
-	"CdOkC/anCrTkHAk9TkQfRH3rwdAjRvlkGMVmDfZsaaa2yF27ggBcJbDRJQYnL9rfE6mGfL3T/rfOpqen",
-	"9ffMg6L6gk8tQTI1r2V2AuE61IZls6NV/JUh/SKRM6opfRx7gBNIEw/PL69AgtfsD6n75xfXx+dnVyY8",
-	"xD9PogFILuZr/gFmXW0eCq4SETeNIr15ipotv2G0O3mOLZMD0t6CMJjV1mnjE+KOVRP5MJ3uwcnJ+fuj",
-	"l93zy+PXxzAVyRRqEuu4z5Ex7gL2D0EmxwsQzbiN7LRpVRsMjicxsxEiZ+DqOI0cgzsJl4Omab4tqR0F",
-	"Q6PNRC5ZrwxnU7z96TgCpsXVlvgsGHfhTuj65I5NNWNkwKKVOqhgC1F4yQBClVGUjQwFNCNXqrZg4jC0",
-	"ZnvxfQYBDKQDbiAAyUtod0qrATGAwaK6eVWAwveqVHDme4bp1yUpZlVxdgTNrzuaAwMYO2vBkQnJODqN",
-	"O7APpsgVt0l+UfmiKYC2wP3ge8TfQKna/K1PtW+AVmn0dGRcMwMq7yxH6qiX9DGnccySIjfhGbBpbSqO",
-	"EFAtj5E6LPuOTeXeiHI6YHi0rSYeHYbxaNedqcmfOx/thEWqAjGCaw61S/ldrSk6ntTT0+NrrcUBSt9L",
-	"NYWhXE4yjArgQ3VzrCrIKAkjB0UCMRpFcCPBBYyUivgvX3T1l7rXx6dH5zfXvtlbjQIwrqGAIzrVSrCp",
-	"BhC9Z6THGLeV+1vkhscR0sed9pan8T+DJ/CvuOHmzoGBnWunRZB0l/mQGVa/Ts0qgJUxE1NAFRI2juEI",
-	"RwqvDg2lhlZ50tByjVo136PBnbVx26uudctv+RmboHCubwtM+k4M7wMoNAAy6uX6HzKiv4jEKpr2cvPO",
-	"kPIwRiUUjEaA480AAfttExO+ub6+yLwwkO1He0fDXozWPafgZzVjKEIvIdfIU/Nq1ZYUnRWnaBvRSXW0",
-	"pQNrKJdNHDhaQWWrq/jnpghM3uOo8bN/52VOKlTiztOCIhpNcbOKaae51ihqu59WLevqKgX1sC2vo8U/",
-	"7Qme/V1Un+qhy8rPmlfLdYP2H0iCbHut1MThZjST7ppLyjt34blODpbtqNWcFWVasVqexsbRPrlPs/XM",
-	"aIPQ0ukodooJkxxdC8xunroEZ15WazjgdJj2imHyfZwj+TuJncriuwOzsuDtePJn0iJAryi0ltbrNCyJ",
-	"YzWvVpb/8OOuaAXAnJV/jMNxWXxxHxsJpObViiy/dWdGNtrxf9XYgAbpInMH8y5eIQ6EzIUMQCgyE86T",
-	"/KhWXd+wp7NXatFBs4oOzThTuG4jlT4VyPaWXJEezVGmxOZX1a/Idm1ZprQKP66CXrQ4QHulESIesk9z",
-	"Qh+1QkDnSxbcunJZjVopOdY6ubAqvmXkC9vOScpgVT5DRvJAGJKkMdOhO3LdfAyV2bWWhu2LWRA/WwnC",
-	"j+y5n0ltheG3VphaOdABMcGd7xxvFHi7bniiUknUSxVbnigxb/noWV2/k9SohdPgzuSAjBhQGHSlCGgc",
-	"pDFVxnw0FvGUi1FEY9JPuVZgtB4nD+pqeGijGpd49AHyYAWy9aIRXX/4PNpvYcm1u3T1bBtmYnmeEEUH",
-	"SztdQ5s/bfLMQpSii4ILYhbz7CL5KTWwWp7acgE1WZKzquBfoEUko30MqKKxGJQD+kz7f62QPkt5v8ug",
-	"PgvxynRV5ZcrxddUoMb1dMyKjx8vXM985yWL2aqYGeq2c5ARpPpINwSx7i/c/Oa4afanGjfty3Vw00UO",
-	"Bzdf2u88Om5+Rb7BqSax03a83AtyFfKFtjT2uiygK+YsQg9rudDR7yA7oDvvmrVWbW3zctRAzsavNYdH",
-	"Z+K1nWjNeS0IZzVAyxbsfMNz9mIBej16QgGHaPwBKQVcXrSwp/PTabhVXlcoi1tkKh2ChP4yJoUbar+s",
-	"30yRNGWv5428rKBh5oWjtRRzL6Z/6QqFf4qrqbJKYfnlOldTuU5h8fHjXU0r5FrXijaqbaNIpqwHej/R",
-	"Lko0brTIwazJG80Vloz52mBiijp1vLZOLmD/31jDG3uEfaIBWj4Z+s5glIk2mnjkLb2nVzjJJ3lkCKlv",
-	"/tvOVkMbZfs00b6cKHE9kYTxcJ/Q3BBElTHUB4mQ0vpKke3NzRnlXzFoc3Pl0OtlyrXirbAM8jIdjVio",
-	"Y1Gokx7HRM3Uta8S7gusxALY+BYIQq33FW4Zm9hojF0Ee5apBi3mFvTUgbS1WCkhGitAZOHKL7XV5gG1",
-	"x4295xrNP3s1Nn077L0OovPo7fHNb8eds+hYHvPLneDw+Okxfxt/4G/jYHOQUB63j3m7xaZvx8HWKbSP",
-	"f9rcVcHr3XGPX8ZB9Ha3FWzGfLY0efGLLkn5+h8v3FXb7d01S5IXplp1zC9NeOoDAI/URd+6tQNO46lC",
-	"NlVftdKa0CqrwnPTK6TkRNyzmAbsS2rFOzOpUklzNtFOCyYd137m81DIz0V7kvFSDG/lutYsqr9eJXs+",
-	"w8aUoLTm193K+Ism4JYIXFrY3kyzGqEKxSLX4Dn/dCrizK1l0Zid9RI7r6/U3X2E4lbOJs4P2q4s5RXQ",
-	"RDWfPdvqrFR6aSWVrjOZXK37J1XVWrVrjjouJPPSRg9RwTpwenCpnW9Z6eZxK9QsgdChifFYVl0Ba4zR",
-	"gtM4sEtlCcx5/68ldLnk/LsUvFzI28CdcnHoihYriWDz8AXksIp3jyeMuR9baGFBlRmqpjEhrLa6A03W",
-	"rq3BkAV3IlV/oe93ib5VJpeqBmsjb8n0Mvvqm6DusszzzlKfSOP1j+HzecUvo+KKVBavV+9NkT5jHJ95",
-	"bUoYiCQr4mwKfvyF998j3ldmoa9qsC7elzPSz776Jnj/5VnA12XaFyfx/jPkgV4lv+fyfMqFTXhkI0jp",
-	"yP0BhhBnBpcmrnkVWlsIhM6qLi6rtfgX6fweSKfdtvm0M2uxLvEsoFCJel5mn/0G5PPhqZYX+aq+sRG/",
-	"tkxewvaz6IxIedVuqlFw93W8VCsS+n+XaaHrWVUfeGqhYTJNcdZ4/LzRnjY+xFNCZWUg+veRWHpWSzWb",
-	"XjoLk8MMstVhcR5hSHJ1hJFbT2nokml4oTnkOuUZM4zRZdoE14tFcId5I2nMGm51rswa7ZCGnMOqlqHn",
-	"WLCX0ZAD262KdlTJBrVKJQ0mUr4UcYV+38cUND5JUpPidxxTBRhA6tpK6ITqCWs5RMLU2HdCjRMRM0l6",
-	"LBZwCAQRnN1y/YrRYFgMosJP1ryaDjA+f392dFnzaqcHZwev8a+r64NXr4rwKzadOZ1XOgPWmuTt8dye",
-	"q0ooJWleftpm7DKxFyZD25AqMqIh09F7VdEFBWanJ0TMKJ/RpM+UvOGFjC/FpGKmp0dSHrPMaovJQ/QR",
-	"KlJrDZvNZnvzm+jmKwtGzo47Lm/gVqvd6nS2Ws9W0aLHVKobafFgTuErzH2kIxo1+MzWmZ2sgtIDLRip",
-	"ZMnBwOBQPuap+C2KY7qx02ovX1QVU+Eqwp0lF3Xp+ccRrDk+V5Fsc+oeXTKwp3tGKqhk8ytnWlUT54ZH",
-	"v6bM1uPLI7MX1L9xbIdPt8umwzFaWWHkf/v5oPmBNn9rN3db3ebHv/23SsJv2jdHTEo6gJc2jXen+XSb",
-	"BEOa0ECxRO6Rg+YHj9Dmbx5pN3c90vJIF3CxiWsD/usg/CWVaoRVGNdm80IWa7a+LORwwZu/sURYHw/R",
-	"z9MeFPwV2qt5cDicQ9N9yoVyGPT2x8/LA6f+ZAzkIv9E1/yit6IShYvb/AB/g7uIhyjcBCwaq8xYtvdz",
-	"hgGwjy6YV4WtA7rV4PX5Y8EAWrs4byLNbLe3N2fdE/TEq0jzSNxjLhhdJyHPLYSlWUPp5TU1owHXuT1w",
-	"qb7OmD+k92yP+AYiPqkbj6wkie4jPmhYPyuVJjx7GwhkuUGmb5AebK+tIqfzt2gWyfLh5nORjR68Z/uY",
-	"r4JmO+mTuvHWQMEgpCM6YB6JhZQNMhBMEhZhLpUJnaIzmBO0qdPw6cWhr5UrEpC6Tnfy8+bHlp5Go0XO",
-	"x4wfXByTrVbbZvFRESOU8HTU02mzYDQlgPONMF+irWuMq/M/NXGsJjTzdTYeo9AAAS+Dt069wXhfJAED",
-	"tsLloHMUzMGA/DQAuiyK26azBDSfiD4G2VB7NUu5cFQ9wl7N7kD+KefZ50pe3D1wdiL5swN39m5Tu46s",
-	"/nIz89ixjd4BUq/tWFBF7MuZ+TWZtf+u8jywFZqXfulSNy27K6zQz7YuUz48y3bVc+ncoY7KX1NbkXnH",
-	"FwnFkT6Q6MfnJBVSIg2GIC9ak8jK6fgX+9VbmnQcFrPp/7wCaXzeBphkk1h6Zy1khzLHd3dG80Eu0gcx",
-	"D7OB17NkOvNb1YlQUg4Al4omytTY3M/fmIwmJi1N1AdCpjNpRbJFDowTZp4GSqdSmZPx6UFcygp+po/N",
-	"i1SEWO+uzWK1v3kM9qpcjlneYlx8AIeTMzRlrHwoZ2M3YvcrMDmH5zdn100jG85yOQ+4CPIz+6e6A5YQ",
-	"f01ZvyCmarVSTZmD/mydJkOvyD//l/8tS9fqeyRkSXTPwta3pQCrreHRFeDjYpTQGsHtCUOV84WISjqN",
-	"nSVe7nOUHA41c6PFvnjX3w+pmk3wrEtmjJlRnGu/ihZ5g7pj0S+2RRWeVSbThNlMYXjlLVBNG02yzieq",
-	"s3bGLBzoPH15nIe5B3V0hmmcchUhXxMl0BTH8TPBSJcPWz1JwLdyC936eubsws2iY/ldXF0W91fCT9d1",
-	"dLG7aE6rHl8BtpDh/AaWcT2Bh7nEGtOHu/vz1Ni2YN0yV3uzxAPT/NHTo6xQPtACJ6sf+Ai2heiR7ppV",
-	"EpbY9Vmi/uf0H8edzHJ95PURM/PcQ/zG8XCcGoK7/uEQybxUUJhVdDIU1iiUia71LCWUc4mYekEmfB87",
-	"N9Y1tVfaW5YaUL4PXH++Eq5bXeLigv96LzMVzTfj9b6Yh7muyFBs6vPY4OZIZtxBK//6S2sDWDdtGt6d",
-	"GjJrI86j5xKwQs7SmcyJxinopb1Vhlm/EuMKg2Yc5gPh/FXZ5AKK5bzpXCTzjJ+F6GeccYFn5kKRKVO5",
-	"a0bR59gJRpaCRApz4LJPAWNhjuHaTx9zimuO185rFq3bD8gHFxZsHCWW02g03WNU/n41D2rQsxjAVNzs",
-	"/Hh52VVRKpaY0d6lV9Oy3FKZMQWTS6EFJc8vpcWRshNjTkj+lTwYixf6d+nDqJNuZuCvjHyY02YlH6S5",
-	"iHM9HbOql4/nyVj42rcRtdy9/6Okrcvs8nISsqBtUNdd0Cl4Z/IVLY1nLunmKhlPnZfA5CrPqJNHWGvQ",
-	"IpSM0yQYUmnrzWjLYZHVLF2ca8Zc4xyvYYX9B0XW9xMxOvkWdmzXL3TLqymx7lcr9MDlyf/+53aWXazy",
-	"WWjA6FSr/L6l5rq8p2tuRueLbCYlTCjNZYk/7fX1yRUmRi9aIXcLNb2fP90uQPxppc3omg6KK8fEKUmZ",
-	"9iw91tcmlahjEs1G6jGpJItjlhQsoEuyjhbtHpvlovReLUUfL/MeSPRnr6ZT/7yAK+kBtCXPa1s7urnE",
-	"CUTc7dKZcTN9QCbciiwWM5k0yIkK16WtnyswRcPDYtYDQGI1fPhmBYBUaATNoAtVggunM+O6xiaFQpOo",
-	"MVGCBDGj1thfvrxL22YI2MIczfoLh8YEg3r+ZOVeprVxAums2M3a+6DP5hp9tGOVkIrGhysoNE3Pi7wD",
-	"UqpBtJz4mq6XunGV9Q/oYqBD0CzMZmiY4z1T28v2qmWVvz+br3x0Gzaj0VgkiLxjCiegNojUMO21AjHa",
-	"EHQcNQMRsgHjG9nef3a7y7to3BRjjWVNUwE/IxwP0QOvr1udf0RPscDvQ1I8oeu/8aufTccklqei1NQS",
-	"Gs5kSBJzkifqORtb4AMmXciJvbm9u5vnO7EUZBVa88B8618hfXmRJCEBQuqTecMtS1NamY10scSx7NDo",
-	"Zt/wzPx/NRn6/FOcG/MelKzNtaXvVKRWW8fWvsx9aJkBfiZZmvPx+SThRn4JEbNhQiuc/awa0Sq2x/Wp",
-	"4Jzlvdc1So94iGfhASs1tcjtXJnVu6Bm5gcM5lq69IeSoqPLC5sdccqDCvXCn4z+ZLBcAQVcQC9GBLvH",
-	"eYfPXi1N4hX73STxHAySLHl41rdqC+ITqeNa3EIypvL82ubB4HsxD1Ye7blCRJZB0AnInMmpmH3YZuv7",
-	"GvFrvXXs73NTFs4adFYgVpXcWpSVZsvN4DiYq6N1qrgtNi8Auj66RhbPxFJFbBH3L6iUhEosyS1F4me2",
-	"cuhExnTAzGkwBSgxxA8et9aPrVtNp2tO/oFSbDR+QNEg6LXKGdpZ4wyluhboaVEp83y7yCpsbVYX3MJa",
-	"bBXhplPChS2UaUpkRiPWFKnyTIXaMJfMnWqZOGCjtaI9cyy4ZC9EOK0mfDoYvkPeRS/yAmcBi3TpWz27",
-	"IvVLx1IljI5IsXrc3G/PC1K/Ln7KqTJpUA5zpRZBVJgJ3rIzG7DcF1KmQcBYuBpNLCGxi2AFxJhZbwn4",
-	"Fg/czy9A/5emuN/D8H9ubId57xERh0wqvfsrh3OUjmYFqXmU5KeGP3wsFT8zFsnqgAxTSL8ZhT4a5l0w",
-	"rssVPF19PtfGjDmTLNLPWCkf1XX+OOKDYpDp0izwD/OQ66wyeTkvI4UpUulr3wMLQUkSuGO5R/zsWPjG",
-	"N4KSzU+fPOLrso2+U3MALyEsiYtVqinZ7rSz8sEWXbKq0vDC+nplBdULeSryApr52fRqplxk0VLsvF/B",
-	"OFw6zBfZd0ovrpxhS69emVms40m48tVWyfPkxy0/Gy5WOsllq13/vJwMrUDhHp0tKlPUP8ZUXRJ2/9Uz",
-	"Vs8tUDgjNi/lYew5zu38s4yUE0mbHfsCMahHyvARLMzIhSbmto4u0QceOWD//dGLN+fn77ovj68OXpwc",
-	"dQ9eXR9d+o2MMwEaZiRmGEmndSdjlkgsZ26mUG09qbjhvpno/Vie0ZIFCZuTFkRGA47B39jGI/5kKFnQ",
-	"1cU5elSyp9t7ZJwwLCCvgxm1sGEYP9EniKIRluYPMZZEKJMeSseN0AGNSqlF9EdO++/+vps8f/3up1+T",
-	"68kvNxcvnx+fXHw4Fpsn9IReTSrzijyCx/aaKo/VXbzXc+uGaRRwqFzH0aLizLF7mMd3ieq9NGPO8ay7",
-	"rjjFlBgO7BHOctFFz47/r+WiV753vksnPbPF3WwLMsVKgfua32wdbqwSGeE0zHn/eA57pQ9+K07IxYU/",
-	"kBMqXGSzhACJFIHexeNJFL1jktQxgD0XhhpaGvr5tvbDbe2j1mNpmgBD6CSLAvP4YTHYmCrHY7pwc/xc",
-	"IT9FtoJhFx26W7GYFLxvSumOnARH9dvbH/7Hz7T5W/fj325vW+avxrqJjn4gWhudQ4XINBgSKkl5tgVP",
-	"n52F8c3Vbj/ORVSVJC1hlsxGOi0iuTi/umbhHvGHSo2lT+rjmEZc/9PXN/rEJlcz9J3GsZhIEqmGR7jQ",
-	"ATwR19RD3+uCxEKMezS488g4ie6pYh6JI37XjEVAY4DHiCkKh8tqyYoMAE5mb2ODJeOWo8DegLXJDYbn",
-	"Q5tASmX6tp8v9w2SLEiTSE2v4GgZHp3RhCUHKfSpENxpEDApTTI5LA+2QVM13MB8aZ75R2KKJMHq7BOd",
-	"Ra3uq+l4j1D1t18myvdu+ZurzZ2nHunskFHEU8Uk6cH916dprLAWWjF9XaTjB2AWY5CEYR9bt/yWn4MA",
-	"rRMQHlwckzs2JXWfBeMubHG31Wr5np4u7DLZwJZy43dD9z5v0HHUvGNT2fCIEnFI6JgmCnvccmo+3pti",
-	"SqFxwvrRp718EogaQucbEhOe1U7yZz8DE7nlQPt0NIRn05HhwFnqRcxSKTALkF6Tyfaz7Wn23GZojBSJ",
-	"qU5bud3earRu+VEs2QSxu+5r0P/ge8TfoOEo4uZvPSu/kZdsa3eIT8dR945Nu1yorl2arxM5IuVFDh6R",
-	"Iz/0gJy1z4BJgPXoRSW4orpKvkmBcxSI0YVGUaIYHRn+zcHsHIdbIbufkbtqL2hwx7hmgzIShjy0zbo6",
-	"opwOdDCDzWcp9zToJKkrxilXsoGwNqHTUtF+34O9zWpF6orani3TByw6RoB7pMeGEQ/J2/fXBEDKuIpM",
-	"llscUbPxfFDEVYl4eShwwnm0OKYczcl6hgp7t7ypS/T1IxaHWGdL06WAjlh8SCXzSBTqRzc3xy+lR4Ax",
-	"kYqOxvrp5atDsrW1tQuCx831YQtG1ApTVNqS+vanT7iunU+fGrjzHPvsbu88AzD0YjYidR8Tsuj1bZin",
-	"f/tFCu4bAFIAXi9mt5wQOM7MJzeXx4CZIxoMI86aCaMhtCB+IELmZ1mi/CySxScsGArj2g5vfmwaw3kT",
-	"Xg4ZDVmCCzCPSU+EQKgTBhcwSfkdh6OGsJKYG7fh2TZYn69DTqMXpL7d2dJpvcw73AOM1BcKF+CuFlcJ",
-	"fXYa+O0DvSE9EU6JvcIEZ2TC4rgJSMZCmyoLIcMFCVM9HCMj9N7S+wgCnkQUwRtLwpcRwZCdyGsNbm3a",
-	"YoQhY0An+RSow4CwWLI85Zc/orH+fNdMGWEYMkWj2IfBNfZoC5j+MBZitBcYxYM/wRKOVJJeAgir13zN",
-	"PqlssVKJBDZyj1BydnOS5ygkdf/2Nm23222/QfSxpHEUkpvrV83npE5JDHCSaZIIYB8JkwEdI8ZYZqWB",
-	"1RH5VENX30n6NszA5umRgeRRNfTIrynTVSo0epAxTeiIKZZ4CBoYHaGDU8Ed7Vqt62QoJCM+ngPp6yJ2",
-	"Cu1GcNbqPjwA2ois0M9bH1vyLoV/4ydbv/oaNsdaPLVYBywcMSKrJJMkUopx4GWAp9kjfqfV9pGd67At",
-	"fyZhW/Z5jWraKJbfDGbKCJ0hhWuPWC7VwqgeCN6PkpFHAsoDFnuEfVKMhw1CYylweogLQo8CiB/He8h/",
-	"jcZqajPOojpZ5kmrqST+7599h3yU4Y0TosQ3jJ4P6IHngIhUyShkmI2OEkV7QBbgTkhEbHJgNw+uDo+P",
-	"YWIZNjUc1K7YPAMw31KFtN3eCs7oiOFfTM/0nDMME8RLgyhBXNK1hyVP9Got9gMf4R7kN9fXFxudVgcm",
-	"bhYMWAETFYlZnqF/dkH5cdB3NVYDxUVbrta/vf3UfuZr4mjOrJ0JjBxHnHnmc4ZwPd0m76IXCBJrPjUR",
-	"kmhbjOkUuAKdUwTOz5DyMGYJZnQ2dIhq0sw+qQ3kYX0EbR2xwIc/X9DQElYQOba3OrDGnfYOUiUusH+B",
-	"JO8BvJAUGYoNXJakE2NqxXaYMNA2w3L/YjDQmkVTiFnjFE9HEoaxlkVJ6vb20ReGR2gaRsqICfqO8XTO",
-	"6QbGgw6AMcctkZpAjCIuEpi1Ue/sm5gmqUmZEjGcK5bhqRqyKQlxtgRuEpzYi0RMJKZvCYHOE8uCiSQa",
-	"RJzUD88vrxp7WgbDR9ICQ4sDwPJBm+7Bycn5+6OX3fPL49fHZ1dIkSVTSIfrgRiNaFMyOE2KhfuYF97l",
-	"enGFAY3jMouQ8S8gMgxFiLlqYGxnDzJcqvvAw4sk+g37AjE7FFwxrprG7OYf95unVAVD/Dtko7FQjAfT",
-	"5js2Bda8jAKNbN9RdtXJNuGqN/O022lPD0YFhyJIkS8LWRDThOHVV/ePrukAPmtdoeHvS6aSafOgr1hS",
-	"mJFqXrIxoH0Ij9+/f988yJkwVjVTj7RaLb1TU7zsYxBHkNnwD1CAaR7qI9w8+jQWkjXfaKj5LQIyDkh1",
-	"DCELvH6sI51RVSfJZnt7H6mJPpqwd8h8OwxUIBKp2Wg9EDBO+v6pvKEtZmjWxEqUmvOOo4BxyRx2+vT4",
-	"eoaDFmPGpUiTgLVEMtgwneQGtP3s1VSk4jInfnBx7ChD92qd1larjZqyMeN0HNX2alutdmsLq5iqIYqG",
-	"RojAs9nEs4mPB1pjnqEpxsIdQNOTSKoDaH2kG8NY5gqRc0PS8yYbJ8Cz1D57SxsaPQ20LIoO5yCa6alq",
-	"vxCd7Bx9QSJogBd8XmEX3unEQqhsWiEp42rfhE7zvmlUcPkXF3qtZ+BEK+ZnnXTO0FHovNluWznMpicp",
-	"cbjwbN2PoVIPBb2ZUvtUJ4rWC8Zg/G09haqRs6luvKBZNBZ26SzvcsOpIWlaP7Td3lre6ZVIelEYMjQ7",
-	"7awyM+DyEk7jI/R0wV4rfOeKJfdRwG4cbyJXw4Lo7upWfv4IWyfT0Ygm09pe7co0NIAEiWGS+bbUrCv6",
-	"zzU8gzrXbK4IqO3V8FTuATnG75qzCvi8wiG9wWaPfjwfE1cz38SFWIrw+AtJH4qkWhwAIBZ9r1bAT4T8",
-	"nn5bRtCN3zXd/WycwoMK3aMP7B9KUSLPh+0UI/FMUhDUwYp+pg2so+cz9BsklGfqOs1S33Lf0T7pvtos",
-	"6BPk03i4r3lXlN2NG/UTiZ80QsvmZqNFjnTKbpOvKWH34g5YHaO6R+2hmTLePuTAzE7bfWMhMWe21D5B",
-	"1iLvO1VQfH2PTOiU1Lfbu94t96FtV0w4S4CHh9HsBEEetLZHwk068UhJFvcJF473kf2S7lUYGLcH5d6a",
-	"V0U28tiOtenGjb5kNTnA02UdO78OJZiJOvlctPEYA8GjkqIqMmQ99L1MHPq+CdF2e3t5jzOhXomUm0/s",
-	"Lu9wKHg/jrQRbbuzwpwu6DQWNLwW4oQmA6b77awCAJmOxyJRLDxlYUQ1w+TVtjc3V+k8TgRICjYAZSWq",
-	"/D6JFPtjSLNOoW4IoKVQInNBwOShDyLT46gZigAOCf4zVcMNbR5oRvw+0t4EYyErHCF0qhgt5Oi2IaGB",
-	"zvpdz2RZfGOL2GKoArFEvWHla2yDVRgSFHltjlbpVEKzlXlAgrPqYZE4apfMgqQNHnXfKC27em5+Y5/Q",
-	"W55iTTFNwVF1YZNYCW4pfqetO0eKdQeC657czB2luIEAgTFbrIx4wG55cbV2Jruk7mPXLojV3G/s6Rsq",
-	"hxojMaMJqgSZ0TMxayzUqjh+y823WuSSKqa1vSwkY7iUUBNCji8qaTlu5bHeycehx+4n1qLIKxA5VxMQ",
-	"fltqujapW2FirwVnfyBdXGFJ10KcUj414JPfB2UsEMK3AjWCmr/S6lDuHDuXBgIhRRKYUMWaeGZQklJD",
-	"Q/syy/Z8IneOZIhiAooqEpRTNGrKt4yplBORhGTAVK513253bnlOk4KEhYDYNEZDLSe0J1KnuYpGzDB9",
-	"mFs6EUqho1kc3bEWeUWjOE20AfGWm3zUSA3y+Ri6YAjJnvFM90/OXx+fdU8Pfuy+Ojg+ubk8uvJJ3egm",
-	"yU5DW9Gx3l8W1aM1V4YgoR+anY6Ow/p/2XuX7baNrU/8VWpprbNE5g/RlKw4DjWSEyXxSXw5kv1Pf32Y",
-	"FopAUcQRWMWgCpL5eXne436BHvSgV79Gf0/R036SXrX3rkKBAkRKFiXZ4eScWMSlUJd9378fN/jaQb3x",
-	"AB+VGcLJdhphKBFb0M1T5AxtKylJzJ36V8RdgsSuxQ8DgkjkmkhFzudDCSQUkG+j7/ztzQ+/vnn/DnOU",
-	"qSpHudA4EmAXGpcFSNwxzmfEyhlw5Ug2UWXRY2/sr34mKGELFQrjMRASQEycM20Kq54Lx8GTQ4qZnJXS",
-	"HIDIH0oa1OEPwB3Qtgi7/X7XjQhCTFY14brCjPI8Z35EQ2nUmVMbOGcMQ+vFHAoFrDMCDQFa0+3Sr2Uh",
-	"tDCoZImsAzO5Qwmv29YHwTjy1KVA9vZhenA2xqo4U8YIeyyCgkhSjd4MgDUfSn84SDs+Ddbc3Rx3b6rl",
-	"foMzvB71Bs++uafxaPXajb2Eja66ta76TUE+DeWNF8zuDNxGVanStOuqY4xLILQ0z3Pk/0KldQCnnMq7",
-	"MLMTFrMwbdSMXariHCIhBih5e00HzY7gypbfbyuTpjom7Szu3q137mN30OxaWxXuUgL07VcWeXE5d3ie",
-	"L19SVKwLPLO4xkhRLymx7q917pAuPerrtG1BD/N8pTU9qo3iL7aqtSW4Zln98W5d1NdCpLpG4uvVYsdZ",
-	"kZU7urcXscpuxBtO3Q1WV+KqKDRVmrdItVQHuDuhfMfwubZaG994ZSyglaHvng8ltSoQby4+3Cl5MCtM",
-	"CDTqTcdSpuTQolnrTBSuhzLGWs3KCo8HyATujb8obLBZYiVaITuUC1lmMDwdWEDd7LypjYEBmLeV7F6H",
-	"sVF/yY2sjhYRHBpcDxKW/HJCgF+u0bFS6LBmFdzaBpkVapwhWkljzvFnYd7SJQ8UgsdvXLNKepiVfBcu",
-	"IQnBazQRmXjXWBeq4nslxbGt65Yh1kNR32MVJk0FR6pHJtUlUzKU1EOZ8ALaLqzJSb6nKnrsLT6Fcm3o",
-	"UNbr/+ss7Ngwicqr1GIoO1DO/F2/z/73/9zv7e739qhe63Ki8iZz05cm13QIhmLozafw5lN4A6jTeqXh",
-	"uRAzzSZKCm180RkVvmVyQPX9VvEc/XR8dPLL6fHR+5Oj05+PD384qvn0THcxb1l1hdqB4Xf/q9QGf7Bj",
-	"vuRznNszYTTGlUF7+qmkielg2AknMOzc6EJYQluLhefM8JFGMplCmCILKxRdOGOaaYhOO105NtYuAJMj",
-	"n0NrrFjwGGp1ltS25KzNsSqGEtbe76kzIV2VWwfC3xwq5TGXa4L223MxZ1PonVJSdF2qNdwVQ9nZ7+8G",
-	"NlFtIV1xoZ1HILTA38aqOLtNZOGYjtB61D09/euJLmxiBbeOFRx9SFyKr37QsO5Bikv694xnxY3VtmvZ",
-	"Wi2bB3FLe3xqFQogvew4qPJC8qlIWQz/eo0F9naoHgAFKKuwhlVRFN1H0AFWiYosrARJJkpjC1blRwwY",
-	"Z1QWgnX8voo8z86hOHooa40iPXY05VlObTVqOuOFSFnCtdjJpBYSqcFz7C3SRhXg0FyKwl6S9pizuyms",
-	"/ty6zd/tsdHczktnlBTzmXVuYIojxwKJ3Tg/7TzH67AbZcrn8FnUUEIybrcf9fv9oYRekERNp0p6Q0zf",
-	"XDLRiq5LNOHjH2dG78uoQ/gq5BLKhTDdDfEmQzCUN5ZEJALCqsW6IHqlADcpEdLkUIyWYgXAAcD/FUKa",
-	"mE15cV4zCtwRQxFZwnE+RDmGFhw3dO7ik6OTk5dvXp9A+uXt0fHp+xMr3aocWL+LtLFupFYOYdxjxl2D",
-	"SWCXDGUu+JUhKykaMxWZNiduBtboINE72iomgfQr/Mav312qfe41TpO75MlH+i+qW0RwrsamaaeE6AZQ",
-	"gyT2XY8J1oW5Nt9egzS3++nEBxdvVnF34kbaVIN709j8fSWiblh89tijLLiCobpfTMG07DpsY24NqNgj",
-	"/AIv+aILuOEblldw42xsSrg/r4QbZrG1hpt23NXqQPxhkOMq+b1ZARxcF/Z7UXhKxDXuoDZtRpjY2HnG",
-	"wgAUNUEhypLvibMimHrp7HuPiBSp6f102RO4Bl7/FdX0PuKtfHjFwrx+41J3zE2l5AvCRrIvb2lO8Bts",
-	"WzPHJOIAuZzZqMbgGxPchD5g4kOGrfnuT2CJIj6F7rHfMzOp9WgGhNBwRiAEls8dY6fbxuh1d/Z39zDl",
-	"d5lpxAmtH8iAFevGeuPlGMa05gr+GmPXPZfwLxclQRH/RlCgL7xCTu1tARx1AAxGmLAP5X4/fnsRUCpc",
-	"JatvosdqPEdDtLLsu7Rf0qy0PfhRq8uNRsO5mNcar6JaFiWok9cBiXNM1xyaOGIxXqQPTdzFGB+iaUKU",
-	"D1qh9MQ6SpC+GLB4kllnPgvL/D3mgo5A8ok8twPTiNjUY9C99F7DC+2dhCfmIVaggIAT2hRE0c7FvNfo",
-	"hx/Osl/trHzRZjV+xHK7mlCz9NfWk/TIww/OanDT39r323q8+SyzNw4QA+szzZvGyP8hQR+Y6rzG52Ie",
-	"u0qhRCAAEYHiYTwNEXCNZie/HO7sffusO8A6fCPO8JgNpRYytUcbMgk1tIoBewHzxhDr5VzMHdQLOwQx",
-	"dKmKc+2B12AcbiYLVRqhh7LTAr/WjQjLrwJeiwPktRir6gnuL8POKQwUXk4Um/JUDCUBp0nfQEmIPKF0",
-	"DDFnzoTB6TsX8+060BtECyFKSI1brswKsh/aZHmOnavWJIQ6e5wAK86h2N4z3lEVHzcUTPK12gimkquz",
-	"AHTCPoNrqtIyqoCiKaMKFBcvIRP6GkGJK5g7VkHKDWWFKQcYRw5VjlHytRFOrguYaLXpRoAWKLYfVdou",
-	"wLgLqtQmCsC+ADMzPAU67h4MZVw/CXGlVBCkw35yApX7uSvLzwW36ot+gUQ3YDphqywfyqA44VBSDZ0v",
-	"u2Od4EvgQyciD9A+amhT8IWEGjK0h7CY1+7X/9z9w056oCIjhOs6yy6EjDwmF7XEjUtTFgKQzwggaShD",
-	"9XoAG1yVxh4wt+J5diE09Uu4oF5TKRuE9HEr3Dh9RCCVoMgASu9kLhP4R+C4QXJtXCgoBqyA1LGJ+/s+",
-	"SznoXQDrwYfShyFm73c7/b2dvac1zF5C0zjxT64DtAczDSivDkcQnUJPka3x33+ArlyxJi+YrZtnw+6m",
-	"LJCgrHHFWtyWczEnfCgsvQBB3kGDy0vy7oI78wNPJsKh5TSohvySzzWLpdqBJY0PwmoaPK+c3tXbWpyS",
-	"cIYdiLJ7Uh0z2f/1Kv7KV+dGPVw9ZMteDJHUavDZH4kid6tBDAImuwEetq26lBuwoMnYI7peFfxzVcIO",
-	"cqRDPyBD6C79E40byOtfecVWtFWBD9/wbdYOyqQ2HOjjvbe0Ctp55Uh5oQnytL/79x+//c8/7P9j9+Tb",
-	"//T853/s/9vTv3/3eu/Fs18rGpLB/t5eBdVUqz11ZkQdd7UBOtWtlH5SLtauriZH3uL9LZ5Co05OlcA5",
-	"RbVKmS2paup2QaiEYF3LYiW1a2Fcj76c1ifEHRIxcTAGxu9tDPtrXfcnH8+t2XZtJpKUQIgsWKvQHM2p",
-	"h8Ft/6rc0hr2g6ozgOAHPYOBJmRyax5pZ1mD3Fcydc4Bbp3EKpRtzUZW4HV7DNJiUPHpowmwcyDWoT2c",
-	"YGevv9+1RliAiryt3ecQNjKU/djxgRXsdyYEWttSqoGVs0pW1M/fQ2REH4ez/PA51Opo3auDvDyg47yn",
-	"rU9/NJ7WK6B5TWE2RL2sIRyhG0jnqhAGEaVZJz76/49evzs5PT56d/T63cs3r+OIPUXrOUSUjIYyk2ws",
-	"BEFaR67Xm+gye+zIeif44kteYdmSr2EKLjUnhNpxmIjIzFAakecaHCrwS+xb0PATH3hiCMkiUdOpfWbq",
-	"TjZ4gocsUVKXU0Fd4jOV57rqCY4rDgaoLiT09YtMlY7UkX3zDfp4dr0FQmHAd3zzTcQm6hJ/45I85kLT",
-	"SFwLIzXHARYy+op2ggYVSQGfzZA4WWKhNc4iBh4S4XrpggmCDxmJMy4DMTnhmgmZUj84IH5a3Qj8DUOJ",
-	"73Aw45zNlM6QJyi33sicOtkxYgp06Sj09EQVBlvbHSEdy5X1BMMBZZr2j5oJ2WM/+W3AxgrRJqFCvkCE",
-	"leBOHYH4jCtKEOv3Exw9mlGzQk0zDYoi4aUGQgOYv1KTy+spRLY1iylHFXtcgLYSqMcDGCm0IPqOTiFm",
-	"AoM1ARSy/RIqpEc2vg+zHIxidHBWAnxcifYkAH1cpMZYpD/RZg5W5FgV0yXf6GAlMs3OM2KlEoQl2oJX",
-	"6Vf03U2AK+ukQgReuerQVh7SDbE71xl4vxFuJkbrkLjBSxk7jEyWYhOTf5iYPCoAuxSQaoLUZWKlrLWa",
-	"A8uDtPpVywN/+Oyyg2tMiScfidvyU6tRcShXtygOGF8wsKG3YFaUsmrtaqxP/FmgzN5a94lqi27BN24O",
-	"yr0dFOiCoxW/p4MQfUThP+NmUsn+ity1Pbi4VA80HjEfI249W3YSgLADEsmOScaer5yAzQn96AJIE6xt",
-	"N1UXQFQToaWE6P7uTjMRsrq1Y90WAUT1mYQ/dXss9usFCY5YyV/s+/7vf/1vgNZTXIg0bk5nnxiVnP8G",
-	"9CL3Ylg1KWr60JtDbDc9zE3UnQB2E+8KpW7qkzwSubok4qC4ELBwAKQetxkkcMdxcGVthFfY2ddph1TL",
-	"vtwYwUnYSNH7Q/2GFFXuDqUTpJXkuSpLFzJXd21X+Mc/4em/Sm2mLmJx51UFOTHCYIAPSZt6vd2oDw18",
-	"UugD/L+QMAfanFHi8kIwO5FWgno2lKFMJiI577FDJq1DkF0A9JvhvuMOSHtIasZ0smMvOVlnf28vGso4",
-	"k7ocj7MkE9KcQiIxjoBGAtiYrGOLzrcdIZD/Fd5vv8AYJPUC0XBdxHMo1Zjt9v/L7h6+isV/llyazMxP",
-	"oR/qylvKZIIvsd8UFyIR2cxgyr0QpixkjHQcQ+nfDh9M1RGdBcYh+yjricM1cbfH3ldQqYHlp7d9VSp6",
-	"/E7WYu8kxFsPMKbNE3ip11oO09T94dRd0gwmjdFyOAeHfsPdvCK1oi+BDOiaClMXhnnXvY/weETjSDfQ",
-	"0Bto6DuLmiciuxARQ4lujzqKDqyQaNc7WXWqtgZbaoZ0vlvXqKTrqkwrzYLAUetQKifCaBScTtA5Sd/h",
-	"LIb3xt4Edx5xmo3HohAyEQeMw41otU+5SSZWslKxFamqbo/9bu30WHyYAcbnG3pFprFWB7FE4aE6wL6i",
-	"ui4koKJnDWXmo+0DEJwxrMkpFZdDDRBYpKAKY3jB1ccBShc234JGG8pApQXlSg1azeqVpZrYjiJLJlCD",
-	"NJRQz5SClkqMsxmvF+0/EBLN45XqMMKNQN8I9C9DoKsiZZwl8yQXdPA7BGixw2W6o4VBYGArmbr3L+Gd",
-	"iF2W66Q0IiCHODvZi2y0cQMxBgHI6bQE+tkgksJnM0iuLc1XDoLXkN3t2L/Buyin2uUZ/Rdskz3dY6+D",
-	"yuwDdiU402NxQnV4iEGdUR+EBuXrfnwBzkrMxAf6yQE0jrMcuEw5cKeqgiVqOsqkIBRzLK6AHnGcEjaa",
-	"owWeig9Uzwp+fKK0Ceg81QIa+jTLczDk1bj6yGsiRq/8Uv7Fg0ZNTzvPZLpyCszN5K8Z9Ja1PLIQZIys",
-	"/FxYpmN/2zVPthvn7kJmwETpdofHtcXUcseeISgDiNi4zMdZjlchsnAuuBa62xY9g0fczQKFJ7L5eSk3",
-	"YsdkU3Hjh+JJvvlT1x7tcxttecAvEACbmN89phhzkZ6J4rFF/EBvjqlI865dszeyppgBvMu98FSVoV/G",
-	"DYut3/Sbl9UxMWhUd2QyhuuMCq7qMRBMfmGoBcA+WLt4W5MPhOl3LCTycbsUmNMxqFWL4bElIbzuQRCr",
-	"9HmgS1+2s9/v965zlt7RNz5qf8kNcuMybVymL8BlsirxilwYCXMphD2bqgpw37+z9NEbuJ+efKzs00+f",
-	"IYWX29xvvVG9wsWViL0OBQNkbz0/yjqxLPM8ZkmOVZSmOwg9L+f/oTlZqPJsEtgk7J1Ln1CX4IdMG2ta",
-	"Alg5GmHWC6q6w9293R77RUngoKkgNAAUoxUKo8qTPlI8jGqADwSKEcxQG2Sc/XGDjLFBxlgzVbYJ4jgk",
-	"b9iMyixWsai9sF8moYk07nr0tZfBdQ9UsRwMFYNgUPTNTWvFLHWdrRpiqD7xBG9crxdbvW65Cxt8+saJ",
-	"fZA62WAFbg5fgcgJ+i6wuZaCVyiJMRlG7K3vABCedQAmnn23h6x1kYN+Rhx667FNuJ50B2yCyLaEuDWU",
-	"RM8KOTr2L5VJ6l0JeGtqVLlYlnIZksBSayCSfxVilvNEEKS/m96ZkGmGjD+QefQUsMQYRj0iSATrQXg9",
-	"brZIzkXKJqIQQ9mBvOalKvMUkXO4nDt8oUsJEBdZMqnIA9mEX3gaH82o83OWczNWxRS5Ffw0OJbazEDM",
-	"GT4cWvf2+99HrM5x254ufBkyda6FQmfhNQ/bsh98botNVW2WoHsfYYyXNe87s32Z1eWv2zTT/wXMJ2Ri",
-	"ZlpNBfTKqqot4CYCe0XL6cnH6h/LkJK9qAsEZMIlkwra2kQBEDEEJtPYOrzA193YRXxAYtKh2oiQibt6",
-	"c4BaM2CFsJ4lZjwQ6ieT2gietrUVL4ixVVqL6x9N7AD+a//qsbAvpzW5kWt61eMUtcLnXrej1mF5L9dH",
-	"G3P7/qBub7utPr/lZlnsK5DubRmmKrba2kgTAFE3lVY0lif8FoRsH8TrptLnTmyNxbiL4CfgjftfxjzX",
-	"9ic/Ba0trHDHw7WJuMlcoUmk+pTN+X8AdxtzFyvkK9aURG7ztONEpdgvVcrsz1K47tKq6ZQ8Qd8ZYG/w",
-	"HiE7rJKlHrkPTcUUsRas44OJc3B2fZ5gwFIBx4cbAFtoNc3Q5/Lezjr9S/eSB/IuMVRfc+saovX0+63j",
-	"9NHGw/wycrqP3Xg+TFPGFwQbUF3zQkxUqUWEPxf4HxORj7t3Gur3V11JwLaZ4zUpstaE24qneMNt8XVx",
-	"W9RPw31r+TutCQBEk0zkqWuQwbjMAYsp0jxgC1UCNWsAgtYIKYWToiSG4lWBrF1BYasOYieVVXDV9Mjk",
-	"aWkN85YmRmipZFIFBWRQmXb1Mb638cYFB4EEeYzlBreyYB5I9m1KDj7fLNnUKKyBU58HW1QVdT/lTg0Y",
-	"ive0BliOIYDtgOqx5cWKyTzTRqTN8ZVX9Mwvmv/ivRbFCnXw+KmbiMaDRDRo9m/OR3dXxQPXHaknH0st",
-	"ihWgdV1iSLM000gLAbw40NxVp6HNCg8hC7Xic7gFUSB9wzA9z55QqITMCsr4a8Pn2qP9YJUkBlg4wrET",
-	"o21FT1Hn6XZGDNfmFNL+cbcpjWUFBoqAlVNY1RRgwmyTtnr8aStIbHK3dH733TYfvEaP4z2cw+u8jWNi",
-	"XSZUViiSoAZQ+j7AonbE8hicnHbXdITQjg6O0LpMdXzFAxnqdlXa7HOc9MA63wT/NqZyq6mMuwUonHJx",
-	"V6UoUBzcbhcv7+nGStk4Wuzu7vje7i7o+cX+7o5v8O5Sa/cBi/+MHaoIFiRC5bIs8ZQgrIc2agqzgMq+",
-	"w+WcJVwLSC9C2d8HXCXmO4UjB7XdbMe/wSl4qPbtG5Yaw2h9lfFN23orypi9/t6znd3dnb1v3/UDmqD1",
-	"9P02vPbZnb32z5ZX7fb7u1uABf2bkGf2aO19ux9tTTPp/r17v83HsHTLnS08khtf60F8LeWEgZOu9Ier",
-	"0hV/WFu6+BgtFM3ioG1151cxB6wmGIY8Cwk++iwOOvCAXM5ZOXEX2fZMMR9KT7aH8BcgYkc8Ocfq2ept",
-	"ZudYzHI+F+mAQQFH2AXsyUvwflUMJYpp4C14V7EdAhx/IM0HFfwU05LP9ETRcKjLb1uzWJ+XVqHY8w1U",
-	"evCQwynCU6EyIYLX+AChn94pw3N7jy5HBv4br3P/XQjUAUgyI4iwYJpJVbBSZkbbSYWLscH5+2hv72n0",
-	"9Lu9qP/0WfT82/3ou+++jZ73v6vgomIOAzpVF6IY5+oyjtzcDOVlwWfdHvutEZ/R4+AW1gIsrOEHGFOI",
-	"5qgn9u9QnemYsjv7e3tD6b/5dJpp0JJx96Aix3b8dzFF3OEuFtPvp2V1OAIMRahPh/d2D1hJUIf+kR7K",
-	"EBYVUVgINwzj/nYucgjAYaOhwfo3jNVZQ6XMkUFiInLkunVoNWeFutRYsO3BuECkxgFkBiQ2AE3Lb59u",
-	"E4YNXIfKJ9xpQ0h0CAldk9WyNTS4AzxxBVhJG52KYqteSiQdr4/3ZUrU43gQMDECEGEwKkqcBDdsE+4H",
-	"Hjep2FRB6sTuR2wvgI3i5ndcCAEzB5ggtKtb5os22kiZSeTmye64Gt8Fdd8Hj8CtYwfFuGH2PaaGEefa",
-	"9yuKEdgfQ4k7LHhStTMDbvUIyEOA5QO+eyTmCqg3ucFICHxZipOemaEciURNreAj8pMUaE3DAbt7q8Jn",
-	"mmdXqVxfIyLZhGMBDJKoZDwkTFiUM3MQn+DDAmckXn3qzcmgSWMo0XjEeDEIQJEGz4BwgbVDInbGZ7nQ",
-	"Gjp+7XUOBgH3jTa8QKZVqPCO2xtA4IWfCX1w7LzfdaXIgqE+UIUPTlOL300sPzTZIesjHDsrrT6j6KdB",
-	"gy67temWTfnQBhLiIeMOb3MO/E/utFjpDfrQnZMWI7kOA+FPfJv9vDw48eQjAV61k3i8NJrMJ0eOlRXO",
-	"NEFUZiuMAWcrF2mAsBCh0QdNjdalhgupKqiRxcOJ3/U6idcKrk0S/0voR1C0Ue7Jj1wehnpDqHEt6bzF",
-	"s/Yk4TIR+VpBVqohtXvBiIVHKYtSVocYDNbAMr7ebzioAVpST3D1MG34nOlJNptZM9+bYREYoeOssFYo",
-	"2t4zXpiM5/n81N8dU9QAmvFGQF2XCPvDAeMsrl3GYv9jXO+tizMJfdan8KxTsNihkiRuLZ1C/nNteG6t",
-	"7FE5nYUccpCtAeRPXdH1VdyBheDaPvyqmQkDvKWZ6UqvoscCxhV8TWCJfnpQAR5VO+QRmJkbk/HLKu36",
-	"Oq1NPKfe3FzJtmyHGCOdSirs04oKDyX9A2u8t3w+dTyzEGhgItcCqQ878Qx/DUIXBYBdA3SYg3es9BdF",
-	"F5xecqpswLicY3TLPnwVJRRGMR22fmAy2z9be/tSpIzYUVdSWweLauvgis5q0FD4HV+Nigo+5zHpKLdb",
-	"Njpqo6M2OqqSO4xXmEN3p6tuEgdZRpS+rF2ceXZKiFVXYj7CVAf0mMokL9O22mcQIPfFQr32nPyNuIg3",
-	"ifl7D6NsazbJNDQAfMEBlQDn/9b1Vo2H8afgwV/0Yaw+ZPlhDGZzcyIf4kSOa7vuEZ7KNg/rJ1VU+e2o",
-	"4tMJUusijdmY5znjxFHpEwkBSaTP0UN1Azesk8kg6UCBR8ouxtV0LQlVtpWNQJ0LQP17Zs86HxtBGvoH",
-	"besKT5+9UkDiwyXdsq1rwVSf46/qJNSFKE7DUQdFI5Rs6cTkDwETG8xfVWUyoLy/ZrkYAyiknmQz56SG",
-	"cVVVrBRWrUbbWeKrVsUHYY7d1xUEbwBXVPjKFgDOoDBw1DIoZFO9w6BsGxBHJQ2/Bid34ZMeqCwgmNMW",
-	"77fa8VEVLXfn6WqSkPGxEQXLDOsQvkCmw1u6G+954z1vvOetwdbJJJsBqqaV91a3qrEP925T+n79rrQr",
-	"bmy1wA/znI65sCoSarZck4OnMO3VWhU4NCDsZFILSRzTuhxhSbnrr5JQh0ctCie/vu+xXxeN+wHYtg7a",
-	"SZ9nM6SinQluGHdldxEoDXY5yXJBpHfWIhhKnlpvvaFuzNrSb91nfyFdDjTesM+hATjDV6omvCjmaJtY",
-	"8cvP2mDkDD9beQxYMxFdhWFdbbVZtdisE/+N7MtT2jbQWadFfiF0t8demqGEKkyr5Lg1I10hppkUAiL3",
-	"9pwhCIcwdsKhXz47g9JlOElzhqMcsPg//lccsfg//jsUT/+f/xEjBSbiUTMteJFMWFFKjeSHpsjOCj51",
-	"TInIJAXVsKJgRnywqo3bB/KR/d+//e1v8NzTU/jbzijuEmS2TrgzplyNM80HHD8gYcyo6HNcasfciMXr",
-	"aO4OZQwr1vszZgUnKG8uHaWjztVlPu+x18oaZ3YeZMw0n2tY+AFk1JGbWHAZVLlncihxYIU4K3MOMLgF",
-	"9RynGc9FYljn6IdXhzt7z/ZgWKpEUzouYzbO+VnEuGYnl/zsTBTs/Us7TUN5JqQ9aSJlSZ6BQW/9G5aZ",
-	"rsNZgZ3wXmaJSv3SYT+l+GDsBlJyKOMPO9NM7uDPO7CqO0VpP834mmaopR7bPaVUrolCC2vshRyrIgFI",
-	"Izz/VQ+MnmSFaTkL9b6ZoE1mt9+/vk3GCt6mAW8NnjYcmCCnwBHnBmeFFj8XHGKp8U4M32dvxvBqKzmD",
-	"gm+qxp6KMS9zszXY2nGdT/YCIcupVSXh32oXwPOirR34/z+avtI+YueCF/YKUEsnqjAYXt2K4B8YsXH/",
-	"wAe6//xR6GTrj/U2FZGkXB4wccJyEy15kMaiWaWBnYnj/3Q1WuJ+WiMapeugYXR6dA3qfFtHldljFIvT",
-	"go8NVOJbhbYcxVKfl75QvsXBpa27VqBJescDuZvuC1t8TVrlDcDkpsf8MQBMOqON5EDCDc/V2Q0F1irO",
-	"15NRmZ/fC4kqGn2ZEdOgjwuwpkqAhkgxXGetaCvWgEFP99ihZM7LHEo0WbjEx+SCXwjNrHmIIBhUD1+I",
-	"lF3wvARGcXw42tLYEmavwtc7ecus5We9iMIa2E7UgpiNggbHukiWVhJXnwwWuDFFNiqN0DGLP34C29wu",
-	"WMzif/4Rdw+oj5KqV2udlIVweB5ErZPaTwe6LKD8sR8Mk8VhdoCj1Y4Zx2TdmIgV4l8ioRbOy4nK6YfQ",
-	"tL+cKC1YLOyW1jEafxCAH3F8x1B2Yvv/+p9P/+jp89KOOmi/s1vKWKf7hUoz65XP7BZ9zl5lL6AH64WH",
-	"DOCG+idPfn2v2ZTPrZtjvScqWcrn0BhnnSVYTGpJLdQltnDRm+w1J7++t/46mq3gEtVbDgVLueEjrgXT",
-	"JstzxkeqwD5SLYqM59m/E4URz/KyEIRvluYqOe8OJThBpsiqxkk05jE3D1+C2ytReZ6BgcyJqunb/lMW",
-	"wzE7TUiwxa6T8liYYr6DEAwRm/ALe6P7KprSphjBizI/fz+zezGIFKxDK1990QPhslQDORbaOg8NOvp3",
-	"QNaEeL1I7Z6DXYungk4BphYwKLS1YQf6+tFYUIZ7BULCaDfq9/tVPGo0t/KjVXOOVDrfATLsrcHzp8+f",
-	"P+s//0yFGnDkXofDRvWhXtED3Rn3IUejEmIJgm0tUpd6I5z5gyqzhhWfIJFCfiDXbu7wYweMF8kEWnM9",
-	"8LzXdv7HtBkf9qrf8COMo/IbPgcYdhXANjdRmXZTsMFoun0y5bGfbdxd1fm4neXbTlEU+rvrjQYtcTg3",
-	"WOhfFxb67fbr2ktxAg71WyOgBxc3oKDbPe32bSaTwhGj/45QNm4TE3YYAanZw2U9OHgxurruGdY1SbGM",
-	"o6ohcTEv7MYYzRmX8GNjkiNUhteGwBCa8G5U2bqAE28TPLtvWbbBNt9gmz9KwEYsdRhX5sS2Jhm3joha",
-	"4AA8qeDSryFoccLZX7v+k1y96/ojva2RvR78KF9OmajURdQA3gGBGzbZrPu3M3ztKzeudtKj+GPJHCzN",
-	"4+NkCQ2SxuMUMqXcbY3+cfjkL6QIJxizL8RZZyo7eN/ydHa4VBsh8CAp7aK+px8HzeIvADJXlXRHWGtY",
-	"uOh3xEppspzFSIStD03MOrEx+QkYODqO2LN+r/f8WbTf70cuWTOU3/f7SMKYSSpdiSsqtNi3AVjHQPi6",
-	"fFdI5JA+PFiiw5EfSjeZCxRL2qUFgoaCoszFoNaPUFUoT5U2zK/pUKKABhkVMQA9GRWK/JcFlapneWYQ",
-	"s3BcFuDZVKOA9BgNXyozlIinuAzbsmP1tHtKN2hZwCH12OsKmhGGOhjKVnRG13gA0fcKprGWIwLMNvZj",
-	"wccGElYUWBxKb0axVjxMyPc5XnSAlcF46ChXybl15zTPBdVdYvU/Lp2+FGJGbJsOxtDXYDUVPAQC7jMR",
-	"/NZcpx8M9IEqJ8KparEWA/ET0fHZoPZtajL+2lX2Vv2RdT6GxH3CC5SILJmI5FyV1xBrrVpnX2nx63zT",
-	"0Dx48rGGmXttkqoJ0uvM6karZUDJ4veNeHLeY4gQBvnxRoxYh/XlBbQqvKyHn7VinO31963SdoizoPE6",
-	"rjuBGaXOoag3CO614Ms2UgXBm+vCf7X8U/hBAVbuhjbo0dMGwULVt6RDfr6xqbw0sXTt1uo/kE7exGO/",
-	"gIhOUds5jyxccxyqjFVCNota5gn0WKRrRfRaHGRrwXXgb7pOZKku2f/HQueTdb6HgjlBNXYqnbs+ooo8",
-	"DvqpVVkBfskGnHlXuoFTUFH8tuitiCmZCN+e4zDZnaZUhdeNDRruCN7xBXg3VwZ6T3hbN/Vm3KJtmoc3",
-	"vsnX45u8QirFukkEEmZ+Xz7JpRhNlDrfETKdqeyzMLRORFIIYknBeNF1ZMG/44uP/Hu/aKCeha9ZATrL",
-	"ffcmVP8goXra99U6BAeOfmvKQbuf1hatRwg5V0Fj5jOMKVtzJf4mdv0b9u8YRH775uQdlmLHZZHHbKzy",
-	"XF1a7//EcJnyIh3K392gWeyOe5Z6XA6AXNnWLEuR7BRZsFzfMnBkDVhaqBl0fKQufjCUWgjZjapnmmwq",
-	"tOHTGbZocGPEdGaf/F5mH5j9lSBx3A06O5PclIWIhzK+2I2GZb//NBlxLZ7t2xn45dXhDzsnvxzuffsM",
-	"o/HDrSzt+df0rDE43IK7RGwlkmugxu4BK422NRvNjdDwaUNJz0aIkvhyokVyGjs6V2tahnPCuGbxz0fv",
-	"GKELPvkI//8y/RQzPVGX1F6M7F5U+evqB2EE2ZmEPl4cShzBXRJb8sG4hKSAkqxQBvMCPVpF4q4aynhi",
-	"zMxawQS8EDQ5A7qsZvYCwlRSpWGltiaxRPrATMkDa8FO+RzJ2wWHrcKHMldqNuLJecRmBRDMRyzP5PlO",
-	"rhIO2aGpMDzlhjOepoXQOsJwmUgZP6OGfNwhiZJSQBNIbyh/FHkGf8U4ESEwzQo1zbRIB3Z4mLXgZ2eF",
-	"OONGbAdoQO2JggX5utYOyYV3PVC8f/GLW6xkJ79Czh7Ybpseyk2jxxpaIhf15g3V5o1M0Scf3X8uCZC/",
-	"NNCOgJKHgDHZmXLsN5k58AC1dBmQXhQC9BowXKzebHFVFK276cLNwtfcdfEXaKK4m6MTtaA0UQm2s2/D",
-	"PbPf30cTBzWD08pgjTRyOjVp2/txnJapuU2jxtcVbv/MM7H2iPuRV0Bra9mIhbQz50iFWSF28C+acZZm",
-	"EMxKq/MMxG2qANJiu/mpm/oadomgcaOl6eJuVdq6mi8+xy7vP5xdvunGuCtNvzHLV2iukH7rNbVXrNdG",
-	"f1JZ17cuFmc/1i30czEzbHefpXyur40kV/d9FaFkF0lZHkquJn0TS75P3PfgnIVepe/HoQCoftQ2zeed",
-	"8icfnduNlQcGW6zuZeiupWPGzaTq6KjGs7VoFYRdHhgf3RpslWVmr6wDHX5qj8//oxQl9MoKNlWFj3Jj",
-	"X5uPQSDwTpkkQqRYLDAGLRYgaCOEfRiPtztnpNJ5jx1WT0IoHRe9AGfue9aJ3e+njtisOwBrECF0UHKW",
-	"MhUFu+Tzpgo8U8wXBM1VL29vXTKtzWhyX+WZyDHWvKnue+xI1gLwoPymhVW7P6sD0idiB6Mb9yZ/WkVE",
-	"SzpIisv2VFCP/aQKtrfPJuDCYWbFz2emIZnk0lsjRTLEPtKRDc4KcZGp0oX/WcdcKhZf7EYx83k2+6P9",
-	"GoMgW5zpGU9EF3CIAVJXJMK+EUql9GVmkgkm3lx2KVdUWOyG1iBaYDEWvCQsDdh6TG6ZT5fYSfzMlMlf",
-	"MWL0gOLm5+xChI4O47iIlG/VbrPdk/gxQj8CqUOGSSCF1RjqBFg8A+bTjt3sccoNR8RBynTTs60QQBFj",
-	"BYpD4suzcwHggBBDoo4vo5oCUwdwmJzNC/LNQcKFDsqiuHgn9PJw870bInbGKrN+HrE/7eymf0n/6uHt",
-	"ihl0VKrwyN/+dE8Ez83k39vpLghUcg/KjrNckHaFwkLQxPaj5Bn75d27t1BdkSpBRFOqRB4Dj4TZmF35",
-	"hUawRm2Ir7gGVcJ9DM+hSfCWvnZ9LWtL91t2IaR9yaxQIxEsF87/1h+wGGomJJ9lPfd1bf0cb2ZCHr59",
-	"+feTN68/d9rI01Ojf4l2KB16H0tVUgL5dFB3c8k1q2gOxoWarmP+3lnL8MowuGY0B246p8Lwhcmc82ne",
-	"ur3t1024THccBqpWZZFAHMkUpZlEUC8FqTT7H40bmIb1b4evfrvZariRfT2rQXPQsBpQJLeqmBELALoO",
-	"2RZlXwQItz6N07gmx/i6B5Ep8G7gs7NrwkzBx+Ms6T14BG+hA42n2RKJBLfbbYUW3NWdSJsOwzv2v5Fn",
-	"xW+JrWirLPKtwdYTsNToDVfWPgH6GR0xjYwrFDVU50KCiUSxLGsPbF2lDwHLUbOOEZJLo7sRxRuxHwaf",
-	"lcmLzDgsEP9AtGy3mih8FlgZHNZ5cLNHZrp6+wm0n3qMhIj6URGzCLHmkONvBzDmcpGeicKKHN/PGpHZ",
-	"WbUu4SRPlnfvBkOsKuUb+JGQOrF6Kk4aPhtOIAJ+R9Ytti4sm/JkkknBOsTMGBEVXmTd40TkXRx0QPvp",
-	"ALezGT3XTApAdACICvjqYLRE6NXMD+PrOKD0FIl87AxQzSUmfS5VYSbMiDwHKeFEuo8x0mWZ0SIfI9A3",
-	"GwssF4YMW2LtGxSaflhEpd2wyugfWLsnDHiHYH9+wPYN1h/wLhPruHpk5sqRu5HzMyIYTZF672OW87k9",
-	"0cGwvJl3dWBvc27Gqpgynk4zmWmDopF1Dn989fI14Bp2w2Nlr2p4jDdZcAw1caFh8lWRTAQ8XtE5yxVP",
-	"2YjndkMU4VEjodK8uA0KjQzLFo3mHwsK5upDf6QH4Xcja5od8EyoWS4iNiqz3DiMlUBeBU9OVaJBaH3Y",
-	"gQkKLGmQkig7BnkG3D6lFoUe4ExGW7xMM4OJiwUjHLQQLIN9xjf25xfHh69/PH3z++ujY/9cvDeif6C1",
-	"Hm2RQHM/un+6n+u4ndEiPly02JkZXWmJiba8zPJ/CWl5ozqBnv8nnn/74bPsXMz1YMolP7MX0HGlu+s5",
-	"nWjRH/kj2np1+Prw54aJWPj0R/CpN/2yk3eHP/100+9a4TOuGfQfnz79vwAAAP//",
+	"7P3dcts4tzAI3wpK31sVqR9KkfyTxHa99b2O4yRO7Njtn0532tkiREIS2xSgJkAr6t6uemuOZk6ndk3N",
+	"4RzNvoGpuYB9Kc+VTGEtgAQp6s+x091P9a5nqx0SAIGFhYX1v36vBWI0FpxxJWu7v9eGjIYsgT8PL+lA",
+	"/zdkMkiisYoEr+3WLoeMJEyKNAnYE0luWSIjwT3SFwnxj/rNE6qCoU/qlEiVCD4gtzSOQqpE4pHz1wdk",
+	"p9Npk//6zxetF63NRqvm1WQwZCOqP8S+0NE4ZrXd2nVt87pW82pqOtb/lCqJ+KB2d+fVjkI2GgvFuGqe",
+	"s3FMpyycnaOvkpT5ZDJknKhhJAnlcsISEkmihoxIJRIWkn6USGVfKQGvEvZryqR6IomffSmYNt+zqU/q",
+	"XKhhxAckoZzQAY14ef48HdV2f67pr9c+V83+WAQU51gF1qvzYyL6MI8gYVSxMIP0PEA97SWUh/Jpu7Oz",
+	"STu9jebzYDNsPmdb/eYLutNrtoNOuME2+1t0O3g6TkSYBmqV1s/aldA/ZyqZNvf7iiWzS/g4FDEjkgWC",
+	"h1IDdEIjRXqsLxJGVDLVoAOwkbqDCJ12a2M+Jmy2vdoo4tFIQ7adTSniig1YAnP6sXmOm9Y8Cuehq93U",
+	"KNxF8MYR47DLbm+DMZEiknFFKKIuEZx5hBLOJuTq+OgVEWrIkkkkWYucJaIXs5EkAU2SKSIXHTHdMWUk",
+	"4sQ33z4KfY/EYkDiiDMNHDFvR9udd6+2Px1sfd+52P7xxZvvt37afPf8w8bLZ+8rduTOq41pQkdMmTO7",
+	"P47esykCItLrH1M1rHk1Tke64w2882p6VlGij47GVXcifZGMqKrt1tI0Citx4KXGuHmgBnTcI5QDkPCf",
+	"AHdzziTZam+RlMdM4lkMaBzjyaSc7L86OfqgAVMx9Z757NdN/iBNpEiq5+5z9kVhA9+ew3HCbiORSjKm",
+	"A9Yip2P6a8oI5SFRdDRmSZPdRiHjapdQEkBXooZUkQmVhAtFIilTFpLeFOmQZMktS4BWwr/jSCpYO9lq",
+	"t7OF/5qyZJqvHMctoMuIfjlmfKCGtd3tzgYcEfvvTtWyD3k4FhFXVdu2TyasNxTihjDTyi5+3mbCJs7Z",
+	"JpZ/6et2yiG/79l0dton9IZpwCWaJBFJ+4zUw4T2VTNiqt8cKjWm46gZOVT8hk2beL81288buxrjNCF6",
+	"sbPVIfjla173r2v//J//93XNbxCREEp6VFMvccO4Rzqt1sb2NrmNZNSLGdm/ODg6IsGQJjTQB9AjMhBj",
+	"FtrLxOA2YMuQXXMxZgmQf3h0w8bK3JqvDk/OTi8PPxz81H1/+FP38vLYJ/WNLTLUiBOyPk1j1WiRfbPY",
+	"SaSGOa25YdNrbr6BTwzNIfURU0MRekRvkUd6Ipw2yIApPHmF6w/osgcjX3O/4pLdJXCnejD1JOWA3vo2",
+	"3CPbX75kp1sDS+O9XlyLXDpzNGNTEkb9Pks0gbXzxAOwsUHqvrNd3Rs27SYslSz0G3tkMoxi5kzcdpYq",
+	"iuNrrqfkwTnaqRgm4t1+HA2Gym8g9HznJvP1uTY7I8mIJjcsvOb+Fxd3donFZZ/UxzEN4DLjRCQhSxok",
+	"Yf1UMsBGnJX+iEj1HXLDprv6dF/zisWZIRFSN2z6RLpAAcoS9SMW4qQjJWErn0hydXX0SpKIX/NY6P0L",
+	"qGS72WkAEiTHLI6BrEahvorsMdZNM07IQZfWNb/mH3XPjEciN4yN4cD3RMpDFmoclGkQaOqtdy2e0Kk0",
+	"m72PUKAxqW99+dLw9I4FQzJJhGLX3GCLp7sB5gseT+19KwE3YURFRkKq4pk42f+xe374+uri8FX35U+X",
+	"hxc+qXeekffRS9KbXnN7QOxBQ0JFhiIOJekz4O6GlM8f8+zwvPvyfP/DKz2u1263i8PG0S2za5N7+fWv",
+	"GYVIZuiOR4OWz6hGfTgveMSuOftCAxVPCZXz8IVMRBqHpI5YFdrDqclRELCx5gujvtklqhgZUnnNgyHl",
+	"AxYSGfGAGWKhj66zT7oHfN1ywHhqW9fc0nKkjjk1L/HAc7n1F6y9ufP8BWtutcPt5tYme9HsBTubzWcv",
+	"drbo9vP+zubGFjD0zsW1sf28fHGNqVIs0RP5t/p17efr6y8b7ab+7eifTf3n9kv980r/+fzw8+8db2N7",
+	"++669u8/F5vl7xr/beZ68WpfmuZTzRGTkg70y1EqNbdKKPk1FRrG2JrUzYUwcx/oa7LTXHwhABpwgUPq",
+	"AXo0uJExlUMScRmFrOKuO89uzUouZUYuEX2gRNnlghSMzCVgu/nRx/2+5lQSdsuS6WTIEkZYLBmpS4bk",
+	"1i/OzicZx9nwSA9wtozFeDDoNd9qt8l8sucRKZBW2VMTUE64ngkJ8QqdiOSGqEkUsLWwdD7j8TfWPhzW",
+	"9kHWn4Omh5d0kLHRRkuAXBEQKo0gI0Y5skAFgXCz1Wl1GnuEavIWMy1/5dJDZwPILA6SMSEt4n/nk5Ge",
+	"jmYK+dR+EW9WI45JaAXwCMRoRJuSaVzWUANGXPSJvnDVlCg6kB5hNBhasBaA5REBa6VxPCX+x6eg7pgw",
+	"eqM7GgQ2k9Hr4FPUG+C5okTRngdz4CoRsZ4QF7xZ2gZ9nZCUm88rOmhkggLhdKTH8/EgtDKtS2vuCTEt",
+	"lqhbXDxvt0uYff3dv9c/Pm38/w2KF7D2u+tanXznke8WtWh8tzZWf7d4twxwnE3TTxew52kw1Pcurhdw",
+	"mN9GCsjmXJk5cpt8nUxzHI0iNXtezuiAERn9xuZJgDH0c79lmBO9T7BtqCDptF11SadSXWJVUHPXG+cN",
+	"vm61p5o3nvsZYd5+3TfOUKU19yvj7P3XfeecadF9MeCSQpuv+94Fk3LRt2T2/uu+cyUXbFEqH2CHfqBJ",
+	"RPn8HbrN3n/Nd+50ZzkWXDLUg6VqqMlCoOmFfqCJLeNw+Oh4HEeI409/kaiMzb/03xLWr+3W/n9Pc734",
+	"U3wrn+pRz81n8KNlVYrZF02qxZjxPQIMlb58tZQDF7DUp9xRsx/QYMiaB3gZVKhnkHf3uWgC1+7vmWEI",
+	"EEktffQYCfQgId6jz55v7ZD/+s/tVge0qgt4IaOvtkPXPnvOpZA9rT53dGAp0ZzZwpR8NAy8vbw8e9pp",
+	"tXGe8v7zhP4z88SnFVhx59Ve0tBoeBegwRj1uP+w6JCNrnuEiKZgxYgE7/ZpFDONhCFTNIpruzU2olG8",
+	"S3JeDBXH8JjQMEyYlDWvxpJE6D3/+fdaP2JxaHvqm7eCoasa5O6zviGkojwA9T9N1fBpwgaRVHDfZ+rm",
+	"ZZpkLTmmsra7pa8MFSkApQEUyRdLssUa2A6VGsvdp08ZHA99sSStkN1aCMqned8mrLd25614uowyvepg",
+	"OVp80ksYvTHqizELdsmIxpo8sJC8uzj9QOp+9qCr99NvaGYLP0JuIxHjwjRjoRmsGy4mnMB+kLo/s82+",
+	"4YY1E8q4llHGLDHNI0583FO/UTrUZaNE1bpN86eFtrD4A8H7cRR8HcYC4nQVvWHcxdV9TmgQiJQrq6OI",
+	"pEEy9iWSSiIT8qAotpOjWLa01TEqsF0eApP2ScqjX1NHJgAIgXbFkU7sN2WuyHGMnqB2Ke14yTS2aMPd",
+	"phUGrPVw5bVIelEYMv5VyNLPRnFQ5XKI15jRK3DGQjx3mjGQuzQcRVwfh1EEl94M4uj3T6Ht/dBmM0eb",
+	"1878VsWbfE0PgjguR4GKD3330jgWE1T5g8oikg9KCd4Izr5qY0F6Yd2BHqe8tblkA/YqGieMhlO9u2El",
+	"EUDtYxOHvNeWdpzL5g1OadXdhBU83F2CZxlJHgthOyMJSyfp2CMJuxU3LNRUgX0Za7bkQbf1SK+P0/gQ",
+	"bsiv218cqYuXbZHQp5x9GbMAZGT9moggSJOEhXtGteO4PJAoRHV8wsYiUREfkEiV0QAQ5Lf7bP22y2fY",
+	"5Vt7qJ37qrhgF/2AHEYRWvruTxOG2iOwTUjN1oLN4jqDOc77uraHzAis5YnMzPwlO50D5yG1xu9UsgdF",
+	"rA9CvRYpD78Kp7hQ3T6M4qDTB4HqEyPhVBII824ld5TwfnfCVo5FH4QidpqrYg4Xqol9HgJpLEwsOQEu",
+	"QnOKjvV3RKdwUUjGSB1Vg0rEIaFjmqiHZRvP6DQWNLwU4pgmg6+7N8Y4VlcJ0Y1htMLt4bDjxnInYGVD",
+	"RkBZBVrm9taL7efPSG+q2CNwlZ3NWcEFJqOEIHbKq+KFWW5TCdHEvg911czAJ2OoNKkAWNU75CR66XrF",
+	"5EwX0h1rcnxgfEnAVyvSH3qNct5XoYwzXIWQfAnuNKCOIwVjZWYd2NyzliOVPdsqI85jOrzdAwk3ciR0",
+	"wbm+3OxCr2l6PwQOOj6ZnI7AZSa3xlBjwSax4AOWEOAOuNol+qLXmwGm5wdFuguW3EYBu+L0lkYx7cVf",
+	"R6ckDtdNnfFKSBdSRXvG6UFT4oTRYKgbPiR34xAjs0JSnNKqeGAW1HR7PxQtyiARUI53UnJbZAK5mOyS",
+	"lGcgInXfdnJB7Dc8ILMyFhPjzea6WapoZO4B6Q6gH4tU6c6myySJFEN/kEDEcRRqthPYpkBwg4zYSA8E",
+	"f3StaO439ohfsf0+6SdiZGZEw4hroqrBy1rkg/Hg1eKOHk0xvmdMz1SL40W/IOvL+ieR9C+UCG4OkHI+",
+	"mErbGXQe1hiVCIiI+jtafDAKkTQGQSFmtwxcjdD/ZiRu2Uh/Rbdn4DdUhOAcJ+5F4KjqAvO9FOKE8qkB",
+	"lvwqYmIUY101TIRS5ftLCDKifGpIu2bzIy73CCAPuDXHVJ/mKkYH2t7rgtlwdGfZDBK72NXJSkIVa8KR",
+	"fKB7JZsMVYqNxkraYxdJ414NpzxzdTWw/esctyuut04k0W9fyReBuaZr1Ajly4miMx26ZjiqhhkUGiei",
+	"H8X3U7u0OzkSFZa1Ov6kbrcHkp3QwBEkDPwcaSx3CSWgTOQDjTu5Yr/HaAKCE6hqKelRzTsOOFVpAs75",
+	"Ewg1QSjqJXnoeZ2Amj8NI8a1dEYzEOdDWU2PkV31ozCS+iIJc5zNLQVVqiGyf3ZEbtjUM0YF80+C3lSg",
+	"NKC8uNNW77xHROJpfhcohGfW4YCkdBg+fvzYdDWR1c43NG8BMoTeDUaUIKlk1va23Sb/9Z/zI3BeIsRB",
+	"w/Hfr2sRh83qwuyvax6+6Dqf/u/Xc/F5TijP1x7PcSL0t76ahbRrM/xGd0ylnIhk5qhafsS+15sI+1V9",
+	"XvNR7kH1N9wD6yzUkv61Tq4LqIc4uh9ZHDfxZKIiPMqscpT0UoksV5LGD6vbuuIyHY9Folh4wsKIXgIA",
+	"vmLj03zA7kiP2AWYLlJ0ZNbZEsP1COqNbRcFsokSmCgxE10dB7IBmjBAE3o+tI5DyxR+GTT+gyLBRy0D",
+	"fKX6XKIrSkFxvvt7DSyCf5hqfXW9Ru9pxG8ZVyKZPqXhL6lUwGz/6bTyd15NpCoQIy2eweVZBeVykzLR",
+	"FZyzAK4xE1WTCbFaIImFVE5oiCOq9JiGcyBGIy3mhbuaSI3oFPkKVMkO6S0jPca4lWta5LwiwKbkXgy3",
+	"POhHXKswuMjaYEdgcaPZi+GP3+NThDbJob3q7pp9atqecBofx+xC6n7x7BmX9Uc2xKBawi8hpPk2YtYT",
+	"SQ5OT06OLgHFIEoU778sxBg1/IH+Tr2ArQ4ih5G+OK3DAWDoE0nEhGOYDTAYLGyAe/xKWLtPttttklCI",
+	"74FYF0q225ukjiE440SMIskkKvz4rA7EOIlvt7dslwFVDDy5wNkaxDkjuI1FHAWRHixhVBENBtoH5jJh",
+	"kvGwsVsZpTYTtmDjgzBKBbfBwFD0CbVHGaYcajEB4LTo8EFc2ANeNhl+o0chGL/BX5g5DmU0RJUtjc8S",
+	"MWaJivT10qexZJ7LcqDR/FKzxRrtP50OJZ/s9G+a70eTSXj8y877H/ffXIqf5K+bP26fReNf463hy23e",
+	"uX3xZtgeHn/a+L598/ynUWf8cfP2x9x78k1CA0beivEY2IyM6dytgdf0OLLBtaQfgV0KmG+vNnYmW5qc",
+	"KwV8/TzXilS1y3KnUFqhM571dl40Xg6QxSTqA5uc2aboTGqdEX8uQMfM0Bk4j/MXvV8YeintG2+9ZfhR",
+	"3IUgUtOlHqg48oFueufVQDxNVu5lWt95NU0WOyt2O47Q80L32VijzwZsgJCKxgdw16/U8yzvAPswMOkS",
+	"Vuh6jo3L+4dr9RC+OcwWbNyB2YkcC48FDwVfH/9KkJ+R1o8uTslm59mzZofQeDykzQ1NwBzsf1kKyyh8",
+	"caMQovHzfvPT59837tYNstggAR1HisYkZrqNJPvNT6ROOZmdHdFcW8NZGSBHAVSdDfKS9np0wMiFShhT",
+	"FYElq0Ht2CJcPvgVjxTZqhhx3hhnBfzLB/rwsUOe/XhYHmn+QOcZJrq0iVHFEjIXO2YHg/wMaxKGXp5x",
+	"wc0TsdwAWvOWOc57NZNpZF8Vh99obzxrdjrNje3LTnu3rf/3yR0upIo1VTRiC8Z8Oa1WT6XSmMJv2JTQ",
+	"QEnSFwnYfqUSYwlBf8ChYP4W3ShhuVZOJCRm1BiuADbFM7MKe70KZFB7JfdVVaoTnBmsoDDpPcLTOAa1",
+	"N7CCxalttDeeN9sbzY3N5VDV46BuC/3hZ+Y3jLiqBjBGkmOcfB7/ROoQQJ6wfvQF+Lq+SBMboSdZkDD1",
+	"RIJhjygWx3oUiW4qxUWwYNyNo1vW/fX5jzdVgIvWRtXn7VU2JKZSXUmLq7PL1u8z7j7Dr6LfphEiRxFP",
+	"FSP1dBxCRJmNOxc8YKCE1q8bZjOjvmHrrWdkxTF5dtl+sbvV+aoNnWV+LpRIWD8RHI5GcEPklAdVoMm9",
+	"cGVhBOBeUI7c1WxzzbMhURL//dmrRYqN5NIrFgjXWfYZ/VEzC5okdIqXNWjGcXvuA4Iy46Wnm+d9MZwX",
+	"oH1xxS7FcSmae4YL6OPOtZIPgNUeRyvw+CVO2sJyDaBWgTJPRaPHWBNs8OnCGPPX6OxoRWYYzKSQgxqj",
+	"wv0vTQf6fiMPrPSL2OYXD8ssKjrMC23+9vn3jre5cbfr/L1+GLQzWTur0nf12pVKol6q2AIe/fflPEYR",
+	"XK8TxkAtbmOwafYVUg9ELBIPojw90mq1GnsZzdlut8ghDYbgn6OFtY6mUtttl3TbiOzJMFKMyLGWiagi",
+	"LAKRn/GQ1E/HjO+fHZFNCLNC/w5q8g6JPjF4OkUvINAt6H00T5vw1MfIBgmePzajjFEG8r5IAni1W4pC",
+	"zpfpN/YwaBqDK+wCN9ruWgo48XsNAFPbrfViGujbRENIM9waviP6xd2R7XYZjQEZCkuYxeJFUCsJqCXO",
+	"VB+s/TSM1OGtVS6vTglooETipuOava+snRBTIIAGrO5Dv6PQtylagFmKVMYn2UsJmCNAdwkqJbiYylfo",
+	"0ivHfG0BnzYZCpwb6sEK16n1ca3b3F2GSdNoIcWICc5yXx+zEMnifpZnbZyIWxbCN9Dzr25tJp61iGLQ",
+	"gUm3k0csFMDABagGwUOlML86LXhroL0XvUeIvliZHKKpstEi79lYZSwnAcA8kdYsjJmNxknKWdgiwP45",
+	"hl6Aj1e5XWuzpv17beOKeMYI06gMGqGeSJXGt3EEWTnMrel7JHtk7kgMblt7To8hWKzPWW6zVTjLaFye",
+	"5Gar3ep0NlvPV1mqdKO115pdeB/IKmP4XByqbOnWpbH0aczcHxhClk/yRPwWxTF9ut1qr/LtNAsYn0Mv",
+	"As1CJ5yFjiRUPIUmYY0NvYTYwweR4O7BXRo7ahbpbumhV6LfzhHzCsH30bjmgtZF+0qmK9uWx2cu85vr",
+	"D2IwiyhYIURTRYbgIqiJqm9Vql1U/dsA3N3MvWfGAYMq4p+dXlySosuF3yK+oe7dvkgGZhDw8oin4DhU",
+	"pv+OLzSKjoIzm7xRY7CWnM22P5FkwLj1z6+jew9kG2O5NB0NuL6yNNUdQaJCfRVa81SWIsAQ2BZZhQrv",
+	"wiPAQevKbWRcODwmRt7xOYDD1oV0bSwEZy98krmm4z9jEdwwdFNBkEHOPXwtUpX90aVxnCO/nZajCjf7",
+	"FpoD0TWyNUS3j3os6SZspK97MIrae9yuuPjQ5jkrPp37yXxJxW3HY+sC1nliRyskEyhBaFZ/52aAWJch",
+	"DJiUmZGleBYuNAuvBah942UHK94lxg3rOm23NwNnBHjASvIVm74b9t4E0Wn07ujqt6POh+hIHvHz7eDg",
+	"6NnR6HX7/cZ4Mzx4t9Ni03fjYPNEN4x/2thRwZudcY+fx0H0bqcVbMR8gTrsqHL2mPM35SqKDfs04wZW",
+	"ZPx3lqWqyfZyEcSUINbVBg+zvnz2XFtiQJMkArFF2syFZaZsIdj4u/gTfxcHG4OE8rh9xNv3gx5AwtJB",
+	"e1hxd4sYaJ7NuXqXEf0radL8uPQaOnoFBCxB152fu9NVZP0lTQKjTi+rC95cHn1ovvDwv50NUr86O2ju",
+	"N+yDTVI/3Nf/BXszPtvySBgN9O5oQurliS6DIQtu8B1a0mMqVYPcsgQzYtbtrYCUuiiTYppQFoeNFrnC",
+	"eH89cMSd/JD1rfYO8Xu4GsyTgJxuvhdb7fazzRedzc3Nnc1OUV9R/7nd3Pn8+4u7f8c/OhteZ2v9tG0v",
+	"PNLZ8EhnU0Oks2VhUacAHjC0QL7ldU2Jj6HUh9s3WGpsPLDt7sevr2S0mNWU7nMaT7XYF5NDPog4k1X9",
+	"ZJxWpLRHDPFIyJJIi6NZ/AgoZKjCbOwm6DX/JM0+2WTzP2luwQfdChPAVRix43SOuHoGRrLFqcBmuGGj",
+	"YQUoORuef7CoXM2XVkknNN4+OpeLp+OPYXDh2+ciLtL08/0Pr7qnHz8cnte82sn+h/038NfF5f7r10VS",
+	"n7+c2eGXaXxzpNjoHGJs7nf6K4S0RBNCq+LQq8wKDVAbm+kRGDNT0VgLieCsgP4FOPaEiBnl9zvyz1Yy",
+	"/kQ8ZF8KQy8pDeDV5E26NPzpJq3w99Bfwu4eHgwL0UosSOObq7FkiTLJ6OR93IMQ13/+3Tr2vDJZsgNm",
+	"6Bn5IFpkA+w3UcD2RyLVknxnZ2fHLLS2f9jsvNjaaL48fl+787KRZihjeYydHWDG3EE2mx/fXjo+hDXI",
+	"rF67+3z3daf1AOBo4GTBhIreI+zfaRvG0P67fLIrj+rifbnXIVqTDBXP6929Z31AecBiSJ14DzRKGAVX",
+	"59pBKpUYaf7XRFqrIYsSMop42Jr1/7Ld3HO7cISS2ry9vALB7EJhWOt0dY+1Gm3AWe7yFogkYYEiQ5FI",
+	"RnrAdE2JVHQMcVPc8fHarVEySoOhDXzWAuV4mFDJ0H8SHXlnITXzURdkS76fkTgnNKSQWfjZcvc4dwn3",
+	"92grr6I4cCVaCt6PktF98XJMpyPG1TkzNE0DIepunqjJy8nxTXg0eZs+j75svKCb6tczOgv22f4VHhkJ",
+	"eoSYtmANAK5ec9P24TgRt1EI3sFRWOL2F81oTcevSoQH2ocaxXuA0FDzeR4BBQeA5Vb/GQjfy9mF1I1E",
+	"1U9VmrDGHqE9CZGfkYK0+VYlYBVd93aG+QpfiXU9Rv8IT4r8/tvcWHT7eTXMXmdeax6sfLatf6qzjM9z",
+	"sfF1GvejGI/W+gQYVCtJbbd2LqY0JieYyhIqHAEro/8ycQrLeMCeFq9/TSlkcq7tdu70nBMaaCz7kI56",
+	"+JmTzsbm1vaz5y923rysoM12Pi5WFKa2JiqYlazIAszA0vrN5pu7sb2Yt5ldc2EpheWvT5HKPrGLECPP",
+	"i30PxMCkpru1QUID9j/Mi1YgRjWvlgg8rCANzVIh7LkY0IfQ6M6OtbixsxDdugwHm38VhpoPDps0+z6n",
+	"BMOcPr5tHu5fXOae+4dU6jsqYUORygpOgwYqumWFXN8oci2VwGjufb6C0zS6kS93z7YgsJ7ZlgCv0ueD",
+	"bjvDhOiBzDjzIX9fjiMw7KuLjzSkJWy0IlJIybG4ZTENGKq6Ma7I5VfkUIybWy82OpsFGpcnGF9Z1M3J",
+	"3IYmc3IYjccRHzhBAxgJkDudZ27+6A9unPcrPK3vKhjWHA6LtXamXfXyq8y9WRE9MYEaQzYPDGR2x4oI",
+	"PaLB9gTq4ynNce3Z9KtjW1CsyBMUoPyo5NpFrPtQai5UiQE5BqdkUz8pFGhmKK6hyoksKaeWn4mQQ1JA",
+	"nIZkMhSSmRJHOcwVmhpn3I6XI+bOSjqYClRdicJUXj5ejpuzI88nCCXlwRokgRac/op+ZxlB+1rFi6Mz",
+	"MRTcqyk6AKa8x6SSLI5ZUsGAF2e3EKx5yzuv1svNMQsVFKbZPRX5BZxcGu2pN+iV0+POq0UjOli+NFvO",
+	"ARuveMuYTnjJeDUszbLqp05N67vS/i7rnDddQ9GYI8dKc7vAxncWgxZ3utRt7rzahEWDoXqT0OU08KPT",
+	"tHxIUftppQlnvfOPplMk4x7H8yHv1MS5uPXV03z+HAx4SsXGVg0W6JlDuN4VMrve+1wkiXvLLk3Vld/J",
+	"d8Xl/F6jcXzaBwAuRJPLY9tHQypjLjU41hQSTGmPe+x1RrRmTKx4en+gccoK+vCL6DeNiCZ7QO3E1XAf",
+	"ACnPX75Ekv55Acm+PDxsnhhN+R9GiP9yRNVuyxLOym37N12tpKsuTErQnX/ePmKdXlvM9x7nrshaHp6f",
+	"FVVlzDrrAbtiyHAr9+PKNGBdyPjXisVETzdNYjeDRDJuOVLWUz1l6eaVmD1ypYOQM64zMyybHWa9lDgE",
+	"Cd5HbnZXv2x/cSPyDncGCiv1u0riWR+dJC5uwHw0CO8VREqzTqtFJN2wOdGbGCnoacluYsrrCx6wXeJn",
+	"gYE+RI9sbZIelezZVprEhTDEzQ2iJT8xwtTQjRYBZ65ILfWAu2HTas83NyTxfGO0c3u51TuevOCfxh35",
+	"U/Bs+C7c7L+h7fRQbEfvvzz/+OuHpOjPk43w837zE23+1m7udJuff9/aXDsEKRtpERBm9t9sD8J9wd7n",
+	"+qx17ZmFjqupzNDuXsgNUXLCK+KAm3/F1A4G99hISTKkcljctK9PLrHEiyNfR3EZleB1hKIZAfzo4pRs",
+	"bXSeEys6QRj8LrieGY9f8wZcDTkJoiRITaGhetYbyxZy5gFA+ikPPTJOWBCJVDZHTNHYI4pJE+wSkusa",
+	"F9knr2vwUUli1ldEpGoPXNrChE64eWPj3d6ev/fIxfExEQn54fA1hK6YWsINLGkAMxnRKRkkYgLFocko",
+	"4iLJymY6HsX7h69qXm3/9Qf9e3ysf0/gyem+/j2/0L9X8OTjG/37Sbd8uX+if1/q5y9fXerfN/D8LTw5",
+	"eq1/YZyXH+D39KX+Pdfjv7yAJ5fQ/uOZ/v0J/v6knx/sw+8rPcLBW/g91m0OPvykf0/h7/MD/XsFf/9w",
+	"qH8/adn81Tvd/tV7+BtavoIxD9/ovw/P9VcOL/VMDq/Oa17t9Tv99vV7/fbNS/g91DN881av+s0RPIFV",
+	"vPmgR35z+b3+/Uk/efsefj/o9m8vNWTeXuk2R6/0yEfHeoSjD/D397rl0Tn8faHn9g7GfHcKv2d6Xe8P",
+	"dfv3b+D3rW75/kSP9v7so/49h9+Puv17+Pr7Txrmx/t6tGOY+fF73ev4XL89vtCzOoaWJwDPk1f6yckb",
+	"vacnMPOTE9335IMe5wRgdXJ+pX8BMic/wO9HaPOjhtvJT/AEdv8DjPkBdvzD0an+PdUtP5zpNh8A5qcn",
+	"+u+zfQ3ts0Pd8uyNbnP2Vn/rDGZ7dgzPf9LQ+35fPzk/1U/OAUPOr3Tf848aDhfw9gLw7eIA/n6le10c",
+	"6jEv3sBzGPniWOPDxamG5AVA4+ICngO+XfygMefiJ3jyScPk8q3+yuU73f7yREPjEjD2EmByea535/IS",
+	"ngD8Lz/pllf7b/XvG02mrmC2Vz9p6F3B2x/gTP0Ae/oDjPbD1Q81r/YRLAQ/7usV/XjwCn71Kn48hSdn",
+	"+vcn8Bj7BOv9dKL3/dPHN0XHMvygwyttFpSnmxVpQ+bdcwPRXOfy21yYSwRpqM0gcuCopte4yDIbkeOJ",
+	"OaPYz1SZWYE919FiqwyOVRxMXRvB2hlNxkNRzpPyj60tstEmz3e2npF2u/OiOOhWe0GZ6Z/bzZ1/1Buk",
+	"1fz8j3XZE/Qw9jAaFvN7/YPUSYO0SBNu67k2srmWmkO7I8WL80CMxjSBKFHJmhGXjMtIRbcM8uGGtgh9",
+	"LCYs0U3CPSLTJBEphzTwdoIJQ9/ukvPtg295FuRbXMUpZ6RPA+XZZGnE+DyohHJJMaObZQKcnGWQUg6Y",
+	"WlP1BQPh3CaJiGMWQvIycy8zfstiMWY2+BdSp+mOUJ0dsn7uEV//x8dEeJhDzRQ3hEz7PumLOBYT2SIf",
+	"2AS6GCCGIYMYE2VCQvXdDymXTX63aMBFAgUidCc981BgiW1yw8VEwz+MNGhGEacK/WpHFNT2kPAhs3+3",
+	"MgfUZZZyw9Qi6Kvly/lMKjY91i2PxWTeGFZ6XWmcK2xsx8K4pRZAbt4AJ9BmXzcpdbPhTgs7nmOjUtcl",
+	"k8aupcmCCagVgP9gPL8v2L0ObKtSZ/TyWtbZtip1Xrzp2LW439jRZkZf1PEQ2xQ7IsYtW+tr26rYeUwT",
+	"FdE4nnZXG+bMtp8Zz+pJlgDAKJ9KILCdQxaz5Z1fYaty5yXoYjqX8MUxJ+qNl+mCfXc03QemaeUwiyHg",
+	"jlKEgjvIEnRwBikhhTtIwmKmr5SVVPfY1A4D+qaurWGxbE2glD8xjUurmqC6p8uMwq5lU1gt0yuZ9q9M",
+	"8yyI16a6+IB6b5vDWXC2guK/Cv/uvJX6FDBnxT4FVF3WZ4aIrtZhrXlV0NtlXeZv7rKeC66V9bpmN9uy",
+	"brP0dbUeRWK+Up95pHClzvfpU7quVupTIA7LeszhSJZ1m0fQ1uhXpD5rdFxrfXPp97KOiynSZ8s27w8G",
+	"CRuYehQLZbkFtVgr0pNQUAvLrGIZVo3JWe0Wgc8jg6sZ1ZDF0S3TYkXE0SlmF3K+BCzKdZK6/zAaDKHU",
+	"uRk5UpAM2qRUBvckahcF0wgTMdbiEjGB/py1SH3fRk09yecYYbCxb/7te9CdEnPDOz0EZ2RMJeaPjqlU",
+	"e4QS5ACfSAJOX9JZLKRxglTTEMjbatRmdLwPk4DkXglHinhgk45URSpuLIpUbC+NVDQpO2CmdvhKqXR2",
+	"QtXJEiMeashmeEh5CQ1bZN9YoUCkAEThgkSh3RAx4bu4MxnKRFAepBBRitkXsQCiRonYeEeSOiVXV0ev",
+	"brcbXobxRpbDPA89oYauStaMkskLM1zLrBxk+V693RmxKzJNFRxLUa2Uf7ZaeJ6XFwagCREXpA4Lfd7w",
+	"CuKtlm53rVzdZyw0Z0YS38yoGYU+EdzIweaUTxH+enuyE54d0yi0Z1oyxtf1h1stJvHbJHJZMYfLvHgY",
+	"DU8SCK4inmrp3pDQSJIx1RT0isfRDcMao2AYkCYXF6oteBrHu/lABvch1abu75n6RmQM6d8VYRwS0huJ",
+	"IkEtDwwJof0TyLOiMkKL+3wjbeA/llKDiktsNFZT4gOMfDJilEu7pQFNB0NF0jEmWkXlRCGjw9bRL+LL",
+	"yS8n7eODd78d/SI6H34Jd1q/diYbbDPZUtvTZ+nz6IXYGbdrDxQNvGqmG5MiT/d/Iq3qpu5XsOc+Zgq0",
+	"mh6qLFUAv88KgtDKs5zMGu/LkmZJvTGje5jRY8wVjeYrXapVOmWNwaz6YZGQPiv9z+o+yqoFr0o7VS27",
+	"zpEjq2XUOVL0ItGviqI68JpV5eo9bt7SxKQ3/DlHtCLK1LyZN1fZsOU3rzIkyN44Mtjs44qRCvKU+6JK",
+	"anLfV8pG8xscA8ZkL105Z/a5g0HFN7Myy0yT+W8OHMQqvjnMECF7PiNLuC9nJYY5b89zxKt6XfHdCh7f",
+	"fT2HkwdP5MMvivHwHu6bJX8iuJORakDJ6zF2xNtcCqvV7olwukf83HvRz4zahszvlNT9vxdcHZ9VeG4W",
+	"XSFXdYCsitN8HbE4zCpLFb8COWWqmRx49URfqvoe43nBmjreYD9vfm7Jm9QUv/V/TVkybUFBTt8jvu7V",
+	"iiDvF5YjaWVlm0tXmzFuzPAimaWn8vKxpeo8PbWJSEJpMqKlxhaR1W9DMD2RMCfFEu6TATNySP5uxsLk",
+	"e4ZfwLosgzSmUB8xwXRhxUXk2XqxBCQsiti4pWX3MW5CvuKqyzg/hOvmzlgaRPgQiS83Hj/xZbBaSvV7",
+	"hjhaR+cySwrX7vp5MHsrTRYGv1jJ0/PUaWp7/pDLorPHF1o4UnwSaQbTYZZzBgKinimwyl4efKMldpOf",
+	"0IxRDC/fXDM/z3qxoPdIfWm3ysvjcQzuz3y6CPoSOJelvJyjW6tIH+aAGOKBWAjlu6RJGApf3bM8sLlL",
+	"3G2xbYz4buygIM3wXN507LawQyU3SVeTtbq+AxzAH7NMh1706sczJxlLl3AE2ZNs9cIHTVOlSunuKnjw",
+	"AjdcyaOvwBBXY1g1L/Z5URrYvNaAAw/PwQmzD4vR3JbEWePWsZHya1LNziqYk4fGPFy2MDNfZ/BlIHlk",
+	"HUkR9f+AXGDV0f9/RSygXwwWtNvtZUk674UWbxmN1XBN2OQBHpaaiJsi9RA3SzlHM0jVpOZY3SpuKdBj",
+	"PJGE3tII8MjohvssjokSmrvvsVhMQI2bMLyRQObaI0rEIdaYGbOEBImAWudG2zmgETfaNGA7IkUSIRmh",
+	"PXHLQM9ZvPpQGZ2bRPo0jv+1LjTQJMCG/DkvtDnxMBUVTwrarxWutGp0rFaOPNqVtsCIXXEuXAuJzRlW",
+	"F9za9DTCW82h8ZAzjSLV2FuA2lgq+W+k/qOQ2uomFyL2WgrM+Xg1Xz34mEh+v4Cav1xVvgrH6aoMPTN+",
+	"tIsL41VM7sU3qezxbCW+5z45glYNJ837WU3D4gJmhWRD2UeKRcoWy9L5Fx+doy5Ggf0BHHVpV2Ydsyec",
+	"Jej5MaIhI70pFLoWGD5l1NAeeIX0pk7lINdutjA9Lz6qwKmZfXeo55iB97pJtz62FiVbuMAajopWoKzP",
+	"zKcKWZfmJK6eSW1eVLbmmafcgJCNReEF+81PJv7xXkXYOs3NDSfWcZfsNz95pN3c8UhXs8dNd2WPjsh4",
+	"35qv/UG4XEiEVYxwLqYBWzvp0bEYRF+To202jmK8YkLVr0zeNv5DUqjOCW1ZWM17xjl1NgwWa52RX0TE",
+	"MVOurTFgicBM8bIiv2ss7f9SfC6WovgzcrgFv4cCJS55RKzAy5aRo2xJfzS+tcKduUIoM8bYCZXEuHHk",
+	"1Q3g69WYSJz2deu60PgbP78pflq/myoMzX1yVsZRF1Vm/TceGU+XKQ8yr1fNG2sewRQQyhQJWYXJEZ3a",
+	"UuAZl9eYh8Vld+G/EfhbInCl5mDGy2xlBC4rCoqeSY+HwIKz6rQQFPL3kIib5AkpB2fgfoVROJiSemdn",
+	"ZwfdHK8uXkGd353Wzo7+R8lSvLPzYk0XaT1LVK29j3g4xwcEyTmo6by8vG804OiQeBPx8IkkIYsVlWRI",
+	"b5k1m8YsHLAEqzBpMPWoZNccM0pIQvkUnUcbu9e8SXxwxR2DV0vCVJpwf5f4gr+lPHylx/YxlwsjbWgB",
+	"2ULsm3YLhqDhL6lUI3SB9MERfmaQf/5v/xdpk7qp5auX0Zg7Hph8+yzpilRVzyYg7T2nXTR/0nvzPuJ4",
+	"AurOpUaF7uDaNa8RTqXwbfOF3D46M7v/PncsUh+yOMy0s/SWyUbrmhdKBsKG6fOQwd0mnQXhVW8iOgVk",
+	"UHT/GfEZP3KzxKKzeYEM5B+dPf+Agk29pSjRZJPa/b3mrBpqO/PmbywR2QRY9goe39ll3Kdnv+BDVOqu",
+	"yQZm9yx3z14BPcJVzvQfCwyFX/B5C8OZvnOmXfxuvhur9s+mdJft+X2m7aLFV/XXWLYO3HGAu+oLxFDH",
+	"8wzr7JN9F+Uzp1WD+nk3cwTsg0szydNUVTw94oW+7sHIn9oDYp84FuzPd17tQ7HSR5GcvyBKkOcbmD5L",
+	"U+mry9fNF6TeC5LpWJGE0RC89Ptpoqnjnq1yAiVHIQ8Q6sVUknIolN3Afzv5jDptr91uY/32QIxGgmdl",
+	"V2WL+JnQ7ds4pVzfA7XlaV6lVfSzSvDPXb0Q6aX6cWJKrmTrqY/SWEVN/Q+ndQMGZK4jIgbLZGsivamb",
+	"fwpu2uqqgEUF2dfpHJ4XNWkvqgjaiH6B5UjdXG+u0TE5eZQX6m3KOqmSy6Ix66+QivlAN71zEoqv1su0",
+	"vstSj6/UzfoI6j4ba/TZAPWQkIrGBysk1DQ9z/IOQMAGK2Q6M13PsXGVN0NHX4QaaDnMZnjEYpocJ62+",
+	"3eYFFTNN0lBSl4wR3zQ0PsJQPlsJEsSMWjPo/NqUMzhyz1qV+UrsiC27jp+x2We3XTMajUWisEiPPgC1",
+	"QaSGaQ9SPwo6jpp6RQPGn2YTvHO7y5to3LSO4k2bIdKs4SsrZ9p5fyxm7px1/sTUnpqQDnSj5dDvvGgv",
+	"d50puc+053ppWjZ+GfjhO98K+ndeDRO5zuqsTS7eQi7OReaEf7u+lp9b3+F//9u/mwfrWxW22+7tAfSd",
+	"CzIZRophtiB9zxiBgGFVSCcX7ZpGhlWS5DoAusvSD6+cHPeSfVG1OeV7cKwqcbQ8QLGY/19vW0pVlr4y",
+	"4fNqpR8cpCgWX1qSqhu8ytfNuxrHYsLC/SDLSj9Lf4DnhQFlQXeAFmJC0Y+5HOb4c80EzIHrNg9YvHIN",
+	"KlgITqnKIva4rg0w1fOs5ODyeAobfYU6q0qV1PJBbGTYVw3yJymr/GBFXeYUXlkKiOiRIjzuUcJlXiTK",
+	"ivVZli6VZ9EXxXN7ZgvYeGSgJQWJufQirpFEanEDDC2ddruzZ3MlCzJmYhwzVKVFoT7gU2lr6xW1gLrj",
+	"QidteD+rCKwqlbh0kUtq0Jg0HVn1GafijBA3UHDGI1GfUD5tVWzz0s/ft67Mqo46pWggmfaUUHSprRo1",
+	"v1C8f53Wf6WK37linKdZJgnjllS6uQoFwW3IUAZKC6SFVX3MqawiRmUcrEDk0tWxvCp5keoXL5JK1sq5",
+	"FStktfyWznMmjuiUUHlD+khNrEo1v5hRiVi4oV3Ng222ghHEmd1B1s95+Np+yW1oPpotLrZJR9bkYrJg",
+	"+++dOIIZZ6TM+jHKAriACA5ZUiwe3l7bvmHnvT5X8ry9bnxE1bpAiQ45NWyZM30E8mLqSA4nVJJxTINS",
+	"qdONr4y2ydfuTNSr2JS5WF3KoFVlzcpXkJ2TLBtNyu1+oh1hEN0yDolLy5ZXzLvwL2VnRa7/T2loLee9",
+	"KAbEzCTFWJXKFLGlIg3Coxlbq3LSLUFW2/hvTPwTYGKWf6MKE53kHCtjYgEVKvJ8PDImLo5Y5jNkn9SN",
+	"My/WeEBqqe+Oxt/o+SdAz6qo43IuopVRsxRrXEhM87homeHjOnqoYJXaL/nwuXaIBkok88TCVGr8HwoS",
+	"QsK1PdSbWx5JTqViIxR3zcFo4pGRE8bGLGmsm5itMmHhAyluttdCMc3Z5v7/FXWSUHnXY32RMFIHuAhO",
+	"YCroA2zMrY50+kRiTpZicq8sPMCloNWpsdy/nZtff3xOyMFi2BVNEiU5en0tULgSL56srhu8h/xfdTDN",
+	"4ShsqisJmxOQTW1ZnM7MMVqWEg4OCx6JJ5JAlMgU8k8SH7fRR8U6fp/4Jo4EC21xQWCGBQkU5pfjzMOL",
+	"orC8A/sZ51FROIVnRdkUm5VE02+TS9Ehn39MJMhsbuIKTYM5nQ53wYXKOV0b8HN6/urwvHt2+OHV0Yc3",
+	"3cvL49yrD1HJkeQiRepl5PmbJ/kT8CSVEWHl7IUrn0kHsWZy1D0uT1LK6115JULWUCeZzxNpEvwY7cLf",
+	"+PjH42POQVRgpMterIqTRcSoyLb4uHh5jzwsNNOSykWJdTXqPrEyXmRUhHVNgjXFdhWgwOWuYZjNtbQV",
+	"l9R9DIaV6tuv0MZGj5SlRoP0ci1ji3XTmCU2eZ513WZFTe2C8v+z6ehKTgyr1d8uVkf+XJUR/xbraj+x",
+	"GTSNTDB/CaRuumC9zUZrzbLLGTSdyuu/P0K+7MokRBtrJ8YzZaEXbfnF+6tVd3z/sNl5sbUBxcBXSpyX",
+	"A8mbXyW/YC1bqLN3sd4r0J4FNO1bsMl/JIc8r8RIZejt3yzFn5ulqFJVVDAX1RqNVdmMORizKAH04zIe",
+	"988D9w2pcPEwHcPJcbzlIWFmVrMiYWTEkoFmaqLEViuBf4MtNJIkoMDzUEU6bQwgUEKQuuODD5WPdW/L",
+	"Pvl2On5juc30K3LTuVT716X20nmKPd/3r7kVz//5H//zn//xP41Yjv/45//x/zpyOj5DbCZ1jd+NvFkF",
+	"upc6JEy6HbJm15wQ8s//+F9Ixf/NeVxsYQb4DzO28z9UGMw+t//7f+a/WqV75f/+Twd0Vl9xzQHSD6oF",
+	"XSnnygICk/WYSTU/P8P8TGL5GUOqVzsrMmpFhDuqDC5dP6hUt1vNZb3KcX2WB4NJn1M+uE/Jp1hMmMQi",
+	"OLYOE/BOcJHrg4H1YjKmtm6LiwBLZ0s18WlFRoL7SEcj+mU1PtndqTuA0D36lehSPog7EYd9rKJRZ4no",
+	"xWxUaZI8f31Adra2n2u6rRu1bMFYUCdLBZHzV+dHkJHPFj8ybSHaNmR+3lByesO6AZXM6p4z36eAciIn",
+	"kQqGBLMqPZzjs82kXXSArvsRh4TxXWjXzXv7IPfsmZIxkGAzZ/yz5N2awgpHKbquWD7XXzpYIUzJbJkN",
+	"UDIrzO+ZFaVH15JRKTyWfMeXwQxlxZCpmdxwPRFOW5AgZ5esmbDfq7EkEclBNUl7KyZkRDnk5ILRICZP",
+	"msoBwDTBAY+43ngt28ZRiI6nBk3R1dYfs2QUQXmBLheqO2RxaBHBJRhQlsCHGUl9ChotcqofaRYlf46V",
+	"jyD9KsYJah6lU6pDUXK53NxYKqvi8NVlpRlXyRSOYQES91lxw7PB+ojz5p6w4LQ1KDY++9YgaZ502p/9",
+	"xm5xyZnknDBk+kTC9gykYE9N8emh3ci8Ke7ZyufKqbVRCMSAzFflUxZxqajxaK7yT8alQv0NhcoADTli",
+	"2XdCSxF0T2mqhk8TNoikwqz3c93R534uEzep0QPar2YlDPUBlGm/HwWaaHahle8RH2spmfwmUAIEGdRu",
+	"yrPMwr5XSCvQHUVyBDVBPOKLW5Z0nYwAiAEWCpmYu9I2GNo0z5XeDDorj7x7tf3pYOv7zsX2jy/efL/1",
+	"0+a75x82Xj57X1toqc1G2AI2w3Ig25pByQ7TVruS7VCRiktu/UbOIs6h6dOoSnh0BNTZwyj6ZKjUWO4+",
+	"fcoARBAL1wrZ7VN7Bp/+nn+jCafBIyMaa4rAwqaBkkdSLtPxWCSKhc0RCyMK5nOPjOk0FjRsKiGaMU0G",
+	"TDfVOCiS6DcWeqQvkl4UhoxDNHazL1IeemTE1FCETf3EXKkeiBhxFCiPDATXQydQ0QboehNXrwcfJyJg",
+	"EnLleCTRgjsUnNEvYXWcxnYdGsmigDUd7POyZB9znqpoxERqKuOzZj4pkJ2bvVRO74pHbimEywAuyLNJ",
+	"tFRBZ4R3RBPHgp+jsLmtF3BVB3NidQ1HNKLBMOKsmTAawoOFfBHmRMmX1cXd8UEoNoTXHlpTgycPcN8r",
+	"X0+QqAVD2GHcDPu6v0h9ozuDQu2hSGZx/RMWx01sTN5dnH4wxX/qYTqOo4AqCEGRnhYNVUKjWAu4eqcx",
+	"VQxnEvJqhmhXhoD9zQ3M04z1OTSxwFsKAarv7yBOQ81mwVydY9GFY9FFtrS+1dmumLMPFQJRFfoUVofD",
+	"mFPUVUJ04RTBCJulEYQtRaQ5UhgDKPUoUjiKvj3hfAHMthoe8fGcwb1qzhm803Pjgsg0GOYlQkVijqVd",
+	"mj7GjCsAJPbrYL8eownEydzoYw3FChWhhcc4hmXT4FE2AiU9GkJ2G6rShJG6gNKzMErENaoJHgU0JvpA",
+	"PttKk7jhERoPRBKp4Qh3E4hPJGWq+YKE0DSMGA8YzIaSOOozfZBJ3Wdfxj7RU6HKb9icEbDVeVqFJ5Jc",
+	"Xh7rcdHHiypcBHyGjONUks02kSbvjn7TzXxVzJr0YPDmiST4Tc3tQXaH0O1nsqZW9pNYVgqzP0AzvRrz",
+	"JazKQwOI2CcTKvV0bRY7WLYWpWEoSSYM2BZzQllI6rEYiBSIrYfpyPCSbhT3KUhYqHecxjKbYcpvuJhw",
+	"wx6LBGtu5Zkw6qZElohDQkEdVBwzYf2EyWEJB5BEwBsD60jaT3l2zfprBhI2HZEzVjdhqXRAiWWMS6OC",
+	"gQT5ZhbaOpy48xbYGpCFr2RXFgytT2HhJHiQ4wMWoAEZ08DQt5yRNRmfcLO6dpey4aAvROdnUOwD3tqW",
+	"dp+LkIRcm6wAwjz95gwU4TxbUooDwRZ2FbUbsYNQy5AqAi4zkmav2RdNn7GrvElnOmJ1VatJNdw55gjV",
+	"yA8jXby/MiTOcIIR76aSZaOo3MKFFmbNQeLOA7vHwj1Ck2AYQbUIotllRkNNMjyEmd69bAC9AKtg2TXF",
+	"qTF0xyh3bTe0QUK9uNkv2vH00AHlkGxZX+4s0+MYFDeJLpYBJrFzmgMjM0zL3KrQtGsZAD3sxkYJUiEL",
+	"Ypowma/DZEBzGGtzb+klAYqDwdh4Z0L5cauIMjDFz5sBZz+fNedM42cR5qYXqeNFMI5pxG0LoNf43IzR",
+	"cD/VRTvwHBiWAGc/iqBjkhWNycUlVGCanScSPzIRaRxi/rB8drAiqNNuuAnR1ysALsV8DYpy4Z+QVRXp",
+	"FKSiMxcQ9pQaZ+ywwzz9aKO41VgwsWqfQWOgJMiv2QbQWHNp04w2GALQtWl5Cyt2CIQ+XrbNnpmKm1iy",
+	"gAdIa7qaEwdepF09HqZdcm4rPWNDve25z7l4h0/s6KX6WT1IUxOcZqXqlCnwyIW9s41yCUeNqVRdMeEs",
+	"Kay2cl/xtGW7ygnjSGShvzMeDUdRgTBick4kysbOw+I+bLGynl92MGhbuk1xxl1L5AtbbLWB2Q1gq1mW",
+	"bk8RMyNQZ93tzGxm0YxGZZlF1TAR6QBVBvtnR+bypIp1jawEYwHUhEB1h+HXpU2lG0nD+u8RSONzzlQy",
+	"be73FUv84vWmP6ZUXDUo7jeJxSDS1CFjHsqLlw3DeeFtjNdPeSJWNQfwt80tW3LLEhrHc+dq/Q+6C+h1",
+	"Vrq+mkrnJDobrILCZINAOWujPxEJifUF5lLnmaFooKLbfDCrezEobc4HJ7Zh9iVzPxc0L/kgsEWGJ2WB",
+	"YuEppJ7zi2crK0+jW2JyOn9P74QPiiAfYiNlAW9diuuqc0DUKC5FlSLtMXEzlgIu8Hq21rQ5AiEbjYVi",
+	"PJh2b9hUQ7sfa67JWZ6VMnPWxT/KuzXfsymsVKoojoHPSzmP+GAunlSoteyp00eMcThWpSpZexmYHIFW",
+	"DkWC9uAi/+NqwrIDTcKE9oFTMLxOxoM4h9vmBtTNpIjDwgbhlzWrUw28nFc2FKgSVJakI2tlzoWB8bxx",
+	"cz4hE9Mz+RSYBUDb2W+ZksDImJrQeS0soKPanDNaUAQXDyhAYyYG3y+S01l7gcsdFK0MoWAotYPkbMQv",
+	"3QkBXzB2YMyCXzQPgUYZa9xHcJnBPWT+ieYfnJ01i+W6UIfUFz2AaMLQrBhCit4s0aBm7OwwhjyD0a2r",
+	"KWM/FhMH2cCxATIb2JvM5r3Qj7Jl97HGKCXPtpq9CLhho7TUG+AYcGeJwMw6yiQg+4gmkwXgwzKzE6U/",
+	"6hwqdMlQUBVOmiNmKWDINI1Npl1jBS9srSldT2yjjCjYsIQ9U9lOJZGBcsrRwc6As6yativLt4Ba74+U",
+	"56Y565WxN/+kGqVlF7RiPqlvwzminKTcEm24SNOE7Zk7ZmAC9SNjFgCXFj/TBwLYDI9M0AxmbglUiJaI",
+	"0DbKuCRkGhhognfTIjc0tEItUtY156mXIcEmYNUHtmHluO5IBWpGg6FmROdQ4mxMo5AtjJcbKrKRJyK5",
+	"MfoW1IREI4bKMVIHIVGfakhK6hFKJlRjEeqKQHASSXlgRkMN5MbcGYKCuGsVxIX5wSsSiDiOQhPaoi83",
+	"e3fCa0mUyDcvEROgDzhTjZhhFJpc7z2mmU/EzXBPH5uhfqCJtR5JMQ7ZSXWDKdQJgl6FGRs1h6R9cx0B",
+	"7ez2UjktTBxJqpEwDA+joTkZakZTDvXBMNQ331PBOUOKp79R91+e73941T07PT3uXrzdPz/0GyaiizPS",
+	"TxiSLr0/VaAlp0DoYSJ4EPHW00OPGOWTYRSbNdizVSFAFQQBfZXojS4xOBpbFKyuJ1KEfL3T/rfOhofT",
+	"+j7z4aq+4FNLkGB79Tj2BOrrEF1bzI5W8VeG9ItEzqhn8Tj2NE4ATTw4Pb8g44Qh+0Pq/unZ5dHphwsT",
+	"P+efJtFASy7ma/4+1BloHgiuEhE3jTGpeQLaXb9hNJx5VlmT9dzegnowq7FGAyzgjlWV+no63f3j49OP",
+	"h6+6p+dHb470VCRToE2vwz5HxsFBY7/xbwFmfaymjey0obpZDw4nMbOTA2fg6vmNHAM7qS8HpGnGYjsZ",
+	"RsHQaPSBS8aVwWyKtz8dR5ppcTWGPgvGXX0ndH1yw6bIGBmwoGITlMygccoBQpVRFo8MBTQjV6p39cT1",
+	"0Mj2wvsMAhBprLmBQEteAh26rRbQACZmfeXUwSp8r0oNbb5nmH4swjarjrYjIL/uaA4MYOysBQcmJOPo",
+	"EHf0PpiyrtyWtQAFJFIAtEJ/53vEfwpStfkbT7VvgFZp+HdkXDMDKm8sR+qoWPGY0zhmSZGb8AzY0KIA",
+	"IwQU5TFS18u+YVO5O6KcDhgcbWuNAgUZHO26MzX5c+eznbBIVSBG+poDDWt+VyNFh5N6cnJ0iZpMTel7",
+	"KVIYyuUkw6hAf6hujlUFGSVh5KBIIEajCOImJhwpFfFfvezil7qXRyeHp1eXvtlbRAFQXCIFHNEpKoKn",
+	"CCB6y0iPMU7AEsXCFrnicQT0cbu96SH+Z/DU/CtsuLlz9MDOtdMiQLrLfMgMq1+nZhWalTETU5oqJGwc",
+	"6yMcKbg6EEoNVKfR0HKNaJ7q0eDG+nnYq651za/5BzYB4RxvC1TIGd5Ho9BAk1HP0eqN6C8isYqm3dzE",
+	"OaQ8jEEJBdmLNcebAULvt03F/fby8izzRAK2H2x+DUdJCS5qBU/PGWMpeMa5hs6aV6u2JmLasKJ9ELOO",
+	"obVPjzRj5oPRCmaLmlcrmOMgu5ljysr+nRf2qzALOU8LxhgwR88aZ5zmqFFE2zeaV7CeYMFEYgtKoviH",
+	"sSjZ30UTQs2rFfTvkDq1qDuv2XgmOfuooHd2GmaDF7SzuI6yprXm1XJFpP0H0DvbHjWoMPcZNagL4JKm",
+	"0IVyrgDUMHZ0eA74MhVcLU8q1i2ApqSzKj5BfQ24FjhapGL6Okexo2c3TzcDMy/rUJy9cySEimFypJmj",
+	"ZnDS7JV1BQ7MylK+43maiaYaekUJubRep2FJ9qt5tbKwCR935TgNzFlhy8RXlGUl97ERd2perShf2OgN",
+	"4Nkdd/8MP8ucpJ538b5yIGRufw2EIufiPMnpQhWvoPd09v4u+qNXEb0Z7yXXT6vSiQl47JLv36N5ppVk",
+	"iqrycNmuLctbWeE4WVDCFgdorzRCxEP2ZU4gOmofsByJ4NZ30qrvSqkK18lMWPEtI8zYdk6KHKtfGjKS",
+	"x/2RJI0ZRirKdbPjVOY6XJpERcyC+PlKEH7kQKVMRCwMv7nC1MpxXYAJ7nznuH/pt2vGM+yXrfoBVTQW",
+	"g92ycZfUJcONMMaxhpcZyZFzzEzV1i7ro5XY9tsrGqNpwhqZDRUNp3UfxzuCc+sGKPuNFnlt/az1twTq",
+	"a8fjeIoCoR+N6IBJ3dEwC0ZTO8nLJ/h5UK1rd+XghAgKD+RcWwSC7yylMW2lnh/+2frOb5CAJokVI7Gg",
+	"Sz93ANBCktgzrsXW/mu8j9EXOotA8ZGbzaNjkG2uU9JL4xuSjiVLtFTAcE5o7ARXB5GqKrKlVBL1UsWW",
+	"ZyLOW95lPNayTrYcyKMnWv+TZCsvnBd3JvtkxPRegQNbQOMgjakyBsuxiKdcjCIak37KUWXWepzU5KsR",
+	"IzwdK3hSA4XBxk5+ghU62ToS3yCvgPXWMK4a6OWSxV0Z6mNDCiJrS6rKMmDarj5Ps9hT029OEItxPinQ",
+	"u2AohGRo684iwsDx1hBRPavdef42RkVWosEVJBWTJxgyujDPAJIuq8JzHXDc6ZWBtt6N/mylvBlr5Hoo",
+	"xbCNC3F8SztiyzwHw8LC6zfp6inaDFrkyeUUHSztdKnbPFbGdefGWRDDlN9WpTuxhKEVKFnEhWdVoUVO",
+	"dOYyNvQhMsR7tUmxVNIi4LtVlZbkli9kyXABuSBnRp58L79jDVYsz/y+gL1bktK14GGJCjJjezJ8XTmh",
+	"hGVo/qVSSlhW+E+ZVMJCvDKba/nlSvHdFahxOR2z4uPHSxdhvvMKfHBXw0z01w3nICMBX0hoGFP5N25+",
+	"e9w0+1ONm/blOrjpIoeDm6/sdx4dNx+Qhy9UKHPi/AqKroyNXjt5W9XhiRVR7Av6MZgaPJOhsD4WkqES",
+	"Bnj8Ioem2b1eTIMbctmUwyhRnmZAbbS+s4yKVaRJXF03vCdFnCpGfIiH88nV+bEtVzoUJjECF8biyRET",
+	"wZnatwF0+tX/aLVafsPLiqtueO2tF04ptha5zO3WUonE2Huvzo812+t4LzGIVUvw4yjoVMftBSFvmadQ",
+	"YhAgIp8CgJqj1i/jQREuG+2tF4USdDuFEnR2WKw89491S89RjiGbGfxEqty6czNsid6QBUh+lIl4pRwc",
+	"8FxLQ2EkxzGYCUOW7OWQb68TaptjdiHmeaMi5Nm25vrYCyzYus5ZcPWvi2Zl/TcwC9mdV8PAvpXzhV0o",
+	"Edwc6z5V8cO5fnGtOTy6dhG9Zdac14K0QgZo2YKdb3jOXizAwEdP7OZcnn9AajdX0VHY0/lZFwvEZKac",
+	"5byL43R8jxpH96z4OSdBAAp5WUJ3r4J8pDz6NWU2m3MedFOq8nhR86Cw53HtHgUuscjoTG6F+WUuvRpO",
+	"y7yGUrALapTKRRuN8zji41Q9+l4kzLBM876zNsiKe4qaNYKfMbXGIxse5UE4JWrVlCCcTdAtVP8B+iEO",
+	"MeCgh0fPI0dvAIngjWdvNsqAoSOTGaGAEr/XTmq7tRMWRunI7K27UDd5Rr4ltxXFVhG1cJy/Ln5VHMCr",
+	"sd6GzUz5B8xVGEkV8UCh61vxkFWWnZWl0zevAi20wxq0Xu2j5j9qn1cuRlukWOVytHMYgjxtkBU8ICrC",
+	"VDIAtwMbHVEUQbLX8yjnFepQlgqhxjw8VwAFv9rcGPO3CPrNRVCjDasWQe3LdURQFzUcEfTKfuexRNAV",
+	"Sg6ihwNFD1hgw2ysfT/BQBQaN1pkf9axGUyJlk0zhkTD1Xe8NiaxtP9vfJ4bu4R9oQH4tzKIkIB8Guga",
+	"55F39JZewCSf5DkwSH3j37Y3G2hp7dMErRigk30iCePhHqG5ux9Vxh07SISUNiKGbG1szHhdFNNTbayc",
+	"4m+ZOrnI9S6DvExH+lKErBvUScNs8oPUMSIF9kWvxALYeJALQm2MDWwZm9i8EzsA9iwjMvhFW9BTB9LW",
+	"L1EJ0VgBIgtXfo6+ecYTfCnf4tzKxqvvEpz8dmts+m7YexNEp9G7o6vfjjofoiN5xM+3g4OjZ0f8XfyJ",
+	"v4uDjUFCedw+4u0Wm74bB5snun3808aOCt7sjHv8PA6idzutYCPmRihyiGjxiy5JefiPF3jxrfbOsyXM",
+	"eIkaFKZadczPTSKuewAeqAtKFbV9TuOpAnUUihLSOkrq6y+k/8PRX1ijxG5tP6TkWNyymAboRGqcC3dr",
+	"gUgSFigyFIlkpAfKiCmRiupvz2yIM5MqoUBzc9DEZKXfyzzbC2nqaU8yXspWVrkuZ0c6K0hHBgxL7ito",
+	"5JiunTkUobTm13OgLp7ABzY5s03LWIQrcMYy06xGqMxDcU3p4y/nlpEFLywas7NefbP1HSl2HqHGu7OJ",
+	"89PTVVa0D2iims+fb3ZWqkC+kpHamUxuqP5rlvvOzKs56riQzCt838fU6sDp3hWnv2XB58ct1LwEQgcm",
+	"kn9ZkVEotU8LocGaXSpLYM77fy2hyyXnf0rBy4W8Tc9QlL4qW6wkgs3DFy2HVbx7PGHM/dhCTwowCYAJ",
+	"GuoiobuzpsnosRoMWXAjUvU3+v4p0bfKtaKqwdrIW3KxmH31TVB3WQFGZ6lPpInthkSBeeF7o+KKVJaV",
+	"pd6bAn2GbC3mtankKRIbEWfr3v6N939GvK8sxljVYF28LxdmnH31TfD+64vhrcu0L65l91eoN7ZKHZnl",
+	"dbsKm/DIRt7SkfsDDL3ODM5N9qpVaG0h3RWoSvMi+jnl/Zt0/hlJp922+bQza7Eu8SygUIl6nmef/Qbk",
+	"8/4lvRYFCb61eZ0Q0YcsYXuZO1OkvOr4wCi4eZjwwIpggj9l+bF6VtxaP7XQMDm1OWs8fn0yD40P8ZRA",
+	"+aHZdGN/jgJms1qq2TJmWTIUqJVTnfzEg4A5m0fCLSs+dMm0foEccp3yjBmGHCJoguvFIriBChk0Zg23",
+	"SH1mjXZIQ85hVcvQcyzYy2jIvu1WRTuqZINapZIGCnadi7hCv+9DolGfJKkpZjSOqdIYQOpoJXQSsghr",
+	"OQTC1NhzEkolImaS9Fgs9CEQRHB2zfEVo8GwmCoDPlnzaphG6vTjh8Pzmlc72f+w/wb+urjcf/26CL9i",
+	"05nTeYG5vtckb48XalhVSTxJmUlqmucmN6GfJhf9kCoyoiFDH52qsO4Cs9MTImaUz2jSZyo/80Jez2L6",
+	"dNPTIymPWWa1hRSReISK1Bphs9Fsb3wT3fx2uFKQ47i8gZutdqvT2Ww9X0WLHlOprqTFgzn13yHDLeat",
+	"QfCZrTM7WQWle1owUsmS/YHBoXzME/FbFMf06XarvXxRVUyFqwh3llzUpecfB7Dm+FxFss2pe3TJwJ7u",
+	"Gamgks2vnGlV7eWrGUdGzL+1oM6yYzt8tlU2HTou4j/vNz/R5m/t5k6r21zfRbzTfLbluMTvkv3mJ4/Q",
+	"5m8eaTd3PNLySFfjYhPWpvmv/fCXVKoR4/dh80IWI1tfFnK44M3fWCKsj4fo58ntCv4K7dU8OBzOoek+",
+	"5UI5DHr7893yjBV/MQZykf+1a37BrahE4eI238Pf4CbiIQg3AYvGKjOW7f6cYYDeRxfMq8LWAd1q8Lr7",
+	"XDCA1s5Om0Az2+2tjVn3BJx4FWkeiVvI+IkVIfMMspph5qFExyUg09GAYwZHWKqPtQGH9JbtEt9AxCd1",
+	"45GVJNFtxAcN62el0oRnbwMBLLeW6Rukp7fXiEARZulEFsny4eZzkU3bcsv2ICshzXbSJ3XjrQGCQUhH",
+	"dMA8EgspG2QgmCQsgoyZEzoFZzAnWw4mW8fFga+VKxKQOia1/Hnjcwun0WiR0zHj+2dHZLPVtnFEKmKE",
+	"Ep6OepgcWY+mhOZ8I8iKb73BYXX+lyaM1dTNfMy5ahQaWsDL4I3xO4z3RRIwzVa4HHSOgjkYgJ/WgC6L",
+	"4rbpLAHNJ4LHIBtqt2YpF4yKI+zW7A7kn3Ke3VXy4u6BsxPJn+27s3eb2nV8aQ4E1FFrZh47ttF7jdRr",
+	"OxZUEfuyH/NCR2YgRFQir7z0S+fYtOyusEI/27pM+eAs21XPpXMHw5Vq9Ja0FVn0T5FQHOKBBD8+J9GK",
+	"Emkw1PKiNYmsHA21OG7I0qSjsOy3vpw0vmgXvNmX3lkL2aEssMed0XyQi/RezMNsxqtZMp35rWK6y5Qr",
+	"iO2jCWS+TsRoL39j8laa5KNRXxMyzJccyRbZN06YebJfTJg5J6/vvbiUFfxMH5sXqchttbM2i9X+5smv",
+	"VuVyzPIW4+I9OJycoSlj5X05G7sROw/A5BycXn24bBrZcJbLucdFkJ/Zv9QdsIT4I2X9ipjR1VL6ZA76",
+	"s8l8DL0i//xf//esKIfvkZAl0S0LW9+WAqy2hm+SgKlQi6sysdIja+HHxVDMNdJTJQz03mciKilWtpe4",
+	"2s/RtDgk1Q3J/WrU+zikaraWEFZ6GzOjvUfnjhZ5Cwps0S+2BT2i1WjThNmk1HDvLtCPG3U2lq7ASMCY",
+	"hQNMCZ8Hm5jLGENETOOUqyg2Wbd8M46fSWeIGqvnXvpWvqmbD2dTL1xvmDjIxdVlwdUl/HT9Vxf7rOYE",
+	"8/G1cAu53m9gnscJ3M8v19hf3N2fp0s3RciW+vubJe6b5o+eF3GFHI0WOAcmUeNjGDiiR7rwVomdtuuz",
+	"RP2v6cQOO5klFrPo5gTB3sd5HQ7HiSG46x8OkczLGgjpXCZDYS1TeaLSLCGwc4mYzK4mVxB0Xjt5YKXR",
+	"Z6kV58+B6y9WwnWr0FyE63YvMz3RN2M4v5qHuawohmPKIdsI60hm3EEr//ora4hYN2k23J0ImbUR59ET",
+	"tlhJa+lM5oQEFZTj3irDmCph5QW9e7X96WDr+87F9o8v3ny/9dPmu+cfNl4+e7/aoBmHeU84PyibXECx",
+	"nDedi2SecfYQ/YwzLvDMXCgyZSr3Dyk6PjsR0VKQSEG5FfYlYCzMMRyDBaB8FXK8dl6zaN2+RzbwsGBo",
+	"KbGcRq3qHqPy96t5UIOexSiq4mbnx8vLrgoXy1zau/RqWpbIMrPoQCZLMOPkySxRHCl7UuaE5F/JjbJ4",
+	"of8pHSmx5EIG/srwizltVnKEmos4l9Mxq3r5eO6Uha99G1HL3fs/Sto6zy4vJ+sVGCixxB8WYKnIKrgk",
+	"qLqkIKxkPDE5gimLlVEnj7DWoEUoGadJMKTSljZF82WR1SxdnGsGfsMcL/UK+/cK7+8nYnT8LYzprnPq",
+	"pldTYt2vViijy5P//a/tsbtY5bPQitKpVvl9S/V5eU/X3IzOVxluSphQmssSp97Ly+MLKItVNIXuAIQt",
+	"2F882ypA/Fml4eqSDoorh+wtSZn2LD3WlyZDu2OXzUbqMakki2OWrJxUTE9rcULMqtRhXg3zD73UV9I9",
+	"aEte0KJ2eHUOE4h4IZvajK/rPUpgVKTSmEnnQY5VuC5tvavAFISHxax7gMRq+ODNCgCp0AiaQReqBNeq",
+	"scPZhJi+6PGfxrHmZYOYUetxUL68S9tmCNjCci74hQNjBwI9f7JyL9PaeKJ0VuxmjY66z8YafdC7S0hF",
+	"44MVFJqm51neASjVIFpOfE3Xc2xcZYLUdDHAODgLsxka5rjw1HazvWpZ5e/P5iuf3YbNaDQWCSDvmOoT",
+	"UBtEapj2IPewoOOoGYiQDRh/mu39ndtd3kTjJpraaNwcC6g7lxGO++iB19etzj+iJ0wzWvfJMwXxB8a5",
+	"fzYnlFie7xeppW44k6ZJzMlQi3M2tsB7TLpQomRja2cnT7piKcgqtOZxSzNZbHRKND1AxaMiMQPSBXQr",
+	"c+Zblk29Mmn6Ylll2XHDZt/wtH3r+klyYeket8oRVNYNTMzZiNRtNvi8kLNVzSdpzLBsy/qpPTEL7rL8",
+	"nvcv5POnKsizRhkZi5HlcjJzCFBuO71Xgj7XdWG7Ip3eOq4Ny1zGlvk7zCTIcz4+nwJfya+5M2xo2Aqk",
+	"NqszvIqpd/1LZ87yfkBPmK++YDp/mQvm3pfFW0ZvpyQQSmHU1N83xH0r7K3u1vU3hV5KoT+y3lCIm0Me",
+	"wgbf4yQzbggPoi2zimpQZX8HIbhLidd9D9Xh+ZnNaTvlQYU+9i92qDJYrkDEXUAvq/2Ge5x3yMvdrNDv",
+	"KonnYJBkyf1zdVa7XDyRGI3o1l3mBCKn1/anCP4s/hSVl/NcrUuW99UJo5/JhJt92OZYfYio4946Dktz",
+	"E83OWsBXYDcqxVuYgF2g8RuCwVyjVgbcZfZYja6PbsKCM7HUclXE/TMqJaGS+AE08DMJRnciYzpg5jQI",
+	"DNeFwOyxKX71KEYwc/L3lWKj8dpuVdhrlTO0vcYZSlG8OylqsV9sVVTirKhPnyRVkP84nBIuCOVywhIS",
+	"0BEjdT2BpkiVFjX7kBAgU2UGgnOMVyQwYKO1ogPIWHDJXopwWk34MIVJh7yPXtoIR4jeuwV6iLMrUr90",
+	"LFXC6Ig4Vf5rC749L7XIZfFTby8vzwjyMwblIMN1EUSFmcAtO7MBy53HZRoEjIWr0cQSErsIVkCMmfWW",
+	"gG/xwP38AvR/xWINl+n98H9uRJ55D1VomFS4+yurKUpHs4LUPErKasMfPpZNlN0uKODsT3DNzSj0wZPJ",
+	"BePaJZpXn8+l8fuYSfHrZ6yUD/YNfxzxQTE1wNLaHfdzKV6pvrScl0dozHioZ4rOWhaCkiT6juUe8bNj",
+	"4RtnMko2vnzxiN+nUZw/zS6hhKlkSurgALbVaQMw9EuLLsRezvqFdY4dMcqtt1geG23mVjibXg2/W3Kt",
+	"cd6v4E1TOsxn2XdKLy6cYUuvXptZrON6vfLVVsnz5MctPxsuVjopwat9pb2cDK1A4R6dLSpT1D/Gt6ck",
+	"7P6r1xkI55WBnRGbl/Iw9hznjlGzjJST/yA79gViUI+U4SNYmJELJOahQQyCBx44YP/j4cu3p6fvu6+O",
+	"LvZfHh92919fHp77jYwz0TTMSMx6JCzGQcYskYLnU6g2N1fccN9M9H6sUBLJgoTNSeYkowGHlB3QxiP+",
+	"ZChZ0MWSSj0q2bOtXZIXwY+nxOQGMoyf6BNAUc37QlBenyRCmaR+GGhHBzQqJYTCj5z033+/k7x48/6n",
+	"X5PLyS9XZ69eHB2ffToSG8f0mF5MKrNBPUKIy5oqj9VjYtaLg9HTKOBQucq+RcWZY3e/EJkS1Xtlxpzj",
+	"inxZcYopMRzYI5zlok+zHf9fy6e5fO/8Kb2azRZ3sy3IFCsF7mt+s3W4sUpk1KdhzvvH83AuffBbcUIu",
+	"LvyBnFDhIpslBECkiO5dPJ5E0Rsm0fjuCEMNlIZ+vq59d137jHospAl6CEyNKyD7ahiykMRUOSEmpTq6",
+	"s/JTZOtqdyECphWLScFdsZSkzklLV7++/u7ff6bN37qf/3F93TJ/NdZNT/cdQW10DhUi02BIqCTl2RY8",
+	"B7bXLrGabdBVVVH6j0OWMEtmI0xmS85OLy5ZuJtVqa+PYxpx/KePN/rEpsQ09J3GsZhIEqmGV1XAHh7G",
+	"Qox7NLjxyDiJbqliHokjftOMRUBjDY8RU1QfLqslqy5Fz5JxoRS9Xpt8yuB8oAlkcSX6Ko/Wj0Wj2Cz2",
+	"asx4IokcRmMtoBO0omnGZqA7FZPkvGg/RKIZ5MLSJFLTC33gjeTAaMKS/VSvpEKdQIOASWkSk0Kpyac0",
+	"VcOnkHvTM/9ITME9DXP7BDNy1n01He8Sqv7xy0T53jV/e7Gx/cwjnW0yiniqmCQ9fSv3aRorqKtZTIUa",
+	"YRiYnsVYy+cau1rX/JqfarEek9nunx2RGzYldZ8F465GvG6r1fI9nK7GPfIUWsqnvxtqfPeUjqPmDZvK",
+	"hkeUiENCxzRR0OOaU/Px3hTS040T1o++7OaTAIQVmLtOTHhWh8+f/YyeyDXP/H+kZ1NbwsBZGl/IeCwg",
+	"oxyuyWSO2/JQaLDZfiNFYoopkLfam43WNT+MJZvAmav7CPrvfI/4T2k4irj5G2flN/Lyn+0O8ek46t6w",
+	"aZcL1bVL8zEpMNwHIFcAcuSkSB+Z2p3GJH0WwRlWcEUDlVfarh0GYnSGB4coRkeGq3TOW36yWiG7nS2Q",
+	"/ZIGN4wjc5YRVuDsbQbvEeV0gDFpNjey3EXQSVJXjFOuZAOLNWMGDKlov+/pvc3qDlNFYzHwbMlXLThA",
+	"Ig+P9Ngw4iF59/GSaJAyriKTMR1GROGCD4q4KgEvDwRMOE/6Aemr88smQ4Xda97Ecq/9iMUhlpIGahnQ",
+	"EYsPqGQeiUJ8dHV19Ep6RLNLUtHRGJ+evz4gm5ubO5pqXF0etPSIqMYFVTKpb335Auva/vKlATvPoc/O",
+	"1vZzDYZezEak7kNyL1zfU/P0H79IwX0DQKqB14vZNSdEH2fmk6vzI42ZIxoMI86aCaOhbkH8QITMzzIO",
+	"+llAok9YMBQmQkm/+bFpzPlN/XLIaMgSWIB5THoijKBKumYLSMpvuD5qACsJedYbnm0DtV475CR6Sepb",
+	"nU1MEWnewR5AwhWhYAHuamGVus92A769jxvSE+GU2ItVcEYmLI6bGslYaNMuAmS4IGGKwzEyAidc3Ect",
+	"dkpAEbhHpf4yIBgwOXnd2s0NW9g2ZEzTST7V1GFAWCxZnj7SH9EYP981UwYYhkzRKPb14Ig9aJfDD0NR",
+	"X3utUjj4EygHTCXpJRphcc2X7IvKFiuVSPRG7hJKPlwd5/luSd2/vk71HeM3CB5LGkchubp83XxB6pTE",
+	"Gk4yTRKhmVrCZEDHgDGWhWpApV0+RejiTYl3dAY2D0fWJI+qoUd+TRlWPEL0IGOa0BFTLPEANHp0gA5M",
+	"BXa0a3XBk6GQjPhwDqSPBVEVWLP0Wav7+oGmjcCg/bz5uSVvUv1v+GTrVx9hc4RXp8U6zVgSc51KMkki",
+	"pRjXHJbmtHaJ32m1fWAyO2zTn0n+mX0eUQ1NdfnNYKYM0BlSfe0RyztbGNUDwftRMvJIQHnAYo+wL4rx",
+	"sEFoLAVMD3BB4Cga8eN4F7jC0VhNbfZyUHLLvAAClcT//c53yEcZ3jAhSnzDfvoaPeAcEJEqGYUMMptS",
+	"omhPkwV9JyQiNvUUmvsX/x9777LcRpJtif6KG83KCNQNgiBF5QMcUUpmJiv1OiRVec4t5GU4IxxAFAPu",
+	"qHAPUjgyze/4/sAd9KCtf6PPV/S0v6TN997u4QEgCFAiSEqJSVWKiIeHP/Z7r/Xy5MQOzO+mdrC1Fywe",
+	"TVjspELZ7T5L3vCxgP8SONK3UkC3N8JfGcVC0dUD+iz8Wrf7rR0RHuRfz8/f7e519uzA6YPtrrADVQV9",
+	"Hsk/90HVcUBdDczS8NHO1o77/Q/d72MUjnRm3Ujsk/NMioheR4LruwP2W/YCpsQldanRHTKeOZ9aqwCh",
+	"oez5GXGZ5qIAdgCSQxxFs/hgdsGyjmFqW7ALYvufL3jqBKt1hA6e7dlvfN59DlJJKri/JpJ7dr5AFJHE",
+	"tlaW5jeUAIbrAHzWXWblSq6GQ4x3Eqk/7ilZjrV9jMt3atZy2gcVRsR4mWaGnBfUMRHyF7ShrX9o3QWC",
+	"OAMBMc6kKuyoKeh0SK2pGkWZUbk9V8LvUzMSU5bCaJnVJDCwF4W60YDClVo5z5wJpopsmEnWevn29Kzd",
+	"Q88Q/qTdZKCTYk0+e83F0atXb38//uni7enJLydvzkAia2FADrcSNR7zHS3saTIiPQSOkdDqhS9MeJ7P",
+	"mgjefrGOzEilADlmnx2sgd9Lrdja8KrI/hPutcLspZJGSLNDycD4ZLDzmptkBP+divFEGSGT6c5vYmpN",
+	"89kt0PbrDh41AjdbVU/jdMvpTg+AO6QqKcEuS0WS80KA6mvFx+d8aF/rOlrsf58KU0x3jgZGFLURmZ1T",
+	"MbHbPrV//v3333eOKiNMLBppxDqdDq7UFJR9bt0RMDbiI3Bgdl7iEd45/jBRWuz8irMWd5j1cayvKWBm",
+	"ra2fI2AFBBA12+8eHII0waNp1w6M78CASlSh0YzGB1nDCfXPQg3tdgaaJs7PRcs7zxIhtQjM6dcn53MW",
+	"tJoIqVVZJKKjiuEu3aR37bWfoi2TmXzWEj96dxKEaHtbe51nnS5WsArJJ9lWb+tZp9t5BozYZgSuITkR",
+	"cDZ34GzCn4cYx/fbFFqaj+ylrzJtjuzVx3ixfRapEN2ILFJdsvvK2ixbn6KlF1L0yF5Zdx3eWtcMh4rV",
+	"KkicARUqmb0AFHzF1m5/Q3w4CIGtAPC72jvtTU3vpMBg9cZba8P9dEJu9RMCmJIctTfvd7vOD3MoUzMW",
+	"rv3bXV8GoUZw9Gb7JyccSQfwgwFT5QCHsOjJfqi7L7hvqoVb9pbf8l5yEmkYtTroPlt+08+quMzSVEAy",
+	"7PkqI7NWXiF5fgz1N3DXCu85E8V1loj3QY1TGGGB7R7GVv7xh106XY7HvJhu9bbO6EKaSOsx3PiKmy1X",
+	"gv2PLTiDiFteBQK2eltwKntWHMN76aza/bzCIX0Pl639eK5zr/qKyVt3KczHZpN+7iZFd8BOYr0ibIX9",
+	"CTPfw19nN+juR5S7n6hUPVkQe4yt+QdelKq4FQJiq4iwnSAyrAY+GtiCemx737Dg0ofr0KTuyziIPuG9",
+	"mKyMGdhpMj1E2xV8dyru3tbwSnJa9vfbHXaM9A8Eu1eIa3VlTR1KKED0kIYM2ocd0egwG50rDfwLGiuV",
+	"XJ1AHDBqxahHbviUtQ66P0Z9GdtrL9SNFIW14e3T3ACtP+gyokwSNUVmtMgHTKqgJsq9Ce+qPRiWB/ze",
+	"rWiR2Kh6xu4sN96jkkVxAKfLlZvejySY62b7VM88UdpiraJokRhyfQORd4eetiA66B4sv+ONMj+rUtIr",
+	"flx+w0slB3mGqb2DvRXG9I5Pc8XTc6Ve8WIo8L7nq0yALicTVRiRvhZpxtFgirYO9vdXuXlSKOspuLaY",
+	"laTy70VmxOOIZqTjIAHoJJTyhRHQgfxZYnqS7aQqsYcE/lma0S6mB3YyeZ1hjcNE6QXlGYj4hU4OXpsy",
+	"niCDRMv7svCLI0SHBgrmhHrb+ddwDTD6FODyOqhtHbBqOpY368G58LAqgrCLzyBhwqMVU9DyAscWtw8Z",
+	"78sS+ClRgkPowmERKukk/l4Xb86MuBgqiXdKGjt4cUNlHUb/sTqTiejL+te6kfzIWjHcemHdahm3e6ih",
+	"qlkTLBe8gJCgoDiTcClMDMXJvqR3ddgpNwKjvSJlE6uUIBLCTt4tlOWwlCe4kuuRx+Er7iSRVxByYSQg",
+	"fVhpemdRt8LAflFSPKJcXOGTzpV6zeWUpk8/DclYE4R/UxARRPsKw6EyOHahDLSCFERgwY3YgTMDnpQZ",
+	"kezzme1mIfcWxBAHHKFFIqiSaJyowCZc6xtVpGwoTBV1P+ju9WUlk5JCpHZj8xwStZLxS1UGl5tsLMjo",
+	"A4qAQhkD5W95diU67Gee5WWBCcS+JFoBkAbVeEgukCDpUb18/OrtLydvLl4f/fvFz0cnr96fHp/FrEWx",
+	"Sfa8jVl04I71vUYYuSKBBNVxbjjYHcYNvrZXb4fAR2WG6A6cRuhLhIh18xQ5Q9tKShJzF/4VcZuYDWrx",
+	"w4BsGHmLUpHzaV8CoRHk2+g7X719+dvb9+eYo0xVeZkLjSMBprpBWYDEHeB8RqycAO+aZCNVFh321v7q",
+	"Z4IStlChMBgAuQ3ExDnTprDquXB8bjmkmMlZKc0hiPy+pEEdvQQemqZF2Ot2225EEGKyqgnXFWaU5znz",
+	"I+pLo4ZObeCcMQytF1MoFLDOCLQpaE23S7+WhdDCoJIl4ifM5PYlvG5bHwbjyFOXAtk/gOnB2RioYqiM",
+	"EfZYBGWapBq9GQBr3pf+cJB2fBasubs5bt9Vy72CM7we9QbPvrun8WT12p29hI2u+mxd9UpBPg3ljRfM",
+	"7gx8jqpSpWnWVacYl0CGAJ7nyCWJSusQTjmVd2FmJyxmYdqoCbtRxRVEQgzQu3cWHTQ7grktf9BUvE11",
+	"TNpZ3J3P3rlP3UGza21VuEsJ0LfPLfLscu7wPF++pKhYZzjLcY1hNcmuAH8sjEplWpcevHvctKBHeb7S",
+	"mh7XRvEnW9XaEtyyrP54Ny7qGyFSXSOE92qx5azIyh3d349YZTfiDRfuBqsrcVUUmiqLt0i1VIe4O6F8",
+	"x/Cptlob3zg3FtDKgAbA+5IaKIiDHR/ulDyYFSbEi/amYylTcmjRrHUmCtd9GWOtZmWFxz0QO5V9GYVt",
+	"P0usRCtk+3ImywyGpwdhq5mdd7UxMADzrpLd6zA26i+5k9XRIIJDg+tRwpJfTwjw6zU6Vgod1qyCz7ZB",
+	"JoUaZIihsjDn+Isw7+iSRwrB4zeuWSU9zkqeh0tIQvAWTUQm3i3Whaq4w0lxbOu6ZYj1UNSNWYVJU8GR",
+	"NphJdcOUDCV1Xya8gGYQa3KS76mKDnuHT6FcGzqU9fp/UixOiUEbJyqvUou+bEE58/fdLvuf//2gs3fQ",
+	"2ad6rZuRyheZm740uaZDMBRDb76AN1/AG0Cd1isNr4SYaDZSUmjji86o8C2TParvt4rn+OfT47NfL06P",
+	"358dX/xyevTyuObTM93GvGXVq2oHht/9z1Ib/MGO+YZPcW6HwmiMK4P29FNJE9PCsBNOYNi50YawhLYW",
+	"C8+Z4ZcaOcEKYYosrFB04YxxpiE67XTlwFi7AEyOfAoNu2LGY6jVWVIzlbM2B6roS1h7v6eGQroqtxaE",
+	"vzlUymMu1wRNwVdiysbQ0aWkaLtUa7gr+rJ10N0LbKLaQrriQjuPwEuEvw1UMfycyMIpHaH1qHt6+rcT",
+	"XdjECj47VnD8IXEpvvpBw7oHKW7o3xOeFXdW265la7VsHsQt7fGpVSiA9LLjoMoLycciZTH86w0W2Nuh",
+	"elgWYB7EGlZFUXQfQQewJyqysBIkGSmNLViVH9FjnFFZCNbx+yryPLuC4ui+rDWKdNjxmGc5tdWo8YQX",
+	"ImUJ12Ink1pInZnsWuTYW6SNKsChuRGFvSTtMGd3U1j9B+s2f7/PLqd2XlqXSTGdWOcGpjhyZL7YjfPz",
+	"zg94HXajjPkUPosaSkjG7XWjbrfbl9ALkqjxWElviOm7SyZa0XWJJnz808zofR11CN+EXEK5EKa7Id5k",
+	"CBzzzpKIREBYtVgXRK8VoDklQpocitFSrAA4BFDCQkgTszEvrmpGgTtiKCJLOM5HKMfQguOGzl18dnx2",
+	"dvL2zRmkX94dn168P7PSrcqBddvI/u1GauUQxj0m3DWYBHZJX+aCzw1ZSbEwU5Fpc+ZmYI0OEr2jqWIS",
+	"uBvDb/z23aXa597iNLlLdj/Sf1HdIkKGLWyadkqIbgA1SGLf9ZhgXZhr8+0skOZ2P5354OLdKu7O3EgX",
+	"1eDeNTb/UImoOxafPfUoC65gqO5nUzANuw7bmBsDKvYIv8BLvuoCbviG5RXcOBubEu4vK+GGWWys4aYd",
+	"N18diD/0clwlvzcrgIPbwn4vCs9su8Yd1KTNCKkbO89YGICiJijEfvI9cVYEUy+dfe8xcdstej9dtgvX",
+	"wOu/oZreJ7yVj+YszNs3LnXH3FVKviDEJvvyhuYEv8G2NXO0Tg4mzJmNagC+McFN6EMmPmTYmu/+BJYo",
+	"4lPoDvs9M6Naj2bA6w9nBEJg+dQRL7ttjF5362BvH1N+N5lG9NL6gQzIDe+sN04GMKY1V/DXiBcfuIR/",
+	"uSgJivg3ggJ94RVyau8KoBoFuDJCqn0s9/vp24uAUuEqWX0TPVbjOU64lWXfjf2SxUrbgx81utxoNFyJ",
+	"aa3xKqplUYI6eR1w8cd0zZGJIxbjRfrIxG2M8SHGJ0T5oBVKj6yjBOmLHotHmXXms7DM32Mu6Agkn8hz",
+	"OzCNiE0dBt1L7zW80N5JKGceYgUKCDihTUEU7UpMOwv98KNJ9pudla/arMaPWG5XE2qW/tZ6kp54+MFZ",
+	"DW76G/t+G483n2T2xh5iYH2hebMw8n9E0AemOq/xlZjGrlIoEQhARFB9GE9DXF6j2dmvRzv7z79r97AO",
+	"34ghHrO+1EKm9mhDJqGGVtFjL2DeGGK9XImpg3phRyCGblRxpT3wGozDzWShSiN0X7Ya4NfaESEMVsBr",
+	"cYC8FmNVPYEQZtg5hYHCm5FiY56KviTgNOkbKAmRJ5SOIebMUBicvisx3a4DvUG0EKKE1Ljlyqwg+6FN",
+	"lufYuWpNQqizxwmw4hyK7T2vHFXxcUPBJF+rjWAquRoGoBP2GVxTlZZRBRRNGVWguDiBTOgbhEquYO5Y",
+	"BSnXlxWmHGAcOVQ5RsnXhXBybcBEq003ArRAsf1lpe0CjLugSm2kAOwLkDzDU6Dj9mFfxvWTEFdKBUE6",
+	"7CcnULmfu7L8XHCrvugXSHQDphO2yvK+DIoTjiTV0PmyO9YKvgQ+dCTyAO2jhjYFX0ioIX17CItp7X79",
+	"j70/7KQHKjJCuK5hdi1k5DG5qCVuUJqyEIB8RgBJfRmq10PY4Ko09oC5Fc+za6GpX8IF9RaVskFIH7fC",
+	"ndNHBFMJigyg9M6mMoF/BI4bJNcGhYJiwAreHZu4f+yylIPeBbAefCh9GCIJf7/T3d/Zf1ZDEiY0jTP/",
+	"5DpsfDDTgD3rcATRKYwchqvGf/8BunLFmrxgtu6eDbufskAC2MYVa3BbrsSU8KGw9AIEeQsNLi/J2zPu",
+	"zEuejIRDy1mgGvIbPtUslmoHljQ+DKtp8Lxyeldna3ZKwhl20M7uSXUkZ//XefyVb86Nerx6yIa9GCKp",
+	"1UC9PxLT+dYCMQhI8QbY4bbqUq7HgiZjj+g6L/inqoQd5KiQXiIz5h79E40byOvPvWIr2qogke/4NmsH",
+	"ZVIbLhN7tzMiVsFgrxwpLzRBnnb3/vbT8//75cG/7Z09//cffvm3g/949rfv3+y/+O63ihyld7C/X0E1",
+	"1WpPnRlRx11dAJ3qVkrvlrO1q6vJkXd4f4OnsFAnp0rgnKJapcyWVDV1OyNUQrCuZbGS2rUwridfTusT",
+	"4g6JmJghA+P3cwz7W1333Y9X1my7NRNJSiBEFqxVaF5OqYfBbf+q3NIa9r2qM4DgBz2vgia8dGseaWdZ",
+	"g9xXMnXOAW6dxCqUbc0urcBrdxikxaDi00cTYOdArEN7OMHWfvegbY2wABV5W7vPIWxkKPux4wMr2O9M",
+	"CLQ2pVQDK2eVrKifv8fIiD4NZ/nxc6jV0XpQB3l5QMd5T1uf/lh4WudA8xaF2RD1soZwhG4gnatCGESU",
+	"Zq34+O/Hb87PLk6Pz4/fnJ+8fRNH7BlazyGiZNSXmWQDIQjSOnK93kTi2WHH1jvBF9/wCsuWfA1TcKk5",
+	"IdQOwkREZvrSiDzX4FCBX2Lfgoaf+MATQ0gWiRqP7TNTd7LBEzxiiZK6HAvqEp+oPNdVT3BcMUNAdSGh",
+	"r19nqnRUk+yvf0Ufz663QCgM+I6//jViI3WDv3FJHnOhaSSuhZGa4wALGX1FO0G9ijqBTyZI5yyx0Bpn",
+	"EQMPiXC9dMEEwYdciiGXgZgccc2ETKkfHBA/rW4EVom+xHc4mHHOJkpnyF6UW29kSp3sGDEFmnAUenqk",
+	"CoOt7Y4mj+XKeoLhgDJN+0dNhOywn/02YAOFaJNQIV8gwkpwp45AfMYVUYn1+wmOHs2oSaHGmQZFkfBS",
+	"A80CzF+pyeX1xCbbmsWUo4o9LkBTCdTTAYwUWhCpSKsQE4HBmgAK2X4JFdIjR+CHSQ5GMTo4KwE+rkTG",
+	"EoA+zhJ2zJKyaDMFK3KgivGSb3SwEplmVxlxZQnCEm3Aq/Qren4X4Mo61RGBV646tJWHdEfsznUG3u+E",
+	"m4nROiRu8FLGDiOTpdjE5B8nJo8KwC4FpJogdZlYKWut5sDyIK0+b3ngD19cdnCLKbH7kRg3PzUaFUdy",
+	"dYvikPEZAxt6CyZFKavWroX1ib8IlNlb6z5RTdEt+MbNQXmwgwJdcLTiD3QQoo8o/CfcjCrZX1HONgcX",
+	"l+qBhUfMx4gbz5adBCDsgESyY5Kx5ysnYHNCP7oG0gRr243VNRDVRGgpIbq/u9OMhKxubVm3RQB9fibh",
+	"T+0Oi/16QYIjVvJX+77//f/+f4DWU1yLNF6czj4zKrl6BfQiD2JYLVLU9KF3h9he9DA3UfcC2E28K5S6",
+	"qU/ypcjVDREHxYWAhQMg9bjJIIE7ToMrayOc44xfpx1SLftyYwQnYSNFHw71G1JUuTuUTpBWkmdels5k",
+	"ru7brvCP3+XpP0ttxi5ice9VBTkxwmCAD0mbOp29qAsNfFLoQ/y/kDAH2pxR4vJCMDuRVoJ6NpS+TEYi",
+	"ueqwIyatQ5BdA/Sb4b7jDkh7SGrGdLJjLzlZ62B/P+rLOJO6HAyyJBPSXEAiMY6ARgLYmKxji863HSFQ",
+	"Ehbeb7/GGCT1AtFwXcSzL9WA7XX/n719fBWL/1VyaTIzvYB+qLm3lMkIX2K/KS5EIrKJwZR7IUxZyBjp",
+	"OPrSvx0+mKojWjOMQ/ZR1hOHa+J2h72voFIDy09v+6pU9PidrMXeSYi3HmJMmyfwUq+1HKap+8OFu2Qx",
+	"mDRGy+EcHPkNd/eK1Iq+BDKgaypMnRnmffc+wuMRjSPdQENvoKHvLWqeiOxaRAwluj3qKDqwQqJZ72TV",
+	"qdrqbakJkgxv3aKSbqsyrTQLAketQ6mcCaNRcDpB5yR9i7MY3ht7E9x5xGk2GIhCyEQcMg43otU+5iYZ",
+	"WclKxVakqtod9ru102PxYQIYn2/pFZnGWh3EEoWH6gD7iuq6kICKntWXmY+290BwxrAmF1RcDjVAYJGC",
+	"KozhBfOPA5QubL4FjdaXgUoLypUWaDWrV5ZqYjuKLBlBDVJfQj1TCloqMc5mvF20vyQkmqcr1WGEG4G+",
+	"Eehfh0BXRco4S6ZJLujgtwjQYofLdEcLg8DAVjK1H17COxG7LNdJaURADnF2shfZaOMGYgwCkONxCfSz",
+	"QSSFTyaQXFuar+wFryG723GSg3dRjrXLM/ov2CZ7usPeBJXZh2wuONNhcUJ1eIhBnVEfhAbl6358Ac5K",
+	"zMQH+skBNA6yHLhMOXCnqoIlanyZSUEo5lhcAT3iOCXscooWeCo+UD0r+PGJ0iag81QzaOjjLM/BkFeD",
+	"6iNviRi99kv5Jw8aLXraVSbTlVNgbiZ/y6C3rOGRhSBjZOXnwjKd+ttuebLdOPcXMgMmSrc7PK4tppZb",
+	"9gxBGUDEBmU+yHK8CpGFc8G10O2m6Bk84n4WKDyRi5+XciN2TDYWd34onuS7P3Xt0T630ZYH/AIBsIn5",
+	"PWCKMRfpUBRPLeIHenNARZr37Zq9lTXFDOBd7oUXqgz9Mm5YbP2mV15Wx8SgUd2RyRiuMyq4qsNAMPmF",
+	"oRYA+2Dt4m2LfCBMv2MhkY/bpcCcjkGtWgyPLQnhtQ+DWKXPA934sp2Dbrdzm7N0Tt/4pP0lN8iNy7Rx",
+	"mb4Cl8mqxDm5cCnMjRD2bKoqwP3wztJHb+B+2v1Y2aefvkAKL7e533mjeoWLKxF7GwoGyN56fpS1Ylnm",
+	"ecySHKsoTbsXel7O/0NzslDlcBTYJOzcpU+oS/BDpo01LQGsHI0w6wVV3eHu3naH/aokcNBUEBoAitEI",
+	"hVHlSZ8oHkY1wEcCxQhmqAkyzv64QcbYIGOsmSrbBHEckjdsQmUWq1jUXtgvk9BEGnc7+tpJcN0jVSwH",
+	"Q8UgGBR9c9NYMUtdZ6uGGKpPPMMb1+vFVq9b7sIGn75xYh+lTjZYgbvDVyBygr4PbK6l4BVKYkyGEXvr",
+	"OQDCsxbAxLPv95G1LnLQz4hDbz22Edejdo+NENmWELf6kuhZIUfH/qkySb0rAW9NjSoXy1JuQhJYag1E",
+	"8q9CTHKeCIL0d9M7ETLNkPEHMo+eApYYw6hHBIlgPQivx80WyZVI2UgUoi9bkNe8UWWeInIOl1OHL3Qj",
+	"AeIiS0YVeSAb8WtP46MZdX5Ocm4Gqhgjt4KfBsdSmxmIOcOHQ+veQffHiNU5bpvThSchU+daKHRmXvO4",
+	"LfvB5zbYVNVmCbr3EcZ4WfO+M9uXWV3+uk0z/Z/AfEImZqbVWECvrKraAu4isFe0nHY/Vv9YhpTsRV0g",
+	"IBMumVTQ1iYKgIghMJmFrcMzfN0Lu4gPSUw6VBsRMnFXbw5Qa3qsENazxIwHQv1kUhvB06a24hkxtkpr",
+	"cf2jiR3Af+2fPRb29bQmL+SaXvU4RY3wubftqHVY3sv10cbcfjio28/dVl/ecrMs9hVI96YMUxVbbWyk",
+	"CYCoF5VWLCxPeBWEbB/F66bS51ZsjcW4jeAn4I37XwY81/YnPwWNLaxwx+O1ibjJXKFJpPqUzfl/BHcb",
+	"cxcr5CvWlERu8rTjRKXYL1XK7F+lcN2lVdMpeYK+M8De4D1CdlQlSz1yH5qKKWItWMcHE+fg7Po8QY+l",
+	"Ao4PNwC20Giaoc/lvZ11+pfuJY/kXWKovubWLYjW0++fHaePNh7m15HTferG81GaMj4j2IDqmhdipEot",
+	"Ivy5wP8YiXzQvtdQv79qLgHbZI7XpMhaE24rnuINt8W3xW1RPw0PreXvtSYAEE0ykaeuQQbjMocspkhz",
+	"j81UCdSsAQhaI6QUToqSGIpXBbJ2BYWtOoidVFbBvOmRyYvSGuYNTYzQUsmkCgrIoDJt/jG+t/HOBQeB",
+	"BHmK5QafZcE8kuzblBx8uVmyqVFYA6c+D7aoKup+yr0aMBTvaQywnEIA2wHVY8uLFZN5po1IF8dXXtMz",
+	"v2r+i/daFCvUweOnbiIajxLRoNm/Ox/dfRUP3Hakdj+WWhQrQOu6xJBmaaaRFgJ4caC5q05DmxUeQhZq",
+	"xadwC6JA+oZhep49oVAJmRWU8deGT7VH+8EqSQywcIRjJ0bbip6iztPtjBiuzQWk/eP2ojSWFRgoAlZO",
+	"YVVTgAmzTdrq6aetILHJ3dL53fe5+eA1ehzv4Rze5m2cEusyobJCkQQ1gNL3ARa1I5bH4OS4vaYjhHZ0",
+	"cITWZarjKx7JULer0mSf46QH1vkm+LcxlRtNZdwtQOGUi/sqRYHi4Ga7eHlPN1bKxtFsd3fL93a3Qc/P",
+	"9ne3fIN3m1q7D1n8r9ihimBBIlQuyxJPCcJ6aKPGMAuo7FtcTlnCtYD0IpT9fcBVYr5TOHJQ24vt+Lc4",
+	"BY/Vvn3HUmMYra8yvmtbb0UZs9/d/25nb29n//l5N6AJWk/f74LXfndvr/1Xw6v2ut29LcCCfiXk0B6t",
+	"/ecH0dY4k+7few/bfAxLt9zZwiO58bUexddSThg46Up/mJeu+MPa0sWnaKFoFgdtqzu/iSlgNcEw5DAk",
+	"+OiyOOjAA3I5Z+XEbWTbM8W0Lz3ZHsJfgIi95MkVVs9WbzM7p2KS86lIewwKOMIuYE9egveroi9RTANv",
+	"wXnFdghw/IE071XwU0xLPtEjRcOhLr9tzWJ9VVqFYs83UOnBQ47GCE+FyoQIXuNDhH46V4bn9h5dXhr4",
+	"b7zO/XchUAcgyYwgwoJxJlXBSpkZbScVLsYG5x+j/f1n0bPv96Pus++iH54fRN9//zz6oft9BRcVcxjQ",
+	"hboWxSBXN3Hk5qYvbwo+aXfYq4X4jB4Ht7AWYGENP8CYQjRHPbJ/h+pMx5TdOtjf70v/zRfjTIOWjNuH",
+	"FTm247+LKeIOd7GYfr8oq8MRYChCfTq8t33ISoI69I/0UIawqIjCQrhhGPe3c5FDAA4bDQ3Wv2Gszhoq",
+	"ZY4MEiORI9etQ6sZFupGY8G2B+MCkRoHkBmQ2AA0Lb992oswbOA6VD7hTutDokNI6Jqslm1BgzvAE1eA",
+	"lbTRqSi26qVE0vH6eE9Soh7Hg4CJEYAIg1FR4iS4YZtwP/C4ScXGClIndj9iewFsFDe/g0IImDnABKFd",
+	"3TBftNEulRlFbp7sjqvxXVD3ffAI3Dp2UIwbZt9jahhxrn2/ohiB/dGXuMOCJ1U7M+BWj4A8BFg+4Lsv",
+	"xVQB9SY3GAmBL0tx0jPTl5ciUWMr+Ij8JAVa03DA7t6q8Jnm2VUq19eISDbhWACDJCoZDwkTFuVMHMQn",
+	"+LDAGYlXX3hzMmjS6Es0HjFeDAJQpMEzIFxg7ZCIDfkkF1pDx6+9zsEg4L7RhhfItAoV3nFzAwi88Auh",
+	"D06d97uuFFkw1Eeq8MFpavC7ieWHJjtkfYRjZ6XVFxT9LNCgy25ddMumfGgDCfGYcYd3OQf+J3darPQG",
+	"fejOSYORXIeB8Ce+yX5eHpzY/UiAV80kHidGk/nkyLGywpkmiMpshTHgbOUiDRAWIjT6oKnRutRwIVUF",
+	"LWTxcOJ3vU7irYJrk8T/GvoRFG2UB/Ijl4eh3hJqXEM6b/as7SZcJiJfK8hKNaRmLxix8ChlUcrqEIPB",
+	"GljGt/sNhzVAS+oJrh6mDZ8yPcomE2vmezMsAiN0kBXWCkXbe8ILk/E8n174u2OKGkAz3iVQ1yXC/nDI",
+	"OItrl7HY/xjXe+viTEKf9QU86wIsdqgkiRtLp5D/XBueWyv7shxPQg45yNYA8qeu6Poq7sBCcG0fPm9m",
+	"wgA/08x0pVfRUwHjCr4msEQ/PaoAj6od8gTMzI3J+HWVdn2b1iaeU29urmRbNkOMkU4lFfZpRYWHkv6R",
+	"Nd47Ph07nlkINDCRa4HUh614gr8GoYsCwK4BOszBO1b6i6ILTi85VdZjXE4xumUfvooSCqOYDls/MJnt",
+	"n629fSNSRuyoK6mtw1m1dTinsxZoKPyOb0ZFBZ/zlHSU2y0bHbXRURsdVckdxivMofvTVXeJgywjSl/W",
+	"Ls48OyXEqisxH2GqA3pMZZKXaVPtMwiQh2KhXntO/k5cxJvE/IOHUbY1G2UaGgC+4oBKgPP/2fVWCw/j",
+	"z8GDv+rDWH3I8sMYzObmRD7GiRzUdt0TPJVNHtbPqqjy21HFpxOk1kUaswHPc8aJo9InEgKSSJ+jh+oG",
+	"blgrk0HSgQKPlF2Mq+laEqpsKhuBOheA+vfMnnU+NoI09A/a1hWePnutgMSHS7plW9eCqT7HX9VJqGtR",
+	"XISjDopGKNnSiskfAiY2mL+qyqRHeX/NcjEAUEg9yibOSQ3jqqpYKaxajba1xFetig/CHLuvKwjeAK6o",
+	"8JUtAJxBYeCoYVDIpnqPQdkmII5KGn4LTu7MJz1SWUAwpw3eb7Xjoypa7s7TfJKQ8YERBcsMaxG+QKbD",
+	"W9ob73njPW+8563e1tkomwCqppX3VreqgQ/3blP6fv2utCtubLTAj/KcjrmwKhJqtlyTg6cw7dRaFTg0",
+	"IOxkUgtJHNO6vMSSctdfJaEOj1oUzn5732G/zRr3PbBtHbSTvsomSEU7Edww7sruIlAa7GaU5YJI76xF",
+	"0Jc8td56X/bl33mRcQB+sgJMlQY0mZDGWg+ovbVxcirhhudqiEDOeqQm9n9uNMtMBAlKIU0xZRNR9KUf",
+	"AZDpne/oUVYYKDS8Efm1YNf0Xs9FaMQYmc5i+ullUMILRb2nXA5F3Je4TTItsOOM6IwqWj77Ef7xWgjt",
+	"Wjp8cSE1pqVZVabpPzqa+Wpugmpj/9iWN7XswDXjui/jX47PWfMuqnGTuAfF7YiVMiUUanggNrig4qDy",
+	"fldQq0WOnCv2pVEwhxR/iapOPId5Aowf0Pe6oErQek7v3CZ/JOA/O1b/IY74jmaqCeDPLdZ9sNrdsaWG",
+	"pitsqlnwUb4sOuFFMUVD2O4mPmz6JMOHK48BC3Sieczf1UQLqyQLa8V/oSN2QTIKDpW2Z1S3O+zE9CWU",
+	"/FqLilufxVX9mlEhIE1khToivggDG1cVLM2GUCcPYnvKcJQ9Fv/X/4gjFv/X/w+V+v/rv8XIt4rg50wL",
+	"XiQjVpRSI9OmKbJhwceOlhPPOZRe2/MiPlg7itsH8kv7v3/5y1/guRcX8Ledy7hN+Ow64c5ydwX1NB9w",
+	"SkFIZVRhPCi1ownFTgn0rfoyhhXr/CtmBSfceC4df6jO1U0+7bA3yspPOw8yZtoKGbvwPRBxSIQtuAxa",
+	"KjLZlziwQgzLnAPmckEN7mnGc5EY1jp++fpoZ/+7fS/eoCqjjNkg58PIiuOzGz4cioK9P7HT1JdDIe1B",
+	"FylL8gy8R+tMs8y0HagP7IT3MktU6pcOm3fFB2M3kJJ9GX/YGWdyB3/egVXdKUr7acYX0EPh/sDuKaVy",
+	"TXxt2NAh5EAVCeBnofipGq5AHzSchXqTVtCTtdft3t6TZbX8ogFv9Z4tODBBAosjqBLOCi1+LjgE7uOd",
+	"GL7P3oyx/EYmEAXfVI09FQNe5lYo7bg2O3uBkOXY2i3h32oXwPOirR34/z8WfaV9xM41L+wVYAOdqcJg",
+	"LH8rgn9geND9Ax/o/vMnoZOtP9bbwUaScnl0zgnLTWjuUbrYJpUB4Oxp/6f50Jz7aY3Qp65di9Hp0TVc",
+	"/W0dVTa2USxOCz4w0PZhFVozZGrEeFIorYOeJeuae4sOYQj0Vel6Ng5BLVhTN77kBSKy0lX0b3clsJZo",
+	"wX45P3mDNCGoAX2jVZENR4B45tRJ9UhAa3VaCSHdYvRatI8PoL1jz0o13BiYUTqdTmBL9kiLWfke2Ipa",
+	"5ANUn2AUQhsDxi4xL4lCEOu1g6AePbfqDGwKPtFJXysILL3jkUJB7gsb4kCBuboBf93gPzw2+KuTJiQ2",
+	"yWu/o3xfJTCye1nmVw9CcIw2MgQJqh5LwIErAbYlxVC6dTqsFgB2S91hR5K5CFBfooXHJT4mF/xaaGat",
+	"aQSooV6VQlilkJfA9o8PR9mJ7Zr2Kny9U0/MGsrW6SqsP+I0E2ilKGg+rmswaRVX9cngsBhTZJelETpm",
+	"8cdP4MrYBYtZ/I8/rDbCHucgIOK7nAvhQhpEe5XaTwcqO6DjwnCBKhiH2QH+ZDtmHJP1+qxC+KdIqL36",
+	"ZqRy+iH0hFDJxcJuaR2jrQzJsUuO7+jLVgzxkH88+6Ojr0o76qA11m4pI2SHvVBpJjQrJ3aL/sBeZy8g",
+	"FhVnYz4UgA/iFS587Y2w+vOXgo+1NcXzXN1ULhT4Hy3O6BbGJUS6/CkYcd2XVdViXXVHTh9nBlcZtr1n",
+	"uWl3AmXscP6w0hKLLA+63b50Kt1/urul3WOpSHJeUCpsjNqVmFp9J6G6kWg16IiNeSpcq/O7o/OXv8ae",
+	"KoyUjN3UsINxOcjo4c402Na0ayl4RX8mEyVoDY8J/Cxo093WsA4vPKwKN9Rjfvbbe83GfGq9c+v0U1ln",
+	"PoXmYevjw5Cobb9QN9jmSiturzn77X1fOm8LPPl6W7ZgKTf8kmvBtMnynPFLVWCvvRZFxvPsP4nmjWd5",
+	"WQjCgExzlVy1YYELYYqsai5HHxTrl+BL8JgnKs8z8Os40dk97z5jMaz7RUIKJnZLcCpMMd1BmJqIjThY",
+	"TO6raJMsiqy9KPOr9xMrE4L42jqso/kXPRJ2VTWQU6Gtz7vAVvod0IchpylSe/ZBeqB0ImmE6VcMnG8g",
+	"rjYmznxhJSpfr/lJi+xF3W63cu0up1bgNJo8lyqd7uQQwO798OyHH77r/vCFllAQ3L8N3JKK7r2FBhyS",
+	"3OdxrHuG1GtwDkTq6hmIvOOwKlfAMnoQYSHpmsPwcKDcPcaLZAR4B57Nw5sp/se07oaCZgozNI47BBPY",
+	"oMmwrmLmdZRqygxRaE4XYnnP+5E/wfMrP/JLQLxXAdd0H1p92kbYfH7i+6mLDNxd1bH7PE+omU4ujH+s",
+	"N5i6JACx4a34tngrPm+/rr1s8p1TdV/AVhFcPMdYwVpasVR5X81dMOsL0t8Jc9bt80wmBVZMYnI/2PSE",
+	"C0kgmfYwCo00cxQqcc+wrm2KJXpVfaALMaP/dzmd8zTDnGKok4OYcqcvK4fScVTPQJrR76FC9nbCYgvB",
+	"eaXu1sXKuecCFxyYsz20WBhjbnfY76DCeeg/e1sgQn+V3mIdKsLPQJyiqmaBtbgLvWxrjBRY7xGnvh1h",
+	"hAU9ykvBoBwFC1joqyJWCFwErIjFf+mYteKP/a3X/a0e629Zu7Uc97c+xS5AROOkm15D0EXCF8R4cVwD",
+	"uwpd0AidEe+Uu9nrUIApxgLMNnqvhMmNmwdCT1L5t49wSsfNrZM0g25l7FK7mz1dShB4AISxMJZE6Frq",
+	"RtaSCv64+UwAxIlS+83g5sMab2sPF+dc8bkf3CHJNOkScNdAndBWaMJovh8jbl3wzp+TRnhoLb5hYNkw",
+	"sDxJWGksyBxUumFbk3ZfR24hLJerSF1uoZFzZom/dv0nuXrX7Ud6W2MlHgQmfNOHtW0i1xKfFQQvtSmD",
+	"eHgL23focOM6PDzXEBb2w9I8Pea40BRf/Tg5Hd5Y2Hw+U5QZVBSHvDKsNdd1OBdHqlXjtjib5DyTweOK",
+	"KnXR9iF5LpkYT8wUK1cX1q26wuWvu4tx5SKpyuzaSIdHkA7X1W57yq74wmR65VuAA+IOZwsLUFOmJzwR",
+	"ETpE2LZO/wCRGNXQdL2D15eFKo0AhRZ70RK3yfWqegjAaUdX5u/g9MVYDUs59gG6Xeg696V3RMj5iRhn",
+	"iRpfknSxbhD63O6TyOemCinreREWLz7gAh3Nihn7vLoYirMwPxt6ztDPSP6ZL32KGM+1YgNV9GWYanX7",
+	"ArsQIOht2Fhpw/a63bC4LCyogsSDG0ytaK0v54i+lxat1WrWoBiYqsbqVWt9OVu11nEVBbN1dn4RwG/H",
+	"fHuVV8UZ7ctW7Lo6dtlrtstORQpVCpWXWqte29aHVd1e+EYHQk6+aF8Gu9UXsZGfjckF58jaKzyEuVGq",
+	"GQiZlMVaK9ToHU+zQo3mdFOhtsEX/hr7AbGuzYfI1Jfmcu5uKu9+pP9aLcHrh/ooCd67JF0r0bjupGsg",
+	"1zdJ1z9P0vXab7B7TbqGKv1xwrX0YZuk67fl9AWeBf8KMrDLL/67U1y3pWuPNMN60xU7mLElzp/uHqVR",
+	"F+d7oxD4JNNsBNqJMqztyHejWgfAlfECyja18lj/pe0opW5m3EnfZPNZniJrcBQbslv3oy3Xld36HBfk",
+	"ocXlJru1yW498exWFd659+xWEEu7Z2C/0/DJXwk/aTBmD6iwzmh78L7lEfdwqTZR90dpTS7qe/pBc2+N",
+	"4fRfgZmuwoGLEKCocO0gESulyXIWiw+TrBD6yMSsFRuTn4FE1nHEvut2Oj98Fx10u5ELhfblj90uJM8A",
+	"Ww6j6C4JeZLGHjvQ2jTCg/m5DJujB/EMi458vi/dZBLtXQVPSPHcAIWwKHPRq4EYVrBmENT2a9qXmC8F",
+	"GRUxYEq5LBQVxs1kuPUkzwwSHQ7KAoyyahRQPEXDl8r0JZIwLiPEbFlj0D2lHeAc4pA67E3F5whD7fVl",
+	"I6WjQyuEVETF7VhrXgOiN/ZTwQcGkpZUOO+RjnSPNZJoQs8WbgfiosFw0GWukivAUuK5ILAmhAzEpdM3",
+	"QkxEAcaq4z70WBqL4tyBgPtC2r81g/sFA32kgHk4VQ0WayB+Ijo+G6q/TSj+zx2Kt+qPimUwApDwAiUi",
+	"9rCq0jSr6lXB+SotvqoxvfuxRrR7a4x+EQ/Y0OpGq2VAyeL3XfLkqsOQVgwaRhcSyzqCMC+gVeFlPfwM",
+	"CHj73YNDiFAgTS1ovJaDNGRGqSsAZwoC/Q2ktAtCE0R8Vhf+q8Xkww8KCHb/9IH5p34KacnrW9LRRd/Z",
+	"VF4abL91a3UfSSdvAkhfQTS9qO2cJ1Y9eRqqjKYKytu0zC5g5aVrpQGbHWQjcFbgbzr4cqlu2P/FQueT",
+	"tX4EJA9BNUYqnTo8yLGAHh4Hwq7KiiVMLiCnd5lrnAJCWo9Yk96KmJKJ8DCLjsjdaUpVeN24QMMdwzu+",
+	"Au9mbqAPRNJ1V2/GLdoGcXzjm3w7vslrdT1vEoGEmT6UT3IjLkdKXe0ImU5U9kXEW2ciKYRBIB2MF+WZ",
+	"Nk0sW7/ji4/9e7/quviZr1mBb8t99yZU/yihetr31ToEB45+W5Q0cz+tLVqPvHMu+W+mE4wpW3Ml/qvv",
+	"G7Z/xyDyu7dn59jsGpdF7tDGrPd/ZrhMeZH25e9u0Cx2xz1LfbkzlNBva5alAUq8cvjThTDFtMfSQk0A",
+	"ii518YO+1ELIdlQ902RjoQ0fTxA7jhsjxhP75Pcy+8Dsr5FriccbdDaU3JSFiPsyvt6L+mW3+yy55Fp8",
+	"d2Bn4NfXRy93zn492n/+HUbj+1tZ2vGv6VhjsL8Fd4nYSiTXfo1wWlYabWt2OTUCAfD7kp6NsDDxzUiL",
+	"5MIVtoNpGc4J45ohRj52Gex+hP+HYhLHIwD4Y+dV4aOrqYIRZEMJOGs4lDiCuyRCq4NxCUkBJVmhjGtG",
+	"wlWkEpG+jEfGTKwVTGwNAVg1UNJqZi8gIiZVGlZqaxJLBJfPlDy0FuyYTwEJLhcctgrvy1ypySVPriI2",
+	"KbJrAA3MM3m1k6uEQ3ZoLAxPueGMp2khtI4wXCZSxocErI47JFFSCmhJ7/TlTyLP4K8YJyJs10mhxpkW",
+	"ac8OD7MWfDgsxJAbsR1QCDUnCmbk61oL42fe9Ujx/tkvbrCSnfyKKiQA3G6b0vkvsIk3ZSdNNe2zevOO",
+	"avNOpujuR/efSwLkJwZKtFHyEJsmGyqh3aE49Ky2dJmV0VZ9Wr02EXcqQJ8XResuRHez8C1Xov8JCsvv",
+	"5+hEDdROhO3j7Ntwzxx0D9DEQc3gEdetNTK/y38RZpG2fRjHaZma2xSvf1vh9i88E2uPuB97BbQm7LAO",
+	"i4W0M5f2mDUpY1aIHfyLZpylGQSz0uo8W5dhoIqhMLj5CV5YN5N2BohgDVXi96vS1lUt/iV2effx7PJN",
+	"+fh9afqNWb5CNbj0W29RPfh6bfTdyrr+7GJx9lPdQr8SE8P2DljKp/rWSHJ13zcRSnaRlOWh5GrSN7Hk",
+	"hySLD85Z6FV6eCwKgOonbdN82Snf/ejcbqw8MIh49iBDdy0dE25GVUdHNZ6tWavgLuSbjfH5fytFKZAC",
+	"dqwKH+XGRhwfg0AmijJJhCCk0AFosYB2G3nvw3g8dBOqdNphR9WTkFvCRS/AmfuRtWL3+wX9glxajlMC",
+	"JSfytN7w6aIKPFNMZwTNvJe3vy6Z1mQ0ua+K/AdDrHlT3ffU6a8FoLL6TQur9nBWB6RPxA5GNx5M/jSK",
+	"iIZ0EHQCN6WCOuxnVbD9AzYCFw4zK34+Mw3JJJfeulQkQ+wjSd+wSSGuM1W68D9rmRvF4uu9KGY+z2Z/",
+	"tF9jEB2JI5RWG/hkgRpVJMK+EUql9E1mkhEm3lx2KVdUWOyGtkC0wGLMeElYGrD1lNwyny6xk/iFKZM/",
+	"Y8ToEcXNL9m1CB0dAgh3+VbtNtsDiR8j9BOQOmSYBFJYDaBOgMUTayAQWX3KDUcqNMp007OtEEARg3Dh",
+	"SE2VZ1cC2LIghkQdXwBnNBeYOoTD5GxekG8Oujx0UGbFxbnQy8PND26I2BmrzPppxP5lZzf9U/pXj29X",
+	"TKCjUoVH/vNP90jw3Iz+szE+cUSQrvtQdpzlwrEdJEJrxPhDHtpfz8/fQXVFqpCAjxlVIh+9p4ZbmF35",
+	"lUawRm2Ir7gF5Nl9DM+hSfAzfe36WtaW7lV2LaRAIMhLESwXzv/WH7AYaiIkn2Qd93VN/RxvJ0IevTv5",
+	"29nbN186beTpqct/imbsD3ofS1VSjoU0Yd3NDdesoqsfFGq8jvk7t5bh3DC4ZjQHbjrHwvCZyZzycX4r",
+	"UvKIy3THkQJqVRYJxJFMUZpRBPVSkEqz/7FwA9Ow/uPo9au7rYYb2bezGjQHC1YDiuRWFTNihlHS40qD",
+	"7IuA8tGncRauySm+7lFkCrzbCmhYE2YKPhhkSefRI3gzHWg8zZZIJLjdbiu04OZ3Im06DO/Y/9bowrkt",
+	"sRVtlUW+1dvaBUuN3jC39kmiSoQtFqCqKGqoroQEE4liWdYeAPuwfjtYjpq1jJAA5RtRvBH7YfBZmbzO",
+	"jMMC8Q9Ey3bBI49m2fUdCXNws4eSmb/9DNpPPUZCRP2oSCGAcFlAopnuAOpWLtKhKKzI8f2sjqWmal3C",
+	"SR4t794NhlhVys+P8W1hHbbgqThp+Gw4gchEHFm32LqwbMyTUSYFayVKDrJiHLFBmQ+yPLLucSJyQvjC",
+	"P2JXLjHQZhN6rhkVgOgAEBXw1cFooURy0XSGdcpYeooQ1HYGqOaSGHlVYUbMiDwHKeFEuo8xOlIcYtTP",
+	"JONsILBcGDJsibVvUGj6YeEbF60y+gfW7gkD3iGLlB+wY9/xLhNruXpk5sqR25HzMyIYTZF672OS86k9",
+	"0cGwvJk3P7B3OTcDVYwZT8eZzLRB0chaRz+9PnkDSG/t8FjZqxY8xpssOIaauNAw+apIRgIer+ic5Yqn",
+	"7JLndkMU4VEjobJ4cRcoNDIsGzSafywomPmH/kQPwu+e8CENeCLUJBcRuyyz3DiMlUBeBU9OVaJBaH3Y",
+	"gQkKLGmQkig7enmmQcppUegezmS0xcs0M5i4mDHCQQvBMthn/NX+/OL06M1PF29/f3N86p+L90b0D7TW",
+	"oy0SaO5H90/3cx2+MJoFtIpmOzOjuZaYaMvLLP8XPJXuDvrXzI94/u2HT7IrMdW9MZd8aC+g40p313M6",
+	"0aw/8ke09frozdEvCyZi5tOfwKfe9cvOzo9+/vmu37XCZ9wy6D8+ffo/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
