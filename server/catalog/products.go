@@ -75,17 +75,23 @@ func apiProductSummed(p db.Product, sum *summary) (api.Product, error) {
 // isParent: the product declares options.
 func isParent(p db.Product) bool { return len(p.Options) > 2 }
 
-// withSummaries pairs a page of products with the summaries of the parents among them (one query).
-func withSummaries(ctx context.Context, q *db.Queries, brand uuid.UUID, rows []db.Product) ([]productRow, error) {
+// withSummaries pairs products read with the summaries of the parents among them: one more read
+// when there are parents, none otherwise (a catalog without variants pays nothing).
+func (h *Handlers) withSummaries(ctx context.Context, brand uuid.UUID, rows []db.Product) ([]productRow, error) {
 	var parents []uuid.UUID
 	for _, p := range rows {
 		if isParent(p) {
 			parents = append(parents, p.ID)
 		}
 	}
-	sums, err := summaries(ctx, q, brand, parents)
-	if err != nil {
-		return nil, err
+	sums := map[uuid.UUID]summary{}
+	if len(parents) > 0 {
+		var err error
+		if sums, err = kit.ReadInBrand(ctx, h.d, brand, func(q *db.Queries) (map[uuid.UUID]summary, error) {
+			return summaries(ctx, q, brand, parents)
+		}); err != nil {
+			return nil, err
+		}
 	}
 	out := make([]productRow, len(rows))
 	for i, p := range rows {
@@ -200,16 +206,9 @@ func skuTaken(sku string) error {
 
 // GetProduct answers one product with its version as ETag.
 func (h *Handlers) GetProduct(ctx context.Context, req api.GetProductRequestObject) (api.GetProductResponseObject, error) {
-	p, err := kit.ReadInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (productRow, error) {
+	p, err := kit.ReadInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (db.Product, error) {
 		p, err := q.ProductGet(ctx, db.ProductGetParams{BrandID: req.BrandId, ID: req.ProductId})
-		if err != nil {
-			return productRow{}, kit.DBError(err)
-		}
-		rows, err := withSummaries(ctx, q, req.BrandId, []db.Product{p})
-		if err != nil {
-			return productRow{}, err
-		}
-		return rows[0], nil
+		return p, kit.DBError(err)
 	})
 	if errors.Is(err, kit.ErrNotFound) {
 		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such product.")
@@ -217,7 +216,11 @@ func (h *Handlers) GetProduct(ctx context.Context, req api.GetProductRequestObje
 	if err != nil {
 		return nil, err
 	}
-	out, err := apiProductRow(p)
+	rows, err := h.withSummaries(ctx, req.BrandId, []db.Product{p})
+	if err != nil {
+		return nil, err
+	}
+	out, err := apiProductRow(rows[0])
 	if err != nil {
 		return nil, err
 	}
@@ -324,13 +327,13 @@ func (h *Handlers) ListProducts(ctx context.Context, req api.ListProductsRequest
 	}
 	page, err := paging.List(h.d.Cursors, list, p.Cursor, p.Limit,
 		func(pos *productPosition, limit int32) ([]productRow, error) {
-			return kit.ListInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]productRow, error) {
-				rows, err := listProducts(ctx, q, sort, f, pos, limit)
-				if err != nil {
-					return nil, err
-				}
-				return withSummaries(ctx, q, req.BrandId, rows)
+			rows, err := kit.ListInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.Product, error) {
+				return listProducts(ctx, q, sort, f, pos, limit)
 			})
+			if err != nil {
+				return nil, err
+			}
+			return h.withSummaries(ctx, req.BrandId, rows)
 		},
 		func(p productRow) productPosition {
 			if sort == api.SortName || sort == api.SortNameDesc {

@@ -108,12 +108,15 @@ func (h *Handlers) ListVariants(ctx context.Context, req api.ListVariantsRequest
 	list := "variants/" + req.BrandId.String() + "/" + req.ProductId.String()
 	page, err := paging.List(h.d.Cursors, list, req.Params.Cursor, req.Params.Limit,
 		func(pos *variantPosition, limit int32) ([]db.Product, error) {
+			// The product itself must be the brand's: another brand's id is a 404, not an empty
+			// list.
+			if _, err := kit.ReadInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (db.Product, error) {
+				p, err := q.ProductGet(ctx, db.ProductGetParams{BrandID: req.BrandId, ID: req.ProductId})
+				return p, kit.DBError(err)
+			}); err != nil {
+				return nil, err
+			}
 			return kit.ReadInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.Product, error) {
-				// The product itself must be the brand's: another brand's id is a 404, not an
-				// empty list.
-				if _, err := q.ProductGet(ctx, db.ProductGetParams{BrandID: req.BrandId, ID: req.ProductId}); err != nil {
-					return nil, kit.DBError(err)
-				}
 				params := db.VariantListParams{BrandID: req.BrandId, ParentID: &req.ProductId, RowLimit: limit}
 				if pos != nil {
 					params.AfterCreated, params.AfterID = &pos.Created, &pos.ID
