@@ -1966,19 +1966,27 @@ type NullableBarcode = nullable.Nullable[string]
 // Example: 180
 type NullableWeightGrams = nullable.Nullable[int64]
 
-// OptionName Example: Size
+// OptionName No white space at either end (the server refuses it, naming the field).
+//
+// Example: Size
 type OptionName = string
 
 // OptionValue defines model for OptionValue.
 type OptionValue struct {
-	// Name Example: Size
+	// Name No white space at either end (the server refuses it, naming the field).
+	//
+	// Example: Size
 	Name OptionName `json:"name"`
 
-	// Value Example: M
+	// Value No white space at either end (the server refuses it, naming the field).
+	//
+	// Example: M
 	Value OptionValueText `json:"value"`
 }
 
-// OptionValueText Example: M
+// OptionValueText No white space at either end (the server refuses it, naming the field).
+//
+// Example: M
 type OptionValueText = string
 
 // OptionValues Example: [{"name":"Size","value":"M"},{"name":"Color","value":"Black"}]
@@ -2836,7 +2844,9 @@ type ProductName = string
 
 // ProductOption defines model for ProductOption.
 type ProductOption struct {
-	// Name Example: Size
+	// Name No white space at either end (the server refuses it, naming the field).
+	//
+	// Example: Size
 	Name OptionName `json:"name"`
 
 	// Values The option's values, in display order; unique within the option.
@@ -2847,7 +2857,9 @@ type ProductOption struct {
 
 // ProductOptionInput defines model for ProductOptionInput.
 type ProductOptionInput struct {
-	// Name Example: Size
+	// Name No white space at either end (the server refuses it, naming the field).
+	//
+	// Example: Size
 	Name OptionName `json:"name"`
 
 	// Renames Values renamed by this change, old value to new (the new one in `values`): the variants that had the old value get the new one.
@@ -21067,6 +21079,11 @@ type CreateProductResponse415Headers struct {
 	XRequestId *string
 }
 
+// CreateProductResponse422Headers the declared response headers of an HTTP 422 response for CreateProduct
+type CreateProductResponse422Headers struct {
+	XRequestId *string
+}
+
 // CreateProductResponse500Headers the declared response headers of an HTTP 500 response for CreateProduct
 type CreateProductResponse500Headers struct {
 	XRequestId *string
@@ -21097,6 +21114,8 @@ type CreateProductResponse struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -21117,6 +21136,8 @@ type CreateProductResponse struct {
 	Headers413 *CreateProductResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *CreateProductResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateProductResponse422Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *CreateProductResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -21161,6 +21182,11 @@ func (r CreateProductResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r CreateProductResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateProductResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -21702,6 +21728,11 @@ type UpdateProductResponse415Headers struct {
 	XRequestId *string
 }
 
+// UpdateProductResponse422Headers the declared response headers of an HTTP 422 response for UpdateProduct
+type UpdateProductResponse422Headers struct {
+	XRequestId *string
+}
+
 // UpdateProductResponse500Headers the declared response headers of an HTTP 500 response for UpdateProduct
 type UpdateProductResponse500Headers struct {
 	XRequestId *string
@@ -21734,6 +21765,8 @@ type UpdateProductResponse struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -21756,6 +21789,8 @@ type UpdateProductResponse struct {
 	Headers413 *UpdateProductResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *UpdateProductResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UpdateProductResponse422Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *UpdateProductResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -21805,6 +21840,11 @@ func (r UpdateProductResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r UpdateProductResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateProductResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -22622,6 +22662,11 @@ type UpdateVariantResponse415Headers struct {
 	XRequestId *string
 }
 
+// UpdateVariantResponse422Headers the declared response headers of an HTTP 422 response for UpdateVariant
+type UpdateVariantResponse422Headers struct {
+	XRequestId *string
+}
+
 // UpdateVariantResponse500Headers the declared response headers of an HTTP 500 response for UpdateVariant
 type UpdateVariantResponse500Headers struct {
 	XRequestId *string
@@ -22654,6 +22699,8 @@ type UpdateVariantResponse struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -22676,6 +22723,8 @@ type UpdateVariantResponse struct {
 	Headers413 *UpdateVariantResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *UpdateVariantResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UpdateVariantResponse422Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *UpdateVariantResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -22725,6 +22774,11 @@ func (r UpdateVariantResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r UpdateVariantResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateVariantResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -34986,6 +35040,13 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -35104,6 +35165,16 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateProductResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 500:
 		var headers CreateProductResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -35753,6 +35824,13 @@ func ParseUpdateProductResponse(rsp *http.Response) (*UpdateProductResponse, err
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -35874,6 +35952,16 @@ func ParseUpdateProductResponse(rsp *http.Response) (*UpdateProductResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers UpdateProductResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 500:
 		var headers UpdateProductResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -36847,6 +36935,13 @@ func ParseUpdateVariantResponse(rsp *http.Response) (*UpdateVariantResponse, err
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -36968,6 +37063,16 @@ func ParseUpdateVariantResponse(rsp *http.Response) (*UpdateVariantResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers UpdateVariantResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 500:
 		var headers UpdateVariantResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -52410,6 +52515,25 @@ func (response CreateProduct415ApplicationProblemPlusJSONResponse) VisitCreatePr
 	return err
 }
 
+type CreateProduct422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProduct422ApplicationProblemPlusJSONResponse) VisitCreateProductResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateProduct500ApplicationProblemPlusJSONResponse struct {
 	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
@@ -53175,6 +53299,25 @@ func (response UpdateProduct415ApplicationProblemPlusJSONResponse) VisitUpdatePr
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProduct422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProduct422ApplicationProblemPlusJSONResponse) VisitUpdateProductResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -54268,6 +54411,25 @@ func (response UpdateVariant415ApplicationProblemPlusJSONResponse) VisitUpdateVa
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateVariant422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateVariant422ApplicationProblemPlusJSONResponse) VisitUpdateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -59411,651 +59573,651 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3dcts4tzAI3wpK31sVqR9KkfyTxHa99b2O4yRO7Njtn0532tkiREIS2xSgJkAr6t6uemuOZk6ndk3N",
-	"4RzNvoGpuYB9Kc+VTGEtgAQp6s+x091P9a5nqx0SAIGFhYX1v36vBWI0FpxxJWu7v9eGjIYsgT8PL+lA",
-	"/zdkMkiisYoEr+3WLoeMJEyKNAnYE0luWSIjwT3SFwnxj/rNE6qCoU/qlEiVCD4gtzSOQqpE4pHz1wdk",
-	"p9Npk//6zxetF63NRqvm1WQwZCOqP8S+0NE4ZrXd2nVt87pW82pqOtb/lCqJ+KB2d+fVjkI2GgvFuGqe",
-	"s3FMpyycnaOvkpT5ZDJknKhhJAnlcsISEkmihoxIJRIWkn6USGVfKQGvEvZryqR6IomffSmYNt+zqU/q",
-	"XKhhxAckoZzQAY14ef48HdV2f67pr9c+V83+WAQU51gF1qvzYyL6MI8gYVSxMIP0PEA97SWUh/Jpu7Oz",
-	"STu9jebzYDNsPmdb/eYLutNrtoNOuME2+1t0O3g6TkSYBmqV1s/aldA/ZyqZNvf7iiWzS/g4FDEjkgWC",
-	"h1IDdEIjRXqsLxJGVDLVoAOwkbqDCJ12a2M+Jmy2vdoo4tFIQ7adTSniig1YAnP6sXmOm9Y8Cuehq93U",
-	"KNxF8MYR47DLbm+DMZEiknFFKKIuEZx5hBLOJuTq+OgVEWrIkkkkWYucJaIXs5EkAU2SKSIXHTHdMWUk",
-	"4sQ33z4KfY/EYkDiiDMNHDFvR9udd6+2Px1sfd+52P7xxZvvt37afPf8w8bLZ+8rduTOq41pQkdMmTO7",
-	"P47esykCItLrH1M1rHk1Tke64w2882p6VlGij47GVXcifZGMqKrt1tI0Citx4KXGuHmgBnTcI5QDkPCf",
-	"AHdzziTZam+RlMdM4lkMaBzjyaSc7L86OfqgAVMx9Z757NdN/iBNpEiq5+5z9kVhA9+ew3HCbiORSjKm",
-	"A9Yip2P6a8oI5SFRdDRmSZPdRiHjapdQEkBXooZUkQmVhAtFIilTFpLeFOmQZMktS4BWwr/jSCpYO9lq",
-	"t7OF/5qyZJqvHMctoMuIfjlmfKCGtd3tzgYcEfvvTtWyD3k4FhFXVdu2TyasNxTihjDTyi5+3mbCJs7Z",
-	"JpZ/6et2yiG/79l0dton9IZpwCWaJBFJ+4zUw4T2VTNiqt8cKjWm46gZOVT8hk2beL81288buxrjNCF6",
-	"sbPVIfjla173r2v//J//93XNbxCREEp6VFMvccO4Rzqt1sb2NrmNZNSLGdm/ODg6IsGQJjTQB9AjMhBj",
-	"FtrLxOA2YMuQXXMxZgmQf3h0w8bK3JqvDk/OTi8PPxz81H1/+FP38vLYJ/WNLTLUiBOyPk1j1WiRfbPY",
-	"SaSGOa25YdNrbr6BTwzNIfURU0MRekRvkUd6Ipw2yIApPHmF6w/osgcjX3O/4pLdJXCnejD1JOWA3vo2",
-	"3CPbX75kp1sDS+O9XlyLXDpzNGNTEkb9Pks0gbXzxAOwsUHqvrNd3Rs27SYslSz0G3tkMoxi5kzcdpYq",
-	"iuNrrqfkwTnaqRgm4t1+HA2Gym8g9HznJvP1uTY7I8mIJjcsvOb+Fxd3donFZZ/UxzEN4DLjRCQhSxok",
-	"Yf1UMsBGnJX+iEj1HXLDprv6dF/zisWZIRFSN2z6RLpAAcoS9SMW4qQjJWErn0hydXX0SpKIX/NY6P0L",
-	"qGS72WkAEiTHLI6BrEahvorsMdZNM07IQZfWNb/mH3XPjEciN4yN4cD3RMpDFmoclGkQaOqtdy2e0Kk0",
-	"m72PUKAxqW99+dLw9I4FQzJJhGLX3GCLp7sB5gseT+19KwE3YURFRkKq4pk42f+xe374+uri8FX35U+X",
-	"hxc+qXeekffRS9KbXnN7QOxBQ0JFhiIOJekz4O6GlM8f8+zwvPvyfP/DKz2u1263i8PG0S2za5N7+fWv",
-	"GYVIZuiOR4OWz6hGfTgveMSuOftCAxVPCZXz8IVMRBqHpI5YFdrDqclRELCx5gujvtklqhgZUnnNgyHl",
-	"AxYSGfGAGWKhj66zT7oHfN1ywHhqW9fc0nKkjjk1L/HAc7n1F6y9ufP8BWtutcPt5tYme9HsBTubzWcv",
-	"drbo9vP+zubGFjD0zsW1sf28fHGNqVIs0RP5t/p17efr6y8b7ab+7eifTf3n9kv980r/+fzw8+8db2N7",
-	"++669u8/F5vl7xr/beZ68WpfmuZTzRGTkg70y1EqNbdKKPk1FRrG2JrUzYUwcx/oa7LTXHwhABpwgUPq",
-	"AXo0uJExlUMScRmFrOKuO89uzUouZUYuEX2gRNnlghSMzCVgu/nRx/2+5lQSdsuS6WTIEkZYLBmpS4bk",
-	"1i/OzicZx9nwSA9wtozFeDDoNd9qt8l8sucRKZBW2VMTUE64ngkJ8QqdiOSGqEkUsLWwdD7j8TfWPhzW",
-	"9kHWn4Omh5d0kLHRRkuAXBEQKo0gI0Y5skAFgXCz1Wl1GnuEavIWMy1/5dJDZwPILA6SMSEt4n/nk5Ge",
-	"jmYK+dR+EW9WI45JaAXwCMRoRJuSaVzWUANGXPSJvnDVlCg6kB5hNBhasBaA5REBa6VxPCX+x6eg7pgw",
-	"eqM7GgQ2k9Hr4FPUG+C5okTRngdz4CoRsZ4QF7xZ2gZ9nZCUm88rOmhkggLhdKTH8/EgtDKtS2vuCTEt",
-	"lqhbXDxvt0uYff3dv9c/Pm38/w2KF7D2u+tanXznke8WtWh8tzZWf7d4twxwnE3TTxew52kw1Pcurhdw",
-	"mN9GCsjmXJk5cpt8nUxzHI0iNXtezuiAERn9xuZJgDH0c79lmBO9T7BtqCDptF11SadSXWJVUHPXG+cN",
-	"vm61p5o3nvsZYd5+3TfOUKU19yvj7P3XfeecadF9MeCSQpuv+94Fk3LRt2T2/uu+cyUXbFEqH2CHfqBJ",
-	"RPn8HbrN3n/Nd+50ZzkWXDLUg6VqqMlCoOmFfqCJLeNw+Oh4HEeI409/kaiMzb/03xLWr+3W/n9Pc734",
-	"U3wrn+pRz81n8KNlVYrZF02qxZjxPQIMlb58tZQDF7DUp9xRsx/QYMiaB3gZVKhnkHf3uWgC1+7vmWEI",
-	"EEktffQYCfQgId6jz55v7ZD/+s/tVge0qgt4IaOvtkPXPnvOpZA9rT53dGAp0ZzZwpR8NAy8vbw8e9pp",
-	"tXGe8v7zhP4z88SnFVhx59Ve0tBoeBegwRj1uP+w6JCNrnuEiKZgxYgE7/ZpFDONhCFTNIpruzU2olG8",
-	"S3JeDBXH8JjQMEyYlDWvxpJE6D3/+fdaP2JxaHvqm7eCoasa5O6zviGkojwA9T9N1fBpwgaRVHDfZ+rm",
-	"ZZpkLTmmsra7pa8MFSkApQEUyRdLssUa2A6VGsvdp08ZHA99sSStkN1aCMqned8mrLd25614uowyvepg",
-	"OVp80ksYvTHqizELdsmIxpo8sJC8uzj9QOp+9qCr99NvaGYLP0JuIxHjwjRjoRmsGy4mnMB+kLo/s82+",
-	"4YY1E8q4llHGLDHNI0583FO/UTrUZaNE1bpN86eFtrD4A8H7cRR8HcYC4nQVvWHcxdV9TmgQiJQrq6OI",
-	"pEEy9iWSSiIT8qAotpOjWLa01TEqsF0eApP2ScqjX1NHJgAIgXbFkU7sN2WuyHGMnqB2Ke14yTS2aMPd",
-	"phUGrPVw5bVIelEYMv5VyNLPRnFQ5XKI15jRK3DGQjx3mjGQuzQcRVwfh1EEl94M4uj3T6Ht/dBmM0eb",
-	"1878VsWbfE0PgjguR4GKD3330jgWE1T5g8oikg9KCd4Izr5qY0F6Yd2BHqe8tblkA/YqGieMhlO9u2El",
-	"EUDtYxOHvNeWdpzL5g1OadXdhBU83F2CZxlJHgthOyMJSyfp2CMJuxU3LNRUgX0Za7bkQbf1SK+P0/gQ",
-	"bsiv218cqYuXbZHQp5x9GbMAZGT9moggSJOEhXtGteO4PJAoRHV8wsYiUREfkEiV0QAQ5Lf7bP22y2fY",
-	"5Vt7qJ37qrhgF/2AHEYRWvruTxOG2iOwTUjN1oLN4jqDOc77uraHzAis5YnMzPwlO50D5yG1xu9UsgdF",
-	"rA9CvRYpD78Kp7hQ3T6M4qDTB4HqEyPhVBII824ld5TwfnfCVo5FH4QidpqrYg4Xqol9HgJpLEwsOQEu",
-	"QnOKjvV3RKdwUUjGSB1Vg0rEIaFjmqiHZRvP6DQWNLwU4pgmg6+7N8Y4VlcJ0Y1htMLt4bDjxnInYGVD",
-	"RkBZBVrm9taL7efPSG+q2CNwlZ3NWcEFJqOEIHbKq+KFWW5TCdHEvg911czAJ2OoNKkAWNU75CR66XrF",
-	"5EwX0h1rcnxgfEnAVyvSH3qNct5XoYwzXIWQfAnuNKCOIwVjZWYd2NyzliOVPdsqI85jOrzdAwk3ciR0",
-	"wbm+3OxCr2l6PwQOOj6ZnI7AZSa3xlBjwSax4AOWEOAOuNol+qLXmwGm5wdFuguW3EYBu+L0lkYx7cVf",
-	"R6ckDtdNnfFKSBdSRXvG6UFT4oTRYKgbPiR34xAjs0JSnNKqeGAW1HR7PxQtyiARUI53UnJbZAK5mOyS",
-	"lGcgInXfdnJB7Dc8ILMyFhPjzea6WapoZO4B6Q6gH4tU6c6myySJFEN/kEDEcRRqthPYpkBwg4zYSA8E",
-	"f3StaO439ohfsf0+6SdiZGZEw4hroqrBy1rkg/Hg1eKOHk0xvmdMz1SL40W/IOvL+ieR9C+UCG4OkHI+",
-	"mErbGXQe1hiVCIiI+jtafDAKkTQGQSFmtwxcjdD/ZiRu2Uh/Rbdn4DdUhOAcJ+5F4KjqAvO9FOKE8qkB",
-	"lvwqYmIUY101TIRS5ftLCDKifGpIu2bzIy73CCAPuDXHVJ/mKkYH2t7rgtlwdGfZDBK72NXJSkIVa8KR",
-	"fKB7JZsMVYqNxkraYxdJ414NpzxzdTWw/esctyuut04k0W9fyReBuaZr1Ajly4miMx26ZjiqhhkUGiei",
-	"H8X3U7u0OzkSFZa1Ov6kbrcHkp3QwBEkDPwcaSx3CSWgTOQDjTu5Yr/HaAKCE6hqKelRzTsOOFVpAs75",
-	"Ewg1QSjqJXnoeZ2Amj8NI8a1dEYzEOdDWU2PkV31ozCS+iIJc5zNLQVVqiGyf3ZEbtjUM0YF80+C3lSg",
-	"NKC8uNNW77xHROJpfhcohGfW4YCkdBg+fvzYdDWR1c43NG8BMoTeDUaUIKlk1va23Sb/9Z/zI3BeIsRB",
-	"w/Hfr2sRh83qwuyvax6+6Dqf/u/Xc/F5TijP1x7PcSL0t76ahbRrM/xGd0ylnIhk5qhafsS+15sI+1V9",
-	"XvNR7kH1N9wD6yzUkv61Tq4LqIc4uh9ZHDfxZKIiPMqscpT0UoksV5LGD6vbuuIyHY9Folh4wsKIXgIA",
-	"vmLj03zA7kiP2AWYLlJ0ZNbZEsP1COqNbRcFsokSmCgxE10dB7IBmjBAE3o+tI5DyxR+GTT+gyLBRy0D",
-	"fKX6XKIrSkFxvvt7DSyCf5hqfXW9Ru9pxG8ZVyKZPqXhL6lUwGz/6bTyd15NpCoQIy2eweVZBeVykzLR",
-	"FZyzAK4xE1WTCbFaIImFVE5oiCOq9JiGcyBGIy3mhbuaSI3oFPkKVMkO6S0jPca4lWta5LwiwKbkXgy3",
-	"POhHXKswuMjaYEdgcaPZi+GP3+NThDbJob3q7pp9atqecBofx+xC6n7x7BmX9Uc2xKBawi8hpPk2YtYT",
-	"SQ5OT06OLgHFIEoU778sxBg1/IH+Tr2ArQ4ih5G+OK3DAWDoE0nEhGOYDTAYLGyAe/xKWLtPttttklCI",
-	"74FYF0q225ukjiE440SMIskkKvz4rA7EOIlvt7dslwFVDDy5wNkaxDkjuI1FHAWRHixhVBENBtoH5jJh",
-	"kvGwsVsZpTYTtmDjgzBKBbfBwFD0CbVHGaYcajEB4LTo8EFc2ANeNhl+o0chGL/BX5g5DmU0RJUtjc8S",
-	"MWaJivT10qexZJ7LcqDR/FKzxRrtP50OJZ/s9G+a70eTSXj8y877H/ffXIqf5K+bP26fReNf463hy23e",
-	"uX3xZtgeHn/a+L598/ynUWf8cfP2x9x78k1CA0beivEY2IyM6dytgdf0OLLBtaQfgV0KmG+vNnYmW5qc",
-	"KwV8/TzXilS1y3KnUFqhM571dl40Xg6QxSTqA5uc2aboTGqdEX8uQMfM0Bk4j/MXvV8YeintG2+9ZfhR",
-	"3IUgUtOlHqg48oFueufVQDxNVu5lWt95NU0WOyt2O47Q80L32VijzwZsgJCKxgdw16/U8yzvAPswMOkS",
-	"Vuh6jo3L+4dr9RC+OcwWbNyB2YkcC48FDwVfH/9KkJ+R1o8uTslm59mzZofQeDykzQ1NwBzsf1kKyyh8",
-	"caMQovHzfvPT59837tYNstggAR1HisYkZrqNJPvNT6ROOZmdHdFcW8NZGSBHAVSdDfKS9np0wMiFShhT",
-	"FYElq0Ht2CJcPvgVjxTZqhhx3hhnBfzLB/rwsUOe/XhYHmn+QOcZJrq0iVHFEjIXO2YHg/wMaxKGXp5x",
-	"wc0TsdwAWvOWOc57NZNpZF8Vh99obzxrdjrNje3LTnu3rf/3yR0upIo1VTRiC8Z8Oa1WT6XSmMJv2JTQ",
-	"QEnSFwnYfqUSYwlBf8ChYP4W3ShhuVZOJCRm1BiuADbFM7MKe70KZFB7JfdVVaoTnBmsoDDpPcLTOAa1",
-	"N7CCxalttDeeN9sbzY3N5VDV46BuC/3hZ+Y3jLiqBjBGkmOcfB7/ROoQQJ6wfvQF+Lq+SBMboSdZkDD1",
-	"RIJhjygWx3oUiW4qxUWwYNyNo1vW/fX5jzdVgIvWRtXn7VU2JKZSXUmLq7PL1u8z7j7Dr6LfphEiRxFP",
-	"FSP1dBxCRJmNOxc8YKCE1q8bZjOjvmHrrWdkxTF5dtl+sbvV+aoNnWV+LpRIWD8RHI5GcEPklAdVoMm9",
-	"cGVhBOBeUI7c1WxzzbMhURL//dmrRYqN5NIrFgjXWfYZ/VEzC5okdIqXNWjGcXvuA4Iy46Wnm+d9MZwX",
-	"oH1xxS7FcSmae4YL6OPOtZIPgNUeRyvw+CVO2sJyDaBWgTJPRaPHWBNs8OnCGPPX6OxoRWYYzKSQgxqj",
-	"wv0vTQf6fiMPrPSL2OYXD8ssKjrMC23+9vn3jre5cbfr/L1+GLQzWTur0nf12pVKol6q2AIe/fflPEYR",
-	"XK8TxkAtbmOwafYVUg9ELBIPojw90mq1GnsZzdlut8ghDYbgn6OFtY6mUtttl3TbiOzJMFKMyLGWiagi",
-	"LAKRn/GQ1E/HjO+fHZFNCLNC/w5q8g6JPjF4OkUvINAt6H00T5vw1MfIBgmePzajjFEG8r5IAni1W4pC",
-	"zpfpN/YwaBqDK+wCN9ruWgo48XsNAFPbrfViGujbRENIM9waviP6xd2R7XYZjQEZCkuYxeJFUCsJqCXO",
-	"VB+s/TSM1OGtVS6vTglooETipuOava+snRBTIIAGrO5Dv6PQtylagFmKVMYn2UsJmCNAdwkqJbiYylfo",
-	"0ivHfG0BnzYZCpwb6sEK16n1ca3b3F2GSdNoIcWICc5yXx+zEMnifpZnbZyIWxbCN9Dzr25tJp61iGLQ",
-	"gUm3k0csFMDABagGwUOlML86LXhroL0XvUeIvliZHKKpstEi79lYZSwnAcA8kdYsjJmNxknKWdgiwP45",
-	"hl6Aj1e5XWuzpv17beOKeMYI06gMGqGeSJXGt3EEWTnMrel7JHtk7kgMblt7To8hWKzPWW6zVTjLaFye",
-	"5Gar3ep0NlvPV1mqdKO115pdeB/IKmP4XByqbOnWpbH0aczcHxhClk/yRPwWxTF9ut1qr/LtNAsYn0Mv",
-	"As1CJ5yFjiRUPIUmYY0NvYTYwweR4O7BXRo7ahbpbumhV6LfzhHzCsH30bjmgtZF+0qmK9uWx2cu85vr",
-	"D2IwiyhYIURTRYbgIqiJqm9Vql1U/dsA3N3MvWfGAYMq4p+dXlySosuF3yK+oe7dvkgGZhDw8oin4DhU",
-	"pv+OLzSKjoIzm7xRY7CWnM22P5FkwLj1z6+jew9kG2O5NB0NuL6yNNUdQaJCfRVa81SWIsAQ2BZZhQrv",
-	"wiPAQevKbWRcODwmRt7xOYDD1oV0bSwEZy98krmm4z9jEdwwdFNBkEHOPXwtUpX90aVxnCO/nZajCjf7",
-	"FpoD0TWyNUS3j3os6SZspK97MIrae9yuuPjQ5jkrPp37yXxJxW3HY+sC1nliRyskEyhBaFZ/52aAWJch",
-	"DJiUmZGleBYuNAuvBah942UHK94lxg3rOm23NwNnBHjASvIVm74b9t4E0Wn07ujqt6POh+hIHvHz7eDg",
-	"6NnR6HX7/cZ4Mzx4t9Ni03fjYPNEN4x/2thRwZudcY+fx0H0bqcVbMR8gTrsqHL2mPM35SqKDfs04wZW",
-	"ZPx3lqWqyfZyEcSUINbVBg+zvnz2XFtiQJMkArFF2syFZaZsIdj4u/gTfxcHG4OE8rh9xNv3gx5AwtJB",
-	"e1hxd4sYaJ7NuXqXEf0radL8uPQaOnoFBCxB152fu9NVZP0lTQKjTi+rC95cHn1ovvDwv50NUr86O2ju",
-	"N+yDTVI/3Nf/BXszPtvySBgN9O5oQurliS6DIQtu8B1a0mMqVYPcsgQzYtbtrYCUuiiTYppQFoeNFrnC",
-	"eH89cMSd/JD1rfYO8Xu4GsyTgJxuvhdb7fazzRedzc3Nnc1OUV9R/7nd3Pn8+4u7f8c/OhteZ2v9tG0v",
-	"PNLZ8EhnU0Oks2VhUacAHjC0QL7ldU2Jj6HUh9s3WGpsPLDt7sevr2S0mNWU7nMaT7XYF5NDPog4k1X9",
-	"ZJxWpLRHDPFIyJJIi6NZ/AgoZKjCbOwm6DX/JM0+2WTzP2luwQfdChPAVRix43SOuHoGRrLFqcBmuGGj",
-	"YQUoORuef7CoXM2XVkknNN4+OpeLp+OPYXDh2+ciLtL08/0Pr7qnHz8cnte82sn+h/038NfF5f7r10VS",
-	"n7+c2eGXaXxzpNjoHGJs7nf6K4S0RBNCq+LQq8wKDVAbm+kRGDNT0VgLieCsgP4FOPaEiBnl9zvyz1Yy",
-	"/kQ8ZF8KQy8pDeDV5E26NPzpJq3w99Bfwu4eHgwL0UosSOObq7FkiTLJ6OR93IMQ13/+3Tr2vDJZsgNm",
-	"6Bn5IFpkA+w3UcD2RyLVknxnZ2fHLLS2f9jsvNjaaL48fl+787KRZihjeYydHWDG3EE2mx/fXjo+hDXI",
-	"rF67+3z3daf1AOBo4GTBhIreI+zfaRvG0P67fLIrj+rifbnXIVqTDBXP6929Z31AecBiSJ14DzRKGAVX",
-	"59pBKpUYaf7XRFqrIYsSMop42Jr1/7Ld3HO7cISS2ry9vALB7EJhWOt0dY+1Gm3AWe7yFogkYYEiQ5FI",
-	"RnrAdE2JVHQMcVPc8fHarVEySoOhDXzWAuV4mFDJ0H8SHXlnITXzURdkS76fkTgnNKSQWfjZcvc4dwn3",
-	"92grr6I4cCVaCt6PktF98XJMpyPG1TkzNE0DIepunqjJy8nxTXg0eZs+j75svKCb6tczOgv22f4VHhkJ",
-	"eoSYtmANAK5ec9P24TgRt1EI3sFRWOL2F81oTcevSoQH2ocaxXuA0FDzeR4BBQeA5Vb/GQjfy9mF1I1E",
-	"1U9VmrDGHqE9CZGfkYK0+VYlYBVd93aG+QpfiXU9Rv8IT4r8/tvcWHT7eTXMXmdeax6sfLatf6qzjM9z",
-	"sfF1GvejGI/W+gQYVCtJbbd2LqY0JieYyhIqHAEro/8ycQrLeMCeFq9/TSlkcq7tdu70nBMaaCz7kI56",
-	"+JmTzsbm1vaz5y923rysoM12Pi5WFKa2JiqYlazIAszA0vrN5pu7sb2Yt5ldc2EpheWvT5HKPrGLECPP",
-	"i30PxMCkpru1QUID9j/Mi1YgRjWvlgg8rCANzVIh7LkY0IfQ6M6OtbixsxDdugwHm38VhpoPDps0+z6n",
-	"BMOcPr5tHu5fXOae+4dU6jsqYUORygpOgwYqumWFXN8oci2VwGjufb6C0zS6kS93z7YgsJ7ZlgCv0ueD",
-	"bjvDhOiBzDjzIX9fjiMw7KuLjzSkJWy0IlJIybG4ZTENGKq6Ma7I5VfkUIybWy82OpsFGpcnGF9Z1M3J",
-	"3IYmc3IYjccRHzhBAxgJkDudZ27+6A9unPcrPK3vKhjWHA6LtXamXfXyq8y9WRE9MYEaQzYPDGR2x4oI",
-	"PaLB9gTq4ynNce3Z9KtjW1CsyBMUoPyo5NpFrPtQai5UiQE5BqdkUz8pFGhmKK6hyoksKaeWn4mQQ1JA",
-	"nIZkMhSSmRJHOcwVmhpn3I6XI+bOSjqYClRdicJUXj5ejpuzI88nCCXlwRokgRac/op+ZxlB+1rFi6Mz",
-	"MRTcqyk6AKa8x6SSLI5ZUsGAF2e3EKx5yzuv1svNMQsVFKbZPRX5BZxcGu2pN+iV0+POq0UjOli+NFvO",
-	"ARuveMuYTnjJeDUszbLqp05N67vS/i7rnDddQ9GYI8dKc7vAxncWgxZ3utRt7rzahEWDoXqT0OU08KPT",
-	"tHxIUftppQlnvfOPplMk4x7H8yHv1MS5uPXV03z+HAx4SsXGVg0W6JlDuN4VMrve+1wkiXvLLk3Vld/J",
-	"d8Xl/F6jcXzaBwAuRJPLY9tHQypjLjU41hQSTGmPe+x1RrRmTKx4en+gccoK+vCL6DeNiCZ7QO3E1XAf",
-	"ACnPX75Ekv55Acm+PDxsnhhN+R9GiP9yRNVuyxLOym37N12tpKsuTErQnX/ePmKdXlvM9x7nrshaHp6f",
-	"FVVlzDrrAbtiyHAr9+PKNGBdyPjXisVETzdNYjeDRDJuOVLWUz1l6eaVmD1ypYOQM64zMyybHWa9lDgE",
-	"Cd5HbnZXv2x/cSPyDncGCiv1u0riWR+dJC5uwHw0CO8VREqzTqtFJN2wOdGbGCnoacluYsrrCx6wXeJn",
-	"gYE+RI9sbZIelezZVprEhTDEzQ2iJT8xwtTQjRYBZ65ILfWAu2HTas83NyTxfGO0c3u51TuevOCfxh35",
-	"U/Bs+C7c7L+h7fRQbEfvvzz/+OuHpOjPk43w837zE23+1m7udJuff9/aXDsEKRtpERBm9t9sD8J9wd7n",
-	"+qx17ZmFjqupzNDuXsgNUXLCK+KAm3/F1A4G99hISTKkcljctK9PLrHEiyNfR3EZleB1hKIZAfzo4pRs",
-	"bXSeEys6QRj8LrieGY9f8wZcDTkJoiRITaGhetYbyxZy5gFA+ikPPTJOWBCJVDZHTNHYI4pJE+wSkusa",
-	"F9knr2vwUUli1ldEpGoPXNrChE64eWPj3d6ev/fIxfExEQn54fA1hK6YWsINLGkAMxnRKRkkYgLFocko",
-	"4iLJymY6HsX7h69qXm3/9Qf9e3ysf0/gyem+/j2/0L9X8OTjG/37Sbd8uX+if1/q5y9fXerfN/D8LTw5",
-	"eq1/YZyXH+D39KX+Pdfjv7yAJ5fQ/uOZ/v0J/v6knx/sw+8rPcLBW/g91m0OPvykf0/h7/MD/XsFf/9w",
-	"qH8/adn81Tvd/tV7+BtavoIxD9/ovw/P9VcOL/VMDq/Oa17t9Tv99vV7/fbNS/g91DN881av+s0RPIFV",
-	"vPmgR35z+b3+/Uk/efsefj/o9m8vNWTeXuk2R6/0yEfHeoSjD/D397rl0Tn8faHn9g7GfHcKv2d6Xe8P",
-	"dfv3b+D3rW75/kSP9v7so/49h9+Puv17+Pr7Txrmx/t6tGOY+fF73ev4XL89vtCzOoaWJwDPk1f6yckb",
-	"vacnMPOTE9335IMe5wRgdXJ+pX8BMic/wO9HaPOjhtvJT/AEdv8DjPkBdvzD0an+PdUtP5zpNh8A5qcn",
-	"+u+zfQ3ts0Pd8uyNbnP2Vn/rDGZ7dgzPf9LQ+35fPzk/1U/OAUPOr3Tf848aDhfw9gLw7eIA/n6le10c",
-	"6jEv3sBzGPniWOPDxamG5AVA4+ICngO+XfygMefiJ3jyScPk8q3+yuU73f7yREPjEjD2EmByea535/IS",
-	"ngD8Lz/pllf7b/XvG02mrmC2Vz9p6F3B2x/gTP0Ae/oDjPbD1Q81r/YRLAQ/7usV/XjwCn71Kn48hSdn",
-	"+vcn8Bj7BOv9dKL3/dPHN0XHMvygwyttFpSnmxVpQ+bdcwPRXOfy21yYSwRpqM0gcuCopte4yDIbkeOJ",
-	"OaPYz1SZWYE919FiqwyOVRxMXRvB2hlNxkNRzpPyj60tstEmz3e2npF2u/OiOOhWe0GZ6Z/bzZ1/1Buk",
-	"1fz8j3XZE/Qw9jAaFvN7/YPUSYO0SBNu67k2srmWmkO7I8WL80CMxjSBKFHJmhGXjMtIRbcM8uGGtgh9",
-	"LCYs0U3CPSLTJBEphzTwdoIJQ9/ukvPtg295FuRbXMUpZ6RPA+XZZGnE+DyohHJJMaObZQKcnGWQUg6Y",
-	"WlP1BQPh3CaJiGMWQvIycy8zfstiMWY2+BdSp+mOUJ0dsn7uEV//x8dEeJhDzRQ3hEz7PumLOBYT2SIf",
-	"2AS6GCCGIYMYE2VCQvXdDymXTX63aMBFAgUidCc981BgiW1yw8VEwz+MNGhGEacK/WpHFNT2kPAhs3+3",
-	"MgfUZZZyw9Qi6Kvly/lMKjY91i2PxWTeGFZ6XWmcK2xsx8K4pRZAbt4AJ9BmXzcpdbPhTgs7nmOjUtcl",
-	"k8aupcmCCagVgP9gPL8v2L0ObKtSZ/TyWtbZtip1Xrzp2LW439jRZkZf1PEQ2xQ7IsYtW+tr26rYeUwT",
-	"FdE4nnZXG+bMtp8Zz+pJlgDAKJ9KILCdQxaz5Z1fYaty5yXoYjqX8MUxJ+qNl+mCfXc03QemaeUwiyHg",
-	"jlKEgjvIEnRwBikhhTtIwmKmr5SVVPfY1A4D+qaurWGxbE2glD8xjUurmqC6p8uMwq5lU1gt0yuZ9q9M",
-	"8yyI16a6+IB6b5vDWXC2guK/Cv/uvJX6FDBnxT4FVF3WZ4aIrtZhrXlV0NtlXeZv7rKeC66V9bpmN9uy",
-	"brP0dbUeRWK+Up95pHClzvfpU7quVupTIA7LeszhSJZ1m0fQ1uhXpD5rdFxrfXPp97KOiynSZ8s27w8G",
-	"CRuYehQLZbkFtVgr0pNQUAvLrGIZVo3JWe0Wgc8jg6sZ1ZDF0S3TYkXE0SlmF3K+BCzKdZK6/zAaDKHU",
-	"uRk5UpAM2qRUBvckahcF0wgTMdbiEjGB/py1SH3fRk09yecYYbCxb/7te9CdEnPDOz0EZ2RMJeaPjqlU",
-	"e4QS5ACfSAJOX9JZLKRxglTTEMjbatRmdLwPk4DkXglHinhgk45URSpuLIpUbC+NVDQpO2CmdvhKqXR2",
-	"QtXJEiMeashmeEh5CQ1bZN9YoUCkAEThgkSh3RAx4bu4MxnKRFAepBBRitkXsQCiRonYeEeSOiVXV0ev",
-	"brcbXobxRpbDPA89oYauStaMkskLM1zLrBxk+V693RmxKzJNFRxLUa2Uf7ZaeJ6XFwagCREXpA4Lfd7w",
-	"CuKtlm53rVzdZyw0Z0YS38yoGYU+EdzIweaUTxH+enuyE54d0yi0Z1oyxtf1h1stJvHbJHJZMYfLvHgY",
-	"DU8SCK4inmrp3pDQSJIx1RT0isfRDcMao2AYkCYXF6oteBrHu/lABvch1abu75n6RmQM6d8VYRwS0huJ",
-	"IkEtDwwJof0TyLOiMkKL+3wjbeA/llKDiktsNFZT4gOMfDJilEu7pQFNB0NF0jEmWkXlRCGjw9bRL+LL",
-	"yS8n7eODd78d/SI6H34Jd1q/diYbbDPZUtvTZ+nz6IXYGbdrDxQNvGqmG5MiT/d/Iq3qpu5XsOc+Zgq0",
-	"mh6qLFUAv88KgtDKs5zMGu/LkmZJvTGje5jRY8wVjeYrXapVOmWNwaz6YZGQPiv9z+o+yqoFr0o7VS27",
-	"zpEjq2XUOVL0ItGviqI68JpV5eo9bt7SxKQ3/DlHtCLK1LyZN1fZsOU3rzIkyN44Mtjs44qRCvKU+6JK",
-	"anLfV8pG8xscA8ZkL105Z/a5g0HFN7Myy0yT+W8OHMQqvjnMECF7PiNLuC9nJYY5b89zxKt6XfHdCh7f",
-	"fT2HkwdP5MMvivHwHu6bJX8iuJORakDJ6zF2xNtcCqvV7olwukf83HvRz4zahszvlNT9vxdcHZ9VeG4W",
-	"XSFXdYCsitN8HbE4zCpLFb8COWWqmRx49URfqvoe43nBmjreYD9vfm7Jm9QUv/V/TVkybUFBTt8jvu7V",
-	"iiDvF5YjaWVlm0tXmzFuzPAimaWn8vKxpeo8PbWJSEJpMqKlxhaR1W9DMD2RMCfFEu6TATNySP5uxsLk",
-	"e4ZfwLosgzSmUB8xwXRhxUXk2XqxBCQsiti4pWX3MW5CvuKqyzg/hOvmzlgaRPgQiS83Hj/xZbBaSvV7",
-	"hjhaR+cySwrX7vp5MHsrTRYGv1jJ0/PUaWp7/pDLorPHF1o4UnwSaQbTYZZzBgKinimwyl4efKMldpOf",
-	"0IxRDC/fXDM/z3qxoPdIfWm3ysvjcQzuz3y6CPoSOJelvJyjW6tIH+aAGOKBWAjlu6RJGApf3bM8sLlL",
-	"3G2xbYz4buygIM3wXN507LawQyU3SVeTtbq+AxzAH7NMh1706sczJxlLl3AE2ZNs9cIHTVOlSunuKnjw",
-	"AjdcyaOvwBBXY1g1L/Z5URrYvNaAAw/PwQmzD4vR3JbEWePWsZHya1LNziqYk4fGPFy2MDNfZ/BlIHlk",
-	"HUkR9f+AXGDV0f9/RSygXwwWtNvtZUk674UWbxmN1XBN2OQBHpaaiJsi9RA3SzlHM0jVpOZY3SpuKdBj",
-	"PJGE3tII8MjohvssjokSmrvvsVhMQI2bMLyRQObaI0rEIdaYGbOEBImAWudG2zmgETfaNGA7IkUSIRmh",
-	"PXHLQM9ZvPpQGZ2bRPo0jv+1LjTQJMCG/DkvtDnxMBUVTwrarxWutGp0rFaOPNqVtsCIXXEuXAuJzRlW",
-	"F9za9DTCW82h8ZAzjSLV2FuA2lgq+W+k/qOQ2uomFyL2WgrM+Xg1Xz34mEh+v4Cav1xVvgrH6aoMPTN+",
-	"tIsL41VM7sU3qezxbCW+5z45glYNJ837WU3D4gJmhWRD2UeKRcoWy9L5Fx+doy5Ggf0BHHVpV2Ydsyec",
-	"Jej5MaIhI70pFLoWGD5l1NAeeIX0pk7lINdutjA9Lz6qwKmZfXeo55iB97pJtz62FiVbuMAajopWoKzP",
-	"zKcKWZfmJK6eSW1eVLbmmafcgJCNReEF+81PJv7xXkXYOs3NDSfWcZfsNz95pN3c8UhXs8dNd2WPjsh4",
-	"35qv/UG4XEiEVYxwLqYBWzvp0bEYRF+To202jmK8YkLVr0zeNv5DUqjOCW1ZWM17xjl1NgwWa52RX0TE",
-	"MVOurTFgicBM8bIiv2ss7f9SfC6WovgzcrgFv4cCJS55RKzAy5aRo2xJfzS+tcKduUIoM8bYCZXEuHHk",
-	"1Q3g69WYSJz2deu60PgbP78pflq/myoMzX1yVsZRF1Vm/TceGU+XKQ8yr1fNG2sewRQQyhQJWYXJEZ3a",
-	"UuAZl9eYh8Vld+G/EfhbInCl5mDGy2xlBC4rCoqeSY+HwIKz6rQQFPL3kIib5AkpB2fgfoVROJiSemdn",
-	"ZwfdHK8uXkGd353Wzo7+R8lSvLPzYk0XaT1LVK29j3g4xwcEyTmo6by8vG804OiQeBPx8IkkIYsVlWRI",
-	"b5k1m8YsHLAEqzBpMPWoZNccM0pIQvkUnUcbu9e8SXxwxR2DV0vCVJpwf5f4gr+lPHylx/YxlwsjbWgB",
-	"2ULsm3YLhqDhL6lUI3SB9MERfmaQf/5v/xdpk7qp5auX0Zg7Hph8+yzpilRVzyYg7T2nXTR/0nvzPuJ4",
-	"AurOpUaF7uDaNa8RTqXwbfOF3D46M7v/PncsUh+yOMy0s/SWyUbrmhdKBsKG6fOQwd0mnQXhVW8iOgVk",
-	"UHT/GfEZP3KzxKKzeYEM5B+dPf+Agk29pSjRZJPa/b3mrBpqO/PmbywR2QRY9goe39ll3Kdnv+BDVOqu",
-	"yQZm9yx3z14BPcJVzvQfCwyFX/B5C8OZvnOmXfxuvhur9s+mdJft+X2m7aLFV/XXWLYO3HGAu+oLxFDH",
-	"8wzr7JN9F+Uzp1WD+nk3cwTsg0szydNUVTw94oW+7sHIn9oDYp84FuzPd17tQ7HSR5GcvyBKkOcbmD5L",
-	"U+mry9fNF6TeC5LpWJGE0RC89Ptpoqnjnq1yAiVHIQ8Q6sVUknIolN3Afzv5jDptr91uY/32QIxGgmdl",
-	"V2WL+JnQ7ds4pVzfA7XlaV6lVfSzSvDPXb0Q6aX6cWJKrmTrqY/SWEVN/Q+ndQMGZK4jIgbLZGsivamb",
-	"fwpu2uqqgEUF2dfpHJ4XNWkvqgjaiH6B5UjdXG+u0TE5eZQX6m3KOqmSy6Ix66+QivlAN71zEoqv1su0",
-	"vstSj6/UzfoI6j4ba/TZAPWQkIrGBysk1DQ9z/IOQMAGK2Q6M13PsXGVN0NHX4QaaDnMZnjEYpocJ62+",
-	"3eYFFTNN0lBSl4wR3zQ0PsJQPlsJEsSMWjPo/NqUMzhyz1qV+UrsiC27jp+x2We3XTMajUWisEiPPgC1",
-	"QaSGaQ9SPwo6jpp6RQPGn2YTvHO7y5to3LSO4k2bIdKs4SsrZ9p5fyxm7px1/sTUnpqQDnSj5dDvvGgv",
-	"d50puc+053ppWjZ+GfjhO98K+ndeDRO5zuqsTS7eQi7OReaEf7u+lp9b3+F//9u/mwfrWxW22+7tAfSd",
-	"CzIZRophtiB9zxiBgGFVSCcX7ZpGhlWS5DoAusvSD6+cHPeSfVG1OeV7cKwqcbQ8QLGY/19vW0pVlr4y",
-	"4fNqpR8cpCgWX1qSqhu8ytfNuxrHYsLC/SDLSj9Lf4DnhQFlQXeAFmJC0Y+5HOb4c80EzIHrNg9YvHIN",
-	"KlgITqnKIva4rg0w1fOs5ODyeAobfYU6q0qV1PJBbGTYVw3yJymr/GBFXeYUXlkKiOiRIjzuUcJlXiTK",
-	"ivVZli6VZ9EXxXN7ZgvYeGSgJQWJufQirpFEanEDDC2ddruzZ3MlCzJmYhwzVKVFoT7gU2lr6xW1gLrj",
-	"QidteD+rCKwqlbh0kUtq0Jg0HVn1GafijBA3UHDGI1GfUD5tVWzz0s/ft67Mqo46pWggmfaUUHSprRo1",
-	"v1C8f53Wf6WK37linKdZJgnjllS6uQoFwW3IUAZKC6SFVX3MqawiRmUcrEDk0tWxvCp5keoXL5JK1sq5",
-	"FStktfyWznMmjuiUUHlD+khNrEo1v5hRiVi4oV3Ng222ghHEmd1B1s95+Np+yW1oPpotLrZJR9bkYrJg",
-	"+++dOIIZZ6TM+jHKAriACA5ZUiwe3l7bvmHnvT5X8ry9bnxE1bpAiQ45NWyZM30E8mLqSA4nVJJxTINS",
-	"qdONr4y2ydfuTNSr2JS5WF3KoFVlzcpXkJ2TLBtNyu1+oh1hEN0yDolLy5ZXzLvwL2VnRa7/T2loLee9",
-	"KAbEzCTFWJXKFLGlIg3Coxlbq3LSLUFW2/hvTPwTYGKWf6MKE53kHCtjYgEVKvJ8PDImLo5Y5jNkn9SN",
-	"My/WeEBqqe+Oxt/o+SdAz6qo43IuopVRsxRrXEhM87homeHjOnqoYJXaL/nwuXaIBkok88TCVGr8HwoS",
-	"QsK1PdSbWx5JTqViIxR3zcFo4pGRE8bGLGmsm5itMmHhAyluttdCMc3Z5v7/FXWSUHnXY32RMFIHuAhO",
-	"YCroA2zMrY50+kRiTpZicq8sPMCloNWpsdy/nZtff3xOyMFi2BVNEiU5en0tULgSL56srhu8h/xfdTDN",
-	"4ShsqisJmxOQTW1ZnM7MMVqWEg4OCx6JJ5JAlMgU8k8SH7fRR8U6fp/4Jo4EC21xQWCGBQkU5pfjzMOL",
-	"orC8A/sZ51FROIVnRdkUm5VE02+TS9Ehn39MJMhsbuIKTYM5nQ53wYXKOV0b8HN6/urwvHt2+OHV0Yc3",
-	"3cvL49yrD1HJkeQiRepl5PmbJ/kT8CSVEWHl7IUrn0kHsWZy1D0uT1LK6115JULWUCeZzxNpEvwY7cLf",
-	"+PjH42POQVRgpMterIqTRcSoyLb4uHh5jzwsNNOSykWJdTXqPrEyXmRUhHVNgjXFdhWgwOWuYZjNtbQV",
-	"l9R9DIaV6tuv0MZGj5SlRoP0ci1ji3XTmCU2eZ513WZFTe2C8v+z6ehKTgyr1d8uVkf+XJUR/xbraj+x",
-	"GTSNTDB/CaRuumC9zUZrzbLLGTSdyuu/P0K+7MokRBtrJ8YzZaEXbfnF+6tVd3z/sNl5sbUBxcBXSpyX",
-	"A8mbXyW/YC1bqLN3sd4r0J4FNO1bsMl/JIc8r8RIZejt3yzFn5ulqFJVVDAX1RqNVdmMORizKAH04zIe",
-	"988D9w2pcPEwHcPJcbzlIWFmVrMiYWTEkoFmaqLEViuBf4MtNJIkoMDzUEU6bQwgUEKQuuODD5WPdW/L",
-	"Pvl2On5juc30K3LTuVT716X20nmKPd/3r7kVz//5H//zn//xP41Yjv/45//x/zpyOj5DbCZ1jd+NvFkF",
-	"upc6JEy6HbJm15wQ8s//+F9Ixf/NeVxsYQb4DzO28z9UGMw+t//7f+a/WqV75f/+Twd0Vl9xzQHSD6oF",
-	"XSnnygICk/WYSTU/P8P8TGL5GUOqVzsrMmpFhDuqDC5dP6hUt1vNZb3KcX2WB4NJn1M+uE/Jp1hMmMQi",
-	"OLYOE/BOcJHrg4H1YjKmtm6LiwBLZ0s18WlFRoL7SEcj+mU1PtndqTuA0D36lehSPog7EYd9rKJRZ4no",
-	"xWxUaZI8f31Adra2n2u6rRu1bMFYUCdLBZHzV+dHkJHPFj8ybSHaNmR+3lByesO6AZXM6p4z36eAciIn",
-	"kQqGBLMqPZzjs82kXXSArvsRh4TxXWjXzXv7IPfsmZIxkGAzZ/yz5N2awgpHKbquWD7XXzpYIUzJbJkN",
-	"UDIrzO+ZFaVH15JRKTyWfMeXwQxlxZCpmdxwPRFOW5AgZ5esmbDfq7EkEclBNUl7KyZkRDnk5ILRICZP",
-	"msoBwDTBAY+43ngt28ZRiI6nBk3R1dYfs2QUQXmBLheqO2RxaBHBJRhQlsCHGUl9ChotcqofaRYlf46V",
-	"jyD9KsYJah6lU6pDUXK53NxYKqvi8NVlpRlXyRSOYQES91lxw7PB+ojz5p6w4LQ1KDY++9YgaZ502p/9",
-	"xm5xyZnknDBk+kTC9gykYE9N8emh3ci8Ke7ZyufKqbVRCMSAzFflUxZxqajxaK7yT8alQv0NhcoADTli",
-	"2XdCSxF0T2mqhk8TNoikwqz3c93R534uEzep0QPar2YlDPUBlGm/HwWaaHahle8RH2spmfwmUAIEGdRu",
-	"yrPMwr5XSCvQHUVyBDVBPOKLW5Z0nYwAiAEWCpmYu9I2GNo0z5XeDDorj7x7tf3pYOv7zsX2jy/efL/1",
-	"0+a75x82Xj57X1toqc1G2AI2w3Ig25pByQ7TVruS7VCRiktu/UbOIs6h6dOoSnh0BNTZwyj6ZKjUWO4+",
-	"fcoARBAL1wrZ7VN7Bp/+nn+jCafBIyMaa4rAwqaBkkdSLtPxWCSKhc0RCyMK5nOPjOk0FjRsKiGaMU0G",
-	"TDfVOCiS6DcWeqQvkl4UhoxDNHazL1IeemTE1FCETf3EXKkeiBhxFCiPDATXQydQ0QboehNXrwcfJyJg",
-	"EnLleCTRgjsUnNEvYXWcxnYdGsmigDUd7POyZB9znqpoxERqKuOzZj4pkJ2bvVRO74pHbimEywAuyLNJ",
-	"tFRBZ4R3RBPHgp+jsLmtF3BVB3NidQ1HNKLBMOKsmTAawoOFfBHmRMmX1cXd8UEoNoTXHlpTgycPcN8r",
-	"X0+QqAVD2GHcDPu6v0h9ozuDQu2hSGZx/RMWx01sTN5dnH4wxX/qYTqOo4AqCEGRnhYNVUKjWAu4eqcx",
-	"VQxnEvJqhmhXhoD9zQ3M04z1OTSxwFsKAarv7yBOQ81mwVydY9GFY9FFtrS+1dmumLMPFQJRFfoUVofD",
-	"mFPUVUJ04RTBCJulEYQtRaQ5UhgDKPUoUjiKvj3hfAHMthoe8fGcwb1qzhm803Pjgsg0GOYlQkVijqVd",
-	"mj7GjCsAJPbrYL8eownEydzoYw3FChWhhcc4hmXT4FE2AiU9GkJ2G6rShJG6gNKzMErENaoJHgU0JvpA",
-	"PttKk7jhERoPRBKp4Qh3E4hPJGWq+YKE0DSMGA8YzIaSOOozfZBJ3Wdfxj7RU6HKb9icEbDVeVqFJ5Jc",
-	"Xh7rcdHHiypcBHyGjONUks02kSbvjn7TzXxVzJr0YPDmiST4Tc3tQXaH0O1nsqZW9pNYVgqzP0AzvRrz",
-	"JazKQwOI2CcTKvV0bRY7WLYWpWEoSSYM2BZzQllI6rEYiBSIrYfpyPCSbhT3KUhYqHecxjKbYcpvuJhw",
-	"wx6LBGtu5Zkw6qZElohDQkEdVBwzYf2EyWEJB5BEwBsD60jaT3l2zfprBhI2HZEzVjdhqXRAiWWMS6OC",
-	"gQT5ZhbaOpy48xbYGpCFr2RXFgytT2HhJHiQ4wMWoAEZ08DQt5yRNRmfcLO6dpey4aAvROdnUOwD3tqW",
-	"dp+LkIRcm6wAwjz95gwU4TxbUooDwRZ2FbUbsYNQy5AqAi4zkmav2RdNn7GrvElnOmJ1VatJNdw55gjV",
-	"yA8jXby/MiTOcIIR76aSZaOo3MKFFmbNQeLOA7vHwj1Ck2AYQbUIotllRkNNMjyEmd69bAC9AKtg2TXF",
-	"qTF0xyh3bTe0QUK9uNkv2vH00AHlkGxZX+4s0+MYFDeJLpYBJrFzmgMjM0zL3KrQtGsZAD3sxkYJUiEL",
-	"Ypowma/DZEBzGGtzb+klAYqDwdh4Z0L5cauIMjDFz5sBZz+fNedM42cR5qYXqeNFMI5pxG0LoNf43IzR",
-	"cD/VRTvwHBiWAGc/iqBjkhWNycUlVGCanScSPzIRaRxi/rB8drAiqNNuuAnR1ysALsV8DYpy4Z+QVRXp",
-	"FKSiMxcQ9pQaZ+ywwzz9aKO41VgwsWqfQWOgJMiv2QbQWHNp04w2GALQtWl5Cyt2CIQ+XrbNnpmKm1iy",
-	"gAdIa7qaEwdepF09HqZdcm4rPWNDve25z7l4h0/s6KX6WT1IUxOcZqXqlCnwyIW9s41yCUeNqVRdMeEs",
-	"Kay2cl/xtGW7ygnjSGShvzMeDUdRgTBick4kysbOw+I+bLGynl92MGhbuk1xxl1L5AtbbLWB2Q1gq1mW",
-	"bk8RMyNQZ93tzGxm0YxGZZlF1TAR6QBVBvtnR+bypIp1jawEYwHUhEB1h+HXpU2lG0nD+u8RSONzzlQy",
-	"be73FUv84vWmP6ZUXDUo7jeJxSDS1CFjHsqLlw3DeeFtjNdPeSJWNQfwt80tW3LLEhrHc+dq/Q+6C+h1",
-	"Vrq+mkrnJDobrILCZINAOWujPxEJifUF5lLnmaFooKLbfDCrezEobc4HJ7Zh9iVzPxc0L/kgsEWGJ2WB",
-	"YuEppJ7zi2crK0+jW2JyOn9P74QPiiAfYiNlAW9diuuqc0DUKC5FlSLtMXEzlgIu8Hq21rQ5AiEbjYVi",
-	"PJh2b9hUQ7sfa67JWZ6VMnPWxT/KuzXfsymsVKoojoHPSzmP+GAunlSoteyp00eMcThWpSpZexmYHIFW",
-	"DkWC9uAi/+NqwrIDTcKE9oFTMLxOxoM4h9vmBtTNpIjDwgbhlzWrUw28nFc2FKgSVJakI2tlzoWB8bxx",
-	"cz4hE9Mz+RSYBUDb2W+ZksDImJrQeS0soKPanDNaUAQXDyhAYyYG3y+S01l7gcsdFK0MoWAotYPkbMQv",
-	"3QkBXzB2YMyCXzQPgUYZa9xHcJnBPWT+ieYfnJ01i+W6UIfUFz2AaMLQrBhCit4s0aBm7OwwhjyD0a2r",
-	"KWM/FhMH2cCxATIb2JvM5r3Qj7Jl97HGKCXPtpq9CLhho7TUG+AYcGeJwMw6yiQg+4gmkwXgwzKzE6U/",
-	"6hwqdMlQUBVOmiNmKWDINI1Npl1jBS9srSldT2yjjCjYsIQ9U9lOJZGBcsrRwc6As6yativLt4Ba74+U",
-	"56Y565WxN/+kGqVlF7RiPqlvwzminKTcEm24SNOE7Zk7ZmAC9SNjFgCXFj/TBwLYDI9M0AxmbglUiJaI",
-	"0DbKuCRkGhhognfTIjc0tEItUtY156mXIcEmYNUHtmHluO5IBWpGg6FmROdQ4mxMo5AtjJcbKrKRJyK5",
-	"MfoW1IREI4bKMVIHIVGfakhK6hFKJlRjEeqKQHASSXlgRkMN5MbcGYKCuGsVxIX5wSsSiDiOQhPaoi83",
-	"e3fCa0mUyDcvEROgDzhTjZhhFJpc7z2mmU/EzXBPH5uhfqCJtR5JMQ7ZSXWDKdQJgl6FGRs1h6R9cx0B",
-	"7ez2UjktTBxJqpEwDA+joTkZakZTDvXBMNQ331PBOUOKp79R91+e73941T07PT3uXrzdPz/0GyaiizPS",
-	"TxiSLr0/VaAlp0DoYSJ4EPHW00OPGOWTYRSbNdizVSFAFQQBfZXojS4xOBpbFKyuJ1KEfL3T/rfOhofT",
-	"+j7z4aq+4FNLkGB79Tj2BOrrEF1bzI5W8VeG9ItEzqhn8Tj2NE4ATTw4Pb8g44Qh+0Pq/unZ5dHphwsT",
-	"P+efJtFASy7ma/4+1BloHgiuEhE3jTGpeQLaXb9hNJx5VlmT9dzegnowq7FGAyzgjlWV+no63f3j49OP",
-	"h6+6p+dHb470VCRToE2vwz5HxsFBY7/xbwFmfaymjey0obpZDw4nMbOTA2fg6vmNHAM7qS8HpGnGYjsZ",
-	"RsHQaPSBS8aVwWyKtz8dR5ppcTWGPgvGXX0ndH1yw6bIGBmwoGITlMygccoBQpVRFo8MBTQjV6p39cT1",
-	"0Mj2wvsMAhBprLmBQEteAh26rRbQACZmfeXUwSp8r0oNbb5nmH4swjarjrYjIL/uaA4MYOysBQcmJOPo",
-	"EHf0PpiyrtyWtQAFJFIAtEJ/53vEfwpStfkbT7VvgFZp+HdkXDMDKm8sR+qoWPGY0zhmSZGb8AzY0KIA",
-	"IwQU5TFS18u+YVO5O6KcDhgcbWuNAgUZHO26MzX5c+eznbBIVSBG+poDDWt+VyNFh5N6cnJ0iZpMTel7",
-	"KVIYyuUkw6hAf6hujlUFGSVh5KBIIEajCOImJhwpFfFfvezil7qXRyeHp1eXvtlbRAFQXCIFHNEpKoKn",
-	"CCB6y0iPMU7AEsXCFrnicQT0cbu96SH+Z/DU/CtsuLlz9MDOtdMiQLrLfMgMq1+nZhWalTETU5oqJGwc",
-	"6yMcKbg6EEoNVKfR0HKNaJ7q0eDG+nnYq651za/5BzYB4RxvC1TIGd5Ho9BAk1HP0eqN6C8isYqm3dzE",
-	"OaQ8jEEJBdmLNcebAULvt03F/fby8izzRAK2H2x+DUdJCS5qBU/PGWMpeMa5hs6aV6u2JmLasKJ9ELOO",
-	"obVPjzRj5oPRCmaLmlcrmOMgu5ljysr+nRf2qzALOU8LxhgwR88aZ5zmqFFE2zeaV7CeYMFEYgtKoviH",
-	"sSjZ30UTQs2rFfTvkDq1qDuv2XgmOfuooHd2GmaDF7SzuI6yprXm1XJFpP0H0DvbHjWoMPcZNagL4JKm",
-	"0IVyrgDUMHZ0eA74MhVcLU8q1i2ApqSzKj5BfQ24FjhapGL6Okexo2c3TzcDMy/rUJy9cySEimFypJmj",
-	"ZnDS7JV1BQ7MylK+43maiaYaekUJubRep2FJ9qt5tbKwCR935TgNzFlhy8RXlGUl97ERd2perShf2OgN",
-	"4Nkdd/8MP8ucpJ538b5yIGRufw2EIufiPMnpQhWvoPd09v4u+qNXEb0Z7yXXT6vSiQl47JLv36N5ppVk",
-	"iqrycNmuLctbWeE4WVDCFgdorzRCxEP2ZU4gOmofsByJ4NZ30qrvSqkK18lMWPEtI8zYdk6KHKtfGjKS",
-	"x/2RJI0ZRirKdbPjVOY6XJpERcyC+PlKEH7kQKVMRCwMv7nC1MpxXYAJ7nznuH/pt2vGM+yXrfoBVTQW",
-	"g92ycZfUJcONMMaxhpcZyZFzzEzV1i7ro5XY9tsrGqNpwhqZDRUNp3UfxzuCc+sGKPuNFnlt/az1twTq",
-	"a8fjeIoCoR+N6IBJ3dEwC0ZTO8nLJ/h5UK1rd+XghAgKD+RcWwSC7yylMW2lnh/+2frOb5CAJokVI7Gg",
-	"Sz93ANBCktgzrsXW/mu8j9EXOotA8ZGbzaNjkG2uU9JL4xuSjiVLtFTAcE5o7ARXB5GqKrKlVBL1UsWW",
-	"ZyLOW95lPNayTrYcyKMnWv+TZCsvnBd3JvtkxPRegQNbQOMgjakyBsuxiKdcjCIak37KUWXWepzU5KsR",
-	"IzwdK3hSA4XBxk5+ghU62ToS3yCvgPXWMK4a6OWSxV0Z6mNDCiJrS6rKMmDarj5Ps9hT029OEItxPinQ",
-	"u2AohGRo684iwsDx1hBRPavdef42RkVWosEVJBWTJxgyujDPAJIuq8JzHXDc6ZWBtt6N/mylvBlr5Hoo",
-	"xbCNC3F8SztiyzwHw8LC6zfp6inaDFrkyeUUHSztdKnbPFbGdefGWRDDlN9WpTuxhKEVKFnEhWdVoUVO",
-	"dOYyNvQhMsR7tUmxVNIi4LtVlZbkli9kyXABuSBnRp58L79jDVYsz/y+gL1bktK14GGJCjJjezJ8XTmh",
-	"hGVo/qVSSlhW+E+ZVMJCvDKba/nlSvHdFahxOR2z4uPHSxdhvvMKfHBXw0z01w3nICMBX0hoGFP5N25+",
-	"e9w0+1ONm/blOrjpIoeDm6/sdx4dNx+Qhy9UKHPi/AqKroyNXjt5W9XhiRVR7Av6MZgaPJOhsD4WkqES",
-	"Bnj8Ioem2b1eTIMbctmUwyhRnmZAbbS+s4yKVaRJXF03vCdFnCpGfIiH88nV+bEtVzoUJjECF8biyRET",
-	"wZnatwF0+tX/aLVafsPLiqtueO2tF04ptha5zO3WUonE2Huvzo812+t4LzGIVUvw4yjoVMftBSFvmadQ",
-	"YhAgIp8CgJqj1i/jQREuG+2tF4USdDuFEnR2WKw89491S89RjiGbGfxEqty6czNsid6QBUh+lIl4pRwc",
-	"8FxLQ2EkxzGYCUOW7OWQb68TaptjdiHmeaMi5Nm25vrYCyzYus5ZcPWvi2Zl/TcwC9mdV8PAvpXzhV0o",
-	"Edwc6z5V8cO5fnGtOTy6dhG9Zdac14K0QgZo2YKdb3jOXizAwEdP7OZcnn9AajdX0VHY0/lZFwvEZKac",
-	"5byL43R8jxpH96z4OSdBAAp5WUJ3r4J8pDz6NWU2m3MedFOq8nhR86Cw53HtHgUuscjoTG6F+WUuvRpO",
-	"y7yGUrALapTKRRuN8zji41Q9+l4kzLBM876zNsiKe4qaNYKfMbXGIxse5UE4JWrVlCCcTdAtVP8B+iEO",
-	"MeCgh0fPI0dvAIngjWdvNsqAoSOTGaGAEr/XTmq7tRMWRunI7K27UDd5Rr4ltxXFVhG1cJy/Ln5VHMCr",
-	"sd6GzUz5B8xVGEkV8UCh61vxkFWWnZWl0zevAi20wxq0Xu2j5j9qn1cuRlukWOVytHMYgjxtkBU8ICrC",
-	"VDIAtwMbHVEUQbLX8yjnFepQlgqhxjw8VwAFv9rcGPO3CPrNRVCjDasWQe3LdURQFzUcEfTKfuexRNAV",
-	"Sg6ihwNFD1hgw2ysfT/BQBQaN1pkf9axGUyJlk0zhkTD1Xe8NiaxtP9vfJ4bu4R9oQH4tzKIkIB8Guga",
-	"55F39JZewCSf5DkwSH3j37Y3G2hp7dMErRigk30iCePhHqG5ux9Vxh07SISUNiKGbG1szHhdFNNTbayc",
-	"4m+ZOrnI9S6DvExH+lKErBvUScNs8oPUMSIF9kWvxALYeJALQm2MDWwZm9i8EzsA9iwjMvhFW9BTB9LW",
-	"L1EJ0VgBIgtXfo6+ecYTfCnf4tzKxqvvEpz8dmts+m7YexNEp9G7o6vfjjofoiN5xM+3g4OjZ0f8XfyJ",
-	"v4uDjUFCedw+4u0Wm74bB5snun3808aOCt7sjHv8PA6idzutYCPmRihyiGjxiy5JefiPF3jxrfbOsyXM",
-	"eIkaFKZadczPTSKuewAeqAtKFbV9TuOpAnUUihLSOkrq6y+k/8PRX1ijxG5tP6TkWNyymAboRGqcC3dr",
-	"gUgSFigyFIlkpAfKiCmRiupvz2yIM5MqoUBzc9DEZKXfyzzbC2nqaU8yXspWVrkuZ0c6K0hHBgxL7ito",
-	"5JiunTkUobTm13OgLp7ABzY5s03LWIQrcMYy06xGqMxDcU3p4y/nlpEFLywas7NefbP1HSl2HqHGu7OJ",
-	"89PTVVa0D2iims+fb3ZWqkC+kpHamUxuqP5rlvvOzKs56riQzCt838fU6sDp3hWnv2XB58ct1LwEQgcm",
-	"kn9ZkVEotU8LocGaXSpLYM77fy2hyyXnf0rBy4W8Tc9QlL4qW6wkgs3DFy2HVbx7PGHM/dhCTwowCYAJ",
-	"GuoiobuzpsnosRoMWXAjUvU3+v4p0bfKtaKqwdrIW3KxmH31TVB3WQFGZ6lPpInthkSBeeF7o+KKVJaV",
-	"pd6bAn2GbC3mtankKRIbEWfr3v6N939GvK8sxljVYF28LxdmnH31TfD+64vhrcu0L65l91eoN7ZKHZnl",
-	"dbsKm/DIRt7SkfsDDL3ODM5N9qpVaG0h3RWoSvMi+jnl/Zt0/hlJp922+bQza7Eu8SygUIl6nmef/Qbk",
-	"8/4lvRYFCb61eZ0Q0YcsYXuZO1OkvOr4wCi4eZjwwIpggj9l+bF6VtxaP7XQMDm1OWs8fn0yD40P8ZRA",
-	"+aHZdGN/jgJms1qq2TJmWTIUqJVTnfzEg4A5m0fCLSs+dMm0foEccp3yjBmGHCJoguvFIriBChk0Zg23",
-	"SH1mjXZIQ85hVcvQcyzYy2jIvu1WRTuqZINapZIGCnadi7hCv+9DolGfJKkpZjSOqdIYQOpoJXQSsghr",
-	"OQTC1NhzEkolImaS9Fgs9CEQRHB2zfEVo8GwmCoDPlnzaphG6vTjh8Pzmlc72f+w/wb+urjcf/26CL9i",
-	"05nTeYG5vtckb48XalhVSTxJmUlqmucmN6GfJhf9kCoyoiFDH52qsO4Cs9MTImaUz2jSZyo/80Jez2L6",
-	"dNPTIymPWWa1hRSReISK1Bphs9Fsb3wT3fx2uFKQ47i8gZutdqvT2Ww9X0WLHlOprqTFgzn13yHDLeat",
-	"QfCZrTM7WQWle1owUsmS/YHBoXzME/FbFMf06XarvXxRVUyFqwh3llzUpecfB7Dm+FxFss2pe3TJwJ7u",
-	"Gamgks2vnGlV7eWrGUdGzL+1oM6yYzt8tlU2HTou4j/vNz/R5m/t5k6r21zfRbzTfLbluMTvkv3mJ4/Q",
-	"5m8eaTd3PNLySFfjYhPWpvmv/fCXVKoR4/dh80IWI1tfFnK44M3fWCKsj4fo58ntCv4K7dU8OBzOoek+",
-	"5UI5DHr7893yjBV/MQZykf+1a37BrahE4eI238Pf4CbiIQg3AYvGKjOW7f6cYYDeRxfMq8LWAd1q8Lr7",
-	"XDCA1s5Om0Az2+2tjVn3BJx4FWkeiVvI+IkVIfMMspph5qFExyUg09GAYwZHWKqPtQGH9JbtEt9AxCd1",
-	"45GVJNFtxAcN62el0oRnbwMBLLeW6Rukp7fXiEARZulEFsny4eZzkU3bcsv2ICshzXbSJ3XjrQGCQUhH",
-	"dMA8EgspG2QgmCQsgoyZEzoFZzAnWw4mW8fFga+VKxKQOia1/Hnjcwun0WiR0zHj+2dHZLPVtnFEKmKE",
-	"Ep6OepgcWY+mhOZ8I8iKb73BYXX+lyaM1dTNfMy5ahQaWsDL4I3xO4z3RRIwzVa4HHSOgjkYgJ/WgC6L",
-	"4rbpLAHNJ4LHIBtqt2YpF4yKI+zW7A7kn3Ke3VXy4u6BsxPJn+27s3eb2nV8aQ4E1FFrZh47ttF7jdRr",
-	"OxZUEfuyH/NCR2YgRFQir7z0S+fYtOyusEI/27pM+eAs21XPpXMHw5Vq9Ja0FVn0T5FQHOKBBD8+J9GK",
-	"Emkw1PKiNYmsHA21OG7I0qSjsOy3vpw0vmgXvNmX3lkL2aEssMed0XyQi/RezMNsxqtZMp35rWK6y5Qr",
-	"iO2jCWS+TsRoL39j8laa5KNRXxMyzJccyRbZN06YebJfTJg5J6/vvbiUFfxMH5sXqchttbM2i9X+5smv",
-	"VuVyzPIW4+I9OJycoSlj5X05G7sROw/A5BycXn24bBrZcJbLucdFkJ/Zv9QdsIT4I2X9ipjR1VL6ZA76",
-	"s8l8DL0i//xf//esKIfvkZAl0S0LW9+WAqy2hm+SgKlQi6sysdIja+HHxVDMNdJTJQz03mciKilWtpe4",
-	"2s/RtDgk1Q3J/WrU+zikaraWEFZ6GzOjvUfnjhZ5Cwps0S+2BT2i1WjThNmk1HDvLtCPG3U2lq7ASMCY",
-	"hQNMCZ8Hm5jLGENETOOUqyg2Wbd8M46fSWeIGqvnXvpWvqmbD2dTL1xvmDjIxdVlwdUl/HT9Vxf7rOYE",
-	"8/G1cAu53m9gnscJ3M8v19hf3N2fp0s3RciW+vubJe6b5o+eF3GFHI0WOAcmUeNjGDiiR7rwVomdtuuz",
-	"RP2v6cQOO5klFrPo5gTB3sd5HQ7HiSG46x8OkczLGgjpXCZDYS1TeaLSLCGwc4mYzK4mVxB0Xjt5YKXR",
-	"Z6kV58+B6y9WwnWr0FyE63YvMz3RN2M4v5qHuawohmPKIdsI60hm3EEr//ora4hYN2k23J0ImbUR59ET",
-	"tlhJa+lM5oQEFZTj3irDmCph5QW9e7X96WDr+87F9o8v3ny/9dPmu+cfNl4+e7/aoBmHeU84PyibXECx",
-	"nDedi2SecfYQ/YwzLvDMXCgyZSr3Dyk6PjsR0VKQSEG5FfYlYCzMMRyDBaB8FXK8dl6zaN2+RzbwsGBo",
-	"KbGcRq3qHqPy96t5UIOexSiq4mbnx8vLrgoXy1zau/RqWpbIMrPoQCZLMOPkySxRHCl7UuaE5F/JjbJ4",
-	"of8pHSmx5EIG/srwizltVnKEmos4l9Mxq3r5eO6Uha99G1HL3fs/Sto6zy4vJ+sVGCixxB8WYKnIKrgk",
-	"qLqkIKxkPDE5gimLlVEnj7DWoEUoGadJMKTSljZF82WR1SxdnGsGfsMcL/UK+/cK7+8nYnT8LYzprnPq",
-	"pldTYt2vViijy5P//a/tsbtY5bPQitKpVvl9S/V5eU/X3IzOVxluSphQmssSp97Ly+MLKItVNIXuAIQt",
-	"2F882ypA/Fml4eqSDoorh+wtSZn2LD3WlyZDu2OXzUbqMakki2OWrJxUTE9rcULMqtRhXg3zD73UV9I9",
-	"aEte0KJ2eHUOE4h4IZvajK/rPUpgVKTSmEnnQY5VuC5tvavAFISHxax7gMRq+ODNCgCp0AiaQReqBNeq",
-	"scPZhJi+6PGfxrHmZYOYUetxUL68S9tmCNjCci74hQNjBwI9f7JyL9PaeKJ0VuxmjY66z8YafdC7S0hF",
-	"44MVFJqm51neASjVIFpOfE3Xc2xcZYLUdDHAODgLsxka5rjw1HazvWpZ5e/P5iuf3YbNaDQWCSDvmOoT",
-	"UBtEapj2IPewoOOoGYiQDRh/mu39ndtd3kTjJpraaNwcC6g7lxGO++iB19etzj+iJ0wzWvfJMwXxB8a5",
-	"fzYnlFie7xeppW44k6ZJzMlQi3M2tsB7TLpQomRja2cnT7piKcgqtOZxSzNZbHRKND1AxaMiMQPSBXQr",
-	"c+Zblk29Mmn6Ylll2XHDZt/wtH3r+klyYeket8oRVNYNTMzZiNRtNvi8kLNVzSdpzLBsy/qpPTEL7rL8",
-	"nvcv5POnKsizRhkZi5HlcjJzCFBuO71Xgj7XdWG7Ip3eOq4Ny1zGlvk7zCTIcz4+nwJfya+5M2xo2Aqk",
-	"NqszvIqpd/1LZ87yfkBPmK++YDp/mQvm3pfFW0ZvpyQQSmHU1N83xH0r7K3u1vU3hV5KoT+y3lCIm0Me",
-	"wgbf4yQzbggPoi2zimpQZX8HIbhLidd9D9Xh+ZnNaTvlQYU+9i92qDJYrkDEXUAvq/2Ge5x3yMvdrNDv",
-	"KonnYJBkyf1zdVa7XDyRGI3o1l3mBCKn1/anCP4s/hSVl/NcrUuW99UJo5/JhJt92OZYfYio4946Dktz",
-	"E83OWsBXYDcqxVuYgF2g8RuCwVyjVgbcZfZYja6PbsKCM7HUclXE/TMqJaGS+AE08DMJRnciYzpg5jQI",
-	"DNeFwOyxKX71KEYwc/L3lWKj8dpuVdhrlTO0vcYZSlG8OylqsV9sVVTirKhPnyRVkP84nBIuCOVywhIS",
-	"0BEjdT2BpkiVFjX7kBAgU2UGgnOMVyQwYKO1ogPIWHDJXopwWk34MIVJh7yPXtoIR4jeuwV6iLMrUr90",
-	"LFXC6Ig4Vf5rC749L7XIZfFTby8vzwjyMwblIMN1EUSFmcAtO7MBy53HZRoEjIWr0cQSErsIVkCMmfWW",
-	"gG/xwP38AvR/xWINl+n98H9uRJ55D1VomFS4+yurKUpHs4LUPErKasMfPpZNlN0uKODsT3DNzSj0wZPJ",
-	"BePaJZpXn8+l8fuYSfHrZ6yUD/YNfxzxQTE1wNLaHfdzKV6pvrScl0dozHioZ4rOWhaCkiT6juUe8bNj",
-	"4RtnMko2vnzxiN+nUZw/zS6hhKlkSurgALbVaQMw9EuLLsRezvqFdY4dMcqtt1geG23mVjibXg2/W3Kt",
-	"cd6v4E1TOsxn2XdKLy6cYUuvXptZrON6vfLVVsnz5MctPxsuVjopwat9pb2cDK1A4R6dLSpT1D/Gt6ck",
-	"7P6r1xkI55WBnRGbl/Iw9hznjlGzjJST/yA79gViUI+U4SNYmJELJOahQQyCBx44YP/j4cu3p6fvu6+O",
-	"LvZfHh92919fHp77jYwz0TTMSMx6JCzGQcYskYLnU6g2N1fccN9M9H6sUBLJgoTNSeYkowGHlB3QxiP+",
-	"ZChZ0MWSSj0q2bOtXZIXwY+nxOQGMoyf6BNAUc37QlBenyRCmaR+GGhHBzQqJYTCj5z033+/k7x48/6n",
-	"X5PLyS9XZ69eHB2ffToSG8f0mF5MKrNBPUKIy5oqj9VjYtaLg9HTKOBQucq+RcWZY3e/EJkS1Xtlxpzj",
-	"inxZcYopMRzYI5zlok+zHf9fy6e5fO/8Kb2azRZ3sy3IFCsF7mt+s3W4sUpk1KdhzvvH83AuffBbcUIu",
-	"LvyBnFDhIpslBECkiO5dPJ5E0Rsm0fjuCEMNlIZ+vq59d137jHospAl6CEyNKyD7ahiykMRUOSEmpTq6",
-	"s/JTZOtqdyECphWLScFdsZSkzklLV7++/u7ff6bN37qf/3F93TJ/NdZNT/cdQW10DhUi02BIqCTl2RY8",
-	"B7bXLrGabdBVVVH6j0OWMEtmI0xmS85OLy5ZuJtVqa+PYxpx/KePN/rEpsQ09J3GsZhIEqmGV1XAHh7G",
-	"Qox7NLjxyDiJbqliHokjftOMRUBjDY8RU1QfLqslqy5Fz5JxoRS9Xpt8yuB8oAlkcSX6Ko/Wj0Wj2Cz2",
-	"asx4IokcRmMtoBO0omnGZqA7FZPkvGg/RKIZ5MLSJFLTC33gjeTAaMKS/VSvpEKdQIOASWkSk0Kpyac0",
-	"VcOnkHvTM/9ITME9DXP7BDNy1n01He8Sqv7xy0T53jV/e7Gx/cwjnW0yiniqmCQ9fSv3aRorqKtZTIUa",
-	"YRiYnsVYy+cau1rX/JqfarEek9nunx2RGzYldZ8F465GvG6r1fI9nK7GPfIUWsqnvxtqfPeUjqPmDZvK",
-	"hkeUiENCxzRR0OOaU/Px3hTS040T1o++7OaTAIQVmLtOTHhWh8+f/YyeyDXP/H+kZ1NbwsBZGl/IeCwg",
-	"oxyuyWSO2/JQaLDZfiNFYoopkLfam43WNT+MJZvAmav7CPrvfI/4T2k4irj5G2flN/Lyn+0O8ek46t6w",
-	"aZcL1bVL8zEpMNwHIFcAcuSkSB+Z2p3GJH0WwRlWcEUDlVfarh0GYnSGB4coRkeGq3TOW36yWiG7nS2Q",
-	"/ZIGN4wjc5YRVuDsbQbvEeV0gDFpNjey3EXQSVJXjFOuZAOLNWMGDKlov+/pvc3qDlNFYzHwbMlXLThA",
-	"Ig+P9Ngw4iF59/GSaJAyriKTMR1GROGCD4q4KgEvDwRMOE/6Aemr88smQ4Xda97Ecq/9iMUhlpIGahnQ",
-	"EYsPqGQeiUJ8dHV19Ep6RLNLUtHRGJ+evz4gm5ubO5pqXF0etPSIqMYFVTKpb335Auva/vKlATvPoc/O",
-	"1vZzDYZezEak7kNyL1zfU/P0H79IwX0DQKqB14vZNSdEH2fmk6vzI42ZIxoMI86aCaOhbkH8QITMzzIO",
-	"+llAok9YMBQmQkm/+bFpzPlN/XLIaMgSWIB5THoijKBKumYLSMpvuD5qACsJedYbnm0DtV475CR6Sepb",
-	"nU1MEWnewR5AwhWhYAHuamGVus92A769jxvSE+GU2ItVcEYmLI6bGslYaNMuAmS4IGGKwzEyAidc3Ect",
-	"dkpAEbhHpf4yIBgwOXnd2s0NW9g2ZEzTST7V1GFAWCxZnj7SH9EYP981UwYYhkzRKPb14Ig9aJfDD0NR",
-	"X3utUjj4EygHTCXpJRphcc2X7IvKFiuVSPRG7hJKPlwd5/luSd2/vk71HeM3CB5LGkchubp83XxB6pTE",
-	"Gk4yTRKhmVrCZEDHgDGWhWpApV0+RejiTYl3dAY2D0fWJI+qoUd+TRlWPEL0IGOa0BFTLPEANHp0gA5M",
-	"BXa0a3XBk6GQjPhwDqSPBVEVWLP0Wav7+oGmjcCg/bz5uSVvUv1v+GTrVx9hc4RXp8U6zVgSc51KMkki",
-	"pRjXHJbmtHaJ32m1fWAyO2zTn0n+mX0eUQ1NdfnNYKYM0BlSfe0RyztbGNUDwftRMvJIQHnAYo+wL4rx",
-	"sEFoLAVMD3BB4Cga8eN4F7jC0VhNbfZyUHLLvAAClcT//c53yEcZ3jAhSnzDfvoaPeAcEJEqGYUMMptS",
-	"omhPkwV9JyQiNvUUmvsX/x9777LcRpJtif6KG83KCNQNgiBF5QMcUUpmJiv1OiRVec4t5GU4IxxAFAPu",
-	"qHAPUjgyze/4/sAd9KCtf6PPV/S0v6TN997u4QEgCFAiSEqJSVWKiIeHP/Z7r/Xy5MQOzO+mdrC1Fywe",
-	"TVjspELZ7T5L3vCxgP8SONK3UkC3N8JfGcVC0dUD+iz8Wrf7rR0RHuRfz8/f7e519uzA6YPtrrADVQV9",
-	"Hsk/90HVcUBdDczS8NHO1o77/Q/d72MUjnRm3Ujsk/NMioheR4LruwP2W/YCpsQldanRHTKeOZ9aqwCh",
-	"oez5GXGZ5qIAdgCSQxxFs/hgdsGyjmFqW7ALYvufL3jqBKt1hA6e7dlvfN59DlJJKri/JpJ7dr5AFJHE",
-	"tlaW5jeUAIbrAHzWXWblSq6GQ4x3Eqk/7ilZjrV9jMt3atZy2gcVRsR4mWaGnBfUMRHyF7ShrX9o3QWC",
-	"OAMBMc6kKuyoKeh0SK2pGkWZUbk9V8LvUzMSU5bCaJnVJDCwF4W60YDClVo5z5wJpopsmEnWevn29Kzd",
-	"Q88Q/qTdZKCTYk0+e83F0atXb38//uni7enJLydvzkAia2FADrcSNR7zHS3saTIiPQSOkdDqhS9MeJ7P",
-	"mgjefrGOzEilADlmnx2sgd9Lrdja8KrI/hPutcLspZJGSLNDycD4ZLDzmptkBP+divFEGSGT6c5vYmpN",
-	"89kt0PbrDh41AjdbVU/jdMvpTg+AO6QqKcEuS0WS80KA6mvFx+d8aF/rOlrsf58KU0x3jgZGFLURmZ1T",
-	"MbHbPrV//v3333eOKiNMLBppxDqdDq7UFJR9bt0RMDbiI3Bgdl7iEd45/jBRWuz8irMWd5j1cayvKWBm",
-	"ra2fI2AFBBA12+8eHII0waNp1w6M78CASlSh0YzGB1nDCfXPQg3tdgaaJs7PRcs7zxIhtQjM6dcn53MW",
-	"tJoIqVVZJKKjiuEu3aR37bWfoi2TmXzWEj96dxKEaHtbe51nnS5WsArJJ9lWb+tZp9t5BozYZgSuITkR",
-	"cDZ34GzCn4cYx/fbFFqaj+ylrzJtjuzVx3ixfRapEN2ILFJdsvvK2ixbn6KlF1L0yF5Zdx3eWtcMh4rV",
-	"KkicARUqmb0AFHzF1m5/Q3w4CIGtAPC72jvtTU3vpMBg9cZba8P9dEJu9RMCmJIctTfvd7vOD3MoUzMW",
-	"rv3bXV8GoUZw9Gb7JyccSQfwgwFT5QCHsOjJfqi7L7hvqoVb9pbf8l5yEmkYtTroPlt+08+quMzSVEAy",
-	"7PkqI7NWXiF5fgz1N3DXCu85E8V1loj3QY1TGGGB7R7GVv7xh106XY7HvJhu9bbO6EKaSOsx3PiKmy1X",
-	"gv2PLTiDiFteBQK2eltwKntWHMN76aza/bzCIX0Pl639eK5zr/qKyVt3KczHZpN+7iZFd8BOYr0ibIX9",
-	"CTPfw19nN+juR5S7n6hUPVkQe4yt+QdelKq4FQJiq4iwnSAyrAY+GtiCemx737Dg0ofr0KTuyziIPuG9",
-	"mKyMGdhpMj1E2xV8dyru3tbwSnJa9vfbHXaM9A8Eu1eIa3VlTR1KKED0kIYM2ocd0egwG50rDfwLGiuV",
-	"XJ1AHDBqxahHbviUtQ66P0Z9GdtrL9SNFIW14e3T3ACtP+gyokwSNUVmtMgHTKqgJsq9Ce+qPRiWB/ze",
-	"rWiR2Kh6xu4sN96jkkVxAKfLlZvejySY62b7VM88UdpiraJokRhyfQORd4eetiA66B4sv+ONMj+rUtIr",
-	"flx+w0slB3mGqb2DvRXG9I5Pc8XTc6Ve8WIo8L7nq0yALicTVRiRvhZpxtFgirYO9vdXuXlSKOspuLaY",
-	"laTy70VmxOOIZqTjIAHoJJTyhRHQgfxZYnqS7aQqsYcE/lma0S6mB3YyeZ1hjcNE6QXlGYj4hU4OXpsy",
-	"niCDRMv7svCLI0SHBgrmhHrb+ddwDTD6FODyOqhtHbBqOpY368G58LAqgrCLzyBhwqMVU9DyAscWtw8Z",
-	"78sS+ClRgkPowmERKukk/l4Xb86MuBgqiXdKGjt4cUNlHUb/sTqTiejL+te6kfzIWjHcemHdahm3e6ih",
-	"qlkTLBe8gJCgoDiTcClMDMXJvqR3ddgpNwKjvSJlE6uUIBLCTt4tlOWwlCe4kuuRx+Er7iSRVxByYSQg",
-	"fVhpemdRt8LAflFSPKJcXOGTzpV6zeWUpk8/DclYE4R/UxARRPsKw6EyOHahDLSCFERgwY3YgTMDnpQZ",
-	"kezzme1mIfcWxBAHHKFFIqiSaJyowCZc6xtVpGwoTBV1P+ju9WUlk5JCpHZj8xwStZLxS1UGl5tsLMjo",
-	"A4qAQhkD5W95diU67Gee5WWBCcS+JFoBkAbVeEgukCDpUb18/OrtLydvLl4f/fvFz0cnr96fHp/FrEWx",
-	"Sfa8jVl04I71vUYYuSKBBNVxbjjYHcYNvrZXb4fAR2WG6A6cRuhLhIh18xQ5Q9tKShJzF/4VcZuYDWrx",
-	"w4BsGHmLUpHzaV8CoRHk2+g7X719+dvb9+eYo0xVeZkLjSMBprpBWYDEHeB8RqycAO+aZCNVFh321v7q",
-	"Z4IStlChMBgAuQ3ExDnTprDquXB8bjmkmMlZKc0hiPy+pEEdvQQemqZF2Ot2225EEGKyqgnXFWaU5znz",
-	"I+pLo4ZObeCcMQytF1MoFLDOCLQpaE23S7+WhdDCoJIl4ifM5PYlvG5bHwbjyFOXAtk/gOnB2RioYqiM",
-	"EfZYBGWapBq9GQBr3pf+cJB2fBasubs5bt9Vy72CM7we9QbPvrun8WT12p29hI2u+mxd9UpBPg3ljRfM",
-	"7gx8jqpSpWnWVacYl0CGAJ7nyCWJSusQTjmVd2FmJyxmYdqoCbtRxRVEQgzQu3cWHTQ7grktf9BUvE11",
-	"TNpZ3J3P3rlP3UGza21VuEsJ0LfPLfLscu7wPF++pKhYZzjLcY1hNcmuAH8sjEplWpcevHvctKBHeb7S",
-	"mh7XRvEnW9XaEtyyrP54Ny7qGyFSXSOE92qx5azIyh3d349YZTfiDRfuBqsrcVUUmiqLt0i1VIe4O6F8",
-	"x/Cptlob3zg3FtDKgAbA+5IaKIiDHR/ulDyYFSbEi/amYylTcmjRrHUmCtd9GWOtZmWFxz0QO5V9GYVt",
-	"P0usRCtk+3ImywyGpwdhq5mdd7UxMADzrpLd6zA26i+5k9XRIIJDg+tRwpJfTwjw6zU6Vgod1qyCz7ZB",
-	"JoUaZIihsjDn+Isw7+iSRwrB4zeuWSU9zkqeh0tIQvAWTUQm3i3Whaq4w0lxbOu6ZYj1UNSNWYVJU8GR",
-	"NphJdcOUDCV1Xya8gGYQa3KS76mKDnuHT6FcGzqU9fp/UixOiUEbJyqvUou+bEE58/fdLvuf//2gs3fQ",
-	"2ad6rZuRyheZm740uaZDMBRDb76AN1/AG0Cd1isNr4SYaDZSUmjji86o8C2TParvt4rn+OfT47NfL06P",
-	"358dX/xyevTyuObTM93GvGXVq2oHht/9z1Ib/MGO+YZPcW6HwmiMK4P29FNJE9PCsBNOYNi50YawhLYW",
-	"C8+Z4ZcaOcEKYYosrFB04YxxpiE67XTlwFi7AEyOfAoNu2LGY6jVWVIzlbM2B6roS1h7v6eGQroqtxaE",
-	"vzlUymMu1wRNwVdiysbQ0aWkaLtUa7gr+rJ10N0LbKLaQrriQjuPwEuEvw1UMfycyMIpHaH1qHt6+rcT",
-	"XdjECj47VnD8IXEpvvpBw7oHKW7o3xOeFXdW265la7VsHsQt7fGpVSiA9LLjoMoLycciZTH86w0W2Nuh",
-	"elgWYB7EGlZFUXQfQQewJyqysBIkGSmNLViVH9FjnFFZCNbx+yryPLuC4ui+rDWKdNjxmGc5tdWo8YQX",
-	"ImUJ12Ink1pInZnsWuTYW6SNKsChuRGFvSTtMGd3U1j9B+s2f7/PLqd2XlqXSTGdWOcGpjhyZL7YjfPz",
-	"zg94HXajjPkUPosaSkjG7XWjbrfbl9ALkqjxWElviOm7SyZa0XWJJnz808zofR11CN+EXEK5EKa7Id5k",
-	"CBzzzpKIREBYtVgXRK8VoDklQpocitFSrAA4BFDCQkgTszEvrmpGgTtiKCJLOM5HKMfQguOGzl18dnx2",
-	"dvL2zRmkX94dn168P7PSrcqBddvI/u1GauUQxj0m3DWYBHZJX+aCzw1ZSbEwU5Fpc+ZmYI0OEr2jqWIS",
-	"uBvDb/z23aXa597iNLlLdj/Sf1HdIkKGLWyadkqIbgA1SGLf9ZhgXZhr8+0skOZ2P5354OLdKu7O3EgX",
-	"1eDeNTb/UImoOxafPfUoC65gqO5nUzANuw7bmBsDKvYIv8BLvuoCbviG5RXcOBubEu4vK+GGWWys4aYd",
-	"N18diD/0clwlvzcrgIPbwn4vCs9su8Yd1KTNCKkbO89YGICiJijEfvI9cVYEUy+dfe8xcdstej9dtgvX",
-	"wOu/oZreJ7yVj+YszNs3LnXH3FVKviDEJvvyhuYEv8G2NXO0Tg4mzJmNagC+McFN6EMmPmTYmu/+BJYo",
-	"4lPoDvs9M6Naj2bA6w9nBEJg+dQRL7ttjF5362BvH1N+N5lG9NL6gQzIDe+sN04GMKY1V/DXiBcfuIR/",
-	"uSgJivg3ggJ94RVyau8KoBoFuDJCqn0s9/vp24uAUuEqWX0TPVbjOU64lWXfjf2SxUrbgx81utxoNFyJ",
-	"aa3xKqplUYI6eR1w8cd0zZGJIxbjRfrIxG2M8SHGJ0T5oBVKj6yjBOmLHotHmXXms7DM32Mu6Agkn8hz",
-	"OzCNiE0dBt1L7zW80N5JKGceYgUKCDihTUEU7UpMOwv98KNJ9pudla/arMaPWG5XE2qW/tZ6kp54+MFZ",
-	"DW76G/t+G483n2T2xh5iYH2hebMw8n9E0AemOq/xlZjGrlIoEQhARFB9GE9DXF6j2dmvRzv7z79r97AO",
-	"34ghHrO+1EKm9mhDJqGGVtFjL2DeGGK9XImpg3phRyCGblRxpT3wGozDzWShSiN0X7Ya4NfaESEMVsBr",
-	"cYC8FmNVPYEQZtg5hYHCm5FiY56KviTgNOkbKAmRJ5SOIebMUBicvisx3a4DvUG0EKKE1Ljlyqwg+6FN",
-	"lufYuWpNQqizxwmw4hyK7T2vHFXxcUPBJF+rjWAquRoGoBP2GVxTlZZRBRRNGVWguDiBTOgbhEquYO5Y",
-	"BSnXlxWmHGAcOVQ5RsnXhXBybcBEq003ArRAsf1lpe0CjLugSm2kAOwLkDzDU6Dj9mFfxvWTEFdKBUE6",
-	"7CcnULmfu7L8XHCrvugXSHQDphO2yvK+DIoTjiTV0PmyO9YKvgQ+dCTyAO2jhjYFX0ioIX17CItp7X79",
-	"j70/7KQHKjJCuK5hdi1k5DG5qCVuUJqyEIB8RgBJfRmq10PY4Ko09oC5Fc+za6GpX8IF9RaVskFIH7fC",
-	"ndNHBFMJigyg9M6mMoF/BI4bJNcGhYJiwAreHZu4f+yylIPeBbAefCh9GCIJf7/T3d/Zf1ZDEiY0jTP/",
-	"5DpsfDDTgD3rcATRKYwchqvGf/8BunLFmrxgtu6eDbufskAC2MYVa3BbrsSU8KGw9AIEeQsNLi/J2zPu",
-	"zEuejIRDy1mgGvIbPtUslmoHljQ+DKtp8Lxyeldna3ZKwhl20M7uSXUkZ//XefyVb86Nerx6yIa9GCKp",
-	"1UC9PxLT+dYCMQhI8QbY4bbqUq7HgiZjj+g6L/inqoQd5KiQXiIz5h79E40byOvPvWIr2qogke/4NmsH",
-	"ZVIbLhN7tzMiVsFgrxwpLzRBnnb3/vbT8//75cG/7Z09//cffvm3g/949rfv3+y/+O63ihyld7C/X0E1",
-	"1WpPnRlRx11dAJ3qVkrvlrO1q6vJkXd4f4OnsFAnp0rgnKJapcyWVDV1OyNUQrCuZbGS2rUwridfTusT",
-	"4g6JmJghA+P3cwz7W1333Y9X1my7NRNJSiBEFqxVaF5OqYfBbf+q3NIa9r2qM4DgBz2vgia8dGseaWdZ",
-	"g9xXMnXOAW6dxCqUbc0urcBrdxikxaDi00cTYOdArEN7OMHWfvegbY2wABV5W7vPIWxkKPux4wMr2O9M",
-	"CLQ2pVQDK2eVrKifv8fIiD4NZ/nxc6jV0XpQB3l5QMd5T1uf/lh4WudA8xaF2RD1soZwhG4gnatCGESU",
-	"Zq34+O/Hb87PLk6Pz4/fnJ+8fRNH7BlazyGiZNSXmWQDIQjSOnK93kTi2WHH1jvBF9/wCsuWfA1TcKk5",
-	"IdQOwkREZvrSiDzX4FCBX2Lfgoaf+MATQ0gWiRqP7TNTd7LBEzxiiZK6HAvqEp+oPNdVT3BcMUNAdSGh",
-	"r19nqnRUk+yvf0Ufz663QCgM+I6//jViI3WDv3FJHnOhaSSuhZGa4wALGX1FO0G9ijqBTyZI5yyx0Bpn",
-	"EQMPiXC9dMEEwYdciiGXgZgccc2ETKkfHBA/rW4EVom+xHc4mHHOJkpnyF6UW29kSp3sGDEFmnAUenqk",
-	"CoOt7Y4mj+XKeoLhgDJN+0dNhOywn/02YAOFaJNQIV8gwkpwp45AfMYVUYn1+wmOHs2oSaHGmQZFkfBS",
-	"A80CzF+pyeX1xCbbmsWUo4o9LkBTCdTTAYwUWhCpSKsQE4HBmgAK2X4JFdIjR+CHSQ5GMTo4KwE+rkTG",
-	"EoA+zhJ2zJKyaDMFK3KgivGSb3SwEplmVxlxZQnCEm3Aq/Qren4X4Mo61RGBV646tJWHdEfsznUG3u+E",
-	"m4nROiRu8FLGDiOTpdjE5B8nJo8KwC4FpJogdZlYKWut5sDyIK0+b3ngD19cdnCLKbH7kRg3PzUaFUdy",
-	"dYvikPEZAxt6CyZFKavWroX1ib8IlNlb6z5RTdEt+MbNQXmwgwJdcLTiD3QQoo8o/CfcjCrZX1HONgcX",
-	"l+qBhUfMx4gbz5adBCDsgESyY5Kx5ysnYHNCP7oG0gRr243VNRDVRGgpIbq/u9OMhKxubVm3RQB9fibh",
-	"T+0Oi/16QYIjVvJX+77//f/+f4DWU1yLNF6czj4zKrl6BfQiD2JYLVLU9KF3h9he9DA3UfcC2E28K5S6",
-	"qU/ypcjVDREHxYWAhQMg9bjJIIE7ToMrayOc44xfpx1SLftyYwQnYSNFHw71G1JUuTuUTpBWkmdels5k",
-	"ru7brvCP3+XpP0ttxi5ice9VBTkxwmCAD0mbOp29qAsNfFLoQ/y/kDAH2pxR4vJCMDuRVoJ6NpS+TEYi",
-	"ueqwIyatQ5BdA/Sb4b7jDkh7SGrGdLJjLzlZ62B/P+rLOJO6HAyyJBPSXEAiMY6ARgLYmKxji863HSFQ",
-	"Ehbeb7/GGCT1AtFwXcSzL9WA7XX/n719fBWL/1VyaTIzvYB+qLm3lMkIX2K/KS5EIrKJwZR7IUxZyBjp",
-	"OPrSvx0+mKojWjOMQ/ZR1hOHa+J2h72voFIDy09v+6pU9PidrMXeSYi3HmJMmyfwUq+1HKap+8OFu2Qx",
-	"mDRGy+EcHPkNd/eK1Iq+BDKgaypMnRnmffc+wuMRjSPdQENvoKHvLWqeiOxaRAwluj3qKDqwQqJZ72TV",
-	"qdrqbakJkgxv3aKSbqsyrTQLAketQ6mcCaNRcDpB5yR9i7MY3ht7E9x5xGk2GIhCyEQcMg43otU+5iYZ",
-	"WclKxVakqtod9ru102PxYQIYn2/pFZnGWh3EEoWH6gD7iuq6kICKntWXmY+290BwxrAmF1RcDjVAYJGC",
-	"KozhBfOPA5QubL4FjdaXgUoLypUWaDWrV5ZqYjuKLBlBDVJfQj1TCloqMc5mvF20vyQkmqcr1WGEG4G+",
-	"Eehfh0BXRco4S6ZJLujgtwjQYofLdEcLg8DAVjK1H17COxG7LNdJaURADnF2shfZaOMGYgwCkONxCfSz",
-	"QSSFTyaQXFuar+wFryG723GSg3dRjrXLM/ov2CZ7usPeBJXZh2wuONNhcUJ1eIhBnVEfhAbl6358Ac5K",
-	"zMQH+skBNA6yHLhMOXCnqoIlanyZSUEo5lhcAT3iOCXscooWeCo+UD0r+PGJ0iag81QzaOjjLM/BkFeD",
-	"6iNviRi99kv5Jw8aLXraVSbTlVNgbiZ/y6C3rOGRhSBjZOXnwjKd+ttuebLdOPcXMgMmSrc7PK4tppZb",
-	"9gxBGUDEBmU+yHK8CpGFc8G10O2m6Bk84n4WKDyRi5+XciN2TDYWd34onuS7P3Xt0T630ZYH/AIBsIn5",
-	"PWCKMRfpUBRPLeIHenNARZr37Zq9lTXFDOBd7oUXqgz9Mm5YbP2mV15Wx8SgUd2RyRiuMyq4qsNAMPmF",
-	"oRYA+2Dt4m2LfCBMv2MhkY/bpcCcjkGtWgyPLQnhtQ+DWKXPA934sp2Dbrdzm7N0Tt/4pP0lN8iNy7Rx",
-	"mb4Cl8mqxDm5cCnMjRD2bKoqwP3wztJHb+B+2v1Y2aefvkAKL7e533mjeoWLKxF7GwoGyN56fpS1Ylnm",
-	"ecySHKsoTbsXel7O/0NzslDlcBTYJOzcpU+oS/BDpo01LQGsHI0w6wVV3eHu3naH/aokcNBUEBoAitEI",
-	"hVHlSZ8oHkY1wEcCxQhmqAkyzv64QcbYIGOsmSrbBHEckjdsQmUWq1jUXtgvk9BEGnc7+tpJcN0jVSwH",
-	"Q8UgGBR9c9NYMUtdZ6uGGKpPPMMb1+vFVq9b7sIGn75xYh+lTjZYgbvDVyBygr4PbK6l4BVKYkyGEXvr",
-	"OQDCsxbAxLPv95G1LnLQz4hDbz22Edejdo+NENmWELf6kuhZIUfH/qkySb0rAW9NjSoXy1JuQhJYag1E",
-	"8q9CTHKeCIL0d9M7ETLNkPEHMo+eApYYw6hHBIlgPQivx80WyZVI2UgUoi9bkNe8UWWeInIOl1OHL3Qj",
-	"AeIiS0YVeSAb8WtP46MZdX5Ocm4Gqhgjt4KfBsdSmxmIOcOHQ+veQffHiNU5bpvThSchU+daKHRmXvO4",
-	"LfvB5zbYVNVmCbr3EcZ4WfO+M9uXWV3+uk0z/Z/AfEImZqbVWECvrKraAu4isFe0nHY/Vv9YhpTsRV0g",
-	"IBMumVTQ1iYKgIghMJmFrcMzfN0Lu4gPSUw6VBsRMnFXbw5Qa3qsENazxIwHQv1kUhvB06a24hkxtkpr",
-	"cf2jiR3Af+2fPRb29bQmL+SaXvU4RY3wubftqHVY3sv10cbcfjio28/dVl/ecrMs9hVI96YMUxVbbWyk",
-	"CYCoF5VWLCxPeBWEbB/F66bS51ZsjcW4jeAn4I37XwY81/YnPwWNLaxwx+O1ibjJXKFJpPqUzfl/BHcb",
-	"cxcr5CvWlERu8rTjRKXYL1XK7F+lcN2lVdMpeYK+M8De4D1CdlQlSz1yH5qKKWItWMcHE+fg7Po8QY+l",
-	"Ao4PNwC20Giaoc/lvZ11+pfuJY/kXWKovubWLYjW0++fHaePNh7m15HTferG81GaMj4j2IDqmhdipEot",
-	"Ivy5wP8YiXzQvtdQv79qLgHbZI7XpMhaE24rnuINt8W3xW1RPw0PreXvtSYAEE0ykaeuQQbjMocspkhz",
-	"j81UCdSsAQhaI6QUToqSGIpXBbJ2BYWtOoidVFbBvOmRyYvSGuYNTYzQUsmkCgrIoDJt/jG+t/HOBQeB",
-	"BHmK5QafZcE8kuzblBx8uVmyqVFYA6c+D7aoKup+yr0aMBTvaQywnEIA2wHVY8uLFZN5po1IF8dXXtMz",
-	"v2r+i/daFCvUweOnbiIajxLRoNm/Ox/dfRUP3Hakdj+WWhQrQOu6xJBmaaaRFgJ4caC5q05DmxUeQhZq",
-	"xadwC6JA+oZhep49oVAJmRWU8deGT7VH+8EqSQywcIRjJ0bbip6iztPtjBiuzQWk/eP2ojSWFRgoAlZO",
-	"YVVTgAmzTdrq6aetILHJ3dL53fe5+eA1ehzv4Rze5m2cEusyobJCkQQ1gNL3ARa1I5bH4OS4vaYjhHZ0",
-	"cITWZarjKx7JULer0mSf46QH1vkm+LcxlRtNZdwtQOGUi/sqRYHi4Ga7eHlPN1bKxtFsd3fL93a3Qc/P",
-	"9ne3fIN3m1q7D1n8r9ihimBBIlQuyxJPCcJ6aKPGMAuo7FtcTlnCtYD0IpT9fcBVYr5TOHJQ24vt+Lc4",
-	"BY/Vvn3HUmMYra8yvmtbb0UZs9/d/25nb29n//l5N6AJWk/f74LXfndvr/1Xw6v2ut29LcCCfiXk0B6t",
-	"/ecH0dY4k+7few/bfAxLt9zZwiO58bUexddSThg46Up/mJeu+MPa0sWnaKFoFgdtqzu/iSlgNcEw5DAk",
-	"+OiyOOjAA3I5Z+XEbWTbM8W0Lz3ZHsJfgIi95MkVVs9WbzM7p2KS86lIewwKOMIuYE9egveroi9RTANv",
-	"wXnFdghw/IE071XwU0xLPtEjRcOhLr9tzWJ9VVqFYs83UOnBQ47GCE+FyoQIXuNDhH46V4bn9h5dXhr4",
-	"b7zO/XchUAcgyYwgwoJxJlXBSpkZbScVLsYG5x+j/f1n0bPv96Pus++iH54fRN9//zz6oft9BRcVcxjQ",
-	"hboWxSBXN3Hk5qYvbwo+aXfYq4X4jB4Ht7AWYGENP8CYQjRHPbJ/h+pMx5TdOtjf70v/zRfjTIOWjNuH",
-	"FTm247+LKeIOd7GYfr8oq8MRYChCfTq8t33ISoI69I/0UIawqIjCQrhhGPe3c5FDAA4bDQ3Wv2Gszhoq",
-	"ZY4MEiORI9etQ6sZFupGY8G2B+MCkRoHkBmQ2AA0Lb992oswbOA6VD7hTutDokNI6Jqslm1BgzvAE1eA",
-	"lbTRqSi26qVE0vH6eE9Soh7Hg4CJEYAIg1FR4iS4YZtwP/C4ScXGClIndj9iewFsFDe/g0IImDnABKFd",
-	"3TBftNEulRlFbp7sjqvxXVD3ffAI3Dp2UIwbZt9jahhxrn2/ohiB/dGXuMOCJ1U7M+BWj4A8BFg+4Lsv",
-	"xVQB9SY3GAmBL0tx0jPTl5ciUWMr+Ij8JAVa03DA7t6q8Jnm2VUq19eISDbhWACDJCoZDwkTFuVMHMQn",
-	"+LDAGYlXX3hzMmjS6Es0HjFeDAJQpMEzIFxg7ZCIDfkkF1pDx6+9zsEg4L7RhhfItAoV3nFzAwi88Auh",
-	"D06d97uuFFkw1Eeq8MFpavC7ieWHJjtkfYRjZ6XVFxT9LNCgy25ddMumfGgDCfGYcYd3OQf+J3darPQG",
-	"fejOSYORXIeB8Ce+yX5eHpzY/UiAV80kHidGk/nkyLGywpkmiMpshTHgbOUiDRAWIjT6oKnRutRwIVUF",
-	"LWTxcOJ3vU7irYJrk8T/GvoRFG2UB/Ijl4eh3hJqXEM6b/as7SZcJiJfK8hKNaRmLxix8ChlUcrqEIPB",
-	"GljGt/sNhzVAS+oJrh6mDZ8yPcomE2vmezMsAiN0kBXWCkXbe8ILk/E8n174u2OKGkAz3iVQ1yXC/nDI",
-	"OItrl7HY/xjXe+viTEKf9QU86wIsdqgkiRtLp5D/XBueWyv7shxPQg45yNYA8qeu6Poq7sBCcG0fPm9m",
-	"wgA/08x0pVfRUwHjCr4msEQ/PaoAj6od8gTMzI3J+HWVdn2b1iaeU29urmRbNkOMkU4lFfZpRYWHkv6R",
-	"Nd47Ph07nlkINDCRa4HUh614gr8GoYsCwK4BOszBO1b6i6ILTi85VdZjXE4xumUfvooSCqOYDls/MJnt",
-	"n629fSNSRuyoK6mtw1m1dTinsxZoKPyOb0ZFBZ/zlHSU2y0bHbXRURsdVckdxivMofvTVXeJgywjSl/W",
-	"Ls48OyXEqisxH2GqA3pMZZKXaVPtMwiQh2KhXntO/k5cxJvE/IOHUbY1G2UaGgC+4oBKgPP/2fVWCw/j",
-	"z8GDv+rDWH3I8sMYzObmRD7GiRzUdt0TPJVNHtbPqqjy21HFpxOk1kUaswHPc8aJo9InEgKSSJ+jh+oG",
-	"blgrk0HSgQKPlF2Mq+laEqpsKhuBOheA+vfMnnU+NoI09A/a1hWePnutgMSHS7plW9eCqT7HX9VJqGtR",
-	"XISjDopGKNnSiskfAiY2mL+qyqRHeX/NcjEAUEg9yibOSQ3jqqpYKaxajba1xFetig/CHLuvKwjeAK6o",
-	"8JUtAJxBYeCoYVDIpnqPQdkmII5KGn4LTu7MJz1SWUAwpw3eb7Xjoypa7s7TfJKQ8YERBcsMaxG+QKbD",
-	"W9ob73njPW+8563e1tkomwCqppX3VreqgQ/3blP6fv2utCtubLTAj/KcjrmwKhJqtlyTg6cw7dRaFTg0",
-	"IOxkUgtJHNO6vMSSctdfJaEOj1oUzn5732G/zRr3PbBtHbSTvsomSEU7Edww7sruIlAa7GaU5YJI76xF",
-	"0Jc8td56X/bl33mRcQB+sgJMlQY0mZDGWg+ovbVxcirhhudqiEDOeqQm9n9uNMtMBAlKIU0xZRNR9KUf",
-	"AZDpne/oUVYYKDS8Efm1YNf0Xs9FaMQYmc5i+ullUMILRb2nXA5F3Je4TTItsOOM6IwqWj77Ef7xWgjt",
-	"Wjp8cSE1pqVZVabpPzqa+Wpugmpj/9iWN7XswDXjui/jX47PWfMuqnGTuAfF7YiVMiUUanggNrig4qDy",
-	"fldQq0WOnCv2pVEwhxR/iapOPId5Aowf0Pe6oErQek7v3CZ/JOA/O1b/IY74jmaqCeDPLdZ9sNrdsaWG",
-	"pitsqlnwUb4sOuFFMUVD2O4mPmz6JMOHK48BC3Sieczf1UQLqyQLa8V/oSN2QTIKDpW2Z1S3O+zE9CWU",
-	"/FqLilufxVX9mlEhIE1khToivggDG1cVLM2GUCcPYnvKcJQ9Fv/X/4gjFv/X/w+V+v/rv8XIt4rg50wL",
-	"XiQjVpRSI9OmKbJhwceOlhPPOZRe2/MiPlg7itsH8kv7v3/5y1/guRcX8Ledy7hN+Ow64c5ydwX1NB9w",
-	"SkFIZVRhPCi1ownFTgn0rfoyhhXr/CtmBSfceC4df6jO1U0+7bA3yspPOw8yZtoKGbvwPRBxSIQtuAxa",
-	"KjLZlziwQgzLnAPmckEN7mnGc5EY1jp++fpoZ/+7fS/eoCqjjNkg58PIiuOzGz4cioK9P7HT1JdDIe1B",
-	"FylL8gy8R+tMs8y0HagP7IT3MktU6pcOm3fFB2M3kJJ9GX/YGWdyB3/egVXdKUr7acYX0EPh/sDuKaVy",
-	"TXxt2NAh5EAVCeBnofipGq5AHzSchXqTVtCTtdft3t6TZbX8ogFv9Z4tODBBAosjqBLOCi1+LjgE7uOd",
-	"GL7P3oyx/EYmEAXfVI09FQNe5lYo7bg2O3uBkOXY2i3h32oXwPOirR34/z8WfaV9xM41L+wVYAOdqcJg",
-	"LH8rgn9geND9Ax/o/vMnoZOtP9bbwUaScnl0zgnLTWjuUbrYJpUB4Oxp/6f50Jz7aY3Qp65di9Hp0TVc",
-	"/W0dVTa2USxOCz4w0PZhFVozZGrEeFIorYOeJeuae4sOYQj0Vel6Ng5BLVhTN77kBSKy0lX0b3clsJZo",
-	"wX45P3mDNCGoAX2jVZENR4B45tRJ9UhAa3VaCSHdYvRatI8PoL1jz0o13BiYUTqdTmBL9kiLWfke2Ipa",
-	"5ANUn2AUQhsDxi4xL4lCEOu1g6AePbfqDGwKPtFJXysILL3jkUJB7gsb4kCBuboBf93gPzw2+KuTJiQ2",
-	"yWu/o3xfJTCye1nmVw9CcIw2MgQJqh5LwIErAbYlxVC6dTqsFgB2S91hR5K5CFBfooXHJT4mF/xaaGat",
-	"aQSooV6VQlilkJfA9o8PR9mJ7Zr2Kny9U0/MGsrW6SqsP+I0E2ilKGg+rmswaRVX9cngsBhTZJelETpm",
-	"8cdP4MrYBYtZ/I8/rDbCHucgIOK7nAvhQhpEe5XaTwcqO6DjwnCBKhiH2QH+ZDtmHJP1+qxC+KdIqL36",
-	"ZqRy+iH0hFDJxcJuaR2jrQzJsUuO7+jLVgzxkH88+6Ojr0o76qA11m4pI2SHvVBpJjQrJ3aL/sBeZy8g",
-	"FhVnYz4UgA/iFS587Y2w+vOXgo+1NcXzXN1ULhT4Hy3O6BbGJUS6/CkYcd2XVdViXXVHTh9nBlcZtr1n",
-	"uWl3AmXscP6w0hKLLA+63b50Kt1/urul3WOpSHJeUCpsjNqVmFp9J6G6kWg16IiNeSpcq/O7o/OXv8ae",
-	"KoyUjN3UsINxOcjo4c402Na0ayl4RX8mEyVoDY8J/Cxo093WsA4vPKwKN9Rjfvbbe83GfGq9c+v0U1ln",
-	"PoXmYevjw5Cobb9QN9jmSiturzn77X1fOm8LPPl6W7ZgKTf8kmvBtMnynPFLVWCvvRZFxvPsP4nmjWd5",
-	"WQjCgExzlVy1YYELYYqsai5HHxTrl+BL8JgnKs8z8Os40dk97z5jMaz7RUIKJnZLcCpMMd1BmJqIjThY",
-	"TO6raJMsiqy9KPOr9xMrE4L42jqso/kXPRJ2VTWQU6Gtz7vAVvod0IchpylSe/ZBeqB0ImmE6VcMnG8g",
-	"rjYmznxhJSpfr/lJi+xF3W63cu0up1bgNJo8lyqd7uQQwO798OyHH77r/vCFllAQ3L8N3JKK7r2FBhyS",
-	"3OdxrHuG1GtwDkTq6hmIvOOwKlfAMnoQYSHpmsPwcKDcPcaLZAR4B57Nw5sp/se07oaCZgozNI47BBPY",
-	"oMmwrmLmdZRqygxRaE4XYnnP+5E/wfMrP/JLQLxXAdd0H1p92kbYfH7i+6mLDNxd1bH7PE+omU4ujH+s",
-	"N5i6JACx4a34tngrPm+/rr1s8p1TdV/AVhFcPMdYwVpasVR5X81dMOsL0t8Jc9bt80wmBVZMYnI/2PSE",
-	"C0kgmfYwCo00cxQqcc+wrm2KJXpVfaALMaP/dzmd8zTDnGKok4OYcqcvK4fScVTPQJrR76FC9nbCYgvB",
-	"eaXu1sXKuecCFxyYsz20WBhjbnfY76DCeeg/e1sgQn+V3mIdKsLPQJyiqmaBtbgLvWxrjBRY7xGnvh1h",
-	"hAU9ykvBoBwFC1joqyJWCFwErIjFf+mYteKP/a3X/a0e629Zu7Uc97c+xS5AROOkm15D0EXCF8R4cVwD",
-	"uwpd0AidEe+Uu9nrUIApxgLMNnqvhMmNmwdCT1L5t49wSsfNrZM0g25l7FK7mz1dShB4AISxMJZE6Frq",
-	"RtaSCv64+UwAxIlS+83g5sMab2sPF+dc8bkf3CHJNOkScNdAndBWaMJovh8jbl3wzp+TRnhoLb5hYNkw",
-	"sDxJWGksyBxUumFbk3ZfR24hLJerSF1uoZFzZom/dv0nuXrX7Ud6W2MlHgQmfNOHtW0i1xKfFQQvtSmD",
-	"eHgL23focOM6PDzXEBb2w9I8Pea40BRf/Tg5Hd5Y2Hw+U5QZVBSHvDKsNdd1OBdHqlXjtjib5DyTweOK",
-	"KnXR9iF5LpkYT8wUK1cX1q26wuWvu4tx5SKpyuzaSIdHkA7X1W57yq74wmR65VuAA+IOZwsLUFOmJzwR",
-	"ETpE2LZO/wCRGNXQdL2D15eFKo0AhRZ70RK3yfWqegjAaUdX5u/g9MVYDUs59gG6Xeg696V3RMj5iRhn",
-	"iRpfknSxbhD63O6TyOemCinreREWLz7gAh3Nihn7vLoYirMwPxt6ztDPSP6ZL32KGM+1YgNV9GWYanX7",
-	"ArsQIOht2Fhpw/a63bC4LCyogsSDG0ytaK0v54i+lxat1WrWoBiYqsbqVWt9OVu11nEVBbN1dn4RwG/H",
-	"fHuVV8UZ7ctW7Lo6dtlrtstORQpVCpWXWqte29aHVd1e+EYHQk6+aF8Gu9UXsZGfjckF58jaKzyEuVGq",
-	"GQiZlMVaK9ToHU+zQo3mdFOhtsEX/hr7AbGuzYfI1Jfmcu5uKu9+pP9aLcHrh/ooCd67JF0r0bjupGsg",
-	"1zdJ1z9P0vXab7B7TbqGKv1xwrX0YZuk67fl9AWeBf8KMrDLL/67U1y3pWuPNMN60xU7mLElzp/uHqVR",
-	"F+d7oxD4JNNsBNqJMqztyHejWgfAlfECyja18lj/pe0opW5m3EnfZPNZniJrcBQbslv3oy3Xld36HBfk",
-	"ocXlJru1yW498exWFd659+xWEEu7Z2C/0/DJXwk/aTBmD6iwzmh78L7lEfdwqTZR90dpTS7qe/pBc2+N",
-	"4fRfgZmuwoGLEKCocO0gESulyXIWiw+TrBD6yMSsFRuTn4FE1nHEvut2Oj98Fx10u5ELhfblj90uJM8A",
-	"Ww6j6C4JeZLGHjvQ2jTCg/m5DJujB/EMi458vi/dZBLtXQVPSPHcAIWwKHPRq4EYVrBmENT2a9qXmC8F",
-	"GRUxYEq5LBQVxs1kuPUkzwwSHQ7KAoyyahRQPEXDl8r0JZIwLiPEbFlj0D2lHeAc4pA67E3F5whD7fVl",
-	"I6WjQyuEVETF7VhrXgOiN/ZTwQcGkpZUOO+RjnSPNZJoQs8WbgfiosFw0GWukivAUuK5ILAmhAzEpdM3",
-	"QkxEAcaq4z70WBqL4tyBgPtC2r81g/sFA32kgHk4VQ0WayB+Ijo+G6q/TSj+zx2Kt+qPimUwApDwAiUi",
-	"9rCq0jSr6lXB+SotvqoxvfuxRrR7a4x+EQ/Y0OpGq2VAyeL3XfLkqsOQVgwaRhcSyzqCMC+gVeFlPfwM",
-	"CHj73YNDiFAgTS1ovJaDNGRGqSsAZwoC/Q2ktAtCE0R8Vhf+q8Xkww8KCHb/9IH5p34KacnrW9LRRd/Z",
-	"VF4abL91a3UfSSdvAkhfQTS9qO2cJ1Y9eRqqjKYKytu0zC5g5aVrpQGbHWQjcFbgbzr4cqlu2P/FQueT",
-	"tX4EJA9BNUYqnTo8yLGAHh4Hwq7KiiVMLiCnd5lrnAJCWo9Yk96KmJKJ8DCLjsjdaUpVeN24QMMdwzu+",
-	"Au9mbqAPRNJ1V2/GLdoGcXzjm3w7vslrdT1vEoGEmT6UT3IjLkdKXe0ImU5U9kXEW2ciKYRBIB2MF+WZ",
-	"Nk0sW7/ji4/9e7/quviZr1mBb8t99yZU/yihetr31ToEB45+W5Q0cz+tLVqPvHMu+W+mE4wpW3Ml/qvv",
-	"G7Z/xyDyu7dn59jsGpdF7tDGrPd/ZrhMeZH25e9u0Cx2xz1LfbkzlNBva5alAUq8cvjThTDFtMfSQk0A",
-	"ii518YO+1ELIdlQ902RjoQ0fTxA7jhsjxhP75Pcy+8Dsr5FriccbdDaU3JSFiPsyvt6L+mW3+yy55Fp8",
-	"d2Bn4NfXRy93zn492n/+HUbj+1tZ2vGv6VhjsL8Fd4nYSiTXfo1wWlYabWt2OTUCAfD7kp6NsDDxzUiL",
-	"5MIVtoNpGc4J45ohRj52Gex+hP+HYhLHIwD4Y+dV4aOrqYIRZEMJOGs4lDiCuyRCq4NxCUkBJVmhjGtG",
-	"wlWkEpG+jEfGTKwVTGwNAVg1UNJqZi8gIiZVGlZqaxJLBJfPlDy0FuyYTwEJLhcctgrvy1ypySVPriI2",
-	"KbJrAA3MM3m1k6uEQ3ZoLAxPueGMp2khtI4wXCZSxocErI47JFFSCmhJ7/TlTyLP4K8YJyJs10mhxpkW",
-	"ac8OD7MWfDgsxJAbsR1QCDUnCmbk61oL42fe9Ujx/tkvbrCSnfyKKiQA3G6b0vkvsIk3ZSdNNe2zevOO",
-	"avNOpujuR/efSwLkJwZKtFHyEJsmGyqh3aE49Ky2dJmV0VZ9Wr02EXcqQJ8XResuRHez8C1Xov8JCsvv",
-	"5+hEDdROhO3j7Ntwzxx0D9DEQc3gEdetNTK/y38RZpG2fRjHaZma2xSvf1vh9i88E2uPuB97BbQm7LAO",
-	"i4W0M5f2mDUpY1aIHfyLZpylGQSz0uo8W5dhoIqhMLj5CV5YN5N2BohgDVXi96vS1lUt/iV2effx7PJN",
-	"+fh9afqNWb5CNbj0W29RPfh6bfTdyrr+7GJx9lPdQr8SE8P2DljKp/rWSHJ13zcRSnaRlOWh5GrSN7Hk",
-	"hySLD85Z6FV6eCwKgOonbdN82Snf/ejcbqw8MIh49iBDdy0dE25GVUdHNZ6tWavgLuSbjfH5fytFKZAC",
-	"dqwKH+XGRhwfg0AmijJJhCCk0AFosYB2G3nvw3g8dBOqdNphR9WTkFvCRS/AmfuRtWL3+wX9glxajlMC",
-	"JSfytN7w6aIKPFNMZwTNvJe3vy6Z1mQ0ua+K/AdDrHlT3ffU6a8FoLL6TQur9nBWB6RPxA5GNx5M/jSK",
-	"iIZ0EHQCN6WCOuxnVbD9AzYCFw4zK34+Mw3JJJfeulQkQ+wjSd+wSSGuM1W68D9rmRvF4uu9KGY+z2Z/",
-	"tF9jEB2JI5RWG/hkgRpVJMK+EUql9E1mkhEm3lx2KVdUWOyGtkC0wGLMeElYGrD1lNwyny6xk/iFKZM/",
-	"Y8ToEcXNL9m1CB0dAgh3+VbtNtsDiR8j9BOQOmSYBFJYDaBOgMUTayAQWX3KDUcqNMp007OtEEARg3Dh",
-	"SE2VZ1cC2LIghkQdXwBnNBeYOoTD5GxekG8Oujx0UGbFxbnQy8PND26I2BmrzPppxP5lZzf9U/pXj29X",
-	"TKCjUoVH/vNP90jw3Iz+szE+cUSQrvtQdpzlwrEdJEJrxPhDHtpfz8/fQXVFqpCAjxlVIh+9p4ZbmF35",
-	"lUawRm2Ir7gF5Nl9DM+hSfAzfe36WtaW7lV2LaRAIMhLESwXzv/WH7AYaiIkn2Qd93VN/RxvJ0IevTv5",
-	"29nbN186beTpqct/imbsD3ofS1VSjoU0Yd3NDdesoqsfFGq8jvk7t5bh3DC4ZjQHbjrHwvCZyZzycX4r",
-	"UvKIy3THkQJqVRYJxJFMUZpRBPVSkEqz/7FwA9Ow/uPo9au7rYYb2bezGjQHC1YDiuRWFTNihlHS40qD",
-	"7IuA8tGncRauySm+7lFkCrzbCmhYE2YKPhhkSefRI3gzHWg8zZZIJLjdbiu04OZ3Im06DO/Y/9bowrkt",
-	"sRVtlUW+1dvaBUuN3jC39kmiSoQtFqCqKGqoroQEE4liWdYeAPuwfjtYjpq1jJAA5RtRvBH7YfBZmbzO",
-	"jMMC8Q9Ey3bBI49m2fUdCXNws4eSmb/9DNpPPUZCRP2oSCGAcFlAopnuAOpWLtKhKKzI8f2sjqWmal3C",
-	"SR4t794NhlhVys+P8W1hHbbgqThp+Gw4gchEHFm32LqwbMyTUSYFayVKDrJiHLFBmQ+yPLLucSJyQvjC",
-	"P2JXLjHQZhN6rhkVgOgAEBXw1cFooURy0XSGdcpYeooQ1HYGqOaSGHlVYUbMiDwHKeFEuo8xOlIcYtTP",
-	"JONsILBcGDJsibVvUGj6YeEbF60y+gfW7gkD3iGLlB+wY9/xLhNruXpk5sqR25HzMyIYTZF672OS86k9",
-	"0cGwvJk3P7B3OTcDVYwZT8eZzLRB0chaRz+9PnkDSG/t8FjZqxY8xpssOIaauNAw+apIRgIer+ic5Yqn",
-	"7JLndkMU4VEjobJ4cRcoNDIsGzSafywomPmH/kQPwu+e8CENeCLUJBcRuyyz3DiMlUBeBU9OVaJBaH3Y",
-	"gQkKLGmQkig7enmmQcppUegezmS0xcs0M5i4mDHCQQvBMthn/NX+/OL06M1PF29/f3N86p+L90b0D7TW",
-	"oy0SaO5H90/3cx2+MJoFtIpmOzOjuZaYaMvLLP8XPJXuDvrXzI94/u2HT7IrMdW9MZd8aC+g40p313M6",
-	"0aw/8ke09frozdEvCyZi5tOfwKfe9cvOzo9+/vmu37XCZ9wy6D8+ffo/AQAA//8=",
+	"7P3rcts4tzAI3wpK31sVqR9KkXxIYrve+l7HcRInPrUPne6084oQCUlsU4CaAK2oe6dq1/ya+Tu1a2p+",
+	"zq/ZNzA1F7Av5bmSKawFkCBFnRw73f1U73q22iEBEFhYWFjn9XstEKOx4IwrWdv9vTZkNGQJ/Hl4RQf6",
+	"vyGTQRKNVSR4bbd2NWQkYVKkScCeSHLHEhkJ7pG+SIh/1G+eUBUMfVKnRKpE8AG5o3EUUiUSj1y8PiA7",
+	"nU6b/Nd/vmi9aG02WjWvJoMhG1H9IfaZjsYxq+3WbmqbN7WaV1PTsf6nVEnEB7UvX7zaUchGY6EYV80L",
+	"No7plIWzc/RVkjKfTIaMEzWMJKFcTlhCIknUkBGpRMJC0o8SqewrJeBVwn5NmVRPJPGzLwXT5ns29Umd",
+	"CzWM+IAklBM6oBEvz5+no9ruzzX99dqnqtkfi4DiHKvAen1xTEQf5hEkjCoWZpCeB6invYTyUD5td3Y2",
+	"aae30XwebIbN52yr33xBd3rNdtAJN9hmf4tuB0/HiQjTQK3S+lm7EvoXTCXT5n5fsWR2CR+GImZEskDw",
+	"UGqATmikSI/1RcKISqYadAA2UncQodNubczHhM22VxtFPBppyLazKUVcsQFLYE4/Ni9w05pH4Tx0tZsa",
+	"hbsI3jhiHHbZ7W0wJlJEMq4IRdQlgjOPUMLZhFwfH70iQg1ZMokka5HzRPRiNpIkoEkyReSiI6Y7poxE",
+	"nPjm20eh75FYDEgccaaBI+btaLvz7tX2x4Ot7zuX2z++ePP91k+b756fbrx89r5iR754tTFN6Igpc2b3",
+	"x9F7NkVARHr9Y6qGNa/G6Uh3vIV3Xk3PKkr00dG46k6kL5IRVbXdWppGYSUOvNQYNw/UgI57hHIAEv4T",
+	"4G7OmSRb7S2S8phJPIsBjWM8mZST/VcnR6caMBVT75nPft3kD9JEiqR67j5nnxU28O05HCfsLhKpJGM6",
+	"YC1yNqa/poxQHhJFR2OWNNldFDKudgklAXQlakgVmVBJuFAkkjJlIelNkQ5JltyxBGgl/DuOpIK1k612",
+	"O1v4rylLpvnKcdwCuozo52PGB2pY293ubMARsf/uVC37kIdjEXFVtW37ZMJ6QyFuCTOt7OLnbSZs4pxt",
+	"YvmXvm6nHPL7nk1np31Cb5kGXKJJEpG0z0g9TGhfNSOm+s2hUmM6jpqRQ8Vv2bSJ91uz/byxqzFOE6IX",
+	"O1sdgl++4XX/pvbPf/+/b2p+g4iEUNKjmnqJW8Y90mm1Nra3yV0ko17MyP7lwdERCYY0oYE+gB6RgRiz",
+	"0F4mBrcBW4bshosxS4D8w6NbNlbm1nx1eHJ+dnV4evBT9/3hT92rq2Of1De2yFAjTsj6NI1Vo0X2zWIn",
+	"kRrmtOaWTW+4+QY+MTSH1EdMDUXoEb1FHumJcNogA6bw5BWuP6DLHox8w/2KS3aXwJ3qwdSTlAN669tw",
+	"j2x//pydbg0sjfd6cS1y5czRjE1JGPX7LNEE1s4TD8DGBqn7znZ1b9m0m7BUstBv7JHJMIqZM3HbWaoo",
+	"jm+4npIH52inYpiId/txNBgqv4HQ852bzNfn2uyMJCOa3LLwhvufXdzZJRaXfVIfxzSAy4wTkYQsaZCE",
+	"9VPJABtxVvojItV3yC2b7urTfcMrFmeGREjdsukT6QIFKEvUj1iIk46UhK18Isn19dErSSJ+w2Oh9y+g",
+	"ku1mpwFIkByzOAayGoX6KrLHWDfNOCEHXVo3/IZ/0D0zHoncMjaGA98TKQ9ZqHFQpkGgqbfetXhCp9Js",
+	"9j5CgcakvvX5c8PTOxYMySQRit1wgy2e7gaYL3g8tfetBNyEERUZCamKZ+Jk/8fuxeHr68vDV92XP10d",
+	"Xvqk3nlG3kcvSW96w+0BsQcNCRUZijiUpM+AuxtSPn/M88OL7suL/dNXelyv3W4Xh42jO2bXJvfy618z",
+	"CpHM0B2PBi2fUY36cF7wiN1w9pkGKp4SKufhC5mINA5JHbEqtIdTk6MgYGPNF0Z9s0tUMTKk8oYHQ8oH",
+	"LCQy4gEzxEIfXWefdA/4uuWA8dS2bril5Ugdc2pe4oHncusvWHtz5/kL1txqh9vNrU32otkLdjabz17s",
+	"bNHt5/2dzY0tYOidi2tj+3n54hpTpViiJ/I/6ze1n29uPm+0m/q3o3829Z/bL/XPK/3n88NPv3e8je3t",
+	"Lze1f/u52Cx/1/hvM9eLV/vcNJ9qjpiUdKBfjlKpuVVCya+p0DDG1qRuLoSZ+0Bfk53m4gsB0IALHFIP",
+	"0KPBrYypHJKIyyhkFXfdRXZrVnIpM3KJ6AMlyi4XpGBkLgHbzY8+7vcNp5KwO5ZMJ0OWMMJiyUhdMiS3",
+	"fnF2Psk4zoZHeoCzZSzGg0Fv+Fa7TeaTPY9IgbTKnpqAcsL1TEiIV+hEJLdETaKArYWl8xmPv7H24bC2",
+	"D7L+HDQ9vKKDjI02WgLkioBQaQQZMcqRBSoIhJutTqvT2CNUk7eYafkrlx46G0BmcZCMCWkR/zufjPR0",
+	"NFPIp/aLeLMacUxCK4BHIEYj2pRM47KGGjDiok/0haumRNGB9AijwdCCtQAsjwhYK43jKfE/PAV1x4TR",
+	"W93RILCZjF4Hn6LeAM8VJYr2PJgDV4mI9YS44M3SNujrhKTcfF7RQSMTFAinIz2ejwehlWldWnNPiGmx",
+	"RN3i4nm7XcLsm+/+rf7haeP/b1C8gLXf3dTq5DuPfLeoReO7tbH6u8W7ZYDjbJp+uoA9T4OhvndxvYDD",
+	"/C5SQDbnysyR2+TrZJrjaBSp2fNyTgeMyOg3Nk8CjKGf+y3DnOh9gm1DBUmn7apLOpXqEquCmrveOG/w",
+	"das907zx3M8I8/brvnGOKq25Xxln77/uOxdMi+6LAZcU2nzd9y6ZlIu+JbP3X/eda7lgi1L5ADv0A00i",
+	"yufv0F32/mu+80V3lmPBJUM9WKqGmiwEml7oB5rYMg6Hj47HcYQ4/vQXicrY/Ev/LWH92m7t//c014s/",
+	"xbfyqR71wnwGP1pWpZh90aRajBnfI8BQ6ctXSzlwAUt9yh01+wENhqx5gJdBhXoGeXefiyZw7f6eGYYA",
+	"kdTSR4+RQA8S4j367PnWDvmv/9xudUCruoAXMvpqO3Ttk+dcCtnT6nNHB5YSzZktTMlHw8Dbq6vzp51W",
+	"G+cp7z9P6D8zT3xagRVfvNpLGhoN7wI0GKMe9x8WHbLRdY8Q0RSsGJHg3T6NYqaRMGSKRnFtt8ZGNIp3",
+	"Sc6LoeIYHhMahgmTsubVWJIIvec//17rRywObU9981YwdFWDfPmkbwipKA9A/U9TNXyasEEkFdz3mbp5",
+	"mSZZS46prO1u6StDRQpAaQBF8sWSbLEGtkOlxnL36VMGx0NfLEkrZHcWgvJp3rcJ66198VY8XUaZXnWw",
+	"HC0+6SWM3hr1xZgFu2REY00eWEjeXZ6dkrqfPejq/fQbmtnCj5C7SMS4MM1YaAbrlosJJ7AfpO7PbLNv",
+	"uGHNhDKuZZQxS0zziBMf99RvlA512ShRtW7T/GmhLSz+QPB+HAVfh7GAOF1Fbxl3cXWfExoEIuXK6igi",
+	"aZCMfY6kksiEPCiK7eQoli1tdYwKbJeHwKR9kvLo19SRCQBCoF1xpBP7TZkrchyjJ6hdSjteMo0t2nC3",
+	"aYUBaz1ceS2SXhSGjH8VsvSzURxUuRriNWb0CpyxEM+dZgzkLg1HEdfHYRTBpTeDOPr9U2h7P7TZzNHm",
+	"tTO/VfEmX9ODII7LUaDiQ9+9NI7FBFX+oLKI5INSgjeCs6/aWJBeWHegxylvbS7ZgL2Kxgmj4VTvblhJ",
+	"BFD72MQh77WlHeeyeYNTWnU3YQUPd5fgWUaSx0LYzkjC0kk69kjC7sQtCzVVYJ/Hmi150G090uvjND6E",
+	"G/Lr9hdH6uJlWyT0KWefxywAGVm/JiII0iRh4Z5R7TguDyQKUR2fsLFIVMQHJFJlNAAE+e0+W7/t8hl2",
+	"+dYeaue+Ki7YRT8gh1GElr7704Sh9ghsE1KztWCzuMlgjvO+qe0hMwJreSIzM3/JTufAeUit8TuV7EER",
+	"61So1yLl4VfhFBeq24dRHHQ6Fag+MRJOJYEw71ZyRwnvdyds5Vh0KhSx01wVc7hQTezzEEhjYWLJCXAR",
+	"mlN0rL8jOoWLQjJG6qgaVCIOCR3TRD0s23hOp7Gg4ZUQxzQZfN29McaxukqIbgyjFW4Phx03ljsBKxsy",
+	"Asoq0DK3t15sP39GelPFHoGr7GzOCi4wGSUEsVNeFS/McptKiCb2fairZgY+GUOlSQXAqt4hJ9FL1ysm",
+	"Z7qQ7liT4wPjSwK+WpH+0GuU874KZZzhKoTkK3CnAXUcKRgrM+vA5p61HKns2VYZcR7T4e0eSLiRI6EL",
+	"zvXlZhd6TdP7IXDQ8cnkdAQuM7k1hhoLNokFH7CEAHfA1S7RF73eDDA9PyjSXbLkLgrYNad3NIppL/46",
+	"OiVxuG7qjFdCupAq2jNOD5oSJ4wGQ93wIbkbhxiZFZLilFbFA7Ogptv7oWhRBomAcryTkrsiE8jFZJek",
+	"PAMRqfu2kwtiv+EBmZWxmBhvNtfNUkUjcw9IdwD9WKRKdzZdJkmkGPqDBCKOo1CzncA2BYIbZMRGeiD4",
+	"o2tFc7+xR/yK7fdJPxEjMyMaRlwTVQ1e1iKnxoNXizt6NMX4njE9Uy2OF/2CrC/rn0TSv1QiuD1Ayvlg",
+	"Km1n0HlYY1QiICLq72jxwShE0hgEhZjdMXA1Qv+bkbhjI/0V3Z6B31ARgnOcuBeBo6oLzPdKiBPKpwZY",
+	"8quIiVGMddUwEUqV7y8hyIjyqSHtms2PuNwjgDzg1hxTfZqrGB1oe68LZsPRnWUzSOxiVycrCVWsCUfy",
+	"ge6VbDJUKTYaK2mPXSSNezWc8szV1cD2r3PcrrneOpFEv30lXwTmmq5RI5QvJ4rOdOia4agaZlBonIh+",
+	"FN9P7dLu5EhUWNbq+JO63R5IdkIDR5Aw8HOksdwllIAykQ807uSK/R6jCQhOoKqlpEc17zjgVKUJOOdP",
+	"INQEoaiX5KHndQJq/jSMGNfSGc1AnA9lNT1GdtWPwkjqiyTMcTa3FFSphsj++RG5ZVPPGBXMPwl6U4HS",
+	"gPLiTlu98x4Riaf5XaAQnlmHA5LSYfjw4UPT1URWO9/QvAXIEHo3GFGCpJJZ29t2m/zXf86PwHmJEAcN",
+	"x3+/qUUcNqsLs7+pefii63z6v9/Mxec5oTxfezzHidDf+moW0q7N8BvdMZVyIpKZo2r5EftebyLsV/V5",
+	"zUe5B9XfcA+ss1BL+tc6uS6gHuLofmBx3MSTiYrwKLPKUdJLJbJcSRo/rG7rmst0PBaJYuEJCyN6BQD4",
+	"io1P8wG7Iz1iF2C6SNGRWWdLDNcjqDe2XRTIJkpgosRMdHUcyAZowgBN6PnQOg4tU/hl0PgPigQftAzw",
+	"lepzia4oBcX57u81sAj+Yar11fUavacRv2NciWT6lIa/pFIBs/2n08p/8WoiVYEYafEMLs8qKJeblImu",
+	"4JwFcI2ZqJpMiNUCSSykckJDHFGlxzScAzEaaTEv3NVEakSnyFegSnZI7xjpMcatXNMiFxUBNiX3Yrjl",
+	"QT/iWoXBRdYGOwKLG81eDH/8Hp8htEkO7VV31+xT0/aE0/g4ZhdS94tnz7isP7IhBtUSfgkhzbcRs55I",
+	"cnB2cnJ0BSgGUaJ4/2UhxqjhD/R36gVsdRA5jPTFaR0OAEOfSCImHMNsgMFgYQPc41fC2n2y3W6ThEJ8",
+	"D8S6ULLd3iR1DMEZJ2IUSSZR4cdndSDGSXy7vWW7DKhi4MkFztYgzhnBbSziKIj0YAmjimgw0D4wlwmT",
+	"jIeN3cootZmwBRsfhFEquA0GhqJPqD3KMOVQiwkAp0WHD+LCHvCyyfAbPQrB+A3+wsxxKKMhqmxpfJ6I",
+	"MUtUpK+XPo0l81yWA43mV5ot1mj/8Wwo+WSnf9t8P5pMwuNfdt7/uP/mSvwkf938cfs8Gv8abw1fbvPO",
+	"3Ys3w/bw+OPG9+3b5z+NOuMPm3c/5t6TbxIaMPJWjMfAZmRM524NvKbHkQ2uJf0I7FLAfHu1sTPZ0uRc",
+	"KeDr57lWpKpdljuF0gqd8ay386LxcoAsJlGnbHJum6IzqXVG/LkAHTNDZ+A8zl/0fmHopbRvvPWW4Udx",
+	"F4JITZd6oOLIB7rpF68G4mmyci/T+otX02Sxs2K34wg9L3SfjTX6bMAGCKlofAB3/Uo9z/MOsA8Dky5h",
+	"ha4X2Li8f7hWD+Gbw2zBxh2Yncix8FjwUPD18a8E+Rlp/ejyjGx2nj1rdgiNx0Pa3NAEzMH+l6WwjMIX",
+	"NwohGj/vNz9++n3jy7pBFhskoONI0ZjETLeRZL/5kdQpJ7OzI5prazgrA+QogKqzQV7SXo8OGLlUCWOq",
+	"IrBkNagdW4TLB7/mkSJbFSPOG+O8gH/5QKcfOuTZj4flkeYPdJFhokubGFUsIXOxY3YwyM+wJmHo5RkX",
+	"3DwRyw2gNW+Z47xXM5lG9lVx+I32xrNmp9Pc2L7qtHfb+n8f3eFCqlhTRSO2YMyX02r1VCqNKfyWTQkN",
+	"lCR9kYDtVyoxlhD0BxwK5m/RjRKWa+VEQmJGjeEKYFM8M6uw16tABrVXcl9VpTrBmcEKCpPeIzyNY1B7",
+	"AytYnNpGe+N5s73R3NhcDlU9Duq20B9+Zn7DiKtqAGMkOcbJ5/FPpA4B5AnrR5+Br+uLNLERepIFCVNP",
+	"JBj2iGJxrEeR6KZSXAQLxt04umPdX5//eFsFuGhtVH3eXmVDYirVtbS4Orts/T7j7jP8KvptGiFyFPFU",
+	"MVJPxyFElNm4c8EDBkpo/bphNjPqG7beekZWHJNnV+0Xu1udr9rQWebnUomE9RPB4WgEt0ROeVAFmtwL",
+	"VxZGAO4F5chdzTbXPBsSJfHfn7xapNhILr1igXCdZ5/RHzWzoElCp3hZg2Yct+c+ICgzXnq6ed4Xw3kB",
+	"2hdX7FIcl6K5Z7iAPu5cK/kAWO1xtAKPX+KkLSzXAGoVKPNUNHqMNcEGny6MMX+Nzo5WZIbBTAo5qDEq",
+	"3P/cdKDvN/LASr+IbX7xsMyiosO80OZvn37veJsbX3adv9cPg3Yma2dV+q5eu1JJ1EsVW8Cj/76cxyiC",
+	"63XCGKjFbQw2zb5C6oGIReJBlKdHWq1WYy+jOdvtFjmkwRD8c7Sw1tFUarvtkm4bkT0ZRooROdYyEVWE",
+	"RSDyMx6S+tmY8f3zI7IJYVbo30FN3iHRJwZPp+gFBLoFvY/maROe+hjZIMHzx2aUMcpA3hdJAK92S1HI",
+	"+TL9xh4GTWNwhV3gRttdSwEnfq8BYGq7tV5MA32baAhphlvDd0Q/uzuy3S6jMSBDYQmzWLwIaiUBtcSZ",
+	"6oO1n4aROryzyuXVKQENlEjcdFyz95W1E2IKBNCA1X3odxT6NkULMEuRyvgkeykBcwToLkGlBBdT+Qpd",
+	"euWYry3g0yZDgXNDPVjhOrU+rnWbu8swaRotpBgxwVnu62MWIlncz/KsjRNxx0L4Bnr+1a3NxLMWUQw6",
+	"MOl28oiFAhi4ANUgeKgU5lenBW8NtPei9wjRFyuTQzRVNlrkPRurjOUkAJgn0pqFMbPROEk5C1sE2D/H",
+	"0Avw8Sq3a23WtH+vbVwRzxhhGpVBI9QTqdL4No4gK4e5NX2PZI/MHYnBbWvP6TEEi/U5y222CmcZjcuT",
+	"3Gy1W53OZuv5KkuVbrT2WrML7wNZZQyfi0OVLd26MpY+jZn7A0PI8kmeiN+iOKZPt1vtVb6dZgHjc+hF",
+	"oFnohLPQkYSKp9AkrLGhlxB7+CAS3D24S2NHzSLdLT30SvTbOWJeIfg+Gtdc0LpoX8l0Zdvy+MxlfnP9",
+	"QQxmEQUrhGiqyBBcBDVR9a1KtYuqfxuAu5u598w4YFBF/POzyytSdLnwW8Q31L3bF8nADAJeHvEUHIfK",
+	"9N/xhUbRUXBmkzdqDNaSs9n2J5IMGLf++XV074FsYyyXpqMB11eWprojSFSor0JrnspSBBgC2yKrUOFd",
+	"eAQ4aF25jYwLh8fEyDs+B3DYupCujYXg7IVPMtd0/GcsgluGbioIMsi5h69FqrI/ujSOc+S303JU4Wbf",
+	"QnMguka2huj2UY8l3YSN9HUPRlF7j9sVFx/aPGfFp3M/mS+puO14bF3AOk/saIVkAiUIzerv3AwQ6zKE",
+	"AZMyM7IUz8KlZuG1ALVvvOxgxbvEuGHdpO32ZuCMAA9YSb5i03fD3psgOoveHV3/dtQ5jY7kEb/YDg6O",
+	"nh2NXrffb4w3w4N3Oy02fTcONk90w/injR0VvNkZ9/hFHETvdlrBRswXqMOOKmePOX9TrqLYsE8zbmBF",
+	"xn9nWaqabC8XQUwJYl1t8DDry2fPtSUGNEkiEFukzVxYZsoWgo2/iz/yd3GwMUgoj9tHvH0/6AEkLB20",
+	"hxV3t4iB5tmcq3cZ0b+WJs2PS6+ho1dAwBJ03fm5O11F1l/SJDDq9LK64M3V0WnzhYf/7WyQ+vX5QXO/",
+	"YR9skvrhvv4v2Jvx2ZZHwmigd0cTUi9PdBkMWXCL79CSHlOpGuSOJZgRs25vBaTURZkU04SyOGy0yDXG",
+	"++uBI+7kh6xvtXeI38PVYJ4E5HTzvdhqt59tvuhsbm7ubHaK+or6z+3mzqffX3z5N/yjs+F1ttZP2/bC",
+	"I50Nj3Q2NUQ6WxYWdQrgAUML5Fte15T4GEp9uH2DpcbGA9vufvz6SkaLWU3pPqfxVIt9MTnkg4gzWdVP",
+	"xmlFSnvEEI+ELIm0OJrFj4BChirMxm6CXvNP0uyTTTb/k+YWfNCtMAFchRE7TueIq2dgJFucCmyGGzYa",
+	"VoCSs+H5B4vK1XxplXRC4+2jc7l4Ov4YBhe+fSHiIk2/2D991T37cHp4UfNqJ/un+2/gr8ur/devi6Q+",
+	"fzmzwy/T+PZIsdEFxNjc7/RXCGmJJoRWxaFXmRUaoDY20yMwZqaisRYSwVkB/Qtw7AkRM8rvd+SfrWT8",
+	"iXjIPheGXlIawKvJ23Rp+NNtWuHvob+E3T08GBailViQxrfXY8kSZZLRyfu4ByGu//y7dex5ZbJkB8zQ",
+	"M3IqWmQD7DdRwPZHItWSfGdnZ8cstLZ/2Oy82Npovjx+X/viZSPNUMbyGDs7wIy5g2w2P7y9cnwIa5BZ",
+	"vfbl05evO60HAEcDJwsmVPQeYf9O2zCG9t/lk115VBfvy70O0ZpkqHhev9x71geUByyG1In3QKOEUXB1",
+	"rh2kUomR5n9NpLUasigho4iHrVn/L9vNPbcLRyipzdvLKxDMLhSGtU5X91ir0Qac5y5vgUgSFigyFIlk",
+	"pAdM15RIRccQN8UdH6/dGiWjNBjawGctUI6HCZUM/SfRkXcWUjMfdUG25PsZiXNCQwqZhZ8td49zl3B/",
+	"j7byKooDV6Kl4P0oGd0XL8d0OmJcXTBD0zQQou7miZq8nBzfhkeTt+nz6PPGC7qpfj2ns2Cf7V/hkZGg",
+	"R4hpC9YA4Oo1N20fjhNxF4XgHRyFJW5/0YzWdPyqRHigfahRvAcIDTWf5xFQcABYbvWfgfC9nF1I3UhU",
+	"/VSlCWvsEdqTEPkZKUibb1UCVtF1b2eYr/CVWNdj9I/wpMjvv82NRbefV8Psdea15sHKZ9v6pzrL+DQX",
+	"G1+ncT+K8WitT4BBtZLUdmsXYkpjcoKpLKHCEbAy+i8Tp7CMB+xp8frXlEIm59pu54uec0IDjWWn6aiH",
+	"nznpbGxubT97/mLnzcsK2mzn42JFYWprooJZyYoswAwsrd9svrkb24t5m9k1F5ZSWP76FKnsE7sIMfK8",
+	"2PdADExqulsbJDRg/8O8aAViVPNqicDDCtLQLBXCnosBfQiNvtixFjd2FqJbl+Fg86/CUPPBYZNm3+eU",
+	"YJjTh7fNw/3Lq9xz/5BKfUclbChSWcFp0EBFd6yQ6xtFrqUSGM29z1dwmkY38uXu2RYE1jPbEuBV+pzq",
+	"tjNMiB7IjDMf8vflOALDvrr4SENawkYrIoWUHIs7FtOAoaob44pcfkUOxbi59WKjs1mgcXmC8ZVF3ZzM",
+	"bWgyJ4fReBzxgRM0gJEAudN55uaP/uDGeb/C0/pLBcOaw2Gx1s60q15+lbk3K6InJlBjyOaBgczuWBGh",
+	"RzTYnkB9PKU5rj2bfnVsC4oVeYIClB+VXLuIdR9KzYUqMSDH4JRs6ieFAs0MxTVUOZEl5dTyMxFySAqI",
+	"05BMhkIyU+Ioh7lCU+OM2/FyxNxZSQdTgaorUZjKy8fLcXN25PkEoaQ8WIMk0ILTX9HvLCNoX6t4cXQm",
+	"hoJ7NUUHwJT3mFSSxTFLKhjw4uwWgjVv+cWr9XJzzEIFhWl2T0V+ASeXRnvqDXrl9Pji1aIRHSxfmi3n",
+	"gI1XvGVMJ7xkvBqWZln1U2em9ZfS/i7rnDddQ9GYI8dKc7vExl8sBi3udKXbfPFqExYNhupNQpfTwA9O",
+	"0/IhRe2nlSac9c4/mk6RjHscz4e8UxPn4tZXT/P5czDgKRUbWzVYoGcO4XpXyOx673ORJO4tuzRVV34n",
+	"fyku5/cajeOzPgBwIZpcHds+GlIZc6nBsaaQYEp73GOvM6I1Y2LF0/sDjVNW0IdfRr9pRDTZA2onrob7",
+	"AEh5/vIlkvRPC0j21eFh88Royv8wQvyXI6p2W5ZwVm7bv+lqJV11YVKC7vzz9gHr9Npivvc4d0XW8vDi",
+	"vKgqY9ZZD9gVQ4ZbuR9XpgHrQsa/ViwmerppErsZJJJxy5GynuopSzevxOyRKx2EnHGdmWHZ7DDrpcQh",
+	"SPA+crO7+mX7ixuRd/hioLBSv+sknvXRSeLiBsxHg/BeQaQ067RaRNItmxO9iZGCnpbsJqa8vuAB2yV+",
+	"FhjoQ/TI1ibpUcmebaVJXAhD3NwgWvITI0wN3WgRcOaK1FIPuFs2rfZ8c0MSLzZGO3dXW73jyQv+cdyR",
+	"PwXPhu/Czf4b2k4PxXb0/vPzD7+eJkV/nmyEn/ebH2nzt3Zzp9v89PvW5tohSNlIi4Aws/9mexDuC/Y+",
+	"12eta88sdFxNZYZ290JuiJITXhEH3PwrpnYwuMdGSpIhlcPipn19coklXhz5OorLqASvIxTNCOBHl2dk",
+	"a6PznFjRCcLgd8H1zHj8mjfgashJECVBagoN1bPeWLaQMw8A0k956JFxwoJIpLI5YorGHlFMmmCXkNzU",
+	"uMg+eVODj0oSs74iIlV74NIWJnTCzRsb7/b24r1HLo+PiUjID4evIXTF1BJuYEkDmMmITskgERMoDk1G",
+	"ERdJVjbT8SjeP3xV82r7r0/17/Gx/j2BJ2f7+vfiUv9ew5MPb/TvR93y5f6J/n2pn798daV/38Dzt/Dk",
+	"6LX+hXFensLv2Uv9e6HHf3kJT66g/Ydz/fsT/P1RPz/Yh99XeoSDt/B7rNscnP6kf8/g74sD/XsNf/9w",
+	"qH8/atn81Tvd/tV7+BtavoIxD9/ovw8v9FcOr/RMDq8val7t9Tv99vV7/fbNS/g91DN881av+s0RPIFV",
+	"vDnVI7+5+l7//qSfvH0Pv6e6/dsrDZm317rN0Ss98tGxHuHoFP7+Xrc8uoC/L/Xc3sGY787g91yv6/2h",
+	"bv/+Dfy+1S3fn+jR3p9/0L8X8PtBt38PX3//UcP8eF+PdgwzP36vex1f6LfHl3pWx9DyBOB58ko/OXmj",
+	"9/QEZn5yovuenOpxTgBWJxfX+hcgc/ID/H6ANj9quJ38BE9g909hzFPY8dOjM/17pluenus2pwDzsxP9",
+	"9/m+hvb5oW55/ka3OX+rv3UOsz0/huc/aeh9v6+fXJzpJxeAIRfXuu/FBw2HS3h7Cfh2eQB/v9K9Lg/1",
+	"mJdv4DmMfHms8eHyTEPyEqBxeQnPAd8uf9CYc/kTPPmoYXL1Vn/l6p1uf3WioXEFGHsFMLm60LtzdQVP",
+	"AP5XH3XL6/23+veNJlPXMNvrnzT0ruHtD3CmfoA9/QFG++H6h5pX+wAWgh/39Yp+PHgFv3oVP57Bk3P9",
+	"+xN4jH2E9X480fv+8cObomMZftDhlTYLytPNirQh8+65gWiuc/ltLswlgjTUZhA5cFTTa1xkmY3I8cSc",
+	"UexnqsyswJ7raLFVBscqDqaujWDtjCbjoSjnSfnH1hbZaJPnO1vPSLvdeVEcdKu9oMz0z+3mzj/qDdJq",
+	"fvrHuuwJehh7GA2L+b3+QeqkQVqkCbf1XBvZXEvNod2R4sV5IEZjmkCUqGTNiEvGZaSiOwb5cENbhD4W",
+	"E5boJuEekWmSiJRDGng7wYShb3fJ+fbBtzwL8i2u4owz0qeB8myyNGJ8HlRCuaSY0c0yAU7OMkgpB0yt",
+	"qfqCgXBuk0TEMQsheZm5lxm/Y7EYMxv8C6nTdEeozg5ZP/eIr//jYyI8zKFmihtCpn2f9EUci4lskVM2",
+	"gS4GiGHIIMZEmZBQffdDymWT3y0acJFAgQjdSc88FFhim9xyMdHwDyMNmlHEqUK/2hEFtT0kfMjs363M",
+	"AXWZpdwwtQj6avlyPpOKTY91y2MxmTeGlV5XGucaG9uxMG6pBZCbN8AJtNnXTUrdbLjTwo4X2KjUdcmk",
+	"sWtpsmACagXgPxjP7wt2rwPbqtQZvbyWdbatSp0Xbzp2Le43drSZ0Rd1PMQ2xY6IccvW+tq2KnYe00RF",
+	"NI6n3dWGObftZ8azepIlADDKpxIIbOeQxWx551fYqtx5CbqYziV8ccyJeuNlumDfHU33gWlaOcxiCLij",
+	"FKHgDrIEHZxBSkjhDpKwmOkrZSXVPTa1w4C+qWtrWCxbEyjlT0zj0qomqO7pMqOwa9kUVsv0Sqb9K9M8",
+	"C+K1qS5OUe9tczgLzlZQ/Ffh3xdvpT4FzFmxTwFVl/WZIaKrdVhrXhX0dlmX+Zu7rOeCa2W9rtnNtqzb",
+	"LH1drUeRmK/UZx4pXKnzffqUrquV+hSIw7IecziSZd3mEbQ1+hWpzxod11rfXPq9rONiivTJss37g0HC",
+	"BqYexUJZbkEt1or0JBTUwjKrWIZVY3JWu0Xg88jgakY1ZHF0x7RYEXF0itmFnC8Bi3KdpO4/jAZDKHVu",
+	"Ro4UJIM2KZXBPYnaRcE0wkSMtbhETKA/Zy1S37dRU0/yOUYYbOybf/sedKfE3PBOD8EZGVOJ+aNjKtUe",
+	"oQQ5wCeSgNOXdBYLaZwg1TQE8rYatRkd78MkILlXwpEiHtikI1WRihuLIhXbSyMVTcoOmKkdvlIqnZ1Q",
+	"dbLEiIcashkeUl5CwxbZN1YoECkAUbggUWg3REz4Lu5MhjIRlAcpRJRi9kUsgKhRIjbekaROyfX10au7",
+	"7YaXYbyR5TDPQ0+ooauSNaNk8sIM1zIrB1m+V293RuyKTFMFx1JUK+WfrRae5+WFAWhCxAWpw0KfN7yC",
+	"eKul210rV/cZC82ZkcQ3M2pGoU8EN3KwOeVThL/enuyEZ8c0Cu2Zlozxdf3hVotJ/DaJXFbM4TIvHkbD",
+	"kwSCq4inWro3JDSSZEw1Bb3mcXTLsMYoGAakycWFaguexvFuPpDBfUi1qft7pr4RGUP6d0UYh4T0RqJI",
+	"UMsDQ0Jo/wTyrKiM0OI+30ob+I+l1KDiEhuN1ZT4ACOfjBjl0m5pQNPBUJF0jIlWUTlRyOiwdfSL+Hzy",
+	"y0n7+ODdb0e/iM7pL+FO69fOZINtJltqe/osfR69EDvjdu2BooFXzXRjUuTp/k+kVd3U/Qr23MdMgVbT",
+	"Q5WlCuD3WUEQWnmWk1njfVnSLKk3ZnQPM3qMuaLRfKVLtUqnrDGYVT8sEtJnpf9Z3UdZteBVaaeqZdc5",
+	"cmS1jDpHil4k+lVRVAdes6pcvcfNO5qY9IY/54hWRJmaN/PmOhu2/OZVhgTZG0cGm31cMVJBnnJfVElN",
+	"7vtK2Wh+g2PAmOylK+fMPncwqPhmVmaZaTL/zYGDWMU3hxkiZM9nZAn35azEMOftRY54Va8rvlvB47uv",
+	"53Dy4Il8+FkxHt7DfbPkTwR3MlINKHk9xo54m0thtdo9EU73iJ97L/qZUduQ+Z2Suv/3gqvjswrPzaIr",
+	"5KoOkFVxmq8jFodZZaniVyCnTDWTA6+e6EtV32M8L1hTxxvs581PLXmbmuK3/q8pS6YtKMjpe8TXvVoR",
+	"5P3CciStrGxz6Wozxo0ZXiSz9FRePrZUnaenNhFJKE1GtNTYIrL6bQimJxLmpFjCfTJgRg7J381YmHzP",
+	"8AtYl2WQxhTqIyaYLqy4iDxbL5aAhEURG7e07D7GTchXXHUZ54dw3dwZS4MIHyLx5cbjJ74MVkupfs8Q",
+	"R+voXGZJ4dpdPw9mb6XJwuCXK3l6njlNbc8fcll09vhCC0eKTyLNYDrMcs5AQNQzBVbZy4NvtMRu8hOa",
+	"MYrh5Ztr5udZLxb0Hqkv7VZ5eTyOwf2ZTxdBXwLnspSXc3RrFenDHBBDPBALoXyXNAlD4at7lgc2d4m7",
+	"LbaNEd+NHRSkGZ7Lm47dFnao5CbparJW13eAA/hjlunQi179eOYkY+kSjiB7kq1e+KBpqlQp3V0FD17g",
+	"hit59BUY4moMq+bFPi1KA5vXGnDg4Tk4YfZhMZrbkjhr3Do2Un5NqtlZBXPy0JiHyxZm5usMvgwkj6wj",
+	"KaL+H5ALrDr6/6+IBfSzwYJ2u70sSee90OIto7EargmbPMDDUhNxW6Qe4nYp52gGqZrUHKtbxS0Feown",
+	"ktA7GgEeGd1wn8UxUUJz9z0WiwmocROGNxLIXHtEiTjEGjNjlpAgEVDr3Gg7BzTiRpsGbEekSCIkI7Qn",
+	"7hjoOYtXHyqjc5NIn8bxv9aFBpoE2JA/54U2Jx6mouJJQfu1wpVWjY7VypFHu9IWGLErzoVrIbE5w+qC",
+	"W5ueRnirOTQecqZRpBp7C1AbSyX/jdR/FFJb3eRCxF5LgTkfr+arBx8Tye8XUPOXq8pX4ThdlaFnxo92",
+	"cWG8ism9+CaVPZ6txPfcJ0fQquGkeT+raVhcwKyQbCj7SLFI2WJZOv/io3PUxSiwP4CjLu3KrGP2hLME",
+	"PT9GNGSkN4VC1wLDp4wa2gOvkN7UqRzk2s0WpufFRxU4NbPvDvUcM/BeN+nWx9aiZAsXWMNR0QqU9Zn5",
+	"VCHr0pzE1TOpzYvK1jzzlBsQsrEovGC/+dHEP96rCFunubnhxDrukv3mR4+0mzse6Wr2uOmu7NERGe9b",
+	"87U/CJcLibCKEc7FNGBrJz06FoPoa3K0zcZRjFdMqPqVydvGf0gK1TmhLQurec84p86GwWKtM/KLiDhm",
+	"yrU1BiwRmCleVuR3jaX9X4rPxVIUf0YOt+D3UKDEJY+IFXjZMnKULemPxrdWuDNXCGXGGDuhkhg3jry6",
+	"AXy9GhOJ075uXRcaf+PnN8VP63dThaG5T87KOOqiyqz/xiPj6TLlQeb1qnljzSOYAkKZIiGrMDmiU1sK",
+	"POPyGvOwuOwu/DcCf0sErtQczHiZrYzAZUVB0TPp8RBYcFadFoJC/h4ScZM8IeXgDNyvMAoHU1Lv7Ozs",
+	"oJvj9eUrqPO709rZ0f8oWYp3dl6s6SKtZ4mqtfcRD+f4gCA5BzWdl5f3jQYcHRJvIx4+kSRksaKSDOkd",
+	"s2bTmIUDlmAVJg2mHpXshmNGCUkon6LzaGP3hjeJD664Y/BqSZhKE+7vEl/wt5SHr/TYPuZyYaQNLSBb",
+	"iH3TbsEQNPwllWqELpA+OMLPDPLP/+3/Im1SN7V89TIac8cDk2+fJV2RqurZBKS957SL5k96b95HHE9A",
+	"3bnUqNAdXLvmNcKpFL5tvpDbR2dm99/njkXqQxaHmXaW3jHZaN3wQslA2DB9HjK426SzILzqTUSngAyK",
+	"7j8jPuNHbpZYdDYvkIH8o7PnH1CwqbcUJZpsUru/15xVQ21n3vyNJSKbAMteweMvdhn36dkv+BCVumuy",
+	"gdk9y92zV0CPcJUz/ccCQ+EXfN7CcKbvnGkXv5vvxqr9syl9yfb8PtN20eKr+mssWwfuOMCX6gvEUMeL",
+	"DOvsk30X5TOnVYP6eTdzBOyDKzPJs1RVPD3ihb7uwcif2gNinzgW7E9fvNppsdJHkZy/IEqQ5xuYPktT",
+	"6eur180XpN4LkulYkYTRELz0+2miqeOerXICJUchDxDqxVSSciiU3cB/O/mMOm2v3W5j/fZAjEaCZ2VX",
+	"ZYv4mdDt2zilXN8DteVpXqVV9LNK8M9dvRDppfpxYkquZOupj9JYRU39D6d1AwZkriMiBstkayK9qZt/",
+	"Cm7a6qqARQXZ1+kcnhc1aS+qCNqIfoblSN1cb67RMTl5lBfqbco6qZLLojHrr5CK+UA3/eIkFF+tl2n9",
+	"JUs9vlI36yOo+2ys0WcD1ENCKhofrJBQ0/Q8zzsAARuskOnMdL3AxlXeDB19EWqg5TCb4RGLaXKctPp2",
+	"mxdUzDRJQ0ldMkZ809D4CEP5bCVIEDNqzaDza1PO4Mg9a1XmK7Ejtuw6fsZmn9x2zWg0FonCIj36ANQG",
+	"kRqmPUj9KOg4auoVDRh/mk3wi9td3kbjpnUUb9oMkWYNX1k50877QzFz56zzJ6b21IR0oBsth37nRXu5",
+	"60zJfaY910vTsvHLwA/f+VbQ/+LVMJGr1VkXwXYqyGQYKYZpejSBN5w44yFKCoYMWzEhUl5FddYCSpsc",
+	"v4Ucn0sV4E622TXNCKukwXVA8CVLMLxy+tsr9lnV5hTowbGqBM7yAN8E9idfA/hSpaSvTNq8WvkGZ9uL",
+	"BZSWpNsGz/B1c6fGsZiwcD/IMsvP0hDgW2FAWZD/0cpLKPoil0MVf66ZoDdwv+YBi1euIwULwSlVWbUe",
+	"1z0BpnqRlQ1cHhNhI6hQ71SpVlo+iI3u+qpB/iSlkR+sMMuc4ilLARE9UpTGPcqwzIsmWbHGytKl8iyC",
+	"onhuz20RGo8MNLcvMR9exDWSSE0uwVjSabc7ezbfsSBjJsYxQ0IbhfqAT6Wtj1ekqrrjQkdreD+rzKsq",
+	"d7h0kUvqyJhUG1kFGadqjBC3UDTGI1GfUD5tVWzz0s/ftzbMqs42pYgemfaUUHSpvRm1t1CAf53Wf6Wq",
+	"3blym6dZNgjjWlS6uQpFvW3YTwZKC6SFlXnMqawiRmUcrEDk0tWxvLJ4keoXL5JK5sm5FSvkrfyWzvMe",
+	"juiUUHlL+khNrFo0v5hREVi4oV3tgW22giHDmd1B1s95+Np+yW1oPpotLraJQ9bkYrKA+e+dWIAZh6LM",
+	"gjHKgrCACA5ZUiwA3l7bRmHnvT5X8ry9boxD1bpAEQ55MWypMn0E8oLoSA4nVJJxTINSudKNr4yYydfu",
+	"TNSr2JS5WF3KglVlkcpXkJ2TLKNMyu1+oi1gEN0xDslHy9ZTzJ3wL2UrRa7/T2ksLeeuKAa1zCS2WJXK",
+	"FLGlIpXBoxlMq/LKLUFW2/hvTPwTYGKWQ6MKE50EGytjYgEVKnJ1PDImLo465jNkn9SNQy7WaUBqqe+O",
+	"xt/o+SdAz6rI4XI+oZVRsxQvXEgu87homeHjOnqoYJX6LfnwuXaIBkok88TCVGr8HwoSQtK0PdR9Wx5J",
+	"TqViIxR3zcFo4pGRE8bGLGmsm1ytMungAyluttdCMc3Z5j78FbWOUHnXY32RMFIHuAhOYCrox2tMpo50",
+	"+kRiXpVigq7Mxd+loNXprdy/nZtff3xO2MBi2BXNCiU5en0tULgSL56srhu8h/xfdTDN4ShsqisJmxOQ",
+	"TW1ZrM3MMVqW1g0OCx6JJ5JApMcUckgSH7fRR5s0fp/4JhYEi2VxQWCGBQkU5pfjzMOLorC8A/sZ51FR",
+	"OIVnRdkUm5VE02+TD9Ehn39MNMdsfuEKTYM5nQ53wYXKOV0btHN28erwont+ePrq6PRN9+rqOPfMQ1Ry",
+	"JLlIkXoZef7mSf4EPEllVFc5A+HKZ9JBrJk8c4/Lk5Ryc1deiZD500nI80SaJD1Gu/A3Pv7x+JhzEBUY",
+	"6bIXq+JkETEqMiY+Ll7eI5cKzbSkclFyXI26T6yMFxkVYV2TYE2xXQUocLlrGGZzLW3FJXUfg2Gl+vYr",
+	"tLHRI2Wa0SC9WsvYwis9TDSxyXOl6zYramoXlPCfTSlXcmJYrYZ2scLxp6qs9ndYG/uJzYJpZIL5SyB1",
+	"0wVrZjZaa5ZOzqDpVE///RFyXlcmEtpYO7mdKe28aMsv31+vuuP7h83Oi60NKOi9UvK7HEje/Er3BWvZ",
+	"Qp29i/VegfYsoGnfgk3+IznkeWVCKsNn/2Yp/twsRZWqooK5qNZorMpmzMGYRUmcH5fxuH8ut29IhYuH",
+	"6RhOjuPtB0kvs7oTCSMjlgw0UxMltuII/BtsoZEkAQWehyrSaWMQgBKC1B0/eqherHtb9sm30/Eby22m",
+	"X5FfzqXavy61l85T7Pm+f8OteP7P//j3f/7HvxuxHP/xz//j/3XkdHyG2EzqGr8bebMKdC91SJh0O2TN",
+	"bjgh5J//8b+Qiv+b87jYwgzwH2Zs53+oMJh9bv/3/8x/tUr3yv/9nw7orL7ihgOkH1QLulLelAUEJusx",
+	"ky5+fpb4meTwM4ZUr3ZeZNSKCHdUGSC6fmCobrea23mV8/ksDwaTvqB8cJ+yTbGYMImFbGwtJeCd4CLX",
+	"BwNrvmRMbd0WCAGWzpZb4tOKrAL3kY5G9PNqfLK7U18AQvfoV6JL+SDuRBz2sYpGnSeiF7NRpUny4vUB",
+	"2dnafq7ptm7UskVfQZ0sFUS/X18cQVY9W8DItIWI2ZD5eUPJ6S3rBlQyq3vOfJ8CyomcRCoYEsyM9HCO",
+	"zzYbdtEBuu5HHJK+d6FdN+/tg9yzZ8q+QJLMnPHPEnBrCiscpei6Yvlcf+lghVAjs2U2yMisML9nVpQe",
+	"XUtGpfBY8h1fBjOUFUOmZvK79UQ4bUGSm12yZtJ9r8aSRCQH1STtrZiQEeWQVwtGg5gCabL/A9MEBzzi",
+	"euO1bBtHITqeGjRFV1t/zJJRBCUCulyo7pDFoUUEl2BAaQEfZiT1KWi0yJl+pFmU/DlWL4IUqhjnoHmU",
+	"TqmWRMnlcnNjqayKw1eXhmZcJVM4hgVI3GfFDc8G3CPOm3vCgtPWkdj45FuDpHnSaX/yG7vFJWeSc8KQ",
+	"6RMJ2zOQgj01BaSHdiPzprhnK58rp15GIRADsleVT1nEpaLGo7nKPxmXCjU0FCoDNOSIZd8JLUXBPaWp",
+	"Gj5N2CCSCjPXz3VHn/u5TNykRg9ov5qVIdQHUKb9fhRootmFVr5HfKyHZHKUQBkPZFC7Kc+yA/teITVA",
+	"dxTJEdT18Igv7ljSdaL6EQMsFDIxd6VtMLRpniu9GXRWHnn3avvjwdb3ncvtH1+8+X7rp813z083Xj57",
+	"X1toqc1G2AI2w3Ig25pByQ7TVruS7VCRiktu/UbOIs6h6dOoSnh0BNTZwyj6ZKjUWO4+fcoARBDP1grZ",
+	"3VN7Bp/+nn+jCafBIyMaa4rAwqaBkkdSLtPxWCSKhc0RCyMK5nOPjOk0FjRsKiGaMU0GTDfVOCiS6DcW",
+	"eqQvkl4UhoxDRHWzL1IeemTE1FCETf3EXKkeiBhxFCiPDATXQydQlQboehNXrwcfJyJgEvLdeCTRgjsU",
+	"jdEvYXWcxnYdGsmigDUd7POyhB1znqpoxERqqtuzZj4pkJ2bvVROvxSP3FIIlwFckGeTaKmCzgjviCaO",
+	"BT9HYXNbL+CqDubE2xqOaESDYcRZM2E0hAcL+SLMa5Ivq4u744NQbAivPbSmjk4epL5Xvp4g2QqGocO4",
+	"GfZ1f5H6RncGhfpBkcxi8ycsjpvYmLy7PDs1BXzqYTqOo4AqCEGRnhYNVUKjWAu4eqcx3QtnEnJjhmhX",
+	"hqD7zQ3MtYw1NjSxwFsKAarv7yBOQ81mwVydY9GFY9FFtrS+1dmumLMPVf5QFfoUVofDmFPUVUJ04RTB",
+	"CJulEYQtJ6Q5UhgDKPUoUjiKvj3hfAHMthoe8fGcwb1qzhm803Pjgsg0GOZlPkVijqVdmj7GjCsAJPbr",
+	"YL8eownEydzqYw0FBxWhhcc4hmXT4FE2AiU9GkKGGqrShJG6gPKxMErENaoJHgU0JvpAPttKk7jhERoP",
+	"RBKp4Qh3E4hPJGWq+YKE0DSMGA8YzIaSOOozfZBJ3Wefxz7RU6HKb9i8D7DVeVzoE0muro71uOjjRRUu",
+	"Aj5DxnEqyWabSJM7R7/pZr4qZk16MHjzRBL8pub2IEND6PYzmU8r+0ksDYUZHKCZXo35ElbWoQFE3ZMJ",
+	"lXq6NhMdLFuL0jCUJBMGbIs5oSwk9VgMRArE1sOUYnhJN4r7FCQs1DtOY5nNMOW3XEy4YY9FgnWz8mwW",
+	"dVPmSsQhoaAOKo6ZsH7C5LCEA0gi4I2BdSTtpzy7Zv01AwmbUsgZq5uwVDqgxFLEpVHBQIJ8MwttLU3c",
+	"eQtsDcjCV7IrC4bWp7BwEjzI0wEL0ICMaWDoW87ImqxNuFldu0vZcNAXIuwzKPYBb21Lu89FSEK+TFYA",
+	"YZ5CcwaKcJ4tKcWBYAu7itqN2EGoZUgVAZcZSbPX7LOmz9hV3qYzHbFCqtWkGu4c83xq5IeRLt9fGxJn",
+	"OMGId1PJslFUbuFCC7PmIHHngd1j4R6hSTCMoOID0ewyo6EmGR7CTO9eNoBegFWw7JoC0xi6Y5S7thva",
+	"IKHm2+wX7Xh66IBySJisL3eW6XEMiptkFcsAk9g5zYGRGaZlblVo2rUMgB52Y6MEqZAFMU2YzNdhspg5",
+	"jLW5t/SSAMXBYGy8M6GEuFVEGZji582As5/PmnOm8bMIc9OL1PEiGMc04rYF0Gt8bsZouJ/qoh14DgxL",
+	"gLMfRdAxyYrG5OISKjDNzhOJH5mINA4xB1g+O1gR1Fo33ITo6xUAl2K+BoW18E/IjIp0CtLJmQsIe0qN",
+	"M3bYYZ5CtFHcaix6WLXPoDFQEuTXbANorLm0aUYbDAHo2tS6hRU7BEIfL9tmz0zFTQ5ZwAOkNV3NiQMv",
+	"0q4eD1MnObeVnrGh3vbc51y8wyd29FL9rKajqetNs3JzyhRp5MLe2Ua5hKPGVKqumHCWFFZbua942rJd",
+	"5YRxJLLQ3xmPhqOoQBgxwSYSZWPnYXEftlhZzy87GLQt3aY4464l8oUtttrA7AawFSlLt6eImRGos+52",
+	"ZjY7aEajsuygapiIdIAqg/3zI3N5UsW6RlaCsQBqQqC6w/Dr0qbDjaRh/fcIpOK5YCqZNvf7iiV+8XrT",
+	"H1MqrhoU95vEYhBp6pAxD+XFy4bhvPA2xuunPBGrmgP42+aWLbljCY3juXO1/gfdBfQ6Kz9fTaVzEp0N",
+	"VkFhskGgJLXRn4iExPoCc6nzzFA0UNFdPpjVvRiUNueDE9sw+5K5nwual3wQ2CLDk7JAsfAM0sf5xbOV",
+	"lZjRLTHBnL+nd8IHRZAPsZGygLcuxXXVOSBqFJeiSpH2mHwZy/kWeD1bL9ocgZCNxkIxHky7t2yqod2P",
+	"NdfkLM9KmTnr4h/l3Zrv2RRWKlUUx8DnpZxHfDAXTyrUWvbU6SPGOByrUqWrvQxMjkArhyJBe3CR/3E1",
+	"YdmBJmFC+8ApGF4n40Gcw23z++lmUsRhYYPwy5rVqQZezisbClQJKkvSkbUy58LAeN64OZ+QiemZfArM",
+	"AqDt7LdMWV9kTE3ovBYW0FFtzhktKIKLBxSgMROD7xfJ6ay9wOUOilaGUDCU2kFyNuKX7oSALxg7MGbB",
+	"L5qHQKOcFfiPkCHL6v2D+QdnZ81iuS7UIfVFDyCaMDQrhpBmN0sWqBk7O4whz2B062rK2I/FxEE2cGyA",
+	"zAb2JrN5L/SjbNl9rBNKybOtZi8CbtgoLfUGOAbcWSIws44yCcg+oslkAfiwzOxE6Y86hwpdMhRUdpPm",
+	"iFkKGDJNY5Np11jBC1trys8T2ygjCjYsYc9Up1NJZKCccnSwM+Asq6btyvItoNb7I+W5ac56ZezNP6lG",
+	"adkFrZhP6ttwjignKbdEGy7SNGF75o4ZmED9yJgFwKXFz/SBADbDIxM0g5lbAhWiJSK0jTIuCZkGBprg",
+	"3dTGDQ2tUIuUdc156mVIsAlY9YFtWDmuO1KBmtFgqBnROZQ4G9MoZAvj5YaKbOSJSG6NvgU1IdGIoXKM",
+	"1EFI1KcaEot6hJIJ1ViEuiIQnERSHpjRUAO5MXeGoCDuWgVxYX7wigQijqPQhLboy83enfBaEiXyzUvE",
+	"BOgDzlQjZhiFJl97j2nmE3Ez3NPHZqgfaGKtR1KMQ4ZR3WAKtX6gV2HGRs0had9cR0A7u71UTgsTR5Jq",
+	"JAzDw2hoToaa0ZRDfTAM9c33VHDOkOLpb9T9lxf7p6+652dnx93Lt/sXh37DRHRxRvoJQ9Kl96cKtOQM",
+	"CD1MBA8i3np66BGjfDKMYrMGe7YqBKiCIKCvEr3RJQZHY4uC1fVEipCvd9r/s7Ph4bS+z3y4qi/41BIk",
+	"2F49jj2B+jpE1xazo1X8lSH9IpEz6lk8jj2NE0ATD84uLsk4Ycj+kLp/dn51dHZ6aeLn/LMkGmjJxXzN",
+	"34daAc0DwVUi4qYxJjVPQLvrN4yGcyYtnr0F9WBWY40GWMAdqyr19XS6+8fHZx8OX3XPLo7eHOmpSKZA",
+	"m16HfY6Mg4PGfuPfAsz6WE0b2WlDdbMeHE5iZicHzsDV8xs5BnZSXw5I04zFdjKMgqHR6AOXjCuD2RRv",
+	"fzqONNPiagx9Foy7+k7o+uSWTZExMmBBxSYomUHjlAOEKqMsHhkKaEauVO/qieuhke2F9xkEINJYcwOB",
+	"lrwEOnRbLaABTMz6yqllVfhelRrafM8w/VhIbVYdbUdAft3RHBjA2FkLDkxIxtEh7uh9MKVZuS1NAQpI",
+	"pABohf7O94j/FKRq8zeeat8ArdLw78i4ZgZU3lqO1FGx4jGnccySIjfhGbChRQFGCCjKY6Sul33LpnJ3",
+	"RDkdMDja1hoFCjI42nVnavLnzic7YZGqQIz0NQca1vyuRooOJ/Xk5OgKNZma0vdSpDCUy0mGUYH+UN0c",
+	"qwoySsLIQZFAjEYRxE1MOFIq4r962cUvda+OTg7Prq98s7eIAqC4RAo4olNUBE8RQPSOkR5jnIAlioUt",
+	"cs3jCOjjdnvTQ/zP4Kn5V9hwc+fogZ1rp0WAdJf5kBlWv07NKjQrYyamNFVI2DjWRzhScHUglBqoTqOh",
+	"5RrRPNWjwa3187BXXeuG3/BTNgHhHG8LVMgZ3kej0ECTUc/R6o3oLyKxiqbd3MQ5pDyMQQkFGYg1x5sB",
+	"Qu+3Taf99urqPPNEArYfbH4NR0kJLmoFT88ZYyl4xrmGzppXq7YmYtqwon0Qs46htU+PNGPmg9EKZoua",
+	"VyuY4yC7mWPKyv6dF+erMAs5TwvGGDBHzxpnnOaoUUTbN5pXsCZgwURii0Ki+IexKNnfRRNCzasV9O+Q",
+	"OrWoO6/ZeCY5+6igd3YaZoMXtLO4jrKmtebVckWk/QfQO9seNagw9xk1qAvgkqbQhXKuANQwdnR4Dvgy",
+	"FVwtTyrWLYCmpLMqPkF9DbgWOFqkYvo6R7GjZzdPNwMzL+tQnL1zJISKYXKkmaNmcNLslXUFDszKUr7j",
+	"eZqJphp6RQm5tF6nYUn2q3m1srAJH3flOA3MWWHLxFeUZSX3sRF3al6tKF/Y6A3g2R13/ww/y5yknnfx",
+	"vnIgZG5/DYQi5+I8yelCFa+g93T2/i76o1cRvRnvJddPq9KJCXjsku/fo3mmlWSKqhJv2a4ty1tZ4ThZ",
+	"UMIWB2ivNELEQ/Z5TiA6ah+wpIjg1nfSqu9KqQrXyUxY8S0jzNh2Toocq18aMpLH/ZEkjRlGKsp1s+NU",
+	"5jpcmkRFzIL4+UoQfuRApUxELAy/ucLUynFdgAnufOe4f+m3a8Yz7Jet+gFVNBaD3bJxl9Qlw40wxrGG",
+	"lxnJkXPMTNXWLuujldj22ysao2nCGpkNFQ2ndR/HO4Jz6wYo+40WeW39rPW3BOprx+N4igKhH43ogEnd",
+	"0TALRlM7yUsg+HlQrWt35eCECAoP5FxbBILvLKUxbaWeH/7Z+s5vkIAmiRUjsShLP3cA0EKS2DOuxdb+",
+	"a7yP0Rc6i0DxkZvNo2OQba5T0kvjW5KOJUu0VMBwTmjsBFcHkaoqsqVUEvVSxZZnIs5bfsl4rGWdbEmP",
+	"R0+0/ifJVl44L+5M9smI6b0CB7aAxkEaU2UMlmMRT7kYRTQm/ZSjyqz1OKnJVyNGeDpW8KQGCoONnfwE",
+	"K3SylSK+QV4B661hXDXQyyWLuzLUx4YURNaWVJVlwLRdfZ5msWem35wgFuN8UqB3wVAIydDWnUWEgeOt",
+	"IaJ6Vrvz/G2MiqxEgytIKiZPMGR0YZ4BJF1Whec64LjTKwNtvRv92Up5M9bI9VCKYRsX4viWdsSWeQ6G",
+	"hcXTb9PVU7QZtMiTyyk6WNrpSrd5rIzrzo2zIIYpv61Kd2IJQytQsogLz6pCi5zozGVs6ENkiPdqk2K5",
+	"o0XAdysjLcktX8iS4QJyQc6MPPlefscarFie+X0Be7ckpWvBwxIVZMb2ZPi6ckIJy9D8S6WUsKzwnzKp",
+	"hIV4ZTbX8suV4rsrUONqOmbFx4+XLsJ85xX44K6GmeivG85BRgK+kNAwpvJv3Pz2uGn2pxo37ct1cNNF",
+	"Dgc3X9nvPDpuPiAPX6gV5sT5FRRdGRu9dvK2qsMTK6LYZ/RjMDV4JkNhfSwkQyUM8PhFDk2ze72YBrfk",
+	"qimHUaI8zYDaaH1nGRWrSJO4uvZ3T4o4VYz4EA/nk+uLY1tydChMYgQujMWTIyaCM7VvA+j0q//RarX8",
+	"hpcVSN3w2lsvnKqnLXKV262lEomx915fHGu21/FeYhCrluDHUdCpjtsLQt4yT6FMIEBEPgUANUetX8aD",
+	"Ilw22lsvCsXgdgrFJe2wlSdhfvlGyjFUU69khvXQQF+AyEeZGFfKswHPtcQTRnIcgykwZMleDt32OuG0",
+	"OfYW4po3KsKabWuuj7bAwqrr4LurY100K+ujgZnGvng1DN5bOSfYpRLB7bHuUxUjnOsQ15rDo2sQ0SNm",
+	"zXktSB1kgJYt2PmG5+zFAgx89ORtzgX5B6Rvc5UZhT2dn1mxQDCWF48saBC+Td3OOUkAUJDLkrZ7FeQj",
+	"5dGvKbMZm/PAmlIlx8uaB2U0j2v3KGKJpUJn8ifML2Xp1XBa5jWUbF1QaVQu2micxxEfp+rR9yJhhi2a",
+	"9521QVbcU9SeEfyMqQke2RAoD0ImUXOmBOFsgq6f+g/QAXGI8wZdO3oXOboBSPZuvHezUQYMnZXMCAWU",
+	"+L12UtutnbAwSkdmb92Fugky8i25qyioiqiF4/x18aviAF6P9TZsZgo+YKDCSKqIBwrd24qHrLK0rCyd",
+	"vnlVZqEd1pn1ah+GkWK1TysXnC1SrHLJ2TkMQZ4ayAoXEPlgqhWAa4GNgCiKGdnreZTzGvUkSwVNYwKe",
+	"K2SC72xucPlbzPzmYqbReFWLmfblOmKmixqOmHltv/NYYuYKZQXRi4GilyuwYTaevp9gsAmNGy2yP+u8",
+	"DOZCy6YZY6Hh6jteGxNV2v83fs2NXcI+0wB8WBlEQUDODHR/88g7ekcvYZJP8jwXpL7xP7c3G2hN7dME",
+	"LRWgd30iCePhHqG5Sx9VxuU6SISUNuqFbG1szHhWFFNQbaycxm+ZyrjI9S6DvExH+lKEzBrUSbVscoDU",
+	"MeoE9kWvxALYeIkLQm0cDWwZm9jcEjsA9izrMfg+W9BTB9LW91AJ0VgBIgtXfoH+d8bbeynf4tzKxnPv",
+	"Chz5dmts+m7YexNEZ9G7o+vfjjqn0ZE84hfbwcHRsyP+Lv7I38XBxiChPG4f8XaLTd+Ng80T3T7+aWNH",
+	"BW92xj1+EQfRu51WsBFzIxQ5RLT4RZekPPzHC7z4Vnvn2RJmvEQNClOtOuYXJtnWPQAP1AWlito+p/FU",
+	"gcoJRQlpnSH19RfS/+HoKKzhYbe2H1JyLO5YTAN0FDUOhLu1QCQJCxQZikQy0gPFw5RIRfW3ZzbEmUmV",
+	"UKC5OWhiMs/vZd7rhVT0tCcZL2Ukq1yXsyOdFaQjA4Yl9xU0cszTzhyKUFrz6zlQF0/glE3ObdMyFuEK",
+	"nLHMNKsRKvNCXFP6+Mu5XmQBCovG7KxXw2x9Z4mdR6jj7mzi/BR0lVXrA5qo5vPnm52VqoyvZIh2JpMb",
+	"o/+aJb0zE2qOOi4k8yre9zGnOnC6d1Xpb1nU+XGLMS+B0IGJ1l9WSBTK6dNC+K9ml8oSmPP+X0vocsn5",
+	"n1LwciFvUzAUpa/KFiuJYPPwRcthFe8eTxhzP7bQWwJMAmBmhtpH6NKsaTJ6pQZDFtyKVP2Nvn9K9K1y",
+	"n6hqsDbyltwoZl99E9RdVmTRWeoTaeK3IRlgXtzeqLgilWVeqfemQJ8hI4t5bap1isRGvdnatn/j/Z8R",
+	"7ysLLlY1WBfvy8UXZ199E7z/+oJ36zLti+vV/RVqiq1SK2Z5ba7CJjyykbd05P4AQ68zgwuToWoVWltI",
+	"aQWq0rxQfk55/yadf0bSabdtPu3MWqxLPAsoVKKeF9lnvwH5vH/ZrkWBgG9t7iZE9CFL2F4WZx8przoG",
+	"MApuHyYEsCJg4E9ZYqyeFbDWTy00TN5szhqPX4PMQ+NDPCVQYmg2pdifo0jZrJZqtlRZlvAE6uFUJzjx",
+	"ICjO5opwS4cPXTKtXyCHXKc8Y4YhTwia4HqxCG6hCgaNWcMtRJ9Zox3SkHNY1TL0HAv2Mhqyb7tV0Y4q",
+	"2aBWqaSBolwXIq7Q7/uQTNQnSWoKFo1jqjQGkDpaCZ2kK8JaDoEwNfacpFGJiJkkPRYLfQgEEZzdcHzF",
+	"aDAspsOAT9a8GqaKOvtwenhR82on+6f7b+Cvy6v916+L8Cs2nTmdl5jPe03y9njhhFXVwpOUmcSlef5x",
+	"E95p8s0PqSIjGjL00akK3S4wOz0hYkb5jCZ9prozL+TuLKZINz09kvKYZVZbSAOJR6hIrRE2G832xjfR",
+	"zW+HKwUyjssbuNlqtzqdzdbzVbToMZXqWlo8mFPjHbLYYm4aBJ/ZOrOTVVC6pwUjlSzZHxgcysc8Eb9F",
+	"cUyfbrfayxdVxVS4inBnyUVdev5xAGuOz1Uk25y6R5cM7OmekQoq2fzKmVbVV76ecWTEHFsLaik7tsNn",
+	"W2XToeMG/vN+8yNt/tZu7rS6zU//+G9ruoN3ms+2HLf3XbLf/OgR2vzNI+3mjkdaHulqXGzC2jT/tR/+",
+	"kko1Yvw+bF7IYmTry0IOF7z5G0uE9fEQ/TyBXcFfob2aB4fDOTTdp1woh0Fvf/qyPCvFX4yBXOR/7Zpf",
+	"cCsqUbi4zffwN7iNeAjCTcCiscqMZbs/Zxig99EF86qwdUC3Gry+fCoYQGvnZ02gme321sasewJOvIo0",
+	"j8QdZPXEqo95lljNMPNQouMSkOlowDFLIyzVx/p/Q3rHdolvIOKTuvHISpLoLuKDhvWzUmnCs7eBAJZb",
+	"y/QN0tPba0SgCDNxIotk+XDzucimZrlje5B5kGY76ZO68dYAwSCkIzpgHomFlA0yEEwSFkFWzAmdgjOY",
+	"kxEHE6rj4sDXyhUJSB0TV/688amF02i0yNmY8f3zI7LZattYIRUxQglPRz1MgKxHU0JzvhFkvrfe4LA6",
+	"/3MTxmrqZj7mVTUKDS3gZfDGGB3G+yIJmGYrXA46R8EcDMBPa0CXRXHbdJaA5hPBY5ANtVuzlAtGxRF2",
+	"a3YH8k85z75U8uLugbMTyZ/tu7N3m9p1fG4OBNRKa2YeO7bRe43UazsWVBH7sh/zQkdmIERUIq+89EsX",
+	"2LTsrrBCP9u6TPngLNtVz6VzB8OV6vCWtBVZ9E+RUBzigQQ/PieZihJpMNTyojWJrBwNtThuyNKko7Ds",
+	"t76cNL5oF7zZl95ZC9mhLLDHndF8kIv0XszDbFarWTKd+a1iSsuUK4jfowlkt07EaC9/Y3JTmgSjUV8T",
+	"MsyJHMkW2TdOmHlCX0yKOSd37724lBX8TB+bF6nIX7WzNovV/uYJrlblcszyFuPiPTicnKEpY+V9ORu7",
+	"ETsPwOQcnF2fXjWNbDjL5dzjIsjP7F/qDlhC/JGyfkXM6GppezIH/dmEPYZekX/+r/97VnjD90jIkuiO",
+	"ha1vSwFWW8M3SbJUqLdVmTzpkbXw42Io5hopqBIGeu9zEZUUK9tLXO3naFockuqG5H416n0YUjVbLwir",
+	"uY2Z0d6jc0eLvAUFtugX24Ie0Wq0acJs4mm4dxfox406G8tTYCRgzMIBpn3Pg03MZYwhIqZxylUUm8xa",
+	"vhnHz6QzRI3V8yt9K9/UzYezqReuN0wO5OLqsuDqEn66/quLfVZzgvn4WriFXO83MM/jBO7nl2vsL+7u",
+	"z9Olm0JjS/39zRL3TfNHz324Qh5GC5wDk4zxMQwc0SNdeKvETtv1WaL+13Rih53MkodZdHOCYO/jvA6H",
+	"48QQ3PUPh0jmZQaElC2TobCWqTwZaZb017lETPZWkw8IOq+dILDS6LPUivPnwPUXK+G6VWguwnW7l5me",
+	"6JsxnF/Nw1xVFLwxJY9thHUkM+6glX/9lTVErJsYG+5OhMzaiPPoCVuspLV0JnNCggrKcW+VYUwlsPKC",
+	"3r3a/niw9X3ncvvHF2++3/pp893z042Xz96vNmjGYd4Tzg/KJhdQLOdN5yKZZ5w9RD/jjAs8MxeKTJnK",
+	"/UOKjs9ORLQUJFJQUoV9DhgLcwzHYAEoUYUcr53XLFq375HxOywYWkosp1Gruseo/P1qHtSgZzGKqrjZ",
+	"+fHysqvCxTKX9i69mpYlq8wsOpCtEsw4ecJKFEfKnpQ5IflXcqMsXuh/SkdKLKuQgb8y/GJOm5UcoeYi",
+	"ztV0zKpePp47ZeFr30bUcvf+j5K2LrLLy8l6BQZKLOOHRVYqMgcuCaouKQgrGU9MjmBKX2XUySOsNWgR",
+	"SsZpEgyptOVL0XxZZDVLF+eagd8wxyu9wv69wvv7iRgdfwtjuuucuunVlFj3qxXK6PLkf/9re+wuVvks",
+	"tKJ0qlV+31J9Xt7TNTej81WGmxImlOayxKn36ur4EkpfFU2hOwBhC/YXz7YKEH9Wabi6ooPiyiF7S1Km",
+	"PUuP9ZXJwu7YZbORekwqyeKYJSsnFdPTWpwQsyp1mFfD/EMv9ZV0D9qSF62oHV5fwAQiXsimNuPreo8y",
+	"FxWpNGbSeZBjFa5LW79UYArCw2LWPUBiNXzwZgWAVGgEzaALVYJr1dHhbEJMX/T4T+NY87JBzKj1OChf",
+	"3qVtMwRsYckW/MKBsQOBnj9ZuZdpbTxROit2s0ZH3WdjjT7o3SWkovHBCgpN0/M87wCUahAtJ76m6wU2",
+	"rjJBaroYYBychdkMDXNceGq72V61rPL3Z/OVT27DZjQaiwSQd0z1CagNIjVMe5BfWNBx1AxEyAaMP832",
+	"/ovbXd5G4yaa2mjcHAuoLZcRjvvogdfXrc4/oidMM1r3yTMF8QfGuX82J5RYnu8XqaVuOJOmSczJUItz",
+	"NrbAe0y6UIZkY2tnJ0+6YinIKrTmccsvWWx0yjA9QFWjIjED0gV0K3PmW5YxvTIx+mJZZdlxw2bf8LR9",
+	"6xpJcmF5HreSEVTPDUzM2YjUbcb3vFizVc0nacywNMv6qT0xC+6y/J73L9bzpyq6s0apGIuR5ZIxcwhQ",
+	"bju9V4I+13VhuyKd3jquDctcxpb5O8wkyHM+Pp8CX8uvuTNsaNgKpDarJbyKqXf9S2fO8n5AT5ivvmA6",
+	"f5kL5t6XxVtG76YkEEph1NTfN8R9q+it7tb1N4VeSqE/sN5QiNtDHsIG3+MkM24ID6Its4pqUGV/ByG4",
+	"S4nXfQ/V4cW5zWk75UGFPvYvdqgyWK5AxF1AL6vvhnucd8hL2qzQ7zqJ52CQZMn9c3VWu1w8kRiN6NZW",
+	"5gQip9f2pwj+LP4UlZfzXK1LlvfVCaOfyYSbfdjmWH2IqOPeOg5LcxPNzlrAV2A3KsVbmIBdoPEbgsFc",
+	"o1YG3GX2WI2uj27CgjOx1HJVxP1zKiWhkvgBNPAzCUZ3ImM6YOY0CAzXhcDssSlw9ShGMHPy95Vio/Ha",
+	"blXYa5UztL3GGUpRvDsparFfbFVU26yoQZ8kVZD/MJwSLgjlcsISEtARI3U9gaZIlRY1+5AQIFNlBoJz",
+	"jFckMGCjtaIDyFhwyV6KcFpN+DCFSYe8j17mNf8DFt0BPcTZFalfOpYqYXREnEr+tQXfnpda5Kr4qbdX",
+	"V+cE+RmDcpDhugiiwkzglp3ZgOXO4zINAsbC1WhiCYldBCsgxsx6S8C3eOB+fgH6v2Kxhsv0fvg/NyLP",
+	"vIcqNEwq3P2V1RSlo1lBah4lZbXhDx/LJsruFhRp9ie45mYU+uDJ5IJx7TLMq8/nyvh9zKT49TNWygf7",
+	"hj+O+KCYGmBp7Y77uRSvVENazssjNGY81DNFZy0LQUkSfcdyj/jZsfCNMxklG58/e8Tv0yjOn2aXUMJU",
+	"MiV1cADb6rQBGPqlRRdiL2f9wjrHjhjl1lssj402cyucTa+G3y251jjvV/CmKR3m8+w7pReXzrClV6/N",
+	"LNZxvV75aqvkefLjlp8NFyudlODVvtJeToZWoHCPzhaVKeof49tTEnb/1esMhPNKvc6IzUt5GHuOc8eo",
+	"WUbKyX+QHfsCMahHyvARLMzIBRLz0CAGwQMPHLD/4fDl27Oz991XR5f7L48Pu/uvrw4v/EbGmWgaZiRm",
+	"PRIW4yBjlkjB8ylUm5srbrhvJno/ViiJZEHC5iRzktGAQ8oOaOMRfzKULOhiSaUelezZ1i7JC93HU2Jy",
+	"AxnGT/QJoKjmfSEor08SoUxSPwy0owMalRJC4UdO+u+/30levHn/06/J1eSX6/NXL46Ozz8eiY1jekwv",
+	"J5XZoB4hxGVNlcfqMTHrxcHoaRRwqFxJ36LizLG7X4hMieq9MmPOcUW+qjjFlBgO7BHOctGn2Y7/r+XT",
+	"XL53/pRezWaLu9kWZIqVAvc1v9k63FglMurTMOf943k4lz74rTghFxf+QE6ocJHNEgIgUkT3Lh5Pougt",
+	"k2h8d4ShBkpDP9/UvrupfUI9FtIEPQSmxhWQfTUMWUhiqpwQk1Id3Vn5KbJ1tbsQAdOKxaTgrlhKUuek",
+	"pavf3Hz3bz/T5m/dT/+4uWmZvxrrpqf7jqA2OocKkWkwJFSS8mwLngPba5dYzTbouqrw/IchS5glsxEm",
+	"syXnZ5dXLNzNKtHXxzGNOP7Txxt9YlNiGvpO41hMJIlUw6sqUg8PYyHGPRrcemScRHdUMY/EEb9txiKg",
+	"sYbHiCmqD5fVklWXm2fJuFBuXq9NPmVwPtAEsrjafJVH64eiUWwWezVmPJFEDqOxFtAJWtE0YzPQnYpJ",
+	"cl60HyLRDHJhaRKp6aU+8EZyYDRhyX6qV1KhTqBBwKQ0iUmh1ORTmqrhU8i96Zl/JKbgnoa5fYIZOeu+",
+	"mo53CVX/+GWifO+Gv73c2H7mkc42GUU8VUySnr6V+zSNFdTVLKZCjTAMTM9irOVzjV2tG37Dz7RYj8ls",
+	"98+PyC2bkrrPgnFXI1631Wr5Hk5X4x55Ci3l098NNf7ylI6j5i2byoZHlIhDQsc0UdDjhlPz8d4U0tON",
+	"E9aPPu/mkwCEFZi7Tkx4VofPn/2MnsgNz/x/pGdTW8LAWRpfyHgsIKMcrslkjtvyUGiw2X4jRWKKKZC3",
+	"2puN1g0/jCWbwJmr+wj673yP+E9pOIq4+Rtn5Tfy8p/tDvHpOOresmmXC9W1S/MxKTDcByBXAHLkpEgf",
+	"mdoXjUn6LIIzrOCKBiqvtF07DMToHA8OUYyODFfpnLf8ZLVCdjdbIPslDW4ZR+YsI6zA2dsM3iPK6QBj",
+	"0mxuZLmLoJOkrhinXMkGFmvGDBhS0X7f03ub1R2misZi4NmSr1pwgEQeHumxYcRD8u7DFdEgZVxFJmM6",
+	"jIjCBR8UcVUCXh4ImHCe9APSV+eXTYYKuze8ieVe+xGLQywlDdQyoCMWH1DJPBKF+Oj6+uiV9Ihml6Si",
+	"ozE+vXh9QDY3N3c01bi+OmjpEVGNC6pkUt/6/BnWtf35cwN2nkOfna3t5xoMvZiNSN2H5F64vqfm6T9+",
+	"kYL7BoBUA68XsxtOiD7OzCfXF0caM0c0GEacNRNGQ92C+IEImZ9lHPSzgESfsGAoTISSfvNj05jzm/rl",
+	"kNGQJbAA85j0RBhBlXTNFpCU33J91ABWEvKsNzzbBmq9dshJ9JLUtzqbmCLSvIM9gIQrQsEC3NXCKnWf",
+	"7QZ8ex83pCfCKbEXq+CMTFgcNzWSsdCmXQTIcEHCFIdjZAROuLiPWuyUgCJwj0r9ZUAwYHLyurWbG7aw",
+	"bciYppN8qqnDgLBYsjx9pD+iMX6+a6YMMAyZolHs68ERe9Auhx+Gor72WqVw8CdQDphK0ks0wuKar9hn",
+	"lS1WKpHojdwllJxeH+f5bkndv7lJ9R3jNwgeSxpHIbm+et18QeqUxBpOMk0SoZlawmRAx4AxloVqQKVd",
+	"PkXo4k2Jd3QGNg9H1iSPqqFHfk0ZVjxC9CBjmtARUyzxADR6dIAOTAV2tGt1wZOhkIz4cA6kjwVRFViz",
+	"9Fmr+/qBpo3AoP28+aklb1P9b/hk61cfYXOEV6fFOs1YEnOdSjJJIqUY1xyW5rR2id9ptX1gMjts059J",
+	"/pl9HlENTXX5zWCmDNAZUn3tEcs7WxjVA8H7UTLySEB5wGKPsM+K8bBBaCwFTA9wQeAoGvHjeBe4wtFY",
+	"TW32clByy7wAApXE//2L75CPMrxhQpT4hv30NXrAOSAiVTIKGWQ2pUTRniYL+k5IRGzqKTT3Lw+OjvTE",
+	"Mmxq/H/svct220i2JvwqsbRWLZH1QxQly3mhRrJT6XSlb0eSK8/5i9lCCAiSKIERTERAMsvL8x73C/Sg",
+	"B736Nfo8RU/7SXrF3jsCAZIQKVuUZCcnVWkRl0Bc9n1/X7C1FyweTVjspELZ7T5J3vCxgP8SONK3UkC3",
+	"N8JfGcVC0dUD+iz8Wrf7rR0RHuRfzs7e7e519uzA6YPtrrADVQV9Hsk/90HVcUBdDczS8NHO1o77/Q/d",
+	"72MUjnRm3Ujsk/NMioheR4LruwP2a/YMpsQldanRHTKeOZ9aqwChoez5GXGZ5qIAdgCSQxxFs/hgdsGy",
+	"jmFqW7ALYvufz3jqBKt1hA6e7NlvfNp9ClJJKri/JpJ7dr5AFJHEtlaW5teUAIbrAHzWXWblSq6GQ4x3",
+	"Eqk/7ilZjrV9jMt3atZy2gcVRsR4mWaGnBfUMRHyF7ShrX9o3QWCOAMBMc6kKuyoKeh0SK2pGkWZUbk9",
+	"V8LvUzMSU5bCaJnVJDCwZ4W61oDClVo5z5wJpopsmEnWev725LTdQ88Q/qTdZKCTYk0+e8350atXb387",
+	"/un87cnLFy/fnIJE1sKAHG4lajzmO1rY02REeggcI6HVC1+Y8DyfNRG8/WIdmZFKAXLMPjtYA7+XWrG1",
+	"4VWR/QvutcLsuZJGSLNDycD45WDnNTfJCP47FeOJMkIm051fxdSa5rNboO3XHTxqBG62qp7G6ZbTnR4A",
+	"d0hVUoJdlook54UA1deKj8/40L7WdbTY/z4RppjuHA2MKGojMjsnYmK3fWr//Ntvv+0cVUaYWDTSiHU6",
+	"HVypKSj73LojYGzER+DA7DzHI7xz/GGitNj5BWct7jDr41hfU8DMWls/R8AKCCBqtt89OARpgkfTrh0Y",
+	"34EBlahCoxmND7KGE+qfhRra7Qw0TZyfi5Z3niVCahGY069fns1Z0GoipFZlkYiOKoa7dJPetdd+irZM",
+	"ZvJZS/zo3csgRNvb2us86XSxglVIPsm2eltPOt3OE2DENiNwDcmJgLO5A2cT/jzEOL7fptDSfGQvfZVp",
+	"c2SvPsaL7bNIhehGZJHqkt1X1mbZ+hQtvZCiR/bKuuvw1rpmOFSsVkHiDKhQyewFoOArtnb7G+LDQQhs",
+	"BYDf1d5pb2p6JwUGqzfeWBvupxNyq58QwJTkqL15v9t1fphDmZqxcO3fbvsyCDWCozfbPznhSDqAHwyY",
+	"Kgc4hEVP9kPdfcZ9Uy3csrf8lveSk0jDqNVB98nym35WxUWWpgKSYU9XGZm18grJ82Oov4G7VnjPqSiu",
+	"skS8D2qcwggLbPcwtvKP3+3S6XI85sV0q7d1ShfSRFqP4dpX3Gy5Eux/bMEZRNzyKhCw1duCU9mz4hje",
+	"S2fV7ucVDul7uGztx3Ode9VXTN64S2E+Npv0czcpugN2EusVYSvsT5j5Hv46u0F3P6Lc/USl6smC2GNs",
+	"zT/wolTFrRAQW0WE7QSRYTXw0cAW1GPb+4YFlz5chyZ1X8ZB9AnvxWRlzMBOk+kh2q7gu1Nx97aGV5LT",
+	"sr/f7rBjpH8g2L1CXKlLa+pQQgGihzRk0D7siEaH2ehcaeBf0Fip5OoE4oBRK0Y9cs2nrHXQ/THqy9he",
+	"e66upSisDW+f5gZo/UGXEWWSqCkyo0U+YFIFNVHuTXhX7cGwPOD3bkWLxEbVM3ZrufEelSyKAzhdrtz0",
+	"biTBXDfbp3rmidIWaxVFi8SQ6xuIvDv0uAXRQfdg+R1vlPlZlZJe8ePyG54rOcgzTO0d7K0wpnd8miue",
+	"nin1ihdDgfc9XWUCdDmZqMKI9LVIM44GU7R1sL+/ys2TQllPwbXFrCSVfysyIx5GNCMdBwlAJ6GUL4yA",
+	"DuTPEtOTbCdViT0k8M/SjHYxPbCTyasMaxwmSi8oz0DEL3Ry8NqU8QQZJFrel4VfHCE6NFAwJ9Tbzr+G",
+	"a4DRpwCX10Ft64BV07G8WQ/OhYdVEYRdfAYJEx6tmIKW5zi2uH3IeF+WwE+JEhxCFw6LUEkn8fe6eHNm",
+	"xPlQSbxT0tjBixsq6zD6j9WZTERf1r/WjeRH1orh1nPrVsu43UMNVc2aYLngBYQEBcWZhEthYihO9iW9",
+	"q8NOuBEY7RUpm1ilBJEQ9vLdQlkOS/kSV3I98jh8xa0k8gpCLowEpPcrTW8t6lYY2AslxQPKxRU+6Uyp",
+	"11xOafr045CMNUH4NwURQbSvMBwqg2MXykArSEEEFtyIHTgz4EmZEck+n9luFnJvQQxxwBFaJIIqicaJ",
+	"CmzCtb5WRcqGwlRR94PuXl9WMikpRGo3Ns8hUSsZv1BlcLnJxoKMPqAIKJQxUP6WZ5eiw37mWV4WmEDs",
+	"S6IVAGlQjYfkAgmSHtXLx6/evnj55vz10b+f/3z08tX7k+PTmLUoNsmetjGLDtyxvtcII1ckkKA6zg0H",
+	"u8O4wdf26u0Q+KjMEN2B0wh9iRCxbp4iZ2hbSUli7ty/Im4Ts0EtfhiQDSNvUSpyPu1LIDSCfBt956u3",
+	"z399+/4Mc5SpKi9yoXEkwFQ3KAuQuAOcz4iVE+Bdk2ykyqLD3tpf/UxQwhYqFAYDILeBmDhn2hRWPReO",
+	"zy2HFDM5K6U5BJHflzSoo+fAQ9O0CHvdbtuNCEJMVjXhusKM8jxnfkR9adTQqQ2cM4ah9WIKhQLWGYE2",
+	"Ba3pdunXshBaGFSyRPyEmdy+hNdt68NgHHnqUiD7BzA9OBsDVQyVMcIei6BMk1SjNwNgzfvSHw7Sjk+C",
+	"NXc3x+3barlXcIbXo97g2bf3NB6tXru1l7DRVZ+tq14pyKehvPGC2Z2Bz1FVqjTNuuoE4xLIEMDzHLkk",
+	"UWkdwimn8i7M7ITFLEwbNWHXqriESIgBevfOooNmRzC35Q+airepjkk7i7vz2Tv3sTtodq2tCncpAfr2",
+	"uUWeXc4dnufLlxQV6wxnOa4xrCbZFeCPhVGpTOvSg3ePmxb0KM9XWtPj2ij+ZKtaW4IbltUf78ZFfSNE",
+	"qmuE8F4ttpwVWbmj+/sRq+xGvOHc3WB1Ja6KQlNl8RapluoQdyeU7xg+1VZr4xvnxgJaGdAAeF9SAwVx",
+	"sOPDnZIHs8KEeNHedCxlSg4tmrXOROG6L2Os1ays8LgHYqeyL6Ow7WeJlWiFbF/OZJnB8PQgbDWz87Y2",
+	"BgZg3lWyex3GRv0lt7I6GkRwaHA9SFjy6wkBfr1Gx0qhw5pV8Nk2yKRQgwwxVBbmHF8I844ueaAQPH7j",
+	"mlXSw6zkWbiEJARv0ERk4t1gXaiKO5wUx7auW4ZYD0XdmFWYNBUcaYOZVNdMyVBS92XCC2gGsSYn+Z6q",
+	"6LB3+BTKtaFDWa//J8XilBi0caLyKrXoyxaUM3/f7bL//T8POnsHnX2q17oeqXyRuelLk2s6BEMx9OZz",
+	"ePM5vAHUab3S8FKIiWYjJYU2vuiMCt8y2aP6fqt4jn8+OT795fzk+P3p8fmLk6PnxzWfnuk25i2rXlU7",
+	"MPzuf5ba4A92zNd8inM7FEZjXBm0p59KmpgWhp1wAsPOjTaEJbS1WHjODL/QyAlWCFNkYYWiC2eMMw3R",
+	"aacrB8baBWBy5FNo2BUzHkOtzpKaqZy1OVBFX8La+z01FNJVubUg/M2hUh5zuSZoCr4UUzaGji4lRdul",
+	"WsNd0Zetg+5eYBPVFtIVF9p5BF4i/G2giuHnRBZO6AitR93T07+d6MImVvDZsYLjD4lL8dUPGtY9SHFN",
+	"/57wrLi12nYtW6tl8yBuaY9PrUIBpJcdB1VeSD4WKYvhX2+wwN4O1cOyAPMg1rAqiqL7CDqAPVGRhZUg",
+	"yUhpbMGq/Ige44zKQrCO31eR59klFEf3Za1RpMOOxzzLqa1GjSe8EClLuBY7mdRC6sxkVyLH3iJtVAEO",
+	"zbUo7CVphzm7m8LqP1i3+ft9djG189K6SIrpxDo3MMWRI/PFbpyfd37A67AbZcyn8FnUUEIybq8bdbvd",
+	"voRekESNx0p6Q0zfXjLRiq5LNOHjH2dG7+uoQ/gm5BLKhTDdDfEmQ+CYt5ZEJALCqsW6IHqtAM0pEdLk",
+	"UIyWYgXAIYASFkKamI15cVkzCtwRQxFZwnE+QjmGFhw3dO7i0+PT05dv35xC+uXd8cn5+1Mr3aocWLeN",
+	"7N9upFYOYdxjwl2DSWCX9GUu+NyQlRQLMxWZNqduBtboINE7miomgbsx/MZv312qfe4NTpO7ZPcj/RfV",
+	"LSJk2MKmaaeE6AZQgyT2XY8J1oW5Nt/OAmlu99OpDy7eruLu1I10UQ3ubWPz95WIumXx2WOPsuAKhup+",
+	"NgXTsOuwjbkxoGKP8DO85Ksu4IZvWF7BjbOxKeH+shJumMXGGm7acfPVgfhDL8dV8nuzAji4Kez3rPDM",
+	"tmvcQU3ajJC6sfOMhQEoaoJC7CffE2dFMPXS2fceE7fdovfTZbtwDbz+G6rpfcRb+WjOwrx541J3zG2l",
+	"5DNCbLIvb2hO8BtsWzNH6+RgwpzZqAbgGxPchD5k4kOGrfnuT2CJIj6F7rDfMjOq9WgGvP5wRiAElk8d",
+	"8bLbxuh1tw729jHld51pRC+tH8iA3PDWeuPlAMa05gr+GvHiPZfwLxclQRH/RlCgL7xCTu1dAVSjAFdG",
+	"SLUP5X4/fnsRUCpcJatvosdqPMcJt7Lsu7Zfslhpe/CjRpcbjYZLMa01XkW1LEpQJ68DLv6YrjkyccRi",
+	"vEgfmbiNMT7E+IQoH7RC6ZF1lCB90WPxKLPOfBaW+XvMBR2B5BN5bgemEbGpw6B76b2GF9o7CeXMQ6xA",
+	"AQEntCmIol2KaWehH340yX61s/JVm9X4EcvtakLN0t9aT9IjDz84q8FNf2Pfb+Px5pPM3thDDKwvNG8W",
+	"Rv6PCPrAVOc1vhTT2FUKJQIBiAiqD+NpiMtrNDv95Whn/+l37R7W4RsxxGPWl1rI1B5tyCTU0Cp67BnM",
+	"G0Osl0sxdVAv7AjE0LUqLrUHXoNxuJksVGmE7stWA/xaOyKEwQp4LQ6Q12KsqicQwgw7pzBQeD1SbMxT",
+	"0ZcEnCZ9AyUh8oTSMcScGQqD03cpptt1oDeIFkKUkBq3XJkVZD+0yfIcO1etSQh19jgBVpxDsb3nlaMq",
+	"Pm4omORrtRFMJVfDAHTCPoNrqtIyqoCiKaMKFBcvIRP6BqGSK5g7VkHK9WWFKQcYRw5VjlHydSGcXBsw",
+	"0WrTjQAtUGx/UWm7AOMuqFIbKQD7AiTP8BTouH3Yl3H9JMSVUkGQDvvJCVTu564sPxfcqi/6BRLdgOmE",
+	"rbK8L4PihCNJNXS+7I61gi+BDx2JPED7qKFNwRcSakjfHsJiWrtf/2PvdzvpgYqMEK5rmF0JGXlMLmqJ",
+	"G5SmLAQgnxFAUl+G6vUQNrgqjT1gbsXz7Epo6pdwQb1FpWwQ0setcOv0EcFUgiIDKL3TqUzgH4HjBsm1",
+	"QaGgGLCCd8cm7h+7LOWgdwGsBx9KH4ZIwt/vdPd39p/UkIQJTePUP7kOGx/MNGDPOhxBdAojh+Gq8d+/",
+	"g65csSYvmK3bZ8PupiyQALZxxRrclksxJXwoLL0AQd5Cg8tL8vaMO/OcJyPh0HIWqIb8mk81i6XagSWN",
+	"D8NqGjyvnN7V2ZqdknCGHbSze1Idydn/dR5/5Ztzox6uHrJhL4ZIajVQ74/EdL61QAwCUrwBdritupTr",
+	"saDJ2CO6zgv+qSphBzkqpOfIjLlH/0TjBvL6c6/YirYqSORbvs3aQZnUhsvE3u2MiFUw2CtHygtNkKfd",
+	"vb/99PT/f37wb3unT//9hxf/dvAfT/72/Zv9Z9/9WpGj9A729yuoplrtqTMj6rirC6BT3Urp3XK2dnU1",
+	"OfIO72/wFBbq5FQJnFNUq5TZkqqmbmeESgjWtSxWUrsWxvXoy2l9QtwhERMzZGD8fo5hf6Prvvvx0ppt",
+	"N2YiSQmEyIK1Cs2LKfUwuO1flVtaw75XdQYQ/KDnVdCEl27NI+0sa5D7SqbOOcCtk1iFsq3ZhRV47Q6D",
+	"tBhUfPpoAuwciHVoDyfY2u8etK0RFqAib2v3OYSNDGU/dnxgBfudCYHWppRqYOWskhX18/cQGdHH4Sw/",
+	"fA61Olr36iAvD+g472nr0+8LT+scaN6iMBuiXtYQjtANpHNVCIOI0qwVH//9+M3Z6fnJ8dnxm7OXb9/E",
+	"EXuC1nOIKBn1ZSbZQAiCtI5crzeReHbYsfVO8MXXvMKyJV/DFFxqTgi1gzARkZm+NCLPNThU4JfYt6Dh",
+	"Jz7wxBCSRaLGY/vM1J1s8ASPWKKkLseCusQnKs911RMcV8wQUF1I6OtXmSod1ST761/Rx7PrLRAKA77j",
+	"r3+N2Ehd429cksdcaBqJa2Gk5jjAQkZf0U5Qr6JO4JMJ0jlLLLTGWcTAQyJcL10wQfAhF2LIZSAmR1wz",
+	"IVPqBwfET6sbgVWiL/EdDmacs4nSGbIX5dYbmVInO0ZMgSYchZ4eqcJga7ujyWO5sp5gOKBM0/5REyE7",
+	"7Ge/DdhAIdokVMgXiLAS3KkjEJ9xRVRi/X6Co0czalKocaZBUSS81ECzAPNXanJ5PbHJtmYx5ahijwvQ",
+	"VAL1eAAjhRZEKtIqxERgsCaAQrZfQoX0yBH4YZKDUYwOzkqAjyuRsQSgj7OEHbOkLNpMwYocqGK85Bsd",
+	"rESm2WVGXFmCsEQb8Cr9ip7dBriyTnVE4JWrDm3lId0Su3Odgfdb4WZitA6JG7yUscPIZCk2MfmHicmj",
+	"ArBLAakmSF0mVspaqzmwPEirz1se+MMXlx3cYErsfiTGzU+NRsWRXN2iOGR8xsCG3oJJUcqqtWthfeIL",
+	"gTJ7a90nqim6Bd+4OSj3dlCgC45W/J4OQvQRhf+Em1El+yvK2ebg4lI9sPCI+Rhx49mykwCEHZBIdkwy",
+	"9nzlBGxO6EdXQJpgbbuxugKimggtJUT3d3eakZDVrS3rtgigz88k/KndYbFfL0hwxEr+Yt/3f//rfwO0",
+	"nuJKpPHidPapUcnlK6AXuRfDapGipg+9PcT2ooe5iboTwG7iXaHUTX2SL0Surok4KC4ELBwAqcdNBgnc",
+	"cRJcWRvhHGf8Ou2QatmXGyM4CRspen+o35Ciyt2hdIK0kjzzsnQmc3XXdoV//C5P/1lqM3YRizuvKsiJ",
+	"EQYDfEja1OnsRV1o4JNCH+L/hYQ50OaMEpcXgtmJtBLUs6H0ZTISyWWHHTFpHYLsCqDfDPcdd0DaQ1Iz",
+	"ppMde8nJWgf7+1FfxpnU5WCQJZmQ5hwSiXEENBLAxmQdW3S+7QiBkrDwfvsVxiCpF4iG6yKefakGbK/7",
+	"X/b28VUs/qPk0mRmeg79UHNvKZMRvsR+U1yIRGQTgyn3QpiykDHScfSlfzt8MFVHtGYYh+yjrCcO18Tt",
+	"DntfQaUGlp/e9lWp6PE7WYu9kxBvPcSYNk/gpV5rOUxT94dzd8liMGmMlsM5OPIb7vYVqRV9CWRA11SY",
+	"OjPMu+59hMcjGke6gYbeQEPfWdQ8EdmViBhKdHvUUXRghUSz3smqU7XV21ITJBneukEl3VRlWmkWBI5a",
+	"h1I5FUaj4HSCzkn6FmcxvDf2JrjziNNsMBCFkIk4ZBxuRKt9zE0yspKViq1IVbU77Ddrp8fiwwQwPt/S",
+	"KzKNtTqIJQoP1QH2FdV1IQEVPasvMx9t74HgjGFNzqm4HGqAwCIFVRjDC+YfByhd2HwLGq0vA5UWlCst",
+	"0GpWryzVxHYUWTKCGqS+hHqmFLRUYpzNeLNof05INI9XqsMINwJ9I9C/DoGuipRxlkyTXNDBbxGgxQ6X",
+	"6Y4WBoGBrWRq37+EdyJ2Wa6T0oiAHOLsZC+y0cYNxBgEIMfjEuhng0gKn0wgubY0X9kLXkN2t+MkB++i",
+	"HGuXZ/RfsE32dIe9CSqzD9lccKbD4oTq8BCDOqM+CA3K1/34DJyVmIkP9JMDaBxkOXCZcuBOVQVL1Pgi",
+	"k4JQzLG4AnrEcUrYxRQt8FR8oHpW8OMTpU1A56lm0NDHWZ6DIa8G1UfeEDF67ZfyTx40WvS0y0ymK6fA",
+	"3Ez+mkFvWcMjC0HGyMrPhWU68bfd8GS7ce4uZAZMlG53eFxbTC237BmCMoCIDcp8kOV4FSIL54JrodtN",
+	"0TN4xN0sUHgiFz8v5UbsmGwsbv1QPMm3f+rao31uoy0P+AUCYBPzu8cUYy7SoSgeW8QP9OaAijTv2jV7",
+	"K2uKGcC73AvPVRn6Zdyw2PpNr7ysjolBo7ojkzFcZ1RwVYeBYPILQy0A9sHaxdsW+UCYfsdCIh+3S4E5",
+	"HYNatRgeWxLCax8GsUqfB7r2ZTsH3W7nJmfpjL7xUftLbpAbl2njMn0FLpNViXNy4UKYayHs2VRVgPv+",
+	"naWP3sD9tPuxsk8/fYEUXm5zv/NG9QoXVyL2JhQMkL31/ChrxbLM85glOVZRmnYv9Lyc/4fmZKHK4Siw",
+	"SdiZS59Ql+CHTBtrWgJYORph1guqusPdve0O+0VJ4KCpIDQAFKMRCqPKkz5SPIxqgA8EihHMUBNknP1x",
+	"g4yxQcZYM1W2CeI4JG/YhMosVrGovbBfJqGJNO5m9LWXwXUPVLEcDBWDYFD0zU1jxSx1na0aYqg+8RRv",
+	"XK8XW71uuQsbfPrGiX2QOtlgBW4PX4HICfousLmWglcoiTEZRuytZwAIz1oAE8++30fWushBPyMOvfXY",
+	"RlyP2j02QmRbQtzqS6JnhRwd+6fKJPWuBLw1NapcLEu5DklgqTUQyb8KMcl5IgjS303vRMg0Q8YfyDx6",
+	"ClhiDKMeESSC9SC8HjdbJJciZSNRiL5sQV7zWpV5isg5XE4dvtC1BIiLLBlV5IFsxK88jY9m1Pk5ybkZ",
+	"qGKM3Ap+GhxLbWYg5gwfDq17B90fI1bnuG1OF74MmTrXQqEz85qHbdkPPrfBpqo2S9C9jzDGy5r3ndm+",
+	"zOry122a6f8E5hMyMTOtxgJ6ZVXVFnAbgb2i5bT7sfrHMqRkL+oCAZlwyaSCtjZRAEQMgcksbB2e4ete",
+	"2EV8SGLSodqIkIm7enOAWtNjhbCeJWY8EOonk9oInja1Fc+IsVVai+sfTewA/mv/7LGwr6c1eSHX9KrH",
+	"KWqEz71pR63D8l6ujzbm9v1B3X7utvrylptlsa9AujdlmKrYamMjTQBEvai0YmF5wqsgZPsgXjeVPrdi",
+	"ayzGbQQ/AW/c/zLgubY/+SlobGGFOx6uTcRN5gpNItWnbM7/A7jbmLtYIV+xpiRyk6cdJyrFfqlSZn+U",
+	"wnWXVk2n5An6zgB7g/cI2VGVLPXIfWgqpoi1YB0fTJyDs+vzBD2WCjg+3ADYQqNphj6X93bW6V+6lzyQ",
+	"d4mh+ppbtyBaT79/dpw+2niYX0dO97Ebz0dpyviMYAOqa16IkSq1iPDnAv9jJPJB+05D/f6quQRskzle",
+	"kyJrTbiteIo33BbfFrdF/TTct5a/05oAQDTJRJ66BhmMyxyymCLNPTZTJVCzBiBojZBSOClKYiheFcja",
+	"FRS26iB2UlkF86ZHJs9La5g3NDFCSyWTKiggg8q0+cf43sZbFxwEEuQxlht8lgXzQLJvU3Lw5WbJpkZh",
+	"DZz6PNiiqqj7KXdqwFC8pzHAcgIBbAdUjy0vVkzmmTYiXRxfeU3P/Kr5L95rUaxQB4+fuoloPEhEg2b/",
+	"9nx0d1U8cNOR2v1YalGsAK3rEkOapZlGWgjgxYHmrjoNbVZ4CFmoFZ/CLYgC6RuG6Xn2hEIlZFZQxl8b",
+	"PtUe7QerJDHAwhGOnRhtK3qKOk+3M2K4NueQ9o/bi9JYVmCgCFg5hVVNASbMNmmrx5+2gsQmd0vnd9/n",
+	"5oPX6HG8h3N4k7dxQqzLhMoKRRLUAErfB1jUjlgeg5Pj9pqOENrRwRFal6mOr3ggQ92uSpN9jpMeWOeb",
+	"4N/GVG40lXG3AIVTLu6qFAWKg5vt4uU93VgpG0ez3d0t39vdBj0/29/d8g3ebWrtPmTxH7FDFcGCRKhc",
+	"liWeEoT10EaNYRZQ2be4nLKEawHpRSj7+4CrxHyncOSgthfb8W9xCh6qffuWpcYwWl9lfNu23ooyZr+7",
+	"/93O3t7O/tOzbkATtJ6+3wWv/e7OXvtHw6v2ut29LcCCfiXk0B6t/acH0dY4k+7fe/fbfAxLt9zZwiO5",
+	"8bUexNdSThg46Up/mJeu+MPa0sUnaKFoFgdtqzu/iilgNcEw5DAk+OiyOOjAA3I5Z+XEbWTbM8W0Lz3Z",
+	"HsJfgIi94MklVs9WbzM7J2KS86lIewwKOMIuYE9egveroi9RTANvwVnFdghw/IE071XwU0xLPtEjRcOh",
+	"Lr9tzWJ9WVqFYs83UOnBQ47GCE+FyoQIXuNDhH46U4bn9h5dXhj4b7zO/XchUAcgyYwgwoJxJlXBSpkZ",
+	"bScVLsYG5x+j/f0n0ZPv96Puk++iH54eRN9//zT6oft9BRcVcxjQuboSxSBX13Hk5qYvrws+aXfYq4X4",
+	"jB4Ht7AWYGENP8CYQjRHPbJ/h+pMx5TdOtjf70v/zefjTIOWjNuHFTm247+LKeIOd7GYfj8vq8MRYChC",
+	"fTq8t33ISoI69I/0UIawqIjCQrhhGPe3c5FDAA4bDQ3Wv2GszhoqZY4MEiORI9etQ6sZFupaY8G2B+MC",
+	"kRoHkBmQ2AA0Lb992oswbOA6VD7hTutDokNI6Jqslm1BgzvAE1eAlbTRqSi26qVE0vH6eF+mRD2OBwET",
+	"IwARBqOixElwwzbhfuBxk4qNFaRO7H7E9gLYKG5+B4UQMHOACUK7umG+aKNdKDOK3DzZHVfju6Du++AR",
+	"uHXsoBg3zL7H1DDiXPt+RTEC+6MvcYcFT6p2ZsCtHgF5CLB8wHdfiKkC6k1uMBICX5bipGemLy9EosZW",
+	"8BH5SQq0puGA3b1V4TPNs6tUrq8RkWzCsQAGSVQyHhImLMqZOIhP8GGBMxKvPvfmZNCk0ZdoPGK8GASg",
+	"SINnQLjA2iERG/JJLrSGjl97nYNBwH2jDS+QaRUqvOPmBhB44RdCH5w473ddKbJgqA9U4YPT1OB3E8sP",
+	"TXbI+gjHzkqrLyj6WaBBl9266JZN+dAGEuIh4w7vcg78T+60WOkN+tCdkwYjuQ4D4U98k/28PDix+5EA",
+	"r5pJPF4aTeaTI8fKCmeaICqzFcaAs5WLNEBYiNDog6ZG61LDhVQVtJDFw4nf9TqJNwquTRL/a+hHULRR",
+	"7smPXB6GekuocQ3pvNmztptwmYh8rSAr1ZCavWDEwqOURSmrQwwGa2AZ3+w3HNYALaknuHqYNnzK9Cib",
+	"TKyZ782wCIzQQVZYKxRt7wkvTMbzfHru744pagDNeBdAXZcI+8Mh4yyuXcZi/2Nc762LMwl91ufwrHOw",
+	"2KGSJG4snUL+c214bq3si3I8CTnkIFsDyJ+6ouuruAMLwbV9+LyZCQP8TDPTlV5FjwWMK/iawBL99KAC",
+	"PKp2yCMwMzcm49dV2vVtWpt4Tr25uZJt2QwxRjqVVNinFRUeSvoH1njv+HTseGYh0MBErgVSH7biCf4a",
+	"hC4KALsG6DAH71jpL4ouOL3kVFmPcTnF6JZ9+CpKKIxiOmz9wGS2f7b29rVIGbGjrqS2DmfV1uGczlqg",
+	"ofA7vhkVFXzOY9JRbrdsdNRGR210VCV3GK8wh+5OV90mDrKMKH1Zuzjz7JQQq67EfISpDugxlUlepk21",
+	"zyBA7ouFeu05+VtxEW8S8/ceRtnWbJRpaAD4igMqAc7/Z9dbLTyMPwcP/qoPY/Uhyw9jMJubE/kQJ3JQ",
+	"23WP8FQ2eVg/q6LKb0cVn06QWhdpzAY8zxknjkqfSAhIIn2OHqobuGGtTAZJBwo8UnYxrqZrSaiyqWwE",
+	"6lwA6t8ze9b52AjS0D9oW1d4+uy1AhIfLumWbV0Lpvocf1Unoa5EcR6OOigaoWRLKyZ/CJjYYP6qKpMe",
+	"5f01y8UAQCH1KJs4JzWMq6pipbBqNdrWEl+1Kj4Ic+y+riB4A7iiwle2AHAGhYGjhkEhm+odBmWbgDgq",
+	"afgtOLkzn/RAZQHBnDZ4v9WOj6pouTtP80lCxgdGFCwzrEX4ApkOb2lvvOeN97zxnrd6W6ejbAKomlbe",
+	"W92qBj7cu03p+/W70q64sdECP8pzOubCqkio2XJNDp7CtFNrVeDQgLCTSS0kcUzr8gJLyl1/lYQ6PGpR",
+	"OP31fYf9Omvc98C2ddBO+jKbIBXtRHDDuCu7i0BpsOtRlgsivbMWQV/y1HrrfdmXf+dFxgH4yQowVRrQ",
+	"ZEIaaz2g9tbGyamEG56rIQI565Ga2P+51iwzESQohTTFlE1E0Zd+BECmd7ajR1lhoNDwWuRXgl3Rez0X",
+	"oRFjZDqL6afnQQkvFPWecDkUcV/iNsm0wI4zojOqaPnsR/jHayG0a+nwxYXUmJZmVZmm/+ho5qu5CaqN",
+	"/WNb3tSyA9eM676MXxyfseZdVOMmcQ+K2xErZUoo1PBAbHBBxUHl/a6gVoscOVfsS6NgDin+ElWdeA7z",
+	"BBg/oO91QZWg9ZzeuU3+QMB/dqz+QxzxHc1UE8CfW6y7YLW7ZUsNTVfYVLPgo3xZdMKLYoqGsN1NfNj0",
+	"SYYPVx4DFuhE85i/q4kWVkkW1or/QkfsnGQUHCptz6hud9hL05dQ8mstKm59Flf1a0aFgDSRFeqI+CIM",
+	"bFxVsDQbQp08iO0pw1H2WPyf/yuOWPyf/x0q9f/P/4iRbxXBz5kWvEhGrCilRqZNU2TDgo8dLSeecyi9",
+	"tudFfLB2FLcP5Bf2f//yl7/Ac8/P4W87F3Gb8Nl1wp3l7grqaT7glIKQyqjCeFBqRxOKnRLoW/VlDCvW",
+	"+SNmBSfceC4df6jO1XU+7bA3yspPOw8yZtoKGbvwPRBxSIQtuAxaKjLZlziwQgzLnAPmckEN7mnGc5EY",
+	"1jp+/vpoZ/+7fS/eoCqjjNkg58PIiuPTaz4cioK9f2mnqS+HQtqDLlKW5Bl4j9aZZplpO1Af2AnvZZao",
+	"1C8dNu+KD8ZuICX7Mv6wM87kDv68A6u6U5T204wvoIfC/YHdU0rlmvjasKFDyIEqEsDPQvFTNVyBPmg4",
+	"C/UmraAna6/bvbkny2r5RQPe6j1ZcGCCBBZHUCWcFVr8XHAI3Mc7MXyfvRlj+Y1MIAq+qRp7Kga8zK1Q",
+	"2nFtdvYCIcuxtVvCv9UugOdFWzvw/78v+kr7iJ0rXtgrwAY6VYXBWP5WBP/A8KD7Bz7Q/edPQidbv6+3",
+	"g40k5fLonBOWm9Dcg3SxTSoDwNnT/k/zoTn30xqhT127FqPTo2u4+ts6qmxso1icFnxgoO3DKrRmyNSI",
+	"8aRQWgc9S9Y19xYdwhDoy9L1bByCWrCmbnzBC0Rkpavo3+5KYC3Rgr04e/kGaUJQA/pGqyIbjgDxzKmT",
+	"6pGA1uq0EkK6xei1aB8fQHvHnpVquDEwo3Q6ncCW7JEWs/I9sBW1yAeoPsEohDYGjF1iXhKFINZrB0E9",
+	"em7VGdgUfKKTvlYQWHrHA4WC3Bc2xIECc3UD/rrp3vjaoi0IGetkEAlb8vVvqRVWCafsXpT55b3QIqNl",
+	"DaGFqjMT0ONKAHtJMQBvXRWrO4ATU3fYkWQubtSXaBdyiY/JBb8SmlkbHGFtqMOlEFaV5KWwngs+HCUu",
+	"Nnnaq/D1Tqkxa15bV62wXozTZ6DLoqBlua73pFV31SeDm2NMkV2URuiYxR8/gQNkFyxm8T9+tzoMO6OD",
+	"MIrvjS6EC4QQWVZqPx0I8IDEC4MMqmAcZgdYl+2YcUzWV7Rq5J8ioabs65HK6YfQf0LVGAu7pXWMFjak",
+	"1C44vqMvWzFEUf7x5PeOviztqIOGWruljJAd9kylmdCsnNgt+gN7nT2DCFacjflQAKqIV9PwtdfCat0X",
+	"BR9ra8DnubquHC/wWlqc0S2MS4iP+VMw4rovq1rHusKPnBbPDK4ybHvPjdPuBCrcoQNifSaWZh50u33p",
+	"DAH/6e6Wdo+lIsl5QQm0Mepk4nf1/YfqWqKtoSM25qlwDdLvjs6e/xJ7gjFSTXZTww7G5SBTiTuDYlvT",
+	"rqWQF/2ZDJugoTwmyLSguXdbwzo882As3FBn+umv7zUb86n16VmiJBWD5lNoOeaSziY1+xfqGptjacXt",
+	"Nae/vu9L56OB/19v5hYs5YZfcC2YNlmeM36hCuzQ16LIeJ79i8jheJaXhSDkyDRXyWUbFrgQpsiqlnT0",
+	"XLHqCb4Ej3mi8jwDb5ATCd7T7hMWw7qfJ6SWYrcEJ8IU0x0Et4nYiIOd5b6KNsmieNyzMr98P7EyIYjK",
+	"rcOmmn/RAyFeVQM5Edp6ygssrN8AsxgyoSK1Zx+kB0onkkaYtMVw+wYYawOMNV+OicrXa37SIntRt9ut",
+	"HMKLqRU4jSbPhUqnOzmEvXs/PPnhh++6P3yhJRSkBG6CxKRSfW+hAfMk99kf69QhYRucA5G6Kgii/Dis",
+	"ihyw+B5EWEjV5pA/HJR3j/EiGQFKgucA8WaK/zGtO6+gmcK8jmMcwbQ3aDKsxph5HSWoMkPEm9OFCODz",
+	"3udP8PzK+/wS6O9VIDndh1afthE2n58uf+wiA3dXdew+zxNqJqELoybrDcEuCVts2C6+LbaLz9uvay+2",
+	"fOdU3RdwXAQXz/FcsJZWLFXeV3MXzPqC9HdCqnX7PJNJgXWWWBIQbHpCkyRoTXsYhUZyOgqVuGdY1zbF",
+	"wr6qqtAFptH/u5jOeZphJjLUyUEkutOXlUPpmK1ngNDo91AhezthsYXgvFJ362Ll3HOBCw582x6QLIxM",
+	"tzvsN1DhPPSfvS0Qob9Kb7EOFaFuILpRVenAWtyFXrY1Rgqs94hT344wwoIe5YVgUMSCZS/0VRErBC4C",
+	"1tHiv3TMWvHH/tbr/laP9bes3VqO+1ufYhcgonHSTa8h6CLhC2K8OK5BZIUuaITOiHfK3ex1KMAUY9lm",
+	"G71XQvLGzQOhJ6n820c4pePmhkuaQbcydqndzZ5kJQg8AC5ZGEsiTC51LWupCH/cfP4A4kSp/WZw82GN",
+	"t7UHmXOu+NwP7pBkmnQJuGugTmgrNCE7340Rty5Q6M9JPty3Ft/wtmxKP7+JxkkUIVj8Oag0yrYmm2Ad",
+	"GYmwNK8ikLmBss4ZM/7a9Z//6l03C4JtjVV/EM7wDSbWIopc+31WEJTVpuTi/u1y3w3Ejesm8bxG2EQA",
+	"S/P4WOpCA3714+Q0f2MR9dlMAWhQvRxy2LDWXIfjXPSpVvnb4myS80wGjyuqhEfbB/K5ZGI8MVOskl1Y",
+	"I+uKpL/ujsmVC7IqY20jHR5AOlxVu+0xO/ALU/CVRwJuizucLSx2TZme8ERE6EZhizz9A0RiVEPu9W5h",
+	"XxaqNAIUWuxFS9wmh63qVwBXHx2gv4OrGGPlLWXmB+isocPdl959IZcpYpwlanxB0sU6T+ipu08iT52q",
+	"say/Rri/+IBzdE8rFu6z6mIoBMOsbuhvQ+8keXW+zCpiPNeKDVTRl2GC1u0L7HiAULlhY6UN2+t2w0K2",
+	"sHgL0hVuMLUCub6cIxVfWiBXq4+DwmOqUKtXyPXlbIVcx9UhzNb0+UUAbx+z9FU2Fme0L1ux6yDZZa/Z",
+	"LjsRKdQ2VL5trVJuWx9WNYLhGx3gOXmwfRnsVl8wR945piSc+2uv8HDpRqlm0GVSFmuthqN3PM5qOJrT",
+	"TTXcphru662G84E19aUZoNubyrsf6b9WSwv7oT5IWvg2qdpKNK47VRvI9U2q9s+Tqr3yG+xOU7WhSn+Y",
+	"IC992CZV+205fYFnwb+CvO3yi//uFNdNSd4jzbBKdcVuaWy/86e7R8nXxVniKARZyTQbgXaivGw78p2v",
+	"1gFwxb+A6E1tQ9Z/aTv6qusZd9I39HyWp8gaHMWGnNjdaMt15cQ+xwW5b3G5yYltcmLfZE6sCgrdeU4s",
+	"iMDdMfTgSfjkr4RBNRizh3xYZ4w+eN/yOH24VJtY/YM0Txf1PX2vGbvGIPwvwJ1XIdVFCKFUuNaTiJXS",
+	"ZDmLxYdJVgh9ZGLWio3JT0GO6zhi33U7nR++iw663cgFUPvyx24XUm6Afoexd5e6fJnGHt3QWkLCww26",
+	"vJwjMPEckI4evy/dZBIxXwWgSFHgACexKHPRq8EsVsBrEAr3a9qXmGUFGRUx4HK5KBQV4c3kxfUkzwxS",
+	"MQ7KAky5ahRQqEXDl8r0JdJELqPsbFkT0j2lHSAx4pA67E3FOAlD7fVlI+mkw1OEBEbFPllrlAMqOvZT",
+	"wQcGUp1UpO+xmHSPNdJ8Qn8Ybgdiy8Eg0kWukktAe+K5IDgpBDXEpdPXQkxEASauY2f0aB+LouOBgPtC",
+	"YsI1ww8GA32gMHs4VQ12biB+Ijo+GzLCTQD/z20tW/VHJTYYN0h4gRIR+2VVaZpV9arwgZUWX9WY3v1Y",
+	"owK+MbK/iKlsaHWj1TKgZPH7Lnhy2WFIfAbNqQupbx2FmRfQqvCyHn4GjL797sEhxDWQSBc0XsuBLjKj",
+	"1CXARwXpgQba3AUBDaJmqwv/1SL54QcFFMB/+nD+Yz+FtOT1LekIrW9tKi8N0d+4tboPpJM3YaevIAZf",
+	"1HbOI6u5PAlVRlPd5U1aZhfQ/NK1EpXNDrIR2ivwNx3AulTX7P9jofPJWj8CaoigyiSVTh1i5VhAv5CD",
+	"iVdlxWMmF9Dnu3w3TgFhwUesSW9FTMlEeCBIRzXvNKUqvG5coOGO4R1fgXczN9B7ohG7rTfjFm2Dib7x",
+	"Tb4d3+S1upo3iUDCTO/LJ7kWFyOlLneETCcq+yJqsFORFMIgaA/Gi/JMmyYesN/wxcf+vV91Nf3M16zA",
+	"COa+exOqf5BQPe37ah2CA0e/LUqauZ/WFq1HZjxXMmCmE4wpW3Ml/qvvUbZ/xyDyu7enZ9hYG5dF7pDN",
+	"rPd/arhMeZH25W9u0Cx2xz1LfZE0FN5va5alAY69cgjZhTDFtMfSQk0A9i518YO+1ELIdlQ902RjoQ0f",
+	"TxCnjhsjxhP75Pcy+8Dsr5Frv8cbdDaU3JSFiPsyvtqL+mW3+yS54Fp8d2Bn4JfXR893Tn852n/6HUbj",
+	"+1tZ2vGv6VhjsL8Fd4nYSiTX6o3QXVYabWt2MTUCIfr7kp6NEDTx9UiL5NyVw4NpGc4J45ohij/2Jux+",
+	"hP+HEhTHdABYZ2dVuaSrxIIRZEMJmG44lDiCuySCv4NxCUkBJVmhjGthwlWkwpK+jEfGTKwVTHwSAZw2",
+	"kOZqZi8gqihVGlZqaxJLhL/PlDy0FuyYTwF1Lhcctgrvy1ypyQVPLiM2KbIrACjMM3m5k6uEQ3ZoLAxP",
+	"ueGMp2khtI4wXCZSxocE/Y47JFFSCmh/7/TlTyLP4K8YJyL02UmhxpkWac8OD7MWfDgsxJAbsR2QHDUn",
+	"Cmbk61rL6Wfe9UDx/tkvbrCSnfyKKtQB3G6bgvsvsIk3oGlNlfCzevOWavNWpujuR/efSwLkLw0UdqPk",
+	"Ib5PNlRCu0Nx6Hl36TIro636tHptIm5Vtj4vitZdvu5m4VuuX/8TlKPfzdGJGsinCEfI2bfhnjnoHqCJ",
+	"g5rBY8Jba2R+l78QZpG2vR/HaZma25S8f1vh9i88E2uPuB97BbQmnLIOi4W0M5f2mDUpY1aIHfyLZpyl",
+	"GQSz0uo8W5dhoIqhMLj5CcpYN9OKBuhjDbXld6vS1lVj/iV2effh7PJN0fldafqNWb5CNbj0W29RPfh6",
+	"bfTdyrr+7GJx9lPdQr8UE8P2DljKp/rGSHJ13zcRSnaRlOWh5GrSN7Hk+6SzD85Z6FV6UC0KgOpHbdN8",
+	"2Snf/ejcbqw8MIiTdi9Ddy0dE25GVUdHNZ6tWavgNvSgjfH5fytFKZCkdqwKH+XGRhwfg0DWizJJhCBU",
+	"0gFosYAYHJn5w3g89CCqdNphR9WTkMfCRS/AmfuRtWL3+zn9gmxfjr8CJScyyV7z6aIKPFNMZwTNvJe3",
+	"vy6Z1mQ0ua+K/AdDrHlT3ffYCboFIMD6TQurdn9WB6RPxA5GN+5N/jSKiIZ0EPQPN6WCOuxnVbD9AzYC",
+	"Fw4zK34+Mw3JJJfeulAkQ+wjSd+wSSGuMlW68D9rmWvF4qu9KGY+z2Z/tF9jEFOJIwBXGxhvgbxVJMK+",
+	"EUql9HVmkhEm3lx2KVdUWOyGtkC0wGLMeElYGrD1mNwyny6xk/iFKZM/Y8ToAcXNi+xKhI4OgZG7fKt2",
+	"m+2exI8R+hFIHTJMAimsBlAnwOKJNRCITj/lhiPtGmW66dlWCKCIQWhypMHKs0sBzFwQQ6KOLwBBmgtM",
+	"HcJhcjYvyDcHkx46KLPi4kzo5eHmezdE7IxVZv00Yn/Y2U3/lP7Vw9sVE+ioVOGR//zTPRI8N6N/NcYn",
+	"jggIdh/KjrNcOGaFRGiNyIDIlPvL2dk7qK5IFZL9MaNKZMz3NHQLsyu/0AjWqA3xFTdAQ7uP4Tk0CX6m",
+	"r11fy9rSvcquhBQIH3khguXC+d/6HRZDTYTkk6zjvq6pn+PtRMijdy//dvr2zZdOG3l66uKfohkxhN7H",
+	"UpWUYyFNWHdzzTWrCPUHhRqvY/7OrGU4NwyuGc2Bm86xMHxmMqd8nN+IrzziMt1xBIRalUUCcSRTlGYU",
+	"Qb0UpNLsfyzcwDSs/zh6/ep2q+FG9u2sBs3BgtWAIrlVxYyYYa/0aNQg+yKgl/RpnIVrcoKvexCZAu+2",
+	"AhrWhJmCDwZZ0nnwCN5MBxpPsyUSCW632wotuPmdSJsOwzv2vzW6cG5LbEVbZZFv9bZ2wVKjN8ytfZKo",
+	"EsGOBagqihqqSyHBRKJYlrUHwD6s3w6Wo2YtIyQAAEcUb8R+GHxWJq8y47BA/APRsl3wyKNZ/n9H+Bzc",
+	"7KFk5m8/hfZTj5EQUT8qEg8gyBYQdqY7gNWVi3QoCityfD+rY8SpWpdwkkfLu3eDIVaV8vNjfFtYhy14",
+	"Kk4aPhtOILIeR9Ytti4sG/NklEnBWomSg6wYR2xQ5oMsj6x7nIiccMHwj9iVS2y32YSea0YFIDoARAV8",
+	"dTBaKJFcNJ1hnTKWniJwtZ0Bqrkk9l9VmBEzIs9BSjiR7mOMjoCHOP8zyTgbCCwXhgxbYu0bFJp+WPjG",
+	"RauM/oG1e8KAd8hY5QfsmH68y8Rarh6ZuXLkduT8jAhGU6Te+5jkfGpPdDAsb+bND+xdzs1AFWPG03Em",
+	"M21QNLLW0U+vX74BfLh2eKzsVQse400WHENNXGiYfFUkIwGPV3TOcsVTdsFzuyGK8KiRUFm8uAsUGhmW",
+	"DRrNPxYUzPxDf6IH4XdP+JAGPBFqkouIXZRZbhzGSiCvgienKtEgtD7swAQFljRISZQdvTzTIOW0KHQP",
+	"ZzLa4mWaGUxczBjhoIVgGewz/mp/fnZy9Oan87e/vTk+8c/FeyP6B1rr0RYJNPej+6f7uQ56GM0CWkWz",
+	"nZnRXEtMtOVllv8Lnkp3B/1r5kc8//bDJ9mlmOremEs+tBfQcaW76zmdaNYf+T3aen305ujFgomY+fRH",
+	"8Km3/bLTs6Off77td63wGTcM+vdPn/5fAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

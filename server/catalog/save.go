@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/google/uuid"
 	"github.com/oapi-codegen/nullable"
@@ -526,6 +527,30 @@ func checkItem(it Item) []api.FieldError {
 	if it.Barcode.IsSpecified() && !it.Barcode.IsNull() && !ValidGTIN(it.Barcode.MustGet()) {
 		bad = append(bad, api.FieldError{Field: "barcode", Message: "is not a GTIN-8, -12, -13 or -14 with a valid check digit"})
 	}
+	spaced := func(field, s string) {
+		if strings.TrimSpace(s) != s {
+			bad = append(bad, api.FieldError{Field: field, Message: "must have no white space at either end"})
+		}
+	}
+	if it.Options != nil {
+		for i, o := range *it.Options {
+			spaced(fmt.Sprintf("options[%d].name", i), o.Name)
+			for j, v := range o.Values {
+				spaced(fmt.Sprintf("options[%d].values[%d]", i, j), v)
+			}
+			if o.Renames != nil {
+				for _, to := range *o.Renames {
+					spaced(fmt.Sprintf("options[%d].renames", i), to)
+				}
+			}
+		}
+	}
+	if it.OptionValues != nil {
+		for i, v := range *it.OptionValues {
+			spaced(fmt.Sprintf("optionValues[%d].name", i), v.Name)
+			spaced(fmt.Sprintf("optionValues[%d].value", i), v.Value)
+		}
+	}
 	if it.Images != nil {
 		for i, img := range *it.Images {
 			if msg := checkImageURL(img.Url); msg != "" {
@@ -541,6 +566,8 @@ func checkItem(it Item) []api.FieldError {
 func checkImageURL(s string) string {
 	u, err := url.Parse(s)
 	switch {
+	case strings.ContainsFunc(s, unicode.IsSpace):
+		return "must not contain white space"
 	case err != nil:
 		return "is not a URL"
 	case u.Scheme != "https":
