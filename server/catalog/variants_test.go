@@ -440,6 +440,8 @@ func TestVariantValidationNamesFields(t *testing.T) {
 		{"four options", api.CreateProductRequest{Sku: "O1", Name: "x", PriceAmount: 1, Options: &api.ProductOptions{{Name: "A", Values: []string{"1"}}, {Name: "B", Values: []string{"1"}}, {Name: "C", Values: []string{"1"}}, {Name: "D", Values: []string{"1"}}}}, "options"},
 		{"option named twice", api.CreateProductRequest{Sku: "O2", Name: "x", PriceAmount: 1, Options: &api.ProductOptions{{Name: "Size", Values: []string{"S"}}, {Name: "size", Values: []string{"M"}}}}, "options[1].name"},
 		{"value twice", api.CreateProductRequest{Sku: "O3", Name: "x", PriceAmount: 1, Options: &api.ProductOptions{{Name: "Size", Values: []string{"S", "S"}}}}, "options[0].values"},
+		{"option name with a space", api.CreateProductRequest{Sku: "O5", Name: "x", PriceAmount: 1, Options: &api.ProductOptions{{Name: "Size ", Values: []string{"S"}}}}, "options[0].name"},
+		{"image URL with a space", api.CreateProductRequest{Sku: "I4", Name: "x", PriceAmount: 1, Images: imgs("https://cdn.example.com/a b.jpg")}, "images[0].url"},
 		{"option without values", api.CreateProductRequest{Sku: "O4", Name: "x", PriceAmount: 1, Options: &api.ProductOptions{{Name: "Size", Values: []string{}}}}, "options[0].values"},
 	}
 	for _, c := range products {
