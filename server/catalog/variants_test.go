@@ -401,7 +401,9 @@ func TestSkuRaceAcrossProductsAndVariants(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if !(statuses[0] == 201 && statuses[1] == 409 || statuses[0] == 409 && statuses[1] == 201) {
+	switch {
+	case statuses[0] == 201 && statuses[1] == 409, statuses[0] == 409 && statuses[1] == 201:
+	default:
 		t.Errorf("two variants racing: %v", statuses)
 	}
 }
