@@ -447,6 +447,16 @@ func seedContract(t *testing.T, env *servertest.Env) contractFixtures {
 	key := env.APIKey(t, b.Owner, "inventory:read")
 	evs, _ := env.FeedN(t, b.Owner.AccessToken, b.Brand, api.ListEventsParams{}, 1)
 	endpoint, delivery := seedWebhook(t, env, b.Owner.AccessToken, b.Brand, "contract")
+	// A product with options and a variant, for the variant routes (the createVariant example
+	// names Size M and Color Black).
+	opts := api.ProductOptions{{Name: "Size", Values: []string{"S", "M"}}, {Name: "Color", Values: []string{"Black", "White"}}}
+	parent := b.CreateProduct(t, api.CreateProductRequest{Sku: "CONTRACT-TEE", Name: "tee", PriceAmount: 100, Options: &opts})
+	v, err := env.Client.CreateVariantWithResponse(ctx, b.Brand, parent.Id, api.CreateVariantRequest{
+		Sku: "CONTRACT-TEE-S", PriceAmount: 100, OptionValues: api.OptionValues{{Name: "Size", Value: "S"}, {Name: "Color", Value: "White"}}}, b.Auth)
+	if err != nil || v.JSON201 == nil {
+		t.Fatalf("variant: %v %d %s", err, v.StatusCode(), v.Body)
+	}
+	variantIds := map[string]string{"productId": parent.Id.String(), "variantId": v.JSON201.Id.String()}
 	return contractFixtures{
 		owner: b.Owner.AccessToken,
 		admin: admin.AccessToken,
@@ -465,7 +475,12 @@ func seedContract(t *testing.T, env *servertest.Env) contractFixtures {
 			"deliveryId":    delivery,
 		},
 		opIds: map[string]map[string]string{
-			"cancelOrder": {"orderId": toCancel.Id.String()},
+			"cancelOrder":   {"orderId": toCancel.Id.String()},
+			"listVariants":  variantIds,
+			"createVariant": variantIds,
+			"getVariant":    variantIds,
+			"updateVariant": variantIds,
+			"deleteVariant": variantIds,
 		},
 		opTokens: map[string]string{"logout": third.AccessToken},
 		refs: map[string]string{

@@ -71,6 +71,10 @@ func exampleBody(t *testing.T, op *openapi3.Operation) []byte {
 func call(t *testing.T, env *servertest.Env, o brandOp, ids map[string]string, token string) (int, api.Problem) {
 	t.Helper()
 	path := o.path
+	if pid, ok := ids["parentId"]; ok && strings.Contains(path, "/variants") {
+		// The variant routes name a product with options and one of its variants.
+		path = strings.ReplaceAll(path, "{productId}", pid)
+	}
 	for name, id := range ids {
 		path = strings.ReplaceAll(path, "{"+name+"}", id)
 	}
@@ -118,6 +122,13 @@ func newTenant(t *testing.T, env *servertest.Env, name string) tenant {
 	if err != nil || inv.JSON201 == nil {
 		t.Fatalf("invite: %v %s", err, inv.Body)
 	}
+	opts := api.ProductOptions{{Name: "Size", Values: []string{"S", "M"}}}
+	parent := createProduct(t, env, owner, api.CreateProductRequest{Sku: name + "-TEE", Name: name + " tee", PriceAmount: 100, Status: &active, Options: &opts})
+	v, err := env.Client.CreateVariantWithResponse(ctx, *owner.User.BrandId, parent.Id,
+		api.CreateVariantRequest{Sku: name + "-TEE-S", PriceAmount: 100, OptionValues: api.OptionValues{{Name: "Size", Value: "S"}}}, servertest.Bearer(owner.AccessToken))
+	if err != nil || v.JSON201 == nil {
+		t.Fatalf("variant: %v %s", err, v.Body)
+	}
 	location := createLocation(t, env, owner, strings.ToUpper(name)+"-WH")
 	receive(t, env, owner, product.Id, location.Id, 10)
 	res, err := env.Client.CreateReservationWithResponse(ctx, *owner.User.BrandId, &api.CreateReservationParams{},
@@ -134,6 +145,8 @@ func newTenant(t *testing.T, env *servertest.Env, name string) tenant {
 		ids: map[string]string{
 			"brandId":       owner.User.BrandId.String(),
 			"productId":     product.Id.String(),
+			"parentId":      parent.Id.String(),
+			"variantId":     v.JSON201.Id.String(),
 			"invitationId":  inv.JSON201.Invitation.Id.String(),
 			"userId":        staff.User.Id.String(),
 			"locationId":    location.Id.String(),
@@ -247,6 +260,7 @@ func TestRoleMatrix(t *testing.T) {
 		"reservationId": uuid.NewString(),
 		"orderId":       uuid.NewString(),
 		"keyId":         uuid.NewString(),
+		"variantId":     uuid.NewString(),
 	}
 	for _, o := range brandOps(t) {
 		perm, _ := o.op.Extensions["x-permission"].(string)
@@ -309,11 +323,12 @@ func TestRowLevelSecurity(t *testing.T) {
 	defer func() { _ = owner.Close(ctx) }()
 
 	for name, conn := range map[string]*pgx.Conn{"application role": appConn.Conn(), "table owner": owner} {
-		if p, i := count(conn, a.ids["brandId"]); p != 1 || i != 2 {
-			t.Errorf("%s scoped to A sees %d products and %d invitations, want A's 1 and 2", name, p, i)
+		// Each tenant has a product, a product with options and its variant; B one more product.
+		if p, i := count(conn, a.ids["brandId"]); p != 3 || i != 2 {
+			t.Errorf("%s scoped to A sees %d products and %d invitations, want A's 3 and 2", name, p, i)
 		}
-		if p, i := count(conn, b.ids["brandId"]); p != 2 || i != 2 {
-			t.Errorf("%s scoped to B sees %d products and %d invitations, want B's 2 and 2", name, p, i)
+		if p, i := count(conn, b.ids["brandId"]); p != 4 || i != 2 {
+			t.Errorf("%s scoped to B sees %d products and %d invitations, want B's 4 and 2", name, p, i)
 		}
 		if p, i := count(conn, ""); p != 0 || i != 0 {
 			t.Errorf("%s with no brand set sees %d products and %d invitations, want none", name, p, i)

@@ -484,6 +484,80 @@ describe("a frontend, through the client generated from openapi.yaml", () => {
     );
   });
 
+  // --- Options and variants: a product with two options, stocked and sold per variant ---------
+
+  let teeId = "";
+  const variantIds: string[] = [];
+
+  test("creates a product with options and its variants; the parent summarises them", async () => {
+    const brandId = user.brandId ?? "";
+    const created = await app.api.POST("/brands/{brandId}/products", {
+      params: { path: { brandId } },
+      body: {
+        sku: `${sku}-TEE`, name: "T-shirt", priceAmount: 1500, status: "active",
+        options: [{ name: "Size", values: ["S", "M"] }, { name: "Color", values: ["Black"] }],
+        images: [{ url: "https://cdn.example.com/tee.jpg", alt: "The T-shirt" }],
+      },
+    });
+    assert.equal(created.response.status, 201);
+    assert.ok(created.data);
+    teeId = created.data.id;
+    for (const [i, size] of ["S", "M"].entries()) {
+      const { data, response } = await app.api.POST("/brands/{brandId}/products/{productId}/variants", {
+        params: { path: { brandId, productId: teeId } },
+        body: { sku: `${sku}-TEE-${size}`, priceAmount: 1500 + 100 * i, optionValues: [{ name: "Size", value: size }, { name: "Color", value: "Black" }] },
+      });
+      assert.equal(response.status, 201);
+      assert.ok(data);
+      assert.equal(data.parentId, teeId);
+      assert.deepEqual(data.optionValues, [{ name: "Size", value: size }, { name: "Color", value: "Black" }]);
+      assert.equal(response.headers.get("location"), `/brands/${brandId}/products/${teeId}/variants/${data.id}`);
+      variantIds.push(data.id);
+    }
+    const { data } = await app.api.GET("/brands/{brandId}/products/{productId}", { params: { path: { brandId, productId: teeId } } });
+    assert.equal(data?.variantCount, 2);
+    assert.deepEqual(data?.priceRange, { minAmount: 1500, maxAmount: 1600, currency: "USD" });
+    const listed = await app.api.GET("/brands/{brandId}/products/{productId}/variants", { params: { path: { brandId, productId: teeId } } });
+    assert.deepEqual(listed.data?.items.map((v) => v.id), variantIds);
+  });
+
+  test("the parent is not stocked itself (422 variant_required); a variant is, and is sold with its option values", async () => {
+    const brandId = user.brandId ?? "";
+    const parent = await app.api.POST("/brands/{brandId}/inventory/adjustments", {
+      params: { path: { brandId }, header: {} },
+      body: { kind: "receipt", lines: [{ productId: teeId, locationId, delta: 1 }] },
+    });
+    expectProblem(parent, 422, "variant_required");
+    const variantId = variantIds[1] ?? "";
+    const received = await app.api.POST("/brands/{brandId}/inventory/adjustments", {
+      params: { path: { brandId }, header: {} },
+      body: { kind: "receipt", lines: [{ productId: variantId, locationId, delta: 5 }] },
+    });
+    assert.equal(received.response.status, 201);
+    assert.deepEqual(received.data?.levels[0]?.optionValues, [{ name: "Size", value: "M" }, { name: "Color", value: "Black" }]);
+    const { data, response } = await app.api.POST("/brands/{brandId}/orders", {
+      params: { path: { brandId }, header: { "Idempotency-Key": `e2e-variant-order-${locationCode}` } },
+      body: {
+        lines: [{ productId: variantId, quantity: 2 }],
+        customer: { email: "ada@example.com", name: "Ada Lovelace" },
+        shippingAddress: { line1: "12 Babbage Street", city: "London", postalCode: "N1 9GU", country: "GB" },
+      },
+    });
+    assert.equal(response.status, 201);
+    assert.ok(data);
+    assert.equal(data.lines[0]?.sku, `${sku}-TEE-M`);
+    assert.deepEqual(data.lines[0]?.optionValues, [{ name: "Size", value: "M" }, { name: "Color", value: "Black" }]);
+  });
+
+  test("a barcode with a wrong check digit is a 400 naming the field", async () => {
+    const result = await app.api.PATCH("/brands/{brandId}/products/{productId}/variants/{variantId}", {
+      params: { path: { brandId: user.brandId ?? "", productId: teeId, variantId: variantIds[0] ?? "" }, header: {} },
+      body: { barcode: "4006381333932" },
+    });
+    const problem = expectProblem(result, 400, "validation_failed");
+    assert.equal(problem.errors?.[0]?.field, "barcode");
+  });
+
   // --- Logout ---------------------------------------------------------------------------------
 
   test("logs out: 204, then the access and refresh tokens are refused at once", async () => {

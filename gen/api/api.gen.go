@@ -596,6 +596,7 @@ const (
 	ProblemCodeApiKeyExpired          ProblemCode = "api_key_expired"
 	ProblemCodeApiKeyNotAccepted      ProblemCode = "api_key_not_accepted"
 	ProblemCodeApiKeyRevoked          ProblemCode = "api_key_revoked"
+	ProblemCodeBarcodeTaken           ProblemCode = "barcode_taken"
 	ProblemCodeBrandBusy              ProblemCode = "brand_busy"
 	ProblemCodeCorsNotAllowed         ProblemCode = "cors_not_allowed"
 	ProblemCodeCurrencyMismatch       ProblemCode = "currency_mismatch"
@@ -628,6 +629,9 @@ const (
 	ProblemCodeMalformedJson          ProblemCode = "malformed_json"
 	ProblemCodeMethodNotAllowed       ProblemCode = "method_not_allowed"
 	ProblemCodeNotFound               ProblemCode = "not_found"
+	ProblemCodeOptionValuesTaken      ProblemCode = "option_values_taken"
+	ProblemCodeOptionsInUse           ProblemCode = "options_in_use"
+	ProblemCodeOptionsRequired        ProblemCode = "options_required"
 	ProblemCodeOutcomeUnknown         ProblemCode = "outcome_unknown"
 	ProblemCodeOverFulfilment         ProblemCode = "over_fulfilment"
 	ProblemCodePayloadTooLarge        ProblemCode = "payload_too_large"
@@ -648,6 +652,8 @@ const (
 	ProblemCodeUnauthenticated        ProblemCode = "unauthenticated"
 	ProblemCodeUnsupportedMediaType   ProblemCode = "unsupported_media_type"
 	ProblemCodeValidationFailed       ProblemCode = "validation_failed"
+	ProblemCodeVariantLimit           ProblemCode = "variant_limit"
+	ProblemCodeVariantRequired        ProblemCode = "variant_required"
 	ProblemCodeWriteConflict          ProblemCode = "write_conflict"
 )
 
@@ -665,6 +671,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeApiKeyNotAccepted:
 		return true
 	case ProblemCodeApiKeyRevoked:
+		return true
+	case ProblemCodeBarcodeTaken:
 		return true
 	case ProblemCodeBrandBusy:
 		return true
@@ -730,6 +738,12 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeNotFound:
 		return true
+	case ProblemCodeOptionValuesTaken:
+		return true
+	case ProblemCodeOptionsInUse:
+		return true
+	case ProblemCodeOptionsRequired:
+		return true
 	case ProblemCodeOutcomeUnknown:
 		return true
 	case ProblemCodeOverFulfilment:
@@ -769,6 +783,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeUnsupportedMediaType:
 		return true
 	case ProblemCodeValidationFailed:
+		return true
+	case ProblemCodeVariantLimit:
+		return true
+	case ProblemCodeVariantRequired:
 		return true
 	case ProblemCodeWriteConflict:
 		return true
@@ -1234,6 +1252,11 @@ type AuthResponse struct {
 // AuthResponseTokenType Example: Bearer
 type AuthResponseTokenType string
 
+// Barcode A GTIN-8, GTIN-12 (UPC-A), GTIN-13 (EAN-13) or GTIN-14, digits only, with its check digit (the last) verified (a wrong one is a 400 naming the field). Unique within the brand (409 `barcode_taken`).
+//
+// Example: 4006381333931
+type Barcode = string
+
 // Brand defines model for Brand.
 type Brand struct {
 	// CreatedAt Example: 2026-11-25T10:00:00Z
@@ -1404,6 +1427,11 @@ type CreateProductRequest struct {
 	// Example: {"color":"black","size":"L"}
 	Attributes *Attributes `json:"attributes,omitempty"`
 
+	// Barcode A GTIN-8, GTIN-12 (UPC-A), GTIN-13 (EAN-13) or GTIN-14, digits only, with its check digit (the last) verified (a wrong one is a 400 naming the field). Unique within the brand (409 `barcode_taken`).
+	//
+	// Example: 4006381333931
+	Barcode *Barcode `json:"barcode,omitempty"`
+
 	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
 	//
 	// Example: USD
@@ -1412,8 +1440,16 @@ type CreateProductRequest struct {
 	// Description Example: A mechanical calculator for polynomial functions.
 	Description *ProductDescription `json:"description,omitempty"`
 
+	// Images Images in display order; at most 20.
+	Images *ProductImages `json:"images,omitempty"`
+
 	// Name Example: Difference Engine No. 2
 	Name ProductName `json:"name"`
+
+	// Options Up to 3 options with distinct names.
+	//
+	// Example: [{"name":"Size","values":["S","M","L"]},{"name":"Color","values":["Black","White"]}]
+	Options *ProductOptions `json:"options,omitempty"`
 
 	// PriceAmount In minor units of the currency (1999 with USD is 19.99 USD).
 	//
@@ -1430,6 +1466,11 @@ type CreateProductRequest struct {
 
 	// Tags Example: ["summer","bestseller"]
 	Tags *Tags `json:"tags,omitempty"`
+
+	// WeightGrams The item's shipping weight in grams.
+	//
+	// Example: 180
+	WeightGrams *WeightGrams `json:"weightGrams,omitempty"`
 }
 
 // CreateReservationRequest Example: {"lines":[{"productId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60","quantity":2}],"reference":"cart-7731","ttlSeconds":900}
@@ -1441,6 +1482,52 @@ type CreateReservationRequest struct {
 	// Example: PO-2026-0042
 	Reference  *StockReference `json:"reference,omitempty"`
 	TtlSeconds *TTLSeconds     `json:"ttlSeconds,omitempty"`
+}
+
+// CreateVariantRequest Example: {"barcode":"4006381333931","optionValues":[{"name":"Size","value":"M"},{"name":"Color","value":"Black"}],"priceAmount":1999,"sku":"TEE-M-BLK"}
+type CreateVariantRequest struct {
+	// Attributes Free-form string attributes (color, size, ...); at most 50. Each name is 1 to 50 characters with no white space at either end (OpenAPI 3.0 cannot say this of property names, so `x-property-names` states it and the server enforces it: a 400 naming `attributes`); each value at most 200 characters.
+	//
+	// Example: {"color":"black","size":"L"}
+	Attributes *Attributes `json:"attributes,omitempty"`
+
+	// Barcode A GTIN-8, GTIN-12 (UPC-A), GTIN-13 (EAN-13) or GTIN-14, digits only, with its check digit (the last) verified (a wrong one is a 400 naming the field). Unique within the brand (409 `barcode_taken`).
+	//
+	// Example: 4006381333931
+	Barcode *Barcode `json:"barcode,omitempty"`
+
+	// Description Example: A mechanical calculator for polynomial functions.
+	Description *ProductDescription `json:"description,omitempty"`
+
+	// Images Images in display order; at most 20.
+	Images *ProductImages `json:"images,omitempty"`
+
+	// Name Example: Difference Engine No. 2
+	Name *ProductName `json:"name,omitempty"`
+
+	// OptionValues Example: [{"name":"Size","value":"M"},{"name":"Color","value":"Black"}]
+	OptionValues OptionValues `json:"optionValues"`
+
+	// PriceAmount In minor units of the currency (1999 with USD is 19.99 USD).
+	//
+	// Example: 1999
+	PriceAmount PriceAmount `json:"priceAmount"`
+
+	// Sku Unique within the brand.
+	//
+	// Example: AE-1842-BLK
+	Sku Sku `json:"sku"`
+
+	// Status Example: active
+	Status *ProductStatus `json:"status,omitempty"`
+
+	// Tags Example: ["summer","bestseller"]
+	Tags *Tags `json:"tags,omitempty"`
+
+	// WeightGrams The item's shipping weight in grams.
+	//
+	// Example: 180
+	WeightGrams *WeightGrams `json:"weightGrams,omitempty"`
 }
 
 // CreateWebhookEndpointRequest Example: {"description":"ERP stock sync","eventTypes":["product.updated","inventory_level.low"],"url":"https://erp.example.com/hooks/ecompointer"}
@@ -1874,6 +1961,42 @@ type NewPassword = string
 // NullableAddress defines model for NullableAddress.
 type NullableAddress = Address
 
+// NullableBarcode A barcode (see `Barcode`), or null to clear it.
+//
+// Example: 4006381333931
+type NullableBarcode = nullable.Nullable[string]
+
+// NullableWeightGrams The weight in grams, or null to clear it.
+//
+// Example: 180
+type NullableWeightGrams = nullable.Nullable[int64]
+
+// OptionName No white space at either end (the server refuses it, naming the field).
+//
+// Example: Size
+type OptionName = string
+
+// OptionValue defines model for OptionValue.
+type OptionValue struct {
+	// Name No white space at either end (the server refuses it, naming the field).
+	//
+	// Example: Size
+	Name OptionName `json:"name"`
+
+	// Value No white space at either end (the server refuses it, naming the field).
+	//
+	// Example: M
+	Value OptionValueText `json:"value"`
+}
+
+// OptionValueText No white space at either end (the server refuses it, naming the field).
+//
+// Example: M
+type OptionValueText = string
+
+// OptionValues Example: [{"name":"Size","value":"M"},{"name":"Color","value":"Black"}]
+type OptionValues = []OptionValue
+
 // Order defines model for Order.
 type Order struct {
 	// AllowedActions The transitions the order's status allows now.
@@ -2156,6 +2279,9 @@ type OrderLine struct {
 	// Example: Difference Engine No. 2
 	Name string `json:"name"`
 
+	// OptionValues The variant's option values when the order was placed (variants only).
+	OptionValues *OptionValues `json:"optionValues,omitempty"`
+
 	// PriceAmount An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
 	//
 	// Example: 3998
@@ -2230,6 +2356,24 @@ type OrderStatus string
 // Example: 1999
 type PriceAmount = int64
 
+// PriceRange The lowest and highest price of a parent's variants (present when it has any).
+type PriceRange struct {
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
+	//
+	// Example: USD
+	Currency Currency `json:"currency"`
+
+	// MaxAmount In minor units of the currency (1999 with USD is 19.99 USD).
+	//
+	// Example: 1999
+	MaxAmount PriceAmount `json:"maxAmount"`
+
+	// MinAmount In minor units of the currency (1999 with USD is 19.99 USD).
+	//
+	// Example: 1999
+	MinAmount PriceAmount `json:"minAmount"`
+}
+
 // Problem An RFC 9457 problem. `type` is a stable URI per kind of problem, `code` a stable snake_case reason a client can switch on.
 type Problem struct {
 	// AllowedActions The transitions the order's current status allows (`invalid_order_transition` only; empty once the order is fulfilled or cancelled).
@@ -2258,7 +2402,18 @@ type Problem struct {
 	// - `invalid_invite` (401): the invitation token is unknown or malformed.
 	// - `email_taken` (409): an account with this email exists.
 	// - `sku_taken` (409): another product of the brand has this SKU.
-	// - `product_in_use` (409): the product was stocked or ordered; archive it instead.
+	// - `product_in_use` (409): the product was stocked or ordered; archive it instead (or, for a
+	//   product with variants: delete them first; or, for options: a stocked or ordered product
+	//   cannot become a parent).
+	// - `barcode_taken` (409): another product or variant of the brand has this barcode.
+	// - `variant_required` (422): the product declares options: stock, reservations and orders
+	//   name one of its variants instead.
+	// - `options_required` (422): variants need a product with options (not a plain product,
+	//   not a variant).
+	// - `option_values_taken` (409): another variant of the product has these option values.
+	// - `options_in_use` (409): the options change would leave a variant without a value of
+	//   each option (an option added or removed, or a value some variant has removed).
+	// - `variant_limit` (422): the product has its 100 variants already.
 	// - `invitation_accepted` (409): the invitation was accepted; remove the member instead.
 	// - `invite_gone` (410): the invitation was used, revoked or has expired.
 	// - `precondition_failed` (412): `If-Match` names a version that is no longer current.
@@ -2394,7 +2549,18 @@ type Problem struct {
 //   - `invalid_invite` (401): the invitation token is unknown or malformed.
 //   - `email_taken` (409): an account with this email exists.
 //   - `sku_taken` (409): another product of the brand has this SKU.
-//   - `product_in_use` (409): the product was stocked or ordered; archive it instead.
+//   - `product_in_use` (409): the product was stocked or ordered; archive it instead (or, for a
+//     product with variants: delete them first; or, for options: a stocked or ordered product
+//     cannot become a parent).
+//   - `barcode_taken` (409): another product or variant of the brand has this barcode.
+//   - `variant_required` (422): the product declares options: stock, reservations and orders
+//     name one of its variants instead.
+//   - `options_required` (422): variants need a product with options (not a plain product,
+//     not a variant).
+//   - `option_values_taken` (409): another variant of the product has these option values.
+//   - `options_in_use` (409): the options change would leave a variant without a value of
+//     each option (an option added or removed, or a value some variant has removed).
+//   - `variant_limit` (422): the product has its 100 variants already.
 //   - `invitation_accepted` (409): the invitation was accepted; remove the member instead.
 //   - `invite_gone` (410): the invitation was used, revoked or has expired.
 //   - `precondition_failed` (412): `If-Match` names a version that is no longer current.
@@ -2497,12 +2663,17 @@ type ProblemLine struct {
 	Requested *int64 `json:"requested,omitempty"`
 }
 
-// Product defines model for Product.
+// Product A product of the catalog: a plain product (sellable itself), a parent that declares `options` (not sellable; its variants are), or a variant (`parentId`, `optionValues`). Fields that do not apply, and `images`, `barcode` and `weightGrams` when the product has none, are omitted. Events about products (`product.*`) carry this schema for variants too; there `variantCount` and `priceRange` are as of the change (a bulk upsert's events leave them out).
 type Product struct {
 	// Attributes Free-form string attributes (color, size, ...); at most 50. Each name is 1 to 50 characters with no white space at either end (OpenAPI 3.0 cannot say this of property names, so `x-property-names` states it and the server enforces it: a 400 naming `attributes`); each value at most 200 characters.
 	//
 	// Example: {"color":"black","size":"L"}
 	Attributes Attributes `json:"attributes"`
+
+	// Barcode A GTIN-8, GTIN-12 (UPC-A), GTIN-13 (EAN-13) or GTIN-14, digits only, with its check digit (the last) verified (a wrong one is a 400 naming the field). Unique within the brand (409 `barcode_taken`).
+	//
+	// Example: 4006381333931
+	Barcode *Barcode `json:"barcode,omitempty"`
 
 	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
 	BrandId openapi_types.UUID `json:"brandId"`
@@ -2521,13 +2692,30 @@ type Product struct {
 	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
 	Id openapi_types.UUID `json:"id"`
 
+	// Images Images in display order; at most 20.
+	Images *ProductImages `json:"images,omitempty"`
+
 	// Name Example: Difference Engine No. 2
 	Name ProductName `json:"name"`
+
+	// OptionValues The variant's value of each of its parent's options, in their order (variants only).
+	OptionValues *OptionValues `json:"optionValues,omitempty"`
+
+	// Options The options its variants choose from (present on a parent only: a product with options is not sellable itself; its variants are).
+	Options *ProductOptions `json:"options,omitempty"`
+
+	// ParentId The product this one is a variant of (present on variants only).
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a61
+	ParentId *openapi_types.UUID `json:"parentId,omitempty"`
 
 	// PriceAmount In minor units of the currency (1999 with USD is 19.99 USD).
 	//
 	// Example: 1999
 	PriceAmount PriceAmount `json:"priceAmount"`
+
+	// PriceRange The lowest and highest price of a parent's variants (present when it has any).
+	PriceRange *PriceRange `json:"priceRange,omitempty"`
 
 	// Sku Unique within the brand.
 	//
@@ -2543,8 +2731,18 @@ type Product struct {
 	// UpdatedAt Example: 2026-11-25T10:00:00Z
 	UpdatedAt time.Time `json:"updatedAt"`
 
+	// VariantCount How many variants the product has (present on a product with options).
+	//
+	// Example: 6
+	VariantCount *int32 `json:"variantCount,omitempty"`
+
 	// Version Example: 1
 	Version int64 `json:"version"`
+
+	// WeightGrams The item's shipping weight in grams.
+	//
+	// Example: 180
+	WeightGrams *WeightGrams `json:"weightGrams,omitempty"`
 }
 
 // ProductCreatedEvent A product was added to the catalog; `data` is the product.
@@ -2554,7 +2752,9 @@ type ProductCreatedEvent struct {
 
 	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
 	BrandId openapi_types.UUID `json:"brandId"`
-	Data    Product            `json:"data"`
+
+	// Data A product of the catalog: a plain product (sellable itself), a parent that declares `options` (not sellable; its variants are), or a variant (`parentId`, `optionValues`). Fields that do not apply, and `images`, `barcode` and `weightGrams` when the product has none, are omitted. Events about products (`product.*`) carry this schema for variants too; there `variantCount` and `priceRange` are as of the change (a bulk upsert's events leave them out).
+	Data Product `json:"data"`
 
 	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
 	//
@@ -2578,7 +2778,9 @@ type ProductDeletedEvent struct {
 
 	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
 	BrandId openapi_types.UUID `json:"brandId"`
-	Data    Product            `json:"data"`
+
+	// Data A product of the catalog: a plain product (sellable itself), a parent that declares `options` (not sellable; its variants are), or a variant (`parentId`, `optionValues`). Fields that do not apply, and `images`, `barcode` and `weightGrams` when the product has none, are omitted. Events about products (`product.*`) carry this schema for variants too; there `variantCount` and `priceRange` are as of the change (a bulk upsert's events leave them out).
+	Data Product `json:"data"`
 
 	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
 	//
@@ -2597,6 +2799,22 @@ type ProductDeletedEventType string
 
 // ProductDescription Example: A mechanical calculator for polynomial functions.
 type ProductDescription = string
+
+// ProductImage defines model for ProductImage.
+type ProductImage struct {
+	// Alt Alt text for people who cannot see the image.
+	//
+	// Example: The black T-shirt, front
+	Alt *string `json:"alt,omitempty"`
+
+	// Url An absolute `https` URL with a host and no user information (`https://user@...`), at most 2,048 characters. The server stores the URL; it does not fetch or host images.
+	//
+	// Example: https://cdn.example.com/shirts/black-m.jpg
+	Url string `json:"url"`
+}
+
+// ProductImages Images in display order; at most 20.
+type ProductImages = []ProductImage
 
 // ProductInventory defines model for ProductInventory.
 type ProductInventory struct {
@@ -2629,6 +2847,40 @@ type ProductList struct {
 // ProductName Example: Difference Engine No. 2
 type ProductName = string
 
+// ProductOption defines model for ProductOption.
+type ProductOption struct {
+	// Name No white space at either end (the server refuses it, naming the field).
+	//
+	// Example: Size
+	Name OptionName `json:"name"`
+
+	// Values The option's values, in display order; unique within the option.
+	//
+	// Example: ["S","M","L"]
+	Values []OptionValueText `json:"values"`
+}
+
+// ProductOptionInput defines model for ProductOptionInput.
+type ProductOptionInput struct {
+	// Name No white space at either end (the server refuses it, naming the field).
+	//
+	// Example: Size
+	Name OptionName `json:"name"`
+
+	// Renames Values renamed by this change, old value to new (the new one in `values`): the variants that had the old value get the new one.
+	//
+	// Example: {"M":"Medium"}
+	Renames *map[string]OptionValueText `json:"renames,omitempty"`
+
+	// Values Example: ["S","Medium","L"]
+	Values []OptionValueText `json:"values"`
+}
+
+// ProductOptions Up to 3 options with distinct names.
+//
+// Example: [{"name":"Size","values":["S","M","L"]},{"name":"Color","values":["Black","White"]}]
+type ProductOptions = []ProductOption
+
 // ProductStatus Example: active
 type ProductStatus string
 
@@ -2639,7 +2891,9 @@ type ProductUpdatedEvent struct {
 
 	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
 	BrandId openapi_types.UUID `json:"brandId"`
-	Data    Product            `json:"data"`
+
+	// Data A product of the catalog: a plain product (sellable itself), a parent that declares `options` (not sellable; its variants are), or a variant (`parentId`, `optionValues`). Fields that do not apply, and `images`, `barcode` and `weightGrams` when the product has none, are omitted. Events about products (`product.*`) carry this schema for variants too; there `variantCount` and `priceRange` are as of the change (a bulk upsert's events leave them out).
+	Data Product `json:"data"`
 
 	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
 	//
@@ -3000,6 +3254,9 @@ type StockLevel struct {
 	// Example: 12
 	OnHand Quantity `json:"onHand"`
 
+	// OptionValues The variant's option values (variants only).
+	OptionValues *OptionValues `json:"optionValues,omitempty"`
+
 	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
 	ProductId openapi_types.UUID `json:"productId"`
 
@@ -3224,6 +3481,11 @@ type UpdateProductRequest struct {
 	// Example: {"color":"black","size":"L"}
 	Attributes *Attributes `json:"attributes,omitempty"`
 
+	// Barcode A barcode (see `Barcode`), or null to clear it.
+	//
+	// Example: 4006381333931
+	Barcode NullableBarcode `json:"barcode,omitempty"`
+
 	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
 	//
 	// Example: USD
@@ -3234,8 +3496,14 @@ type UpdateProductRequest struct {
 	// Example: A mechanical calculator.
 	Description nullable.Nullable[string] `json:"description,omitempty"`
 
+	// Images Images in display order; at most 20.
+	Images *ProductImages `json:"images,omitempty"`
+
 	// Name Example: Difference Engine No. 2
 	Name *ProductName `json:"name,omitempty"`
+
+	// Options The product's options, replacing them (see the operation for the rules).
+	Options *[]ProductOptionInput `json:"options,omitempty"`
 
 	// PriceAmount In minor units of the currency (1999 with USD is 19.99 USD).
 	//
@@ -3252,6 +3520,11 @@ type UpdateProductRequest struct {
 
 	// Tags Example: ["summer","bestseller"]
 	Tags *Tags `json:"tags,omitempty"`
+
+	// WeightGrams The weight in grams, or null to clear it.
+	//
+	// Example: 180
+	WeightGrams NullableWeightGrams `json:"weightGrams,omitempty"`
 }
 
 // UpdateStockLevelRequest Example: {"reorderPoint":5}
@@ -3267,6 +3540,54 @@ type UpdateUserRequest struct {
 
 	// Role Example: MANAGER
 	Role *BrandRole `json:"role,omitempty"`
+}
+
+// UpdateVariantRequest Example: {"priceAmount":2199,"status":"active"}
+type UpdateVariantRequest struct {
+	// Attributes Free-form string attributes (color, size, ...); at most 50. Each name is 1 to 50 characters with no white space at either end (OpenAPI 3.0 cannot say this of property names, so `x-property-names` states it and the server enforces it: a 400 naming `attributes`); each value at most 200 characters.
+	//
+	// Example: {"color":"black","size":"L"}
+	Attributes *Attributes `json:"attributes,omitempty"`
+
+	// Barcode A barcode (see `Barcode`), or null to clear it.
+	//
+	// Example: 4006381333931
+	Barcode NullableBarcode `json:"barcode,omitempty"`
+
+	// Description null clears it.
+	//
+	// Example: Heavy cotton.
+	Description nullable.Nullable[string] `json:"description,omitempty"`
+
+	// Images Images in display order; at most 20.
+	Images *ProductImages `json:"images,omitempty"`
+
+	// Name Example: Difference Engine No. 2
+	Name *ProductName `json:"name,omitempty"`
+
+	// OptionValues Example: [{"name":"Size","value":"M"},{"name":"Color","value":"Black"}]
+	OptionValues *OptionValues `json:"optionValues,omitempty"`
+
+	// PriceAmount In minor units of the currency (1999 with USD is 19.99 USD).
+	//
+	// Example: 1999
+	PriceAmount *PriceAmount `json:"priceAmount,omitempty"`
+
+	// Sku Unique within the brand.
+	//
+	// Example: AE-1842-BLK
+	Sku *Sku `json:"sku,omitempty"`
+
+	// Status Example: active
+	Status *ProductStatus `json:"status,omitempty"`
+
+	// Tags Example: ["summer","bestseller"]
+	Tags *Tags `json:"tags,omitempty"`
+
+	// WeightGrams The weight in grams, or null to clear it.
+	//
+	// Example: 180
+	WeightGrams NullableWeightGrams `json:"weightGrams,omitempty"`
 }
 
 // UpdateWebhookEndpointRequest Example: {"enabled":true,"eventTypes":["*"]}
@@ -3479,6 +3800,11 @@ type WebhookEventTypes = []string
 // Example: https://erp.example.com/hooks/ecompointer
 type WebhookUrl = string
 
+// WeightGrams The item's shipping weight in grams.
+//
+// Example: 180
+type WeightGrams = int64
+
 // ApiKeyId defines model for ApiKeyId.
 type ApiKeyId = openapi_types.UUID
 
@@ -3523,6 +3849,9 @@ type SessionId = openapi_types.UUID
 
 // UserId defines model for UserId.
 type UserId = openapi_types.UUID
+
+// VariantId defines model for VariantId.
+type VariantId = openapi_types.UUID
 
 // Authenticated defines model for Authenticated.
 type Authenticated = AuthResponse
@@ -3902,8 +4231,11 @@ type ListProductsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
-	Cursor *Cursor        `form:"cursor,omitempty" json:"cursor,omitempty"`
-	Status *ProductStatus `form:"status,omitempty" json:"status,omitempty"`
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// ParentId Only the variants of this product.
+	ParentId *openapi_types.UUID `form:"parentId,omitempty" json:"parentId,omitempty"`
+	Status   *ProductStatus      `form:"status,omitempty" json:"status,omitempty"`
 
 	// Tag Only products carrying this tag.
 	Tag *Tag `form:"tag,omitempty" json:"tag,omitempty"`
@@ -3933,6 +4265,27 @@ type DeleteProductParams struct {
 
 // UpdateProductParams defines parameters for UpdateProduct.
 type UpdateProductParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListVariantsParams defines parameters for ListVariants.
+type ListVariantsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// DeleteVariantParams defines parameters for DeleteVariant.
+type DeleteVariantParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// UpdateVariantParams defines parameters for UpdateVariant.
+type UpdateVariantParams struct {
 	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
@@ -4089,6 +4442,12 @@ type BulkUpsertProductsJSONRequestBody = BulkUpsertProductsRequest
 
 // UpdateProductJSONRequestBody defines body for UpdateProduct for application/json ContentType.
 type UpdateProductJSONRequestBody = UpdateProductRequest
+
+// CreateVariantJSONRequestBody defines body for CreateVariant for application/json ContentType.
+type CreateVariantJSONRequestBody = CreateVariantRequest
+
+// UpdateVariantJSONRequestBody defines body for UpdateVariant for application/json ContentType.
+type UpdateVariantJSONRequestBody = UpdateVariantRequest
 
 // CreateReservationJSONRequestBody defines body for CreateReservation for application/json ContentType.
 type CreateReservationJSONRequestBody = CreateReservationRequest
@@ -5666,12 +6025,19 @@ type ClientInterface interface {
 	// or the SKU. Keyset pagination: pages never skip or repeat a product, even while others are
 	// added.
 	//
+	// Variants: without `parentId` the list is the catalog as a shop shows it, one entry per
+	// product, so a T-shirt in twelve variants is one item (its `variantCount` and `priceRange`
+	// summarise them) and a brand without variants sees exactly what it always did. With
+	// `parentId`, the list is that product's variants (the same items as
+	// `GET /brands/{brandId}/products/{productId}/variants`), under the same filters and orders.
+	// Every sellable item, variants included, is in the stock level list.
+	//
 	// Corresponds with GET /brands/{brandId}/products (the `ListProducts` operationId).
 	ListProducts(ctx context.Context, brandId BrandId, params *ListProductsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateProductWithBody Add a product to the catalog
 	//
-	// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand (409, `sku_taken`).
+	// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand, across products and variants (409, `sku_taken`); so is a `barcode` (409, `barcode_taken`), whose GTIN check digit must be right (400 naming `barcode`). A product given `options` is the parent of variants (`POST .../variants`): it is not sellable itself, and stocking, reserving or ordering it is a 422 `variant_required`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5680,7 +6046,7 @@ type ClientInterface interface {
 
 	// CreateProduct Add a product to the catalog
 	//
-	// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand (409, `sku_taken`).
+	// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand, across products and variants (409, `sku_taken`); so is a `barcode` (409, `barcode_taken`), whose GTIN check digit must be right (400 naming `barcode`). A product given `options` is the parent of variants (`POST .../variants`): it is not sellable itself, and stocking, reserving or ordering it is a 422 `variant_required`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -5695,6 +6061,12 @@ type ClientInterface interface {
 	// `tags` `[]`); `name` and `priceAmount` are always replaced. Any invalid item, or a SKU twice
 	// in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
 	// (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
+	//
+	// `images`, `barcode` and `weightGrams` follow the same rule (a barcode another product has
+	// is a 409 `barcode_taken`, naming it, and writes nothing). `options` are not taken here (400
+	// naming `items[3].options`): declaring them is a change with its own checks, made with
+	// `PATCH` on the product. An item whose SKU is a variant's updates that variant, whose
+	// `currency` stays its product's.
 	//
 	// Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
 	// order, and a transaction the database still aborts (a serialization failure or deadlock)
@@ -5715,6 +6087,12 @@ type ClientInterface interface {
 	// in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
 	// (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
 	//
+	// `images`, `barcode` and `weightGrams` follow the same rule (a barcode another product has
+	// is a 409 `barcode_taken`, naming it, and writes nothing). `options` are not taken here (400
+	// naming `items[3].options`): declaring them is a change with its own checks, made with
+	// `PATCH` on the product. An item whose SKU is a variant's updates that variant, whose
+	// `currency` stays its product's.
+	//
 	// Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
 	// order, and a transaction the database still aborts (a serialization failure or deadlock)
 	// is retried by the server. One that keeps colliding answers 503 `write_conflict` with
@@ -5727,7 +6105,7 @@ type ClientInterface interface {
 
 	// DeleteProduct Delete a product
 	//
-	// Only a product that was never stocked or ordered can be deleted; otherwise the answer is a 409 (`product_in_use`): archive it instead (`status: archived`). Honours `If-Match`.
+	// Only a product that was never stocked or ordered can be deleted; otherwise the answer is a 409 (`product_in_use`): archive it instead (`status: archived`). A product with variants is deleted after them (409 `product_in_use` while it has any). Honours `If-Match`.
 	//
 	// Corresponds with DELETE /brands/{brandId}/products/{productId} (the `DeleteProduct` operationId).
 	DeleteProduct(ctx context.Context, brandId BrandId, productId ProductId, params *DeleteProductParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5739,7 +6117,8 @@ type ClientInterface interface {
 
 	// UpdateProductWithBody Change some of a product's fields
 	//
-	// Only the fields given change; `description: null` clears it. The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+	// Only the fields given change; `description: null` clears it (so do `barcode: null` and `weightGrams: null`). The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+	// `options` replaces the product's options. A product that was stocked or ordered cannot take options (409 `product_in_use`: create a new product as the parent). While a product has variants, its options keep their number and order (an option's name may change), values may be added or reordered, renamed with `renames` (`{"M": "Medium"}`: every variant with `M` then has `Medium`, in the same transaction, each with its `product.updated` event), and removed only when no variant has them: anything else is a 409 `options_in_use`. A variant takes no `options` and no `currency` of its own (400 naming the field): it is priced in its parent's currency, and a parent's currency change is carried to its variants.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5748,7 +6127,8 @@ type ClientInterface interface {
 
 	// UpdateProduct Change some of a product's fields
 	//
-	// Only the fields given change; `description: null` clears it. The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+	// Only the fields given change; `description: null` clears it (so do `barcode: null` and `weightGrams: null`). The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+	// `options` replaces the product's options. A product that was stocked or ordered cannot take options (409 `product_in_use`: create a new product as the parent). While a product has variants, its options keep their number and order (an option's name may change), values may be added or reordered, renamed with `renames` (`{"M": "Medium"}`: every variant with `M` then has `Medium`, in the same transaction, each with its `product.updated` event), and removed only when no variant has them: anything else is a 409 `options_in_use`. A variant takes no `options` and no `currency` of its own (400 naming the field): it is priced in its parent's currency, and a parent's currency change is carried to its variants.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -5759,6 +6139,77 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /brands/{brandId}/products/{productId}/inventory (the `GetProductInventory` operationId).
 	GetProductInventory(ctx context.Context, brandId BrandId, productId ProductId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListVariants A product's variants
+	//
+	// The variants of a product, oldest first (keyset pagination). A product without variants (a plain product, or a variant) answers an empty list.
+	//
+	// Corresponds with GET /brands/{brandId}/products/{productId}/variants (the `ListVariants` operationId).
+	ListVariants(ctx context.Context, brandId BrandId, productId ProductId, params *ListVariantsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateVariantWithBody Add a variant to a product
+	//
+	// A variant is a product (same id space, same events, same stock, reservation and order
+	// routes by `productId`) with `parentId` and `optionValues`: one value of each of the
+	// parent's options, a combination no other variant of the parent has (409
+	// `option_values_taken`). The parent must declare options (422 `options_required`, also for
+	// a variant's variants) and has at most 100 variants (422 `variant_limit`). The SKU is unique
+	// within the brand across products and variants (409 `sku_taken`), as is the `barcode` (409
+	// `barcode_taken`). `name` defaults to the parent's name followed by the values
+	// (`T-shirt / M / Red`); `currency` is the parent's; `status` defaults to `active`, and a
+	// variant is sellable only while its parent is `active` too.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/products/{productId}/variants (the `CreateVariant` operationId).
+	CreateVariantWithBody(ctx context.Context, brandId BrandId, productId ProductId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateVariant Add a variant to a product
+	//
+	// A variant is a product (same id space, same events, same stock, reservation and order
+	// routes by `productId`) with `parentId` and `optionValues`: one value of each of the
+	// parent's options, a combination no other variant of the parent has (409
+	// `option_values_taken`). The parent must declare options (422 `options_required`, also for
+	// a variant's variants) and has at most 100 variants (422 `variant_limit`). The SKU is unique
+	// within the brand across products and variants (409 `sku_taken`), as is the `barcode` (409
+	// `barcode_taken`). `name` defaults to the parent's name followed by the values
+	// (`T-shirt / M / Red`); `currency` is the parent's; `status` defaults to `active`, and a
+	// variant is sellable only while its parent is `active` too.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/products/{productId}/variants (the `CreateVariant` operationId).
+	CreateVariant(ctx context.Context, brandId BrandId, productId ProductId, body CreateVariantJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteVariant Delete a variant
+	//
+	// Only a variant that was never stocked or ordered can be deleted; otherwise the answer is a 409 (`product_in_use`): archive it instead. Honours `If-Match`.
+	//
+	// Corresponds with DELETE /brands/{brandId}/products/{productId}/variants/{variantId} (the `DeleteVariant` operationId).
+	DeleteVariant(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *DeleteVariantParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetVariant A variant of a product
+	//
+	// Corresponds with GET /brands/{brandId}/products/{productId}/variants/{variantId} (the `GetVariant` operationId).
+	GetVariant(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateVariantWithBody Change some of a variant's fields
+	//
+	// As `PATCH /brands/{brandId}/products/{productId}` for a variant: only the fields given change, `If-Match` is honoured (412), the SKU and barcode stay unique (409), and new `optionValues` must be a combination no other variant of the parent has (409 `option_values_taken`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/products/{productId}/variants/{variantId} (the `UpdateVariant` operationId).
+	UpdateVariantWithBody(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *UpdateVariantParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateVariant Change some of a variant's fields
+	//
+	// As `PATCH /brands/{brandId}/products/{productId}` for a variant: only the fields given change, `If-Match` is honoured (412), the SKU and barcode stay unique (409), and new `optionValues` must be a combination no other variant of the parent has (409 `option_values_taken`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/products/{productId}/variants/{variantId} (the `UpdateVariant` operationId).
+	UpdateVariant(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *UpdateVariantParams, body UpdateVariantJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListReservations The brand's reservations
 	//
@@ -7324,6 +7775,13 @@ func (c *Client) CreateFulfilment(ctx context.Context, brandId BrandId, orderId 
 // or the SKU. Keyset pagination: pages never skip or repeat a product, even while others are
 // added.
 //
+// Variants: without `parentId` the list is the catalog as a shop shows it, one entry per
+// product, so a T-shirt in twelve variants is one item (its `variantCount` and `priceRange`
+// summarise them) and a brand without variants sees exactly what it always did. With
+// `parentId`, the list is that product's variants (the same items as
+// `GET /brands/{brandId}/products/{productId}/variants`), under the same filters and orders.
+// Every sellable item, variants included, is in the stock level list.
+//
 // Corresponds with GET /brands/{brandId}/products (the `ListProducts` operationId).
 func (c *Client) ListProducts(ctx context.Context, brandId BrandId, params *ListProductsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListProductsRequest(c.Server, brandId, params)
@@ -7339,7 +7797,7 @@ func (c *Client) ListProducts(ctx context.Context, brandId BrandId, params *List
 
 // CreateProductWithBody Add a product to the catalog
 //
-// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand (409, `sku_taken`).
+// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand, across products and variants (409, `sku_taken`); so is a `barcode` (409, `barcode_taken`), whose GTIN check digit must be right (400 naming `barcode`). A product given `options` is the parent of variants (`POST .../variants`): it is not sellable itself, and stocking, reserving or ordering it is a 422 `variant_required`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -7358,7 +7816,7 @@ func (c *Client) CreateProductWithBody(ctx context.Context, brandId BrandId, con
 
 // CreateProduct Add a product to the catalog
 //
-// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand (409, `sku_taken`).
+// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand, across products and variants (409, `sku_taken`); so is a `barcode` (409, `barcode_taken`), whose GTIN check digit must be right (400 naming `barcode`). A product given `options` is the parent of variants (`POST .../variants`): it is not sellable itself, and stocking, reserving or ordering it is a 422 `variant_required`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -7383,6 +7841,12 @@ func (c *Client) CreateProduct(ctx context.Context, brandId BrandId, body Create
 // `tags` `[]`); `name` and `priceAmount` are always replaced. Any invalid item, or a SKU twice
 // in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
 // (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
+//
+// `images`, `barcode` and `weightGrams` follow the same rule (a barcode another product has
+// is a 409 `barcode_taken`, naming it, and writes nothing). `options` are not taken here (400
+// naming `items[3].options`): declaring them is a change with its own checks, made with
+// `PATCH` on the product. An item whose SKU is a variant's updates that variant, whose
+// `currency` stays its product's.
 //
 // Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
 // order, and a transaction the database still aborts (a serialization failure or deadlock)
@@ -7413,6 +7877,12 @@ func (c *Client) BulkUpsertProductsWithBody(ctx context.Context, brandId BrandId
 // in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
 // (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
 //
+// `images`, `barcode` and `weightGrams` follow the same rule (a barcode another product has
+// is a 409 `barcode_taken`, naming it, and writes nothing). `options` are not taken here (400
+// naming `items[3].options`): declaring them is a change with its own checks, made with
+// `PATCH` on the product. An item whose SKU is a variant's updates that variant, whose
+// `currency` stays its product's.
+//
 // Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
 // order, and a transaction the database still aborts (a serialization failure or deadlock)
 // is retried by the server. One that keeps colliding answers 503 `write_conflict` with
@@ -7435,7 +7905,7 @@ func (c *Client) BulkUpsertProducts(ctx context.Context, brandId BrandId, body B
 
 // DeleteProduct Delete a product
 //
-// Only a product that was never stocked or ordered can be deleted; otherwise the answer is a 409 (`product_in_use`): archive it instead (`status: archived`). Honours `If-Match`.
+// Only a product that was never stocked or ordered can be deleted; otherwise the answer is a 409 (`product_in_use`): archive it instead (`status: archived`). A product with variants is deleted after them (409 `product_in_use` while it has any). Honours `If-Match`.
 //
 // Corresponds with DELETE /brands/{brandId}/products/{productId} (the `DeleteProduct` operationId).
 func (c *Client) DeleteProduct(ctx context.Context, brandId BrandId, productId ProductId, params *DeleteProductParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7467,7 +7937,8 @@ func (c *Client) GetProduct(ctx context.Context, brandId BrandId, productId Prod
 
 // UpdateProductWithBody Change some of a product's fields
 //
-// Only the fields given change; `description: null` clears it. The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+// Only the fields given change; `description: null` clears it (so do `barcode: null` and `weightGrams: null`). The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+// `options` replaces the product's options. A product that was stocked or ordered cannot take options (409 `product_in_use`: create a new product as the parent). While a product has variants, its options keep their number and order (an option's name may change), values may be added or reordered, renamed with `renames` (`{"M": "Medium"}`: every variant with `M` then has `Medium`, in the same transaction, each with its `product.updated` event), and removed only when no variant has them: anything else is a 409 `options_in_use`. A variant takes no `options` and no `currency` of its own (400 naming the field): it is priced in its parent's currency, and a parent's currency change is carried to its variants.
 //
 // Takes any type of body and a specified content type.
 //
@@ -7486,7 +7957,8 @@ func (c *Client) UpdateProductWithBody(ctx context.Context, brandId BrandId, pro
 
 // UpdateProduct Change some of a product's fields
 //
-// Only the fields given change; `description: null` clears it. The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+// Only the fields given change; `description: null` clears it (so do `barcode: null` and `weightGrams: null`). The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+// `options` replaces the product's options. A product that was stocked or ordered cannot take options (409 `product_in_use`: create a new product as the parent). While a product has variants, its options keep their number and order (an option's name may change), values may be added or reordered, renamed with `renames` (`{"M": "Medium"}`: every variant with `M` then has `Medium`, in the same transaction, each with its `product.updated` event), and removed only when no variant has them: anything else is a 409 `options_in_use`. A variant takes no `options` and no `currency` of its own (400 naming the field): it is priced in its parent's currency, and a parent's currency change is carried to its variants.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -7508,6 +7980,147 @@ func (c *Client) UpdateProduct(ctx context.Context, brandId BrandId, productId P
 // Corresponds with GET /brands/{brandId}/products/{productId}/inventory (the `GetProductInventory` operationId).
 func (c *Client) GetProductInventory(ctx context.Context, brandId BrandId, productId ProductId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetProductInventoryRequest(c.Server, brandId, productId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListVariants A product's variants
+//
+// The variants of a product, oldest first (keyset pagination). A product without variants (a plain product, or a variant) answers an empty list.
+//
+// Corresponds with GET /brands/{brandId}/products/{productId}/variants (the `ListVariants` operationId).
+func (c *Client) ListVariants(ctx context.Context, brandId BrandId, productId ProductId, params *ListVariantsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListVariantsRequest(c.Server, brandId, productId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateVariantWithBody Add a variant to a product
+//
+// A variant is a product (same id space, same events, same stock, reservation and order
+// routes by `productId`) with `parentId` and `optionValues`: one value of each of the
+// parent's options, a combination no other variant of the parent has (409
+// `option_values_taken`). The parent must declare options (422 `options_required`, also for
+// a variant's variants) and has at most 100 variants (422 `variant_limit`). The SKU is unique
+// within the brand across products and variants (409 `sku_taken`), as is the `barcode` (409
+// `barcode_taken`). `name` defaults to the parent's name followed by the values
+// (`T-shirt / M / Red`); `currency` is the parent's; `status` defaults to `active`, and a
+// variant is sellable only while its parent is `active` too.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/products/{productId}/variants (the `CreateVariant` operationId).
+func (c *Client) CreateVariantWithBody(ctx context.Context, brandId BrandId, productId ProductId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateVariantRequestWithBody(c.Server, brandId, productId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateVariant Add a variant to a product
+//
+// A variant is a product (same id space, same events, same stock, reservation and order
+// routes by `productId`) with `parentId` and `optionValues`: one value of each of the
+// parent's options, a combination no other variant of the parent has (409
+// `option_values_taken`). The parent must declare options (422 `options_required`, also for
+// a variant's variants) and has at most 100 variants (422 `variant_limit`). The SKU is unique
+// within the brand across products and variants (409 `sku_taken`), as is the `barcode` (409
+// `barcode_taken`). `name` defaults to the parent's name followed by the values
+// (`T-shirt / M / Red`); `currency` is the parent's; `status` defaults to `active`, and a
+// variant is sellable only while its parent is `active` too.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/products/{productId}/variants (the `CreateVariant` operationId).
+func (c *Client) CreateVariant(ctx context.Context, brandId BrandId, productId ProductId, body CreateVariantJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateVariantRequest(c.Server, brandId, productId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteVariant Delete a variant
+//
+// Only a variant that was never stocked or ordered can be deleted; otherwise the answer is a 409 (`product_in_use`): archive it instead. Honours `If-Match`.
+//
+// Corresponds with DELETE /brands/{brandId}/products/{productId}/variants/{variantId} (the `DeleteVariant` operationId).
+func (c *Client) DeleteVariant(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *DeleteVariantParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteVariantRequest(c.Server, brandId, productId, variantId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetVariant A variant of a product
+//
+// Corresponds with GET /brands/{brandId}/products/{productId}/variants/{variantId} (the `GetVariant` operationId).
+func (c *Client) GetVariant(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetVariantRequest(c.Server, brandId, productId, variantId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateVariantWithBody Change some of a variant's fields
+//
+// As `PATCH /brands/{brandId}/products/{productId}` for a variant: only the fields given change, `If-Match` is honoured (412), the SKU and barcode stay unique (409), and new `optionValues` must be a combination no other variant of the parent has (409 `option_values_taken`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /brands/{brandId}/products/{productId}/variants/{variantId} (the `UpdateVariant` operationId).
+func (c *Client) UpdateVariantWithBody(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *UpdateVariantParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateVariantRequestWithBody(c.Server, brandId, productId, variantId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateVariant Change some of a variant's fields
+//
+// As `PATCH /brands/{brandId}/products/{productId}` for a variant: only the fields given change, `If-Match` is honoured (412), the SKU and barcode stay unique (409), and new `optionValues` must be a combination no other variant of the parent has (409 `option_values_taken`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /brands/{brandId}/products/{productId}/variants/{variantId} (the `UpdateVariant` operationId).
+func (c *Client) UpdateVariant(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *UpdateVariantParams, body UpdateVariantJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateVariantRequest(c.Server, brandId, productId, variantId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -10799,6 +11412,18 @@ func NewListProductsRequest(server string, brandId BrandId, params *ListProducts
 
 		}
 
+		if params.ParentId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "parentId", *params.ParentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Status != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
@@ -11157,6 +11782,327 @@ func NewGetProductInventoryRequest(server string, brandId BrandId, productId Pro
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListVariantsRequest constructs an http.Request for the ListVariants method
+func NewListVariantsRequest(server string, brandId BrandId, productId ProductId, params *ListVariantsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "productId", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/products/%s/variants", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateVariantRequest calls the generic CreateVariant builder with application/json body
+func NewCreateVariantRequest(server string, brandId BrandId, productId ProductId, body CreateVariantJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateVariantRequestWithBody(server, brandId, productId, "application/json", bodyReader)
+}
+
+// NewCreateVariantRequestWithBody constructs an http.Request for the CreateVariant method, with any body, and a specified content type
+func NewCreateVariantRequestWithBody(server string, brandId BrandId, productId ProductId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "productId", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/products/%s/variants", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteVariantRequest constructs an http.Request for the DeleteVariant method
+func NewDeleteVariantRequest(server string, brandId BrandId, productId ProductId, variantId VariantId, params *DeleteVariantParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "productId", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "variantId", variantId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/products/%s/variants/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetVariantRequest constructs an http.Request for the GetVariant method
+func NewGetVariantRequest(server string, brandId BrandId, productId ProductId, variantId VariantId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "productId", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "variantId", variantId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/products/%s/variants/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateVariantRequest calls the generic UpdateVariant builder with application/json body
+func NewUpdateVariantRequest(server string, brandId BrandId, productId ProductId, variantId VariantId, params *UpdateVariantParams, body UpdateVariantJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateVariantRequestWithBody(server, brandId, productId, variantId, params, "application/json", bodyReader)
+}
+
+// NewUpdateVariantRequestWithBody constructs an http.Request for the UpdateVariant method, with any body, and a specified content type
+func NewUpdateVariantRequestWithBody(server string, brandId BrandId, productId ProductId, variantId VariantId, params *UpdateVariantParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "productId", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "variantId", variantId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/products/%s/variants/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -12865,6 +13811,13 @@ type ClientWithResponsesInterface interface {
 	// or the SKU. Keyset pagination: pages never skip or repeat a product, even while others are
 	// added.
 	//
+	// Variants: without `parentId` the list is the catalog as a shop shows it, one entry per
+	// product, so a T-shirt in twelve variants is one item (its `variantCount` and `priceRange`
+	// summarise them) and a brand without variants sees exactly what it always did. With
+	// `parentId`, the list is that product's variants (the same items as
+	// `GET /brands/{brandId}/products/{productId}/variants`), under the same filters and orders.
+	// Every sellable item, variants included, is in the stock level list.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /brands/{brandId}/products (the `ListProducts` operationId).
@@ -12872,7 +13825,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateProductWithBodyWithResponse Add a product to the catalog
 	//
-	// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand (409, `sku_taken`).
+	// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand, across products and variants (409, `sku_taken`); so is a `barcode` (409, `barcode_taken`), whose GTIN check digit must be right (400 naming `barcode`). A product given `options` is the parent of variants (`POST .../variants`): it is not sellable itself, and stocking, reserving or ordering it is a 422 `variant_required`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12881,7 +13834,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateProductWithResponse Add a product to the catalog
 	//
-	// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand (409, `sku_taken`).
+	// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand, across products and variants (409, `sku_taken`); so is a `barcode` (409, `barcode_taken`), whose GTIN check digit must be right (400 naming `barcode`). A product given `options` is the parent of variants (`POST .../variants`): it is not sellable itself, and stocking, reserving or ordering it is a 422 `variant_required`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12896,6 +13849,12 @@ type ClientWithResponsesInterface interface {
 	// `tags` `[]`); `name` and `priceAmount` are always replaced. Any invalid item, or a SKU twice
 	// in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
 	// (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
+	//
+	// `images`, `barcode` and `weightGrams` follow the same rule (a barcode another product has
+	// is a 409 `barcode_taken`, naming it, and writes nothing). `options` are not taken here (400
+	// naming `items[3].options`): declaring them is a change with its own checks, made with
+	// `PATCH` on the product. An item whose SKU is a variant's updates that variant, whose
+	// `currency` stays its product's.
 	//
 	// Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
 	// order, and a transaction the database still aborts (a serialization failure or deadlock)
@@ -12916,6 +13875,12 @@ type ClientWithResponsesInterface interface {
 	// in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
 	// (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
 	//
+	// `images`, `barcode` and `weightGrams` follow the same rule (a barcode another product has
+	// is a 409 `barcode_taken`, naming it, and writes nothing). `options` are not taken here (400
+	// naming `items[3].options`): declaring them is a change with its own checks, made with
+	// `PATCH` on the product. An item whose SKU is a variant's updates that variant, whose
+	// `currency` stays its product's.
+	//
 	// Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
 	// order, and a transaction the database still aborts (a serialization failure or deadlock)
 	// is retried by the server. One that keeps colliding answers 503 `write_conflict` with
@@ -12928,7 +13893,7 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteProductWithResponse Delete a product
 	//
-	// Only a product that was never stocked or ordered can be deleted; otherwise the answer is a 409 (`product_in_use`): archive it instead (`status: archived`). Honours `If-Match`.
+	// Only a product that was never stocked or ordered can be deleted; otherwise the answer is a 409 (`product_in_use`): archive it instead (`status: archived`). A product with variants is deleted after them (409 `product_in_use` while it has any). Honours `If-Match`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12944,7 +13909,8 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateProductWithBodyWithResponse Change some of a product's fields
 	//
-	// Only the fields given change; `description: null` clears it. The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+	// Only the fields given change; `description: null` clears it (so do `barcode: null` and `weightGrams: null`). The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+	// `options` replaces the product's options. A product that was stocked or ordered cannot take options (409 `product_in_use`: create a new product as the parent). While a product has variants, its options keep their number and order (an option's name may change), values may be added or reordered, renamed with `renames` (`{"M": "Medium"}`: every variant with `M` then has `Medium`, in the same transaction, each with its `product.updated` event), and removed only when no variant has them: anything else is a 409 `options_in_use`. A variant takes no `options` and no `currency` of its own (400 naming the field): it is priced in its parent's currency, and a parent's currency change is carried to its variants.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12953,7 +13919,8 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateProductWithResponse Change some of a product's fields
 	//
-	// Only the fields given change; `description: null` clears it. The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+	// Only the fields given change; `description: null` clears it (so do `barcode: null` and `weightGrams: null`). The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+	// `options` replaces the product's options. A product that was stocked or ordered cannot take options (409 `product_in_use`: create a new product as the parent). While a product has variants, its options keep their number and order (an option's name may change), values may be added or reordered, renamed with `renames` (`{"M": "Medium"}`: every variant with `M` then has `Medium`, in the same transaction, each with its `product.updated` event), and removed only when no variant has them: anything else is a 409 `options_in_use`. A variant takes no `options` and no `currency` of its own (400 naming the field): it is priced in its parent's currency, and a parent's currency change is carried to its variants.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12966,6 +13933,83 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /brands/{brandId}/products/{productId}/inventory (the `GetProductInventory` operationId).
 	GetProductInventoryWithResponse(ctx context.Context, brandId BrandId, productId ProductId, reqEditors ...RequestEditorFn) (*GetProductInventoryResponse, error)
+
+	// ListVariantsWithResponse A product's variants
+	//
+	// The variants of a product, oldest first (keyset pagination). A product without variants (a plain product, or a variant) answers an empty list.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/products/{productId}/variants (the `ListVariants` operationId).
+	ListVariantsWithResponse(ctx context.Context, brandId BrandId, productId ProductId, params *ListVariantsParams, reqEditors ...RequestEditorFn) (*ListVariantsResponse, error)
+
+	// CreateVariantWithBodyWithResponse Add a variant to a product
+	//
+	// A variant is a product (same id space, same events, same stock, reservation and order
+	// routes by `productId`) with `parentId` and `optionValues`: one value of each of the
+	// parent's options, a combination no other variant of the parent has (409
+	// `option_values_taken`). The parent must declare options (422 `options_required`, also for
+	// a variant's variants) and has at most 100 variants (422 `variant_limit`). The SKU is unique
+	// within the brand across products and variants (409 `sku_taken`), as is the `barcode` (409
+	// `barcode_taken`). `name` defaults to the parent's name followed by the values
+	// (`T-shirt / M / Red`); `currency` is the parent's; `status` defaults to `active`, and a
+	// variant is sellable only while its parent is `active` too.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/products/{productId}/variants (the `CreateVariant` operationId).
+	CreateVariantWithBodyWithResponse(ctx context.Context, brandId BrandId, productId ProductId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateVariantResponse, error)
+
+	// CreateVariantWithResponse Add a variant to a product
+	//
+	// A variant is a product (same id space, same events, same stock, reservation and order
+	// routes by `productId`) with `parentId` and `optionValues`: one value of each of the
+	// parent's options, a combination no other variant of the parent has (409
+	// `option_values_taken`). The parent must declare options (422 `options_required`, also for
+	// a variant's variants) and has at most 100 variants (422 `variant_limit`). The SKU is unique
+	// within the brand across products and variants (409 `sku_taken`), as is the `barcode` (409
+	// `barcode_taken`). `name` defaults to the parent's name followed by the values
+	// (`T-shirt / M / Red`); `currency` is the parent's; `status` defaults to `active`, and a
+	// variant is sellable only while its parent is `active` too.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/products/{productId}/variants (the `CreateVariant` operationId).
+	CreateVariantWithResponse(ctx context.Context, brandId BrandId, productId ProductId, body CreateVariantJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateVariantResponse, error)
+
+	// DeleteVariantWithResponse Delete a variant
+	//
+	// Only a variant that was never stocked or ordered can be deleted; otherwise the answer is a 409 (`product_in_use`): archive it instead. Honours `If-Match`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /brands/{brandId}/products/{productId}/variants/{variantId} (the `DeleteVariant` operationId).
+	DeleteVariantWithResponse(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *DeleteVariantParams, reqEditors ...RequestEditorFn) (*DeleteVariantResponse, error)
+
+	// GetVariantWithResponse A variant of a product
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/products/{productId}/variants/{variantId} (the `GetVariant` operationId).
+	GetVariantWithResponse(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, reqEditors ...RequestEditorFn) (*GetVariantResponse, error)
+
+	// UpdateVariantWithBodyWithResponse Change some of a variant's fields
+	//
+	// As `PATCH /brands/{brandId}/products/{productId}` for a variant: only the fields given change, `If-Match` is honoured (412), the SKU and barcode stay unique (409), and new `optionValues` must be a combination no other variant of the parent has (409 `option_values_taken`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/products/{productId}/variants/{variantId} (the `UpdateVariant` operationId).
+	UpdateVariantWithBodyWithResponse(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *UpdateVariantParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateVariantResponse, error)
+
+	// UpdateVariantWithResponse Change some of a variant's fields
+	//
+	// As `PATCH /brands/{brandId}/products/{productId}` for a variant: only the fields given change, `If-Match` is honoured (412), the SKU and barcode stay unique (409), and new `optionValues` must be a combination no other variant of the parent has (409 `option_values_taken`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/products/{productId}/variants/{variantId} (the `UpdateVariant` operationId).
+	UpdateVariantWithResponse(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *UpdateVariantParams, body UpdateVariantJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateVariantResponse, error)
 
 	// ListReservationsWithResponse The brand's reservations
 	//
@@ -20040,6 +21084,11 @@ type CreateProductResponse415Headers struct {
 	XRequestId *string
 }
 
+// CreateProductResponse422Headers the declared response headers of an HTTP 422 response for CreateProduct
+type CreateProductResponse422Headers struct {
+	XRequestId *string
+}
+
 // CreateProductResponse500Headers the declared response headers of an HTTP 500 response for CreateProduct
 type CreateProductResponse500Headers struct {
 	XRequestId *string
@@ -20070,6 +21119,8 @@ type CreateProductResponse struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -20090,6 +21141,8 @@ type CreateProductResponse struct {
 	Headers413 *CreateProductResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *CreateProductResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateProductResponse422Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *CreateProductResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -20134,6 +21187,11 @@ func (r CreateProductResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r CreateProductResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateProductResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -20196,6 +21254,12 @@ type BulkUpsertProductsResponse404Headers struct {
 	XRequestId *string
 }
 
+// BulkUpsertProductsResponse409Headers the declared response headers of an HTTP 409 response for BulkUpsertProducts
+type BulkUpsertProductsResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
 // BulkUpsertProductsResponse413Headers the declared response headers of an HTTP 413 response for BulkUpsertProducts
 type BulkUpsertProductsResponse413Headers struct {
 	XRequestId *string
@@ -20230,6 +21294,8 @@ type BulkUpsertProductsResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -20246,6 +21312,8 @@ type BulkUpsertProductsResponse struct {
 	Headers403 *BulkUpsertProductsResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *BulkUpsertProductsResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *BulkUpsertProductsResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *BulkUpsertProductsResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
@@ -20279,6 +21347,11 @@ func (r BulkUpsertProductsResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r BulkUpsertProductsResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r BulkUpsertProductsResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -20660,6 +21733,11 @@ type UpdateProductResponse415Headers struct {
 	XRequestId *string
 }
 
+// UpdateProductResponse422Headers the declared response headers of an HTTP 422 response for UpdateProduct
+type UpdateProductResponse422Headers struct {
+	XRequestId *string
+}
+
 // UpdateProductResponse500Headers the declared response headers of an HTTP 500 response for UpdateProduct
 type UpdateProductResponse500Headers struct {
 	XRequestId *string
@@ -20692,6 +21770,8 @@ type UpdateProductResponse struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -20714,6 +21794,8 @@ type UpdateProductResponse struct {
 	Headers413 *UpdateProductResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *UpdateProductResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UpdateProductResponse422Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *UpdateProductResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -20763,6 +21845,11 @@ func (r UpdateProductResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r UpdateProductResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateProductResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -20925,6 +22012,813 @@ func (r GetProductInventoryResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetProductInventoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListVariantsResponse400Headers the declared response headers of an HTTP 400 response for ListVariants
+type ListVariantsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListVariantsResponse401Headers the declared response headers of an HTTP 401 response for ListVariants
+type ListVariantsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListVariantsResponse403Headers the declared response headers of an HTTP 403 response for ListVariants
+type ListVariantsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListVariantsResponse404Headers the declared response headers of an HTTP 404 response for ListVariants
+type ListVariantsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListVariantsResponse500Headers the declared response headers of an HTTP 500 response for ListVariants
+type ListVariantsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListVariantsResponse503Headers the declared response headers of an HTTP 503 response for ListVariants
+type ListVariantsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListVariantsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ProductList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListVariantsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListVariantsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListVariantsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListVariantsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListVariantsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListVariantsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListVariantsResponse) GetJSON200() *ProductList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListVariantsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListVariantsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListVariantsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListVariantsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListVariantsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListVariantsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListVariantsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListVariantsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListVariantsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListVariantsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateVariantResponse201Headers the declared response headers of an HTTP 201 response for CreateVariant
+type CreateVariantResponse201Headers struct {
+	ETag     *string
+	Location *string
+}
+
+// CreateVariantResponse400Headers the declared response headers of an HTTP 400 response for CreateVariant
+type CreateVariantResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateVariantResponse401Headers the declared response headers of an HTTP 401 response for CreateVariant
+type CreateVariantResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateVariantResponse403Headers the declared response headers of an HTTP 403 response for CreateVariant
+type CreateVariantResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateVariantResponse404Headers the declared response headers of an HTTP 404 response for CreateVariant
+type CreateVariantResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateVariantResponse409Headers the declared response headers of an HTTP 409 response for CreateVariant
+type CreateVariantResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateVariantResponse413Headers the declared response headers of an HTTP 413 response for CreateVariant
+type CreateVariantResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateVariantResponse415Headers the declared response headers of an HTTP 415 response for CreateVariant
+type CreateVariantResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateVariantResponse422Headers the declared response headers of an HTTP 422 response for CreateVariant
+type CreateVariantResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateVariantResponse500Headers the declared response headers of an HTTP 500 response for CreateVariant
+type CreateVariantResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateVariantResponse503Headers the declared response headers of an HTTP 503 response for CreateVariant
+type CreateVariantResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateVariantResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Product
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateVariantResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateVariantResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateVariantResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateVariantResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateVariantResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateVariantResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateVariantResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateVariantResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateVariantResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateVariantResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateVariantResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateVariantResponse) GetJSON201() *Product {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateVariantResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateVariantResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateVariantResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateVariantResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateVariantResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateVariantResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateVariantResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateVariantResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateVariantResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateVariantResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateVariantResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateVariantResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateVariantResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateVariantResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteVariantResponse400Headers the declared response headers of an HTTP 400 response for DeleteVariant
+type DeleteVariantResponse400Headers struct {
+	XRequestId *string
+}
+
+// DeleteVariantResponse401Headers the declared response headers of an HTTP 401 response for DeleteVariant
+type DeleteVariantResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// DeleteVariantResponse403Headers the declared response headers of an HTTP 403 response for DeleteVariant
+type DeleteVariantResponse403Headers struct {
+	XRequestId *string
+}
+
+// DeleteVariantResponse404Headers the declared response headers of an HTTP 404 response for DeleteVariant
+type DeleteVariantResponse404Headers struct {
+	XRequestId *string
+}
+
+// DeleteVariantResponse409Headers the declared response headers of an HTTP 409 response for DeleteVariant
+type DeleteVariantResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// DeleteVariantResponse412Headers the declared response headers of an HTTP 412 response for DeleteVariant
+type DeleteVariantResponse412Headers struct {
+	XRequestId *string
+}
+
+// DeleteVariantResponse500Headers the declared response headers of an HTTP 500 response for DeleteVariant
+type DeleteVariantResponse500Headers struct {
+	XRequestId *string
+}
+
+// DeleteVariantResponse503Headers the declared response headers of an HTTP 503 response for DeleteVariant
+type DeleteVariantResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type DeleteVariantResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeleteVariantResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteVariantResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeleteVariantResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DeleteVariantResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *DeleteVariantResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *DeleteVariantResponse412Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DeleteVariantResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteVariantResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteVariantResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteVariantResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteVariantResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteVariantResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteVariantResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeleteVariantResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteVariantResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteVariantResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteVariantResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteVariantResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteVariantResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteVariantResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetVariantResponse200Headers the declared response headers of an HTTP 200 response for GetVariant
+type GetVariantResponse200Headers struct {
+	ETag *string
+}
+
+// GetVariantResponse400Headers the declared response headers of an HTTP 400 response for GetVariant
+type GetVariantResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetVariantResponse401Headers the declared response headers of an HTTP 401 response for GetVariant
+type GetVariantResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetVariantResponse403Headers the declared response headers of an HTTP 403 response for GetVariant
+type GetVariantResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetVariantResponse404Headers the declared response headers of an HTTP 404 response for GetVariant
+type GetVariantResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetVariantResponse500Headers the declared response headers of an HTTP 500 response for GetVariant
+type GetVariantResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetVariantResponse503Headers the declared response headers of an HTTP 503 response for GetVariant
+type GetVariantResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetVariantResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Product
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetVariantResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetVariantResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetVariantResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetVariantResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetVariantResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetVariantResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetVariantResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetVariantResponse) GetJSON200() *Product {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetVariantResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetVariantResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetVariantResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetVariantResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetVariantResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetVariantResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetVariantResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetVariantResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetVariantResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetVariantResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateVariantResponse200Headers the declared response headers of an HTTP 200 response for UpdateVariant
+type UpdateVariantResponse200Headers struct {
+	ETag *string
+}
+
+// UpdateVariantResponse400Headers the declared response headers of an HTTP 400 response for UpdateVariant
+type UpdateVariantResponse400Headers struct {
+	XRequestId *string
+}
+
+// UpdateVariantResponse401Headers the declared response headers of an HTTP 401 response for UpdateVariant
+type UpdateVariantResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// UpdateVariantResponse403Headers the declared response headers of an HTTP 403 response for UpdateVariant
+type UpdateVariantResponse403Headers struct {
+	XRequestId *string
+}
+
+// UpdateVariantResponse404Headers the declared response headers of an HTTP 404 response for UpdateVariant
+type UpdateVariantResponse404Headers struct {
+	XRequestId *string
+}
+
+// UpdateVariantResponse409Headers the declared response headers of an HTTP 409 response for UpdateVariant
+type UpdateVariantResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// UpdateVariantResponse412Headers the declared response headers of an HTTP 412 response for UpdateVariant
+type UpdateVariantResponse412Headers struct {
+	XRequestId *string
+}
+
+// UpdateVariantResponse413Headers the declared response headers of an HTTP 413 response for UpdateVariant
+type UpdateVariantResponse413Headers struct {
+	XRequestId *string
+}
+
+// UpdateVariantResponse415Headers the declared response headers of an HTTP 415 response for UpdateVariant
+type UpdateVariantResponse415Headers struct {
+	XRequestId *string
+}
+
+// UpdateVariantResponse422Headers the declared response headers of an HTTP 422 response for UpdateVariant
+type UpdateVariantResponse422Headers struct {
+	XRequestId *string
+}
+
+// UpdateVariantResponse500Headers the declared response headers of an HTTP 500 response for UpdateVariant
+type UpdateVariantResponse500Headers struct {
+	XRequestId *string
+}
+
+// UpdateVariantResponse503Headers the declared response headers of an HTTP 503 response for UpdateVariant
+type UpdateVariantResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type UpdateVariantResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Product
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateVariantResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdateVariantResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateVariantResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdateVariantResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdateVariantResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UpdateVariantResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *UpdateVariantResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdateVariantResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UpdateVariantResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UpdateVariantResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdateVariantResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateVariantResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateVariantResponse) GetJSON200() *Product {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateVariantResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateVariantResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateVariantResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateVariantResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateVariantResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateVariantResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateVariantResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateVariantResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateVariantResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateVariantResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateVariantResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateVariantResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateVariantResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateVariantResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateVariantResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -24364,6 +26258,13 @@ func (c *ClientWithResponses) CreateFulfilmentWithResponse(ctx context.Context, 
 // or the SKU. Keyset pagination: pages never skip or repeat a product, even while others are
 // added.
 //
+// Variants: without `parentId` the list is the catalog as a shop shows it, one entry per
+// product, so a T-shirt in twelve variants is one item (its `variantCount` and `priceRange`
+// summarise them) and a brand without variants sees exactly what it always did. With
+// `parentId`, the list is that product's variants (the same items as
+// `GET /brands/{brandId}/products/{productId}/variants`), under the same filters and orders.
+// Every sellable item, variants included, is in the stock level list.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /brands/{brandId}/products (the `ListProducts` operationId).
@@ -24377,7 +26278,7 @@ func (c *ClientWithResponses) ListProductsWithResponse(ctx context.Context, bran
 
 // CreateProductWithBodyWithResponse Add a product to the catalog
 //
-// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand (409, `sku_taken`).
+// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand, across products and variants (409, `sku_taken`); so is a `barcode` (409, `barcode_taken`), whose GTIN check digit must be right (400 naming `barcode`). A product given `options` is the parent of variants (`POST .../variants`): it is not sellable itself, and stocking, reserving or ordering it is a 422 `variant_required`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -24392,7 +26293,7 @@ func (c *ClientWithResponses) CreateProductWithBodyWithResponse(ctx context.Cont
 
 // CreateProductWithResponse Add a product to the catalog
 //
-// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand (409, `sku_taken`).
+// `currency` defaults to the brand's, `status` to `draft`. A SKU is unique within the brand, across products and variants (409, `sku_taken`); so is a `barcode` (409, `barcode_taken`), whose GTIN check digit must be right (400 naming `barcode`). A product given `options` is the parent of variants (`POST .../variants`): it is not sellable itself, and stocking, reserving or ordering it is a 422 `variant_required`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -24413,6 +26314,12 @@ func (c *ClientWithResponses) CreateProductWithResponse(ctx context.Context, bra
 // `tags` `[]`); `name` and `priceAmount` are always replaced. Any invalid item, or a SKU twice
 // in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
 // (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
+//
+// `images`, `barcode` and `weightGrams` follow the same rule (a barcode another product has
+// is a 409 `barcode_taken`, naming it, and writes nothing). `options` are not taken here (400
+// naming `items[3].options`): declaring them is a change with its own checks, made with
+// `PATCH` on the product. An item whose SKU is a variant's updates that variant, whose
+// `currency` stays its product's.
 //
 // Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
 // order, and a transaction the database still aborts (a serialization failure or deadlock)
@@ -24439,6 +26346,12 @@ func (c *ClientWithResponses) BulkUpsertProductsWithBodyWithResponse(ctx context
 // in the batch, rejects the whole batch with a 400 whose `errors` name each bad item
 // (`items[3].sku`); nothing is written. Bodies up to 8 MiB.
 //
+// `images`, `barcode` and `weightGrams` follow the same rule (a barcode another product has
+// is a 409 `barcode_taken`, naming it, and writes nothing). `options` are not taken here (400
+// naming `items[3].options`): declaring them is a change with its own checks, made with
+// `PATCH` on the product. An item whose SKU is a variant's updates that variant, whose
+// `currency` stays its product's.
+//
 // Batches that share SKUs may run concurrently, in any item order: rows are written in SKU
 // order, and a transaction the database still aborts (a serialization failure or deadlock)
 // is retried by the server. One that keeps colliding answers 503 `write_conflict` with
@@ -24457,7 +26370,7 @@ func (c *ClientWithResponses) BulkUpsertProductsWithResponse(ctx context.Context
 
 // DeleteProductWithResponse Delete a product
 //
-// Only a product that was never stocked or ordered can be deleted; otherwise the answer is a 409 (`product_in_use`): archive it instead (`status: archived`). Honours `If-Match`.
+// Only a product that was never stocked or ordered can be deleted; otherwise the answer is a 409 (`product_in_use`): archive it instead (`status: archived`). A product with variants is deleted after them (409 `product_in_use` while it has any). Honours `If-Match`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -24485,7 +26398,8 @@ func (c *ClientWithResponses) GetProductWithResponse(ctx context.Context, brandI
 
 // UpdateProductWithBodyWithResponse Change some of a product's fields
 //
-// Only the fields given change; `description: null` clears it. The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+// Only the fields given change; `description: null` clears it (so do `barcode: null` and `weightGrams: null`). The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+// `options` replaces the product's options. A product that was stocked or ordered cannot take options (409 `product_in_use`: create a new product as the parent). While a product has variants, its options keep their number and order (an option's name may change), values may be added or reordered, renamed with `renames` (`{"M": "Medium"}`: every variant with `M` then has `Medium`, in the same transaction, each with its `product.updated` event), and removed only when no variant has them: anything else is a 409 `options_in_use`. A variant takes no `options` and no `currency` of its own (400 naming the field): it is priced in its parent's currency, and a parent's currency change is carried to its variants.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -24500,7 +26414,8 @@ func (c *ClientWithResponses) UpdateProductWithBodyWithResponse(ctx context.Cont
 
 // UpdateProductWithResponse Change some of a product's fields
 //
-// Only the fields given change; `description: null` clears it. The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+// Only the fields given change; `description: null` clears it (so do `barcode: null` and `weightGrams: null`). The version increments. With `If-Match`, the change applies only to the version named (412 otherwise). A SKU taken by another product of the brand is a 409 (`sku_taken`).
+// `options` replaces the product's options. A product that was stocked or ordered cannot take options (409 `product_in_use`: create a new product as the parent). While a product has variants, its options keep their number and order (an option's name may change), values may be added or reordered, renamed with `renames` (`{"M": "Medium"}`: every variant with `M` then has `Medium`, in the same transaction, each with its `product.updated` event), and removed only when no variant has them: anything else is a 409 `options_in_use`. A variant takes no `options` and no `currency` of its own (400 naming the field): it is priced in its parent's currency, and a parent's currency change is carried to its variants.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -24524,6 +26439,125 @@ func (c *ClientWithResponses) GetProductInventoryWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseGetProductInventoryResponse(rsp)
+}
+
+// ListVariantsWithResponse A product's variants
+//
+// The variants of a product, oldest first (keyset pagination). A product without variants (a plain product, or a variant) answers an empty list.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/products/{productId}/variants (the `ListVariants` operationId).
+func (c *ClientWithResponses) ListVariantsWithResponse(ctx context.Context, brandId BrandId, productId ProductId, params *ListVariantsParams, reqEditors ...RequestEditorFn) (*ListVariantsResponse, error) {
+	rsp, err := c.ListVariants(ctx, brandId, productId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListVariantsResponse(rsp)
+}
+
+// CreateVariantWithBodyWithResponse Add a variant to a product
+//
+// A variant is a product (same id space, same events, same stock, reservation and order
+// routes by `productId`) with `parentId` and `optionValues`: one value of each of the
+// parent's options, a combination no other variant of the parent has (409
+// `option_values_taken`). The parent must declare options (422 `options_required`, also for
+// a variant's variants) and has at most 100 variants (422 `variant_limit`). The SKU is unique
+// within the brand across products and variants (409 `sku_taken`), as is the `barcode` (409
+// `barcode_taken`). `name` defaults to the parent's name followed by the values
+// (`T-shirt / M / Red`); `currency` is the parent's; `status` defaults to `active`, and a
+// variant is sellable only while its parent is `active` too.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/products/{productId}/variants (the `CreateVariant` operationId).
+func (c *ClientWithResponses) CreateVariantWithBodyWithResponse(ctx context.Context, brandId BrandId, productId ProductId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateVariantResponse, error) {
+	rsp, err := c.CreateVariantWithBody(ctx, brandId, productId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateVariantResponse(rsp)
+}
+
+// CreateVariantWithResponse Add a variant to a product
+//
+// A variant is a product (same id space, same events, same stock, reservation and order
+// routes by `productId`) with `parentId` and `optionValues`: one value of each of the
+// parent's options, a combination no other variant of the parent has (409
+// `option_values_taken`). The parent must declare options (422 `options_required`, also for
+// a variant's variants) and has at most 100 variants (422 `variant_limit`). The SKU is unique
+// within the brand across products and variants (409 `sku_taken`), as is the `barcode` (409
+// `barcode_taken`). `name` defaults to the parent's name followed by the values
+// (`T-shirt / M / Red`); `currency` is the parent's; `status` defaults to `active`, and a
+// variant is sellable only while its parent is `active` too.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/products/{productId}/variants (the `CreateVariant` operationId).
+func (c *ClientWithResponses) CreateVariantWithResponse(ctx context.Context, brandId BrandId, productId ProductId, body CreateVariantJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateVariantResponse, error) {
+	rsp, err := c.CreateVariant(ctx, brandId, productId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateVariantResponse(rsp)
+}
+
+// DeleteVariantWithResponse Delete a variant
+//
+// Only a variant that was never stocked or ordered can be deleted; otherwise the answer is a 409 (`product_in_use`): archive it instead. Honours `If-Match`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /brands/{brandId}/products/{productId}/variants/{variantId} (the `DeleteVariant` operationId).
+func (c *ClientWithResponses) DeleteVariantWithResponse(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *DeleteVariantParams, reqEditors ...RequestEditorFn) (*DeleteVariantResponse, error) {
+	rsp, err := c.DeleteVariant(ctx, brandId, productId, variantId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteVariantResponse(rsp)
+}
+
+// GetVariantWithResponse A variant of a product
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/products/{productId}/variants/{variantId} (the `GetVariant` operationId).
+func (c *ClientWithResponses) GetVariantWithResponse(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, reqEditors ...RequestEditorFn) (*GetVariantResponse, error) {
+	rsp, err := c.GetVariant(ctx, brandId, productId, variantId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetVariantResponse(rsp)
+}
+
+// UpdateVariantWithBodyWithResponse Change some of a variant's fields
+//
+// As `PATCH /brands/{brandId}/products/{productId}` for a variant: only the fields given change, `If-Match` is honoured (412), the SKU and barcode stay unique (409), and new `optionValues` must be a combination no other variant of the parent has (409 `option_values_taken`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/products/{productId}/variants/{variantId} (the `UpdateVariant` operationId).
+func (c *ClientWithResponses) UpdateVariantWithBodyWithResponse(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *UpdateVariantParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateVariantResponse, error) {
+	rsp, err := c.UpdateVariantWithBody(ctx, brandId, productId, variantId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateVariantResponse(rsp)
+}
+
+// UpdateVariantWithResponse Change some of a variant's fields
+//
+// As `PATCH /brands/{brandId}/products/{productId}` for a variant: only the fields given change, `If-Match` is honoured (412), the SKU and barcode stay unique (409), and new `optionValues` must be a combination no other variant of the parent has (409 `option_values_taken`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/products/{productId}/variants/{variantId} (the `UpdateVariant` operationId).
+func (c *ClientWithResponses) UpdateVariantWithResponse(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *UpdateVariantParams, body UpdateVariantJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateVariantResponse, error) {
+	rsp, err := c.UpdateVariant(ctx, brandId, productId, variantId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateVariantResponse(rsp)
 }
 
 // ListReservationsWithResponse The brand's reservations
@@ -33011,6 +35045,13 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -33129,6 +35170,16 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateProductResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 500:
 		var headers CreateProductResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -33210,6 +35261,13 @@ func ParseBulkUpsertProductsResponse(rsp *http.Response) (*BulkUpsertProductsRes
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -33288,6 +35346,23 @@ func ParseBulkUpsertProductsResponse(rsp *http.Response) (*BulkUpsertProductsRes
 			headers.XRequestId = &value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers BulkUpsertProductsResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 413:
 		var headers BulkUpsertProductsResponse413Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -33754,6 +35829,13 @@ func ParseUpdateProductResponse(rsp *http.Response) (*UpdateProductResponse, err
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -33875,6 +35957,16 @@ func ParseUpdateProductResponse(rsp *http.Response) (*UpdateProductResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers UpdateProductResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 500:
 		var headers UpdateProductResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -34032,6 +36124,972 @@ func ParseGetProductInventoryResponse(rsp *http.Response) (*GetProductInventoryR
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetProductInventoryResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListVariantsResponse parses an HTTP response from a ListVariantsWithResponse call
+func ParseListVariantsResponse(rsp *http.Response) (*ListVariantsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListVariantsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ProductList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListVariantsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListVariantsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListVariantsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListVariantsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListVariantsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListVariantsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateVariantResponse parses an HTTP response from a CreateVariantWithResponse call
+func ParseCreateVariantResponse(rsp *http.Response) (*CreateVariantResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateVariantResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Product
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateVariantResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateVariantResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateVariantResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateVariantResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateVariantResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateVariantResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateVariantResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateVariantResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateVariantResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateVariantResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateVariantResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteVariantResponse parses an HTTP response from a DeleteVariantWithResponse call
+func ParseDeleteVariantResponse(rsp *http.Response) (*DeleteVariantResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteVariantResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers DeleteVariantResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeleteVariantResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeleteVariantResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DeleteVariantResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers DeleteVariantResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers DeleteVariantResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 500:
+		var headers DeleteVariantResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteVariantResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetVariantResponse parses an HTTP response from a GetVariantWithResponse call
+func ParseGetVariantResponse(rsp *http.Response) (*GetVariantResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetVariantResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Product
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetVariantResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetVariantResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetVariantResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetVariantResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetVariantResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetVariantResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetVariantResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateVariantResponse parses an HTTP response from a UpdateVariantWithResponse call
+func ParseUpdateVariantResponse(rsp *http.Response) (*UpdateVariantResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateVariantResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Product
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateVariantResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdateVariantResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdateVariantResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdateVariantResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UpdateVariantResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers UpdateVariantResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers UpdateVariantResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdateVariantResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UpdateVariantResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers UpdateVariantResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdateVariantResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateVariantResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -36841,6 +39899,21 @@ type ServerInterface interface {
 	// GetProductInventory A product's stock at every location, with totals
 	// (GET /brands/{brandId}/products/{productId}/inventory)
 	GetProductInventory(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId)
+	// ListVariants A product's variants
+	// (GET /brands/{brandId}/products/{productId}/variants)
+	ListVariants(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, params ListVariantsParams)
+	// CreateVariant Add a variant to a product
+	// (POST /brands/{brandId}/products/{productId}/variants)
+	CreateVariant(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId)
+	// DeleteVariant Delete a variant
+	// (DELETE /brands/{brandId}/products/{productId}/variants/{variantId})
+	DeleteVariant(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, variantId VariantId, params DeleteVariantParams)
+	// GetVariant A variant of a product
+	// (GET /brands/{brandId}/products/{productId}/variants/{variantId})
+	GetVariant(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, variantId VariantId)
+	// UpdateVariant Change some of a variant's fields
+	// (PATCH /brands/{brandId}/products/{productId}/variants/{variantId})
+	UpdateVariant(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, variantId VariantId, params UpdateVariantParams)
 	// ListReservations The brand's reservations
 	// (GET /brands/{brandId}/reservations)
 	ListReservations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReservationsParams)
@@ -37216,6 +40289,36 @@ func (_ Unimplemented) UpdateProduct(w http.ResponseWriter, r *http.Request, bra
 // GetProductInventory A product's stock at every location, with totals
 // (GET /brands/{brandId}/products/{productId}/inventory)
 func (_ Unimplemented) GetProductInventory(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListVariants A product's variants
+// (GET /brands/{brandId}/products/{productId}/variants)
+func (_ Unimplemented) ListVariants(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, params ListVariantsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateVariant Add a variant to a product
+// (POST /brands/{brandId}/products/{productId}/variants)
+func (_ Unimplemented) CreateVariant(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// DeleteVariant Delete a variant
+// (DELETE /brands/{brandId}/products/{productId}/variants/{variantId})
+func (_ Unimplemented) DeleteVariant(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, variantId VariantId, params DeleteVariantParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetVariant A variant of a product
+// (GET /brands/{brandId}/products/{productId}/variants/{variantId})
+func (_ Unimplemented) GetVariant(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, variantId VariantId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// UpdateVariant Change some of a variant's fields
+// (PATCH /brands/{brandId}/products/{productId}/variants/{variantId})
+func (_ Unimplemented) UpdateVariant(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, variantId VariantId, params UpdateVariantParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -39549,6 +42652,19 @@ func (siw *ServerInterfaceWrapper) ListProducts(w http.ResponseWriter, r *http.R
 		return
 	}
 
+	// ------------- Optional query parameter "parentId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "parentId", r.URL.Query(), &params.ParentId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "parentId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "parentId", Err: err})
+		}
+		return
+	}
+
 	// ------------- Optional query parameter "status" -------------
 
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", r.URL.Query(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
@@ -39843,6 +42959,285 @@ func (siw *ServerInterfaceWrapper) GetProductInventory(w http.ResponseWriter, r 
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetProductInventory(w, r, brandId, productId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListVariants operation middleware
+func (siw *ServerInterfaceWrapper) ListVariants(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "productId" -------------
+	var productId ProductId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "productId", chi.URLParam(r, "productId"), &productId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "productId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListVariantsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListVariants(w, r, brandId, productId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateVariant operation middleware
+func (siw *ServerInterfaceWrapper) CreateVariant(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "productId" -------------
+	var productId ProductId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "productId", chi.URLParam(r, "productId"), &productId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "productId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateVariant(w, r, brandId, productId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteVariant operation middleware
+func (siw *ServerInterfaceWrapper) DeleteVariant(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "productId" -------------
+	var productId ProductId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "productId", chi.URLParam(r, "productId"), &productId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "productId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "variantId" -------------
+	var variantId VariantId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "variantId", chi.URLParam(r, "variantId"), &variantId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "variantId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteVariantParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteVariant(w, r, brandId, productId, variantId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetVariant operation middleware
+func (siw *ServerInterfaceWrapper) GetVariant(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "productId" -------------
+	var productId ProductId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "productId", chi.URLParam(r, "productId"), &productId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "productId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "variantId" -------------
+	var variantId VariantId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "variantId", chi.URLParam(r, "variantId"), &variantId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "variantId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetVariant(w, r, brandId, productId, variantId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateVariant operation middleware
+func (siw *ServerInterfaceWrapper) UpdateVariant(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "productId" -------------
+	var productId ProductId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "productId", chi.URLParam(r, "productId"), &productId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "productId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "variantId" -------------
+	var variantId VariantId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "variantId", chi.URLParam(r, "variantId"), &variantId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "variantId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateVariantParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateVariant(w, r, brandId, productId, variantId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -40787,6 +44182,21 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Patch(options.BaseURL+"/brands/{brandId}/products/{productId}", wrapper.UpdateProduct)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/products/{productId}/variants", wrapper.ListVariants)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/products/{productId}/variants", wrapper.CreateVariant)
+	})
+	r.Group(func(r chi.Router) {
+		r.Delete(options.BaseURL+"/brands/{brandId}/products/{productId}/variants/{variantId}", wrapper.DeleteVariant)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/products/{productId}/variants/{variantId}", wrapper.GetVariant)
+	})
+	r.Group(func(r chi.Router) {
+		r.Patch(options.BaseURL+"/brands/{brandId}/products/{productId}/variants/{variantId}", wrapper.UpdateVariant)
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/brands/{brandId}/locations", wrapper.ListLocations)
@@ -49110,6 +52520,25 @@ func (response CreateProduct415ApplicationProblemPlusJSONResponse) VisitCreatePr
 	return err
 }
 
+type CreateProduct422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProduct422ApplicationProblemPlusJSONResponse) VisitCreateProductResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateProduct500ApplicationProblemPlusJSONResponse struct {
 	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
@@ -49249,6 +52678,28 @@ func (response BulkUpsertProducts404ApplicationProblemPlusJSONResponse) VisitBul
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkUpsertProducts409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response BulkUpsertProducts409ApplicationProblemPlusJSONResponse) VisitBulkUpsertProductsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -49857,6 +53308,25 @@ func (response UpdateProduct415ApplicationProblemPlusJSONResponse) VisitUpdatePr
 	return err
 }
 
+type UpdateProduct422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProduct422ApplicationProblemPlusJSONResponse) VisitUpdateProductResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateProduct500ApplicationProblemPlusJSONResponse struct {
 	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
@@ -50024,6 +53494,975 @@ type GetProductInventory503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetProductInventory503ApplicationProblemPlusJSONResponse) VisitGetProductInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVariantsRequestObject struct {
+	BrandId   BrandId   `json:"brandId"`
+	ProductId ProductId `json:"productId"`
+	Params    ListVariantsParams
+}
+
+type ListVariantsResponseObject interface {
+	VisitListVariantsResponse(w http.ResponseWriter) error
+}
+
+type ListVariants200JSONResponse ProductList
+
+func (response ListVariants200JSONResponse) VisitListVariantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVariants400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListVariants400ApplicationProblemPlusJSONResponse) VisitListVariantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVariants401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListVariants401ApplicationProblemPlusJSONResponse) VisitListVariantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVariants403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListVariants403ApplicationProblemPlusJSONResponse) VisitListVariantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVariants404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListVariants404ApplicationProblemPlusJSONResponse) VisitListVariantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVariants500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListVariants500ApplicationProblemPlusJSONResponse) VisitListVariantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVariants503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListVariants503ApplicationProblemPlusJSONResponse) VisitListVariantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVariantRequestObject struct {
+	BrandId   BrandId   `json:"brandId"`
+	ProductId ProductId `json:"productId"`
+	Body      *CreateVariantJSONRequestBody
+}
+
+type CreateVariantResponseObject interface {
+	VisitCreateVariantResponse(w http.ResponseWriter) error
+}
+
+type CreateVariant201ResponseHeaders struct {
+	ETag     *string
+	Location *string
+}
+
+type CreateVariant201JSONResponse struct {
+	Body    Product
+	Headers CreateVariant201ResponseHeaders
+}
+
+func (response CreateVariant201JSONResponse) VisitCreateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVariant400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateVariant400ApplicationProblemPlusJSONResponse) VisitCreateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVariant401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateVariant401ApplicationProblemPlusJSONResponse) VisitCreateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVariant403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateVariant403ApplicationProblemPlusJSONResponse) VisitCreateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVariant404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateVariant404ApplicationProblemPlusJSONResponse) VisitCreateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVariant409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateVariant409ApplicationProblemPlusJSONResponse) VisitCreateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVariant413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateVariant413ApplicationProblemPlusJSONResponse) VisitCreateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVariant415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateVariant415ApplicationProblemPlusJSONResponse) VisitCreateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVariant422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateVariant422ApplicationProblemPlusJSONResponse) VisitCreateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVariant500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateVariant500ApplicationProblemPlusJSONResponse) VisitCreateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateVariant503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateVariant503ApplicationProblemPlusJSONResponse) VisitCreateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVariantRequestObject struct {
+	BrandId   BrandId   `json:"brandId"`
+	ProductId ProductId `json:"productId"`
+	VariantId VariantId `json:"variantId"`
+	Params    DeleteVariantParams
+}
+
+type DeleteVariantResponseObject interface {
+	VisitDeleteVariantResponse(w http.ResponseWriter) error
+}
+
+type DeleteVariant204Response struct {
+}
+
+func (response DeleteVariant204Response) VisitDeleteVariantResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteVariant400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteVariant400ApplicationProblemPlusJSONResponse) VisitDeleteVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVariant401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteVariant401ApplicationProblemPlusJSONResponse) VisitDeleteVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVariant403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteVariant403ApplicationProblemPlusJSONResponse) VisitDeleteVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVariant404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteVariant404ApplicationProblemPlusJSONResponse) VisitDeleteVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVariant409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteVariant409ApplicationProblemPlusJSONResponse) VisitDeleteVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVariant412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteVariant412ApplicationProblemPlusJSONResponse) VisitDeleteVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVariant500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteVariant500ApplicationProblemPlusJSONResponse) VisitDeleteVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVariant503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteVariant503ApplicationProblemPlusJSONResponse) VisitDeleteVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVariantRequestObject struct {
+	BrandId   BrandId   `json:"brandId"`
+	ProductId ProductId `json:"productId"`
+	VariantId VariantId `json:"variantId"`
+}
+
+type GetVariantResponseObject interface {
+	VisitGetVariantResponse(w http.ResponseWriter) error
+}
+
+type GetVariant200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetVariant200JSONResponse struct {
+	Body    Product
+	Headers GetVariant200ResponseHeaders
+}
+
+func (response GetVariant200JSONResponse) VisitGetVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVariant400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetVariant400ApplicationProblemPlusJSONResponse) VisitGetVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVariant401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetVariant401ApplicationProblemPlusJSONResponse) VisitGetVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVariant403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetVariant403ApplicationProblemPlusJSONResponse) VisitGetVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVariant404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetVariant404ApplicationProblemPlusJSONResponse) VisitGetVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVariant500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetVariant500ApplicationProblemPlusJSONResponse) VisitGetVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVariant503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetVariant503ApplicationProblemPlusJSONResponse) VisitGetVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateVariantRequestObject struct {
+	BrandId   BrandId   `json:"brandId"`
+	ProductId ProductId `json:"productId"`
+	VariantId VariantId `json:"variantId"`
+	Params    UpdateVariantParams
+	Body      *UpdateVariantJSONRequestBody
+}
+
+type UpdateVariantResponseObject interface {
+	VisitUpdateVariantResponse(w http.ResponseWriter) error
+}
+
+type UpdateVariant200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateVariant200JSONResponse struct {
+	Body    Product
+	Headers UpdateVariant200ResponseHeaders
+}
+
+func (response UpdateVariant200JSONResponse) VisitUpdateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateVariant400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateVariant400ApplicationProblemPlusJSONResponse) VisitUpdateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateVariant401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateVariant401ApplicationProblemPlusJSONResponse) VisitUpdateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateVariant403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateVariant403ApplicationProblemPlusJSONResponse) VisitUpdateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateVariant404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateVariant404ApplicationProblemPlusJSONResponse) VisitUpdateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateVariant409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateVariant409ApplicationProblemPlusJSONResponse) VisitUpdateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateVariant412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateVariant412ApplicationProblemPlusJSONResponse) VisitUpdateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateVariant413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateVariant413ApplicationProblemPlusJSONResponse) VisitUpdateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateVariant415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateVariant415ApplicationProblemPlusJSONResponse) VisitUpdateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateVariant422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateVariant422ApplicationProblemPlusJSONResponse) VisitUpdateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateVariant500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateVariant500ApplicationProblemPlusJSONResponse) VisitUpdateVariantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateVariant503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateVariant503ApplicationProblemPlusJSONResponse) VisitUpdateVariantResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -52790,6 +57229,21 @@ type StrictServerInterface interface {
 	// GetProductInventory A product's stock at every location, with totals
 	// (GET /brands/{brandId}/products/{productId}/inventory)
 	GetProductInventory(ctx context.Context, request GetProductInventoryRequestObject) (GetProductInventoryResponseObject, error)
+	// ListVariants A product's variants
+	// (GET /brands/{brandId}/products/{productId}/variants)
+	ListVariants(ctx context.Context, request ListVariantsRequestObject) (ListVariantsResponseObject, error)
+	// CreateVariant Add a variant to a product
+	// (POST /brands/{brandId}/products/{productId}/variants)
+	CreateVariant(ctx context.Context, request CreateVariantRequestObject) (CreateVariantResponseObject, error)
+	// DeleteVariant Delete a variant
+	// (DELETE /brands/{brandId}/products/{productId}/variants/{variantId})
+	DeleteVariant(ctx context.Context, request DeleteVariantRequestObject) (DeleteVariantResponseObject, error)
+	// GetVariant A variant of a product
+	// (GET /brands/{brandId}/products/{productId}/variants/{variantId})
+	GetVariant(ctx context.Context, request GetVariantRequestObject) (GetVariantResponseObject, error)
+	// UpdateVariant Change some of a variant's fields
+	// (PATCH /brands/{brandId}/products/{productId}/variants/{variantId})
+	UpdateVariant(ctx context.Context, request UpdateVariantRequestObject) (UpdateVariantResponseObject, error)
 	// ListReservations The brand's reservations
 	// (GET /brands/{brandId}/reservations)
 	ListReservations(ctx context.Context, request ListReservationsRequestObject) (ListReservationsResponseObject, error)
@@ -54455,6 +58909,161 @@ func (sh *strictHandler) GetProductInventory(w http.ResponseWriter, r *http.Requ
 	}
 }
 
+// ListVariants operation middleware
+func (sh *strictHandler) ListVariants(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, params ListVariantsParams) {
+	var request ListVariantsRequestObject
+
+	request.BrandId = brandId
+	request.ProductId = productId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListVariants(ctx, request.(ListVariantsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListVariants")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListVariantsResponseObject); ok {
+		if err := validResponse.VisitListVariantsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateVariant operation middleware
+func (sh *strictHandler) CreateVariant(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId) {
+	var request CreateVariantRequestObject
+
+	request.BrandId = brandId
+	request.ProductId = productId
+
+	var body CreateVariantJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateVariant(ctx, request.(CreateVariantRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateVariant")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateVariantResponseObject); ok {
+		if err := validResponse.VisitCreateVariantResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteVariant operation middleware
+func (sh *strictHandler) DeleteVariant(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, variantId VariantId, params DeleteVariantParams) {
+	var request DeleteVariantRequestObject
+
+	request.BrandId = brandId
+	request.ProductId = productId
+	request.VariantId = variantId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteVariant(ctx, request.(DeleteVariantRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteVariant")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteVariantResponseObject); ok {
+		if err := validResponse.VisitDeleteVariantResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetVariant operation middleware
+func (sh *strictHandler) GetVariant(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, variantId VariantId) {
+	var request GetVariantRequestObject
+
+	request.BrandId = brandId
+	request.ProductId = productId
+	request.VariantId = variantId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetVariant(ctx, request.(GetVariantRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetVariant")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetVariantResponseObject); ok {
+		if err := validResponse.VisitGetVariantResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdateVariant operation middleware
+func (sh *strictHandler) UpdateVariant(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, variantId VariantId, params UpdateVariantParams) {
+	var request UpdateVariantRequestObject
+
+	request.BrandId = brandId
+	request.ProductId = productId
+	request.VariantId = variantId
+	request.Params = params
+
+	var body UpdateVariantJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateVariant(ctx, request.(UpdateVariantRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateVariant")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdateVariantResponseObject); ok {
+		if err := validResponse.VisitUpdateVariantResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListReservations operation middleware
 func (sh *strictHandler) ListReservations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReservationsParams) {
 	var request ListReservationsRequestObject
@@ -54969,599 +59578,653 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3rctu4tjiIvwpK/19VpN6ULPmSxHb96j+O4yROfNu+7HSnnSNCJCSxTQFqArSi7l+qTs2nma9Tp6bm",
-	"43ya8wJT8wDnUfaTTK0FgAQp6ubE6fSePtVH2yEBEFhYWFj39XstEKOx4IwrWdv7vTZkNGQJ/nl0TQfw",
-	"vyGTQRKNVSR4ba92PWQkYVKkScCeSHLPEhkJ7pG+SIh/3G+eUhUMfVKnRKpE8AG5p3EUUiUSj1y+OiS7",
-	"nU6b/Nd/Pm89b201WjWvJoMhG1H4EPtER+OY1fZqt7Wt21rNq6npGP4pVRLxQe3zZ692HLLRWCjGVfOS",
-	"jWM6ZeHsHH2VpMwnkyHjRA0jSSiXE5aQSBI1ZEQqkbCQ9KNEKvtKCXyVsF9TJtUTSfzsS8G0+Y5NfVLn",
-	"Qg0jPiAJ5YQOaMTL8+fpqLb3cw2+XvtYNfsTEVA9xyqw3lyeENHHeQQJo4qFGaTnAWqjl1Aeyo12Z3eL",
-	"dnqbzWfBVth8xrb7zed0t9dsB51wk231t+lOsDFORJgGapXWT9uV0L9kKpk2D/qKJbNLeD8UMSOSBYKH",
-	"EgA6oZEiPdYXCSMqmQLoEGyk7iBCp93anI8JW22vNop4NALItrMpRVyxAUtwTj82L/WmNY/DeehqNzUK",
-	"9zR444hx3GW3t8GYSBHJuCJUoy4RnHmEEs4m5Obk+CURasiSSSRZi1wkohezkSQBTZKpRi46YtAxZSTi",
-	"xDffPg59j8RiQOKIMwCOmLej7c7blzsfDrf/3rna+fH5679v/7T19tnZ5oun7yp25LNXG9OEjpgyZ/Zg",
-	"HL1jUw2ICNY/pmpY82qcjqDjHb7zajCrKIGjA7jqTqQvkhFVtb1amkZhJQ68AIybB2pEx31COQJJ/xPh",
-	"bs6ZJNvtbZLymEl9FgMax/pkUk4OXp4enwFgKqbeM5/9sskfpokUSfXcfc4+Kd3At+dwnLD7SKSSjOmA",
-	"tcj5mP6aMkJ5SBQdjVnSZPdRyLjaI5QE2JWoIVVkQiXhQpFIypSFpDfVdEiy5J4lSCvx33EkFa6dbLfb",
-	"2cJ/TVkyzVeuxy2gy4h+OmF8oIa1vZ3OJh4R++9O1bKPeDgWEVdV23ZAJqw3FOKOMNPKLn7eZuImztkm",
-	"ln/py3bKIb/v2HR22qf0jgHgEiBJRNI+I/UwoX3VjJjqN4dKjek4akYOFb9j06a+35rtZ409wDggRM93",
-	"tztEf/mW1/3b2j///f+6rfkNIhJCSY8C9RJ3jHuk02pt7uyQ+0hGvZiRg6vD42MSDGlCAziAHpGBGLPQ",
-	"XiYGtxFbhuyWizFLkPzjozs2VubWfHl0enF+fXR2+FP33dFP3evrE5/UN7fJEBAnZH2axqrRIgdmsZNI",
-	"DXNac8emt9x8Qz8xNIfUR0wNRegR2CKP9EQ4bZABU/rkFa4/pMsejnzL/YpLdo/gnerh1JOUI3rDbbhP",
-	"dj59yk43AAvwHhbXItfOHM3YlIRRv88SILB2nvoAbG6Suu9sV/eOTbsJSyUL/cY+mQyjmDkTt52liuL4",
-	"lsOUPDxHuxXDRLzbj6PBUPkNDT3fucl8ONdmZyQZ0eSOhbfc/+Tizh6xuOyT+jimAV5mnIgkZEmDJKyf",
-	"SobYqGcFHxEp3CF3bLoHp/uWVyzODKkhdcemT6QLFKQsUT9ioZ50pCRu5RNJbm6OX0oS8VseC9i/gEq2",
-	"l50GJEFyzOIYyWoUwlVkjzE0zTghB11at/yWv4eeGY9E7hgb44HviZSHLAQclGkQAPWGXYsndCrNZh9o",
-	"KNCY1Lc/fWp4sGPBkEwSodgtN9jiQTfEfMHjqb1vJeImjqjISEhVPBOnBz92L49e3Vwdvey++On66Mon",
-	"9c5T8i56QXrTW24PiD1omlCRoYhDSfoMubsh5fPHvDi67L64PDh7CeN67Xa7OGwc3TO7NrmfX//AKEQy",
-	"Q3d9NGj5jALq43nRR+yWs080UPGUUDkPX8hEpHFI6hqrQns4gRwFARsDXxj1zS5RxciQylseDCkfsJDI",
-	"iAfMEAs4us4+QQ/8uuWA9alt3XJLyzV1zKl5iQeey60/Z+2t3WfPWXO7He40t7fY82Yv2N1qPn2+u013",
-	"nvV3tza3kaF3Lq7NnWfli2tMlWIJTOTf6re1n29vP222m/DbgZ8t+HPnBfy8hD+fHX38veNt7ux8vq39",
-	"j5+LzfJ3jf82c714tU9N86nmiElJB/BylErgVgklv6YCYKxbk7q5EGbuA7gmO83FFwKiARd6SBigR4M7",
-	"GVM5JBGXUcgq7rrL7Nas5FJm5BLRR0qUXS6agpG5BGwvP/p6v285lYTds2Q6GbKEERZLRuqSaXLrF2fn",
-	"k4zjbHikhzhbxmJ9MOgt3263yXyy5xEpNK2ypyagnHCYCQn1FToRyR1Rkyhga2HpfMbjL6z9eljbR1l/",
-	"DpoeXdNBxkYbLYHmipBQAYKMGOWaBSoIhFutTqvT2CcUyFvMQP7KpYfOJpJZPUjGhLSI/4NPRjAdYAr5",
-	"1H5R36xGHJPYCuERiNGINiUDXAaoISMu+gQuXDUlig6kRxgNhhasBWB5ROBaaRxPif9+A9UdE0bvoKNB",
-	"YDMZWAefar2BPleUKNrzcA5cJSKGCXHBm6VtgOuEpNx8XtFBIxMUCKcjGM/XB6GVaV1ac0+IabFE3eLi",
-	"ebtdwuzbH/5H/f1G4/9vULyAtT/c1urkB4/8sKhF44e1sfqHxbtlgONsGjxdwJ6nwRDuXb1exGF+Hykk",
-	"m3Nl5sht8mUyzUk0itTsebmgA0Zk9BubJwHG2M/9lmFOYJ9w27SCpNN21SWdSnWJVUHNXW+cN/iy1Z4D",
-	"bzz3M8K8/bJvXGiV1tyvjLP3X/adSwai+2LAJYU2X/a9Kyblom/J7P2XfedGLtiiVH7xDn2GznIsuGRa",
-	"P5WqIRzXAM4xPAAiyDgeCjoex5HGvY1fpFaS5l/6bwnr1/Zq/7+NXF+9od/KDRj10nxGf7Ss4jDwAhIq",
-	"xozvE2R04FIE6QMvRgmnz1F/H9JgyJqHmkhXqE00T+1z0URu2t83wxAkXiAV9BgJYJBQ329Pn23vkv/6",
-	"z51WB7WdC3gUo0e2Q9c+eg6xzp5Wnwc6sBRizmxxSr5W2L+5vr7Y6LTaep7y4fPE/jPz1E8rsOKzV3tB",
-	"Q6N5XYAGY61f/ZtFh2x06BHCmMa6EAne7dMoZoCEIVM0imt7NTaiUbxHch5JK3TxMaFhmDApa16NJYmA",
-	"Pf/591o/YnFoe8KNWMFoVQ3y+SNQbqkoD1AtT1M13EjYIJIK7+FMDbxMwwsSXSpre9tAylWkEJQGUCRf",
-	"LMkWa2A7VGos9zY2GB4PIPhJK2T3FoJyI+/bxPXWPnsrni6j5K46WI52nfQSRu+MWmHMgj0yojGQBxaS",
-	"t1fnZ6TuZw+6sJ9+A5gg/RFyH4lYLwwufGB87riYcIL7Qer+zDb7hksF5pBxkB3GLDHNI058vad+o3So",
-	"y8aCqnWb5huFtrj4Q8H7cRR8GcYi4nQVvWPcxdUDDtK9SLmyuoNIGiRjnyKppGYOviqK7eYoli1tdYwK",
-	"bJevgUkHJOXRr6nDqyOEUOvhSA32mzJXsDjGSFSHlHa8ZLJatOFu0wrD0nq48kokvSgMGf8iZOlnozio",
-	"cj3U15iR9zljoT53cGHLPRqOIg7HYRThpTeDOPB+A9s+DG22crR55cxvVbzJ1/RVEMflKLRCAu5eGsdi",
-	"olXxqEqI5FelBK8FZ1+0sShVsO4AxilvbS5xoB2Jxgmj4RR2N6wkAlor2NRDPmhLO85l81pPadXdxBV8",
-	"vbtEn2VN8liI2xlJXDpJxx5J2L24YyFQBfZpDGzJV93WY1gfp/ER3pBftr96pK6+bIuEPuXs05gFKLvC",
-	"ayKCIE0SFu4blYvjikCiUKvJEzYWiQK5P1JlNEAE+e0hW7/j8hl2+dZOaee+Ki7YRX9FDqMILbj704Rp",
-	"rQ7aDCSwtWhLuM1grud9W9vXzAiu5YnMzO8l+5kD5yG1RulUsq+KWGdCvRIpD78Ip7hQ3T6O4qDTmdBq",
-	"DSPhVBII824lN5HwYXfCdo5FZ0IRO81VMYcL1dR9vgbSWJhYcoJcBHCKjlV2RKd4UUjGSF2r7JSIQ0LH",
-	"NFFfl228oNNY0PBaiBOaDL7s3hjrsbpKiG6MoxVuD4cdNxY1gSsbMoJKJNT+tref7zx7SnpTxR6Bq+xs",
-	"zQouOBklBLFTXhUvzHKbSoim7vu1rpoZ+GQMFZAKhFW9Q06jF663Ss50abpjTYFfGV8S9KGK4EOvtJz3",
-	"RSjjDFchJF+jmwuqyUjBiJhp7bf2rUVHZc+2y4jzmI5oD0DCzRwJXXCuLze70Gua3l8DBx1fSU5H6MqS",
-	"W0mosSyTWPABSwhyB1ztEbjoYTPQJPxVke6KJfdRwG44vadRTHvxl9EpqYfrps54JaQLqaI944wAlDhh",
-	"NBhCw6/J3TjEyKyQFKe0Kh6YBTXd3l+LFmWQCCjXd1JyX2QCuZjskZRnICJ133ZyQew3PCSzMhYT42Xm",
-	"uj+qaGTuAekOAI9FqqCz6TJJIsW0n0Yg4jgKge1EtikQ3CCjbgQD4R9dK5r7jX3iV2y/T/qJGJkZ0TDi",
-	"QFQBvKxFzoxnLYg7MJpifN+YhCmI40V/Hetj+p1I+ldKBHeHmnJ+NZW2M+g8rDEqERQR4TsgPhiFSBqj",
-	"oBCze4YuQNovZiTu2Qi+Au0Z+vMUITjHuXoROKq64HyvhTilfGqAJb+ImBjFWFcNE6FU+f4SgowonxrS",
-	"Dmx+xOU+QeRBd+OYwmmuYnSw7YMumE1Hd5bNILGLXZ2sJFSxJh7Jr3SvZJOhSrHRWEl77CJp3J7xlGcu",
-	"qAa2f57jdsNh60QS/faFfBGaa7pGjVC+nKh2ctMuE46qYQaFxonoR/HD1C7tTo5EhWWtjj+p2+0ryU7a",
-	"wBEkDP0PaSz3CCWoTOQDwJ1csd9jNEHBCVW1lPQo8I4DTlWaoNP8BENANBRhSZ72iE5QzZ+GEeMgndEM",
-	"xPlQVtNjZFd4FEYSLpIwx9ncUlClGiIHF8fkjk09Y1Qw/yTaywmVBpQXd9rqnfeJSDzgd5FCeGYdDkhK",
-	"h+H9+/dNVxNZ7RRD8xYoQ8BuMKIESSWztredNvmv/5wfGfNCQxw1HP/9thZx3Kwuzv625ukXXefT//12",
-	"Lj7PCbH50uM5TgR864tZSLs2w290x1TKiUhmjqrlR+x72ETcr+rzmo/yAKq/6R5YZ6GW9K91cl1AfY2j",
-	"+57FcVOfTK0IjzKrHCW9VGqWK0njr6vbuuEyHY9Folh4ysKIXiMAvmDj03zA7ghG7CJMFyk6MutsieF6",
-	"BPXGjosC2UQJTpSYia6OA9kATRygiT2/to4DZAq/DBr/qyLBe5ABvlB9LrUfSkFxvvd7DS2Cf5hqfXW9",
-	"Rm8j4veMK5FMN2j4SyoVMtvfnVb+s1cTqQrECMQzvDyroFxuUia6gnMW4DVmol0yIRYEklhI5YRsOKJK",
-	"jwGcAzEagZgX7gGRGtGp5iu0SnZI7xnpMcatXNMilxWBLyW3X7zlUT/iWoXRddUGISKLG81eDH/8Hp9r",
-	"aJMc2qvurtmnpu2Jp/FxzC6k7hfPnnElf2RDjFZL+CWENN/WmPVEksPz09Pja0QxjN7U918W+qs1/AF8",
-	"p17AVgeRwwguTutwgBj6RBIx4Tr8BRkMFjbQbX0lrD0gO+02SSjG3WAMCiU77S1S16Ex40SMIsmkVvjx",
-	"WR2Icd7eaW/bLgOqGHpyoRM0inNGcBuLOAoiGCxhVBEAA+0jc5kwyXjY2KuMHpsJJ7BxOzp6RG+DgaHo",
-	"E2qPMk45BDEB4bTo8GG81le8bDL81h6FaPxGP17mOJTRUKtsaXyRiDFLVATXS5/Gknkuy6GN5tfAFgPa",
-	"fzgfSj7Z7d81340mk/Dkl913Px68vhY/yV+3fty5iMa/xtvDFzu8c//89bA9PPmw+ff23bOfRp3x+637",
-	"H3PXydcJDRh5I8ZjZDMypnOvht7M48gGvZJ+hHYpZL692tiZbGlyrhTw5fNcK4LULsudQmmFznjWC3nR",
-	"eDlAFpOoMza5sE21M6l1Rvy5AB0zQ2fgPP5e9H5h2kvpwHjrLcOP4i4EkZou9UDVIx9C089eDcXTZOVe",
-	"pvVnrwZksbNit5NIe15An801+mziBgipaHyId/1KPS/yDrgPA5PGYIWul7pxef/0Wj0N3xxmCzbu0OxE",
-	"joUngoeCr49/JcjPSOvHV+dkq/P0abNDaDwe0uYmEDAH+1+UwiUKX9wshE78fND88PH3zc/rBj9skoCO",
-	"I0VjEjNoI8lB8wOpU05mZ0eAa2s4K0PkKICqs0le0F6PDhi5UgljqiLgYzWonViEywe/4ZEi2xUjzhvj",
-	"ooB/+UBn7zvk6Y9H5ZHmD3SZYaJLmxhVLCFzsWN2MMybsCZh6OWZENz8DcsNoDVvmeO8VzMZQA5UcfjN",
-	"9ubTZqfT3Ny57rT32vDfB3e4kCrWVNGILRjzxbRaPZVKYwq/Y1NCAyVJXyRo+5VKjCUG4yGHovOqQKOE",
-	"5Vo5kZCYUWO4QtgUz8wq7PUqkNHaK3mgqlKQ6JnhCgqT3ic8jWNUeyMrWJzaZnvzWbO92dzcWg5VGEfr",
-	"trQ//Mz8hhFX1QDWEd46fj2PSyJ1DOxOWD/6hHxdX6SJjZyTLEiYeiLRsEcUi2MYRWo3leIiWDDuxtE9",
-	"6/767Me7KsBFa6Pqs/YqGxJTqW6kxdXZZcP7jLvP8Kvot2mEyFHEU8VIPR2HGOll48EFDxgqoeF1w2xm",
-	"1DdsvfWMrDgmT6/bz/e2O1+0obPMz5USCesnguPRCO6InPKgCjS5F64sjIDci5Yj94Btrnk2VEnqf3/0",
-	"apFiI7n0ikXCdZF9Bj5qZkGThE71ZY2acb09DwFBmfGC6eb5WAznhWhfXLFLcVyK5p7hAvq4c63kA3C1",
-	"J9EKPH6Jk7awXAOoVaDMU8TAGGuCDT9dGGP+Gp0drcjYojMc5KDW0dr+p6YDfb+RBzz6RWzzi4dlFhUd",
-	"5oU2f/v4e8fb2vy85/y9fniyM1k7q9J3Ye1KJVEvVWwBj/77ch6jCK5XCWOoFrex0TT7CqkHIhaJh9GX",
-	"Hmm1Wo39jObstFvkiAZD9M8BYa0DVGqn7ZJuGyk9GUaKETkGmYgqwiIU+RkPSf18zPjBxTHZwjAr7d9B",
-	"TT4g0ScGT6faCwh1C7CP5mkTn/o6skGi54/N9GKUgbwvkgBf7ZWig/Nl+o19HcysgyvsAjfb7loKOPF7",
-	"DQFT26v1YhrAbQIQAoYb4Duin9wd2WmX0RiRobCEWSxeBLWSgFriTOFgHaRhpI7urXJ5dUpAAyUSN03W",
-	"7H1l7YQ6NQFqwOo+9jsOfZs6BZmlSGV8kr2UkDlCdJeoUsKLqXyFLr1yzNcW8GmTodBz03qwwnVqfVzr",
-	"NqeWYdIALaQYMcFZ7utjFiJZ3M/yn40Tcc9C/Ib2/Ktbm4lnLaI66MCkwckjFgpg4AJVg+ihUphfnRa8",
-	"NbS9V3uPELhYmRxqU2WjRd6xscpYToKAeSKtWVhnHBonKWdhiyD75xh6ET5e5XatzZr2H7SNK+IZIwxQ",
-	"GTVCPZEqwLdxhNkyzK3peyR7ZO5IHdy29pweQ7BYn7PcYatwltG4PMmtVrvV6Wy1nq2yVOlGUa81u/Ah",
-	"kFXG8Lk4VNnSrWtj6QPMPBgYQpZP8lT8FsUx3dhptVf5dpoFcs+hFwGw0AlnoSMJFU+hSSRjQy8x9vCr",
-	"SHAP4C6NHTWLQLf00CvRb+eIeYWg+Ghcc0Hron0l05Vty+Mzl/nN9QcxmEUUrBCiqSJDdBEEoupblWpX",
-	"q/5tAO5e5t4z44BBFfEvzq+uSdHlwm8R31D3bl8kAzMIennEU3QcKtN/xxdai46CM5tUETAYJGez7U8k",
-	"GTBu/fPr2r0Hs4CxXJqOBhyuLKC6I0wgCFehNU9lKQIMgW2RVajwHj5CHLSu3EbGxcNjYuQdnwM8bF1M",
-	"o8ZCdPbSTzLXdP3PWAR3TLupaJBhLjz9WqQq+6NL4zhHfjstRxVu9i00B6JrZGuMbh/1WNJN2AiuezSK",
-	"2nvcrrj40OYfKz6d+8l8ScVt18fWBazzxI5WSCZQgtCs/s7NALEuQxgwKTMjS/EsXAELDwLUgfGywxXv",
-	"EeOGdZu221uBMwI+YCX5ik3fDnuvg+g8ent889tx5yw6lsf8cic4PH56PHrVfrc53goP3+622PTtONg6",
-	"hYbxT5u7Kni9O+7xyziI3u62gs2YL1CHHVfOXufiTbmKYsM+zbiBFRn/3WUpZLK9XAQxJYh1tdGHGS6f",
-	"fdeWGNAkiVBskTajYJkpWwg2/jb+wN/GweYgoTxuH/P2w6CHkLB00B5WvbtFDDTP5ly9y4j+jTTpd1x6",
-	"jR29AgKWoOvOz93pKrKOeXnXNW09hpIZb4NgqfHr0LZ7GP+4khJ9VnN3wGk8BTEkJkd8EHEmq/rJOK1I",
-	"fX6DGQo8ErIkAvEoi2dABQFVOmu3CcLMP0mzTzbZ/E8aqvxVt8IEFBVG7DidI66eotFmccqoGe7MaPwQ",
-	"Ss6G5x8sKvvypc3F20fnuvTp+GMYLvz2pYiLNOby4Oxl9/z92dFlzaudHpwdvMa/rq4PXr0qkp785cwO",
-	"v0jju2PFRpcY8/Gw018hNCQpy0VuWGWWkJ7aWEGP4JiZysBq7AVnBfQvwLEnRMwof9iRf7qSMSLiIftU",
-	"GHpJCnmvJu/SpeE4d2mF/wF8SXf39MGwEK3EgjS+uxlLliiTtEw+xF1F4/rPv1tHk5cmm3LADD0jZ6JF",
-	"NtGeEAXsYCRSkCw7u7u7ZqG1g6Nm5/n2ZvPFybvaZy8baYYylsfY3UXmwB1kq/n+zbXj01bDDNy1zx8/",
-	"f9lpPUQ4GjhZMGnF47Hu32kbRsX+u3yyK4/q4n150CFakwwVz+vnB8/6kPKAxZhi7wFolDCKrre1w1Qq",
-	"MQJ+zET+qiGLEjKKeNia9Uey3dxzu3CEkhq3vTxT/exCcVjrBPSAtRrp9CJ3wQpEkrBAkaFIJCM9NFpM",
-	"iVR0jHE83PE52qtRMkqDoQ3EBQFnPEyoZNqfTzuWzkJq5qMuyJZ8PyNxTqhCIQPt0+XuWu4SHu5hVV5F",
-	"ceBKtBS8HyWjh+LlmE5HjKtLZmgaACHqbp2qyYvJyV14PHmTPos+bT6nW+rXCzoL9tn+FR4CifZQMG1R",
-	"O40xP6ROs4fjRNxHIXqrRmGjyM8tmtGajkiVCI+0T2u4HgBCQ83nWagLBunlVugZCD/I+YLUI/2mn6o0",
-	"YY19QnsSIxEjhenVrYhqFS8Pds74Atv9uh6Mf4RlP7//tjYX3X5eTWdTM6+BByufbesv6Szj41xsfJXG",
-	"/SjWR2t9AoyiflLbq12KKY3JqU6tiJVwkJWBv4zf/DIesNepebVfU4oZf2t7nc8w54QGgGVn6ainP3Pa",
-	"2dza3nn67Pnu6xcVtNnOx8WKwtTWRAWzkhVZgBlYWj/OfHM3dxbzNrNrLiylsPz1KVLZR3MRYuT5kx+A",
-	"GDrJ5l5tkNCA/U/mRSsQo5pXS4Q+rCgNzVIh3XMxoI+w0Wc71uLGzkKgdRkONh8oDjUfHDa58kNOiQ67",
-	"ef+meXRwdZ17kh9RCXdUwoYilRWcBg1UdM8KOaG1yLVUAqO5N/QKTrzarXm5u7AFgfUUtgR4lT5n0HaG",
-	"CYGBzDjzIf9QjiMw7KuLjzSkJWy0IlJIyYm4ZzENmFa96jgXl1+RQzFubj/f7GwVaFyeiHplUTcnc5tA",
-	"5uQwGo8jPnCc2LVneu4Enbmda/9k40xe4fn7uYJhzeGwWGtn2lUvv8r8mBVbExOsRWPzkmAGcJ05v0cA",
-	"bE+wjpoCjmvfpgMd28JTRZ6gAOVHJdcuYj2EUnOhSgzICTrJmjo7odBq7+IaqpyaknIK8pmILU0KiNOQ",
-	"TIZCMlMKJ4e50qavGTfY5Yi5u5IOpgJVV6IwlZePl+Pm7MjzCUJJebAGSaAFJ7SiH1RG0L5U8eLoTAwF",
-	"92qKDpAp7zGpJItjllQw4MXZLQRr3vKBavkChi2NJQRwv3R6rEj8TU9N+0vQW9Yzb7qGGi8H/UoTu9KN",
-	"P9v9WdzpGtqUEVlrCC3H7cx6Pvo6BQcegMJf895JnMsNyHPz2bMt4MKVio19Ea2GM4i6HpmdXe9DiG3i",
-	"3kRL0yvl99bn4nJ+r9E4Pu8jABdu9vWJ7QOQyhgwAMeajPR7XYPRFmp8wJ4Xr4Ojy4uieMuswweSGIMW",
-	"rdwXIJNau5g1qhWLCUw3TWI3CjkZtxzOaAOmLN3Y5Fn+tERD8stmZoZlVeGspZtjoMlDeF139Yv31G5E",
-	"3uGzgcJK/W6SeNbOm8TFDZiPBuGDApFo1mk1r/Y7NicCSEebeMCNTUzpZMEDtkf8LLjERw/k7S3So5I9",
-	"3U6TuBDKsrVJgFsTI51etNEi6BAQqaVeFHdsWu094Ya1XG6Odu+vt3snk+f8w7gjfwqeDt+GW/3XtJ0e",
-	"iZ3o3adn7389S4o+7NkIPx80P9Dmb+3mbrf58fftrbXd2LORFgFhZv/N9mi4L9j7XAZd1wZR6LiamKtt",
-	"ZYX44pIjRxEH3Bh+UxcSXawiJcmQymFx0748QHmJ5TVfR3EZleB1WJ8Zpvn46pxsb3aeEcsgYSjlHjqa",
-	"2WLc+g26q3ASREmQmmIV9ay3LknFmYcA6ac89Mg4YUEkUtkcMUVjjygmjcN0SG5rXGSfvK3hRyWJWV8R",
-	"kap9DCwIEzrh5o2NmXhz+c4jVycnRCTkH0ev0P3Z1Ils6LTYOJMRnZJBIiZY+JOMIi6SrCSa45V2cPSy",
-	"5tUOXp3B78kJ/J7ik/MD+L28gt8bfPL+Nfx+gJYvDk7h9wU8f/HyGn5f4/M3+OT4FfziOC/O8PccpNEX",
-	"lzD+iyt8co3t31/A70/49wd4fniAvy9hhMM3+HsCbQ7PfoLfc/z78hB+b/DvfxzB7wfgp1++hfYv3+Hf",
-	"2PIljnn0Gv4+uoSvHF3DTI5uLmte7dVbePvqHbx9/QJ/j2CGr9/Aql8f4xNcxeszGPn19d/h9yd48uYd",
-	"/p5B+zfXAJk3N9Dm+CWMfHwCIxyf4d9/h5bHl/j3FcztLY759hx/L2Bd746g/bvX+PsGWr47hdHeXbyH",
-	"30v8fQ/t3+HX330AmJ8cwGgnOPOTd9Dr5BLenlzBrE6w5SnC8/QlPDl9DXt6ijM/PYW+p2cwzinC6vTy",
-	"Bn4RMqf/wN/32OZHgNvpT/gEd/8MxzzDHT87Poffc2h5dgFtzhDm56fw98UBQPviCFpevIY2F2/gWxc4",
-	"24sTfP4TQO/vB/Dk8hyeXCKGXN5A38v3AIcrfHuF+HZ1iH+/hF5XRzDm1Wt8jiNfnQA+XJ0DJK8QGldX",
-	"+Bzx7eofgDlXP+GTDwCT6zfwleu30P76FKBxjRh7jTC5voTdub7GJwj/6w/Q8ubgDfy+BjJ1g7O9+Qmg",
-	"d4Nv/4Fn6h+4p//A0f5x84+aV3uPWr0fD2BFPx6+xF9YxY/n+OQCfn9CL48PuN4Pp7DvH96/LjqD6A86",
-	"vNJWQeGxVRF6Pu+eG4jmOpff1sJ4dE1DbRT6oaNOWuMiy/S6jvfUjDIuUz9kRZpc4+h2GRyrOIW5er21",
-	"o+LHQ1GOtf/b9jbZbJNnu9tPSbvdeV4cdLu9oIToz+3m7t/qDdJqfvzbuuxJGA0iJT0dUaVzxPyN1EmD",
-	"tEgTb+u5eu252tUjuyPFi/NQjMY0wUgjyZoRl4zLSEX3DHMqhrbAMBanhibhPpFpkoiUYyphO8GE5aXv",
-	"H3PLs0Cx4irOOSN9GijPJtwhxk6pEsol1VmBLBPg5L3BtETI1JrKATqYwm2SiDhmISbAMfcy4/csFuNi",
-	"7W3oiJV3MXPcPvHhf3ydTEnn4TEFsjBbs0/6Io7FRLbIGZtgFwPEMGTop6xMWBHc/Zi20+QIigZcJJhk",
-	"HDrBzEPBTO1qLiYA/zAC0IwiTpX2hRtRVLVh0HBms2plTmPLrFuGqdWgr5Yv5zOpuukJtDwRk3ljWOl1",
-	"pXFudGM7lvZ9byHk5g1wim0OoEmpm3WZX9jxUjcqdV0yad21NFlU27YC9PmJ5/dFXfWhbVXqrD0zlnW2",
-	"rUqdF2+67lrcb93RZtdd1PFItyl21Bi3bK2vbKti5zFNVETjeNpdbZgL235mPKsnWQIAoyosgcB2DlnM",
-	"lnd+qVuVOy9BF9O5hC+OCQA2XqYL9t3RvB2appXDLIaAO0oRCu4gS9DBGaSEFO4gCYsZXCkrqRJ1UzsM",
-	"6pu6Ng/6sjWhkvDUNC6taqLVPV1mFHYtmwZlmV7JtH9pmmeBYDZc+kybF2weUMHZCorIKvz77K3Up4A5",
-	"K/YpoOqyPjNEdLUOa82rgt4u6zJ/c5f1XHCtrNc1u9mWdZulr6v1KBLzlfrMI4UrdX5In9J1tVKfAnFY",
-	"1mMOR7Ks2zyCtka/IvVZo+Na65tLv5d1XEyRPlq2+WAwSNjA5DRfKMstqOdXEeJOUS0ss6o3uvJAzmq3",
-	"CH5eM7jAqIYsju4ZiBUR14bsPcwbELAo10lC/2E0GGK5XDNypDChqEnLiS4F1C4KpxEmYgziEjHBopy1",
-	"SP3ARjo8yecY6YA13/zb97A7JeaGd3oIzsiYSp2DNKZS7RNKNAf4RBJ01JDOYjEVCKYrxWCwVqM2o+P9",
-	"OkHsDwpaL+KBDVyvii7aXBRd1F4aXWTCvnGmdvhKqXR2QtUJtyIeAmQzPKS8hIYtcmCsUChSIKJwQaLQ",
-	"boiY8D29MxnKRJhivhAFpjN46SJagBK2iD6pU3Jzc/zyfqfhZRhvZDkdK9wTauiqZM0ombwww7XMykGW",
-	"74XtzohdkWmq4FiKaqX8s9XC87zcAghN9JImdVzos4ZXEG9But2zcnWfsdCcGUl8M6NmFPpEcCMHm1M+",
-	"1fCH7clOeHZMo9CeackYX9eHZbU4om+TDGDFPADzfNgBniQQXEU8BenekNBIkjEFCnrD4+iO6Tp1aBiQ",
-	"Jp+LVlvwNI738oEM7mO6NujvmRoZZIwphBVhHJMaG4ki0VoeHBLzIE0wVl9lhFbv853JkmSrlmHVDjYa",
-	"qynxEUY+GTHKpd3SgKaDoSLpWCfr08qJQlTw9vEv4tPpL6ftk8O3vx3/Ijpnv4S7rV87k022lWyrnenT",
-	"9Fn0XOyO27WvFMG3arYEk2YJ+j+RVnVT9yvYc19nm7KaHqosVUBfrQqC0Moj5WeN92VJs6TemNE9zOgx",
-	"5opG85Uu1SqdssZgVv2wSEiflf5ndR9l1YJXpZ2qll3nyJHVMuocKXqR6FdFUR14zapyYY+b9zQxKbJ+",
-	"zhGtiDI1b+bNTTZs+c3LDAmyN44MNvu4YqSCPOW+qJKa3PeVstH8BieIMdlLV86Zfe5gUPHNrMwy02T+",
-	"m0MHsYpvjjJEyJ7PyBLuy1mJYc7byxzxql5XfLeCx3dfz+Hk0Xvw6JNiPHyAO1nJnwjvZE01sGzqWHfU",
-	"t7kUVqvdE+F0n/i5N5WfGbUNmd8tqft/L7hePa3wJCu6Zq3qkFUVW/UqYnGYVScpfqUP76qZHHz1BC5V",
-	"uMd4XvSgrm+wn7c+tuRdagoo+r+mLJm2sKib7xEferUizB2jU9q3stKfpavNGDdmeJHM0lN5+dhyRx5M",
-	"bSKSUJqsOqmxRWQ1gDSYnkick2IJ98mAGTkkfzdjYfI9wy/o3P6DNKZYYyvJS07ni8gzPuoyYrgoYmMN",
-	"lt3HehPyFVddxvkhXDfefWngz9dInrb5+MnTgtXS8j4wLMk6XpZZUrx218+l1ltpsjj41Up+uedOU9vz",
-	"H7ksOnt8sYUjxScRMJgOs5wzEBipSJFV9nKHeZDYTY4rM0YxJHRrzZwa68VvPSB9mt0qL/ehN7g/8+ki",
-	"6EvgXJY2bY5urSJjrQNi9OFnIZaAkSbpHH513/LA5i5xt8W2MeK7sYOiNMNzedOx2+IOldwkXU3W6voO",
-	"WOijpnqHRa9+PHOSsXQJx5jxxFbA+qqpZVQpZVIFD17ghit59BUY4moMq+bFPi5KJZjnq3bg4Tk4YfZh",
-	"MZrbsgpr3Do2unVNqtlZBXNyV/2vl+HHzNcZfBlIHllHUkT9PyB/T3XE7p8RC+gngwXtdntZorcHocUb",
-	"RmM1XBM2eTiOpSbirkg9xN2S9FYVpoeUY6rHXhrFoYf6RidOwd7jPhknEddqsbpRCNh3WYbkkQjTOHtM",
-	"XguSsABuo7Cxn+nGBCf+xhCX/5vfItcsjrVJYcwSqkRi3HlwOlpLZCvQwVQlCVOdmxw9h+CvdDxIaFhM",
-	"plS777S2MSHskhzo5QAkDeGqHZtjkqy4wlHJ80SSrKK7UZz3WRwTJQBaPRaLCeq4E6ava4T3PlEiDnUR",
-	"hzFLSJAILCZsVMFYpFurGpEnixRJhGSE9sQ9QyVwkS/QmvrcXtSncfyvddujmgU35Pu87ecEC1WUFCio",
-	"Ble476vRsVpz9Gj3/QILf8W5cM1HNglSXXBr8ASEt2pV4z5oGkWqsb8AtXUt0r+Q+o9Caqu4XYjYa2l3",
-	"5+PVfN3pYyL5w6KN/nRlryq8yqtSjsw4GS+uPFUxueffJHX+05WYwockPVk1MjrvZ9UwiysEFbKnZB8p",
-	"VgFarGjIv/jo4kYxRO4PEDdKuzLrtT7hLNFuMSMaMtKbYiVZoWPLjI7eQ5eZ3tQpzeEaFRfmG9WPKnBq",
-	"Zt8d6jlm6Npv8hmPrbnNZga3VrWiiSzrM/OpQhqZOZl40a5s1fGzOULyVDputMzmotiLg+YHExz6oCpH",
-	"nebWphMIukcOmh880m7ueqQL7HHTXdmjI7K+b83X/iBcLmT2KYZ/F/MarZ3F5UQMoi9JOjUbZDJeMUPk",
-	"F2ajGv8hOSHnxP0sLJc747k7GyOsiwmRX0TEdepPU5qsbonATHWgIr9r3BD+pfhcnev9e+RwC04hBUpc",
-	"chdZgZctI0fZzeDR+NYKX+8KocxYqidUEuPjkqdrx69XYyJx2tetX0fjL/z8pvhpnZKqMDR3WFoZR11U",
-	"mXVueWQ8XaY8yFyCgTfGcv+6QkemSMhKuI3o1Nbazbi8xjwsLvtS/4XA3xKBKzUHMy54KyNwWVFQdNt6",
-	"PAQWnFXnzKCYvYpE3GSWSDl6SvcrLObBlNQ7u7u72gf05uolFtLcbe3uwj9KZvTd3edr+o/DLLVq7V3E",
-	"wzkOMpqco5rOy+tnRgOu9fB3EQ+fSBKyWFFJhvSeWZtyzMIBS0gdE/VRRXtUsluu021IQvlUe9Y29m55",
-	"k/jopzxGl5+EqTTh/h7xBX9DefgSxvZ1ohtG2tgCU6nYN+0WDkHDX1KpRto/1McogZlB/vm//p+kTeqm",
-	"WCYsozF3PLSH91nSFamqnk1A2vtOu2j+pPfnfcRxk4TOpUaF7mhfmddIT6XwbfOF3Hg8M7v/PncsUh+y",
-	"OMy0s/SeyUbrlhdqcuGGwXnI4G6zaKLwCpuoPSYyKLr/jPiMk71ZYtETv0AG8o/Onn9EwSZsqZZosknt",
-	"/V5zVo3FU3nzN5aIbAIse4WPP9tlPKRnv+BgVeoOZEOnKyx3z14hPdKrnOk/FjpPwILPWxjO9J0z7eJ3",
-	"891YtX82pc/Znj9k2i5afFF/wLJ14K4H+Fx9gRjqeJlhnX1y4KJ85tFrUD/vZo6AfXBtJnmeqoqnx7zQ",
-	"1z0Y+VN7QOwTx7z/8bNXOyuWLiiS8+dECfJsU+cWAyp9c/2q+ZzUe0EyHSuSMBpiCEM/TYA67tuyDVjT",
-	"D5Mkab2YSlKOlWgb+t9OsqdO22u327pAciBGI8GzuoayRfxM6PZtEFeu78HizTQvgyj6WanlZ65eiPRS",
-	"eJyYGhLZeuqjNFZRE/7htG7ggMz10tSRRNmaSG/qJufCm7ZQClpZH9aiguzLdA7Pipq051UEbUQ/4XIk",
-	"NIfNNTomJzHsQr1NWSdV8uc0Pg8r5JY9hKafnQzJq/UyrT9nuZRX6mYdKKHP5hp9NlE9JKSi8eEKmbZN",
-	"z4u8AxKwwQpp4EzXS924ytWjAxchAC2H2ceqKt95DiEnTzh6aK6bwzCOxYSFB+i8J6t9OpBE4oCywGpq",
-	"gwKh2iewHDL0c80En6AbJA9YvHINBlyInlKVAvVxLWE41cus5M5y32QbyaBFnEoJZvkgNsriiwb5TsoK",
-	"frWk5nMSjy8FRPRI3tIPSGE+z6t7xfzkS5fKM0/m4rm9sAncPTKAi0XqvFQRBySRcDuhXq7Tbnf2bd5R",
-	"QcZMjGOmJa8ImHg6zcrqFoVG6LjQ4RHfz8qNVaWCli5ySQ52E/KeZV93Mq4LcYcJ1z0S9UFyfFDp9ofm",
-	"VV/VrlvyrJdpTwlFl5o2tKIAi6mu0/rPVPEy16PwNIvKNlbs0s1VKIhp3e8zUFogLcxqb05lFTEq42AF",
-	"IpeujuVVOYtUv3iRVCmG3FuxQqWZ39J5/rERnRIq70jfFPk1Enh+MWuZs3BDu4yqbbaCzsyZ3WHWz3n4",
-	"yn7JbWg+mi0utgH8a3IxWeDq3x2f3BnbdaYsG2XBEEgEhywp+nu211aH2Xmvz5U8a6/ra1y1LtS5YHy6",
-	"LfMBRyAvJqrJ4YRKMo5pUCr1tfmFnuv52p2JehWbMherS9loqpSf+Qqyc5Jldki53U+tdhpE94xjEsCy",
-	"ol7HMP9LqeU11/9d6uXLMeRF5/KZAPNVqUwRWypCih9NN1+V32kJstrGf2Hid4CJWSx7FSY6ge4rY2IB",
-	"FSpi5h8ZExdH//EZsk/qxvdL50vX1BLujsZf6PkdoGdVBF85r8fKqFmK2yskeXhctMzwcR09VLBKHYV8",
-	"+Fw7RAMlknliYSoB/4eChJi8aB9z72Q8kpxKxUZa3DUHo6mPjJwwNmZJY90kR5XJv76S4mZnLRQDzjZ3",
-	"F62oOaKVd7qSMqkjXATXBee1y5jRzjvS6ROp8xsUE+Vk3qQuBa1OM+P+7dz88PE5HqqLYVdUhZbk6PW1",
-	"QOFKvHiyum7wAfJ/1cE0h6Owqa4kbE5ANrVlbt0zx2hZeiU8LPpIPJEEnYqnmMuN+HobfW3+0N8nvnE7",
-	"1kVruCA4w4IEivPLcebri6K4vEP7GedRUTjFZ0XZVDcriabfJi+ZQz7/GMfh2TyfFZoGczod7oILlXO6",
-	"1j/8/PLl0WX34ujs5fHZ6+719UnuBKJRyZHkdBxoEXn+4km+A56kMoCgnAls5TPpINZMvqfH5UlKOXIr",
-	"r0TMwOckxngiTbIMo134Cx//eHzMOYgKjHTZi1VxsogYFZnLHhcvH5DTgGZaUrkoSSWg7hMr40VGRVgH",
-	"EgwU21WAIpe7hmE219JWXFIPMRhWqm+/QBsbPVLGBwDp9VrGFlv0ZpbY5DmLoc2KmtoF5W9n6+OsXtE1",
-	"m65TtvT3R0juWpkxY3PtLE6m4uwimF69u1kVpMXywCtkecqB5M0vMVswRy1Uirto5RUO9wKi8S340D+S",
-	"BZ2XD78yFOqvO/v7vrOrdAEVt3e1ymDVe3wOxizKVvq4N/vDkxZ9QypcPEwneHIc70XM7pYlWE8YGbFk",
-	"AFxDlNjU+vhvNDZGkgQUmQqqSKetHTqVEKTu+ERimU7obfkT307Hbyw3Sn5BIiWXav+61CA5T3Pm+/4t",
-	"t/LvP//j3//5H/9u5F79j3/+7/+PIwjrZxqbSR3wu5E3q0D3UoeESbdD1uyWE0L++R//M6n4vzmPiy3M",
-	"AP9hxnb+0xL57HP73/89/9Uq3Sv/+z8c0FmFwC1HSH9VNeNKMfALCEzWYyYv8vx0yDNZkGcslV7tosio",
-	"FRHuuDLYZ/0gH2i3/ETl/7eMxb5IRC9mo0qr0+WrQ7K7vfMMKAc0atn6eqgxlApj6W4ujzFHj60VYdpi",
-	"/E3I/Lyh5PSOdQMqmVUvZu4tAeVETiIVDInOs/D1fFtt4tGij2vdjzjm1+1iu27e28dMWvsmwz6m3MpZ",
-	"zyzXKZxx4ei91pW85rrEBis4Lpstsy7LZoU5pVut+H5BWf3RW5D31YBuGcwaLWR0mJrJFtMT4bSFIfN7",
-	"ZM38xl6NJYlIDqsP1RsxISPKMUsHjoZe+tIkWsZrG2siRBw2ntSxkfYtNGiqvSn9MUtGEWZj7nKhuiBi",
-	"W0SwCepACsEszj7OSMIpaLTIOTyCSzJ/rgtFYEI2HTkAt2SnlLa75FW3tblUWtLDV1fhZFwlUzyGBUg8",
-	"ZMUNz4bvaZw3lMqC06bs3vzoW5uTedJpf/Qbe8UlZ7JbwjTbIRK2byCFe2pqdQ7tRuZN9Z6tfK6c1OSf",
-	"kRwe614dJ7tfdsps6sB5Lqh6qZiuXGlxFCBHLANJqCqKnhs0VcONhA0iqXSS4Lkex3M/lwk81Kh67Fez",
-	"ik9wAGXa70cBEM0utvI94uvSEybiGTOmaxapm/Is16DvFQINu6NIjjCFukd8cc+SrhMjqDHAQiETtFba",
-	"BkOb5nlLm0FnOeK3L3c+HG7/vXO18+Pz13/f/mnr7bOzzRdP39UWGuOyEbbxorN34A5ckdlh2m5XXnwq",
-	"UnHJc9tw+sQ5NH0aVYkvjog0exhFnwyVGsu9jQ0nZWYrZPcb9gxu/J5/o4mnwSMjGgNFYGHTQMkjKZfp",
-	"eCwSxcLmiIURRQupR8Z0GgsaNpUQzZgmAwZNAQdFEv3GQo/0RdKLwpBxjM9q9gUW1B8xNRRhE56YK9VD",
-	"JjeOAuWRAZbfHydYAADpelOvHgYfJyJgEqPnPZKA6Ij5+eElro7T2K4DkCwKWNPBPi8L/53zFORQkZpC",
-	"wqyZTwqlt2YvldPPxSO3FMJlABckqiRaqiIy4qNGE8dIm6Owua2rZA/3iq5MeYgc0YgGw4izZsJoiA8W",
-	"8kU6SjpfVlfvjo9imSG89tCakgV5yNt++XrC0G0d1IbjZtjX/UXCje4MiqUaIplF+k1YHDd1Y/L26vzM",
-	"1Eqoh+k4jgKqMMpAeiCcqIRGmI0VdloHj3MmMdNWqE2HGMK3takzN+p05kAs9C2lAQr3dxCnIbBZOFfn",
-	"WHTxWHQ1W1rf7uxUzNnHgkpaGbeBq9PDmFPUVUJ08RThCFulEYSt3KAz0UaCI6UeRUqPArcnni+E2XbD",
-	"I74+Z3ivmnOG72BuXBCZBsO8oppIzLG0S4NjzLhCQOp+Hd2vx2iCoRB3TOfWhbXRwmM9hmXT8FE2AiU9",
-	"GmK8O1VpwkhdYKU+HCXigGqCRwGNCRzIp9tpEjc8QuOBSCI1HOndROITSZkCX5AQmoYR4wHD2VASR30G",
-	"B5nUffZp7BOYClV+w0aR4lbngZZPJLm+PoFxtRsPVXoRusT2OE4l2WoTaSLx4U03c0cwa8Ja4/DmiST6",
-	"m8DtYbxn6PYzedQq+0ldhUPHg2IzWI35ki5iQAOM4SMTKmG6Nq8NLhuEORxKkglDtsWcUBaSeiwGIkVi",
-	"6+kEJfqSbhT3KUhYCDtOY5nNMOV3XEy4YY9FokuU5LGxpnA65gWmqJAojpmwfsLksIQDmkTgGwPrSNpP",
-	"eXbN8DUDCZugwBmrm7BUOqDUVR9Lo6KKXvPNLLRly/TOW2ADIAtfya4sHBpOYeEkeBj1iwsAQMY0MPQt",
-	"Z2RNDgi9WV27S9lw2BdLV2RQ1HXnbUu7z0VIYvYtVgBhnpBrBop4ni0p1QPhFnYVtRuxq6GWIVWEXGYk",
-	"zV6zT0CfdVd5l8501MXorC7PcOc6a9gQK9hHaDUxJM5wghHvppJlo6jcxqKNiMBB6p1Hdo+F+4QmwTDC",
-	"/NGYaZvRMIOLWXzXJikrjOsAB4a2bfZNXig3zc7suKwLXAjS4Xb1eDoI3TmpsGiDuXbNOQfj3JGdzcYe",
-	"8bPSQaZ8JM3SkitTC4gLS6+MYK1HjalUXTHhLCmsVh9oMhFpHOosGUBocTdgY3WhVsK4RjDs74xHw1FU",
-	"QAqdqkgjpNGysrifZVJHxwY7GLYtURI9465FcBh6c9NO1WhCMuy3hY9KlEPEzAgTWXc7M5tnKaAc02Oy",
-	"LM+SGiYiHWhx6eDi2BAOqljX8Ik4FkJNCC3qGV5F2sRikTRszz6RjBH/kqlk2jzoK5b4xaMNH1MqrhpU",
-	"7zeJxSDiEu84TTjLi5cNc+toSqSPXnkiVi2B8LfNLUm+ZwmN47lztda/LvCIcw5xVuW0+hRDz9JgFec4",
-	"GwQrHxrZUSQkhsPriHxyZigaqOg+H8zKnQalzfngxDbMvmRoU0HqzAfBLTL3MQsUC88xEYdfPFtZsm5o",
-	"qVN1+PuwEz4KwT6G/sgC3hqP1XLOHM1mFZeiSoGkOo2drhpXuOdsWUJzBEI2GgvFeDDt3rEpQLsfw43h",
-	"LM9y2DnZ9o/zbs13bIorlSqKY7zjdB2FuXhSIdLbUwdHjHE8VqWaAfsZmBxmXg5Foq0xRdrvagGyA03C",
-	"hPYV8m2azmfFl53DbTOlQDMp4rCwQfrLashG1cDL+QRDgSpBZUm6vorNuTAwnjeultEKIkrGmxPOWIho",
-	"O/stUz1OX8omMhQYJe2HMeeMFpRgxQOK0JgJMfWL5HRWV+rgaEnDGgqmJRaUGgzrCZ004AuKXu2S6xdV",
-	"46hNy+rIRlqIysrKoupbz87aHXI9kEPqi/Z3mgCvEAW6bniedgVkBzuMIc9o+ugCZezHYuIgG5oVMXDX",
-	"3mQ2rBseZcvu63JUlDzdbvYiBYs2ChvYAMd8MksEZtZRJgHZR4BMFoCPy8xOFHzUOVTaIKqwRoY0R8xS",
-	"QFtquWtsUIWtNVVO83rMlihYr9t9U+dDJZGBcsq1e4sBZ1ktZ1eWbwG1tteU52YJaxPdn39SjcKmixoB",
-	"n9R38BxRTlJuiTZepGnC9s0dMzBxqJFRiaJB2c90IQg2fS4Y0SYAc0toZVCJCO1o/p6EDIChDWBukrgG",
-	"FggHdrqeMBrCMrA+eM+KTrZh5bjuSAVqRoMhMKJzKHE2plFGFcbLlbTZyBOR3BlZU0uBIPoit0PqFOAB",
-	"pxpTNHmEkgkFLNJyMibSE0l5YEZDAHJj7gxROda1yrHC/PAVCUQcR6Hx3IbLzd6d+BoE1XzzEjFB+qBn",
-	"CogZRqHJfNljwHxq3Az34dgM4QEQaxhJMY65mqDBFLOmY6/CjI2IJ2nfXEdIO7u9VE4LE9cklcawz1PD",
-	"wwA0J0NgNOUQDoahvvmeCs6Zpnjwjbr/4vLg7GX34vz8pHv15uDyyG+YgAXOSD9hmnTB/lSBlpwjoceJ",
-	"6IOobz0YesQonwyj2KzBni3N1Ba5a1cQgKsENrrE4AC2KFxdT6Qa8vVO+986m56e1t8zD4rqCz61BMkU",
-	"BJfZCYTrUBuWzY5W8VeG9ItEzqim9HHsAU4gTTw8v7wCCV6zP6Tun19cH5+fXZnwEP88iQYguZiv+QeY",
-	"dbV5KLhKRNw0ivTmKWq2/IbR7uQ5tkwOSHsLwmBWW6eNT4g7Vk3kw3S6Bycn5++PXnbPL49fH8NUJFOo",
-	"SazjPkfGuAvYPwSZHC9ANOM28lJUOCEYHE9iZiNEzsDVcRo5BncSLgdN03xbbzwKhkabiVyyXhnOpnj7",
-	"03EETIurLfFZMO7CndD1yR2basbIgEUrdVDBFqLwkgGEKqMoGxkKaEauVG3BxGFozfbi+wwCGEgH3EAA",
-	"kpfQ7pRWA2IAgxWH86oAhe9VqeDM9wzTr0tSzKri7AiaX3c0BwYwdtaC53W/MsEc98EUueI2yS8qXzQF",
-	"0Ba4H3yP+BsoVZu/9an2DdAqjZ6OjGtmQOWd5Ugd9ZI+5jSOWVLkJjwDNq1NxRECquUxUodl37Gp3BtR",
-	"TgcMj7bVxKPDMB7tujM1+XPno52wSFUgRnDNoXYpv6s1RceTenp6fK21OEDpe6mmMJTLSYZRAXyobo5V",
-	"BRklYeSgSCBGowhuJLiAkVIR/+WLrv5S9/r49Oj85to3e6tRAMY1FHBEp1oJNtUAoveM9BjjBLXwLGyR",
-	"Gx5HSB932luexv8MnsC/4oabOwcGdq6dFkHSXeZDZlj9OjWrAFbGTEwBVUjYOIYjHCm8OjSUGlrlSUPL",
-	"NWrVfI8Gd9bGba+61i2/5WdsgsK5vi0w6TsxvA+g0ADIqJfrf8iI/iKyknl7uXlnSHkYoxIKRiPA8WaA",
-	"gP22iQnfXF9fZF4YyPajvaNhL0brnlPws5oxFKGXkGvkqXm1akuKzopTtI3opDra0oEFpssmDhytoLKt",
-	"ebWCKQKT9zhq/OzfeZmTCpW487SgiEZT3Kxi2mmuNYra7qdVy7q6SkE9bMvraPFPe4JnfxfVp3rosvKz",
-	"5tVy3aD9B5Ig214rNXG4Gc2ku+aS8s5deK6Tg2U7ajVnRZlWrJansXG0T+7TbD0z2iC0dDqKnWLCJEfX",
-	"ArObpy7BmZfVGg44Haa9Yph8H+dI/k5ip7L47sCsLHg7nvyZtAjQKwqtpfU6DUviWM2rleU//LgrWgEw",
-	"Z+Uf43BcFl/cx0YCqXm1Istv3ZmRjXb8XzU2oEG6yNzBvItXiAMhcyEDEIrMhPMkP6pV1zfs6eyVWnTQ",
-	"rKJDM84UrttIpU8Fsr0lV6RHc5QpsflV9SuyXVuWKa3Cj6ugFy0O0F5phIiH7NOc0EetEND5kgW3rlxW",
-	"o1ZKjrVOLqyKbxn5wrZzkjJYlc+QkTwQhiRpzHTojlw3H0Nldq2lYftiFsTPVoLwI3vuZ1JbYfitFaZW",
-	"DnRATHDnO8cbBd6uG56oVBL1UsWWJ0rMWz56VtfvJDVq4TS4MzkgIwYUBl0pAhoHaYzli+FUjEU85WIU",
-	"0Zj0U64VGK3HyYO6Gh7aqMYlHn2APFiBbL1oRNcfPo/2W1hy7S5dPduGmVieJ0TRwdJO19DmT5s8sxCl",
-	"6KLggpjFPLtIfkoNrJantlxATZbkrCr4F2gRyWgfA6poLAblgD7T/l8rpM9S3u8yqM9CvDJdVfnlSvE1",
-	"FahxPR2z4uPHC9cz33nJYrYqZoa67RxkBKk+0g1BrPsLN785bpr9qcZN+3Id3HSRw8HNl/Y7j46bX5Fv",
-	"cKpJ7LQdL/eCXIV8oS2NvS4L6Io5i9DDWi509DvIDujOu2atVVvbvBw1kLPxa83h0Zl4bSdac14LwlkN",
-	"0LIFO9/wnL1YgF6PnlDAIRp/QEoBlxct7On8dBpuldcVyuIWmUqHIKG/jEnhhtov6zdTJE3Z63kjLyto",
-	"mHnhaC3F3IvpX7pC4Z/iaqqsUlh+uc7VVK5TWHz8eFfTCrnWtaKNatsokinrgd5PtIsSjRstcjBr8kZz",
-	"hSVjvjaYmKJOHa+tkwvY/zfW8MYeYZ9ogJZPhr4zGGWijSYeeUvv6RVO8kkeGULqm/+2s9XQRtk+TbQv",
-	"J0pcTyRhPNwnNDcEUWUM9UEipLS+UmR7c3NG+VcM2txcOfR6mXKteCssg7xMRyMW6lgU6qTHMVEzde2r",
-	"hPsCK7EANr4FglDrfYVbxiY2GmMXwZ5lqkGLuQU9dSBtLVZKiMYKEFm48ktttXlA7XFj77lG889ejU3f",
-	"Dnuvg+g8ent889tx5yw6lsf8cic4PH56zN/GH/jbONgcJJTH7WPebrHp23GwdQrt4582d1Xwenfc45dx",
-	"EL3dbQWbMZ8tTV78oktSvv7HC3fVdnt3zZLkhalWHfNLE576AMAjddG3bu2A03iqkE3VV620JrTKqvDc",
-	"9AopORH3LKYB+5Ja8c5MqlTSnE2004JJx7Wf+TwU8nPRnmS8FMNbua41i+qvV8mez7AxJSit+XW3Mv6i",
-	"CbglApcWtjfTrEaoQrHINXjOP52KOHNrWTRmZ73EzusrdXcfobiVs4nzg7YrS3kFNFHNZ8+2OiuVXlpJ",
-	"petMJlfr/klVtVbtmqOOC8m8tNFDVLAOnB5caudbVrp53Ao1SyB0aGI8llVXwBpjtOA0DuxSWQJz3v9r",
-	"CV0uOf8uBS8X8jZwp1wcuqLFSiLYPHwBOazi3eMJY+7HFlpYUGWGqmlMCKut7kCTtWtrMGTBnUjVX+j7",
-	"XaJvlcmlqsHayFsyvcy++iaouyzzvLPUJ9J4/WP4fF7xy6i4IpXF69V7U6TPGMdnXpsSBiLJijibgh9/",
-	"4f33iPeVWeirGqyL9+WM9LOvvgnef3kW8HWZ9sVJvP8MeaBXye+5PJ9yYRMe2QhSOnJ/gCHEmcGliWte",
-	"hdYWAqGzqovLai3+RTq/B9Jpt20+7cxarEs8CyhUop6X2We/Afl8eKrlRb6qb2zEry2Tl7D9LDojUl61",
-	"m2oU3H0dL9WKhP7fZVroelbVB55aaJhMU5w1Hj9vtKeND/GUUFkZiP59JJae1VLNppfOwuQwg2x1WJxH",
-	"GJJcHWHk1lMaumQaXmgOuU55xgxjdJk2wfViEdxh3kgas4ZbnSuzRjukIeewqmXoORbsZTTkwHaroh1V",
-	"skGtUkmDiZQvRVyh3/cxBY1PktSk+B3HVAEGkLq2EjqhesJaDpEwNfadUONExEySHosFHAJBBGe3XL9i",
-	"NBgWg6jwkzWvpgOMz9+fHV3WvNrpwdnBa/zr6vrg1asi/IpNZ07nlc6AtSZ5ezy356oSSkmal5+2GbtM",
-	"7IXJ0DakioxoyHT0XlV0QYHZ6QkRM8pnNOkzJW94IeNLMamY6emRlMcss9pi8hB9hIrUWsNms9ne/Ca6",
-	"+cqCkbPjjssbuNVqtzqdrdazVbToMZXqRlo8mFP4CnMf6YhGDT6zdWYnq6D0QAtGKllyMDA4lI95Kn6L",
-	"4phu7LTayxdVxVS4inBnyUVdev5xBGuOz1Uk25y6R5cM7OmekQoq2fzKmVbVxLnh0a8ps/X48sjsBfVv",
-	"HNvh0+2y6XCMVlYY+d9+Pmh+oM3f2s3dVrf58W//rZLwm/bNEZOSDuClTePdaT7dJsGQJjRQLJF75KD5",
-	"wSO0+ZtH2s1dj7Q80gVcbOLagP86CH9JpRphFca12byQxZqtLws5XPDmbywR1sdD9PO0BwV/hfZqHhwO",
-	"59B0n3KhHAa9/fHz8sCpPxkDucg/0TW/6K2oROHiNj/A3+Au4iEKNwGLxiozlu39nGEA7KML5lVh64Bu",
-	"NXh9/lgwgNYuzptIM9vt7c1Z9wQ98SrSPBL3mAtG10nIcwthadZQenlNzWjAdW4PXKqvM+YP6T3bI76B",
-	"iE/qxiMrSaL7iA8a1s9KpQnP3gYCWW6Q6RukB9trq8jp/C2aRbJ8uPlcZKMH79k+5qug2U76pG68NVAw",
-	"COmIDphHYiFlgwwEk4RFmEtlQqfoDOYEbeo0fHpx6GvligSkrtOd/Lz5saWn0WiR8zHjBxfHZKvVtll8",
-	"VMQIJTwd9XTaLBhNCeB8I8yXaOsa4+r8T00cqwnNfJ2Nxyg0QMDL4K1TbzDeF0nAgK1wOegcBXMwID8N",
-	"gC6L4rbpLAHNJ6KPQTbUXs1SLhxVj7BXszuQf8p59rmSF3cPnJ1I/uzAnb3b1K4jq7/czDx2bKN3gNRr",
-	"OxZUEftyZn5NZu2/qzwPbIXmpV+61E3L7gor9LOty5QPz7Jd9Vw6d6ij8tfUVmTe8UVCcaQPJPrxOUmF",
-	"lEiDIciL1iSycjr+xX71liYdh8Vs+j+vQBqftwEm2SSW3lkL2aHM8d2d0XyQi/RBzMNs4PUsmc78VnUi",
-	"lJQDwKWiiTI1NvfzNyajiUlLE/WBkOlMWpFskQPjhJmngdKpVOZkfHoQl7KCn+lj8yIVIda7a7NY7W8e",
-	"g70ql2OWtxgXH8Dh5AxNGSsfytnYjdj9CkzO4fnN2XXTyIazXM4DLoL8zP6p7oAlxF9T1i+IqVqtVFPm",
-	"oD9bp8nQK/LP/+V/y9K1+h4JWRLds7D1bSnAamt4dAX4uBgltEZwe8JQ5XwhopJOY2eJl/scJYdDzdxo",
-	"sS/e9fdDqmYTPOuSGWNmFOfar6JF3qDuWPSLbVGFZ5XJNGE2UxheeQtU00aTrPOJ6qydMQsHOk9fHudh",
-	"7kEdnWEap1xFyNdECTTFcfxMMNLlw1ZPEvCt3EK3vp45u3Cz6Fh+F1eXxf2V8NN1HV3sLprTqsdXgC1k",
-	"OL+BZVxP4GEuscb04e7+PDW2LVi3zNXeLPHANH/09CgrlA+0wMnqBz6CbSF6pLtmlYQldn2WqP85/cdx",
-	"J7NcH3l9xMw89xC/cTwcp4bgrn84RDIvFRRmFZ0MhTUKZaJrPUsJ5Vwipl6QCd/Hzo11Te2V9palBpTv",
-	"A9efr4TrVpe4uOC/3stMRfPNeL0v5mGuKzIUm/o8Nrg5khl30Mq//tLaANZNm4Z3p4bM2ojz6LkErJCz",
-	"dCZzonEKemlvlWHWr8S4wqAZh/lAOH9VNrmAYjlvOhfJPONnIfoZZ1zgmblQZMpU7ppR9Dl2gpGlIJHC",
-	"HLjsU8BYmGO49tPHnOKa47XzmkXr9gPywYUFG0eJ5TQaTfcYlb9fzYMa9CwGMBU3Oz9eXnZVlIolZrR3",
-	"6dW0LLdUZkzB5FJoQcnzS2lxpOzEmBOSfyUPxuKF/l36MOqkmxn4KyMf5rRZyQdpLuJcT8es6uXjeTIW",
-	"vvZtRC137/8oaesyu7ychCxoG9R1F3QK3pl8RUvjmUu6uUrGU+clMLnKM+rkEdYatAgl4zQJhlTaejPa",
-	"clhkNUsX55ox1zjHa1hh/0GR9f1EjE6+hR3b9Qvd8mpKrPvVCj1wefK//7mdZRerfBYaMDrVKr9vqbku",
-	"7+mam9H5IptJCRNKc1niT3t9fXKFidGLVsjdQk3v50+3CxB/WmkzuqaD4soxcUpSpj1Lj/W1SSXqmESz",
-	"kXpMKsnimCUFC+iSrKNFu8dmuSi9V0vRx8u8BxL92avp1D8v4Ep6AG3J89rWjm4ucQIRd7t0ZtxMH5AJ",
-	"tyKLxUwmDXKiwnVp6+cKTNHwsJj1AJBYDR++WQEgFRpBM+hCleDC6cy4rrFJodAkakyUIEHMqDX2ly/v",
-	"0rYZArYwR7P+wqExwaCeP1m5l2ltnEA6K3az9j7os7lGH+1YJaSi8eEKCk3T8yLvgJRqEC0nvqbrpW5c",
-	"Zf0DuhjoEDQLsxka5njP1PayvWpZ5e/P5isf3YbNaDQWCSLvmMIJqA0iNUx7rUCMNgQdR81AhGzA+Ea2",
-	"95/d7vIuGjfFWGNZ01TAzwjHQ/TA6+tW5x/RUyzw+5AUT+j6b/zqZ9MxieWpKDW1hIYzGZLEnOSJes7G",
-	"FviASRdyYm9u7+7m+U4sBVmF1jww3/pXSF9eJElIgJD6ZN5wy9KUVmYjXSxxLDs0utk3PDP/X02GPv8U",
-	"58a8ByVrc23pOxWp1daxtS9zH1pmgJ9JluZ8fD5JuJFfQsRsmNAKZz+rRrSK7XF9Kjhnee91jdIjHuJZ",
-	"eMBKTS1yO1dm9S6omfkBg7mWLv2hpOjo8sJmR5zyoEK98CejPxksV0ABF9CLEcHucd7hs1dLk3jFfjdJ",
-	"PAeDJEsenvWt2oL4ROq4FreQjKk8v7Z5MPhezIOVR3uuEJFlEHQCMmdyKmYfttn6vkb8Wm8d+/vclIWz",
-	"Bp0ViFUltxZlpdlyMzgO5uponSpui80LgK6PrpHFM7FUEVvE/QsqJaESS3JLkfiZrRw6kTEdMHMaTAFK",
-	"DPGDx631Y+tW0+mak3+gFBuNH1A0CHqtcoZ21jhDqa4FelpUyjzfLrIKW5vVBbewFltFuOmUcGELZZoS",
-	"mdGINUWqPFOhNswlc6daJg7YaK1ozxwLLtkLEU6rCZ8Ohu+Qd9GLvMBZwCJd+lbPrkj90rFUCaMjUqwe",
-	"N/fb84LUr4ufcqpMGpTDXKlFEBVmgrfszAYs94WUaRAwFq5GE0tI7CJYATFm1lsCvsUD9/ML0P+lKe73",
-	"MPyfG9th3ntExCGTSu/+yuEcpaNZQWoeJfmp4Q8fS8XPjEWyOiDDFNJvRqGPhnkXjOtyBU9Xn8+1MWPO",
-	"JIv0M1bKR3WdP474oBhkujQL/MM85DqrTF7Oy0hhilT62vfAQlCSBO5Y7hE/Oxa+8Y2gZPPTJ4/4umyj",
-	"79QcwEsIS+JilWpKtjvtrHywRZesqjS8sL5eWUH1Qp6KvIBmfja9mikXWbQUO+9XMA6XDvNF9p3Siytn",
-	"2NKrV2YW63gSrny1VfI8+XHLz4aLlU5y2WrXPy8nQytQuEdni8oU9Y8xVZeE3X/1jNVzCxTOiM1LeRh7",
-	"jnM7/ywj5UTSZse+QAzqkTJ8BAszcqGJua2jS/SBRw7Yf3/04s35+bvuy+OrgxcnR92DV9dHl34j40yA",
-	"hhmJGUbSad3JmCUSy5mbKVRbTypuuG8mej+WZ7RkQcLmpAWR0YBj8De28Yg/GUoWdHVxjh6V7On2Hhkn",
-	"DAvI62BGLWwYxk/0CaJohKX5Q4wlEcqkh9JxI3RAo1JqEf2R0/67v+8mz1+/++nX5Hryy83Fy+fHJxcf",
-	"jsXmCT2hV5PKvCKP4LG9pspjdRfv9dy6YRoFHCrXcbSoOHPsHubxXaJ6L82YczzrritOMSWGA3uEs1x0",
-	"0bPj/2u56JXvne/SSc9scTfbgkyxUuC+5jdbhxurREY4DXPeP57DXumD34oTcnHhD+SEChfZLCFAIkWg",
-	"d/F4EkXvmCR1DGDPhaGGloZ+vq39cFv7qPVYmibAEDrJosA8flgMNqbK8Zgu3Bw/V8hPka1g2EWH7lYs",
-	"JgXvm1K6IyfBUf329of/8TNt/tb9+Lfb25b5q7FuoqMfiNZG51AhMg2GhEpSnm3B02dnYXxztduPcxFV",
-	"JUlLmCWzkU6LSC7Or65ZuEf8oVJj6ZP6OKYR1//09Y0+scnVDH2ncSwmkkSq4REudABPxDX10Pe6ILEQ",
-	"4x4N7jwyTqJ7qphH4ojfNWMR0BjgMWKKwuGyWrIiA4CT2dvYYMm45SiwN2BtcoPh+dAmkFKZvu3ny32D",
-	"JAvSJFLTKzhahkdnNGHJQQp9KgR3GgRMSpNMDsuDbdBUDTcwX5pn/pGYIkmwOvtEZ1Gr+2o63iNU/e2X",
-	"ifK9W/7manPnqUc6O2QU8VQxSXpw//VpGiushVZMXxfp+AGYxRgkYdjH1i2/5ecgQOsEhAcXx+SOTUnd",
-	"Z8G4C1vcbbVavqenC7tMNrCl3Pjd0L3PG3QcNe/YVDY8okQcEjqmicIet5yaj/emmFJonLB+9GkvnwSi",
-	"htD5hsSEZ7WT/NnPwERuOdA+HQ3h2XRkOHCWehGzVArMAqTXZLL9bHuaPbcZGiNFYqrTVm63txqtW34U",
-	"SzZB7K77GvQ/+B7xN2g4irj5W8/Kb+Ql29od4tNx1L1j0y4XqmuX5utEjkh5kYNH5MgPPSBn7TNgEmA9",
-	"elEJrqiukm9S4BwFYnShUZQoRkeGf3MwO8fhVsjuZ+Su2gsa3DGu2aCMhCEPbbOujiinAx3MYPNZyj0N",
-	"OknqinHKlWwgrE3otFS03/dgb7NakbqitmfL9AGLjhHgHumxYcRD8vb9NQGQMq4ik+UWR9RsPB8UcVUi",
-	"Xh4KnHAeLY4pR3OynqHC3i1v6hJ9/YjFIdbZ0nQpoCMWH1LJPBKF+tHNzfFL6RFgTKSio7F+evnqkGxt",
-	"be2C4HFzfdiCEbXCFJW2pL796ROua+fTpwbuPMc+u9s7zwAMvZiNSN3HhCx6fRvm6d9+kYL7BoAUgNeL",
-	"2S0nBI4z88nN5TFg5ogGw4izZsJoCC2IH4iQ+VmWKD+LZPEJC4bCuLbDmx+bxnDehJdDRkOW4ALMY9IT",
-	"IRDqhMEFTFJ+x+GoIawk5sZteLYN1ufrkNPoBalvd7Z0Wi/zDvcAI/WFwgW4q8VVQp+dBn77QG9IT4RT",
-	"Yq8wwRmZsDhuApKx0KbKQshwQcJUD8fICL239D6CgCcRRfDGkvBlRDBkJ/Jag1ubthhhyBjQST4F6jAg",
-	"LJYsT/nlj2isP981U0YYhkzRKPZhcI092gKmP4yFGO0FRvHgT7CEI5WklwDC6jVfs08qW6xUIoGN3COU",
-	"nN2c5DkKSd2/vU3b7XbbbxB9LGkcheTm+lXzOalTEgOcZJokAthHwmRAx4gxlllpYHVEPtXQ1XeSvg0z",
-	"sHl6ZCB5VA098mvKdJUKjR5kTBM6YoolHoIGRkfo4FRwR7tW6zoZCsmIj+dA+rqInUK7EZy1ug8PgDYi",
-	"K/Tz1seWvEvh3/jJ1q++hs2xFk8t1gELR4zIKskkiZRiHHgZ4Gn2iN9ptX1k5zpsy59J2JZ9XqOaNorl",
-	"N4OZMkJnSOHaI5ZLtTCqB4L3o2TkkYDygMUeYZ8U42GD0FgKnB7igtCjAOLH8R7yX6OxmtqMs6hOlnnS",
-	"aiqJ//tn3yEfZXjjhCjxDaPnA3rgOSAiVTIKGWajo0TRHpAFuBMSEZsc2M2Dq8PjY5hYhk0NB7UrNs8A",
-	"zLdUIW23t4IzOmL4F9MzPecMwwTx0iBKEJd07WHJE71ai/3AR7gH+c319cVGp9WBiZsFA1bAREVilmfo",
-	"n11Qfhz0XY3VQHHRlqv1b28/tZ/5mjiaM2tnAiPHEWee+ZwhXE+3ybvoBYLEmk9NhCTaFmM6Ba5A5xSB",
-	"8zOkPIxZghmdDR2imjSzT2oDeVgfQVtHLPDhzxc0tIQVRI7trQ6scae9g1SJC+xfIMl7AC8kRYZiA5cl",
-	"6cSYWrEdJgy0zbDcvxgMtGbRFGLWOMXTkYRhrGVRkrq9ffSF4RGahpEyYoK+Yzydc7qB8aADYMxxS6Qm",
-	"EKOIiwRmbdQ7+yamSWpSpkQM54pleKqGbEpCnC2BmwQn9iIRE4npW0Kg88SyYCKJBhEn9cPzy6vGnpbB",
-	"8JG0wNDiALB80KZ7cHJy/v7oZff88vj18dkVUmTJFNLheiBGI9qUDE6TYuE+5oV3uV5cYUDjuMwiZPwL",
-	"iAxDEWKuGhjb2YMMl+o+8PAiiX7DvkDMDgVXjKumMbv5x/3mKVXBEP8O2WgsFOPBtPmOTYE1L6NAI9t3",
-	"lF11sk246s087Xba04NRwaEIUuTLQhbENGF49dX9o2s6gM9aV2j4+5KpZNo86CuWFGakmpdsDGgfwuP3",
-	"7983D3ImjFXN1COtVkvv1BQv+xjEEWQ2/AMUYJqH+gg3jz6NhWTNNxpqfouAjANSHUPIAq8f60hnVNVJ",
-	"stne3kdqoo8m7B0y3w4DFYhEajZaDwSMk75/Km9oixmaNbESpea84yhgXDKHnT49vp7hoMWYcSnSJGAt",
-	"kQw2TCe5AW0/ezUVqbjMiR9cHDvK0L1ap7XVaqOmbMw4HUe1vdpWq93awiqmaoiioREi8Gw28Wzi44HW",
-	"mGdoirFwB9D0JJLqAFof6cYwlrlC5NyQ9LzJxgnwLLXP3tKGRk8DLYuiwzmIZnqq2i9EJztHX5AIGuAF",
-	"n1fYhXc6sRAqm1ZIyrjaN6HTvG8aFVz+xYVe6xk40Yr5WSedM3QUOm+221YOs+lJShwuPFv3Y6jUQ0Fv",
-	"ptQ+1Ymi9YIxGH9bT6Fq5GyqGy9oFo2FXTrLu9xwakia1g9tt7eWd3olkl4UhgzNTjurzAy4vITT+Ag9",
-	"XbDXCt+5Ysl9FLAbx5vI1bAguru6lZ8/wtbJdDSiybS2V7syDQ0gQWKYZL4tNeuK/nMNz6DONZsrAmp7",
-	"NTyVe0CO8bvmrAI+r3BIb7DZox/Px8TVzDdxIZYiPP5C0ociqRYHAIhF36sV8BMhv6fflhF043dNdz8b",
-	"p/CgQvfoA/uHUpTI82E7xUg8kxQEdbCin2kD6+j5DP0GCeWZuk6z1Lfcd7RPuq82C/oE+TQe7mveFWV3",
-	"40b9ROInjdCyudlokSOdstvka0rYvbgDVseo7lF7aKaMtw85MLPTdt9YSMyZLbVPkLXI+04VFF/fIxM6",
-	"JfXt9q53y31o2xUTzhLg4WE0O0GQB63tkXCTTjxSksV9woXjfWS/pHsVBsbtQbm35lWRjTy2Y226caMv",
-	"WU0O8HRZx86vQwlmok4+F208xkDwqKSoigxZD30vE4e+b0K03d5e3uNMqFci5eYTu8s7HArejyNtRNvu",
-	"rDCnCzqNBQ2vhTihyYDpfjurAECm47FIFAtPWRhRzTB5te3NzVU6jxMBkoINQFmJKr9PIsX+GNKsU6gb",
-	"AmgplMhcEDB56IPI9DhqhiKAQ4L/TNVwQ5sHmhG/j7Q3wVjICkcInSpGCzm6bUhooLN+1zNZFt/YIrYY",
-	"qkAsUW9Y+RrbYBWGBEVem6NVOpXQbGUekOCselgkjtolsyBpg0fdN0rLrp6b39gn9JanWFNMU3BUXdgk",
-	"VoJbit9p686RYt2B4LonN3NHKW4gQGDMFisjHrBbXlytnckuqfvYtQtiNfcbe/qGyqHGSMxogipBZvRM",
-	"zBoLtSqO33LzrRa5pIppbS8LyRguJdSEkOOLSlqOW3msd/Jx6LH7ibUo8gpEztUEhN+Wmq5N6laY2GvB",
-	"2R9IF1dY0rUQp5RPDfjk90EZC4TwrUCNoOavtDqUO8fOpYFASJEEJlSxJp4ZlKTU0NC+zLI9n8idIxmi",
-	"mICiigTlFI2a8i1jKuVEJCEZMJVr3bfbnVue06QgYf8ve1+z3caxrfcqtbjWWQScJgRStC2DI8qmbV3r",
-	"75BSfG8OHHahu0D0YaMK7qomhaulecZ5gQwyyMpr5D5FpnmSrNp7V3U12E2AFEFSMibnWET/VNfP/t/f",
-	"l9qNzXNI1ErGR6oMLjfZVJDRB9jShTIGCs3y7Fz02M88y8sCE4hDSXjUIA2q8ZBcIEEyoMr0+OWbX168",
-	"Pn11+K+nPx++ePn++OgkZh2KTbJvu5hFB74/39WDkSsSSFCH5oaDfVjc4GsH9cYDfFRmCCfbaYShRGxB",
-	"N0+RM7StpCQxd+pfEXcJErsWPwwIIpFrIhU5nw8lkFBAvo2+8+WbH3978/4d5ihTVY5yoXEkwC40LguQ",
-	"uGOcz4iVM+DKkWyiyqLH3thf/UxQwhYqFMZjICSAmDhn2hRWPReOgyeHFDM5K6U5AJE/lDSowx+BO6Bt",
-	"EXb7/a4bEYSYrGrCdYUZ5XnO/IiG0qgzpzZwzhiG1os5FApYZwQaArSm26Vfy0JoYVDJElkHZnKHEl63",
-	"rQ+CceSpS4Hs7cP04GyMVXGmjBH2WAQFkaQavRkAaz6U/nCQdnwarLm7Oe7eVMu9hDO8HvUGz765p/Fo",
-	"9dqNvYSNrrq1rnqpIJ+G8sYLZncGbqOqVGnaddUxxiUQWprnOfJ/odI6gFNO5V2Y2QmLWZg2asYuVXEO",
-	"kRADlLy9poNmR3Bly++3lUlTHZN2Fnfv1jv3sTtodq2tCncpAfr2K4u8uJw7PM+XLykq1gWeWVxjpKiX",
-	"lFj31zp3SJce9XXatqCHeb7Smh7VRvEXW9XaElyzrP54ty7qayFSXSPx9Wqx46zIyh3d24tYZTfiDafu",
-	"BqsrcVUUmirNW6RaqgPcnVC+Y/hcW62Nb7wyFtDK0HfPh5JaFYg3Fx/ulDyYFSYEGvWmYylTcmjRrHUm",
-	"CtdDGWOtZmWFxwNkAvfGXxQ22CyxEq2QHcqFLDMYng4soG523tTGwADM20p2r8PYqL/kRlZHiwgODa4H",
-	"CUt+OSHAL9foWCl0WLMKbm2DzAo1zhCtpDHn+Iswb+mSBwrB4zeuWSU9zEq+C5eQhOA1mohMvGusC1Xx",
-	"vZLi2NZ1yxDroajvsQqTpoIj1SOT6pIpGUrqoUx4AW0X1uQk31MVPfYWn0K5NnQo6/X/dRZ2bJhE5VVq",
-	"MZQdKGf+vt9n/+d/7fd293t7VK91OVF5k7npS5NrOgRDMfTmU3jzKbwB1Gm90vBciJlmEyWFNr7ojArf",
-	"Mjmg+n6reI5+Pj46+fX0+Oj9ydHpL8eHPx7VfHqmu5i3rLpC7cDwu/9ZaoM/2DFf8jnO7ZkwGuPKoD39",
-	"VNLEdDDshBMYdm50ISyhrcXCc2b4SCOZTCFMkYUVii6cMc00RKedrhwbaxeAyZHPoTVWLHgMtTpLalty",
-	"1uZYFUMJa+/31JmQrsqtA+FvDpXymMs1QfvtuZizKfROKSm6LtUa7oqh7Oz3dwObqLaQrrjQziMQWuBv",
-	"Y1Wc3SaycExHaD3qnp7+9UQXNrGCW8cKjj4kLsVXP2hY9yDFJf17xrPixmrbtWytls2DuKU9PrUKBZBe",
-	"dhxUeSH5VKQshn+9xgJ7O1QPgAKUVVjDqiiK7iPoAKtERRZWgiQTpbEFq/IjBowzKgvBOn5fRZ5n51Ac",
-	"PZS1RpEeO5ryLKe2GjWd8UKkLOFa7GRSC4nU4Dn2FmmjCnBoLkVhL0l7zNndFFZ/Zt3m7/fYaG7npTNK",
-	"ivnMOjcwxZFjgcRunJ93nuF12I0y5XP4LGooIRm324/6/f5QQi9IoqZTJb0hpm8umWhF1yWa8PGPM6P3",
-	"ZdQhfBVyCeVCmO6GeJMhGMobSyISAWHVYl0QvVKAm5QIaXIoRkuxAuAA4P8KIU3Mprw4rxkF7oihiCzh",
-	"OB+iHEMLjhs6d/HJ0cnJizevTyD98vbo+PT9iZVuVQ6s30XaWDdSK4cw7jHjrsEksEuGMhf8ypCVFI2Z",
-	"ikybEzcDa3SQ6B1tFZNA+hV+49fvLtU+9xqnyV3y5CP9F9UtIjhXY9O0U0J0A6hBEvuuxwTrwlybb69B",
-	"mtv9dOKDizeruDtxI22qwb1pbP6+ElE3LD577FEWXMFQ3S+mYFp2HbYxtwZU7BF+jpd80QXc8A3LK7hx",
-	"NjYl3J9Xwg2z2FrDTTvuanUg/jDIcZX83qwADq4L+z0vPCXiGndQmzYjTGzsPGNhAIqaoBBlyffEWRFM",
-	"vXT2vUdEitT0frrsCVwDr/+Kanof8VY+vGJhXr9xqTvmplLyOWEj2Ze3NCf4DbatmWMScYBczmxUY/CN",
-	"CW5CHzDxIcPWfPcnsEQRn0L32O+ZmdR6NANCaDgjEALL546x021j9Lo7+7t7mPK7zDTihNYPZMCKdWO9",
-	"8WIMY1pzBX+NseueS/iXi5KgiH8jKNAXXiGn9rYAjjoABiNM2Idyvx+/vQgoFa6S1TfRYzWeoyFaWfZd",
-	"2i9pVtoe/KjV5Uaj4VzMa41XUS2LEtTJ64DEOaZrDk0csRgv0ocm7mKMD9E0IcoHrVB6Yh0lSF8MWDzJ",
-	"rDOfhWX+HnNBRyD5RJ7bgWlEbOox6F56r+GF9k7CE/MQK1BAwAltCqJo52Lea/TDD2fZb3ZWvmizGj9i",
-	"uV1NqFn6a+tJeuThB2c1uOlv7fttPd58ltkbB4iB9ZnmTWPk/5CgD0x1XuNzMY9dpVAiEICIQPEwnoYI",
-	"uEazk18Pd/a+/a47wDp8I87wmA2lFjK1RxsyCTW0igF7DvPGEOvlXMwd1As7BDF0qYpz7YHXYBxuJgtV",
-	"GqGHstMCv9aNCMuvAl6LA+S1GKvqCe4vw84pDBReThSb8lQMJQGnSd9ASYg8oXQMMWfOhMHpOxfz7TrQ",
-	"G0QLIUpIjVuuzAqyH9pkeY6dq9YkhDp7nAArzqHY3jPeURUfNxRM8rXaCKaSq7MAdMI+g2uq0jKqgKIp",
-	"owoUFy8gE/oaQYkrmDtWQcoNZYUpBxhHDlWOUfK1EU6uC5hotelGgBYoth9V2i7AuAuq1CYKwL4AMzM8",
-	"BTruHgxlXD8JcaVUEKTDfnIClfu5K8vPBbfqi36BRDdgOmGrLB/KoDjhUFINnS+7Y53gS+BDJyIP0D5q",
-	"aFPwhYQaMrSHsJjX7tf/2P3DTnqgIiOE6zrLLoSMPCYXtcSNS1MWApDPCCBpKEP1egAbXJXGHjC34nl2",
-	"ITT1S7igXlMpG4T0cSvcOH1EIJWgyABK72QuE/hH4LhBcm1cKCgGrIDUsYn7hz5LOehdAOvBh9KHIWbv",
-	"9zv9vZ29pzXMXkLTOPFPrgO0BzMNKK8ORxCdQk+RrfHff4CuXLEmL5itm2fD7qYskKCsccVa3JZzMSd8",
-	"KCy9AEHeQYPLS/LugjvzI08mwqHlNKiG/JLPNYul2oEljQ/Caho8r5ze1dtanJJwhh2IsntSHTPZ//Uq",
-	"/spX50Y9XD1ky14MkdRq8NkfiSJ3q0EMAia7AR62rbqUG7Cgydgjul4V/HNVwg5ypEM/IkPoLv0TjRvI",
-	"6195xVa0VYEP3/Bt1g7KpDYc6OO9t7QK2nnlSHmhCfK0v/svP337X37c//vuybf/+uyXv+//29N/+f71",
-	"3vPvfqtoSAb7e3sVVFOt9tSZEXXc1QboVLdS+km5WLu6mhx5i/e3eAqNOjlVAucU1SpltqSqqdsFoRKC",
-	"dS2LldSuhXE9+nJanxB3SMTEwRgYv7cx7K913Z98PLdm27WZSFICIbJgrUJzNKceBrf9q3JLa9gPqs4A",
-	"gh/0DAaakMmteaSdZQ1yX8nUOQe4dRKrULY1G1mB1+0xSItBxaePJsDOgViH9nCCnb3+ftcaYQEq8rZ2",
-	"n0PYyFD2Y8cHVrDfmRBobUupBlbOKllRP38PkRF9HM7yw+dQq6N1rw7y8oCO8562Pv3ReFqvgOY1hdkQ",
-	"9bKGcIRuIJ2rQhhElGad+Og/H71+d3J6fPTu6PW7F29exxF7itZziCgZDWUm2VgIgrSOXK830WX22JH1",
-	"TvDFl7zCsiVfwxRcak4IteMwEZGZoTQizzU4VOCX2Leg4Sc+8MQQkkWiplP7zNSdbPAED1mipC6ngrrE",
-	"ZyrPddUTHFccDFBdSOjrF5kqHakj++Yb9PHseguEwoDv+OabiE3UJf7GJXnMhaaRuBZGao4DLGT0Fe0E",
-	"DSqSAj6bIXGyxEJrnEUMPCTC9dIFEwQfMhJnXAZicsI1EzKlfnBA/LS6EfgbhhLf4WDGOZspnSFPUG69",
-	"kTl1smPEFOjSUejpiSoMtrY7QjqWK+sJhgPKNO0fNROyx37224CNFaJNQoV8gQgrwZ06AvEZV5Qg1u8n",
-	"OHo0o2aFmmYaFEXCSw2EBjB/pSaX11OIbGsWU44q9rgAbSVQjwcwUmhB9B2dQswEBmsCKGT7JVRIj2x8",
-	"H2Y5GMXo4KwE+LgS7UkA+rhIjbFIf6LNHKzIsSqmS77RwUpkmp1nxEolCEu0Ba/Sr+i7mwBX1kmFCLxy",
-	"1aGtPKQbYneuM/B+I9xMjNYhcYOXMnYYmSzFJib/MDF5VAB2KSDVBKnLxEpZazUHlgdp9auWB/7w2WUH",
-	"15gSTz4St+WnVqPiUK5uURwwvmBgQ2/BrChl1drVWJ/4i0CZvbXuE9UW3YJv3ByUezso0AVHK35PByH6",
-	"iMJ/xs2kkv0VuWt7cHGpHmg8Yj5G3Hq27CQAYQckkh2TjD1fOQGbE/rRBZAmWNtuqi6AqCZCSwnR/d2d",
-	"ZiJkdWvHui0CiOozCX/q9ljs1wsSHLGSv9r3/b//9t8Brae4EGncnM4+MSo5fwn0IvdiWDUpavrQm0Ns",
-	"Nz3MTdSdAHYT7wqlbuqTPBK5uiTioLgQsHAApB63GSRwx3FwZW2EV9jZ12mHVMu+3BjBSdhI0ftD/YYU",
-	"Ve4OpROkleS5KksXMld3bVf4xz/h6T9LbaYuYnHnVQU5McJggA9Jm3q93agPDXxS6AP8v5AwB9qcUeLy",
-	"QjA7kVaCejaUoUwmIjnvsUMmrUOQXQD0m+G+4w5Ie0hqxnSyYy85WWd/by8ayjiTuhyPsyQT0pxCIjGO",
-	"gEYC2JisY4vOtx0hkP8V3m+/wBgk9QLRcF3EcyjVmO32/+vuHr6KxX+WXJrMzE+hH+rKW8pkgi+x3xQX",
-	"IhHZzGDKvRCmLGSMdBxD6d8OH0zVEZ0FxiH7KOuJwzVxt8feV1CpgeWnt31VKnr8TtZi7yTEWw8wps0T",
-	"eKnXWg7T1P3h1F3SDCaN0XI4B4d+w928IrWiL4EM6JoKUxeGede9j/B4RONIN9DQG2joO4uaJyK7EBFD",
-	"iW6POooOrJBo1ztZdaq2BltqhnS+W9eopOuqTCvNgsBR61AqJ8JoFJxO0DlJ3+EshvfG3gR3HnGajcei",
-	"EDIRB4zDjWi1T7lJJlayUrEVqapuj/1u7fRYfJgBxucbekWmsVYHsUThoTrAvqK6LiSgomcNZeaj7QMQ",
-	"nDGsySkVl0MNEFikoApjeMHVxwFKFzbfgkYbykClBeVKDVrN6pWlmtiOIksmUIM0lFDPlIKWSoyzGa8X",
-	"7T8SEs3jleowwo1A3wj0L0OgqyJlnCXzJBd08DsEaLHDZbqjhUFgYCuZuvcv4Z2IXZbrpDQiIIc4O9mL",
-	"bLRxAzEGAcjptAT62SCSwmczSK4tzVcOgteQ3e3Yv8G7KKfa5Rn9F2yTPd1jr4PK7AN2JTjTY3FCdXiI",
-	"QZ1RH4QG5et+fA7OSszEB/rJATSOsxy4TDlwp6qCJWo6yqQgFHMsroAecZwSNpqjBZ6KD1TPCn58orQJ",
-	"6DzVAhr6NMtzMOTVuPrIayJGr/xS/sWDRk1PO89kunIKzM3kbxn0lrU8shBkjKz8XFimY3/bNU+2G+fu",
-	"QmbAROl2h8e1xdRyx54hKAOI2LjMx1mOVyGycC64FrrbFj2DR9zNAoUnsvl5KTdix2RTceOH4km++VPX",
-	"Hu1zG215wC8QAJuY3z2mGHORnonisUX8QG+OqUjzrl2zN7KmmAG8y73wVJWhX8YNi63f9NLL6pgYNKo7",
-	"MhnDdUYFV/UYCCa/MNQCYB+sXbytyQfC9DsWEvm4XQrM6RjUqsXw2JIQXvcgiFX6PNClL9vZ7/d71zlL",
-	"7+gbH7W/5Aa5cZk2LtMX4DJZlXhFLoyEuRTCnk1VBbjv31n66A3cT08+Vvbpp8+Qwstt7rfeqF7h4krE",
-	"XoeCAbK3nh9lnViWeR6zJMcqStMdhJ6X8//QnCxUeTYJbBL2zqVPqEvwQ6aNNS0BrByNMOsFVd3h7t5u",
-	"j/2qJHDQVBAaAIrRCoVR5UkfKR5GNcAHAsUIZqgNMs7+uEHG2CBjrJkq2wRxHJI3bEZlFqtY1F7YL5PQ",
-	"RBp3Pfrai+C6B6pYDoaKQTAo+uamtWKWus5WDTFUn3iCN67Xi61et9yFDT5948Q+SJ1ssAI3h69A5AR9",
-	"F9hcS8ErlMSYDCP21ncACM86ABPPvt9D1rrIQT8jDr312CZcT7oDNkFkW0LcGkqiZ4UcHfunyiT1rgS8",
-	"NTWqXCxLuQxJYKk1EMm/CjHLeSII0t9N70zINEPGH8g8egpYYgyjHhEkgvUgvB43WyTnImUTUYih7EBe",
-	"81KVeYrIOVzOHb7QpQSIiyyZVOSBbMIvPI2PZtT5Ocu5GatiitwKfhocS21mIOYMHw6te/v9HyJW57ht",
-	"Txe+CJk610Khs/Cah23ZDz63xaaqNkvQvY8wxsua953Zvszq8tdtmun/AuYTMjEzraYCemVV1RZwE4G9",
-	"ouX05GP1j2VIyV7UBQIy4ZJJBW1togCIGAKTaWwdXuDrbuwiPiAx6VBtRMjEXb05QK0ZsEJYzxIzHgj1",
-	"k0ltBE/b2ooXxNgqrcX1jyZ2AP+1f/VY2JfTmtzINb3qcYpa4XOv21HrsLyX66ONuX1/ULe33Vaf33Kz",
-	"LPYVSPe2DFMVW21tpAmAqJtKKxrLE14GIdsH8bqp9LkTW2Mx7iL4CXjj/pcxz7X9yU9Bawsr3PFwbSJu",
-	"MldoEqk+ZXP+H8DdxtzFCvmKNSWR2zztOFEp9kuVMvuzFK67tGo6JU/QdwbYG7xHyA6rZKlH7kNTMUWs",
-	"Bev4YOIcnF2fJxiwVMDx4QbAFlpNM/S5vLezTv/SveSBvEsM1dfcuoZoPf1+6zh9tPEwv4yc7mM3ng/T",
-	"lPEFwQZU17wQE1VqEeHPBf7HROTj7p2G+v1VVxKwbeZ4TYqsNeG24inecFt8XdwW9dNw31r+TmsCANEk",
-	"E3nqGmQwLnPAYoo0D9hClUDNGoCgNUJK4aQoiaF4VSBrV1DYqoPYSWUVXDU9MnlaWsO8pYkRWiqZVEEB",
-	"GVSmXX2M7228ccFBIEEeY7nBrSyYB5J9m5KDzzdLNjUKa+DU58EWVUXdT7lTA4biPa0BlmMIYDugemx5",
-	"sWIyz7QRaXN85RU984vmv3ivRbFCHTx+6iai8SARDZr9m/PR3VXxwHVH6snHUotiBWhdlxjSLM000kIA",
-	"Lw40d9VpaLPCQ8hCrfgcbkEUSN8wTM+zJxQqIbOCMv7a8Ln2aD9YJYkBFo5w7MRoW9FT1Hm6nRHDtTmF",
-	"tH/cbUpjWYGBImDlFFY1BZgw26StHn/aChKb3C2d3323zQev0eN4D+fwOm/jmFiXCZUViiSoAZS+D7Co",
-	"HbE8Bien3TUdIbSjgyO0LlMdX/FAhrpdlTb7HCc9sM43wb+NqdxqKuNuAQqnXNxVKQoUB7fbxct7urFS",
-	"No4Wu7s7vre7C3p+sb+74xu8u9TafcDiP2OHKoIFiVC5LEs8JQjroY2awiygsu9wOWcJ1wLSi1D29wFX",
-	"iflO4chBbTfb8W9wCh6qffuGpcYwWl9lfNO23ooyZq+/993O7u7O3rfv+gFN0Hr6fhte+92dvfbPllft",
-	"9vu7W4AF/VLIM3u09r7dj7ammXT/3r3f5mNYuuXOFh7Jja/1IL6WcsLASVf6w1Xpij+sLV18jBaKZnHQ",
-	"trrzm5gDVhMMQ56FBB99FgcdeEAu56ycuItse6aYD6Un20P4CxCxI56cY/Vs9TazcyxmOZ+LdMCggCPs",
-	"AvbkJXi/KoYSxTTwFryr2A4Bjj+Q5oMKfoppyWd6omg41OW3rVmsz0urUOz5Bio9eMjhFOGpUJkQwWt8",
-	"gNBP75Thub1HlyMD/43Xuf8uBOoAJJkRRFgwzaQqWCkzo+2kwsXY4PxDtLf3NHr6/V7Uf/pd9Ozb/ej7",
-	"77+NnvW/r+CiYg4DOlUXohjn6jKO3NwM5WXBZ90ee9mIz+hxcAtrARbW8AOMKURz1BP7d6jOdEzZnf29",
-	"vaH033w6zTRoybh7UJFjO/67mCLucBeL6ffTsjocAYYi1KfDe7sHrCSoQ/9ID2UIi4ooLIQbhnF/Oxc5",
-	"BOCw0dBg/RvG6qyhUubIIDEROXLdOrSas0JdaizY9mBcIFLjADIDEhuApuW3T7cJwwauQ+UT7rQhJDqE",
-	"hK7JatkaGtwBnrgCrKSNTkWxVS8lko7Xx/siJepxPAiYGAGIMBgVJU6CG7YJ9wOPm1RsqiB1YvcjthfA",
-	"RnHzOy6EgJkDTBDa1S3zRRttpMwkcvNkd1yN74K674NH4Naxg2LcMPseU8OIc+37FcUI7I+hxB0WPKna",
-	"mQG3egTkIcDyAd89EnMF1JvcYCQEvizFSc/MUI5EoqZW8BH5SQq0puGA3b1V4TPNs6tUrq8RkWzCsQAG",
-	"SVQyHhImLMqZOYhP8GGBMxKvPvXmZNCkMZRoPGK8GASgSINnQLjA2iERO+OzXGgNHb/2OgeDgPtGG14g",
-	"0ypUeMftDSDwws+EPjh23u+6UmTBUB+owgenqcXvJpYfmuyQ9RGOnZVWn1H006BBl93adMumfGgDCfGQ",
-	"cYe3OQf+J3darPQGfejOSYuRXIeB8Ce+zX5eHpx48pEAr9pJPF4YTeaTI8fKCmeaICqzFcaAs5WLNEBY",
-	"iNDog6ZG61LDhVQV1Mji4cTvep3EawXXJon/JfQjKNoo9+RHLg9DvSHUuJZ03uJZe5JwmYh8rSAr1ZDa",
-	"vWDEwqOURSmrQwwGa2AZX+83HNQALaknuHqYNnzO9CSbzayZ782wCIzQcVZYKxRt7xkvTMbzfH7q744p",
-	"agDNeCOgrkuE/eGAcRbXLmOx/zGu99bFmYQ+61N41ilY7FBJEreWTiH/uTY8t1b2qJzOQg45yNYA8qeu",
-	"6Poq7sBCcG0fftXMhAHe0sx0pVfRYwHjCr4msEQ/PagAj6od8gjMzI3J+GWVdn2d1iaeU29urmRbtkOM",
-	"kU4lFfZpRYWHkv6BNd5bPp86nlkINDCRa4HUh514hr8GoYsCwK4BOszBO1b6i6ILTi85VTZgXM4xumUf",
-	"vooSCqOYDls/MJntn629fSlSRuyoK6mtg0W1dXBFZzVoKPyOr0ZFBZ/zmHSU2y0bHbXRURsdVckdxivM",
-	"obvTVTeJgywjSl/WLs48OyXEqisxH2GqA3pMZZKXaVvtMwiQ+2KhXntO/kZcxJvE/L2HUbY1m2QaGgC+",
-	"4IBKgPN/63qrxsP4c/DgL/owVh+y/DAGs7k5kQ9xIse1XfcIT2Wbh/WzKqr8dlTx6QSpdZHGbMzznHHi",
-	"qPSJhIAk0ufoobqBG9bJZJB0oMAjZRfjarqWhCrbykagzgWg/j2zZ52PjSAN/YO2dYWnz14pIPHhkm7Z",
-	"1rVgqs/xV3US6kIUp+Gog6IRSrZ0YvKHgIkN5q+qMhlQ3l+zXIwBFFJPsplzUsO4qipWCqtWo+0s8VWr",
-	"4oMwx+7rCoI3gCsqfGULAGdQGDhqGRSyqd5hULYNiKOShl+Dk7vwSQ9UFhDMaYv3W+34qIqWu/N0NUnI",
-	"+NiIgmWGdQhfINPhLd2N97zxnjfe89Zg62SSzQBV08p7q1vV2Id7tyl9v35X2hU3tlrgh3lOx1xYFQk1",
-	"W67JwVOY9mqtChwaEHYyqYUkjmldjrCk3PVXSajDoxaFk9/e99hvi8b9AGxbB+2kz7MZUtHOBDeMu7K7",
-	"CJQGu5xkuSDSO2sRDCVPrbfeUDdmbem37rO/kC4HGm/Y59AAnOErVRNeFHO0Taz45WdtMHKGn608BqyZ",
-	"iK7CsK622qxabNaJ/0b25SltG+is0yK/ELrbYy/MUEIVplVy3JqRrhDTTAoBkXt7zhCEQxg74dAvn51B",
-	"6TKcpDnDUQ5Y/B//O45Y/B//A4qn/+//jJECE/GomRa8SCasKKVG8kNTZGcFnzqmRGSSgmpYUTAjPljV",
-	"xu0D+cj+79/+9jd47ukp/G1nFHcJMlsn3BlTrsaZ5gOOH5AwZlT0OS61Y27E4nU0d4cyhhXr/RmzghOU",
-	"N5eO0lHn6jKf99hrZY0zOw8yZprPNSz8ADLqyE0suAyq3DM5lDiwQpyVOQcY3IJ6jtOM5yIxrHP046vD",
-	"nb3v9mBYqkRTOi5jNs75WcS4ZieX/OxMFOz9CztNQ3kmpD1pImVJnoFBb/0blpmuw1mBnfBeZolK/dJh",
-	"P6X4YOwGUnIo4w8700zu4M87sKo7RWk/zfiaZqilHts9pVSuiUILa+yFHKsiAUgjPP9VD4yeZIVpOQv1",
-	"vpmgTWa337++TcYK3qYBbw2eNhyYIKfAEecGZ4UWPxccYqnxTgzfZ2/G8GorOYOCb6rGnooxL3OzNdja",
-	"cZ1P9gIhy6lVJeHfahfA86KtHfj/P5q+0j5i54IX9gpQSyeqMBhe3YrgHxixcf/AB7r//EnoZOuP9TYV",
-	"kaRcHjBxwnITLXmQxqJZpYGdieP/dDVa4n5aIxql66BhdHp0Dep8W0eV2WMUi9OCjw1U4luFthzFUp+X",
-	"vlC+xcGlrbtWoEl6xwO5m+4LW3xNWuUNwOSmx/wxAEw6o43kQMINz9XZDQXWKs7Xk1GZn98LiSoafZkR",
-	"06CPC7CmSoCGSDFcZ61oK9aAQU/32KFkzsscSjRZuMTH5IJfCM2seYggGFQPX4iUXfC8BEZxfDja0tgS",
-	"Zq/C1zt5y6zlZ72IwhrYTtSCmI2CBse6SJZWElefDBa4MUU2Ko3QMYs/fgLb3C5YzOJ//BF3D6iPkqpX",
-	"a52UhXB4HkStk9pPB7osoPyxHwyTxWF2gKPVjhnHZN2YiBXinyKhFs7Licrph9C0v5woLVgs7JbWMRp/",
-	"EIAfcXzHUHZi+//6H0//6Onz0o46aL+zW8pYp/u5SjPrlc/sFn3GXmXPoQfruYcM4Ib6J09+e6/ZlM+t",
-	"m2O9JypZyufQGGedJVhMakkt1CW2cNGb7DUnv723/jqareAS1VsOBUu54SOuBdMmy3PGR6rAPlItiozn",
-	"2b8ThRHP8rIQhG+W5io57w4lOEGmyKrGSTTmMTcPX4LbK1F5noGBzImq6dv+UxbDMTtNSLDFrpPyWJhi",
-	"voMQDBGb8At7o/sqmtKmGMHzMj9/P7N7MYgUrEMrX33RA+GyVAM5Fto6Dw06+ndA1oR4vUjtnoNdi6eC",
-	"TgGmFjAotLVhB/r60VhQhnsFQsJoN+r3+1U8ajS38qNVc45UOt8BMuytwbOnz55913/2mQo14Mi9DoeN",
-	"6kO9oge6M+5DjkYlxBIE21qkLvVGOPMHVWYNKz5BIoX8QK7d3OHHDhgvkgm05nrgea/t/I9pMz7sVb/h",
-	"JxhH5Td8DjDsKoBtbqIy7aZgg9F0+2TKYz/buLuq83E7y7edoij0d9cbDVricG6w0L8uLPTb7de1l+IE",
-	"HOq3RkAPLm5AQbd72u3bTCaFI0b/HaFs3CYm7DACUrOHy3pw8GJ0dd0zrGuSYhlHVUPiYl7YjTGaMy7h",
-	"x8YkR6gMrw2BITTh3aiydQEn3iZ4dt+ybINtvsE2f5SAjVjqMK7MiW1NMm4dEbXAAXhSwaVfQ9DihLO/",
-	"dv0nuXrX9Ud6WyN7PfhRvpwyUamLqAG8AwI3bLJZ929n+NpXblztpEfxx5I5WJrHx8kSGiSNxylkSrnb",
-	"Gv3j8MlfSBFOMGZfiLPOVHbwvuXp7HCpNkLgQVLaRX1PPw6axV8BZK4q6Y6w1rBw0e+IldJkOYuRCFsf",
-	"mph1YmPyEzBwdByx7/q93rPvov1+P3LJmqH8od9HEsZMUulKXFGhxb4NwDoGwtflu0Iih/ThwRIdjvxQ",
-	"uslcoFjSLi0QNBQUZS4GtX6EqkJ5qrRhfk2HEgU0yKiIAejJqFDkvyyoVD3LM4OYheOyAM+mGgWkx2j4",
-	"UpmhRDzFZdiWHaun3VO6QcsCDqnHXlfQjDDUwVC2ojO6xgOIvlcwjbUcEWC2sZ8KPjaQsKLA4lB6M4q1",
-	"4mFCvs/xogOsDMZDR7lKzq07p3kuqO4Sq/9x6fSlEDNi23Qwhr4Gq6ngIRBwn4ngt+Y6/WCgD1Q5EU5V",
-	"i7UYiJ+Ijs8GtW9Tk/HXrrK36o+s8zEk7hNeoERkyUQk56q8hlhr1Tr7Sotf55uG5sGTjzXM3GuTVE2Q",
-	"XmdWN1otA0oWv2/Ek/MeQ4QwyI83YsQ6rC8voFXhZT38rBXjbK+/b5W2Q5wFjddx3QnMKHUORb1BcK8F",
-	"X7aRKgjeXBf+q+Wfwg8KsHI3tEGPnjYIFqq+JR3y841N5aWJpWu3Vv+BdPImHvsFRHSK2s55ZOGa41Bl",
-	"rBKyWdQyT6DHIl0rotfiIFsLrgN/03UiS3XJ/hMLnU/W+QEK5gTV2Kl07vqIKvI46KdWZQX4JRtw5l3p",
-	"Bk5BRfHborcipmQifHuOw2R3mlIVXjc2aLgjeMcX4N1cGeg94W3d1Jtxi7ZpHt74Jl+Pb/IKqRTrJhFI",
-	"mPl9+SSXYjRR6nxHyHSmss/C0DoRSSGIJQXjRdeRBf+OLz7y7/2igXoWvmYF6Cz33ZtQ/YOE6mnfV+sQ",
-	"HDj6rSkH7X5aW7QeIeRcBY2ZzzCmbM2V+JvY9W/Yv2MQ+e2bk3dYih2XRR6zscpzdWm9/xPDZcqLdCh/",
-	"d4NmsTvuWepxOQByZVuzLEWyU2TBcn3LwJE1YGmhZtDxkbr4wVBqIWQ3qp5psqnQhk9n2KLBjRHTmX3y",
-	"e5l9YPZXgsRxN+jsTHJTFiIeyvhiNxqW/f7TZMS1+G7fzsCvrw5/3Dn59XDv2+8wGj/cytKef03PGoPD",
-	"LbhLxFYiuQZq7B6w0mhbs9HcCA2fNpT0bIQoiS8nWiSnsaNztaZlOCeMaxb/cvSOEbrgk4/w/y/STzHT",
-	"E3VJ7cXI7kWVv65+EEaQnUno48WhxBHcJbElH4xLSAooyQplMC/Qo1Uk7qqhjCfGzKwVTMALQZMzoMtq",
-	"Zi8gTCVVGlZqaxJLpA/MlDywFuyUz5G8XXDYKnwoc6VmI56cR2xWAMF8xPJMnu/kKuGQHZoKw1NuOONp",
-	"WgitIwyXiZTxM2rIxx2SKCkFNIH0hvInkWfwV4wTEQLTrFDTTIt0YIeHWQt+dlaIM27EdoAG1J4oWJCv",
-	"a+2QXHjXA8X7F7+4xUp28ivk7IHttumh3DR6rKElclFv3lBt3sgUffLR/eeSAPkLA+0IKHkIGJOdKcd+",
-	"k5kDD1BLlwHpRSFArwHDxerNFldF0bqbLtwsfM1dF3+BJoq7OTpRC0oTlWA7+zbcM/v9fTRxUDM4rQzW",
-	"SCOnU5O2vR/HaZma2zRqfF3h9s88E2uPuB95BbS2lo1YSDtzjlSYFWIH/6IZZ2kGway0Os9A3KYKIC22",
-	"m5+6qa9hlwgaN1qaLu5Wpa2r+eJz7PL+w9nlm26Mu9L0G7N8heYK6bdeU3vFem30J5V1feticfZT3UI/",
-	"FzPDdvdZyuf62khydd9XEUp2kZTloeRq0jex5PvEfQ/OWehV+n4cCoDqR23TfN4pf/LRud1YeWCwxepe",
-	"hu5aOmbcTKqOjmo8W4tWQdjlgfHRrcFWWWb2yjrQ4af2+PzfS1FCr6xgU1X4KDf2tfkYBALvlEkiRIrF",
-	"AmPQYgGCNkLYh/F4u3NGKp332GH1JITScdELcOZ+YJ3Y/X7qiM26A7AGEUIHJWcpU1GwSz5vqsAzxXxB",
-	"0Fz18vbWJdPajCb3VZ6JHGPNm+q+x45kLQAPym9aWLX7szogfSJ2MLpxb/KnVUS0pIOkuGxPBfXYz6pg",
-	"e/tsAi4cZlb8fGYakkkuvTVSJEPsIx3Z4KwQF5kqXfifdcylYvHFbhQzn2ezP9qvMQiyxZme8UR0AYcY",
-	"IHVFIuwboVRKX2YmmWDizWWXckWFxW5oDaIFFmPBS8LSgK3H5Jb5dImdxM9MmfwVI0YPKG5+yS5E6Ogw",
-	"jotI+VbtNts9iR8j9COQOmSYBFJYjaFOgMUzYD7t2M0ep9xwRBykTDc92woBFDFWoDgkvjw7FwAOCDEk",
-	"6vgyqikwdQCHydm8IN8cJFzooCyKi3dCLw8337shYmesMuvnEfvTzm76l/SvHt6umEFHpQqP/O1P90Tw",
-	"3Ez+vZ3ugkAl96DsOMsFaVcoLARNbD9KnrFf3717G9jzRSlB+ozKLE+3awS+mWGpEkRGpUrkOvBomY0Z",
-	"mF9plGvUmPiKa5An3AfzHBoJb+mP19e7trwvswsh7UtmhRqJYElxjbb+gAVTMyH5LOu5r2vr+XgzE/Lw",
-	"7Yt/OXnz+nOnjbxBNfqnaIfbofexVCUlEFQHtTmXXLOKCmFcqOk65u+dtR6vDINrRnPgpnMqDF+YzDmf",
-	"5q1HwH7dhMt0x+GkalUWCcSaTFGaSQQ1VZBus//RuIFpWP92+OrlzVbDjezrWQ2ag4bVgEK6VUWRWADZ",
-	"dei3KB8jQMH1qZ7GNTnG1z2ITIF3A+edXRNmCj4eZ0nvwaN8C11qPM2WSCS43W4rtPKu7kTadBgCsv+N",
-	"XCx+S2xFW2WRbw22noA1R2+4svYJUNToiGlkZaHIojoXEswoindZm2HrKsUIWJeadYyQXBrdjSgmiT0z",
-	"+KxMXmTG4YX4B6L1u9VE87PA3ODw0IObPXrT1dtPoEXV4yhE1LOKuEaIR4c8gDuAQ5eL9EwUVuT4nteI",
-	"TNOqvQknebK8wzcYYlVN38ChhPSK1VNx0vDZcAIRFDyyrrN1c9mUJ5NMCtYh9saI6PIi60InIu/ioANq",
-	"UAfKnc3ouWZSAOoDwFjAVwejJdKvZg4ZX+sB5alI9mNngOoyMTF0qQproYg8BynhRLq3W+iyzGiRjxEM",
-	"nI0FlhRDFi6xNhAKTT8sottuWGX0IaxtFAbFQ0BAP2D7BuszeLeKdVzNMnMly93I+SIRjKZIvYcyy/nc",
-	"nuhgWN4UvDqwtzk3Y1VMGU+nmcy0QdHIOoc/vXrxGrAPu+Gxslc1PMabLDiGmrjQMPmqSCYCHq/onOWK",
-	"p2zEc7shivCokVBpXtwGhUbGZ4tG848FBXP1oT/Rg/C7kVnNDngm1CwXERiuxuGwBPIqeHKqEg1C68MO",
-	"TFBgbYOURNkxyDPg/ym1KPQAZzLa4mWaGUxuLBjqoIVgGewzvrE/Pz8+fP3T6ZvfXx8d++fivRH9Ay36",
-	"aIsEmvvR/dP9XMf2jBYx5KLF7s3oSttMtOVllv9LSN0b1Un2/D/x/NsPn2XnYq4HUy75mb2AjivdXc/7",
-	"RIs+yx/R1qvD14e/NEzEwqc/gk+96ZedvDv8+eebftcKn3HNoP/49On/BwAA//8=",
+	"7P3rcts4tzAI3wpK31sVqR9KkXxIYrve+l7HcRInPrUPne6084oQCUlsU4CaAK2oe6dq1/ya+Tu1a2p+",
+	"zq/ZNzA1F7Av5bmSKawFkCBFnRw73f1U73q22iEBEFhYWFjn9XstEKOx4IwrWdv9vTZkNGQJ/Hl4RQf6",
+	"vyGTQRKNVSR4bbd2NWQkYVKkScCeSHLHEhkJ7pG+SIh/1G+eUBUMfVKnRKpE8AG5o3EUUiUSj1y8PiA7",
+	"nU6b/Nd/vmi9aG02WjWvJoMhG1H9IfaZjsYxq+3WbmqbN7WaV1PTsf6nVEnEB7UvX7zaUchGY6EYV80L",
+	"No7plIWzc/RVkjKfTIaMEzWMJKFcTlhCIknUkBGpRMJC0o8SqewrJeBVwn5NmVRPJPGzLwXT5ns29Umd",
+	"CzWM+IAklBM6oBEvz5+no9ruzzX99dqnqtkfi4DiHKvAen1xTEQf5hEkjCoWZpCeB6invYTyUD5td3Y2",
+	"aae30XwebIbN52yr33xBd3rNdtAJN9hmf4tuB0/HiQjTQK3S+lm7EvoXTCXT5n5fsWR2CR+GImZEskDw",
+	"UGqATmikSI/1RcKISqYadAA2UncQodNubczHhM22VxtFPBppyLazKUVcsQFLYE4/Ni9w05pH4Tx0tZsa",
+	"hbsI3jhiHHbZ7W0wJlJEMq4IRdQlgjOPUMLZhFwfH70iQg1ZMokka5HzRPRiNpIkoEkyReSiI6Y7poxE",
+	"nPjm20eh75FYDEgccaaBI+btaLvz7tX2x4Ot7zuX2z++ePP91k+b756fbrx89r5iR754tTFN6Igpc2b3",
+	"x9F7NkVARHr9Y6qGNa/G6Uh3vIV3Xk3PKkr00dG46k6kL5IRVbXdWppGYSUOvNQYNw/UgI57hHIAEv4T",
+	"4G7OmSRb7S2S8phJPIsBjWM8mZST/VcnR6caMBVT75nPft3kD9JEiqR67j5nnxU28O05HCfsLhKpJGM6",
+	"YC1yNqa/poxQHhJFR2OWNNldFDKudgklAXQlakgVmVBJuFAkkjJlIelNkQ5JltyxBGgl/DuOpIK1k612",
+	"O1v4rylLpvnKcdwCuozo52PGB2pY293ubMARsf/uVC37kIdjEXFVtW37ZMJ6QyFuCTOt7OLnbSZs4pxt",
+	"YvmXvm6nHPL7nk1np31Cb5kGXKJJEpG0z0g9TGhfNSOm+s2hUmM6jpqRQ8Vv2bSJ91uz/byxqzFOE6IX",
+	"O1sdgl++4XX/pvbPf/+/b2p+g4iEUNKjmnqJW8Y90mm1Nra3yV0ko17MyP7lwdERCYY0oYE+gB6RgRiz",
+	"0F4mBrcBW4bshosxS4D8w6NbNlbm1nx1eHJ+dnV4evBT9/3hT92rq2Of1De2yFAjTsj6NI1Vo0X2zWIn",
+	"kRrmtOaWTW+4+QY+MTSH1EdMDUXoEb1FHumJcNogA6bw5BWuP6DLHox8w/2KS3aXwJ3qwdSTlAN669tw",
+	"j2x//pydbg0sjfd6cS1y5czRjE1JGPX7LNEE1s4TD8DGBqn7znZ1b9m0m7BUstBv7JHJMIqZM3HbWaoo",
+	"jm+4npIH52inYpiId/txNBgqv4HQ852bzNfn2uyMJCOa3LLwhvufXdzZJRaXfVIfxzSAy4wTkYQsaZCE",
+	"9VPJABtxVvojItV3yC2b7urTfcMrFmeGREjdsukT6QIFKEvUj1iIk46UhK18Isn19dErSSJ+w2Oh9y+g",
+	"ku1mpwFIkByzOAayGoX6KrLHWDfNOCEHXVo3/IZ/0D0zHoncMjaGA98TKQ9ZqHFQpkGgqbfetXhCp9Js",
+	"9j5CgcakvvX5c8PTOxYMySQRit1wgy2e7gaYL3g8tfetBNyEERUZCamKZ+Jk/8fuxeHr68vDV92XP10d",
+	"Xvqk3nlG3kcvSW96w+0BsQcNCRUZijiUpM+AuxtSPn/M88OL7suL/dNXelyv3W4Xh42jO2bXJvfy618z",
+	"CpHM0B2PBi2fUY36cF7wiN1w9pkGKp4SKufhC5mINA5JHbEqtIdTk6MgYGPNF0Z9s0tUMTKk8oYHQ8oH",
+	"LCQy4gEzxEIfXWefdA/4uuWA8dS2bril5Ugdc2pe4oHncusvWHtz5/kL1txqh9vNrU32otkLdjabz17s",
+	"bNHt5/2dzY0tYOidi2tj+3n54hpTpViiJ/I/6ze1n29uPm+0m/q3o3829Z/bL/XPK/3n88NPv3e8je3t",
+	"Lze1f/u52Cx/1/hvM9eLV/vcNJ9qjpiUdKBfjlKpuVVCya+p0DDG1qRuLoSZ+0Bfk53m4gsB0IALHFIP",
+	"0KPBrYypHJKIyyhkFXfdRXZrVnIpM3KJ6AMlyi4XpGBkLgHbzY8+7vcNp5KwO5ZMJ0OWMMJiyUhdMiS3",
+	"fnF2Psk4zoZHeoCzZSzGg0Fv+Fa7TeaTPY9IgbTKnpqAcsL1TEiIV+hEJLdETaKArYWl8xmPv7H24bC2",
+	"D7L+HDQ9vKKDjI02WgLkioBQaQQZMcqRBSoIhJutTqvT2CNUk7eYafkrlx46G0BmcZCMCWkR/zufjPR0",
+	"NFPIp/aLeLMacUxCK4BHIEYj2pRM47KGGjDiok/0haumRNGB9AijwdCCtQAsjwhYK43jKfE/PAV1x4TR",
+	"W93RILCZjF4Hn6LeAM8VJYr2PJgDV4mI9YS44M3SNujrhKTcfF7RQSMTFAinIz2ejwehlWldWnNPiGmx",
+	"RN3i4nm7XcLsm+/+rf7haeP/b1C8gLXf3dTq5DuPfLeoReO7tbH6u8W7ZYDjbJp+uoA9T4OhvndxvYDD",
+	"/C5SQDbnysyR2+TrZJrjaBSp2fNyTgeMyOg3Nk8CjKGf+y3DnOh9gm1DBUmn7apLOpXqEquCmrveOG/w",
+	"das907zx3M8I8/brvnGOKq25Xxln77/uOxdMi+6LAZcU2nzd9y6ZlIu+JbP3X/eda7lgi1L5ADv0A00i",
+	"yufv0F32/mu+80V3lmPBJUM9WKqGmiwEml7oB5rYMg6Hj47HcYQ4/vQXicrY/Ev/LWH92m7t//c014s/",
+	"xbfyqR71wnwGP1pWpZh90aRajBnfI8BQ6ctXSzlwAUt9yh01+wENhqx5gJdBhXoGeXefiyZw7f6eGYYA",
+	"kdTSR4+RQA8S4j367PnWDvmv/9xudUCruoAXMvpqO3Ttk+dcCtnT6nNHB5YSzZktTMlHw8Dbq6vzp51W",
+	"G+cp7z9P6D8zT3xagRVfvNpLGhoN7wI0GKMe9x8WHbLRdY8Q0RSsGJHg3T6NYqaRMGSKRnFtt8ZGNIp3",
+	"Sc6LoeIYHhMahgmTsubVWJIIvec//17rRywObU9981YwdFWDfPmkbwipKA9A/U9TNXyasEEkFdz3mbp5",
+	"mSZZS46prO1u6StDRQpAaQBF8sWSbLEGtkOlxnL36VMGx0NfLEkrZHcWgvJp3rcJ66198VY8XUaZXnWw",
+	"HC0+6SWM3hr1xZgFu2REY00eWEjeXZ6dkrqfPejq/fQbmtnCj5C7SMS4MM1YaAbrlosJJ7AfpO7PbLNv",
+	"uGHNhDKuZZQxS0zziBMf99RvlA512ShRtW7T/GmhLSz+QPB+HAVfh7GAOF1Fbxl3cXWfExoEIuXK6igi",
+	"aZCMfY6kksiEPCiK7eQoli1tdYwKbJeHwKR9kvLo19SRCQBCoF1xpBP7TZkrchyjJ6hdSjteMo0t2nC3",
+	"aYUBaz1ceS2SXhSGjH8VsvSzURxUuRriNWb0CpyxEM+dZgzkLg1HEdfHYRTBpTeDOPr9U2h7P7TZzNHm",
+	"tTO/VfEmX9ODII7LUaDiQ9+9NI7FBFX+oLKI5INSgjeCs6/aWJBeWHegxylvbS7ZgL2Kxgmj4VTvblhJ",
+	"BFD72MQh77WlHeeyeYNTWnU3YQUPd5fgWUaSx0LYzkjC0kk69kjC7sQtCzVVYJ/Hmi150G090uvjND6E",
+	"G/Lr9hdH6uJlWyT0KWefxywAGVm/JiII0iRh4Z5R7TguDyQKUR2fsLFIVMQHJFJlNAAE+e0+W7/t8hl2",
+	"+dYeaue+Ki7YRT8gh1GElr7704Sh9ghsE1KztWCzuMlgjvO+qe0hMwJreSIzM3/JTufAeUit8TuV7EER",
+	"61So1yLl4VfhFBeq24dRHHQ6Fag+MRJOJYEw71ZyRwnvdyds5Vh0KhSx01wVc7hQTezzEEhjYWLJCXAR",
+	"mlN0rL8jOoWLQjJG6qgaVCIOCR3TRD0s23hOp7Gg4ZUQxzQZfN29McaxukqIbgyjFW4Phx03ljsBKxsy",
+	"Asoq0DK3t15sP39GelPFHoGr7GzOCi4wGSUEsVNeFS/McptKiCb2fairZgY+GUOlSQXAqt4hJ9FL1ysm",
+	"Z7qQ7liT4wPjSwK+WpH+0GuU874KZZzhKoTkK3CnAXUcKRgrM+vA5p61HKns2VYZcR7T4e0eSLiRI6EL",
+	"zvXlZhd6TdP7IXDQ8cnkdAQuM7k1hhoLNokFH7CEAHfA1S7RF73eDDA9PyjSXbLkLgrYNad3NIppL/46",
+	"OiVxuG7qjFdCupAq2jNOD5oSJ4wGQ93wIbkbhxiZFZLilFbFA7Ogptv7oWhRBomAcryTkrsiE8jFZJek",
+	"PAMRqfu2kwtiv+EBmZWxmBhvNtfNUkUjcw9IdwD9WKRKdzZdJkmkGPqDBCKOo1CzncA2BYIbZMRGeiD4",
+	"o2tFc7+xR/yK7fdJPxEjMyMaRlwTVQ1e1iKnxoNXizt6NMX4njE9Uy2OF/2CrC/rn0TSv1QiuD1Ayvlg",
+	"Km1n0HlYY1QiICLq72jxwShE0hgEhZjdMXA1Qv+bkbhjI/0V3Z6B31ARgnOcuBeBo6oLzPdKiBPKpwZY",
+	"8quIiVGMddUwEUqV7y8hyIjyqSHtms2PuNwjgDzg1hxTfZqrGB1oe68LZsPRnWUzSOxiVycrCVWsCUfy",
+	"ge6VbDJUKTYaK2mPXSSNezWc8szV1cD2r3PcrrneOpFEv30lXwTmmq5RI5QvJ4rOdOia4agaZlBonIh+",
+	"FN9P7dLu5EhUWNbq+JO63R5IdkIDR5Aw8HOksdwllIAykQ807uSK/R6jCQhOoKqlpEc17zjgVKUJOOdP",
+	"INQEoaiX5KHndQJq/jSMGNfSGc1AnA9lNT1GdtWPwkjqiyTMcTa3FFSphsj++RG5ZVPPGBXMPwl6U4HS",
+	"gPLiTlu98x4Riaf5XaAQnlmHA5LSYfjw4UPT1URWO9/QvAXIEHo3GFGCpJJZ29t2m/zXf86PwHmJEAcN",
+	"x3+/qUUcNqsLs7+pefii63z6v9/Mxec5oTxfezzHidDf+moW0q7N8BvdMZVyIpKZo2r5EftebyLsV/V5",
+	"zUe5B9XfcA+ss1BL+tc6uS6gHuLofmBx3MSTiYrwKLPKUdJLJbJcSRo/rG7rmst0PBaJYuEJCyN6BQD4",
+	"io1P8wG7Iz1iF2C6SNGRWWdLDNcjqDe2XRTIJkpgosRMdHUcyAZowgBN6PnQOg4tU/hl0PgPigQftAzw",
+	"lepzia4oBcX57u81sAj+Yar11fUavacRv2NciWT6lIa/pFIBs/2n08p/8WoiVYEYafEMLs8qKJeblImu",
+	"4JwFcI2ZqJpMiNUCSSykckJDHFGlxzScAzEaaTEv3NVEakSnyFegSnZI7xjpMcatXNMiFxUBNiX3Yrjl",
+	"QT/iWoXBRdYGOwKLG81eDH/8Hp8htEkO7VV31+xT0/aE0/g4ZhdS94tnz7isP7IhBtUSfgkhzbcRs55I",
+	"cnB2cnJ0BSgGUaJ4/2UhxqjhD/R36gVsdRA5jPTFaR0OAEOfSCImHMNsgMFgYQPc41fC2n2y3W6ThEJ8",
+	"D8S6ULLd3iR1DMEZJ2IUSSZR4cdndSDGSXy7vWW7DKhi4MkFztYgzhnBbSziKIj0YAmjimgw0D4wlwmT",
+	"jIeN3cootZmwBRsfhFEquA0GhqJPqD3KMOVQiwkAp0WHD+LCHvCyyfAbPQrB+A3+wsxxKKMhqmxpfJ6I",
+	"MUtUpK+XPo0l81yWA43mV5ot1mj/8Wwo+WSnf9t8P5pMwuNfdt7/uP/mSvwkf938cfs8Gv8abw1fbvPO",
+	"3Ys3w/bw+OPG9+3b5z+NOuMPm3c/5t6TbxIaMPJWjMfAZmRM524NvKbHkQ2uJf0I7FLAfHu1sTPZ0uRc",
+	"KeDr57lWpKpdljuF0gqd8ay386LxcoAsJlGnbHJum6IzqXVG/LkAHTNDZ+A8zl/0fmHopbRvvPWW4Udx",
+	"F4JITZd6oOLIB7rpF68G4mmyci/T+otX02Sxs2K34wg9L3SfjTX6bMAGCKlofAB3/Uo9z/MOsA8Dky5h",
+	"ha4X2Li8f7hWD+Gbw2zBxh2Yncix8FjwUPD18a8E+Rlp/ejyjGx2nj1rdgiNx0Pa3NAEzMH+l6WwjMIX",
+	"NwohGj/vNz9++n3jy7pBFhskoONI0ZjETLeRZL/5kdQpJ7OzI5prazgrA+QogKqzQV7SXo8OGLlUCWOq",
+	"IrBkNagdW4TLB7/mkSJbFSPOG+O8gH/5QKcfOuTZj4flkeYPdJFhokubGFUsIXOxY3YwyM+wJmHo5RkX",
+	"3DwRyw2gNW+Z47xXM5lG9lVx+I32xrNmp9Pc2L7qtHfb+n8f3eFCqlhTRSO2YMyX02r1VCqNKfyWTQkN",
+	"lCR9kYDtVyoxlhD0BxwK5m/RjRKWa+VEQmJGjeEKYFM8M6uw16tABrVXcl9VpTrBmcEKCpPeIzyNY1B7",
+	"AytYnNpGe+N5s73R3NhcDlU9Duq20B9+Zn7DiKtqAGMkOcbJ5/FPpA4B5AnrR5+Br+uLNLERepIFCVNP",
+	"JBj2iGJxrEeR6KZSXAQLxt04umPdX5//eFsFuGhtVH3eXmVDYirVtbS4Orts/T7j7jP8KvptGiFyFPFU",
+	"MVJPxyFElNm4c8EDBkpo/bphNjPqG7beekZWHJNnV+0Xu1udr9rQWebnUomE9RPB4WgEt0ROeVAFmtwL",
+	"VxZGAO4F5chdzTbXPBsSJfHfn7xapNhILr1igXCdZ5/RHzWzoElCp3hZg2Yct+c+ICgzXnq6ed4Xw3kB",
+	"2hdX7FIcl6K5Z7iAPu5cK/kAWO1xtAKPX+KkLSzXAGoVKPNUNHqMNcEGny6MMX+Nzo5WZIbBTAo5qDEq",
+	"3P/cdKDvN/LASr+IbX7xsMyiosO80OZvn37veJsbX3adv9cPg3Yma2dV+q5eu1JJ1EsVW8Cj/76cxyiC",
+	"63XCGKjFbQw2zb5C6oGIReJBlKdHWq1WYy+jOdvtFjmkwRD8c7Sw1tFUarvtkm4bkT0ZRooROdYyEVWE",
+	"RSDyMx6S+tmY8f3zI7IJYVbo30FN3iHRJwZPp+gFBLoFvY/maROe+hjZIMHzx2aUMcpA3hdJAK92S1HI",
+	"+TL9xh4GTWNwhV3gRttdSwEnfq8BYGq7tV5MA32baAhphlvDd0Q/uzuy3S6jMSBDYQmzWLwIaiUBtcSZ",
+	"6oO1n4aROryzyuXVKQENlEjcdFyz95W1E2IKBNCA1X3odxT6NkULMEuRyvgkeykBcwToLkGlBBdT+Qpd",
+	"euWYry3g0yZDgXNDPVjhOrU+rnWbu8swaRotpBgxwVnu62MWIlncz/KsjRNxx0L4Bnr+1a3NxLMWUQw6",
+	"MOl28oiFAhi4ANUgeKgU5lenBW8NtPei9wjRFyuTQzRVNlrkPRurjOUkAJgn0pqFMbPROEk5C1sE2D/H",
+	"0Avw8Sq3a23WtH+vbVwRzxhhGpVBI9QTqdL4No4gK4e5NX2PZI/MHYnBbWvP6TEEi/U5y222CmcZjcuT",
+	"3Gy1W53OZuv5KkuVbrT2WrML7wNZZQyfi0OVLd26MpY+jZn7A0PI8kmeiN+iOKZPt1vtVb6dZgHjc+hF",
+	"oFnohLPQkYSKp9AkrLGhlxB7+CAS3D24S2NHzSLdLT30SvTbOWJeIfg+Gtdc0LpoX8l0Zdvy+MxlfnP9",
+	"QQxmEQUrhGiqyBBcBDVR9a1KtYuqfxuAu5u598w4YFBF/POzyytSdLnwW8Q31L3bF8nADAJeHvEUHIfK",
+	"9N/xhUbRUXBmkzdqDNaSs9n2J5IMGLf++XV074FsYyyXpqMB11eWprojSFSor0JrnspSBBgC2yKrUOFd",
+	"eAQ4aF25jYwLh8fEyDs+B3DYupCujYXg7IVPMtd0/GcsgluGbioIMsi5h69FqrI/ujSOc+S303JU4Wbf",
+	"QnMguka2huj2UY8l3YSN9HUPRlF7j9sVFx/aPGfFp3M/mS+puO14bF3AOk/saIVkAiUIzerv3AwQ6zKE",
+	"AZMyM7IUz8KlZuG1ALVvvOxgxbvEuGHdpO32ZuCMAA9YSb5i03fD3psgOoveHV3/dtQ5jY7kEb/YDg6O",
+	"nh2NXrffb4w3w4N3Oy02fTcONk90w/injR0VvNkZ9/hFHETvdlrBRswXqMOOKmePOX9TrqLYsE8zbmBF",
+	"xn9nWaqabC8XQUwJYl1t8DDry2fPtSUGNEkiEFukzVxYZsoWgo2/iz/yd3GwMUgoj9tHvH0/6AEkLB20",
+	"hxV3t4iB5tmcq3cZ0b+WJs2PS6+ho1dAwBJ03fm5O11F1l/SJDDq9LK64M3V0WnzhYf/7WyQ+vX5QXO/",
+	"YR9skvrhvv4v2Jvx2ZZHwmigd0cTUi9PdBkMWXCL79CSHlOpGuSOJZgRs25vBaTURZkU04SyOGy0yDXG",
+	"++uBI+7kh6xvtXeI38PVYJ4E5HTzvdhqt59tvuhsbm7ubHaK+or6z+3mzqffX3z5N/yjs+F1ttZP2/bC",
+	"I50Nj3Q2NUQ6WxYWdQrgAUML5Fte15T4GEp9uH2DpcbGA9vufvz6SkaLWU3pPqfxVIt9MTnkg4gzWdVP",
+	"xmlFSnvEEI+ELIm0OJrFj4BChirMxm6CXvNP0uyTTTb/k+YWfNCtMAFchRE7TueIq2dgJFucCmyGGzYa",
+	"VoCSs+H5B4vK1XxplXRC4+2jc7l4Ov4YBhe+fSHiIk2/2D991T37cHp4UfNqJ/un+2/gr8ur/devi6Q+",
+	"fzmzwy/T+PZIsdEFxNjc7/RXCGmJJoRWxaFXmRUaoDY20yMwZqaisRYSwVkB/Qtw7AkRM8rvd+SfrWT8",
+	"iXjIPheGXlIawKvJ23Rp+NNtWuHvob+E3T08GBailViQxrfXY8kSZZLRyfu4ByGu//y7dex5ZbJkB8zQ",
+	"M3IqWmQD7DdRwPZHItWSfGdnZ8cstLZ/2Oy82Npovjx+X/viZSPNUMbyGDs7wIy5g2w2P7y9cnwIa5BZ",
+	"vfbl05evO60HAEcDJwsmVPQeYf9O2zCG9t/lk115VBfvy70O0ZpkqHhev9x71geUByyG1In3QKOEUXB1",
+	"rh2kUomR5n9NpLUasigho4iHrVn/L9vNPbcLRyipzdvLKxDMLhSGtU5X91ir0Qac5y5vgUgSFigyFIlk",
+	"pAdM15RIRccQN8UdH6/dGiWjNBjawGctUI6HCZUM/SfRkXcWUjMfdUG25PsZiXNCQwqZhZ8td49zl3B/",
+	"j7byKooDV6Kl4P0oGd0XL8d0OmJcXTBD0zQQou7miZq8nBzfhkeTt+nz6PPGC7qpfj2ns2Cf7V/hkZGg",
+	"R4hpC9YA4Oo1N20fjhNxF4XgHRyFJW5/0YzWdPyqRHigfahRvAcIDTWf5xFQcABYbvWfgfC9nF1I3UhU",
+	"/VSlCWvsEdqTEPkZKUibb1UCVtF1b2eYr/CVWNdj9I/wpMjvv82NRbefV8Psdea15sHKZ9v6pzrL+DQX",
+	"G1+ncT+K8WitT4BBtZLUdmsXYkpjcoKpLKHCEbAy+i8Tp7CMB+xp8frXlEIm59pu54uec0IDjWWn6aiH",
+	"nznpbGxubT97/mLnzcsK2mzn42JFYWprooJZyYoswAwsrd9svrkb24t5m9k1F5ZSWP76FKnsE7sIMfK8",
+	"2PdADExqulsbJDRg/8O8aAViVPNqicDDCtLQLBXCnosBfQiNvtixFjd2FqJbl+Fg86/CUPPBYZNm3+eU",
+	"YJjTh7fNw/3Lq9xz/5BKfUclbChSWcFp0EBFd6yQ6xtFrqUSGM29z1dwmkY38uXu2RYE1jPbEuBV+pzq",
+	"tjNMiB7IjDMf8vflOALDvrr4SENawkYrIoWUHIs7FtOAoaob44pcfkUOxbi59WKjs1mgcXmC8ZVF3ZzM",
+	"bWgyJ4fReBzxgRM0gJEAudN55uaP/uDGeb/C0/pLBcOaw2Gx1s60q15+lbk3K6InJlBjyOaBgczuWBGh",
+	"RzTYnkB9PKU5rj2bfnVsC4oVeYIClB+VXLuIdR9KzYUqMSDH4JRs6ieFAs0MxTVUOZEl5dTyMxFySAqI",
+	"05BMhkIyU+Ioh7lCU+OM2/FyxNxZSQdTgaorUZjKy8fLcXN25PkEoaQ8WIMk0ILTX9HvLCNoX6t4cXQm",
+	"hoJ7NUUHwJT3mFSSxTFLKhjw4uwWgjVv+cWr9XJzzEIFhWl2T0V+ASeXRnvqDXrl9Pji1aIRHSxfmi3n",
+	"gI1XvGVMJ7xkvBqWZln1U2em9ZfS/i7rnDddQ9GYI8dKc7vExl8sBi3udKXbfPFqExYNhupNQpfTwA9O",
+	"0/IhRe2nlSac9c4/mk6RjHscz4e8UxPn4tZXT/P5czDgKRUbWzVYoGcO4XpXyOx673ORJO4tuzRVV34n",
+	"fyku5/cajeOzPgBwIZpcHds+GlIZc6nBsaaQYEp73GOvM6I1Y2LF0/sDjVNW0IdfRr9pRDTZA2onrob7",
+	"AEh5/vIlkvRPC0j21eFh88Royv8wQvyXI6p2W5ZwVm7bv+lqJV11YVKC7vzz9gHr9Npivvc4d0XW8vDi",
+	"vKgqY9ZZD9gVQ4ZbuR9XpgHrQsa/ViwmerppErsZJJJxy5GynuopSzevxOyRKx2EnHGdmWHZ7DDrpcQh",
+	"SPA+crO7+mX7ixuRd/hioLBSv+sknvXRSeLiBsxHg/BeQaQ067RaRNItmxO9iZGCnpbsJqa8vuAB2yV+",
+	"FhjoQ/TI1ibpUcmebaVJXAhD3NwgWvITI0wN3WgRcOaK1FIPuFs2rfZ8c0MSLzZGO3dXW73jyQv+cdyR",
+	"PwXPhu/Czf4b2k4PxXb0/vPzD7+eJkV/nmyEn/ebH2nzt3Zzp9v89PvW5tohSNlIi4Aws/9mexDuC/Y+",
+	"12eta88sdFxNZYZ290JuiJITXhEH3PwrpnYwuMdGSpIhlcPipn19coklXhz5OorLqASvIxTNCOBHl2dk",
+	"a6PznFjRCcLgd8H1zHj8mjfgashJECVBagoN1bPeWLaQMw8A0k956JFxwoJIpLI5YorGHlFMmmCXkNzU",
+	"uMg+eVODj0oSs74iIlV74NIWJnTCzRsb7/b24r1HLo+PiUjID4evIXTF1BJuYEkDmMmITskgERMoDk1G",
+	"ERdJVjbT8SjeP3xV82r7r0/17/Gx/j2BJ2f7+vfiUv9ew5MPb/TvR93y5f6J/n2pn798daV/38Dzt/Dk",
+	"6LX+hXFensLv2Uv9e6HHf3kJT66g/Ydz/fsT/P1RPz/Yh99XeoSDt/B7rNscnP6kf8/g74sD/XsNf/9w",
+	"qH8/atn81Tvd/tV7+BtavoIxD9/ovw8v9FcOr/RMDq8val7t9Tv99vV7/fbNS/g91DN881av+s0RPIFV",
+	"vDnVI7+5+l7//qSfvH0Pv6e6/dsrDZm317rN0Ss98tGxHuHoFP7+Xrc8uoC/L/Xc3sGY787g91yv6/2h",
+	"bv/+Dfy+1S3fn+jR3p9/0L8X8PtBt38PX3//UcP8eF+PdgwzP36vex1f6LfHl3pWx9DyBOB58ko/OXmj",
+	"9/QEZn5yovuenOpxTgBWJxfX+hcgc/ID/H6ANj9quJ38BE9g909hzFPY8dOjM/17pluenus2pwDzsxP9",
+	"9/m+hvb5oW55/ka3OX+rv3UOsz0/huc/aeh9v6+fXJzpJxeAIRfXuu/FBw2HS3h7Cfh2eQB/v9K9Lg/1",
+	"mJdv4DmMfHms8eHyTEPyEqBxeQnPAd8uf9CYc/kTPPmoYXL1Vn/l6p1uf3WioXEFGHsFMLm60LtzdQVP",
+	"AP5XH3XL6/23+veNJlPXMNvrnzT0ruHtD3CmfoA9/QFG++H6h5pX+wAWgh/39Yp+PHgFv3oVP57Bk3P9",
+	"+xN4jH2E9X480fv+8cObomMZftDhlTYLytPNirQh8+65gWiuc/ltLswlgjTUZhA5cFTTa1xkmY3I8cSc",
+	"UexnqsyswJ7raLFVBscqDqaujWDtjCbjoSjnSfnH1hbZaJPnO1vPSLvdeVEcdKu9oMz0z+3mzj/qDdJq",
+	"fvrHuuwJehh7GA2L+b3+QeqkQVqkCbf1XBvZXEvNod2R4sV5IEZjmkCUqGTNiEvGZaSiOwb5cENbhD4W",
+	"E5boJuEekWmSiJRDGng7wYShb3fJ+fbBtzwL8i2u4owz0qeB8myyNGJ8HlRCuaSY0c0yAU7OMkgpB0yt",
+	"qfqCgXBuk0TEMQsheZm5lxm/Y7EYMxv8C6nTdEeozg5ZP/eIr//jYyI8zKFmihtCpn2f9EUci4lskVM2",
+	"gS4GiGHIIMZEmZBQffdDymWT3y0acJFAgQjdSc88FFhim9xyMdHwDyMNmlHEqUK/2hEFtT0kfMjs363M",
+	"AXWZpdwwtQj6avlyPpOKTY91y2MxmTeGlV5XGucaG9uxMG6pBZCbN8AJtNnXTUrdbLjTwo4X2KjUdcmk",
+	"sWtpsmACagXgPxjP7wt2rwPbqtQZvbyWdbatSp0Xbzp2Le43drSZ0Rd1PMQ2xY6IccvW+tq2KnYe00RF",
+	"NI6n3dWGObftZ8azepIlADDKpxIIbOeQxWx551fYqtx5CbqYziV8ccyJeuNlumDfHU33gWlaOcxiCLij",
+	"FKHgDrIEHZxBSkjhDpKwmOkrZSXVPTa1w4C+qWtrWCxbEyjlT0zj0qomqO7pMqOwa9kUVsv0Sqb9K9M8",
+	"C+K1qS5OUe9tczgLzlZQ/Ffh3xdvpT4FzFmxTwFVl/WZIaKrdVhrXhX0dlmX+Zu7rOeCa2W9rtnNtqzb",
+	"LH1drUeRmK/UZx4pXKnzffqUrquV+hSIw7IecziSZd3mEbQ1+hWpzxod11rfXPq9rONiivTJss37g0HC",
+	"BqYexUJZbkEt1or0JBTUwjKrWIZVY3JWu0Xg88jgakY1ZHF0x7RYEXF0itmFnC8Bi3KdpO4/jAZDKHVu",
+	"Ro4UJIM2KZXBPYnaRcE0wkSMtbhETKA/Zy1S37dRU0/yOUYYbOybf/sedKfE3PBOD8EZGVOJ+aNjKtUe",
+	"oQQ5wCeSgNOXdBYLaZwg1TQE8rYatRkd78MkILlXwpEiHtikI1WRihuLIhXbSyMVTcoOmKkdvlIqnZ1Q",
+	"dbLEiIcashkeUl5CwxbZN1YoECkAUbggUWg3REz4Lu5MhjIRlAcpRJRi9kUsgKhRIjbekaROyfX10au7",
+	"7YaXYbyR5TDPQ0+ooauSNaNk8sIM1zIrB1m+V293RuyKTFMFx1JUK+WfrRae5+WFAWhCxAWpw0KfN7yC",
+	"eKul210rV/cZC82ZkcQ3M2pGoU8EN3KwOeVThL/enuyEZ8c0Cu2Zlozxdf3hVotJ/DaJXFbM4TIvHkbD",
+	"kwSCq4inWro3JDSSZEw1Bb3mcXTLsMYoGAakycWFaguexvFuPpDBfUi1qft7pr4RGUP6d0UYh4T0RqJI",
+	"UMsDQ0Jo/wTyrKiM0OI+30ob+I+l1KDiEhuN1ZT4ACOfjBjl0m5pQNPBUJF0jIlWUTlRyOiwdfSL+Hzy",
+	"y0n7+ODdb0e/iM7pL+FO69fOZINtJltqe/osfR69EDvjdu2BooFXzXRjUuTp/k+kVd3U/Qr23MdMgVbT",
+	"Q5WlCuD3WUEQWnmWk1njfVnSLKk3ZnQPM3qMuaLRfKVLtUqnrDGYVT8sEtJnpf9Z3UdZteBVaaeqZdc5",
+	"cmS1jDpHil4k+lVRVAdes6pcvcfNO5qY9IY/54hWRJmaN/PmOhu2/OZVhgTZG0cGm31cMVJBnnJfVElN",
+	"7vtK2Wh+g2PAmOylK+fMPncwqPhmVmaZaTL/zYGDWMU3hxkiZM9nZAn35azEMOftRY54Va8rvlvB47uv",
+	"53Dy4Il8+FkxHt7DfbPkTwR3MlINKHk9xo54m0thtdo9EU73iJ97L/qZUduQ+Z2Suv/3gqvjswrPzaIr",
+	"5KoOkFVxmq8jFodZZaniVyCnTDWTA6+e6EtV32M8L1hTxxvs581PLXmbmuK3/q8pS6YtKMjpe8TXvVoR",
+	"5P3CciStrGxz6Wozxo0ZXiSz9FRePrZUnaenNhFJKE1GtNTYIrL6bQimJxLmpFjCfTJgRg7J381YmHzP",
+	"8AtYl2WQxhTqIyaYLqy4iDxbL5aAhEURG7e07D7GTchXXHUZ54dw3dwZS4MIHyLx5cbjJ74MVkupfs8Q",
+	"R+voXGZJ4dpdPw9mb6XJwuCXK3l6njlNbc8fcll09vhCC0eKTyLNYDrMcs5AQNQzBVbZy4NvtMRu8hOa",
+	"MYrh5Ztr5udZLxb0Hqkv7VZ5eTyOwf2ZTxdBXwLnspSXc3RrFenDHBBDPBALoXyXNAlD4at7lgc2d4m7",
+	"LbaNEd+NHRSkGZ7Lm47dFnao5CbparJW13eAA/hjlunQi179eOYkY+kSjiB7kq1e+KBpqlQp3V0FD17g",
+	"hit59BUY4moMq+bFPi1KA5vXGnDg4Tk4YfZhMZrbkjhr3Do2Un5NqtlZBXPy0JiHyxZm5usMvgwkj6wj",
+	"KaL+H5ALrDr6/6+IBfSzwYJ2u70sSee90OIto7EargmbPMDDUhNxW6Qe4nZJqrwK00PKIU1vL43i0AN9",
+	"oxOnYO9xn4yTiKNarG4UAvZdlt1+JMI0zh6TN4IkLNC3UdjYy3RjghP/6RCW/5vfIlcsjtGkMGYJVSIx",
+	"7jwwHdQS2eqheqqShCnWlQDPIf1XOh4kNCwmZqvddVpbkMx7Sf2KcmAKQrhqx+aYJCuucFDyPJGE3tEI",
+	"DplRnPdZHBMlNLR6LBYT0HEnDK9rgPceUSIOsQDPmCUkSAQUgjeq4AGNuFE1Ak8WKZIIyQjtiTsGSuAi",
+	"X4Ca+txe1Kdx/K9124OaBTbkz3nbzwkWqigHU1ANrnDfV6Njtebo0e77BRb+inPhmo9sQrW64NbgqRHe",
+	"qlWN+6BpFKnG3gLUxjrSfyP1H4XUVnG7ELHX0u7Ox6v5utPHRPL7RRv95UoWVniVV6UvmnEyXlw1sGJy",
+	"L75J2ZNnKzGF90mgtGqsbd7PqmEWV3crZGLKPlKs4LZY0ZB/8dHFjWKI3B8gbpR2ZdZrfcJZgm4xIxoy",
+	"0ptCFXCBsWVGR++By0xv6pRVco2KC3MX46MKnJrZd4d6jhm49ptc9GNrbrNVHaxVrWgiy/rMfKqQkmpO",
+	"Vu+ZvO9FXjlPy+VGy2wsir3Yb340waH3qlDXaW5uOIGgu2S/+dEj7eaOR7qaPW66K3t0RMb71nztD8Ll",
+	"QpawYvh3MUfa2hmhjsUg+poEdrNBJuMVs81+ZWa78R+SX3ZO3M/CUucznruzMcJYCI78IiKOaYRtAQZL",
+	"BGYquxX5XeOG8C/F52Kdjj8jh1twCilQ4pK7yAq8bBk5ym4Gj8a3Vvh6VwhlxlI9oZIYH5e89AN8vRoT",
+	"idO+bv06Gn/j5zfFT+uUVIWhucPSyjjqosqsc8sj4+ky5UHmEqx5Y80jmOpKmSIhK785olNbJz3j8hrz",
+	"sLjsS/03An9LBK7UHMy44K2MwGVFQdFt6/EQWHBWnTODQnIjEnGTWSLl4Cndr7CYB1NS7+zs7KAP6PXl",
+	"KyiCvNPa2dH/KJnRd3ZerOk/rmeJqrX3EQ/nOMggOQc1nZfXPo4GHPXwtxEPn0gSslhRSYb0jlmbcszC",
+	"AUuwRJUGU49KdsMx3YYklE/Rs7axe8ObxAc/5TG4/CRMpQn3d4kv+FvKw1d6bB8T3TDShhaQSsW+abdg",
+	"CBr+kko1Qv9QH6IEZgb55//2f5E2qZtCx3oZjbnjgT28z5KuSFX1bALS3nPaRfMnvTfvI46bpO5calTo",
+	"DvaVeY1wKoVvmy/kxuOZ2f33uWOR+pDFYaadpXdMNlo3vFBPETZMn4cM7jYjLwivehPRYyKDovvPiM84",
+	"2ZslFj3xC2Qg/+js+QcUbOotRYkmm9Tu7zVn1VD4mjd/Y4nIJsCyV/D4i13GfXr2Cw5Wpe6abGDq03L3",
+	"7BXQI1zlTP+xwDwBCz5vYTjTd860i9/Nd2PV/tmUvmR7fp9pu2jxVf01lq0DdxzgS/UFYqjjRYZ19sm+",
+	"i/KZR69B/bybOQL2wZWZ5FmqKp4e8UJf92DkT+0BsU8c8/6nL17ttFgGpUjOXxAlyPMNzC2mqfT11evm",
+	"C1LvBcl0rEjCaAghDP000dRxz5aAgXqskCQJ9WIqSTlUEW/gv51kT5221263sbh9IEYjwbOatLJF/Ezo",
+	"9m0QV67vgcL7NC9hK/pZmfznrl6I9FL9ODH1aLL11EdprKKm/ofTugEDMtdLEyOJsjWR3tRNzgU3bXXJ",
+	"xKKC7Ot0Ds+LmrQXVQRtRD/DcqRurjfX6JicJNML9TZlnVTJn9P4PKyQp/pAN/3iZFtfrZdp/SXLy75S",
+	"N+tAqftsrNFnA9RDQioaH6yQbdT0PM87AAEbrJAGznS9wMZVrh4dfRFqoOUwm+ERizmEnJoDdpsXlBM1",
+	"GVVJXTJGfNPQOFBDbXElSBAzas2g8wt3zuDIPQt55iuxI7bsOn7GZp/cds1oNBaJwgpG+gDUBpEapj3I",
+	"iynoOGrqFQ0Yf5pN8IvbXd5G46b1om/a9JlmDV9ZVtTO+0MxremskwzmPdWEdKAbLYd+50V7uV9Rybeo",
+	"PdeF1bLxy8AP3/lW0P/i1TDLrdVZF8F2KshkGCmGOYw0gTecOOMhSgqGDFsxIVJeRenaAkqbBMiFBKhL",
+	"FeBOKt41zQir5Ah2QPAly768cm7gK/ZZ1eZUL8KxqgTO8gDfBPYnXwP4Uhmpr8xovVptC2fbi9WlluQi",
+	"B7f5dRPLxrGYsHA/yNLuz9IQ4FthQFmQ/9HKSyg6apfjOH+umYhA8E3nAYtXLrIFC8EpVVm1Htc9AaZ6",
+	"kdVUXB4wYsPLUO9UqVZaPogNffuqQf4kdaMfrGrNnMoySwERPVIIyz1q1MwLtVmxAM3SpfIsvKR4bs9t",
+	"hR6PDDS3LzFZYMQ1kkhNLsFY0mm3O3s2GbQgYybGMUNCG4X6gE+lLR5YpKq640IvdHg/q8yrqgW5dJFL",
+	"iuyYPCRZeR2npI4Qt1BRxyNRn1A+bVVs89LP37dwzqrONqVwJ5n2lFB0qb0Ztbcat9Zq/VcqaZ4rt3ma",
+	"pcowrkWlm6tQ8dzGRGWgtEBaWLbInMoqYlTGwQpELl0dy8uuF6l+8SKpZJ6cW7FC3spv6Twp5IhOCZW3",
+	"pI/UxKpF84sZFYGFG9rVHthmKxgynNkdZP2ch6/tl9yG5qPZ4mKbVWVNLibLJvC9Eygx41CUWTBGWYQa",
+	"EMEhS4pO+O21bRR23utzJc/b6waAVK0LFOGQNMTWcdNHIK8Wj+RwQiUZxzQo1XLd+MpwonztzkS9ik2Z",
+	"i9WlFGFVFql8Bdk5ydLtpNzuJ9oCBtEd45CZtWw9xcQS/1K2UuT6/5TG0nJij2LEz0zWj1WpTBFbKvI8",
+	"PJrBtCrp3hJktY3/xsQ/ASZmCUaqMNHJPrIyJhZQoSKRySNj4uKQbD5D9kndOORiEQuklvruaPyNnn8C",
+	"9KwKqy4nW1oZNUvB1IXMO4+Llhk+rqOHClYpbpMPn2uHaKBEMk8sTKXG/6EgIWSU20Pdt+WR5FQqNkJx",
+	"1xyMJh4ZOWFszJLGupnnKjMyPpDiZnstFNOcbe7DX1EICpV3PdYXCSN1gIvgBKaCfrzGZOpIp08kJp0p",
+	"Zi/LXPxdClqd+8v927n59cfnhA0shl3RrFCSo9fXAoUr8eLJ6rrBe8j/VQfTHI7CprqSsDkB2dSWxdrM",
+	"HKNlOe/gsOCReCIJRHpMIcEm8XEbfbRJ4/eJb2JBsJIYFwRmWJBAYX45zjy8KArLO7CfcR4VhVN4VpRN",
+	"sVlJNP02ySId8vnHRHPMJl+u0DSY0+lwF1yonNO1QTtnF68OL7rnh6evjk7fdK+ujnPPPEQlR5LD4Pwi",
+	"8vzNk/wJeJLKqK5yesaVz6SDWDNJ+B6XJyklLq+8EiEtqpOt6Ik0GYyMduFvfPzj8THnICow0mUvVsXJ",
+	"ImJUpJN8XLy8R6IZmmlJ5aLMwRp1n1gZLzIqwromwZpiuwpQ4HLXMMzmWtqKS+o+BsNK9e1XaGOjR0rD",
+	"o0F6tZaxhVd6mGhikyeS121W1NTWXkV9Y28gh3wQcUZORYtsVObbKzkxrFZgvFj++VNVyv87LBz+xKYI",
+	"NTLB/CWQuumCBUUbrTXrSmfQdErL//4ICcErsyxtrJ35z9S9XrTll++vV93x/cNm58XWBlQ7XykzYA4k",
+	"z5SrNm45xarVjrVsoc7exXqvQHsW0LRvwSb/kRzyvBoqleGzf7MUf26WokpVUcFcVGs0VmUz5mDMogzX",
+	"j8t43D/R3TekwsXDdAwnx/H2g4ygWVGOhJERSwaaqYkSW44F/g220EiSgALPQxXptDEIQAlB6o4fPZR2",
+	"1r0t++Tb6fiN5TbTr0i+51LtX5faS+cp9nzfv+FWPP/nf/z7P//j341Yjv/45//x/zpyOj5DbCZ1jd+N",
+	"vFkFupc6JEy6HbJmN5wQ8s//+F9Ixf/NeVxsYQb4DzO28z9UGMw+t//7f+a/WqV75f/+Twd0Vl9xwwHS",
+	"D6oFXSlvygICk/WYyaU/P4X+TOb8GUOqVzsvMmpFhDuqDBBdPzBUt1vN7bzK+XyWB4NJX1A+uE9Nq1hM",
+	"mMQqP7bQFPBOcJHrg4EFcTKmtm4zRAJLZ2tR8WlFVoH7SEcj+nk1PtndqS8AoXv0K9GlfBB3Ig77WEWj",
+	"zhPRi9mo0iR58fqA7GxtP9d0Wzdq2Yq4oE6WCqLfry+OIKuere5k2kLEbMj8vKHk9JZ1AyqZ1T1nvk8B",
+	"5UROIhUMCWZGejjHZ5sqvOgAXfcjDhnxu9Cum/f2Qe7ZMzVxIElmzvhn2ck1hRWOUnRdsXyuv3SwQqiR",
+	"2TIbZGRWmN8zK0qPriWjUngs+Y4vgxnKiiFTM/ndeiKctiDJzS5ZsyKBV2NJIpKDapL2VkzIiHLIqwWj",
+	"QUyBNKURgGmCAx5xvfFato2jEB1PDZqiq60/ZskogvoJXS5Ud8ji0CKCSzCg7oIPM5L6FDRa5Ew/0ixK",
+	"/hxLO0EKVYxz0DxKp1Roo+RyubmxVFbF4avrZjOukikcwwIk7rPihmcD7hHnzT1hwWmLbGx88q1B0jzp",
+	"tD/5jd3ikjPJOWHI9ImE7RlIwZ6a6tpDu5F5U9yzlc+VU0ykEIjRcfLxZqfMJvud55+MS4UCIwqVARpy",
+	"xLLvhJai4J7SVA2fJmwQSYVp/ee6o8/9XCZuUqMHtF/NajTqAyjTfj8KNNHsQivfIz4WizI5SqDGCTKo",
+	"3ZRn2YF9r5AaoDuK5AiKnnjEF3cs6TpR/YgBFgqZmLvSNhjaNM+V3gw6K4+8e7X98WDr+87l9o8v3ny/",
+	"9dPmu+enGy+fva8ttNRmI2wBm2E5kG3NoGSHaatdyXaoSMUlt34jZxHn0PRpVCU8OgLq7GEUfTJUaix3",
+	"nz51kly3Qnb31J7Bp7/n32jCafDIiMaaIrCwaaDkkZTLdDwWiWJhc8TCiIL53CNjOo0FDZtKiGZMkwHT",
+	"TTUOiiT6jYUe6YukF4Uh4xBR3eyLlIceGTE1FGFTPzFXqgciRhwFyiMDwfXQCZTsAbrexNXrwceJCJiE",
+	"fDceSbTgDhV19EtYHaexXYdGsihgTQf7vCxhx5ynKhoxkZrS/6yZTwpk52YvldMvxSO3FMJlABfk2SRa",
+	"qqAzwjuiiWPBz1HY3NYLuKqDOfG2hiMa0WAYcdZMGA3hwUK+CPOa5Mvq4u74IBQbwmsPrSkylAep75Wv",
+	"J0i2gmHoMG6Gfd1fpL7RnUGhuFIks9j8CYvjJjYm7y7PTk11o3qYjuMooApCUKSnRUOV0Ajyp+udxnQv",
+	"nEnIjRmiXRmC7jc3MNcyFiDRxAJvKQSovr+DOA01mwVzdY5FF45FF9nS+lZnu2LOPpRARFXoU1gdDmNO",
+	"UVcJ0YVTBCNslkYQttYS5o6PBAdKPYoUjqJvTzhfALOthkd8PGdwr5pzBu/03LggMg2GeQ1UkZhjaZem",
+	"jzHjCgCJ/TrYr8doAnEytwyz4eu10cJjHMOyafAoG4GSHg0hQw1VacJIXUBtXRgl4hrVBI8CGhN9IJ9t",
+	"pUnc8AiNByKJ1HCEuwnEJ5Iy1XxBQmgaRowHDGZDSRz1mT7IpO6zz2Of6KlQ5Tds3gfY6jwu9IkkV1fH",
+	"elz08aIKFwGfIeM4lWSzTaTJnaPfdDNfFbMmPRi8eSIJflNze5ChIXT7mcynlf0k1s3CDA7QTK/GfAnL",
+	"DtEAou7JhEo9XZuJDpatRWkYSpIJA7bFnFAWknosBiIFYuthSjG8pBvFfQoSFuodp7HMZpjyWy4m3LDH",
+	"IsGiYnk2i7qpASbikFBQBxXHTFg/YXJYwgEkEfDGwDqS9lOeXbP+moGETSnkjNVNWCodUGKd5tKoYCBB",
+	"vpmFttAo7rwFtgZk4SvZlQVD61NYOAke5OmABWhAxjQw9C1nZE3WJtysrt2lbDjoCxH2GRT7gLe2pd3n",
+	"IiQhXyYrgDBPoTkDRTjPlpTiQLCFXUXtRuwg1DKkioDLjKTZa/ZZ02fsKm/TmY5YPtZqUg13jnk+NfLD",
+	"SJfvrw2JM5xgxLupZNkoKrdwoYVZc5C488DusXCP0CQYRlDxAWpjMBpqkuEhzPTuZQPoBVgFy66pvo2h",
+	"O0a5a7uhDRIK4s1+0Y6nhw4oh4TJ+nJnmR7HoLhJVrEMMImd0xwYmWFa5laFpl3LAOhhNzZKkApZENOE",
+	"yXwdJouZw1ibe0svCVAcDMbGOxPqq1tFlIEpft4MOPv5rDlnGj+LMDe9SB0vgnFMI25bAL3G52aMhvup",
+	"LtqB58CwBDj7UQQdk6xoTC4uoQLT7DyR+JGJSOMQc4Dls4MVQSF6w02Ivl4BcCnma1B1DP+EzKhIpyCd",
+	"nLmAsKfUOGOHHeYpRBvFrcaKkFX7DBoDJUF+zTaAxppLm2a0wRCArk2tW1ixQyD08bJt9sxU3OSQBTxA",
+	"WtPVnDjwIu3q8TB1knNb6Rkb6m3Pfc7FO3xiRy/VzwpemqLnNCumo0wFSy7snW2USzhqTKXqiglnSWG1",
+	"lfuKpy3bVU4YRyIL/Z3xaDiKCoQRE2wiUTZ2Hhb3s/o/4PllB4O2pdsUZ9y1RL6wxVYbmN0Atlxn6fYU",
+	"MTMCddbdzsxmB81oVJYdVA0TkQ5QZbB/fmQuT6pY18hKMBZATQhUdxh+Xdp0uJE0rP8egVQ8F0wl0+Z+",
+	"X7HEL15v+mNKxVWD4n6TWAwiTR0y5qG8eNkwnBfexnj9lCdiVXMAf9vcsiV3LKFxPHeu1v+gu4BeZ7X5",
+	"q6l0TqKzwSooTDYI1Os2+hORkFhfYC51nhmKBiq6ywezuheD0uZ8cGIbZl8y93NB85IPAltkeFIWKBae",
+	"Qfo4v3i2shIzuiUmmPP39E74oAjyITZSFvDWpbiuOgdEjeJSVCnSHpMvY63jAq9ni2mbIxCy0VgoxoNp",
+	"95ZNNbT7seaanOVZKTNnXfyjvFvzPZvCSqWK4hj4PKz+NRdPKtRa9tTpI8Y4HKtSpau9DEyOQCuHIkF7",
+	"cJH/cTVh2YEmYUL7wCkYXifjQZzDbfP76WZSxGFhg/DLmtWpBl7OKxsKVAkqS9KRtTLnwsB43rg5n5CJ",
+	"6Zl8CswCoO3st0zNY2RMTei8FhbQUW3OGS0ogosHFKAxE4PvF8nprL3A5Q6KVoZQMJTaQXI24pfuhIAv",
+	"GDswZsEvmodAo4xF/CO4zOAeMv9E8w/OzprFcl2oQ+qLHkA0YWhWDCHNbpYsUDN2dhhDnsHo1tWUsR+L",
+	"iYNs4NgAmQ3sTWbzXuhH2bL7WESVkmdbzV4E3LBRWuoNcAy4s0RgZh1lEpB9RJPJAvBhmdmJ0h91DhW6",
+	"ZCio7CbNEbMUMGSaxibTrrGCF7bW1OYntlFGFGxYwp6pTqeSyEA55ehgZ8BZVk3bleVbQK33R8pz05z1",
+	"ytibf1KN0rILWjGf1LfhHFFOUm6JNlykacL2zB0zMIH6kTELgEuLn+kDAWyGRyZoBjO3BCpES0RoG2Vc",
+	"EjINDDTBu6mNGxpaoRYp65rz1MuQYBOw6gPbsHJcd6QCNaPBUDOicyhxNqZRyBbGyw0V2cgTkdwafQtq",
+	"QqIRQ+UYqYOQqE81JBb1CCUTqrEIdUUgOImkPDCjoQZyY+4MQUHctQriwvzgFQlEHEehCW3Rl5u9O+G1",
+	"JErkm5eICdAHnKlGzDAKTb72HtPMJ+JmuKePzVA/0MRaj6QYhwyjusEUav1Ar8KMjZpD0r65joB2dnup",
+	"nBYmjiTVSBiGh9HQnAw1oymH+mAY6pvvqeCcIcXT36j7Ly/2T191z8/OjruXb/cvDv2GiejijPQThqRL",
+	"708VaMkZEHqYCB5EvPX00CNG+WQYxWYN9mxVCFAFQUBfJXqjSwyOxhYFq+uJFCFf77T/Z2fDw2l9n/lw",
+	"VV/wqSVIsL16HHsC9XWIri1mR6v4K0P6RSJn1LN4HHsaJ4AmHpxdXJJxwpD9IXX/7Pzq6Oz00sTP+WdJ",
+	"NNCSi/mavw+1ApoHgqtExE1jTGqegHbXbxgN50xaPHsL6sGsxhoNsIA7VlXq6+l094+Pzz4cvuqeXRy9",
+	"OdJTkUyBNr0O+xwZBweN/ca/BZj1sZo28gKqMCE9OJzEzE4OnIGr5zdyDOykvhyQphmLLRRQNRp94JJx",
+	"ZTCb4u1Px5FmWlyNoc+CcVffCV2f3LIpMkYGLKjYBCUzaJxygFBllMUjQwHNyJXqXT1xPTSyvfA+gwBE",
+	"GmtuINCSl0CHbqsFNICJWV85tawK36tSQ5vvGaYfC6nNqqPtCMivO5oDAxg7a8HzarWZYA77YEqzclua",
+	"AhSQSAHQCv2d7xH/KUjV5m881b4BWqXh35FxzQyovLUcqaNixWNO45glRW7CM2BDiwKMEFCUx0hdL/uW",
+	"TeXuiHI6YHC0rTUKFGRwtOvO1OTPnU92wiJVgRjpaw40rPldjRQdTurJydEVajI1pe+lSGEol5MMowL9",
+	"obo5VhVklISRgyKBGI0iiJuYcKRUxH/1sotf6l4dnRyeXV/5Zm8RBUBxiRRwRKeoCJ4igOgdIz3GOAFL",
+	"FAtb5JrHEdDH7famh/ifwVPzr7Dh5s7RAzvXTosA6S7zITOsfp2aVWhWxkxMaaqQsHGsj3Ck4OpAKDVQ",
+	"nUZDyzWieapHg1vr52GvutYNv+GnbALCOd4WqJAzvI9GoYEmo56j1RvRX0RW6Hk3N3EOKQ9jUEJBBmLN",
+	"8WaA0Ptt02m/vbo6zzyRgO0Hm1/DUVKCi1rB03PGWAqeca6hs+bVqq2JmDasaB/ErGNo7dMjzZj5YLSC",
+	"2aLm1QrmOMhu5piysn/nxfkqzELO04IxBszRs8YZpzlqFNH2jeYVrAlYMJHYopAo/mEsSvZ30YRQ82oF",
+	"/TukTi3qzms2nknOPironZ2G2eAF7Syuo6xprXm1XBFp/wH0zrZHDSrMfUYN6gK4pCl0oZwrADWMHR2e",
+	"A75MBVfLk4p1C6Ap6ayKT1BfA64FjhapmL7OUezo2c3TzcDMyzoUZ+8cCaFimBxp5qgZnDR7ZV2BA7Oy",
+	"lO94nmaiqYZeUUIurddpWJL9al6tLGzCx105TgNzVtgy8RVlWcl9bMSdmlcryhc2egN4dsfdP8PPMiep",
+	"5128rxwImdtfA6HIuThPcrpQxSvoPZ29v4v+6FVEb8Z7yfXTqnRiAh675Pv3aJ5pJZmiqsRbtmvL8lZW",
+	"OE4WlLDFAdorjRDxkH2eE4iO2gcsKSK49Z206rtSqsJ1MhNWfMsIM7adkyLH6peGjORxfyRJY4aRinLd",
+	"7DiVuQ6XJlERsyB+vhKEHzlQKRMRC8NvrjC1clwXYII73znuX/rtmvEM+2WrfkAVjcVgt2zcJXXJcCOM",
+	"cazhZUZy5BwzU7W1y/poJbb99orGaJqwRmZDRcNp3cfxjuDcugHKfqNFXls/a/0tgfra8TieokDoRyM6",
+	"YFJ3NMyC0dRO8hIIfh5U69pdOTghgsIDOdcWgeA7S2lMW6nnh3+2vvMbJKBJYsVILMrSzx0AtJAk9oxr",
+	"sbX/Gu9j9IXOIlB85Gbz6Bhkm+uU9NL4lqRjyRItFTCcExo7wdVBpKqKbCmVRL1UseWZiPOWXzIea1kn",
+	"W9Lj0ROt/0mylRfOizuTfTJieq/AgS2gcZDGVBmD5VjEUy5GEY1JP+WoMms9Tmry1YgRno4VPKmBwmBj",
+	"Jz/BCp1spYhvkFfAemsYVw30csnirgz1sSEFkbUlVWUZMG1Xn6dZ7JnpNyeIxTifFOhdMBRCMrR1ZxFh",
+	"4HhriKie1e48fxujIivR4AqSiskTDBldmGcASZdV4bkOOO70ykBb70Z/tlLejDVyPZRi2MaFOL6lHbFl",
+	"noNhYfH023T1FG0GLfLkcooOlna60m0eK+O6c+MsiGHKb6vSnVjC0AqULOLCs6rQIic6cxkb+hAZ4r3a",
+	"pFjuaBHw3cpIS3LLF7JkuIBckDMjT76X37EGK5Znfl/A3i1J6VrwsEQFmbE9Gb6unFDCMjT/UiklLCv8",
+	"p0wqYSFemc21/HKl+O4K1Liajlnx8eOlizDfeQU+uKthJvrrhnOQkYAvJDSMqfwbN789bpr9qcZN+3Id",
+	"3HSRw8HNV/Y7j46bD8jDF2qFOXF+BUVXxkavnbyt6vDEiij2Gf0YTA2eyVBYHwvJUAkDPH6RQ9PsXi+m",
+	"wS25asphlChPM6A2Wt9ZRsUq0iSurv3dkyJOFSM+xMP55Pri2JYcHQqTGIELY/HkiIngTO3bADr96n+0",
+	"Wi2/4WUFUje89tYLp+ppi1zldmupRGLsvdcXx5rtdbyXGMSqJfhxFHSq4/aCkLfMUygTCBCRTwFAzVHr",
+	"l/GgCJeN9taLQjG4nUJxSTts5UmYX76RcgzV1CuZYT000Bcg8lEmxpXybMBzLfGEkRzHYAoMWbKXQ7e9",
+	"Tjhtjr2FuOaNirBm25rroy2wsOo6+O7qWBfNyvpoYKaxL14Ng/dWzgl2qURwe6z7VMUI5zrEtebw6BpE",
+	"9IhZc14LUgcZoGULdr7hOXuxAAMfPXmbc0H+AenbXGVGYU/nZ1YsEIzlxSMLGoRvU7dzThIAFOSypO1e",
+	"BflIefRrymzG5jywplTJ8bLmQRnN49o9ilhiqdCZ/AnzS1l6NZyWeQ0lWxdUGpWLNhrnccTHqXr0vUiY",
+	"YYvmfWdtkBX3FLVnBD9jaoJHNgTKg5BJ1JwpQTiboOun/gN0QBzivEHXjt5Fjm4Akr0b791slAFDZyUz",
+	"QgElfq+d1HZrJyyM0pHZW3ehboKMfEvuKgqqImrhOH9d/Ko4gNdjvQ2bmYIPGKgwkirigUL3tuIhqywt",
+	"K0unb16VWWiHdWa92odhpFjt08oFZ4sUq1xydg5DkKcGssIFRD6YagXgWmAjIIpiRvZ6HuW8Rj3JUkHT",
+	"mIDnCpngO5sbXP4WM7+5mGk0XtVipn25jpjpooYjZl7b7zyWmLlCWUH0YqDo5QpsmI2n7ycYbELjRovs",
+	"zzovg7nQsmnGWGi4+o7XxkSV9v+NX3Njl7DPNAAfVgZREJAzA93fPPKO3tFLmOSTPM8FqW/8z+3NBlpT",
+	"+zRBSwXoXZ9Iwni4R2ju0keVcbkOEiGljXohWxsbM54VxRRUGyun8VumMi5yvcsgL9ORvhQhswZ1Ui2b",
+	"HCB1jDqBfdErsQA2XuKCUBtHA1vGJja3xA6APct6DL7PFvTUgbT1PVRCNFaAyMKVX6D/nfH2Xsq3OLey",
+	"8dy7Ake+3Rqbvhv23gTRWfTu6Pq3o85pdCSP+MV2cHD07Ii/iz/yd3GwMUgoj9tHvN1i03fjYPNEt49/",
+	"2thRwZudcY9fxEH0bqcVbMTcCEUOES1+0SUpD//xAi++1d55toQZL1GDwlSrjvmFSbZ1D8ADdUGporbP",
+	"aTxVoHJCUUJaZ0h9/YX0fzg6Cmt42K3th5QcizsW0wAdRY0D4W4tEEnCAkWGIpGM9EDxMCVSUf3tmQ1x",
+	"ZlIlFGhuDpqYzPN7mfd6IRU97UnGSxnJKtfl7EhnBenIgGHJfQWNHPO0M4cilNb8eg7UxRM4ZZNz27SM",
+	"RbgCZywzzWqEyrwQ15Q+/nKuF1mAwqIxO+vVMFvfWWLnEeq4O5s4PwVdZdX6gCaq+fz5ZmelKuMrGaKd",
+	"yeTG6L9mSe/MhJqjjgvJvIr3fcypDpzuXVX6WxZ1ftxizEsgdGCi9ZcVEoVy+rQQ/qvZpbIE5rz/1xK6",
+	"XHL+pxS8XMjbFAxF6auyxUoi2Dx80XJYxbvHE8bcjy30lgCTAJiZofYRujRrmoxeqcGQBbciVX+j758S",
+	"favcJ6oarI28JTeK2VffBHWXFVl0lvpEmvhtSAaYF7c3Kq5IZZlX6r0p0GfIyGJem2qdIrFRb7a27d94",
+	"/2fE+8qCi1UN1sX7cvHF2VffBO+/vuDdukz74np1f4WaYqvUillem6uwCY9s5C0duT/A0OvM4MJkqFqF",
+	"1hZSWoGqNC+Un1Pev0nnn5F02m2bTzuzFusSzwIKlajnRfbZb0A+71+2a1Eg4FubuwkRfcgStpfF2UfK",
+	"q44BjILbhwkBrAgY+FOWGKtnBaz1UwsNkzebs8bj1yDz0PgQTwmUGJpNKfbnKFI2q6WaLVWWJTyBejjV",
+	"CU48CIqzuSLc0uFDl0zrF8gh1ynPmGHIE4ImuF4sgluogkFj1nAL0WfWaIc05BxWtQw9x4K9jIbs225V",
+	"tKNKNqhVKmmgKNeFiCv0+z4kE/VJkpqCReOYKo0BpI5WQifpirCWQyBMjT0naVQiYiZJj8VCHwJBBGc3",
+	"HF8xGgyL6TDgkzWvhqmizj6cHl7UvNrJ/un+G/jr8mr/9esi/IpNZ07nJebzXpO8PV44YVW18CRlJnFp",
+	"nn/chHeafPNDqsiIhgx9dKpCtwvMTk+ImFE+o0mfqe7MC7k7iynSTU+PpDxmmdUW0kDiESpSa4TNRrO9",
+	"8U1089vhSoGM4/IGbrbarU5ns/V8FS16TKW6lhYP5tR4hyy2mJsGwWe2zuxkFZTuacFIJUv2BwaH8jFP",
+	"xG9RHNOn26328kVVMRWuItxZclGXnn8cwJrjcxXJNqfu0SUDe7pnpIJKNr9yplX1la9nHBkxx9aCWsqO",
+	"7fDZVtl06LiB/7zf/Eibv7WbO61u89M//tua7uCd5rMtx+19l+w3P3qENn/zSLu545GWR7oaF5uwNs1/",
+	"7Ye/pFKNGL8PmxeyGNn6spDDBW/+xhJhfTxEP09gV/BXaK/mweFwDk33KRfKYdDbn74sz0rxF2MgF/lf",
+	"u+YX3IpKFC5u8z38DW4jHoJwE7BorDJj2e7PGQbofXTBvCpsHdCtBq8vnwoG0Nr5WRNoZru9tTHrnoAT",
+	"ryLNI3EHWT2x6mOeJVYzzDyU6LgEZDoacMzSCEv1sf7fkN6xXeIbiPikbjyykiS6i/igYf2sVJrw7G0g",
+	"gOXWMn2D9PT2GhEowkycyCJZPtx8LrKpWe7YHmQepNlO+qRuvDVAMAjpiA6YR2IhZYMMBJOERZAVc0Kn",
+	"4AzmZMTBhOq4OPC1ckUCUsfElT9vfGrhNBotcjZmfP/8iGy22jZWSEWMUMLTUQ8TIOvRlNCcbwSZ7603",
+	"OKzO/9yEsZq6mY95VY1CQwt4GbwxRofxvkgCptkKl4POUTAHA/DTGtBlUdw2nSWg+UTwGGRD7dYs5YJR",
+	"cYTdmt2B/FPOsy+VvLh74OxE8mf77uzdpnYdn5sDAbXSmpnHjm30XiP12o4FVcS+7Me80JEZCBGVyCsv",
+	"/dIFNi27K6zQz7YuUz44y3bVc+ncwXClOrwlbUUW/VMkFId4IMGPz0mmokQaDLW8aE0iK0dDLY4bsjTp",
+	"KCz7rS8njS/aBW/2pXfWQnYoC+xxZzQf5CK9F/Mwm9VqlkxnfquY0jLlCuL3aALZrRMx2svfmNyUJsFo",
+	"1NeEDHMiR7JF9o0TZp7QF5Nizsndey8uZQU/08fmRSryV+2szWK1v3mCq1W5HLO8xbh4Dw4nZ2jKWHlf",
+	"zsZuxM4DMDkHZ9enV00jG85yOfe4CPIz+5e6A5YQf6SsXxEzulransxBfzZhj6FX5J//6/+eFd7wPRKy",
+	"JLpjYevbUoDV1vBNkiwV6m1VJk96ZC38uBiKuUYKqoSB3vtcRCXFyvYSV/s5mhaHpLohuV+Neh+GVM3W",
+	"C8JqbmNmtPfo3NEib0GBLfrFtqBHtBptmjCbeBru3QX6caPOxvIUGAkYs3CAad/zYBNzGWOIiGmcchXF",
+	"JrOWb8bxM+kMUWP1/Erfyjd18+Fs6oXrDZMDubi6LLi6hJ+u/+pin9WcYD6+Fm4h1/sNzPM4gfv55Rr7",
+	"i7v783TpptDYUn9/s8R90/zRcx+ukIfRAufAJGN8DANH9EgX3iqx03Z9lqj/NZ3YYSez5GEW3Zwg2Ps4",
+	"r8PhODEEd/3DIZJ5mQEhZctkKKxlKk9GmiX9dS4Rk73V5AOCzmsnCKw0+iy14vw5cP3FSrhuFZqLcN3u",
+	"ZaYn+mYM51fzMFcVBW9MyWMbYR3JjDto5V9/ZQ0R6ybGhrsTIbM24jx6whYraS2dyZyQoIJy3FtlGFMJ",
+	"rLygd6+2Px5sfd+53P7xxZvvt37afPf8dOPls/erDZpxmPeE84OyyQUUy3nTuUjmGWcP0c844wLPzIUi",
+	"U6Zy/5Ci47MTES0FiRSUVGGfA8bCHMMxWABKVCHHa+c1i9bte2T8DguGlhLLadSq7jEqf7+aBzXoWYyi",
+	"Km52fry87KpwscylvUuvpmXJKjOLDmSrBDNOnrASxZGyJ2VOSP6V3CiLF/qf0pESyypk4K8Mv5jTZiVH",
+	"qLmIczUds6qXj+dOWfjatxG13L3/o6Sti+zycrJegYESy/hhkZWKzIFLgqpLCsJKxhOTI5jSVxl18ghr",
+	"DVqEknGaBEMqbflSNF8WWc3Sxblm4DfM8UqvsH+v8P5+IkbH38KY7jqnbno1Jdb9aoUyujz53//aHruL",
+	"VT4LrSidapXft1Sfl/d0zc3ofJXhpoQJpbksceq9ujq+hNJXRVPoDkDYgv3Fs60CxJ9VGq6u6KC4csje",
+	"kpRpz9JjfWWysDt22WykHpNKsjhmycpJxfS0FifErEod5tUw/9BLfSXdg7bkRStqh9cXMIGIF7Kpzfi6",
+	"3qPMRUUqjZl0HuRYhevS1i8VmILwsJh1D5BYDR+8WQEgFRpBM+hCleBadXQ4mxDTFz3+0zjWvGwQM2o9",
+	"DsqXd2nbDAFbWLIFv3Bg7ECg509W7mVaG0+UzordrNFR99lYow96dwmpaHywgkLT9DzPOwClGkTLia/p",
+	"eoGNq0yQmi4GGAdnYTZDwxwXntputlctq/z92Xzlk9uwGY3GIgHkHVN9AmqDSA3THuQXFnQcNQMRsgHj",
+	"T7O9/+J2l7fRuImmNho3xwJqy2WE4z564PV1q/OP6AnTjNZ98kxB/IFx7p/NCSWW5/tFaqkbzqRpEnMy",
+	"1OKcjS3wHpMulCHZ2NrZyZOuWAqyCq153PJLFhudMkwPUNWoSMyAdAHdypz5lmVMr0yMvlhWWXbcsNk3",
+	"PG3fukaSXFiex61kBNVzAxNzNiJ1m/E9L9ZsVfNJGjMszbJ+ak/Mgrssv+f9i/X8qYrurFEqxmJkuWTM",
+	"HAKU207vlaDPdV3Yrkint45rwzKXsWX+DjMJ8pyPz6fA1/Jr7gwbGrYCqc1qCa9i6l3/0pmzvB/QE+ar",
+	"L5jOX+aCufdl8ZbRuykJhFIYNfX3DXHfKnqru3X9TaGXUugPrDcU4vaQh7DB9zjJjBvCg2jLrKIaVNnf",
+	"QQjuUuJ130N1eHFuc9pOeVChj/2LHaoMlisQcRfQy+q74R7nHfKSNiv0u07iORgkWXL/XJ3VLhdPJEYj",
+	"urWVOYHI6bX9KYI/iz9F5eU8V+uS5X11wuhnMuFmH7Y5Vh8i6ri3jsPS3ESzsxbwFdiNSvEWJmAXaPyG",
+	"YDDXqJUBd5k9VqPro5uw4EwstVwVcf+cSkmoJH4ADfxMgtGdyJgOmDkNAsN1ITB7bApcPYoRzJz8faXY",
+	"aLy2WxX2WuUMba9xhlIU706KWuwXWxXVNitq0CdJFeQ/DKeEC0K5nLCEBHTESF1PoClSpUXNPiQEyFSZ",
+	"geAc4xUJDNhoregAMhZcspcinFYTPkxh0iHvo5d5zf+ARXdAD3F2ReqXjqVKGB0Rp5J/bcG356UWuSp+",
+	"6u3V1TlBfsagHGS4LoKoMBO4ZWc2YLnzuEyDgLFwNZpYQmIXwQqIMbPeEvAtHrifX4D+r1is4TK9H/7P",
+	"jcgz76EKDZMKd39lNUXpaFaQmkdJWW34w8eyibK7BUWa/QmuuRmFPngyuWBcuwzz6vO5Mn4fMyl+/YyV",
+	"8sG+4Y8jPiimBlhau+N+LsUr1ZCW8/IIjRkP9UzRWctCUJJE37HcI352LHzjTEbJxufPHvH7NIrzp9kl",
+	"lDCVTEkdHMC2Om0Ahn5p0YXYy1m/sM6xI0a59RbLY6PN3Apn06vhd0uuNc77FbxpSof5PPtO6cWlM2zp",
+	"1Wszi3Vcr1e+2ip5nvy45WfDxUonJXi1r7SXk6EVKNyjs0VlivrH+PaUhN1/9ToD4bxSrzNi81Iexp7j",
+	"3DFqlpFy8h9kx75ADOqRMnwECzNygcQ8NIhB8MADB+x/OHz59uzsfffV0eX+y+PD7v7rq8MLv5FxJpqG",
+	"GYlZj4TFOMiYJVLwfArV5uaKG+6bid6PFUoiWZCwOcmcZDTgkLID2njEnwwlC7pYUqlHJXu2tUvyQvfx",
+	"lJjcQIbxE30CKKp5XwjK65NEKJPUDwPt6IBGpYRQ+JGT/vvvd5IXb97/9GtyNfnl+vzVi6Pj849HYuOY",
+	"HtPLSWU2qEcIcVlT5bF6TMx6cTB6GgUcKlfSt6g4c+zuFyJTonqvzJhzXJGvKk4xJYYDe4SzXPRptuP/",
+	"a/k0l++dP6VXs9nibrYFmWKlwH3Nb7YON1aJjPo0zHn/eB7OpQ9+K07IxYU/kBMqXGSzhACIFNG9i8eT",
+	"KHrLJBrfHWGogdLQzze1725qn1CPhTRBD4GpcQVkXw1DFpKYKifEpFRHd1Z+imxd7S5EwLRiMSm4K5aS",
+	"1Dlp6eo3N9/928+0+Vv30z9ublrmr8a66em+I6iNzqFCZBoMCZWkPNuC58D22iVWsw26rio8/2HIEmbJ",
+	"bITJbMn52eUVC3ezSvT1cUwjjv/08Uaf2JSYhr7TOBYTSSLV8KqK1MPDWIhxjwa3Hhkn0R1VzCNxxG+b",
+	"sQhorOExYorqw2W1ZNXl5lkyLpSb12uTTxmcDzSBLK42X+XR+qFoFJvFXo0ZTySRw2isBXSCVjTN2Ax0",
+	"p2KSnBfth0g0g1xYmkRqeqkPvJEcGE1Ysp/qlVSoE2gQMClNYlIoNfmUpmr4FHJveuYfiSm4p2Fun2BG",
+	"zrqvpuNdQtU/fpko37vhby83tp95pLNNRhFPFZOkp2/lPk1jBXU1i6lQIwwD07MYa/lcY1frht/wMy3W",
+	"YzLb/fMjcsumpO6zYNzViNdttVq+h9PVuEeeQkv59HdDjb88peOoecumsuERJeKQ0DFNFPS44dR8vDeF",
+	"9HTjhPWjz7v5JABhBeauExOe1eHzZz+jJ3LDM/8f6dnUljBwlsYXMh4LyCiHazKZ47Y8FBpstt9IkZhi",
+	"CuSt9majdcMPY8kmcObqPoL+O98j/lMajiJu/sZZ+Y28/Ge7Q3w6jrq3bNrlQnXt0nxMCgz3AcgVgBw5",
+	"KdJHpvZFY5I+i+AMK7iigcorbdcOAzE6x4NDFKMjw1U65y0/Wa2Q3c0WyH5Jg1vGkTnLCCtw9jaD94hy",
+	"OsCYNJsbWe4i6CSpK8YpV7KBxZoxA4ZUtN/39N5mdYeporEYeLbkqxYcIJGHR3psGPGQvPtwRTRIGVeR",
+	"yZgOI6JwwQdFXJWAlwcCJpwn/YD01fllk6HC7g1vYrnXfsTiEEtJA7UM6IjFB1Qyj0QhPrq+PnolPaLZ",
+	"JanoaIxPL14fkM3NzR1NNa6vDlp6RFTjgiqZ1Lc+f4Z1bX/+3ICd59BnZ2v7uQZDL2YjUvchuReu76l5",
+	"+o9fpOC+ASDVwOvF7IYToo8z88n1xZHGzBENhhFnzYTRULcgfiBC5mcZB/0sINEnLBgKE6Gk3/zYNOb8",
+	"pn45ZDRkCSzAPCY9EUZQJV2zBSTlt1wfNYCVhDzrDc+2gVqvHXISvST1rc4mpog072APIOGKULAAd7Ww",
+	"St1nuwHf3scN6YlwSuzFKjgjExbHTY1kLLRpFwEyXJAwxeEYGYETLu6jFjsloAjco1J/GRAMmJy8bu3m",
+	"hi1sGzKm6SSfauowICyWLE8f6Y9ojJ/vmikDDEOmaBT7enDEHrTL4YehqK+9Vikc/AmUA6aS9BKNsLjm",
+	"K/ZZZYuVSiR6I3cJJafXx3m+W1L3b25Sfcf4DYLHksZRSK6vXjdfkDolsYaTTJNEaKaWMBnQMWCMZaEa",
+	"UGmXTxG6eFPiHZ2BzcORNcmjauiRX1OGFY8QPciYJnTEFEs8AI0eHaADU4Ed7Vpd8GQoJCM+nAPpY0FU",
+	"BdYsfdbqvn6gaSMwaD9vfmrJ21T/Gz7Z+tVH2Bzh1WmxTjOWxFynkkySSCnGNYelOa1d4ndabR+YzA7b",
+	"9GeSf2afR1RDU11+M5gpA3SGVF97xPLOFkb1QPx/7L3Ldhs5uib6Klhaq5bJOiGKkuW8UCPZqcx0pW9b",
+	"kiv3PsU8CigCFKMUBFgAQjK3l+dnfF7gDHrQq1+j91P0tJ+kF/7/BwJBMSTKFiXZyUlVWowLApf//n+f",
+	"HBV6krCMy0yUCRMfrJB5l/HSKBge7AWFT3EbvywHYBVOpnbm0cshyG1qAgRuWPrxUxqJj/n5hgFxlpL5",
+	"mbrtAeeAqcqaIheAbMqZ5adOLDidoFVJfAqb+0cvXr50Awu7qRtt7QWLRxOWeqlQ9ftPszd8IuC/BI70",
+	"rRTQ7Y3wV1axWHQNgD4Lv9bvfmdHxAf51+Pjd1vbvW03cPpgtyvcQJWmzyP55z+oPg6oq4FZGj7a29rp",
+	"cPih/32KwpHOrB+Je3JZSJHQ60hwfbfLfiuew5T4pC41ukPGs+QzZxUgNJQ7P2Mu81JoYAcgOcRRNIsP",
+	"dgss6xSmtgO7IHX/+ZznXrA6R2j36bb7xmf9ZyCVpIL7GyJ54OYLRBFJbGdlGX5JCWC4DsBn/WVOrpTq",
+	"7AzjnUTqj3tKVhPjHuPznYZ1vPZBhZEwXuWFJecFdUyC/AVdaOs/c+4CQZyBgJgUUmk3ago67VFrqkFR",
+	"ZlXpzpUI+9SOxYzlMFrmNAkM7LlWlwZQuHIn55k3wZQuzgrJOi/eHh51B+gZwp+Mnwx0UpzJ56452X/1",
+	"6u3vBz+dvD18+cvLN0cgkY2wIIc7mZpM+KYR7jRZke8Bx0hs9cIXZrws502EYL84R2ascoAcc8+O1iDs",
+	"pU7qbHili/+Ee50we6GkFdJuUjIwfTnafM1tNob/zsVkqqyQ2WzzNzFzpvn8FuiGdQePGoGbnaqncfrl",
+	"9KcHwB1ylVVgl+UiK7kWoPo66cExP3Ov9R0t7r8PhdWzzf2RFboxIrt5KKZu2+fuz7///vvmfm2EiUUj",
+	"TViv18OVmoGyL507AsZGug8OzOYLPMKbBx+myojNX3HW0h5zPo7zNQXMrLP1SwSsgACiYTv93T2QJng0",
+	"3dqB8R0ZUJnSBs1ofJAznFD/LNTQfmegaeL9XLS8yyIT0ojInH798viKBa2mQhpV6Uz0lD7bopvMlrv2",
+	"U7JhC1vOW+L7715GIdrBxnbvaa+PFaxC8mmxMdh42uv3ngIjth2Da0hOBJzNTTib8OczjOOHbQotzfvu",
+	"0leFsfvu6gO82D2LVIhpRRapL9l65WyWjU/JjRdS9Mhd2XQd3jrXDIeK1SpInAEVKoW7ABR8zdbufkN8",
+	"OAiBLQHwu9w73U1t76TAYP3Ga2vDw3RCbvUTApiSHHU37/T73g/zKFNzFq77221fBqFGcPTm+yenHEkH",
+	"8IMBU2UXh7DoyWGoW895aKqFW7ZvvuW95CTSMGq12396800/K31a5LmAZNizZUbmrDwteXkA9Tdw1xLv",
+	"ORL6osjE+6jGKY6wwHaPYyv/+MMtnakmE65nG4ONI7qQJtJ5DJeh4mbDl2D/YwPOIOKW14GAjcEGnMqB",
+	"E8fwXjqrbj8vcUjfw2UrP56r3KuhYvLaXQrzsd6kn7tJ0R1wk9isCFtif8LMD/DX+Q269RHl7icqVc8W",
+	"xB5TZ/6BF6VqboWI2CohbCeIDKtRiAZ2oB7b3XemuQzhOjSphzKNok94LyYrUwZ2msz30HYF352Ku58Y",
+	"eCU5LTs73R47QPoHgt3T4kKdO1OHEgoQPaQhg/Zh+zQ6zEaXygD/gsFKJV8nkEaMWinqkUs+Y53d/o/J",
+	"UKbu2hN1KYV2Nrx7mh+g8wd9RpRJoqYorBHliEkV1UT5N+FdjQfD8oDfu5EsEht1z9it5cZ7VLIoDuB0",
+	"+XLTu5EEV7rZPjUzT5S2WKkoWiSGfN9AEtyhxy2Idvu7N9/xRtmfVSXpFT/efMMLJUdlgam93e0lxvSO",
+	"z0rF82OlXnF9JvC+Z8tMgKmmU6WtyF+LvOBoMCUbuzs7y9w81cp5Cr4tZimp/LsurHgY0Yx0HCQAvYRS",
+	"oTACOpA/S0xPi81cZe6QwD8rO97C9MBmIS8KrHGYKrOgPAMRv9DJwWtzxjNkkOgEXxZ+8YTo0EDBvFDv",
+	"ev8argFGHw0ur4faNhGrpmd5cx6cDw8rHYVdQgYJEx6dlIKWJzi2tLvH+FBWwE+JEhxCFx6LUEkv8bf7",
+	"eHNhxcmZkninpLGDF3emnMMYPtYUMhND2fxaP5IfWSeFW0+cWy3T7gA1VD1rgpWCawgJCoozCZ/CxFCc",
+	"HEp6V48dcisw2ityNnVKCSIh7OW7hbIclvIlruRq5HH8iltJ5CWEXBwJyO9Xmt5a1C0xsF+UFA8oF5f4",
+	"pGOlXnM5o+kzj0MyNgTh3xREBNG+wnCojI5dLAOdIAURqLkVm3BmwJOyY5J9IbPdLuTeghjigCO0SATV",
+	"Eo0TFdiUG3OpdM7OhK2j7rv97aGsZVKmRe42Ni8hUSsZP1VVdLktJoKMPqAI0MpaKH8ri3PRYz/zoqw0",
+	"JhCHkmgFQBrU4yG5QIJkQPXy6au3v7x8c/J6/99Pft5/+er94cFRyjoUm2TPuphFB+7Y0GuEkSsSSFAd",
+	"54eD3WHc4msHzXYIfFRhie7Aa4ShRIhYP0+JN7SdpCQxdxJekXaJ2aARP4zIhpG3KBclnw0lEBpBvo2+",
+	"89XbF7+9fX+MOcpcVaelMDgSYKobVRok7gjnM2HVFHjXJBurSvfYW/drmAlK2EKFwmgE5DYQE+fMWO3U",
+	"s/Z8biWkmMlZqeweiPyhpEHtvwAemrZF2O73u35EEGJyqgnXFWaUlyULIxpKq8682sA5Yxha1zMoFHDO",
+	"CLQpGEO3y7CWWhhhUckS8RNmcocSXvfE7EXjKHOfAtnZhenB2RgpfaasFe5YRGWapBqDGQBrPpThcJB2",
+	"fBqtub857d5Wy72CM7wa9QbPvr2n8Wj12q29hLWu+mxd9UpBPg3lTRDM/gx8jqpSlW3XVYcYl0CGAF6W",
+	"yCWJSmsPTjmVd2FmJy5mYcaqKbtU+hwiIRbo3XuLDpobwZUtv9tWvE11TMZb3L3P3rmP3UFza+1UuE8J",
+	"0LdfWeT55dzkZXnzkqJineMsxzWG1SS7AvyxOCpVGFMF8O5J24Lul+VSa3rQGMWfbFUbS3DNsobj3bqo",
+	"b4TITYMQPqjFjrcia3d0Zydhtd2IN5z4G5yuxFVRaKos3iL1Uu3h7oTyHctnxmltfOOVsYBWBjQAPpTU",
+	"QEEc7Phwr+TBrLAxXnQwHSuZk0OLZq03UbgZyhRrNWsrPB2A2KntyyRu+7nBSnRCdijnssxgeAYQtobZ",
+	"eVsbAwMw72rZvQpjo/mSW1kdLSI4NrgeJCz59YQAv16jY6nQYcMq+GwbZKrVqEAMlYU5x1+EfUeXPFAI",
+	"Hr9xxSrpYVbyOF5CEoLXaCIy8a6xLlTNHU6K44lpWoZYD0XdmHWYNBccaYOZVJdMyVhSD2XGNTSDOJOT",
+	"fE+le+wdPoVybehQNuv/SbF4JQZtnKi8KiOGsgPlzN/3++x//vfd3vZub4fqtS7HqlxkbobS5IYOwVAM",
+	"vfkE3nwCbwB12qw0PBdiathYSWFsKDqjwrdCDqi+3ymeg58PD45+PTk8eH90cPLL4f6Lg4ZPz0wX85Z1",
+	"r6obGH73Pytj8Qc35ks+w7k9E9ZgXBm0Z5hKmpgOhp1wAuPOjS6EJYyzWHjJLD81yAmmhdVFXKHowxmT",
+	"wkB02uvKkXV2AZgc5QwadsWcx9Cos6RmKm9tjpQeSlj7sKfOhPRVbh0If3OolMdcro2ags/FjE2go0tJ",
+	"0fWp1nhXDGVnt78d2USNhfTFhW4egZcIfxspffY5kYVDOkKrUff09G8nurCOFXx2rODgQ+ZTfM2DhnUP",
+	"UlzSv6e80LdW275la7lsHsQt3fFpVCiA9HLjoMoLySciZyn86w0W2LuhBlgWYB7EGlZFUfQQQQewJyqy",
+	"cBIkGyuDLVi1HzFgnFFZCNbxhyrysjiH4uihbDSK9NjBhBcltdWoyZRrkbOMG7FZSCOkKWxxIUrsLTJW",
+	"aXBoLoV2l+Q95u1uCqv/4Nzm73fY6czNS+c007Opc25gihNP5ovdOD9v/oDXYTfKhM/gs6ihhGTcdj/p",
+	"9/tDCb0gmZpMlAyGmLm9ZKIVXZVowsc/zoze11GH8E3IJZQLcbob4k2WwDFvLYlIBMRVi01B9FoBmlMm",
+	"pC2hGC3HCoA9ACXUQtqUTbg+bxgF/oihiKzgOO+jHEMLjls6d+nRwdHRy7dvjiD98u7g8OT9kZNudQ6s",
+	"30X2bz9SJ4cw7jHlvsEkskuGshT8ypCVFAszFYWxR34GVugg0TvaKiaBuzH+xm/fXWp87jVOk79k6yP9",
+	"F9UtImTYwqZpr4ToBlCDJPZ9jwnWhfk2394Cae7201EILt6u4u7Ij3RRDe5tY/P3lYi6ZfHZY4+y4ArG",
+	"6n4+BdOy67CNuTWg4o7wc7zkqy7ghm+4uYIbZ2Ndwv1lJdwwi6013LTjrlYH4g+DElcp7M0a4OC6sN9z",
+	"HZhtV7iD2rQZIXVj5xmLA1DUBIXYT6Enzolg6qVz7z0gbrtF76fLtuAaeP03VNP7iLfy/hUL8/qNS90x",
+	"t5WSzwmxyb28pTkhbLAnhnlaJw8T5s1GNQLfmOAmzB4THwpszfd/AksU8SlMj/1e2HGjRzPi9YczAiGw",
+	"cuaJl/02Rq+7s7u9gym/y8IgemnzQEbkhrfWGy9HMKYVV/A3iBfvuYT/ZlESFfGvBQX6wkvk1N5poBoF",
+	"uDJCqn0o9/vx24uAUuErWUMTPVbjeU64pWXfpfuSxUo7gB+1utxoNJyLWaPxKmlkUaI6eRNx8ad0zb5N",
+	"E5biRWbfpl2M8SHGJ0T5oBXKjJ2jBOmLAUvHhXPmi7jMP2AumAQknyhLNzCDiE09Bt1L7w280N1JKGcB",
+	"YgUKCDihTUEU7VzMegv98P1p8Zubla/arMaPuNmuJtQs8631JD3y8IO3Gvz0t/b9th5vPi3cjQPEwPpC",
+	"82Zh5H+foA9sfV7TczFLfaVQJhCAiKD6MJ6GuLzWsKNf9zd3nn3XHWAdvhVneMyG0giZu6MNmYQGWsWA",
+	"PYd5Y4j1ci5mHuqF7YMYulT63ATgNRiHn0mtKivMUHZa4Ne6CSEM1sBraYS8lmJVPYEQFtg5hYHCy7Fi",
+	"E56LoSTgNBkaKAmRJ5aOMebMmbA4fedi9qQJ9AbRQogSUuOWL7OC7IexRVli56ozCaHOHifAiXMotg+8",
+	"clTFxy0Fk0KtNoKplOosAp1wz+CGqrSs0lA0ZZVGcfESMqFvECq5hrljNaTcUNaYcoBx5FHlGCVfF8LJ",
+	"dQETrTHdCNACxfantbaLMO6iKrWxArAvQPKMT4FJu3tDmTZPQlorFQTpcJ+cQeV+6cvyS8Gd+qJfINEN",
+	"mE7YKsuHMipO2JdUQxfK7lgn+hL40LEoI7SPBtoUfCGhhgzdIdSzxv3mH9t/uEmPVGSCcF1nxYWQScDk",
+	"opa4UWUrLQD5jACShjJWr3uwwVVl3QHzK14WF8JQv4QP6i0qZYOQPm6FW6ePCKYSFBlA6R3NZAb/iBw3",
+	"SK6NtIJiwBreHZu4f+yznIPeBbAefCh9GCIJf7/Z39ncedpAEiY0jaPw5CZsfDTTgD3rcQTRKUw8hqvB",
+	"f/8BunLJmrxotm6fDbubskAC2MYVa3FbzsWM8KGw9AIEeQcNriDJu3PuzAuejYVHy1mgGspLPjMslWoT",
+	"ljTdi6tp8LxyeldvY35K4hn20M7+SU0k5/DXq/gr35wb9XD1kC17MUZSa4B6fySm840FYhCQ4i2ww200",
+	"pdyARU3GAdH1quCfqQp2kKdCeoHMmNv0TzRuIK9/5RUbyUYNiXzLtzk7qJDGcpm5u70RsQwGe+1IBaEJ",
+	"8rS//befnv3fL3b/bfvo2b//8Mu/7f7H0799/2bn+Xe/1eQog92dnRqqqVF76s2IJu7qAuhUv1Jmq5qv",
+	"XV1OjrzD+1s8hYU6OVcC5xTVKmW2pGqo2zmhEoN13RQraVwL43r05bQhIe6RiIkZMjJ+P8ewv9Z13/p4",
+	"7sy2azORpARiZMFGhebpjHoY/Pavyy2dYT+oOwMIfjDwKhjCS3fmkfGWNch9JXPvHODWyZxCeWLYqRN4",
+	"3R6DtBhUfIZoAuwciHWYACfY2envdp0RFqEiPzH+cwgbGcp+3PjACg47EwKtbSnVyMpZJisa5u8hMqKP",
+	"w1l++BxqfbTu1UG+OaDjvaeNT38sPK1XQPMWhdkQ9bKBcIRuIJ0rLSwiSrNOevD3gzfHRyeHB8cHb45f",
+	"vn2TJuwpWs8xomQylIVkIyEI0jrxvd5E4tljB847wRdf8hrLlnwNq7k0nBBqR3EiorBDaUVZGnCowC9x",
+	"b0HDT3zgmSUki0xNJu6ZuT/Z4Anus0xJU00EdYlPVVmauic4rZkhoLqQ0NcvClV5qkn217+ij+fWWyAU",
+	"BnzHX/+asLG6xN+4JI9ZGxqJb2Gk5jjAQkZf0U3QoKZO4NMp0jlLLLTGWcTAQyZ8L100QfAhp+KMy0hM",
+	"jrlhQubUDw6In043AqvEUOI7PMw4Z1NlCmQvKp03MqNOdoyYAk04Cj0zVtpia7unyWOlcp5gPKDC0P5R",
+	"UyF77OewDdhIIdokVMhrRFiJ7jQJiM+0Jipxfj/B0aMZNdVqUhhQFBmvDNAswPxVhlzeQGzyxLCUclRp",
+	"wAVoK4F6PICRwggiFeloMRUYrImgkN2XUCE9cgR+mJZgFKODsxTg41JkLBHo4zxhxzwpi7EzsCJHSk9u",
+	"+EYPK1EYdl4QV5YgLNEWvMqwose3Aa5sUh0ReOWyQ1t6SLfE7lxl4P1WuJkYrUPihiBl3DAKWYl1TP5h",
+	"YvKoANxSQKoJUpeZk7LOao4sD9LqVy0P/OGLyw6uMSW2PhLj5qdWo2JfLm9R7DE+Z2BDb8FUV7Ju7VpY",
+	"n/iLQJm9seoT1Rbdgm9cH5R7OyjQBUcrfk8HIfmIwn/K7biW/TXlbHtw8UY9sPCIhRhx69lykwCEHZBI",
+	"9kwy7nyVBGxO6EcXQJrgbLuJugCimgQtJUT393fasZD1rR3ntgigzy8k/KnbY2lYL0hwpEr+6t73v//f",
+	"/w/QevSFyNPF6ewjq7LzV0Avci+G1SJFTR96e4jtRQ/zE3UngN3Eu0Kpm+Ykn4pSXRJxUKoFLBwAqadt",
+	"BgnccRhd2RjhFc74Vdoh9bLfbIzgJKyl6P2hfkOKqvSH0gvSWvJclaVzmau7tivC47d4/s/K2ImPWNx5",
+	"VUFJjDAY4EPSpl5vO+lDA58UZg//LybMgTZnlLhcC+Ym0knQwIYylNlYZOc9ts+kcwiKC4B+szx03AFp",
+	"D0nNlE52GiQn6+zu7CRDmRbSVKNRkRVC2hNIJKYJ0EgAG5NzbNH5diMESkId/PYLjEFSLxAN10c8h1KN",
+	"2Hb//9newVex9F8Vl7awsxPoh7ryliob40vcN6VaZKKYWky5a2ErLVOk4xjK8Hb4YKqO6MwxDrlHOU8c",
+	"rkm7Pfa+hkqNLD/zJFSlosfvZS32TkK8dQ9j2jyDlwat5TFN/R9O/CWLwaQxWg7nYD9suNtXpNb0JZAB",
+	"XVFh6tww77r3ER6PaBz5Ghp6DQ19Z1HzTBQXImEo0d1RR9GBFRLteqeoT9XGYENNkWR44xqVdF2Vaa1Z",
+	"EDhqFUrlSFiDgtMLOi/pO5yl8N40mODeI86L0UhoITOxxzjciFb7hNts7CQrFVuRqur22O/OTk/Fhylg",
+	"fL6lVxQGa3UQSxQeaiLsK6rrQgIqetZQFiHaPgDBmcKanFBxOdQAgUUKqjCFF1x9HKB0YfMtaLShjFRa",
+	"VK60QKs5vXKjJnajKLIx1CANJdQz5aClMuttxutF+wtConm8Uh1GuBboa4H+dQh0pXPGWTbLSkEHv0OA",
+	"Fptc5ptGWAQGdpKpe/8S3ovYm3KdlEYE5BBvJweRjTZuJMYgADmZVEA/G0VS+HQKybUb85WD6DVkd3tO",
+	"cvAuqonxecbwBU/Inu6xN1Fl9h67EpzpsTSjOjzEoC6oD8KA8vU/PgdnJWXiA/3kARpHRQlcphy4U5Vm",
+	"mZqcFlIQijkWV0CPOE4JO52hBZ6LD1TPCn58poyN6DzVHBr6pChLMOTVqP7IayJGr8NS/smDRouedl7I",
+	"fOkUmJ/J3wroLWt5pBZkjCz9XFimw3DbNU92G+fuQmbAROl3R8C1xdRyx50hKANI2KgqR0WJVyGycCm4",
+	"EabbFj2DR9zNAsUncvHzcm7Fpi0m4tYPxZN8+6euPNrnN9rNAb9IAKxjfveYYixFfib0Y4v4gd4cUZHm",
+	"Xbtmb2VDMQN4l3/hiapiv4xbljq/6VWQ1SkxaNR3FDKF66yKruoxEExhYagFwD3Y+HjbIh8I0+9YSBTi",
+	"djkwp2NQqxHDYzeE8Lp7Uawy5IEuQ9nObr/fu85ZOqZvfNT+kh/k2mVau0xfgcvkVOIVuXAq7KUQ7myq",
+	"OsB9/87Sx2Dgftr6WNunn75ACt9sc78LRvUSF9ci9joUDJC9zfwo66SyKsuUZSVWUdruIPa8vP+H5qRW",
+	"1dk4sknYsU+fUJfgh8JYZ1oCWDkaYc4LqrvD/b3dHvtVSeCgqSE0ABSjFQqjzpM+UjyMeoAPBIoRzVAb",
+	"ZJz7cY2MsUbGWDFVto3iOCRv2JTKLJaxqIOwv0lCE2nc9ehrL6PrHqhiORoqBsGg6Jvb1opZ6jpbNsRQ",
+	"f+IR3rhaL7Z+3c0ubPTpayf2QepkoxW4PXwFIieYu8DmuhG8QkmMyTBibz0GQHjWAZh49v0OstYlHvoZ",
+	"ceidxzbmZtwdsDEi2xLi1lASPSvk6Ng/VSGpdyXirWlQ5WJZymVMAkutgUj+pcW05JkgSH8/vVMh8wIZ",
+	"fyDzGChgiTGMekSQCDaA8AbcbJGdi5yNhRZD2YG85qWqyhyRc7iceXyhSwkQF0U2rskD2ZhfBBofw6jz",
+	"c1pyO1J6gtwKYRo8S21hIeYMHw6te7v9HxPW5LhtTxe+jJk6V0KhM/eah23Zjz63xaaqN0vUvY8wxjc1",
+	"73uz/SarK1y3bqb/E5hPyMTMjJoI6JVVdVvAbQT2kpbT1sf6HzchJQdRFwnIjEsmFbS1CQ0QMQQms7B1",
+	"eI6ve2EX8R6JSY9qI2Im7vrNEWrNgGnhPEvMeCDUTyGNFTxvayueE2PLtBY3P5rYAcLX/tljYV9Pa/JC",
+	"rullj1PSCp973Y5aheV9sz5am9v3B3X7udvqy1tubop9RdK9LcNUx1ZbG2kiIOpFpRULyxNeRSHbB/G6",
+	"qfS5kzpjMe0i+Al44+GXES+N+ylMQWsLK9zxcG0ifjKXaBKpP2V9/h/A3cbcxRL5ihUlkds87TRTOfZL",
+	"VbL4VyV8d2nddEqeYOgMcDcEj5Dt18nSgNyHpmKOWAvO8cHEOTi7IU8wYLmA48MtgC20mmbocwVvZ5X+",
+	"pX/JA3mXGKpvuHULovX0+2fH6ZO1h/l15HQfu/G8n+eMzwk2oLrmWoxVZUSCP2v8j7EoR907DfWHq64k",
+	"YNvM8YYUWWnCbclTvOa2+La4LZqn4b61/J3WBACiSSHK3DfIYFxmj6UUaR6wuSqBhjUAQWuElMJJURJD",
+	"8Uoja1dU2Gqi2EltFVw1PQp5UjnDvKWJEVoqmVRRARlUpl19TOhtvHXBQSRBHmO5wWdZMA8k+9YlB19u",
+	"lqxrFFbAqc+jLap000+5UwOG4j2tAZZDCGB7oHpseXFisiyMFfni+MpreuZXzX/x3gi9RB08fuo6ovEg",
+	"EQ2a/dvz0d1V8cB1R2rrY2WEXgJa1yeGDMsLg7QQwIsDzV1NGtpCBwhZqBWfwS2IAhkahul57oRCJWSh",
+	"KeNvLJ+ZgPaDVZIYYOEIx06MtjU9RZOn2xsx3NgTSPun3UVpLCcwUAQsncKqpwATZuu01eNPW0Fik/ul",
+	"C7vvc/PBK/Q43sM5vM7bOCTWZUJlhSIJagCl7wMsak8sj8HJSXdFRwjt6OgIrcpUx1c8kKHuVqXNPsdJ",
+	"j6zzdfBvbSq3msq4W4DCqRR3VYoCxcHtdvHNPd1YKZsm893dndDb3QU9P9/f3QkN3l1q7d5j6b9SjyqC",
+	"BYlQuSwrPCUI62GsmsAsoLLvcDljGTcC0otQ9vcBV4mFTuHEQ20vtuPf4hQ8VPv2LUuNYbShyvi2bb01",
+	"ZcxOf+e7ze3tzZ1nx/2IJmg1fb8LXvvdnb32Xy2v2u73tzcAC/qVkGfuaO082002JoX0/96+3+ZjWLqb",
+	"nS08kmtf60F8LeWFgZeu9Ier0hV/WFm6+BAtFMPSqG118zcxA6wmGIY8iwk++iyNOvCAXM5bOWkX2fas",
+	"ng1lINtD+AsQsac8O8fq2fptdvNQTEs+E/mAQQFH3AUcyEvwfqWHEsU08BYc12yHAMcfSfNBDT/FjORT",
+	"M1Y0HOrye2JYas4rp1Dc+QYqPXjI/gThqVCZEMFruofQT8fK8tLdY6pTC/+N1/n/1gJ1AJLMCCIsmBRS",
+	"aVbJwho3qXAxNjj/mOzsPE2efr+T9J9+l/zwbDf5/vtnyQ/972u4qJTDgE7UhdCjUl2miZ+bobzUfNrt",
+	"sVcL8RkDDq52FqB2hh9gTCGaoxm7v0N1pmfK7uzu7Axl+OaTSWFAS6bdvZoc2/PfpRRxh7tYSr+fVPXh",
+	"iDAUoT4d3tvdYxVBHYZHBihDWFREYSHcMIz7u7koIQCHjYYW698wVucMlapEBomxKJHr1qPVnGl1abBg",
+	"O4BxgUhNI8gMSGwAmlbYPt1FGDZwHSqfeKcNIdEhJHRN1su2oMEd4IlrwEra6FQUW/dSIul4c7wvc6Ie",
+	"x4OAiRGACINRUeIkuuEJ4X7gcZOKTRSkTtx+xPYC2Ch+fkdaCJg5wAShXd0yX7TRTpUdJ36e3I5r8F1Q",
+	"9330CNw6blCMW+beYxsYcb59v6YYgf0xlLjDoifVOzPiVk+APARYPuC7T8VMAfUmtxgJgS/LcdILO5Sn",
+	"IlMTJ/iI/CQHWtN4wP7euvCZ5tlXKjfXiEg24VgAgyQqmQAJExflTD3EJ/iwwBmJV58EczJq0hhKNB4x",
+	"XgwCUOTRMyBc4OyQhJ3xaSmMgY5fd52HQcB9YyzXyLQKFd5pewMIvPALoQ8Ovfe7qhRZNNQHqvDBaWrx",
+	"u4nlhyY7Zn2EY+ek1RcU/SzQoDfduuiWdfnQGhLiIeMO70oO/E/+tDjpDfrQn5MWI7kJAxFOfJv9fHNw",
+	"YusjAV61k3i8tIbMJ0+OVWhvmiAqsxPGgLNVijxCWEjQ6IOmRudSw4VUFbSQxcOL39U6idcKrnUS/2vo",
+	"R1C0Ue7Jj7w5DPWWUONa0nnzZ20r4zIT5UpBVuohtXvBiIVHKYtK1ocYDNbIMr7eb9hrAFpST3D9MGP5",
+	"jJlxMZ06Mz+YYQkYoaNCOysUbe8p17bgZTk7CXenFDWAZrxToK7LhPthj3GWNi5jafgxbfbWpYWEPusT",
+	"eNYJWOxQSZK2lk4h/7mxvHRW9mk1mcYccpCtAeRPU9P11dyBWnDjHn7VzIQBfqaZ6UuvkscCxhV9TWSJ",
+	"fnpQAZ7UO+QRmJlrk/HrKu36Nq1NPKfB3FzKtmyHGCOdSirs05IKDyX9A2u8d3w28TyzEGhgojQCqQ87",
+	"6RR/jUIXGsCuATrMwzvW+ouiC14veVU2YFzOMLrlHr6MEoqjmB5bPzKZ3Z+dvX0pckbsqEuprb15tbV3",
+	"RWct0FD4Hd+Mioo+5zHpKL9b1jpqraPWOqqWO4zXmEN3p6tuEwe5iSj9pnZxFtgpIVZdi/kEUx3QYyqz",
+	"ssrbap9BgNwXC/XKc/K34iJeJ+bvPYzyxLBxYaAB4CsOqEQ4/59db7XwMP4cPfirPoz1h9x8GKPZXJ/I",
+	"hziRo8aue4Snss3D+lnpOr+d1Hw6UWpd5Ckb8bJknDgqQyIhIokMOXqobuCWdQoZJR0o8EjZxbSerhtC",
+	"lW1lI1DnAlD/gdmzycdGkIbhQU9MjafPXisg8eGSbnliGsHUkOOv6yTUhdAn8aijohFKtnRS8oeAiQ3m",
+	"r64yGVDe37BSjAAU0oyLqXdS47iq0kuFVevRdm7wVevigzjHHuoKojeAKypCZQsAZ1AYOGkZFLKp3mFQ",
+	"tg2Io5aG34KTO/dJD1QWEM1pi/db7/ikjpb783Q1Scj4yArNCss6hC9QmPiW7tp7XnvPa+95Y7BxNC6m",
+	"gKrp5L3TrWoUwr1PKH2/elfaFze2WuD7ZUnHXDgVCTVbvskhUJj2Gq0KHBoQNgtphCSOaVOdYkm576+S",
+	"UIdHLQpHv73vsd/mjfsB2LYe2smcF1Okop0Kbhn3ZXcJKA12OS5KQaR3ziIYSp47b30oh/LvXBccgJ+c",
+	"AFOVBU0mpHXWA2pvY72cyrjlpTpDIGczVlP3P5eGFTaBBKWQVs/YVOihDCMAMr3jTTMutIVCw0tRXgh2",
+	"Qe8NXIRWTJDpLKWfXkQlvFDUe8jlmUiHErdJYQR2nBGdUU3L5z4iPN4IYXxLRygupMa0vKjLNMNHJ3Nf",
+	"zW1UbRwe2wmmlhu4YdwMZfrLwTFr30UNbhL/oLSbsErmhEIND8QGF1QcVN7vC2qNKJFzxb00ieaQ4i9J",
+	"3YnnMU+A8QP6XhdUCTrP6Z3f5A8E/OfGGj7EE9/RTLUB/PnFugtWu1u21NB0xU01Cz4qlEVnXOsZGsJu",
+	"N/Gztk+y/GzpMWCBTnIV83c50cJqycI66V/oiJ2QjIJDZdwZNd0ee2mHEkp+nUXFnc/iq37tWAtIEzmh",
+	"jogvwsLGVZrlxRnUyYPYnjEc5YCl//U/0oSl//X/Q6X+//pvKfKtIvg5M4LrbMx0JQ0ybVpdnGk+8bSc",
+	"eM6h9NqdF/HB2VHcPZCfuv/9y1/+As89OYG/bZ6mXcJnNxn3lrsvqKf5gFMKQqqgCuNRZTxNKHZKoG81",
+	"lCmsWO9fKdOccOO59PyhplSX5azH3ignP908yJQZJ2Tcwg9AxCERtuAyaqko5FDiwLQ4q0oOmMuaGtzz",
+	"gpcis6xz8OL1/ubOdztBvEFVRpWyUcnPEieOjy752ZnQ7P1LN01DeSakO+giZ1lZgPfonGlW2K4H9YGd",
+	"8F4WmcrD0mHzrvhg3QZScijTD5uTQm7iz5uwqpu6cp9mQwE9FO6P3J5SqjTE14YNHUKOlM4APwvFT91w",
+	"Bfqg5Sw0m7Sinqztfv/6niyn5RcNeGPwdMGBiRJYHEGVcFZo8UvBIXCfbqbwfe5mjOW3MoEo+KZ67LkY",
+	"8ap0QmnTt9m5C4SsJs5uif/WuACel2xswv//segr3SM2L7h2V4ANdKS0xVj+RgL/wPCg/wc+0P/nT8Jk",
+	"G3+stoONJOXN0TkvLNehuQfpYpvWBoC3p8Ofrobm/E8rhD717VqMTo9p4Oo/MUltY1vF0lzzkYW2D6fQ",
+	"2iFTE8YzrYyJepacax4sOoQhMOeV79nYA7XgTN30lGtEZKWr6N/+SmAtMYL9cvzyDdKEoAYMjVa6OBsD",
+	"4plXJ/UjAa3VayWEdEvRazEhPoD2jjsr9XBTYEbp9XqRLTkgLebke2QrGlGOUH2CUQhtDBi7xLwkCkGs",
+	"146CevTcujOwLfhEJ32lILD0jgcKBfkvbIkDRebqGvx13b3xtUVbEDLWyyAStuTr31IrLBNO2TqtyvN7",
+	"oUVGyxpCC3VnJqDHVQD2kmMA3rkqTncAJ6bpsX3JfNxoKNEu5BIfUwp+IQxzNjjC2lCHixZOlZSVcJ4L",
+	"PhwlLjZ5uqvw9V6pMWdeO1dNOy/G6zPQZUnUstzUe9Kpu/qTwc2xVhenlRUmZenHT+AAuQVLWfqPP5wO",
+	"w87oKIwSeqO18IEQIsvK3acDAR6QeGGQQWnGYXaAddmNGcfkfEWnRv4pMmrKvhyrkn6I/SdUjalwW9qk",
+	"aGFDSu2U4zuGspNCFOUfT//omfPKjTpqqHVbygrZY89VXgjDqqnboj+w18VziGClxYSfCUAVCWoavvZS",
+	"OK37i+YT4wz4slSXteMFXkuHM7qFcQnxsXAKxtwMZV3r2FT4idfihcVVhm0fuHG6vUiFe3RArM/E0szd",
+	"fn8ovSEQPt3f0h2wXGQl15RAm6BOJn7X0H+oLiXaGiZhE54L3yD9bv/4xa9pIBgj1eQ2NexgXA4ylbg3",
+	"KJ4Y2rUU8qI/k2ETNZSnBJkWNfc+MbAOzwMYC7fUmX7023vDJnzmfHqWKUnFoOUMWo65pLNJzf5aXWJz",
+	"LK24u+bot/dD6X008P+bzdyC5dzyU24EM7YoS8ZPlcYOfSN0wcviP4kcjhdlpQUhR+alys67sMBaWF3U",
+	"LenouWLVE3wJHvNMlWUB3iAnErxn/acshXU/yUgtpX4JDoXVs00Et0nYmIOd5b+KNsmieNzzqjx/P3Uy",
+	"IYrKrcKmuvqiB0K8qgdyKIzzlBdYWL8DZjFkQkXuzj5ID5ROJI0waYvh9jUw1hoY62o5JirfoPlJi2wn",
+	"/X6/dghPZ07gtJo8pyqfbZYQ9h788PSHH77r//CFllCUErgOEpNK9YOFBsyTPGR/nFOHhG1wDkTuqyCI",
+	"8mOvLnLA4nsQYTFVm0f+8FDeA8Z1NgaUhMABEsyU8GPedF5BM8V5Hc84gmlv0GRYjTH3OkpQFZaIN2cL",
+	"EcCvep8/wfNr7/NLoL+XgeT0H1p/2lrYfH66/LGLDNxd9bH7PE+onYQujpqsNgR7Q9hizXbxbbFdfN5+",
+	"XXmx5Tuv6r6A4yK6+ArPBesYxXIVfDV/wbwvSH8npFq/zwuZaayzxJKAaNMTmiRBa7rDKAyS01GoxD/D",
+	"ubY5FvbVVYU+MI3+3+nsiqcZZyJjnRxFontDWTuUntl6DgiNfo8VcrATFlsI3iv1ty5WzgMfuODAtx0A",
+	"yeLIdLfHfgcVzmP/OdgCCfqr9BbnUBHqBqIb1ZUOrMN96OWJwUiB8x5x6rsJRljQozwVDIpYsOyFviph",
+	"WuAiYB0t/sukrJN+HG68Hm4M2HDD2a3VZLjxKfUBIhon3fQagi4SviDFi9MGRFbsgibojASn3M9ejwJM",
+	"KZZtdtF7JSRv3DwQepIqvH2MUzppb7ikGfQr45ba3xxIVqLAA+CSxbEkwuRSl7KRigjHLeQPIE6Uu28G",
+	"Nx/W+IkJIHPeFb/ygz8khSFdAu4aqBPaCm3IzndjxK0KFPpzkg/3rcXXvC3r0s9vonESRQgWf45qjfLE",
+	"kE2wioxEXJpXE8hcQ1nnjZlw7erPf/2u6wXBE4NVfxDOCA0mziJKfPt9oQnKal1ycf92eegG4tZ3kwRe",
+	"I2wigKV5fCx1sQG//HHymr+1iPp4rgA0ql6OOWxY50qH45XoU6Pyt8PZtOSFjB6n64RHNwTyuWRiMrUz",
+	"rJJdWCPri6S/7o7JpQuyamNtLR0eQDpc1LvtMTvwC1PwtUcCbos/nB0sds2ZmfJMJOhGYYs8/QNEYtJA",
+	"7g1u4VBqVVkBCi0NoiXtksNW9yuAq48O0N/BVUyx8pYy8yN01tDhHsrgvpDLlDDOMjU5JeninCf01P0n",
+	"kadO1VjOXyPcX3zACbqnNQv3cX0xFIJhVjf2t6F3kry6UGaVMF4axUZKD2WcoPX7AjseIFRu2UQZy7b7",
+	"/biQLS7egnSFH0yjQG4or5CK31gg16iPg8JjqlBrVsgN5XyFXM/XIczX9IVFAG8fs/R1NhZndCg7qe8g",
+	"2WKv2RY7FDnUNtS+baNS7onZq2sE4zd6wHPyYIcy2q2hYI68c0xJePfXXRHg0q1S7aDLpCxWWg1H73ic",
+	"1XA0p+tquHU13NdbDRcCa+pLM0C3N5W3PtJ/LZcWDkN9kLTwbVK1tWhcdao2kuvrVO2fJ1V7ETbYnaZq",
+	"Y5X+MEFe+rB1qvbbcvoiz4J/BXnbmy/+u1dc1yV59w3DKtUlu6Wx/S6c7gElXxdniZMYZKUwbAzaifKy",
+	"3SR0vjoHwBf/AqI3tQ05/6Xr6asu59zJ0NDzWZ4ia3EUW3Jid6MtV5UT+xwX5L7F5Tonts6JfZM5sToo",
+	"dOc5sSgCd8fQg4fxk78SBtVozAHyYZUx+uh9N8fp46Vax+ofpHlaN/f0vWbsWoPwvwJ3Xo1UlyCEkvat",
+	"JwmrpC1KlooP00ILs29T1kmtLY9Ajps0Yd/1e70fvkt2+/3EB1CH8sd+H1JugH6HsXefunyZpwHd0FlC",
+	"IsAN+rycJzAJHJCeHn8o/WQSMV8NoEhR4AgnUVelGDRgFmvgNQiFhzUdSsyygoxKGHC5nGpFRXhzeXEz",
+	"LQuLVIyjSoMpV48CCrVo+FLZoUSayJsoOzvOhPRP6UZIjDikHntTM07CUAdD2Uo66fEUIYFRs082GuWA",
+	"io79pPnIQqqTivQDFpMZsFaaT+gPw+1AbDkYRDotVXYOaE+8FAQnhaCGuHTmUoip0GDienbGgPaxKDoe",
+	"CbgvJCZcMfxgNNAHCrPHU9Vi50biJ6HjsyYjXAfw/9zWslN/VGKDcYOMa5SI2C+rKtuuqpeFD6y1+LLG",
+	"9NbHBhXwtZH9RUxlZ043Oi0DSha/75Rn5z2GxGfQnLqQ+tZTmAUBrXSQ9fAzYPTt9Hf3IK6BRLqg8Toe",
+	"dJFZpc4BPipKD7TQ5i4IaBA1W1P4LxfJjz8oogD+04fzH/sppCVvbklPaH1rU/nGEP21W6v/QDp5HXb6",
+	"CmLwurFzHlnN5WGsMtrqLq/TMluA5pevlKhsfpCt0F6Rv+kB1qW6ZP8Xi51P1vkRUEMEVSapfOYRKycC",
+	"+oU8TLyqah4zuYA+3+e7cQoICz5hbXorYUpmIgBBeqp5rymVDrpxgYY7gHd8Bd7NlYHeE43Ybb0Zv2hr",
+	"TPS1b/Lt+Cav1cVVkwgkzOy+fJJLcTpW6nxTyHyqii+iBjsSmRYWQXswXlQWxrbxgP2OLz4I7/2qq+nn",
+	"vmYJRjD/3etQ/YOE6mnf1+sQHTj6bVHSzP+0smg9MuP5kgE7m2JM2Zkr6V9Dj7L7OwaR3709OsbG2rTS",
+	"pUc2c97/keUy5zofyt/9oFnqj3uRhyJpKLx/YliRRzj2yiNka2H1bMByraYAe5f7+MFQGiFkN6mfaYuJ",
+	"MJZPpohTx60Vk6l78ntZfGDu18S33+MNpjiT3FZapEOZXmwnw6rff5qdciO+23Uz8Ovr/RebR7/u7zz7",
+	"DqPxw40i74XX9JwxONyAu0TqJJJv9UboLieNnhh2OrMCIfqHkp6NEDTp5diI7MSXw4NpGc8J44Yhij/2",
+	"Jmx9hP+HEhTPdABYZ8d1uaSvxIIRFGcSMN1wKGkCd0kEfwfjEpICSjKtrG9hwlWkwpKhTMfWTp0VTHwS",
+	"EZw2kOYa5i4gqihVWVYZZxJLhL8vlNxzFuyEzwB1rhQctgofylKp6SnPzhM21cUFABSWhTzfLFXGITs0",
+	"EZbn3HLG81wLYxIMl4mc8TOCfscdkikpBbS/94byJ1EW8FeMExH67FSrSWFEPnDDw6wFPzvT4oxb8SQi",
+	"OWpPFMzJ15WW08+964Hi/fNf3GIle/mV1KgDuN3WBfdfYBOvQdPaKuHn9eYt1eatTNGtj/4/bwiQv7RQ",
+	"2I2Sh/g+2ZkSxh+KvcC7S5c5Ge3Up9NrU3GrsvWromjV5et+Fr7l+vU/QTn63RydpIV8inCEvH0b75nd",
+	"/i6aOKgZAia8s0au7vJfhF2kbe/HcbpJza1L3r+tcPsXnomVR9wPggJaEU5Zj6VCupnLB8yZlCnTYhP/",
+	"YhhneQHBrLw+z85lGCl9JixufoIyNu20ohH6WEtt+d2qtFXVmH+JXd5/OLt8XXR+V5p+bZYvUQ0uw9Zb",
+	"VA++Wht9q7auP7tYnP3UtNDPxdSy7V2W85m5NpJc3/dNhJJ9JOXmUHI96etY8n3S2UfnLPYqA6gWBUDN",
+	"o7ZpvuyUb330bjdWHljESbuXofuWjim347qjox7PxrxVcBt60Nb4/L9VohJIUjtROkS5sREnxCCQ9aLK",
+	"MiEIlXQEWiwiBkdm/jgeDz2IKp/12H79JOSx8NELcOZ+ZJ3U/35CvyDbl+evQMmJTLKXfLaoAs/q2Zyg",
+	"uerl7axKprUZTf6rkvDBEGteV/c9doJuAQiwYdPCqt2f1QHpE7GJ0Y17kz+tIqIlHQT9w22poB77WWm2",
+	"s8vG4MJhZiXMZ2EgmeTTW6eKZIh7JOkbNtXiolCVD/+zjr1ULL3YTlIW8mzuR/c1FjGVOAJwdYHxFshb",
+	"RSbcG6FUylwWNhtj4s1nl0pFhcV+aAtECyzGnJeEpQEbj8ktC+kSN4lfmDL5M0aMHlDc/FJciNjRITBy",
+	"n281frPdk/ixwjwCqUOGSSSF1QjqBFg6dQYC0enn3HKkXaNMNz3bCQEUMQhNjjRYZXEugJkLYkjU8QUg",
+	"SFcCU3twmLzNC/LNw6THDsq8uDgW5uZw870bIm7GarN+lrB/udnN/5T+1cPbFVPoqFTxkf/80z0WvLTj",
+	"/2yNT+wTEOwOlB0XpfDMCpkwBpEBkSn31+Pjd5E9rysJ0ue0Kso8LmqACoxcISEgs6pCVv1AVbcwA/Mr",
+	"jXKFGhNfcQ18tP9gXkIj4Wf64831bizvq+JCSIEQk6ciWlJco40/YMHUVEg+LXr+69p6Pt5Ohdx/9/Jv",
+	"R2/ffOm0kTeoTv8p2lFF6H0sV1k1EdLGtTmX3LCadH+k1WQV83fsrMcrw+CG0Rz46ZwIy+cmc8Yn5bUY",
+	"zGMu801PUmhUpTOINVld2XECNVWQbnP/sXAD07D+Y//1q9uthh/Zt7MaNAcLVgMK6ZYVRWKO4TIgVoN8",
+	"TICCMqR6Fq7JIb7uQWQKvNsJcVgTZjUfjYqs9+BRvrkuNZ4XN0gkuN1tK7Tyru5E2nQYAnL/bdDN81ti",
+	"I9modLkx2NgCa47ecGXts0xVCIgsQJ1RZFGdCwlmFMW7nM0ANmTzdrAuDetYIQEkOKGYJPbM4LMKeVFY",
+	"jxcSHojW74JH7ofaAo9pQKTQ0c0Bbubq7UfQohpwFBLqWUVyAgTiAlLPfBPwvEqRnwntRE7oefWsOXV7",
+	"E07y+OYO32iIdTX91TG+1c6pi56Kk4bPhhOIzMiJc52dm8smPBsXUrBOpuSo0JOEjapyVJSJc6EzURJ2",
+	"GP4RO3eJEbeY0nPtWAPqA8BYwFdHo4UyykXTGdcyY3kqglu7GaC6TGIIVtpZKKIsQUp4kR7sFk/SY40o",
+	"R8jEy0YCS4ohC5c5GwiFZhgWvnHRKqMP4WyjOCges1qFAXs2oOBWsY6vWWa+ZLmbeF8kgdHoPHgo05LP",
+	"3ImOhhVMwasDe1dyO1J6wng+KWRhLIpG1tn/6fXLN4Ah142PlbtqwWOCyYJjaIgLA5OvdDYW8HhF56xU",
+	"PGenvHQbQsdHjYTK4sVdoNDI+GzRaOGxoGCuPvQnehB+95Sf0YCnQk1LkYDhaj0OSySvoifnKjMgtD5s",
+	"wgRF1jZISZQdg7IwIOWM0GaAM5ls8CovLCY35gx10EKwDO4Zf3U/Pz/cf/PTydvf3xwchufivQn9Ay36",
+	"ZIMEmv/R/9P/3ARGTOZBr5L57s3kSttMshFkVvgLnkp/B/1r7kc8/+7Dp8W5mJnBhEt+5i6g40p3N/M+",
+	"ybzP8key8Xr/zf4vCyZi7tMfwafe9suOjvd//vm237XEZ1wz6D8+ffo/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

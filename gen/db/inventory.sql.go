@@ -12,7 +12,15 @@ import (
 )
 
 const productsAvailability = `-- name: ProductsAvailability :many
-SELECT id, sku, name, status FROM products WHERE brand_id = $1 AND id = ANY($2::uuid[])
+SELECT p.id, p.sku, p.name, p.option_values, p.options <> '[]'::jsonb AS has_options,
+       (CASE WHEN p.status = 'archived' OR par.status = 'archived' THEN 'archived'
+             WHEN p.status = 'draft' OR par.status = 'draft' THEN 'draft'
+             ELSE 'active' END)::product_status AS status
+FROM products p
+LEFT JOIN products par ON par.brand_id = p.brand_id AND par.id = p.parent_id
+WHERE p.brand_id = $1 AND p.id = ANY($2::uuid[])
+ORDER BY p.id
+FOR KEY SHARE OF p
 `
 
 type ProductsAvailabilityParams struct {
@@ -21,13 +29,18 @@ type ProductsAvailabilityParams struct {
 }
 
 type ProductsAvailabilityRow struct {
-	ID     uuid.UUID
-	Sku    string
-	Name   string
-	Status ProductStatus
+	ID           uuid.UUID
+	Sku          string
+	Name         string
+	OptionValues []byte
+	HasOptions   bool
+	Status       ProductStatus
 }
 
-// The status of the products a stock change names (missing ones are absent).
+// The products a stock change names (missing ones are absent): a variant is sellable only while
+// its parent is too (the less sellable of the two statuses), and a product with options (a
+// parent) is never held or moved itself. FOR KEY SHARE: a product cannot become a parent
+// (ProductLock, FOR UPDATE) while a change of its stock is under way, nor the other way round.
 func (q *Queries) ProductsAvailability(ctx context.Context, arg ProductsAvailabilityParams) ([]ProductsAvailabilityRow, error) {
 	rows, err := q.db.Query(ctx, productsAvailability, arg.BrandID, arg.Ids)
 	if err != nil {
@@ -41,6 +54,8 @@ func (q *Queries) ProductsAvailability(ctx context.Context, arg ProductsAvailabi
 			&i.ID,
 			&i.Sku,
 			&i.Name,
+			&i.OptionValues,
+			&i.HasOptions,
 			&i.Status,
 		); err != nil {
 			return nil, err

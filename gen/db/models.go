@@ -520,22 +520,29 @@ type OrderLine struct {
 	Quantity          int64
 	FulfilledQuantity int64
 	LineTotal         int64
+	OptionValues      []byte
 }
 
 type Product struct {
-	BrandID     uuid.UUID
-	ID          uuid.UUID
-	Sku         string
-	Name        string
-	Description *string
-	PriceAmount int64
-	Currency    string
-	Status      ProductStatus
-	Attributes  []byte
-	Tags        []string
-	Version     int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	BrandID      uuid.UUID
+	ID           uuid.UUID
+	Sku          string
+	Name         string
+	Description  *string
+	PriceAmount  int64
+	Currency     string
+	Status       ProductStatus
+	Attributes   []byte
+	Tags         []string
+	Version      int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	ParentID     *uuid.UUID
+	Options      []byte
+	OptionValues []byte
+	Images       []byte
+	Barcode      *string
+	WeightGrams  *int64
 }
 
 type ProductSearch struct {

@@ -14,13 +14,14 @@ import (
 
 const productBulkUpsert = `-- name: ProductBulkUpsert :many
 INSERT INTO products AS p (brand_id, id, sku, name, description, price_amount, currency, status,
-                           attributes, tags, created_at, updated_at)
+                           attributes, tags, images, barcode, weight_grams, created_at, updated_at)
 SELECT $1::uuid, (x.item ->> 'id')::uuid, x.sku, x.item ->> 'name', x.item ->> 'description',
        (x.item ->> 'priceAmount')::bigint,
        coalesce(x.item ->> 'currency', (SELECT b.currency FROM brands b WHERE b.id = $1::uuid)),
        coalesce((x.item ->> 'status')::product_status, 'draft'),
        coalesce(x.item -> 'attributes', '{}'),
        coalesce(ARRAY(SELECT jsonb_array_elements_text(x.item -> 'tags')), '{}'),
+       coalesce(x.item -> 'images', '[]'), x.item ->> 'barcode', (x.item ->> 'weightGrams')::bigint,
        $2::timestamptz, $2::timestamptz
 FROM jsonb_each($3::jsonb) AS x(sku, item)
 ORDER BY x.sku COLLATE "C"
@@ -28,13 +29,17 @@ ON CONFLICT (brand_id, sku) DO UPDATE
 SET name = excluded.name,
     price_amount = excluded.price_amount,
     description = CASE WHEN ($3::jsonb -> excluded.sku) ? 'description' THEN excluded.description ELSE p.description END,
-    currency = CASE WHEN ($3::jsonb -> excluded.sku) ? 'currency' THEN excluded.currency ELSE p.currency END,
+    -- A variant is priced in its parent's currency (catalog.Save keeps them in step).
+    currency = CASE WHEN ($3::jsonb -> excluded.sku) ? 'currency' AND p.parent_id IS NULL THEN excluded.currency ELSE p.currency END,
+    images = CASE WHEN ($3::jsonb -> excluded.sku) ? 'images' THEN excluded.images ELSE p.images END,
+    barcode = CASE WHEN ($3::jsonb -> excluded.sku) ? 'barcode' THEN excluded.barcode ELSE p.barcode END,
+    weight_grams = CASE WHEN ($3::jsonb -> excluded.sku) ? 'weightGrams' THEN excluded.weight_grams ELSE p.weight_grams END,
     status = CASE WHEN ($3::jsonb -> excluded.sku) ? 'status' THEN excluded.status ELSE p.status END,
     attributes = CASE WHEN ($3::jsonb -> excluded.sku) ? 'attributes' THEN excluded.attributes ELSE p.attributes END,
     tags = CASE WHEN ($3::jsonb -> excluded.sku) ? 'tags' THEN excluded.tags ELSE p.tags END,
     version = p.version + 1,
     updated_at = excluded.updated_at
-RETURNING p.brand_id, p.id, p.sku, p.name, p.description, p.price_amount, p.currency, p.status, p.attributes, p.tags, p.version, p.created_at, p.updated_at, (p.xmax = 0)::boolean AS created
+RETURNING p.brand_id, p.id, p.sku, p.name, p.description, p.price_amount, p.currency, p.status, p.attributes, p.tags, p.version, p.created_at, p.updated_at, p.parent_id, p.options, p.option_values, p.images, p.barcode, p.weight_grams, (p.xmax = 0)::boolean AS created
 `
 
 type ProductBulkUpsertParams struct {
@@ -44,20 +49,26 @@ type ProductBulkUpsertParams struct {
 }
 
 type ProductBulkUpsertRow struct {
-	BrandID     uuid.UUID
-	ID          uuid.UUID
-	Sku         string
-	Name        string
-	Description *string
-	PriceAmount int64
-	Currency    string
-	Status      ProductStatus
-	Attributes  []byte
-	Tags        []string
-	Version     int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	Created     bool
+	BrandID      uuid.UUID
+	ID           uuid.UUID
+	Sku          string
+	Name         string
+	Description  *string
+	PriceAmount  int64
+	Currency     string
+	Status       ProductStatus
+	Attributes   []byte
+	Tags         []string
+	Version      int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	ParentID     *uuid.UUID
+	Options      []byte
+	OptionValues []byte
+	Images       []byte
+	Barcode      *string
+	WeightGrams  *int64
+	Created      bool
 }
 
 // Creates or updates products by SKU in one statement. The items parameter is a JSON object keyed
@@ -91,6 +102,12 @@ func (q *Queries) ProductBulkUpsert(ctx context.Context, arg ProductBulkUpsertPa
 			&i.Version,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.ParentID,
+			&i.Options,
+			&i.OptionValues,
+			&i.Images,
+			&i.Barcode,
+			&i.WeightGrams,
 			&i.Created,
 		); err != nil {
 			return nil, err
@@ -105,25 +122,33 @@ func (q *Queries) ProductBulkUpsert(ctx context.Context, arg ProductBulkUpsertPa
 
 const productCreate = `-- name: ProductCreate :one
 INSERT INTO products (brand_id, id, sku, name, description, price_amount, currency, status,
-                      attributes, tags, created_at, updated_at)
+                      attributes, tags, parent_id, options, option_values, images, barcode, weight_grams,
+                      created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6,
         coalesce($7::text, (SELECT b.currency FROM brands b WHERE b.id = $1)),
-        $8, $9, $10, $11, $11)
-RETURNING brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at
+        $8, $9, $10, $11::uuid, $12, $13, $14,
+        $15::text, $16::bigint, $17, $17)
+RETURNING brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams
 `
 
 type ProductCreateParams struct {
-	BrandID     uuid.UUID
-	ID          uuid.UUID
-	Sku         string
-	Name        string
-	Description *string
-	PriceAmount int64
-	Currency    *string
-	Status      ProductStatus
-	Attributes  []byte
-	Tags        []string
-	Now         time.Time
+	BrandID      uuid.UUID
+	ID           uuid.UUID
+	Sku          string
+	Name         string
+	Description  *string
+	PriceAmount  int64
+	Currency     *string
+	Status       ProductStatus
+	Attributes   []byte
+	Tags         []string
+	ParentID     *uuid.UUID
+	Options      []byte
+	OptionValues []byte
+	Images       []byte
+	Barcode      *string
+	WeightGrams  *int64
+	Now          time.Time
 }
 
 // currency defaults to the brand's.
@@ -139,6 +164,12 @@ func (q *Queries) ProductCreate(ctx context.Context, arg ProductCreateParams) (P
 		arg.Status,
 		arg.Attributes,
 		arg.Tags,
+		arg.ParentID,
+		arg.Options,
+		arg.OptionValues,
+		arg.Images,
+		arg.Barcode,
+		arg.WeightGrams,
 		arg.Now,
 	)
 	var i Product
@@ -156,6 +187,12 @@ func (q *Queries) ProductCreate(ctx context.Context, arg ProductCreateParams) (P
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ParentID,
+		&i.Options,
+		&i.OptionValues,
+		&i.Images,
+		&i.Barcode,
+		&i.WeightGrams,
 	)
 	return i, err
 }
@@ -164,7 +201,7 @@ const productDelete = `-- name: ProductDelete :one
 DELETE FROM products
 WHERE brand_id = $1 AND id = $2
   AND ($3::bigint[] IS NULL OR version = ANY($3::bigint[]))
-RETURNING brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at
+RETURNING brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams
 `
 
 type ProductDeleteParams struct {
@@ -193,12 +230,18 @@ func (q *Queries) ProductDelete(ctx context.Context, arg ProductDeleteParams) (P
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ParentID,
+		&i.Options,
+		&i.OptionValues,
+		&i.Images,
+		&i.Barcode,
+		&i.WeightGrams,
 	)
 	return i, err
 }
 
 const productGet = `-- name: ProductGet :one
-SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at FROM products WHERE brand_id = $1 AND id = $2
+SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams FROM products WHERE brand_id = $1 AND id = $2
 `
 
 type ProductGetParams struct {
@@ -223,102 +266,23 @@ func (q *Queries) ProductGet(ctx context.Context, arg ProductGetParams) (Product
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ParentID,
+		&i.Options,
+		&i.OptionValues,
+		&i.Images,
+		&i.Barcode,
+		&i.WeightGrams,
 	)
 	return i, err
 }
 
 const productList = `-- name: ProductList :many
-SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at FROM products
+SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams FROM products
 WHERE brand_id = $1
-  AND ($2::product_status IS NULL OR status = $2::product_status)
-  AND ($3::text IS NULL OR tags @> ARRAY[$3::text])
-  AND CASE $4::text
-        WHEN '-createdAt' THEN $5::timestamptz IS NULL
-          OR (created_at, id) < ($5::timestamptz, $6::uuid)
-        WHEN 'createdAt' THEN $5::timestamptz IS NULL
-          OR (created_at, id) > ($5::timestamptz, $6::uuid)
-        WHEN 'name' THEN $7::text IS NULL
-          OR (name, id) > ($7::text, $6::uuid)
-        WHEN '-name' THEN $7::text IS NULL
-          OR (name, id) < ($7::text, $6::uuid)
-        ELSE false -- no such order: nothing
-      END
-ORDER BY CASE WHEN $4::text = '-createdAt' THEN created_at END DESC,
-         CASE WHEN $4::text = '-createdAt' THEN id END DESC,
-         CASE WHEN $4::text = 'createdAt' THEN created_at END,
-         CASE WHEN $4::text = 'createdAt' THEN id END,
-         CASE WHEN $4::text = 'name' THEN name END,
-         CASE WHEN $4::text = 'name' THEN id END,
-         CASE WHEN $4::text = '-name' THEN name END DESC,
-         CASE WHEN $4::text = '-name' THEN id END DESC
-LIMIT $8
-`
-
-type ProductListParams struct {
-	BrandID      uuid.UUID
-	Status       NullProductStatus
-	Tag          *string
-	Sort         string
-	AfterCreated *time.Time
-	AfterID      *uuid.UUID
-	AfterName    *string
-	RowLimit     int32
-}
-
-// The list in each of its four orders (@sort, as the API names them: -createdAt, createdAt, name,
-// -name), each resuming after its own keyset. It must run planned for its parameters
-// (kit.ListInBrand: force_custom_plan): @sort is then a constant, and the planner folds each CASE
-// to the one order and keyset asked for, which products_created_idx or products_name_idx serves
-// exactly as one query per order did (walked backward for createdAt and -name). A generic plan
-// could use neither index for the order.
-func (q *Queries) ProductList(ctx context.Context, arg ProductListParams) ([]Product, error) {
-	rows, err := q.db.Query(ctx, productList,
-		arg.BrandID,
-		arg.Status,
-		arg.Tag,
-		arg.Sort,
-		arg.AfterCreated,
-		arg.AfterID,
-		arg.AfterName,
-		arg.RowLimit,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []Product{}
-	for rows.Next() {
-		var i Product
-		if err := rows.Scan(
-			&i.BrandID,
-			&i.ID,
-			&i.Sku,
-			&i.Name,
-			&i.Description,
-			&i.PriceAmount,
-			&i.Currency,
-			&i.Status,
-			&i.Attributes,
-			&i.Tags,
-			&i.Version,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const productSearch = `-- name: ProductSearch :many
-SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at FROM products
-WHERE brand_id = $1
-  AND id IN (SELECT search_id FROM product_search
-             WHERE search_name ILIKE $2::text OR search_sku ILIKE $2::text)
+  -- Without parent_id the list is the catalog as shown (variants are inside their parents);
+  -- with it, that parent's variants.
+  AND CASE WHEN $2::uuid IS NULL THEN parent_id IS NULL
+           ELSE parent_id = $2::uuid END
   AND ($3::product_status IS NULL OR status = $3::product_status)
   AND ($4::text IS NULL OR tags @> ARRAY[$4::text])
   AND CASE $5::text
@@ -343,9 +307,9 @@ ORDER BY CASE WHEN $5::text = '-createdAt' THEN created_at END DESC,
 LIMIT $9
 `
 
-type ProductSearchParams struct {
+type ProductListParams struct {
 	BrandID      uuid.UUID
-	Pattern      string
+	ParentID     *uuid.UUID
 	Status       NullProductStatus
 	Tag          *string
 	Sort         string
@@ -355,16 +319,16 @@ type ProductSearchParams struct {
 	RowLimit     int32
 }
 
-// ProductList for a search (`q`): the same filters, orders and keysets, and only the products whose
-// name or SKU matches @pattern (ILIKE). The ids come from product_search (schema/000021), whose
-// scan is not under row-level security, so ILIKE is an index condition there and a rare term is
-// found through the trigram indexes; the rows themselves come from products under its policy.
-// The IN is a top-level condition so that the planner may join either way: from the trigram
-// matches (a rare term) or along the order's index, testing each row (a common one).
-func (q *Queries) ProductSearch(ctx context.Context, arg ProductSearchParams) ([]Product, error) {
-	rows, err := q.db.Query(ctx, productSearch,
+// The list in each of its four orders (@sort, as the API names them: -createdAt, createdAt, name,
+// -name), each resuming after its own keyset. It must run planned for its parameters
+// (kit.ListInBrand: force_custom_plan): @sort is then a constant, and the planner folds each CASE
+// to the one order and keyset asked for, which products_created_idx or products_name_idx serves
+// exactly as one query per order did (walked backward for createdAt and -name). A generic plan
+// could use neither index for the order.
+func (q *Queries) ProductList(ctx context.Context, arg ProductListParams) ([]Product, error) {
+	rows, err := q.db.Query(ctx, productList,
 		arg.BrandID,
-		arg.Pattern,
+		arg.ParentID,
 		arg.Status,
 		arg.Tag,
 		arg.Sort,
@@ -394,6 +358,12 @@ func (q *Queries) ProductSearch(ctx context.Context, arg ProductSearchParams) ([
 			&i.Version,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.ParentID,
+			&i.Options,
+			&i.OptionValues,
+			&i.Images,
+			&i.Barcode,
+			&i.WeightGrams,
 		); err != nil {
 			return nil, err
 		}
@@ -405,57 +375,130 @@ func (q *Queries) ProductSearch(ctx context.Context, arg ProductSearchParams) ([
 	return items, nil
 }
 
-const productUpdate = `-- name: ProductUpdate :one
-UPDATE products
-SET sku = coalesce($1::text, sku),
-    name = coalesce($2::text, name),
-    description = CASE WHEN $3::boolean THEN NULL
-                       ELSE coalesce($4::text, description) END,
-    price_amount = coalesce($5::bigint, price_amount),
-    currency = coalesce($6::text, currency),
-    status = coalesce($7::product_status, status),
-    attributes = coalesce($8::jsonb, attributes),
-    tags = coalesce($9::text[], tags),
-    version = version + 1,
-    updated_at = $10
-WHERE brand_id = $11 AND id = $12
-  AND ($13::bigint[] IS NULL OR version = ANY($13::bigint[]))
-RETURNING brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at
+const productLock = `-- name: ProductLock :one
+SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams FROM products WHERE brand_id = $1 AND id = $2 FOR UPDATE
 `
 
-type ProductUpdateParams struct {
-	Sku              *string
-	Name             *string
-	ClearDescription bool
-	Description      *string
-	PriceAmount      *int64
-	Currency         *string
-	Status           NullProductStatus
-	Attributes       []byte
-	Tags             []string
-	Now              time.Time
-	BrandID          uuid.UUID
-	ID               uuid.UUID
-	ExpectedVersions []int64
+type ProductLockParams struct {
+	BrandID uuid.UUID
+	ID      uuid.UUID
 }
 
-// Changes the fields given, only at one of the expected versions when If-Match names some. No row:
-// the product is missing or the version stale.
-func (q *Queries) ProductUpdate(ctx context.Context, arg ProductUpdateParams) (Product, error) {
-	row := q.db.QueryRow(ctx, productUpdate,
+// The product, locked for a change that reads before it writes (options, variants). FOR UPDATE
+// also waits for, and then excludes, a stock change or an order naming it (the stock engine reads
+// the products it holds or moves FOR KEY SHARE: ProductsAvailability).
+func (q *Queries) ProductLock(ctx context.Context, arg ProductLockParams) (Product, error) {
+	row := q.db.QueryRow(ctx, productLock, arg.BrandID, arg.ID)
+	var i Product
+	err := row.Scan(
+		&i.BrandID,
+		&i.ID,
+		&i.Sku,
+		&i.Name,
+		&i.Description,
+		&i.PriceAmount,
+		&i.Currency,
+		&i.Status,
+		&i.Attributes,
+		&i.Tags,
+		&i.Version,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.ParentID,
+		&i.Options,
+		&i.OptionValues,
+		&i.Images,
+		&i.Barcode,
+		&i.WeightGrams,
+	)
+	return i, err
+}
+
+const productLockBySku = `-- name: ProductLockBySku :one
+SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams FROM products WHERE brand_id = $1 AND sku = $2 FOR UPDATE
+`
+
+type ProductLockBySkuParams struct {
+	BrandID uuid.UUID
+	Sku     string
+}
+
+func (q *Queries) ProductLockBySku(ctx context.Context, arg ProductLockBySkuParams) (Product, error) {
+	row := q.db.QueryRow(ctx, productLockBySku, arg.BrandID, arg.Sku)
+	var i Product
+	err := row.Scan(
+		&i.BrandID,
+		&i.ID,
+		&i.Sku,
+		&i.Name,
+		&i.Description,
+		&i.PriceAmount,
+		&i.Currency,
+		&i.Status,
+		&i.Attributes,
+		&i.Tags,
+		&i.Version,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.ParentID,
+		&i.Options,
+		&i.OptionValues,
+		&i.Images,
+		&i.Barcode,
+		&i.WeightGrams,
+	)
+	return i, err
+}
+
+const productSave = `-- name: ProductSave :one
+UPDATE products
+SET sku = $1, name = $2, description = $3, price_amount = $4,
+    currency = $5, status = $6, attributes = $7, tags = $8,
+    options = $9, option_values = $10, images = $11,
+    barcode = $12, weight_grams = $13,
+    version = version + 1, updated_at = $14
+WHERE brand_id = $15 AND id = $16
+RETURNING brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams
+`
+
+type ProductSaveParams struct {
+	Sku          string
+	Name         string
+	Description  *string
+	PriceAmount  int64
+	Currency     string
+	Status       ProductStatus
+	Attributes   []byte
+	Tags         []string
+	Options      []byte
+	OptionValues []byte
+	Images       []byte
+	Barcode      *string
+	WeightGrams  *int64
+	Now          time.Time
+	BrandID      uuid.UUID
+	ID           uuid.UUID
+}
+
+// Writes every field of a product locked by ProductLock (the caller merged the change into it).
+func (q *Queries) ProductSave(ctx context.Context, arg ProductSaveParams) (Product, error) {
+	row := q.db.QueryRow(ctx, productSave,
 		arg.Sku,
 		arg.Name,
-		arg.ClearDescription,
 		arg.Description,
 		arg.PriceAmount,
 		arg.Currency,
 		arg.Status,
 		arg.Attributes,
 		arg.Tags,
+		arg.Options,
+		arg.OptionValues,
+		arg.Images,
+		arg.Barcode,
+		arg.WeightGrams,
 		arg.Now,
 		arg.BrandID,
 		arg.ID,
-		arg.ExpectedVersions,
 	)
 	var i Product
 	err := row.Scan(
@@ -472,6 +515,394 @@ func (q *Queries) ProductUpdate(ctx context.Context, arg ProductUpdateParams) (P
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ParentID,
+		&i.Options,
+		&i.OptionValues,
+		&i.Images,
+		&i.Barcode,
+		&i.WeightGrams,
 	)
 	return i, err
+}
+
+const productSearch = `-- name: ProductSearch :many
+SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams FROM products
+WHERE brand_id = $1
+  AND id IN (SELECT search_id FROM product_search
+             WHERE search_name ILIKE $2::text OR search_sku ILIKE $2::text)
+  AND CASE WHEN $3::uuid IS NULL THEN parent_id IS NULL
+           ELSE parent_id = $3::uuid END
+  AND ($4::product_status IS NULL OR status = $4::product_status)
+  AND ($5::text IS NULL OR tags @> ARRAY[$5::text])
+  AND CASE $6::text
+        WHEN '-createdAt' THEN $7::timestamptz IS NULL
+          OR (created_at, id) < ($7::timestamptz, $8::uuid)
+        WHEN 'createdAt' THEN $7::timestamptz IS NULL
+          OR (created_at, id) > ($7::timestamptz, $8::uuid)
+        WHEN 'name' THEN $9::text IS NULL
+          OR (name, id) > ($9::text, $8::uuid)
+        WHEN '-name' THEN $9::text IS NULL
+          OR (name, id) < ($9::text, $8::uuid)
+        ELSE false -- no such order: nothing
+      END
+ORDER BY CASE WHEN $6::text = '-createdAt' THEN created_at END DESC,
+         CASE WHEN $6::text = '-createdAt' THEN id END DESC,
+         CASE WHEN $6::text = 'createdAt' THEN created_at END,
+         CASE WHEN $6::text = 'createdAt' THEN id END,
+         CASE WHEN $6::text = 'name' THEN name END,
+         CASE WHEN $6::text = 'name' THEN id END,
+         CASE WHEN $6::text = '-name' THEN name END DESC,
+         CASE WHEN $6::text = '-name' THEN id END DESC
+LIMIT $10
+`
+
+type ProductSearchParams struct {
+	BrandID      uuid.UUID
+	Pattern      string
+	ParentID     *uuid.UUID
+	Status       NullProductStatus
+	Tag          *string
+	Sort         string
+	AfterCreated *time.Time
+	AfterID      *uuid.UUID
+	AfterName    *string
+	RowLimit     int32
+}
+
+// ProductList for a search (`q`): the same filters, orders and keysets, and only the products whose
+// name or SKU matches @pattern (ILIKE). The ids come from product_search (schema/000021), whose
+// scan is not under row-level security, so ILIKE is an index condition there and a rare term is
+// found through the trigram indexes; the rows themselves come from products under its policy.
+// The IN is a top-level condition so that the planner may join either way: from the trigram
+// matches (a rare term) or along the order's index, testing each row (a common one).
+func (q *Queries) ProductSearch(ctx context.Context, arg ProductSearchParams) ([]Product, error) {
+	rows, err := q.db.Query(ctx, productSearch,
+		arg.BrandID,
+		arg.Pattern,
+		arg.ParentID,
+		arg.Status,
+		arg.Tag,
+		arg.Sort,
+		arg.AfterCreated,
+		arg.AfterID,
+		arg.AfterName,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Product{}
+	for rows.Next() {
+		var i Product
+		if err := rows.Scan(
+			&i.BrandID,
+			&i.ID,
+			&i.Sku,
+			&i.Name,
+			&i.Description,
+			&i.PriceAmount,
+			&i.Currency,
+			&i.Status,
+			&i.Attributes,
+			&i.Tags,
+			&i.Version,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.ParentID,
+			&i.Options,
+			&i.OptionValues,
+			&i.Images,
+			&i.Barcode,
+			&i.WeightGrams,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const productStockedOrOrdered = `-- name: ProductStockedOrOrdered :one
+SELECT (EXISTS (SELECT 1 FROM stock_levels l WHERE l.brand_id = $1 AND l.product_id = $2)
+    OR EXISTS (SELECT 1 FROM order_lines o WHERE o.brand_id = $1 AND o.product_id = $2))::boolean AS used
+`
+
+type ProductStockedOrOrderedParams struct {
+	BrandID uuid.UUID
+	ID      uuid.UUID
+}
+
+// Whether stock or orders refer to the product: such a product cannot become a parent (its stock
+// and order lines would name an item that is no longer sellable).
+func (q *Queries) ProductStockedOrOrdered(ctx context.Context, arg ProductStockedOrOrderedParams) (bool, error) {
+	row := q.db.QueryRow(ctx, productStockedOrOrdered, arg.BrandID, arg.ID)
+	var used bool
+	err := row.Scan(&used)
+	return used, err
+}
+
+const variantCount = `-- name: VariantCount :one
+SELECT count(*) FROM products WHERE brand_id = $1 AND parent_id = $2
+`
+
+type VariantCountParams struct {
+	BrandID  uuid.UUID
+	ParentID *uuid.UUID
+}
+
+func (q *Queries) VariantCount(ctx context.Context, arg VariantCountParams) (int64, error) {
+	row := q.db.QueryRow(ctx, variantCount, arg.BrandID, arg.ParentID)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
+const variantGet = `-- name: VariantGet :one
+SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams FROM products WHERE brand_id = $1 AND parent_id = $2 AND id = $3
+`
+
+type VariantGetParams struct {
+	BrandID  uuid.UUID
+	ParentID *uuid.UUID
+	ID       uuid.UUID
+}
+
+func (q *Queries) VariantGet(ctx context.Context, arg VariantGetParams) (Product, error) {
+	row := q.db.QueryRow(ctx, variantGet, arg.BrandID, arg.ParentID, arg.ID)
+	var i Product
+	err := row.Scan(
+		&i.BrandID,
+		&i.ID,
+		&i.Sku,
+		&i.Name,
+		&i.Description,
+		&i.PriceAmount,
+		&i.Currency,
+		&i.Status,
+		&i.Attributes,
+		&i.Tags,
+		&i.Version,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.ParentID,
+		&i.Options,
+		&i.OptionValues,
+		&i.Images,
+		&i.Barcode,
+		&i.WeightGrams,
+	)
+	return i, err
+}
+
+const variantList = `-- name: VariantList :many
+SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams FROM products
+WHERE brand_id = $1 AND parent_id = $2
+  AND ($3::timestamptz IS NULL
+       OR (created_at, id) > ($3::timestamptz, $4::uuid))
+ORDER BY created_at, id
+LIMIT $5
+`
+
+type VariantListParams struct {
+	BrandID      uuid.UUID
+	ParentID     *uuid.UUID
+	AfterCreated *time.Time
+	AfterID      *uuid.UUID
+	RowLimit     int32
+}
+
+// A parent's variants, oldest first (products_parent_idx).
+func (q *Queries) VariantList(ctx context.Context, arg VariantListParams) ([]Product, error) {
+	rows, err := q.db.Query(ctx, variantList,
+		arg.BrandID,
+		arg.ParentID,
+		arg.AfterCreated,
+		arg.AfterID,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Product{}
+	for rows.Next() {
+		var i Product
+		if err := rows.Scan(
+			&i.BrandID,
+			&i.ID,
+			&i.Sku,
+			&i.Name,
+			&i.Description,
+			&i.PriceAmount,
+			&i.Currency,
+			&i.Status,
+			&i.Attributes,
+			&i.Tags,
+			&i.Version,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.ParentID,
+			&i.Options,
+			&i.OptionValues,
+			&i.Images,
+			&i.Barcode,
+			&i.WeightGrams,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const variantRewrite = `-- name: VariantRewrite :one
+UPDATE products
+SET option_values = $1, currency = $2, version = version + 1, updated_at = $3
+WHERE brand_id = $4 AND id = $5
+RETURNING brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams
+`
+
+type VariantRewriteParams struct {
+	OptionValues []byte
+	Currency     string
+	Now          time.Time
+	BrandID      uuid.UUID
+	ID           uuid.UUID
+}
+
+// What a variant copies of its parent (option names and values, currency), after the parent changed.
+func (q *Queries) VariantRewrite(ctx context.Context, arg VariantRewriteParams) (Product, error) {
+	row := q.db.QueryRow(ctx, variantRewrite,
+		arg.OptionValues,
+		arg.Currency,
+		arg.Now,
+		arg.BrandID,
+		arg.ID,
+	)
+	var i Product
+	err := row.Scan(
+		&i.BrandID,
+		&i.ID,
+		&i.Sku,
+		&i.Name,
+		&i.Description,
+		&i.PriceAmount,
+		&i.Currency,
+		&i.Status,
+		&i.Attributes,
+		&i.Tags,
+		&i.Version,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.ParentID,
+		&i.Options,
+		&i.OptionValues,
+		&i.Images,
+		&i.Barcode,
+		&i.WeightGrams,
+	)
+	return i, err
+}
+
+const variantSummaries = `-- name: VariantSummaries :many
+SELECT parent_id::uuid AS parent_id, count(*) AS variants,
+       min(price_amount)::bigint AS min_price, max(price_amount)::bigint AS max_price
+FROM products
+WHERE brand_id = $1 AND parent_id = ANY($2::uuid[])
+GROUP BY parent_id
+`
+
+type VariantSummariesParams struct {
+	BrandID   uuid.UUID
+	ParentIds []uuid.UUID
+}
+
+type VariantSummariesRow struct {
+	ParentID uuid.UUID
+	Variants int64
+	MinPrice int64
+	MaxPrice int64
+}
+
+// Each parent's variant count and price range.
+func (q *Queries) VariantSummaries(ctx context.Context, arg VariantSummariesParams) ([]VariantSummariesRow, error) {
+	rows, err := q.db.Query(ctx, variantSummaries, arg.BrandID, arg.ParentIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []VariantSummariesRow{}
+	for rows.Next() {
+		var i VariantSummariesRow
+		if err := rows.Scan(
+			&i.ParentID,
+			&i.Variants,
+			&i.MinPrice,
+			&i.MaxPrice,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const variantsLock = `-- name: VariantsLock :many
+SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams FROM products WHERE brand_id = $1 AND parent_id = $2 ORDER BY id FOR UPDATE
+`
+
+type VariantsLockParams struct {
+	BrandID  uuid.UUID
+	ParentID *uuid.UUID
+}
+
+// A parent's variants, locked (by id) to rewrite what they copy of it.
+func (q *Queries) VariantsLock(ctx context.Context, arg VariantsLockParams) ([]Product, error) {
+	rows, err := q.db.Query(ctx, variantsLock, arg.BrandID, arg.ParentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Product{}
+	for rows.Next() {
+		var i Product
+		if err := rows.Scan(
+			&i.BrandID,
+			&i.ID,
+			&i.Sku,
+			&i.Name,
+			&i.Description,
+			&i.PriceAmount,
+			&i.Currency,
+			&i.Status,
+			&i.Attributes,
+			&i.Tags,
+			&i.Version,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.ParentID,
+			&i.Options,
+			&i.OptionValues,
+			&i.Images,
+			&i.Barcode,
+			&i.WeightGrams,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -377,7 +377,7 @@ func (q *Queries) OrderLineFulfil(ctx context.Context, arg OrderLineFulfilParams
 }
 
 const orderLines = `-- name: OrderLines :many
-SELECT brand_id, order_id, id, line_no, product_id, sku, name, price_amount, currency, quantity, fulfilled_quantity, line_total FROM order_lines WHERE brand_id = $1 AND order_id = ANY($2::uuid[])
+SELECT brand_id, order_id, id, line_no, product_id, sku, name, price_amount, currency, quantity, fulfilled_quantity, line_total, option_values FROM order_lines WHERE brand_id = $1 AND order_id = ANY($2::uuid[])
 ORDER BY order_id, line_no
 `
 
@@ -408,6 +408,7 @@ func (q *Queries) OrderLines(ctx context.Context, arg OrderLinesParams) ([]Order
 			&i.Quantity,
 			&i.FulfilledQuantity,
 			&i.LineTotal,
+			&i.OptionValues,
 		); err != nil {
 			return nil, err
 		}
@@ -421,10 +422,15 @@ func (q *Queries) OrderLines(ctx context.Context, arg OrderLinesParams) ([]Order
 
 const orderLinesAdd = `-- name: OrderLinesAdd :exec
 INSERT INTO order_lines (brand_id, order_id, id, line_no, product_id, sku, name, price_amount, currency,
-                         quantity, line_total)
-SELECT $1::uuid, $2::uuid, unnest($3::uuid[]), unnest($4::int[]),
-       unnest($5::uuid[]), unnest($6::text[]), unnest($7::text[]),
-       unnest($8::bigint[]), $9::text, unnest($10::bigint[]), unnest($11::bigint[])
+                         quantity, line_total, option_values)
+SELECT x.brand_id, x.order_id, x.id, x.line_no, x.product_id, x.sku, x.name, x.price_amount, x.currency,
+       x.quantity, x.line_total,
+       coalesce((SELECT p.option_values FROM products p WHERE p.brand_id = x.brand_id AND p.id = x.product_id), '[]')
+FROM (SELECT $1::uuid AS brand_id, $2::uuid AS order_id, unnest($3::uuid[]) AS id,
+             unnest($4::int[]) AS line_no, unnest($5::uuid[]) AS product_id,
+             unnest($6::text[]) AS sku, unnest($7::text[]) AS name,
+             unnest($8::bigint[]) AS price_amount, $9::text AS currency,
+             unnest($10::bigint[]) AS quantity, unnest($11::bigint[]) AS line_total) AS x
 `
 
 type OrderLinesAddParams struct {
@@ -441,6 +447,7 @@ type OrderLinesAddParams struct {
 	LineTotals []int64
 }
 
+// option_values: the variant's, as it is sold (a product that is not a variant has none).
 func (q *Queries) OrderLinesAdd(ctx context.Context, arg OrderLinesAddParams) error {
 	_, err := q.db.Exec(ctx, orderLinesAdd,
 		arg.BrandID,

@@ -39,7 +39,7 @@ func (q *Queries) LevelGet(ctx context.Context, arg LevelGetParams) (StockLevel,
 }
 
 const levelList = `-- name: LevelList :many
-SELECT l.brand_id, l.product_id, l.location_id, l.on_hand, l.reserved, l.reorder_point, l.version, l.updated_at, p.sku, p.name AS product_name, x.quantity AS expired_held
+SELECT l.brand_id, l.product_id, l.location_id, l.on_hand, l.reserved, l.reorder_point, l.version, l.updated_at, p.sku, p.name AS product_name, p.option_values, x.quantity AS expired_held
 FROM stock_levels l
 JOIN products p ON p.brand_id = l.brand_id AND p.id = l.product_id
 CROSS JOIN LATERAL (
@@ -80,6 +80,7 @@ type LevelListRow struct {
 	UpdatedAt    time.Time
 	Sku          string
 	ProductName  string
+	OptionValues []byte
 	ExpiredHeld  int64
 }
 
@@ -114,6 +115,7 @@ func (q *Queries) LevelList(ctx context.Context, arg LevelListParams) ([]LevelLi
 			&i.UpdatedAt,
 			&i.Sku,
 			&i.ProductName,
+			&i.OptionValues,
 			&i.ExpiredHeld,
 		); err != nil {
 			return nil, err

@@ -21,11 +21,17 @@ VALUES (@brand_id, @id, @number, @currency, @subtotal, @total, @customer_email, 
 RETURNING *;
 
 -- name: OrderLinesAdd :exec
+-- option_values: the variant's, as it is sold (a product that is not a variant has none).
 INSERT INTO order_lines (brand_id, order_id, id, line_no, product_id, sku, name, price_amount, currency,
-                         quantity, line_total)
-SELECT @brand_id::uuid, @order_id::uuid, unnest(@ids::uuid[]), unnest(@line_nos::int[]),
-       unnest(@product_ids::uuid[]), unnest(@skus::text[]), unnest(@names::text[]),
-       unnest(@prices::bigint[]), @currency::text, unnest(@quantities::bigint[]), unnest(@line_totals::bigint[]);
+                         quantity, line_total, option_values)
+SELECT x.brand_id, x.order_id, x.id, x.line_no, x.product_id, x.sku, x.name, x.price_amount, x.currency,
+       x.quantity, x.line_total,
+       coalesce((SELECT p.option_values FROM products p WHERE p.brand_id = x.brand_id AND p.id = x.product_id), '[]')
+FROM (SELECT @brand_id::uuid AS brand_id, @order_id::uuid AS order_id, unnest(@ids::uuid[]) AS id,
+             unnest(@line_nos::int[]) AS line_no, unnest(@product_ids::uuid[]) AS product_id,
+             unnest(@skus::text[]) AS sku, unnest(@names::text[]) AS name,
+             unnest(@prices::bigint[]) AS price_amount, @currency::text AS currency,
+             unnest(@quantities::bigint[]) AS quantity, unnest(@line_totals::bigint[]) AS line_total) AS x;
 
 -- name: OrderGet :one
 SELECT * FROM orders WHERE brand_id = @brand_id AND id = @id;

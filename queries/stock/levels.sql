@@ -62,7 +62,7 @@ RETURNING *;
 -- name: LevelList :many
 -- Keyset by (product, location), with the product's SKU and name for display, and what expired
 -- holds not yet released keep in reserved (not counted as reserved: LevelsExpiredHeld).
-SELECT l.*, p.sku, p.name AS product_name, x.quantity AS expired_held
+SELECT l.*, p.sku, p.name AS product_name, p.option_values, x.quantity AS expired_held
 FROM stock_levels l
 JOIN products p ON p.brand_id = l.brand_id AND p.id = l.product_id
 CROSS JOIN LATERAL (

@@ -97,6 +97,12 @@ func appendProductList(b []byte, items []api.Product, next *string) ([]byte, boo
 // the attributes' keys sorted, strings escaped the same way. It reports false for what only
 // encoding/json can say (a time outside the years 0-9999 is an error there).
 func appendProduct(b []byte, p *api.Product) ([]byte, bool) {
+	// The optional fields of variants, images and barcodes are left to encoding/json: a plain
+	// product, the common case, has none of them.
+	if p.ParentId != nil || p.Options != nil || p.OptionValues != nil || p.VariantCount != nil || p.PriceRange != nil ||
+		p.Images != nil || p.Barcode != nil || p.WeightGrams != nil {
+		return b, false
+	}
 	b = append(b, `{"attributes":`...)
 	b = appendAttributes(b, p.Attributes)
 	b = append(b, `,"brandId":`...)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/oapi-codegen/nullable"
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
@@ -24,7 +25,7 @@ func apiProduct(p db.Product) (api.Product, error) {
 	if err != nil {
 		return api.Product{}, fmt.Errorf("product %s attributes: %w", p.ID, err)
 	}
-	return api.Product{
+	out := api.Product{
 		Id:          p.ID,
 		BrandId:     p.BrandID,
 		Sku:         p.Sku,
@@ -35,11 +36,81 @@ func apiProduct(p db.Product) (api.Product, error) {
 		Status:      api.ProductStatus(p.Status),
 		Attributes:  attrs,
 		Tags:        p.Tags,
+		ParentId:    p.ParentID,
+		Barcode:     p.Barcode,
+		WeightGrams: p.WeightGrams,
 		Version:     p.Version,
 		CreatedAt:   p.CreatedAt.UTC(),
 		UpdatedAt:   p.UpdatedAt.UTC(),
-	}, nil
+	}
+	// The variant fields are stored as the API writes them; "[]" (none) stays out of the answer.
+	for _, f := range []struct {
+		raw []byte
+		to  any
+	}{{p.Options, &out.Options}, {p.OptionValues, &out.OptionValues}, {p.Images, &out.Images}} {
+		if len(f.raw) > 2 {
+			if err := json.Unmarshal(f.raw, f.to); err != nil {
+				return api.Product{}, fmt.Errorf("product %s: %w", p.ID, err)
+			}
+		}
+	}
+	return out, nil
 }
+
+// apiProductSummed is apiProduct with a parent's variant count and price range (sum nil: not a
+// parent).
+func apiProductSummed(p db.Product, sum *summary) (api.Product, error) {
+	out, err := apiProduct(p)
+	if err != nil || sum == nil {
+		return out, err
+	}
+	n := sum.count
+	out.VariantCount = &n
+	if n > 0 {
+		out.PriceRange = &api.PriceRange{MinAmount: sum.min, MaxAmount: sum.max, Currency: p.Currency}
+	}
+	return out, nil
+}
+
+// isParent: the product declares options.
+func isParent(p db.Product) bool { return len(p.Options) > 2 }
+
+// withSummaries pairs products read with the summaries of the parents among them: one more read
+// when there are parents, none otherwise (a catalog without variants pays nothing).
+func (h *Handlers) withSummaries(ctx context.Context, brand uuid.UUID, rows []db.Product) ([]productRow, error) {
+	var parents []uuid.UUID
+	for _, p := range rows {
+		if isParent(p) {
+			parents = append(parents, p.ID)
+		}
+	}
+	sums := map[uuid.UUID]summary{}
+	if len(parents) > 0 {
+		var err error
+		if sums, err = kit.ReadInBrand(ctx, h.d, brand, func(q *db.Queries) (map[uuid.UUID]summary, error) {
+			return summaries(ctx, q, brand, parents)
+		}); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]productRow, len(rows))
+	for i, p := range rows {
+		out[i].Product = p
+		if isParent(p) {
+			s := sums[p.ID]
+			out[i].sum = &s
+		}
+	}
+	return out, nil
+}
+
+// productRow is a product of a list with its summary.
+type productRow struct {
+	db.Product
+	sum *summary
+}
+
+func apiProductRow(r productRow) (api.Product, error) { return apiProductSummed(r.Product, r.sum) }
 
 // checkProduct applies the rule OpenAPI 3.0 cannot state in a schema (the spec's
 // `x-property-names` on Attributes says it): attribute names of 1 to 50 characters without
@@ -73,56 +144,47 @@ func tagsOrEmpty(tags *api.Tags) []string {
 
 // CreateProduct adds a product to the brand's catalog.
 func (h *Handlers) CreateProduct(ctx context.Context, req api.CreateProductRequestObject) (api.CreateProductResponseObject, error) {
-	body := req.Body
-	if bad := checkProduct("", body.Currency, body.Attributes); len(bad) > 0 {
-		return nil, problem.RefuseFields(bad)
+	b := req.Body
+	it := Item{
+		Sku: &b.Sku, Name: &b.Name, PriceAmount: &b.PriceAmount, Currency: b.Currency, Status: b.Status,
+		Attributes: b.Attributes, Tags: b.Tags, Images: b.Images,
 	}
-	attrs, err := attributesJSON(body.Attributes)
-	if err != nil {
-		return nil, err
+	if b.Description != nil {
+		it.Description = nullable.NewNullableWithValue(*b.Description)
 	}
-	status := db.ProductStatusDraft
-	if body.Status != nil {
-		status = db.ProductStatus(*body.Status)
-	}
-	p, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (db.Product, error) {
-		p, err := q.ProductCreate(ctx, db.ProductCreateParams{
-			BrandID:     req.BrandId,
-			ID:          uuid.Must(uuid.NewV7()),
-			Sku:         body.Sku,
-			Name:        body.Name,
-			Description: body.Description,
-			PriceAmount: body.PriceAmount,
-			Currency:    body.Currency,
-			Status:      status,
-			Attributes:  attrs,
-			Tags:        tagsOrEmpty(body.Tags),
-			Now:         h.d.Now(),
-		})
-		if err != nil {
-			return p, err
+	if b.Options != nil {
+		opts := make([]api.ProductOptionInput, len(*b.Options))
+		for i, o := range *b.Options {
+			opts[i] = api.ProductOptionInput{Name: o.Name, Values: o.Values}
 		}
-		return p, h.emit(ctx, q, req.BrandId, api.EventTypeProductCreated, p)
+		it.Options = &opts
+	}
+	if b.Barcode != nil {
+		it.Barcode = nullable.NewNullableWithValue(*b.Barcode)
+	}
+	if b.WeightGrams != nil {
+		it.WeightGrams = nullable.NewNullableWithValue(*b.WeightGrams)
+	}
+	saved, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (Saved, error) {
+		return h.Save(ctx, q, req.BrandId, Target{Mode: Create}, it)
 	})
-	if kit.IsConflict(err, "products_sku_key") {
-		return nil, skuTaken(body.Sku)
-	}
 	if err != nil {
 		return nil, err
 	}
-	out, err := apiProduct(p)
+	out, err := apiProductSummed(saved.Product, saved.Summary)
 	if err != nil {
 		return nil, err
 	}
+	p := saved.Product
 	return api.CreateProduct201JSONResponse{Body: out, Headers: api.CreateProduct201ResponseHeaders{
 		ETag:     respond.ETag(p.Version),
 		Location: respond.Location("/brands/", p.BrandID.String(), "/products/", p.ID.String()),
 	}}, nil
 }
 
-// productEvent is the event of typ about p.
-func productEvent(typ api.EventType, p db.Product) (events.Event, error) {
-	data, err := apiProduct(p)
+// productEvent is the event of typ about p (with sum when p is a parent).
+func productEvent(typ api.EventType, p db.Product, sum *summary) (events.Event, error) {
+	data, err := apiProductSummed(p, sum)
 	if err != nil {
 		return events.Event{}, err
 	}
@@ -130,8 +192,8 @@ func productEvent(typ api.EventType, p db.Product) (events.Event, error) {
 }
 
 // emit writes the event of typ about p in q's transaction.
-func (h *Handlers) emit(ctx context.Context, q *db.Queries, brand uuid.UUID, typ api.EventType, p db.Product) error {
-	e, err := productEvent(typ, p)
+func (h *Handlers) emit(ctx context.Context, q *db.Queries, brand uuid.UUID, typ api.EventType, p db.Product, sum *summary) error {
+	e, err := productEvent(typ, p, sum)
 	if err != nil {
 		return err
 	}
@@ -139,7 +201,7 @@ func (h *Handlers) emit(ctx context.Context, q *db.Queries, brand uuid.UUID, typ
 }
 
 func skuTaken(sku string) error {
-	return problem.Refuse(api.ProblemCodeSkuTaken, fmt.Sprintf("Another product of this brand has SKU %q.", sku))
+	return problem.Refuse(api.ProblemCodeSkuTaken, fmt.Sprintf("Another product or variant of this brand has SKU %q.", sku))
 }
 
 // GetProduct answers one product with its version as ETag.
@@ -154,7 +216,11 @@ func (h *Handlers) GetProduct(ctx context.Context, req api.GetProductRequestObje
 	if err != nil {
 		return nil, err
 	}
-	out, err := apiProduct(p)
+	rows, err := h.withSummaries(ctx, req.BrandId, []db.Product{p})
+	if err != nil {
+		return nil, err
+	}
+	out, err := apiProductRow(rows[0])
 	if err != nil {
 		return nil, err
 	}
@@ -163,94 +229,71 @@ func (h *Handlers) GetProduct(ctx context.Context, req api.GetProductRequestObje
 
 // UpdateProduct changes the fields given, honouring If-Match.
 func (h *Handlers) UpdateProduct(ctx context.Context, req api.UpdateProductRequestObject) (api.UpdateProductResponseObject, error) {
-	body := req.Body
-	if bad := checkProduct("", body.Currency, body.Attributes); len(bad) > 0 {
-		return nil, problem.RefuseFields(bad)
+	b := req.Body
+	it := Item{
+		Sku: b.Sku, Name: b.Name, Description: b.Description, PriceAmount: b.PriceAmount, Currency: b.Currency,
+		Status: b.Status, Attributes: b.Attributes, Tags: b.Tags, Options: b.Options, Images: b.Images,
+		Barcode: b.Barcode, WeightGrams: b.WeightGrams,
 	}
-	params := db.ProductUpdateParams{
-		BrandID:          req.BrandId,
-		ID:               req.ProductId,
-		Sku:              body.Sku,
-		Name:             body.Name,
-		PriceAmount:      body.PriceAmount,
-		Currency:         body.Currency,
-		Tags:             nil,
-		ExpectedVersions: respond.IfMatch(req.Params.IfMatch),
-		Now:              h.d.Now(),
-	}
-	if body.Description.IsSpecified() {
-		if body.Description.IsNull() {
-			params.ClearDescription = true
-		} else {
-			d := body.Description.MustGet()
-			params.Description = &d
-		}
-	}
-	if body.Status != nil {
-		params.Status = db.NullProductStatus{ProductStatus: db.ProductStatus(*body.Status), Valid: true}
-	}
-	if body.Attributes != nil {
-		attrs, err := attributesJSON(body.Attributes)
-		if err != nil {
-			return nil, err
-		}
-		params.Attributes = attrs
-	}
-	if body.Tags != nil {
-		params.Tags = tagsOrEmpty(body.Tags)
-	}
-	p, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (db.Product, error) {
-		p, err := q.ProductUpdate(ctx, params)
-		if errors.Is(kit.DBError(err), kit.ErrNotFound) {
-			return p, kit.Stale(q.ProductGet(ctx, db.ProductGetParams{BrandID: req.BrandId, ID: req.ProductId}))
-		}
-		if err != nil {
-			return p, err
-		}
-		return p, h.emit(ctx, q, req.BrandId, api.EventTypeProductUpdated, p)
+	saved, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (Saved, error) {
+		return h.Save(ctx, q, req.BrandId, Target{Mode: Update, ID: req.ProductId, ExpectedVersions: respond.IfMatch(req.Params.IfMatch)}, it)
 	})
-	if kit.IsConflict(err, "products_sku_key") {
-		return nil, skuTaken(*body.Sku)
-	}
 	if err != nil {
 		return nil, respond.Unmet(err, "No such product.", "product")
 	}
-	out, err := apiProduct(p)
+	out, err := apiProductSummed(saved.Product, saved.Summary)
 	if err != nil {
 		return nil, err
 	}
-	return api.UpdateProduct200JSONResponse{Body: out, Headers: api.UpdateProduct200ResponseHeaders{ETag: respond.ETag(p.Version)}}, nil
+	return api.UpdateProduct200JSONResponse{Body: out, Headers: api.UpdateProduct200ResponseHeaders{ETag: respond.ETag(saved.Product.Version)}}, nil
 }
 
 // errInUse refuses the delete of a product other rows (stock, orders) refer to.
-var errInUse = problem.Refuse(api.ProblemCodeProductInUse, "The product was stocked or ordered; archive it instead (status: archived).")
+var errInUse = problem.Refuse(api.ProblemCodeProductInUse, "The product was stocked or ordered, or has variants; archive it instead (status: archived), or delete its variants first.")
 
 // DeleteProduct deletes a product that nothing refers to, honouring If-Match.
 func (h *Handlers) DeleteProduct(ctx context.Context, req api.DeleteProductRequestObject) (api.DeleteProductResponseObject, error) {
-	_, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (db.Product, error) {
-		p, err := q.ProductDelete(ctx, db.ProductDeleteParams{BrandID: req.BrandId, ID: req.ProductId, ExpectedVersions: respond.IfMatch(req.Params.IfMatch)})
-		if kit.IsReferenced(err) { // stocked or ordered
+	err := h.deleteProduct(ctx, req.BrandId, req.ProductId, nil, req.Params.IfMatch)
+	if err != nil {
+		return nil, respond.Unmet(err, "No such product.", "product")
+	}
+	return api.DeleteProduct204Response{}, nil
+}
+
+// deleteProduct deletes a product (a variant of parent, when parent is set) that nothing refers
+// to: its stock, order lines and variants refuse the delete by their foreign keys.
+func (h *Handlers) deleteProduct(ctx context.Context, brand, id uuid.UUID, parent *uuid.UUID, ifMatch *string) error {
+	_, err := kit.InBrand(ctx, h.d, brand, func(q *db.Queries) (db.Product, error) {
+		if parent != nil {
+			// Another product's variant (or a product) is not this product's variant.
+			if _, err := q.VariantGet(ctx, db.VariantGetParams{BrandID: brand, ParentID: parent, ID: id}); err != nil {
+				return db.Product{}, kit.DBError(err)
+			}
+		}
+		p, err := q.ProductDelete(ctx, db.ProductDeleteParams{BrandID: brand, ID: id, ExpectedVersions: respond.IfMatch(ifMatch)})
+		if kit.IsReferenced(err) { // stocked, ordered, or a parent with variants
 			return p, errInUse
 		}
 		if errors.Is(kit.DBError(err), kit.ErrNotFound) {
-			return p, kit.Stale(q.ProductGet(ctx, db.ProductGetParams{BrandID: req.BrandId, ID: req.ProductId}))
+			return p, kit.Stale(q.ProductGet(ctx, db.ProductGetParams{BrandID: brand, ID: id}))
 		}
 		if err != nil {
 			return p, err
 		}
 		// The deletion is the product's next version: a receiver that keeps the highest version
 		// it applied must not take it for the update it already has.
-		e, err := productEvent(api.EventTypeProductDeleted, p)
+		var sum *summary
+		if isParent(p) {
+			sum = &summary{}
+		}
+		e, err := productEvent(api.EventTypeProductDeleted, p, sum)
 		if err != nil {
 			return p, err
 		}
 		e.Aggregate.Version++
-		return p, events.Emit(ctx, q, req.BrandId, h.d.Now(), e)
+		return p, events.Emit(ctx, q, brand, h.d.Now(), e)
 	})
-	if err != nil {
-		return nil, respond.Unmet(err, "No such product.", "product")
-	}
-	return api.DeleteProduct204Response{}, nil
+	return err
 }
 
 // productPosition is the keyset of the product list in any of its orders.
@@ -270,7 +313,10 @@ func (h *Handlers) ListProducts(ctx context.Context, req api.ListProductsRequest
 	// The cursor is bound to the order it was made for: a position by name means nothing to
 	// the list by date.
 	list := "products/" + req.BrandId.String() + "/" + string(sort)
-	f := productFilter{brand: req.BrandId}
+	f := productFilter{brand: req.BrandId, parent: p.ParentId}
+	if p.ParentId != nil {
+		list += "/" + p.ParentId.String()
+	}
 	if p.Status != nil {
 		f.status = db.NullProductStatus{ProductStatus: db.ProductStatus(*p.Status), Valid: true}
 	}
@@ -280,18 +326,22 @@ func (h *Handlers) ListProducts(ctx context.Context, req api.ListProductsRequest
 		f.pattern = &pattern
 	}
 	page, err := paging.List(h.d.Cursors, list, p.Cursor, p.Limit,
-		func(pos *productPosition, limit int32) ([]db.Product, error) {
-			return kit.ListInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.Product, error) {
+		func(pos *productPosition, limit int32) ([]productRow, error) {
+			rows, err := kit.ListInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.Product, error) {
 				return listProducts(ctx, q, sort, f, pos, limit)
 			})
+			if err != nil {
+				return nil, err
+			}
+			return h.withSummaries(ctx, req.BrandId, rows)
 		},
-		func(p db.Product) productPosition {
+		func(p productRow) productPosition {
 			if sort == api.SortName || sort == api.SortNameDesc {
 				return productPosition{Name: p.Name, ID: p.ID}
 			}
 			return productPosition{Created: p.CreatedAt, ID: p.ID}
 		},
-		apiProduct)
+		apiProductRow)
 	if err != nil {
 		return nil, err
 	}
@@ -300,6 +350,7 @@ func (h *Handlers) ListProducts(ctx context.Context, req api.ListProductsRequest
 
 type productFilter struct {
 	brand   uuid.UUID
+	parent  *uuid.UUID
 	status  db.NullProductStatus
 	tag     *string
 	pattern *string
@@ -308,7 +359,7 @@ type productFilter struct {
 // listProducts runs the list query in the requested order (one query: see ProductList), or its
 // search twin when there is a pattern (ProductSearch: the trigram indexes under row-level security).
 func listProducts(ctx context.Context, q *db.Queries, sort api.ListProductsParamsSort, f productFilter, pos *productPosition, limit int32) ([]db.Product, error) {
-	params := db.ProductListParams{BrandID: f.brand, Status: f.status, Tag: f.tag, Sort: string(sort), RowLimit: limit}
+	params := db.ProductListParams{BrandID: f.brand, ParentID: f.parent, Status: f.status, Tag: f.tag, Sort: string(sort), RowLimit: limit}
 	if pos != nil {
 		params.AfterID = &pos.ID
 		if sort == api.SortName || sort == api.SortNameDesc {
@@ -318,7 +369,7 @@ func listProducts(ctx context.Context, q *db.Queries, sort api.ListProductsParam
 		}
 	}
 	if f.pattern != nil {
-		return q.ProductSearch(ctx, db.ProductSearchParams{BrandID: params.BrandID, Pattern: *f.pattern, Status: params.Status,
+		return q.ProductSearch(ctx, db.ProductSearchParams{BrandID: params.BrandID, Pattern: *f.pattern, ParentID: params.ParentID, Status: params.Status,
 			Tag: params.Tag, Sort: params.Sort, AfterCreated: params.AfterCreated, AfterID: params.AfterID,
 			AfterName: params.AfterName, RowLimit: params.RowLimit})
 	}
@@ -343,6 +394,9 @@ type bulkItem struct {
 	Status      *api.ProductStatus `json:"status,omitempty"`
 	Attributes  *api.Attributes    `json:"attributes,omitempty"`
 	Tags        *api.Tags          `json:"tags,omitempty"`
+	Images      *api.ProductImages `json:"images,omitempty"`
+	Barcode     *string            `json:"barcode,omitempty"`
+	WeightGrams *int64             `json:"weightGrams,omitempty"`
 }
 
 // BulkUpsertProducts creates or updates up to 1,000 products by SKU, all or nothing.
@@ -353,6 +407,16 @@ func (h *Handlers) BulkUpsertProducts(ctx context.Context, req api.BulkUpsertPro
 	for i, it := range items {
 		prefix := fmt.Sprintf("items[%d].", i)
 		bad = append(bad, checkProduct(prefix, it.Currency, it.Attributes)...)
+		if it.Options != nil {
+			bad = append(bad, api.FieldError{Field: prefix + "options", Message: "options are declared with PATCH on the product, not in a bulk upsert"})
+		}
+		var extra Item
+		extra.Images = it.Images
+		setOptional(&extra, nil, it.Barcode, nil)
+		for _, e := range checkItem(extra) {
+			e.Field = prefix + e.Field
+			bad = append(bad, e)
+		}
 		if j, seen := first[it.Sku]; seen {
 			bad = append(bad, api.FieldError{Field: prefix + "sku", Message: fmt.Sprintf("repeats the SKU of items[%d]", j)})
 			continue
@@ -369,6 +433,7 @@ func (h *Handlers) BulkUpsertProducts(ctx context.Context, req api.BulkUpsertPro
 		batch[it.Sku] = bulkItem{
 			ID: uuid.Must(uuid.NewV7()), Name: it.Name, Description: it.Description, PriceAmount: it.PriceAmount,
 			Currency: it.Currency, Status: it.Status, Attributes: it.Attributes, Tags: it.Tags,
+			Images: it.Images, Barcode: it.Barcode, WeightGrams: it.WeightGrams,
 		}
 	}
 	payload, err := json.Marshal(batch)
@@ -389,13 +454,17 @@ func (h *Handlers) BulkUpsertProducts(ctx context.Context, req api.BulkUpsertPro
 			if es[i], err = productEvent(typ, db.Product{
 				BrandID: r.BrandID, ID: r.ID, Sku: r.Sku, Name: r.Name, Description: r.Description, PriceAmount: r.PriceAmount,
 				Currency: r.Currency, Status: r.Status, Attributes: r.Attributes, Tags: r.Tags, Version: r.Version,
-				CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
-			}); err != nil {
+				CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ParentID: r.ParentID, Options: r.Options,
+				OptionValues: r.OptionValues, Images: r.Images, Barcode: r.Barcode, WeightGrams: r.WeightGrams,
+			}, nil); err != nil {
 				return rows, err
 			}
 		}
 		return rows, events.Emit(ctx, q, req.BrandId, h.d.Now(), es...)
 	})
+	if kit.IsConflict(err, "products_barcode_key") {
+		return nil, problem.Refuse(api.ProblemCodeBarcodeTaken, "An item's barcode is another product's: nothing was written.")
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package inventory
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -16,8 +17,9 @@ import (
 )
 
 // The stock engine: every change of a level goes through a Stock, inside the caller's
-// transaction, in the one lock order every writer shares (reservations by id, then locations FOR
-// SHARE by id, then levels FOR UPDATE by product and location). Whatever the request, two
+// transaction, in the one lock order every writer shares (the products it names FOR KEY SHARE by
+// id, then reservations by id, then locations FOR SHARE by id, then levels FOR UPDATE by product
+// and location). Whatever the request, two
 // transactions therefore never wait on each other in a cycle, and every check (available stock,
 // active location) is made on rows no one else can change until the transaction ends.
 //
@@ -51,6 +53,9 @@ type (
 	LocationsMissing struct{ IDs []uuid.UUID }
 	// LocationInactive: a change names an inactive location (409 location_inactive).
 	LocationInactive struct{ ID uuid.UUID }
+	// VariantRequired: products that declare options (parents of variants) named by a change:
+	// only their variants are stocked and sold (422 variant_required).
+	VariantRequired struct{ IDs []uuid.UUID }
 	// ProductsUnavailable: draft or archived products named by lines to hold or sell (422).
 	ProductsUnavailable struct{ Lines []api.ProblemLine }
 	// InsufficientStock: lines short of available stock (422 insufficient_stock).
@@ -63,6 +68,7 @@ func (e *ProductsMissing) Error() string     { return fmt.Sprintf("unknown produ
 func (e *LocationsMissing) Error() string    { return fmt.Sprintf("unknown locations %v", e.IDs) }
 func (e *LocationInactive) Error() string    { return "inactive location " + e.ID.String() }
 func (e *ProductsUnavailable) Error() string { return "products unavailable" }
+func (e *VariantRequired) Error() string     { return fmt.Sprintf("products with variants %v", e.IDs) }
 func (e *InsufficientStock) Error() string   { return "insufficient stock" }
 func (e *StockChanged) Error() string        { return "stock changed" }
 
@@ -79,6 +85,9 @@ func (e *LocationInactive) Code() api.ProblemCode { return api.ProblemCodeLocati
 
 // Code is the refusal's problem code.
 func (e *ProductsUnavailable) Code() api.ProblemCode { return api.ProblemCodeProductUnavailable }
+
+// Code is the refusal's problem code.
+func (e *VariantRequired) Code() api.ProblemCode { return api.ProblemCodeVariantRequired }
 
 // Code is the refusal's problem code.
 func (e *InsufficientStock) Code() api.ProblemCode { return api.ProblemCodeInsufficientStock }
@@ -147,6 +156,19 @@ func Open(ctx context.Context, tx db.DBTX, brand uuid.UUID, now time.Time, scope
 	}
 	if missing := absent(products, s.products); len(missing) > 0 {
 		return nil, &ProductsMissing{IDs: missing}
+	}
+	// A product with options is the parent of variants, not an item: no change may hold or move
+	// its stock (issue 20). Checked here, where every stock change resolves its products, so that
+	// no route can forget it; the rows are read FOR KEY SHARE, so the product cannot take options
+	// until this transaction ends.
+	var parents []uuid.UUID
+	for _, id := range products {
+		if s.products[id].HasOptions {
+			parents = append(parents, id)
+		}
+	}
+	if len(parents) > 0 {
+		return nil, &VariantRequired{IDs: parents}
 	}
 
 	// 1. Reservations: the one being released or consumed.
@@ -351,12 +373,30 @@ func (s *Stock) Change() api.StockChange {
 	return out
 }
 
-func apiLevel(l stockdb.StockLevel, sku, name string) api.StockLevel {
+// apiLevel is a level as the API shows it, with its product's SKU, name and (a variant's) option
+// values beside it.
+func apiLevel(l stockdb.StockLevel, sku, name string, optionValues []byte) api.StockLevel {
+	// The values are stored by the catalog as api.OptionValues (a CHECK keeps them an array): one
+	// that does not decode is left out of the answer rather than failing a stock change.
+	ov, _ := OptionValues(optionValues)
 	return api.StockLevel{
-		ProductId: l.ProductID, LocationId: l.LocationID, Sku: sku, ProductName: name,
+		ProductId: l.ProductID, LocationId: l.LocationID, Sku: sku, ProductName: name, OptionValues: ov,
 		OnHand: l.OnHand, Reserved: l.Reserved, Available: l.OnHand - l.Reserved,
 		ReorderPoint: l.ReorderPoint, Version: l.Version, UpdatedAt: l.UpdatedAt.UTC(),
 	}
+}
+
+// OptionValues decodes a variant's stored option values for an answer: nil (left out) for a
+// product that is not a variant.
+func OptionValues(raw []byte) (*api.OptionValues, error) {
+	if len(raw) <= 2 { // "[]"
+		return nil, nil
+	}
+	var v api.OptionValues
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, fmt.Errorf("option values: %w", err)
+	}
+	return &v, nil
 }
 
 func uniq(ids []uuid.UUID) []uuid.UUID {

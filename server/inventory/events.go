@@ -46,7 +46,7 @@ func (s *Stock) apiLevel(l Level) api.StockLevel {
 	p := s.products[l.Product]
 	lv := *s.levels[l]
 	lv.Reserved = s.Reserved(l)
-	return apiLevel(lv, p.Sku, p.Name)
+	return apiLevel(lv, p.Sku, p.Name, p.OptionValues)
 }
 
 // reservationEvents name the end of a reservation in the feed, by the status it ends with.

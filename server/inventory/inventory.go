@@ -33,6 +33,7 @@ func Refusal(err error) error {
 		lm *LocationsMissing
 		li *LocationInactive
 		pu *ProductsUnavailable
+		vr *VariantRequired
 		is *InsufficientStock
 		sc *StockChanged
 		rm *ReservationMismatch
@@ -55,6 +56,8 @@ func Refusal(err error) error {
 		return problem.Refuse(rn.Code(), "The reservation was released, expired or consumed.")
 	case errors.As(err, &sc):
 		return withLines(sc.Code(), "The stock on hand changed since it was counted; `lines` gives the current values.", sc.Lines)
+	case errors.As(err, &vr):
+		return problem.Refuse(vr.Code(), "Product "+vr.IDs[0].String()+" has variants: stock, reservations and orders name one of its variants (GET its variants).")
 	case errors.As(err, &pu):
 		return withLines(pu.Code(), "Draft and archived products cannot be held or sold; `lines` lists them.", pu.Lines)
 	case errors.As(err, &is):

@@ -45,7 +45,7 @@ func (h *Handlers) ListStockLevels(ctx context.Context, req api.ListStockLevelsR
 			return apiLevel(stockdb.StockLevel{
 				BrandID: r.BrandID, ProductID: r.ProductID, LocationID: r.LocationID, OnHand: r.OnHand, Reserved: r.Reserved - r.ExpiredHeld,
 				ReorderPoint: r.ReorderPoint, Version: r.Version, UpdatedAt: r.UpdatedAt,
-			}, r.Sku, r.ProductName), nil
+			}, r.Sku, r.ProductName, r.OptionValues), nil
 		})
 	if err != nil {
 		return nil, err
@@ -71,7 +71,7 @@ func (h *Handlers) GetProductInventory(ctx context.Context, req api.GetProductIn
 			inv.Levels = append(inv.Levels, apiLevel(stockdb.StockLevel{
 				BrandID: r.BrandID, ProductID: r.ProductID, LocationID: r.LocationID, OnHand: r.OnHand, Reserved: live,
 				ReorderPoint: r.ReorderPoint, Version: r.Version, UpdatedAt: r.UpdatedAt,
-			}, p.Sku, p.Name))
+			}, p.Sku, p.Name, p.OptionValues))
 			inv.OnHand += r.OnHand
 			inv.Reserved += live
 		}
@@ -114,7 +114,7 @@ func (h *Handlers) UpdateStockLevel(ctx context.Context, req api.UpdateStockLeve
 		for _, e := range exp {
 			l.Reserved -= e.Quantity // expired holds not released yet are not reserved
 		}
-		level := apiLevel(l, p.Sku, p.Name)
+		level := apiLevel(l, p.Sku, p.Name, p.OptionValues)
 		return level, events.Emit(ctx, q, req.BrandId, h.d.Now(), events.Event{
 			Type: api.EventTypeInventoryLevelUpdated, Data: level,
 			Aggregate: events.Aggregate{Type: api.EventAggregateTypeInventoryLevel, ID: LevelAggregateID(Level{l.ProductID, l.LocationID}), Version: l.Version},

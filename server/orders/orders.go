@@ -192,8 +192,12 @@ func apiOrder(o ordersdb.Order, lines []ordersdb.OrderLine, allocs []inventory.O
 		if l.OrderID != o.ID {
 			continue
 		}
+		ov, err := inventory.OptionValues(l.OptionValues) // a variant's, as sold
+		if err != nil {
+			return api.Order{}, err
+		}
 		line := api.OrderLine{
-			Id: l.ID, ProductId: l.ProductID, Sku: l.Sku, Name: l.Name, PriceAmount: l.PriceAmount, Currency: l.Currency,
+			Id: l.ID, ProductId: l.ProductID, Sku: l.Sku, Name: l.Name, OptionValues: ov, PriceAmount: l.PriceAmount, Currency: l.Currency,
 			Quantity: l.Quantity, FulfilledQuantity: l.FulfilledQuantity, LineTotal: l.LineTotal, Allocations: []api.OrderAllocation{},
 		}
 		for _, a := range allocs {
