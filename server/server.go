@@ -25,6 +25,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/catalog"
+	"github.com/ecompointer/ecompointer/server/customers"
 	"github.com/ecompointer/ecompointer/server/events"
 	"github.com/ecompointer/ecompointer/server/idempotency"
 	"github.com/ecompointer/ecompointer/server/identity"
@@ -134,6 +135,7 @@ type Server struct {
 	*orderHandlers
 	*eventHandlers
 	*webhookHandlers
+	*customerHandlers
 
 	deps    *kit.Deps
 	natsCfg natspush.Config
@@ -165,6 +167,7 @@ type (
 	orderHandlers     = orders.Handlers
 	eventHandlers     = events.Handlers
 	webhookHandlers   = webhooks.Handlers
+	customerHandlers  = customers.Handlers
 )
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -306,6 +309,7 @@ func newServer(cfg Config) (*Server, error) {
 		orderHandlers:     orders.New(deps),
 		eventHandlers:     events.New(deps),
 		webhookHandlers:   webhooks.New(deps, cfg.Webhooks),
+		customerHandlers:  customers.New(deps),
 		deps:              deps,
 		natsCfg:           cfg.NATS,
 		idem:              idempotency.New(deps, cfg.IdempotencyKeyTTL, idempotentOperations(sp.doc)).Bounded(cfg.IdempotencyBounds),

@@ -136,7 +136,9 @@ const (
 	EventAggregateTypeMember          EventAggregateType = "member"
 	EventAggregateTypeOrder           EventAggregateType = "order"
 	EventAggregateTypeProduct         EventAggregateType = "product"
+	EventAggregateTypeRefund          EventAggregateType = "refund"
 	EventAggregateTypeReservation     EventAggregateType = "reservation"
+	EventAggregateTypeReturn          EventAggregateType = "return"
 	EventAggregateTypeStockMovement   EventAggregateType = "stock_movement"
 	EventAggregateTypeWebhookEndpoint EventAggregateType = "webhook_endpoint"
 )
@@ -154,7 +156,11 @@ func (e EventAggregateType) Valid() bool {
 		return true
 	case EventAggregateTypeProduct:
 		return true
+	case EventAggregateTypeRefund:
+		return true
 	case EventAggregateTypeReservation:
+		return true
+	case EventAggregateTypeReturn:
 		return true
 	case EventAggregateTypeStockMovement:
 		return true
@@ -182,10 +188,15 @@ const (
 	EventTypeProductCreated          EventType = "product.created"
 	EventTypeProductDeleted          EventType = "product.deleted"
 	EventTypeProductUpdated          EventType = "product.updated"
+	EventTypeRefundCreated           EventType = "refund.created"
 	EventTypeReservationConsumed     EventType = "reservation.consumed"
 	EventTypeReservationCreated      EventType = "reservation.created"
 	EventTypeReservationExpired      EventType = "reservation.expired"
 	EventTypeReservationReleased     EventType = "reservation.released"
+	EventTypeReturnCancelled         EventType = "return.cancelled"
+	EventTypeReturnClosed            EventType = "return.closed"
+	EventTypeReturnReceived          EventType = "return.received"
+	EventTypeReturnRequested         EventType = "return.requested"
 	EventTypeStockMovementCreated    EventType = "stock_movement.created"
 	EventTypeWebhookEndpointDisabled EventType = "webhook_endpoint.disabled"
 )
@@ -223,6 +234,8 @@ func (e EventType) Valid() bool {
 		return true
 	case EventTypeProductUpdated:
 		return true
+	case EventTypeRefundCreated:
+		return true
 	case EventTypeReservationConsumed:
 		return true
 	case EventTypeReservationCreated:
@@ -230,6 +243,14 @@ func (e EventType) Valid() bool {
 	case EventTypeReservationExpired:
 		return true
 	case EventTypeReservationReleased:
+		return true
+	case EventTypeReturnCancelled:
+		return true
+	case EventTypeReturnClosed:
+		return true
+	case EventTypeReturnReceived:
+		return true
+	case EventTypeReturnRequested:
 		return true
 	case EventTypeStockMovementCreated:
 		return true
@@ -431,6 +452,7 @@ const (
 	OrderActionCancel  OrderAction = "cancel"
 	OrderActionConfirm OrderAction = "confirm"
 	OrderActionFulfil  OrderAction = "fulfil"
+	OrderActionReturn  OrderAction = "return"
 )
 
 // Valid indicates whether the value is a known member of the OrderAction enum.
@@ -441,6 +463,8 @@ func (e OrderAction) Valid() bool {
 	case OrderActionConfirm:
 		return true
 	case OrderActionFulfil:
+		return true
+	case OrderActionReturn:
 		return true
 	default:
 		return false
@@ -498,6 +522,7 @@ const (
 	OrderEventConfirm OrderEventAction = "confirm"
 	OrderEventCreate  OrderEventAction = "create"
 	OrderEventFulfil  OrderEventAction = "fulfil"
+	OrderEventReturn  OrderEventAction = "return"
 )
 
 // Valid indicates whether the value is a known member of the OrderEventAction enum.
@@ -510,6 +535,8 @@ func (e OrderEventAction) Valid() bool {
 	case OrderEventCreate:
 		return true
 	case OrderEventFulfil:
+		return true
+	case OrderEventReturn:
 		return true
 	default:
 		return false
@@ -567,7 +594,9 @@ const (
 	OrderConfirmed          OrderStatus = "confirmed"
 	OrderFulfilled          OrderStatus = "fulfilled"
 	OrderPartiallyFulfilled OrderStatus = "partially_fulfilled"
+	OrderPartiallyReturned  OrderStatus = "partially_returned"
 	OrderPending            OrderStatus = "pending"
+	OrderReturned           OrderStatus = "returned"
 )
 
 // Valid indicates whether the value is a known member of the OrderStatus enum.
@@ -581,7 +610,11 @@ func (e OrderStatus) Valid() bool {
 		return true
 	case OrderPartiallyFulfilled:
 		return true
+	case OrderPartiallyReturned:
+		return true
 	case OrderPending:
+		return true
+	case OrderReturned:
 		return true
 	default:
 		return false
@@ -590,65 +623,71 @@ func (e OrderStatus) Valid() bool {
 
 // Defines values for ProblemCode.
 const (
-	ProblemCodeAccountDisabled        ProblemCode = "account_disabled"
-	ProblemCodeAccountThrottled       ProblemCode = "account_throttled"
-	ProblemCodeAmountOverflow         ProblemCode = "amount_overflow"
-	ProblemCodeApiKeyExpired          ProblemCode = "api_key_expired"
-	ProblemCodeApiKeyNotAccepted      ProblemCode = "api_key_not_accepted"
-	ProblemCodeApiKeyRevoked          ProblemCode = "api_key_revoked"
-	ProblemCodeBrandBusy              ProblemCode = "brand_busy"
-	ProblemCodeCorsNotAllowed         ProblemCode = "cors_not_allowed"
-	ProblemCodeCurrencyMismatch       ProblemCode = "currency_mismatch"
-	ProblemCodeDatabaseTimeout        ProblemCode = "database_timeout"
-	ProblemCodeDatabaseUnavailable    ProblemCode = "database_unavailable"
-	ProblemCodeDeliveryPending        ProblemCode = "delivery_pending"
-	ProblemCodeEmailTaken             ProblemCode = "email_taken"
-	ProblemCodeExternalReferenceTaken ProblemCode = "external_reference_taken"
-	ProblemCodeForbidden              ProblemCode = "forbidden"
-	ProblemCodeIdempotencyKeyInFlight ProblemCode = "idempotency_key_in_flight"
-	ProblemCodeIdempotencyKeyRequired ProblemCode = "idempotency_key_required"
-	ProblemCodeIdempotencyKeyReused   ProblemCode = "idempotency_key_reused"
-	ProblemCodeInsufficientStock      ProblemCode = "insufficient_stock"
-	ProblemCodeInternalError          ProblemCode = "internal_error"
-	ProblemCodeInvalidApiKey          ProblemCode = "invalid_api_key"
-	ProblemCodeInvalidCredentials     ProblemCode = "invalid_credentials"
-	ProblemCodeInvalidCurrentPassword ProblemCode = "invalid_current_password"
-	ProblemCodeInvalidInvite          ProblemCode = "invalid_invite"
-	ProblemCodeInvalidOrderTransition ProblemCode = "invalid_order_transition"
-	ProblemCodeInvalidRefreshToken    ProblemCode = "invalid_refresh_token"
-	ProblemCodeInvalidRoleChange      ProblemCode = "invalid_role_change"
-	ProblemCodeInvalidToken           ProblemCode = "invalid_token"
-	ProblemCodeInvitationAccepted     ProblemCode = "invitation_accepted"
-	ProblemCodeInviteGone             ProblemCode = "invite_gone"
-	ProblemCodeLastAdmin              ProblemCode = "last_admin"
-	ProblemCodeLastOwner              ProblemCode = "last_owner"
-	ProblemCodeLocationCodeTaken      ProblemCode = "location_code_taken"
-	ProblemCodeLocationInUse          ProblemCode = "location_in_use"
-	ProblemCodeLocationInactive       ProblemCode = "location_inactive"
-	ProblemCodeMalformedJson          ProblemCode = "malformed_json"
-	ProblemCodeMethodNotAllowed       ProblemCode = "method_not_allowed"
-	ProblemCodeNotFound               ProblemCode = "not_found"
-	ProblemCodeOutcomeUnknown         ProblemCode = "outcome_unknown"
-	ProblemCodeOverFulfilment         ProblemCode = "over_fulfilment"
-	ProblemCodePayloadTooLarge        ProblemCode = "payload_too_large"
-	ProblemCodePermissionNotHeld      ProblemCode = "permission_not_held"
-	ProblemCodePreconditionFailed     ProblemCode = "precondition_failed"
-	ProblemCodeProductInUse           ProblemCode = "product_in_use"
-	ProblemCodeProductUnavailable     ProblemCode = "product_unavailable"
-	ProblemCodeQuantityLimit          ProblemCode = "quantity_limit"
-	ProblemCodeRateLimited            ProblemCode = "rate_limited"
-	ProblemCodeRefreshTokenReused     ProblemCode = "refresh_token_reused"
-	ProblemCodeReservationMismatch    ProblemCode = "reservation_mismatch"
-	ProblemCodeReservationNotActive   ProblemCode = "reservation_not_active"
-	ProblemCodeServiceUnavailable     ProblemCode = "service_unavailable"
-	ProblemCodeSkuTaken               ProblemCode = "sku_taken"
-	ProblemCodeStockChanged           ProblemCode = "stock_changed"
-	ProblemCodeTokenExpired           ProblemCode = "token_expired"
-	ProblemCodeTokenRevoked           ProblemCode = "token_revoked"
-	ProblemCodeUnauthenticated        ProblemCode = "unauthenticated"
-	ProblemCodeUnsupportedMediaType   ProblemCode = "unsupported_media_type"
-	ProblemCodeValidationFailed       ProblemCode = "validation_failed"
-	ProblemCodeWriteConflict          ProblemCode = "write_conflict"
+	ProblemCodeAccountDisabled         ProblemCode = "account_disabled"
+	ProblemCodeAccountThrottled        ProblemCode = "account_throttled"
+	ProblemCodeAmountOverflow          ProblemCode = "amount_overflow"
+	ProblemCodeApiKeyExpired           ProblemCode = "api_key_expired"
+	ProblemCodeApiKeyNotAccepted       ProblemCode = "api_key_not_accepted"
+	ProblemCodeApiKeyRevoked           ProblemCode = "api_key_revoked"
+	ProblemCodeBrandBusy               ProblemCode = "brand_busy"
+	ProblemCodeCorsNotAllowed          ProblemCode = "cors_not_allowed"
+	ProblemCodeCurrencyMismatch        ProblemCode = "currency_mismatch"
+	ProblemCodeCustomerEmailTaken      ProblemCode = "customer_email_taken"
+	ProblemCodeCustomerHasOrders       ProblemCode = "customer_has_orders"
+	ProblemCodeDatabaseTimeout         ProblemCode = "database_timeout"
+	ProblemCodeDatabaseUnavailable     ProblemCode = "database_unavailable"
+	ProblemCodeDeliveryPending         ProblemCode = "delivery_pending"
+	ProblemCodeDiscountTooLarge        ProblemCode = "discount_too_large"
+	ProblemCodeEmailTaken              ProblemCode = "email_taken"
+	ProblemCodeExternalReferenceTaken  ProblemCode = "external_reference_taken"
+	ProblemCodeForbidden               ProblemCode = "forbidden"
+	ProblemCodeIdempotencyKeyInFlight  ProblemCode = "idempotency_key_in_flight"
+	ProblemCodeIdempotencyKeyRequired  ProblemCode = "idempotency_key_required"
+	ProblemCodeIdempotencyKeyReused    ProblemCode = "idempotency_key_reused"
+	ProblemCodeInsufficientStock       ProblemCode = "insufficient_stock"
+	ProblemCodeInternalError           ProblemCode = "internal_error"
+	ProblemCodeInvalidApiKey           ProblemCode = "invalid_api_key"
+	ProblemCodeInvalidCredentials      ProblemCode = "invalid_credentials"
+	ProblemCodeInvalidCurrentPassword  ProblemCode = "invalid_current_password"
+	ProblemCodeInvalidInvite           ProblemCode = "invalid_invite"
+	ProblemCodeInvalidOrderTransition  ProblemCode = "invalid_order_transition"
+	ProblemCodeInvalidRefreshToken     ProblemCode = "invalid_refresh_token"
+	ProblemCodeInvalidReturnTransition ProblemCode = "invalid_return_transition"
+	ProblemCodeInvalidRoleChange       ProblemCode = "invalid_role_change"
+	ProblemCodeInvalidToken            ProblemCode = "invalid_token"
+	ProblemCodeInvitationAccepted      ProblemCode = "invitation_accepted"
+	ProblemCodeInviteGone              ProblemCode = "invite_gone"
+	ProblemCodeLastAdmin               ProblemCode = "last_admin"
+	ProblemCodeLastOwner               ProblemCode = "last_owner"
+	ProblemCodeLocationCodeTaken       ProblemCode = "location_code_taken"
+	ProblemCodeLocationInUse           ProblemCode = "location_in_use"
+	ProblemCodeLocationInactive        ProblemCode = "location_inactive"
+	ProblemCodeMalformedJson           ProblemCode = "malformed_json"
+	ProblemCodeMethodNotAllowed        ProblemCode = "method_not_allowed"
+	ProblemCodeNotFound                ProblemCode = "not_found"
+	ProblemCodeOutcomeUnknown          ProblemCode = "outcome_unknown"
+	ProblemCodeOverFulfilment          ProblemCode = "over_fulfilment"
+	ProblemCodeOverReturn              ProblemCode = "over_return"
+	ProblemCodePayloadTooLarge         ProblemCode = "payload_too_large"
+	ProblemCodePermissionNotHeld       ProblemCode = "permission_not_held"
+	ProblemCodePreconditionFailed      ProblemCode = "precondition_failed"
+	ProblemCodeProductInUse            ProblemCode = "product_in_use"
+	ProblemCodeProductUnavailable      ProblemCode = "product_unavailable"
+	ProblemCodeQuantityLimit           ProblemCode = "quantity_limit"
+	ProblemCodeRateLimited             ProblemCode = "rate_limited"
+	ProblemCodeRefreshTokenReused      ProblemCode = "refresh_token_reused"
+	ProblemCodeRefundExceedsPaid       ProblemCode = "refund_exceeds_paid"
+	ProblemCodeReservationMismatch     ProblemCode = "reservation_mismatch"
+	ProblemCodeReservationNotActive    ProblemCode = "reservation_not_active"
+	ProblemCodeServiceUnavailable      ProblemCode = "service_unavailable"
+	ProblemCodeSkuTaken                ProblemCode = "sku_taken"
+	ProblemCodeStockChanged            ProblemCode = "stock_changed"
+	ProblemCodeTokenExpired            ProblemCode = "token_expired"
+	ProblemCodeTokenRevoked            ProblemCode = "token_revoked"
+	ProblemCodeUnauthenticated         ProblemCode = "unauthenticated"
+	ProblemCodeUnsupportedMediaType    ProblemCode = "unsupported_media_type"
+	ProblemCodeValidationFailed        ProblemCode = "validation_failed"
+	ProblemCodeWriteConflict           ProblemCode = "write_conflict"
 )
 
 // Valid indicates whether the value is a known member of the ProblemCode enum.
@@ -672,11 +711,17 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeCurrencyMismatch:
 		return true
+	case ProblemCodeCustomerEmailTaken:
+		return true
+	case ProblemCodeCustomerHasOrders:
+		return true
 	case ProblemCodeDatabaseTimeout:
 		return true
 	case ProblemCodeDatabaseUnavailable:
 		return true
 	case ProblemCodeDeliveryPending:
+		return true
+	case ProblemCodeDiscountTooLarge:
 		return true
 	case ProblemCodeEmailTaken:
 		return true
@@ -706,6 +751,8 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeInvalidRefreshToken:
 		return true
+	case ProblemCodeInvalidReturnTransition:
+		return true
 	case ProblemCodeInvalidRoleChange:
 		return true
 	case ProblemCodeInvalidToken:
@@ -734,6 +781,8 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeOverFulfilment:
 		return true
+	case ProblemCodeOverReturn:
+		return true
 	case ProblemCodePayloadTooLarge:
 		return true
 	case ProblemCodePermissionNotHeld:
@@ -749,6 +798,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeRateLimited:
 		return true
 	case ProblemCodeRefreshTokenReused:
+		return true
+	case ProblemCodeRefundExceedsPaid:
 		return true
 	case ProblemCodeReservationMismatch:
 		return true
@@ -843,6 +894,21 @@ func (e ProductUpdatedEventType) Valid() bool {
 	}
 }
 
+// Defines values for RefundCreatedEventType.
+const (
+	RefundCreatedEventTypeRefundCreated RefundCreatedEventType = "refund.created"
+)
+
+// Valid indicates whether the value is a known member of the RefundCreatedEventType enum.
+func (e RefundCreatedEventType) Valid() bool {
+	switch e {
+	case RefundCreatedEventTypeRefundCreated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReservationConsumedEventType.
 const (
 	ReservationConsumedEventTypeReservationConsumed ReservationConsumedEventType = "reservation.consumed"
@@ -921,6 +987,135 @@ func (e ReservationStatus) Valid() bool {
 	case ReservationExpired:
 		return true
 	case ReservationReleased:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReturnCancelledEventType.
+const (
+	ReturnCancelledEventTypeReturnCancelled ReturnCancelledEventType = "return.cancelled"
+)
+
+// Valid indicates whether the value is a known member of the ReturnCancelledEventType enum.
+func (e ReturnCancelledEventType) Valid() bool {
+	switch e {
+	case ReturnCancelledEventTypeReturnCancelled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReturnClosedEventType.
+const (
+	ReturnClosedEventTypeReturnClosed ReturnClosedEventType = "return.closed"
+)
+
+// Valid indicates whether the value is a known member of the ReturnClosedEventType enum.
+func (e ReturnClosedEventType) Valid() bool {
+	switch e {
+	case ReturnClosedEventTypeReturnClosed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReturnDisposition.
+const (
+	DispositionRestock  ReturnDisposition = "restock"
+	DispositionWriteOff ReturnDisposition = "write_off"
+)
+
+// Valid indicates whether the value is a known member of the ReturnDisposition enum.
+func (e ReturnDisposition) Valid() bool {
+	switch e {
+	case DispositionRestock:
+		return true
+	case DispositionWriteOff:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReturnReason.
+const (
+	ReturnReasonChangedMind    ReturnReason = "changed_mind"
+	ReturnReasonDamaged        ReturnReason = "damaged"
+	ReturnReasonNotAsDescribed ReturnReason = "not_as_described"
+	ReturnReasonOther          ReturnReason = "other"
+	ReturnReasonWrongItem      ReturnReason = "wrong_item"
+)
+
+// Valid indicates whether the value is a known member of the ReturnReason enum.
+func (e ReturnReason) Valid() bool {
+	switch e {
+	case ReturnReasonChangedMind:
+		return true
+	case ReturnReasonDamaged:
+		return true
+	case ReturnReasonNotAsDescribed:
+		return true
+	case ReturnReasonOther:
+		return true
+	case ReturnReasonWrongItem:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReturnReceivedEventType.
+const (
+	ReturnReceivedEventTypeReturnReceived ReturnReceivedEventType = "return.received"
+)
+
+// Valid indicates whether the value is a known member of the ReturnReceivedEventType enum.
+func (e ReturnReceivedEventType) Valid() bool {
+	switch e {
+	case ReturnReceivedEventTypeReturnReceived:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReturnRequestedEventType.
+const (
+	ReturnRequestedEventTypeReturnRequested ReturnRequestedEventType = "return.requested"
+)
+
+// Valid indicates whether the value is a known member of the ReturnRequestedEventType enum.
+func (e ReturnRequestedEventType) Valid() bool {
+	switch e {
+	case ReturnRequestedEventTypeReturnRequested:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReturnStatus.
+const (
+	ReturnCancelled ReturnStatus = "cancelled"
+	ReturnClosed    ReturnStatus = "closed"
+	ReturnReceived  ReturnStatus = "received"
+	ReturnRequested ReturnStatus = "requested"
+)
+
+// Valid indicates whether the value is a known member of the ReturnStatus enum.
+func (e ReturnStatus) Valid() bool {
+	switch e {
+	case ReturnCancelled:
+		return true
+	case ReturnClosed:
+		return true
+	case ReturnReceived:
+		return true
+	case ReturnRequested:
 		return true
 	default:
 		return false
@@ -1339,6 +1534,20 @@ type CreateApiKeyRequest struct {
 	Permissions []ApiKeyPermission `json:"permissions"`
 }
 
+// CreateCustomerRequest Example: {"addresses":[{"city":"London","country":"GB","line1":"12 Babbage Street"}],"email":"ada@example.com","name":"Ada Lovelace"}
+type CreateCustomerRequest struct {
+	Addresses *CustomerAddresses `json:"addresses,omitempty"`
+
+	// Email Example: ada@example.com
+	Email openapi_types.Email `json:"email"`
+
+	// Name Example: Ada Lovelace
+	Name string `json:"name"`
+
+	// Phone Example: +44 20 7946 0018
+	Phone *string `json:"phone,omitempty"`
+}
+
 // CreateFulfilmentRequest Example: {"carrier":"Royal Mail","lines":[{"lineId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1","quantity":1}],"trackingNumber":"RM123456789GB"}
 type CreateFulfilmentRequest struct {
 	// Carrier Example: Royal Mail
@@ -1377,9 +1586,19 @@ type CreateLocationRequest struct {
 	Name LocationName `json:"name"`
 }
 
-// CreateOrderRequest Example: {"customer":{"email":"ada@example.com","name":"Ada Lovelace"},"externalReference":"shop-48213","lines":[{"productId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60","quantity":2}],"shippingAddress":{"city":"London","country":"GB","line1":"12 Babbage Street"}}
+// CreateOrderRequest `customerId` names one of the brand's customers, or `customer` gives one inline: found by email (any case) or created with the order, in its transaction. One of the two is needed (400 naming `customer` otherwise; both is a 400 naming `customerId`). The order keeps a snapshot of the customer's email, name and phone and of the shipping address.
+//
+// Example: {"customer":{"email":"ada@example.com","name":"Ada Lovelace"},"externalReference":"shop-48213","lines":[{"productId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60","quantity":2}],"shippingAddress":{"city":"London","country":"GB","line1":"12 Babbage Street"}}
 type CreateOrderRequest struct {
-	Customer Customer `json:"customer"`
+	Customer *Customer `json:"customer,omitempty"`
+
+	// CustomerId One of the brand's customers (404 when it is not).
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ac0
+	CustomerId *openapi_types.UUID `json:"customerId,omitempty"`
+
+	// Discounts Discounts on the whole order; with the lines' ones, at most the subtotal.
+	Discounts *Discounts `json:"discounts,omitempty"`
 
 	// ExternalReference The client's own id for the order (a web shop's cart id); unique per brand.
 	//
@@ -1395,6 +1614,15 @@ type CreateOrderRequest struct {
 	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a90
 	ReservationId   *openapi_types.UUID `json:"reservationId,omitempty"`
 	ShippingAddress Address             `json:"shippingAddress"`
+
+	// ShippingAmount What shipping costs, in the order's currency (0 when absent).
+	ShippingAmount *Money `json:"shippingAmount,omitempty"`
+
+	// ShippingMethod Example: Royal Mail Tracked 48
+	ShippingMethod *string `json:"shippingMethod,omitempty"`
+
+	// TaxLines Taxes on the whole order (shipping's tax, say).
+	TaxLines *TaxLines `json:"taxLines,omitempty"`
 }
 
 // CreateProductRequest Example: {"attributes":{"color":"black"},"name":"Difference Engine No. 2","priceAmount":1999,"sku":"AE-1842-BLK","status":"active","tags":["bestseller"]}
@@ -1432,6 +1660,30 @@ type CreateProductRequest struct {
 	Tags *Tags `json:"tags,omitempty"`
 }
 
+// CreateRefundRequest Example: {"amount":1999,"currency":"USD","lines":[{"lineId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1","quantity":1}],"reason":"Returned damaged"}
+type CreateRefundRequest struct {
+	// Amount In minor units of the order's currency.
+	//
+	// Example: 1999
+	Amount int64 `json:"amount"`
+
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
+	//
+	// Example: USD
+	Currency Currency `json:"currency"`
+
+	// Lines The order lines the refund covers (a record; the amount is what counts).
+	Lines *[]RefundLine `json:"lines,omitempty"`
+
+	// Reason Example: Returned damaged
+	Reason *string `json:"reason,omitempty"`
+
+	// Shipping Whether the refund covers the shipping.
+	//
+	// Example: false
+	Shipping *bool `json:"shipping,omitempty"`
+}
+
 // CreateReservationRequest Example: {"lines":[{"productId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60","quantity":2}],"reference":"cart-7731","ttlSeconds":900}
 type CreateReservationRequest struct {
 	Lines []ReservationRequestLine `json:"lines"`
@@ -1441,6 +1693,14 @@ type CreateReservationRequest struct {
 	// Example: PO-2026-0042
 	Reference  *StockReference `json:"reference,omitempty"`
 	TtlSeconds *TTLSeconds     `json:"ttlSeconds,omitempty"`
+}
+
+// CreateReturnRequest Example: {"lines":[{"lineId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1","quantity":1,"reason":"damaged"}],"note":"The box arrived crushed."}
+type CreateReturnRequest struct {
+	Lines []ReturnRequestLine `json:"lines"`
+
+	// Note Example: The box arrived crushed.
+	Note *string `json:"note,omitempty"`
 }
 
 // CreateWebhookEndpointRequest Example: {"description":"ERP stock sync","eventTypes":["product.updated","inventory_level.low"],"url":"https://erp.example.com/hooks/ecompointer"}
@@ -1498,6 +1758,64 @@ type Customer struct {
 	// Phone Example: +44 20 7946 0018
 	Phone *string `json:"phone,omitempty"`
 }
+
+// CustomerAddresses defines model for CustomerAddresses.
+type CustomerAddresses = []Address
+
+// CustomerRecord A customer of the brand (the `customer` of an order is the snapshot it was placed with). The email is lowercased and unique per brand.
+type CustomerRecord struct {
+	Addresses    []Address  `json:"addresses"`
+	AnonymizedAt *time.Time `json:"anonymizedAt"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Email Example: ada@example.com
+	Email openapi_types.Email `json:"email"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ac0
+	Id openapi_types.UUID `json:"id"`
+
+	// Name Example: Ada Lovelace
+	Name string `json:"name"`
+
+	// Phone Example: +44 20 7946 0018
+	Phone *string `json:"phone"`
+
+	// UpdatedAt Example: 2026-11-25T10:00:00Z
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// Version Example: 1
+	Version int64 `json:"version"`
+}
+
+// CustomerRecordList defines model for CustomerRecordList.
+type CustomerRecordList struct {
+	Items      []CustomerRecord `json:"items"`
+	NextCursor *string          `json:"nextCursor"`
+}
+
+// Discount A discount as the client states it (no promotion engine here): a `code` or a `description` (at least one: 400 otherwise) and the amount it takes off what it applies to (the order's subtotal, or its line's total); more than that is a 422 `discount_too_large`.
+//
+// Example: {"amount":400,"code":"WELCOME10"}
+type Discount struct {
+	// Amount An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
+	//
+	// Example: 3998
+	Amount Money `json:"amount"`
+
+	// Code Example: WELCOME10
+	Code *string `json:"code,omitempty"`
+
+	// Description Example: 10% off your first order
+	Description *string `json:"description,omitempty"`
+}
+
+// Discounts defines model for Discounts.
+type Discounts = []Discount
 
 // Email Compared case-insensitively and stored lowercased; surrounding spaces are a 400.
 //
@@ -1586,9 +1904,14 @@ type Fulfilment struct {
 
 	// OrderStatus ```
 	// pending ──confirm──▶ confirmed ──fulfil (part)──▶ partially_fulfilled ──fulfil (rest)──▶ fulfilled
-	//    │                    │                               │
-	//    └──────cancel────────┴──────────cancel───────────────┘──▶ cancelled
+	//    │                    │                               │                                  │
+	//    └──────cancel────────┴──────────cancel───────────────┘──▶ cancelled          return (part)
+	//                                                                                           ▼
+	//                                       returned ◀──return (rest)── partially_returned
 	// ```
+	// A fulfilled order that took returns is `partially_returned`, and `returned` once every
+	// shipped unit is (a cancelled return gives its units back, and the status follows). A
+	// `partially_fulfilled` order takes returns too, and keeps its status.
 	//
 	//
 	// Example: pending
@@ -1880,7 +2203,10 @@ type Order struct {
 	BrandId      openapi_types.UUID `json:"brandId"`
 	CancelReason *string            `json:"cancelReason"`
 	CancelledAt  *time.Time         `json:"cancelledAt"`
-	ConfirmedAt  *time.Time         `json:"confirmedAt"`
+
+	// CancelledTotal The value of the units that will never ship: `priceAmount` × `quantityCancelled` over the lines (before discounts and tax).
+	CancelledTotal Money      `json:"cancelledTotal"`
+	ConfirmedAt    *time.Time `json:"confirmedAt"`
 
 	// CreatedAt Example: 2026-11-25T10:00:00Z
 	CreatedAt time.Time `json:"createdAt"`
@@ -1889,7 +2215,20 @@ type Order struct {
 	//
 	// Example: USD
 	Currency Currency `json:"currency"`
+
+	// Customer The customer as the order was placed (kept when the customer changes or is anonymised).
 	Customer Customer `json:"customer"`
+
+	// CustomerId The brand's customer the order belongs to (null for orders placed before customers existed).
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ac0
+	CustomerId *openapi_types.UUID `json:"customerId"`
+
+	// DiscountTotal The order's and its lines' discounts added up (at most `subtotal`).
+	DiscountTotal Money `json:"discountTotal"`
+
+	// Discounts The order-level discounts (the lines' own are on the lines).
+	Discounts []Discount `json:"discounts"`
 
 	// ExternalReference Example: shop-48213
 	ExternalReference *string `json:"externalReference"`
@@ -1907,28 +2246,49 @@ type Order struct {
 	Number           int64   `json:"number"`
 	PaymentReference *string `json:"paymentReference"`
 
+	// RefundedTotal What the order's refunds add up to (never more than its `total`).
+	RefundedTotal Money `json:"refundedTotal"`
+
 	// ReservationId The reservation the order took over, if any.
 	ReservationId   *openapi_types.UUID `json:"reservationId"`
 	ShippingAddress Address             `json:"shippingAddress"`
 
+	// ShippingAmount An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
+	//
+	// Example: 3998
+	ShippingAmount Money `json:"shippingAmount"`
+
+	// ShippingMethod Example: Royal Mail Tracked 48
+	ShippingMethod *string `json:"shippingMethod"`
+
+	// ShippingTotal What shipping adds to the total (`shippingAmount`).
+	ShippingTotal Money `json:"shippingTotal"`
+
 	// Status ```
 	// pending ──confirm──▶ confirmed ──fulfil (part)──▶ partially_fulfilled ──fulfil (rest)──▶ fulfilled
-	//    │                    │                               │
-	//    └──────cancel────────┴──────────cancel───────────────┘──▶ cancelled
+	//    │                    │                               │                                  │
+	//    └──────cancel────────┴──────────cancel───────────────┘──▶ cancelled          return (part)
+	//                                                                                           ▼
+	//                                       returned ◀──return (rest)── partially_returned
 	// ```
+	// A fulfilled order that took returns is `partially_returned`, and `returned` once every
+	// shipped unit is (a cancelled return gives its units back, and the status follows). A
+	// `partially_fulfilled` order takes returns too, and keeps its status.
 	//
 	//
 	// Example: pending
 	Status OrderStatus `json:"status"`
 
-	// Subtotal An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
-	//
-	// Example: 3998
+	// Subtotal The lines' totals added up.
 	Subtotal Money `json:"subtotal"`
 
-	// Total An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
-	//
-	// Example: 3998
+	// TaxLines The order-level tax lines (the lines' own are on the lines).
+	TaxLines []TaxLine `json:"taxLines"`
+
+	// TaxTotal The order's and its lines' tax lines added up.
+	TaxTotal Money `json:"taxTotal"`
+
+	// Total `subtotal` − `discountTotal` + `shippingTotal` + `taxTotal`, computed and stored when the order is placed and never rewritten (a cancellation shows in `cancelledTotal`).
 	Total Money `json:"total"`
 
 	// UpdatedAt Example: 2026-11-25T10:00:00Z
@@ -1938,7 +2298,7 @@ type Order struct {
 	Version int64 `json:"version"`
 }
 
-// OrderAction A transition a client may ask for.
+// OrderAction A transition a client may ask for (`return`: request a return of shipped units).
 //
 // Example: confirm
 type OrderAction string
@@ -2033,7 +2393,7 @@ type OrderCreatedEventType string
 
 // OrderEvent defines model for OrderEvent.
 type OrderEvent struct {
-	// Action What happened; the sweeper's expiry is a `cancel` with reason `expired` and no actor.
+	// Action What happened; the sweeper's expiry is a `cancel` with reason `expired` and no actor; a `return` is a status change a return (or its cancellation) made.
 	//
 	// Example: confirm
 	Action OrderEventAction `json:"action"`
@@ -2057,16 +2417,21 @@ type OrderEvent struct {
 
 	// Status ```
 	// pending ──confirm──▶ confirmed ──fulfil (part)──▶ partially_fulfilled ──fulfil (rest)──▶ fulfilled
-	//    │                    │                               │
-	//    └──────cancel────────┴──────────cancel───────────────┘──▶ cancelled
+	//    │                    │                               │                                  │
+	//    └──────cancel────────┴──────────cancel───────────────┘──▶ cancelled          return (part)
+	//                                                                                           ▼
+	//                                       returned ◀──return (rest)── partially_returned
 	// ```
+	// A fulfilled order that took returns is `partially_returned`, and `returned` once every
+	// shipped unit is (a cancelled return gives its units back, and the status follows). A
+	// `partially_fulfilled` order takes returns too, and keeps its status.
 	//
 	//
 	// Example: pending
 	Status OrderStatus `json:"status"`
 }
 
-// OrderEventAction What happened; the sweeper's expiry is a `cancel` with reason `expired` and no actor.
+// OrderEventAction What happened; the sweeper's expiry is a `cancel` with reason `expired` and no actor; a `return` is a status change a return (or its cancellation) made.
 //
 // Example: confirm
 type OrderEventAction string
@@ -2135,15 +2500,21 @@ type OrderLine struct {
 	// Example: USD
 	Currency Currency `json:"currency"`
 
-	// FulfilledQuantity Example: 0
+	// DiscountTotal An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
+	//
+	// Example: 3998
+	DiscountTotal Money      `json:"discountTotal"`
+	Discounts     []Discount `json:"discounts"`
+
+	// FulfilledQuantity The same as `quantityFulfilled` (kept for existing clients).
+	//
+	// Example: 0
 	FulfilledQuantity int64 `json:"fulfilledQuantity"`
 
 	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1
 	Id openapi_types.UUID `json:"id"`
 
-	// LineTotal An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
-	//
-	// Example: 3998
+	// LineTotal `priceAmount` × `quantity`, before the line's discounts and taxes.
 	LineTotal Money `json:"lineTotal"`
 
 	// Name The product's name when the order was placed.
@@ -2162,10 +2533,31 @@ type OrderLine struct {
 	// Quantity Example: 2
 	Quantity int64 `json:"quantity"`
 
+	// QuantityCancelled Units that will never ship (the unfulfilled remainder when the order was cancelled).
+	//
+	// Example: 0
+	QuantityCancelled int64 `json:"quantityCancelled"`
+
+	// QuantityFulfilled Units shipped.
+	//
+	// Example: 0
+	QuantityFulfilled int64 `json:"quantityFulfilled"`
+
+	// QuantityReturned Units of the shipped ones that requested, received or closed returns take back.
+	//
+	// Example: 0
+	QuantityReturned int64 `json:"quantityReturned"`
+
 	// Sku The product's SKU when the order was placed.
 	//
 	// Example: AE-1842-BLK
-	Sku string `json:"sku"`
+	Sku      string    `json:"sku"`
+	TaxLines []TaxLine `json:"taxLines"`
+
+	// TaxTotal An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
+	//
+	// Example: 3998
+	TaxTotal Money `json:"taxTotal"`
 }
 
 // OrderList defines model for OrderList.
@@ -2200,6 +2592,9 @@ type OrderPartiallyFulfilledEventType string
 
 // OrderRequestLine defines model for OrderRequestLine.
 type OrderRequestLine struct {
+	// Discounts Discounts on this line, each at most the line's total (all of them together too).
+	Discounts *Discounts `json:"discounts,omitempty"`
+
 	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
 	ProductId openapi_types.UUID `json:"productId"`
 
@@ -2207,15 +2602,23 @@ type OrderRequestLine struct {
 	//
 	// Example: 2
 	Quantity int64 `json:"quantity"`
+
+	// TaxLines Taxes on this line.
+	TaxLines *TaxLines `json:"taxLines,omitempty"`
 }
 
 // OrderStatus ```
 // pending ──confirm──▶ confirmed ──fulfil (part)──▶ partially_fulfilled ──fulfil (rest)──▶ fulfilled
 //
-//	│                    │                               │
-//	└──────cancel────────┴──────────cancel───────────────┘──▶ cancelled
+//	│                    │                               │                                  │
+//	└──────cancel────────┴──────────cancel───────────────┘──▶ cancelled          return (part)
+//	                                                                                       ▼
+//	                                   returned ◀──return (rest)── partially_returned
 //
 // ```
+// A fulfilled order that took returns is `partially_returned`, and `returned` once every
+// shipped unit is (a cancelled return gives its units back, and the status follows). A
+// `partially_fulfilled` order takes returns too, and keeps its status.
 //
 // Example: pending
 type OrderStatus string
@@ -2288,6 +2691,15 @@ type Problem struct {
 	//   lists each line it falls short on.
 	// - `delivery_pending` (409): the webhook delivery is still pending; its retries are under way.
 	// - `over_fulfilment` (422): more than a line's unfulfilled quantity; `lines` lists them.
+	// - `discount_too_large` (422): a discount takes off more than what it applies to (its
+	//   line's total, or the order's subtotal for the order's and the lines' discounts together).
+	// - `over_return` (422): more than a line's shipped quantity less what earlier returns
+	//   took; `lines` lists them (`available`: what may still be returned).
+	// - `invalid_return_transition` (409): the return's status does not allow the action.
+	// - `refund_exceeds_paid` (422): the refund would take the refunded total past what was paid
+	//   (the order's total once confirmed; nothing before).
+	// - `customer_email_taken` (409): another customer of the brand has this email.
+	// - `customer_has_orders` (409): a customer with orders cannot be deleted; anonymise it.
 	// - `internal_error` (500): an unexpected failure; the log line with the same `requestId`
 	//   has the detail.
 	// - `service_unavailable` (503): a dependency (the database) is down (readiness probe).
@@ -2348,7 +2760,7 @@ type Problem struct {
 	// Example: /auth/register
 	Instance *string `json:"instance,omitempty"`
 
-	// Lines The request's lines a stock problem is about (`insufficient_stock`, `stock_changed`, `product_unavailable`, `reservation_mismatch`, `over_fulfilment`), in request order.
+	// Lines The request's lines a stock problem is about (`insufficient_stock`, `stock_changed`, `product_unavailable`, `reservation_mismatch`, `over_fulfilment`, `over_return`), in request order.
 	Lines *[]ProblemLine `json:"lines,omitempty"`
 
 	// RequestId Example: 01JD5ZC4Q1S5X8GQ4Y3J7N2B6K
@@ -2424,6 +2836,15 @@ type Problem struct {
 //     lists each line it falls short on.
 //   - `delivery_pending` (409): the webhook delivery is still pending; its retries are under way.
 //   - `over_fulfilment` (422): more than a line's unfulfilled quantity; `lines` lists them.
+//   - `discount_too_large` (422): a discount takes off more than what it applies to (its
+//     line's total, or the order's subtotal for the order's and the lines' discounts together).
+//   - `over_return` (422): more than a line's shipped quantity less what earlier returns
+//     took; `lines` lists them (`available`: what may still be returned).
+//   - `invalid_return_transition` (409): the return's status does not allow the action.
+//   - `refund_exceeds_paid` (422): the refund would take the refunded total past what was paid
+//     (the order's total once confirmed; nothing before).
+//   - `customer_email_taken` (409): another customer of the brand has this email.
+//   - `customer_has_orders` (409): a customer with orders cannot be deleted; anonymise it.
 //   - `internal_error` (500): an unexpected failure; the log line with the same `requestId`
 //     has the detail.
 //   - `service_unavailable` (503): a dependency (the database) is down (readiness probe).
@@ -2661,10 +3082,112 @@ type Quantity = int64
 // Example: 12
 type QuantityTotal = int64
 
+// ReceiveReturnLine defines model for ReceiveReturnLine.
+type ReceiveReturnLine struct {
+	// Disposition `restock`: back to stock at a location (a `return` movement); `write_off`: no stock.
+	//
+	// Example: restock
+	Disposition ReturnDisposition `json:"disposition"`
+
+	// LineId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1
+	LineId openapi_types.UUID `json:"lineId"`
+
+	// LocationId Where a `restock` line goes back to stock (required for it, refused for a write-off).
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId *openapi_types.UUID `json:"locationId,omitempty"`
+
+	// WriteOffReason Why a `write_off` line is not restocked (refused for a restock).
+	//
+	// Example: Screen cracked
+	WriteOffReason *string `json:"writeOffReason,omitempty"`
+}
+
+// ReceiveReturnRequest Example: {"lines":[{"disposition":"restock","lineId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1","locationId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70"}]}
+type ReceiveReturnRequest struct {
+	Lines []ReceiveReturnLine `json:"lines"`
+}
+
 // RefreshRequest Example: {"refreshToken":"eyJhbGciOiJIUzI1NiIsInR5cCI6InJlZnJlc2granl0In0.eyJpc3MiOiJlY29tcG9pbnRlciJ9.c2ln"}
 type RefreshRequest struct {
 	// RefreshToken Example: eyJhbGciOiJIUzI1NiIsInR5cCI6InJlZnJlc2granl0In0.eyJpc3MiOiJlY29tcG9pbnRlciJ9.c2ln
 	RefreshToken string `json:"refreshToken"`
+}
+
+// Refund defines model for Refund.
+type Refund struct {
+	// Amount An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
+	//
+	// Example: 3998
+	Amount Money `json:"amount"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
+	//
+	// Example: USD
+	Currency Currency `json:"currency"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ae0
+	Id    openapi_types.UUID `json:"id"`
+	Lines []RefundLine       `json:"lines"`
+
+	// OrderId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab0
+	OrderId openapi_types.UUID `json:"orderId"`
+
+	// OrderRefundedTotal The order's refunded total with this refund (the order's as it is now in a list).
+	OrderRefundedTotal Money `json:"orderRefundedTotal"`
+
+	// OrderVersion The order's version after this refund (`ETag` is the order's).
+	//
+	// Example: 4
+	OrderVersion int64 `json:"orderVersion"`
+
+	// Reason Example: Returned damaged
+	Reason *string `json:"reason"`
+
+	// Shipping Example: false
+	Shipping bool `json:"shipping"`
+}
+
+// RefundCreatedEvent A refund was recorded on an order; `data` is the refund.
+type RefundCreatedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Refund             `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: refund.created
+	Type RefundCreatedEventType `json:"type"`
+}
+
+// RefundCreatedEventType Example: refund.created
+type RefundCreatedEventType string
+
+// RefundLine defines model for RefundLine.
+type RefundLine struct {
+	// LineId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1
+	LineId openapi_types.UUID `json:"lineId"`
+
+	// Quantity Example: 1
+	Quantity int64 `json:"quantity"`
+}
+
+// RefundList defines model for RefundList.
+type RefundList struct {
+	Items      []Refund `json:"items"`
+	NextCursor *string  `json:"nextCursor"`
 }
 
 // RegisterRequest Example: {"brandName":"Analytical Engines","email":"ada@example.com","name":"Ada Lovelace","password":"correct horse battery staple"}
@@ -2860,6 +3383,195 @@ type ReservationRequestLine struct {
 //
 // Example: active
 type ReservationStatus string
+
+// Return defines model for Return.
+type Return struct {
+	CancelledAt *time.Time `json:"cancelledAt"`
+	ClosedAt    *time.Time `json:"closedAt"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ad0
+	Id    openapi_types.UUID `json:"id"`
+	Lines []ReturnLine       `json:"lines"`
+
+	// Note Example: The box arrived crushed.
+	Note *string `json:"note"`
+
+	// OrderId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab0
+	OrderId    openapi_types.UUID `json:"orderId"`
+	ReceivedAt *time.Time         `json:"receivedAt"`
+
+	// Status ```
+	// requested ──receive──▶ received ──close──▶ closed
+	//     │
+	//     └──cancel──▶ cancelled
+	// ```
+	//
+	//
+	// Example: requested
+	Status ReturnStatus `json:"status"`
+
+	// UpdatedAt Example: 2026-11-25T10:00:00Z
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// Version Example: 1
+	Version int64 `json:"version"`
+}
+
+// ReturnCancelledEvent A requested return was cancelled; `data` is the return.
+type ReturnCancelledEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Return             `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: return.cancelled
+	Type ReturnCancelledEventType `json:"type"`
+}
+
+// ReturnCancelledEventType Example: return.cancelled
+type ReturnCancelledEventType string
+
+// ReturnClosedEvent A received return was closed; `data` is the return.
+type ReturnClosedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Return             `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: return.closed
+	Type ReturnClosedEventType `json:"type"`
+}
+
+// ReturnClosedEventType Example: return.closed
+type ReturnClosedEventType string
+
+// ReturnDisposition `restock`: back to stock at a location (a `return` movement); `write_off`: no stock.
+//
+// Example: restock
+type ReturnDisposition string
+
+// ReturnLine defines model for ReturnLine.
+type ReturnLine struct {
+	// Disposition Null until the return is received.
+	Disposition *ReturnDisposition `json:"disposition"`
+
+	// LineId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1
+	LineId     openapi_types.UUID  `json:"lineId"`
+	LocationId *openapi_types.UUID `json:"locationId"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+
+	// Quantity Example: 1
+	Quantity int64 `json:"quantity"`
+
+	// Reason Example: damaged
+	Reason         ReturnReason `json:"reason"`
+	WriteOffReason *string      `json:"writeOffReason"`
+}
+
+// ReturnList defines model for ReturnList.
+type ReturnList struct {
+	Items      []Return `json:"items"`
+	NextCursor *string  `json:"nextCursor"`
+}
+
+// ReturnReason Example: damaged
+type ReturnReason string
+
+// ReturnReceivedEvent A return was received (its lines restocked or written off); `data` is the return.
+type ReturnReceivedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Return             `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: return.received
+	Type ReturnReceivedEventType `json:"type"`
+}
+
+// ReturnReceivedEventType Example: return.received
+type ReturnReceivedEventType string
+
+// ReturnRequestLine defines model for ReturnRequestLine.
+type ReturnRequestLine struct {
+	// LineId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1
+	LineId openapi_types.UUID `json:"lineId"`
+
+	// Quantity Example: 1
+	Quantity int64 `json:"quantity"`
+
+	// Reason Example: damaged
+	Reason ReturnReason `json:"reason"`
+}
+
+// ReturnRequestedEvent A return of shipped units was requested; `data` is the return.
+type ReturnRequestedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Return             `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: return.requested
+	Type ReturnRequestedEventType `json:"type"`
+}
+
+// ReturnRequestedEventType Example: return.requested
+type ReturnRequestedEventType string
+
+// ReturnStatus ```
+// requested ──receive──▶ received ──close──▶ closed
+//
+//	│
+//	└──cancel──▶ cancelled
+//
+// ```
+//
+// Example: requested
+type ReturnStatus string
 
 // Role `ADMIN` runs the platform (every permission on every brand); the brand roles belong to one
 // brand each.
@@ -3178,6 +3890,27 @@ type Tag = string
 // Tags Example: ["summer","bestseller"]
 type Tags = []Tag
 
+// TaxLine A tax as the client computed it (no tax engine here): its name, its rate as a percentage for display only, and the amount, which is what counts.
+//
+// Example: {"amount":760,"name":"VAT","rate":"20"}
+type TaxLine struct {
+	// Amount An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
+	//
+	// Example: 3998
+	Amount Money `json:"amount"`
+
+	// Name Example: VAT
+	Name string `json:"name"`
+
+	// Rate The rate in percent, for display (`20`, `7.25`); never used in a sum.
+	//
+	// Example: 20
+	Rate *string `json:"rate,omitempty"`
+}
+
+// TaxLines defines model for TaxLines.
+type TaxLines = []TaxLine
+
 // UpdateBrandRequest Example: {"currency":"EUR"}
 type UpdateBrandRequest struct {
 	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
@@ -3187,6 +3920,22 @@ type UpdateBrandRequest struct {
 
 	// Name Example: Analytical Engines Ltd
 	Name *string `json:"name,omitempty"`
+}
+
+// UpdateCustomerRequest Example: {"name":"Ada King"}
+type UpdateCustomerRequest struct {
+	Addresses *CustomerAddresses `json:"addresses,omitempty"`
+
+	// Email Example: ada@example.com
+	Email *openapi_types.Email `json:"email,omitempty"`
+
+	// Name Example: Ada King
+	Name *string `json:"name,omitempty"`
+
+	// Phone A new phone, or null to clear it.
+	//
+	// Example: +44 20 7946 0018
+	Phone nullable.Nullable[string] `json:"phone,omitempty"`
 }
 
 // UpdateLocationRequest Example: {"active":false}
@@ -3483,6 +4232,9 @@ type BrandId = openapi_types.UUID
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// CustomerId defines model for CustomerId.
+type CustomerId = openapi_types.UUID
+
 // EndpointId defines model for EndpointId.
 type EndpointId = openapi_types.UUID
 
@@ -3512,6 +4264,9 @@ type ProductId = openapi_types.UUID
 
 // ReservationId defines model for ReservationId.
 type ReservationId = openapi_types.UUID
+
+// ReturnId defines model for ReturnId.
+type ReturnId = openapi_types.UUID
 
 // SessionId defines model for SessionId.
 type SessionId = openapi_types.UUID
@@ -3608,6 +4363,43 @@ type UpdateBrandParams struct {
 
 // ListApiKeysParams defines parameters for ListApiKeys.
 type ListApiKeysParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListCustomersParams defines parameters for ListCustomers.
+type ListCustomersParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Q      *string `form:"q,omitempty" json:"q,omitempty"`
+}
+
+// DeleteCustomerParams defines parameters for DeleteCustomer.
+type DeleteCustomerParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// UpdateCustomerParams defines parameters for UpdateCustomer.
+type UpdateCustomerParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// AnonymizeCustomerParams defines parameters for AnonymizeCustomer.
+type AnonymizeCustomerParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListCustomerOrdersParams defines parameters for ListCustomerOrders.
+type ListCustomerOrdersParams struct {
 	// Limit Page size.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
@@ -3891,6 +4683,54 @@ type CreateFulfilmentParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListRefundsParams defines parameters for ListRefunds.
+type ListRefundsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateRefundParams defines parameters for CreateRefund.
+type CreateRefundParams struct {
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`. The key's request is identified with its path's UUIDs in
+	// lower case: a retry that spells an id in another case is the same request.
+	//
+	// What the store keeps is bounded. A success is always kept. A refusal (4xx), which wrote
+	// nothing, is kept only when its body is at most `IDEMPOTENCY_MAX_REFUSED_BYTES` (16 KiB by
+	// default) and the brand holds fewer than `IDEMPOTENCY_MAX_REFUSED_PER_BRAND` (1,000 by
+	// default) live refusals; otherwise it is not kept, and a retry with the key runs again,
+	// exactly as a request without a key would (refused again, or accepted if the state has
+	// changed since). A replay is always the exact stored answer.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListOrderReturnsParams defines parameters for ListOrderReturns.
+type ListOrderReturnsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateReturnParams defines parameters for CreateReturn.
+type CreateReturnParams struct {
+	// IdempotencyKey The `Idempotency-Key` of an operation marked `x-idempotency: required`: the same header
+	// as everywhere else (see the `IdempotencyKey` parameter), but a request without it is a
+	// 400 `idempotency_key_required`, so that a retry can never do the work twice.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
 // ListProductsParams defines parameters for ListProducts.
 type ListProductsParams struct {
 	// Limit Page size.
@@ -3986,6 +4826,82 @@ type ExtendReservationParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListReturnsParams defines parameters for ListReturns.
+type ListReturnsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor *Cursor       `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Status *ReturnStatus `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// CancelReturnParams defines parameters for CancelReturn.
+type CancelReturnParams struct {
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`. The key's request is identified with its path's UUIDs in
+	// lower case: a retry that spells an id in another case is the same request.
+	//
+	// What the store keeps is bounded. A success is always kept. A refusal (4xx), which wrote
+	// nothing, is kept only when its body is at most `IDEMPOTENCY_MAX_REFUSED_BYTES` (16 KiB by
+	// default) and the brand holds fewer than `IDEMPOTENCY_MAX_REFUSED_PER_BRAND` (1,000 by
+	// default) live refusals; otherwise it is not kept, and a retry with the key runs again,
+	// exactly as a request without a key would (refused again, or accepted if the state has
+	// changed since). A replay is always the exact stored answer.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CloseReturnParams defines parameters for CloseReturn.
+type CloseReturnParams struct {
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`. The key's request is identified with its path's UUIDs in
+	// lower case: a retry that spells an id in another case is the same request.
+	//
+	// What the store keeps is bounded. A success is always kept. A refusal (4xx), which wrote
+	// nothing, is kept only when its body is at most `IDEMPOTENCY_MAX_REFUSED_BYTES` (16 KiB by
+	// default) and the brand holds fewer than `IDEMPOTENCY_MAX_REFUSED_PER_BRAND` (1,000 by
+	// default) live refusals; otherwise it is not kept, and a retry with the key runs again,
+	// exactly as a request without a key would (refused again, or accepted if the state has
+	// changed since). A replay is always the exact stored answer.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ReceiveReturnParams defines parameters for ReceiveReturn.
+type ReceiveReturnParams struct {
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`. The key's request is identified with its path's UUIDs in
+	// lower case: a retry that spells an id in another case is the same request.
+	//
+	// What the store keeps is bounded. A success is always kept. A refusal (4xx), which wrote
+	// nothing, is kept only when its body is at most `IDEMPOTENCY_MAX_REFUSED_BYTES` (16 KiB by
+	// default) and the brand holds fewer than `IDEMPOTENCY_MAX_REFUSED_PER_BRAND` (1,000 by
+	// default) live refusals; otherwise it is not kept, and a retry with the key runs again,
+	// exactly as a request without a key would (refused again, or accepted if the state has
+	// changed since). A replay is always the exact stored answer.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListWebhookEndpointsParams defines parameters for ListWebhookEndpoints.
 type ListWebhookEndpointsParams struct {
 	// Limit Page size.
@@ -4040,6 +4956,12 @@ type UpdateBrandJSONRequestBody = UpdateBrandRequest
 // CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
 type CreateApiKeyJSONRequestBody = CreateApiKeyRequest
 
+// CreateCustomerJSONRequestBody defines body for CreateCustomer for application/json ContentType.
+type CreateCustomerJSONRequestBody = CreateCustomerRequest
+
+// UpdateCustomerJSONRequestBody defines body for UpdateCustomer for application/json ContentType.
+type UpdateCustomerJSONRequestBody = UpdateCustomerRequest
+
 // CreateStockAdjustmentJSONRequestBody defines body for CreateStockAdjustment for application/json ContentType.
 type CreateStockAdjustmentJSONRequestBody = StockAdjustmentRequest
 
@@ -4076,6 +4998,12 @@ type ConfirmOrderJSONRequestBody = ConfirmOrderRequest
 // CreateFulfilmentJSONRequestBody defines body for CreateFulfilment for application/json ContentType.
 type CreateFulfilmentJSONRequestBody = CreateFulfilmentRequest
 
+// CreateRefundJSONRequestBody defines body for CreateRefund for application/json ContentType.
+type CreateRefundJSONRequestBody = CreateRefundRequest
+
+// CreateReturnJSONRequestBody defines body for CreateReturn for application/json ContentType.
+type CreateReturnJSONRequestBody = CreateReturnRequest
+
 // CreateProductJSONRequestBody defines body for CreateProduct for application/json ContentType.
 type CreateProductJSONRequestBody = CreateProductRequest
 
@@ -4090,6 +5018,9 @@ type CreateReservationJSONRequestBody = CreateReservationRequest
 
 // ExtendReservationJSONRequestBody defines body for ExtendReservation for application/json ContentType.
 type ExtendReservationJSONRequestBody = ExtendReservationRequest
+
+// ReceiveReturnJSONRequestBody defines body for ReceiveReturn for application/json ContentType.
+type ReceiveReturnJSONRequestBody = ReceiveReturnRequest
 
 // CreateWebhookEndpointJSONRequestBody defines body for CreateWebhookEndpoint for application/json ContentType.
 type CreateWebhookEndpointJSONRequestBody = CreateWebhookEndpointRequest
@@ -4811,6 +5742,176 @@ func (t *Event) MergeWebhookEndpointDisabledEvent(v WebhookEndpointDisabledEvent
 	return err
 }
 
+// AsReturnRequestedEvent returns the union data inside the Event as a ReturnRequestedEvent
+func (t Event) AsReturnRequestedEvent() (ReturnRequestedEvent, error) {
+	var body ReturnRequestedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReturnRequestedEvent overwrites any union data inside the Event as the provided ReturnRequestedEvent
+func (t *Event) FromReturnRequestedEvent(v ReturnRequestedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"return.requested"}`))
+	t.union = b
+	return err
+}
+
+// MergeReturnRequestedEvent performs a merge with any union data inside the Event, using the provided ReturnRequestedEvent
+func (t *Event) MergeReturnRequestedEvent(v ReturnRequestedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"return.requested"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReturnReceivedEvent returns the union data inside the Event as a ReturnReceivedEvent
+func (t Event) AsReturnReceivedEvent() (ReturnReceivedEvent, error) {
+	var body ReturnReceivedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReturnReceivedEvent overwrites any union data inside the Event as the provided ReturnReceivedEvent
+func (t *Event) FromReturnReceivedEvent(v ReturnReceivedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"return.received"}`))
+	t.union = b
+	return err
+}
+
+// MergeReturnReceivedEvent performs a merge with any union data inside the Event, using the provided ReturnReceivedEvent
+func (t *Event) MergeReturnReceivedEvent(v ReturnReceivedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"return.received"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReturnClosedEvent returns the union data inside the Event as a ReturnClosedEvent
+func (t Event) AsReturnClosedEvent() (ReturnClosedEvent, error) {
+	var body ReturnClosedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReturnClosedEvent overwrites any union data inside the Event as the provided ReturnClosedEvent
+func (t *Event) FromReturnClosedEvent(v ReturnClosedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"return.closed"}`))
+	t.union = b
+	return err
+}
+
+// MergeReturnClosedEvent performs a merge with any union data inside the Event, using the provided ReturnClosedEvent
+func (t *Event) MergeReturnClosedEvent(v ReturnClosedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"return.closed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReturnCancelledEvent returns the union data inside the Event as a ReturnCancelledEvent
+func (t Event) AsReturnCancelledEvent() (ReturnCancelledEvent, error) {
+	var body ReturnCancelledEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReturnCancelledEvent overwrites any union data inside the Event as the provided ReturnCancelledEvent
+func (t *Event) FromReturnCancelledEvent(v ReturnCancelledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"return.cancelled"}`))
+	t.union = b
+	return err
+}
+
+// MergeReturnCancelledEvent performs a merge with any union data inside the Event, using the provided ReturnCancelledEvent
+func (t *Event) MergeReturnCancelledEvent(v ReturnCancelledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"return.cancelled"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsRefundCreatedEvent returns the union data inside the Event as a RefundCreatedEvent
+func (t Event) AsRefundCreatedEvent() (RefundCreatedEvent, error) {
+	var body RefundCreatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRefundCreatedEvent overwrites any union data inside the Event as the provided RefundCreatedEvent
+func (t *Event) FromRefundCreatedEvent(v RefundCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"refund.created"}`))
+	t.union = b
+	return err
+}
+
+// MergeRefundCreatedEvent performs a merge with any union data inside the Event, using the provided RefundCreatedEvent
+func (t *Event) MergeRefundCreatedEvent(v RefundCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"refund.created"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t Event) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"type"`
@@ -4855,6 +5956,8 @@ func (t Event) ValueByDiscriminator() (interface{}, error) {
 		return t.AsProductDeletedEvent()
 	case "product.updated":
 		return t.AsProductUpdatedEvent()
+	case "refund.created":
+		return t.AsRefundCreatedEvent()
 	case "reservation.consumed":
 		return t.AsReservationConsumedEvent()
 	case "reservation.created":
@@ -4863,6 +5966,14 @@ func (t Event) ValueByDiscriminator() (interface{}, error) {
 		return t.AsReservationExpiredEvent()
 	case "reservation.released":
 		return t.AsReservationReleasedEvent()
+	case "return.cancelled":
+		return t.AsReturnCancelledEvent()
+	case "return.closed":
+		return t.AsReturnClosedEvent()
+	case "return.received":
+		return t.AsReturnReceivedEvent()
+	case "return.requested":
+		return t.AsReturnRequestedEvent()
 	case "stock_movement.created":
 		return t.AsStockMovementCreatedEvent()
 	case "webhook_endpoint.disabled":
@@ -5261,6 +6372,75 @@ type ClientInterface interface {
 	// Corresponds with DELETE /brands/{brandId}/api-keys/{keyId} (the `RevokeApiKey` operationId).
 	RevokeApiKey(ctx context.Context, brandId BrandId, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListCustomers The brand's customers
+	//
+	// Newest first; keyset pagination. `q` matches part of the email or of the name, in any case.
+	//
+	// Corresponds with GET /brands/{brandId}/customers (the `ListCustomers` operationId).
+	ListCustomers(ctx context.Context, brandId BrandId, params *ListCustomersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateCustomerWithBody Create a customer
+	//
+	// The email is stored lowercased and is unique per brand, in any case (409 `customer_email_taken`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/customers (the `CreateCustomer` operationId).
+	CreateCustomerWithBody(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateCustomer Create a customer
+	//
+	// The email is stored lowercased and is unique per brand, in any case (409 `customer_email_taken`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/customers (the `CreateCustomer` operationId).
+	CreateCustomer(ctx context.Context, brandId BrandId, body CreateCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteCustomer Delete a customer
+	//
+	// Only a customer without orders can be deleted; one with orders is a 409 `customer_has_orders`: anonymise it instead. Honours `If-Match`.
+	//
+	// Corresponds with DELETE /brands/{brandId}/customers/{customerId} (the `DeleteCustomer` operationId).
+	DeleteCustomer(ctx context.Context, brandId BrandId, customerId CustomerId, params *DeleteCustomerParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCustomer A customer
+	//
+	// Corresponds with GET /brands/{brandId}/customers/{customerId} (the `GetCustomer` operationId).
+	GetCustomer(ctx context.Context, brandId BrandId, customerId CustomerId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateCustomerWithBody Change some of a customer's fields
+	//
+	// Only the fields given change; `phone: null` clears it. With `If-Match`, only the version named (412 otherwise). An email another customer of the brand has is a 409 `customer_email_taken`. Orders keep the email and address they were placed with.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/customers/{customerId} (the `UpdateCustomer` operationId).
+	UpdateCustomerWithBody(ctx context.Context, brandId BrandId, customerId CustomerId, params *UpdateCustomerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateCustomer Change some of a customer's fields
+	//
+	// Only the fields given change; `phone: null` clears it. With `If-Match`, only the version named (412 otherwise). An email another customer of the brand has is a 409 `customer_email_taken`. Orders keep the email and address they were placed with.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/customers/{customerId} (the `UpdateCustomer` operationId).
+	UpdateCustomer(ctx context.Context, brandId BrandId, customerId CustomerId, params *UpdateCustomerParams, body UpdateCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AnonymizeCustomer Anonymise a customer
+	//
+	// The privacy request: the customer's email becomes `anonymized+{id}@invalid.example`, its name `Anonymised customer`, its phone and addresses are removed, and `anonymizedAt` is set. Orders keep the snapshot they were placed with. Anonymising again changes nothing more (but the version).
+	//
+	// Corresponds with POST /brands/{brandId}/customers/{customerId}/anonymize (the `AnonymizeCustomer` operationId).
+	AnonymizeCustomer(ctx context.Context, brandId BrandId, customerId CustomerId, params *AnonymizeCustomerParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListCustomerOrders A customer's orders
+	//
+	// Newest first; keyset pagination. Each order shows the customer as it was when it was placed.
+	//
+	// Corresponds with GET /brands/{brandId}/customers/{customerId}/orders (the `ListCustomerOrders` operationId).
+	ListCustomerOrders(ctx context.Context, brandId BrandId, customerId CustomerId, params *ListCustomerOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListEvents The brand's event feed, to reconcile from
 	//
 	// Every event of the brand still within retention (`EVENTS_RETENTION`, 30 days by default),
@@ -5655,6 +6835,56 @@ type ClientInterface interface {
 	// Corresponds with POST /brands/{brandId}/orders/{orderId}/fulfilments (the `CreateFulfilment` operationId).
 	CreateFulfilment(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateFulfilmentParams, body CreateFulfilmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListRefunds An order's refunds
+	//
+	// Newest first; keyset pagination.
+	//
+	// Corresponds with GET /brands/{brandId}/orders/{orderId}/refunds (the `ListRefunds` operationId).
+	ListRefunds(ctx context.Context, brandId BrandId, orderId OrderId, params *ListRefundsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRefundWithBody Record a refund
+	//
+	// A record (no payment processor is called): the amount, in the order's currency (422 `currency_mismatch` otherwise), the reason, the lines it covers and whether it covers shipping. What was paid is the order's `total` once it is confirmed (nothing before): the refunded total never passes it (422 `refund_exceeds_paid`), also under concurrent refunds (they serialize on the order). A line that is not the order's is a 400. The order's `refundedTotal` and version grow.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/refunds (the `CreateRefund` operationId).
+	CreateRefundWithBody(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateRefundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRefund Record a refund
+	//
+	// A record (no payment processor is called): the amount, in the order's currency (422 `currency_mismatch` otherwise), the reason, the lines it covers and whether it covers shipping. What was paid is the order's `total` once it is confirmed (nothing before): the refunded total never passes it (422 `refund_exceeds_paid`), also under concurrent refunds (they serialize on the order). A line that is not the order's is a 400. The order's `refundedTotal` and version grow.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/refunds (the `CreateRefund` operationId).
+	CreateRefund(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateRefundParams, body CreateRefundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListOrderReturns An order's returns
+	//
+	// Newest first; keyset pagination.
+	//
+	// Corresponds with GET /brands/{brandId}/orders/{orderId}/returns (the `ListOrderReturns` operationId).
+	ListOrderReturns(ctx context.Context, brandId BrandId, orderId OrderId, params *ListOrderReturnsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateReturnWithBody Request a return of shipped units
+	//
+	// Requires `Idempotency-Key` (400 `idempotency_key_required` without). Each line names an order line, a quantity and a reason; lines naming the same order line are summed. A line that is not the order's is a 400. More than a line's shipped quantity less what earlier returns (not cancelled) took is a 422 `over_return` listing the lines (`requested`, and `available`: what may still be returned), also under concurrent returns (they serialize on the order). Only an order whose `allowedActions` has `return` (`partially_fulfilled`, `fulfilled`, `partially_returned`) takes returns (409 `invalid_order_transition` otherwise). A fulfilled order becomes `partially_returned`, or `returned` once every shipped unit is; its version bumps. The return starts `requested`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/returns (the `CreateReturn` operationId).
+	CreateReturnWithBody(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateReturnParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateReturn Request a return of shipped units
+	//
+	// Requires `Idempotency-Key` (400 `idempotency_key_required` without). Each line names an order line, a quantity and a reason; lines naming the same order line are summed. A line that is not the order's is a 400. More than a line's shipped quantity less what earlier returns (not cancelled) took is a 422 `over_return` listing the lines (`requested`, and `available`: what may still be returned), also under concurrent returns (they serialize on the order). Only an order whose `allowedActions` has `return` (`partially_fulfilled`, `fulfilled`, `partially_returned`) takes returns (409 `invalid_order_transition` otherwise). A fulfilled order becomes `partially_returned`, or `returned` once every shipped unit is; its version bumps. The return starts `requested`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/returns (the `CreateReturn` operationId).
+	CreateReturn(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateReturnParams, body CreateReturnJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListProducts The brand's products
 	//
 	// All statuses unless `status` is given. `q` matches a case-insensitive substring of the name
@@ -5823,6 +7053,50 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
 	ExtendReservation(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, body ExtendReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListReturns The brand's returns
+	//
+	// Newest first; keyset pagination; `status` filters.
+	//
+	// Corresponds with GET /brands/{brandId}/returns (the `ListReturns` operationId).
+	ListReturns(ctx context.Context, brandId BrandId, params *ListReturnsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReturn A return
+	//
+	// Corresponds with GET /brands/{brandId}/returns/{returnId} (the `GetReturn` operationId).
+	GetReturn(ctx context.Context, brandId BrandId, returnId ReturnId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelReturn Cancel a requested return
+	//
+	// The units were never sent back: the order's lines give the quantities back to what may be returned, and the order's status follows. Only a `requested` return can be cancelled (409 `invalid_return_transition`).
+	//
+	// Corresponds with POST /brands/{brandId}/returns/{returnId}/cancel (the `CancelReturn` operationId).
+	CancelReturn(ctx context.Context, brandId BrandId, returnId ReturnId, params *CancelReturnParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CloseReturn Close a received return
+	//
+	// The return is settled (refunds, if any, are recorded on the order). Only a `received` return can be closed (409 `invalid_return_transition`).
+	//
+	// Corresponds with POST /brands/{brandId}/returns/{returnId}/close (the `CloseReturn` operationId).
+	CloseReturn(ctx context.Context, brandId BrandId, returnId ReturnId, params *CloseReturnParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReceiveReturnWithBody Receive a requested return
+	//
+	// States for every line of the return (each exactly once: 400 otherwise) whether its units go back to stock at `locationId` (`restock`: `onHand` grows there by the line's quantity, with one `return` movement naming the order) or are written off (`write_off`: no stock moves; the reason is kept). An unknown location is a 404, an inactive one a 409 `location_inactive`. Only a `requested` return can be received (409 `invalid_return_transition`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/returns/{returnId}/receive (the `ReceiveReturn` operationId).
+	ReceiveReturnWithBody(ctx context.Context, brandId BrandId, returnId ReturnId, params *ReceiveReturnParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReceiveReturn Receive a requested return
+	//
+	// States for every line of the return (each exactly once: 400 otherwise) whether its units go back to stock at `locationId` (`restock`: `onHand` grows there by the line's quantity, with one `return` movement naming the order) or are written off (`write_off`: no stock moves; the reason is kept). An unknown location is a 404, an inactive one a 409 `location_inactive`. Only a `requested` return can be received (409 `invalid_return_transition`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/returns/{returnId}/receive (the `ReceiveReturn` operationId).
+	ReceiveReturn(ctx context.Context, brandId BrandId, returnId ReturnId, params *ReceiveReturnParams, body ReceiveReturnJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListWebhookEndpoints The brand's webhook endpoints
 	//
@@ -6519,6 +7793,165 @@ func (c *Client) CreateApiKey(ctx context.Context, brandId BrandId, body CreateA
 // Corresponds with DELETE /brands/{brandId}/api-keys/{keyId} (the `RevokeApiKey` operationId).
 func (c *Client) RevokeApiKey(ctx context.Context, brandId BrandId, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeApiKeyRequest(c.Server, brandId, keyId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListCustomers The brand's customers
+//
+// Newest first; keyset pagination. `q` matches part of the email or of the name, in any case.
+//
+// Corresponds with GET /brands/{brandId}/customers (the `ListCustomers` operationId).
+func (c *Client) ListCustomers(ctx context.Context, brandId BrandId, params *ListCustomersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCustomersRequest(c.Server, brandId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateCustomerWithBody Create a customer
+//
+// The email is stored lowercased and is unique per brand, in any case (409 `customer_email_taken`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/customers (the `CreateCustomer` operationId).
+func (c *Client) CreateCustomerWithBody(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateCustomerRequestWithBody(c.Server, brandId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateCustomer Create a customer
+//
+// The email is stored lowercased and is unique per brand, in any case (409 `customer_email_taken`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/customers (the `CreateCustomer` operationId).
+func (c *Client) CreateCustomer(ctx context.Context, brandId BrandId, body CreateCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateCustomerRequest(c.Server, brandId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteCustomer Delete a customer
+//
+// Only a customer without orders can be deleted; one with orders is a 409 `customer_has_orders`: anonymise it instead. Honours `If-Match`.
+//
+// Corresponds with DELETE /brands/{brandId}/customers/{customerId} (the `DeleteCustomer` operationId).
+func (c *Client) DeleteCustomer(ctx context.Context, brandId BrandId, customerId CustomerId, params *DeleteCustomerParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteCustomerRequest(c.Server, brandId, customerId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCustomer A customer
+//
+// Corresponds with GET /brands/{brandId}/customers/{customerId} (the `GetCustomer` operationId).
+func (c *Client) GetCustomer(ctx context.Context, brandId BrandId, customerId CustomerId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCustomerRequest(c.Server, brandId, customerId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateCustomerWithBody Change some of a customer's fields
+//
+// Only the fields given change; `phone: null` clears it. With `If-Match`, only the version named (412 otherwise). An email another customer of the brand has is a 409 `customer_email_taken`. Orders keep the email and address they were placed with.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /brands/{brandId}/customers/{customerId} (the `UpdateCustomer` operationId).
+func (c *Client) UpdateCustomerWithBody(ctx context.Context, brandId BrandId, customerId CustomerId, params *UpdateCustomerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateCustomerRequestWithBody(c.Server, brandId, customerId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateCustomer Change some of a customer's fields
+//
+// Only the fields given change; `phone: null` clears it. With `If-Match`, only the version named (412 otherwise). An email another customer of the brand has is a 409 `customer_email_taken`. Orders keep the email and address they were placed with.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /brands/{brandId}/customers/{customerId} (the `UpdateCustomer` operationId).
+func (c *Client) UpdateCustomer(ctx context.Context, brandId BrandId, customerId CustomerId, params *UpdateCustomerParams, body UpdateCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateCustomerRequest(c.Server, brandId, customerId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AnonymizeCustomer Anonymise a customer
+//
+// The privacy request: the customer's email becomes `anonymized+{id}@invalid.example`, its name `Anonymised customer`, its phone and addresses are removed, and `anonymizedAt` is set. Orders keep the snapshot they were placed with. Anonymising again changes nothing more (but the version).
+//
+// Corresponds with POST /brands/{brandId}/customers/{customerId}/anonymize (the `AnonymizeCustomer` operationId).
+func (c *Client) AnonymizeCustomer(ctx context.Context, brandId BrandId, customerId CustomerId, params *AnonymizeCustomerParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnonymizeCustomerRequest(c.Server, brandId, customerId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListCustomerOrders A customer's orders
+//
+// Newest first; keyset pagination. Each order shows the customer as it was when it was placed.
+//
+// Corresponds with GET /brands/{brandId}/customers/{customerId}/orders (the `ListCustomerOrders` operationId).
+func (c *Client) ListCustomerOrders(ctx context.Context, brandId BrandId, customerId CustomerId, params *ListCustomerOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCustomerOrdersRequest(c.Server, brandId, customerId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7313,6 +8746,116 @@ func (c *Client) CreateFulfilment(ctx context.Context, brandId BrandId, orderId 
 	return c.Client.Do(req)
 }
 
+// ListRefunds An order's refunds
+//
+// Newest first; keyset pagination.
+//
+// Corresponds with GET /brands/{brandId}/orders/{orderId}/refunds (the `ListRefunds` operationId).
+func (c *Client) ListRefunds(ctx context.Context, brandId BrandId, orderId OrderId, params *ListRefundsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRefundsRequest(c.Server, brandId, orderId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRefundWithBody Record a refund
+//
+// A record (no payment processor is called): the amount, in the order's currency (422 `currency_mismatch` otherwise), the reason, the lines it covers and whether it covers shipping. What was paid is the order's `total` once it is confirmed (nothing before): the refunded total never passes it (422 `refund_exceeds_paid`), also under concurrent refunds (they serialize on the order). A line that is not the order's is a 400. The order's `refundedTotal` and version grow.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/refunds (the `CreateRefund` operationId).
+func (c *Client) CreateRefundWithBody(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateRefundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRefundRequestWithBody(c.Server, brandId, orderId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRefund Record a refund
+//
+// A record (no payment processor is called): the amount, in the order's currency (422 `currency_mismatch` otherwise), the reason, the lines it covers and whether it covers shipping. What was paid is the order's `total` once it is confirmed (nothing before): the refunded total never passes it (422 `refund_exceeds_paid`), also under concurrent refunds (they serialize on the order). A line that is not the order's is a 400. The order's `refundedTotal` and version grow.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/refunds (the `CreateRefund` operationId).
+func (c *Client) CreateRefund(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateRefundParams, body CreateRefundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRefundRequest(c.Server, brandId, orderId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListOrderReturns An order's returns
+//
+// Newest first; keyset pagination.
+//
+// Corresponds with GET /brands/{brandId}/orders/{orderId}/returns (the `ListOrderReturns` operationId).
+func (c *Client) ListOrderReturns(ctx context.Context, brandId BrandId, orderId OrderId, params *ListOrderReturnsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListOrderReturnsRequest(c.Server, brandId, orderId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateReturnWithBody Request a return of shipped units
+//
+// Requires `Idempotency-Key` (400 `idempotency_key_required` without). Each line names an order line, a quantity and a reason; lines naming the same order line are summed. A line that is not the order's is a 400. More than a line's shipped quantity less what earlier returns (not cancelled) took is a 422 `over_return` listing the lines (`requested`, and `available`: what may still be returned), also under concurrent returns (they serialize on the order). Only an order whose `allowedActions` has `return` (`partially_fulfilled`, `fulfilled`, `partially_returned`) takes returns (409 `invalid_order_transition` otherwise). A fulfilled order becomes `partially_returned`, or `returned` once every shipped unit is; its version bumps. The return starts `requested`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/returns (the `CreateReturn` operationId).
+func (c *Client) CreateReturnWithBody(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateReturnParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReturnRequestWithBody(c.Server, brandId, orderId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateReturn Request a return of shipped units
+//
+// Requires `Idempotency-Key` (400 `idempotency_key_required` without). Each line names an order line, a quantity and a reason; lines naming the same order line are summed. A line that is not the order's is a 400. More than a line's shipped quantity less what earlier returns (not cancelled) took is a 422 `over_return` listing the lines (`requested`, and `available`: what may still be returned), also under concurrent returns (they serialize on the order). Only an order whose `allowedActions` has `return` (`partially_fulfilled`, `fulfilled`, `partially_returned`) takes returns (409 `invalid_order_transition` otherwise). A fulfilled order becomes `partially_returned`, or `returned` once every shipped unit is; its version bumps. The return starts `requested`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/returns (the `CreateReturn` operationId).
+func (c *Client) CreateReturn(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateReturnParams, body CreateReturnJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReturnRequest(c.Server, brandId, orderId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListProducts The brand's products
 //
 // All statuses unless `status` is given. `q` matches a case-insensitive substring of the name
@@ -7642,6 +9185,110 @@ func (c *Client) ExtendReservationWithBody(ctx context.Context, brandId BrandId,
 // Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
 func (c *Client) ExtendReservation(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, body ExtendReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewExtendReservationRequest(c.Server, brandId, reservationId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListReturns The brand's returns
+//
+// Newest first; keyset pagination; `status` filters.
+//
+// Corresponds with GET /brands/{brandId}/returns (the `ListReturns` operationId).
+func (c *Client) ListReturns(ctx context.Context, brandId BrandId, params *ListReturnsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListReturnsRequest(c.Server, brandId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReturn A return
+//
+// Corresponds with GET /brands/{brandId}/returns/{returnId} (the `GetReturn` operationId).
+func (c *Client) GetReturn(ctx context.Context, brandId BrandId, returnId ReturnId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReturnRequest(c.Server, brandId, returnId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelReturn Cancel a requested return
+//
+// The units were never sent back: the order's lines give the quantities back to what may be returned, and the order's status follows. Only a `requested` return can be cancelled (409 `invalid_return_transition`).
+//
+// Corresponds with POST /brands/{brandId}/returns/{returnId}/cancel (the `CancelReturn` operationId).
+func (c *Client) CancelReturn(ctx context.Context, brandId BrandId, returnId ReturnId, params *CancelReturnParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelReturnRequest(c.Server, brandId, returnId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CloseReturn Close a received return
+//
+// The return is settled (refunds, if any, are recorded on the order). Only a `received` return can be closed (409 `invalid_return_transition`).
+//
+// Corresponds with POST /brands/{brandId}/returns/{returnId}/close (the `CloseReturn` operationId).
+func (c *Client) CloseReturn(ctx context.Context, brandId BrandId, returnId ReturnId, params *CloseReturnParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCloseReturnRequest(c.Server, brandId, returnId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReceiveReturnWithBody Receive a requested return
+//
+// States for every line of the return (each exactly once: 400 otherwise) whether its units go back to stock at `locationId` (`restock`: `onHand` grows there by the line's quantity, with one `return` movement naming the order) or are written off (`write_off`: no stock moves; the reason is kept). An unknown location is a 404, an inactive one a 409 `location_inactive`. Only a `requested` return can be received (409 `invalid_return_transition`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/returns/{returnId}/receive (the `ReceiveReturn` operationId).
+func (c *Client) ReceiveReturnWithBody(ctx context.Context, brandId BrandId, returnId ReturnId, params *ReceiveReturnParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReceiveReturnRequestWithBody(c.Server, brandId, returnId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReceiveReturn Receive a requested return
+//
+// States for every line of the return (each exactly once: 400 otherwise) whether its units go back to stock at `locationId` (`restock`: `onHand` grows there by the line's quantity, with one `return` movement naming the order) or are written off (`write_off`: no stock moves; the reason is kept). An unknown location is a 404, an inactive one a 409 `location_inactive`. Only a `requested` return can be received (409 `invalid_return_transition`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/returns/{returnId}/receive (the `ReceiveReturn` operationId).
+func (c *Client) ReceiveReturn(ctx context.Context, brandId BrandId, returnId ReturnId, params *ReceiveReturnParams, body ReceiveReturnJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReceiveReturnRequest(c.Server, brandId, returnId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -8792,6 +10439,440 @@ func NewRevokeApiKeyRequest(server string, brandId BrandId, keyId ApiKeyId) (*ht
 	}
 
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListCustomersRequest constructs an http.Request for the ListCustomers method
+func NewListCustomersRequest(server string, brandId BrandId, params *ListCustomersParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/customers", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateCustomerRequest calls the generic CreateCustomer builder with application/json body
+func NewCreateCustomerRequest(server string, brandId BrandId, body CreateCustomerJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateCustomerRequestWithBody(server, brandId, "application/json", bodyReader)
+}
+
+// NewCreateCustomerRequestWithBody constructs an http.Request for the CreateCustomer method, with any body, and a specified content type
+func NewCreateCustomerRequestWithBody(server string, brandId BrandId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/customers", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteCustomerRequest constructs an http.Request for the DeleteCustomer method
+func NewDeleteCustomerRequest(server string, brandId BrandId, customerId CustomerId, params *DeleteCustomerParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "customerId", customerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/customers/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetCustomerRequest constructs an http.Request for the GetCustomer method
+func NewGetCustomerRequest(server string, brandId BrandId, customerId CustomerId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "customerId", customerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/customers/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateCustomerRequest calls the generic UpdateCustomer builder with application/json body
+func NewUpdateCustomerRequest(server string, brandId BrandId, customerId CustomerId, params *UpdateCustomerParams, body UpdateCustomerJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateCustomerRequestWithBody(server, brandId, customerId, params, "application/json", bodyReader)
+}
+
+// NewUpdateCustomerRequestWithBody constructs an http.Request for the UpdateCustomer method, with any body, and a specified content type
+func NewUpdateCustomerRequestWithBody(server string, brandId BrandId, customerId CustomerId, params *UpdateCustomerParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "customerId", customerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/customers/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewAnonymizeCustomerRequest constructs an http.Request for the AnonymizeCustomer method
+func NewAnonymizeCustomerRequest(server string, brandId BrandId, customerId CustomerId, params *AnonymizeCustomerParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "customerId", customerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/customers/%s/anonymize", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListCustomerOrdersRequest constructs an http.Request for the ListCustomerOrders method
+func NewListCustomerOrdersRequest(server string, brandId BrandId, customerId CustomerId, params *ListCustomerOrdersParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "customerId", customerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/customers/%s/orders", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -10735,6 +12816,302 @@ func NewCreateFulfilmentRequestWithBody(server string, brandId BrandId, orderId 
 	return req, nil
 }
 
+// NewListRefundsRequest constructs an http.Request for the ListRefunds method
+func NewListRefundsRequest(server string, brandId BrandId, orderId OrderId, params *ListRefundsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "orderId", orderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/orders/%s/refunds", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateRefundRequest calls the generic CreateRefund builder with application/json body
+func NewCreateRefundRequest(server string, brandId BrandId, orderId OrderId, params *CreateRefundParams, body CreateRefundJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateRefundRequestWithBody(server, brandId, orderId, params, "application/json", bodyReader)
+}
+
+// NewCreateRefundRequestWithBody constructs an http.Request for the CreateRefund method, with any body, and a specified content type
+func NewCreateRefundRequestWithBody(server string, brandId BrandId, orderId OrderId, params *CreateRefundParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "orderId", orderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/orders/%s/refunds", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListOrderReturnsRequest constructs an http.Request for the ListOrderReturns method
+func NewListOrderReturnsRequest(server string, brandId BrandId, orderId OrderId, params *ListOrderReturnsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "orderId", orderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/orders/%s/returns", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateReturnRequest calls the generic CreateReturn builder with application/json body
+func NewCreateReturnRequest(server string, brandId BrandId, orderId OrderId, params *CreateReturnParams, body CreateReturnJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateReturnRequestWithBody(server, brandId, orderId, params, "application/json", bodyReader)
+}
+
+// NewCreateReturnRequestWithBody constructs an http.Request for the CreateReturn method, with any body, and a specified content type
+func NewCreateReturnRequestWithBody(server string, brandId BrandId, orderId OrderId, params *CreateReturnParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "orderId", orderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/orders/%s/returns", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+	}
+
+	return req, nil
+}
+
 // NewListProductsRequest constructs an http.Request for the ListProducts method
 func NewListProductsRequest(server string, brandId BrandId, params *ListProductsParams) (*http.Request, error) {
 	var err error
@@ -11421,6 +13798,313 @@ func NewExtendReservationRequestWithBody(server string, brandId BrandId, reserva
 	}
 
 	operationPath := fmt.Sprintf("/brands/%s/reservations/%s/extend", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListReturnsRequest constructs an http.Request for the ListReturns method
+func NewListReturnsRequest(server string, brandId BrandId, params *ListReturnsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/returns", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetReturnRequest constructs an http.Request for the GetReturn method
+func NewGetReturnRequest(server string, brandId BrandId, returnId ReturnId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "returnId", returnId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/returns/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCancelReturnRequest constructs an http.Request for the CancelReturn method
+func NewCancelReturnRequest(server string, brandId BrandId, returnId ReturnId, params *CancelReturnParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "returnId", returnId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/returns/%s/cancel", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCloseReturnRequest constructs an http.Request for the CloseReturn method
+func NewCloseReturnRequest(server string, brandId BrandId, returnId ReturnId, params *CloseReturnParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "returnId", returnId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/returns/%s/close", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewReceiveReturnRequest calls the generic ReceiveReturn builder with application/json body
+func NewReceiveReturnRequest(server string, brandId BrandId, returnId ReturnId, params *ReceiveReturnParams, body ReceiveReturnJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReceiveReturnRequestWithBody(server, brandId, returnId, params, "application/json", bodyReader)
+}
+
+// NewReceiveReturnRequestWithBody constructs an http.Request for the ReceiveReturn method, with any body, and a specified content type
+func NewReceiveReturnRequestWithBody(server string, brandId BrandId, returnId ReturnId, params *ReceiveReturnParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "returnId", returnId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/returns/%s/receive", pathParam0, pathParam1)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -12430,6 +15114,85 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /brands/{brandId}/api-keys/{keyId} (the `RevokeApiKey` operationId).
 	RevokeApiKeyWithResponse(ctx context.Context, brandId BrandId, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*RevokeApiKeyResponse, error)
 
+	// ListCustomersWithResponse The brand's customers
+	//
+	// Newest first; keyset pagination. `q` matches part of the email or of the name, in any case.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/customers (the `ListCustomers` operationId).
+	ListCustomersWithResponse(ctx context.Context, brandId BrandId, params *ListCustomersParams, reqEditors ...RequestEditorFn) (*ListCustomersResponse, error)
+
+	// CreateCustomerWithBodyWithResponse Create a customer
+	//
+	// The email is stored lowercased and is unique per brand, in any case (409 `customer_email_taken`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/customers (the `CreateCustomer` operationId).
+	CreateCustomerWithBodyWithResponse(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateCustomerResponse, error)
+
+	// CreateCustomerWithResponse Create a customer
+	//
+	// The email is stored lowercased and is unique per brand, in any case (409 `customer_email_taken`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/customers (the `CreateCustomer` operationId).
+	CreateCustomerWithResponse(ctx context.Context, brandId BrandId, body CreateCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateCustomerResponse, error)
+
+	// DeleteCustomerWithResponse Delete a customer
+	//
+	// Only a customer without orders can be deleted; one with orders is a 409 `customer_has_orders`: anonymise it instead. Honours `If-Match`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /brands/{brandId}/customers/{customerId} (the `DeleteCustomer` operationId).
+	DeleteCustomerWithResponse(ctx context.Context, brandId BrandId, customerId CustomerId, params *DeleteCustomerParams, reqEditors ...RequestEditorFn) (*DeleteCustomerResponse, error)
+
+	// GetCustomerWithResponse A customer
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/customers/{customerId} (the `GetCustomer` operationId).
+	GetCustomerWithResponse(ctx context.Context, brandId BrandId, customerId CustomerId, reqEditors ...RequestEditorFn) (*GetCustomerResponse, error)
+
+	// UpdateCustomerWithBodyWithResponse Change some of a customer's fields
+	//
+	// Only the fields given change; `phone: null` clears it. With `If-Match`, only the version named (412 otherwise). An email another customer of the brand has is a 409 `customer_email_taken`. Orders keep the email and address they were placed with.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/customers/{customerId} (the `UpdateCustomer` operationId).
+	UpdateCustomerWithBodyWithResponse(ctx context.Context, brandId BrandId, customerId CustomerId, params *UpdateCustomerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateCustomerResponse, error)
+
+	// UpdateCustomerWithResponse Change some of a customer's fields
+	//
+	// Only the fields given change; `phone: null` clears it. With `If-Match`, only the version named (412 otherwise). An email another customer of the brand has is a 409 `customer_email_taken`. Orders keep the email and address they were placed with.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/customers/{customerId} (the `UpdateCustomer` operationId).
+	UpdateCustomerWithResponse(ctx context.Context, brandId BrandId, customerId CustomerId, params *UpdateCustomerParams, body UpdateCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCustomerResponse, error)
+
+	// AnonymizeCustomerWithResponse Anonymise a customer
+	//
+	// The privacy request: the customer's email becomes `anonymized+{id}@invalid.example`, its name `Anonymised customer`, its phone and addresses are removed, and `anonymizedAt` is set. Orders keep the snapshot they were placed with. Anonymising again changes nothing more (but the version).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/customers/{customerId}/anonymize (the `AnonymizeCustomer` operationId).
+	AnonymizeCustomerWithResponse(ctx context.Context, brandId BrandId, customerId CustomerId, params *AnonymizeCustomerParams, reqEditors ...RequestEditorFn) (*AnonymizeCustomerResponse, error)
+
+	// ListCustomerOrdersWithResponse A customer's orders
+	//
+	// Newest first; keyset pagination. Each order shows the customer as it was when it was placed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/customers/{customerId}/orders (the `ListCustomerOrders` operationId).
+	ListCustomerOrdersWithResponse(ctx context.Context, brandId BrandId, customerId CustomerId, params *ListCustomerOrdersParams, reqEditors ...RequestEditorFn) (*ListCustomerOrdersResponse, error)
+
 	// ListEventsWithResponse The brand's event feed, to reconcile from
 	//
 	// Every event of the brand still within retention (`EVENTS_RETENTION`, 30 days by default),
@@ -12854,6 +15617,60 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /brands/{brandId}/orders/{orderId}/fulfilments (the `CreateFulfilment` operationId).
 	CreateFulfilmentWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateFulfilmentParams, body CreateFulfilmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateFulfilmentResponse, error)
 
+	// ListRefundsWithResponse An order's refunds
+	//
+	// Newest first; keyset pagination.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/orders/{orderId}/refunds (the `ListRefunds` operationId).
+	ListRefundsWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *ListRefundsParams, reqEditors ...RequestEditorFn) (*ListRefundsResponse, error)
+
+	// CreateRefundWithBodyWithResponse Record a refund
+	//
+	// A record (no payment processor is called): the amount, in the order's currency (422 `currency_mismatch` otherwise), the reason, the lines it covers and whether it covers shipping. What was paid is the order's `total` once it is confirmed (nothing before): the refunded total never passes it (422 `refund_exceeds_paid`), also under concurrent refunds (they serialize on the order). A line that is not the order's is a 400. The order's `refundedTotal` and version grow.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/refunds (the `CreateRefund` operationId).
+	CreateRefundWithBodyWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateRefundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRefundResponse, error)
+
+	// CreateRefundWithResponse Record a refund
+	//
+	// A record (no payment processor is called): the amount, in the order's currency (422 `currency_mismatch` otherwise), the reason, the lines it covers and whether it covers shipping. What was paid is the order's `total` once it is confirmed (nothing before): the refunded total never passes it (422 `refund_exceeds_paid`), also under concurrent refunds (they serialize on the order). A line that is not the order's is a 400. The order's `refundedTotal` and version grow.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/refunds (the `CreateRefund` operationId).
+	CreateRefundWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateRefundParams, body CreateRefundJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRefundResponse, error)
+
+	// ListOrderReturnsWithResponse An order's returns
+	//
+	// Newest first; keyset pagination.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/orders/{orderId}/returns (the `ListOrderReturns` operationId).
+	ListOrderReturnsWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *ListOrderReturnsParams, reqEditors ...RequestEditorFn) (*ListOrderReturnsResponse, error)
+
+	// CreateReturnWithBodyWithResponse Request a return of shipped units
+	//
+	// Requires `Idempotency-Key` (400 `idempotency_key_required` without). Each line names an order line, a quantity and a reason; lines naming the same order line are summed. A line that is not the order's is a 400. More than a line's shipped quantity less what earlier returns (not cancelled) took is a 422 `over_return` listing the lines (`requested`, and `available`: what may still be returned), also under concurrent returns (they serialize on the order). Only an order whose `allowedActions` has `return` (`partially_fulfilled`, `fulfilled`, `partially_returned`) takes returns (409 `invalid_order_transition` otherwise). A fulfilled order becomes `partially_returned`, or `returned` once every shipped unit is; its version bumps. The return starts `requested`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/returns (the `CreateReturn` operationId).
+	CreateReturnWithBodyWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateReturnParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReturnResponse, error)
+
+	// CreateReturnWithResponse Request a return of shipped units
+	//
+	// Requires `Idempotency-Key` (400 `idempotency_key_required` without). Each line names an order line, a quantity and a reason; lines naming the same order line are summed. A line that is not the order's is a 400. More than a line's shipped quantity less what earlier returns (not cancelled) took is a 422 `over_return` listing the lines (`requested`, and `available`: what may still be returned), also under concurrent returns (they serialize on the order). Only an order whose `allowedActions` has `return` (`partially_fulfilled`, `fulfilled`, `partially_returned`) takes returns (409 `invalid_order_transition` otherwise). A fulfilled order becomes `partially_returned`, or `returned` once every shipped unit is; its version bumps. The return starts `requested`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/returns (the `CreateReturn` operationId).
+	CreateReturnWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateReturnParams, body CreateReturnJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReturnResponse, error)
+
 	// ListProductsWithResponse The brand's products
 	//
 	// All statuses unless `status` is given. `q` matches a case-insensitive substring of the name
@@ -13036,6 +15853,58 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
 	ExtendReservationWithResponse(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, body ExtendReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*ExtendReservationResponse, error)
+
+	// ListReturnsWithResponse The brand's returns
+	//
+	// Newest first; keyset pagination; `status` filters.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/returns (the `ListReturns` operationId).
+	ListReturnsWithResponse(ctx context.Context, brandId BrandId, params *ListReturnsParams, reqEditors ...RequestEditorFn) (*ListReturnsResponse, error)
+
+	// GetReturnWithResponse A return
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/returns/{returnId} (the `GetReturn` operationId).
+	GetReturnWithResponse(ctx context.Context, brandId BrandId, returnId ReturnId, reqEditors ...RequestEditorFn) (*GetReturnResponse, error)
+
+	// CancelReturnWithResponse Cancel a requested return
+	//
+	// The units were never sent back: the order's lines give the quantities back to what may be returned, and the order's status follows. Only a `requested` return can be cancelled (409 `invalid_return_transition`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/returns/{returnId}/cancel (the `CancelReturn` operationId).
+	CancelReturnWithResponse(ctx context.Context, brandId BrandId, returnId ReturnId, params *CancelReturnParams, reqEditors ...RequestEditorFn) (*CancelReturnResponse, error)
+
+	// CloseReturnWithResponse Close a received return
+	//
+	// The return is settled (refunds, if any, are recorded on the order). Only a `received` return can be closed (409 `invalid_return_transition`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/returns/{returnId}/close (the `CloseReturn` operationId).
+	CloseReturnWithResponse(ctx context.Context, brandId BrandId, returnId ReturnId, params *CloseReturnParams, reqEditors ...RequestEditorFn) (*CloseReturnResponse, error)
+
+	// ReceiveReturnWithBodyWithResponse Receive a requested return
+	//
+	// States for every line of the return (each exactly once: 400 otherwise) whether its units go back to stock at `locationId` (`restock`: `onHand` grows there by the line's quantity, with one `return` movement naming the order) or are written off (`write_off`: no stock moves; the reason is kept). An unknown location is a 404, an inactive one a 409 `location_inactive`. Only a `requested` return can be received (409 `invalid_return_transition`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/returns/{returnId}/receive (the `ReceiveReturn` operationId).
+	ReceiveReturnWithBodyWithResponse(ctx context.Context, brandId BrandId, returnId ReturnId, params *ReceiveReturnParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReceiveReturnResponse, error)
+
+	// ReceiveReturnWithResponse Receive a requested return
+	//
+	// States for every line of the return (each exactly once: 400 otherwise) whether its units go back to stock at `locationId` (`restock`: `onHand` grows there by the line's quantity, with one `return` movement naming the order) or are written off (`write_off`: no stock moves; the reason is kept). An unknown location is a 404, an inactive one a 409 `location_inactive`. Only a `requested` return can be received (409 `invalid_return_transition`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/returns/{returnId}/receive (the `ReceiveReturn` operationId).
+	ReceiveReturnWithResponse(ctx context.Context, brandId BrandId, returnId ReturnId, params *ReceiveReturnParams, body ReceiveReturnJSONRequestBody, reqEditors ...RequestEditorFn) (*ReceiveReturnResponse, error)
 
 	// ListWebhookEndpointsWithResponse The brand's webhook endpoints
 	//
@@ -15663,6 +18532,1060 @@ func (r RevokeApiKeyResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RevokeApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListCustomersResponse400Headers the declared response headers of an HTTP 400 response for ListCustomers
+type ListCustomersResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListCustomersResponse401Headers the declared response headers of an HTTP 401 response for ListCustomers
+type ListCustomersResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListCustomersResponse403Headers the declared response headers of an HTTP 403 response for ListCustomers
+type ListCustomersResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListCustomersResponse404Headers the declared response headers of an HTTP 404 response for ListCustomers
+type ListCustomersResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListCustomersResponse500Headers the declared response headers of an HTTP 500 response for ListCustomers
+type ListCustomersResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListCustomersResponse503Headers the declared response headers of an HTTP 503 response for ListCustomers
+type ListCustomersResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListCustomersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CustomerRecordList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListCustomersResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListCustomersResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListCustomersResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListCustomersResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListCustomersResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListCustomersResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCustomersResponse) GetJSON200() *CustomerRecordList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListCustomersResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListCustomersResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListCustomersResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListCustomersResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListCustomersResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListCustomersResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCustomersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCustomersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCustomersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCustomersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateCustomerResponse201Headers the declared response headers of an HTTP 201 response for CreateCustomer
+type CreateCustomerResponse201Headers struct {
+	ETag     *string
+	Location *string
+}
+
+// CreateCustomerResponse400Headers the declared response headers of an HTTP 400 response for CreateCustomer
+type CreateCustomerResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateCustomerResponse401Headers the declared response headers of an HTTP 401 response for CreateCustomer
+type CreateCustomerResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateCustomerResponse403Headers the declared response headers of an HTTP 403 response for CreateCustomer
+type CreateCustomerResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateCustomerResponse404Headers the declared response headers of an HTTP 404 response for CreateCustomer
+type CreateCustomerResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateCustomerResponse409Headers the declared response headers of an HTTP 409 response for CreateCustomer
+type CreateCustomerResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateCustomerResponse413Headers the declared response headers of an HTTP 413 response for CreateCustomer
+type CreateCustomerResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateCustomerResponse415Headers the declared response headers of an HTTP 415 response for CreateCustomer
+type CreateCustomerResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateCustomerResponse500Headers the declared response headers of an HTTP 500 response for CreateCustomer
+type CreateCustomerResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateCustomerResponse503Headers the declared response headers of an HTTP 503 response for CreateCustomer
+type CreateCustomerResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateCustomerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CustomerRecord
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateCustomerResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateCustomerResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateCustomerResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateCustomerResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateCustomerResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateCustomerResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateCustomerResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateCustomerResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateCustomerResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateCustomerResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateCustomerResponse) GetJSON201() *CustomerRecord {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateCustomerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateCustomerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateCustomerResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateCustomerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateCustomerResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateCustomerResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateCustomerResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateCustomerResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateCustomerResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateCustomerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateCustomerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateCustomerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateCustomerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteCustomerResponse400Headers the declared response headers of an HTTP 400 response for DeleteCustomer
+type DeleteCustomerResponse400Headers struct {
+	XRequestId *string
+}
+
+// DeleteCustomerResponse401Headers the declared response headers of an HTTP 401 response for DeleteCustomer
+type DeleteCustomerResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// DeleteCustomerResponse403Headers the declared response headers of an HTTP 403 response for DeleteCustomer
+type DeleteCustomerResponse403Headers struct {
+	XRequestId *string
+}
+
+// DeleteCustomerResponse404Headers the declared response headers of an HTTP 404 response for DeleteCustomer
+type DeleteCustomerResponse404Headers struct {
+	XRequestId *string
+}
+
+// DeleteCustomerResponse409Headers the declared response headers of an HTTP 409 response for DeleteCustomer
+type DeleteCustomerResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// DeleteCustomerResponse412Headers the declared response headers of an HTTP 412 response for DeleteCustomer
+type DeleteCustomerResponse412Headers struct {
+	XRequestId *string
+}
+
+// DeleteCustomerResponse500Headers the declared response headers of an HTTP 500 response for DeleteCustomer
+type DeleteCustomerResponse500Headers struct {
+	XRequestId *string
+}
+
+// DeleteCustomerResponse503Headers the declared response headers of an HTTP 503 response for DeleteCustomer
+type DeleteCustomerResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type DeleteCustomerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeleteCustomerResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteCustomerResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeleteCustomerResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DeleteCustomerResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *DeleteCustomerResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *DeleteCustomerResponse412Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DeleteCustomerResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteCustomerResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteCustomerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteCustomerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteCustomerResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteCustomerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteCustomerResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeleteCustomerResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteCustomerResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteCustomerResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteCustomerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteCustomerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteCustomerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteCustomerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetCustomerResponse200Headers the declared response headers of an HTTP 200 response for GetCustomer
+type GetCustomerResponse200Headers struct {
+	ETag *string
+}
+
+// GetCustomerResponse400Headers the declared response headers of an HTTP 400 response for GetCustomer
+type GetCustomerResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetCustomerResponse401Headers the declared response headers of an HTTP 401 response for GetCustomer
+type GetCustomerResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetCustomerResponse403Headers the declared response headers of an HTTP 403 response for GetCustomer
+type GetCustomerResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetCustomerResponse404Headers the declared response headers of an HTTP 404 response for GetCustomer
+type GetCustomerResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetCustomerResponse500Headers the declared response headers of an HTTP 500 response for GetCustomer
+type GetCustomerResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetCustomerResponse503Headers the declared response headers of an HTTP 503 response for GetCustomer
+type GetCustomerResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetCustomerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CustomerRecord
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetCustomerResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetCustomerResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetCustomerResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetCustomerResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetCustomerResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetCustomerResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetCustomerResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCustomerResponse) GetJSON200() *CustomerRecord {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetCustomerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetCustomerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetCustomerResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetCustomerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetCustomerResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetCustomerResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCustomerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCustomerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCustomerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCustomerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateCustomerResponse200Headers the declared response headers of an HTTP 200 response for UpdateCustomer
+type UpdateCustomerResponse200Headers struct {
+	ETag *string
+}
+
+// UpdateCustomerResponse400Headers the declared response headers of an HTTP 400 response for UpdateCustomer
+type UpdateCustomerResponse400Headers struct {
+	XRequestId *string
+}
+
+// UpdateCustomerResponse401Headers the declared response headers of an HTTP 401 response for UpdateCustomer
+type UpdateCustomerResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// UpdateCustomerResponse403Headers the declared response headers of an HTTP 403 response for UpdateCustomer
+type UpdateCustomerResponse403Headers struct {
+	XRequestId *string
+}
+
+// UpdateCustomerResponse404Headers the declared response headers of an HTTP 404 response for UpdateCustomer
+type UpdateCustomerResponse404Headers struct {
+	XRequestId *string
+}
+
+// UpdateCustomerResponse409Headers the declared response headers of an HTTP 409 response for UpdateCustomer
+type UpdateCustomerResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// UpdateCustomerResponse412Headers the declared response headers of an HTTP 412 response for UpdateCustomer
+type UpdateCustomerResponse412Headers struct {
+	XRequestId *string
+}
+
+// UpdateCustomerResponse413Headers the declared response headers of an HTTP 413 response for UpdateCustomer
+type UpdateCustomerResponse413Headers struct {
+	XRequestId *string
+}
+
+// UpdateCustomerResponse415Headers the declared response headers of an HTTP 415 response for UpdateCustomer
+type UpdateCustomerResponse415Headers struct {
+	XRequestId *string
+}
+
+// UpdateCustomerResponse500Headers the declared response headers of an HTTP 500 response for UpdateCustomer
+type UpdateCustomerResponse500Headers struct {
+	XRequestId *string
+}
+
+// UpdateCustomerResponse503Headers the declared response headers of an HTTP 503 response for UpdateCustomer
+type UpdateCustomerResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type UpdateCustomerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CustomerRecord
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateCustomerResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdateCustomerResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateCustomerResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdateCustomerResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdateCustomerResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UpdateCustomerResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *UpdateCustomerResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdateCustomerResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UpdateCustomerResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdateCustomerResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateCustomerResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateCustomerResponse) GetJSON200() *CustomerRecord {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateCustomerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateCustomerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateCustomerResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateCustomerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateCustomerResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateCustomerResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateCustomerResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateCustomerResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateCustomerResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateCustomerResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateCustomerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateCustomerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateCustomerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateCustomerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AnonymizeCustomerResponse200Headers the declared response headers of an HTTP 200 response for AnonymizeCustomer
+type AnonymizeCustomerResponse200Headers struct {
+	ETag *string
+}
+
+// AnonymizeCustomerResponse400Headers the declared response headers of an HTTP 400 response for AnonymizeCustomer
+type AnonymizeCustomerResponse400Headers struct {
+	XRequestId *string
+}
+
+// AnonymizeCustomerResponse401Headers the declared response headers of an HTTP 401 response for AnonymizeCustomer
+type AnonymizeCustomerResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// AnonymizeCustomerResponse403Headers the declared response headers of an HTTP 403 response for AnonymizeCustomer
+type AnonymizeCustomerResponse403Headers struct {
+	XRequestId *string
+}
+
+// AnonymizeCustomerResponse404Headers the declared response headers of an HTTP 404 response for AnonymizeCustomer
+type AnonymizeCustomerResponse404Headers struct {
+	XRequestId *string
+}
+
+// AnonymizeCustomerResponse412Headers the declared response headers of an HTTP 412 response for AnonymizeCustomer
+type AnonymizeCustomerResponse412Headers struct {
+	XRequestId *string
+}
+
+// AnonymizeCustomerResponse500Headers the declared response headers of an HTTP 500 response for AnonymizeCustomer
+type AnonymizeCustomerResponse500Headers struct {
+	XRequestId *string
+}
+
+// AnonymizeCustomerResponse503Headers the declared response headers of an HTTP 503 response for AnonymizeCustomer
+type AnonymizeCustomerResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type AnonymizeCustomerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CustomerRecord
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AnonymizeCustomerResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *AnonymizeCustomerResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AnonymizeCustomerResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *AnonymizeCustomerResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *AnonymizeCustomerResponse404Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *AnonymizeCustomerResponse412Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *AnonymizeCustomerResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AnonymizeCustomerResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AnonymizeCustomerResponse) GetJSON200() *CustomerRecord {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AnonymizeCustomerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AnonymizeCustomerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AnonymizeCustomerResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AnonymizeCustomerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r AnonymizeCustomerResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AnonymizeCustomerResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AnonymizeCustomerResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AnonymizeCustomerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AnonymizeCustomerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AnonymizeCustomerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AnonymizeCustomerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListCustomerOrdersResponse400Headers the declared response headers of an HTTP 400 response for ListCustomerOrders
+type ListCustomerOrdersResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListCustomerOrdersResponse401Headers the declared response headers of an HTTP 401 response for ListCustomerOrders
+type ListCustomerOrdersResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListCustomerOrdersResponse403Headers the declared response headers of an HTTP 403 response for ListCustomerOrders
+type ListCustomerOrdersResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListCustomerOrdersResponse404Headers the declared response headers of an HTTP 404 response for ListCustomerOrders
+type ListCustomerOrdersResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListCustomerOrdersResponse500Headers the declared response headers of an HTTP 500 response for ListCustomerOrders
+type ListCustomerOrdersResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListCustomerOrdersResponse503Headers the declared response headers of an HTTP 503 response for ListCustomerOrders
+type ListCustomerOrdersResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListCustomerOrdersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OrderList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListCustomerOrdersResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListCustomerOrdersResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListCustomerOrdersResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListCustomerOrdersResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListCustomerOrdersResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListCustomerOrdersResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCustomerOrdersResponse) GetJSON200() *OrderList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListCustomerOrdersResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListCustomerOrdersResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListCustomerOrdersResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListCustomerOrdersResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListCustomerOrdersResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListCustomerOrdersResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCustomerOrdersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCustomerOrdersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCustomerOrdersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCustomerOrdersResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -19865,6 +23788,645 @@ func (r CreateFulfilmentResponse) ContentType() string {
 	return ""
 }
 
+// ListRefundsResponse400Headers the declared response headers of an HTTP 400 response for ListRefunds
+type ListRefundsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListRefundsResponse401Headers the declared response headers of an HTTP 401 response for ListRefunds
+type ListRefundsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListRefundsResponse403Headers the declared response headers of an HTTP 403 response for ListRefunds
+type ListRefundsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListRefundsResponse404Headers the declared response headers of an HTTP 404 response for ListRefunds
+type ListRefundsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListRefundsResponse500Headers the declared response headers of an HTTP 500 response for ListRefunds
+type ListRefundsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListRefundsResponse503Headers the declared response headers of an HTTP 503 response for ListRefunds
+type ListRefundsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListRefundsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RefundList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListRefundsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListRefundsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListRefundsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListRefundsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListRefundsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListRefundsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRefundsResponse) GetJSON200() *RefundList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListRefundsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListRefundsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListRefundsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListRefundsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListRefundsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListRefundsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRefundsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRefundsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRefundsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRefundsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateRefundResponse201Headers the declared response headers of an HTTP 201 response for CreateRefund
+type CreateRefundResponse201Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+// CreateRefundResponse400Headers the declared response headers of an HTTP 400 response for CreateRefund
+type CreateRefundResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateRefundResponse401Headers the declared response headers of an HTTP 401 response for CreateRefund
+type CreateRefundResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateRefundResponse403Headers the declared response headers of an HTTP 403 response for CreateRefund
+type CreateRefundResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateRefundResponse404Headers the declared response headers of an HTTP 404 response for CreateRefund
+type CreateRefundResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateRefundResponse409Headers the declared response headers of an HTTP 409 response for CreateRefund
+type CreateRefundResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateRefundResponse413Headers the declared response headers of an HTTP 413 response for CreateRefund
+type CreateRefundResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateRefundResponse415Headers the declared response headers of an HTTP 415 response for CreateRefund
+type CreateRefundResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateRefundResponse422Headers the declared response headers of an HTTP 422 response for CreateRefund
+type CreateRefundResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateRefundResponse500Headers the declared response headers of an HTTP 500 response for CreateRefund
+type CreateRefundResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateRefundResponse503Headers the declared response headers of an HTTP 503 response for CreateRefund
+type CreateRefundResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateRefundResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Refund
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateRefundResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateRefundResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateRefundResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateRefundResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateRefundResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateRefundResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateRefundResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateRefundResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateRefundResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateRefundResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateRefundResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateRefundResponse) GetJSON201() *Refund {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateRefundResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateRefundResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateRefundResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateRefundResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListOrderReturnsResponse400Headers the declared response headers of an HTTP 400 response for ListOrderReturns
+type ListOrderReturnsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListOrderReturnsResponse401Headers the declared response headers of an HTTP 401 response for ListOrderReturns
+type ListOrderReturnsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListOrderReturnsResponse403Headers the declared response headers of an HTTP 403 response for ListOrderReturns
+type ListOrderReturnsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListOrderReturnsResponse404Headers the declared response headers of an HTTP 404 response for ListOrderReturns
+type ListOrderReturnsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListOrderReturnsResponse500Headers the declared response headers of an HTTP 500 response for ListOrderReturns
+type ListOrderReturnsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListOrderReturnsResponse503Headers the declared response headers of an HTTP 503 response for ListOrderReturns
+type ListOrderReturnsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListOrderReturnsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReturnList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListOrderReturnsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListOrderReturnsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListOrderReturnsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListOrderReturnsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListOrderReturnsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListOrderReturnsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListOrderReturnsResponse) GetJSON200() *ReturnList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListOrderReturnsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListOrderReturnsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListOrderReturnsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListOrderReturnsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListOrderReturnsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListOrderReturnsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListOrderReturnsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListOrderReturnsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListOrderReturnsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListOrderReturnsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateReturnResponse201Headers the declared response headers of an HTTP 201 response for CreateReturn
+type CreateReturnResponse201Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+}
+
+// CreateReturnResponse400Headers the declared response headers of an HTTP 400 response for CreateReturn
+type CreateReturnResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateReturnResponse401Headers the declared response headers of an HTTP 401 response for CreateReturn
+type CreateReturnResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateReturnResponse403Headers the declared response headers of an HTTP 403 response for CreateReturn
+type CreateReturnResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateReturnResponse404Headers the declared response headers of an HTTP 404 response for CreateReturn
+type CreateReturnResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateReturnResponse409Headers the declared response headers of an HTTP 409 response for CreateReturn
+type CreateReturnResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateReturnResponse413Headers the declared response headers of an HTTP 413 response for CreateReturn
+type CreateReturnResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateReturnResponse415Headers the declared response headers of an HTTP 415 response for CreateReturn
+type CreateReturnResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateReturnResponse422Headers the declared response headers of an HTTP 422 response for CreateReturn
+type CreateReturnResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateReturnResponse500Headers the declared response headers of an HTTP 500 response for CreateReturn
+type CreateReturnResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateReturnResponse503Headers the declared response headers of an HTTP 503 response for CreateReturn
+type CreateReturnResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateReturnResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Return
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateReturnResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateReturnResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateReturnResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateReturnResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateReturnResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateReturnResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateReturnResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateReturnResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateReturnResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateReturnResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateReturnResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateReturnResponse) GetJSON201() *Return {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateReturnResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateReturnResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateReturnResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateReturnResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateReturnResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateReturnResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateReturnResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateReturnResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateReturnResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateReturnResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateReturnResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateReturnResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateReturnResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateReturnResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListProductsResponse400Headers the declared response headers of an HTTP 400 response for ListProducts
 type ListProductsResponse400Headers struct {
 	XRequestId *string
@@ -21701,6 +26263,759 @@ func (r ExtendReservationResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ExtendReservationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListReturnsResponse400Headers the declared response headers of an HTTP 400 response for ListReturns
+type ListReturnsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListReturnsResponse401Headers the declared response headers of an HTTP 401 response for ListReturns
+type ListReturnsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListReturnsResponse403Headers the declared response headers of an HTTP 403 response for ListReturns
+type ListReturnsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListReturnsResponse404Headers the declared response headers of an HTTP 404 response for ListReturns
+type ListReturnsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListReturnsResponse500Headers the declared response headers of an HTTP 500 response for ListReturns
+type ListReturnsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListReturnsResponse503Headers the declared response headers of an HTTP 503 response for ListReturns
+type ListReturnsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListReturnsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReturnList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListReturnsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListReturnsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListReturnsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListReturnsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListReturnsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListReturnsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListReturnsResponse) GetJSON200() *ReturnList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListReturnsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListReturnsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListReturnsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListReturnsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListReturnsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListReturnsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListReturnsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListReturnsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListReturnsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListReturnsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetReturnResponse200Headers the declared response headers of an HTTP 200 response for GetReturn
+type GetReturnResponse200Headers struct {
+	ETag *string
+}
+
+// GetReturnResponse400Headers the declared response headers of an HTTP 400 response for GetReturn
+type GetReturnResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetReturnResponse401Headers the declared response headers of an HTTP 401 response for GetReturn
+type GetReturnResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetReturnResponse403Headers the declared response headers of an HTTP 403 response for GetReturn
+type GetReturnResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetReturnResponse404Headers the declared response headers of an HTTP 404 response for GetReturn
+type GetReturnResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetReturnResponse500Headers the declared response headers of an HTTP 500 response for GetReturn
+type GetReturnResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetReturnResponse503Headers the declared response headers of an HTTP 503 response for GetReturn
+type GetReturnResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetReturnResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Return
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetReturnResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetReturnResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetReturnResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetReturnResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetReturnResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetReturnResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetReturnResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReturnResponse) GetJSON200() *Return {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetReturnResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetReturnResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetReturnResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetReturnResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetReturnResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetReturnResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReturnResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReturnResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReturnResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReturnResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CancelReturnResponse200Headers the declared response headers of an HTTP 200 response for CancelReturn
+type CancelReturnResponse200Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+// CancelReturnResponse400Headers the declared response headers of an HTTP 400 response for CancelReturn
+type CancelReturnResponse400Headers struct {
+	XRequestId *string
+}
+
+// CancelReturnResponse401Headers the declared response headers of an HTTP 401 response for CancelReturn
+type CancelReturnResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CancelReturnResponse403Headers the declared response headers of an HTTP 403 response for CancelReturn
+type CancelReturnResponse403Headers struct {
+	XRequestId *string
+}
+
+// CancelReturnResponse404Headers the declared response headers of an HTTP 404 response for CancelReturn
+type CancelReturnResponse404Headers struct {
+	XRequestId *string
+}
+
+// CancelReturnResponse409Headers the declared response headers of an HTTP 409 response for CancelReturn
+type CancelReturnResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CancelReturnResponse500Headers the declared response headers of an HTTP 500 response for CancelReturn
+type CancelReturnResponse500Headers struct {
+	XRequestId *string
+}
+
+// CancelReturnResponse503Headers the declared response headers of an HTTP 503 response for CancelReturn
+type CancelReturnResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CancelReturnResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Return
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CancelReturnResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CancelReturnResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CancelReturnResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CancelReturnResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CancelReturnResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CancelReturnResponse409Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CancelReturnResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CancelReturnResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelReturnResponse) GetJSON200() *Return {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CancelReturnResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelReturnResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CancelReturnResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CancelReturnResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CancelReturnResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CancelReturnResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CancelReturnResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelReturnResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelReturnResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelReturnResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelReturnResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CloseReturnResponse200Headers the declared response headers of an HTTP 200 response for CloseReturn
+type CloseReturnResponse200Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+// CloseReturnResponse400Headers the declared response headers of an HTTP 400 response for CloseReturn
+type CloseReturnResponse400Headers struct {
+	XRequestId *string
+}
+
+// CloseReturnResponse401Headers the declared response headers of an HTTP 401 response for CloseReturn
+type CloseReturnResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CloseReturnResponse403Headers the declared response headers of an HTTP 403 response for CloseReturn
+type CloseReturnResponse403Headers struct {
+	XRequestId *string
+}
+
+// CloseReturnResponse404Headers the declared response headers of an HTTP 404 response for CloseReturn
+type CloseReturnResponse404Headers struct {
+	XRequestId *string
+}
+
+// CloseReturnResponse409Headers the declared response headers of an HTTP 409 response for CloseReturn
+type CloseReturnResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CloseReturnResponse500Headers the declared response headers of an HTTP 500 response for CloseReturn
+type CloseReturnResponse500Headers struct {
+	XRequestId *string
+}
+
+// CloseReturnResponse503Headers the declared response headers of an HTTP 503 response for CloseReturn
+type CloseReturnResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CloseReturnResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Return
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CloseReturnResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CloseReturnResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CloseReturnResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CloseReturnResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CloseReturnResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CloseReturnResponse409Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CloseReturnResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CloseReturnResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CloseReturnResponse) GetJSON200() *Return {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CloseReturnResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CloseReturnResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CloseReturnResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CloseReturnResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CloseReturnResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CloseReturnResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CloseReturnResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CloseReturnResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CloseReturnResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CloseReturnResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CloseReturnResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReceiveReturnResponse200Headers the declared response headers of an HTTP 200 response for ReceiveReturn
+type ReceiveReturnResponse200Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+// ReceiveReturnResponse400Headers the declared response headers of an HTTP 400 response for ReceiveReturn
+type ReceiveReturnResponse400Headers struct {
+	XRequestId *string
+}
+
+// ReceiveReturnResponse401Headers the declared response headers of an HTTP 401 response for ReceiveReturn
+type ReceiveReturnResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ReceiveReturnResponse403Headers the declared response headers of an HTTP 403 response for ReceiveReturn
+type ReceiveReturnResponse403Headers struct {
+	XRequestId *string
+}
+
+// ReceiveReturnResponse404Headers the declared response headers of an HTTP 404 response for ReceiveReturn
+type ReceiveReturnResponse404Headers struct {
+	XRequestId *string
+}
+
+// ReceiveReturnResponse409Headers the declared response headers of an HTTP 409 response for ReceiveReturn
+type ReceiveReturnResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// ReceiveReturnResponse413Headers the declared response headers of an HTTP 413 response for ReceiveReturn
+type ReceiveReturnResponse413Headers struct {
+	XRequestId *string
+}
+
+// ReceiveReturnResponse415Headers the declared response headers of an HTTP 415 response for ReceiveReturn
+type ReceiveReturnResponse415Headers struct {
+	XRequestId *string
+}
+
+// ReceiveReturnResponse422Headers the declared response headers of an HTTP 422 response for ReceiveReturn
+type ReceiveReturnResponse422Headers struct {
+	XRequestId *string
+}
+
+// ReceiveReturnResponse500Headers the declared response headers of an HTTP 500 response for ReceiveReturn
+type ReceiveReturnResponse500Headers struct {
+	XRequestId *string
+}
+
+// ReceiveReturnResponse503Headers the declared response headers of an HTTP 503 response for ReceiveReturn
+type ReceiveReturnResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ReceiveReturnResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Return
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ReceiveReturnResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ReceiveReturnResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ReceiveReturnResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ReceiveReturnResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ReceiveReturnResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ReceiveReturnResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ReceiveReturnResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *ReceiveReturnResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ReceiveReturnResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ReceiveReturnResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ReceiveReturnResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReceiveReturnResponse) GetJSON200() *Return {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReceiveReturnResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReceiveReturnResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReceiveReturnResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReceiveReturnResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ReceiveReturnResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ReceiveReturnResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ReceiveReturnResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReceiveReturnResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ReceiveReturnResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ReceiveReturnResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ReceiveReturnResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReceiveReturnResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReceiveReturnResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReceiveReturnResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -23695,6 +29010,139 @@ func (c *ClientWithResponses) RevokeApiKeyWithResponse(ctx context.Context, bran
 	return ParseRevokeApiKeyResponse(rsp)
 }
 
+// ListCustomersWithResponse The brand's customers
+//
+// Newest first; keyset pagination. `q` matches part of the email or of the name, in any case.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/customers (the `ListCustomers` operationId).
+func (c *ClientWithResponses) ListCustomersWithResponse(ctx context.Context, brandId BrandId, params *ListCustomersParams, reqEditors ...RequestEditorFn) (*ListCustomersResponse, error) {
+	rsp, err := c.ListCustomers(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCustomersResponse(rsp)
+}
+
+// CreateCustomerWithBodyWithResponse Create a customer
+//
+// The email is stored lowercased and is unique per brand, in any case (409 `customer_email_taken`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/customers (the `CreateCustomer` operationId).
+func (c *ClientWithResponses) CreateCustomerWithBodyWithResponse(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateCustomerResponse, error) {
+	rsp, err := c.CreateCustomerWithBody(ctx, brandId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateCustomerResponse(rsp)
+}
+
+// CreateCustomerWithResponse Create a customer
+//
+// The email is stored lowercased and is unique per brand, in any case (409 `customer_email_taken`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/customers (the `CreateCustomer` operationId).
+func (c *ClientWithResponses) CreateCustomerWithResponse(ctx context.Context, brandId BrandId, body CreateCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateCustomerResponse, error) {
+	rsp, err := c.CreateCustomer(ctx, brandId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateCustomerResponse(rsp)
+}
+
+// DeleteCustomerWithResponse Delete a customer
+//
+// Only a customer without orders can be deleted; one with orders is a 409 `customer_has_orders`: anonymise it instead. Honours `If-Match`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /brands/{brandId}/customers/{customerId} (the `DeleteCustomer` operationId).
+func (c *ClientWithResponses) DeleteCustomerWithResponse(ctx context.Context, brandId BrandId, customerId CustomerId, params *DeleteCustomerParams, reqEditors ...RequestEditorFn) (*DeleteCustomerResponse, error) {
+	rsp, err := c.DeleteCustomer(ctx, brandId, customerId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteCustomerResponse(rsp)
+}
+
+// GetCustomerWithResponse A customer
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/customers/{customerId} (the `GetCustomer` operationId).
+func (c *ClientWithResponses) GetCustomerWithResponse(ctx context.Context, brandId BrandId, customerId CustomerId, reqEditors ...RequestEditorFn) (*GetCustomerResponse, error) {
+	rsp, err := c.GetCustomer(ctx, brandId, customerId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCustomerResponse(rsp)
+}
+
+// UpdateCustomerWithBodyWithResponse Change some of a customer's fields
+//
+// Only the fields given change; `phone: null` clears it. With `If-Match`, only the version named (412 otherwise). An email another customer of the brand has is a 409 `customer_email_taken`. Orders keep the email and address they were placed with.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/customers/{customerId} (the `UpdateCustomer` operationId).
+func (c *ClientWithResponses) UpdateCustomerWithBodyWithResponse(ctx context.Context, brandId BrandId, customerId CustomerId, params *UpdateCustomerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateCustomerResponse, error) {
+	rsp, err := c.UpdateCustomerWithBody(ctx, brandId, customerId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateCustomerResponse(rsp)
+}
+
+// UpdateCustomerWithResponse Change some of a customer's fields
+//
+// Only the fields given change; `phone: null` clears it. With `If-Match`, only the version named (412 otherwise). An email another customer of the brand has is a 409 `customer_email_taken`. Orders keep the email and address they were placed with.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/customers/{customerId} (the `UpdateCustomer` operationId).
+func (c *ClientWithResponses) UpdateCustomerWithResponse(ctx context.Context, brandId BrandId, customerId CustomerId, params *UpdateCustomerParams, body UpdateCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCustomerResponse, error) {
+	rsp, err := c.UpdateCustomer(ctx, brandId, customerId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateCustomerResponse(rsp)
+}
+
+// AnonymizeCustomerWithResponse Anonymise a customer
+//
+// The privacy request: the customer's email becomes `anonymized+{id}@invalid.example`, its name `Anonymised customer`, its phone and addresses are removed, and `anonymizedAt` is set. Orders keep the snapshot they were placed with. Anonymising again changes nothing more (but the version).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/customers/{customerId}/anonymize (the `AnonymizeCustomer` operationId).
+func (c *ClientWithResponses) AnonymizeCustomerWithResponse(ctx context.Context, brandId BrandId, customerId CustomerId, params *AnonymizeCustomerParams, reqEditors ...RequestEditorFn) (*AnonymizeCustomerResponse, error) {
+	rsp, err := c.AnonymizeCustomer(ctx, brandId, customerId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAnonymizeCustomerResponse(rsp)
+}
+
+// ListCustomerOrdersWithResponse A customer's orders
+//
+// Newest first; keyset pagination. Each order shows the customer as it was when it was placed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/customers/{customerId}/orders (the `ListCustomerOrders` operationId).
+func (c *ClientWithResponses) ListCustomerOrdersWithResponse(ctx context.Context, brandId BrandId, customerId CustomerId, params *ListCustomerOrdersParams, reqEditors ...RequestEditorFn) (*ListCustomerOrdersResponse, error) {
+	rsp, err := c.ListCustomerOrders(ctx, brandId, customerId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCustomerOrdersResponse(rsp)
+}
+
 // ListEventsWithResponse The brand's event feed, to reconcile from
 //
 // Every event of the brand still within retention (`EVENTS_RETENTION`, 30 days by default),
@@ -24353,6 +29801,96 @@ func (c *ClientWithResponses) CreateFulfilmentWithResponse(ctx context.Context, 
 	return ParseCreateFulfilmentResponse(rsp)
 }
 
+// ListRefundsWithResponse An order's refunds
+//
+// Newest first; keyset pagination.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/orders/{orderId}/refunds (the `ListRefunds` operationId).
+func (c *ClientWithResponses) ListRefundsWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *ListRefundsParams, reqEditors ...RequestEditorFn) (*ListRefundsResponse, error) {
+	rsp, err := c.ListRefunds(ctx, brandId, orderId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRefundsResponse(rsp)
+}
+
+// CreateRefundWithBodyWithResponse Record a refund
+//
+// A record (no payment processor is called): the amount, in the order's currency (422 `currency_mismatch` otherwise), the reason, the lines it covers and whether it covers shipping. What was paid is the order's `total` once it is confirmed (nothing before): the refunded total never passes it (422 `refund_exceeds_paid`), also under concurrent refunds (they serialize on the order). A line that is not the order's is a 400. The order's `refundedTotal` and version grow.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/refunds (the `CreateRefund` operationId).
+func (c *ClientWithResponses) CreateRefundWithBodyWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateRefundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRefundResponse, error) {
+	rsp, err := c.CreateRefundWithBody(ctx, brandId, orderId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRefundResponse(rsp)
+}
+
+// CreateRefundWithResponse Record a refund
+//
+// A record (no payment processor is called): the amount, in the order's currency (422 `currency_mismatch` otherwise), the reason, the lines it covers and whether it covers shipping. What was paid is the order's `total` once it is confirmed (nothing before): the refunded total never passes it (422 `refund_exceeds_paid`), also under concurrent refunds (they serialize on the order). A line that is not the order's is a 400. The order's `refundedTotal` and version grow.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/refunds (the `CreateRefund` operationId).
+func (c *ClientWithResponses) CreateRefundWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateRefundParams, body CreateRefundJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRefundResponse, error) {
+	rsp, err := c.CreateRefund(ctx, brandId, orderId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRefundResponse(rsp)
+}
+
+// ListOrderReturnsWithResponse An order's returns
+//
+// Newest first; keyset pagination.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/orders/{orderId}/returns (the `ListOrderReturns` operationId).
+func (c *ClientWithResponses) ListOrderReturnsWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *ListOrderReturnsParams, reqEditors ...RequestEditorFn) (*ListOrderReturnsResponse, error) {
+	rsp, err := c.ListOrderReturns(ctx, brandId, orderId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListOrderReturnsResponse(rsp)
+}
+
+// CreateReturnWithBodyWithResponse Request a return of shipped units
+//
+// Requires `Idempotency-Key` (400 `idempotency_key_required` without). Each line names an order line, a quantity and a reason; lines naming the same order line are summed. A line that is not the order's is a 400. More than a line's shipped quantity less what earlier returns (not cancelled) took is a 422 `over_return` listing the lines (`requested`, and `available`: what may still be returned), also under concurrent returns (they serialize on the order). Only an order whose `allowedActions` has `return` (`partially_fulfilled`, `fulfilled`, `partially_returned`) takes returns (409 `invalid_order_transition` otherwise). A fulfilled order becomes `partially_returned`, or `returned` once every shipped unit is; its version bumps. The return starts `requested`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/returns (the `CreateReturn` operationId).
+func (c *ClientWithResponses) CreateReturnWithBodyWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateReturnParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReturnResponse, error) {
+	rsp, err := c.CreateReturnWithBody(ctx, brandId, orderId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateReturnResponse(rsp)
+}
+
+// CreateReturnWithResponse Request a return of shipped units
+//
+// Requires `Idempotency-Key` (400 `idempotency_key_required` without). Each line names an order line, a quantity and a reason; lines naming the same order line are summed. A line that is not the order's is a 400. More than a line's shipped quantity less what earlier returns (not cancelled) took is a 422 `over_return` listing the lines (`requested`, and `available`: what may still be returned), also under concurrent returns (they serialize on the order). Only an order whose `allowedActions` has `return` (`partially_fulfilled`, `fulfilled`, `partially_returned`) takes returns (409 `invalid_order_transition` otherwise). A fulfilled order becomes `partially_returned`, or `returned` once every shipped unit is; its version bumps. The return starts `requested`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/returns (the `CreateReturn` operationId).
+func (c *ClientWithResponses) CreateReturnWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateReturnParams, body CreateReturnJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReturnResponse, error) {
+	rsp, err := c.CreateReturn(ctx, brandId, orderId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateReturnResponse(rsp)
+}
+
 // ListProductsWithResponse The brand's products
 //
 // All statuses unless `status` is given. `q` matches a case-insensitive substring of the name
@@ -24636,6 +30174,94 @@ func (c *ClientWithResponses) ExtendReservationWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseExtendReservationResponse(rsp)
+}
+
+// ListReturnsWithResponse The brand's returns
+//
+// Newest first; keyset pagination; `status` filters.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/returns (the `ListReturns` operationId).
+func (c *ClientWithResponses) ListReturnsWithResponse(ctx context.Context, brandId BrandId, params *ListReturnsParams, reqEditors ...RequestEditorFn) (*ListReturnsResponse, error) {
+	rsp, err := c.ListReturns(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListReturnsResponse(rsp)
+}
+
+// GetReturnWithResponse A return
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/returns/{returnId} (the `GetReturn` operationId).
+func (c *ClientWithResponses) GetReturnWithResponse(ctx context.Context, brandId BrandId, returnId ReturnId, reqEditors ...RequestEditorFn) (*GetReturnResponse, error) {
+	rsp, err := c.GetReturn(ctx, brandId, returnId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReturnResponse(rsp)
+}
+
+// CancelReturnWithResponse Cancel a requested return
+//
+// The units were never sent back: the order's lines give the quantities back to what may be returned, and the order's status follows. Only a `requested` return can be cancelled (409 `invalid_return_transition`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/returns/{returnId}/cancel (the `CancelReturn` operationId).
+func (c *ClientWithResponses) CancelReturnWithResponse(ctx context.Context, brandId BrandId, returnId ReturnId, params *CancelReturnParams, reqEditors ...RequestEditorFn) (*CancelReturnResponse, error) {
+	rsp, err := c.CancelReturn(ctx, brandId, returnId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelReturnResponse(rsp)
+}
+
+// CloseReturnWithResponse Close a received return
+//
+// The return is settled (refunds, if any, are recorded on the order). Only a `received` return can be closed (409 `invalid_return_transition`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/returns/{returnId}/close (the `CloseReturn` operationId).
+func (c *ClientWithResponses) CloseReturnWithResponse(ctx context.Context, brandId BrandId, returnId ReturnId, params *CloseReturnParams, reqEditors ...RequestEditorFn) (*CloseReturnResponse, error) {
+	rsp, err := c.CloseReturn(ctx, brandId, returnId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCloseReturnResponse(rsp)
+}
+
+// ReceiveReturnWithBodyWithResponse Receive a requested return
+//
+// States for every line of the return (each exactly once: 400 otherwise) whether its units go back to stock at `locationId` (`restock`: `onHand` grows there by the line's quantity, with one `return` movement naming the order) or are written off (`write_off`: no stock moves; the reason is kept). An unknown location is a 404, an inactive one a 409 `location_inactive`. Only a `requested` return can be received (409 `invalid_return_transition`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/returns/{returnId}/receive (the `ReceiveReturn` operationId).
+func (c *ClientWithResponses) ReceiveReturnWithBodyWithResponse(ctx context.Context, brandId BrandId, returnId ReturnId, params *ReceiveReturnParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReceiveReturnResponse, error) {
+	rsp, err := c.ReceiveReturnWithBody(ctx, brandId, returnId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReceiveReturnResponse(rsp)
+}
+
+// ReceiveReturnWithResponse Receive a requested return
+//
+// States for every line of the return (each exactly once: 400 otherwise) whether its units go back to stock at `locationId` (`restock`: `onHand` grows there by the line's quantity, with one `return` movement naming the order) or are written off (`write_off`: no stock moves; the reason is kept). An unknown location is a 404, an inactive one a 409 `location_inactive`. Only a `requested` return can be received (409 `invalid_return_transition`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/returns/{returnId}/receive (the `ReceiveReturn` operationId).
+func (c *ClientWithResponses) ReceiveReturnWithResponse(ctx context.Context, brandId BrandId, returnId ReturnId, params *ReceiveReturnParams, body ReceiveReturnJSONRequestBody, reqEditors ...RequestEditorFn) (*ReceiveReturnResponse, error) {
+	rsp, err := c.ReceiveReturn(ctx, brandId, returnId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReceiveReturnResponse(rsp)
 }
 
 // ListWebhookEndpointsWithResponse The brand's webhook endpoints
@@ -27792,6 +33418,1255 @@ func ParseRevokeApiKeyResponse(rsp *http.Response) (*RevokeApiKeyResponse, error
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers RevokeApiKeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListCustomersResponse parses an HTTP response from a ListCustomersWithResponse call
+func ParseListCustomersResponse(rsp *http.Response) (*ListCustomersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCustomersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CustomerRecordList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListCustomersResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListCustomersResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListCustomersResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListCustomersResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListCustomersResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListCustomersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateCustomerResponse parses an HTTP response from a CreateCustomerWithResponse call
+func ParseCreateCustomerResponse(rsp *http.Response) (*CreateCustomerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateCustomerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CustomerRecord
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateCustomerResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateCustomerResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateCustomerResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateCustomerResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateCustomerResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateCustomerResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateCustomerResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateCustomerResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateCustomerResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateCustomerResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteCustomerResponse parses an HTTP response from a DeleteCustomerWithResponse call
+func ParseDeleteCustomerResponse(rsp *http.Response) (*DeleteCustomerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteCustomerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers DeleteCustomerResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeleteCustomerResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeleteCustomerResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DeleteCustomerResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers DeleteCustomerResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers DeleteCustomerResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 500:
+		var headers DeleteCustomerResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteCustomerResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetCustomerResponse parses an HTTP response from a GetCustomerWithResponse call
+func ParseGetCustomerResponse(rsp *http.Response) (*GetCustomerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCustomerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CustomerRecord
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetCustomerResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetCustomerResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetCustomerResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetCustomerResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetCustomerResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetCustomerResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetCustomerResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateCustomerResponse parses an HTTP response from a UpdateCustomerWithResponse call
+func ParseUpdateCustomerResponse(rsp *http.Response) (*UpdateCustomerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateCustomerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CustomerRecord
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateCustomerResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdateCustomerResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdateCustomerResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdateCustomerResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UpdateCustomerResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers UpdateCustomerResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers UpdateCustomerResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdateCustomerResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UpdateCustomerResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdateCustomerResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateCustomerResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAnonymizeCustomerResponse parses an HTTP response from a AnonymizeCustomerWithResponse call
+func ParseAnonymizeCustomerResponse(rsp *http.Response) (*AnonymizeCustomerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AnonymizeCustomerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CustomerRecord
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers AnonymizeCustomerResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers AnonymizeCustomerResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers AnonymizeCustomerResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers AnonymizeCustomerResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers AnonymizeCustomerResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 412:
+		var headers AnonymizeCustomerResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 500:
+		var headers AnonymizeCustomerResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AnonymizeCustomerResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListCustomerOrdersResponse parses an HTTP response from a ListCustomerOrdersWithResponse call
+func ParseListCustomerOrdersResponse(rsp *http.Response) (*ListCustomerOrdersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCustomerOrdersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OrderList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListCustomerOrdersResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListCustomerOrdersResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListCustomerOrdersResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListCustomerOrdersResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListCustomerOrdersResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListCustomerOrdersResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -32791,6 +39666,777 @@ func ParseCreateFulfilmentResponse(rsp *http.Response) (*CreateFulfilmentRespons
 	return response, nil
 }
 
+// ParseListRefundsResponse parses an HTTP response from a ListRefundsWithResponse call
+func ParseListRefundsResponse(rsp *http.Response) (*ListRefundsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRefundsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RefundList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListRefundsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListRefundsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListRefundsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListRefundsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListRefundsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListRefundsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateRefundResponse parses an HTTP response from a CreateRefundWithResponse call
+func ParseCreateRefundResponse(rsp *http.Response) (*CreateRefundResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateRefundResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Refund
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateRefundResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateRefundResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateRefundResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateRefundResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateRefundResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateRefundResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateRefundResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateRefundResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateRefundResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateRefundResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateRefundResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListOrderReturnsResponse parses an HTTP response from a ListOrderReturnsWithResponse call
+func ParseListOrderReturnsResponse(rsp *http.Response) (*ListOrderReturnsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListOrderReturnsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReturnList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListOrderReturnsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListOrderReturnsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListOrderReturnsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListOrderReturnsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListOrderReturnsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListOrderReturnsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateReturnResponse parses an HTTP response from a CreateReturnWithResponse call
+func ParseCreateReturnResponse(rsp *http.Response) (*CreateReturnResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateReturnResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Return
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateReturnResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateReturnResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateReturnResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateReturnResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateReturnResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateReturnResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateReturnResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateReturnResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateReturnResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateReturnResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateReturnResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListProductsResponse parses an HTTP response from a ListProductsWithResponse call
 func ParseListProductsResponse(rsp *http.Response) (*ListProductsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -34993,6 +42639,915 @@ func ParseExtendReservationResponse(rsp *http.Response) (*ExtendReservationRespo
 	return response, nil
 }
 
+// ParseListReturnsResponse parses an HTTP response from a ListReturnsWithResponse call
+func ParseListReturnsResponse(rsp *http.Response) (*ListReturnsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListReturnsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReturnList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListReturnsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListReturnsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListReturnsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListReturnsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListReturnsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListReturnsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetReturnResponse parses an HTTP response from a GetReturnWithResponse call
+func ParseGetReturnResponse(rsp *http.Response) (*GetReturnResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReturnResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Return
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetReturnResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetReturnResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetReturnResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetReturnResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetReturnResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetReturnResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetReturnResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCancelReturnResponse parses an HTTP response from a CancelReturnWithResponse call
+func ParseCancelReturnResponse(rsp *http.Response) (*CancelReturnResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelReturnResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Return
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CancelReturnResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers CancelReturnResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CancelReturnResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CancelReturnResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CancelReturnResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CancelReturnResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 500:
+		var headers CancelReturnResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CancelReturnResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCloseReturnResponse parses an HTTP response from a CloseReturnWithResponse call
+func ParseCloseReturnResponse(rsp *http.Response) (*CloseReturnResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CloseReturnResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Return
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CloseReturnResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers CloseReturnResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CloseReturnResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CloseReturnResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CloseReturnResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CloseReturnResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 500:
+		var headers CloseReturnResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CloseReturnResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReceiveReturnResponse parses an HTTP response from a ReceiveReturnWithResponse call
+func ParseReceiveReturnResponse(rsp *http.Response) (*ReceiveReturnResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReceiveReturnResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Return
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ReceiveReturnResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ReceiveReturnResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ReceiveReturnResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ReceiveReturnResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ReceiveReturnResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ReceiveReturnResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers ReceiveReturnResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers ReceiveReturnResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers ReceiveReturnResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers ReceiveReturnResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ReceiveReturnResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListWebhookEndpointsResponse parses an HTTP response from a ListWebhookEndpointsWithResponse call
 func ParseListWebhookEndpointsResponse(rsp *http.Response) (*ListWebhookEndpointsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -36734,6 +45289,27 @@ type ServerInterface interface {
 	// RevokeApiKey Revoke an API key
 	// (DELETE /brands/{brandId}/api-keys/{keyId})
 	RevokeApiKey(w http.ResponseWriter, r *http.Request, brandId BrandId, keyId ApiKeyId)
+	// ListCustomers The brand's customers
+	// (GET /brands/{brandId}/customers)
+	ListCustomers(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListCustomersParams)
+	// CreateCustomer Create a customer
+	// (POST /brands/{brandId}/customers)
+	CreateCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId)
+	// DeleteCustomer Delete a customer
+	// (DELETE /brands/{brandId}/customers/{customerId})
+	DeleteCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId, params DeleteCustomerParams)
+	// GetCustomer A customer
+	// (GET /brands/{brandId}/customers/{customerId})
+	GetCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId)
+	// UpdateCustomer Change some of a customer's fields
+	// (PATCH /brands/{brandId}/customers/{customerId})
+	UpdateCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId, params UpdateCustomerParams)
+	// AnonymizeCustomer Anonymise a customer
+	// (POST /brands/{brandId}/customers/{customerId}/anonymize)
+	AnonymizeCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId, params AnonymizeCustomerParams)
+	// ListCustomerOrders A customer's orders
+	// (GET /brands/{brandId}/customers/{customerId}/orders)
+	ListCustomerOrders(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId, params ListCustomerOrdersParams)
 	// ListEvents The brand's event feed, to reconcile from
 	// (GET /brands/{brandId}/events)
 	ListEvents(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListEventsParams)
@@ -36815,6 +45391,18 @@ type ServerInterface interface {
 	// CreateFulfilment Ship some or all of an order's lines
 	// (POST /brands/{brandId}/orders/{orderId}/fulfilments)
 	CreateFulfilment(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params CreateFulfilmentParams)
+	// ListRefunds An order's refunds
+	// (GET /brands/{brandId}/orders/{orderId}/refunds)
+	ListRefunds(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params ListRefundsParams)
+	// CreateRefund Record a refund
+	// (POST /brands/{brandId}/orders/{orderId}/refunds)
+	CreateRefund(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params CreateRefundParams)
+	// ListOrderReturns An order's returns
+	// (GET /brands/{brandId}/orders/{orderId}/returns)
+	ListOrderReturns(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params ListOrderReturnsParams)
+	// CreateReturn Request a return of shipped units
+	// (POST /brands/{brandId}/orders/{orderId}/returns)
+	CreateReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params CreateReturnParams)
 	// ListProducts The brand's products
 	// (GET /brands/{brandId}/products)
 	ListProducts(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListProductsParams)
@@ -36851,6 +45439,21 @@ type ServerInterface interface {
 	// ExtendReservation Move a reservation's expiry
 	// (POST /brands/{brandId}/reservations/{reservationId}/extend)
 	ExtendReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId, params ExtendReservationParams)
+	// ListReturns The brand's returns
+	// (GET /brands/{brandId}/returns)
+	ListReturns(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReturnsParams)
+	// GetReturn A return
+	// (GET /brands/{brandId}/returns/{returnId})
+	GetReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId)
+	// CancelReturn Cancel a requested return
+	// (POST /brands/{brandId}/returns/{returnId}/cancel)
+	CancelReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId, params CancelReturnParams)
+	// CloseReturn Close a received return
+	// (POST /brands/{brandId}/returns/{returnId}/close)
+	CloseReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId, params CloseReturnParams)
+	// ReceiveReturn Receive a requested return
+	// (POST /brands/{brandId}/returns/{returnId}/receive)
+	ReceiveReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId, params ReceiveReturnParams)
 	// ListWebhookEndpoints The brand's webhook endpoints
 	// (GET /brands/{brandId}/webhook-endpoints)
 	ListWebhookEndpoints(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListWebhookEndpointsParams)
@@ -37007,6 +45610,48 @@ func (_ Unimplemented) CreateApiKey(w http.ResponseWriter, r *http.Request, bran
 // RevokeApiKey Revoke an API key
 // (DELETE /brands/{brandId}/api-keys/{keyId})
 func (_ Unimplemented) RevokeApiKey(w http.ResponseWriter, r *http.Request, brandId BrandId, keyId ApiKeyId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListCustomers The brand's customers
+// (GET /brands/{brandId}/customers)
+func (_ Unimplemented) ListCustomers(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListCustomersParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateCustomer Create a customer
+// (POST /brands/{brandId}/customers)
+func (_ Unimplemented) CreateCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// DeleteCustomer Delete a customer
+// (DELETE /brands/{brandId}/customers/{customerId})
+func (_ Unimplemented) DeleteCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId, params DeleteCustomerParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetCustomer A customer
+// (GET /brands/{brandId}/customers/{customerId})
+func (_ Unimplemented) GetCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// UpdateCustomer Change some of a customer's fields
+// (PATCH /brands/{brandId}/customers/{customerId})
+func (_ Unimplemented) UpdateCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId, params UpdateCustomerParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// AnonymizeCustomer Anonymise a customer
+// (POST /brands/{brandId}/customers/{customerId}/anonymize)
+func (_ Unimplemented) AnonymizeCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId, params AnonymizeCustomerParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListCustomerOrders A customer's orders
+// (GET /brands/{brandId}/customers/{customerId}/orders)
+func (_ Unimplemented) ListCustomerOrders(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId, params ListCustomerOrdersParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -37172,6 +45817,30 @@ func (_ Unimplemented) CreateFulfilment(w http.ResponseWriter, r *http.Request, 
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// ListRefunds An order's refunds
+// (GET /brands/{brandId}/orders/{orderId}/refunds)
+func (_ Unimplemented) ListRefunds(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params ListRefundsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateRefund Record a refund
+// (POST /brands/{brandId}/orders/{orderId}/refunds)
+func (_ Unimplemented) CreateRefund(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params CreateRefundParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListOrderReturns An order's returns
+// (GET /brands/{brandId}/orders/{orderId}/returns)
+func (_ Unimplemented) ListOrderReturns(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params ListOrderReturnsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateReturn Request a return of shipped units
+// (POST /brands/{brandId}/orders/{orderId}/returns)
+func (_ Unimplemented) CreateReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params CreateReturnParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // ListProducts The brand's products
 // (GET /brands/{brandId}/products)
 func (_ Unimplemented) ListProducts(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListProductsParams) {
@@ -37241,6 +45910,36 @@ func (_ Unimplemented) GetReservation(w http.ResponseWriter, r *http.Request, br
 // ExtendReservation Move a reservation's expiry
 // (POST /brands/{brandId}/reservations/{reservationId}/extend)
 func (_ Unimplemented) ExtendReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId, params ExtendReservationParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListReturns The brand's returns
+// (GET /brands/{brandId}/returns)
+func (_ Unimplemented) ListReturns(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReturnsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetReturn A return
+// (GET /brands/{brandId}/returns/{returnId})
+func (_ Unimplemented) GetReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CancelReturn Cancel a requested return
+// (POST /brands/{brandId}/returns/{returnId}/cancel)
+func (_ Unimplemented) CancelReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId, params CancelReturnParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CloseReturn Close a received return
+// (POST /brands/{brandId}/returns/{returnId}/close)
+func (_ Unimplemented) CloseReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId, params CloseReturnParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ReceiveReturn Receive a requested return
+// (POST /brands/{brandId}/returns/{returnId}/receive)
+func (_ Unimplemented) ReceiveReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId, params ReceiveReturnParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -37856,6 +46555,376 @@ func (siw *ServerInterfaceWrapper) RevokeApiKey(w http.ResponseWriter, r *http.R
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.RevokeApiKey(w, r, brandId, keyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListCustomers operation middleware
+func (siw *ServerInterfaceWrapper) ListCustomers(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListCustomersParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", r.URL.Query(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "q"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "q", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListCustomers(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateCustomer operation middleware
+func (siw *ServerInterfaceWrapper) CreateCustomer(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateCustomer(w, r, brandId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteCustomer operation middleware
+func (siw *ServerInterfaceWrapper) DeleteCustomer(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "customerId" -------------
+	var customerId CustomerId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "customerId", chi.URLParam(r, "customerId"), &customerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "customerId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteCustomerParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteCustomer(w, r, brandId, customerId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetCustomer operation middleware
+func (siw *ServerInterfaceWrapper) GetCustomer(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "customerId" -------------
+	var customerId CustomerId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "customerId", chi.URLParam(r, "customerId"), &customerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "customerId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetCustomer(w, r, brandId, customerId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateCustomer operation middleware
+func (siw *ServerInterfaceWrapper) UpdateCustomer(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "customerId" -------------
+	var customerId CustomerId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "customerId", chi.URLParam(r, "customerId"), &customerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "customerId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateCustomerParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateCustomer(w, r, brandId, customerId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// AnonymizeCustomer operation middleware
+func (siw *ServerInterfaceWrapper) AnonymizeCustomer(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "customerId" -------------
+	var customerId CustomerId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "customerId", chi.URLParam(r, "customerId"), &customerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "customerId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AnonymizeCustomerParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.AnonymizeCustomer(w, r, brandId, customerId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListCustomerOrders operation middleware
+func (siw *ServerInterfaceWrapper) ListCustomerOrders(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "customerId" -------------
+	var customerId CustomerId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "customerId", chi.URLParam(r, "customerId"), &customerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "customerId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListCustomerOrdersParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListCustomerOrders(w, r, brandId, customerId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -39500,6 +48569,256 @@ func (siw *ServerInterfaceWrapper) CreateFulfilment(w http.ResponseWriter, r *ht
 	handler.ServeHTTP(w, r)
 }
 
+// ListRefunds operation middleware
+func (siw *ServerInterfaceWrapper) ListRefunds(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "orderId" -------------
+	var orderId OrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "orderId", chi.URLParam(r, "orderId"), &orderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "orderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListRefundsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListRefunds(w, r, brandId, orderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateRefund operation middleware
+func (siw *ServerInterfaceWrapper) CreateRefund(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "orderId" -------------
+	var orderId OrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "orderId", chi.URLParam(r, "orderId"), &orderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "orderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateRefundParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateRefund(w, r, brandId, orderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListOrderReturns operation middleware
+func (siw *ServerInterfaceWrapper) ListOrderReturns(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "orderId" -------------
+	var orderId OrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "orderId", chi.URLParam(r, "orderId"), &orderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "orderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOrderReturnsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListOrderReturns(w, r, brandId, orderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateReturn operation middleware
+func (siw *ServerInterfaceWrapper) CreateReturn(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "orderId" -------------
+	var orderId OrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "orderId", chi.URLParam(r, "orderId"), &orderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "orderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateReturnParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+
+	} else {
+		err := fmt.Errorf("Header parameter Idempotency-Key is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "Idempotency-Key", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateReturn(w, r, brandId, orderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListProducts operation middleware
 func (siw *ServerInterfaceWrapper) ListProducts(w http.ResponseWriter, r *http.Request) {
 
@@ -40085,6 +49404,286 @@ func (siw *ServerInterfaceWrapper) ExtendReservation(w http.ResponseWriter, r *h
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ExtendReservation(w, r, brandId, reservationId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListReturns operation middleware
+func (siw *ServerInterfaceWrapper) ListReturns(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListReturnsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", r.URL.Query(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "status"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "status", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListReturns(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetReturn operation middleware
+func (siw *ServerInterfaceWrapper) GetReturn(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "returnId" -------------
+	var returnId ReturnId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "returnId", chi.URLParam(r, "returnId"), &returnId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "returnId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetReturn(w, r, brandId, returnId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CancelReturn operation middleware
+func (siw *ServerInterfaceWrapper) CancelReturn(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "returnId" -------------
+	var returnId ReturnId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "returnId", chi.URLParam(r, "returnId"), &returnId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "returnId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CancelReturnParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CancelReturn(w, r, brandId, returnId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CloseReturn operation middleware
+func (siw *ServerInterfaceWrapper) CloseReturn(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "returnId" -------------
+	var returnId ReturnId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "returnId", chi.URLParam(r, "returnId"), &returnId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "returnId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CloseReturnParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CloseReturn(w, r, brandId, returnId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ReceiveReturn operation middleware
+func (siw *ServerInterfaceWrapper) ReceiveReturn(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "returnId" -------------
+	var returnId ReturnId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "returnId", chi.URLParam(r, "returnId"), &returnId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "returnId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReceiveReturnParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ReceiveReturn(w, r, brandId, returnId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -40854,6 +50453,54 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/brands/{brandId}/orders/{orderId}/events", wrapper.ListOrderEvents)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/customers", wrapper.ListCustomers)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/customers", wrapper.CreateCustomer)
+	})
+	r.Group(func(r chi.Router) {
+		r.Delete(options.BaseURL+"/brands/{brandId}/customers/{customerId}", wrapper.DeleteCustomer)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/customers/{customerId}", wrapper.GetCustomer)
+	})
+	r.Group(func(r chi.Router) {
+		r.Patch(options.BaseURL+"/brands/{brandId}/customers/{customerId}", wrapper.UpdateCustomer)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/customers/{customerId}/orders", wrapper.ListCustomerOrders)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/customers/{customerId}/anonymize", wrapper.AnonymizeCustomer)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/orders/{orderId}/returns", wrapper.ListOrderReturns)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/orders/{orderId}/returns", wrapper.CreateReturn)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/returns", wrapper.ListReturns)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/returns/{returnId}", wrapper.GetReturn)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/returns/{returnId}/receive", wrapper.ReceiveReturn)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/returns/{returnId}/close", wrapper.CloseReturn)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/returns/{returnId}/cancel", wrapper.CancelReturn)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/orders/{orderId}/refunds", wrapper.ListRefunds)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/orders/{orderId}/refunds", wrapper.CreateRefund)
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/brands/{brandId}/events", wrapper.ListEvents)
@@ -43813,6 +53460,1249 @@ type RevokeApiKey503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RevokeApiKey503ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomersRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  ListCustomersParams
+}
+
+type ListCustomersResponseObject interface {
+	VisitListCustomersResponse(w http.ResponseWriter) error
+}
+
+type ListCustomers200JSONResponse CustomerRecordList
+
+func (response ListCustomers200JSONResponse) VisitListCustomersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomers400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListCustomers400ApplicationProblemPlusJSONResponse) VisitListCustomersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomers401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListCustomers401ApplicationProblemPlusJSONResponse) VisitListCustomersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomers403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListCustomers403ApplicationProblemPlusJSONResponse) VisitListCustomersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomers404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListCustomers404ApplicationProblemPlusJSONResponse) VisitListCustomersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomers500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListCustomers500ApplicationProblemPlusJSONResponse) VisitListCustomersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomers503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListCustomers503ApplicationProblemPlusJSONResponse) VisitListCustomersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCustomerRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Body    *CreateCustomerJSONRequestBody
+}
+
+type CreateCustomerResponseObject interface {
+	VisitCreateCustomerResponse(w http.ResponseWriter) error
+}
+
+type CreateCustomer201ResponseHeaders struct {
+	ETag     *string
+	Location *string
+}
+
+type CreateCustomer201JSONResponse struct {
+	Body    CustomerRecord
+	Headers CreateCustomer201ResponseHeaders
+}
+
+func (response CreateCustomer201JSONResponse) VisitCreateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCustomer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCustomer400ApplicationProblemPlusJSONResponse) VisitCreateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCustomer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCustomer401ApplicationProblemPlusJSONResponse) VisitCreateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCustomer403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCustomer403ApplicationProblemPlusJSONResponse) VisitCreateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCustomer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCustomer404ApplicationProblemPlusJSONResponse) VisitCreateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCustomer409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCustomer409ApplicationProblemPlusJSONResponse) VisitCreateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCustomer413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCustomer413ApplicationProblemPlusJSONResponse) VisitCreateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCustomer415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCustomer415ApplicationProblemPlusJSONResponse) VisitCreateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCustomer500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCustomer500ApplicationProblemPlusJSONResponse) VisitCreateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCustomer503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCustomer503ApplicationProblemPlusJSONResponse) VisitCreateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCustomerRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	CustomerId CustomerId `json:"customerId"`
+	Params     DeleteCustomerParams
+}
+
+type DeleteCustomerResponseObject interface {
+	VisitDeleteCustomerResponse(w http.ResponseWriter) error
+}
+
+type DeleteCustomer204Response struct {
+}
+
+func (response DeleteCustomer204Response) VisitDeleteCustomerResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteCustomer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCustomer400ApplicationProblemPlusJSONResponse) VisitDeleteCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCustomer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCustomer401ApplicationProblemPlusJSONResponse) VisitDeleteCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCustomer403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCustomer403ApplicationProblemPlusJSONResponse) VisitDeleteCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCustomer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCustomer404ApplicationProblemPlusJSONResponse) VisitDeleteCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCustomer409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCustomer409ApplicationProblemPlusJSONResponse) VisitDeleteCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCustomer412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCustomer412ApplicationProblemPlusJSONResponse) VisitDeleteCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCustomer500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCustomer500ApplicationProblemPlusJSONResponse) VisitDeleteCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCustomer503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCustomer503ApplicationProblemPlusJSONResponse) VisitDeleteCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCustomerRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	CustomerId CustomerId `json:"customerId"`
+}
+
+type GetCustomerResponseObject interface {
+	VisitGetCustomerResponse(w http.ResponseWriter) error
+}
+
+type GetCustomer200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetCustomer200JSONResponse struct {
+	Body    CustomerRecord
+	Headers GetCustomer200ResponseHeaders
+}
+
+func (response GetCustomer200JSONResponse) VisitGetCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCustomer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetCustomer400ApplicationProblemPlusJSONResponse) VisitGetCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCustomer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCustomer401ApplicationProblemPlusJSONResponse) VisitGetCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCustomer403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetCustomer403ApplicationProblemPlusJSONResponse) VisitGetCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCustomer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetCustomer404ApplicationProblemPlusJSONResponse) VisitGetCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCustomer500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetCustomer500ApplicationProblemPlusJSONResponse) VisitGetCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCustomer503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetCustomer503ApplicationProblemPlusJSONResponse) VisitGetCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCustomerRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	CustomerId CustomerId `json:"customerId"`
+	Params     UpdateCustomerParams
+	Body       *UpdateCustomerJSONRequestBody
+}
+
+type UpdateCustomerResponseObject interface {
+	VisitUpdateCustomerResponse(w http.ResponseWriter) error
+}
+
+type UpdateCustomer200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateCustomer200JSONResponse struct {
+	Body    CustomerRecord
+	Headers UpdateCustomer200ResponseHeaders
+}
+
+func (response UpdateCustomer200JSONResponse) VisitUpdateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCustomer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCustomer400ApplicationProblemPlusJSONResponse) VisitUpdateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCustomer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCustomer401ApplicationProblemPlusJSONResponse) VisitUpdateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCustomer403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCustomer403ApplicationProblemPlusJSONResponse) VisitUpdateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCustomer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCustomer404ApplicationProblemPlusJSONResponse) VisitUpdateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCustomer409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCustomer409ApplicationProblemPlusJSONResponse) VisitUpdateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCustomer412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCustomer412ApplicationProblemPlusJSONResponse) VisitUpdateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCustomer413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCustomer413ApplicationProblemPlusJSONResponse) VisitUpdateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCustomer415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCustomer415ApplicationProblemPlusJSONResponse) VisitUpdateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCustomer500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCustomer500ApplicationProblemPlusJSONResponse) VisitUpdateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCustomer503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCustomer503ApplicationProblemPlusJSONResponse) VisitUpdateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnonymizeCustomerRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	CustomerId CustomerId `json:"customerId"`
+	Params     AnonymizeCustomerParams
+}
+
+type AnonymizeCustomerResponseObject interface {
+	VisitAnonymizeCustomerResponse(w http.ResponseWriter) error
+}
+
+type AnonymizeCustomer200ResponseHeaders struct {
+	ETag *string
+}
+
+type AnonymizeCustomer200JSONResponse struct {
+	Body    CustomerRecord
+	Headers AnonymizeCustomer200ResponseHeaders
+}
+
+func (response AnonymizeCustomer200JSONResponse) VisitAnonymizeCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnonymizeCustomer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AnonymizeCustomer400ApplicationProblemPlusJSONResponse) VisitAnonymizeCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnonymizeCustomer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AnonymizeCustomer401ApplicationProblemPlusJSONResponse) VisitAnonymizeCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnonymizeCustomer403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AnonymizeCustomer403ApplicationProblemPlusJSONResponse) VisitAnonymizeCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnonymizeCustomer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response AnonymizeCustomer404ApplicationProblemPlusJSONResponse) VisitAnonymizeCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnonymizeCustomer412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response AnonymizeCustomer412ApplicationProblemPlusJSONResponse) VisitAnonymizeCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnonymizeCustomer500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response AnonymizeCustomer500ApplicationProblemPlusJSONResponse) VisitAnonymizeCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnonymizeCustomer503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AnonymizeCustomer503ApplicationProblemPlusJSONResponse) VisitAnonymizeCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomerOrdersRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	CustomerId CustomerId `json:"customerId"`
+	Params     ListCustomerOrdersParams
+}
+
+type ListCustomerOrdersResponseObject interface {
+	VisitListCustomerOrdersResponse(w http.ResponseWriter) error
+}
+
+type ListCustomerOrders200JSONResponse OrderList
+
+func (response ListCustomerOrders200JSONResponse) VisitListCustomerOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomerOrders400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListCustomerOrders400ApplicationProblemPlusJSONResponse) VisitListCustomerOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomerOrders401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListCustomerOrders401ApplicationProblemPlusJSONResponse) VisitListCustomerOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomerOrders403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListCustomerOrders403ApplicationProblemPlusJSONResponse) VisitListCustomerOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomerOrders404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListCustomerOrders404ApplicationProblemPlusJSONResponse) VisitListCustomerOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomerOrders500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListCustomerOrders500ApplicationProblemPlusJSONResponse) VisitListCustomerOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomerOrders503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListCustomerOrders503ApplicationProblemPlusJSONResponse) VisitListCustomerOrdersResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -48786,6 +59676,774 @@ func (response CreateFulfilment503ApplicationProblemPlusJSONResponse) VisitCreat
 	return err
 }
 
+type ListRefundsRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	OrderId OrderId `json:"orderId"`
+	Params  ListRefundsParams
+}
+
+type ListRefundsResponseObject interface {
+	VisitListRefundsResponse(w http.ResponseWriter) error
+}
+
+type ListRefunds200JSONResponse RefundList
+
+func (response ListRefunds200JSONResponse) VisitListRefundsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRefunds400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListRefunds400ApplicationProblemPlusJSONResponse) VisitListRefundsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRefunds401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListRefunds401ApplicationProblemPlusJSONResponse) VisitListRefundsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRefunds403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListRefunds403ApplicationProblemPlusJSONResponse) VisitListRefundsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRefunds404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListRefunds404ApplicationProblemPlusJSONResponse) VisitListRefundsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRefunds500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListRefunds500ApplicationProblemPlusJSONResponse) VisitListRefundsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRefunds503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListRefunds503ApplicationProblemPlusJSONResponse) VisitListRefundsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRefundRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	OrderId OrderId `json:"orderId"`
+	Params  CreateRefundParams
+	Body    *CreateRefundJSONRequestBody
+}
+
+type CreateRefundResponseObject interface {
+	VisitCreateRefundResponse(w http.ResponseWriter) error
+}
+
+type CreateRefund201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+type CreateRefund201JSONResponse struct {
+	Body    Refund
+	Headers CreateRefund201ResponseHeaders
+}
+
+func (response CreateRefund201JSONResponse) VisitCreateRefundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRefund400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRefund400ApplicationProblemPlusJSONResponse) VisitCreateRefundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRefund401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRefund401ApplicationProblemPlusJSONResponse) VisitCreateRefundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRefund403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRefund403ApplicationProblemPlusJSONResponse) VisitCreateRefundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRefund404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRefund404ApplicationProblemPlusJSONResponse) VisitCreateRefundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRefund409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRefund409ApplicationProblemPlusJSONResponse) VisitCreateRefundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRefund413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRefund413ApplicationProblemPlusJSONResponse) VisitCreateRefundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRefund415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRefund415ApplicationProblemPlusJSONResponse) VisitCreateRefundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRefund422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRefund422ApplicationProblemPlusJSONResponse) VisitCreateRefundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRefund500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRefund500ApplicationProblemPlusJSONResponse) VisitCreateRefundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRefund503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRefund503ApplicationProblemPlusJSONResponse) VisitCreateRefundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrderReturnsRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	OrderId OrderId `json:"orderId"`
+	Params  ListOrderReturnsParams
+}
+
+type ListOrderReturnsResponseObject interface {
+	VisitListOrderReturnsResponse(w http.ResponseWriter) error
+}
+
+type ListOrderReturns200JSONResponse ReturnList
+
+func (response ListOrderReturns200JSONResponse) VisitListOrderReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrderReturns400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrderReturns400ApplicationProblemPlusJSONResponse) VisitListOrderReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrderReturns401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrderReturns401ApplicationProblemPlusJSONResponse) VisitListOrderReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrderReturns403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrderReturns403ApplicationProblemPlusJSONResponse) VisitListOrderReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrderReturns404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrderReturns404ApplicationProblemPlusJSONResponse) VisitListOrderReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrderReturns500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrderReturns500ApplicationProblemPlusJSONResponse) VisitListOrderReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrderReturns503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrderReturns503ApplicationProblemPlusJSONResponse) VisitListOrderReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReturnRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	OrderId OrderId `json:"orderId"`
+	Params  CreateReturnParams
+	Body    *CreateReturnJSONRequestBody
+}
+
+type CreateReturnResponseObject interface {
+	VisitCreateReturnResponse(w http.ResponseWriter) error
+}
+
+type CreateReturn201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+}
+
+type CreateReturn201JSONResponse struct {
+	Body    Return
+	Headers CreateReturn201ResponseHeaders
+}
+
+func (response CreateReturn201JSONResponse) VisitCreateReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReturn400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReturn400ApplicationProblemPlusJSONResponse) VisitCreateReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReturn401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReturn401ApplicationProblemPlusJSONResponse) VisitCreateReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReturn403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReturn403ApplicationProblemPlusJSONResponse) VisitCreateReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReturn404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReturn404ApplicationProblemPlusJSONResponse) VisitCreateReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReturn409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReturn409ApplicationProblemPlusJSONResponse) VisitCreateReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReturn413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReturn413ApplicationProblemPlusJSONResponse) VisitCreateReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReturn415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReturn415ApplicationProblemPlusJSONResponse) VisitCreateReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReturn422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReturn422ApplicationProblemPlusJSONResponse) VisitCreateReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReturn500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReturn500ApplicationProblemPlusJSONResponse) VisitCreateReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReturn503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReturn503ApplicationProblemPlusJSONResponse) VisitCreateReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListProductsRequestObject struct {
 	BrandId BrandId `json:"brandId"`
 	Params  ListProductsParams
@@ -50970,6 +62628,900 @@ func (response ExtendReservation503ApplicationProblemPlusJSONResponse) VisitExte
 	return err
 }
 
+type ListReturnsRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  ListReturnsParams
+}
+
+type ListReturnsResponseObject interface {
+	VisitListReturnsResponse(w http.ResponseWriter) error
+}
+
+type ListReturns200JSONResponse ReturnList
+
+func (response ListReturns200JSONResponse) VisitListReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReturns400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListReturns400ApplicationProblemPlusJSONResponse) VisitListReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReturns401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListReturns401ApplicationProblemPlusJSONResponse) VisitListReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReturns403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListReturns403ApplicationProblemPlusJSONResponse) VisitListReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReturns404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListReturns404ApplicationProblemPlusJSONResponse) VisitListReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReturns500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListReturns500ApplicationProblemPlusJSONResponse) VisitListReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReturns503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListReturns503ApplicationProblemPlusJSONResponse) VisitListReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReturnRequestObject struct {
+	BrandId  BrandId  `json:"brandId"`
+	ReturnId ReturnId `json:"returnId"`
+}
+
+type GetReturnResponseObject interface {
+	VisitGetReturnResponse(w http.ResponseWriter) error
+}
+
+type GetReturn200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetReturn200JSONResponse struct {
+	Body    Return
+	Headers GetReturn200ResponseHeaders
+}
+
+func (response GetReturn200JSONResponse) VisitGetReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReturn400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetReturn400ApplicationProblemPlusJSONResponse) VisitGetReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReturn401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetReturn401ApplicationProblemPlusJSONResponse) VisitGetReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReturn403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetReturn403ApplicationProblemPlusJSONResponse) VisitGetReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReturn404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetReturn404ApplicationProblemPlusJSONResponse) VisitGetReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReturn500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetReturn500ApplicationProblemPlusJSONResponse) VisitGetReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReturn503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetReturn503ApplicationProblemPlusJSONResponse) VisitGetReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelReturnRequestObject struct {
+	BrandId  BrandId  `json:"brandId"`
+	ReturnId ReturnId `json:"returnId"`
+	Params   CancelReturnParams
+}
+
+type CancelReturnResponseObject interface {
+	VisitCancelReturnResponse(w http.ResponseWriter) error
+}
+
+type CancelReturn200ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+type CancelReturn200JSONResponse struct {
+	Body    Return
+	Headers CancelReturn200ResponseHeaders
+}
+
+func (response CancelReturn200JSONResponse) VisitCancelReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelReturn400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CancelReturn400ApplicationProblemPlusJSONResponse) VisitCancelReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelReturn401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelReturn401ApplicationProblemPlusJSONResponse) VisitCancelReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelReturn403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CancelReturn403ApplicationProblemPlusJSONResponse) VisitCancelReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelReturn404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CancelReturn404ApplicationProblemPlusJSONResponse) VisitCancelReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelReturn409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CancelReturn409ApplicationProblemPlusJSONResponse) VisitCancelReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelReturn500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CancelReturn500ApplicationProblemPlusJSONResponse) VisitCancelReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelReturn503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CancelReturn503ApplicationProblemPlusJSONResponse) VisitCancelReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseReturnRequestObject struct {
+	BrandId  BrandId  `json:"brandId"`
+	ReturnId ReturnId `json:"returnId"`
+	Params   CloseReturnParams
+}
+
+type CloseReturnResponseObject interface {
+	VisitCloseReturnResponse(w http.ResponseWriter) error
+}
+
+type CloseReturn200ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+type CloseReturn200JSONResponse struct {
+	Body    Return
+	Headers CloseReturn200ResponseHeaders
+}
+
+func (response CloseReturn200JSONResponse) VisitCloseReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseReturn400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CloseReturn400ApplicationProblemPlusJSONResponse) VisitCloseReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseReturn401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CloseReturn401ApplicationProblemPlusJSONResponse) VisitCloseReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseReturn403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CloseReturn403ApplicationProblemPlusJSONResponse) VisitCloseReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseReturn404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CloseReturn404ApplicationProblemPlusJSONResponse) VisitCloseReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseReturn409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CloseReturn409ApplicationProblemPlusJSONResponse) VisitCloseReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseReturn500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CloseReturn500ApplicationProblemPlusJSONResponse) VisitCloseReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseReturn503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CloseReturn503ApplicationProblemPlusJSONResponse) VisitCloseReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveReturnRequestObject struct {
+	BrandId  BrandId  `json:"brandId"`
+	ReturnId ReturnId `json:"returnId"`
+	Params   ReceiveReturnParams
+	Body     *ReceiveReturnJSONRequestBody
+}
+
+type ReceiveReturnResponseObject interface {
+	VisitReceiveReturnResponse(w http.ResponseWriter) error
+}
+
+type ReceiveReturn200ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+type ReceiveReturn200JSONResponse struct {
+	Body    Return
+	Headers ReceiveReturn200ResponseHeaders
+}
+
+func (response ReceiveReturn200JSONResponse) VisitReceiveReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveReturn400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveReturn400ApplicationProblemPlusJSONResponse) VisitReceiveReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveReturn401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveReturn401ApplicationProblemPlusJSONResponse) VisitReceiveReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveReturn403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveReturn403ApplicationProblemPlusJSONResponse) VisitReceiveReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveReturn404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveReturn404ApplicationProblemPlusJSONResponse) VisitReceiveReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveReturn409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveReturn409ApplicationProblemPlusJSONResponse) VisitReceiveReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveReturn413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveReturn413ApplicationProblemPlusJSONResponse) VisitReceiveReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveReturn415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveReturn415ApplicationProblemPlusJSONResponse) VisitReceiveReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveReturn422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveReturn422ApplicationProblemPlusJSONResponse) VisitReceiveReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveReturn500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveReturn500ApplicationProblemPlusJSONResponse) VisitReceiveReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveReturn503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveReturn503ApplicationProblemPlusJSONResponse) VisitReceiveReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListWebhookEndpointsRequestObject struct {
 	BrandId BrandId `json:"brandId"`
 	Params  ListWebhookEndpointsParams
@@ -52683,6 +65235,27 @@ type StrictServerInterface interface {
 	// RevokeApiKey Revoke an API key
 	// (DELETE /brands/{brandId}/api-keys/{keyId})
 	RevokeApiKey(ctx context.Context, request RevokeApiKeyRequestObject) (RevokeApiKeyResponseObject, error)
+	// ListCustomers The brand's customers
+	// (GET /brands/{brandId}/customers)
+	ListCustomers(ctx context.Context, request ListCustomersRequestObject) (ListCustomersResponseObject, error)
+	// CreateCustomer Create a customer
+	// (POST /brands/{brandId}/customers)
+	CreateCustomer(ctx context.Context, request CreateCustomerRequestObject) (CreateCustomerResponseObject, error)
+	// DeleteCustomer Delete a customer
+	// (DELETE /brands/{brandId}/customers/{customerId})
+	DeleteCustomer(ctx context.Context, request DeleteCustomerRequestObject) (DeleteCustomerResponseObject, error)
+	// GetCustomer A customer
+	// (GET /brands/{brandId}/customers/{customerId})
+	GetCustomer(ctx context.Context, request GetCustomerRequestObject) (GetCustomerResponseObject, error)
+	// UpdateCustomer Change some of a customer's fields
+	// (PATCH /brands/{brandId}/customers/{customerId})
+	UpdateCustomer(ctx context.Context, request UpdateCustomerRequestObject) (UpdateCustomerResponseObject, error)
+	// AnonymizeCustomer Anonymise a customer
+	// (POST /brands/{brandId}/customers/{customerId}/anonymize)
+	AnonymizeCustomer(ctx context.Context, request AnonymizeCustomerRequestObject) (AnonymizeCustomerResponseObject, error)
+	// ListCustomerOrders A customer's orders
+	// (GET /brands/{brandId}/customers/{customerId}/orders)
+	ListCustomerOrders(ctx context.Context, request ListCustomerOrdersRequestObject) (ListCustomerOrdersResponseObject, error)
 	// ListEvents The brand's event feed, to reconcile from
 	// (GET /brands/{brandId}/events)
 	ListEvents(ctx context.Context, request ListEventsRequestObject) (ListEventsResponseObject, error)
@@ -52764,6 +65337,18 @@ type StrictServerInterface interface {
 	// CreateFulfilment Ship some or all of an order's lines
 	// (POST /brands/{brandId}/orders/{orderId}/fulfilments)
 	CreateFulfilment(ctx context.Context, request CreateFulfilmentRequestObject) (CreateFulfilmentResponseObject, error)
+	// ListRefunds An order's refunds
+	// (GET /brands/{brandId}/orders/{orderId}/refunds)
+	ListRefunds(ctx context.Context, request ListRefundsRequestObject) (ListRefundsResponseObject, error)
+	// CreateRefund Record a refund
+	// (POST /brands/{brandId}/orders/{orderId}/refunds)
+	CreateRefund(ctx context.Context, request CreateRefundRequestObject) (CreateRefundResponseObject, error)
+	// ListOrderReturns An order's returns
+	// (GET /brands/{brandId}/orders/{orderId}/returns)
+	ListOrderReturns(ctx context.Context, request ListOrderReturnsRequestObject) (ListOrderReturnsResponseObject, error)
+	// CreateReturn Request a return of shipped units
+	// (POST /brands/{brandId}/orders/{orderId}/returns)
+	CreateReturn(ctx context.Context, request CreateReturnRequestObject) (CreateReturnResponseObject, error)
 	// ListProducts The brand's products
 	// (GET /brands/{brandId}/products)
 	ListProducts(ctx context.Context, request ListProductsRequestObject) (ListProductsResponseObject, error)
@@ -52800,6 +65385,21 @@ type StrictServerInterface interface {
 	// ExtendReservation Move a reservation's expiry
 	// (POST /brands/{brandId}/reservations/{reservationId}/extend)
 	ExtendReservation(ctx context.Context, request ExtendReservationRequestObject) (ExtendReservationResponseObject, error)
+	// ListReturns The brand's returns
+	// (GET /brands/{brandId}/returns)
+	ListReturns(ctx context.Context, request ListReturnsRequestObject) (ListReturnsResponseObject, error)
+	// GetReturn A return
+	// (GET /brands/{brandId}/returns/{returnId})
+	GetReturn(ctx context.Context, request GetReturnRequestObject) (GetReturnResponseObject, error)
+	// CancelReturn Cancel a requested return
+	// (POST /brands/{brandId}/returns/{returnId}/cancel)
+	CancelReturn(ctx context.Context, request CancelReturnRequestObject) (CancelReturnResponseObject, error)
+	// CloseReturn Close a received return
+	// (POST /brands/{brandId}/returns/{returnId}/close)
+	CloseReturn(ctx context.Context, request CloseReturnRequestObject) (CloseReturnResponseObject, error)
+	// ReceiveReturn Receive a requested return
+	// (POST /brands/{brandId}/returns/{returnId}/receive)
+	ReceiveReturn(ctx context.Context, request ReceiveReturnRequestObject) (ReceiveReturnResponseObject, error)
 	// ListWebhookEndpoints The brand's webhook endpoints
 	// (GET /brands/{brandId}/webhook-endpoints)
 	ListWebhookEndpoints(ctx context.Context, request ListWebhookEndpointsRequestObject) (ListWebhookEndpointsResponseObject, error)
@@ -53408,6 +66008,212 @@ func (sh *strictHandler) RevokeApiKey(w http.ResponseWriter, r *http.Request, br
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(RevokeApiKeyResponseObject); ok {
 		if err := validResponse.VisitRevokeApiKeyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListCustomers operation middleware
+func (sh *strictHandler) ListCustomers(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListCustomersParams) {
+	var request ListCustomersRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCustomers(ctx, request.(ListCustomersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCustomers")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListCustomersResponseObject); ok {
+		if err := validResponse.VisitListCustomersResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateCustomer operation middleware
+func (sh *strictHandler) CreateCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	var request CreateCustomerRequestObject
+
+	request.BrandId = brandId
+
+	var body CreateCustomerJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateCustomer(ctx, request.(CreateCustomerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateCustomer")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateCustomerResponseObject); ok {
+		if err := validResponse.VisitCreateCustomerResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteCustomer operation middleware
+func (sh *strictHandler) DeleteCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId, params DeleteCustomerParams) {
+	var request DeleteCustomerRequestObject
+
+	request.BrandId = brandId
+	request.CustomerId = customerId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteCustomer(ctx, request.(DeleteCustomerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteCustomer")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteCustomerResponseObject); ok {
+		if err := validResponse.VisitDeleteCustomerResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetCustomer operation middleware
+func (sh *strictHandler) GetCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId) {
+	var request GetCustomerRequestObject
+
+	request.BrandId = brandId
+	request.CustomerId = customerId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCustomer(ctx, request.(GetCustomerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCustomer")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetCustomerResponseObject); ok {
+		if err := validResponse.VisitGetCustomerResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdateCustomer operation middleware
+func (sh *strictHandler) UpdateCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId, params UpdateCustomerParams) {
+	var request UpdateCustomerRequestObject
+
+	request.BrandId = brandId
+	request.CustomerId = customerId
+	request.Params = params
+
+	var body UpdateCustomerJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateCustomer(ctx, request.(UpdateCustomerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateCustomer")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdateCustomerResponseObject); ok {
+		if err := validResponse.VisitUpdateCustomerResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// AnonymizeCustomer operation middleware
+func (sh *strictHandler) AnonymizeCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId, params AnonymizeCustomerParams) {
+	var request AnonymizeCustomerRequestObject
+
+	request.BrandId = brandId
+	request.CustomerId = customerId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.AnonymizeCustomer(ctx, request.(AnonymizeCustomerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AnonymizeCustomer")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(AnonymizeCustomerResponseObject); ok {
+		if err := validResponse.VisitAnonymizeCustomerResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListCustomerOrders operation middleware
+func (sh *strictHandler) ListCustomerOrders(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId, params ListCustomerOrdersParams) {
+	var request ListCustomerOrdersRequestObject
+
+	request.BrandId = brandId
+	request.CustomerId = customerId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCustomerOrders(ctx, request.(ListCustomerOrdersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCustomerOrders")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListCustomerOrdersResponseObject); ok {
+		if err := validResponse.VisitListCustomerOrdersResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -54240,6 +67046,132 @@ func (sh *strictHandler) CreateFulfilment(w http.ResponseWriter, r *http.Request
 	}
 }
 
+// ListRefunds operation middleware
+func (sh *strictHandler) ListRefunds(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params ListRefundsParams) {
+	var request ListRefundsRequestObject
+
+	request.BrandId = brandId
+	request.OrderId = orderId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListRefunds(ctx, request.(ListRefundsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListRefunds")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListRefundsResponseObject); ok {
+		if err := validResponse.VisitListRefundsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateRefund operation middleware
+func (sh *strictHandler) CreateRefund(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params CreateRefundParams) {
+	var request CreateRefundRequestObject
+
+	request.BrandId = brandId
+	request.OrderId = orderId
+	request.Params = params
+
+	var body CreateRefundJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateRefund(ctx, request.(CreateRefundRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateRefund")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateRefundResponseObject); ok {
+		if err := validResponse.VisitCreateRefundResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListOrderReturns operation middleware
+func (sh *strictHandler) ListOrderReturns(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params ListOrderReturnsParams) {
+	var request ListOrderReturnsRequestObject
+
+	request.BrandId = brandId
+	request.OrderId = orderId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOrderReturns(ctx, request.(ListOrderReturnsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOrderReturns")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListOrderReturnsResponseObject); ok {
+		if err := validResponse.VisitListOrderReturnsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateReturn operation middleware
+func (sh *strictHandler) CreateReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params CreateReturnParams) {
+	var request CreateReturnRequestObject
+
+	request.BrandId = brandId
+	request.OrderId = orderId
+	request.Params = params
+
+	var body CreateReturnJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateReturn(ctx, request.(CreateReturnRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateReturn")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateReturnResponseObject); ok {
+		if err := validResponse.VisitCreateReturnResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListProducts operation middleware
 func (sh *strictHandler) ListProducts(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListProductsParams) {
 	var request ListProductsRequestObject
@@ -54596,6 +67528,151 @@ func (sh *strictHandler) ExtendReservation(w http.ResponseWriter, r *http.Reques
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(ExtendReservationResponseObject); ok {
 		if err := validResponse.VisitExtendReservationResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListReturns operation middleware
+func (sh *strictHandler) ListReturns(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReturnsParams) {
+	var request ListReturnsRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListReturns(ctx, request.(ListReturnsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListReturns")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListReturnsResponseObject); ok {
+		if err := validResponse.VisitListReturnsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetReturn operation middleware
+func (sh *strictHandler) GetReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId) {
+	var request GetReturnRequestObject
+
+	request.BrandId = brandId
+	request.ReturnId = returnId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetReturn(ctx, request.(GetReturnRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetReturn")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetReturnResponseObject); ok {
+		if err := validResponse.VisitGetReturnResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CancelReturn operation middleware
+func (sh *strictHandler) CancelReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId, params CancelReturnParams) {
+	var request CancelReturnRequestObject
+
+	request.BrandId = brandId
+	request.ReturnId = returnId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelReturn(ctx, request.(CancelReturnRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelReturn")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CancelReturnResponseObject); ok {
+		if err := validResponse.VisitCancelReturnResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CloseReturn operation middleware
+func (sh *strictHandler) CloseReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId, params CloseReturnParams) {
+	var request CloseReturnRequestObject
+
+	request.BrandId = brandId
+	request.ReturnId = returnId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CloseReturn(ctx, request.(CloseReturnRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CloseReturn")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CloseReturnResponseObject); ok {
+		if err := validResponse.VisitCloseReturnResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ReceiveReturn operation middleware
+func (sh *strictHandler) ReceiveReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId, params ReceiveReturnParams) {
+	var request ReceiveReturnRequestObject
+
+	request.BrandId = brandId
+	request.ReturnId = returnId
+	request.Params = params
+
+	var body ReceiveReturnJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ReceiveReturn(ctx, request.(ReceiveReturnRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReceiveReturn")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ReceiveReturnResponseObject); ok {
+		if err := validResponse.VisitReceiveReturnResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -54964,597 +68041,686 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3rctu4tjiIvwpK/19VpN6ULPmSxHb96j+O4yROfNu+7HSnnSNCJCSxTQFqArSi7l+qTs2nma9Tp6bm",
-	"43ya8wJT8wDnUfaTTK0FgAQp6ubE6fSePtVH2yEBEFhYWFj39XstEKOx4IwrWdv7vTZkNGQJ/nl0TQfw",
-	"vyGTQRKNVSR4ba92PWQkYVKkScCeSHLPEhkJ7pG+SIh/3G+eUhUMfVKnRKpE8AG5p3EUUiUSj1y+OiS7",
-	"nU6b/Nd/Pm89b201WjWvJoMhG1H4EPtER+OY1fZqt7Wt21rNq6npGP4pVRLxQe3zZ692HLLRWCjGVfOS",
-	"jWM6ZeHsHH2VpMwnkyHjRA0jSSiXE5aQSBI1ZEQqkbCQ9KNEKvtKCXyVsF9TJtUTSfzsS8G0+Y5NfVLn",
-	"Qg0jPiAJ5YQOaMTL8+fpqLb3cw2+XvtYNfsTEVA9xyqw3lyeENHHeQQJo4qFGaTnAWqjl1Aeyo12Z3eL",
-	"dnqbzWfBVth8xrb7zed0t9dsB51wk231t+lOsDFORJgGapXWT9uV0L9kKpk2D/qKJbNLeD8UMSOSBYKH",
-	"EgA6oZEiPdYXCSMqmQLoEGyk7iBCp93anI8JW22vNop4NALItrMpRVyxAUtwTj82L/WmNY/DeehqNzUK",
-	"9zR444hx3GW3t8GYSBHJuCJUoy4RnHmEEs4m5Obk+CURasiSSSRZi1wkohezkSQBTZKpRi46YtAxZSTi",
-	"xDffPg59j8RiQOKIMwCOmLej7c7blzsfDrf/3rna+fH5679v/7T19tnZ5oun7yp25LNXG9OEjpgyZ/Zg",
-	"HL1jUw2ICNY/pmpY82qcjqDjHb7zajCrKIGjA7jqTqQvkhFVtb1amkZhJQ68AIybB2pEx31COQJJ/xPh",
-	"bs6ZJNvtbZLymEl9FgMax/pkUk4OXp4enwFgKqbeM5/9sskfpokUSfXcfc4+Kd3At+dwnLD7SKSSjOmA",
-	"tcj5mP6aMkJ5SBQdjVnSZPdRyLjaI5QE2JWoIVVkQiXhQpFIypSFpDfVdEiy5J4lSCvx33EkFa6dbLfb",
-	"2cJ/TVkyzVeuxy2gy4h+OmF8oIa1vZ3OJh4R++9O1bKPeDgWEVdV23ZAJqw3FOKOMNPKLn7eZuImztkm",
-	"ln/py3bKIb/v2HR22qf0jgHgEiBJRNI+I/UwoX3VjJjqN4dKjek4akYOFb9j06a+35rtZ409wDggRM93",
-	"tztEf/mW1/3b2j///f+6rfkNIhJCSY8C9RJ3jHuk02pt7uyQ+0hGvZiRg6vD42MSDGlCAziAHpGBGLPQ",
-	"XiYGtxFbhuyWizFLkPzjozs2VubWfHl0enF+fXR2+FP33dFP3evrE5/UN7fJEBAnZH2axqrRIgdmsZNI",
-	"DXNac8emt9x8Qz8xNIfUR0wNRegR2CKP9EQ4bZABU/rkFa4/pMsejnzL/YpLdo/gnerh1JOUI3rDbbhP",
-	"dj59yk43AAvwHhbXItfOHM3YlIRRv88SILB2nvoAbG6Suu9sV/eOTbsJSyUL/cY+mQyjmDkTt52liuL4",
-	"lsOUPDxHuxXDRLzbj6PBUPkNDT3fucl8ONdmZyQZ0eSOhbfc/+Tizh6xuOyT+jimAV5mnIgkZEmDJKyf",
-	"SobYqGcFHxEp3CF3bLoHp/uWVyzODKkhdcemT6QLFKQsUT9ioZ50pCRu5RNJbm6OX0oS8VseC9i/gEq2",
-	"l50GJEFyzOIYyWoUwlVkjzE0zTghB11at/yWv4eeGY9E7hgb44HviZSHLAQclGkQAPWGXYsndCrNZh9o",
-	"KNCY1Lc/fWp4sGPBkEwSodgtN9jiQTfEfMHjqb1vJeImjqjISEhVPBOnBz92L49e3Vwdvey++On66Mon",
-	"9c5T8i56QXrTW24PiD1omlCRoYhDSfoMubsh5fPHvDi67L64PDh7CeN67Xa7OGwc3TO7NrmfX//AKEQy",
-	"Q3d9NGj5jALq43nRR+yWs080UPGUUDkPX8hEpHFI6hqrQns4gRwFARsDXxj1zS5RxciQylseDCkfsJDI",
-	"iAfMEAs4us4+QQ/8uuWA9alt3XJLyzV1zKl5iQeey60/Z+2t3WfPWXO7He40t7fY82Yv2N1qPn2+u013",
-	"nvV3tza3kaF3Lq7NnWfli2tMlWIJTOTf6re1n29vP222m/DbgZ8t+HPnBfy8hD+fHX38veNt7ux8vq39",
-	"j5+LzfJ3jf82c714tU9N86nmiElJB/BylErgVgklv6YCYKxbk7q5EGbuA7gmO83FFwKiARd6SBigR4M7",
-	"GVM5JBGXUcgq7rrL7Nas5FJm5BLRR0qUXS6agpG5BGwvP/p6v285lYTds2Q6GbKEERZLRuqSaXLrF2fn",
-	"k4zjbHikhzhbxmJ9MOgt3263yXyy5xEpNK2ypyagnHCYCQn1FToRyR1Rkyhga2HpfMbjL6z9eljbR1l/",
-	"DpoeXdNBxkYbLYHmipBQAYKMGOWaBSoIhFutTqvT2CcUyFvMQP7KpYfOJpJZPUjGhLSI/4NPRjAdYAr5",
-	"1H5R36xGHJPYCuERiNGINiUDXAaoISMu+gQuXDUlig6kRxgNhhasBWB5ROBaaRxPif9+A9UdE0bvoKNB",
-	"YDMZWAefar2BPleUKNrzcA5cJSKGCXHBm6VtgOuEpNx8XtFBIxMUCKcjGM/XB6GVaV1ac0+IabFE3eLi",
-	"ebtdwuzbH/5H/f1G4/9vULyAtT/c1urkB4/8sKhF44e1sfqHxbtlgONsGjxdwJ6nwRDuXb1exGF+Hykk",
-	"m3Nl5sht8mUyzUk0itTsebmgA0Zk9BubJwHG2M/9lmFOYJ9w27SCpNN21SWdSnWJVUHNXW+cN/iy1Z4D",
-	"bzz3M8K8/bJvXGiV1tyvjLP3X/adSwai+2LAJYU2X/a9Kyblom/J7P2XfedGLtiiVH7xDn2GznIsuGRa",
-	"P5WqIRzXAM4xPAAiyDgeCjoex5HGvY1fpFaS5l/6bwnr1/Zq/7+NXF+9od/KDRj10nxGf7Ss4jDwAhIq",
-	"xozvE2R04FIE6QMvRgmnz1F/H9JgyJqHmkhXqE00T+1z0URu2t83wxAkXiAV9BgJYJBQ329Pn23vkv/6",
-	"z51WB7WdC3gUo0e2Q9c+eg6xzp5Wnwc6sBRizmxxSr5W2L+5vr7Y6LTaep7y4fPE/jPz1E8rsOKzV3tB",
-	"Q6N5XYAGY61f/ZtFh2x06BHCmMa6EAne7dMoZoCEIVM0imt7NTaiUbxHch5JK3TxMaFhmDApa16NJYmA",
-	"Pf/591o/YnFoe8KNWMFoVQ3y+SNQbqkoD1AtT1M13EjYIJIK7+FMDbxMwwsSXSpre9tAylWkEJQGUCRf",
-	"LMkWa2A7VGos9zY2GB4PIPhJK2T3FoJyI+/bxPXWPnsrni6j5K46WI52nfQSRu+MWmHMgj0yojGQBxaS",
-	"t1fnZ6TuZw+6sJ9+A5gg/RFyH4lYLwwufGB87riYcIL7Qer+zDb7hksF5pBxkB3GLDHNI058vad+o3So",
-	"y8aCqnWb5huFtrj4Q8H7cRR8GcYi4nQVvWPcxdUDDtK9SLmyuoNIGiRjnyKppGYOviqK7eYoli1tdYwK",
-	"bJevgUkHJOXRr6nDqyOEUOvhSA32mzJXsDjGSFSHlHa8ZLJatOFu0wrD0nq48kokvSgMGf8iZOlnozio",
-	"cj3U15iR9zljoT53cGHLPRqOIg7HYRThpTeDOPB+A9s+DG22crR55cxvVbzJ1/RVEMflKLRCAu5eGsdi",
-	"olXxqEqI5FelBK8FZ1+0sShVsO4AxilvbS5xoB2Jxgmj4RR2N6wkAlor2NRDPmhLO85l81pPadXdxBV8",
-	"vbtEn2VN8liI2xlJXDpJxx5J2L24YyFQBfZpDGzJV93WY1gfp/ER3pBftr96pK6+bIuEPuXs05gFKLvC",
-	"ayKCIE0SFu4blYvjikCiUKvJEzYWiQK5P1JlNEAE+e0hW7/j8hl2+dZOaee+Ki7YRX9FDqMILbj704Rp",
-	"rQ7aDCSwtWhLuM1grud9W9vXzAiu5YnMzO8l+5kD5yG1RulUsq+KWGdCvRIpD78Ip7hQ3T6O4qDTmdBq",
-	"DSPhVBII824lN5HwYXfCdo5FZ0IRO81VMYcL1dR9vgbSWJhYcoJcBHCKjlV2RKd4UUjGSF2r7JSIQ0LH",
-	"NFFfl228oNNY0PBaiBOaDL7s3hjrsbpKiG6MoxVuD4cdNxY1gSsbMoJKJNT+tref7zx7SnpTxR6Bq+xs",
-	"zQouOBklBLFTXhUvzHKbSoim7vu1rpoZ+GQMFZAKhFW9Q06jF663Ss50abpjTYFfGV8S9KGK4EOvtJz3",
-	"RSjjDFchJF+jmwuqyUjBiJhp7bf2rUVHZc+2y4jzmI5oD0DCzRwJXXCuLze70Gua3l8DBx1fSU5H6MqS",
-	"W0mosSyTWPABSwhyB1ztEbjoYTPQJPxVke6KJfdRwG44vadRTHvxl9EpqYfrps54JaQLqaI944wAlDhh",
-	"NBhCw6/J3TjEyKyQFKe0Kh6YBTXd3l+LFmWQCCjXd1JyX2QCuZjskZRnICJ133ZyQew3PCSzMhYT42Xm",
-	"uj+qaGTuAekOAI9FqqCz6TJJIsW0n0Yg4jgKge1EtikQ3CCjbgQD4R9dK5r7jX3iV2y/T/qJGJkZ0TDi",
-	"QFQBvKxFzoxnLYg7MJpifN+YhCmI40V/Hetj+p1I+ldKBHeHmnJ+NZW2M+g8rDEqERQR4TsgPhiFSBqj",
-	"oBCze4YuQNovZiTu2Qi+Au0Z+vMUITjHuXoROKq64HyvhTilfGqAJb+ImBjFWFcNE6FU+f4SgowonxrS",
-	"Dmx+xOU+QeRBd+OYwmmuYnSw7YMumE1Hd5bNILGLXZ2sJFSxJh7Jr3SvZJOhSrHRWEl77CJp3J7xlGcu",
-	"qAa2f57jdsNh60QS/faFfBGaa7pGjVC+nKh2ctMuE46qYQaFxonoR/HD1C7tTo5EhWWtjj+p2+0ryU7a",
-	"wBEkDP0PaSz3CCWoTOQDwJ1csd9jNEHBCVW1lPQo8I4DTlWaoNP8BENANBRhSZ72iE5QzZ+GEeMgndEM",
-	"xPlQVtNjZFd4FEYSLpIwx9ncUlClGiIHF8fkjk09Y1Qw/yTaywmVBpQXd9rqnfeJSDzgd5FCeGYdDkhK",
-	"h+H9+/dNVxNZ7RRD8xYoQ8BuMKIESSWztredNvmv/5wfGfNCQxw1HP/9thZx3Kwuzv625ukXXefT//12",
-	"Lj7PCbH50uM5TgR864tZSLs2w290x1TKiUhmjqrlR+x72ETcr+rzmo/yAKq/6R5YZ6GW9K91cl1AfY2j",
-	"+57FcVOfTK0IjzKrHCW9VGqWK0njr6vbuuEyHY9Folh4ysKIXiMAvmDj03zA7ghG7CJMFyk6MutsieF6",
-	"BPXGjosC2UQJTpSYia6OA9kATRygiT2/to4DZAq/DBr/qyLBe5ABvlB9LrUfSkFxvvd7DS2Cf5hqfXW9",
-	"Rm8j4veMK5FMN2j4SyoVMtvfnVb+s1cTqQrECMQzvDyroFxuUia6gnMW4DVmol0yIRYEklhI5YRsOKJK",
-	"jwGcAzEagZgX7gGRGtGp5iu0SnZI7xnpMcatXNMilxWBLyW3X7zlUT/iWoXRddUGISKLG81eDH/8Hp9r",
-	"aJMc2qvurtmnpu2Jp/FxzC6k7hfPnnElf2RDjFZL+CWENN/WmPVEksPz09Pja0QxjN7U918W+qs1/AF8",
-	"p17AVgeRwwguTutwgBj6RBIx4Tr8BRkMFjbQbX0lrD0gO+02SSjG3WAMCiU77S1S16Ex40SMIsmkVvjx",
-	"WR2Icd7eaW/bLgOqGHpyoRM0inNGcBuLOAoiGCxhVBEAA+0jc5kwyXjY2KuMHpsJJ7BxOzp6RG+DgaHo",
-	"E2qPMk45BDEB4bTo8GG81le8bDL81h6FaPxGP17mOJTRUKtsaXyRiDFLVATXS5/Gknkuy6GN5tfAFgPa",
-	"fzgfSj7Z7d81340mk/Dkl913Px68vhY/yV+3fty5iMa/xtvDFzu8c//89bA9PPmw+ff23bOfRp3x+637",
-	"H3PXydcJDRh5I8ZjZDMypnOvht7M48gGvZJ+hHYpZL692tiZbGlyrhTw5fNcK4LULsudQmmFznjWC3nR",
-	"eDlAFpOoMza5sE21M6l1Rvy5AB0zQ2fgPP5e9H5h2kvpwHjrLcOP4i4EkZou9UDVIx9C089eDcXTZOVe",
-	"pvVnrwZksbNit5NIe15An801+mziBgipaHyId/1KPS/yDrgPA5PGYIWul7pxef/0Wj0N3xxmCzbu0OxE",
-	"joUngoeCr49/JcjPSOvHV+dkq/P0abNDaDwe0uYmEDAH+1+UwiUKX9wshE78fND88PH3zc/rBj9skoCO",
-	"I0VjEjNoI8lB8wOpU05mZ0eAa2s4K0PkKICqs0le0F6PDhi5UgljqiLgYzWonViEywe/4ZEi2xUjzhvj",
-	"ooB/+UBn7zvk6Y9H5ZHmD3SZYaJLmxhVLCFzsWN2MMybsCZh6OWZENz8DcsNoDVvmeO8VzMZQA5UcfjN",
-	"9ubTZqfT3Ny57rT32vDfB3e4kCrWVNGILRjzxbRaPZVKYwq/Y1NCAyVJXyRo+5VKjCUG4yGHovOqQKOE",
-	"5Vo5kZCYUWO4QtgUz8wq7PUqkNHaK3mgqlKQ6JnhCgqT3ic8jWNUeyMrWJzaZnvzWbO92dzcWg5VGEfr",
-	"trQ//Mz8hhFX1QDWEd46fj2PSyJ1DOxOWD/6hHxdX6SJjZyTLEiYeiLRsEcUi2MYRWo3leIiWDDuxtE9",
-	"6/767Me7KsBFa6Pqs/YqGxJTqW6kxdXZZcP7jLvP8Kvot2mEyFHEU8VIPR2HGOll48EFDxgqoeF1w2xm",
-	"1DdsvfWMrDgmT6/bz/e2O1+0obPMz5USCesnguPRCO6InPKgCjS5F64sjIDci5Yj94Btrnk2VEnqf3/0",
-	"apFiI7n0ikXCdZF9Bj5qZkGThE71ZY2acb09DwFBmfGC6eb5WAznhWhfXLFLcVyK5p7hAvq4c63kA3C1",
-	"J9EKPH6Jk7awXAOoVaDMU8TAGGuCDT9dGGP+Gp0drcjYojMc5KDW0dr+p6YDfb+RBzz6RWzzi4dlFhUd",
-	"5oU2f/v4e8fb2vy85/y9fniyM1k7q9J3Ye1KJVEvVWwBj/77ch6jCK5XCWOoFrex0TT7CqkHIhaJh9GX",
-	"Hmm1Wo39jObstFvkiAZD9M8BYa0DVGqn7ZJuGyk9GUaKETkGmYgqwiIU+RkPSf18zPjBxTHZwjAr7d9B",
-	"TT4g0ScGT6faCwh1C7CP5mkTn/o6skGi54/N9GKUgbwvkgBf7ZWig/Nl+o19HcysgyvsAjfb7loKOPF7",
-	"DQFT26v1YhrAbQIQAoYb4Duin9wd2WmX0RiRobCEWSxeBLWSgFriTOFgHaRhpI7urXJ5dUpAAyUSN03W",
-	"7H1l7YQ6NQFqwOo+9jsOfZs6BZmlSGV8kr2UkDlCdJeoUsKLqXyFLr1yzNcW8GmTodBz03qwwnVqfVzr",
-	"NqeWYdIALaQYMcFZ7utjFiJZ3M/yn40Tcc9C/Ib2/Ktbm4lnLaI66MCkwckjFgpg4AJVg+ihUphfnRa8",
-	"NbS9V3uPELhYmRxqU2WjRd6xscpYToKAeSKtWVhnHBonKWdhiyD75xh6ET5e5XatzZr2H7SNK+IZIwxQ",
-	"GTVCPZEqwLdxhNkyzK3peyR7ZO5IHdy29pweQ7BYn7PcYatwltG4PMmtVrvV6Wy1nq2yVOlGUa81u/Ah",
-	"kFXG8Lk4VNnSrWtj6QPMPBgYQpZP8lT8FsUx3dhptVf5dpoFcs+hFwGw0AlnoSMJFU+hSSRjQy8x9vCr",
-	"SHAP4C6NHTWLQLf00CvRb+eIeYWg+Ghcc0Hron0l05Vty+Mzl/nN9QcxmEUUrBCiqSJDdBEEoupblWpX",
-	"q/5tAO5e5t4z44BBFfEvzq+uSdHlwm8R31D3bl8kAzMIennEU3QcKtN/xxdai46CM5tUETAYJGez7U8k",
-	"GTBu/fPr2r0Hs4CxXJqOBhyuLKC6I0wgCFehNU9lKQIMgW2RVajwHj5CHLSu3EbGxcNjYuQdnwM8bF1M",
-	"o8ZCdPbSTzLXdP3PWAR3TLupaJBhLjz9WqQq+6NL4zhHfjstRxVu9i00B6JrZGuMbh/1WNJN2AiuezSK",
-	"2nvcrrj40OYfKz6d+8l8ScVt18fWBazzxI5WSCZQgtCs/s7NALEuQxgwKTMjS/EsXAELDwLUgfGywxXv",
-	"EeOGdZu221uBMwI+YCX5ik3fDnuvg+g8ent889tx5yw6lsf8cic4PH56PHrVfrc53goP3+622PTtONg6",
-	"hYbxT5u7Kni9O+7xyziI3u62gs2YL1CHHVfOXufiTbmKYsM+zbiBFRn/3WUpZLK9XAQxJYh1tdGHGS6f",
-	"fdeWGNAkiVBskTajYJkpWwg2/jb+wN/GweYgoTxuH/P2w6CHkLB00B5WvbtFDDTP5ly9y4j+jTTpd1x6",
-	"jR29AgKWoOvOz93pKrKOeXnXNW09hpIZb4NgqfHr0LZ7GP+4khJ9VnN3wGk8BTEkJkd8EHEmq/rJOK1I",
-	"fX6DGQo8ErIkAvEoi2dABQFVOmu3CcLMP0mzTzbZ/E8aqvxVt8IEFBVG7DidI66eotFmccqoGe7MaPwQ",
-	"Ss6G5x8sKvvypc3F20fnuvTp+GMYLvz2pYiLNOby4Oxl9/z92dFlzaudHpwdvMa/rq4PXr0qkp785cwO",
-	"v0jju2PFRpcY8/Gw018hNCQpy0VuWGWWkJ7aWEGP4JiZysBq7AVnBfQvwLEnRMwof9iRf7qSMSLiIftU",
-	"GHpJCnmvJu/SpeE4d2mF/wF8SXf39MGwEK3EgjS+uxlLliiTtEw+xF1F4/rPv1tHk5cmm3LADD0jZ6JF",
-	"NtGeEAXsYCRSkCw7u7u7ZqG1g6Nm5/n2ZvPFybvaZy8baYYylsfY3UXmwB1kq/n+zbXj01bDDNy1zx8/",
-	"f9lpPUQ4GjhZMGnF47Hu32kbRsX+u3yyK4/q4n150CFakwwVz+vnB8/6kPKAxZhi7wFolDCKrre1w1Qq",
-	"MQJ+zET+qiGLEjKKeNia9Uey3dxzu3CEkhq3vTxT/exCcVjrBPSAtRrp9CJ3wQpEkrBAkaFIJCM9NFpM",
-	"iVR0jHE83PE52qtRMkqDoQ3EBQFnPEyoZNqfTzuWzkJq5qMuyJZ8PyNxTqhCIQPt0+XuWu4SHu5hVV5F",
-	"ceBKtBS8HyWjh+LlmE5HjKtLZmgaACHqbp2qyYvJyV14PHmTPos+bT6nW+rXCzoL9tn+FR4CifZQMG1R",
-	"O40xP6ROs4fjRNxHIXqrRmGjyM8tmtGajkiVCI+0T2u4HgBCQ83nWagLBunlVugZCD/I+YLUI/2mn6o0",
-	"YY19QnsSIxEjhenVrYhqFS8Pds74Atv9uh6Mf4RlP7//tjYX3X5eTWdTM6+BByufbesv6Szj41xsfJXG",
-	"/SjWR2t9AoyiflLbq12KKY3JqU6tiJVwkJWBv4zf/DIesNepebVfU4oZf2t7nc8w54QGgGVn6ainP3Pa",
-	"2dza3nn67Pnu6xcVtNnOx8WKwtTWRAWzkhVZgBlYWj/OfHM3dxbzNrNrLiylsPz1KVLZR3MRYuT5kx+A",
-	"GDrJ5l5tkNCA/U/mRSsQo5pXS4Q+rCgNzVIh3XMxoI+w0Wc71uLGzkKgdRkONh8oDjUfHDa58kNOiQ67",
-	"ef+meXRwdZ17kh9RCXdUwoYilRWcBg1UdM8KOaG1yLVUAqO5N/QKTrzarXm5u7AFgfUUtgR4lT5n0HaG",
-	"CYGBzDjzIf9QjiMw7KuLjzSkJWy0IlJIyYm4ZzENmFa96jgXl1+RQzFubj/f7GwVaFyeiHplUTcnc5tA",
-	"5uQwGo8jPnCc2LVneu4Enbmda/9k40xe4fn7uYJhzeGwWGtn2lUvv8r8mBVbExOsRWPzkmAGcJ05v0cA",
-	"bE+wjpoCjmvfpgMd28JTRZ6gAOVHJdcuYj2EUnOhSgzICTrJmjo7odBq7+IaqpyaknIK8pmILU0KiNOQ",
-	"TIZCMlMKJ4e50qavGTfY5Yi5u5IOpgJVV6IwlZePl+Pm7MjzCUJJebAGSaAFJ7SiH1RG0L5U8eLoTAwF",
-	"92qKDpAp7zGpJItjllQw4MXZLQRr3vKBavkChi2NJQRwv3R6rEj8TU9N+0vQW9Yzb7qGGi8H/UoTu9KN",
-	"P9v9WdzpGtqUEVlrCC3H7cx6Pvo6BQcegMJf895JnMsNyHPz2bMt4MKVio19Ea2GM4i6HpmdXe9DiG3i",
-	"3kRL0yvl99bn4nJ+r9E4Pu8jABdu9vWJ7QOQyhgwAMeajPR7XYPRFmp8wJ4Xr4Ojy4uieMuswweSGIMW",
-	"rdwXIJNau5g1qhWLCUw3TWI3CjkZtxzOaAOmLN3Y5Fn+tERD8stmZoZlVeGspZtjoMlDeF139Yv31G5E",
-	"3uGzgcJK/W6SeNbOm8TFDZiPBuGDApFo1mk1r/Y7NicCSEebeMCNTUzpZMEDtkf8LLjERw/k7S3So5I9",
-	"3U6TuBDKsrVJgFsTI51etNEi6BAQqaVeFHdsWu094Ya1XG6Odu+vt3snk+f8w7gjfwqeDt+GW/3XtJ0e",
-	"iZ3o3adn7389S4o+7NkIPx80P9Dmb+3mbrf58fftrbXd2LORFgFhZv/N9mi4L9j7XAZd1wZR6LiamKtt",
-	"ZYX44pIjRxEH3Bh+UxcSXawiJcmQymFx0748QHmJ5TVfR3EZleB1WJ8Zpvn46pxsb3aeEcsgYSjlHjqa",
-	"2WLc+g26q3ASREmQmmIV9ay3LknFmYcA6ac89Mg4YUEkUtkcMUVjjygmjcN0SG5rXGSfvK3hRyWJWV8R",
-	"kap9DCwIEzrh5o2NmXhz+c4jVycnRCTkH0ev0P3Z1Ils6LTYOJMRnZJBIiZY+JOMIi6SrCSa45V2cPSy",
-	"5tUOXp3B78kJ/J7ik/MD+L28gt8bfPL+Nfx+gJYvDk7h9wU8f/HyGn5f4/M3+OT4FfziOC/O8PccpNEX",
-	"lzD+iyt8co3t31/A70/49wd4fniAvy9hhMM3+HsCbQ7PfoLfc/z78hB+b/DvfxzB7wfgp1++hfYv3+Hf",
-	"2PIljnn0Gv4+uoSvHF3DTI5uLmte7dVbePvqHbx9/QJ/j2CGr9/Aql8f4xNcxeszGPn19d/h9yd48uYd",
-	"/p5B+zfXAJk3N9Dm+CWMfHwCIxyf4d9/h5bHl/j3FcztLY759hx/L2Bd746g/bvX+PsGWr47hdHeXbyH",
-	"30v8fQ/t3+HX330AmJ8cwGgnOPOTd9Dr5BLenlzBrE6w5SnC8/QlPDl9DXt6ijM/PYW+p2cwzinC6vTy",
-	"Bn4RMqf/wN/32OZHgNvpT/gEd/8MxzzDHT87Poffc2h5dgFtzhDm56fw98UBQPviCFpevIY2F2/gWxc4",
-	"24sTfP4TQO/vB/Dk8hyeXCKGXN5A38v3AIcrfHuF+HZ1iH+/hF5XRzDm1Wt8jiNfnQA+XJ0DJK8QGldX",
-	"+Bzx7eofgDlXP+GTDwCT6zfwleu30P76FKBxjRh7jTC5voTdub7GJwj/6w/Q8ubgDfy+BjJ1g7O9+Qmg",
-	"d4Nv/4Fn6h+4p//A0f5x84+aV3uPWr0fD2BFPx6+xF9YxY/n+OQCfn9CL48PuN4Pp7DvH96/LjqD6A86",
-	"vNJWQeGxVRF6Pu+eG4jmOpff1sJ4dE1DbRT6oaNOWuMiy/S6jvfUjDIuUz9kRZpc4+h2GRyrOIW5er21",
-	"o+LHQ1GOtf/b9jbZbJNnu9tPSbvdeV4cdLu9oIToz+3m7t/qDdJqfvzbuuxJGA0iJT0dUaVzxPyN1EmD",
-	"tEgTb+u5eu252tUjuyPFi/NQjMY0wUgjyZoRl4zLSEX3DHMqhrbAMBanhibhPpFpkoiUYyphO8GE5aXv",
-	"H3PLs0Cx4irOOSN9GijPJtwhxk6pEsol1VmBLBPg5L3BtETI1JrKATqYwm2SiDhmISbAMfcy4/csFuNi",
-	"7W3oiJV3MXPcPvHhf3ydTEnn4TEFsjBbs0/6Io7FRLbIGZtgFwPEMGTop6xMWBHc/Zi20+QIigZcJJhk",
-	"HDrBzEPBTO1qLiYA/zAC0IwiTpX2hRtRVLVh0HBms2plTmPLrFuGqdWgr5Yv5zOpuukJtDwRk3ljWOl1",
-	"pXFudGM7lvZ9byHk5g1wim0OoEmpm3WZX9jxUjcqdV0yad21NFlU27YC9PmJ5/dFXfWhbVXqrD0zlnW2",
-	"rUqdF2+67lrcb93RZtdd1PFItyl21Bi3bK2vbKti5zFNVETjeNpdbZgL235mPKsnWQIAoyosgcB2DlnM",
-	"lnd+qVuVOy9BF9O5hC+OCQA2XqYL9t3RvB2appXDLIaAO0oRCu4gS9DBGaSEFO4gCYsZXCkrqRJ1UzsM",
-	"6pu6Ng/6sjWhkvDUNC6taqLVPV1mFHYtmwZlmV7JtH9pmmeBYDZc+kybF2weUMHZCorIKvz77K3Up4A5",
-	"K/YpoOqyPjNEdLUOa82rgt4u6zJ/c5f1XHCtrNc1u9mWdZulr6v1KBLzlfrMI4UrdX5In9J1tVKfAnFY",
-	"1mMOR7Ks2zyCtka/IvVZo+Na65tLv5d1XEyRPlq2+WAwSNjA5DRfKMstqOdXEeJOUS0ss6o3uvJAzmq3",
-	"CH5eM7jAqIYsju4ZiBUR14bsPcwbELAo10lC/2E0GGK5XDNypDChqEnLiS4F1C4KpxEmYgziEjHBopy1",
-	"SP3ARjo8yecY6YA13/zb97A7JeaGd3oIzsiYSp2DNKZS7RNKNAf4RBJ01JDOYjEVCKYrxWCwVqM2o+P9",
-	"OkHsDwpaL+KBDVyvii7aXBRd1F4aXWTCvnGmdvhKqXR2QtUJtyIeAmQzPKS8hIYtcmCsUChSIKJwQaLQ",
-	"boiY8D29MxnKRJhivhAFpjN46SJagBK2iD6pU3Jzc/zyfqfhZRhvZDkdK9wTauiqZM0ombwww7XMykGW",
-	"74XtzohdkWmq4FiKaqX8s9XC87zcAghN9JImdVzos4ZXEG9But2zcnWfsdCcGUl8M6NmFPpEcCMHm1M+",
-	"1fCH7clOeHZMo9CeackYX9eHZbU4om+TDGDFPADzfNgBniQQXEU8BenekNBIkjEFCnrD4+iO6Tp1aBiQ",
-	"Jp+LVlvwNI738oEM7mO6NujvmRoZZIwphBVhHJMaG4ki0VoeHBLzIE0wVl9lhFbv853JkmSrlmHVDjYa",
-	"qynxEUY+GTHKpd3SgKaDoSLpWCfr08qJQlTw9vEv4tPpL6ftk8O3vx3/Ijpnv4S7rV87k022lWyrnenT",
-	"9Fn0XOyO27WvFMG3arYEk2YJ+j+RVnVT9yvYc19nm7KaHqosVUBfrQqC0Moj5WeN92VJs6TemNE9zOgx",
-	"5opG85Uu1SqdssZgVv2wSEiflf5ndR9l1YJXpZ2qll3nyJHVMuocKXqR6FdFUR14zapyYY+b9zQxKbJ+",
-	"zhGtiDI1b+bNTTZs+c3LDAmyN44MNvu4YqSCPOW+qJKa3PeVstH8BieIMdlLV86Zfe5gUPHNrMwy02T+",
-	"m0MHsYpvjjJEyJ7PyBLuy1mJYc7byxzxql5XfLeCx3dfz+Hk0Xvw6JNiPHyAO1nJnwjvZE01sGzqWHfU",
-	"t7kUVqvdE+F0n/i5N5WfGbUNmd8tqft/L7hePa3wJCu6Zq3qkFUVW/UqYnGYVScpfqUP76qZHHz1BC5V",
-	"uMd4XvSgrm+wn7c+tuRdagoo+r+mLJm2sKib7xEferUizB2jU9q3stKfpavNGDdmeJHM0lN5+dhyRx5M",
-	"bSKSUJqsOqmxRWQ1gDSYnkick2IJ98mAGTkkfzdjYfI9wy/o3P6DNKZYYyvJS07ni8gzPuoyYrgoYmMN",
-	"lt3HehPyFVddxvkhXDfefWngz9dInrb5+MnTgtXS8j4wLMk6XpZZUrx218+l1ltpsjj41Up+uedOU9vz",
-	"H7ksOnt8sYUjxScRMJgOs5wzEBipSJFV9nKHeZDYTY4rM0YxJHRrzZwa68VvPSB9mt0qL/ehN7g/8+ki",
-	"6EvgXJY2bY5urSJjrQNi9OFnIZaAkSbpHH513/LA5i5xt8W2MeK7sYOiNMNzedOx2+IOldwkXU3W6voO",
-	"WOijpnqHRa9+PHOSsXQJx5jxxFbA+qqpZVQpZVIFD17ghit59BUY4moMq+bFPi5KJZjnq3bg4Tk4YfZh",
-	"MZrbsgpr3Do2unVNqtlZBXNyV/2vl+HHzNcZfBlIHllHUkT9PyB/T3XE7p8RC+gngwXtdntZorcHocUb",
-	"RmM1XBM2eTiOpSbirkg9xN1SztEMUjWpOVa3ilsK9RhPJMmKlhvdcJ/FMVECuPsei8UE1bgJ0zcSylz7",
-	"RIk41HUKxiwhQSKwXq7RdmIdaq1NQ7YjUiQRkhHaE/cM9ZzFq08ro3OTSJ/G8b/WhYaaBNyQ7/NCmxMP",
-	"U5E1v6D9WuFKq0bHauXIo11pC4zYFefCtZDYPD91wa1NDxDeag6Nh5xpFKnG/gLU1uU2/0LqPwqprW5y",
-	"IWKvpcCcj1fz1YOPieQPC6j501V2qnCcrsqqMeNHu7i4UsXknn+T7PBPV+J7HpLXY9Xg37yf1TQsLoJT",
-	"SBCSfaRY6GaxLJ1/8dE56mIU2B/AUZd2ZdYxe8JZoj0/RjRkpDfFYqlCh08ZNbSHXiG9qVN9wrWbLUyp",
-	"qR9V4NTMvjvUc8zQe92k7B1bi5JNfm0NR0UrUNZn5lOFTClzks2i6dRqnGfTYOTZYtyAkM1F4QUHzQ8m",
-	"/vFBhXw6za1NJ9Zxjxw0P3ik3dz1SBfY46a7skdHZH3fmq/9QbhcSF5TjHAupu5ZO1HJiRhEX5JXaTaO",
-	"YrxiEsQvTLg0/kPSHs4JbVlYEXbGOXU2DFbXyyG/iIjr7Jam+lbdEoGZAjhFftdY2v+l+Fydzvx75HAL",
-	"fg8FSlzyiFiBly0jR9mS/mh8a4U7c4VQZoyxEyqJcePIM5Lj16sxkTjt69Z1ofEXfn5T/LR+N1UYmvvk",
-	"rIyjLqrM+m88Mp4uUx5kXq/AG2NFe12EIlMkZFXKRnRqy8lmXF5jHhaX3YX/QuBvicCVmoMZL7OVEbis",
-	"KCh6Jj0eAgvOqtNCUEzQRCJukiekHJ2B+xVG4WBK6p3d3V3t5nhz9RJrRe62dnfhHyVL8e7u8zVdpGGW",
-	"WrX2LuLhHB8QTc5RTeflJSKjAdcOiXcRD59IErJYUUmG9J5Zs2nMwgFLSB1z0VFFe1SyW64zSkhC+VQ7",
-	"jzb2bnmT+OiKO0avloSpNOH+HvEFf0N5+BLG9nUuF0ba2AKzhdg37RYOQcNfUqlG2gXSR0f4mUH++b/+",
-	"n6RN6qYeJCyjMXc8NPn2WdIVqaqeTUDa+067aP6k9+d9xPEEhM6lRoXu6No1r5GeSuHb5gu5fXRmdv99",
-	"7likPmRxmGln6T2TjdYtL5Sdwg2D85DB3SaKROEVNlE7BWRQdP8Z8Rk/crPEorN5gQzkH509/4iCTdhS",
-	"LdFkk9r7veasGuuD8uZvLBHZBFj2Ch9/tst4SM9+wYeo1B3Ihs7IV+6evUJ6pFc5038sdCj8gs9bGM70",
-	"nTPt4nfz3Vi1fzalz9meP2TaLlp8UX/AsnXgrgf4XH2BGOp4mWGdfXLgonzmtGpQP+9mjoB9cG0meZ6q",
-	"iqfHvNDXPRj5U3tA7BPHgv3xs1c7K2bnL5Lz50QJ8mxTp88CKn1z/ar5nNR7QTIdK5IwGqKXfj9NgDru",
-	"28oEWLYO8wBpvZhKUo7FVhv6304+o07ba7fbugZwIEYjwbPSfbJF/Ezo9m2cUq7vwfrENK/0J/pZNeFn",
-	"rl6I9FJ4nJgyCdl66qM0VlET/uG0buCAzHVE1MEy2ZpIb+rmn8KbtlDtWFk3zaKC7Mt0Ds+KmrTnVQRt",
-	"RD/hciQ0h801OiYn9+lCvU1ZJ1VyWTRm/RXSpx5C089OEuDVepnWn7N0wSt1sz6C0GdzjT6bqB4SUtH4",
-	"cIVk0qbnRd4BCdhghUxnpuulblzlzdCBixCAlsPsY1Uh6zxNjpMKG50Q103TF8diwsID9E+T1b6KSCJx",
-	"QFlgNbVBgVDt9laOivm5ZuIr0NOPByxeucwALkRPqUqB+riWMJzqZVZVZrn7rXXW1yJOpQSzfBAbSPBF",
-	"g3wnlfO+Wt7uObm1lwIieiSH4Adk6Z7nuLxiCu6lS+WZs27x3F7YHOUeGcDFInXqpYgDkki4nVAv12m3",
-	"O/s2taYgYybGMdOSVwRMPJ1mlWOLQiN0XOjTh+9n5caqajhLF7kkzbiJ6s4SjDtJxYW4w5ziHon6IDk+",
-	"qDr5Q1OHr2rXLTmPy7SnhKJLTRtaUYD1Qtdp/Wcq6pjrUXiaBR4bK3bp5irUfLQe5hkoLZAWJm43p7KK",
-	"GJVxsAKRS1fH8sKTRapfvEiqFEPurVih0sxv6TzF1ohOCZV3pG/q2BoJPL+YtcxZuKFdRtU2W0Fn5szu",
-	"MOvnPHxlv+Q2NB/NFhfbGPU1uZgsNvPvjtvpjO06U5aNMn9/JIJDlhTrQ7bXVofZea/PlTxrr+tOW7Uu",
-	"1LlgCLatZAFHIK+XqcnhhEoyjmlQqma1+YXO2fnanYl6FZsyF6tLCVeqlJ/5CrJzkiUvSLndT612GkT3",
-	"jGOeu7KiXofp/kup5TXX/13q5cth0kX/6ZkY6lWpTBFbKqJmH003X5XCaAmy2sZ/YeJ3gIlZuHYVJjqx",
-	"3CtjYgEVKsLCHxkTFwe48RmyT+rG90unBNfUEu6Oxl/o+R2gZ1WQWjl1xcqoWQpNK+QxeFy0zPBxHT1U",
-	"sEqpgHz4XDtEAyWSeWJhKgH/h4KEmJ9nH9PLZDySnErFRlrcNQejqY+MnDA2Zklj3Tw+lfmtvpLiZmct",
-	"FAPONncXrSiroZV3ulgwqSNcBNc11bXLmNHOO9LpE6lD+Iu5YDJvUpeCVmdScf92bn74+BwP1cWwK6pC",
-	"S3L0+lqgcCVePFldN/gA+b/qYJrDUdhUVxI2JyCb2jK37pljtCyDEB4WfSSeSIJOxVNMV0Z8vY2+Nn/o",
-	"7xPfuB3ruixcEJxhQQLF+eU48/VFUVzeof2M86gonOKzomyqm5VE02+Tesshn3+M4/BsKssKTYM5nQ53",
-	"wYXKOV3rH35++fLosntxdPby+Ox19/r6JHcC0ajkSHKRIvUy8vzFk3wHPEllAEE52dXKZ9JBrJmURo/L",
-	"k5TSwFZeiZhkzsn98ESafBBGu/AXPv7x+JhzEBUY6bIXq+JkETEqknM9Ll4+IGyfZlpSuSgPI6DuEyvj",
-	"RUZFWAcSDBTbVYAil7uGYTbX0lZcUg8xGFaqb79AGxs9UlIDAOn1WsYWW9dlltjkaXmhzYqa2gUVXmdL",
-	"wKxetDSbrlOZ8/dHyF9amRRic+1ERaao6iKYXr27WRWkxQq4KyQyyoHkza+iWjBHLVSKu2jlFQ73AqLx",
-	"LfjQP5IFnZfyvTIU6q87+/u+s6t0ARW3d7XKYNV7fA7GLErI+bg3+8Pz8nxDKlw8TCd4chzvRUxgluUQ",
-	"TxgZsWQAXEOU2Ozx+G80NkaSBBSZCqpIp60dOpUQpO74RGIlSuht+RPfTsdvLDdKfkGuIJdq/7rUIDlP",
-	"c+b7/i238u8//+Pf//kf/27kXv2Pf/7v/48jCOtnGptJHfC7kTerQPdSh4RJt0PW7JYTQv75H/8zqfi/",
-	"OY+LLcwA/2HGdv7TEvnsc/vf/z3/1SrdK//7PxzQWYXALUdIf1U140ox8AsITNZjJvXv/Iy/M4l+ZyyV",
-	"Xu2iyKgVEe64Mthn/SAfXfN/2YnK/28Zi32RiF7MRpVWp8tXh2R3e+cZUA5o1LIl5FBjKBXG0t1cHmOO",
-	"HlsOwbTF+JuQ+XlDyekd6wZUMqtezNxbAsqJnEQqGBKdZ+Hr+bba3JpFH9e6H3FMIdvFdt28t4+ZtPZN",
-	"EnlMuZWznlk6TzjjwtF7rSt5zXWJDVZwXDZbZl2WzQpzSrdaffmCsvqjtyC1qQHdMpg1WsjoMDWTLaYn",
-	"wmkLQ+b3yJopfL0aSxKRHFYfqjdiQkaUY5YOHA299KXJJYzXNqb9jzhsPKljI+1baNBUe1P6Y5aMIkw4",
-	"3OVCdUHEtohg6xOAFIKJin2ckYRT0GiRc3gEl2T+XNdCwIRsOnIAbslOKTN1yatua3OptKSHry40ybhK",
-	"pngMC5B4yIobng3f0zhvKJUFp81KvfnRtzYn86TT/ug39opLzmS3hGm2QyRs30AK99SUoxzajcyb6j1b",
-	"+Vw52bc/Izk81r06TrX/7JRFXCpqnFarXFD1UjEjt9LiKECOWAaSUFUUPTdoqoYbCRtEUuk8uHM9jud+",
-	"LhN4qFH12K9mRY3gAMq0348CIJpdbOV7xNfVFUzEMyYF1yxSN+VZrkHfKwQadkeRHGGWcI/44p4lXSdG",
-	"UGOAhUImaK20DYY2zfOWNoPOcsRvX+58ONz+e+dq58fnr/++/dPW22dnmy+evqstNMZlI2zjRWfvwB24",
-	"IrPDtN2uvPhUpOKS57bh9IlzaPo0qhJfHBFp9jCKPhkqNZZ7GxsMQQRfTVohu9+wZ3Dj9/wbTTwNHhnR",
-	"GCgCC5sGSh5JuUzHY5EoFjZHLIwoWkg9MqbTWNCwqYRoxjQZMGgKOCiS6DcWeqQvkl4UhoxjfFazL7Bm",
-	"/IipoQib8MRcqR4yuXEUKI8MsML8OMEc90jXm3r1MPg4EQGTGD3vkQRER0xBDy9xdZzGdh2AZFHAmg72",
-	"eVn475ynIIeK1NTKZc18Uii9NXupnH4uHrmlEC4DuCBRJdFSFZERHzWaOEbaHIXNbV0le7hXdGXKQ+SI",
-	"RjQYRpw1E0ZDfLCQL9JR0vmyunp3fBTLDOG1h9Zk5c9D3vbL1xOGbuugNhw3w77uLxJudGdQrEYQySzS",
-	"b8LiuKkbk7dX52emHEA9TMdxFFCFUQbSA+FEJTSKQcSCndbB45xJzLQVatMhhvBtberMjTpjNxALfUtp",
-	"gML9HcRpCGwWztU5Fl08Fl3Nlta3OzsVc/axZpBWxm3g6vQw5hR1lRBdPEU4wlZpBGGLEwBHimMgpR5F",
-	"So8CtyeeL4TZdsMjvj5neK+ac4bvYG5cEJkGw7xomEjMsbRLg2PMuEJA6n4d3a/HaIKhEHdwrLF8kSK0",
-	"8FiPYdk0fJSNQEmPhhjvTlWaMFIXWIwOR4k4oJrgUUBjAgfy6XaaxA2P0HggkkgNR3o3kfhEUqbAFySE",
-	"pmHEeMBwNpTEUZ/BQSZ1n30a+wSmQpXfsFGkuNV5oOUTSa6vT2Bc7cZDlV6EriI9jlNJttpEmkh8eNPN",
-	"3BHMmrCcNrx5Ion+JnB7GO8Zuv1MHrXKflIXmtDxoNgMVmO+pPP00wBj+MiESpiuzWuDywZhDoeSZMKQ",
-	"bTEnlIWkHouBSJHYejpBib6kG8V9ChIWwo7TWGYzTPkdFxNu2GOR6CoceWysqQ2OeYEpKiSKYyasnzA5",
-	"LOGAJhH4xsA6kvZTnl0zfM1AwiYocMbqJiyVDih1YcPSqKii13wzC21lLr3zFtgAyMJXsisLh4ZTWDgJ",
-	"Hkb94gIAkDENDH3LGVmTA0JvVtfuUjYc9sXqDBkUdWl129LucxGSmH2LFUCYJ+SagSKeZ0tK9UC4hV1F",
-	"7UbsaqhlSBUhlxlJs9fsE9Bn3VXepTMddb01q8sz3LnOGjbEIu0RWk0MiTOcYMS7qWTZKCq3sWgjInCQ",
-	"eueR3WPhPqFJMIwwfzQBdpnRMIOLWXzXJikrjOsAB4a2bfZNXig3zc7suKwLXAjS4Xb1eDoI3TmpsGiD",
-	"uXbNOQfj3JGdzcYe8bPqOKZCIs0KdyhT7oYLS6+MYK1HjalUXTHhLCms1pTln4g0DnWWDCC0uBuwsboW",
-	"KWFcIxj2d8aj4SgqIIVOVaQR0mhZWdxHQqOsY4MdDNuWKImecdciOAy9uWmnajQhGfbb2j4lyiFiZoSJ",
-	"rLudmc2zFFCO6TFZlmdJDRORDrS4dHBxbAgHVaxr+EQcC6EmhBb1DK8ibWKxSBq2Z59Ixoh/yVQybR70",
-	"FUv84tGGjykVVw2q95vEYhBxiXecJpzlxcuGuXU0JdJHrzwRq5ZA+NvmliTfs4TG8dy5WutfF3jEOYc4",
-	"K+RZfYqhZ2mwinOcDYLF/YzsKBISw+F1RD45MxQNVHSfD2blToPS5nxwYhtmXzK0qSB15oPgFpn7mAWK",
-	"heeYiMMvnq0sWTe01Kk6/H3YCR+FYB9Df2QBb43HajlnjmaziktRpUBSncZOF0Yr3HO28p45AiEbjYVi",
-	"PJh279gUoN2P4cZwlmc57Jxs+8d5t+Y7NsWVShXFMd5xKecRH8zFkwqR3p46OGKM47Eq1QzYz8DkMPNy",
-	"KBJtjSnSflcLkB1oEia0r5Bv03Q+qy/sHG6bKQWaSRGHhQ3SX1ZDNqoGXs4nGApUCSpL0vVVbM6FgfG8",
-	"cbWMVhBRMt6ccMZCRNvZb5kCafpSNpGhwChpP4w5Z7SgBCseUITGTIipXySns7pSB0dLGtZQMC2xoNRg",
-	"WE/opAFfUPRql1y/qBpHbVpWKjXSQlRWORVV33p21u6Q64EcUl+0v9MEeIUo0KWx87QrIDvYYQx5RtNH",
-	"FyhjPxYTB9nQrIiBu/Yms2Hd8Chbdl9XXKLk6XazFylYtFHYwAY45pNZIjCzjjIJyD4CZLIAfFxmdqLg",
-	"o86h0gZRhTUypDlilgLaasJdY4MqbK0p5JmXHLZEwXrd7ps6HyqJDJRTrt1bDDjLajm7snwLqLW9pjw3",
-	"S1ib6P78k2oUNl3UCPikvoPniHKScku08SJNE7Zv7piBiUONjEoUDcp+pgtBsOlzwYg2AZhbQiuDSkRo",
-	"R/P3JGQADG0Ac5PENbAGNrDT9YTREJaBJbB7VnSyDSvHdUcqUDMaDIERnUOJszGNMqowXq6kzUaeiOTO",
-	"yJpaCgTRF7kdUqcADzjVmKLJI5RMKGCRlpMxkZ5IygMzGgKQG3NniMqxrlWOFeaHr0gg4jgKjec2XG72",
-	"7sTXIKjmm5eICdIHPVNAzDAKTebLHgPmU+NmuA/HZggPgFjDSIpxzNUEDaaYNR17FWZsRDxJ++Y6QtrZ",
-	"7aVyWpi4Jqk0hn2eGh4GoDkZAqMph3AwDPXN91RwzjTFg2/U/ReXB2cvuxfn5yfdqzcHl0d+wwQscEb6",
-	"CdOkC/anCrTkHAk9TkQfRH3rwdAjRvlkGMVmDfZsaaa2yF27ggBcJbDRJQYnL9rfE6mGfL3T/rfOpqen",
-	"9ffMg6L6gk8tQTI1r2V2AuE61IZls6NV/JUh/SKRM6opfRx7gBNIEw/PL69AgtfsD6n75xfXx+dnVyY8",
-	"xD9PogFILuZr/gFmXW0eCq4SETeNIr15ipotv2G0O3mOLZMD0t6CMJjV1mnjE+KOVRP5MJ3uwcnJ+fuj",
-	"l93zy+PXxzAVyRRqEuu4z5Ex7gL2D0EmxwsQzbiN7LRpVRsMjicxsxEiZ+DqOI0cgzsJl4Omab4tqR0F",
-	"Q6PNRC5ZrwxnU7z96TgCpsXVlvgsGHfhTuj65I5NNWNkwKKVOqhgC1F4yQBClVGUjQwFNCNXqrZg4jC0",
-	"ZnvxfQYBDKQDbiAAyUtod0qrATGAwaK6eVWAwveqVHDme4bp1yUpZlVxdgTNrzuaAwMYO2vBkQnJODqN",
-	"O7APpsgVt0l+UfmiKYC2wP3ge8TfQKna/K1PtW+AVmn0dGRcMwMq7yxH6qiX9DGnccySIjfhGbBpbSqO",
-	"EFAtj5E6LPuOTeXeiHI6YHi0rSYeHYbxaNedqcmfOx/thEWqAjGCaw61S/ldrSk6ntTT0+NrrcUBSt9L",
-	"NYWhXE4yjArgQ3VzrCrIKAkjB0UCMRpFcCPBBYyUivgvX3T1l7rXx6dH5zfXvtlbjQIwrqGAIzrVSrCp",
-	"BhC9Z6THGLeV+1vkhscR0sed9pan8T+DJ/CvuOHmzoGBnWunRZB0l/mQGVa/Ts0qgJUxE1NAFRI2juEI",
-	"RwqvDg2lhlZ50tByjVo136PBnbVx26uudctv+RmboHCubwtM+k4M7wMoNAAy6uX6HzKiv4jEKpr2cvPO",
-	"kPIwRiUUjEaA480AAfttExO+ub6+yLwwkO1He0fDXozWPafgZzVjKEIvIdfIU/Nq1ZYUnRWnaBvRSXW0",
-	"pQNrKJdNHDhaQWWrq/jnpghM3uOo8bN/52VOKlTiztOCIhpNcbOKaae51ihqu59WLevqKgX1sC2vo8U/",
-	"7Qme/V1Un+qhy8rPmlfLdYP2H0iCbHut1MThZjST7ppLyjt34blODpbtqNWcFWVasVqexsbRPrlPs/XM",
-	"aIPQ0ukodooJkxxdC8xunroEZ15WazjgdJj2imHyfZwj+TuJncriuwOzsuDtePJn0iJAryi0ltbrNCyJ",
-	"YzWvVpb/8OOuaAXAnJV/jMNxWXxxHxsJpObViiy/dWdGNtrxf9XYgAbpInMH8y5eIQ6EzIUMQCgyE86T",
-	"/KhWXd+wp7NXatFBs4oOzThTuG4jlT4VyPaWXJEezVGmxOZX1a/Idm1ZprQKP66CXrQ4QHulESIesk9z",
-	"Qh+1QkDnSxbcunJZjVopOdY6ubAqvmXkC9vOScpgVT5DRvJAGJKkMdOhO3LdfAyV2bWWhu2LWRA/WwnC",
-	"j+y5n0ltheG3VphaOdABMcGd7xxvFHi7bniiUknUSxVbnigxb/noWV2/k9SohdPgzuSAjBhQGHSlCGgc",
-	"pDFVxnw0FvGUi1FEY9JPuVZgtB4nD+pqeGijGpd49AHyYAWy9aIRXX/4PNpvYcm1u3T1bBtmYnmeEEUH",
-	"SztdQ5s/bfLMQpSii4ILYhbz7CL5KTWwWp7acgE1WZKzquBfoEUko30MqKKxGJQD+kz7f62QPkt5v8ug",
-	"PgvxynRV5ZcrxddUoMb1dMyKjx8vXM985yWL2aqYGeq2c5ARpPpINwSx7i/c/Oa4afanGjfty3Vw00UO",
-	"Bzdf2u88Om5+Rb7BqSax03a83AtyFfKFtjT2uiygK+YsQg9rudDR7yA7oDvvmrVWbW3zctRAzsavNYdH",
-	"Z+K1nWjNeS0IZzVAyxbsfMNz9mIBej16QgGHaPwBKQVcXrSwp/PTabhVXlcoi1tkKh2ChP4yJoUbar+s",
-	"30yRNGWv5428rKBh5oWjtRRzL6Z/6QqFf4qrqbJKYfnlOldTuU5h8fHjXU0r5FrXijaqbaNIpqwHej/R",
-	"Lko0brTIwazJG80Vloz52mBiijp1vLZOLmD/31jDG3uEfaIBWj4Z+s5glIk2mnjkLb2nVzjJJ3lkCKlv",
-	"/tvOVkMbZfs00b6cKHE9kYTxcJ/Q3BBElTHUB4mQ0vpKke3NzRnlXzFoc3Pl0OtlyrXirbAM8jIdjVio",
-	"Y1Gokx7HRM3Uta8S7gusxALY+BYIQq33FW4Zm9hojF0Ee5apBi3mFvTUgbS1WCkhGitAZOHKL7XV5gG1",
-	"x4295xrNP3s1Nn077L0OovPo7fHNb8eds+hYHvPLneDw+Okxfxt/4G/jYHOQUB63j3m7xaZvx8HWKbSP",
-	"f9rcVcHr3XGPX8ZB9Ha3FWzGfLY0efGLLkn5+h8v3FXb7d01S5IXplp1zC9NeOoDAI/URd+6tQNO46lC",
-	"NlVftdKa0CqrwnPTK6TkRNyzmAbsS2rFOzOpUklzNtFOCyYd137m81DIz0V7kvFSDG/lutYsqr9eJXs+",
-	"w8aUoLTm193K+Ism4JYIXFrY3kyzGqEKxSLX4Dn/dCrizK1l0Zid9RI7r6/U3X2E4lbOJs4P2q4s5RXQ",
-	"RDWfPdvqrFR6aSWVrjOZXK37J1XVWrVrjjouJPPSRg9RwTpwenCpnW9Z6eZxK9QsgdChifFYVl0Ba4zR",
-	"gtM4sEtlCcx5/68ldLnk/LsUvFzI28CdcnHoihYriWDz8AXksIp3jyeMuR9baGFBlRmqpjEhrLa6A03W",
-	"rq3BkAV3IlV/oe93ib5VJpeqBmsjb8n0Mvvqm6DusszzzlKfSOP1j+HzecUvo+KKVBavV+9NkT5jHJ95",
-	"bUoYiCQr4mwKfvyF998j3ldmoa9qsC7elzPSz776Jnj/5VnA12XaFyfx/jPkgV4lv+fyfMqFTXhkI0jp",
-	"yP0BhhBnBpcmrnkVWlsIhM6qLi6rtfgX6fweSKfdtvm0M2uxLvEsoFCJel5mn/0G5PPhqZYX+aq+sRG/",
-	"tkxewvaz6IxIedVuqlFw93W8VCsS+n+XaaHrWVUfeGqhYTJNcdZ4/LzRnjY+xFNCZWUg+veRWHpWSzWb",
-	"XjoLk8MMstVhcR5hSHJ1hJFbT2nokml4oTnkOuUZM4zRZdoE14tFcId5I2nMGm51rswa7ZCGnMOqlqHn",
-	"WLCX0ZAD262KdlTJBrVKJQ0mUr4UcYV+38cUND5JUpPidxxTBRhA6tpK6ITqCWs5RMLU2HdCjRMRM0l6",
-	"LBZwCAQRnN1y/YrRYFgMosJP1ryaDjA+f392dFnzaqcHZwev8a+r64NXr4rwKzadOZ1XOgPWmuTt8dye",
-	"q0ooJWleftpm7DKxFyZD25AqMqIh09F7VdEFBWanJ0TMKJ/RpM+UvOGFjC/FpGKmp0dSHrPMaovJQ/QR",
-	"KlJrDZvNZnvzm+jmKwtGzo47Lm/gVqvd6nS2Ws9W0aLHVKobafFgTuErzH2kIxo1+MzWmZ2sgtIDLRip",
-	"ZMnBwOBQPuap+C2KY7qx02ovX1QVU+Eqwp0lF3Xp+ccRrDk+V5Fsc+oeXTKwp3tGKqhk8ytnWlUT54ZH",
-	"v6bM1uPLI7MX1L9xbIdPt8umwzFaWWHkf/v5oPmBNn9rN3db3ebHv/23SsJv2jdHTEo6gJc2jXen+XSb",
-	"BEOa0ECxRO6Rg+YHj9Dmbx5pN3c90vJIF3CxiWsD/usg/CWVaoRVGNdm80IWa7a+LORwwZu/sURYHw/R",
-	"z9MeFPwV2qt5cDicQ9N9yoVyGPT2x8/LA6f+ZAzkIv9E1/yit6IShYvb/AB/g7uIhyjcBCwaq8xYtvdz",
-	"hgGwjy6YV4WtA7rV4PX5Y8EAWrs4byLNbLe3N2fdE/TEq0jzSNxjLhhdJyHPLYSlWUPp5TU1owHXuT1w",
-	"qb7OmD+k92yP+AYiPqkbj6wkie4jPmhYPyuVJjx7GwhkuUGmb5AebK+tIqfzt2gWyfLh5nORjR68Z/uY",
-	"r4JmO+mTuvHWQMEgpCM6YB6JhZQNMhBMEhZhLpUJnaIzmBO0qdPw6cWhr5UrEpC6Tnfy8+bHlp5Go0XO",
-	"x4wfXByTrVbbZvFRESOU8HTU02mzYDQlgPONMF+irWuMq/M/NXGsJjTzdTYeo9AAAS+Dt069wXhfJAED",
-	"tsLloHMUzMGA/DQAuiyK26azBDSfiD4G2VB7NUu5cFQ9wl7N7kD+KefZ50pe3D1wdiL5swN39m5Tu46s",
-	"/nIz89ixjd4BUq/tWFBF7MuZ+TWZtf+u8jywFZqXfulSNy27K6zQz7YuUz48y3bVc+ncoY7KX1NbkXnH",
-	"FwnFkT6Q6MfnJBVSIg2GIC9ak8jK6fgX+9VbmnQcFrPp/7wCaXzeBphkk1h6Zy1khzLHd3dG80Eu0gcx",
-	"D7OB17NkOvNb1YlQUg4Al4omytTY3M/fmIwmJi1N1AdCpjNpRbJFDowTZp4GSqdSmZPx6UFcygp+po/N",
-	"i1SEWO+uzWK1v3kM9qpcjlneYlx8AIeTMzRlrHwoZ2M3YvcrMDmH5zdn100jG85yOQ+4CPIz+6e6A5YQ",
-	"f01ZvyCmarVSTZmD/mydJkOvyD//l/8tS9fqeyRkSXTPwta3pQCrreHRFeDjYpTQGsHtCUOV84WISjqN",
-	"nSVe7nOUHA41c6PFvnjX3w+pmk3wrEtmjJlRnGu/ihZ5g7pj0S+2RRWeVSbThNlMYXjlLVBNG02yzieq",
-	"s3bGLBzoPH15nIe5B3V0hmmcchUhXxMl0BTH8TPBSJcPWz1JwLdyC936eubsws2iY/ldXF0W91fCT9d1",
-	"dLG7aE6rHl8BtpDh/AaWcT2Bh7nEGtOHu/vz1Ni2YN0yV3uzxAPT/NHTo6xQPtACJ6sf+Ai2heiR7ppV",
-	"EpbY9Vmi/uf0H8edzHJ95PURM/PcQ/zG8XCcGoK7/uEQybxUUJhVdDIU1iiUia71LCWUc4mYekEmfB87",
-	"N9Y1tVfaW5YaUL4PXH++Eq5bXeLigv96LzMVzTfj9b6Yh7muyFBs6vPY4OZIZtxBK//6S2sDWDdtGt6d",
-	"GjJrI86j5xKwQs7SmcyJxinopb1Vhlm/EuMKg2Yc5gPh/FXZ5AKK5bzpXCTzjJ+F6GeccYFn5kKRKVO5",
-	"a0bR59gJRpaCRApz4LJPAWNhjuHaTx9zimuO185rFq3bD8gHFxZsHCWW02g03WNU/n41D2rQsxjAVNzs",
-	"/Hh52VVRKpaY0d6lV9Oy3FKZMQWTS6EFJc8vpcWRshNjTkj+lTwYixf6d+nDqJNuZuCvjHyY02YlH6S5",
-	"iHM9HbOql4/nyVj42rcRtdy9/6Okrcvs8nISsqBtUNdd0Cl4Z/IVLY1nLunmKhlPnZfA5CrPqJNHWGvQ",
-	"IpSM0yQYUmnrzWjLYZHVLF2ca8Zc4xyvYYX9B0XW9xMxOvkWdmzXL3TLqymx7lcr9MDlyf/+53aWXazy",
-	"WWjA6FSr/L6l5rq8p2tuRueLbCYlTCjNZYk/7fX1yRUmRi9aIXcLNb2fP90uQPxppc3omg6KK8fEKUmZ",
-	"9iw91tcmlahjEs1G6jGpJItjlhQsoEuyjhbtHpvlovReLUUfL/MeSPRnr6ZT/7yAK+kBtCXPa1s7urnE",
-	"CUTc7dKZcTN9QCbciiwWM5k0yIkK16WtnyswRcPDYtYDQGI1fPhmBYBUaATNoAtVggunM+O6xiaFQpOo",
-	"MVGCBDGj1thfvrxL22YI2MIczfoLh8YEg3r+ZOVeprVxAums2M3a+6DP5hp9tGOVkIrGhysoNE3Pi7wD",
-	"UqpBtJz4mq6XunGV9Q/oYqBD0CzMZmiY4z1T28v2qmWVvz+br3x0Gzaj0VgkiLxjCiegNojUMO21AjHa",
-	"EHQcNQMRsgHjG9nef3a7y7to3BRjjWVNUwE/IxwP0QOvr1udf0RPscDvQ1I8oeu/8aufTccklqei1NQS",
-	"Gs5kSBJzkifqORtb4AMmXciJvbm9u5vnO7EUZBVa88B8618hfXmRJCEBQuqTecMtS1NamY10scSx7NDo",
-	"Zt/wzPx/NRn6/FOcG/MelKzNtaXvVKRWW8fWvsx9aJkBfiZZmvPx+SThRn4JEbNhQiuc/awa0Sq2x/Wp",
-	"4Jzlvdc1So94iGfhASs1tcjtXJnVu6Bm5gcM5lq69IeSoqPLC5sdccqDCvXCn4z+ZLBcAQVcQC9GBLvH",
-	"eYfPXi1N4hX73STxHAySLHl41rdqC+ITqeNa3EIypvL82ubB4HsxD1Ye7blCRJZB0AnInMmpmH3YZuv7",
-	"GvFrvXXs73NTFs4adFYgVpXcWpSVZsvN4DiYq6N1qrgtNi8Auj66RhbPxFJFbBH3L6iUhEosyS1F4me2",
-	"cuhExnTAzGkwBSgxxA8et9aPrVtNp2tO/oFSbDR+QNEg6LXKGdpZ4wyluhboaVEp83y7yCpsbVYX3MJa",
-	"bBXhplPChS2UaUpkRiPWFKnyTIXaMJfMnWqZOGCjtaI9cyy4ZC9EOK0mfDoYvkPeRS/yAmcBi3TpWz27",
-	"IvVLx1IljI5IsXrc3G/PC1K/Ln7KqTJpUA5zpRZBVJgJ3rIzG7DcF1KmQcBYuBpNLCGxi2AFxJhZbwn4",
-	"Fg/czy9A/5emuN/D8H9ubId57xERh0wqvfsrh3OUjmYFqXmU5KeGP3wsFT8zFsnqgAxTSL8ZhT4a5l0w",
-	"rssVPF19PtfGjDmTLNLPWCkf1XX+OOKDYpDp0izwD/OQ66wyeTkvI4UpUulr3wMLQUkSuGO5R/zsWPjG",
-	"N4KSzU+fPOLrso2+U3MALyEsiYtVqinZ7rSz8sEWXbKq0vDC+nplBdULeSryApr52fRqplxk0VLsvF/B",
-	"OFw6zBfZd0ovrpxhS69emVms40m48tVWyfPkxy0/Gy5WOsllq13/vJwMrUDhHp0tKlPUP8ZUXRJ2/9Uz",
-	"Vs8tUDgjNi/lYew5zu38s4yUE0mbHfsCMahHyvARLMzIhSbmto4u0QceOWD//dGLN+fn77ovj68OXpwc",
-	"dQ9eXR9d+o2MMwEaZiRmGEmndSdjlkgsZ26mUG09qbjhvpno/Vie0ZIFCZuTFkRGA47B39jGI/5kKFnQ",
-	"1cU5elSyp9t7ZJwwLCCvgxm1sGEYP9EniKIRluYPMZZEKJMeSseN0AGNSqlF9EdO++/+vps8f/3up1+T",
-	"68kvNxcvnx+fXHw4Fpsn9IReTSrzijyCx/aaKo/VXbzXc+uGaRRwqFzH0aLizLF7mMd3ieq9NGPO8ay7",
-	"rjjFlBgO7BHOctFFz47/r+WiV753vksnPbPF3WwLMsVKgfua32wdbqwSGeE0zHn/eA57pQ9+K07IxYU/",
-	"kBMqXGSzhACJFIHexeNJFL1jktQxgD0XhhpaGvr5tvbDbe2j1mNpmgBD6CSLAvP4YTHYmCrHY7pwc/xc",
-	"IT9FtoJhFx26W7GYFLxvSumOnARH9dvbH/7Hz7T5W/fj325vW+avxrqJjn4gWhudQ4XINBgSKkl5tgVP",
-	"n52F8c3Vbj/ORVSVJC1hlsxGOi0iuTi/umbhHvGHSo2lT+rjmEZc/9PXN/rEJlcz9J3GsZhIEqmGR7jQ",
-	"ATwR19RD3+uCxEKMezS488g4ie6pYh6JI37XjEVAY4DHiCkKh8tqyYoMAE5mb2ODJeOWo8DegLXJDYbn",
-	"Q5tASmX6tp8v9w2SLEiTSE2v4GgZHp3RhCUHKfSpENxpEDApTTI5LA+2QVM13MB8aZ75R2KKJMHq7BOd",
-	"Ra3uq+l4j1D1t18myvdu+ZurzZ2nHunskFHEU8Uk6cH916dprLAWWjF9XaTjB2AWY5CEYR9bt/yWn4MA",
-	"rRMQHlwckzs2JXWfBeMubHG31Wr5np4u7DLZwJZy43dD9z5v0HHUvGNT2fCIEnFI6JgmCnvccmo+3pti",
-	"SqFxwvrRp718EogaQucbEhOe1U7yZz8DE7nlQPt0NIRn05HhwFnqRcxSKTALkF6Tyfaz7Wn23GZojBSJ",
-	"qU5bud3earRu+VEs2QSxu+5r0P/ge8TfoOEo4uZvPSu/kZdsa3eIT8dR945Nu1yorl2arxM5IuVFDh6R",
-	"Iz/0gJy1z4BJgPXoRSW4orpKvkmBcxSI0YVGUaIYHRn+zcHsHIdbIbufkbtqL2hwx7hmgzIShjy0zbo6",
-	"opwOdDCDzWcp9zToJKkrxilXsoGwNqHTUtF+34O9zWpF6orani3TByw6RoB7pMeGEQ/J2/fXBEDKuIpM",
-	"llscUbPxfFDEVYl4eShwwnm0OKYczcl6hgp7t7ypS/T1IxaHWGdL06WAjlh8SCXzSBTqRzc3xy+lR4Ax",
-	"kYqOxvrp5atDsrW1tQuCx831YQtG1ApTVNqS+vanT7iunU+fGrjzHPvsbu88AzD0YjYidR8Tsuj1bZin",
-	"f/tFCu4bAFIAXi9mt5wQOM7MJzeXx4CZIxoMI86aCaMhtCB+IELmZ1mi/CySxScsGArj2g5vfmwaw3kT",
-	"Xg4ZDVmCCzCPSU+EQKgTBhcwSfkdh6OGsJKYG7fh2TZYn69DTqMXpL7d2dJpvcw73AOM1BcKF+CuFlcJ",
-	"fXYa+O0DvSE9EU6JvcIEZ2TC4rgJSMZCmyoLIcMFCVM9HCMj9N7S+wgCnkQUwRtLwpcRwZCdyGsNbm3a",
-	"YoQhY0An+RSow4CwWLI85Zc/orH+fNdMGWEYMkWj2IfBNfZoC5j+MBZitBcYxYM/wRKOVJJeAgir13zN",
-	"PqlssVKJBDZyj1BydnOS5ygkdf/2Nm23222/QfSxpHEUkpvrV83npE5JDHCSaZIIYB8JkwEdI8ZYZqWB",
-	"1RH5VENX30n6NszA5umRgeRRNfTIrynTVSo0epAxTeiIKZZ4CBoYHaGDU8Ed7Vqt62QoJCM+ngPp6yJ2",
-	"Cu1GcNbqPjwA2ois0M9bH1vyLoV/4ydbv/oaNsdaPLVYBywcMSKrJJMkUopx4GWAp9kjfqfV9pGd67At",
-	"fyZhW/Z5jWraKJbfDGbKCJ0hhWuPWC7VwqgeCN6PkpFHAsoDFnuEfVKMhw1CYylweogLQo8CiB/He8h/",
-	"jcZqajPOojpZ5kmrqST+7599h3yU4Y0TosQ3jJ4P6IHngIhUyShkmI2OEkV7QBbgTkhEbHJgNw+uDo+P",
-	"YWIZNjUc1K7YPAMw31KFtN3eCs7oiOFfTM/0nDMME8RLgyhBXNK1hyVP9Got9gMf4R7kN9fXFxudVgcm",
-	"bhYMWAETFYlZnqF/dkH5cdB3NVYDxUVbrta/vf3UfuZr4mjOrJ0JjBxHnHnmc4ZwPd0m76IXCBJrPjUR",
-	"kmhbjOkUuAKdUwTOz5DyMGYJZnQ2dIhq0sw+qQ3kYX0EbR2xwIc/X9DQElYQOba3OrDGnfYOUiUusH+B",
-	"JO8BvJAUGYoNXJakE2NqxXaYMNA2w3L/YjDQmkVTiFnjFE9HEoaxlkVJ6vb20ReGR2gaRsqICfqO8XTO",
-	"6QbGgw6AMcctkZpAjCIuEpi1Ue/sm5gmqUmZEjGcK5bhqRqyKQlxtgRuEpzYi0RMJKZvCYHOE8uCiSQa",
-	"RJzUD88vrxp7WgbDR9ICQ4sDwPJBm+7Bycn5+6OX3fPL49fHZ1dIkSVTSIfrgRiNaFMyOE2KhfuYF97l",
-	"enGFAY3jMouQ8S8gMgxFiLlqYGxnDzJcqvvAw4sk+g37AjE7FFwxrprG7OYf95unVAVD/Dtko7FQjAfT",
-	"5js2Bda8jAKNbN9RdtXJNuGqN/O022lPD0YFhyJIkS8LWRDThOHVV/ePrukAPmtdoeHvS6aSafOgr1hS",
-	"mJFqXrIxoH0Ij9+/f988yJkwVjVTj7RaLb1TU7zsYxBHkNnwD1CAaR7qI9w8+jQWkjXfaKj5LQIyDkh1",
-	"DCELvH6sI51RVSfJZnt7H6mJPpqwd8h8OwxUIBKp2Wg9EDBO+v6pvKEtZmjWxEqUmvOOo4BxyRx2+vT4",
-	"eoaDFmPGpUiTgLVEMtgwneQGtP3s1VSk4jInfnBx7ChD92qd1larjZqyMeN0HNX2alutdmsLq5iqIYqG",
-	"RojAs9nEs4mPB1pjnqEpxsIdQNOTSKoDaH2kG8NY5gqRc0PS8yYbJ8Cz1D57SxsaPQ20LIoO5yCa6alq",
-	"vxCd7Bx9QSJogBd8XmEX3unEQqhsWiEp42rfhE7zvmlUcPkXF3qtZ+BEK+ZnnXTO0FHovNluWznMpicp",
-	"cbjwbN2PoVIPBb2ZUvtUJ4rWC8Zg/G09haqRs6luvKBZNBZ26SzvcsOpIWlaP7Td3lre6ZVIelEYMjQ7",
-	"7awyM+DyEk7jI/R0wV4rfOeKJfdRwG4cbyJXw4Lo7upWfv4IWyfT0Ygm09pe7co0NIAEiWGS+bbUrCv6",
-	"zzU8gzrXbK4IqO3V8FTuATnG75qzCvi8wiG9wWaPfjwfE1cz38SFWIrw+AtJH4qkWhwAIBZ9r1bAT4T8",
-	"nn5bRtCN3zXd/WycwoMK3aMP7B9KUSLPh+0UI/FMUhDUwYp+pg2so+cz9BsklGfqOs1S33Lf0T7pvtos",
-	"6BPk03i4r3lXlN2NG/UTiZ80QsvmZqNFjnTKbpOvKWH34g5YHaO6R+2hmTLePuTAzE7bfWMhMWe21D5B",
-	"1iLvO1VQfH2PTOiU1Lfbu94t96FtV0w4S4CHh9HsBEEetLZHwk068UhJFvcJF473kf2S7lUYGLcH5d6a",
-	"V0U28tiOtenGjb5kNTnA02UdO78OJZiJOvlctPEYA8GjkqIqMmQ99L1MHPq+CdF2e3t5jzOhXomUm0/s",
-	"Lu9wKHg/jrQRbbuzwpwu6DQWNLwW4oQmA6b77awCAJmOxyJRLDxlYUQ1w+TVtjc3V+k8TgRICjYAZSWq",
-	"/D6JFPtjSLNOoW4IoKVQInNBwOShDyLT46gZigAOCf4zVcMNbR5oRvw+0t4EYyErHCF0qhgt5Oi2IaGB",
-	"zvpdz2RZfGOL2GKoArFEvWHla2yDVRgSFHltjlbpVEKzlXlAgrPqYZE4apfMgqQNHnXfKC27em5+Y5/Q",
-	"W55iTTFNwVF1YZNYCW4pfqetO0eKdQeC657czB2luIEAgTFbrIx4wG55cbV2Jruk7mPXLojV3G/s6Rsq",
-	"hxojMaMJqgSZ0TMxayzUqjh+y823WuSSKqa1vSwkY7iUUBNCji8qaTlu5bHeycehx+4n1qLIKxA5VxMQ",
-	"fltqujapW2FirwVnfyBdXGFJ10KcUj414JPfB2UsEMK3AjWCmr/S6lDuHDuXBgIhRRKYUMWaeGZQklJD",
-	"Q/syy/Z8IneOZIhiAooqEpRTNGrKt4yplBORhGTAVK513253bnlOk4KEhYDYNEZDLSe0J1KnuYpGzDB9",
-	"mFs6EUqho1kc3bEWeUWjOE20AfGWm3zUSA3y+Ri6YAjJnvFM90/OXx+fdU8Pfuy+Ojg+ubk8uvJJ3egm",
-	"yU5DW9Gx3l8W1aM1V4YgoR+anY6Ow/p/2XuX7baNrU/8VWpprbNE5g/RlKw4DjWSEyXxSXw5kv1Pf32Y",
-	"FopAUcQRWMWgCpL5eXne436BHvSgV79Gf0/R036SXrX3rkKBAkRKFiXZ4eScWMSlUJd9378fN/jaQb3x",
-	"AB+VGcLJdhphKBFb0M1T5AxtKylJzJ36V8RdgsSuxQ8DgkjkmkhFzudDCSQUkG+j7/ztzQ+/vnn/DnOU",
-	"qSpHudA4EmAXGpcFSNwxzmfEyhlw5Ug2UWXRY2/sr34mKGELFQrjMRASQEycM20Kq54Lx8GTQ4qZnJXS",
-	"HIDIH0oa1OEPwB3Qtgi7/X7XjQhCTFY14brCjPI8Z35EQ2nUmVMbOGcMQ+vFHAoFrDMCDQFa0+3Sr2Uh",
-	"tDCoZImsAzO5Qwmv29YHwTjy1KVA9vZhenA2xqo4U8YIeyyCgkhSjd4MgDUfSn84SDs+Ddbc3Rx3b6rl",
-	"foMzvB71Bs++uafxaPXajb2Eja66ta76TUE+DeWNF8zuDNxGVanStOuqY4xLILQ0z3Pk/0KldQCnnMq7",
-	"MLMTFrMwbdSMXariHCIhBih5e00HzY7gypbfbyuTpjom7Szu3q137mN30OxaWxXuUgL07VcWeXE5d3ie",
-	"L19SVKwLPLO4xkhRLymx7q917pAuPerrtG1BD/N8pTU9qo3iL7aqtSW4Zln98W5d1NdCpLpG4uvVYsdZ",
-	"kZU7urcXscpuxBtO3Q1WV+KqKDRVmrdItVQHuDuhfMfwubZaG994ZSyglaHvng8ltSoQby4+3Cl5MCtM",
-	"CDTqTcdSpuTQolnrTBSuhzLGWs3KCo8HyATujb8obLBZYiVaITuUC1lmMDwdWEDd7LypjYEBmLeV7F6H",
-	"sVF/yY2sjhYRHBpcDxKW/HJCgF+u0bFS6LBmFdzaBpkVapwhWkljzvFnYd7SJQ8UgsdvXLNKepiVfBcu",
-	"IQnBazQRmXjXWBeq4nslxbGt65Yh1kNR32MVJk0FR6pHJtUlUzKU1EOZ8ALaLqzJSb6nKnrsLT6Fcm3o",
-	"UNbr/+ss7Ngwicqr1GIoO1DO/F2/z/73/9zv7e739qhe63Ki8iZz05cm13QIhmLozafw5lN4A6jTeqXh",
-	"uRAzzSZKCm180RkVvmVyQPX9VvEc/XR8dPLL6fHR+5Oj05+PD384qvn0THcxb1l1hdqB4Xf/q9QGf7Bj",
-	"vuRznNszYTTGlUF7+qmkielg2AknMOzc6EJYQluLhefM8JFGMplCmCILKxRdOGOaaYhOO105NtYuAJMj",
-	"n0NrrFjwGGp1ltS25KzNsSqGEtbe76kzIV2VWwfC3xwq5TGXa4L223MxZ1PonVJSdF2qNdwVQ9nZ7+8G",
-	"NlFtIV1xoZ1HILTA38aqOLtNZOGYjtB61D09/euJLmxiBbeOFRx9SFyKr37QsO5Bikv694xnxY3VtmvZ",
-	"Wi2bB3FLe3xqFQogvew4qPJC8qlIWQz/eo0F9naoHgAFKKuwhlVRFN1H0AFWiYosrARJJkpjC1blRwwY",
-	"Z1QWgnX8voo8z86hOHooa40iPXY05VlObTVqOuOFSFnCtdjJpBYSqcFz7C3SRhXg0FyKwl6S9pizuyms",
-	"/ty6zd/tsdHczktnlBTzmXVuYIojxwKJ3Tg/7TzH67AbZcrn8FnUUEIybrcf9fv9oYRekERNp0p6Q0zf",
-	"XDLRiq5LNOHjH2dG78uoQ/gq5BLKhTDdDfEmQzCUN5ZEJALCqsW6IHqlADcpEdLkUIyWYgXAAcD/FUKa",
-	"mE15cV4zCtwRQxFZwnE+RDmGFhw3dO7ik6OTk5dvXp9A+uXt0fHp+xMr3aocWL+LtLFupFYOYdxjxl2D",
-	"SWCXDGUu+JUhKykaMxWZNiduBtboINE72iomgfQr/Mav312qfe41TpO75MlH+i+qW0RwrsamaaeE6AZQ",
-	"gyT2XY8J1oW5Nt9egzS3++nEBxdvVnF34kbaVIN709j8fSWiblh89tijLLiCobpfTMG07DpsY24NqNgj",
-	"/AIv+aILuOEblldw42xsSrg/r4QbZrG1hpt23NXqQPxhkOMq+b1ZARxcF/Z7UXhKxDXuoDZtRpjY2HnG",
-	"wgAUNUEhypLvibMimHrp7HuPiBSp6f102RO4Bl7/FdX0PuKtfHjFwrx+41J3zE2l5AvCRrIvb2lO8Bts",
-	"WzPHJOIAuZzZqMbgGxPchD5g4kOGrfnuT2CJIj6F7rHfMzOp9WgGhNBwRiAEls8dY6fbxuh1d/Z39zDl",
-	"d5lpxAmtH8iAFevGeuPlGMa05gr+GmPXPZfwLxclQRH/RlCgL7xCTu1tARx1AAxGmLAP5X4/fnsRUCpc",
-	"JatvosdqPEdDtLLsu7Rf0qy0PfhRq8uNRsO5mNcar6JaFiWok9cBiXNM1xyaOGIxXqQPTdzFGB+iaUKU",
-	"D1qh9MQ6SpC+GLB4kllnPgvL/D3mgo5A8ok8twPTiNjUY9C99F7DC+2dhCfmIVaggIAT2hRE0c7FvNfo",
-	"hx/Osl/trHzRZjV+xHK7mlCz9NfWk/TIww/OanDT39r323q8+SyzNw4QA+szzZvGyP8hQR+Y6rzG52Ie",
-	"u0qhRCAAEYHiYTwNEXCNZie/HO7sffusO8A6fCPO8JgNpRYytUcbMgk1tIoBewHzxhDr5VzMHdQLOwQx",
-	"dKmKc+2B12AcbiYLVRqhh7LTAr/WjQjLrwJeiwPktRir6gnuL8POKQwUXk4Um/JUDCUBp0nfQEmIPKF0",
-	"DDFnzoTB6TsX8+060BtECyFKSI1brswKsh/aZHmOnavWJIQ6e5wAK86h2N4z3lEVHzcUTPK12gimkquz",
-	"AHTCPoNrqtIyqoCiKaMKFBcvIRP6GkGJK5g7VkHKDWWFKQcYRw5VjlHytRFOrguYaLXpRoAWKLYfVdou",
-	"wLgLqtQmCsC+ADMzPAU67h4MZVw/CXGlVBCkw35yApX7uSvLzwW36ot+gUQ3YDphqywfyqA44VBSDZ0v",
-	"u2Od4EvgQyciD9A+amhT8IWEGjK0h7CY1+7X/9z9w056oCIjhOs6yy6EjDwmF7XEjUtTFgKQzwggaShD",
-	"9XoAG1yVxh4wt+J5diE09Uu4oF5TKRuE9HEr3Dh9RCCVoMgASu9kLhP4R+C4QXJtXCgoBqyA1LGJ+/s+",
-	"SznoXQDrwYfShyFm73c7/b2dvac1zF5C0zjxT64DtAczDSivDkcQnUJPka3x33+ArlyxJi+YrZtnw+6m",
-	"LJCgrHHFWtyWczEnfCgsvQBB3kGDy0vy7oI78wNPJsKh5TSohvySzzWLpdqBJY0PwmoaPK+c3tXbWpyS",
-	"cIYdiLJ7Uh0z2f/1Kv7KV+dGPVw9ZMteDJHUavDZH4kid6tBDAImuwEetq26lBuwoMnYI7peFfxzVcIO",
-	"cqRDPyBD6C79E40byOtfecVWtFWBD9/wbdYOyqQ2HOjjvbe0Ctp55Uh5oQnytL/79x+//c8/7P9j9+Tb",
-	"//T853/s/9vTv3/3eu/Fs18rGpLB/t5eBdVUqz11ZkQdd7UBOtWtlH5SLtauriZH3uL9LZ5Co05OlcA5",
-	"RbVKmS2paup2QaiEYF3LYiW1a2Fcj76c1ifEHRIxcTAGxu9tDPtrXfcnH8+t2XZtJpKUQIgsWKvQHM2p",
-	"h8Ft/6rc0hr2g6ozgOAHPYOBJmRyax5pZ1mD3Fcydc4Bbp3EKpRtzUZW4HV7DNJiUPHpowmwcyDWoT2c",
-	"YGevv9+1RliAiryt3ecQNjKU/djxgRXsdyYEWttSqoGVs0pW1M/fQ2REH4ez/PA51Opo3auDvDyg47yn",
-	"rU9/NJ7WK6B5TWE2RL2sIRyhG0jnqhAGEaVZJz76/49evzs5PT56d/T63cs3r+OIPUXrOUSUjIYyk2ws",
-	"BEFaR67Xm+gye+zIeif44kteYdmSr2EKLjUnhNpxmIjIzFAakecaHCrwS+xb0PATH3hiCMkiUdOpfWbq",
-	"TjZ4gocsUVKXU0Fd4jOV57rqCY4rDgaoLiT09YtMlY7UkX3zDfp4dr0FQmHAd3zzTcQm6hJ/45I85kLT",
-	"SFwLIzXHARYy+op2ggYVSQGfzZA4WWKhNc4iBh4S4XrpggmCDxmJMy4DMTnhmgmZUj84IH5a3Qj8DUOJ",
-	"73Aw45zNlM6QJyi33sicOtkxYgp06Sj09EQVBlvbHSEdy5X1BMMBZZr2j5oJ2WM/+W3AxgrRJqFCvkCE",
-	"leBOHYH4jCtKEOv3Exw9mlGzQk0zDYoi4aUGQgOYv1KTy+spRLY1iylHFXtcgLYSqMcDGCm0IPqOTiFm",
-	"AoM1ARSy/RIqpEc2vg+zHIxidHBWAnxcifYkAH1cpMZYpD/RZg5W5FgV0yXf6GAlMs3OM2KlEoQl2oJX",
-	"6Vf03U2AK+ukQgReuerQVh7SDbE71xl4vxFuJkbrkLjBSxk7jEyWYhOTf5iYPCoAuxSQaoLUZWKlrLWa",
-	"A8uDtPpVywN/+Oyyg2tMiScfidvyU6tRcShXtygOGF8wsKG3YFaUsmrtaqxP/FmgzN5a94lqi27BN24O",
-	"yr0dFOiCoxW/p4MQfUThP+NmUsn+ity1Pbi4VA80HjEfI249W3YSgLADEsmOScaer5yAzQn96AJIE6xt",
-	"N1UXQFQToaWE6P7uTjMRsrq1Y90WAUT1mYQ/dXss9usFCY5YyV/s+/7vf/1vgNZTXIg0bk5nnxiVnP8G",
-	"9CL3Ylg1KWr60JtDbDc9zE3UnQB2E+8KpW7qkzwSubok4qC4ELBwAKQetxkkcMdxcGVthFfY2ddph1TL",
-	"vtwYwUnYSNH7Q/2GFFXuDqUTpJXkuSpLFzJXd21X+Mc/4em/Sm2mLmJx51UFOTHCYIAPSZt6vd2oDw18",
-	"UugD/L+QMAfanFHi8kIwO5FWgno2lKFMJiI577FDJq1DkF0A9JvhvuMOSHtIasZ0smMvOVlnf28vGso4",
-	"k7ocj7MkE9KcQiIxjoBGAtiYrGOLzrcdIZD/Fd5vv8AYJPUC0XBdxHMo1Zjt9v/L7h6+isV/llyazMxP",
-	"oR/qylvKZIIvsd8UFyIR2cxgyr0QpixkjHQcQ+nfDh9M1RGdBcYh+yjricM1cbfH3ldQqYHlp7d9VSp6",
-	"/E7WYu8kxFsPMKbNE3ip11oO09T94dRd0gwmjdFyOAeHfsPdvCK1oi+BDOiaClMXhnnXvY/weETjSDfQ",
-	"0Bto6DuLmiciuxARQ4lujzqKDqyQaNc7WXWqtgZbaoZ0vlvXqKTrqkwrzYLAUetQKifCaBScTtA5Sd/h",
-	"LIb3xt4Edx5xmo3HohAyEQeMw41otU+5SSZWslKxFamqbo/9bu30WHyYAcbnG3pFprFWB7FE4aE6wL6i",
-	"ui4koKJnDWXmo+0DEJwxrMkpFZdDDRBYpKAKY3jB1ccBShc234JGG8pApQXlSg1azeqVpZrYjiJLJlCD",
-	"NJRQz5SClkqMsxmvF+0/EBLN45XqMMKNQN8I9C9DoKsiZZwl8yQXdPA7BGixw2W6o4VBYGArmbr3L+Gd",
-	"iF2W66Q0IiCHODvZi2y0cQMxBgHI6bQE+tkgksJnM0iuLc1XDoLXkN3t2L/Buyin2uUZ/Rdskz3dY6+D",
-	"yuwDdiU402NxQnV4iEGdUR+EBuXrfnwBzkrMxAf6yQE0jrMcuEw5cKeqgiVqOsqkIBRzLK6AHnGcEjaa",
-	"owWeig9Uzwp+fKK0Ceg81QIa+jTLczDk1bj6yGsiRq/8Uv7Fg0ZNTzvPZLpyCszN5K8Z9Ja1PLIQZIys",
-	"/FxYpmN/2zVPthvn7kJmwETpdofHtcXUcseeISgDiNi4zMdZjlchsnAuuBa62xY9g0fczQKFJ7L5eSk3",
-	"YsdkU3Hjh+JJvvlT1x7tcxttecAvEACbmN89phhzkZ6J4rFF/EBvjqlI865dszeyppgBvMu98FSVoV/G",
-	"DYut3/Sbl9UxMWhUd2QyhuuMCq7qMRBMfmGoBcA+WLt4W5MPhOl3LCTycbsUmNMxqFWL4bElIbzuQRCr",
-	"9HmgS1+2s9/v965zlt7RNz5qf8kNcuMybVymL8BlsirxilwYCXMphD2bqgpw37+z9NEbuJ+efKzs00+f",
-	"IYWX29xvvVG9wsWViL0OBQNkbz0/yjqxLPM8ZkmOVZSmOwg9L+f/oTlZqPJsEtgk7J1Ln1CX4IdMG2ta",
-	"Alg5GmHWC6q6w9293R77RUngoKkgNAAUoxUKo8qTPlI8jGqADwSKEcxQG2Sc/XGDjLFBxlgzVbYJ4jgk",
-	"b9iMyixWsai9sF8moYk07nr0tZfBdQ9UsRwMFYNgUPTNTWvFLHWdrRpiqD7xBG9crxdbvW65Cxt8+saJ",
-	"fZA62WAFbg5fgcgJ+i6wuZaCVyiJMRlG7K3vABCedQAmnn23h6x1kYN+Rhx667FNuJ50B2yCyLaEuDWU",
-	"RM8KOTr2L5VJ6l0JeGtqVLlYlnIZksBSayCSfxVilvNEEKS/m96ZkGmGjD+QefQUsMQYRj0iSATrQXg9",
-	"brZIzkXKJqIQQ9mBvOalKvMUkXO4nDt8oUsJEBdZMqnIA9mEX3gaH82o83OWczNWxRS5Ffw0OJbazEDM",
-	"GT4cWvf2+99HrM5x254ufBkyda6FQmfhNQ/bsh98botNVW2WoHsfYYyXNe87s32Z1eWv2zTT/wXMJ2Ri",
-	"ZlpNBfTKqqot4CYCe0XL6cnH6h/LkJK9qAsEZMIlkwra2kQBEDEEJtPYOrzA193YRXxAYtKh2oiQibt6",
-	"c4BaM2CFsJ4lZjwQ6ieT2gietrUVL4ixVVqL6x9N7AD+a//qsbAvpzW5kWt61eMUtcLnXrej1mF5L9dH",
-	"G3P7/qBub7utPr/lZlnsK5DubRmmKrba2kgTAFE3lVY0lif8FoRsH8TrptLnTmyNxbiL4CfgjftfxjzX",
-	"9ic/Ba0trHDHw7WJuMlcoUmk+pTN+X8AdxtzFyvkK9aURG7ztONEpdgvVcrsz1K47tKq6ZQ8Qd8ZYG/w",
-	"HiE7rJKlHrkPTcUUsRas44OJc3B2fZ5gwFIBx4cbAFtoNc3Q5/Lezjr9S/eSB/IuMVRfc+saovX0+63j",
-	"9NHGw/wycrqP3Xg+TFPGFwQbUF3zQkxUqUWEPxf4HxORj7t3Gur3V11JwLaZ4zUpstaE24qneMNt8XVx",
-	"W9RPw31r+TutCQBEk0zkqWuQwbjMAYsp0jxgC1UCNWsAgtYIKYWToiSG4lWBrF1BYasOYieVVXDV9Mjk",
-	"aWkN85YmRmipZFIFBWRQmXb1Mb638cYFB4EEeYzlBreyYB5I9m1KDj7fLNnUKKyBU58HW1QVdT/lTg0Y",
-	"ive0BliOIYDtgOqx5cWKyTzTRqTN8ZVX9Mwvmv/ivRbFCnXw+KmbiMaDRDRo9m/OR3dXxQPXHaknH0st",
-	"ihWgdV1iSLM000gLAbw40NxVp6HNCg8hC7Xic7gFUSB9wzA9z55QqITMCsr4a8Pn2qP9YJUkBlg4wrET",
-	"o21FT1Hn6XZGDNfmFNL+cbcpjWUFBoqAlVNY1RRgwmyTtnr8aStIbHK3dH733TYfvEaP4z2cw+u8jWNi",
-	"XSZUViiSoAZQ+j7AonbE8hicnHbXdITQjg6O0LpMdXzFAxnqdlXa7HOc9MA63wT/NqZyq6mMuwUonHJx",
-	"V6UoUBzcbhcv7+nGStk4Wuzu7vje7i7o+cX+7o5v8O5Sa/cBi/+MHaoIFiRC5bIs8ZQgrIc2agqzgMq+",
-	"w+WcJVwLSC9C2d8HXCXmO4UjB7XdbMe/wSl4qPbtG5Yaw2h9lfFN23orypi9/t6znd3dnb1v3/UDmqD1",
-	"9P02vPbZnb32z5ZX7fb7u1uABf2bkGf2aO19ux9tTTPp/r17v83HsHTLnS08khtf60F8LeWEgZOu9Ier",
-	"0hV/WFu6+BgtFM3ioG1151cxB6wmGIY8Cwk++iwOOvCAXM5ZOXEX2fZMMR9KT7aH8BcgYkc8Ocfq2ept",
-	"ZudYzHI+F+mAQQFH2AXsyUvwflUMJYpp4C14V7EdAhx/IM0HFfwU05LP9ETRcKjLb1uzWJ+XVqHY8w1U",
-	"evCQwynCU6EyIYLX+AChn94pw3N7jy5HBv4br3P/XQjUAUgyI4iwYJpJVbBSZkbbSYWLscH5+2hv72n0",
-	"9Lu9qP/0WfT82/3ou+++jZ73v6vgomIOAzpVF6IY5+oyjtzcDOVlwWfdHvutEZ/R4+AW1gIsrOEHGFOI",
-	"5qgn9u9QnemYsjv7e3tD6b/5dJpp0JJx96Aix3b8dzFF3OEuFtPvp2V1OAIMRahPh/d2D1hJUIf+kR7K",
-	"EBYVUVgINwzj/nYucgjAYaOhwfo3jNVZQ6XMkUFiInLkunVoNWeFutRYsO3BuECkxgFkBiQ2AE3Lb59u",
-	"E4YNXIfKJ9xpQ0h0CAldk9WyNTS4AzxxBVhJG52KYqteSiQdr4/3ZUrU43gQMDECEGEwKkqcBDdsE+4H",
-	"Hjep2FRB6sTuR2wvgI3i5ndcCAEzB5ggtKtb5os22kiZSeTmye64Gt8Fdd8Hj8CtYwfFuGH2PaaGEefa",
-	"9yuKEdgfQ4k7LHhStTMDbvUIyEOA5QO+eyTmCqg3ucFICHxZipOemaEciURNreAj8pMUaE3DAbt7q8Jn",
-	"mmdXqVxfIyLZhGMBDJKoZDwkTFiUM3MQn+DDAmckXn3qzcmgSWMo0XjEeDEIQJEGz4BwgbVDInbGZ7nQ",
-	"Gjp+7XUOBgH3jTa8QKZVqPCO2xtA4IWfCX1w7LzfdaXIgqE+UIUPTlOL300sPzTZIesjHDsrrT6j6KdB",
-	"gy67temWTfnQBhLiIeMOb3MO/E/utFjpDfrQnZMWI7kOA+FPfJv9vDw48eQjAV61k3i8NJrMJ0eOlRXO",
-	"NEFUZiuMAWcrF2mAsBCh0QdNjdalhgupKqiRxcOJ3/U6idcKrk0S/0voR1C0Ue7Jj1wehnpDqHEt6bzF",
-	"s/Yk4TIR+VpBVqohtXvBiIVHKYtSVocYDNbAMr7ebzioAVpST3D1MG34nOlJNptZM9+bYREYoeOssFYo",
-	"2t4zXpiM5/n81N8dU9QAmvFGQF2XCPvDAeMsrl3GYv9jXO+tizMJfdan8KxTsNihkiRuLZ1C/nNteG6t",
-	"7FE5nYUccpCtAeRPXdH1VdyBheDaPvyqmQkDvKWZ6UqvoscCxhV8TWCJfnpQAR5VO+QRmJkbk/HLKu36",
-	"Oq1NPKfe3FzJtmyHGCOdSirs04oKDyX9A2u8t3w+dTyzEGhgItcCqQ878Qx/DUIXBYBdA3SYg3es9BdF",
-	"F5xecqpswLicY3TLPnwVJRRGMR22fmAy2z9be/tSpIzYUVdSWweLauvgis5q0FD4HV+Nigo+5zHpKLdb",
-	"Njpqo6M2OqqSO4xXmEN3p6tuEgdZRpS+rF2ceXZKiFVXYj7CVAf0mMokL9O22mcQIPfFQr32nPyNuIg3",
-	"ifl7D6NsazbJNDQAfMEBlQDn/9b1Vo2H8afgwV/0Yaw+ZPlhDGZzcyIf4kSOa7vuEZ7KNg/rJ1VU+e2o",
-	"4tMJUusijdmY5znjxFHpEwkBSaTP0UN1Azesk8kg6UCBR8ouxtV0LQlVtpWNQJ0LQP17Zs86HxtBGvoH",
-	"besKT5+9UkDiwyXdsq1rwVSf46/qJNSFKE7DUQdFI5Rs6cTkDwETG8xfVWUyoLy/ZrkYAyiknmQz56SG",
-	"cVVVrBRWrUbbWeKrVsUHYY7d1xUEbwBXVPjKFgDOoDBw1DIoZFO9w6BsGxBHJQ2/Bid34ZMeqCwgmNMW",
-	"77fa8VEVLXfn6WqSkPGxEQXLDOsQvkCmw1u6G+954z1vvOetwdbJJJsBqqaV91a3qrEP925T+n79rrQr",
-	"bmy1wA/znI65sCoSarZck4OnMO3VWhU4NCDsZFILSRzTuhxhSbnrr5JQh0ctCie/vu+xXxeN+wHYtg7a",
-	"SZ9nM6SinQluGHdldxEoDXY5yXJBpHfWIhhKnlpvvaFuzNrSb91nfyFdDjTesM+hATjDV6omvCjmaJtY",
-	"8cvP2mDkDD9beQxYMxFdhWFdbbVZtdisE/+N7MtT2jbQWadFfiF0t8demqGEKkyr5Lg1I10hppkUAiL3",
-	"9pwhCIcwdsKhXz47g9JlOElzhqMcsPg//lccsfg//jsUT/+f/xEjBSbiUTMteJFMWFFKjeSHpsjOCj51",
-	"TInIJAXVsKJgRnywqo3bB/KR/d+//e1v8NzTU/jbzijuEmS2TrgzplyNM80HHD8gYcyo6HNcasfciMXr",
-	"aO4OZQwr1vszZgUnKG8uHaWjztVlPu+x18oaZ3YeZMw0n2tY+AFk1JGbWHAZVLlncihxYIU4K3MOMLgF",
-	"9RynGc9FYljn6IdXhzt7z/ZgWKpEUzouYzbO+VnEuGYnl/zsTBTs/Us7TUN5JqQ9aSJlSZ6BQW/9G5aZ",
-	"rsNZgZ3wXmaJSv3SYT+l+GDsBlJyKOMPO9NM7uDPO7CqO0VpP834mmaopR7bPaVUrolCC2vshRyrIgFI",
-	"Izz/VQ+MnmSFaTkL9b6ZoE1mt9+/vk3GCt6mAW8NnjYcmCCnwBHnBmeFFj8XHGKp8U4M32dvxvBqKzmD",
-	"gm+qxp6KMS9zszXY2nGdT/YCIcupVSXh32oXwPOirR34/z+avtI+YueCF/YKUEsnqjAYXt2K4B8YsXH/",
-	"wAe6//xR6GTrj/U2FZGkXB4wccJyEy15kMaiWaWBnYnj/3Q1WuJ+WiMapeugYXR6dA3qfFtHldljFIvT",
-	"go8NVOJbhbYcxVKfl75QvsXBpa27VqBJescDuZvuC1t8TVrlDcDkpsf8MQBMOqON5EDCDc/V2Q0F1irO",
-	"15NRmZ/fC4kqGn2ZEdOgjwuwpkqAhkgxXGetaCvWgEFP99ihZM7LHEo0WbjEx+SCXwjNrHmIIBhUD1+I",
-	"lF3wvARGcXw42tLYEmavwtc7ecus5We9iMIa2E7UgpiNggbHukiWVhJXnwwWuDFFNiqN0DGLP34C29wu",
-	"WMzif/4Rdw+oj5KqV2udlIVweB5ErZPaTwe6LKD8sR8Mk8VhdoCj1Y4Zx2TdmIgV4l8ioRbOy4nK6YfQ",
-	"tL+cKC1YLOyW1jEafxCAH3F8x1B2Yvv/+p9P/+jp89KOOmi/s1vKWKf7hUoz65XP7BZ9zl5lL6AH64WH",
-	"DOCG+idPfn2v2ZTPrZtjvScqWcrn0BhnnSVYTGpJLdQltnDRm+w1J7++t/46mq3gEtVbDgVLueEjrgXT",
-	"JstzxkeqwD5SLYqM59m/E4URz/KyEIRvluYqOe8OJThBpsiqxkk05jE3D1+C2ytReZ6BgcyJqunb/lMW",
-	"wzE7TUiwxa6T8liYYr6DEAwRm/ALe6P7KprSphjBizI/fz+zezGIFKxDK1990QPhslQDORbaOg8NOvp3",
-	"QNaEeL1I7Z6DXYungk4BphYwKLS1YQf6+tFYUIZ7BULCaDfq9/tVPGo0t/KjVXOOVDrfATLsrcHzp8+f",
-	"P+s//0yFGnDkXofDRvWhXtED3Rn3IUejEmIJgm0tUpd6I5z5gyqzhhWfIJFCfiDXbu7wYweMF8kEWnM9",
-	"8LzXdv7HtBkf9qrf8COMo/IbPgcYdhXANjdRmXZTsMFoun0y5bGfbdxd1fm4neXbTlEU+rvrjQYtcTg3",
-	"WOhfFxb67fbr2ktxAg71WyOgBxc3oKDbPe32bSaTwhGj/45QNm4TE3YYAanZw2U9OHgxurruGdY1SbGM",
-	"o6ohcTEv7MYYzRmX8GNjkiNUhteGwBCa8G5U2bqAE28TPLtvWbbBNt9gmz9KwEYsdRhX5sS2Jhm3joha",
-	"4AA8qeDSryFoccLZX7v+k1y96/ojva2RvR78KF9OmajURdQA3gGBGzbZrPu3M3ztKzeudtKj+GPJHCzN",
-	"4+NkCQ2SxuMUMqXcbY3+cfjkL6QIJxizL8RZZyo7eN/ydHa4VBsh8CAp7aK+px8HzeIvADJXlXRHWGtY",
-	"uOh3xEppspzFSIStD03MOrEx+QkYODqO2LN+r/f8WbTf70cuWTOU3/f7SMKYSSpdiSsqtNi3AVjHQPi6",
-	"fFdI5JA+PFiiw5EfSjeZCxRL2qUFgoaCoszFoNaPUFUoT5U2zK/pUKKABhkVMQA9GRWK/JcFlapneWYQ",
-	"s3BcFuDZVKOA9BgNXyozlIinuAzbsmP1tHtKN2hZwCH12OsKmhGGOhjKVnRG13gA0fcKprGWIwLMNvZj",
-	"wccGElYUWBxKb0axVjxMyPc5XnSAlcF46ChXybl15zTPBdVdYvU/Lp2+FGJGbJsOxtDXYDUVPAQC7jMR",
-	"/NZcpx8M9IEqJ8KparEWA/ET0fHZoPZtajL+2lX2Vv2RdT6GxH3CC5SILJmI5FyV1xBrrVpnX2nx63zT",
-	"0Dx48rGGmXttkqoJ0uvM6karZUDJ4veNeHLeY4gQBvnxRoxYh/XlBbQqvKyHn7VinO31963SdoizoPE6",
-	"rjuBGaXOoag3CO614Ms2UgXBm+vCf7X8U/hBAVbuhjbo0dMGwULVt6RDfr6xqbw0sXTt1uo/kE7exGO/",
-	"gIhOUds5jyxccxyqjFVCNota5gn0WKRrRfRaHGRrwXXgb7pOZKku2f/HQueTdb6HgjlBNXYqnbs+ooo8",
-	"DvqpVVkBfskGnHlXuoFTUFH8tuitiCmZCN+e4zDZnaZUhdeNDRruCN7xBXg3VwZ6T3hbN/Vm3KJtmoc3",
-	"vsnX45u8QirFukkEEmZ+Xz7JpRhNlDrfETKdqeyzMLRORFIIYknBeNF1ZMG/44uP/Hu/aKCeha9ZATrL",
-	"ffcmVP8goXra99U6BAeOfmvKQbuf1hatRwg5V0Fj5jOMKVtzJf4mdv0b9u8YRH775uQdlmLHZZHHbKzy",
-	"XF1a7//EcJnyIh3K392gWeyOe5Z6XA6AXNnWLEuR7BRZsFzfMnBkDVhaqBl0fKQufjCUWgjZjapnmmwq",
-	"tOHTGbZocGPEdGaf/F5mH5j9lSBx3A06O5PclIWIhzK+2I2GZb//NBlxLZ7t2xn45dXhDzsnvxzuffsM",
-	"o/HDrSzt+df0rDE43IK7RGwlkmugxu4BK422NRvNjdDwaUNJz0aIkvhyokVyGjs6V2tahnPCuGbxz0fv",
-	"GKELPvkI//8y/RQzPVGX1F6M7F5U+evqB2EE2ZmEPl4cShzBXRJb8sG4hKSAkqxQBvMCPVpF4q4aynhi",
-	"zMxawQS8EDQ5A7qsZvYCwlRSpWGltiaxRPrATMkDa8FO+RzJ2wWHrcKHMldqNuLJecRmBRDMRyzP5PlO",
-	"rhIO2aGpMDzlhjOepoXQOsJwmUgZP6OGfNwhiZJSQBNIbyh/FHkGf8U4ESEwzQo1zbRIB3Z4mLXgZ2eF",
-	"OONGbAdoQO2JggX5utYOyYV3PVC8f/GLW6xkJ79Czh7Ybpseyk2jxxpaIhf15g3V5o1M0Scf3X8uCZC/",
-	"NNCOgJKHgDHZmXLsN5k58AC1dBmQXhQC9BowXKzebHFVFK276cLNwtfcdfEXaKK4m6MTtaA0UQm2s2/D",
-	"PbPf30cTBzWD08pgjTRyOjVp2/txnJapuU2jxtcVbv/MM7H2iPuRV0Bra9mIhbQz50iFWSF28C+acZZm",
-	"EMxKq/MMxG2qANJiu/mpm/oadomgcaOl6eJuVdq6mi8+xy7vP5xdvunGuCtNvzHLV2iukH7rNbVXrNdG",
-	"f1JZ17cuFmc/1i30czEzbHefpXyur40kV/d9FaFkF0lZHkquJn0TS75P3PfgnIVepe/HoQCoftQ2zeed",
-	"8icfnduNlQcGW6zuZeiupWPGzaTq6KjGs7VoFYRdHhgf3RpslWVmr6wDHX5qj8//oxQl9MoKNlWFj3Jj",
-	"X5uPQSDwTpkkQqRYLDAGLRYgaCOEfRiPtztnpNJ5jx1WT0IoHRe9AGfue9aJ3e+njtisOwBrECF0UHKW",
-	"MhUFu+Tzpgo8U8wXBM1VL29vXTKtzWhyX+WZyDHWvKnue+xI1gLwoPymhVW7P6sD0idiB6Mb9yZ/WkVE",
-	"SzpIisv2VFCP/aQKtrfPJuDCYWbFz2emIZnk0lsjRTLEPtKRDc4KcZGp0oX/WcdcKhZf7EYx83k2+6P9",
-	"GoMgW5zpGU9EF3CIAVJXJMK+EUql9GVmkgkm3lx2KVdUWOyG1iBaYDEWvCQsDdh6TG6ZT5fYSfzMlMlf",
-	"MWL0gOLm5+xChI4O47iIlG/VbrPdk/gxQj8CqUOGSSCF1RjqBFg8A+bTjt3sccoNR8RBynTTs60QQBFj",
-	"BYpD4suzcwHggBBDoo4vo5oCUwdwmJzNC/LNQcKFDsqiuHgn9PJw870bInbGKrN+HrE/7eymf0n/6uHt",
-	"ihl0VKrwyN/+dE8Ez83k39vpLghUcg/KjrNckHaFwkLQxPaj5Bn75d27t1BdkSpBRFOqRB4Dj4TZmF35",
-	"hUawRm2Ir7gGVcJ9DM+hSfCWvnZ9LWtL91t2IaR9yaxQIxEsF87/1h+wGGomJJ9lPfd1bf0cb2ZCHr59",
-	"+feTN68/d9rI01Ojf4l2KB16H0tVUgL5dFB3c8k1q2gOxoWarmP+3lnL8MowuGY0B246p8Lwhcmc82ne",
-	"ur3t1024THccBqpWZZFAHMkUpZlEUC8FqTT7H40bmIb1b4evfrvZariRfT2rQXPQsBpQJLeqmBELALoO",
-	"2RZlXwQItz6N07gmx/i6B5Ep8G7gs7NrwkzBx+Ms6T14BG+hA42n2RKJBLfbbYUW3NWdSJsOwzv2v5Fn",
-	"xW+JrWirLPKtwdYTsNToDVfWPgH6GR0xjYwrFDVU50KCiUSxLGsPbF2lDwHLUbOOEZJLo7sRxRuxHwaf",
-	"lcmLzDgsEP9AtGy3mih8FlgZHNZ5cLNHZrp6+wm0n3qMhIj6URGzCLHmkONvBzDmcpGeicKKHN/PGpHZ",
-	"WbUu4SRPlnfvBkOsKuUb+JGQOrF6Kk4aPhtOIAJ+R9Ytti4sm/JkkknBOsTMGBEVXmTd40TkXRx0QPvp",
-	"ALezGT3XTApAdACICvjqYLRE6NXMD+PrOKD0FIl87AxQzSUmfS5VYSbMiDwHKeFEuo8x0mWZ0SIfI9A3",
-	"GwssF4YMW2LtGxSaflhEpd2wyugfWLsnDHiHYH9+wPYN1h/wLhPruHpk5sqRu5HzMyIYTZF672OW87k9",
-	"0cGwvJl3dWBvc27Gqpgynk4zmWmDopF1Dn989fI14Bp2w2Nlr2p4jDdZcAw1caFh8lWRTAQ8XtE5yxVP",
-	"2YjndkMU4VEjodK8uA0KjQzLFo3mHwsK5upDf6QH4Xcja5od8EyoWS4iNiqz3DiMlUBeBU9OVaJBaH3Y",
-	"gQkKLGmQkig7BnkG3D6lFoUe4ExGW7xMM4OJiwUjHLQQLIN9xjf25xfHh69/PH3z++ujY/9cvDeif6C1",
-	"Hm2RQHM/un+6n+u4ndEiPly02JkZXWmJiba8zPJ/CWl5ozqBnv8nnn/74bPsXMz1YMolP7MX0HGlu+s5",
-	"nWjRH/kj2np1+Prw54aJWPj0R/CpN/2yk3eHP/100+9a4TOuGfQfnz79vwAAAP//",
+	"7L1fc9u49iD4VVDa2Yp8r6RIsp3Edk3NOLaTOPG/tp1Od9r5iRAJSWxTgJoArah7UvWreZp9nbo1s4/7",
+	"tL8vsDVP+/Tbb9KfZAsHAAmQlETJdjp9q7tyfW0SAIGDg4Pz//xW89l4wiihgtd2f6uNCA5IDL8eXeOh",
+	"/P+AcD8OJyJktLZbux4RFBPOktgnTzi6IzEPGW2gAYuRdzxonmLhjzxUx4iLmNEhusNRGGDB4ga6fHWA",
+	"djqdNvr3f3vRetHa3GjVGjXuj8gYyw+Rz3g8iUhtt3ZT27yp1Ro1MZvIP7mIQzqsffnSqB0HZDxhglDR",
+	"vCSTCM9IUJyjJ+KEeGg6IhSJUcgRpnxKYhRyJEYEccFiEqBBGHNhXgkGr2LyS0K4eMKRl37JnzXfkZmH",
+	"6pSJUUiHKMYU4SEOaX7+NBnXdn+qya/XPpXN/oT5WM2xDKzvL08QG8A8/JhgQYIU0vMA9bQfYxrwp+3O",
+	"zibu9LvN5/5m0HxOtgbNF3in32z7naBLNgdbeNt/OolZkPiiSutn7VLoXxIRz5r7A0Hi4hI+jFhEECc+",
+	"owGXAJ3iUKA+GbCYIBHPJOgAbKhuIUKn3erOx4TNdqM2Dmk4lpBtp1MKqSBDEsOcfmheqk1rHgfz0NVs",
+	"ahjsKvBGIaGwy3ZvjTGhQJxQgbBCXcQoaSCMKJmi9yfHh4iJEYmnISctdBGzfkTGHPk4jmcKufCYyI4J",
+	"QSFFnv72ceA1UMSGKAopkcBh83a03Xl7uP3xYOu7ztX2Dy9ef7f14+bb52fdl8/elezIl0ZtgmM8JkKf",
+	"2f1J+I7MFCBCuf4JFqNao0bxWHa8hXeNmpxVGMujI3HVnsiAxWMsaru1JAmDUhx4KTFuHqgBHfcQpgAk",
+	"9SfAXZ8zjrbaWyihEeHqLPo4itTJxBTtH54en0nAlEy9rz97v8kfJDFncfncPUo+C9XAM+dwEpO7kCUc",
+	"TfCQtND5BP+SEIRpgAQeT0jcJHdhQKjYRRj50BWJERZoijmiTKCQ84QEqD9TdIiT+I7EQCvh7yjkAtaO",
+	"ttrtdOG/JCSeZStX4zroMsafTwgdilFtd7vThSNi/u6UL5sLNibxXMTwswb3A/ARDSYspKIMQfbRlPRH",
+	"jN0iolsZMM9DG0CXOQhBsi/db8oWoX9HZsVpn+JbIrcolsQPcTwgqB7EeCCaIRGD5kiICZ6EzdC6L27J",
+	"rKlu0mb7+cauxG1J8l7sbHWQ+vINrXs3td//9f++qXkbiMUIoz6WdJLdEtpAnVaru72N7kIe9iOC9q8O",
+	"jo+RP8Ix9uVRbyDuswkJzLWlTxHg5YjcUDYhMVw08OiWTIS+nw+PTi/Or4/ODn7svTv6sXd9feKhencL",
+	"jSSKBmSAk0hstNC+Xuw0FKOMqt2S2Q3V31BPNHVD9TERIxY0kNyiBuqzYLaBhkSoM+5ctHADNGDkG+qV",
+	"XOe7CG7vBkw9TigcJHnv7qHtz59TOiKBJU+YXFwLXVtz1GNjFISDAYklKTfzVEet20V1z9qu3i2Z9WKS",
+	"cBJ4G3toOgojYk3cdOYijKIbKqfUgBO7UzJMSHuDKByOhLehoOdZd6YnKYjeGY7GOL4lwQ31Ptu4s4sM",
+	"LnuoPomwD9cmRSwOSLyBYjJIOAFsVLOSH2GJvK1uyWxX0pEbWrI4PaSC1C2ZPeE2UICGhYOQBGrSoeCw",
+	"lU84ev/++JCjkN7QiMn98zEnu+lpAGLHJySKgICHgbz0zDGWTVOey0KX1g29oR9kz5QbQ7eETODA91lC",
+	"AxJIHOSJ78t7Qu5aNMUzrjd7X0EBR6i+9fnzRkPumD9C05gJckM1tjRkN8B8RqOZudk54CaMKNCYceGe",
+	"idP9H3qXR6/eXx0d9l7+eH105aF65xl6F75E/dkNNQfEHDRFqNCIRQFHAwJ85AjT+WNeHF32Xl7unx3K",
+	"cRvtdtsdNgrviFkb38sYDcmShDxFd3U0cP6MStSH86KO2A0ln7EvohnCfB6+oClLogDVFVYF5nBKcuT7",
+	"ZCI50HCgdwkLgkaY31B/hOmQBIiH1CeaWMija+2T7AFfN7y2OrWtG2pouaKOGTXPcdtz5YIXpL258/wF",
+	"aW61g+3m1iZ50ez7O5vNZy92tvD288HOZncLRAfriuxuP89fkRMsBInlRP6lflP76ebmc7fdlD878sem",
+	"/HX7pfxxKH99fvTpt06ju7395ab2X35ym2XvNv5D4Xpp1D439aeaY8I5HsqX44RLvhhh9EvCJIxVa1TX",
+	"F0LhPpDXZKe5+EIANKBMDSkH6GP/lkeYj1BIeRiQkrvuMr01S/mhggTEBkCJ0stFUTA0l4DtZkdf7fcN",
+	"xRyROxLPpiMSE0QiTlCdE0VuPXd2Hkp5240G6gPO5rFYHQx8Q7fabTSf7DUQZ4pWmVPjY4qonAkK1BU6",
+	"ZfEtEtPQJyth6XzG4y+sfTisHYBWYQ6aHl3jYcqwa32E4oqAUEkEGRNMFQvkiJ6brU6rs7GHsCRvEZGS",
+	"XiandLpAZtUgKRPSQt7fPDSW05FMIZ2ZL6qbVQt+HFoBPHw2HuMmJxKXJdSA5WcDJC9cMUMCD3kDEeyP",
+	"DFgdYDUQg7XiKJoh78NTUKxMCb6VHTUC68nIddCZ0lCoc4WRwP0GzIGKmEVyQpTRZm4b5HWCEqo/L/Bw",
+	"IxVJEMVjOZ6nDkIr1e+05p4Q3WKJYsfG83Y7h9k3f/sv9Q9PN/6TRnEHa/92U6ujvzXQ3xa12Pjbylj9",
+	"t8W7pYFjbZp8uoA9T/yRvHfVegGH6V0ogGzOFcJCu8n9ZJqTcByK4nm5wEOCePgrmSdrRtDP/pZmTuQ+",
+	"wbYpVUynbStmOqWKGaPsmrveKGtwv9WeS9547meYfnu/b1wo5dncr0zS9/f7ziXhJL5bDLjYaXPf74kk",
+	"XvQp/fp+X7kinC9aEU/f3+877/kCREj4vfHgi+zMJ4xyovRtiRhJouBLaiEfSFJLKBw9PJlEocLwpz9z",
+	"pfTNvvQfYjKo7db+t6eZ/v2pesufylEv9WfUR/OKFA0vSajZhNA9BOyUvHqljAPXL5dn3FLnH2B/RJoH",
+	"6iooUc4ozt2jrAk8u7enh0FAIqXs0SfIl4ME6hZ99nxrB/37v223OqC9XcAJab24Gbr2qWFdCenT8lOH",
+	"h4YOzZktTMlTBog319cXTzuttponX3+e0L8wT/W0BCu+NGovcaA1yQvQYKL0xX836JCOLnsEckxtLQkZ",
+	"7Q1wGBGJhAEROIxquzUyxmG0izJOTCmo4THCQRATzmuNGoljJvf8p99qg5BEgekp790Sdq5skC+f5P3A",
+	"BaY+mBlwIkZPYzIMuYDbPlVrL9NYS7kx4bXdLXlhiFAAKDWgULZYlC5Ww3YkxITvPn1K4HjIayVuBeTO",
+	"QJA/zfo2Yb21L42Kp0sr7csOlmUtQP2Y4FutvJgQfxeNcSTJAwnQ26vzM1T30gc9uZ/ehmS11EfQXcgi",
+	"tTDJVkj26payKUWwH6juFbbZ07ywZEEJlRLKhMS6eUiRp/bU28gd6rzxo2zduvlTpy0s/oDRQRT698NY",
+	"QJyewLeE2ri6TxH2fZZQYTQUIddIRj6HXHDFgjwoiu1kKJYurTpG+abLQ2DSPkpo+EtiSQQAIdCtWLKJ",
+	"+SbP1DiWcRWULrkdz5ngFm243bTEULYarrxicT8MAkLvhSyDdBQLVa5H6hrTWgVKSKDOnbyw+S4OxiGV",
+	"x2EcwqVXQBz5/im0XQ9tNjO0eWXNryreZGt6EMSxOQql9pB3L44iNlUKf1BYhPxBKcFrRsm9NhZkF9Ib",
+	"ynHyW5vJNWAXw1FMcDCTuxuUEgGle2yqIdfa0o512bxWU6q6m7CCh7tL1FlWJI8EsJ0hh6WjZNJAMblj",
+	"tySQVIF8nki25EG39Viuj+LoCG7I++2vGqmnLluX0CeUfJ4QHyRk+Rox30/imAR7WrFjuVagMFDK+JhM",
+	"WCxCOkShyKMBIMiv62z9ts1nmOUbu6uZe1VcMIt+QA7DhZa8+5OYKN0RWCa4ZGvBYnGTwlzN+6a2p5gR",
+	"WMsTnroT5Kx0FpxH2BjZE04eFLHOmHjFEhrcC6coE70BjGKh0xlTyhMt4ZQSCP2ukttLsN6dsJVh0RkT",
+	"yEyzKuZQJpqqz0MgjYGJISfARUhO0bL9jvEMLgpOCKorxaBgUYDwBMfiYdnGCzyLGA6uGTvB8fB+98ZE",
+	"jdUTjPUiGM25PSx2XNvtGKxsRBCoqkDH3N56sf38GerPBHkErrKzWRRcYDKCMWSmXBUv9HKbgrGm6vtQ",
+	"V00BPilDJUkFwKreQafhS9v7JmO6FN0xBscHxpcYfMJC+aFXSs67F8pYw5UIydfgtgPKOOSYKlPbwOae",
+	"sRuJ9NlWHnEe07FuDSTsZkhog3N1udmGXlP3fggctHw/KR6Dw0xmi8Hafo0iRockRsAdULGL5EUvNwMM",
+	"zw+KdFckvgt98p7iOxxGuB/dj05xNVwvscbLIV2ABe5rlwdJiWOC/ZFs+JDcjUWM9AqRO6WqeKAX1LR7",
+	"PxQtSiHhY6rupPjOZQIpm+6ihKYgQnXPdLJB7G00gMzyiE2115ztzinCsb4HuD2AfMwSITvrLtM4FER5",
+	"g/gsisJAsp3ANvmMamRUjeRA8EvPiObexh7ySrbfQ4OYjfWMcBBSSVQleEkLnWlPYSnuyNEEoXva8Iyl",
+	"OO56BRmf2W9E0r8SzL89UJTzwVTa1qDzsEarREBElN+R4oNWiCQRCAoRuSPgaKS8b8bsjozlV2R7Al5D",
+	"LgTnOIsvAkdZF5jvNWOnmM40sPi9iIlWjPXEKGZC5O8vxtAY05km7ZLNDynfQ4A84D4dYXmayxgdaLvW",
+	"BdO1dGfpDGKz2OpkJcaCNOFIPtC9kk4GC0HGE8HNsQu5duOGU5661GrY/nmO23sqt47F4a/35IvAXNPT",
+	"aoT85YSVK51yzLBUDQUUmsRsEEbrqV3anQyJnGVVx5/E7vZAspMycPgxAS9HHPFdhBEoE+lQ4k6m2O8T",
+	"HIPgBKpajPpY8o5DikUSQxDAFEJaFBTlkhrKwzsGNX8ShIRK6QynIM6GMpoeLbvKR0HI5UUSZDibWQrK",
+	"VENo/+IY3ZJZQxsV9J9I+VKB0gBTd6eN3nkPsbgh+V2gEA29DgskucPw4cOHpq2JLHe9wVkLkCHkbhAk",
+	"GEo4Mba37Tb693+bH+nzUkEcNBz/8aYWUtisHsz+ptZQL3rWp//jzVx8nhMydN/jOYmZ/Na9WUizNs1v",
+	"9CaY8ymLC0fV8CPmvdxE2K/y85qNsgbV79oH1lqoIf0rnVwbUA9xdD+QKGqqk6kU4WFqlcOon3DFcsVJ",
+	"9LC6rfeUJ5MJiwUJTkkQ4msAwD02PskG7I3liD2A6SJFR2qdzTFcj6De2LZRIJ0ogokiPdHqOJAO0IQB",
+	"mtDzoXUcUqbw8qDxHhQJPkgZ4J7qc678UBzF+e5vNbAI/mGq9ep6jf7TkN4RKlg8e4qDnxMugNn+5rTy",
+	"Xxo1lgifjaV4BpdnGZTzTfJEl1FKfLjGdExNKsRKgSRiXFiBIZao0icSzj4bj6WYF+xKIjXGM8VXKJXs",
+	"CN8R1CeEGrmmhS5LwmtyzsVwy4N+xLYKg4OsCaoEFjcsXgx//B6fK2ijDNpVd1fvU9P0hNP4OGYXVPfc",
+	"s6cd1h/ZEKPUEl4OIfW3FWY94ejg/PT0+BpQDKJR1f2XhjIrDb8vv1N3sNVC5CCUF6dxOAAMfcIRm1IV",
+	"ZAMMBgk2wDm+Etbuo+12G8UYonsg0gWj7fYmqqsAnEnMxiEnXCn8aFEHol3Et9tbpssQCwKeXOBqDeKc",
+	"FtwmLAr9UA4WEyyQBAMeAHMZE05osLFbGqNWCFow0UEqRkVtg4YhGyBsjjJMOZBiAsBp0eGDqLAHvGxS",
+	"/FYehWD8Bm9hYjmU4UCpbHF0EbMJiUUor5cBjjhp2CyHMppfS7ZYov3H8xGn053BbfPdeDoNTn7eeffD",
+	"/utr9iP/ZfOH7Ytw8ku0NXq5TTt3L16P2qOTj93v2rfPfxx3Jh82737IXCdfx9gn6A2bTIDNSJnO3Rr4",
+	"TE9CE8SLBiHYpYD5btQm1mRzk7OlgPvPc6WIWLMsewq5FVrjGV/nReNlAFlMos7I9MI0Vc6kxhnxJwc6",
+	"eobWwFk+Adb/mSgvpX3trbcMP9xd8EMxW+qBqkY+kE2/NGognsaVe+nWXxo1SRY7FbudhMrzQvbprtCn",
+	"CxvAuMDRAdz1lXpeZB1gH4Y6LUOFrpeqcX7/1FobCr4ZzBZs3IHeiQwLTxgNGF0d/3KQL0jrx1fnaLPz",
+	"7Fmzg3A0GeFmVxIwC/tf5oIynC92nQCNn/abHz/91v2yaohFF/l4EgocoYjINhztNz+iOqaoODskubYN",
+	"a2WAHA6oOl30Evf7eEjQlYgJESVhJdWgdmIQLhv8PQ0F2ioZcd4YFw7+ZQOdfeigZz8c5UeaP9Bliok2",
+	"bSJYkBjNxY7iYJAHYkXC0M8yO9j5KJYbQGuNZY7zjZrOaLIv3OG77e6zZqfT7G5fd9q7bfnvoz1cgAVp",
+	"inBMFoz5claunkq4NoXfkhnCvuBowGKw/XLBJhxC/oBDUXliZKOYZFo5FqOIYG24Ati4Z6YKe10FMkp7",
+	"xfdFWUoVNTNYgTPpPUSTKAK1N7CC7tS67e7zZrvb7G4uh6ocR+m2lD98YX6jkIpyAKs4chUln0U/oTqE",
+	"j8dkEH4Gvm7AktjE53Hix0Q84WDYQ4JEkRyFKzcVdxHEn/Si8I70fnn+w20Z4MKVUfV5u8qGRJiL99zg",
+	"anHZ8n3K3af45fptaiFyHNJEEFRPJgHEk5moc0Z9Akpo+XpDb2Y40Gy98YwsOSbPrtsvdrc699rQIvNz",
+	"JVhMBjGjcDT8W8Rn1C8DTeaFy50RgHtRcuSuZJtrDRMQxdXfnxq1UJAxX3rFAuG6SD8jP6pngeMYz9Rl",
+	"DZpxtT3rgCDPeMnpZvllNOcFaO+u2KY4NkWzz7CDPvZcS/kAWO1JWIHHz3HSBpYrALUMlFnKGznGimCD",
+	"TztjzF+jtaMleWFUHoUM1Com3PvctKDvbWRhlZ6LbZ57WIqoaDEvuPnrp986jc3ul13r99WDoK3Jmlnl",
+	"vivXLkQc9hNBFvDovy3nMVxwvYoJAbW4icDG6VdQ3WcRixsQ49lArVZrYy+lOdvtFjrC/gj8c6Sw1pFU",
+	"arttk24Tjz0dhYIgPpEyERaIhCDyExqg+vmE0P2LY7QJYVbKvwPr/EZsgDSezpQXEOgW5D7qp0146qnI",
+	"Bg6ePyafjFYG0gGLfXi1m4tBzpbpbeypkGkVXGEW2G3ba3Fw4rcaAKa2W+tH2Je3iYSQZLglfMf4s70j",
+	"2+08GgMyOEsoYvEiqOUE1BxnKg/WfhKE4ujOKJerUwLsCxbbab+K95WxE6oECKABq3vQ7zjwTIIWYJZC",
+	"kfJJ5lIC5gjQnYNKCS6m/BW69MrRX1vAp01HTM1N6cGc69T4uNZNjjDNpEm04GxMGCWZr49eCCfRIM3n",
+	"NonZHQngG8rzr25sJg1jEVVBBzrZThax4ICBMlANgoeKM786drw1lL1XeY8gebESPlKmyo0WekcmImU5",
+	"EQDmCTdmYZXXaBInlAQtBOyfZegF+DRKt2tl1nSw1jZWxDOCiERl0Aj1WSIkvk1CyMmhb02vgdJH+o5U",
+	"wW0rz+kxBIvVOcttUoWzDCf5SW622q1OZ7P1vMpSuR1FvdLsgnUgK7Thc3GosqFb19rSJzFzf6gJWTbJ",
+	"U/ZrGEX46XarXeXbSRrIPYde+JKFjikJLEnIPYU6XY0JvYTYwweR4NbgLrUdNY1AN/SwkaPf1hFrOEHx",
+	"4aRmg9ZG+1KmK92Wx2cus5vrD2IwXRQsEaKxQCNwEZRE1TMq1Z5S/ZsA3N3UvafggIEF8i7Or66R63Lh",
+	"tZCnqXtvwOKhHgS8PKIZOA7l6b/lC61ER0aJSRIpMVhKznrbn3A0JNT459eVew/kGiOZNB0OqbyyJNUd",
+	"Q5pCeRUa81SaIkAT2BaqQoV34RHgoHHl1jIuHB4dI2/5HMBh60GyNhKAs5d6krqmqz8j5t8S5aaiQAYZ",
+	"99Rrloj0lx6Oogz5zbQsVbjet0AfiJ6WrSG6fdwncS8mY3ndg1HU3ONmxe5Dk+XMfTr3k9mS3G1Xx9YG",
+	"rPXEjOYkE8hBqKi/szNArMoQ+oTz1MjinoUrycJLAWpfe9nBineRdsO6SdrtTd8aAR6QnHxFZm9H/dd+",
+	"eB6+PX7/63HnLDzmx/Ry2z84fnY8ftV+151sBgdvd1pk9nbib57KhtGP3R3hv96Z9Oll5Idvd1p+N6IL",
+	"1GHHpbNXuYUTKsJIs08FNzCX8d9Zlqgm3ctFEBMMGVcbdZjl5bNn2xJ9HMchiC3c5C3MM2ULwUbfRh/p",
+	"28jvDmNMo/Yxba8HPYCEoYPmsKrddTFQP5tz9S4j+u+5TvJj02vo2HAQMAdde372TpeRdcgzvKpp6zGU",
+	"zHAb+EuNXwem3Xr8YyUlelFzt09xNJNiSISO6DCkhJf141FSksr9PWQoaKCAxKEUj9J4BlAQYKGykOsg",
+	"zOyTOP1kk8z/pKbKD7oVOqDIGbFjdQ6peAZGm8WJqQrcmdb4AZSsDc8+6Cr7sqXNxdtH57rU6fhjGC74",
+	"9iWLXBpzuX922Dv/cHZ0WWvUTvfP9l/Db1fX+69euaQne1nY4ZdJdHssyPgSYj7WO/0lQkOckEzklqtM",
+	"E+xjEyvYQDBmqjIwGntGiYP+Dhz7jEUE0/WO/LNKxoiQBuSzM/SSlPiNGr9Nlobj3CYl/gfyS6p7Qx0M",
+	"A9FSLEii2/cTTmKhU6PxddxVFK7/9JtxNDnUOZt9oukZOmMt1AV7QuiT/TFLpGTZ2dnZ0Qut7R81Oy+2",
+	"us2XJ+9qXxrpSAXKmB9jZweYA3uQzeaHN9eWT1sN8nzXvnz6cr/TegBw1HAyYFKKx2PVv9PWjIr5O3+y",
+	"S4/q4n1Z6xCtSIbc8/pl7VkfYOqTCBL5rYFGMcHgepsmuk8jf8WIhDEahzRoFf2RTDf73C4cIafGbS/P",
+	"vF9cKAxrnIDWWKuWTi8yFyyfxTHxBRqxmBPUB6PFDHGBJxDHQy2fo90aRuPEH5lAXCngTEYx5kT58ynH",
+	"0iKkCh+1Qbbk+ymJs0IVnDy3z5a7a9lLWN/DKr8Kd+BStGR0EMbjdfFygmdjQsUl0TRNAiHsbZ6K6cvp",
+	"yW1wPH2TPA8/d1/gTfHLBS6Cvdi/xEMgVh4Kui1opyHmB9Vx+nASs7swAG/VMNhw+blFM1rREakU4YH2",
+	"KQ3XGiDU1HyehdoxSC+3QhcgvJbzBaqH6s0gEUlMNvYQ7nOIRAwFJHE3IqpRvKztnHEP2/2qHox/hGU/",
+	"u/82u4tuv0ZNZVPTryUPlj/bxl/SWsanudhoiPwa+KgzJBLFtShfysxtL3WUVB512v2xxFfti+SIxyr+",
+	"AAf4P+svtHw2zrxu9wOMTtgdibBfQpOtmSyTTNVq99MOX9KP25hUnEeKk2n+SJtubzlItVlNXrWXtLLD",
+	"3mTE8m6Af9/aQt02er6z9Qy1250X7qBb7QU51H9qN3f+Xt9Areanv6/qABCEw1DwhjL2Kvf1v6M62kAt",
+	"1ISwgcLlY0AIMJmPmq+SaBBGiuqvzhuAFiqu7dYu2QxH6FR9EopOAb7K33RIxzLxpN+pNWq/JBhSXtd2",
+	"OxJjRYx9SQDPknFffea0093c2n72/MXO65clbIOZj71jztRWpFJ6JRW50wIsjYtxRne624vZ7uKanaU4",
+	"y1/9ssy7Dy+iWVkC8TUQw5CaYYx9kjvkMVP3CAjqxQvS0IlFgD6CRl/MWIsbWwuRreedExhqPjhMdvF1",
+	"TomKCPvwpnm0f3WdkdsjzCX7FJMRS3gZwfVFeEecpOhKG7BUOYAzR/0K/uXK4365J7sBgXFiN9S2Sp8z",
+	"2bbAH8uBllKolZjhXJKgrM6YsS0xSpwqYE84Mo24CpQyf3poCKwVmMyoPC67Ki8b6s90Ztk6pjMoOwSR",
+	"RkbHk0YIQSb4BgpVJSARY8oxhEq10Hk2DTFlYKEDaxaq2y5I2VTSVFl7qM/EqFgxwVrphsrvB1/XhY4w",
+	"4hRP+IilJdBM+yc6S25Da2FpgODWg9+M2W8UTibgqqIQJu/qpIeyD35lHoN8VrFutszCR2zS3HrR7Ww6",
+	"l0mW8r6yuiu7T7ryPjELsQJZ1ueoSoTWDA5V+COl7bcr5bnYe74AVSWebKXKQ2Xg3VjV28CvpBEMQg5A",
+	"UTQpis4HsBuLVniYdpFQd1eVvkO6bMoU6ngCtu5lZwe2/Yk8fLyRetwBMiZ9wQSOWnOwp8yDI62/yaZQ",
+	"NMykdlJHBEqc9JHEuidQWlNIoXXPZFSemAqBLngdJH1UtsImgOtwFJSJHBN7AnEGuiBawJTl0F1DmV9o",
+	"nK8VUQh6VVcWshrK7eVE1yzLYC6U90AhkmA50u5UQtqSk17xJkx7arVtVZw/ZZTMSvAd3EFSCuozLtl4",
+	"Lc8DLOBYKxMQqre1AyTI9xste0KnUPNwHm+LriXfSAK09WJ1fBT484lByWqrvTY9igu+xp9J2eFGdbOS",
+	"JxwJ/LmBOJ7JJZYypsUtnM8h5BTdq0jXjsO067Obcjj3NRJY+n3N0kmID0GB1CdccBJFJC5RFrmzW4i/",
+	"Wcs1TcjOHi6Ne5fgPrR6VOQGdU/FDOagt6xn1nQFk1MG+koTu1KNv5j9WXYGhryAvcqaZbRD1qzno+8l",
+	"GSR0HdU8dhAv2/Xa+6vDhxTDU3OHKt5DAhTgMR6qjFk5lE13MxcQStE4pCyWl6rghq3J0z/nLlCrWsnY",
+	"vh7qp7dxkXFQhEsX0R6pYpk0QL68uLhkHGLis1gnDlRrh/RJkuYrLgeYskrXvEKDORd8MSapaEoq7M6K",
+	"5qOM5JYqp3UWhjwQbAHB2T+Nr3npNHdeNMJYO7fooKRsxRqn5SEFidiSViTD2Hz+fFMeHCEi7TQGrmCF",
+	"47Ea41dc7zrsX2zzxktzZmac9Bd3OZU5g+sT00fxBlp1IcGxogpKIfS9tvoelM+ieym5+2S4aZ0f6jPC",
+	"sXJm8uOEj0iZ1XfVPbfW/DDc/typLuf5V9ywD6reuinKvsbOuVTn6PLCNTIR43YNzJM+x63MIze1HfUg",
+	"d2srYlM53SSO7FxA8aRl6SaeyilzO0NQcQ9z3FEG28IM8xS36G9KIdx7HbWevfrFWGQ2IuvwRUOhUr/3",
+	"cVT0towjdwPmo0GwVjoAnHaqFlt6S+bE4auY74YU6KdUBwpSn+wiLw3x9kC9tbWJ+piTZ1tJHDkB5Ztd",
+	"JAV+NlZJ/jdaCNxyQ7HUl/mWzMp9mO3g8svueOfueqt/Mn1BP046/Ef/2ehtsDl4jdvJEdsO331+/uGX",
+	"s9iNJE1H+Gm/+RE3f203d3rNT79tba4cTJqOtAgIxYtaAV7BfcHeZ+r2VT2BnI7VNPrKY83J8pNzp3Zx",
+	"wM6kpVWjEOggedIR5iN30+6fJmiJ/2O2DncZpeC1ONuC3uX46hxtdTvPM02CzwKya2u79RtwGqfID2M/",
+	"0SXj6mlvVX6WkgYARHJ5DTSJiR+yhDfHROCogQThOmwxQDc1ytJP3tTgoxxFZCAQS4TS5gUxnlL9xkQu",
+	"v7l810BXJyeIxej7o1cQhKhrwmvlNcxkjGdoGLMpFPnX8oMpf2zFhuwfSWln/9WZ/HlyIn+ewpPzffnz",
+	"8kr+fA9PPryWPz/Kli/3T+XPl/L5y8Nr+fM1PH8DT45fyZ8wzssz+Hn+Uv68lOO/BPnq5TW0/3Ahf/4I",
+	"v3+Uzw/24eehHOHgDfw8kW0Ozn6UP8/h98sD+fM9/P79kfz58V2tUTt8K9sfvoPfoeUhjHn0Wv5+dCm/",
+	"cnQtZ3L0/rLWqL16K9++eiffvn4JP4/kDF+/kat+fQxPYBWvz+TIr6+/kz9/lE/evIOfZ7L9m2sJmTfv",
+	"ZZvjQzny8Ykc4fgMfv9Otjy+hN+v5Nzewphvz+HnhVzXuyPZ/t1r+PlGtnx3Kkd7d/FB/ryEnx9k+3fw",
+	"9XcfJcxP9uVoJzDzk3ey18mlfHtyJWd1Ai1PAZ6nh/LJ6Wu5p6cw89NT2ff0TI5zCrA6vXwvfwJkTr+H",
+	"nx+gzQ8Sbqc/whPY/TMY8wx2/Oz4XP48ly3PLmSbM4D5+an8/WJfQvviSLa8eC3bXLyR37qA2V6cwPMf",
+	"JfS+25dPLs/lk0vAkMv3su/lBwmHK3h7Bfh2dQC/H8peV0dyzKvX8BxGvjqR+HB1LiF5BdC4uoLngG9X",
+	"30vMufoRnnyUMLl+I79y/Va2vz6V0LgGjL0GmFxfyt25voYnAP/rj7Ll+/038udrSaaUvuD9jxJ67+Ht",
+	"93Cmvoc9/R5G+/7997VG7QMYMH/Ylyv64eAQfspV/HAOTy7kzx/B1/ojrPfjqdz3jx9euy7Z6oMWr7SZ",
+	"9+0oJICad88NWXOVy29zYVYoRUNNLqgDy6CzwkX2l6vLN+fqUvBIqhxtmhkGbOfpotiVuXj52mt0BTv1",
+	"fmrYcwx+KtWmbQWGCGOllNJ5FFK7bqhcMSdy+5UNWl+lylQdchSxKYl9zEkAQC0zby3w+FoVXHkAYcro",
+	"bBz+ep9EOo0/X86w9YjBA2QIqGbcXUpG1iQUywPu/0TxWlmuJofSGFg0rIOSw/P1QrpcWvLosV050vXH",
+	"BHkZt4CVKadxT0Am57HK6ptl/KlTBqmCGQg7KoQQ6tdv7CKMPHnbeypRsGeN7aE6FigiWElEu+BskxWs",
+	"S/MIGaW/MCbtwUCp/0OhExlzJJii5MbcYVwYwN9ISlpRSMkT2U7gaGMPjVms4yNM+D5GW90u8sxas/KF",
+	"Xs4Xx9hfoP65cTw7Ojk4Pz3qtBeZayqYtjMvsey8ZmOvbHSeq1PrtP93AOOMJbHO9geQW5WpKbc0LEK+",
+	"6mcmRVdXO1vCGByZC8BF3AM2nuAYcg1x0gwpJ5SHIrwjUFUlQFywGDKLmDt7D/EkjllCoZiYYY5iovzA",
+	"ciGzD85upqmiii5KA+yLhkm5bTwbLGe3VAFhZb6GxOSBOp2QglClU7GbxCyKSAApsA0jQ+9IxCYkZX3w",
+	"mEBHOcIMakfsIU/+n6fSqatM3LpEPtRr89CARRGb8hY6I1PoooEYBCQwJGT/4hj0DlC4R9OTcEhZDGUG",
+	"ZSc584ARlVfjlrKphL88nXE4DikWilCOcWpNG6Suwa00bHSZE7FWqCnQl+u25yvIVNMT2fKETeeNYTTn",
+	"lcZ5rxqbsVT2ixZAbi7lgDb7skmum0masbDjpWqU67pk0qprbrJAQFo+RP1F8/uCq9WBaZXrrGKzlnU2",
+	"rXKdF2+66urut+po6mst6nik2rgdFcYtW+sr08rtPMGxCHEUzXrVhrkw7QvjGRvNEgBoB4wcCEzngERk",
+	"eedD1SrfeQm66M45fFE27mWzVib73KQt5zeJMzwZLxogbXugm5YOs2wa2Sjz57IEk6xBcvhkDxITyRJV",
+	"GuVSN82GEUlMl59BZQEtHELTPWJ8aV9ok+sYE5+Ed8u6XupWhc5gyVzeWzcz3cE02DOFI5ftIxjgT3Xj",
+	"3E5OlWWuR7RttWXyRi8zAer2h7p5mjnL5Jc8Uz5upnASo6SCkb/suH5pVOrjHLSKfZyTvaxP4c6p1mGl",
+	"eZVcT8u6zN/cZT0X3MKrdU0ZgWXditdRtR7u3Vepz7ybo1LndfrkCEulPg5BXNZjDgO3rNs8Ir5CP5fi",
+	"rtBxpfXNvbOWdVxCkVbwi1m1k03Tq/Wxr5CKPVbDqxLWAdJ+wK/7w2FMhroO5grakGu7eFBJWlQMTgw8",
+	"rZSuqtVmwlkLweeVSCRFm4BE4R2Rgmio9c67kGsWAGos6LL/KByOCM/q24cCilDpUk6gZMZmUTCNIGYT",
+	"DtpslWCQkhaq75vsOE+yOYYqyZmn//Ya0B0jzRNaPRglaIK5qlsVYS72EEZKZnjCtTumtVjwQoUSV5BA",
+	"rLVR0H+HD5P4dK1Epy4emGSnZRrO7iINZ3uphlOnCoWZmuHLdCQlEyov0hCqwLEUDzHNoWEL7WufKRBC",
+	"AVEoQ2FgNoRN6a7amRRlQihL6mQOU1UfYPMBJSIdaojqGL1/f3x4t73RSDFeS/8qBrDPxMh2INCjpBJm",
+	"gXErSs5GUpLbndJ7l1cuYdpShjKVMFyzaDaRcgXMvAy1AF/ItYHqsPTnGw1HRULu5Mk1WSQICfQp4sjT",
+	"c2yGgYcY1boUfe5nakfkhqVnPj24YWBOOSeErhrGUy0b1ddJKVsxm+y8TCgSnshnVIQ0ITwlqiFHEyxp",
+	"6nsahbdEKY/BsYWbmD1QfdEkinazgfRpgKIfsn9DV1pGEyhEJxChUBpPi5ax0hTCkBA85yqfA73PtzrX",
+	"vnwxxCGF2s9kPBEz5AGMPDQmmHKzpT5OhiOBkokq+aIUXE5uya3jn9nn059P2ycHb389/pl1zn4Odlq/",
+	"dKZdshlvie3Zs+R5+ILtTNq1BzIRVM25q5P1y/5PuFH/1b0SmcVTNQuMthALQycgXK2ERLSyfKtF59O8",
+	"tiKnIivorwq6sLny4nzFXblaMK91KqqwFil6ihqkov4sr55qlGk4y5UYcxQK5cqKOeqURfJwidBeVALk",
+	"9Qkl6omCEqiMVFsbUfRxkMjTvMOxruDwU4bBLi7WGoU379Nh828OU+xK31gSb/FxyUiO9Gq/KJNR7fel",
+	"kuj8BieAiulLW6osPrdQ031TlBALTea/ObC2031zlGJY+rwgudkvi/LZnLeXGUaXvS75bolEZb+eIze5",
+	"IzjSUdmrFPFzbw7MAcg/L4OcI7VAxOLRZ0FosEZkTs7TH7gNRQ/l1cgmqqPiUzgzNp8+C2Z7yMsCU7zU",
+	"3VRfYDs5Y9hvThTLs5KgHDfKpWpsS1nusVchiYK0erf7lYF8V86+wasnkl2QNzTNigLX1d380+anFr9N",
+	"PF3J95eExLNWFI5DeYF5slcrhNzqquRr63jQPMXCH+V90Oc5l6Q+WKXXashVnnqIWp6yOOA663yiLXVp",
+	"jXwFpicc5iRITD00JFrmyt4VfL+8huaEVHDZMIlwjMhnye/wQjbgrCIS5L3X3k0m4ckyTkNtQrbiMjYj",
+	"owKr5oNdmn3oIYqLdB+/uEg116F1cyOZoKY8sw0MxequXf1Kk4XBryrFAp9bTU3P7zO5e06QqKWxiEPJ",
+	"OltiQMYaQSY/DEJAoyQCNtWfuKk8NlcOg10lidQa5UXMVjXSYH2D+4VPu6DPgXNZWZE5qtSSim4WiCEY",
+	"lQQ6atdymdwz3L2+S+xtSd0qlapCewmAnEYzSdryatgocZe0tXbVdTuP7tYoF139eGYkY+kSjsFZjPmA",
+	"vA/ryidyJQVKpAuHHS+VPipw5OUYVs4MflpUaifzEbTg0bBwQu/DYjQ3ZYdXuHVMhOuKVLNTBXOyaNiH",
+	"86jU87UGXwaSR9b+uKj/B7g+lqcN/DNiAf6ssaDdbi8rhLIWWrwhOBKjFWGTpQAx1ITdutSD3S7lHPUg",
+	"ZZOaY2QtuaVAQ/OEI3yHQ8AjrQcfkChCgknuvk8iNgWVdUzUjQRC3x4SLApUHd8JiZEfM85DyZSDfm+I",
+	"Q6r1hMB2hALFjBOE++yOgAbXvfqU4j0z/wxwFP1zXWigyoAN+TYvtDmR6iVVZR29XoUrrRwdy7Uzj3al",
+	"LfBZKDkXtjXI5MGvM2rslxLhjU5U+4/qRqHY2FuA2qH4C6n/SKQ2ytGFiL2SBnU+Xs3XTz4mkq8X6v7P",
+	"EMVUltp3eRyTk/++ZHIvvkr11GeV+J51kgtXTTiW9TOahmqBRzCn9CNuIfjFsnT2xUfnqN38DH8AR53b",
+	"lWLYwpSSWHm5jHFAUH9mIoToMPUZaYAHTH9mVWe2LYILS06pRyU4Vdh3i3pOCMR26JJ2E2O4MsUhjUnM",
+	"NUOlfQqfctI1zynGBkZho3Eu5jjNUlbbodrdRYG/+82POjPJWoXuO83NrpWFZBftNz82ULu500A9yR43",
+	"7ZU9OiKr+1Z/7Q/CZSeDtpt7yM0fvnIA1gkbhvdJ7l6MMppULBJ0z6zvkz+kLNCcoPPJono+BV/kYoIa",
+	"VU8e/cxCqqo/mdhvQwQKBeJdflf7EPxT8bmq3Oe3yOE6Hh0OJc75elTgZfPIkTflPxrfWuK9XiKUaWPs",
+	"FHOkHVSyip3w9XJMRFb7unHK2PgLP78qfhqPojIMzbyNKuOojSpFB5JHxtNlyoPUwzdWqaZNkeZUkYAp",
+	"2j88PT6DfFIaI1Mub2MeFuddo/9C4K+JwKWag4L/XGUEzisKXNeox0NgCJwvTZSv0wZUSouM6p2dnR3l",
+	"wPn+6lBiamentbMj/8hZind2XqzoDi5nqVRr70IazPEBUeQc1HSNNPUBD4dUuVrehlCdIiCRwByN8B0x",
+	"ZtOIBEMSq/QHEkx9zMkNVbneOMJ0ptxiN3ZvaBN54J43Aa8W5Y7n7SKP0TeYBodybE9lWSSoDS0gj595",
+	"027BEDj4OeFirJw7PXD6Lwzy+//xf6E2qpMQPHLlMjbmjgcm3wGJeywR5bPxUXvPahfOn/TevI9YPo6y",
+	"c66R0x18y+Y1UlNxvq2/kNlHC7P7j3PHQvURiYJUO4vvCN9o3VBLCNYbBilQDNxNERXb2d2Gov1nSAs+",
+	"83qJrmO9QwayjxbPP6BgU26pkmjSSe3+VrNWXdutUUabv5KYpRMg6St4/MUsY52eA8eHKNddkg1VBSDf",
+	"PX0F9EitstB/wlSiiAWfNzAs9J0zbfe72W5U7Z9O6Uu65+tM20aLe/WXWLYK3NUAX8ovEE0dL1OsM0/2",
+	"bZRPvWY16mfd9BEwD671JM8TUfL0mDp97YORPTUHxDyxLNifvjRqZ271Wpecv0CCoeddldhWUun316+a",
+	"L1C978eziUAxwQHEHwySWFLHPVO5N+QmQ6fSi4k4ob68PTfU31am0U670W63VcUen43HjCIjJPMW8lKh",
+	"2zMxWZm+p4E4QzhtDt47uvbPc1svhPqJsNLkpOupj5NIhE35h9V6AwYktiOiCgxK14T6MzszLNy0Tn0t",
+	"Ydw0XQXZ/XQOz11N2osygjbGn2E5XDaXm6t1TFZhm4V6m7xOKueyqM36FXK6HcimX6wCWdV66dZf0lJa",
+	"lboZH0HZp7tCny6ohxgXODqoUNFO97zIOgABG1bIQay7XqrGZd4MHXkRSqBlMCvwiG4CSyt7HjghrppA",
+	"O4rYlAT74J82p6AFkEgYkDuspjIoIKzc3vLxPj/VdOQIePpRn0SVy/DCQtSUyhSoj2sJg6lepqUylrvf",
+	"Gp/3+6QoTAe5ZgJH9y8gJbdNeVtr+qpkBbCDT8Mo0s7TfBROdpFnlZzx0P/3P5Fn/GlSf34Pym5lRdZQ",
+	"XVVhTzOpqZybAn9W9afSoKF7AeURjJLr1Hqxa/RV25asWl/pzqSJO7Fd3szKxFm/JROhqnrZdRezIGS4",
+	"W3XWQEiAvawu4HVJQUDr230ir2yVdU7uC0Twwat0TnrDs2qC5HPIBQkepoLgUmQwiPaAB8TQMRPvq8sH",
+	"WigNCb6SCaT1A4bCM2n4PAVyp87hnC80lXdJNmzdrlU4pWBS1KXP4Gn18j92Rrk8lSwtczinFOFS6IeP",
+	"5GK/RlHDeaEAFSsWLl0qTd3f3f28MDlvG2goWTWuEYdKMsUlvwea7k673dkzZSQYmhA2iYja8lCKxXjG",
+	"TcF+9+TIjgu9ZOF9URMzwTPF4VvbvHSRKkrxwa4b0PfYrIEaH06QPD9AVuDGyfhviLC3z9KSSpE6T0Va",
+	"I9KqC8nYLdxPDRQOEKZQEmxlAvOQ1R8rJcZcp0Zj5VU85MbapXzhioBkjfIDqO65i9dbydcJmjGk9WGI",
+	"u6avMGJGyVv5ypWLabbAnw2/82A0W1fBLCNhAn9+/OstW5MLlIf5cHZBot//23/Pss9eq2d/R56DofDE",
+	"LNtrSNF/kgidgUCnM03ZoDSHueZIZBtFVWJiUonWMdK8tKISkhCDysJzWWyNqH/OjNI0STOOaJeunBhn",
+	"8blZuFV6vsxmW5xtkfzpC7WMj8iT6pI7KCdHLU9p7YoMrlTlcLYFclsgpDZXZh32PAuZp5XW8SvIY/kL",
+	"s8xuYwutJRbHTIjO8sOO8QxhfgvMdj2zXugcBJA0ST6SMpwJUAM5bsP2KcukbKVAzsTtVK/6yVU/mfYV",
+	"LGHWog7SftbDV+aTdkPzdeuZ1mh+SuEUmcw7K+or0vwS31kBJgUvtdQsNk4BB8zZiMTEYbraKxu+zLxX",
+	"1z88b68aOFO2LrCuQBoZU5Bcnu88kcxkSWe53XuGYWVrtybaKNmUuQckl/GszMyZrSA9hekdllCzn8rA",
+	"NAzvCIV8z3mTvEo18k9lgFf6vW/SAp9P9eJGShXywFSlPC62lCToeDQrfFluyiXIahr/hYnfACammWHK",
+	"MNFKG1MZEx1UKMlA88iYuDiUnZaoELWXtyrLp6ilvDs2/kLPbwA9y8LR8+m3KqNmLgjdSZn0uGiZ4uMq",
+	"Fie/SrnObPjMDoR9weYqtxMu8X/EUAA5BvdQqsYGG+2MCzJWUrw+GE11ZPiUkAmJV9Zil2btfCCTxvZK",
+	"KCY52ywwpKS0rTLTaf29Uu8zimAqyjlc2+EtfcwTrsxHbj67NG7EpqDl2eDs362bX358TizKYti5Rs+c",
+	"5mh17XRQiRePq1sB19B4lR1MfTicTbXFfH0C0qktC+AqHKNlWRDhsKgj8YQjCB+aqWJCWoHiKUcH9X3k",
+	"6QAjVRuZMgQz3JPNtTirOmsc1LVaUsG2rmsZ2SqbDQivciRcWGKGdo8o6gKoDsz3rEeu8AvPXNlXNXNE",
+	"X3iUl3y/TnZSizr/MRFIxRToJToRffgt5oUykTHSJtDs/PLw6LJ3cXR2eHz2und9fZJ5kypMtQTFUKB6",
+	"Hjf/Ynm+AZanNBIxnw+08jG1EKuQnPFxWZ5c+YDSGxfy8FpJpJ5o5btRRv2Fj388PmYMSglG2txLVZx0",
+	"EaMkzejj4uUa+X9wqoTli1JV60KDSoQMtQayLkmwpNi2frW6ESyvBC65pNbx1Ck4iVQyxAb3quSXn3cF",
+	"DfW1yQ2HeeZrlSKKp91/oErd51BVzlcWA75xT+11+EjpniSOPJDpcr43mtcwQoyFlgUHNCmzWEVqi5DP",
+	"ij/INhU157XDcKCNW+hIlQM9Yy3ULa12my2gMg7qSa1Osp+1107H1V05RWTBL3CelaLM0VBJ3wlNDwiK",
+	"yRiHFKBe3ISUp7svzhcO2LxJa1L2QJ9TjP/8r2nHTEM/GSUabGkK8oYpoBAgFiOVdFxLThwqx4Lh457T",
+	"5bfJsmNy9e591VOyf9TsvNjqNl+evCu9ii3Pi4d0lqhwxMru3uzQKThkNZqtE+zY0hcavcpQrezMlOCI",
+	"TUEr268te7V9lS9gEb6G1PlHCpzzCoOVZlD4i0P/tjn0MsViCa9ern+syrXPwZhFhQQel49fP52nw8ZW",
+	"48GyGtZFPix9p/zcQnVCGip41/hDW4yYdgjEUZT6Xgg2JBAuKxhT/lZfkc1xVwM01A7MAv47LQUVEzQm",
+	"8VDKMWFsioDB3+BdEUp2BK5pLFCnrWLVBGOoboV7yUtdVR7XEMkY143lXhirpEF1L9JqW31tepQ4C0qm",
+	"2dnlVoEK21flL0u9POaZIzzPu6FG6/f7P/7193/8q9b2qT9+/x//y1L/qWfqVKO6POcbWbOSY5/rEBNu",
+	"d0ib3VCE0O//+K+o5L85j1dqoRrpr/xDT8D6pxjb4nPz7/+Z/6pK99J//6cF31RXmv5ntPEAYpj4I/33",
+	"+//4f6sOH2vWCP3+P/UqzCytfbWwwLS/oYBk+9l+Gy9x8FFn7DZloUMoOpEfQBcL9NK/VQJdqHF2Q20/",
+	"PDlA5m+a8ubglMS1u5L8Kbl0KwOCMoXobPEbLbR/Q70SbPbMvPEt4Rnbz5gaSpVRVLZ9OaAbY/8Aprpa",
+	"ETSpmaVqRrkF927ao1DJZ34Bn0LdnkK5HrevxV7ru9VM/kujduFK6S6hOi7NsbF6bg3Zbjm1z/5bJq1d",
+	"xKwfkXGpC8jlqwO0s7X9XN5qslELeXKAzALXjwh6f3kMqXFNxUXdFtJeBMTLGnKKb0nPx5wYW1/qtupj",
+	"ivg0FP4IqfSGDxdSakpauKGldS+kULmlB+16WW8PEljv6ap0cFAdT3GbCOQ0Cg8RiepXiBfWW2YihfUK",
+	"sxuy2vXtWI4Xuvtr0C2DmY5fI6KQpLXPglkLMtXtohUr5zRqJI5ZfFB+qN6wKRpjCskxYTQIjue6hI/y",
+	"eR5h8NaXXGQdGik3fo2mSsnnTUg8DqHOT48y0RuRKDCIYAoeTkdEaZ48mBGXp2Cjhc7lI8nAZc9VcUXI",
+	"g64C9iUH18kVhMr57292l6rK1PAlaUQpQYSKeAbH0IHEOiveaJisOQrnNaUy4DTFoLqfPKM71U867U/e",
+	"xq675FTLExPFErOY7GlIHSh9LFQ9HJmNzJqqPat8rqyiV1+AHB6rXpCCMn/KQsoF1pFtZTFhaqlQCEso",
+	"xZWEHDICGMLCVVI9xYkYPY3JMORClZ+ZG5Y493OpwgBrw4j5alo3WR5AngwGoS+JZg9aeQ3kqXKNOtEY",
+	"1OJSrHUvoWmKf6/h5PfpjUM+huJcDeSxOxL3rNQ85pH2t1AIYYCS6i0q7YomVfM0bnrQovD29nD748HW",
+	"d52r7R9evP5u68fNt8/Pui+flaoArcIKZoQtuPfMlbgtb8z0bG21S+9BEYooF+2pBWdknaEBDsu0AZbG",
+	"oXg22QCNhJjw3adPCYBIfjVuBeTuqTmST3/LvtGEw9FAYxxJAkGCpoZSAyWUJ5MJiwUJmmMShBi8lxpo",
+	"gmcRw0FTMNaMcDwksqlESRaHv5KggQYs7odBQChkSWkOWEKDBhpDdEtTPtE3bANkpSj0RQMNmZTNJzFU",
+	"mgMy31Srl4NPYuYTDjnsGijGgjShEJx8CaujODLrkDgX+qRpIWMjTcI156kIx4QlooGmcShIM5sUKEOa",
+	"/YTPvrgncCmE8wB2hP84XFp5Q2tjFJpYDlQZCuvLu0yEtW/s0sIDwCCNsT8KKWnGBAfwYCGbpHKVZcvq",
+	"qd3xQIOg6bA5tLo2XpZ4Zi9/W4EORqWWgXFT7Ov9zOUFbw0KNQFDnubbmZIoaqrG6O3V+ZlOE1EPkkkU",
+	"+lhAZDJvSDFNxDiMpKQud7qhw+2UOTJQfjcQyLvZVfUTVN0sSSzUpaUAKq9zP0oCyXXBXK1j0YNj0VNc",
+	"an2rs10yZw9qEivd9lNYnRpGn6KeYKwHpwhG2MyNkGatkAwqjAGEexwKNYq8TOF8Acy2NhrIU+cMrll9",
+	"zuCdnBtliCf+KCtTzmJ9LM3S5DEmVAAgVb+O6tcnOAZF2K081lAeWSDsPFZjGK4NHqUjYNTHAWSdwyKJ",
+	"CTjOyd2Uo4RUohqjoY8jJA/ks60kjjYaCEdDFodiNFa7CcQn5DyRbEKMcBKEhPoEZoNRFA6IPMio7pHP",
+	"Ew/JqWDhbZhcTrDVWbqjJxxdX5/IcZWLLcjWt5J7mE0ImkQJR5ttxHU+PPmml7oK6jWpKOJbIrdEfVMy",
+	"f5B1KbD76Wzmpf24KveosjJBMwRWc/iSqpaHfVBjoinmcromuywsG0yVciiOpgS4GH1CSYDqERuyBIht",
+	"Q6UJVXf2hrtPfkwCueM44ukME3pL2ZRqbpnFqhZmlqFKx8JDdR4MShd3zJgMYsJHORxQJALeaFiH3Hyq",
+	"YdYsv6YhYdIEWmP1YpJwC5SYIjkHd1Sw7Sk2mgSm8rfaeQNsCUjnK+mVBUPLU+ichAbk3oIFSEBG2Nf0",
+	"LeNrdSZGtVk9s0vpcNAXaiSmUBwA3pqWZp9dSEIObOKAMEuLXYAinGdDStVAsIU9gc1G7CiopUgVAtMZ",
+	"cr3X4K+hsZ7fJoWOqp67UTtrZl3l7h5BMpgQzK2axGnGMKS9hJN0FJEZZ5UHjmQo1c4Du0eCPYRjfxRC",
+	"FSckuWeCgxQuevE9kyrcGdcCjhzatNnT2ZntZLfFcUlPciFAh9vl46lUcNZJlYvWmGvWnHEw1h3Z6W7s",
+	"Ii+tUQueG5L3NuUzhS46S5mhV1rOVqNGmIsem1ISO6vV7shTlkSBylUpCS3shtxYycVjighVCAb9rfFw",
+	"MA4dpFAJgxVCaoMAiQZAaITxCjSDQdscJVEz7hkEl0N3u2aqWjGSYr+psJujHCwiWrZIu5uZmWzHPqZQ",
+	"pIKk2Y7FKGbJUElP+xfHmnBgQXqaT4SxAGqMKclP8yrcpPcOuWZ79hAnBHmXRMSz5v5AkNhzj7b8mBBR",
+	"2aBqv1HEhiHlcMcpwplfPN/Qt46iROro5SditBQAf9PckOQ7EuMomjtXY0zvSR5xziE2beacYtkzN1jJ",
+	"OU4HGbEoMD52LEaRPLyWBMgLQ2FfhHfZYEYM1SitzwdFpmH6JU2bHCE0GwS2SN/HxBckOId0mJ57ttKS",
+	"WbKlSpjp7cmd8EAm9rQG3MZbHU2Sz1yr2Cx3KSKX6EUlk1f10Z17zlT210cgIOMJE4T6s94tmUloDyJ5",
+	"Y1jLMxx2Rra946xb8x2ZwUq5CKMI7riE0pAO5+JJiYRvTp08YoTCscpV7ttLwWQx83zEYmU4dGm/rRRI",
+	"DzQKYjwQwLcpOh+kF0J2uE2+UtmMsyhwNkh9WYzIuBx4GZ+gKVApqAxJV1exPhcaxvPGVTKaI6KkvDmi",
+	"hASAtsVv6TLl6lLWKSkko6R88uacUUcn5h5QgEYht4XnktOi6tTC0ZzCNWBESSwgNWjWU3ZSgHf0vipc",
+	"xnM15aBcQ1O4yYTK7xakfypNuJqdMUNkaiGL1LvuLDiWvELokwDShqfJl6TsYIbR5BksIT1JGQcRm1rI",
+	"BhZwZd1nsZN2ST5Klz1QdY8xerbV7IdCLlorbOQGWNaUIhEorCNPAtKPSDLpAB+WmZ4o+VHrUCnbvYBK",
+	"lVwfMUMBAyJpbDzraduVs7VT0h8xdotMo5QomJCVPV1tU8ShhnKi/BixBmdeS2dWlm0BNm4CtkekMa3v",
+	"zT2pxsvDFXwNXdAvtdGQDQbWB1NUkgI1Ubn+QsEVzDIXjoazyxK/dd6YNJjSTixkpUXKPHGN38eGBQsT",
+	"DjYfDsa0amCAIMcazJrgOAqBtoAVFMRZxm7LoITqXkYxd1X3MZ7p7QO6qIyABZlLPp531tXbCoc9FboS",
+	"GvTIZ18StN4Eh0EOt+V7zXiCJ2f2VPJjAO4JlGoCR1qQi0PwXKjbO6BPJfWJnX5AEj/JfyqF/4YhGiqF",
+	"Tq9colH0Ms0MWc7TQNfccCPMFZnkNhthxoGLVueRzK6mgEQEpIo0gyUKU8FNk3ZQeHmovg3XBKYooYYn",
+	"AT4xicmeZqGGOgVKqA0A4Nrjpao+oAojnWpTGbw0E6R0nbk7dluJrygg8qwrc69diWBDEoNASov1mOBA",
+	"4h8H7b+BtGlYOq49knNZY38kITKH0UjH1LpWZ7zMJJGOPGXxrValKCVHOCZK74XqWMJD4jHkAW8gjKY4",
+	"FFqcjqBagz7o1sAEBxLIG3NnCLrfntH9OvODV8hnURQGOqpPoqthDeF1mlcONi9mUyAvaqby4AZhoMur",
+	"9InEbUV6LWSXZ0QnAYOE4LLBDJLWQS9nxlqDwfFAc1uA571+wmfOxBX640ju80yz6BKa05GUo/gIksAN",
+	"cnvKKCXqQofj6r283D877F2cn5/0rt7sXx55GzpWlhI0iIm6meX+lIEWncO5hImoe0YxdXLoMcF0Ogoj",
+	"vQZDNpXM5gqPtpwL5AYX+HdFbsBdhSUK8vVO+1863Yaa1nepL1s5/5qY+xa2F5I7po7snnaj0DtaJj5o",
+	"qsJiXtC8quPYlzgBRO/g/PIKTWKiuHtU984vro/Pz650ZLJ3HodDKZjrr3n7UNqnecCoiFnU1HaipsoW",
+	"5m1o5WWWyF0XGjFMnhzMKKOVqRVwx2hBPTmd3v7JyfmHo8Pe+eXx62M5FU4EKMrrsM+hdmUw2ewUfwdO",
+	"CxvpaVOaZDk4nMTUIg6Mr63C12K6uuT3JCsjaZq2zU5HoT/SynoQAtXKYDbujYcnoeTJbWWgR/xJT7I8",
+	"PQ/dkpmi+hosSmcJ+uMAZPMUIFhoPfBYU0A9cqnmVk5cDq2kOnifQgByOEgOxRcc6JFsZBR8GjARGQir",
+	"9KTzvTINs/6elmlV3dOiptmMoMRRSzGmAWNmzSjw2KnAonBHMVtQSZ2aSlKgW1QUQNmb/+Y1kPcUlEb6",
+	"d3WqPQ20UhO/pcLRM8D81ghclvZUHXMcRSR2meWGBpsyFsAIPlbqBskpTcJbMuO7Y0zxkMDRNoYmiI2C",
+	"o123psZ/6nwyE2aJ8NlYXnOgPM3uakXR4aSenh5fKyWlpPT9RFEYTPk0xShffqiuj1UJGUVBaKGIz8bj",
+	"UN5I8gIGSoW8w5c99aXe9fHp0fn7a0/vrUIBOa6mgJIRBB3vTAEI3xHUJ4Rqnjhoofc0CoE+brc3Gwr/",
+	"U3hK8Qw2XN85cmDr2mkhIN15PqQgydaxXoVkZfTEhKQKMZlE8ghrplxBaUNp9HFghCJleepj/9Z4dJir",
+	"rnVDb+gZmYLuSd0WKsWn5n0kCg0lGW1k6k00xj+z2OhRdzPr5QjTIAIdqxwNSYEuBYTcb1P94s319UXq",
+	"cwRSLZjzNszFaJzRHPfEgh0UfOJsG2atUSs3FKpsk67pTyWrVIY8OVLBggejORaJWqPmWNogKaZlpUr/",
+	"zmrpllh8rKeOnUUljCzYXazmSmGuzNrKcqJK+DrWD1PDWXHrKkgp/d21Dqih87r9WqOWqb7NH0CCTHul",
+	"s4fhCop3e8053bS98EzlLJdtaY2tFaVK31qWQdFSrtpP0/UUlJ1gyLf0lm4iUkuVKGc3TxsIM89r7Sxw",
+	"Wkx7yTDZPs5RbFkJU/PaKQtmeb2SFWSWKkMk9FydTG69VsOctsGKFXMOiSWIO5ibk3zTdKeOAGulYe25",
+	"WFkiC8oZ5BQs8EVbuJPbWZTAdIBMXoCyH2sZqNaouUKHCb8BRt6KU1D4CB4fLnspQeJeYhZYNEsgt8Fl",
+	"Z6wnGbEoYyAkVhUvdddzuowSFryVbL+sUqclYLxzrn+P5piWEzTKyrSmu7YsB3KJ36RjeHAHaFcaIaQB",
+	"+TwnMYfSNKmyYIwa10mjss5F0q6SCLbkW1rCMe2sjGRGpzoiKAvcRHESERVUy1dNRvZ8rZIarAji55Ug",
+	"/MhRXKnc6Ay/WWFq+cA8wAR7vnPcveTbVZNnCBGH/USQ5ZUCspaPXrzoG6mY45wGeyb7aEwkhQFfJR9H",
+	"fhJhoe2zExbNKBuHOEKDhCoVSutxipNUw0OTQmKJy6xEHii0v1rqBzv+JIvDX9Tj6japnmpOTyxLkifw",
+	"sEK4/ZD/edPiOyH8NgouCOjPUutlp1TDannS+gXUZEnCVseBRwlpWv/pY4EjNswHoOv2/1wh6IbyfpNB",
+	"6Abipbla8y8rBb6VoMb1bELcx48XXq6/c6iML5UwMzXUlCIjwhyFqqEULP/Cza+Om3p/ynHTvFwFN23k",
+	"sHDz0Hzn0XHzAfkGq2jqdtsKI3HkKuALqVwuU/VJV2EBbTFnEXoY24nK1iJlB/CXr5xX5UpKZieyT1lY",
+	"TsbGrzSHR2filaVqxXktSDuggZYu2PpGw9qLBej16AlwLKLxB6TAsXlRZ0/n5y6zzkhXRx+bvzvzD0wW",
+	"vGoIEjik6fzFoH8zjmkuaUpfzxv5veKtll5OWksx92ICm29m+vzravrqV5PmksuvJvNylavJRg3ranpv",
+	"vvNYV1OFQkNK0YaVdVZVjtMhHoNYuQXhaKOF9otGd51pQpExT5lsdGqdTqOtEs2Y/2l7/MYuIp+xD7ZX",
+	"SEqhwriU2aaB3uI7fAWTfJKFXqF691+2NzeUWXiAY+UsDRLXE44IDfYQzkxRWGhXAT9mnBtnRLTV7RaU",
+	"f26QdLdyqoNlyjX3VlgGeZ6MxyRQwV7YSlynw9LqyhkQ9kWuxABYezcwhI0jFWwZmZpwpx0Ae5pZDWz2",
+	"BvTYgrSxmak0R0shsnDllyrln0pVsV4WKKPeXEYa1DcOrQ469Pn4sbKELlCZqnyzkDdeO1KDjnTIiEqg",
+	"IuVjtdt1c8qB+wtFIy3Ir3SrKgqVDQYbD6JGLawCxj8fDLIa4fmVzOQ6lG2CDQZemkOKMoH08uSZdKet",
+	"X+QmfeXHhFDkqyKgBa52yY1dUmH+WBfIS/e8jOY5SKgdZpbiYTrp30z8/E85dKzpNdYyNKuKWzbqVNvJ",
+	"L5++5M/GatWGiyfRSVXQ3VbQN5kL8ixfCez5HGCDpXgNMGsb8zWYnHdrZPZ21H/th+fh2+P3vx53zsJj",
+	"fkwvt/2D42fH9G30kb6N/O4wxjRqH9N2i8zeTvzNU9k++rG7I/zXO5M+vYz88O1Oy+9GtFaAoPtFm0Y8",
+	"/McdXN9q7zxbDdmdqc6Be6LkplVkvtXS+n4rCvnVVeTkEep3K4jPSy8BluPjRyo0zlT+pweten1dKHid",
+	"+m5nAUba1dtx28aGqaJsqniJKORCZeSBNt9nuvL5nzSxj0bYsT7mHV3joZu89Ekud/jWysmfs2o4dtIN",
+	"naUtwGOsXDIql6h2RtKHTTfuMxYRTMsV/gZPjH+Eq9BPC+OkZW/N50qRIAfwZfV0VOdlyn3j3g8ujr78",
+	"QGA8B+XH8lKrav7PJaNq4vpNiqga3qWK/dy7SgJqESmkfOo8fTzx1KKpq91kj8nol6ab79w37ek8bnZh",
+	"PlIDn0fW/GX4/gco/i51Kqs1WEhAPaUxrO1THM0EqNiVmpAbB0S5ngD/Z92v5bOxMbTu1vYDjE7YHYmw",
+	"r5wztYfgbs1ncUx8gUYs5gT1sRAkniEusPx2gbW0ZlJ261EyVS7fum7DXuox7hRywH1OaC7fV+m6LN6y",
+	"U0HzqcGwhJBBI8tzwJqDC6UVv54BdfEEzsj0wjTN45JagTWWnmY5QqVuhiuemj+de0saFLBozM5qFRlX",
+	"57Z3HoXbTjdxfkY3U7Dfma+PY9F8/nyzU4mdq+SOYk0mc0n5k7qZGJeRDHVsSGac5zruIxac1q6R/zVL",
+	"1D9uafklEDrQCSCWlUWGrM/YiShnd2V8ePr+n40Zz8j5N8qRZ5A3WT3yfHlJi4rceTm+KB698O4xOfXs",
+	"YwsFSDD3g/QIpdaUeljSZBUY6I+If8sS8Rf6fpPoWy5VFhusjLwF+TL/6qug7rKartZSn3AdMw259Ybh",
+	"HaHKlKM0VqFIk/nU+zOgz5DkR7/WtYdZbCLNTKXuv/D+W8T70vquZQ1Wxft8rdfiq6+C9/evr7kq0764",
+	"POafoWBglRoyy2uXOZvw6Goc58j9IbqcdAaXOulZFVrrZEkDNw9VGkRyEhnl/Yt0fouk02zbfNqZtliV",
+	"eDoolKOel+lnvwL5XL+s2SKnkTcmHZhC9BGJyV4a2x6KRnmIXejf8sdxDflGy5vV09pD8qmBhk5DTcnG",
+	"49c/ayjHqWiGMC/NUvewBdLWLV5W1FIVS5ilSUYg7VZ5UpEGIkBys2rFmnmFNimZli8Uh1zHNGWGITeH",
+	"ch/sR8y/hRoTOCLKfqvpR+pJa5GGjMMql6HneN8uoyH7plsZ7SiTDWqlShoouqTsxStSgLRuj6LIpQR3",
+	"qZpSlc+91wiPoH1eXVMcPIqm2HZxKjA9TOT0w9eQYf8zwnEMyUf9OOEjVQp4edDxY3p5mHrJ99nmqvps",
+	"CbI/pyo7c6BIVdlGZQ17vVxz7UDaOlsN56yWU1gJt7Rk2wLWVseAm6J6TknwIh8r2/yzsbBAKr9R7hXg",
+	"nVULzHGuubcVb5wiZiiO1Xn+mNwqfAhweQFe6orsNlpCl79w8tvASdiMcoRUr1bBxgwZLFTUX3hcPDx0",
+	"/fhzTKhxkt/N+cZjoXJ4KnGnjk0ZUw+N2R3k+9zYs13TVU0b2dVmLjM37bRlQTbVDSqA0lrJZdrPevhB",
+	"+9NbDOL94x6qeXaWREAUvDzPkihCCRVhZB1rVXBGkYIi2/NVwyhWTvvyR2gOO/fwNl2+gToSozQ2YzUl",
+	"XepTNkdXmXqX2ujWcK3XuTnMP+JfQZtpyPUfosi0tsYOFU09haG4R08OpxP4Yd5TZ6+vpFgV5NkbhxDt",
+	"CymqXTqUjVWZpKsJHaYd7acf5ISO1Xzs52dM7PNDa2b2ywM1y1M1SfvNuZqwBQtFMBYwFylPkfIZ9VAY",
+	"NUkWOgSVUSDpJGKDwcZfrMc3wXqYPStlPtKXK+GqhTAZA3KZfudxWZB76Gz/dL7F6104Sz2S02GXQnk5",
+	"WWADZFef55pO6N5/0YBvhAaY3HXlRMC8XYkK2Ahik4H0U49LB+aqwj3vhmaKmt//8a+//+NfNZ1Tf/z+",
+	"P/5XdpOpRyCEZW+VTHZDEULo93/8V/PLP3RjkPqt1kYLcEPh447MkoHWorWpzDdXV3GfHanlr/aaq0ao",
+	"FRReih1gUYmXuwdV2jwUJ7oo/iTCQiIjqqs4fyvdNzOx/7C7G3tWuYKYRYSjPokYHUrBkFFyQ9Urgv2R",
+	"m4gZPllr1FSRgvMPZ0eXtUbtdP9s/zX8dnW9/+qVCzG3aeFcXKkikauq+B8tTrKEol7HCUmL2Ziiljp7",
+	"qi5iqqrGBMSE1RXzgzqcchqvlvMnL4S4U6comlt3U/dsoIRC5RsVIggR4sqQ5NosFWy6zXb3q3iobwdV",
+	"qHg4yW/gZqvd6nQ2W8+riKYR5uJ9aqYpyamKuVDlAVVWdAU+vXV6J8ugtKYff8JJvD/UOJSNecp+DaMI",
+	"P91utZcvqowy20p1a8muR3n2cQBrhs9lhFqfukeXKM3p/rIk2l0NVjpTleeykM/jl0SVDtEpeVV1BzeM",
+	"56jZebHVbb48eedG0DzbygfQTCDWSI78Lz/tNz/i5q/t5k6r1/z09/9QSud1++aYcI6H8uU44VCYp9N8",
+	"toX8EY6xL0jMd9F+82MD4eavDdRu7jRQq4F6EhebsDYpnu0HPydcjAldh3EOSKTYoDwPSBlt/kpiZrK0",
+	"sEFWOsXJONKuloPF4oab9lPKhMXVtD99WZ76+E/mRrEow5itxlFbUYrC7javEXV3G9IAmA+fhBOR2t8g",
+	"YYbCALmPq+e8cEBXDV5fPjlhQLWL8ybQzHZ7q1sM0lMTLyPNRr+MZBOr/B6eTAgNeCOtFsfDIVX1gWCp",
+	"HoKjNsJ3ZBd5GiIeqmt9dhyHdyEdbphMSbqInC52ysDxpI/92w3Ul9ur1eChqgGlWCTjjaI/F5r833dk",
+	"D2re4HQnPVTXMYvgHqO0Sw0UMc43VCYaEkI9pimeQTonK+26qlSrFgfZkmzHGFRXJZN+6n5qqWlstND5",
+	"hND9i2O02WqbSmAiJAgjmoz7qvKeHE0whBEPoaTwE64KqcLqvM9NGKspm3mqopeW/ZKIZPBW5XsIHbDY",
+	"J5KtcFX9BgUzMAAHDZJWjlU2TYsENJuIOgbpULs1Q7kMXz6RD80OZJ+ynn0pZb3tA2cmkj3bt2dvNzXr",
+	"+NwcsqaceDONWzWN3oUqcnc1p4kyYu8kiOkYMjsvQ0xVnQN8KdNxO0F7FfqZ1nnKd6s0lvMT00B/pd5c",
+	"Vf+T5rd0CcWROpCQicsqTCZY4o9I0EgDAySGPkBmTEOTjgPu3CQ/VSCNL9oSJukklt5Zi5P/mNSV9ozm",
+	"g5wlazEPxdIJRTKdZp5TxZQSKgHOBY6hrmLMxnvZm7RSKJS2CgeSkKlqfCFvoX2dRi0rJafKMc2pGrcW",
+	"l1IhU9xj8yIlRRJ2Vmax2l+9ikJVLkcvbzEu3isDWB4r1+VszEbsPACTc3D+/uy6qWXD2j3zhOXO7J/q",
+	"DlhC/BVlvUdW5Gpm+DTFZtH6rukV+v2//fe0ornXQAGJlen9q1KAamt4dAv7xM3zu0J5ipiA798FC3M6",
+	"je0leSrnKDkc80mW7/neu/5hhAWKwjsnQkUVnGYTQk1F4RGLghZ6Ax7UbOC2BRWecanGMTHVBuHKW+Cg",
+	"rf2pTTFpVas0GKpan1mmVn0PqvyqunHqJBLGsimMYznetFYr8/G1PEo3Hy6oy7lZVDUOG1eXZe7O4aft",
+	"hro4aUJGqx5fAbaQ4fwKbhVqAuslhtABAPbuz1Nj4yCICV8KjjO9xH3d/NELHLFgKc0zwDmQbb8Zv/3n",
+	"D1ZyyKzPEPU/ZxYV2Mm0Wo9BNyuD/DrZU+BwnGqCu/rhYPG8Ym5QmXg6YsYolIqu9bSom3WJNFSiBl2A",
+	"AzqvnIu41N7yJ4lReVEJ140ucXHqTbWXqYrmq/F69+ZhrkuqnKMYSpZbGTsNd9DKvn5obACrFj60Qmu+",
+	"NafQuKo/5tycVI5eulFlGJBZiwt6e7j98WDru87V9g8vXn+39ePm2+dn3ZfP3lUbNOUw14Tzg7LJDopl",
+	"vOlcJGvoaEM2SDljh2emTKAZEVmAopt5wyonwBkKBdTRViViMwzXOdhHIQQsWisuonV7jYqOed9ch+XU",
+	"Gk37GOW/X86Dpm69dhovd7OdvLP6qrCxbFnmWOdqWpZANjWmQHk4sKBkFeKUOJL398oIyT+Tx5d7oX+T",
+	"jl+qbG4K/tL8P3PaVHI5mos417MJKXv5eO5gzte+jqhl7/0fJW1dliS+1g7kUEFYFc5etTZDOrh13RXJ",
+	"u6os8oQjNqUopU4NRFrDFsJoksT+CHOd41tbDl1WM3dxrph5FOZ4LVc4WCu/7CBm45OvYce2HYM3GzXB",
+	"Vv1qiR44P/nf/twpIxarfBYaMO7hMf1Qmuv8nq64GZ172UxymJCby5KsEtfXJ1fEZzRnhdwBCBuwv3i2",
+	"5UD8WanN6Bq7afNrUPooztOepcf6WhcDtkyi6Uh9wgUnUaSCbSqRajkttzhKO0euG7UEfLz0ex0ld40/",
+	"V7Jz5vkjgT8jrPgeXXpJTiqRwnYoUJ0yaEFUrbsRicnGLricyEu1Ab/FWBDIRYImJPYJFXiofEKDkE8i",
+	"PAObZ+a0oioNNCRf648kyzUdYaGUyW4qmaxCyHO5g9rX4Pv9a8ksAg9W67aLlGbFsiLF/NLqCysS91gz",
+	"hcVrB8ATUgOchgOautdtew3kPW91t72NPa1ZB0dVKGbBk3HeCTM/N9dFr93c+fRbp7H5pX5z0zJ/Pfuy",
+	"8Z9W9dZzdpMn/khucbeNWIzkZAtH3GifFPRLz67C0Opci0HpxcfhS6OmCte9lOzYGvdqVgSmdvT+Er4W",
+	"UrtLp+BivUbZmJI85oVc6uhEBKui3pcSSCt4HCRcsPFarIaVj/6dRvBlMNFqx+U1/M209tMOdk54K8VO",
+	"IUt+eueY/Ot2yc1t13N1c4FG2E0l/06dhRXLd05GjJJS71IyRfBS5YRKokgKm35EsPHGyT7/960teaSe",
+	"72w9Q+1250W+TlN+Fnm+PHfw/17fQK25jrnaZ6u2mw7TMiaHn1SzT3a7ZjiesBiwZoLl92vDUIySvtyL",
+	"pwxPwqbPAjIk9Gk6qy92d34bTppsorCtOWHy5o3NxBcRniAchoI3EJ9gnyhD5d9RHW2gFmrCVbII5w0n",
+	"sQbOG4sOvKmC8EUL0JzKO44JaKXLWSKT7jsXnQpI4ZIqzbAuOpH6JB5okztcxXHlXrq1dvrrVOxmCLvs",
+	"012hj3KkZVzg6KCCAUv3vMg6wLU1rFDSUXe9VI3LvD0kH+yr0EQDs8K9t+zk6a98raO3pt1vdVva/CN6",
+	"SqRgvU6JPqbKOEIcVbGcHltePFxxCLJhocIdm1PuWs1Z+36sMelJHPpkX7Ok3a2dnSwrlqEgVWiNEHHY",
+	"T8Ty23U/a7lmfbvALRzvkiQgQEB9eOE2m1NYvrR+/GIN07d1XVXE/5x/kLPxy3pmTVfya6mWX82tNC4P",
+	"ppZYl4ihfNEpzpw31iq2aftObZeUxlzFt2qZu+gyh6tCsUvr4/NJwnt+HyJmwkIrnP0g5HL2QSVfk9Wp",
+	"4JzlfSD9EWO3RzSAs7DGSgnV01ZzJUbPDpr4v0Hw7tKlr0uKji4vTD3rGfVL1Ml/MvqTwrICCtiAXowI",
+	"Zo+zDl8atSSOKvZ7H0dzMIiTeP1aV+UeI0+4imPcQ6mXCKYIYq5XdgfxvxV3kNKjPVeIWE9Gfoh45f4q",
+	"/lZzC7UVdWYViFUptwYTMAvUiicYzLbJpcBdZk6W6ProFjg4E0sNby7uX2AOBW49Hxp4qW+U7IQmeEj0",
+	"aWAq0BdCuuXj1uqx1NVsePrk7wtBxpOVvcJUrypnaHuFM5TEIHacukr4F7mivJvdUj8fEsdlkP8wmiHK",
+	"EKZ8SmLk4zFBdTmBJkusGvmpZO4zSlWkI4IBN1oV/VcmjHLykgWzcsKnUoB30LvwpYmN1Pk4oPQxzM6l",
+	"fsmEi5jgMUqo7Qw899vz8pFcu596c319gRS3qVEOKkS6IHJmArdsYQOW+77zxPcJCarRxBwS2wjmIEZh",
+	"vTngGzywP78A/Q9JJOEyWw//58by6fcNxKKAcKF2v3L4Xu5olpCaRyn5qPnDxzLpEu2BUh6AN1VrboaB",
+	"B45YNhhX5QqeVZ/PtXZbKZTI81JWygN1nTcJ6dBNKmBMoS3tfftAHtGV0n3xecmHJoQGcqbK18xAkKNY",
+	"3rG0gbz0WHjaFw6j7ufPDeQNcBhlT9NLKCYinqE6+K9tddoADPnSoAsyl7N8YXx7xwRT4+yWRVXruTln",
+	"s1FT3815BlnvKzgD5Q7zRfqd3Isra9jcq1d6Fqt4jle+2kp5nuy4ZWfDxkorD/m8dOMpGapA4R6dLcpT",
+	"1D/GNSkn7P6z1+nNidULxOalPIw5x5lfV5GRsjInpMfeIQb1UGg+ggQpuVDEPNCIgdSBBw7Y+3D08s35",
+	"+bve4fHV/suTo97+q+ujS7CeK85E0jAtMUN6TyhmjSYk5oxmUyi3npTccF9N9H6sSBhO/JjMSQPFwyGF",
+	"ZB/QpoG86YgTv+eB3a2POXm2tYsmMeGECh28roQNzfixAQIUlbwvxBQOUMyELoqjvBnwEIe5VFLqI6eD",
+	"d9/txC9ev/vxl/h6+vP7i8MXxycXH49Z9wSf4KtpaR6pR4jQWVHlUT2kZ7UwHjkNB4fck5qhYuHYrRfh",
+	"k6N6h3rMOZ7U1yWnGCPNgT3CWXZdss34/1wu2fl755t0ytZb3Eu3IFWsONzX/GarcGOlyChPw5z3j+eg",
+	"nfvg1+KEbFz4Azkh5yIrEgIgUkj2do8nEviWcFSHhCWZMLShpKGfbmp/u6l9UnosRRPkEKq0HIPqZUFA",
+	"AhRhYUXIODfHTyXyU0jlh1g860EATytiU8fbMpfeznKaqd/c/O2//ISbv/Y+/f3mpqV/21jVVe5vSGmj",
+	"M6ikDnP52TqubNsL81mUu3laF1FZUsyYGDIbqmJw6OL86poEu8gbCTHhHqpPIhxS9aenbvSpSaap6TuO",
+	"IjblKBQbDUSZCtgMqaIe6l5nKGJs0sf+bQNN4vAOC9JAUUhvmxHzcSThMSYCy8NltGQuAwCT2X36lMST",
+	"lqXA/v/Ze7flNnJsbfBVEIroMNmdpChZrgN1M7JLVaUun7YkT+1/N2uUYCZIZisJsBNI0WyH7+d6XmAu",
+	"5mJiXmP2U8ztPMkfWGsBiaRIkZJFSXYxoqNLZp5wXFjH79u1fdO7AvYHhkDmMrMOflidD6dFUhaZmZ3Z",
+	"rUU6uuCFKI5K+8wCw50nidCawEMHhRqzXV6a0S7gY0b0j0IMM21Xpir8L4ia2YjNbNJl3Pztn1MTRz35",
+	"69n+i+8itveCjTNZGqFZ355/A17mptlmR3NwpRnWi9lWTKwlbOex3ZM9+c4a0Ag4e/T+hF2KGWvEIplc",
+	"2Cm+aLfbcYTNtbPMduFOvfuJ5N7nXT7JWpdippsRMypPGZ/wwsATPcnp4/0ZZPFOCjHIPnarRsDSUIgv",
+	"p6YSm/FMs/j6Z2xDetLKPqx+ixz8JLzYQ+0CNx9QD1CfCN3tIEL13CHyZoblHMn6DjrPm+2ePM61mMLq",
+	"bsQ49H+NIxbv8nScSfobWxU3CezVPrvHYj7JLi7F7AI4EahrMQL3guQFDR4WR7Xp7eLc+WxXkl31kEWl",
+	"pOGJCVIjjxM1fo9LlBnBx6S/BSu7WsPtVFxds7t2XvLkUkhUg7wIAx3acU2OueRDLF5z+MW6i0OnWcMI",
+	"yaXRTRhrgsrQhg8GkZ1b946EG56rYeRIbayKDogfEeuLUSZT9vffz5kdUiFNRmQ38EZU4+WwvlY1rMtX",
+	"ChpcoYMA0WIl1v1S6PZki/397N1bNshEnkLWOMqlhI9F/oprEbEsxZ8+fDj5SUfMKiba8PEEfz39+RV7",
+	"/vz5j9bw+HD+qm3fiA5TcNqyxsHHj9CvFx8/NmHmJTzz48GL7+0w9HMxZo0YALiwf7v069/+qZWMaQC5",
+	"Hbx+LnqSMbudRcw+nJ7YlTnmySiTolUInto7WJyoVMQ+oT32lYsxE8lIUSmTvfKfLQqct+zFkeCpKKAD",
+	"9DPrqzQDOgp7ALNSXkq71WCsNDCCNiN3j7KieY+9yV6yxsHec4RxpGswB4DMogx0IOwt9NI+86IJ3z7C",
+	"CemrdMbcEaakYFOR5y27yETqoBFhZKRiaYmvE2wM2Vs4j9bA07BE4MTS9suwwECd0IwTrNnzfSyt1SwV",
+	"wspJObPSYchErkUF8RiPeY6fv6AmwximwvAsj+3LcfVgBAw/nGfjzLgDjBtfTjDlmvULu2Cxz+fio/Gd",
+	"1UYVdiK7jLO3H15XmLSsEfd6ZafT6cRNhtuS51nKPpz/3PqBNTjL7TjpsiiUVR+Z0AmfwIpxykoT0vbl",
+	"DEcXzyQ8Df2wRfhmK/K4GUXsX6VAbn5cHmzCCz4WRhQRDI19O4wONAVm9MJ5XacjpQWLYR/oGN4Oo4N7",
+	"rRHbH6xsBFXoH8//aOvL0v4bPtn+V4xjc4LmqVt1VoVjZLJqz43CNeg0XRbvtTsxqHN74nl8DaDTfx6X",
+	"GgbFqpOBmgyjM+L22GNOS3Vj1EiUHGTFOCKI+oiJj0bItMl4rhU0D9aCwrfYhZ/nXdC/xhMzcwjj4E7W",
+	"FVUv1yz+9DkOxMf8eEODOItJ0Yvt8oB9wFRpdJYKKIjhzPC+FQv2TChUTsy/raOzVycntmF+NTWDpb1g",
+	"8mjAYicVyk7nefKWjwX8JbCl76SAsnA4NJhRLBRdtoGut271Wz0i3Mi/np+/391r79mGU4ftqrANVQV1",
+	"j+Sf61C1HfCsNiMusdNOq417vY+d72MUjrRnXUvsm/NMiog+R4LruwP2W/ayiWRfGD6liniILeZ8ZrUC",
+	"xJCy+2fEZZqLAhD8SQ5xFM3io9kFHTaGoW3AKojtny956gSrNTkOnu/ZPr7ovACpJBU8XxPJXTteIIpI",
+	"YlstS/MphVrhPgCIdbdZuZKr4RA9i8SqhGtKlmNtX+Mii5o13OmDB0bEeJlmhswEPGMi5BhoQv3/0Crm",
+	"MCUaBcQ4k6qwrSb3ziGVaGkUZUblAouvaCLNSMxYCq1l9iSBhr0s1FQDXFdq5TxzKpgqsmEmWePVu9Oz",
+	"ZhdtMPhJu8FAc8CqfPaei6PXr9/9fvzTxbvTk19O3p6BRNbCgBxuJGo85i0t7G4CChVpRWWg9UIPE57n",
+	"8yqC11+syTBSKaT823cHc+DXUiO2Orwqsn/Ds1aYvVLSCGlaFHaLTwatN9wkI/g7FeOJMkIms9ZvYmZV",
+	"8/kl0PTzDrYr1qnZo57a6abT7R5AgUhVUoJelook54WAo68RH5/zof2sS4W2f58KU8xaRwMjilqLTOtU",
+	"TOyyT+3Pv//+e+uoUsLEopZGrN1u40zN4LDPMyALsdbcERgwrVe4hVvHHydKi9avOGpxm1kbx1p1yA9i",
+	"df0ckS3AVafZfufgEKQJbk07d6B8BwpUogqNajS+yCpOeP4sPKHdykDVxFmUqHnnWSKkDiuN3pycX9Og",
+	"1URIrcoiEW1VDHfpIb1r7/0c7ZjM5POa+NH7k8AZ2t3Zaz9vQ4mgfRefZDvdneftTvv5DrgBRmAakhEB",
+	"e7MFexN+HqLH3C9TqH0+sre+zrQ5sncf4832XXSE6KUQJNUtu6+tzrLzOVp5I/lp7J110+GdNc2wqZgX",
+	"guQWkAuS2RvggN/xNZP2GgLJgbNpDRDe9b5pH1r2TXLBVV+8MWvdDydEMT8jyCjJUfvwfqfj7DAHRzWn",
+	"4drfbvsxcOqBoTdfeDPhSAyAHQbwlQNswqI3+6buvuS+AhEe2Vv9yAfJSaShf+ig83z1Qz+rop+lqYCw",
+	"04t1Wma1vELy/BgyXeCpNb5zJoqrLBEfgmyi0MMCyz30rfzjDzt1uhyPeTHb6e6c0Y00kNZimPrclh2X",
+	"iv6PHdiDiC1eOQJ2ujuwK7tWHMN3aa/a9bzGJv0At218e25yrfrcxBtXKYzHdpHedZGiOWAHsZ57tcb6",
+	"hJHv4tX5Bbr7CeXuZ0oKT0aL2IdVLsCKUhX/QUA+FREIFPhg1cB7AxuQ+WyfGxZcencdqtQ9GQfeJ3wW",
+	"w4IxAz1Npoeou4LtTmnUzzR8koyW/f1mmx0jRQPh8xXiSl1aVYdc9+A9pCbD6cOOqHUY982VBo4EjTlB",
+	"LiIfB6xXMZ4jUz5jjYPOj1FPxvbeCzWVorA6vH2ba6C1B13skUmij8iMFvmASRVkH7kv4VO1F8P0gN27",
+	"Ey0SG1Vtx63lxgc8ZFEcwO5yiZ33IwmuVZ18rsd4KECwUVG0SAy5DP3Im0NPWxAddA5WP/FWmZ9VKekT",
+	"P65+4JWSgzzDINrB3hptes9nueLpuVKveTEU+NyLdQZAl5OJKoxI34g046gwRTsH+/vrPDwplLUUXAHK",
+	"WlIZWMUfRzQjZQYJQCehlE9BALDoO4npSdZKVWI3CfyzNKNdDA+0MnmVYTbBROkFiRAIDYZGDt6bMp4g",
+	"y0PD27JwBbbZM82gVIE5od509jXcA6w7BZi8DpMbhSYmfzsmNmvBOfewKgK3i48gYcCjEZPT8gLbFjcP",
+	"Ge9Ja9VFJMHBdeFAC+2xgw/vdfDhzIiLoZL4pKS2gxU3VNZg9J3VmUxET9Z761ryI2vE8OiFNatl3Ozi",
+	"CVWNmmC54AW4BAX5mYQLFqIrTvYkfavNTrkR6O0VKZvYQwnBak7eL5TlMJUnOJObkcfhJ24lkdcQcqEn",
+	"IH1YaXprUbdGw35RUjyiXFyjS+dKveFyRsOnn4ZkrAnCvyvwCKJ+he5QGWy7UAZaQQoisOBGtGDPgCVl",
+	"RiT7fGR7uZB7B2KIAwDFIhFUSTROdF0TrvVUFSkbClN53Q86ez1ZyaSkEKld2DyHQK1kvK/K4HaTjQUp",
+	"fcAlUChjINEszy5Fm/3Ms7wsMIDYk8Q/ANKgag/JBRIkXcpMj1+/++Xk7cWbo/+8+Pno5PWH0+OzmDXI",
+	"N8leNDGKDvyuvqoHPVckkCAPzTUH67C4wc9264UH+KrMEC+COxF6ErFk3ThFTtG2kpLE3IX/RNwkCoSa",
+	"/xDEon2BSJFbKBU5n/UkkA5BvI36+frdq9/efTjHGGWqyn4uNLYE2OQGZQESd4DjGbFyAtxoko1UWbQZ",
+	"sO37kaCALWQoDAZAQAM+cc60KezxXDjOtRxCzGSslOYQRH5PUqOOXgFXzLJJ2Ot0mq5F4GKyRxPOK4wo",
+	"z3PmW9STRg3dsYFjxtC1XswgUcAaI1AQoDU9Lv1cFkILg4cskTNhJLcn4XPP9GHQjjx1IZD9AxgeHI2B",
+	"KobKGGG3RZAQSUejVwNgznvSbw46HZ8Hc+4ejpu3PeVewx7ezPEG7769pfFkz7VbWwnbs+rOZ9VrBfE0",
+	"lDdeMLs9cJejSpVm+Vl1in4JhDDkeY58j3hoHcIup/QujOyEySxMGzVhU1VcgifEMCUT8Ghf22i2BdeW",
+	"/MGyNGnKY9JO427feeU+dQPNzrU9wl1IgPp+bZLnp7PF83z1lOLBOscrjnMMs0l6BdhjoVcq07r0KN/j",
+	"ZRN6lOdrzelxrRV/slmtTcEN0+q399JJfStEqmuk7f5YbDgtsjJH9/cjVumN+MCFe8CelTgrClWVxUuk",
+	"mqpDXJ2QvmP4TNtTG794rS2IRAqApj1JpQrEk44vd4c8qBUmBJb2qmMpUzJoUa11KgrXPRljrmalhcdd",
+	"EDuVfhmFBTYrtEQrZHtyLsoMiqcDC6irnbfVMdAB876S3ZtQNuofuZXWsUQEhwrXo7glvx4X4NerdKzl",
+	"OqxpBXfWQSaFGmSIVrIw5viLMO/plkdywWMfN3wkPc5MnodTSELwhpOIVLwbtAtV8XvTwfFM1zVDzIei",
+	"usfKTZoKjtS+TKopUzKU1D2Z8ALKLqzKSbanKtrsPb6FYm1oUNbz/+lgcYcYFEzi4VVq0ZMNSGf+vtNh",
+	"/+//fdDeO2jvU77WdKTyRepmhbUdniHoiqEvX8CXL+ALcJzWMw0vhZhoNlJSaOOTzijxLZNdyu+3B8/x",
+	"z6fHZ79enB5/ODu++OX06NVxzaZnuolxy6oq1DYM+/3PUhu8YNs85TMc26EwGv3KcHr6oaSBaaDbCQcw",
+	"rNxogltCW42F58zwvkbysEKYIgszFJ07Y5xp8E67s3JgrF4AKkc+g9JYMWcx1PIsqWzJaZsDVfQkzL1f",
+	"U0MhXZZbA9zfHDLlMZZrgvLbSzFjY6idUlI0Xag1XBU92Tjo7AU6UW0iXXKhHUcgMMJrA1UM7+JZOKUt",
+	"tJnjnt7+7XgXtr6CO/sKjj8mLsRX32iY9yDFlP494Vlx62PblWytF80Dv6XdPrUMBZBeth2UeSH5WKQs",
+	"hn+9xQR721QPgAIUhZjDqsiL7j3oAKtESRZWgiQjpbEEq7IjuowzSgvBPH6fRZ5nl5Ac3ZO1QpE2Ox7z",
+	"LKeyGjWe8EKkLOFatDKphdSZya5EjrVF2qgCDJqpKOwtaZs5vZvc6j9Ys/n7fdaf2XFp9JNiNrHGDQxx",
+	"5Fh/sRrn59YPeB9Wo4z5DLpFBSUk4/Y6UafT6UmoBUnUeKykV8T07SUTzeimRBO+/mlG9L6OPIRvQi6h",
+	"XAjD3eBvMgRDeWtJRCIgzFqsC6I3CnCTEiFNPkMGEMgAOAT4v0JIE7MxLy5rSoHbYigiS9jORyjHUIPj",
+	"hvZdfHZ8dnby7u0ZhF/eH59efDiz0q2KgXWaSBPuWmrlEPo9JtwVmAR6SU/mgl9rspJiYaQi0+bMjcAG",
+	"DST6xrKMSSB5DPv47ZtLte7eYDS5W3Y/0V+Ut4jgXAuLpt0hRA/AMUhi39WYYF6YK/NtL5Dmdj2deefi",
+	"7TLuzlxLF+Xg3tY3/1CBqFsmnz11LwvOYHjcz4dglqw6LGNe6lCxW/gl3vJVJ3BDH1ZncONobFO4vyyF",
+	"G0ZxaQ43rbjr2YF4oZvjLPm1WQEc3OT2e1l4CtwNrqBlpxlhYmPlGQsdUFQEhShLvibOimCqpbPfPSYS",
+	"vEXfp9t24R74/DeU0/uEl/LRNQ3z5oVL1TG3lZIvCRvJfnxJcYJfYM80c0wiDpDLqY1qgIxXCDehD5n4",
+	"mGFpvvsJNFHEp9Bt9ntmRrUaTTgyyAVg9wi4wPKZY2h2yxit7sbB3j6G/KaZRpzQ+oYMmOBufW6cDKBN",
+	"G87gr7HUPXAK/2pREiTxbwUF2sJrxNTeF8BJCsBghAn7WOb309cXAaXCZbL6InrMxnM0RGvLvqntyeJD",
+	"24MfLTW5UWm4FLNa4VVUi6IEefI6IO2P6Z4jE0csxpv0kYmb6ONDNE3w8kEplB5ZQwnCF10WjzJrzGdh",
+	"mr/HXNARSD6R57ZhGhGb2gyqlz5o+KB9kvDEPMQKJBBwQpsCL9qlmLUX2uFHk+w3OypftVqNnVitVxNq",
+	"lv7WapKeuPvBaQ1u+JfW/S7d3nyS2Qe7iIH1herNQs//EUEfmGq/xpdiFrtMoUQgABGB4qE/DRFwjWZn",
+	"vx619l981+xiHr4RQ9xmPamFTO3WhkhCDa2iy17CuDHEerkUMwf1wo5ADE1Vcak98Bq0w41koUojdE82",
+	"lsCvNSPC8quA1+IAeS3GrHqC+8uwcgodhdORYmOeip4k4DTpCygJkSeUjiHmzFAYHL5LMXtWB3oDbyF4",
+	"Calwy6VZQfRDmyzPsXLVqoSQZ48DYMU5JNt7xjvK4uOGnEk+VxvBVHI1DEAn7DuIzJonRhWQNGVUgeLi",
+	"BCKhbxGUuIK5YxWkXE9WmHKAceRQ5RgFXxfCyTUBE6023AjQAsn2/eq0CzDugiy1kQKwL8DMDHeBjpuH",
+	"PRnXd0JcHSoI0mG7nEDmfu7S8nPB7fFFVyDQDZhOWCrLezJITjiSlEPn0+5YI+gJdHQk8gDto4Y2BT0k",
+	"1JCe3YTFrPa8/sfeH3bQgyMyQriuYXYlZOQxuagkblCashCAfEYAST0ZHq+HsMBVaewGczOeZ1dCU72E",
+	"c+otSmUDlz4uhVuHjwikEg4ygNI7m8kE/hEYbhBcGxQKkgErIHUs4v6xw1IO5y6A9eBLqWOI2ft9q7Pf",
+	"2n9ew+wlNI0z/+Y6QHsw0oDy6nAE0SiMHFqqxn//AWflmjl5wWjdPhp2P2mBBGWNM7bEbLkUM8KHwtQL",
+	"EOQNVLi8JG/OmTOveDISDi1nwdGQT/lMs1iqFkxpfBhm0+B+5fSt9s78kIQj7ECU3ZvqmMn+1+v4K9+c",
+	"GfV4+ZBL1mKIpFaDz/5EFLk7C8QgYLIb4GHbqUu5LguKjD2i63XBP1MlrCBHOvQKGUL36J+o3EBc/9on",
+	"dqKdCnz4ll+zelAmteEysU87JWIdtPPKkPJCE+RpZ+/vP734r1cH/7F39uI/f/jlPw7+x/O/f/92/+V3",
+	"v1U0JN2D/f0KqqmWe+rUiDru6gLoVDdTerecz11dT468x+eXWAoLz+RUCRxTPFYpsiVV7bidEyohWNcq",
+	"X0ntXmjXk0+n9QFxh0RMHIyB8nsXxf5G033306VV226MRNIhECIL1jI0+zOqYXDLv0q3tIp9t6oMIPhB",
+	"z2CgCZncqkfaadYg95VMnXGASyexB8ozzfpW4DXbDMJikPHpvQmwcsDXoT2cYGO/c9C0SliAivxMu+4Q",
+	"NjKk/dj2gRbsVyY4WpeFVAMtZ52oqB+/x4iIPg1j+fFjqNXWelADebVDx1lPO5//WLhbk1IbNa5Dcs2X",
+	"/lTW/yF4BAQwVWYSFm6bxf+K2ZibZCQ0A4xy2qNYPqi8DYoAuoSxm3AtFvu4XvkWPQQ43yL4u3/VsO9q",
+	"jK1zkPYvDlYh2m/SkeZG6lQkqlgjUO3neutRexSPWhKsbCcjqt+uiwl/7T7ChAv9aOd+m2b6enopI5x/",
+	"5LIAzzR52YNNDBhdLHZtvagBx7SXGPJu5W6qJq32kceygGu7c2npD91155hdtOMQa1fd7+/75gzUryK5",
+	"9msxEvySvLWUuimg5+/a/eT+XGEbvMOaG3e3dx4iBQYYcn3hCEgPkQUhMyN33WNZVaJpxPUFXo27jEsl",
+	"Z+NMg81gzQvB0zb7VUmACaln3dRF2E/wyUCEfUmqwjoavh8CqGKD/m5x+u4e23/qGxHX1z1sxGhp4lvt",
+	"/H0Q7XTV+bfNg/u28uDuvHa/UNVdx/hzx89N+XPvHOAhMatAyIt8QIcsnoyUFF0grY1ZkgteAEL+9RQ5",
+	"D5x4czIcO6pw2dCf5IV+DVh4xBeebKHS3Wbv8AR0uXsh4BuhaAENwVQUgk1ynghEpVuWkXdPJ92mkvLu",
+	"pOY/lpjb5ug94sG/VfuXQ21oNcbqH79Un2mSfQ9gB+ySNv5vxO59KNG/1CcCvJiJ56PqEvKRHxiUqH2R",
+	"qLHQLPatT//2KUs//y9U5u/YMeMItBlIuoiPnN2R+hfSdThTQjFN4I2FGKsrkWL6TPAtSifUwlwX+Vry",
+	"iR4hzsECSc9cKyDMAcgM8+GNsSoEa/QJ4ZNOrwUOnSPXnk0YRI8npr15uJXUX55N/dRloN+TD+v92EVn",
+	"xN0jL8c8IX8HZCnrmphiHDIZp1xj0hb9jWLg5tALSpOvO8sY+rA6JoJTsA2IPIJp+EzT6K+51fDmBzYQ",
+	"F27na0xji2oTkCqwZr1h7iwlIxTCIA0va8TH/+vx2/Ozi9Pj8+O35yfv3sYRe44phyENX9STmWQDIYgH",
+	"OHIA2Qnsp5gEAn4Y9j0RgFKCpim41JxoPQdh9VZmetKIPNeQhQpmr/0KZsuJjzwxZMUmajy270ydvgDp",
+	"s0csUVKXY0HQ2hOV57oCUo4r4nqAZCHK6qtMldol5v31r5gYa6dbIH8A9OOvf43YSE3xGpeUZlxoaonD",
+	"fSVEUSCQxQRbO0DditmdTyZopEtEp8JRxGztRDgA0mCAoCN9MQQ3s8stsea3kCmBaANNYsIlkt73JH7D",
+	"cTNzNlEaDkLGc7toZwT/jWUmkyJLCC9Tj1RhEA+cEryBrXbYk2GDIEJn14+aCNlmP/tlwAYKKfoAVqxA",
+	"WorgSR1BzkmsEkjkhroXJKzwuWeTQsHxpwYs4aUGFngYv1JTnjAfDgsx5EY80ywmbTD2YOrLcCOeDsue",
+	"0AIo7zRrFGIiMMM94I+1PSH0sSbS3U9yyCTErNC1WPIyZPu/+VwKmPIgl+AEH3rR8bkDQMgMGXJmBnkH",
+	"A1WMV/TRYfFnml3axacGrBBEwLiE5M/P6Plt2P6g+Ue1Rz+v3bS1m3RLwsNN6hG3IhtEGw3Z7r2Usc3I",
+	"ZCm2WsbjpF3gAWCnAurzwEJJrJQdFCokIKJT/brigRe+OAnjBlVi9xP8tw5XcA20ZW2N4tB7kd0YACDb",
+	"pChlhYe5ENTlF4Eye2fTO2qZBQ593G6UB9soAB1KM/5AG8Fl3U24GVWynzbAjRUZK8+BhVvMF9Ys3Vt2",
+	"EHJxJXLIcaK6GxDlOeXMEGXMFTDNW91urK7EWEgToaaElOjuSWPtbf9o45rl3myz2M8XOPFiJX+13/v/",
+	"//f/AyhOiiuRxouN9DOjksvXtrWPlyFJHb09L/Gil7mBuheWY5hG7erd6oPcF7maIpoFiwsBEwfs0/Ey",
+	"hQSeOA3urLWQWtRXKhdcblgPqaZ9tTKCg7CVog9HlQx1fbnblE6QVpLnuiydK/e7b73Cv36Xp/8stRk7",
+	"j8W9l2LnkOPtwgbKisi9dnsv6gDqqRT6EP9DNaEVswJKXF4IZgfSSlC0swElNRmJ5LLNjpi0BkF2BZle",
+	"hnuYUsMvhZOaMe3s2EtO1jjY3496Ms6kLgeDLMmENBdQfRlHwL1vWwKGLRrftoXNCKhond1+hYUbBKBI",
+	"zXVlIj2pBmyv87/t7eOnWPyvkkuTmdkFgEhe+0qZjPAjtk9xIRKRTQzWKRfClIWMoUu6J/3XocNUUh4U",
+	"1WJjMgmWONwTN9vsQ8UvGWh++pmH8kGL38lajCxBkcohFgLxBD7qTy1HBOl+uHC3LGbgxexB2AdHfsHd",
+	"PhSUivFEGSGTGZSNbihxYK6Z9w0YC6/HuGq6zdPb8uneW6lRIrIrETGU6Haro+jAsvLl505W7aqd7o4C",
+	"yc3znRuOpJtiWdXJgmw7mzhUzoTRKDidoHOSvsFZDN+NvQruLOI0GwxEIWQiDhmHB1Frp9qkniSECjqq",
+	"mm32u9XTY/FxAsSI7+gTmcv2AgJGeKkOCIMIDAOAANy7ejLz3vYu5mbBnFxQtg8AJ4BGCkdhDB+4/jqg",
+	"NkLEYjjRejI40gKMhwWnmj1XVp7EthVZMgLghp6EfIQUTqnEOJ3xZtH+iug7nq5UhxZuBfpWoH8dAl0V",
+	"KeMsmSW5oI3fIBaAFpdpSwuDbKpWMjUfXsI7Ebsq1klhRMgfc3qyF9mo4wZiDByQ43FpAEqg8qTwyQSC",
+	"ayvjld3gM6R3Z5QsBdZFOdYuzuh78Iz06TZbXdCaEHgJEvdmBB6n4fB1F1+CsRIz8ZEuOVa7QZYbiM3m",
+	"AKxcsESN+5mk1CuqSI8wc8sOCevPUANPxUcCAQI7PlGaIJrAWlJzFNLjLM9BkVeDqpM3eIze+Kn8kzuN",
+	"Fr3tMpPp2iEwN5K/ZQDIueSVhSBlZO33wjSd+sdueLNdOPfnMrNLzK8gTwaKoeWG3UOQBhCxQZkPshzv",
+	"QjrWXHAtdHOZ9wxecT8TFO7Ixe9LuREtk43FrV+KO/n2b924t88ttNUOv0AAbH1+DxhizEU6rKUKPgmP",
+	"H5ybA8osvG/T7J2sHczAeOQ+eKHK0C7jhsXWbnrtZTWS2odPZDKG+4wK7mozLP50E0O4afbF2vnbFtlA",
+	"GH7HRCLvt0uFtXDQqVXz4bEVLrzmYeCr9HGgqU/bOeh02jcZS+fUxydtL7lGbk2mrcn0FZhM9ki8Jhf6",
+	"wkyFsHtTVQ7uhzeWPnkF9/Pup0o//bzRkpb3Xqle4+ZKxK4sfazHR1kjnit1bHZDy8vZf6hOFqocjgKd",
+	"hJ278AlBq37MtLGqJTA8oxJmraAKUts921xUkQ/Fk0v5A6o46ROtV6wa+EgVi8EILePZshe3pYpbOoHN",
+	"Bs2FCfw4JG/YhNIs1tGovbBfJaEzQ4fCTZRVJ8F9j5SxHDQVnWCQ9M3N0oxZgupc18VQdfEMH9ysFVt9",
+	"brUJG3R9a8Q+Sp5sMAO3x/xHuPnNIZWFiP9Kok8G+LQzI86BRZs1oOiWfb/PRlZjiBygGZJ3W4ttxPWo",
+	"2WUjpAMlmqKexLcIiNGxf6pMUu3K+3dn5wzx5REvvoV3YlrKNBgwh6eKdcGFgCI74kF3wzsRMoW4nBQQ",
+	"eYQsjQCegWpERlyHzKWebFgklyJlI1GInmxAXHOqyjxFuhEuZ46UZSqBFyBLRkEZ8YhbtRlfqRnB5U5y",
+	"bgaqGCMhvR8GZlU8CbWDShLWPuCdHnR+jFhcx3dbGi6stv5GMd6qzzwuznnQ3SU6VbVYAshz5H5dhXi+",
+	"BXjbqk/XRTcsOQRuAIBhVZUF3EZgr6k57X6q/rGKXtaLukBAJlwyqaCsTRTAq0EMHAvxllURkjcthl4+",
+	"JDHpqEBEBYzTiKsvB1QfXYJSwIgH8qM45LclWMxzYmwdtLZ6p4lS3ff2z+4L+3rwnLNw6m+7nZZDr920",
+	"ojahea8+j7bq9gMCTdxxWW286P0kkO7LIkyVb3VpIU3A3rsotWJhesLrwGX7KFY3pT43Yqssxk1kjABr",
+	"3F8Z8FzbS34IlpawwhOPVybiBnONIpGqK9v9/wjmNsYu1ohXbCiIvMzSjhOVYr0U4X5TdWlVdEqWoK8M",
+	"sA94i5AdVcFST3dGqLWItWANHwycg7Hr4wRdlgrYPtzUQHmXWJje2tmkfek+8kjWJbrqa2bdAm89Xd9C",
+	"iG8hxB8ZRytNGZ8TbKzB2ZQXYqRKLSK8XOAfI5EPmvfq6vd3XQvALlPHa1JkowG3NXfxFgj520K7qu+G",
+	"hz7l7zUnYDkcMnmaFwAiH82V0COkFA6KkuiKVwXQgLIgsVUHvpNKK7iuemTyorSK+ZIiRiipZFIFCWSQ",
+	"mXb9Nb628dYJB4EEeYrpBnfSYB5J9m1TDrboyE8SHZkHS1QVdTvlXhUY8vcsdbCcIhYwea+x5MWKyTzT",
+	"Zhmq5xt651cN5/lBr4PmScOy9Wg8ikeDRj9iKnADPmTywE1bavdTqVdyDp0HgSHN0kwjl75VUhAh0nGG",
+	"YjlaVnjezUNE2raPIAqkLxim99kdCpmQWUERf234THu0H8ySRAcLRw7rSyEmNU7/+OXp0dufLt79/vb4",
+	"NPZKDNfmAsL+i/jWUGCgCFg7hFUNAWGPb8NWTz5sBYFN7qbOr767xoM3aHF80KvIVzAIpx0qKyRJUAEo",
+	"9Q8IfAuVC6zOtJfGzQ1tIdSjgy20KVUdP/FIirqdlWX6OQ56oJ1vnX9bVXmpqoyr5ZmG/XlfqShfCpUf",
+	"Y6ZsHM1Xdzd8bXcTCTbm6rsbvsC7SaXdhzXGY0hIhMxlWeIuWcgV0nB8qRBehLS/jzhLzFcKRw5qe7Ee",
+	"/1Co/EuqZW+Zagyt9VnGty3rrUiX9zv737X29lr7L847nS787792og3V/S747Hf39tlltNJ7nc7ek+KV",
+	"3lInPH1b6xpzAv2wKdqEpeHiU9RQNIuDstXWb2IGWE3QDDm0EtkXzbI4qMC7uBSzC6flxM0uJAGaYtaT",
+	"Q1GDvwAR2+fJJWbPVl8zrVMxyflMpF0GCRxhFTBnGnxd9LwqehLFNPAW2AEF66tAOP5Amncr+ClPpoSX",
+	"qcrvmWaxviztgWL3dxz1ZAwvORojPBUeJgDvlMziQ4R+OleG5/YZXfYN/I33ub8LgWcAy6QRQ0GEBeNM",
+	"qoKVMjPaDircjAXOP0b7+8+j59/vR53n30U/vDiIvv/+RfRD5/sKLirm0KALdSWKQa6mceTGpienBZ80",
+	"2+z1QnxGj4NbWA2wsIofYEwhmqMe2d8hO5P6CGXUPen7fDHONJyScfPQwxBiBWBfsJg87vAUi+n6RVlt",
+	"jgBDEfLT4bvNQ1YS1KF/pYcyhElFFBbCDUO/vx2LHBxwWGhoMP8NfXVWUSlzZJAYiTxljQCtZlioqcaE",
+	"bQ/GBSI1DiAzILABaFp++TQXYdjAfXj4hCutB4EOIaFqspq2BQXuAE9cAVbSQqek2KqWEmko6+09SeMo",
+	"0FUwMAIQYdAqCpwEDzwj3A/cblKxsYLQiV2PWF4AC8WN76AQAkYOMEFoVS8ZL1pofWVGkRsnu+JqfBdU",
+	"fR+8ApeObRTjhtnvmBpGnCvfryhGYH30JK6w4E3Vygw4OCMgDwGWD+h3X8ys4IDhAU8I9Ixo2DLTk57+",
+	"jchP0rjNjmoNds9Wic80zi5TuT5HF1KZC9oWbRY7BdFDwsSLyPjBhu1Jf/eFVyeDIo2eJII48BeDABRp",
+	"8A5wF1g9JGJDPsmF1lDxa+9zMAhEM2V4YTSLKcM7Xl4AAh/8QuiDU2f9bipEFjT1kTJ8cJiW2N3E8kOD",
+	"HdSN4Laz0uoLkn4WnKCrHl30yDZ9aAsJ8Zh+h/c5B/4nt1us9Ibz0O2TJUpyHQbC7/hl+vNq58TuJwK8",
+	"Wk7icWI0qU+OHCsrnGqCqMxWGAPOVi7SAGEhQqUPihqtSQ03UlbQQhYPJ343ayTeKLi2QfyvoR5B0UJ5",
+	"IDtytRvqHaHGLQnnze+13YTLROQbBVmpmrTcCkYsPApZlLLaxKCwBprxzXbDYQ3QkmqCq5dpw2dMj7LJ",
+	"xKr5Xg2LQAkdZIXVQlH3nvDCZDzPZxf+6Zi8BlCM1wfqukTYC4eMs7h2G4v9xbheWxcTufEFvOsCNHbI",
+	"JImXpk4h/6g2PLdadr8cT0IOOYjWAPKnruj6Ku7AQnBtX35dzYQG3lHNdKlX0VMB4wp6E2iinx9VgEfV",
+	"CnkCauZWZfy6Uru+TW0T96lXN9fSLZdDjNGZSkfY5zUPPJT0j3ziveezseOZBUcDE7kWSH3YiCd4NXBd",
+	"FAB2DdBhDt6xOr/Iu+DOJXeUdRmXM/Ru2ZevcwiFXkyHrR+ozPZnq29PRcqIHXWtY+tw/tg6vHZmLTih",
+	"sB/fzBEVdOcpnVFutWzPqO0ZtT2jKrnDeIU5dH9n1W38IKuI0leVizPPTgm+6krMRxjqgBpTmeRluiz3",
+	"GQTIQ7FQbzwmfysu4m1g/sHdKM80G2UaCgC+YodKgPN/53yrhZvx5+DFX/VmrDqyejMGo7ndkY+xIwe1",
+	"VfcEd+UyC+tnVVTx7aji0wlC6yKN2YDnOePEUekDCQFJpI/RQ3YDN6yRySDoQI5Hii7G1XCtcFUuSxuB",
+	"PBeA+vfMnnU+NoI09C96pis8ffZGAYkPl/TIM11zpvoYf5Unoa5EcRG2OkgaoWBLIyZ7CJjYYPyqLJMu",
+	"xf01y8UAQCH1KJs4IzX0q6piLbdq1drGClu1Sj4IY+w+ryD4Apiiwme2AHAGuYGjJY1CNtV7dMouA+Ko",
+	"pOG3YOTOdemR0gKCMV1i/VYrPqq85W4/XQ8SMj4womCZYQ3CF8h0+Ehzaz1vreet9bzT3TkbZRNA1bTy",
+	"3p6tauDdvc8ofP8IpnQhBqVM71kjP6WXftXaOHZitSZOI7jVwh9DCy/8SvuKNPAjilqwhlSMQhqMxJmC",
+	"+tiEW2ULEbQZJlr7lFbX9Vp+NFuQHl1LQsWkV66VjAINNjMssYounulTQg+vfgVdMJPDNvsdoMG5ZhOe",
+	"pXOHvM8zJxw26IHTb20nMdaCmiN1CidOpJR17sm1NLbK5dbamy7Ex0SIVF/YTwMbV64Vs08X9jMuHENL",
+	"AWo4Z0yLIuN59m/hYMnRHAHkmPVMhvOwg66551VyvdOAhoWaLtNhUYY8VaausI2PpJDSAC1RRnHUtyrk",
+	"Nq/0G2RnLpxs+BKVD5n6b63zwUP3q/NR/Bbf/JUrfrYT6yh+0Nmt4vc4ip9baV+R4ndTUePNFYzgi1Gl",
+	"abbZsS8glHwstDciXe1W5cxEUlTU+g5J45t3q1aPBo7VW2hJCxyr5ECs2gGFP+ANFbzIM1G42QPdsMoG",
+	"bDKj1OW8Dxbvvav/dcxnTJssz1lf0GdFeoMOSe26WYfEPCM37tOR0oLFlP9zhOk/MfhSY9f4xkJnahQ6",
+	"Y2sOV9fSuEk1db5la/t+7SRWPuM5H/CCL0XEqE//RGWe4IloRksJyv1hDTwUfLyoLuPDvpqrmp3l+rF9",
+	"4Oso58K2PpqeDAO1VE+2VyPmB3xbvrVVs//sajYsD6z7t0JJDWpiTG++fMsVki/Vs4/ynEIqQrNSwjHp",
+	"AGXsKQhouO0aLAwHsJdWJrUAkX9lj+w+wnc4LCsJNc8EB3P224c2+21ehe+CEutg9PVlNrHCvxATwe2Q",
+	"UcsjCNCx6SjLBR4sUOnbkzxNRbqoRtcqze9dt78SRBlqb4gpswCk2KMCJLwoZqiHZJoZPlxG2WH4cO02",
+	"YH1adN1RuN5ss2qyWSP+C8XyL2jZAIqZFvmV0M02OzE9CRXv9lzimayK3s2oEJAlbTcZAh4LYwccsEmz",
+	"IcBEQNRixrCVXRb/9/9jFZf//j8BqOL/+79iBmSA5OTTghfJiBWlBHZAzkyRDQs+ZplMxceIFFRAHhAF",
+	"M+KjYY2Y2xfyvv3/v/zlL/Deiwv4rdWPm0RPqBPuAtcOT4LGA7ZfxLQiR6Q1s7VIMZiJQCGoA/dkDDPW",
+	"/lfMCk60iVwickfKdK6m+azN3iqrLdlxkDHTfKZh4rtQvQTq8VhwGSCKZLInsWGFGJY5B8qxgvAd04zn",
+	"IjGscfzqzVFr/7t9p9djUVIZs0HOhxHjmp1N+XAoCvbhxA5TTw6FtDtNpCzJM0iesAYNy0zTYVrDSvgg",
+	"s0SlfupQLxMfjV1ASvZk/LE1zmQLL7dgVltFabtmPH4E4FYM7JpSKteHNJWAZyLkQBUJ+Ghx/1d4Q3qU",
+	"FWbJXqhjFAWQRHudzs2QRFbwLmrwTvf5gg0T5G9zxBTHUaHJzwWHvNW4FUP/7MOYyrqUCFdBn6q2p2LA",
+	"y9zsdHdaDmXK3iBkObZHSfhb7QZ4X7TTgv/+saiX9hWtK16AVWffdaYKg6msOxH8A/0y7h/4QvfnT0In",
+	"O39sFsCJJOVqz4gTllvXyKOAOE2qE9ipOP6n6+4Rd2mDzD8OrYjR7tE1WslnOqrUHqNYnBZ8YAD1xB5o",
+	"qxmD9GXpQUmWGJq0dDdK6kPfeCQL0fVwiYlIs7wl89nieT4FMh+ntJEcSLjhuRreUmCtY3zt9sv88gtq",
+	"GpdKtXeyhsLVJW00M2IcYGaBU60EGN4UUyOtFm3FmviYaaPb7EgyF97pSVRZuMTX5IJfCc2seoiAw4Q9",
+	"UoiUXfG8BL8kvhx1aXQV2rvw807eMqv5WSuisAq2E7UgZqMATK4ukqWVxFWXQQM3psj6pRE6ZvGnz6Cb",
+	"2wmLWfyPP+LmIWHWEVJADbWuEA47mWjMU9v1GSNPJnQYBovD6JhplgB3OLbJmjERK8Q/RUJwedORyulC",
+	"qNqTL1bYJa1jVP4g2bnP8Rs92Yjtf/U/nv/R1pelbXUAdWaXlLFG90uVZtYqn9gl+gN7k70EvKuXHp6V",
+	"G8KqO/vtgwY3c1HKwJeczyBjwxpLMJkE/1eoKcJl0ZfsPWe/fbD2OqqtYBLV4d0ES7nhfa4FubJ5XxWI",
+	"2edc1EQXz7O8LARxSaS5Si6bPQlGkCmyCqQOlXmsg4Ke4PJKVJ5noCBzosV/0XnOYthmFwkJttih1p0K",
+	"U8xaCHcbsRG/sg+6XtGQLvIRvCzzyw8TuxYDT8EmTuXrH3okDOyqIadCW+NhwRkN+TUjyI2GpBhctbgr",
+	"wsQfcgrtbJnYv33ka5Th/gAhYbQXdTqdyh/Vn1n5sfTk7Kt01srBs9b94fkPP3zX+eELD9RP9NcKzguq",
+	"xfcHvcsfI5ejUQkxssOyFqkrcyBOz8MqkoVJcCCRQi52B+3puLq6jBfJCGAQPcmnP+38xXQxF9d1u+En",
+	"aEdlN3wJCdc65BhuoDLthmCLh3/3xPWnvrdxdVX7426a73I6+NDe3aw3aIXBueWd/LZ4J++2Xjeee/Pe",
+	"nUlfwDYZ3LyAcdKuabduM5kUWMGImMjBIiaeBiKtsJvLWnDwYTR13TusaZJiyVw9ZwPMH0C+6c8Yl3Bx",
+	"YZAjPAxvdIEhDcz9HGWbIqm5i/PsoWXZlkdyyyP5JMlxsKxsUKkTzzTJuE141AIDYLeipryBDNsJZ3/v",
+	"5ndy9a2bt/QzzXJxJXKwo3zpeqJS51EDKF0Eyd1Gsx5ez/A4A9y4OnXPmIrlyTA1T4//OlRIFm6nkJX6",
+	"vqsvgzd/JUk4QZt9Is5mc/z999ZJ9K8GdCsEHiWkXdTX9INu9qUhoF+B0KOCz4iwrrtw3u+IldJkOYvF",
+	"x0lWCH1kYtaIjcnPQMHRccS+67TbP3wXHXQ6kQvW9OSPnU5VqIjwKbmn04895Io1DITHQHGJRA5V2RPT",
+	"OM7OnnSDOUdnr11YIABvKcpcdGvYLxUaxFhpw/yc9iQKaJBREQOA6X6hyH6ZO1L1JM8M8sMMygIsm6oV",
+	"EB6j5ktlehK5a1bxCDXsOe3e0gyqGLBJbfa2osGBpnZ7cikTjisyAO97RYlTixEBPwb7qeADAwErciz2",
+	"pFej2FLuIYj34XIgCG/0h/ZzlVxac07zXFDeJdbL4tTpqRATUUBRgaOM8TlYizPr/YZ56uWnvqGPlltf",
+	"DdXSBHt/S0TbZ5tiv83J+HOn2Nvjj7TzAQTuE16gRGTJSCSXqjTLj+p1C1yrU/wm2zRUD3Y/1fjJbgxS",
+	"LaJPGNqz0Z4ycMhi//o8uWwzZGOA+PhCPi7Hq+AFtCq8rIfLWjHO9jsH9tB27F5w4jV8MRlWwJlm6Nxb",
+	"wuW1kJYdvlwX/uvFn8IOBbxkW4r2J1/oAhNVX5KOZe/WqvLKwNKNS6vzSGfy1h/7FXh0itrKeWLumtPw",
+	"yFjHZTN/yuxCjUW6UfaE+UYuTbgO7E1X8SvVlP2NhcYna/wICXOCcuxUOnN1RMic7rErse7cFT1f5/R0",
+	"qRs4BMLnZS85t6IQJ6jiv3QnpSr82bjghDuGb3wF1s21hj4Qt8FtrRk3aVuUna1t8u3YJm/U1XWVCCTM",
+	"7OFski9C2TmsamIGWQ61fEu8/Q8EuXNfjn7b3Afy8W9xfL4Gz/4DA/n8cdNutWqd/aPOtrrACiLckg0v",
+	"3psBP7Zmz1dh9tBSeTI4Vae0wtffCg9Bhhq0apldY1c+YHewqSiEyyQX0oB/rltDqEKEKO/LC9hP7b3M",
+	"qAoeKgCG8kkf85DnA5XnaqorirkK28gBjMyzn85BNeFdIVZTcxn56L2gIj0ERt4qPKItz+fWj3lbBswK",
+	"xOpm0XmPoOiLBF6utHgK8o6ES6aZFsaAWCGg44hlgMUSQcgbEaUhnLAAqs7Kq0RA+cu8uLIdvZussk9+",
+	"O6IKxmErp7ZyapWcsgsFxBRuqMeUUtSGx5ZTZwgdNFBFyCVEpQokbhqQUSM+8sTkM3AAd6Fgu6p9CODn",
+	"Nal5Q+W1NZ8FWkuFgtgoZO50KyKrIdRYQ3aUy2wiZFKHSEq5o0qKCqHTBYDDPCMUopjkU1Vsq8GANagq",
+	"Wg0GcZdJ1z77EgJMQthVK7gvxcQ0IfGnlJdSTWWVFUVB3oMIav4ludZtu4iQ2N154S7Ga6igfmneQaqf",
+	"4rP3Kdfv37dea+QjlYysi8iJU7E9WLbe9W8Kw96u6kdR1qeiP1LqsiVkOlHZF9EAn4mkEAbhONCZkGcO",
+	"Pfe6o/13/PCx/+5XDXI/15s12H9dv7d+8kfxk9O6r+Yh2Gp0bZFT0V3aWBI8smA7bc/MJpiqbbWP+K+x",
+	"g0Wyv2Nu9vt3Z+eIcBKXRR6TZ81qXGeGy5QXaU/+7hrNYrfds9RTCwJr5DPNshRw2gnH3sGBFsIUsy5L",
+	"CzUBpSp1aXk9qYWQzah6p8nGQhs+niDyETdGjCf2zR9k9pHZq4Qq7x7Q2VByUxYi7sn4ai/qlZ3O86TP",
+	"tfjuwI7Ar2+OXrXOfj3af/EdJrn3drK07T/T7qt01tuBp0RsJZLDJUVQHiuNnmnWn1ltuoEp+/huZFmM",
+	"pyMtkou4idXIkLERjgnjmsW/HJ8zIkjf/QT/PUk/x0yPrFIMGeM9eV4BariyfGhBNpQAj4lNiSN4SiLS",
+	"LeRsQK69kqxQBtPt2zSLgCjbFz0Zj4yZ6Jg1CM84wA4FgHzN7A1EC6tKw0ptVX45UMWY4p4ZumWlAmBa",
+	"WCq8J3OlJtYYiNikyK4A8irP5GXLashQdDEWhqfccMbTtBBaR5iFKlLGh4RziyskUVIKwFZq9+RPIs/g",
+	"V0y/JK6DSaHGmRZp1zYPiwH4cFiIITfWjvCEpsvz7+fk60aBB+e+9Uhp9PM9XqIZO/lFNhhAmsFy20IT",
+	"bvGTNoA0OH9u3vLYvJUquvvJ/bki7/zEAMoPSh7i9mdDJbTbFIdsgsDE7jYro+3xac+1iUhvg2F0XRRt",
+	"GsvIjcK3DGb0J8Amup+tEy0hPyBkE6ffhmvmoHOAKg6eDO5UBm3k+ir/RZhFp+3DGE6rjrkt/tG3lc7x",
+	"hXti48kdx/4A2hgSUiykHbm0y6xKGbNCtPAXzThLM/BipdV+tibDQBVDYXDxE0ipXnSEXcNDWoJldL9H",
+	"2qYwjb5EL+88nl6+BTm6r5N+q5avgVkk/dJbhFq0WR19t9Ku74zBwn6qa+iXYmLY3gFL+Uzf6Emunvsm",
+	"XMnOk7LalVwN+taX/JDcqcE+C61KD3NFDlD9pHWaL9vlu5+c2U0pFYhc9iBNdwUUE25GVf1E1Z6dea0g",
+	"rKlA/+hOd6csMyCNrvEHfV7un/+PUpQAQSnYWBXey41wcd4HgXj2ZZIIkWIN3gBOsSjwT/OxqPvj7crp",
+	"q3TWZkfVmxCh3nkvwJj7kTVid/2CrsTNLmiDiEyPkhPpWKd8tigtwRSzOUFz3crb35RMW6Y0uV5FvsPg",
+	"a94WzT9xHeRMAM2CX7Qwaw+ndUD4RLTQu/Fg8ufGPNMF4SAppstDQW32syrY/gEbgQmHkRU/npmGYJIL",
+	"b/UVyRD7SpdhPynEVaZK5/5nDTNVLL7ai2Lm42z2ou2NQe4KzvSEJ6IJ9H6YZAWJCAVkPulpZpIRBt5c",
+	"dClXhNfhmrZAtMBkzFlJmBqw85TMMh8usYP4hSGTP6PH6BHFzS+QLCMDnwhOIsVbtVtsDyR+jNBPQOqQ",
+	"YhJIYTWAPAEWT6yCwBp2sccpNzwmqnsTbAgrBFDEWIHiCG7y7FIA5w74kAhIzahFjilkMXc6L8g3x7QS",
+	"Gijz4uJc6NXu5gdXROyIVWr9LGL/sqOb/intq8fXKyaQQKzCLX/33T0SPDejfy9nkSaupn1A88hyQacr",
+	"ZBRi4UgB3Ey/np+/h+yKVAkMqBhVIj2wJ5haGF35lVqwwdMQP3EDWLPrDM8Be++OtnZ9LmtT9zq7EtJ+",
+	"ZFKovgimC8d/5w+YDDURkk+ytuvdsgLhdxMhj96f/P3s3dsvHTay9FT/n2I5Qj19j6UqKSGLPci7mXLN",
+	"KvbgQaHGmxi/c6sZXmsG14zGwA3nWBg+N5gzPs6XLm/buxGXacul32tVFgmWFxSlGUWQLwWhNPvHwgVM",
+	"zfofR29e3242XMu+ndmgMVgwG5Akt66YEXO8dI4wDmVfBMRxPoyzcE5O8XOPIlPg21BVYueEmYIPBlnS",
+	"fnQP3lySNU+zFRIJHrfLCjW46yuRFh26d+zfSF/ul8ROtFMW+U53Zxc0NfrCtblPgNVdR0wjkTl5DdWl",
+	"kKAikS/L6gM711m5QXPUrGGE5NLoZkT+RoSZwndl8iozDmLbvxA1251FzPhzZMeOQjR42BMeXH/8DKp1",
+	"PPRwROU7SAWAFC5AxZe2gLolF+lQFFbkeJjIiNTOChEMB3m0GhQzaGIFQHO9je8gFz54Kw4avht2IPJo",
+	"RtYstiYsG/NklEnBGomSg6wYR2xQ5oMsd4XYTWw0/ohgl8RjmU3ovWZUAFAyFE1Br4PWUkb/Ytp1Nx9J",
+	"qY0ai0J32cCqbZR92Z8xMeZZ7mXHzBG1Y7fw3VHgHciueDJzBQaswaWSs7ELClOL/MdWNArzYZG0vypT",
+	"I5aeqSrMiBmR5yC63DnjHZ90W2a0yAdI6skGAnOYIeyXWKULJblvGX5x0dJDo8UqY6EXPiT28Q22X7BG",
+	"irfjWMMlSTOXI92MnPETVUXAuDYnOZ9ZMRM0y+ue1xv2PudmoIox4+k4k5k2KK9Z4+inNydvgcMoHHq4",
+	"a8FrvB6FbajJMKwRVEUyEvB6RZs/VzxlfZ7bVVqE+58k3eLJXXDKkra75Jj1r4VT7/pLf6IXYb8nfEgN",
+	"ngg1yUXE+mWWG4enHgjR4M2pSjRI0o8tGKBAvQfRjQKtm2fA419qu09wJKMdXqaZwWjKnGUARyNMg33H",
+	"X+3ll6dHb3+6ePf72+NT/158NqJ/oAkR7ZCUdRfdP93lOkdXNM8FE82jMEbX4K+iHS9I/S8hlklUL+vx",
+	"/yRQkWiHT7JLMdPdMZd8aG+g7UpP1wNN0byRFFVSwN1R/eBuoeJZ+vcf0c6bo7dHvywYu7nRegKj8wCD",
+	"cXZ+9PPPtx2KNXp+Yz/nGvrH58//MwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

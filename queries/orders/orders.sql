@@ -14,18 +14,22 @@ RETURNING last_number;
 -- name: OrderCreate :one
 INSERT INTO orders (brand_id, id, number, currency, subtotal, total, customer_email, customer_name,
                     customer_phone, shipping_address, note, external_reference, reservation_id,
-                    created_by, created_at, updated_at)
+                    created_by, created_at, updated_at, customer_id, shipping_amount, shipping_method,
+                    discounts, tax_lines, discount_total, tax_total)
 VALUES (@brand_id, @id, @number, @currency, @subtotal, @total, @customer_email, @customer_name,
         sqlc.narg(customer_phone), @shipping_address, sqlc.narg(note), sqlc.narg(external_reference),
-        sqlc.narg(reservation_id), sqlc.narg(created_by), @now, @now)
+        sqlc.narg(reservation_id), sqlc.narg(created_by), @now, @now, sqlc.narg(customer_id), @shipping_amount,
+        sqlc.narg(shipping_method), @discounts, @tax_lines, @discount_total, @tax_total)
 RETURNING *;
 
 -- name: OrderLinesAdd :exec
 INSERT INTO order_lines (brand_id, order_id, id, line_no, product_id, sku, name, price_amount, currency,
-                         quantity, line_total)
+                         quantity, line_total, discounts, tax_lines, discount_total, tax_total)
 SELECT @brand_id::uuid, @order_id::uuid, unnest(@ids::uuid[]), unnest(@line_nos::int[]),
        unnest(@product_ids::uuid[]), unnest(@skus::text[]), unnest(@names::text[]),
-       unnest(@prices::bigint[]), @currency::text, unnest(@quantities::bigint[]), unnest(@line_totals::bigint[]);
+       unnest(@prices::bigint[]), @currency::text, unnest(@quantities::bigint[]), unnest(@line_totals::bigint[]),
+       unnest(@discounts::text[])::jsonb, unnest(@tax_lines::text[])::jsonb, unnest(@discount_totals::bigint[]),
+       unnest(@tax_totals::bigint[]);
 
 -- name: OrderGet :one
 SELECT * FROM orders WHERE brand_id = @brand_id AND id = @id;
