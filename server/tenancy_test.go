@@ -126,6 +126,7 @@ func newTenant(t *testing.T, env *servertest.Env, name string) tenant {
 		t.Fatalf("reserve: %v %s", err, res.Body)
 	}
 	order := env.PlaceOrder(t, owner, product.Id, 1)
+	ret := seedReturn(t, env, owner, product.Id)
 	key := env.APIKey(t, owner, "inventory:read")
 	evs, _ := env.FeedN(t, owner.AccessToken, *owner.User.BrandId, api.ListEventsParams{}, 1)
 	endpoint, delivery := seedWebhook(t, env, owner.AccessToken, *owner.User.BrandId, name)
@@ -143,8 +144,20 @@ func newTenant(t *testing.T, env *servertest.Env, name string) tenant {
 			"eventId":       evs[0].ID.String(),
 			"endpointId":    endpoint,
 			"deliveryId":    delivery,
+			"customerId":    order.CustomerId.String(),
+			"returnId":      ret.Id.String(),
 		},
 	}
+}
+
+// seedReturn places, confirms and ships an order of one unit of product and requests its return.
+func seedReturn(t *testing.T, env *servertest.Env, owner api.AuthResponse, product uuid.UUID) api.Return {
+	t.Helper()
+	b := servertest.StockBrand{Env: env, Owner: owner, Brand: *owner.User.BrandId, Auth: servertest.Bearer(owner.AccessToken)}
+	o := b.PlaceOrder(t, product, 1)
+	b.ConfirmOrder(t, o.Id)
+	b.Fulfil(t, o.Id, api.FulfilmentRequestLine{LineId: o.Lines[0].Id, Quantity: 1})
+	return b.MustReturn(t, o.Id, api.ReturnRequestLine{LineId: o.Lines[0].Id, Quantity: 1, Reason: api.ReturnReasonDamaged})
 }
 
 // seedWebhook makes a webhook endpoint of brand and one delivery to it (a ping, made at once: no
@@ -247,6 +260,8 @@ func TestRoleMatrix(t *testing.T) {
 		"reservationId": uuid.NewString(),
 		"orderId":       uuid.NewString(),
 		"keyId":         uuid.NewString(),
+		"customerId":    uuid.NewString(),
+		"returnId":      uuid.NewString(),
 	}
 	for _, o := range brandOps(t) {
 		perm, _ := o.op.Extensions["x-permission"].(string)

@@ -486,7 +486,7 @@ func (q *Queries) ReturnLines(ctx context.Context, arg ReturnLinesParams) ([]Ret
 const returnLinesAdd = `-- name: ReturnLinesAdd :exec
 INSERT INTO return_lines (brand_id, order_id, return_id, line_id, line_no, quantity, reason)
 SELECT $1::uuid, $2::uuid, $3::uuid, unnest($4::uuid[]), unnest($5::int[]),
-       unnest($6::bigint[]), unnest($7::return_reason[])
+       unnest($6::bigint[]), unnest($7::text[])::return_reason
 `
 
 type ReturnLinesAddParams struct {
@@ -496,7 +496,7 @@ type ReturnLinesAddParams struct {
 	LineIds    []uuid.UUID
 	LineNos    []int32
 	Quantities []int64
-	Reasons    []ReturnReason
+	Reasons    []string
 }
 
 func (q *Queries) ReturnLinesAdd(ctx context.Context, arg ReturnLinesAddParams) error {

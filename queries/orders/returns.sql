@@ -29,7 +29,7 @@ RETURNING *;
 -- name: ReturnLinesAdd :exec
 INSERT INTO return_lines (brand_id, order_id, return_id, line_id, line_no, quantity, reason)
 SELECT @brand_id::uuid, @order_id::uuid, @return_id::uuid, unnest(@line_ids::uuid[]), unnest(@line_nos::int[]),
-       unnest(@quantities::bigint[]), unnest(@reasons::return_reason[]);
+       unnest(@quantities::bigint[]), unnest(@reasons::text[])::return_reason;
 
 -- name: ReturnGet :one
 SELECT * FROM returns WHERE brand_id = @brand_id AND id = @id;

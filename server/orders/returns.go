@@ -165,7 +165,7 @@ func (h *Handlers) CreateReturn(ctx context.Context, req api.CreateReturnRequest
 			p.LineIds = append(p.LineIds, l.LineId)
 			p.LineNos = append(p.LineNos, int32(i)) //nolint:gosec // at most 250 lines
 			p.Quantities = append(p.Quantities, l.Quantity)
-			p.Reasons = append(p.Reasons, ordersdb.ReturnReason(l.Reason))
+			p.Reasons = append(p.Reasons, string(l.Reason))
 			if err := q.OrderLineReturn(ctx, ordersdb.OrderLineReturnParams{BrandID: o.BrandID, ID: l.LineId, Quantity: l.Quantity}); err != nil {
 				return api.Return{}, err
 			}
