@@ -87,6 +87,10 @@ func call(t *testing.T, env *servertest.Env, o brandOp, ids map[string]string, t
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
+	if o.op.Extensions["x-idempotency"] == "required" {
+		// A fresh key: the walk is about the resource's reach, not the key's requirement.
+		req.Header.Set("Idempotency-Key", uuid.NewString())
+	}
 	resp, err := env.HTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -26563,6 +26563,11 @@ type CancelReturnResponse409Headers struct {
 	XRequestId *string
 }
 
+// CancelReturnResponse422Headers the declared response headers of an HTTP 422 response for CancelReturn
+type CancelReturnResponse422Headers struct {
+	XRequestId *string
+}
+
 // CancelReturnResponse500Headers the declared response headers of an HTTP 500 response for CancelReturn
 type CancelReturnResponse500Headers struct {
 	XRequestId *string
@@ -26589,6 +26594,8 @@ type CancelReturnResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -26605,6 +26612,8 @@ type CancelReturnResponse struct {
 	Headers404 *CancelReturnResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CancelReturnResponse409Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CancelReturnResponse422Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *CancelReturnResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -26639,6 +26648,11 @@ func (r CancelReturnResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r CancelReturnResponse) GetApplicationproblemJSON409() *Conflict {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CancelReturnResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -26713,6 +26727,11 @@ type CloseReturnResponse409Headers struct {
 	XRequestId *string
 }
 
+// CloseReturnResponse422Headers the declared response headers of an HTTP 422 response for CloseReturn
+type CloseReturnResponse422Headers struct {
+	XRequestId *string
+}
+
 // CloseReturnResponse500Headers the declared response headers of an HTTP 500 response for CloseReturn
 type CloseReturnResponse500Headers struct {
 	XRequestId *string
@@ -26739,6 +26758,8 @@ type CloseReturnResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -26755,6 +26776,8 @@ type CloseReturnResponse struct {
 	Headers404 *CloseReturnResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CloseReturnResponse409Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CloseReturnResponse422Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *CloseReturnResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -26789,6 +26812,11 @@ func (r CloseReturnResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r CloseReturnResponse) GetApplicationproblemJSON409() *Conflict {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CloseReturnResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -42995,6 +43023,13 @@ func ParseCancelReturnResponse(rsp *http.Response) (*CancelReturnResponse, error
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -43093,6 +43128,16 @@ func ParseCancelReturnResponse(rsp *http.Response) (*CancelReturnResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers409 = &headers
+	case rsp.StatusCode == 422:
+		var headers CancelReturnResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 500:
 		var headers CancelReturnResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -43180,6 +43225,13 @@ func ParseCloseReturnResponse(rsp *http.Response) (*CloseReturnResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest WriteInternalError
@@ -43279,6 +43331,16 @@ func ParseCloseReturnResponse(rsp *http.Response) (*CloseReturnResponse, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers409 = &headers
+	case rsp.StatusCode == 422:
+		var headers CloseReturnResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 500:
 		var headers CloseReturnResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -63063,6 +63125,25 @@ func (response CancelReturn409ApplicationProblemPlusJSONResponse) VisitCancelRet
 	return err
 }
 
+type CancelReturn422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CancelReturn422ApplicationProblemPlusJSONResponse) VisitCancelReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CancelReturn500ApplicationProblemPlusJSONResponse struct {
 	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
@@ -63239,6 +63320,25 @@ func (response CloseReturn409ApplicationProblemPlusJSONResponse) VisitCloseRetur
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseReturn422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CloseReturn422ApplicationProblemPlusJSONResponse) VisitCloseReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -68455,272 +68555,272 @@ var swaggerSpec = []string{
 	"qceSNEEMIavSMSh85vvERyGOjQgZ6+b4uUR+Cqj4EItmPQjgaYVsanlb5tLbGU4z9Zub7/71Z9z8rffx",
 	"bzc3LfVbY1VXue+Q1EZnUEkd5vKztVzZthbmsyh38zQuorKkmBHRZDaQdeTQ+dnlFfF3kDuK4wl3UX0S",
 	"4oDKP115o091Mk1F33EYsilHQdxwEGUyYDOgknrIe52hkLFJH3u3DppEwR2OiYPCgN42Q+bhUMBjTGIs",
-	"DpfWktkMAExm5/9n792W28ixtcFXQSiiw2R3kqJkuQ7UzcguVZW6fNqSPLX/3axRgpkgma0kwE4gRbMd",
-	"vp/reYG5mIuJeY3ZTzG38yR/YK0FJJIiRUoWJdnFiI4umXnCcWEdv293VxSTduDA3rV907sC9geGQOYy",
-	"sw5+WJ0Pp0VSFpmZndmtRTq64IUojkr7zALDnSeJ0JrAQweFGrNdXprRLuBjRvSPQgwzbVemKvwviJrZ",
-	"iM1s0mXc/O2fUxNHPfnr2f6L7yK294KNM1kaoVnfnn8DXuam2WZHc3ClGdaL2VZMrCVs57Hdkz35zhrQ",
-	"CDh79P6EXYoZa8QimVzYKb5ot9txhM21s8x24U69+4nk3uddPslal2KmmxEzKk8Zn/DCwBM9yenj/Rlk",
-	"8U4KMcg+dqtGwNJQiC+nphKb8Uyz+PpnbEN60so+rH6LHPwkvNhD7QKtH1APUJ8I3e0gQvXcIfJmhuUc",
-	"ef4OOs+b7Z48zrWYwupuxDj0f40jFu/ydJxJ+htbFTcJ7NU+u8diPskuLsXsAjgRqGsxAveC5AUNHhZH",
-	"tent4tz5bFeSXfWQRaWk4YkJUiOPEzV+j0uUGcHHpL8FK7taw+1UXF2zu3Ze8uRSSFSDvAgDHdrRVI65",
-	"5EMsXnP4xbqLQ6dZwwjJpdFNGGuCytCGDwaRnVv3joQbnqth5PhwrIoOiB8R64tRJlP299/PmR1SIU1G",
-	"PDnwRlTj5bC+VjWsy1cKGlyhgwBHYyXW/VLo9mSL/f3s3Vs2yESeQtY4yqWEj0X+imsRsSzFnz58OPlJ",
-	"R8wqJtrw8QR/Pf35FXv+/PmP1vD4cP6qbd+IDlNw2rLGwceP0K8XHz82YeYlPPPjwYvv7TD0czFmjRgA",
-	"uLB/u/Tr3/6plYxpALkdvH4uepIxu51FzD6cntiVOebJKJOiVQie2jtYnKhUxD6hPfaVizETyUhRKZO9",
-	"8p8tCpy37MWR4KkooAP0M+urNAM6CnsAs1JeSrvVYKw0kIk2I3ePsqJ5j73JXrLGwd5zhHGkazAHgMyi",
-	"DHQg7C300j7zognfPsIJ6at0xtwRpqRgU5HnLbvIROqgEWFkpGJpia8TbAzZWziP1sDTsETgxNL2y7DA",
-	"QJ3QjBOs2fN9LK3VLBXCykk5s9JhyESuRQXxGI95jp+/oCbDGKbC8CyP7ctx9WAEDD+cZ+PMuAOMG19O",
-	"MOWa9Qu7YLHP5+Kj8Z3VRhV2IruMs7cfXleYtKwR93plp9PpxE2G25LnWco+nP/c+oE1OMvtOOmyKJRV",
-	"H5nQCZ/AinHKShPS9uUMRxfPJDwN/bBF+GYr8rgZRexfpUBaf1webMILPhZGFBEMjX07jA40BWb0wnld",
-	"pyOlBYthH+gY3g6jg3utEdsfrGwEVegfz/9o68vS/hs+2f5XjGNzguapW3VWhWNksmrPjcI16DRdFu+1",
-	"OzGoc3vieXwNoNN/HpcaBsWqk4GaDKMz4vbYY05LdWPUSJQcZMU4Ioj6iImPRsi0yXiuFTQP1oLCt9iF",
-	"n+dd0L/GEzNzCOPgTtYVyy/XLP70OQ7Ex/x4Q4M4i0nRi+3ygH3AVGl0lgooiOHM8L4VC/ZMKFROpMGt",
-	"o7NXJye2YX41NYOlvWDyaMBiJxXKTud58paPBfwlsKXvpICycDg0mFEsFF22ga63bvVbPSLcyL+en7/f",
-	"3Wvv2YZTh+2qsA1VBXWP5J/rULUd8Kw2Iy6x006rjXu9j53vYxSOtGddS+yb80yKiD5Hguu7A/Zb9rKJ",
-	"HGMYPqWKeIgt5nxmtQLEkLL7Z8RlmosCEPxJDnEUzeKj2QUdNoahbcAqiO2fL3nqBKs1OQ6e79k+vui8",
-	"AKkkFTxfE8ldO14gikhiWy1L8ymFWuE+AIh1t1m5kqvhED2LxKqEa0qWY21f4yKLmjXc6YMHRsR4mWaG",
-	"zAQ8YyLkGGhC/f/QKuZIroYCYpxJVdhWk3vnkEq0NIoyo3KBxVc0kWYkZiyF1jJ7kkDDXhZqqgGuK7Vy",
-	"njkVTBXZMJOs8erd6VmzizYY/KTdYKA5YFU+e8/F0evX734//uni3enJLydvz0Aia2FADjcSNR7zlhZ2",
-	"NwGFirSiMtB6oYcJz/N5FcHrL9ZkGKkUUv7tu4M58GupEVsdXhXZv+FZK8xeKWmENC0Ku8Ung9YbbpIR",
-	"/J2K8UQZIZNZ6zcxs6r5/BJo+nkH2xXr1OxRT+100+l2D6BApCopQS9LRZLzQsDR14iPz/nQftalQtu/",
-	"T4UpZq2jgRFFrUWmdSomdtmn9ufff/+9dVQpYWJRSyPWbrdxpmZw2OcZkIVYa+4IDJjWK9zCreOPE6VF",
-	"61cctbjNrI1jrTrkB7G6fo7IFuCq02y/c3AI0gS3pp07UL4DBSpRhUY1Gl9kFSc8fxae0G5loGriLErU",
-	"vPMsEVKHlUZvTs6vadBqIqRWZZGItiqGu/SQ3rX3fo52TGbyeU386P1J4Azt7uy1n7ehRNC+i0+yne7O",
-	"83an/XwH3AAjMA3JiIC92YK9CT8P0WPulynUPh/ZW19n2hzZu4/xZvsuOkL0UgiS6pbd11Zn2fkcrbyR",
-	"/DT2zrrp8M6aZthUzAtBcgvIBcnsDXDA7/iaSXsNgeTA2bQGCO9637QPLfsmueCqL96Yte6HE6KYnxFk",
-	"lOSofXi/03F2mIOjmtNw7W+3/Rg49cDQmy+8mXAkBsAOA/jKATZh0Zt9U3dfcl+BCI/srX7kg+Qk0tA/",
-	"dNB5vvqhn1XRz9JUQNjpxTots1peIXl+DJku8NQa3zkTxVWWiA9BNlHoYYHlHvpW/vGHnTpdjse8mO10",
-	"d87oRhpIazFMfW7LjktF/8cO7EHEFq8cATvdHdiVXSuO4bu0V+16XmOTfoDbNr49N7lWfW7ijasUxmO7",
-	"SO+6SNEcsINYz71aY33CyHfx6vwC3f2EcvczJYUno0XExSoXYEWpiv8gIJ+KCAQKfLBq4L2BDch8ts8N",
-	"Cy69uw5V6p6MA+8TPothwZiBnibTQ9RdwXanNOpnGj5JRsv+frPNjpGigfD5CnGlLq2qQ6578B5Sk+H0",
-	"YUfUOoz75koDR4LGnCAXkY8D1qsYz5Epn7HGQefHqCdje++FmkpRWB3evs010NqDLvbIJNFHZEaLfMCk",
-	"CrKP3JfwqdqLYXrA7t2JFomNqrbj1nLjAx6yKA5gd7nEzvuRBNeqTj7XYzwUINioKFokhlyGfuTNoact",
-	"iA46B6ufeKvMz6qU9IkfVz/wSslBnmEQ7WBvjTa957Nc8fRcqde8GAp87sU6A6DLyUQVRqRvRJpxVJii",
-	"nYP9/XUenhTKWgquAGUtqQyE5I8jmpEygwSgk1DKpyAAWPSdxPQka6UqsZsE/lma0S6GB1qZvMowm2Ci",
-	"9IJECIQGQyMH700ZT5DloeFtWbjCiTAdShWYE+pNZ1/DPcC6U4DJ6zC5UWhi8rdjYrMWnHMPqyJwu/gI",
-	"EgY8GjE5LS+wbXHzkPGetFZdRBIcXBcOtNAeO/jwXgcfzoy4GCqJT0pqO1hxQ2UNRt9ZnclE9GS9t64l",
-	"P7JGDI9eWLNaxs0unlDVqAmWC16AS1CQn0m4YCG64mRP0rfa7JQbgd5ekbKJPZQQrObk/UJZDlN5gjO5",
-	"GXkcfuJWEnkNIRd6AtKHlaa3FnVrNOwXJcUjysU1unSu1BsuZzR8+mlIxpog/LsCjyDqV+gOlcG2C2Wg",
-	"FaQgAgtuRAv2DFhSZkSyz0e2lwu5dyCGOABQLBJBlUTjRNc14VpPVZGyoTCV1/2gs9eTlUxKCpHahc1z",
-	"CNRKxvuqDG432ViQ0gdcAoUyBhLN8uxStNnPPMvLAgOIPUn8AyANqvaQXCBB0qXM9Pj1u19O3l68OfrP",
-	"i5+PTl5/OD0+i1mDfJPsRROj6MDv6qt60HNFAgny0FxzsA6LG/xst154gK/KDPEiuBOhJxFL1o1T5BRt",
-	"KylJzF34T8RNokCo+Q9BLNoXiBS5hVKR81lPAukQxNuon6/fvfrt3YdzjFGmquznQmNLgE1uUBYgcQc4",
-	"nhErJ8CNJtlIlUWbAdu+HwkK2EKGwmAABDTgE+dMm8Iez4XjXMshxEzGSmkOQeT3JDXq6BVwxSybhL1O",
-	"p+laBC4mezThvMKI8jxnvkU9adTQHRs4Zgxd68UMEgWsMQIFAVrT49LPZSG0MHjIEjkTRnJ7Ej73TB8G",
-	"7chTFwLZP4DhwdEYqGKojBF2WwQJkXQ0ejUA5rwn/eag0/F5MOfu4bh521PuNezhzRxv8O7bWxpP9ly7",
-	"tZWwPavufFa9VhBPQ3njBbPbA3c5qlRplp9Vp+iXQAhDnufI94iH1iHsckrvwshOmMzCtFETNlXFJXhC",
-	"DFMyAY/2tY1mW3BtyR8sS5OmPCbtNO72nVfuUzfQ7FzbI9yFBKjv1yZ5fjpbPM9XTykerHO84jjHMJuk",
-	"V4A9FnqlMq1Lj/I9XjahR3m+1pwe11rxJ5vV2hTcMK1+ey+d1LdCpLpG2u6PxYbTIitzdH8/YpXeiA9c",
-	"uAfsWYmzolBVWbxEqqk6xNUJ6TuGz7Q9tfGL19qCSKQAaNqTVKpAPOn4cnfIg1phQmBprzqWMiWDFtVa",
-	"p6Jw3ZMx5mpWWnjcBbFT6ZdRWGCzQku0QrYn56LMoHg6sIC62nlbHQMdMO8r2b0JZaP+kVtpHUtEcKhw",
-	"PYpb8utxAX69SsdarsOaVnBnHWRSqEGGaCULY46/CPOebnkkFzz2ccNH0uPM5Hk4hSQEbziJSMW7QbtQ",
-	"Fb83HRzPdF0zxHwoqnus3KSp4Ejty6SaMiVDSd2TCS+g7MKqnGR7qqLN3uNbKNaGBmU9/58OFneIQcEk",
-	"Hl6lFj3ZgHTm7zsd9v/+3wftvYP2PuVrTUcqX6RuVljb4RmCrhj68gV8+QK+AMdpPdPwUoiJZiMlhTY+",
-	"6YwS3zLZpfx+e/Ac/3x6fPbrxenxh7Pji19Oj14d12x6ppsYt6yqQm3DsN//LLXBC7bNUz7DsR0Ko9Gv",
-	"DKenH0oamAa6nXAAw8qNJrgltNVYeM4M72skDyuEKbIwQ9G5M8aZBu+0OysHxuoFoHLkMyiNFXMWQy3P",
-	"ksqWnLY5UEVPwtz7NTUU0mW5NcD9zSFTHmO5Jii/vRQzNobaKSVF04Vaw1XRk42Dzl6gE9Um0iUX2nEE",
-	"AiO8NlDF8C6ehVPaQps57unt3453YesruLOv4Phj4kJ89Y2GeQ9STOnfE54Vtz62XcnWetE88Fva7VPL",
-	"UADpZdtBmReSj0XKYvjXW0ywt031AChAUYg5rIq86N6DDrBKlGRhJUgyUhpLsCo7oss4o7QQzOP3WeR5",
-	"dgnJ0T1ZKxRps+Mxz3Iqq1HjCS9EyhKuRSuTWkidmexK5FhbpI0qwKCZisLekraZ07vJrf6DNZu/32f9",
-	"mR2XRj8pZhNr3MAQR471F6txfm79gPdhNcqYz6BbVFBCMm6vE3U6nZ6EWpBEjcdKekVM314y0YxuSjTh",
-	"659mRO/ryEP4JuQSyoUw3A3+JkMwlLeWRCQCwqzFuiB6owA3KRHS5DNkAIEMgEOA/yuENDEb8+KyphS4",
-	"LYYisoTtfIRyDDU4bmjfxWfHZ2cn796eQfjl/fHpxYczK92qGFiniTThrqVWDqHfY8JdgUmgl/RkLvi1",
-	"JispFkYqMm3O3Ahs0ECibyzLmASSx7CP3765VOvuDUaTu2X3E/1FeYsIzrWwaNodQvQAHIMk9l2NCeaF",
-	"uTLf9gJpbtfTmXcu3i7j7sy1dFEO7m198w8ViLpl8tlT97LgDIbH/XwIZsmqwzLmpQ4Vu4Vf4i1fdQI3",
-	"9GF1BjeOxjaF+8tSuGEUl+Zw04q7nh2IF7o5zpJfmxXAwU1uv5eFp8Dd4ApadpoRJjZWnrHQAUVFUIiy",
-	"5GvirAimWjr73WMiwVv0fbptF+6Bz39DOb1PeCkfXdMwb164VB1zWyn5krCR7MeXFCf4BfZMM8ck4gC5",
-	"nNqoBsh4hXAT+pCJjxmW5rufQBNFfArdZr9nZlSr0YQjg1wAdo+ACyyfOYZmt4zR6m4c7O1jyG+aacQJ",
-	"rW/IgAnu1ufGyQDatOEM/hpL3QOn8K8WJUES/1ZQoC28RkztfQGcpAAMRpiwj2V+P319EVAqXCarL6LH",
-	"bDxHQ7S27Jvaniw+tD340VKTG5WGSzGrFV5FtShKkCevA9L+mO45MnHEYrxJH5m4iT4+RNMELx+UQumR",
-	"NZQgfNFl8SizxnwWpvl7zAUdgeQTeW4bphGxqc2geumDhg/aJwlPzEOsQAIBJ7Qp8KJdill7oR1+NMl+",
-	"s6PyVavV2InVejWhZulvrSbpibsfnNbghn9p3e/S7c0nmX2wixhYX6jeLPT8HxH0gan2a3wpZrHLFEoE",
-	"AhARKB760xAB12h29utRa//Fd80u5uEbMcRt1pNayNRubYgk1NAquuwljBtDrJdLMXNQL+wIxNBUFZfa",
-	"A69BO9xIFqo0QvdkYwn8WjMiLL8KeC0OkNdizKonuL8MK6fQUTgdKTbmqehJAk6TvoCSEHlC6RhizgyF",
-	"weG7FLNndaA38BaCl5AKt1yaFUQ/tMnyHCtXrUoIefY4AFacQ7K9Z7yjLD5uyJnkc7URTCVXwwB0wr6D",
-	"yKx5YlQBSVNGFSguTiAS+hZBiSuYO1ZByvVkhSkHGEcOVY5R8HUhnFwTMNFqw40ALZBs369OuwDjLshS",
-	"GykA+wLMzHAX6Lh52JNxfSfE1aGCIB22ywlk7ucuLT8X3B5fdAUC3YDphKWyvCeD5IQjSTl0Pu2ONYKe",
-	"QEdHIg/QPmpoU9BDQg3p2U1YzGrP63/s/WEHPTgiI4TrGmZXQkYek4tK4galKQsByGcEkNST4fF6CAtc",
-	"lcZuMDfjeXYlNNVLOKfeolQ2cOnjUrh1+IhAKuEgAyi9s5lM4B+B4QbBtUGhIBmwAlLHIu4fOyzlcO4C",
-	"WA++lDqGmL3ftzr7rf3nNcxeQtM482+uA7QHIw0orw5HEI3CyKGlavz3H3BWrpmTF4zW7aNh95MWSFDW",
-	"OGNLzJZLMSN8KEy9AEHeQIXLS/LmnDnziicj4dByFhwN+ZTPNIulasGUxodhNg3uV07fau/MD0k4wg5E",
-	"2b2pjpnsf72Ov/LNmVGPlw+5ZC2GSGo1+OxPRJG7s0AMAia7AR62nbqU67KgyNgjul4X/DNVwgpypEOv",
-	"kCF0j/6Jyg3E9a99YifaqcCHb/k1qwdlUhsuE/u0UyLWQTuvDCkvNEGedvb+/tOL/3p18B97Zy/+84df",
-	"/uPgfzz/+/dv919+91tFQ9I92N+voJpquadOjajjri6ATnUzpXfL+dzV9eTIe3x+iaWw8ExOlcAxxWOV",
-	"IltS1Y7bOaESgnWt8pXU7oV2Pfl0Wh8Qd0jExMEYKL93UexvNN13P11ate3GSCQdAiGyYC1Dsz+jGga3",
-	"/Kt0S6vYd6vKAIIf9AwGmpDJrXqknWYNcl/J1BkHuHQSe6A806xvBV6zzSAsBhmf3psAKwd8HdrDCTb2",
-	"OwdNq4QFqMjPtOsOYSND2o9tH2jBfmWCo3VZSDXQctaJivrxe4yI6NMwlh8/hlptrQc1kFc7dJz1tPP5",
-	"j4W7NSm1UeM6JNd86U9l/R+CR0AAU2UmYeG2WfyvmI25SUZCM8Aopz2K5YPK26AIoEsYuwnXYrGP65Vv",
-	"0UOA8y2Cv/tXDfuuxtg6B2n/4mAVov0mHWlupE5Fooo1AtV+rrcetUfxqCXBynYyovrtupjw1+4jTLjQ",
-	"j3but2mmr6eXMsL5Ry4L8EyTlz3YxIDRxWLX1osacEx7iSHvVu6matJqH3ksC7i2O5eW/tBdd47ZRTsO",
-	"sXbV/f6+b85A/SqSa78WI8EvyVtLqZsCev6u3U/uzxW2wTusuXF3e+chUmCAIdcXjoD0EFkQMjNy1z2W",
-	"VSWaRlxf4NW4y7hUcjbONNgM1rwQPG2zX5UEmJB61k1dhP0EnwxE2JekKqyj4fshgCo26O8Wp+/usf2n",
-	"vhFxfd3DRoyWJr7Vzt8H0U5XnX/bPLhvKw/uzmv3C1XddYw/d/zclD/3zgEeErMKhLzIB3TI4slISdEF",
-	"0tqYJbngBSDkX0+R88CJNyfDsaMKlw39SV7o14CFR3zhyRYq3W32Dk9Al7sXAr4RihbQEExFIdgk54lA",
-	"VLplGXn3dNJtKinvTmr+Y4m5bY7eIx78W7V/OdSGVmOs/vFL9Zkm2fcAdsAuaeP/RuzehxL9S30iwIuZ",
-	"eD6qLiEf+YFBidoXiRoLzWLf+vRvn7L08/9CZf6OHTOOQJuBpIv4yNkdqX8hXYczJRTTBN5YiLG6Eimm",
-	"zwTfonRCLcx1ka8ln+gR4hwskPTMtQLCHIDMMB/eGKtCsEafED7p9Frg0Dly7dmEQfR4Ytqbh1tJ/eXZ",
-	"1E9dBvo9+bDej110Rtw98nLME/J3QJayrokpxiGTcco1Jm3R3ygGbg69oDT5urOMoQ+rYyI4BduAyCOY",
-	"hs80jf6aWw1vfmADceF2vsY0tqg2AakCa9Yb5s5SMkIhDNLwskZ8/L8evz0/uzg9Pj9+e37y7m0cseeY",
-	"chjS8EU9mUk2EIJ4gCMHkJ3AfopJIOCHYd8TASglaJqCS82J1nMQVm9lpieNyHMNWahg9tqvYLac+MgT",
-	"Q1ZsosZj+87U6QuQPnvEEiV1ORYErT1Rea4rIOW4Iq4HSBairL7KVKldYt5f/4qJsXa6BfIHQD/++teI",
-	"jdQUr3FJacaFppY43FdCFAUCWUywtQPUrZjd+WSCRrpEdCocRczWToQDIA0GCDrSF0NwM7vcEmt+C5kS",
-	"iDbQJCZcIul9T+I3HDczZxOl4SBkPLeLdkbw31hmMimyhPAy9UgVBvHAKcEb2GqHPRk2CCJ0dv2oiZBt",
-	"9rNfBmygkKIPYMUKpKUIntQR5JzEKoFEbqh7QcIKn3s2KRQcf2rAEl5qYIGH8Ss15Qnz4bAQQ27EM81i",
-	"0gZjD6a+DDfi6bDsCS2A8k6zRiEmAjPcA/5Y2xNCH2si3f0kh0xCzApdiyUvQ7b/m8+lgCkPcglO8KEX",
-	"HZ87AITMkCFnZpB3MFDFeEUfHRZ/ptmlXXxqwApBBIxLSP78jJ7fhu0Pmn9Ue/Tz2k1bu0m3JDzcpB5x",
-	"K7JBtNGQ7d5LGduMTJZiq2U8TtoFHgB2KqA+DyyUxErZQaFCAiI61a8rHnjhi5MwblAldj/Bf+twBddA",
-	"W9bWKA69F9mNAQCyTYpSVniYC0FdfhEos3c2vaOWWeDQx+1GebCNAtChNOMPtBFc1t2Em1El+2kD3FiR",
-	"sfIcWLjFfGHN0r1lByEXVyKHHCequwFRnlPODFHGXAHTvNXtxupKjIU0EWpKSInunjTW3vaPNq5Z7s02",
-	"i/18gRMvVvJX+73//3//P4DipLgSabzYSD8zKrl8bVv7eBmS1NHb8xIvepkbqHthOYZp1K7erT7IfZGr",
-	"KaJZsLgQMHHAPh0vU0jgidPgzloLqUV9pXLB5Yb1kGraVysjOAhbKfpwVMlQ15e7TekEaSV5rsvSuXK/",
-	"+9Yr/Ot3efrPUpux81jceyl2DjneLmygrIjca7f3og6gnkqhD/E/VBNaMSugxOWFYHYgrQRFOxtQUpOR",
-	"SC7b7IhJaxBkV5DpZbiHKTX8UjipGdPOjr3kZI2D/f2oJ+NM6nIwyJJMSHMB1ZdxBNz7tiVg2KLxbVvY",
-	"jICK1tntV1i4QQCK1FxXJtKTasD2Ov/b3j5+isX/Krk0mZldAIjkta+UyQg/YvsUFyIR2cRgnXIhTFnI",
-	"GLqke9J/HTpMJeVBUS02JpNgicM9cbPNPlT8koHmp595KB+0+J2sxcgSFKkcYiEQT+Cj/tRyRJDuhwt3",
-	"y2IGXswehH1w5Bfc7UNBqRhPlBEymUHZ6IYSB+aaed+AsfB6jKum2zy9LZ/uvZUaJSK7EhFDiW63OooO",
-	"LCtffu5k1a7a6e4okNw837nhSLopllWdLMi2s4lD5UwYjYLTCTon6RucxfDd2KvgziJOs8FAFEIm4pBx",
-	"eBC1dqpN6klCqKCjqtlmv1s9PRYfJ0CM+I4+kblsLyBghJfqgDCIwDAACMC9qycz723vYm4WzMkFZfsA",
-	"cAJopHAUxvCB668DaiNELIYTrSeDIy3AeFhwqtlzZeVJbFuRJSMAbuhJyEdI4ZRKjNMZbxbtr4i+4+lK",
-	"dWjhVqBvBfrXIdBVkTLOklmSC9r4DWIBaHGZtrQwyKZqJVPz4SW8E7GrYp0URoT8Macne5GNOm4gxsAB",
-	"OR6XBqAEKk8Kn0wguLYyXtkNPkN6d0bJUmBdlGPt4oy+B89In26z1QWtCYGXIHFvRuBxGg5fd/ElGCsx",
-	"Ex/pkmO1G2S5gdhsDsDKBUvUuJ9JSr2iivQIM7fskLD+DDXwVHwkECCw4xOlCaIJrCU1RyE9zvIcFHk1",
-	"qDp5g8fojZ/KP7nTaNHbLjOZrh0CcyP5WwaAnEteWQhSRtZ+L0zTqX/shjfbhXN/LjO7xPwK8mSgGFpu",
-	"2D0EaQARG5T5IMvxLqRjzQXXQjeXec/gFfczQeGOXPy+lBvRMtlY3PqluJNv/9aNe/vcQlvt8AsEwNbn",
-	"94Ahxlykw1qq4JPw+MG5OaDMwvs2zd7J2sEMjEfugxeqDO0yblhs7abXXlYjqX34RCZjuM+o4K42w+JP",
-	"NzGEm2ZfrJ2/bZENhOF3TCTyfrtUWAsHnVo1Hx5b4cJrHga+Sh8Hmvq0nYNOp32TsXROfXzS9pJr5NZk",
-	"2ppMX4HJZI/Ea3KhL8xUCLs3VeXgfnhj6ZNXcD/vfqr0088bLWl575XqNW6uROzK0sd6fJQ14rlSx2Y3",
-	"tLyc/YfqZKHK4SjQSdi5C58QtOrHTBurWgLDMyph1gqqILXds81FFflQPLmUP6CKkz7ResWqgY9UsRiM",
-	"0DKeLXtxW6q4pRPYbNBcmMCPQ/KGTSjNYh2N2gv7VRI6M3Qo3ERZdRLc90gZy0FT0QkGSd/cLM2YJajO",
-	"dV0MVRfP8MHNWrHV51absEHXt0bso+TJBjNwe8x/hJvfHFJZiPivJPpkgE87M+IcWLRZA4pu2ff7bGQ1",
-	"hsgBmiF5t7XYRlyPml02QjpQoinqSXyLgBgd+6fKJNWuvH93ds4QXx7x4lt4J6alTIMBc3iqWBdcCCiy",
-	"Ix50N7wTIVOIy0kBkUfI0gjgGahGZMR1yFzqyYZFcilSNhKF6MkGxDWnqsxTpBvhcuZIWaYSeAGyZBSU",
-	"EY+4VZvxlZoRXO4k52agijES0vthYFbFk1A7qCRh7QPe6UHnx4jFdXy3peHCautvFOOt+szj4pwH3V2i",
-	"U1WLJYA8R+7XVYjnW4C3rfp0XXTDkkPgBgAYVlVZwG0E9pqa0+6n6h+r6GW9qAsEZMIlkwrK2kQBvBrE",
-	"wLEQb1kVIXnTYujlQxKTjgpEVMA4jbj6ckD10SUoBYx4ID+KQ35bgsU8J8bWQWurd5oo1X1v/+y+sK8H",
-	"zzkLp/6222k59NpNK2oTmvfq82irbj8g0MQdl9XGi95PAum+LMJU+VaXFtIE7L2LUisWpie8Dly2j2J1",
-	"U+pzI7bKYtxExgiwxv2VAc+1veSHYGkJKzzxeGUibjDXKBKpurLd/49gbmPsYo14xYaCyMss7ThRKdZL",
-	"Ee43VZdWRadkCfrKAPuAtwjZURUs9XRnhFqLWAvW8MHAORi7Pk7QZamA7cNNDZR3iYXprZ1N2pfuI49k",
-	"XaKrvmbWLfDW0/UthPgWQvyRcbTSlPE5wcYanE15IUaq1CLCywX+MRL5oHmvrn5/17UA7DJ1vCZFNhpw",
-	"W3MXb4GQvy20q/pueOhT/l5zApbDIZOneQEg8tFcCT1CSuGgKImueFUADSgLElt14DuptILrqkcmL0qr",
-	"mC8pYoSSSiZVkEAGmWnXX+NrG2+dcBBIkKeYbnAnDeaRZN825WCLjvwk0ZF5sERVUbdT7lWBIX/PUgfL",
-	"KWIBk/caS16smMwzbZaher6hd37VcJ4f9DponjQsW4/Go3g0aPQjpgI34EMmD9y0pXY/lXol59B5EBjS",
-	"LM00culbJQURIh1nKJajZYXn3TxEpG37CKJA+oJhep/doZAJmRUU8deGz7RH+8EsSXSwcOSwvhRiUuP0",
-	"j1+eHr396eLd72+PT2OvxHBtLiDsv4hvDQUGioC1Q1jVEBD2+DZs9eTDVhDY5G7q/Oq7azx4gxbHB72K",
-	"fAWDcNqhskKSBBWAUv+AwLdQucDqTHtp3NzQFkI9OthCm1LV8ROPpKjbWVmmn+OgB9r51vm3VZWXqsq4",
-	"Wp5p2J/3lYrypVD5MWbKxtF8dXfD13Y3kWBjrr674Qu8m1TafVhjPIaERMhcliXukoVcIQ3HlwrhRUj7",
-	"+4izxHylcOSgthfr8Q+Fyr+kWvaWqcbQWp9lfNuy3op0eb+z/11rb6+1/+K80+nC//5rJ9pQ3e+Cz353",
-	"b59dRiu91+nsPSle6S11wtO3ta4xJ9APm6JNWBouPkUNRbM4KFtt/SZmgNUEzZBDK5F90SyLgwq8i0sx",
-	"u3BaTtzsQhKgKWY9ORQ1+AsQsX2eXGL2bPU10zoVk5zPRNplkMARVgFzpsHXRc+roidRTANvgR1QsL4K",
-	"hOMPpHm3gp/yZEp4mar8nmkW68vSHih2f8dRT8bwkqMxwlPhYQLwTsksPkTop3NleG6f0WXfwN94n/u7",
-	"EHgGsEwaMRREWDDOpCpYKTOj7aDCzVjg/GO0v/88ev79ftR5/l30w4uD6PvvX0Q/dL6v4KJiDg26UFei",
-	"GORqGkdubHpyWvBJs81eL8Rn9Di4hdUAC6v4AcYUojnqkf0dsjOpj1BG3ZO+zxfjTMMpGTcPPQwhVgD2",
-	"BYvJ4w5PsZiuX5TV5ggwFCE/Hb7bPGQlQR36V3ooQ5hURGEh3DD0+9uxyMEBh4WGBvPf0FdnFZUyRwaJ",
-	"kchT1gjQaoaFmmpM2PZgXCBS4wAyAwIbgKbll09zEYYN3IeHT7jSehDoEBKqJqtpW1DgDvDEFWAlLXRK",
-	"iq1qKZGGst7ekzSOAl0FAyMAEQatosBJ8MAzwv3A7SYVGysIndj1iOUFsFDc+A4KIWDkABOEVvWS8aKF",
-	"1ldmFLlxsiuuxndB1ffBK3Dp2EYxbpj9jqlhxLny/YpiBNZHT+IKC95UrcyAgzMC8hBg+YB+98XMCg4Y",
-	"HvCEQM+Ihi0zPenp34j8JI3b7KjWYPdslfhM4+wyletzdCGVuaBt0WaxUxA9JEy8iIwfbNie9HdfeHUy",
-	"KNLoSSKIA38xCECRBu8Ad4HVQyI25JNcaA0Vv/Y+B4NANFOGF0azmDK84+UFIPDBL4Q+OHXW76ZCZEFT",
-	"HynDB4dpid1NLD802EHdCG47K62+IOlnwQm66tFFj2zTh7aQEI/pd3ifc+B/crvFSm84D90+WaIk12Eg",
-	"/I5fpj+vdk7sfiLAq+UkHidGk/rkyLGywqkmiMpshTHgbOUiDRAWIlT6oKjRmtRwI2UFLWTxcOJ3s0bi",
-	"jYJrG8T/GuoRFC2UB7IjV7uh3hFq3JJw3vxe2024TES+UZCVqknLrWDEwqOQRSmrTQwKa6AZ32w3HNYA",
-	"LakmuHqZNnzG9CibTKya79WwCJTQQVZYLRR17wkvTMbzfHbhn47JawDFeH2grkuEvXDIOItrt7HYX4zr",
-	"tXUxkRtfwLsuQGOHTJJ4aeoU8o9qw3OrZffL8STkkINoDSB/6oqur+IOLATX9uXX1Uxo4B3VTJd6FT0V",
-	"MK6gN4Em+vlRBXhUrZAnoGZuVcavK7Xr29Q2cZ96dXMt3XI5xBidqXSEfV7zwENJ/8gn3ns+GzueWXA0",
-	"MJFrgdSHjXiCVwPXRQFg1wAd5uAdq/OLvAvuXHJHWZdxOUPvln35OodQ6MV02PqBymx/tvr2VKSM2FHX",
-	"OrYO54+tw2tn1oITCvvxzRxRQXee0hnlVsv2jNqeUdszqpI7jFeYQ/d3Vt3GD7KKKH1VuTjz7JTgq67E",
-	"fIShDqgxlUlepstyn0GAPBQL9cZj8rfiIt4G5h/cjfJMs1GmoQDgK3aoBDj/d863WrgZfw5e/FVvxqoj",
-	"qzdjMJrbHfkYO3JQW3VPcFcus7B+VkUV344qPp0gtC7SmA14njNOHJU+kBCQRPoYPWQ3cMMamQyCDuR4",
-	"pOhiXA3XClflsrQRyHMBqH/P7FnnYyNIQ/+iZ7rC02dvFJD4cEmPPNM1Z6qP8Vd5EupKFBdhq4OkEQq2",
-	"NGKyh4CJDcavyjLpUtxfs1wMABRSj7KJM1JDv6oq1nKrVq1trLBVq+SDMMbu8wqCL4ApKnxmCwBnkBs4",
-	"WtIoZFO9R6fsMiCOShp+C0buXJceKS0gGNMl1m+14qPKW+720/UgIeMDIwqWGdYgfIFMh480t9bz1nre",
-	"Ws873Z2zUTYBVE0r7+3Zqgbe3fuMwvePYEoXYlDK9J418lN66VetjWMnVmviNIJbLfwxtPDCr7SvSAM/",
-	"oqgFa0jFKKTBSJwpqI9NuFW2EEGbYaK1T2l1Xa/lR7MF6dG1JFRMeuVaySjQYDPDEqvo4pk+JfTw6lfQ",
-	"BTM5bLPfARqcazbhWTp3yPs8c8Jhgx44/dZ2EmMtqDlSp3DiREpZ555cS2OrXG6tvelCfEyESPWF/TSw",
-	"ceVaMft0YT/jwjG0FKCGc8a0KDKeZ/8WDpYczRFAjlnPZDgPO+iae14l1zsNaFio6TIdFmXIU2XqCtv4",
-	"SAopDdASZRRHfatCbvNKv0F25sLJhi9R+ZCp/9Y6Hzx0vzofxW/xzV+54mc7sY7iB53dKn6Po/i5lfYV",
-	"KX43FTXeXMEIvhhVmmabHfsCQsnHQnsj0tVuVc5MJEVFre+QNL55t2r1aOBYvYWWtMCxSg7Eqh1Q+APe",
-	"UMGLPBOFmz3QDatswCYzSl3O+2Dx3rv6X8d8xrTJ8pz1BX1WpDfokNSum3VIzDNy4z4dKS1YTPk/R5j+",
-	"E4MvNXaNbyx0pkahM7bmcHUtjZtUU+dbtrbv105i5TOe8wEv+FJEjPr0T1TmCZ6IZrSUoNwf1sBDwceL",
-	"6jI+7Ku5qtlZrh/bB76Oci5s66PpyTBQS/VkezVifsC35VtbNfvPrmbD8sC6fyuU1KAmxvTmy7dcIflS",
-	"PfsozymkIjQrJRyTDlDGnoKAhtuuwcJwAHtpZVILEPlX9sjuI3yHw7KSUPNMcDBnv31os9/mVfguKLEO",
-	"Rl9fZhMr/AsxEdwOGbU8ggAdm46yXODBApW+PcnTVKSLanSt0vzedfsrQZSh9oaYMgtAij0qQMKLYoZ6",
-	"SKaZ4cNllB2GD9duA9anRdcdhevNNqsmmzXiv1As/4KWDaCYaZFfCd1ssxPTk1Dxbs8lnsmq6N2MCgFZ",
-	"0naTIeCxMHbAAZs0GwJMBEQtZgxb2WXxf/8/VnH57/8TgCr+v/8rZkAGSE4+LXiRjFhRSmAH5MwU2bDg",
-	"Y5bJVHyMSEEF5AFRMCM+GtaIuX0h79v//8tf/gLvvbiA31r9uEn0hDrhLnDt8CRoPGD7RUwrckRaM1uL",
-	"FIOZCBSCOnBPxjBj7X/FrOBEm8glInekTOdqms/a7K2y2pIdBxkzzWcaJr4L1UugHo8FlwGiSCZ7EhtW",
-	"iGGZc6AcKwjfMc14LhLDGsev3hy19r/bd3o9FiWVMRvkfBgxrtnZlA+HomAfTuww9eRQSLvTRMqSPIPk",
-	"CWvQsMw0HaY1rIQPMktU6qcO9TLx0dgFpGRPxh9b40y28HILZrVVlLZrxuNHAG7FwK4ppXJ9SFMJeCZC",
-	"DlSRgI8W93+FN6RHWWGW7IU6RlEASbTX6dwMSWQF76IG73SfL9gwQf42R0xxHBWa/FxwyFuNWzH0zz6M",
-	"qaxLiXAV9KlqeyoGvMzNTnen5VCm7A1ClmN7lIS/1W6A90U7LfjvH4t6aV/RuuIFWHX2XWeqMJjKuhPB",
-	"P9Av4/6BL3R//iR0svPHZgGcSFKu9ow4Ybl1jTwKiNOkOoGdiuN/uu4ecZc2yPzj0IoY7R5do5V8pqNK",
-	"7TGKxWnBBwZQT+yBtpoxSF+WHpRkiaFJS3ejpD70jUeyEF0Pl5iINMtbMp8tnudTIPNxShvJgYQbnqvh",
-	"LQXWOsbXbr/ML7+gpnGpVHsnayhcXdJGMyPGAWYWONVKgOFNMTXSatFWrImPmTa6zY4kc+GdnkSVhUt8",
-	"TS74ldDMqocIOEzYI4VI2RXPS/BL4stRl0ZXob0LP+/kLbOan7UiCqtgO1ELYjYKwOTqIllaSVx1GTRw",
-	"Y4qsXxqhYxZ/+gy6uZ2wmMX/+CNuHhJmHSEF1FDrCuGwk4nGPLVdnzHyZEKHYbA4jI6ZZglwh2ObrBkT",
-	"sUL8UyQElzcdqZwuhKo9+WKFXdI6RuUPkp37HL/Rk43Y/lf/4/kfbX1Z2lYHUGd2SRlrdL9UaWat8old",
-	"oj+wN9lLwLt66eFZuSGsurPfPmhwMxelDHzJ+QwyNqyxBJNJ8H+FmiJcFn3J3nP22wdrr6PaCiZRHd5N",
-	"sJQb3udakCub91WBmH3ORU108TzLy0IQl0Saq+Sy2ZNgBJkiq0DqUJnHOijoCS6vROV5BgoyJ1r8F53n",
-	"LIZtdpGQYIsdat2pMMWshXC3ERvxK/ug6xUN6SIfwcsyv/wwsWsx8BRs4lS+/qFHwsCuGnIqtDUeFpzR",
-	"kF8zgtxoSIrBVYu7Ikz8IafQzpaJ/dtHvkYZ7g8QEkZ7UafTqfxR/ZmVH0tPzr5KZ60cPGvdH57/8MN3",
-	"nR++8ED9RH+t4LygWnx/0Lv8MXI5GpUQIzssa5G6Mgfi9DysIlmYBAcSKeRid9Cejqury3iRjAAG0ZN8",
-	"+tPOX0wXc3Fdtxt+gnZUdsOXkHCtQ47hBirTbgi2ePh3T1x/6nsbV1e1P+6m+S6ngw/t3c16g1YYnFve",
-	"yW+Ld/Ju63XjuTfv3Zn0BWyTwc0LGCftmnbrNpNJgRWMiIkcLGLiaSDSCru5rAUHH0ZT173DmiYplszV",
-	"czbA/AHkm/6McQkXFwY5wsPwRhcY0sDcz1G2KZKauzjPHlqWbXkktzyST5IcB8vKBpU68UyTjNuERy0w",
-	"AHYrasobyLCdcPb3bn4nV9+6eUs/0ywXVyIHO8qXricqdR41gNJFkNxtNOvh9QyPM8CNq1P3jKlYngxT",
-	"8/T4r0OFZOF2Clmp77v6MnjzV5KEE7TZJ+JsNsfff2+dRP9qQLdC4FFC2kV9TT/oZl8aAvoVCD0q+IwI",
-	"67oL5/2OWClNlrNYfJxkhdBHJmaN2Jj8DBQcHUfsu067/cN30UGnE7lgTU/+2OlUhYoIn5J7Ov3YQ65Y",
-	"w0B4DBSXSORQlT0xjePs7Ek3mHN09tqFBQLwlqLMRbeG/VKhQYyVNszPaU+igAYZFTEAmO4XiuyXuSNV",
-	"T/LMID/MoCzAsqlaAeExar5UpieRu2YVj1DDntPuLc2gigGb1GZvKxocaGq3J5cy4bgiA/C+V5Q4tRgR",
-	"8GOwnwo+MBCwIsdiT3o1ii3lHoJ4Hy4HgvBGf2g/V8mlNec0zwXlXWK9LE6dngoxEQUUFTjKGJ+DtTiz",
-	"3m+Yp15+6hv6aLn11VAtTbD3t0S0fbYp9tucjD93ir09/kg7H0DgPuEFSkSWjERyqUqz/Khet8C1OsVv",
-	"sk1D9WD3U42f7MYg1SL6hKE9G+0pA4cs9q/Pk8s2QzYGiI8v5ONyvApeQKvCy3q4rBXjbL9zYA9tx+4F",
-	"J17DF5NhBZxphs69JVxeC2nZ4ct14b9e/CnsUMBLtqVof/KFLjBR9SXpWPZurSqvDCzduLQ6j3Qmb/2x",
-	"X4FHp6itnCfmrjkNj4x1XDbzp8wu1FikG2VPmG/k0oTrwN50Fb9STdnfWGh8ssaPkDAnKMdOpTNXR4TM",
-	"6R67EuvOXdHzdU5Pl7qBQyB8XvaScysKcYIq/kt3UqrCn40LTrhj+MZXYN1ca+gDcRvc1ppxk7ZF2dna",
-	"Jt+ObfJGXV1XiUDCzB7OJvkilJ3DqiZmkOVQy7fE2/9AkDv35ei3zX0gH/8Wx+dr8Ow/MJDPHzftVqvW",
-	"2T/qbKsLrCDCLdnw4r0Z8GNr9nwVZg8tlSeDU3VKK3z9rfAQZKhBq5bZNXblA3YHm4pCuExyIQ3457o1",
-	"hCpEiPK+vID91N7LjKrgoQJgKJ/0MQ95PlB5rqa6opirsI0cwMg8++kcVBPeFWI1NZeRj94LKtJDYOSt",
-	"wiPa8nxu/Zi3ZcCsQKxuFp33CIq+SODlSounIO9IuGSaaWEMiBUCOo5YBlgsEYS8EVEawgkLoOqsvEoE",
-	"lL/Miyvb0bvJKvvktyOqYBy2cmorp1bJKbtQQEzhhnpMKUVteGw5dYbQQQNVhFxCVKpA4qYBGTXiI09M",
-	"PgMHcBcKtqvahwB+XpOaN1ReW/NZoLVUKIiNQuZOtyKyGkKNNWRHucwmQiZ1iKSUO6qkqBA6XQA4zDNC",
-	"IYpJPlXFthoMWIOqotVgEHeZdO2zLyHAJIRdtYL7UkxMExJ/Snkp1VRWWVEU5D2IoOZfkmvdtosIid2d",
-	"F+5ivIYK6pfmHaT6KT57n3L9/n3rtUY+UsnIuoicOBXbg2XrXf+mMOztqn4UZX0q+iOlLltCphOVfREN",
-	"8JlICmEQjgOdCXnm0HOvO9p/xw8f++9+1SD3c71Zg/3X9XvrJ38UPzmt+2oegq1G1xY5Fd2ljSXBIwu2",
-	"0/bMbIKp2lb7iP8aO1gk+zvmZr9/d3aOCCdxWeQxedasxnVmuEx5kfbk767RLHbbPUs9tSCwRj7TLEsB",
-	"p51w7B0caCFMMeuytFATUKpSl5bXk1oI2Yyqd5psLLTh4wkiH3FjxHhi3/xBZh+ZvUqo8u4BnQ0lN2Uh",
-	"4p6Mr/aiXtnpPE/6XIvvDuwI/Prm6FXr7Nej/RffYZJ7bydL2/4z7b5KZ70deErEViI5XFIE5bHS6Jlm",
-	"/ZnVphuYso/vRpbFeDrSIrmIm1iNDBkb4Zgwrln8y/E5I4L03U/w35P0c8z0yCrFkDHek+cVoIYry4cW",
-	"ZEMJ8JjYlDiCpyQi3ULOBuTaK8kKZTDdvk2zCIiyfdGT8ciYiY5Zg/CMA+xQAMjXzN5AtLCqNKzUVuWX",
-	"A1WMKe6ZoVtWKgCmhaXCezJXamKNgYhNiuwKIK/yTF62rIYMRRdjYXjKDWc8TQuhdYRZqCJlfEg4t7hC",
-	"EiWlAGyldk/+JPIMfsX0S+I6mBRqnGmRdm3zsBiAD4eFGHJj7QhPaLo8/35Ovm4UeHDuW4+URj/f4yWa",
-	"sZNfZIMBpBksty004RY/aQNIg/Pn5i2PzVuporuf3J8r8s5PDKD8oOQhbn82VEK7TXHIJghM7G6zMtoe",
-	"n/Zcm4j0NhhG10XRprGM3Ch8y2BGfwJsovvZOtES8gNCNnH6bbhmDjoHqOLgyeBOZdBGrq/yX4RZdNo+",
-	"jOG06pjb4h99W+kcX7gnNp7ccewPoI0hIcVC2pFLu8yqlDErRAt/0YyzNAMvVlrtZ2syDFQxFAYXP4GU",
-	"6kVH2DU8pCVYRvd7pG0K0+hL9PLO4+nlW5Cj+zrpt2r5GphF0i+9RahFm9XRdyvt+s4YLOynuoZ+KSaG",
-	"7R2wlM/0jZ7k6rlvwpXsPCmrXcnVoG99yQ/JnRrss9Cq9DBX5ADVT1qn+bJdvvvJmd2UUoHIZQ/SdFdA",
-	"MeFmVNVPVO3ZmdcKwpoK9I/udHfKMgPS6Bp/0Ofl/vn/KEUJEJSCjVXhvdwIF+d9EIhnXyaJECnW4A3g",
-	"FIsC/zQfi7o/3q6cvkpnbXZUvQkR6p33Aoy5H1kjdtcv6Erc7II2iMj0KDmRjnXKZ4vSEkwxmxM01628",
-	"/U3JtGVKk+tV5DsMvuZt0fwT10HOBNAs+EULs/ZwWgeET0QLvRsPJn9uzDNdEA6SYro8FNRmP6uC7R+w",
-	"EZhwGFnx45lpCCa58FZfkQyxr3QZ9pNCXGWqdO5/1jBTxeKrvShmPs5mL9reGOSu4ExPeCKaQO+HSVaQ",
-	"iFBA5pOeZiYZYeDNRZdyRXgdrmkLRAtMxpyVhKkBO0/JLPPhEjuIXxgy+TN6jB5R3PwCyTIy8IngJFK8",
-	"VbvF9kDixwj9BKQOKSaBFFYDyBNg8cQqCKxhF3uccsNjoro3wYawQgBFjBUojuAmzy4FcO6AD4mA1Ixa",
-	"5JhCFnOn84J8c0wroYEyLy7OhV7tbn5wRcSOWKXWzyL2Lzu66Z/Svnp8vWICCcQq3PJ3390jwXMz+vdy",
-	"FmniatoHNI8sF3S6QkYhFo4UwM306/n5e8iuSJXAgIpRJdIDe4KphdGVX6kFGzwN8RM3gDW7zvAcsPfu",
-	"aGvX57I2da+zKyHtRyaF6otgunD8d/6AyVATIfkka7veLSsQfjcR8uj9yd/P3r390mEjS0/1/ymWI9TT",
-	"91iqkhKy2IO8mynXrGIPHhRqvInxO7ea4bVmcM1oDNxwjoXhc4M54+N86fK2vRtxmbZc+r1WZZFgeUFR",
-	"mlEE+VIQSrN/LFzA1Kz/cfTm9e1mw7Xs25kNGoMFswFJcuuKGTHHS+cI41D2RUAc58M4C+fkFD/3KDIF",
-	"vg1VJXZOmCn4YJAl7Uf34M0lWfM0WyGR4HG7rFCDu74SadGhe8f+jfTlfknsRDtlke90d3ZBU6MvXJv7",
-	"BFjddcQ0EpmT11BdCgkqEvmyrD6wc52VGzRHzRpGSC6Nbkbkb0SYKXxXJq8y4yC2/QtRs91ZxIw/R3bs",
-	"KESDhz3hwfXHz6Bax0MPR1S+g1QASOECVHxpC6hbcpEORWFFjoeJjEjtrBDBcJBHq0ExgyZWADTX2/gO",
-	"cuGDt+Kg4bthByKPZmTNYmvCsjFPRpkUrJEoOciKccQGZT7IcleI3cRG448Idkk8ltmE3mtGBQAlQ9EU",
-	"9DpoLWX0L6Zdd/ORlNqosSh0lw2s2kbZl/0ZE2Oe5V52zBxRO3YL3x0F3oHsiiczV2DAGlwqORu7oDC1",
-	"yH9sRaMwHxZJ+6syNWLpmarCjJgReQ6iy50z3vFJt2VGi3yApJ5sIDCHGcJ+iVW6UJL7luEXFy09NFqs",
-	"MhZ64UNiH99g+wVrpHg7jjVckjRzOdLNyBk/UVUEjGtzkvOZFTNBs7zueb1h73NuBqoYM56OM5lpg/Ka",
-	"NY5+enPyFjiMwqGHuxa8xutR2IaaDMMaQVUkIwGvV7T5c8VT1ue5XaVFuP9J0i2e3AWnLGm7S45Z/1o4",
-	"9a6/9Cd6EfZ7wofU4IlQk1xErF9muXF46oEQDd6cqkSDJP3YggEK1HsQ3SjQunkGPP6ltvsERzLa4WWa",
-	"GYymzFkGcDTCNNh3/NVefnl69Pani3e/vz0+9e/FZyP6B5oQ0Q5JWXfR/dNdrnN0RfNcMNE8CmN0Df4q",
-	"2vGC1P8SYplE9bIe/08CFYl2+CS7FDPdHXPJh/YG2q70dD3QFM0bSVElBdwd1Q/uFiqepX//Ee28OXp7",
-	"9MuCsZsbrScwOg8wGGfnRz//fNuhWKPnN/ZzrqF/fP78PwMAAP//",
+	"DpfWktkMAExm5/9n792W28ixtcFXQSiiw2R3iqJkuQ7UzcguVZW6fNqSPLX/3axRgpkgma0kwAZA0WyH",
+	"7+d6XmAu5mJiXmP2U8ztPMkfWGsBiaRIiZJFSXYxoqNLZp5wXFjH79vZEXrcihzYO65vZkfA/sAQyFxm",
+	"1v4PN+fDGZFNdGFnp25rkY4uuBb6cOKeWWC48ywTxhB4aF+rEdvhEzvcAXzMhP6hxaAwbmUqHX5B1MxG",
+	"amfjDuP2b/+c2jTpyl9P9158l7DdF2xUyIkVhvXc+dfnk9I2W+xwDq60wHox14qxs4TdPLa6sivfOQMa",
+	"AWcP3x+zCzFjjVRk43M3xeetVitNsLlultkO3Gl2PpHc+7zDx8X2hZiZZsKsKnPGx1xbeKIrOX28N4Ms",
+	"3rEW/eJjp2oELA2F+HJqKrEZzwxLr37GNaQrnezD6rfEw0/CiwPULtD6AfUA9YnQ3fYTVM89Im9hWcmR",
+	"52+//bzZ6sqj0ogprO5GikP/1zRh6Q7PR4Wkv7FVaZPAXt2zuyzl4+L8QszOgROBupYicC9IXtDgYXFU",
+	"m94tzq3PbiW5VQ9ZVEpantkoNfIoU6P3uESZFXxE+lu0sqs13MrF5RW7a+slzy6ERDUoiDDQoT1N5YhL",
+	"PsDiNY9fbDo4dIY1rJBcWtOEsSaoDGN5v5+4ufXvyLjlpRokng/HqeiA+JGwnhgWMmd///2MuSEV0hbE",
+	"kwNvRDVeDupr1cC6fKWgwRU6CHA0VmI9LIVOV26zv5++e8v6hShzyBpHuZTxkShfcSMSVuT404cPxz+Z",
+	"hDnFxFg+GuOvJz+/Ys+fP//RGR4fzl613BvRYQpOW9bY//gR+vXi48cmzLyEZ37cf/G9G4ZeKUaskQIA",
+	"F/Zvh3792z+NkikNIHeD1ytFVzLmtrNI2YeTY7cyRzwbFlJsa8FzdwdLM5WLNCS0p6FyMWUiGyoqZXJX",
+	"/nObAufb7uJQ8Fxo6AD9zHoqL4COwh3AbCIvpNtqMFYGyESbib9HOdG8y94UL1ljf/c5wjjSNZgDQGZR",
+	"FjoQ9xZ66Z550YRvH+KE9FQ+Y/4IU1KwqSjLbbfIRO6hEWFkpGL5BF8n2Aiyt3AenYFnYInAiWXcl2GB",
+	"gTphGCdYs+d7WFprWC6Ek5Ny5qTDgInSiAriMR3xEj9/Tk2GMcyF5UWZupfj6sEIGH64LEaF9QcYt6Gc",
+	"YMoN62m3YLHPZ+KjDZ01Vmk3kR3G2dsPrytMWtZIu91Ju91up02G25KXRc4+nP28/QNrcFa6cTITrZVT",
+	"H5kwGR/DivHKShPS9uUMRxfPJDwNw7Al+GYn8rgdJuxfE4G0/rg82JhrPhJW6ASGxr0dRgeaAjN67r2u",
+	"06EygqWwD0wKb4fRwb3WSN0PTjaCKvSP53+0zMXE/Rs+2fpXimNzjOapX3VOhWNksprAjcIN6DQdlu62",
+	"2imoc7vieXoFoDN8HpcaBsWqk4GaDKMz5O7YY15L9WPUyJTsF3qUEER9wsRHK2TeZLw0CpoHa0HhW9zC",
+	"L8sO6F+jsZ15hHFwJ5uK5Zcbln76nEbiY368oUGcpaTopW55wD5gamJNkQsoiOHM8p4TC+5M0Kok0uDt",
+	"w9NXx8euYWE1NaOlvWDyaMBSLxUm7fbz7C0fCfhLYEvfSQFl4XBoMKtYLLpcA31v/ep3ekS8kX89O3u/",
+	"s9vadQ2nDrtV4RqqNHWP5J/vULUd8Ky2Qy6x016rTbvdj+3vUxSOtGd9S9yby0KKhD5Hguu7ffZb8bKJ",
+	"HGMYPqWKeIgtlnzmtALEkHL7Z8hlXgoNCP4khziKZvHR7oAOm8LQNmAVpO7Plzz3gtWZHPvPd10fX7Rf",
+	"gFSSCp6vieSOGy8QRSSxnZZl+JRCrXAfAMT625xcKdVggJ5FYlXCNSUnI+Ne4yOLhjX86YMHRsL4JC8s",
+	"mQl4xiTIMdCE+v+BU8yRXA0FxKiQSrtWk3vngEq0DIoyq0qBxVc0kXYoZiyH1jJ3kkDDXmo1NQDXlTs5",
+	"z7wKpnQxKCRrvHp3ctrsoA0GPxk/GGgOOJXP3XN++Pr1u9+Pfjp/d3L8y/HbU5DIRliQw41MjUZ82wi3",
+	"m4BCRTpRGWm90MOMl+W8ihD0F2cyDFUOKf/u3dEchLXUSJ0Or3Txb3jWCbNXSloh7TaF3dLj/vYbbrMh",
+	"/J2L0VhZIbPZ9m9i5lTz+SXQDPMOtivWqbmjntrpp9PvHkCByFU2Ab0sF1nJtYCjr5EenfGB+6xPhXZ/",
+	"nwirZ9uHfSt0rUV2+0SM3bLP3c+///779mGlhIlFLU1Yq9XCmZrBYV8WQBbirLlDMGC2X+EW3j76OFZG",
+	"bP+Ko5a2mLNxnFWH/CBO1y8R2QJcdYbttfcPQJrg1nRzB8p3pEBlShtUo/FFTnHC82fhCe1XBqom3qJE",
+	"zbssMiFNXGn05vjsigatxkIaNdGZaCk92KGHzI6793OyZQtbzmvih++PI2doZ2u39bwFJYLuXXxcbHW2",
+	"nrfaredb4AYYgmlIRgTszW3Ym/DzAD3mYZlC7fOhu/V1Yeyhu/sIb3bvoiPELIUgqW7Zee10lq3PyY03",
+	"kp/G3Vk3Hd450wybinkhSG4BuSCFuwEO+K1QM+muIZAcOJtWAOFd7ZvuoWXfJBdc9cVrs9bDcEIU8zOC",
+	"jJIcdQ/vtdveDvNwVHMarvvtth8Dpx4YevOFN2OOxADYYQBf2ccmLHpzaOrOSx4qEOGR3Zsf+SA5iTT0",
+	"D+23n9/80M9K94o8FxB2erFKy5yWpyUvjyDTBZ5a4TunQl8WmfgQZRPFHhZY7rFv5R9/uKkzk9GI69lW",
+	"Z+uUbqSBdBbDNOS2bPlU9H9swR5EbPHKEbDV2YJd2XHiGL5Le9Wt5xU26Qe4be3bc51rNeQmXrtKYTw2",
+	"i/SuixTNATeI9dyrFdYnjHwHr84v0J1PKHc/U1J4NlxEXKxKAVaUqvgPIvKphECgwAer+sEb2IDMZ/fc",
+	"QHMZ3HWoUndlGnmf8FkMC6YM9DSZH6DuCrY7pVE/M/BJMlr29potdoQUDYTPp8WlunCqDrnuwXtITYbT",
+	"hx1S6zDuWyoDHAkGc4J8RD6NWK9SPEemfMYa++0fk65M3b3naiqFdjq8e5tvoLMHfeyRSaKPKKwRZZ9J",
+	"FWUf+S/hU7UXw/SA3buVLBIbVW3HreXGBzxkURzA7vKJnfcjCa5UnXyux3goQLBWUbRIDPkM/SSYQ09b",
+	"EO23929+4q2yP6uJpE/8ePMDr5TslwUG0fZ3V2jTez4rFc/PlHrN9UDgcy9WGQAzGY+VtiJ/I/KCo8KU",
+	"bO3v7a3y8FgrZyn4ApSVpDIQkj+OaEbKDBKAXkKpkIIAYNF3EtPjYjtXmdsk8M+JHe5geGC7kJcFZhOM",
+	"lVmQCIHQYGjk4L054xmyPDSCLQtXOBGmQ6kC80K96e1ruAdYdzSYvB6TG4UmJn97JjZnwXn3sNKR2yVE",
+	"kDDg0UjJaXmObUubB4x3pbPqEpLg4LrwoIXu2MGHd9v4cGHF+UBJfFJS28GKGyhnMIbOmkJmoivrvfUt",
+	"+ZE1Unj03JnVMm128ISqRk2wUnANLkFBfibhg4XoipNdSd9qsRNuBXp7Rc7G7lBCsJrj9wtlOUzlMc7k",
+	"euRx/IlbSeQVhFzsCcgfVpreWtSt0LBflBSPKBdX6NKZUm+4nNHwmachGWuC8O8KPIKoX6E7VEbbLpaB",
+	"TpCCCNTcim3YM2BJ2SHJvhDZXi7k3oEY4gBAsUgEVRKNE13XmBszVTpnA2Err/t+e7crK5mUaZG7hc1L",
+	"CNRKxntqEt1ui5EgpQ+4BLSyFhLNyuJCtNjPvCgnGgOIXUn8AyANqvaQXCBB0qHM9PT1u1+O356/OfzP",
+	"858Pj19/ODk6TVmDfJPsRROj6MDvGqp60HNFAgny0HxzsA6LW/xsp154gK8qLPEi+BOhKxFL1o9T4hVt",
+	"JylJzJ2HT6RNokCo+Q9BLLoXiBy5hXJR8llXAukQxNuon6/fvfrt3YczjFHmatIrhcGWAJtcf6JB4vZx",
+	"PBM2GQM3mmRDNdEtBmz7YSQoYAsZCv0+ENCAT5wzY7U7nrXnXCshxEzGysQegMjvSmrU4Svgilk2Cbvt",
+	"dtO3CFxM7mjCeYUR5WXJQou60qqBPzZwzBi61vUMEgWcMQIFAcbQ4zLMpRZGWDxkiZwJI7ldCZ97Zg6i",
+	"dpS5D4Hs7cPw4Gj0lR4oa4XbFlFCJB2NQQ2AOe/KsDnodHwezbl/OG3e9pR7DXt4PccbvPv2lsaTPddu",
+	"bSVszqo7n1WvFcTTUN4Ewez3wF2OKjWxy8+qE/RLIIQhL0vke8RD6wB2OaV3YWQnTmZhxqoxmyp9AZ4Q",
+	"y5TMwKN9ZaO5FlxZ8vvL0qQpj8l4jbt155X71A00N9fuCPchAer7lUmen85tXpY3TykerHO84jjHMJuk",
+	"V4A9FnulCmMmAeV7tGxCD8typTk9qrXiTzartSm4ZlrD9l46qW+FyE2NtD0ciw2vRVbm6N5ewiq9ER84",
+	"9w+4sxJnRaGqsniJVFN1gKsT0ncsnxl3auMXr7QFkUgB0LQrqVSBeNLx5f6QB7XCxsDSQXWcyJwMWlRr",
+	"vYrCTVemmKtZaeFpB8ROpV8mcYHNDVqiE7JdORdlBsXTgwXU1c7b6hjogHlfye51KBv1j9xK61gigmOF",
+	"61Hckl+PC/DrVTpWch3WtII76yBjrfoFopUsjDn+Iux7uuWRXPDYxzUfSY8zk2fxFJIQvOYkIhXvGu1C",
+	"VfzedHA8M3XNEPOhqO6xcpPmgiO1L5NqypSMJXVXZlxD2YVTOcn2VLrF3uNbKNaGBmU9/58OFn+IQcEk",
+	"Hl4TI7qyAenM37fb7P/9v/dbu/utPcrXmg5VuUjdrLC24zMEXTH05XP48jl8AY7TeqbhhRBjw4ZKCmND",
+	"0hklvhWyQ/n97uA5+vnk6PTX85OjD6dH57+cHL46qtn0zDQxbllVhbqGYb//OTEWL7g2T/kMx3YgrEG/",
+	"MpyeYShpYBrodsIBjCs3muCWME5j4SWzvGeQPEwLq4s4Q9G7M0aFAe+0Pyv71ukFoHKUMyiNFXMWQy3P",
+	"ksqWvLbZV7orYe7DmhoI6bPcGuD+5pApj7FcG5XfXogZG0HtlJKi6UOt8aroysZ+ezfSiWoT6ZML3TgC",
+	"gRFe6ys9uItn4YS20HqOe3r7t+Nd2PgK7uwrOPqY+RBffaNh3oMUU/r3mBf61se2L9laLZoHfku3fWoZ",
+	"CiC9XDso80LykchZCv96iwn2rqkBAAUoCjGHVZEXPXjQAVaJkiycBMmGymAJVmVHdBhnlBaCefwhi7ws",
+	"LiA5uitrhSItdjTiRUllNWo05lrkLONGbBfSCGkKW1yKEmuLjFUaDJqp0O6WvMW83k1u9R+c2fz9HuvN",
+	"3Lg0epmejZ1xA0OceNZfrMb5efsHvA+rUUZ8Bt2ighKScbvtpN1udyXUgmRqNFIyKGLm9pKJZnRdoglf",
+	"/zQjel9HHsI3IZdQLsThbvA3WYKhvLUkIhEQZy3WBdEbBbhJmZC2nCEDCGQAHAD8nxbSpmzE9UVNKfBb",
+	"DEXkBLbzIcox1OC4pX2Xnh6dnh6/e3sK4Zf3RyfnH06ddKtiYO0m0oT7ljo5hH6PMfcFJpFe0pWl4Fea",
+	"rKRYGKkojD31I7BGA4m+sSxjEkge4z5+++ZSrbvXGE3+lp1P9BflLSI418KiaX8I0QNwDJLY9zUmmBfm",
+	"y3xbC6S5W0+nwbl4u4y7U9/SRTm4t/XNP1Qg6pbJZ0/dy4IzGB/38yGYJasOy5iXOlTcFn6Jt3zVCdzQ",
+	"h5szuHE0NincX5bCDaO4NIebVtzV7EC80ClxlsLarAAOrnP7vdSBAneNK2jZaUaY2Fh5xmIHFBVBIcpS",
+	"qIlzIphq6dx3j4gEb9H36bYduAc+/w3l9D7hpXx4RcO8fuFSdcxtpeRLwkZyH19SnBAW2DPDPJOIB+Ty",
+	"aqPqI+MVwk2YAyY+Flia738CTRTxKUyL/V7YYa1GE44McgG4PQIusHLmGZr9Mkaru7G/u4chv2lhECe0",
+	"viEjJrhbnxvHfWjTmjP4ayx1D5zCf7MoiZL4N4ICbeEVYmrvNXCSAjAYYcI+lvn99PVFQKnwmayhiB6z",
+	"8TwN0cqyb+p6svjQDuBHS01uVBouxKxWeJXUoihRnryJSPtTuufQpglL8SZzaNMm+vgQTRO8fFAKZYbO",
+	"UILwRYelw8IZ80Wc5h8wF0wCkk+UpWuYQcSmFoPqpQ8GPuieJDyxALECCQSc0KbAi3YhZq2FdvjhuPjN",
+	"jcpXrVZjJ27Wqwk1y3xrNUlP3P3gtQY//Evrfpdubz4u3IMdxMD6QvVmoef/kKAPbLVf0wsxS32mUCYQ",
+	"gIhA8dCfhgi41rDTXw+391581+xgHr4VA9xmXWmEzN3WhkhCDa2iw17CuDHEerkQMw/1wg5BDE2VvjAB",
+	"eA3a4UdSq4kVpisbS+DXmglh+VXAa2mEvJZiVj3B/RVYOYWOwulQsRHPRVcScJoMBZSEyBNLxxhzZiAs",
+	"Dt+FmD2rA72BtxC8hFS45dOsIPphbFGWWLnqVELIs8cBcOIcku0D4x1l8XFLzqSQq41gKqUaRKAT7h1E",
+	"Zs0zqzQkTVmlUVwcQyT0LYISVzB3rIKU68oKUw4wjjyqHKPg60I4uSZgotWGGwFaINm+V512EcZdlKU2",
+	"VAD2BZiZ8S4wafOgK9P6TkirQwVBOlyXM8jcL31afim4O77oCgS6AdMJS2V5V0bJCYeScuhC2h1rRD2B",
+	"jg5FGaF91NCmoIeEGtJ1m1DPas+bf+z+4QY9OiIThOsaFJdCJgGTi0ri+hM70QKQzwggqSvj4/UAFria",
+	"WLfB/IyXxaUwVC/hnXqLUtnApY9L4dbhIwKphIMMoPROZzKDf0SGGwTX+lpBMmAFpI5F3D+2Wc7h3AWw",
+	"HnwpdQwxe7/fbu9t7z2vYfYSmsZpeHMdoD0aaUB59TiCaBQmHi3V4L//gLNyxZy8aLRuHw27n7RAgrLG",
+	"GVtitlyIGeFDYeoFCPIGKlxBkjfnzJlXPBsKj5az4Ggop3xmWCrVNkxpehBn0+B+5fSt1tb8kMQj7EGU",
+	"/ZvqmMnh16v4K9+cGfV4+ZBL1mKMpFaDz/5EFLlbC8QgYLJb4GHbqku5DouKjAOi61XBP1MTWEGedOgV",
+	"MoTu0j9RuYG4/pVPbCVbFfjwLb/m9KBCGstl5p72SsQqaOeVIRWEJsjT9u7ff3rxX6/2/2P39MV//vDL",
+	"f+z/j+d///7t3svvfqtoSDr7e3sVVFMt99SrEXXc1QXQqX6mzM5kPnd1NTnyHp9fYiksPJNzJXBM8Vil",
+	"yJZUteN2TqjEYF03+Upq90K7nnw6bQiIeyRi4mCMlN+7KPbXmu47ny6c2nZtJJIOgRhZsJah2ZtRDYNf",
+	"/lW6pVPsO1VlAMEPBgYDQ8jkTj0yXrMGua9k7o0DXDqZO1CeGdZzAq/ZYhAWg4zP4E2AlQO+DhPgBBt7",
+	"7f2mU8IiVORnxneHsJEh7ce1D7TgsDLB0bospBppOatERcP4PUZE9GkYy48fQ6221oMayDc7dLz1tPX5",
+	"j4W7NZsYq0Z1SK750p/K+j8Aj4AApspCwsJtsfRfKRtxmw2FYYBRTnsUywdVsEERQJcwdjNuxGIf16vQ",
+	"oocA51sEf/evGvZdjbF1DtL+xf5NiPbrdKT5kToRmdIrBKrDXG88ao/iUcuile1lRPXbVTERrt1HmHCh",
+	"H+0sbNPCXE0vZYTzj1wW4JkmL3u0iQGji6W+rec14JjWEkPer9x11aTVPvJYFnBtdy4t/aG77hyzS7Y8",
+	"Yu1N94f7vjkD9atIrv1ajISwJG8tpa4L6IW7dj75P2+wDd5hzY2/OzgPkQIDDLme8ASkB8iCUNihvx6w",
+	"rCrRNOTmHK+mHcalkrNRYcBmcOaF4HmL/aokwITUs27qIuwn+GQkwr4kVWEVDT8MAVSxQX83OH13j+0/",
+	"9Y2I6+seNmKyNPGtdv4+iHZ60/m3yYP7tvLg7rx2v1DVXcX488fPdflz7zzgITGrQMiLfEAHLB0PlRQd",
+	"IK1NWVYKrgEh/2qKXABOvD4Zjh1WuGzoTwpCvwYsPOQLT7ZY6W6xd3gC+ty9GPCNULSAhmAqtGDjkmcC",
+	"UemWZeTd00m3rqS8O6n5jyXmNjl6j3jwb9T+5VAbRo2w+ics1WeGZN8D2AE7pI3/G7F7H0r0L/WJAC9m",
+	"FvioOoR8FAYGJWpPZGokDEtD6/O/fSryz/8Llfl7dsw0AW0Gki7SQ2935OGFdB3OlFhME3ijFiN1KXJM",
+	"n4m+RemERtirIt9IPjZDxDlYIOmZbwWEOQCZYT68MVJasEaPED7p9Frg0Dn07VmHQfR4YjqYhxtJ/eXZ",
+	"1E9dBoY9+bDejx10Rtw98nLEM/J3QJayqYkpxiGTccoNJm3R3ygGrg+9oDT5urOMoQ83x0RwCjYBkUcw",
+	"DZ8ZGv0Vtxre/MAG4sLtfIVpbFFtAlIF1qw3zJ2lZAQtLNLwskZ69L8evT07PT85Ojt6e3b87m2asOeY",
+	"chjT8CVdWUjWF4J4gBMPkJ3BfkpJIOCHYd8TASglaFrNpeFE69mPq7cK25VWlKWBLFQwe91XMFtOfOSZ",
+	"JSs2U6ORe2fu9QVInz1kmZJmMhIErT1WZWkqIOW0Iq4HSBairL4s1MT4xLy//hUTY910C+QPgH789a8J",
+	"G6opXuOS0oy1oZZ43FdCFAUCWUywdQPUqZjd+XiMRrpEdCocRczWzoQHII0GCDrSEwNwM/vcEmd+C5kT",
+	"iDbQJGZcIul9V+I3PDczZ2Nl4CBkvHSLdkbw31hmMtZFRniZZqi0RTxwSvAGttpBV8YNggidWz9qLGSL",
+	"/RyWAesrpOgDWDGNtBTRkyaBnJNUZZDIDXUvSFgRcs/GWsHxp/os4xMDLPAwfhNDecJ8MNBiwK14ZlhK",
+	"2mAawNSX4UY8HZY9YQRQ3hnW0GIsMMM94o91PSH0sSbS3Y9LyCTErNCVWPIKZPu//lyKmPIgl+AYH3rR",
+	"DrkDQMgMGXJ2BnkHfaVHN/TRY/EXhl24xaf6TAsiYFxC8hdm9Ow2bH/Q/MPao59XbtrKTbol4eE69Yhb",
+	"kQ2ijYZs90HKuGYUciI2WsbjpF3gAeCmAurzwELJnJTtaxUTENGpflXxwAtfnIRxjSqx8wn+W4cruALa",
+	"srJGcRC8yH4MAJBtrCeywsNcCOryi0CZvbXuHbXMAoc+bjbKg20UgA6lGX+gjeCz7sbcDivZTxvg2oqM",
+	"G8+BhVssFNYs3VtuEEpxKUrIcaK6GxDlJeXMEGXMJTDNO91upC7FSEiboKaElOj+Sevs7fBo44rl3myx",
+	"NMwXOPFSJX913/v///f/AyhO9KXI08VG+qlV2cVr19rHy5Ckjt6el3jRy/xA3QvLMUyj8fVu9UHuiVJN",
+	"Ec2CpVrAxAH7dLpMIYEnTqI7ay2kFvWUKgWXa9ZDqmm/WRnBQdhI0YejSoa6vtJvSi9IK8lzVZbOlfvd",
+	"t14RXr/D839OjB15j8W9l2KXkOPtwwbKicjdVms3aQPqqRTmAP9DNaEVswJKXK4FcwPpJCja2YCSmg1F",
+	"dtFih0w6g6C4hEwvywNMqeUXwkvNlHZ2GiQna+zv7SVdmRbSTPr9IiuEtOdQfZkmwL3vWgKGLRrfroXN",
+	"BKhovd1+iYUbBKBIzfVlIl2p+my3/b/t7uGnWPqvCZe2sLNzAJG88pVJNsSPuD6lWmSiGFusU9bCTrRM",
+	"oUumK8PXocNUUh4V1WJjCgmWONyTNlvsQ8UvGWl+5lmA8kGL38tajCxBkcoBFgLxDD4aTi1PBOl/OPe3",
+	"LGbgxexB2AeHYcHdPhSUi9FYWSGzGZSNrilxYK6Z9w0YC6/HuGq+ydPb8OneW6lRJopLkTCU6G6ro+jA",
+	"svLl505R7aqtzpYCyc3LrWuOpOtiWdXJgmw76zhUToU1KDi9oPOSvsFZCt9NgwruLeK86PeFFjITB4zD",
+	"g6i1U21SVxJCBR1VzRb73enpqfg4BmLEd/SJwmd7AQEjvNREhEEEhgFAAP5dXVkEb3sHc7NgTs4p2weA",
+	"E0AjhaMwhQ9cfR1QGyFiMZxoXRkdaRHGw4JTzZ0rN57ErhVFNgTghq6EfIQcTqnMep3xetH+iug7nq5U",
+	"hxZuBPpGoH8dAl3pnHGWzbJS0MZvEAvANpf5thEW2VSdZGo+vIT3IvamWCeFESF/zOvJQWSjjhuJMXBA",
+	"jkYTC1AClSeFj8cQXLsxXtmJPkN6d0HJUmBdTEbGxxlDD56RPt1iNxe0ZgRegsS9BYHHGTh8/cWXYKyk",
+	"THykS57Vrl+UFmKzJQAra5apUa+QlHpFFekJZm65IWG9GWrgufhIIEBgx2fKEEQTWEtqjkJ6VJQlKPKq",
+	"X3XyGo/RmzCVf3Kn0aK3XRQyXzkE5kfytwIAOZe8UgtSRlZ+L0zTSXjsmje7hXN/LjO3xMIKCmSgGFpu",
+	"uD0EaQAJ60/KflHiXUjHWgpuhGku857BK+5nguIdufh9Obdi2xYjceuX4k6+/VvX7u3zC+1mh18kADY+",
+	"vwcMMZYiH9RSBZ+Exw/OzT5lFt63afZO1g5mYDzyHzxXk9gu45alzm56HWQ1ktrHTxQyhfusiu5qMSz+",
+	"9BNDuGnuxcb72xbZQBh+x0Si4LfLhbNw0KlV8+GxG1x4zYPIVxniQNOQtrPfbreuM5bOqI9P2l7yjdyY",
+	"TBuT6SswmdyReEUu9ISdCuH2pqoc3A9vLH0KCu7nnU+Vfvp5rSUt74NSvcLNlYi9sfSxHh9ljXSu1LHZ",
+	"iS0vb/+hOqnVZDCMdBJ25sMnBK36sTDWqZbA8IxKmLOCKkht/2xzUUU+FE8u5Q+o4qRPtF6xauAjVSxG",
+	"I7SMZ8td3JQqbugE1hs0Fzby45C8YWNKs1hFow7C/iYJXVg6FK6jrDqO7nukjOWoqegEg6RvbpdmzBJU",
+	"56ouhqqLp/jgeq3Y6nM3m7BR1zdG7KPkyUYzcHvMf4SbXx9SWYz4ryT6ZIBPu7DiDFi0WQOKbtn3e2zo",
+	"NIbEA5ohebez2IbcDJsdNkQ6UKIp6kp8i4AYHfunKiTVrrx/d3rGEF8e8eK38U5MS5lGA+bxVLEuWAso",
+	"siMedD+8YyFziMtJAZFHyNKI4BmoRmTITcxcGsiGRXYhcjYUWnRlA+KaUzUpc6Qb4XLmSVmmEngBimwY",
+	"lREPuVOb8ZWGEVzuuOS2r/QICenDMDCn4kmoHVSSsPYB73S//WPC0jq+29JwYbX114rxVn3mcXHOo+4u",
+	"0amqxRJBniP3602I5xuAt436dFV0w5JD4AYAGFZVWcBtBPaKmtPOp+ofN9HLBlEXCciMSyYVlLUJDbwa",
+	"xMCxEG9Z6Zi8aTH08gGJSU8FIipgnEZafTmi+ugQlAJGPJAfxSO/LcFinhNjq6C11TtNlOqht392X9jX",
+	"g+dcxFN/2+20HHrtuhW1Ds375vNoo24/INDEHZfV2ovejyPpvizCVPlWlxbSROy9i1IrFqYnvI5cto9i",
+	"dVPqcyN1ymLaRMYIsMbDlT4vjbsUhmBpCSs88XhlIn4wVygSqbqy2f+PYG5j7GKFeMWagsjLLO00UznW",
+	"SxHuN1WXVkWnZAmGygD3QLAI2WEVLA10Z4Rai1gLzvDBwDkYuyFO0GG5gO3DbQ2Ud4mFGaydddqX/iOP",
+	"ZF2iq75m1i3w1tP1DYT4BkL8kXG08pzxOcHGGpxNuRZDNTEiwcsa/xiKst+8V1d/uOtKAHaZOl6TImsN",
+	"uK24izdAyN8W2lV9Nzz0KX+vOQHL4ZDJ07wAEPlwroQeIaVwUJREV7zSQAPKosRWE/lOKq3gqupRyPOJ",
+	"U8yXFDFCSSWTKkogg8y0q68JtY23TjiIJMhTTDe4kwbzSLJvk3KwQUd+kujIPFqiStftlHtVYMjfs9TB",
+	"coJYwOS9xpIXJybLwthlqJ5v6J1fNZznB7MKmicNy8aj8SgeDRr9hKnIDfiQyQPXbamdTxNzI+fQWRQY",
+	"MiwvDHLpOyUFESI9ZyiWoxU68G4eINK2ewRRIEPBML3P7VDIhCw0RfyN5TMT0H4wSxIdLBw5rC+EGNc4",
+	"/dOXJ4dvfzp/9/vbo5M0KDHc2HMI+y/iW0OBgSJg5RBWNQSEPb4JWz35sBUENrmfurD67hoPXqPF8cHc",
+	"RL6CQTjjUVkhSYIKQKl/QOCrVSmwOtNdGjXXtIVQj4620LpUdfzEIynqblaW6ec46JF2vnH+bVTlpaoy",
+	"rpZnBvbnfaWifClUfoqZsmkyX93dCLXdTSTYmKvvboQC7yaVdh/UGI8hIREyl+UEd8lCrpCG50uF8CKk",
+	"/X3EWWKhUjjxUNuL9fiHQuVfUi17y1RjaG3IMr5tWW9FurzX3vtue3d3e+/FWbvdgf/911ayprrfBZ/9",
+	"7t4+u4xWerfd3n1SvNIb6oSnb2tdYU6gH9ZFm7A0XHyCGophaVS2uv2bmAFWEzRDDpxEDkWzLI0q8M4v",
+	"xOzcazlpswNJgFbPunIgavAXIGJ7PLvA7Nnqa3b7RIxLPhN5h0ECR1wFzJkBXxc9r3RXopgG3gI3oGB9",
+	"aYTjj6R5p4KfCmRKeJmq/J4ZlpqLiTtQ3P5Ok65M4SWHI4SnwsME4J2yWXqA0E9nyvLSPWMmPQt/433+",
+	"by3wDGCFtGIgiLBgVEil2UQW1rhBhZuxwPnHZG/vefL8+72k/fy75IcX+8n3379Ifmh/X8FFpRwadK4u",
+	"he6Xapomfmy6cqr5uNlirxfiMwYcXO00QO0UP8CYQjRHM3S/Q3Ym9RHKqLsy9Pl8VBg4JdPmQYAhxArA",
+	"nmApedzhKZbS9fNJtTkiDEXIT4fvNg/YhKAOwysDlCFMKqKwEG4Y+v3dWJTggMNCQ4v5b+irc4rKpEQG",
+	"iaEoc9aI0GoGWk0NJmwHMC4QqWkEmQGBDUDTCsunuQjDBu7DwydeaV0IdAgJVZPVtC0ocAd44gqwkhY6",
+	"JcVWtZRIQ1lv73GeJpGugoERgAiDVlHgJHrgGeF+4HaTio0UhE7cesTyAlgofnz7WggYOcAEoVW9ZLxo",
+	"ofWUHSZ+nNyKq/FdUPV99ApcOq5RjFvmvmNrGHG+fL+iGIH10ZW4wqI3VSsz4uBMgDwEWD6g3z0xc4ID",
+	"hgc8IdAzomErbFcG+jciP8nTFjusNdg/WyU+0zj7TOX6HJ1LZc9pW7RY6hXEAAmTLiLjBxu2K8Pd50Gd",
+	"jIo0upII4sBfDAJQ5NE7wF3g9JCEDfi4FMZAxa+7z8MgEM2U5doallKGd7q8AAQ++IXQByfe+l1XiCxq",
+	"6iNl+OAwLbG7ieWHBjuqG8Ft56TVFyT9LDhBb3p00SOb9KENJMRj+h3elxz4n/xucdIbzkO/T5YoyXUY",
+	"iLDjl+nPNzsndj4R4NVyEo9ja0h98uRYhfaqCaIyO2EMOFulyCOEhQSVPihqdCY13EhZQQtZPLz4Xa+R",
+	"eK3g2gTxv4Z6BEUL5YHsyJvdUO8INW5JOG9+r+1kXGaiXCvIStWk5VYwYuFRyGIiq00MCmukGV9vNxzU",
+	"AC2pJrh6mbF8xsywGI+dmh/UsASU0H6hnRaKuveYa1vwspydh6dT8hpAMV4PqOsy4S4cMM7S2m0sDRfT",
+	"em1dSuTG5/Cuc9DYIZMkXZo6hfyjxvLSadm9yWgcc8hBtAaQP01F11dxB2rBjXv5VTUTGnhHNdOnXiVP",
+	"BYwr6k2kiX5+VAGeVCvkCaiZG5Xx60rt+ja1TdynQd1cSbdcDjFGZyodYZ9XPPBQ0j/yifeez0aeZxYc",
+	"DUyURiD1YSMd49XIdaEB7Bqgwzy8Y3V+kXfBn0v+KOswLmfo3XIvX+UQir2YHls/Upndz07fnoqcETvq",
+	"SsfWwfyxdXDlzFpwQmE/vpkjKurOUzqj/GrZnFGbM2pzRlVyh/EKc+j+zqrb+EFuIkq/qVycBXZK8FVX",
+	"Yj7BUAfUmMqsnOTLcp9BgDwUC/XaY/K34iLeBOYf3I3yzLBhYaAA4Ct2qEQ4/3fOt1q4GX+OXvxVb8aq",
+	"Izdvxmg0NzvyMXZkv7bqnuCuXGZh/ax0Fd9OKj6dKLQu8pT1eVkyThyVIZAQkUSGGD1kN3DLGoWMgg7k",
+	"eKToYloN1w2uymVpI5DnAlD/gdmzzsdGkIbhRc9MhafP3igg8eGSHnlmas7UEOOv8iTUpdDncaujpBEK",
+	"tjRSsoeAiQ3Gr8oy6VDc37BS9AEU0gyLsTdSY7+q0iu5VavWNm6wVavkgzjGHvIKoi+AKSpCZgsAZ5Ab",
+	"OFnSKGRTvUen7DIgjkoafgtG7lyXHiktIBrTJdZvteKTylvu99PVICHjfSs0KyxrEL5AYeJHmhvreWM9",
+	"b6znrc7W6bAYA6qmk/fubFX94O59RuH7RzCltehPZH7PGvkJvfSr1saxEzdr4jSCGy38MbRwHVbaV6SB",
+	"H1LUgjWkYhTSYCTOFNTHZtwpW4igzTDROqS0+q7X8qPZgvToWhIqJr1yo2QSabCFZZlTdPFMnxJ6ePUr",
+	"6IKFHLTY7wANzg0b8yKfO+RDnjnhsEEPvH7rOomxFtQcqVM4cSKnrPNArmWwVT631t10Lj5mQuTm3H0a",
+	"2LhKo5h7WrvP+HAMLQWo4ZwxI3TBy+LfwsOSozkCyDGrmQxncQd9c8+q5HqvAQ20mi7TYVGGPFWmrriN",
+	"j6SQ0gAtUUZx1Dcq5Cav9BtkZ9ZeNnyJyodM/bfW+eCh+9X5KH6Lb/7KFT/XiVUUP+jsRvF7HMXPr7Sv",
+	"SPG7rqjx+gpG8MWoiW222FEoIJR8JEwwIn3tVuXMRFJU1PoOSOObd6tWj0aO1VtoSQscq+RArNoBhT/g",
+	"DRVcl4XQfvZAN6yyAZvMKnUx74PFe+/qfx3xGTO2KEvWE/RZkV+jQ1K7rtchMc/Ij/t0qIxgKeX/HGL6",
+	"Twq+1NQ3vrHQmZrEztiaw9W3NG1STV1o2cq+XzeJlc94zge84EsJMerTP1GZJ3gimtGJBOX+oAYeCj5e",
+	"VJfx4VDNVc3Ocv3YPfB1lHNhWx9NT4aBWqonu6sJCwO+Kd/aqNl/djUblgfW/TuhpPo1MWbWX77lC8mX",
+	"6tmHZUkhFWHYRMIx6QFl3CkIaLitGiwMB7CX7UIaASL/0h3ZPYTv8FhWEmqeCQ7m9LcPLfbbvArfASXW",
+	"w+ibi2LshL8WY8HdkFHLEwjQsemwKAUeLFDp25U8z0W+qEbXKc3vfbe/EkQZam+MKbMApDigAmRc6xnq",
+	"IYVhlg+WUXZYPli5DVifllx1FK4226yabNZI/0Kx/HNaNoBiZkR5KUyzxY5tV0LFuzuXeCGronc71AKy",
+	"pN0mQ8BjYd2AAzZpMQCYCIhazBi2ssPS//5/nOLy3/8nAFX8f/9XyoAMkJx8RnCdDZmeSGAH5MzqYqD5",
+	"iBUyFx8TUlABeUBoZsVHyxopdy/kPff/f/nLX+C95+fw23YvbRI9ocm4D1x7PAkaD9h+CTOKHJHOzDYi",
+	"x2AmAoWgDtyVKcxY618p05xoE7lE5I6cmVJNy1mLvVVOW3LjIFNm+MzAxHegegnU45HgMkIUKWRXYsO0",
+	"GExKDpRjmvAd84KXIrOscfTqzeH23nd7Xq/HoqRJyvolHySMG3Y65YOB0OzDsRumrhwI6XaayFlWFpA8",
+	"4QwaVtimx7SGlfBBFpnKw9ShXiY+WreAlOzK9OP2qJDbeHkbZnVbT1zXbMCPANyKvltTSpXmgKYS8EyE",
+	"7CudgY8W93+FN2SGhbZL9kIdoyiCJNptt6+HJHKCd1GDtzrPF2yYKH+bI6Y4jgpNfik45K2m2yn0zz2M",
+	"qaxLiXAV9Klqey76fFLarc7WtkeZcjcIORm5oyT+rXYDvC/Z2ob//rGol+4V25dcg1Xn3nWqtMVU1q0E",
+	"/oF+Gf8PfKH/8ydhsq0/1gvgRJLyZs+IF5Yb18ijgDiNqxPYqzjhp6vuEX9pjcw/Hq2I0e4xNVrJZyap",
+	"1B6rWJpr3reAeuIOtJsZg8zFJICSLDE0aemuldSHvvFIFqLv4RITkWZ5Q+azwfN8CmQ+XmkjOZBxy0s1",
+	"uKXAWsX42ulNyosvqGlcKtXeyRoKV4e00cKKUYSZBU61CcDw5pga6bRoJ9bEx8JY02KHkvnwTleiysIl",
+	"vqYU/FIY5tRDBBwm7BEtcnbJywn4JfHlqEujq9DdhZ/38pY5zc9ZEdop2F7UgphNIjC5ukiWThJXXQYN",
+	"3Fpd9CZWmJSlnz6Dbu4mLGXpP/5ImweEWUdIATXUOi08djLRmOeu6zNGnkzoMAwWh9Gx0yID7nBskzNj",
+	"EqbFP0VGcHnToSrpQqzaky9WuCVtUlT+INm5x/EbXdlI3X/NP57/0TIXE9fqCOrMLSnrjO6XKi+cVT52",
+	"S/QH9qZ4CXhXLwM8K7eEVXf62wcDbmY9kZEvuZxBxoYzlmAyCf5PqynCZdGX3D2nv31w9jqqrWAS1eHd",
+	"BMu55T1uBLmyeU9pxOzzLmqii+dFOdGCuCTyUmUXza4EI8jqogKpQ2Ue66CgJ7i8MlWWBSjInGjxX7Sf",
+	"sxS22XlGgi31qHUnwurZNsLdJmzIL92Dvlc0pIt8BC8n5cWHsVuLkadgHafy1Q89EgZ21ZATYZzxsOCM",
+	"hvyaIeRGQ1IMrlrcFXHiDzmFtjZM7N8+8jXK8HCAkDDaTdrtduWP6s2c/Fh6cvZUPtsuwbPW+eH5Dz98",
+	"1/7hCw/UT/TXDZwXVIsfDnqfP0YuR6syYmSHZS1yX+ZAnJ4HVSQLk+BAIsVc7B7a03N1dRjX2RBgEAPJ",
+	"ZzjtwsV8MRfXVbvhJ2hHZTd8CQnXKuQYfqAK44dgg4d/98T1p763cXVV++Numu9yOvjY3l2vN+gGg3PD",
+	"O/lt8U7ebb2uPffmvT+TvoBtMrp5AeOkW9N+3RYy01jBiJjI0SImngYirXCby1lw8GE0df07nGmSY8lc",
+	"PWcDzB9AvunNGJdwcWGQIz4Mr3WBIQ3M/Rxl6yKpuYvz7KFl2YZHcsMj+STJcbCsrF+pE88Mybh1eNQi",
+	"A2Cnoqa8hgzbC+dw7/p3cvWt67f0M8NKcSlKsKNC6Xqmcu9RAyhdBMndRLMeXs8IOAPc+jr1wJiK5ckw",
+	"NU+P/zpWSBZup5iV+r6rL6M3fyVJOFGbQyLOenP8w/dWSfSvBnQjBB4lpK3ra/pBN/vSENCvQOhRwWck",
+	"WNetvfc7YRNpi5Kl4uO40MIc2pQ1UmvLU1BwTJqw79qt1g/fJfvtduKDNV35Y7tdFSoifEoZ6PTTALni",
+	"DAMRMFB8IpFHVQ7ENJ6zsyv9YM7R2RsfFojAW/SkFJ0a9kuFBjFSxrIwp12JAhpkVMIAYLqnFdkvc0eq",
+	"GZeFRX6Y/kSDZVO1AsJj1HypbFcid81NPEINd077tzSjKgZsUou9rWhwoKmdrlzKhOOLDMD7XlHi1GJE",
+	"wI/BftK8byFgRY7FrgxqFFvKPQTxPlwOBOGN/tBeqbILZ84ZXgrKu8R6WZw6MxViLDQUFXjKmJCDtTiz",
+	"PmyYp15+Ghr6aLn11VAtTbAPtyS0fTYp9pucjD93ir07/kg770PgPuMaJSLLhiK7UBO7/KhetcC1OsWv",
+	"s01j9WDnU42f7Nog1SL6hIE7G90pA4cs9q/Hs4sWQzYGiI8v5OPyvApBQCsdZD1cNopxttfed4e2Z/eC",
+	"E68RismwAs42Y+feEi6vhbTs8OW68F8t/hR3KOIl21C0P/lCF5io+pL0LHu3VpVvDCxdu7Taj3Qmb/yx",
+	"X4FHR9dWzhNz15zER8YqLpv5U2YHaizytbInzDdyacJ1ZG/6il+ppuxvLDY+WeNHSJgTlGOn8pmvI0Lm",
+	"9IBdiXXnvuj5KqenT93AIRAhL3vJuZXEOEEV/6U/KZUOZ+OCE+4IvvEVWDdXGvpA3Aa3tWb8pG1Qdja2",
+	"ybdjm7xRl1dVIpAws4ezSb4IZeegqonpFyXU8i3x9j8Q5M59Ofpdcx/Ix7/B8fkaPPsPDOTzx3W71al1",
+	"7o862+oCK4hwS9a8eK8H/NiYPV+F2UNL5cngVJ3QCl99KzwEGWrUqmV2jVv5gN3BpkILn0kupAX/XKeG",
+	"UIUIUcGXF7GfunuZVRU8VAQMFZI+5iHP+6os1dRUFHMVtpEHGJlnP52DasK7Yqym5jLy0XtBRXoIjLyb",
+	"8Ig2PJ9PyLj4pnkzK+ir6wXuPUKpLxKTpTLiKUhJEkmFYUZYC8KI4JETVgCCSwKBcsShhiDEAoA7J+Uy",
+	"AUUz80LOdfRuEs49+e0IOBiHjXTbSLf1SDe3vEC44TZ8TNlGbXhs6XaKMEV9pWPeIiqLICHVgOwd8ZFn",
+	"tpyBs7kDxeFVnUUEdW9IpRyooBmGjNNa2hXEYSFLqFORZg2gnhsysXwWFaGgevRTylNVUlRooD7YHOc0",
+	"oejFhKKqOlz1+6xBFdiq3087TPr2uZcQOBNCvDpxfyHGtglJRhN5IdVUVhlYFFDeTwBfQJIb37WLyI/9",
+	"nef+YrqCuhuW5h3OghN89j5Pg/v349ca+UjlKauif+JUbI6jjSf/m8LLd6v6UVT8qegNlbrYFjIfq+KL",
+	"KIdPRaaFRegPdFyUhUfqverU/x0/fBS++1UD6s/1ZgWmYd/vjU/+UXzytO6reYi2Gl1b5MD0l9aWcI+M",
+	"217bs7MxpoU77SP9a+ohmNzvmAf+/t3pGaKppBNdpuTFcxrXqeUy5zrvyt99o1nqt3uRBxpDYKh8ZliR",
+	"AyY8YeZ76FEtrJ51WK7VGJSq3KcAdqURQjaT6p22GAlj+WiMKEvcWjEauzd/kMVH5q4Sgr1/wBQDye1E",
+	"i7Qr08vdpDtpt59nPW7Ed/tuBH59c/hq+/TXw70X32FCfXeryFvhM62eymfdLXhKpE4ieQxUBABy0uiZ",
+	"Yb2Z06YbWB6A70ZGx3Q6NCI7T5tY+QzZIfGYMG5Y+svRGSMy9p1P8N/j/HPKzNApxZCd3pVnFXiHhwCA",
+	"FhQDCVCc2JQ0gackoupCfgjk9SvJtLKY2t+iWQT02p7oynRo7dikrEHYyRFOKYDxG+ZuIApaNbFsYpzK",
+	"L/tKjyjGWqALWCoAwYWlwruyVGrsjIGEjXVxCfBaZSEvtp2GDAUeI2F5zi1nPM+1MCbBjFeRMz4gTF1c",
+	"IZmSUgCOU6srfxJlAb9iqifxKoy1GhVG5B3XPCw84IOBFgNunR0RyFOX5/rPyde1ghzOfeuRUvbne7xE",
+	"M/byi2wwgE+D5baBQdxgNa0B1XD+3LzlsXkrVXTnk//zhhz3YwuIQih5hoWxSs/YQAnjN8UBGyMIsr/N",
+	"yWh3fLpzbSzy2+AlXRVF68ZN8qPwLQMn/QlwkO5n6yRLiBYIRcXrt/Ga2W/vo4qDJ4M/lUEbubrKfxF2",
+	"0Wn7MIbTTcfcBmvp20od+cI9sfZEkqNwAK0NdSkV0o1c3mFOpUyZFtv4i2Gc5QV4sfJqPzuToa/0QFhc",
+	"/ASIahYdYVewl5bgJt3vkbYu/KQv0cvbj6eXbwCV7uuk36jlK+AjybD0FiEkrVdH36m06zvjvbCf6hr6",
+	"hRhbtrvPcj4z13qSq+e+CVey96Tc7EquBn3jS35IntZon8VWZYDUIgeoedI6zZft8p1P3uymlApESXuQ",
+	"pvtijTG3w6pWo2rP1rxWENdvoH90q7M1mRRAUF3jKvq83D//HxMxAbhLwUZKBy83QtMFHwRi50+yTIgc",
+	"6/36cIolkX+aj0TdH+9WTk/lsxY7rN6EaPjeewHG3I+skfrr53QlbXZAG0QUfJScSP065bNFaQlWz+YE",
+	"zVUrb29dMm2Z0uR7lYQOg695U6D/xHWQUwGUDmHRwqw9nNYB4ROxjd6NB5M/12anLggHSTFdHgpqsZ+V",
+	"Znv7bAgmHEZWwngWBoJJPrzVUyRD3Ct9Nv9Yi8tCTbz7nzXsVLH0cjdJWYizuYuuNxZ5MjgzY56JJlAJ",
+	"YpIVJCJoyHwy08JmQwy8+ehSqQgbxDdtgWiByZizkjA1YOspmWUhXOIG8QtDJn9Gj9EjiptfIFlGRj4R",
+	"nESKtxq/2B5I/FhhnoDUIcUkksKqD3kCLB07BYE13GJPc255SrT6NtoQTgigiHECxZPplMWFAH4f8CER",
+	"aJtVixxTyJjudV6Qb57VJTZQ5sXFmTA3u5sfXBFxI1ap9bOE/cuNbv6ntK8eX68YQwKxirf83Xf3UPDS",
+	"Dv+9nLGaeKH2ADmkKAWdrpBRiOUmGnigfj07ew/ZFbkSGFCxaoJUxIHMamF05VdqwRpPQ/zENcDQvjO8",
+	"BJy/O9ra9bmsTd3r4lJI95GxVj0RTReO/9YfMBlqLCQfFy3fu2XFyO/GQh6+P/776bu3XzpsZOmp3j/F",
+	"cjR8+h7LVTaBLPYo72bKDauYivtajdYxfmdOM7zSDG4YjYEfzpGwfG4wZ3xULl3erndDLvNtn35v1ERn",
+	"WF6gJ3aYQL4UhNLcHwsXMDXrfxy+eX272fAt+3Zmg8ZgwWxAktyqYkbMceB5cjqUfQmQ1IUwzsI5OcHP",
+	"PYpMgW9DVYmbE2Y17/eLrPXoHry5JGueFzdIJHjcLSvU4K6uRFp06N5xfyNVelgSW8nWRJdbna0d0NTo",
+	"C1fmPgMGeZMwg6Tp5DVUF0KCikS+LKcPbF1lAAfN0bCGFZJLa5oJ+RsR0grfVcjLwno47/BC1Gy3FrHw",
+	"zxEre7rS6OFArnD18VOo1gkwxwmV7yDtANLFAO1fvg00MaXIB0I7kRMgKRNSOyv0MRzk4c0AnFETK7Cb",
+	"q218B7nw0Vtx0PDdsAORszNxZrEzYdmIZ8NCCtbIlOwXepSw/qTsF6Uv+m5io/FHBNYkzsxiTO+1Qw2g",
+	"zFA0Bb2OWksZ/Ysp3v18ZBNj1Uho02F9p7ZR9mVvxsSIF2WQHTNPCo/dwncnkXeguOTZzBcYsAaXSs5G",
+	"PihMLQofu6FRmA/bAS9oVaZGjEBTpe2QWVGWILr8ORMcn3RbYY0o+0ggyvoCc5gh7Jc5pQsleWgZfnHR",
+	"0kOjxSljsRc+JhEKDXZfcEZKsONYwydJM58j3Uy88ZNUpcO4NsclnzkxEzUr6J5XG/a+5Lav9IjxfFTI",
+	"wliU16xx+NOb47fAlxQPPdy14DVBj8I21GQY1ggqnQ0FvF7R5i8Vz1mPl26V6nj/k6RbPLkLTlnSdpcc",
+	"s+G1cOpdfelP9CLs95gPqMFjocalSFhvUpTWY7dHQjR6c64yA5L04zYMUKTeg+hGgdYpCwOi17h9giOZ",
+	"bPFJXliMpsxZBnA0wjS4d/zVXX55cvj2p/N3v789OgnvxWcT+geaEMkWSVl/0f/TX67zgSXzvDPJPOJj",
+	"cgVqK9kKgjT8EuOmJPWynvBPAjBJtvi4uBAz0xlxyQfuBtqu9HQ90JTMG0lJJQX8HdUP/hYqnqV//5Fs",
+	"vTl8e/jLgrGbG60nMDoPMBinZ4c//3zboVih59f2c66hf3z+/D8DAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

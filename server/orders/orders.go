@@ -268,7 +268,6 @@ func refusal(err error) error {
 		dt    *DiscountTooLarge
 		cmiss *CustomerMissing
 		orr   *OverReturn
-		rt    *ReturnTransitionRefused
 		rep   *RefundExceedsPaid
 	)
 	switch {
@@ -303,8 +302,6 @@ func refusal(err error) error {
 			Detail: "More than a line's shipped quantity less what earlier returns took; `lines` gives what may still be returned.",
 			Extend: func(p *api.Problem) { p.Lines = &orr.Lines },
 		}
-	case errors.As(err, &rt):
-		return problem.Refuse(rt.Code(), "Cannot "+rt.Action+" a return that is "+string(rt.Status)+".")
 	case errors.As(err, &rep):
 		return problem.Refuse(rep.Code(), "The refund would take the refunded total to more than was paid ("+strconv.FormatInt(rep.Paid, 10)+
 			", of which "+strconv.FormatInt(rep.Refunded, 10)+" is refunded already).")

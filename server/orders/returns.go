@@ -278,7 +278,7 @@ func (h *Handlers) ReceiveReturn(ctx context.Context, req api.ReceiveReturnReque
 		return emitReturn(ctx, tx, r, api.EventTypeReturnReceived, now)
 	})
 	if err != nil {
-		return nil, returnRefusal(err)
+		return nil, returnRefusal(err, true)
 	}
 	return api.ReceiveReturn200JSONResponse{Body: ret, Headers: api.ReceiveReturn200ResponseHeaders{ETag: respond.ETag(ret.Version)}}, nil
 }
@@ -298,7 +298,7 @@ func (h *Handlers) CloseReturn(ctx context.Context, req api.CloseReturnRequestOb
 		return emitReturn(ctx, tx, r, api.EventTypeReturnClosed, now)
 	})
 	if err != nil {
-		return nil, returnRefusal(err)
+		return nil, returnRefusal(err, false)
 	}
 	return api.CloseReturn200JSONResponse{Body: ret, Headers: api.CloseReturn200ResponseHeaders{ETag: respond.ETag(ret.Version)}}, nil
 }
@@ -334,17 +334,30 @@ func (h *Handlers) CancelReturn(ctx context.Context, req api.CancelReturnRequest
 		return emitReturn(ctx, tx, r, api.EventTypeReturnCancelled, now)
 	})
 	if err != nil {
-		return nil, returnRefusal(err)
+		return nil, returnRefusal(err, false)
 	}
 	return api.CancelReturn200JSONResponse{Body: ret, Headers: api.CancelReturn200ResponseHeaders{ETag: respond.ETag(ret.Version)}}, nil
 }
 
-// returnRefusal is refusal, with a missing return said as such.
-func returnRefusal(err error) error {
-	if errors.Is(err, kit.ErrNotFound) {
+// returnRefusal says a return transition's refusals (a missing return, a status that does not
+// allow it, a line the request may not name); with stock, also the stock engine's (a receive's
+// restock). Any other err is returned as it is.
+func returnRefusal(err error, stock bool) error {
+	var (
+		rt *ReturnTransitionRefused
+		ul *UnknownLine
+	)
+	switch {
+	case errors.Is(err, kit.ErrNotFound):
 		return problem.Refuse(api.ProblemCodeNotFound, "No such return in this brand.")
+	case errors.As(err, &rt):
+		return problem.Refuse(rt.Code(), "Cannot "+rt.Action+" a return that is "+string(rt.Status)+".")
+	case errors.As(err, &ul):
+		return problem.RefuseField(fmt.Sprintf("lines[%d].lineId", ul.Index), ul.Message)
+	case stock:
+		return inventory.Refusal(err)
 	}
-	return refusal(err)
+	return err
 }
 
 // emitReturn shows r with its lines and tells typ in the brand's feed.
@@ -394,7 +407,7 @@ func (h *Handlers) GetReturn(ctx context.Context, req api.GetReturnRequestObject
 		return apiReturn(r, rls), err
 	})
 	if err != nil {
-		return nil, returnRefusal(err)
+		return nil, returnRefusal(err, false)
 	}
 	return api.GetReturn200JSONResponse{Body: ret, Headers: api.GetReturn200ResponseHeaders{ETag: respond.ETag(ret.Version)}}, nil
 }
