@@ -406,8 +406,11 @@ func (h *Handlers) GetReturn(ctx context.Context, req api.GetReturnRequestObject
 		rls, err := q.ReturnLines(ctx, ordersdb.ReturnLinesParams{BrandID: req.BrandId, ReturnIds: []uuid.UUID{r.ID}})
 		return apiReturn(r, rls), err
 	})
+	if errors.Is(err, kit.ErrNotFound) {
+		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such return in this brand.")
+	}
 	if err != nil {
-		return nil, returnRefusal(err, false)
+		return nil, err
 	}
 	return api.GetReturn200JSONResponse{Body: ret, Headers: api.GetReturn200ResponseHeaders{ETag: respond.ETag(ret.Version)}}, nil
 }
