@@ -421,6 +421,8 @@ func seedContract(t *testing.T, env *servertest.Env) contractFixtures {
 	receive(t, env, b.Owner, p.Id, loc2.Id, 1000)
 	order := b.MustCreateOrder(t, servertest.OrderLine(p.Id, 2))
 	toCancel := b.MustCreateOrder(t, servertest.OrderLine(p.Id, 1))
+	shipped := b.ShippedOrder(t, p.Id, 2)
+	ret := b.MustReturn(t, shipped.Id, api.ReturnRequestLine{LineId: shipped.Lines[0].Id, Quantity: 1, Reason: api.ReturnReasonDamaged})
 	res := b.MustReserve(t, servertest.HoldLine(p.Id, nil, 1))
 	member := env.Member(t, b.Owner, api.InvitationRoleSTAFF)
 	inv, err := env.Client.CreateInvitationWithResponse(ctx, b.Brand, api.CreateInvitationJSONRequestBody{
@@ -473,6 +475,8 @@ func seedContract(t *testing.T, env *servertest.Env) contractFixtures {
 			"eventId":       evs[0].ID.String(),
 			"endpointId":    endpoint,
 			"deliveryId":    delivery,
+			"customerId":    order.CustomerId.String(),
+			"returnId":      ret.Id.String(),
 		},
 		opIds: map[string]map[string]string{
 			"cancelOrder":   {"orderId": toCancel.Id.String()},
@@ -481,6 +485,8 @@ func seedContract(t *testing.T, env *servertest.Env) contractFixtures {
 			"getVariant":    variantIds,
 			"updateVariant": variantIds,
 			"deleteVariant": variantIds,
+			"createReturn":  {"orderId": shipped.Id.String()},
+			"createRefund":  {"orderId": shipped.Id.String()},
 		},
 		opTokens: map[string]string{"logout": third.AccessToken},
 		refs: map[string]string{

@@ -26,6 +26,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/catalog"
+	"github.com/ecompointer/ecompointer/server/customers"
 	"github.com/ecompointer/ecompointer/server/events"
 	"github.com/ecompointer/ecompointer/server/idempotency"
 	"github.com/ecompointer/ecompointer/server/identity"
@@ -139,6 +140,7 @@ type Server struct {
 	*orderHandlers
 	*eventHandlers
 	*webhookHandlers
+	*customerHandlers
 
 	deps    *kit.Deps
 	natsCfg natspush.Config
@@ -170,6 +172,7 @@ type (
 	orderHandlers     = orders.Handlers
 	eventHandlers     = events.Handlers
 	webhookHandlers   = webhooks.Handlers
+	customerHandlers  = customers.Handlers
 )
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -313,6 +316,7 @@ func newServer(cfg Config) (*Server, error) {
 		orderHandlers:     orders.New(deps),
 		eventHandlers:     events.New(deps),
 		webhookHandlers:   webhooks.New(deps, cfg.Webhooks),
+		customerHandlers:  customers.New(deps),
 		deps:              deps,
 		natsCfg:           cfg.NATS,
 		idem:              idempotency.New(deps, cfg.IdempotencyKeyTTL, idempotentOperations(sp.doc)).Bounded(cfg.IdempotencyBounds),

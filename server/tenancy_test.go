@@ -91,6 +91,10 @@ func call(t *testing.T, env *servertest.Env, o brandOp, ids map[string]string, t
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
+	if o.op.Extensions["x-idempotency"] == "required" {
+		// A fresh key: the walk is about the resource's reach, not the key's requirement.
+		req.Header.Set("Idempotency-Key", uuid.NewString())
+	}
 	resp, err := env.HTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -137,6 +141,7 @@ func newTenant(t *testing.T, env *servertest.Env, name string) tenant {
 		t.Fatalf("reserve: %v %s", err, res.Body)
 	}
 	order := env.PlaceOrder(t, owner, product.Id, 1)
+	ret := seedReturn(t, env, owner, product.Id)
 	key := env.APIKey(t, owner, "inventory:read")
 	evs, _ := env.FeedN(t, owner.AccessToken, *owner.User.BrandId, api.ListEventsParams{}, 1)
 	endpoint, delivery := seedWebhook(t, env, owner.AccessToken, *owner.User.BrandId, name)
@@ -156,8 +161,20 @@ func newTenant(t *testing.T, env *servertest.Env, name string) tenant {
 			"eventId":       evs[0].ID.String(),
 			"endpointId":    endpoint,
 			"deliveryId":    delivery,
+			"customerId":    order.CustomerId.String(),
+			"returnId":      ret.Id.String(),
 		},
 	}
+}
+
+// seedReturn places, confirms and ships an order of one unit of product and requests its return.
+func seedReturn(t *testing.T, env *servertest.Env, owner api.AuthResponse, product uuid.UUID) api.Return {
+	t.Helper()
+	b := servertest.StockBrand{Env: env, Owner: owner, Brand: *owner.User.BrandId, Auth: servertest.Bearer(owner.AccessToken)}
+	o := b.PlaceOrder(t, product, 1)
+	b.ConfirmOrder(t, o.Id)
+	b.Fulfil(t, o.Id, api.FulfilmentRequestLine{LineId: o.Lines[0].Id, Quantity: 1})
+	return b.MustReturn(t, o.Id, api.ReturnRequestLine{LineId: o.Lines[0].Id, Quantity: 1, Reason: api.ReturnReasonDamaged})
 }
 
 // seedWebhook makes a webhook endpoint of brand and one delivery to it (a ping, made at once: no
@@ -261,6 +278,8 @@ func TestRoleMatrix(t *testing.T) {
 		"orderId":       uuid.NewString(),
 		"keyId":         uuid.NewString(),
 		"variantId":     uuid.NewString(),
+		"customerId":    uuid.NewString(),
+		"returnId":      uuid.NewString(),
 	}
 	for _, o := range brandOps(t) {
 		perm, _ := o.op.Extensions["x-permission"].(string)

@@ -46,6 +46,38 @@ func orderBody(products []string) []byte {
 	return body
 }
 
+// withAmounts adds to an order body (from orderBody) what a shop's checkout sends besides the
+// lines: shipping, a discount on the order and on its first line, tax on each line and on
+// shipping (the bench's products cost at least 500: 10 off the first line always fits).
+func withAmounts(body []byte) []byte {
+	var order map[string]any
+	_ = json.Unmarshal(body, &order) // orderBody's own output
+	lines, _ := order["lines"].([]any)
+	for i, l := range lines {
+		line, _ := l.(map[string]any)
+		line["taxLines"] = []map[string]any{{"name": "VAT", "rate": "20", "amount": 20 + i}}
+		if i == 0 {
+			line["discounts"] = []map[string]any{{"code": "LINE10", "amount": 10}}
+		}
+	}
+	order["shippingAmount"] = 499
+	order["shippingMethod"] = "Royal Mail Tracked 48"
+	order["discounts"] = []map[string]any{{"code": "WELCOME5", "amount": 5}}
+	order["taxLines"] = []map[string]any{{"name": "VAT on shipping", "rate": "20", "amount": 100}}
+	out, _ := json.Marshal(order) // these types always marshal
+	return out
+}
+
+// newOrderCreateAmountsClient is newOrderCreateClient with amounts in every order.
+func newOrderCreateAmountsClient(f *Fixture, i, n int) load.Client {
+	inner := newOrderCreateClient(f, i, n)
+	return load.Func(func() load.Request {
+		r := inner.Next()
+		r.Body = withAmounts(r.Body)
+		return r
+	})
+}
+
 // orderRequest places an order for session s.
 func orderRequest(s *Session, products []string) load.Request {
 	return load.Request{Method: http.MethodPost, Path: "/brands/" + s.BrandID + "/orders", Bearer: s.Access,

@@ -254,6 +254,15 @@ var scenarios = []Scenario{
 		Client: newOrderCreateClient,
 	},
 	{
+		// order_create's orders as shops send them (issue 21): shipping, an order discount, a
+		// line discount and tax lines; the server checks and totals them. Compared with
+		// order_create in the same run (the issue asks for it within 5%).
+		Name:   "order_create_amounts: POST /brands/{brandId}/orders with shipping, discounts, tax",
+		Expect: http.StatusCreated,
+		Stock:  true,
+		Client: newOrderCreateAmountsClient,
+	},
+	{
 		// One product sold by every client of brand 2, a fourth of them receiving stock of it.
 		Name:   "order_hot: POST /brands/{brandId}/orders, receipts",
 		Expect: http.StatusCreated,

@@ -558,6 +558,86 @@ describe("a frontend, through the client generated from openapi.yaml", () => {
     assert.equal(problem.errors?.[0]?.field, "barcode");
   });
 
+  // --- An order as shops send it: shipping, a discount and tax; a partial return restocked; a refund --
+
+  let shopOrderId = "";
+  let shopLineId = "";
+
+  test("places an order with shipping, a discount and tax: the server totals it", async () => {
+    const brandId = user.brandId ?? "";
+    const { data, response } = await app.api.POST("/brands/{brandId}/orders", {
+      params: { path: { brandId }, header: { "Idempotency-Key": `e2e-shop-order-${locationCode}` } },
+      body: {
+        lines: [{ productId, quantity: 2, taxLines: [{ name: "VAT", rate: "20", amount: 900 }] }],
+        customer: { email: "Grace@Example.com", name: "Grace Hopper" },
+        shippingAddress: { line1: "12 Babbage Street", city: "London", country: "GB" },
+        shippingAmount: 499,
+        shippingMethod: "Royal Mail Tracked 48",
+        discounts: [{ code: "WELCOME5", amount: 500 }],
+        taxLines: [{ name: "VAT on shipping", rate: "20", amount: 100 }],
+      },
+    });
+    assert.equal(response.status, 201);
+    assert.ok(data);
+    // 2 × 2499 = 4998; − 500 + 499 + (900 + 100) = 5997.
+    assert.deepEqual(
+      [data.subtotal, data.discountTotal, data.shippingTotal, data.taxTotal, data.total, data.cancelledTotal, data.refundedTotal],
+      [4998, 500, 499, 1000, 5997, 0, 0],
+    );
+    assert.ok(data.customerId);
+    shopOrderId = data.id;
+    shopLineId = data.lines[0]?.id ?? "";
+    for (const step of ["confirm", "fulfilments"] as const) {
+      const path = `/brands/{brandId}/orders/{orderId}/${step}` as const;
+      const body = step === "confirm" ? {} : { lines: [{ lineId: shopLineId, quantity: 2 }] };
+      const r = await app.api.POST(path, { params: { path: { brandId, orderId: shopOrderId } }, body } as never);
+      assert.ok(r.response.status < 300, `${step}: ${r.response.status}`);
+    }
+  });
+
+  test("returns 1 of the 2 shipped units and restocks it: onHand grows by 1 with a return movement", async () => {
+    const brandId = user.brandId ?? "";
+    const before = await totals();
+    const { data, response } = await app.api.POST("/brands/{brandId}/orders/{orderId}/returns", {
+      params: { path: { brandId, orderId: shopOrderId }, header: { "Idempotency-Key": `e2e-return-${locationCode}` } },
+      body: { lines: [{ lineId: shopLineId, quantity: 1, reason: "damaged" }], note: "Box crushed" },
+    });
+    assert.equal(response.status, 201);
+    assert.ok(data);
+    assert.equal(data.status, "requested");
+    const order = await app.api.GET("/brands/{brandId}/orders/{orderId}", { params: { path: { brandId, orderId: shopOrderId } } });
+    assert.equal(order.data?.status, "partially_returned");
+    assert.equal(order.data?.lines[0]?.quantityReturned, 1);
+
+    const received = await app.api.POST("/brands/{brandId}/returns/{returnId}/receive", {
+      params: { path: { brandId, returnId: data.id } },
+      body: { lines: [{ lineId: shopLineId, disposition: "restock", locationId }] },
+    });
+    assert.equal(received.response.status, 200);
+    assert.equal(received.data?.status, "received");
+    assert.deepEqual(await totals(), { onHand: before.onHand + 1, reserved: before.reserved, available: before.available + 1 });
+    const { data: ledger } = await app.api.GET("/brands/{brandId}/inventory/movements", {
+      params: { path: { brandId }, query: { productId, kind: "return" } },
+    });
+    assert.deepEqual(ledger?.items.map((m) => [m.kind, m.onHandDelta, m.orderId]), [["return", 1, shopOrderId]]);
+  });
+
+  test("refunds the returned unit: refundedTotal grows; more than was paid is a 422", async () => {
+    const brandId = user.brandId ?? "";
+    const { data, response } = await app.api.POST("/brands/{brandId}/orders/{orderId}/refunds", {
+      params: { path: { brandId, orderId: shopOrderId } },
+      body: { amount: 2499, currency: "USD", reason: "Returned damaged", lines: [{ lineId: shopLineId, quantity: 1 }] },
+    });
+    assert.equal(response.status, 201);
+    assert.ok(data);
+    assert.equal(data.orderRefundedTotal, 2499);
+    const over = await app.api.POST("/brands/{brandId}/orders/{orderId}/refunds", {
+      params: { path: { brandId, orderId: shopOrderId } },
+      body: { amount: 5997, currency: "USD" },
+    });
+    expectProblem(over, 422, "refund_exceeds_paid");
+  });
+
   // --- Logout ---------------------------------------------------------------------------------
 
   test("logs out: 204, then the access and refresh tokens are refused at once", async () => {

@@ -136,7 +136,9 @@ const (
 	EventAggregateTypeMember          EventAggregateType = "member"
 	EventAggregateTypeOrder           EventAggregateType = "order"
 	EventAggregateTypeProduct         EventAggregateType = "product"
+	EventAggregateTypeRefund          EventAggregateType = "refund"
 	EventAggregateTypeReservation     EventAggregateType = "reservation"
+	EventAggregateTypeReturn          EventAggregateType = "return"
 	EventAggregateTypeStockMovement   EventAggregateType = "stock_movement"
 	EventAggregateTypeWebhookEndpoint EventAggregateType = "webhook_endpoint"
 )
@@ -154,7 +156,11 @@ func (e EventAggregateType) Valid() bool {
 		return true
 	case EventAggregateTypeProduct:
 		return true
+	case EventAggregateTypeRefund:
+		return true
 	case EventAggregateTypeReservation:
+		return true
+	case EventAggregateTypeReturn:
 		return true
 	case EventAggregateTypeStockMovement:
 		return true
@@ -182,10 +188,15 @@ const (
 	EventTypeProductCreated          EventType = "product.created"
 	EventTypeProductDeleted          EventType = "product.deleted"
 	EventTypeProductUpdated          EventType = "product.updated"
+	EventTypeRefundCreated           EventType = "refund.created"
 	EventTypeReservationConsumed     EventType = "reservation.consumed"
 	EventTypeReservationCreated      EventType = "reservation.created"
 	EventTypeReservationExpired      EventType = "reservation.expired"
 	EventTypeReservationReleased     EventType = "reservation.released"
+	EventTypeReturnCancelled         EventType = "return.cancelled"
+	EventTypeReturnClosed            EventType = "return.closed"
+	EventTypeReturnReceived          EventType = "return.received"
+	EventTypeReturnRequested         EventType = "return.requested"
 	EventTypeStockMovementCreated    EventType = "stock_movement.created"
 	EventTypeWebhookEndpointDisabled EventType = "webhook_endpoint.disabled"
 )
@@ -223,6 +234,8 @@ func (e EventType) Valid() bool {
 		return true
 	case EventTypeProductUpdated:
 		return true
+	case EventTypeRefundCreated:
+		return true
 	case EventTypeReservationConsumed:
 		return true
 	case EventTypeReservationCreated:
@@ -230,6 +243,14 @@ func (e EventType) Valid() bool {
 	case EventTypeReservationExpired:
 		return true
 	case EventTypeReservationReleased:
+		return true
+	case EventTypeReturnCancelled:
+		return true
+	case EventTypeReturnClosed:
+		return true
+	case EventTypeReturnReceived:
+		return true
+	case EventTypeReturnRequested:
 		return true
 	case EventTypeStockMovementCreated:
 		return true
@@ -431,6 +452,7 @@ const (
 	OrderActionCancel  OrderAction = "cancel"
 	OrderActionConfirm OrderAction = "confirm"
 	OrderActionFulfil  OrderAction = "fulfil"
+	OrderActionReturn  OrderAction = "return"
 )
 
 // Valid indicates whether the value is a known member of the OrderAction enum.
@@ -441,6 +463,8 @@ func (e OrderAction) Valid() bool {
 	case OrderActionConfirm:
 		return true
 	case OrderActionFulfil:
+		return true
+	case OrderActionReturn:
 		return true
 	default:
 		return false
@@ -498,6 +522,7 @@ const (
 	OrderEventConfirm OrderEventAction = "confirm"
 	OrderEventCreate  OrderEventAction = "create"
 	OrderEventFulfil  OrderEventAction = "fulfil"
+	OrderEventReturn  OrderEventAction = "return"
 )
 
 // Valid indicates whether the value is a known member of the OrderEventAction enum.
@@ -510,6 +535,8 @@ func (e OrderEventAction) Valid() bool {
 	case OrderEventCreate:
 		return true
 	case OrderEventFulfil:
+		return true
+	case OrderEventReturn:
 		return true
 	default:
 		return false
@@ -567,7 +594,9 @@ const (
 	OrderConfirmed          OrderStatus = "confirmed"
 	OrderFulfilled          OrderStatus = "fulfilled"
 	OrderPartiallyFulfilled OrderStatus = "partially_fulfilled"
+	OrderPartiallyReturned  OrderStatus = "partially_returned"
 	OrderPending            OrderStatus = "pending"
+	OrderReturned           OrderStatus = "returned"
 )
 
 // Valid indicates whether the value is a known member of the OrderStatus enum.
@@ -581,7 +610,11 @@ func (e OrderStatus) Valid() bool {
 		return true
 	case OrderPartiallyFulfilled:
 		return true
+	case OrderPartiallyReturned:
+		return true
 	case OrderPending:
+		return true
+	case OrderReturned:
 		return true
 	default:
 		return false
@@ -590,71 +623,77 @@ func (e OrderStatus) Valid() bool {
 
 // Defines values for ProblemCode.
 const (
-	ProblemCodeAccountDisabled        ProblemCode = "account_disabled"
-	ProblemCodeAccountThrottled       ProblemCode = "account_throttled"
-	ProblemCodeAmountOverflow         ProblemCode = "amount_overflow"
-	ProblemCodeApiKeyExpired          ProblemCode = "api_key_expired"
-	ProblemCodeApiKeyNotAccepted      ProblemCode = "api_key_not_accepted"
-	ProblemCodeApiKeyRevoked          ProblemCode = "api_key_revoked"
-	ProblemCodeBarcodeTaken           ProblemCode = "barcode_taken"
-	ProblemCodeBrandBusy              ProblemCode = "brand_busy"
-	ProblemCodeCorsNotAllowed         ProblemCode = "cors_not_allowed"
-	ProblemCodeCurrencyMismatch       ProblemCode = "currency_mismatch"
-	ProblemCodeDatabaseTimeout        ProblemCode = "database_timeout"
-	ProblemCodeDatabaseUnavailable    ProblemCode = "database_unavailable"
-	ProblemCodeDeliveryPending        ProblemCode = "delivery_pending"
-	ProblemCodeEmailTaken             ProblemCode = "email_taken"
-	ProblemCodeExternalReferenceTaken ProblemCode = "external_reference_taken"
-	ProblemCodeForbidden              ProblemCode = "forbidden"
-	ProblemCodeIdempotencyKeyInFlight ProblemCode = "idempotency_key_in_flight"
-	ProblemCodeIdempotencyKeyRequired ProblemCode = "idempotency_key_required"
-	ProblemCodeIdempotencyKeyReused   ProblemCode = "idempotency_key_reused"
-	ProblemCodeInsufficientStock      ProblemCode = "insufficient_stock"
-	ProblemCodeInternalError          ProblemCode = "internal_error"
-	ProblemCodeInvalidApiKey          ProblemCode = "invalid_api_key"
-	ProblemCodeInvalidCredentials     ProblemCode = "invalid_credentials"
-	ProblemCodeInvalidCurrentPassword ProblemCode = "invalid_current_password"
-	ProblemCodeInvalidInvite          ProblemCode = "invalid_invite"
-	ProblemCodeInvalidOrderTransition ProblemCode = "invalid_order_transition"
-	ProblemCodeInvalidRefreshToken    ProblemCode = "invalid_refresh_token"
-	ProblemCodeInvalidRoleChange      ProblemCode = "invalid_role_change"
-	ProblemCodeInvalidToken           ProblemCode = "invalid_token"
-	ProblemCodeInvitationAccepted     ProblemCode = "invitation_accepted"
-	ProblemCodeInviteGone             ProblemCode = "invite_gone"
-	ProblemCodeLastAdmin              ProblemCode = "last_admin"
-	ProblemCodeLastOwner              ProblemCode = "last_owner"
-	ProblemCodeLocationCodeTaken      ProblemCode = "location_code_taken"
-	ProblemCodeLocationInUse          ProblemCode = "location_in_use"
-	ProblemCodeLocationInactive       ProblemCode = "location_inactive"
-	ProblemCodeMalformedJson          ProblemCode = "malformed_json"
-	ProblemCodeMethodNotAllowed       ProblemCode = "method_not_allowed"
-	ProblemCodeNotFound               ProblemCode = "not_found"
-	ProblemCodeOptionValuesTaken      ProblemCode = "option_values_taken"
-	ProblemCodeOptionsInUse           ProblemCode = "options_in_use"
-	ProblemCodeOptionsRequired        ProblemCode = "options_required"
-	ProblemCodeOutcomeUnknown         ProblemCode = "outcome_unknown"
-	ProblemCodeOverFulfilment         ProblemCode = "over_fulfilment"
-	ProblemCodePayloadTooLarge        ProblemCode = "payload_too_large"
-	ProblemCodePermissionNotHeld      ProblemCode = "permission_not_held"
-	ProblemCodePreconditionFailed     ProblemCode = "precondition_failed"
-	ProblemCodeProductInUse           ProblemCode = "product_in_use"
-	ProblemCodeProductUnavailable     ProblemCode = "product_unavailable"
-	ProblemCodeQuantityLimit          ProblemCode = "quantity_limit"
-	ProblemCodeRateLimited            ProblemCode = "rate_limited"
-	ProblemCodeRefreshTokenReused     ProblemCode = "refresh_token_reused"
-	ProblemCodeReservationMismatch    ProblemCode = "reservation_mismatch"
-	ProblemCodeReservationNotActive   ProblemCode = "reservation_not_active"
-	ProblemCodeServiceUnavailable     ProblemCode = "service_unavailable"
-	ProblemCodeSkuTaken               ProblemCode = "sku_taken"
-	ProblemCodeStockChanged           ProblemCode = "stock_changed"
-	ProblemCodeTokenExpired           ProblemCode = "token_expired"
-	ProblemCodeTokenRevoked           ProblemCode = "token_revoked"
-	ProblemCodeUnauthenticated        ProblemCode = "unauthenticated"
-	ProblemCodeUnsupportedMediaType   ProblemCode = "unsupported_media_type"
-	ProblemCodeValidationFailed       ProblemCode = "validation_failed"
-	ProblemCodeVariantLimit           ProblemCode = "variant_limit"
-	ProblemCodeVariantRequired        ProblemCode = "variant_required"
-	ProblemCodeWriteConflict          ProblemCode = "write_conflict"
+	ProblemCodeAccountDisabled         ProblemCode = "account_disabled"
+	ProblemCodeAccountThrottled        ProblemCode = "account_throttled"
+	ProblemCodeAmountOverflow          ProblemCode = "amount_overflow"
+	ProblemCodeApiKeyExpired           ProblemCode = "api_key_expired"
+	ProblemCodeApiKeyNotAccepted       ProblemCode = "api_key_not_accepted"
+	ProblemCodeApiKeyRevoked           ProblemCode = "api_key_revoked"
+	ProblemCodeBarcodeTaken            ProblemCode = "barcode_taken"
+	ProblemCodeBrandBusy               ProblemCode = "brand_busy"
+	ProblemCodeCorsNotAllowed          ProblemCode = "cors_not_allowed"
+	ProblemCodeCurrencyMismatch        ProblemCode = "currency_mismatch"
+	ProblemCodeCustomerEmailTaken      ProblemCode = "customer_email_taken"
+	ProblemCodeCustomerHasOrders       ProblemCode = "customer_has_orders"
+	ProblemCodeDatabaseTimeout         ProblemCode = "database_timeout"
+	ProblemCodeDatabaseUnavailable     ProblemCode = "database_unavailable"
+	ProblemCodeDeliveryPending         ProblemCode = "delivery_pending"
+	ProblemCodeDiscountTooLarge        ProblemCode = "discount_too_large"
+	ProblemCodeEmailTaken              ProblemCode = "email_taken"
+	ProblemCodeExternalReferenceTaken  ProblemCode = "external_reference_taken"
+	ProblemCodeForbidden               ProblemCode = "forbidden"
+	ProblemCodeIdempotencyKeyInFlight  ProblemCode = "idempotency_key_in_flight"
+	ProblemCodeIdempotencyKeyRequired  ProblemCode = "idempotency_key_required"
+	ProblemCodeIdempotencyKeyReused    ProblemCode = "idempotency_key_reused"
+	ProblemCodeInsufficientStock       ProblemCode = "insufficient_stock"
+	ProblemCodeInternalError           ProblemCode = "internal_error"
+	ProblemCodeInvalidApiKey           ProblemCode = "invalid_api_key"
+	ProblemCodeInvalidCredentials      ProblemCode = "invalid_credentials"
+	ProblemCodeInvalidCurrentPassword  ProblemCode = "invalid_current_password"
+	ProblemCodeInvalidInvite           ProblemCode = "invalid_invite"
+	ProblemCodeInvalidOrderTransition  ProblemCode = "invalid_order_transition"
+	ProblemCodeInvalidRefreshToken     ProblemCode = "invalid_refresh_token"
+	ProblemCodeInvalidReturnTransition ProblemCode = "invalid_return_transition"
+	ProblemCodeInvalidRoleChange       ProblemCode = "invalid_role_change"
+	ProblemCodeInvalidToken            ProblemCode = "invalid_token"
+	ProblemCodeInvitationAccepted      ProblemCode = "invitation_accepted"
+	ProblemCodeInviteGone              ProblemCode = "invite_gone"
+	ProblemCodeLastAdmin               ProblemCode = "last_admin"
+	ProblemCodeLastOwner               ProblemCode = "last_owner"
+	ProblemCodeLocationCodeTaken       ProblemCode = "location_code_taken"
+	ProblemCodeLocationInUse           ProblemCode = "location_in_use"
+	ProblemCodeLocationInactive        ProblemCode = "location_inactive"
+	ProblemCodeMalformedJson           ProblemCode = "malformed_json"
+	ProblemCodeMethodNotAllowed        ProblemCode = "method_not_allowed"
+	ProblemCodeNotFound                ProblemCode = "not_found"
+	ProblemCodeOptionValuesTaken       ProblemCode = "option_values_taken"
+	ProblemCodeOptionsInUse            ProblemCode = "options_in_use"
+	ProblemCodeOptionsRequired         ProblemCode = "options_required"
+	ProblemCodeOutcomeUnknown          ProblemCode = "outcome_unknown"
+	ProblemCodeOverFulfilment          ProblemCode = "over_fulfilment"
+	ProblemCodeOverReturn              ProblemCode = "over_return"
+	ProblemCodePayloadTooLarge         ProblemCode = "payload_too_large"
+	ProblemCodePermissionNotHeld       ProblemCode = "permission_not_held"
+	ProblemCodePreconditionFailed      ProblemCode = "precondition_failed"
+	ProblemCodeProductInUse            ProblemCode = "product_in_use"
+	ProblemCodeProductUnavailable      ProblemCode = "product_unavailable"
+	ProblemCodeQuantityLimit           ProblemCode = "quantity_limit"
+	ProblemCodeRateLimited             ProblemCode = "rate_limited"
+	ProblemCodeRefreshTokenReused      ProblemCode = "refresh_token_reused"
+	ProblemCodeRefundExceedsPaid       ProblemCode = "refund_exceeds_paid"
+	ProblemCodeReservationMismatch     ProblemCode = "reservation_mismatch"
+	ProblemCodeReservationNotActive    ProblemCode = "reservation_not_active"
+	ProblemCodeServiceUnavailable      ProblemCode = "service_unavailable"
+	ProblemCodeSkuTaken                ProblemCode = "sku_taken"
+	ProblemCodeStockChanged            ProblemCode = "stock_changed"
+	ProblemCodeTokenExpired            ProblemCode = "token_expired"
+	ProblemCodeTokenRevoked            ProblemCode = "token_revoked"
+	ProblemCodeUnauthenticated         ProblemCode = "unauthenticated"
+	ProblemCodeUnsupportedMediaType    ProblemCode = "unsupported_media_type"
+	ProblemCodeValidationFailed        ProblemCode = "validation_failed"
+	ProblemCodeVariantLimit            ProblemCode = "variant_limit"
+	ProblemCodeVariantRequired         ProblemCode = "variant_required"
+	ProblemCodeWriteConflict           ProblemCode = "write_conflict"
 )
 
 // Valid indicates whether the value is a known member of the ProblemCode enum.
@@ -680,11 +719,17 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeCurrencyMismatch:
 		return true
+	case ProblemCodeCustomerEmailTaken:
+		return true
+	case ProblemCodeCustomerHasOrders:
+		return true
 	case ProblemCodeDatabaseTimeout:
 		return true
 	case ProblemCodeDatabaseUnavailable:
 		return true
 	case ProblemCodeDeliveryPending:
+		return true
+	case ProblemCodeDiscountTooLarge:
 		return true
 	case ProblemCodeEmailTaken:
 		return true
@@ -713,6 +758,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeInvalidOrderTransition:
 		return true
 	case ProblemCodeInvalidRefreshToken:
+		return true
+	case ProblemCodeInvalidReturnTransition:
 		return true
 	case ProblemCodeInvalidRoleChange:
 		return true
@@ -748,6 +795,8 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeOverFulfilment:
 		return true
+	case ProblemCodeOverReturn:
+		return true
 	case ProblemCodePayloadTooLarge:
 		return true
 	case ProblemCodePermissionNotHeld:
@@ -763,6 +812,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeRateLimited:
 		return true
 	case ProblemCodeRefreshTokenReused:
+		return true
+	case ProblemCodeRefundExceedsPaid:
 		return true
 	case ProblemCodeReservationMismatch:
 		return true
@@ -861,6 +912,21 @@ func (e ProductUpdatedEventType) Valid() bool {
 	}
 }
 
+// Defines values for RefundCreatedEventType.
+const (
+	RefundCreatedEventTypeRefundCreated RefundCreatedEventType = "refund.created"
+)
+
+// Valid indicates whether the value is a known member of the RefundCreatedEventType enum.
+func (e RefundCreatedEventType) Valid() bool {
+	switch e {
+	case RefundCreatedEventTypeRefundCreated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReservationConsumedEventType.
 const (
 	ReservationConsumedEventTypeReservationConsumed ReservationConsumedEventType = "reservation.consumed"
@@ -939,6 +1005,135 @@ func (e ReservationStatus) Valid() bool {
 	case ReservationExpired:
 		return true
 	case ReservationReleased:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReturnCancelledEventType.
+const (
+	ReturnCancelledEventTypeReturnCancelled ReturnCancelledEventType = "return.cancelled"
+)
+
+// Valid indicates whether the value is a known member of the ReturnCancelledEventType enum.
+func (e ReturnCancelledEventType) Valid() bool {
+	switch e {
+	case ReturnCancelledEventTypeReturnCancelled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReturnClosedEventType.
+const (
+	ReturnClosedEventTypeReturnClosed ReturnClosedEventType = "return.closed"
+)
+
+// Valid indicates whether the value is a known member of the ReturnClosedEventType enum.
+func (e ReturnClosedEventType) Valid() bool {
+	switch e {
+	case ReturnClosedEventTypeReturnClosed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReturnDisposition.
+const (
+	DispositionRestock  ReturnDisposition = "restock"
+	DispositionWriteOff ReturnDisposition = "write_off"
+)
+
+// Valid indicates whether the value is a known member of the ReturnDisposition enum.
+func (e ReturnDisposition) Valid() bool {
+	switch e {
+	case DispositionRestock:
+		return true
+	case DispositionWriteOff:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReturnReason.
+const (
+	ReturnReasonChangedMind    ReturnReason = "changed_mind"
+	ReturnReasonDamaged        ReturnReason = "damaged"
+	ReturnReasonNotAsDescribed ReturnReason = "not_as_described"
+	ReturnReasonOther          ReturnReason = "other"
+	ReturnReasonWrongItem      ReturnReason = "wrong_item"
+)
+
+// Valid indicates whether the value is a known member of the ReturnReason enum.
+func (e ReturnReason) Valid() bool {
+	switch e {
+	case ReturnReasonChangedMind:
+		return true
+	case ReturnReasonDamaged:
+		return true
+	case ReturnReasonNotAsDescribed:
+		return true
+	case ReturnReasonOther:
+		return true
+	case ReturnReasonWrongItem:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReturnReceivedEventType.
+const (
+	ReturnReceivedEventTypeReturnReceived ReturnReceivedEventType = "return.received"
+)
+
+// Valid indicates whether the value is a known member of the ReturnReceivedEventType enum.
+func (e ReturnReceivedEventType) Valid() bool {
+	switch e {
+	case ReturnReceivedEventTypeReturnReceived:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReturnRequestedEventType.
+const (
+	ReturnRequestedEventTypeReturnRequested ReturnRequestedEventType = "return.requested"
+)
+
+// Valid indicates whether the value is a known member of the ReturnRequestedEventType enum.
+func (e ReturnRequestedEventType) Valid() bool {
+	switch e {
+	case ReturnRequestedEventTypeReturnRequested:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReturnStatus.
+const (
+	ReturnCancelled ReturnStatus = "cancelled"
+	ReturnClosed    ReturnStatus = "closed"
+	ReturnReceived  ReturnStatus = "received"
+	ReturnRequested ReturnStatus = "requested"
+)
+
+// Valid indicates whether the value is a known member of the ReturnStatus enum.
+func (e ReturnStatus) Valid() bool {
+	switch e {
+	case ReturnCancelled:
+		return true
+	case ReturnClosed:
+		return true
+	case ReturnReceived:
+		return true
+	case ReturnRequested:
 		return true
 	default:
 		return false
@@ -1362,6 +1557,20 @@ type CreateApiKeyRequest struct {
 	Permissions []ApiKeyPermission `json:"permissions"`
 }
 
+// CreateCustomerRequest Example: {"addresses":[{"city":"London","country":"GB","line1":"12 Babbage Street"}],"email":"ada@example.com","name":"Ada Lovelace"}
+type CreateCustomerRequest struct {
+	Addresses *CustomerAddresses `json:"addresses,omitempty"`
+
+	// Email Example: ada@example.com
+	Email openapi_types.Email `json:"email"`
+
+	// Name Example: Ada Lovelace
+	Name string `json:"name"`
+
+	// Phone Example: +44 20 7946 0018
+	Phone *string `json:"phone,omitempty"`
+}
+
 // CreateFulfilmentRequest Example: {"carrier":"Royal Mail","lines":[{"lineId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1","quantity":1}],"trackingNumber":"RM123456789GB"}
 type CreateFulfilmentRequest struct {
 	// Carrier Example: Royal Mail
@@ -1400,9 +1609,19 @@ type CreateLocationRequest struct {
 	Name LocationName `json:"name"`
 }
 
-// CreateOrderRequest Example: {"customer":{"email":"ada@example.com","name":"Ada Lovelace"},"externalReference":"shop-48213","lines":[{"productId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60","quantity":2}],"shippingAddress":{"city":"London","country":"GB","line1":"12 Babbage Street"}}
+// CreateOrderRequest `customerId` names one of the brand's customers, or `customer` gives one inline: found by email (any case) or created with the order, in its transaction. One of the two is needed (400 naming `customer` otherwise; both is a 400 naming `customerId`). The order keeps a snapshot of the customer's email, name and phone and of the shipping address.
+//
+// Example: {"customer":{"email":"ada@example.com","name":"Ada Lovelace"},"externalReference":"shop-48213","lines":[{"productId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60","quantity":2}],"shippingAddress":{"city":"London","country":"GB","line1":"12 Babbage Street"}}
 type CreateOrderRequest struct {
-	Customer Customer `json:"customer"`
+	Customer *Customer `json:"customer,omitempty"`
+
+	// CustomerId One of the brand's customers (404 when it is not).
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ac0
+	CustomerId *openapi_types.UUID `json:"customerId,omitempty"`
+
+	// Discounts Discounts on the whole order; with the lines' ones, at most the subtotal.
+	Discounts *Discounts `json:"discounts,omitempty"`
 
 	// ExternalReference The client's own id for the order (a web shop's cart id); unique per brand.
 	//
@@ -1418,6 +1637,15 @@ type CreateOrderRequest struct {
 	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a90
 	ReservationId   *openapi_types.UUID `json:"reservationId,omitempty"`
 	ShippingAddress Address             `json:"shippingAddress"`
+
+	// ShippingAmount What shipping costs, in the order's currency (0 when absent).
+	ShippingAmount *Money `json:"shippingAmount,omitempty"`
+
+	// ShippingMethod Example: Royal Mail Tracked 48
+	ShippingMethod *string `json:"shippingMethod,omitempty"`
+
+	// TaxLines Taxes on the whole order (shipping's tax, say).
+	TaxLines *TaxLines `json:"taxLines,omitempty"`
 }
 
 // CreateProductRequest Example: {"attributes":{"color":"black"},"name":"Difference Engine No. 2","priceAmount":1999,"sku":"AE-1842-BLK","status":"active","tags":["bestseller"]}
@@ -1473,6 +1701,30 @@ type CreateProductRequest struct {
 	WeightGrams *WeightGrams `json:"weightGrams,omitempty"`
 }
 
+// CreateRefundRequest Example: {"amount":1999,"currency":"USD","lines":[{"lineId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1","quantity":1}],"reason":"Returned damaged"}
+type CreateRefundRequest struct {
+	// Amount In minor units of the order's currency.
+	//
+	// Example: 1999
+	Amount int64 `json:"amount"`
+
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
+	//
+	// Example: USD
+	Currency Currency `json:"currency"`
+
+	// Lines The order lines the refund covers (a record; the amount is what counts).
+	Lines *[]RefundLine `json:"lines,omitempty"`
+
+	// Reason Example: Returned damaged
+	Reason *string `json:"reason,omitempty"`
+
+	// Shipping Whether the refund covers the shipping.
+	//
+	// Example: false
+	Shipping *bool `json:"shipping,omitempty"`
+}
+
 // CreateReservationRequest Example: {"lines":[{"productId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60","quantity":2}],"reference":"cart-7731","ttlSeconds":900}
 type CreateReservationRequest struct {
 	Lines []ReservationRequestLine `json:"lines"`
@@ -1482,6 +1734,14 @@ type CreateReservationRequest struct {
 	// Example: PO-2026-0042
 	Reference  *StockReference `json:"reference,omitempty"`
 	TtlSeconds *TTLSeconds     `json:"ttlSeconds,omitempty"`
+}
+
+// CreateReturnRequest Example: {"lines":[{"lineId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1","quantity":1,"reason":"damaged"}],"note":"The box arrived crushed."}
+type CreateReturnRequest struct {
+	Lines []ReturnRequestLine `json:"lines"`
+
+	// Note Example: The box arrived crushed.
+	Note *string `json:"note,omitempty"`
 }
 
 // CreateVariantRequest Example: {"barcode":"4006381333931","optionValues":[{"name":"Size","value":"M"},{"name":"Color","value":"Black"}],"priceAmount":1999,"sku":"TEE-M-BLK"}
@@ -1586,6 +1846,64 @@ type Customer struct {
 	Phone *string `json:"phone,omitempty"`
 }
 
+// CustomerAddresses defines model for CustomerAddresses.
+type CustomerAddresses = []Address
+
+// CustomerRecord A customer of the brand (the `customer` of an order is the snapshot it was placed with). The email is lowercased and unique per brand.
+type CustomerRecord struct {
+	Addresses    []Address  `json:"addresses"`
+	AnonymizedAt *time.Time `json:"anonymizedAt"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Email Example: ada@example.com
+	Email openapi_types.Email `json:"email"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ac0
+	Id openapi_types.UUID `json:"id"`
+
+	// Name Example: Ada Lovelace
+	Name string `json:"name"`
+
+	// Phone Example: +44 20 7946 0018
+	Phone *string `json:"phone"`
+
+	// UpdatedAt Example: 2026-11-25T10:00:00Z
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// Version Example: 1
+	Version int64 `json:"version"`
+}
+
+// CustomerRecordList defines model for CustomerRecordList.
+type CustomerRecordList struct {
+	Items      []CustomerRecord `json:"items"`
+	NextCursor *string          `json:"nextCursor"`
+}
+
+// Discount A discount as the client states it (no promotion engine here): a `code` or a `description` (at least one: 400 otherwise) and the amount it takes off what it applies to (the order's subtotal, or its line's total); more than that is a 422 `discount_too_large`.
+//
+// Example: {"amount":400,"code":"WELCOME10"}
+type Discount struct {
+	// Amount An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
+	//
+	// Example: 3998
+	Amount Money `json:"amount"`
+
+	// Code Example: WELCOME10
+	Code *string `json:"code,omitempty"`
+
+	// Description Example: 10% off your first order
+	Description *string `json:"description,omitempty"`
+}
+
+// Discounts defines model for Discounts.
+type Discounts = []Discount
+
 // Email Compared case-insensitively and stored lowercased; surrounding spaces are a 400.
 //
 // Example: ada@example.com
@@ -1673,9 +1991,14 @@ type Fulfilment struct {
 
 	// OrderStatus ```
 	// pending ──confirm──▶ confirmed ──fulfil (part)──▶ partially_fulfilled ──fulfil (rest)──▶ fulfilled
-	//    │                    │                               │
-	//    └──────cancel────────┴──────────cancel───────────────┘──▶ cancelled
+	//    │                    │                               │                                  │
+	//    └──────cancel────────┴──────────cancel───────────────┘──▶ cancelled          return (part)
+	//                                                                                           ▼
+	//                                       returned ◀──return (rest)── partially_returned
 	// ```
+	// A fulfilled order that took returns is `partially_returned`, and `returned` once every
+	// shipped unit is (a cancelled return gives its units back, and the status follows). A
+	// `partially_fulfilled` order takes returns too, and keeps its status.
 	//
 	//
 	// Example: pending
@@ -2008,7 +2331,10 @@ type Order struct {
 	BrandId      openapi_types.UUID `json:"brandId"`
 	CancelReason *string            `json:"cancelReason"`
 	CancelledAt  *time.Time         `json:"cancelledAt"`
-	ConfirmedAt  *time.Time         `json:"confirmedAt"`
+
+	// CancelledTotal The value of the units that will never ship: `priceAmount` × `quantityCancelled` over the lines (before discounts and tax).
+	CancelledTotal Money      `json:"cancelledTotal"`
+	ConfirmedAt    *time.Time `json:"confirmedAt"`
 
 	// CreatedAt Example: 2026-11-25T10:00:00Z
 	CreatedAt time.Time `json:"createdAt"`
@@ -2017,7 +2343,20 @@ type Order struct {
 	//
 	// Example: USD
 	Currency Currency `json:"currency"`
+
+	// Customer The customer as the order was placed (kept when the customer changes or is anonymised).
 	Customer Customer `json:"customer"`
+
+	// CustomerId The brand's customer the order belongs to (null for orders placed before customers existed).
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ac0
+	CustomerId *openapi_types.UUID `json:"customerId"`
+
+	// DiscountTotal The order's and its lines' discounts added up (at most `subtotal`).
+	DiscountTotal Money `json:"discountTotal"`
+
+	// Discounts The order-level discounts (the lines' own are on the lines).
+	Discounts []Discount `json:"discounts"`
 
 	// ExternalReference Example: shop-48213
 	ExternalReference *string `json:"externalReference"`
@@ -2035,28 +2374,49 @@ type Order struct {
 	Number           int64   `json:"number"`
 	PaymentReference *string `json:"paymentReference"`
 
+	// RefundedTotal What the order's refunds add up to (never more than its `total`).
+	RefundedTotal Money `json:"refundedTotal"`
+
 	// ReservationId The reservation the order took over, if any.
 	ReservationId   *openapi_types.UUID `json:"reservationId"`
 	ShippingAddress Address             `json:"shippingAddress"`
 
+	// ShippingAmount An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
+	//
+	// Example: 3998
+	ShippingAmount Money `json:"shippingAmount"`
+
+	// ShippingMethod Example: Royal Mail Tracked 48
+	ShippingMethod *string `json:"shippingMethod"`
+
+	// ShippingTotal What shipping adds to the total (`shippingAmount`).
+	ShippingTotal Money `json:"shippingTotal"`
+
 	// Status ```
 	// pending ──confirm──▶ confirmed ──fulfil (part)──▶ partially_fulfilled ──fulfil (rest)──▶ fulfilled
-	//    │                    │                               │
-	//    └──────cancel────────┴──────────cancel───────────────┘──▶ cancelled
+	//    │                    │                               │                                  │
+	//    └──────cancel────────┴──────────cancel───────────────┘──▶ cancelled          return (part)
+	//                                                                                           ▼
+	//                                       returned ◀──return (rest)── partially_returned
 	// ```
+	// A fulfilled order that took returns is `partially_returned`, and `returned` once every
+	// shipped unit is (a cancelled return gives its units back, and the status follows). A
+	// `partially_fulfilled` order takes returns too, and keeps its status.
 	//
 	//
 	// Example: pending
 	Status OrderStatus `json:"status"`
 
-	// Subtotal An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
-	//
-	// Example: 3998
+	// Subtotal The lines' totals added up.
 	Subtotal Money `json:"subtotal"`
 
-	// Total An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
-	//
-	// Example: 3998
+	// TaxLines The order-level tax lines (the lines' own are on the lines).
+	TaxLines []TaxLine `json:"taxLines"`
+
+	// TaxTotal The order's and its lines' tax lines added up.
+	TaxTotal Money `json:"taxTotal"`
+
+	// Total `subtotal` − `discountTotal` + `shippingTotal` + `taxTotal`, computed and stored when the order is placed and never rewritten (a cancellation shows in `cancelledTotal`).
 	Total Money `json:"total"`
 
 	// UpdatedAt Example: 2026-11-25T10:00:00Z
@@ -2066,7 +2426,7 @@ type Order struct {
 	Version int64 `json:"version"`
 }
 
-// OrderAction A transition a client may ask for.
+// OrderAction A transition a client may ask for (`return`: request a return of shipped units).
 //
 // Example: confirm
 type OrderAction string
@@ -2161,7 +2521,7 @@ type OrderCreatedEventType string
 
 // OrderEvent defines model for OrderEvent.
 type OrderEvent struct {
-	// Action What happened; the sweeper's expiry is a `cancel` with reason `expired` and no actor.
+	// Action What happened; the sweeper's expiry is a `cancel` with reason `expired` and no actor; a `return` is a status change a return (or its cancellation) made.
 	//
 	// Example: confirm
 	Action OrderEventAction `json:"action"`
@@ -2185,16 +2545,21 @@ type OrderEvent struct {
 
 	// Status ```
 	// pending ──confirm──▶ confirmed ──fulfil (part)──▶ partially_fulfilled ──fulfil (rest)──▶ fulfilled
-	//    │                    │                               │
-	//    └──────cancel────────┴──────────cancel───────────────┘──▶ cancelled
+	//    │                    │                               │                                  │
+	//    └──────cancel────────┴──────────cancel───────────────┘──▶ cancelled          return (part)
+	//                                                                                           ▼
+	//                                       returned ◀──return (rest)── partially_returned
 	// ```
+	// A fulfilled order that took returns is `partially_returned`, and `returned` once every
+	// shipped unit is (a cancelled return gives its units back, and the status follows). A
+	// `partially_fulfilled` order takes returns too, and keeps its status.
 	//
 	//
 	// Example: pending
 	Status OrderStatus `json:"status"`
 }
 
-// OrderEventAction What happened; the sweeper's expiry is a `cancel` with reason `expired` and no actor.
+// OrderEventAction What happened; the sweeper's expiry is a `cancel` with reason `expired` and no actor; a `return` is a status change a return (or its cancellation) made.
 //
 // Example: confirm
 type OrderEventAction string
@@ -2263,15 +2628,21 @@ type OrderLine struct {
 	// Example: USD
 	Currency Currency `json:"currency"`
 
-	// FulfilledQuantity Example: 0
+	// DiscountTotal An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
+	//
+	// Example: 3998
+	DiscountTotal Money      `json:"discountTotal"`
+	Discounts     []Discount `json:"discounts"`
+
+	// FulfilledQuantity The same as `quantityFulfilled` (kept for existing clients).
+	//
+	// Example: 0
 	FulfilledQuantity int64 `json:"fulfilledQuantity"`
 
 	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1
 	Id openapi_types.UUID `json:"id"`
 
-	// LineTotal An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
-	//
-	// Example: 3998
+	// LineTotal `priceAmount` × `quantity`, before the line's discounts and taxes.
 	LineTotal Money `json:"lineTotal"`
 
 	// Name The product's name when the order was placed.
@@ -2293,10 +2664,31 @@ type OrderLine struct {
 	// Quantity Example: 2
 	Quantity int64 `json:"quantity"`
 
+	// QuantityCancelled Units that will never ship (the unfulfilled remainder when the order was cancelled).
+	//
+	// Example: 0
+	QuantityCancelled int64 `json:"quantityCancelled"`
+
+	// QuantityFulfilled Units shipped.
+	//
+	// Example: 0
+	QuantityFulfilled int64 `json:"quantityFulfilled"`
+
+	// QuantityReturned Units of the shipped ones that requested, received or closed returns take back.
+	//
+	// Example: 0
+	QuantityReturned int64 `json:"quantityReturned"`
+
 	// Sku The product's SKU when the order was placed.
 	//
 	// Example: AE-1842-BLK
-	Sku string `json:"sku"`
+	Sku      string    `json:"sku"`
+	TaxLines []TaxLine `json:"taxLines"`
+
+	// TaxTotal An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
+	//
+	// Example: 3998
+	TaxTotal Money `json:"taxTotal"`
 }
 
 // OrderList defines model for OrderList.
@@ -2331,6 +2723,9 @@ type OrderPartiallyFulfilledEventType string
 
 // OrderRequestLine defines model for OrderRequestLine.
 type OrderRequestLine struct {
+	// Discounts Discounts on this line, each at most the line's total (all of them together too).
+	Discounts *Discounts `json:"discounts,omitempty"`
+
 	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
 	ProductId openapi_types.UUID `json:"productId"`
 
@@ -2338,15 +2733,23 @@ type OrderRequestLine struct {
 	//
 	// Example: 2
 	Quantity int64 `json:"quantity"`
+
+	// TaxLines Taxes on this line.
+	TaxLines *TaxLines `json:"taxLines,omitempty"`
 }
 
 // OrderStatus ```
 // pending ──confirm──▶ confirmed ──fulfil (part)──▶ partially_fulfilled ──fulfil (rest)──▶ fulfilled
 //
-//	│                    │                               │
-//	└──────cancel────────┴──────────cancel───────────────┘──▶ cancelled
+//	│                    │                               │                                  │
+//	└──────cancel────────┴──────────cancel───────────────┘──▶ cancelled          return (part)
+//	                                                                                       ▼
+//	                                   returned ◀──return (rest)── partially_returned
 //
 // ```
+// A fulfilled order that took returns is `partially_returned`, and `returned` once every
+// shipped unit is (a cancelled return gives its units back, and the status follows). A
+// `partially_fulfilled` order takes returns too, and keeps its status.
 //
 // Example: pending
 type OrderStatus string
@@ -2448,6 +2851,15 @@ type Problem struct {
 	//   lists each line it falls short on.
 	// - `delivery_pending` (409): the webhook delivery is still pending; its retries are under way.
 	// - `over_fulfilment` (422): more than a line's unfulfilled quantity; `lines` lists them.
+	// - `discount_too_large` (422): a discount takes off more than what it applies to (its
+	//   line's total, or the order's subtotal for the order's and the lines' discounts together).
+	// - `over_return` (422): more than a line's shipped quantity less what earlier returns
+	//   took; `lines` lists them (`available`: what may still be returned).
+	// - `invalid_return_transition` (409): the return's status does not allow the action.
+	// - `refund_exceeds_paid` (422): the refund would take the refunded total past what was paid
+	//   (the order's total once confirmed; nothing before).
+	// - `customer_email_taken` (409): another customer of the brand has this email.
+	// - `customer_has_orders` (409): a customer with orders cannot be deleted; anonymise it.
 	// - `internal_error` (500): an unexpected failure; the log line with the same `requestId`
 	//   has the detail.
 	// - `service_unavailable` (503): a dependency (the database) is down (readiness probe).
@@ -2508,7 +2920,7 @@ type Problem struct {
 	// Example: /auth/register
 	Instance *string `json:"instance,omitempty"`
 
-	// Lines The request's lines a stock problem is about (`insufficient_stock`, `stock_changed`, `product_unavailable`, `reservation_mismatch`, `over_fulfilment`), in request order.
+	// Lines The request's lines a stock problem is about (`insufficient_stock`, `stock_changed`, `product_unavailable`, `reservation_mismatch`, `over_fulfilment`, `over_return`), in request order.
 	Lines *[]ProblemLine `json:"lines,omitempty"`
 
 	// RequestId Example: 01JD5ZC4Q1S5X8GQ4Y3J7N2B6K
@@ -2595,6 +3007,15 @@ type Problem struct {
 //     lists each line it falls short on.
 //   - `delivery_pending` (409): the webhook delivery is still pending; its retries are under way.
 //   - `over_fulfilment` (422): more than a line's unfulfilled quantity; `lines` lists them.
+//   - `discount_too_large` (422): a discount takes off more than what it applies to (its
+//     line's total, or the order's subtotal for the order's and the lines' discounts together).
+//   - `over_return` (422): more than a line's shipped quantity less what earlier returns
+//     took; `lines` lists them (`available`: what may still be returned).
+//   - `invalid_return_transition` (409): the return's status does not allow the action.
+//   - `refund_exceeds_paid` (422): the refund would take the refunded total past what was paid
+//     (the order's total once confirmed; nothing before).
+//   - `customer_email_taken` (409): another customer of the brand has this email.
+//   - `customer_has_orders` (409): a customer with orders cannot be deleted; anonymise it.
 //   - `internal_error` (500): an unexpected failure; the log line with the same `requestId`
 //     has the detail.
 //   - `service_unavailable` (503): a dependency (the database) is down (readiness probe).
@@ -2920,10 +3341,112 @@ type Quantity = int64
 // Example: 12
 type QuantityTotal = int64
 
+// ReceiveReturnLine defines model for ReceiveReturnLine.
+type ReceiveReturnLine struct {
+	// Disposition `restock`: back to stock at a location (a `return` movement); `write_off`: no stock.
+	//
+	// Example: restock
+	Disposition ReturnDisposition `json:"disposition"`
+
+	// LineId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1
+	LineId openapi_types.UUID `json:"lineId"`
+
+	// LocationId Where a `restock` line goes back to stock (required for it, refused for a write-off).
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId *openapi_types.UUID `json:"locationId,omitempty"`
+
+	// WriteOffReason Why a `write_off` line is not restocked (refused for a restock).
+	//
+	// Example: Screen cracked
+	WriteOffReason *string `json:"writeOffReason,omitempty"`
+}
+
+// ReceiveReturnRequest Example: {"lines":[{"disposition":"restock","lineId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1","locationId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70"}]}
+type ReceiveReturnRequest struct {
+	Lines []ReceiveReturnLine `json:"lines"`
+}
+
 // RefreshRequest Example: {"refreshToken":"eyJhbGciOiJIUzI1NiIsInR5cCI6InJlZnJlc2granl0In0.eyJpc3MiOiJlY29tcG9pbnRlciJ9.c2ln"}
 type RefreshRequest struct {
 	// RefreshToken Example: eyJhbGciOiJIUzI1NiIsInR5cCI6InJlZnJlc2granl0In0.eyJpc3MiOiJlY29tcG9pbnRlciJ9.c2ln
 	RefreshToken string `json:"refreshToken"`
+}
+
+// Refund defines model for Refund.
+type Refund struct {
+	// Amount An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
+	//
+	// Example: 3998
+	Amount Money `json:"amount"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
+	//
+	// Example: USD
+	Currency Currency `json:"currency"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ae0
+	Id    openapi_types.UUID `json:"id"`
+	Lines []RefundLine       `json:"lines"`
+
+	// OrderId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab0
+	OrderId openapi_types.UUID `json:"orderId"`
+
+	// OrderRefundedTotal The order's refunded total with this refund (the order's as it is now in a list).
+	OrderRefundedTotal Money `json:"orderRefundedTotal"`
+
+	// OrderVersion The order's version after this refund (`ETag` is the order's).
+	//
+	// Example: 4
+	OrderVersion int64 `json:"orderVersion"`
+
+	// Reason Example: Returned damaged
+	Reason *string `json:"reason"`
+
+	// Shipping Example: false
+	Shipping bool `json:"shipping"`
+}
+
+// RefundCreatedEvent A refund was recorded on an order; `data` is the refund.
+type RefundCreatedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Refund             `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: refund.created
+	Type RefundCreatedEventType `json:"type"`
+}
+
+// RefundCreatedEventType Example: refund.created
+type RefundCreatedEventType string
+
+// RefundLine defines model for RefundLine.
+type RefundLine struct {
+	// LineId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1
+	LineId openapi_types.UUID `json:"lineId"`
+
+	// Quantity Example: 1
+	Quantity int64 `json:"quantity"`
+}
+
+// RefundList defines model for RefundList.
+type RefundList struct {
+	Items      []Refund `json:"items"`
+	NextCursor *string  `json:"nextCursor"`
 }
 
 // RegisterRequest Example: {"brandName":"Analytical Engines","email":"ada@example.com","name":"Ada Lovelace","password":"correct horse battery staple"}
@@ -3119,6 +3642,195 @@ type ReservationRequestLine struct {
 //
 // Example: active
 type ReservationStatus string
+
+// Return defines model for Return.
+type Return struct {
+	CancelledAt *time.Time `json:"cancelledAt"`
+	ClosedAt    *time.Time `json:"closedAt"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ad0
+	Id    openapi_types.UUID `json:"id"`
+	Lines []ReturnLine       `json:"lines"`
+
+	// Note Example: The box arrived crushed.
+	Note *string `json:"note"`
+
+	// OrderId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab0
+	OrderId    openapi_types.UUID `json:"orderId"`
+	ReceivedAt *time.Time         `json:"receivedAt"`
+
+	// Status ```
+	// requested ──receive──▶ received ──close──▶ closed
+	//     │
+	//     └──cancel──▶ cancelled
+	// ```
+	//
+	//
+	// Example: requested
+	Status ReturnStatus `json:"status"`
+
+	// UpdatedAt Example: 2026-11-25T10:00:00Z
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// Version Example: 1
+	Version int64 `json:"version"`
+}
+
+// ReturnCancelledEvent A requested return was cancelled; `data` is the return.
+type ReturnCancelledEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Return             `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: return.cancelled
+	Type ReturnCancelledEventType `json:"type"`
+}
+
+// ReturnCancelledEventType Example: return.cancelled
+type ReturnCancelledEventType string
+
+// ReturnClosedEvent A received return was closed; `data` is the return.
+type ReturnClosedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Return             `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: return.closed
+	Type ReturnClosedEventType `json:"type"`
+}
+
+// ReturnClosedEventType Example: return.closed
+type ReturnClosedEventType string
+
+// ReturnDisposition `restock`: back to stock at a location (a `return` movement); `write_off`: no stock.
+//
+// Example: restock
+type ReturnDisposition string
+
+// ReturnLine defines model for ReturnLine.
+type ReturnLine struct {
+	// Disposition Null until the return is received; one of ReturnDisposition's values.
+	Disposition *ReturnDisposition `json:"disposition"`
+
+	// LineId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1
+	LineId     openapi_types.UUID  `json:"lineId"`
+	LocationId *openapi_types.UUID `json:"locationId"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+
+	// Quantity Example: 1
+	Quantity int64 `json:"quantity"`
+
+	// Reason Example: damaged
+	Reason         ReturnReason `json:"reason"`
+	WriteOffReason *string      `json:"writeOffReason"`
+}
+
+// ReturnList defines model for ReturnList.
+type ReturnList struct {
+	Items      []Return `json:"items"`
+	NextCursor *string  `json:"nextCursor"`
+}
+
+// ReturnReason Example: damaged
+type ReturnReason string
+
+// ReturnReceivedEvent A return was received (its lines restocked or written off); `data` is the return.
+type ReturnReceivedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Return             `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: return.received
+	Type ReturnReceivedEventType `json:"type"`
+}
+
+// ReturnReceivedEventType Example: return.received
+type ReturnReceivedEventType string
+
+// ReturnRequestLine defines model for ReturnRequestLine.
+type ReturnRequestLine struct {
+	// LineId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1
+	LineId openapi_types.UUID `json:"lineId"`
+
+	// Quantity Example: 1
+	Quantity int64 `json:"quantity"`
+
+	// Reason Example: damaged
+	Reason ReturnReason `json:"reason"`
+}
+
+// ReturnRequestedEvent A return of shipped units was requested; `data` is the return.
+type ReturnRequestedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Return             `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: return.requested
+	Type ReturnRequestedEventType `json:"type"`
+}
+
+// ReturnRequestedEventType Example: return.requested
+type ReturnRequestedEventType string
+
+// ReturnStatus ```
+// requested ──receive──▶ received ──close──▶ closed
+//
+//	│
+//	└──cancel──▶ cancelled
+//
+// ```
+//
+// Example: requested
+type ReturnStatus string
 
 // Role `ADMIN` runs the platform (every permission on every brand); the brand roles belong to one
 // brand each.
@@ -3440,6 +4152,27 @@ type Tag = string
 // Tags Example: ["summer","bestseller"]
 type Tags = []Tag
 
+// TaxLine A tax as the client computed it (no tax engine here): its name, its rate as a percentage for display only, and the amount, which is what counts.
+//
+// Example: {"amount":760,"name":"VAT","rate":"20"}
+type TaxLine struct {
+	// Amount An amount in minor units of the order's currency (1999 with USD is 19.99 USD).
+	//
+	// Example: 3998
+	Amount Money `json:"amount"`
+
+	// Name Example: VAT
+	Name string `json:"name"`
+
+	// Rate The rate in percent, for display (`20`, `7.25`); never used in a sum.
+	//
+	// Example: 20
+	Rate *string `json:"rate,omitempty"`
+}
+
+// TaxLines defines model for TaxLines.
+type TaxLines = []TaxLine
+
 // UpdateBrandRequest Example: {"currency":"EUR"}
 type UpdateBrandRequest struct {
 	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
@@ -3449,6 +4182,22 @@ type UpdateBrandRequest struct {
 
 	// Name Example: Analytical Engines Ltd
 	Name *string `json:"name,omitempty"`
+}
+
+// UpdateCustomerRequest Example: {"name":"Ada King"}
+type UpdateCustomerRequest struct {
+	Addresses *CustomerAddresses `json:"addresses,omitempty"`
+
+	// Email Example: ada@example.com
+	Email *openapi_types.Email `json:"email,omitempty"`
+
+	// Name Example: Ada King
+	Name *string `json:"name,omitempty"`
+
+	// Phone A new phone, or null to clear it.
+	//
+	// Example: +44 20 7946 0018
+	Phone nullable.Nullable[string] `json:"phone,omitempty"`
 }
 
 // UpdateLocationRequest Example: {"active":false}
@@ -3814,6 +4563,9 @@ type BrandId = openapi_types.UUID
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// CustomerId defines model for CustomerId.
+type CustomerId = openapi_types.UUID
+
 // EndpointId defines model for EndpointId.
 type EndpointId = openapi_types.UUID
 
@@ -3843,6 +4595,9 @@ type ProductId = openapi_types.UUID
 
 // ReservationId defines model for ReservationId.
 type ReservationId = openapi_types.UUID
+
+// ReturnId defines model for ReturnId.
+type ReturnId = openapi_types.UUID
 
 // SessionId defines model for SessionId.
 type SessionId = openapi_types.UUID
@@ -3942,6 +4697,43 @@ type UpdateBrandParams struct {
 
 // ListApiKeysParams defines parameters for ListApiKeys.
 type ListApiKeysParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListCustomersParams defines parameters for ListCustomers.
+type ListCustomersParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Q      *string `form:"q,omitempty" json:"q,omitempty"`
+}
+
+// DeleteCustomerParams defines parameters for DeleteCustomer.
+type DeleteCustomerParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// UpdateCustomerParams defines parameters for UpdateCustomer.
+type UpdateCustomerParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// AnonymizeCustomerParams defines parameters for AnonymizeCustomer.
+type AnonymizeCustomerParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListCustomerOrdersParams defines parameters for ListCustomerOrders.
+type ListCustomerOrdersParams struct {
 	// Limit Page size.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
@@ -4225,6 +5017,54 @@ type CreateFulfilmentParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListRefundsParams defines parameters for ListRefunds.
+type ListRefundsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateRefundParams defines parameters for CreateRefund.
+type CreateRefundParams struct {
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`. The key's request is identified with its path's UUIDs in
+	// lower case: a retry that spells an id in another case is the same request.
+	//
+	// What the store keeps is bounded. A success is always kept. A refusal (4xx), which wrote
+	// nothing, is kept only when its body is at most `IDEMPOTENCY_MAX_REFUSED_BYTES` (16 KiB by
+	// default) and the brand holds fewer than `IDEMPOTENCY_MAX_REFUSED_PER_BRAND` (1,000 by
+	// default) live refusals; otherwise it is not kept, and a retry with the key runs again,
+	// exactly as a request without a key would (refused again, or accepted if the state has
+	// changed since). A replay is always the exact stored answer.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListOrderReturnsParams defines parameters for ListOrderReturns.
+type ListOrderReturnsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateReturnParams defines parameters for CreateReturn.
+type CreateReturnParams struct {
+	// IdempotencyKey The `Idempotency-Key` of an operation marked `x-idempotency: required`: the same header
+	// as everywhere else (see the `IdempotencyKey` parameter), but a request without it is a
+	// 400 `idempotency_key_required`, so that a retry can never do the work twice.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
 // ListProductsParams defines parameters for ListProducts.
 type ListProductsParams struct {
 	// Limit Page size.
@@ -4344,6 +5184,82 @@ type ExtendReservationParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListReturnsParams defines parameters for ListReturns.
+type ListReturnsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor *Cursor       `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Status *ReturnStatus `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// CancelReturnParams defines parameters for CancelReturn.
+type CancelReturnParams struct {
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`. The key's request is identified with its path's UUIDs in
+	// lower case: a retry that spells an id in another case is the same request.
+	//
+	// What the store keeps is bounded. A success is always kept. A refusal (4xx), which wrote
+	// nothing, is kept only when its body is at most `IDEMPOTENCY_MAX_REFUSED_BYTES` (16 KiB by
+	// default) and the brand holds fewer than `IDEMPOTENCY_MAX_REFUSED_PER_BRAND` (1,000 by
+	// default) live refusals; otherwise it is not kept, and a retry with the key runs again,
+	// exactly as a request without a key would (refused again, or accepted if the state has
+	// changed since). A replay is always the exact stored answer.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CloseReturnParams defines parameters for CloseReturn.
+type CloseReturnParams struct {
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`. The key's request is identified with its path's UUIDs in
+	// lower case: a retry that spells an id in another case is the same request.
+	//
+	// What the store keeps is bounded. A success is always kept. A refusal (4xx), which wrote
+	// nothing, is kept only when its body is at most `IDEMPOTENCY_MAX_REFUSED_BYTES` (16 KiB by
+	// default) and the brand holds fewer than `IDEMPOTENCY_MAX_REFUSED_PER_BRAND` (1,000 by
+	// default) live refusals; otherwise it is not kept, and a retry with the key runs again,
+	// exactly as a request without a key would (refused again, or accepted if the state has
+	// changed since). A replay is always the exact stored answer.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ReceiveReturnParams defines parameters for ReceiveReturn.
+type ReceiveReturnParams struct {
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`. The key's request is identified with its path's UUIDs in
+	// lower case: a retry that spells an id in another case is the same request.
+	//
+	// What the store keeps is bounded. A success is always kept. A refusal (4xx), which wrote
+	// nothing, is kept only when its body is at most `IDEMPOTENCY_MAX_REFUSED_BYTES` (16 KiB by
+	// default) and the brand holds fewer than `IDEMPOTENCY_MAX_REFUSED_PER_BRAND` (1,000 by
+	// default) live refusals; otherwise it is not kept, and a retry with the key runs again,
+	// exactly as a request without a key would (refused again, or accepted if the state has
+	// changed since). A replay is always the exact stored answer.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListWebhookEndpointsParams defines parameters for ListWebhookEndpoints.
 type ListWebhookEndpointsParams struct {
 	// Limit Page size.
@@ -4398,6 +5314,12 @@ type UpdateBrandJSONRequestBody = UpdateBrandRequest
 // CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
 type CreateApiKeyJSONRequestBody = CreateApiKeyRequest
 
+// CreateCustomerJSONRequestBody defines body for CreateCustomer for application/json ContentType.
+type CreateCustomerJSONRequestBody = CreateCustomerRequest
+
+// UpdateCustomerJSONRequestBody defines body for UpdateCustomer for application/json ContentType.
+type UpdateCustomerJSONRequestBody = UpdateCustomerRequest
+
 // CreateStockAdjustmentJSONRequestBody defines body for CreateStockAdjustment for application/json ContentType.
 type CreateStockAdjustmentJSONRequestBody = StockAdjustmentRequest
 
@@ -4434,6 +5356,12 @@ type ConfirmOrderJSONRequestBody = ConfirmOrderRequest
 // CreateFulfilmentJSONRequestBody defines body for CreateFulfilment for application/json ContentType.
 type CreateFulfilmentJSONRequestBody = CreateFulfilmentRequest
 
+// CreateRefundJSONRequestBody defines body for CreateRefund for application/json ContentType.
+type CreateRefundJSONRequestBody = CreateRefundRequest
+
+// CreateReturnJSONRequestBody defines body for CreateReturn for application/json ContentType.
+type CreateReturnJSONRequestBody = CreateReturnRequest
+
 // CreateProductJSONRequestBody defines body for CreateProduct for application/json ContentType.
 type CreateProductJSONRequestBody = CreateProductRequest
 
@@ -4454,6 +5382,9 @@ type CreateReservationJSONRequestBody = CreateReservationRequest
 
 // ExtendReservationJSONRequestBody defines body for ExtendReservation for application/json ContentType.
 type ExtendReservationJSONRequestBody = ExtendReservationRequest
+
+// ReceiveReturnJSONRequestBody defines body for ReceiveReturn for application/json ContentType.
+type ReceiveReturnJSONRequestBody = ReceiveReturnRequest
 
 // CreateWebhookEndpointJSONRequestBody defines body for CreateWebhookEndpoint for application/json ContentType.
 type CreateWebhookEndpointJSONRequestBody = CreateWebhookEndpointRequest
@@ -5175,6 +6106,176 @@ func (t *Event) MergeWebhookEndpointDisabledEvent(v WebhookEndpointDisabledEvent
 	return err
 }
 
+// AsReturnRequestedEvent returns the union data inside the Event as a ReturnRequestedEvent
+func (t Event) AsReturnRequestedEvent() (ReturnRequestedEvent, error) {
+	var body ReturnRequestedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReturnRequestedEvent overwrites any union data inside the Event as the provided ReturnRequestedEvent
+func (t *Event) FromReturnRequestedEvent(v ReturnRequestedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"return.requested"}`))
+	t.union = b
+	return err
+}
+
+// MergeReturnRequestedEvent performs a merge with any union data inside the Event, using the provided ReturnRequestedEvent
+func (t *Event) MergeReturnRequestedEvent(v ReturnRequestedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"return.requested"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReturnReceivedEvent returns the union data inside the Event as a ReturnReceivedEvent
+func (t Event) AsReturnReceivedEvent() (ReturnReceivedEvent, error) {
+	var body ReturnReceivedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReturnReceivedEvent overwrites any union data inside the Event as the provided ReturnReceivedEvent
+func (t *Event) FromReturnReceivedEvent(v ReturnReceivedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"return.received"}`))
+	t.union = b
+	return err
+}
+
+// MergeReturnReceivedEvent performs a merge with any union data inside the Event, using the provided ReturnReceivedEvent
+func (t *Event) MergeReturnReceivedEvent(v ReturnReceivedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"return.received"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReturnClosedEvent returns the union data inside the Event as a ReturnClosedEvent
+func (t Event) AsReturnClosedEvent() (ReturnClosedEvent, error) {
+	var body ReturnClosedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReturnClosedEvent overwrites any union data inside the Event as the provided ReturnClosedEvent
+func (t *Event) FromReturnClosedEvent(v ReturnClosedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"return.closed"}`))
+	t.union = b
+	return err
+}
+
+// MergeReturnClosedEvent performs a merge with any union data inside the Event, using the provided ReturnClosedEvent
+func (t *Event) MergeReturnClosedEvent(v ReturnClosedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"return.closed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReturnCancelledEvent returns the union data inside the Event as a ReturnCancelledEvent
+func (t Event) AsReturnCancelledEvent() (ReturnCancelledEvent, error) {
+	var body ReturnCancelledEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReturnCancelledEvent overwrites any union data inside the Event as the provided ReturnCancelledEvent
+func (t *Event) FromReturnCancelledEvent(v ReturnCancelledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"return.cancelled"}`))
+	t.union = b
+	return err
+}
+
+// MergeReturnCancelledEvent performs a merge with any union data inside the Event, using the provided ReturnCancelledEvent
+func (t *Event) MergeReturnCancelledEvent(v ReturnCancelledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"return.cancelled"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsRefundCreatedEvent returns the union data inside the Event as a RefundCreatedEvent
+func (t Event) AsRefundCreatedEvent() (RefundCreatedEvent, error) {
+	var body RefundCreatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRefundCreatedEvent overwrites any union data inside the Event as the provided RefundCreatedEvent
+func (t *Event) FromRefundCreatedEvent(v RefundCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"refund.created"}`))
+	t.union = b
+	return err
+}
+
+// MergeRefundCreatedEvent performs a merge with any union data inside the Event, using the provided RefundCreatedEvent
+func (t *Event) MergeRefundCreatedEvent(v RefundCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"refund.created"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t Event) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"type"`
@@ -5219,6 +6320,8 @@ func (t Event) ValueByDiscriminator() (interface{}, error) {
 		return t.AsProductDeletedEvent()
 	case "product.updated":
 		return t.AsProductUpdatedEvent()
+	case "refund.created":
+		return t.AsRefundCreatedEvent()
 	case "reservation.consumed":
 		return t.AsReservationConsumedEvent()
 	case "reservation.created":
@@ -5227,6 +6330,14 @@ func (t Event) ValueByDiscriminator() (interface{}, error) {
 		return t.AsReservationExpiredEvent()
 	case "reservation.released":
 		return t.AsReservationReleasedEvent()
+	case "return.cancelled":
+		return t.AsReturnCancelledEvent()
+	case "return.closed":
+		return t.AsReturnClosedEvent()
+	case "return.received":
+		return t.AsReturnReceivedEvent()
+	case "return.requested":
+		return t.AsReturnRequestedEvent()
 	case "stock_movement.created":
 		return t.AsStockMovementCreatedEvent()
 	case "webhook_endpoint.disabled":
@@ -5625,6 +6736,75 @@ type ClientInterface interface {
 	// Corresponds with DELETE /brands/{brandId}/api-keys/{keyId} (the `RevokeApiKey` operationId).
 	RevokeApiKey(ctx context.Context, brandId BrandId, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListCustomers The brand's customers
+	//
+	// Newest first; keyset pagination. `q` matches part of the email or of the name, in any case.
+	//
+	// Corresponds with GET /brands/{brandId}/customers (the `ListCustomers` operationId).
+	ListCustomers(ctx context.Context, brandId BrandId, params *ListCustomersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateCustomerWithBody Create a customer
+	//
+	// The email is stored lowercased and is unique per brand, in any case (409 `customer_email_taken`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/customers (the `CreateCustomer` operationId).
+	CreateCustomerWithBody(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateCustomer Create a customer
+	//
+	// The email is stored lowercased and is unique per brand, in any case (409 `customer_email_taken`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/customers (the `CreateCustomer` operationId).
+	CreateCustomer(ctx context.Context, brandId BrandId, body CreateCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteCustomer Delete a customer
+	//
+	// Only a customer without orders can be deleted; one with orders is a 409 `customer_has_orders`: anonymise it instead. Honours `If-Match`.
+	//
+	// Corresponds with DELETE /brands/{brandId}/customers/{customerId} (the `DeleteCustomer` operationId).
+	DeleteCustomer(ctx context.Context, brandId BrandId, customerId CustomerId, params *DeleteCustomerParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCustomer A customer
+	//
+	// Corresponds with GET /brands/{brandId}/customers/{customerId} (the `GetCustomer` operationId).
+	GetCustomer(ctx context.Context, brandId BrandId, customerId CustomerId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateCustomerWithBody Change some of a customer's fields
+	//
+	// Only the fields given change; `phone: null` clears it. With `If-Match`, only the version named (412 otherwise). An email another customer of the brand has is a 409 `customer_email_taken`. Orders keep the email and address they were placed with.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/customers/{customerId} (the `UpdateCustomer` operationId).
+	UpdateCustomerWithBody(ctx context.Context, brandId BrandId, customerId CustomerId, params *UpdateCustomerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateCustomer Change some of a customer's fields
+	//
+	// Only the fields given change; `phone: null` clears it. With `If-Match`, only the version named (412 otherwise). An email another customer of the brand has is a 409 `customer_email_taken`. Orders keep the email and address they were placed with.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/customers/{customerId} (the `UpdateCustomer` operationId).
+	UpdateCustomer(ctx context.Context, brandId BrandId, customerId CustomerId, params *UpdateCustomerParams, body UpdateCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AnonymizeCustomer Anonymise a customer
+	//
+	// The privacy request: the customer's email becomes `anonymized+{id}@invalid.example`, its name `Anonymised customer`, its phone and addresses are removed, and `anonymizedAt` is set. Orders keep the snapshot they were placed with. Anonymising again changes nothing more (but the version).
+	//
+	// Corresponds with POST /brands/{brandId}/customers/{customerId}/anonymize (the `AnonymizeCustomer` operationId).
+	AnonymizeCustomer(ctx context.Context, brandId BrandId, customerId CustomerId, params *AnonymizeCustomerParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListCustomerOrders A customer's orders
+	//
+	// Newest first; keyset pagination. Each order shows the customer as it was when it was placed.
+	//
+	// Corresponds with GET /brands/{brandId}/customers/{customerId}/orders (the `ListCustomerOrders` operationId).
+	ListCustomerOrders(ctx context.Context, brandId BrandId, customerId CustomerId, params *ListCustomerOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListEvents The brand's event feed, to reconcile from
 	//
 	// Every event of the brand still within retention (`EVENTS_RETENTION`, 30 days by default),
@@ -6019,6 +7199,56 @@ type ClientInterface interface {
 	// Corresponds with POST /brands/{brandId}/orders/{orderId}/fulfilments (the `CreateFulfilment` operationId).
 	CreateFulfilment(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateFulfilmentParams, body CreateFulfilmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListRefunds An order's refunds
+	//
+	// Newest first; keyset pagination.
+	//
+	// Corresponds with GET /brands/{brandId}/orders/{orderId}/refunds (the `ListRefunds` operationId).
+	ListRefunds(ctx context.Context, brandId BrandId, orderId OrderId, params *ListRefundsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRefundWithBody Record a refund
+	//
+	// A record (no payment processor is called): the amount, in the order's currency (422 `currency_mismatch` otherwise), the reason, the lines it covers and whether it covers shipping. What was paid is the order's `total` once it is confirmed (nothing before): the refunded total never passes it (422 `refund_exceeds_paid`), also under concurrent refunds (they serialize on the order). A line that is not the order's is a 400. The order's `refundedTotal` and version grow.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/refunds (the `CreateRefund` operationId).
+	CreateRefundWithBody(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateRefundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRefund Record a refund
+	//
+	// A record (no payment processor is called): the amount, in the order's currency (422 `currency_mismatch` otherwise), the reason, the lines it covers and whether it covers shipping. What was paid is the order's `total` once it is confirmed (nothing before): the refunded total never passes it (422 `refund_exceeds_paid`), also under concurrent refunds (they serialize on the order). A line that is not the order's is a 400. The order's `refundedTotal` and version grow.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/refunds (the `CreateRefund` operationId).
+	CreateRefund(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateRefundParams, body CreateRefundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListOrderReturns An order's returns
+	//
+	// Newest first; keyset pagination.
+	//
+	// Corresponds with GET /brands/{brandId}/orders/{orderId}/returns (the `ListOrderReturns` operationId).
+	ListOrderReturns(ctx context.Context, brandId BrandId, orderId OrderId, params *ListOrderReturnsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateReturnWithBody Request a return of shipped units
+	//
+	// Requires `Idempotency-Key` (400 `idempotency_key_required` without). Each line names an order line, a quantity and a reason; lines naming the same order line are summed. A line that is not the order's is a 400. More than a line's shipped quantity less what earlier returns (not cancelled) took is a 422 `over_return` listing the lines (`requested`, and `available`: what may still be returned), also under concurrent returns (they serialize on the order). Only an order whose `allowedActions` has `return` (`partially_fulfilled`, `fulfilled`, `partially_returned`) takes returns (409 `invalid_order_transition` otherwise). A fulfilled order becomes `partially_returned`, or `returned` once every shipped unit is; its version bumps. The return starts `requested`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/returns (the `CreateReturn` operationId).
+	CreateReturnWithBody(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateReturnParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateReturn Request a return of shipped units
+	//
+	// Requires `Idempotency-Key` (400 `idempotency_key_required` without). Each line names an order line, a quantity and a reason; lines naming the same order line are summed. A line that is not the order's is a 400. More than a line's shipped quantity less what earlier returns (not cancelled) took is a 422 `over_return` listing the lines (`requested`, and `available`: what may still be returned), also under concurrent returns (they serialize on the order). Only an order whose `allowedActions` has `return` (`partially_fulfilled`, `fulfilled`, `partially_returned`) takes returns (409 `invalid_order_transition` otherwise). A fulfilled order becomes `partially_returned`, or `returned` once every shipped unit is; its version bumps. The return starts `requested`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/returns (the `CreateReturn` operationId).
+	CreateReturn(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateReturnParams, body CreateReturnJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListProducts The brand's products
 	//
 	// All statuses unless `status` is given. `q` matches a case-insensitive substring of the name
@@ -6279,6 +7509,50 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
 	ExtendReservation(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, body ExtendReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListReturns The brand's returns
+	//
+	// Newest first; keyset pagination; `status` filters.
+	//
+	// Corresponds with GET /brands/{brandId}/returns (the `ListReturns` operationId).
+	ListReturns(ctx context.Context, brandId BrandId, params *ListReturnsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReturn A return
+	//
+	// Corresponds with GET /brands/{brandId}/returns/{returnId} (the `GetReturn` operationId).
+	GetReturn(ctx context.Context, brandId BrandId, returnId ReturnId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelReturn Cancel a requested return
+	//
+	// The units were never sent back: the order's lines give the quantities back to what may be returned, and the order's status follows. Only a `requested` return can be cancelled (409 `invalid_return_transition`).
+	//
+	// Corresponds with POST /brands/{brandId}/returns/{returnId}/cancel (the `CancelReturn` operationId).
+	CancelReturn(ctx context.Context, brandId BrandId, returnId ReturnId, params *CancelReturnParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CloseReturn Close a received return
+	//
+	// The return is settled (refunds, if any, are recorded on the order). Only a `received` return can be closed (409 `invalid_return_transition`).
+	//
+	// Corresponds with POST /brands/{brandId}/returns/{returnId}/close (the `CloseReturn` operationId).
+	CloseReturn(ctx context.Context, brandId BrandId, returnId ReturnId, params *CloseReturnParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReceiveReturnWithBody Receive a requested return
+	//
+	// States for every line of the return (each exactly once: 400 otherwise) whether its units go back to stock at `locationId` (`restock`: `onHand` grows there by the line's quantity, with one `return` movement naming the order) or are written off (`write_off`: no stock moves; the reason is kept). An unknown location is a 404, an inactive one a 409 `location_inactive`. Only a `requested` return can be received (409 `invalid_return_transition`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/returns/{returnId}/receive (the `ReceiveReturn` operationId).
+	ReceiveReturnWithBody(ctx context.Context, brandId BrandId, returnId ReturnId, params *ReceiveReturnParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReceiveReturn Receive a requested return
+	//
+	// States for every line of the return (each exactly once: 400 otherwise) whether its units go back to stock at `locationId` (`restock`: `onHand` grows there by the line's quantity, with one `return` movement naming the order) or are written off (`write_off`: no stock moves; the reason is kept). An unknown location is a 404, an inactive one a 409 `location_inactive`. Only a `requested` return can be received (409 `invalid_return_transition`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/returns/{returnId}/receive (the `ReceiveReturn` operationId).
+	ReceiveReturn(ctx context.Context, brandId BrandId, returnId ReturnId, params *ReceiveReturnParams, body ReceiveReturnJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListWebhookEndpoints The brand's webhook endpoints
 	//
@@ -6975,6 +8249,165 @@ func (c *Client) CreateApiKey(ctx context.Context, brandId BrandId, body CreateA
 // Corresponds with DELETE /brands/{brandId}/api-keys/{keyId} (the `RevokeApiKey` operationId).
 func (c *Client) RevokeApiKey(ctx context.Context, brandId BrandId, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeApiKeyRequest(c.Server, brandId, keyId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListCustomers The brand's customers
+//
+// Newest first; keyset pagination. `q` matches part of the email or of the name, in any case.
+//
+// Corresponds with GET /brands/{brandId}/customers (the `ListCustomers` operationId).
+func (c *Client) ListCustomers(ctx context.Context, brandId BrandId, params *ListCustomersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCustomersRequest(c.Server, brandId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateCustomerWithBody Create a customer
+//
+// The email is stored lowercased and is unique per brand, in any case (409 `customer_email_taken`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/customers (the `CreateCustomer` operationId).
+func (c *Client) CreateCustomerWithBody(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateCustomerRequestWithBody(c.Server, brandId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateCustomer Create a customer
+//
+// The email is stored lowercased and is unique per brand, in any case (409 `customer_email_taken`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/customers (the `CreateCustomer` operationId).
+func (c *Client) CreateCustomer(ctx context.Context, brandId BrandId, body CreateCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateCustomerRequest(c.Server, brandId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteCustomer Delete a customer
+//
+// Only a customer without orders can be deleted; one with orders is a 409 `customer_has_orders`: anonymise it instead. Honours `If-Match`.
+//
+// Corresponds with DELETE /brands/{brandId}/customers/{customerId} (the `DeleteCustomer` operationId).
+func (c *Client) DeleteCustomer(ctx context.Context, brandId BrandId, customerId CustomerId, params *DeleteCustomerParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteCustomerRequest(c.Server, brandId, customerId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCustomer A customer
+//
+// Corresponds with GET /brands/{brandId}/customers/{customerId} (the `GetCustomer` operationId).
+func (c *Client) GetCustomer(ctx context.Context, brandId BrandId, customerId CustomerId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCustomerRequest(c.Server, brandId, customerId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateCustomerWithBody Change some of a customer's fields
+//
+// Only the fields given change; `phone: null` clears it. With `If-Match`, only the version named (412 otherwise). An email another customer of the brand has is a 409 `customer_email_taken`. Orders keep the email and address they were placed with.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /brands/{brandId}/customers/{customerId} (the `UpdateCustomer` operationId).
+func (c *Client) UpdateCustomerWithBody(ctx context.Context, brandId BrandId, customerId CustomerId, params *UpdateCustomerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateCustomerRequestWithBody(c.Server, brandId, customerId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateCustomer Change some of a customer's fields
+//
+// Only the fields given change; `phone: null` clears it. With `If-Match`, only the version named (412 otherwise). An email another customer of the brand has is a 409 `customer_email_taken`. Orders keep the email and address they were placed with.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /brands/{brandId}/customers/{customerId} (the `UpdateCustomer` operationId).
+func (c *Client) UpdateCustomer(ctx context.Context, brandId BrandId, customerId CustomerId, params *UpdateCustomerParams, body UpdateCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateCustomerRequest(c.Server, brandId, customerId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AnonymizeCustomer Anonymise a customer
+//
+// The privacy request: the customer's email becomes `anonymized+{id}@invalid.example`, its name `Anonymised customer`, its phone and addresses are removed, and `anonymizedAt` is set. Orders keep the snapshot they were placed with. Anonymising again changes nothing more (but the version).
+//
+// Corresponds with POST /brands/{brandId}/customers/{customerId}/anonymize (the `AnonymizeCustomer` operationId).
+func (c *Client) AnonymizeCustomer(ctx context.Context, brandId BrandId, customerId CustomerId, params *AnonymizeCustomerParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnonymizeCustomerRequest(c.Server, brandId, customerId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListCustomerOrders A customer's orders
+//
+// Newest first; keyset pagination. Each order shows the customer as it was when it was placed.
+//
+// Corresponds with GET /brands/{brandId}/customers/{customerId}/orders (the `ListCustomerOrders` operationId).
+func (c *Client) ListCustomerOrders(ctx context.Context, brandId BrandId, customerId CustomerId, params *ListCustomerOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCustomerOrdersRequest(c.Server, brandId, customerId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7769,6 +9202,116 @@ func (c *Client) CreateFulfilment(ctx context.Context, brandId BrandId, orderId 
 	return c.Client.Do(req)
 }
 
+// ListRefunds An order's refunds
+//
+// Newest first; keyset pagination.
+//
+// Corresponds with GET /brands/{brandId}/orders/{orderId}/refunds (the `ListRefunds` operationId).
+func (c *Client) ListRefunds(ctx context.Context, brandId BrandId, orderId OrderId, params *ListRefundsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRefundsRequest(c.Server, brandId, orderId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRefundWithBody Record a refund
+//
+// A record (no payment processor is called): the amount, in the order's currency (422 `currency_mismatch` otherwise), the reason, the lines it covers and whether it covers shipping. What was paid is the order's `total` once it is confirmed (nothing before): the refunded total never passes it (422 `refund_exceeds_paid`), also under concurrent refunds (they serialize on the order). A line that is not the order's is a 400. The order's `refundedTotal` and version grow.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/refunds (the `CreateRefund` operationId).
+func (c *Client) CreateRefundWithBody(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateRefundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRefundRequestWithBody(c.Server, brandId, orderId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRefund Record a refund
+//
+// A record (no payment processor is called): the amount, in the order's currency (422 `currency_mismatch` otherwise), the reason, the lines it covers and whether it covers shipping. What was paid is the order's `total` once it is confirmed (nothing before): the refunded total never passes it (422 `refund_exceeds_paid`), also under concurrent refunds (they serialize on the order). A line that is not the order's is a 400. The order's `refundedTotal` and version grow.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/refunds (the `CreateRefund` operationId).
+func (c *Client) CreateRefund(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateRefundParams, body CreateRefundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRefundRequest(c.Server, brandId, orderId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListOrderReturns An order's returns
+//
+// Newest first; keyset pagination.
+//
+// Corresponds with GET /brands/{brandId}/orders/{orderId}/returns (the `ListOrderReturns` operationId).
+func (c *Client) ListOrderReturns(ctx context.Context, brandId BrandId, orderId OrderId, params *ListOrderReturnsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListOrderReturnsRequest(c.Server, brandId, orderId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateReturnWithBody Request a return of shipped units
+//
+// Requires `Idempotency-Key` (400 `idempotency_key_required` without). Each line names an order line, a quantity and a reason; lines naming the same order line are summed. A line that is not the order's is a 400. More than a line's shipped quantity less what earlier returns (not cancelled) took is a 422 `over_return` listing the lines (`requested`, and `available`: what may still be returned), also under concurrent returns (they serialize on the order). Only an order whose `allowedActions` has `return` (`partially_fulfilled`, `fulfilled`, `partially_returned`) takes returns (409 `invalid_order_transition` otherwise). A fulfilled order becomes `partially_returned`, or `returned` once every shipped unit is; its version bumps. The return starts `requested`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/returns (the `CreateReturn` operationId).
+func (c *Client) CreateReturnWithBody(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateReturnParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReturnRequestWithBody(c.Server, brandId, orderId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateReturn Request a return of shipped units
+//
+// Requires `Idempotency-Key` (400 `idempotency_key_required` without). Each line names an order line, a quantity and a reason; lines naming the same order line are summed. A line that is not the order's is a 400. More than a line's shipped quantity less what earlier returns (not cancelled) took is a 422 `over_return` listing the lines (`requested`, and `available`: what may still be returned), also under concurrent returns (they serialize on the order). Only an order whose `allowedActions` has `return` (`partially_fulfilled`, `fulfilled`, `partially_returned`) takes returns (409 `invalid_order_transition` otherwise). A fulfilled order becomes `partially_returned`, or `returned` once every shipped unit is; its version bumps. The return starts `requested`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/returns (the `CreateReturn` operationId).
+func (c *Client) CreateReturn(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateReturnParams, body CreateReturnJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReturnRequest(c.Server, brandId, orderId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListProducts The brand's products
 //
 // All statuses unless `status` is given. `q` matches a case-insensitive substring of the name
@@ -8260,6 +9803,110 @@ func (c *Client) ExtendReservationWithBody(ctx context.Context, brandId BrandId,
 // Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
 func (c *Client) ExtendReservation(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, body ExtendReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewExtendReservationRequest(c.Server, brandId, reservationId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListReturns The brand's returns
+//
+// Newest first; keyset pagination; `status` filters.
+//
+// Corresponds with GET /brands/{brandId}/returns (the `ListReturns` operationId).
+func (c *Client) ListReturns(ctx context.Context, brandId BrandId, params *ListReturnsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListReturnsRequest(c.Server, brandId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReturn A return
+//
+// Corresponds with GET /brands/{brandId}/returns/{returnId} (the `GetReturn` operationId).
+func (c *Client) GetReturn(ctx context.Context, brandId BrandId, returnId ReturnId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReturnRequest(c.Server, brandId, returnId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelReturn Cancel a requested return
+//
+// The units were never sent back: the order's lines give the quantities back to what may be returned, and the order's status follows. Only a `requested` return can be cancelled (409 `invalid_return_transition`).
+//
+// Corresponds with POST /brands/{brandId}/returns/{returnId}/cancel (the `CancelReturn` operationId).
+func (c *Client) CancelReturn(ctx context.Context, brandId BrandId, returnId ReturnId, params *CancelReturnParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelReturnRequest(c.Server, brandId, returnId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CloseReturn Close a received return
+//
+// The return is settled (refunds, if any, are recorded on the order). Only a `received` return can be closed (409 `invalid_return_transition`).
+//
+// Corresponds with POST /brands/{brandId}/returns/{returnId}/close (the `CloseReturn` operationId).
+func (c *Client) CloseReturn(ctx context.Context, brandId BrandId, returnId ReturnId, params *CloseReturnParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCloseReturnRequest(c.Server, brandId, returnId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReceiveReturnWithBody Receive a requested return
+//
+// States for every line of the return (each exactly once: 400 otherwise) whether its units go back to stock at `locationId` (`restock`: `onHand` grows there by the line's quantity, with one `return` movement naming the order) or are written off (`write_off`: no stock moves; the reason is kept). An unknown location is a 404, an inactive one a 409 `location_inactive`. Only a `requested` return can be received (409 `invalid_return_transition`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/returns/{returnId}/receive (the `ReceiveReturn` operationId).
+func (c *Client) ReceiveReturnWithBody(ctx context.Context, brandId BrandId, returnId ReturnId, params *ReceiveReturnParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReceiveReturnRequestWithBody(c.Server, brandId, returnId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReceiveReturn Receive a requested return
+//
+// States for every line of the return (each exactly once: 400 otherwise) whether its units go back to stock at `locationId` (`restock`: `onHand` grows there by the line's quantity, with one `return` movement naming the order) or are written off (`write_off`: no stock moves; the reason is kept). An unknown location is a 404, an inactive one a 409 `location_inactive`. Only a `requested` return can be received (409 `invalid_return_transition`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/returns/{returnId}/receive (the `ReceiveReturn` operationId).
+func (c *Client) ReceiveReturn(ctx context.Context, brandId BrandId, returnId ReturnId, params *ReceiveReturnParams, body ReceiveReturnJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReceiveReturnRequest(c.Server, brandId, returnId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -9410,6 +11057,440 @@ func NewRevokeApiKeyRequest(server string, brandId BrandId, keyId ApiKeyId) (*ht
 	}
 
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListCustomersRequest constructs an http.Request for the ListCustomers method
+func NewListCustomersRequest(server string, brandId BrandId, params *ListCustomersParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/customers", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateCustomerRequest calls the generic CreateCustomer builder with application/json body
+func NewCreateCustomerRequest(server string, brandId BrandId, body CreateCustomerJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateCustomerRequestWithBody(server, brandId, "application/json", bodyReader)
+}
+
+// NewCreateCustomerRequestWithBody constructs an http.Request for the CreateCustomer method, with any body, and a specified content type
+func NewCreateCustomerRequestWithBody(server string, brandId BrandId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/customers", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteCustomerRequest constructs an http.Request for the DeleteCustomer method
+func NewDeleteCustomerRequest(server string, brandId BrandId, customerId CustomerId, params *DeleteCustomerParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "customerId", customerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/customers/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetCustomerRequest constructs an http.Request for the GetCustomer method
+func NewGetCustomerRequest(server string, brandId BrandId, customerId CustomerId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "customerId", customerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/customers/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateCustomerRequest calls the generic UpdateCustomer builder with application/json body
+func NewUpdateCustomerRequest(server string, brandId BrandId, customerId CustomerId, params *UpdateCustomerParams, body UpdateCustomerJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateCustomerRequestWithBody(server, brandId, customerId, params, "application/json", bodyReader)
+}
+
+// NewUpdateCustomerRequestWithBody constructs an http.Request for the UpdateCustomer method, with any body, and a specified content type
+func NewUpdateCustomerRequestWithBody(server string, brandId BrandId, customerId CustomerId, params *UpdateCustomerParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "customerId", customerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/customers/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewAnonymizeCustomerRequest constructs an http.Request for the AnonymizeCustomer method
+func NewAnonymizeCustomerRequest(server string, brandId BrandId, customerId CustomerId, params *AnonymizeCustomerParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "customerId", customerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/customers/%s/anonymize", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListCustomerOrdersRequest constructs an http.Request for the ListCustomerOrders method
+func NewListCustomerOrdersRequest(server string, brandId BrandId, customerId CustomerId, params *ListCustomerOrdersParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "customerId", customerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/customers/%s/orders", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -11353,6 +13434,302 @@ func NewCreateFulfilmentRequestWithBody(server string, brandId BrandId, orderId 
 	return req, nil
 }
 
+// NewListRefundsRequest constructs an http.Request for the ListRefunds method
+func NewListRefundsRequest(server string, brandId BrandId, orderId OrderId, params *ListRefundsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "orderId", orderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/orders/%s/refunds", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateRefundRequest calls the generic CreateRefund builder with application/json body
+func NewCreateRefundRequest(server string, brandId BrandId, orderId OrderId, params *CreateRefundParams, body CreateRefundJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateRefundRequestWithBody(server, brandId, orderId, params, "application/json", bodyReader)
+}
+
+// NewCreateRefundRequestWithBody constructs an http.Request for the CreateRefund method, with any body, and a specified content type
+func NewCreateRefundRequestWithBody(server string, brandId BrandId, orderId OrderId, params *CreateRefundParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "orderId", orderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/orders/%s/refunds", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListOrderReturnsRequest constructs an http.Request for the ListOrderReturns method
+func NewListOrderReturnsRequest(server string, brandId BrandId, orderId OrderId, params *ListOrderReturnsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "orderId", orderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/orders/%s/returns", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateReturnRequest calls the generic CreateReturn builder with application/json body
+func NewCreateReturnRequest(server string, brandId BrandId, orderId OrderId, params *CreateReturnParams, body CreateReturnJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateReturnRequestWithBody(server, brandId, orderId, params, "application/json", bodyReader)
+}
+
+// NewCreateReturnRequestWithBody constructs an http.Request for the CreateReturn method, with any body, and a specified content type
+func NewCreateReturnRequestWithBody(server string, brandId BrandId, orderId OrderId, params *CreateReturnParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "orderId", orderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/orders/%s/returns", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+	}
+
+	return req, nil
+}
+
 // NewListProductsRequest constructs an http.Request for the ListProducts method
 func NewListProductsRequest(server string, brandId BrandId, params *ListProductsParams) (*http.Request, error) {
 	var err error
@@ -12406,6 +14783,313 @@ func NewExtendReservationRequestWithBody(server string, brandId BrandId, reserva
 	return req, nil
 }
 
+// NewListReturnsRequest constructs an http.Request for the ListReturns method
+func NewListReturnsRequest(server string, brandId BrandId, params *ListReturnsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/returns", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetReturnRequest constructs an http.Request for the GetReturn method
+func NewGetReturnRequest(server string, brandId BrandId, returnId ReturnId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "returnId", returnId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/returns/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCancelReturnRequest constructs an http.Request for the CancelReturn method
+func NewCancelReturnRequest(server string, brandId BrandId, returnId ReturnId, params *CancelReturnParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "returnId", returnId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/returns/%s/cancel", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCloseReturnRequest constructs an http.Request for the CloseReturn method
+func NewCloseReturnRequest(server string, brandId BrandId, returnId ReturnId, params *CloseReturnParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "returnId", returnId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/returns/%s/close", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewReceiveReturnRequest calls the generic ReceiveReturn builder with application/json body
+func NewReceiveReturnRequest(server string, brandId BrandId, returnId ReturnId, params *ReceiveReturnParams, body ReceiveReturnJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReceiveReturnRequestWithBody(server, brandId, returnId, params, "application/json", bodyReader)
+}
+
+// NewReceiveReturnRequestWithBody constructs an http.Request for the ReceiveReturn method, with any body, and a specified content type
+func NewReceiveReturnRequestWithBody(server string, brandId BrandId, returnId ReturnId, params *ReceiveReturnParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "returnId", returnId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/returns/%s/receive", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListWebhookEndpointsRequest constructs an http.Request for the ListWebhookEndpoints method
 func NewListWebhookEndpointsRequest(server string, brandId BrandId, params *ListWebhookEndpointsParams) (*http.Request, error) {
 	var err error
@@ -13381,6 +16065,85 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /brands/{brandId}/api-keys/{keyId} (the `RevokeApiKey` operationId).
 	RevokeApiKeyWithResponse(ctx context.Context, brandId BrandId, keyId ApiKeyId, reqEditors ...RequestEditorFn) (*RevokeApiKeyResponse, error)
 
+	// ListCustomersWithResponse The brand's customers
+	//
+	// Newest first; keyset pagination. `q` matches part of the email or of the name, in any case.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/customers (the `ListCustomers` operationId).
+	ListCustomersWithResponse(ctx context.Context, brandId BrandId, params *ListCustomersParams, reqEditors ...RequestEditorFn) (*ListCustomersResponse, error)
+
+	// CreateCustomerWithBodyWithResponse Create a customer
+	//
+	// The email is stored lowercased and is unique per brand, in any case (409 `customer_email_taken`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/customers (the `CreateCustomer` operationId).
+	CreateCustomerWithBodyWithResponse(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateCustomerResponse, error)
+
+	// CreateCustomerWithResponse Create a customer
+	//
+	// The email is stored lowercased and is unique per brand, in any case (409 `customer_email_taken`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/customers (the `CreateCustomer` operationId).
+	CreateCustomerWithResponse(ctx context.Context, brandId BrandId, body CreateCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateCustomerResponse, error)
+
+	// DeleteCustomerWithResponse Delete a customer
+	//
+	// Only a customer without orders can be deleted; one with orders is a 409 `customer_has_orders`: anonymise it instead. Honours `If-Match`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /brands/{brandId}/customers/{customerId} (the `DeleteCustomer` operationId).
+	DeleteCustomerWithResponse(ctx context.Context, brandId BrandId, customerId CustomerId, params *DeleteCustomerParams, reqEditors ...RequestEditorFn) (*DeleteCustomerResponse, error)
+
+	// GetCustomerWithResponse A customer
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/customers/{customerId} (the `GetCustomer` operationId).
+	GetCustomerWithResponse(ctx context.Context, brandId BrandId, customerId CustomerId, reqEditors ...RequestEditorFn) (*GetCustomerResponse, error)
+
+	// UpdateCustomerWithBodyWithResponse Change some of a customer's fields
+	//
+	// Only the fields given change; `phone: null` clears it. With `If-Match`, only the version named (412 otherwise). An email another customer of the brand has is a 409 `customer_email_taken`. Orders keep the email and address they were placed with.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/customers/{customerId} (the `UpdateCustomer` operationId).
+	UpdateCustomerWithBodyWithResponse(ctx context.Context, brandId BrandId, customerId CustomerId, params *UpdateCustomerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateCustomerResponse, error)
+
+	// UpdateCustomerWithResponse Change some of a customer's fields
+	//
+	// Only the fields given change; `phone: null` clears it. With `If-Match`, only the version named (412 otherwise). An email another customer of the brand has is a 409 `customer_email_taken`. Orders keep the email and address they were placed with.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/customers/{customerId} (the `UpdateCustomer` operationId).
+	UpdateCustomerWithResponse(ctx context.Context, brandId BrandId, customerId CustomerId, params *UpdateCustomerParams, body UpdateCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCustomerResponse, error)
+
+	// AnonymizeCustomerWithResponse Anonymise a customer
+	//
+	// The privacy request: the customer's email becomes `anonymized+{id}@invalid.example`, its name `Anonymised customer`, its phone and addresses are removed, and `anonymizedAt` is set. Orders keep the snapshot they were placed with. Anonymising again changes nothing more (but the version).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/customers/{customerId}/anonymize (the `AnonymizeCustomer` operationId).
+	AnonymizeCustomerWithResponse(ctx context.Context, brandId BrandId, customerId CustomerId, params *AnonymizeCustomerParams, reqEditors ...RequestEditorFn) (*AnonymizeCustomerResponse, error)
+
+	// ListCustomerOrdersWithResponse A customer's orders
+	//
+	// Newest first; keyset pagination. Each order shows the customer as it was when it was placed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/customers/{customerId}/orders (the `ListCustomerOrders` operationId).
+	ListCustomerOrdersWithResponse(ctx context.Context, brandId BrandId, customerId CustomerId, params *ListCustomerOrdersParams, reqEditors ...RequestEditorFn) (*ListCustomerOrdersResponse, error)
+
 	// ListEventsWithResponse The brand's event feed, to reconcile from
 	//
 	// Every event of the brand still within retention (`EVENTS_RETENTION`, 30 days by default),
@@ -13805,6 +16568,60 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /brands/{brandId}/orders/{orderId}/fulfilments (the `CreateFulfilment` operationId).
 	CreateFulfilmentWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateFulfilmentParams, body CreateFulfilmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateFulfilmentResponse, error)
 
+	// ListRefundsWithResponse An order's refunds
+	//
+	// Newest first; keyset pagination.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/orders/{orderId}/refunds (the `ListRefunds` operationId).
+	ListRefundsWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *ListRefundsParams, reqEditors ...RequestEditorFn) (*ListRefundsResponse, error)
+
+	// CreateRefundWithBodyWithResponse Record a refund
+	//
+	// A record (no payment processor is called): the amount, in the order's currency (422 `currency_mismatch` otherwise), the reason, the lines it covers and whether it covers shipping. What was paid is the order's `total` once it is confirmed (nothing before): the refunded total never passes it (422 `refund_exceeds_paid`), also under concurrent refunds (they serialize on the order). A line that is not the order's is a 400. The order's `refundedTotal` and version grow.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/refunds (the `CreateRefund` operationId).
+	CreateRefundWithBodyWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateRefundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRefundResponse, error)
+
+	// CreateRefundWithResponse Record a refund
+	//
+	// A record (no payment processor is called): the amount, in the order's currency (422 `currency_mismatch` otherwise), the reason, the lines it covers and whether it covers shipping. What was paid is the order's `total` once it is confirmed (nothing before): the refunded total never passes it (422 `refund_exceeds_paid`), also under concurrent refunds (they serialize on the order). A line that is not the order's is a 400. The order's `refundedTotal` and version grow.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/refunds (the `CreateRefund` operationId).
+	CreateRefundWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateRefundParams, body CreateRefundJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRefundResponse, error)
+
+	// ListOrderReturnsWithResponse An order's returns
+	//
+	// Newest first; keyset pagination.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/orders/{orderId}/returns (the `ListOrderReturns` operationId).
+	ListOrderReturnsWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *ListOrderReturnsParams, reqEditors ...RequestEditorFn) (*ListOrderReturnsResponse, error)
+
+	// CreateReturnWithBodyWithResponse Request a return of shipped units
+	//
+	// Requires `Idempotency-Key` (400 `idempotency_key_required` without). Each line names an order line, a quantity and a reason; lines naming the same order line are summed. A line that is not the order's is a 400. More than a line's shipped quantity less what earlier returns (not cancelled) took is a 422 `over_return` listing the lines (`requested`, and `available`: what may still be returned), also under concurrent returns (they serialize on the order). Only an order whose `allowedActions` has `return` (`partially_fulfilled`, `fulfilled`, `partially_returned`) takes returns (409 `invalid_order_transition` otherwise). A fulfilled order becomes `partially_returned`, or `returned` once every shipped unit is; its version bumps. The return starts `requested`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/returns (the `CreateReturn` operationId).
+	CreateReturnWithBodyWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateReturnParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReturnResponse, error)
+
+	// CreateReturnWithResponse Request a return of shipped units
+	//
+	// Requires `Idempotency-Key` (400 `idempotency_key_required` without). Each line names an order line, a quantity and a reason; lines naming the same order line are summed. A line that is not the order's is a 400. More than a line's shipped quantity less what earlier returns (not cancelled) took is a 422 `over_return` listing the lines (`requested`, and `available`: what may still be returned), also under concurrent returns (they serialize on the order). Only an order whose `allowedActions` has `return` (`partially_fulfilled`, `fulfilled`, `partially_returned`) takes returns (409 `invalid_order_transition` otherwise). A fulfilled order becomes `partially_returned`, or `returned` once every shipped unit is; its version bumps. The return starts `requested`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/orders/{orderId}/returns (the `CreateReturn` operationId).
+	CreateReturnWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateReturnParams, body CreateReturnJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReturnResponse, error)
+
 	// ListProductsWithResponse The brand's products
 	//
 	// All statuses unless `status` is given. `q` matches a case-insensitive substring of the name
@@ -14085,6 +16902,58 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
 	ExtendReservationWithResponse(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, body ExtendReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*ExtendReservationResponse, error)
+
+	// ListReturnsWithResponse The brand's returns
+	//
+	// Newest first; keyset pagination; `status` filters.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/returns (the `ListReturns` operationId).
+	ListReturnsWithResponse(ctx context.Context, brandId BrandId, params *ListReturnsParams, reqEditors ...RequestEditorFn) (*ListReturnsResponse, error)
+
+	// GetReturnWithResponse A return
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/returns/{returnId} (the `GetReturn` operationId).
+	GetReturnWithResponse(ctx context.Context, brandId BrandId, returnId ReturnId, reqEditors ...RequestEditorFn) (*GetReturnResponse, error)
+
+	// CancelReturnWithResponse Cancel a requested return
+	//
+	// The units were never sent back: the order's lines give the quantities back to what may be returned, and the order's status follows. Only a `requested` return can be cancelled (409 `invalid_return_transition`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/returns/{returnId}/cancel (the `CancelReturn` operationId).
+	CancelReturnWithResponse(ctx context.Context, brandId BrandId, returnId ReturnId, params *CancelReturnParams, reqEditors ...RequestEditorFn) (*CancelReturnResponse, error)
+
+	// CloseReturnWithResponse Close a received return
+	//
+	// The return is settled (refunds, if any, are recorded on the order). Only a `received` return can be closed (409 `invalid_return_transition`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/returns/{returnId}/close (the `CloseReturn` operationId).
+	CloseReturnWithResponse(ctx context.Context, brandId BrandId, returnId ReturnId, params *CloseReturnParams, reqEditors ...RequestEditorFn) (*CloseReturnResponse, error)
+
+	// ReceiveReturnWithBodyWithResponse Receive a requested return
+	//
+	// States for every line of the return (each exactly once: 400 otherwise) whether its units go back to stock at `locationId` (`restock`: `onHand` grows there by the line's quantity, with one `return` movement naming the order) or are written off (`write_off`: no stock moves; the reason is kept). An unknown location is a 404, an inactive one a 409 `location_inactive`. Only a `requested` return can be received (409 `invalid_return_transition`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/returns/{returnId}/receive (the `ReceiveReturn` operationId).
+	ReceiveReturnWithBodyWithResponse(ctx context.Context, brandId BrandId, returnId ReturnId, params *ReceiveReturnParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReceiveReturnResponse, error)
+
+	// ReceiveReturnWithResponse Receive a requested return
+	//
+	// States for every line of the return (each exactly once: 400 otherwise) whether its units go back to stock at `locationId` (`restock`: `onHand` grows there by the line's quantity, with one `return` movement naming the order) or are written off (`write_off`: no stock moves; the reason is kept). An unknown location is a 404, an inactive one a 409 `location_inactive`. Only a `requested` return can be received (409 `invalid_return_transition`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/returns/{returnId}/receive (the `ReceiveReturn` operationId).
+	ReceiveReturnWithResponse(ctx context.Context, brandId BrandId, returnId ReturnId, params *ReceiveReturnParams, body ReceiveReturnJSONRequestBody, reqEditors ...RequestEditorFn) (*ReceiveReturnResponse, error)
 
 	// ListWebhookEndpointsWithResponse The brand's webhook endpoints
 	//
@@ -16712,6 +19581,1060 @@ func (r RevokeApiKeyResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RevokeApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListCustomersResponse400Headers the declared response headers of an HTTP 400 response for ListCustomers
+type ListCustomersResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListCustomersResponse401Headers the declared response headers of an HTTP 401 response for ListCustomers
+type ListCustomersResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListCustomersResponse403Headers the declared response headers of an HTTP 403 response for ListCustomers
+type ListCustomersResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListCustomersResponse404Headers the declared response headers of an HTTP 404 response for ListCustomers
+type ListCustomersResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListCustomersResponse500Headers the declared response headers of an HTTP 500 response for ListCustomers
+type ListCustomersResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListCustomersResponse503Headers the declared response headers of an HTTP 503 response for ListCustomers
+type ListCustomersResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListCustomersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CustomerRecordList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListCustomersResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListCustomersResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListCustomersResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListCustomersResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListCustomersResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListCustomersResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCustomersResponse) GetJSON200() *CustomerRecordList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListCustomersResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListCustomersResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListCustomersResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListCustomersResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListCustomersResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListCustomersResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCustomersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCustomersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCustomersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCustomersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateCustomerResponse201Headers the declared response headers of an HTTP 201 response for CreateCustomer
+type CreateCustomerResponse201Headers struct {
+	ETag     *string
+	Location *string
+}
+
+// CreateCustomerResponse400Headers the declared response headers of an HTTP 400 response for CreateCustomer
+type CreateCustomerResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateCustomerResponse401Headers the declared response headers of an HTTP 401 response for CreateCustomer
+type CreateCustomerResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateCustomerResponse403Headers the declared response headers of an HTTP 403 response for CreateCustomer
+type CreateCustomerResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateCustomerResponse404Headers the declared response headers of an HTTP 404 response for CreateCustomer
+type CreateCustomerResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateCustomerResponse409Headers the declared response headers of an HTTP 409 response for CreateCustomer
+type CreateCustomerResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateCustomerResponse413Headers the declared response headers of an HTTP 413 response for CreateCustomer
+type CreateCustomerResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateCustomerResponse415Headers the declared response headers of an HTTP 415 response for CreateCustomer
+type CreateCustomerResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateCustomerResponse500Headers the declared response headers of an HTTP 500 response for CreateCustomer
+type CreateCustomerResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateCustomerResponse503Headers the declared response headers of an HTTP 503 response for CreateCustomer
+type CreateCustomerResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateCustomerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CustomerRecord
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateCustomerResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateCustomerResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateCustomerResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateCustomerResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateCustomerResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateCustomerResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateCustomerResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateCustomerResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateCustomerResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateCustomerResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateCustomerResponse) GetJSON201() *CustomerRecord {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateCustomerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateCustomerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateCustomerResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateCustomerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateCustomerResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateCustomerResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateCustomerResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateCustomerResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateCustomerResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateCustomerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateCustomerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateCustomerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateCustomerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteCustomerResponse400Headers the declared response headers of an HTTP 400 response for DeleteCustomer
+type DeleteCustomerResponse400Headers struct {
+	XRequestId *string
+}
+
+// DeleteCustomerResponse401Headers the declared response headers of an HTTP 401 response for DeleteCustomer
+type DeleteCustomerResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// DeleteCustomerResponse403Headers the declared response headers of an HTTP 403 response for DeleteCustomer
+type DeleteCustomerResponse403Headers struct {
+	XRequestId *string
+}
+
+// DeleteCustomerResponse404Headers the declared response headers of an HTTP 404 response for DeleteCustomer
+type DeleteCustomerResponse404Headers struct {
+	XRequestId *string
+}
+
+// DeleteCustomerResponse409Headers the declared response headers of an HTTP 409 response for DeleteCustomer
+type DeleteCustomerResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// DeleteCustomerResponse412Headers the declared response headers of an HTTP 412 response for DeleteCustomer
+type DeleteCustomerResponse412Headers struct {
+	XRequestId *string
+}
+
+// DeleteCustomerResponse500Headers the declared response headers of an HTTP 500 response for DeleteCustomer
+type DeleteCustomerResponse500Headers struct {
+	XRequestId *string
+}
+
+// DeleteCustomerResponse503Headers the declared response headers of an HTTP 503 response for DeleteCustomer
+type DeleteCustomerResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type DeleteCustomerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeleteCustomerResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteCustomerResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeleteCustomerResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DeleteCustomerResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *DeleteCustomerResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *DeleteCustomerResponse412Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DeleteCustomerResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteCustomerResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteCustomerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteCustomerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteCustomerResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteCustomerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteCustomerResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeleteCustomerResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteCustomerResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteCustomerResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteCustomerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteCustomerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteCustomerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteCustomerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetCustomerResponse200Headers the declared response headers of an HTTP 200 response for GetCustomer
+type GetCustomerResponse200Headers struct {
+	ETag *string
+}
+
+// GetCustomerResponse400Headers the declared response headers of an HTTP 400 response for GetCustomer
+type GetCustomerResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetCustomerResponse401Headers the declared response headers of an HTTP 401 response for GetCustomer
+type GetCustomerResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetCustomerResponse403Headers the declared response headers of an HTTP 403 response for GetCustomer
+type GetCustomerResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetCustomerResponse404Headers the declared response headers of an HTTP 404 response for GetCustomer
+type GetCustomerResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetCustomerResponse500Headers the declared response headers of an HTTP 500 response for GetCustomer
+type GetCustomerResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetCustomerResponse503Headers the declared response headers of an HTTP 503 response for GetCustomer
+type GetCustomerResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetCustomerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CustomerRecord
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetCustomerResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetCustomerResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetCustomerResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetCustomerResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetCustomerResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetCustomerResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetCustomerResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCustomerResponse) GetJSON200() *CustomerRecord {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetCustomerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetCustomerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetCustomerResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetCustomerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetCustomerResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetCustomerResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCustomerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCustomerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCustomerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCustomerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateCustomerResponse200Headers the declared response headers of an HTTP 200 response for UpdateCustomer
+type UpdateCustomerResponse200Headers struct {
+	ETag *string
+}
+
+// UpdateCustomerResponse400Headers the declared response headers of an HTTP 400 response for UpdateCustomer
+type UpdateCustomerResponse400Headers struct {
+	XRequestId *string
+}
+
+// UpdateCustomerResponse401Headers the declared response headers of an HTTP 401 response for UpdateCustomer
+type UpdateCustomerResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// UpdateCustomerResponse403Headers the declared response headers of an HTTP 403 response for UpdateCustomer
+type UpdateCustomerResponse403Headers struct {
+	XRequestId *string
+}
+
+// UpdateCustomerResponse404Headers the declared response headers of an HTTP 404 response for UpdateCustomer
+type UpdateCustomerResponse404Headers struct {
+	XRequestId *string
+}
+
+// UpdateCustomerResponse409Headers the declared response headers of an HTTP 409 response for UpdateCustomer
+type UpdateCustomerResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// UpdateCustomerResponse412Headers the declared response headers of an HTTP 412 response for UpdateCustomer
+type UpdateCustomerResponse412Headers struct {
+	XRequestId *string
+}
+
+// UpdateCustomerResponse413Headers the declared response headers of an HTTP 413 response for UpdateCustomer
+type UpdateCustomerResponse413Headers struct {
+	XRequestId *string
+}
+
+// UpdateCustomerResponse415Headers the declared response headers of an HTTP 415 response for UpdateCustomer
+type UpdateCustomerResponse415Headers struct {
+	XRequestId *string
+}
+
+// UpdateCustomerResponse500Headers the declared response headers of an HTTP 500 response for UpdateCustomer
+type UpdateCustomerResponse500Headers struct {
+	XRequestId *string
+}
+
+// UpdateCustomerResponse503Headers the declared response headers of an HTTP 503 response for UpdateCustomer
+type UpdateCustomerResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type UpdateCustomerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CustomerRecord
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateCustomerResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdateCustomerResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateCustomerResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdateCustomerResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdateCustomerResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UpdateCustomerResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *UpdateCustomerResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdateCustomerResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UpdateCustomerResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdateCustomerResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateCustomerResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateCustomerResponse) GetJSON200() *CustomerRecord {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateCustomerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateCustomerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateCustomerResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateCustomerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateCustomerResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateCustomerResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateCustomerResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateCustomerResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateCustomerResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateCustomerResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateCustomerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateCustomerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateCustomerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateCustomerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AnonymizeCustomerResponse200Headers the declared response headers of an HTTP 200 response for AnonymizeCustomer
+type AnonymizeCustomerResponse200Headers struct {
+	ETag *string
+}
+
+// AnonymizeCustomerResponse400Headers the declared response headers of an HTTP 400 response for AnonymizeCustomer
+type AnonymizeCustomerResponse400Headers struct {
+	XRequestId *string
+}
+
+// AnonymizeCustomerResponse401Headers the declared response headers of an HTTP 401 response for AnonymizeCustomer
+type AnonymizeCustomerResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// AnonymizeCustomerResponse403Headers the declared response headers of an HTTP 403 response for AnonymizeCustomer
+type AnonymizeCustomerResponse403Headers struct {
+	XRequestId *string
+}
+
+// AnonymizeCustomerResponse404Headers the declared response headers of an HTTP 404 response for AnonymizeCustomer
+type AnonymizeCustomerResponse404Headers struct {
+	XRequestId *string
+}
+
+// AnonymizeCustomerResponse412Headers the declared response headers of an HTTP 412 response for AnonymizeCustomer
+type AnonymizeCustomerResponse412Headers struct {
+	XRequestId *string
+}
+
+// AnonymizeCustomerResponse500Headers the declared response headers of an HTTP 500 response for AnonymizeCustomer
+type AnonymizeCustomerResponse500Headers struct {
+	XRequestId *string
+}
+
+// AnonymizeCustomerResponse503Headers the declared response headers of an HTTP 503 response for AnonymizeCustomer
+type AnonymizeCustomerResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type AnonymizeCustomerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CustomerRecord
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AnonymizeCustomerResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *AnonymizeCustomerResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AnonymizeCustomerResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *AnonymizeCustomerResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *AnonymizeCustomerResponse404Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *AnonymizeCustomerResponse412Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *AnonymizeCustomerResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AnonymizeCustomerResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AnonymizeCustomerResponse) GetJSON200() *CustomerRecord {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AnonymizeCustomerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AnonymizeCustomerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AnonymizeCustomerResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AnonymizeCustomerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r AnonymizeCustomerResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AnonymizeCustomerResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AnonymizeCustomerResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AnonymizeCustomerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AnonymizeCustomerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AnonymizeCustomerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AnonymizeCustomerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListCustomerOrdersResponse400Headers the declared response headers of an HTTP 400 response for ListCustomerOrders
+type ListCustomerOrdersResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListCustomerOrdersResponse401Headers the declared response headers of an HTTP 401 response for ListCustomerOrders
+type ListCustomerOrdersResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListCustomerOrdersResponse403Headers the declared response headers of an HTTP 403 response for ListCustomerOrders
+type ListCustomerOrdersResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListCustomerOrdersResponse404Headers the declared response headers of an HTTP 404 response for ListCustomerOrders
+type ListCustomerOrdersResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListCustomerOrdersResponse500Headers the declared response headers of an HTTP 500 response for ListCustomerOrders
+type ListCustomerOrdersResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListCustomerOrdersResponse503Headers the declared response headers of an HTTP 503 response for ListCustomerOrders
+type ListCustomerOrdersResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListCustomerOrdersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OrderList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListCustomerOrdersResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListCustomerOrdersResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListCustomerOrdersResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListCustomerOrdersResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListCustomerOrdersResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListCustomerOrdersResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCustomerOrdersResponse) GetJSON200() *OrderList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListCustomerOrdersResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListCustomerOrdersResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListCustomerOrdersResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListCustomerOrdersResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListCustomerOrdersResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListCustomerOrdersResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCustomerOrdersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCustomerOrdersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCustomerOrdersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCustomerOrdersResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -20914,6 +24837,645 @@ func (r CreateFulfilmentResponse) ContentType() string {
 	return ""
 }
 
+// ListRefundsResponse400Headers the declared response headers of an HTTP 400 response for ListRefunds
+type ListRefundsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListRefundsResponse401Headers the declared response headers of an HTTP 401 response for ListRefunds
+type ListRefundsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListRefundsResponse403Headers the declared response headers of an HTTP 403 response for ListRefunds
+type ListRefundsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListRefundsResponse404Headers the declared response headers of an HTTP 404 response for ListRefunds
+type ListRefundsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListRefundsResponse500Headers the declared response headers of an HTTP 500 response for ListRefunds
+type ListRefundsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListRefundsResponse503Headers the declared response headers of an HTTP 503 response for ListRefunds
+type ListRefundsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListRefundsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RefundList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListRefundsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListRefundsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListRefundsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListRefundsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListRefundsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListRefundsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRefundsResponse) GetJSON200() *RefundList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListRefundsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListRefundsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListRefundsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListRefundsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListRefundsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListRefundsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRefundsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRefundsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRefundsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRefundsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateRefundResponse201Headers the declared response headers of an HTTP 201 response for CreateRefund
+type CreateRefundResponse201Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+// CreateRefundResponse400Headers the declared response headers of an HTTP 400 response for CreateRefund
+type CreateRefundResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateRefundResponse401Headers the declared response headers of an HTTP 401 response for CreateRefund
+type CreateRefundResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateRefundResponse403Headers the declared response headers of an HTTP 403 response for CreateRefund
+type CreateRefundResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateRefundResponse404Headers the declared response headers of an HTTP 404 response for CreateRefund
+type CreateRefundResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateRefundResponse409Headers the declared response headers of an HTTP 409 response for CreateRefund
+type CreateRefundResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateRefundResponse413Headers the declared response headers of an HTTP 413 response for CreateRefund
+type CreateRefundResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateRefundResponse415Headers the declared response headers of an HTTP 415 response for CreateRefund
+type CreateRefundResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateRefundResponse422Headers the declared response headers of an HTTP 422 response for CreateRefund
+type CreateRefundResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateRefundResponse500Headers the declared response headers of an HTTP 500 response for CreateRefund
+type CreateRefundResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateRefundResponse503Headers the declared response headers of an HTTP 503 response for CreateRefund
+type CreateRefundResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateRefundResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Refund
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateRefundResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateRefundResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateRefundResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateRefundResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateRefundResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateRefundResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateRefundResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateRefundResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateRefundResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateRefundResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateRefundResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateRefundResponse) GetJSON201() *Refund {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateRefundResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateRefundResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateRefundResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateRefundResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListOrderReturnsResponse400Headers the declared response headers of an HTTP 400 response for ListOrderReturns
+type ListOrderReturnsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListOrderReturnsResponse401Headers the declared response headers of an HTTP 401 response for ListOrderReturns
+type ListOrderReturnsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListOrderReturnsResponse403Headers the declared response headers of an HTTP 403 response for ListOrderReturns
+type ListOrderReturnsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListOrderReturnsResponse404Headers the declared response headers of an HTTP 404 response for ListOrderReturns
+type ListOrderReturnsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListOrderReturnsResponse500Headers the declared response headers of an HTTP 500 response for ListOrderReturns
+type ListOrderReturnsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListOrderReturnsResponse503Headers the declared response headers of an HTTP 503 response for ListOrderReturns
+type ListOrderReturnsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListOrderReturnsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReturnList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListOrderReturnsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListOrderReturnsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListOrderReturnsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListOrderReturnsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListOrderReturnsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListOrderReturnsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListOrderReturnsResponse) GetJSON200() *ReturnList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListOrderReturnsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListOrderReturnsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListOrderReturnsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListOrderReturnsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListOrderReturnsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListOrderReturnsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListOrderReturnsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListOrderReturnsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListOrderReturnsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListOrderReturnsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateReturnResponse201Headers the declared response headers of an HTTP 201 response for CreateReturn
+type CreateReturnResponse201Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+}
+
+// CreateReturnResponse400Headers the declared response headers of an HTTP 400 response for CreateReturn
+type CreateReturnResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateReturnResponse401Headers the declared response headers of an HTTP 401 response for CreateReturn
+type CreateReturnResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateReturnResponse403Headers the declared response headers of an HTTP 403 response for CreateReturn
+type CreateReturnResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateReturnResponse404Headers the declared response headers of an HTTP 404 response for CreateReturn
+type CreateReturnResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateReturnResponse409Headers the declared response headers of an HTTP 409 response for CreateReturn
+type CreateReturnResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateReturnResponse413Headers the declared response headers of an HTTP 413 response for CreateReturn
+type CreateReturnResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateReturnResponse415Headers the declared response headers of an HTTP 415 response for CreateReturn
+type CreateReturnResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateReturnResponse422Headers the declared response headers of an HTTP 422 response for CreateReturn
+type CreateReturnResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateReturnResponse500Headers the declared response headers of an HTTP 500 response for CreateReturn
+type CreateReturnResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateReturnResponse503Headers the declared response headers of an HTTP 503 response for CreateReturn
+type CreateReturnResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateReturnResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Return
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateReturnResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateReturnResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateReturnResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateReturnResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateReturnResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateReturnResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateReturnResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateReturnResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateReturnResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateReturnResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateReturnResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateReturnResponse) GetJSON201() *Return {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateReturnResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateReturnResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateReturnResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateReturnResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateReturnResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateReturnResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateReturnResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateReturnResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateReturnResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateReturnResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateReturnResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateReturnResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateReturnResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateReturnResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListProductsResponse400Headers the declared response headers of an HTTP 400 response for ListProducts
 type ListProductsResponse400Headers struct {
 	XRequestId *string
@@ -23606,6 +28168,787 @@ func (r ExtendReservationResponse) ContentType() string {
 	return ""
 }
 
+// ListReturnsResponse400Headers the declared response headers of an HTTP 400 response for ListReturns
+type ListReturnsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListReturnsResponse401Headers the declared response headers of an HTTP 401 response for ListReturns
+type ListReturnsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListReturnsResponse403Headers the declared response headers of an HTTP 403 response for ListReturns
+type ListReturnsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListReturnsResponse404Headers the declared response headers of an HTTP 404 response for ListReturns
+type ListReturnsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListReturnsResponse500Headers the declared response headers of an HTTP 500 response for ListReturns
+type ListReturnsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListReturnsResponse503Headers the declared response headers of an HTTP 503 response for ListReturns
+type ListReturnsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListReturnsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReturnList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListReturnsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListReturnsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListReturnsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListReturnsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListReturnsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListReturnsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListReturnsResponse) GetJSON200() *ReturnList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListReturnsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListReturnsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListReturnsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListReturnsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListReturnsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListReturnsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListReturnsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListReturnsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListReturnsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListReturnsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetReturnResponse200Headers the declared response headers of an HTTP 200 response for GetReturn
+type GetReturnResponse200Headers struct {
+	ETag *string
+}
+
+// GetReturnResponse400Headers the declared response headers of an HTTP 400 response for GetReturn
+type GetReturnResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetReturnResponse401Headers the declared response headers of an HTTP 401 response for GetReturn
+type GetReturnResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetReturnResponse403Headers the declared response headers of an HTTP 403 response for GetReturn
+type GetReturnResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetReturnResponse404Headers the declared response headers of an HTTP 404 response for GetReturn
+type GetReturnResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetReturnResponse500Headers the declared response headers of an HTTP 500 response for GetReturn
+type GetReturnResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetReturnResponse503Headers the declared response headers of an HTTP 503 response for GetReturn
+type GetReturnResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetReturnResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Return
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetReturnResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetReturnResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetReturnResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetReturnResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetReturnResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetReturnResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetReturnResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReturnResponse) GetJSON200() *Return {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetReturnResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetReturnResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetReturnResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetReturnResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetReturnResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetReturnResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReturnResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReturnResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReturnResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReturnResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CancelReturnResponse200Headers the declared response headers of an HTTP 200 response for CancelReturn
+type CancelReturnResponse200Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+// CancelReturnResponse400Headers the declared response headers of an HTTP 400 response for CancelReturn
+type CancelReturnResponse400Headers struct {
+	XRequestId *string
+}
+
+// CancelReturnResponse401Headers the declared response headers of an HTTP 401 response for CancelReturn
+type CancelReturnResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CancelReturnResponse403Headers the declared response headers of an HTTP 403 response for CancelReturn
+type CancelReturnResponse403Headers struct {
+	XRequestId *string
+}
+
+// CancelReturnResponse404Headers the declared response headers of an HTTP 404 response for CancelReturn
+type CancelReturnResponse404Headers struct {
+	XRequestId *string
+}
+
+// CancelReturnResponse409Headers the declared response headers of an HTTP 409 response for CancelReturn
+type CancelReturnResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CancelReturnResponse422Headers the declared response headers of an HTTP 422 response for CancelReturn
+type CancelReturnResponse422Headers struct {
+	XRequestId *string
+}
+
+// CancelReturnResponse500Headers the declared response headers of an HTTP 500 response for CancelReturn
+type CancelReturnResponse500Headers struct {
+	XRequestId *string
+}
+
+// CancelReturnResponse503Headers the declared response headers of an HTTP 503 response for CancelReturn
+type CancelReturnResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CancelReturnResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Return
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CancelReturnResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CancelReturnResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CancelReturnResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CancelReturnResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CancelReturnResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CancelReturnResponse409Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CancelReturnResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CancelReturnResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CancelReturnResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelReturnResponse) GetJSON200() *Return {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CancelReturnResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelReturnResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CancelReturnResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CancelReturnResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CancelReturnResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CancelReturnResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CancelReturnResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CancelReturnResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelReturnResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelReturnResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelReturnResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelReturnResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CloseReturnResponse200Headers the declared response headers of an HTTP 200 response for CloseReturn
+type CloseReturnResponse200Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+// CloseReturnResponse400Headers the declared response headers of an HTTP 400 response for CloseReturn
+type CloseReturnResponse400Headers struct {
+	XRequestId *string
+}
+
+// CloseReturnResponse401Headers the declared response headers of an HTTP 401 response for CloseReturn
+type CloseReturnResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CloseReturnResponse403Headers the declared response headers of an HTTP 403 response for CloseReturn
+type CloseReturnResponse403Headers struct {
+	XRequestId *string
+}
+
+// CloseReturnResponse404Headers the declared response headers of an HTTP 404 response for CloseReturn
+type CloseReturnResponse404Headers struct {
+	XRequestId *string
+}
+
+// CloseReturnResponse409Headers the declared response headers of an HTTP 409 response for CloseReturn
+type CloseReturnResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CloseReturnResponse422Headers the declared response headers of an HTTP 422 response for CloseReturn
+type CloseReturnResponse422Headers struct {
+	XRequestId *string
+}
+
+// CloseReturnResponse500Headers the declared response headers of an HTTP 500 response for CloseReturn
+type CloseReturnResponse500Headers struct {
+	XRequestId *string
+}
+
+// CloseReturnResponse503Headers the declared response headers of an HTTP 503 response for CloseReturn
+type CloseReturnResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CloseReturnResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Return
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CloseReturnResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CloseReturnResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CloseReturnResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CloseReturnResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CloseReturnResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CloseReturnResponse409Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CloseReturnResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CloseReturnResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CloseReturnResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CloseReturnResponse) GetJSON200() *Return {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CloseReturnResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CloseReturnResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CloseReturnResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CloseReturnResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CloseReturnResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CloseReturnResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CloseReturnResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CloseReturnResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CloseReturnResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CloseReturnResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CloseReturnResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CloseReturnResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReceiveReturnResponse200Headers the declared response headers of an HTTP 200 response for ReceiveReturn
+type ReceiveReturnResponse200Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+// ReceiveReturnResponse400Headers the declared response headers of an HTTP 400 response for ReceiveReturn
+type ReceiveReturnResponse400Headers struct {
+	XRequestId *string
+}
+
+// ReceiveReturnResponse401Headers the declared response headers of an HTTP 401 response for ReceiveReturn
+type ReceiveReturnResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ReceiveReturnResponse403Headers the declared response headers of an HTTP 403 response for ReceiveReturn
+type ReceiveReturnResponse403Headers struct {
+	XRequestId *string
+}
+
+// ReceiveReturnResponse404Headers the declared response headers of an HTTP 404 response for ReceiveReturn
+type ReceiveReturnResponse404Headers struct {
+	XRequestId *string
+}
+
+// ReceiveReturnResponse409Headers the declared response headers of an HTTP 409 response for ReceiveReturn
+type ReceiveReturnResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// ReceiveReturnResponse413Headers the declared response headers of an HTTP 413 response for ReceiveReturn
+type ReceiveReturnResponse413Headers struct {
+	XRequestId *string
+}
+
+// ReceiveReturnResponse415Headers the declared response headers of an HTTP 415 response for ReceiveReturn
+type ReceiveReturnResponse415Headers struct {
+	XRequestId *string
+}
+
+// ReceiveReturnResponse422Headers the declared response headers of an HTTP 422 response for ReceiveReturn
+type ReceiveReturnResponse422Headers struct {
+	XRequestId *string
+}
+
+// ReceiveReturnResponse500Headers the declared response headers of an HTTP 500 response for ReceiveReturn
+type ReceiveReturnResponse500Headers struct {
+	XRequestId *string
+}
+
+// ReceiveReturnResponse503Headers the declared response headers of an HTTP 503 response for ReceiveReturn
+type ReceiveReturnResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ReceiveReturnResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Return
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ReceiveReturnResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ReceiveReturnResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ReceiveReturnResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ReceiveReturnResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ReceiveReturnResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ReceiveReturnResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ReceiveReturnResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *ReceiveReturnResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ReceiveReturnResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ReceiveReturnResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ReceiveReturnResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReceiveReturnResponse) GetJSON200() *Return {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReceiveReturnResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReceiveReturnResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReceiveReturnResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReceiveReturnResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ReceiveReturnResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ReceiveReturnResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ReceiveReturnResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReceiveReturnResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ReceiveReturnResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ReceiveReturnResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ReceiveReturnResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReceiveReturnResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReceiveReturnResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReceiveReturnResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListWebhookEndpointsResponse400Headers the declared response headers of an HTTP 400 response for ListWebhookEndpoints
 type ListWebhookEndpointsResponse400Headers struct {
 	XRequestId *string
@@ -25594,6 +30937,139 @@ func (c *ClientWithResponses) RevokeApiKeyWithResponse(ctx context.Context, bran
 	return ParseRevokeApiKeyResponse(rsp)
 }
 
+// ListCustomersWithResponse The brand's customers
+//
+// Newest first; keyset pagination. `q` matches part of the email or of the name, in any case.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/customers (the `ListCustomers` operationId).
+func (c *ClientWithResponses) ListCustomersWithResponse(ctx context.Context, brandId BrandId, params *ListCustomersParams, reqEditors ...RequestEditorFn) (*ListCustomersResponse, error) {
+	rsp, err := c.ListCustomers(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCustomersResponse(rsp)
+}
+
+// CreateCustomerWithBodyWithResponse Create a customer
+//
+// The email is stored lowercased and is unique per brand, in any case (409 `customer_email_taken`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/customers (the `CreateCustomer` operationId).
+func (c *ClientWithResponses) CreateCustomerWithBodyWithResponse(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateCustomerResponse, error) {
+	rsp, err := c.CreateCustomerWithBody(ctx, brandId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateCustomerResponse(rsp)
+}
+
+// CreateCustomerWithResponse Create a customer
+//
+// The email is stored lowercased and is unique per brand, in any case (409 `customer_email_taken`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/customers (the `CreateCustomer` operationId).
+func (c *ClientWithResponses) CreateCustomerWithResponse(ctx context.Context, brandId BrandId, body CreateCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateCustomerResponse, error) {
+	rsp, err := c.CreateCustomer(ctx, brandId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateCustomerResponse(rsp)
+}
+
+// DeleteCustomerWithResponse Delete a customer
+//
+// Only a customer without orders can be deleted; one with orders is a 409 `customer_has_orders`: anonymise it instead. Honours `If-Match`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /brands/{brandId}/customers/{customerId} (the `DeleteCustomer` operationId).
+func (c *ClientWithResponses) DeleteCustomerWithResponse(ctx context.Context, brandId BrandId, customerId CustomerId, params *DeleteCustomerParams, reqEditors ...RequestEditorFn) (*DeleteCustomerResponse, error) {
+	rsp, err := c.DeleteCustomer(ctx, brandId, customerId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteCustomerResponse(rsp)
+}
+
+// GetCustomerWithResponse A customer
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/customers/{customerId} (the `GetCustomer` operationId).
+func (c *ClientWithResponses) GetCustomerWithResponse(ctx context.Context, brandId BrandId, customerId CustomerId, reqEditors ...RequestEditorFn) (*GetCustomerResponse, error) {
+	rsp, err := c.GetCustomer(ctx, brandId, customerId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCustomerResponse(rsp)
+}
+
+// UpdateCustomerWithBodyWithResponse Change some of a customer's fields
+//
+// Only the fields given change; `phone: null` clears it. With `If-Match`, only the version named (412 otherwise). An email another customer of the brand has is a 409 `customer_email_taken`. Orders keep the email and address they were placed with.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/customers/{customerId} (the `UpdateCustomer` operationId).
+func (c *ClientWithResponses) UpdateCustomerWithBodyWithResponse(ctx context.Context, brandId BrandId, customerId CustomerId, params *UpdateCustomerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateCustomerResponse, error) {
+	rsp, err := c.UpdateCustomerWithBody(ctx, brandId, customerId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateCustomerResponse(rsp)
+}
+
+// UpdateCustomerWithResponse Change some of a customer's fields
+//
+// Only the fields given change; `phone: null` clears it. With `If-Match`, only the version named (412 otherwise). An email another customer of the brand has is a 409 `customer_email_taken`. Orders keep the email and address they were placed with.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/customers/{customerId} (the `UpdateCustomer` operationId).
+func (c *ClientWithResponses) UpdateCustomerWithResponse(ctx context.Context, brandId BrandId, customerId CustomerId, params *UpdateCustomerParams, body UpdateCustomerJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCustomerResponse, error) {
+	rsp, err := c.UpdateCustomer(ctx, brandId, customerId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateCustomerResponse(rsp)
+}
+
+// AnonymizeCustomerWithResponse Anonymise a customer
+//
+// The privacy request: the customer's email becomes `anonymized+{id}@invalid.example`, its name `Anonymised customer`, its phone and addresses are removed, and `anonymizedAt` is set. Orders keep the snapshot they were placed with. Anonymising again changes nothing more (but the version).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/customers/{customerId}/anonymize (the `AnonymizeCustomer` operationId).
+func (c *ClientWithResponses) AnonymizeCustomerWithResponse(ctx context.Context, brandId BrandId, customerId CustomerId, params *AnonymizeCustomerParams, reqEditors ...RequestEditorFn) (*AnonymizeCustomerResponse, error) {
+	rsp, err := c.AnonymizeCustomer(ctx, brandId, customerId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAnonymizeCustomerResponse(rsp)
+}
+
+// ListCustomerOrdersWithResponse A customer's orders
+//
+// Newest first; keyset pagination. Each order shows the customer as it was when it was placed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/customers/{customerId}/orders (the `ListCustomerOrders` operationId).
+func (c *ClientWithResponses) ListCustomerOrdersWithResponse(ctx context.Context, brandId BrandId, customerId CustomerId, params *ListCustomerOrdersParams, reqEditors ...RequestEditorFn) (*ListCustomerOrdersResponse, error) {
+	rsp, err := c.ListCustomerOrders(ctx, brandId, customerId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCustomerOrdersResponse(rsp)
+}
+
 // ListEventsWithResponse The brand's event feed, to reconcile from
 //
 // Every event of the brand still within retention (`EVENTS_RETENTION`, 30 days by default),
@@ -26252,6 +31728,96 @@ func (c *ClientWithResponses) CreateFulfilmentWithResponse(ctx context.Context, 
 	return ParseCreateFulfilmentResponse(rsp)
 }
 
+// ListRefundsWithResponse An order's refunds
+//
+// Newest first; keyset pagination.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/orders/{orderId}/refunds (the `ListRefunds` operationId).
+func (c *ClientWithResponses) ListRefundsWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *ListRefundsParams, reqEditors ...RequestEditorFn) (*ListRefundsResponse, error) {
+	rsp, err := c.ListRefunds(ctx, brandId, orderId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRefundsResponse(rsp)
+}
+
+// CreateRefundWithBodyWithResponse Record a refund
+//
+// A record (no payment processor is called): the amount, in the order's currency (422 `currency_mismatch` otherwise), the reason, the lines it covers and whether it covers shipping. What was paid is the order's `total` once it is confirmed (nothing before): the refunded total never passes it (422 `refund_exceeds_paid`), also under concurrent refunds (they serialize on the order). A line that is not the order's is a 400. The order's `refundedTotal` and version grow.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/refunds (the `CreateRefund` operationId).
+func (c *ClientWithResponses) CreateRefundWithBodyWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateRefundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRefundResponse, error) {
+	rsp, err := c.CreateRefundWithBody(ctx, brandId, orderId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRefundResponse(rsp)
+}
+
+// CreateRefundWithResponse Record a refund
+//
+// A record (no payment processor is called): the amount, in the order's currency (422 `currency_mismatch` otherwise), the reason, the lines it covers and whether it covers shipping. What was paid is the order's `total` once it is confirmed (nothing before): the refunded total never passes it (422 `refund_exceeds_paid`), also under concurrent refunds (they serialize on the order). A line that is not the order's is a 400. The order's `refundedTotal` and version grow.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/refunds (the `CreateRefund` operationId).
+func (c *ClientWithResponses) CreateRefundWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateRefundParams, body CreateRefundJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRefundResponse, error) {
+	rsp, err := c.CreateRefund(ctx, brandId, orderId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRefundResponse(rsp)
+}
+
+// ListOrderReturnsWithResponse An order's returns
+//
+// Newest first; keyset pagination.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/orders/{orderId}/returns (the `ListOrderReturns` operationId).
+func (c *ClientWithResponses) ListOrderReturnsWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *ListOrderReturnsParams, reqEditors ...RequestEditorFn) (*ListOrderReturnsResponse, error) {
+	rsp, err := c.ListOrderReturns(ctx, brandId, orderId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListOrderReturnsResponse(rsp)
+}
+
+// CreateReturnWithBodyWithResponse Request a return of shipped units
+//
+// Requires `Idempotency-Key` (400 `idempotency_key_required` without). Each line names an order line, a quantity and a reason; lines naming the same order line are summed. A line that is not the order's is a 400. More than a line's shipped quantity less what earlier returns (not cancelled) took is a 422 `over_return` listing the lines (`requested`, and `available`: what may still be returned), also under concurrent returns (they serialize on the order). Only an order whose `allowedActions` has `return` (`partially_fulfilled`, `fulfilled`, `partially_returned`) takes returns (409 `invalid_order_transition` otherwise). A fulfilled order becomes `partially_returned`, or `returned` once every shipped unit is; its version bumps. The return starts `requested`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/returns (the `CreateReturn` operationId).
+func (c *ClientWithResponses) CreateReturnWithBodyWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateReturnParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReturnResponse, error) {
+	rsp, err := c.CreateReturnWithBody(ctx, brandId, orderId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateReturnResponse(rsp)
+}
+
+// CreateReturnWithResponse Request a return of shipped units
+//
+// Requires `Idempotency-Key` (400 `idempotency_key_required` without). Each line names an order line, a quantity and a reason; lines naming the same order line are summed. A line that is not the order's is a 400. More than a line's shipped quantity less what earlier returns (not cancelled) took is a 422 `over_return` listing the lines (`requested`, and `available`: what may still be returned), also under concurrent returns (they serialize on the order). Only an order whose `allowedActions` has `return` (`partially_fulfilled`, `fulfilled`, `partially_returned`) takes returns (409 `invalid_order_transition` otherwise). A fulfilled order becomes `partially_returned`, or `returned` once every shipped unit is; its version bumps. The return starts `requested`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/orders/{orderId}/returns (the `CreateReturn` operationId).
+func (c *ClientWithResponses) CreateReturnWithResponse(ctx context.Context, brandId BrandId, orderId OrderId, params *CreateReturnParams, body CreateReturnJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReturnResponse, error) {
+	rsp, err := c.CreateReturn(ctx, brandId, orderId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateReturnResponse(rsp)
+}
+
 // ListProductsWithResponse The brand's products
 //
 // All statuses unless `status` is given. `q` matches a case-insensitive substring of the name
@@ -26675,6 +32241,94 @@ func (c *ClientWithResponses) ExtendReservationWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseExtendReservationResponse(rsp)
+}
+
+// ListReturnsWithResponse The brand's returns
+//
+// Newest first; keyset pagination; `status` filters.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/returns (the `ListReturns` operationId).
+func (c *ClientWithResponses) ListReturnsWithResponse(ctx context.Context, brandId BrandId, params *ListReturnsParams, reqEditors ...RequestEditorFn) (*ListReturnsResponse, error) {
+	rsp, err := c.ListReturns(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListReturnsResponse(rsp)
+}
+
+// GetReturnWithResponse A return
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/returns/{returnId} (the `GetReturn` operationId).
+func (c *ClientWithResponses) GetReturnWithResponse(ctx context.Context, brandId BrandId, returnId ReturnId, reqEditors ...RequestEditorFn) (*GetReturnResponse, error) {
+	rsp, err := c.GetReturn(ctx, brandId, returnId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReturnResponse(rsp)
+}
+
+// CancelReturnWithResponse Cancel a requested return
+//
+// The units were never sent back: the order's lines give the quantities back to what may be returned, and the order's status follows. Only a `requested` return can be cancelled (409 `invalid_return_transition`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/returns/{returnId}/cancel (the `CancelReturn` operationId).
+func (c *ClientWithResponses) CancelReturnWithResponse(ctx context.Context, brandId BrandId, returnId ReturnId, params *CancelReturnParams, reqEditors ...RequestEditorFn) (*CancelReturnResponse, error) {
+	rsp, err := c.CancelReturn(ctx, brandId, returnId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelReturnResponse(rsp)
+}
+
+// CloseReturnWithResponse Close a received return
+//
+// The return is settled (refunds, if any, are recorded on the order). Only a `received` return can be closed (409 `invalid_return_transition`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/returns/{returnId}/close (the `CloseReturn` operationId).
+func (c *ClientWithResponses) CloseReturnWithResponse(ctx context.Context, brandId BrandId, returnId ReturnId, params *CloseReturnParams, reqEditors ...RequestEditorFn) (*CloseReturnResponse, error) {
+	rsp, err := c.CloseReturn(ctx, brandId, returnId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCloseReturnResponse(rsp)
+}
+
+// ReceiveReturnWithBodyWithResponse Receive a requested return
+//
+// States for every line of the return (each exactly once: 400 otherwise) whether its units go back to stock at `locationId` (`restock`: `onHand` grows there by the line's quantity, with one `return` movement naming the order) or are written off (`write_off`: no stock moves; the reason is kept). An unknown location is a 404, an inactive one a 409 `location_inactive`. Only a `requested` return can be received (409 `invalid_return_transition`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/returns/{returnId}/receive (the `ReceiveReturn` operationId).
+func (c *ClientWithResponses) ReceiveReturnWithBodyWithResponse(ctx context.Context, brandId BrandId, returnId ReturnId, params *ReceiveReturnParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReceiveReturnResponse, error) {
+	rsp, err := c.ReceiveReturnWithBody(ctx, brandId, returnId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReceiveReturnResponse(rsp)
+}
+
+// ReceiveReturnWithResponse Receive a requested return
+//
+// States for every line of the return (each exactly once: 400 otherwise) whether its units go back to stock at `locationId` (`restock`: `onHand` grows there by the line's quantity, with one `return` movement naming the order) or are written off (`write_off`: no stock moves; the reason is kept). An unknown location is a 404, an inactive one a 409 `location_inactive`. Only a `requested` return can be received (409 `invalid_return_transition`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/returns/{returnId}/receive (the `ReceiveReturn` operationId).
+func (c *ClientWithResponses) ReceiveReturnWithResponse(ctx context.Context, brandId BrandId, returnId ReturnId, params *ReceiveReturnParams, body ReceiveReturnJSONRequestBody, reqEditors ...RequestEditorFn) (*ReceiveReturnResponse, error) {
+	rsp, err := c.ReceiveReturn(ctx, brandId, returnId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReceiveReturnResponse(rsp)
 }
 
 // ListWebhookEndpointsWithResponse The brand's webhook endpoints
@@ -29831,6 +35485,1255 @@ func ParseRevokeApiKeyResponse(rsp *http.Response) (*RevokeApiKeyResponse, error
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers RevokeApiKeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListCustomersResponse parses an HTTP response from a ListCustomersWithResponse call
+func ParseListCustomersResponse(rsp *http.Response) (*ListCustomersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCustomersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CustomerRecordList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListCustomersResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListCustomersResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListCustomersResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListCustomersResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListCustomersResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListCustomersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateCustomerResponse parses an HTTP response from a CreateCustomerWithResponse call
+func ParseCreateCustomerResponse(rsp *http.Response) (*CreateCustomerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateCustomerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CustomerRecord
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateCustomerResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateCustomerResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateCustomerResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateCustomerResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateCustomerResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateCustomerResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateCustomerResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateCustomerResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateCustomerResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateCustomerResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteCustomerResponse parses an HTTP response from a DeleteCustomerWithResponse call
+func ParseDeleteCustomerResponse(rsp *http.Response) (*DeleteCustomerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteCustomerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers DeleteCustomerResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeleteCustomerResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeleteCustomerResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DeleteCustomerResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers DeleteCustomerResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers DeleteCustomerResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 500:
+		var headers DeleteCustomerResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteCustomerResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetCustomerResponse parses an HTTP response from a GetCustomerWithResponse call
+func ParseGetCustomerResponse(rsp *http.Response) (*GetCustomerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCustomerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CustomerRecord
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetCustomerResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetCustomerResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetCustomerResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetCustomerResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetCustomerResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetCustomerResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetCustomerResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateCustomerResponse parses an HTTP response from a UpdateCustomerWithResponse call
+func ParseUpdateCustomerResponse(rsp *http.Response) (*UpdateCustomerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateCustomerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CustomerRecord
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateCustomerResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdateCustomerResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdateCustomerResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdateCustomerResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UpdateCustomerResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers UpdateCustomerResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers UpdateCustomerResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdateCustomerResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UpdateCustomerResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdateCustomerResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateCustomerResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAnonymizeCustomerResponse parses an HTTP response from a AnonymizeCustomerWithResponse call
+func ParseAnonymizeCustomerResponse(rsp *http.Response) (*AnonymizeCustomerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AnonymizeCustomerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CustomerRecord
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers AnonymizeCustomerResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers AnonymizeCustomerResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers AnonymizeCustomerResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers AnonymizeCustomerResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers AnonymizeCustomerResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 412:
+		var headers AnonymizeCustomerResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 500:
+		var headers AnonymizeCustomerResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AnonymizeCustomerResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListCustomerOrdersResponse parses an HTTP response from a ListCustomerOrdersWithResponse call
+func ParseListCustomerOrdersResponse(rsp *http.Response) (*ListCustomerOrdersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCustomerOrdersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OrderList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListCustomerOrdersResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListCustomerOrdersResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListCustomerOrdersResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListCustomerOrdersResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListCustomerOrdersResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListCustomerOrdersResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -34830,6 +41733,777 @@ func ParseCreateFulfilmentResponse(rsp *http.Response) (*CreateFulfilmentRespons
 	return response, nil
 }
 
+// ParseListRefundsResponse parses an HTTP response from a ListRefundsWithResponse call
+func ParseListRefundsResponse(rsp *http.Response) (*ListRefundsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRefundsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RefundList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListRefundsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListRefundsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListRefundsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListRefundsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListRefundsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListRefundsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateRefundResponse parses an HTTP response from a CreateRefundWithResponse call
+func ParseCreateRefundResponse(rsp *http.Response) (*CreateRefundResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateRefundResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Refund
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateRefundResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateRefundResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateRefundResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateRefundResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateRefundResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateRefundResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateRefundResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateRefundResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateRefundResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateRefundResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateRefundResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListOrderReturnsResponse parses an HTTP response from a ListOrderReturnsWithResponse call
+func ParseListOrderReturnsResponse(rsp *http.Response) (*ListOrderReturnsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListOrderReturnsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReturnList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListOrderReturnsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListOrderReturnsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListOrderReturnsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListOrderReturnsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListOrderReturnsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListOrderReturnsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateReturnResponse parses an HTTP response from a CreateReturnWithResponse call
+func ParseCreateReturnResponse(rsp *http.Response) (*CreateReturnResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateReturnResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Return
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateReturnResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateReturnResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateReturnResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateReturnResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateReturnResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateReturnResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateReturnResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateReturnResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateReturnResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateReturnResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateReturnResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListProductsResponse parses an HTTP response from a ListProductsWithResponse call
 func ParseListProductsResponse(rsp *http.Response) (*ListProductsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -38056,6 +45730,949 @@ func ParseExtendReservationResponse(rsp *http.Response) (*ExtendReservationRespo
 	return response, nil
 }
 
+// ParseListReturnsResponse parses an HTTP response from a ListReturnsWithResponse call
+func ParseListReturnsResponse(rsp *http.Response) (*ListReturnsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListReturnsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReturnList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListReturnsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListReturnsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListReturnsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListReturnsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListReturnsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListReturnsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetReturnResponse parses an HTTP response from a GetReturnWithResponse call
+func ParseGetReturnResponse(rsp *http.Response) (*GetReturnResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReturnResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Return
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetReturnResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetReturnResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetReturnResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetReturnResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetReturnResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetReturnResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetReturnResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCancelReturnResponse parses an HTTP response from a CancelReturnWithResponse call
+func ParseCancelReturnResponse(rsp *http.Response) (*CancelReturnResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelReturnResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Return
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CancelReturnResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers CancelReturnResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CancelReturnResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CancelReturnResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CancelReturnResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CancelReturnResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 422:
+		var headers CancelReturnResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CancelReturnResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CancelReturnResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCloseReturnResponse parses an HTTP response from a CloseReturnWithResponse call
+func ParseCloseReturnResponse(rsp *http.Response) (*CloseReturnResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CloseReturnResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Return
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CloseReturnResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers CloseReturnResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CloseReturnResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CloseReturnResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CloseReturnResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CloseReturnResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 422:
+		var headers CloseReturnResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CloseReturnResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CloseReturnResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReceiveReturnResponse parses an HTTP response from a ReceiveReturnWithResponse call
+func ParseReceiveReturnResponse(rsp *http.Response) (*ReceiveReturnResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReceiveReturnResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Return
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ReceiveReturnResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ReceiveReturnResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ReceiveReturnResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ReceiveReturnResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ReceiveReturnResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ReceiveReturnResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers ReceiveReturnResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers ReceiveReturnResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers ReceiveReturnResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers ReceiveReturnResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ReceiveReturnResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListWebhookEndpointsResponse parses an HTTP response from a ListWebhookEndpointsWithResponse call
 func ParseListWebhookEndpointsResponse(rsp *http.Response) (*ListWebhookEndpointsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -39797,6 +48414,27 @@ type ServerInterface interface {
 	// RevokeApiKey Revoke an API key
 	// (DELETE /brands/{brandId}/api-keys/{keyId})
 	RevokeApiKey(w http.ResponseWriter, r *http.Request, brandId BrandId, keyId ApiKeyId)
+	// ListCustomers The brand's customers
+	// (GET /brands/{brandId}/customers)
+	ListCustomers(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListCustomersParams)
+	// CreateCustomer Create a customer
+	// (POST /brands/{brandId}/customers)
+	CreateCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId)
+	// DeleteCustomer Delete a customer
+	// (DELETE /brands/{brandId}/customers/{customerId})
+	DeleteCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId, params DeleteCustomerParams)
+	// GetCustomer A customer
+	// (GET /brands/{brandId}/customers/{customerId})
+	GetCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId)
+	// UpdateCustomer Change some of a customer's fields
+	// (PATCH /brands/{brandId}/customers/{customerId})
+	UpdateCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId, params UpdateCustomerParams)
+	// AnonymizeCustomer Anonymise a customer
+	// (POST /brands/{brandId}/customers/{customerId}/anonymize)
+	AnonymizeCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId, params AnonymizeCustomerParams)
+	// ListCustomerOrders A customer's orders
+	// (GET /brands/{brandId}/customers/{customerId}/orders)
+	ListCustomerOrders(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId, params ListCustomerOrdersParams)
 	// ListEvents The brand's event feed, to reconcile from
 	// (GET /brands/{brandId}/events)
 	ListEvents(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListEventsParams)
@@ -39878,6 +48516,18 @@ type ServerInterface interface {
 	// CreateFulfilment Ship some or all of an order's lines
 	// (POST /brands/{brandId}/orders/{orderId}/fulfilments)
 	CreateFulfilment(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params CreateFulfilmentParams)
+	// ListRefunds An order's refunds
+	// (GET /brands/{brandId}/orders/{orderId}/refunds)
+	ListRefunds(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params ListRefundsParams)
+	// CreateRefund Record a refund
+	// (POST /brands/{brandId}/orders/{orderId}/refunds)
+	CreateRefund(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params CreateRefundParams)
+	// ListOrderReturns An order's returns
+	// (GET /brands/{brandId}/orders/{orderId}/returns)
+	ListOrderReturns(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params ListOrderReturnsParams)
+	// CreateReturn Request a return of shipped units
+	// (POST /brands/{brandId}/orders/{orderId}/returns)
+	CreateReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params CreateReturnParams)
 	// ListProducts The brand's products
 	// (GET /brands/{brandId}/products)
 	ListProducts(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListProductsParams)
@@ -39929,6 +48579,21 @@ type ServerInterface interface {
 	// ExtendReservation Move a reservation's expiry
 	// (POST /brands/{brandId}/reservations/{reservationId}/extend)
 	ExtendReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId, params ExtendReservationParams)
+	// ListReturns The brand's returns
+	// (GET /brands/{brandId}/returns)
+	ListReturns(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReturnsParams)
+	// GetReturn A return
+	// (GET /brands/{brandId}/returns/{returnId})
+	GetReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId)
+	// CancelReturn Cancel a requested return
+	// (POST /brands/{brandId}/returns/{returnId}/cancel)
+	CancelReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId, params CancelReturnParams)
+	// CloseReturn Close a received return
+	// (POST /brands/{brandId}/returns/{returnId}/close)
+	CloseReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId, params CloseReturnParams)
+	// ReceiveReturn Receive a requested return
+	// (POST /brands/{brandId}/returns/{returnId}/receive)
+	ReceiveReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId, params ReceiveReturnParams)
 	// ListWebhookEndpoints The brand's webhook endpoints
 	// (GET /brands/{brandId}/webhook-endpoints)
 	ListWebhookEndpoints(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListWebhookEndpointsParams)
@@ -40085,6 +48750,48 @@ func (_ Unimplemented) CreateApiKey(w http.ResponseWriter, r *http.Request, bran
 // RevokeApiKey Revoke an API key
 // (DELETE /brands/{brandId}/api-keys/{keyId})
 func (_ Unimplemented) RevokeApiKey(w http.ResponseWriter, r *http.Request, brandId BrandId, keyId ApiKeyId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListCustomers The brand's customers
+// (GET /brands/{brandId}/customers)
+func (_ Unimplemented) ListCustomers(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListCustomersParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateCustomer Create a customer
+// (POST /brands/{brandId}/customers)
+func (_ Unimplemented) CreateCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// DeleteCustomer Delete a customer
+// (DELETE /brands/{brandId}/customers/{customerId})
+func (_ Unimplemented) DeleteCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId, params DeleteCustomerParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetCustomer A customer
+// (GET /brands/{brandId}/customers/{customerId})
+func (_ Unimplemented) GetCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// UpdateCustomer Change some of a customer's fields
+// (PATCH /brands/{brandId}/customers/{customerId})
+func (_ Unimplemented) UpdateCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId, params UpdateCustomerParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// AnonymizeCustomer Anonymise a customer
+// (POST /brands/{brandId}/customers/{customerId}/anonymize)
+func (_ Unimplemented) AnonymizeCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId, params AnonymizeCustomerParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListCustomerOrders A customer's orders
+// (GET /brands/{brandId}/customers/{customerId}/orders)
+func (_ Unimplemented) ListCustomerOrders(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId, params ListCustomerOrdersParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -40250,6 +48957,30 @@ func (_ Unimplemented) CreateFulfilment(w http.ResponseWriter, r *http.Request, 
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// ListRefunds An order's refunds
+// (GET /brands/{brandId}/orders/{orderId}/refunds)
+func (_ Unimplemented) ListRefunds(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params ListRefundsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateRefund Record a refund
+// (POST /brands/{brandId}/orders/{orderId}/refunds)
+func (_ Unimplemented) CreateRefund(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params CreateRefundParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListOrderReturns An order's returns
+// (GET /brands/{brandId}/orders/{orderId}/returns)
+func (_ Unimplemented) ListOrderReturns(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params ListOrderReturnsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateReturn Request a return of shipped units
+// (POST /brands/{brandId}/orders/{orderId}/returns)
+func (_ Unimplemented) CreateReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params CreateReturnParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // ListProducts The brand's products
 // (GET /brands/{brandId}/products)
 func (_ Unimplemented) ListProducts(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListProductsParams) {
@@ -40349,6 +49080,36 @@ func (_ Unimplemented) GetReservation(w http.ResponseWriter, r *http.Request, br
 // ExtendReservation Move a reservation's expiry
 // (POST /brands/{brandId}/reservations/{reservationId}/extend)
 func (_ Unimplemented) ExtendReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId, params ExtendReservationParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListReturns The brand's returns
+// (GET /brands/{brandId}/returns)
+func (_ Unimplemented) ListReturns(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReturnsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetReturn A return
+// (GET /brands/{brandId}/returns/{returnId})
+func (_ Unimplemented) GetReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CancelReturn Cancel a requested return
+// (POST /brands/{brandId}/returns/{returnId}/cancel)
+func (_ Unimplemented) CancelReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId, params CancelReturnParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CloseReturn Close a received return
+// (POST /brands/{brandId}/returns/{returnId}/close)
+func (_ Unimplemented) CloseReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId, params CloseReturnParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ReceiveReturn Receive a requested return
+// (POST /brands/{brandId}/returns/{returnId}/receive)
+func (_ Unimplemented) ReceiveReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId, params ReceiveReturnParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -40964,6 +49725,376 @@ func (siw *ServerInterfaceWrapper) RevokeApiKey(w http.ResponseWriter, r *http.R
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.RevokeApiKey(w, r, brandId, keyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListCustomers operation middleware
+func (siw *ServerInterfaceWrapper) ListCustomers(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListCustomersParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", r.URL.Query(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "q"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "q", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListCustomers(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateCustomer operation middleware
+func (siw *ServerInterfaceWrapper) CreateCustomer(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateCustomer(w, r, brandId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteCustomer operation middleware
+func (siw *ServerInterfaceWrapper) DeleteCustomer(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "customerId" -------------
+	var customerId CustomerId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "customerId", chi.URLParam(r, "customerId"), &customerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "customerId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteCustomerParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteCustomer(w, r, brandId, customerId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetCustomer operation middleware
+func (siw *ServerInterfaceWrapper) GetCustomer(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "customerId" -------------
+	var customerId CustomerId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "customerId", chi.URLParam(r, "customerId"), &customerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "customerId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetCustomer(w, r, brandId, customerId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateCustomer operation middleware
+func (siw *ServerInterfaceWrapper) UpdateCustomer(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "customerId" -------------
+	var customerId CustomerId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "customerId", chi.URLParam(r, "customerId"), &customerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "customerId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateCustomerParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateCustomer(w, r, brandId, customerId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// AnonymizeCustomer operation middleware
+func (siw *ServerInterfaceWrapper) AnonymizeCustomer(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "customerId" -------------
+	var customerId CustomerId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "customerId", chi.URLParam(r, "customerId"), &customerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "customerId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AnonymizeCustomerParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.AnonymizeCustomer(w, r, brandId, customerId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListCustomerOrders operation middleware
+func (siw *ServerInterfaceWrapper) ListCustomerOrders(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "customerId" -------------
+	var customerId CustomerId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "customerId", chi.URLParam(r, "customerId"), &customerId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "customerId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListCustomerOrdersParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListCustomerOrders(w, r, brandId, customerId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -42608,6 +51739,256 @@ func (siw *ServerInterfaceWrapper) CreateFulfilment(w http.ResponseWriter, r *ht
 	handler.ServeHTTP(w, r)
 }
 
+// ListRefunds operation middleware
+func (siw *ServerInterfaceWrapper) ListRefunds(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "orderId" -------------
+	var orderId OrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "orderId", chi.URLParam(r, "orderId"), &orderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "orderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListRefundsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListRefunds(w, r, brandId, orderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateRefund operation middleware
+func (siw *ServerInterfaceWrapper) CreateRefund(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "orderId" -------------
+	var orderId OrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "orderId", chi.URLParam(r, "orderId"), &orderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "orderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateRefundParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateRefund(w, r, brandId, orderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListOrderReturns operation middleware
+func (siw *ServerInterfaceWrapper) ListOrderReturns(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "orderId" -------------
+	var orderId OrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "orderId", chi.URLParam(r, "orderId"), &orderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "orderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOrderReturnsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListOrderReturns(w, r, brandId, orderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateReturn operation middleware
+func (siw *ServerInterfaceWrapper) CreateReturn(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "orderId" -------------
+	var orderId OrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "orderId", chi.URLParam(r, "orderId"), &orderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "orderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateReturnParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+
+	} else {
+		err := fmt.Errorf("Header parameter Idempotency-Key is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "Idempotency-Key", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateReturn(w, r, brandId, orderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListProducts operation middleware
 func (siw *ServerInterfaceWrapper) ListProducts(w http.ResponseWriter, r *http.Request) {
 
@@ -43494,6 +52875,286 @@ func (siw *ServerInterfaceWrapper) ExtendReservation(w http.ResponseWriter, r *h
 	handler.ServeHTTP(w, r)
 }
 
+// ListReturns operation middleware
+func (siw *ServerInterfaceWrapper) ListReturns(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListReturnsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", r.URL.Query(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "status"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "status", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListReturns(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetReturn operation middleware
+func (siw *ServerInterfaceWrapper) GetReturn(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "returnId" -------------
+	var returnId ReturnId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "returnId", chi.URLParam(r, "returnId"), &returnId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "returnId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetReturn(w, r, brandId, returnId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CancelReturn operation middleware
+func (siw *ServerInterfaceWrapper) CancelReturn(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "returnId" -------------
+	var returnId ReturnId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "returnId", chi.URLParam(r, "returnId"), &returnId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "returnId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CancelReturnParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CancelReturn(w, r, brandId, returnId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CloseReturn operation middleware
+func (siw *ServerInterfaceWrapper) CloseReturn(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "returnId" -------------
+	var returnId ReturnId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "returnId", chi.URLParam(r, "returnId"), &returnId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "returnId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CloseReturnParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CloseReturn(w, r, brandId, returnId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ReceiveReturn operation middleware
+func (siw *ServerInterfaceWrapper) ReceiveReturn(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "returnId" -------------
+	var returnId ReturnId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "returnId", chi.URLParam(r, "returnId"), &returnId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "returnId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReceiveReturnParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ReceiveReturn(w, r, brandId, returnId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListWebhookEndpoints operation middleware
 func (siw *ServerInterfaceWrapper) ListWebhookEndpoints(w http.ResponseWriter, r *http.Request) {
 
@@ -44269,6 +53930,54 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/brands/{brandId}/orders/{orderId}/events", wrapper.ListOrderEvents)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/customers", wrapper.ListCustomers)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/customers", wrapper.CreateCustomer)
+	})
+	r.Group(func(r chi.Router) {
+		r.Delete(options.BaseURL+"/brands/{brandId}/customers/{customerId}", wrapper.DeleteCustomer)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/customers/{customerId}", wrapper.GetCustomer)
+	})
+	r.Group(func(r chi.Router) {
+		r.Patch(options.BaseURL+"/brands/{brandId}/customers/{customerId}", wrapper.UpdateCustomer)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/customers/{customerId}/orders", wrapper.ListCustomerOrders)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/customers/{customerId}/anonymize", wrapper.AnonymizeCustomer)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/orders/{orderId}/returns", wrapper.ListOrderReturns)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/orders/{orderId}/returns", wrapper.CreateReturn)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/returns", wrapper.ListReturns)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/returns/{returnId}", wrapper.GetReturn)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/returns/{returnId}/receive", wrapper.ReceiveReturn)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/returns/{returnId}/close", wrapper.CloseReturn)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/returns/{returnId}/cancel", wrapper.CancelReturn)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/orders/{orderId}/refunds", wrapper.ListRefunds)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/orders/{orderId}/refunds", wrapper.CreateRefund)
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/brands/{brandId}/events", wrapper.ListEvents)
@@ -47228,6 +56937,1249 @@ type RevokeApiKey503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RevokeApiKey503ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomersRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  ListCustomersParams
+}
+
+type ListCustomersResponseObject interface {
+	VisitListCustomersResponse(w http.ResponseWriter) error
+}
+
+type ListCustomers200JSONResponse CustomerRecordList
+
+func (response ListCustomers200JSONResponse) VisitListCustomersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomers400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListCustomers400ApplicationProblemPlusJSONResponse) VisitListCustomersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomers401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListCustomers401ApplicationProblemPlusJSONResponse) VisitListCustomersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomers403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListCustomers403ApplicationProblemPlusJSONResponse) VisitListCustomersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomers404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListCustomers404ApplicationProblemPlusJSONResponse) VisitListCustomersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomers500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListCustomers500ApplicationProblemPlusJSONResponse) VisitListCustomersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomers503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListCustomers503ApplicationProblemPlusJSONResponse) VisitListCustomersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCustomerRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Body    *CreateCustomerJSONRequestBody
+}
+
+type CreateCustomerResponseObject interface {
+	VisitCreateCustomerResponse(w http.ResponseWriter) error
+}
+
+type CreateCustomer201ResponseHeaders struct {
+	ETag     *string
+	Location *string
+}
+
+type CreateCustomer201JSONResponse struct {
+	Body    CustomerRecord
+	Headers CreateCustomer201ResponseHeaders
+}
+
+func (response CreateCustomer201JSONResponse) VisitCreateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCustomer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCustomer400ApplicationProblemPlusJSONResponse) VisitCreateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCustomer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCustomer401ApplicationProblemPlusJSONResponse) VisitCreateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCustomer403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCustomer403ApplicationProblemPlusJSONResponse) VisitCreateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCustomer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCustomer404ApplicationProblemPlusJSONResponse) VisitCreateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCustomer409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCustomer409ApplicationProblemPlusJSONResponse) VisitCreateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCustomer413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCustomer413ApplicationProblemPlusJSONResponse) VisitCreateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCustomer415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCustomer415ApplicationProblemPlusJSONResponse) VisitCreateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCustomer500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCustomer500ApplicationProblemPlusJSONResponse) VisitCreateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCustomer503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCustomer503ApplicationProblemPlusJSONResponse) VisitCreateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCustomerRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	CustomerId CustomerId `json:"customerId"`
+	Params     DeleteCustomerParams
+}
+
+type DeleteCustomerResponseObject interface {
+	VisitDeleteCustomerResponse(w http.ResponseWriter) error
+}
+
+type DeleteCustomer204Response struct {
+}
+
+func (response DeleteCustomer204Response) VisitDeleteCustomerResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteCustomer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCustomer400ApplicationProblemPlusJSONResponse) VisitDeleteCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCustomer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCustomer401ApplicationProblemPlusJSONResponse) VisitDeleteCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCustomer403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCustomer403ApplicationProblemPlusJSONResponse) VisitDeleteCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCustomer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCustomer404ApplicationProblemPlusJSONResponse) VisitDeleteCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCustomer409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCustomer409ApplicationProblemPlusJSONResponse) VisitDeleteCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCustomer412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCustomer412ApplicationProblemPlusJSONResponse) VisitDeleteCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCustomer500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCustomer500ApplicationProblemPlusJSONResponse) VisitDeleteCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCustomer503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCustomer503ApplicationProblemPlusJSONResponse) VisitDeleteCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCustomerRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	CustomerId CustomerId `json:"customerId"`
+}
+
+type GetCustomerResponseObject interface {
+	VisitGetCustomerResponse(w http.ResponseWriter) error
+}
+
+type GetCustomer200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetCustomer200JSONResponse struct {
+	Body    CustomerRecord
+	Headers GetCustomer200ResponseHeaders
+}
+
+func (response GetCustomer200JSONResponse) VisitGetCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCustomer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetCustomer400ApplicationProblemPlusJSONResponse) VisitGetCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCustomer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCustomer401ApplicationProblemPlusJSONResponse) VisitGetCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCustomer403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetCustomer403ApplicationProblemPlusJSONResponse) VisitGetCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCustomer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetCustomer404ApplicationProblemPlusJSONResponse) VisitGetCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCustomer500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetCustomer500ApplicationProblemPlusJSONResponse) VisitGetCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCustomer503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetCustomer503ApplicationProblemPlusJSONResponse) VisitGetCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCustomerRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	CustomerId CustomerId `json:"customerId"`
+	Params     UpdateCustomerParams
+	Body       *UpdateCustomerJSONRequestBody
+}
+
+type UpdateCustomerResponseObject interface {
+	VisitUpdateCustomerResponse(w http.ResponseWriter) error
+}
+
+type UpdateCustomer200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateCustomer200JSONResponse struct {
+	Body    CustomerRecord
+	Headers UpdateCustomer200ResponseHeaders
+}
+
+func (response UpdateCustomer200JSONResponse) VisitUpdateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCustomer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCustomer400ApplicationProblemPlusJSONResponse) VisitUpdateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCustomer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCustomer401ApplicationProblemPlusJSONResponse) VisitUpdateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCustomer403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCustomer403ApplicationProblemPlusJSONResponse) VisitUpdateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCustomer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCustomer404ApplicationProblemPlusJSONResponse) VisitUpdateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCustomer409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCustomer409ApplicationProblemPlusJSONResponse) VisitUpdateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCustomer412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCustomer412ApplicationProblemPlusJSONResponse) VisitUpdateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCustomer413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCustomer413ApplicationProblemPlusJSONResponse) VisitUpdateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCustomer415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCustomer415ApplicationProblemPlusJSONResponse) VisitUpdateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCustomer500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCustomer500ApplicationProblemPlusJSONResponse) VisitUpdateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCustomer503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCustomer503ApplicationProblemPlusJSONResponse) VisitUpdateCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnonymizeCustomerRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	CustomerId CustomerId `json:"customerId"`
+	Params     AnonymizeCustomerParams
+}
+
+type AnonymizeCustomerResponseObject interface {
+	VisitAnonymizeCustomerResponse(w http.ResponseWriter) error
+}
+
+type AnonymizeCustomer200ResponseHeaders struct {
+	ETag *string
+}
+
+type AnonymizeCustomer200JSONResponse struct {
+	Body    CustomerRecord
+	Headers AnonymizeCustomer200ResponseHeaders
+}
+
+func (response AnonymizeCustomer200JSONResponse) VisitAnonymizeCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnonymizeCustomer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AnonymizeCustomer400ApplicationProblemPlusJSONResponse) VisitAnonymizeCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnonymizeCustomer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AnonymizeCustomer401ApplicationProblemPlusJSONResponse) VisitAnonymizeCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnonymizeCustomer403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AnonymizeCustomer403ApplicationProblemPlusJSONResponse) VisitAnonymizeCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnonymizeCustomer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response AnonymizeCustomer404ApplicationProblemPlusJSONResponse) VisitAnonymizeCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnonymizeCustomer412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response AnonymizeCustomer412ApplicationProblemPlusJSONResponse) VisitAnonymizeCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnonymizeCustomer500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response AnonymizeCustomer500ApplicationProblemPlusJSONResponse) VisitAnonymizeCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnonymizeCustomer503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AnonymizeCustomer503ApplicationProblemPlusJSONResponse) VisitAnonymizeCustomerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomerOrdersRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	CustomerId CustomerId `json:"customerId"`
+	Params     ListCustomerOrdersParams
+}
+
+type ListCustomerOrdersResponseObject interface {
+	VisitListCustomerOrdersResponse(w http.ResponseWriter) error
+}
+
+type ListCustomerOrders200JSONResponse OrderList
+
+func (response ListCustomerOrders200JSONResponse) VisitListCustomerOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomerOrders400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListCustomerOrders400ApplicationProblemPlusJSONResponse) VisitListCustomerOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomerOrders401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListCustomerOrders401ApplicationProblemPlusJSONResponse) VisitListCustomerOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomerOrders403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListCustomerOrders403ApplicationProblemPlusJSONResponse) VisitListCustomerOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomerOrders404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListCustomerOrders404ApplicationProblemPlusJSONResponse) VisitListCustomerOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomerOrders500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListCustomerOrders500ApplicationProblemPlusJSONResponse) VisitListCustomerOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCustomerOrders503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListCustomerOrders503ApplicationProblemPlusJSONResponse) VisitListCustomerOrdersResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -52201,6 +63153,774 @@ func (response CreateFulfilment503ApplicationProblemPlusJSONResponse) VisitCreat
 	return err
 }
 
+type ListRefundsRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	OrderId OrderId `json:"orderId"`
+	Params  ListRefundsParams
+}
+
+type ListRefundsResponseObject interface {
+	VisitListRefundsResponse(w http.ResponseWriter) error
+}
+
+type ListRefunds200JSONResponse RefundList
+
+func (response ListRefunds200JSONResponse) VisitListRefundsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRefunds400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListRefunds400ApplicationProblemPlusJSONResponse) VisitListRefundsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRefunds401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListRefunds401ApplicationProblemPlusJSONResponse) VisitListRefundsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRefunds403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListRefunds403ApplicationProblemPlusJSONResponse) VisitListRefundsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRefunds404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListRefunds404ApplicationProblemPlusJSONResponse) VisitListRefundsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRefunds500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListRefunds500ApplicationProblemPlusJSONResponse) VisitListRefundsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRefunds503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListRefunds503ApplicationProblemPlusJSONResponse) VisitListRefundsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRefundRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	OrderId OrderId `json:"orderId"`
+	Params  CreateRefundParams
+	Body    *CreateRefundJSONRequestBody
+}
+
+type CreateRefundResponseObject interface {
+	VisitCreateRefundResponse(w http.ResponseWriter) error
+}
+
+type CreateRefund201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+type CreateRefund201JSONResponse struct {
+	Body    Refund
+	Headers CreateRefund201ResponseHeaders
+}
+
+func (response CreateRefund201JSONResponse) VisitCreateRefundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRefund400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRefund400ApplicationProblemPlusJSONResponse) VisitCreateRefundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRefund401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRefund401ApplicationProblemPlusJSONResponse) VisitCreateRefundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRefund403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRefund403ApplicationProblemPlusJSONResponse) VisitCreateRefundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRefund404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRefund404ApplicationProblemPlusJSONResponse) VisitCreateRefundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRefund409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRefund409ApplicationProblemPlusJSONResponse) VisitCreateRefundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRefund413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRefund413ApplicationProblemPlusJSONResponse) VisitCreateRefundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRefund415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRefund415ApplicationProblemPlusJSONResponse) VisitCreateRefundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRefund422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRefund422ApplicationProblemPlusJSONResponse) VisitCreateRefundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRefund500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRefund500ApplicationProblemPlusJSONResponse) VisitCreateRefundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRefund503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRefund503ApplicationProblemPlusJSONResponse) VisitCreateRefundResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrderReturnsRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	OrderId OrderId `json:"orderId"`
+	Params  ListOrderReturnsParams
+}
+
+type ListOrderReturnsResponseObject interface {
+	VisitListOrderReturnsResponse(w http.ResponseWriter) error
+}
+
+type ListOrderReturns200JSONResponse ReturnList
+
+func (response ListOrderReturns200JSONResponse) VisitListOrderReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrderReturns400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrderReturns400ApplicationProblemPlusJSONResponse) VisitListOrderReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrderReturns401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrderReturns401ApplicationProblemPlusJSONResponse) VisitListOrderReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrderReturns403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrderReturns403ApplicationProblemPlusJSONResponse) VisitListOrderReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrderReturns404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrderReturns404ApplicationProblemPlusJSONResponse) VisitListOrderReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrderReturns500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrderReturns500ApplicationProblemPlusJSONResponse) VisitListOrderReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrderReturns503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListOrderReturns503ApplicationProblemPlusJSONResponse) VisitListOrderReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReturnRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	OrderId OrderId `json:"orderId"`
+	Params  CreateReturnParams
+	Body    *CreateReturnJSONRequestBody
+}
+
+type CreateReturnResponseObject interface {
+	VisitCreateReturnResponse(w http.ResponseWriter) error
+}
+
+type CreateReturn201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+}
+
+type CreateReturn201JSONResponse struct {
+	Body    Return
+	Headers CreateReturn201ResponseHeaders
+}
+
+func (response CreateReturn201JSONResponse) VisitCreateReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReturn400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReturn400ApplicationProblemPlusJSONResponse) VisitCreateReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReturn401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReturn401ApplicationProblemPlusJSONResponse) VisitCreateReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReturn403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReturn403ApplicationProblemPlusJSONResponse) VisitCreateReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReturn404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReturn404ApplicationProblemPlusJSONResponse) VisitCreateReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReturn409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReturn409ApplicationProblemPlusJSONResponse) VisitCreateReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReturn413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReturn413ApplicationProblemPlusJSONResponse) VisitCreateReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReturn415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReturn415ApplicationProblemPlusJSONResponse) VisitCreateReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReturn422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReturn422ApplicationProblemPlusJSONResponse) VisitCreateReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReturn500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReturn500ApplicationProblemPlusJSONResponse) VisitCreateReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateReturn503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateReturn503ApplicationProblemPlusJSONResponse) VisitCreateReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListProductsRequestObject struct {
 	BrandId BrandId `json:"brandId"`
 	Params  ListProductsParams
@@ -55414,6 +67134,938 @@ func (response ExtendReservation503ApplicationProblemPlusJSONResponse) VisitExte
 	return err
 }
 
+type ListReturnsRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  ListReturnsParams
+}
+
+type ListReturnsResponseObject interface {
+	VisitListReturnsResponse(w http.ResponseWriter) error
+}
+
+type ListReturns200JSONResponse ReturnList
+
+func (response ListReturns200JSONResponse) VisitListReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReturns400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListReturns400ApplicationProblemPlusJSONResponse) VisitListReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReturns401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListReturns401ApplicationProblemPlusJSONResponse) VisitListReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReturns403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListReturns403ApplicationProblemPlusJSONResponse) VisitListReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReturns404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListReturns404ApplicationProblemPlusJSONResponse) VisitListReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReturns500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListReturns500ApplicationProblemPlusJSONResponse) VisitListReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReturns503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListReturns503ApplicationProblemPlusJSONResponse) VisitListReturnsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReturnRequestObject struct {
+	BrandId  BrandId  `json:"brandId"`
+	ReturnId ReturnId `json:"returnId"`
+}
+
+type GetReturnResponseObject interface {
+	VisitGetReturnResponse(w http.ResponseWriter) error
+}
+
+type GetReturn200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetReturn200JSONResponse struct {
+	Body    Return
+	Headers GetReturn200ResponseHeaders
+}
+
+func (response GetReturn200JSONResponse) VisitGetReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReturn400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetReturn400ApplicationProblemPlusJSONResponse) VisitGetReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReturn401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetReturn401ApplicationProblemPlusJSONResponse) VisitGetReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReturn403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetReturn403ApplicationProblemPlusJSONResponse) VisitGetReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReturn404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetReturn404ApplicationProblemPlusJSONResponse) VisitGetReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReturn500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetReturn500ApplicationProblemPlusJSONResponse) VisitGetReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReturn503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetReturn503ApplicationProblemPlusJSONResponse) VisitGetReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelReturnRequestObject struct {
+	BrandId  BrandId  `json:"brandId"`
+	ReturnId ReturnId `json:"returnId"`
+	Params   CancelReturnParams
+}
+
+type CancelReturnResponseObject interface {
+	VisitCancelReturnResponse(w http.ResponseWriter) error
+}
+
+type CancelReturn200ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+type CancelReturn200JSONResponse struct {
+	Body    Return
+	Headers CancelReturn200ResponseHeaders
+}
+
+func (response CancelReturn200JSONResponse) VisitCancelReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelReturn400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CancelReturn400ApplicationProblemPlusJSONResponse) VisitCancelReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelReturn401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelReturn401ApplicationProblemPlusJSONResponse) VisitCancelReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelReturn403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CancelReturn403ApplicationProblemPlusJSONResponse) VisitCancelReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelReturn404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CancelReturn404ApplicationProblemPlusJSONResponse) VisitCancelReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelReturn409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CancelReturn409ApplicationProblemPlusJSONResponse) VisitCancelReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelReturn422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CancelReturn422ApplicationProblemPlusJSONResponse) VisitCancelReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelReturn500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CancelReturn500ApplicationProblemPlusJSONResponse) VisitCancelReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelReturn503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CancelReturn503ApplicationProblemPlusJSONResponse) VisitCancelReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseReturnRequestObject struct {
+	BrandId  BrandId  `json:"brandId"`
+	ReturnId ReturnId `json:"returnId"`
+	Params   CloseReturnParams
+}
+
+type CloseReturnResponseObject interface {
+	VisitCloseReturnResponse(w http.ResponseWriter) error
+}
+
+type CloseReturn200ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+type CloseReturn200JSONResponse struct {
+	Body    Return
+	Headers CloseReturn200ResponseHeaders
+}
+
+func (response CloseReturn200JSONResponse) VisitCloseReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseReturn400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CloseReturn400ApplicationProblemPlusJSONResponse) VisitCloseReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseReturn401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CloseReturn401ApplicationProblemPlusJSONResponse) VisitCloseReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseReturn403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CloseReturn403ApplicationProblemPlusJSONResponse) VisitCloseReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseReturn404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CloseReturn404ApplicationProblemPlusJSONResponse) VisitCloseReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseReturn409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CloseReturn409ApplicationProblemPlusJSONResponse) VisitCloseReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseReturn422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CloseReturn422ApplicationProblemPlusJSONResponse) VisitCloseReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseReturn500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CloseReturn500ApplicationProblemPlusJSONResponse) VisitCloseReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseReturn503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CloseReturn503ApplicationProblemPlusJSONResponse) VisitCloseReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveReturnRequestObject struct {
+	BrandId  BrandId  `json:"brandId"`
+	ReturnId ReturnId `json:"returnId"`
+	Params   ReceiveReturnParams
+	Body     *ReceiveReturnJSONRequestBody
+}
+
+type ReceiveReturnResponseObject interface {
+	VisitReceiveReturnResponse(w http.ResponseWriter) error
+}
+
+type ReceiveReturn200ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+type ReceiveReturn200JSONResponse struct {
+	Body    Return
+	Headers ReceiveReturn200ResponseHeaders
+}
+
+func (response ReceiveReturn200JSONResponse) VisitReceiveReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveReturn400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveReturn400ApplicationProblemPlusJSONResponse) VisitReceiveReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveReturn401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveReturn401ApplicationProblemPlusJSONResponse) VisitReceiveReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveReturn403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveReturn403ApplicationProblemPlusJSONResponse) VisitReceiveReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveReturn404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveReturn404ApplicationProblemPlusJSONResponse) VisitReceiveReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveReturn409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveReturn409ApplicationProblemPlusJSONResponse) VisitReceiveReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveReturn413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveReturn413ApplicationProblemPlusJSONResponse) VisitReceiveReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveReturn415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveReturn415ApplicationProblemPlusJSONResponse) VisitReceiveReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveReturn422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveReturn422ApplicationProblemPlusJSONResponse) VisitReceiveReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveReturn500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveReturn500ApplicationProblemPlusJSONResponse) VisitReceiveReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveReturn503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveReturn503ApplicationProblemPlusJSONResponse) VisitReceiveReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListWebhookEndpointsRequestObject struct {
 	BrandId BrandId `json:"brandId"`
 	Params  ListWebhookEndpointsParams
@@ -57127,6 +69779,27 @@ type StrictServerInterface interface {
 	// RevokeApiKey Revoke an API key
 	// (DELETE /brands/{brandId}/api-keys/{keyId})
 	RevokeApiKey(ctx context.Context, request RevokeApiKeyRequestObject) (RevokeApiKeyResponseObject, error)
+	// ListCustomers The brand's customers
+	// (GET /brands/{brandId}/customers)
+	ListCustomers(ctx context.Context, request ListCustomersRequestObject) (ListCustomersResponseObject, error)
+	// CreateCustomer Create a customer
+	// (POST /brands/{brandId}/customers)
+	CreateCustomer(ctx context.Context, request CreateCustomerRequestObject) (CreateCustomerResponseObject, error)
+	// DeleteCustomer Delete a customer
+	// (DELETE /brands/{brandId}/customers/{customerId})
+	DeleteCustomer(ctx context.Context, request DeleteCustomerRequestObject) (DeleteCustomerResponseObject, error)
+	// GetCustomer A customer
+	// (GET /brands/{brandId}/customers/{customerId})
+	GetCustomer(ctx context.Context, request GetCustomerRequestObject) (GetCustomerResponseObject, error)
+	// UpdateCustomer Change some of a customer's fields
+	// (PATCH /brands/{brandId}/customers/{customerId})
+	UpdateCustomer(ctx context.Context, request UpdateCustomerRequestObject) (UpdateCustomerResponseObject, error)
+	// AnonymizeCustomer Anonymise a customer
+	// (POST /brands/{brandId}/customers/{customerId}/anonymize)
+	AnonymizeCustomer(ctx context.Context, request AnonymizeCustomerRequestObject) (AnonymizeCustomerResponseObject, error)
+	// ListCustomerOrders A customer's orders
+	// (GET /brands/{brandId}/customers/{customerId}/orders)
+	ListCustomerOrders(ctx context.Context, request ListCustomerOrdersRequestObject) (ListCustomerOrdersResponseObject, error)
 	// ListEvents The brand's event feed, to reconcile from
 	// (GET /brands/{brandId}/events)
 	ListEvents(ctx context.Context, request ListEventsRequestObject) (ListEventsResponseObject, error)
@@ -57208,6 +69881,18 @@ type StrictServerInterface interface {
 	// CreateFulfilment Ship some or all of an order's lines
 	// (POST /brands/{brandId}/orders/{orderId}/fulfilments)
 	CreateFulfilment(ctx context.Context, request CreateFulfilmentRequestObject) (CreateFulfilmentResponseObject, error)
+	// ListRefunds An order's refunds
+	// (GET /brands/{brandId}/orders/{orderId}/refunds)
+	ListRefunds(ctx context.Context, request ListRefundsRequestObject) (ListRefundsResponseObject, error)
+	// CreateRefund Record a refund
+	// (POST /brands/{brandId}/orders/{orderId}/refunds)
+	CreateRefund(ctx context.Context, request CreateRefundRequestObject) (CreateRefundResponseObject, error)
+	// ListOrderReturns An order's returns
+	// (GET /brands/{brandId}/orders/{orderId}/returns)
+	ListOrderReturns(ctx context.Context, request ListOrderReturnsRequestObject) (ListOrderReturnsResponseObject, error)
+	// CreateReturn Request a return of shipped units
+	// (POST /brands/{brandId}/orders/{orderId}/returns)
+	CreateReturn(ctx context.Context, request CreateReturnRequestObject) (CreateReturnResponseObject, error)
 	// ListProducts The brand's products
 	// (GET /brands/{brandId}/products)
 	ListProducts(ctx context.Context, request ListProductsRequestObject) (ListProductsResponseObject, error)
@@ -57259,6 +69944,21 @@ type StrictServerInterface interface {
 	// ExtendReservation Move a reservation's expiry
 	// (POST /brands/{brandId}/reservations/{reservationId}/extend)
 	ExtendReservation(ctx context.Context, request ExtendReservationRequestObject) (ExtendReservationResponseObject, error)
+	// ListReturns The brand's returns
+	// (GET /brands/{brandId}/returns)
+	ListReturns(ctx context.Context, request ListReturnsRequestObject) (ListReturnsResponseObject, error)
+	// GetReturn A return
+	// (GET /brands/{brandId}/returns/{returnId})
+	GetReturn(ctx context.Context, request GetReturnRequestObject) (GetReturnResponseObject, error)
+	// CancelReturn Cancel a requested return
+	// (POST /brands/{brandId}/returns/{returnId}/cancel)
+	CancelReturn(ctx context.Context, request CancelReturnRequestObject) (CancelReturnResponseObject, error)
+	// CloseReturn Close a received return
+	// (POST /brands/{brandId}/returns/{returnId}/close)
+	CloseReturn(ctx context.Context, request CloseReturnRequestObject) (CloseReturnResponseObject, error)
+	// ReceiveReturn Receive a requested return
+	// (POST /brands/{brandId}/returns/{returnId}/receive)
+	ReceiveReturn(ctx context.Context, request ReceiveReturnRequestObject) (ReceiveReturnResponseObject, error)
 	// ListWebhookEndpoints The brand's webhook endpoints
 	// (GET /brands/{brandId}/webhook-endpoints)
 	ListWebhookEndpoints(ctx context.Context, request ListWebhookEndpointsRequestObject) (ListWebhookEndpointsResponseObject, error)
@@ -57867,6 +70567,212 @@ func (sh *strictHandler) RevokeApiKey(w http.ResponseWriter, r *http.Request, br
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(RevokeApiKeyResponseObject); ok {
 		if err := validResponse.VisitRevokeApiKeyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListCustomers operation middleware
+func (sh *strictHandler) ListCustomers(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListCustomersParams) {
+	var request ListCustomersRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCustomers(ctx, request.(ListCustomersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCustomers")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListCustomersResponseObject); ok {
+		if err := validResponse.VisitListCustomersResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateCustomer operation middleware
+func (sh *strictHandler) CreateCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	var request CreateCustomerRequestObject
+
+	request.BrandId = brandId
+
+	var body CreateCustomerJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateCustomer(ctx, request.(CreateCustomerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateCustomer")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateCustomerResponseObject); ok {
+		if err := validResponse.VisitCreateCustomerResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteCustomer operation middleware
+func (sh *strictHandler) DeleteCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId, params DeleteCustomerParams) {
+	var request DeleteCustomerRequestObject
+
+	request.BrandId = brandId
+	request.CustomerId = customerId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteCustomer(ctx, request.(DeleteCustomerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteCustomer")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteCustomerResponseObject); ok {
+		if err := validResponse.VisitDeleteCustomerResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetCustomer operation middleware
+func (sh *strictHandler) GetCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId) {
+	var request GetCustomerRequestObject
+
+	request.BrandId = brandId
+	request.CustomerId = customerId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCustomer(ctx, request.(GetCustomerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCustomer")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetCustomerResponseObject); ok {
+		if err := validResponse.VisitGetCustomerResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdateCustomer operation middleware
+func (sh *strictHandler) UpdateCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId, params UpdateCustomerParams) {
+	var request UpdateCustomerRequestObject
+
+	request.BrandId = brandId
+	request.CustomerId = customerId
+	request.Params = params
+
+	var body UpdateCustomerJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateCustomer(ctx, request.(UpdateCustomerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateCustomer")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdateCustomerResponseObject); ok {
+		if err := validResponse.VisitUpdateCustomerResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// AnonymizeCustomer operation middleware
+func (sh *strictHandler) AnonymizeCustomer(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId, params AnonymizeCustomerParams) {
+	var request AnonymizeCustomerRequestObject
+
+	request.BrandId = brandId
+	request.CustomerId = customerId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.AnonymizeCustomer(ctx, request.(AnonymizeCustomerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AnonymizeCustomer")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(AnonymizeCustomerResponseObject); ok {
+		if err := validResponse.VisitAnonymizeCustomerResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListCustomerOrders operation middleware
+func (sh *strictHandler) ListCustomerOrders(w http.ResponseWriter, r *http.Request, brandId BrandId, customerId CustomerId, params ListCustomerOrdersParams) {
+	var request ListCustomerOrdersRequestObject
+
+	request.BrandId = brandId
+	request.CustomerId = customerId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCustomerOrders(ctx, request.(ListCustomerOrdersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCustomerOrders")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListCustomerOrdersResponseObject); ok {
+		if err := validResponse.VisitListCustomerOrdersResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -58699,6 +71605,132 @@ func (sh *strictHandler) CreateFulfilment(w http.ResponseWriter, r *http.Request
 	}
 }
 
+// ListRefunds operation middleware
+func (sh *strictHandler) ListRefunds(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params ListRefundsParams) {
+	var request ListRefundsRequestObject
+
+	request.BrandId = brandId
+	request.OrderId = orderId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListRefunds(ctx, request.(ListRefundsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListRefunds")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListRefundsResponseObject); ok {
+		if err := validResponse.VisitListRefundsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateRefund operation middleware
+func (sh *strictHandler) CreateRefund(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params CreateRefundParams) {
+	var request CreateRefundRequestObject
+
+	request.BrandId = brandId
+	request.OrderId = orderId
+	request.Params = params
+
+	var body CreateRefundJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateRefund(ctx, request.(CreateRefundRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateRefund")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateRefundResponseObject); ok {
+		if err := validResponse.VisitCreateRefundResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListOrderReturns operation middleware
+func (sh *strictHandler) ListOrderReturns(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params ListOrderReturnsParams) {
+	var request ListOrderReturnsRequestObject
+
+	request.BrandId = brandId
+	request.OrderId = orderId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOrderReturns(ctx, request.(ListOrderReturnsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOrderReturns")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListOrderReturnsResponseObject); ok {
+		if err := validResponse.VisitListOrderReturnsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateReturn operation middleware
+func (sh *strictHandler) CreateReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, orderId OrderId, params CreateReturnParams) {
+	var request CreateReturnRequestObject
+
+	request.BrandId = brandId
+	request.OrderId = orderId
+	request.Params = params
+
+	var body CreateReturnJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateReturn(ctx, request.(CreateReturnRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateReturn")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateReturnResponseObject); ok {
+		if err := validResponse.VisitCreateReturnResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListProducts operation middleware
 func (sh *strictHandler) ListProducts(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListProductsParams) {
 	var request ListProductsRequestObject
@@ -59217,6 +72249,151 @@ func (sh *strictHandler) ExtendReservation(w http.ResponseWriter, r *http.Reques
 	}
 }
 
+// ListReturns operation middleware
+func (sh *strictHandler) ListReturns(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReturnsParams) {
+	var request ListReturnsRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListReturns(ctx, request.(ListReturnsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListReturns")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListReturnsResponseObject); ok {
+		if err := validResponse.VisitListReturnsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetReturn operation middleware
+func (sh *strictHandler) GetReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId) {
+	var request GetReturnRequestObject
+
+	request.BrandId = brandId
+	request.ReturnId = returnId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetReturn(ctx, request.(GetReturnRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetReturn")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetReturnResponseObject); ok {
+		if err := validResponse.VisitGetReturnResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CancelReturn operation middleware
+func (sh *strictHandler) CancelReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId, params CancelReturnParams) {
+	var request CancelReturnRequestObject
+
+	request.BrandId = brandId
+	request.ReturnId = returnId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelReturn(ctx, request.(CancelReturnRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelReturn")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CancelReturnResponseObject); ok {
+		if err := validResponse.VisitCancelReturnResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CloseReturn operation middleware
+func (sh *strictHandler) CloseReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId, params CloseReturnParams) {
+	var request CloseReturnRequestObject
+
+	request.BrandId = brandId
+	request.ReturnId = returnId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CloseReturn(ctx, request.(CloseReturnRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CloseReturn")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CloseReturnResponseObject); ok {
+		if err := validResponse.VisitCloseReturnResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ReceiveReturn operation middleware
+func (sh *strictHandler) ReceiveReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId, params ReceiveReturnParams) {
+	var request ReceiveReturnRequestObject
+
+	request.BrandId = brandId
+	request.ReturnId = returnId
+	request.Params = params
+
+	var body ReceiveReturnJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ReceiveReturn(ctx, request.(ReceiveReturnRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReceiveReturn")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ReceiveReturnResponseObject); ok {
+		if err := validResponse.VisitReceiveReturnResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListWebhookEndpoints operation middleware
 func (sh *strictHandler) ListWebhookEndpoints(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListWebhookEndpointsParams) {
 	var request ListWebhookEndpointsRequestObject
@@ -59578,653 +72755,746 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3rcts4tzAI3wpK31sVqR9KkXxIYrve+l7HcRInPrUPne6084oQCUlsU4CaAK2oe6dq1/ya+Tu1a2p+",
-	"zq/ZNzA1F7Av5bmSKawFkCBFnRw73f1U73q22iEBEFhYWFjn9XstEKOx4IwrWdv9vTZkNGQJ/Hl4RQf6",
-	"vyGTQRKNVSR4bbd2NWQkYVKkScCeSHLHEhkJ7pG+SIh/1G+eUBUMfVKnRKpE8AG5o3EUUiUSj1y8PiA7",
-	"nU6b/Nd/vmi9aG02WjWvJoMhG1H9IfaZjsYxq+3WbmqbN7WaV1PTsf6nVEnEB7UvX7zaUchGY6EYV80L",
-	"No7plIWzc/RVkjKfTIaMEzWMJKFcTlhCIknUkBGpRMJC0o8SqewrJeBVwn5NmVRPJPGzLwXT5ns29Umd",
-	"CzWM+IAklBM6oBEvz5+no9ruzzX99dqnqtkfi4DiHKvAen1xTEQf5hEkjCoWZpCeB6invYTyUD5td3Y2",
-	"aae30XwebIbN52yr33xBd3rNdtAJN9hmf4tuB0/HiQjTQK3S+lm7EvoXTCXT5n5fsWR2CR+GImZEskDw",
-	"UGqATmikSI/1RcKISqYadAA2UncQodNubczHhM22VxtFPBppyLazKUVcsQFLYE4/Ni9w05pH4Tx0tZsa",
-	"hbsI3jhiHHbZ7W0wJlJEMq4IRdQlgjOPUMLZhFwfH70iQg1ZMokka5HzRPRiNpIkoEkyReSiI6Y7poxE",
-	"nPjm20eh75FYDEgccaaBI+btaLvz7tX2x4Ot7zuX2z++ePP91k+b756fbrx89r5iR754tTFN6Igpc2b3",
-	"x9F7NkVARHr9Y6qGNa/G6Uh3vIV3Xk3PKkr00dG46k6kL5IRVbXdWppGYSUOvNQYNw/UgI57hHIAEv4T",
-	"4G7OmSRb7S2S8phJPIsBjWM8mZST/VcnR6caMBVT75nPft3kD9JEiqR67j5nnxU28O05HCfsLhKpJGM6",
-	"YC1yNqa/poxQHhJFR2OWNNldFDKudgklAXQlakgVmVBJuFAkkjJlIelNkQ5JltyxBGgl/DuOpIK1k612",
-	"O1v4rylLpvnKcdwCuozo52PGB2pY293ubMARsf/uVC37kIdjEXFVtW37ZMJ6QyFuCTOt7OLnbSZs4pxt",
-	"YvmXvm6nHPL7nk1np31Cb5kGXKJJEpG0z0g9TGhfNSOm+s2hUmM6jpqRQ8Vv2bSJ91uz/byxqzFOE6IX",
-	"O1sdgl++4XX/pvbPf/+/b2p+g4iEUNKjmnqJW8Y90mm1Nra3yV0ko17MyP7lwdERCYY0oYE+gB6RgRiz",
-	"0F4mBrcBW4bshosxS4D8w6NbNlbm1nx1eHJ+dnV4evBT9/3hT92rq2Of1De2yFAjTsj6NI1Vo0X2zWIn",
-	"kRrmtOaWTW+4+QY+MTSH1EdMDUXoEb1FHumJcNogA6bw5BWuP6DLHox8w/2KS3aXwJ3qwdSTlAN669tw",
-	"j2x//pydbg0sjfd6cS1y5czRjE1JGPX7LNEE1s4TD8DGBqn7znZ1b9m0m7BUstBv7JHJMIqZM3HbWaoo",
-	"jm+4npIH52inYpiId/txNBgqv4HQ852bzNfn2uyMJCOa3LLwhvufXdzZJRaXfVIfxzSAy4wTkYQsaZCE",
-	"9VPJABtxVvojItV3yC2b7urTfcMrFmeGREjdsukT6QIFKEvUj1iIk46UhK18Isn19dErSSJ+w2Oh9y+g",
-	"ku1mpwFIkByzOAayGoX6KrLHWDfNOCEHXVo3/IZ/0D0zHoncMjaGA98TKQ9ZqHFQpkGgqbfetXhCp9Js",
-	"9j5CgcakvvX5c8PTOxYMySQRit1wgy2e7gaYL3g8tfetBNyEERUZCamKZ+Jk/8fuxeHr68vDV92XP10d",
-	"Xvqk3nlG3kcvSW96w+0BsQcNCRUZijiUpM+AuxtSPn/M88OL7suL/dNXelyv3W4Xh42jO2bXJvfy618z",
-	"CpHM0B2PBi2fUY36cF7wiN1w9pkGKp4SKufhC5mINA5JHbEqtIdTk6MgYGPNF0Z9s0tUMTKk8oYHQ8oH",
-	"LCQy4gEzxEIfXWefdA/4uuWA8dS2bril5Ugdc2pe4oHncusvWHtz5/kL1txqh9vNrU32otkLdjabz17s",
-	"bNHt5/2dzY0tYOidi2tj+3n54hpTpViiJ/I/6ze1n29uPm+0m/q3o3829Z/bL/XPK/3n88NPv3e8je3t",
-	"Lze1f/u52Cx/1/hvM9eLV/vcNJ9qjpiUdKBfjlKpuVVCya+p0DDG1qRuLoSZ+0Bfk53m4gsB0IALHFIP",
-	"0KPBrYypHJKIyyhkFXfdRXZrVnIpM3KJ6AMlyi4XpGBkLgHbzY8+7vcNp5KwO5ZMJ0OWMMJiyUhdMiS3",
-	"fnF2Psk4zoZHeoCzZSzGg0Fv+Fa7TeaTPY9IgbTKnpqAcsL1TEiIV+hEJLdETaKArYWl8xmPv7H24bC2",
-	"D7L+HDQ9vKKDjI02WgLkioBQaQQZMcqRBSoIhJutTqvT2CNUk7eYafkrlx46G0BmcZCMCWkR/zufjPR0",
-	"NFPIp/aLeLMacUxCK4BHIEYj2pRM47KGGjDiok/0haumRNGB9AijwdCCtQAsjwhYK43jKfE/PAV1x4TR",
-	"W93RILCZjF4Hn6LeAM8VJYr2PJgDV4mI9YS44M3SNujrhKTcfF7RQSMTFAinIz2ejwehlWldWnNPiGmx",
-	"RN3i4nm7XcLsm+/+rf7haeP/b1C8gLXf3dTq5DuPfLeoReO7tbH6u8W7ZYDjbJp+uoA9T4OhvndxvYDD",
-	"/C5SQDbnysyR2+TrZJrjaBSp2fNyTgeMyOg3Nk8CjKGf+y3DnOh9gm1DBUmn7apLOpXqEquCmrveOG/w",
-	"das907zx3M8I8/brvnGOKq25Xxln77/uOxdMi+6LAZcU2nzd9y6ZlIu+JbP3X/eda7lgi1L5ADv0A00i",
-	"yufv0F32/mu+80V3lmPBJUM9WKqGmiwEml7oB5rYMg6Hj47HcYQ4/vQXicrY/Ev/LWH92m7t//c014s/",
-	"xbfyqR71wnwGP1pWpZh90aRajBnfI8BQ6ctXSzlwAUt9yh01+wENhqx5gJdBhXoGeXefiyZw7f6eGYYA",
-	"kdTSR4+RQA8S4j367PnWDvmv/9xudUCruoAXMvpqO3Ttk+dcCtnT6nNHB5YSzZktTMlHw8Dbq6vzp51W",
-	"G+cp7z9P6D8zT3xagRVfvNpLGhoN7wI0GKMe9x8WHbLRdY8Q0RSsGJHg3T6NYqaRMGSKRnFtt8ZGNIp3",
-	"Sc6LoeIYHhMahgmTsubVWJIIvec//17rRywObU9981YwdFWDfPmkbwipKA9A/U9TNXyasEEkFdz3mbp5",
-	"mSZZS46prO1u6StDRQpAaQBF8sWSbLEGtkOlxnL36VMGx0NfLEkrZHcWgvJp3rcJ66198VY8XUaZXnWw",
-	"HC0+6SWM3hr1xZgFu2REY00eWEjeXZ6dkrqfPejq/fQbmtnCj5C7SMS4MM1YaAbrlosJJ7AfpO7PbLNv",
-	"uGHNhDKuZZQxS0zziBMf99RvlA512ShRtW7T/GmhLSz+QPB+HAVfh7GAOF1Fbxl3cXWfExoEIuXK6igi",
-	"aZCMfY6kksiEPCiK7eQoli1tdYwKbJeHwKR9kvLo19SRCQBCoF1xpBP7TZkrchyjJ6hdSjteMo0t2nC3",
-	"aYUBaz1ceS2SXhSGjH8VsvSzURxUuRriNWb0CpyxEM+dZgzkLg1HEdfHYRTBpTeDOPr9U2h7P7TZzNHm",
-	"tTO/VfEmX9ODII7LUaDiQ9+9NI7FBFX+oLKI5INSgjeCs6/aWJBeWHegxylvbS7ZgL2Kxgmj4VTvblhJ",
-	"BFD72MQh77WlHeeyeYNTWnU3YQUPd5fgWUaSx0LYzkjC0kk69kjC7sQtCzVVYJ/Hmi150G090uvjND6E",
-	"G/Lr9hdH6uJlWyT0KWefxywAGVm/JiII0iRh4Z5R7TguDyQKUR2fsLFIVMQHJFJlNAAE+e0+W7/t8hl2",
-	"+dYeaue+Ki7YRT8gh1GElr7704Sh9ghsE1KztWCzuMlgjvO+qe0hMwJreSIzM3/JTufAeUit8TuV7EER",
-	"61So1yLl4VfhFBeq24dRHHQ6Fag+MRJOJYEw71ZyRwnvdyds5Vh0KhSx01wVc7hQTezzEEhjYWLJCXAR",
-	"mlN0rL8jOoWLQjJG6qgaVCIOCR3TRD0s23hOp7Gg4ZUQxzQZfN29McaxukqIbgyjFW4Phx03ljsBKxsy",
-	"Asoq0DK3t15sP39GelPFHoGr7GzOCi4wGSUEsVNeFS/McptKiCb2fairZgY+GUOlSQXAqt4hJ9FL1ysm",
-	"Z7qQ7liT4wPjSwK+WpH+0GuU874KZZzhKoTkK3CnAXUcKRgrM+vA5p61HKns2VYZcR7T4e0eSLiRI6EL",
-	"zvXlZhd6TdP7IXDQ8cnkdAQuM7k1hhoLNokFH7CEAHfA1S7RF73eDDA9PyjSXbLkLgrYNad3NIppL/46",
-	"OiVxuG7qjFdCupAq2jNOD5oSJ4wGQ93wIbkbhxiZFZLilFbFA7Ogptv7oWhRBomAcryTkrsiE8jFZJek",
-	"PAMRqfu2kwtiv+EBmZWxmBhvNtfNUkUjcw9IdwD9WKRKdzZdJkmkGPqDBCKOo1CzncA2BYIbZMRGeiD4",
-	"o2tFc7+xR/yK7fdJPxEjMyMaRlwTVQ1e1iKnxoNXizt6NMX4njE9Uy2OF/2CrC/rn0TSv1QiuD1Ayvlg",
-	"Km1n0HlYY1QiICLq72jxwShE0hgEhZjdMXA1Qv+bkbhjI/0V3Z6B31ARgnOcuBeBo6oLzPdKiBPKpwZY",
-	"8quIiVGMddUwEUqV7y8hyIjyqSHtms2PuNwjgDzg1hxTfZqrGB1oe68LZsPRnWUzSOxiVycrCVWsCUfy",
-	"ge6VbDJUKTYaK2mPXSSNezWc8szV1cD2r3PcrrneOpFEv30lXwTmmq5RI5QvJ4rOdOia4agaZlBonIh+",
-	"FN9P7dLu5EhUWNbq+JO63R5IdkIDR5Aw8HOksdwllIAykQ807uSK/R6jCQhOoKqlpEc17zjgVKUJOOdP",
-	"INQEoaiX5KHndQJq/jSMGNfSGc1AnA9lNT1GdtWPwkjqiyTMcTa3FFSphsj++RG5ZVPPGBXMPwl6U4HS",
-	"gPLiTlu98x4Riaf5XaAQnlmHA5LSYfjw4UPT1URWO9/QvAXIEHo3GFGCpJJZ29t2m/zXf86PwHmJEAcN",
-	"x3+/qUUcNqsLs7+pefii63z6v9/Mxec5oTxfezzHidDf+moW0q7N8BvdMZVyIpKZo2r5EftebyLsV/V5",
-	"zUe5B9XfcA+ss1BL+tc6uS6gHuLofmBx3MSTiYrwKLPKUdJLJbJcSRo/rG7rmst0PBaJYuEJCyN6BQD4",
-	"io1P8wG7Iz1iF2C6SNGRWWdLDNcjqDe2XRTIJkpgosRMdHUcyAZowgBN6PnQOg4tU/hl0PgPigQftAzw",
-	"lepzia4oBcX57u81sAj+Yar11fUavacRv2NciWT6lIa/pFIBs/2n08p/8WoiVYEYafEMLs8qKJeblImu",
-	"4JwFcI2ZqJpMiNUCSSykckJDHFGlxzScAzEaaTEv3NVEakSnyFegSnZI7xjpMcatXNMiFxUBNiX3Yrjl",
-	"QT/iWoXBRdYGOwKLG81eDH/8Hp8htEkO7VV31+xT0/aE0/g4ZhdS94tnz7isP7IhBtUSfgkhzbcRs55I",
-	"cnB2cnJ0BSgGUaJ4/2UhxqjhD/R36gVsdRA5jPTFaR0OAEOfSCImHMNsgMFgYQPc41fC2n2y3W6ThEJ8",
-	"D8S6ULLd3iR1DMEZJ2IUSSZR4cdndSDGSXy7vWW7DKhi4MkFztYgzhnBbSziKIj0YAmjimgw0D4wlwmT",
-	"jIeN3cootZmwBRsfhFEquA0GhqJPqD3KMOVQiwkAp0WHD+LCHvCyyfAbPQrB+A3+wsxxKKMhqmxpfJ6I",
-	"MUtUpK+XPo0l81yWA43mV5ot1mj/8Wwo+WSnf9t8P5pMwuNfdt7/uP/mSvwkf938cfs8Gv8abw1fbvPO",
-	"3Ys3w/bw+OPG9+3b5z+NOuMPm3c/5t6TbxIaMPJWjMfAZmRM524NvKbHkQ2uJf0I7FLAfHu1sTPZ0uRc",
-	"KeDr57lWpKpdljuF0gqd8ay386LxcoAsJlGnbHJum6IzqXVG/LkAHTNDZ+A8zl/0fmHopbRvvPWW4Udx",
-	"F4JITZd6oOLIB7rpF68G4mmyci/T+otX02Sxs2K34wg9L3SfjTX6bMAGCKlofAB3/Uo9z/MOsA8Dky5h",
-	"ha4X2Li8f7hWD+Gbw2zBxh2Yncix8FjwUPD18a8E+Rlp/ejyjGx2nj1rdgiNx0Pa3NAEzMH+l6WwjMIX",
-	"NwohGj/vNz9++n3jy7pBFhskoONI0ZjETLeRZL/5kdQpJ7OzI5prazgrA+QogKqzQV7SXo8OGLlUCWOq",
-	"IrBkNagdW4TLB7/mkSJbFSPOG+O8gH/5QKcfOuTZj4flkeYPdJFhokubGFUsIXOxY3YwyM+wJmHo5RkX",
-	"3DwRyw2gNW+Z47xXM5lG9lVx+I32xrNmp9Pc2L7qtHfb+n8f3eFCqlhTRSO2YMyX02r1VCqNKfyWTQkN",
-	"lCR9kYDtVyoxlhD0BxwK5m/RjRKWa+VEQmJGjeEKYFM8M6uw16tABrVXcl9VpTrBmcEKCpPeIzyNY1B7",
-	"AytYnNpGe+N5s73R3NhcDlU9Duq20B9+Zn7DiKtqAGMkOcbJ5/FPpA4B5AnrR5+Br+uLNLERepIFCVNP",
-	"JBj2iGJxrEeR6KZSXAQLxt04umPdX5//eFsFuGhtVH3eXmVDYirVtbS4Orts/T7j7jP8KvptGiFyFPFU",
-	"MVJPxyFElNm4c8EDBkpo/bphNjPqG7beekZWHJNnV+0Xu1udr9rQWebnUomE9RPB4WgEt0ROeVAFmtwL",
-	"VxZGAO4F5chdzTbXPBsSJfHfn7xapNhILr1igXCdZ5/RHzWzoElCp3hZg2Yct+c+ICgzXnq6ed4Xw3kB",
-	"2hdX7FIcl6K5Z7iAPu5cK/kAWO1xtAKPX+KkLSzXAGoVKPNUNHqMNcEGny6MMX+Nzo5WZIbBTAo5qDEq",
-	"3P/cdKDvN/LASr+IbX7xsMyiosO80OZvn37veJsbX3adv9cPg3Yma2dV+q5eu1JJ1EsVW8Cj/76cxyiC",
-	"63XCGKjFbQw2zb5C6oGIReJBlKdHWq1WYy+jOdvtFjmkwRD8c7Sw1tFUarvtkm4bkT0ZRooROdYyEVWE",
-	"RSDyMx6S+tmY8f3zI7IJYVbo30FN3iHRJwZPp+gFBLoFvY/maROe+hjZIMHzx2aUMcpA3hdJAK92S1HI",
-	"+TL9xh4GTWNwhV3gRttdSwEnfq8BYGq7tV5MA32baAhphlvDd0Q/uzuy3S6jMSBDYQmzWLwIaiUBtcSZ",
-	"6oO1n4aROryzyuXVKQENlEjcdFyz95W1E2IKBNCA1X3odxT6NkULMEuRyvgkeykBcwToLkGlBBdT+Qpd",
-	"euWYry3g0yZDgXNDPVjhOrU+rnWbu8swaRotpBgxwVnu62MWIlncz/KsjRNxx0L4Bnr+1a3NxLMWUQw6",
-	"MOl28oiFAhi4ANUgeKgU5lenBW8NtPei9wjRFyuTQzRVNlrkPRurjOUkAJgn0pqFMbPROEk5C1sE2D/H",
-	"0Avw8Sq3a23WtH+vbVwRzxhhGpVBI9QTqdL4No4gK4e5NX2PZI/MHYnBbWvP6TEEi/U5y222CmcZjcuT",
-	"3Gy1W53OZuv5KkuVbrT2WrML7wNZZQyfi0OVLd26MpY+jZn7A0PI8kmeiN+iOKZPt1vtVb6dZgHjc+hF",
-	"oFnohLPQkYSKp9AkrLGhlxB7+CAS3D24S2NHzSLdLT30SvTbOWJeIfg+Gtdc0LpoX8l0Zdvy+MxlfnP9",
-	"QQxmEQUrhGiqyBBcBDVR9a1KtYuqfxuAu5u598w4YFBF/POzyytSdLnwW8Q31L3bF8nADAJeHvEUHIfK",
-	"9N/xhUbRUXBmkzdqDNaSs9n2J5IMGLf++XV074FsYyyXpqMB11eWprojSFSor0JrnspSBBgC2yKrUOFd",
-	"eAQ4aF25jYwLh8fEyDs+B3DYupCujYXg7IVPMtd0/GcsgluGbioIMsi5h69FqrI/ujSOc+S303JU4Wbf",
-	"QnMguka2huj2UY8l3YSN9HUPRlF7j9sVFx/aPGfFp3M/mS+puO14bF3AOk/saIVkAiUIzerv3AwQ6zKE",
-	"AZMyM7IUz8KlZuG1ALVvvOxgxbvEuGHdpO32ZuCMAA9YSb5i03fD3psgOoveHV3/dtQ5jY7kEb/YDg6O",
-	"nh2NXrffb4w3w4N3Oy02fTcONk90w/injR0VvNkZ9/hFHETvdlrBRswXqMOOKmePOX9TrqLYsE8zbmBF",
-	"xn9nWaqabC8XQUwJYl1t8DDry2fPtSUGNEkiEFukzVxYZsoWgo2/iz/yd3GwMUgoj9tHvH0/6AEkLB20",
-	"hxV3t4iB5tmcq3cZ0b+WJs2PS6+ho1dAwBJ03fm5O11F1l/SJDDq9LK64M3V0WnzhYf/7WyQ+vX5QXO/",
-	"YR9skvrhvv4v2Jvx2ZZHwmigd0cTUi9PdBkMWXCL79CSHlOpGuSOJZgRs25vBaTURZkU04SyOGy0yDXG",
-	"++uBI+7kh6xvtXeI38PVYJ4E5HTzvdhqt59tvuhsbm7ubHaK+or6z+3mzqffX3z5N/yjs+F1ttZP2/bC",
-	"I50Nj3Q2NUQ6WxYWdQrgAUML5Fte15T4GEp9uH2DpcbGA9vufvz6SkaLWU3pPqfxVIt9MTnkg4gzWdVP",
-	"xmlFSnvEEI+ELIm0OJrFj4BChirMxm6CXvNP0uyTTTb/k+YWfNCtMAFchRE7TueIq2dgJFucCmyGGzYa",
-	"VoCSs+H5B4vK1XxplXRC4+2jc7l4Ov4YBhe+fSHiIk2/2D991T37cHp4UfNqJ/un+2/gr8ur/devi6Q+",
-	"fzmzwy/T+PZIsdEFxNjc7/RXCGmJJoRWxaFXmRUaoDY20yMwZqaisRYSwVkB/Qtw7AkRM8rvd+SfrWT8",
-	"iXjIPheGXlIawKvJ23Rp+NNtWuHvob+E3T08GBailViQxrfXY8kSZZLRyfu4ByGu//y7dex5ZbJkB8zQ",
-	"M3IqWmQD7DdRwPZHItWSfGdnZ8cstLZ/2Oy82Npovjx+X/viZSPNUMbyGDs7wIy5g2w2P7y9cnwIa5BZ",
-	"vfbl05evO60HAEcDJwsmVPQeYf9O2zCG9t/lk115VBfvy70O0ZpkqHhev9x71geUByyG1In3QKOEUXB1",
-	"rh2kUomR5n9NpLUasigho4iHrVn/L9vNPbcLRyipzdvLKxDMLhSGtU5X91ir0Qac5y5vgUgSFigyFIlk",
-	"pAdM15RIRccQN8UdH6/dGiWjNBjawGctUI6HCZUM/SfRkXcWUjMfdUG25PsZiXNCQwqZhZ8td49zl3B/",
-	"j7byKooDV6Kl4P0oGd0XL8d0OmJcXTBD0zQQou7miZq8nBzfhkeTt+nz6PPGC7qpfj2ns2Cf7V/hkZGg",
-	"R4hpC9YA4Oo1N20fjhNxF4XgHRyFJW5/0YzWdPyqRHigfahRvAcIDTWf5xFQcABYbvWfgfC9nF1I3UhU",
-	"/VSlCWvsEdqTEPkZKUibb1UCVtF1b2eYr/CVWNdj9I/wpMjvv82NRbefV8Psdea15sHKZ9v6pzrL+DQX",
-	"G1+ncT+K8WitT4BBtZLUdmsXYkpjcoKpLKHCEbAy+i8Tp7CMB+xp8frXlEIm59pu54uec0IDjWWn6aiH",
-	"nznpbGxubT97/mLnzcsK2mzn42JFYWprooJZyYoswAwsrd9svrkb24t5m9k1F5ZSWP76FKnsE7sIMfK8",
-	"2PdADExqulsbJDRg/8O8aAViVPNqicDDCtLQLBXCnosBfQiNvtixFjd2FqJbl+Fg86/CUPPBYZNm3+eU",
-	"YJjTh7fNw/3Lq9xz/5BKfUclbChSWcFp0EBFd6yQ6xtFrqUSGM29z1dwmkY38uXu2RYE1jPbEuBV+pzq",
-	"tjNMiB7IjDMf8vflOALDvrr4SENawkYrIoWUHIs7FtOAoaob44pcfkUOxbi59WKjs1mgcXmC8ZVF3ZzM",
-	"bWgyJ4fReBzxgRM0gJEAudN55uaP/uDGeb/C0/pLBcOaw2Gx1s60q15+lbk3K6InJlBjyOaBgczuWBGh",
-	"RzTYnkB9PKU5rj2bfnVsC4oVeYIClB+VXLuIdR9KzYUqMSDH4JRs6ieFAs0MxTVUOZEl5dTyMxFySAqI",
-	"05BMhkIyU+Ioh7lCU+OM2/FyxNxZSQdTgaorUZjKy8fLcXN25PkEoaQ8WIMk0ILTX9HvLCNoX6t4cXQm",
-	"hoJ7NUUHwJT3mFSSxTFLKhjw4uwWgjVv+cWr9XJzzEIFhWl2T0V+ASeXRnvqDXrl9Pji1aIRHSxfmi3n",
-	"gI1XvGVMJ7xkvBqWZln1U2em9ZfS/i7rnDddQ9GYI8dKc7vExl8sBi3udKXbfPFqExYNhupNQpfTwA9O",
-	"0/IhRe2nlSac9c4/mk6RjHscz4e8UxPn4tZXT/P5czDgKRUbWzVYoGcO4XpXyOx673ORJO4tuzRVV34n",
-	"fyku5/cajeOzPgBwIZpcHds+GlIZc6nBsaaQYEp73GOvM6I1Y2LF0/sDjVNW0IdfRr9pRDTZA2onrob7",
-	"AEh5/vIlkvRPC0j21eFh88Royv8wQvyXI6p2W5ZwVm7bv+lqJV11YVKC7vzz9gHr9Npivvc4d0XW8vDi",
-	"vKgqY9ZZD9gVQ4ZbuR9XpgHrQsa/ViwmerppErsZJJJxy5GynuopSzevxOyRKx2EnHGdmWHZ7DDrpcQh",
-	"SPA+crO7+mX7ixuRd/hioLBSv+sknvXRSeLiBsxHg/BeQaQ067RaRNItmxO9iZGCnpbsJqa8vuAB2yV+",
-	"FhjoQ/TI1ibpUcmebaVJXAhD3NwgWvITI0wN3WgRcOaK1FIPuFs2rfZ8c0MSLzZGO3dXW73jyQv+cdyR",
-	"PwXPhu/Czf4b2k4PxXb0/vPzD7+eJkV/nmyEn/ebH2nzt3Zzp9v89PvW5tohSNlIi4Aws/9mexDuC/Y+",
-	"12eta88sdFxNZYZ290JuiJITXhEH3PwrpnYwuMdGSpIhlcPipn19coklXhz5OorLqASvIxTNCOBHl2dk",
-	"a6PznFjRCcLgd8H1zHj8mjfgashJECVBagoN1bPeWLaQMw8A0k956JFxwoJIpLI5YorGHlFMmmCXkNzU",
-	"uMg+eVODj0oSs74iIlV74NIWJnTCzRsb7/b24r1HLo+PiUjID4evIXTF1BJuYEkDmMmITskgERMoDk1G",
-	"ERdJVjbT8SjeP3xV82r7r0/17/Gx/j2BJ2f7+vfiUv9ew5MPb/TvR93y5f6J/n2pn798daV/38Dzt/Dk",
-	"6LX+hXFensLv2Uv9e6HHf3kJT66g/Ydz/fsT/P1RPz/Yh99XeoSDt/B7rNscnP6kf8/g74sD/XsNf/9w",
-	"qH8/atn81Tvd/tV7+BtavoIxD9/ovw8v9FcOr/RMDq8val7t9Tv99vV7/fbNS/g91DN881av+s0RPIFV",
-	"vDnVI7+5+l7//qSfvH0Pv6e6/dsrDZm317rN0Ss98tGxHuHoFP7+Xrc8uoC/L/Xc3sGY787g91yv6/2h",
-	"bv/+Dfy+1S3fn+jR3p9/0L8X8PtBt38PX3//UcP8eF+PdgwzP36vex1f6LfHl3pWx9DyBOB58ko/OXmj",
-	"9/QEZn5yovuenOpxTgBWJxfX+hcgc/ID/H6ANj9quJ38BE9g909hzFPY8dOjM/17pluenus2pwDzsxP9",
-	"9/m+hvb5oW55/ka3OX+rv3UOsz0/huc/aeh9v6+fXJzpJxeAIRfXuu/FBw2HS3h7Cfh2eQB/v9K9Lg/1",
-	"mJdv4DmMfHms8eHyTEPyEqBxeQnPAd8uf9CYc/kTPPmoYXL1Vn/l6p1uf3WioXEFGHsFMLm60LtzdQVP",
-	"AP5XH3XL6/23+veNJlPXMNvrnzT0ruHtD3CmfoA9/QFG++H6h5pX+wAWgh/39Yp+PHgFv3oVP57Bk3P9",
-	"+xN4jH2E9X480fv+8cObomMZftDhlTYLytPNirQh8+65gWiuc/ltLswlgjTUZhA5cFTTa1xkmY3I8cSc",
-	"UexnqsyswJ7raLFVBscqDqaujWDtjCbjoSjnSfnH1hbZaJPnO1vPSLvdeVEcdKu9oMz0z+3mzj/qDdJq",
-	"fvrHuuwJehh7GA2L+b3+QeqkQVqkCbf1XBvZXEvNod2R4sV5IEZjmkCUqGTNiEvGZaSiOwb5cENbhD4W",
-	"E5boJuEekWmSiJRDGng7wYShb3fJ+fbBtzwL8i2u4owz0qeB8myyNGJ8HlRCuaSY0c0yAU7OMkgpB0yt",
-	"qfqCgXBuk0TEMQsheZm5lxm/Y7EYMxv8C6nTdEeozg5ZP/eIr//jYyI8zKFmihtCpn2f9EUci4lskVM2",
-	"gS4GiGHIIMZEmZBQffdDymWT3y0acJFAgQjdSc88FFhim9xyMdHwDyMNmlHEqUK/2hEFtT0kfMjs363M",
-	"AXWZpdwwtQj6avlyPpOKTY91y2MxmTeGlV5XGucaG9uxMG6pBZCbN8AJtNnXTUrdbLjTwo4X2KjUdcmk",
-	"sWtpsmACagXgPxjP7wt2rwPbqtQZvbyWdbatSp0Xbzp2Le43drSZ0Rd1PMQ2xY6IccvW+tq2KnYe00RF",
-	"NI6n3dWGObftZ8azepIlADDKpxIIbOeQxWx551fYqtx5CbqYziV8ccyJeuNlumDfHU33gWlaOcxiCLij",
-	"FKHgDrIEHZxBSkjhDpKwmOkrZSXVPTa1w4C+qWtrWCxbEyjlT0zj0qomqO7pMqOwa9kUVsv0Sqb9K9M8",
-	"C+K1qS5OUe9tczgLzlZQ/Ffh3xdvpT4FzFmxTwFVl/WZIaKrdVhrXhX0dlmX+Zu7rOeCa2W9rtnNtqzb",
-	"LH1drUeRmK/UZx4pXKnzffqUrquV+hSIw7IecziSZd3mEbQ1+hWpzxod11rfXPq9rONiivTJss37g0HC",
-	"BqYexUJZbkEt1or0JBTUwjKrWIZVY3JWu0Xg88jgakY1ZHF0x7RYEXF0itmFnC8Bi3KdpO4/jAZDKHVu",
-	"Ro4UJIM2KZXBPYnaRcE0wkSMtbhETKA/Zy1S37dRU0/yOUYYbOybf/sedKfE3PBOD8EZGVOJ+aNjKtUe",
-	"oQQ5wCeSgNOXdBYLaZwg1TQE8rYatRkd78MkILlXwpEiHtikI1WRihuLIhXbSyMVTcoOmKkdvlIqnZ1Q",
-	"dbLEiIcashkeUl5CwxbZN1YoECkAUbggUWg3REz4Lu5MhjIRlAcpRJRi9kUsgKhRIjbekaROyfX10au7",
-	"7YaXYbyR5TDPQ0+ooauSNaNk8sIM1zIrB1m+V293RuyKTFMFx1JUK+WfrRae5+WFAWhCxAWpw0KfN7yC",
-	"eKul210rV/cZC82ZkcQ3M2pGoU8EN3KwOeVThL/enuyEZ8c0Cu2Zlozxdf3hVotJ/DaJXFbM4TIvHkbD",
-	"kwSCq4inWro3JDSSZEw1Bb3mcXTLsMYoGAakycWFaguexvFuPpDBfUi1qft7pr4RGUP6d0UYh4T0RqJI",
-	"UMsDQ0Jo/wTyrKiM0OI+30ob+I+l1KDiEhuN1ZT4ACOfjBjl0m5pQNPBUJF0jIlWUTlRyOiwdfSL+Hzy",
-	"y0n7+ODdb0e/iM7pL+FO69fOZINtJltqe/osfR69EDvjdu2BooFXzXRjUuTp/k+kVd3U/Qr23MdMgVbT",
-	"Q5WlCuD3WUEQWnmWk1njfVnSLKk3ZnQPM3qMuaLRfKVLtUqnrDGYVT8sEtJnpf9Z3UdZteBVaaeqZdc5",
-	"cmS1jDpHil4k+lVRVAdes6pcvcfNO5qY9IY/54hWRJmaN/PmOhu2/OZVhgTZG0cGm31cMVJBnnJfVElN",
-	"7vtK2Wh+g2PAmOylK+fMPncwqPhmVmaZaTL/zYGDWMU3hxkiZM9nZAn35azEMOftRY54Va8rvlvB47uv",
-	"53Dy4Il8+FkxHt7DfbPkTwR3MlINKHk9xo54m0thtdo9EU73iJ97L/qZUduQ+Z2Suv/3gqvjswrPzaIr",
-	"5KoOkFVxmq8jFodZZaniVyCnTDWTA6+e6EtV32M8L1hTxxvs581PLXmbmuK3/q8pS6YtKMjpe8TXvVoR",
-	"5P3CciStrGxz6Wozxo0ZXiSz9FRePrZUnaenNhFJKE1GtNTYIrL6bQimJxLmpFjCfTJgRg7J381YmHzP",
-	"8AtYl2WQxhTqIyaYLqy4iDxbL5aAhEURG7e07D7GTchXXHUZ54dw3dwZS4MIHyLx5cbjJ74MVkupfs8Q",
-	"R+voXGZJ4dpdPw9mb6XJwuCXK3l6njlNbc8fcll09vhCC0eKTyLNYDrMcs5AQNQzBVbZy4NvtMRu8hOa",
-	"MYrh5Ztr5udZLxb0Hqkv7VZ5eTyOwf2ZTxdBXwLnspSXc3RrFenDHBBDPBALoXyXNAlD4at7lgc2d4m7",
-	"LbaNEd+NHRSkGZ7Lm47dFnao5CbparJW13eAA/hjlunQi179eOYkY+kSjiB7kq1e+KBpqlQp3V0FD17g",
-	"hit59BUY4moMq+bFPi1KA5vXGnDg4Tk4YfZhMZrbkjhr3Do2Un5NqtlZBXPy0JiHyxZm5usMvgwkj6wj",
-	"KaL+H5ALrDr6/6+IBfSzwYJ2u70sSee90OIto7EargmbPMDDUhNxW6Qe4nZJqrwK00PKIU1vL43i0AN9",
-	"oxOnYO9xn4yTiKNarG4UAvZdlt1+JMI0zh6TN4IkLNC3UdjYy3RjghP/6RCW/5vfIlcsjtGkMGYJVSIx",
-	"7jwwHdQS2eqheqqShCnWlQDPIf1XOh4kNCwmZqvddVpbkMx7Sf2KcmAKQrhqx+aYJCuucFDyPJGE3tEI",
-	"DplRnPdZHBMlNLR6LBYT0HEnDK9rgPceUSIOsQDPmCUkSAQUgjeq4AGNuFE1Ak8WKZIIyQjtiTsGSuAi",
-	"X4Ca+txe1Kdx/K9124OaBTbkz3nbzwkWqigHU1ANrnDfV6Njtebo0e77BRb+inPhmo9sQrW64NbgqRHe",
-	"qlWN+6BpFKnG3gLUxjrSfyP1H4XUVnG7ELHX0u7Ox6v5utPHRPL7RRv95UoWVniVV6UvmnEyXlw1sGJy",
-	"L75J2ZNnKzGF90mgtGqsbd7PqmEWV3crZGLKPlKs4LZY0ZB/8dHFjWKI3B8gbpR2ZdZrfcJZgm4xIxoy",
-	"0ptCFXCBsWVGR++By0xv6pRVco2KC3MX46MKnJrZd4d6jhm49ptc9GNrbrNVHaxVrWgiy/rMfKqQkmpO",
-	"Vu+ZvO9FXjlPy+VGy2wsir3Yb340waH3qlDXaW5uOIGgu2S/+dEj7eaOR7qaPW66K3t0RMb71nztD8Ll",
-	"QpawYvh3MUfa2hmhjsUg+poEdrNBJuMVs81+ZWa78R+SX3ZO3M/CUucznruzMcJYCI78IiKOaYRtAQZL",
-	"BGYquxX5XeOG8C/F52Kdjj8jh1twCilQ4pK7yAq8bBk5ym4Gj8a3Vvh6VwhlxlI9oZIYH5e89AN8vRoT",
-	"idO+bv06Gn/j5zfFT+uUVIWhucPSyjjqosqsc8sj4+ky5UHmEqx5Y80jmOpKmSIhK785olNbJz3j8hrz",
-	"sLjsS/03An9LBK7UHMy44K2MwGVFQdFt6/EQWHBWnTODQnIjEnGTWSLl4Cndr7CYB1NS7+zs7KAP6PXl",
-	"KyiCvNPa2dH/KJnRd3ZerOk/rmeJqrX3EQ/nOMggOQc1nZfXPo4GHPXwtxEPn0gSslhRSYb0jlmbcszC",
-	"AUuwRJUGU49KdsMx3YYklE/Rs7axe8ObxAc/5TG4/CRMpQn3d4kv+FvKw1d6bB8T3TDShhaQSsW+abdg",
-	"CBr+kko1Qv9QH6IEZgb55//2f5E2qZtCx3oZjbnjgT28z5KuSFX1bALS3nPaRfMnvTfvI46bpO5calTo",
-	"DvaVeY1wKoVvmy/kxuOZ2f33uWOR+pDFYaadpXdMNlo3vFBPETZMn4cM7jYjLwivehPRYyKDovvPiM84",
-	"2ZslFj3xC2Qg/+js+QcUbOotRYkmm9Tu7zVn1VD4mjd/Y4nIJsCyV/D4i13GfXr2Cw5Wpe6abGDq03L3",
-	"7BXQI1zlTP+xwDwBCz5vYTjTd860i9/Nd2PV/tmUvmR7fp9pu2jxVf01lq0DdxzgS/UFYqjjRYZ19sm+",
-	"i/KZR69B/bybOQL2wZWZ5FmqKp4e8UJf92DkT+0BsU8c8/6nL17ttFgGpUjOXxAlyPMNzC2mqfT11evm",
-	"C1LvBcl0rEjCaAghDP000dRxz5aAgXqskCQJ9WIqSTlUEW/gv51kT5221263sbh9IEYjwbOatLJF/Ezo",
-	"9m0QV67vgcL7NC9hK/pZmfznrl6I9FL9ODH1aLL11EdprKKm/ofTugEDMtdLEyOJsjWR3tRNzgU3bXXJ",
-	"xKKC7Ot0Ds+LmrQXVQRtRD/DcqRurjfX6JicJNML9TZlnVTJn9P4PKyQp/pAN/3iZFtfrZdp/SXLy75S",
-	"N+tAqftsrNFnA9RDQioaH6yQbdT0PM87AAEbrJAGznS9wMZVrh4dfRFqoOUwm+ERizmEnJoDdpsXlBM1",
-	"GVVJXTJGfNPQOFBDbXElSBAzas2g8wt3zuDIPQt55iuxI7bsOn7GZp/cds1oNBaJwgpG+gDUBpEapj3I",
-	"iynoOGrqFQ0Yf5pN8IvbXd5G46b1om/a9JlmDV9ZVtTO+0MxremskwzmPdWEdKAbLYd+50V7uV9Rybeo",
-	"PdeF1bLxy8AP3/lW0P/i1TDLrdVZF8F2KshkGCmGOYw0gTecOOMhSgqGDFsxIVJeRenaAkqbBMiFBKhL",
-	"FeBOKt41zQir5Ah2QPAly768cm7gK/ZZ1eZUL8KxqgTO8gDfBPYnXwP4Uhmpr8xovVptC2fbi9WlluQi",
-	"B7f5dRPLxrGYsHA/yNLuz9IQ4FthQFmQ/9HKSyg6apfjOH+umYhA8E3nAYtXLrIFC8EpVVm1Htc9AaZ6",
-	"kdVUXB4wYsPLUO9UqVZaPogNffuqQf4kdaMfrGrNnMoySwERPVIIyz1q1MwLtVmxAM3SpfIsvKR4bs9t",
-	"hR6PDDS3LzFZYMQ1kkhNLsFY0mm3O3s2GbQgYybGMUNCG4X6gE+lLR5YpKq640IvdHg/q8yrqgW5dJFL",
-	"iuyYPCRZeR2npI4Qt1BRxyNRn1A+bVVs89LP37dwzqrONqVwJ5n2lFB0qb0Ztbcat9Zq/VcqaZ4rt3ma",
-	"pcowrkWlm6tQ8dzGRGWgtEBaWLbInMoqYlTGwQpELl0dy8uuF6l+8SKpZJ6cW7FC3spv6Twp5IhOCZW3",
-	"pI/UxKpF84sZFYGFG9rVHthmKxgynNkdZP2ch6/tl9yG5qPZ4mKbVWVNLibLJvC9Eygx41CUWTBGWYQa",
-	"EMEhS4pO+O21bRR23utzJc/b6waAVK0LFOGQNMTWcdNHIK8Wj+RwQiUZxzQo1XLd+MpwonztzkS9ik2Z",
-	"i9WlFGFVFql8Bdk5ydLtpNzuJ9oCBtEd45CZtWw9xcQS/1K2UuT6/5TG0nJij2LEz0zWj1WpTBFbKvI8",
-	"PJrBtCrp3hJktY3/xsQ/ASZmCUaqMNHJPrIyJhZQoSKRySNj4uKQbD5D9kndOORiEQuklvruaPyNnn8C",
-	"9KwKqy4nW1oZNUvB1IXMO4+Llhk+rqOHClYpbpMPn2uHaKBEMk8sTKXG/6EgIWSU20Pdt+WR5FQqNkJx",
-	"1xyMJh4ZOWFszJLGupnnKjMyPpDiZnstFNOcbe7DX1EICpV3PdYXCSN1gIvgBKaCfrzGZOpIp08kJp0p",
-	"Zi/LXPxdClqd+8v927n59cfnhA0shl3RrFCSo9fXAoUr8eLJ6rrBe8j/VQfTHI7CprqSsDkB2dSWxdrM",
-	"HKNlOe/gsOCReCIJRHpMIcEm8XEbfbRJ4/eJb2JBsJIYFwRmWJBAYX45zjy8KArLO7CfcR4VhVN4VpRN",
-	"sVlJNP02ySId8vnHRHPMJl+u0DSY0+lwF1yonNO1QTtnF68OL7rnh6evjk7fdK+ujnPPPEQlR5LD4Pwi",
-	"8vzNk/wJeJLKqK5yesaVz6SDWDNJ+B6XJyklLq+8EiEtqpOt6Ik0GYyMduFvfPzj8THnICow0mUvVsXJ",
-	"ImJUpJN8XLy8R6IZmmlJ5aLMwRp1n1gZLzIqwromwZpiuwpQ4HLXMMzmWtqKS+o+BsNK9e1XaGOjR0rD",
-	"o0F6tZaxhVd6mGhikyeS121W1NTWXkV9Y28gh3wQcUZORYtsVObbKzkxrFZgvFj++VNVyv87LBz+xKYI",
-	"NTLB/CWQuumCBUUbrTXrSmfQdErL//4ICcErsyxtrJ35z9S9XrTll++vV93x/cNm58XWBlQ7XykzYA4k",
-	"z5SrNm45xarVjrVsoc7exXqvQHsW0LRvwSb/kRzyvBoqleGzf7MUf26WokpVUcFcVGs0VmUz5mDMogzX",
-	"j8t43D/R3TekwsXDdAwnx/H2g4ygWVGOhJERSwaaqYkSW44F/g220EiSgALPQxXptDEIQAlB6o4fPZR2",
-	"1r0t++Tb6fiN5TbTr0i+51LtX5faS+cp9nzfv+FWPP/nf/z7P//j341Yjv/45//x/zpyOj5DbCZ1jd+N",
-	"vFkFupc6JEy6HbJmN5wQ8s//+F9Ixf/NeVxsYQb4DzO28z9UGMw+t//7f+a/WqV75f/+Twd0Vl9xwwHS",
-	"D6oFXSlvygICk/WYyaU/P4X+TOb8GUOqVzsvMmpFhDuqDBBdPzBUt1vN7bzK+XyWB4NJX1A+uE9Nq1hM",
-	"mMQqP7bQFPBOcJHrg4EFcTKmtm4zRAJLZ2tR8WlFVoH7SEcj+nk1PtndqS8AoXv0K9GlfBB3Ig77WEWj",
-	"zhPRi9mo0iR58fqA7GxtP9d0Wzdq2Yq4oE6WCqLfry+OIKuere5k2kLEbMj8vKHk9JZ1AyqZ1T1nvk8B",
-	"5UROIhUMCWZGejjHZ5sqvOgAXfcjDhnxu9Cum/f2Qe7ZMzVxIElmzvhn2ck1hRWOUnRdsXyuv3SwQqiR",
-	"2TIbZGRWmN8zK0qPriWjUngs+Y4vgxnKiiFTM/ndeiKctiDJzS5ZsyKBV2NJIpKDapL2VkzIiHLIqwWj",
-	"QUyBNKURgGmCAx5xvfFato2jEB1PDZqiq60/ZskogvoJXS5Ud8ji0CKCSzCg7oIPM5L6FDRa5Ew/0ixK",
-	"/hxLO0EKVYxz0DxKp1Roo+RyubmxVFbF4avrZjOukikcwwIk7rPihmcD7hHnzT1hwWmLbGx88q1B0jzp",
-	"tD/5jd3ikjPJOWHI9ImE7RlIwZ6a6tpDu5F5U9yzlc+VU0ykEIjRcfLxZqfMJvud55+MS4UCIwqVARpy",
-	"xLLvhJai4J7SVA2fJmwQSYVp/ee6o8/9XCZuUqMHtF/NajTqAyjTfj8KNNHsQivfIz4WizI5SqDGCTKo",
-	"3ZRn2YF9r5AaoDuK5AiKnnjEF3cs6TpR/YgBFgqZmLvSNhjaNM+V3gw6K4+8e7X98WDr+87l9o8v3ny/",
-	"9dPmu+enGy+fva8ttNRmI2wBm2E5kG3NoGSHaatdyXaoSMUlt34jZxHn0PRpVCU8OgLq7GEUfTJUaix3",
-	"nz51kly3Qnb31J7Bp7/n32jCafDIiMaaIrCwaaDkkZTLdDwWiWJhc8TCiIL53CNjOo0FDZtKiGZMkwHT",
-	"TTUOiiT6jYUe6YukF4Uh4xBR3eyLlIceGTE1FGFTPzFXqgciRhwFyiMDwfXQCZTsAbrexNXrwceJCJiE",
-	"fDceSbTgDhV19EtYHaexXYdGsihgTQf7vCxhx5ynKhoxkZrS/6yZTwpk52YvldMvxSO3FMJlABfk2SRa",
-	"qqAzwjuiiWPBz1HY3NYLuKqDOfG2hiMa0WAYcdZMGA3hwUK+CPOa5Mvq4u74IBQbwmsPrSkylAep75Wv",
-	"J0i2gmHoMG6Gfd1fpL7RnUGhuFIks9j8CYvjJjYm7y7PTk11o3qYjuMooApCUKSnRUOV0Ajyp+udxnQv",
-	"nEnIjRmiXRmC7jc3MNcyFiDRxAJvKQSovr+DOA01mwVzdY5FF45FF9nS+lZnu2LOPpRARFXoU1gdDmNO",
-	"UVcJ0YVTBCNslkYQttYS5o6PBAdKPYoUjqJvTzhfALOthkd8PGdwr5pzBu/03LggMg2GeQ1UkZhjaZem",
-	"jzHjCgCJ/TrYr8doAnEytwyz4eu10cJjHMOyafAoG4GSHg0hQw1VacJIXUBtXRgl4hrVBI8CGhN9IJ9t",
-	"pUnc8AiNByKJ1HCEuwnEJ5Iy1XxBQmgaRowHDGZDSRz1mT7IpO6zz2Of6KlQ5Tds3gfY6jwu9IkkV1fH",
-	"elz08aIKFwGfIeM4lWSzTaTJnaPfdDNfFbMmPRi8eSIJflNze5ChIXT7mcynlf0k1s3CDA7QTK/GfAnL",
-	"DtEAou7JhEo9XZuJDpatRWkYSpIJA7bFnFAWknosBiIFYuthSjG8pBvFfQoSFuodp7HMZpjyWy4m3LDH",
-	"IsGiYnk2i7qpASbikFBQBxXHTFg/YXJYwgEkEfDGwDqS9lOeXbP+moGETSnkjNVNWCodUGKd5tKoYCBB",
-	"vpmFttAo7rwFtgZk4SvZlQVD61NYOAke5OmABWhAxjQw9C1nZE3WJtysrt2lbDjoCxH2GRT7gLe2pd3n",
-	"IiQhXyYrgDBPoTkDRTjPlpTiQLCFXUXtRuwg1DKkioDLjKTZa/ZZ02fsKm/TmY5YPtZqUg13jnk+NfLD",
-	"SJfvrw2JM5xgxLupZNkoKrdwoYVZc5C488DusXCP0CQYRlDxAWpjMBpqkuEhzPTuZQPoBVgFy66pvo2h",
-	"O0a5a7uhDRIK4s1+0Y6nhw4oh4TJ+nJnmR7HoLhJVrEMMImd0xwYmWFa5laFpl3LAOhhNzZKkApZENOE",
-	"yXwdJouZw1ibe0svCVAcDMbGOxPqq1tFlIEpft4MOPv5rDlnGj+LMDe9SB0vgnFMI25bAL3G52aMhvup",
-	"LtqB58CwBDj7UQQdk6xoTC4uoQLT7DyR+JGJSOMQc4Dls4MVQSF6w02Ivl4BcCnma1B1DP+EzKhIpyCd",
-	"nLmAsKfUOGOHHeYpRBvFrcaKkFX7DBoDJUF+zTaAxppLm2a0wRCArk2tW1ixQyD08bJt9sxU3OSQBTxA",
-	"WtPVnDjwIu3q8TB1knNb6Rkb6m3Pfc7FO3xiRy/VzwpemqLnNCumo0wFSy7snW2USzhqTKXqiglnSWG1",
-	"lfuKpy3bVU4YRyIL/Z3xaDiKCoQRE2wiUTZ2Hhb3s/o/4PllB4O2pdsUZ9y1RL6wxVYbmN0Atlxn6fYU",
-	"MTMCddbdzsxmB81oVJYdVA0TkQ5QZbB/fmQuT6pY18hKMBZATQhUdxh+Xdp0uJE0rP8egVQ8F0wl0+Z+",
-	"X7HEL15v+mNKxVWD4n6TWAwiTR0y5qG8eNkwnBfexnj9lCdiVXMAf9vcsiV3LKFxPHeu1v+gu4BeZ7X5",
-	"q6l0TqKzwSooTDYI1Os2+hORkFhfYC51nhmKBiq6ywezuheD0uZ8cGIbZl8y93NB85IPAltkeFIWKBae",
-	"Qfo4v3i2shIzuiUmmPP39E74oAjyITZSFvDWpbiuOgdEjeJSVCnSHpMvY63jAq9ni2mbIxCy0VgoxoNp",
-	"95ZNNbT7seaanOVZKTNnXfyjvFvzPZvCSqWK4hj4PKz+NRdPKtRa9tTpI8Y4HKtSpau9DEyOQCuHIkF7",
-	"cJH/cTVh2YEmYUL7wCkYXifjQZzDbfP76WZSxGFhg/DLmtWpBl7OKxsKVAkqS9KRtTLnwsB43rg5n5CJ",
-	"6Zl8CswCoO3st0zNY2RMTei8FhbQUW3OGS0ogosHFKAxE4PvF8nprL3A5Q6KVoZQMJTaQXI24pfuhIAv",
-	"GDswZsEvmodAo4xF/CO4zOAeMv9E8w/OzprFcl2oQ+qLHkA0YWhWDCHNbpYsUDN2dhhDnsHo1tWUsR+L",
-	"iYNs4NgAmQ3sTWbzXuhH2bL7WESVkmdbzV4E3LBRWuoNcAy4s0RgZh1lEpB9RJPJAvBhmdmJ0h91DhW6",
-	"ZCio7CbNEbMUMGSaxibTrrGCF7bW1OYntlFGFGxYwp6pTqeSyEA55ehgZ8BZVk3bleVbQK33R8pz05z1",
-	"ytibf1KN0rILWjGf1LfhHFFOUm6JNlykacL2zB0zMIH6kTELgEuLn+kDAWyGRyZoBjO3BCpES0RoG2Vc",
-	"EjINDDTBu6mNGxpaoRYp65rz1MuQYBOw6gPbsHJcd6QCNaPBUDOicyhxNqZRyBbGyw0V2cgTkdwafQtq",
-	"QqIRQ+UYqYOQqE81JBb1CCUTqrEIdUUgOImkPDCjoQZyY+4MQUHctQriwvzgFQlEHEehCW3Rl5u9O+G1",
-	"JErkm5eICdAHnKlGzDAKTb72HtPMJ+JmuKePzVA/0MRaj6QYhwyjusEUav1Ar8KMjZpD0r65joB2dnup",
-	"nBYmjiTVSBiGh9HQnAw1oymH+mAY6pvvqeCcIcXT36j7Ly/2T191z8/OjruXb/cvDv2GiejijPQThqRL",
-	"708VaMkZEHqYCB5EvPX00CNG+WQYxWYN9mxVCFAFQUBfJXqjSwyOxhYFq+uJFCFf77T/Z2fDw2l9n/lw",
-	"VV/wqSVIsL16HHsC9XWIri1mR6v4K0P6RSJn1LN4HHsaJ4AmHpxdXJJxwpD9IXX/7Pzq6Oz00sTP+WdJ",
-	"NNCSi/mavw+1ApoHgqtExE1jTGqegHbXbxgN50xaPHsL6sGsxhoNsIA7VlXq6+l094+Pzz4cvuqeXRy9",
-	"OdJTkUyBNr0O+xwZBweN/ca/BZj1sZo28gKqMCE9OJzEzE4OnIGr5zdyDOykvhyQphmLLRRQNRp94JJx",
-	"ZTCb4u1Px5FmWlyNoc+CcVffCV2f3LIpMkYGLKjYBCUzaJxygFBllMUjQwHNyJXqXT1xPTSyvfA+gwBE",
-	"GmtuINCSl0CHbqsFNICJWV85tawK36tSQ5vvGaYfC6nNqqPtCMivO5oDAxg7a8HzarWZYA77YEqzclua",
-	"AhSQSAHQCv2d7xH/KUjV5m881b4BWqXh35FxzQyovLUcqaNixWNO45glRW7CM2BDiwKMEFCUx0hdL/uW",
-	"TeXuiHI6YHC0rTUKFGRwtOvO1OTPnU92wiJVgRjpaw40rPldjRQdTurJydEVajI1pe+lSGEol5MMowL9",
-	"obo5VhVklISRgyKBGI0iiJuYcKRUxH/1sotf6l4dnRyeXV/5Zm8RBUBxiRRwRKeoCJ4igOgdIz3GOAFL",
-	"FAtb5JrHEdDH7famh/ifwVPzr7Dh5s7RAzvXTosA6S7zITOsfp2aVWhWxkxMaaqQsHGsj3Ck4OpAKDVQ",
-	"nUZDyzWieapHg1vr52GvutYNv+GnbALCOd4WqJAzvI9GoYEmo56j1RvRX0RW6Hk3N3EOKQ9jUEJBBmLN",
-	"8WaA0Ptt02m/vbo6zzyRgO0Hm1/DUVKCi1rB03PGWAqeca6hs+bVqq2JmDasaB/ErGNo7dMjzZj5YLSC",
-	"2aLm1QrmOMhu5piysn/nxfkqzELO04IxBszRs8YZpzlqFNH2jeYVrAlYMJHYopAo/mEsSvZ30YRQ82oF",
-	"/TukTi3qzms2nknOPironZ2G2eAF7Syuo6xprXm1XBFp/wH0zrZHDSrMfUYN6gK4pCl0oZwrADWMHR2e",
-	"A75MBVfLk4p1C6Ap6ayKT1BfA64FjhapmL7OUezo2c3TzcDMyzoUZ+8cCaFimBxp5qgZnDR7ZV2BA7Oy",
-	"lO94nmaiqYZeUUIurddpWJL9al6tLGzCx105TgNzVtgy8RVlWcl9bMSdmlcryhc2egN4dsfdP8PPMiep",
-	"5128rxwImdtfA6HIuThPcrpQxSvoPZ29v4v+6FVEb8Z7yfXTqnRiAh675Pv3aJ5pJZmiqsRbtmvL8lZW",
-	"OE4WlLDFAdorjRDxkH2eE4iO2gcsKSK49Z206rtSqsJ1MhNWfMsIM7adkyLH6peGjORxfyRJY4aRinLd",
-	"7DiVuQ6XJlERsyB+vhKEHzlQKRMRC8NvrjC1clwXYII73znuX/rtmvEM+2WrfkAVjcVgt2zcJXXJcCOM",
-	"cazhZUZy5BwzU7W1y/poJbb99orGaJqwRmZDRcNp3cfxjuDcugHKfqNFXls/a/0tgfra8TieokDoRyM6",
-	"YFJ3NMyC0dRO8hIIfh5U69pdOTghgsIDOdcWgeA7S2lMW6nnh3+2vvMbJKBJYsVILMrSzx0AtJAk9oxr",
-	"sbX/Gu9j9IXOIlB85Gbz6Bhkm+uU9NL4lqRjyRItFTCcExo7wdVBpKqKbCmVRL1UseWZiPOWXzIea1kn",
-	"W9Lj0ROt/0mylRfOizuTfTJieq/AgS2gcZDGVBmD5VjEUy5GEY1JP+WoMms9Tmry1YgRno4VPKmBwmBj",
-	"Jz/BCp1spYhvkFfAemsYVw30csnirgz1sSEFkbUlVWUZMG1Xn6dZ7JnpNyeIxTifFOhdMBRCMrR1ZxFh",
-	"4HhriKie1e48fxujIivR4AqSiskTDBldmGcASZdV4bkOOO70ykBb70Z/tlLejDVyPZRi2MaFOL6lHbFl",
-	"noNhYfH023T1FG0GLfLkcooOlna60m0eK+O6c+MsiGHKb6vSnVjC0AqULOLCs6rQIic6cxkb+hAZ4r3a",
-	"pFjuaBHw3cpIS3LLF7JkuIBckDMjT76X37EGK5Znfl/A3i1J6VrwsEQFmbE9Gb6unFDCMjT/UiklLCv8",
-	"p0wqYSFemc21/HKl+O4K1Liajlnx8eOlizDfeQU+uKthJvrrhnOQkYAvJDSMqfwbN789bpr9qcZN+3Id",
-	"3HSRw8HNV/Y7j46bD8jDF2qFOXF+BUVXxkavnbyt6vDEiij2Gf0YTA2eyVBYHwvJUAkDPH6RQ9PsXi+m",
-	"wS25asphlChPM6A2Wt9ZRsUq0iSurv3dkyJOFSM+xMP55Pri2JYcHQqTGIELY/HkiIngTO3bADr96n+0",
-	"Wi2/4WUFUje89tYLp+ppi1zldmupRGLsvdcXx5rtdbyXGMSqJfhxFHSq4/aCkLfMUygTCBCRTwFAzVHr",
-	"l/GgCJeN9taLQjG4nUJxSTts5UmYX76RcgzV1CuZYT000Bcg8lEmxpXybMBzLfGEkRzHYAoMWbKXQ7e9",
-	"Tjhtjr2FuOaNirBm25rroy2wsOo6+O7qWBfNyvpoYKaxL14Ng/dWzgl2qURwe6z7VMUI5zrEtebw6BpE",
-	"9IhZc14LUgcZoGULdr7hOXuxAAMfPXmbc0H+AenbXGVGYU/nZ1YsEIzlxSMLGoRvU7dzThIAFOSypO1e",
-	"BflIefRrymzG5jywplTJ8bLmQRnN49o9ilhiqdCZ/AnzS1l6NZyWeQ0lWxdUGpWLNhrnccTHqXr0vUiY",
-	"YYvmfWdtkBX3FLVnBD9jaoJHNgTKg5BJ1JwpQTiboOun/gN0QBzivEHXjt5Fjm4Akr0b791slAFDZyUz",
-	"QgElfq+d1HZrJyyM0pHZW3ehboKMfEvuKgqqImrhOH9d/Ko4gNdjvQ2bmYIPGKgwkirigUL3tuIhqywt",
-	"K0unb16VWWiHdWa92odhpFjt08oFZ4sUq1xydg5DkKcGssIFRD6YagXgWmAjIIpiRvZ6HuW8Rj3JUkHT",
-	"mIDnCpngO5sbXP4WM7+5mGk0XtVipn25jpjpooYjZl7b7zyWmLlCWUH0YqDo5QpsmI2n7ycYbELjRovs",
-	"zzovg7nQsmnGWGi4+o7XxkSV9v+NX3Njl7DPNAAfVgZREJAzA93fPPKO3tFLmOSTPM8FqW/8z+3NBlpT",
-	"+zRBSwXoXZ9Iwni4R2ju0keVcbkOEiGljXohWxsbM54VxRRUGyun8VumMi5yvcsgL9ORvhQhswZ1Ui2b",
-	"HCB1jDqBfdErsQA2XuKCUBtHA1vGJja3xA6APct6DL7PFvTUgbT1PVRCNFaAyMKVX6D/nfH2Xsq3OLey",
-	"8dy7Ake+3Rqbvhv23gTRWfTu6Pq3o85pdCSP+MV2cHD07Ii/iz/yd3GwMUgoj9tHvN1i03fjYPNEt49/",
-	"2thRwZudcY9fxEH0bqcVbMTcCEUOES1+0SUpD//xAi++1d55toQZL1GDwlSrjvmFSbZ1D8ADdUGporbP",
-	"aTxVoHJCUUJaZ0h9/YX0fzg6Cmt42K3th5QcizsW0wAdRY0D4W4tEEnCAkWGIpGM9EDxMCVSUf3tmQ1x",
-	"ZlIlFGhuDpqYzPN7mfd6IRU97UnGSxnJKtfl7EhnBenIgGHJfQWNHPO0M4cilNb8eg7UxRM4ZZNz27SM",
-	"RbgCZywzzWqEyrwQ15Q+/nKuF1mAwqIxO+vVMFvfWWLnEeq4O5s4PwVdZdX6gCaq+fz5ZmelKuMrGaKd",
-	"yeTG6L9mSe/MhJqjjgvJvIr3fcypDpzuXVX6WxZ1ftxizEsgdGCi9ZcVEoVy+rQQ/qvZpbIE5rz/1xK6",
-	"XHL+pxS8XMjbFAxF6auyxUoi2Dx80XJYxbvHE8bcjy30lgCTAJiZofYRujRrmoxeqcGQBbciVX+j758S",
-	"favcJ6oarI28JTeK2VffBHWXFVl0lvpEmvhtSAaYF7c3Kq5IZZlX6r0p0GfIyGJem2qdIrFRb7a27d94",
-	"/2fE+8qCi1UN1sX7cvHF2VffBO+/vuDdukz74np1f4WaYqvUillem6uwCY9s5C0duT/A0OvM4MJkqFqF",
-	"1hZSWoGqNC+Un1Pev0nnn5F02m2bTzuzFusSzwIKlajnRfbZb0A+71+2a1Eg4FubuwkRfcgStpfF2UfK",
-	"q44BjILbhwkBrAgY+FOWGKtnBaz1UwsNkzebs8bj1yDz0PgQTwmUGJpNKfbnKFI2q6WaLVWWJTyBejjV",
-	"CU48CIqzuSLc0uFDl0zrF8gh1ynPmGHIE4ImuF4sgluogkFj1nAL0WfWaIc05BxWtQw9x4K9jIbs225V",
-	"tKNKNqhVKmmgKNeFiCv0+z4kE/VJkpqCReOYKo0BpI5WQifpirCWQyBMjT0naVQiYiZJj8VCHwJBBGc3",
-	"HF8xGgyL6TDgkzWvhqmizj6cHl7UvNrJ/un+G/jr8mr/9esi/IpNZ07nJebzXpO8PV44YVW18CRlJnFp",
-	"nn/chHeafPNDqsiIhgx9dKpCtwvMTk+ImFE+o0mfqe7MC7k7iynSTU+PpDxmmdUW0kDiESpSa4TNRrO9",
-	"8U1089vhSoGM4/IGbrbarU5ns/V8FS16TKW6lhYP5tR4hyy2mJsGwWe2zuxkFZTuacFIJUv2BwaH8jFP",
-	"xG9RHNOn26328kVVMRWuItxZclGXnn8cwJrjcxXJNqfu0SUDe7pnpIJKNr9yplX1la9nHBkxx9aCWsqO",
-	"7fDZVtl06LiB/7zf/Eibv7WbO61u89M//tua7uCd5rMtx+19l+w3P3qENn/zSLu545GWR7oaF5uwNs1/",
-	"7Ye/pFKNGL8PmxeyGNn6spDDBW/+xhJhfTxEP09gV/BXaK/mweFwDk33KRfKYdDbn74sz0rxF2MgF/lf",
-	"u+YX3IpKFC5u8z38DW4jHoJwE7BorDJj2e7PGQbofXTBvCpsHdCtBq8vnwoG0Nr5WRNoZru9tTHrnoAT",
-	"ryLNI3EHWT2x6mOeJVYzzDyU6LgEZDoacMzSCEv1sf7fkN6xXeIbiPikbjyykiS6i/igYf2sVJrw7G0g",
-	"gOXWMn2D9PT2GhEowkycyCJZPtx8LrKpWe7YHmQepNlO+qRuvDVAMAjpiA6YR2IhZYMMBJOERZAVc0Kn",
-	"4AzmZMTBhOq4OPC1ckUCUsfElT9vfGrhNBotcjZmfP/8iGy22jZWSEWMUMLTUQ8TIOvRlNCcbwSZ7603",
-	"OKzO/9yEsZq6mY95VY1CQwt4GbwxRofxvkgCptkKl4POUTAHA/DTGtBlUdw2nSWg+UTwGGRD7dYs5YJR",
-	"cYTdmt2B/FPOsy+VvLh74OxE8mf77uzdpnYdn5sDAbXSmpnHjm30XiP12o4FVcS+7Me80JEZCBGVyCsv",
-	"/dIFNi27K6zQz7YuUz44y3bVc+ncwXClOrwlbUUW/VMkFId4IMGPz0mmokQaDLW8aE0iK0dDLY4bsjTp",
-	"KCz7rS8njS/aBW/2pXfWQnYoC+xxZzQf5CK9F/Mwm9VqlkxnfquY0jLlCuL3aALZrRMx2svfmNyUJsFo",
-	"1NeEDHMiR7JF9o0TZp7QF5Nizsndey8uZQU/08fmRSryV+2szWK1v3mCq1W5HLO8xbh4Dw4nZ2jKWHlf",
-	"zsZuxM4DMDkHZ9enV00jG85yOfe4CPIz+5e6A5YQf6SsXxEzulransxBfzZhj6FX5J//6/+eFd7wPRKy",
-	"JLpjYevbUoDV1vBNkiwV6m1VJk96ZC38uBiKuUYKqoSB3vtcRCXFyvYSV/s5mhaHpLohuV+Neh+GVM3W",
-	"C8JqbmNmtPfo3NEib0GBLfrFtqBHtBptmjCbeBru3QX6caPOxvIUGAkYs3CAad/zYBNzGWOIiGmcchXF",
-	"JrOWb8bxM+kMUWP1/Erfyjd18+Fs6oXrDZMDubi6LLi6hJ+u/+pin9WcYD6+Fm4h1/sNzPM4gfv55Rr7",
-	"i7v783TpptDYUn9/s8R90/zRcx+ukIfRAufAJGN8DANH9EgX3iqx03Z9lqj/NZ3YYSez5GEW3Zwg2Ps4",
-	"r8PhODEEd/3DIZJ5mQEhZctkKKxlKk9GmiX9dS4Rk73V5AOCzmsnCKw0+iy14vw5cP3FSrhuFZqLcN3u",
-	"ZaYn+mYM51fzMFcVBW9MyWMbYR3JjDto5V9/ZQ0R6ybGhrsTIbM24jx6whYraS2dyZyQoIJy3FtlGFMJ",
-	"rLygd6+2Px5sfd+53P7xxZvvt37afPf8dOPls/erDZpxmPeE84OyyQUUy3nTuUjmGWcP0c844wLPzIUi",
-	"U6Zy/5Ci47MTES0FiRSUVGGfA8bCHMMxWABKVCHHa+c1i9bte2T8DguGlhLLadSq7jEqf7+aBzXoWYyi",
-	"Km52fry87KpwscylvUuvpmXJKjOLDmSrBDNOnrASxZGyJ2VOSP6V3CiLF/qf0pESyypk4K8Mv5jTZiVH",
-	"qLmIczUds6qXj+dOWfjatxG13L3/o6Sti+zycrJegYESy/hhkZWKzIFLgqpLCsJKxhOTI5jSVxl18ghr",
-	"DVqEknGaBEMqbflSNF8WWc3Sxblm4DfM8UqvsH+v8P5+IkbH38KY7jqnbno1Jdb9aoUyujz53//aHruL",
-	"VT4LrSidapXft1Sfl/d0zc3ofJXhpoQJpbksceq9ujq+hNJXRVPoDkDYgv3Fs60CxJ9VGq6u6KC4csje",
-	"kpRpz9JjfWWysDt22WykHpNKsjhmycpJxfS0FifErEod5tUw/9BLfSXdg7bkRStqh9cXMIGIF7Kpzfi6",
-	"3qPMRUUqjZl0HuRYhevS1i8VmILwsJh1D5BYDR+8WQEgFRpBM+hCleBadXQ4mxDTFz3+0zjWvGwQM2o9",
-	"DsqXd2nbDAFbWLIFv3Bg7ECg509W7mVaG0+UzordrNFR99lYow96dwmpaHywgkLT9DzPOwClGkTLia/p",
-	"eoGNq0yQmi4GGAdnYTZDwxwXntputlctq/z92Xzlk9uwGY3GIgHkHVN9AmqDSA3THuQXFnQcNQMRsgHj",
-	"T7O9/+J2l7fRuImmNho3xwJqy2WE4z564PV1q/OP6AnTjNZ98kxB/IFx7p/NCSWW5/tFaqkbzqRpEnMy",
-	"1OKcjS3wHpMulCHZ2NrZyZOuWAqyCq153PJLFhudMkwPUNWoSMyAdAHdypz5lmVMr0yMvlhWWXbcsNk3",
-	"PG3fukaSXFiex61kBNVzAxNzNiJ1m/E9L9ZsVfNJGjMszbJ+ak/Mgrssv+f9i/X8qYrurFEqxmJkuWTM",
-	"HAKU207vlaDPdV3Yrkint45rwzKXsWX+DjMJ8pyPz6fA1/Jr7gwbGrYCqc1qCa9i6l3/0pmzvB/QE+ar",
-	"L5jOX+aCufdl8ZbRuykJhFIYNfX3DXHfKnqru3X9TaGXUugPrDcU4vaQh7DB9zjJjBvCg2jLrKIaVNnf",
-	"QQjuUuJ130N1eHFuc9pOeVChj/2LHaoMlisQcRfQy+q74R7nHfKSNiv0u07iORgkWXL/XJ3VLhdPJEYj",
-	"urWVOYHI6bX9KYI/iz9F5eU8V+uS5X11wuhnMuFmH7Y5Vh8i6ri3jsPS3ESzsxbwFdiNSvEWJmAXaPyG",
-	"YDDXqJUBd5k9VqPro5uw4EwstVwVcf+cSkmoJH4ADfxMgtGdyJgOmDkNAsN1ITB7bApcPYoRzJz8faXY",
-	"aLy2WxX2WuUMba9xhlIU706KWuwXWxXVNitq0CdJFeQ/DKeEC0K5nLCEBHTESF1PoClSpUXNPiQEyFSZ",
-	"geAc4xUJDNhoregAMhZcspcinFYTPkxh0iHvo5d5zf+ARXdAD3F2ReqXjqVKGB0Rp5J/bcG356UWuSp+",
-	"6u3V1TlBfsagHGS4LoKoMBO4ZWc2YLnzuEyDgLFwNZpYQmIXwQqIMbPeEvAtHrifX4D+r1is4TK9H/7P",
-	"jcgz76EKDZMKd39lNUXpaFaQmkdJWW34w8eyibK7BUWa/QmuuRmFPngyuWBcuwzz6vO5Mn4fMyl+/YyV",
-	"8sG+4Y8jPiimBlhau+N+LsUr1ZCW8/IIjRkP9UzRWctCUJJE37HcI352LHzjTEbJxufPHvH7NIrzp9kl",
-	"lDCVTEkdHMC2Om0Ahn5p0YXYy1m/sM6xI0a59RbLY6PN3Apn06vhd0uuNc77FbxpSof5PPtO6cWlM2zp",
-	"1Wszi3Vcr1e+2ip5nvy45WfDxUonJXi1r7SXk6EVKNyjs0VlivrH+PaUhN1/9ToD4bxSrzNi81Iexp7j",
-	"3DFqlpFy8h9kx75ADOqRMnwECzNygcQ8NIhB8MADB+x/OHz59uzsfffV0eX+y+PD7v7rq8MLv5FxJpqG",
-	"GYlZj4TFOMiYJVLwfArV5uaKG+6bid6PFUoiWZCwOcmcZDTgkLID2njEnwwlC7pYUqlHJXu2tUvyQvfx",
-	"lJjcQIbxE30CKKp5XwjK65NEKJPUDwPt6IBGpYRQ+JGT/vvvd5IXb97/9GtyNfnl+vzVi6Pj849HYuOY",
-	"HtPLSWU2qEcIcVlT5bF6TMx6cTB6GgUcKlfSt6g4c+zuFyJTonqvzJhzXJGvKk4xJYYDe4SzXPRptuP/",
-	"a/k0l++dP6VXs9nibrYFmWKlwH3Nb7YON1aJjPo0zHn/eB7OpQ9+K07IxYU/kBMqXGSzhACIFNG9i8eT",
-	"KHrLJBrfHWGogdLQzze1725qn1CPhTRBD4GpcQVkXw1DFpKYKifEpFRHd1Z+imxd7S5EwLRiMSm4K5aS",
-	"1Dlp6eo3N9/928+0+Vv30z9ublrmr8a66em+I6iNzqFCZBoMCZWkPNuC58D22iVWsw26rio8/2HIEmbJ",
-	"bITJbMn52eUVC3ezSvT1cUwjjv/08Uaf2JSYhr7TOBYTSSLV8KqK1MPDWIhxjwa3Hhkn0R1VzCNxxG+b",
-	"sQhorOExYorqw2W1ZNXl5lkyLpSb12uTTxmcDzSBLK42X+XR+qFoFJvFXo0ZTySRw2isBXSCVjTN2Ax0",
-	"p2KSnBfth0g0g1xYmkRqeqkPvJEcGE1Ysp/qlVSoE2gQMClNYlIoNfmUpmr4FHJveuYfiSm4p2Fun2BG",
-	"zrqvpuNdQtU/fpko37vhby83tp95pLNNRhFPFZOkp2/lPk1jBXU1i6lQIwwD07MYa/lcY1frht/wMy3W",
-	"YzLb/fMjcsumpO6zYNzViNdttVq+h9PVuEeeQkv59HdDjb88peOoecumsuERJeKQ0DFNFPS44dR8vDeF",
-	"9HTjhPWjz7v5JABhBeauExOe1eHzZz+jJ3LDM/8f6dnUljBwlsYXMh4LyCiHazKZ47Y8FBpstt9IkZhi",
-	"CuSt9majdcMPY8kmcObqPoL+O98j/lMajiJu/sZZ+Y28/Ge7Q3w6jrq3bNrlQnXt0nxMCgz3AcgVgBw5",
-	"KdJHpvZFY5I+i+AMK7iigcorbdcOAzE6x4NDFKMjw1U65y0/Wa2Q3c0WyH5Jg1vGkTnLCCtw9jaD94hy",
-	"OsCYNJsbWe4i6CSpK8YpV7KBxZoxA4ZUtN/39N5mdYeporEYeLbkqxYcIJGHR3psGPGQvPtwRTRIGVeR",
-	"yZgOI6JwwQdFXJWAlwcCJpwn/YD01fllk6HC7g1vYrnXfsTiEEtJA7UM6IjFB1Qyj0QhPrq+PnolPaLZ",
-	"JanoaIxPL14fkM3NzR1NNa6vDlp6RFTjgiqZ1Lc+f4Z1bX/+3ICd59BnZ2v7uQZDL2YjUvchuReu76l5",
-	"+o9fpOC+ASDVwOvF7IYToo8z88n1xZHGzBENhhFnzYTRULcgfiBC5mcZB/0sINEnLBgKE6Gk3/zYNOb8",
-	"pn45ZDRkCSzAPCY9EUZQJV2zBSTlt1wfNYCVhDzrDc+2gVqvHXISvST1rc4mpog072APIOGKULAAd7Ww",
-	"St1nuwHf3scN6YlwSuzFKjgjExbHTY1kLLRpFwEyXJAwxeEYGYETLu6jFjsloAjco1J/GRAMmJy8bu3m",
-	"hi1sGzKm6SSfauowICyWLE8f6Y9ojJ/vmikDDEOmaBT7enDEHrTL4YehqK+9Vikc/AmUA6aS9BKNsLjm",
-	"K/ZZZYuVSiR6I3cJJafXx3m+W1L3b25Sfcf4DYLHksZRSK6vXjdfkDolsYaTTJNEaKaWMBnQMWCMZaEa",
-	"UGmXTxG6eFPiHZ2BzcORNcmjauiRX1OGFY8QPciYJnTEFEs8AI0eHaADU4Ed7Vpd8GQoJCM+nAPpY0FU",
-	"BdYsfdbqvn6gaSMwaD9vfmrJ21T/Gz7Z+tVH2Bzh1WmxTjOWxFynkkySSCnGNYelOa1d4ndabR+YzA7b",
-	"9GeSf2afR1RDU11+M5gpA3SGVF97xPLOFkb1QPx/7L3Ldhs5uib6Klhaq5bJOiGKkuW8UCPZqcx0pW9b",
-	"kiv3PsU8CigCFKMUBFgAQjK3l+dnfF7gDHrQq1+j91P0tJ+kF/7/BwJBMSTKFiXZyUlVWowLApf//n+f",
-	"HBV6krCMy0yUCRMfrJB5l/HSKBge7AWFT3EbvywHYBVOpnbm0cshyG1qAgRuWPrxUxqJj/n5hgFxlpL5",
-	"mbrtAeeAqcqaIheAbMqZ5adOLDidoFVJfAqb+0cvXr50Awu7qRtt7QWLRxOWeqlQ9ftPszd8IuC/BI70",
-	"rRTQ7Y3wV1axWHQNgD4Lv9bvfmdHxAf51+Pjd1vbvW03cPpgtyvcQJWmzyP55z+oPg6oq4FZGj7a29rp",
-	"cPih/32KwpHOrB+Je3JZSJHQ60hwfbfLfiuew5T4pC41ukPGs+QzZxUgNJQ7P2Mu81JoYAcgOcRRNIsP",
-	"dgss6xSmtgO7IHX/+ZznXrA6R2j36bb7xmf9ZyCVpIL7GyJ54OYLRBFJbGdlGX5JCWC4DsBn/WVOrpTq",
-	"7AzjnUTqj3tKVhPjHuPznYZ1vPZBhZEwXuWFJecFdUyC/AVdaOs/c+4CQZyBgJgUUmk3ago67VFrqkFR",
-	"ZlXpzpUI+9SOxYzlMFrmNAkM7LlWlwZQuHIn55k3wZQuzgrJOi/eHh51B+gZwp+Mnwx0UpzJ56452X/1",
-	"6u3vBz+dvD18+cvLN0cgkY2wIIc7mZpM+KYR7jRZke8Bx0hs9cIXZrws502EYL84R2ascoAcc8+O1iDs",
-	"pU7qbHili/+Ee50we6GkFdJuUjIwfTnafM1tNob/zsVkqqyQ2WzzNzFzpvn8FuiGdQePGoGbnaqncfrl",
-	"9KcHwB1ylVVgl+UiK7kWoPo66cExP3Ov9R0t7r8PhdWzzf2RFboxIrt5KKZu2+fuz7///vvmfm2EiUUj",
-	"TViv18OVmoGyL507AsZGug8OzOYLPMKbBx+myojNX3HW0h5zPo7zNQXMrLP1SwSsgACiYTv93T2QJng0",
-	"3dqB8R0ZUJnSBs1ofJAznFD/LNTQfmegaeL9XLS8yyIT0ojInH798viKBa2mQhpV6Uz0lD7bopvMlrv2",
-	"U7JhC1vOW+L7715GIdrBxnbvaa+PFaxC8mmxMdh42uv3ngIjth2Da0hOBJzNTTib8OczjOOHbQotzfvu",
-	"0leFsfvu6gO82D2LVIhpRRapL9l65WyWjU/JjRdS9Mhd2XQd3jrXDIeK1SpInAEVKoW7ABR8zdbufkN8",
-	"OAiBLQHwu9w73U1t76TAYP3Ga2vDw3RCbvUTApiSHHU37/T73g/zKFNzFq77221fBqFGcPTm+yenHEkH",
-	"8IMBU2UXh7DoyWGoW895aKqFW7ZvvuW95CTSMGq12396800/K31a5LmAZNizZUbmrDwteXkA9Tdw1xLv",
-	"ORL6osjE+6jGKY6wwHaPYyv/+MMtnakmE65nG4ONI7qQJtJ5DJeh4mbDl2D/YwPOIOKW14GAjcEGnMqB",
-	"E8fwXjqrbj8vcUjfw2UrP56r3KuhYvLaXQrzsd6kn7tJ0R1wk9isCFtif8LMD/DX+Q269RHl7icqVc8W",
-	"xB5TZ/6BF6VqboWI2CohbCeIDKtRiAZ2oB7b3XemuQzhOjSphzKNok94LyYrUwZ2msz30HYF352Ku58Y",
-	"eCU5LTs73R47QPoHgt3T4kKdO1OHEgoQPaQhg/Zh+zQ6zEaXygD/gsFKJV8nkEaMWinqkUs+Y53d/o/J",
-	"UKbu2hN1KYV2Nrx7mh+g8wd9RpRJoqYorBHliEkV1UT5N+FdjQfD8oDfu5EsEht1z9it5cZ7VLIoDuB0",
-	"+XLTu5EEV7rZPjUzT5S2WKkoWiSGfN9AEtyhxy2Idvu7N9/xRtmfVSXpFT/efMMLJUdlgam93e0lxvSO",
-	"z0rF82OlXnF9JvC+Z8tMgKmmU6WtyF+LvOBoMCUbuzs7y9w81cp5Cr4tZimp/LsurHgY0Yx0HCQAvYRS",
-	"oTACOpA/S0xPi81cZe6QwD8rO97C9MBmIS8KrHGYKrOgPAMRv9DJwWtzxjNkkOgEXxZ+8YTo0EDBvFDv",
-	"ev8argFGHw0ur4faNhGrpmd5cx6cDw8rHYVdQgYJEx6dlIKWJzi2tLvH+FBWwE+JEhxCFx6LUEkv8bf7",
-	"eHNhxcmZkninpLGDF3emnMMYPtYUMhND2fxaP5IfWSeFW0+cWy3T7gA1VD1rgpWCawgJCoozCZ/CxFCc",
-	"HEp6V48dcisw2ityNnVKCSIh7OW7hbIclvIlruRq5HH8iltJ5CWEXBwJyO9Xmt5a1C0xsF+UFA8oF5f4",
-	"pGOlXnM5o+kzj0MyNgTh3xREBNG+wnCojI5dLAOdIAURqLkVm3BmwJOyY5J9IbPdLuTeghjigCO0SATV",
-	"Eo0TFdiUG3OpdM7OhK2j7rv97aGsZVKmRe42Ni8hUSsZP1VVdLktJoKMPqAI0MpaKH8ri3PRYz/zoqw0",
-	"JhCHkmgFQBrU4yG5QIJkQPXy6au3v7x8c/J6/99Pft5/+er94cFRyjoUm2TPuphFB+7Y0GuEkSsSSFAd",
-	"54eD3WHc4msHzXYIfFRhie7Aa4ShRIhYP0+JN7SdpCQxdxJekXaJ2aARP4zIhpG3KBclnw0lEBpBvo2+",
-	"89XbF7+9fX+MOcpcVaelMDgSYKobVRok7gjnM2HVFHjXJBurSvfYW/drmAlK2EKFwmgE5DYQE+fMWO3U",
-	"s/Z8biWkmMlZqeweiPyhpEHtvwAemrZF2O73u35EEGJyqgnXFWaUlyULIxpKq8682sA5Yxha1zMoFHDO",
-	"CLQpGEO3y7CWWhhhUckS8RNmcocSXvfE7EXjKHOfAtnZhenB2RgpfaasFe5YRGWapBqDGQBrPpThcJB2",
-	"fBqtub857d5Wy72CM7wa9QbPvr2n8Wj12q29hLWu+mxd9UpBPg3lTRDM/gx8jqpSlW3XVYcYl0CGAF6W",
-	"yCWJSmsPTjmVd2FmJy5mYcaqKbtU+hwiIRbo3XuLDpobwZUtv9tWvE11TMZb3L3P3rmP3UFza+1UuE8J",
-	"0LdfWeT55dzkZXnzkqJineMsxzWG1SS7AvyxOCpVGFMF8O5J24Lul+VSa3rQGMWfbFUbS3DNsobj3bqo",
-	"b4TITYMQPqjFjrcia3d0Zydhtd2IN5z4G5yuxFVRaKos3iL1Uu3h7oTyHctnxmltfOOVsYBWBjQAPpTU",
-	"QEEc7Phwr+TBrLAxXnQwHSuZk0OLZq03UbgZyhRrNWsrPB2A2KntyyRu+7nBSnRCdijnssxgeAYQtobZ",
-	"eVsbAwMw72rZvQpjo/mSW1kdLSI4NrgeJCz59YQAv16jY6nQYcMq+GwbZKrVqEAMlYU5x1+EfUeXPFAI",
-	"Hr9xxSrpYVbyOF5CEoLXaCIy8a6xLlTNHU6K44lpWoZYD0XdmHWYNBccaYOZVJdMyVhSD2XGNTSDOJOT",
-	"fE+le+wdPoVybehQNuv/SbF4JQZtnKi8KiOGsgPlzN/3++x//vfd3vZub4fqtS7HqlxkbobS5IYOwVAM",
-	"vfkE3nwCbwB12qw0PBdiathYSWFsKDqjwrdCDqi+3ymeg58PD45+PTk8eH90cPLL4f6Lg4ZPz0wX85Z1",
-	"r6obGH73Pytj8Qc35ks+w7k9E9ZgXBm0Z5hKmpgOhp1wAuPOjS6EJYyzWHjJLD81yAmmhdVFXKHowxmT",
-	"wkB02uvKkXV2AZgc5QwadsWcx9Cos6RmKm9tjpQeSlj7sKfOhPRVbh0If3OolMdcro2ags/FjE2go0tJ",
-	"0fWp1nhXDGVnt78d2USNhfTFhW4egZcIfxspffY5kYVDOkKrUff09G8nurCOFXx2rODgQ+ZTfM2DhnUP",
-	"UlzSv6e80LdW275la7lsHsQt3fFpVCiA9HLjoMoLySciZyn86w0W2LuhBlgWYB7EGlZFUfQQQQewJyqy",
-	"cBIkGyuDLVi1HzFgnFFZCNbxhyrysjiH4uihbDSK9NjBhBcltdWoyZRrkbOMG7FZSCOkKWxxIUrsLTJW",
-	"aXBoLoV2l+Q95u1uCqv/4Nzm73fY6czNS+c007Opc25gihNP5ovdOD9v/oDXYTfKhM/gs6ihhGTcdj/p",
-	"9/tDCb0gmZpMlAyGmLm9ZKIVXZVowsc/zoze11GH8E3IJZQLcbob4k2WwDFvLYlIBMRVi01B9FoBmlMm",
-	"pC2hGC3HCoA9ACXUQtqUTbg+bxgF/oihiKzgOO+jHEMLjls6d+nRwdHRy7dvjiD98u7g8OT9kZNudQ6s",
-	"30X2bz9SJ4cw7jHlvsEkskuGshT8ypCVFAszFYWxR34GVugg0TvaKiaBuzH+xm/fXWp87jVOk79k6yP9",
-	"F9UtImTYwqZpr4ToBlCDJPZ9jwnWhfk2394Cae7201EILt6u4u7Ij3RRDe5tY/P3lYi6ZfHZY4+y4ArG",
-	"6n4+BdOy67CNuTWg4o7wc7zkqy7ghm+4uYIbZ2Ndwv1lJdwwi6013LTjrlYH4g+DElcp7M0a4OC6sN9z",
-	"HZhtV7iD2rQZIXVj5xmLA1DUBIXYT6Enzolg6qVz7z0gbrtF76fLtuAaeP03VNP7iLfy/hUL8/qNS90x",
-	"t5WSzwmxyb28pTkhbLAnhnlaJw8T5s1GNQLfmOAmzB4THwpszfd/AksU8SlMj/1e2HGjRzPi9YczAiGw",
-	"cuaJl/02Rq+7s7u9gym/y8IgemnzQEbkhrfWGy9HMKYVV/A3iBfvuYT/ZlESFfGvBQX6wkvk1N5poBoF",
-	"uDJCqn0o9/vx24uAUuErWUMTPVbjeU64pWXfpfuSxUo7gB+1utxoNJyLWaPxKmlkUaI6eRNx8ad0zb5N",
-	"E5biRWbfpl2M8SHGJ0T5oBXKjJ2jBOmLAUvHhXPmi7jMP2AumAQknyhLNzCDiE09Bt1L7w280N1JKGcB",
-	"YgUKCDihTUEU7VzMegv98P1p8Zubla/arMaPuNmuJtQs8631JD3y8IO3Gvz0t/b9th5vPi3cjQPEwPpC",
-	"82Zh5H+foA9sfV7TczFLfaVQJhCAiKD6MJ6GuLzWsKNf9zd3nn3XHWAdvhVneMyG0giZu6MNmYQGWsWA",
-	"PYd5Y4j1ci5mHuqF7YMYulT63ATgNRiHn0mtKivMUHZa4Ne6CSEM1sBraYS8lmJVPYEQFtg5hYHCy7Fi",
-	"E56LoSTgNBkaKAmRJ5aOMebMmbA4fedi9qQJ9AbRQogSUuOWL7OC7IexRVli56ozCaHOHifAiXMotg+8",
-	"clTFxy0Fk0KtNoKplOosAp1wz+CGqrSs0lA0ZZVGcfESMqFvECq5hrljNaTcUNaYcoBx5FHlGCVfF8LJ",
-	"dQETrTHdCNACxfantbaLMO6iKrWxArAvQPKMT4FJu3tDmTZPQlorFQTpcJ+cQeV+6cvyS8Gd+qJfINEN",
-	"mE7YKsuHMipO2JdUQxfK7lgn+hL40LEoI7SPBtoUfCGhhgzdIdSzxv3mH9t/uEmPVGSCcF1nxYWQScDk",
-	"opa4UWUrLQD5jACShjJWr3uwwVVl3QHzK14WF8JQv4QP6i0qZYOQPm6FW6ePCKYSFBlA6R3NZAb/iBw3",
-	"SK6NtIJiwBreHZu4f+yznIPeBbAefCh9GCIJf7/Z39ncedpAEiY0jaPw5CZsfDTTgD3rcQTRKUw8hqvB",
-	"f/8BunLJmrxotm6fDbubskAC2MYVa3FbzsWM8KGw9AIEeQcNriDJu3PuzAuejYVHy1mgGspLPjMslWoT",
-	"ljTdi6tp8LxyeldvY35K4hn20M7+SU0k5/DXq/gr35wb9XD1kC17MUZSa4B6fySm840FYhCQ4i2ww200",
-	"pdyARU3GAdH1quCfqQp2kKdCeoHMmNv0TzRuIK9/5RUbyUYNiXzLtzk7qJDGcpm5u70RsQwGe+1IBaEJ",
-	"8rS//befnv3fL3b/bfvo2b//8Mu/7f7H0799/2bn+Xe/1eQog92dnRqqqVF76s2IJu7qAuhUv1Jmq5qv",
-	"XV1OjrzD+1s8hYU6OVcC5xTVKmW2pGqo2zmhEoN13RQraVwL43r05bQhIe6RiIkZMjJ+P8ewv9Z13/p4",
-	"7sy2azORpARiZMFGhebpjHoY/Pavyy2dYT+oOwMIfjDwKhjCS3fmkfGWNch9JXPvHODWyZxCeWLYqRN4",
-	"3R6DtBhUfIZoAuwciHWYACfY2envdp0RFqEiPzH+cwgbGcp+3PjACg47EwKtbSnVyMpZJisa5u8hMqKP",
-	"w1l++BxqfbTu1UG+OaDjvaeNT38sPK1XQPMWhdkQ9bKBcIRuIJ0rLSwiSrNOevD3gzfHRyeHB8cHb45f",
-	"vn2TJuwpWs8xomQylIVkIyEI0jrxvd5E4tljB847wRdf8hrLlnwNq7k0nBBqR3EiorBDaUVZGnCowC9x",
-	"b0HDT3zgmSUki0xNJu6ZuT/Z4Anus0xJU00EdYlPVVmauic4rZkhoLqQ0NcvClV5qkn217+ij+fWWyAU",
-	"BnzHX/+asLG6xN+4JI9ZGxqJb2Gk5jjAQkZf0U3QoKZO4NMp0jlLLLTGWcTAQyZ8L100QfAhp+KMy0hM",
-	"jrlhQubUDw6In043AqvEUOI7PMw4Z1NlCmQvKp03MqNOdoyYAk04Cj0zVtpia7unyWOlcp5gPKDC0P5R",
-	"UyF77OewDdhIIdokVMhrRFiJ7jQJiM+0Jipxfj/B0aMZNdVqUhhQFBmvDNAswPxVhlzeQGzyxLCUclRp",
-	"wAVoK4F6PICRwggiFeloMRUYrImgkN2XUCE9cgR+mJZgFKODsxTg41JkLBHo4zxhxzwpi7EzsCJHSk9u",
-	"+EYPK1EYdl4QV5YgLNEWvMqwose3Aa5sUh0ReOWyQ1t6SLfE7lxl4P1WuJkYrUPihiBl3DAKWYl1TP5h",
-	"YvKoANxSQKoJUpeZk7LOao4sD9LqVy0P/OGLyw6uMSW2PhLj5qdWo2JfLm9R7DE+Z2BDb8FUV7Ju7VpY",
-	"n/iLQJm9seoT1Rbdgm9cH5R7OyjQBUcrfk8HIfmIwn/K7biW/TXlbHtw8UY9sPCIhRhx69lykwCEHZBI",
-	"9kwy7nyVBGxO6EcXQJrgbLuJugCimgQtJUT393fasZD1rR3ntgigzy8k/KnbY2lYL0hwpEr+6t73v//f",
-	"/w/QevSFyNPF6ewjq7LzV0Avci+G1SJFTR96e4jtRQ/zE3UngN3Eu0Kpm+Ykn4pSXRJxUKoFLBwAqadt",
-	"BgnccRhd2RjhFc74Vdoh9bLfbIzgJKyl6P2hfkOKqvSH0gvSWvJclaVzmau7tivC47d4/s/K2ImPWNx5",
-	"VUFJjDAY4EPSpl5vO+lDA58UZg//LybMgTZnlLhcC+Ym0knQwIYylNlYZOc9ts+kcwiKC4B+szx03AFp",
-	"D0nNlE52GiQn6+zu7CRDmRbSVKNRkRVC2hNIJKYJ0EgAG5NzbNH5diMESkId/PYLjEFSLxAN10c8h1KN",
-	"2Hb//9newVex9F8Vl7awsxPoh7ryliob40vcN6VaZKKYWky5a2ErLVOk4xjK8Hb4YKqO6MwxDrlHOU8c",
-	"rkm7Pfa+hkqNLD/zJFSlosfvZS32TkK8dQ9j2jyDlwat5TFN/R9O/CWLwaQxWg7nYD9suNtXpNb0JZAB",
-	"XVFh6tww77r3ER6PaBz5Ghp6DQ19Z1HzTBQXImEo0d1RR9GBFRLteqeoT9XGYENNkWR44xqVdF2Vaa1Z",
-	"EDhqFUrlSFiDgtMLOi/pO5yl8N40mODeI86L0UhoITOxxzjciFb7hNts7CQrFVuRqur22O/OTk/Fhylg",
-	"fL6lVxQGa3UQSxQeaiLsK6rrQgIqetZQFiHaPgDBmcKanFBxOdQAgUUKqjCFF1x9HKB0YfMtaLShjFRa",
-	"VK60QKs5vXKjJnajKLIx1CANJdQz5aClMuttxutF+wtConm8Uh1GuBboa4H+dQh0pXPGWTbLSkEHv0OA",
-	"Fptc5ptGWAQGdpKpe/8S3ovYm3KdlEYE5BBvJweRjTZuJMYgADmZVEA/G0VS+HQKybUb85WD6DVkd3tO",
-	"cvAuqonxecbwBU/Inu6xN1Fl9h67EpzpsTSjOjzEoC6oD8KA8vU/PgdnJWXiA/3kARpHRQlcphy4U5Vm",
-	"mZqcFlIQijkWV0CPOE4JO52hBZ6LD1TPCn58poyN6DzVHBr6pChLMOTVqP7IayJGr8NS/smDRouedl7I",
-	"fOkUmJ/J3wroLWt5pBZkjCz9XFimw3DbNU92G+fuQmbAROl3R8C1xdRyx50hKANI2KgqR0WJVyGycCm4",
-	"EabbFj2DR9zNAsUncvHzcm7Fpi0m4tYPxZN8+6euPNrnN9rNAb9IAKxjfveYYixFfib0Y4v4gd4cUZHm",
-	"Xbtmb2VDMQN4l3/hiapiv4xbljq/6VWQ1SkxaNR3FDKF66yKruoxEExhYagFwD3Y+HjbIh8I0+9YSBTi",
-	"djkwp2NQqxHDYzeE8Lp7Uawy5IEuQ9nObr/fu85ZOqZvfNT+kh/k2mVau0xfgcvkVOIVuXAq7KUQ7myq",
-	"OsB9/87Sx2Dgftr6WNunn75ACt9sc78LRvUSF9ci9joUDJC9zfwo66SyKsuUZSVWUdruIPa8vP+H5qRW",
-	"1dk4sknYsU+fUJfgh8JYZ1oCWDkaYc4LqrvD/b3dHvtVSeCgqSE0ABSjFQqjzpM+UjyMeoAPBIoRzVAb",
-	"ZJz7cY2MsUbGWDFVto3iOCRv2JTKLJaxqIOwv0lCE2nc9ehrL6PrHqhiORoqBsGg6Jvb1opZ6jpbNsRQ",
-	"f+IR3rhaL7Z+3c0ubPTpayf2QepkoxW4PXwFIieYu8DmuhG8QkmMyTBibz0GQHjWAZh49v0OstYlHvoZ",
-	"ceidxzbmZtwdsDEi2xLi1lASPSvk6Ng/VSGpdyXirWlQ5WJZymVMAkutgUj+pcW05JkgSH8/vVMh8wIZ",
-	"fyDzGChgiTGMekSQCDaA8AbcbJGdi5yNhRZD2YG85qWqyhyRc7iceXyhSwkQF0U2rskD2ZhfBBofw6jz",
-	"c1pyO1J6gtwKYRo8S21hIeYMHw6te7v9HxPW5LhtTxe+jJk6V0KhM/eah23Zjz63xaaqN0vUvY8wxjc1",
-	"73uz/SarK1y3bqb/E5hPyMTMjJoI6JVVdVvAbQT2kpbT1sf6HzchJQdRFwnIjEsmFbS1CQ0QMQQms7B1",
-	"eI6ve2EX8R6JSY9qI2Im7vrNEWrNgGnhPEvMeCDUTyGNFTxvayueE2PLtBY3P5rYAcLX/tljYV9Pa/JC",
-	"rullj1PSCp973Y5aheV9sz5am9v3B3X7udvqy1tubop9RdK9LcNUx1ZbG2kiIOpFpRULyxNeRSHbB/G6",
-	"qfS5kzpjMe0i+Al44+GXES+N+ylMQWsLK9zxcG0ifjKXaBKpP2V9/h/A3cbcxRL5ihUlkds87TRTOfZL",
-	"VbL4VyV8d2nddEqeYOgMcDcEj5Dt18nSgNyHpmKOWAvO8cHEOTi7IU8wYLmA48MtgC20mmbocwVvZ5X+",
-	"pX/JA3mXGKpvuHULovX0+2fH6ZO1h/l15HQfu/G8n+eMzwk2oLrmWoxVZUSCP2v8j7EoR907DfWHq64k",
-	"YNvM8YYUWWnCbclTvOa2+La4LZqn4b61/J3WBACiSSHK3DfIYFxmj6UUaR6wuSqBhjUAQWuElMJJURJD",
-	"8Uoja1dU2Gqi2EltFVw1PQp5UjnDvKWJEVoqmVRRARlUpl19TOhtvHXBQSRBHmO5wWdZMA8k+9YlB19u",
-	"lqxrFFbAqc+jLap000+5UwOG4j2tAZZDCGB7oHpseXFisiyMFfni+MpreuZXzX/x3gi9RB08fuo6ovEg",
-	"EQ2a/dvz0d1V8cB1R2rrY2WEXgJa1yeGDMsLg7QQwIsDzV1NGtpCBwhZqBWfwS2IAhkahul57oRCJWSh",
-	"KeNvLJ+ZgPaDVZIYYOEIx06MtjU9RZOn2xsx3NgTSPun3UVpLCcwUAQsncKqpwATZuu01eNPW0Fik/ul",
-	"C7vvc/PBK/Q43sM5vM7bOCTWZUJlhSIJagCl7wMsak8sj8HJSXdFRwjt6OgIrcpUx1c8kKHuVqXNPsdJ",
-	"j6zzdfBvbSq3msq4W4DCqRR3VYoCxcHtdvHNPd1YKZsm893dndDb3QU9P9/f3QkN3l1q7d5j6b9SjyqC",
-	"BYlQuSwrPCUI62GsmsAsoLLvcDljGTcC0otQ9vcBV4mFTuHEQ20vtuPf4hQ8VPv2LUuNYbShyvi2bb01",
-	"ZcxOf+e7ze3tzZ1nx/2IJmg1fb8LXvvdnb32Xy2v2u73tzcAC/qVkGfuaO082002JoX0/96+3+ZjWLqb",
-	"nS08kmtf60F8LeWFgZeu9Ier0hV/WFm6+BAtFMPSqG118zcxA6wmGIY8iwk++iyNOvCAXM5bOWkX2fas",
-	"ng1lINtD+AsQsac8O8fq2fptdvNQTEs+E/mAQQFH3AUcyEvwfqWHEsU08BYc12yHAMcfSfNBDT/FjORT",
-	"M1Y0HOrye2JYas4rp1Dc+QYqPXjI/gThqVCZEMFruofQT8fK8tLdY6pTC/+N1/n/1gJ1AJLMCCIsmBRS",
-	"aVbJwho3qXAxNjj/mOzsPE2efr+T9J9+l/zwbDf5/vtnyQ/972u4qJTDgE7UhdCjUl2miZ+bobzUfNrt",
-	"sVcL8RkDDq52FqB2hh9gTCGaoxm7v0N1pmfK7uzu7Axl+OaTSWFAS6bdvZoc2/PfpRRxh7tYSr+fVPXh",
-	"iDAUoT4d3tvdYxVBHYZHBihDWFREYSHcMIz7u7koIQCHjYYW698wVucMlapEBomxKJHr1qPVnGl1abBg",
-	"O4BxgUhNI8gMSGwAmlbYPt1FGDZwHSqfeKcNIdEhJHRN1su2oMEd4IlrwEra6FQUW/dSIul4c7wvc6Ie",
-	"x4OAiRGACINRUeIkuuEJ4X7gcZOKTRSkTtx+xPYC2Ch+fkdaCJg5wAShXd0yX7TRTpUdJ36e3I5r8F1Q",
-	"9330CNw6blCMW+beYxsYcb59v6YYgf0xlLjDoifVOzPiVk+APARYPuC7T8VMAfUmtxgJgS/LcdILO5Sn",
-	"IlMTJ/iI/CQHWtN4wP7euvCZ5tlXKjfXiEg24VgAgyQqmQAJExflTD3EJ/iwwBmJV58EczJq0hhKNB4x",
-	"XgwCUOTRMyBc4OyQhJ3xaSmMgY5fd52HQcB9YyzXyLQKFd5pewMIvPALoQ8Ovfe7qhRZNNQHqvDBaWrx",
-	"u4nlhyY7Zn2EY+ek1RcU/SzQoDfduuiWdfnQGhLiIeMO70oO/E/+tDjpDfrQn5MWI7kJAxFOfJv9fHNw",
-	"YusjAV61k3i8tIbMJ0+OVWhvmiAqsxPGgLNVijxCWEjQ6IOmRudSw4VUFbSQxcOL39U6idcKrnUS/2vo",
-	"R1C0Ue7Jj7w5DPWWUONa0nnzZ20r4zIT5UpBVuohtXvBiIVHKYtK1ocYDNbIMr7eb9hrAFpST3D9MGP5",
-	"jJlxMZ06Mz+YYQkYoaNCOysUbe8p17bgZTk7CXenFDWAZrxToK7LhPthj3GWNi5jafgxbfbWpYWEPusT",
-	"eNYJWOxQSZK2lk4h/7mxvHRW9mk1mcYccpCtAeRPU9P11dyBWnDjHn7VzIQBfqaZ6UuvkscCxhV9TWSJ",
-	"fnpQAZ7UO+QRmJlrk/HrKu36Nq1NPKfB3FzKtmyHGCOdSirs05IKDyX9A2u8d3w28TyzEGhgojQCqQ87",
-	"6RR/jUIXGsCuATrMwzvW+ouiC14veVU2YFzOMLrlHr6MEoqjmB5bPzKZ3Z+dvX0pckbsqEuprb15tbV3",
-	"RWct0FD4Hd+Mioo+5zHpKL9b1jpqraPWOqqWO4zXmEN3p6tuEwe5iSj9pnZxFtgpIVZdi/kEUx3QYyqz",
-	"ssrbap9BgNwXC/XKc/K34iJeJ+bvPYzyxLBxYaAB4CsOqEQ4/59db7XwMP4cPfirPoz1h9x8GKPZXJ/I",
-	"hziRo8aue4Snss3D+lnpOr+d1Hw6UWpd5Ckb8bJknDgqQyIhIokMOXqobuCWdQoZJR0o8EjZxbSerhtC",
-	"lW1lI1DnAlD/gdmzycdGkIbhQU9MjafPXisg8eGSbnliGsHUkOOv6yTUhdAn8aijohFKtnRS8oeAiQ3m",
-	"r64yGVDe37BSjAAU0oyLqXdS47iq0kuFVevRdm7wVevigzjHHuoKojeAKypCZQsAZ1AYOGkZFLKp3mFQ",
-	"tg2Io5aG34KTO/dJD1QWEM1pi/db7/ikjpb783Q1Scj4yArNCss6hC9QmPiW7tp7XnvPa+95Y7BxNC6m",
-	"gKrp5L3TrWoUwr1PKH2/elfaFze2WuD7ZUnHXDgVCTVbvskhUJj2Gq0KHBoQNgtphCSOaVOdYkm576+S",
-	"UIdHLQpHv73vsd/mjfsB2LYe2smcF1Okop0Kbhn3ZXcJKA12OS5KQaR3ziIYSp47b30oh/LvXBccgJ+c",
-	"AFOVBU0mpHXWA2pvY72cyrjlpTpDIGczVlP3P5eGFTaBBKWQVs/YVOihDCMAMr3jTTMutIVCw0tRXgh2",
-	"Qe8NXIRWTJDpLKWfXkQlvFDUe8jlmUiHErdJYQR2nBGdUU3L5z4iPN4IYXxLRygupMa0vKjLNMNHJ3Nf",
-	"zW1UbRwe2wmmlhu4YdwMZfrLwTFr30UNbhL/oLSbsErmhEIND8QGF1QcVN7vC2qNKJFzxb00ieaQ4i9J",
-	"3YnnMU+A8QP6XhdUCTrP6Z3f5A8E/OfGGj7EE9/RTLUB/PnFugtWu1u21NB0xU01Cz4qlEVnXOsZGsJu",
-	"N/Gztk+y/GzpMWCBTnIV83c50cJqycI66V/oiJ2QjIJDZdwZNd0ee2mHEkp+nUXFnc/iq37tWAtIEzmh",
-	"jogvwsLGVZrlxRnUyYPYnjEc5YCl//U/0oSl//X/Q6X+//pvKfKtIvg5M4LrbMx0JQ0ybVpdnGk+8bSc",
-	"eM6h9NqdF/HB2VHcPZCfuv/9y1/+As89OYG/bZ6mXcJnNxn3lrsvqKf5gFMKQqqgCuNRZTxNKHZKoG81",
-	"lCmsWO9fKdOccOO59PyhplSX5azH3ignP908yJQZJ2Tcwg9AxCERtuAyaqko5FDiwLQ4q0oOmMuaGtzz",
-	"gpcis6xz8OL1/ubOdztBvEFVRpWyUcnPEieOjy752ZnQ7P1LN01DeSakO+giZ1lZgPfonGlW2K4H9YGd",
-	"8F4WmcrD0mHzrvhg3QZScijTD5uTQm7iz5uwqpu6cp9mQwE9FO6P3J5SqjTE14YNHUKOlM4APwvFT91w",
-	"Bfqg5Sw0m7Sinqztfv/6niyn5RcNeGPwdMGBiRJYHEGVcFZo8UvBIXCfbqbwfe5mjOW3MoEo+KZ67LkY",
-	"8ap0QmnTt9m5C4SsJs5uif/WuACel2xswv//segr3SM2L7h2V4ANdKS0xVj+RgL/wPCg/wc+0P/nT8Jk",
-	"G3+stoONJOXN0TkvLNehuQfpYpvWBoC3p8Ofrobm/E8rhD717VqMTo9p4Oo/MUltY1vF0lzzkYW2D6fQ",
-	"2iFTE8YzrYyJepacax4sOoQhMOeV79nYA7XgTN30lGtEZKWr6N/+SmAtMYL9cvzyDdKEoAYMjVa6OBsD",
-	"4plXJ/UjAa3VayWEdEvRazEhPoD2jjsr9XBTYEbp9XqRLTkgLebke2QrGlGOUH2CUQhtDBi7xLwkCkGs",
-	"146CevTcujOwLfhEJ32lILD0jgcKBfkvbIkDRebqGvx13b3xtUVbEDLWyyAStuTr31IrLBNO2TqtyvN7",
-	"oUVGyxpCC3VnJqDHVQD2kmMA3rkqTncAJ6bpsX3JfNxoKNEu5BIfUwp+IQxzNjjC2lCHixZOlZSVcJ4L",
-	"PhwlLjZ5uqvw9V6pMWdeO1dNOy/G6zPQZUnUstzUe9Kpu/qTwc2xVhenlRUmZenHT+AAuQVLWfqPP5wO",
-	"w87oKIwSeqO18IEQIsvK3acDAR6QeGGQQWnGYXaAddmNGcfkfEWnRv4pMmrKvhyrkn6I/SdUjalwW9qk",
-	"aGFDSu2U4zuGspNCFOUfT//omfPKjTpqqHVbygrZY89VXgjDqqnboj+w18VziGClxYSfCUAVCWoavvZS",
-	"OK37i+YT4wz4slSXteMFXkuHM7qFcQnxsXAKxtwMZV3r2FT4idfihcVVhm0fuHG6vUiFe3RArM/E0szd",
-	"fn8ovSEQPt3f0h2wXGQl15RAm6BOJn7X0H+oLiXaGiZhE54L3yD9bv/4xa9pIBgj1eQ2NexgXA4ylbg3",
-	"KJ4Y2rUU8qI/k2ETNZSnBJkWNfc+MbAOzwMYC7fUmX7023vDJnzmfHqWKUnFoOUMWo65pLNJzf5aXWJz",
-	"LK24u+bot/dD6X008P+bzdyC5dzyU24EM7YoS8ZPlcYOfSN0wcviP4kcjhdlpQUhR+alys67sMBaWF3U",
-	"LenouWLVE3wJHvNMlWUB3iAnErxn/acshXU/yUgtpX4JDoXVs00Et0nYmIOd5b+KNsmieNzzqjx/P3Uy",
-	"IYrKrcKmuvqiB0K8qgdyKIzzlBdYWL8DZjFkQkXuzj5ID5ROJI0waYvh9jUw1hoY62o5JirfoPlJi2wn",
-	"/X6/dghPZ07gtJo8pyqfbZYQ9h788PSHH77r//CFllCUErgOEpNK9YOFBsyTPGR/nFOHhG1wDkTuqyCI",
-	"8mOvLnLA4nsQYTFVm0f+8FDeA8Z1NgaUhMABEsyU8GPedF5BM8V5Hc84gmlv0GRYjTH3OkpQFZaIN2cL",
-	"EcCvep8/wfNr7/NLoL+XgeT0H1p/2lrYfH66/LGLDNxd9bH7PE+onYQujpqsNgR7Q9hizXbxbbFdfN5+",
-	"XXmx5Tuv6r6A4yK6+ArPBesYxXIVfDV/wbwvSH8npFq/zwuZaayzxJKAaNMTmiRBa7rDKAyS01GoxD/D",
-	"ubY5FvbVVYU+MI3+3+nsiqcZZyJjnRxFontDWTuUntl6DgiNfo8VcrATFlsI3iv1ty5WzgMfuODAtx0A",
-	"yeLIdLfHfgcVzmP/OdgCCfqr9BbnUBHqBqIb1ZUOrMN96OWJwUiB8x5x6rsJRljQozwVDIpYsOyFviph",
-	"WuAiYB0t/sukrJN+HG68Hm4M2HDD2a3VZLjxKfUBIhon3fQagi4SviDFi9MGRFbsgibojASn3M9ejwJM",
-	"KZZtdtF7JSRv3DwQepIqvH2MUzppb7ikGfQr45ba3xxIVqLAA+CSxbEkwuRSl7KRigjHLeQPIE6Uu28G",
-	"Nx/W+IkJIHPeFb/ygz8khSFdAu4aqBPaCm3IzndjxK0KFPpzkg/3rcXXvC3r0s9vonESRQgWf45qjfLE",
-	"kE2wioxEXJpXE8hcQ1nnjZlw7erPf/2u6wXBE4NVfxDOCA0mziJKfPt9oQnKal1ycf92eegG4tZ3kwRe",
-	"I2wigKV5fCx1sQG//HHymr+1iPp4rgA0ql6OOWxY50qH45XoU6Pyt8PZtOSFjB6n64RHNwTyuWRiMrUz",
-	"rJJdWCPri6S/7o7JpQuyamNtLR0eQDpc1LvtMTvwC1PwtUcCbos/nB0sds2ZmfJMJOhGYYs8/QNEYtJA",
-	"7g1u4VBqVVkBCi0NoiXtksNW9yuAq48O0N/BVUyx8pYy8yN01tDhHsrgvpDLlDDOMjU5JeninCf01P0n",
-	"kadO1VjOXyPcX3zACbqnNQv3cX0xFIJhVjf2t6F3kry6UGaVMF4axUZKD2WcoPX7AjseIFRu2UQZy7b7",
-	"/biQLS7egnSFH0yjQG4or5CK31gg16iPg8JjqlBrVsgN5XyFXM/XIczX9IVFAG8fs/R1NhZndCg7qe8g",
-	"2WKv2RY7FDnUNtS+baNS7onZq2sE4zd6wHPyYIcy2q2hYI68c0xJePfXXRHg0q1S7aDLpCxWWg1H73ic",
-	"1XA0p+tquHU13NdbDRcCa+pLM0C3N5W3PtJ/LZcWDkN9kLTwbVK1tWhcdao2kuvrVO2fJ1V7ETbYnaZq",
-	"Y5X+MEFe+rB1qvbbcvoiz4J/BXnbmy/+u1dc1yV59w3DKtUlu6Wx/S6c7gElXxdniZMYZKUwbAzaifKy",
-	"3SR0vjoHwBf/AqI3tQ05/6Xr6asu59zJ0NDzWZ4ia3EUW3Jid6MtV5UT+xwX5L7F5Tonts6JfZM5sToo",
-	"dOc5sSgCd8fQg4fxk78SBtVozAHyYZUx+uh9N8fp46Vax+ofpHlaN/f0vWbsWoPwvwJ3Xo1UlyCEkvat",
-	"JwmrpC1KlooP00ILs29T1kmtLY9Ajps0Yd/1e70fvkt2+/3EB1CH8sd+H1JugH6HsXefunyZpwHd0FlC",
-	"IsAN+rycJzAJHJCeHn8o/WQSMV8NoEhR4AgnUVelGDRgFmvgNQiFhzUdSsyygoxKGHC5nGpFRXhzeXEz",
-	"LQuLVIyjSoMpV48CCrVo+FLZoUSayJsoOzvOhPRP6UZIjDikHntTM07CUAdD2Uo66fEUIYFRs082GuWA",
-	"io79pPnIQqqTivQDFpMZsFaaT+gPw+1AbDkYRDotVXYOaE+8FAQnhaCGuHTmUoip0GDienbGgPaxKDoe",
-	"CbgvJCZcMfxgNNAHCrPHU9Vi50biJ6HjsyYjXAfw/9zWslN/VGKDcYOMa5SI2C+rKtuuqpeFD6y1+LLG",
-	"9NbHBhXwtZH9RUxlZ043Oi0DSha/75Rn5z2GxGfQnLqQ+tZTmAUBrXSQ9fAzYPTt9Hf3IK6BRLqg8Toe",
-	"dJFZpc4BPipKD7TQ5i4IaBA1W1P4LxfJjz8oogD+04fzH/sppCVvbklPaH1rU/nGEP21W6v/QDp5HXb6",
-	"CmLwurFzHlnN5WGsMtrqLq/TMluA5pevlKhsfpCt0F6Rv+kB1qW6ZP8Xi51P1vkRUEMEVSapfOYRKycC",
-	"+oU8TLyqah4zuYA+3+e7cQoICz5hbXorYUpmIgBBeqp5rymVDrpxgYY7gHd8Bd7NlYHeE43Ybb0Zv2hr",
-	"TPS1b/Lt+Cav1cVVkwgkzOy+fJJLcTpW6nxTyHyqii+iBjsSmRYWQXswXlQWxrbxgP2OLz4I7/2qq+nn",
-	"vmYJRjD/3etQ/YOE6mnf1+sQHTj6bVHSzP+0smg9MuP5kgE7m2JM2Zkr6V9Dj7L7OwaR3709OsbG2rTS",
-	"pUc2c97/keUy5zofyt/9oFnqj3uRhyJpKLx/YliRRzj2yiNka2H1bMByraYAe5f7+MFQGiFkN6mfaYuJ",
-	"MJZPpohTx60Vk6l78ntZfGDu18S33+MNpjiT3FZapEOZXmwnw6rff5qdciO+23Uz8Ovr/RebR7/u7zz7",
-	"DqPxw40i74XX9JwxONyAu0TqJJJv9UboLieNnhh2OrMCIfqHkp6NEDTp5diI7MSXw4NpGc8J44Yhij/2",
-	"Jmx9hP+HEhTPdABYZ8d1uaSvxIIRFGcSMN1wKGkCd0kEfwfjEpICSjKtrG9hwlWkwpKhTMfWTp0VTHwS",
-	"EZw2kOYa5i4gqihVWVYZZxJLhL8vlNxzFuyEzwB1rhQctgofylKp6SnPzhM21cUFABSWhTzfLFXGITs0",
-	"EZbn3HLG81wLYxIMl4mc8TOCfscdkikpBbS/94byJ1EW8FeMExH67FSrSWFEPnDDw6wFPzvT4oxb8SQi",
-	"OWpPFMzJ15WW08+964Hi/fNf3GIle/mV1KgDuN3WBfdfYBOvQdPaKuHn9eYt1eatTNGtj/4/bwiQv7RQ",
-	"2I2Sh/g+2ZkSxh+KvcC7S5c5Ge3Up9NrU3GrsvWromjV5et+Fr7l+vU/QTn63RydpIV8inCEvH0b75nd",
-	"/i6aOKgZAia8s0au7vJfhF2kbe/HcbpJza1L3r+tcPsXnomVR9wPggJaEU5Zj6VCupnLB8yZlCnTYhP/",
-	"YhhneQHBrLw+z85lGCl9JixufoIyNu20ohH6WEtt+d2qtFXVmH+JXd5/OLt8XXR+V5p+bZYvUQ0uw9Zb",
-	"VA++Wht9q7auP7tYnP3UtNDPxdSy7V2W85m5NpJc3/dNhJJ9JOXmUHI96etY8n3S2UfnLPYqA6gWBUDN",
-	"o7ZpvuyUb330bjdWHljESbuXofuWjim347qjox7PxrxVcBt60Nb4/L9VohJIUjtROkS5sREnxCCQ9aLK",
-	"MiEIlXQEWiwiBkdm/jgeDz2IKp/12H79JOSx8NELcOZ+ZJ3U/35CvyDbl+evQMmJTLKXfLaoAs/q2Zyg",
-	"uerl7axKprUZTf6rkvDBEGteV/c9doJuAQiwYdPCqt2f1QHpE7GJ0Y17kz+tIqIlHQT9w22poB77WWm2",
-	"s8vG4MJhZiXMZ2EgmeTTW6eKZIh7JOkbNtXiolCVD/+zjr1ULL3YTlIW8mzuR/c1FjGVOAJwdYHxFshb",
-	"RSbcG6FUylwWNhtj4s1nl0pFhcV+aAtECyzGnJeEpQEbj8ktC+kSN4lfmDL5M0aMHlDc/FJciNjRITBy",
-	"n281frPdk/ixwjwCqUOGSSSF1QjqBFg6dQYC0enn3HKkXaNMNz3bCQEUMQhNjjRYZXEugJkLYkjU8QUg",
-	"SFcCU3twmLzNC/LNw6THDsq8uDgW5uZw870bIm7GarN+lrB/udnN/5T+1cPbFVPoqFTxkf/80z0WvLTj",
-	"/2yNT+wTEOwOlB0XpfDMCpkwBpEBkSn31+Pjd5E9rysJ0ue0Kso8LmqACoxcISEgs6pCVv1AVbcwA/Mr",
-	"jXKFGhNfcQ18tP9gXkIj4Wf64831bizvq+JCSIEQk6ciWlJco40/YMHUVEg+LXr+69p6Pt5Ohdx/9/Jv",
-	"R2/ffOm0kTeoTv8p2lFF6H0sV1k1EdLGtTmX3LCadH+k1WQV83fsrMcrw+CG0Rz46ZwIy+cmc8Yn5bUY",
-	"zGMu801PUmhUpTOINVld2XECNVWQbnP/sXAD07D+Y//1q9uthh/Zt7MaNAcLVgMK6ZYVRWKO4TIgVoN8",
-	"TICCMqR6Fq7JIb7uQWQKvNsJcVgTZjUfjYqs9+BRvrkuNZ4XN0gkuN1tK7Tyru5E2nQYAnL/bdDN81ti",
-	"I9modLkx2NgCa47ecGXts0xVCIgsQJ1RZFGdCwlmFMW7nM0ANmTzdrAuDetYIQEkOKGYJPbM4LMKeVFY",
-	"jxcSHojW74JH7ofaAo9pQKTQ0c0Bbubq7UfQohpwFBLqWUVyAgTiAlLPfBPwvEqRnwntRE7oefWsOXV7",
-	"E07y+OYO32iIdTX91TG+1c6pi56Kk4bPhhOIzMiJc52dm8smPBsXUrBOpuSo0JOEjapyVJSJc6EzURJ2",
-	"GP4RO3eJEbeY0nPtWAPqA8BYwFdHo4UyykXTGdcyY3kqglu7GaC6TGIIVtpZKKIsQUp4kR7sFk/SY40o",
-	"R8jEy0YCS4ohC5c5GwiFZhgWvnHRKqMP4WyjOCges1qFAXs2oOBWsY6vWWa+ZLmbeF8kgdHoPHgo05LP",
-	"3ImOhhVMwasDe1dyO1J6wng+KWRhLIpG1tn/6fXLN4Ah142PlbtqwWOCyYJjaIgLA5OvdDYW8HhF56xU",
-	"PGenvHQbQsdHjYTK4sVdoNDI+GzRaOGxoGCuPvQnehB+95Sf0YCnQk1LkYDhaj0OSySvoifnKjMgtD5s",
-	"wgRF1jZISZQdg7IwIOWM0GaAM5ls8CovLCY35gx10EKwDO4Zf3U/Pz/cf/PTydvf3xwchufivQn9Ay36",
-	"ZIMEmv/R/9P/3ARGTOZBr5L57s3kSttMshFkVvgLnkp/B/1r7kc8/+7Dp8W5mJnBhEt+5i6g40p3N/M+",
-	"ybzP8key8Xr/zf4vCyZi7tMfwafe9suOjvd//vm237XEZ1wz6D8+ffo/AQAA//8=",
+	"7P1bcxu5tiAI/xUEv/7C5N5JmtTFtqTomJZllUu2Li5JLle55EOCmSCZpSTASmSKZtVRxIl+6nnt2NE9",
+	"j/M05w9M9NM8nfkn9UsmsBaQCWQmb7q4XDtqR21ZygSQwMLCwrqv32q+GE8EZzyRtd3faiNGAxbDr4eX",
+	"dKj+DZj043CShILXdmuXI0ZiJkUa++yJJDcslqHgHhmImPSOBs0TmvijHqlTIpNY8CG5oVEY0ETEHjn/",
+	"5oDsdDpt8h///qL1orXZaNW8mvRHbEzVh9hnOp5ErLZbu6ptXtVqXi2ZTdSfMolDPqzd3nq1o4CNJyJh",
+	"PGmes0lEZywoz7GXxCnrkemIcZKMQkkol1MWk1CSZMSITETMAjIIY5mYV4mAVzH7JWUyeSJJL/uSP2u+",
+	"ZbMeqXORjEI+JDHlhA5pyIvz5+m4tvtTTX299qlq9sfCpzjHKrC+Pz8mYgDz8GNGExZkkJ4HqKf9mPJA",
+	"Pm13djZpp7/RfO5vBs3nbGvQfEF3+s223wk22OZgi277TyexCFI/WaX1s3Yl9M9ZEs+a+4OExeUlfBiJ",
+	"iBHJfMEDqQA6pWFC+mwgYkaSeKZAB2AjdQsROu3WxnxM2Gx7tXHIw7GCbDubUsgTNmQxzOmH5jluWvMo",
+	"mIeuZlPDYBfBG4WMwy7bvTXGhAmRjCeEIuoSwZlHKOFsSt4fH70iIhmxeBpK1iLvYtGP2FgSn8bxDJGL",
+	"jpnqmDISctLT3z4Keh6JxJBEIWcKOGLejrY7b15tfzzY+q5zsf3Di9ffbf24+eb56cbLZ28rduTWq01o",
+	"TMcs0Wd2fxK+ZTMERKjWP6HJqObVOB2rjtfwzqupWYWxOjoKV+2JDEQ8pkltt5amYVCJAy8Vxs0DNaDj",
+	"HqEcgIR/Atz1OZNkq71FUh4xiWfRp1GEJ5Nysv/q5OhUAaZi6n392ftN/iCNpYir597j7HOCDXrmHE5i",
+	"dhOKVJIJHbIWOZvQX1JGKA9IQscTFjfZTRgwnuwSSnzoSpIRTciUSsJFQkIpUxaQ/gzpkGTxDYuBVsLf",
+	"USgTWDvZarezhf+SsniWrxzHddBlTD8fMz5MRrXd7c4GHBHzd6d62TIRYxbPRQw/b3A/AB/yYCJCnlQh",
+	"yD6Zsv5IiGvCdCsD5nloA+gyByFY/qX7Tdki9G/ZrDztE3rN1BbFivgRSQeM1IOYDpJmyJJBc5QkEzoJ",
+	"m6F1X1yzWRNv0mb7eWNX4bYieS92tjoEv3zF672r2u//9n9d1XoNImJCSZ8qOimuGfdIp9Xa2N4mN6EM",
+	"+xEj+xcHR0fEH9GY+uqoe0T6YsICc23pUwR4OWJXXExYDBcNPLpmk0Tfz68OT96dXR6eHvzYfXv4Y/fy",
+	"8rhH6htbZKRQNGADmkZJo0X29WKnYTLKqdo1m11x/Q18oqkbqY9ZMhKBR9QWeaQvglmDDFmCZ9y5aOEG",
+	"8GDkK96ruM53CdzeHkw9TjkcJHXv7pHtz58zOqKApU6YWlyLXFpz1GNTEoSDAYsVKTfzxKO2sUHqPWu7",
+	"utds1o1ZKlnQa+yR6SiMmDVx01kmYRRdcTUlD07sTsUwIe8OonA4SnoNhF7PujN7ioLonZFkTONrFlzx",
+	"3mcbd3aJweUeqU8i6sO1yYmIAxY3SMwGqWSAjTgr9RGRqtvqms12FR254hWL00MipK7Z7Im0gQI0LByE",
+	"LMBJh4mErXwiyfv3R68kCfkVj4TaP59KtpudBiB2csKiCAh4GKhLzxxj1TTjuSx0aV3xK/5B9cy4MXLN",
+	"2AQOfF+kPGCBwkGZ+r66J9SuRVM6k3qz9xEKNCL1rc+fG57aMX9EprFI2BXX2OKpboD5gkczc7NLwE0Y",
+	"MSFjIRP3TJzs/9A9P/zm/cXhq+7LHy8PL3qk3nlG3oYvSX92xc0BMQcNCRUZiSiQZMCAjxxRPn/Md4fn",
+	"3Zfn+6ev1Lheu912h43CG2bWJvdyRkOxJKHM0B2PBi2eUYX6cF7wiF1x9pn6STQjVM7DFzIVaRSQOmJV",
+	"YA6nIke+zyaKAw0HepdowsiIyivujygfsoDIkPtMEwt1dK19Uj3g64bXxlPbuuKGliN1zKl5gdueKxe8",
+	"YO3NnecvWHOrHWw3tzbZi2bf39lsPnuxs0W3nw92Nje2QHSwrsiN7efFK3JCk4TFaiL/Ur+q/XR19Xmj",
+	"3VQ/O+rHpvp1+6X68Ur9+vzw028db2N7+/aq9q8/uc3yd43/VLpevNrnpv5Uc8ykpEP1cpxKxRcTSn5J",
+	"hYIxtiZ1fSGU7gN1TXaaiy8EQAMucEg1QJ/61zKickRCLsOAVdx159mtWckPlSQgMQBKlF0uSMHIXAK2",
+	"mx993O8rTiVhNyyeTUcsZoRFkpG6ZEhue+7seiTjbRse6QPOFrEYDwa94lvtNplP9jwiBdIqc2p8yglX",
+	"MyEBXqFTEV+TZBr6bC0snc94/IW1D4e1A9AqzEHTw0s6zBh2rY9ArggIlUKQMaMcWSBH9NxsdVqdxh6h",
+	"irxFTEl6uZzS2QAyi4NkTEiL9P7WI2M1HcUU8pn5It6sWvCT0Arg4YvxmDYlU7isoAYsvxgQdeEmM5LQ",
+	"ofQIo/7IgNUBlkcErJVG0Yz0PjwFxcqU0WvVUSOwnoxaB5+hhgLPFSUJ7XswB57EIlIT4oI3C9ugrhOS",
+	"cv35hA4bmUhCOB2r8Xp4EFqZfqc194ToFksUOzaet9sFzL7627/WPzxt/G8axR2s/dtVrU7+5pG/LWrR",
+	"+NvaWP23xbulgWNtmnq6gD1P/ZG6d3G9gMP8JkyAbM4VwkK7yf1kmuNwHCbl8/KODhmR4a9snqwZQT/7",
+	"W5o5UfsE24aqmE7bVsx0KhUzRtk1d71R3uB+qz1TvPHczwj99n7feIfKs7lfmWTv7/edcyZZfLMYcLHT",
+	"5r7fS9J40af06/t95YJJuWhFMnt/v++8lwsQIZUPgAff0zikfD4e3GTv7/OdW9VZTgSXDPV6aTJSxMdX",
+	"VEk9UCSdcTjidDKJQjxJT3+WqFzOv/SfYjao7db+f09zPf9TfCufqlHP9Wfwo0WFjd4XdSGICeN7BNg2",
+	"dcUrWQquealoiWU2OKD+iDUP8MqpUAKhhNDjogmyQW9PD0OAFCsZp8+IrwYJ8LZ+9nxrh/zHv2+3OqAl",
+	"XsBxaf27Gbr2ybOunuxp9emmQ0Pv5swWptRDQ8e3l5fvnnZabZynvPs8oX9pnvi0AituvdpLGmiN9QI0",
+	"mKBe+u8GHbLRVY8A0RSsMqHg3QENI6aQMGAJDaPabo2NaRjtkpzjQ0U4PCY0CGImZc2rsTgWas9/+q02",
+	"CFkUmJ7qfq9gG6sGuf2k7iGZUO6DOYOmyehpzIahTICryNTnyzTjSj5NZW13S11MSZgAKDWgSL5Yki1W",
+	"w3aUJBO5+/Qpg+Ohrq+4FbAbA0H5NO/bhPXWbr0VT5c2DlQdLMsqQfoxo9daSTJh/i4Z00iRBxaQNxdn",
+	"p6Teyx501X72Goqlw4+Qm1BEuDDFvig27pqLKSewH6TeK21zT/PcitVlXElCExbr5iEnPdzTXqNwqItG",
+	"lqp16+ZPnbaw+APBB1Ho3w9jAXG6Cb1m3MbVfU6o74uUJ0YTEkqNZOxzKBOJrM6DothOjmLZ0lbHKN90",
+	"eQhM2icpD39JLckDIAQ6HEsGMt+UubrIMuKCcqew4wVT36INt5tWGOTWw5VvRNwPg4DxeyHLIBvFQpXL",
+	"EV5jWnvBGQvw3CnGQO7SYBxydRzGIVx6JcRR759C27uhzWaONt9Y81sVb/I1PQji2BwFqlfU3UujSEzR",
+	"sACKkVA+KCV4LTi718aCjMS6QzVOcWtz+QnsbzSKGQ1maneDSiKAOs4mDnmnLe1Yl81rnNKquwkreLi7",
+	"BM8ykjwWwHaGEpZO0olHYnYjrlmgqAL7PFFsyYNu65FaH6fRIdyQ99tfHKmLl61L6FPOPk+YD5K4ek2E",
+	"76dxzII9rUCyXDhIGKDSP2YTESchH5IwKaIBIMivd9n6bZvPMMs39l0z91VxwSz6ATkMF1rq7k9jhjoq",
+	"sIBIxdaCZeQqgznO+6q2h8wIrOWJzNwWCtZAC84jaoz5qWQPilinIvlGpDy4F05xkXQHMIqFTqcClTRa",
+	"wqkkEPrdSu41wd3uhK0ci05FQsw0V8UcLpIm9nkIpDEwMeQEuAjFKVo25jGdwUUhGSN1VEAmIgoIndA4",
+	"eVi28R2dRYIGl0Ic03h4v3tjgmN1EyG6EYzm3B4WO67tgwJWNmIEVGKgy25vvdh+/oz0Zwl7BK6ys1kW",
+	"XGAyiRDETHlVvNDLbSZCNLHvQ101JfhkDJUiFQCreoechC9tL5+c6UK6YwybD4wvMfiehepD36Ccdy+U",
+	"sYarEJIvwT0IlH7EMYlmNojNPWOfSrJnW0XEeUwHvjsg4UaOhDY415ebbeg1de+HwEHLx5TTMTjm5DYf",
+	"qu3kJBJ8yGIC3AFPdom66NVmgIH7QZHugsU3oc/ec3pDw4j2o/vRKYnDdVNrvALSBTShfe1aoShxzKg/",
+	"Ug0fkruxiJFeIXGntCoe6AU17d4PRYsySPiU450U37hMIBfTXZLyDESk3jOdbBD3Gh6QWRmJqfbOs91G",
+	"k3Cs7wFpD6AeizRRnXWXaRwmDL1OfBFFYaDYTmCbfME1MmIjNRD80jWiea+xR3oV298jg1iM9YxoEHJF",
+	"VBV4WYucao9kJe6o0RLG97SBmypx3PU+Mr65X4mkf5EI//oAKeeDqbStQedhjVaJgIiovqPEB60QSSMQ",
+	"FCJ2w8ChCb18xuKGjdVXVHsG3kkuBOc4pS8CR1UXmO+lECeUzzSw5L2IiVaMdZNRLJKkeH8JQcaUzzRp",
+	"V2x+yOUeAeQBN+2IqtNcxehA2ztdMBuW7iybQWwWuzpZiWnCmnAkH+heySZDk4SNJ4k0xy6U2l0cTnnm",
+	"uqth++c5bu+52joRh7/eky8Cc01XqxGKlxNFlz10ALFUDSUUmsRiEEZ3U7u0OzkSOctaHX9Su9sDyU5o",
+	"4PBjBt6UNJK7hBJQJvKhwp1csd9nNAbBCVS1lPSp4h2HnCZpDMEGUwidQSiqJXnoSR6Dmj8NQsaVdEYz",
+	"EOdDGU2Pll3VoyCU6iIJcpzNLQVVqiGy/+6IXLOZp40K+k+CPlugNKDc3Wmjd94jIvYUvwsUwtPrsEBS",
+	"OAwfPnxo2prIahcfmrcAGULtBiOJIKlkxva23Sb/8e/zI4peIsRBw/Gfr2ohh83qwuyvah6+6Fqf/s9X",
+	"c/F5TmjSfY/nJBbqW/dmIc3aNL/RnVAppyIuHVXDj5j3ahNhv6rPaz7KHaj+hn1grYUa0r/WybUB9RBH",
+	"9wOLoiaeTFSEh5lVjpJ+KpHlitPoYXVb77lMJxMRJyw4YUFILwEA99j4NB+wO1YjdgGmixQdmXW2wHA9",
+	"gnpj20aBbKIEJkr0RFfHgWyAJgzQhJ4PreNQMkWvCJregyLBByUD3FN9LtEVxVGc7/5WA4vgH6ZaX12v",
+	"0X8a8hvGExHPntLg51QmwGx/dVr5W68m0sQXYyWeweVZBeVikyLRFZwzH64xHbuTCbFKIImETKwAFEtU",
+	"6TMFZ1+Mx0rMC3YVkRrTGfIVqJId0RtG+oxxI9e0yHlFGE/BiRluedCP2FZhcMQ1wZvA4obli+GP3+Mz",
+	"hDbJob3q7up9apqecBofx+xC6j337GnH+Ec2xKBaoldASP1txKwnkhycnZwcXQKKQdQr3n9ZyDRq+H31",
+	"nbqDrRYiB6G6OI3DAWDoE0nElGMwDzAYLGiAE/5KWLtPttttElOIIoKIGkq225ukjoE+k1iMQ8kkKvx4",
+	"WQeiXdG321umy5AmDDy5wKUbxDktuE1EFPqhGixmNCEKDHQAzGXMJONBY7cyFq4UHGGikDAWBrdBw1AM",
+	"CDVHGaYcKDEB4LTo8EH02QNeNhl+o0chGL/BK5lZDmU0QJUtjd7FYsLiJFTXy4BGknk2y4FG80vFFiu0",
+	"/3g2kny6M7huvh1Pp8Hxzztvf9h/fSl+lL9s/rD9Lpz8Em2NXm7zzs2L16P26Pjjxnft6+c/jjuTD5s3",
+	"P+Tek69j6jPyrZhMgM3ImM7dGvhmT0ITLEwGIdilgPn2ahNrsoXJ2VLA/ee5VuStWZY9hcIKrfGMT/Wi",
+	"8XKALCZRp2z6zjRFZ1LjjPiTAx09Q2vgPG+B6P/M0EtpX3vrLcMPdxf8MJkt9UDFkQ9U01uvBuJpvHIv",
+	"3frWqymy2Fmx23GInheqz8YafTZgA4RMaHQAd/1KPd/lHWAfhjr9wwpdz7Fxcf9wrR7CN4fZgo070DuR",
+	"Y+Gx4IHg6+NfAfIlaf3o4oxsdp49a3YIjSYj2txQBMzC/peF4A/nixtOIMhP+82Pn37buF03lGOD+HQS",
+	"JjQiEVNtJNlvfiR1ykl5dkRxbQ1rZYAcDqg6G+Ql7ffpkJGLJGYsqQhfWQ1qxwbh8sHf8zAhWxUjzhvj",
+	"nYN/+UCnHzrk2Q+HxZHmD3SeYaJNmxhNWEzmYkd5MMg3sSZh6OcZJOy8F8sNoDVvmeO8V9OZU/YTd/iN",
+	"9sazZqfT3Ni+7LR32+q/j/ZwAU1YMwnHbMGYL2fV6qlUalP4NZsR6ieSDEQMtl+ZiImE0ELgUDAfjWoU",
+	"s1wrJ2ISMaoNVwAb98yswl6vAhnUXsn9pCp1C84MVuBMeo/wNIpA7Q2soDu1jfbG82Z7o7mxuRyqahzU",
+	"baE/fGl+o5An1QDGeHWMxs+jrEgdwtRjNgg/A183EGls4gAl82OWPJFg2CMJiyI1ikQ3FXcRzJ90o/CG",
+	"dX95/sN1FeDCtVH1eXuVDYmoTN5Lg6vlZav3GXef4Zfrt6mFyHHI04SRejoJIG7NRLcL7jNQQqvXDb2Z",
+	"4UCz9cYzsuKYPLtsv9jd6txrQ8vMz0UiYjaIBYej4V8TOeN+FWhyL1zpjADcC8qRu4ptrnkm8Eri35+8",
+	"WpiwsVx6xQLhepd9Rn1Uz4LGMZ3hZQ2acdyeu4CgyHip6eZ5bDTnBWjvrtimODZFs8+wgz72XCv5AFjt",
+	"cbgCj1/gpA0s1wBqFSjz1DpqjDXBBp92xpi/RmtHK/LPYL6GHNQYe9773LSg32vk4Zs9F9t67mEpo6LF",
+	"vNDmr59+63ibG7e71u/rB1tbkzWzKnxXrT1J4rCfJmwBj/7bch7DBdc3MWOgFjeR3jT7Cqn7IhKxB7Gk",
+	"Hmm1Wo29jOZst1vkkPoj8M9RwlpHUanttk26Tdz3dBQmjMiJkoloQlgIIj/jAamfTRjff3dENiHMCv07",
+	"qM6jJAZE4+kMvYBAt6D2UT9twtMeRjZI8PwxeWu0MpAPROzDq91CrHO+zF5jD0OzMbjCLHCjba/FwYnf",
+	"agCY2m6tH1Ff3SYKQorhVvAd08/2jmy3i2gMyOAsoYzFi6BWEFALnKk6WPtpECaHN0a5vDoloH4iYju9",
+	"WPm+MnZCTLQAGrB6D/odBT2TCAaYpTDJ+CRzKQFzBOguQaUEF1PxCl165eivLeDTpiOBc0M9mHOdGh/X",
+	"uslFppk0hRZSjJngLPf10QuRLBpkeeMmsbhhAXwDPf/qxmbiGYsoBh3opD55xIIDBi5ANQgeKs786tTx",
+	"1kB7L3qPEHWxMjlCU2WjRd6ySZKxnAQA80QaszDmT5rEKWdBiwD7Zxl6AT5e5XatzZoO7rSNK+IZI0yh",
+	"MmiE+iJNFL5NQsj9oW/NnkeyR/qOxOC2tef0GILF+pzlNluFswwnxUluttqtTmez9XyVpUo7Wnut2QV3",
+	"gWyiDZ+LQ5UN3brUlj6FmftDTcjySZ6IX8Mook+3W+1Vvp1mAeNz6IWvWOiYs8CShNxTqNPimNBLiD18",
+	"EAnuDtyltqNmke6GHnoF+m0dMc8Jvg8nNRu0NtpXMl3Ztjw+c5nfXH8Qg+miYIUQTRMyAhdBRVR7RqXa",
+	"RdW/CcDdzdx7Sg4YNCG9d2cXl8R1uei1SE9T9+5AxEM9CHh5RDNwHCrSf8sXGkVHwZlJRqkwWEnOetuf",
+	"SDJk3Pjn19G9B3KasVyaDodcXVmK6o4hHaK6Co15KksRoAlsi6xChXfhEeCgceXWMi4cHh0jb/kcwGHr",
+	"QlI4FoCzFz7JXNPxz0j41wzdVBBkkNkPX4s0yX7p0ijKkd9My1KF630L9IHoatkaotvHfRZ3YzZW1z0Y",
+	"Rc09blbsPjTZ1Nyncz+ZL8nddjy2NmCtJ2Y0J5lAAUJl/Z2dAWJdhtBnUmZGFvcsXCgWXglQ+9rLDla8",
+	"S7Qb1lXabm/61gjwgBXkKzZ7M+q/9sOz8M3R+1+POqfhkTzi59v+wdGzo/E37bcbk83g4M1Oi83eTPzN",
+	"E9Uw+nFjJ/Ff70z6/Dzywzc7LX8j4gvUYUeVs8ccxilPwkizTyU3MJfx31mWECfby0UQSwQxrjZ4mNXl",
+	"s2fbEn0axyGILdLkRywyZQvBxt9EH/mbyN8YxpRH7SPevhv0ABKGDprDirvrYqB+NufqXUb030udTMim",
+	"19DRcxCwAF17fvZOV5H1lzT2tTq9qC54fXl02nzh4b+dDVJ//+6gud8wDzZJ/XBf/Qv2Zny25ZEgHKrd",
+	"UYTUy9Np+iPmX+M7tKRHVCYNcsNizLtZN7cCUmpXJsVkpCwKGi3yHuP91cAht7JQ1rfaO6TXx9VgngTk",
+	"dPO92Gq3n22+6Gxubu5sdlx9Rf2ndnPn028vbv8Vf+lseJ2t9ZPDvfBIZ8MjnU0Fkc6WgUWdAnjA0AL5",
+	"o9c1JT6GUh9uX3+psfHAtLsbv76S0aKsKd3nNJopsS8ih3wYciar+skorUjRjxjikYDFoRJHs/gRUMjQ",
+	"BLPL66DX/JM0+2STzf+kvgUfdCt0AJczYsfqHPLkGRjJFiccK3HDWsMKULI2PP+gq1zNl1ZJJxTePjqX",
+	"i6fjj2Fw4dvnInJp+vn+6avu2YfTw/OaVzvZP91/Db9dXO5/841L6vOXpR1+mUbXRwkbn0OMzd1Of4WQ",
+	"FitCaFQcapVZ4QRqYjM9AmNmKhpjIRGcOejvwLEvRMQov9uRf7aS8SfkAfvsDL2k1IFXk9fp0vCn67TC",
+	"30N9Cbt7eDAMRCuxII2u308kixOd8k7exT0Icf2n34xjzyudi9tnmp6RU9EiG2C/CX22PxapkuQ7Ozs7",
+	"eqG1/cNm58XWRvPl8dvarZeNVKKMxTF2doAZswfZbH749tLyIaxB/vba7afb+53WA4CjhpMBEyp6j7B/",
+	"p60ZQ/N38WRXHtXF+3KnQ7QmGXLP6+2dZ31Auc8iSNB4BzSKGQVX56yAQRZpnYxYGJNxyINW2f/LdLPP",
+	"7cIRCmrz9vKKCuWFwrDG6eoOa9XagHe5y5sv4pj5CRmJWDLSB6ZrRmRCJxA3xS0fr90aJePUH5nAZyVQ",
+	"TkYxlQz9J9GRtwyp0kdtkC35fkbirNAQJ3/xs+XucfYS7u7RVlyFO3AlWgo+COPxXfFyQmdjxpNzpmma",
+	"AkLY3TxJpi+nx9fB0fTb9Hn4eeMF3Ux+eUfLYC/3r/DIiNEjRLcFawBw9YqbNg8nsbgJA/AODoMCt79o",
+	"Rms6flUiPNA+1CjeAYSams/zCHAcAJZb/UsQvpOzC6lriWqQJmnMGnuE9iVEfoYJJOc3KgGj6LqzM8w9",
+	"fCXW9Rj9Izwp8vtvc2PR7efVMHudfq14sOLZNv6p1jI+zcVGQ+TvgI86IyVDrgV9V3M3ycwxFT0Ytbtp",
+	"hW/greKIxxjvQQP6X/QXWr4Y517O+wElx+KGRdSvoMnWTJZJprja/azDbfZxG5PK88hwMsvXadPtLQep",
+	"NleTV+0lre0gORmJotvl37e2yEabPN/Zekba7c4Ld9Ct9oLc+D+1mzt/rzdIq/np7+sqMFBh4aFxHcMF",
+	"/k7qpEFapAkqndLlY0AIMJmPmt+k0SCMkOqvzxuA1i+u7dbOxYxG5AQ/CcXEAF/VbzqEZpl40u/UvNov",
+	"KYVU5rXdjsLYJKa+IoCn6biPnznpbGxubT97/mLn9csKtsHMx94xZ2prUim9khW50xIsjUt3Tnc2thez",
+	"3eU1O0txlr/+ZVl0115Es/LE8HdADENqhjH1WeGQxwLvERDUyxekoROLAH0IjW7NWIsbWwtRreedExhq",
+	"PjhM1vi7nBKMwPvwbfNw/+IyJ7eHVCr2KWYjkcoqgusn4Q1zkt2jNmCpcoDmgREr+PNjhMPyyAEDAhM0",
+	"YKjtKn1OVdsSf6wGWkqh1mKGC0mZ8vpxxpYnOHOquz2RxDSSGJhm/uyRIbBWoPjm6rjsYh480p/pTL51",
+	"ymdQTgo07UbHk0VkQYZ/j4RY4SmJKZcUQtNa5CyfRjIVYBEF6yGp2y5f+VSy1GR7pC+SUbkShrXSBuZT",
+	"hK/rAlaUSE4nciSy0nam/ROdldjTWlgeELj14DdjZh2Fkwm4BiHCFF3L9FD2wV+Zx2CfMbbQllnkSEya",
+	"Wy82OpvOZZKXMlhZ3ZXfJxvqPjELsQKH7s5RVQitORxW4Y9Q229XQHSx92wBqio82cqUh2hQb6zr3eGv",
+	"pBEMQglAQZoURWcD2I1FK3yVdVFQd1eVvSO6HM4U6rMCtu7lZwe2/Yk6fNLLPBwBGdN+IhIateZgT5XH",
+	"TFZXVUyhGJxJpYVHBErX9InCuidQMjVRQuueyWA9MZUfXfA6SPqobIVNAO/CUXCRFJjYY4jr0IXuAoGW",
+	"WncNVX64cbEGSCnIGK8sYjVU2yuZrkWXwzxBb41S5MZypN1ZCWkrTvqKN2HWU6ttV8X5E8HZrALfwf0m",
+	"o6C+kIqN1/I8wAKONZqASL2tHU5Bvm+07AmdQC3LebwtuVR8IwvI1ov18TGhn48NSq622kvTo7zgS/qZ",
+	"VR1uUjcreSJJQj97RNKZWmIlY1rewvkcQkHRvY507Tiouz7SGYdzXyOBpd/XLJ2C+BAUSH0mE8miiMUV",
+	"yiJ3dgvxN29569X6uevAQmW6bnZHo7Oz60szE6gNemX1uPVq4ZgOly/NFDjCxiuynboTcp1eDYuVrfqp",
+	"M936trC/yzrnTdcwiuXIsdLcLrDxrcGgZad0CG2nLByOktcxXX7ZfLCaFk8mWuqM5sta7/yjec4GKb+L",
+	"2YE6hyrHz9r7i1cPqWLITDlYcIoFJKAK1YIKeSzDg0JwMSfjkItYMQyJNCxbkbY79xyuai1Hgrsd0ozT",
+	"KDNFSJR14fcRFnjlAfHVpQyuMTHzRayTUOLaIRWXus+QgwOGcyUWBtFgDvNSjm8rm8lKu7OmaSy/TioV",
+	"7zqjRxEItvDj7J/G16LkXTgvGmGsnVt0UDKW6Q6n5SGFpNiSxBQz3Hz+HLyykiTSDojgVlg6HusxteX1",
+	"3oW1jW2+f2n+1VxKuHWXszLXc3ls+iDfo9UyChxrqtcQoe+11fegfBbdy8jdJyMp6FxjnwmN0VHLj1M5",
+	"YlUW7XX33Frzw0gyc6e6XJ5Zc8N0gb077FjGjpUcHZEv+Z5GKXO8Ui7CX9UVq3N41U5sP5MDYFLzly+R",
+	"Wf20gBm9PDxsnmh/lT+MxfzTsYtmW5YI53bbvzjGSo7RhkkBuvPP2wfWHwlxfcgDyJN2h3Pn3vKH5+9c",
+	"gzUzITMgiOl7s5VHU2R26C7k3W5FYqqmm8aRncctnrQsPedTNWVpZ3crH7nCQchpWWmGRQ6nHCvAIVXH",
+	"XUwE9uqX7S9uRN7hVkNhpX7v46jsKR9H7gbMR4PgTqlcaNZptbwA12xODhXM1+ERORJTroO8uc92SS9L",
+	"z9EDVfnWJulTyZ5tpXHkJAPZ3CAx5YEYY4GWRotASEWYLI1DuWaz6vgTOzHI+cZ45+Zyq388fcE/Tjry",
+	"R//Z6E2wOXhN2+mh2A7ffn7+4ZfT2PWqz0b4ab/5kTZ/bTd3us1Pv21trp0IIBtpERDKjDECHuG+YO9z",
+	"0926XoVOx9Wsg+j96mRoK4TCuDhgZ0HUZhYIUlMy4IjKkbtp90/xtsSXOl+Hu4xK8FqSZEmHe3RxRrY2",
+	"Os9zraS6wndty5l+AwE/nPhh7Ke63Gc9640lyjnzACBKqvLIJGZ+KFLZHLOERh5JmNQh5wG5qnGRffKq",
+	"Bh+VJGKDhIg0QctAENMp129M1olvz9965OL4mIiYfH/4DQSQKylOskAbwmAmYzojw1hM1YSpltdNiXwr",
+	"rm//8FXNq+1/c6p+Hh+rnyfw5Gxf/Ty/UD/fw5MPr9XPj6rly/0T9fOlev7y1aX6+RqefwtPjr5RP2Gc",
+	"l6fw8+yl+nmuxn8J+oyXl9D+wzv180f4/aN6frAPP1+pEQ6+hZ/Hqs3B6Y/q5xn8fn6gfr6H378/VD8/",
+	"vq15tVdvVPtXb+F3aPkKxjx8rX4/PFdfObxUMzl8f17zat+8UW+/eavevn4JPw/VDF9/q1b9+giewCpe",
+	"n6qRX19+p37+qJ58+xZ+nqr2314qyHz7XrU5eqVGPjpWIxydwu/fqZZH5/D7hZrbGxjzzRn8fKfW9fZQ",
+	"tX/7Gn5+q1q+PVGjvX33Qf08h58fVPu38PW3HxXMj/fVaMcw8+O3qtfxuXp7fKFmdQwtTwCeJ6/Uk5PX",
+	"ak9PYOYnJ6rvyaka5wRgdXL+Xv0EyJx8Dz8/QJsfFNxOfoQnsPunMOYp7Pjp0Zn6eaZanr5TbU4B5mcn",
+	"6vd3+wra7w5Vy3evVZt336pvvYPZvjuG5z8q6H23r56cn6kn54Ah5+9V3/MPCg4X8PYC8O3iAH5/pXpd",
+	"HKoxL17Dcxj54ljhw8WZguQFQOPiAp4Dvl18rzDn4kd48lHB5PJb9ZXLN6r95YmCxiVg7CXA5PJc7c7l",
+	"JTwB+F9+VC3f73+rfr5WZAr1c+9/VNB7D2+/hzP1Pezp9zDa9++/r3m1D+AM8cO+WtEPB6/gp1rFD2fw",
+	"5J36+SPEbXyE9X48Ufv+8cNrN7wDP2jxSptFP7FS8r5599xQNNe5/DYXZvRDGmry+B1YxuE1LrK/3Oa+",
+	"Ore5knfjypkCciOjHYhRVnPk7qK+9kBfw+dlP3MScJwHMLjT9iiB7BCoBNY5cDIfkRDduidq+9GfRV+l",
+	"6PYSShKJKYt9KlkAQK0ylS/wHl0XXEUAUS74bBz+ep8kaN6fL9/j3YjBA2R3Wc1RZCkZuSOhWJ4s5U8U",
+	"+5nn2XMojYGFZx2UAp7fLTzUpSWPHidaIF1/TMCocTFam3IaVydi8tVjRvY8W1udC0jzLkDYwXBkMmIx",
+	"a+wSSnrqtu9hkveeNXaP1GlCIkZRItoFx7282GiWA84Y2RLjHjMYoLktTHQSekkSgZTcmBeNOxT4LipJ",
+	"Kwo5e6LaJTRq7JGxiHWslUm9QsnWxgbpmbXmpWd7Bb8+Y+/cUle+cWI9PD44OznstBeZR1dwk8k9TvPz",
+	"mo+9tgPLXJ1ap/3/BzDORBrrTK0AuXWZmmrL3iLkW/3MZOjqWkMqGINDcwG4iHsgxhMaQ544yZohl4zL",
+	"MAlvGFTECohMRAxZocydvUdkGsci5VAI0jBHMUOf0kL4/YOzm1mav7K744D6iWfKJRgvKctxNlNAWFUL",
+	"oKhEgKcT0sdiKiy7SSyiiAVQvsAwMvyGRWLCMtaHjhl0VCPMoO7PHumpf3pYCgOrKOCWEai12SMDEUVi",
+	"KlvklE2hiwZiELDAkJD9d0egd4Cia5qehEMuYigRqzqpmQeCYU6kay6mCv7qdMbhOOQ0QUI5ppn1epCF",
+	"GbSyEPRlAQlaoYagr9Ztz1eQYdNj1fJYTOeNYTTnK43zHhubsTBzUQsgN5dyQJt91aTQzSQ8WtjxHBsV",
+	"ui6ZNHYtTBYISMuHCOJofl9w2zwwrQqdMc5zWWfTqtB58aZjV3e/saOpjbio4yG2cTsixi1b6zemldt5",
+	"QuMkpFE06642zDvTvjSesdEsAYA2fBVAYDoHLGLLO7/CVsXOS9BFdy7gC/qULJs1usgUJm050iqckel4",
+	"0QBZ2wPdtHKYZdPIR5k/lyWYZA1SwCd7kJgplmilUc5103yYJI358jOIHgelQ2i6R0Iu7QttCh1j5rPw",
+	"ZlnXc92q1Bksmct762amO5gGu6bo77J9BIeXE924sJNTtMx1mbattkzO/2UmQN3+lW6eZT00uYFP0UXB",
+	"FL0TnK3gVFN1XG+9lfo4B23FPs7JXtandOes1mGteVVcT8u6zN/cZT0X3MLrdc0YgWXdytfRaj3cu2+l",
+	"PvNujpU636VPgbCs1MchiMt6zGHglnWbR8TX6OdS3DU6rrW+uXfWso5LKNIafmjrdrJp+mp97CtkxR7r",
+	"4VUF6wAphODX/eEwZkNdw3gNbcilXfitIqU1BScGaYyoutJ4Lpy1CHweRSIl2gQsCm+YEkRDrXfehTzh",
+	"AFBjQVf9R+FwxGSSjRwmUEBQl+EDJTM1i4JpBLGYSNBmY3JYzlqkvm8ybT3J5xhigsqe/rvnQXdKNE9o",
+	"9RCckQmVWHMwojLZI5SgzPBEavdna7Hg9Q3lCSH5Y6tR0n+HD5O0+k5Jql08MImqqzScG4s0nO2lGk6d",
+	"5hlmaoav0pFUTKi6wE6IQagZHlJeQMMW2dc+UyCEAqJwQcLAbIiY8l3cmQxlQigp7WQhxIo9sPmAEpEO",
+	"WyZ1St6/P3p1s93wMozX0j/GE/dFMrIdCPQomYRZYtzKkrORlNR2Z/Te5ZUrmLaMocwkDNcsmk+kWgEz",
+	"L7s4wBfy9pA6LP15w3NUJOxGnVyTkYaxQJ8iSXp6js0w6BHBtS5Fn/sZ7ojasOzMZwc3DMwpl4zxdUMC",
+	"V8ts92XSga+YCXxeViUFT+ILnoQ8ZTIjqqEkE6po6nsehdcMlcfg2CJN/C+ovngaRbv5QPo0QMEm1d/T",
+	"VfLJBIqIJoRxKGuqRcsYNYUwJATiusrnQO/ztTTpYwkd0pBD3X42niQz0gMY9ciYUS7Nlvo0HY4Skk6w",
+	"XBcquJy8wFtHP4vPJz+ftI8P3vx69LPonP4c7LR+6Uw32Ga8lWzPnqXPwxdiZ9KuPZCJYNV86brQiur/",
+	"RBr1X71XIbP0sN6M0RbSxNAJCH2tIBGtPFd22fm0qK0oqMhK+quSLmyuvDhfcVetFixqncoqrEWKnrIG",
+	"qaw/K6qnvCoNZ7USY45CoVpZMUedskgerhDay0qAoj6hQj1RUgJVkWprI8o+Dgp5mjc01tV3fsox2MXF",
+	"mld68z4btvjmVYZd2RtL4i0/rhjJkV7tF1Uyqv2+UhKd3+AYUDF7aUuV5ecWarpvyhJiqcn8NwfWdrpv",
+	"DjMMy56XJDf7ZVk+m/P2PMfoqtcV362QqOzXc+QmdwRHOqp6lSF+4c2BOQDF51WQc6QWiH4+/JwwHtwh",
+	"Eq7g6Q/cBtJDdTViwAGNkE+Rwth8+iKY7ZFeHgjWy9xN9QW2UzCG/eZEjT2rCIJzo8pWjSWrymP4Tcii",
+	"4BBK/O/+VvgK5FyvZt/g1RPFLqgbmucF3et4N/+0+aklr9OersL+S8riWSsKx6G6wHqqVyuEuhhYrrt1",
+	"NGie0MQfFX3Q5zmXZD5YlddqKDGbPGRAmIo4kLpiSKotdf2Y0WvIVwNgeiJhTgmLeY8MmZa58ncl36+e",
+	"pzkhDOYcphGNCfus+B1ZyiyeV7ODmiXau8kkT1rGaeAm5CuuYjNyKrBubumlmcweojDUxuMXhlrNdeiu",
+	"edZMEGGR2QaGYn3Xrv5Kk4XBL1aKwTqzmpqe3+dy95ygbEtjEYeKdbbEgJw1gqygFIQAryLiPNOfuGmB",
+	"NtcOO18nId0dSkOZrfKyxB8G90ufdkFfAOeyklBzVKkV5TUsEEPwNwt0lLzlMrlnuHt9l9jbkrlVoqpC",
+	"ewmAnMZzSdryamhUuEvaWrvVdTuP7taoFr368cxJxtIlHIGzmPABeR/WlS8plIOpkC4cdrxS+liBI6/G",
+	"sGpm8NOiMmm5j6AFD8/CCb0Pi9HclIxf49YxEeVrUs3OKpiTR58/nEelnq81+DKQPLL2x0X9P8D1sToF",
+	"6Z8RC+hnjQXtdntZEas7ocW3jEbJaE3Y5KHXhpqIa5d6iOsl7sQVZpaUQxm7fhpGgQeaVCuC2NzjPTKJ",
+	"Q44Kv7pWdZh3WfXXsQjSKHtMXgudxYUFjb1M6yc46T0dwfJ/7bXIJYsiNJ9MWEwTEWtnN5gO6r9CLhMl",
+	"w6mpShKkWHcZ/OrUb+lkGNPALVxSu+m0tlrtCkfLxYiuIVy1Y3Ms0BVXOKivnkhCb2gIh0wbCQYsikgi",
+	"FLT6LBJT0OfHDK9rgPceSUQUYIH6CYuJHwspQyWxgPJzSEOulajAk4UJiYVkhPbFDQP1tssXoFUit40N",
+	"aBT9c932oOeBDfk6b/s5YfwV5dIdpecK9301Olarrh7tvl/g0FFxLmxTmSk4UhfcGHcVwhuFsXau1Y3C",
+	"pLG3ALXD5C+k/iOR2miOFyL2Wurl+Xg1X3n7mEh+tzwA/wwhXlU51JcHeTmFRiom9+KLlAV/thJTeJcs",
+	"7qtmwcn7GTXMalFZMKfsIzY8lyka8i8+urjhJq/4A8SNwq6UYzqmnMXoAjSmASP9mQmfAv4RdfQeuAf1",
+	"ZyTPYWGbSxfW9sNHFThV2neLek4YBL7oWq0TY9UzVY+NvdC10WV9Sp9y8uLPqXpZqovq8sp5bQA7jn1j",
+	"UVT0fvOjTtvS8TY31k7c0mlublgpWnbJfvOjR9rNHY90FXvctFf26IiM963+2h+Ey06pAjcxk1uoYe3o",
+	"tGMxDO9TRaMcgjVZsRrbPctrTP6Q+mtzIvIniwqnlRy1y9l7xJgpTvdnEXIss2cC4w0RAEekjGyU+F3t",
+	"YPFPxediHeuvkcN13F0cSlxwhFmBly0iR9HP4dH41grX/gqhTFuqp1QS7b2Tl0aGr1djIrHa143HSuMv",
+	"/Pyi+GncraowNHfFWhlHbVQpe9c8Mp4uUx5k7s8x5vTXzs65IoFysv/q5OgUkm1pjMy4vMY8LC76jf+F",
+	"wF8SgSs1ByXnwpURuKgocP3GHg+BIatAZUUSnVNhpRztpN7Z2dlB79b3F68UpnZ2Wjs76o+CGX1n58Wa",
+	"vvJqlqhaexvyYI6DDJJzUNN5WV4IGQ456uGvQygDFLAooZKM6A0zNuWIBUMWY24IBaY+leyKYyI8SSif",
+	"oc9wY/eKN0kPfBcn4PKDvoq9XdIT/FvKg1dq7B6moGSkDS0gyaF5027BEDT4OZXJGD1fexARURrk9//9",
+	"/yRtUmchuCurZTTmjgf28AGLuyJNqmfjk/ae1S6cP+m9eR+xHEBV50IjpzvYV+Y1wqk439ZfyI3Hpdn9",
+	"57ljkfqIRUGmnaU3TDZaV9wSgvWGQX4YA3dTrcqOBLChaP8Z8lJAgV6iG3XgkIH8o+XzDyjYVFuKEk02",
+	"qd3fataqa7s1LnjzVxaLbAIsewWPb80y7tJz4DhYFborsoHlVords1dAj3CVpf4TgVk0FnzewLDUd860",
+	"3e/mu7Fq/2xKt9me32XaNlrcq7/CsnXgjgPcVl8gmjqeZ1hnnuzbKJ+5FGvUz7vpI2AeXOpJnqVJxdMj",
+	"7vS1D0b+1BwQ88Qy73+69Wqnbplwl5y/IIkgzzcw66+i0u8vv2m+IPW+H88mCYkZDSA4Y5DGijrumRLp",
+	"oTTpS1EvlsQp99Xt2cC/rTSsnbbXbrexNJovxmPBiRGSZYv0MqG7ZwLWcn2PR6QgNGsOrk26yNpzWy9E",
+	"+mli5RDK1lMfp1ESNtUfVusGDMhsL02MmsrWRPozO20u3LROIcPE+LC6CrL76Ryeu5q0F1UEbUw/w3Kk",
+	"aq42V+uYrApiC/U2RZ1UwZ9T+zyskPDuQDW9tSoRrtZLt77Nahau1M04UKo+G2v02QD1kJAJjQ5WqAOg",
+	"e77LOwABG66QoFl3PcfGVa4eHXURKqDlMCvxiG52Tyu1oNnml3lBg6Lco2sdkLpkjPR0Q+1ArXZdHXQ/",
+	"YtSYQXOsLdZ7KOFIrs+t/9Ru7nz67cXtv+IvnQ2vs3XbWJan1IzYMuv4CZt9sts1w/FExAlW+FcHoDYM",
+	"k1Hah4z1gk7CplrRkPGn2QRv7e7yOpw0jRd90yS212tYpGR+4ZHOhkc6mwpUnS2djpPUKXl9eXTasOH/",
+	"wS04UHaSwYoEipAOVaPl0O+8aC/3Kyr4FrXnurAaNn4Z+OE7Xwr6t14N608YnbULtlNBpqMwYZjhSxF4",
+	"zYkzkw9Uk2EjJoSJV6LDhaqiujSJU5pgqQLcKpKxphlhleodFghus7ooK1ftuGSfk9qc6v44VpXAWRzg",
+	"i8D+5D6Al44u4b61ZlYrXGptu5PbbnNJnR9wm1+35EMUiSkL9v2s1F+ZhgDfCgNKR/5HKy+h6KhdjFD9",
+	"qaZjHcE3nfssqq0MAfUBnFKVVetx3RNgqudZMbXlASMmSus+SXWzQS5FQqP7l09V24bxQZrpRQUOOCdN",
+	"wyjS4T5yFE52Sc+qNNMj/+//JD3jAZpFoPWg6GxeYpjU+2yg+NuszDGqXehnrL6ahbneCyiP4Clyl2qA",
+	"doXq1bYlr1VduTNZqmlqF/e1ckfXr9kkwZq2dtXxPG0GCDw6zy2UbFhWFfuyohy29e0+U3IU5kkF9mAg",
+	"YnyVzUlveF5Lm30OZcKCh6mfvRQZDKI94AExdMxkqNDFsy2UhpSU6QQS0YKU1zOJY3sIcqfK95wvNNHl",
+	"Lx+2blfqnnLw89CFf+Hp6gUi7RyoRSpZWeR7TiHupdAPHyko7A4lvecFr61Yr3vpUnkWsOXu5zuTpd0j",
+	"QyU/S404XJEpqRgQMD922u3Onil8JMiEiUnEcMvDQF2ZMzzz12zmnhzVcWFcB7wvq8cndIZqF2ubly4S",
+	"4+of7LoBJbzNGuD4cILU+QGyAjdOrhSBnDD2WVpSJ11nVsoqpFtV0YW4hvvJI+GAUA5FY9cmMA9Z+3yl",
+	"VM53qVC+8ioecmOzMuw0COCKgPTC6gOk3nMXr7dS3iXM05DWhyHumr7CiDklbxXrti+m2Qn9bPidB6PZ",
+	"ugZ8FQlL6OfHv97yNblAeZgP5xck+f2//fc8X/olPvs76TkYCk/MsnseUV9KE50zRyfgztigrOqG5khU",
+	"G6QqMTPJr+uUaF4aqYQixKBH7rkstkbUP2cNBJ5mObK0n21BjLP43DxAODtfZrMtzrZM/vSFWsVHFEl1",
+	"xR1UkKOWF2FwRQZXqnI42xK5LRFSmyuzDnuRhSzSSuv4leSx4oVZqduwhNYKdWguROcZzcd0Rqi8Bma7",
+	"npuUddYcSPOnHikZzoRUgxzXsB19cykbrXq5uJ0Zuz65NgHTfgX3BGtRB1k/6+E35pN2Q/N165k2M33K",
+	"4BSZXHFr6iuyjEjfWSGRJdfhzFdhnAEOmLMRi91wu/ba3ghm3uvrH5631w31rFoXmLwh8dlA5AJ5kUjm",
+	"sqSz3I17Bg7na7cm6lVsytwDUsjRWeV7kq8gO4XZHZZys59o9R+GN4xDhYKinxQmx/qn8opC/d5X6RZV",
+	"TE7mxvaWMpetSnlcbKlIKfVorlFV2ZSXIKtp/BcmfgWYmOUyq8JEK9HZypjooEJFzrRHxsTFyVd4hQpR",
+	"h95gIVmkluruaPyFnl8BelYlUCkmjFwZNQtpU5wkf4+Llhk+rmNx8lcpMJ0Pn9uBqJ+IucrtVCr8HwkS",
+	"QFbcPZKpscFqOJMJG6MUrw9GE4+MnDI2YfHaWuzKPNMPZNLYXgvFFGebR+tVFGNHM53W36N6X3ACU8GI",
+	"He0cZeljnkg0H7kZWLNgPpuCVucvtX+3b/68NcomVuJP9aua3JwAwsWwdR0MCpql9bXXwUq8ery6lfAO",
+	"GrGqg6sPj7PpthpAn5BsasuibkvHbFleXzhMeGSeSAIxnzMsj6cVLD30TsPvk56OCsVq/1wQmOGeaq7F",
+	"XeyscVRXH8sE37quzmerdBoQE+tIwLDEHC0fURQGUB2Y71mPXOEYnrmyMTZzRGN4VJSMv0y+bYt6/zFh",
+	"o+WiHhU6E334LeaGiyRntE108Nn5q8Pz7rvD01dHp6+7l5fHeQgAYqolSGIWIBc3/2KJvgKWqDJ8vJjh",
+	"euVjaiFWKd3w47JEhYI4lTcyZJa30iI+0cp5o6z6Cx//eHzMGZgKjLS5m1Vx0kWMisTZj4uXd8hoRzMl",
+	"rVxUfEGXzkURM9QayroiwYpi2/rX1Y1kRSVxxSV1F0+ekhPJSoba4F61aYvzXkGDfWmynVKZ+2JliNLT",
+	"7kFQd/VzKCErCFoUZOOe2u3wkRIYKhx5INPmfG+1nmeEHAstSw5qSqaxyq6XIZ+XM1JtVtSs116FA238",
+	"IodY4PpUtMhGZSbkgnvpavBwnFLnefzFIYUyNPgJLcPNXwKp6y4SsvOhTdSC78pHRMNs/RvlWfvO+S83",
+	"1s7JXHJrnGdkqfKTROVByrPzS2I2piEHiJYBnLGc9z2SpfM/b9Ka0j7Q586NTL7QvpaRd8GZBltW88Mz",
+	"FYsCImKCVT60YCehVDvYbe45XXmdLjvFF2/fr3qI9w+bnRdbG82Xx28rOQXLceQhfT1WOGJVrEF+6BAO",
+	"nnHAt0+w4wqw0GZXhWpVZ6YCR2wCv7L53TK325zGAg7mSwjFf6Q8PK8SZ2VWnr8EiK9bgKjSi1aIEtXq",
+	"01WFijkYs6hyz+OKGXfPn+1w2auxRK+yLmV+KHuHbnohnhAPE0IYd26LT9T+jDSKMteRRAwZBB8lQhjW",
+	"6IuxOe5qgIbagU4gHmS1F2NGxiweKjErjE3VTfgbnENCxY7ANU0T0mlj/HMiBKlbIcTqUofeBiI5X91Y",
+	"7kSyTt5x9yJdbasvTY8Kzlfx9M4ut0pU2L4qf1nqpDLPmtLr9a64UUr+/o9/+/0f/6aVkfjH7//jf1na",
+	"SXyGp5rU1Tlv5M0qjn2hQ8yk3SFrdsUJIb//47+Siv/NebxWC2ykv/IPPQHrP2Rsy8/Nf//3/FerdK/8",
+	"7/+w4JupcrP/GWMBgBgm/kj/+/1//D+rDm9MWuT3/6lXYWZp7SspW8OuOCDZfr7fxskdXOyFuM5Y6BCq",
+	"PBUH0NV5e9nfmJQdiopecduNUA2Qu8tmvDn4VEntbaV+Ki7dyqqDlhpdnqXRIvtXvFeBzT0zb3rNZM72",
+	"C4FDYd1idE1QA7p5Wx7f0rhSltIF927Wo1Q6b37FvFKhvFJ9PLevxV7ru9VM/tarvXOldJdQHVXmbVo/",
+	"X5Nqt1o0eFVMeJnuw6TPKR/epax2JKbgFcuDrNY1CDrACKujhBV4M41G3RRuAOHPlMPms4pkf3fRJY7p",
+	"59WUJPZO3QKE7tCvcJ/lg9gTsWS9qrvtXSz6ERtX+g+df3NAdra2nyueQjVqkZ7qn5tn+xEj78+PINm9",
+	"KTCt20Iiq4D18oaS02vW9alkxhCc+Tz7lBM5DRN/RDBh8cPFI5sKXm5ccr0XcihU14V23bx3D5Ree7oI",
+	"L5BJJ8zAJsEFfc5DhDH7K2QA0Vtmcn/oFeb8yYqqQ9utYGGsiAbdMpjp4EeWlNKu90Uwa0Hu2V2yZqFA",
+	"r8biWMQH1STtWzElY8oh3TWMBqH+UlcsRId5dcBDrjae1KERxoBoNEUNcG/C4nEIZQ27XCTdEYsCgwg2",
+	"wQC9Xw9mJNUpaLTImXqk2Of8OdaShsommH5A8c+dQv3LQvDH5sZSRSUOX5EYnDPCeBLP4Bg6kLjLihue",
+	"yYOHOK/vCQNOU/ty41PPKNb1k077U6+x6y4507HFDAUSEbM9DakDVNZDkeeR2ci8Ke7ZyufKqvHp5Efo",
+	"WGVyslNmavDMCyjEpULdzwTVhgpyxIi/hBaS0zylaTJ6GrNhKBOstjc3pnXu5zJ1DdVWM/NVU58fDqBM",
+	"B4PQV0SzC616HulhdWqdOhRKj6Jg0015VrSn5zkZ+7rjUI6hFqlHeuKGxV0r2Z55pJ1xECEMUDKt0Uq7",
+	"oknVPH2nHrQsOr95tf3xYOu7zsX2Dy9ef7f14+ab56cbL59VKmCtOlJmhC3gOgxDsq34lexsbbUruZAk",
+	"TKJCqLBWWxDrDA1oWKWLsfQ95bMpBmSUJBO5+/SpVYqqFbCbp+ZIPv0t/0YTDodHxjRSBIIFTQ0lj6Rc",
+	"ppOJiBMWNMcsCCm4tnlkQmeRoEEzEaIZ0XjIVFOFkiIOf2WBRwYi7odBwDjkPWsORMoDj4whNKqpnugb",
+	"1gNJNQr9xCNDwdXQMRTWBTLfxNWrwSex8JmErLQeiWnCmlD3Vr2E1XEamXUonAt91rSQ0cvSas55moRj",
+	"JtLEI9M4TFgznxSoopr9VM5u3RO4FMJFADuqlzhcWqJW68IQTSzvuhyF9eW9gMk6mJMVSzNIY+qPQs6a",
+	"MaMBPFjIJmH20XxZXdydHuhvNB02h1aXAs5Tye0VbyvQgGGyOBg3w77uz1Jd8NagUAI5lFkGvSmLoiY2",
+	"Jm8uzk51jpF6kE6i0KcJhLVLTwnJSUxDqHKmdtrTsZpoqw7QKQuiwDc3sCISlglVxAIvLQSous79KA0U",
+	"1wVztY5FF45FF7nU+lZnu2LOPTrBiYWCP4XV4TD6FHUTIbpwimCEzcIIWcoTrPAWCg6EexwmOIq6TOF8",
+	"Acy2Gh7p4TmDa1afM3in5sYFkak/IjGTIo19SAWNzc3S1DFmPAFAYr8O9uszGoMa8pphzTq1Nuo8xjEM",
+	"1waPshEo6dMA8sjSJI0ZeFWq3VSjhFyhmuChTyOiDuSzrTSOGh6h0VDEYTIa424C8QmlTBWbEBOaBiHj",
+	"PoPZUBKFA6YOMqn32OdJj6ip0KTXMNkZYavz7E1PJLm8PFbjon82aDauFfcwmzAyiVJJNttE6gy36k03",
+	"8yPVa8IQ9GumtgS/qZg/yKMY2P10fZLKfhKrW2OeRWhGwKUCvoTFgakPSmQypVJN1+SLh2WDoVgNJcmU",
+	"ARejTygLSD0SQ5ECsfUw8Tfe2Q13n/yYBWrHaSSzGab8mosp19yyiLH0d55zUidSgHp7FFRe7pgxG8RM",
+	"jgo4gCQC3mhYh9J8yjNrVl/TkDCJf62xujFLpQVKyomagzsqWFaRjWa68J92Gs6ArQDpfCW7smBodQqd",
+	"k+BBNk1YgAJkRH1N33K+VudWxs3qml3KhoO+kAcvg+IA8Na0NPvsQhKqWjAHhHmhixIU4TwbUooDwRZ2",
+	"E2o2YgehliFVCExnKPVegzOPxnp5nZY6QirqTOmvmXWsxjGCTEIhGLs1idOMYci7qWTZKEluGkf3LMVQ",
+	"4s4Du8eCPUJjfxRCXUaoYMlooEiGhzBTu5cNoBZg9C27JGARSxjaTrQdwnRDfxQoW1/+ohlPDe1TDmWN",
+	"1OXOMrWORnGdUnIZYGIzpzkw0sO09K0KTbuGAVDDbmwUIBUwP6Ixk/k6dK5xi8/W9xbkTFIrAechHVmh",
+	"SEWml9Iwxc/rAcufz5pzpvDThbnuRep4EUwiGnLTAug1PtdjNOxPddEnaA4MC4AzH0XQMclcxyJ3CRWY",
+	"Zuap/fqnIo0CzNSdzw5WpGQemmUsUysALkV/DWqD46+YswLoFCR91xcQ9pQKZ8ywo7zQR8PdarjCK/cZ",
+	"FAiJBHE22wAaKS5tltEGTQC6pgCOs2KLQKjjZdrs6anYJRwcPEBa01WcOPAi7erxMMGxdVupGWvqbc59",
+	"zsVbfGJHLbV3NGiegCgI2KnkT1PyFi5h4JrMna11TThqRGXSFVPOYme1lfuKpy3bVU4YRyIL/a3xaDAO",
+	"HcKIZTCQKGuTJIsGWZVecJs2g0Hbwm2KM+4aIu9ssVEOZjdAKPFmLdyeImJavs66m5mZGh4ZjcpqeCSj",
+	"WKRD1CDsvzvSlydNWFfLSjAWQE0I1H5ofl2aojWh1Kz/HoGEuecsiWfN/UHC4p57vamPJUlUNSjuN4nE",
+	"MFTUIWMeiouXDc154W2M109xIkZTB/A3zQ1bcsNiGkVz52rceboL6LVpM4dK5yQ6G6yCwmSDjEQUGCdk",
+	"EZNIXWA2dS4NRf0kvMkHM6oYjdL6fHBiGmZf0vezo4jJB4Et0jwp8xMWnEGS9557trJCsKolpoHv7amd",
+	"6IFeqKdtcDbe2hTX1u6AqOEuJSlkysISSZCVPXB4PV9wmWbcShiw8UQkjPuz7jWbKWgPIsU1WcszUmbO",
+	"uvSO8m7Nt2wGK5VJGEXA52GN7rl4UqHlMqdOHTHG4VgV6lHvZWCyBFo5EjG6Lrj8j60Yyw40CWI6AE5B",
+	"8zoZD2IdbpOFXzWTIgqcDcIvK1anGng5r6wpUCWoDElH1kqfCw3jeePmfEImpmfyKTALgLblb40YDQz5",
+	"NTl9lLCATstzzqijF3YPKECjlByo55LTsvnA5g5co0MgGErtIDlr8Ut1QsA7tg+MJ+y51iJQMJMp3GQJ",
+	"JsgMsj/RGoSzM1ayXDVqkXrXoY7GDK2MARTDybLXKcbODKPJM9jguooyDiIxtZANfHDQv0jETt469Shb",
+	"9gD4bULJs61mPwRuWCst1QZY9twyESito0gCso8oMukAH5aZnSj1UetQofdQAvXXpT5ihgIGTNHYeNbV",
+	"1nNna6esPxLimphGGVEwMX17uoZ8Eocayil6UlMNzqKm2qws3wJqHJVsn2zj3LM396QaPzNX+WPogn6p",
+	"3RbEYGB9MEOlySRSs04EqYeJRJjlTmSes8sKv3XirSwa3c7MZuWVy0MVjOdZw4KFiZedDwfj3GFgQCBJ",
+	"Jcya0TgKgbaAHwaodIS4roISqfdyirmL3cd0prcP6CK6IZT0DurxvLOOb1c47JniIeVBl332FUHrTmgY",
+	"FHBbvdeMJ/iS508VPwbgnkABUnDlB91QCL5TdXsH9KnkPrPztyjip/hPNHo1DNHAHGTdaqke6WWWWrea",
+	"p4GuheFGVCKZlDYbYcZBcQ8T8eZXE0raSlQ3KYBJmCkvNGkHpW+P1LfhmqCcpNzwJMAnpjHb0yzUUOeQ",
+	"CrURDJwLe5m6G6iCFgEJGn01E4T6/sIdu40qHBIwddbR4cSur9VQxCAQU/CFooHCPwkWMANp07ByXHsk",
+	"57Km/khBZA6jkY2p7Q3OeLlZLht5KuJrrU5ERV84Zqj7JXXQgSg8huo2HqFkSsNEq5Qi0Avog24NzGig",
+	"gNyYO0Owf3SN/cOZH7wivoiiMNBhzwpdDWsIr7PEnLB5sZgCecGZqoMbhIEuGthnCreR9FrIrs6IzqII",
+	"ZW5Ugxlk/YRezoy1Fk/Sgea2AM+7/VTOnIkj+msBWrPoCprTkZKj5AiyaA4Keyo4Z3ihw3HtvTzfP33V",
+	"fXd2dty9+Hb//LDX0MkEOCODmOHNrPanCrTkDM4lTATvGWTq1NBjRvl0FEZ6DYZsVugHHDkXyA0t8e9I",
+	"bsBhTqQI+Xqn/S+dDQ+n9V3mTVvNv6bmvoXthey4WShNTzty6R2tEh80VRGxLFkf8Dj2FU4A0Ts4O78g",
+	"k5ghd0/qvbN3l0dnpxc6dUPvLA6HSjDXX+vtQ8HK5oHgSSyipraVNjHdYq+hFfil2gyGyVODGYMMuhsA",
+	"7hhLQE9Np7t/fHz24fBV9+z86PWRmopkCRiL6rDPoXbnMelAkb8Dx51GdtrQmqIGh5OYeYUA42ubsbSY",
+	"jpf8nmJlFE3T/gnTUeiPtMEKhEBcGczGvfHoJFQ8ua0Q7zF/0lUsT7dHrtkMqb4GC+rtwYYCCtUcIDTR",
+	"tpCxpoB65ErrhZq4GhqlOnifQQCS4CgOxU8k0CPVyCi5NWAiNkisgurO96qsLPp7WqbFav5la4sZAcVR",
+	"SzGmAWNmLTjw2JnAgriDzBaPZlo9rm4E0K8jBUCfi7/1PNJ7Ckoj/Tue6p4GWqWbi6XC0TOg8toIXJYF",
+	"AY85jSIWu8yyp8GGBjMYwaeoblCc0iS8ZjO5O6acDhkcbWNsBf0vHO26NTX5U+eTmbBIE1+M1TUHBoT8",
+	"rkaKDif15OToEhX1itL3U6QwlMtphlG++lBdH6sKMkqC0EIRX4zHIYSITjlSKtJ79bKLX+peHp0cnr2/",
+	"7Om9RRQAvTxSQMUIgp1jhgCiN4z0GeOaJw5a5D2PQqCP2+1ND/E/g6cSz2DD9Z2jBraunRYB0l3kQ0qS",
+	"bJ3qVShWRk8sUVQhZpNIHWHNlCOUGqgtpoERitD62qf+tfFqMldd64pf8VM2Bd0T3haob9a8j0KhoSKj",
+	"nqW0HtOfRWz0qLu5BX9EeRCBjhXKYCmBLgOE2m9T0+3by8t3md8dSLVg0m5YOnhwyHQcpEu+AOAHatvx",
+	"a16t2liO6Xpd8zdm+0VjthqpZMWG0RyrXM2rOdZmyCpsWWqzvzWNstpbVk/rqWNrxIy7Jduj1RwV5uja",
+	"gdZDyH/kWgAVxHJuHcMks99dC1nNqznmJajf45qGaiZ0W5YfOWYVq2E2uGN8wHUUDQk1r5br2c0fQO9M",
+	"ezQQwNxLWn4bwAVFuA3lXL+tYGypqC3wZRrmWp7vtuuApqCSdZ+gOhI8ZywlqZs22tJbqtnNUz3CzIsq",
+	"QmvvLAmhYpgcaeZo0az01kVVmAWzohLL8rPONC8Keq4CqLBeq2FBtWGFxjon0pL6nWNSELOz5NSOtGwl",
+	"ze66R6BC8FQzKGhz4Iu2JKm2syzu6XjAorRmP9YCV82ruRKOiTYEqcEKy8pOSJGXVSBxb0wLLJr/UNvg",
+	"8k7Wk5wyVXErCqvKHIQbKFJFdkvugbYjZKWXIHD5BV/bR/MELUg1FcEP+a4ty1hf4ajsWDncAdorjRDy",
+	"gH2ekyYJ1VpYWVdw46ts9OOFxAHrpO2u+JYWp0w7K3+kUeCOGMnj1EmcRgxzCMh1U0c+v1MBJFEG8fOV",
+	"IPzIQauZkOoMv7nC1IpxyIAJ9nzn+Feqt2vGD+0X3WZ8mtBIDHeL3hOkLhluhLY+N7zMCwV518wXxDg+",
+	"9NANw/Tbc709aMwamZMCeibUezjeEZxbOxtMr9Ei35i4BvUtgTrSySSa6bi+cEyHTKqOml3RppBpXgm0",
+	"l6e7sB0bOHj5gsoFeecWgWBxQ2l0W6nmh7+2/tZrEJ/GsRFksTbxIPewgYi+Pe3KbxwstLc/xh5kEV89",
+	"5KfzaDRk3OuU9NPomqQTyWIllzCcE3oTgEJapEkV2UqSOOynCVteqidveZtxecs6mcq2j15v8Cspcuec",
+	"F3sm+2TM1F6Bh6hPIz+NaKI9AiYimnExDmlEBilHpV3rceqJrUaM8HSsEKoAFAYbW8mgVuhkCqZ+gSRO",
+	"WQFH9IVCN7IszlFTHxPCExpjbVVKJ9129XnqxZ7pfnOCxrR3l0Pv/JEQkqEzSRaBCZ7tmoiqWe3Oc2jT",
+	"SroCDa4gqZiOQZPRhRmAkHQZJaLt4WZPrwi09W70ZyslQVsjsVYhZnTixM0u7Ygt8+xIizpcXKer5yfW",
+	"aJFnVk7ocIUkSEP5aLWWrBtnQcxgflsV7sQChlagpIsLz6pC+axo6GVs6EPUhvJqU7fq9yLg2wXCl1SV",
+	"clJI2YBckFAqzzyd37EaK5bXfFrA3i2pd+C4MKOKTlu/NF9XTIBkGJp/qhRIhhX+KpMgGYhXljoovlwp",
+	"8UIFalzOJsx9/HjpjfR3XqHpfSXMzMz0lchIwNkYGkZU/oWbXx439f5U46Z5uQ5u2shh4eYr851Hx80H",
+	"5OGdkvlWIK2j6MrY6LVTC1cdnighCfuMnhS6cO50JIyXh2SohAEe3+XQoLp1RP1rctmUozBOPMWAmuwY",
+	"1jIqVpHGUWVGDNqXIkoTRnoQcNoj78+PkTOgZCR0IhIutM2VIyZCtELPRKiqV/+l1Wr1Gl6WcmzDa2+9",
+	"UMJvTP2ExbJFLnPLOVS8RCLx/vxYsb2WeyCDYNAYP46CTnVgrB/wln7a8sX4KUBEPgUANcetnydDFy4b",
+	"7a0XwHKYBzuKtU4SFitQ/IsZtvIk6HbNMZMS0KCWZX3gGAutVlJiPRTQFyDyUSbGFfLawHMl8QShnERg",
+	"jAxYvJdDt71OvHqOvU4egY2KNAKmNVdHW8SzdfHd1rEumpXxEsHMmLdeDaNjV85heZEI//pY9akKws91",
+	"iGvN4dE1iOiTs+a8FqR400DLFmx9w7P2YgEGPnqyUeuC/APSjdrKDGdP56exdghG26EXnfmXw9nkDkU+",
+	"V1HH4MBGG3OT6WHmqSmyikZeBflIefhLykw9kTxyzaGvP9Uual7tpObVjhVMV0sBlOt7LtnnpCJfyTjk",
+	"5s8CJng1nJZ+rXa/uNtaWNOrX7DROI8jPkmTR9+LmGm2aN531gaZu6eoPSP4mQDdKEITY+hBTDJqzhJB",
+	"OJui86n6BXRAHBIpgK4d/Zss3QBUOtLu8dkoQ4buUnoEByV+q53UdmsnLAjTsd5be6F2Qpp8S3JcLaIW",
+	"jvPnxa+KA/geiv9vZgo+YKACKFrgJ+hg5x4yg3G1i/BX69vu6bv1smYHIgLjdN7upeJzal7twyhMWO3T",
+	"7af1GAJNsRxIbs5lCPJUXEa4gNAiXaoLnBtMiJErZmSv51HO96gnWSpoahPwXCETvHdzg8tfYuYXFzO1",
+	"xqtazDQv1xEzbdSwxMz35juPJWauUHMbvRgo+tkCG2YSVgxiDPCgUaNF9svu0zprKbJp2lioufqO18ak",
+	"xeb/2rO6sUvYZ+qDFy0kOMWkNOiA55E39IZewCSf5IlkSH3jX7Y3G2hNHdAYLRWgd30iCePBHqG5UyFN",
+	"tNO3HwspTVgZ2drYKHlWuCnfNlZOm7lMZexyvcsgL9OxuhQhdQ21iiDoJDt1DOuCfVErMQDWfuqCUBMS",
+	"A1vGpiZ5yw6APcvSD97XBvTUgrTxfsSU2UshsnDl51g+AtOe3i2juPEdWUYa8BuvrA46kdvRYxXEWeCP",
+	"gqWVoESiDokFB5ShYJiMV92ouNt1c8pBZRImnva9N/7NmFNLDAaNB/FRKa0Cxj8bDM6zQpjFlczUOtDx",
+	"SwwGvSwfORcJ0ctTZ9Kdtn5RmPSFHzPGiR9T/1o7vLqqnYUSSbGUPe6t5yBJFc1zkFCHPizFQ4tB1NkA",
+	"fyqgY02vsZaj2aq4ZaPOajt5++m2eDaiteqYlE+iqzDZXshoVsFezgE2+PzeAczaW/gSnId3a2z2ZtR/",
+	"7Ydn4Zuj978edU7DI3nEz7f9g6NnR/xN9JG/ifyNYUx51D7i7RabvZn4myeqffTjxk7iv96Z9Pl55Idv",
+	"dlr+RsRrJQi6X7RpxMN/3MH1rfbOs/WQ3ZnqHLinqBdaR6e1Xomor8XRZX3XE9ZetcTZOidKQXxeskxQ",
+	"S9zh6llpogJziWOo7AMVZbNzCBeicPNUETpo1wnApYap4mKKvEQUykR7rag23+cW8/mfNFlsjLBjfax3",
+	"eEmHbiGcJwWj/tbaBvi88LOdQlRn/A/omKK/+/Kq0KNwMlG/2yPpw6Yb94WIGOXVxnuDJ8b53DXOZzWg",
+	"I12BKftcJRIUAL6sdDR2XmaoN4HaEKzmqw8EJgYMVW+u1IrN/7lkVE1cv0oRVcO70khfeLeSgFpGCiWf",
+	"Ok8fTzy1aOp6N9ljMvqVpQs79y2hM4+bXVjbxsDnkS0bOb7/AYaNc52Y+w4sJKAeWkRq+5xGswTM5WgG",
+	"kSaUTK0noP/Fsq8ap6nd2n5AybG4YRH1McxOh1/t1nwRx8xPyEjEkpE+GE1nRCZUfbvEWlozqbr1OJti",
+	"8K4uUbqXxf46NUtpXzJeyF5euS6Lt+ysYNnRYFhCyKCR5VprzcGF0ppfz4G6eAKnbPrONC3iEq7AGktP",
+	"sxqhshiuNU/Nn85tPAvvXjRmZ3utMdfntncehdvONnF+fnpt93Tn69M4aT5/vtlZiZ1byYnWmkzuSPso",
+	"zrEP4Gy6xGXUuH/mqGNDMuc87+IKasHJqgS+5s3uqNkeXgH2IIWJi5d5PuelF3oGoQOdym8eI86znGPi",
+	"GjVsWW4wcVPFh2fv/9mY8Zycf6UceQ55k5+xyJdXtFiRO6/GF+TRS+8ek1PPP7ZQgAR3JpAeRywy6mFF",
+	"kzGizh8x/1qkyV/o+1Wib7VUWW6wNvKW5Mviqy+CuocYT75A95E1fSJ19iuoFDAMbxhHUw5qrMIkS8ta",
+	"78+APkO6Vv0a3kHiFZ0zRE6hhEbjL7z/GvHe5BmYi/dWipS18N5GuALeH5pvfgG8v4OGxS7wfgem3eL/",
+	"Klj3L1iV+aF4vMp6xMvr4Dub8OhqHOfI/SG6nGwG5zp99Sq01sl3DW4eWGZWcRI55f2LdH6NpNNs23za",
+	"mbVYl3g6KFSgnufZZ78A+bx7ifxFTiPfmsTOiOgjFrO9LEtZmHjV+UtC/1o+jmvIV1oqv57VsVZPDTR0",
+	"US3OGo9fS99Dx6loRqAccTnf+MMW279rIfyylqpcDj9LFwkJlKvTQ3qQ0MNk2rOYV12gRZNp9QI55Drl",
+	"GTMMWRbRfbAfCf8aKmbSiKH9VtOPzJPWIg05h1UtQ8/xvl1GQ/ZNtyraUSUb1CqVNFDAG+3Fa1KArAox",
+	"UuRKgrtUTelHQt5zhEfQPq+vKQ4eRVNsuziVmB6RFPTDEHkoPhMax1BGwo9TOWLBSklQHtXLI0aXrXtt",
+	"86r6bAWyP6cqO3egyFTZRmUNe71cc+1A2jpbnnNWqymsgltW/n8Ba6sTbOkk+sDfZoOX+VjV5p+NhQVS",
+	"+ZVyrwDvbD+KnGvh7Yo3ThkzkGN1nj8mtwofAlxegJeI9w5aQpe/cPLrwEnYjGqExFfrYGOODBYq6i88",
+	"Lh6+cv34C0yocZLfLfjG0wSrMeigfHCnxwoqY3EDlRsae7ZrOlboVV1t5jJ3085almRT3WAFUForOc/6",
+	"WQ8/aH96i0G8f9yDC6/TNIpIypMwso4mlsDF47xnilaWgJ+F0C4DkKc4i0/LGAwFoaFo6od/cATG2uk4",
+	"/wilY+cejqrLaZkO4qgM61hPv5e5o81Rc2aOqTameq7huzCH+dThCyhCDaX/Q3Sg1tbYUaaZkzFUeOyq",
+	"4XQWdyq7eOT7KABjfGh3HEIiBKhT5JKwfKyVbwOc0Kuso/30g5rQEc7Hfn4qkn35ypqZ/fIAZ3mCk7Tf",
+	"nOGELVggnVrAl2TsSMai1MPEaFjyqCMojwmVB4gYDBp/cS1fBddi9qySb8leroWrFsLkvMt59p3H5V7u",
+	"oe7907kl3+3CWerMnA27FMrLyYIYZHXysKYS0gnd+y8a8JXQAJNTvJoImLdrUQEbQWwykH3qcenAXC16",
+	"r3fFcx3P7//4t9//8W+azuEfv/+P/5XfZPgI5Lf8LYpzV5wQQn7/x381v/xDNwaFgdXaKBCuOHzc4eZz",
+	"0Fq0NhMX56o57rMjteLVXnM1ELWSrgzZARFVOMj3oFR3j8Qp14kwIpooZCR1TBFg1XwSJm0A7G5jz6pZ",
+	"F4uISdJnkeBDJVMKzq44vmLUH7nVeOCTNa+GlerOPpwente82sn+6f5r+O3icv+bb1yIuU1L5+KCSbm+",
+	"t+vjhVhWUNTLOGVZRVPJNEQxtzvU7MH0CWMaMBORV67b4HDKWahbwRW9FB3PncrYOrpVf1T39EjKofwp",
+	"RhdCcDnaoFxzJ8Jmo9ne+CLO7dvBSlnMJ8UN3Gy1W53OZuv5KqJpRGXyPrPwVNS6oDLBGvFYGgvBp7dO",
+	"72QVlO4YApBKFu8PNQ7lY56IX8Mook+3W+3li6qizLY+3lqy64yefxzAmuNzFaHWp+7RJUpzum+XBMrj",
+	"YJUzxcTepVQghSxmWOLPjQA6bHZebG00Xx6/dYNvnm0VY2+sHJA/7Tc/0uav7eZOq9v89Pf/tGYuyE7z",
+	"2ZaV83KX7Dc/eoQ2f/VIu7njkZZHugoXm7A2JZ7tBz+nMhkzfhfGOWARskFFHpAL3vyVxcIkeBGDvH6m",
+	"k6ykvVr6FosbbtpPuUgsrqb96XZ5SZo/mQfGouSLthoHt6IShd1tvkPA3nXIA2A+fBZOksx0B7k2EAPU",
+	"Pq6fLsMB3Wrwuv3kRBDV3p01gWa221sb5fg+nHgVaTaqaaKaWDXY6WTCeCC9rGS4DIcci8TCUnsEjtqI",
+	"3rBd0tMQ6ZG6VoXHcXgT8mHDJFnSlcTxrS/AZ6VP/esG6avt1Rr0EAsBI4tkHFn050JTl+mG7UHhU5rt",
+	"ZI/UdbgjeNagdskjkZCygUlsWAhFead0BpmgrHJYoMzSi4NES7ZPDalj3dyfNj61cBqNFjmbML7/7ohs",
+	"ttomUXASMkIJT8d9LL+uRksEoUSG/SjkQ6PHhtX1PjdhrKZq1sOyzlr2SyOWwxsT9DI+ELHPFFvhKsEN",
+	"CuZgAA4aJK0Cq2yalgloPhE8BtlQuzVDuQxfPlEPzQ7kn7Ke3Vay3vaBMxPJn+3bs7ebmnVkGvtmFvJq",
+	"Gr0NMeh3PX+LKmJfTGK4OLnMqjoH+FKu43bi/VboZ1oXKd81aizn57SB/qjeXFf/k6X+dQnFIR5ISOJl",
+	"VVJKROqPWOBlMQUrp0JenDTY0KSjoJi0cjlpfNF2UlkuvbMW5w0yWX3tGc0HuUjvxDyUS9qVyXSWtA4r",
+	"6qY8geTdNIbi+rEY7+VvdGlcXd84HChChiXZQ9ki+zoDW15PHGvyzikdficuZYUkc4/Ni1QUr9tZm8Vq",
+	"f/HqdqtyOXp5i3HxXsnDilh5V87GbMTOAzA5B2fvTy+bWjas3TPFWOHM/qnugCXEHynrPRLGr5abKcvO",
+	"WU7PpOkV+f2//XeSpdj0SMDAabH1ZSnAamv4IhXW8BPaq6Gyctojm/knbh72NerPxQx8F9+JsKBY2V6S",
+	"Z3OOpsWx4eT5+O+Neh9GNCFReONE2Ejgq8WEafd3jI5skW/BA1wM3LagRzQu4TRmpu493LsLHMy1P7jE",
+	"KpKQdixiwRCEAivTrL6MMT+sbpw5yISxagrjWI5DrfWKq30pj9jNhwtKc643rAxm4+qyygoF/LTdaBcn",
+	"fcgJ5uNr4RZyvV/AtwMncLfEFjqAwd79ebp0GgQxk0vBcaqXuK+bP3rh0xWKsBrgHOhKrF9H3MFqF94q",
+	"hRPM+gxR/3NmgYGdzCoHGnSzMuDfJfsLHI4TTXDXPxwinlcWFOo1TUfCWKbySsRZxW/rEtGlm3UxMOi8",
+	"di7lSqPPnyTG5sVKuG4UmotTh+JeZnqiL8Zw3puHsQvEZ6J/HA5HiZ1x1HAHrfzrr4whYt2q+FZo0Nfm",
+	"mRqv6hQ6N6eWoxz3VhkGBOfygt682v54sPVd52L7hxevv9v6cfPN89ONl8/erjZoxmHeEc4PyiY7KJbz",
+	"pnORzNPRkmKQccYOz8xFQmYsyQMs3cwhVjkEKUiYkDGdEfbZZyzIMVznkB+Fka63bOZVRuv2Hcr9Fx2E",
+	"HZZTq1XtY1T8fjUPmvkW22nI3M128ubqq8LGsmWZb52raVkC3MyiA6VqwYyTV6tFcaTodJYTkn8mtzP3",
+	"Qv8qvc/A7NXNwF+Zv2hOm5X8nuYizuVswqpePp5PmvO1LyNq2Xv/R0lb5xWJu7UXO9TRjymXYbJubYls",
+	"cOu6K5N3rIzyRBIx5SSjTh5hrWGLUDJJY39Epc5Rrs2XLqtZuDjXzJwKc7xUKxzcKT/uIBbj4y9hTLe9",
+	"kze9WiLW/WqFMro4+d/+3CkvFqt8FlpR7uG2/VDq8+KerrkZnXsZbgqYUJjLkqwYl5fHF8wXvGAK3QEI",
+	"G7C/eLblQPxZpeHqkrpp/2tQuiku0p6lx/qSDot22WykPpOJZP8fe2+33Eau7Y+9CkpVp0zOblGULM94",
+	"qItE9mhmtMdfR5K3zzlDRw12g2RvNQHuBiiax/F9rvMCuchFKq+R/1PkNk+SwloLaDQ/RFIWJdnDql17",
+	"LPYXGg2s7/X75Tl2/Kwkqu2wbmbDnccbaIfxaaVk67R9ZPgnxtHuIeooO6iRdbYzw2pSwRkCuUj7ohD1",
+	"FtS9WKUawb8KbgRgqbChKBIhDe9hYaon+ZT5pKycQaaEyNq1Sd+aXOM+NxhM1lPkjo7h5Cf7Bang4R/H",
+	"F9ZYBBts56A5K2nWpEWZxcfGJ6wp3AsyCmfVDkxPJt3kRJWpqcUHzThi8U+Ng2dx/Ygi61AtC2QcejSY",
+	"rgSdHlu1TrC5+/PHz/vR0y+1drvh/vrxS/1/WrdksPI19Sjp20980GSqYHawOwuoKmn25+5dXKGrWy1u",
+	"SS8lh0bivRfWHLuFXi1JbHZO3p/B0zJZoRGdqfO+Be3NHBz2GSx49sqk6y69L3NmGufj5UgbNbiVqRHg",
+	"6f9BC3zZnFDYcTm/rBvWsb8gxLQPIIJmUP69znH48SEl8rNq+ezTGyLCVSj8P3AvrEmvPOwrKeaWuIox",
+	"g4OIaTXKc+tsJrngriSofPzfDg/tlvrp58MfWbO5/3yaZ2p6FNN2+dTG/1utzhoLq4PLVm93m4ZLOfyJ",
+	"p30Mz9vNBkNVwKoZcvv8nV5m+qMOMNorPsx2E5WKnpB7flRfwsv1VTbcxfwuz3eHymrewg38JsGTZr3M",
+	"6IjpIU8EJir/xmqszhpsF1TJTWveWRK3WPMuowNHVlnwsxmgBcxBlRTQWsrZLia6duFymlkUVVFFButN",
+	"O5J24kvK+4MqLla+is6mysP9FS9zgt1ec7DGNVjNq7Th+csVElh05bvyAlBbvRUoKenSMzx5XsmJtYMT",
+	"7I90czaj95btPHrKfW29W+b91s+lLd6ir4V1rG9DMaiQhhKauWbpAKkb7aYhooVgT5xh6LM/flw4Zqr9",
+	"uMWgh0WWiGMySQ8Of/65RPVyEmQVWWNMkXVGZrl2PS7P/BLtdHixyud2q/EFnX5LZr+K9JrWjCC6QG7p",
+	"GT14zAYi6XMJtlDC82SUc6Mg+FKNAzXXwzR5aEX3JdrJBrwnVqU+P8WTV9xwUwVJahEF/EXJRu5LrnTE",
+	"CjHMeUIgnQNW0wKzsXbdIWaPS8UWo1wgZd/6PO6ncjgyS8ncK7tk2d3LU9cqAloNTK9KK2+lGLn3S3x2",
+	"OHcssl7f/FbwwcrVHh+CS24QmmWtzK24WcNStWdzmFTXKWVbViK8rL5thhs1ePhiCfxef43OcK3AK4ja",
+	"NNN29OlKpT3rK50Fr/cPrHz8agWz/80omFsri98Fv56wRBmDXbJbDbGehigLelcv491K6KUS+oPo9JW6",
+	"OpEpfOBb7GQhSfDgshUuMQmpyx8AcmGp8Lrtpjo5e0dNh3oikzn5t29sU/m5XEGIhxN985Jw37i84Eu0",
+	"MyryFa97X+QLVpAWxe3JDeeX2D3R2H1+xHxZHZcMkDLWrp9LHkv93FzlvDDqcrug4l2gTHTWKVBdyMw5",
+	"m2RYwdyY697CANwLUqQebhYWMfjJXVZ/Y5frxksWYE8srVSorv13XAOjeZzACbH3YOxFbMh7gnaDQngG",
+	"AOKwPzfWR8BYreiBdv6xMWIwXLuMFq9aZQ89W2MPjdC9e13NWj6fYmF/ejC3MFIUxbyZ/9CfMKkYl3os",
+	"CpbwgWA1O4BdNTIRsIoDF4wLZSZKSuxPZ3DDemPFgr+hklq8UOlkvuBDzod99kf2wnW0E4oScN3D6KrS",
+	"bzTUphB8wEYy7J5Y+OxFKFIX1Uf9fnHxjqE9Q0sOKIGrU1QZCWjZmQ+wvFlIj5JEiHQ1mTi1iMMFVlkY",
+	"M+87NfluHYSPv2H5/yJyOy+T263/hR3YdDxiKk+FNvj1Vw5TTG3NOaJmIxy/ZB9uqgZGUMne/LbpMb7z",
+	"bpbGULkaTuO6VsGPq4/ngur8ZjhRY29KxZDfiIeZ7FWhYFztSIPaFe6ohWQlkEa9CDJuKGRqR4rFuW4G",
+	"NSusjpURi/22iKl4mLODT58iFnd5lpe/eiVUCFNMWA0Kfg/3mzAZ9qBbLswpZ3vANUMMBJeuOrjEwqCx",
+	"VfZmtIPPnSqlDI6vUD05tZnf+edMHTgPbjt16FcaxTqtNiurtrk2T7ndyr0RrsqAeGIRv4QXQytIuI2b",
+	"RdMS9WFqOaec3e+dmH3Krb7BbV5qw7h9XBbCzhpSAd6N3/YVYVDLDNkRIvXiAoV5SguD4YYHCzj+cPLi",
+	"97dv/7j85fT8+MWrk8vjXy9OzqDcCC0TK8PIYwZQZmuqQP2PVrIcwvx08xwNd2+u96ZaB7VICrEAvE9n",
+	"PQkQTXBOxOJxX4vkMoZChQ7X4sfDFhsWQgtpCHIEnQ0y/FSXwRK1ti80YXdZoQyxoGH5F+/xbAoAEB/y",
+	"uvvHv/9cPP/tj//8V3Ex/uf7d788P3317r9O1cEr/oqfj+ei/22gpXHNkMfqPZDr9T3aYVTWUHWnlktx",
+	"ZtvdriVySur9Qvdc0HpyMWcXc0YW2Ab2crWHxd3/++phmdY7j7KLhT7xpf8EPrBSsb4Wn7aONTZ3Mdrd",
+	"sOD45jpaph54X5ZQuBYe0BKqKLJZQQBCitmrq9uTGX4lNCbfA2eojt7Qn+2dH9o7HzGOhTLB3gK5RBXQ",
+	"VaapSFnOTdBSWNEcf87xnzJpH6SKySV0PDZyNa6Up0+BkgZVhrV2+4f/9U+++9+XH//WbjfoX/V1a4t/",
+	"YBiNLmfFVxhPj7ZSOfDsRhSi+XXxgSKaB2VcCCdmM2T/ZO/enl+ItMXivjFDHbPaMOeZxD9j1OhjB4FM",
+	"8p3nuRprlpl6xKTCDvdMovRAva5YrtSww5OriA2L7JobEbE8k1e7uUp4budjIAy3m8tFyaoGAAymtbcn",
+	"imEjCGDv2XfTewL2B6ZApkpZD58vrWX9UE2Kza5euzKeaMTtt7YPZtGsYdOzF1VB0Z437wJYDK2wUZGZ",
+	"ybnd8OQ5CF6I4nhk32ROOIEnidCagKi7hRqwPT4y/T3AWo7oj0L0Mm33iyr8L4jAXIvNZNhi3Pztn2MT",
+	"R235+/nBsx8jtv+MDTI5MkKzjtXKXT7KTb3BjqegrzNs+7WjGFr/3K6uRlu25Vvr1iN4+fG7U3YlJqwW",
+	"i2R4aRfeZaPRiCMcrl17bA/O1HufSRp/2ePDbPdKTHQ9YkblKeNDXhi4oi05PbwzgWaMYSG62adWOQhY",
+	"sAqxStVY4jCeaBbPPsYOpC19/Y+OHJQx3NjDtgNFLNDY0DsRUuhhhE6DQ3fPDMs5csYeNp/WG215kmsx",
+	"hj1Xi3Hqf4gjFu/xdJBJ+jeOKq4TcLi9dp/FfJhdXonJJfDr0KvFCAIP+gD8ClgcpSiyW2bni11Jdi9C",
+	"MayShicmqHA/SdTgHW4cZgQfkFUZ7LdyZzVScT3jDe684MmVkGicecEKlr2jPB5wyXvYg+yw8HULp06z",
+	"mhGSS6PrMNeEeKQN73Yj+23dPRJueK56keNWs44DADdFrCP6mUzZ3z9cMDulQpqMONfgjuhcyF51rWpY",
+	"ly8VDLgEeQK+31LZ+KXQastd9vfzt29YNxN5Cs0/KC0TPhD5S65FxLIUf3r//vQXHTFrLmnDB0P89ezX",
+	"l+zp06c/W6nx/uJlw94Rw7gQSma1w0+f4L2effpUhy8v4ZqfD5/9ZKehk4sBq8UA5ojvt0e//u2fWsmY",
+	"JpDbyevkoi0Zs9tZxOz92aldmQOe9DMpdgvBU3sGixOVitj3JcW+AT1mIukr6ki1R/5jl9L5u/ZgX/BU",
+	"FPAC9DPrqDQDaiNrFrCRvJJ2q8FcaSCmrkfuHGUVxj57nb1gtcP9pwgJTMfgGwDAljLwAuHbwlvaa57V",
+	"4dnH+EE6Kp0wp1iVFGws8nzXLjKROphdmBmpWDrC2wk2gCJc/I7W7dSwRECPavtkWGBg5GjGCSLz6QEi",
+	"JGiWCmHlpJxY6dBjIteihAuOBzzHx1/SkGEOU2F4lsf25rh6MC+HD86zQWacWuXGd4WNuWadwi5YfOcL",
+	"8cn4l9VGFfZDthhnb96/KvHNWS1ut0dWx8R1htuS51nK3l/8uvuc1TjL7TzpUVEoa9QyoRM+hBXjTKg6",
+	"dF/JCc4uakrU0X7aIryzFXnc9CP2rxHsmIKWBxvygg+EEUUEU2PvDrMDQ4EveuliweO+0oLFsA90DHeH",
+	"2cG9VovtD1Y2goH259OPDX01sn/DIxv/inFuTlF1ulVnDUtG6lR7ni2uwdJqsXi/0YzByNwXT+MZsGf/",
+	"eFxqmKorNQMNGWanz63aY852dnNUS5TsZsUgIrqTiIlPRsi0zniuFQwP1oLCu9iFn+ctsAoHQzNxbBUQ",
+	"5NYlYzzXLP78JQ7Ex/R8w4A4i8n8jO3ygH3A1MjoLBXQ18iZ4R0rFqxOKFROBPS7x+cvT0/twPxqqgdL",
+	"e87HowmLnVQYNZtPkzd8IOBfAkf6VgpA90C4Q6NYKLrsAN3butVv7YhwI/9+cfFub7+xbwdOL2xXhR2o",
+	"Kuj1SP65Fyq3A+pq0+cSX9rZ2nG7/an5U4zCkfasG4m9c55JEdHjSHD9eMj+yF7Uka8Sk7oEbAIZz5xP",
+	"rFWAUIB2//S5THNRABsMySGOoll8MntgWccwtTVYBbH95wueOsFqHaHDp/v2HZ81n4FUkgqur4jklp0v",
+	"EEUksa2VpfmYEsBwHoCNu9OsXMlVr4fxTmLowzUlRwNtb+PynZrVnPZBhRExPkozQ84L6pgI+WrqAOPS",
+	"s+4CQVqCgBhkUhV21BR0OqJOW42izKhcYA8tfUjTFxOWwmiZ1SQwsBeFGmtAXUytnGfOBFNF1sskq718",
+	"e3Zeb6FnCD9pNxnopFiTz55zefzq1dsPJ79cvj07/e30zTlIZC0MyOFaogYDvquF3U1AxyWtqAysXnjD",
+	"hOf5tIng7RfryPRVCp1b9t7BN/BrqRZbG14V2X/DtVaYvVTSCGl2KRkYn3Z3X3OT9OHfqRgMlREymez+",
+	"ISbWNJ9eAnX/3cGjxnZjq+ppnO5zut0DYD6pSkZgl6UiyXkhQPXV4pML3rOPdR0t9t9nwhST3eOuEUVl",
+	"RGb3TAztsk/tzx8+fNg9Lo0wMW+kEWs0GvilJqDs8wyIp6yPeQwOzO5L3MK7J5+GSovd33HW4gazPo71",
+	"NZFrytr6OQIUQQBRs4Pm4RFIE9ya9tuB8R0YUIkqNJrReCNrOKH+mauh3cpA08T5uWh551kipA4bRl+f",
+	"XsxY0GoopFajIhENVfT26CK9Z8/9Eu2YzOTTlvjxu9MgRNva2W88bTSxglVIPsx2WjtPG83G0x0ITvTB",
+	"NSQnAvbmLuxN+LmHcXy/TAHC4tie+irT5tiefYIn23uRCtELkaTKU/ZeWZtl50u09ESKHtkzq67DW+ua",
+	"4VCxWgWJkqBCJbMngILf8a3v9hjigUIIbAVA99WeaS9a9EwKDJZPvLE23E8n5Fa/IGA1yVF78UGz6fww",
+	"hyo4ZeHa39Z9GIQawdGb7p8cciSZwRcGDK1DHMK8O/uh7r3gvpEcLtlffsl7yUmkYdTqsPl0+UW/qqKT",
+	"pamAZNizVUZmrbxC8vwE6m/gqhWecy6K6ywR74MapzDCAss9jK38+dF+Oj0aDHgx2WntnNOJNJHWYxj7",
+	"ipsdV4L95w7sQeSpKAMBO60d2JUtK47hubRX7XpeYZO+h9M2vj03uVZ9xeSNqxTmY7tIb7tI0R2wk1it",
+	"CFthfcLMt/Do9ALd+4xy9wuVqif9eST4KhfgRamSSycgMowIyw8iw6rro4E1qMe21/UKLn24Dk3qtoyD",
+	"6BNei8nKmIGdJtMjtF3Bd6fi7icaHklOy8FBvcFOkO6HYFYLca2urKlDCQWIHtKQQfuwYxodZqNzpYFv",
+	"R2OlkqsTiAMGxRj1yJhPWO2w+XPUlrE991KNpSisDW/v5gZo/UGXEWWSqIgyo0XeZVIFNVHuSXhV5cbw",
+	"ecDv3YnmiY2yZ2xtufEelSyKA9hdrtz0biTBTDfbl2rmidIWGxVF88SQ6xuIvDv0uAXRYfNw+RVvlPlV",
+	"jSQ94uflF7xUsptnmNo73F9hTO/4JFc8vVDqFS96Aq97tsoE6NFwqAoj0tcizTgaTNHO4cHBKhcPC2U9",
+	"BdcWs5JU/lBkRjyMaEb6JRKATkIpXxgBHci3EtPDbDdVid0k8OfI9PcwPbCbyesMaxyGSs8pz0CER3Ry",
+	"8NyU8QQZg2rel4UjsM2eaAYNFMwJ9brzr+EcYHArwOV11AooNLEk3bF6Wg/OhYdVEYRdfAYJEx61mIKW",
+	"lzi2uH7EeFtary4iCQ6hC4c9a9UOXrzfxIszIy57SuKVksYOXlxPWYfRv6zOZCLasvq2biQ/s1oMl15a",
+	"t1rG9RZqqHLWBMsFLyAkKCjOJFwKE0Nxsi3pWQ12xo3AaK9I2dAqJcQcO303V5bDpzzFL7kZeRw+Yi2J",
+	"vIKQCyMB6f1K07VF3QoD+01J8YBycYVXulDqNZcTmj79OCRjRRD+XUFEEO0rDIfKYNuFMtAKUhCBBTdi",
+	"F/YMeFKmT7LPZ7YXC7m3IIY44AjNE0GlRONE/TjkWo9VkbKeMGXU/bC535alTEoKkdqFzXNI1ErGO2oU",
+	"nG6ygSCjDyhhCmUMlL/l2ZVosF95lo8KTCC2JdHIgDQox0NygQRJi+rl41dvfzt9c/n6+D8ufz0+ffX+",
+	"7OQ8ZjWKTbJndcyiA1e47zXCyBUJJKiOc8PB7jBu8LGtajsE3iozRG/jNEJbIiS4m6fIGdpWUpKYu/SP",
+	"iOvEZFOJH4JYtDcQKfLUpSLnk7YEAjvIt9F7vnr78o+37y8wR5mqUScXGkcCzKTdUQESt4vzGbHREHg2",
+	"JeurUdFgb+1RPxOUsIUKhW4XyMwgJs6ZNoVVz4Xj78whxUzOysgcgchvSxrU8UvgHVv0EfabzbobEYSY",
+	"rGrC7wozyvOc+RG1pVE9pzZwzhiG1osJFApYZwTaFLSmy6X/loXQwqCSJaI/zOS2JTzuiT4KxpGnLgVy",
+	"cAjTg7PRVUVPGSPstgjKNEk1ejMAvnlb+s1B2vFp8M3dxXF9XS33CvbwZtQb3Ht9T+PR6rW1vYStrrq1",
+	"rnqlIJ+G8sYLZrcHbqOq1Mgs1lVnGJdAJFqe58gdjErrCHY5lXdhZicsZmHaqCEbq+IKIiGGKZlARHtm",
+	"o9kRzCz5w0XF21THpJ3F3bj1yn3sDpr91laFu5QAvfvMR57+nLs8z5d/UlSsbj4p1oTfGL4m2RXgj4VR",
+	"qUzrkSdrGCz6oMd5vtI3PamM4i/2VSuf4IbP6rf3wo/6RoiUdilgv5W2EKs5K7J0Rw8OIlbajXjBpbvA",
+	"6kr8KgpNlflLpPxUR7g6oXzH8Im2WhufODMWBJQGXOq2pAYKsJbdzZ2SB7PChPwA3nQcyZQcWjRrnYnC",
+	"dVvGWKtZWuFxC8ROaV9GYdvPEivRCtm2nMoyg+HpQdgqZue6NgYGYN6VsnsTxkb1IWtZHQtEcGhwPUhY",
+	"8tsJAX67RsdKocOKVXBrG2RYqG6GGCpzc46/CfOOTnmgEDy+44ZV0sN8yYvwE5IQvEETkYl3g3WhjI/g",
+	"kuJ4oquWIdZDUTdmGSZNBUeaeCbVmCkZSuq2THgBzSDW5CTfUxUN9g7vQrk2dCir9f+kWJwSgzZOVF4j",
+	"LdqyBuXMPzWb7P/5vw4b+4eNA6rXGvdVPs/cLCkTQh2CoRh68iU8+RKeAOq0Wml4JcRQs76SQhtfdEaF",
+	"b5lsUX2/VTwnv56dnP9+eXby/vzk8rez45cnFZ+e6TrmLcteVTswfO9/jrTBA3bMYz7Bue0JozGuDNrT",
+	"TyVNTA3DTjiBYedGHcIS2losPGeGdzRyQBbCFFlYoejCGYNMQ3Ta6cqusXYBmBz5BBp2xZTHUKmzpGYq",
+	"Z212VdGW8O39muoJ6arcahD+5lApj7lcEzQFX4kJG0BHl5Ki7lKt4apoy9phcz+wiSof0hUX2nkEHjo8",
+	"1lVF7zaRhTPaQptR93T37ye6sI0V3DpWcPIpcSm+6kbDugcpxvT3kGfF2mrbtWytls2DuKXdPpUKBZBe",
+	"dhxUeSH5QKQshr/eYIG9HaqHZQGmWaxhVRRF9xF0AHuiIgsrQZK+0tiCVfoRLcYZlYVgHb+vIs+zKyiO",
+	"bstKo0iDnQx4llNbjRoMeSFSlnAtdjOphdSZya5Fjr1F2qgCHJqxKOwpaYM5u5vC6s+t2/zTAetM7LzU",
+	"OkkxGVrnBqY4cuTt2I3z6+5zPA+7UQZ8Aq9FDSUk4/abUbPZbEvoBUnUYKCkN8T0+pKJvuimRBPe/nFm",
+	"9L6NOoTvQi6hXAjT3RBvMgSOubYkIhEQVi1WBdFrBWhOiZAmnyCRE1QAHAEoYSGkidmAF1cVo8BtMRSR",
+	"I9jOxyjH0ILjhvZdfH5yfn769s05pF/enZxdvj+30q3MgTXrLM+u/a21lUMY9xhy12AS2CVtmQs+M2Ql",
+	"xdxMRabNuZuBDTpI9IxFFZPA1Ru+4/fvLlVe9wanyZ2y95n+RXWLCBk2t2naKSG6ANQgiX3XY4J1Ya7N",
+	"tzFHmtv1dO6Di+tV3J27kc6rwV03Nn9fiag1i88ee5QFv2Co7qdTMAtWHbYxLwyo2C38Ak/5pgu44R2W",
+	"V3DjbGxLuL+uhBtmcWENN6242epAPNDK8Sv5tVkCHNwU9ntReCbzDa6gRdqMkLqx84yFAShqgkLsJ98T",
+	"Z0Uw9dLZ554Ql+m859Npe3AOPP47qul9xEv5eMbCvHnhUnfMulLyBSE22YcvaE7wC+yJZo7WycGEObNR",
+	"dZG4EOEm9BETnzJszXc/gSWK+BS6wT5kpl/p0QSVQSEAu0cgBJZPHNG+W8boddcO9w8w5TfONKKXVjdk",
+	"QOi5tt447cKYNlzBXyEbvecS/uWiJCji3woK9IVXyKm9K4BaGuDKCKn2odzvx28vAkqFq2T1TfRYjec4",
+	"4VaWfWP7JvOVtgc/Wuhyo9FwJSaVxquokkUJ6uS1R/lgtZjOOTZxxGI8SR+buI4xPsT4hCgftELpvnWU",
+	"IH3RYnE/s858Fpb5e8wFHYHkE3luB6YRsanBoHvpvYYH2isJ5cxDrEABASe0KYiiXYlJY64ffjzM/rCz",
+	"8k2b1fgSy+1qQs3S31tP0iMPPzirwU3/wr7fhdubDzN7YQsxsL7SvJkb+T8m6ANT7tf4SkxiVymUCAQg",
+	"Iqg+jKchLq/R7Pz3492DZz/WW1iHb0QPt1lbaiFTu7Uhk1BBq2ixFzBvDLFersTEQb2wYxBDY1VcaQ+8",
+	"BuNwM1mokRG6LWsL4NfqESEMlsBrcYC8FmNVPYEQZtg5hYHCcV+xAU9FWxJwmvQNlITIE0rHEHOmJwxO",
+	"35WYPKkCvUG0EKKE1Ljlyqwg+6FNlufYuWpNQqizxwmw4hyK7T2vHFXxcUPBJF+rjWAqueoFoBP2HlxT",
+	"lZZRBRRNGVWguDiFTOgbhEouYe5YCSnXliWmHGAcOVQ5RsnXuXBydcBEq0w3ArRAsX2n1HYBxl1QpdZX",
+	"APYFSJ7hLtBx/agt4+pOiEulgiAd9pUTqNzPXVl+LrhVX3QEEt2A6YStsrwtg+KEY0k1dL7sjtWCN4EX",
+	"7Ys8QPuooE3BGxJqSNtuwmJSuV7/uf/RTnqgIiOE6+pl10JGHpOLWuK6IzMqBCCfEUBSW4bq9QgWuBoZ",
+	"u8HcF8+za6GpX8IF9eaVskFIH5fC2ukjgqkERQZQeucTmcAfgeMGybVuoaAYsIR3xybun5ss5aB3AawH",
+	"b0ovhkjCP+02D3YPnlaQhAlN49zfuQobH8w0YM86HEF0CiOH4arx74+gK1esyQtma/1s2N2UBRLANn6x",
+	"BW7LlZgQPhSWXoAgr6HB5SV5fcqdecmTvnBoOXNUQz7mE81iqXbhk8ZHYTUN7ldOz2rsTE9JOMMO2tnd",
+	"qYrk7H+dxV/57tyoh6uHXLAWQyS1Cqj3Z2I635kjBgEp3gA73E5VyrVY0GTsEV1nBf9EjWAFOSqkl8iM",
+	"uU9/onEDef2ZR+xEOyUk8ppPs3ZQJrXhMrFXOyNiFQz20pHyQhPkaXP/7788+6+Xh/++f/7sP57/9u+H",
+	"//n07z+9OXjx4x8lOUrr8OCghGqq1J46M6KKuzoHOtV9Kb03mq5dXU2OvMPrF3gKc3VyqgTOKapVymxJ",
+	"VVG3U0IlBOtaFiupnAvjevTltD4h7pCIiRkyMH5vY9jf6Lrvfb6yZtuNmUhSAiGyYKVCszOhHga3/Mty",
+	"S2vYt8rOAIIf9LwKmvDSrXmknWUNcl/J1DkHuHQSq1CeaNaxAq/eYJAWg4pPH02AlQOxDu3hBGsHzcO6",
+	"NcICVOQn2r0OYSND2Y8dH1jBfmVCoHVRSjWwclbJivr5e4iM6ONwlh8+h1purXt1kJcHdJz3tPPl49zd",
+	"moy0UYMqJNd060/p/R9BREAAf2YmYeE2WPyvmA24SfpCM8Aopz2K7YPK+6AIoEsYuwnXYn6M66Uf0X2A",
+	"882Dv/tXBfuuwiM7BbT/7HAJzv5GA2lups5EoooVEtX+W28jag8SUUuCle1kRPnbrJjwx+4iTTg3jnbh",
+	"t2mmZ8tLGeH8I8MGRKYpyh5sYsDoYrEb62UFOKaxwJF3K3dTPWmVhzyUB1zZnQtbf+isW+fsoh2HWLvs",
+	"fH/ed+egfhPFtd+Kk+CX5NpS6qaEnj9r77P75xLf4C323LizffAQKTDAkesIR4t6hCwImem74x7LqhRN",
+	"fa4v8WjcYlwqORlkGnwG614InjbY70oCTEi16qYqwn6BRwYi7GtKFVax8P0UQBcbvO8Wp+/2uf3HvhFx",
+	"fd3BRowWFr5V9O+9WKfL9N+2Du77qoO79dr9SlN3FefPqZ+b6ufeOsBDYlaBlBfFgI5YPOwrKVpApRuz",
+	"JBe8AIT82RI5D5x4czEcOy5x2TCe5IV+BVi4z+dqttDobrC3qAFd7V4I+EYoWkBDMBaFYMOcJwJR6RZV",
+	"5N2RpttUUd6tzPyHEnPbGr0HVPxbs38x1IZWA+z+8Uv1iSbZdw9+wB5Z4/+N2L33JfoXxkSArTPxfFQt",
+	"Qj7yE4MStSMSNRCaxX706d8+Z+mX/5na/B1nZxyBNQNFF/Gx8ztSf0M6DjolFNME3liIgboWKZbPBM+i",
+	"ckItzKzI15IPdR9xDuZIeuZGAWkOQGaYTm8MVCFYrUMIn6S95gR0jt14NuEQPZyY9u7hVlJ/fTX1Y5eB",
+	"fk/eb/RjD4MRt8+8nPCE4h1QpawrYopxqGQcc41FW/RvFAM3p15QmnzbVcbwDstzIvgJtgmRB3ANn2ia",
+	"/RW3Gp58zw7i3O08wzQ2rzcBqQIr3hvWzlIxQiEM0vCyWnzyj5M3F+eXZycXJ28uTt++iSP2FEsOQxq+",
+	"qC0zybpCEA9w5ACyE9hPMQkEfDDseyIApQJNU3CpOdF6dsPurcy0pRF5rqEKFdxe+xSslhOfeGLIi03U",
+	"YGDvmTp7Acpnj1mipB4NBEFrD1We6xJIOS7p9AGShSirrzM10q4w74cfsDDWfm6B/AHwHj/8ELG+GuMx",
+	"LqnMuNA0Eof7SoiiQCCLBbZ2glol3zwfDtFJl4hOhbOI1dqJcACkwQTBi3RED8LMrrbEut9CpgSiDTSJ",
+	"CZdIxd+W+AzHzczZUGlQhIzndtFOCP4b20yGRZYQXqbuq8IgHjgVeANbba8twwFBhs6uHzUUssF+9cuA",
+	"dRVS9AGsWIG0FMGVOoKak1glUMgNfS9IWOFrz4aFAvWnuizhIw3c9DB/I011wrzXK0SPG/FEs5iswdiD",
+	"qS/CjXg8LHtCC6C806xWiKHACveAP9a+CaGP1ZHafphDJSFWha7EkgdUvcv0UsCUB7UEp3jRs5IOHwiZ",
+	"oULOTKDuoKuKwZJ3dFj8mWZXdvGpLisEETAuIPnzX/RiHbY/GP5x5dIvKw9t5SGtSXi4STtiLbJB9NGQ",
+	"7d5LGTuMTI7E1sp4mLILVAD2U0B/HngoiZWy3UKFBESk1WcNDzzw1UUYN5gSe5/hv1W4ghnQlpUtiiMf",
+	"RXZzAIBsw2IkSzzMuaAuvwmU2Tub3lGLPHB4x+1GubeNAtCh9MXvaSO4qrshN/1S9tMGuLEjY6kemLvF",
+	"fGPNwr1lJyEX1yKHGifquwFRnlPNDFHGXAPTvLXtBupaDIQ0EVpKSInurjTW3/aX1mY893qDxf57QRAv",
+	"VvJ3+7z/73/734HipLgWaTzfST83Krl6ZUf7cBWS9KLr8xLPu5mbqDthOYbPqF2/W3WSOyJXY0SzYHEh",
+	"4MMB+3S8yCCBK86CMysjpBF1lMoFlxu2Q8rPvtwYwUnYStH7o0qGvr7cbUonSEvJMytLp9r97tqu8Lff",
+	"4+k/R9oMXMTizluxc6jxdmkDZUXkfqOxHzUB9VQKfYT/oZ7QklkBJS4vBLMTaSUo+tmAkpr0RXLVYMdM",
+	"Wocgu4ZKL8M9TKnhV8JJzZh2duwlJ6sdHhxEbRlnUo+63SzJhDSX0H0ZR8C9b0cCji0633aE9QioaJ3f",
+	"fo2NGwSgSMN1bSJtqbpsv/m/7B/go1j8rxGXJjOTSwCRnHnKKOnjQ+w7xYVIRDY02KdcCDMqZAyvpNvS",
+	"Px1emFrKg6ZaHEwmwROHc+J6g70v+SUDy08/8VA+6PE7WYuZJWhSOcJGIJ7AQ73WckSQ7odLd8p8Bl6s",
+	"HoR9cOwX3PqpoFQMhsoImUygbXRDhQNTw7xrwFi4PeZV022d3pZP985ajRKRXYuIoUS3Wx1FB7aVL9Y7",
+	"Wbmrdlo7CiQ3z3duUEk35bJKzYJsO5tQKufCaBScTtA5SV/jLIbnxt4Edx5xmnW7ohAyEUeMw4VotVNv",
+	"UlsSQgWpqnqDfbB2eiw+DYEY8S09InPVXkDACDfVAWEQgWEAEIC7V1tmPtrewtos+CaXVO0DwAlgkYIq",
+	"jOEBs7cDaiNELAaN1paBSgswHuZoNatXlmpiO4os6QNwQ1tCPUIKWioxzma8WbS/JPqOxyvVYYRbgb4V",
+	"6N+GQFdFyjhLJkkuaOPXiAVgl8t0VwuDbKpWMtXvX8I7Ebss10lpRKgfc3ayF9lo4wZiDAKQg8HIAJRA",
+	"GUnhwyEk15bmK1vBY8juzqhYCryL0UC7PKN/gydkTzfY8obWhMBLkLg3I/A4DcrXHXwBzkrMxCc65Fjt",
+	"ulluIDebA7BywRI16GSSSq+oIz3Cyi07JawzQQs8FZ8IBAj8+ERpgmgCb0lNUUgPsjwHQ151y5e8IWL0",
+	"2n/Kv3jQaN7drjKZrpwCczP5RwaAnAtuWQgyRla+L3ymM3/ZDXe2C+fuQmZ2ifkV5MlAMbVcs3sIygAi",
+	"1h3l3SzHs5CONRdcC11fFD2DW9zNBwp35Pz7pdyIXZMNxNo3xZ28/l03Hu1zC215wC8QANuY3z2mGHOR",
+	"9iqlgo8i4gd6s0uVhXftmr2VFcUMjEfugZdqFPpl3LDY+k2vvKxGUvvwikzGcJ5RwVkNhs2f7sMQbpq9",
+	"sXbxtnk+EKbfsZDIx+1SYT0cDGpVYnhsSQivfhTEKn0eaOzLdg6bzcZNztIFveOj9pfcILcu09Zl+gZc",
+	"JqsSZ+RCR5ixEHZvqjLAff/O0mdv4H7Z+1zap1822tLyzhvVK5xcitilrY/V/CirxVOtjvVW6Hk5/w/N",
+	"yUKNev3AJmEXLn1C0KqfMm2saQkMz2iEWS+ohNR219bndeRD8+RC/oAyT/pI+xXLAT5Qx2IwQ4t4tuzB",
+	"bavilk5gs0lzYYI4DskbNqQyi1Usai/sl0nozJBSuImy6jQ474EqloOhYhAMir65WVgxS1Cdq4YYylc8",
+	"xws368WWj1vuwgavvnViH6RONvgC62P+I9z85pDKQsR/JTEmA3zamREXwKLNatB0y346YH1rMUQO0AzJ",
+	"u63H1ue6X2+xPtKBEk1RW+JdBOTo2D9VJql35d3b8wuG+PKIF7+LZ2JZyjiYMIenin3BhYAmO+JBd9M7",
+	"FDKFvJwUkHmEKo0AnoF6RPpch8ylnmxYJFciZX1RiLasQV5zrEZ5inQjXE4cKctYAi9AlvSDNuI+t2Yz",
+	"3lIzgssd5tx0VTFAQno/DcyaeBJ6B5UkrH3AOz1s/hyxuIrvtjBdWG79jWK8lY95WJzz4HUX2FTlYgkg",
+	"z5H7dRni+RbgbWs+zYpuWHII3AAAw6psC1hHYK9oOe19Lv9YRi/rRV0gIBMumVTQ1iYK4NUgBo65eMuq",
+	"CMmb5kMvH5GYdFQgogTGqcXlkwOqjxZBKWDGA/lRHPLbAizmKTG2Clpb9aWJUt2/7V89Fvbt4Dln4adf",
+	"dzsthl67aUVtwvJero+25vY9Ak3cclltvOn9NJDuizJMZWx1YSNNwN47r7RibnnCqyBk+yBeN5U+12Jr",
+	"LMZ1ZIwAb9wf6fJc20N+Cha2sMIVD9cm4iZzhSaR8lW2+/8B3G3MXayQr9hQEnmRpx0nKsV+KcL9pu7S",
+	"sumUPEHfGWAv8B4hOy6TpZ7ujFBrEWvBOj6YOAdn1+cJWiwVsH24qYDyLvAwvbezSf/SPeSBvEsM1Vfc",
+	"ujnRejq+hRDfQog/MI5WmjI+JdhYjbMxL0RfjbSI8HCB/+iLvFu/01C/P2smAbvIHK9IkY0m3FbcxVsg",
+	"5O8L7aq6G+5by99pTcBiOGSKNM8BRD6eaqFHSCmcFCUxFK8KoAFlQWGrDmInpVUwa3pk8nJkDfMFTYzQ",
+	"UsmkCgrIoDJt9ja+t3HtgoNAgjzGcoNbWTAPJPu2JQdbdORHiY7MgyWqiqqfcqcGDMV7FgZYzhALmKLX",
+	"2PJixWSeabMI1fM13fObhvN8r1dB86Rp2UY0HiSiQbMfMRWEAe+zeOCmLbX3eaSXcg5dBIkhzdJMI5e+",
+	"NVIQIdJxhmI7WlZ43s0jRNq2lyAKpG8YpvvZHQqVkFlBGX9t+ER7tB+sksQAC0cO6yshhhVO//jF2fGb",
+	"Xy7ffnhzchZ7I4Zrcwlp/3l8aygwUASsnMIqp4Cwx7dpq0eftoLEJnefzq++2+aDN+hxvNfLyFcwCacd",
+	"KisUSVADKL0fEPgWKhfYnWkPDeob2kJoRwdbaFOmOj7igQx1+1UW2ec46YF1vg3+bU3lhaYyrpYnGvbn",
+	"XZWifC1UfoyVsnE03d1d873ddSTYmOrvrvkG7zq1dh9VGI+hIBEql+UId8lcrpCa40uF9CKU/X3Cr8R8",
+	"p3DkoLbn2/H3hcq/oFt2zVJjGK2vMl63rbckXT5oHvy4u7+/e/Dsotlswf/+ayfaUN/vnMf+eGePXUQr",
+	"vd9s7j8qXuktdcLj97VmmBPoh03RJixMF5+hhaJZHLSt7v4hJoDVBMOQPSuRfdMsi4MOvMsrMbl0Vk5c",
+	"b0ERoCkmbdkTFfgLELEdnlxh9Wz5NLN7JoY5n4i0xaCAI+wC5kxDrIuuV0VbopgG3gI7oeB9FQjHH0jz",
+	"Vgk/5cmU8DB1+T3RLNZXI6tQ7P6Oo7aM4SbHA4SnQmUC8E7JJD5C6KcLZXhur9GjjoF/43nu34VAHcAy",
+	"aURPEGHBIJOqYCOZGW0nFU7GBuefo4ODp9HTnw6i5tMfo+fPDqOffnoWPW/+VMJFxRwGdKmuRdHN1TiO",
+	"3Ny05bjgw3qDvZqLz+hxcAtrARbW8AOMKURz1H37O1Rn0jtCG3Vb+ne+HGQatGRcP/IwhNgB2BEspog7",
+	"XMViOn45KjdHgKEI9enw3PoRGxHUob+lhzKEj4ooLIQbhnF/Oxc5BOCw0dBg/RvG6qyhMsqRQaIv8pTV",
+	"ArSaXqHGGgu2PRgXiNQ4gMyAxAagafnlU5+HYQPnofIJV1obEh1CQtdk+dnmNLgDPHEJWEkLnYpiy15K",
+	"pKGsjvc0jaPAVsHECECEwagocRJc8IRwP3C7ScUGClIndj1iewEsFDe/3UIImDnABKFVvWC+aKF1lOlH",
+	"bp7siqvwXVD3fXALXDp2UIwbZp9jKhhxrn2/pBiB9dGWuMKCO5UrM+DgjIA8BFg+4L07YmIFB0wPRELg",
+	"zYiGLTNt6enfiPwkjRvsuDJgd21Z+Ezz7CqVq9/oUipzSduiwWJnIHpImHgeGT/4sG3pz7705mTQpNGW",
+	"RBAH8WIQgCIN7gHhAmuHRKzHh7nQGjp+7XkOBoFopgwvjGYxVXjHixtA4IFfCX1w5rzfTaXIgqE+UIUP",
+	"TtMCv5tYfmiyg74R3HZWWn1F0c8cDbrs0nmXbMuHtpAQDxl3eJdz4H9yu8VKb9CHbp8sMJKrMBB+xy+y",
+	"n5cHJ/Y+E+DVYhKPU6PJfHLkWFnhTBNEZbbCGHC2cpEGCAsRGn3Q1GhdajiRqoLmsng48btZJ/FGwbVN",
+	"4n8L/QiKFso9+ZHLw1BvCTVuQTpveq/tJVwmIt8oyEo5pMVeMGLhUcpiJMtNDAZrYBnf7DccVQAtqSe4",
+	"vJk2fMJ0PxsOrZnvzbAIjNBuVlgrFG3vIS9MxvN8cumvjilqAM14HaCuS4Q9cMQ4iyunsdgfjKu9dTGR",
+	"G1/CvS7BYodKknhh6RTyj2rDc2tld0aDYcghB9kaQP7UJV1fyR1YCK7tzWfNTBjgLc1MV3oVPRYwruBt",
+	"Akv0y4MK8KhcIY/AzNyajN9Wadf3aW3iPvXm5kq25WKIMdKppMK+rKjwUNI/sMZ7xycDxzMLgQYmci2Q",
+	"+rAWD/FoELooAOwaoMMcvGOpvyi64PSSU2UtxuUEo1v25qsooTCK6bD1A5PZ/mzt7bFIGbGjrqS2jqbV",
+	"1tGMzpqjofA9vhsVFbzOY9JRbrVsddRWR211VCl3GC8xh+5OV60TB1lGlL6sXZx5dkqIVZdiPsJUB/SY",
+	"yiQfpYtqn0GA3BcL9cZz8mtxEW8T8/ceRnmiWT/T0ADwDQdUApz/W9dbzd2MvwY3/qY3Y/kiyzdjMJvb",
+	"HfkQO7JbWXWPcFcu8rB+VUWZ345KPp0gtS7SmHV5njNOHJU+kRCQRPocPVQ3cMNqmQySDhR4pOxiXE7X",
+	"klDlorIRqHMBqH/P7FnlYyNIQ3+jJ7rE02evFZD4cEmXPNGVYKrP8Zd1EupaFJfhqIOiEUq21GLyh4CJ",
+	"DeavrDJpUd5fs1x0ARRS97Ohc1LDuKoqVgqrlqOtLfFVy+KDMMfu6wqCJ4ArKnxlCwBnUBg4WjAoZFO9",
+	"w6DsIiCOUhp+D07u1Cs9UFlAMKcLvN9yxUdltNztp9kkIeNdIwqWGVYjfIFMh5fUt97z1nvees87rZ3z",
+	"fjYEVE0r761uVV0f7n1C6fsHcKUL0R3J9I4t8jO66TdtjeNLLLfEaQa3VvhDWOGFX2nfkAV+TFkLVpOK",
+	"UUqDkThT0B+bcGtsIYI2w0JrX9LqXr1SH83mlEdXilCx6JVrJaPAgs0MS6yhizp9TOjh5a9gC2ay12Af",
+	"ABqcazbkWTql5H2dOeGwwRs4+9a+JOZa0HKkl8IPJ1KqOvfkWhpH5Wpr7UmX4lMiRKov7aOBjSvXitmr",
+	"C/sYl46hpQA9nBOmRZHxPPtv4WDJ0R0B5JjVXIaL8AXdcC/K4npnAfUKNV5kw6IMeaxMXeEYH8ggpQla",
+	"YIzirG9NyG1d6XfIzlw42fA1Jh8y9a9t88FFd2vzUf4W7/yNG372JVYx/OBlt4bfwxh+bqV9Q4bfTU2N",
+	"N3cwQixGjUy9wU58A6HkA6G9E+l6t8pgJpKiotV3RBbfdFi1vDQIrK5hJc0JrFIAsRwHNP5ANFTwIs9E",
+	"4b4e2IZlNWCdGaWupmOweO5t468DPmHaZHnOOoIeK9IbbEga1802JNYZuXkf95UWLKb6n2Ms/4khlhq7",
+	"wdfmBlOjMBhbCbi6kcZ16qnzI1s59ms/YhkznooBz3lSRIz69Cca8wRPRF90JMG4P6qAh0KMF81lvNh3",
+	"c5VfZ7F9bC/4Ntq5cKwPZifDRC20k+3RiPkJ37Zvbc3sv7qZDcsD+/6tUFLdihjTm2/fco3kC+3s4zyn",
+	"lIrQbCRBTTpAGasFAQ23UYGF4QD2sptJLUDkX1uV3UH4DodlJaHnmeBgzv9432B/TJvwLTBiHYy+vsqG",
+	"VvgXYii4nTIaeQQJOjbuZ7lAxQKdvm3J01Sk0P/7D15kHED2yUAB1SKkOU1j0tTauHBRwg3PVQ9J83Rf",
+	"De3/jTXLTATNIEKaYsKGomhLPwKtGGcXu7qfFQYiYGORXwt2Tc9lwG0mWGbEgNWsWorp0MsALgEAFM64",
+	"7Im4LXGNZFoguhdZSdiw7F7C314LoR18jm/kJhCwNCtb4v1LR1NvzU2A7OBvW/P2lx24Zly3ZfzbyQVb",
+	"vIoqPNDuRnE9IiPG3xDBhDCgR1AqDrxAixz5re1Do2AOqdYtKlHPHL40sCsDxuCcjmzrIr1zi/yBSFbs",
+	"WP2LwAbIfIv+IjIV97EqwDkegmc0ytLV0XfWhC+i6QoBjOa8lIegSHhRTNDotauJ9xa9kuG9lceAzZDR",
+	"bFR6NdHCSsnCavG/0Ra7JBkFm0rbParrDXZq2hLgFawRxDNZIiyYfiGgJN9KdETXFgYWripYmvUAkwRS",
+	"ZBOGo2yx+H/839ZK/h//B6Ci/L//Z8yAeZIiylrwIumzYiSBipIzU2S9gg9YJlPxKaJ9DjAXdr+IT4bV",
+	"Ym5vyDv2///t3/4N7nt5Cb/tduI6cWHqhLsqCQdeQvMBuxSEVEZoDt2RFihHCJUGHa62jOGLNf4Vs4IT",
+	"RyeXCBOTMp2rcT5psDfKyk87DzJm2goZ++FbIOJAlgwElwF8TSbbEgdWiN4o58BvVxCYaJrxXCSG1U5e",
+	"vj7ePfjxwIs36IAbxayb815kxfH5mPd6omDvT+00tWVPSLvRRcqSPINKHes9s8zUHYA6rIT3MktU6j8d",
+	"OgHik7ELSMm2jD/tDjK5i4d34avuFiP7asaDlQBISteuKaVyfUSfEsBzhOyqIoGEAIqfEtwK9MGCvVAF",
+	"xArwr/abzZvxr6yWnzfgndbTORsmaBbgCGCPs0IfPxcciqTj3Rjez16MddMLWZcVvFM59lR0+Si3QmnX",
+	"QZrZE4QcDazdEv5WOQHuF+3swn8/zntLe4vda15ACMHe61wVBuumdyL4A4OA7g+8ofvnL0InOx83ixZG",
+	"knJ5GM4Jy20c7kEQw4alAeDsaf/TbCzOHdogzZSDxmK0e3SFw/SJjkob2ygWpwXvGoDYsQptMT1VxHhS",
+	"KK0DfCiZBhYdQr7qq5HDxzkCtWBN3bjDC2S/orPob3dmRCGk3y5O3yAlM2pAD2pVZL2+wRAhxe/8LSHM",
+	"47QS0mfEmC7QvhYL7R27V8rhxsBC3Wg0AluyRVrMyvfAVtQi76L6BKMQIGOwThR7QFAIIjZGELyj+5Yx",
+	"zEVBINrpGyXcomc8UPTGveGC8E1grm6Jtrahlm8t1IL0XE4GkbAlX39NrbBKOGWvM8qvvqJLeaHqeCsr",
+	"uHotMvkhtFCi4EGYfATA2ikWO1tXxeoO8SnTRjfYsWQuYduWaBdyibfJBb8WmlkbHCHECU2oEFaV5CPI",
+	"NODNUeJi8N+ehY93So1Z89q6aoX1Ypw+A10WBfCQVb0nrborXxncHGOKrDMyQscs/vwFHCD7wWIW//nR",
+	"6jBEoQzCKB6HshAuEFKIYc4TSBvJCaPcBAUZVME4zI4ZZ4mwY8YxWV/RqpF/ioQAMMd9ldOB0H+i7Iqw",
+	"S1rHaGFD+0KH4zPashZDFOXPpx8b+mpkRx2AF9olZYRssBcqzYRmo6Fdos/Z6+wFRLDibMB7AhCcvZqG",
+	"tx0Lq3V/K/hAWwM+z9W4dLzAa6lxRpcwLiE+5ndBn+u2LPvKqwo/clo8M/iVYdl7HvJ6I1DhjokFe+Gx",
+	"Df6w2WxLZwj4V3eX1FssFUnOC0qWDVAnI8h6ifWmxhJtDR2xAU+FA6N8d3zx8vfYZbycarKLGlYwfg4y",
+	"lbgzKJ5oWrUU8qKfybAJwDtjoqcIgBSfaPgOLzzwNTeEAnr+x3sNCbxiJIMsXT6BWjguaW8SsGqhxghE",
+	"SF/cnnP+x/u2dD4a+P9V4EzBUm54h2tBSULeUQWiobrkHzazdHmWjwpBLD1prpKrOnzgQpgiK+E/0XPF",
+	"DlN4E9zmicrzDLxBLvVYFJo9az5lMXz3y4TUUuw+wZkwxWQXgcQj1udgZ7m3okUyLx73YpRfvR9amRBE",
+	"5TZhU80+6IHYBcqBnAltPeU5FhZULvah6wTKDVF6oHQKSyop3L4lIdiSEMy2vqPy9ZqftMh+1Gw2S4ew",
+	"M7ECZ6HJ01HpZDeHsHfr+dPnz39sPv9KSyhICdxEP0SwKN5Cc6W8lP2xTh1UCOA+EKnrOCN65aOyqADr",
+	"kUGElagpNY+y7GgTW4wXSR8QaT3fsjdT/MG06ryCZgrzOo7dGVuMQJNh9cPU4yhBlYHWtWphLtvirPf5",
+	"C9y/9D6/hmZxFfoj96Llq22Fze1bkx67yMDVVW6723lC0UKG4TBqstkQ7JKwxZZZ+PtiFr7det14deU7",
+	"p+q+gk84OHmGU5jVtGKp8r6aO2HaF6TfiRXMrfNMJgX2tGNJQLDoibmHaIzsZhSaKRgohkrcPaxrm2IT",
+	"dbWKD9xn8P86kxlPM8xEhjo5iEQ32rJ0KMlZnyadoOOhQvZ2wnwLwXml7tL5yrnlAhecSTEuyR/CyHS9",
+	"wT6ACueh/+xtgQj9VXqKdagI4RiR5MtKB1bjLvTyRGOkwHqPOPX1CCMs6FF2BIMiFix7obeKWCHwIyBm",
+	"Af6lY1aLP7d3Xrd3Wqy9Y+3W0aC98yV2ASIaJ130GoIuEss/8eS4QkcQuqAROiPeKXez16AAU4wt8nX0",
+	"Xok1ERcPhJ6k8k/v45QOFoPb0Qy6L2M/tbvYE1oHgQfggAhjScR/oMaykorw283nDyBOlNp3BjcfvnHQ",
+	"sOZc8ZkDbpNkmnQJuGugTmgpLGLRuxsjblMEfLdJPty3Ft9yZG/b7L8LkDoUIdho3y01yhNNNsEmMhJh",
+	"aV5J1l2WfS4y3k/9uZvf/+WzbhYETzRW/UE4w4P5WIsoclCnWUG0AduSi/u3yz3yEjcOucdzyCNgC3ya",
+	"Fenj/bH7NeBX305O8y8sor6YKgANqpdDvnBWm+ljnIk+VSp/a5wNc57J4HZFmfCo+0A+l0wMhmaCVbJz",
+	"a2RdkfS33Ra5ckFWaaxtpcMDSIfrcrU9Zgd+ATKG80jAbXGbs4bFrinTQ56ICN0ohCOlP0AkRhWWNO8W",
+	"tmWhRkaAQou9aInr5LCV/Qrg6qMD9A9wFWOsvKXMfBedNXS429K7L+QyRYyzRA06JF2s84Seunsl8tSp",
+	"Gsv6a8Sxhje4RPfUO+0QX6CToRAMs7qhvw09kuTV+TIr6m3sqqItwwStWxfY8QChcsMGShu232yGhWxh",
+	"8RakK9xgKgVybTldIbe8QK5SHweFx1ShVq2Qa8vpCrmGq0OYrunzHwG8fczSl9lYnNG2rMWug2SPvWZ7",
+	"7EykUNtQ+raVSrkn+qisEQyf6MglyYNty2C1+oI58s4xJeHcX3uGp6Y0Si0muCNlsdFqOHrG46yGoznd",
+	"VsNtq+G+3Wo4H1hTX5sBWt9U3vtM/1otLeyH+iBp4XVStaVo3HSqNpDr21TtXydVe+0X2J2makOV/jBB",
+	"Xnqxbar2+3L6As+CfwN52+Un/8MprpuSvMeaYZXqit3S2H7nd3eLkq/zs8RRCGidadYH7UR5WcJRtH6Q",
+	"dQBc8S+wJ1LbkPVfKF0nxXjKnfQNPbfyFNkCR3FBTuxutOWmcmK3cUHuW1xuc2LbnNh3mRMrg0J3nhML",
+	"InB3Diod3Pk+0CbuAO4hGLOHfNgsdKF/3ir4heWEbmP1D9I8XVTX9L1m7BYG4X9X1igqWUEihKsvXOtJ",
+	"xEbSZDmLxadhVgh9bGJWi43Jz0GO6zhiPzYbjec/RofNZuQCqG35c7NZ4i9j7N2lLk/T2DPJWEtIeGoX",
+	"l5dzZNHILyNS1i3UAAPxbjIxvBqQ1VAUOOCkKUa5aFUobUqSCwiF+2/alphlBRkVMeDN7hSKivCm8uJ6",
+	"mGeGqWtRsO6oAFOuHAUUatHwpTJtKaQa9fqLeG58zsOakO4u9QCcEYfUYG+UYXgrjNW02hJC95nUo243",
+	"SzIhzSUcKbETIYEBECgwu5VGOTv5DfZLwbsGUp1UpO+xmHQL+7pdVGdUboAY+sNwORAzOQaROrlKrgDt",
+	"ieeC4KQQBhw/nR4LMRQFmLjEZJ56tI/5gIF+wzx2VG0/0AeDDCynaiFuoD8lou2zRQ7cBvD/2tayVX9U",
+	"YoNxg4QXKBGxX1aNzGJVvSpud6nFVzWm9z4Hfy2J7MckS0OqtZ7VjVbLgJLF9+vw5KrBzuBkaE6tJNAd",
+	"+C/PraUxKQW0Krysh8OA0XfQPDyCuIbUowEUKQusx4bKbAT2NfUwPRA861Iqc0np0TkBDRzhlPBfLZIf",
+	"vlBWKpm/fDj/8eN3woeqLsknGoyL9U3lpSH6G5dW84F08jbs9A3E4IvKynlkNZdnocpYVHd5k5bZAzS/",
+	"9CvgVtYf5EJor8DfdEDmUo3Z31jofLLaz4AaIqgySaUTh1g5ENAv5Cg5EU7fYbmT9xjqC8p34xQQ72bE",
+	"FumtKKQ/cnom8ppSFV43ztFwJ/CMb8C7mRlo4N18eTSSM/IfbUsetPVNvh/f5LW6njWJQMJM7s8n+Sry",
+	"oKCykpCqF0X774lJ6K4C/Xa49xTj39ITfQuR/XvmJ/p40261Zp39B8UNFntBRMey4cV7M4/J1u35Jtwe",
+	"WiqPhn7rjFb46lthD5mnNuzc+FEt8mvsygdKEjYWhXDlt0IaiM+1KsRbSHzlY3lEsQXJKZ5cMaNK1quA",
+	"78p3bk4zuWPDhHZeUEjZ5HhTyAnyJF1TDFR4VkhBNce7eQkX3wnZ031Q/y2jWfJzsXUuHt65+D4rdmCF",
+	"gaVP+/FmgXuHDPHzxGSutHgMUpJEEnRbGQPCiFifI5YBV0gEiXKk14YkxBzePivlEgEAdNNCzr7o7SSc",
+	"vfL7EXAwD1vptpVum5FudnmBcMNt+JCyjcbw0NLtHAlxuqoICq9cHTgJqRpU7zgyMiUT0QKE7BIsLGDw",
+	"12RS9pS3DD1sRKXsCvKwUCXUYrGSv3OZxsBpr7ESy1VREbmrI3UlsAklRUly6pLNYU0Til4sKCqhmVW3",
+	"y2oEf6y63bjFpBufvQnRACFzrRX3V2Jo6lBkNJJXUo1lWYFFCeXDCEDWJYXx7bgI9sqdeekOxiuYu35p",
+	"3kIXnOG1d6kN7j6OXxnkA1Xhr0pqip9iq462kfzviZ8UVvWDmPhj0ekrdbUrZDpU2U3gOm8DBJ15hfrs",
+	"XCSFMIi7j4GLPHMExLNB/Q/44BP/3G8aEGfqbZZH5P18b2PyDxKTp3Vffodgq9GxeQFMd2hjBfcngGTj",
+	"rD0zGWJZuLU+4h88zKj9HevA3709v0BszHhU5I6cxFpc54bLlBdpW35wg2ax2+5Z6nFOADvniWZZGlDR",
+	"KkdyWQhTTFosLdQQjKrUlQC2pRZC1qPyniYbCG34YIhUM9wYMRjaO7+X2Sdmj0YOQRcv0FlPcjMqRNyW",
+	"8fV+1B41m0+TDtfix0M7A7+/Pn65e/778cGzH7Ggvr2TpQ3/mEZHpZP2DlwlYiuRHForsm9YafREs87E",
+	"WtM1bA/AeyOKfDzua5FcOkQbqA4J54RxzZCIF+GF9j7Df6GL1JEVA13JRYl44JqpYQRZTwItCw4ljuAq",
+	"ifytUB8Cdf1KskIZh0KGX5F6Q9sy7hsz1DGrESV0wIjJIVzL7An1yPdGjLQ1+SUy2EKONcMQsFRAtwpL",
+	"hbdlrtTQOgMRGxbZNXAM5Zm82rUWMjR4DIThKTec8TQthNYRVryKlPEesbfiCkmUlAIQbBtt+YvIM/gV",
+	"Sz2JQG5YqEGmRdqyw8PGA97rFaLHjfUjYmo7jxfX+k/J140i4kw964FK9qffeIFl7ORXVAIH43LbYuZ8",
+	"hTG85T1ZBGYzrTfXVJtrmaJ7n90/l9S4nxrAZkHJ08+0UcWE9ZTQblMcsSHS7brTrIy26tPqtaFYC3lm",
+	"VhRtGoHGzcL3DEHzF0CUuZutE833zo6JCsDZt+GaOWweoomDmsHTulprZHaV/ybMPG17P47TMjW3Ra35",
+	"vkpHvnJPbLyQ5MQroA1RjTRYLKSdubTFrEkZs0Ls4i+acZZmEMVKy/1sXYauKnrC4OInNkI9T4XNEIgs",
+	"gIe5W5W2KZiYr7HLmw9nl29xY+5K02/N8hUAXaRfevMgXTZro++V1vWt8V7YL1UL/UoMDds/ZCmf6Bsj",
+	"yeV130Uo2UVSloeSy0nfxpLvz3Sp7LPQq/S8GBQA1Y/apvm6Xb732bndVFKBVCf3MnTXrDHkpl/2apTj",
+	"2Zm2CsL+DYyP7rR2RqPMnmmstG/taFNksodNG/Pj8/8+EiPgbBNsoAof5UYsLR+DQOLqUZIIQcRiXdBi",
+	"URCf5gNRjccDjKBKJw12XN4Jqahd9AKcuZ9ZLXbHL+lIDIRbjoIaJedIpqJgYz6ZV5ZgismUoJn18g42",
+	"JdMWGU3urSL/whBr3jboP3Ib5FwAiZtftPDV7s/qgPSJ2MXoxr3JnxurU+ekgwACdFEqqMF+VQU7OGR9",
+	"cOEws+LnM9OQTHLprY4iGWJv6ar5h4W4ztTIhf9ZzYwVi6/3o5j5PJs9aN/GIC0CRw6NesS0oiIrKEQo",
+	"oPJJjzOT9DHx5rJLuSJsEDe0OaIFPsaUl4SlATuPyS3z6RI7iV+ZMvkrRoweUNz8BsUyMoiJ4EekfKt2",
+	"i+2exI8R+hFIHTJMAimsulAnwOKhNRBYDUhFU254DBUFlOmme1shgCIG2UUNUG7m2ZWd6QnGkAi0DXgM",
+	"ZgJTR7CZnM0L8s0xnYYOyrS4uBB6ebj53g0RO2OlWT+J2L/s7KZ/Sf/q4e2KIRQQq3DL33539wXPTf+/",
+	"F8YnjonL7QCQQ7JcOHLkRGiN7SbFtR3Q7xcX7wJ7vhhJkD6dUZanYVEDVGCkSmDSxahRghfYndjhWszN",
+	"wPxOo9ygxsRH3MAA6V6Y54AFeEt/vPq9K5/3VXYtpECWqI4IPil+o52P8MHUUEg+zBru7RY1LL8dCnn8",
+	"7vTv52/ffO20kTeoOv8Ui4HB6XksVckIKt2D2pwx16wnpCg8POkm5u/CWo8zw+Ca0Ry46RwIw6cmc8IH",
+	"+Y00in0u011Xoq/VqEiwBaEYmX4ENVWQbrP/mLuAaVj/efz61Xpfw43s+/kaNAdzvgYU0q0qigjEyImN",
+	"knQS5GPEnjWflqmeud/kDB/3IDIFng2dJ/abMFPwbjdLGg8e5ZsqxOZptkQiweV2WaGVN7sSadFhCMj+",
+	"W6Ob55bETrQzKvKd1s4eWHP0hJlvnyRqhJyGAtQZRRbVlZBgRlG8y9oMYENWLwfrUrOaERJ4/iKKSSLs",
+	"Fd4rk9eZcZDf/oZo/c655bGvLXCwxAk3PFe94GKPGD97+Tl09Hgo5IhafJBfGLk0+HAoZLoLlBy5SHui",
+	"sCLHw1Y64vsSoQwnub8cpDMYYgmIMzvGt1AvH9wVJw3vDTtwmPMEeuiha16wAU/6mRSslijZzYpBxLqj",
+	"vJvlrjGc6D/wRwTfxIXRz4Z0X9MvALgZGqvgrYPRUtX/7FDDWuZkpI0aiEK3WNeadlSh2ZkwMeBZ7mUH",
+	"VWW6tYD3joIIQnbNk4lrQmA1LpWcDFzimEbkH7ZkUFgzi6SZZSsbsfqPVWHNJpHnILqcnvHGlCP/N1rk",
+	"3cj6EZx1BdY5Q2owsYYZSnI/MnzivKWHjo012MJIPdVYVwdsn2AdGe/rsZorpGaujroeOQcpKtuLcW0O",
+	"cz6xYiYYlrdPZwf2Luemq4oB4+kgk5k2KK9Z7fiX16dvgJsmnHo4a85tvB2FY6jIMOwjVEXSF3B7RZs/",
+	"VzxlHZ7bVVqE+58k3fyPO0fLkkW8QM3624LWm73pL3QjfO8h79GAh0INcxGBNW0cvnsgRIM7pyrRIEk/",
+	"7cIEBS4AiG4UaK080yB6td0nOJPRDh+lmcGMy5T3AKoRPoO9xw/28Iuz4ze/XL798ObkzN8Xr43oD3Qz",
+	"oh2Ssu6g+9MdrhIuRdNkGtE0KmQ0A8cV7XhB6n8JsVWiauuP/5NATqIdPsyuxES3Blzynj2BtitdXU1G",
+	"RdOOVFRKAXdG+YM7hRps6e+P0c7r4zfHv82Zu6nZegSzcw+TcX5x/Ouv607FCm9+43tODfTjly//fwAA",
+	"AP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

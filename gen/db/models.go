@@ -69,6 +69,7 @@ const (
 	OrderActionConfirm OrderAction = "confirm"
 	OrderActionFulfil  OrderAction = "fulfil"
 	OrderActionCancel  OrderAction = "cancel"
+	OrderActionReturn  OrderAction = "return"
 )
 
 func (e *OrderAction) Scan(src interface{}) error {
@@ -114,6 +115,8 @@ const (
 	OrderStatusPartiallyFulfilled OrderStatus = "partially_fulfilled"
 	OrderStatusFulfilled          OrderStatus = "fulfilled"
 	OrderStatusCancelled          OrderStatus = "cancelled"
+	OrderStatusPartiallyReturned  OrderStatus = "partially_returned"
+	OrderStatusReturned           OrderStatus = "returned"
 )
 
 func (e *OrderStatus) Scan(src interface{}) error {
@@ -236,6 +239,137 @@ func (ns NullReservationStatus) Value() (driver.Value, error) {
 		return nil, nil
 	}
 	return string(ns.ReservationStatus), nil
+}
+
+type ReturnDisposition string
+
+const (
+	ReturnDispositionRestock  ReturnDisposition = "restock"
+	ReturnDispositionWriteOff ReturnDisposition = "write_off"
+)
+
+func (e *ReturnDisposition) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = ReturnDisposition(s)
+	case string:
+		*e = ReturnDisposition(s)
+	default:
+		return fmt.Errorf("unsupported scan type for ReturnDisposition: %T", src)
+	}
+	return nil
+}
+
+type NullReturnDisposition struct {
+	ReturnDisposition ReturnDisposition
+	Valid             bool // Valid is true if ReturnDisposition is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullReturnDisposition) Scan(value interface{}) error {
+	if value == nil {
+		ns.ReturnDisposition, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.ReturnDisposition.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullReturnDisposition) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.ReturnDisposition), nil
+}
+
+type ReturnReason string
+
+const (
+	ReturnReasonDamaged        ReturnReason = "damaged"
+	ReturnReasonWrongItem      ReturnReason = "wrong_item"
+	ReturnReasonNotAsDescribed ReturnReason = "not_as_described"
+	ReturnReasonChangedMind    ReturnReason = "changed_mind"
+	ReturnReasonOther          ReturnReason = "other"
+)
+
+func (e *ReturnReason) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = ReturnReason(s)
+	case string:
+		*e = ReturnReason(s)
+	default:
+		return fmt.Errorf("unsupported scan type for ReturnReason: %T", src)
+	}
+	return nil
+}
+
+type NullReturnReason struct {
+	ReturnReason ReturnReason
+	Valid        bool // Valid is true if ReturnReason is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullReturnReason) Scan(value interface{}) error {
+	if value == nil {
+		ns.ReturnReason, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.ReturnReason.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullReturnReason) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.ReturnReason), nil
+}
+
+type ReturnStatus string
+
+const (
+	ReturnStatusRequested ReturnStatus = "requested"
+	ReturnStatusReceived  ReturnStatus = "received"
+	ReturnStatusClosed    ReturnStatus = "closed"
+	ReturnStatusCancelled ReturnStatus = "cancelled"
+)
+
+func (e *ReturnStatus) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = ReturnStatus(s)
+	case string:
+		*e = ReturnStatus(s)
+	default:
+		return fmt.Errorf("unsupported scan type for ReturnStatus: %T", src)
+	}
+	return nil
+}
+
+type NullReturnStatus struct {
+	ReturnStatus ReturnStatus
+	Valid        bool // Valid is true if ReturnStatus is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullReturnStatus) Scan(value interface{}) error {
+	if value == nil {
+		ns.ReturnStatus, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.ReturnStatus.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullReturnStatus) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.ReturnStatus), nil
 }
 
 type RiverJobState string
@@ -367,6 +501,19 @@ type Brand struct {
 	UpdatedAt time.Time
 }
 
+type Customer struct {
+	BrandID      uuid.UUID
+	ID           uuid.UUID
+	Email        string
+	Name         string
+	Phone        *string
+	Addresses    []byte
+	AnonymizedAt *time.Time
+	Version      int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
 type Event struct {
 	BrandID          uuid.UUID
 	ID               uuid.UUID
@@ -476,6 +623,15 @@ type Order struct {
 	CancelledAt       *time.Time
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
+	CustomerID        *uuid.UUID
+	ShippingAmount    int64
+	ShippingMethod    *string
+	Discounts         []byte
+	TaxLines          []byte
+	DiscountTotal     int64
+	TaxTotal          int64
+	CancelledTotal    int64
+	RefundedTotal     int64
 }
 
 type OrderAllocation struct {
@@ -521,6 +677,12 @@ type OrderLine struct {
 	FulfilledQuantity int64
 	LineTotal         int64
 	OptionValues      []byte
+	Discounts         []byte
+	TaxLines          []byte
+	DiscountTotal     int64
+	TaxTotal          int64
+	CancelledQuantity int64
+	ReturnedQuantity  int64
 }
 
 type Product struct {
@@ -551,6 +713,19 @@ type ProductSearch struct {
 	SearchSku  string
 }
 
+type Refund struct {
+	BrandID   uuid.UUID
+	ID        uuid.UUID
+	OrderID   uuid.UUID
+	Amount    int64
+	Currency  string
+	Reason    *string
+	Shipping  bool
+	Lines     []byte
+	CreatedBy *uuid.UUID
+	CreatedAt time.Time
+}
+
 type Reservation struct {
 	BrandID   uuid.UUID
 	ID        uuid.UUID
@@ -573,6 +748,34 @@ type ReservationAllocation struct {
 	Quantity      int64
 	ExpiresAt     time.Time
 	Live          bool
+}
+
+type Return struct {
+	BrandID     uuid.UUID
+	ID          uuid.UUID
+	OrderID     uuid.UUID
+	Status      ReturnStatus
+	Note        *string
+	CreatedBy   *uuid.UUID
+	Version     int64
+	ReceivedAt  *time.Time
+	ClosedAt    *time.Time
+	CancelledAt *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+type ReturnLine struct {
+	BrandID        uuid.UUID
+	OrderID        uuid.UUID
+	ReturnID       uuid.UUID
+	LineID         uuid.UUID
+	LineNo         int32
+	Quantity       int64
+	Reason         ReturnReason
+	Disposition    NullReturnDisposition
+	LocationID     *uuid.UUID
+	WriteOffReason *string
 }
 
 type RiverJob struct {

@@ -164,11 +164,13 @@ func (q *Queries) FulfilmentList(ctx context.Context, arg FulfilmentListParams) 
 const orderCreate = `-- name: OrderCreate :one
 INSERT INTO orders (brand_id, id, number, currency, subtotal, total, customer_email, customer_name,
                     customer_phone, shipping_address, note, external_reference, reservation_id,
-                    created_by, created_at, updated_at)
+                    created_by, created_at, updated_at, customer_id, shipping_amount, shipping_method,
+                    discounts, tax_lines, discount_total, tax_total)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
         $9, $10, $11, $12,
-        $13, $14, $15, $15)
-RETURNING brand_id, id, number, status, currency, subtotal, total, customer_email, customer_name, customer_phone, shipping_address, note, external_reference, reservation_id, payment_reference, cancel_reason, created_by, version, confirmed_at, cancelled_at, created_at, updated_at
+        $13, $14, $15, $15, $16, $17,
+        $18, $19, $20, $21, $22)
+RETURNING brand_id, id, number, status, currency, subtotal, total, customer_email, customer_name, customer_phone, shipping_address, note, external_reference, reservation_id, payment_reference, cancel_reason, created_by, version, confirmed_at, cancelled_at, created_at, updated_at, customer_id, shipping_amount, shipping_method, discounts, tax_lines, discount_total, tax_total, cancelled_total, refunded_total
 `
 
 type OrderCreateParams struct {
@@ -187,6 +189,13 @@ type OrderCreateParams struct {
 	ReservationID     *uuid.UUID
 	CreatedBy         *uuid.UUID
 	Now               time.Time
+	CustomerID        *uuid.UUID
+	ShippingAmount    int64
+	ShippingMethod    *string
+	Discounts         []byte
+	TaxLines          []byte
+	DiscountTotal     int64
+	TaxTotal          int64
 }
 
 func (q *Queries) OrderCreate(ctx context.Context, arg OrderCreateParams) (Order, error) {
@@ -206,6 +215,13 @@ func (q *Queries) OrderCreate(ctx context.Context, arg OrderCreateParams) (Order
 		arg.ReservationID,
 		arg.CreatedBy,
 		arg.Now,
+		arg.CustomerID,
+		arg.ShippingAmount,
+		arg.ShippingMethod,
+		arg.Discounts,
+		arg.TaxLines,
+		arg.DiscountTotal,
+		arg.TaxTotal,
 	)
 	var i Order
 	err := row.Scan(
@@ -231,6 +247,15 @@ func (q *Queries) OrderCreate(ctx context.Context, arg OrderCreateParams) (Order
 		&i.CancelledAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.CustomerID,
+		&i.ShippingAmount,
+		&i.ShippingMethod,
+		&i.Discounts,
+		&i.TaxLines,
+		&i.DiscountTotal,
+		&i.TaxTotal,
+		&i.CancelledTotal,
+		&i.RefundedTotal,
 	)
 	return i, err
 }
@@ -322,7 +347,7 @@ func (q *Queries) OrderEvents(ctx context.Context, arg OrderEventsParams) ([]Ord
 }
 
 const orderGet = `-- name: OrderGet :one
-SELECT brand_id, id, number, status, currency, subtotal, total, customer_email, customer_name, customer_phone, shipping_address, note, external_reference, reservation_id, payment_reference, cancel_reason, created_by, version, confirmed_at, cancelled_at, created_at, updated_at FROM orders WHERE brand_id = $1 AND id = $2
+SELECT brand_id, id, number, status, currency, subtotal, total, customer_email, customer_name, customer_phone, shipping_address, note, external_reference, reservation_id, payment_reference, cancel_reason, created_by, version, confirmed_at, cancelled_at, created_at, updated_at, customer_id, shipping_amount, shipping_method, discounts, tax_lines, discount_total, tax_total, cancelled_total, refunded_total FROM orders WHERE brand_id = $1 AND id = $2
 `
 
 type OrderGetParams struct {
@@ -356,6 +381,15 @@ func (q *Queries) OrderGet(ctx context.Context, arg OrderGetParams) (Order, erro
 		&i.CancelledAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.CustomerID,
+		&i.ShippingAmount,
+		&i.ShippingMethod,
+		&i.Discounts,
+		&i.TaxLines,
+		&i.DiscountTotal,
+		&i.TaxTotal,
+		&i.CancelledTotal,
+		&i.RefundedTotal,
 	)
 	return i, err
 }
@@ -377,7 +411,7 @@ func (q *Queries) OrderLineFulfil(ctx context.Context, arg OrderLineFulfilParams
 }
 
 const orderLines = `-- name: OrderLines :many
-SELECT brand_id, order_id, id, line_no, product_id, sku, name, price_amount, currency, quantity, fulfilled_quantity, line_total, option_values FROM order_lines WHERE brand_id = $1 AND order_id = ANY($2::uuid[])
+SELECT brand_id, order_id, id, line_no, product_id, sku, name, price_amount, currency, quantity, fulfilled_quantity, line_total, option_values, discounts, tax_lines, discount_total, tax_total, cancelled_quantity, returned_quantity FROM order_lines WHERE brand_id = $1 AND order_id = ANY($2::uuid[])
 ORDER BY order_id, line_no
 `
 
@@ -409,6 +443,12 @@ func (q *Queries) OrderLines(ctx context.Context, arg OrderLinesParams) ([]Order
 			&i.FulfilledQuantity,
 			&i.LineTotal,
 			&i.OptionValues,
+			&i.Discounts,
+			&i.TaxLines,
+			&i.DiscountTotal,
+			&i.TaxTotal,
+			&i.CancelledQuantity,
+			&i.ReturnedQuantity,
 		); err != nil {
 			return nil, err
 		}
@@ -422,29 +462,35 @@ func (q *Queries) OrderLines(ctx context.Context, arg OrderLinesParams) ([]Order
 
 const orderLinesAdd = `-- name: OrderLinesAdd :exec
 INSERT INTO order_lines (brand_id, order_id, id, line_no, product_id, sku, name, price_amount, currency,
-                         quantity, line_total, option_values)
+                         quantity, line_total, discounts, tax_lines, discount_total, tax_total, option_values)
 SELECT x.brand_id, x.order_id, x.id, x.line_no, x.product_id, x.sku, x.name, x.price_amount, x.currency,
-       x.quantity, x.line_total,
+       x.quantity, x.line_total, x.discounts, x.tax_lines, x.discount_total, x.tax_total,
        coalesce((SELECT p.option_values FROM products p WHERE p.brand_id = x.brand_id AND p.id = x.product_id), '[]')
 FROM (SELECT $1::uuid AS brand_id, $2::uuid AS order_id, unnest($3::uuid[]) AS id,
              unnest($4::int[]) AS line_no, unnest($5::uuid[]) AS product_id,
              unnest($6::text[]) AS sku, unnest($7::text[]) AS name,
              unnest($8::bigint[]) AS price_amount, $9::text AS currency,
-             unnest($10::bigint[]) AS quantity, unnest($11::bigint[]) AS line_total) AS x
+             unnest($10::bigint[]) AS quantity, unnest($11::bigint[]) AS line_total,
+             unnest($12::text[])::jsonb AS discounts, unnest($13::text[])::jsonb AS tax_lines,
+             unnest($14::bigint[]) AS discount_total, unnest($15::bigint[]) AS tax_total) AS x
 `
 
 type OrderLinesAddParams struct {
-	BrandID    uuid.UUID
-	OrderID    uuid.UUID
-	Ids        []uuid.UUID
-	LineNos    []int32
-	ProductIds []uuid.UUID
-	Skus       []string
-	Names      []string
-	Prices     []int64
-	Currency   string
-	Quantities []int64
-	LineTotals []int64
+	BrandID        uuid.UUID
+	OrderID        uuid.UUID
+	Ids            []uuid.UUID
+	LineNos        []int32
+	ProductIds     []uuid.UUID
+	Skus           []string
+	Names          []string
+	Prices         []int64
+	Currency       string
+	Quantities     []int64
+	LineTotals     []int64
+	Discounts      []string
+	TaxLines       []string
+	DiscountTotals []int64
+	TaxTotals      []int64
 }
 
 // option_values: the variant's, as it is sold (a product that is not a variant has none).
@@ -461,12 +507,16 @@ func (q *Queries) OrderLinesAdd(ctx context.Context, arg OrderLinesAddParams) er
 		arg.Currency,
 		arg.Quantities,
 		arg.LineTotals,
+		arg.Discounts,
+		arg.TaxLines,
+		arg.DiscountTotals,
+		arg.TaxTotals,
 	)
 	return err
 }
 
 const orderList = `-- name: OrderList :many
-SELECT brand_id, id, number, status, currency, subtotal, total, customer_email, customer_name, customer_phone, shipping_address, note, external_reference, reservation_id, payment_reference, cancel_reason, created_by, version, confirmed_at, cancelled_at, created_at, updated_at FROM orders
+SELECT brand_id, id, number, status, currency, subtotal, total, customer_email, customer_name, customer_phone, shipping_address, note, external_reference, reservation_id, payment_reference, cancel_reason, created_by, version, confirmed_at, cancelled_at, created_at, updated_at, customer_id, shipping_amount, shipping_method, discounts, tax_lines, discount_total, tax_total, cancelled_total, refunded_total FROM orders
 WHERE brand_id = $1
   AND ($2::order_status IS NULL OR status = $2::order_status)
   AND ($3::timestamptz IS NULL OR created_at >= $3::timestamptz)
@@ -534,6 +584,15 @@ func (q *Queries) OrderList(ctx context.Context, arg OrderListParams) ([]Order, 
 			&i.CancelledAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.CustomerID,
+			&i.ShippingAmount,
+			&i.ShippingMethod,
+			&i.Discounts,
+			&i.TaxLines,
+			&i.DiscountTotal,
+			&i.TaxTotal,
+			&i.CancelledTotal,
+			&i.RefundedTotal,
 		); err != nil {
 			return nil, err
 		}
@@ -546,7 +605,7 @@ func (q *Queries) OrderList(ctx context.Context, arg OrderListParams) ([]Order, 
 }
 
 const orderLock = `-- name: OrderLock :one
-SELECT brand_id, id, number, status, currency, subtotal, total, customer_email, customer_name, customer_phone, shipping_address, note, external_reference, reservation_id, payment_reference, cancel_reason, created_by, version, confirmed_at, cancelled_at, created_at, updated_at FROM orders WHERE brand_id = $1 AND id = $2 FOR UPDATE
+SELECT brand_id, id, number, status, currency, subtotal, total, customer_email, customer_name, customer_phone, shipping_address, note, external_reference, reservation_id, payment_reference, cancel_reason, created_by, version, confirmed_at, cancelled_at, created_at, updated_at, customer_id, shipping_amount, shipping_method, discounts, tax_lines, discount_total, tax_total, cancelled_total, refunded_total FROM orders WHERE brand_id = $1 AND id = $2 FOR UPDATE
 `
 
 type OrderLockParams struct {
@@ -581,12 +640,21 @@ func (q *Queries) OrderLock(ctx context.Context, arg OrderLockParams) (Order, er
 		&i.CancelledAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.CustomerID,
+		&i.ShippingAmount,
+		&i.ShippingMethod,
+		&i.Discounts,
+		&i.TaxLines,
+		&i.DiscountTotal,
+		&i.TaxTotal,
+		&i.CancelledTotal,
+		&i.RefundedTotal,
 	)
 	return i, err
 }
 
 const orderLockDue = `-- name: OrderLockDue :one
-SELECT brand_id, id, number, status, currency, subtotal, total, customer_email, customer_name, customer_phone, shipping_address, note, external_reference, reservation_id, payment_reference, cancel_reason, created_by, version, confirmed_at, cancelled_at, created_at, updated_at FROM orders
+SELECT brand_id, id, number, status, currency, subtotal, total, customer_email, customer_name, customer_phone, shipping_address, note, external_reference, reservation_id, payment_reference, cancel_reason, created_by, version, confirmed_at, cancelled_at, created_at, updated_at, customer_id, shipping_amount, shipping_method, discounts, tax_lines, discount_total, tax_total, cancelled_total, refunded_total FROM orders
 WHERE brand_id = $1 AND id = $2 AND status = 'pending' AND created_at <= $3
 FOR UPDATE SKIP LOCKED
 `
@@ -625,6 +693,15 @@ func (q *Queries) OrderLockDue(ctx context.Context, arg OrderLockDueParams) (Ord
 		&i.CancelledAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.CustomerID,
+		&i.ShippingAmount,
+		&i.ShippingMethod,
+		&i.Discounts,
+		&i.TaxLines,
+		&i.DiscountTotal,
+		&i.TaxTotal,
+		&i.CancelledTotal,
+		&i.RefundedTotal,
 	)
 	return i, err
 }
@@ -700,7 +777,7 @@ SET status = $1, version = version + 1, updated_at = $2,
     cancelled_at = CASE WHEN $1 = 'cancelled'::order_status THEN $2 ELSE cancelled_at END,
     cancel_reason = CASE WHEN $1 = 'cancelled'::order_status THEN $4 ELSE cancel_reason END
 WHERE brand_id = $5 AND id = $6
-RETURNING brand_id, id, number, status, currency, subtotal, total, customer_email, customer_name, customer_phone, shipping_address, note, external_reference, reservation_id, payment_reference, cancel_reason, created_by, version, confirmed_at, cancelled_at, created_at, updated_at
+RETURNING brand_id, id, number, status, currency, subtotal, total, customer_email, customer_name, customer_phone, shipping_address, note, external_reference, reservation_id, payment_reference, cancel_reason, created_by, version, confirmed_at, cancelled_at, created_at, updated_at, customer_id, shipping_amount, shipping_method, discounts, tax_lines, discount_total, tax_total, cancelled_total, refunded_total
 `
 
 type OrderTransitionParams struct {
@@ -746,6 +823,15 @@ func (q *Queries) OrderTransition(ctx context.Context, arg OrderTransitionParams
 		&i.CancelledAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.CustomerID,
+		&i.ShippingAmount,
+		&i.ShippingMethod,
+		&i.Discounts,
+		&i.TaxLines,
+		&i.DiscountTotal,
+		&i.TaxTotal,
+		&i.CancelledTotal,
+		&i.RefundedTotal,
 	)
 	return i, err
 }

@@ -14,24 +14,28 @@ RETURNING last_number;
 -- name: OrderCreate :one
 INSERT INTO orders (brand_id, id, number, currency, subtotal, total, customer_email, customer_name,
                     customer_phone, shipping_address, note, external_reference, reservation_id,
-                    created_by, created_at, updated_at)
+                    created_by, created_at, updated_at, customer_id, shipping_amount, shipping_method,
+                    discounts, tax_lines, discount_total, tax_total)
 VALUES (@brand_id, @id, @number, @currency, @subtotal, @total, @customer_email, @customer_name,
         sqlc.narg(customer_phone), @shipping_address, sqlc.narg(note), sqlc.narg(external_reference),
-        sqlc.narg(reservation_id), sqlc.narg(created_by), @now, @now)
+        sqlc.narg(reservation_id), sqlc.narg(created_by), @now, @now, sqlc.narg(customer_id), @shipping_amount,
+        sqlc.narg(shipping_method), @discounts, @tax_lines, @discount_total, @tax_total)
 RETURNING *;
 
 -- name: OrderLinesAdd :exec
 -- option_values: the variant's, as it is sold (a product that is not a variant has none).
 INSERT INTO order_lines (brand_id, order_id, id, line_no, product_id, sku, name, price_amount, currency,
-                         quantity, line_total, option_values)
+                         quantity, line_total, discounts, tax_lines, discount_total, tax_total, option_values)
 SELECT x.brand_id, x.order_id, x.id, x.line_no, x.product_id, x.sku, x.name, x.price_amount, x.currency,
-       x.quantity, x.line_total,
+       x.quantity, x.line_total, x.discounts, x.tax_lines, x.discount_total, x.tax_total,
        coalesce((SELECT p.option_values FROM products p WHERE p.brand_id = x.brand_id AND p.id = x.product_id), '[]')
 FROM (SELECT @brand_id::uuid AS brand_id, @order_id::uuid AS order_id, unnest(@ids::uuid[]) AS id,
              unnest(@line_nos::int[]) AS line_no, unnest(@product_ids::uuid[]) AS product_id,
              unnest(@skus::text[]) AS sku, unnest(@names::text[]) AS name,
              unnest(@prices::bigint[]) AS price_amount, @currency::text AS currency,
-             unnest(@quantities::bigint[]) AS quantity, unnest(@line_totals::bigint[]) AS line_total) AS x;
+             unnest(@quantities::bigint[]) AS quantity, unnest(@line_totals::bigint[]) AS line_total,
+             unnest(@discounts::text[])::jsonb AS discounts, unnest(@tax_lines::text[])::jsonb AS tax_lines,
+             unnest(@discount_totals::bigint[]) AS discount_total, unnest(@tax_totals::bigint[]) AS tax_total) AS x;
 
 -- name: OrderGet :one
 SELECT * FROM orders WHERE brand_id = @brand_id AND id = @id;

@@ -264,7 +264,7 @@ func TestWritesRacingLocationDeactivation(t *testing.T) {
 				func() outcome {
 					key := fmt.Sprintf("race-%d-%d", round, i)
 					resp, err := env.Client.CreateOrderWithResponse(ctx, b.brand, &api.CreateOrderParams{IdempotencyKey: key}, api.CreateOrderRequest{
-						Customer:        api.Customer{Name: "Race", Email: "race@example.com"},
+						Customer:        &api.Customer{Name: "Race", Email: "race@example.com"},
 						ShippingAddress: api.Address{Line1: "1 Race Road", City: "Raceton", Country: "FR"},
 						Lines:           []api.OrderRequestLine{{ProductId: p, Quantity: 1}},
 					}, b.auth)

@@ -100,6 +100,12 @@ func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestOb
 	if bad := inventory.LineOverCap(lines); bad != nil {
 		return nil, problem.RefuseFields([]api.FieldError{*bad})
 	}
+	if bad := describedDiscounts(body); bad != nil {
+		return nil, problem.RefuseFields([]api.FieldError{*bad})
+	}
+	if err := customerChoice(body); err != nil {
+		return nil, err
+	}
 	address, err := json.Marshal(body.ShippingAddress)
 	if err != nil {
 		return nil, err
@@ -107,7 +113,15 @@ func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestOb
 	now := h.d.Now()
 	order, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.Order, error) {
 		q := ordersdb.New(tx)
+		cust, err := resolveCustomer(ctx, tx, req.BrandId, body, address, now)
+		if err != nil {
+			return api.Order{}, err
+		}
 		p, err := price(ctx, q, req.BrandId, lines)
+		if err != nil {
+			return api.Order{}, err
+		}
+		amounts, err := amountsOf(body, lines, p.lineTotals, p.subtotal)
 		if err != nil {
 			return api.Order{}, err
 		}
@@ -131,9 +145,12 @@ func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestOb
 		}
 		o, err := q.OrderCreate(ctx, ordersdb.OrderCreateParams{
 			BrandID: req.BrandId, ID: uuid.Must(uuid.NewV7()), Number: number, Currency: p.currency,
-			Subtotal: p.subtotal, Total: p.subtotal, CustomerEmail: string(body.Customer.Email), CustomerName: body.Customer.Name,
-			CustomerPhone: body.Customer.Phone, ShippingAddress: address, Note: body.Note, ExternalReference: body.ExternalReference,
+			Subtotal: p.subtotal, Total: amounts.total, CustomerEmail: cust.email, CustomerName: cust.name,
+			CustomerPhone: cust.phone, ShippingAddress: address, Note: body.Note, ExternalReference: body.ExternalReference,
 			ReservationID: body.ReservationId, CreatedBy: kit.UserID(ctx), Now: now,
+			CustomerID: &cust.id, ShippingAmount: amounts.shipping, ShippingMethod: body.ShippingMethod,
+			Discounts: jsonArray(derefSlice(body.Discounts)), TaxLines: jsonArray(derefSlice(body.TaxLines)),
+			DiscountTotal: amounts.discountTotal, TaxTotal: amounts.taxTotal,
 		})
 		if kit.IsConflict(err, "orders_external_reference_key") {
 			return api.Order{}, &ExternalReferenceTaken{}
@@ -152,6 +169,10 @@ func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestOb
 			lp.Prices = append(lp.Prices, pr.PriceAmount)
 			lp.Quantities = append(lp.Quantities, l.Quantity)
 			lp.LineTotals = append(lp.LineTotals, p.lineTotals[i])
+			lp.Discounts = append(lp.Discounts, string(jsonArray(amounts.lineDiscounts[i])))
+			lp.TaxLines = append(lp.TaxLines, string(jsonArray(amounts.lineTaxes[i])))
+			lp.DiscountTotals = append(lp.DiscountTotals, amounts.lineDiscount[i])
+			lp.TaxTotals = append(lp.TaxTotals, amounts.lineTax[i])
 		}
 		if err := q.OrderLinesAdd(ctx, lp); err != nil {
 			return api.Order{}, err

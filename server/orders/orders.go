@@ -37,14 +37,21 @@ func New(d *kit.Deps) *Handlers {
 // The state machine, exactly as the README draws it:
 //
 //	pending ──confirm──▶ confirmed ──fulfil (part)──▶ partially_fulfilled ──fulfil (rest)──▶ fulfilled
-//	   │                    │                               │
-//	   └──────cancel────────┴──────────cancel───────────────┘──▶ cancelled
+//	   │                    │                               │                                  │
+//	   └──────cancel────────┴──────────cancel───────────────┘──▶ cancelled          return (part)
+//	                                                                                           ▼
+//	                                       returned ◀──return (rest)── partially_returned
+//
+// Returns (returns.go) take shipped units back: a partially fulfilled order keeps its status, a
+// fulfilled one becomes partially_returned or returned (withReturns).
 var transitions = map[ordersdb.OrderStatus][]api.OrderAction{
 	ordersdb.OrderStatusPending:            {api.OrderActionConfirm, api.OrderActionCancel},
 	ordersdb.OrderStatusConfirmed:          {api.OrderActionFulfil, api.OrderActionCancel},
-	ordersdb.OrderStatusPartiallyFulfilled: {api.OrderActionFulfil, api.OrderActionCancel},
-	ordersdb.OrderStatusFulfilled:          {},
+	ordersdb.OrderStatusPartiallyFulfilled: {api.OrderActionFulfil, api.OrderActionCancel, api.OrderActionReturn},
+	ordersdb.OrderStatusFulfilled:          {api.OrderActionReturn},
 	ordersdb.OrderStatusCancelled:          {},
+	ordersdb.OrderStatusPartiallyReturned:  {api.OrderActionReturn},
+	ordersdb.OrderStatusReturned:           {},
 }
 
 // Allowed lists the actions status allows.
@@ -69,12 +76,20 @@ func (e *TransitionRefused) Code() api.ProblemCode { return api.ProblemCodeInval
 type (
 	// CurrencyMismatch: lines priced in more than one currency (422).
 	CurrencyMismatch struct{ Currencies []string }
-	// AmountOverflow: a line total or the order total past int64 (422).
-	AmountOverflow struct{ Index int }
+	// AmountOverflow: a line total or the order total past int64 (422), from line Index or, when
+	// Field is set, at that request field.
+	AmountOverflow struct {
+		Index int
+		Field string
+	}
 	// OverFulfilment: more than lines' unfulfilled quantities (422).
 	OverFulfilment struct{ Lines []api.ProblemLine }
-	// UnknownLine: a fulfilment names a line that is not the order's (400).
-	UnknownLine struct{ Index int }
+	// UnknownLine: a fulfilment (return, refund) names a line that is not the order's (400), or
+	// one the request may not name (Message says why).
+	UnknownLine struct {
+		Index   int
+		Message string
+	}
 	// ExternalReferenceTaken: another order of the brand has this externalReference (409).
 	ExternalReferenceTaken struct{}
 )
@@ -134,6 +149,11 @@ func event(ctx context.Context, tx db.DBTX, o ordersdb.Order, action ordersdb.Or
 	if err != nil {
 		return order, err
 	}
+	if o.Status == ordersdb.OrderStatusPartiallyReturned || o.Status == ordersdb.OrderStatusReturned {
+		// A return's own events (return.requested, return.cancelled) tell this change, with the
+		// return that made it; the order's history above records the status.
+		return order, nil
+	}
 	return order, events.Emit(ctx, db.New(tx), o.BrandID, now, events.Event{
 		Type: eventType(o.Status, ctx, reason), Data: order,
 		Aggregate: events.Aggregate{Type: api.EventAggregateTypeOrder, ID: o.ID, Version: o.Version},
@@ -180,9 +200,20 @@ func apiOrder(o ordersdb.Order, lines []ordersdb.OrderLine, allocs []inventory.O
 	if err := json.Unmarshal(o.ShippingAddress, &addr); err != nil {
 		return api.Order{}, err
 	}
+	discounts, err := fromJSONArray[api.Discount](o.Discounts)
+	if err != nil {
+		return api.Order{}, err
+	}
+	taxes, err := fromJSONArray[api.TaxLine](o.TaxLines)
+	if err != nil {
+		return api.Order{}, err
+	}
 	out := api.Order{
 		Id: o.ID, BrandId: o.BrandID, Number: o.Number, Status: api.OrderStatus(o.Status), AllowedActions: Allowed(o.Status),
 		Currency: o.Currency, Lines: []api.OrderLine{}, Subtotal: o.Subtotal, Total: o.Total,
+		CustomerId: o.CustomerID, ShippingAmount: o.ShippingAmount, ShippingMethod: o.ShippingMethod, ShippingTotal: o.ShippingAmount,
+		Discounts: discounts, TaxLines: taxes, DiscountTotal: o.DiscountTotal, TaxTotal: o.TaxTotal,
+		CancelledTotal: o.CancelledTotal, RefundedTotal: o.RefundedTotal,
 		Customer:        api.Customer{Email: openapi_types.Email(o.CustomerEmail), Name: o.CustomerName, Phone: o.CustomerPhone},
 		ShippingAddress: addr, Note: o.Note, ExternalReference: o.ExternalReference, ReservationId: o.ReservationID,
 		PaymentReference: o.PaymentReference, CancelReason: o.CancelReason, Version: o.Version,
@@ -196,9 +227,19 @@ func apiOrder(o ordersdb.Order, lines []ordersdb.OrderLine, allocs []inventory.O
 		if err != nil {
 			return api.Order{}, err
 		}
+		ld, err := fromJSONArray[api.Discount](l.Discounts)
+		if err != nil {
+			return api.Order{}, err
+		}
+		lt, err := fromJSONArray[api.TaxLine](l.TaxLines)
+		if err != nil {
+			return api.Order{}, err
+		}
 		line := api.OrderLine{
 			Id: l.ID, ProductId: l.ProductID, Sku: l.Sku, Name: l.Name, OptionValues: ov, PriceAmount: l.PriceAmount, Currency: l.Currency,
 			Quantity: l.Quantity, FulfilledQuantity: l.FulfilledQuantity, LineTotal: l.LineTotal, Allocations: []api.OrderAllocation{},
+			QuantityFulfilled: l.FulfilledQuantity, QuantityCancelled: l.CancelledQuantity, QuantityReturned: l.ReturnedQuantity,
+			Discounts: ld, TaxLines: lt, DiscountTotal: l.DiscountTotal, TaxTotal: l.TaxTotal,
 		}
 		for _, a := range allocs {
 			if a.Order == o.ID && a.Line == l.ID {
@@ -222,16 +263,22 @@ func utc(t *time.Time) *time.Time {
 // one's code and detail. Any other err is returned as it is.
 func refusal(err error) error {
 	var (
-		tr *TransitionRefused
-		cm *CurrencyMismatch
-		ao *AmountOverflow
-		of *OverFulfilment
-		ul *UnknownLine
-		et *ExternalReferenceTaken
+		tr    *TransitionRefused
+		cm    *CurrencyMismatch
+		ao    *AmountOverflow
+		of    *OverFulfilment
+		ul    *UnknownLine
+		et    *ExternalReferenceTaken
+		dt    *DiscountTooLarge
+		cmiss *CustomerMissing
+		orr   *OverReturn
+		rep   *RefundExceedsPaid
 	)
 	switch {
 	case errors.Is(err, kit.ErrNotFound):
 		return problem.Refuse(api.ProblemCodeNotFound, "No such order, or reservation, in this brand.")
+	case errors.As(err, &ul) && ul.Message != "":
+		return problem.RefuseField("lines["+itoa(ul.Index)+"].lineId", ul.Message)
 	case errors.As(err, &ul):
 		return problem.RefuseField("lines["+itoa(ul.Index)+"].lineId", "is not a line of this order")
 	case errors.As(err, &tr):
@@ -245,8 +292,23 @@ func refusal(err error) error {
 		return problem.Refuse(et.Code(), "Another order of this brand has this externalReference.")
 	case errors.As(err, &cm):
 		return problem.Refuse(cm.Code(), "An order has one currency; its products are priced in several.")
+	case errors.As(err, &ao) && ao.Field != "":
+		return problem.Refuse(ao.Code(), "The order's total does not fit in 64-bit minor units (at `"+ao.Field+"`).")
 	case errors.As(err, &ao):
 		return problem.Refuse(ao.Code(), "The order's total does not fit in 64-bit minor units (from line "+itoa(ao.Index)+").")
+	case errors.As(err, &dt):
+		return problem.Refuse(dt.Code(), "The discounts at `"+dt.Field+"` take off more than what they apply to.")
+	case errors.As(err, &cmiss):
+		return problem.Refuse(cmiss.Code(), "No such customer in this brand.")
+	case errors.As(err, &orr):
+		return &problem.Error{
+			Code:   orr.Code(),
+			Detail: "More than a line's shipped quantity less what earlier returns took; `lines` gives what may still be returned.",
+			Extend: func(p *api.Problem) { p.Lines = &orr.Lines },
+		}
+	case errors.As(err, &rep):
+		return problem.Refuse(rep.Code(), "The refund would take the refunded total to more than was paid ("+strconv.FormatInt(rep.Paid, 10)+
+			", of which "+strconv.FormatInt(rep.Refunded, 10)+" is refunded already).")
 	case errors.As(err, &of):
 		return &problem.Error{
 			Code:   of.Code(),

@@ -195,3 +195,19 @@ func (h *Handlers) ListFulfilments(ctx context.Context, req api.ListFulfilmentsR
 	}
 	return api.ListFulfilments200JSONResponse{Items: page.Items, NextCursor: page.Next}, nil
 }
+
+type inventoryHold = inventory.OrderHold
+
+// linesOf reads the lines and allocations of orders os.
+func linesOf(ctx context.Context, tx db.DBTX, brand uuid.UUID, os []ordersdb.Order) ([]ordersdb.OrderLine, []inventory.OrderHold, error) {
+	ids := make([]uuid.UUID, len(os))
+	for i, o := range os {
+		ids[i] = o.ID
+	}
+	lines, err := ordersdb.New(tx).OrderLines(ctx, ordersdb.OrderLinesParams{BrandID: brand, OrderIds: ids})
+	if err != nil {
+		return nil, nil, err
+	}
+	allocs, err := inventory.OrderHolds(ctx, tx, brand, ids)
+	return lines, allocs, err
+}

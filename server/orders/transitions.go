@@ -80,6 +80,9 @@ func cancel(ctx context.Context, tx db.DBTX, o ordersdb.Order, reason *string, n
 	if err := inventory.ReleaseOrder(ctx, tx, o.BrandID, o.ID, now, reason); err != nil {
 		return api.Order{}, err
 	}
+	if err := recordCancelled(ctx, tx, o); err != nil {
+		return api.Order{}, err
+	}
 	q := ordersdb.New(tx)
 	from := o.Status
 	o, err := q.OrderTransition(ctx, ordersdb.OrderTransitionParams{
@@ -170,6 +173,7 @@ func (h *Handlers) CreateFulfilment(ctx context.Context, req api.CreateFulfilmen
 				status = ordersdb.OrderStatusPartiallyFulfilled
 			}
 		}
+		status = withReturns(status, lines)
 		from := o.Status
 		if o, err = q.OrderTransition(ctx, ordersdb.OrderTransitionParams{BrandID: o.BrandID, ID: o.ID, Status: status, Now: now}); err != nil {
 			return api.Fulfilment{}, err

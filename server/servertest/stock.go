@@ -342,7 +342,7 @@ func OrderLine(product uuid.UUID, n int64) api.OrderRequestLine {
 func OrderBody(lines ...api.OrderRequestLine) api.CreateOrderRequest {
 	return api.CreateOrderRequest{
 		Lines:           lines,
-		Customer:        api.Customer{Email: openapi_types.Email("ada@example.com"), Name: "Ada Lovelace"},
+		Customer:        &api.Customer{Email: openapi_types.Email("ada@example.com"), Name: "Ada Lovelace"},
 		ShippingAddress: api.Address{Line1: "12 Babbage Street", City: "London", Country: "GB"},
 	}
 }
