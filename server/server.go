@@ -35,6 +35,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/orders"
 	"github.com/ecompointer/ecompointer/server/paging"
 	"github.com/ecompointer/ecompointer/server/problem"
+	"github.com/ecompointer/ecompointer/server/purchasing"
 	"github.com/ecompointer/ecompointer/server/sessioncache"
 	"github.com/ecompointer/ecompointer/server/token"
 	"github.com/ecompointer/ecompointer/server/webhooks"
@@ -132,6 +133,7 @@ type Server struct {
 	*catalogHandlers
 	*inventoryHandlers
 	*orderHandlers
+	*purchasingHandlers
 	*eventHandlers
 	*webhookHandlers
 
@@ -159,12 +161,13 @@ type Server struct {
 // The domain handler types are all named Handlers: these aliases give each embedded field a name
 // of its own.
 type (
-	identityHandlers  = identity.Handlers
-	catalogHandlers   = catalog.Handlers
-	inventoryHandlers = inventory.Handlers
-	orderHandlers     = orders.Handlers
-	eventHandlers     = events.Handlers
-	webhookHandlers   = webhooks.Handlers
+	identityHandlers   = identity.Handlers
+	catalogHandlers    = catalog.Handlers
+	inventoryHandlers  = inventory.Handlers
+	orderHandlers      = orders.Handlers
+	purchasingHandlers = purchasing.Handlers
+	eventHandlers      = events.Handlers
+	webhookHandlers    = webhooks.Handlers
 )
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -300,26 +303,27 @@ func newServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return &Server{
-		identityHandlers:  ident,
-		catalogHandlers:   catalog.New(deps),
-		inventoryHandlers: inventory.New(deps),
-		orderHandlers:     orders.New(deps),
-		eventHandlers:     events.New(deps),
-		webhookHandlers:   webhooks.New(deps, cfg.Webhooks),
-		deps:              deps,
-		natsCfg:           cfg.NATS,
-		idem:              idempotency.New(deps, cfg.IdempotencyKeyTTL, idempotentOperations(sp.doc)).Bounded(cfg.IdempotencyBounds),
-		log:               cfg.Logger,
-		auth:              cfg.Auth,
-		db:                cfg.DB,
-		dblog:             newLogDeduper(dbLogInterval, time.Now),
-		tokens:            tokens,
-		authn:             identity.NewAuthenticator(deps, tokens, nil),
-		limiter:           limiter,
-		closeLimiter:      closeLimiter,
-		ready:             newReadiness(cfg.Pool.Config().ConnConfig, readyTimeout),
-		spec:              sp,
-		specDoc:           specDoc,
+		identityHandlers:   ident,
+		catalogHandlers:    catalog.New(deps),
+		inventoryHandlers:  inventory.New(deps),
+		orderHandlers:      orders.New(deps),
+		purchasingHandlers: purchasing.New(deps),
+		eventHandlers:      events.New(deps),
+		webhookHandlers:    webhooks.New(deps, cfg.Webhooks),
+		deps:               deps,
+		natsCfg:            cfg.NATS,
+		idem:               idempotency.New(deps, cfg.IdempotencyKeyTTL, idempotentOperations(sp.doc)).Bounded(cfg.IdempotencyBounds),
+		log:                cfg.Logger,
+		auth:               cfg.Auth,
+		db:                 cfg.DB,
+		dblog:              newLogDeduper(dbLogInterval, time.Now),
+		tokens:             tokens,
+		authn:              identity.NewAuthenticator(deps, tokens, nil),
+		limiter:            limiter,
+		closeLimiter:       closeLimiter,
+		ready:              newReadiness(cfg.Pool.Config().ConnConfig, readyTimeout),
+		spec:               sp,
+		specDoc:            specDoc,
 	}, nil
 }
 

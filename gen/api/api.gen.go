@@ -136,6 +136,7 @@ const (
 	EventAggregateTypeMember          EventAggregateType = "member"
 	EventAggregateTypeOrder           EventAggregateType = "order"
 	EventAggregateTypeProduct         EventAggregateType = "product"
+	EventAggregateTypePurchaseOrder   EventAggregateType = "purchase_order"
 	EventAggregateTypeReservation     EventAggregateType = "reservation"
 	EventAggregateTypeStockMovement   EventAggregateType = "stock_movement"
 	EventAggregateTypeWebhookEndpoint EventAggregateType = "webhook_endpoint"
@@ -153,6 +154,8 @@ func (e EventAggregateType) Valid() bool {
 	case EventAggregateTypeOrder:
 		return true
 	case EventAggregateTypeProduct:
+		return true
+	case EventAggregateTypePurchaseOrder:
 		return true
 	case EventAggregateTypeReservation:
 		return true
@@ -182,6 +185,12 @@ const (
 	EventTypeProductCreated          EventType = "product.created"
 	EventTypeProductDeleted          EventType = "product.deleted"
 	EventTypeProductUpdated          EventType = "product.updated"
+	EventTypePurchaseOrderCancelled  EventType = "purchase_order.cancelled"
+	EventTypePurchaseOrderClosed     EventType = "purchase_order.closed"
+	EventTypePurchaseOrderCreated    EventType = "purchase_order.created"
+	EventTypePurchaseOrderOrdered    EventType = "purchase_order.ordered"
+	EventTypePurchaseOrderReceived   EventType = "purchase_order.received"
+	EventTypePurchaseOrderUpdated    EventType = "purchase_order.updated"
 	EventTypeReservationConsumed     EventType = "reservation.consumed"
 	EventTypeReservationCreated      EventType = "reservation.created"
 	EventTypeReservationExpired      EventType = "reservation.expired"
@@ -222,6 +231,18 @@ func (e EventType) Valid() bool {
 	case EventTypeProductDeleted:
 		return true
 	case EventTypeProductUpdated:
+		return true
+	case EventTypePurchaseOrderCancelled:
+		return true
+	case EventTypePurchaseOrderClosed:
+		return true
+	case EventTypePurchaseOrderCreated:
+		return true
+	case EventTypePurchaseOrderOrdered:
+		return true
+	case EventTypePurchaseOrderReceived:
+		return true
+	case EventTypePurchaseOrderUpdated:
 		return true
 	case EventTypeReservationConsumed:
 		return true
@@ -590,65 +611,70 @@ func (e OrderStatus) Valid() bool {
 
 // Defines values for ProblemCode.
 const (
-	ProblemCodeAccountDisabled        ProblemCode = "account_disabled"
-	ProblemCodeAccountThrottled       ProblemCode = "account_throttled"
-	ProblemCodeAmountOverflow         ProblemCode = "amount_overflow"
-	ProblemCodeApiKeyExpired          ProblemCode = "api_key_expired"
-	ProblemCodeApiKeyNotAccepted      ProblemCode = "api_key_not_accepted"
-	ProblemCodeApiKeyRevoked          ProblemCode = "api_key_revoked"
-	ProblemCodeBrandBusy              ProblemCode = "brand_busy"
-	ProblemCodeCorsNotAllowed         ProblemCode = "cors_not_allowed"
-	ProblemCodeCurrencyMismatch       ProblemCode = "currency_mismatch"
-	ProblemCodeDatabaseTimeout        ProblemCode = "database_timeout"
-	ProblemCodeDatabaseUnavailable    ProblemCode = "database_unavailable"
-	ProblemCodeDeliveryPending        ProblemCode = "delivery_pending"
-	ProblemCodeEmailTaken             ProblemCode = "email_taken"
-	ProblemCodeExternalReferenceTaken ProblemCode = "external_reference_taken"
-	ProblemCodeForbidden              ProblemCode = "forbidden"
-	ProblemCodeIdempotencyKeyInFlight ProblemCode = "idempotency_key_in_flight"
-	ProblemCodeIdempotencyKeyRequired ProblemCode = "idempotency_key_required"
-	ProblemCodeIdempotencyKeyReused   ProblemCode = "idempotency_key_reused"
-	ProblemCodeInsufficientStock      ProblemCode = "insufficient_stock"
-	ProblemCodeInternalError          ProblemCode = "internal_error"
-	ProblemCodeInvalidApiKey          ProblemCode = "invalid_api_key"
-	ProblemCodeInvalidCredentials     ProblemCode = "invalid_credentials"
-	ProblemCodeInvalidCurrentPassword ProblemCode = "invalid_current_password"
-	ProblemCodeInvalidInvite          ProblemCode = "invalid_invite"
-	ProblemCodeInvalidOrderTransition ProblemCode = "invalid_order_transition"
-	ProblemCodeInvalidRefreshToken    ProblemCode = "invalid_refresh_token"
-	ProblemCodeInvalidRoleChange      ProblemCode = "invalid_role_change"
-	ProblemCodeInvalidToken           ProblemCode = "invalid_token"
-	ProblemCodeInvitationAccepted     ProblemCode = "invitation_accepted"
-	ProblemCodeInviteGone             ProblemCode = "invite_gone"
-	ProblemCodeLastAdmin              ProblemCode = "last_admin"
-	ProblemCodeLastOwner              ProblemCode = "last_owner"
-	ProblemCodeLocationCodeTaken      ProblemCode = "location_code_taken"
-	ProblemCodeLocationInUse          ProblemCode = "location_in_use"
-	ProblemCodeLocationInactive       ProblemCode = "location_inactive"
-	ProblemCodeMalformedJson          ProblemCode = "malformed_json"
-	ProblemCodeMethodNotAllowed       ProblemCode = "method_not_allowed"
-	ProblemCodeNotFound               ProblemCode = "not_found"
-	ProblemCodeOutcomeUnknown         ProblemCode = "outcome_unknown"
-	ProblemCodeOverFulfilment         ProblemCode = "over_fulfilment"
-	ProblemCodePayloadTooLarge        ProblemCode = "payload_too_large"
-	ProblemCodePermissionNotHeld      ProblemCode = "permission_not_held"
-	ProblemCodePreconditionFailed     ProblemCode = "precondition_failed"
-	ProblemCodeProductInUse           ProblemCode = "product_in_use"
-	ProblemCodeProductUnavailable     ProblemCode = "product_unavailable"
-	ProblemCodeQuantityLimit          ProblemCode = "quantity_limit"
-	ProblemCodeRateLimited            ProblemCode = "rate_limited"
-	ProblemCodeRefreshTokenReused     ProblemCode = "refresh_token_reused"
-	ProblemCodeReservationMismatch    ProblemCode = "reservation_mismatch"
-	ProblemCodeReservationNotActive   ProblemCode = "reservation_not_active"
-	ProblemCodeServiceUnavailable     ProblemCode = "service_unavailable"
-	ProblemCodeSkuTaken               ProblemCode = "sku_taken"
-	ProblemCodeStockChanged           ProblemCode = "stock_changed"
-	ProblemCodeTokenExpired           ProblemCode = "token_expired"
-	ProblemCodeTokenRevoked           ProblemCode = "token_revoked"
-	ProblemCodeUnauthenticated        ProblemCode = "unauthenticated"
-	ProblemCodeUnsupportedMediaType   ProblemCode = "unsupported_media_type"
-	ProblemCodeValidationFailed       ProblemCode = "validation_failed"
-	ProblemCodeWriteConflict          ProblemCode = "write_conflict"
+	ProblemCodeAccountDisabled                ProblemCode = "account_disabled"
+	ProblemCodeAccountThrottled               ProblemCode = "account_throttled"
+	ProblemCodeAmountOverflow                 ProblemCode = "amount_overflow"
+	ProblemCodeApiKeyExpired                  ProblemCode = "api_key_expired"
+	ProblemCodeApiKeyNotAccepted              ProblemCode = "api_key_not_accepted"
+	ProblemCodeApiKeyRevoked                  ProblemCode = "api_key_revoked"
+	ProblemCodeBrandBusy                      ProblemCode = "brand_busy"
+	ProblemCodeCorsNotAllowed                 ProblemCode = "cors_not_allowed"
+	ProblemCodeCurrencyMismatch               ProblemCode = "currency_mismatch"
+	ProblemCodeDatabaseTimeout                ProblemCode = "database_timeout"
+	ProblemCodeDatabaseUnavailable            ProblemCode = "database_unavailable"
+	ProblemCodeDeliveryPending                ProblemCode = "delivery_pending"
+	ProblemCodeEmailTaken                     ProblemCode = "email_taken"
+	ProblemCodeExternalReferenceTaken         ProblemCode = "external_reference_taken"
+	ProblemCodeForbidden                      ProblemCode = "forbidden"
+	ProblemCodeIdempotencyKeyInFlight         ProblemCode = "idempotency_key_in_flight"
+	ProblemCodeIdempotencyKeyRequired         ProblemCode = "idempotency_key_required"
+	ProblemCodeIdempotencyKeyReused           ProblemCode = "idempotency_key_reused"
+	ProblemCodeInsufficientStock              ProblemCode = "insufficient_stock"
+	ProblemCodeInternalError                  ProblemCode = "internal_error"
+	ProblemCodeInvalidApiKey                  ProblemCode = "invalid_api_key"
+	ProblemCodeInvalidCredentials             ProblemCode = "invalid_credentials"
+	ProblemCodeInvalidCurrentPassword         ProblemCode = "invalid_current_password"
+	ProblemCodeInvalidInvite                  ProblemCode = "invalid_invite"
+	ProblemCodeInvalidOrderTransition         ProblemCode = "invalid_order_transition"
+	ProblemCodeInvalidPurchaseOrderTransition ProblemCode = "invalid_purchase_order_transition"
+	ProblemCodeInvalidRefreshToken            ProblemCode = "invalid_refresh_token"
+	ProblemCodeInvalidRoleChange              ProblemCode = "invalid_role_change"
+	ProblemCodeInvalidToken                   ProblemCode = "invalid_token"
+	ProblemCodeInvitationAccepted             ProblemCode = "invitation_accepted"
+	ProblemCodeInviteGone                     ProblemCode = "invite_gone"
+	ProblemCodeLastAdmin                      ProblemCode = "last_admin"
+	ProblemCodeLastOwner                      ProblemCode = "last_owner"
+	ProblemCodeLocationCodeTaken              ProblemCode = "location_code_taken"
+	ProblemCodeLocationInUse                  ProblemCode = "location_in_use"
+	ProblemCodeLocationInactive               ProblemCode = "location_inactive"
+	ProblemCodeMalformedJson                  ProblemCode = "malformed_json"
+	ProblemCodeMethodNotAllowed               ProblemCode = "method_not_allowed"
+	ProblemCodeNotFound                       ProblemCode = "not_found"
+	ProblemCodeOutcomeUnknown                 ProblemCode = "outcome_unknown"
+	ProblemCodeOverFulfilment                 ProblemCode = "over_fulfilment"
+	ProblemCodeOverReceipt                    ProblemCode = "over_receipt"
+	ProblemCodePayloadTooLarge                ProblemCode = "payload_too_large"
+	ProblemCodePermissionNotHeld              ProblemCode = "permission_not_held"
+	ProblemCodePreconditionFailed             ProblemCode = "precondition_failed"
+	ProblemCodeProductInUse                   ProblemCode = "product_in_use"
+	ProblemCodeProductUnavailable             ProblemCode = "product_unavailable"
+	ProblemCodePurchaseOrderNotDraft          ProblemCode = "purchase_order_not_draft"
+	ProblemCodeQuantityLimit                  ProblemCode = "quantity_limit"
+	ProblemCodeRateLimited                    ProblemCode = "rate_limited"
+	ProblemCodeRefreshTokenReused             ProblemCode = "refresh_token_reused"
+	ProblemCodeReservationMismatch            ProblemCode = "reservation_mismatch"
+	ProblemCodeReservationNotActive           ProblemCode = "reservation_not_active"
+	ProblemCodeServiceUnavailable             ProblemCode = "service_unavailable"
+	ProblemCodeSkuTaken                       ProblemCode = "sku_taken"
+	ProblemCodeStockChanged                   ProblemCode = "stock_changed"
+	ProblemCodeSupplierArchived               ProblemCode = "supplier_archived"
+	ProblemCodeSupplierCodeTaken              ProblemCode = "supplier_code_taken"
+	ProblemCodeTokenExpired                   ProblemCode = "token_expired"
+	ProblemCodeTokenRevoked                   ProblemCode = "token_revoked"
+	ProblemCodeUnauthenticated                ProblemCode = "unauthenticated"
+	ProblemCodeUnsupportedMediaType           ProblemCode = "unsupported_media_type"
+	ProblemCodeValidationFailed               ProblemCode = "validation_failed"
+	ProblemCodeWriteConflict                  ProblemCode = "write_conflict"
 )
 
 // Valid indicates whether the value is a known member of the ProblemCode enum.
@@ -704,6 +730,8 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeInvalidOrderTransition:
 		return true
+	case ProblemCodeInvalidPurchaseOrderTransition:
+		return true
 	case ProblemCodeInvalidRefreshToken:
 		return true
 	case ProblemCodeInvalidRoleChange:
@@ -734,6 +762,8 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeOverFulfilment:
 		return true
+	case ProblemCodeOverReceipt:
+		return true
 	case ProblemCodePayloadTooLarge:
 		return true
 	case ProblemCodePermissionNotHeld:
@@ -743,6 +773,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeProductInUse:
 		return true
 	case ProblemCodeProductUnavailable:
+		return true
+	case ProblemCodePurchaseOrderNotDraft:
 		return true
 	case ProblemCodeQuantityLimit:
 		return true
@@ -759,6 +791,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeSkuTaken:
 		return true
 	case ProblemCodeStockChanged:
+		return true
+	case ProblemCodeSupplierArchived:
+		return true
+	case ProblemCodeSupplierCodeTaken:
 		return true
 	case ProblemCodeTokenExpired:
 		return true
@@ -837,6 +873,153 @@ const (
 func (e ProductUpdatedEventType) Valid() bool {
 	switch e {
 	case ProductUpdatedEventTypeProductUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PurchaseOrderAction.
+const (
+	PurchaseOrderActionCancel  PurchaseOrderAction = "cancel"
+	PurchaseOrderActionClose   PurchaseOrderAction = "close"
+	PurchaseOrderActionReceive PurchaseOrderAction = "receive"
+	PurchaseOrderActionSubmit  PurchaseOrderAction = "submit"
+	PurchaseOrderActionUpdate  PurchaseOrderAction = "update"
+)
+
+// Valid indicates whether the value is a known member of the PurchaseOrderAction enum.
+func (e PurchaseOrderAction) Valid() bool {
+	switch e {
+	case PurchaseOrderActionCancel:
+		return true
+	case PurchaseOrderActionClose:
+		return true
+	case PurchaseOrderActionReceive:
+		return true
+	case PurchaseOrderActionSubmit:
+		return true
+	case PurchaseOrderActionUpdate:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PurchaseOrderCancelledEventType.
+const (
+	PurchaseOrderCancelledEventTypePurchaseOrderCancelled PurchaseOrderCancelledEventType = "purchase_order.cancelled"
+)
+
+// Valid indicates whether the value is a known member of the PurchaseOrderCancelledEventType enum.
+func (e PurchaseOrderCancelledEventType) Valid() bool {
+	switch e {
+	case PurchaseOrderCancelledEventTypePurchaseOrderCancelled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PurchaseOrderClosedEventType.
+const (
+	PurchaseOrderClosedEventTypePurchaseOrderClosed PurchaseOrderClosedEventType = "purchase_order.closed"
+)
+
+// Valid indicates whether the value is a known member of the PurchaseOrderClosedEventType enum.
+func (e PurchaseOrderClosedEventType) Valid() bool {
+	switch e {
+	case PurchaseOrderClosedEventTypePurchaseOrderClosed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PurchaseOrderCreatedEventType.
+const (
+	PurchaseOrderCreatedEventTypePurchaseOrderCreated PurchaseOrderCreatedEventType = "purchase_order.created"
+)
+
+// Valid indicates whether the value is a known member of the PurchaseOrderCreatedEventType enum.
+func (e PurchaseOrderCreatedEventType) Valid() bool {
+	switch e {
+	case PurchaseOrderCreatedEventTypePurchaseOrderCreated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PurchaseOrderOrderedEventType.
+const (
+	PurchaseOrderOrderedEventTypePurchaseOrderOrdered PurchaseOrderOrderedEventType = "purchase_order.ordered"
+)
+
+// Valid indicates whether the value is a known member of the PurchaseOrderOrderedEventType enum.
+func (e PurchaseOrderOrderedEventType) Valid() bool {
+	switch e {
+	case PurchaseOrderOrderedEventTypePurchaseOrderOrdered:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PurchaseOrderReceivedEventType.
+const (
+	PurchaseOrderReceivedEventTypePurchaseOrderReceived PurchaseOrderReceivedEventType = "purchase_order.received"
+)
+
+// Valid indicates whether the value is a known member of the PurchaseOrderReceivedEventType enum.
+func (e PurchaseOrderReceivedEventType) Valid() bool {
+	switch e {
+	case PurchaseOrderReceivedEventTypePurchaseOrderReceived:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PurchaseOrderStatus.
+const (
+	PurchaseOrderCancelled         PurchaseOrderStatus = "cancelled"
+	PurchaseOrderClosed            PurchaseOrderStatus = "closed"
+	PurchaseOrderDraft             PurchaseOrderStatus = "draft"
+	PurchaseOrderOrdered           PurchaseOrderStatus = "ordered"
+	PurchaseOrderPartiallyReceived PurchaseOrderStatus = "partially_received"
+	PurchaseOrderReceived          PurchaseOrderStatus = "received"
+)
+
+// Valid indicates whether the value is a known member of the PurchaseOrderStatus enum.
+func (e PurchaseOrderStatus) Valid() bool {
+	switch e {
+	case PurchaseOrderCancelled:
+		return true
+	case PurchaseOrderClosed:
+		return true
+	case PurchaseOrderDraft:
+		return true
+	case PurchaseOrderOrdered:
+		return true
+	case PurchaseOrderPartiallyReceived:
+		return true
+	case PurchaseOrderReceived:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PurchaseOrderUpdatedEventType.
+const (
+	PurchaseOrderUpdatedEventTypePurchaseOrderUpdated PurchaseOrderUpdatedEventType = "purchase_order.updated"
+)
+
+// Valid indicates whether the value is a known member of the PurchaseOrderUpdatedEventType enum.
+func (e PurchaseOrderUpdatedEventType) Valid() bool {
+	switch e {
+	case PurchaseOrderUpdatedEventTypePurchaseOrderUpdated:
 		return true
 	default:
 		return false
@@ -1432,6 +1615,43 @@ type CreateProductRequest struct {
 	Tags *Tags `json:"tags,omitempty"`
 }
 
+// CreatePurchaseOrderRequest Example: {"lines":[{"productId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60","quantity":100,"unitCost":250}],"locationId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70","supplierId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4c10"}
+type CreatePurchaseOrderRequest struct {
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
+	//
+	// Example: USD
+	Currency *Currency `json:"currency,omitempty"`
+
+	// ExpectedDate Example: 2026-12-10
+	ExpectedDate *openapi_types.Date        `json:"expectedDate,omitempty"`
+	Lines        []PurchaseOrderRequestLine `json:"lines"`
+
+	// LocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId openapi_types.UUID `json:"locationId"`
+
+	// Notes Example: Dock 3.
+	Notes *string `json:"notes,omitempty"`
+
+	// SupplierId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4c10
+	SupplierId openapi_types.UUID `json:"supplierId"`
+}
+
+// CreateReceiptRequest Example: {"lines":[{"lineId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4c30","quantity":40}]}
+type CreateReceiptRequest struct {
+	// AllowOverReceipt Accept more than a line's outstanding quantity.
+	//
+	// Example: false
+	AllowOverReceipt *bool `json:"allowOverReceipt,omitempty"`
+
+	// Lines Lines naming the same `lineId` are summed.
+	Lines []ReceiptLine `json:"lines"`
+
+	// Reference The client's own reference, e.g. a purchase order number.
+	//
+	// Example: PO-2026-0042
+	Reference *StockReference `json:"reference,omitempty"`
+}
+
 // CreateReservationRequest Example: {"lines":[{"productId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60","quantity":2}],"reference":"cart-7731","ttlSeconds":900}
 type CreateReservationRequest struct {
 	Lines []ReservationRequestLine `json:"lines"`
@@ -1441,6 +1661,26 @@ type CreateReservationRequest struct {
 	// Example: PO-2026-0042
 	Reference  *StockReference `json:"reference,omitempty"`
 	TtlSeconds *TTLSeconds     `json:"ttlSeconds,omitempty"`
+}
+
+// CreateSupplierRequest Example: {"code":"ACME","currency":"USD","leadTimeDays":14,"name":"Acme Components"}
+type CreateSupplierRequest struct {
+	// Code Example: ACME
+	Code SupplierCode `json:"code"`
+
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
+	//
+	// Example: USD
+	Currency Currency `json:"currency"`
+
+	// Email Example: orders@acme.example.com
+	Email *openapi_types.Email `json:"email,omitempty"`
+
+	// LeadTimeDays Example: 14
+	LeadTimeDays *int32 `json:"leadTimeDays,omitempty"`
+
+	// Name Example: Acme Components
+	Name string `json:"name"`
 }
 
 // CreateWebhookEndpointRequest Example: {"description":"ERP stock sync","eventTypes":["product.updated","inventory_level.low"],"url":"https://erp.example.com/hooks/ecompointer"}
@@ -1707,6 +1947,20 @@ type InventoryLevelUpdatedEvent struct {
 
 // InventoryLevelUpdatedEventType Example: inventory_level.updated
 type InventoryLevelUpdatedEventType string
+
+// InventoryValuation defines model for InventoryValuation.
+type InventoryValuation struct {
+	// AsOf The time asked for, or null for now.
+	AsOf  *time.Time      `json:"asOf"`
+	Items []ValuationLine `json:"items"`
+
+	// LocationTotals Per location and currency, over every level.
+	LocationTotals []ValuationTotal `json:"locationTotals"`
+	NextCursor     *string          `json:"nextCursor"`
+
+	// Totals Per currency, over every level (every page).
+	Totals []ValuationTotal `json:"totals"`
+}
 
 // Invitation defines model for Invitation.
 type Invitation struct {
@@ -2279,6 +2533,13 @@ type Problem struct {
 	// - `idempotency_key_required` (400): the operation needs an `Idempotency-Key` header.
 	// - `external_reference_taken` (409): another order of the brand has this
 	//   `externalReference`.
+	// - `supplier_code_taken` (409): another supplier of the brand has this code.
+	// - `supplier_archived` (422): a purchase order names an archived supplier.
+	// - `purchase_order_not_draft` (409): only a draft purchase order's fields and lines change.
+	// - `invalid_purchase_order_transition` (409): the purchase order's status does not allow
+	//   the action; `allowedActions` on the PO lists what it allows.
+	// - `over_receipt` (422): more than a line's outstanding quantity without
+	//   `allowOverReceipt`; `lines` lists them (`requested`, and `available`: what is outstanding).
 	// - `invalid_order_transition` (409): the order's status does not allow the action;
 	//   `currentStatus` and `allowedActions` say what it is and what it allows.
 	// - `currency_mismatch` (422): an order's lines are priced in more than one currency.
@@ -2415,6 +2676,13 @@ type Problem struct {
 //   - `idempotency_key_required` (400): the operation needs an `Idempotency-Key` header.
 //   - `external_reference_taken` (409): another order of the brand has this
 //     `externalReference`.
+//   - `supplier_code_taken` (409): another supplier of the brand has this code.
+//   - `supplier_archived` (422): a purchase order names an archived supplier.
+//   - `purchase_order_not_draft` (409): only a draft purchase order's fields and lines change.
+//   - `invalid_purchase_order_transition` (409): the purchase order's status does not allow
+//     the action; `allowedActions` on the PO lists what it allows.
+//   - `over_receipt` (422): more than a line's outstanding quantity without
+//     `allowOverReceipt`; `lines` lists them (`requested`, and `available`: what is outstanding).
 //   - `invalid_order_transition` (409): the order's status does not allow the action;
 //     `currentStatus` and `allowedActions` say what it is and what it allows.
 //   - `currency_mismatch` (422): an order's lines are priced in more than one currency.
@@ -2599,7 +2867,17 @@ type ProductInventory struct {
 	//
 	// Example: 12
 	Available QuantityTotal `json:"available"`
-	Levels    []StockLevel  `json:"levels"`
+
+	// AverageCost The product's moving average unit cost in minor units of its currency, over its stock at every location (null before its first costed receipt). A costed receipt of q units at cost c, with n units on hand before it (n > 0) at average a, makes the average (n·a + q·c) / (n + q) rounded half up to a whole minor unit; with n ≤ 0 it becomes c. Receipts without a cost leave it as it is.
+	//
+	// Example: 250
+	AverageCost *int64 `json:"averageCost"`
+
+	// Incoming Units of stock summed over a product's levels (each level is at most 10^12, so a total over fewer than 9,000 locations is exact in a JavaScript client too).
+	//
+	// Example: 12
+	Incoming QuantityTotal `json:"incoming"`
+	Levels   []StockLevel  `json:"levels"`
 
 	// OnHand Units of stock summed over a product's levels (each level is at most 10^12, so a total over fewer than 9,000 locations is exact in a JavaScript client too).
 	//
@@ -2651,6 +2929,312 @@ type ProductUpdatedEvent struct {
 // ProductUpdatedEventType Example: product.updated
 type ProductUpdatedEventType string
 
+// PurchaseOrder defines model for PurchaseOrder.
+type PurchaseOrder struct {
+	// AllowedActions The changes the PO's status allows now.
+	//
+	// Example: ["receive","cancel"]
+	AllowedActions []PurchaseOrderAction `json:"allowedActions"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
+	//
+	// Example: USD
+	Currency Currency `json:"currency"`
+
+	// EndedAt When it became received, cancelled or closed.
+	EndedAt *time.Time `json:"endedAt"`
+
+	// ExpectedDate Example: 2026-12-10
+	ExpectedDate *openapi_types.Date `json:"expectedDate"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4c20
+	Id    openapi_types.UUID  `json:"id"`
+	Lines []PurchaseOrderLine `json:"lines"`
+
+	// LocationId Where the stock arrives.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId openapi_types.UUID `json:"locationId"`
+
+	// Notes Example: Dock 3.
+	Notes *string `json:"notes"`
+
+	// Number Per brand, gapless and increasing from 1001.
+	//
+	// Example: 1001
+	Number int64 `json:"number"`
+
+	// OrderedAt Example: 2026-11-25T10:00:00Z
+	OrderedAt *time.Time `json:"orderedAt"`
+
+	// Reference The number as people see it, `PO-` and the number.
+	//
+	// Example: PO-1001
+	Reference string `json:"reference"`
+
+	// Status ```
+	// draft ──submit──▶ ordered ──receive (part)──▶ partially_received ──receive (rest)──▶ received
+	//   │                 │                                │
+	//   └────cancel───────┴──▶ cancelled                   └──close──▶ closed
+	// ```
+	//
+	//
+	// Example: ordered
+	Status PurchaseOrderStatus `json:"status"`
+
+	// SupplierId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4c10
+	SupplierId openapi_types.UUID `json:"supplierId"`
+
+	// Total Sum of quantity × unitCost over the lines, in minor units.
+	//
+	// Example: 25000
+	Total int64 `json:"total"`
+
+	// UpdatedAt Example: 2026-11-25T10:00:00Z
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// Version Example: 2
+	Version int64 `json:"version"`
+}
+
+// PurchaseOrderAction A change a client may ask for (`update` edits a draft's fields and lines).
+//
+// Example: receive
+type PurchaseOrderAction string
+
+// PurchaseOrderCancelledEvent A purchase order was cancelled; `data` is the purchase order.
+type PurchaseOrderCancelledEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    PurchaseOrder      `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: purchase_order.cancelled
+	Type PurchaseOrderCancelledEventType `json:"type"`
+}
+
+// PurchaseOrderCancelledEventType Example: purchase_order.cancelled
+type PurchaseOrderCancelledEventType string
+
+// PurchaseOrderClosedEvent A partially received purchase order was closed; `data` is the purchase order.
+type PurchaseOrderClosedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    PurchaseOrder      `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: purchase_order.closed
+	Type PurchaseOrderClosedEventType `json:"type"`
+}
+
+// PurchaseOrderClosedEventType Example: purchase_order.closed
+type PurchaseOrderClosedEventType string
+
+// PurchaseOrderCreatedEvent A purchase order was drafted; `data` is the purchase order.
+type PurchaseOrderCreatedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    PurchaseOrder      `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: purchase_order.created
+	Type PurchaseOrderCreatedEventType `json:"type"`
+}
+
+// PurchaseOrderCreatedEventType Example: purchase_order.created
+type PurchaseOrderCreatedEventType string
+
+// PurchaseOrderLine defines model for PurchaseOrderLine.
+type PurchaseOrderLine struct {
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4c30
+	Id openapi_types.UUID `json:"id"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+
+	// Quantity Example: 100
+	Quantity int64 `json:"quantity"`
+
+	// ReceivedQuantity Units received so far (past `quantity` only with `allowOverReceipt`).
+	//
+	// Example: 40
+	ReceivedQuantity int64 `json:"receivedQuantity"`
+
+	// Sku Unique within the brand.
+	//
+	// Example: AE-1842-BLK
+	Sku Sku `json:"sku"`
+
+	// UnitCost What one unit costs, in minor units of the purchase order's currency (which is the product's: 250 with USD is 2.50 USD).
+	//
+	// Example: 250
+	UnitCost UnitCost `json:"unitCost"`
+}
+
+// PurchaseOrderList defines model for PurchaseOrderList.
+type PurchaseOrderList struct {
+	Items      []PurchaseOrder `json:"items"`
+	NextCursor *string         `json:"nextCursor"`
+}
+
+// PurchaseOrderOrderedEvent A purchase order was submitted to its supplier (draft → ordered); `data` is the purchase order.
+type PurchaseOrderOrderedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    PurchaseOrder      `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: purchase_order.ordered
+	Type PurchaseOrderOrderedEventType `json:"type"`
+}
+
+// PurchaseOrderOrderedEventType Example: purchase_order.ordered
+type PurchaseOrderOrderedEventType string
+
+// PurchaseOrderReceipt defines model for PurchaseOrderReceipt.
+type PurchaseOrderReceipt struct {
+	// Levels The levels received at, after the receipt.
+	Levels []StockLevel `json:"levels"`
+
+	// MovementIds The `receipt` movements appended.
+	//
+	// Example: ["0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a80"]
+	MovementIds   []openapi_types.UUID `json:"movementIds"`
+	PurchaseOrder PurchaseOrder        `json:"purchaseOrder"`
+}
+
+// PurchaseOrderReceivedEvent Stock of a purchase order was received (partially_received or received); `data` is the purchase order.
+type PurchaseOrderReceivedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    PurchaseOrder      `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: purchase_order.received
+	Type PurchaseOrderReceivedEventType `json:"type"`
+}
+
+// PurchaseOrderReceivedEventType Example: purchase_order.received
+type PurchaseOrderReceivedEventType string
+
+// PurchaseOrderRequestLine defines model for PurchaseOrderRequestLine.
+type PurchaseOrderRequestLine struct {
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+
+	// Quantity Example: 100
+	Quantity int64 `json:"quantity"`
+
+	// UnitCost What one unit costs, in minor units of the purchase order's currency (which is the product's: 250 with USD is 2.50 USD).
+	//
+	// Example: 250
+	UnitCost UnitCost `json:"unitCost"`
+}
+
+// PurchaseOrderStatus ```
+// draft ──submit──▶ ordered ──receive (part)──▶ partially_received ──receive (rest)──▶ received
+//
+//	│                 │                                │
+//	└────cancel───────┴──▶ cancelled                   └──close──▶ closed
+//
+// ```
+//
+// Example: ordered
+type PurchaseOrderStatus string
+
+// PurchaseOrderUpdatedEvent A draft purchase order changed; `data` is the purchase order.
+type PurchaseOrderUpdatedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    PurchaseOrder      `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: purchase_order.updated
+	Type PurchaseOrderUpdatedEventType `json:"type"`
+}
+
+// PurchaseOrderUpdatedEventType Example: purchase_order.updated
+type PurchaseOrderUpdatedEventType string
+
+// PurchaseOrdersFromSuggestionsRequest Example: {}
+type PurchaseOrdersFromSuggestionsRequest struct {
+	// LocationId Only the suggestions of this location.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId *openapi_types.UUID `json:"locationId,omitempty"`
+
+	// SupplierId The supplier of suggestions whose product has none yet.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4c10
+	SupplierId *openapi_types.UUID `json:"supplierId,omitempty"`
+}
+
 // Quantity Units of stock at one level (never fractional). A level's `onHand` and `reserved` are at most 1,000,000,000,000 (10^12): exact in every JSON client, JavaScript's included (2^53), and far from int64's end; a change that would cross it is a 422 `quantity_limit`.
 //
 // Example: 12
@@ -2660,6 +3244,15 @@ type Quantity = int64
 //
 // Example: 12
 type QuantityTotal = int64
+
+// ReceiptLine defines model for ReceiptLine.
+type ReceiptLine struct {
+	// LineId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4c30
+	LineId openapi_types.UUID `json:"lineId"`
+
+	// Quantity Example: 40
+	Quantity int64 `json:"quantity"`
+}
 
 // RefreshRequest Example: {"refreshToken":"eyJhbGciOiJIUzI1NiIsInR5cCI6InJlZnJlc2granl0In0.eyJpc3MiOiJlY29tcG9pbnRlciJ9.c2ln"}
 type RefreshRequest struct {
@@ -2686,6 +3279,57 @@ type RegisterRequest struct {
 	//
 	// Example: correct horse battery staple
 	Password NewPassword `json:"password"`
+}
+
+// ReorderSuggestion defines model for ReorderSuggestion.
+type ReorderSuggestion struct {
+	// Available Example: 3
+	Available int64 `json:"available"`
+
+	// Currency That line's currency.
+	Currency *Currency `json:"currency"`
+
+	// Incoming Units of stock at one level (never fractional). A level's `onHand` and `reserved` are at most 1,000,000,000,000 (10^12): exact in every JSON client, JavaScript's included (2^53), and far from int64's end; a change that would cross it is a 422 `quantity_limit`.
+	//
+	// Example: 12
+	Incoming Quantity `json:"incoming"`
+
+	// LocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId openapi_types.UUID `json:"locationId"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+
+	// ProductName Example: Difference Engine No. 2
+	ProductName ProductName `json:"productName"`
+
+	// ReorderPoint Example: 5
+	ReorderPoint int64 `json:"reorderPoint"`
+
+	// ReorderQuantity Example: 50
+	ReorderQuantity *int64 `json:"reorderQuantity"`
+
+	// Sku Unique within the brand.
+	//
+	// Example: AE-1842-BLK
+	Sku Sku `json:"sku"`
+
+	// SuggestedQuantity Example: 50
+	SuggestedQuantity int64 `json:"suggestedQuantity"`
+
+	// SupplierId The supplier of the product's newest ordered PO line, if any.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4c10
+	SupplierId *openapi_types.UUID `json:"supplierId"`
+
+	// UnitCost That line's unit cost.
+	UnitCost *UnitCost `json:"unitCost"`
+}
+
+// ReorderSuggestionList defines model for ReorderSuggestionList.
+type ReorderSuggestionList struct {
+	Items      []ReorderSuggestion `json:"items"`
+	NextCursor *string             `json:"nextCursor"`
 }
 
 // Reservation defines model for Reservation.
@@ -2987,6 +3631,9 @@ type StockLevel struct {
 	// Available `onHand − reserved`, derived.
 	Available Quantity `json:"available"`
 
+	// Incoming What ordered purchase orders still bring to this level (ordered, not yet received). Never part of `available`.
+	Incoming Quantity `json:"incoming"`
+
 	// LocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
 	LocationId openapi_types.UUID `json:"locationId"`
 
@@ -3003,6 +3650,11 @@ type StockLevel struct {
 
 	// ReorderPoint Example: 5
 	ReorderPoint *int64 `json:"reorderPoint"`
+
+	// ReorderQuantity How much to reorder when `available + incoming` falls to the reorder point.
+	//
+	// Example: 50
+	ReorderQuantity *int64 `json:"reorderQuantity"`
 
 	// Reserved What live reservations and open orders hold. Holds of reservations that expired are never counted, even before the sweeper releases them (the ledger's `reserved` still includes them until their `release` movement).
 	Reserved Quantity `json:"reserved"`
@@ -3092,7 +3744,10 @@ type StockMovement struct {
 
 	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
 	ProductId openapi_types.UUID `json:"productId"`
-	Reason    *string            `json:"reason"`
+
+	// PurchaseOrderId The purchase order a `receipt` received.
+	PurchaseOrderId *openapi_types.UUID `json:"purchaseOrderId"`
+	Reason          *string             `json:"reason"`
 
 	// Reference Example: PO-2026-0042
 	Reference *string `json:"reference"`
@@ -3106,6 +3761,9 @@ type StockMovement struct {
 
 	// ReservedDelta Example: 0
 	ReservedDelta int64 `json:"reservedDelta"`
+
+	// UnitCost A receipt's unit cost; on a movement that takes stock away (fulfilment, a negative adjustment or count, transfer_out) the product's average cost at that moment, so that the cost of goods sold is a sum over the ledger. Minor units of the product's currency.
+	UnitCost *int64 `json:"unitCost"`
 }
 
 // StockMovementCreatedEvent A movement was appended to the ledger; `data` is the movement.
@@ -3169,6 +3827,55 @@ type StockTransferRequest struct {
 	ToLocationId openapi_types.UUID `json:"toLocationId"`
 }
 
+// Supplier defines model for Supplier.
+type Supplier struct {
+	// ArchivedAt Set when the supplier was deleted while purchase orders name it.
+	ArchivedAt *time.Time `json:"archivedAt"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+
+	// Code Example: ACME
+	Code SupplierCode `json:"code"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
+	//
+	// Example: USD
+	Currency Currency `json:"currency"`
+
+	// Email Example: orders@acme.example.com
+	Email *openapi_types.Email `json:"email"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4c10
+	Id openapi_types.UUID `json:"id"`
+
+	// LeadTimeDays Days from ordering to arrival, usually.
+	//
+	// Example: 14
+	LeadTimeDays *int32 `json:"leadTimeDays"`
+
+	// Name Example: Acme Components
+	Name string `json:"name"`
+
+	// UpdatedAt Example: 2026-11-25T10:00:00Z
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// Version Example: 1
+	Version int64 `json:"version"`
+}
+
+// SupplierCode Example: ACME
+type SupplierCode = string
+
+// SupplierList defines model for SupplierList.
+type SupplierList struct {
+	Items      []Supplier `json:"items"`
+	NextCursor *string    `json:"nextCursor"`
+}
+
 // TTLSeconds Example: 900
 type TTLSeconds = int
 
@@ -3177,6 +3884,11 @@ type Tag = string
 
 // Tags Example: ["summer","bestseller"]
 type Tags = []Tag
+
+// UnitCost What one unit costs, in minor units of the purchase order's currency (which is the product's: 250 with USD is 2.50 USD).
+//
+// Example: 250
+type UnitCost = int64
 
 // UpdateBrandRequest Example: {"currency":"EUR"}
 type UpdateBrandRequest struct {
@@ -3249,10 +3961,66 @@ type UpdateProductRequest struct {
 	Tags *Tags `json:"tags,omitempty"`
 }
 
+// UpdatePurchaseOrderRequest Example: {"notes":"Dock 4."}
+type UpdatePurchaseOrderRequest struct {
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
+	//
+	// Example: USD
+	Currency *Currency `json:"currency,omitempty"`
+
+	// ExpectedDate A new date, or null to clear it.
+	//
+	// Example: 2026-12-12
+	ExpectedDate nullable.Nullable[openapi_types.Date] `json:"expectedDate,omitempty"`
+
+	// Lines Every line of the PO, replacing the ones it had.
+	Lines *[]PurchaseOrderRequestLine `json:"lines,omitempty"`
+
+	// LocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId *openapi_types.UUID `json:"locationId,omitempty"`
+
+	// Notes New notes, or null to clear them.
+	//
+	// Example: Dock 4.
+	Notes nullable.Nullable[string] `json:"notes,omitempty"`
+
+	// SupplierId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4c10
+	SupplierId *openapi_types.UUID `json:"supplierId,omitempty"`
+}
+
 // UpdateStockLevelRequest Example: {"reorderPoint":5}
 type UpdateStockLevelRequest struct {
 	// ReorderPoint Example: 5
 	ReorderPoint *int64 `json:"reorderPoint"`
+
+	// ReorderQuantity How much to reorder (null clears it; absent leaves it as it is).
+	//
+	// Example: 50
+	ReorderQuantity nullable.Nullable[int64] `json:"reorderQuantity,omitempty"`
+}
+
+// UpdateSupplierRequest Example: {"leadTimeDays":10}
+type UpdateSupplierRequest struct {
+	// Code Example: ACME
+	Code *SupplierCode `json:"code,omitempty"`
+
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
+	//
+	// Example: USD
+	Currency *Currency `json:"currency,omitempty"`
+
+	// Email A new email, or null to clear it.
+	//
+	// Example: buying@acme.example.com
+	Email nullable.Nullable[openapi_types.Email] `json:"email,omitempty"`
+
+	// LeadTimeDays A new lead time, or null to clear it.
+	//
+	// Example: 10
+	LeadTimeDays nullable.Nullable[int32] `json:"leadTimeDays,omitempty"`
+
+	// Name Example: Acme Components Ltd
+	Name *string `json:"name,omitempty"`
 }
 
 // UpdateUserRequest Example: {"role":"MANAGER"}
@@ -3321,6 +4089,59 @@ type UserList struct {
 
 	// NextCursor Pass as `cursor` for the next page; null on the last page.
 	NextCursor *string `json:"nextCursor"`
+}
+
+// ValuationLine defines model for ValuationLine.
+type ValuationLine struct {
+	// AverageCost The product's moving average unit cost (null before its first costed receipt).
+	//
+	// Example: 250
+	AverageCost *int64 `json:"averageCost"`
+
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
+	//
+	// Example: USD
+	Currency Currency `json:"currency"`
+
+	// LocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId openapi_types.UUID `json:"locationId"`
+
+	// OnHand Example: 40
+	OnHand int64 `json:"onHand"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+
+	// Sku Unique within the brand.
+	//
+	// Example: AE-1842-BLK
+	Sku Sku `json:"sku"`
+
+	// Value `onHand × averageCost`, in minor units.
+	//
+	// Example: 10000
+	Value *int64 `json:"value"`
+}
+
+// ValuationTotal defines model for ValuationTotal.
+type ValuationTotal struct {
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
+	//
+	// Example: USD
+	Currency Currency `json:"currency"`
+
+	// LocationId The location (totals per location only).
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId *openapi_types.UUID `json:"locationId,omitempty"`
+
+	// UncostedLines Levels with stock but no average cost yet (left out of `value`).
+	//
+	// Example: 0
+	UncostedLines int64 `json:"uncostedLines"`
+
+	// Value Example: 10000
+	Value int64 `json:"value"`
 }
 
 // WebhookAttempt defines model for WebhookAttempt.
@@ -3510,11 +4331,17 @@ type OrderId = openapi_types.UUID
 // ProductId defines model for ProductId.
 type ProductId = openapi_types.UUID
 
+// PurchaseOrderId defines model for PurchaseOrderId.
+type PurchaseOrderId = openapi_types.UUID
+
 // ReservationId defines model for ReservationId.
 type ReservationId = openapi_types.UUID
 
 // SessionId defines model for SessionId.
 type SessionId = openapi_types.UUID
+
+// SupplierId defines model for SupplierId.
+type SupplierId = openapi_types.UUID
 
 // UserId defines model for UserId.
 type UserId = openapi_types.UUID
@@ -3710,6 +4537,16 @@ type ListStockMovementsParams struct {
 	CreatedBefore *time.Time          `form:"createdBefore,omitempty" json:"createdBefore,omitempty"`
 }
 
+// ListReorderSuggestionsParams defines parameters for ListReorderSuggestions.
+type ListReorderSuggestionsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor     *Cursor             `form:"cursor,omitempty" json:"cursor,omitempty"`
+	LocationId *openapi_types.UUID `form:"locationId,omitempty" json:"locationId,omitempty"`
+}
+
 // CreateStockTransferParams defines parameters for CreateStockTransfer.
 type CreateStockTransferParams struct {
 	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
@@ -3730,6 +4567,17 @@ type CreateStockTransferParams struct {
 	// exactly as a request without a key would (refused again, or accepted if the state has
 	// changed since). A replay is always the exact stored answer.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// GetInventoryValuationParams defines parameters for GetInventoryValuation.
+type GetInventoryValuationParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor     *Cursor             `form:"cursor,omitempty" json:"cursor,omitempty"`
+	AsOf       *time.Time          `form:"asOf,omitempty" json:"asOf,omitempty"`
+	LocationId *openapi_types.UUID `form:"locationId,omitempty" json:"locationId,omitempty"`
 }
 
 // UpdateStockLevelParams defines parameters for UpdateStockLevel.
@@ -3932,6 +4780,153 @@ type UpdateProductParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ListPurchaseOrdersParams defines parameters for ListPurchaseOrders.
+type ListPurchaseOrdersParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor     *Cursor              `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Status     *PurchaseOrderStatus `form:"status,omitempty" json:"status,omitempty"`
+	SupplierId *openapi_types.UUID  `form:"supplierId,omitempty" json:"supplierId,omitempty"`
+}
+
+// CreatePurchaseOrderParams defines parameters for CreatePurchaseOrder.
+type CreatePurchaseOrderParams struct {
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`. The key's request is identified with its path's UUIDs in
+	// lower case: a retry that spells an id in another case is the same request.
+	//
+	// What the store keeps is bounded. A success is always kept. A refusal (4xx), which wrote
+	// nothing, is kept only when its body is at most `IDEMPOTENCY_MAX_REFUSED_BYTES` (16 KiB by
+	// default) and the brand holds fewer than `IDEMPOTENCY_MAX_REFUSED_PER_BRAND` (1,000 by
+	// default) live refusals; otherwise it is not kept, and a retry with the key runs again,
+	// exactly as a request without a key would (refused again, or accepted if the state has
+	// changed since). A replay is always the exact stored answer.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreatePurchaseOrdersFromSuggestionsParams defines parameters for CreatePurchaseOrdersFromSuggestions.
+type CreatePurchaseOrdersFromSuggestionsParams struct {
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`. The key's request is identified with its path's UUIDs in
+	// lower case: a retry that spells an id in another case is the same request.
+	//
+	// What the store keeps is bounded. A success is always kept. A refusal (4xx), which wrote
+	// nothing, is kept only when its body is at most `IDEMPOTENCY_MAX_REFUSED_BYTES` (16 KiB by
+	// default) and the brand holds fewer than `IDEMPOTENCY_MAX_REFUSED_PER_BRAND` (1,000 by
+	// default) live refusals; otherwise it is not kept, and a retry with the key runs again,
+	// exactly as a request without a key would (refused again, or accepted if the state has
+	// changed since). A replay is always the exact stored answer.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdatePurchaseOrderParams defines parameters for UpdatePurchaseOrder.
+type UpdatePurchaseOrderParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// CancelPurchaseOrderParams defines parameters for CancelPurchaseOrder.
+type CancelPurchaseOrderParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`. The key's request is identified with its path's UUIDs in
+	// lower case: a retry that spells an id in another case is the same request.
+	//
+	// What the store keeps is bounded. A success is always kept. A refusal (4xx), which wrote
+	// nothing, is kept only when its body is at most `IDEMPOTENCY_MAX_REFUSED_BYTES` (16 KiB by
+	// default) and the brand holds fewer than `IDEMPOTENCY_MAX_REFUSED_PER_BRAND` (1,000 by
+	// default) live refusals; otherwise it is not kept, and a retry with the key runs again,
+	// exactly as a request without a key would (refused again, or accepted if the state has
+	// changed since). A replay is always the exact stored answer.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ClosePurchaseOrderParams defines parameters for ClosePurchaseOrder.
+type ClosePurchaseOrderParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`. The key's request is identified with its path's UUIDs in
+	// lower case: a retry that spells an id in another case is the same request.
+	//
+	// What the store keeps is bounded. A success is always kept. A refusal (4xx), which wrote
+	// nothing, is kept only when its body is at most `IDEMPOTENCY_MAX_REFUSED_BYTES` (16 KiB by
+	// default) and the brand holds fewer than `IDEMPOTENCY_MAX_REFUSED_PER_BRAND` (1,000 by
+	// default) live refusals; otherwise it is not kept, and a retry with the key runs again,
+	// exactly as a request without a key would (refused again, or accepted if the state has
+	// changed since). A replay is always the exact stored answer.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreatePurchaseOrderReceiptParams defines parameters for CreatePurchaseOrderReceipt.
+type CreatePurchaseOrderReceiptParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey The `Idempotency-Key` of an operation marked `x-idempotency: required`: the same header
+	// as everywhere else (see the `IdempotencyKey` parameter), but a request without it is a
+	// 400 `idempotency_key_required`, so that a retry can never do the work twice.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
+// SubmitPurchaseOrderParams defines parameters for SubmitPurchaseOrder.
+type SubmitPurchaseOrderParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`. The key's request is identified with its path's UUIDs in
+	// lower case: a retry that spells an id in another case is the same request.
+	//
+	// What the store keeps is bounded. A success is always kept. A refusal (4xx), which wrote
+	// nothing, is kept only when its body is at most `IDEMPOTENCY_MAX_REFUSED_BYTES` (16 KiB by
+	// default) and the brand holds fewer than `IDEMPOTENCY_MAX_REFUSED_PER_BRAND` (1,000 by
+	// default) live refusals; otherwise it is not kept, and a retry with the key runs again,
+	// exactly as a request without a key would (refused again, or accepted if the state has
+	// changed since). A replay is always the exact stored answer.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListReservationsParams defines parameters for ListReservations.
 type ListReservationsParams struct {
 	// Limit Page size.
@@ -3984,6 +4979,28 @@ type ExtendReservationParams struct {
 	// exactly as a request without a key would (refused again, or accepted if the state has
 	// changed since). A replay is always the exact stored answer.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListSuppliersParams defines parameters for ListSuppliers.
+type ListSuppliersParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor          *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	IncludeArchived *bool   `form:"includeArchived,omitempty" json:"includeArchived,omitempty"`
+}
+
+// DeleteSupplierParams defines parameters for DeleteSupplier.
+type DeleteSupplierParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// UpdateSupplierParams defines parameters for UpdateSupplier.
+type UpdateSupplierParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // ListWebhookEndpointsParams defines parameters for ListWebhookEndpoints.
@@ -4085,11 +5102,29 @@ type BulkUpsertProductsJSONRequestBody = BulkUpsertProductsRequest
 // UpdateProductJSONRequestBody defines body for UpdateProduct for application/json ContentType.
 type UpdateProductJSONRequestBody = UpdateProductRequest
 
+// CreatePurchaseOrderJSONRequestBody defines body for CreatePurchaseOrder for application/json ContentType.
+type CreatePurchaseOrderJSONRequestBody = CreatePurchaseOrderRequest
+
+// CreatePurchaseOrdersFromSuggestionsJSONRequestBody defines body for CreatePurchaseOrdersFromSuggestions for application/json ContentType.
+type CreatePurchaseOrdersFromSuggestionsJSONRequestBody = PurchaseOrdersFromSuggestionsRequest
+
+// UpdatePurchaseOrderJSONRequestBody defines body for UpdatePurchaseOrder for application/json ContentType.
+type UpdatePurchaseOrderJSONRequestBody = UpdatePurchaseOrderRequest
+
+// CreatePurchaseOrderReceiptJSONRequestBody defines body for CreatePurchaseOrderReceipt for application/json ContentType.
+type CreatePurchaseOrderReceiptJSONRequestBody = CreateReceiptRequest
+
 // CreateReservationJSONRequestBody defines body for CreateReservation for application/json ContentType.
 type CreateReservationJSONRequestBody = CreateReservationRequest
 
 // ExtendReservationJSONRequestBody defines body for ExtendReservation for application/json ContentType.
 type ExtendReservationJSONRequestBody = ExtendReservationRequest
+
+// CreateSupplierJSONRequestBody defines body for CreateSupplier for application/json ContentType.
+type CreateSupplierJSONRequestBody = CreateSupplierRequest
+
+// UpdateSupplierJSONRequestBody defines body for UpdateSupplier for application/json ContentType.
+type UpdateSupplierJSONRequestBody = UpdateSupplierRequest
 
 // CreateWebhookEndpointJSONRequestBody defines body for CreateWebhookEndpoint for application/json ContentType.
 type CreateWebhookEndpointJSONRequestBody = CreateWebhookEndpointRequest
@@ -4811,6 +5846,210 @@ func (t *Event) MergeWebhookEndpointDisabledEvent(v WebhookEndpointDisabledEvent
 	return err
 }
 
+// AsPurchaseOrderCreatedEvent returns the union data inside the Event as a PurchaseOrderCreatedEvent
+func (t Event) AsPurchaseOrderCreatedEvent() (PurchaseOrderCreatedEvent, error) {
+	var body PurchaseOrderCreatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPurchaseOrderCreatedEvent overwrites any union data inside the Event as the provided PurchaseOrderCreatedEvent
+func (t *Event) FromPurchaseOrderCreatedEvent(v PurchaseOrderCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"purchase_order.created"}`))
+	t.union = b
+	return err
+}
+
+// MergePurchaseOrderCreatedEvent performs a merge with any union data inside the Event, using the provided PurchaseOrderCreatedEvent
+func (t *Event) MergePurchaseOrderCreatedEvent(v PurchaseOrderCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"purchase_order.created"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPurchaseOrderUpdatedEvent returns the union data inside the Event as a PurchaseOrderUpdatedEvent
+func (t Event) AsPurchaseOrderUpdatedEvent() (PurchaseOrderUpdatedEvent, error) {
+	var body PurchaseOrderUpdatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPurchaseOrderUpdatedEvent overwrites any union data inside the Event as the provided PurchaseOrderUpdatedEvent
+func (t *Event) FromPurchaseOrderUpdatedEvent(v PurchaseOrderUpdatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"purchase_order.updated"}`))
+	t.union = b
+	return err
+}
+
+// MergePurchaseOrderUpdatedEvent performs a merge with any union data inside the Event, using the provided PurchaseOrderUpdatedEvent
+func (t *Event) MergePurchaseOrderUpdatedEvent(v PurchaseOrderUpdatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"purchase_order.updated"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPurchaseOrderOrderedEvent returns the union data inside the Event as a PurchaseOrderOrderedEvent
+func (t Event) AsPurchaseOrderOrderedEvent() (PurchaseOrderOrderedEvent, error) {
+	var body PurchaseOrderOrderedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPurchaseOrderOrderedEvent overwrites any union data inside the Event as the provided PurchaseOrderOrderedEvent
+func (t *Event) FromPurchaseOrderOrderedEvent(v PurchaseOrderOrderedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"purchase_order.ordered"}`))
+	t.union = b
+	return err
+}
+
+// MergePurchaseOrderOrderedEvent performs a merge with any union data inside the Event, using the provided PurchaseOrderOrderedEvent
+func (t *Event) MergePurchaseOrderOrderedEvent(v PurchaseOrderOrderedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"purchase_order.ordered"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPurchaseOrderReceivedEvent returns the union data inside the Event as a PurchaseOrderReceivedEvent
+func (t Event) AsPurchaseOrderReceivedEvent() (PurchaseOrderReceivedEvent, error) {
+	var body PurchaseOrderReceivedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPurchaseOrderReceivedEvent overwrites any union data inside the Event as the provided PurchaseOrderReceivedEvent
+func (t *Event) FromPurchaseOrderReceivedEvent(v PurchaseOrderReceivedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"purchase_order.received"}`))
+	t.union = b
+	return err
+}
+
+// MergePurchaseOrderReceivedEvent performs a merge with any union data inside the Event, using the provided PurchaseOrderReceivedEvent
+func (t *Event) MergePurchaseOrderReceivedEvent(v PurchaseOrderReceivedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"purchase_order.received"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPurchaseOrderCancelledEvent returns the union data inside the Event as a PurchaseOrderCancelledEvent
+func (t Event) AsPurchaseOrderCancelledEvent() (PurchaseOrderCancelledEvent, error) {
+	var body PurchaseOrderCancelledEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPurchaseOrderCancelledEvent overwrites any union data inside the Event as the provided PurchaseOrderCancelledEvent
+func (t *Event) FromPurchaseOrderCancelledEvent(v PurchaseOrderCancelledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"purchase_order.cancelled"}`))
+	t.union = b
+	return err
+}
+
+// MergePurchaseOrderCancelledEvent performs a merge with any union data inside the Event, using the provided PurchaseOrderCancelledEvent
+func (t *Event) MergePurchaseOrderCancelledEvent(v PurchaseOrderCancelledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"purchase_order.cancelled"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPurchaseOrderClosedEvent returns the union data inside the Event as a PurchaseOrderClosedEvent
+func (t Event) AsPurchaseOrderClosedEvent() (PurchaseOrderClosedEvent, error) {
+	var body PurchaseOrderClosedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPurchaseOrderClosedEvent overwrites any union data inside the Event as the provided PurchaseOrderClosedEvent
+func (t *Event) FromPurchaseOrderClosedEvent(v PurchaseOrderClosedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"purchase_order.closed"}`))
+	t.union = b
+	return err
+}
+
+// MergePurchaseOrderClosedEvent performs a merge with any union data inside the Event, using the provided PurchaseOrderClosedEvent
+func (t *Event) MergePurchaseOrderClosedEvent(v PurchaseOrderClosedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"purchase_order.closed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t Event) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"type"`
@@ -4855,6 +6094,18 @@ func (t Event) ValueByDiscriminator() (interface{}, error) {
 		return t.AsProductDeletedEvent()
 	case "product.updated":
 		return t.AsProductUpdatedEvent()
+	case "purchase_order.cancelled":
+		return t.AsPurchaseOrderCancelledEvent()
+	case "purchase_order.closed":
+		return t.AsPurchaseOrderClosedEvent()
+	case "purchase_order.created":
+		return t.AsPurchaseOrderCreatedEvent()
+	case "purchase_order.ordered":
+		return t.AsPurchaseOrderOrderedEvent()
+	case "purchase_order.received":
+		return t.AsPurchaseOrderReceivedEvent()
+	case "purchase_order.updated":
+		return t.AsPurchaseOrderUpdatedEvent()
 	case "reservation.consumed":
 		return t.AsReservationConsumedEvent()
 	case "reservation.created":
@@ -5352,6 +6603,13 @@ type ClientInterface interface {
 	// Corresponds with GET /brands/{brandId}/inventory/movements (the `ListStockMovements` operationId).
 	ListStockMovements(ctx context.Context, brandId BrandId, params *ListStockMovementsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListReorderSuggestions What to reorder
+	//
+	// Levels whose `available + incoming` is at or below their `reorderPoint`, by product then location (keyset pagination), with the quantity to order (`reorderQuantity` when the level has one, otherwise what brings `available + incoming` back to the reorder point, at least 1) and the product's last supplier and unit cost (from its newest ordered PO line).
+	//
+	// Corresponds with GET /brands/{brandId}/inventory/reorder-suggestions (the `ListReorderSuggestions` operationId).
+	ListReorderSuggestions(ctx context.Context, brandId BrandId, params *ListReorderSuggestionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreateStockTransferWithBody Move available stock between two locations
 	//
 	// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`), and never past the destination level's bound of 10^12 (422, `quantity_limit`); the same location twice is a 400.
@@ -5369,6 +6627,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /brands/{brandId}/inventory/transfers (the `CreateStockTransfer` operationId).
 	CreateStockTransfer(ctx context.Context, brandId BrandId, params *CreateStockTransferParams, body CreateStockTransferJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetInventoryValuation What the stock on hand is worth
+	//
+	// Per product and location, `onHand × averageCost` (the product's moving average cost, in its currency), with totals per currency and per location over every level (not only the page). Lines are ordered by product then location (keyset pagination). With `asOf` (a past time), the answer is replayed from the ledger: each level's `onHand` after its last movement at or before `asOf`, each product's average cost after its last costed receipt by then. A level without a cost yet has `averageCost` and `value` null and is counted in `uncostedLines`.
+	//
+	// Corresponds with GET /brands/{brandId}/inventory/valuation (the `GetInventoryValuation` operationId).
+	GetInventoryValuation(ctx context.Context, brandId BrandId, params *GetInventoryValuationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateStockLevelWithBody Set a level's reorder point
 	//
@@ -5755,6 +7020,113 @@ type ClientInterface interface {
 	// Corresponds with GET /brands/{brandId}/products/{productId}/inventory (the `GetProductInventory` operationId).
 	GetProductInventory(ctx context.Context, brandId BrandId, productId ProductId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListPurchaseOrders The brand's purchase orders
+	//
+	// Newest first; keyset pagination; `status` and `supplierId` filter.
+	//
+	// Corresponds with GET /brands/{brandId}/purchase-orders (the `ListPurchaseOrders` operationId).
+	ListPurchaseOrders(ctx context.Context, brandId BrandId, params *ListPurchaseOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePurchaseOrderWithBody Draft a purchase order
+	//
+	// The PO starts `draft`, numbered per brand from 1001, gapless (`number`, shown as `PO-1001`). `currency` defaults to the supplier's; every line's product must be priced in it, since a product's average cost is kept in its own currency (422 `currency_mismatch`). A product appears on one line at most (400). An archived supplier is a 422 `supplier_archived`; an unknown supplier, location or product a 404.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders (the `CreatePurchaseOrder` operationId).
+	CreatePurchaseOrderWithBody(ctx context.Context, brandId BrandId, params *CreatePurchaseOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePurchaseOrder Draft a purchase order
+	//
+	// The PO starts `draft`, numbered per brand from 1001, gapless (`number`, shown as `PO-1001`). `currency` defaults to the supplier's; every line's product must be priced in it, since a product's average cost is kept in its own currency (422 `currency_mismatch`). A product appears on one line at most (400). An archived supplier is a 422 `supplier_archived`; an unknown supplier, location or product a 404.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders (the `CreatePurchaseOrder` operationId).
+	CreatePurchaseOrder(ctx context.Context, brandId BrandId, params *CreatePurchaseOrderParams, body CreatePurchaseOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePurchaseOrdersFromSuggestionsWithBody Draft purchase orders from the reorder suggestions
+	//
+	// Drafts one PO per supplier and destination location from the current reorder suggestions (`GET …/inventory/reorder-suggestions`), each line at the suggested quantity and the product's last unit cost. Suggestions whose product has no last supplier go to `supplierId` when given (at cost 0), and are otherwise left out. No suggestion to draft: `items` is empty.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/from-suggestions (the `CreatePurchaseOrdersFromSuggestions` operationId).
+	CreatePurchaseOrdersFromSuggestionsWithBody(ctx context.Context, brandId BrandId, params *CreatePurchaseOrdersFromSuggestionsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePurchaseOrdersFromSuggestions Draft purchase orders from the reorder suggestions
+	//
+	// Drafts one PO per supplier and destination location from the current reorder suggestions (`GET …/inventory/reorder-suggestions`), each line at the suggested quantity and the product's last unit cost. Suggestions whose product has no last supplier go to `supplierId` when given (at cost 0), and are otherwise left out. No suggestion to draft: `items` is empty.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/from-suggestions (the `CreatePurchaseOrdersFromSuggestions` operationId).
+	CreatePurchaseOrdersFromSuggestions(ctx context.Context, brandId BrandId, params *CreatePurchaseOrdersFromSuggestionsParams, body CreatePurchaseOrdersFromSuggestionsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPurchaseOrder A purchase order
+	//
+	// Its lines with their received quantities, status, `allowedActions` and version.
+	//
+	// Corresponds with GET /brands/{brandId}/purchase-orders/{purchaseOrderId} (the `GetPurchaseOrder` operationId).
+	GetPurchaseOrder(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdatePurchaseOrderWithBody Change a draft purchase order
+	//
+	// Only a `draft` PO changes (409 `purchase_order_not_draft` otherwise). `lines`, when given, replaces every line. `expectedDate: null` and `notes: null` clear them. Honours `If-Match` (412).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/purchase-orders/{purchaseOrderId} (the `UpdatePurchaseOrder` operationId).
+	UpdatePurchaseOrderWithBody(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *UpdatePurchaseOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdatePurchaseOrder Change a draft purchase order
+	//
+	// Only a `draft` PO changes (409 `purchase_order_not_draft` otherwise). `lines`, when given, replaces every line. `expectedDate: null` and `notes: null` clear them. Honours `If-Match` (412).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/purchase-orders/{purchaseOrderId} (the `UpdatePurchaseOrder` operationId).
+	UpdatePurchaseOrder(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *UpdatePurchaseOrderParams, body UpdatePurchaseOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelPurchaseOrder Cancel a purchase order
+	//
+	// From `draft` or `ordered` (nothing received yet): an ordered PO's quantities leave `incoming`. Otherwise 409 `invalid_purchase_order_transition` (a partially received PO is closed instead). Honours `If-Match` (412).
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/cancel (the `CancelPurchaseOrder` operationId).
+	CancelPurchaseOrder(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CancelPurchaseOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ClosePurchaseOrder Give up on the rest of a partially received purchase order
+	//
+	// partially_received → closed: what was not received leaves `incoming`. Otherwise 409 `invalid_purchase_order_transition`. Honours `If-Match` (412).
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/close (the `ClosePurchaseOrder` operationId).
+	ClosePurchaseOrder(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *ClosePurchaseOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePurchaseOrderReceiptWithBody Receive stock of an ordered purchase order
+	//
+	// Per line, the quantity that arrived: a `receipt` movement at the destination naming the PO (`purchaseOrderId`) with the line's `unitCost`; the product's moving average cost, the line's `receivedQuantity`, `incoming` and the PO's status (`partially_received`, or `received` when every line is complete) change in the same transaction. More than a line's outstanding quantity is a 422 `over_receipt` listing the lines, unless `allowOverReceipt` (the excess never counts as incoming). Only `ordered` or `partially_received` POs receive (409 `invalid_purchase_order_transition`). A line that is not the PO's is a 400. Requires `Idempotency-Key`. Honours `If-Match` (412).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/receipts (the `CreatePurchaseOrderReceipt` operationId).
+	CreatePurchaseOrderReceiptWithBody(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CreatePurchaseOrderReceiptParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePurchaseOrderReceipt Receive stock of an ordered purchase order
+	//
+	// Per line, the quantity that arrived: a `receipt` movement at the destination naming the PO (`purchaseOrderId`) with the line's `unitCost`; the product's moving average cost, the line's `receivedQuantity`, `incoming` and the PO's status (`partially_received`, or `received` when every line is complete) change in the same transaction. More than a line's outstanding quantity is a 422 `over_receipt` listing the lines, unless `allowOverReceipt` (the excess never counts as incoming). Only `ordered` or `partially_received` POs receive (409 `invalid_purchase_order_transition`). A line that is not the PO's is a 400. Requires `Idempotency-Key`. Honours `If-Match` (412).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/receipts (the `CreatePurchaseOrderReceipt` operationId).
+	CreatePurchaseOrderReceipt(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CreatePurchaseOrderReceiptParams, body CreatePurchaseOrderReceiptJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPurchaseOrder Order a draft purchase order from its supplier
+	//
+	// draft → ordered: every line's quantity becomes `incoming` at the destination's stock level (never available), in the same transaction. Anything but a draft is a 409 `invalid_purchase_order_transition`. Honours `If-Match` (412).
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/submit (the `SubmitPurchaseOrder` operationId).
+	SubmitPurchaseOrder(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *SubmitPurchaseOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListReservations The brand's reservations
 	//
 	// Newest first; keyset pagination.
@@ -5823,6 +7195,61 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
 	ExtendReservation(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, body ExtendReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSuppliers The brand's suppliers
+	//
+	// Oldest first; keyset pagination. Archived suppliers only with `includeArchived=true`.
+	//
+	// Corresponds with GET /brands/{brandId}/suppliers (the `ListSuppliers` operationId).
+	ListSuppliers(ctx context.Context, brandId BrandId, params *ListSuppliersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSupplierWithBody Add a supplier
+	//
+	// `code` is unique within the brand (409 `supplier_code_taken`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/suppliers (the `CreateSupplier` operationId).
+	CreateSupplierWithBody(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSupplier Add a supplier
+	//
+	// `code` is unique within the brand (409 `supplier_code_taken`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/suppliers (the `CreateSupplier` operationId).
+	CreateSupplier(ctx context.Context, brandId BrandId, body CreateSupplierJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteSupplier Delete a supplier, or archive it when purchase orders name it
+	//
+	// A supplier no purchase order names is deleted (204). One that is named is archived instead (200, with `archivedAt` set): it stays on its orders but takes no new one (422 `supplier_archived`). Honours `If-Match` (412).
+	//
+	// Corresponds with DELETE /brands/{brandId}/suppliers/{supplierId} (the `DeleteSupplier` operationId).
+	DeleteSupplier(ctx context.Context, brandId BrandId, supplierId SupplierId, params *DeleteSupplierParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSupplier A supplier
+	//
+	// Corresponds with GET /brands/{brandId}/suppliers/{supplierId} (the `GetSupplier` operationId).
+	GetSupplier(ctx context.Context, brandId BrandId, supplierId SupplierId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateSupplierWithBody Change a supplier
+	//
+	// Only the fields given change; `email: null` and `leadTimeDays: null` clear them. Honours `If-Match` (412).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/suppliers/{supplierId} (the `UpdateSupplier` operationId).
+	UpdateSupplierWithBody(ctx context.Context, brandId BrandId, supplierId SupplierId, params *UpdateSupplierParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateSupplier Change a supplier
+	//
+	// Only the fields given change; `email: null` and `leadTimeDays: null` clear them. Honours `If-Match` (412).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/suppliers/{supplierId} (the `UpdateSupplier` operationId).
+	UpdateSupplier(ctx context.Context, brandId BrandId, supplierId SupplierId, params *UpdateSupplierParams, body UpdateSupplierJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListWebhookEndpoints The brand's webhook endpoints
 	//
@@ -6700,6 +8127,23 @@ func (c *Client) ListStockMovements(ctx context.Context, brandId BrandId, params
 	return c.Client.Do(req)
 }
 
+// ListReorderSuggestions What to reorder
+//
+// Levels whose `available + incoming` is at or below their `reorderPoint`, by product then location (keyset pagination), with the quantity to order (`reorderQuantity` when the level has one, otherwise what brings `available + incoming` back to the reorder point, at least 1) and the product's last supplier and unit cost (from its newest ordered PO line).
+//
+// Corresponds with GET /brands/{brandId}/inventory/reorder-suggestions (the `ListReorderSuggestions` operationId).
+func (c *Client) ListReorderSuggestions(ctx context.Context, brandId BrandId, params *ListReorderSuggestionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListReorderSuggestionsRequest(c.Server, brandId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CreateStockTransferWithBody Move available stock between two locations
 //
 // One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`), and never past the destination level's bound of 10^12 (422, `quantity_limit`); the same location twice is a 400.
@@ -6728,6 +8172,23 @@ func (c *Client) CreateStockTransferWithBody(ctx context.Context, brandId BrandI
 // Corresponds with POST /brands/{brandId}/inventory/transfers (the `CreateStockTransfer` operationId).
 func (c *Client) CreateStockTransfer(ctx context.Context, brandId BrandId, params *CreateStockTransferParams, body CreateStockTransferJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateStockTransferRequest(c.Server, brandId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetInventoryValuation What the stock on hand is worth
+//
+// Per product and location, `onHand × averageCost` (the product's moving average cost, in its currency), with totals per currency and per location over every level (not only the page). Lines are ordered by product then location (keyset pagination). With `asOf` (a past time), the answer is replayed from the ledger: each level's `onHand` after its last movement at or before `asOf`, each product's average cost after its last costed receipt by then. A level without a cost yet has `averageCost` and `value` null and is counted in `uncostedLines`.
+//
+// Corresponds with GET /brands/{brandId}/inventory/valuation (the `GetInventoryValuation` operationId).
+func (c *Client) GetInventoryValuation(ctx context.Context, brandId BrandId, params *GetInventoryValuationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetInventoryValuationRequest(c.Server, brandId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7513,6 +8974,243 @@ func (c *Client) GetProductInventory(ctx context.Context, brandId BrandId, produ
 	return c.Client.Do(req)
 }
 
+// ListPurchaseOrders The brand's purchase orders
+//
+// Newest first; keyset pagination; `status` and `supplierId` filter.
+//
+// Corresponds with GET /brands/{brandId}/purchase-orders (the `ListPurchaseOrders` operationId).
+func (c *Client) ListPurchaseOrders(ctx context.Context, brandId BrandId, params *ListPurchaseOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPurchaseOrdersRequest(c.Server, brandId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePurchaseOrderWithBody Draft a purchase order
+//
+// The PO starts `draft`, numbered per brand from 1001, gapless (`number`, shown as `PO-1001`). `currency` defaults to the supplier's; every line's product must be priced in it, since a product's average cost is kept in its own currency (422 `currency_mismatch`). A product appears on one line at most (400). An archived supplier is a 422 `supplier_archived`; an unknown supplier, location or product a 404.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders (the `CreatePurchaseOrder` operationId).
+func (c *Client) CreatePurchaseOrderWithBody(ctx context.Context, brandId BrandId, params *CreatePurchaseOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePurchaseOrderRequestWithBody(c.Server, brandId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePurchaseOrder Draft a purchase order
+//
+// The PO starts `draft`, numbered per brand from 1001, gapless (`number`, shown as `PO-1001`). `currency` defaults to the supplier's; every line's product must be priced in it, since a product's average cost is kept in its own currency (422 `currency_mismatch`). A product appears on one line at most (400). An archived supplier is a 422 `supplier_archived`; an unknown supplier, location or product a 404.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders (the `CreatePurchaseOrder` operationId).
+func (c *Client) CreatePurchaseOrder(ctx context.Context, brandId BrandId, params *CreatePurchaseOrderParams, body CreatePurchaseOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePurchaseOrderRequest(c.Server, brandId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePurchaseOrdersFromSuggestionsWithBody Draft purchase orders from the reorder suggestions
+//
+// Drafts one PO per supplier and destination location from the current reorder suggestions (`GET …/inventory/reorder-suggestions`), each line at the suggested quantity and the product's last unit cost. Suggestions whose product has no last supplier go to `supplierId` when given (at cost 0), and are otherwise left out. No suggestion to draft: `items` is empty.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/from-suggestions (the `CreatePurchaseOrdersFromSuggestions` operationId).
+func (c *Client) CreatePurchaseOrdersFromSuggestionsWithBody(ctx context.Context, brandId BrandId, params *CreatePurchaseOrdersFromSuggestionsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePurchaseOrdersFromSuggestionsRequestWithBody(c.Server, brandId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePurchaseOrdersFromSuggestions Draft purchase orders from the reorder suggestions
+//
+// Drafts one PO per supplier and destination location from the current reorder suggestions (`GET …/inventory/reorder-suggestions`), each line at the suggested quantity and the product's last unit cost. Suggestions whose product has no last supplier go to `supplierId` when given (at cost 0), and are otherwise left out. No suggestion to draft: `items` is empty.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/from-suggestions (the `CreatePurchaseOrdersFromSuggestions` operationId).
+func (c *Client) CreatePurchaseOrdersFromSuggestions(ctx context.Context, brandId BrandId, params *CreatePurchaseOrdersFromSuggestionsParams, body CreatePurchaseOrdersFromSuggestionsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePurchaseOrdersFromSuggestionsRequest(c.Server, brandId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPurchaseOrder A purchase order
+//
+// Its lines with their received quantities, status, `allowedActions` and version.
+//
+// Corresponds with GET /brands/{brandId}/purchase-orders/{purchaseOrderId} (the `GetPurchaseOrder` operationId).
+func (c *Client) GetPurchaseOrder(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPurchaseOrderRequest(c.Server, brandId, purchaseOrderId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdatePurchaseOrderWithBody Change a draft purchase order
+//
+// Only a `draft` PO changes (409 `purchase_order_not_draft` otherwise). `lines`, when given, replaces every line. `expectedDate: null` and `notes: null` clear them. Honours `If-Match` (412).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /brands/{brandId}/purchase-orders/{purchaseOrderId} (the `UpdatePurchaseOrder` operationId).
+func (c *Client) UpdatePurchaseOrderWithBody(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *UpdatePurchaseOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePurchaseOrderRequestWithBody(c.Server, brandId, purchaseOrderId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdatePurchaseOrder Change a draft purchase order
+//
+// Only a `draft` PO changes (409 `purchase_order_not_draft` otherwise). `lines`, when given, replaces every line. `expectedDate: null` and `notes: null` clear them. Honours `If-Match` (412).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /brands/{brandId}/purchase-orders/{purchaseOrderId} (the `UpdatePurchaseOrder` operationId).
+func (c *Client) UpdatePurchaseOrder(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *UpdatePurchaseOrderParams, body UpdatePurchaseOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePurchaseOrderRequest(c.Server, brandId, purchaseOrderId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelPurchaseOrder Cancel a purchase order
+//
+// From `draft` or `ordered` (nothing received yet): an ordered PO's quantities leave `incoming`. Otherwise 409 `invalid_purchase_order_transition` (a partially received PO is closed instead). Honours `If-Match` (412).
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/cancel (the `CancelPurchaseOrder` operationId).
+func (c *Client) CancelPurchaseOrder(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CancelPurchaseOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelPurchaseOrderRequest(c.Server, brandId, purchaseOrderId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ClosePurchaseOrder Give up on the rest of a partially received purchase order
+//
+// partially_received → closed: what was not received leaves `incoming`. Otherwise 409 `invalid_purchase_order_transition`. Honours `If-Match` (412).
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/close (the `ClosePurchaseOrder` operationId).
+func (c *Client) ClosePurchaseOrder(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *ClosePurchaseOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewClosePurchaseOrderRequest(c.Server, brandId, purchaseOrderId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePurchaseOrderReceiptWithBody Receive stock of an ordered purchase order
+//
+// Per line, the quantity that arrived: a `receipt` movement at the destination naming the PO (`purchaseOrderId`) with the line's `unitCost`; the product's moving average cost, the line's `receivedQuantity`, `incoming` and the PO's status (`partially_received`, or `received` when every line is complete) change in the same transaction. More than a line's outstanding quantity is a 422 `over_receipt` listing the lines, unless `allowOverReceipt` (the excess never counts as incoming). Only `ordered` or `partially_received` POs receive (409 `invalid_purchase_order_transition`). A line that is not the PO's is a 400. Requires `Idempotency-Key`. Honours `If-Match` (412).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/receipts (the `CreatePurchaseOrderReceipt` operationId).
+func (c *Client) CreatePurchaseOrderReceiptWithBody(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CreatePurchaseOrderReceiptParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePurchaseOrderReceiptRequestWithBody(c.Server, brandId, purchaseOrderId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePurchaseOrderReceipt Receive stock of an ordered purchase order
+//
+// Per line, the quantity that arrived: a `receipt` movement at the destination naming the PO (`purchaseOrderId`) with the line's `unitCost`; the product's moving average cost, the line's `receivedQuantity`, `incoming` and the PO's status (`partially_received`, or `received` when every line is complete) change in the same transaction. More than a line's outstanding quantity is a 422 `over_receipt` listing the lines, unless `allowOverReceipt` (the excess never counts as incoming). Only `ordered` or `partially_received` POs receive (409 `invalid_purchase_order_transition`). A line that is not the PO's is a 400. Requires `Idempotency-Key`. Honours `If-Match` (412).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/receipts (the `CreatePurchaseOrderReceipt` operationId).
+func (c *Client) CreatePurchaseOrderReceipt(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CreatePurchaseOrderReceiptParams, body CreatePurchaseOrderReceiptJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePurchaseOrderReceiptRequest(c.Server, brandId, purchaseOrderId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPurchaseOrder Order a draft purchase order from its supplier
+//
+// draft → ordered: every line's quantity becomes `incoming` at the destination's stock level (never available), in the same transaction. Anything but a draft is a 409 `invalid_purchase_order_transition`. Honours `If-Match` (412).
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/submit (the `SubmitPurchaseOrder` operationId).
+func (c *Client) SubmitPurchaseOrder(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *SubmitPurchaseOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPurchaseOrderRequest(c.Server, brandId, purchaseOrderId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListReservations The brand's reservations
 //
 // Newest first; keyset pagination.
@@ -7642,6 +9340,131 @@ func (c *Client) ExtendReservationWithBody(ctx context.Context, brandId BrandId,
 // Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
 func (c *Client) ExtendReservation(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, body ExtendReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewExtendReservationRequest(c.Server, brandId, reservationId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSuppliers The brand's suppliers
+//
+// Oldest first; keyset pagination. Archived suppliers only with `includeArchived=true`.
+//
+// Corresponds with GET /brands/{brandId}/suppliers (the `ListSuppliers` operationId).
+func (c *Client) ListSuppliers(ctx context.Context, brandId BrandId, params *ListSuppliersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSuppliersRequest(c.Server, brandId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSupplierWithBody Add a supplier
+//
+// `code` is unique within the brand (409 `supplier_code_taken`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/suppliers (the `CreateSupplier` operationId).
+func (c *Client) CreateSupplierWithBody(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSupplierRequestWithBody(c.Server, brandId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSupplier Add a supplier
+//
+// `code` is unique within the brand (409 `supplier_code_taken`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/suppliers (the `CreateSupplier` operationId).
+func (c *Client) CreateSupplier(ctx context.Context, brandId BrandId, body CreateSupplierJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSupplierRequest(c.Server, brandId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteSupplier Delete a supplier, or archive it when purchase orders name it
+//
+// A supplier no purchase order names is deleted (204). One that is named is archived instead (200, with `archivedAt` set): it stays on its orders but takes no new one (422 `supplier_archived`). Honours `If-Match` (412).
+//
+// Corresponds with DELETE /brands/{brandId}/suppliers/{supplierId} (the `DeleteSupplier` operationId).
+func (c *Client) DeleteSupplier(ctx context.Context, brandId BrandId, supplierId SupplierId, params *DeleteSupplierParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteSupplierRequest(c.Server, brandId, supplierId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSupplier A supplier
+//
+// Corresponds with GET /brands/{brandId}/suppliers/{supplierId} (the `GetSupplier` operationId).
+func (c *Client) GetSupplier(ctx context.Context, brandId BrandId, supplierId SupplierId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSupplierRequest(c.Server, brandId, supplierId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateSupplierWithBody Change a supplier
+//
+// Only the fields given change; `email: null` and `leadTimeDays: null` clear them. Honours `If-Match` (412).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /brands/{brandId}/suppliers/{supplierId} (the `UpdateSupplier` operationId).
+func (c *Client) UpdateSupplierWithBody(ctx context.Context, brandId BrandId, supplierId SupplierId, params *UpdateSupplierParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSupplierRequestWithBody(c.Server, brandId, supplierId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateSupplier Change a supplier
+//
+// Only the fields given change; `email: null` and `leadTimeDays: null` clear them. Honours `If-Match` (412).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /brands/{brandId}/suppliers/{supplierId} (the `UpdateSupplier` operationId).
+func (c *Client) UpdateSupplier(ctx context.Context, brandId BrandId, supplierId SupplierId, params *UpdateSupplierParams, body UpdateSupplierJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSupplierRequest(c.Server, brandId, supplierId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -9351,6 +11174,91 @@ func NewListStockMovementsRequest(server string, brandId BrandId, params *ListSt
 	return req, nil
 }
 
+// NewListReorderSuggestionsRequest constructs an http.Request for the ListReorderSuggestions method
+func NewListReorderSuggestionsRequest(server string, brandId BrandId, params *ListReorderSuggestionsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/inventory/reorder-suggestions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.LocationId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "locationId", *params.LocationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewCreateStockTransferRequest calls the generic CreateStockTransfer builder with application/json body
 func NewCreateStockTransferRequest(server string, brandId BrandId, params *CreateStockTransferParams, body CreateStockTransferJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -9408,6 +11316,103 @@ func NewCreateStockTransferRequestWithBody(server string, brandId BrandId, param
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewGetInventoryValuationRequest constructs an http.Request for the GetInventoryValuation method
+func NewGetInventoryValuationRequest(server string, brandId BrandId, params *GetInventoryValuationParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/inventory/valuation", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AsOf != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "asOf", *params.AsOf, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.LocationId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "locationId", *params.LocationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -11157,6 +13162,616 @@ func NewGetProductInventoryRequest(server string, brandId BrandId, productId Pro
 	return req, nil
 }
 
+// NewListPurchaseOrdersRequest constructs an http.Request for the ListPurchaseOrders method
+func NewListPurchaseOrdersRequest(server string, brandId BrandId, params *ListPurchaseOrdersParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/purchase-orders", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SupplierId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "supplierId", *params.SupplierId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreatePurchaseOrderRequest calls the generic CreatePurchaseOrder builder with application/json body
+func NewCreatePurchaseOrderRequest(server string, brandId BrandId, params *CreatePurchaseOrderParams, body CreatePurchaseOrderJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePurchaseOrderRequestWithBody(server, brandId, params, "application/json", bodyReader)
+}
+
+// NewCreatePurchaseOrderRequestWithBody constructs an http.Request for the CreatePurchaseOrder method, with any body, and a specified content type
+func NewCreatePurchaseOrderRequestWithBody(server string, brandId BrandId, params *CreatePurchaseOrderParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/purchase-orders", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreatePurchaseOrdersFromSuggestionsRequest calls the generic CreatePurchaseOrdersFromSuggestions builder with application/json body
+func NewCreatePurchaseOrdersFromSuggestionsRequest(server string, brandId BrandId, params *CreatePurchaseOrdersFromSuggestionsParams, body CreatePurchaseOrdersFromSuggestionsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePurchaseOrdersFromSuggestionsRequestWithBody(server, brandId, params, "application/json", bodyReader)
+}
+
+// NewCreatePurchaseOrdersFromSuggestionsRequestWithBody constructs an http.Request for the CreatePurchaseOrdersFromSuggestions method, with any body, and a specified content type
+func NewCreatePurchaseOrdersFromSuggestionsRequestWithBody(server string, brandId BrandId, params *CreatePurchaseOrdersFromSuggestionsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/purchase-orders/from-suggestions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetPurchaseOrderRequest constructs an http.Request for the GetPurchaseOrder method
+func NewGetPurchaseOrderRequest(server string, brandId BrandId, purchaseOrderId PurchaseOrderId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "purchaseOrderId", purchaseOrderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/purchase-orders/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdatePurchaseOrderRequest calls the generic UpdatePurchaseOrder builder with application/json body
+func NewUpdatePurchaseOrderRequest(server string, brandId BrandId, purchaseOrderId PurchaseOrderId, params *UpdatePurchaseOrderParams, body UpdatePurchaseOrderJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdatePurchaseOrderRequestWithBody(server, brandId, purchaseOrderId, params, "application/json", bodyReader)
+}
+
+// NewUpdatePurchaseOrderRequestWithBody constructs an http.Request for the UpdatePurchaseOrder method, with any body, and a specified content type
+func NewUpdatePurchaseOrderRequestWithBody(server string, brandId BrandId, purchaseOrderId PurchaseOrderId, params *UpdatePurchaseOrderParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "purchaseOrderId", purchaseOrderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/purchase-orders/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCancelPurchaseOrderRequest constructs an http.Request for the CancelPurchaseOrder method
+func NewCancelPurchaseOrderRequest(server string, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CancelPurchaseOrderParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "purchaseOrderId", purchaseOrderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/purchase-orders/%s/cancel", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewClosePurchaseOrderRequest constructs an http.Request for the ClosePurchaseOrder method
+func NewClosePurchaseOrderRequest(server string, brandId BrandId, purchaseOrderId PurchaseOrderId, params *ClosePurchaseOrderParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "purchaseOrderId", purchaseOrderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/purchase-orders/%s/close", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreatePurchaseOrderReceiptRequest calls the generic CreatePurchaseOrderReceipt builder with application/json body
+func NewCreatePurchaseOrderReceiptRequest(server string, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CreatePurchaseOrderReceiptParams, body CreatePurchaseOrderReceiptJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePurchaseOrderReceiptRequestWithBody(server, brandId, purchaseOrderId, params, "application/json", bodyReader)
+}
+
+// NewCreatePurchaseOrderReceiptRequestWithBody constructs an http.Request for the CreatePurchaseOrderReceipt method, with any body, and a specified content type
+func NewCreatePurchaseOrderReceiptRequestWithBody(server string, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CreatePurchaseOrderReceiptParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "purchaseOrderId", purchaseOrderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/purchase-orders/%s/receipts", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam1)
+
+	}
+
+	return req, nil
+}
+
+// NewSubmitPurchaseOrderRequest constructs an http.Request for the SubmitPurchaseOrder method
+func NewSubmitPurchaseOrderRequest(server string, brandId BrandId, purchaseOrderId PurchaseOrderId, params *SubmitPurchaseOrderParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "purchaseOrderId", purchaseOrderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/purchase-orders/%s/submit", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListReservationsRequest constructs an http.Request for the ListReservations method
 func NewListReservationsRequest(server string, brandId BrandId, params *ListReservationsParams) (*http.Request, error) {
 	var err error
@@ -11448,6 +14063,304 @@ func NewExtendReservationRequestWithBody(server string, brandId BrandId, reserva
 			}
 
 			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListSuppliersRequest constructs an http.Request for the ListSuppliers method
+func NewListSuppliersRequest(server string, brandId BrandId, params *ListSuppliersParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/suppliers", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IncludeArchived != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "includeArchived", *params.IncludeArchived, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateSupplierRequest calls the generic CreateSupplier builder with application/json body
+func NewCreateSupplierRequest(server string, brandId BrandId, body CreateSupplierJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateSupplierRequestWithBody(server, brandId, "application/json", bodyReader)
+}
+
+// NewCreateSupplierRequestWithBody constructs an http.Request for the CreateSupplier method, with any body, and a specified content type
+func NewCreateSupplierRequestWithBody(server string, brandId BrandId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/suppliers", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteSupplierRequest constructs an http.Request for the DeleteSupplier method
+func NewDeleteSupplierRequest(server string, brandId BrandId, supplierId SupplierId, params *DeleteSupplierParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "supplierId", supplierId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/suppliers/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetSupplierRequest constructs an http.Request for the GetSupplier method
+func NewGetSupplierRequest(server string, brandId BrandId, supplierId SupplierId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "supplierId", supplierId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/suppliers/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateSupplierRequest calls the generic UpdateSupplier builder with application/json body
+func NewUpdateSupplierRequest(server string, brandId BrandId, supplierId SupplierId, params *UpdateSupplierParams, body UpdateSupplierJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateSupplierRequestWithBody(server, brandId, supplierId, params, "application/json", bodyReader)
+}
+
+// NewUpdateSupplierRequestWithBody constructs an http.Request for the UpdateSupplier method, with any body, and a specified content type
+func NewUpdateSupplierRequestWithBody(server string, brandId BrandId, supplierId SupplierId, params *UpdateSupplierParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "supplierId", supplierId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/suppliers/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
 		}
 
 	}
@@ -12529,6 +15442,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /brands/{brandId}/inventory/movements (the `ListStockMovements` operationId).
 	ListStockMovementsWithResponse(ctx context.Context, brandId BrandId, params *ListStockMovementsParams, reqEditors ...RequestEditorFn) (*ListStockMovementsResponse, error)
 
+	// ListReorderSuggestionsWithResponse What to reorder
+	//
+	// Levels whose `available + incoming` is at or below their `reorderPoint`, by product then location (keyset pagination), with the quantity to order (`reorderQuantity` when the level has one, otherwise what brings `available + incoming` back to the reorder point, at least 1) and the product's last supplier and unit cost (from its newest ordered PO line).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/inventory/reorder-suggestions (the `ListReorderSuggestions` operationId).
+	ListReorderSuggestionsWithResponse(ctx context.Context, brandId BrandId, params *ListReorderSuggestionsParams, reqEditors ...RequestEditorFn) (*ListReorderSuggestionsResponse, error)
+
 	// CreateStockTransferWithBodyWithResponse Move available stock between two locations
 	//
 	// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`), and never past the destination level's bound of 10^12 (422, `quantity_limit`); the same location twice is a 400.
@@ -12546,6 +15468,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /brands/{brandId}/inventory/transfers (the `CreateStockTransfer` operationId).
 	CreateStockTransferWithResponse(ctx context.Context, brandId BrandId, params *CreateStockTransferParams, body CreateStockTransferJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateStockTransferResponse, error)
+
+	// GetInventoryValuationWithResponse What the stock on hand is worth
+	//
+	// Per product and location, `onHand × averageCost` (the product's moving average cost, in its currency), with totals per currency and per location over every level (not only the page). Lines are ordered by product then location (keyset pagination). With `asOf` (a past time), the answer is replayed from the ledger: each level's `onHand` after its last movement at or before `asOf`, each product's average cost after its last costed receipt by then. A level without a cost yet has `averageCost` and `value` null and is counted in `uncostedLines`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/inventory/valuation (the `GetInventoryValuation` operationId).
+	GetInventoryValuationWithResponse(ctx context.Context, brandId BrandId, params *GetInventoryValuationParams, reqEditors ...RequestEditorFn) (*GetInventoryValuationResponse, error)
 
 	// UpdateStockLevelWithBodyWithResponse Set a level's reorder point
 	//
@@ -12962,6 +15893,123 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /brands/{brandId}/products/{productId}/inventory (the `GetProductInventory` operationId).
 	GetProductInventoryWithResponse(ctx context.Context, brandId BrandId, productId ProductId, reqEditors ...RequestEditorFn) (*GetProductInventoryResponse, error)
 
+	// ListPurchaseOrdersWithResponse The brand's purchase orders
+	//
+	// Newest first; keyset pagination; `status` and `supplierId` filter.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/purchase-orders (the `ListPurchaseOrders` operationId).
+	ListPurchaseOrdersWithResponse(ctx context.Context, brandId BrandId, params *ListPurchaseOrdersParams, reqEditors ...RequestEditorFn) (*ListPurchaseOrdersResponse, error)
+
+	// CreatePurchaseOrderWithBodyWithResponse Draft a purchase order
+	//
+	// The PO starts `draft`, numbered per brand from 1001, gapless (`number`, shown as `PO-1001`). `currency` defaults to the supplier's; every line's product must be priced in it, since a product's average cost is kept in its own currency (422 `currency_mismatch`). A product appears on one line at most (400). An archived supplier is a 422 `supplier_archived`; an unknown supplier, location or product a 404.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders (the `CreatePurchaseOrder` operationId).
+	CreatePurchaseOrderWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreatePurchaseOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePurchaseOrderResponse, error)
+
+	// CreatePurchaseOrderWithResponse Draft a purchase order
+	//
+	// The PO starts `draft`, numbered per brand from 1001, gapless (`number`, shown as `PO-1001`). `currency` defaults to the supplier's; every line's product must be priced in it, since a product's average cost is kept in its own currency (422 `currency_mismatch`). A product appears on one line at most (400). An archived supplier is a 422 `supplier_archived`; an unknown supplier, location or product a 404.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders (the `CreatePurchaseOrder` operationId).
+	CreatePurchaseOrderWithResponse(ctx context.Context, brandId BrandId, params *CreatePurchaseOrderParams, body CreatePurchaseOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePurchaseOrderResponse, error)
+
+	// CreatePurchaseOrdersFromSuggestionsWithBodyWithResponse Draft purchase orders from the reorder suggestions
+	//
+	// Drafts one PO per supplier and destination location from the current reorder suggestions (`GET …/inventory/reorder-suggestions`), each line at the suggested quantity and the product's last unit cost. Suggestions whose product has no last supplier go to `supplierId` when given (at cost 0), and are otherwise left out. No suggestion to draft: `items` is empty.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/from-suggestions (the `CreatePurchaseOrdersFromSuggestions` operationId).
+	CreatePurchaseOrdersFromSuggestionsWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreatePurchaseOrdersFromSuggestionsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePurchaseOrdersFromSuggestionsResponse, error)
+
+	// CreatePurchaseOrdersFromSuggestionsWithResponse Draft purchase orders from the reorder suggestions
+	//
+	// Drafts one PO per supplier and destination location from the current reorder suggestions (`GET …/inventory/reorder-suggestions`), each line at the suggested quantity and the product's last unit cost. Suggestions whose product has no last supplier go to `supplierId` when given (at cost 0), and are otherwise left out. No suggestion to draft: `items` is empty.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/from-suggestions (the `CreatePurchaseOrdersFromSuggestions` operationId).
+	CreatePurchaseOrdersFromSuggestionsWithResponse(ctx context.Context, brandId BrandId, params *CreatePurchaseOrdersFromSuggestionsParams, body CreatePurchaseOrdersFromSuggestionsJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePurchaseOrdersFromSuggestionsResponse, error)
+
+	// GetPurchaseOrderWithResponse A purchase order
+	//
+	// Its lines with their received quantities, status, `allowedActions` and version.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/purchase-orders/{purchaseOrderId} (the `GetPurchaseOrder` operationId).
+	GetPurchaseOrderWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, reqEditors ...RequestEditorFn) (*GetPurchaseOrderResponse, error)
+
+	// UpdatePurchaseOrderWithBodyWithResponse Change a draft purchase order
+	//
+	// Only a `draft` PO changes (409 `purchase_order_not_draft` otherwise). `lines`, when given, replaces every line. `expectedDate: null` and `notes: null` clear them. Honours `If-Match` (412).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/purchase-orders/{purchaseOrderId} (the `UpdatePurchaseOrder` operationId).
+	UpdatePurchaseOrderWithBodyWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *UpdatePurchaseOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePurchaseOrderResponse, error)
+
+	// UpdatePurchaseOrderWithResponse Change a draft purchase order
+	//
+	// Only a `draft` PO changes (409 `purchase_order_not_draft` otherwise). `lines`, when given, replaces every line. `expectedDate: null` and `notes: null` clear them. Honours `If-Match` (412).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/purchase-orders/{purchaseOrderId} (the `UpdatePurchaseOrder` operationId).
+	UpdatePurchaseOrderWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *UpdatePurchaseOrderParams, body UpdatePurchaseOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePurchaseOrderResponse, error)
+
+	// CancelPurchaseOrderWithResponse Cancel a purchase order
+	//
+	// From `draft` or `ordered` (nothing received yet): an ordered PO's quantities leave `incoming`. Otherwise 409 `invalid_purchase_order_transition` (a partially received PO is closed instead). Honours `If-Match` (412).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/cancel (the `CancelPurchaseOrder` operationId).
+	CancelPurchaseOrderWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CancelPurchaseOrderParams, reqEditors ...RequestEditorFn) (*CancelPurchaseOrderResponse, error)
+
+	// ClosePurchaseOrderWithResponse Give up on the rest of a partially received purchase order
+	//
+	// partially_received → closed: what was not received leaves `incoming`. Otherwise 409 `invalid_purchase_order_transition`. Honours `If-Match` (412).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/close (the `ClosePurchaseOrder` operationId).
+	ClosePurchaseOrderWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *ClosePurchaseOrderParams, reqEditors ...RequestEditorFn) (*ClosePurchaseOrderResponse, error)
+
+	// CreatePurchaseOrderReceiptWithBodyWithResponse Receive stock of an ordered purchase order
+	//
+	// Per line, the quantity that arrived: a `receipt` movement at the destination naming the PO (`purchaseOrderId`) with the line's `unitCost`; the product's moving average cost, the line's `receivedQuantity`, `incoming` and the PO's status (`partially_received`, or `received` when every line is complete) change in the same transaction. More than a line's outstanding quantity is a 422 `over_receipt` listing the lines, unless `allowOverReceipt` (the excess never counts as incoming). Only `ordered` or `partially_received` POs receive (409 `invalid_purchase_order_transition`). A line that is not the PO's is a 400. Requires `Idempotency-Key`. Honours `If-Match` (412).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/receipts (the `CreatePurchaseOrderReceipt` operationId).
+	CreatePurchaseOrderReceiptWithBodyWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CreatePurchaseOrderReceiptParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePurchaseOrderReceiptResponse, error)
+
+	// CreatePurchaseOrderReceiptWithResponse Receive stock of an ordered purchase order
+	//
+	// Per line, the quantity that arrived: a `receipt` movement at the destination naming the PO (`purchaseOrderId`) with the line's `unitCost`; the product's moving average cost, the line's `receivedQuantity`, `incoming` and the PO's status (`partially_received`, or `received` when every line is complete) change in the same transaction. More than a line's outstanding quantity is a 422 `over_receipt` listing the lines, unless `allowOverReceipt` (the excess never counts as incoming). Only `ordered` or `partially_received` POs receive (409 `invalid_purchase_order_transition`). A line that is not the PO's is a 400. Requires `Idempotency-Key`. Honours `If-Match` (412).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/receipts (the `CreatePurchaseOrderReceipt` operationId).
+	CreatePurchaseOrderReceiptWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CreatePurchaseOrderReceiptParams, body CreatePurchaseOrderReceiptJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePurchaseOrderReceiptResponse, error)
+
+	// SubmitPurchaseOrderWithResponse Order a draft purchase order from its supplier
+	//
+	// draft → ordered: every line's quantity becomes `incoming` at the destination's stock level (never available), in the same transaction. Anything but a draft is a 409 `invalid_purchase_order_transition`. Honours `If-Match` (412).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/submit (the `SubmitPurchaseOrder` operationId).
+	SubmitPurchaseOrderWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *SubmitPurchaseOrderParams, reqEditors ...RequestEditorFn) (*SubmitPurchaseOrderResponse, error)
+
 	// ListReservationsWithResponse The brand's reservations
 	//
 	// Newest first; keyset pagination.
@@ -13036,6 +16084,67 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /brands/{brandId}/reservations/{reservationId}/extend (the `ExtendReservation` operationId).
 	ExtendReservationWithResponse(ctx context.Context, brandId BrandId, reservationId ReservationId, params *ExtendReservationParams, body ExtendReservationJSONRequestBody, reqEditors ...RequestEditorFn) (*ExtendReservationResponse, error)
+
+	// ListSuppliersWithResponse The brand's suppliers
+	//
+	// Oldest first; keyset pagination. Archived suppliers only with `includeArchived=true`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/suppliers (the `ListSuppliers` operationId).
+	ListSuppliersWithResponse(ctx context.Context, brandId BrandId, params *ListSuppliersParams, reqEditors ...RequestEditorFn) (*ListSuppliersResponse, error)
+
+	// CreateSupplierWithBodyWithResponse Add a supplier
+	//
+	// `code` is unique within the brand (409 `supplier_code_taken`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/suppliers (the `CreateSupplier` operationId).
+	CreateSupplierWithBodyWithResponse(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSupplierResponse, error)
+
+	// CreateSupplierWithResponse Add a supplier
+	//
+	// `code` is unique within the brand (409 `supplier_code_taken`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/suppliers (the `CreateSupplier` operationId).
+	CreateSupplierWithResponse(ctx context.Context, brandId BrandId, body CreateSupplierJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSupplierResponse, error)
+
+	// DeleteSupplierWithResponse Delete a supplier, or archive it when purchase orders name it
+	//
+	// A supplier no purchase order names is deleted (204). One that is named is archived instead (200, with `archivedAt` set): it stays on its orders but takes no new one (422 `supplier_archived`). Honours `If-Match` (412).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /brands/{brandId}/suppliers/{supplierId} (the `DeleteSupplier` operationId).
+	DeleteSupplierWithResponse(ctx context.Context, brandId BrandId, supplierId SupplierId, params *DeleteSupplierParams, reqEditors ...RequestEditorFn) (*DeleteSupplierResponse, error)
+
+	// GetSupplierWithResponse A supplier
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/suppliers/{supplierId} (the `GetSupplier` operationId).
+	GetSupplierWithResponse(ctx context.Context, brandId BrandId, supplierId SupplierId, reqEditors ...RequestEditorFn) (*GetSupplierResponse, error)
+
+	// UpdateSupplierWithBodyWithResponse Change a supplier
+	//
+	// Only the fields given change; `email: null` and `leadTimeDays: null` clear them. Honours `If-Match` (412).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/suppliers/{supplierId} (the `UpdateSupplier` operationId).
+	UpdateSupplierWithBodyWithResponse(ctx context.Context, brandId BrandId, supplierId SupplierId, params *UpdateSupplierParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSupplierResponse, error)
+
+	// UpdateSupplierWithResponse Change a supplier
+	//
+	// Only the fields given change; `email: null` and `leadTimeDays: null` clear them. Honours `If-Match` (412).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/suppliers/{supplierId} (the `UpdateSupplier` operationId).
+	UpdateSupplierWithResponse(ctx context.Context, brandId BrandId, supplierId SupplierId, params *UpdateSupplierParams, body UpdateSupplierJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSupplierResponse, error)
 
 	// ListWebhookEndpointsWithResponse The brand's webhook endpoints
 	//
@@ -16559,6 +19668,133 @@ func (r ListStockMovementsResponse) ContentType() string {
 	return ""
 }
 
+// ListReorderSuggestionsResponse400Headers the declared response headers of an HTTP 400 response for ListReorderSuggestions
+type ListReorderSuggestionsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListReorderSuggestionsResponse401Headers the declared response headers of an HTTP 401 response for ListReorderSuggestions
+type ListReorderSuggestionsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListReorderSuggestionsResponse403Headers the declared response headers of an HTTP 403 response for ListReorderSuggestions
+type ListReorderSuggestionsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListReorderSuggestionsResponse404Headers the declared response headers of an HTTP 404 response for ListReorderSuggestions
+type ListReorderSuggestionsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListReorderSuggestionsResponse500Headers the declared response headers of an HTTP 500 response for ListReorderSuggestions
+type ListReorderSuggestionsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListReorderSuggestionsResponse503Headers the declared response headers of an HTTP 503 response for ListReorderSuggestions
+type ListReorderSuggestionsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListReorderSuggestionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReorderSuggestionList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListReorderSuggestionsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListReorderSuggestionsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListReorderSuggestionsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListReorderSuggestionsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListReorderSuggestionsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListReorderSuggestionsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListReorderSuggestionsResponse) GetJSON200() *ReorderSuggestionList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListReorderSuggestionsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListReorderSuggestionsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListReorderSuggestionsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListReorderSuggestionsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListReorderSuggestionsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListReorderSuggestionsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListReorderSuggestionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListReorderSuggestionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListReorderSuggestionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListReorderSuggestionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CreateStockTransferResponse201Headers the declared response headers of an HTTP 201 response for CreateStockTransfer
 type CreateStockTransferResponse201Headers struct {
 	IdempotentReplayed *string
@@ -16744,6 +19980,147 @@ func (r CreateStockTransferResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateStockTransferResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetInventoryValuationResponse400Headers the declared response headers of an HTTP 400 response for GetInventoryValuation
+type GetInventoryValuationResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetInventoryValuationResponse401Headers the declared response headers of an HTTP 401 response for GetInventoryValuation
+type GetInventoryValuationResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetInventoryValuationResponse403Headers the declared response headers of an HTTP 403 response for GetInventoryValuation
+type GetInventoryValuationResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetInventoryValuationResponse404Headers the declared response headers of an HTTP 404 response for GetInventoryValuation
+type GetInventoryValuationResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetInventoryValuationResponse422Headers the declared response headers of an HTTP 422 response for GetInventoryValuation
+type GetInventoryValuationResponse422Headers struct {
+	XRequestId *string
+}
+
+// GetInventoryValuationResponse500Headers the declared response headers of an HTTP 500 response for GetInventoryValuation
+type GetInventoryValuationResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetInventoryValuationResponse503Headers the declared response headers of an HTTP 503 response for GetInventoryValuation
+type GetInventoryValuationResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetInventoryValuationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *InventoryValuation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetInventoryValuationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetInventoryValuationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetInventoryValuationResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetInventoryValuationResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *GetInventoryValuationResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetInventoryValuationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetInventoryValuationResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetInventoryValuationResponse) GetJSON200() *InventoryValuation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetInventoryValuationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetInventoryValuationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetInventoryValuationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetInventoryValuationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetInventoryValuationResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetInventoryValuationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetInventoryValuationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetInventoryValuationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetInventoryValuationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetInventoryValuationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetInventoryValuationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -20926,6 +24303,1554 @@ func (r GetProductInventoryResponse) ContentType() string {
 	return ""
 }
 
+// ListPurchaseOrdersResponse400Headers the declared response headers of an HTTP 400 response for ListPurchaseOrders
+type ListPurchaseOrdersResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListPurchaseOrdersResponse401Headers the declared response headers of an HTTP 401 response for ListPurchaseOrders
+type ListPurchaseOrdersResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListPurchaseOrdersResponse403Headers the declared response headers of an HTTP 403 response for ListPurchaseOrders
+type ListPurchaseOrdersResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListPurchaseOrdersResponse404Headers the declared response headers of an HTTP 404 response for ListPurchaseOrders
+type ListPurchaseOrdersResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListPurchaseOrdersResponse500Headers the declared response headers of an HTTP 500 response for ListPurchaseOrders
+type ListPurchaseOrdersResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListPurchaseOrdersResponse503Headers the declared response headers of an HTTP 503 response for ListPurchaseOrders
+type ListPurchaseOrdersResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListPurchaseOrdersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PurchaseOrderList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListPurchaseOrdersResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListPurchaseOrdersResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListPurchaseOrdersResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListPurchaseOrdersResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListPurchaseOrdersResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListPurchaseOrdersResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPurchaseOrdersResponse) GetJSON200() *PurchaseOrderList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListPurchaseOrdersResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPurchaseOrdersResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListPurchaseOrdersResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListPurchaseOrdersResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListPurchaseOrdersResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListPurchaseOrdersResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPurchaseOrdersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPurchaseOrdersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPurchaseOrdersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPurchaseOrdersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreatePurchaseOrderResponse201Headers the declared response headers of an HTTP 201 response for CreatePurchaseOrder
+type CreatePurchaseOrderResponse201Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+}
+
+// CreatePurchaseOrderResponse400Headers the declared response headers of an HTTP 400 response for CreatePurchaseOrder
+type CreatePurchaseOrderResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderResponse401Headers the declared response headers of an HTTP 401 response for CreatePurchaseOrder
+type CreatePurchaseOrderResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreatePurchaseOrderResponse403Headers the declared response headers of an HTTP 403 response for CreatePurchaseOrder
+type CreatePurchaseOrderResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderResponse404Headers the declared response headers of an HTTP 404 response for CreatePurchaseOrder
+type CreatePurchaseOrderResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderResponse409Headers the declared response headers of an HTTP 409 response for CreatePurchaseOrder
+type CreatePurchaseOrderResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreatePurchaseOrderResponse413Headers the declared response headers of an HTTP 413 response for CreatePurchaseOrder
+type CreatePurchaseOrderResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderResponse415Headers the declared response headers of an HTTP 415 response for CreatePurchaseOrder
+type CreatePurchaseOrderResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderResponse422Headers the declared response headers of an HTTP 422 response for CreatePurchaseOrder
+type CreatePurchaseOrderResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderResponse500Headers the declared response headers of an HTTP 500 response for CreatePurchaseOrder
+type CreatePurchaseOrderResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderResponse503Headers the declared response headers of an HTTP 503 response for CreatePurchaseOrder
+type CreatePurchaseOrderResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreatePurchaseOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PurchaseOrder
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreatePurchaseOrderResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreatePurchaseOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreatePurchaseOrderResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreatePurchaseOrderResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreatePurchaseOrderResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreatePurchaseOrderResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreatePurchaseOrderResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreatePurchaseOrderResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreatePurchaseOrderResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreatePurchaseOrderResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreatePurchaseOrderResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreatePurchaseOrderResponse) GetJSON201() *PurchaseOrder {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreatePurchaseOrderResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreatePurchaseOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreatePurchaseOrderResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreatePurchaseOrderResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreatePurchaseOrderResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreatePurchaseOrderResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreatePurchaseOrderResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreatePurchaseOrderResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreatePurchaseOrderResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreatePurchaseOrderResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreatePurchaseOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreatePurchaseOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePurchaseOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreatePurchaseOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreatePurchaseOrdersFromSuggestionsResponse201Headers the declared response headers of an HTTP 201 response for CreatePurchaseOrdersFromSuggestions
+type CreatePurchaseOrdersFromSuggestionsResponse201Headers struct {
+	IdempotentReplayed *string
+}
+
+// CreatePurchaseOrdersFromSuggestionsResponse400Headers the declared response headers of an HTTP 400 response for CreatePurchaseOrdersFromSuggestions
+type CreatePurchaseOrdersFromSuggestionsResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrdersFromSuggestionsResponse401Headers the declared response headers of an HTTP 401 response for CreatePurchaseOrdersFromSuggestions
+type CreatePurchaseOrdersFromSuggestionsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreatePurchaseOrdersFromSuggestionsResponse403Headers the declared response headers of an HTTP 403 response for CreatePurchaseOrdersFromSuggestions
+type CreatePurchaseOrdersFromSuggestionsResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrdersFromSuggestionsResponse404Headers the declared response headers of an HTTP 404 response for CreatePurchaseOrdersFromSuggestions
+type CreatePurchaseOrdersFromSuggestionsResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrdersFromSuggestionsResponse409Headers the declared response headers of an HTTP 409 response for CreatePurchaseOrdersFromSuggestions
+type CreatePurchaseOrdersFromSuggestionsResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreatePurchaseOrdersFromSuggestionsResponse413Headers the declared response headers of an HTTP 413 response for CreatePurchaseOrdersFromSuggestions
+type CreatePurchaseOrdersFromSuggestionsResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrdersFromSuggestionsResponse415Headers the declared response headers of an HTTP 415 response for CreatePurchaseOrdersFromSuggestions
+type CreatePurchaseOrdersFromSuggestionsResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrdersFromSuggestionsResponse422Headers the declared response headers of an HTTP 422 response for CreatePurchaseOrdersFromSuggestions
+type CreatePurchaseOrdersFromSuggestionsResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrdersFromSuggestionsResponse500Headers the declared response headers of an HTTP 500 response for CreatePurchaseOrdersFromSuggestions
+type CreatePurchaseOrdersFromSuggestionsResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrdersFromSuggestionsResponse503Headers the declared response headers of an HTTP 503 response for CreatePurchaseOrdersFromSuggestions
+type CreatePurchaseOrdersFromSuggestionsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreatePurchaseOrdersFromSuggestionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PurchaseOrderList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreatePurchaseOrdersFromSuggestionsResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreatePurchaseOrdersFromSuggestionsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreatePurchaseOrdersFromSuggestionsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreatePurchaseOrdersFromSuggestionsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreatePurchaseOrdersFromSuggestionsResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreatePurchaseOrdersFromSuggestionsResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreatePurchaseOrdersFromSuggestionsResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreatePurchaseOrdersFromSuggestionsResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreatePurchaseOrdersFromSuggestionsResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreatePurchaseOrdersFromSuggestionsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreatePurchaseOrdersFromSuggestionsResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreatePurchaseOrdersFromSuggestionsResponse) GetJSON201() *PurchaseOrderList {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreatePurchaseOrdersFromSuggestionsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreatePurchaseOrdersFromSuggestionsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreatePurchaseOrdersFromSuggestionsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreatePurchaseOrdersFromSuggestionsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreatePurchaseOrdersFromSuggestionsResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreatePurchaseOrdersFromSuggestionsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreatePurchaseOrdersFromSuggestionsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreatePurchaseOrdersFromSuggestionsResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreatePurchaseOrdersFromSuggestionsResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreatePurchaseOrdersFromSuggestionsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreatePurchaseOrdersFromSuggestionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreatePurchaseOrdersFromSuggestionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePurchaseOrdersFromSuggestionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreatePurchaseOrdersFromSuggestionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPurchaseOrderResponse200Headers the declared response headers of an HTTP 200 response for GetPurchaseOrder
+type GetPurchaseOrderResponse200Headers struct {
+	ETag *string
+}
+
+// GetPurchaseOrderResponse400Headers the declared response headers of an HTTP 400 response for GetPurchaseOrder
+type GetPurchaseOrderResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetPurchaseOrderResponse401Headers the declared response headers of an HTTP 401 response for GetPurchaseOrder
+type GetPurchaseOrderResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetPurchaseOrderResponse403Headers the declared response headers of an HTTP 403 response for GetPurchaseOrder
+type GetPurchaseOrderResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetPurchaseOrderResponse404Headers the declared response headers of an HTTP 404 response for GetPurchaseOrder
+type GetPurchaseOrderResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetPurchaseOrderResponse500Headers the declared response headers of an HTTP 500 response for GetPurchaseOrder
+type GetPurchaseOrderResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetPurchaseOrderResponse503Headers the declared response headers of an HTTP 503 response for GetPurchaseOrder
+type GetPurchaseOrderResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetPurchaseOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PurchaseOrder
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPurchaseOrderResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPurchaseOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPurchaseOrderResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPurchaseOrderResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPurchaseOrderResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPurchaseOrderResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPurchaseOrderResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPurchaseOrderResponse) GetJSON200() *PurchaseOrder {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPurchaseOrderResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPurchaseOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPurchaseOrderResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPurchaseOrderResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPurchaseOrderResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPurchaseOrderResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPurchaseOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPurchaseOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPurchaseOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPurchaseOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdatePurchaseOrderResponse200Headers the declared response headers of an HTTP 200 response for UpdatePurchaseOrder
+type UpdatePurchaseOrderResponse200Headers struct {
+	ETag *string
+}
+
+// UpdatePurchaseOrderResponse400Headers the declared response headers of an HTTP 400 response for UpdatePurchaseOrder
+type UpdatePurchaseOrderResponse400Headers struct {
+	XRequestId *string
+}
+
+// UpdatePurchaseOrderResponse401Headers the declared response headers of an HTTP 401 response for UpdatePurchaseOrder
+type UpdatePurchaseOrderResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// UpdatePurchaseOrderResponse403Headers the declared response headers of an HTTP 403 response for UpdatePurchaseOrder
+type UpdatePurchaseOrderResponse403Headers struct {
+	XRequestId *string
+}
+
+// UpdatePurchaseOrderResponse404Headers the declared response headers of an HTTP 404 response for UpdatePurchaseOrder
+type UpdatePurchaseOrderResponse404Headers struct {
+	XRequestId *string
+}
+
+// UpdatePurchaseOrderResponse409Headers the declared response headers of an HTTP 409 response for UpdatePurchaseOrder
+type UpdatePurchaseOrderResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// UpdatePurchaseOrderResponse412Headers the declared response headers of an HTTP 412 response for UpdatePurchaseOrder
+type UpdatePurchaseOrderResponse412Headers struct {
+	XRequestId *string
+}
+
+// UpdatePurchaseOrderResponse413Headers the declared response headers of an HTTP 413 response for UpdatePurchaseOrder
+type UpdatePurchaseOrderResponse413Headers struct {
+	XRequestId *string
+}
+
+// UpdatePurchaseOrderResponse415Headers the declared response headers of an HTTP 415 response for UpdatePurchaseOrder
+type UpdatePurchaseOrderResponse415Headers struct {
+	XRequestId *string
+}
+
+// UpdatePurchaseOrderResponse422Headers the declared response headers of an HTTP 422 response for UpdatePurchaseOrder
+type UpdatePurchaseOrderResponse422Headers struct {
+	XRequestId *string
+}
+
+// UpdatePurchaseOrderResponse500Headers the declared response headers of an HTTP 500 response for UpdatePurchaseOrder
+type UpdatePurchaseOrderResponse500Headers struct {
+	XRequestId *string
+}
+
+// UpdatePurchaseOrderResponse503Headers the declared response headers of an HTTP 503 response for UpdatePurchaseOrder
+type UpdatePurchaseOrderResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type UpdatePurchaseOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PurchaseOrder
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdatePurchaseOrderResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdatePurchaseOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdatePurchaseOrderResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdatePurchaseOrderResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdatePurchaseOrderResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UpdatePurchaseOrderResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *UpdatePurchaseOrderResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdatePurchaseOrderResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UpdatePurchaseOrderResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UpdatePurchaseOrderResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdatePurchaseOrderResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdatePurchaseOrderResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdatePurchaseOrderResponse) GetJSON200() *PurchaseOrder {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdatePurchaseOrderResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdatePurchaseOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdatePurchaseOrderResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdatePurchaseOrderResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdatePurchaseOrderResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdatePurchaseOrderResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdatePurchaseOrderResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdatePurchaseOrderResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdatePurchaseOrderResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdatePurchaseOrderResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdatePurchaseOrderResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdatePurchaseOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdatePurchaseOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdatePurchaseOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdatePurchaseOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CancelPurchaseOrderResponse200Headers the declared response headers of an HTTP 200 response for CancelPurchaseOrder
+type CancelPurchaseOrderResponse200Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+// CancelPurchaseOrderResponse400Headers the declared response headers of an HTTP 400 response for CancelPurchaseOrder
+type CancelPurchaseOrderResponse400Headers struct {
+	XRequestId *string
+}
+
+// CancelPurchaseOrderResponse401Headers the declared response headers of an HTTP 401 response for CancelPurchaseOrder
+type CancelPurchaseOrderResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CancelPurchaseOrderResponse403Headers the declared response headers of an HTTP 403 response for CancelPurchaseOrder
+type CancelPurchaseOrderResponse403Headers struct {
+	XRequestId *string
+}
+
+// CancelPurchaseOrderResponse404Headers the declared response headers of an HTTP 404 response for CancelPurchaseOrder
+type CancelPurchaseOrderResponse404Headers struct {
+	XRequestId *string
+}
+
+// CancelPurchaseOrderResponse409Headers the declared response headers of an HTTP 409 response for CancelPurchaseOrder
+type CancelPurchaseOrderResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CancelPurchaseOrderResponse412Headers the declared response headers of an HTTP 412 response for CancelPurchaseOrder
+type CancelPurchaseOrderResponse412Headers struct {
+	XRequestId *string
+}
+
+// CancelPurchaseOrderResponse500Headers the declared response headers of an HTTP 500 response for CancelPurchaseOrder
+type CancelPurchaseOrderResponse500Headers struct {
+	XRequestId *string
+}
+
+// CancelPurchaseOrderResponse503Headers the declared response headers of an HTTP 503 response for CancelPurchaseOrder
+type CancelPurchaseOrderResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CancelPurchaseOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PurchaseOrder
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CancelPurchaseOrderResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CancelPurchaseOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CancelPurchaseOrderResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CancelPurchaseOrderResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CancelPurchaseOrderResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CancelPurchaseOrderResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *CancelPurchaseOrderResponse412Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CancelPurchaseOrderResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CancelPurchaseOrderResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelPurchaseOrderResponse) GetJSON200() *PurchaseOrder {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CancelPurchaseOrderResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelPurchaseOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CancelPurchaseOrderResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CancelPurchaseOrderResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CancelPurchaseOrderResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r CancelPurchaseOrderResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CancelPurchaseOrderResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CancelPurchaseOrderResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelPurchaseOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelPurchaseOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelPurchaseOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelPurchaseOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ClosePurchaseOrderResponse200Headers the declared response headers of an HTTP 200 response for ClosePurchaseOrder
+type ClosePurchaseOrderResponse200Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+// ClosePurchaseOrderResponse400Headers the declared response headers of an HTTP 400 response for ClosePurchaseOrder
+type ClosePurchaseOrderResponse400Headers struct {
+	XRequestId *string
+}
+
+// ClosePurchaseOrderResponse401Headers the declared response headers of an HTTP 401 response for ClosePurchaseOrder
+type ClosePurchaseOrderResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ClosePurchaseOrderResponse403Headers the declared response headers of an HTTP 403 response for ClosePurchaseOrder
+type ClosePurchaseOrderResponse403Headers struct {
+	XRequestId *string
+}
+
+// ClosePurchaseOrderResponse404Headers the declared response headers of an HTTP 404 response for ClosePurchaseOrder
+type ClosePurchaseOrderResponse404Headers struct {
+	XRequestId *string
+}
+
+// ClosePurchaseOrderResponse409Headers the declared response headers of an HTTP 409 response for ClosePurchaseOrder
+type ClosePurchaseOrderResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// ClosePurchaseOrderResponse412Headers the declared response headers of an HTTP 412 response for ClosePurchaseOrder
+type ClosePurchaseOrderResponse412Headers struct {
+	XRequestId *string
+}
+
+// ClosePurchaseOrderResponse500Headers the declared response headers of an HTTP 500 response for ClosePurchaseOrder
+type ClosePurchaseOrderResponse500Headers struct {
+	XRequestId *string
+}
+
+// ClosePurchaseOrderResponse503Headers the declared response headers of an HTTP 503 response for ClosePurchaseOrder
+type ClosePurchaseOrderResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ClosePurchaseOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PurchaseOrder
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ClosePurchaseOrderResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ClosePurchaseOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ClosePurchaseOrderResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ClosePurchaseOrderResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ClosePurchaseOrderResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ClosePurchaseOrderResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *ClosePurchaseOrderResponse412Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ClosePurchaseOrderResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ClosePurchaseOrderResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ClosePurchaseOrderResponse) GetJSON200() *PurchaseOrder {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ClosePurchaseOrderResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ClosePurchaseOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ClosePurchaseOrderResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ClosePurchaseOrderResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ClosePurchaseOrderResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r ClosePurchaseOrderResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ClosePurchaseOrderResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ClosePurchaseOrderResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ClosePurchaseOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ClosePurchaseOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ClosePurchaseOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ClosePurchaseOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreatePurchaseOrderReceiptResponse201Headers the declared response headers of an HTTP 201 response for CreatePurchaseOrderReceipt
+type CreatePurchaseOrderReceiptResponse201Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+// CreatePurchaseOrderReceiptResponse400Headers the declared response headers of an HTTP 400 response for CreatePurchaseOrderReceipt
+type CreatePurchaseOrderReceiptResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderReceiptResponse401Headers the declared response headers of an HTTP 401 response for CreatePurchaseOrderReceipt
+type CreatePurchaseOrderReceiptResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreatePurchaseOrderReceiptResponse403Headers the declared response headers of an HTTP 403 response for CreatePurchaseOrderReceipt
+type CreatePurchaseOrderReceiptResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderReceiptResponse404Headers the declared response headers of an HTTP 404 response for CreatePurchaseOrderReceipt
+type CreatePurchaseOrderReceiptResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderReceiptResponse409Headers the declared response headers of an HTTP 409 response for CreatePurchaseOrderReceipt
+type CreatePurchaseOrderReceiptResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreatePurchaseOrderReceiptResponse412Headers the declared response headers of an HTTP 412 response for CreatePurchaseOrderReceipt
+type CreatePurchaseOrderReceiptResponse412Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderReceiptResponse413Headers the declared response headers of an HTTP 413 response for CreatePurchaseOrderReceipt
+type CreatePurchaseOrderReceiptResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderReceiptResponse415Headers the declared response headers of an HTTP 415 response for CreatePurchaseOrderReceipt
+type CreatePurchaseOrderReceiptResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderReceiptResponse422Headers the declared response headers of an HTTP 422 response for CreatePurchaseOrderReceipt
+type CreatePurchaseOrderReceiptResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderReceiptResponse500Headers the declared response headers of an HTTP 500 response for CreatePurchaseOrderReceipt
+type CreatePurchaseOrderReceiptResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderReceiptResponse503Headers the declared response headers of an HTTP 503 response for CreatePurchaseOrderReceipt
+type CreatePurchaseOrderReceiptResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreatePurchaseOrderReceiptResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PurchaseOrderReceipt
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreatePurchaseOrderReceiptResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreatePurchaseOrderReceiptResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreatePurchaseOrderReceiptResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreatePurchaseOrderReceiptResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreatePurchaseOrderReceiptResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreatePurchaseOrderReceiptResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *CreatePurchaseOrderReceiptResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreatePurchaseOrderReceiptResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreatePurchaseOrderReceiptResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreatePurchaseOrderReceiptResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreatePurchaseOrderReceiptResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreatePurchaseOrderReceiptResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreatePurchaseOrderReceiptResponse) GetJSON201() *PurchaseOrderReceipt {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreatePurchaseOrderReceiptResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreatePurchaseOrderReceiptResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreatePurchaseOrderReceiptResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreatePurchaseOrderReceiptResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreatePurchaseOrderReceiptResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r CreatePurchaseOrderReceiptResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreatePurchaseOrderReceiptResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreatePurchaseOrderReceiptResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreatePurchaseOrderReceiptResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreatePurchaseOrderReceiptResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreatePurchaseOrderReceiptResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreatePurchaseOrderReceiptResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreatePurchaseOrderReceiptResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePurchaseOrderReceiptResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreatePurchaseOrderReceiptResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPurchaseOrderResponse200Headers the declared response headers of an HTTP 200 response for SubmitPurchaseOrder
+type SubmitPurchaseOrderResponse200Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+// SubmitPurchaseOrderResponse400Headers the declared response headers of an HTTP 400 response for SubmitPurchaseOrder
+type SubmitPurchaseOrderResponse400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPurchaseOrderResponse401Headers the declared response headers of an HTTP 401 response for SubmitPurchaseOrder
+type SubmitPurchaseOrderResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// SubmitPurchaseOrderResponse403Headers the declared response headers of an HTTP 403 response for SubmitPurchaseOrder
+type SubmitPurchaseOrderResponse403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPurchaseOrderResponse404Headers the declared response headers of an HTTP 404 response for SubmitPurchaseOrder
+type SubmitPurchaseOrderResponse404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPurchaseOrderResponse409Headers the declared response headers of an HTTP 409 response for SubmitPurchaseOrder
+type SubmitPurchaseOrderResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// SubmitPurchaseOrderResponse412Headers the declared response headers of an HTTP 412 response for SubmitPurchaseOrder
+type SubmitPurchaseOrderResponse412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPurchaseOrderResponse500Headers the declared response headers of an HTTP 500 response for SubmitPurchaseOrder
+type SubmitPurchaseOrderResponse500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPurchaseOrderResponse503Headers the declared response headers of an HTTP 503 response for SubmitPurchaseOrder
+type SubmitPurchaseOrderResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type SubmitPurchaseOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PurchaseOrder
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SubmitPurchaseOrderResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPurchaseOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPurchaseOrderResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPurchaseOrderResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPurchaseOrderResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPurchaseOrderResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPurchaseOrderResponse412Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPurchaseOrderResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPurchaseOrderResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SubmitPurchaseOrderResponse) GetJSON200() *PurchaseOrder {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPurchaseOrderResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPurchaseOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPurchaseOrderResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPurchaseOrderResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPurchaseOrderResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPurchaseOrderResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPurchaseOrderResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPurchaseOrderResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPurchaseOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPurchaseOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPurchaseOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPurchaseOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListReservationsResponse400Headers the declared response headers of an HTTP 400 response for ListReservations
 type ListReservationsResponse400Headers struct {
 	XRequestId *string
@@ -21701,6 +26626,784 @@ func (r ExtendReservationResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ExtendReservationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListSuppliersResponse400Headers the declared response headers of an HTTP 400 response for ListSuppliers
+type ListSuppliersResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListSuppliersResponse401Headers the declared response headers of an HTTP 401 response for ListSuppliers
+type ListSuppliersResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListSuppliersResponse403Headers the declared response headers of an HTTP 403 response for ListSuppliers
+type ListSuppliersResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListSuppliersResponse404Headers the declared response headers of an HTTP 404 response for ListSuppliers
+type ListSuppliersResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListSuppliersResponse500Headers the declared response headers of an HTTP 500 response for ListSuppliers
+type ListSuppliersResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListSuppliersResponse503Headers the declared response headers of an HTTP 503 response for ListSuppliers
+type ListSuppliersResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListSuppliersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SupplierList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListSuppliersResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListSuppliersResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListSuppliersResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListSuppliersResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListSuppliersResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListSuppliersResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSuppliersResponse) GetJSON200() *SupplierList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListSuppliersResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListSuppliersResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListSuppliersResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListSuppliersResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListSuppliersResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListSuppliersResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSuppliersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSuppliersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSuppliersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSuppliersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateSupplierResponse201Headers the declared response headers of an HTTP 201 response for CreateSupplier
+type CreateSupplierResponse201Headers struct {
+	ETag     *string
+	Location *string
+}
+
+// CreateSupplierResponse400Headers the declared response headers of an HTTP 400 response for CreateSupplier
+type CreateSupplierResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateSupplierResponse401Headers the declared response headers of an HTTP 401 response for CreateSupplier
+type CreateSupplierResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateSupplierResponse403Headers the declared response headers of an HTTP 403 response for CreateSupplier
+type CreateSupplierResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateSupplierResponse404Headers the declared response headers of an HTTP 404 response for CreateSupplier
+type CreateSupplierResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateSupplierResponse409Headers the declared response headers of an HTTP 409 response for CreateSupplier
+type CreateSupplierResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateSupplierResponse413Headers the declared response headers of an HTTP 413 response for CreateSupplier
+type CreateSupplierResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateSupplierResponse415Headers the declared response headers of an HTTP 415 response for CreateSupplier
+type CreateSupplierResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateSupplierResponse500Headers the declared response headers of an HTTP 500 response for CreateSupplier
+type CreateSupplierResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateSupplierResponse503Headers the declared response headers of an HTTP 503 response for CreateSupplier
+type CreateSupplierResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateSupplierResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Supplier
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateSupplierResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateSupplierResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateSupplierResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateSupplierResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateSupplierResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateSupplierResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateSupplierResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateSupplierResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateSupplierResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateSupplierResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateSupplierResponse) GetJSON201() *Supplier {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateSupplierResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateSupplierResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateSupplierResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateSupplierResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateSupplierResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateSupplierResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateSupplierResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateSupplierResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateSupplierResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateSupplierResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateSupplierResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateSupplierResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateSupplierResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteSupplierResponse200Headers the declared response headers of an HTTP 200 response for DeleteSupplier
+type DeleteSupplierResponse200Headers struct {
+	ETag *string
+}
+
+// DeleteSupplierResponse400Headers the declared response headers of an HTTP 400 response for DeleteSupplier
+type DeleteSupplierResponse400Headers struct {
+	XRequestId *string
+}
+
+// DeleteSupplierResponse401Headers the declared response headers of an HTTP 401 response for DeleteSupplier
+type DeleteSupplierResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// DeleteSupplierResponse403Headers the declared response headers of an HTTP 403 response for DeleteSupplier
+type DeleteSupplierResponse403Headers struct {
+	XRequestId *string
+}
+
+// DeleteSupplierResponse404Headers the declared response headers of an HTTP 404 response for DeleteSupplier
+type DeleteSupplierResponse404Headers struct {
+	XRequestId *string
+}
+
+// DeleteSupplierResponse412Headers the declared response headers of an HTTP 412 response for DeleteSupplier
+type DeleteSupplierResponse412Headers struct {
+	XRequestId *string
+}
+
+// DeleteSupplierResponse500Headers the declared response headers of an HTTP 500 response for DeleteSupplier
+type DeleteSupplierResponse500Headers struct {
+	XRequestId *string
+}
+
+// DeleteSupplierResponse503Headers the declared response headers of an HTTP 503 response for DeleteSupplier
+type DeleteSupplierResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type DeleteSupplierResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Supplier
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DeleteSupplierResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeleteSupplierResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteSupplierResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeleteSupplierResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DeleteSupplierResponse404Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *DeleteSupplierResponse412Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DeleteSupplierResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteSupplierResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteSupplierResponse) GetJSON200() *Supplier {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteSupplierResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteSupplierResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteSupplierResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteSupplierResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeleteSupplierResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteSupplierResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteSupplierResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteSupplierResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteSupplierResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteSupplierResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteSupplierResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetSupplierResponse200Headers the declared response headers of an HTTP 200 response for GetSupplier
+type GetSupplierResponse200Headers struct {
+	ETag *string
+}
+
+// GetSupplierResponse400Headers the declared response headers of an HTTP 400 response for GetSupplier
+type GetSupplierResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetSupplierResponse401Headers the declared response headers of an HTTP 401 response for GetSupplier
+type GetSupplierResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetSupplierResponse403Headers the declared response headers of an HTTP 403 response for GetSupplier
+type GetSupplierResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetSupplierResponse404Headers the declared response headers of an HTTP 404 response for GetSupplier
+type GetSupplierResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetSupplierResponse500Headers the declared response headers of an HTTP 500 response for GetSupplier
+type GetSupplierResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetSupplierResponse503Headers the declared response headers of an HTTP 503 response for GetSupplier
+type GetSupplierResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetSupplierResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Supplier
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetSupplierResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetSupplierResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetSupplierResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetSupplierResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetSupplierResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetSupplierResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetSupplierResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSupplierResponse) GetJSON200() *Supplier {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetSupplierResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSupplierResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetSupplierResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSupplierResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetSupplierResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetSupplierResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSupplierResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSupplierResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSupplierResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSupplierResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateSupplierResponse200Headers the declared response headers of an HTTP 200 response for UpdateSupplier
+type UpdateSupplierResponse200Headers struct {
+	ETag *string
+}
+
+// UpdateSupplierResponse400Headers the declared response headers of an HTTP 400 response for UpdateSupplier
+type UpdateSupplierResponse400Headers struct {
+	XRequestId *string
+}
+
+// UpdateSupplierResponse401Headers the declared response headers of an HTTP 401 response for UpdateSupplier
+type UpdateSupplierResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// UpdateSupplierResponse403Headers the declared response headers of an HTTP 403 response for UpdateSupplier
+type UpdateSupplierResponse403Headers struct {
+	XRequestId *string
+}
+
+// UpdateSupplierResponse404Headers the declared response headers of an HTTP 404 response for UpdateSupplier
+type UpdateSupplierResponse404Headers struct {
+	XRequestId *string
+}
+
+// UpdateSupplierResponse409Headers the declared response headers of an HTTP 409 response for UpdateSupplier
+type UpdateSupplierResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// UpdateSupplierResponse412Headers the declared response headers of an HTTP 412 response for UpdateSupplier
+type UpdateSupplierResponse412Headers struct {
+	XRequestId *string
+}
+
+// UpdateSupplierResponse413Headers the declared response headers of an HTTP 413 response for UpdateSupplier
+type UpdateSupplierResponse413Headers struct {
+	XRequestId *string
+}
+
+// UpdateSupplierResponse415Headers the declared response headers of an HTTP 415 response for UpdateSupplier
+type UpdateSupplierResponse415Headers struct {
+	XRequestId *string
+}
+
+// UpdateSupplierResponse500Headers the declared response headers of an HTTP 500 response for UpdateSupplier
+type UpdateSupplierResponse500Headers struct {
+	XRequestId *string
+}
+
+// UpdateSupplierResponse503Headers the declared response headers of an HTTP 503 response for UpdateSupplier
+type UpdateSupplierResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type UpdateSupplierResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Supplier
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateSupplierResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdateSupplierResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateSupplierResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdateSupplierResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdateSupplierResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UpdateSupplierResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *UpdateSupplierResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdateSupplierResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UpdateSupplierResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdateSupplierResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateSupplierResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateSupplierResponse) GetJSON200() *Supplier {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateSupplierResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateSupplierResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateSupplierResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateSupplierResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateSupplierResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateSupplierResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateSupplierResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateSupplierResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateSupplierResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateSupplierResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateSupplierResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateSupplierResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateSupplierResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateSupplierResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -23842,6 +29545,21 @@ func (c *ClientWithResponses) ListStockMovementsWithResponse(ctx context.Context
 	return ParseListStockMovementsResponse(rsp)
 }
 
+// ListReorderSuggestionsWithResponse What to reorder
+//
+// Levels whose `available + incoming` is at or below their `reorderPoint`, by product then location (keyset pagination), with the quantity to order (`reorderQuantity` when the level has one, otherwise what brings `available + incoming` back to the reorder point, at least 1) and the product's last supplier and unit cost (from its newest ordered PO line).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/inventory/reorder-suggestions (the `ListReorderSuggestions` operationId).
+func (c *ClientWithResponses) ListReorderSuggestionsWithResponse(ctx context.Context, brandId BrandId, params *ListReorderSuggestionsParams, reqEditors ...RequestEditorFn) (*ListReorderSuggestionsResponse, error) {
+	rsp, err := c.ListReorderSuggestions(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListReorderSuggestionsResponse(rsp)
+}
+
 // CreateStockTransferWithBodyWithResponse Move available stock between two locations
 //
 // One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`), and never past the destination level's bound of 10^12 (422, `quantity_limit`); the same location twice is a 400.
@@ -23870,6 +29588,21 @@ func (c *ClientWithResponses) CreateStockTransferWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseCreateStockTransferResponse(rsp)
+}
+
+// GetInventoryValuationWithResponse What the stock on hand is worth
+//
+// Per product and location, `onHand × averageCost` (the product's moving average cost, in its currency), with totals per currency and per location over every level (not only the page). Lines are ordered by product then location (keyset pagination). With `asOf` (a past time), the answer is replayed from the ledger: each level's `onHand` after its last movement at or before `asOf`, each product's average cost after its last costed receipt by then. A level without a cost yet has `averageCost` and `value` null and is counted in `uncostedLines`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/inventory/valuation (the `GetInventoryValuation` operationId).
+func (c *ClientWithResponses) GetInventoryValuationWithResponse(ctx context.Context, brandId BrandId, params *GetInventoryValuationParams, reqEditors ...RequestEditorFn) (*GetInventoryValuationResponse, error) {
+	rsp, err := c.GetInventoryValuation(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetInventoryValuationResponse(rsp)
 }
 
 // UpdateStockLevelWithBodyWithResponse Set a level's reorder point
@@ -24521,6 +30254,201 @@ func (c *ClientWithResponses) GetProductInventoryWithResponse(ctx context.Contex
 	return ParseGetProductInventoryResponse(rsp)
 }
 
+// ListPurchaseOrdersWithResponse The brand's purchase orders
+//
+// Newest first; keyset pagination; `status` and `supplierId` filter.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/purchase-orders (the `ListPurchaseOrders` operationId).
+func (c *ClientWithResponses) ListPurchaseOrdersWithResponse(ctx context.Context, brandId BrandId, params *ListPurchaseOrdersParams, reqEditors ...RequestEditorFn) (*ListPurchaseOrdersResponse, error) {
+	rsp, err := c.ListPurchaseOrders(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPurchaseOrdersResponse(rsp)
+}
+
+// CreatePurchaseOrderWithBodyWithResponse Draft a purchase order
+//
+// The PO starts `draft`, numbered per brand from 1001, gapless (`number`, shown as `PO-1001`). `currency` defaults to the supplier's; every line's product must be priced in it, since a product's average cost is kept in its own currency (422 `currency_mismatch`). A product appears on one line at most (400). An archived supplier is a 422 `supplier_archived`; an unknown supplier, location or product a 404.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders (the `CreatePurchaseOrder` operationId).
+func (c *ClientWithResponses) CreatePurchaseOrderWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreatePurchaseOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePurchaseOrderResponse, error) {
+	rsp, err := c.CreatePurchaseOrderWithBody(ctx, brandId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePurchaseOrderResponse(rsp)
+}
+
+// CreatePurchaseOrderWithResponse Draft a purchase order
+//
+// The PO starts `draft`, numbered per brand from 1001, gapless (`number`, shown as `PO-1001`). `currency` defaults to the supplier's; every line's product must be priced in it, since a product's average cost is kept in its own currency (422 `currency_mismatch`). A product appears on one line at most (400). An archived supplier is a 422 `supplier_archived`; an unknown supplier, location or product a 404.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders (the `CreatePurchaseOrder` operationId).
+func (c *ClientWithResponses) CreatePurchaseOrderWithResponse(ctx context.Context, brandId BrandId, params *CreatePurchaseOrderParams, body CreatePurchaseOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePurchaseOrderResponse, error) {
+	rsp, err := c.CreatePurchaseOrder(ctx, brandId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePurchaseOrderResponse(rsp)
+}
+
+// CreatePurchaseOrdersFromSuggestionsWithBodyWithResponse Draft purchase orders from the reorder suggestions
+//
+// Drafts one PO per supplier and destination location from the current reorder suggestions (`GET …/inventory/reorder-suggestions`), each line at the suggested quantity and the product's last unit cost. Suggestions whose product has no last supplier go to `supplierId` when given (at cost 0), and are otherwise left out. No suggestion to draft: `items` is empty.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/from-suggestions (the `CreatePurchaseOrdersFromSuggestions` operationId).
+func (c *ClientWithResponses) CreatePurchaseOrdersFromSuggestionsWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreatePurchaseOrdersFromSuggestionsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePurchaseOrdersFromSuggestionsResponse, error) {
+	rsp, err := c.CreatePurchaseOrdersFromSuggestionsWithBody(ctx, brandId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePurchaseOrdersFromSuggestionsResponse(rsp)
+}
+
+// CreatePurchaseOrdersFromSuggestionsWithResponse Draft purchase orders from the reorder suggestions
+//
+// Drafts one PO per supplier and destination location from the current reorder suggestions (`GET …/inventory/reorder-suggestions`), each line at the suggested quantity and the product's last unit cost. Suggestions whose product has no last supplier go to `supplierId` when given (at cost 0), and are otherwise left out. No suggestion to draft: `items` is empty.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/from-suggestions (the `CreatePurchaseOrdersFromSuggestions` operationId).
+func (c *ClientWithResponses) CreatePurchaseOrdersFromSuggestionsWithResponse(ctx context.Context, brandId BrandId, params *CreatePurchaseOrdersFromSuggestionsParams, body CreatePurchaseOrdersFromSuggestionsJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePurchaseOrdersFromSuggestionsResponse, error) {
+	rsp, err := c.CreatePurchaseOrdersFromSuggestions(ctx, brandId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePurchaseOrdersFromSuggestionsResponse(rsp)
+}
+
+// GetPurchaseOrderWithResponse A purchase order
+//
+// Its lines with their received quantities, status, `allowedActions` and version.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/purchase-orders/{purchaseOrderId} (the `GetPurchaseOrder` operationId).
+func (c *ClientWithResponses) GetPurchaseOrderWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, reqEditors ...RequestEditorFn) (*GetPurchaseOrderResponse, error) {
+	rsp, err := c.GetPurchaseOrder(ctx, brandId, purchaseOrderId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPurchaseOrderResponse(rsp)
+}
+
+// UpdatePurchaseOrderWithBodyWithResponse Change a draft purchase order
+//
+// Only a `draft` PO changes (409 `purchase_order_not_draft` otherwise). `lines`, when given, replaces every line. `expectedDate: null` and `notes: null` clear them. Honours `If-Match` (412).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/purchase-orders/{purchaseOrderId} (the `UpdatePurchaseOrder` operationId).
+func (c *ClientWithResponses) UpdatePurchaseOrderWithBodyWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *UpdatePurchaseOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePurchaseOrderResponse, error) {
+	rsp, err := c.UpdatePurchaseOrderWithBody(ctx, brandId, purchaseOrderId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdatePurchaseOrderResponse(rsp)
+}
+
+// UpdatePurchaseOrderWithResponse Change a draft purchase order
+//
+// Only a `draft` PO changes (409 `purchase_order_not_draft` otherwise). `lines`, when given, replaces every line. `expectedDate: null` and `notes: null` clear them. Honours `If-Match` (412).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/purchase-orders/{purchaseOrderId} (the `UpdatePurchaseOrder` operationId).
+func (c *ClientWithResponses) UpdatePurchaseOrderWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *UpdatePurchaseOrderParams, body UpdatePurchaseOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePurchaseOrderResponse, error) {
+	rsp, err := c.UpdatePurchaseOrder(ctx, brandId, purchaseOrderId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdatePurchaseOrderResponse(rsp)
+}
+
+// CancelPurchaseOrderWithResponse Cancel a purchase order
+//
+// From `draft` or `ordered` (nothing received yet): an ordered PO's quantities leave `incoming`. Otherwise 409 `invalid_purchase_order_transition` (a partially received PO is closed instead). Honours `If-Match` (412).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/cancel (the `CancelPurchaseOrder` operationId).
+func (c *ClientWithResponses) CancelPurchaseOrderWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CancelPurchaseOrderParams, reqEditors ...RequestEditorFn) (*CancelPurchaseOrderResponse, error) {
+	rsp, err := c.CancelPurchaseOrder(ctx, brandId, purchaseOrderId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelPurchaseOrderResponse(rsp)
+}
+
+// ClosePurchaseOrderWithResponse Give up on the rest of a partially received purchase order
+//
+// partially_received → closed: what was not received leaves `incoming`. Otherwise 409 `invalid_purchase_order_transition`. Honours `If-Match` (412).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/close (the `ClosePurchaseOrder` operationId).
+func (c *ClientWithResponses) ClosePurchaseOrderWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *ClosePurchaseOrderParams, reqEditors ...RequestEditorFn) (*ClosePurchaseOrderResponse, error) {
+	rsp, err := c.ClosePurchaseOrder(ctx, brandId, purchaseOrderId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseClosePurchaseOrderResponse(rsp)
+}
+
+// CreatePurchaseOrderReceiptWithBodyWithResponse Receive stock of an ordered purchase order
+//
+// Per line, the quantity that arrived: a `receipt` movement at the destination naming the PO (`purchaseOrderId`) with the line's `unitCost`; the product's moving average cost, the line's `receivedQuantity`, `incoming` and the PO's status (`partially_received`, or `received` when every line is complete) change in the same transaction. More than a line's outstanding quantity is a 422 `over_receipt` listing the lines, unless `allowOverReceipt` (the excess never counts as incoming). Only `ordered` or `partially_received` POs receive (409 `invalid_purchase_order_transition`). A line that is not the PO's is a 400. Requires `Idempotency-Key`. Honours `If-Match` (412).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/receipts (the `CreatePurchaseOrderReceipt` operationId).
+func (c *ClientWithResponses) CreatePurchaseOrderReceiptWithBodyWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CreatePurchaseOrderReceiptParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePurchaseOrderReceiptResponse, error) {
+	rsp, err := c.CreatePurchaseOrderReceiptWithBody(ctx, brandId, purchaseOrderId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePurchaseOrderReceiptResponse(rsp)
+}
+
+// CreatePurchaseOrderReceiptWithResponse Receive stock of an ordered purchase order
+//
+// Per line, the quantity that arrived: a `receipt` movement at the destination naming the PO (`purchaseOrderId`) with the line's `unitCost`; the product's moving average cost, the line's `receivedQuantity`, `incoming` and the PO's status (`partially_received`, or `received` when every line is complete) change in the same transaction. More than a line's outstanding quantity is a 422 `over_receipt` listing the lines, unless `allowOverReceipt` (the excess never counts as incoming). Only `ordered` or `partially_received` POs receive (409 `invalid_purchase_order_transition`). A line that is not the PO's is a 400. Requires `Idempotency-Key`. Honours `If-Match` (412).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/receipts (the `CreatePurchaseOrderReceipt` operationId).
+func (c *ClientWithResponses) CreatePurchaseOrderReceiptWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CreatePurchaseOrderReceiptParams, body CreatePurchaseOrderReceiptJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePurchaseOrderReceiptResponse, error) {
+	rsp, err := c.CreatePurchaseOrderReceipt(ctx, brandId, purchaseOrderId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePurchaseOrderReceiptResponse(rsp)
+}
+
+// SubmitPurchaseOrderWithResponse Order a draft purchase order from its supplier
+//
+// draft → ordered: every line's quantity becomes `incoming` at the destination's stock level (never available), in the same transaction. Anything but a draft is a 409 `invalid_purchase_order_transition`. Honours `If-Match` (412).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/submit (the `SubmitPurchaseOrder` operationId).
+func (c *ClientWithResponses) SubmitPurchaseOrderWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *SubmitPurchaseOrderParams, reqEditors ...RequestEditorFn) (*SubmitPurchaseOrderResponse, error) {
+	rsp, err := c.SubmitPurchaseOrder(ctx, brandId, purchaseOrderId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPurchaseOrderResponse(rsp)
+}
+
 // ListReservationsWithResponse The brand's reservations
 //
 // Newest first; keyset pagination.
@@ -24636,6 +30564,109 @@ func (c *ClientWithResponses) ExtendReservationWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseExtendReservationResponse(rsp)
+}
+
+// ListSuppliersWithResponse The brand's suppliers
+//
+// Oldest first; keyset pagination. Archived suppliers only with `includeArchived=true`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/suppliers (the `ListSuppliers` operationId).
+func (c *ClientWithResponses) ListSuppliersWithResponse(ctx context.Context, brandId BrandId, params *ListSuppliersParams, reqEditors ...RequestEditorFn) (*ListSuppliersResponse, error) {
+	rsp, err := c.ListSuppliers(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSuppliersResponse(rsp)
+}
+
+// CreateSupplierWithBodyWithResponse Add a supplier
+//
+// `code` is unique within the brand (409 `supplier_code_taken`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/suppliers (the `CreateSupplier` operationId).
+func (c *ClientWithResponses) CreateSupplierWithBodyWithResponse(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSupplierResponse, error) {
+	rsp, err := c.CreateSupplierWithBody(ctx, brandId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSupplierResponse(rsp)
+}
+
+// CreateSupplierWithResponse Add a supplier
+//
+// `code` is unique within the brand (409 `supplier_code_taken`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/suppliers (the `CreateSupplier` operationId).
+func (c *ClientWithResponses) CreateSupplierWithResponse(ctx context.Context, brandId BrandId, body CreateSupplierJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSupplierResponse, error) {
+	rsp, err := c.CreateSupplier(ctx, brandId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSupplierResponse(rsp)
+}
+
+// DeleteSupplierWithResponse Delete a supplier, or archive it when purchase orders name it
+//
+// A supplier no purchase order names is deleted (204). One that is named is archived instead (200, with `archivedAt` set): it stays on its orders but takes no new one (422 `supplier_archived`). Honours `If-Match` (412).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /brands/{brandId}/suppliers/{supplierId} (the `DeleteSupplier` operationId).
+func (c *ClientWithResponses) DeleteSupplierWithResponse(ctx context.Context, brandId BrandId, supplierId SupplierId, params *DeleteSupplierParams, reqEditors ...RequestEditorFn) (*DeleteSupplierResponse, error) {
+	rsp, err := c.DeleteSupplier(ctx, brandId, supplierId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteSupplierResponse(rsp)
+}
+
+// GetSupplierWithResponse A supplier
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/suppliers/{supplierId} (the `GetSupplier` operationId).
+func (c *ClientWithResponses) GetSupplierWithResponse(ctx context.Context, brandId BrandId, supplierId SupplierId, reqEditors ...RequestEditorFn) (*GetSupplierResponse, error) {
+	rsp, err := c.GetSupplier(ctx, brandId, supplierId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSupplierResponse(rsp)
+}
+
+// UpdateSupplierWithBodyWithResponse Change a supplier
+//
+// Only the fields given change; `email: null` and `leadTimeDays: null` clear them. Honours `If-Match` (412).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/suppliers/{supplierId} (the `UpdateSupplier` operationId).
+func (c *ClientWithResponses) UpdateSupplierWithBodyWithResponse(ctx context.Context, brandId BrandId, supplierId SupplierId, params *UpdateSupplierParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSupplierResponse, error) {
+	rsp, err := c.UpdateSupplierWithBody(ctx, brandId, supplierId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateSupplierResponse(rsp)
+}
+
+// UpdateSupplierWithResponse Change a supplier
+//
+// Only the fields given change; `email: null` and `leadTimeDays: null` clear them. Honours `If-Match` (412).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/suppliers/{supplierId} (the `UpdateSupplier` operationId).
+func (c *ClientWithResponses) UpdateSupplierWithResponse(ctx context.Context, brandId BrandId, supplierId SupplierId, params *UpdateSupplierParams, body UpdateSupplierJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSupplierResponse, error) {
+	rsp, err := c.UpdateSupplier(ctx, brandId, supplierId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateSupplierResponse(rsp)
 }
 
 // ListWebhookEndpointsWithResponse The brand's webhook endpoints
@@ -28852,6 +34883,151 @@ func ParseListStockMovementsResponse(rsp *http.Response) (*ListStockMovementsRes
 	return response, nil
 }
 
+// ParseListReorderSuggestionsResponse parses an HTTP response from a ListReorderSuggestionsWithResponse call
+func ParseListReorderSuggestionsResponse(rsp *http.Response) (*ListReorderSuggestionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListReorderSuggestionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReorderSuggestionList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListReorderSuggestionsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListReorderSuggestionsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListReorderSuggestionsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListReorderSuggestionsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListReorderSuggestionsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListReorderSuggestionsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseCreateStockTransferResponse parses an HTTP response from a CreateStockTransferWithResponse call
 func ParseCreateStockTransferResponse(rsp *http.Response) (*CreateStockTransferResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -29062,6 +35238,168 @@ func ParseCreateStockTransferResponse(rsp *http.Response) (*CreateStockTransferR
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers CreateStockTransferResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetInventoryValuationResponse parses an HTTP response from a GetInventoryValuationWithResponse call
+func ParseGetInventoryValuationResponse(rsp *http.Response) (*GetInventoryValuationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetInventoryValuationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest InventoryValuation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers GetInventoryValuationResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetInventoryValuationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetInventoryValuationResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetInventoryValuationResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers GetInventoryValuationResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetInventoryValuationResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetInventoryValuationResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -34047,6 +40385,1890 @@ func ParseGetProductInventoryResponse(rsp *http.Response) (*GetProductInventoryR
 	return response, nil
 }
 
+// ParseListPurchaseOrdersResponse parses an HTTP response from a ListPurchaseOrdersWithResponse call
+func ParseListPurchaseOrdersResponse(rsp *http.Response) (*ListPurchaseOrdersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPurchaseOrdersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PurchaseOrderList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListPurchaseOrdersResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListPurchaseOrdersResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListPurchaseOrdersResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListPurchaseOrdersResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListPurchaseOrdersResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListPurchaseOrdersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreatePurchaseOrderResponse parses an HTTP response from a CreatePurchaseOrderWithResponse call
+func ParseCreatePurchaseOrderResponse(rsp *http.Response) (*CreatePurchaseOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePurchaseOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PurchaseOrder
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreatePurchaseOrderResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreatePurchaseOrderResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreatePurchaseOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreatePurchaseOrderResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreatePurchaseOrderResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreatePurchaseOrderResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreatePurchaseOrderResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreatePurchaseOrderResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreatePurchaseOrderResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreatePurchaseOrderResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreatePurchaseOrderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreatePurchaseOrdersFromSuggestionsResponse parses an HTTP response from a CreatePurchaseOrdersFromSuggestionsWithResponse call
+func ParseCreatePurchaseOrdersFromSuggestionsResponse(rsp *http.Response) (*CreatePurchaseOrdersFromSuggestionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePurchaseOrdersFromSuggestionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PurchaseOrderList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreatePurchaseOrdersFromSuggestionsResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreatePurchaseOrdersFromSuggestionsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreatePurchaseOrdersFromSuggestionsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreatePurchaseOrdersFromSuggestionsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreatePurchaseOrdersFromSuggestionsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreatePurchaseOrdersFromSuggestionsResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreatePurchaseOrdersFromSuggestionsResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreatePurchaseOrdersFromSuggestionsResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreatePurchaseOrdersFromSuggestionsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreatePurchaseOrdersFromSuggestionsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreatePurchaseOrdersFromSuggestionsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPurchaseOrderResponse parses an HTTP response from a GetPurchaseOrderWithResponse call
+func ParseGetPurchaseOrderResponse(rsp *http.Response) (*GetPurchaseOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPurchaseOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PurchaseOrder
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPurchaseOrderResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPurchaseOrderResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPurchaseOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPurchaseOrderResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPurchaseOrderResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPurchaseOrderResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPurchaseOrderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdatePurchaseOrderResponse parses an HTTP response from a UpdatePurchaseOrderWithResponse call
+func ParseUpdatePurchaseOrderResponse(rsp *http.Response) (*UpdatePurchaseOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdatePurchaseOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PurchaseOrder
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdatePurchaseOrderResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdatePurchaseOrderResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdatePurchaseOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdatePurchaseOrderResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UpdatePurchaseOrderResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers UpdatePurchaseOrderResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers UpdatePurchaseOrderResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdatePurchaseOrderResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UpdatePurchaseOrderResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers UpdatePurchaseOrderResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdatePurchaseOrderResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdatePurchaseOrderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCancelPurchaseOrderResponse parses an HTTP response from a CancelPurchaseOrderWithResponse call
+func ParseCancelPurchaseOrderResponse(rsp *http.Response) (*CancelPurchaseOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelPurchaseOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PurchaseOrder
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CancelPurchaseOrderResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers CancelPurchaseOrderResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CancelPurchaseOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CancelPurchaseOrderResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CancelPurchaseOrderResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CancelPurchaseOrderResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers CancelPurchaseOrderResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 500:
+		var headers CancelPurchaseOrderResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CancelPurchaseOrderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseClosePurchaseOrderResponse parses an HTTP response from a ClosePurchaseOrderWithResponse call
+func ParseClosePurchaseOrderResponse(rsp *http.Response) (*ClosePurchaseOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ClosePurchaseOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PurchaseOrder
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ClosePurchaseOrderResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ClosePurchaseOrderResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ClosePurchaseOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ClosePurchaseOrderResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ClosePurchaseOrderResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ClosePurchaseOrderResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers ClosePurchaseOrderResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 500:
+		var headers ClosePurchaseOrderResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ClosePurchaseOrderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreatePurchaseOrderReceiptResponse parses an HTTP response from a CreatePurchaseOrderReceiptWithResponse call
+func ParseCreatePurchaseOrderReceiptResponse(rsp *http.Response) (*CreatePurchaseOrderReceiptResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePurchaseOrderReceiptResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PurchaseOrderReceipt
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreatePurchaseOrderReceiptResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreatePurchaseOrderReceiptResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreatePurchaseOrderReceiptResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreatePurchaseOrderReceiptResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreatePurchaseOrderReceiptResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreatePurchaseOrderReceiptResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers CreatePurchaseOrderReceiptResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreatePurchaseOrderReceiptResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreatePurchaseOrderReceiptResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreatePurchaseOrderReceiptResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreatePurchaseOrderReceiptResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreatePurchaseOrderReceiptResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPurchaseOrderResponse parses an HTTP response from a SubmitPurchaseOrderWithResponse call
+func ParseSubmitPurchaseOrderResponse(rsp *http.Response) (*SubmitPurchaseOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPurchaseOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PurchaseOrder
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SubmitPurchaseOrderResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPurchaseOrderResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPurchaseOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPurchaseOrderResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPurchaseOrderResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPurchaseOrderResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPurchaseOrderResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPurchaseOrderResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPurchaseOrderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListReservationsResponse parses an HTTP response from a ListReservationsWithResponse call
 func ParseListReservationsResponse(rsp *http.Response) (*ListReservationsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -34973,6 +43195,931 @@ func ParseExtendReservationResponse(rsp *http.Response) (*ExtendReservationRespo
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers ExtendReservationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListSuppliersResponse parses an HTTP response from a ListSuppliersWithResponse call
+func ParseListSuppliersResponse(rsp *http.Response) (*ListSuppliersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSuppliersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SupplierList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListSuppliersResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListSuppliersResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListSuppliersResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListSuppliersResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListSuppliersResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListSuppliersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateSupplierResponse parses an HTTP response from a CreateSupplierWithResponse call
+func ParseCreateSupplierResponse(rsp *http.Response) (*CreateSupplierResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateSupplierResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Supplier
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateSupplierResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateSupplierResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateSupplierResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateSupplierResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateSupplierResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateSupplierResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateSupplierResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateSupplierResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateSupplierResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateSupplierResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteSupplierResponse parses an HTTP response from a DeleteSupplierWithResponse call
+func ParseDeleteSupplierResponse(rsp *http.Response) (*DeleteSupplierResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteSupplierResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Supplier
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DeleteSupplierResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers DeleteSupplierResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeleteSupplierResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeleteSupplierResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DeleteSupplierResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 412:
+		var headers DeleteSupplierResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 500:
+		var headers DeleteSupplierResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteSupplierResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetSupplierResponse parses an HTTP response from a GetSupplierWithResponse call
+func ParseGetSupplierResponse(rsp *http.Response) (*GetSupplierResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSupplierResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Supplier
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetSupplierResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetSupplierResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetSupplierResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetSupplierResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetSupplierResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetSupplierResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetSupplierResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateSupplierResponse parses an HTTP response from a UpdateSupplierWithResponse call
+func ParseUpdateSupplierResponse(rsp *http.Response) (*UpdateSupplierResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateSupplierResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Supplier
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateSupplierResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdateSupplierResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdateSupplierResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdateSupplierResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UpdateSupplierResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers UpdateSupplierResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers UpdateSupplierResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdateSupplierResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UpdateSupplierResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdateSupplierResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateSupplierResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -36752,9 +45899,15 @@ type ServerInterface interface {
 	// ListStockMovements The ledger
 	// (GET /brands/{brandId}/inventory/movements)
 	ListStockMovements(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListStockMovementsParams)
+	// ListReorderSuggestions What to reorder
+	// (GET /brands/{brandId}/inventory/reorder-suggestions)
+	ListReorderSuggestions(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReorderSuggestionsParams)
 	// CreateStockTransfer Move available stock between two locations
 	// (POST /brands/{brandId}/inventory/transfers)
 	CreateStockTransfer(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateStockTransferParams)
+	// GetInventoryValuation What the stock on hand is worth
+	// (GET /brands/{brandId}/inventory/valuation)
+	GetInventoryValuation(w http.ResponseWriter, r *http.Request, brandId BrandId, params GetInventoryValuationParams)
 	// UpdateStockLevel Set a level's reorder point
 	// (PATCH /brands/{brandId}/inventory/{productId}/{locationId})
 	UpdateStockLevel(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, locationId LocationId, params UpdateStockLevelParams)
@@ -36836,6 +45989,33 @@ type ServerInterface interface {
 	// GetProductInventory A product's stock at every location, with totals
 	// (GET /brands/{brandId}/products/{productId}/inventory)
 	GetProductInventory(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId)
+	// ListPurchaseOrders The brand's purchase orders
+	// (GET /brands/{brandId}/purchase-orders)
+	ListPurchaseOrders(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListPurchaseOrdersParams)
+	// CreatePurchaseOrder Draft a purchase order
+	// (POST /brands/{brandId}/purchase-orders)
+	CreatePurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreatePurchaseOrderParams)
+	// CreatePurchaseOrdersFromSuggestions Draft purchase orders from the reorder suggestions
+	// (POST /brands/{brandId}/purchase-orders/from-suggestions)
+	CreatePurchaseOrdersFromSuggestions(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreatePurchaseOrdersFromSuggestionsParams)
+	// GetPurchaseOrder A purchase order
+	// (GET /brands/{brandId}/purchase-orders/{purchaseOrderId})
+	GetPurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId)
+	// UpdatePurchaseOrder Change a draft purchase order
+	// (PATCH /brands/{brandId}/purchase-orders/{purchaseOrderId})
+	UpdatePurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params UpdatePurchaseOrderParams)
+	// CancelPurchaseOrder Cancel a purchase order
+	// (POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/cancel)
+	CancelPurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params CancelPurchaseOrderParams)
+	// ClosePurchaseOrder Give up on the rest of a partially received purchase order
+	// (POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/close)
+	ClosePurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params ClosePurchaseOrderParams)
+	// CreatePurchaseOrderReceipt Receive stock of an ordered purchase order
+	// (POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/receipts)
+	CreatePurchaseOrderReceipt(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params CreatePurchaseOrderReceiptParams)
+	// SubmitPurchaseOrder Order a draft purchase order from its supplier
+	// (POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/submit)
+	SubmitPurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params SubmitPurchaseOrderParams)
 	// ListReservations The brand's reservations
 	// (GET /brands/{brandId}/reservations)
 	ListReservations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReservationsParams)
@@ -36851,6 +46031,21 @@ type ServerInterface interface {
 	// ExtendReservation Move a reservation's expiry
 	// (POST /brands/{brandId}/reservations/{reservationId}/extend)
 	ExtendReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId, params ExtendReservationParams)
+	// ListSuppliers The brand's suppliers
+	// (GET /brands/{brandId}/suppliers)
+	ListSuppliers(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListSuppliersParams)
+	// CreateSupplier Add a supplier
+	// (POST /brands/{brandId}/suppliers)
+	CreateSupplier(w http.ResponseWriter, r *http.Request, brandId BrandId)
+	// DeleteSupplier Delete a supplier, or archive it when purchase orders name it
+	// (DELETE /brands/{brandId}/suppliers/{supplierId})
+	DeleteSupplier(w http.ResponseWriter, r *http.Request, brandId BrandId, supplierId SupplierId, params DeleteSupplierParams)
+	// GetSupplier A supplier
+	// (GET /brands/{brandId}/suppliers/{supplierId})
+	GetSupplier(w http.ResponseWriter, r *http.Request, brandId BrandId, supplierId SupplierId)
+	// UpdateSupplier Change a supplier
+	// (PATCH /brands/{brandId}/suppliers/{supplierId})
+	UpdateSupplier(w http.ResponseWriter, r *http.Request, brandId BrandId, supplierId SupplierId, params UpdateSupplierParams)
 	// ListWebhookEndpoints The brand's webhook endpoints
 	// (GET /brands/{brandId}/webhook-endpoints)
 	ListWebhookEndpoints(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListWebhookEndpointsParams)
@@ -37046,9 +46241,21 @@ func (_ Unimplemented) ListStockMovements(w http.ResponseWriter, r *http.Request
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// ListReorderSuggestions What to reorder
+// (GET /brands/{brandId}/inventory/reorder-suggestions)
+func (_ Unimplemented) ListReorderSuggestions(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReorderSuggestionsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // CreateStockTransfer Move available stock between two locations
 // (POST /brands/{brandId}/inventory/transfers)
 func (_ Unimplemented) CreateStockTransfer(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateStockTransferParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetInventoryValuation What the stock on hand is worth
+// (GET /brands/{brandId}/inventory/valuation)
+func (_ Unimplemented) GetInventoryValuation(w http.ResponseWriter, r *http.Request, brandId BrandId, params GetInventoryValuationParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -37214,6 +46421,60 @@ func (_ Unimplemented) GetProductInventory(w http.ResponseWriter, r *http.Reques
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// ListPurchaseOrders The brand's purchase orders
+// (GET /brands/{brandId}/purchase-orders)
+func (_ Unimplemented) ListPurchaseOrders(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListPurchaseOrdersParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreatePurchaseOrder Draft a purchase order
+// (POST /brands/{brandId}/purchase-orders)
+func (_ Unimplemented) CreatePurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreatePurchaseOrderParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreatePurchaseOrdersFromSuggestions Draft purchase orders from the reorder suggestions
+// (POST /brands/{brandId}/purchase-orders/from-suggestions)
+func (_ Unimplemented) CreatePurchaseOrdersFromSuggestions(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreatePurchaseOrdersFromSuggestionsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetPurchaseOrder A purchase order
+// (GET /brands/{brandId}/purchase-orders/{purchaseOrderId})
+func (_ Unimplemented) GetPurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// UpdatePurchaseOrder Change a draft purchase order
+// (PATCH /brands/{brandId}/purchase-orders/{purchaseOrderId})
+func (_ Unimplemented) UpdatePurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params UpdatePurchaseOrderParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CancelPurchaseOrder Cancel a purchase order
+// (POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/cancel)
+func (_ Unimplemented) CancelPurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params CancelPurchaseOrderParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ClosePurchaseOrder Give up on the rest of a partially received purchase order
+// (POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/close)
+func (_ Unimplemented) ClosePurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params ClosePurchaseOrderParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreatePurchaseOrderReceipt Receive stock of an ordered purchase order
+// (POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/receipts)
+func (_ Unimplemented) CreatePurchaseOrderReceipt(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params CreatePurchaseOrderReceiptParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// SubmitPurchaseOrder Order a draft purchase order from its supplier
+// (POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/submit)
+func (_ Unimplemented) SubmitPurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params SubmitPurchaseOrderParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // ListReservations The brand's reservations
 // (GET /brands/{brandId}/reservations)
 func (_ Unimplemented) ListReservations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReservationsParams) {
@@ -37241,6 +46502,36 @@ func (_ Unimplemented) GetReservation(w http.ResponseWriter, r *http.Request, br
 // ExtendReservation Move a reservation's expiry
 // (POST /brands/{brandId}/reservations/{reservationId}/extend)
 func (_ Unimplemented) ExtendReservation(w http.ResponseWriter, r *http.Request, brandId BrandId, reservationId ReservationId, params ExtendReservationParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListSuppliers The brand's suppliers
+// (GET /brands/{brandId}/suppliers)
+func (_ Unimplemented) ListSuppliers(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListSuppliersParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateSupplier Add a supplier
+// (POST /brands/{brandId}/suppliers)
+func (_ Unimplemented) CreateSupplier(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// DeleteSupplier Delete a supplier, or archive it when purchase orders name it
+// (DELETE /brands/{brandId}/suppliers/{supplierId})
+func (_ Unimplemented) DeleteSupplier(w http.ResponseWriter, r *http.Request, brandId BrandId, supplierId SupplierId, params DeleteSupplierParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetSupplier A supplier
+// (GET /brands/{brandId}/suppliers/{supplierId})
+func (_ Unimplemented) GetSupplier(w http.ResponseWriter, r *http.Request, brandId BrandId, supplierId SupplierId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// UpdateSupplier Change a supplier
+// (PATCH /brands/{brandId}/suppliers/{supplierId})
+func (_ Unimplemented) UpdateSupplier(w http.ResponseWriter, r *http.Request, brandId BrandId, supplierId SupplierId, params UpdateSupplierParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -38347,6 +47638,74 @@ func (siw *ServerInterfaceWrapper) ListStockMovements(w http.ResponseWriter, r *
 	handler.ServeHTTP(w, r)
 }
 
+// ListReorderSuggestions operation middleware
+func (siw *ServerInterfaceWrapper) ListReorderSuggestions(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListReorderSuggestionsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "locationId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "locationId", r.URL.Query(), &params.LocationId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "locationId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "locationId", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListReorderSuggestions(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // CreateStockTransfer operation middleware
 func (siw *ServerInterfaceWrapper) CreateStockTransfer(w http.ResponseWriter, r *http.Request) {
 
@@ -38388,6 +47747,87 @@ func (siw *ServerInterfaceWrapper) CreateStockTransfer(w http.ResponseWriter, r 
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.CreateStockTransfer(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetInventoryValuation operation middleware
+func (siw *ServerInterfaceWrapper) GetInventoryValuation(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetInventoryValuationParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "asOf" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "asOf", r.URL.Query(), &params.AsOf, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "asOf"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "asOf", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "locationId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "locationId", r.URL.Query(), &params.LocationId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "locationId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "locationId", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetInventoryValuation(w, r, brandId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -39847,6 +49287,597 @@ func (siw *ServerInterfaceWrapper) GetProductInventory(w http.ResponseWriter, r 
 	handler.ServeHTTP(w, r)
 }
 
+// ListPurchaseOrders operation middleware
+func (siw *ServerInterfaceWrapper) ListPurchaseOrders(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPurchaseOrdersParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", r.URL.Query(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "status"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "status", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "supplierId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "supplierId", r.URL.Query(), &params.SupplierId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "supplierId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "supplierId", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListPurchaseOrders(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreatePurchaseOrder operation middleware
+func (siw *ServerInterfaceWrapper) CreatePurchaseOrder(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreatePurchaseOrderParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreatePurchaseOrder(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreatePurchaseOrdersFromSuggestions operation middleware
+func (siw *ServerInterfaceWrapper) CreatePurchaseOrdersFromSuggestions(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreatePurchaseOrdersFromSuggestionsParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreatePurchaseOrdersFromSuggestions(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetPurchaseOrder operation middleware
+func (siw *ServerInterfaceWrapper) GetPurchaseOrder(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "purchaseOrderId" -------------
+	var purchaseOrderId PurchaseOrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "purchaseOrderId", chi.URLParam(r, "purchaseOrderId"), &purchaseOrderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "purchaseOrderId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetPurchaseOrder(w, r, brandId, purchaseOrderId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdatePurchaseOrder operation middleware
+func (siw *ServerInterfaceWrapper) UpdatePurchaseOrder(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "purchaseOrderId" -------------
+	var purchaseOrderId PurchaseOrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "purchaseOrderId", chi.URLParam(r, "purchaseOrderId"), &purchaseOrderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "purchaseOrderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdatePurchaseOrderParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdatePurchaseOrder(w, r, brandId, purchaseOrderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CancelPurchaseOrder operation middleware
+func (siw *ServerInterfaceWrapper) CancelPurchaseOrder(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "purchaseOrderId" -------------
+	var purchaseOrderId PurchaseOrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "purchaseOrderId", chi.URLParam(r, "purchaseOrderId"), &purchaseOrderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "purchaseOrderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CancelPurchaseOrderParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CancelPurchaseOrder(w, r, brandId, purchaseOrderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ClosePurchaseOrder operation middleware
+func (siw *ServerInterfaceWrapper) ClosePurchaseOrder(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "purchaseOrderId" -------------
+	var purchaseOrderId PurchaseOrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "purchaseOrderId", chi.URLParam(r, "purchaseOrderId"), &purchaseOrderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "purchaseOrderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ClosePurchaseOrderParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ClosePurchaseOrder(w, r, brandId, purchaseOrderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreatePurchaseOrderReceipt operation middleware
+func (siw *ServerInterfaceWrapper) CreatePurchaseOrderReceipt(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "purchaseOrderId" -------------
+	var purchaseOrderId PurchaseOrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "purchaseOrderId", chi.URLParam(r, "purchaseOrderId"), &purchaseOrderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "purchaseOrderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreatePurchaseOrderReceiptParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+
+	} else {
+		err := fmt.Errorf("Header parameter Idempotency-Key is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "Idempotency-Key", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreatePurchaseOrderReceipt(w, r, brandId, purchaseOrderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SubmitPurchaseOrder operation middleware
+func (siw *ServerInterfaceWrapper) SubmitPurchaseOrder(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "purchaseOrderId" -------------
+	var purchaseOrderId PurchaseOrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "purchaseOrderId", chi.URLParam(r, "purchaseOrderId"), &purchaseOrderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "purchaseOrderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SubmitPurchaseOrderParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SubmitPurchaseOrder(w, r, brandId, purchaseOrderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListReservations operation middleware
 func (siw *ServerInterfaceWrapper) ListReservations(w http.ResponseWriter, r *http.Request) {
 
@@ -40085,6 +50116,253 @@ func (siw *ServerInterfaceWrapper) ExtendReservation(w http.ResponseWriter, r *h
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ExtendReservation(w, r, brandId, reservationId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListSuppliers operation middleware
+func (siw *ServerInterfaceWrapper) ListSuppliers(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSuppliersParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "includeArchived" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "includeArchived", r.URL.Query(), &params.IncludeArchived, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "includeArchived"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "includeArchived", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListSuppliers(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateSupplier operation middleware
+func (siw *ServerInterfaceWrapper) CreateSupplier(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateSupplier(w, r, brandId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteSupplier operation middleware
+func (siw *ServerInterfaceWrapper) DeleteSupplier(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "supplierId" -------------
+	var supplierId SupplierId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "supplierId", chi.URLParam(r, "supplierId"), &supplierId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "supplierId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteSupplierParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteSupplier(w, r, brandId, supplierId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetSupplier operation middleware
+func (siw *ServerInterfaceWrapper) GetSupplier(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "supplierId" -------------
+	var supplierId SupplierId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "supplierId", chi.URLParam(r, "supplierId"), &supplierId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "supplierId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetSupplier(w, r, brandId, supplierId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateSupplier operation middleware
+func (siw *ServerInterfaceWrapper) UpdateSupplier(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "supplierId" -------------
+	var supplierId SupplierId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "supplierId", chi.URLParam(r, "supplierId"), &supplierId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "supplierId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateSupplierParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateSupplier(w, r, brandId, supplierId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -40854,6 +51132,54 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/brands/{brandId}/orders/{orderId}/events", wrapper.ListOrderEvents)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/suppliers", wrapper.ListSuppliers)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/suppliers", wrapper.CreateSupplier)
+	})
+	r.Group(func(r chi.Router) {
+		r.Delete(options.BaseURL+"/brands/{brandId}/suppliers/{supplierId}", wrapper.DeleteSupplier)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/suppliers/{supplierId}", wrapper.GetSupplier)
+	})
+	r.Group(func(r chi.Router) {
+		r.Patch(options.BaseURL+"/brands/{brandId}/suppliers/{supplierId}", wrapper.UpdateSupplier)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/purchase-orders", wrapper.ListPurchaseOrders)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/purchase-orders", wrapper.CreatePurchaseOrder)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/purchase-orders/from-suggestions", wrapper.CreatePurchaseOrdersFromSuggestions)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/purchase-orders/{purchaseOrderId}", wrapper.GetPurchaseOrder)
+	})
+	r.Group(func(r chi.Router) {
+		r.Patch(options.BaseURL+"/brands/{brandId}/purchase-orders/{purchaseOrderId}", wrapper.UpdatePurchaseOrder)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/purchase-orders/{purchaseOrderId}/submit", wrapper.SubmitPurchaseOrder)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/purchase-orders/{purchaseOrderId}/cancel", wrapper.CancelPurchaseOrder)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/purchase-orders/{purchaseOrderId}/close", wrapper.ClosePurchaseOrder)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/purchase-orders/{purchaseOrderId}/receipts", wrapper.CreatePurchaseOrderReceipt)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/inventory/valuation", wrapper.GetInventoryValuation)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/inventory/reorder-suggestions", wrapper.ListReorderSuggestions)
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/brands/{brandId}/events", wrapper.ListEvents)
@@ -44862,6 +55188,149 @@ func (response ListStockMovements503ApplicationProblemPlusJSONResponse) VisitLis
 	return err
 }
 
+type ListReorderSuggestionsRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  ListReorderSuggestionsParams
+}
+
+type ListReorderSuggestionsResponseObject interface {
+	VisitListReorderSuggestionsResponse(w http.ResponseWriter) error
+}
+
+type ListReorderSuggestions200JSONResponse ReorderSuggestionList
+
+func (response ListReorderSuggestions200JSONResponse) VisitListReorderSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReorderSuggestions400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListReorderSuggestions400ApplicationProblemPlusJSONResponse) VisitListReorderSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReorderSuggestions401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListReorderSuggestions401ApplicationProblemPlusJSONResponse) VisitListReorderSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReorderSuggestions403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListReorderSuggestions403ApplicationProblemPlusJSONResponse) VisitListReorderSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReorderSuggestions404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListReorderSuggestions404ApplicationProblemPlusJSONResponse) VisitListReorderSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReorderSuggestions500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListReorderSuggestions500ApplicationProblemPlusJSONResponse) VisitListReorderSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReorderSuggestions503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListReorderSuggestions503ApplicationProblemPlusJSONResponse) VisitListReorderSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateStockTransferRequestObject struct {
 	BrandId BrandId `json:"brandId"`
 	Params  CreateStockTransferParams
@@ -45071,6 +55540,168 @@ type CreateStockTransfer503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response CreateStockTransfer503ApplicationProblemPlusJSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInventoryValuationRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  GetInventoryValuationParams
+}
+
+type GetInventoryValuationResponseObject interface {
+	VisitGetInventoryValuationResponse(w http.ResponseWriter) error
+}
+
+type GetInventoryValuation200JSONResponse InventoryValuation
+
+func (response GetInventoryValuation200JSONResponse) VisitGetInventoryValuationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInventoryValuation400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetInventoryValuation400ApplicationProblemPlusJSONResponse) VisitGetInventoryValuationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInventoryValuation401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetInventoryValuation401ApplicationProblemPlusJSONResponse) VisitGetInventoryValuationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInventoryValuation403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetInventoryValuation403ApplicationProblemPlusJSONResponse) VisitGetInventoryValuationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInventoryValuation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetInventoryValuation404ApplicationProblemPlusJSONResponse) VisitGetInventoryValuationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInventoryValuation422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response GetInventoryValuation422ApplicationProblemPlusJSONResponse) VisitGetInventoryValuationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInventoryValuation500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetInventoryValuation500ApplicationProblemPlusJSONResponse) VisitGetInventoryValuationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInventoryValuation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetInventoryValuation503ApplicationProblemPlusJSONResponse) VisitGetInventoryValuationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -50036,6 +60667,1883 @@ func (response GetProductInventory503ApplicationProblemPlusJSONResponse) VisitGe
 	return err
 }
 
+type ListPurchaseOrdersRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  ListPurchaseOrdersParams
+}
+
+type ListPurchaseOrdersResponseObject interface {
+	VisitListPurchaseOrdersResponse(w http.ResponseWriter) error
+}
+
+type ListPurchaseOrders200JSONResponse PurchaseOrderList
+
+func (response ListPurchaseOrders200JSONResponse) VisitListPurchaseOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPurchaseOrders400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPurchaseOrders400ApplicationProblemPlusJSONResponse) VisitListPurchaseOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPurchaseOrders401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPurchaseOrders401ApplicationProblemPlusJSONResponse) VisitListPurchaseOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPurchaseOrders403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListPurchaseOrders403ApplicationProblemPlusJSONResponse) VisitListPurchaseOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPurchaseOrders404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListPurchaseOrders404ApplicationProblemPlusJSONResponse) VisitListPurchaseOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPurchaseOrders500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListPurchaseOrders500ApplicationProblemPlusJSONResponse) VisitListPurchaseOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPurchaseOrders503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListPurchaseOrders503ApplicationProblemPlusJSONResponse) VisitListPurchaseOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  CreatePurchaseOrderParams
+	Body    *CreatePurchaseOrderJSONRequestBody
+}
+
+type CreatePurchaseOrderResponseObject interface {
+	VisitCreatePurchaseOrderResponse(w http.ResponseWriter) error
+}
+
+type CreatePurchaseOrder201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+}
+
+type CreatePurchaseOrder201JSONResponse struct {
+	Body    PurchaseOrder
+	Headers CreatePurchaseOrder201ResponseHeaders
+}
+
+func (response CreatePurchaseOrder201JSONResponse) VisitCreatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrder400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrder400ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrder401ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrder403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrder403ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrder404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrder404ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrder409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrder409ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrder413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrder413ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrder415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrder415ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrder422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrder422ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrder500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrder500ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrder503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrder503ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrdersFromSuggestionsRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  CreatePurchaseOrdersFromSuggestionsParams
+	Body    *CreatePurchaseOrdersFromSuggestionsJSONRequestBody
+}
+
+type CreatePurchaseOrdersFromSuggestionsResponseObject interface {
+	VisitCreatePurchaseOrdersFromSuggestionsResponse(w http.ResponseWriter) error
+}
+
+type CreatePurchaseOrdersFromSuggestions201ResponseHeaders struct {
+	IdempotentReplayed *string
+}
+
+type CreatePurchaseOrdersFromSuggestions201JSONResponse struct {
+	Body    PurchaseOrderList
+	Headers CreatePurchaseOrdersFromSuggestions201ResponseHeaders
+}
+
+func (response CreatePurchaseOrdersFromSuggestions201JSONResponse) VisitCreatePurchaseOrdersFromSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrdersFromSuggestions400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrdersFromSuggestions400ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrdersFromSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrdersFromSuggestions401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrdersFromSuggestions401ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrdersFromSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrdersFromSuggestions403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrdersFromSuggestions403ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrdersFromSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrdersFromSuggestions404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrdersFromSuggestions404ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrdersFromSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrdersFromSuggestions409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrdersFromSuggestions409ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrdersFromSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrdersFromSuggestions413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrdersFromSuggestions413ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrdersFromSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrdersFromSuggestions415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrdersFromSuggestions415ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrdersFromSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrdersFromSuggestions422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrdersFromSuggestions422ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrdersFromSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrdersFromSuggestions500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrdersFromSuggestions500ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrdersFromSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrdersFromSuggestions503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrdersFromSuggestions503ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrdersFromSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPurchaseOrderRequestObject struct {
+	BrandId         BrandId         `json:"brandId"`
+	PurchaseOrderId PurchaseOrderId `json:"purchaseOrderId"`
+}
+
+type GetPurchaseOrderResponseObject interface {
+	VisitGetPurchaseOrderResponse(w http.ResponseWriter) error
+}
+
+type GetPurchaseOrder200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetPurchaseOrder200JSONResponse struct {
+	Body    PurchaseOrder
+	Headers GetPurchaseOrder200ResponseHeaders
+}
+
+func (response GetPurchaseOrder200JSONResponse) VisitGetPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPurchaseOrder400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetPurchaseOrder400ApplicationProblemPlusJSONResponse) VisitGetPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPurchaseOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetPurchaseOrder401ApplicationProblemPlusJSONResponse) VisitGetPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPurchaseOrder403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetPurchaseOrder403ApplicationProblemPlusJSONResponse) VisitGetPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPurchaseOrder404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetPurchaseOrder404ApplicationProblemPlusJSONResponse) VisitGetPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPurchaseOrder500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetPurchaseOrder500ApplicationProblemPlusJSONResponse) VisitGetPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPurchaseOrder503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetPurchaseOrder503ApplicationProblemPlusJSONResponse) VisitGetPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePurchaseOrderRequestObject struct {
+	BrandId         BrandId         `json:"brandId"`
+	PurchaseOrderId PurchaseOrderId `json:"purchaseOrderId"`
+	Params          UpdatePurchaseOrderParams
+	Body            *UpdatePurchaseOrderJSONRequestBody
+}
+
+type UpdatePurchaseOrderResponseObject interface {
+	VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error
+}
+
+type UpdatePurchaseOrder200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdatePurchaseOrder200JSONResponse struct {
+	Body    PurchaseOrder
+	Headers UpdatePurchaseOrder200ResponseHeaders
+}
+
+func (response UpdatePurchaseOrder200JSONResponse) VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePurchaseOrder400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePurchaseOrder400ApplicationProblemPlusJSONResponse) VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePurchaseOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePurchaseOrder401ApplicationProblemPlusJSONResponse) VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePurchaseOrder403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePurchaseOrder403ApplicationProblemPlusJSONResponse) VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePurchaseOrder404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePurchaseOrder404ApplicationProblemPlusJSONResponse) VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePurchaseOrder409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePurchaseOrder409ApplicationProblemPlusJSONResponse) VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePurchaseOrder412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePurchaseOrder412ApplicationProblemPlusJSONResponse) VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePurchaseOrder413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePurchaseOrder413ApplicationProblemPlusJSONResponse) VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePurchaseOrder415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePurchaseOrder415ApplicationProblemPlusJSONResponse) VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePurchaseOrder422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePurchaseOrder422ApplicationProblemPlusJSONResponse) VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePurchaseOrder500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePurchaseOrder500ApplicationProblemPlusJSONResponse) VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePurchaseOrder503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePurchaseOrder503ApplicationProblemPlusJSONResponse) VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPurchaseOrderRequestObject struct {
+	BrandId         BrandId         `json:"brandId"`
+	PurchaseOrderId PurchaseOrderId `json:"purchaseOrderId"`
+	Params          CancelPurchaseOrderParams
+}
+
+type CancelPurchaseOrderResponseObject interface {
+	VisitCancelPurchaseOrderResponse(w http.ResponseWriter) error
+}
+
+type CancelPurchaseOrder200ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+type CancelPurchaseOrder200JSONResponse struct {
+	Body    PurchaseOrder
+	Headers CancelPurchaseOrder200ResponseHeaders
+}
+
+func (response CancelPurchaseOrder200JSONResponse) VisitCancelPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPurchaseOrder400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPurchaseOrder400ApplicationProblemPlusJSONResponse) VisitCancelPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPurchaseOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPurchaseOrder401ApplicationProblemPlusJSONResponse) VisitCancelPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPurchaseOrder403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPurchaseOrder403ApplicationProblemPlusJSONResponse) VisitCancelPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPurchaseOrder404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPurchaseOrder404ApplicationProblemPlusJSONResponse) VisitCancelPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPurchaseOrder409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPurchaseOrder409ApplicationProblemPlusJSONResponse) VisitCancelPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPurchaseOrder412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPurchaseOrder412ApplicationProblemPlusJSONResponse) VisitCancelPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPurchaseOrder500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPurchaseOrder500ApplicationProblemPlusJSONResponse) VisitCancelPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPurchaseOrder503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPurchaseOrder503ApplicationProblemPlusJSONResponse) VisitCancelPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClosePurchaseOrderRequestObject struct {
+	BrandId         BrandId         `json:"brandId"`
+	PurchaseOrderId PurchaseOrderId `json:"purchaseOrderId"`
+	Params          ClosePurchaseOrderParams
+}
+
+type ClosePurchaseOrderResponseObject interface {
+	VisitClosePurchaseOrderResponse(w http.ResponseWriter) error
+}
+
+type ClosePurchaseOrder200ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+type ClosePurchaseOrder200JSONResponse struct {
+	Body    PurchaseOrder
+	Headers ClosePurchaseOrder200ResponseHeaders
+}
+
+func (response ClosePurchaseOrder200JSONResponse) VisitClosePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClosePurchaseOrder400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ClosePurchaseOrder400ApplicationProblemPlusJSONResponse) VisitClosePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClosePurchaseOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ClosePurchaseOrder401ApplicationProblemPlusJSONResponse) VisitClosePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClosePurchaseOrder403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ClosePurchaseOrder403ApplicationProblemPlusJSONResponse) VisitClosePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClosePurchaseOrder404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ClosePurchaseOrder404ApplicationProblemPlusJSONResponse) VisitClosePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClosePurchaseOrder409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ClosePurchaseOrder409ApplicationProblemPlusJSONResponse) VisitClosePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClosePurchaseOrder412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ClosePurchaseOrder412ApplicationProblemPlusJSONResponse) VisitClosePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClosePurchaseOrder500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ClosePurchaseOrder500ApplicationProblemPlusJSONResponse) VisitClosePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClosePurchaseOrder503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ClosePurchaseOrder503ApplicationProblemPlusJSONResponse) VisitClosePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderReceiptRequestObject struct {
+	BrandId         BrandId         `json:"brandId"`
+	PurchaseOrderId PurchaseOrderId `json:"purchaseOrderId"`
+	Params          CreatePurchaseOrderReceiptParams
+	Body            *CreatePurchaseOrderReceiptJSONRequestBody
+}
+
+type CreatePurchaseOrderReceiptResponseObject interface {
+	VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error
+}
+
+type CreatePurchaseOrderReceipt201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+type CreatePurchaseOrderReceipt201JSONResponse struct {
+	Body    PurchaseOrderReceipt
+	Headers CreatePurchaseOrderReceipt201ResponseHeaders
+}
+
+func (response CreatePurchaseOrderReceipt201JSONResponse) VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderReceipt400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrderReceipt400ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderReceipt401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrderReceipt401ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderReceipt403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrderReceipt403ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderReceipt404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrderReceipt404ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderReceipt409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrderReceipt409ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderReceipt412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrderReceipt412ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderReceipt413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrderReceipt413ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderReceipt415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrderReceipt415ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderReceipt422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrderReceipt422ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderReceipt500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrderReceipt500ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderReceipt503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrderReceipt503ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitPurchaseOrderRequestObject struct {
+	BrandId         BrandId         `json:"brandId"`
+	PurchaseOrderId PurchaseOrderId `json:"purchaseOrderId"`
+	Params          SubmitPurchaseOrderParams
+}
+
+type SubmitPurchaseOrderResponseObject interface {
+	VisitSubmitPurchaseOrderResponse(w http.ResponseWriter) error
+}
+
+type SubmitPurchaseOrder200ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+type SubmitPurchaseOrder200JSONResponse struct {
+	Body    PurchaseOrder
+	Headers SubmitPurchaseOrder200ResponseHeaders
+}
+
+func (response SubmitPurchaseOrder200JSONResponse) VisitSubmitPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitPurchaseOrder400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitPurchaseOrder400ApplicationProblemPlusJSONResponse) VisitSubmitPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitPurchaseOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitPurchaseOrder401ApplicationProblemPlusJSONResponse) VisitSubmitPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitPurchaseOrder403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitPurchaseOrder403ApplicationProblemPlusJSONResponse) VisitSubmitPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitPurchaseOrder404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitPurchaseOrder404ApplicationProblemPlusJSONResponse) VisitSubmitPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitPurchaseOrder409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitPurchaseOrder409ApplicationProblemPlusJSONResponse) VisitSubmitPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitPurchaseOrder412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitPurchaseOrder412ApplicationProblemPlusJSONResponse) VisitSubmitPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitPurchaseOrder500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitPurchaseOrder500ApplicationProblemPlusJSONResponse) VisitSubmitPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitPurchaseOrder503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitPurchaseOrder503ApplicationProblemPlusJSONResponse) VisitSubmitPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListReservationsRequestObject struct {
 	BrandId BrandId `json:"brandId"`
 	Params  ListReservationsParams
@@ -50953,6 +63461,934 @@ type ExtendReservation503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ExtendReservation503ApplicationProblemPlusJSONResponse) VisitExtendReservationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSuppliersRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  ListSuppliersParams
+}
+
+type ListSuppliersResponseObject interface {
+	VisitListSuppliersResponse(w http.ResponseWriter) error
+}
+
+type ListSuppliers200JSONResponse SupplierList
+
+func (response ListSuppliers200JSONResponse) VisitListSuppliersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSuppliers400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListSuppliers400ApplicationProblemPlusJSONResponse) VisitListSuppliersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSuppliers401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListSuppliers401ApplicationProblemPlusJSONResponse) VisitListSuppliersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSuppliers403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListSuppliers403ApplicationProblemPlusJSONResponse) VisitListSuppliersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSuppliers404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListSuppliers404ApplicationProblemPlusJSONResponse) VisitListSuppliersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSuppliers500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListSuppliers500ApplicationProblemPlusJSONResponse) VisitListSuppliersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSuppliers503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListSuppliers503ApplicationProblemPlusJSONResponse) VisitListSuppliersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupplierRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Body    *CreateSupplierJSONRequestBody
+}
+
+type CreateSupplierResponseObject interface {
+	VisitCreateSupplierResponse(w http.ResponseWriter) error
+}
+
+type CreateSupplier201ResponseHeaders struct {
+	ETag     *string
+	Location *string
+}
+
+type CreateSupplier201JSONResponse struct {
+	Body    Supplier
+	Headers CreateSupplier201ResponseHeaders
+}
+
+func (response CreateSupplier201JSONResponse) VisitCreateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupplier400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupplier400ApplicationProblemPlusJSONResponse) VisitCreateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupplier401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupplier401ApplicationProblemPlusJSONResponse) VisitCreateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupplier403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupplier403ApplicationProblemPlusJSONResponse) VisitCreateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupplier404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupplier404ApplicationProblemPlusJSONResponse) VisitCreateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupplier409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupplier409ApplicationProblemPlusJSONResponse) VisitCreateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupplier413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupplier413ApplicationProblemPlusJSONResponse) VisitCreateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupplier415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupplier415ApplicationProblemPlusJSONResponse) VisitCreateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupplier500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupplier500ApplicationProblemPlusJSONResponse) VisitCreateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupplier503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupplier503ApplicationProblemPlusJSONResponse) VisitCreateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSupplierRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	SupplierId SupplierId `json:"supplierId"`
+	Params     DeleteSupplierParams
+}
+
+type DeleteSupplierResponseObject interface {
+	VisitDeleteSupplierResponse(w http.ResponseWriter) error
+}
+
+type DeleteSupplier200ResponseHeaders struct {
+	ETag *string
+}
+
+type DeleteSupplier200JSONResponse struct {
+	Body    Supplier
+	Headers DeleteSupplier200ResponseHeaders
+}
+
+func (response DeleteSupplier200JSONResponse) VisitDeleteSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSupplier204Response struct {
+}
+
+func (response DeleteSupplier204Response) VisitDeleteSupplierResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteSupplier400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSupplier400ApplicationProblemPlusJSONResponse) VisitDeleteSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSupplier401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSupplier401ApplicationProblemPlusJSONResponse) VisitDeleteSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSupplier403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSupplier403ApplicationProblemPlusJSONResponse) VisitDeleteSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSupplier404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSupplier404ApplicationProblemPlusJSONResponse) VisitDeleteSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSupplier412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSupplier412ApplicationProblemPlusJSONResponse) VisitDeleteSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSupplier500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSupplier500ApplicationProblemPlusJSONResponse) VisitDeleteSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSupplier503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSupplier503ApplicationProblemPlusJSONResponse) VisitDeleteSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSupplierRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	SupplierId SupplierId `json:"supplierId"`
+}
+
+type GetSupplierResponseObject interface {
+	VisitGetSupplierResponse(w http.ResponseWriter) error
+}
+
+type GetSupplier200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetSupplier200JSONResponse struct {
+	Body    Supplier
+	Headers GetSupplier200ResponseHeaders
+}
+
+func (response GetSupplier200JSONResponse) VisitGetSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSupplier400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetSupplier400ApplicationProblemPlusJSONResponse) VisitGetSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSupplier401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSupplier401ApplicationProblemPlusJSONResponse) VisitGetSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSupplier403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetSupplier403ApplicationProblemPlusJSONResponse) VisitGetSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSupplier404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetSupplier404ApplicationProblemPlusJSONResponse) VisitGetSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSupplier500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetSupplier500ApplicationProblemPlusJSONResponse) VisitGetSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSupplier503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetSupplier503ApplicationProblemPlusJSONResponse) VisitGetSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupplierRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	SupplierId SupplierId `json:"supplierId"`
+	Params     UpdateSupplierParams
+	Body       *UpdateSupplierJSONRequestBody
+}
+
+type UpdateSupplierResponseObject interface {
+	VisitUpdateSupplierResponse(w http.ResponseWriter) error
+}
+
+type UpdateSupplier200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateSupplier200JSONResponse struct {
+	Body    Supplier
+	Headers UpdateSupplier200ResponseHeaders
+}
+
+func (response UpdateSupplier200JSONResponse) VisitUpdateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupplier400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupplier400ApplicationProblemPlusJSONResponse) VisitUpdateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupplier401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupplier401ApplicationProblemPlusJSONResponse) VisitUpdateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupplier403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupplier403ApplicationProblemPlusJSONResponse) VisitUpdateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupplier404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupplier404ApplicationProblemPlusJSONResponse) VisitUpdateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupplier409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupplier409ApplicationProblemPlusJSONResponse) VisitUpdateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupplier412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupplier412ApplicationProblemPlusJSONResponse) VisitUpdateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupplier413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupplier413ApplicationProblemPlusJSONResponse) VisitUpdateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupplier415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupplier415ApplicationProblemPlusJSONResponse) VisitUpdateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupplier500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupplier500ApplicationProblemPlusJSONResponse) VisitUpdateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupplier503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupplier503ApplicationProblemPlusJSONResponse) VisitUpdateSupplierResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -52701,9 +66137,15 @@ type StrictServerInterface interface {
 	// ListStockMovements The ledger
 	// (GET /brands/{brandId}/inventory/movements)
 	ListStockMovements(ctx context.Context, request ListStockMovementsRequestObject) (ListStockMovementsResponseObject, error)
+	// ListReorderSuggestions What to reorder
+	// (GET /brands/{brandId}/inventory/reorder-suggestions)
+	ListReorderSuggestions(ctx context.Context, request ListReorderSuggestionsRequestObject) (ListReorderSuggestionsResponseObject, error)
 	// CreateStockTransfer Move available stock between two locations
 	// (POST /brands/{brandId}/inventory/transfers)
 	CreateStockTransfer(ctx context.Context, request CreateStockTransferRequestObject) (CreateStockTransferResponseObject, error)
+	// GetInventoryValuation What the stock on hand is worth
+	// (GET /brands/{brandId}/inventory/valuation)
+	GetInventoryValuation(ctx context.Context, request GetInventoryValuationRequestObject) (GetInventoryValuationResponseObject, error)
 	// UpdateStockLevel Set a level's reorder point
 	// (PATCH /brands/{brandId}/inventory/{productId}/{locationId})
 	UpdateStockLevel(ctx context.Context, request UpdateStockLevelRequestObject) (UpdateStockLevelResponseObject, error)
@@ -52785,6 +66227,33 @@ type StrictServerInterface interface {
 	// GetProductInventory A product's stock at every location, with totals
 	// (GET /brands/{brandId}/products/{productId}/inventory)
 	GetProductInventory(ctx context.Context, request GetProductInventoryRequestObject) (GetProductInventoryResponseObject, error)
+	// ListPurchaseOrders The brand's purchase orders
+	// (GET /brands/{brandId}/purchase-orders)
+	ListPurchaseOrders(ctx context.Context, request ListPurchaseOrdersRequestObject) (ListPurchaseOrdersResponseObject, error)
+	// CreatePurchaseOrder Draft a purchase order
+	// (POST /brands/{brandId}/purchase-orders)
+	CreatePurchaseOrder(ctx context.Context, request CreatePurchaseOrderRequestObject) (CreatePurchaseOrderResponseObject, error)
+	// CreatePurchaseOrdersFromSuggestions Draft purchase orders from the reorder suggestions
+	// (POST /brands/{brandId}/purchase-orders/from-suggestions)
+	CreatePurchaseOrdersFromSuggestions(ctx context.Context, request CreatePurchaseOrdersFromSuggestionsRequestObject) (CreatePurchaseOrdersFromSuggestionsResponseObject, error)
+	// GetPurchaseOrder A purchase order
+	// (GET /brands/{brandId}/purchase-orders/{purchaseOrderId})
+	GetPurchaseOrder(ctx context.Context, request GetPurchaseOrderRequestObject) (GetPurchaseOrderResponseObject, error)
+	// UpdatePurchaseOrder Change a draft purchase order
+	// (PATCH /brands/{brandId}/purchase-orders/{purchaseOrderId})
+	UpdatePurchaseOrder(ctx context.Context, request UpdatePurchaseOrderRequestObject) (UpdatePurchaseOrderResponseObject, error)
+	// CancelPurchaseOrder Cancel a purchase order
+	// (POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/cancel)
+	CancelPurchaseOrder(ctx context.Context, request CancelPurchaseOrderRequestObject) (CancelPurchaseOrderResponseObject, error)
+	// ClosePurchaseOrder Give up on the rest of a partially received purchase order
+	// (POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/close)
+	ClosePurchaseOrder(ctx context.Context, request ClosePurchaseOrderRequestObject) (ClosePurchaseOrderResponseObject, error)
+	// CreatePurchaseOrderReceipt Receive stock of an ordered purchase order
+	// (POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/receipts)
+	CreatePurchaseOrderReceipt(ctx context.Context, request CreatePurchaseOrderReceiptRequestObject) (CreatePurchaseOrderReceiptResponseObject, error)
+	// SubmitPurchaseOrder Order a draft purchase order from its supplier
+	// (POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/submit)
+	SubmitPurchaseOrder(ctx context.Context, request SubmitPurchaseOrderRequestObject) (SubmitPurchaseOrderResponseObject, error)
 	// ListReservations The brand's reservations
 	// (GET /brands/{brandId}/reservations)
 	ListReservations(ctx context.Context, request ListReservationsRequestObject) (ListReservationsResponseObject, error)
@@ -52800,6 +66269,21 @@ type StrictServerInterface interface {
 	// ExtendReservation Move a reservation's expiry
 	// (POST /brands/{brandId}/reservations/{reservationId}/extend)
 	ExtendReservation(ctx context.Context, request ExtendReservationRequestObject) (ExtendReservationResponseObject, error)
+	// ListSuppliers The brand's suppliers
+	// (GET /brands/{brandId}/suppliers)
+	ListSuppliers(ctx context.Context, request ListSuppliersRequestObject) (ListSuppliersResponseObject, error)
+	// CreateSupplier Add a supplier
+	// (POST /brands/{brandId}/suppliers)
+	CreateSupplier(ctx context.Context, request CreateSupplierRequestObject) (CreateSupplierResponseObject, error)
+	// DeleteSupplier Delete a supplier, or archive it when purchase orders name it
+	// (DELETE /brands/{brandId}/suppliers/{supplierId})
+	DeleteSupplier(ctx context.Context, request DeleteSupplierRequestObject) (DeleteSupplierResponseObject, error)
+	// GetSupplier A supplier
+	// (GET /brands/{brandId}/suppliers/{supplierId})
+	GetSupplier(ctx context.Context, request GetSupplierRequestObject) (GetSupplierResponseObject, error)
+	// UpdateSupplier Change a supplier
+	// (PATCH /brands/{brandId}/suppliers/{supplierId})
+	UpdateSupplier(ctx context.Context, request UpdateSupplierRequestObject) (UpdateSupplierResponseObject, error)
 	// ListWebhookEndpoints The brand's webhook endpoints
 	// (GET /brands/{brandId}/webhook-endpoints)
 	ListWebhookEndpoints(ctx context.Context, request ListWebhookEndpointsRequestObject) (ListWebhookEndpointsResponseObject, error)
@@ -53591,6 +67075,33 @@ func (sh *strictHandler) ListStockMovements(w http.ResponseWriter, r *http.Reque
 	}
 }
 
+// ListReorderSuggestions operation middleware
+func (sh *strictHandler) ListReorderSuggestions(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReorderSuggestionsParams) {
+	var request ListReorderSuggestionsRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListReorderSuggestions(ctx, request.(ListReorderSuggestionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListReorderSuggestions")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListReorderSuggestionsResponseObject); ok {
+		if err := validResponse.VisitListReorderSuggestionsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // CreateStockTransfer operation middleware
 func (sh *strictHandler) CreateStockTransfer(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateStockTransferParams) {
 	var request CreateStockTransferRequestObject
@@ -53618,6 +67129,33 @@ func (sh *strictHandler) CreateStockTransfer(w http.ResponseWriter, r *http.Requ
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(CreateStockTransferResponseObject); ok {
 		if err := validResponse.VisitCreateStockTransferResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetInventoryValuation operation middleware
+func (sh *strictHandler) GetInventoryValuation(w http.ResponseWriter, r *http.Request, brandId BrandId, params GetInventoryValuationParams) {
+	var request GetInventoryValuationRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetInventoryValuation(ctx, request.(GetInventoryValuationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetInventoryValuation")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetInventoryValuationResponseObject); ok {
+		if err := validResponse.VisitGetInventoryValuationResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -54450,6 +67988,285 @@ func (sh *strictHandler) GetProductInventory(w http.ResponseWriter, r *http.Requ
 	}
 }
 
+// ListPurchaseOrders operation middleware
+func (sh *strictHandler) ListPurchaseOrders(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListPurchaseOrdersParams) {
+	var request ListPurchaseOrdersRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPurchaseOrders(ctx, request.(ListPurchaseOrdersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPurchaseOrders")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListPurchaseOrdersResponseObject); ok {
+		if err := validResponse.VisitListPurchaseOrdersResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreatePurchaseOrder operation middleware
+func (sh *strictHandler) CreatePurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreatePurchaseOrderParams) {
+	var request CreatePurchaseOrderRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	var body CreatePurchaseOrderJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreatePurchaseOrder(ctx, request.(CreatePurchaseOrderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreatePurchaseOrder")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreatePurchaseOrderResponseObject); ok {
+		if err := validResponse.VisitCreatePurchaseOrderResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreatePurchaseOrdersFromSuggestions operation middleware
+func (sh *strictHandler) CreatePurchaseOrdersFromSuggestions(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreatePurchaseOrdersFromSuggestionsParams) {
+	var request CreatePurchaseOrdersFromSuggestionsRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	var body CreatePurchaseOrdersFromSuggestionsJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreatePurchaseOrdersFromSuggestions(ctx, request.(CreatePurchaseOrdersFromSuggestionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreatePurchaseOrdersFromSuggestions")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreatePurchaseOrdersFromSuggestionsResponseObject); ok {
+		if err := validResponse.VisitCreatePurchaseOrdersFromSuggestionsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetPurchaseOrder operation middleware
+func (sh *strictHandler) GetPurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId) {
+	var request GetPurchaseOrderRequestObject
+
+	request.BrandId = brandId
+	request.PurchaseOrderId = purchaseOrderId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPurchaseOrder(ctx, request.(GetPurchaseOrderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPurchaseOrder")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetPurchaseOrderResponseObject); ok {
+		if err := validResponse.VisitGetPurchaseOrderResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdatePurchaseOrder operation middleware
+func (sh *strictHandler) UpdatePurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params UpdatePurchaseOrderParams) {
+	var request UpdatePurchaseOrderRequestObject
+
+	request.BrandId = brandId
+	request.PurchaseOrderId = purchaseOrderId
+	request.Params = params
+
+	var body UpdatePurchaseOrderJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdatePurchaseOrder(ctx, request.(UpdatePurchaseOrderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdatePurchaseOrder")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdatePurchaseOrderResponseObject); ok {
+		if err := validResponse.VisitUpdatePurchaseOrderResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CancelPurchaseOrder operation middleware
+func (sh *strictHandler) CancelPurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params CancelPurchaseOrderParams) {
+	var request CancelPurchaseOrderRequestObject
+
+	request.BrandId = brandId
+	request.PurchaseOrderId = purchaseOrderId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelPurchaseOrder(ctx, request.(CancelPurchaseOrderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelPurchaseOrder")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CancelPurchaseOrderResponseObject); ok {
+		if err := validResponse.VisitCancelPurchaseOrderResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ClosePurchaseOrder operation middleware
+func (sh *strictHandler) ClosePurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params ClosePurchaseOrderParams) {
+	var request ClosePurchaseOrderRequestObject
+
+	request.BrandId = brandId
+	request.PurchaseOrderId = purchaseOrderId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ClosePurchaseOrder(ctx, request.(ClosePurchaseOrderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ClosePurchaseOrder")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ClosePurchaseOrderResponseObject); ok {
+		if err := validResponse.VisitClosePurchaseOrderResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreatePurchaseOrderReceipt operation middleware
+func (sh *strictHandler) CreatePurchaseOrderReceipt(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params CreatePurchaseOrderReceiptParams) {
+	var request CreatePurchaseOrderReceiptRequestObject
+
+	request.BrandId = brandId
+	request.PurchaseOrderId = purchaseOrderId
+	request.Params = params
+
+	var body CreatePurchaseOrderReceiptJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreatePurchaseOrderReceipt(ctx, request.(CreatePurchaseOrderReceiptRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreatePurchaseOrderReceipt")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreatePurchaseOrderReceiptResponseObject); ok {
+		if err := validResponse.VisitCreatePurchaseOrderReceiptResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SubmitPurchaseOrder operation middleware
+func (sh *strictHandler) SubmitPurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params SubmitPurchaseOrderParams) {
+	var request SubmitPurchaseOrderRequestObject
+
+	request.BrandId = brandId
+	request.PurchaseOrderId = purchaseOrderId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SubmitPurchaseOrder(ctx, request.(SubmitPurchaseOrderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SubmitPurchaseOrder")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SubmitPurchaseOrderResponseObject); ok {
+		if err := validResponse.VisitSubmitPurchaseOrderResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListReservations operation middleware
 func (sh *strictHandler) ListReservations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReservationsParams) {
 	var request ListReservationsRequestObject
@@ -54596,6 +68413,156 @@ func (sh *strictHandler) ExtendReservation(w http.ResponseWriter, r *http.Reques
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(ExtendReservationResponseObject); ok {
 		if err := validResponse.VisitExtendReservationResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListSuppliers operation middleware
+func (sh *strictHandler) ListSuppliers(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListSuppliersParams) {
+	var request ListSuppliersRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSuppliers(ctx, request.(ListSuppliersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSuppliers")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListSuppliersResponseObject); ok {
+		if err := validResponse.VisitListSuppliersResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateSupplier operation middleware
+func (sh *strictHandler) CreateSupplier(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	var request CreateSupplierRequestObject
+
+	request.BrandId = brandId
+
+	var body CreateSupplierJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateSupplier(ctx, request.(CreateSupplierRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateSupplier")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateSupplierResponseObject); ok {
+		if err := validResponse.VisitCreateSupplierResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteSupplier operation middleware
+func (sh *strictHandler) DeleteSupplier(w http.ResponseWriter, r *http.Request, brandId BrandId, supplierId SupplierId, params DeleteSupplierParams) {
+	var request DeleteSupplierRequestObject
+
+	request.BrandId = brandId
+	request.SupplierId = supplierId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteSupplier(ctx, request.(DeleteSupplierRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteSupplier")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteSupplierResponseObject); ok {
+		if err := validResponse.VisitDeleteSupplierResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetSupplier operation middleware
+func (sh *strictHandler) GetSupplier(w http.ResponseWriter, r *http.Request, brandId BrandId, supplierId SupplierId) {
+	var request GetSupplierRequestObject
+
+	request.BrandId = brandId
+	request.SupplierId = supplierId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSupplier(ctx, request.(GetSupplierRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSupplier")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetSupplierResponseObject); ok {
+		if err := validResponse.VisitGetSupplierResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdateSupplier operation middleware
+func (sh *strictHandler) UpdateSupplier(w http.ResponseWriter, r *http.Request, brandId BrandId, supplierId SupplierId, params UpdateSupplierParams) {
+	var request UpdateSupplierRequestObject
+
+	request.BrandId = brandId
+	request.SupplierId = supplierId
+	request.Params = params
+
+	var body UpdateSupplierJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateSupplier(ctx, request.(UpdateSupplierRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateSupplier")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdateSupplierResponseObject); ok {
+		if err := validResponse.VisitUpdateSupplierResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -54964,597 +68931,690 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3rctu4tjiIvwpK/19VpN6ULPmSxHb96j+O4yROfNu+7HSnnSNCJCSxTQFqArSi7l+qTs2nma9Tp6bm",
-	"43ya8wJT8wDnUfaTTK0FgAQp6ubE6fSePtVH2yEBEFhYWFj39XstEKOx4IwrWdv7vTZkNGQJ/nl0TQfw",
-	"vyGTQRKNVSR4ba92PWQkYVKkScCeSHLPEhkJ7pG+SIh/3G+eUhUMfVKnRKpE8AG5p3EUUiUSj1y+OiS7",
-	"nU6b/Nd/Pm89b201WjWvJoMhG1H4EPtER+OY1fZqt7Wt21rNq6npGP4pVRLxQe3zZ692HLLRWCjGVfOS",
-	"jWM6ZeHsHH2VpMwnkyHjRA0jSSiXE5aQSBI1ZEQqkbCQ9KNEKvtKCXyVsF9TJtUTSfzsS8G0+Y5NfVLn",
-	"Qg0jPiAJ5YQOaMTL8+fpqLb3cw2+XvtYNfsTEVA9xyqw3lyeENHHeQQJo4qFGaTnAWqjl1Aeyo12Z3eL",
-	"dnqbzWfBVth8xrb7zed0t9dsB51wk231t+lOsDFORJgGapXWT9uV0L9kKpk2D/qKJbNLeD8UMSOSBYKH",
-	"EgA6oZEiPdYXCSMqmQLoEGyk7iBCp93anI8JW22vNop4NALItrMpRVyxAUtwTj82L/WmNY/DeehqNzUK",
-	"9zR444hx3GW3t8GYSBHJuCJUoy4RnHmEEs4m5Obk+CURasiSSSRZi1wkohezkSQBTZKpRi46YtAxZSTi",
-	"xDffPg59j8RiQOKIMwCOmLej7c7blzsfDrf/3rna+fH5679v/7T19tnZ5oun7yp25LNXG9OEjpgyZ/Zg",
-	"HL1jUw2ICNY/pmpY82qcjqDjHb7zajCrKIGjA7jqTqQvkhFVtb1amkZhJQ68AIybB2pEx31COQJJ/xPh",
-	"bs6ZJNvtbZLymEl9FgMax/pkUk4OXp4enwFgKqbeM5/9sskfpokUSfXcfc4+Kd3At+dwnLD7SKSSjOmA",
-	"tcj5mP6aMkJ5SBQdjVnSZPdRyLjaI5QE2JWoIVVkQiXhQpFIypSFpDfVdEiy5J4lSCvx33EkFa6dbLfb",
-	"2cJ/TVkyzVeuxy2gy4h+OmF8oIa1vZ3OJh4R++9O1bKPeDgWEVdV23ZAJqw3FOKOMNPKLn7eZuImztkm",
-	"ln/py3bKIb/v2HR22qf0jgHgEiBJRNI+I/UwoX3VjJjqN4dKjek4akYOFb9j06a+35rtZ409wDggRM93",
-	"tztEf/mW1/3b2j///f+6rfkNIhJCSY8C9RJ3jHuk02pt7uyQ+0hGvZiRg6vD42MSDGlCAziAHpGBGLPQ",
-	"XiYGtxFbhuyWizFLkPzjozs2VubWfHl0enF+fXR2+FP33dFP3evrE5/UN7fJEBAnZH2axqrRIgdmsZNI",
-	"DXNac8emt9x8Qz8xNIfUR0wNRegR2CKP9EQ4bZABU/rkFa4/pMsejnzL/YpLdo/gnerh1JOUI3rDbbhP",
-	"dj59yk43AAvwHhbXItfOHM3YlIRRv88SILB2nvoAbG6Suu9sV/eOTbsJSyUL/cY+mQyjmDkTt52liuL4",
-	"lsOUPDxHuxXDRLzbj6PBUPkNDT3fucl8ONdmZyQZ0eSOhbfc/+Tizh6xuOyT+jimAV5mnIgkZEmDJKyf",
-	"SobYqGcFHxEp3CF3bLoHp/uWVyzODKkhdcemT6QLFKQsUT9ioZ50pCRu5RNJbm6OX0oS8VseC9i/gEq2",
-	"l50GJEFyzOIYyWoUwlVkjzE0zTghB11at/yWv4eeGY9E7hgb44HviZSHLAQclGkQAPWGXYsndCrNZh9o",
-	"KNCY1Lc/fWp4sGPBkEwSodgtN9jiQTfEfMHjqb1vJeImjqjISEhVPBOnBz92L49e3Vwdvey++On66Mon",
-	"9c5T8i56QXrTW24PiD1omlCRoYhDSfoMubsh5fPHvDi67L64PDh7CeN67Xa7OGwc3TO7NrmfX//AKEQy",
-	"Q3d9NGj5jALq43nRR+yWs080UPGUUDkPX8hEpHFI6hqrQns4gRwFARsDXxj1zS5RxciQylseDCkfsJDI",
-	"iAfMEAs4us4+QQ/8uuWA9alt3XJLyzV1zKl5iQeey60/Z+2t3WfPWXO7He40t7fY82Yv2N1qPn2+u013",
-	"nvV3tza3kaF3Lq7NnWfli2tMlWIJTOTf6re1n29vP222m/DbgZ8t+HPnBfy8hD+fHX38veNt7ux8vq39",
-	"j5+LzfJ3jf82c714tU9N86nmiElJB/BylErgVgklv6YCYKxbk7q5EGbuA7gmO83FFwKiARd6SBigR4M7",
-	"GVM5JBGXUcgq7rrL7Nas5FJm5BLRR0qUXS6agpG5BGwvP/p6v285lYTds2Q6GbKEERZLRuqSaXLrF2fn",
-	"k4zjbHikhzhbxmJ9MOgt3263yXyy5xEpNK2ypyagnHCYCQn1FToRyR1Rkyhga2HpfMbjL6z9eljbR1l/",
-	"DpoeXdNBxkYbLYHmipBQAYKMGOWaBSoIhFutTqvT2CcUyFvMQP7KpYfOJpJZPUjGhLSI/4NPRjAdYAr5",
-	"1H5R36xGHJPYCuERiNGINiUDXAaoISMu+gQuXDUlig6kRxgNhhasBWB5ROBaaRxPif9+A9UdE0bvoKNB",
-	"YDMZWAefar2BPleUKNrzcA5cJSKGCXHBm6VtgOuEpNx8XtFBIxMUCKcjGM/XB6GVaV1ac0+IabFE3eLi",
-	"ebtdwuzbH/5H/f1G4/9vULyAtT/c1urkB4/8sKhF44e1sfqHxbtlgONsGjxdwJ6nwRDuXb1exGF+Hykk",
-	"m3Nl5sht8mUyzUk0itTsebmgA0Zk9BubJwHG2M/9lmFOYJ9w27SCpNN21SWdSnWJVUHNXW+cN/iy1Z4D",
-	"bzz3M8K8/bJvXGiV1tyvjLP3X/adSwai+2LAJYU2X/a9Kyblom/J7P2XfedGLtiiVH7xDn2GznIsuGRa",
-	"P5WqIRzXAM4xPAAiyDgeCjoex5HGvY1fpFaS5l/6bwnr1/Zq/7+NXF+9od/KDRj10nxGf7Ss4jDwAhIq",
-	"xozvE2R04FIE6QMvRgmnz1F/H9JgyJqHmkhXqE00T+1z0URu2t83wxAkXiAV9BgJYJBQ329Pn23vkv/6",
-	"z51WB7WdC3gUo0e2Q9c+eg6xzp5Wnwc6sBRizmxxSr5W2L+5vr7Y6LTaep7y4fPE/jPz1E8rsOKzV3tB",
-	"Q6N5XYAGY61f/ZtFh2x06BHCmMa6EAne7dMoZoCEIVM0imt7NTaiUbxHch5JK3TxMaFhmDApa16NJYmA",
-	"Pf/591o/YnFoe8KNWMFoVQ3y+SNQbqkoD1AtT1M13EjYIJIK7+FMDbxMwwsSXSpre9tAylWkEJQGUCRf",
-	"LMkWa2A7VGos9zY2GB4PIPhJK2T3FoJyI+/bxPXWPnsrni6j5K46WI52nfQSRu+MWmHMgj0yojGQBxaS",
-	"t1fnZ6TuZw+6sJ9+A5gg/RFyH4lYLwwufGB87riYcIL7Qer+zDb7hksF5pBxkB3GLDHNI058vad+o3So",
-	"y8aCqnWb5huFtrj4Q8H7cRR8GcYi4nQVvWPcxdUDDtK9SLmyuoNIGiRjnyKppGYOviqK7eYoli1tdYwK",
-	"bJevgUkHJOXRr6nDqyOEUOvhSA32mzJXsDjGSFSHlHa8ZLJatOFu0wrD0nq48kokvSgMGf8iZOlnozio",
-	"cj3U15iR9zljoT53cGHLPRqOIg7HYRThpTeDOPB+A9s+DG22crR55cxvVbzJ1/RVEMflKLRCAu5eGsdi",
-	"olXxqEqI5FelBK8FZ1+0sShVsO4AxilvbS5xoB2Jxgmj4RR2N6wkAlor2NRDPmhLO85l81pPadXdxBV8",
-	"vbtEn2VN8liI2xlJXDpJxx5J2L24YyFQBfZpDGzJV93WY1gfp/ER3pBftr96pK6+bIuEPuXs05gFKLvC",
-	"ayKCIE0SFu4blYvjikCiUKvJEzYWiQK5P1JlNEAE+e0hW7/j8hl2+dZOaee+Ki7YRX9FDqMILbj704Rp",
-	"rQ7aDCSwtWhLuM1grud9W9vXzAiu5YnMzO8l+5kD5yG1RulUsq+KWGdCvRIpD78Ip7hQ3T6O4qDTmdBq",
-	"DSPhVBII824lN5HwYXfCdo5FZ0IRO81VMYcL1dR9vgbSWJhYcoJcBHCKjlV2RKd4UUjGSF2r7JSIQ0LH",
-	"NFFfl228oNNY0PBaiBOaDL7s3hjrsbpKiG6MoxVuD4cdNxY1gSsbMoJKJNT+tref7zx7SnpTxR6Bq+xs",
-	"zQouOBklBLFTXhUvzHKbSoim7vu1rpoZ+GQMFZAKhFW9Q06jF663Ss50abpjTYFfGV8S9KGK4EOvtJz3",
-	"RSjjDFchJF+jmwuqyUjBiJhp7bf2rUVHZc+2y4jzmI5oD0DCzRwJXXCuLze70Gua3l8DBx1fSU5H6MqS",
-	"W0mosSyTWPABSwhyB1ztEbjoYTPQJPxVke6KJfdRwG44vadRTHvxl9EpqYfrps54JaQLqaI944wAlDhh",
-	"NBhCw6/J3TjEyKyQFKe0Kh6YBTXd3l+LFmWQCCjXd1JyX2QCuZjskZRnICJ133ZyQew3PCSzMhYT42Xm",
-	"uj+qaGTuAekOAI9FqqCz6TJJIsW0n0Yg4jgKge1EtikQ3CCjbgQD4R9dK5r7jX3iV2y/T/qJGJkZ0TDi",
-	"QFQBvKxFzoxnLYg7MJpifN+YhCmI40V/Hetj+p1I+ldKBHeHmnJ+NZW2M+g8rDEqERQR4TsgPhiFSBqj",
-	"oBCze4YuQNovZiTu2Qi+Au0Z+vMUITjHuXoROKq64HyvhTilfGqAJb+ImBjFWFcNE6FU+f4SgowonxrS",
-	"Dmx+xOU+QeRBd+OYwmmuYnSw7YMumE1Hd5bNILGLXZ2sJFSxJh7Jr3SvZJOhSrHRWEl77CJp3J7xlGcu",
-	"qAa2f57jdsNh60QS/faFfBGaa7pGjVC+nKh2ctMuE46qYQaFxonoR/HD1C7tTo5EhWWtjj+p2+0ryU7a",
-	"wBEkDP0PaSz3CCWoTOQDwJ1csd9jNEHBCVW1lPQo8I4DTlWaoNP8BENANBRhSZ72iE5QzZ+GEeMgndEM",
-	"xPlQVtNjZFd4FEYSLpIwx9ncUlClGiIHF8fkjk09Y1Qw/yTaywmVBpQXd9rqnfeJSDzgd5FCeGYdDkhK",
-	"h+H9+/dNVxNZ7RRD8xYoQ8BuMKIESSWztredNvmv/5wfGfNCQxw1HP/9thZx3Kwuzv625ukXXefT//12",
-	"Lj7PCbH50uM5TgR864tZSLs2w290x1TKiUhmjqrlR+x72ETcr+rzmo/yAKq/6R5YZ6GW9K91cl1AfY2j",
-	"+57FcVOfTK0IjzKrHCW9VGqWK0njr6vbuuEyHY9Folh4ysKIXiMAvmDj03zA7ghG7CJMFyk6MutsieF6",
-	"BPXGjosC2UQJTpSYia6OA9kATRygiT2/to4DZAq/DBr/qyLBe5ABvlB9LrUfSkFxvvd7DS2Cf5hqfXW9",
-	"Rm8j4veMK5FMN2j4SyoVMtvfnVb+s1cTqQrECMQzvDyroFxuUia6gnMW4DVmol0yIRYEklhI5YRsOKJK",
-	"jwGcAzEagZgX7gGRGtGp5iu0SnZI7xnpMcatXNMilxWBLyW3X7zlUT/iWoXRddUGISKLG81eDH/8Hp9r",
-	"aJMc2qvurtmnpu2Jp/FxzC6k7hfPnnElf2RDjFZL+CWENN/WmPVEksPz09Pja0QxjN7U918W+qs1/AF8",
-	"p17AVgeRwwguTutwgBj6RBIx4Tr8BRkMFjbQbX0lrD0gO+02SSjG3WAMCiU77S1S16Ex40SMIsmkVvjx",
-	"WR2Icd7eaW/bLgOqGHpyoRM0inNGcBuLOAoiGCxhVBEAA+0jc5kwyXjY2KuMHpsJJ7BxOzp6RG+DgaHo",
-	"E2qPMk45BDEB4bTo8GG81le8bDL81h6FaPxGP17mOJTRUKtsaXyRiDFLVATXS5/Gknkuy6GN5tfAFgPa",
-	"fzgfSj7Z7d81340mk/Dkl913Px68vhY/yV+3fty5iMa/xtvDFzu8c//89bA9PPmw+ff23bOfRp3x+637",
-	"H3PXydcJDRh5I8ZjZDMypnOvht7M48gGvZJ+hHYpZL692tiZbGlyrhTw5fNcK4LULsudQmmFznjWC3nR",
-	"eDlAFpOoMza5sE21M6l1Rvy5AB0zQ2fgPP5e9H5h2kvpwHjrLcOP4i4EkZou9UDVIx9C089eDcXTZOVe",
-	"pvVnrwZksbNit5NIe15An801+mziBgipaHyId/1KPS/yDrgPA5PGYIWul7pxef/0Wj0N3xxmCzbu0OxE",
-	"joUngoeCr49/JcjPSOvHV+dkq/P0abNDaDwe0uYmEDAH+1+UwiUKX9wshE78fND88PH3zc/rBj9skoCO",
-	"I0VjEjNoI8lB8wOpU05mZ0eAa2s4K0PkKICqs0le0F6PDhi5UgljqiLgYzWonViEywe/4ZEi2xUjzhvj",
-	"ooB/+UBn7zvk6Y9H5ZHmD3SZYaJLmxhVLCFzsWN2MMybsCZh6OWZENz8DcsNoDVvmeO8VzMZQA5UcfjN",
-	"9ubTZqfT3Ny57rT32vDfB3e4kCrWVNGILRjzxbRaPZVKYwq/Y1NCAyVJXyRo+5VKjCUG4yGHovOqQKOE",
-	"5Vo5kZCYUWO4QtgUz8wq7PUqkNHaK3mgqlKQ6JnhCgqT3ic8jWNUeyMrWJzaZnvzWbO92dzcWg5VGEfr",
-	"trQ//Mz8hhFX1QDWEd46fj2PSyJ1DOxOWD/6hHxdX6SJjZyTLEiYeiLRsEcUi2MYRWo3leIiWDDuxtE9",
-	"6/767Me7KsBFa6Pqs/YqGxJTqW6kxdXZZcP7jLvP8Kvot2mEyFHEU8VIPR2HGOll48EFDxgqoeF1w2xm",
-	"1DdsvfWMrDgmT6/bz/e2O1+0obPMz5USCesnguPRCO6InPKgCjS5F64sjIDci5Yj94Btrnk2VEnqf3/0",
-	"apFiI7n0ikXCdZF9Bj5qZkGThE71ZY2acb09DwFBmfGC6eb5WAznhWhfXLFLcVyK5p7hAvq4c63kA3C1",
-	"J9EKPH6Jk7awXAOoVaDMU8TAGGuCDT9dGGP+Gp0drcjYojMc5KDW0dr+p6YDfb+RBzz6RWzzi4dlFhUd",
-	"5oU2f/v4e8fb2vy85/y9fniyM1k7q9J3Ye1KJVEvVWwBj/77ch6jCK5XCWOoFrex0TT7CqkHIhaJh9GX",
-	"Hmm1Wo39jObstFvkiAZD9M8BYa0DVGqn7ZJuGyk9GUaKETkGmYgqwiIU+RkPSf18zPjBxTHZwjAr7d9B",
-	"TT4g0ScGT6faCwh1C7CP5mkTn/o6skGi54/N9GKUgbwvkgBf7ZWig/Nl+o19HcysgyvsAjfb7loKOPF7",
-	"DQFT26v1YhrAbQIQAoYb4Duin9wd2WmX0RiRobCEWSxeBLWSgFriTOFgHaRhpI7urXJ5dUpAAyUSN03W",
-	"7H1l7YQ6NQFqwOo+9jsOfZs6BZmlSGV8kr2UkDlCdJeoUsKLqXyFLr1yzNcW8GmTodBz03qwwnVqfVzr",
-	"NqeWYdIALaQYMcFZ7utjFiJZ3M/yn40Tcc9C/Ib2/Ktbm4lnLaI66MCkwckjFgpg4AJVg+ihUphfnRa8",
-	"NbS9V3uPELhYmRxqU2WjRd6xscpYToKAeSKtWVhnHBonKWdhiyD75xh6ET5e5XatzZr2H7SNK+IZIwxQ",
-	"GTVCPZEqwLdxhNkyzK3peyR7ZO5IHdy29pweQ7BYn7PcYatwltG4PMmtVrvV6Wy1nq2yVOlGUa81u/Ah",
-	"kFXG8Lk4VNnSrWtj6QPMPBgYQpZP8lT8FsUx3dhptVf5dpoFcs+hFwGw0AlnoSMJFU+hSSRjQy8x9vCr",
-	"SHAP4C6NHTWLQLf00CvRb+eIeYWg+Ghcc0Hron0l05Vty+Mzl/nN9QcxmEUUrBCiqSJDdBEEoupblWpX",
-	"q/5tAO5e5t4z44BBFfEvzq+uSdHlwm8R31D3bl8kAzMIennEU3QcKtN/xxdai46CM5tUETAYJGez7U8k",
-	"GTBu/fPr2r0Hs4CxXJqOBhyuLKC6I0wgCFehNU9lKQIMgW2RVajwHj5CHLSu3EbGxcNjYuQdnwM8bF1M",
-	"o8ZCdPbSTzLXdP3PWAR3TLupaJBhLjz9WqQq+6NL4zhHfjstRxVu9i00B6JrZGuMbh/1WNJN2AiuezSK",
-	"2nvcrrj40OYfKz6d+8l8ScVt18fWBazzxI5WSCZQgtCs/s7NALEuQxgwKTMjS/EsXAELDwLUgfGywxXv",
-	"EeOGdZu221uBMwI+YCX5ik3fDnuvg+g8ent889tx5yw6lsf8cic4PH56PHrVfrc53goP3+622PTtONg6",
-	"hYbxT5u7Kni9O+7xyziI3u62gs2YL1CHHVfOXufiTbmKYsM+zbiBFRn/3WUpZLK9XAQxJYh1tdGHGS6f",
-	"fdeWGNAkiVBskTajYJkpWwg2/jb+wN/GweYgoTxuH/P2w6CHkLB00B5WvbtFDDTP5ly9y4j+jTTpd1x6",
-	"jR29AgKWoOvOz93pKrKOeXnXNW09hpIZb4NgqfHr0LZ7GP+4khJ9VnN3wGk8BTEkJkd8EHEmq/rJOK1I",
-	"fX6DGQo8ErIkAvEoi2dABQFVOmu3CcLMP0mzTzbZ/E8aqvxVt8IEFBVG7DidI66eotFmccqoGe7MaPwQ",
-	"Ss6G5x8sKvvypc3F20fnuvTp+GMYLvz2pYiLNOby4Oxl9/z92dFlzaudHpwdvMa/rq4PXr0qkp785cwO",
-	"v0jju2PFRpcY8/Gw018hNCQpy0VuWGWWkJ7aWEGP4JiZysBq7AVnBfQvwLEnRMwof9iRf7qSMSLiIftU",
-	"GHpJCnmvJu/SpeE4d2mF/wF8SXf39MGwEK3EgjS+uxlLliiTtEw+xF1F4/rPv1tHk5cmm3LADD0jZ6JF",
-	"NtGeEAXsYCRSkCw7u7u7ZqG1g6Nm5/n2ZvPFybvaZy8baYYylsfY3UXmwB1kq/n+zbXj01bDDNy1zx8/",
-	"f9lpPUQ4GjhZMGnF47Hu32kbRsX+u3yyK4/q4n150CFakwwVz+vnB8/6kPKAxZhi7wFolDCKrre1w1Qq",
-	"MQJ+zET+qiGLEjKKeNia9Uey3dxzu3CEkhq3vTxT/exCcVjrBPSAtRrp9CJ3wQpEkrBAkaFIJCM9NFpM",
-	"iVR0jHE83PE52qtRMkqDoQ3EBQFnPEyoZNqfTzuWzkJq5qMuyJZ8PyNxTqhCIQPt0+XuWu4SHu5hVV5F",
-	"ceBKtBS8HyWjh+LlmE5HjKtLZmgaACHqbp2qyYvJyV14PHmTPos+bT6nW+rXCzoL9tn+FR4CifZQMG1R",
-	"O40xP6ROs4fjRNxHIXqrRmGjyM8tmtGajkiVCI+0T2u4HgBCQ83nWagLBunlVugZCD/I+YLUI/2mn6o0",
-	"YY19QnsSIxEjhenVrYhqFS8Pds74Atv9uh6Mf4RlP7//tjYX3X5eTWdTM6+BByufbesv6Szj41xsfJXG",
-	"/SjWR2t9AoyiflLbq12KKY3JqU6tiJVwkJWBv4zf/DIesNepebVfU4oZf2t7nc8w54QGgGVn6ainP3Pa",
-	"2dza3nn67Pnu6xcVtNnOx8WKwtTWRAWzkhVZgBlYWj/OfHM3dxbzNrNrLiylsPz1KVLZR3MRYuT5kx+A",
-	"GDrJ5l5tkNCA/U/mRSsQo5pXS4Q+rCgNzVIh3XMxoI+w0Wc71uLGzkKgdRkONh8oDjUfHDa58kNOiQ67",
-	"ef+meXRwdZ17kh9RCXdUwoYilRWcBg1UdM8KOaG1yLVUAqO5N/QKTrzarXm5u7AFgfUUtgR4lT5n0HaG",
-	"CYGBzDjzIf9QjiMw7KuLjzSkJWy0IlJIyYm4ZzENmFa96jgXl1+RQzFubj/f7GwVaFyeiHplUTcnc5tA",
-	"5uQwGo8jPnCc2LVneu4Enbmda/9k40xe4fn7uYJhzeGwWGtn2lUvv8r8mBVbExOsRWPzkmAGcJ05v0cA",
-	"bE+wjpoCjmvfpgMd28JTRZ6gAOVHJdcuYj2EUnOhSgzICTrJmjo7odBq7+IaqpyaknIK8pmILU0KiNOQ",
-	"TIZCMlMKJ4e50qavGTfY5Yi5u5IOpgJVV6IwlZePl+Pm7MjzCUJJebAGSaAFJ7SiH1RG0L5U8eLoTAwF",
-	"92qKDpAp7zGpJItjllQw4MXZLQRr3vKBavkChi2NJQRwv3R6rEj8TU9N+0vQW9Yzb7qGGi8H/UoTu9KN",
-	"P9v9WdzpGtqUEVlrCC3H7cx6Pvo6BQcegMJf895JnMsNyHPz2bMt4MKVio19Ea2GM4i6HpmdXe9DiG3i",
-	"3kRL0yvl99bn4nJ+r9E4Pu8jABdu9vWJ7QOQyhgwAMeajPR7XYPRFmp8wJ4Xr4Ojy4uieMuswweSGIMW",
-	"rdwXIJNau5g1qhWLCUw3TWI3CjkZtxzOaAOmLN3Y5Fn+tERD8stmZoZlVeGspZtjoMlDeF139Yv31G5E",
-	"3uGzgcJK/W6SeNbOm8TFDZiPBuGDApFo1mk1r/Y7NicCSEebeMCNTUzpZMEDtkf8LLjERw/k7S3So5I9",
-	"3U6TuBDKsrVJgFsTI51etNEi6BAQqaVeFHdsWu094Ya1XG6Odu+vt3snk+f8w7gjfwqeDt+GW/3XtJ0e",
-	"iZ3o3adn7389S4o+7NkIPx80P9Dmb+3mbrf58fftrbXd2LORFgFhZv/N9mi4L9j7XAZd1wZR6LiamKtt",
-	"ZYX44pIjRxEH3Bh+UxcSXawiJcmQymFx0748QHmJ5TVfR3EZleB1WJ8Zpvn46pxsb3aeEcsgYSjlHjqa",
-	"2WLc+g26q3ASREmQmmIV9ay3LknFmYcA6ac89Mg4YUEkUtkcMUVjjygmjcN0SG5rXGSfvK3hRyWJWV8R",
-	"kap9DCwIEzrh5o2NmXhz+c4jVycnRCTkH0ev0P3Z1Ils6LTYOJMRnZJBIiZY+JOMIi6SrCSa45V2cPSy",
-	"5tUOXp3B78kJ/J7ik/MD+L28gt8bfPL+Nfx+gJYvDk7h9wU8f/HyGn5f4/M3+OT4FfziOC/O8PccpNEX",
-	"lzD+iyt8co3t31/A70/49wd4fniAvy9hhMM3+HsCbQ7PfoLfc/z78hB+b/DvfxzB7wfgp1++hfYv3+Hf",
-	"2PIljnn0Gv4+uoSvHF3DTI5uLmte7dVbePvqHbx9/QJ/j2CGr9/Aql8f4xNcxeszGPn19d/h9yd48uYd",
-	"/p5B+zfXAJk3N9Dm+CWMfHwCIxyf4d9/h5bHl/j3FcztLY759hx/L2Bd746g/bvX+PsGWr47hdHeXbyH",
-	"30v8fQ/t3+HX330AmJ8cwGgnOPOTd9Dr5BLenlzBrE6w5SnC8/QlPDl9DXt6ijM/PYW+p2cwzinC6vTy",
-	"Bn4RMqf/wN/32OZHgNvpT/gEd/8MxzzDHT87Poffc2h5dgFtzhDm56fw98UBQPviCFpevIY2F2/gWxc4",
-	"24sTfP4TQO/vB/Dk8hyeXCKGXN5A38v3AIcrfHuF+HZ1iH+/hF5XRzDm1Wt8jiNfnQA+XJ0DJK8QGldX",
-	"+Bzx7eofgDlXP+GTDwCT6zfwleu30P76FKBxjRh7jTC5voTdub7GJwj/6w/Q8ubgDfy+BjJ1g7O9+Qmg",
-	"d4Nv/4Fn6h+4p//A0f5x84+aV3uPWr0fD2BFPx6+xF9YxY/n+OQCfn9CL48PuN4Pp7DvH96/LjqD6A86",
-	"vNJWQeGxVRF6Pu+eG4jmOpff1sJ4dE1DbRT6oaNOWuMiy/S6jvfUjDIuUz9kRZpc4+h2GRyrOIW5er21",
-	"o+LHQ1GOtf/b9jbZbJNnu9tPSbvdeV4cdLu9oIToz+3m7t/qDdJqfvzbuuxJGA0iJT0dUaVzxPyN1EmD",
-	"tEgTb+u5eu252tUjuyPFi/NQjMY0wUgjyZoRl4zLSEX3DHMqhrbAMBanhibhPpFpkoiUYyphO8GE5aXv",
-	"H3PLs0Cx4irOOSN9GijPJtwhxk6pEsol1VmBLBPg5L3BtETI1JrKATqYwm2SiDhmISbAMfcy4/csFuNi",
-	"7W3oiJV3MXPcPvHhf3ydTEnn4TEFsjBbs0/6Io7FRLbIGZtgFwPEMGTop6xMWBHc/Zi20+QIigZcJJhk",
-	"HDrBzEPBTO1qLiYA/zAC0IwiTpX2hRtRVLVh0HBms2plTmPLrFuGqdWgr5Yv5zOpuukJtDwRk3ljWOl1",
-	"pXFudGM7lvZ9byHk5g1wim0OoEmpm3WZX9jxUjcqdV0yad21NFlU27YC9PmJ5/dFXfWhbVXqrD0zlnW2",
-	"rUqdF2+67lrcb93RZtdd1PFItyl21Bi3bK2vbKti5zFNVETjeNpdbZgL235mPKsnWQIAoyosgcB2DlnM",
-	"lnd+qVuVOy9BF9O5hC+OCQA2XqYL9t3RvB2appXDLIaAO0oRCu4gS9DBGaSEFO4gCYsZXCkrqRJ1UzsM",
-	"6pu6Ng/6sjWhkvDUNC6taqLVPV1mFHYtmwZlmV7JtH9pmmeBYDZc+kybF2weUMHZCorIKvz77K3Up4A5",
-	"K/YpoOqyPjNEdLUOa82rgt4u6zJ/c5f1XHCtrNc1u9mWdZulr6v1KBLzlfrMI4UrdX5In9J1tVKfAnFY",
-	"1mMOR7Ks2zyCtka/IvVZo+Na65tLv5d1XEyRPlq2+WAwSNjA5DRfKMstqOdXEeJOUS0ss6o3uvJAzmq3",
-	"CH5eM7jAqIYsju4ZiBUR14bsPcwbELAo10lC/2E0GGK5XDNypDChqEnLiS4F1C4KpxEmYgziEjHBopy1",
-	"SP3ARjo8yecY6YA13/zb97A7JeaGd3oIzsiYSp2DNKZS7RNKNAf4RBJ01JDOYjEVCKYrxWCwVqM2o+P9",
-	"OkHsDwpaL+KBDVyvii7aXBRd1F4aXWTCvnGmdvhKqXR2QtUJtyIeAmQzPKS8hIYtcmCsUChSIKJwQaLQ",
-	"boiY8D29MxnKRJhivhAFpjN46SJagBK2iD6pU3Jzc/zyfqfhZRhvZDkdK9wTauiqZM0ombwww7XMykGW",
-	"74XtzohdkWmq4FiKaqX8s9XC87zcAghN9JImdVzos4ZXEG9But2zcnWfsdCcGUl8M6NmFPpEcCMHm1M+",
-	"1fCH7clOeHZMo9CeackYX9eHZbU4om+TDGDFPADzfNgBniQQXEU8BenekNBIkjEFCnrD4+iO6Tp1aBiQ",
-	"Jp+LVlvwNI738oEM7mO6NujvmRoZZIwphBVhHJMaG4ki0VoeHBLzIE0wVl9lhFbv853JkmSrlmHVDjYa",
-	"qynxEUY+GTHKpd3SgKaDoSLpWCfr08qJQlTw9vEv4tPpL6ftk8O3vx3/Ijpnv4S7rV87k022lWyrnenT",
-	"9Fn0XOyO27WvFMG3arYEk2YJ+j+RVnVT9yvYc19nm7KaHqosVUBfrQqC0Moj5WeN92VJs6TemNE9zOgx",
-	"5opG85Uu1SqdssZgVv2wSEiflf5ndR9l1YJXpZ2qll3nyJHVMuocKXqR6FdFUR14zapyYY+b9zQxKbJ+",
-	"zhGtiDI1b+bNTTZs+c3LDAmyN44MNvu4YqSCPOW+qJKa3PeVstH8BieIMdlLV86Zfe5gUPHNrMwy02T+",
-	"m0MHsYpvjjJEyJ7PyBLuy1mJYc7byxzxql5XfLeCx3dfz+Hk0Xvw6JNiPHyAO1nJnwjvZE01sGzqWHfU",
-	"t7kUVqvdE+F0n/i5N5WfGbUNmd8tqft/L7hePa3wJCu6Zq3qkFUVW/UqYnGYVScpfqUP76qZHHz1BC5V",
-	"uMd4XvSgrm+wn7c+tuRdagoo+r+mLJm2sKib7xEferUizB2jU9q3stKfpavNGDdmeJHM0lN5+dhyRx5M",
-	"bSKSUJqsOqmxRWQ1gDSYnkick2IJ98mAGTkkfzdjYfI9wy/o3P6DNKZYYyvJS07ni8gzPuoyYrgoYmMN",
-	"lt3HehPyFVddxvkhXDfefWngz9dInrb5+MnTgtXS8j4wLMk6XpZZUrx218+l1ltpsjj41Up+uedOU9vz",
-	"H7ksOnt8sYUjxScRMJgOs5wzEBipSJFV9nKHeZDYTY4rM0YxJHRrzZwa68VvPSB9mt0qL/ehN7g/8+ki",
-	"6EvgXJY2bY5urSJjrQNi9OFnIZaAkSbpHH513/LA5i5xt8W2MeK7sYOiNMNzedOx2+IOldwkXU3W6voO",
-	"WOijpnqHRa9+PHOSsXQJx5jxxFbA+qqpZVQpZVIFD17ghit59BUY4moMq+bFPi5KJZjnq3bg4Tk4YfZh",
-	"MZrbsgpr3Do2unVNqtlZBXNyV/2vl+HHzNcZfBlIHllHUkT9PyB/T3XE7p8RC+gngwXtdntZorcHocUb",
-	"RmM1XBM2eTiOpSbirkg9xN1SztEMUjWpOVa3ilsK9RhPJMmKlhvdcJ/FMVECuPsei8UE1bgJ0zcSylz7",
-	"RIk41HUKxiwhQSKwXq7RdmIdaq1NQ7YjUiQRkhHaE/cM9ZzFq08ro3OTSJ/G8b/WhYaaBNyQ7/NCmxMP",
-	"U5E1v6D9WuFKq0bHauXIo11pC4zYFefCtZDYPD91wa1NDxDeag6Nh5xpFKnG/gLU1uU2/0LqPwqprW5y",
-	"IWKvpcCcj1fz1YOPieQPC6j501V2qnCcrsqqMeNHu7i4UsXknn+T7PBPV+J7HpLXY9Xg37yf1TQsLoJT",
-	"SBCSfaRY6GaxLJ1/8dE56mIU2B/AUZd2ZdYxe8JZoj0/RjRkpDfFYqlCh08ZNbSHXiG9qVN9wrWbLUyp",
-	"qR9V4NTMvjvUc8zQe92k7B1bi5JNfm0NR0UrUNZn5lOFTClzks2i6dRqnGfTYOTZYtyAkM1F4QUHzQ8m",
-	"/vFBhXw6za1NJ9Zxjxw0P3ik3dz1SBfY46a7skdHZH3fmq/9QbhcSF5TjHAupu5ZO1HJiRhEX5JXaTaO",
-	"YrxiEsQvTLg0/kPSHs4JbVlYEXbGOXU2DFbXyyG/iIjr7Jam+lbdEoGZAjhFftdY2v+l+Fydzvx75HAL",
-	"fg8FSlzyiFiBly0jR9mS/mh8a4U7c4VQZoyxEyqJcePIM5Lj16sxkTjt69Z1ofEXfn5T/LR+N1UYmvvk",
-	"rIyjLqrM+m88Mp4uUx5kXq/AG2NFe12EIlMkZFXKRnRqy8lmXF5jHhaX3YX/QuBvicCVmoMZL7OVEbis",
-	"KCh6Jj0eAgvOqtNCUEzQRCJukiekHJ2B+xVG4WBK6p3d3V3t5nhz9RJrRe62dnfhHyVL8e7u8zVdpGGW",
-	"WrX2LuLhHB8QTc5RTeflJSKjAdcOiXcRD59IErJYUUmG9J5Zs2nMwgFLSB1z0VFFe1SyW64zSkhC+VQ7",
-	"jzb2bnmT+OiKO0avloSpNOH+HvEFf0N5+BLG9nUuF0ba2AKzhdg37RYOQcNfUqlG2gXSR0f4mUH++b/+",
-	"n6RN6qYeJCyjMXc8NPn2WdIVqaqeTUDa+067aP6k9+d9xPEEhM6lRoXu6No1r5GeSuHb5gu5fXRmdv99",
-	"7likPmRxmGln6T2TjdYtL5Sdwg2D85DB3SaKROEVNlE7BWRQdP8Z8Rk/crPEorN5gQzkH509/4iCTdhS",
-	"LdFkk9r7veasGuuD8uZvLBHZBFj2Ch9/tst4SM9+wYeo1B3Ihs7IV+6evUJ6pFc5038sdCj8gs9bGM70",
-	"nTPt4nfz3Vi1fzalz9meP2TaLlp8UX/AsnXgrgf4XH2BGOp4mWGdfXLgonzmtGpQP+9mjoB9cG0meZ6q",
-	"iqfHvNDXPRj5U3tA7BPHgv3xs1c7K2bnL5Lz50QJ8mxTp88CKn1z/ar5nNR7QTIdK5IwGqKXfj9NgDru",
-	"28oEWLYO8wBpvZhKUo7FVhv6304+o07ba7fbugZwIEYjwbPSfbJF/Ezo9m2cUq7vwfrENK/0J/pZNeFn",
-	"rl6I9FJ4nJgyCdl66qM0VlET/uG0buCAzHVE1MEy2ZpIb+rmn8KbtlDtWFk3zaKC7Mt0Ds+KmrTnVQRt",
-	"RD/hciQ0h801OiYn9+lCvU1ZJ1VyWTRm/RXSpx5C089OEuDVepnWn7N0wSt1sz6C0GdzjT6bqB4SUtH4",
-	"cIVk0qbnRd4BCdhghUxnpuulblzlzdCBixCAlsPsY1Uh6zxNjpMKG50Q103TF8diwsID9E+T1b6KSCJx",
-	"QFlgNbVBgVDt9laOivm5ZuIr0NOPByxeucwALkRPqUqB+riWMJzqZVZVZrn7rXXW1yJOpQSzfBAbSPBF",
-	"g3wnlfO+Wt7uObm1lwIieiSH4Adk6Z7nuLxiCu6lS+WZs27x3F7YHOUeGcDFInXqpYgDkki4nVAv12m3",
-	"O/s2taYgYybGMdOSVwRMPJ1mlWOLQiN0XOjTh+9n5caqajhLF7kkzbiJ6s4SjDtJxYW4w5ziHon6IDk+",
-	"qDr5Q1OHr2rXLTmPy7SnhKJLTRtaUYD1Qtdp/Wcq6pjrUXiaBR4bK3bp5irUfLQe5hkoLZAWJm43p7KK",
-	"GJVxsAKRS1fH8sKTRapfvEiqFEPurVih0sxv6TzF1ohOCZV3pG/q2BoJPL+YtcxZuKFdRtU2W0Fn5szu",
-	"MOvnPHxlv+Q2NB/NFhfbGPU1uZgsNvPvjtvpjO06U5aNMn9/JIJDlhTrQ7bXVofZea/PlTxrr+tOW7Uu",
-	"1LlgCLatZAFHIK+XqcnhhEoyjmlQqma1+YXO2fnanYl6FZsyF6tLCVeqlJ/5CrJzkiUvSLndT612GkT3",
-	"jGOeu7KiXofp/kup5TXX/13q5cth0kX/6ZkY6lWpTBFbKqJmH003X5XCaAmy2sZ/YeJ3gIlZuHYVJjqx",
-	"3CtjYgEVKsLCHxkTFwe48RmyT+rG90unBNfUEu6Oxl/o+R2gZ1WQWjl1xcqoWQpNK+QxeFy0zPBxHT1U",
-	"sEqpgHz4XDtEAyWSeWJhKgH/h4KEmJ9nH9PLZDySnErFRlrcNQejqY+MnDA2Zklj3Tw+lfmtvpLiZmct",
-	"FAPONncXrSiroZV3ulgwqSNcBNc11bXLmNHOO9LpE6lD+Iu5YDJvUpeCVmdScf92bn74+BwP1cWwK6pC",
-	"S3L0+lqgcCVePFldN/gA+b/qYJrDUdhUVxI2JyCb2jK37pljtCyDEB4WfSSeSIJOxVNMV0Z8vY2+Nn/o",
-	"7xPfuB3ruixcEJxhQQLF+eU48/VFUVzeof2M86gonOKzomyqm5VE02+Tesshn3+M4/BsKssKTYM5nQ53",
-	"wYXKOV3rH35++fLosntxdPby+Ox19/r6JHcC0ajkSHKRIvUy8vzFk3wHPEllAEE52dXKZ9JBrJmURo/L",
-	"k5TSwFZeiZhkzsn98ESafBBGu/AXPv7x+JhzEBUY6bIXq+JkETEqknM9Ll4+IGyfZlpSuSgPI6DuEyvj",
-	"RUZFWAcSDBTbVYAil7uGYTbX0lZcUg8xGFaqb79AGxs9UlIDAOn1WsYWW9dlltjkaXmhzYqa2gUVXmdL",
-	"wKxetDSbrlOZ8/dHyF9amRRic+1ERaao6iKYXr27WRWkxQq4KyQyyoHkza+iWjBHLVSKu2jlFQ73AqLx",
-	"LfjQP5IFnZfyvTIU6q87+/u+s6t0ARW3d7XKYNV7fA7GLErI+bg3+8Pz8nxDKlw8TCd4chzvRUxgluUQ",
-	"TxgZsWQAXEOU2Ozx+G80NkaSBBSZCqpIp60dOpUQpO74RGIlSuht+RPfTsdvLDdKfkGuIJdq/7rUIDlP",
-	"c+b7/i238u8//+Pf//kf/27kXv2Pf/7v/48jCOtnGptJHfC7kTerQPdSh4RJt0PW7JYTQv75H/8zqfi/",
-	"OY+LLcwA/2HGdv7TEvnsc/vf/z3/1SrdK//7PxzQWYXALUdIf1U140ox8AsITNZjJvXv/Iy/M4l+ZyyV",
-	"Xu2iyKgVEe64Mthn/SAfXfN/2YnK/28Zi32RiF7MRpVWp8tXh2R3e+cZUA5o1LIl5FBjKBXG0t1cHmOO",
-	"HlsOwbTF+JuQ+XlDyekd6wZUMqtezNxbAsqJnEQqGBKdZ+Hr+bba3JpFH9e6H3FMIdvFdt28t4+ZtPZN",
-	"EnlMuZWznlk6TzjjwtF7rSt5zXWJDVZwXDZbZl2WzQpzSrdaffmCsvqjtyC1qQHdMpg1WsjoMDWTLaYn",
-	"wmkLQ+b3yJopfL0aSxKRHFYfqjdiQkaUY5YOHA299KXJJYzXNqb9jzhsPKljI+1baNBUe1P6Y5aMIkw4",
-	"3OVCdUHEtohg6xOAFIKJin2ckYRT0GiRc3gEl2T+XNdCwIRsOnIAbslOKTN1yatua3OptKSHry40ybhK",
-	"pngMC5B4yIobng3f0zhvKJUFp81KvfnRtzYn86TT/ug39opLzmS3hGm2QyRs30AK99SUoxzajcyb6j1b",
-	"+Vw52bc/Izk81r06TrX/7JRFXCpqnFarXFD1UjEjt9LiKECOWAaSUFUUPTdoqoYbCRtEUuk8uHM9jud+",
-	"LhN4qFH12K9mRY3gAMq0348CIJpdbOV7xNfVFUzEMyYF1yxSN+VZrkHfKwQadkeRHGGWcI/44p4lXSdG",
-	"UGOAhUImaK20DYY2zfOWNoPOcsRvX+58ONz+e+dq58fnr/++/dPW22dnmy+evqstNMZlI2zjRWfvwB24",
-	"IrPDtN2uvPhUpOKS57bh9IlzaPo0qhJfHBFp9jCKPhkqNZZ7GxsMQQRfTVohu9+wZ3Dj9/wbTTwNHhnR",
-	"GCgCC5sGSh5JuUzHY5EoFjZHLIwoWkg9MqbTWNCwqYRoxjQZMGgKOCiS6DcWeqQvkl4UhoxjfFazL7Bm",
-	"/IipoQib8MRcqR4yuXEUKI8MsML8OMEc90jXm3r1MPg4EQGTGD3vkQRER0xBDy9xdZzGdh2AZFHAmg72",
-	"eVn475ynIIeK1NTKZc18Uii9NXupnH4uHrmlEC4DuCBRJdFSFZERHzWaOEbaHIXNbV0le7hXdGXKQ+SI",
-	"RjQYRpw1E0ZDfLCQL9JR0vmyunp3fBTLDOG1h9Zk5c9D3vbL1xOGbuugNhw3w77uLxJudGdQrEYQySzS",
-	"b8LiuKkbk7dX52emHEA9TMdxFFCFUQbSA+FEJTSKQcSCndbB45xJzLQVatMhhvBtberMjTpjNxALfUtp",
-	"gML9HcRpCGwWztU5Fl08Fl3Nlta3OzsVc/axZpBWxm3g6vQw5hR1lRBdPEU4wlZpBGGLEwBHimMgpR5F",
-	"So8CtyeeL4TZdsMjvj5neK+ac4bvYG5cEJkGw7xomEjMsbRLg2PMuEJA6n4d3a/HaIKhEHdwrLF8kSK0",
-	"8FiPYdk0fJSNQEmPhhjvTlWaMFIXWIwOR4k4oJrgUUBjAgfy6XaaxA2P0HggkkgNR3o3kfhEUqbAFySE",
-	"pmHEeMBwNpTEUZ/BQSZ1n30a+wSmQpXfsFGkuNV5oOUTSa6vT2Bc7cZDlV6EriI9jlNJttpEmkh8eNPN",
-	"3BHMmrCcNrx5Ion+JnB7GO8Zuv1MHrXKflIXmtDxoNgMVmO+pPP00wBj+MiESpiuzWuDywZhDoeSZMKQ",
-	"bTEnlIWkHouBSJHYejpBib6kG8V9ChIWwo7TWGYzTPkdFxNu2GOR6CoceWysqQ2OeYEpKiSKYyasnzA5",
-	"LOGAJhH4xsA6kvZTnl0zfM1AwiYocMbqJiyVDih1YcPSqKii13wzC21lLr3zFtgAyMJXsisLh4ZTWDgJ",
-	"Hkb94gIAkDENDH3LGVmTA0JvVtfuUjYc9sXqDBkUdWl129LucxGSmH2LFUCYJ+SagSKeZ0tK9UC4hV1F",
-	"7UbsaqhlSBUhlxlJs9fsE9Bn3VXepTMddb01q8sz3LnOGjbEIu0RWk0MiTOcYMS7qWTZKCq3sWgjInCQ",
-	"eueR3WPhPqFJMIwwfzQBdpnRMIOLWXzXJikrjOsAB4a2bfZNXig3zc7suKwLXAjS4Xb1eDoI3TmpsGiD",
-	"uXbNOQfj3JGdzcYe8bPqOKZCIs0KdyhT7oYLS6+MYK1HjalUXTHhLCms1pTln4g0DnWWDCC0uBuwsboW",
-	"KWFcIxj2d8aj4SgqIIVOVaQR0mhZWdxHQqOsY4MdDNuWKImecdciOAy9uWmnajQhGfbb2j4lyiFiZoSJ",
-	"rLudmc2zFFCO6TFZlmdJDRORDrS4dHBxbAgHVaxr+EQcC6EmhBb1DK8ibWKxSBq2Z59Ixoh/yVQybR70",
-	"FUv84tGGjykVVw2q95vEYhBxiXecJpzlxcuGuXU0JdJHrzwRq5ZA+NvmliTfs4TG8dy5WutfF3jEOYc4",
-	"K+RZfYqhZ2mwinOcDYLF/YzsKBISw+F1RD45MxQNVHSfD2blToPS5nxwYhtmXzK0qSB15oPgFpn7mAWK",
-	"heeYiMMvnq0sWTe01Kk6/H3YCR+FYB9Df2QBb43HajlnjmaziktRpUBSncZOF0Yr3HO28p45AiEbjYVi",
-	"PJh279gUoN2P4cZwlmc57Jxs+8d5t+Y7NsWVShXFMd5xKecRH8zFkwqR3p46OGKM47Eq1QzYz8DkMPNy",
-	"KBJtjSnSflcLkB1oEia0r5Bv03Q+qy/sHG6bKQWaSRGHhQ3SX1ZDNqoGXs4nGApUCSpL0vVVbM6FgfG8",
-	"cbWMVhBRMt6ccMZCRNvZb5kCafpSNpGhwChpP4w5Z7SgBCseUITGTIipXySns7pSB0dLGtZQMC2xoNRg",
-	"WE/opAFfUPRql1y/qBpHbVpWKjXSQlRWORVV33p21u6Q64EcUl+0v9MEeIUo0KWx87QrIDvYYQx5RtNH",
-	"FyhjPxYTB9nQrIiBu/Yms2Hd8Chbdl9XXKLk6XazFylYtFHYwAY45pNZIjCzjjIJyD4CZLIAfFxmdqLg",
-	"o86h0gZRhTUypDlilgLaasJdY4MqbK0p5JmXHLZEwXrd7ps6HyqJDJRTrt1bDDjLajm7snwLqLW9pjw3",
-	"S1ib6P78k2oUNl3UCPikvoPniHKScku08SJNE7Zv7piBiUONjEoUDcp+pgtBsOlzwYg2AZhbQiuDSkRo",
-	"R/P3JGQADG0Ac5PENbAGNrDT9YTREJaBJbB7VnSyDSvHdUcqUDMaDIERnUOJszGNMqowXq6kzUaeiOTO",
-	"yJpaCgTRF7kdUqcADzjVmKLJI5RMKGCRlpMxkZ5IygMzGgKQG3NniMqxrlWOFeaHr0gg4jgKjec2XG72",
-	"7sTXIKjmm5eICdIHPVNAzDAKTebLHgPmU+NmuA/HZggPgFjDSIpxzNUEDaaYNR17FWZsRDxJ++Y6QtrZ",
-	"7aVyWpi4Jqk0hn2eGh4GoDkZAqMph3AwDPXN91RwzjTFg2/U/ReXB2cvuxfn5yfdqzcHl0d+wwQscEb6",
-	"CdOkC/anCrTkHAk9TkQfRH3rwdAjRvlkGMVmDfZsaaa2yF27ggBcJbDRJQYnL9rfE6mGfL3T/rfOpqen",
-	"9ffMg6L6gk8tQTI1r2V2AuE61IZls6NV/JUh/SKRM6opfRx7gBNIEw/PL69AgtfsD6n75xfXx+dnVyY8",
-	"xD9PogFILuZr/gFmXW0eCq4SETeNIr15ipotv2G0O3mOLZMD0t6CMJjV1mnjE+KOVRP5MJ3uwcnJ+fuj",
-	"l93zy+PXxzAVyRRqEuu4z5Ex7gL2D0EmxwsQzbiN7LRpVRsMjicxsxEiZ+DqOI0cgzsJl4Omab4tqR0F",
-	"Q6PNRC5ZrwxnU7z96TgCpsXVlvgsGHfhTuj65I5NNWNkwKKVOqhgC1F4yQBClVGUjQwFNCNXqrZg4jC0",
-	"ZnvxfQYBDKQDbiAAyUtod0qrATGAwaK6eVWAwveqVHDme4bp1yUpZlVxdgTNrzuaAwMYO2vBkQnJODqN",
-	"O7APpsgVt0l+UfmiKYC2wP3ge8TfQKna/K1PtW+AVmn0dGRcMwMq7yxH6qiX9DGnccySIjfhGbBpbSqO",
-	"EFAtj5E6LPuOTeXeiHI6YHi0rSYeHYbxaNedqcmfOx/thEWqAjGCaw61S/ldrSk6ntTT0+NrrcUBSt9L",
-	"NYWhXE4yjArgQ3VzrCrIKAkjB0UCMRpFcCPBBYyUivgvX3T1l7rXx6dH5zfXvtlbjQIwrqGAIzrVSrCp",
-	"BhC9Z6THGLeV+1vkhscR0sed9pan8T+DJ/CvuOHmzoGBnWunRZB0l/mQGVa/Ts0qgJUxE1NAFRI2juEI",
-	"RwqvDg2lhlZ50tByjVo136PBnbVx26uudctv+RmboHCubwtM+k4M7wMoNAAy6uX6HzKiv4jEKpr2cvPO",
-	"kPIwRiUUjEaA480AAfttExO+ub6+yLwwkO1He0fDXozWPafgZzVjKEIvIdfIU/Nq1ZYUnRWnaBvRSXW0",
-	"pQNrKJdNHDhaQWWrq/jnpghM3uOo8bN/52VOKlTiztOCIhpNcbOKaae51ihqu59WLevqKgX1sC2vo8U/",
-	"7Qme/V1Un+qhy8rPmlfLdYP2H0iCbHut1MThZjST7ppLyjt34blODpbtqNWcFWVasVqexsbRPrlPs/XM",
-	"aIPQ0ukodooJkxxdC8xunroEZ15WazjgdJj2imHyfZwj+TuJncriuwOzsuDtePJn0iJAryi0ltbrNCyJ",
-	"YzWvVpb/8OOuaAXAnJV/jMNxWXxxHxsJpObViiy/dWdGNtrxf9XYgAbpInMH8y5eIQ6EzIUMQCgyE86T",
-	"/KhWXd+wp7NXatFBs4oOzThTuG4jlT4VyPaWXJEezVGmxOZX1a/Idm1ZprQKP66CXrQ4QHulESIesk9z",
-	"Qh+1QkDnSxbcunJZjVopOdY6ubAqvmXkC9vOScpgVT5DRvJAGJKkMdOhO3LdfAyV2bWWhu2LWRA/WwnC",
-	"j+y5n0ltheG3VphaOdABMcGd7xxvFHi7bniiUknUSxVbnigxb/noWV2/k9SohdPgzuSAjBhQGHSlCGgc",
-	"pDFVxnw0FvGUi1FEY9JPuVZgtB4nD+pqeGijGpd49AHyYAWy9aIRXX/4PNpvYcm1u3T1bBtmYnmeEEUH",
-	"SztdQ5s/bfLMQpSii4ILYhbz7CL5KTWwWp7acgE1WZKzquBfoEUko30MqKKxGJQD+kz7f62QPkt5v8ug",
-	"PgvxynRV5ZcrxddUoMb1dMyKjx8vXM985yWL2aqYGeq2c5ARpPpINwSx7i/c/Oa4afanGjfty3Vw00UO",
-	"Bzdf2u88Om5+Rb7BqSax03a83AtyFfKFtjT2uiygK+YsQg9rudDR7yA7oDvvmrVWbW3zctRAzsavNYdH",
-	"Z+K1nWjNeS0IZzVAyxbsfMNz9mIBej16QgGHaPwBKQVcXrSwp/PTabhVXlcoi1tkKh2ChP4yJoUbar+s",
-	"30yRNGWv5428rKBh5oWjtRRzL6Z/6QqFf4qrqbJKYfnlOldTuU5h8fHjXU0r5FrXijaqbaNIpqwHej/R",
-	"Lko0brTIwazJG80Vloz52mBiijp1vLZOLmD/31jDG3uEfaIBWj4Z+s5glIk2mnjkLb2nVzjJJ3lkCKlv",
-	"/tvOVkMbZfs00b6cKHE9kYTxcJ/Q3BBElTHUB4mQ0vpKke3NzRnlXzFoc3Pl0OtlyrXirbAM8jIdjVio",
-	"Y1Gokx7HRM3Uta8S7gusxALY+BYIQq33FW4Zm9hojF0Ee5apBi3mFvTUgbS1WCkhGitAZOHKL7XV5gG1",
-	"x4295xrNP3s1Nn077L0OovPo7fHNb8eds+hYHvPLneDw+Okxfxt/4G/jYHOQUB63j3m7xaZvx8HWKbSP",
-	"f9rcVcHr3XGPX8ZB9Ha3FWzGfLY0efGLLkn5+h8v3FXb7d01S5IXplp1zC9NeOoDAI/URd+6tQNO46lC",
-	"NlVftdKa0CqrwnPTK6TkRNyzmAbsS2rFOzOpUklzNtFOCyYd137m81DIz0V7kvFSDG/lutYsqr9eJXs+",
-	"w8aUoLTm193K+Ism4JYIXFrY3kyzGqEKxSLX4Dn/dCrizK1l0Zid9RI7r6/U3X2E4lbOJs4P2q4s5RXQ",
-	"RDWfPdvqrFR6aSWVrjOZXK37J1XVWrVrjjouJPPSRg9RwTpwenCpnW9Z6eZxK9QsgdChifFYVl0Ba4zR",
-	"gtM4sEtlCcx5/68ldLnk/LsUvFzI28CdcnHoihYriWDz8AXksIp3jyeMuR9baGFBlRmqpjEhrLa6A03W",
-	"rq3BkAV3IlV/oe93ib5VJpeqBmsjb8n0Mvvqm6DusszzzlKfSOP1j+HzecUvo+KKVBavV+9NkT5jHJ95",
-	"bUoYiCQr4mwKfvyF998j3ldmoa9qsC7elzPSz776Jnj/5VnA12XaFyfx/jPkgV4lv+fyfMqFTXhkI0jp",
-	"yP0BhhBnBpcmrnkVWlsIhM6qLi6rtfgX6fweSKfdtvm0M2uxLvEsoFCJel5mn/0G5PPhqZYX+aq+sRG/",
-	"tkxewvaz6IxIedVuqlFw93W8VCsS+n+XaaHrWVUfeGqhYTJNcdZ4/LzRnjY+xFNCZWUg+veRWHpWSzWb",
-	"XjoLk8MMstVhcR5hSHJ1hJFbT2nokml4oTnkOuUZM4zRZdoE14tFcId5I2nMGm51rswa7ZCGnMOqlqHn",
-	"WLCX0ZAD262KdlTJBrVKJQ0mUr4UcYV+38cUND5JUpPidxxTBRhA6tpK6ITqCWs5RMLU2HdCjRMRM0l6",
-	"LBZwCAQRnN1y/YrRYFgMosJP1ryaDjA+f392dFnzaqcHZwev8a+r64NXr4rwKzadOZ1XOgPWmuTt8dye",
-	"q0ooJWleftpm7DKxFyZD25AqMqIh09F7VdEFBWanJ0TMKJ/RpM+UvOGFjC/FpGKmp0dSHrPMaovJQ/QR",
-	"KlJrDZvNZnvzm+jmKwtGzo47Lm/gVqvd6nS2Ws9W0aLHVKobafFgTuErzH2kIxo1+MzWmZ2sgtIDLRip",
-	"ZMnBwOBQPuap+C2KY7qx02ovX1QVU+Eqwp0lF3Xp+ccRrDk+V5Fsc+oeXTKwp3tGKqhk8ytnWlUT54ZH",
-	"v6bM1uPLI7MX1L9xbIdPt8umwzFaWWHkf/v5oPmBNn9rN3db3ebHv/23SsJv2jdHTEo6gJc2jXen+XSb",
-	"BEOa0ECxRO6Rg+YHj9Dmbx5pN3c90vJIF3CxiWsD/usg/CWVaoRVGNdm80IWa7a+LORwwZu/sURYHw/R",
-	"z9MeFPwV2qt5cDicQ9N9yoVyGPT2x8/LA6f+ZAzkIv9E1/yit6IShYvb/AB/g7uIhyjcBCwaq8xYtvdz",
-	"hgGwjy6YV4WtA7rV4PX5Y8EAWrs4byLNbLe3N2fdE/TEq0jzSNxjLhhdJyHPLYSlWUPp5TU1owHXuT1w",
-	"qb7OmD+k92yP+AYiPqkbj6wkie4jPmhYPyuVJjx7GwhkuUGmb5AebK+tIqfzt2gWyfLh5nORjR68Z/uY",
-	"r4JmO+mTuvHWQMEgpCM6YB6JhZQNMhBMEhZhLpUJnaIzmBO0qdPw6cWhr5UrEpC6Tnfy8+bHlp5Go0XO",
-	"x4wfXByTrVbbZvFRESOU8HTU02mzYDQlgPONMF+irWuMq/M/NXGsJjTzdTYeo9AAAS+Dt069wXhfJAED",
-	"tsLloHMUzMGA/DQAuiyK26azBDSfiD4G2VB7NUu5cFQ9wl7N7kD+KefZ50pe3D1wdiL5swN39m5Tu46s",
-	"/nIz89ixjd4BUq/tWFBF7MuZ+TWZtf+u8jywFZqXfulSNy27K6zQz7YuUz48y3bVc+ncoY7KX1NbkXnH",
-	"FwnFkT6Q6MfnJBVSIg2GIC9ak8jK6fgX+9VbmnQcFrPp/7wCaXzeBphkk1h6Zy1khzLHd3dG80Eu0gcx",
-	"D7OB17NkOvNb1YlQUg4Al4omytTY3M/fmIwmJi1N1AdCpjNpRbJFDowTZp4GSqdSmZPx6UFcygp+po/N",
-	"i1SEWO+uzWK1v3kM9qpcjlneYlx8AIeTMzRlrHwoZ2M3YvcrMDmH5zdn100jG85yOQ+4CPIz+6e6A5YQ",
-	"f01ZvyCmarVSTZmD/mydJkOvyD//l/8tS9fqeyRkSXTPwta3pQCrreHRFeDjYpTQGsHtCUOV84WISjqN",
-	"nSVe7nOUHA41c6PFvnjX3w+pmk3wrEtmjJlRnGu/ihZ5g7pj0S+2RRWeVSbThNlMYXjlLVBNG02yzieq",
-	"s3bGLBzoPH15nIe5B3V0hmmcchUhXxMl0BTH8TPBSJcPWz1JwLdyC936eubsws2iY/ldXF0W91fCT9d1",
-	"dLG7aE6rHl8BtpDh/AaWcT2Bh7nEGtOHu/vz1Ni2YN0yV3uzxAPT/NHTo6xQPtACJ6sf+Ai2heiR7ppV",
-	"EpbY9Vmi/uf0H8edzHJ95PURM/PcQ/zG8XCcGoK7/uEQybxUUJhVdDIU1iiUia71LCWUc4mYekEmfB87",
-	"N9Y1tVfaW5YaUL4PXH++Eq5bXeLigv96LzMVzTfj9b6Yh7muyFBs6vPY4OZIZtxBK//6S2sDWDdtGt6d",
-	"GjJrI86j5xKwQs7SmcyJxinopb1Vhlm/EuMKg2Yc5gPh/FXZ5AKK5bzpXCTzjJ+F6GeccYFn5kKRKVO5",
-	"a0bR59gJRpaCRApz4LJPAWNhjuHaTx9zimuO185rFq3bD8gHFxZsHCWW02g03WNU/n41D2rQsxjAVNzs",
-	"/Hh52VVRKpaY0d6lV9Oy3FKZMQWTS6EFJc8vpcWRshNjTkj+lTwYixf6d+nDqJNuZuCvjHyY02YlH6S5",
-	"iHM9HbOql4/nyVj42rcRtdy9/6Okrcvs8nISsqBtUNdd0Cl4Z/IVLY1nLunmKhlPnZfA5CrPqJNHWGvQ",
-	"IpSM0yQYUmnrzWjLYZHVLF2ca8Zc4xyvYYX9B0XW9xMxOvkWdmzXL3TLqymx7lcr9MDlyf/+53aWXazy",
-	"WWjA6FSr/L6l5rq8p2tuRueLbCYlTCjNZYk/7fX1yRUmRi9aIXcLNb2fP90uQPxppc3omg6KK8fEKUmZ",
-	"9iw91tcmlahjEs1G6jGpJItjlhQsoEuyjhbtHpvlovReLUUfL/MeSPRnr6ZT/7yAK+kBtCXPa1s7urnE",
-	"CUTc7dKZcTN9QCbciiwWM5k0yIkK16WtnyswRcPDYtYDQGI1fPhmBYBUaATNoAtVggunM+O6xiaFQpOo",
-	"MVGCBDGj1thfvrxL22YI2MIczfoLh8YEg3r+ZOVeprVxAums2M3a+6DP5hp9tGOVkIrGhysoNE3Pi7wD",
-	"UqpBtJz4mq6XunGV9Q/oYqBD0CzMZmiY4z1T28v2qmWVvz+br3x0Gzaj0VgkiLxjCiegNojUMO21AjHa",
-	"EHQcNQMRsgHjG9nef3a7y7to3BRjjWVNUwE/IxwP0QOvr1udf0RPscDvQ1I8oeu/8aufTccklqei1NQS",
-	"Gs5kSBJzkifqORtb4AMmXciJvbm9u5vnO7EUZBVa88B8618hfXmRJCEBQuqTecMtS1NamY10scSx7NDo",
-	"Zt/wzPx/NRn6/FOcG/MelKzNtaXvVKRWW8fWvsx9aJkBfiZZmvPx+SThRn4JEbNhQiuc/awa0Sq2x/Wp",
-	"4Jzlvdc1So94iGfhASs1tcjtXJnVu6Bm5gcM5lq69IeSoqPLC5sdccqDCvXCn4z+ZLBcAQVcQC9GBLvH",
-	"eYfPXi1N4hX73STxHAySLHl41rdqC+ITqeNa3EIypvL82ubB4HsxD1Ye7blCRJZB0AnInMmpmH3YZuv7",
-	"GvFrvXXs73NTFs4adFYgVpXcWpSVZsvN4DiYq6N1qrgtNi8Auj66RhbPxFJFbBH3L6iUhEosyS1F4me2",
-	"cuhExnTAzGkwBSgxxA8et9aPrVtNp2tO/oFSbDR+QNEg6LXKGdpZ4wyluhboaVEp83y7yCpsbVYX3MJa",
-	"bBXhplPChS2UaUpkRiPWFKnyTIXaMJfMnWqZOGCjtaI9cyy4ZC9EOK0mfDoYvkPeRS/yAmcBi3TpWz27",
-	"IvVLx1IljI5IsXrc3G/PC1K/Ln7KqTJpUA5zpRZBVJgJ3rIzG7DcF1KmQcBYuBpNLCGxi2AFxJhZbwn4",
-	"Fg/czy9A/5emuN/D8H9ubId57xERh0wqvfsrh3OUjmYFqXmU5KeGP3wsFT8zFsnqgAxTSL8ZhT4a5l0w",
-	"rssVPF19PtfGjDmTLNLPWCkf1XX+OOKDYpDp0izwD/OQ66wyeTkvI4UpUulr3wMLQUkSuGO5R/zsWPjG",
-	"N4KSzU+fPOLrso2+U3MALyEsiYtVqinZ7rSz8sEWXbKq0vDC+nplBdULeSryApr52fRqplxk0VLsvF/B",
-	"OFw6zBfZd0ovrpxhS69emVms40m48tVWyfPkxy0/Gy5WOsllq13/vJwMrUDhHp0tKlPUP8ZUXRJ2/9Uz",
-	"Vs8tUDgjNi/lYew5zu38s4yUE0mbHfsCMahHyvARLMzIhSbmto4u0QceOWD//dGLN+fn77ovj68OXpwc",
-	"dQ9eXR9d+o2MMwEaZiRmGEmndSdjlkgsZ26mUG09qbjhvpno/Vie0ZIFCZuTFkRGA47B39jGI/5kKFnQ",
-	"1cU5elSyp9t7ZJwwLCCvgxm1sGEYP9EniKIRluYPMZZEKJMeSseN0AGNSqlF9EdO++/+vps8f/3up1+T",
-	"68kvNxcvnx+fXHw4Fpsn9IReTSrzijyCx/aaKo/VXbzXc+uGaRRwqFzH0aLizLF7mMd3ieq9NGPO8ay7",
-	"rjjFlBgO7BHOctFFz47/r+WiV753vksnPbPF3WwLMsVKgfua32wdbqwSGeE0zHn/eA57pQ9+K07IxYU/",
-	"kBMqXGSzhACJFIHexeNJFL1jktQxgD0XhhpaGvr5tvbDbe2j1mNpmgBD6CSLAvP4YTHYmCrHY7pwc/xc",
-	"IT9FtoJhFx26W7GYFLxvSumOnARH9dvbH/7Hz7T5W/fj325vW+avxrqJjn4gWhudQ4XINBgSKkl5tgVP",
-	"n52F8c3Vbj/ORVSVJC1hlsxGOi0iuTi/umbhHvGHSo2lT+rjmEZc/9PXN/rEJlcz9J3GsZhIEqmGR7jQ",
-	"ATwR19RD3+uCxEKMezS488g4ie6pYh6JI37XjEVAY4DHiCkKh8tqyYoMAE5mb2ODJeOWo8DegLXJDYbn",
-	"Q5tASmX6tp8v9w2SLEiTSE2v4GgZHp3RhCUHKfSpENxpEDApTTI5LA+2QVM13MB8aZ75R2KKJMHq7BOd",
-	"Ra3uq+l4j1D1t18myvdu+ZurzZ2nHunskFHEU8Uk6cH916dprLAWWjF9XaTjB2AWY5CEYR9bt/yWn4MA",
-	"rRMQHlwckzs2JXWfBeMubHG31Wr5np4u7DLZwJZy43dD9z5v0HHUvGNT2fCIEnFI6JgmCnvccmo+3pti",
-	"SqFxwvrRp718EogaQucbEhOe1U7yZz8DE7nlQPt0NIRn05HhwFnqRcxSKTALkF6Tyfaz7Wn23GZojBSJ",
-	"qU5bud3earRu+VEs2QSxu+5r0P/ge8TfoOEo4uZvPSu/kZdsa3eIT8dR945Nu1yorl2arxM5IuVFDh6R",
-	"Iz/0gJy1z4BJgPXoRSW4orpKvkmBcxSI0YVGUaIYHRn+zcHsHIdbIbufkbtqL2hwx7hmgzIShjy0zbo6",
-	"opwOdDCDzWcp9zToJKkrxilXsoGwNqHTUtF+34O9zWpF6orani3TByw6RoB7pMeGEQ/J2/fXBEDKuIpM",
-	"llscUbPxfFDEVYl4eShwwnm0OKYczcl6hgp7t7ypS/T1IxaHWGdL06WAjlh8SCXzSBTqRzc3xy+lR4Ax",
-	"kYqOxvrp5atDsrW1tQuCx831YQtG1ApTVNqS+vanT7iunU+fGrjzHPvsbu88AzD0YjYidR8Tsuj1bZin",
-	"f/tFCu4bAFIAXi9mt5wQOM7MJzeXx4CZIxoMI86aCaMhtCB+IELmZ1mi/CySxScsGArj2g5vfmwaw3kT",
-	"Xg4ZDVmCCzCPSU+EQKgTBhcwSfkdh6OGsJKYG7fh2TZYn69DTqMXpL7d2dJpvcw73AOM1BcKF+CuFlcJ",
-	"fXYa+O0DvSE9EU6JvcIEZ2TC4rgJSMZCmyoLIcMFCVM9HCMj9N7S+wgCnkQUwRtLwpcRwZCdyGsNbm3a",
-	"YoQhY0An+RSow4CwWLI85Zc/orH+fNdMGWEYMkWj2IfBNfZoC5j+MBZitBcYxYM/wRKOVJJeAgir13zN",
-	"PqlssVKJBDZyj1BydnOS5ygkdf/2Nm23222/QfSxpHEUkpvrV83npE5JDHCSaZIIYB8JkwEdI8ZYZqWB",
-	"1RH5VENX30n6NszA5umRgeRRNfTIrynTVSo0epAxTeiIKZZ4CBoYHaGDU8Ed7Vqt62QoJCM+ngPp6yJ2",
-	"Cu1GcNbqPjwA2ois0M9bH1vyLoV/4ydbv/oaNsdaPLVYBywcMSKrJJMkUopx4GWAp9kjfqfV9pGd67At",
-	"fyZhW/Z5jWraKJbfDGbKCJ0hhWuPWC7VwqgeCN6PkpFHAsoDFnuEfVKMhw1CYylweogLQo8CiB/He8h/",
-	"jcZqajPOojpZ5kmrqST+7599h3yU4Y0TosQ3jJ4P6IHngIhUyShkmI2OEkV7QBbgTkhEbHJgNw+uDo+P",
-	"YWIZNjUc1K7YPAMw31KFtN3eCs7oiOFfTM/0nDMME8RLgyhBXNK1hyVP9Got9gMf4R7kN9fXFxudVgcm",
-	"bhYMWAETFYlZnqF/dkH5cdB3NVYDxUVbrta/vf3UfuZr4mjOrJ0JjBxHnHnmc4ZwPd0m76IXCBJrPjUR",
-	"kmhbjOkUuAKdUwTOz5DyMGYJZnQ2dIhq0sw+qQ3kYX0EbR2xwIc/X9DQElYQOba3OrDGnfYOUiUusH+B",
-	"JO8BvJAUGYoNXJakE2NqxXaYMNA2w3L/YjDQmkVTiFnjFE9HEoaxlkVJ6vb20ReGR2gaRsqICfqO8XTO",
-	"6QbGgw6AMcctkZpAjCIuEpi1Ue/sm5gmqUmZEjGcK5bhqRqyKQlxtgRuEpzYi0RMJKZvCYHOE8uCiSQa",
-	"RJzUD88vrxp7WgbDR9ICQ4sDwPJBm+7Bycn5+6OX3fPL49fHZ1dIkSVTSIfrgRiNaFMyOE2KhfuYF97l",
-	"enGFAY3jMouQ8S8gMgxFiLlqYGxnDzJcqvvAw4sk+g37AjE7FFwxrprG7OYf95unVAVD/Dtko7FQjAfT",
-	"5js2Bda8jAKNbN9RdtXJNuGqN/O022lPD0YFhyJIkS8LWRDThOHVV/ePrukAPmtdoeHvS6aSafOgr1hS",
-	"mJFqXrIxoH0Ij9+/f988yJkwVjVTj7RaLb1TU7zsYxBHkNnwD1CAaR7qI9w8+jQWkjXfaKj5LQIyDkh1",
-	"DCELvH6sI51RVSfJZnt7H6mJPpqwd8h8OwxUIBKp2Wg9EDBO+v6pvKEtZmjWxEqUmvOOo4BxyRx2+vT4",
-	"eoaDFmPGpUiTgLVEMtgwneQGtP3s1VSk4jInfnBx7ChD92qd1larjZqyMeN0HNX2alutdmsLq5iqIYqG",
-	"RojAs9nEs4mPB1pjnqEpxsIdQNOTSKoDaH2kG8NY5gqRc0PS8yYbJ8Cz1D57SxsaPQ20LIoO5yCa6alq",
-	"vxCd7Bx9QSJogBd8XmEX3unEQqhsWiEp42rfhE7zvmlUcPkXF3qtZ+BEK+ZnnXTO0FHovNluWznMpicp",
-	"cbjwbN2PoVIPBb2ZUvtUJ4rWC8Zg/G09haqRs6luvKBZNBZ26SzvcsOpIWlaP7Td3lre6ZVIelEYMjQ7",
-	"7awyM+DyEk7jI/R0wV4rfOeKJfdRwG4cbyJXw4Lo7upWfv4IWyfT0Ygm09pe7co0NIAEiWGS+bbUrCv6",
-	"zzU8gzrXbK4IqO3V8FTuATnG75qzCvi8wiG9wWaPfjwfE1cz38SFWIrw+AtJH4qkWhwAIBZ9r1bAT4T8",
-	"nn5bRtCN3zXd/WycwoMK3aMP7B9KUSLPh+0UI/FMUhDUwYp+pg2so+cz9BsklGfqOs1S33Lf0T7pvtos",
-	"6BPk03i4r3lXlN2NG/UTiZ80QsvmZqNFjnTKbpOvKWH34g5YHaO6R+2hmTLePuTAzE7bfWMhMWe21D5B",
-	"1iLvO1VQfH2PTOiU1Lfbu94t96FtV0w4S4CHh9HsBEEetLZHwk068UhJFvcJF473kf2S7lUYGLcH5d6a",
-	"V0U28tiOtenGjb5kNTnA02UdO78OJZiJOvlctPEYA8GjkqIqMmQ99L1MHPq+CdF2e3t5jzOhXomUm0/s",
-	"Lu9wKHg/jrQRbbuzwpwu6DQWNLwW4oQmA6b77awCAJmOxyJRLDxlYUQ1w+TVtjc3V+k8TgRICjYAZSWq",
-	"/D6JFPtjSLNOoW4IoKVQInNBwOShDyLT46gZigAOCf4zVcMNbR5oRvw+0t4EYyErHCF0qhgt5Oi2IaGB",
-	"zvpdz2RZfGOL2GKoArFEvWHla2yDVRgSFHltjlbpVEKzlXlAgrPqYZE4apfMgqQNHnXfKC27em5+Y5/Q",
-	"W55iTTFNwVF1YZNYCW4pfqetO0eKdQeC657czB2luIEAgTFbrIx4wG55cbV2Jruk7mPXLojV3G/s6Rsq",
-	"hxojMaMJqgSZ0TMxayzUqjh+y823WuSSKqa1vSwkY7iUUBNCji8qaTlu5bHeycehx+4n1qLIKxA5VxMQ",
-	"fltqujapW2FirwVnfyBdXGFJ10KcUj414JPfB2UsEMK3AjWCmr/S6lDuHDuXBgIhRRKYUMWaeGZQklJD",
-	"Q/syy/Z8IneOZIhiAooqEpRTNGrKt4yplBORhGTAVK513253bnlOk4KEhYDYNEZDLSe0J1KnuYpGzDB9",
-	"mFs6EUqho1kc3bEWeUWjOE20AfGWm3zUSA3y+Ri6YAjJnvFM90/OXx+fdU8Pfuy+Ojg+ubk8uvJJ3egm",
-	"yU5DW9Gx3l8W1aM1V4YgoR+anY6Ow/p/2XuX7baNrU/8VWpprbNE5g/RlKw4DjWSEyXxSXw5kv1Pf32Y",
-	"FopAUcQRWMWgCpL5eXne436BHvSgV79Gf0/R036SXrX3rkKBAkRKFiXZ4eScWMSlUJd9378fN/jaQb3x",
-	"AB+VGcLJdhphKBFb0M1T5AxtKylJzJ36V8RdgsSuxQ8DgkjkmkhFzudDCSQUkG+j7/ztzQ+/vnn/DnOU",
-	"qSpHudA4EmAXGpcFSNwxzmfEyhlw5Ug2UWXRY2/sr34mKGELFQrjMRASQEycM20Kq54Lx8GTQ4qZnJXS",
-	"HIDIH0oa1OEPwB3Qtgi7/X7XjQhCTFY14brCjPI8Z35EQ2nUmVMbOGcMQ+vFHAoFrDMCDQFa0+3Sr2Uh",
-	"tDCoZImsAzO5Qwmv29YHwTjy1KVA9vZhenA2xqo4U8YIeyyCgkhSjd4MgDUfSn84SDs+Ddbc3Rx3b6rl",
-	"foMzvB71Bs++uafxaPXajb2Eja66ta76TUE+DeWNF8zuDNxGVanStOuqY4xLILQ0z3Pk/0KldQCnnMq7",
-	"MLMTFrMwbdSMXariHCIhBih5e00HzY7gypbfbyuTpjom7Szu3q137mN30OxaWxXuUgL07VcWeXE5d3ie",
-	"L19SVKwLPLO4xkhRLymx7q917pAuPerrtG1BD/N8pTU9qo3iL7aqtSW4Zln98W5d1NdCpLpG4uvVYsdZ",
-	"kZU7urcXscpuxBtO3Q1WV+KqKDRVmrdItVQHuDuhfMfwubZaG994ZSyglaHvng8ltSoQby4+3Cl5MCtM",
-	"CDTqTcdSpuTQolnrTBSuhzLGWs3KCo8HyATujb8obLBZYiVaITuUC1lmMDwdWEDd7LypjYEBmLeV7F6H",
-	"sVF/yY2sjhYRHBpcDxKW/HJCgF+u0bFS6LBmFdzaBpkVapwhWkljzvFnYd7SJQ8UgsdvXLNKepiVfBcu",
-	"IQnBazQRmXjXWBeq4nslxbGt65Yh1kNR32MVJk0FR6pHJtUlUzKU1EOZ8ALaLqzJSb6nKnrsLT6Fcm3o",
-	"UNbr/+ss7Ngwicqr1GIoO1DO/F2/z/73/9zv7e739qhe63Ki8iZz05cm13QIhmLozafw5lN4A6jTeqXh",
-	"uRAzzSZKCm180RkVvmVyQPX9VvEc/XR8dPLL6fHR+5Oj05+PD384qvn0THcxb1l1hdqB4Xf/q9QGf7Bj",
-	"vuRznNszYTTGlUF7+qmkielg2AknMOzc6EJYQluLhefM8JFGMplCmCILKxRdOGOaaYhOO105NtYuAJMj",
-	"n0NrrFjwGGp1ltS25KzNsSqGEtbe76kzIV2VWwfC3xwq5TGXa4L223MxZ1PonVJSdF2qNdwVQ9nZ7+8G",
-	"NlFtIV1xoZ1HILTA38aqOLtNZOGYjtB61D09/euJLmxiBbeOFRx9SFyKr37QsO5Bikv694xnxY3VtmvZ",
-	"Wi2bB3FLe3xqFQogvew4qPJC8qlIWQz/eo0F9naoHgAFKKuwhlVRFN1H0AFWiYosrARJJkpjC1blRwwY",
-	"Z1QWgnX8voo8z86hOHooa40iPXY05VlObTVqOuOFSFnCtdjJpBYSqcFz7C3SRhXg0FyKwl6S9pizuyms",
-	"/ty6zd/tsdHczktnlBTzmXVuYIojxwKJ3Tg/7TzH67AbZcrn8FnUUEIybrcf9fv9oYRekERNp0p6Q0zf",
-	"XDLRiq5LNOHjH2dG78uoQ/gq5BLKhTDdDfEmQzCUN5ZEJALCqsW6IHqlADcpEdLkUIyWYgXAAcD/FUKa",
-	"mE15cV4zCtwRQxFZwnE+RDmGFhw3dO7ik6OTk5dvXp9A+uXt0fHp+xMr3aocWL+LtLFupFYOYdxjxl2D",
-	"SWCXDGUu+JUhKykaMxWZNiduBtboINE72iomgfQr/Mav312qfe41TpO75MlH+i+qW0RwrsamaaeE6AZQ",
-	"gyT2XY8J1oW5Nt9egzS3++nEBxdvVnF34kbaVIN709j8fSWiblh89tijLLiCobpfTMG07DpsY24NqNgj",
-	"/AIv+aILuOEblldw42xsSrg/r4QbZrG1hpt23NXqQPxhkOMq+b1ZARxcF/Z7UXhKxDXuoDZtRpjY2HnG",
-	"wgAUNUEhypLvibMimHrp7HuPiBSp6f102RO4Bl7/FdX0PuKtfHjFwrx+41J3zE2l5AvCRrIvb2lO8Bts",
-	"WzPHJOIAuZzZqMbgGxPchD5g4kOGrfnuT2CJIj6F7rHfMzOp9WgGhNBwRiAEls8dY6fbxuh1d/Z39zDl",
-	"d5lpxAmtH8iAFevGeuPlGMa05gr+GmPXPZfwLxclQRH/RlCgL7xCTu1tARx1AAxGmLAP5X4/fnsRUCpc",
-	"JatvosdqPEdDtLLsu7Rf0qy0PfhRq8uNRsO5mNcar6JaFiWok9cBiXNM1xyaOGIxXqQPTdzFGB+iaUKU",
-	"D1qh9MQ6SpC+GLB4kllnPgvL/D3mgo5A8ok8twPTiNjUY9C99F7DC+2dhCfmIVaggIAT2hRE0c7FvNfo",
-	"hx/Osl/trHzRZjV+xHK7mlCz9NfWk/TIww/OanDT39r323q8+SyzNw4QA+szzZvGyP8hQR+Y6rzG52Ie",
-	"u0qhRCAAEYHiYTwNEXCNZie/HO7sffusO8A6fCPO8JgNpRYytUcbMgk1tIoBewHzxhDr5VzMHdQLOwQx",
-	"dKmKc+2B12AcbiYLVRqhh7LTAr/WjQjLrwJeiwPktRir6gnuL8POKQwUXk4Um/JUDCUBp0nfQEmIPKF0",
-	"DDFnzoTB6TsX8+060BtECyFKSI1brswKsh/aZHmOnavWJIQ6e5wAK86h2N4z3lEVHzcUTPK12gimkquz",
-	"AHTCPoNrqtIyqoCiKaMKFBcvIRP6GkGJK5g7VkHKDWWFKQcYRw5VjlHytRFOrguYaLXpRoAWKLYfVdou",
-	"wLgLqtQmCsC+ADMzPAU67h4MZVw/CXGlVBCkw35yApX7uSvLzwW36ot+gUQ3YDphqywfyqA44VBSDZ0v",
-	"u2Od4EvgQyciD9A+amhT8IWEGjK0h7CY1+7X/9z9w056oCIjhOs6yy6EjDwmF7XEjUtTFgKQzwggaShD",
-	"9XoAG1yVxh4wt+J5diE09Uu4oF5TKRuE9HEr3Dh9RCCVoMgASu9kLhP4R+C4QXJtXCgoBqyA1LGJ+/s+",
-	"SznoXQDrwYfShyFm73c7/b2dvac1zF5C0zjxT64DtAczDSivDkcQnUJPka3x33+ArlyxJi+YrZtnw+6m",
-	"LJCgrHHFWtyWczEnfCgsvQBB3kGDy0vy7oI78wNPJsKh5TSohvySzzWLpdqBJY0PwmoaPK+c3tXbWpyS",
-	"cIYdiLJ7Uh0z2f/1Kv7KV+dGPVw9ZMteDJHUavDZH4kid6tBDAImuwEetq26lBuwoMnYI7peFfxzVcIO",
-	"cqRDPyBD6C79E40byOtfecVWtFWBD9/wbdYOyqQ2HOjjvbe0Ctp55Uh5oQnytL/79x+//c8/7P9j9+Tb",
-	"//T853/s/9vTv3/3eu/Fs18rGpLB/t5eBdVUqz11ZkQdd7UBOtWtlH5SLtauriZH3uL9LZ5Co05OlcA5",
-	"RbVKmS2paup2QaiEYF3LYiW1a2Fcj76c1ifEHRIxcTAGxu9tDPtrXfcnH8+t2XZtJpKUQIgsWKvQHM2p",
-	"h8Ft/6rc0hr2g6ozgOAHPYOBJmRyax5pZ1mD3Fcydc4Bbp3EKpRtzUZW4HV7DNJiUPHpowmwcyDWoT2c",
-	"YGevv9+1RliAiryt3ecQNjKU/djxgRXsdyYEWttSqoGVs0pW1M/fQ2REH4ez/PA51Opo3auDvDyg47yn",
-	"rU9/NJ7WK6B5TWE2RL2sIRyhG0jnqhAGEaVZJz76/49evzs5PT56d/T63cs3r+OIPUXrOUSUjIYyk2ws",
-	"BEFaR67Xm+gye+zIeif44kteYdmSr2EKLjUnhNpxmIjIzFAakecaHCrwS+xb0PATH3hiCMkiUdOpfWbq",
-	"TjZ4gocsUVKXU0Fd4jOV57rqCY4rDgaoLiT09YtMlY7UkX3zDfp4dr0FQmHAd3zzTcQm6hJ/45I85kLT",
-	"SFwLIzXHARYy+op2ggYVSQGfzZA4WWKhNc4iBh4S4XrpggmCDxmJMy4DMTnhmgmZUj84IH5a3Qj8DUOJ",
-	"73Aw45zNlM6QJyi33sicOtkxYgp06Sj09EQVBlvbHSEdy5X1BMMBZZr2j5oJ2WM/+W3AxgrRJqFCvkCE",
-	"leBOHYH4jCtKEOv3Exw9mlGzQk0zDYoi4aUGQgOYv1KTy+spRLY1iylHFXtcgLYSqMcDGCm0IPqOTiFm",
-	"AoM1ARSy/RIqpEc2vg+zHIxidHBWAnxcifYkAH1cpMZYpD/RZg5W5FgV0yXf6GAlMs3OM2KlEoQl2oJX",
-	"6Vf03U2AK+ukQgReuerQVh7SDbE71xl4vxFuJkbrkLjBSxk7jEyWYhOTf5iYPCoAuxSQaoLUZWKlrLWa",
-	"A8uDtPpVywN/+Oyyg2tMiScfidvyU6tRcShXtygOGF8wsKG3YFaUsmrtaqxP/FmgzN5a94lqi27BN24O",
-	"yr0dFOiCoxW/p4MQfUThP+NmUsn+ity1Pbi4VA80HjEfI249W3YSgLADEsmOScaer5yAzQn96AJIE6xt",
-	"N1UXQFQToaWE6P7uTjMRsrq1Y90WAUT1mYQ/dXss9usFCY5YyV/s+/7vf/1vgNZTXIg0bk5nnxiVnP8G",
-	"9CL3Ylg1KWr60JtDbDc9zE3UnQB2E+8KpW7qkzwSubok4qC4ELBwAKQetxkkcMdxcGVthFfY2ddph1TL",
-	"vtwYwUnYSNH7Q/2GFFXuDqUTpJXkuSpLFzJXd21X+Mc/4em/Sm2mLmJx51UFOTHCYIAPSZt6vd2oDw18",
-	"UugD/L+QMAfanFHi8kIwO5FWgno2lKFMJiI577FDJq1DkF0A9JvhvuMOSHtIasZ0smMvOVlnf28vGso4",
-	"k7ocj7MkE9KcQiIxjoBGAtiYrGOLzrcdIZD/Fd5vv8AYJPUC0XBdxHMo1Zjt9v/L7h6+isV/llyazMxP",
-	"oR/qylvKZIIvsd8UFyIR2cxgyr0QpixkjHQcQ+nfDh9M1RGdBcYh+yjricM1cbfH3ldQqYHlp7d9VSp6",
-	"/E7WYu8kxFsPMKbNE3ip11oO09T94dRd0gwmjdFyOAeHfsPdvCK1oi+BDOiaClMXhnnXvY/weETjSDfQ",
-	"0Bto6DuLmiciuxARQ4lujzqKDqyQaNc7WXWqtgZbaoZ0vlvXqKTrqkwrzYLAUetQKifCaBScTtA5Sd/h",
-	"LIb3xt4Edx5xmo3HohAyEQeMw41otU+5SSZWslKxFamqbo/9bu30WHyYAcbnG3pFprFWB7FE4aE6wL6i",
-	"ui4koKJnDWXmo+0DEJwxrMkpFZdDDRBYpKAKY3jB1ccBShc234JGG8pApQXlSg1azeqVpZrYjiJLJlCD",
-	"NJRQz5SClkqMsxmvF+0/EBLN45XqMMKNQN8I9C9DoKsiZZwl8yQXdPA7BGixw2W6o4VBYGArmbr3L+Gd",
-	"iF2W66Q0IiCHODvZi2y0cQMxBgHI6bQE+tkgksJnM0iuLc1XDoLXkN3t2L/Buyin2uUZ/Rdskz3dY6+D",
-	"yuwDdiU402NxQnV4iEGdUR+EBuXrfnwBzkrMxAf6yQE0jrMcuEw5cKeqgiVqOsqkIBRzLK6AHnGcEjaa",
-	"owWeig9Uzwp+fKK0Ceg81QIa+jTLczDk1bj6yGsiRq/8Uv7Fg0ZNTzvPZLpyCszN5K8Z9Ja1PLIQZIys",
-	"/FxYpmN/2zVPthvn7kJmwETpdofHtcXUcseeISgDiNi4zMdZjlchsnAuuBa62xY9g0fczQKFJ7L5eSk3",
-	"YsdkU3Hjh+JJvvlT1x7tcxttecAvEACbmN89phhzkZ6J4rFF/EBvjqlI865dszeyppgBvMu98FSVoV/G",
-	"DYut3/Sbl9UxMWhUd2QyhuuMCq7qMRBMfmGoBcA+WLt4W5MPhOl3LCTycbsUmNMxqFWL4bElIbzuQRCr",
-	"9HmgS1+2s9/v965zlt7RNz5qf8kNcuMybVymL8BlsirxilwYCXMphD2bqgpw37+z9NEbuJ+efKzs00+f",
-	"IYWX29xvvVG9wsWViL0OBQNkbz0/yjqxLPM8ZkmOVZSmOwg9L+f/oTlZqPJsEtgk7J1Ln1CX4IdMG2ta",
-	"Alg5GmHWC6q6w9293R77RUngoKkgNAAUoxUKo8qTPlI8jGqADwSKEcxQG2Sc/XGDjLFBxlgzVbYJ4jgk",
-	"b9iMyixWsai9sF8moYk07nr0tZfBdQ9UsRwMFYNgUPTNTWvFLHWdrRpiqD7xBG9crxdbvW65Cxt8+saJ",
-	"fZA62WAFbg5fgcgJ+i6wuZaCVyiJMRlG7K3vABCedQAmnn23h6x1kYN+Rhx667FNuJ50B2yCyLaEuDWU",
-	"RM8KOTr2L5VJ6l0JeGtqVLlYlnIZksBSayCSfxVilvNEEKS/m96ZkGmGjD+QefQUsMQYRj0iSATrQXg9",
-	"brZIzkXKJqIQQ9mBvOalKvMUkXO4nDt8oUsJEBdZMqnIA9mEX3gaH82o83OWczNWxRS5Ffw0OJbazEDM",
-	"GT4cWvf2+99HrM5x254ufBkyda6FQmfhNQ/bsh98botNVW2WoHsfYYyXNe87s32Z1eWv2zTT/wXMJ2Ri",
-	"ZlpNBfTKqqot4CYCe0XL6cnH6h/LkJK9qAsEZMIlkwra2kQBEDEEJtPYOrzA193YRXxAYtKh2oiQibt6",
-	"c4BaM2CFsJ4lZjwQ6ieT2gietrUVL4ixVVqL6x9N7AD+a//qsbAvpzW5kWt61eMUtcLnXrej1mF5L9dH",
-	"G3P7/qBub7utPr/lZlnsK5DubRmmKrba2kgTAFE3lVY0lif8FoRsH8TrptLnTmyNxbiL4CfgjftfxjzX",
-	"9ic/Ba0trHDHw7WJuMlcoUmk+pTN+X8AdxtzFyvkK9aURG7ztONEpdgvVcrsz1K47tKq6ZQ8Qd8ZYG/w",
-	"HiE7rJKlHrkPTcUUsRas44OJc3B2fZ5gwFIBx4cbAFtoNc3Q5/Lezjr9S/eSB/IuMVRfc+saovX0+63j",
-	"9NHGw/wycrqP3Xg+TFPGFwQbUF3zQkxUqUWEPxf4HxORj7t3Gur3V11JwLaZ4zUpstaE24qneMNt8XVx",
-	"W9RPw31r+TutCQBEk0zkqWuQwbjMAYsp0jxgC1UCNWsAgtYIKYWToiSG4lWBrF1BYasOYieVVXDV9Mjk",
-	"aWkN85YmRmipZFIFBWRQmXb1Mb638cYFB4EEeYzlBreyYB5I9m1KDj7fLNnUKKyBU58HW1QVdT/lTg0Y",
-	"ive0BliOIYDtgOqx5cWKyTzTRqTN8ZVX9Mwvmv/ivRbFCnXw+KmbiMaDRDRo9m/OR3dXxQPXHaknH0st",
-	"ihWgdV1iSLM000gLAbw40NxVp6HNCg8hC7Xic7gFUSB9wzA9z55QqITMCsr4a8Pn2qP9YJUkBlg4wrET",
-	"o21FT1Hn6XZGDNfmFNL+cbcpjWUFBoqAlVNY1RRgwmyTtnr8aStIbHK3dH733TYfvEaP4z2cw+u8jWNi",
-	"XSZUViiSoAZQ+j7AonbE8hicnHbXdITQjg6O0LpMdXzFAxnqdlXa7HOc9MA63wT/NqZyq6mMuwUonHJx",
-	"V6UoUBzcbhcv7+nGStk4Wuzu7vje7i7o+cX+7o5v8O5Sa/cBi/+MHaoIFiRC5bIs8ZQgrIc2agqzgMq+",
-	"w+WcJVwLSC9C2d8HXCXmO4UjB7XdbMe/wSl4qPbtG5Yaw2h9lfFN23orypi9/t6znd3dnb1v3/UDmqD1",
-	"9P02vPbZnb32z5ZX7fb7u1uABf2bkGf2aO19ux9tTTPp/r17v83HsHTLnS08khtf60F8LeWEgZOu9Ier",
-	"0hV/WFu6+BgtFM3ioG1151cxB6wmGIY8Cwk++iwOOvCAXM5ZOXEX2fZMMR9KT7aH8BcgYkc8Ocfq2ept",
-	"ZudYzHI+F+mAQQFH2AXsyUvwflUMJYpp4C14V7EdAhx/IM0HFfwU05LP9ETRcKjLb1uzWJ+XVqHY8w1U",
-	"evCQwynCU6EyIYLX+AChn94pw3N7jy5HBv4br3P/XQjUAUgyI4iwYJpJVbBSZkbbSYWLscH5+2hv72n0",
-	"9Lu9qP/0WfT82/3ou+++jZ73v6vgomIOAzpVF6IY5+oyjtzcDOVlwWfdHvutEZ/R4+AW1gIsrOEHGFOI",
-	"5qgn9u9QnemYsjv7e3tD6b/5dJpp0JJx96Aix3b8dzFF3OEuFtPvp2V1OAIMRahPh/d2D1hJUIf+kR7K",
-	"EBYVUVgINwzj/nYucgjAYaOhwfo3jNVZQ6XMkUFiInLkunVoNWeFutRYsO3BuECkxgFkBiQ2AE3Lb59u",
-	"E4YNXIfKJ9xpQ0h0CAldk9WyNTS4AzxxBVhJG52KYqteSiQdr4/3ZUrU43gQMDECEGEwKkqcBDdsE+4H",
-	"Hjep2FRB6sTuR2wvgI3i5ndcCAEzB5ggtKtb5os22kiZSeTmye64Gt8Fdd8Hj8CtYwfFuGH2PaaGEefa",
-	"9yuKEdgfQ4k7LHhStTMDbvUIyEOA5QO+eyTmCqg3ucFICHxZipOemaEciURNreAj8pMUaE3DAbt7q8Jn",
-	"mmdXqVxfIyLZhGMBDJKoZDwkTFiUM3MQn+DDAmckXn3qzcmgSWMo0XjEeDEIQJEGz4BwgbVDInbGZ7nQ",
-	"Gjp+7XUOBgH3jTa8QKZVqPCO2xtA4IWfCX1w7LzfdaXIgqE+UIUPTlOL300sPzTZIesjHDsrrT6j6KdB",
-	"gy67temWTfnQBhLiIeMOb3MO/E/utFjpDfrQnZMWI7kOA+FPfJv9vDw48eQjAV61k3i8NJrMJ0eOlRXO",
-	"NEFUZiuMAWcrF2mAsBCh0QdNjdalhgupKqiRxcOJ3/U6idcKrk0S/0voR1C0Ue7Jj1wehnpDqHEt6bzF",
-	"s/Yk4TIR+VpBVqohtXvBiIVHKYtSVocYDNbAMr7ebzioAVpST3D1MG34nOlJNptZM9+bYREYoeOssFYo",
-	"2t4zXpiM5/n81N8dU9QAmvFGQF2XCPvDAeMsrl3GYv9jXO+tizMJfdan8KxTsNihkiRuLZ1C/nNteG6t",
-	"7FE5nYUccpCtAeRPXdH1VdyBheDaPvyqmQkDvKWZ6UqvoscCxhV8TWCJfnpQAR5VO+QRmJkbk/HLKu36",
-	"Oq1NPKfe3FzJtmyHGCOdSirs04oKDyX9A2u8t3w+dTyzEGhgItcCqQ878Qx/DUIXBYBdA3SYg3es9BdF",
-	"F5xecqpswLicY3TLPnwVJRRGMR22fmAy2z9be/tSpIzYUVdSWweLauvgis5q0FD4HV+Nigo+5zHpKLdb",
-	"Njpqo6M2OqqSO4xXmEN3p6tuEgdZRpS+rF2ceXZKiFVXYj7CVAf0mMokL9O22mcQIPfFQr32nPyNuIg3",
-	"ifl7D6NsazbJNDQAfMEBlQDn/9b1Vo2H8afgwV/0Yaw+ZPlhDGZzcyIf4kSOa7vuEZ7KNg/rJ1VU+e2o",
-	"4tMJUusijdmY5znjxFHpEwkBSaTP0UN1Azesk8kg6UCBR8ouxtV0LQlVtpWNQJ0LQP17Zs86HxtBGvoH",
-	"besKT5+9UkDiwyXdsq1rwVSf46/qJNSFKE7DUQdFI5Rs6cTkDwETG8xfVWUyoLy/ZrkYAyiknmQz56SG",
-	"cVVVrBRWrUbbWeKrVsUHYY7d1xUEbwBXVPjKFgDOoDBw1DIoZFO9w6BsGxBHJQ2/Bid34ZMeqCwgmNMW",
-	"77fa8VEVLXfn6WqSkPGxEQXLDOsQvkCmw1u6G+954z1vvOetwdbJJJsBqqaV91a3qrEP925T+n79rrQr",
-	"bmy1wA/znI65sCoSarZck4OnMO3VWhU4NCDsZFILSRzTuhxhSbnrr5JQh0ctCie/vu+xXxeN+wHYtg7a",
-	"SZ9nM6SinQluGHdldxEoDXY5yXJBpHfWIhhKnlpvvaFuzNrSb91nfyFdDjTesM+hATjDV6omvCjmaJtY",
-	"8cvP2mDkDD9beQxYMxFdhWFdbbVZtdisE/+N7MtT2jbQWadFfiF0t8demqGEKkyr5Lg1I10hppkUAiL3",
-	"9pwhCIcwdsKhXz47g9JlOElzhqMcsPg//lccsfg//jsUT/+f/xEjBSbiUTMteJFMWFFKjeSHpsjOCj51",
-	"TInIJAXVsKJgRnywqo3bB/KR/d+//e1v8NzTU/jbzijuEmS2TrgzplyNM80HHD8gYcyo6HNcasfciMXr",
-	"aO4OZQwr1vszZgUnKG8uHaWjztVlPu+x18oaZ3YeZMw0n2tY+AFk1JGbWHAZVLlncihxYIU4K3MOMLgF",
-	"9RynGc9FYljn6IdXhzt7z/ZgWKpEUzouYzbO+VnEuGYnl/zsTBTs/Us7TUN5JqQ9aSJlSZ6BQW/9G5aZ",
-	"rsNZgZ3wXmaJSv3SYT+l+GDsBlJyKOMPO9NM7uDPO7CqO0VpP834mmaopR7bPaVUrolCC2vshRyrIgFI",
-	"Izz/VQ+MnmSFaTkL9b6ZoE1mt9+/vk3GCt6mAW8NnjYcmCCnwBHnBmeFFj8XHGKp8U4M32dvxvBqKzmD",
-	"gm+qxp6KMS9zszXY2nGdT/YCIcupVSXh32oXwPOirR34/z+avtI+YueCF/YKUEsnqjAYXt2K4B8YsXH/",
-	"wAe6//xR6GTrj/U2FZGkXB4wccJyEy15kMaiWaWBnYnj/3Q1WuJ+WiMapeugYXR6dA3qfFtHldljFIvT",
-	"go8NVOJbhbYcxVKfl75QvsXBpa27VqBJescDuZvuC1t8TVrlDcDkpsf8MQBMOqON5EDCDc/V2Q0F1irO",
-	"15NRmZ/fC4kqGn2ZEdOgjwuwpkqAhkgxXGetaCvWgEFP99ihZM7LHEo0WbjEx+SCXwjNrHmIIBhUD1+I",
-	"lF3wvARGcXw42tLYEmavwtc7ecus5We9iMIa2E7UgpiNggbHukiWVhJXnwwWuDFFNiqN0DGLP34C29wu",
-	"WMzif/4Rdw+oj5KqV2udlIVweB5ErZPaTwe6LKD8sR8Mk8VhdoCj1Y4Zx2TdmIgV4l8ioRbOy4nK6YfQ",
-	"tL+cKC1YLOyW1jEafxCAH3F8x1B2Yvv/+p9P/+jp89KOOmi/s1vKWKf7hUoz65XP7BZ9zl5lL6AH64WH",
-	"DOCG+idPfn2v2ZTPrZtjvScqWcrn0BhnnSVYTGpJLdQltnDRm+w1J7++t/46mq3gEtVbDgVLueEjrgXT",
-	"JstzxkeqwD5SLYqM59m/E4URz/KyEIRvluYqOe8OJThBpsiqxkk05jE3D1+C2ytReZ6BgcyJqunb/lMW",
-	"wzE7TUiwxa6T8liYYr6DEAwRm/ALe6P7KprSphjBizI/fz+zezGIFKxDK1990QPhslQDORbaOg8NOvp3",
-	"QNaEeL1I7Z6DXYungk4BphYwKLS1YQf6+tFYUIZ7BULCaDfq9/tVPGo0t/KjVXOOVDrfATLsrcHzp8+f",
-	"P+s//0yFGnDkXofDRvWhXtED3Rn3IUejEmIJgm0tUpd6I5z5gyqzhhWfIJFCfiDXbu7wYweMF8kEWnM9",
-	"8LzXdv7HtBkf9qrf8COMo/IbPgcYdhXANjdRmXZTsMFoun0y5bGfbdxd1fm4neXbTlEU+rvrjQYtcTg3",
-	"WOhfFxb67fbr2ktxAg71WyOgBxc3oKDbPe32bSaTwhGj/45QNm4TE3YYAanZw2U9OHgxurruGdY1SbGM",
-	"o6ohcTEv7MYYzRmX8GNjkiNUhteGwBCa8G5U2bqAE28TPLtvWbbBNt9gmz9KwEYsdRhX5sS2Jhm3joha",
-	"4AA8qeDSryFoccLZX7v+k1y96/ojva2RvR78KF9OmajURdQA3gGBGzbZrPu3M3ztKzeudtKj+GPJHCzN",
-	"4+NkCQ2SxuMUMqXcbY3+cfjkL6QIJxizL8RZZyo7eN/ydHa4VBsh8CAp7aK+px8HzeIvADJXlXRHWGtY",
-	"uOh3xEppspzFSIStD03MOrEx+QkYODqO2LN+r/f8WbTf70cuWTOU3/f7SMKYSSpdiSsqtNi3AVjHQPi6",
-	"fFdI5JA+PFiiw5EfSjeZCxRL2qUFgoaCoszFoNaPUFUoT5U2zK/pUKKABhkVMQA9GRWK/JcFlapneWYQ",
-	"s3BcFuDZVKOA9BgNXyozlIinuAzbsmP1tHtKN2hZwCH12OsKmhGGOhjKVnRG13gA0fcKprGWIwLMNvZj",
-	"wccGElYUWBxKb0axVjxMyPc5XnSAlcF46ChXybl15zTPBdVdYvU/Lp2+FGJGbJsOxtDXYDUVPAQC7jMR",
-	"/NZcpx8M9IEqJ8KparEWA/ET0fHZoPZtajL+2lX2Vv2RdT6GxH3CC5SILJmI5FyV1xBrrVpnX2nx63zT",
-	"0Dx48rGGmXttkqoJ0uvM6karZUDJ4veNeHLeY4gQBvnxRoxYh/XlBbQqvKyHn7VinO31963SdoizoPE6",
-	"rjuBGaXOoag3CO614Ms2UgXBm+vCf7X8U/hBAVbuhjbo0dMGwULVt6RDfr6xqbw0sXTt1uo/kE7exGO/",
-	"gIhOUds5jyxccxyqjFVCNota5gn0WKRrRfRaHGRrwXXgb7pOZKku2f/HQueTdb6HgjlBNXYqnbs+ooo8",
-	"DvqpVVkBfskGnHlXuoFTUFH8tuitiCmZCN+e4zDZnaZUhdeNDRruCN7xBXg3VwZ6T3hbN/Vm3KJtmoc3",
-	"vsnX45u8QirFukkEEmZ+Xz7JpRhNlDrfETKdqeyzMLRORFIIYknBeNF1ZMG/44uP/Hu/aKCeha9ZATrL",
-	"ffcmVP8goXra99U6BAeOfmvKQbuf1hatRwg5V0Fj5jOMKVtzJf4mdv0b9u8YRH775uQdlmLHZZHHbKzy",
-	"XF1a7//EcJnyIh3K392gWeyOe5Z6XA6AXNnWLEuR7BRZsFzfMnBkDVhaqBl0fKQufjCUWgjZjapnmmwq",
-	"tOHTGbZocGPEdGaf/F5mH5j9lSBx3A06O5PclIWIhzK+2I2GZb//NBlxLZ7t2xn45dXhDzsnvxzuffsM",
-	"o/HDrSzt+df0rDE43IK7RGwlkmugxu4BK422NRvNjdDwaUNJz0aIkvhyokVyGjs6V2tahnPCuGbxz0fv",
-	"GKELPvkI//8y/RQzPVGX1F6M7F5U+evqB2EE2ZmEPl4cShzBXRJb8sG4hKSAkqxQBvMCPVpF4q4aynhi",
-	"zMxawQS8EDQ5A7qsZvYCwlRSpWGltiaxRPrATMkDa8FO+RzJ2wWHrcKHMldqNuLJecRmBRDMRyzP5PlO",
-	"rhIO2aGpMDzlhjOepoXQOsJwmUgZP6OGfNwhiZJSQBNIbyh/FHkGf8U4ESEwzQo1zbRIB3Z4mLXgZ2eF",
-	"OONGbAdoQO2JggX5utYOyYV3PVC8f/GLW6xkJ79Czh7Ybpseyk2jxxpaIhf15g3V5o1M0Scf3X8uCZC/",
-	"NNCOgJKHgDHZmXLsN5k58AC1dBmQXhQC9BowXKzebHFVFK276cLNwtfcdfEXaKK4m6MTtaA0UQm2s2/D",
-	"PbPf30cTBzWD08pgjTRyOjVp2/txnJapuU2jxtcVbv/MM7H2iPuRV0Bra9mIhbQz50iFWSF28C+acZZm",
-	"EMxKq/MMxG2qANJiu/mpm/oadomgcaOl6eJuVdq6mi8+xy7vP5xdvunGuCtNvzHLV2iukH7rNbVXrNdG",
-	"f1JZ17cuFmc/1i30czEzbHefpXyur40kV/d9FaFkF0lZHkquJn0TS75P3PfgnIVepe/HoQCoftQ2zeed",
-	"8icfnduNlQcGW6zuZeiupWPGzaTq6KjGs7VoFYRdHhgf3RpslWVmr6wDHX5qj8//oxQl9MoKNlWFj3Jj",
-	"X5uPQSDwTpkkQqRYLDAGLRYgaCOEfRiPtztnpNJ5jx1WT0IoHRe9AGfue9aJ3e+njtisOwBrECF0UHKW",
-	"MhUFu+Tzpgo8U8wXBM1VL29vXTKtzWhyX+WZyDHWvKnue+xI1gLwoPymhVW7P6sD0idiB6Mb9yZ/WkVE",
-	"SzpIisv2VFCP/aQKtrfPJuDCYWbFz2emIZnk0lsjRTLEPtKRDc4KcZGp0oX/WcdcKhZf7EYx83k2+6P9",
-	"GoMgW5zpGU9EF3CIAVJXJMK+EUql9GVmkgkm3lx2KVdUWOyG1iBaYDEWvCQsDdh6TG6ZT5fYSfzMlMlf",
-	"MWL0gOLm5+xChI4O47iIlG/VbrPdk/gxQj8CqUOGSSCF1RjqBFg8A+bTjt3sccoNR8RBynTTs60QQBFj",
-	"BYpD4suzcwHggBBDoo4vo5oCUwdwmJzNC/LNQcKFDsqiuHgn9PJw870bInbGKrN+HrE/7eymf0n/6uHt",
-	"ihl0VKrwyN/+dE8Ez83k39vpLghUcg/KjrNckHaFwkLQxPaj5Bn75d27t1BdkSpBRFOqRB4Dj4TZmF35",
-	"hUawRm2Ir7gGVcJ9DM+hSfCWvnZ9LWtL91t2IaR9yaxQIxEsF87/1h+wGGomJJ9lPfd1bf0cb2ZCHr59",
-	"+feTN68/d9rI01Ojf4l2KB16H0tVUgL5dFB3c8k1q2gOxoWarmP+3lnL8MowuGY0B246p8Lwhcmc82ne",
-	"ur3t1024THccBqpWZZFAHMkUpZlEUC8FqTT7H40bmIb1b4evfrvZariRfT2rQXPQsBpQJLeqmBELALoO",
-	"2RZlXwQItz6N07gmx/i6B5Ep8G7gs7NrwkzBx+Ms6T14BG+hA42n2RKJBLfbbYUW3NWdSJsOwzv2v5Fn",
-	"xW+JrWirLPKtwdYTsNToDVfWPgH6GR0xjYwrFDVU50KCiUSxLGsPbF2lDwHLUbOOEZJLo7sRxRuxHwaf",
-	"lcmLzDgsEP9AtGy3mih8FlgZHNZ5cLNHZrp6+wm0n3qMhIj6URGzCLHmkONvBzDmcpGeicKKHN/PGpHZ",
-	"WbUu4SRPlnfvBkOsKuUb+JGQOrF6Kk4aPhtOIAJ+R9Ytti4sm/JkkknBOsTMGBEVXmTd40TkXRx0QPvp",
-	"ALezGT3XTApAdACICvjqYLRE6NXMD+PrOKD0FIl87AxQzSUmfS5VYSbMiDwHKeFEuo8x0mWZ0SIfI9A3",
-	"GwssF4YMW2LtGxSaflhEpd2wyugfWLsnDHiHYH9+wPYN1h/wLhPruHpk5sqRu5HzMyIYTZF672OW87k9",
-	"0cGwvJl3dWBvc27Gqpgynk4zmWmDopF1Dn989fI14Bp2w2Nlr2p4jDdZcAw1caFh8lWRTAQ8XtE5yxVP",
-	"2YjndkMU4VEjodK8uA0KjQzLFo3mHwsK5upDf6QH4Xcja5od8EyoWS4iNiqz3DiMlUBeBU9OVaJBaH3Y",
-	"gQkKLGmQkig7BnkG3D6lFoUe4ExGW7xMM4OJiwUjHLQQLIN9xjf25xfHh69/PH3z++ujY/9cvDeif6C1",
-	"Hm2RQHM/un+6n+u4ndEiPly02JkZXWmJiba8zPJ/CWl5ozqBnv8nnn/74bPsXMz1YMolP7MX0HGlu+s5",
-	"nWjRH/kj2np1+Prw54aJWPj0R/CpN/2yk3eHP/100+9a4TOuGfQfnz79vwAAAP//",
+	"7L1bcxs5lyD4VxDciTBZlaRJSrItKSa2ZUm2ZetWupSrXHKTYCZIZikJsBKZolnVjujYh42d14mOnX3c",
+	"h43tPzCx897zT75fsoEDIBPIC5mkJNtVUR3V/ORMAAkcHJwbzuWPmssmU0YJjXht54/amGCPhPDn4RUe",
+	"if/1CHdDfxr5jNZ2aldjgkLCWRy65AlHdyTkPqMOGrIQ9Y+GzRMcueM+qmPEo5DREbrDge/hiIUOuni1",
+	"j7Y7nTb6j39/0XrR2mi0ak6Nu2MyweJD5BOeTANS26nd1DZuajWnFs2n4p88Cn06qn3+7NSOPDKZsojQ",
+	"qHlBpgGeEy8/x34UxqSPZmNCUTT2OcKUz0iIfI6iMUE8YiHx0NAPeaRfRQxeheS3mPDoCUf95EvuvPmO",
+	"zPuoTlk09ukIhZgiPMI+zc6fxpPazi818fXax6LZHzMXyzkWgfX64hixIczDDQmOiJdAugxQTwchph5/",
+	"2u5sb+DOoNt87m54zedkc9h8gbcHzbbb8bpkY7iJt9yn05B5sRtVaf2sXQj9CxKF8+beMCJhfgnvxywg",
+	"iBOXUY8LgM6wH6EBGbKQoCicC9AB2FDdQIROu9Utx4SNtlOb+NSfCMi2kyn5NCIjEsKcfmpeyE1rHnll",
+	"6Ko31fd2JHgDn1DYZbO3whg/QpzQCGGJuohR4iCMKJmh6+OjA8SiMQlnPictdB6yQUAmHLk4DOcSufCE",
+	"iI4xQT5FffXtI6/voICNUOBTIoDDyna03Xl7sPVhf/OHzuXWTy9e/7D588bb56fdl8/eFezIZ6c2xSGe",
+	"kEid2b2p/47MJSB8sf4pjsY1p0bxRHS8hXdOTczKD8XREbhqTmTIwgmOaju1OPa9Qhx4KTCuDNSAjrsI",
+	"UwCS/CfAXZ0zjjbbmyimAeHyLLo4COTJxBTtHZwcnQrAFEx9oD57v8nvxyFnYfHc+5R8imSDvj6H05Dc",
+	"+SzmaIpHpIXOpvi3mCBMPRThyZSETXLne4RGOwgjF7qiaIwjNMMcURYhn/OYeGgwl3SIk/COhEAr4d+B",
+	"zyNYO9pst5OF/xaTcJ6uXI5rocsEfzomdBSNaztbnS4cEf3vTtGyD6k3ZT6NirZtD83IYMzYLSKqlV58",
+	"2WbCJpZsE0m/dL+dMsjvOzLPT/sE3xIBuFCQJMTxkKC6F+Jh1PRJNGyOo2iKp37TN6j4LZk3JX9rtp83",
+	"dgTGCUL0Ynuzg+SXb2i9f1P7x7/+vze1fgOxEGE0wIJ6sVtCHdRptbpbW+jO5/4gIGjvcv/oCLljHGJX",
+	"HEAHcZdNiaeZicJtwJYxuaFsSkIg//DolkwjxTUPDk/Oz64OT/d/7r07/Ll3dXXcR/XuJhoLxPHIEMdB",
+	"1GihPbXYmR+NU1pzS+Y3VH1DPlE0B9UnJBozz0Fiixw0YN68gUYkkifPYn9Alx0Y+Yb2C5jsDgKe6sDU",
+	"w5gCegtuuIu2Pn1KTrcAlsB7sbgWujLmqMbGyPOHQxIKAqvnKQ9At4vqfWO7erdk3gtJzInXb+yi2dgP",
+	"iDFx3ZlHfhDcUDElB87RdsEwPu0NA380jvoNCb2+wcn64lyrneFogsNb4t3Q/icTd3aQxuU+qk8D7AIz",
+	"o4iFHgkbKCTDmBPARjkr8REWCx5yS+Y74nTf0ILFqSElpG7J/Ak3gQKUxR/6xJOT9iMOW/mEo+vrowOO",
+	"fHpDAyb2z8Wc7CSnAUgQn5IgALLqe4IV6WMsmiaSkIEurRt6Q9+LnomMhG4JmcKBH7CYesQTOMhj1xXU",
+	"W+xaMMNzrjZ7T0IBB6i++elTwxE75o7RLGQRuaEKWxzRDTCf0WCu+S0H3IQRIzRhPLLPxMneT72Lw1fX",
+	"l4cHvZc/Xx1e9lG98wy981+iwfyG6gOiD5okVGjMAo+jIQHpboxp+Zjnhxe9lxd7pwdiXKfdbtvDBv4d",
+	"0Wvjuyn7F4KCzxN0l0cDZ8+oQH04L/KI3VDyCbtRMEeYl+ELmrE48FBdYpWnD6cgR65LpkIu9Idql3BE",
+	"0BjzG+qOMR0RD3GfukQRC3F0jX0SPeDrWgKWp7Z1QzUtl9QxpeYZGbhUWn9B2hvbz1+Q5mbb22pubpAX",
+	"zYG7vdF89mJ7E289H25vdDdBoDcYV3freZZxTXEUkVBM5J/rN7Vfbm4+ddtN8dsRPxviz62X4udA/Pn8",
+	"8OMfHae7tfX5pvYvv9jN0neN/5RjL07tU1N9qjkhnOOReDmJuZBWEUa/xUzAWLZGdcUQcvxAsMlOczFD",
+	"ADSgTA4pBhhg95YHmI+RT7nvkQJed5FwzUIpJaeXsCFQooS5SAqGSgnYTnr05X7fUMwRuSPhfDYmIUEk",
+	"4ATVOZHktm/Pro8SibPhoAHgbBaL5cHAN3Sz3UblZM9BnElapU+NiymiYibIkyx0xsJbFM18l6yEpeWC",
+	"x99Y+3BYOwRdvwRND6/wKBGjlZVASkVAqASCTAimUgSyFMKNVqfVaewiLMhbQIT+lWoPnS6QWTlIIoS0",
+	"UP+7PpqI6QihkM71FyVnVeoYh1YAD5dNJrjJicBlATUQxNkQCYYbzVGER9xBBLtjDVYLWA5isFYcBHPU",
+	"f/8UzB0zgm9FR4XAajJiHXQu7QbyXGEU4YEDc6BRyAIxIcpoM7MNgp2gmKrPR3jUSBQFRPFEjNeXB6GV",
+	"WF1apSdEtVhibjHxvN3OYPbNd/9Sf/+08b8qFLew9rubWh1956DvFrVofLcyVn+3eLcUcIxNE08XiOex",
+	"OxZ8V64XcJje+RGQzVKd2Teb3E+nOfYnfpQ/L+d4RBD3fydlGmAA/cxvKeFE7BNsmzSQdNqmuaRTaC7R",
+	"JqjS9QZpg/ut9kzIxqWfYert/b5xLk1apV+ZJu/v+Z04dMeYk8VrmmZa3e+bF4ST8G7xZoVWm/t975Jw",
+	"vuhbPHl/z+/E02ngLwAjTxvc70vXfMFXYn7vL3wWnfmUUU6k9S2OxoIYuYJKiQeCxBMKRx6LNcmT9fRX",
+	"Lk3A6Zf+U0iGtZ3a//I0tcY/lW/5UzHqhfqM/GjWgKN2RjAINiV0F4EYJ1i+0K2A7XNBWwzj/j52x6S5",
+	"L1lQgVFIagx9ypqgK/R31TAISLPQeQYEuWIQT3LvZ883t9F//PtWqwO23AUSmLKS66FrHx2DFSVPi087",
+	"Hmn6VzJbmFJfXke8ubo6f9ppteU8+frzhP65ecqnBVjx2am9xJ6yKy9Ag6m0Hn+v0SEZXfTwxJjq7sRn",
+	"tDfEfkAEEnokwn5Q26mRCfaDHZRKgNJcDY8R9ryQcF5zaiQMmdjzX/6oDX0SeLqn4PcFYmTRIJ8/Cr7E",
+	"I0xduHTAcTR+GpKRzyOQMhIj9zL7tdBXY17b2RSMKvIjAKUCFEoXi5LFKtiOo2jKd54+JXA8BDsLWx65",
+	"0xDkT9O+TVhv7bNT8XQpE37RwTLuDtAgJPhWGU2mxN1BExwI8kA89Pby7BTV+8mDntjPfkOIePIj6M5n",
+	"gVyYEGeEWHdL2Ywi2A9U7+e2ua9kcCH6Eio0oykJVXOfor7c034jc6izVyFF61bNn1ptYfH7jA4D370f",
+	"xgLi9CJ8S6iJq3sUYddlMY20ZcTnCsnIJ59HXIo+D4pi2ymKJUurjlGu7vIQmLSHYur/FhuaCEAIbDqG",
+	"TqS/yVPzkXHVCsaezI5nLuQWbbjZtODabDVcecXCge95hN4LWYbJKAaqXI0lG1PWDEqIJ8+dYNh8B3sT",
+	"n4rjMPGB6eUQR7x/Cm3XQ5uNFG1eGfOrijfpmh4EcUyJQppbBO/FQcBm8qIBDCU+f1BK8JpRcq+NBZ2J",
+	"9EZinOzWpvoU3JLhICTYm4vd9QqJgLR5NuWQa21px2A2r+WUqu4mrODheIk8y5LkEQ+20+ewdBRPHRSS",
+	"O3ZLPEEVyKepEEsedFuPxPooDg6BQ95vf+VIPclsbUIfU/JpSlzQzMVrxFw3DkPi7SqDkuFogXxPXgKE",
+	"ZMrCyKcj5EdZNAAE+X2drd8y5Qy9fH0Lq+deFRf0oh9QwrChJXh/HBJps4IbES7EWrgpuUlgLud9U9uV",
+	"wgis5QlPnAsyt4MGnMdYX7nHnDwoYp2y6BWLqXcvnKIs6g1hFAOdTpk02igNp5BAqHeVnGC89XjCZopF",
+	"pyxCeppVMYeyqCn7PATSaJhocgJShJAUjTvnCZ4Do+CEoLo0SEYs8BCe4jB6WLHxHM8Dhr0rxo5xOLof",
+	"35jKsXoRY70ARrO4hyGOq/tCBisbEwQmMrBttzdfbD1/hgbziDyCVNnZyCsuMJmIMaSnXBUv1HKbEWNN",
+	"2fehWE0OPolAJUgFwKreQSf+S9MXJxW6JN3RF50PjC8heIj54kOvpJ53L5QxhitQkq/AiQeMgMi6Ik3u",
+	"JDZ29X1VlDzbzCLOY7rZrYGE3RQJTXCurjeb0Guq3g+Bg4YnKMUTcNRJ74CwujdHAaMjEiKQDmi0gwSj",
+	"F5sBF94PinSXJLzzXXJN8R32AzwI7kenuByuFxvjZZDOwxEeKFcLQYlDgt2xaPiQ0o1BjNQKkT2lqnig",
+	"FtQ0ez8ULUog4WIqeVJ4ZwuBlM12UEwTEKF6X3cyQdxvOEBmecBmyofOdO6M/IniA9wcQDxmcSQ6qy6z",
+	"0I+I9EJxWRD4nhA7QWxyGVXIKBuJgeCPnlbN+41d1C/Y/j4ahmyiZoQ9nwqiKsBLWuhU+Q0LdUeMFhG6",
+	"qy68sVDHbW8k7UH7jWj6lxFzb/cl5Xwwk7YxaBnWKJMIqIhwHeDtaoNIHICiEJA7Ag5O0utnwu7IRHxF",
+	"tCfgrWRDsMR1fBE4irrAfK8YO8F0roDF70VMlGGsF41DFkVZ/sUYmmA6V6RdiPk+5bsIkAecqQMsTnOR",
+	"oANt12IwXcN2lswg1IutTlZCHJEmHMkH4ivJZHAUkck04vrY+Vw5dcMpTxxsFWz/PMftmoqtY6H/+z3l",
+	"Iriu6SkzQpY5YenCJx1CDFNDDoWmIRv6wXpml3YnRSJrWdXxJza7PZDuJC843JCAdyUO+A7CCIyJdCRw",
+	"JzXsDwgOQXECUy1GAyxkxxHFURxCSMAMAlwkFMWSHOnvHYKZP/Z8QoV2hhMQp0NpS4/SXcUjz+eCkXgp",
+	"zqY3BUWmIbR3foRuydxRlwrqn0j6cIHRAFN7p7XdeRex0BHyLlAIR63DAEnmMLx//75pWiKLXX5w2gJ0",
+	"CLEbBEUMxZzou7etNvqPfy+P+3kpIQ4Wjv98U/MpbFYPZn9Tc+SLnvHp/3xTis8lAUT3PZ7TkIlv3VuE",
+	"1GtT8kZvijmfsTB3VLU8ot+LTYT9Kj6v6ShrUP2ueWCNhWrSv9LJNQH1EEf3PQmCpjyZ0hDuJ7dyGA1i",
+	"LkWuMA4e1rZ1TXk8nbIwIt4J8Xx8BQC4x8bH6YC9iRixBzBdZOhIbmczAtcjmDe2TBRIJopgokhNtDoO",
+	"JAM0YYAm9HxoG4fQKfpZ0PQfFAneCx3gnuZzLv1QLMP5zh81uBH8aqb16naNwVOf3hEasXD+FHu/xjwC",
+	"Yfubs8p/dmosjlw2EeoZMM8iKGebZIkuo5S4wMZULE+ixAqFJGA8MgJSDFVlQAScXTaZCDXP2xFEaoLn",
+	"Uq6QJtkxviNoQAjVek0LXRSE9WScmoHLg33EvBUGx1wdYgkirp9nDF9/j88ktFEK7aq7q/apqXvCaXyc",
+	"axdU79tnTznKP/JFjDRL9DMIqb4tMesJR/tnJydHV4BiEJsq+V8S2Cwt/K74Tt3CVgORPV8wTu1wABj6",
+	"hCM2ozK4BwQM4jXAKb8S1u6hrXYbhRiiiiDCBqOt9gaqy8CfacgmPidcGvxo3gaiXNO32pu6ywhHBDy5",
+	"wMUb1DmluE1Z4Lu+GCwkOEICDHgIwmVIOKFeY6cwNi4XLKGjkmRsjNwGBUM2RFgfZZiyJ9QEgNOiwwfR",
+	"aA/IbBL8lh6FcPkNXsrEcCjDnjTZ4uA8ZFMSRr5gL0MccOKYIoe8NL8SYrFA+w9nY05n28Pb5rvJbOYd",
+	"/7r97qe911fsZ/7bxk9b5/70t2Bz/HKLdu5evB63x8cfuj+0b5//POlM32/c/ZS6Tr4OsUvQGzadgpiR",
+	"CJ07NfDVnvo6pBcNfbiXAuHbqU2NyWYmZ2oB95/nSvGxelnmFDIrNMbTPtaLxksBsphEnZLZuW4qnUm1",
+	"M+IvFnTUDI2B0+wCbPArkV5Ke8pbbxl+2Lvg+tF8qQeqHHlfNP3s1EA9DSv3Uq0/OzVBFjsVux370vNC",
+	"9Omu0KcLG8B4hIN94PWVep6nHWAfRipJQ4WuF7Jxdv/kWh0J3xRmCzZuX+1EioXHjHqMro5/GcjntPWj",
+	"yzO00Xn2rNlBOJiOcbMrCJiB/S8zwSDWF7tWYMgve80PH//ofl41tKOLXDz1IxyggIg2HO01P6A6pig/",
+	"OySktoaxMkAOC1SdLnqJBwM8IugyCgmJCsJZqkHtWCNcOvg19SO0WTBi2RjnFv6lA52+76BnPx1mRyof",
+	"6CLBRJM2ERyREJViR34wyAqxImEYpHkezOwUyy9Aa84yx3mnpvKb7EX28N1291mz02l2t6467Z22+O+D",
+	"OZyHI9KM/AlZMObLebF5KubqKvyWzBF2I46GLIS7Xx6xKYdQQ5BQZNYY0SgkqVWOhSggWF1cAWzsM1NF",
+	"vK4CGWm94ntRUYIVOTNYgTXpXUTjIACzN4iC9tS67e7zZrvb7G4sh6oYR9q2pD98bn5jn0bFAJbx6zI6",
+	"P426QnUIWw/J0P8Ect2QxaGOC+TEDUn0hMPFHopIEIhRuHRTsRdB3Gkv8O9I77fnP90WAc5fGVWft6ts",
+	"SIB5dM01ruaXLd4n0n2CX7bfplIiJz6NI4Lq8dSDODYd7c6oS8AILV431Gb6QyXWa8/IgmPy7Kr9Ymez",
+	"c68NzQs/lxELyTBkFI6Ge4v4nLpFoEm9cLk1AkgvUo/cEWJzzdGBWFz++6NT8yMy4UtZLBCu8+Qz4qNq",
+	"FjgM8Vwya7CMy+1ZBwRZwUtMN802oyQvQHt7xSbFMSmaeYYt9DHnWigHwGqP/QoyfkaS1rBcAahFoEwT",
+	"4IgxVgQbfNoao3yNxo4W5KOR+RtSUMtY9P6npgH9fiMN5+zb2Na3D0seFQ3hBTd///hHx9noft4x/l49",
+	"+NqYrJ5V5rti7VEU+oM4Igtk9D+Wyxg2uF6FhIBZXEd+4+QrqO6ygIUOxJY6qNVqNXYTmrPVbqFD7I7B",
+	"P0coax1BpbbaJunWceCzsR8RxKdCJ8IRIj6o/IR6qH42JXTv/AhtQJiV9O/AKtsRGyKFp3PpBQS2BbGP",
+	"6mkTnvZlZAMHzx+dx0YZA+mQhS682snEPqfL7Dd2Zai2DK7QC+y2zbVYOPFHDQBT26kNAuwKbiIgJARu",
+	"Ad8J/mTuyFY7i8aADNYS8li8CGoZBTUjmYqDtRd7fnR4p43L1SkBdiMWmknA8vxK3xPKxAtgAav3od+R",
+	"19eJYUBY8qNETtJMCYQjQHcOJiVgTFkWupTlqK8tkNNmYybnJu1gFjvVPq51nTFMCWkCLTibEEZJ6uuj",
+	"FsJJMEyyu01Ddkc8+Ib0/KvrOxNH34jKoAOV5CeNWLDAQBmYBsFDxZpfHVveGvK+V3qPIMFYCR/Lq8pG",
+	"C70j0ygROREA5gnX18Iyn9I0jCnxWgjEP+OiF+DjFG7XyqLpcK1trIhnBBGBymARGrA4Evg29SEXiOKa",
+	"fQcljxSPlMFtK8/pMRSL1SXLLVJFsvSn2UlutNqtTmej9bzKUrkZr73S7Lx1IBupi8/Focqabl2pmz6B",
+	"mXsjRcjSSZ6w3/0gwE+3Wu0q346TQO4SeuEKETqkxDM0IfsUqjQ5OvQSYg8fRINbQ7pU96hJBLqmh06G",
+	"fhtHzLHC7/1pzQStifaFQleyLY8vXKac6ysJmDYKFijROEJjcBEURLWvTao9afrXAbg7iXtPzgEDR6h/",
+	"fnZ5hWyXi34L9RV17w1ZOFKDgJdHMAfHoSz9N3yhperIKNEpIwUGC81ZbfsTjkaEav/8unTvgRxnJNWm",
+	"/REVLEtQ3QmkRxSsUF9PJSkCFIFtoSpUeAceAQ5qV26l48LhUTHyhs8BHLYeJIkjHjh7ySeJa7r8Z8Dc",
+	"WyLdVCTIINOffM3iKPmjh4MgRX49LcMUrvbNUweip3RriG6fDEjYC8lEsHu4FNV8XK/Yfqizq9lPSz+Z",
+	"LsnednlsTcAaT/RoVjKBDITy9jszA8SqAqFLOE8uWeyzcClEeKFA7SkvO1jxDlJuWDdxu73hGiPAA5LR",
+	"r8j87Xjw2vXP/LdH178fdU79I35EL7bc/aNnR5NX7Xfd6Ya3/3a7ReZvp+7GiWgY/NzdjtzX29MBvQhc",
+	"/+12y+0GdIE57Khw9jLTcEwjP1DiU84NzBb8t5clyEn2chHEIoa0q408zIL57Jp3iS4OQx/UFq7zJWaF",
+	"soVgo2+DD/Rt4HZHIaZB+4i214MeQELTQX1Y5e7aGKielbDeZUT/mqvkQia9ho6OhYAZ6JrzM3e6iKxD",
+	"1uFVr7Yew8gM3MBdevm1r9utJz9WMqLnLXd7FAdzoYYE6JCOfEp4UT8exAWJ3a8hQ4GDPBL6Qj1K4hnA",
+	"QIAjmZNcBWGmn8TJJ5uk/JOKKj/oVqiAImvEjtHZp9EzuLRZnBArJ50pix9Aydjw9IO2sS9dWinePrrU",
+	"JU/H1xG44NsXLLBpzMXe6UHv7P3p4UXNqZ3sne69hr8ur/ZevbJJT/oyt8Mv4+D2KCKTC4j5WO/0FygN",
+	"YUxSlVusMkm3j3WsoINgzMRkoC32jBIL/S04DhgLCKbrHflnlS4jfOqRT9bQSxLkOzV+Gy8Nx7mNC/wP",
+	"xJdkd0ceDA3RQiyIg9vrKSdhpFKy8XXcVSSu//KHdjQ5ULmiXaLoGTplLdSF+wTfJXsTFgvNsrO9va0W",
+	"Wts7bHZebHabL4/f1T47yUg5ypgdY3sbhANzkI3m+zdXhk9bDfKL1z5//Hy/07oPcFRw0mCShscj2b/T",
+	"VoKK/nf2ZBce1cX7stYhWpEM2ef189qz3sfUJQGk0VsDjUKCwfW2th/ziE2EPKYif6Mx8UM08anXyvsj",
+	"6W7muV04QsaM216ehz+/UBhWOwGtsValnZ6nLlguC0PiRmjMQk7QAC4t5ohHeApxPNTwOdqpYTSJ3bEO",
+	"xBUKznQcYk6kP590LM1DKvdRE2RLvp+QOCNUwcqv+2y5u5a5hPU9rLKrsAcuREtGh344WRcvp3g+ITS6",
+	"IIqmCSD4vY2TaPZydnzrHc3exM/9T90XeCP67RznwZ7vX+AhEEoPBdUWrNMQ84PqOHk4Ddmd74G3qu81",
+	"bHlu0YxWdEQqRHigfdLCtQYIFTUvu6G2LqSX30LnILyW8wWq+/LNMI7ikDR2ER5wiET0I0ger1VUbXhZ",
+	"2znjHnf3q3owfo2b/ZT/bXQXcT+nJrOpqddCBsuebe0vaSzjYyk2voqDoR/Io7U6AQZVP6zt1C7YHAfo",
+	"RKZWhDo/IMqIv5Tf/DIZcNCpObXfYgz5jGs7nc9iziF2BZadxpOB/MxJp7uxufXs+Yvt1y8LaLOej4kV",
+	"1tRWRAW1kooiQA6W2o8z3dzu1mLZJr9maynW8lenSFkfzUWIkWaHXgMxZJLNndooxC75J/Wi5bJJzamF",
+	"TB5W0IbyVEj2XAzoQ2j0WY+1uLGxENE6CwedDxSGKgeHTh29zimRYTfv3zQP9y6vUk/yQ8wFjwrJmMW8",
+	"QNLAbuTfESvjtVS5lmpgOPWGruDEK92al7sLaxBoT2FNgKv0ORVtc0KIGEiNUw75dSUOV4mvJj5iD2ew",
+	"UatIHkbH7I4E2CXS9CrjXEx5hY/ZtLn5otvZsGhcmma7sqqbkrmuIHN87E+nPh0ZTuzSMz11gk7czqV/",
+	"snImL/D8/VwgsKZwWGy1U+2Kl190/ZiUkmMzqLSj85JAfnNZF2CABNieQJW4SEhcuzod6FSX1bJlAgvK",
+	"j0quTcRah1JTFmUEkGNwklVVhDwmzd72GoqcmsJssvNcxJYkBchoiGZjxokq9JPCPJJXXzk32OWIuV3J",
+	"BlOAqpUoTCHzcVLczI9cThAyxoMVSAK2nNBsP6iEoN3X8GLYTBQFd2oRHoFQPiA84iQISFgggNuzWwjW",
+	"tOWaZnkLw5bGEgpwHxg9KhJ/1VPS/gz0lvVMm65gxktBX2lil7LxZ70/iztdiTZZRJYWQi1xG7NegL5m",
+	"oYQ1kPiBOA/Q05j60T4T3+9utQUrMgpgVPYiN0oWVOjjdtplRpXVUFjHsB7gLBmWNyvdZqedVSZr92Ya",
+	"Rbu3DvMIrFIkD++5L5iTrb7WDoRKvNHKhfIUsSRu1alYYXpup8L0sofIrHlhlWBZpqRcEJf40+hep6i6",
+	"jupu2Edos11gDof01Gd3Ajlgbpb8ruaR4e/geoEmUCpYhhKLOQmxKo54hCnkaNOftfi6Gi+vASRIbX/q",
+	"GCrwKjfiNFJYgqAPHpc8nkxUQqQq50Gtcp0jEJrC5dKMaakouqoma9SS+XrkFgR9Y8U1IQ83nz/f6Ijj",
+	"EQXKoQPcNHI4tRqJyq/3i+6OvRw4EGdDAOBC7np1rPsISCUnRoBjxf3WNXbWV9X39k8Ozevvndr15YEg",
+	"RwR7V/6EHOC5ANpmqj66E4L202LyeQZXQb/W89b69VpMUZtPUpINigH/J+xOSMvWfRMqndREMe8iNi11",
+	"a6OIc1rgMD0RNm1XhI1uzajUtfFsa+nFbYF7RwbEK4a4LjA9GJAuR6r3sk60Lia9Bm7ZlPjw4tw2UhPt",
+	"tgmKgqI1rdSjL7E99yD3YytgMzHdOAzMXCLh1Nzjp2LK3MwwksfMjCaQAjw3w+yFX95fjUK46DoWK3P1",
+	"i7Fdb0Ta4bOCQqV+12GQ99YKA3sDytHAWyucGCedqsWm3ZKSOF4ZM+ogPmYzqgKNqEt2UD8JEe1DHNHm",
+	"BhpgTp5txmFgBaRudFGIqccmMkl4o4XArc+PlvpC3pJ5sQ+kGZx60Z1s311tDo5nL+iHaYf/7D4bv/U2",
+	"hq9xOz5kW/67T8/f/3Ya2pFoyQi/7DU/4Obv7eZ2r/nxj82NlYPRkpEWASG3/2p7JNwX7H1qSV7Vk8Dq",
+	"WM1YLT1erCwhGXdMGwfMTDyqdjU4SvsRR2PMx/am3T/NyBL/qXQd9jIKwWswupzp6+jyDG12O8+RJtKQ",
+	"EGEH3MWV77d6A06nFLl+6Maq5FQ96S3LZlLiAECGMfUcNA2J67OYNyckwoGDIsJV2JOHbmqUJZ+8qcFH",
+	"OQrIMBJS+S6EB3ohnlH1Rkc+vrl456DL42PEQvTj4SsQqVUt64YsbgEzmeA5GoVsBsXJ0cSnLEzKthq+",
+	"5XuHQuzYe3Uqfo+Pxe8JPDnbE78Xl+L3Gp68fy1+P4iWL/dOxO9L8fzlwZX4fQ3P38CTo1fiF8Z5eQq/",
+	"Zy/F74UY/yUIOi+voP37c/H7M/z9QTzf34PfAzHC/hv4PRZt9k9/Fr9n8PfFvvi9hr9/FHLU/od3Nad2",
+	"8Fa0P3gHf0PLAxjz8LX4+/BCfOXwSszk8Pqi5tRevRVvX70Tb1+/hN9DMcPXb8SqXx/BE1jF61Mx8uur",
+	"H8Tvz+LJm3fweyrav7kSkHlzLdocHYiRj47FCEen8PcPouXRBfx9Keb2FsZ8ewa/52Jd7w5F+3ev4feN",
+	"aPnuRIz27vy9+L2A3/ei/Tv4+rsPAubHe2K0Y5j58TvR6/hCvD2+FLM6hpYnAM+TA/Hk5LXY0xOY+cmJ",
+	"6HtyKsY5AVidXFyLX4DMyY/w+x7a/CTgdvIzPIHdP4UxT2HHT4/OxO+ZaHl6LtqcAszPTsTf53sC2ueH",
+	"ouX5a9Hm/I341jnM9vwYnv8soPfDnnhycSaeXACGXFyLvhfvBRwu4e0l4NvlPvx9IHpdHooxL1/Dcxj5",
+	"8ljgw+WZgOQlQOPyEp4Dvl3+KDDn8md48kHA5OqN+MrVW9H+6kRA4wow9gpgcnUhdufqCp4A/K8+iJbX",
+	"e2/E72tBpqTgfv2zgN41vP0RztSPsKc/wmg/Xv9Yc2rv4W7upz2xop/2D+BXrOKnM3hyLn5/Bl/ND7De",
+	"Dydi3z+8f227dMoPGrLSRlaOziWQKeNzI9ZchfltLMwqI2moziWzb1wKrcDICtSL/JXafdWKAtnfvJ1b",
+	"ObfNdMyyGXO+39xE3TZ6vr35DLXbnRf2oJvtBWXOf2k3t7+vN1Cr+fH7VcUTzx/5EXdkXLTM9PY9qqMG",
+	"aqEmcOvS2+nSO9JDvSM24xSKEg4hXpiTpk85odyP/DsCmZE9BHVGPRSwGQlFE28X8TgMWSyNTXqCIZGR",
+	"5xm39wff8iTc217FGSVoiN3I0WnzkPI2ikJMOZa5/bQQYGSvg+SCINSq+j8yJNJsErIgIB6ksVN8mdA7",
+	"ErAp0WHgYBoTHcUIc8j/uov64n/6MiWizKanylxCzYU+GrIgYDPeQqdkBl0UED2PQLRRpIKDBe+H5Nsq",
+	"058/oiyEUiGik5i5x2SJd3RL2UzA3/MFaCY+xZH0aJ9guDCD1B+J50krcf1e5qOihFoJ+mL9slxIlU2P",
+	"RctjNisbQ2uvlca5lo31WDKCrQWQKxvgBNrsiSaZbjrwbWHHC9ko03XJpGXXzGTBxtJywXM3KO8Llwb7",
+	"ulWms/SvXNZZt8p0Xrzpsqu937KjzpG/qOOhbGN3lBi3bK2vdCu78xSHkY+DYN6rNsy5bp8bT9tJlgBA",
+	"XfhlQKA7eyQgyzsfyFbZzkvQRXXO4Isult6riDjWrVMOgbKjBYxXHQqalo2zBKbWQBnI2iPBb8WRzmTb",
+	"kpFC4hL/ruJQF6pxyVjLds4cKrN/hiOGOLg8XnBuDXP8vmpaOMxiaJuj2LA2B1lynI1BMofaHCQkAcG8",
+	"0igXqqkeBuyFPV2NZtma4ObgRDXOrGomzXU9ogyuLZ2MbpldULU/UM2TcHydtOZUWux1NnZGSYXbiSL6",
+	"8dmp1MfCnIp9LFKzrE+OCVbrsNK8Cvjlsi7lm7us5wKxYLWuiWSyrFuehFXrYTPjSn3KWFmlzuv0yXCL",
+	"Sn0s4rCsR4lEuaxbGUFboZ9NfVbouNL6Sun3so5LKNIKfiar0Z1SvrVST4sPr9TTZrurLXQ1ZC2VZcAv",
+	"A/7cG41CMlIuQgstHQtqVhekccJwacKTyo6yulaqiLYQfF6qf0KN80jg3wmICh0WBJAdyI0FsNIWe9F/",
+	"7I/GhKf1OP0Ikuar1PPgNov1omAaXsimHGGKVEIUSlqovqejeZ+kc/RlUoa++nffge4YKfnX6MEoQVPM",
+	"ZZ79APNoF2Ek9aMnHIEzMjcWC+nuICU/JDxoNWq5G5CHSdS0VmImGw90cqaiCPruogj69tIIepXaCGaq",
+	"hy+02eQnVJxU1qeegGyCh5hm0LCF9tQdLSjcgCiUId/TG8JmdEfuTIIyPpRRsjIdyCy1slCsQAntg4Xq",
+	"GF1fHx3cbTWcBOOVpUPmwxmwaGxeWKhREm06JxPmrQRaKxTbnbASWyQtkAdz4rxthU3nUWxrKkuoBeCF",
+	"0EBUh5U/bziWNYjciYOrg94I8dQh4qivptj0vT5iVJmN1LGfyw0R+5Uc+eTc+p4+5JwQuqrjdrXg+S+T",
+	"Aati8quywE0BT+QyGvk0JjyhqT5HUyxI6jUN/FsiizPDPRpXSQyllY/GQbCTDqQOA+QoFv0dVRgOTaFu",
+	"RoQIhUoeSoELpVEUhoTknzNIUBUllFfu861KDapL9UKpOjKZRnPUBxj10YRgyvWWujgejSMUT2WGamnL",
+	"s1LhbB79yj6d/HrSPt5/+/vRr6xz+qu33fqtM+uSjXAz2po/i5/7L9j2tF17oLQVVVOEqdyiov8Tri2d",
+	"9X6BNtSXKVa1YRRHmkxAgEIBhWil6aHyvi5Zw0zGGpgz1eXMfqWaaLmNstgCmjWw5a11i2xaeWNZ3lSY",
+	"tcQ5RcbcYlNBidpebBIoMVos0rRLLUKlppRSy0+5IWeBMazMslVE6Y0p5G9kBO4173Co8tX+kh4AG5Vr",
+	"Tu7NdTJs9s1BgpzJG0MVzz8uGMlSq80XRcqz+b5QRS5vcAyYnLw0dYr8cwOz7Td51TXXpPzNvrGr9pvD",
+	"BEGT5zmV0nyZVxxL3l6kB6LodcF3C1Q983WJQmfhRoHaVvq+CLcKVLDS9xfpGSqZQBHQC5QmCEY6/BQR",
+	"6q3hLJ1xbARpR9JjwZrZVHaUchJn+nptwLz5LuqnvsL9xLtGMdDtzL3jH5Zj8bMCP2nb8biqu3FRqoZX",
+	"Pgm8pNih/ZWheFcsPsKrJ0JcERICTWuo1aVs8MvGxxa/jVU99v5vMQnnLagR3XdQX/Rq+ZCKUlbIah0N",
+	"myc4csdZlzt1y5qT8pIr50K2rqunOmJqMxZ6XCXpjNWlaFJSVILpCYc5RSSkfTQiSuVL3+WuuvuOksRk",
+	"qbBRHGAo2RvKDJb2ItIE8rIqMSwK6dDlZZKO3IR0xUViTkpGVk2ftTSPwEPkYu4+fi5mt1qVjzWzHOiw",
+	"gqywD8x69cCmQaXJwuCXlcL8zoymuuePqdqfP77QwjCYhL4Q3Q01JBXNIPEJBiXESeNvn/AkZa4aw84w",
+	"s7Fiir7V0kGskY1Zb5WThuQq3M992gZ9BpzLsjCXGIkLCmAYIIaQYOJBNBRXOazhq7tau1C8xNwW3UZZ",
+	"SpRDBuiJNNXkDQcS2KGMv7ZpNKxuWhILfdTKUWLR1Y9nSjKWLuEIEijqgroPmqkyymRgLdBuLHm+UPup",
+	"INIXY1ixNPlxUWbytPyNAQ/HwAm1D4vRXFdpW4Hr6EDEFalmpwrmpIFoD5cwVM3XGHwZSB7Z+mSj/ldI",
+	"B1qcAOjPiAU6VqvTbreX5Y1eCy3eEBxE4xVhk0b3a2rCbm3qwW6XRxvLQYomVXJ9XMClwEL0hCN8h33A",
+	"I2WGH5IgQBET0v2ABGwGFvOQSI4EWuMuiljgybJnUxIiN2Sc+0IoB/viCPtU2SlB7PAjFDJOEB6wOwIW",
+	"ZJv1Sbt/evs0xEHw12JoYAuBDfk2GVpJYF5BES7LrliBpRWjY7F559FY2gJvjIJzYV5G6bShdUb19alA",
+	"eG2TVa66qpEfNXYXoLas3v83Un8tpNbW1YWIvZIJthyvyg2cj4/kP+IgXifCD/OzYbFOKSCOML+VZU3A",
+	"7pPWK5W3QevVrlxNNkoWVqa06zvfKxbhoCB1xDkJ03thqFGvguMcSDelrjslIlRNHpFMCj56b6HNqUUL",
+	"Jl8+X1SX/5jiEWk82OSzQaYCQ5xEklQzzcF9qYy5dhDqn66mcUGwUVE+yVzsyeKywgWTe/FF6qI9qySi",
+	"r5PRsmraq7SfNootLv9qpcZMPmKXeF1s9km/+OjKnx05/RWUv8yu5IOZZpSE0h9sgj2CBnM0DdmEyZBj",
+	"dWPigK/YYG7UXTQvzxcWk5CPCnAqt+8Go58SiPhSxWqm+lpZl33St8f2lWvSJ/cpK0doSZkV8J/QlyP5",
+	"BJBpnlQziLK7KCRvr/lB5QxYq4Rtp7nRNfID7KC95gcHtZvbDuoJft00V/boiCxFQ/W1r4TLVtpWOyuI",
+	"nbR25RSdx2zk3yejcD72cFox/f89Uw1Pv0rC/5Jw0OmiTP25gIB86ghZKRb9ynwq6zqoutN1TQRypV9t",
+	"1Uy52/ylVDJZyOtbVMYs5yeLEmfcoiqoXVnkyLqtPJqKVRBCUmA/UH4DM8yR8uVKa3HB14sxERnt69p/",
+	"qfE3fn5R/NTOd0UYmjrmVcZRE1XyzlKPjKfL7FyJL7yQjYWMoMovJjavpD73BM9VjW6SSHmNMizOBhH8",
+	"jcBfEoELjVw5V9PKCJy1adlugI+HwIyS4lRKGFITI5+qhEMxhRCBYYH/gjtH9c729rb0db6+PBCY2tlu",
+	"bW+Lf2ScGra3X6wYOCFmKa3A73zqlbgrSXIOFmV5OaLr/Eqv5Fufek848kgQYY7G+I7oG/6AeCMSojpk",
+	"YccRHmBObqjMwsQRpnPpQd7YuaFN1A9lBtO+I/6M4pD2d1Cf0TeYegdi7L7Mf0ZQG1pAhi39pt2CIbD3",
+	"a8yjifSD7kN4TG6Qf/yX/xu1UZ344LwultEoHQ+8E4Yk7LE4Kp6Ni9q7Rju/fNK7ZR8x3IFF50wjqzv4",
+	"UZY1klOxvq2+kF7l52b3n0vHQvUxCbzkIgHfEd5o3VCr4LJMrOvUUrjrEgmgvIpNlP4rCRTNf/o0F12i",
+	"lmiHoFhkIP1o/vwDCjbFlkqNJpnUzh81Y9W1nRpltPk7CVkyAZK8gsef9TLW6Tm03N0y3QXZkLnos92T",
+	"V0CPkpzFdv8pk+ljFnxewzDXt2Ta9nfT3ajaP5nS52TP15m2iRb36i+wbBW4ywE+FzMQRR0vEqzTT/ZM",
+	"lE88xBXqp93UEdAPrtQkz+Ko4OkRtfqaByN9qg+IfmI4W3z87NRO7bp0Njl/gSKGnndlyklBpa+vXjVf",
+	"oPrADefTCIUEexCqM4xDQR13dU0+KNgOufOkXSwKY+oK7tmQ/zZyAHbaTrvdRhPGI+SyyYTRpGg9b6F+",
+	"onT3dfRiau9xEGcIpzXu2RAB9+GRmLORPHMQm1m6k/XUJ3EQ+U3xD6N1AwYkps+sDKFL1oQGczNnI3Ba",
+	"yLZkJugGP1fbQHY/m8Nz25L2ooigTfAnWA4XzcXmKhuTUfVjod0ma5PKeNcqD5QKhUP2RdPPRvmbar1U",
+	"689JoZxK3fTNmOjTXaFPF8xDjEc42K+Q5ln1PE87AAEbVcgOqrpeyMZFjjcdwQgF0FKY5WREO7WcUQQK",
+	"/GVXvfgMAjYj3h64UvKSK1BBZ2BAboma8kIBYemhmQ2N+6WmgqzAKZW6JKhcYA8WIqdUZEB93JswmOpF",
+	"Uk91uae4DtKQKs56l8FJPNq9BvlGasY/WMWqkqpSy6/WH8l3fY36VGXX9RWLTy1dKk38yvM35nBOHDQS",
+	"jIXLdIU+FUjCBXcCu1yn3e7s6nTUDE0JmwZEal6+EOLxnOvCobbSKDoudD+F93m9sagO7NJFLimwpXI9",
+	"JKW1jHJajN2Cu4CD/KHQHFsF27z08+sWzap6r5uJc+DxALwLlnWThgLtNVG5dVrz/+GoRFEyhnt6J2fu",
+	"smmcpCNQt9gZzmWQqjQYIgGlBtLCkmXqVBYRoywOFiByhnWkQDEJswl+m+rbjKTIMGRyxQKTZsql07SU",
+	"EzxHmN+ioaQmWgNPGbPUOS0ObQqqulkFm5kxu/2kn/Hwlf6S2VB9NFlcoL1pVpRikgDtHwwP6dzddWIs",
+	"myShKUAExyQkFnFrr2wOe+xyUL8tWRfYXCAPg67hKI4AmunCz5IczjBH0wC7mTrO3XvGEZgVn5KJOgWb",
+	"UorVmbxBRcbPdAXJOUlSmsRU76c0O438O0IhN2zWUC/j0P9SZnkp9X+TdvlsQgDb1T+XLaAqlbGxpSBE",
+	"/dFs80Vp45Ygq278NyZ+A5iY5EYowkQjcUJlTLRQoSAHwyNj4uJYTJoj+6iufL9kGQ1JLQXvaPyNnt8A",
+	"ehbFU2Yzt1RGzUwUpZXR4nHRMsHHVexQbpXyOunwqXUIuxELy9TCmAv8HzPkQZKu3dR3Hyy3cx6RiVR3",
+	"1cFoyiPDZ4RMSdhYNZlXYda7BzLcbK2EYkKyTd1FC0pRSePdgAxZSFAd4MIogqlIlzFlnTe00ydcZpuw",
+	"E0Il3qQmBS1Op2T+bXB+8fESD9XFsLNNoRk9enUrkFdJFg+r2wbX0P+LDqY6HNammpqwOgHJ1Ja5deeO",
+	"0bI0YnBY5JF4whE4Fc8hiSHqy23sy+sP+X3UV27HspYZZQhmaGmgML8UZx5eFYXl7evPGI9s5RSe2bqp",
+	"bJZRTb9M/j2DfH4dx+F8+uACS4M6nYZ0QVmUSrraP/zs4uDwond+eHpwdPq6d3V1nDqBSFQyNDk/QvUs",
+	"8vwtk3wDMklhAEE2413lM2kgVi5/2OPKJJnU24UsETJNGmlKnnCVukRZF/7Gx6+Pj6kEUYCRpnhRFSdt",
+	"xCjIhPe4eLlGhgmcWEn5omSsqga51PF8ZSKsCxIsKLZpAK0eM5m10hYwqXUuDAvNt/ewxvqPlH9DgPRq",
+	"pcsWXQstT2zSZN2iTUVLbe3AH6r7BnRIRz4l6JS1ULdostPQd8neRLujVZquUSL9j0dIYlyYv6S7ck4t",
+	"fhsvg+nlu+uqIN07bHZebHabL4/f1Srl3EqBJKeSlKE2IW5dRy00ipto5ViHewHR+BJy6NcUQcvKbBSG",
+	"Qv3Ns79tnl1kCyjg3sUmg6p8vARjFmW/fVzOvn4KqS9Ihe3DdAwnx/BehFx7SWWBkKAJCUdCavBDXVMC",
+	"/g2XjT5HLgahAkeo05YOnRFjqG74REL1ZtFbyyd9PZ1+Y/ml5D3SWplU+7elF5JllrN+v39Dtf77j3/7",
+	"13/8278qvVf+4x//5/9nKMLymcRmVBf43UibFaB7pkNIuNkhaXZDEUL/+Lf/DRX8X8lju4Ua4N/U2MZ/",
+	"UiPPP9f//ffyV1W6F/73fxmg0waBGwqQflAzY6UY+AUEJumRy7Ndnl47l1U7d1Pp1M5tQc1GuKPCYJ/V",
+	"g3xEu+UnKv2/ZSL2ecgGAZkU3jpdvNpH25tbzwXlEI1auuwqWAx5BLF01xdHkE5KF0lRbSH+xiP9tCGn",
+	"+Jb0XMyJNi8m7i0upojP/MgdI5ln4eF8W3UaWNvHtd73KWQ7lgnte2nvPiR921WVJCA7XCp6JplnxRln",
+	"ht1rVc2r1CXWreC4rLZMuyyrFaaUDgdBhVJ6lrH6o7MgC68C3TKYNVog6JAoly1mwLx5C0Lmd9CK2aad",
+	"GglDFu4XH6o3bIYmmEKWDhgNvPS5SnsNbBtqf/hUbDyqQyPpW6jQVHpT9qcknPiQG7tHWdQTKrZGBF2k",
+	"RGghkFO7DzPi4hQ0WuhMPBJMMn0uC6JA7kAZOSC4ZCeTRD3jVbfRXaotyeGLizMTGoVzOIYWJNZZccPR",
+	"4XsS5xWl0uDUCdS7H/v6zkk96bQ/9hs79pIT3S0kUuxgIdlVkII9VSWcx3oj06ZyzyqfKyNR/Gcgh0ey",
+	"F+TCyJ4yn/IIK6fVIhdUuVRIHh9JdVRADmkBEuHIVj2f4jgaPw3JyOeRTNlc6nFc+rlE4cHK1KO/mpQ6",
+	"EweQx8Oh7wqi2YNWfQf1ZYkVFfEM+euliNSLaZIWs+9YgYa9ic8nkNDeQX12R8KeESMoMUBDIVG0Km2D",
+	"ok1l3tJq0LxE/PZg68P+5g+dy62fXrz+YfPnjbfPT7svn72rLbyMS0bYBEaneeCWYJHJYdpsFzK+yI+C",
+	"jOe2kvSRcWiG2C9SXwwVKX8Y2RCNo2jKd54+JQAi8dWw5ZG7p/oMPv0j/UYTToODJjgQFIF4TQUlB8WU",
+	"x9MpCyPiNSfE8zHckDpoiucBw14zYqwZ4HBERFOBgyz0fyeeg4YsHPieRyjEZzWHLKaegyYkGjOvKZ4o",
+	"luqAkBv4buSgEaNi6BDKMQBdb8rVi8GnIXMJh+h5B4VCdYRqCeIlrI7iQK9DIJnvkqaBfU4S/lvyVOih",
+	"LFb15UkznRRob81BzOef7SO3FMJZAFsaVegvNREp9VGiiXFJm6Kw4tZFuofJoguzc4JENMHu2KekGRLs",
+	"wYOFcpGMkk6X1ZO70we1TBFefWhVAYk05G03y54gdFsGtcG4Cfb1fuWCoxuDQuEMnyeRfjMSBE3ZGL29",
+	"PDtVlSvqXjwNfBdHEGXAHaGcRCH2A6FiiZ2WweOUcMi05cmrQwjh2+jKBIAyubwgFpJLSYAK/u0GsSfE",
+	"LJircSx6cCx6Uiytb3a2Cubch8Jh0hj3FFYnh1GnqBcx1oNTBCNsZEZguo6GkEhhDKDUEz+SowjuCecL",
+	"YLbZcFBfnjPgq+qcwTsxN8oQj91xWkqQhepY6qWJY0xoBICU/Tqy34DgEEIhbsWxhqyVEcLWYzmGFtPg",
+	"UTICRgPsQbw7juKQoDqDEpUwik8FqjHquzhA4kA+24zDoOEgHIxY6EfjidxNID4+57GQC0KEY88n1CUw",
+	"G4wCf0ggy2a9Tz5N+0hMBUf9ho4iha1OAy2fcHR1dSzGlW48OJKLgM+gaRBztNFGXEXiize9xB1BrUkM",
+	"Bm+ecCS/KaQ9iPf0zH4qj1phPy5rosh4UGgmVqO+JEtKYBdi+NAMczFdndcGli2UORiKoxkBsUWdUOKh",
+	"esBGLAZi68gEJZJJN+x9ckPiiR3HAU9mGNNbymZUiccslAVj0tjYuqrvwgIPYTBI2GOGZBgSPs7ggCQR",
+	"8EbB2uf6U45es/iagoROUGCM1QtJzA1QynKnmVHBRC/lZuLp8nxy5zWwBSCtryQsC4YWp9A6CQ5E/cIC",
+	"BCAD7Cr6lgqyKgeE3Kye3qVkOOgLhUQSKA4Bb3VLvc82JCH7FrFAmCbkykERzrMmpXIg2MJehPVGbEuo",
+	"JUjlg5Tpc7XX5JOgz7Irv41zHWXRRW3LU9K5zBomkB9Gunx3rUickgR92os5SUaJ0jsWeYkoJEi586pQ",
+	"3C7CoTv2IdU5EuIywV4CF7X4nk5SZo1rAEcMrdvsqrxQZpqd/LikJ6QQoMPt4vFkELpxUsWiFebqNacS",
+	"jMEjO93GDuonhZxU3VSc1JiJVGUmyjS9Uoq1HDXAPOqxGSWhtVp5oNGMxYEns2QIQgu7ITZWVihGhEoE",
+	"g/7GeNib+BZSyFRFEiGVlZUEQyA0kXZs0INB2wwlkTPuaQQXQ3e7eqrKEpJgvy5DlaEcLCBKmUi665np",
+	"PEsuppAekyR5lqJxyOKRVJf2zo8U4cAR6Sk5EcYCqDEmVT0lq3CdWMznSuzZRZwQ1L8gUThv7g0jEvbt",
+	"oy0+FkVB0aByv1HARj7lwOMk4cwunjcU15GUSB697ES0WQLgr5trknxHQhwEpXPVt389ISOWHOIkjXPx",
+	"KRY9M4MVnONkEKjwqXRHFqJAHF5D5eO5obAb+XfpYFrvVCitzgdFumHyJUWbLK0zHQS2SPFj4kbEO4NE",
+	"HH37bCV55UVLmaqjvyt2og9KcB9Cf7iFt8pjNZszR4pZ9lKiTCCpTGMnqxBafE6X31RHwCOTKYsIdee9",
+	"WzIX0B4GgmMYy9MSdkq2+0dpt+Y7MoeV8sgPAuBxMaU+HZXiSYFKr0+dOGKEwrHKlLfYTcBkCPN8zEJ5",
+	"G2PTftMKkBxo5IV4GIHcJul8UnXcONw6U4poxlngWRskvxyNyaQYeKmcoChQIag0SZesWJ0LBeOycaWO",
+	"ZqkoiWyOKCEeoG3+W6qWn2TKKjJUCErSD6PkjFpGMPuAAjRyIaZqX4WGEvgkXHT+dZul5z8ZTG+WsZG6",
+	"NKuaaXJsk33VnRVWWJVc4fAAKiSTU7WZJX7Ygz/h2sAKxcnBWqUS5FksJPMN01BsCiDZsZWd2WNE6m2g",
+	"O4HeATK4GGAX9e3LAKjwLd6fnymMTKpFg6VfTgwsXDq/mAZdmkEG6ztMFkc8wvJSUN8taj4Ouw2Dnt2p",
+	"kp/TqL9bcB5Qva8wGMxxYG5Nj+COmqH1tYz0vhBuC8FlwgpmbN0O9NVkMiDkeJ6AzZebWwRFfVmVGg8N",
+	"+cB22sChEDB9l3iQ5S6BtFA49TCKp8N9WU/s0DBgMwOx4S4aor21+KNzAYhHybKHsqIcRs82mwMftklZ",
+	"+cSxMu7c8pwjt44s30g+InirBXxYZrL54qMGJZa36BHUAOKKLmu2qevQ99TFpbW1qgR0WqxecxLtqr2r",
+	"6hhFoa+gHFPpEzU3MN2w5S5A9pimd1ka2XfLybuy8vXAjNRH9S0gvpiimGpOD9JXHJJdJZiMVPCyr+zo",
+	"4IXQTwxoADZJ7QiS90aK3EkLYoZzbUmlEHlEAEPempqZBRsCWp7QweohwZ5YBgcjuta3dcPCcc2RLBaI",
+	"3bHQXkrYdzKmsmBa46WW/WTkGQtvlYFCmg78CZHWJFTHAh7iVENeLwdhNMMCi6RxBbIvsjA7MMGeAHKj",
+	"dIZgUe1pi6o1P3iFXBYEvqfc/YVEpAUueM1RxNLNC9kM6IOcqUBMz/dUutQBEWRT4qa3K47NWDwQHF6M",
+	"FBEKCb5Egzmk2ode1oyVXYDjoeIowBF7g5jPrYlLRokDsc9zJfj6QPuFdsLH4mAonpruKaOUSIonvlHv",
+	"v7zYOz3onZ+dHfcu3+xdHPYbKsqFEjQMiSRdYn+KQIvOgIPDRORBlKKSGHpCMJ2N/UCtQZ8tqQnZKpmp",
+	"PQoZQWx0RioW2BLB6gYslpCvd9r/3Ok6clo/JG43xVJhrAkSbK8Yx+BOyhtB7WiRUK5IPwt5zp4pj+NA",
+	"4ATQxP2zi0s0DYmUmVG9f3Z+dXR2eqliivpnoT8S6q76Wn8PUvU29xmNQhY01e1L8wTMof2GMgmmidlU",
+	"4lDNBcVg2sQrbywBd7RtsS+m09s7Pj57f3jQO7s4en0kpsJJBObnOuyzrzwCBPaPCVUMEO7+G8lpk/ZZ",
+	"MTicxORiGcRJ0zCulF/YScEcJE1TV5yzse+OlQkcZDS5MpiNzf3x1BeSrmli6xN32hM8oddHt2Qu5UMF",
+	"FmkJBKusBxpvAhAcKevqRFFANXKhPVRMXAwtdSV4n0AAoi+FNOAKdZ1JH1xtNlOAgaLhaSkJ63tFdlv1",
+	"PaUpyjomefutHkEqeYa5SQFGzxpqIRlqgMQdsQ9KoKU6MzRY7CQFkNe23/Ud1H8Kphj1tzzVfQW0wpty",
+	"wzCiZpCUlhIyedJFHnMcBCS0pQlHgU2a4GEEF0slHtXFsm/JnO9MMMUjAkdbX9+Alzkc7boxNf5L56Oe",
+	"MIsjl00EmwOTZMqrJUWHk3pycnQlTX+C0g9iSWEw5bMEo1zxobo6VgVkFHm+gSIum0x8wZEEAwZKhfoH",
+	"L3vyS72ro5PDs+urvtpbiQJiXEUBJ3guLadzCSB8R9CAEIrg6oZ4LXRNAx/o41Z7w5H4n8BTyK+w4Yrn",
+	"iIENttNCQLqzckhOP6xjtQohyqiJRYIqhGQaiCPsR8A6JJQa0k6OPS01yvucAXZvtWOEZnWtG3pDT8kM",
+	"NDrJLaBSAFKyj0ChkSCjTmo0RBP8Kwu1dXInvRMcY+oFYLkUoyEh8SaAEPuts1m+ubo6T1x3QOyHS7KG",
+	"Zozap8tyzsvdLoJrmXkzWHNqxddvMpWSfaEmMzHJ6zGoEZ+9F4PRLDt/zalZ91eQ8cm4+0n+ndbGKbhH",
+	"MZ5atxdwf5u/zTCaSzO0vCyW9xGyJI91p6BrMkm9XoYPJH/bNnc5dNZiXnNqqUFZ/wNIkG4vLeEwXM6c",
+	"ba45Y/E1F54acsWyDVussaLElGpUQDNMFubTZD05EyJcjxvWQDvLlmGgE7Mrs7HBzLO2MAOchtBeMEy6",
+	"jyXmIiMbWNbmY8Asq3gb4R+JtiigZyutmfUaDTPqWM2pZfU/+LipWglg5vUf5aWeVV/Mx0oDqTk1W+TX",
+	"PvAgRhtO0xIbwIvBFu7EvG0WYkBIMWQBBFuYMJ6kR7WIfYs9zbNUSPKWM5mZT7VBS/QvMWIZ8yy1Qeld",
+	"0Sm2LW/iIvqX8/wxfZwKHYBA3M74zT2aV1dGvSgqtpJgy7K0fgVOh5YR3x6gXWkEn3rkU0mcrjREyOTe",
+	"jGq/Q23+zWRyWyVxW8G3lF6j2xkZRLSpaUxQGrWFwjggMs6Mr5o8pDAV3NIcEywP4ueVIPzIYSaJtmgN",
+	"v1FhatmoHMAEc74lrlPi7aqxtFEU+oM4IsuzeqYtHz0F8TeSx9c6DeZM9tCECAoDfj8uDtw4wJG665yy",
+	"YE7ZxMcBGsZUGk5aj5O0txoe6hDcJe6nAnmgXN5qobNm8EYamrqwPuBtXD01jJpYmtQmwqOlna5Emz9t",
+	"plcrpNZEwQUBtmkqnPSUKlgtz8O6gJosSbBmOcNI1UxZPV0c4YCNstGnqv1fK/5UU95vMgJVQ7wwt1r2",
+	"ZaVgsALUuJpPif348WJL1XcOSECqYqYn25YgI8Ic+bKhUCf/xs0vjptqf4pxU79cBTdN5DBw80B/59Fx",
+	"8wHlBqP0yVbbCMmw9CqQC6lYLpNVRlYRAU01ZxF66BuTpF48viMhHpF9xqNl+Sgm7A7urmQPuD5BLuNF",
+	"xdzE/2Rq3ae5OnGkC99rfUNm7lOWwzS6WgxOPKS01UYL7WUeiU/9pu9x1GRcaUhEVM+GgtkwHR3VaVJZ",
+	"rCG66QVhB03Aag7akHpYp//xPzD6Hv32H//DbaCnovP36LcGCllMBa8c42CI4qngmVjdwaWw2NVT+cd/",
+	"+X9QW3x7QFw2IRy5LaTcKLhh94QFSE9KX9M031bBulvLUsmUCKmWWuqyiUC8VZFFBiqsWEVa9CmKh0p1",
+	"vpXm8Ogan7zMXHFeCwL1FdCSBRvfcGqWXU9vi30qFxCpR8+hYrCer5BFxdRorM0uzyBkFrauUAncVk0M",
+	"tqZNaontNrHAWQwueV028rIaronjobR1lYo3f+mirH8KAaewMGv25SoCTrY0q/34EQUcZR1+rEpbEkO5",
+	"8kysUGILmPkdWb3ElrWSr1Vq6xuxcxEhjexFhcn0qJI8wItJAttzjMSlLERuwLhMKrZe2S5tKz/A2ZJQ",
+	"EhLdZqedHfxRDGpu9xGqYFmIVhbfvcgKn2Y0VCJwGPp3D2RczxsLmTIFGwxTfHTjSxXjepAiWyoY6z4H",
+	"q0JNLqOCV56SSVAIOVzVFONECOYO6p+fNftJJmDZzN7L87OmWFht7XzaFsqZdbXkjeDK5MztVMKdpAxX",
+	"JkNdPAFdS/uF/8//BvqNkE/TIGE4U05GG8wqL+3VM2F+KRNw93GKfYVGdS1j+xy75lClkmAWldUHPa0U",
+	"psuDpcbi9BClHGIlE3IBhy2QYpXDUFHJLlTvy0/0EfFAT5fhFQXxFA0zubrsJMufyav6nJjg1IBrFdTI",
+	"LhDJiyWx/PKu9XcL3l3qqRS8u0i+W/ByX0+46J1cQxbYS6tJZYNfrKpSOT3CavsX0x4sefbb1CEsh4yy",
+	"YlKlrVbH5Xx1qeLXX0jLABxfgMk661winRYiNwzyN2Z/05gNe7QYrWWTNXA6RaI8QqvvfhlsXnahmsdd",
+	"YHl/I+83jryF16vFbdZA3+xda8HLL4TAa6TzXV0P36ikb3yNZO2dxTpIoTaqGdOy2qwJA+MMDXGI6hDB",
+	"lOYHlhEZMiYoF1BrZzvdXF1Tqu65o7W3Zc2vdbuKWeSNLPHJJwqgVwFFH/tmI0uevsb9hjmHM6mqrcJV",
+	"pGoUSY8duF/VQfV1GcL+j//9v+qkNo2/ec+3zHvULi3kPbrN6rzHxK0c7znTn/4ivEfRuhXPdnrxXOLd",
+	"bFBeHDnGfZnyFKicxHPxnfWE3UGA8pFXMpl+kmlBN+UIKtB5mZIdv1Q4EC/a1lXIcuNdZrbT7E3PCmcm",
+	"e6FtvbUBkVxxV9v8u/I6GDJ/zzCf2UMGZqoNrqcJ05NnEI8m//6b0n3TlE5v00JSlzRandZZOJYjdhfJ",
+	"178QtfsT1M9YJhjn0+svk5bvLV0WFrowxl0K+IW1L5RwBBUbpAyVVm9QTFa9VXi4oO5FQoEyHTJ1L3Sz",
+	"G1pc3mJ5yQtd8yJT8mJhtYr/XlCVonBkNSTYZow+YFXJl7HQzjGpQJKHhyH123Vya0U2ovVFmwM1l0KR",
+	"JvM4qW5xkc6smDqUGeNrhYbNvPV+mdtPUYapUh+gv9nXN8S+it2Aitusjs05n6CCl1+IdfFXIZtcxqMR",
+	"4XATqVjZUjaWQOWPzzkpfoGHxJkuGcHTT8o4Uj8NXHwcfwn7Tr2gyriRqs6c3WzMeOqiN4YSwpSgOYlW",
+	"nGelu/nPBRu2zBolJqxdrsXUQE7X+ZOHocyVhgPwrM7l3oG8CdpVtS8zN0RowniEOk5blsbS/6/S8jR2",
+	"EPmEXfAIly7ekCNd3go76C2+w5cwySdpXnNU7/7z1kZDZocZ4lC6kYDw8YQjQr1dhNOMFDhSGYPckHGu",
+	"k7ahzW43Fw1se6F0KxcOWmZksz1/l0Gex5OJ0E8ExLHhTK+01rpMmgb74vMUwCrJEUNYp4GDLSMznUt8",
+	"G8Ce1FmE1D0a9NiAtL6SjxhrVIDIwpUr3X0NaTbwKTl6JBNyoSi7+SCSbIbOqlUsqb12IZNsrE4vdXqO",
+	"K8jWsVMj87fjwWvXP/PfHl3/ftQ59Y/4Eb3YcvePnh3Rt8EH+jZwu6MQ06B9RNstMn87dTdORPvg5+52",
+	"5L7eng7oReD6b7dbbjegtRxFtr9o7s7Df9xyzt5sbz9b4p2dAb411WK4yxI0awAemKZ0M6/tURzMI4ju",
+	"kb7lXGc8qe3UsIf/SfVruWyiYzx3anseRsfsjgTYldlgVEqSnZrLwpAI/sBCTtAAR5GgizzC4tu5DTFm",
+	"UuiRRmbSCU+V3N1NUlRZNXjxgBOa4UKF6zJ2pFPBXV6BYYmABo2MoGVjDjaUVvx6CtTFEzgls3PdNItF",
+	"cgXGWGqaxQgF4lwqA90nKGul5AG2C3C1mmapM3BBQTOclKpMMpDm/CPXCAzKu70+vHT2yIaQqR1jskKA",
+	"fSjR45z51NY/tlZmrGqowsrhW8suK5fHe60Q0C9xvaSI+dbq96aryNaRXVGczJISXMSTOY4pcZA/RJjO",
+	"H0TCXuofbNqxqp3C1KK18BQmsZMFx3BRKJnlMQoXrib+loaTWaiaR7eifc/4qhqXuQlpqkQzH/0iN0+l",
+	"v85l7kWaBWvF9f7p4lOSnJWLxuxsrTTm6plTth8h0MPYxPIyfkbMQDpfF4dR8/nzjU4VulItBMCYTBoA",
+	"8CfNh6K921PUsR3jtQv7OnlODDjtJTmsVlVQH1mKKVRS7xlwYHGDJSppAqF9VfWjzDRNk0zz7BYS/qYZ",
+	"4dkdCbPGaeP9X8sybZLzb9IubUJel3LJhkIUtKhkky7Dl6v5lBS8ezyLtPmxhV630nVghjkak0CnIhY0",
+	"WeatdsfEvWVx9Df6fpPoW+R4W9RgZeTN+NzmX30R1D2UOUFLbwONpT7hKqU/FFQc+XeEyrTK0qPJj5IK",
+	"TvXBHOgzVHZSr+EdZJNWiZD5DCqNNv7G+28R73Wu2FK8N/I+r4T3JsJl8P5Qf/ML4P0aFwVpEtK1hHZD",
+	"/ivyh/sKPjX3lPFKHGFMMC3dhEdXwK0j93VV7wtV6a4KrbVK48lg9iRHVUp5/yad3yLp1NtWTjuTFqsS",
+	"TwuFMtTzIvnsFyCf6zsPLnK0eKPLeUlEH5OQ7CYpyPzIKc4F7bu3j5St4gsSZRsQx1CtjeKJT0dpaQzt",
+	"zlHX2R3gqYaGqj1OSQP8ISYkHBFPZqvbRVj/W9ZA48jF0yk4pKOOcpOIGIPSjfqzaa47ZRhOI4UajrzQ",
+	"D+YI88Iqc3ZqheX33fdnPEsQttTpMqmBw6hLSmreOIgAyZVp+gzhFdokZFq8kBJyHdNEGIbSMdKtZRAw",
+	"95YjjDgOiJVSIEnWZZCGVMIq1qFLEnwtoyF7ulsR7SjSDWqFRhpwLLxgQcFtcB+KEvdRGFPlJhjgSGAA",
+	"qkvPG6MOD9PeOECYGrtGHbGQBYSjAQmYOAQMMUpuqHxFsDu2K6TAJ2tOTVYPO3t/enhRc2one6d7r+Gv",
+	"y6u9V69s+NlNc6fzUtZEX5G8PV7OpaIcmGFMVAHktIa7uq1SNfvHOEIT7BHprFaUwt8SdgaMBQTTnCW9",
+	"IG+TWQPYLjOvejooppCLR3pCQTlZeYRsaq2zMLW7X8Q2v+VVoc3+NLuBG612q9PZaD2vYkUPMI+ueXHW",
+	"qytdMRyqYcvwEAk+tXVqJ4ugtOYNRsxJuDcimcvg2gn73Q8C/HSr1V6+qCKhwjSEG0u2benpxwGsKT4X",
+	"kWx16h5dM9CnO6cVFIr5hTOVN9c5D7vfYlnTT1XNkGXXbHeXw2bnxWa3+fL4ne1p8mwz62gyBZ8cMfI/",
+	"/7LX/ICbv7eb261e8+P3/6mQ8Kv2zQnhHI/Ey0nMoWJmp/lsE7ljHGI3IiHfQXvNDw7Czd8d1G5uO6jl",
+	"oJ7AxSasTchfe96vMY8mhK4j5nkkkGJ9VsmhjDZ/JyHTfpNsmNY0tHNzrewl1zSfUhYZAnr74+fl1Un+",
+	"ZAJk1ct4uRWFKGxv8xreabc+9XRmo2mUXJbt/JJggNhHE8xVYWuArhq8Pn+0LkBr52dNoJnt9mY378wm",
+	"J15EmnX4IBJNjMLBMlSSO0luNe6PqCzcCUvtIzhqY3xHdoxYy7qRVc+no4b2XY7ikCZvpTcE6PQNNBDb",
+	"q1QgXxZnVTmplRyuPufrEj13ZBeKUeJkJ/uornz7QDHw8ASPiIMCxnkDjRjhiPhQKHWG5+BgbVRGmoVC",
+	"3pKLA/9lUyVAdVnL9Jfux5acRqOFzqaE7p0foY1WW5fojXyCsMo+94TL0SANNfcHgU9HTzi6w0FMYHX9",
+	"T00Yqyma9WWpXWXQEApeAm9ZV5PQIQtdIsQKU4JOUTAFA8jTAtAFebigaZ6AphORxyAZaqemKZcOH5qK",
+	"h3oH0k8Zzz4XyuLmgdMTSZ/tmbM3m+p1fGqOWFNMvJn4d+pG7wRSr+xYUETsPwOtPZLdO5rM6n8XeR5g",
+	"LmXlpV+6kE2z7goV+unWWcoHZ1mvupTO7cuSew8T3H0oDyT4xhsVgyMWu2OhL+orkceJ7f6CkdrZe32d",
+	"MNycUTnIWbyW8JCvblYQza5jQWSV05gKgPMIh1DwPGST3fSNKleqas76Q0HIZJlsn7fQngpsSGs8yzqp",
+	"JeWc15JSKsRuPLYsUlDHbHtlEav9xQudVZVy1PIW4+IaEk4q0GSxcl3JRm/E9gMIOftn16dXTaUb5qWc",
+	"NRhBemb/VDxgCfGXlPUePvLVXGxT5/Oci62iV+gf/8d/RUnkmoM8Evp3xGtla1/c+3vvxzj1ULbjdLki",
+	"flLQhIpaPtcBeKqLA4WL5yRKc1e00ClYMafgujJE/bTeZevLErCq/v9/Pf/85Q71Bf762UuWGZrE7lhs",
+	"vGosI3PS/UTfI42LfTTEQcB13TXdYSpmbnHCB4gFMOubPAz+B/6ddSsqM/qyKaH6JIxZ4LXQG7Das6Hd",
+	"Foyn2oyPQ6ILsIOwseBSQNnwQYWZQKl2FBBvBJqQEbWqJBAZa6oaxzTyQaL0Q9EUxknz9TRaK2ZS+0IO",
+	"uRsP50iwNIxghUo1S0MLUo/exV68KQt5fLvkQj3gCzgsyAms56msbqRM1Ci7XcCeFxK+FBynaol7qvmj",
+	"l8xg3lJaroGzL9o+UhiD/0g8tEqxVr0+zaz+nG79sJNJnVONbkbVpHXc+eFwnChqvPrhYKWxZjEHLsz0",
+	"XV1iUagn5bANDuNIz2FVuhA6N1b1gCi8Blt6r/Vt4PqLSriuTbyLcF3vZWI5+2Iy7L0FHLN6emIMCf3R",
+	"OC3J5fNEdGilXz/QVzOrlowH9ikhszLiPLYobqaHKTtkmZxG2LDSayWntc6hSBXf1aq6WCVZ0ruKSl8E",
+	"O0Yemm8Ptj7sb/7Qudz66cXrHzZ/3nj7/LT78tm7aoMmsu+am/ygAryF36nUXIrhjvK9YcNEZrek+VSf",
+	"Ve46th+6kfSFM+TLQiHkk0uIlx4vGbsxG/vgvmOsOH+mqh0pM4o37w4KyGmG5O4iRhFOr6hAQ4mgMKi6",
+	"ZprhOaoP42DoBxIoGFEywoLnofQ2A8pqCTXGQVGIKR+SsMfiqJGJc9aFRqH2J1afmzA5MGfq82PVgA3R",
+	"iDGPI84CT94d8Xhi1OABHaiFTux6rPYnzRwA99KEl+WEthQNdYNg0sfs3hZrHuro2wGD9kFK6WaeTFnB",
+	"y1pAMI+3yXGXCiTLkv8naAPl1FXmV63Zy93JehSn7OOv5E5si3HfpEMxHOdeAv7CMKSSNpUcAksR52o+",
+	"JUUvH8+t2Pral1Gwzb3/Wjr2RSI1GLXw4KLeQz6VdBkqOtkVupemoskYyovrYELirSccsRlFCelyEGmN",
+	"WvkMxyVF5EyJZcV0OTDHK8V51riUGYZscvwlnEpMJ+0NpxaxVb9acCmTnfwff27P9cVWwNUT9H7Za6Ts",
+	"nq64GZ17XWBmMCEzlyXO7ZcqB8qqZghVLLrIM/WSRPIqIDLT30CRIGVqANE3d50E2b2ks8N6xS6/uk1P",
+	"A/MxbXprlc7VWc0y+Yj5P2F3Qlp2vrdkGjqT2COUsK1WqjMg2LvyJ+QAzwucZ8RTmUoT1qIuIcFDDgcO",
+	"inmMg8BOo9TZtInLRtckLhvPttqr3pMVZIBzJwTtJ/tR6Ef9FzCFauQwanda2+WYJGJNM6l5mmwY758c",
+	"1nJuze3mdq/58Y+Os9H9vLpf80ZXqJHgzgyezD245GuaE3l8qVIT468jUF5dHV8Sl9GMe9g2cFt9Sl48",
+	"27S477NCZ54rPLK3DLLEhlk5dKmId4VHWV+1ZKQB4REnQUDCyvXUxbQsh5RuOwNp0KV/i4l6r9IGXpca",
+	"WKSDBCWpdSVXIDgxT1j8zrBSoPps7LvjJB26NmPsoO5WW5bSur48EK+7ra22+LuRLTr8YP5jMgX3S3Hq",
+	"15CoU+ZUO7y+AFD71OzSyUU6rcHOCohuLvUnOo68VTWKogTUEh5anloDJPo2E95UAEjB7acadOH158Lp",
+	"5KInyAypvjLeMw4CwTzdgGDtb5qlMJltU2L7oi1Tt637yo0GLIVh5V6qtfJD7lTspl3ORJ/uCn2kbz/j",
+	"EQ72Kwh6qud52gEo7shfrnKorheycZEDmtAGXOlaoGGWo9aGA3dtJ9mrlr7o/kV95aPZsOlPpiwE5J1i",
+	"cQJqIz8axwMh9z1leOo3BYsfEfo02fvPZnd+60+bbCqxrAm+O0JvUCRynTvv1e+Ry4/oCZkM1rIChBB9",
+	"qkI78/mjVWzqoilKaika5lI6i4cfS+es/LnWmPQ09F2yNxHoUdvpbm5vpyn3NAWpQmuiKPQHcUSWMs69",
+	"tOWaOohFg7JcFAgQUJ8kICOl7WhC3DGmQN1dHLhxgCMGhiTbptVepqosOzSy2Rc8M3R1nz9r45f1TJuu",
+	"liO3UvJGNbE0cWOkZLUlAhhfdIqLakutci4oA2SuHTD3Fm22HksC0U7cB+rmoojBiuWUctd83HKnm9X1",
+	"avfFZzYlFE/9nmjAW2KuXxC3E6fxwpAXI1Ls/MxBIZkG2NVpKhiFuCw0xl7lyJfSomS2uL+1zP38sV03",
+	"FIJmwXJKZgheFWBMNCYTG2c0dlsUsPtnpIB29uwvUVFG0pnUQXKtKham3/VWQc2JVfyyl0XKPJKzdt3m",
+	"ubuqpAIKCL6Txw+rnAuNCh7aywz0SxaxDC/hO18MLXN1OYztLBfmtPFmneggy9DZaVfhWuuYo+9jOi5i",
+	"cfCyAo8bxHOfjioZm02CtmUnMth4WH4IVTy+JENcaM2WABVtUORPKggOWW+7e9qyK5zAje5XEI1LDet5",
+	"A0/3Hgaea34f3VEnCKpwbj2fC1B4ldzbV1c+S5b3ngzGjN0eUg/gvMZKCVXTlnMl2skD3EC+gzROS5e+",
+	"rgZ4eHGua43NqVvgy/AnE3oSWFZAARPQixFB73Ha4bNTi8OgYr/rMCjBIL7y7bBxEVvspP6Ey4w2uyhx",
+	"TMcUQfatlT3Q3W/FA73waJfabgvuZPO1t3Ls8SEyVw1WCfEoLW2Vd9utQKwKjWQwgeSyWV4vwmDm7WMC",
+	"3GW+jAJdH/2iDs7E0ks6G/fPMedCpu670KCfhGOITmiKR0SdBiY9JyC5l3jcWj2rVrX7vh9xEK+dxlg6",
+	"9RZfil1ZzrgTdic0e+0GnFyUKRVEhT6miSLFO3C7BsflSlddK6lL64jBXyGtwmY13+9H9tGqbjWETDwF",
+	"aRxVxPr//G/IwJl+9pI0I9u2Cwu1r+itvSQiNPHENnFZr2NJFajk6CQ1UlfJ7nhvBCyIcdDZbOtQTZWj",
+	"KQnTh4wG88bjZLeNqTyvx8X2vmNZBRYusaUMN4gjRJkdFTAnEaoHZBghFsusALALmTQp7ZXLziU4uRS1",
+	"lqCS4eai8cNeeBGSKMlqL4rIZLpyoJ/sVUVG2VpBRolDwIgT26viRZFjVB6cJAyLONv78Rx2lPIZCZGL",
+	"JwTVxQSaLI4cFJIhJO1MLpxdRqnMKYZgwEarYlTQlFFOXjJvXnwEJPfooHf+S21bVgFZQt6Us7PPQDzl",
+	"UUjwBMXUDP4u/XZZ+t8r+1Nvrq7OkbxEUSwd3CFtEGWMakXafIW6h7HrEuJVkzkzKG0imIUYufVmgK/x",
+	"wPz8AvQ/IIGAy3w9/C+9QlDvHcQCj/BI7n7l64LM0SwQ5R6lrJzSvx9LiiAqvKQ41dVMrrnpe30IbzPB",
+	"uCpveFZ9PlcqJiVXhqufqKp9MHf1pz4d2ek7NQtvKU/BBwpy71SSfMpyfU8J9SCniXRj1oiKQqHDUAf1",
+	"k2PRVxGGGHU/fXJQf4j9IH2aCPkhicI5qkNU4GanDcAQLzW6IK38iBfah3pCMNUhhGn+QjU362w6Nfnd",
+	"TNiP8b5CpE/mMJ8n38m8uDSGzbx6pWaxigdsZdZWqFOmxy09GyZWGmX7it1SnZQMVaBwj652Zinq13ET",
+	"zRgT/+q1QDNmywVmyaUyjD7HadBWXpAycpQmx94iBnU/UnIE8RJyIYm5pxADyQMPFob++8OXb87O3vUO",
+	"ji73Xh4f9vZeXR1e9BuJZCJomLJIipFkeXWhPnBG0ykUOwUWcLgvZtp8rOQmnLghKTFqcH9EIa0utHFQ",
+	"fzbmxO31wVd8gDl5trmDpiGBm1SZJlIac5Tgx4YIUFTIvpBDaohCFqnCGzIvFB5hP5O0XX7kZPjuh+3w",
+	"xet3P/8WXs1+vT4/eHF0fP7hiHWP8TG+nH2pSIMVTcrVQxNWC0cQ07BwyD6pKSrmjt160QgZqnegxiwJ",
+	"k74qOMUYKQnsEc6yHW+tx/9rxVtn+c43GXGttriXbEFiuLakr/Jmq0hjhcgoTkPJ+8eLvs588EtJQiYu",
+	"fEVJyGJkeUIARAqB14HNymXOjTqkBk6VoYbUhn65qX13U/so7wkkTRBDOKmLHPY84qEAR0beEYtz/FKg",
+	"P/lUfIiF8x6kRWkFbGaFz2QKSRgxVvWbm+/+5Rfc/L338fubm5b6q7FqqNV3SN72pVBBPHbHCHOUna3l",
+	"u7fYda84bsdgREXlZ0KiyawvC06h87PLK+LtoP44iqa8j+rTAPtU/rMvOXoa2irpOw4CNuPIjxoOokzm",
+	"4PKppB6SrzMUMDYdYPfWQdPQvwPH0MCnt82AuTgQ8JiQCIvDpa1ktgAAk9l5+pSEU9N/5qlYG39K4HzI",
+	"K+aMQ8Tmi+UeEZy4cehH80txtJSMTnBIwr1Y9ClQ3LHrEs5VmR6IwHyK42j8FCrROOofIRn5XGAmC5Mn",
+	"sj5NvR/NpzsIR9//Oov6zg19c9ndeuagzv/P3tsst5FsaYKv4kazawKyAiBIUfkD2iwoicrkTUnkJanK",
+	"qrnIYTgiHEBcBtyR4R6kUDKZzWps1rXpZS/arNv6Nbqeorf1JG1+znEPDxAgQYogKSU2mSIiwv/9/J/v",
+	"vGDjTJZGaNa3/G/Ay9w022xvpjBQhig8dhQTqwnbfWz3ZE8eWgUaSzvtHR2wczFljVgkkzO7xWftdjuO",
+	"cLh2l9kmvKk3PxHd+7zJJ1nrXEx1M2JG5SnjgFFrv+hJTp33p+CpmhRikH3sVoOAo6GwkoO6lDiMZ5rF",
+	"V7uxA+lJS/sQUyhyhV6gYV/UCup/KaivgHOiOgo7EYrnrvZVZljOsSDYTud5s92T+7kWl3C6GzEu/Xdx",
+	"xOJNno4zSf/GUcVNKqtkv91iMZ9kZ+dieiaVOXNTi7FEFlBekODhcFSX3h7Ojc+fAXl4oDA2TRqeAAOg",
+	"4gL7iRof4RFlRvAxyW/Bya7OcDsVF1f0ro2XPDkXEsUgT8JAhnb17MZc8iEi07hKYbqLS6dZwwjJpdFN",
+	"9EQgNKo2fDCI7N66NhJueK6GkcNBsiI6JEpHrC9GmUzZX387ZXZJhTQZOVegRRTj5bB+VjWcy1cKBlyh",
+	"wUIxt4qs+6PQ7ckW++vJ4Xs2yESeQkY80qWEj0X+imsRsSzFnz58OHitI4gW04aPJ/jr8ZtX7Pnz5z9Z",
+	"xePD6au2bRENpmC0ZY2djx9hXi8+fmzCzkv45qedFz/YZejnYswaMUDd4/w26dd/+odWMqYF5Hbx+rno",
+	"ScbsdRYx+3B8YE/mmCejTIpWIXgKKMBxolIR+/obsYcliplIRopwSuyTf2lRYFLLPhwJnooCJkA/s75K",
+	"LaEuhGXArJTn0l41WCsNVQebkXsH8KK22LvsJWvsbD3Hgin0DPYAkHiVgQmEs4VZ2m9eNKHvPdyQvkqn",
+	"zLEwJQW7FHnesodMpK4ICayMVCwtsTnBxpCUhPtoFTwNRwQ4lrY9wwEDcUIzTgUEnm8jYJlmqRCWTsqp",
+	"pQ5DJnItqmIq8Zjn2P0ZDRnWMBWGZ3lsG8fTgxEG2HGejTOPzcDh4l/a/19yzfqFPbA451Px0fjJaqMK",
+	"u5Fdxtn7D2+r6k+sEfd6ZafT6cRNhteS51nKPpy+af3IGpzldp10WRTKio9M6IRP4MQ4YaVpt57LKa4u",
+	"8iTkhn7ZImzZkjxuRhH7oxRY/xuPB5vwgo+FEUUES2Nbh9WBocCOnjmr6+VIacFiuAc6RrgJA34je9ca",
+	"sf3B0kYQhf7+/Pe2Pi/t39Bl+48Y1+YA1VN36qwIx0hl1eyyyIwR0soyVqbpsnir3YlBnNsSz+MrpXB8",
+	"93jU0ClWcQYaMqzOiFu2x5yU6taokSg5yIpxxBIuE5FHTHw0QqZNxnOtYHhwFhS2Yg9+nndB/hpPzNTV",
+	"8gNzsq7KgXLN4k+f44B8zK43DIizmAS92B4PuAdMlUZnqYA6P5wZ3rdkwfKEQuVUXbS1d/Lq4MAOzJ+m",
+	"ZnC052weLVjsqELZ6TxP3vOxgH8JHOmhFAC2B0yDGcVC0tWFYvI4W3f6rRwRXuRfTk+PNrfaW3bgNGF7",
+	"KuxAVUHTI/rnJlRdB+TVZsQlTtpJtXGv97HzQ4zEke6sG4ltOc+kiKg7Ilzf77Bfs5ewJM59SjiD4FvM",
+	"+dRKBRg4Y+/PiMs0FwXUyiQ6xJE0i49mE2TYGJa2Aacgtv98yVNHWK3KsfN8y87xRecFUCWp4PsaSe7a",
+	"9QJSRBTbSlmaX5KrFd4DRD/3mqUruRoO0bKIWLR41PdlOda2GedZ1KzhuA8yjIjxMs0MqQnIYyKs5tkE",
+	"VMWhFcxhSzQSCIgmsaMm884uAVRpJGVG5fZeCX9OzUhMWQqjZZaTwMBeFupSAzx7KgAmkUQwVWTDTLLG",
+	"q8Pjk2YXdTD4SbvFQHXAinz2nbO9t28Pf9t/fXZ4fPDzwfsToMhaGKDDjUSNx7ylhb1NRqS7UHE3lHph",
+	"hgnP81kRwcsvVmUYqRSw6G3bwR74s9SIrQyviuzf4FtLzF4paYQ0LXK7xQeD1jtukhH8OxXjiTJCJtPW",
+	"r2JqRfPZI9D0+w66K5Yxs6yexum2090ewNZMVVKCXJaKJOeFANbXiPdP+dB26zJ87b+PhSmmrb2BEUVt",
+	"RKZ1LCb22Kf2599++621VwlhYt5II9Zut3GnpsDs8wzCyqw2twcKTOsVXuHW/seJ0qL1C65a3GZWx7Fa",
+	"nYCVtbJ+jnihYKrTbLuzswvUBK+m3TsQvgMBKlGFRjEaG7KCE/KfuRzanQwUTZxGiZJ3niVCahGI0+8O",
+	"Tq9I0GoipFZlkYi2Koab9JHetO9+jjZMZvJZSXzv6CAwhnY3ttrP2x2wlGGixEZ343m7036OUCsjUA1J",
+	"iYC72YK7CT8P0WLujykAm+3ZV99m2uzZt/cvCA/HsxC9ENi1emXzrZVZNj5HN75Idhr7Zl11OLSqGQ4V",
+	"40KwjCzEgmT2BWDwLva0C5VGMUwMjE1LlLtark/70aI+yQRX9XhtMrZfTvBifsZyPkRH7cfbnY7TwxzC",
+	"+IyEa3+7bWdg1ANFbzZ1ZcKxBCdOGLJud3AI81r2Q918yT3ICHyydfMnHyQnkob2oZ3O85s/eqOKfpam",
+	"AtxOL5YZmZXyCsnzfYh0ga+W6OdEFBdZIj4E0UShhQWOe2hb+fvvdut0OR7zYgrIafgiLaTVGC59bMuG",
+	"y7D++wbcQaziVxkCNrobcCu7lhxDv3RX7Xle4pJ+gNdWfj1XeVZ97Pe1pxTWY31I73pIUR2wi1iPvVri",
+	"fMLKd/Hp7AHd/IR09zMl3SRzbI+xFf9Ai1JV/nhQ5j0iaG2wwaqBtwY2ILPEfjcsuPTmOhSpezIOrE/4",
+	"LboFYwZymkx3UXYF3Z3SVJ5p6JKUlu3tZpvtYzFUKrlQiAt1bkUdMt2D9ZCGDNyH7dHo0O+bKw1ptxpj",
+	"gpxHPg7qy8fIRwCce6fzU9STsX33TF1KUVgZ3rbmBmj1Qed7ZJIKtWZGi3zApAqij1xP+FWtYdge0Hs3",
+	"onlko8qduzXd+IBMFskB3C4X2Hk/lOBKVt/nuo+HHAQrJUXzyJDLgIq8OvS0CdFOZ+fmL94r80aVkrr4",
+	"6eYPXik5yDN0ou1sLTGmIz7NFU9PlXrLi6HA714sswC6nExUYUT6TqQZR4Ep2tjZ3l7m40mhrKbgEvyW",
+	"osq/FZkRj0OasTgtEUBHoZQPQQAkiTuR6UnWSlViLwn8WZrRJroHWpm8yDCaYDI3FQhxv1HJwXdTxhOs",
+	"p9rwuiw8gWv2TGNWOXNEven0a3gH6lsXoPK6Gmw6SB3SWI8fNDhnHlZFYHbxHiR0eDRiMlqe4dji5i7j",
+	"PWm1uogoOJguXCkIy3bw460OfpwZcTZUEr+UNHbQ4obKKox+sjqTiejJ+mzdSH5ijRg+PbNqtYybXeRQ",
+	"1aoJlgtegElQkJ1JOGchmuJkT1JfbXbMjUBrr0ghEwQtIezgaC4th608wJ1cDT0Ou7gVRV6CyIWWgPRh",
+	"qemtSd0SA/tZSfGIdHGJKZ0q9Y7LKS2ffhqUsUYI/6rAIojyFZpDZXDtQhpoCSmQwIIb0YI7A5qUGRHt",
+	"857txUTuEMgQBwiHeSSoomicCuNPuNaXqkjZUJjK6r7T2erJiiYlhUjtweY5OGol431VBq8jUAQ0C7Uj",
+	"C2UMBJrl2bloszc8y8sCHYg9SfUmgRpU4yG6QISkS5Hp8dvDnw/en73b+5ezN3sHbz8c75/ErEG2Sfai",
+	"SbDLUvSkz+pByxURJIhDc8PBPFdusNtuPfEAm8oM1cF0HKEnsUKPW6fICdqWUhKZO/NdxE0qeVmzHwJZ",
+	"tA2IFKt4pyLn056E8t7gb6N5vj189evhh1P0Uaaq7OeCMtYET0ZsUBZAcQe4nhErJ4A0LdlIlUWbHdqn",
+	"fiXIYQsRCoMBoISBTZwzbQrLngsrmdvHObiYSVkpoSpPPu1JGtTeK6jKvGgTtjqdphsRmJgsa8J9hRXl",
+	"ec78iHrSqKFjG7hmDE3rxRQCBawyAgkBmiC1LeOivSyEFgaZLJVBR09uT0J3z/RuMI48dS6Q7R1YHlyN",
+	"gSqGyhhhr0UQEEms0YsBsOc96S8HccfnwZ67j+PmbbncW7jDq2Fv0PbtNY0ny9durSWsedWdedVbBf40",
+	"pDeeMLs7cBdWpUqzmFcdo10CC27xPAdFgZjWLtxyCu9Cz04YzMK0URN2qYpzsIQYpmQCFu0rF82O4MqR",
+	"31kUJk1xTNpJ3O07n9ynrqDZvaYMZzDl0NyvbPLsdrZ4nt+8pchY3XqSrQn3GHaT5ArQx0KrVKZ16Ut4",
+	"jRdt6F6eL7Wn+7VR/Ml2tbYF12yrv94LN/W9ECndUsg9r2Qh1nBSZKWObm9HrJIb8YMz94HllbgrCkWV",
+	"+Uek2qpdPJ0QvmP4VFuujT1eGQtwZcA14T1JqQogLbvGHZMHscKEVaO86FjKlBRaFGudiMJ1T8YYq1lJ",
+	"4XEXyE4lX0Zhgs0NUqIlsj0542UGwdOBsdTFztvKGGiAOapo9yqEjXont5I6FpDgUOB6FLPk12MC/HqF",
+	"jqVMhzWp4M4yyKRQgwzRoOb6HH8W5oheeSQTPM5xxSzpcXbyNNxCIoLXcCIS8a6RLpTxFlxiHM90XTLs",
+	"Ut0SyHuszKSp4CnSfakumZIhpe7JhBeQdmFFTtI9VdFmR9gK+dpQoazH/xNjcUwMEiaReZVa9GQDwpl/",
+	"6HTY//ofO+2tnfY2xWtdjlQ+T9z0ock1HoKmGOr5DHo+gx6AndYjDc+FmGg2UlJo44POKPAtk12K77eM",
+	"Z//N8f7JL2fH+x9O9s9+Pt57tV/T6Zluot+yygq1A8N5/6PUBh/YMV/yKa7tUBiNdmXgnn4paWEaaHbC",
+	"BQwzN5pgltBWYuE5M7yvsR58IUyRhRGKzpwxzjRYpx2vHBgrF4DIkU8hNVbMaAy1OEtKW3LS5kAVPaiO",
+	"U52poZAuyq0B5m8OkfLoyzVB+u25mLIx5E4pKZrO1Rqeip5s7HS2ApmotpEuuNCuI5SFxmcDVQzvYlk4",
+	"piu0GnZPrX871oW1reDOtoL9j4lz8dUvGsY9SHFJf094VtyabbuUreW8eWC3tNenFqEA1MuOgyIvJB+L",
+	"lMXw13sMsLdD9QAotpUmxrAqsqJ7CzrAKlGQhaUgyUhpTMGq9IguFOCHsBCM4/dR5Hl2DsHRPVlLFGkz",
+	"AH6mtBo1nvBCpCzhWrQyqYXUmckuRI65RdqoAhSaS1HYV9I2c3I3mdV/tGrzD9usP7Xr0ugnxRSKrcMS",
+	"R8xZ3SEb503rR3wPs1HGfArTooQSonFbnajT6fQk5IIkajxW0gti+vaUiXZ0VaQJm3+aHr2vIw7hm6BL",
+	"SBdCdzfYmwzB/N6aEhEJCKMW64TonQLcpERIk0MwWooRALsAr1oIaWI25sV5TShwVwxJZAnXeQ/pGEpw",
+	"3NC9i0/2T04ODt+fgPvlaP/47MOJpW6VD6zTZHl24ZvWlg6h3WPCXYJJIJf0ZC74lSErKeZ6KjJtTtwK",
+	"rFBBoj4WRUwCrGQ4x29fXapN9xqlyb2y+Yn+RXGLCM41N2naMSH6ANggkX2XY4JxYS7Ntz2HmtvzdOKN",
+	"i7eLuDtxI50Xg3tb2/xDOaJuGXz21K0suIMhu591wSw4dZjGvNCgYq/wS3zlqw7ghjncHMGNq7EO4f6y",
+	"EG5YxYUx3HTirkYH4oNujrvkz2YFcHCd2e8liQOrPUGLuBnVHMDMMxYaoCgJClGWfE6cJcGUS2f73aeq",
+	"xvP6p9c24R3o/huK6X3CR3nvioR5/cGl7JjbUsmXhI1kO1+QnOAPWFjZmQC5nNioBqAbE9yE3mXiY4ap",
+	"+e4nkEQRn0K32W+ZGdVyNIFlkAkAijtpChQF360/xqh1N3a2ttHld5lpxAmtX8ig2POt+cbBAMa04gj+",
+	"WiHqBw7hv5mUBEH8a0KBuvASPrWjAorMAzAYYcI+lvr99OVFQKlwkaw+iR6j8SpM+iVp36WdyXym7cGP",
+	"FqrcKDSci2kt8SqqeVGCOHntUT5YI6Z39kwcsRhf0nsmbqKND9E0wcoHqVB6ZBUlcF90WTzKrDKfhWH+",
+	"HnNBR0D5RJ7bgWlEbGozyF76oKFD+yXhiXmIFQgg4IQ2BVa0czFtz9XD9ybZr3ZVvmqxGidxs1xNqFn6",
+	"W8tJeuLmByc1uOVfmPe78HrzSWY/7CIG1heKN3Mt/3sEfWCq+xqfi2nsIoUSgQBEBIqH9jREwDWanfyy",
+	"19p+8X2zi3H4RgzxmvWkFjJ11UbraBVd9hLWjSHWy7mYOqgXtgdk6FIV59oDr8E43EoWqjRC92RjAfxa",
+	"MyIsvwp4LQ6Q12KMqie4vwwzp9BQeDlSbMxT0ZMEnCZ9AiUh8oTUMcScGQqDy3cups/qQG9gLQQrISVu",
+	"uTAr8H5ok+U5Zq5akRDi7HEBLDmHYHtfyJ2i+LghY5KP1UYwlVwNA9AJ2wbXFKVlVAFBU0YVSC4OwBP6",
+	"HkGJK5g7VkHK9WSFKQcYRw5VjpHzdS6cXBMw0WrLjQAtEGzfr7hdgHEXRKmNFIB9AWZmeAt03Nztybh+",
+	"E+KKqSBIh51yApH7uQvLzwW37IuegKMbMJ0wVZb3ZBCcsCcphs6H3bFGMBOY6EjkAdpHDW0KZkioIT17",
+	"CYtp7Xv9963f7aIHLDJCuK5hdiFk5DG5KCVuUJqyEIB8RgBJPRmy11044Ko09oK5Hc+zC6EpX8IZ9eaF",
+	"soFJH4/Crd1HBFIJjAyg9E6mMoE/AsUNnGuDQkEwYAWkjkncP3VYyoHvBjV8aGKI2ftDq7Pd2n5ew+wl",
+	"NI0T33IdoD1YaUB5dTiCqBT6Wloa//4deOWSMXnBat3eG3Y/YYEEZY07tkBtORdTwofC0Asg5A0UuDwl",
+	"b86oM694MhIOLWcOa8gv+VSzWKoWbGm8G0bT4H3l1Fd7Y3ZJwhV2IMqupTpmsv/1Kv7KN6dGPV485IKz",
+	"GCKp1eCzXSnqjTlkEDDZDdS53KhTuS4Lkow9outVwj9VJZwgV3ToFUSzdbfoTxRuwK9/pYuNaKMCH75l",
+	"b1YOyqQ2XCb2aydELIN2XilSnmgCPe1s/fX1i//71c7ftk5e/MuPP/9t51+f//WH99svv/+1KkPS3dne",
+	"rqCaarGnToyo467OgU51O6U3y9nY1eXoyBF+v0BTmMuTUyVwTZGtkmdLqhq7nSEqIVjXTbaS2rswricf",
+	"Tusd4g6JmGrcBsLvXQT7a1X3zU/nVmy71hNJTCBEFqxFaPanlMPgjn8VbmkF+26VGeDrdjpYNEImt+KR",
+	"dpI10H0lU6cc4NFJLEN5plnfErxmm4FbDCI+vTUBTg7YOrSHE2xsd3aaVggLUJGfaTcdwkaGsB87PpCC",
+	"/ckEQ+sil2og5SzjFfXr9xge0aehLD++D7W6Wg+qIN9s0HHa08bn3+fe1iugefPMbIh6WUM4QjWQ7lUh",
+	"DCJKs0a8/8/7709Pzo73T/ffnx4cvo8j9hyl5xBRMurJTLKBEARpHblcbypH3Gb7VjvBji95hWVLuoYp",
+	"uNScEGoHoSMiMz1pRJ5rUKhAL7G9oOAnPvLEEJJFosZj22bqbjZognssUVKXY0FZ4hOVu4KhgGhc1WCA",
+	"6EJCX7/IVOmKOrLvvkMdz+63QCgMmMd330VspC7xGZekMReaRuJSGCk5DrCQUVe0C9StihTwyQQL00sM",
+	"tMZVRMNDIlwuXbBAMJG+GHIZkMkR10zIlPLBAfHT8kao39CT2IeDGedsonSGdYJyq41MKZMdLaaTIkso",
+	"9UuPVGEwtd0VpGO5sppgOKBM0/lREyHb7I0/BmygEG0SIuQLRFgJvtQRkM+4Kgli9X6Co0cxalKocaaB",
+	"USS81FDQANav1KTy+hIizzSLyUcVe1yARSFQTwcwUmhB5TsahZgINNYEUMh2JhRITxVrJzkIxajgLAX4",
+	"uFTZkwD0cbY0xmz5E22mIEUOVDG+YY4OViLT7DyjqlSCsEQX4FX6HT29DXBlvagQgVcuO7Slh3RL7M5V",
+	"Gt5vhZuJ1jos3OCpjB1GJkuxtsk/jk0eGYDdCnA1gesysVTWSs2B5EFc/arkgQ++OOzgGlFi8xPVtvy8",
+	"UKjYk8tLFLuMzwjYkFswKUpZpXbNjU/8WSDN3lj1jVpk3YI5ri/Kg10UyIKjHX+gixB9QuI/4WZU0f6q",
+	"uOti4+KNfGDuFfM24oV3yy4CFOwAR7KrJGPvly+/j+hHF1A0wcp2Y3UBhWoilJQQ3d99aUZCBuX8rdoi",
+	"jGUVmYSfmm0W+/0CB0es5C+2v//8//8d0HqKC5HG893ZJ0Yl51iT/0EEq3mMmiZ6e4jteY25hboXwG6q",
+	"u0Kum/oi90WuLqlwUFwI2DgAUo8XCSTwxXHwZm2EV6qzr1IOqbb9ZmEEF2FNRR8O9RtcVLm7lI6QVpTn",
+	"Ki2d8Vzdt1zhm9/k6T9KbcbOYnHvUQU5VYRBAx8WbWq3t6IOJPBJoXfxf2HBHEhzRorLC8HsQloK6quh",
+	"9GQyEsl5m+0xaRWC7AKg3wz3GXdQtIeoZkw3O/aUkzV2trejnowzqcvBIEsyIc0ZOBLjCMpIQDUmq9ii",
+	"8m1HCMX/Cq+3X6ANknKBaLjO4tmTasC2Ov/P1jZ2xeI/Si5NZqZnkA91pZcyGWEndk5xIRKRTQy63Ath",
+	"ykLGWI6jJ33vMGGKjmjMVByyTVlNHN6Jm232oYJKDSQ//cxHpaLG72gt5k6CvXUXbdo8gU4913KYpu6H",
+	"M/fKfDBptJbDPdjzB+72EalV+RLwgK4oMHVmmPed+wjNIxpHuoaGXkND35vVPBHZhYgYUnR71ZF0YITE",
+	"Yr6TVbdqo7uhJljOd+MalnRdlGnFWRA4ahVM5UQYjYTTETpH6RucxdBv7EVwpxGn2WAgCiETscs4fIhS",
+	"+5ibZGQpKwVbEatqttlvVk6PxccJYHweUheZxlgdxBKFRnWAfUVxXViAitrqycxb27tAOGPYkzMKLocY",
+	"IJBIgRXG0MHV5gClC5NvgaP1ZMDSgnClOVzN8pUbObEdRZaMIAapJyGeKQUulRgnM15P2l8REs3Tpeow",
+	"wjVBXxP0r4OgqyJlnCXTJBd08RsEaNHiMm1pYRAY2FKm5sNTeEdib/J1khsRkEOcnOxJNsq4ARkDA+R4",
+	"XEL52cCSwicTcK7d6K/sBt2Q3O2qf4N2UY618zP6GTwjebrN3geR2bvsinGmzeKE4vAQgzqjPAgNzNc9",
+	"fAnKSszER3rkABoHWQ61TDnUTlUFS9S4n0lBKOYYXAE54rgkrD9FCTwVHymeFfT4RGkTlPNUM2jo4yzP",
+	"QZBXg2qS11iM3vmt/JMbjea1dp7JdGkXmFvJXzPILVvQZCFIGFm6XdimY//ZNS3bg3N/JjOoROlOh8e1",
+	"Rddyw94hCAOI2KDMB1mObyGycC64Frq5yHoGTdzPBoU3cn57KTeiZbKxuHWjeJNv3+rKrX3uoN1s8AsI",
+	"wNrm94AuxlykQ1E8NYsfmbZbuhwOhTbXovC8nW8vZ/9keZ4aZ3KImgeom4sN6NGt3B9RFRvkzGbMKEdy",
+	"XMt/o0exK3fuTIYjsIqJqEqMxhrofXsx9aJZ9Hly7pKsqQcGQbeRnR1i+2w1PZIkTeYZFXOzcmmeEQp3",
+	"KTMD/Jk1qPaFdvlezht0dEjmvrkcmVwKJ8EGPRZXviMjXSXxu7I6NxPA4KivSeCDkUBIZIOQCtiwgA5O",
+	"yiIZcW3PylVCWD1cNSUEDWJA4er3baQ6lDUVBWAMXYdnqgwtVNyw2FKKt/6yxVRLqPoikzG8Z1TwVpuB",
+	"iFZRNEyGsg1r53mYZw3CQCQMqfQejNTeECTBdW8Gu8GZ0dwNvDbeI37pAxh3Op32dWajU5rjk7YcuUGu",
+	"jUdr49FXYDyyysEVutAX5lJYWelSVa6+hzcbXfC8xPyYRWLn0YI4m8hHwvzHf2H8QhR8KF4pbWLMPqmE",
+	"srG6gGwTfAWEsYhRHrhD1fBypjI81wi16lB9KG2sImdgLscwcJQyG1KZqoSjFTSabfYWPNm8EHcM+0E0",
+	"IK4PB+DKQNKcjUVztgRGISY5n7rUHuN1jS65RWaNbJgJ4GsPh5wHBHfwrGPHETZRrWW4iLMN2d8AExwc",
+	"1gTcCzXAcJVcdjLHr6cCg+Tj2t7ZxY7BwxEzWeZYHinTIbRuXErsClY4nhuZeOAO2D/78/VYUrNdyJq8",
+	"XOW4bne2v29tbbW2X5x2grzmLzFUPEEZfc5eLIjo9MTgmyuTvDq+8pji/MgxEyXZiC7qpSogVvOJifef",
+	"vEn58+an6pJ8/gJp/2bKcOTN2Eu8XIny1+HOgYxfN6iwRmwpZcySHPOWTLMb+jqcxwX5U6HK4SiwArJT",
+	"byxBXI6PmTasgXgnZPa0tLzCY3LfNtvsFyWh6mMFWgcwdAvB56rIxCeKQFcN8JFg6IIVWgTSbB+usejW",
+	"WHSrDVMVJvCc1oygS9qwvVJxkyZAZZqvxzs+CN57pBzBYKjodoY0S24W5qgRzkO0vJxE7Z/ghysXy6i7",
+	"m22mwdTXNtNHyUwLduD2gHGIVabvAw33Rrg4JVFlgWJMmRGnUIKJNaAwE/thG+tER67YClZ+0oxbXXDU",
+	"7JIcacj90pPYioCoOPYPlUnKFg8qRSLYWAvfxEDwy2DBHBgHltsFbTkRVETLLe9EyDTDGpsQ60fVs12R",
+	"bZeVbfXVoOyFr1QjknORspEoRE82IJLwUpV5iliVXE4douelBFC5LBlV5brZiF/4wpmaEdbKJOfGKm1Y",
+	"zcwvA7MingQIPSUJqA3AMnY6P0UshtGeQd2u62KvD8La+CspWjnTzeOCZAXTXSBTVYclwMvCwiE3wWU5",
+	"sf0mqcu/t4av+hOIT3DkBNNqLACdRlWJuLch2EtKTpufqj9uqk3iSV1AIBMumVQAJCEKAGUk+Ma5YD2q",
+	"CJF/5+P27BKZdDiS3vvzE8Qku54DnMguK4TVLDHGCME1M6mN4OkiIJ8ZMrYMmE990lSPy8/2z+5z+XrA",
+	"gLJw6297naKFBSuuO1GrkLxv5kdrcfvhikvc9Vh9eZL7TbavgLovMnVWPryFqetB6Zd5wcxzw4/eBq7B",
+	"R9G6KdmwEVthMW4i3CBo4/7JgOfaPvJLsBA0Br54vMRst5hLpGVXU1nf/0dQt9GtsYRffEVhm4s07ThR",
+	"KSIUlDL7oxQOz6WCeSFN0Ofi2g+8Rsj2Kqezx8pGUTFFdDPw5oL7GJRd7yfoslTA9eEG4M0Wimaoc3lt",
+	"Z5X6pevkkbRLNNXX1Lo51np6fmc7fbTWML+O2KGnLjzvpSnjM4SNNTi75IUYqVKLCB8X+I+RyAfNezX1",
+	"+7euOGAXieM1KrJSh9uSt3hdTe7bqiZXvw0PzeXvNSYAMAQzkacuJR3tMrssJktzl81ECdSkATBaI4hr",
+	"PaRDFVgnN0gl04HtpJIKrooemTwrrWC+ADYEQEyYVEGgMsShXW3Go4ncOuAgoCBPMdzgThLMI9G+dcjB",
+	"l4sl6xiFe4Xdp9KYwRFVRV1PuVcBhuw9Cw0sx2DAdqWhMPbXksk800ak8+0r76jNr7ri3ActiiUyT3Gq",
+	"a4vGo1g0aPVvXwH6voIHrrtSm59KLYolilk4x5BmaaaxEBtUooRgfFdwAgEgssIXbYCcpCl8grjrPlKe",
+	"2rM3FCIhs4I8/trwqfb4mhgliQYWjgWQsOZdUBAufnm89/712eFv7/ePYy/EcG3OwO0fN+e5sSzBQBKw",
+	"tAurWgJ0mK3dVk/fbQWOTe62zp++u/qDV6hxfIB7eJ22gU447eogQJAEQa7Q/CD/BooZZhQpJ8bNFV0h",
+	"lKODK7QqUR27eCRB3e7KIvkcFz2QztfGv7WovFBUxtMCRVNzcV+hKBAcvFguvhlFCSNl42gWT6nh0ZQQ",
+	"bWEWUanhIZWaBKa0y+I/YofjhwGJELksS7wlCKSnjRrDKiCzb3A5ZQnXAtyLEPb3EXeJeWyeyBW3mS/H",
+	"H+ISPFaS2S1DjWG0Psr4tkA6K01gW4y0M6fb7++t2z8WdLXV6WxtQPWVt0IO7dXafrETbYwz6f7eeths",
+	"Oti6m5UtvJJrXetRdC3liIGjrvTDVeqKD1bmLj5GCUWzOIBHaP0qppBSDMOQw7CkXofFQaY3lHN2Uk7c",
+	"xPrWppj2pC9vjYBzQGIBNQeiZ6veTOuYspO7DAI4QrQJXy4Qv1dFTyKZhkphp1V9cSiAFVDzbgX4yrTk",
+	"Ez1SNJwqUznW56VlKPZ+Q/FqaGRvjICwyEwowzveRbDVU2V4br/RZR8Swek99+9CIA/Aso6CSoSNM6kK",
+	"wPnRdlHhZczW/ina3n4ePf9hO+o8/z768cVO9MMPL6IfOz9UAK0xhwGdqQtRDHJ1GUdubXrysuATn0c+",
+	"i4juM+ILKwEWVvADVFfET9cjyDuXospib+xsb/ekn/PZONPAJePmrgf+9hWnY7K4w1cspudnZXU5AtRy",
+	"iE+Hfpu7rCRwcd+kBw+HTUXcQ0LqRbu/XYscDHCYaGgw/g1tdVZQKXOs2TYSeQqQTw4fclioS40B2x7+",
+	"FkhqHIDUgWMD8Gv98WnOQ42E95D5hCetB44OISFrstq2OUAqgBFQQcTTQaeg2CqXEhP76+M9SOMokFXQ",
+	"MQIoAzAqcpwEHzwjpD28blKxsQLXiT2PmF5Q5eZmmg0KIWDlAIWPTvWC9aKD1ldmFLl1sieuVmGOUF6C",
+	"JvDo2EFVEFkhKrMH7/JF/eB89CSesKCl6mRWoF3NCGG7Muej6oupAvQtbtASAjNLcdEz05N9kaixJXxU",
+	"bjCN22yvNmD3bRX4TOvsIpXre0Rl7eFaQM12ZDIehDEMypk4UH3QYaFKO7595sXJIEmjJ1F4RHsxEECR",
+	"Bm2AucDKIREb8kkutIaMX/ueg9vBc6MNL4xmMUV4x4sTQA4Jg+lLIHaOnfa7KhdZMNRHivDBZVqgd1Nd",
+	"TVrssM46XDtLrb4g6GcOB73p03mfrMOH1tBDj2l3OMo5VFx1t8VSb+CH7p4sEJLrcEP+xi+Sn282Tmx+",
+	"IojZxWXzDowm8clBTmaFE02wDoolxoBsm4s0QFiICDYoYqiGw4sUFTQXncaR39UqidcSrrUT/2vIR5jF",
+	"SlyxHnmzGeqQcJoXuPNm79pmwmUi8pWCrFRDWqwFI/o0uSxKWV1iEFgDyfh6vWG3BiFPOcFVY9rwKdOj",
+	"bDKxYr4XwyIQQgdZYaVQlL0nvDAZz/Ppmf86JqsBJOP1oVh0IuyDXcZZXHuNxf5hXM+tizMJedZn0NYZ",
+	"SOwQSRIvDJ1CxFxteG6l7H45noRVm8FbA1j7uiqQXVXrLgTXtvGrYiYM8I5ipgu9ip4K6GMwm0AS/fyo",
+	"BDyqTsgTEDPXIuPXFdr1bUqbeE+9uLmUbLkYypJ4KrGwz0syPKT0j8zxjvgU7EGXXIM1STKRa4HFxhvx",
+	"BJ8GposCyssAdJiDEa74F1kXHF9yrKzLuJyidcs2vgwTCq2YrppVIDIDrGWeq0uRMrQz6aXY1u4s29q9",
+	"wrPmcCicxzfDooLpPCUe5U7LmketedSaR1V0h/EKc+j+eNVt7CCbVLv9runizNeDB1t1ReYjdHVAjqlM",
+	"8jJdFPsMBGT/4mEqTa3cJw8Tudkxj6u+dsw/uBnlmWajTEMCwFdsUAkqa9053mruZXwTNPxVX8ZqIjdf",
+	"xmA11zfyMW7koHbqnuCtXKRhvVFF5d+OAnD9yrUu0pgNeJ4zgsquHAlBWXbvo4foBm5YI5OB04EMj+Rd",
+	"jKvlusFUuShsBOJcoKSMr6Vfr4BMkIa+oWe6qtvC3ikom8klffJM14yp3sdfxUmoC1GchaMOgkbI2dKI",
+	"SR+C2sewflWUSZf8/prlYgCgkHqUTZySGtpVVbGUWbUabeMGXbUKPgh97D6uIOgBVFHhI1sAOIPMwNGC",
+	"QWGVhXs0yi4C4qio4beg5M5M6ZHCAoI1XaD9Vic+qF/n7tNVJ6GvpMEahC+Q6fCT5lp7XmvPa+15o7tx",
+	"MsomgKpp6b3lrWrgzb3PyH2/elXaBTculMD38pyuubAsEmK2XJKDvduA0NCupSpwSEBoZVILYEEXlj/3",
+	"MaTc5VdJiMOjFIWTXz+02a+zwn0XZFsH7aTPs4ldqUJMBDeMu7C7CJgGuxxluaAy01Yi6EmeWm19TtyY",
+	"laWP3LS/kiwHGm+Y5zAHOMNHqia8KKYom1jyy4eLYOQMHy49BoyZiK7CsC6326zabNaI/0Ly5RkdG8is",
+	"0yK/ELrZZgemJyEK0zI5bsVIF4hpRoUAy729ZwjCIYxdcMiXz4YQugw3acpwlF0W/8f/jCMW/8d/heDp",
+	"//3fYizBhHjUTAteJCNWlFJjuXFTZMOCj11tcqxYCNGwomBGfLSsjdsGed/+9y9/+Qu0e3YGv7X6cZMg",
+	"s3XCnTDlYpxpPeD6QdnzjII+B6V2tdIxeB3F3Z6MYcfaf8Ss4ATlzaUroq5zdZlP2+y9ssKZXQcZM82n",
+	"Gja+Cx51kIXHgssgyj2TPYkDK8SwzDnA4BaUc5xmPBeJYY39V+/2Wtvfb/tyV+AoL2M2yPkwYlyzk0s+",
+	"HIqCfTiwy9STQyHtTRMpS/IMBHqr37DMNB3OCpyEDzJLVOq3DvMpxUdjD5CSPRl/bI0z2cLHLdjVVlHa",
+	"qRkf0wyx1AN7ppTKNZVqxBh7IQeqSADSCO9/lQOjR1lhFtyFet5MkCaz1elcnyZjCe+8AW90n8+5MIFP",
+	"gSPODa4KbX4uONhS41YM87Mfo3l1YXEGBXOqxp6KAS9zs9HdaLnMJ/uCkOXYspLwt9oL0F600YL//z5v",
+	"lraJ1gUv7BvAlk5UYdC8uhHBH2ixcX9gg+6fr4VONn5fbVIRUcqbDSaOWK6tJY+SWDSpOLCvr+V+mlNd",
+	"ix6tEI3SZdAwuj26BnX+TEeV2GMUi9OCDwxE4luGdjOKpT4vfaD8AgWXju5KgSapj0dSN90MF+iatMtr",
+	"gMl1jvlTAJj0FU6RDiTc8FwNb0mwllG+Nvtlfv4gxbpR6MuMGAd5XIA1VQI0RIrmOitFW7IGFfR0m+1J",
+	"5rTMnkSRhUtsJhf8QmhmxUMEwaB4+EKkUARTWKEaG0dZGlPCoGItdO/oLbOSn9UiCitgO1ILZDYKEhzr",
+	"JFlaSlxNGSRwY4qsXxqhYxZ/+gyyud2wmMV//z1u7lIeJUWv1jIpC+HwPKi0TmqnDuWyoOSPnTAsFofV",
+	"gVrgdsw4JqvGRKwQ/xAJpXBejlROD0LR/nKktGCxsEdaxyj8gQG+z7GPnmzE9v/6789/b+vz0o46SL+z",
+	"R8pYpfulSjOrlU/sEf2RvcteQg7WSw8ZwA3lT578+kGzMZ9aNcdqTxSylE8hMc4qS7CZlJJaqEtM4aKe",
+	"7Dsnv36w+jqKraAS1VMOBUu54X2uBdMmy3PG+6rAPFItiozn2b9RCSOe5SWUEmap4GmukvNmT4ISZIqs",
+	"SpxEYR598zATPF6JyvMMBGROpZpedJ6zGK7ZWUKELXaZlMfCFNMWQjBEbMShfLKbFS3pPBvByzI//zCx",
+	"ZzGwFKyCK1/t6JFwWaqBHAttlYc5PBpKpY7AXi9Se+bg1OKtoFuArgU0Cm2sqwN9+2gsSMM9AyFitBV1",
+	"Op3KHtWfWvqxkHP2VTpt5WBZ6/74/Mcfv+/8+IUMNaiRex0OG8WHVqXMOQaaksnRqISqBLm65+R6I5z5",
+	"3cqzNlPI3NUHcunmDj+2y3iRjCA11wPPe27nH6bz8WGv6g2vYRyV3vAlwLDLALa5hcq0W4I1RtPdnSlP",
+	"/W7j6arux90k38UlikJ9d7XWoBsUzjUW+reFhX6387ryUJyghvqdEdCDl+egoNsz7c5tJpPCFUb/DaFs",
+	"3CEm7DACUrOXy2pw0DGquq4Nq5qkGMZRxZA4mxdmY/SnjEt4ONfJETLDa01gCE14P6xsVcCJdzGePTQt",
+	"W2Obr7HNnyRgI4Y6DCpx4pkmGrcKi1qgAGxWcOnXFGhxxNm/u/qbXPV1/ZV+prF6PehRPpwyUamzqAG8",
+	"AwI3rL1ZDy9n+NhXblzspEfxx5A52JqnV5MlFEjmX6eySEZci9aXwaLuVq4zsLpaOpZnojhIY8I6nR/I",
+	"f0Tdf12IpLVR34RMWi1FrX2P/1mWWbrxsLCctfEv4Uen19c4nY/qTq/vQshS8Yk9N3OYqn+4Ms+6HeXR",
+	"oUd0Q795dFt0uIhh8XquWXx02LJvxc02u8Zt727WM70bRLRXkQceIRJ8QCnLJMtMxHQmE1ETUviFKOxZ",
+	"T5QGy9e5mBh8WzM7pBouJZsHS2k1Jo9yCWUbINRMSUwcsHxjbBtv7HQ6TfC2OUOgn0WQiOB+OvPWQqhK",
+	"5eAq3eOIBZkXVfeAX7koACG8+V+IqbfiyPnaUB8rmqG2XItkuNrFjNChuUbTW8dK/Lmj31/ba2DJbO16",
+	"XMO2lo15DzjatYpiXbLdtLynpcvhUGhfevy+OSHMWQPZPzpEjF1H3S37S23XKDBXpNsXWHEgI4UghNRq",
+	"rKwR/7x/yv7z//3vlaq7Se+Fc4qbUYA2Tal89DzMeXMAJoH6ybUBXGhggm12EnSO0QyOv4w4wtDaD/zs",
+	"hgpC5kKxH8JM0LbZ4Ngs6zQptKAQgWMNsuVUaSDKuZqNbRFoaZdhrARkI4jxxEyXYm/6TaHGwTyeKru7",
+	"dtDXwqNsPaxGcJXZadygK6bIdR7Xmh09SXY0e3w98Z1DdB+PVX2ahNfx1jCwhUgEqBYh6iuaOCIWE2jV",
+	"HmJWxTfiv86qDA9jlViO/qw9IF+DDXVZAXBFdoslrKT163aj85Y7I4eV8tAZpylF302WcvSlMmf0auhe",
+	"BWQDHUeBkBS5iFQd2DIAu38iEiPS19wI5w8GE6tURtTrZEOG3e3LTn+hTeBh/LJ3NgZ0HtcYsHbVrjPZ",
+	"vwEcOFeRL50jRd2Bon+RMPQQON1zOcJ8bB0rQTp2oAoWUyBpzBouoN/LY1Nhml0PASBSdnRYVZvJhMZU",
+	"CxZnMlFjKIrCDr2WXEOAmWEzIRRMgzOP4lJ1fXQI6SC50mAIh7DU5m14BcLV3hOvuCNIy9Mh7B4EZQ12",
+	"so7PXT1G9JMxos4hxpakPBFaXKFXebr3n//fvxPVI3QuCP5XpqKMlN72RUT3VoTUjmZNR9d0dE1HH4yO",
+	"/pxdQN4S5TEWQhsKVLwqKT1dUgtDnBj9RKjtkSgIUNKuqfctYRXIorCL2WWcxTTsCgTSOaZCd1iA/Xh0",
+	"yBrxzOTjZgVNR0EecSkz80ppE+/O+LLGCpJAw6iOqPal2+u/0ZjjKCD/3jkGwjnh3zXiq7wlhkRh39hV",
+	"aEUrcKvxJBdGNF0sflCkMkyvnQtXqUqjDUfc7UVwlX5xr2BVRh7LCyy+hxeiOHYvN7BsuFVBKRMO8JI0",
+	"45q5hfC4lV6hqaNWVvM+OtTu+swAVS7mmBAxMxfJE5a9gvFcXBX4Vkx3XkgJLMbDMd8HqkFJ83oKETNu",
+	"iReIAhUoLAKEirRyTM+XEmYhJ+1ZWeNNrq10ayvdFErHIQ3GUPUAbPLuUs3iYpY1/wz0e2e5Rpd9SAx/",
+	"ElINWjit2khL163HlnpG7MGVA8nhilzjEwcgvYM1qF66299mtFgg2HMFi/ql8ZbXq3WL7kcpPYEtWGul",
+	"a610rZU+GL0+xLM216mCkSmAtEQxdQ+niQaF5O+5bsdx2PJXkuwTjNmn+qySXgX93ZyaE27VOi/nUfJy",
+	"ivqZftAEwIVSzC8qT8NAkgjxxwuHiBWxUposh/ASq13vmZg1YmPyEyCkOo7Y9512+8fvo51OJ3KZNz35",
+	"E6avoOaOZT5cIPNBGvvSIGYkCuFrdThwYVf9FwuGiNRH3/WkW0wr/FyE1UcIKiwoMlKUuejWapRUpiHI",
+	"sfF72pMoewGNihh4WPuFIkyDmTRbPckzw5QVzwZlAWgH1SjAskPDl8r0pJCqHI4WFS5xodINq866VppB",
+	"GRMcUpu9V4ZhUygmdnsSTDuZ1OVgkCWZkOYMnlQGHojvBrBqWN0abpxd/DbDUEdV+ByjnvSp1Wg6cqBF",
+	"ZXUBYshKwuNApaZRWO3nKjm3YqfmuSAsdqwIglunL4WYiALiwqk0depxmedZYQIC97QzkIKBPpI1JVyq",
+	"BZJrQH4iuj7r3KN1sPef2xJi2R8p3gMA80x4gRSRJSORnKvSLGbVy0rTFRdfVpje/BT8dQNw3bwy/0PL",
+	"Gy2XASaL8+vz5LzNjuFl8HqEFMEb1139f0+gVeFpPTzWinG23dmxTDtRUpeWS1mO13BGJGaUOgeg/wDw",
+	"J+gLYl2RAM1D/8ERzhD/5TDpwgllFZP50wPTPX17JGxU/Ug+0yBc3F5UvhFs7tqj1XkknrwO/P0KMhSK",
+	"2sl5YhAuxyHLWATjch2X2YS6K+lK7euzg1xYhCHQN50BXapL9k8sVD5Z4ycA0RaEu63SqastNBbjPmIl",
+	"uKxR56fm0mmPIb8gOFdcAuFrNSzgWxFTMhG+ZA/ymchzSlV43jiHw+1DH1+BdnNloA9Ug/+22ozbtLUV",
+	"fq2bfDu6yTt1cVUkAgozfSidxLkUvqCe/t4sfA3Bi6JNkErpu5f+L1OUIp7vEjjxY3ksf8DMYGuOAULl",
+	"6iuVCy5XbPl3S3Gz2d8v+trm/yg2fx0c2qeCwhUnKhXxTXWqAnAp+/5NBatOKufj6uysrpNHMrL6OS6Q",
+	"SdyCrYtWrYtWPYWiVUsEBNzF6+9p2uanCsbnWhPlXoX/I9Vs/ALUjwzKSLDGdmenGRT7yTSBj2e6AsPz",
+	"BTO2Ox2CVo3dQ6szasigzAzThk8BYg8w+hDMo18aqj0lFZPiEu2XCxD1bpX8iHUSAmJ4b2U4Og9Cxry0",
+	"1pgFQIHSVJlpfpGdaq7l9vU3Wj7kT1ANpAKYrJzI9tKBRWbBCbo7NVps0a1JH49wbULuf10FkbWR9ysw",
+	"8n4B21y5jfekwoi+e+EQMeZZXoOIyQVPT7OxeM2n94IUc08McFUgMXfSIx6ekqxBYdb1O54ovMuKVItL",
+	"0R8pdd4SMp2oTJovsDueiKQQBmuXYnxanmkCoLxqXPwNO973/a7cxrhKCX9mNjebCf16r82Ej2ImpHNf",
+	"7UNwr+jZvDo47tHKTIX7FxBORFW8zHQinC7eiL+LXcKT/R2DVo8OT06xHGxcFnnMBirP1WUmh+zEcJny",
+	"Iu3J39ygWeyue5b6RE1he3ymWZZi7jGEySqXLV0IU0y7LC3UBKpOpy5eqSe1ELIZVW2abCy04eMJlonm",
+	"xojxxLb8QWYfmX2KCMP+A50NJTdlIeKejC+2ol7Z6TxP+lyL73fsCvzybu9V6+SXve0X32P0b28jS9u+",
+	"m3ZfpdPeBnwlYkuRRFrFG2ugRs8060+N0DC1nqS2MYcovhxpkZzFTSzdBq7scE2g3MHP+6dsE/7Um5/g",
+	"/wfp5xjqIWgMpe3J06r6qNNAYATZUNqNiHEovoqCGWUandkQhKwkK5TBOOQ27SJVR+jJeGTMRMesQQnj",
+	"VW1miLu+1My+0Ix8IHepRcEyiSVMoPpLZqD2tFSGWaHTHhXek7lSkz5PziM2KbILqA+eZ/K8lauEQzT6",
+	"WBiecsMZT9NCaB1heJ5IGR/yTFbldhIlpcDEuJ58LfIMfkVLE+WOTwo1zgDnpdRUbZsPh4UYcgNJ/6Sr",
+	"xYsDk2fo60pt3jN9PZLpe3bGCyRXR7/IIgdZSXDc1ibxdbHpFVi4Z/nmLdnmrUTRzU/unzdYuw8M2LKR",
+	"8owybVQxZUPloJczs8smAsE66DVLoy37tHxtItLbFHy+SopWXfjZrcK3XPn5T2C6vZ+rE83XzvaoDKyT",
+	"b8Mzs9PZQREHOYPjyiCNzMUVn8dtH0ZxuonNrYtFf1uW3y+8Eyu3/u57BrSystGxkHbl0i6DUCxWiBb+",
+	"ohlnaQbBc2l1n6FWmyqGwuDhH/AsLwuhF5qMQ3TzBcbj+2Vpq7Ihf4lc3nk8uXxtUb4vTr8Wy5co8Cz9",
+	"0ZtX4nm1MvpmJV3fGZyCva5L6FDwcWuHpXyqr7UkV999E6ZkZ0m52ZRcLfralvxwokvtnoVapa8JTgZQ",
+	"/aRlmi+75ZufnNqNmU4Gy7w/yNBdyPiEm1EVMV6NZ2NWKrhlief59vm/laIUWEZwrApv5UbIWm+DgCg6",
+	"XSaJECkmJw2Ai0WBfZqPRd0eb09OX6XTNturWtImy3NvvQBl7ifWiN3zM3oSQ+idBnO9o5ylTEXBLvl0",
+	"XsavKaYzhOaqlre9Kpq2SGhys4r8hMHWvM4mfuIyyImQaXj8YdceTuoA94looXXjwejPtTW357iDpLhc",
+	"7ApqszeqYNs7bAQqHHpW/HpmGpxJzr3VV0RDbJNVvVBxkanSmf9Zw1wqFl9sRTHzfjb70M7GiJT1p4wz",
+	"PeGJaEZMKwLfBrTIAlIz9WVmkhE63px3KVcEZOCGNoe0wGbMaEkYGrDxlNQy7y6xi/iFLpM/o8XosSHj",
+	"A0WHcdxE8rdqd9geiPwYoZ8A1SHBJKDCagBxAiyeAAJqwx72OOWGx5QBYIILYYkAkhhLUFCMSFmenduV",
+	"nqINiRCmjJpnmNqFy+RkXqBvDkA1VFBmycWp0Debmx9cELErVon104j9YVc3/VPqV48vV0wAwU2FV/7u",
+	"t3skeG5G/7bQPrEHnFuzbYA5yHLhKhgAIr/lxHZScsh+OT09guiKVAmCyFdlgozZ3rI+12Kud+UXGsEK",
+	"uSF2sfB0V5PhOYCS3VHXru9lbeveZhdC2k4mheqLYLtw/Td+h81QEyH5JGu72S3KNjicCLl3dPDXk8P3",
+	"X7pspOmp/j9EslBMoP5YqpISymIEcTeXXLOhkKLwOImrWL9TKxleGQbXjNbALedYGD6zmFM+zhcebzu7",
+	"EZdpy14JIyTTqiwSsCOZojSjCOKlwJVm/zH3ANOw/nXv3dvb7YYb2bezG7QGc3YDguSWJTOEpuLIBqkP",
+	"mmhfxF50nldunLl7cozdPQpNgb4tgYY9Yabgg0GWtB/dgjeDeMXT7AaKBJ/bY4US3Jw8ATx0aN6x/9ao",
+	"wrkjsRFtlEW+0d3YBEmNeriy9wmWdImYFsCqyGqozoUEEYlsWVYeAPmw/jlIjpo1jJBcGt2MyN6I+DvY",
+	"ViYvMuOwh32DKNnOaXLPxw04fNSEG56rYfCxwymd8/kJ4ug7TNYoBNbXWN8Hy4i0AIgiF+lQFJbkePy8",
+	"iMTOCioJF3l0M1pgO4SLcMgcV8d4iClxVau4aNg2Zs/lPBFpZNViq8KyMU9GmRSskSg5yIpxxAZlPsjy",
+	"iGGV0yYOGn9EFEA8GKNsQu2aUQEIsgCJC7MORotJevOW06X7Rlcy+i5HSgtWyjl15FHkDqoE4Rgi5mpT",
+	"4egSXhRW9S9lZqj+EgRk3lCjCQr04aQyzS5VYVmFnT48MMpV6Q8PTJWecHWOYSw2htd2wahqd5niStGx",
+	"BV0xI/IcKKFjW96O6oo3GS3yAdRs4GwgMCQavIiJleGQMfihYY/zlh51ICvbhUZ9CseuD9j2YHUerxay",
+	"hou5Zi7kuhk5XQr2wS6R07AmOZ9aqhUMy4uyVwd2lHMzUMWY8XScyUwbJP+ssff63cF7AHhphqTDvjWn",
+	"GS+W4RhqJFHD4qsiGQloXhEtyRVPWZ/n9tAXITkhwjl/c+cwbRKeF3Bt3yww0auNvqaGcN4TPqQBT4Sa",
+	"5CJi/TLLjcOtDmhy0HKqEg2E+WMLFijQFoATIH3s5pkGSq5Fobu4ktEGL9PMoHNmRtEATgvbYNv4zj5+",
+	"ebz3/vXZ4W/v9499u/htRH+gRhJtENF2D92f7rEHh6bn/m/3wgzaXXQFZija8HTZ/4LExH1Bf808pErO",
+	"0QafZOdiqrtjLvnQvkDXlb6u+62iWZ0rupKsGV1NTYrmlaz5Pdp4t/d+7+c5SzizaE9gkR5uTU5O9968",
+	"ue2KLLEA10732vH6wX3+/H8CAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -12,7 +12,9 @@ import (
 )
 
 const productsAvailability = `-- name: ProductsAvailability :many
-SELECT id, sku, name, status FROM products WHERE brand_id = $1 AND id = ANY($2::uuid[])
+SELECT p.id, p.sku, p.name, p.status, c.average_cost FROM products p
+LEFT JOIN product_costs c ON c.brand_id = p.brand_id AND c.product_id = p.id
+WHERE p.brand_id = $1 AND p.id = ANY($2::uuid[])
 `
 
 type ProductsAvailabilityParams struct {
@@ -21,13 +23,15 @@ type ProductsAvailabilityParams struct {
 }
 
 type ProductsAvailabilityRow struct {
-	ID     uuid.UUID
-	Sku    string
-	Name   string
-	Status ProductStatus
+	ID          uuid.UUID
+	Sku         string
+	Name        string
+	Status      ProductStatus
+	AverageCost *int64
 }
 
-// The status of the products a stock change names (missing ones are absent).
+// The status of the products a stock change names (missing ones are absent), and their average
+// cost (recorded on movements that take stock away).
 func (q *Queries) ProductsAvailability(ctx context.Context, arg ProductsAvailabilityParams) ([]ProductsAvailabilityRow, error) {
 	rows, err := q.db.Query(ctx, productsAvailability, arg.BrandID, arg.Ids)
 	if err != nil {
@@ -42,6 +46,7 @@ func (q *Queries) ProductsAvailability(ctx context.Context, arg ProductsAvailabi
 			&i.Sku,
 			&i.Name,
 			&i.Status,
+			&i.AverageCost,
 		); err != nil {
 			return nil, err
 		}

@@ -13,11 +13,14 @@ import (
 var rolePermissions = map[db.UserRole][]string{
 	db.UserRoleBRANDOWNER: {"brand:read", "brand:write", "members:read", "members:write", "products:read", "products:write",
 		"inventory:read", "inventory:write", "locations:write", "orders:read", "orders:write", "orders:cancel", "apikeys:manage", "events:read",
-		"webhooks:read", "webhooks:write"},
+		"webhooks:read", "webhooks:write", "purchasing:read", "purchasing:write", "purchasing:receive"},
 	db.UserRoleMANAGER: {"brand:read", "members:read", "products:read", "products:write", "inventory:read", "inventory:write",
-		"locations:write", "orders:read", "orders:write", "orders:cancel", "events:read", "webhooks:read", "webhooks:write"},
-	// Warehouse staff move stock and take and ship orders, but do not edit the catalog or cancel.
-	db.UserRoleSTAFF: {"brand:read", "members:read", "products:read", "inventory:read", "inventory:write", "orders:read", "orders:write"},
+		"locations:write", "orders:read", "orders:write", "orders:cancel", "events:read", "webhooks:read", "webhooks:write",
+		"purchasing:read", "purchasing:write", "purchasing:receive"},
+	// Warehouse staff move stock and take and ship orders, but do not edit the catalog or cancel;
+	// they see purchase orders and receive what arrives, but neither draft nor change them.
+	db.UserRoleSTAFF: {"brand:read", "members:read", "products:read", "inventory:read", "inventory:write", "orders:read", "orders:write",
+		"purchasing:read", "purchasing:receive"},
 }
 
 var permissionSet = func() map[db.UserRole]map[string]bool {
