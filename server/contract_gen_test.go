@@ -15,6 +15,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/google/uuid"
+
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/server/servertest"
 )
@@ -447,25 +449,35 @@ func seedContract(t *testing.T, env *servertest.Env) contractFixtures {
 	key := env.APIKey(t, b.Owner, "inventory:read")
 	evs, _ := env.FeedN(t, b.Owner.AccessToken, b.Brand, api.ListEventsParams{}, 1)
 	endpoint, delivery := seedWebhook(t, env, b.Owner.AccessToken, b.Brand, "contract")
+	supplier, ordered := seedPurchaseOrder(t, env, b.Owner, p.Id, loc.Id)
+	draft, err := env.Client.CreatePurchaseOrderWithResponse(ctx, b.Brand, &api.CreatePurchaseOrderParams{}, api.CreatePurchaseOrderRequest{
+		SupplierId: uuid.MustParse(supplier), LocationId: loc.Id, Lines: []api.PurchaseOrderRequestLine{{ProductId: p.Id, Quantity: 3, UnitCost: 10}},
+	}, b.Auth)
+	if err != nil || draft.JSON201 == nil {
+		t.Fatalf("draft PO: %v %s", err, draft.Body)
+	}
 	return contractFixtures{
 		owner: b.Owner.AccessToken,
 		admin: admin.AccessToken,
 		ids: map[string]string{
-			"brandId":       b.Brand.String(),
-			"productId":     p.Id.String(),
-			"locationId":    loc.Id.String(),
-			"orderId":       order.Id.String(),
-			"reservationId": res.Id.String(),
-			"invitationId":  inv.JSON201.Invitation.Id.String(),
-			"userId":        member.User.Id.String(),
-			"sessionId":     other,
-			"keyId":         key.ApiKey.Id.String(),
-			"eventId":       evs[0].ID.String(),
-			"endpointId":    endpoint,
-			"deliveryId":    delivery,
+			"brandId":         b.Brand.String(),
+			"productId":       p.Id.String(),
+			"locationId":      loc.Id.String(),
+			"orderId":         order.Id.String(),
+			"reservationId":   res.Id.String(),
+			"invitationId":    inv.JSON201.Invitation.Id.String(),
+			"userId":          member.User.Id.String(),
+			"sessionId":       other,
+			"keyId":           key.ApiKey.Id.String(),
+			"eventId":         evs[0].ID.String(),
+			"endpointId":      endpoint,
+			"deliveryId":      delivery,
+			"supplierId":      supplier,
+			"purchaseOrderId": draft.JSON201.Id.String(),
 		},
 		opIds: map[string]map[string]string{
-			"cancelOrder": {"orderId": toCancel.Id.String()},
+			"cancelOrder":                {"orderId": toCancel.Id.String()},
+			"createPurchaseOrderReceipt": {"purchaseOrderId": ordered},
 		},
 		opTokens: map[string]string{"logout": third.AccessToken},
 		refs: map[string]string{
@@ -475,6 +487,7 @@ func seedContract(t *testing.T, env *servertest.Env) contractFixtures {
 			"toLocationId":   loc2.Id.String(),
 			"lineId":         order.Lines[0].Id.String(),
 			"reservationId":  res.Id.String(),
+			"supplierId":     supplier,
 		},
 	}
 }

@@ -87,6 +87,10 @@ func call(t *testing.T, env *servertest.Env, o brandOp, ids map[string]string, t
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
+	if o.op.Extensions["x-idempotency"] == "required" {
+		// A fresh key: a missing one is a 400 before the resource is looked up.
+		req.Header.Set("Idempotency-Key", uuid.NewString())
+	}
 	resp, err := env.HTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)

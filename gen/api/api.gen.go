@@ -25195,6 +25195,11 @@ type CancelPurchaseOrderResponse412Headers struct {
 	XRequestId *string
 }
 
+// CancelPurchaseOrderResponse422Headers the declared response headers of an HTTP 422 response for CancelPurchaseOrder
+type CancelPurchaseOrderResponse422Headers struct {
+	XRequestId *string
+}
+
 // CancelPurchaseOrderResponse500Headers the declared response headers of an HTTP 500 response for CancelPurchaseOrder
 type CancelPurchaseOrderResponse500Headers struct {
 	XRequestId *string
@@ -25223,6 +25228,8 @@ type CancelPurchaseOrderResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -25241,6 +25248,8 @@ type CancelPurchaseOrderResponse struct {
 	Headers409 *CancelPurchaseOrderResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
 	Headers412 *CancelPurchaseOrderResponse412Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CancelPurchaseOrderResponse422Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *CancelPurchaseOrderResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -25280,6 +25289,11 @@ func (r CancelPurchaseOrderResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
 func (r CancelPurchaseOrderResponse) GetApplicationproblemJSON412() *PreconditionFailed {
 	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CancelPurchaseOrderResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -25359,6 +25373,11 @@ type ClosePurchaseOrderResponse412Headers struct {
 	XRequestId *string
 }
 
+// ClosePurchaseOrderResponse422Headers the declared response headers of an HTTP 422 response for ClosePurchaseOrder
+type ClosePurchaseOrderResponse422Headers struct {
+	XRequestId *string
+}
+
 // ClosePurchaseOrderResponse500Headers the declared response headers of an HTTP 500 response for ClosePurchaseOrder
 type ClosePurchaseOrderResponse500Headers struct {
 	XRequestId *string
@@ -25387,6 +25406,8 @@ type ClosePurchaseOrderResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -25405,6 +25426,8 @@ type ClosePurchaseOrderResponse struct {
 	Headers409 *ClosePurchaseOrderResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
 	Headers412 *ClosePurchaseOrderResponse412Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ClosePurchaseOrderResponse422Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ClosePurchaseOrderResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -25444,6 +25467,11 @@ func (r ClosePurchaseOrderResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
 func (r ClosePurchaseOrderResponse) GetApplicationproblemJSON412() *PreconditionFailed {
 	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ClosePurchaseOrderResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -25729,6 +25757,11 @@ type SubmitPurchaseOrderResponse412Headers struct {
 	XRequestId *string
 }
 
+// SubmitPurchaseOrderResponse422Headers the declared response headers of an HTTP 422 response for SubmitPurchaseOrder
+type SubmitPurchaseOrderResponse422Headers struct {
+	XRequestId *string
+}
+
 // SubmitPurchaseOrderResponse500Headers the declared response headers of an HTTP 500 response for SubmitPurchaseOrder
 type SubmitPurchaseOrderResponse500Headers struct {
 	XRequestId *string
@@ -25757,6 +25790,8 @@ type SubmitPurchaseOrderResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *WriteInternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -25775,6 +25810,8 @@ type SubmitPurchaseOrderResponse struct {
 	Headers409 *SubmitPurchaseOrderResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
 	Headers412 *SubmitPurchaseOrderResponse412Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SubmitPurchaseOrderResponse422Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *SubmitPurchaseOrderResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -25814,6 +25851,11 @@ func (r SubmitPurchaseOrderResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
 func (r SubmitPurchaseOrderResponse) GetApplicationproblemJSON412() *PreconditionFailed {
 	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SubmitPurchaseOrderResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -41473,6 +41515,13 @@ func ParseCancelPurchaseOrderResponse(rsp *http.Response) (*CancelPurchaseOrderR
 		}
 		response.ApplicationproblemJSON412 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -41581,6 +41630,16 @@ func ParseCancelPurchaseOrderResponse(rsp *http.Response) (*CancelPurchaseOrderR
 			headers.XRequestId = &value
 		}
 		response.Headers412 = &headers
+	case rsp.StatusCode == 422:
+		var headers CancelPurchaseOrderResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 500:
 		var headers CancelPurchaseOrderResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -41675,6 +41734,13 @@ func ParseClosePurchaseOrderResponse(rsp *http.Response) (*ClosePurchaseOrderRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest WriteInternalError
@@ -41784,6 +41850,16 @@ func ParseClosePurchaseOrderResponse(rsp *http.Response) (*ClosePurchaseOrderRes
 			headers.XRequestId = &value
 		}
 		response.Headers412 = &headers
+	case rsp.StatusCode == 422:
+		var headers ClosePurchaseOrderResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 500:
 		var headers ClosePurchaseOrderResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -42133,6 +42209,13 @@ func ParseSubmitPurchaseOrderResponse(rsp *http.Response) (*SubmitPurchaseOrderR
 		}
 		response.ApplicationproblemJSON412 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest WriteInternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -42241,6 +42324,16 @@ func ParseSubmitPurchaseOrderResponse(rsp *http.Response) (*SubmitPurchaseOrderR
 			headers.XRequestId = &value
 		}
 		response.Headers412 = &headers
+	case rsp.StatusCode == 422:
+		var headers SubmitPurchaseOrderResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 500:
 		var headers SubmitPurchaseOrderResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -61852,6 +61945,25 @@ func (response CancelPurchaseOrder412ApplicationProblemPlusJSONResponse) VisitCa
 	return err
 }
 
+type CancelPurchaseOrder422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPurchaseOrder422ApplicationProblemPlusJSONResponse) VisitCancelPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CancelPurchaseOrder500ApplicationProblemPlusJSONResponse struct {
 	WriteInternalErrorApplicationProblemPlusJSONResponse
 }
@@ -62047,6 +62159,25 @@ func (response ClosePurchaseOrder412ApplicationProblemPlusJSONResponse) VisitClo
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClosePurchaseOrder422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response ClosePurchaseOrder422ApplicationProblemPlusJSONResponse) VisitClosePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -62503,6 +62634,25 @@ func (response SubmitPurchaseOrder412ApplicationProblemPlusJSONResponse) VisitSu
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitPurchaseOrder422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitPurchaseOrder422ApplicationProblemPlusJSONResponse) VisitSubmitPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -69558,67 +69708,67 @@ var swaggerSpec = []string{
 	"TlOKvpss5ehLZc7o1dC9CsgGOo4CISlyEak6sGUAdv9EJEakr7kRzh8MJlapjKjXyYYMu9uXnf5Cm8DD",
 	"+GXvbAzoPK4xYO2qXWeyfwM4cK4iXzpHiroDRf8iYeghcLrncoT52DpWgnTsQBUspkDSmDVcQL+Xx6bC",
 	"NLseAkCk7OiwqjaTCY2pFizOZKLGUBSFHXotuYYAM8NmQiiYBmcexaXq+ugQ0kFypcEQDmGpzdvwCoSr",
-	"vSdecUeQlqdD2D0IyhrsZB2fu3qM6CdjRJ1DjC1JeSK0uEKv8nTvP/7LvxHVI3QuCP5XpqKMlN72RUT3",
-	"VoTUjmZNR9d0dE1HH4yO/pRdQN4S5TEWQhsKVLwqKT1dUgtDnBj9RKjtkSgIUNKuqfctYRXIorCL2WWc",
-	"xTTsCgTSOaZCd1iA/Xh0yBrxzOTjZgVNR0EecSkz80ppE+/O+LLGCpJAw6iOqPal2+u/0ZjjKCD/3jkG",
-	"wjnh3zXiq7wlhkRh39hVaEUrcKvxJBdGNF0sflCkMkyvnQtXqUqjDUfc7UVwlX5xr2BVRh7LCyy+hxei",
-	"OHYvN7BsuFVBKRMO8JI045q5hfC4lV6hqaNWVvM+OtTu+swAVS7mmBAxMxfJE5a9gvFcXBX4Vkx3XkgJ",
-	"LMbDMd8HqkFJ83oKETNuiReIAhUoLAKEirRyTM+XEmYhJ+1ZWeNNrq10ayvdFErHIQ3GUPUAbPLuUs3i",
-	"YpY1/wz0e2e5Rpd9SAx/ElINWjit2khL163HlnpG7MGVA8nhilzjEwcgvYM1qF66299mtFgg2HMFi/ql",
-	"8ZbXq3WL7kcpPYEtWGula610rZU+GL0+xLM216mCkSmAtEQxdQ+niQaF5O+5bsdx2PJXkuwTjNmn+qyS",
-	"XgX93ZyaE27VOi/nUfJyivqZftAEwIVSzM8qT8NAkgjxxwuHiBWxUposh/ASq13vmZg1YmPyEyCkOo7Y",
-	"d512+4fvop1OJ3KZNz35I6avoOaOZT5cIPNBGvvSIGYkCuFrdThwYVf9FwuGiNRH3/WkW0wr/FyE1UcI",
-	"KiwoMlKUuejWapRUpiHIsfF72pMoewGNihh4WPuFIkyDmTRbPckzw5QVzwZlAWgH1SjAskPDl8r0pJCq",
-	"HI4WFS5xodINq866VppBGRMcUpu9V4ZhUygmdnsSTDuZ1OVgkCWZkOYMnlQGHojvBrBqWN0abpxd/DbD",
-	"UEdV+ByjnvSp1Wg6cqBFZXUBYshKwuNApaZRWO3nKjm3YqfmuSAsdqwIglunL4WYiALiwqk0depxmedZ",
-	"YQIC97QzkIKBPpI1JVyqBZJrQH4iuj7r3KN1sPcf2xJi2R8p3gMA80x4gRSRJSORnKvSLGbVy0rTFRdf",
-	"Vpje/BT8dQNw3bwy/0PLGy2XASaL8+vz5LzNjuFl8HqEFMEb1139f0+gVeFpPTzWinG23dmxTDtRUpeW",
-	"S1mO13BGJGaUOgeg/wDwJ+gLYl2RAM1D/8ERzhD/5TDpwgllFZP5wwPTPX17JGxU/Ug+0yBc3F5UvhFs",
-	"7tqj1XkknrwO/P0KMhSK2sl5YhAuxyHLWATjch2X2YS6K+lK7euzg1xYhCHQN50BXapL9hcWKp+s8SOA",
-	"aAvC3Vbp1NUWGotxH7ESXNao81Nz6bTHkF8QnCsugfC1GhbwrYgpmQhfsgf5TOQ5pSo8b5zD4fahj69A",
-	"u7ky0AeqwX9bbcZt2toKv9ZNvh3d5J26uCoSAYWZPpRO4lwKX1BPf28WvobgRdEmSKX03Uv/nylKEc93",
-	"CZz4sTyWP2BmsDXHAKFy9ZXKBZcrtvy7pbjZ7O8XfW3zfxSbvw4O7VNB4YoTlYr4pjpVAbiUff+mglUn",
-	"lfNxdXZW18kjGVn9HBfIJG7B1kWr1kWrnkLRqiUCAu7i9fc0bfNTBeNzrYlyr8L/kWo2fgHqRwZlJFhj",
-	"u7PTDIr9ZJrAxzNdgeH5ghnbnQ5Bq8buodUZNWRQZoZpw6cAsQcYfQjm0S8N1Z6SiklxifbLBYh6t0p+",
-	"xDoJATG8tzIcnQchY15aa8wCoEBpqsw0v8hONddy+/obLR/yB6gGUgFMVk5ke+nAIrPgBN2dGi226Nak",
-	"j0e4NiH3v66CyNrI+xUYeb+Aba7cxntSYUTfvXCIGPMsr0HE5IKnp9lYvObTe0GKuScGuCqQmDvpEQ9P",
-	"SdagMOv6HU8U3mVFqsWl6I+UOm8JmU5UJs0X2B1PRFIIg7VLMT4tzzQBUF41Lv6KHe/7flduY1ylhD8z",
-	"m5vNhH6912bCRzET0rmv9iG4V/RsXh0c92hlpsL9CwgnoipeZjoRThdvxH+OXcKT/R2DVo8OT06xHGxc",
-	"FnnMBirP1WUmh+zEcJnyIu3JX92gWeyue5b6RE1he3ymWZZi7jGEySqXLV0IU0y7LC3UBKpOpy5eqSe1",
-	"ELIZVW2abCy04eMJlonmxojxxLb8QWYfmX2KCMP+A50NJTdlIeKejC+2ol7Z6TxP+lyL73bsCvz8bu9V",
-	"6+Tnve0X32H0b28jS9u+m3ZfpdPeBnwlYkuRRFrFG2ugRs8060+N0DC1nqS2MYcovhxpkZzFTSzdBq7s",
-	"cE2g3MFP+6dsE/7Um5/g/wfp5xjqIWgMpe3J06r6qNNAYATZUNqNiHEovoqCGWUandkQhKwkK5TBOOQ2",
-	"7SJVR+jJeGTMRMesQQnjVW1miLu+1My+0Ix8IHepRcEyiSVMoPpLZqD2tFSGWaHTHhXek7lSkz5PziM2",
-	"KbILqA+eZ/K8lauEQzT6WBiecsMZT9NCaB1heJ5IGR/yTFbldhIlpcDEuJ58LfIMfkVLE+WOTwo1zgDn",
-	"pdRUbZsPh4UYcgNJ/6SrxYsDk2fo60pt3jN9PZLpe3bGCyRXR7/IIgdZSXDc1ibxdbHpFVi4Z/nmLdnm",
-	"rUTRzU/unzdYuw8M2LKR8owybVQxZUPloJczs8smAsE66DVLoy37tHxtItLbFHy+SopWXfjZrcK3XPn5",
-	"D2C6vZ+rE83XzvaoDKyTb8Mzs9PZQREHOYPjyiCNzMUVn8dtH0ZxuonNrYtFf1uW3y+8Eyu3/u57BrSy",
-	"stGxkHbl0i6DUCxWiBb+ohlnaQbBc2l1n6FWmyqGwuDhH/AsLwuhF5qMQ3TzBcbj+2Vpq7Ihf4lc3nk8",
-	"uXxtUb4vTr8Wy5co8Cz90ZtX4nm1MvpmJV3fGZyCva5L6FDwcWuHpXyqr7UkV999E6ZkZ0m52ZRcLfra",
-	"lvxwokvtnoVapa8JTgZQ/aRlmi+75ZufnNqNmU4Gy7w/yNBdyPiEm1EVMV6NZ2NWKrhlief59vm/laIU",
-	"WEZwrApv5UbIWm+DgCg6XSaJECkmJw2Ai0WBfZqPRd0eb09OX6XTNturWtImy3NvvQBl7kfWiN3zM3oS",
-	"Q+idBnO9o5ylTEXBLvl0XsavKaYzhOaqlre9Kpq2SGhys4r8hMHWvM4mfuIyyImQaXj8YdceTuoA94lo",
-	"oXXjwejPtTW357iDpLhc7ApqszeqYNs7bAQqHHpW/HpmGpxJzr3VV0RDbJNVvVBxkanSmf9Zw1wqFl9s",
-	"RTHzfjb70M7GiJT1p4wzPeGJaEZMKwLfBrTIAlIz9WVmkhE63px3KVcEZOCGNoe0wGbMaEkYGrDxlNQy",
-	"7y6xi/iFLpM/osXosSHjA0WHcdxE8rdqd9geiPwYoZ8A1SHBJKDCagBxAiyeAAJqwx72OOWGx5QBYIIL",
-	"YYkAkhhLUFCMSFmenduVnqINiRCmjJpnmNqFy+RkXqBvDkA1VFBmycWp0Debmx9cELErVon104j9blc3",
-	"/UPqV48vV0wAwU2FV/7ut3skeG5G/7rQPrEHnFuzbYA5yHLhKhgAIr/lxHZScsh+Pj09guiKVAmCyFdl",
-	"gozZ3rI+12Kud+VnGsEKuSF2sfB0V5PhOYCS3VHXru9lbeveZhdC2k4mheqLYLtw/Td+g81QEyH5JGu7",
-	"2S3KNjicCLl3dPDXk8P3X7pspOmp/j9EslBMoP5YqpISymIEcTeXXLOhkKLwOImrWL9TKxleGQbXjNbA",
-	"LedYGD6zmFM+zhcebzu7EZdpy14JIyTTqiwSsCOZojSjCOKlwJVm/zH3ANOw/mXv3dvb7YYb2bezG7QG",
-	"c3YDguSWJTOEpuLIBqkPmmhfxF50nldunLl7cozdPQpNgb4tgYY9Yabgg0GWtB/dgjeDeMXT7AaKBJ/b",
-	"Y4US3Jw8ATx0aN6x/9aowrkjsRFtlEW+0d3YBEmNeriy9wmWdImYFsCqyGqozoUEEYlsWVYeAPmw/jlI",
-	"jpo1jJBcGt2MyN6I+DvYViYvMuOwh32DKNnOaXLPxw04fNSEG56rYfCxwymd8/kJ4ug7TNYoBNbXWN8H",
-	"y4i0AIgiF+lQFJbkePy8iMTOCioJF3l0M1pgO4SLcMgcV8d4iClxVau4aNg2Zs/lPBFpZNViq8KyMU9G",
-	"mRSskSg5yIpxxAZlPsjyiGGV0yYOGn9EFEA8GKNsQu2aUQEIsgCJC7MORotJevOW06X7Rlcy+i5HSgtW",
-	"yjl15FHkDqoE4Rgi5mpT4egSXhRW9S9lZqj+EgRk3lCjCQr04aQyzS5VYVmFnT48MMpV6Q8PTJWecHWO",
-	"YSw2htd2wahqd5niStGxBV0xI/IcKKFjW96O6oo3GS3yAdRs4GwgMCQavIiJleGQMfihYY/zlh51ICvb",
-	"hUZ9CseuD9j2YHUerxayhou5Zi7kuhk5XQr2wS6R07AmOZ9aqhUMy4uyVwd2lHMzUMWY8XScyUwbJP+s",
-	"sff63cF7AHhphqTDvjWnGS+W4RhqJFHD4qsiGQloXhEtyRVPWZ/n9tAXITkhwjl/c+cwbRKeF3Bt3yww",
-	"0auNvqaGcN4TPqQBT4Sa5CJi/TLLjcOtDmhy0HKqEg2E+WMLFijQFoATIH3s5pkGSq5Fobu4ktEGL9PM",
-	"oHNmRtEATgvbYNv4s3388njv/euzw1/f7x/7dvHbiP5AjSTaIKLtHro/3WMPDk3P/d/uhRm0u+gKzFC0",
-	"4emy/wWJifuC/pp5SJWcow0+yc7FVHfHXPKhfYGuK31d91tFszpXdCVZM7qamhTNK1nzW7Txbu/93k9z",
-	"lnBm0Z7AIj3cmpyc7r15c9sVWWIBrp3uteP1g/v8+f8FAAD//w==",
+	"vSdecUeQlqdD2D0Iyhrs5KtmEd80svSTMb3OIeGWED0RCl5hXnlq+R//5d+IVhKmF6QMKFPRU0qK+yJS",
+	"fSvya0ezpr5r6rumvk+c+v6UXUCOFOVMFkIbCoq8KpU9XQINQ5wY/URo9JEoCLzSrqn3Y2HFyaKwi9ll",
+	"nMU07Apw0jnBQtdbgDN5dMga8czk42YFg0cBJXEpM/NKaRPvzvjNxgoSTsMIkqj2pdvrv9GY4yhgGt4R",
+	"B4oAYe014qscKYakZN/YVRhHK9yr8SQXRjRd3H9QEDNM5Z0LjalKow1HjO9F0Jh+ca/gYkYeNwysy4cX",
+	"ojh2LzewRLm9wpR1B9hMmnHN3EJ4jEyvPNURMqt5Hx1qd31mQDEX81mIzpmLGgrLXkGGLq5AfCtWPS98",
+	"BRbj4Vj2A9W7pHk9hegct8QLBIgKgBbBSEVaOcHnyxaz8Jb2rKyxLdcWwbVFcApl6pAGY1h8AGx5d6lm",
+	"ceHMmi8I+r2zXKPLPiShPwmpBq2pVtmkpevW41g9I/ZAzoHkcEWu8UkKkErCGlSb3e1vM1osEOy54kj9",
+	"0ngr79UaSfejyp7AFqx12bUuu9ZlnziVP8QTOtftg7EzgAVFUX8Pp78Gpe7vubLIcdjyV5KOFIzZJyOt",
+	"ksoF/d2cPBRu1Tpz6FEyh4r6mX7QFMWFss/PKk/DUJcIEdILh9kVsVKaLIcAGKuT75mYNWJj8hMgvzqO",
+	"2HeddvuH76KdTidyuUE9+SMm2KC+j4VIXKj1QRr74iVmJArhq4k4+GNXnxhLmojUxwf2pFtMKzJdhPVR",
+	"CMwsKINSlLno1qqoVAYlyALye9qTKLEBjYoY+ID7hSLUhZlEYD3JM8OUFeoGZQF4DNUowB5Ew5fK9KSQ",
+	"qhyOFpVWccHcDasEu1aaQaEVHFKbvVeGYVMoXHZ7EgxCmdTlYJAlmZDmDJ5UZiGIQAc4bVjdGrKdXfw2",
+	"w2BMVfgsqJ70yd9ocHKwSmV1AWLIm8LjQMWwUcTt5yo5t8Kq5rkgtHisWYJbpy+FmIgCItepeHbqkaPn",
+	"2W4CAve0c6SCgT6SDSZcqgXybkB+Iro+6+yodTj6H9t+YtkfqesDgBtNeIEUkSUjkZyr0ixm1ctK0xUX",
+	"X1aY3vwU/HUDtF5MtDSs7jW0vNFyGWCyOL8+T87b7BheBl9JSBG8SZ7nVtKYVgRaFZ7Ww2OtGGfbnR3L",
+	"tBMldWm5lOV4DWd6YkapcyhFEEASBX1BNC4SoHn4RDjCGeK/HGpeOKGsYjJ/eOi8p2/FhI2qH8lnGoSL",
+	"24vKN8LhXXu0Oo/Ek9ehyV9BDkVROzlPDGTmOGQZi4BmruMym1AZJl2pVX52kAvLRAT6pjO7S3XJ/sJC",
+	"5ZM1fgSYb0HI4CqduupHYzHuI5qDy2t13m0unfYY8gsCnMUlEL6axAK+FTElE+GLCiGfiTynVIXnjXM4",
+	"3D708RVoN1cGem0abOfRtBm3aWvb/Vo3+XZ0k3fq4qpIBBRm+lA6iXMpfEHF/71ZgB0CQEWbIBX7dy/9",
+	"f6YoRTzfJXDix/JY/oCZwdYcA4Qb1lcqF1yu2PLvluJms79f9LXN/1Fs/jo4tE8FJyxOVCrimyppBfBX",
+	"9v2bSmqdVM7H1dlZXSePZGT1c1wgk7gFW5fVWpfVegpltZYICLiL19/TtM1PFdDQtSbKvQqhSKrZ+AWo",
+	"cBkUumCN7c5OMyhHlGmCR890BdfnS3psdzoE/hq7h1Zn1JDjmRmmDZ8CCCCgCCLcSL80VB1LKibFJdov",
+	"F2D+3So9Eys5BMTw3gqFdB6EjHlprTEL0QLFszLT/CI71VzL7etvtMDJH6BeSQWBWTmR7aUDi8yCE3R3",
+	"arTYoluTPh7h2oTc/7oaJ2sj71dg5P0CtrlyG+9JhWJ999ImYsyzvAZikwuenmZj8ZpP7wXL5p4Y4Kpg",
+	"bO6kRzw8JVnD1qwrjDxRAJoVqRaXoj9S6rwlZDpRmTRfYHc8EUkhDFZXxfi0PNMEkXnVuPgrdrzv+125",
+	"jXGVEv7MbG42E/r1XpsJH8VMSOe+2ofgXtGzeZV63KOVmQr3LyCciOqMmelEOF28Ef85dmlS9ncMWj06",
+	"PDnFgrVxWeQxG6g8V5eZHLITw2XKi7Qnf3WDZrG77lnq0zuF7fGZZlmKGcsQJqtcjnUhTDHtsrRQE6iL",
+	"nbp4pZ7UQshmVLVpsrHQho8nWMiaGyPGE9vyB5l9ZPYpYiD7D3Q2lNyUhYh7Mr7Yinplp/M86XMtvtux",
+	"K/Dzu71XrZOf97ZffIfRv72NLG37btp9lU57G/CViC1FEmkVb6yBGj3TrD81QsPUepLaxsyj+HKkRXIW",
+	"N7G4HLiywzWBggw/7Z+yTfhTb36C/x+kn2Oo2KAxlLYnT6v6qE4DgRFkQ2k3Isah+DoPZpRpdGZDELKS",
+	"rFAG45DbtItUv6En45ExEx2zBqWZV9WjIe76UjP7QjPygdylFgXLJBZZgfo0mYHq2FIZZoVOe1R4T+ZK",
+	"Tfo8OY/YpMguoIJ5nsnzVq4SDtHoY2F4yg1nPE0LoXWE4XkiZXzIM1kVBEqUlALT6Xrytcgz+BUtTZRx",
+	"PinUOANMmVJTPXA+HBZiyA1ABZCuFi8OTJ6hryu1ec/09Uim79kZL5BcHf0iixxkJcFxW5vE1+WwV2Dh",
+	"nuWbt2SbtxJFNz+5f95g7T4wYMtGyjPKtFHFlA2VA4fOzC6bCIT4oNcsjbbs0/K1iUhvU5L6KiladWlq",
+	"twrfcm3qP4Dp9n6uTjRfO9ujQrVOvg3PzE5nB0Uc5AyOK4M0Mhf5fB63fRjF6SY2ty5n/W1Zfr/wTqzc",
+	"+rvvGdDKClvHQtqVS7sMQrFYIVr4i2acpRkEz6XVfYZqcqoYCoOHf8CzvCyEXmgyDvHXFxiP75elrcqG",
+	"/CVyeefx5PK1Rfm+OP1aLF+iBLX0R29eEerVyuiblXR9Z3AK9rouoUNJyq0dlvKpvtaSXH33TZiSnSXl",
+	"ZlNytehrW/LDiS61exZqlb5qORlA9ZOWab7slm9+cmo3ZjoZLET/IEN3IeMTbkZVxHg1no1ZqeCWRajn",
+	"2+f/VopSYKHDsSq8lRuBbr0NAqLodJkkQqSYnDQALhYF9mk+FnV7vD05fZVO22yvakmbLM+99QKUuR9Z",
+	"I3bPz+hJDKF3Gsz1jnKWMhUFu+TTeRm/ppjOEJqrWt72qmjaIqHJzSryEwZb8zqb+InLICdCpuHxh117",
+	"OKkD3CeihdaNB6M/11YFn+MOkuJysSuozd6ogm3vsBGocOhZ8euZaXAmOfdWXxENsU1WFU3FRaZKZ/5n",
+	"DXOpWHyxFcXM+9nsQzsbI1LWnzLO9IQnohkxrQiyGzAmC0jN1JeZSUboeHPepVwRkIEb2hzSApsxoyVh",
+	"aMDGU1LLvLvELuIXukz+iBajxwaaDxQdxnETyd+q3WF7IPJjhH4CVIcEk4AKqwHECbB4AripDXvY45Qb",
+	"HlMGgAkuhCUCSGIsQUExImV5dm5Xeoo2JEKYMmqeYWoXLpOTeYG+OdjVUEGZJRenQt9sbn5wQcSuWCXW",
+	"TyP2u13d9A+pXz2+XDEBBDcVXvm73+6R4LkZ/etC+8QecG7NtgHmIMuFq3sAOP6WE9tJySH7+fT0CKIr",
+	"UiUIWF+VCTJme8v6XIu53pWfaQQr5IbYxcLTXU2G5wBKdkddu76Xta17m10IaTuZFKovgu3C9d/4DTZD",
+	"TYTkk6ztZrco2+BwIuTe0cFfTw7ff+mykaan+v8QyUIxgfpjqUpKKKYRxN1ccs2GQorC4ySuYv1OrWR4",
+	"ZRhcM1oDt5xjYfjMYk75OF94vO3sRlymLXsljJBMq7JIwI5kitKMIoiXAlea/cfcA0zD+pe9d29vtxtu",
+	"ZN/ObtAazNkNCJJblswQmoojG6Q+aKJ9EXvReV65cebuyTF29yg0Bfq2BBr2hJmCDwZZ0n50C94M4hVP",
+	"sxsoEnxujxVKcHPyBPDQoXnH/lujCueOxEa0URb5RndjEyQ16uHK3idYCCZiWgCrIquhOhcSRCSyZVl5",
+	"AOTD+ucgOWrWMEJyaXQzInsj4u9gW5m8yIzDHvYNomQ7p8k9Hzfg8FETbniuhsHHDqd0zucniL7vMFmj",
+	"EI5fY1UgLD7SAiCKXKRDUViS4/HzIhI7K6gkXOTRzWiB7RAuwiFzXB3jIabEVa3iomHbmD2X80SkkVWL",
+	"rQrLxjwZZVKwRqLkICvGERuU+SDLI4Z1WJs4aPwRUQDxYIyyCbVrRgUgyAIkLsw6GC0m6c1bTpfuG13J",
+	"6LscKS1YKedUukeRO6gthGOImKtohaNLeFFY1b+UmaGqTRCQeUNlJygGiJPKNLtUhWUVdvrwwChWCF+Y",
+	"3h2YKj3h6hzDWGwMr+2CUdXuMsWVomMLumJG5DlQQse2vB3VlXwyWuQDqPTA2UBgSDR4ERMrwyFj8EPD",
+	"HuctPepAVrYLjfoUjl0fsO3B6jxeLWQNF3PNXMh1M3K6FOyDXSKnYU1yPrVUKxiWF2WvDuwo52agijHj",
+	"6TiTmTZI/llj7/W7g/cA8NIMSYd9a04zXizDMdRIoobFV0UyEtC8IlqSK56yPs/toS9CckKEc/7mzmHa",
+	"JDwv4Nq+WWCiVxt9TQ3hvCd8SAOeCDXJRcT6ZZYbh1sd0OSg5VQlGgjzxxYsUKAtACdA+tjNMw2UXItC",
+	"d3Elow1epplB58yMogGcFrbBtvFn+/jl8d7712eHv77fP/bt4rcR/YEaSbRBRNs9dH+6xx4cmp77v90L",
+	"M2h30RWYoWjD02X/CxIT9wX9NfOQak1HG3ySnYup7o655EP7Al1X+rrut4pmda7oSrJmdDU1KZpX6Oa3",
+	"aOPd3vu9n+Ys4cyiPYFFerg1OTnde/PmtiuyxAJcO91rx+sH9/nz/wsAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
