@@ -89,7 +89,8 @@ type Receipt struct {
 
 // Receive appends a `receipt` movement for r at its locked level and, when it has a cost, moves
 // the product's average cost (AverageAfter) in the same transaction. The caller checks the level
-// bound first (Fits).
+// bound first (Fits). Several costed receipts in one transaction must come in product order (the
+// cost rows are locked as they come: the shared lock order).
 func (s *Stock) Receive(ctx context.Context, r Receipt) error {
 	m := movement{kind: stockdb.MovementKindReceipt, onHandDelta: r.Quantity, unitCost: r.UnitCost,
 		purchaseOrder: r.PO, reason: r.Note.Reason, reference: r.Note.Reference, line: r.Line}

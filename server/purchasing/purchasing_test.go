@@ -173,7 +173,9 @@ func TestPurchaseOrderLifecycle(t *testing.T) {
 // invariants (incoming included) hold.
 func TestConcurrentReceipts(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	// Twenty requests of one brand at once: a patient brand share, so a 503 brand_busy cannot hide
+	// what the race tests.
+	env := servertest.New(t, servertest.PatientBrands)
 	b := newBuyer(t, env, "porace")
 	p, other := b.Product(t, "RACE"), b.Product(t, "OTHER")
 	wh := b.Location(t, "WH")
@@ -213,4 +215,43 @@ func equalActions(got []api.PurchaseOrderAction, want ...api.PurchaseOrderAction
 		}
 	}
 	return true
+}
+
+// TestCrossedReceiptsDoNotDeadlock: receipts of POs naming the same two products in opposite line
+// orders, at two locations, race; every one is received (cost rows are locked in product order)
+// and the average cost is exact, since every unit cost the same.
+func TestCrossedReceiptsDoNotDeadlock(t *testing.T) {
+	t.Parallel()
+	// Twenty requests of one brand at once: a patient brand share, so a 503 brand_busy cannot hide
+	// what the race tests.
+	env := servertest.New(t, servertest.PatientBrands)
+	b := newBuyer(t, env, "pocross")
+	pa, pb := b.Product(t, "CROSS-A"), b.Product(t, "CROSS-B")
+	l1, l2 := b.Location(t, "L1"), b.Location(t, "L2")
+	po1 := b.ordered(t, l1.Id, pl(pa.Id, 100, 7), pl(pb.Id, 100, 9))
+	po2 := b.ordered(t, l2.Id, pl(pb.Id, 100, 9), pl(pa.Id, 100, 7))
+	var wg sync.WaitGroup
+	statuses := make([]int, 20)
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			po := po1
+			if i%2 == 1 {
+				po = po2
+			}
+			statuses[i] = b.receiveAs(t, b.Auth, po.Id, false, rl(po.Lines[0].Id, 1), rl(po.Lines[1].Id, 1)).StatusCode()
+		}()
+	}
+	wg.Wait()
+	for i, s := range statuses {
+		if s != http.StatusCreated {
+			t.Errorf("receipt %d: %d", i, s)
+		}
+	}
+	if got := b.averageCost(t, pa.Id); got == nil || *got != 7 {
+		t.Errorf("A's average %v, want 7", got)
+	}
+	b.wantIncoming(t, "A at L1", pa.Id, l1.Id, 10, 90)
+	b.Env.AssertStock(t, b.Brand)
 }

@@ -1,8 +1,10 @@
 package purchasing
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -87,7 +89,14 @@ func (h *Handlers) CreatePurchaseOrderReceipt(ctx context.Context, req api.Creat
 		if body.Reference != nil {
 			reference = *body.Reference
 		}
-		for _, id := range order {
+		// Received in product order: each costed receipt locks its product's cost row, and two
+		// receipts naming the same products in opposite orders would otherwise wait on each other.
+		byProduct := slices.Clone(order)
+		slices.SortFunc(byProduct, func(a, b uuid.UUID) int {
+			pa, pb := byID[a].ProductID, byID[b].ProductID
+			return bytes.Compare(pa[:], pb[:])
+		})
+		for _, id := range byProduct {
 			l := byID[id]
 			lv := inventory.Level{Product: l.ProductID, Location: po.LocationID}
 			cost := l.UnitCost
